@@ -1,0 +1,219 @@
+"""The sandbox as one ASGI app on one port: REST, two websockets, control API, simulation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import control, rest
+from .account_streamer import streamer_endpoint
+from .brokerage import AccountEvent, Brokerage
+from .config import SandboxConfig
+from .credentials import Credentials
+from .dxlink import dxlink_endpoint
+from .faults import DEFAULT_ERROR_BODIES, Faults
+from .hub import Hub
+from .market import Market
+from .symbols import classify
+
+log = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """All state of one sandbox: market, brokerage, credentials, faults and live sockets."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.market = Market(seed=self.config.seed)
+        self.brokerage = Brokerage(self.market, seed=self.config.seed)
+        self.credentials = Credentials()
+        self.faults = Faults()
+        self.hub = Hub()
+        self.counters: Counter[str] = Counter()
+        self.started_at = time.time()
+        self.public_url: str | None = None
+        self._underlyings = (0, 0)  # (symbols seen, underlyings among them)
+
+    # -- simulation -------------------------------------------------------------
+    def underlying_count(self) -> int:
+        symbols = self.market.symbols
+        if self._underlyings[0] != len(symbols):
+            count = sum(1 for s in symbols if classify(s) in ("equity", "future"))
+            self._underlyings = (len(symbols), count)
+        return self._underlyings[1]
+
+    def tick(self, n: int) -> set[str]:
+        """Advance the market n ticks and route the news to subscribed feed channels."""
+        changed = self.market.tick(n)
+        self.counters["ticks"] += n
+        self.hub.on_changed(changed)
+        return changed
+
+    def publish(self, events: Iterable[AccountEvent]) -> None:
+        """Push account events, in order, to every streamer subscribed to their account."""
+        for event in events:
+            self.counters["account_events"] += 1
+            self.hub.push_account_event(event)
+
+    def push_balances(self) -> int:
+        accounts = self.hub.watched_accounts()
+        self.publish(
+            AccountEvent("AccountBalance", number, self.brokerage.balance(number))
+            for number in accounts
+        )
+        return len(accounts)
+
+    async def _every(self, interval_name: str, action: Any) -> None:
+        """Run `action` every `config.<interval_name>` seconds (0 pauses it); log, never die."""
+        while True:
+            interval = getattr(self.config, interval_name)
+            await asyncio.sleep(interval if interval > 0 else 1.0)
+            if interval > 0:
+                try:
+                    action()
+                except Exception:
+                    log.exception("sandbox %s failed", interval_name)
+
+    async def _ticker(self) -> None:
+        """Tick every active underlying `tick_rate` times a second, spread evenly."""
+        carry = 0.0
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self.config.tick_interval)
+            now = time.monotonic()
+            carry += self.config.tick_rate * self.underlying_count() * (now - last)
+            last = now
+            n = int(carry)
+            if n:
+                carry -= n
+                try:
+                    self.tick(n)
+                except Exception:
+                    log.exception("sandbox ticker failed")
+
+    def _step_orders(self) -> None:
+        self.publish(self.brokerage.step())
+
+    def _demo_orders(self) -> None:
+        for number in self.hub.watched_accounts():
+            self.publish(self.brokerage.demo_order(number))
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(self._ticker()),
+            asyncio.create_task(self._every("order_step_interval", self._step_orders)),
+            asyncio.create_task(self._every("balance_push_interval", self.push_balances)),
+            asyncio.create_task(self._every("demo_order_interval", self._demo_orders)),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(
+                *(s.close(1001, "sandbox shutting down") for s in list(self.hub.sessions.values())),
+                return_exceptions=True,
+            )
+
+    # -- addressing and reporting -----------------------------------------------
+    def websocket_url(self, request: Request, path: str) -> str:
+        """Where the SDK should connect: back at this sandbox, as it was reached."""
+        base = self.public_url or f"{request.url.scheme}://{request.url.netloc}"
+        return base.replace("https://", "wss://").replace("http://", "ws://") + path
+
+    def state(self) -> dict[str, Any]:
+        per_credential: dict[str, dict[str, Any]] = {}
+        for cred_id, cred in self.credentials.known().items():
+            per_credential[cred_id] = {
+                "revoked": cred.revoked,
+                "refreshes": cred.refreshes,
+                "active_access_tokens": self.credentials.active_token_count(cred_id),
+                "accounts": [a["account-number"] for a in self.brokerage.accounts(cred_id)],
+                "dxlink": [],
+                "streamer": [],
+            }
+        unauthenticated: list[dict[str, Any]] = []
+        for session in self.hub.sessions.values():
+            entry = per_credential.get(session.credential or "")
+            (entry[session.kind] if entry else unauthenticated).append(session.state())
+        return {
+            "config": self.config.as_dict(),
+            "faults": self.faults.as_dict(),
+            "credentials": per_credential,
+            "unauthenticated_sessions": unauthenticated,
+            "totals": {
+                "dxlink_sessions": len(self.hub.find("dxlink")),
+                "streamer_sessions": len(self.hub.find("streamer")),
+                "closed_sessions": self.hub.closed_sessions,
+                "messages_sent": sum(s.messages_sent for s in self.hub.sessions.values()),
+                "symbols": len(self.market.symbols),
+                **self.counters,
+            },
+            "uptime": time.time() - self.started_at,
+        }
+
+
+class FaultMiddleware:
+    """Apply standing REST faults (delay, error statuses) before the real handler."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_sandbox/"):
+            await self.app(scope, receive, send)
+            return
+        faults = self.sandbox.faults
+        if faults.rest_delay:
+            await asyncio.sleep(faults.rest_delay)
+        fault = faults.take_http(scope["method"], scope["path"])
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        self.sandbox.counters["http_faults"] += 1
+        code, message = DEFAULT_ERROR_BODIES.get(fault.status, ("error", "Injected error"))
+        headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if fault.plain_text:
+            from starlette.responses import PlainTextResponse
+
+            response = PlainTextResponse(message, fault.status, headers)
+        else:
+            response = rest.error_response(fault.status, code, message, **headers)
+        await response(scope, receive, send)
+
+
+def build_app(sandbox: Sandbox | None = None) -> Starlette:
+    """The sandbox ASGI app; its lifespan runs the market ticker and order simulation."""
+    sandbox = sandbox or Sandbox()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with sandbox.running():
+            yield
+
+    app = Starlette(
+        routes=[
+            *rest.routes,
+            *control.routes,
+            WebSocketRoute("/dxlink", dxlink_endpoint),
+            WebSocketRoute("/streamer", streamer_endpoint),
+        ],
+        middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
+        lifespan=lifespan,
+    )
+    app.state.sandbox = sandbox
+    return app

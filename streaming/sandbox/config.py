@@ -1,0 +1,51 @@
+"""Tunable knobs of the sandbox, settable at start and through the control API."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class SandboxConfig:
+    """Every number the sandbox runs by; defaults mimic the real broker."""
+
+    seed: int = 7
+    #: Lifetime of OAuth access tokens; the real API uses 900 s.
+    token_lifetime: float = 900.0
+    #: Price ticks per second for each active underlying symbol.
+    tick_rate: float = 4.0
+    #: How often the ticker wakes up to apply ticks.
+    tick_interval: float = 0.05
+    #: Smallest DXLink aggregation period honoured (the client asks, the server confirms).
+    min_aggregation_period: float = 0.01
+    #: Server KEEPALIVE interval on DXLink when idle.
+    keepalive_interval: float = 30.0
+    #: Close a DXLink connection whose client sent nothing for this long (0: never).
+    client_keepalive_timeout: float = 60.0
+    #: How often working orders are advanced (fills happen over time).
+    order_step_interval: float = 1.0
+    #: How often every subscribed account gets an AccountBalance push.
+    balance_push_interval: float = 5.0
+    #: How often a random demo order is placed per subscribed account (0: never).
+    demo_order_interval: float = 0.0
+    #: Required OAuth client secret; empty accepts any non-empty secret.
+    client_secret: str = ""
+    #: Largest DXLink message the sandbox sends (the SDK refuses > 64 KiB).
+    max_message_bytes: int = 60_000
+    #: Most symbols the market will track before refusing new ones.
+    max_symbols: int = 20_000
+
+    def update(self, values: dict[str, Any]) -> list[str]:
+        """Apply known keys with type coercion; returns the unknown keys."""
+        known = {f.name: f.type for f in fields(self)}
+        unknown = [key for key in values if key not in known]
+        for key, value in values.items():
+            if key in known:
+                current = getattr(self, key)
+                setattr(self, key, type(current)(value))
+        return unknown
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict for the control API's state report (the secret is masked)."""
+        data = asdict(self)
+        data["client_secret"] = "***" if self.client_secret else ""
+        return data

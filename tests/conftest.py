@@ -1,0 +1,46 @@
+"""Shared fixtures: a real redis-server for the session, and a broker sandbox per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.server import SandboxControl, SandboxServer
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port for the whole test session."""
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Override in a test module to start the sandbox differently."""
+    return SandboxConfig(tick_rate=20.0)
+
+
+@pytest.fixture
+def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxServer]:
+    """A fresh sandbox on a free loopback port, stopped after the test."""
+    with SandboxServer(sandbox_config) as server:
+        yield server
+
+
+@pytest.fixture
+def control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    client = sandbox.control()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def refresh_token() -> str:
+    """A refresh token unique to the test, so each test is its own sandbox customer."""
+    return f"sandbox-refresh-{uuid.uuid4().hex[:12]}"
