@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what streamdesk needs on a fresh Debian machine: Debian packages given as
+# arguments (only when missing), a Python 3.11 virtualenv in .venv, and the pinned
+# requirements (re-installed only when the requirements files change).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for pkg in "$@"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null || python=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+
+req=${REQUIREMENTS:-requirements.txt}
+stamp=.venv/.installed-$(basename "$req")
+digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "bootstrap: installing $req"
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  echo "$digest" >"$stamp"
+fi

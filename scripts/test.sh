@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, Django checks, and pytest (unit, sandbox, Redis-backed).
+# Installs what it needs first; the test session starts its own redis-server and
+# sandbox on free loopback ports and stops them afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server
+. .venv/bin/activate
+
+echo "== ruff format --check"; ruff format --check .
+echo "== ruff check"; ruff check .
+echo "== django checks"
+python manage.py check --fail-level WARNING
+python manage.py makemigrations --check --dry-run >/dev/null
+echo "== pytest"
+exec pytest "$@"

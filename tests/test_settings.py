@@ -1,0 +1,89 @@
+"""Settings come from the environment with safe defaults, and the layer choice works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from channels.layers import get_channel_layer
+from django.test import override_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    """Import config.settings in a clean interpreter with exactly this environment."""
+    script = (
+        "import json, config.settings as s; "
+        "print(json.dumps({'layer': s.CHANNEL_LAYERS['default']['BACKEND'], "
+        "'debug': s.DEBUG, 'db': s.DATABASES['default']['ENGINE']}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_"))}
+    clean.pop("STREAMDESK_ENV", None)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_are_sqlite_in_memory_layer_and_no_debug():
+    """With nothing set: SQLite, the in-memory channel layer, DEBUG off."""
+    result = load_settings()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "layer": "channels.layers.InMemoryChannelLayer",
+        "debug": False,
+        "db": "django.db.backends.sqlite3",
+    }
+
+
+def test_redis_url_switches_to_channels_redis_and_debug_is_opt_in():
+    """REDIS_URL selects channels-redis; DJANGO_DEBUG=true turns DEBUG on."""
+    result = load_settings(REDIS_URL="redis://127.0.0.1:1/0", DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)
+    assert settings["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert settings["debug"] is True
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    """STREAMDESK_ENV=production with no DJANGO_SECRET_KEY is an ImproperlyConfigured error."""
+    result = load_settings(STREAMDESK_ENV="production")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required in production" in result.stderr
+    ok = load_settings(STREAMDESK_ENV="production", DJANGO_SECRET_KEY="x" * 50)
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.redis
+async def test_channels_redis_layer_round_trip(redis_server):
+    """A group message crosses a real Redis server through channels-redis."""
+    layers = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_server.url]},
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=layers):
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+        layer = get_channel_layer()
+        try:
+            channel = await layer.new_channel()
+            await layer.group_add("user.1", channel)
+            await layer.group_send("user.1", {"type": "balance.update", "seq": 1})
+            assert await layer.receive(channel) == {"type": "balance.update", "seq": 1}
+            await layer.group_discard("user.1", channel)
+        finally:
+            await layer.flush()
+            await layer.close_pools()
+            channel_layers.backends.clear()
