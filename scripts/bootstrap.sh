@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 missing=()
 for pkg in "$@"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  # "install ok installed" only: a removed package can leave config files behind
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   sudo=""
