@@ -131,8 +131,27 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
-# Where the tastytrade SDK is pointed: the real API, or the built-in sandbox.
-TASTYTRADE_BASE_URL = os.environ.get("TASTYTRADE_BASE_URL", "")
+# Where the tastytrade SDK is pointed. "sandbox" is the built-in fake broker (every
+# page and frame then says SIMULATED); "live" is the real API. Development defaults to
+# the sandbox; production defaults to live and never falls back to the sandbox: it
+# must be asked for explicitly, and then it is labelled just the same.
+BROKER_ENV = os.environ.get("BROKER_ENV", "live" if PRODUCTION else "sandbox")
+if BROKER_ENV not in {"sandbox", "live"}:
+    raise ImproperlyConfigured("BROKER_ENV must be 'sandbox' or 'live'")
+SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
+TASTYTRADE_BASE_URL = os.environ.get(
+    "TASTYTRADE_BASE_URL", SANDBOX_URL if BROKER_ENV == "sandbox" else ""
+)
+if PRODUCTION and BROKER_ENV == "live" and TASTYTRADE_BASE_URL.startswith("http://127."):
+    raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
+
+# Fernet keys (comma-separated, newest first) that encrypt broker secrets at rest.
+# Rotation: put a new key first, run `manage.py rotate_secrets`, then drop the old one.
+ENCRYPTION_KEYS = env_list("STREAMDESK_ENCRYPTION_KEYS", "")
+if PRODUCTION and not ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("STREAMDESK_ENCRYPTION_KEYS is required in production")
+# Development only: where a generated local key is kept when none is configured.
+DEV_ENCRYPTION_KEY_FILE = BASE_DIR / "var" / "dev-encryption.key"
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,25 @@ from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.redis_server import RedisServer
 
 
+#: A fixed Fernet key for tests (never used outside them).
+TEST_ENCRYPTION_KEY = "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4="
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings) -> None:
+    """Fast hashing and a fixed encryption key; no test ever touches var/."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
+
+
+@pytest.fixture
+def broker_at_sandbox(settings, sandbox: SandboxServer) -> SandboxServer:
+    """Point the app's tastytrade clients at this test's sandbox."""
+    settings.BROKER_ENV = "sandbox"
+    settings.TASTYTRADE_BASE_URL = sandbox.url
+    return sandbox
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port for the whole test session."""

@@ -59,8 +59,36 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = load_settings(STREAMDESK_ENV="production")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required in production" in result.stderr
-    ok = load_settings(STREAMDESK_ENV="production", DJANGO_SECRET_KEY="x" * 50)
+    no_keys = load_settings(STREAMDESK_ENV="production", DJANGO_SECRET_KEY="x" * 50)
+    assert "STREAMDESK_ENCRYPTION_KEYS is required in production" in no_keys.stderr
+    ok = load_settings(
+        STREAMDESK_ENV="production",
+        DJANGO_SECRET_KEY="x" * 50,
+        STREAMDESK_ENCRYPTION_KEYS="6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4=",
+    )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_production_never_falls_back_to_the_sandbox():
+    """Production talks to the live API unless BROKER_ENV=sandbox is set explicitly."""
+    base = {
+        "STREAMDESK_ENV": "production",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "STREAMDESK_ENCRYPTION_KEYS": "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4=",
+    }
+    script = "import config.settings as s; print(s.BROKER_ENV, repr(s.TASTYTRADE_BASE_URL))"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BROKER_"))}
+    live = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env={**clean, **base},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert live.stdout.split() == ["live", "''"], live.stderr
+    loopback = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT,
+        env={**clean, **base, "TASTYTRADE_BASE_URL": "http://127.0.0.1:8765"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "cannot point at a loopback" in loopback.stderr
 
 
 @pytest.mark.redis

@@ -63,7 +63,10 @@ class Credentials:
         if cred.revoked:
             raise AuthError(401, "invalid_grant", "Refresh token is invalid or has been revoked")
         token = "sbx-at-" + secrets.token_urlsafe(18)
-        self._access[token] = AccessToken(cred_id, self._clock() + lifetime)
+        now = self._clock()
+        if len(self._access) > 10_000:  # a long-running sandbox forgets long-dead tokens
+            self._access = {t: a for t, a in self._access.items() if a.expires_at > now - 3600}
+        self._access[token] = AccessToken(cred_id, now + lifetime)
         cred.refreshes += 1
         cred.tokens.append(token)
         del cred.tokens[:-20]  # keep the bookkeeping bounded

@@ -77,6 +77,7 @@ class DXLinkSession(WsSession):
         self.authorized = False
         self.channels: dict[int, FeedChannel] = {}
         self.last_client_message = time.monotonic()
+        self.last_keepalive = time.monotonic()
         self.events_sent = 0
 
     # -- lifecycle --------------------------------------------------------------
@@ -124,8 +125,8 @@ class DXLinkSession(WsSession):
             if timeout and now - self.last_client_message > timeout:
                 await self._fatal("TIMEOUT", "No keepalive received")
                 return
-            if now - getattr(self, "_last_keepalive", 0.0) >= config.keepalive_interval:
-                self._last_keepalive = now
+            if now - self.last_keepalive >= config.keepalive_interval:
+                self.last_keepalive = now
                 await self.send_json({"type": "KEEPALIVE", "channel": 0})
 
     async def _fatal(self, error: str, message: str) -> None:

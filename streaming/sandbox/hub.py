@@ -197,12 +197,13 @@ class Hub:
 
 
 def _compact_value(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return (
-            "NaN"
-            if value is None or math.isnan(value)
-            else ("Infinity" if value > 0 else "-Infinity")
-        )
+    """DXLink spells missing and non-finite numbers as strings."""
+    if value is None:
+        return "NaN"
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
     return value
 
 
