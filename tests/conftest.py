@@ -11,7 +11,6 @@ from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.redis_server import RedisServer
 
-
 #: A fixed Fernet key for tests (never used outside them).
 TEST_ENCRYPTION_KEY = "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4="
 
