@@ -145,6 +145,13 @@ TASTYTRADE_BASE_URL = os.environ.get(
 if PRODUCTION and BROKER_ENV == "live" and TASTYTRADE_BASE_URL.startswith("http://127."):
     raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
 
+# Live streaming: how often quote batches go out, how long a user's manager outlives
+# their last socket, and the broker watchdog (seconds).
+STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
+STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
+STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
+STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
+
 # Fernet keys (comma-separated, newest first) that encrypt broker secrets at rest.
 # Rotation: put a new key first, run `manage.py rotate_secrets`, then drop the old one.
 ENCRYPTION_KEYS = env_list("STREAMDESK_ENCRYPTION_KEYS", "")

@@ -1,4 +1,4 @@
-"""URL routes: admin, login/logout, and the app pages."""
+"""URL routes: admin, login/logout, the dashboard and its JSON endpoints."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -11,5 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path("", views.home, name="home"),
+    path("api/snapshot", views.api_snapshot, name="api-snapshot"),
+    path("watchlist", views.watchlist, name="watchlist"),
+    path("", views.dashboard, name="home"),
 ]

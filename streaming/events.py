@@ -1,0 +1,162 @@
+"""Normalized events: what every broker adapter emits and the browser contract carries.
+
+Field names are the contract's (docs/streaming-contract.md). Broker values are kept as
+they came: Decimals become JSON numbers, a missing value is None (null), never 0.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from decimal import Decimal
+from typing import Any
+
+from tastytrade.account import AccountBalance, CurrentPosition
+from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
+from tastytrade.order import PlacedOrder
+
+ACCOUNT_FRAME_TYPES = ("balance", "positions", "position", "order")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def num(value: Any) -> float | int | None:
+    """A broker number as JSON: Decimal → float, NaN/inf → None, None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        return (
+            int(value)
+            if value == value.to_integral_value() and abs(value) < 2**53
+            else float(value)
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def ms(value: Any) -> int | None:
+    """A datetime (or epoch ms int) as epoch milliseconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    return int(value.timestamp() * 1000)
+
+
+def balance_payload(b: AccountBalance) -> dict[str, Any]:
+    return {
+        "net_liquidating_value": num(b.net_liquidating_value),
+        "buying_power": num(b.equity_buying_power),
+        "equity_buying_power": num(b.equity_buying_power),
+        "derivative_buying_power": num(b.derivative_buying_power),
+        "day_trading_buying_power": num(b.day_trading_buying_power),
+        "cash": num(b.cash_balance),
+        "cash_available_to_withdraw": num(b.cash_available_to_withdraw),
+        "maintenance_requirement": num(b.maintenance_requirement),
+        "long_equity_value": num(b.long_equity_value),
+        "short_equity_value": num(b.short_equity_value),
+        "long_derivative_value": num(b.long_derivative_value),
+        "short_derivative_value": num(b.short_derivative_value),
+        "pending_cash": num(b.pending_cash),
+        "updated_at": ms(b.updated_at),
+    }
+
+
+def position_payload(p: CurrentPosition) -> dict[str, Any]:
+    streamer_symbol = getattr(p, "streamer_symbol", None) or streamer_symbol_for(
+        p.symbol, str(p.instrument_type.value)
+    )
+    return {
+        "symbol": p.symbol,
+        "streamer_symbol": streamer_symbol,
+        "underlying": p.underlying_symbol,
+        "instrument_type": p.instrument_type.value,
+        "quantity": num(p.quantity),
+        "direction": p.quantity_direction,
+        "average_open_price": num(p.average_open_price),
+        "close_price": num(p.close_price),
+        "mark_price": num(p.mark_price),
+        "multiplier": num(p.multiplier),
+        "cost_effect": p.cost_effect,
+        "realized_day_gain": num(p.realized_day_gain),
+        "expires_at": ms(p.expires_at),
+    }
+
+
+def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
+    """The DXLink symbol of a position: tickers as-is, OCC options converted."""
+    if instrument_type == "Equity Option":
+        from .validation import occ_to_streamer_symbol
+
+        return occ_to_streamer_symbol(symbol) or symbol
+    return symbol
+
+
+def order_payload(o: PlacedOrder) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "status": o.status.value,
+        "order_type": o.order_type.value,
+        "time_in_force": o.time_in_force.value,
+        "price": num(abs(o.price)) if o.price is not None else None,
+        "price_effect": ("Debit" if o.price < 0 else "Credit") if o.price else None,
+        "underlying": o.underlying_symbol,
+        "legs": [
+            {
+                "symbol": leg.symbol,
+                "instrument_type": leg.instrument_type.value,
+                "action": leg.action.value,
+                "quantity": num(leg.quantity),
+                "remaining_quantity": num(leg.remaining_quantity),
+                "fills": [
+                    {
+                        "id": f.fill_id,
+                        "quantity": num(f.quantity),
+                        "price": num(f.fill_price),
+                        "at": ms(f.filled_at),
+                    }
+                    for f in leg.fills or []
+                ],
+            }
+            for leg in o.legs
+        ],
+        "updated_at": ms(o.updated_at),
+    }
+
+
+def quote_fields(q: Quote) -> dict[str, Any]:
+    return {
+        "bid": num(q.bid_price),
+        "ask": num(q.ask_price),
+        "bid_size": num(q.bid_size),
+        "ask_size": num(q.ask_size),
+    }
+
+
+def trade_fields(t: Trade) -> dict[str, Any]:
+    return {"last": num(t.price), "change": num(t.change), "volume": num(t.day_volume)}
+
+
+def summary_fields(s: Summary) -> dict[str, Any]:
+    return {
+        "day_high": num(s.day_high_price),
+        "day_low": num(s.day_low_price),
+        "prev_close": num(s.prev_day_close_price),
+    }
+
+
+def greeks_fields(g: Greeks) -> dict[str, Any]:
+    return {
+        "price": num(g.price),
+        "iv": num(g.volatility),
+        "delta": num(g.delta),
+        "gamma": num(g.gamma),
+        "theta": num(g.theta),
+        "vega": num(g.vega),
+        "rho": num(g.rho),
+    }

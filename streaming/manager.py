@@ -1,0 +1,295 @@
+"""The per-user stream manager: one supervisor holding a user's broker sessions.
+
+It runs one adapter per broker link, keeps the last known value of everything (so a
+page or a new socket gets a snapshot at once), numbers account events with a per-user
+sequence, conflates quotes per symbol (latest wins) and flushes them as one batch per
+interval, and publishes every frame through one ordered outbox. Frames are serialized
+once here, never per socket. Per-tick work is dictionary updates only: no database,
+no I/O. The frames are specified in docs/streaming-contract.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import events
+from .brokers.base import BrokerAdapter
+
+log = logging.getLogger(__name__)
+
+#: Orders kept in the snapshot (the newest; older ones live at the broker).
+MAX_ORDERS = 200
+
+Publish = Callable[[dict[str, Any], str], Awaitable[None]]
+#: Called when a link's state changes (not per tick): e.g. to record a rejected credential.
+LinkStateHook = Callable[[int, str, str], Awaitable[None]]
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group every socket of one user joins."""
+    return f"user.{user_id}"
+
+
+@dataclass
+class LinkInfo:
+    """What the manager knows about a broker link (no secrets)."""
+
+    id: int
+    broker: str
+    label: str
+    simulated: bool
+
+
+@dataclass
+class AccountState:
+    number: str
+    link: LinkInfo
+    balance: dict[str, Any] | None = None
+    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "link": self.link.id,
+            "broker": self.link.broker,
+            "label": self.link.label,
+            "simulated": self.link.simulated,
+            "balance": self.balance,
+            "positions": list(self.positions.values()),
+        }
+
+
+class UserStreamManager:
+    """Holds one user's broker adapters and the last-value state they feed."""
+
+    def __init__(
+        self,
+        user_id: int,
+        *,
+        links: Iterable[tuple[LinkInfo, BrokerAdapter]],
+        publish: Publish,
+        flush_interval: float = 0.15,
+        on_link_state: LinkStateHook | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.links: dict[int, LinkInfo] = {}
+        self.adapters: dict[int, BrokerAdapter] = {}
+        for info, adapter in links:
+            self.links[info.id] = info
+            self.adapters[info.id] = adapter
+        self._publish = publish
+        self._on_link_state = on_link_state
+        self.flush_interval = flush_interval
+        self.last_event_at: float | None = None
+        self.seq = 0
+        self.accounts: dict[str, AccountState] = {}
+        self.last_quotes: dict[str, dict[str, Any]] = {}
+        self.last_greeks: dict[str, dict[str, Any]] = {}
+        self.orders: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self.link_status: dict[int, dict[str, Any]] = {
+            info.id: self._link_status(info, "stopped", "") for info in self.links.values()
+        }
+        self.tab_symbols: dict[str, set[str]] = {}
+        self._pending_quotes: dict[str, dict[str, Any]] = {}
+        self._pending_greeks: dict[str, dict[str, Any]] = {}
+        self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.ready = asyncio.Event()  # set once every link has delivered its first snapshot
+        self._snapshotted: set[int] = set()
+
+    @property
+    def simulated(self) -> bool:
+        return any(info.simulated for info in self.links.values())
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        self._sync_symbols()
+        self._tasks.append(asyncio.create_task(self._sender(), name=f"sender-{self.user_id}"))
+        self._tasks.append(asyncio.create_task(self._flusher(), name=f"flusher-{self.user_id}"))
+        for link_id, adapter in self.adapters.items():
+            name = f"adapter-{self.user_id}-{link_id}"
+            self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
+        if not self.adapters:
+            self.ready.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for info in self.links.values():
+            self.link_status[info.id] = self._link_status(info, "stopped", "")
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    # -- subscriptions --------------------------------------------------------------------
+    def set_tab_symbols(self, tab: str, symbols: Iterable[str]) -> None:
+        """One socket's wanted symbols; the upstream subscription is the union of all."""
+        self.tab_symbols[tab] = set(symbols)
+        self._sync_symbols()
+
+    def drop_tab(self, tab: str) -> None:
+        if self.tab_symbols.pop(tab, None) is not None:
+            self._sync_symbols()
+
+    def wanted_symbols(self) -> set[str]:
+        wanted: set[str] = set()
+        for symbols in self.tab_symbols.values():
+            wanted |= symbols
+        for account in self.accounts.values():
+            for position in account.positions.values():
+                if position.get("streamer_symbol"):
+                    wanted.add(position["streamer_symbol"])
+        return wanted
+
+    def _sync_symbols(self) -> None:
+        wanted = self.wanted_symbols()
+        for adapter in self.adapters.values():
+            adapter.set_symbols(wanted)
+
+    # -- the sink adapters report into (AdapterSink) ----------------------------------------
+    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+        """Per tick: merge into the last value and into the pending batch. Nothing else."""
+        self.last_event_at = time.time()
+        fields["t"] = int(self.last_event_at * 1000)
+        self.last_quotes.setdefault(symbol, {}).update(fields)
+        self._pending_quotes.setdefault(symbol, {}).update(fields)
+
+    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+        self.last_event_at = time.time()
+        fields["t"] = int(self.last_event_at * 1000)
+        self.last_greeks.setdefault(symbol, {}).update(fields)
+        self._pending_greeks.setdefault(symbol, {}).update(fields)
+
+    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
+        """Apply an account event to the state, number it, and send it (never conflated)."""
+        if kind not in events.ACCOUNT_FRAME_TYPES:
+            raise ValueError(f"unknown account event kind {kind!r}")
+        link = self.links[link_id]
+        state = self.accounts.setdefault(account, AccountState(account, link))
+        positions_changed = False
+        if kind == "balance":
+            state.balance = payload
+        elif kind == "positions":
+            state.positions = {p["symbol"]: p for p in payload}
+            positions_changed = True
+            self._snapshotted.add(link_id)
+            if self._snapshotted >= set(self.links):
+                self.ready.set()
+        elif kind == "position":
+            if payload.get("quantity") in (0, None):
+                state.positions.pop(payload["symbol"], None)
+            else:
+                state.positions[payload["symbol"]] = payload
+            positions_changed = True
+        elif kind == "order":
+            self.orders[payload["id"]] = payload
+            self.orders.move_to_end(payload["id"])
+            while len(self.orders) > MAX_ORDERS:
+                self.orders.popitem(last=False)
+        self.seq += 1
+        self.last_event_at = time.time()
+        body_key = {"balance": "balance", "positions": "positions", "position": "position"}
+        frame = {
+            "type": kind,
+            "seq": self.seq,
+            "account": account,
+            "link": link_id,
+            body_key.get(kind, "order"): payload,
+            "t": int(self.last_event_at * 1000),
+            "simulated": link.simulated,
+        }
+        self._send(frame)
+        if positions_changed:
+            self._sync_symbols()
+
+    async def status(self, link_id: int, state: str, reason: str = "", **extra: Any) -> None:
+        info = self.links[link_id]
+        previous = self.link_status.get(link_id, {})
+        status = self._link_status(info, state, reason, **extra)
+        if previous.get("state") == state and previous.get("reason") == reason:
+            status["since"] = previous.get("since", status["since"])
+        self.link_status[link_id] = status
+        self._send({"type": "status", "link": status, "t": events.now_ms()})
+        if self._on_link_state and previous.get("state") != state:
+            try:
+                await self._on_link_state(link_id, state, reason)
+            except Exception:
+                log.exception("recording the state of link %s failed", link_id)
+
+    def _link_status(self, info: LinkInfo, state: str, reason: str, **extra: Any) -> dict[str, Any]:
+        age = None
+        if self.last_event_at:
+            age = int((time.time() - self.last_event_at) * 1000)
+        return {
+            "id": info.id,
+            "broker": info.broker,
+            "label": info.label,
+            "state": state,
+            "reason": reason,
+            "since": events.now_ms(),
+            "last_event_age_ms": age,
+            "reconnects": extra.get("reconnects", 0),
+            "token_expires_at": extra.get("token_expires_at"),
+            "retry_in": extra.get("retry_in"),
+            "simulated": info.simulated,
+        }
+
+    # -- publishing -----------------------------------------------------------------------
+    def _send(self, frame: dict[str, Any]) -> None:
+        """Serialize once and queue; the sender publishes in order."""
+        self._outbox.put_nowait((frame, orjson.dumps(frame).decode()))
+
+    async def _sender(self) -> None:
+        while True:
+            frame, text = await self._outbox.get()
+            try:
+                await self._publish(frame, text)
+            except Exception:
+                log.exception(
+                    "publishing a %s frame for user %s failed", frame["type"], self.user_id
+                )
+
+    async def _flusher(self) -> None:
+        """One quote batch per interval, only when something changed (latest wins)."""
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            if self._pending_quotes or self._pending_greeks:
+                quotes, self._pending_quotes = self._pending_quotes, {}
+                greeks, self._pending_greeks = self._pending_greeks, {}
+                self._send(
+                    {"type": "quotes", "quotes": quotes, "greeks": greeks, "t": events.now_ms()}
+                )
+
+    # -- reading ---------------------------------------------------------------------------
+    def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
+        """The full current state (contract `snapshot`), for pages and new sockets."""
+        wanted = self.wanted_symbols() if symbols is None else set(symbols) | self.wanted_symbols()
+        return {
+            "type": "snapshot",
+            "seq": self.seq,
+            "simulated": self.simulated,
+            "accounts": [a.as_dict() for a in self.accounts.values()],
+            "quotes": {s: q for s, q in self.last_quotes.items() if s in wanted},
+            "greeks": {s: g for s, g in self.last_greeks.items() if s in wanted},
+            "orders": list(reversed(self.orders.values())),
+            "links": list(self.link_status.values()),
+            "subscriptions": sorted(wanted),
+            "t": events.now_ms(),
+        }
+
+    async def wait_ready(self, within: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), within)
+        return self.ready.is_set()

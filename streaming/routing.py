@@ -1,0 +1,7 @@
+"""Websocket URL routes."""
+
+from django.urls import path
+
+from .consumers import StreamConsumer
+
+websocket_urlpatterns = [path("ws/stream/", StreamConsumer.as_asgi())]

@@ -1,0 +1,117 @@
+"""Client-message and symbol validation for the browser stream (docs/streaming-contract.md).
+
+Pure functions, so the consumer stays thin and every rule is unit-tested.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+MAX_MESSAGE_BYTES = 4096
+MAX_SYMBOLS_PER_MESSAGE = 50
+MAX_SYMBOLS_PER_SOCKET = 200
+RATE_LIMIT = 30  # messages
+RATE_WINDOW = 10.0  # seconds
+MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping"}
+
+EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$")
+OPTION_STREAMER_RE = re.compile(r"^\.([A-Z][A-Z0-9]{0,5})(\d{6})([CP])(\d+(?:\.\d+)?)$")
+OPTION_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *(\d{6})([CP])(\d{8})$")
+FUTURE_RE = re.compile(r"^/[A-Z0-9]{1,6}[FGHJKMNQUVXZ]\d{1,2}(:[A-Z]{2,6})?$")
+
+
+class MessageError(Exception):
+    """A client message that is refused; `code` is the contract's error code."""
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+def occ_to_streamer_symbol(occ: str) -> str | None:
+    """`SPY   250221C00590000` → `.SPY250221C590` (strike without trailing zeros)."""
+    match = OPTION_OCC_RE.match(occ)
+    if not match:
+        return None
+    root, date, right, strike = match.groups()
+    value = int(strike) / 1000
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f".{root}{date}{right}{text}"
+
+
+def normalize_symbol(raw: Any) -> str | None:
+    """The canonical (streamer) form of a client symbol, or None if it is not valid."""
+    if not isinstance(raw, str) or not 0 < len(raw) <= 32:
+        return None
+    symbol = raw.strip().upper()
+    if EQUITY_RE.match(symbol) or OPTION_STREAMER_RE.match(symbol) or FUTURE_RE.match(symbol):
+        return symbol
+    return occ_to_streamer_symbol(symbol)
+
+
+def is_option(symbol: str) -> bool:
+    return symbol.startswith(".")
+
+
+@dataclass
+class ClientMessage:
+    type: str
+    symbols: list[str]
+    ping_id: Any = None
+
+
+def parse_client_message(text: str | None) -> ClientMessage:
+    """Parse and check one client frame; raises MessageError with the contract's code."""
+    if text is None:
+        raise MessageError("bad_message", "Only text frames are accepted")
+    if len(text.encode()) > MAX_MESSAGE_BYTES:
+        raise MessageError("too_large", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise MessageError("bad_json", "Message is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise MessageError("bad_message", "Message must be a JSON object with a string 'type'")
+    kind = data["type"]
+    if kind not in MESSAGE_TYPES:
+        raise MessageError("unknown_type", f"Unknown message type {kind[:40]!r}", ref=kind[:40])
+    if kind == "ping":
+        ping_id = data.get("id")
+        if not isinstance(ping_id, str | int | float | type(None)) or isinstance(ping_id, bool):
+            raise MessageError("bad_message", "ping id must be a string or a number", ref=kind)
+        if isinstance(ping_id, str):
+            ping_id = ping_id[:64]
+        return ClientMessage(kind, [], ping_id)
+    symbols = data.get("symbols")
+    if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+        raise MessageError("bad_symbols", "'symbols' must be a non-empty list of strings", kind)
+    if len(symbols) > MAX_SYMBOLS_PER_MESSAGE:
+        raise MessageError(
+            "bad_symbols", f"At most {MAX_SYMBOLS_PER_MESSAGE} symbols per message", ref=kind
+        )
+    return ClientMessage(kind, symbols)
+
+
+class RateLimiter:
+    """A sliding-window count of messages; `allow()` is False once the window is full."""
+
+    def __init__(self, limit: int = RATE_LIMIT, window: float = RATE_WINDOW) -> None:
+        self.limit = limit
+        self.window = window
+        self._times: list[float] = []
+
+    def allow(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        cutoff = now - self.window
+        self._times = [t for t in self._times if t > cutoff]
+        if len(self._times) >= self.limit:
+            return False
+        self._times.append(now)
+        return True

@@ -1,0 +1,133 @@
+"""The per-user stream manager over a real adapter and the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.manager import LinkInfo, UserStreamManager
+from tests.support.sdk import SECRET
+
+
+class Published:
+    """Collects what the manager publishes (frame dict and its one serialization)."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict] = []
+        self.texts: list[str] = []
+
+    async def __call__(self, frame: dict, text: str) -> None:
+        self.frames.append(frame)
+        self.texts.append(text)
+
+    def of(self, kind: str) -> list[dict]:
+        return [f for f in self.frames if f["type"] == kind]
+
+
+async def wait_until(condition, within: float = 10.0):
+    for _ in range(int(within / 0.05)):
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def manager_for(refresh_token: str, published: Published, flush: float = 0.2) -> UserStreamManager:
+    adapter = TastytradeAdapter(
+        link_id=7,
+        provider_secret=SECRET,
+        refresh_token=refresh_token,
+        config=StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5),
+    )
+    info = LinkInfo(7, "tastytrade", "sandbox link", simulated=True)
+    return UserStreamManager(42, links=[(info, adapter)], publish=published, flush_interval=flush)
+
+
+async def test_account_frames_are_numbered_and_quotes_conflated(
+    broker_at_sandbox, control, refresh_token
+):
+    """Account frames carry seq 1, 2, 3… with no gap; quotes come as at most one batch per
+    flush interval, each symbol once with its latest values, and far fewer frames than ticks."""
+    control.configure(tick_rate=100)
+    published = Published()
+    manager = manager_for(refresh_token, published)
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab-1", {"SPY", "QQQ", "AAPL"})
+        assert await manager.wait_ready(within=10)
+        await wait_until(lambda: len(published.of("quotes")) >= 10)
+        ticks_before = control.state()["totals"]["ticks"]
+        batches_before = len(published.of("quotes"))
+        await asyncio.sleep(2.0)
+        ticks = control.state()["totals"]["ticks"] - ticks_before
+        batches = len(published.of("quotes")) - batches_before
+    finally:
+        await manager.stop()
+    seqs = [f["seq"] for f in published.frames if "seq" in f]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert batches <= 2.0 / 0.2 + 2
+    assert ticks > 5 * batches  # many ticks, few frames: conflated
+    last = published.of("quotes")[-1]
+    assert set(last["quotes"]) <= {"SPY", "QQQ", "AAPL"} | set(manager.wanted_symbols())
+    for frame, text in zip(published.frames, published.texts, strict=True):
+        assert orjson.loads(text) == frame  # serialized once, faithfully
+    assert all(f["simulated"] for f in published.frames if "seq" in f)
+
+
+async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
+    broker_at_sandbox, refresh_token
+):
+    """The snapshot carries both accounts with balances and positions; every position's
+    symbol is subscribed even if no tab asked for it; null stays null."""
+    published = Published()
+    manager = manager_for(refresh_token, published)
+    await manager.start()
+    try:
+        assert await manager.wait_ready(within=10)
+        snapshot = manager.snapshot()
+        position_symbols = {
+            p["streamer_symbol"] for a in snapshot["accounts"] for p in a["positions"]
+        }
+        assert position_symbols <= manager.wanted_symbols()
+        await wait_until(lambda: position_symbols <= manager.last_quotes.keys())
+        snapshot = manager.snapshot()
+    finally:
+        await manager.stop()
+    assert len(snapshot["accounts"]) == 2
+    for account in snapshot["accounts"]:
+        assert account["balance"]["net_liquidating_value"] > 0
+        assert account["simulated"] is True
+    assert snapshot["seq"] == max(f["seq"] for f in published.frames if "seq" in f)
+    assert snapshot["links"][0]["state"] == "stopped" or snapshot["links"][0]["state"] == "live"
+    assert position_symbols <= set(snapshot["subscriptions"])
+
+
+async def test_tabs_union_and_status_frames(broker_at_sandbox, control, refresh_token):
+    """Two tabs' symbols are unioned upstream; dropping a tab removes only its symbols;
+    a broker drop is published as status reconnecting then live."""
+    published = Published()
+    manager = manager_for(refresh_token, published)
+    await manager.start()
+    try:
+        await manager.wait_ready(within=10)
+        manager.set_tab_symbols("a", {"SPY"})
+        manager.set_tab_symbols("b", {"TSLA"})
+        assert {"SPY", "TSLA"} <= manager.wanted_symbols()
+        manager.drop_tab("b")
+        assert "TSLA" not in manager.wanted_symbols() or "TSLA" in {
+            p["streamer_symbol"] for a in manager.accounts.values() for p in a.positions.values()
+        }
+        await wait_until(lambda: manager.link_status[7]["state"] == "live")
+        control.fault("drop", target="all")
+        await wait_until(
+            lambda: any(f["link"]["state"] == "reconnecting" for f in published.of("status"))
+        )
+        await wait_until(lambda: published.of("status")[-1]["link"]["state"] == "live")
+    finally:
+        await manager.stop()
+    states = [f["link"]["state"] for f in published.of("status")]
+    assert states[:2] == ["connecting", "live"]
+    assert manager.link_status[7]["state"] == "stopped"
