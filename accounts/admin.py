@@ -1,0 +1,161 @@
+"""Admin for broker links: link an account, verify it, see its state. Secrets are write-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
+
+from accounts.forms import BrokerLinkAdminForm
+from accounts.models import BrokerLink
+from accounts.services import broker_link_verify
+
+
+def _report_verification(
+    model_admin: admin.ModelAdmin, request: HttpRequest, link: BrokerLink
+) -> None:
+    """One message for one verify outcome: success, or the readable error at level ERROR."""
+    if link.status == BrokerLink.Status.VERIFIED:
+        numbers = ", ".join(link.account_numbers) or "none"
+        model_admin.message_user(
+            request,
+            f"“{link.label}” verified: {len(link.account_numbers)} account(s) ({numbers}).",
+            level=messages.SUCCESS,
+        )
+    else:
+        model_admin.message_user(
+            request, f"“{link.label}” failed verification: {link.last_error}", level=messages.ERROR
+        )
+
+
+@admin.register(BrokerLink)
+class BrokerLinkAdmin(admin.ModelAdmin):
+    """Broker links. The secret fields only ever accept input; nothing decrypted is shown."""
+
+    form = BrokerLinkAdminForm
+    list_display = [
+        "user",
+        "broker",
+        "label",
+        "environment_badge",
+        "status",
+        "account_numbers_display",
+        "last_verified_at",
+        "last_error_display",
+    ]
+    list_filter = ["broker", "status", "environment"]
+    search_fields = ["user__username", "label"]
+    list_select_related = ["user"]
+    actions = ["verify_selected"]
+    # The top submit row makes "Save" the form's default (Enter) button, not "Verify".
+    save_on_top = True
+    state_fields = [
+        "environment_badge",
+        "status",
+        "account_numbers_display",
+        "last_verified_at",
+        "last_error",
+    ]
+
+    # ------------------------------------------------------------------ layout
+
+    def get_readonly_fields(self, request: HttpRequest, obj: BrokerLink | None = None) -> list:
+        if obj is None:
+            return ["environment_badge"]
+        return ["user", "broker", *self.state_fields, "verify_button"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: BrokerLink | None = None) -> list:
+        secrets = (
+            "Credentials (write-only)",
+            {"fields": ["provider_secret", "refresh_token"]},
+        )
+        if obj is None:
+            return [
+                (None, {"fields": ["user", "broker", "label", "enabled", "environment_badge"]}),
+                secrets,
+            ]
+        return [
+            (None, {"fields": ["user", "broker", "label", "enabled"]}),
+            secrets,
+            ("State", {"fields": [*self.state_fields, "verify_button"]}),
+        ]
+
+    @admin.display(description="Environment", ordering="environment")
+    def environment_badge(self, obj: BrokerLink | None) -> str:
+        simulated = obj.is_simulated if obj is not None else self._new_link_simulated()
+        text, colour = ("SIMULATED", "#b45309") if simulated else ("LIVE", "#15803d")
+        return format_html(
+            '<span style="padding:1px 6px;border-radius:3px;color:#fff;'
+            'background:{};font-weight:bold">{}</span>',
+            colour,
+            text,
+        )
+
+    @staticmethod
+    def _new_link_simulated() -> bool:
+        from django.conf import settings
+
+        return settings.BROKER_ENV == BrokerLink.Environment.SANDBOX
+
+    @admin.display(description="Account numbers")
+    def account_numbers_display(self, obj: BrokerLink) -> str:
+        return ", ".join(obj.account_numbers or []) or "—"
+
+    @admin.display(description="Last error")
+    def last_error_display(self, obj: BrokerLink) -> str:
+        return Truncator(obj.last_error).chars(80) if obj.last_error else ""
+
+    @admin.display(description="Verify")
+    def verify_button(self, obj: BrokerLink) -> str:
+        url = reverse("admin:accounts_brokerlink_verify", args=[obj.pk])
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post" '
+            "formnovalidate>Verify now</button>"
+            '<div class="help">Logs in with the saved credentials (save changes first).</div>',
+            url,
+        )
+
+    # ------------------------------------------------------------------ saving
+
+    def save_form(self, request: HttpRequest, form: BrokerLinkAdminForm, change: bool) -> Any:
+        # The form saves through accounts.services; nothing is left for save_model.
+        return form.save()
+
+    def save_model(
+        self, request: HttpRequest, obj: BrokerLink, form: BrokerLinkAdminForm, change: bool
+    ) -> None:
+        pass
+
+    # ------------------------------------------------------------------ verify
+
+    @admin.action(description="Verify selected links", permissions=["change"])
+    def verify_selected(self, request: HttpRequest, queryset: QuerySet[BrokerLink]) -> None:
+        for link in queryset.order_by("pk"):
+            _report_verification(self, request, broker_link_verify(link=link))
+
+    def get_urls(self) -> list[URLPattern]:
+        verify = path(
+            "<int:object_id>/verify/",
+            self.admin_site.admin_view(self.verify_view),
+            name="accounts_brokerlink_verify",
+        )
+        return [verify, *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """POST only (CSRF-checked by admin_view): verify one link, back to its page."""
+        return require_POST(self._verify_view)(request, object_id)
+
+    def _verify_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        link = get_object_or_404(BrokerLink, pk=object_id)
+        if not self.has_change_permission(request, link):
+            raise PermissionDenied
+        _report_verification(self, request, broker_link_verify(link=link))
+        return HttpResponseRedirect(reverse("admin:accounts_brokerlink_change", args=[link.pk]))

@@ -1,0 +1,79 @@
+"""Broker links: which user owns which broker credential, and whether it works.
+
+Secrets live only in `encrypted_secrets` (a Fernet token, see `accounts.crypto`);
+they are written by `accounts.services` and read by `accounts.selectors`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.crypto import decrypt_json
+
+
+def current_broker_env() -> str:
+    """The broker environment in force (`settings.BROKER_ENV`): a new link's environment."""
+    return settings.BROKER_ENV
+
+
+class BrokerLink(models.Model):
+    """One broker credential of one user, with what verifying it found.
+
+    A link made while `BROKER_ENV` is "sandbox" is simulated for its whole life: the
+    environment is copied on creation and never changes.
+    """
+
+    class Broker(models.TextChoices):
+        TASTYTRADE = "tastytrade", "tastytrade"
+
+    class Environment(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox (simulated)"
+        LIVE = "live", "Live"
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", "Unverified"
+        VERIFIED = "verified", "Verified"
+        ERROR = "error", "Error"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broker_links"
+    )
+    broker = models.CharField(max_length=32, choices=Broker.choices, default=Broker.TASTYTRADE)
+    label = models.CharField(max_length=100)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=current_broker_env, editable=False
+    )
+    account_numbers = models.JSONField(default=list, blank=True, editable=False)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.UNVERIFIED, editable=False
+    )
+    last_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, default="", editable=False)
+    encrypted_secrets = models.TextField(editable=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id", "id"]
+        verbose_name = "broker link"
+
+    def __str__(self) -> str:
+        simulated = " SIMULATED" if self.is_simulated else ""
+        return f"{self.label} ({self.broker}{simulated})"
+
+    def __repr__(self) -> str:
+        return (
+            f"<BrokerLink id={self.pk} user_id={self.user_id} broker={self.broker} "
+            f"environment={self.environment} status={self.status}>"
+        )
+
+    @property
+    def is_simulated(self) -> bool:
+        """True for a sandbox link: everything built from it is labelled SIMULATED."""
+        return self.environment == self.Environment.SANDBOX
+
+    def secrets(self) -> dict[str, str]:
+        """The decrypted secrets; raises `accounts.crypto.SecretsUnreadable`."""
+        return decrypt_json(self.encrypted_secrets)

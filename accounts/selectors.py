@@ -1,0 +1,22 @@
+"""Reads for broker links: a user's links, and a link's decrypted credentials."""
+
+from __future__ import annotations
+
+from accounts.models import BrokerLink
+
+
+def broker_links_for_user(*, user_id: int, enabled_only: bool = True) -> list[BrokerLink]:
+    """The user's links, oldest first; only enabled ones unless `enabled_only` is False."""
+    links = BrokerLink.objects.filter(user_id=user_id)
+    if enabled_only:
+        links = links.filter(enabled=True)
+    return list(links.order_by("created_at", "pk"))
+
+
+def broker_link_credentials(*, link: BrokerLink) -> dict[str, str]:
+    """`{"provider_secret", "refresh_token"}` for logging in; raises `SecretsUnreadable`."""
+    secrets = link.secrets()
+    return {
+        "provider_secret": str(secrets.get("provider_secret") or ""),
+        "refresh_token": str(secrets.get("refresh_token") or ""),
+    }

@@ -1,0 +1,360 @@
+"""Writes for broker links: create, change secrets, verify against the broker, rotate keys.
+
+Every function here keeps secrets out of errors, log lines and messages: broker and
+network error texts are scrubbed of the link's secrets before they are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import traceback
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx2
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from tastytrade.utils import TastytradeError
+
+from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
+from accounts.models import BrokerLink
+from streaming.brokers import tastytrade_client
+
+log = logging.getLogger(__name__)
+
+#: The per-request timeout `tastytrade_client.fetch_account_numbers` gives the SDK.
+VERIFY_TIMEOUT_SECONDS = 15
+
+#: Broker error codes that mean "these credentials are not accepted".
+CREDENTIAL_ERROR_CODES = frozenset(
+    {"invalid_grant", "invalid_client", "unauthorized_client", "unauthorized", "invalid_token"}
+)
+
+#: Longest `last_error` we keep (a broker could answer with a whole HTML page).
+MAX_ERROR_LENGTH = 500
+
+SECRET_FIELDS = ("provider_secret", "refresh_token")
+
+
+class BrokerLinkError(ValueError):
+    """Invalid input for a broker link (e.g. an empty secret); safe to show to the user."""
+
+
+# ------------------------------------------------------------------ create and update
+
+
+def _clean_secret(value: str | None, *, name: str, required: bool) -> str:
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise BrokerLinkError(f"{name.replace('_', ' ')} must not be empty")
+    return cleaned
+
+
+def broker_link_create(
+    *,
+    user: AbstractBaseUser,
+    broker: str,
+    label: str,
+    provider_secret: str,
+    refresh_token: str,
+    enabled: bool = True,
+) -> BrokerLink:
+    """Store a new, unverified link; the environment is the `BROKER_ENV` in force now."""
+    if broker not in BrokerLink.Broker.values:
+        raise BrokerLinkError(f"unknown broker {broker!r}")
+    label = (label or "").strip()
+    if not label:
+        raise BrokerLinkError("label must not be empty")
+    secrets = {
+        "provider_secret": _clean_secret(provider_secret, name="provider_secret", required=True),
+        "refresh_token": _clean_secret(refresh_token, name="refresh_token", required=True),
+    }
+    return BrokerLink.objects.create(
+        user=user,
+        broker=broker,
+        label=label,
+        environment=settings.BROKER_ENV,
+        status=BrokerLink.Status.UNVERIFIED,
+        encrypted_secrets=encrypt_json(secrets),
+        enabled=enabled,
+    )
+
+
+def broker_link_update(
+    *, link: BrokerLink, label: str | None = None, enabled: bool | None = None
+) -> BrokerLink:
+    """Change the label and/or the enabled flag (None keeps the current value)."""
+    fields = ["updated_at"]
+    if label is not None:
+        label = label.strip()
+        if not label:
+            raise BrokerLinkError("label must not be empty")
+        link.label = label
+        fields.append("label")
+    if enabled is not None:
+        link.enabled = enabled
+        fields.append("enabled")
+    link.save(update_fields=fields)
+    return link
+
+
+def broker_link_set_secrets(
+    *, link: BrokerLink, provider_secret: str | None = None, refresh_token: str | None = None
+) -> BrokerLink:
+    """Replace either secret (None or blank keeps the stored one).
+
+    Any change makes the link `unverified` again: the new secrets have not been tried.
+    """
+    new = {
+        "provider_secret": _clean_secret(provider_secret, name="provider_secret", required=False),
+        "refresh_token": _clean_secret(refresh_token, name="refresh_token", required=False),
+    }
+    if not any(new.values()):
+        return link
+    try:
+        secrets = link.secrets()
+    except SecretsUnreadable:
+        # The old values are gone; only a complete replacement can be stored.
+        if not all(new.values()):
+            raise
+        secrets = {}
+    changed = False
+    for name, value in new.items():
+        if value and secrets.get(name) != value:
+            secrets[name] = value
+            changed = True
+    if not changed:
+        return link
+    link.encrypted_secrets = encrypt_json(secrets)
+    link.status = BrokerLink.Status.UNVERIFIED
+    link.last_error = ""
+    link.save(update_fields=["encrypted_secrets", "status", "last_error", "updated_at"])
+    return link
+
+
+# ------------------------------------------------------------------ verify
+
+
+def _scrub(text: str, secrets: dict[str, Any], *, limit: int | None = MAX_ERROR_LENGTH) -> str:
+    """`text` with every secret value replaced by ***; with a limit, one line cut to it."""
+    for value in secrets.values():
+        if isinstance(value, str) and value:
+            text = text.replace(value, "***")
+    if limit is None:
+        return text
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of the response that made the SDK raise, if it can be found.
+
+    `TastytradeError` carries only the text, so look for the `response` the SDK's
+    `validate_response` was checking in the frames the error passed through.
+    """
+    status = None
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        response = tb.tb_frame.f_locals.get("response")
+        code = getattr(response, "status_code", None)
+        if isinstance(code, int):
+            status = code
+        tb = tb.tb_next
+    return status
+
+
+def _broker_address(exc: httpx2.RequestError) -> str:
+    """scheme://host[:port] of the request that failed (never its path or query)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # no request attached
+        return tastytrade_client.base_url() or "the broker's API"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def _network_reason(exc: BaseException) -> str:
+    """A short reason for a transport failure, from the OS error underneath if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host name could not be resolved"
+        if isinstance(current, ConnectionResetError):
+            return "connection reset"
+        current = current.__cause__ or current.__context__
+    return str(exc) or type(exc).__name__
+
+
+def describe_verify_error(exc: BaseException, *, secrets: dict[str, Any]) -> str:
+    """A readable, secret-free sentence for why verifying a link failed."""
+    if isinstance(exc, SecretsUnreadable):
+        return _scrub(f"Secrets unreadable: {exc}", secrets)
+    if isinstance(exc, TastytradeError):
+        detail = str(exc).strip() or "no detail given"
+        code = detail.split(":", 1)[0].strip()
+        status = _http_status(exc)
+        if code in CREDENTIAL_ERROR_CODES or status in (401, 403):
+            return _scrub(f"Broker rejected the credentials ({detail})", secrets)
+        prefix = f"Broker error {status}" if status else "Broker error"
+        return _scrub(f"{prefix}: {detail}", secrets)
+    if isinstance(exc, httpx2.TimeoutException):
+        return f"Broker did not answer within {VERIFY_TIMEOUT_SECONDS} s"
+    if isinstance(exc, httpx2.TransportError):
+        return _scrub(
+            f"Could not reach the broker at {_broker_address(exc)}: {_network_reason(exc)}",
+            secrets,
+        )
+    return f"Unexpected error while verifying ({type(exc).__name__}); see the server log"
+
+
+def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
+    """Log in to the broker with the link's secrets and record the accounts it has.
+
+    Success: `verified`, the account numbers, `last_verified_at`. Failure: `error` and
+    a readable `last_error`. Never raises for a broker or network failure.
+    """
+    secrets: dict[str, Any] = {}
+    try:
+        secrets = link.secrets()
+        account_numbers = async_to_sync(tastytrade_client.fetch_account_numbers)(
+            str(secrets.get("provider_secret") or ""), str(secrets.get("refresh_token") or "")
+        )
+    except Exception as exc:
+        message = describe_verify_error(exc, secrets=secrets)
+        if not isinstance(exc, SecretsUnreadable | TastytradeError | httpx2.TransportError):
+            # log.exception, but with the traceback text scrubbed of the secrets.
+            trace = "".join(traceback.format_exception(exc))
+            log.error(
+                "verifying broker link %s failed unexpectedly\n%s",
+                link.pk,
+                _scrub(trace, secrets, limit=None),
+            )
+        log.info("broker link %s failed verification: %s", link.pk, message)
+        link.status = BrokerLink.Status.ERROR
+        link.last_error = message
+        link.save(update_fields=["status", "last_error", "updated_at"])
+        return link
+    link.account_numbers = [str(number) for number in account_numbers]
+    link.status = BrokerLink.Status.VERIFIED
+    link.last_verified_at = timezone.now()
+    link.last_error = ""
+    link.save(
+        update_fields=["account_numbers", "status", "last_verified_at", "last_error", "updated_at"]
+    )
+    log.info("broker link %s verified: %d account(s)", link.pk, len(link.account_numbers))
+    return link
+
+
+def broker_link_record_stream_state(*, link_id: int, status: str | None, error: str = "") -> None:
+    """Record what streaming found about a link's credential.
+
+    `status="error"`: the broker rejected it (`error` says why). `status="verified"`:
+    it works again (the error is cleared). `status=None`: only note `error`.
+    A link deleted meanwhile is ignored. Sync: async callers use `database_sync_to_async`.
+    """
+    if status is not None and status not in BrokerLink.Status.values:
+        raise ValueError(f"unknown broker link status {status!r}")
+    link = BrokerLink.objects.filter(pk=link_id).first()
+    if link is None:
+        return
+    try:
+        secrets = link.secrets()
+    except SecretsUnreadable:
+        secrets = {}
+    changes: dict[str, Any] = {"last_error": _scrub(error, secrets), "updated_at": timezone.now()}
+    if status is not None:
+        changes["status"] = status
+    if status == BrokerLink.Status.VERIFIED:
+        changes["last_error"] = ""
+        changes["last_verified_at"] = timezone.now()
+    # An update, not save(): never overwrite secrets an admin changed meanwhile.
+    BrokerLink.objects.filter(pk=link_id).update(**changes)
+
+
+# ------------------------------------------------------------------ keys
+
+
+def secrets_rotate() -> int:
+    """Re-encrypt every link's secrets under the newest key; returns how many links.
+
+    All or nothing: if one link cannot be decrypted, nothing is changed and
+    `SecretsUnreadable` says which link.
+    """
+    count = 0
+    with transaction.atomic():
+        for link_id, token in BrokerLink.objects.order_by("pk").values_list(
+            "pk", "encrypted_secrets"
+        ):
+            try:
+                rotated = reencrypt(token)
+            except SecretsUnreadable as exc:
+                raise SecretsUnreadable(f"broker link {link_id}: {exc}") from None
+            BrokerLink.objects.filter(pk=link_id).update(encrypted_secrets=rotated)
+            count += 1
+    return count
+
+
+# ------------------------------------------------------------------ demo
+
+
+DEMO_USERNAME = "demo"
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_LINK_LABEL = "tastytrade sandbox (SIMULATED)"
+DEMO_PROVIDER_SECRET = "sandbox-provider-secret"
+DEMO_REFRESH_TOKEN = "demo-refresh-token"
+
+
+@dataclass
+class DemoSetup:
+    """What `demo_data_ensure` found or created."""
+
+    user: AbstractBaseUser
+    user_created: bool
+    admin: AbstractBaseUser
+    admin_created: bool
+    link: BrokerLink | None
+    link_created: bool
+
+
+def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
+    """Idempotently create the demo trader, a superuser and a sandbox link (sandbox only).
+
+    Existing users keep their passwords; a demo user who has any link gets no new one.
+    """
+    if settings.BROKER_ENV != "sandbox":
+        raise BrokerLinkError("demo data is only created when BROKER_ENV is 'sandbox'")
+    user_model = get_user_model()
+    with transaction.atomic():
+        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        user_created = user is None
+        if user is None:
+            user = user_model.objects.create_user(username=DEMO_USERNAME, password=demo_password)
+        admin = user_model.objects.filter(username=DEMO_ADMIN_USERNAME).first()
+        admin_created = admin is None
+        if admin is None:
+            admin = user_model.objects.create_superuser(
+                username=DEMO_ADMIN_USERNAME, email="", password=admin_password
+            )
+        link = user.broker_links.order_by("pk").first()
+        link_created = link is None
+        if link is None:
+            link = broker_link_create(
+                user=user,
+                broker=BrokerLink.Broker.TASTYTRADE,
+                label=DEMO_LINK_LABEL,
+                provider_secret=DEMO_PROVIDER_SECRET,
+                refresh_token=DEMO_REFRESH_TOKEN,
+            )
+    return DemoSetup(user, user_created, admin, admin_created, link, link_created)

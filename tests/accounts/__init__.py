@@ -1,0 +1,1 @@
+"""Tests for broker links: encryption, services, admin and commands."""
