@@ -160,6 +160,9 @@ if PRODUCTION and not ENCRYPTION_KEYS:
 # Development only: where a generated local key is kept when none is configured.
 DEV_ENCRYPTION_KEY_FILE = BASE_DIR / "var" / "dev-encryption.key"
 
+# DEBUG makes the SDK log raw websocket messages, which include bearer access tokens.
+TASTYTRADE_LOG_LEVEL = os.environ.get("TASTYTRADE_LOG_LEVEL", "WARNING")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -168,7 +171,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # The SDK logs every websocket message at DEBUG; keep it quiet unless asked.
-        "tastytrade": {"level": os.environ.get("TASTYTRADE_LOG_LEVEL", "WARNING")},
+        "tastytrade": {"level": TASTYTRADE_LOG_LEVEL},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
     },

@@ -1,4 +1,7 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class StreamingConfig(AppConfig):
@@ -6,3 +9,12 @@ class StreamingConfig(AppConfig):
 
     name = "streaming"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The tastytrade SDK sets its logger to DEBUG when imported, and at DEBUG it logs
+        # every websocket message, bearer tokens included. Secrets are never logged here:
+        # pin it to the configured level (WARNING unless an operator asks otherwise).
+        import tastytrade  # noqa: F401  (import first, so our level wins)
+
+        level = getattr(settings, "TASTYTRADE_LOG_LEVEL", "WARNING")
+        logging.getLogger("tastytrade").setLevel(level)

@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .brokers.tastytrade import StreamConfig, TastytradeAdapter
-from .manager import LinkInfo, UserStreamManager, user_group
+from .manager import LinkInfo, Publish, UserStreamManager, user_group
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _record_link_state(link_id: int, state: str, reason: str) -> None:
     if state == "error":
         broker_link_record_stream_state(link_id=link_id, status="error", error=reason)
     elif state == "live":
-        broker_link_record_stream_state(link_id=link_id, status=None, error="")
+        broker_link_record_stream_state(link_id=link_id, status="verified", error="")
 
 
 def stream_config() -> StreamConfig:
@@ -67,15 +67,17 @@ def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> 
     )
 
 
-async def build_manager(user_id: int) -> UserStreamManager:
-    """A manager for a user's enabled links, publishing to the user's layer group."""
+async def build_manager(user_id: int, publish: Publish | None = None) -> UserStreamManager:
+    """A manager for a user's enabled links, publishing to the user's layer group
+    (or to `publish`, e.g. the terminal for `manage.py stream_test`)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     config = stream_config()
-    layer = get_channel_layer()
-    group = user_group(user_id)
+    if publish is None:
+        layer = get_channel_layer()
+        group = user_group(user_id)
 
-    async def publish(frame: dict[str, Any], text: str) -> None:
-        await layer.group_send(group, {"type": "stream.frame", "text": text})
+        async def publish(frame: dict[str, Any], text: str) -> None:
+            await layer.group_send(group, {"type": "stream.frame", "text": text})
 
     record = database_sync_to_async(_record_link_state)
 

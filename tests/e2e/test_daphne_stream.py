@@ -1,0 +1,92 @@
+"""End to end: a real daphne process, the real login form, a real websocket client,
+the sandbox broker behind it — and the broker dropping underneath."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from streaming.sandbox.credentials import credential_id
+from tests.support.live import DEMO_USER
+
+
+async def frames_until(ws, predicate, within: float = 15.0) -> dict:
+    async with asyncio.timeout(within):
+        while True:
+            frame = json.loads(await ws.recv())
+            if predicate(frame):
+                return frame
+
+
+async def test_logged_in_socket_streams_and_heals_after_a_broker_drop(live_app, live_sandbox):
+    """Login → socket → hello/snapshot (SIMULATED) → balances and quotes; the sandbox drops
+    the broker connections → status reconnecting → live again → quotes flow again."""
+    client = live_app.login(*DEMO_USER)
+    headers = {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
+    async with websockets.connect(live_app.ws_url, additional_headers=headers) as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello" and hello["user"] == "demo" and hello["simulated"] is True
+        snapshot = json.loads(await ws.recv())
+        assert snapshot["type"] == "snapshot" and snapshot["simulated"] is True
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["SPY", "NVDA"]}))
+        if not any(link["state"] == "live" for link in snapshot["links"]):
+            await frames_until(ws, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
+        await frames_until(ws, lambda f: f["type"] == "quotes" and "NVDA" in f["quotes"])
+
+        control = live_sandbox.control()
+        affected = control.fault(
+            "drop", target="all", credential=credential_id("demo-refresh-token")
+        )
+        assert affected["affected"] == 2
+        reconnecting = await frames_until(
+            ws, lambda f: f["type"] == "status" and f["link"]["state"] == "reconnecting"
+        )
+        assert "closed" in reconnecting["link"]["reason"]
+        await frames_until(ws, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
+        after = await frames_until(ws, lambda f: f["type"] == "quotes" and "NVDA" in f["quotes"])
+        assert after["quotes"]["NVDA"]["t"] > reconnecting["t"]
+        # one broker session per credential, even after healing
+        state = control.state()["credentials"][credential_id("demo-refresh-token")]
+        assert len(state["dxlink"]) == 1 and len(state["streamer"]) == 1
+        control.close()
+
+
+def test_page_is_server_rendered_with_the_snapshot(live_app):
+    """The dashboard HTML already carries balances and the SIMULATED banner before any JS."""
+    client = live_app.login(*DEMO_USER)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "SIMULATED" in page.text
+    assert 'id="snapshot"' in page.text
+    snapshot = json.loads(
+        page.text.split('<script id="snapshot" type="application/json">')[1].split("</script>")[0]
+    )
+    assert snapshot["accounts"] and all(a["balance"] for a in snapshot["accounts"])
+
+
+async def test_anonymous_and_cross_origin_sockets_are_refused(live_app):
+    """No session → close 4401; a foreign Origin → the handshake is refused (403)."""
+    async with websockets.connect(
+        live_app.ws_url, additional_headers={"Origin": live_app.url}
+    ) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await ws.recv()
+    assert info.value.rcvd.code == 4401
+    client = live_app.login(*DEMO_USER)
+    headers = {"Cookie": live_app.cookie_header(client), "Origin": "https://evil.example"}
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(live_app.ws_url, additional_headers=headers):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+def test_snapshot_api_is_the_polling_fallback(live_app):
+    """/api/snapshot returns the snapshot for a logged-in user, 403 for anyone else."""
+    assert httpx.get(f"{live_app.url}/api/snapshot").status_code == 403
+    client = live_app.login(*DEMO_USER)
+    data = client.get("/api/snapshot").json()
+    assert data["type"] == "snapshot" and data["simulated"] is True and data["accounts"]

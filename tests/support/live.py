@@ -1,0 +1,110 @@
+"""A real daphne process serving streamdesk, for end-to-end and browser tests.
+
+It gets its own SQLite file, is migrated and seeded with the demo user and a sandbox
+link (`demo_setup --verify`), and talks to the given sandbox over loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_USER = ("demo", "demo-sandbox")
+
+
+class LiveApp:
+    """`daphne config.asgi:application` on a free loopback port."""
+
+    def __init__(self, sandbox_url: str, workdir: Path, **extra_env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/stream/"
+        self.log_path = workdir / "daphne.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SQLITE_PATH": str(workdir / "db.sqlite3"),
+            "BROKER_ENV": "sandbox",
+            "TASTYTRADE_BASE_URL": sandbox_url,
+            "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "STREAM_IDLE_GRACE": "2",
+            "STREAM_WATCHDOG_TIMEOUT": "5",
+            "STREAM_FLUSH_INTERVAL": "0.15",
+            **extra_env,
+        }
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> LiveApp:
+        self.manage("migrate", "--no-input", "-v", "0")
+        self.manage("demo_setup", "--verify")
+        daphne = Path(sys.executable).with_name("daphne")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(
+            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"daphne did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def login(self, username: str, password: str) -> httpx.Client:
+        """An HTTP client logged in through the real login form (CSRF and all)."""
+        client = httpx.Client(base_url=self.url, timeout=10)
+        page = client.get("/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert token, "login form has a CSRF token"
+        response = client.post(
+            "/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": token[1]},
+            headers={"Referer": f"{self.url}/login/"},
+        )
+        assert response.status_code == 302, f"login failed: {response.status_code}"
+        return client
+
+    def cookie_header(self, client: httpx.Client) -> str:
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
