@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: the built-in broker sandbox plus the streamdesk app on daphne,
-# with embedded defaults (SQLite, in-memory channel layer, no credentials).
+# The main job: the built-in broker sandbox plus the streamdesk app on daphne, with
+# embedded defaults (SQLite, in-memory channel layer, no credentials, no Redis).
+# Creates a demo trader with a linked sandbox account; every value is SIMULATED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -9,12 +10,30 @@ mkdir -p var
 
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
 PORT=${PORT:-8000}
-export TASTYTRADE_BASE_URL=${TASTYTRADE_BASE_URL:-http://127.0.0.1:$SANDBOX_PORT}
+export BROKER_ENV=${BROKER_ENV:-sandbox}
+export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:$SANDBOX_PORT}
 
 python manage.py migrate --no-input -v 0
-python manage.py sandbox --port "$SANDBOX_PORT" &
+python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 100); do
+  python - "$SANDBOX_URL" <<'PY' && break
+import sys, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1] + "/_sandbox/state", timeout=1)
+except Exception:
+    sys.exit(1)
+PY
+  sleep 0.1
+done
 
-echo "streamdesk on http://127.0.0.1:$PORT/  (sandbox broker: $TASTYTRADE_BASE_URL, SIMULATED DATA)"
+python manage.py demo_setup --verify
+cat <<EOT
+
+  streamdesk: http://127.0.0.1:$PORT/      (admin: http://127.0.0.1:$PORT/admin/)
+  broker:     built-in sandbox at $SANDBOX_URL — all data is SIMULATED (log: var/sandbox.log)
+  stop:       Ctrl-C
+
+EOT
 daphne -b 127.0.0.1 -p "$PORT" config.asgi:application

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, Django checks, and pytest (unit, sandbox, Redis-backed).
-# Installs what it needs first; the test session starts its own redis-server and
-# sandbox on free loopback ports and stops them afterwards.
+# Installs what it needs first (Debian's redis-server and chromium, the virtualenv);
+# the tests start their own redis-server, sandboxes and daphne processes on free
+# loopback ports and stop them afterwards. Browser tests drive Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server
+REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server chromium
 . .venv/bin/activate
 
 echo "== ruff format --check"; ruff format --check .

@@ -1,0 +1,95 @@
+"""The dashboard in a real browser: login, live values, and healing after a broker drop."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from streaming.sandbox.credentials import credential_id
+from tests.support.live import DEMO_USER
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+
+
+def log_in(page: Page, base_url: str) -> float:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", DEMO_USER[0])
+    page.fill("input[name=password]", DEMO_USER[1])
+    started = time.monotonic()
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return started
+
+
+def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_sandbox):
+    """Log in, see a balance and the SIMULATED banner, see a quote change live, then see
+    the link indicator go reconnecting and back to live after the broker is dropped."""
+    started = log_in(page, browser_app.url)
+    expect(page.locator("#simulated-banner")).to_be_visible()
+    balance = page.locator("[data-account] [data-field=net_liquidating_value]").first
+    expect(balance).not_to_have_text("")
+    expect(balance).not_to_have_text("—")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+
+    bid = page.locator('tr[data-quote="SPY"] [data-field=bid]')
+    first = bid.inner_text()
+    expect(bid).not_to_have_text(first, timeout=10_000)  # it ticks: live, not server-rendered
+    first_live_quote = time.monotonic() - started
+    print(f"\nlogin submit → first live SPY quote change: {first_live_quote * 1000:.0f} ms")
+
+    link = page.locator("[data-link]").first
+    expect(link).to_have_attribute("data-state", "live", timeout=10_000)
+    control = browser_sandbox.control()
+    control.fault("drop", target="all", credential=credential_id("demo-refresh-token"))
+    expect(link).to_have_attribute("data-state", "reconnecting", timeout=10_000)
+    expect(link).to_have_attribute("data-state", "live", timeout=15_000)
+    after = bid.inner_text()
+    expect(bid).not_to_have_text(after, timeout=10_000)
+    control.close()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.screenshot(path=str(ARTIFACTS / "dashboard-375.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_order_events_appear_as_they_happen(page: Page, browser_app, browser_sandbox):
+    """An order placed at the broker shows up in the feed and reaches Filled."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    account = page.locator("[data-account]").first.get_attribute("data-account")
+    control = browser_sandbox.control()
+    order = {
+        "time-in-force": "Day",
+        "order-type": "Market",
+        "legs": [
+            {"instrument-type": "Equity", "symbol": "MSFT", "action": "Buy to Open", "quantity": 2}
+        ],
+    }
+    order_id = control.place_order(account, order)["order"]["id"]
+    row = page.locator(f'#orders [data-order="{order_id}"]')
+    expect(row).to_be_visible(timeout=10_000)
+    for _ in range(3):
+        control.step()
+    expect(row).to_contain_text("Filled", timeout=10_000)
+    control.close()
+
+
+def test_watchlist_edit_persists(page: Page, browser_app):
+    """Adding a symbol subscribes it live and survives a reload; a bad symbol is refused."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    page.fill('#watchlist-form input[name="symbol"]', "amd")
+    page.press('#watchlist-form input[name="symbol"]', "Enter")
+    row = page.locator('tr[data-quote="AMD"]')
+    expect(row.locator("[data-field=bid]")).not_to_have_text("—", timeout=10_000)
+    page.reload()
+    expect(page.locator('tr[data-quote="AMD"]')).to_be_visible()
+    page.fill('#watchlist-form input[name="symbol"]', "DROP TABLE")
+    page.press('#watchlist-form input[name="symbol"]', "Enter")
+    expect(page.locator("#messages")).not_to_be_empty(timeout=5_000)
+    expect(page.locator('tr[data-quote="DROP TABLE"]')).to_have_count(0)
