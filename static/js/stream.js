@@ -1,0 +1,1574 @@
+/*
+ * streamdesk dashboard client: one WebSocket to /ws/stream/, state from the
+ * embedded snapshot, DOM updates batched per animation frame.
+ *
+ * Follows docs/streaming-contract.md: hello → snapshot → live frames; account
+ * frames applied in `seq` order (duplicates ignored, a gap forces a reconnect and
+ * a fresh snapshot); quotes latest-wins with "absent = unchanged, null = no value";
+ * orders by id, fills by fill id; polling /api/snapshot when the socket cannot
+ * stay up. Plain ES2020, no libraries; never innerHTML.
+ *
+ * For tests: window.streamdesk = {applyFrame(frame), state(), flush()}.
+ */
+(() => {
+  'use strict';
+
+  const root = document.getElementById('dashboard');
+  if (!root) return;
+
+  // ------------------------------------------------------------------ constants
+
+  const STALE_QUOTE_MS = 10000;
+  const STALE_PAGE_MS = 10000;
+  const PING_EVERY_MS = 20000;
+  const DEAD_AFTER_MS = 45000;
+  const POLL_EVERY_MS = 2000;
+  const POLL_TIMEOUT_MS = 8000;
+  const TICK_MS = 500;
+  const STABLE_AFTER_MS = 10000;
+  const CONNECT_TIMEOUT_MS = 15000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 30000;
+  const BACKOFF_JITTER = 0.3;
+  const FAILS_BEFORE_POLLING = 3;
+  const IMMEDIATE_COOLDOWN_MS = 5000;
+  const MAX_ORDERS_SHOWN = 200;
+  const MAX_PENDING_FRAMES = 2000;
+  const MAX_MESSAGES = 5;
+  const MESSAGE_TTL_MS = 10000;
+  const RESUME_CODES = new Set([1012, 4408, 4409]);
+  const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed']);
+
+  // Symbol syntax exactly as the contract's validation table lists it.
+  const EQUITY_RE = /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/;
+  const OPTION_RE = /^\.[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d+(\.\d+)?$/;
+  const OCC_RE = /^([A-Z][A-Z0-9]{0,5})( *)(\d{6})([CP])(\d{8})$/;
+  const FUTURE_RE = /^\/[A-Z0-9]{1,6}[FGHJKMNQUVXZ]\d{1,2}(:[A-Z]{2,6})?$/;
+
+  const REASONS = {
+    invalid_symbol: 'not a valid symbol',
+    limit_reached: 'symbol limit reached',
+  };
+
+  const cfg = {
+    wsPath: root.dataset.wsPath || '/ws/stream/',
+    snapshotUrl: root.dataset.snapshotUrl || '/api/snapshot',
+    watchlistUrl: root.dataset.watchlistUrl || '/watchlist',
+    loginUrl: root.dataset.loginUrl || '/login/',
+    user: root.dataset.user || '',
+  };
+
+  const $ = (sel, el = document) => el.querySelector(sel);
+  const reducedMotion = !!(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
+
+  // ------------------------------------------------------------------ state
+
+  const S = {
+    seq: 0,
+    simulated: false,
+    accounts: new Map(), // number -> {number, link, broker, label, nickname, margin_or_cash, simulated, balance, positions: Map(symbol -> position)}
+    quotes: new Map(), // symbol -> quote
+    greeks: new Map(), // streamer symbol -> greeks
+    orders: new Map(), // id -> order (+ _account, _simulated, _rank)
+    links: new Map(), // id -> link status
+    watchlist: [],
+    subscriptions: [],
+    rejected: new Map(), // symbol -> reason
+    limits: { max_symbols: 200, max_symbols_per_message: 50 },
+    awaitingSnapshot: false,
+    pending: [],
+    newestT: null, // server ms of the newest data
+    lastFrameAt: Date.now(), // client ms of the last frame of any kind
+    skew: 0, // server clock minus client clock, ms
+    orderRank: 0,
+  };
+
+  const conn = {
+    state: 'connecting',
+    ws: null,
+    attempt: 0, // backoff exponent, reset after a stable connection
+    failures: 0, // consecutive connects that never reached a snapshot
+    everLive: false,
+    gotSnapshot: false,
+    lastSocketFrameAt: 0,
+    reconnectTimer: null,
+    connectTimer: null,
+    pingTimer: null,
+    stableTimer: null,
+    pingId: 0,
+    pings: new Map(),
+    polling: false,
+    pollTimer: null,
+    pollAbort: null,
+    lastImmediate: 0,
+    reconnects: 0,
+    lastReason: '',
+    lastClose: null,
+    stopped: false,
+  };
+
+  // ------------------------------------------------------------------ helpers
+
+  function num(v) {
+    if (v === null || v === undefined || v === '') return null;
+    const n = typeof v === 'number' ? v : Number(v);
+    return Number.isFinite(n) ? n : null;
+  }
+
+  function timeMs(v) {
+    if (v === null || v === undefined || v === '') return null;
+    if (typeof v === 'number') return v < 1e11 ? v * 1000 : v; // seconds or ms
+    const n = Number(v);
+    if (Number.isFinite(n)) return n < 1e11 ? n * 1000 : n;
+    const p = Date.parse(v);
+    return Number.isFinite(p) ? p : null;
+  }
+
+  const fmtCache = new Map();
+  function nf(min, max, extra) {
+    const key = `${min}|${max}|${extra || ''}`;
+    let f = fmtCache.get(key);
+    if (!f) {
+      const opts = { minimumFractionDigits: min, maximumFractionDigits: max };
+      if (extra === 'sign') opts.signDisplay = 'exceptZero';
+      if (extra === 'compact') { opts.notation = 'compact'; }
+      f = new Intl.NumberFormat('en-US', opts);
+      fmtCache.set(key, f);
+    }
+    return f;
+  }
+
+  const DASH = '—';
+  const fmt = {
+    money: (v) => (v === null ? DASH : nf(2, 2).format(v)),
+    pnl: (v) => (v === null ? DASH : nf(2, 2, 'sign').format(v)),
+    price: (v) => (v === null ? DASH : nf(2, Math.abs(v) < 10 ? 4 : 2).format(v)),
+    change: (v) => (v === null ? DASH : nf(2, Math.abs(v) < 1 ? 4 : 2, 'sign').format(v)),
+    qty: (v) => (v === null ? DASH : nf(0, 4).format(v)),
+    greek: (v, d) => (v === null ? DASH : nf(d, d).format(v)),
+    pct: (v) => (v === null ? DASH : `${nf(1, 1).format(v * 100)}%`),
+    volume: (v) => (v === null ? DASH : (Math.abs(v) < 100000 ? nf(0, 0).format(v) : nf(0, 1, 'compact').format(v))),
+    time: (ms) => {
+      if (ms === null) return '';
+      const d = new Date(ms);
+      const pad = (n) => String(n).padStart(2, '0');
+      return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    },
+  };
+
+  function fmtAge(ms) {
+    if (ms === null) return DASH;
+    if (ms < 10000) return `${(ms / 1000).toFixed(1)} s`;
+    if (ms < 120000) return `${Math.round(ms / 1000)} s`;
+    if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
+    return `${Math.round(ms / 3600000)} h`;
+  }
+
+  const serverNow = () => Date.now() + S.skew;
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === 'class') node.className = v;
+        else if (k === 'text') node.textContent = v;
+        else if (k === 'hidden') node.hidden = true;
+        else node.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  /** Write a cell only when its text changes; flash up/down on numeric moves. */
+  let flashEnabled = false;
+  function setCell(node, text, value, opts) {
+    if (!node) return;
+    if (node.textContent !== text) {
+      const prev = node._sdValue;
+      node.textContent = text;
+      if (flashEnabled && opts && opts.flash && typeof prev === 'number' && typeof value === 'number' && value !== prev) {
+        flash(node, value > prev ? 'up' : 'down');
+      }
+    }
+    const v = value === null || value === undefined ? '' : String(value);
+    if (node._sdRaw !== v) {
+      node._sdRaw = v;
+      node.setAttribute('data-value', v);
+    }
+    node._sdValue = value;
+    if (opts && opts.signed) {
+      node.classList.toggle('pos', typeof value === 'number' && value > 0);
+      node.classList.toggle('neg', typeof value === 'number' && value < 0);
+    }
+  }
+
+  function flash(node, dir) {
+    if (reducedMotion) return;
+    node.classList.remove('flash-up', 'flash-down');
+    node.classList.add(dir === 'up' ? 'flash-up' : 'flash-down');
+    if (node._sdFlash) clearTimeout(node._sdFlash);
+    node._sdFlash = setTimeout(() => {
+      node.classList.remove('flash-up', 'flash-down');
+      node._sdFlash = null;
+    }, 700);
+    if (typeof node.animate === 'function') {
+      const color = dir === 'up' ? 'rgba(63, 185, 80, 0.45)' : 'rgba(248, 81, 73, 0.45)';
+      node.animate([{ backgroundColor: color }, { backgroundColor: 'rgba(0, 0, 0, 0)' }], { duration: 700, easing: 'ease-out' });
+    }
+  }
+
+  function cellsOf(row) {
+    if (!row._sdCells) {
+      const cells = {};
+      for (const c of row.querySelectorAll('[data-field]')) cells[c.getAttribute('data-field')] = c;
+      row._sdCells = cells;
+    }
+    return row._sdCells;
+  }
+
+  /** Put `nodes` into `container` in this order, moving only what is out of place; drop the rest. */
+  function reconcileChildren(container, nodes) {
+    const keep = new Set(nodes);
+    for (const child of Array.from(container.children)) if (!keep.has(child)) child.remove();
+    let expected = container.firstElementChild;
+    for (const node of nodes) {
+      if (node !== expected) container.insertBefore(node, expected);
+      else expected = expected.nextElementSibling;
+    }
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  const messagesEl = document.getElementById('messages');
+  function showMessage(text, kind) {
+    if (!messagesEl) return;
+    const dismiss = el('button', { type: 'button', class: 'msg-close', 'aria-label': 'Dismiss' }, '×');
+    const item = el('div', { class: `msg msg-${kind || 'error'}` }, el('span', { class: 'msg-text' }, text), dismiss);
+    dismiss.addEventListener('click', () => item.remove());
+    messagesEl.append(item);
+    while (messagesEl.children.length > MAX_MESSAGES) messagesEl.firstElementChild.remove();
+    setTimeout(() => item.remove(), MESSAGE_TTL_MS);
+  }
+
+  // ------------------------------------------------------------------ dirty tracking
+
+  const dirty = {
+    structure: false, // accounts/positions/orders/links/watchlist membership: reconcile + full redraw
+    watchlist: false,
+    quotes: new Set(),
+    greeks: new Set(),
+    positions: new Set(), // "acct|symbol"
+    positionLists: new Set(), // account numbers whose rows changed
+    balances: new Set(),
+    totals: new Set(),
+    orders: new Set(),
+    links: new Set(),
+    simulated: false,
+  };
+  let rafPending = false;
+  function scheduleRender() {
+    if (rafPending) return;
+    rafPending = true;
+    requestAnimationFrame(() => {
+      rafPending = false;
+      render(true);
+    });
+  }
+
+  // ------------------------------------------------------------------ state changes
+
+  function normAccount(a, old) {
+    const positions = new Map();
+    for (const p of Array.isArray(a.positions) ? a.positions : []) {
+      if (p && p.symbol !== undefined && p.symbol !== null) positions.set(String(p.symbol), { ...p });
+    }
+    return {
+      number: String(a.number),
+      link: a.link ?? (old && old.link) ?? null,
+      broker: a.broker ?? (old && old.broker) ?? '',
+      label: a.label ?? (old && old.label) ?? '',
+      nickname: a.nickname ?? (old && old.nickname) ?? '',
+      margin_or_cash: a.margin_or_cash ?? (old && old.margin_or_cash) ?? '',
+      simulated: !!a.simulated,
+      balance: a.balance && typeof a.balance === 'object' ? { ...a.balance } : {},
+      positions,
+    };
+  }
+
+  function bumpNewest(t) {
+    const ms = timeMs(t);
+    if (ms !== null && (S.newestT === null || ms > S.newestT)) S.newestT = ms;
+  }
+
+  function upsertOrder(order, meta) {
+    if (!order || order.id === undefined || order.id === null) return;
+    const id = String(order.id);
+    const old = S.orders.get(id);
+    const next = { ...order, legs: Array.isArray(order.legs) ? order.legs.map((l) => ({ ...l })) : [] };
+    // Fills are keyed by fill id: keep every fill ever seen for a leg, once.
+    if (old) {
+      next.legs.forEach((leg, i) => {
+        const oldLeg = old.legs.find((l) => l.symbol === leg.symbol && l.action === leg.action) || old.legs[i];
+        const fills = new Map();
+        for (const f of (oldLeg && oldLeg.fills) || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
+        for (const f of leg.fills || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
+        leg.fills = Array.from(fills.values());
+      });
+    } else {
+      next.legs.forEach((leg) => {
+        const fills = new Map();
+        for (const f of leg.fills || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
+        leg.fills = Array.from(fills.values());
+      });
+    }
+    next._account = (meta && meta.account) ?? (old && old._account) ?? order.account ?? order.account_number ?? null;
+    next._simulated = !!((meta && meta.simulated) || (old && old._simulated));
+    const changed = !old || JSON.stringify(stripMeta(old)) !== JSON.stringify(stripMeta(next));
+    next._rank = !old || changed ? ++S.orderRank : old._rank;
+    S.orders.set(id, next);
+    if (changed) dirty.orders.add(id);
+    if (!old) dirty.structure = true;
+    else if (changed) dirty.orderOrder = true;
+  }
+
+  function stripMeta(o) {
+    const { _rank, _account, _simulated, ...rest } = o; // eslint-disable-line no-unused-vars
+    return rest;
+  }
+
+  function trimOrders() {
+    if (S.orders.size <= MAX_ORDERS_SHOWN) return;
+    const byRank = Array.from(S.orders.values()).sort((a, b) => a._rank - b._rank);
+    for (const o of byRank) {
+      if (S.orders.size <= MAX_ORDERS_SHOWN) break;
+      S.orders.delete(String(o.id));
+    }
+    dirty.structure = true;
+  }
+
+  function applySnapshot(snap, source) {
+    if (!snap || typeof snap !== 'object') return;
+    S.seq = num(snap.seq) ?? 0;
+    S.simulated = !!snap.simulated;
+    const oldAccounts = S.accounts;
+    S.accounts = new Map();
+    for (const a of Array.isArray(snap.accounts) ? snap.accounts : []) {
+      if (a && a.number !== undefined && a.number !== null) S.accounts.set(String(a.number), normAccount(a, oldAccounts.get(String(a.number))));
+    }
+    S.quotes = new Map();
+    for (const [sym, q] of Object.entries(snap.quotes || {})) if (q && typeof q === 'object') S.quotes.set(sym, { ...q });
+    S.greeks = new Map();
+    for (const [sym, g] of Object.entries(snap.greeks || {})) if (g && typeof g === 'object') S.greeks.set(sym, { ...g });
+    // Orders: the snapshot is the authority; keep only finished orders it no longer lists
+    // (their state cannot change any more, and the trader already saw them).
+    const oldOrders = S.orders;
+    S.orders = new Map();
+    for (const [id, o] of oldOrders) if (TERMINAL_ORDER.has(o.status)) S.orders.set(id, o);
+    const incoming = (Array.isArray(snap.orders) ? snap.orders : []).filter((o) => o && o.id !== undefined && o.id !== null);
+    incoming.sort((a, b) => (timeMs(a.updated_at) ?? 0) - (timeMs(b.updated_at) ?? 0));
+    for (const o of incoming) upsertOrder(o, { account: o.account ?? o.account_number ?? null });
+    trimOrders();
+    S.links = new Map();
+    for (const l of Array.isArray(snap.links) ? snap.links : []) if (l && l.id !== undefined) S.links.set(String(l.id), { ...l });
+    if (source === 'socket' && Array.isArray(snap.subscriptions)) S.subscriptions = snap.subscriptions.slice();
+    bumpNewest(snap.t);
+    dirty.structure = true;
+    dirty.simulated = true;
+    // Account frames that arrived before this snapshot: apply those it does not include.
+    S.awaitingSnapshot = false;
+    const pending = S.pending;
+    S.pending = [];
+    pending.sort((a, b) => num(a.seq) - num(b.seq));
+    for (const f of pending) applyAccountFrame(f);
+  }
+
+  function accountFor(number, frame) {
+    const key = String(number);
+    let acct = S.accounts.get(key);
+    if (!acct) {
+      acct = normAccount({ number: key, link: frame.link, simulated: frame.simulated, positions: [] }, null);
+      S.accounts.set(key, acct);
+      dirty.structure = true;
+    }
+    if (frame.simulated && !acct.simulated) {
+      acct.simulated = true;
+      dirty.structure = true;
+      dirty.simulated = true;
+    }
+    return acct;
+  }
+
+  function applyAccountFrame(f) {
+    const seq = num(f.seq);
+    if (seq === null) return; // the contract gives every account frame a seq
+    if (S.awaitingSnapshot) {
+      S.pending.push(f);
+      if (S.pending.length > MAX_PENDING_FRAMES) S.pending.shift();
+      return;
+    }
+    if (seq <= S.seq) return; // already have it: idempotent
+    if (seq > S.seq + 1) {
+      resync(`sequence gap: had ${S.seq}, got ${seq}`);
+      return;
+    }
+    S.seq = seq;
+    bumpNewest(f.t);
+    if (f.simulated) { S.simulated = true; dirty.simulated = true; }
+    if (f.type === 'order') {
+      upsertOrder(f.order, { account: f.account, simulated: f.simulated });
+      trimOrders();
+      return;
+    }
+    if (f.account === undefined || f.account === null) return;
+    const acct = accountFor(f.account, f);
+    if (f.type === 'balance') {
+      if (f.balance && typeof f.balance === 'object') Object.assign(acct.balance, f.balance);
+      dirty.balances.add(acct.number);
+    } else if (f.type === 'positions') {
+      const next = new Map();
+      for (const p of Array.isArray(f.positions) ? f.positions : []) {
+        if (p && p.symbol !== undefined && p.symbol !== null && num(p.quantity) !== 0) next.set(String(p.symbol), { ...p });
+      }
+      acct.positions = next;
+      dirty.positionLists.add(acct.number);
+    } else if (f.type === 'position') {
+      const p = f.position;
+      if (!p || p.symbol === undefined || p.symbol === null) return;
+      const sym = String(p.symbol);
+      if (num(p.quantity) === 0 || p.direction === 'Zero') {
+        if (acct.positions.delete(sym)) dirty.positionLists.add(acct.number);
+      } else {
+        const had = acct.positions.has(sym);
+        acct.positions.set(sym, { ...(acct.positions.get(sym) || {}), ...p });
+        if (had) dirty.positions.add(`${acct.number}|${sym}`);
+        else dirty.positionLists.add(acct.number);
+      }
+    }
+  }
+
+  function applyQuotes(f) {
+    const t = num(f.t);
+    for (const [sym, q] of Object.entries(f.quotes || {})) {
+      if (!q || typeof q !== 'object') continue;
+      const cur = S.quotes.get(sym) || {};
+      for (const k of Object.keys(q)) cur[k] = q[k]; // absent = unchanged, null = no value
+      if (q.t === undefined && t !== null) cur.t = t;
+      S.quotes.set(sym, cur);
+      dirty.quotes.add(sym);
+    }
+    for (const [sym, g] of Object.entries(f.greeks || {})) {
+      if (!g || typeof g !== 'object') continue;
+      const cur = S.greeks.get(sym) || {};
+      for (const k of Object.keys(g)) cur[k] = g[k];
+      S.greeks.set(sym, cur);
+      dirty.greeks.add(sym);
+    }
+    bumpNewest(f.t);
+  }
+
+  /**
+   * The socket speaks for another user than the page shows (a new login in this
+   * browser): reload so header, page and data agree. At most once a minute, so a
+   * server that names users differently cannot put the page in a reload loop.
+   */
+  function reloadForOtherUser() {
+    const key = 'streamdesk.userReloadAt';
+    let last = 0;
+    try { last = Number(sessionStorage.getItem(key)) || 0; } catch (e) { last = Date.now(); }
+    if (Date.now() - last < 60000) return false;
+    try { sessionStorage.setItem(key, String(Date.now())); } catch (e) { return false; }
+    conn.stopped = true;
+    location.reload();
+    return true;
+  }
+
+  function applyFrame(frame) {
+    if (typeof frame === 'string') {
+      try { frame = JSON.parse(frame); } catch (e) { return; }
+    }
+    if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
+    S.lastFrameAt = Date.now();
+    switch (frame.type) {
+      case 'hello': {
+        if (cfg.user && frame.user && String(frame.user) !== cfg.user && reloadForOtherUser()) return;
+        const st = num(frame.server_time);
+        if (st !== null) S.skew = st - Date.now();
+        if (frame.limits && typeof frame.limits === 'object') Object.assign(S.limits, frame.limits);
+        if (frame.simulated) { S.simulated = true; dirty.simulated = true; }
+        S.awaitingSnapshot = true;
+        S.pending = [];
+        break;
+      }
+      case 'snapshot':
+        applySnapshot(frame, 'socket');
+        break;
+      case 'quotes':
+        applyQuotes(frame);
+        break;
+      case 'balance':
+      case 'positions':
+      case 'position':
+      case 'order':
+        applyAccountFrame(frame);
+        break;
+      case 'status':
+        if (frame.link && frame.link.id !== undefined) {
+          const id = String(frame.link.id);
+          const isNew = !S.links.has(id);
+          S.links.set(id, { ...frame.link });
+          if (isNew) dirty.structure = true;
+          dirty.links.add(id);
+          if (frame.link.simulated) { S.simulated = true; dirty.simulated = true; }
+        }
+        break;
+      case 'subscribed':
+        if (Array.isArray(frame.symbols)) S.subscriptions = frame.symbols.slice();
+        for (const s of S.subscriptions) S.rejected.delete(s);
+        for (const r of Array.isArray(frame.rejected) ? frame.rejected : []) {
+          if (!r || typeof r.symbol !== 'string') continue;
+          const reason = String(r.reason || 'rejected');
+          if (S.rejected.get(r.symbol) === reason) continue; // already told (resubscribe after a reconnect)
+          S.rejected.set(r.symbol, reason);
+          showMessage(`${r.symbol}: ${REASONS[reason] || reason}`);
+        }
+        dirty.watchlist = true;
+        break;
+      case 'error': {
+        const what = frame.ref ? ` (${frame.ref})` : '';
+        showMessage(`Server refused a request${what}: ${frame.message || frame.code || 'error'}`);
+        break;
+      }
+      case 'pong': {
+        const sent = conn.pings.get(String(frame.id));
+        conn.pings.delete(String(frame.id));
+        const t = num(frame.t);
+        if (sent !== undefined && t !== null) {
+          const now = Date.now();
+          S.skew = t - (sent + (now - sent) / 2);
+        }
+        break;
+      }
+      default:
+        return; // unknown frame types are ignored
+    }
+    scheduleRender();
+  }
+
+  // ------------------------------------------------------------------ DOM: registries
+
+  const accountsEl = document.getElementById('accounts');
+  const accountsEmptyEl = document.getElementById('accounts-empty');
+  const watchRowsEl = document.getElementById('watchlist-rows');
+  const watchEmptyEl = document.getElementById('watchlist-empty');
+  const ordersEl = document.getElementById('orders');
+  const ordersEmptyEl = document.getElementById('orders-empty');
+  const linksEl = document.getElementById('links');
+  const connEl = document.getElementById('conn-state');
+  const ageEl = document.getElementById('data-age');
+  const form = document.getElementById('watchlist-form');
+
+  const accountEls = new Map();
+  const positionRows = new Map();
+  const quoteRows = new Map();
+  const orderEls = new Map();
+  const linkEls = new Map();
+  const streamerIndex = new Map(); // streamer symbol -> Set("acct|symbol")
+
+  function adoptServerDom() {
+    for (const a of document.querySelectorAll('[data-account]')) accountEls.set(a.getAttribute('data-account'), a);
+    for (const r of document.querySelectorAll('tr[data-position]')) positionRows.set(r.getAttribute('data-position'), r);
+    for (const r of document.querySelectorAll('tr[data-quote]')) quoteRows.set(r.getAttribute('data-quote'), r);
+    for (const o of document.querySelectorAll('li[data-order]')) orderEls.set(o.getAttribute('data-order'), o);
+    for (const l of document.querySelectorAll('[data-link]')) linkEls.set(l.getAttribute('data-link'), l);
+  }
+
+  const POSITION_COLS = ['quantity', 'mark', 'day_pnl', 'open_pnl', 'average_open_price', 'delta', 'position_delta', 'gamma', 'theta', 'vega', 'iv'];
+
+  function isOption(p) {
+    return /option/i.test(String(p.instrument_type || '')) || String(p.streamer_symbol || '').startsWith('.');
+  }
+
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const STREAMER_OPTION_PARTS = /^\.([A-Z][A-Z0-9]{0,5})(\d{2})(\d{2})(\d{2})([CP])(\d+(?:\.\d+)?)$/;
+
+  /** "SPY 570P" over "exp 20 Mar 26" for options; the symbol over its type otherwise. */
+  function symbolLabel(p) {
+    const m = STREAMER_OPTION_PARTS.exec(String(p.streamer_symbol || ''));
+    const type = String(p.instrument_type || '');
+    if (m && Number(m[3]) >= 1 && Number(m[3]) <= 12) {
+      return { main: `${m[1]} ${m[6]}${m[5]}`, sub: `exp ${m[4]} ${MONTHS[Number(m[3]) - 1]} ${m[2]}` };
+    }
+    return { main: String(p.symbol), sub: type };
+  }
+
+  function labelSymbolCell(row, p) {
+    if (row._sdLabeled) return;
+    row._sdLabeled = true;
+    const th = row.querySelector('[data-field="symbol"]');
+    if (!th) return;
+    const { main, sub } = symbolLabel(p);
+    const symEl = th.querySelector('.sym');
+    const subEl = th.querySelector('.sub');
+    if (symEl) setText(symEl, main);
+    if (subEl) setText(subEl, sub);
+    th.title = String(p.symbol);
+  }
+
+  function buildPositionRow(acct, p) {
+    const key = `${acct.number}|${p.symbol}`;
+    const tr = el('tr', { 'data-position': key, 'data-streamer': p.streamer_symbol || '', 'data-option': isOption(p) ? 'true' : null });
+    tr.append(el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' },
+      el('span', { class: 'sym' }, ''), el('span', { class: 'sub' }, '')));
+    for (const f of POSITION_COLS) {
+      tr.append(el('td', { class: f.endsWith('pnl') ? 'num pnl' : 'num', 'data-field': f }, DASH));
+    }
+    return tr;
+  }
+
+  function buildBalance(label, field, cls) {
+    return el('div', { class: `bal ${cls || ''}`.trim() }, el('dt', null, label), el('dd', { class: field.includes('pnl') ? 'num pnl' : 'num', 'data-field': field }, DASH));
+  }
+
+  function buildAccount(acct) {
+    const heads = ['Symbol', 'Qty', 'Mark', 'Day P&L', 'Open P&L', 'Avg', 'Δ', 'Pos Δ', 'Γ', 'Θ', 'Vega', 'IV'];
+    const thead = el('thead', null, el('tr', null, ...heads.map((h, i) => el('th', { scope: 'col', class: i === 0 ? 'col-sym' : null }, h))));
+    const article = el('article', { class: 'card account', 'data-account': acct.number, 'data-account-link': acct.link ?? '', 'data-simulated': acct.simulated ? 'true' : 'false' },
+      el('header', { class: 'account-head' },
+        el('h2', { class: 'account-name' }, el('span', { 'data-field': 'name' }, ''), ' ', el('span', { class: 'acct-no', 'data-field': 'number' }, acct.number)),
+        el('span', { class: 'account-meta' }, el('span', { 'data-field': 'broker' }, ''), el('span', { 'data-field': 'margin_or_cash' }, '')),
+        el('span', { class: 'link-warn', 'data-field': 'link_state', hidden: true })),
+      el('dl', { class: 'balances' },
+        buildBalance('Net liq', 'net_liquidating_value', 'bal-main'),
+        buildBalance('Buying power', 'buying_power', 'bal-main'),
+        buildBalance('Cash', 'cash', 'bal-main'),
+        buildBalance('Day P&L', 'total_day_pnl'),
+        buildBalance('Open P&L', 'total_open_pnl'),
+        buildBalance('Option BP', 'derivative_buying_power', 'bal-minor'),
+        buildBalance('Maint. req.', 'maintenance_requirement', 'bal-minor'),
+        buildBalance('Withdrawable', 'cash_available_to_withdraw', 'bal-minor')),
+      el('div', { class: 'table-wrap' }, el('table', { class: 'grid positions' }, thead, el('tbody', { 'data-positions': acct.number }))),
+      el('p', { class: 'no-positions muted', hidden: true }, 'No open positions.'));
+    return article;
+  }
+
+  function renderAccountHeader(acct) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const name = art.querySelector('.account-head [data-field="name"]');
+    if (name) setText(name, acct.nickname || acct.label || acct.number);
+    const broker = art.querySelector('.account-head [data-field="broker"]');
+    if (broker) setText(broker, acct.broker || '');
+    const moc = art.querySelector('.account-head [data-field="margin_or_cash"]');
+    if (moc) setText(moc, acct.margin_or_cash || '');
+    art.setAttribute('data-account-link', acct.link ?? '');
+    art.setAttribute('data-simulated', acct.simulated ? 'true' : 'false');
+    art.classList.toggle('is-sim', acct.simulated);
+    let badge = art.querySelector('[data-badge="simulated"]');
+    if (acct.simulated && !badge) {
+      badge = el('span', { class: 'badge badge-sim', 'data-badge': 'simulated' }, 'SIMULATED');
+      const head = art.querySelector('.account-head');
+      const warn = head.querySelector('.link-warn');
+      head.insertBefore(badge, warn);
+    } else if (!acct.simulated && badge) {
+      badge.remove();
+    }
+  }
+
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  // ------------------------------------------------------------------ DOM: reconcile structure
+
+  function reconcileAccounts() {
+    const nodes = [];
+    for (const acct of S.accounts.values()) {
+      let art = accountEls.get(acct.number);
+      if (!art) {
+        art = buildAccount(acct);
+        accountEls.set(acct.number, art);
+      }
+      nodes.push(art);
+    }
+    for (const [num_, art] of accountEls) {
+      if (!S.accounts.has(num_)) {
+        accountEls.delete(num_);
+        art.remove();
+      }
+    }
+    if (accountsEl) reconcileChildren(accountsEl, nodes);
+    if (accountsEmptyEl) accountsEmptyEl.hidden = S.accounts.size > 0;
+    for (const acct of S.accounts.values()) {
+      renderAccountHeader(acct);
+      reconcilePositions(acct);
+      dirty.balances.add(acct.number);
+    }
+    // drop rows of accounts that went away
+    for (const key of Array.from(positionRows.keys())) {
+      const acctNo = key.slice(0, key.indexOf('|'));
+      if (!S.accounts.has(acctNo)) positionRows.delete(key);
+    }
+    rebuildStreamerIndex();
+  }
+
+  function reconcilePositions(acct) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const tbody = art.querySelector('tbody[data-positions]');
+    if (!tbody) return;
+    const nodes = [];
+    const prefix = `${acct.number}|`;
+    const live = new Set();
+    for (const p of acct.positions.values()) {
+      const key = prefix + p.symbol;
+      live.add(key);
+      let row = positionRows.get(key);
+      if (!row) {
+        row = buildPositionRow(acct, p);
+        positionRows.set(key, row);
+      }
+      if (p.streamer_symbol && row.getAttribute('data-streamer') !== p.streamer_symbol) row.setAttribute('data-streamer', p.streamer_symbol);
+      labelSymbolCell(row, p);
+      nodes.push(row);
+      dirty.positions.add(key);
+    }
+    for (const key of Array.from(positionRows.keys())) {
+      if (key.startsWith(prefix) && !live.has(key)) positionRows.delete(key);
+    }
+    reconcileChildren(tbody, nodes);
+    const none = art.querySelector('.no-positions');
+    if (none) none.hidden = acct.positions.size > 0;
+    dirty.totals.add(acct.number);
+  }
+
+  function rebuildStreamerIndex() {
+    streamerIndex.clear();
+    for (const acct of S.accounts.values()) {
+      for (const p of acct.positions.values()) {
+        const ss = p.streamer_symbol || p.symbol;
+        if (!streamerIndex.has(ss)) streamerIndex.set(ss, new Set());
+        streamerIndex.get(ss).add(`${acct.number}|${p.symbol}`);
+      }
+    }
+  }
+
+  function buildQuoteRow(sym) {
+    return el('tr', { 'data-quote': sym, 'data-stale': 'false' },
+      el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, sym),
+      el('td', { class: 'num', 'data-field': 'bid' }, DASH),
+      el('td', { class: 'num', 'data-field': 'ask' }, DASH),
+      el('td', { class: 'num', 'data-field': 'last' }, DASH),
+      el('td', { class: 'num', 'data-field': 'change' }, DASH),
+      el('td', { class: 'num col-vol', 'data-field': 'volume' }, DASH),
+      el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
+  }
+
+  function reconcileWatchlist() {
+    const nodes = [];
+    const wanted = new Set(S.watchlist);
+    for (const sym of S.watchlist) {
+      let row = quoteRows.get(sym);
+      if (!row) {
+        row = buildQuoteRow(sym);
+        quoteRows.set(sym, row);
+        dirty.quotes.add(sym);
+      }
+      const reason = S.rejected.get(sym);
+      if (reason) { row.setAttribute('data-rejected', reason); row.title = `${sym}: ${REASONS[reason] || reason}`; }
+      else if (row.hasAttribute('data-rejected')) { row.removeAttribute('data-rejected'); row.removeAttribute('title'); }
+      nodes.push(row);
+    }
+    for (const sym of Array.from(quoteRows.keys())) if (!wanted.has(sym)) quoteRows.delete(sym);
+    if (watchRowsEl) reconcileChildren(watchRowsEl, nodes);
+    if (watchEmptyEl) watchEmptyEl.hidden = S.watchlist.length > 0;
+  }
+
+  function orderedOrderIds() {
+    return Array.from(S.orders.values()).sort((a, b) => b._rank - a._rank).map((o) => String(o.id));
+  }
+
+  function reconcileOrders() {
+    const nodes = [];
+    for (const id of orderedOrderIds()) {
+      let li = orderEls.get(id);
+      if (!li) {
+        li = el('li', { class: 'order', 'data-order': id });
+        orderEls.set(id, li);
+        dirty.orders.add(id);
+      }
+      nodes.push(li);
+    }
+    for (const id of Array.from(orderEls.keys())) if (!S.orders.has(id)) orderEls.delete(id);
+    if (ordersEl) reconcileChildren(ordersEl, nodes);
+    if (ordersEmptyEl) ordersEmptyEl.hidden = S.orders.size > 0;
+  }
+
+  function reconcileLinks() {
+    const nodes = [];
+    for (const [id] of S.links) {
+      let node = linkEls.get(id);
+      if (!node) {
+        node = el('span', { class: 'link', 'data-link': id },
+          el('span', { class: 'link-label' }, ''), ' ', el('span', { class: 'link-state', 'data-field': 'state' }, ''));
+        linkEls.set(id, node);
+      }
+      nodes.push(node);
+      dirty.links.add(id);
+    }
+    for (const id of Array.from(linkEls.keys())) if (!S.links.has(id)) linkEls.delete(id);
+    if (linksEl) reconcileChildren(linksEl, nodes);
+  }
+
+  // ------------------------------------------------------------------ DOM: values
+
+  function markOf(p) {
+    const q = S.quotes.get(p.streamer_symbol || p.symbol);
+    if (q) {
+      const bid = num(q.bid);
+      const ask = num(q.ask);
+      if (bid !== null && ask !== null) return { mark: (bid + ask) / 2, live: true };
+      const last = num(q.last);
+      if (last !== null) return { mark: last, live: true };
+    }
+    return { mark: num(p.mark_price), live: false };
+  }
+
+  function renderPosition(acct, p) {
+    const key = `${acct.number}|${p.symbol}`;
+    const row = positionRows.get(key);
+    const sign = p.direction === 'Short' ? -1 : 1;
+    const qty = num(p.quantity);
+    const mult = num(p.multiplier) ?? 1;
+    const avg = num(p.average_open_price);
+    const close = num(p.close_price);
+    const { mark, live } = markOf(p);
+    const open = mark !== null && avg !== null && qty !== null ? (mark - avg) * qty * mult * sign : null;
+    const day = mark !== null && close !== null && qty !== null ? (mark - close) * qty * mult * sign : null;
+    p._open = open;
+    p._day = day;
+    if (!row) return;
+    const c = cellsOf(row);
+    const signedQty = qty === null ? null : qty * sign;
+    setCell(c.quantity, fmt.qty(signedQty), signedQty);
+    setCell(c.average_open_price, fmt.price(avg), avg);
+    setCell(c.mark, fmt.price(mark), mark, { flash: true });
+    if (c.mark) c.mark.classList.toggle('broker-mark', !live && mark !== null);
+    setCell(c.day_pnl, fmt.pnl(day), day, { signed: true });
+    setCell(c.open_pnl, fmt.pnl(open), open, { signed: true });
+    const opt = isOption(p);
+    const g = opt ? S.greeks.get(p.streamer_symbol || p.symbol) : null;
+    const delta = g ? num(g.delta) : null;
+    let posDelta = null;
+    if (opt) posDelta = delta !== null && qty !== null ? delta * qty * mult * sign : null;
+    else if (qty !== null && /equity|stock|etf/i.test(String(p.instrument_type || 'Equity'))) posDelta = qty * mult * sign;
+    setCell(c.delta, fmt.greek(delta, 3), delta);
+    setCell(c.position_delta, posDelta === null ? DASH : nf(0, 1, 'sign').format(posDelta), posDelta, { signed: true });
+    const gamma = g ? num(g.gamma) : null;
+    const theta = g ? num(g.theta) : null;
+    const vega = g ? num(g.vega) : null;
+    const iv = g ? num(g.iv) : null;
+    setCell(c.gamma, fmt.greek(gamma, 4), gamma);
+    setCell(c.theta, fmt.greek(theta, 3), theta);
+    setCell(c.vega, fmt.greek(vega, 3), vega);
+    setCell(c.iv, fmt.pct(iv), iv);
+  }
+
+  const BALANCE_FIELDS = ['net_liquidating_value', 'buying_power', 'cash', 'derivative_buying_power', 'maintenance_requirement', 'cash_available_to_withdraw'];
+
+  function renderBalance(acct) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const dl = art.querySelector('.balances');
+    if (!dl) return;
+    const cells = cellsOf(dl);
+    for (const f of BALANCE_FIELDS) {
+      const v = num(acct.balance[f]);
+      setCell(cells[f], fmt.money(v), v, { flash: true });
+    }
+  }
+
+  function renderTotals(acct) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const cells = cellsOf(art.querySelector('.balances'));
+    let open = 0;
+    let day = 0;
+    let openN = 0;
+    let dayN = 0;
+    let missing = false;
+    for (const p of acct.positions.values()) {
+      if (p._open === undefined) renderPosition(acct, p);
+      if (p._open !== null) { open += p._open; openN++; } else missing = true;
+      if (p._day !== null) { day += p._day; dayN++; } else missing = true;
+    }
+    const o = openN ? open : (acct.positions.size ? null : 0);
+    const d = dayN ? day : (acct.positions.size ? null : 0);
+    setCell(cells.total_open_pnl, fmt.pnl(o), o, { signed: true });
+    setCell(cells.total_day_pnl, fmt.pnl(d), d, { signed: true });
+    for (const c of [cells.total_open_pnl, cells.total_day_pnl]) {
+      if (!c) continue;
+      if (missing) { c.setAttribute('data-partial', 'true'); c.title = 'Some positions have no price yet'; }
+      else if (c.hasAttribute('data-partial')) { c.removeAttribute('data-partial'); c.removeAttribute('title'); }
+    }
+  }
+
+  function renderQuoteRow(sym) {
+    const row = quoteRows.get(sym);
+    if (!row) return;
+    const q = S.quotes.get(sym) || {};
+    const c = cellsOf(row);
+    const bid = num(q.bid);
+    const ask = num(q.ask);
+    const last = num(q.last);
+    const chg = num(q.change);
+    const vol = num(q.volume);
+    setCell(c.bid, fmt.price(bid), bid, { flash: true });
+    setCell(c.ask, fmt.price(ask), ask, { flash: true });
+    setCell(c.last, fmt.price(last), last, { flash: true });
+    setCell(c.change, fmt.change(chg), chg, { signed: true });
+    setCell(c.volume, fmt.volume(vol), vol);
+    updateQuoteStale(sym, row);
+  }
+
+  function updateQuoteStale(sym, row) {
+    const q = S.quotes.get(sym);
+    const t = q ? timeMs(q.t) : null;
+    const stale = t === null || serverNow() - t > STALE_QUOTE_MS;
+    const v = stale ? 'true' : 'false';
+    if (row.getAttribute('data-stale') !== v) row.setAttribute('data-stale', v);
+  }
+
+  function renderOrder(id) {
+    const li = orderEls.get(id);
+    const o = S.orders.get(id);
+    if (!li || !o) return;
+    li.setAttribute('data-status', String(o.status || ''));
+    if (o._account !== null && o._account !== undefined) li.setAttribute('data-order-account', String(o._account));
+    const acct = o._account !== null && o._account !== undefined ? S.accounts.get(String(o._account)) : null;
+    const sim = o._simulated || (acct && acct.simulated);
+    const price = num(o.price);
+    const head = el('div', { class: 'order-head' },
+      el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
+      el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
+      el('span', { class: 'order-type' },
+        [o.order_type, price !== null ? fmt.price(price) : null, o.price_effect, o.time_in_force].filter((x) => x !== null && x !== undefined && x !== '').join(' ')),
+      sim ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
+      el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
+    const legs = el('div', { class: 'legs' });
+    for (const leg of o.legs || []) {
+      const qty = num(leg.quantity);
+      const rem = num(leg.remaining_quantity);
+      const filledQty = qty !== null && rem !== null ? qty - rem : null;
+      const legEl = el('div', { class: 'leg' },
+        el('span', { class: 'leg-desc' }, [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter((x) => x !== null && x !== undefined).join(' ')),
+        filledQty !== null && filledQty > 0 ? el('span', { class: 'leg-filled' }, ` ${fmt.qty(filledQty)}/${fmt.qty(qty)} filled`) : null);
+      const fills = el('div', { class: 'fills' });
+      for (const f of leg.fills || []) {
+        const fq = num(f.quantity);
+        const fp = num(f.price);
+        fills.append(el('div', { class: 'fill', 'data-fill': String(f.id) },
+          `filled ${fq === null ? DASH : fmt.qty(fq)} @ ${fmt.price(fp)}`,
+          f.at !== null && f.at !== undefined ? el('time', { class: 'fill-time' }, ` ${fmt.time(timeMs(f.at))}`) : null));
+      }
+      if (fills.childElementCount) legEl.append(fills);
+      legs.append(legEl);
+    }
+    li.replaceChildren(head, legs);
+    if (flashEnabled && !reducedMotion && typeof li.animate === 'function') {
+      li.animate([{ backgroundColor: 'rgba(88, 166, 255, 0.25)' }, { backgroundColor: 'rgba(0, 0, 0, 0)' }], { duration: 1200, easing: 'ease-out' });
+    }
+  }
+
+  function renderLink(id) {
+    const node = linkEls.get(id);
+    const l = S.links.get(id);
+    if (!node || !l) return;
+    const state = String(l.state || 'stopped');
+    node.setAttribute('data-state', state);
+    const label = node.querySelector('.link-label');
+    if (label) setText(label, String(l.label || l.broker || `link ${id}`));
+    const st = node.querySelector('[data-field="state"]');
+    if (st) setText(st, state === 'live' ? state : (l.reason ? `${state}: ${l.reason}` : state));
+    const parts = [`${l.broker || ''} ${l.label || ''}`.trim(), `state ${state}`];
+    if (l.reason) parts.push(String(l.reason));
+    if (num(l.reconnects)) parts.push(`${l.reconnects} reconnects`);
+    if (num(l.last_event_age_ms) !== null) parts.push(`last event ${fmtAge(num(l.last_event_age_ms))} ago`);
+    if (l.simulated) parts.push('SIMULATED');
+    node.title = parts.join(' · ');
+    // the accounts on this link show a warning while it is not live
+    for (const acct of S.accounts.values()) {
+      if (String(acct.link) !== id) continue;
+      const art = accountEls.get(acct.number);
+      const warn = art && art.querySelector('[data-field="link_state"]');
+      if (!warn) continue;
+      art.setAttribute('data-link-state', state);
+      const show = state !== 'live';
+      warn.hidden = !show;
+      setText(warn, show ? `link ${state}${l.reason ? `: ${l.reason}` : ''}` : '');
+    }
+  }
+
+  function isSimulated() {
+    if (S.simulated) return true;
+    for (const a of S.accounts.values()) if (a.simulated) return true;
+    for (const l of S.links.values()) if (l.simulated) return true;
+    return false;
+  }
+
+  function renderSimulated() {
+    const sim = isSimulated();
+    let banner = document.getElementById('simulated-banner');
+    if (sim && !banner) {
+      banner = el('div', { id: 'simulated-banner', class: 'sim-banner', role: 'alert' }, el('strong', null, 'SIMULATED DATA — sandbox broker, not real money'));
+      root.insertBefore(banner, root.firstChild);
+    } else if (!sim && banner) {
+      banner.remove();
+    }
+    let pill = document.getElementById('sim-pill');
+    if (sim && !pill) {
+      pill = el('span', { id: 'sim-pill', class: 'badge badge-sim' }, 'SIMULATED');
+      const bar = document.getElementById('status-bar');
+      if (bar) bar.insertBefore(pill, linksEl);
+    } else if (!sim && pill) {
+      pill.remove();
+    }
+    const base = document.title.replace(/^\[SIMULATED\]\s*/, '');
+    const title = sim ? `[SIMULATED] ${base}` : base;
+    if (document.title !== title) document.title = title;
+    document.body.classList.toggle('simulated', sim);
+  }
+
+  /** Apply everything that changed since the last render (one animation frame). */
+  function render(withFlash) {
+    flashEnabled = !!withFlash && !dirty.structure;
+    try {
+      if (dirty.structure) {
+        dirty.structure = false;
+        dirty.watchlist = true;
+        reconcileAccounts();
+        reconcileOrders();
+        reconcileLinks();
+        for (const sym of S.watchlist) dirty.quotes.add(sym);
+        for (const id of S.orders.keys()) dirty.orders.add(id);
+      }
+      if (dirty.orderOrder) {
+        dirty.orderOrder = false;
+        reconcileOrders();
+      }
+      if (dirty.positionLists.size) {
+        for (const n of dirty.positionLists) {
+          const acct = S.accounts.get(n);
+          if (acct) reconcilePositions(acct);
+        }
+        dirty.positionLists.clear();
+        rebuildStreamerIndex();
+      }
+      if (dirty.watchlist) {
+        dirty.watchlist = false;
+        reconcileWatchlist();
+      }
+      for (const sym of dirty.quotes) {
+        renderQuoteRow(sym);
+        const keys = streamerIndex.get(sym);
+        if (keys) for (const k of keys) dirty.positions.add(k);
+      }
+      dirty.quotes.clear();
+      for (const sym of dirty.greeks) {
+        const keys = streamerIndex.get(sym);
+        if (keys) for (const k of keys) dirty.positions.add(k);
+      }
+      dirty.greeks.clear();
+      for (const key of dirty.positions) {
+        const i = key.indexOf('|');
+        const acct = S.accounts.get(key.slice(0, i));
+        const p = acct && acct.positions.get(key.slice(i + 1));
+        if (!p) continue;
+        renderPosition(acct, p);
+        dirty.totals.add(acct.number);
+      }
+      dirty.positions.clear();
+      for (const n of dirty.balances) {
+        const acct = S.accounts.get(n);
+        if (acct) renderBalance(acct);
+      }
+      dirty.balances.clear();
+      for (const n of dirty.totals) {
+        const acct = S.accounts.get(n);
+        if (acct) renderTotals(acct);
+      }
+      dirty.totals.clear();
+      for (const id of dirty.orders) renderOrder(id);
+      dirty.orders.clear();
+      if (ordersEmptyEl) ordersEmptyEl.hidden = S.orders.size > 0;
+      for (const id of dirty.links) renderLink(id);
+      dirty.links.clear();
+      if (dirty.simulated) {
+        dirty.simulated = false;
+        renderSimulated();
+      }
+    } finally {
+      flashEnabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  function setConnState(state) {
+    conn.state = state;
+    if (connEl) {
+      if (connEl.textContent !== state) connEl.textContent = state;
+      connEl.setAttribute('data-state', state);
+    }
+    document.body.setAttribute('data-conn', state);
+  }
+
+  function wsUrl() {
+    const p = cfg.wsPath;
+    if (/^wss?:\/\//i.test(p)) return p;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${proto}//${location.host}${p.startsWith('/') ? '' : '/'}${p}`;
+  }
+
+  function backoffDelay(attempt) {
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 16));
+    return Math.round(base * (1 + (Math.random() * 2 - 1) * BACKOFF_JITTER));
+  }
+
+  function send(msg) {
+    const ws = conn.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      ws.send(JSON.stringify(msg));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function sendSymbols(type, symbols) {
+    const per = Math.max(1, num(S.limits.max_symbols_per_message) || 50);
+    for (let i = 0; i < symbols.length; i += per) send({ type, symbols: symbols.slice(i, i + per) });
+  }
+
+  function connect() {
+    clearTimeout(conn.reconnectTimer);
+    conn.reconnectTimer = null;
+    if (conn.stopped || conn.ws) return;
+    let ws;
+    try {
+      ws = new WebSocket(wsUrl());
+    } catch (e) {
+      socketEnded(false, 0, 'cannot open socket');
+      return;
+    }
+    conn.ws = ws;
+    conn.gotSnapshot = false;
+    if (!conn.polling) setConnState(conn.everLive || conn.failures ? 'reconnecting' : 'connecting');
+    conn.connectTimer = setTimeout(() => {
+      if (conn.ws === ws && ws.readyState !== WebSocket.OPEN) dropSocket('connect timeout', false);
+    }, CONNECT_TIMEOUT_MS);
+    ws.onopen = () => {
+      if (conn.ws !== ws) return;
+      clearTimeout(conn.connectTimer);
+      conn.lastSocketFrameAt = Date.now();
+      clearInterval(conn.pingTimer);
+      conn.pingTimer = setInterval(() => {
+        if (conn.ws !== ws) return;
+        const id = ++conn.pingId;
+        conn.pings.set(String(id), Date.now());
+        if (conn.pings.size > 20) conn.pings.delete(conn.pings.keys().next().value);
+        send({ type: 'ping', id });
+      }, PING_EVERY_MS);
+    };
+    ws.onmessage = (ev) => {
+      if (conn.ws !== ws) return;
+      conn.lastSocketFrameAt = Date.now();
+      let frame;
+      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      if (!frame || typeof frame !== 'object') return;
+      applyFrame(frame);
+      if (conn.ws !== ws) return; // the frame made us drop this socket (a gap)
+      if (frame.type === 'hello') {
+        // (Re)subscribe this socket to the watchlist; quotes for positions come anyway.
+        if (S.watchlist.length) sendSymbols('subscribe', S.watchlist);
+      } else if (frame.type === 'snapshot') {
+        markLive(ws);
+      }
+    };
+    ws.onerror = () => { /* a close event follows */ };
+    ws.onclose = (ev) => {
+      if (conn.ws !== ws) return;
+      conn.lastClose = { code: ev.code, reason: ev.reason };
+      const wasLive = conn.gotSnapshot;
+      cleanupSocket();
+      if (ev.code === 4401) {
+        goToLogin();
+        return;
+      }
+      socketEnded(wasLive, ev.code, `closed ${ev.code}${ev.reason ? ` (${ev.reason})` : ''}`, RESUME_CODES.has(ev.code));
+    };
+  }
+
+  function markLive(ws) {
+    conn.gotSnapshot = true;
+    conn.everLive = true;
+    conn.failures = 0;
+    stopPolling();
+    setConnState('live');
+    clearTimeout(conn.stableTimer);
+    conn.stableTimer = setTimeout(() => {
+      if (conn.ws === ws) conn.attempt = 0;
+    }, STABLE_AFTER_MS);
+  }
+
+  function cleanupSocket() {
+    const ws = conn.ws;
+    conn.ws = null;
+    clearTimeout(conn.connectTimer);
+    clearTimeout(conn.stableTimer);
+    clearInterval(conn.pingTimer);
+    conn.pings.clear();
+    if (ws) {
+      ws.onopen = null;
+      ws.onmessage = null;
+      ws.onerror = null;
+      ws.onclose = null;
+    }
+    return ws;
+  }
+
+  /** Abandon the current socket at once (dead, gap, timeout) and schedule the next one. */
+  function dropSocket(reason, immediate) {
+    const wasLive = conn.gotSnapshot;
+    const ws = cleanupSocket();
+    if (ws) {
+      try { ws.close(4000, String(reason).slice(0, 100)); } catch (e) { /* already closing */ }
+      socketEnded(wasLive, 0, reason, immediate);
+    } else {
+      // no socket (waiting for a retry, or polling): retry now if asked to
+      conn.lastReason = reason;
+      if (immediate && !conn.stopped) {
+        clearTimeout(conn.reconnectTimer);
+        conn.reconnects++;
+        conn.reconnectTimer = setTimeout(connect, 0);
+      }
+      if (!conn.polling) setConnState(navigator.onLine === false ? 'offline' : 'reconnecting');
+    }
+  }
+
+  function socketEnded(wasLive, code, reason, immediate) {
+    conn.gotSnapshot = false;
+    conn.lastReason = reason;
+    if (!wasLive) conn.failures++;
+    if (conn.failures >= FAILS_BEFORE_POLLING && !conn.polling) startPolling();
+    if (conn.stopped) return;
+    if (!conn.polling) setConnState(navigator.onLine === false ? 'offline' : 'reconnecting');
+    conn.reconnects++;
+    let delay;
+    const now = Date.now();
+    if (immediate && now - conn.lastImmediate > IMMEDIATE_COOLDOWN_MS) {
+      delay = 0;
+      conn.lastImmediate = now;
+    } else {
+      delay = backoffDelay(conn.attempt);
+      conn.attempt++;
+    }
+    clearTimeout(conn.reconnectTimer);
+    conn.reconnectTimer = setTimeout(connect, delay);
+    conn.nextRetryAt = now + delay;
+  }
+
+  /** A gap in account events: throw the state's account side away and resync. */
+  function resync(reason) {
+    S.awaitingSnapshot = true;
+    S.pending = [];
+    if (conn.polling) pollNow();
+    dropSocket(reason, true);
+  }
+
+  function goToLogin() {
+    conn.stopped = true;
+    stopPolling();
+    clearTimeout(conn.reconnectTimer);
+    setConnState('offline');
+    const next = location.pathname + location.search;
+    const sep = cfg.loginUrl.includes('?') ? '&' : '?';
+    location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(next)}`);
+  }
+
+  // ------------------------------------------------------------------ polling fallback
+
+  function startPolling() {
+    if (conn.polling) return;
+    conn.polling = true;
+    setConnState('polling');
+    poll();
+  }
+
+  function stopPolling() {
+    conn.polling = false;
+    clearTimeout(conn.pollTimer);
+    conn.pollTimer = null;
+    if (conn.pollAbort) conn.pollAbort.abort();
+    conn.pollAbort = null;
+  }
+
+  function pollNow() {
+    if (!conn.polling || conn.pollAbort) return;
+    clearTimeout(conn.pollTimer);
+    poll();
+  }
+
+  async function poll() {
+    if (!conn.polling) return;
+    const abort = new AbortController();
+    conn.pollAbort = abort;
+    const timer = setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
+    try {
+      const sentAt = Date.now();
+      const r = await fetch(cfg.snapshotUrl, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { Accept: 'application/json' },
+        signal: abort.signal,
+      });
+      if (r.status === 401 || r.status === 403) {
+        goToLogin();
+        return;
+      }
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const snap = await r.json();
+      if (!conn.polling || conn.pollAbort !== abort) return;
+      const now = Date.now();
+      const t = num(snap && snap.t);
+      if (t !== null) S.skew = t - (sentAt + (now - sentAt) / 2);
+      S.lastFrameAt = now;
+      applySnapshot(snap, 'poll');
+      setConnState('polling');
+      scheduleRender();
+    } catch (e) {
+      if (conn.polling && conn.pollAbort === abort) setConnState('offline');
+    } finally {
+      clearTimeout(timer);
+      if (conn.pollAbort === abort) conn.pollAbort = null;
+      if (conn.polling && !conn.stopped) {
+        clearTimeout(conn.pollTimer);
+        conn.pollTimer = setTimeout(poll, POLL_EVERY_MS);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ periodic tick
+
+  function tick() {
+    const now = Date.now();
+    const age = S.newestT === null ? null : Math.max(0, serverNow() - S.newestT);
+    if (ageEl) {
+      setText(ageEl, fmtAge(age));
+      ageEl.setAttribute('data-age-ms', age === null ? '' : String(Math.round(age)));
+    }
+    const pageStale = now - S.lastFrameAt > STALE_PAGE_MS;
+    const v = pageStale ? 'true' : 'false';
+    if (document.body.getAttribute('data-stale') !== v) document.body.setAttribute('data-stale', v);
+    for (const [sym, row] of quoteRows) updateQuoteStale(sym, row);
+    // liveness watchdog: a socket that sent nothing at all for 45 s is dead
+    const ws = conn.ws;
+    if (ws && ws.readyState === WebSocket.OPEN && now - conn.lastSocketFrameAt > DEAD_AFTER_MS) {
+      dropSocket('no frame for 45 s', false);
+    }
+  }
+
+  // ------------------------------------------------------------------ watchlist editing
+
+  /** Uppercase, trim and check against the contract's symbol syntax; OCC → streamer form. */
+  function normalizeSymbol(raw) {
+    const s = String(raw || '').trim().toUpperCase();
+    if (!s) return null;
+    if (EQUITY_RE.test(s) || OPTION_RE.test(s) || FUTURE_RE.test(s)) return s;
+    const m = OCC_RE.exec(s);
+    if (m && (m[2] === '' || m[1].length + m[2].length === 6)) {
+      const strike = Number(m[5]) / 1000;
+      return `.${m[1]}${m[3]}${m[4]}${String(strike)}`;
+    }
+    return null;
+  }
+
+  function csrfToken() {
+    for (const part of document.cookie.split(';')) {
+      const [k, ...rest] = part.trim().split('=');
+      if (k === 'csrftoken') return decodeURIComponent(rest.join('='));
+    }
+    const input = form && form.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : '';
+  }
+
+  let saving = false;
+  async function saveWatchlist(next) {
+    if (saving) return false;
+    saving = true;
+    if (form) form.setAttribute('aria-busy', 'true');
+    try {
+      let r;
+      try {
+        r = await fetch(cfg.watchlistUrl, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrfToken() },
+          body: JSON.stringify({ symbols: next }),
+        });
+      } catch (e) {
+        showMessage('Watchlist not saved: the server cannot be reached.');
+        return false;
+      }
+      let body = null;
+      try { body = await r.json(); } catch (e) { body = null; }
+      if (!r.ok) {
+        const why = body && body.error ? (typeof body.error === 'string' ? body.error : JSON.stringify(body.error)) : `HTTP ${r.status}`;
+        showMessage(`Watchlist not saved: ${why}`);
+        return false;
+      }
+      const saved = body && Array.isArray(body.symbols) ? body.symbols.filter((s) => typeof s === 'string') : next;
+      const prev = S.watchlist;
+      const added = saved.filter((s) => !prev.includes(s));
+      const removed = prev.filter((s) => !saved.includes(s));
+      S.watchlist = saved;
+      for (const s of removed) S.rejected.delete(s);
+      if (added.length) sendSymbols('subscribe', added);
+      if (removed.length) sendSymbols('unsubscribe', removed);
+      dirty.watchlist = true;
+      for (const s of added) dirty.quotes.add(s);
+      scheduleRender();
+      return true;
+    } finally {
+      saving = false;
+      if (form) form.removeAttribute('aria-busy');
+    }
+  }
+
+  if (form) {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const input = form.querySelector('input[name="symbol"]');
+      const raw = input ? input.value : '';
+      if (!raw.trim()) return;
+      const sym = normalizeSymbol(raw);
+      if (!sym) {
+        showMessage(`"${raw.trim().slice(0, 40)}" is not a valid symbol (examples: AAPL, BRK/B, /ESZ26, .SPY250221C590).`);
+        return;
+      }
+      if (S.watchlist.includes(sym)) {
+        showMessage(`${sym} is already on the watchlist.`, 'info');
+        if (input) input.value = '';
+        return;
+      }
+      const max = num(S.limits.max_symbols) || 200;
+      if (S.watchlist.length >= max) {
+        showMessage(`The watchlist holds at most ${max} symbols.`);
+        return;
+      }
+      const ok = await saveWatchlist([...S.watchlist, sym]);
+      if (ok && input) input.value = '';
+    });
+  }
+
+  if (watchRowsEl) {
+    watchRowsEl.addEventListener('click', (ev) => {
+      const btn = ev.target instanceof Element ? ev.target.closest('[data-remove]') : null;
+      if (!btn) return;
+      const sym = btn.getAttribute('data-remove');
+      saveWatchlist(S.watchlist.filter((s) => s !== sym));
+    });
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  window.addEventListener('online', () => {
+    if (conn.stopped) return;
+    conn.attempt = 0;
+    if (!conn.ws) connect();
+    if (conn.polling) pollNow();
+  });
+  window.addEventListener('offline', () => {
+    if (!conn.ws || conn.ws.readyState !== WebSocket.OPEN) setConnState('offline');
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && !conn.ws && !conn.stopped) connect();
+  });
+  window.addEventListener('pagehide', () => {
+    conn.stopped = true;
+    clearTimeout(conn.reconnectTimer);
+    stopPolling();
+    const ws = cleanupSocket();
+    if (ws) try { ws.close(1000, 'page closed'); } catch (e) { /* ignore */ }
+  });
+  window.addEventListener('pageshow', (ev) => {
+    if (!ev.persisted) return;
+    conn.stopped = false;
+    conn.attempt = 0;
+    connect();
+  });
+
+  // ------------------------------------------------------------------ start
+
+  function readJSON(id) {
+    const node = document.getElementById(id);
+    if (!node) return null;
+    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  }
+
+  adoptServerDom();
+  const initial = readJSON('snapshot');
+  if (initial) applySnapshot(initial, 'page');
+  const wl = readJSON('watchlist');
+  S.watchlist = Array.isArray(wl) ? wl.filter((s) => typeof s === 'string') : [];
+  dirty.structure = true;
+  dirty.simulated = true;
+  render(false);
+  setConnState('connecting');
+  tick();
+  setInterval(tick, TICK_MS);
+
+  window.streamdesk = {
+    /** Feed one contract frame (object or JSON text) as if it came from the socket. */
+    applyFrame(frame) {
+      applyFrame(frame);
+    },
+    /** A plain copy of the client state, for tests and debugging. */
+    state() {
+      const accounts = Array.from(S.accounts.values()).map((a) => ({ ...a, balance: { ...a.balance }, positions: Array.from(a.positions.values()).map((p) => ({ ...p })) }));
+      return JSON.parse(JSON.stringify({
+        connection: conn.state,
+        seq: S.seq,
+        simulated: isSimulated(),
+        awaitingSnapshot: S.awaitingSnapshot,
+        accounts,
+        quotes: Object.fromEntries(S.quotes),
+        greeks: Object.fromEntries(S.greeks),
+        orders: orderedOrderIds().map((id) => S.orders.get(id)),
+        links: Array.from(S.links.values()),
+        watchlist: S.watchlist,
+        subscriptions: S.subscriptions,
+        newestT: S.newestT,
+        lastFrameAt: S.lastFrameAt,
+        skew: S.skew,
+        reconnects: conn.reconnects,
+        failures: conn.failures,
+        attempt: conn.attempt,
+        polling: conn.polling,
+        lastReason: conn.lastReason,
+        lastClose: conn.lastClose,
+      }));
+    },
+    /** Apply pending DOM updates now instead of at the next animation frame. */
+    flush() {
+      render(true);
+    },
+  };
+
+  connect();
+})();
