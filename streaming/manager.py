@@ -103,8 +103,8 @@ class UserStreamManager:
         self._pending_greeks: dict[str, dict[str, Any]] = {}
         self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
-        self.ready = asyncio.Event()  # set once every link has delivered its first snapshot
-        self._snapshotted: set[int] = set()
+        self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
+        self._settled: set[int] = set()
 
     @property
     def simulated(self) -> bool:
@@ -184,9 +184,6 @@ class UserStreamManager:
         elif kind == "positions":
             state.positions = {p["symbol"]: p for p in payload}
             positions_changed = True
-            self._snapshotted.add(link_id)
-            if self._snapshotted >= set(self.links):
-                self.ready.set()
         elif kind == "position":
             if payload.get("quantity") in (0, None):
                 state.positions.pop(payload["symbol"], None)
@@ -221,6 +218,10 @@ class UserStreamManager:
         if previous.get("state") == state and previous.get("reason") == reason:
             status["since"] = previous.get("since", status["since"])
         self.link_status[link_id] = status
+        if state in ("live", "error"):  # live comes after the link's full REST snapshot
+            self._settled.add(link_id)
+            if self._settled >= set(self.links):
+                self.ready.set()
         self._send({"type": "status", "link": status, "t": events.now_ms()})
         if self._on_link_state and previous.get("state") != state:
             try:

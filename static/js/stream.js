@@ -283,6 +283,9 @@
   // ------------------------------------------------------------------ state changes
 
   function normAccount(a, old) {
+    // An account first seen in a frame carries only its link id: take the rest from the link.
+    const link = S.links && a.link !== undefined && a.link !== null ? S.links.get(String(a.link)) : null;
+    if (link) a = { broker: link.broker, label: link.label, simulated: link.simulated, ...a };
     const positions = new Map();
     for (const p of Array.isArray(a.positions) ? a.positions : []) {
       if (p && p.symbol !== undefined && p.symbol !== null) positions.set(String(p.symbol), { ...p });
