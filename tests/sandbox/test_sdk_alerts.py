@@ -66,9 +66,11 @@ async def test_balances_positions_and_orders_are_pushed(sandbox, control, refres
             assert statuses[-1] == OrderStatus.FILLED
             with anyio.fail_after(5):
                 position = await anext(streamer.listen(CurrentPosition))
-                balance = await anext(streamer.listen(AccountBalance))
+                # periodic pushes (every 5 s, both accounts) may come first under load
+                async for balance in streamer.listen(AccountBalance):
+                    if balance.account_number == account.account_number:
+                        break
             assert position.symbol == "NVDA" and position.quantity >= 7
-            assert balance.account_number == account.account_number
     state = control.state()["credentials"][cred(refresh_token)]
     assert state["streamer"] == []  # closed cleanly
 

@@ -59,7 +59,9 @@ async def test_snapshot_then_live_quotes_greeks_and_status(broker_at_sandbox, re
         kinds = [(k, a) for k, _, a, _ in sink.events]
         accounts = {a for k, a in kinds if k == "positions"}
         assert len(accounts) == 2 and {a for k, a in kinds if k == "balance"} == accounts
-        await sink.wait_for(lambda: {"SPY", "AAPL"} <= sink.quotes.keys())
+        await sink.wait_for(
+            lambda: all({"bid", "last"} <= sink.quotes.get(s, {}).keys() for s in ("SPY", "AAPL"))
+        )  # Quote (bid/ask) and Trade (last) events arrive independently
         quote = sink.quotes["SPY"]
         assert quote["bid"] < quote["ask"] and quote["last"] is not None
         positions = [p for k, _, _, ps in sink.events if k == "positions" for p in ps]
