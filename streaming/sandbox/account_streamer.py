@@ -15,10 +15,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from .credentials import AuthError
-from .dxlink import refuse_handshake
 from .hub import WsSession
 
 if TYPE_CHECKING:
@@ -35,31 +34,17 @@ class StreamerSession(WsSession):
     kind = "streamer"
 
     def __init__(self, websocket: WebSocket, sandbox: Sandbox) -> None:
-        super().__init__(websocket)
-        self.sandbox = sandbox
+        super().__init__(websocket, sandbox)
         self.accounts: set[str] = set()
         self.events_sent = 0
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
 
-    async def run(self) -> None:
-        sandbox = self.sandbox
-        refused = sandbox.faults.refuse_sessions.get(self.kind)
-        if refused:
-            await refuse_handshake(self.websocket, refused)
-            return
-        sandbox.hub.add(self)  # before accept: a client that is connected is always listed
-        await self.websocket.accept()
-        sender = asyncio.create_task(self._send_loop())
-        try:
-            await self._receive_loop()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            sender.cancel()
-            for account in self.accounts:
-                sandbox.hub.unwatch_account(account, self)
-            sandbox.hub.remove(self)
-            await self.close()
+    async def _background(self) -> None:
+        await self._send_loop()
+
+    def _cleanup(self) -> None:
+        for account in self.accounts:
+            self.sandbox.hub.unwatch_account(account, self)
 
     async def _receive_loop(self) -> None:
         while not self.closed:

@@ -19,7 +19,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from .hub import WsSession, encode_compact
 from .market import EVENT_FIELDS
@@ -72,8 +72,7 @@ class DXLinkSession(WsSession):
     kind = "dxlink"
 
     def __init__(self, websocket: WebSocket, sandbox: Sandbox) -> None:
-        super().__init__(websocket)
-        self.sandbox = sandbox
+        super().__init__(websocket, sandbox)
         self.authorized = False
         self.channels: dict[int, FeedChannel] = {}
         self.last_client_message = time.monotonic()
@@ -81,25 +80,12 @@ class DXLinkSession(WsSession):
         self.events_sent = 0
 
     # -- lifecycle --------------------------------------------------------------
-    async def run(self) -> None:
-        sandbox = self.sandbox
-        refused = sandbox.faults.refuse_sessions.get(self.kind)
-        if refused:
-            await refuse_handshake(self.websocket, refused)
-            return
-        sandbox.hub.add(self)  # before accept: a client that is connected is always listed
-        await self.websocket.accept()
-        keepalive = asyncio.create_task(self._keepalive())
-        try:
-            await self._receive_loop()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            keepalive.cancel()
-            for channel in list(self.channels.values()):
-                self._close_channel(channel)
-            sandbox.hub.remove(self)
-            await self.close()
+    async def _background(self) -> None:
+        await self._keepalive()
+
+    def _cleanup(self) -> None:
+        for channel in list(self.channels.values()):
+            self._close_channel(channel)
 
     async def _receive_loop(self) -> None:
         while not self.closed:
@@ -384,19 +370,6 @@ def _applies(event_type: str, symbol: str) -> bool:
     if event_type in ("Greeks", "TheoPrice"):
         return kind == "option"
     return kind is not None
-
-
-async def refuse_handshake(websocket: WebSocket, status: int) -> None:
-    """Answer a websocket upgrade with a plain HTTP error, as a failing gateway does."""
-    body = b"Service Unavailable" if status >= 500 else b"Forbidden"
-    await websocket.send(
-        {
-            "type": "websocket.http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))],
-        }
-    )
-    await websocket.send({"type": "websocket.http.response.body", "body": body})
 
 
 async def dxlink_endpoint(websocket: WebSocket) -> None:

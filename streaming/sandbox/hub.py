@@ -17,19 +17,24 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 _ids = itertools.count(1)
 
 
 class WsSession:
-    """One open websocket of a credential; outbound traffic can be silenced."""
+    """One open websocket of a credential; outbound traffic can be silenced.
+
+    Subclasses speak a protocol: `_receive_loop` handles client messages, `_background`
+    runs beside it (keepalives, an ordered sender), `_cleanup` unhooks subscriptions.
+    """
 
     kind = "ws"
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, websocket: WebSocket, sandbox: Any) -> None:
         self.id = f"{self.kind}-{next(_ids)}"
         self.websocket = websocket
+        self.sandbox = sandbox
         self.credential: str | None = None
         self.opened_at = time.time()
         self.messages_sent = 0
@@ -48,6 +53,34 @@ class WsSession:
 
     def unsilence(self) -> None:
         self._silent_until = 0.0
+
+    async def run(self) -> None:
+        """The socket's whole life: refuse (a fault) or accept, serve, and clean up."""
+        refused = self.sandbox.faults.refuse_sessions.get(self.kind)
+        if refused:
+            await refuse_handshake(self.websocket, refused)
+            return
+        self.sandbox.hub.add(self)  # before accept: a client that is connected is listed
+        await self.websocket.accept()
+        background = asyncio.create_task(self._background())
+        try:
+            await self._receive_loop()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            background.cancel()
+            self._cleanup()
+            self.sandbox.hub.remove(self)
+            await self.close()
+
+    async def _receive_loop(self) -> None:
+        raise NotImplementedError
+
+    async def _background(self) -> None:
+        """Work beside the receive loop; nothing by default."""
+
+    def _cleanup(self) -> None:
+        """Unhook subscriptions when the socket ends; nothing by default."""
 
     async def send_bytes_text(self, payload: bytes) -> None:
         """Send one text frame unless silenced; a silenced frame is gone, as on a dead link."""
@@ -211,3 +244,16 @@ def encode_compact(event: dict[str, Any], fields: tuple[str, ...]) -> bytes:
     """An event's values in the requested field order, JSON without the outer brackets."""
     values = [_compact_value(event.get(name)) for name in fields]
     return orjson.dumps(values)[1:-1]
+
+
+async def refuse_handshake(websocket: WebSocket, status: int) -> None:
+    """Answer a websocket upgrade with a plain HTTP error, as a failing gateway does."""
+    body = b"Service Unavailable" if status >= 500 else b"Forbidden"
+    await websocket.send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await websocket.send({"type": "websocket.http.response.body", "body": body})
