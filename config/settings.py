@@ -151,6 +151,8 @@ STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
 STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
+# Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
+STREAM_NAIVE_FANOUT = env_bool("STREAM_NAIVE_FANOUT", False)
 
 # Fernet keys (comma-separated, newest first) that encrypt broker secrets at rest.
 # Rotation: put a new key first, run `manage.py rotate_secrets`, then drop the old one.

@@ -129,17 +129,30 @@ def order_payload(o: PlacedOrder) -> dict[str, Any]:
     }
 
 
+def _event_time(*times: int | None) -> dict[str, int]:
+    """`t` is the broker's own event time when it sent one (data age and latency are
+    measured from the source); otherwise the manager stamps the receipt time."""
+    newest = max((t for t in times if t), default=0)
+    return {"t": newest} if newest > 0 else {}
+
+
 def quote_fields(q: Quote) -> dict[str, Any]:
     return {
         "bid": num(q.bid_price),
         "ask": num(q.ask_price),
         "bid_size": num(q.bid_size),
         "ask_size": num(q.ask_size),
+        **_event_time(q.bid_time, q.ask_time),
     }
 
 
 def trade_fields(t: Trade) -> dict[str, Any]:
-    return {"last": num(t.price), "change": num(t.change), "volume": num(t.day_volume)}
+    return {
+        "last": num(t.price),
+        "change": num(t.change),
+        "volume": num(t.day_volume),
+        **_event_time(t.time),
+    }
 
 
 def summary_fields(s: Summary) -> dict[str, Any]:
@@ -152,6 +165,7 @@ def summary_fields(s: Summary) -> dict[str, Any]:
 
 def greeks_fields(g: Greeks) -> dict[str, Any]:
     return {
+        **_event_time(g.time),
         "price": num(g.price),
         "iv": num(g.volatility),
         "delta": num(g.delta),

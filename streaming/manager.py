@@ -79,6 +79,7 @@ class UserStreamManager:
         publish: Publish,
         flush_interval: float = 0.15,
         on_link_state: LinkStateHook | None = None,
+        naive: bool = False,
     ) -> None:
         self.user_id = user_id
         self.links: dict[int, LinkInfo] = {}
@@ -89,6 +90,8 @@ class UserStreamManager:
         self._publish = publish
         self._on_link_state = on_link_state
         self.flush_interval = flush_interval
+        #: Benchmark baseline only: one frame per tick, no conflation (what not to do).
+        self.naive = naive
         self.last_event_at: float | None = None
         self.seq = 0
         self.accounts: dict[str, AccountState] = {}
@@ -162,13 +165,18 @@ class UserStreamManager:
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
         """Per tick: merge into the last value and into the pending batch. Nothing else."""
         self.last_event_at = time.time()
-        fields["t"] = int(self.last_event_at * 1000)
+        fields.setdefault("t", int(self.last_event_at * 1000))
         self.last_quotes.setdefault(symbol, {}).update(fields)
+        if self.naive:
+            self._send(
+                {"type": "quotes", "quotes": {symbol: fields}, "greeks": {}, "t": fields["t"]}
+            )
+            return
         self._pending_quotes.setdefault(symbol, {}).update(fields)
 
     def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
         self.last_event_at = time.time()
-        fields["t"] = int(self.last_event_at * 1000)
+        fields.setdefault("t", int(self.last_event_at * 1000))
         self.last_greeks.setdefault(symbol, {}).update(fields)
         self._pending_greeks.setdefault(symbol, {}).update(fields)
 

@@ -90,6 +90,7 @@ async def build_manager(user_id: int, publish: Publish | None = None) -> UserStr
         publish=publish,
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,
+        naive=settings.STREAM_NAIVE_FANOUT,
     )
 
 
