@@ -99,10 +99,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "group_expiry": 86400},
+            "BACKEND": os.environ.get(
+                "CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"
+            ),
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+    if CHANNEL_LAYERS["default"]["BACKEND"].endswith("core.RedisChannelLayer"):
+        CHANNEL_LAYERS["default"]["CONFIG"].update(capacity=1000, group_expiry=86400)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -151,6 +155,13 @@ STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
 STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
+# Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal
+# interval, and the pause before a new owner connects so a previous one can let go), and
+# account frames are kept per user for resuming sockets (entries).
+STREAM_LEASE_TTL = float(os.environ.get("STREAM_LEASE_TTL", "5"))
+STREAM_LEASE_RENEW = float(os.environ.get("STREAM_LEASE_RENEW", "1"))
+STREAM_HANDOVER_DELAY = float(os.environ.get("STREAM_HANDOVER_DELAY", "1.5"))
+STREAM_EVENT_LOG_SIZE = int(os.environ.get("STREAM_EVENT_LOG_SIZE", "2000"))
 # Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
 STREAM_NAIVE_FANOUT = env_bool("STREAM_NAIVE_FANOUT", False)
 

@@ -23,6 +23,7 @@ import orjson
 
 from . import events
 from .brokers.base import BrokerAdapter
+from .eventlog import EventLog, Fenced
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,15 @@ LinkStateHook = Callable[[int, str, str], Awaitable[None]]
 def user_group(user_id: int) -> str:
     """The channel-layer group every socket of one user joins."""
     return f"user.{user_id}"
+
+
+def owner_group(user_id: int) -> str:
+    """The group the owning process's control channel joins (tabs → owner messages)."""
+    return f"owner.{user_id}"
+
+
+#: A tab that has not re-sent its symbols for this long is gone (its process may have died).
+TAB_TTL = 90.0
 
 
 @dataclass
@@ -80,6 +90,8 @@ class UserStreamManager:
         flush_interval: float = 0.15,
         on_link_state: LinkStateHook | None = None,
         naive: bool = False,
+        event_log: EventLog | None = None,
+        owner: str = "",
     ) -> None:
         self.user_id = user_id
         self.links: dict[int, LinkInfo] = {}
@@ -90,6 +102,11 @@ class UserStreamManager:
         self._publish = publish
         self._on_link_state = on_link_state
         self.flush_interval = flush_interval
+        self._event_log = event_log
+        self._owner = owner
+        #: Set when the event log refused a write: another process owns this user now.
+        self.fenced = False
+        self._missed_publish = False
         #: Benchmark baseline only: one frame per tick, no conflation (what not to do).
         self.naive = naive
         self.last_event_at: float | None = None
@@ -102,6 +119,7 @@ class UserStreamManager:
             info.id: self._link_status(info, "stopped", "") for info in self.links.values()
         }
         self.tab_symbols: dict[str, set[str]] = {}
+        self._tab_seen: dict[str, float] = {}
         self._pending_quotes: dict[str, dict[str, Any]] = {}
         self._pending_greeks: dict[str, dict[str, Any]] = {}
         self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
@@ -139,12 +157,22 @@ class UserStreamManager:
     # -- subscriptions --------------------------------------------------------------------
     def set_tab_symbols(self, tab: str, symbols: Iterable[str]) -> None:
         """One socket's wanted symbols; the upstream subscription is the union of all."""
-        self.tab_symbols[tab] = set(symbols)
-        self._sync_symbols()
+        self._tab_seen[tab] = time.monotonic()
+        symbols = set(symbols)
+        if self.tab_symbols.get(tab) != symbols:
+            self.tab_symbols[tab] = symbols
+            self._sync_symbols()
 
     def drop_tab(self, tab: str) -> None:
+        self._tab_seen.pop(tab, None)
         if self.tab_symbols.pop(tab, None) is not None:
             self._sync_symbols()
+
+    def expire_tabs(self, ttl: float = TAB_TTL) -> None:
+        """Forget tabs that stopped re-sending their symbols (their process died)."""
+        cutoff = time.monotonic() - ttl
+        for tab in [t for t, seen in self._tab_seen.items() if seen < cutoff]:
+            self.drop_tab(tab)
 
     def wanted_symbols(self) -> set[str]:
         wanted: set[str] = set()
@@ -215,9 +243,24 @@ class UserStreamManager:
             "t": int(self.last_event_at * 1000),
             "simulated": link.simulated,
         }
-        self._send(frame)
+        text = orjson.dumps(frame).decode()
+        await self._log(frame["seq"], text)
+        self._outbox.put_nowait((frame, text))
         if positions_changed:
             self._sync_symbols()
+
+    async def _log(self, seq: int, text: str) -> None:
+        """Keep the frame for resuming sockets; a fenced write means we are not the owner."""
+        if self._event_log is None or self.fenced:
+            return
+        try:
+            await self._event_log.append(self.user_id, self._owner, seq, text)
+        except Fenced:
+            log.warning("user %s: another process owns the stream; stopping", self.user_id)
+            self.fenced = True
+        except Exception as exc:  # Redis away: the frame still goes out; resumes will resync
+            log.warning("user %s: event log write failed: %s", self.user_id, exc)
+            self._missed_publish = True
 
     async def status(self, link_id: int, state: str, reason: str = "", **extra: Any) -> None:
         info = self.links[link_id]
@@ -272,8 +315,12 @@ class UserStreamManager:
 
     async def _flusher(self) -> None:
         """One quote batch per interval, only when something changed (latest wins)."""
+        last_sweep = time.monotonic()
         while True:
             await asyncio.sleep(self.flush_interval)
+            if time.monotonic() - last_sweep > 10:
+                last_sweep = time.monotonic()
+                self.expire_tabs()
             if self._pending_quotes or self._pending_greeks:
                 quotes, self._pending_quotes = self._pending_quotes, {}
                 greeks, self._pending_greeks = self._pending_greeks, {}

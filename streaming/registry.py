@@ -1,25 +1,34 @@
-"""Which stream managers run in this process, and who holds them.
+"""Which user streams this process takes part in, and which of them it owns.
 
-A user's manager starts when the first holder (a socket, a page view) acquires it
-and stops `STREAM_IDLE_GRACE` seconds after the last one releases it, so a page
-reload or a short network blip does not tear down the broker sessions. Only this
-module touches the database on the way to a manager: links and their secrets are
-loaded once per start, never per tick.
+For every user with a socket (or a page view) here, an agent competes for the user's
+lease (streaming/lease.py). The owner runs the user's stream manager; every process
+reaches it through the channel layer: tabs send their symbols and snapshot requests to
+the group `owner.<id>`, and the manager publishes frames to `user.<id>`, which every
+socket of the user joins. If the owner dies, the lease expires and an agent elsewhere
+takes over. An agent stops `STREAM_IDLE_GRACE` seconds after its last local holder
+left. Only this module touches the database on the way to a manager (links and
+secrets, once per start), never per tick.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import time
 from typing import Any
 
+import orjson
+import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from .brokers.tastytrade import StreamConfig, TastytradeAdapter
-from .manager import LinkInfo, Publish, UserStreamManager, user_group
+from .eventlog import EventLog, Fenced, LocalEventLog, RedisEventLog
+from .lease import Lease, LocalLease, RedisLease
+from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +76,13 @@ def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> 
     )
 
 
-async def build_manager(user_id: int, publish: Publish | None = None) -> UserStreamManager:
+async def build_manager(
+    user_id: int,
+    publish: Publish | None = None,
+    *,
+    event_log: EventLog | None = None,
+    owner: str = "",
+) -> UserStreamManager:
     """A manager for a user's enabled links, publishing to the user's layer group
     (or to `publish`, e.g. the terminal for `manage.py stream_test`)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
@@ -77,7 +92,8 @@ async def build_manager(user_id: int, publish: Publish | None = None) -> UserStr
         group = user_group(user_id)
 
         async def publish(frame: dict[str, Any], text: str) -> None:
-            await layer.group_send(group, {"type": "stream.frame", "text": text})
+            message = {"type": "stream.frame", "text": text, "seq": frame.get("seq")}
+            await layer.group_send(group, message)
 
     record = database_sync_to_async(_record_link_state)
 
@@ -91,52 +107,188 @@ async def build_manager(user_id: int, publish: Publish | None = None) -> UserStr
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,
         naive=settings.STREAM_NAIVE_FANOUT,
+        event_log=event_log,
+        owner=owner,
     )
 
 
-class ManagerRegistry:
-    """Process-local managers by user id, reference-counted by holder name."""
+class UserAgent:
+    """This process's part in one user's stream: local holders, the lease, the manager."""
 
-    def __init__(self, factory: Callable[[int], Any] = build_manager) -> None:
-        self._factory = factory
-        self._managers: dict[int, UserStreamManager] = {}
-        self._holders: dict[int, set[str]] = {}
-        self._stops: dict[int, asyncio.TimerHandle] = {}
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+    def __init__(self, registry: ManagerRegistry, user_id: int) -> None:
+        self.registry = registry
+        self.user_id = user_id
+        self.holders: dict[str, Any] = {}  # holder name -> consumer (None for page views)
+        self.lease: Lease = registry.make_lease(user_id)
+        self.manager: UserStreamManager | None = None
+        self.owned = asyncio.Event()
+        self._control_channel: str | None = None
+        self._control_task: asyncio.Task[None] | None = None
+        self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
 
-    def _check_loop(self) -> None:
-        """Managers belong to one event loop; a new loop (a new test) starts afresh."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._managers.clear()
-            self._holders.clear()
-            self._stops.clear()
-            self._locks.clear()
-            self._loop = loop
+    @property
+    def local(self) -> bool:
+        return isinstance(self.lease, LocalLease)
 
-    async def acquire(self, user_id: int, holder: str) -> UserStreamManager:
-        self._check_loop()
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
-            self._holders.setdefault(user_id, set()).add(holder)
-            timer = self._stops.pop(user_id, None)
-            if timer is not None:
-                timer.cancel()
-            manager = self._managers.get(user_id)
+    async def _run(self) -> None:
+        """Acquire or renew the lease forever; start/stop the manager as ownership changes."""
+        while True:
+            try:
+                if self.manager is None:
+                    if await self.lease.acquire():
+                        if not self.local:
+                            # let a previous owner notice it lost the lease and let go
+                            await asyncio.sleep(settings.STREAM_HANDOVER_DELAY)
+                        if await self.lease.renew():
+                            await self._start_manager()
+                elif not await self.lease.renew():
+                    log.warning("user %s: lease lost to another process", self.user_id)
+                    await self._stop_manager()
+                elif self.manager.fenced:
+                    await self._stop_manager()
+                self.registry.redis_ok()
+            except (RedisError, OSError) as exc:
+                # Redis away: keep the broker connection, retry; sockets resync on recovery
+                self.registry.redis_failed(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("user %s: ownership loop error", self.user_id)
+            await asyncio.sleep(settings.STREAM_LEASE_RENEW)
+
+    async def _start_manager(self) -> None:
+        layer = get_channel_layer()
+        manager = await build_manager(
+            self.user_id, event_log=self.registry.event_log, owner=self.lease.owner_value or ""
+        )
+        manager.seq = await self.registry.event_log.last_seq(self.user_id)
+        await manager.start()
+        self.manager = manager
+        try:
+            self._control_channel = await layer.new_channel()
+            await layer.group_add(owner_group(self.user_id), self._control_channel)
+        except BaseException:
+            await self._stop_manager()  # all or nothing: never two managers for one user
+            raise
+        self._control_task = asyncio.create_task(self._control_loop(self._control_channel))
+        self.owned.set()
+        log.info("user %s: this process owns the stream (seq %s)", self.user_id, manager.seq)
+        # tabs everywhere re-send their symbols and, if still waiting, their snapshot request
+        await layer.group_send(user_group(self.user_id), {"type": "stream.owner_changed"})
+
+    async def _stop_manager(self) -> None:
+        self.owned.clear()
+        if self._control_task is not None:
+            self._control_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._control_task
+        if self._control_channel is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await get_channel_layer().group_discard(
+                    owner_group(self.user_id), self._control_channel
+                )
+        self._control_task = self._control_channel = None
+        manager, self.manager = self.manager, None
+        if manager is not None:
+            await manager.stop()
+
+    async def rejoin(self) -> None:
+        """After Redis lost its data, the owner's control channel must join its group again."""
+        if self._control_channel is not None:
+            await get_channel_layer().group_add(owner_group(self.user_id), self._control_channel)
+
+    async def _control_loop(self, channel: str) -> None:
+        """Messages to the owner from tabs in any process."""
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except (RedisError, OSError):
+                await asyncio.sleep(0.5)
+                continue
+            manager = self.manager
             if manager is None:
-                manager = await self._factory(user_id)
-                await manager.start()
-                self._managers[user_id] = manager
-                log.info("stream manager started for user %s", user_id)
-            return manager
+                continue
+            kind = message.get("type")
+            if kind == "tab.symbols":
+                manager.set_tab_symbols(message["tab"], message.get("symbols", []))
+            elif kind == "tab.drop":
+                manager.drop_tab(message["tab"])
+            elif kind == "snapshot.request":
+                snapshot = manager.snapshot(message.get("symbols") or ())
+                with contextlib.suppress(RedisError, OSError):
+                    await layer.send(
+                        message["reply"],
+                        {
+                            "type": "stream.snapshot",
+                            "text": orjson.dumps(snapshot).decode(),
+                            "seq": snapshot["seq"],
+                        },
+                    )
 
-    def release(self, user_id: int, holder: str, grace: float | None = None) -> None:
-        """Drop a holder; the manager stops after the grace period if nobody else holds it."""
-        holders = self._holders.get(user_id)
-        if holders is None:
+    async def shutdown(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._stop_manager()
+        with contextlib.suppress(RedisError, OSError):
+            await self.lease.release()
+
+
+class ManagerRegistry:
+    """Process-local agents by user id, reference-counted by holder name."""
+
+    def __init__(self) -> None:
+        self._agents: dict[int, UserAgent] = {}
+        self._stops: dict[int, asyncio.TimerHandle] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._redis: aioredis.Redis | None = None
+        self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
+        self._redis_down_since: float | None = None
+        self._redis_run_id: str | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+
+    # -- set-up per event loop ------------------------------------------------------
+    def _check_loop(self) -> None:
+        """Agents belong to one event loop; a new loop (a new test) starts afresh."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
             return
-        holders.discard(holder)
-        if holders or user_id in self._stops:
+        self._agents.clear()
+        self._stops.clear()
+        self._loop = loop
+        self._redis = aioredis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+        if self._redis is not None:
+            self.event_log = RedisEventLog(self._redis, settings.STREAM_EVENT_LOG_SIZE)
+            self._watch_task = loop.create_task(self._watch_redis())
+        else:
+            self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
+
+    def make_lease(self, user_id: int) -> Lease:
+        if self._redis is None:
+            return LocalLease(user_id)
+        return RedisLease(self._redis, user_id, settings.STREAM_LEASE_TTL)
+
+    # -- holders ------------------------------------------------------------------------
+    async def attach(self, user_id: int, holder: str, consumer: Any = None) -> UserAgent:
+        """A socket or page of this user is here: make sure this process takes part."""
+        self._check_loop()
+        timer = self._stops.pop(user_id, None)
+        if timer is not None:
+            timer.cancel()
+        agent = self._agents.get(user_id)
+        if agent is None:
+            agent = self._agents[user_id] = UserAgent(self, user_id)
+        agent.holders[holder] = consumer
+        return agent
+
+    def detach(self, user_id: int, holder: str, grace: float | None = None) -> None:
+        """A holder left; the agent stops after the grace period if nobody else holds it."""
+        agent = self._agents.get(user_id)
+        if agent is None:
+            return
+        agent.holders.pop(holder, None)
+        if agent.holders or user_id in self._stops:
             return
         delay = settings.STREAM_IDLE_GRACE if grace is None else grace
         loop = asyncio.get_running_loop()
@@ -145,26 +297,112 @@ class ManagerRegistry:
         )
 
     async def _stop_if_idle(self, user_id: int) -> None:
-        async with self._locks.setdefault(user_id, asyncio.Lock()):
-            self._stops.pop(user_id, None)
-            if self._holders.get(user_id):
-                return
-            manager = self._managers.pop(user_id, None)
-            self._holders.pop(user_id, None)
-            if manager is not None:
-                await manager.stop()
-                log.info("stream manager stopped for user %s", user_id)
+        self._stops.pop(user_id, None)
+        agent = self._agents.get(user_id)
+        if agent is None or agent.holders:
+            return
+        del self._agents[user_id]
+        await agent.shutdown()
+        log.info("user %s: stream agent stopped", user_id)
 
     def get(self, user_id: int) -> UserStreamManager | None:
-        return self._managers.get(user_id)
+        """The user's manager if this process owns it."""
+        agent = self._agents.get(user_id)
+        return agent.manager if agent is not None else None
+
+    def agent(self, user_id: int) -> UserAgent | None:
+        return self._agents.get(user_id)
 
     async def stop_all(self) -> None:
         for timer in self._stops.values():
             timer.cancel()
         self._stops.clear()
-        managers, self._managers = list(self._managers.values()), {}
-        self._holders.clear()
-        await asyncio.gather(*(m.stop() for m in managers), return_exceptions=True)
+        agents, self._agents = list(self._agents.values()), {}
+        await asyncio.gather(*(a.shutdown() for a in agents), return_exceptions=True)
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+
+    # -- talking to the owner (wherever it runs) ------------------------------------------
+    async def to_owner(self, user_id: int, message: dict[str, Any]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await get_channel_layer().group_send(owner_group(user_id), message)
+
+    async def request_snapshot(self, user_id: int, reply: str, symbols: list[str]) -> None:
+        """Ask the owner for a snapshot; it arrives on `reply` as `stream.snapshot`."""
+        await self.to_owner(
+            user_id, {"type": "snapshot.request", "reply": reply, "symbols": symbols}
+        )
+
+    async def snapshot(
+        self, user_id: int, symbols: list[str], within: float
+    ) -> dict[str, Any] | None:
+        """A snapshot for a page view: from the local manager, or asked of the owner."""
+        agent = self._agents.get(user_id)
+        if agent is not None and agent.local:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(agent.owned.wait(), within)
+        manager = self.get(user_id)
+        if manager is not None:
+            await manager.wait_ready(within=within)
+            return manager.snapshot(symbols)
+        layer = get_channel_layer()
+        reply = await layer.new_channel()
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            await self.request_snapshot(user_id, reply, symbols)
+            try:
+                message = await asyncio.wait_for(layer.receive(reply), 1.0)
+                return orjson.loads(message["text"])
+            except TimeoutError:
+                manager = self.get(user_id)
+                if manager is not None:  # we became the owner meanwhile
+                    await manager.wait_ready(within=max(0.0, deadline - time.monotonic()))
+                    return manager.snapshot(symbols)
+        return None
+
+    # -- Redis health ---------------------------------------------------------------------
+    def redis_ok(self) -> None:
+        if self._redis_down_since is not None:
+            log.warning("Redis is back after %.1f s", time.monotonic() - self._redis_down_since)
+            self._redis_down_since = None
+            asyncio.get_running_loop().create_task(self._recover("Redis connection restored"))
+
+    def redis_failed(self, exc: BaseException) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            log.warning("Redis unavailable (%s); keeping broker connections", exc)
+
+    async def _watch_redis(self) -> None:
+        """Notice a Redis restart (its run_id changes): groups and logs are gone then."""
+        assert self._redis is not None
+        while True:
+            try:
+                run_id = (await self._redis.info("server"))["run_id"]
+                if self._redis_run_id not in (None, run_id):
+                    await self._recover("Redis restarted")
+                self._redis_run_id = run_id
+                self.redis_ok()
+            except (RedisError, OSError) as exc:
+                self.redis_failed(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Redis watch failed")
+            await asyncio.sleep(1.0)
+
+    async def _recover(self, reason: str) -> None:
+        """Frames may have been missed: owners rejoin their groups, local sockets resync."""
+        log.warning("%s: resyncing local sockets", reason)
+        for agent in list(self._agents.values()):
+            with contextlib.suppress(RedisError, OSError):
+                await agent.rejoin()
+            if agent.manager is not None:
+                agent.manager.mark_republish()
+            for consumer in list(agent.holders.values()):
+                if consumer is not None:
+                    await consumer.resync(reason)
 
 
 registry = ManagerRegistry()
+
+__all__ = ["Fenced", "ManagerRegistry", "UserAgent", "build_manager", "registry"]

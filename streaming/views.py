@@ -4,11 +4,13 @@ values, then kept live by the websocket; `/api/snapshot` is the polling fallback
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -27,12 +29,28 @@ async def _snapshot_for(user_id: int) -> tuple[dict[str, Any], list[str]]:
     it alive until the page's socket connects)."""
     watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
     holder = f"page-{uuid.uuid4().hex}"
-    manager = await registry.acquire(user_id, holder)
+    await registry.attach(user_id, holder)
     try:
-        await manager.wait_ready(within=PAGE_SNAPSHOT_WAIT)
-        return manager.snapshot(watchlist), watchlist
+        snapshot = await registry.snapshot(user_id, watchlist, within=PAGE_SNAPSHOT_WAIT)
     finally:
-        registry.release(user_id, holder)
+        registry.detach(user_id, holder)
+    return snapshot or empty_snapshot(watchlist), watchlist
+
+
+def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
+    """What a page shows when the stream has not answered yet (the socket fills it in)."""
+    return {
+        "type": "snapshot",
+        "seq": 0,
+        "simulated": settings.BROKER_ENV == "sandbox",
+        "accounts": [],
+        "quotes": {},
+        "greeks": {},
+        "orders": [],
+        "links": [],
+        "subscriptions": watchlist,
+        "t": int(time.time() * 1000),
+    }
 
 
 @login_required

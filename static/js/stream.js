@@ -357,6 +357,8 @@
   function applySnapshot(snap, source) {
     if (!snap || typeof snap !== 'object') return;
     S.seq = num(snap.seq) ?? 0;
+    // A page rendered before the stream answered has nothing to resume from.
+    S.canResume = source === 'socket' || S.seq > 0 || (Array.isArray(snap.accounts) && snap.accounts.length > 0);
     S.simulated = !!snap.simulated;
     const oldAccounts = S.accounts;
     S.accounts = new Map();
@@ -509,6 +511,18 @@
       }
       case 'snapshot':
         applySnapshot(frame, 'socket');
+        break;
+      case 'resumed': {
+        // The server replays the account frames after our seq instead of a snapshot.
+        S.awaitingSnapshot = false;
+        const pending = S.pending;
+        S.pending = [];
+        pending.sort((a, b) => num(a.seq) - num(b.seq));
+        for (const f of pending) applyAccountFrame(f);
+        break;
+      }
+      case 'resync':
+        resync(frame.reason || 'server asked for a resync');
         break;
       case 'quotes':
         applyQuotes(frame);
@@ -1132,9 +1146,12 @@
 
   function wsUrl() {
     const p = cfg.wsPath;
-    if (/^wss?:\/\//i.test(p)) return p;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${proto}//${location.host}${p.startsWith('/') ? '' : '/'}${p}`;
+    const base = /^wss?:\/\//i.test(p) ? p : `${proto}//${location.host}${p.startsWith('/') ? '' : '/'}${p}`;
+    // Resume after the last account frame we applied; the server replays what we missed
+    // (or sends a fresh snapshot when it cannot). After a gap we ask for a snapshot.
+    if (S.canResume && Number.isFinite(S.seq)) return `${base}${base.includes('?') ? '&' : '?'}since=${S.seq}`;
+    return base;
   }
 
   function backoffDelay(attempt) {
@@ -1199,7 +1216,7 @@
       if (frame.type === 'hello') {
         // (Re)subscribe this socket to the watchlist; quotes for positions come anyway.
         if (S.watchlist.length) sendSymbols('subscribe', S.watchlist);
-      } else if (frame.type === 'snapshot') {
+      } else if (frame.type === 'snapshot' || frame.type === 'resumed') {
         markLive(ws);
       }
     };
@@ -1288,6 +1305,7 @@
 
   /** A gap in account events: throw the state's account side away and resync. */
   function resync(reason) {
+    S.canResume = false;
     S.awaitingSnapshot = true;
     S.pending = [];
     if (conn.polling) pollNow();

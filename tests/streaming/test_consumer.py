@@ -215,7 +215,7 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
     async with connected(cookie) as one, connected(cookie) as two:
         for comm in (one, two):
             await receive_until(comm, lambda f: f["type"] == "snapshot")
-        user_id = next(iter(registry._managers))
+        user_id = next(iter(registry._agents))
         await receive_until(one, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
         sessions = control.state()["credentials"][cred(refresh_token)]
         assert len(sessions["dxlink"]) == 1 and len(sessions["streamer"]) == 1

@@ -1,0 +1,321 @@
+"""The load generator of bench/cluster.py: many real WebSocket tabs in one asyncio process.
+
+    python -m bench.cluster_loadgen CONFIG.json      (started by bench/cluster.py)
+
+It reads one JSON command per line on stdin and answers one JSON line on stdout
+(`connect`, `status`, `mark`, `start`, `stop`, `collect`, `close`). Every tab logs in
+with its session cookie, takes `hello` + `snapshot`, subscribes to its symbols, and
+then records, for every frame: its type and size; for `quotes`, per symbol the
+latency `now - t` (a histogram in ms, so memory stays bounded) and the newest `t`
+(staleness is sampled from it every second); for account frames, whether `seq` is
+exactly the previous + 1 (a jump is a loss; a repeat is a harmless duplicate); for
+`order` frames with status Filled, the order id and `now - order.updated_at`.
+Imports no Django: the client CPU is only this process's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+ACCOUNT_TYPES = frozenset({"balance", "positions", "position", "order"})
+
+
+class Tab:
+    """One browser tab: one socket and what it has seen."""
+
+    __slots__ = (
+        "closed",
+        "cookie",
+        "dups",
+        "error",
+        "filled",
+        "frames",
+        "gap_events",
+        "gaps",
+        "hello",
+        "id",
+        "live",
+        "newest",
+        "origin",
+        "seq",
+        "snapshot",
+        "symbols",
+        "url",
+        "user",
+        "ws",
+    )
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.id: int = spec["tab"]
+        self.user: int = spec["user"]
+        self.url: str = spec["url"]
+        self.origin: str = spec["origin"]
+        self.cookie: str = spec["sessionid"]
+        self.symbols: list[str] = spec["symbols"]
+        self.ws: ClientConnection | None = None
+        self.hello = False
+        self.snapshot = False
+        self.live = False
+        self.seq: int | None = None
+        self.gaps = 0
+        self.gap_events = 0
+        self.dups = 0
+        self.frames = 0
+        self.newest: dict[str, int] = {}
+        self.filled: list[int] = []
+        self.closed: int | None = None
+        self.error: str | None = None
+
+
+class LoadGen:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.tabs = [Tab(spec) for spec in config["tabs"]]
+        self.concurrency = int(config.get("connect_concurrency", 20))
+        self.open_timeout = float(config.get("open_timeout", 60))
+        self.measuring = False
+        self.recording = False
+        self.closing = False
+        self.quote_hist: Counter[int] = Counter()
+        self.stale_hist: Counter[int] = Counter()
+        self.account_ms: list[int] = []
+        self.frame_types: Counter[str] = Counter()
+        self.frame_bytes = 0
+        self.quote_entries = 0
+        self.window = (0.0, 0.0)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    # -- one tab ------------------------------------------------------------------------
+    async def run_tab(self, tab: Tab, sem: asyncio.Semaphore) -> None:
+        await sem.acquire()
+        held = True
+        try:
+            try:
+                ws = await connect(
+                    tab.url,
+                    additional_headers={"Cookie": f"sessionid={tab.cookie}"},
+                    origin=tab.origin,  # type: ignore[arg-type]
+                    open_timeout=self.open_timeout,
+                    ping_interval=None,  # the server pings; a busy client must not hang up
+                    close_timeout=5,
+                    max_size=2**22,
+                )
+            except Exception as exc:
+                tab.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+                return
+            tab.ws = ws
+            try:
+                async for raw in ws:
+                    self.on_frame(tab, raw, time.time())
+                    if held and tab.snapshot:
+                        sem.release()  # the ramp waits for the server, not a fixed rate
+                        held = False
+                        subscribe = {"type": "subscribe", "symbols": tab.symbols}
+                        await ws.send(orjson.dumps(subscribe).decode())
+            except ConnectionClosed:
+                pass
+            if not self.closing:
+                tab.closed = ws.close_code if ws.close_code is not None else 1006
+        except Exception as exc:  # a bug here must show, not hang the run
+            tab.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+            if not self.closing:
+                tab.closed = -1
+        finally:
+            if held:
+                sem.release()
+
+    def on_frame(self, tab: Tab, raw: str | bytes, now: float) -> None:
+        msg = orjson.loads(raw)
+        kind = msg.get("type")
+        tab.frames += 1
+        if self.measuring:
+            self.frame_types[kind] += 1
+            self.frame_bytes += len(raw)
+        if kind == "quotes":
+            tab.live = True
+            now_ms = now * 1000
+            newest = tab.newest
+            hist = self.quote_hist if self.measuring else None
+            for group in (msg.get("quotes"), msg.get("greeks")):
+                if not group:
+                    continue
+                for symbol, fields in group.items():
+                    t = fields.get("t")
+                    if not t:
+                        continue
+                    if hist is not None:
+                        latency = int(now_ms - t)
+                        hist[latency if latency > 0 else 0] += 1
+                        self.quote_entries += 1
+                    if t > newest.get(symbol, 0):
+                        newest[symbol] = t
+        elif kind in ACCOUNT_TYPES:
+            seq = msg.get("seq")
+            if tab.seq is not None and isinstance(seq, int):
+                if seq == tab.seq + 1:
+                    tab.seq = seq
+                elif seq <= tab.seq:
+                    tab.dups += 1
+                else:
+                    tab.gaps += seq - tab.seq - 1
+                    tab.gap_events += 1
+                    tab.seq = seq
+            if kind == "order":
+                order = msg.get("order") or {}
+                if order.get("status") == "Filled":
+                    tab.filled.append(order.get("id"))
+                    updated = order.get("updated_at")
+                    if self.recording and updated:
+                        self.account_ms.append(int(now * 1000 - updated))
+        elif kind == "snapshot":
+            tab.seq = int(msg.get("seq") or 0)
+            tab.snapshot = True
+            for group in (msg.get("quotes"), msg.get("greeks")):
+                for symbol, fields in (group or {}).items():
+                    t = fields.get("t")
+                    if t and t > tab.newest.get(symbol, 0):
+                        tab.newest[symbol] = t
+        elif kind == "hello":
+            tab.hello = True
+
+    async def sample_staleness(self) -> None:
+        """Once a second: now - newest t, per tab and per symbol it asked for."""
+        while True:
+            await asyncio.sleep(1.0)
+            if not self.measuring:
+                continue
+            now_ms = time.time() * 1000
+            hist = self.stale_hist
+            for tab in self.tabs:
+                if not tab.snapshot or tab.closed is not None:
+                    continue
+                newest = tab.newest
+                for symbol in tab.symbols:
+                    t = newest.get(symbol)
+                    if t:
+                        hist[int(now_ms - t)] += 1
+
+    # -- commands -----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        errors = Counter(t.error.split(":")[0] for t in self.tabs if t.error)
+        return {
+            "tabs": len(self.tabs),
+            "connected": sum(1 for t in self.tabs if t.ws is not None),
+            "hello": sum(1 for t in self.tabs if t.hello),
+            "snapshots": sum(1 for t in self.tabs if t.snapshot),
+            "live": sum(1 for t in self.tabs if t.live and t.closed is None),
+            "closed": sum(1 for t in self.tabs if t.closed is not None),
+            "errors": dict(errors),
+            "error_sample": next((t.error for t in self.tabs if t.error), None),
+        }
+
+    def results(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "quote_hist": {str(k): v for k, v in self.quote_hist.items()},
+            "stale_hist": {str(k): v for k, v in self.stale_hist.items()},
+            "account_ms": self.account_ms,
+            "frame_types": dict(self.frame_types),
+            "frame_bytes": self.frame_bytes,
+            "quote_entries": self.quote_entries,
+            "tabs": [
+                {
+                    "tab": t.id,
+                    "user": t.user,
+                    "snapshot": t.snapshot,
+                    "closed": t.closed,
+                    "error": t.error,
+                    "gaps": t.gaps,
+                    "gap_events": t.gap_events,
+                    "dups": t.dups,
+                    "frames": t.frames,
+                    "filled": t.filled,
+                }
+                for t in self.tabs
+            ],
+        }
+
+    async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        op = cmd.get("op")
+        if op == "connect":
+            sem = asyncio.Semaphore(self.concurrency)
+            self.tasks = [asyncio.create_task(self.run_tab(t, sem)) for t in self.tabs]
+            self.tasks.append(asyncio.create_task(self.sample_staleness()))
+            return {"ok": True}
+        if op == "status":
+            return self.status()
+        if op == "mark":
+            for tab in self.tabs:
+                tab.live = False
+            return {"ok": True}
+        if op == "start":
+            self.quote_hist.clear()
+            self.stale_hist.clear()
+            self.account_ms.clear()
+            self.frame_types.clear()
+            self.frame_bytes = self.quote_entries = 0
+            self.window = (time.time(), 0.0)
+            self.measuring = self.recording = True
+            return {"ok": True}
+        if op == "stop":
+            self.measuring = False
+            self.window = (self.window[0], time.time())
+            return {"ok": True}
+        if op == "collect":
+            self.recording = False
+            return self.results()
+        if op == "close":
+            self.closing = True
+            open_sockets = [t.ws for t in self.tabs if t.ws is not None]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(ws.close() for ws in open_sockets), return_exceptions=True),
+                    20,
+                )
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            return {"ok": True, "bye": True}
+        return {"error": f"unknown op {op!r}"}
+
+
+async def main_async(config_path: str) -> None:
+    with open(config_path) as f:
+        gen = LoadGen(json.load(f))
+    loop = asyncio.get_running_loop()
+    commands: asyncio.Queue[str] = asyncio.Queue()
+
+    def read_stdin() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(commands.put_nowait, line)
+        loop.call_soon_threadsafe(commands.put_nowait, "")  # the orchestrator went away
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    while True:
+        line = await commands.get()
+        if not line:
+            await gen.handle({"op": "close"})
+            return
+        reply = await gen.handle(json.loads(line))
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+        if reply.get("bye"):
+            return
+
+
+def main() -> None:
+    asyncio.run(main_async(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Who runs a user's broker sessions: a lease, so there is one owner per user.
+
+With Redis (several processes) the lease is a key holding the owner's id and a fencing
+token, set with an expiry and renewed by the owner; whoever holds a user's sockets and
+finds the key gone may take it. The owner re-claims its own key if Redis lost it (a
+restart), and gives up only when Redis says another process holds it. Without Redis
+(one process) every lease is granted at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+#: This process's id in lease values (host, pid and a random part: pids get reused).
+PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+# KEYS[1] lease key. ARGV[1] owner value, ARGV[2] ttl ms.
+# Returns 1 if the caller holds the lease afterwards (renewed or re-claimed), 0 if not.
+_RENEW = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+elseif not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] lease key. ARGV[1] owner value. Delete only our own lease.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class Lease(Protocol):
+    """One user's ownership, as seen from this process."""
+
+    owner_value: str | None
+
+    async def acquire(self) -> bool: ...
+
+    async def renew(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
+class LocalLease:
+    """Single process: always the owner."""
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.owner_value: str | None = None
+
+    async def acquire(self) -> bool:
+        self.owner_value = f"{PROCESS_ID}:local"
+        return True
+
+    async def renew(self) -> bool:
+        return self.owner_value is not None
+
+    async def release(self) -> None:
+        self.owner_value = None
+
+
+class RedisLease:
+    """A fenced, expiring lease on one user in Redis."""
+
+    def __init__(self, client: aioredis.Redis, user_id: int, ttl: float) -> None:
+        self.client = client
+        self.user_id = user_id
+        self.ttl_ms = int(ttl * 1000)
+        self.key = f"sd:lease:user:{user_id}"
+        self.fence_key = f"sd:fence:user:{user_id}"
+        self.owner_value: str | None = None
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    async def acquire(self) -> bool:
+        """Take the lease if nobody holds it; the value carries a new fencing token."""
+        if self.owner_value is not None:
+            return await self.renew()
+        fence = await self.client.incr(self.fence_key)
+        value = f"{PROCESS_ID}:{fence}"
+        if await self.client.set(self.key, value, nx=True, px=self.ttl_ms):
+            self.owner_value = value
+            return True
+        return False
+
+    async def renew(self) -> bool:
+        """Keep (or re-claim after a Redis restart) our lease; False once another owns it."""
+        if self.owner_value is None:
+            return False
+        held = bool(await self._renew(keys=[self.key], args=[self.owner_value, self.ttl_ms]))
+        if not held:
+            self.owner_value = None
+        return held
+
+    async def release(self) -> None:
+        if self.owner_value is not None:
+            value, self.owner_value = self.owner_value, None
+            await self._release(keys=[self.key], args=[value])
+
+    async def holder(self) -> str | None:
+        value = await self.client.get(self.key)
+        return value.decode() if isinstance(value, bytes) else value
