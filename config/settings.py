@@ -102,7 +102,10 @@ if REDIS_URL:
             "BACKEND": os.environ.get(
                 "CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"
             ),
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
+            # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout
+            # and the consumer dies with TimeoutError. Give reads room above the block.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
     if CHANNEL_LAYERS["default"]["BACKEND"].endswith("core.RedisChannelLayer"):
@@ -158,7 +161,7 @@ STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "6
 # Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal
 # interval, and the pause before a new owner connects so a previous one can let go), and
 # account frames are kept per user for resuming sockets (entries).
-STREAM_LEASE_TTL = float(os.environ.get("STREAM_LEASE_TTL", "5"))
+STREAM_LEASE_TTL = float(os.environ.get("STREAM_LEASE_TTL", "4"))
 STREAM_LEASE_RENEW = float(os.environ.get("STREAM_LEASE_RENEW", "1"))
 STREAM_HANDOVER_DELAY = float(os.environ.get("STREAM_HANDOVER_DELAY", "1.5"))
 STREAM_EVENT_LOG_SIZE = int(os.environ.get("STREAM_EVENT_LOG_SIZE", "2000"))

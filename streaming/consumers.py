@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
 from . import validation
 from .manager import user_group
@@ -34,6 +35,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_RESYNC = 4409
 #: How often a tab re-sends its symbols to the owner (who forgets silent tabs after 90 s).
 SYMBOLS_HEARTBEAT = 30.0
+#: How often an unanswered snapshot request is repeated.
+SNAPSHOT_RETRY = 2.0
 
 
 def _load_watchlist(user_id: int) -> list[str]:
@@ -70,7 +73,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.awaiting_snapshot = False
         self.held_frames: list[tuple[int | None, str]] = []
         self.group = user_group(user.id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.connected_at = time.monotonic()
+        self.redis_epoch = await registry.redis_epoch()
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except (RedisError, OSError):  # a pooled connection from before a Redis restart
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         self.symbols = set(await database_sync_to_async(_load_watchlist)(user.id))
         self.agent = await registry.attach(user.id, self.channel_name, self)
@@ -120,6 +128,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def resync(self, reason: str) -> None:
         """Called by the registry after a Redis outage or restart: frames may be lost."""
+        if getattr(self, "_closing", False):
+            return
+        self._closing = True
         log.info("user %s: closing a socket to resync (%s)", self.user_id, reason)
         await self.close(code=CLOSE_SERVICE_RESTART)
 
@@ -198,9 +209,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
         )
 
     async def _symbols_heartbeat(self) -> None:
+        """Re-send our symbols now and then; repeat an unanswered snapshot request (a
+        message to the owner can be lost while it changes or Redis recovers)."""
+        last_announce = time.monotonic()
         while True:
-            await asyncio.sleep(SYMBOLS_HEARTBEAT)
-            await self._announce_symbols()
+            await asyncio.sleep(SNAPSHOT_RETRY)
+            if self.awaiting_snapshot:
+                await registry.request_snapshot(
+                    self.user_id, self.channel_name, sorted(self.symbols)
+                )
+            if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
+                last_announce = time.monotonic()
+                await self._announce_symbols()
 
     async def _account_frame(self, seq: int, text: str) -> None:
         """Send an account frame in sequence: drop duplicates, fill gaps from the log."""

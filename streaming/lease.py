@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from typing import Protocol
 
@@ -75,10 +76,16 @@ class LocalLease:
 class RedisLease:
     """A fenced, expiring lease on one user in Redis."""
 
-    def __init__(self, client: aioredis.Redis, user_id: int, ttl: float) -> None:
+    def __init__(
+        self, client: aioredis.Redis, user_id: int, ttl: float, claim_delay: float = 2.0
+    ) -> None:
         self.client = client
         self.user_id = user_id
         self.ttl_ms = int(ttl * 1000)
+        #: A free lease is taken only after it has been seen free this long: after a Redis
+        #: restart the key is gone, and the live owner must get to re-claim it first.
+        self.claim_delay = claim_delay
+        self._free_since: float | None = None
         self.key = f"sd:lease:user:{user_id}"
         self.fence_key = f"sd:fence:user:{user_id}"
         self.owner_value: str | None = None
@@ -86,9 +93,19 @@ class RedisLease:
         self._release = client.register_script(_RELEASE)
 
     async def acquire(self) -> bool:
-        """Take the lease if nobody holds it; the value carries a new fencing token."""
+        """Take the lease if nobody has held it for `claim_delay`; the value carries a new
+        fencing token."""
         if self.owner_value is not None:
             return await self.renew()
+        if await self.client.exists(self.key):
+            self._free_since = None
+            return False
+        now = time.monotonic()
+        if self._free_since is None:
+            self._free_since = now
+        if now - self._free_since < self.claim_delay:
+            return False
+        self._free_since = None
         fence = await self.client.incr(self.fence_key)
         value = f"{PROCESS_ID}:{fence}"
         if await self.client.set(self.key, value, nx=True, px=self.ttl_ms):

@@ -306,12 +306,24 @@ class UserStreamManager:
     async def _sender(self) -> None:
         while True:
             frame, text = await self._outbox.get()
+            if self.fenced:
+                continue  # not the owner any more: the new owner speaks for this user
             try:
+                if self._missed_publish:
+                    # frames were lost while Redis was away: every socket must resync
+                    resync = {"type": "resync", "reason": "frames may have been missed"}
+                    await self._publish(resync, orjson.dumps(resync).decode())
+                    self._missed_publish = False
                 await self._publish(frame, text)
-            except Exception:
-                log.exception(
-                    "publishing a %s frame for user %s failed", frame["type"], self.user_id
+            except Exception as exc:
+                log.warning(
+                    "user %s: publishing a %s frame failed: %s", self.user_id, frame["type"], exc
                 )
+                self._missed_publish = True
+
+    def mark_republish(self) -> None:
+        """After a Redis outage or restart: tell every socket to resync with the next frame."""
+        self._missed_publish = True
 
     async def _flusher(self) -> None:
         """One quote batch per interval, only when something changed (latest wins)."""

@@ -124,6 +124,7 @@ class UserAgent:
         self.owned = asyncio.Event()
         self._control_channel: str | None = None
         self._control_task: asyncio.Task[None] | None = None
+        self._joined_at = 0.0
         self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
 
     @property
@@ -146,6 +147,10 @@ class UserAgent:
                     await self._stop_manager()
                 elif self.manager.fenced:
                     await self._stop_manager()
+                elif not self.local and time.monotonic() - self._joined_at > 5.0:
+                    # group membership lives in Redis: refresh it (it expires, and a Redis
+                    # restart forgets it)
+                    await self.rejoin()
                 self.registry.redis_ok()
             except (RedisError, OSError) as exc:
                 # Redis away: keep the broker connection, retry; sockets resync on recovery
@@ -166,7 +171,7 @@ class UserAgent:
         self.manager = manager
         try:
             self._control_channel = await layer.new_channel()
-            await layer.group_add(owner_group(self.user_id), self._control_channel)
+            await self.rejoin()
         except BaseException:
             await self._stop_manager()  # all or nothing: never two managers for one user
             raise
@@ -193,9 +198,10 @@ class UserAgent:
             await manager.stop()
 
     async def rejoin(self) -> None:
-        """After Redis lost its data, the owner's control channel must join its group again."""
+        """Keep the owner's control channel in its group (Redis may have forgotten it)."""
         if self._control_channel is not None:
             await get_channel_layer().group_add(owner_group(self.user_id), self._control_channel)
+            self._joined_at = time.monotonic()
 
     async def _control_loop(self, channel: str) -> None:
         """Messages to the owner from tabs in any process."""
@@ -247,6 +253,7 @@ class ManagerRegistry:
         self._redis_down_since: float | None = None
         self._redis_run_id: str | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- set-up per event loop ------------------------------------------------------
     def _check_loop(self) -> None:
@@ -267,7 +274,12 @@ class ManagerRegistry:
     def make_lease(self, user_id: int) -> Lease:
         if self._redis is None:
             return LocalLease(user_id)
-        return RedisLease(self._redis, user_id, settings.STREAM_LEASE_TTL)
+        return RedisLease(
+            self._redis,
+            user_id,
+            settings.STREAM_LEASE_TTL,
+            claim_delay=2 * settings.STREAM_LEASE_RENEW,
+        )
 
     # -- holders ------------------------------------------------------------------------
     async def attach(self, user_id: int, holder: str, consumer: Any = None) -> UserAgent:
@@ -363,9 +375,14 @@ class ManagerRegistry:
     # -- Redis health ---------------------------------------------------------------------
     def redis_ok(self) -> None:
         if self._redis_down_since is not None:
-            log.warning("Redis is back after %.1f s", time.monotonic() - self._redis_down_since)
+            down_since = self._redis_down_since
+            log.warning("Redis is back after %.1f s", time.monotonic() - down_since)
             self._redis_down_since = None
-            asyncio.get_running_loop().create_task(self._recover("Redis connection restored"))
+            task = asyncio.get_running_loop().create_task(
+                self._recover("Redis connection restored", connected_before=down_since)
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def redis_failed(self, exc: BaseException) -> None:
         if self._redis_down_since is None:
@@ -378,9 +395,10 @@ class ManagerRegistry:
         while True:
             try:
                 run_id = (await self._redis.info("server"))["run_id"]
-                if self._redis_run_id not in (None, run_id):
-                    await self._recover("Redis restarted")
-                self._redis_run_id = run_id
+                previous, self._redis_run_id = self._redis_run_id, run_id
+                if previous not in (None, run_id):
+                    self._redis_down_since = None  # this recovery covers the outage too
+                    await self._recover("Redis restarted", epoch=run_id)
                 self.redis_ok()
             except (RedisError, OSError) as exc:
                 self.redis_failed(exc)
@@ -390,17 +408,45 @@ class ManagerRegistry:
                 log.exception("Redis watch failed")
             await asyncio.sleep(1.0)
 
-    async def _recover(self, reason: str) -> None:
-        """Frames may have been missed: owners rejoin their groups, local sockets resync."""
+    async def redis_epoch(self) -> str | None:
+        """The run id of the Redis we talk to now (None without Redis or if it is away):
+        a socket remembers it, because a restarted Redis has forgotten its groups."""
+        if self._redis is None:
+            return None
+        for _ in range(2):  # the first try may hit a pooled connection from before a restart
+            try:
+                return (await self._redis.info("server"))["run_id"]
+            except (RedisError, OSError):
+                continue
+        return None
+
+    async def _recover(
+        self,
+        reason: str,
+        *,
+        epoch: str | None = None,
+        connected_before: float | None = None,
+    ) -> None:
+        """Frames may have been missed: owners rejoin their groups, and local sockets that
+        were connected through the trouble resync (newer ones are fine and stay)."""
         log.warning("%s: resyncing local sockets", reason)
+
+        def affected(consumer: Any) -> bool:
+            if epoch is not None:  # connected through the Redis that is gone now
+                return consumer.redis_epoch != epoch
+            return connected_before is None or consumer.connected_at < connected_before
+
         for agent in list(self._agents.values()):
             with contextlib.suppress(RedisError, OSError):
                 await agent.rejoin()
             if agent.manager is not None:
                 agent.manager.mark_republish()
             for consumer in list(agent.holders.values()):
-                if consumer is not None:
-                    await consumer.resync(reason)
+                if consumer is not None and affected(consumer):
+                    try:
+                        await consumer.resync(reason)
+                    except Exception:  # one broken socket must not stop the others
+                        log.exception("resyncing a socket of user %s failed", agent.user_id)
 
 
 registry = ManagerRegistry()

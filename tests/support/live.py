@@ -25,11 +25,15 @@ DEMO_USER = ("demo", "demo-sandbox")
 class LiveApp:
     """`daphne config.asgi:application` on a free loopback port."""
 
-    def __init__(self, sandbox_url: str, workdir: Path, **extra_env: str) -> None:
+    def __init__(
+        self, sandbox_url: str, workdir: Path, *, seed: bool = True, **extra_env: str
+    ) -> None:
+        """`seed=False`: a further process on an already migrated and seeded database."""
+        self.seed = seed
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/stream/"
-        self.log_path = workdir / "daphne.log"
+        self.log_path = workdir / f"daphne-{self.port}.log"
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -59,8 +63,9 @@ class LiveApp:
         return result.stdout
 
     def start(self) -> LiveApp:
-        self.manage("migrate", "--no-input", "-v", "0")
-        self.manage("demo_setup", "--verify")
+        if self.seed:
+            self.manage("migrate", "--no-input", "-v", "0")
+            self.manage("demo_setup", "--verify")
         daphne = Path(sys.executable).with_name("daphne")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
@@ -81,6 +86,17 @@ class LiveApp:
                 self.stop()
                 raise RuntimeError(f"daphne did not start:\n{self.log_path.read_text()}")
             time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to Redis, the broker or the sockets."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

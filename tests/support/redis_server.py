@@ -28,6 +28,11 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="streamdesk-redis-")
+        self._binary = binary
+        self._start()
+
+    def _start(self) -> None:
+        binary = self._binary
         self._process = subprocess.Popen(
             [
                 binary,
@@ -57,6 +62,13 @@ class RedisServer:
                     raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
         client.close()
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop and start again on the same port, empty (no persistence): a Redis restart."""
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        time.sleep(down_for)
+        self._start()
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -1,0 +1,220 @@
+"""Several daphne processes + real Redis + the sandbox, with real websocket clients:
+one broker session per credential, failover after kill -9, resume without loss, Redis
+restart recovery, and user isolation across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis
+
+from streaming.sandbox.credentials import credential_id
+from tests.cluster.conftest import Cluster, SessionWatch, Tab
+from tests.support.live import DEMO_USER
+from tests.support.sdk import SECRET
+
+DEMO_CREDENTIAL = credential_id("demo-refresh-token")
+MARKET_BUY = {
+    "time-in-force": "Day",
+    "order-type": "Market",
+    "legs": [
+        {"instrument-type": "Equity", "symbol": "DIA", "action": "Buy to Open", "quantity": 1}
+    ],
+}
+
+
+def cookie(cluster: Cluster, username: str = DEMO_USER[0], password: str = DEMO_USER[1]) -> str:
+    client = cluster.a.login(username, password)
+    return cluster.a.cookie_header(client)
+
+
+def owner_pid(cluster: Cluster, user_id: int = 1) -> int:
+    value = redis.Redis.from_url(cluster.redis.url).get(f"sd:lease:user:{user_id}")
+    assert value, "somebody owns the stream"
+    return int(value.decode().split(":")[1])
+
+
+def is_quotes(symbol: str):
+    return lambda f: f["type"] == "quotes" and symbol in f["quotes"]
+
+
+def is_live(f) -> bool:
+    return f["type"] == "status" and f["link"]["state"] == "live"
+
+
+async def live_tab(app, cookie_header: str, since: int | None = None) -> Tab:
+    tab = await Tab(app, cookie_header, since).open()
+    await tab.wait_for(lambda f: f["type"] in ("snapshot", "resumed"))
+    return tab
+
+
+async def reconnecting_tab(app, cookie_header: str, attempts: int = 5) -> Tab:
+    """Like the browser: a socket closed while the server recovers is simply reopened."""
+    for _ in range(attempts):
+        try:
+            tab = await Tab(app, cookie_header).open()
+        except Exception:  # the handshake itself failed while the server recovers
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            await tab.wait_for(lambda f: f["type"] in ("snapshot", "resumed"), within=10)
+            await asyncio.sleep(1.5)  # stays open past the server's recovery pass
+            if tab.closed_code is None:
+                return tab
+        except AssertionError:
+            pass
+        await tab.close()
+        await asyncio.sleep(0.5)
+    raise AssertionError("could not get a stable socket")
+
+
+async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster):
+    """Two users, each with tabs on both processes: each credential has exactly one DXLink
+    and one account-streamer session at the broker at every sampled instant, every tab
+    gets quotes, and no tab ever sees the other user's accounts."""
+    cluster.a.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model\n"
+        "from accounts.services import broker_link_create, broker_link_verify\n"
+        "u = get_user_model().objects.create_user('trader2', password='pw-trader2')\n"
+        "l = broker_link_create(user=u, broker='tastytrade', label='t2',"
+        f" provider_secret='{SECRET}', refresh_token='trader2-refresh')\n"
+        "broker_link_verify(link=l)\n",
+    )
+    demo, other = cookie(cluster), cookie(cluster, "trader2", "pw-trader2")
+    with (
+        SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as demo_watch,
+        SessionWatch(cluster.sandbox.control(), credential_id("trader2-refresh")) as other_watch,
+    ):
+        tabs = {
+            "demo-a": await live_tab(cluster.a, demo),
+            "demo-b": await live_tab(cluster.b, demo),
+            "other-a": await live_tab(cluster.a, other),
+            "other-b": await live_tab(cluster.b, other),
+        }
+        for tab in tabs.values():
+            await tab.wait_for(is_quotes("SPY"))
+        control = cluster.sandbox.control()
+        state = control.state()["credentials"]
+        demo_accounts = set(state[DEMO_CREDENTIAL]["accounts"])
+        other_accounts = set(state[credential_id("trader2-refresh")]["accounts"])
+        control.place_order(sorted(demo_accounts)[0], MARKET_BUY)
+        control.place_order(sorted(other_accounts)[0], MARKET_BUY)
+        for tab in tabs.values():
+            await tab.wait_for(lambda f: f["type"] == "order" and f["order"]["status"] == "Filled")
+        await asyncio.sleep(1.0)
+    assert demo_watch.samples > 10 and other_watch.samples > 10
+    assert (demo_watch.max_dxlink, demo_watch.max_streamer) == (1, 1)
+    assert (other_watch.max_dxlink, other_watch.max_streamer) == (1, 1)
+    for name, tab in tabs.items():
+        mine, theirs = (
+            (demo_accounts, other_accounts)
+            if name.startswith("demo")
+            else (other_accounts, demo_accounts)
+        )
+        assert tab.accounts_seen() and tab.accounts_seen() <= mine, name
+        assert not tab.accounts_seen() & theirs, name
+        await tab.close()
+
+
+async def test_owner_killed_another_process_takes_over(cluster: Cluster):
+    """kill -9 of the owning process: the other process takes the stream over within 10 s,
+    its tab sees the link live again and quotes flowing, and the broker never sees two
+    sessions for the credential."""
+    demo = cookie(cluster)
+    tab_a = await live_tab(cluster.a, demo)
+    tab_b = await live_tab(cluster.b, demo)
+    for tab in (tab_a, tab_b):
+        await tab.wait_for(is_quotes("SPY"))
+    pid = owner_pid(cluster)
+    owner, survivor_tab = (cluster.a, tab_b) if pid == cluster.a.pid else (cluster.b, tab_a)
+    survivor = cluster.b if owner is cluster.a else cluster.a
+    with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
+        mark = len(survivor_tab.frames)
+        killed_at = time.monotonic()
+        owner.kill()
+        new_live = await survivor_tab.wait_for(is_live, within=15, start=mark)
+        took_over = survivor_tab.received_at[survivor_tab.frames.index(new_live)] - killed_at
+        after = len(survivor_tab.frames)
+        await survivor_tab.wait_for(is_quotes("SPY"), start=after)
+        await asyncio.sleep(1.0)
+    print(f"\nowner killed → stream live again in the other process after {took_over:.1f} s")
+    assert took_over <= 10.0
+    assert owner_pid(cluster) == survivor.pid
+    assert watch.max_dxlink <= 1 and watch.max_streamer <= 1
+    await survivor_tab.close()
+
+
+async def test_reconnect_resumes_exactly_the_missed_account_events(cluster: Cluster):
+    """A tab that disconnects and comes back with since=<its last seq>, on the other
+    process, gets exactly the account frames it missed (an order filled meanwhile)."""
+    demo = cookie(cluster)
+    keeper = await live_tab(cluster.a, demo)  # keeps the stream alive meanwhile
+    tab = await live_tab(cluster.a, demo)
+    await tab.wait_for(is_live)
+    control = cluster.sandbox.control()
+    account = sorted(control.state()["credentials"][DEMO_CREDENTIAL]["accounts"])[0]
+    control.place_order(account, MARKET_BUY)
+    await tab.wait_for(lambda f: f["type"] == "order" and f["order"]["status"] == "Filled")
+    await asyncio.sleep(0.5)
+    last_seq = max(f["seq"] for f in tab.account_frames())
+    await tab.close()
+
+    missed_order = control.place_order(account, MARKET_BUY)["order"]["id"]
+    await keeper.wait_for(
+        lambda f: (
+            f["type"] == "order"
+            and f["order"]["id"] == missed_order
+            and f["order"]["status"] == "Filled"
+        )
+    )
+    head = max(f["seq"] for f in keeper.account_frames())
+    assert head > last_seq
+
+    back = await live_tab(cluster.b, demo, since=last_seq)
+    assert back.frames[1] == {"type": "resumed", "from": last_seq, "count": head - last_seq}
+    await back.wait_for(lambda f: f.get("seq") == head)
+    replayed = [f["seq"] for f in back.account_frames()]
+    assert replayed[: head - last_seq] == list(range(last_seq + 1, head + 1))
+    assert any(
+        f["type"] == "order" and f["order"]["id"] == missed_order for f in back.account_frames()
+    )
+    await back.wait_for(is_live)  # link states come with a resume too
+    for t in (keeper, back):
+        await t.close()
+
+
+async def test_too_old_a_position_gets_a_fresh_snapshot(cluster: Cluster):
+    """A client whose since is beyond the log's head (e.g. from before a data loss) gets a
+    snapshot instead of a replay."""
+    demo = cookie(cluster)
+    tab = await live_tab(cluster.a, demo, since=10_000_000)
+    assert tab.frames[1]["type"] == "snapshot"
+    await tab.close()
+
+
+async def test_redis_restart_is_healed_without_dropping_the_broker(cluster: Cluster):
+    """Redis restarts (empty): sockets are told to resync (1012), reconnect to a working
+    stream, and the owner kept its broker connection all along."""
+    demo = cookie(cluster)
+    tabs = [await live_tab(cluster.a, demo), await live_tab(cluster.b, demo)]
+    for tab in tabs:
+        await tab.wait_for(is_quotes("SPY"))
+    control = cluster.sandbox.control()
+    before = control.state()["credentials"][DEMO_CREDENTIAL]["dxlink"][0]["id"]
+    cluster.redis.restart(down_for=1.0)
+    for tab in tabs:
+        for _ in range(200):
+            if tab.closed_code is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert tab.closed_code in (1011, 1012, 4409), tab.closed_code
+    again = [await reconnecting_tab(cluster.a, demo), await reconnecting_tab(cluster.b, demo)]
+    for tab in again:
+        await tab.wait_for(is_quotes("SPY"))
+    sessions = control.state()["credentials"][DEMO_CREDENTIAL]["dxlink"]
+    assert [s["id"] for s in sessions] == [before]
+    for tab in again:
+        await tab.close()
