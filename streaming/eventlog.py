@@ -15,10 +15,17 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 # KEYS[1] lease, KEYS[2] log (zset by seq), KEYS[3] seq. ARGV[1] owner value, ARGV[2] seq,
-# ARGV[3] frame, ARGV[4] max entries, ARGV[5] ttl seconds. Returns 1 if written, 0 if fenced.
+# ARGV[3] frame, ARGV[4] max entries, ARGV[5] log ttl s, ARGV[6] lease ttl ms.
+# Returns 1 if written, 0 if fenced.
+# A missing lease (expired while the owner's event loop was busy, or lost in a Redis
+# restart) is re-claimed, as the owner's renewal does; only another holder fences us out.
 _APPEND = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return 0  -- another owner, or released: this writer is not the owner any more
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6])
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
@@ -63,10 +70,13 @@ class LocalEventLog:
 class RedisEventLog:
     """All processes: a sorted set per user (score = seq), trimmed to `size` entries."""
 
-    def __init__(self, client: aioredis.Redis, size: int, ttl: int = 86_400) -> None:
+    def __init__(
+        self, client: aioredis.Redis, size: int, ttl: int = 86_400, lease_ttl: float = 4.0
+    ) -> None:
         self.client = client
         self.size = size
         self.ttl = ttl
+        self.lease_ttl_ms = int(lease_ttl * 1000)
         self._append = client.register_script(_APPEND)
 
     @staticmethod
@@ -80,7 +90,8 @@ class RedisEventLog:
     async def append(self, user_id: int, owner: str, seq: int, text: str) -> None:
         lease, log, seq_key = self._keys(user_id)
         written = await self._append(
-            keys=[lease, log, seq_key], args=[owner, seq, text, self.size, self.ttl]
+            keys=[lease, log, seq_key],
+            args=[owner, seq, text, self.size, self.ttl, self.lease_ttl_ms],
         )
         if not written:
             raise Fenced(f"user {user_id}: lease held by another process")

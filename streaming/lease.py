@@ -34,10 +34,27 @@ end
 return 0
 """
 
-# KEYS[1] lease key. ARGV[1] owner value. Delete only our own lease.
+# KEYS[1] lease key. ARGV[1] owner value, ARGV[2] ttl ms. Only our own lease; it becomes
+# "released" for a while, so the next owner knows nobody is still connected to the broker.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[1], 'released', 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] lease key. ARGV[1] new owner value, ARGV[2] ttl ms.
+# Returns 1: taken from a clean release (or never held), 2: taken after an expiry (a
+# previous owner may still be letting go), 0: held by someone.
+_ACQUIRE = """
+local current = redis.call('GET', KEYS[1])
+if current == 'released' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+elseif not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
 end
 return 0
 """
@@ -48,7 +65,9 @@ class Lease(Protocol):
 
     owner_value: str | None
 
-    async def acquire(self) -> bool: ...
+    needs_handover: bool
+
+    async def acquire(self, careful: bool = False) -> bool: ...
 
     async def renew(self) -> bool: ...
 
@@ -62,7 +81,9 @@ class LocalLease:
         self.user_id = user_id
         self.owner_value: str | None = None
 
-    async def acquire(self) -> bool:
+    needs_handover = False
+
+    async def acquire(self, careful: bool = False) -> bool:
         self.owner_value = f"{PROCESS_ID}:local"
         return True
 
@@ -82,36 +103,44 @@ class RedisLease:
         self.client = client
         self.user_id = user_id
         self.ttl_ms = int(ttl * 1000)
-        #: A free lease is taken only after it has been seen free this long: after a Redis
-        #: restart the key is gone, and the live owner must get to re-claim it first.
+        #: Just after Redis trouble a missing key may belong to a live owner that has not
+        #: re-claimed it yet: then a free lease is taken only after being seen free this long.
         self.claim_delay = claim_delay
         self._free_since: float | None = None
+        #: After `acquire`: whether a previous owner may still be connected (it expired
+        #: rather than being released), so the new owner should wait before connecting.
+        self.needs_handover = False
+        self._acquire = client.register_script(_ACQUIRE)
         self.key = f"sd:lease:user:{user_id}"
         self.fence_key = f"sd:fence:user:{user_id}"
         self.owner_value: str | None = None
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
-    async def acquire(self) -> bool:
-        """Take the lease if nobody has held it for `claim_delay`; the value carries a new
-        fencing token."""
+    async def acquire(self, careful: bool = False) -> bool:
+        """Take the lease if it is free; the value carries a new fencing token. `careful`
+        (just after Redis trouble): take a missing key only after `claim_delay`."""
         if self.owner_value is not None:
             return await self.renew()
-        if await self.client.exists(self.key):
-            self._free_since = None
-            return False
-        now = time.monotonic()
-        if self._free_since is None:
-            self._free_since = now
-        if now - self._free_since < self.claim_delay:
-            return False
+        if careful:
+            current = await self.client.get(self.key)
+            if current is not None and current != b"released":
+                self._free_since = None
+                return False
+            now = time.monotonic()
+            if current is None:
+                self._free_since = self._free_since or now
+                if now - self._free_since < self.claim_delay:
+                    return False
         self._free_since = None
         fence = await self.client.incr(self.fence_key)
         value = f"{PROCESS_ID}:{fence}"
-        if await self.client.set(self.key, value, nx=True, px=self.ttl_ms):
-            self.owner_value = value
-            return True
-        return False
+        taken = await self._acquire(keys=[self.key], args=[value, self.ttl_ms])
+        if not taken:
+            return False
+        self.owner_value = value
+        self.needs_handover = taken == 2 and fence > 1
+        return True
 
     async def renew(self) -> bool:
         """Keep (or re-claim after a Redis restart) our lease; False once another owns it."""
@@ -125,7 +154,7 @@ class RedisLease:
     async def release(self) -> None:
         if self.owner_value is not None:
             value, self.owner_value = self.owner_value, None
-            await self._release(keys=[self.key], args=[value])
+            await self._release(keys=[self.key], args=[value, self.ttl_ms])
 
     async def holder(self) -> str | None:
         value = await self.client.get(self.key)

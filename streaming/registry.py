@@ -136,9 +136,10 @@ class UserAgent:
         while True:
             try:
                 if self.manager is None:
-                    if await self.lease.acquire():
-                        if not self.local:
-                            # let a previous owner notice it lost the lease and let go
+                    if await self.lease.acquire(careful=self.registry.recovering()):
+                        if self.lease.needs_handover:
+                            # the previous owner's lease expired: give it time to notice and
+                            # let go of the broker before we connect
                             await asyncio.sleep(settings.STREAM_HANDOVER_DELAY)
                         if await self.lease.renew():
                             await self._start_manager()
@@ -254,6 +255,7 @@ class ManagerRegistry:
         self._redis_run_id: str | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._recovered_at = -1e9
 
     # -- set-up per event loop ------------------------------------------------------
     def _check_loop(self) -> None:
@@ -266,7 +268,9 @@ class ManagerRegistry:
         self._loop = loop
         self._redis = aioredis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
         if self._redis is not None:
-            self.event_log = RedisEventLog(self._redis, settings.STREAM_EVENT_LOG_SIZE)
+            self.event_log = RedisEventLog(
+                self._redis, settings.STREAM_EVENT_LOG_SIZE, lease_ttl=settings.STREAM_LEASE_TTL
+            )
             self._watch_task = loop.create_task(self._watch_redis())
         else:
             self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
@@ -373,11 +377,18 @@ class ManagerRegistry:
         return None
 
     # -- Redis health ---------------------------------------------------------------------
+    def recovering(self) -> bool:
+        """Just after Redis trouble, when a live owner may not have re-claimed its lease."""
+        if self._redis_down_since is not None:
+            return True
+        return time.monotonic() - self._recovered_at < 3 * settings.STREAM_LEASE_RENEW
+
     def redis_ok(self) -> None:
         if self._redis_down_since is not None:
             down_since = self._redis_down_since
             log.warning("Redis is back after %.1f s", time.monotonic() - down_since)
             self._redis_down_since = None
+            self._recovered_at = time.monotonic()
             task = asyncio.get_running_loop().create_task(
                 self._recover("Redis connection restored", connected_before=down_since)
             )
@@ -398,6 +409,7 @@ class ManagerRegistry:
                 previous, self._redis_run_id = self._redis_run_id, run_id
                 if previous not in (None, run_id):
                     self._redis_down_since = None  # this recovery covers the outage too
+                    self._recovered_at = time.monotonic()
                     await self._recover("Redis restarted", epoch=run_id)
                 self.redis_ok()
             except (RedisError, OSError) as exc:

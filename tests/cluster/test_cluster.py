@@ -174,10 +174,14 @@ async def test_reconnect_resumes_exactly_the_missed_account_events(cluster: Clus
     assert head > last_seq
 
     back = await live_tab(cluster.b, demo, since=last_seq)
-    assert back.frames[1] == {"type": "resumed", "from": last_seq, "count": head - last_seq}
+    resumed = back.frames[1]
+    # the sandbox's periodic balance pushes may have moved the head on meanwhile
+    assert resumed["type"] == "resumed" and resumed["from"] == last_seq
+    assert resumed["count"] >= head - last_seq
     await back.wait_for(lambda f: f.get("seq") == head)
     replayed = [f["seq"] for f in back.account_frames()]
-    assert replayed[: head - last_seq] == list(range(last_seq + 1, head + 1))
+    assert replayed == list(range(last_seq + 1, last_seq + 1 + len(replayed)))
+    assert len(replayed) >= head - last_seq
     assert any(
         f["type"] == "order" and f["order"]["id"] == missed_order for f in back.account_frames()
     )
