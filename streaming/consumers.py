@@ -295,6 +295,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=orjson.dumps(content).decode())
 
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """A frame racing the client's close is dropped quietly: the disconnect handler
+        runs next (daphne/autobahn raise `Disconnected` for it, which is not an error)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Exception as exc:
+            if type(exc).__name__ != "Disconnected":
+                raise
+
     # -- layer events ------------------------------------------------------------------------
     async def stream_frame(self, event: dict[str, Any]) -> None:
         """A frame the manager already serialized once for every socket of the user."""
