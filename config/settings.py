@@ -105,7 +105,17 @@ if REDIS_URL:
             # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
             # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout
             # and the consumer dies with TimeoutError. Give reads room above the block.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+            # redis-py 8 also caps a pool at 100 connections, which many users' managers
+            # publishing at once exceed ("Too many connections"): allow more.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "2000")),
+                    }
+                ]
+            },
         }
     }
     if CHANNEL_LAYERS["default"]["BACKEND"].endswith("core.RedisChannelLayer"):

@@ -132,7 +132,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         self._closing = True
         log.info("user %s: closing a socket to resync (%s)", self.user_id, reason)
-        await self.close(code=CLOSE_SERVICE_RESTART)
+        try:
+            await self.close(code=CLOSE_SERVICE_RESTART)
+        except Exception as exc:  # the client was already gone
+            if type(exc).__name__ != "Disconnected":
+                raise
 
     # -- helpers ---------------------------------------------------------------------------
     def _since(self) -> int | None:

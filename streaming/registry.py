@@ -266,7 +266,13 @@ class ManagerRegistry:
         self._agents.clear()
         self._stops.clear()
         self._loop = loop
-        self._redis = aioredis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+        self._redis = None
+        if settings.REDIS_URL:
+            # leases and the event log: a bounded pool that waits for a free connection
+            pool = aioredis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL, max_connections=64, timeout=10
+            )
+            self._redis = aioredis.Redis(connection_pool=pool)
         if self._redis is not None:
             self.event_log = RedisEventLog(
                 self._redis, settings.STREAM_EVENT_LOG_SIZE, lease_ttl=settings.STREAM_LEASE_TTL
