@@ -4,13 +4,17 @@
 
 It reads one JSON command per line on stdin and answers one JSON line on stdout
 (`connect`, `status`, `mark`, `start`, `stop`, `collect`, `close`). Every tab logs in
-with its session cookie, takes `hello` + `snapshot`, subscribes to its symbols, and
-then records, for every frame: its type and size; for `quotes`, per symbol the
-latency `now - t` (a histogram in ms, so memory stays bounded) and the newest `t`
+with its session cookie, takes `hello` + `snapshot` (or `resumed`), subscribes to its
+symbols, and then records, for every frame: its type and size; for `quotes`, per symbol
+the latency `now - t` (a histogram in ms, so memory stays bounded) and the newest `t`
 (staleness is sampled from it every second); for account frames, whether `seq` is
 exactly the previous + 1 (a jump is a loss; a repeat is a harmless duplicate); for
 `order` frames with status Filled, the order id and `now - order.updated_at`.
-Imports no Django: the client CPU is only this process's.
+
+A socket the server closes is counted as dropped (with its code) and, like the browser
+client, reconnected with jittered exponential backoff (0.5 s doubling to 30 s, ±30 %)
+and `?since=<last seq>`; `--no-reconnect` in bench/cluster.py turns that off. Imports no
+Django: the client CPU is only this process's.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import sys
 import threading
 import time
@@ -29,14 +34,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 ACCOUNT_TYPES = frozenset({"balance", "positions", "position", "order"})
+NO_RETRY = frozenset({4401})  # not logged in: the browser goes to the login page
 
 
 class Tab:
-    """One browser tab: one socket and what it has seen."""
+    """One browser tab: one socket at a time, and what it has seen."""
 
     __slots__ = (
-        "closed",
+        "codes",
         "cookie",
+        "drops",
         "dups",
         "error",
         "filled",
@@ -47,7 +54,10 @@ class Tab:
         "id",
         "live",
         "newest",
+        "open",
         "origin",
+        "reconnects",
+        "resumes",
         "seq",
         "snapshot",
         "symbols",
@@ -65,16 +75,20 @@ class Tab:
         self.symbols: list[str] = spec["symbols"]
         self.ws: ClientConnection | None = None
         self.hello = False
-        self.snapshot = False
+        self.snapshot = False  # ever had a snapshot (the tab is up)
+        self.open = False  # the current socket has its snapshot or resume
         self.live = False
         self.seq: int | None = None
         self.gaps = 0
         self.gap_events = 0
         self.dups = 0
         self.frames = 0
+        self.drops = 0
+        self.reconnects = 0
+        self.resumes = 0
+        self.codes: Counter[str] = Counter()
         self.newest: dict[str, int] = {}
-        self.filled: list[int] = []
-        self.closed: int | None = None
+        self.filled: set[int] = set()
         self.error: str | None = None
 
 
@@ -83,10 +97,16 @@ class LoadGen:
         self.tabs = [Tab(spec) for spec in config["tabs"]]
         self.concurrency = int(config.get("connect_concurrency", 20))
         self.open_timeout = float(config.get("open_timeout", 60))
+        self.reconnect = bool(config.get("reconnect", True))
+        self.rng = random.Random(config.get("seed", 1))
         self.measuring = False
         self.recording = False
         self.closing = False
         self.quote_hist: Counter[int] = Counter()
+        #: only entries whose t is newer than any t seen before for the symbol
+        self.fresh_hist: Counter[int] = Counter()
+        #: entries whose t is older than a t already received for the symbol
+        self.t_regressions = 0
         self.stale_hist: Counter[int] = Counter()
         self.account_ms: list[int] = []
         self.frame_types: Counter[str] = Counter()
@@ -97,12 +117,26 @@ class LoadGen:
 
     # -- one tab ------------------------------------------------------------------------
     async def run_tab(self, tab: Tab, sem: asyncio.Semaphore) -> None:
+        attempt = 0
+        while not self.closing:
+            code = await self.one_socket(tab, sem)
+            if self.closing or not self.reconnect or code in NO_RETRY:
+                return
+            attempt = 0 if code is not None and tab.open else attempt + 1
+            delay = min(30.0, 0.5 * 2 ** min(attempt, 6)) * self.rng.uniform(0.7, 1.3)
+            await asyncio.sleep(delay)
+            tab.reconnects += 1
+
+    async def one_socket(self, tab: Tab, sem: asyncio.Semaphore) -> int | None:
+        """One connection, until it closes; returns the close code (None: never opened)."""
         await sem.acquire()
         held = True
+        tab.open = False
+        url = tab.url if tab.seq is None else f"{tab.url}?since={tab.seq}"
         try:
             try:
                 ws = await connect(
-                    tab.url,
+                    url,
                     additional_headers={"Cookie": f"sessionid={tab.cookie}"},
                     origin=tab.origin,  # type: ignore[arg-type]
                     open_timeout=self.open_timeout,
@@ -112,25 +146,29 @@ class LoadGen:
                 )
             except Exception as exc:
                 tab.error = f"{type(exc).__name__}: {str(exc)[:120]}"
-                return
+                return None
             tab.ws = ws
-            try:
+            with contextlib.suppress(ConnectionClosed):
                 async for raw in ws:
                     self.on_frame(tab, raw, time.time())
-                    if held and tab.snapshot:
+                    if held and tab.open:
                         sem.release()  # the ramp waits for the server, not a fixed rate
                         held = False
                         subscribe = {"type": "subscribe", "symbols": tab.symbols}
                         await ws.send(orjson.dumps(subscribe).decode())
-            except ConnectionClosed:
-                pass
+            code = ws.close_code if ws.close_code is not None else 1006
             if not self.closing:
-                tab.closed = ws.close_code if ws.close_code is not None else 1006
+                tab.drops += 1
+                tab.codes[str(code)] += 1
+            return code
         except Exception as exc:  # a bug here must show, not hang the run
             tab.error = f"{type(exc).__name__}: {str(exc)[:120]}"
             if not self.closing:
-                tab.closed = -1
+                tab.drops += 1
+                tab.codes["client-error"] += 1
+            return -1
         finally:
+            tab.open = False
             if held:
                 sem.release()
 
@@ -153,11 +191,17 @@ class LoadGen:
                     t = fields.get("t")
                     if not t:
                         continue
+                    before = newest.get(symbol, 0)
                     if hist is not None:
                         latency = int(now_ms - t)
-                        hist[latency if latency > 0 else 0] += 1
+                        latency = latency if latency > 0 else 0
+                        hist[latency] += 1
                         self.quote_entries += 1
-                    if t > newest.get(symbol, 0):
+                        if t > before:
+                            self.fresh_hist[latency] += 1
+                        elif t < before:
+                            self.t_regressions += 1
+                    if t > before:
                         newest[symbol] = t
         elif kind in ACCOUNT_TYPES:
             seq = msg.get("seq")
@@ -173,23 +217,29 @@ class LoadGen:
             if kind == "order":
                 order = msg.get("order") or {}
                 if order.get("status") == "Filled":
-                    tab.filled.append(order.get("id"))
+                    tab.filled.add(order.get("id"))
                     updated = order.get("updated_at")
                     if self.recording and updated:
                         self.account_ms.append(int(now * 1000 - updated))
         elif kind == "snapshot":
-            tab.seq = int(msg.get("seq") or 0)
-            tab.snapshot = True
+            tab.seq = int(msg.get("seq") or 0)  # the snapshot is the truth from here on
+            tab.snapshot = tab.open = True
+            for order in msg.get("orders") or ():
+                if order.get("status") == "Filled":
+                    tab.filled.add(order.get("id"))
             for group in (msg.get("quotes"), msg.get("greeks")):
                 for symbol, fields in (group or {}).items():
                     t = fields.get("t")
                     if t and t > tab.newest.get(symbol, 0):
                         tab.newest[symbol] = t
+        elif kind == "resumed":
+            tab.resumes += 1
+            tab.snapshot = tab.open = True  # the missed account frames follow, in order
         elif kind == "hello":
             tab.hello = True
 
     async def sample_staleness(self) -> None:
-        """Once a second: now - newest t, per tab and per symbol it asked for."""
+        """Once a second: now - newest t, per open tab and per symbol it asked for."""
         while True:
             await asyncio.sleep(1.0)
             if not self.measuring:
@@ -197,7 +247,7 @@ class LoadGen:
             now_ms = time.time() * 1000
             hist = self.stale_hist
             for tab in self.tabs:
-                if not tab.snapshot or tab.closed is not None:
+                if not tab.open:
                     continue
                 newest = tab.newest
                 for symbol in tab.symbols:
@@ -207,14 +257,18 @@ class LoadGen:
 
     # -- commands -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        errors = Counter(t.error.split(":")[0] for t in self.tabs if t.error)
+        errors = Counter(t.error.split(":")[0] for t in self.tabs if t.error and not t.snapshot)
+        codes: Counter[str] = Counter()
+        for tab in self.tabs:
+            codes.update(tab.codes)
         return {
             "tabs": len(self.tabs),
-            "connected": sum(1 for t in self.tabs if t.ws is not None),
             "hello": sum(1 for t in self.tabs if t.hello),
             "snapshots": sum(1 for t in self.tabs if t.snapshot),
-            "live": sum(1 for t in self.tabs if t.live and t.closed is None),
-            "closed": sum(1 for t in self.tabs if t.closed is not None),
+            "open": sum(1 for t in self.tabs if t.open),
+            "live": sum(1 for t in self.tabs if t.live and t.open),
+            "drops": sum(t.drops for t in self.tabs),
+            "close_codes": dict(codes),
             "errors": dict(errors),
             "error_sample": next((t.error for t in self.tabs if t.error), None),
         }
@@ -223,6 +277,8 @@ class LoadGen:
         return {
             "window": self.window,
             "quote_hist": {str(k): v for k, v in self.quote_hist.items()},
+            "fresh_hist": {str(k): v for k, v in self.fresh_hist.items()},
+            "t_regressions": self.t_regressions,
             "stale_hist": {str(k): v for k, v in self.stale_hist.items()},
             "account_ms": self.account_ms,
             "frame_types": dict(self.frame_types),
@@ -233,13 +289,17 @@ class LoadGen:
                     "tab": t.id,
                     "user": t.user,
                     "snapshot": t.snapshot,
-                    "closed": t.closed,
+                    "open": t.open,
+                    "drops": t.drops,
+                    "codes": dict(t.codes),
+                    "reconnects": t.reconnects,
+                    "resumes": t.resumes,
                     "error": t.error,
                     "gaps": t.gaps,
                     "gap_events": t.gap_events,
                     "dups": t.dups,
                     "frames": t.frames,
-                    "filled": t.filled,
+                    "filled": sorted(i for i in t.filled if i is not None),
                 }
                 for t in self.tabs
             ],
@@ -260,10 +320,15 @@ class LoadGen:
             return {"ok": True}
         if op == "start":
             self.quote_hist.clear()
+            self.fresh_hist.clear()
+            self.t_regressions = 0
             self.stale_hist.clear()
             self.account_ms.clear()
             self.frame_types.clear()
             self.frame_bytes = self.quote_entries = 0
+            for tab in self.tabs:  # losses and drops count from the window's start
+                tab.gaps = tab.gap_events = tab.dups = tab.drops = 0
+                tab.codes.clear()
             self.window = (time.time(), 0.0)
             self.measuring = self.recording = True
             return {"ok": True}
@@ -289,9 +354,8 @@ class LoadGen:
         return {"error": f"unknown op {op!r}"}
 
 
-async def main_async(config_path: str) -> None:
-    with open(config_path) as f:
-        gen = LoadGen(json.load(f))
+async def main_async(config: dict[str, Any]) -> None:
+    gen = LoadGen(config)
     loop = asyncio.get_running_loop()
     commands: asyncio.Queue[str] = asyncio.Queue()
 
@@ -314,7 +378,9 @@ async def main_async(config_path: str) -> None:
 
 
 def main() -> None:
-    asyncio.run(main_async(sys.argv[1]))
+    with open(sys.argv[1]) as f:
+        config = json.load(f)
+    asyncio.run(main_async(config))
 
 
 if __name__ == "__main__":

@@ -194,19 +194,19 @@ class UserStreamManager:
         """Per tick: merge into the last value and into the pending batch. Nothing else."""
         self.last_event_at = time.time()
         fields.setdefault("t", int(self.last_event_at * 1000))
-        self.last_quotes.setdefault(symbol, {}).update(fields)
+        _merge(self.last_quotes, symbol, fields)
         if self.naive:
             self._send(
                 {"type": "quotes", "quotes": {symbol: fields}, "greeks": {}, "t": fields["t"]}
             )
             return
-        self._pending_quotes.setdefault(symbol, {}).update(fields)
+        _merge(self._pending_quotes, symbol, fields)
 
     def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
         self.last_event_at = time.time()
         fields.setdefault("t", int(self.last_event_at * 1000))
-        self.last_greeks.setdefault(symbol, {}).update(fields)
-        self._pending_greeks.setdefault(symbol, {}).update(fields)
+        _merge(self.last_greeks, symbol, fields)
+        _merge(self._pending_greeks, symbol, fields)
 
     async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
         """Apply an account event to the state, number it, and send it (never conflated)."""
@@ -361,3 +361,16 @@ class UserStreamManager:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.ready.wait(), within)
         return self.ready.is_set()
+
+
+def _merge(table: dict[str, dict[str, Any]], symbol: str, fields: dict[str, Any]) -> None:
+    """Latest values win per field, but `t` stays the newest time seen: a Trade event
+    carrying an older trade time must not make a fresh quote look old."""
+    entry = table.get(symbol)
+    if entry is None:
+        table[symbol] = dict(fields)
+        return
+    t = entry.get("t")
+    entry.update(fields)
+    if t is not None and entry["t"] < t:
+        entry["t"] = t

@@ -131,3 +131,15 @@ async def test_tabs_union_and_status_frames(broker_at_sandbox, control, refresh_
     states = [f["link"]["state"] for f in published.of("status")]
     assert states[:2] == ["connecting", "live"]
     assert manager.link_status[7]["state"] == "stopped"
+
+
+def test_quote_merge_keeps_the_newest_time():
+    """A Trade with an older trade time updates `last` but never makes a quote look older."""
+    from streaming.manager import _merge
+
+    table: dict = {}
+    _merge(table, "SPY", {"bid": 1.0, "ask": 1.1, "t": 2_000})
+    _merge(table, "SPY", {"last": 1.05, "t": 1_000})
+    assert table["SPY"] == {"bid": 1.0, "ask": 1.1, "last": 1.05, "t": 2_000}
+    _merge(table, "SPY", {"bid": 1.01, "t": 3_000})
+    assert table["SPY"]["t"] == 3_000 and table["SPY"]["bid"] == 1.01
