@@ -1159,15 +1159,9 @@ async def main_async(args: argparse.Namespace, procs: Processes, workdir: Path) 
     cluster.start_redis()
     cluster.layer_backend = cluster.probe_layer("config.settings")
     if cluster.layer_backend != LAYERS[args.layer]:
-        shim = cluster.probe_layer("bench.cluster_settings")
-        if shim != LAYERS[args.layer]:
-            raise RuntimeError(f"cannot select {LAYERS[args.layer]} (settings give {shim})")
-        log(
-            "config.settings does not read CHANNEL_LAYER_BACKEND: using bench.cluster_settings "
-            f"to get {shim}"
+        raise RuntimeError(
+            f"cannot select {LAYERS[args.layer]} (settings give {cluster.layer_backend})"
         )
-        cluster.settings_module = "bench.cluster_settings"
-        cluster.layer_backend = shim
     print_header(cluster, args)
     await cluster.start_sandbox()
     cluster.setup_database()
