@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from . import validation
@@ -147,16 +148,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         return int(raw)
 
     def _flush_interval(self) -> float:
-        from django.conf import settings
-
         return settings.STREAM_FLUSH_INTERVAL
 
     def _simulated(self) -> bool:
         manager = registry.get(self.user_id)
         if manager is not None:
             return manager.simulated
-        from django.conf import settings
-
         return settings.BROKER_ENV == "sandbox"
 
     @staticmethod

@@ -15,6 +15,8 @@ from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.order import PlacedOrder
 
+from .validation import occ_to_streamer_symbol
+
 ACCOUNT_FRAME_TYPES = ("balance", "positions", "position", "order")
 
 
@@ -91,8 +93,6 @@ def position_payload(p: CurrentPosition) -> dict[str, Any]:
 def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
     """The DXLink symbol of a position: tickers as-is, OCC options converted."""
     if instrument_type == "Equity Option":
-        from .validation import occ_to_streamer_symbol
-
         return occ_to_streamer_symbol(symbol) or symbol
     return symbol
 

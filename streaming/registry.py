@@ -26,7 +26,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from .brokers.tastytrade import StreamConfig, TastytradeAdapter
-from .eventlog import EventLog, Fenced, LocalEventLog, RedisEventLog
+from .eventlog import EventLog, LocalEventLog, RedisEventLog
 from .lease import Lease, LocalLease, RedisLease
 from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
 
@@ -468,5 +468,3 @@ class ManagerRegistry:
 
 
 registry = ManagerRegistry()
-
-__all__ = ["Fenced", "ManagerRegistry", "UserAgent", "build_manager", "registry"]
