@@ -159,8 +159,22 @@ SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8765")
 TASTYTRADE_BASE_URL = os.environ.get(
     "TASTYTRADE_BASE_URL", SANDBOX_URL if BROKER_ENV == "sandbox" else ""
 )
-if PRODUCTION and BROKER_ENV == "live" and TASTYTRADE_BASE_URL.startswith("http://127."):
-    raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
+# Tradier (REST + the HTTP market stream) and Alpaca (Broker API: REST + SSE trade events).
+_SANDBOXED = BROKER_ENV == "sandbox"
+TRADIER_API_URL = os.environ.get(
+    "TRADIER_API_URL", f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://api.tradier.com"
+)
+TRADIER_STREAM_URL = os.environ.get(
+    "TRADIER_STREAM_URL", f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://stream.tradier.com"
+)
+ALPACA_API_URL = os.environ.get(
+    "ALPACA_API_URL",
+    f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://broker-api.alpaca.markets",
+)
+if PRODUCTION and BROKER_ENV == "live":
+    for _url in (TASTYTRADE_BASE_URL, TRADIER_API_URL, TRADIER_STREAM_URL, ALPACA_API_URL):
+        if _url.startswith(("http://127.", "http://localhost")):
+            raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
 
 # Live streaming: how often quote batches go out, how long a user's manager outlives
 # their last socket, and the broker watchdog (seconds).

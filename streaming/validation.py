@@ -46,6 +46,19 @@ def occ_to_streamer_symbol(occ: str) -> str | None:
     return f".{root}{date}{right}{text}"
 
 
+def streamer_to_occ_symbol(symbol: str) -> str | None:
+    """`.SPY261218C600` → `SPY261218C00600000` (OCC without padding, as Tradier and
+    Alpaca spell options); None if it is not a streamer option symbol."""
+    match = OPTION_STREAMER_RE.match(symbol)
+    if match is None:
+        return None
+    root, date, right, strike = match.groups()
+    thousandths = round(float(strike) * 1000)
+    if not 0 < thousandths < 10**8:
+        return None
+    return f"{root}{date}{right}{thousandths:08d}"
+
+
 def normalize_symbol(raw: Any) -> str | None:
     """The canonical (streamer) form of a client symbol, or None if it is not valid."""
     if not isinstance(raw, str) or not 0 < len(raw) <= 32:

@@ -24,9 +24,11 @@ def _test_settings(settings) -> None:
 
 @pytest.fixture
 def broker_at_sandbox(settings, sandbox: SandboxServer) -> SandboxServer:
-    """Point the app's tastytrade clients at this test's sandbox."""
+    """Point the app's broker clients (tastytrade, Tradier, Alpaca) at this test's sandbox."""
     settings.BROKER_ENV = "sandbox"
     settings.TASTYTRADE_BASE_URL = sandbox.url
+    settings.TRADIER_API_URL = settings.TRADIER_STREAM_URL = f"{sandbox.url}/tradier"
+    settings.ALPACA_API_URL = f"{sandbox.url}/alpaca"
     return sandbox
 
 

@@ -20,6 +20,75 @@ class StreamSilent(Exception):
     """The broker stopped sending without closing (detected by the liveness watchdog)."""
 
 
+class BrokerHTTPError(Exception):
+    """A broker REST/stream request answered with an error status (not a rejection)."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+class Checkpoint(Protocol):
+    """Where an adapter keeps its replay cursor (e.g. Alpaca's last event id) so that a
+    restarted process resumes from it. The database-backed one is streaming.checkpoints."""
+
+    async def load(self) -> str | None: ...
+
+    async def save(self, cursor: str) -> None: ...
+
+
+class MemoryCheckpoint:
+    """A checkpoint that lives as long as the object (tests, `stream_test --no-save`)."""
+
+    def __init__(self, cursor: str | None = None) -> None:
+        self.cursor = cursor
+        self.saves = 0
+
+    async def load(self) -> str | None:
+        return self.cursor
+
+    async def save(self, cursor: str) -> None:
+        self.cursor = cursor
+        self.saves += 1
+
+
+class StreamConfig:
+    """Timings of one adapter; defaults suit the real APIs, tests shorten them."""
+
+    def __init__(
+        self,
+        *,
+        handshake_timeout: float = 20.0,
+        watchdog_timeout: float = 60.0,
+        reconcile_interval: float = 60.0,
+        refresh_margin: float = 120.0,
+        rejected_retry: float = 300.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        stable_after: float = 10.0,
+        account_poll_interval: float = 15.0,
+        order_poll_interval: float = 2.0,
+        chain_cache_ttl: float = 300.0,
+    ) -> None:
+        self.handshake_timeout = handshake_timeout
+        self.watchdog_timeout = watchdog_timeout
+        self.reconcile_interval = reconcile_interval
+        self.refresh_margin = refresh_margin
+        self.rejected_retry = rejected_retry
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.stable_after = stable_after
+        #: Brokers without an account push (Tradier): balances/positions re-read this often.
+        self.account_poll_interval = account_poll_interval
+        #: Orders are polled this often where no order stream is available (Tradier, and
+        #: Alpaca while its event stream is down).
+        self.order_poll_interval = order_poll_interval
+        #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
+        self.chain_cache_ttl = chain_cache_ttl
+
+
 class AdapterSink(Protocol):
     """Where an adapter reports. Quote methods are sync and cheap (called per tick)."""
 

@@ -29,10 +29,12 @@ from tastytrade.utils import TastytradeError
 
 from .. import events
 from ..validation import is_option
-from .base import AdapterSink, Backoff, CredentialRejected, StreamSilent
+from .base import AdapterSink, Backoff, CredentialRejected, StreamConfig, StreamSilent
 from .tastytrade_client import make_alert_streamer, make_session
 
 log = logging.getLogger(__name__)
+
+__all__ = ["StreamConfig", "TastytradeAdapter"]
 
 REJECTION_CODES = ("invalid_grant", "invalid_client", "unauthorized_client")
 
@@ -71,31 +73,6 @@ def is_rejection(exc: BaseException) -> bool:
         or (isinstance(leaf, TastytradeError) and any(c in str(leaf) for c in REJECTION_CODES))
         for leaf in leaves(exc)
     )
-
-
-class StreamConfig:
-    """Timings of one adapter; defaults suit the real API, tests shorten them."""
-
-    def __init__(
-        self,
-        *,
-        handshake_timeout: float = 20.0,
-        watchdog_timeout: float = 60.0,
-        reconcile_interval: float = 60.0,
-        refresh_margin: float = 120.0,
-        rejected_retry: float = 300.0,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        stable_after: float = 10.0,
-    ) -> None:
-        self.handshake_timeout = handshake_timeout
-        self.watchdog_timeout = watchdog_timeout
-        self.reconcile_interval = reconcile_interval
-        self.refresh_margin = refresh_margin
-        self.rejected_retry = rejected_retry
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.stable_after = stable_after
 
 
 class TastytradeAdapter:

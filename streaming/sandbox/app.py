@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control, rest
 from .account_streamer import streamer_endpoint
+from .alpaca import AlpacaSandbox
+from .alpaca import routes as alpaca_routes
 from .brokerage import AccountEvent, Brokerage
 from .config import SandboxConfig
 from .credentials import Credentials
@@ -26,6 +28,8 @@ from .faults import DEFAULT_ERROR_BODIES, Faults
 from .hub import Hub
 from .market import Market
 from .symbols import classify
+from .tradier import TradierSandbox
+from .tradier import routes as tradier_routes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,12 @@ class Sandbox:
         self.started_at = time.time()
         self.public_url: str | None = None
         self._underlyings = (0, 0)  # (symbols seen, underlyings among them)
+        #: Called with every account event the simulation publishes (broker façades
+        #: such as the Alpaca one turn them into their own wire events).
+        self.account_listeners: list[Callable[[AccountEvent], None]] = []
+        #: The other brokers' façades over the same market and brokerage.
+        self.tradier = TradierSandbox(self)
+        self.alpaca = AlpacaSandbox(self)
 
     # -- simulation -------------------------------------------------------------
     def underlying_count(self) -> int:
@@ -65,6 +75,11 @@ class Sandbox:
         for event in events:
             self.counters["account_events"] += 1
             self.hub.push_account_event(event)
+            for listener in self.account_listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("sandbox account listener failed")
 
     def push_balances(self) -> int:
         accounts = self.hub.watched_accounts()
@@ -145,10 +160,15 @@ class Sandbox:
                 "dxlink": [],
                 "streamer": [],
             }
+        for facade in (self.tradier, self.alpaca):
+            per_credential.update(facade.credential_states())
         unauthenticated: list[dict[str, Any]] = []
         for session in self.hub.sessions.values():
             entry = per_credential.get(session.credential or "")
-            (entry[session.kind] if entry else unauthenticated).append(session.state())
+            if entry is None:
+                unauthenticated.append(session.state())
+            else:
+                entry.setdefault(session.kind, []).append(session.state())
         return {
             "config": self.config.as_dict(),
             "faults": self.faults.as_dict(),
@@ -157,6 +177,8 @@ class Sandbox:
             "totals": {
                 "dxlink_sessions": len(self.hub.find("dxlink")),
                 "streamer_sessions": len(self.hub.find("streamer")),
+                "tradier_streams": len(self.hub.find("tradier-stream")),
+                "alpaca_streams": len(self.hub.find("alpaca-sse")),
                 "closed_sessions": self.hub.closed_sessions,
                 "messages_sent": sum(s.messages_sent for s in self.hub.sessions.values()),
                 "symbols": len(self.market.symbols),
@@ -209,6 +231,8 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         routes=[
             *rest.routes,
             *control.routes,
+            *tradier_routes,
+            *alpaca_routes,
             WebSocketRoute("/dxlink", dxlink_endpoint),
             WebSocketRoute("/streamer", streamer_endpoint),
         ],

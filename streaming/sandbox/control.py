@@ -25,7 +25,9 @@ from .rest import error_response, json_response
 if TYPE_CHECKING:
     from .app import Sandbox
 
-SOCKET_TARGETS = {"dxlink", "streamer", "all"}
+#: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
+#: two websockets, Tradier's HTTP market stream and Alpaca's SSE trade-event stream.
+SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "all"}
 
 
 class ControlError(Exception):
@@ -112,7 +114,8 @@ async def inject_fault(request: Request, sandbox: Sandbox, body: dict[str, Any])
         return {"affected": 1}
     if kind == "refuse_sessions":
         status = int(body.get("status", 503))
-        for target in ("dxlink", "streamer") if _target(body) == "all" else (body["target"],):
+        targets = SOCKET_TARGETS - {"all"} if _target(body) == "all" else {body["target"]}
+        for target in targets:
             if status:
                 faults.refuse_sessions[target] = status
             else:
