@@ -34,6 +34,34 @@ class SandboxConfig:
     #: Most symbols the market will track before refusing new ones.
     max_symbols: int = 20_000
 
+    # -- Tradier (streaming/sandbox/tradier.py) ----------------------------------------
+    #: How long a market session id may be used to *start* a stream (Tradier: 5 minutes).
+    tradier_session_ttl: float = 300.0
+    #: What a second concurrent stream of the same token does. Tradier forbids it but does
+    #: not document the reaction (UNCONFIRMED): "kick" closes the older stream, "reject"
+    #: refuses the new one.
+    tradier_second_session: str = "kick"
+    #: Rate-limit window (Tradier: one minute from the first request) and per-token limits
+    #: per group (production 120/min; Tradier's own sandbox 60/min).
+    tradier_rate_window: float = 60.0
+    tradier_rate_limit_market: int = 120
+    tradier_rate_limit_standard: int = 120
+    #: Close a market stream that had nothing to send for this long (Tradier: 15 minutes).
+    tradier_idle_close: float = 900.0
+    #: Re-send the last tick of a quiet symbol this often (seen by LEAN: ~20 s; 0: never).
+    tradier_idle_repeat: float = 0.0
+    #: Whether streaming is available at all (disputed for Tradier's own sandbox).
+    tradier_streaming: bool = True
+
+    # -- Alpaca (streaming/sandbox/alpaca.py) ------------------------------------------
+    #: A second trade-event stream of the same key: "reject" (HTTP 429, as reported for
+    #: trade_updates) or "kick" (close the older one). UNCONFIRMED for the SSE endpoint.
+    alpaca_second_connection: str = "reject"
+    #: `:heartbeat` comment interval on idle SSE streams.
+    alpaca_heartbeat_interval: float = 15.0
+    #: Trade events kept per key for replay (`since_id`/`since_ulid`).
+    alpaca_event_retention: int = 10_000
+
     def update(self, values: dict[str, Any]) -> list[str]:
         """Apply known keys with type coercion; returns the unknown keys."""
         known = {f.name: f.type for f in fields(self)}
@@ -41,6 +69,8 @@ class SandboxConfig:
         for key, value in values.items():
             if key in known:
                 current = getattr(self, key)
+                if isinstance(current, bool) and isinstance(value, str):
+                    value = value.lower() in ("1", "true", "yes", "on")
                 setattr(self, key, type(current)(value))
         return unknown
 
