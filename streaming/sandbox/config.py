@@ -61,6 +61,24 @@ class SandboxConfig:
     alpaca_heartbeat_interval: float = 15.0
     #: Trade events kept per key for replay (`since_id`/`since_ulid`).
     alpaca_event_retention: int = 10_000
+    #: Seconds a disconnected stream still counts as connected (alpaca-py #740 saw stale
+    #: connections block reconnects with 429 for a while). UNCONFIRMED.
+    alpaca_stale_cleanup: float = 0.0
+    #: A `since_id` older than what is retained: "retained" (send what is kept) or
+    #: "error" (400). UNCONFIRMED.
+    alpaca_stale_since: str = "retained"
+    #: Treat a `Last-Event-ID` header like `since_id` (the documented samples show no `id:`
+    #: lines at all). UNCONFIRMED.
+    alpaca_honour_last_event_id: bool = False
+    #: Emit `pending_new` before `new`. UNCONFIRMED.
+    alpaca_pending_new_event: bool = False
+    #: A fill event's `price`: "execution" (that execution's price) or "average" (the
+    #: order's average fill price, which the docs' wording could also mean). UNCONFIRMED.
+    alpaca_fill_price: str = "execution"
+    #: Send `: internal server error` before closing a stream on error (v2 does).
+    alpaca_error_comment: bool = True
+    #: Per-token trading rate limit (order placement), per window.
+    tradier_rate_limit_trading: int = 60
 
     def update(self, values: dict[str, Any]) -> list[str]:
         """Apply known keys with type coercion; returns the unknown keys."""

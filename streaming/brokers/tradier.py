@@ -1,0 +1,741 @@
+"""The Tradier adapter: REST snapshot and polling for accounts, the HTTP market stream for
+quotes, option chains (with hourly greeks) for greeks.
+
+One adapter per broker link. Each connection: list the token's accounts, take a REST
+snapshot (balances, positions, orders), report live, then run side by side: the market
+stream, account and order pollers (Tradier's HTTP API has no account push), a greeks
+refresher, and a watchdog. Tradier's streaming rules shape the market loop: a session id
+(`POST /v1/markets/events/session`) may only *start* a stream, within 5 minutes, and a
+token may have one stream at a time. So every stream start takes a fresh session id, a
+symbol change closes the old stream before a new session is created, and nothing is
+streamed while no symbol is wanted. Any failure ends the connection; the loop reconnects
+with jittered backoff and re-takes the snapshot. See docs/streaming-contract.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import orjson
+
+from ..events import now_ms
+from ..validation import is_option, occ_to_streamer_symbol, streamer_to_occ_symbol
+from .base import (
+    AdapterSink,
+    Backoff,
+    BrokerHTTPError,
+    CredentialRejected,
+    StreamConfig,
+    StreamSilent,
+)
+from .tradier_client import TradierClient, as_list
+
+log = logging.getLogger(__name__)
+
+__all__ = ["StreamConfig", "TradierAdapter"]
+
+NEW_YORK = ZoneInfo("America/New_York")
+STREAM_FILTER = "quote,trade,summary"
+#: Debounce of symbol changes: a burst of set_symbols calls costs one new session.
+SYMBOL_SETTLE = 0.05
+
+
+class StreamEnded(Exception):
+    """The broker ended the market stream (a drop, a kick or an idle close)."""
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def describe(exc: BaseException) -> str:
+    """A short, secret-free reason for a status event or a log line."""
+    for leaf in leaves(exc):
+        if isinstance(leaf, CredentialRejected):
+            return f"credential rejected: {leaf}"
+        if isinstance(leaf, StreamSilent | StreamEnded):
+            return str(leaf)
+        if isinstance(leaf, BrokerHTTPError):
+            return f"broker error: {leaf}"
+        if isinstance(leaf, httpx.TimeoutException | TimeoutError):
+            return "broker did not answer in time"
+        if isinstance(leaf, httpx.TransportError | OSError):
+            return f"cannot reach broker: {type(leaf).__name__}"
+    first = leaves(exc)[0]
+    return f"unexpected error: {type(first).__name__}"
+
+
+def is_rejection(exc: BaseException) -> bool:
+    return any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc))
+
+
+# -- value helpers ----------------------------------------------------------------------------
+def number(value: Any) -> float | int | None:
+    """A Tradier value (a number, or a number in a string) as a JSON number; else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    try:
+        parsed = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(parsed) if parsed.is_integer() and "." not in str(value) else parsed
+
+
+def epoch_ms(value: Any) -> int | None:
+    """Tradier's stream dates: epoch milliseconds, sometimes in a string."""
+    parsed = number(value)
+    return int(parsed) if parsed else None
+
+
+def iso_ms(value: Any) -> int | None:
+    """Tradier's REST timestamps (`2018-06-06T20:16:17.342Z`) as epoch ms."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def quantity_text(value: float) -> str:
+    """A cumulative quantity in a fill id: `5`, not `5.0` (so ids are stable)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def option_expiry_ms(occ: str) -> int | None:
+    """16:00 New York on the expiration date of an OCC symbol."""
+    streamer = occ_to_streamer_symbol(occ)
+    if streamer is None:
+        return None
+    digits = occ.strip()
+    start = len(digits) - 15
+    try:
+        day = dt.datetime.strptime(digits[start : start + 6], "%y%m%d").date()
+    except ValueError:
+        return None
+    close = dt.datetime.combine(day, dt.time(16, 0), tzinfo=NEW_YORK)
+    return int(close.timestamp() * 1000)
+
+
+def occ_parts(occ: str) -> tuple[str, str] | None:
+    """(root, YYYY-MM-DD) of an unpadded OCC symbol."""
+    occ = occ.replace(" ", "")
+    if len(occ) < 16:
+        return None
+    root, date = occ[:-15], occ[-15:-9]
+    try:
+        day = dt.datetime.strptime(date, "%y%m%d").date()
+    except ValueError:
+        return None
+    return root, day.isoformat()
+
+
+# -- normalization (docs/streaming-contract.md) ---------------------------------------------------
+def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
+    """Tradier balances → the contract's balance (short values as positive amounts)."""
+    margin = b.get("margin") if isinstance(b.get("margin"), dict) else None
+    cash = b.get("cash") if isinstance(b.get("cash"), dict) else None
+    pdt = b.get("pdt") if isinstance(b.get("pdt"), dict) else None
+    nested = margin or pdt or {}
+    stock_bp = number(nested.get("stock_buying_power")) if nested else None
+    option_bp = number(nested.get("option_buying_power")) if nested else None
+    if stock_bp is None and cash is not None:
+        stock_bp = option_bp = number(cash.get("cash_available"))
+
+    def magnitude(key: str) -> float | int | None:
+        value = number(b.get(key))
+        return abs(value) if value is not None else None
+
+    return {
+        "net_liquidating_value": number(b.get("total_equity")),
+        "buying_power": stock_bp,
+        "equity_buying_power": stock_bp,
+        "derivative_buying_power": option_bp,
+        "day_trading_buying_power": number(pdt.get("day_trade_buying_power")) if pdt else None,
+        "cash": number(b.get("total_cash")),
+        "cash_available_to_withdraw": number(cash.get("cash_available")) if cash else None,
+        "maintenance_requirement": number(b.get("current_requirement")),
+        "long_equity_value": number(b.get("stock_long_value")),
+        "short_equity_value": abs(number(nested.get("stock_short_value")) or 0)
+        if nested.get("stock_short_value") is not None
+        else None,
+        "long_derivative_value": number(b.get("option_long_value")),
+        "short_derivative_value": magnitude("option_short_value"),
+        "pending_cash": number(b.get("pending_cash")),
+        "updated_at": now_ms(),
+    }
+
+
+def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[str, Any]:
+    """A Tradier position (signed quantity, total cost basis) → the contract's position."""
+    symbol = str(p.get("symbol", ""))
+    streamer = occ_to_streamer_symbol(symbol)
+    option = streamer is not None
+    multiplier = 100 if option else 1
+    signed = number(p.get("quantity")) or 0
+    qty = abs(signed)
+    cost = number(p.get("cost_basis"))
+    average = abs(cost / signed / multiplier) if cost is not None and signed else None
+    parts = occ_parts(symbol) if option else None
+    mark = None
+    close = None
+    if quote:
+        bid, ask = number(quote.get("bid")), number(quote.get("ask"))
+        mark = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
+        close = number(quote.get("prevclose"))
+    return {
+        "symbol": symbol,
+        "streamer_symbol": streamer or symbol,
+        "underlying": parts[0] if parts else symbol,
+        "instrument_type": "Equity Option" if option else "Equity",
+        "quantity": qty,
+        "direction": "Zero" if not signed else ("Long" if signed > 0 else "Short"),
+        "average_open_price": round(average, 6) if average is not None else None,
+        "close_price": close,
+        "mark_price": mark,
+        "multiplier": multiplier,
+        "cost_effect": None if not signed else ("Debit" if signed > 0 else "Credit"),
+        "realized_day_gain": None,
+        "expires_at": option_expiry_ms(symbol) if option else None,
+    }
+
+
+def _stable(payload: dict[str, Any], *volatile: str) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in volatile}
+
+
+class FillBook:
+    """Synthesizes fills from Tradier's cumulative `exec_quantity`.
+
+    Tradier's order rows carry no fill list, only `exec_quantity`, `last_fill_price`,
+    `last_fill_quantity` and `avg_fill_price`. A fill is made when the executed quantity
+    grows; its id is `f"{key}:{cumulative}"`, so the same fill always has the same id —
+    after a restart too. Seen for the first time part-filled, an order gets the earlier
+    executions as one fill (at the implied average price) plus its last fill.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, float] = {}
+        self.fills: dict[str, list[dict[str, Any]]] = {}
+
+    def update(self, key: str, row: dict[str, Any], at: int | None) -> list[dict[str, Any]]:
+        executed = float(number(row.get("exec_quantity")) or 0)
+        previous = self.seen.get(key)
+        fills = self.fills.setdefault(key, [])
+        if executed > (previous or 0):
+            last_price = number(row.get("last_fill_price"))
+            if previous is None:
+                last_qty = float(number(row.get("last_fill_quantity")) or executed)
+                last_qty = min(last_qty, executed) or executed
+                earlier = executed - last_qty
+                if earlier > 0:
+                    average = float(number(row.get("avg_fill_price")) or 0)
+                    price = (average * executed - (last_price or 0) * last_qty) / earlier
+                    fills.append(
+                        {
+                            "id": f"{key}:{quantity_text(earlier)}",
+                            "quantity": number(quantity_text(earlier)),
+                            "price": round(price, 6),
+                            "at": at,
+                        }
+                    )
+                delta = last_qty
+            else:
+                delta = executed - previous
+            fills.append(
+                {
+                    "id": f"{key}:{quantity_text(executed)}",
+                    "quantity": number(quantity_text(delta)),
+                    "price": last_price,
+                    "at": at,
+                }
+            )
+        self.seen[key] = max(executed, previous or 0)
+        return list(fills)
+
+
+def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
+    """A Tradier order (single-leg or multileg) → the contract's order, fills synthesized."""
+    order_id = o.get("id")
+    at = iso_ms(o.get("transaction_date"))
+    rows = as_list(o.get("leg")) if o.get("class") == "multileg" else [o]
+    legs = []
+    for index, row in enumerate(rows):
+        option_symbol = row.get("option_symbol")
+        key = f"{order_id}" if len(rows) == 1 else f"{order_id}:{row.get('id', index)}"
+        legs.append(
+            {
+                "symbol": option_symbol or row.get("symbol"),
+                "instrument_type": "Equity Option" if option_symbol else "Equity",
+                "action": row.get("side"),
+                "quantity": number(row.get("quantity")),
+                "remaining_quantity": number(row.get("remaining_quantity")),
+                "fills": book.update(key, row, at),
+            }
+        )
+    order_type = o.get("type")
+    side = str(o.get("side") or "")
+    if order_type in ("debit", "credit"):
+        effect: str | None = order_type.capitalize()
+    elif side:
+        effect = "Debit" if side.startswith("buy") else "Credit"
+    else:
+        effect = None
+    price = number(o.get("price"))
+    return {
+        "id": order_id,
+        "status": o.get("status"),
+        "order_type": order_type,
+        "time_in_force": o.get("duration"),
+        "price": abs(price) if price is not None else None,
+        "price_effect": effect if price is not None else None,
+        "underlying": o.get("symbol"),
+        "legs": legs,
+        "updated_at": at,
+    }
+
+
+def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, Any] | None:
+    """One stream payload → contract quote fields (only what that payload carries)."""
+    kind = event.get("type")
+    if kind == "quote":
+        fields = {
+            "bid": number(event.get("bid")),
+            "ask": number(event.get("ask")),
+            "bid_size": number(event.get("bidsz")),
+            "ask_size": number(event.get("asksz")),
+        }
+        times = [t for t in (epoch_ms(event.get("biddate")), epoch_ms(event.get("askdate"))) if t]
+    elif kind in ("trade", "tradex"):
+        last = number(event.get("last", event.get("price")))
+        fields = {"last": last, "volume": number(event.get("cvol"))}
+        if last is not None and prev_close is not None:
+            fields["change"] = round(last - prev_close, 4)
+        times = [t for t in (epoch_ms(event.get("date")),) if t]
+    elif kind == "summary":
+        fields = {
+            "day_high": number(event.get("high")),
+            "day_low": number(event.get("low")),
+            "prev_close": number(event.get("prevClose")),
+        }
+        times = []
+    elif kind == "timesale":
+        fields = {
+            "bid": number(event.get("bid")),
+            "ask": number(event.get("ask")),
+            "last": number(event.get("last")),
+        }
+        times = [t for t in (epoch_ms(event.get("date")),) if t]
+    else:
+        return None
+    if times:
+        fields["t"] = max(times)
+    return fields
+
+
+def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A chain row's greeks → contract greeks; `iv` falls back to smv_vol if mid_iv is 0."""
+    g = row.get("greeks")
+    if not isinstance(g, dict):
+        return None
+    iv = number(g.get("mid_iv")) or number(g.get("smv_vol"))
+    bid, ask = number(row.get("bid")), number(row.get("ask"))
+    price = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
+    fields = {
+        "price": price if price is not None else number(row.get("last")),
+        "iv": iv,
+        "delta": number(g.get("delta")),
+        "gamma": number(g.get("gamma")),
+        "theta": number(g.get("theta")),
+        "vega": number(g.get("vega")),
+        "rho": number(g.get("rho")),
+    }
+    updated = g.get("updated_at")
+    if isinstance(updated, str):
+        try:
+            moment = dt.datetime.strptime(updated, "%Y-%m-%d %H:%M:%S")
+            fields["t"] = int(moment.replace(tzinfo=NEW_YORK).timestamp() * 1000)
+        except ValueError:
+            pass
+    return fields
+
+
+class TradierAdapter:
+    """Streams one Tradier link into a sink, forever, healing on every failure."""
+
+    broker = "tradier"
+
+    def __init__(
+        self,
+        *,
+        link_id: int,
+        access_token: str,
+        account_numbers: Iterable[str] = (),
+        api_url: str,
+        stream_url: str,
+        config: StreamConfig | None = None,
+    ) -> None:
+        self.link_id = link_id
+        self._token = access_token
+        self._wanted_accounts = set(account_numbers)
+        self.api_url = api_url.rstrip("/")
+        self.stream_url = stream_url.rstrip("/")
+        self.config = config or StreamConfig()
+        self._symbols: set[str] = set()
+        self._symbols_changed = asyncio.Event()
+        self._greeks_wanted = asyncio.Event()
+        self._subscribed: set[str] = set()
+        self._client: TradierClient | None = None
+        self._known: dict[tuple[str, str], Any] = {}
+        self._fills = FillBook()
+        self._chains: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
+        self._expirations: dict[str, tuple[float, list[str]]] = {}
+        self._prev_close: dict[str, float] = {}
+        self.last_data = time.monotonic()
+        self.reconnects = 0
+        self.sessions_created = 0
+        self.streams_started = 0
+        self.bad_lines = 0
+        self.stream_errors: list[str] = []
+
+    # -- control ------------------------------------------------------------------------------
+    def set_symbols(self, symbols: set[str]) -> None:
+        if symbols != self._symbols:
+            self._symbols = set(symbols)
+            self._symbols_changed.set()
+            self._greeks_wanted.set()
+
+    async def run(self, sink: AdapterSink) -> None:
+        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        while True:
+            started = time.monotonic()
+            try:
+                await self._connect_once(sink)
+                reason = "stream ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # ExceptionGroups included: classify, report, retry
+                reason = describe(exc)
+                if is_rejection(exc):
+                    log.warning("tradier link %s: %s", self.link_id, reason)
+                    await sink.status(self.link_id, "error", reason, **self._status_extra())
+                    await asyncio.sleep(self.config.rejected_retry)
+                    continue
+                if reason.startswith("unexpected"):
+                    log.error("tradier link %s failed", self.link_id, exc_info=exc)
+                else:
+                    log.info("tradier link %s reconnecting: %s", self.link_id, reason)
+            if time.monotonic() - started > self.config.stable_after:
+                backoff.reset()
+            self.reconnects += 1
+            delay = backoff.next_delay()
+            await sink.status(
+                self.link_id,
+                "reconnecting",
+                reason,
+                retry_in=round(delay, 2),
+                **self._status_extra(),
+            )
+            await asyncio.sleep(delay)
+
+    def _status_extra(self) -> dict[str, Any]:
+        return {"reconnects": self.reconnects, "token_expires_at": None}
+
+    # -- one connection ---------------------------------------------------------------------------
+    async def _connect_once(self, sink: AdapterSink) -> None:
+        await sink.status(self.link_id, "connecting", **self._status_extra())
+        async with TradierClient(
+            access_token=self._token,
+            api_url=self.api_url,
+            timeout=self.config.handshake_timeout,
+        ) as client:
+            self._client = client
+            try:
+                accounts = await self._accounts(client)
+                await self._poll_accounts(client, accounts, sink, full=True)
+                await self._poll_orders(client, accounts, sink, full=True)
+                self._subscribed = set()
+                self.last_data = time.monotonic()
+                await sink.status(self.link_id, "live", **self._status_extra())
+                self._greeks_wanted.set()
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._market_loop(client, sink))
+                    tg.create_task(
+                        self._every(
+                            self.config.account_poll_interval,
+                            self._poll_accounts,
+                            client,
+                            accounts,
+                            sink,
+                        )
+                    )
+                    tg.create_task(
+                        self._every(
+                            self.config.order_poll_interval,
+                            self._poll_orders,
+                            client,
+                            accounts,
+                            sink,
+                        )
+                    )
+                    tg.create_task(self._greeks_loop(sink))
+                    tg.create_task(self._watchdog())
+            finally:
+                self._client = None
+
+    async def _accounts(self, client: TradierClient) -> list[str]:
+        body = await client.get("/v1/user/profile")
+        profile = body.get("profile") if isinstance(body, dict) else None
+        numbers = [
+            str(a["account_number"])
+            for a in as_list(profile.get("account") if isinstance(profile, dict) else None)
+            if isinstance(a, dict) and a.get("account_number")
+        ]
+        if self._wanted_accounts:
+            numbers = [n for n in numbers if n in self._wanted_accounts]
+        return numbers
+
+    async def _every(self, interval: float, poll: Any, *args: Any) -> None:
+        """Poll on a schedule; a transient REST failure waits for the next round."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await poll(*args, full=False)
+            except (BrokerHTTPError, httpx.TransportError) as exc:
+                log.info("tradier link %s: poll failed: %s", self.link_id, describe(exc))
+
+    async def _poll_accounts(
+        self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
+    ) -> None:
+        """Balances and positions; on a poll only what changed is reported."""
+        raw_positions: dict[str, list[dict[str, Any]]] = {}
+        balances: dict[str, dict[str, Any]] = {}
+        for number_ in accounts:
+            body = await client.get(f"/v1/accounts/{number_}/balances")
+            balances[number_] = balance_payload((body or {}).get("balances") or {})
+            body = await client.get(f"/v1/accounts/{number_}/positions")
+            wrapper = (body or {}).get("positions")
+            rows = as_list(wrapper.get("position") if isinstance(wrapper, dict) else None)
+            raw_positions[number_] = [p for p in rows if isinstance(p, dict)]
+        quotes = await self._position_quotes(client, raw_positions)
+        for number_ in accounts:
+            balance = balances[number_]
+            positions = [
+                position_payload(p, quotes.get(str(p.get("symbol"))))
+                for p in raw_positions[number_]
+            ]
+            stable_positions = [_stable(p, "mark_price") for p in positions]
+            if full or self._known.get(("balance", number_)) != _stable(balance, "updated_at"):
+                await sink.account_event("balance", self.link_id, number_, balance)
+            if full or self._known.get(("positions", number_)) != stable_positions:
+                await sink.account_event("positions", self.link_id, number_, positions)
+            self._known[("balance", number_)] = _stable(balance, "updated_at")
+            self._known[("positions", number_)] = stable_positions
+
+    async def _position_quotes(
+        self, client: TradierClient, positions: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        """One quotes call for every position symbol (close and mark prices)."""
+        symbols = sorted({str(p.get("symbol")) for rows in positions.values() for p in rows})
+        if not symbols:
+            return {}
+        try:
+            body = await client.post("/v1/markets/quotes", {"symbols": ",".join(symbols)})
+        except BrokerHTTPError as exc:
+            log.info("tradier link %s: position quotes failed: %s", self.link_id, exc)
+            return {}
+        wrapper = (body or {}).get("quotes")
+        rows = as_list(wrapper.get("quote") if isinstance(wrapper, dict) else None)
+        return {str(q.get("symbol")): q for q in rows if isinstance(q, dict)}
+
+    async def _poll_orders(
+        self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
+    ) -> None:
+        for number_ in accounts:
+            body = await client.get(f"/v1/accounts/{number_}/orders")
+            wrapper = (body or {}).get("orders")
+            rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
+            for row in rows:
+                if not isinstance(row, dict):
+                    continue
+                payload = order_payload(row, self._fills)
+                key = ("order", str(payload["id"]))
+                if full or self._known.get(key) != payload:
+                    await sink.account_event("order", self.link_id, number_, payload)
+                self._known[key] = payload
+
+    # -- market stream ----------------------------------------------------------------------------
+    async def _market_loop(self, client: TradierClient, sink: AdapterSink) -> None:
+        """One stream at a time, each started with a brand-new session id."""
+        while True:
+            self._symbols_changed.clear()
+            wanted = {s for s in self._symbols if not s.startswith("/")}  # no futures
+            if not wanted:
+                self._subscribed = set()
+                await self._symbols_changed.wait()
+                await asyncio.sleep(SYMBOL_SETTLE)
+                continue
+            by_wire = {streamer_to_occ_symbol(s) or s: s for s in sorted(wanted)}
+            body = await client.post("/v1/markets/events/session")
+            session_id = (body or {}).get("stream", {}).get("sessionid")
+            if not session_id:
+                raise BrokerHTTPError(200, "no session id in the session answer")
+            self.sessions_created += 1
+            form = {
+                "symbols": ",".join(by_wire),
+                "sessionid": session_id,
+                "linebreak": "true",
+                "filter": STREAM_FILTER,
+            }
+            async with client.stream(f"{self.stream_url}/v1/markets/events", form) as response:
+                self.streams_started += 1
+                self._subscribed = wanted
+                self.last_data = time.monotonic()
+                reader = asyncio.create_task(self._read(response, by_wire, sink))
+                changed = asyncio.create_task(self._symbols_changed.wait())
+                try:
+                    await asyncio.wait({reader, changed}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    changed.cancel()
+                    if not reader.done():
+                        reader.cancel()
+                    results = await asyncio.gather(reader, changed, return_exceptions=True)
+                if reader.done() and not reader.cancelled():
+                    error = results[0]
+                    if isinstance(error, BaseException):
+                        raise error
+                    raise StreamEnded("broker closed the market stream")
+            # symbols changed: the old stream is closed before a new session is created
+            await asyncio.sleep(SYMBOL_SETTLE)
+
+    async def _read(
+        self, response: httpx.Response, by_wire: dict[str, str], sink: AdapterSink
+    ) -> None:
+        async for line in response.aiter_lines():
+            line = line.strip()
+            if not line:
+                continue
+            self.last_data = time.monotonic()
+            try:
+                event = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                self.bad_lines += 1
+                if self.bad_lines <= 5 or self.bad_lines % 100 == 0:
+                    log.warning("tradier link %s: unparsable stream line", self.link_id)
+                continue
+            if not isinstance(event, dict):
+                self.bad_lines += 1
+                continue
+            if "error" in event:
+                self.stream_errors.append(str(event["error"])[:200])
+                log.warning("tradier link %s: stream error %s", self.link_id, event["error"])
+                continue
+            symbol = by_wire.get(str(event.get("symbol", "")))
+            if symbol is None:
+                continue
+            if event.get("type") == "summary":
+                prev = number(event.get("prevClose"))
+                if prev is not None:
+                    self._prev_close[symbol] = float(prev)
+            fields = quote_fields(event, self._prev_close.get(symbol))
+            if fields:
+                sink.quote(symbol, fields)
+
+    async def _watchdog(self) -> None:
+        """A stream that sends nothing while subscribed is dead: end the connection."""
+        timeout = self.config.watchdog_timeout
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            idle = time.monotonic() - self.last_data
+            if self._subscribed and idle > timeout:
+                raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
+
+    # -- greeks from option chains ----------------------------------------------------------
+    async def option_chain(self, symbol: str, expiration: str) -> list[dict[str, Any]]:
+        """The chain of one expiration with greeks, cached for `chain_cache_ttl`."""
+        key = (symbol, expiration)
+        cached = self._chains.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.config.chain_cache_ttl:
+            return cached[1]
+        body = await self._get(
+            "/v1/markets/options/chains",
+            {"symbol": symbol, "expiration": expiration, "greeks": "true"},
+        )
+        wrapper = (body or {}).get("options")
+        rows = [
+            r
+            for r in as_list(wrapper.get("option") if isinstance(wrapper, dict) else None)
+            if isinstance(r, dict)
+        ]
+        self._chains[key] = (time.monotonic(), rows)
+        return rows
+
+    async def expirations(self, symbol: str) -> list[str]:
+        """The underlying's expiration dates, cached like the chains."""
+        cached = self._expirations.get(symbol)
+        if cached is not None and time.monotonic() - cached[0] < self.config.chain_cache_ttl:
+            return cached[1]
+        body = await self._get("/v1/markets/options/expirations", {"symbol": symbol})
+        wrapper = (body or {}).get("expirations")
+        dates = [
+            str(d) for d in as_list(wrapper.get("date") if isinstance(wrapper, dict) else None)
+        ]
+        self._expirations[symbol] = (time.monotonic(), dates)
+        return dates
+
+    async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        """Through the connection's client, or a short-lived one outside a connection."""
+        if self._client is not None:
+            return await self._client.get(path, params)
+        async with TradierClient(access_token=self._token, api_url=self.api_url) as client:
+            return await client.get(path, params)
+
+    async def refresh_greeks(self, sink: AdapterSink) -> int:
+        """Report greeks of every wanted option from (cached) chains; returns how many."""
+        by_chain: dict[tuple[str, str], dict[str, str]] = {}
+        for symbol in sorted(self._symbols):
+            if not is_option(symbol):
+                continue
+            occ = streamer_to_occ_symbol(symbol)
+            parts = occ_parts(occ) if occ else None
+            if occ and parts:
+                by_chain.setdefault(parts, {})[occ] = symbol
+        reported = 0
+        for (root, expiration), wanted in by_chain.items():
+            try:
+                rows = await self.option_chain(root, expiration)
+            except BrokerHTTPError as exc:
+                log.info("tradier link %s: chain %s %s: %s", self.link_id, root, expiration, exc)
+                continue
+            for row in rows:
+                symbol = wanted.get(str(row.get("symbol")))
+                fields = greeks_fields(row) if symbol else None
+                if symbol and fields:
+                    sink.greeks(symbol, fields)
+                    reported += 1
+        return reported
+
+    async def _greeks_loop(self, sink: AdapterSink) -> None:
+        """On a symbol change and every `chain_cache_ttl` (Tradier refreshes hourly)."""
+        while True:
+            self._greeks_wanted.clear()
+            await self.refresh_greeks(sink)
+            try:
+                await asyncio.wait_for(self._greeks_wanted.wait(), self.config.chain_cache_ttl)
+                await asyncio.sleep(SYMBOL_SETTLE)
+            except TimeoutError:
+                pass

@@ -1,0 +1,254 @@
+"""A small async client for Tradier's REST API and HTTP market stream, over httpx.
+
+It knows Tradier's quirks so the adapter does not have to: JSON only when asked for
+(`Accept: application/json`), collections that collapse to a bare object (or the string
+"null") when they hold one element (or none) — see `as_list` — and per-token rate limits
+announced in `X-Ratelimit-*` headers. The client waits for the window's `Expiry` when a
+group has nothing `Available`, and backs off and retries (a bounded number of times) on
+429. The token is only ever sent in the Authorization header: it never appears in a log
+line or an exception message made here.
+
+Usage::
+
+    async with TradierClient(access_token=token, api_url="https://api.tradier.com") as c:
+        profile = await c.get("/v1/user/profile")
+        accounts = as_list(profile["profile"].get("account"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from .base import BrokerHTTPError, CredentialRejected
+
+log = logging.getLogger(__name__)
+
+#: Longest a request waits for a rate window to reset (Tradier's windows last a minute).
+MAX_RATE_WAIT = 65.0
+
+
+def as_list(value: Any) -> list[Any]:
+    """A Tradier collection as a list: None, "null" and "" are empty, one item is wrapped."""
+    if value is None or value == "null" or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def rate_group(method: str, path: str) -> str:
+    """Tradier's rate-limit groups: market data, trading (order placement), standard."""
+    if path.startswith("/v1/markets"):
+        return "market"
+    if method == "POST" and path.startswith("/v1/accounts/") and path.endswith("/orders"):
+        return "trading"
+    return "standard"
+
+
+@dataclass
+class RateState:
+    """The last `X-Ratelimit-*` headers seen for one group."""
+
+    allowed: int | None = None
+    used: int | None = None
+    available: int | None = None
+    expiry_ms: int | None = None
+
+    def wait_needed(self, now: float) -> float:
+        """Seconds to wait before the next request of this group (0: go)."""
+        if self.available is None or self.available > 0 or self.expiry_ms is None:
+            return 0.0
+        return max(0.0, self.expiry_ms / 1000 - now)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class TradierClient:
+    """Bearer-authenticated JSON requests with rate-limit bookkeeping; one per connection."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        api_url: str,
+        timeout: float = 15.0,
+        max_retries: int = 3,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.max_retries = max_retries
+        self.max_backoff = max_backoff
+        self.rate: dict[str, RateState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.rate_waits = 0  # times a request waited for a window to reset
+        self.retries_429 = 0  # 429 answers that were retried
+        self._http = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+        )
+
+    async def __aenter__(self) -> TradierClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- requests ------------------------------------------------------------------------
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return await self.request("GET", path, params=params)
+
+    async def post(self, path: str, data: dict[str, Any] | None = None) -> Any:
+        return await self.request("POST", path, data=data)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Any:
+        """One REST call, parsed; waits out exhausted windows and retries 429s (bounded)."""
+        group = rate_group(method, path)
+        for attempt in range(self.max_retries + 1):
+            await self._respect_window(group)
+            response = await self._http.request(
+                method, self.api_url + path, params=params, data=data
+            )
+            self._note_rate(group, response)
+            if response.status_code != 429:
+                return self._parse(response)
+            delay = self._retry_delay(response, group, attempt)
+            if attempt == self.max_retries:
+                raise BrokerHTTPError(429, "rate limit exceeded", retry_after=delay)
+            self.retries_429 += 1
+            log.info("tradier %s %s: 429, retrying in %.1f s", method, path, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream(self, url: str, data: dict[str, str]) -> AsyncIterator[httpx.Response]:
+        """POST to the market stream; yields the open response (status already checked)."""
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        async with self._http.stream("POST", url, data=data, timeout=timeout) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                self._raise_for(response)
+            yield response
+
+    # -- internals -------------------------------------------------------------------------
+    async def _respect_window(self, group: str) -> None:
+        """Reserve one request of the group's window, waiting for Expiry if none is left.
+
+        Reservations are counted locally (under a lock) so that concurrent pollers do not
+        all spend the last request the headers announced."""
+        lock = self._locks.setdefault(group, asyncio.Lock())
+        async with lock:
+            state = self.rate.get(group)
+            if state is None:
+                return
+            wait = state.wait_needed(time.time())
+            if wait > 0:
+                self.rate_waits += 1
+                log.info("tradier %s rate window exhausted: waiting %.1f s", group, wait)
+                await asyncio.sleep(min(wait + 0.05, MAX_RATE_WAIT))
+                state.available, state.expiry_ms = state.allowed, None  # a fresh window
+            if state.available is not None:
+                state.available -= 1
+
+    def _note_rate(self, group: str, response: httpx.Response) -> None:
+        headers = response.headers
+        if "x-ratelimit-available" not in headers:
+            return
+        fresh = RateState(
+            allowed=_int(headers.get("x-ratelimit-allowed")),
+            used=_int(headers.get("x-ratelimit-used")),
+            available=_int(headers.get("x-ratelimit-available")),
+            expiry_ms=_int(headers.get("x-ratelimit-expiry")),
+        )
+        known = self.rate.get(group)
+        if (
+            known is not None
+            and known.expiry_ms == fresh.expiry_ms
+            and known.available is not None
+            and fresh.available is not None
+        ):
+            # same window: requests reserved but not yet counted by the server still count
+            fresh.available = min(fresh.available, known.available)
+        self.rate[group] = fresh
+
+    def _retry_delay(self, response: httpx.Response, group: str, attempt: int) -> float:
+        """Retry-After if given, else until the window's Expiry, else exponential."""
+        retry_after = response.headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return min(self.max_backoff, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        state = self.rate.get(group)
+        if state is not None and state.expiry_ms is not None:
+            wait = state.expiry_ms / 1000 - time.time()
+            if wait > 0:
+                return min(self.max_backoff, wait + 0.05)
+        return min(self.max_backoff, 0.5 * 2**attempt)
+
+    def _parse(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            self._raise_for(response)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            kind = response.headers.get("content-type", "unknown")
+            raise BrokerHTTPError(response.status_code, f"expected JSON, got {kind}") from None
+
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> None:
+        status = response.status_code
+        text = response.text.strip().replace("\n", " ")[:200]
+        if status in (401, 403):
+            raise CredentialRejected(f"Tradier refused the access token (HTTP {status}: {text})")
+        retry_after = response.headers.get("retry-after")
+        try:
+            delay = float(retry_after) if retry_after is not None else None
+        except ValueError:
+            delay = None
+        raise BrokerHTTPError(status, text or response.reason_phrase, retry_after=delay)
+
+
+async def fetch_account_numbers(
+    secrets: dict[str, str],
+    *,
+    api_url: str,
+    timeout: float = 15.0,  # noqa: ASYNC109
+) -> list[str]:
+    """The account numbers a Tradier token can see (the admin's verify action)."""
+    token = secrets.get("access_token", "")
+    if not token:
+        raise CredentialRejected("no access token")
+    async with TradierClient(access_token=token, api_url=api_url, timeout=timeout) as client:
+        body = await client.get("/v1/user/profile")
+    profile = body.get("profile") if isinstance(body, dict) else None
+    if not isinstance(profile, dict):
+        return []
+    return [
+        str(a["account_number"])
+        for a in as_list(profile.get("account"))
+        if isinstance(a, dict) and a.get("account_number")
+    ]

@@ -1,0 +1,329 @@
+"""The Tradier adapter against the sandbox's Tradier façade over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+
+import pytest
+from django.conf import settings
+
+from streaming.brokers.base import StreamConfig
+from streaming.brokers.tradier import TradierAdapter, occ_parts
+from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
+from streaming.sandbox.credentials import credential_id
+from streaming.validation import streamer_to_occ_symbol
+from tests.support.recording import RecordingSink
+
+FAST = dict(
+    handshake_timeout=5,
+    watchdog_timeout=2.0,
+    backoff_base=0.1,
+    backoff_cap=0.5,
+    rejected_retry=60,
+    account_poll_interval=0.5,
+    order_poll_interval=0.2,
+    chain_cache_ttl=60,
+)
+
+
+@pytest.fixture
+def token() -> str:
+    return f"tradier-token-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.asynccontextmanager
+async def running(adapter: TradierAdapter, sink: RecordingSink):
+    task = asyncio.create_task(adapter.run(sink))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def make_adapter(token: str, **config) -> TradierAdapter:
+    return TradierAdapter(
+        link_id=3,
+        access_token=token,
+        api_url=settings.TRADIER_API_URL,
+        stream_url=settings.TRADIER_STREAM_URL,
+        config=StreamConfig(**{**FAST, **config}),
+    )
+
+
+def entry(control, token: str) -> dict:
+    return control.state()["credentials"][credential_id(token)]
+
+
+def totals(control) -> dict:
+    return control.state()["totals"]
+
+
+def live_count(sink: RecordingSink) -> int:
+    return sink.states.count("live")
+
+
+def option_position(sink: RecordingSink) -> dict:
+    positions = [p for k, _, _, ps in sink.events if k == "positions" for p in ps]
+    return next(p for p in positions if p["instrument_type"] == "Equity Option")
+
+
+async def test_snapshot_quotes_and_option_under_streamer_symbols(broker_at_sandbox, control, token):
+    """connecting → snapshot (balance/positions in contract shape) → live; quotes for an
+    equity and an option arrive under streamer symbols with all contract fields."""
+    adapter = make_adapter(token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "live" in sink.states)
+        assert sink.states[0] == "connecting"
+        balances = [(a, p) for k, _, a, p in sink.events if k == "balance"]
+        assert len(balances) == 2
+        margin = next(p for _, p in balances if p["derivative_buying_power"] is not None)
+        assert margin["net_liquidating_value"] > 0 and margin["buying_power"] > 0
+        assert margin["short_equity_value"] > 0 and margin["day_trading_buying_power"] is None
+        option = option_position(sink)
+        assert option["streamer_symbol"].startswith(".") and option["multiplier"] == 100
+        assert option["quantity"] > 0 and option["direction"] in ("Long", "Short")
+        assert option["average_open_price"] > 0 and option["close_price"] is not None
+        short = next(
+            p
+            for k, _, _, ps in sink.events
+            if k == "positions"
+            for p in ps
+            if p["direction"] == "Short" and p["instrument_type"] == "Equity"
+        )
+        assert short["quantity"] > 0 and short["cost_effect"] == "Credit"
+
+        adapter.set_symbols({"SPY", option["streamer_symbol"]})
+        wanted = {"SPY", option["streamer_symbol"]}
+        await sink.wait_for(
+            lambda: all(
+                {"bid", "ask", "t", "prev_close"} <= sink.quotes.get(s, {}).keys() for s in wanted
+            )
+        )
+        await sink.wait_for(lambda: {"last", "volume"} <= sink.quotes["SPY"].keys())
+        spy = sink.quotes["SPY"]
+        assert spy["bid"] < spy["ask"] and isinstance(spy["t"], int)
+        assert spy["t"] > (time.time() - 60) * 1000
+        assert isinstance(spy["last"], float) and isinstance(spy["volume"], int)
+        assert spy["day_low"] <= spy["day_high"]
+        assert not any(s.startswith(("SPY2", "QQQ2")) for s in sink.quotes)  # no OCC keys
+        assert adapter.bad_lines == 0
+
+
+async def test_each_stream_uses_a_fresh_session_and_stale_ids_are_never_sent(
+    broker_at_sandbox, control, token
+):
+    """The two-step session: one new session per stream start; after the TTL passed a
+    symbol change creates another, and the sandbox never had to refuse a session id."""
+    control.configure(tradier_session_ttl=1.0)
+    adapter = make_adapter(token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        state = entry(control, token)
+        assert state["sessions_created"] == 1 and state["streams_started"] == 1
+        await asyncio.sleep(1.3)  # the first session id is stale now
+        adapter.set_symbols({"SPY", "QQQ"})
+        await sink.wait_for(lambda: "QQQ" in sink.quotes)
+        state = entry(control, token)
+        assert state["sessions_created"] == 2 and state["streams_started"] == 2
+        assert state["sessions_rejected"] == 0
+        streams = state["tradier-stream"]
+        assert len(streams) == 1 and streams[0]["symbols"] == ["QQQ", "SPY"]
+        count = sink.quote_counts["QQQ"]
+        await sink.wait_for(lambda: sink.quote_counts["QQQ"] > count + 2)
+        assert "reconnecting" not in sink.states
+
+
+async def test_no_symbols_means_no_stream(broker_at_sandbox, control, token):
+    """With nothing wanted the adapter is live but opens no stream (never an empty list)."""
+    adapter = make_adapter(token)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "live" in sink.states)
+        await asyncio.sleep(0.4)
+        state = entry(control, token)
+        assert state["sessions_created"] == 0 and state["tradier-stream"] == []
+        adapter.set_symbols({"AAPL"})
+        await sink.wait_for(lambda: "AAPL" in sink.quotes)
+        adapter.set_symbols(set())
+        await sink.wait_for(lambda: entry(control, token)["tradier-stream"] == [])
+        assert entry(control, token)["sessions_created"] == 1
+
+
+async def test_drop_reconnects_and_retakes_the_snapshot(broker_at_sandbox, control, token):
+    """A dropped stream: reconnecting, then a new snapshot and live again, one stream left."""
+    adapter = make_adapter(token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        snapshots = sum(1 for k, *_ in sink.events if k == "positions")
+        assert control.fault("drop", target="tradier-stream", credential=credential_id(token)) == {
+            "affected": 1
+        }
+        await sink.wait_for(lambda: "reconnecting" in sink.states)
+        reason = next(r for s, r, _ in sink.statuses if s == "reconnecting")
+        assert "closed the market stream" in reason
+        await sink.wait_for(lambda: live_count(sink) >= 2)
+        assert sum(1 for k, *_ in sink.events if k == "positions") >= snapshots + 2
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 2)
+        assert len(entry(control, token)["tradier-stream"]) == 1
+
+
+async def test_silent_stream_is_caught_by_the_watchdog(broker_at_sandbox, control, token):
+    """A silenced stream stays open; the watchdog abandons it and the sandbox sees it go."""
+    adapter = make_adapter(token, watchdog_timeout=1.0)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        control.fault("silence", target="tradier-stream", credential=credential_id(token))
+        await sink.wait_for(lambda: "reconnecting" in sink.states)
+        assert "watchdog" in next(r for s, r, _ in sink.statuses if s == "reconnecting")
+        await sink.wait_for(lambda: live_count(sink) >= 2)
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count)
+        streams = entry(control, token)["tradier-stream"]
+        assert len(streams) == 1 and not streams[0]["silent"]  # the silent one was closed
+
+
+async def test_429_with_retry_after_is_waited_out(broker_at_sandbox, control, token):
+    """Two 429s with Retry-After on market data: the adapter waits, retries, and streams
+    without ever reconnecting."""
+    control.fault(
+        "http_error", status=429, path_prefix="/tradier/v1/markets", count=2, retry_after=1
+    )
+    adapter = make_adapter(token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    started = time.monotonic()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        assert time.monotonic() - started >= 2.0  # two Retry-After: 1 waits
+        assert "reconnecting" not in sink.states and "error" not in sink.states
+        assert totals(control)["http_faults"] == 2
+
+
+async def test_rate_window_is_respected_without_hitting_429(broker_at_sandbox, control, token):
+    """A tiny standard limit: the pollers wait for X-Ratelimit-Expiry instead of running
+    into the sandbox's 429, and balances keep flowing."""
+    control.configure(tradier_rate_limit_standard=4, tradier_rate_window=1.0)
+    adapter = make_adapter(token, account_poll_interval=0.1, order_poll_interval=0.1)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "live" in sink.states)
+        await asyncio.sleep(2.5)
+        assert totals(control).get("tradier_rate_limited", 0) == 0
+        assert "reconnecting" not in sink.states
+    rate = entry(control, token)["rate"]["standard"]
+    assert rate["used"] <= 4
+
+
+async def test_chain_cache_serves_greeks_within_ttl(broker_at_sandbox, control, token):
+    """Greeks come from the chain; two refreshes within the TTL cost one chain request,
+    after the TTL a second one; iv falls back to smv_vol where mid_iv is 0."""
+    adapter = make_adapter(token, chain_cache_ttl=1.5)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "live" in sink.states)
+        option = option_position(sink)["streamer_symbol"]
+        adapter.set_symbols({option})
+        await sink.wait_for(lambda: option in sink.greek_values)
+        greeks = sink.greek_values[option]
+        assert -1 <= greeks["delta"] <= 1 and greeks["iv"] > 0 and greeks["price"] > 0
+        assert isinstance(greeks["t"], int)
+        assert totals(control)["tradier_chain_requests"] == 1
+        assert await adapter.refresh_greeks(sink) == 1
+        assert totals(control)["tradier_chain_requests"] == 1
+        await asyncio.sleep(1.6)
+        await sink.wait_for(lambda: totals(control)["tradier_chain_requests"] == 2, 3)
+    root, expiration = occ_parts(streamer_to_occ_symbol(option))
+    rows = await adapter.option_chain(root, expiration)
+    assert rows and all("greeks" in r for r in rows)
+    dates = await adapter.expirations("SPY")
+    assert expiration in dates
+
+
+async def test_rejected_token_reports_error_without_the_secret(broker_at_sandbox, control, token):
+    """A revoked token → 401 → status error with a reason that never contains the token."""
+    control.fault("revoke", credential=credential_id(token))
+    adapter = make_adapter(token)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "error" in sink.states)
+        await asyncio.sleep(0.3)
+    state, reason, _ = sink.statuses[-1]
+    assert state == "error" and "401" in reason and "Invalid Access Token" in reason
+    assert token not in reason
+    assert sink.states.count("connecting") == 1
+
+
+async def test_order_fills_are_synthesized_once_with_deterministic_ids(
+    broker_at_sandbox, control, token
+):
+    """An order placed over Tradier's REST fills over time; the adapter reports its fills
+    with ids `order:cumulative`, never twice, and the same ids after a restart."""
+    adapter = make_adapter(token)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "live" in sink.states)
+        account = next(  # the margin account: it holds the option position
+            a
+            for k, _, a, ps in sink.events
+            if k == "positions" and any(p["instrument_type"] == "Equity Option" for p in ps)
+        )
+        async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as c:
+            placed = await c.post(
+                f"/v1/accounts/{account}/orders",
+                {"class": "equity", "symbol": "SPY", "side": "buy", "quantity": "120",
+                 "type": "limit", "duration": "day", "price": "610"},
+            )  # fmt: skip
+        order_id = placed["order"]["id"]
+        for _ in range(6):
+            control.step()
+            await asyncio.sleep(0.25)
+
+        def order_frames() -> list[dict]:
+            return [p for k, _, _, p in sink.events if k == "order" and p["id"] == order_id]
+
+        await sink.wait_for(lambda: order_frames() and order_frames()[-1]["status"] == "filled")
+        final = order_frames()[-1]
+        fills = final["legs"][0]["fills"]
+        assert sum(f["quantity"] for f in fills) == 120
+        assert len({f["id"] for f in fills}) == len(fills) >= 2  # a partial fill happened
+        assert fills[-1]["id"] == f"{order_id}:120"
+        assert all(f["price"] > 0 for f in fills)
+        assert final["order_type"] == "limit" and final["legs"][0]["action"] == "buy"
+        await asyncio.sleep(0.5)
+        assert order_frames()[-1] == final  # no further frames: nothing duplicated
+        frames_before = len(order_frames())
+        await asyncio.sleep(0.5)
+        assert len(order_frames()) == frames_before
+    restarted = make_adapter(token)
+    sink2 = RecordingSink()
+    async with running(restarted, sink2):
+        await sink2.wait_for(
+            lambda: any(k == "order" and p["id"] == order_id for k, _, _, p in sink2.events)
+        )
+    again = next(p for k, _, _, p in sink2.events if k == "order" and p["id"] == order_id)
+    assert again["legs"][0]["fills"][-1]["id"] == f"{order_id}:120"
+    assert sum(f["quantity"] for f in again["legs"][0]["fills"]) == 120
+
+
+async def test_fetch_account_numbers_lists_the_profile(broker_at_sandbox, token):
+    """The admin's verify call returns both sandbox accounts; a missing token is rejected."""
+    numbers = await fetch_account_numbers({"access_token": token}, api_url=settings.TRADIER_API_URL)
+    assert len(numbers) == 2 and all(n.startswith("5WT") for n in numbers)
+    from streaming.brokers.base import CredentialRejected
+
+    with pytest.raises(CredentialRejected):
+        await fetch_account_numbers({}, api_url=settings.TRADIER_API_URL)
