@@ -1,0 +1,626 @@
+"""The Alpaca adapter: Broker API REST snapshot + SSE trade events, with a polling fallback.
+
+One adapter per broker link (one Broker API key pair). Each connection: list the key's
+accounts, take a REST snapshot (balance, positions, open and recent orders), report
+`live`, then follow `GET /v2/events/trades` (httpx-sse), resuming from the link's
+checkpoint (the last applied event's ULID) so that nothing is lost across drops and
+restarts. Alpaca has no account push, so balances and positions are re-read every
+`account_poll_interval`, and right after a fill.
+
+Idempotence: a fill row's id is `"{order_id}:{cumulative filled qty}"`, so a replayed event
+yields the same id; per order the highest cumulative quantity already covered by a row is
+kept and an event at or below it adds no row. The checkpoint is saved only after the sink
+took the event: a crash in between replays that one event, which then changes nothing.
+
+Liveness: httpx-sse swallows `:heartbeat` comments, so the response's byte stream is
+wrapped: every chunk (heartbeats included) resets a `watchdog_timeout` timer, and a stream
+that stays quiet longer raises StreamSilent → reconnect with replay.
+
+When the stream cannot be opened (connect error, an error status such as 404/429/5xx, or
+a body that is not `text/event-stream`), orders are polled every `order_poll_interval`
+(`status=live`, reason "event stream unavailable; polling orders") while the stream is
+retried with jittered backoff (Retry-After respected: a second connection gets 429 and
+must never cause a reconnect storm); once it opens, polling stops and replay resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+import orjson
+from httpx_sse import ServerSentEvent, SSEError
+
+from .. import events
+from ..validation import OPTION_OCC_RE, occ_to_streamer_symbol
+from .alpaca_client import AlpacaClient
+from .base import (
+    AdapterSink,
+    Backoff,
+    BrokerHTTPError,
+    Checkpoint,
+    CredentialRejected,
+    StreamConfig,
+    StreamSilent,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AlpacaAdapter"]
+
+POLLING_REASON = "event stream unavailable; polling orders"
+#: Recently closed orders are read this far back (Alpaca's `after` is the submission time).
+ORDER_LOOKBACK = 86400.0
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def describe(exc: BaseException) -> str:
+    """A short, secret-free reason for a status event or a log line."""
+    for leaf in leaves(exc):
+        if isinstance(leaf, StreamSilent):
+            return str(leaf)
+        if isinstance(leaf, CredentialRejected):
+            return f"credential rejected: {leaf}"
+        if isinstance(leaf, BrokerHTTPError):
+            return f"broker error: {leaf}"
+        if isinstance(leaf, SSEError):
+            return "broker answered without an event stream"
+        if isinstance(leaf, httpx.TimeoutException | TimeoutError):
+            return "broker did not answer in time"
+        if isinstance(leaf, httpx.RemoteProtocolError):
+            return "broker closed the stream"
+        if isinstance(leaf, httpx.TransportError | OSError):
+            return f"cannot reach broker: {type(leaf).__name__}"
+    first = leaves(exc)[0]
+    return f"unexpected error: {type(first).__name__}: {str(first)[:120]}"
+
+
+def dec(value: Any) -> Decimal | None:
+    """An Alpaca number (a string) as a Decimal; None when absent or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return result if result.is_finite() else None
+
+
+def qty_text(value: Decimal) -> str:
+    """A quantity in a canonical spelling (fill ids must not depend on `300` vs `300.0`)."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def time_ms(text: Any) -> int | None:
+    """RFC 3339 (nanoseconds, `Z` or an offset) as epoch milliseconds."""
+    if not isinstance(text, str):
+        return None
+    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", text)
+    if match is None:
+        return None
+    base, frac, zone = match.groups()
+    zone = "+00:00" if zone in (None, "Z") else zone
+    try:
+        moment = datetime.fromisoformat(f"{base}{(frac or '.0')[:7]}{zone}")
+    except ValueError:
+        return None
+    return int(moment.timestamp() * 1000)
+
+
+def _stable(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "updated_at"}
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def balance_payload(a: dict[str, Any]) -> dict[str, Any]:
+    """An Alpaca trading account as the contract's balance; null where Alpaca has no value."""
+    short = dec(a.get("short_market_value"))
+    return {
+        "net_liquidating_value": events.num(dec(a.get("equity"))),
+        "buying_power": events.num(dec(a.get("buying_power"))),
+        "equity_buying_power": events.num(dec(a.get("regt_buying_power") or a.get("buying_power"))),
+        "derivative_buying_power": events.num(dec(a.get("options_buying_power"))),
+        "day_trading_buying_power": events.num(dec(a.get("daytrading_buying_power"))),
+        "cash": events.num(dec(a.get("cash"))),
+        "cash_available_to_withdraw": events.num(dec(a.get("cash_withdrawable"))),
+        "maintenance_requirement": events.num(dec(a.get("maintenance_margin"))),
+        "long_equity_value": events.num(dec(a.get("long_market_value"))),
+        "short_equity_value": events.num(abs(short)) if short is not None else None,
+        "long_derivative_value": None,
+        "short_derivative_value": None,
+        "pending_cash": None,
+        "updated_at": events.now_ms(),
+    }
+
+
+def _option_parts(symbol: str) -> tuple[str, int | None] | None:
+    """(root, expiry ms) of an OCC option symbol, or None for anything else."""
+    match = OPTION_OCC_RE.match(symbol)
+    if match is None:
+        return None
+    root, ymd = match.group(1), match.group(2)
+    try:
+        expiry = datetime.strptime(ymd, "%y%m%d").replace(hour=21, tzinfo=UTC)
+    except ValueError:
+        return root, None
+    return root, int(expiry.timestamp() * 1000)
+
+
+def position_payload(p: dict[str, Any]) -> dict[str, Any]:
+    symbol = str(p.get("symbol", ""))
+    option = p.get("asset_class") == "us_option" or _option_parts(symbol) is not None
+    parts = _option_parts(symbol) if option else None
+    qty = dec(p.get("qty")) or Decimal(0)
+    side = p.get("side")
+    if qty == 0:
+        direction = "Zero"
+    elif side == "short" or qty < 0:
+        direction = "Short"
+    else:
+        direction = "Long"
+    return {
+        "symbol": symbol,
+        "streamer_symbol": (occ_to_streamer_symbol(symbol) or symbol) if option else symbol,
+        "underlying": parts[0] if parts else symbol,
+        "instrument_type": "Equity Option" if option else "Equity",
+        "quantity": events.num(abs(qty)),
+        "direction": direction,
+        "average_open_price": events.num(dec(p.get("avg_entry_price"))),
+        "close_price": events.num(dec(p.get("lastday_price"))),
+        "mark_price": events.num(dec(p.get("current_price"))),
+        "multiplier": 100 if option else 1,
+        "cost_effect": {"Long": "Debit", "Short": "Credit"}.get(direction, "None"),
+        "realized_day_gain": None,
+        "expires_at": parts[1] if parts else None,
+    }
+
+
+def _instrument(symbol: str, asset_class: Any) -> str:
+    if asset_class == "us_option" or _option_parts(symbol) is not None:
+        return "Equity Option"
+    return "Equity"
+
+
+def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, Any]:
+    """An Alpaca order as the contract's order; this process's fill rows on the first leg."""
+    qty = dec(o.get("qty")) or Decimal(0)
+    filled = dec(o.get("filled_qty")) or Decimal(0)
+    symbol = str(o.get("symbol") or "")
+    side = o.get("side")
+    limit = dec(o.get("limit_price"))
+    raw_legs = o.get("legs") if isinstance(o.get("legs"), list) and o.get("legs") else None
+    if raw_legs:
+        legs = []
+        for index, leg in enumerate(raw_legs):
+            leg_qty = dec(leg.get("qty")) or Decimal(0)
+            leg_filled = dec(leg.get("filled_qty")) or Decimal(0)
+            leg_symbol = str(leg.get("symbol", ""))
+            legs.append(
+                {
+                    "symbol": leg_symbol,
+                    "instrument_type": _instrument(leg_symbol, leg.get("asset_class")),
+                    "action": leg.get("side"),
+                    "quantity": events.num(leg_qty),
+                    "remaining_quantity": events.num(leg_qty - leg_filled),
+                    "fills": list(fills) if index == 0 else [],
+                }
+            )
+        first_symbol = str(raw_legs[0].get("symbol", ""))
+    else:
+        legs = [
+            {
+                "symbol": symbol,
+                "instrument_type": _instrument(symbol, o.get("asset_class")),
+                "action": side,
+                "quantity": events.num(qty),
+                "remaining_quantity": events.num(max(qty - filled, Decimal(0))),
+                "fills": list(fills),
+            }
+        ]
+        first_symbol = symbol
+    parts = _option_parts(first_symbol)
+    return {
+        "id": str(o.get("id")),
+        "status": o.get("status"),
+        "order_type": o.get("order_type") or o.get("type"),
+        "time_in_force": o.get("time_in_force"),
+        "price": events.num(limit),
+        "price_effect": ("Debit" if side == "buy" else "Credit") if limit and side else None,
+        "underlying": parts[0] if parts else first_symbol,
+        "legs": legs,
+        "updated_at": time_ms(o.get("updated_at")),
+    }
+
+
+# --------------------------------------------------------------------------- liveness
+
+
+class _Watchdog(httpx.AsyncByteStream):
+    """Wraps a response body: every chunk (heartbeat comments too) counts as life; a body
+    that stays quiet for `timeout` seconds raises StreamSilent."""
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, timeout: float, on_data: Callable[[], None]
+    ) -> None:
+        self._inner = inner
+        self._timeout = timeout
+        self._on_data = on_data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        iterator = self._inner.__aiter__()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(iterator.__anext__(), self._timeout)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise StreamSilent(
+                    f"no event or heartbeat for {self._timeout:g} s (watchdog)"
+                ) from None
+            self._on_data()
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# --------------------------------------------------------------------------- adapter
+
+
+@dataclass
+class _OrderView:
+    number: str
+    covered: Decimal = Decimal(0)  # highest cumulative filled qty covered by a fill row
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, Any] | None = None  # the payload last emitted
+
+
+class AlpacaAdapter:
+    """Streams one Alpaca Broker API key's accounts into a sink, forever, healing on failure.
+
+    Usage::
+
+        adapter = AlpacaAdapter(link_id=7, key_id=k, secret_key=s, api_url=url,
+                                checkpoint=DatabaseCheckpoint(7, "alpaca-trades"))
+        await adapter.run(sink)   # until cancelled
+    """
+
+    broker = "alpaca"
+
+    def __init__(
+        self,
+        *,
+        link_id: int,
+        key_id: str,
+        secret_key: str,
+        account_numbers: Iterable[str] = (),
+        api_url: str,
+        checkpoint: Checkpoint,
+        config: StreamConfig | None = None,
+    ) -> None:
+        self.link_id = link_id
+        self._key_id = key_id
+        self._secret = secret_key
+        self._wanted = set(account_numbers)
+        self.api_url = api_url
+        self.checkpoint = checkpoint
+        self.config = config or StreamConfig()
+        self.reconnects = 0
+        self.mode = "connecting"  # "stream" | "polling" | "reconnecting"
+        self.last_data = time.monotonic()
+        self.stream_attempts = 0
+        self.bad_events = 0
+        self.ignored_events = 0
+        self._accounts: dict[str, str] = {}  # Alpaca account id -> account number
+        self._orders: dict[str, _OrderView] = {}
+        self._known: dict[tuple[str, str], Any] = {}
+        self._dirty: set[str] = set()
+        self._dirty_event = asyncio.Event()
+        self._lookback_from = time.time() - ORDER_LOOKBACK
+
+    # -- control --------------------------------------------------------------------
+    def set_symbols(self, symbols: set[str]) -> None:
+        """Alpaca provides no quotes here: symbols are ignored."""
+
+    async def run(self, sink: AdapterSink) -> None:
+        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        while True:
+            started = time.monotonic()
+            wait_at_least = 0.0
+            try:
+                await self._connect_once(sink)
+                reason = "stream ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # ExceptionGroups included: classify, report, retry
+                reason = describe(exc)
+                if any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc)):
+                    log.warning("alpaca link %s: %s", self.link_id, reason)
+                    self.mode = "error"
+                    await sink.status(self.link_id, "error", reason, **self._extra())
+                    await asyncio.sleep(self.config.rejected_retry)
+                    continue
+                for leaf in leaves(exc):
+                    if isinstance(leaf, BrokerHTTPError) and leaf.retry_after:
+                        wait_at_least = leaf.retry_after
+                if reason.startswith("unexpected"):
+                    log.error("alpaca link %s failed", self.link_id, exc_info=exc)
+                else:
+                    log.info("alpaca link %s reconnecting: %s", self.link_id, reason)
+            if time.monotonic() - started > self.config.stable_after:
+                backoff.reset()
+            self.reconnects += 1
+            delay = max(backoff.next_delay(), wait_at_least)
+            self.mode = "reconnecting"
+            await sink.status(
+                self.link_id, "reconnecting", reason, retry_in=round(delay, 2), **self._extra()
+            )
+            await asyncio.sleep(delay)
+
+    def _extra(self) -> dict[str, Any]:
+        return {"reconnects": self.reconnects, "token_expires_at": None}
+
+    # -- one connection ---------------------------------------------------------------
+    async def _connect_once(self, sink: AdapterSink) -> None:
+        self.mode = "connecting"
+        await sink.status(self.link_id, "connecting", **self._extra())
+        async with AlpacaClient(
+            key_id=self._key_id,
+            secret_key=self._secret,
+            api_url=self.api_url,
+            timeout=self.config.handshake_timeout,
+        ) as client:
+            accounts = await client.accounts()
+            self._accounts = {
+                str(a["id"]): str(a["account_number"])
+                for a in accounts
+                if not self._wanted or str(a.get("account_number")) in self._wanted
+            }
+            cursor = await self.checkpoint.load()
+            for account_id in self._accounts:
+                await self._refresh_account(client, sink, account_id, full=True)
+                await self._poll_orders(client, sink, account_id, synthesize=cursor is None)
+            self.mode = "stream"
+            await sink.status(self.link_id, "live", **self._extra())
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._events(client, sink))
+                tg.create_task(self._poll_accounts(client, sink))
+
+    async def _refresh_account(
+        self, client: AlpacaClient, sink: AdapterSink, account_id: str, *, full: bool = False
+    ) -> None:
+        """Balance and positions over REST; emitted on a full snapshot or when changed."""
+        number = self._accounts[account_id]
+        balance = balance_payload(await client.trading_account(account_id))
+        positions = [position_payload(p) for p in await client.positions(account_id)]
+        if full or self._known.get(("balance", number)) != _stable(balance):
+            await sink.account_event("balance", self.link_id, number, balance)
+        if full or self._known.get(("positions", number)) != positions:
+            await sink.account_event("positions", self.link_id, number, positions)
+        self._known[("balance", number)] = _stable(balance)
+        self._known[("positions", number)] = positions
+
+    async def _poll_accounts(self, client: AlpacaClient, sink: AdapterSink) -> None:
+        """Every account_poll_interval all accounts; right after a fill, that account."""
+        while True:
+            try:
+                await asyncio.wait_for(self._dirty_event.wait(), self.config.account_poll_interval)
+                dirty = [a for a, n in self._accounts.items() if n in self._dirty]
+            except TimeoutError:
+                dirty = list(self._accounts)
+            self._dirty_event.clear()
+            self._dirty.clear()
+            for account_id in dirty:
+                await self._refresh_account(client, sink, account_id)
+
+    # -- orders -------------------------------------------------------------------------
+    async def _poll_orders(
+        self, client: AlpacaClient, sink: AdapterSink, account_id: str, *, synthesize: bool
+    ) -> None:
+        """Open orders plus those submitted within the lookback; emit what changed."""
+        number = self._accounts[account_id]
+        after = datetime.fromtimestamp(self._lookback_from, UTC).isoformat()
+        seen: dict[str, dict[str, Any]] = {}
+        for params in ({"status": "open"}, {"status": "all", "after": after}):
+            for order in await client.orders(account_id, limit=500, **params):
+                if isinstance(order, dict) and order.get("id"):
+                    seen[str(order["id"])] = order
+        for order in sorted(seen.values(), key=lambda o: str(o.get("submitted_at"))):
+            await self._apply_order(sink, number, order, synthesize=synthesize)
+
+    async def _apply_order(
+        self,
+        sink: AdapterSink,
+        number: str,
+        order: dict[str, Any],
+        *,
+        execution: tuple[Decimal | None, Decimal | None, int | None] | None = None,
+        synthesize: bool = False,
+    ) -> bool:
+        """Fold an order state (and maybe one execution) in; emit it if it changed.
+
+        Returns whether a fill row was added."""
+        oid = str(order["id"])
+        view = self._orders.setdefault(oid, _OrderView(number))
+        filled = dec(order.get("filled_qty")) or Decimal(0)
+        added = False
+        if filled > view.covered and (execution is not None or synthesize):
+            gap = filled - view.covered
+            if execution is not None:
+                qty, price, at = execution
+                row_qty = min(qty, gap) if qty and qty > 0 else gap
+            else:  # polling or a baseline snapshot: what filled since the last row
+                row_qty = gap
+                avg = dec(order.get("filled_avg_price"))
+                prior = sum(
+                    (Decimal(str(f["quantity"])) * Decimal(str(f["price"] or 0)))
+                    for f in view.fills
+                )
+                price = (avg * filled - prior) / gap if avg is not None else None
+                if price is not None and price <= 0:
+                    price = avg
+                at = time_ms(order.get("filled_at")) or time_ms(order.get("updated_at"))
+            view.fills.append(
+                {
+                    "id": f"{oid}:{qty_text(filled)}",
+                    "quantity": events.num(row_qty),
+                    "price": events.num(price),
+                    "at": at,
+                }
+            )
+            view.covered = filled
+            added = True
+        payload = order_payload(order, view.fills)
+        if payload != view.last:
+            view.last = payload
+            await sink.account_event("order", self.link_id, number, payload)
+        return added
+
+    # -- the event stream ---------------------------------------------------------------
+    async def _events(self, client: AlpacaClient, sink: AdapterSink) -> None:
+        """Follow the trade-event stream; poll orders whenever it cannot be opened."""
+        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        poller: asyncio.Task[None] | None = None
+        try:
+            while True:
+                opened_at: float | None = None
+                wait_at_least = 0.0
+                try:
+                    cursor = await self.checkpoint.load()
+                    params = {"since_id": cursor} if cursor else {}
+                    self.stream_attempts += 1
+                    async with client.trade_events(params) as source:
+                        response = source.response
+                        content_type = response.headers.get("content-type", "")
+                        if "text/event-stream" not in content_type.partition(";")[0]:
+                            raise SSEError(f"unexpected content type {content_type[:40]!r}")
+                        self.last_data = time.monotonic()
+                        response.stream = _Watchdog(
+                            response.stream, self.config.watchdog_timeout, self._touch
+                        )
+                        opened_at = time.monotonic()
+                        if poller is not None:
+                            poller.cancel()
+                            poller = None
+                        if self.mode != "stream":
+                            self.mode = "stream"
+                            await sink.status(self.link_id, "live", **self._extra())
+                        if cursor is None:  # live only: re-read what changed since the snapshot
+                            for account_id in list(self._accounts):
+                                await self._poll_orders(client, sink, account_id, synthesize=True)
+                        async for sse in source.aiter_sse():
+                            await self._on_event(sink, sse)
+                    reason = "broker ended the event stream"
+                except (CredentialRejected, asyncio.CancelledError):
+                    raise
+                except Exception as exc:
+                    reason = describe(exc)
+                    if isinstance(exc, BrokerHTTPError) and exc.retry_after:
+                        wait_at_least = exc.retry_after
+                    if reason.startswith("unexpected"):
+                        log.error("alpaca link %s stream failed", self.link_id, exc_info=exc)
+                if (
+                    opened_at is not None
+                    and time.monotonic() - opened_at > self.config.stable_after
+                ):
+                    backoff.reset()
+                delay = round(max(backoff.next_delay(), wait_at_least), 2)
+                if opened_at is not None:  # it was up: reconnect and replay from the checkpoint
+                    self.reconnects += 1
+                    self.mode = "reconnecting"
+                    log.info("alpaca link %s stream: %s", self.link_id, reason)
+                    await sink.status(
+                        self.link_id, "reconnecting", reason, retry_in=delay, **self._extra()
+                    )
+                else:  # unavailable: keep the link useful by polling orders meanwhile
+                    if poller is None:
+                        poller = asyncio.create_task(self._poll_orders_forever(client, sink))
+                    if self.mode != "polling":
+                        log.info("alpaca link %s: %s (%s)", self.link_id, POLLING_REASON, reason)
+                    self.mode = "polling"
+                    await sink.status(
+                        self.link_id,
+                        "live",
+                        POLLING_REASON,
+                        retry_in=delay,
+                        stream_error=reason,
+                        **self._extra(),
+                    )
+                await asyncio.sleep(delay)
+        finally:
+            if poller is not None:
+                poller.cancel()
+
+    def _touch(self) -> None:
+        self.last_data = time.monotonic()
+
+    async def _poll_orders_forever(self, client: AlpacaClient, sink: AdapterSink) -> None:
+        while True:
+            for account_id in list(self._accounts):
+                number = self._accounts[account_id]
+                try:
+                    before = {o for o, v in self._orders.items() if v.number == number}
+                    covered = {o: v.covered for o, v in self._orders.items()}
+                    await self._poll_orders(client, sink, account_id, synthesize=True)
+                    if any(
+                        v.covered != covered.get(o, v.covered) or o not in before
+                        for o, v in self._orders.items()
+                        if v.number == number
+                    ):
+                        self._mark_dirty(number)
+                except (BrokerHTTPError, httpx.TransportError) as exc:
+                    log.info("alpaca link %s: order poll failed: %s", self.link_id, describe(exc))
+            await asyncio.sleep(self.config.order_poll_interval)
+
+    def _mark_dirty(self, number: str) -> None:
+        self._dirty.add(number)
+        self._dirty_event.set()
+
+    async def _on_event(self, sink: AdapterSink, sse: ServerSentEvent) -> None:
+        """Apply one trade event, then advance the checkpoint; garbage is counted, not fatal."""
+        try:
+            data = orjson.loads(sse.data)
+        except orjson.JSONDecodeError:
+            self.bad_events += 1
+            log.warning("alpaca link %s: unparseable event skipped", self.link_id)
+            return
+        if not isinstance(data, dict):
+            self.bad_events += 1
+            log.warning("alpaca link %s: non-object event skipped", self.link_id)
+            return
+        event_id = data.get("event_id")
+        number = self._accounts.get(str(data.get("account_id")))
+        order = data.get("order")
+        if number is None:
+            self.ignored_events += 1
+        elif not isinstance(order, dict) or not order.get("id"):
+            self.bad_events += 1
+            log.warning("alpaca link %s: event without an order skipped", self.link_id)
+        else:
+            execution = None
+            if data.get("event") in ("fill", "partial_fill"):
+                execution = (
+                    dec(data.get("qty")),
+                    dec(data.get("price")),
+                    time_ms(data.get("timestamp")) or time_ms(data.get("at")),
+                )
+            if await self._apply_order(sink, number, order, execution=execution):
+                self._mark_dirty(number)
+        if isinstance(event_id, str | int) and not isinstance(event_id, bool):
+            await self.checkpoint.save(str(event_id))

@@ -1,0 +1,170 @@
+"""Async REST client for Alpaca's Broker API (httpx), and the trade-event stream opener.
+
+HTTP Basic auth with the key id and secret, as the Broker API wants. 401/403 mean the
+key itself is refused (CredentialRejected); 429 is retried a few times after Retry-After
+(or a jittered pause), never in a tight loop; other error statuses are BrokerHTTPError.
+Nothing here puts the key or secret in a message: httpx keeps Basic credentials in a
+header, never in the URL, and error texts come from the response body only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+from httpx_sse import EventSource, aconnect_sse
+
+from .base import BrokerHTTPError, CredentialRejected
+
+__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers", "retry_after"]
+
+#: Longest pause honoured from a Retry-After header before giving up on a request.
+MAX_RETRY_AFTER = 30.0
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds only), or None."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_message(response: httpx.Response) -> str:
+    """The broker's own short error text: Alpaca `{"code", "message"}`, nested
+    `{"error": {"message"}}`, or the start of a plain-text body."""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text.strip()[:160] or response.reason_phrase
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict):
+            body = inner
+        message = body.get("message")
+        if isinstance(message, str):
+            code = body.get("code")
+            return f"{message} ({code})" if code is not None else message
+    return response.reason_phrase
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Map an error response to CredentialRejected / BrokerHTTPError."""
+    if response.status_code < 400:
+        return
+    message = error_message(response)
+    if response.status_code in (401, 403):
+        raise CredentialRejected(f"HTTP {response.status_code}: {message}")
+    raise BrokerHTTPError(response.status_code, message, retry_after(response))
+
+
+class AlpacaClient:
+    """One key pair's REST session. Use as `async with AlpacaClient(...) as client:`."""
+
+    def __init__(
+        self,
+        *,
+        key_id: str,
+        secret_key: str,
+        api_url: str,
+        timeout: float = 15.0,
+        max_retries: int = 3,
+        retry_pause: float = 1.0,
+    ) -> None:
+        self.max_retries = max_retries
+        self.retry_pause = retry_pause
+        self._http = httpx.AsyncClient(
+            base_url=api_url.rstrip("/"),
+            auth=httpx.BasicAuth(key_id, secret_key),
+            timeout=timeout,
+            headers={"accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> AlpacaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One JSON call; 429 waits (Retry-After, else jittered) and retries a bounded
+        number of times, then raises BrokerHTTPError(429)."""
+        attempt = 0
+        while True:
+            response = await self._http.request(method, path, **kwargs)
+            if response.status_code == 429 and attempt < self.max_retries:
+                attempt += 1
+                wait = retry_after(response)
+                if wait is None:
+                    wait = self.retry_pause * (2 ** (attempt - 1)) * random.uniform(0.7, 1.3)
+                await asyncio.sleep(min(wait, MAX_RETRY_AFTER))
+                continue
+            raise_for_status(response)
+            if response.status_code == 204 or not response.content:
+                return None
+            return orjson.loads(response.content)
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return await self.request("GET", path, params=params)
+
+    # -- Broker API resources -----------------------------------------------------
+    async def accounts(self) -> list[dict[str, Any]]:
+        return await self.get("/v1/accounts")
+
+    async def trading_account(self, account_id: str) -> dict[str, Any]:
+        return await self.get(f"/v1/trading/accounts/{account_id}/account")
+
+    async def positions(self, account_id: str) -> list[dict[str, Any]]:
+        return await self.get(f"/v1/trading/accounts/{account_id}/positions")
+
+    async def orders(self, account_id: str, **params: Any) -> list[dict[str, Any]]:
+        """`status=open|closed|all`, `after`, `limit` (≤ 500), `direction`."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self.get(f"/v1/trading/accounts/{account_id}/orders", clean)
+
+    @contextlib.asynccontextmanager
+    async def trade_events(
+        self, params: dict[str, Any] | None = None
+    ) -> AsyncIterator[EventSource]:
+        """Open `GET /v2/events/trades` (no read timeout: a watchdog guards liveness).
+
+        Raises CredentialRejected / BrokerHTTPError for an error status before yielding;
+        httpx_sse raises SSEError on iteration if the content type is not an event stream.
+        """
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        async with aconnect_sse(
+            self._http, "GET", "/v2/events/trades", params=params or {}, timeout=timeout
+        ) as source:
+            response = source.response
+            if response.status_code >= 400:
+                await response.aread()
+                raise_for_status(response)
+            yield source
+
+
+async def fetch_account_numbers(
+    secrets: dict[str, str],
+    *,
+    api_url: str,
+    timeout: float = 15.0,  # noqa: ASYNC109 - the per-request httpx timeout, by contract
+) -> list[str]:
+    """The account numbers a key pair can see (the admin's verify action)."""
+    async with AlpacaClient(
+        key_id=secrets["key_id"],
+        secret_key=secrets["secret_key"],
+        api_url=api_url,
+        timeout=timeout,
+        max_retries=1,
+    ) as client:
+        return [str(a["account_number"]) for a in await client.accounts()]
