@@ -73,18 +73,28 @@ class BrokerLinkAdmin(admin.ModelAdmin):
         return ["user", "broker", *self.state_fields, "verify_button"]
 
     def get_fieldsets(self, request: HttpRequest, obj: BrokerLink | None = None) -> list:
-        secrets = (
-            "Credentials (write-only)",
-            {"fields": ["provider_secret", "refresh_token"]},
-        )
         if obj is None:
+            per_broker = [
+                (
+                    f"{BrokerLink.Broker(broker).label} credentials (write-only)",
+                    {
+                        "fields": list(names),
+                        "description": f"Fill these only for a {BrokerLink.Broker(broker).label}"
+                        " link.",
+                    },
+                )
+                for broker, names in BrokerLink.SECRET_FIELDS.items()
+            ]
             return [
                 (None, {"fields": ["user", "broker", "label", "enabled", "environment_badge"]}),
-                secrets,
+                *per_broker,
             ]
         return [
             (None, {"fields": ["user", "broker", "label", "enabled"]}),
-            secrets,
+            (
+                "Credentials (write-only)",
+                {"fields": list(BrokerLink.SECRET_FIELDS[obj.broker])},
+            ),
             ("State", {"fields": [*self.state_fields, "verify_button"]}),
         ]
 

@@ -22,14 +22,29 @@ def _secret_field(label: str) -> forms.CharField:
     )
 
 
-class BrokerLinkAdminForm(forms.ModelForm):
-    """Adds a link (both secrets required) or changes one (blank secret = keep).
+#: Labels of every broker's secret inputs (names are `BrokerLink.SECRET_FIELDS`).
+SECRET_LABELS = {
+    "provider_secret": "Provider secret (tastytrade OAuth client secret)",
+    "refresh_token": "Refresh token (tastytrade)",
+    "access_token": "Access token (Tradier)",
+    "key_id": "API key id (Alpaca)",
+    "secret_key": "API secret key (Alpaca)",
+}
 
-    The secret inputs are never prefilled and never rendered back, even on errors.
+
+class BrokerLinkAdminForm(forms.ModelForm):
+    """Adds a link (the chosen broker's secrets required) or changes one (blank = keep).
+
+    The secret inputs are never prefilled and never rendered back, even on errors. When
+    adding, every broker's inputs are on the page; only the chosen broker's may be filled
+    (a secret typed into another broker's box is refused, never silently dropped).
     """
 
-    provider_secret = _secret_field("Provider secret")
-    refresh_token = _secret_field("Refresh token")
+    provider_secret = _secret_field(SECRET_LABELS["provider_secret"])
+    refresh_token = _secret_field(SECRET_LABELS["refresh_token"])
+    access_token = _secret_field(SECRET_LABELS["access_token"])
+    key_id = _secret_field(SECRET_LABELS["key_id"])
+    secret_key = _secret_field(SECRET_LABELS["secret_key"])
 
     class Meta:
         model = BrokerLink
@@ -38,31 +53,47 @@ class BrokerLinkAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         adding = self.instance.pk is None
-        for name in ("provider_secret", "refresh_token"):
-            self.fields[name].required = adding
-            self.fields[name].help_text = ADD_HELP if adding else CHANGE_HELP
+        if not adding:  # the broker is fixed: only its own secrets can change
+            keep = set(BrokerLink.SECRET_FIELDS[self.instance.broker])
+            for name in set(SECRET_LABELS) - keep:
+                del self.fields[name]
+        for name in SECRET_LABELS:
+            if name in self.fields:
+                self.fields[name].help_text = ADD_HELP if adding else CHANGE_HELP
+
+    def secret_names(self) -> tuple[str, ...]:
+        broker = self.instance.broker if self.instance.pk else self.cleaned_data.get("broker")
+        return BrokerLink.SECRET_FIELDS.get(broker or "", ())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk is None and data.get("broker"):
+            wanted = self.secret_names()
+            broker_name = BrokerLink.Broker(data["broker"]).label
+            for name in SECRET_LABELS:
+                if name in wanted and not data.get(name):
+                    self.add_error(name, f"Required for {broker_name} links.")
+                elif name not in wanted and data.get(name):
+                    self.add_error(name, f"Not used by {broker_name} links: leave it empty.")
+        return data
 
     def save(self, commit: bool = True) -> BrokerLink:
         """Create or update through `accounts.services` (always saved, whatever `commit`)."""
         data = self.cleaned_data
+        secrets = {name: data.get(name) or None for name in self.secret_names()}
         if self.instance.pk is None:
             link = broker_link_create(
                 user=data["user"],
                 broker=data["broker"],
                 label=data["label"],
-                provider_secret=data["provider_secret"],
-                refresh_token=data["refresh_token"],
                 enabled=data.get("enabled", True),
+                **{name: value or "" for name, value in secrets.items()},
             )
         else:
             link = broker_link_update(
                 link=self.instance, label=data.get("label"), enabled=data.get("enabled")
             )
-            link = broker_link_set_secrets(
-                link=link,
-                provider_secret=data.get("provider_secret") or None,
-                refresh_token=data.get("refresh_token") or None,
-            )
+            link = broker_link_set_secrets(link=link, **secrets)
         self.instance = link
         self.save_m2m = self._save_m2m
         return link

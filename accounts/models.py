@@ -26,6 +26,15 @@ class BrokerLink(models.Model):
 
     class Broker(models.TextChoices):
         TASTYTRADE = "tastytrade", "tastytrade"
+        TRADIER = "tradier", "Tradier"
+        ALPACA = "alpaca", "Alpaca"
+
+    #: The secrets each broker needs (all required; stored encrypted, never shown again).
+    SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+        "tastytrade": ("provider_secret", "refresh_token"),
+        "tradier": ("access_token",),
+        "alpaca": ("key_id", "secret_key"),
+    }
 
     class Environment(models.TextChoices):
         SANDBOX = "sandbox", "Sandbox (simulated)"

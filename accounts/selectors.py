@@ -14,9 +14,7 @@ def broker_links_for_user(*, user_id: int, enabled_only: bool = True) -> list[Br
 
 
 def broker_link_credentials(*, link: BrokerLink) -> dict[str, str]:
-    """`{"provider_secret", "refresh_token"}` for logging in; raises `SecretsUnreadable`."""
+    """The secrets the link's broker needs (`BrokerLink.SECRET_FIELDS`), e.g.
+    `{"provider_secret", "refresh_token"}` for tastytrade; raises `SecretsUnreadable`."""
     secrets = link.secrets()
-    return {
-        "provider_secret": str(secrets.get("provider_secret") or ""),
-        "refresh_token": str(secrets.get("refresh_token") or ""),
-    }
+    return {name: str(secrets.get(name) or "") for name in BrokerLink.SECRET_FIELDS[link.broker]}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+import httpx
 import httpx2
 from asgiref.sync import async_to_sync
 from django.conf import settings
@@ -24,7 +25,8 @@ from tastytrade.utils import TastytradeError
 
 from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
-from streaming.brokers import tastytrade_client
+from streaming.brokers import catalog, tastytrade_client
+from streaming.brokers.base import BrokerHTTPError, CredentialRejected
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,16 @@ CREDENTIAL_ERROR_CODES = frozenset(
 #: Longest `last_error` we keep (a broker could answer with a whole HTML page).
 MAX_ERROR_LENGTH = 500
 
-SECRET_FIELDS = ("provider_secret", "refresh_token")
+
+#: Failures verifying a link that are the broker's or the network's, not a bug here.
+EXPECTED_VERIFY_ERRORS = (
+    SecretsUnreadable,
+    TastytradeError,
+    CredentialRejected,
+    BrokerHTTPError,
+    httpx2.TransportError,
+    httpx.TransportError,
+)
 
 
 class BrokerLinkError(ValueError):
@@ -56,32 +67,43 @@ def _clean_secret(value: str | None, *, name: str, required: bool) -> str:
     return cleaned
 
 
+def _secret_names(broker: str, given: dict[str, Any]) -> tuple[str, ...]:
+    """The broker's secret names, refusing names that belong to no secret of it."""
+    names = BrokerLink.SECRET_FIELDS[broker]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise BrokerLinkError(f"{broker} links have no secret named {', '.join(unknown)}")
+    return names
+
+
 def broker_link_create(
     *,
     user: AbstractBaseUser,
     broker: str,
     label: str,
-    provider_secret: str,
-    refresh_token: str,
     enabled: bool = True,
+    **secrets: str,
 ) -> BrokerLink:
-    """Store a new, unverified link; the environment is the `BROKER_ENV` in force now."""
+    """Store a new, unverified link; the environment is the `BROKER_ENV` in force now.
+
+    `secrets` are the broker's named secrets (`BrokerLink.SECRET_FIELDS`), all required:
+    `provider_secret` + `refresh_token` (tastytrade), `access_token` (Tradier),
+    `key_id` + `secret_key` (Alpaca).
+    """
     if broker not in BrokerLink.Broker.values:
         raise BrokerLinkError(f"unknown broker {broker!r}")
     label = (label or "").strip()
     if not label:
         raise BrokerLinkError("label must not be empty")
-    secrets = {
-        "provider_secret": _clean_secret(provider_secret, name="provider_secret", required=True),
-        "refresh_token": _clean_secret(refresh_token, name="refresh_token", required=True),
-    }
+    names = _secret_names(broker, secrets)
+    cleaned = {name: _clean_secret(secrets.get(name), name=name, required=True) for name in names}
     return BrokerLink.objects.create(
         user=user,
         broker=broker,
         label=label,
         environment=settings.BROKER_ENV,
         status=BrokerLink.Status.UNVERIFIED,
-        encrypted_secrets=encrypt_json(secrets),
+        encrypted_secrets=encrypt_json(cleaned),
         enabled=enabled,
     )
 
@@ -104,17 +126,13 @@ def broker_link_update(
     return link
 
 
-def broker_link_set_secrets(
-    *, link: BrokerLink, provider_secret: str | None = None, refresh_token: str | None = None
-) -> BrokerLink:
-    """Replace either secret (None or blank keeps the stored one).
+def broker_link_set_secrets(*, link: BrokerLink, **secrets: str | None) -> BrokerLink:
+    """Replace any of the link's secrets (None or blank keeps the stored one).
 
     Any change makes the link `unverified` again: the new secrets have not been tried.
     """
-    new = {
-        "provider_secret": _clean_secret(provider_secret, name="provider_secret", required=False),
-        "refresh_token": _clean_secret(refresh_token, name="refresh_token", required=False),
-    }
+    names = _secret_names(link.broker, secrets)
+    new = {name: _clean_secret(secrets.get(name), name=name, required=False) for name in names}
     if not any(new.values()):
         return link
     try:
@@ -171,7 +189,7 @@ def _http_status(exc: BaseException) -> int | None:
     return status
 
 
-def _broker_address(exc: httpx2.RequestError) -> str:
+def _broker_address(exc: httpx2.RequestError | httpx.RequestError) -> str:
     """scheme://host[:port] of the request that failed (never its path or query)."""
     try:
         url = exc.request.url
@@ -209,9 +227,13 @@ def describe_verify_error(exc: BaseException, *, secrets: dict[str, Any]) -> str
             return _scrub(f"Broker rejected the credentials ({detail})", secrets)
         prefix = f"Broker error {status}" if status else "Broker error"
         return _scrub(f"{prefix}: {detail}", secrets)
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, CredentialRejected):
+        return _scrub(f"Broker rejected the credentials ({exc})", secrets)
+    if isinstance(exc, BrokerHTTPError):
+        return _scrub(f"Broker error {exc.status}: {exc.message}", secrets)
+    if isinstance(exc, httpx2.TimeoutException | httpx.TimeoutException):
         return f"Broker did not answer within {VERIFY_TIMEOUT_SECONDS} s"
-    if isinstance(exc, httpx2.TransportError):
+    if isinstance(exc, httpx2.TransportError | httpx.TransportError):
         return _scrub(
             f"Could not reach the broker at {_broker_address(exc)}: {_network_reason(exc)}",
             secrets,
@@ -228,12 +250,12 @@ def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
     secrets: dict[str, Any] = {}
     try:
         secrets = link.secrets()
-        account_numbers = async_to_sync(tastytrade_client.fetch_account_numbers)(
-            str(secrets.get("provider_secret") or ""), str(secrets.get("refresh_token") or "")
+        account_numbers = async_to_sync(catalog.fetch_account_numbers)(
+            link.broker, {name: str(value or "") for name, value in secrets.items()}
         )
     except Exception as exc:
         message = describe_verify_error(exc, secrets=secrets)
-        if not isinstance(exc, SecretsUnreadable | TastytradeError | httpx2.TransportError):
+        if not isinstance(exc, EXPECTED_VERIFY_ERRORS):
             # log.exception, but with the traceback text scrubbed of the secrets.
             trace = "".join(traceback.format_exception(exc))
             log.error(
@@ -311,9 +333,21 @@ def secrets_rotate() -> int:
 
 DEMO_USERNAME = "demo"
 DEMO_ADMIN_USERNAME = "admin"
-DEMO_LINK_LABEL = "tastytrade sandbox (SIMULATED)"
-DEMO_PROVIDER_SECRET = "sandbox-provider-secret"
-DEMO_REFRESH_TOKEN = "demo-refresh-token"
+#: The demo trader's sandbox links, one per broker: (broker, label, secrets). The first
+#: quote-streaming one (tastytrade) feeds the quotes; Tradier and Alpaca add accounts.
+DEMO_LINKS: list[tuple[str, str, dict[str, str]]] = [
+    (
+        "tastytrade",
+        "tastytrade sandbox (SIMULATED)",
+        {"provider_secret": "sandbox-provider-secret", "refresh_token": "demo-refresh-token"},
+    ),
+    ("tradier", "Tradier sandbox (SIMULATED)", {"access_token": "demo-tradier-token"}),
+    (
+        "alpaca",
+        "Alpaca sandbox (SIMULATED)",
+        {"key_id": "DEMOALPACAKEY", "secret_key": "demo-alpaca-secret"},
+    ),
+]
 
 
 @dataclass
@@ -324,15 +358,14 @@ class DemoSetup:
     user_created: bool
     admin: AbstractBaseUser
     admin_created: bool
-    link: BrokerLink | None
-    link_created: bool
+    links: list[BrokerLink]
+    links_created: bool
 
 
 def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
-    """Idempotently create the demo trader, a superuser and a sandbox link (sandbox only).
-
-    Existing users keep their passwords; a demo user who has any link gets no new one.
-    """
+    """Idempotently create the demo trader, a superuser and sandbox links at all three
+    brokers (sandbox only). Existing users keep their passwords; a demo user who has any
+    link gets no new one (an operator's deletions stick)."""
     if settings.BROKER_ENV != "sandbox":
         raise BrokerLinkError("demo data is only created when BROKER_ENV is 'sandbox'")
     user_model = get_user_model()
@@ -347,14 +380,11 @@ def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
             admin = user_model.objects.create_superuser(
                 username=DEMO_ADMIN_USERNAME, email="", password=admin_password
             )
-        link = user.broker_links.order_by("pk").first()
-        link_created = link is None
-        if link is None:
-            link = broker_link_create(
-                user=user,
-                broker=BrokerLink.Broker.TASTYTRADE,
-                label=DEMO_LINK_LABEL,
-                provider_secret=DEMO_PROVIDER_SECRET,
-                refresh_token=DEMO_REFRESH_TOKEN,
-            )
-    return DemoSetup(user, user_created, admin, admin_created, link, link_created)
+        links = list(user.broker_links.order_by("pk"))
+        links_created = not links
+        if not links:
+            links = [
+                broker_link_create(user=user, broker=broker, label=label, **secrets)
+                for broker, label, secrets in DEMO_LINKS
+            ]
+    return DemoSetup(user, user_created, admin, admin_created, links, links_created)

@@ -161,15 +161,14 @@ TASTYTRADE_BASE_URL = os.environ.get(
 )
 # Tradier (REST + the HTTP market stream) and Alpaca (Broker API: REST + SSE trade events).
 _SANDBOXED = BROKER_ENV == "sandbox"
-TRADIER_API_URL = os.environ.get(
-    "TRADIER_API_URL", f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://api.tradier.com"
+TRADIER_API_URL = os.environ.get("TRADIER_API_URL") or (
+    f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://api.tradier.com"
 )
-TRADIER_STREAM_URL = os.environ.get(
-    "TRADIER_STREAM_URL", f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://stream.tradier.com"
+TRADIER_STREAM_URL = os.environ.get("TRADIER_STREAM_URL") or (
+    f"{SANDBOX_URL}/tradier" if _SANDBOXED else "https://stream.tradier.com"
 )
-ALPACA_API_URL = os.environ.get(
-    "ALPACA_API_URL",
-    f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://broker-api.alpaca.markets",
+ALPACA_API_URL = os.environ.get("ALPACA_API_URL") or (
+    f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://broker-api.alpaca.markets"
 )
 if PRODUCTION and BROKER_ENV == "live":
     for _url in (TASTYTRADE_BASE_URL, TRADIER_API_URL, TRADIER_STREAM_URL, ALPACA_API_URL):
@@ -182,6 +181,11 @@ STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
 STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
+# Brokers without an account push (Tradier; Alpaca while its event stream is down) are
+# polled: balances/positions and orders (seconds); option chains with greeks are cached.
+STREAM_ACCOUNT_POLL_INTERVAL = float(os.environ.get("STREAM_ACCOUNT_POLL_INTERVAL", "15"))
+STREAM_ORDER_POLL_INTERVAL = float(os.environ.get("STREAM_ORDER_POLL_INTERVAL", "2"))
+STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
 # Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal
 # interval, and the pause before a new owner connects so a previous one can let go), and
 # account frames are kept per user for resuming sockets (entries).

@@ -129,6 +129,42 @@ def order_payload(o: PlacedOrder) -> dict[str, Any]:
     }
 
 
+#: Order statuses of Tradier and Alpaca (snake case) in the contract's vocabulary, which is
+#: tastytrade's (the browser knows which of these are final) plus "Partially Filled".
+ORDER_STATUSES = {
+    "pending": "Received",
+    "pending_new": "Received",
+    "accepted": "Received",
+    "accepted_for_bidding": "Received",
+    "calculated": "Received",
+    "new": "Live",
+    "open": "Live",
+    "held": "Contingent",
+    "partially_filled": "Partially Filled",
+    "filled": "Filled",
+    "pending_cancel": "Cancel Requested",
+    "pending_replace": "Replace Requested",
+    "canceled": "Cancelled",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+    "done_for_day": "Done For Day",
+    "replaced": "Replaced",
+    "rejected": "Rejected",
+    "error": "Rejected",
+    "stopped": "Stopped",
+    "suspended": "Suspended",
+}
+
+
+def order_status(raw: str | None) -> str:
+    """A broker's order status in the contract's vocabulary (tastytrade's passes as is)."""
+    if not raw:
+        return "Unknown"
+    return ORDER_STATUSES.get(
+        raw.lower(), raw if " " in raw or raw[:1].isupper() else raw.replace("_", " ").title()
+    )
+
+
 def _event_time(*times: int | None) -> dict[str, int]:
     """`t` is the broker's own event time when it sent one (data age and latency are
     measured from the source); otherwise the manager stamps the receipt time."""

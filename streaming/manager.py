@@ -57,6 +57,8 @@ class LinkInfo:
     broker: str
     label: str
     simulated: bool
+    #: Whether the broker streams quotes; one such link feeds all of the user's quotes.
+    streams_quotes: bool = True
 
 
 @dataclass
@@ -114,10 +116,12 @@ class UserStreamManager:
         self.accounts: dict[str, AccountState] = {}
         self.last_quotes: dict[str, dict[str, Any]] = {}
         self.last_greeks: dict[str, dict[str, Any]] = {}
-        self.orders: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        #: Newest orders by (link, broker order id): ids are only unique within a broker.
+        self.orders: OrderedDict[tuple[int, Any], dict[str, Any]] = OrderedDict()
         self.link_status: dict[int, dict[str, Any]] = {
             info.id: self._link_status(info, "stopped", "") for info in self.links.values()
         }
+        self._quote_source: int | None = None
         self.tab_symbols: dict[str, set[str]] = {}
         self._tab_seen: dict[str, float] = {}
         self._pending_quotes: dict[str, dict[str, Any]] = {}
@@ -184,10 +188,22 @@ class UserStreamManager:
                     wanted.add(position["streamer_symbol"])
         return wanted
 
+    def quote_source(self) -> int | None:
+        """The link that streams the user's quotes: the first quote-capable link that is
+        not failing. One source, not one per broker: the same symbol from two feeds would
+        interleave two different markets (and cost a second upstream subscription)."""
+        capable = [i for i, info in self.links.items() if info.streams_quotes]
+        for link_id in capable:
+            if self.link_status[link_id]["state"] != "error":
+                return link_id
+        return capable[0] if capable else None
+
     def _sync_symbols(self) -> None:
         wanted = self.wanted_symbols()
-        for adapter in self.adapters.values():
-            adapter.set_symbols(wanted)
+        source = self.quote_source()
+        self._quote_source = source
+        for link_id, adapter in self.adapters.items():
+            adapter.set_symbols(wanted if link_id == source else set())
 
     # -- the sink adapters report into (AdapterSink) ----------------------------------------
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
@@ -227,8 +243,11 @@ class UserStreamManager:
                 state.positions[payload["symbol"]] = payload
             positions_changed = True
         elif kind == "order":
-            self.orders[payload["id"]] = payload
-            self.orders.move_to_end(payload["id"])
+            # one status vocabulary for every broker (the browser knows which are final)
+            payload = {**payload, "status": events.order_status(payload.get("status"))}
+            key = (link_id, payload["id"])
+            self.orders[key] = {**payload, "link": link_id, "account": account}
+            self.orders.move_to_end(key)
             while len(self.orders) > MAX_ORDERS:
                 self.orders.popitem(last=False)
         self.seq += 1
@@ -269,6 +288,8 @@ class UserStreamManager:
         if previous.get("state") == state and previous.get("reason") == reason:
             status["since"] = previous.get("since", status["since"])
         self.link_status[link_id] = status
+        if self.quote_source() != self._quote_source:  # the quote link failed or recovered
+            self._sync_symbols()
         if state in ("live", "error"):  # live comes after the link's full REST snapshot
             self._settled.add(link_id)
             if self._settled >= set(self.links):
@@ -348,7 +369,7 @@ class UserStreamManager:
             "type": "snapshot",
             "seq": self.seq,
             "simulated": self.simulated,
-            "accounts": [a.as_dict() for a in self.accounts.values()],
+            "accounts": [a.as_dict() for a in self._accounts_in_link_order()],
             "quotes": {s: q for s, q in self.last_quotes.items() if s in wanted},
             "greeks": {s: g for s, g in self.last_greeks.items() if s in wanted},
             "orders": list(reversed(self.orders.values())),
@@ -356,6 +377,11 @@ class UserStreamManager:
             "subscriptions": sorted(wanted),
             "t": events.now_ms(),
         }
+
+    def _accounts_in_link_order(self) -> list[AccountState]:
+        """Accounts grouped by link, links in the order they were made (stable pages)."""
+        rank = {link_id: i for i, link_id in enumerate(self.links)}
+        return sorted(self.accounts.values(), key=lambda a: (rank.get(a.link.id, 0), a.number))
 
     async def wait_ready(self, within: float) -> bool:
         with contextlib.suppress(TimeoutError):

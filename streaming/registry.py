@@ -25,7 +25,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from .brokers.tastytrade import StreamConfig, TastytradeAdapter
+from .brokers import catalog
+from .brokers.base import BrokerAdapter, StreamConfig
+from .checkpoints import DatabaseCheckpoint
 from .eventlog import EventLog, LocalEventLog, RedisEventLog
 from .lease import Lease, LocalLease, RedisLease
 from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
@@ -38,7 +40,13 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
 
     loaded = []
     for link in broker_links_for_user(user_id=user_id):
-        info = LinkInfo(link.id, link.broker, link.label, link.is_simulated)
+        info = LinkInfo(
+            link.id,
+            link.broker,
+            link.label,
+            link.is_simulated,
+            streams_quotes=link.broker in catalog.QUOTE_BROKERS,
+        )
         spec = {
             "credentials": broker_link_credentials(link=link),
             "account_numbers": list(link.account_numbers or []),
@@ -60,19 +68,21 @@ def stream_config() -> StreamConfig:
     return StreamConfig(
         watchdog_timeout=settings.STREAM_WATCHDOG_TIMEOUT,
         reconcile_interval=settings.STREAM_RECONCILE_INTERVAL,
+        account_poll_interval=settings.STREAM_ACCOUNT_POLL_INTERVAL,
+        order_poll_interval=settings.STREAM_ORDER_POLL_INTERVAL,
+        chain_cache_ttl=settings.STREAM_CHAIN_CACHE_TTL,
     )
 
 
-def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> TastytradeAdapter:
-    if info.broker != "tastytrade":
-        raise ValueError(f"no adapter for broker {info.broker!r}")
-    credentials = spec["credentials"]
-    return TastytradeAdapter(
+def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> BrokerAdapter:
+    """The link's adapter; replayable streams resume from a checkpoint in the database."""
+    return catalog.make_adapter(
         link_id=info.id,
-        provider_secret=credentials["provider_secret"],
-        refresh_token=credentials["refresh_token"],
+        broker=info.broker,
+        credentials=spec["credentials"],
         account_numbers=spec["account_numbers"],
         config=config,
+        checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
     )
 
 

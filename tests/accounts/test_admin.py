@@ -59,10 +59,16 @@ def password_inputs(html: str) -> dict[str, str]:
 
 
 def test_add_form_has_empty_password_inputs(admin_client):
-    """The add form renders both secrets as password inputs with no value."""
+    """The add form renders every broker's secrets as password inputs with no value."""
     html = admin_client.get(ADD_URL).content.decode()
     inputs = password_inputs(html)
-    assert set(inputs) == {"provider_secret", "refresh_token"}
+    assert set(inputs) == {
+        "provider_secret",
+        "refresh_token",
+        "access_token",
+        "key_id",
+        "secret_key",
+    }
     assert all("value=" not in tag for tag in inputs.values())
     assert "encrypted_secrets" not in html
     assert "SIMULATED" in html
@@ -116,7 +122,7 @@ def test_add_with_errors_does_not_echo_the_secret(admin_client, trader, refresh_
         },
     )
     assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert "Required for tastytrade links." in response.content.decode()
     assert_no_secret(response.content.decode(), refresh_token)
     assert not BrokerLink.objects.exists()
 

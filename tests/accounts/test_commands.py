@@ -33,12 +33,14 @@ def test_demo_setup_is_idempotent(settings):
     assert users.get(username="admin").is_superuser
     demo = users.get(username="demo")
     assert demo.check_password("demo-sandbox")
-    link = BrokerLink.objects.get()
-    assert (link.user, link.label, link.is_simulated) == (
-        demo,
-        "tastytrade sandbox (SIMULATED)",
-        True,
-    )
+    links = list(BrokerLink.objects.order_by("pk"))
+    assert [(link.user, link.broker, link.is_simulated) for link in links] == [
+        (demo, "tastytrade", True),
+        (demo, "tradier", True),
+        (demo, "alpaca", True),
+    ]
+    link = links[0]
+    assert link.label == "tastytrade sandbox (SIMULATED)"
     assert broker_link_credentials(link=link) == {
         "provider_secret": "sandbox-provider-secret",
         "refresh_token": "demo-refresh-token",
@@ -59,11 +61,14 @@ def test_demo_setup_passwords_from_environment(settings, monkeypatch):
 
 
 def test_demo_setup_verify(broker_at_sandbox):
-    """--verify logs in to the sandbox and prints the two account numbers."""
+    """--verify logs in to each broker's sandbox and prints every link's account numbers."""
     out = run("demo_setup", "--verify")
-    link = BrokerLink.objects.get()
-    assert link.status == BrokerLink.Status.VERIFIED
-    assert "Verified: accounts " + ", ".join(link.account_numbers) in out
+    links = list(BrokerLink.objects.order_by("pk"))
+    assert len(links) == 3
+    for link in links:
+        assert link.status == BrokerLink.Status.VERIFIED, link.last_error
+        assert len(link.account_numbers) == 2
+        assert f"Verified {link.label}: accounts " + ", ".join(link.account_numbers) in out
 
 
 def test_demo_setup_refuses_live(settings):

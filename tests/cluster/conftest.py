@@ -129,6 +129,8 @@ class SessionWatch:
         self.credential = credential
         self.max_dxlink = 0
         self.max_streamer = 0
+        self.max_alpaca = 0
+        self.max_tradier = 0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -137,8 +139,10 @@ class SessionWatch:
         while not self._stop.is_set():
             entry = self.control.state()["credentials"].get(self.credential)
             if entry:
-                self.max_dxlink = max(self.max_dxlink, len(entry["dxlink"]))
-                self.max_streamer = max(self.max_streamer, len(entry["streamer"]))
+                self.max_dxlink = max(self.max_dxlink, len(entry.get("dxlink", [])))
+                self.max_streamer = max(self.max_streamer, len(entry.get("streamer", [])))
+                self.max_alpaca = max(self.max_alpaca, len(entry.get("alpaca-sse", [])))
+                self.max_tradier = max(self.max_tradier, len(entry.get("tradier-stream", [])))
             self.samples += 1
             self._stop.wait(0.05)
 

@@ -15,6 +15,8 @@ from tests.support.live import DEMO_USER
 from tests.support.sdk import SECRET
 
 DEMO_CREDENTIAL = credential_id("demo-refresh-token")
+#: The demo trader's Alpaca key (one trade-event stream allowed per key).
+DEMO_ALPACA = credential_id("DEMOALPACAKEY")
 MARKET_BUY = {
     "time-in-force": "Day",
     "order-type": "Market",
@@ -87,6 +89,7 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
     with (
         SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as demo_watch,
         SessionWatch(cluster.sandbox.control(), credential_id("trader2-refresh")) as other_watch,
+        SessionWatch(cluster.sandbox.control(), DEMO_ALPACA) as alpaca_watch,
     ):
         tabs = {
             "demo-a": await live_tab(cluster.a, demo),
@@ -108,6 +111,7 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
     assert demo_watch.samples > 10 and other_watch.samples > 10
     assert (demo_watch.max_dxlink, demo_watch.max_streamer) == (1, 1)
     assert (other_watch.max_dxlink, other_watch.max_streamer) == (1, 1)
+    assert alpaca_watch.samples > 10 and alpaca_watch.max_alpaca == 1  # Alpaca's one-stream rule
     for name, tab in tabs.items():
         mine, theirs = (
             (demo_accounts, other_accounts)
@@ -131,7 +135,10 @@ async def test_owner_killed_another_process_takes_over(cluster: Cluster):
     pid = owner_pid(cluster)
     owner, survivor_tab = (cluster.a, tab_b) if pid == cluster.a.pid else (cluster.b, tab_a)
     survivor = cluster.b if owner is cluster.a else cluster.a
-    with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
+    with (
+        SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch,
+        SessionWatch(cluster.sandbox.control(), DEMO_ALPACA) as alpaca_watch,
+    ):
         mark = len(survivor_tab.frames)
         killed_at = time.monotonic()
         owner.kill()
@@ -144,6 +151,7 @@ async def test_owner_killed_another_process_takes_over(cluster: Cluster):
     assert took_over <= 10.0
     assert owner_pid(cluster) == survivor.pid
     assert watch.max_dxlink <= 1 and watch.max_streamer <= 1
+    assert alpaca_watch.max_alpaca <= 1
     await survivor_tab.close()
 
 

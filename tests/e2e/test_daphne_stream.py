@@ -90,3 +90,68 @@ def test_snapshot_api_is_the_polling_fallback(live_app):
     client = live_app.login(*DEMO_USER)
     data = client.get("/api/snapshot").json()
     assert data["type"] == "snapshot" and data["simulated"] is True and data["accounts"]
+
+
+async def test_links_at_three_brokers_make_one_dashboard(live_app, live_sandbox):
+    """The demo trader has tastytrade, Tradier and Alpaca links: one socket carries all six
+    accounts, each labelled by broker; an Alpaca fill arrives as an order frame of the
+    Alpaca link; quotes come from one source only (tastytrade: no Tradier market stream),
+    and each broker credential has exactly one upstream session."""
+    client = live_app.login(*DEMO_USER)
+    headers = {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
+    async with websockets.connect(live_app.ws_url, additional_headers=headers) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        snapshot = json.loads(await ws.recv())
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["SPY"]}))
+        links = {link["broker"]: link for link in snapshot["links"]}
+        assert set(links) == {"tastytrade", "tradier", "alpaca"}
+        while not all(link["state"] == "live" for link in links.values()):
+            frame = await frames_until(ws, lambda f: f["type"] == "status")
+            links[frame["link"]["broker"]] = frame["link"]
+        page = client.get("/api/snapshot").json()
+        by_broker: dict[str, list[dict]] = {}
+        for account in page["accounts"]:
+            by_broker.setdefault(account["broker"], []).append(account)
+        assert {b: len(a) for b, a in by_broker.items()} == {
+            "tastytrade": 2,
+            "tradier": 2,
+            "alpaca": 2,
+        }
+        for broker, accounts in by_broker.items():
+            for account in accounts:
+                assert account["label"] == links[broker]["label"]
+                assert account["balance"]["net_liquidating_value"] is not None
+
+        control = live_sandbox.control()
+        alpaca_account = by_broker["alpaca"][0]["number"]
+        order = {
+            "time-in-force": "Day",
+            "order-type": "Market",
+            "legs": [
+                {
+                    "instrument-type": "Equity",
+                    "symbol": "AAPL",
+                    "action": "Buy to Open",
+                    "quantity": 3,
+                }
+            ],
+        }
+        control.place_order(alpaca_account, order)
+        for _ in range(4):
+            control.step()
+        filled = await frames_until(
+            ws,
+            lambda f: (
+                f["type"] == "order"
+                and f["account"] == alpaca_account
+                and f["order"]["status"] == "Filled"
+            ),
+        )
+        assert filled["link"] == links["alpaca"]["id"]
+        state = control.state()
+        credentials = state["credentials"]
+        tastytrade = credentials[credential_id("demo-refresh-token")]
+        assert len(tastytrade["dxlink"]) == 1 and len(tastytrade["streamer"]) == 1
+        assert len(credentials[credential_id("DEMOALPACAKEY")].get("alpaca-sse", [])) == 1
+        assert state["totals"]["tradier_streams"] == 0  # quotes come from tastytrade only
+        control.close()

@@ -143,3 +143,60 @@ def test_quote_merge_keeps_the_newest_time():
     assert table["SPY"] == {"bid": 1.0, "ask": 1.1, "last": 1.05, "t": 2_000}
     _merge(table, "SPY", {"bid": 1.01, "t": 3_000})
     assert table["SPY"]["t"] == 3_000 and table["SPY"]["bid"] == 1.01
+
+
+async def test_one_quote_source_across_brokers_with_failover(
+    broker_at_sandbox, control, refresh_token
+):
+    """A user with tastytrade and Tradier links gets quotes from one source only (the
+    sandbox sees a DXLink subscription and no Tradier stream); when the tastytrade
+    credential is revoked, its link goes to error and the Tradier link takes the symbols."""
+    from django.conf import settings
+
+    from streaming.brokers.tradier import TradierAdapter
+    from streaming.sandbox.credentials import credential_id
+
+    config = StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5, rejected_retry=60)
+    tasty = TastytradeAdapter(
+        link_id=1, provider_secret=SECRET, refresh_token=refresh_token, config=config
+    )
+    tradier_token = f"tradier-{refresh_token}"
+    tradier = TradierAdapter(
+        link_id=2,
+        access_token=tradier_token,
+        api_url=settings.TRADIER_API_URL,
+        stream_url=settings.TRADIER_STREAM_URL,
+        config=config,
+    )
+    published = Published()
+    manager = UserStreamManager(
+        42,
+        links=[
+            (LinkInfo(1, "tastytrade", "tt", simulated=True), tasty),
+            (LinkInfo(2, "tradier", "tr", simulated=True), tradier),
+        ],
+        publish=published,
+        flush_interval=0.1,
+    )
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab", {"SPY", "QQQ"})
+        assert await manager.wait_ready(within=15)
+        assert manager.quote_source() == 1
+        await wait_until(lambda: "QQQ" in manager.last_quotes)
+        state = control.state()
+        assert state["totals"]["dxlink_sessions"] == 1
+        assert state["totals"]["tradier_streams"] == 0
+        accounts = {a.link.broker for a in manager.accounts.values()}
+        assert accounts == {"tastytrade", "tradier"}
+
+        control.fault("revoke", credential=credential_id(refresh_token))
+        control.fault("drop", target="all", credential=credential_id(refresh_token))
+        await wait_until(lambda: manager.link_status[1]["state"] == "error", within=15)
+        assert manager.quote_source() == 2
+        await wait_until(lambda: control.state()["totals"]["tradier_streams"] == 1, within=15)
+        before = manager.last_quotes.get("QQQ", {}).get("t", 0)
+        await wait_until(lambda: manager.last_quotes.get("QQQ", {}).get("t", 0) > before)
+    finally:
+        await manager.stop()
+        control.fault("revoke", credential=credential_id(refresh_token), revoked=False)

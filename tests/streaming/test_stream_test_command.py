@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts.services import broker_link_create
+from accounts.services import broker_link_create, broker_link_verify
 from tests.support.sdk import SECRET, cred
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +54,64 @@ def test_bad_arguments_are_clear_errors(db):
         call_command("stream_test", user="nobody", duration=1)
     with pytest.raises(CommandError, match="not a valid symbol"):
         call_command("stream_test", user="nobody", symbols="DROP TABLE", duration=1)
+
+
+def test_bare_tradier_credential_streams_quotes(broker_at_sandbox, monkeypatch):
+    """`--credential-env --broker tradier`: the token from $TRADIER_TOKEN, quotes from the
+    Tradier stream, balances over REST; the token is never printed."""
+    token = "tradier-ops-token-81"
+    monkeypatch.setenv("TRADIER_TOKEN", token)
+    out = io.StringIO()
+    call_command(
+        "stream_test",
+        credential_env=True,
+        broker="tradier",
+        symbols="SPY",
+        duration=3,
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "status  bare tradier credential: live" in text
+    quote_lines = [line for line in text.splitlines() if " quotes  " in line]
+    assert "balance #" in text and "[SIMULATED]" in text
+    assert quote_lines and any(" SPY " in f" {line} " for line in quote_lines)
+    assert token not in text
+
+
+def test_users_alpaca_link_prints_orders_as_they_fill(broker_at_sandbox, control):
+    """A user's Alpaca link: balances, then an order placed at the broker is printed as
+    it fills, pushed over the trade-event stream."""
+    user = get_user_model().objects.create_user("ops2")
+    link = broker_link_create(
+        user=user, broker="alpaca", label="exec", key_id="OPSKEY2", secret_key="ops-secret"
+    )
+    link = broker_link_verify(link=link)
+    number = link.account_numbers[0]
+
+    def place_and_fill() -> None:
+        time.sleep(1.5)
+        ctl = broker_at_sandbox.control()
+        order = {
+            "time-in-force": "Day",
+            "order-type": "Market",
+            "legs": [
+                {
+                    "instrument-type": "Equity",
+                    "symbol": "MSFT",
+                    "action": "Buy to Open",
+                    "quantity": 1,
+                }
+            ],
+        }
+        ctl.place_order(number, order)
+        for _ in range(3):
+            ctl.step()
+        ctl.close()
+
+    threading.Thread(target=place_and_fill, daemon=True).start()
+    out = io.StringIO()
+    call_command("stream_test", user="ops2", duration=4, stdout=out)
+    text = out.getvalue()
+    assert "status  exec: live" in text
+    assert "order #" in text and "Filled" in text and number in text
+    assert "ops-secret" not in text

@@ -39,6 +39,7 @@ class LiveApp:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SQLITE_PATH": str(workdir / "db.sqlite3"),
             "BROKER_ENV": "sandbox",
+            "SANDBOX_URL": sandbox_url,
             "TASTYTRADE_BASE_URL": sandbox_url,
             "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

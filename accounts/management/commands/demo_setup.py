@@ -1,4 +1,4 @@
-"""`manage.py demo_setup`: a demo trader, an admin and a sandbox link (sandbox only)."""
+"""`manage.py demo_setup`: a demo trader, an admin and sandbox links (sandbox only)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from accounts.services import BrokerLinkError, broker_link_verify, demo_data_ens
 
 class Command(BaseCommand):
     help = (
-        "Create (idempotently) the demo user, a superuser and a tastytrade sandbox link. "
+        "Create (idempotently) the demo user, a superuser and sandbox links at tastytrade, "
+        "Tradier and Alpaca. "
         "Only when BROKER_ENV=sandbox."
     )
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--verify",
             action="store_true",
-            help="verify the link against the sandbox at TASTYTRADE_BASE_URL (must be running)",
+            help="verify the links against the running sandbox (SANDBOX_URL)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,18 +52,23 @@ class Command(BaseCommand):
                 return f"{username} / {password}"
             return f"{username} (already existed; password unchanged)"
 
-        link = demo.link
-        if demo.link_created:
-            self.stdout.write(f"Created link “{link.label}” for {demo.user.get_username()}.")
+        names = ", ".join(f"“{link.label}”" for link in demo.links)
+        if demo.links_created:
+            self.stdout.write(f"Created links {names} for {demo.user.get_username()}.")
         else:
-            self.stdout.write(f"{demo.user.get_username()} already has a link: “{link.label}”.")
+            self.stdout.write(f"{demo.user.get_username()} already has links: {names}.")
         if options["verify"]:
-            link = broker_link_verify(link=link)
-            if link.status == link.Status.VERIFIED:
-                numbers = ", ".join(link.account_numbers)
-                self.stdout.write(self.style.SUCCESS(f"Verified: accounts {numbers}"))
-            else:
-                self.stdout.write(self.style.ERROR(f"Verification failed: {link.last_error}"))
+            for link in demo.links:
+                link = broker_link_verify(link=link)
+                if link.status == link.Status.VERIFIED:
+                    numbers = ", ".join(link.account_numbers)
+                    self.stdout.write(
+                        self.style.SUCCESS(f"Verified {link.label}: accounts {numbers}")
+                    )
+                else:
+                    self.stdout.write(
+                        self.style.ERROR(f"{link.label}: verification failed: {link.last_error}")
+                    )
         self.stdout.write("Logins (SIMULATED sandbox data):")
         self.stdout.write(
             "  trader: " + login(demo.user.get_username(), options["password"], demo.user_created)

@@ -6,6 +6,11 @@ time. Exit status 0 if the stream went live, 1 if it never did.
 
     manage.py stream_test --user demo --symbols SPY,AAPL --duration 20
     TT_SECRET=… TT_REFRESH=… manage.py stream_test --credential-env --duration 20
+    TRADIER_TOKEN=… manage.py stream_test --credential-env --broker tradier
+    ALPACA_KEY_ID=… ALPACA_SECRET_KEY=… manage.py stream_test --credential-env --broker alpaca
+
+A bare credential is streamed against the configured API (`BROKER_ENV`, the *_URL
+settings): the sandbox by default in development, the real broker in production.
 """
 
 from __future__ import annotations
@@ -17,17 +22,29 @@ import time
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from streaming.brokers.tastytrade import TastytradeAdapter
+from accounts.models import BrokerLink
+from streaming.brokers import catalog
+from streaming.brokers.base import MemoryCheckpoint
 from streaming.manager import LinkInfo, UserStreamManager
 from streaming.registry import build_manager, stream_config
 from streaming.validation import normalize_symbol
 
 
 class Command(BaseCommand):
-    help = "Stream a user's broker links (or one bare tastytrade credential) and print events."
+    help = "Stream a user's broker links (or one bare broker credential) and print events."
+
+    #: The environment variables a bare credential is read from, per broker secret.
+    CREDENTIAL_ENV = {
+        "provider_secret": "TT_SECRET",
+        "refresh_token": "TT_REFRESH",
+        "access_token": "TRADIER_TOKEN",
+        "key_id": "ALPACA_KEY_ID",
+        "secret_key": "ALPACA_SECRET_KEY",
+    }
 
     def add_arguments(self, parser: CommandParser) -> None:
         who = parser.add_mutually_exclusive_group(required=True)
@@ -35,7 +52,14 @@ class Command(BaseCommand):
         who.add_argument(
             "--credential-env",
             action="store_true",
-            help="a bare tastytrade credential from $TT_SECRET and $TT_REFRESH (prompted if unset)",
+            help="a bare credential from the environment (prompted if unset): $TT_SECRET and"
+            " $TT_REFRESH (tastytrade), $TRADIER_TOKEN, or $ALPACA_KEY_ID and $ALPACA_SECRET_KEY",
+        )
+        parser.add_argument(
+            "--broker",
+            choices=sorted(BrokerLink.SECRET_FIELDS),
+            default="tastytrade",
+            help="the broker of --credential-env (default tastytrade)",
         )
         parser.add_argument("--symbols", default="SPY", help="comma-separated quote symbols")
         parser.add_argument("--duration", type=float, default=30.0, help="seconds to run")
@@ -67,12 +91,27 @@ class Command(BaseCommand):
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
         else:
-            secret = os.environ.get("TT_SECRET") or getpass.getpass("provider secret: ")
-            refresh = os.environ.get("TT_REFRESH") or getpass.getpass("refresh token: ")
-            adapter = TastytradeAdapter(
-                link_id=0, provider_secret=secret, refresh_token=refresh, config=stream_config()
+            broker = options["broker"]
+            credentials = {
+                name: os.environ.get(self.CREDENTIAL_ENV[name])
+                or getpass.getpass(f"{name.replace('_', ' ')}: ")
+                for name in BrokerLink.SECRET_FIELDS[broker]
+            }
+            adapter = catalog.make_adapter(
+                link_id=0,
+                broker=broker,
+                credentials=credentials,
+                account_numbers=(),
+                config=stream_config(),
+                checkpoint=MemoryCheckpoint(),  # a bare credential replays within this run only
             )
-            info = LinkInfo(0, "tastytrade", "bare credential", simulated=False)
+            info = LinkInfo(
+                0,
+                broker,
+                f"bare {broker} credential",
+                simulated=settings.BROKER_ENV == "sandbox",
+                streams_quotes=broker in catalog.QUOTE_BROKERS,
+            )
             manager = UserStreamManager(0, links=[(info, adapter)], publish=printer)
         manager.set_tab_symbols("stream_test", symbols)
         await manager.start()

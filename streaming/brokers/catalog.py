@@ -1,0 +1,82 @@
+"""Which adapter and which account lookup serve each broker.
+
+The only place that knows the list of brokers on the streaming side: the stream manager,
+the registry and the admin's verify action ask here and stay broker-agnostic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+
+from . import alpaca_client, tastytrade_client, tradier_client
+from .alpaca import AlpacaAdapter
+from .base import BrokerAdapter, Checkpoint, StreamConfig
+from .tastytrade import TastytradeAdapter
+from .tradier import TradierAdapter
+
+#: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
+QUOTE_BROKERS = ("tastytrade", "tradier")
+
+
+async def fetch_account_numbers(broker: str, secrets: Mapping[str, str]) -> list[str]:
+    """Log in with the secrets and list the account numbers they reach (admin verify)."""
+    if broker == "tastytrade":
+        return await tastytrade_client.fetch_account_numbers(
+            secrets.get("provider_secret", ""), secrets.get("refresh_token", "")
+        )
+    if broker == "tradier":
+        return await tradier_client.fetch_account_numbers(
+            dict(secrets), api_url=settings.TRADIER_API_URL
+        )
+    if broker == "alpaca":
+        return await alpaca_client.fetch_account_numbers(
+            dict(secrets), api_url=settings.ALPACA_API_URL
+        )
+    raise ValueError(f"no client for broker {broker!r}")
+
+
+def make_adapter(
+    *,
+    link_id: int,
+    broker: str,
+    credentials: Mapping[str, str],
+    account_numbers: Iterable[str],
+    config: StreamConfig,
+    checkpoint: Checkpoint,
+) -> BrokerAdapter:
+    """The adapter for one link, pointed at the configured API (real or sandbox)."""
+    numbers = list(account_numbers)
+    adapter: Any
+    if broker == "tastytrade":
+        adapter = TastytradeAdapter(
+            link_id=link_id,
+            provider_secret=credentials["provider_secret"],
+            refresh_token=credentials["refresh_token"],
+            account_numbers=numbers,
+            config=config,
+        )
+    elif broker == "tradier":
+        adapter = TradierAdapter(
+            link_id=link_id,
+            access_token=credentials["access_token"],
+            account_numbers=numbers,
+            api_url=settings.TRADIER_API_URL,
+            stream_url=settings.TRADIER_STREAM_URL,
+            config=config,
+        )
+    elif broker == "alpaca":
+        adapter = AlpacaAdapter(
+            link_id=link_id,
+            key_id=credentials["key_id"],
+            secret_key=credentials["secret_key"],
+            account_numbers=numbers,
+            api_url=settings.ALPACA_API_URL,
+            checkpoint=checkpoint,
+            config=config,
+        )
+    else:
+        raise ValueError(f"no adapter for broker {broker!r}")
+    return adapter
