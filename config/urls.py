@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from streaming import views
+from streaming import sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/snapshot", views.api_snapshot, name="api-snapshot"),
+    path("api/events", sse.event_stream, name="api-events"),
     path("watchlist", views.watchlist, name="watchlist"),
     path("", views.dashboard, name="home"),
 ]

@@ -64,6 +64,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
         "simulated": snapshot["simulated"],
         "ws_path": "/ws/stream/",
         "snapshot_url": "/api/snapshot",
+        "events_url": "/api/events",
         "watchlist_url": "/watchlist",
     }
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)

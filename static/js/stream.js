@@ -56,6 +56,9 @@
     watchlistUrl: root.dataset.watchlistUrl || '/watchlist',
     loginUrl: root.dataset.loginUrl || '/login/',
     user: root.dataset.user || '',
+    eventsUrl: root.dataset.eventsUrl || '/api/events',
+    // ?transport=sse|poll on the page skips the WebSocket (operators, tests, bad proxies)
+    transport: new URLSearchParams(location.search).get('transport') || 'auto',
   };
 
   const $ = (sel, el = document) => el.querySelector(sel);
@@ -97,7 +100,9 @@
     stableTimer: null,
     pingId: 0,
     pings: new Map(),
-    polling: false,
+    polling: false, // a fallback is active: SSE when it works, else polling
+    es: null, // the EventSource of the SSE fallback
+    sseBroken: false, // SSE failed before its first snapshot: poll instead
     pollTimer: null,
     pollAbort: null,
     lastImmediate: 0,
@@ -310,7 +315,9 @@
 
   function upsertOrder(order, meta) {
     if (!order || order.id === undefined || order.id === null) return;
-    const id = String(order.id);
+    // Order ids are unique per broker link, not across brokers: key by link too.
+    const link = (meta && meta.link) ?? order.link;
+    const id = orderKey(order.id, link);
     const old = S.orders.get(id);
     const next = { ...order, legs: Array.isArray(order.legs) ? order.legs.map((l) => ({ ...l })) : [] };
     // Fills are keyed by fill id: keep every fill ever seen for a leg, once.
@@ -333,14 +340,19 @@
     next._simulated = !!((meta && meta.simulated) || (old && old._simulated));
     const changed = !old || JSON.stringify(stripMeta(old)) !== JSON.stringify(stripMeta(next));
     next._rank = !old || changed ? ++S.orderRank : old._rank;
+    next._key = id;
     S.orders.set(id, next);
     if (changed) dirty.orders.add(id);
     if (!old) dirty.structure = true;
     else if (changed) dirty.orderOrder = true;
   }
 
+  function orderKey(id, link) {
+    return link === undefined || link === null ? String(id) : `${link}:${id}`;
+  }
+
   function stripMeta(o) {
-    const { _rank, _account, _simulated, ...rest } = o; // eslint-disable-line no-unused-vars
+    const { _rank, _account, _simulated, _key, ...rest } = o; // eslint-disable-line no-unused-vars
     return rest;
   }
 
@@ -349,7 +361,7 @@
     const byRank = Array.from(S.orders.values()).sort((a, b) => a._rank - b._rank);
     for (const o of byRank) {
       if (S.orders.size <= MAX_ORDERS_SHOWN) break;
-      S.orders.delete(String(o.id));
+      S.orders.delete(o._key);
     }
     dirty.structure = true;
   }
@@ -376,7 +388,7 @@
     for (const [id, o] of oldOrders) if (TERMINAL_ORDER.has(o.status)) S.orders.set(id, o);
     const incoming = (Array.isArray(snap.orders) ? snap.orders : []).filter((o) => o && o.id !== undefined && o.id !== null);
     incoming.sort((a, b) => (timeMs(a.updated_at) ?? 0) - (timeMs(b.updated_at) ?? 0));
-    for (const o of incoming) upsertOrder(o, { account: o.account ?? o.account_number ?? null });
+    for (const o of incoming) upsertOrder(o, { account: o.account ?? o.account_number ?? null, link: o.link });
     trimOrders();
     S.links = new Map();
     for (const l of Array.isArray(snap.links) ? snap.links : []) if (l && l.id !== undefined) S.links.set(String(l.id), { ...l });
@@ -425,7 +437,7 @@
     bumpNewest(f.t);
     if (f.simulated) { S.simulated = true; dirty.simulated = true; }
     if (f.type === 'order') {
-      upsertOrder(f.order, { account: f.account, simulated: f.simulated });
+      upsertOrder(f.order, { account: f.account, simulated: f.simulated, link: f.link });
       trimOrders();
       return;
     }
@@ -806,7 +818,7 @@
   }
 
   function orderedOrderIds() {
-    return Array.from(S.orders.values()).sort((a, b) => b._rank - a._rank).map((o) => String(o.id));
+    return Array.from(S.orders.values()).sort((a, b) => b._rank - a._rank).map((o) => o._key);
   }
 
   function reconcileOrders() {
@@ -1178,7 +1190,7 @@
   function connect() {
     clearTimeout(conn.reconnectTimer);
     conn.reconnectTimer = null;
-    if (conn.stopped || conn.ws) return;
+    if (conn.stopped || conn.ws || cfg.transport === 'sse' || cfg.transport === 'poll') return;
     let ws;
     try {
       ws = new WebSocket(wsUrl());
@@ -1308,7 +1320,8 @@
     S.canResume = false;
     S.awaitingSnapshot = true;
     S.pending = [];
-    if (conn.polling) pollNow();
+    if (conn.es) startSse();
+    else if (conn.polling) pollNow();
     dropSocket(reason, true);
   }
 
@@ -1327,11 +1340,84 @@
   function startPolling() {
     if (conn.polling) return;
     conn.polling = true;
+    if (!conn.sseBroken && cfg.transport !== 'poll' && typeof window.EventSource === 'function') {
+      startSse();
+      return;
+    }
     setConnState('polling');
     poll();
   }
 
+  function sseUrl() {
+    const params = new URLSearchParams();
+    if (S.watchlist.length) params.set('symbols', S.watchlist.join(','));
+    if (S.canResume && Number.isFinite(S.seq)) params.set('since', String(S.seq));
+    return `${cfg.eventsUrl}?${params}`;
+  }
+
+  /** The SSE fallback: the same frames one way; EventSource reconnects by itself and
+   *  resumes with Last-Event-ID (account frames carry their seq as the event id). */
+  function startSse() {
+    stopSse();
+    let es;
+    try {
+      es = new EventSource(sseUrl(), { withCredentials: true });
+    } catch (e) {
+      sseFailed();
+      return;
+    }
+    conn.es = es;
+    let live = false;
+    es.onmessage = (ev) => {
+      if (conn.es !== es) return;
+      let frame;
+      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      if (!frame || typeof frame !== 'object') return;
+      applyFrame(frame);
+      if (frame.type === 'snapshot' || frame.type === 'resumed') {
+        live = true;
+        clearTimeout(conn.pollTimer);
+        setConnState('sse');
+      }
+    };
+    es.addEventListener('close', (ev) => {
+      if (conn.es !== es) return;
+      let code = 0;
+      try { code = JSON.parse(ev.data).code; } catch (e) { /* no code */ }
+      conn.lastClose = { code, reason: 'sse' };
+      if (code === 4401) { goToLogin(); return; }
+      if (code === 4409) S.canResume = false;
+      startSse(); // a fresh stream: resumed (1012) or a new snapshot (4409)
+    });
+    es.onerror = () => {
+      if (conn.es !== es) return;
+      if (!live) { sseFailed(); return; }
+      setConnState('reconnecting'); // EventSource retries by itself (server said retry: 3000)
+      if (es.readyState === EventSource.CLOSED) startSse();
+    };
+  }
+
+  function sseFailed() {
+    stopSse();
+    conn.sseBroken = true;
+    if (conn.polling) {
+      setConnState('polling');
+      poll();
+    }
+  }
+
+  function stopSse() {
+    const es = conn.es;
+    conn.es = null;
+    if (es) {
+      es.onmessage = null;
+      es.onerror = null;
+      try { es.close(); } catch (e) { /* ignore */ }
+    }
+  }
+
   function stopPolling() {
+    stopSse();
     conn.polling = false;
     clearTimeout(conn.pollTimer);
     conn.pollTimer = null;
@@ -1346,7 +1432,7 @@
   }
 
   async function poll() {
-    if (!conn.polling) return;
+    if (!conn.polling || conn.es) return;
     const abort = new AbortController();
     conn.pollAbort = abort;
     const timer = setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
@@ -1461,6 +1547,7 @@
       for (const s of removed) S.rejected.delete(s);
       if (added.length) sendSymbols('subscribe', added);
       if (removed.length) sendSymbols('unsubscribe', removed);
+      if (conn.es && (added.length || removed.length)) startSse(); // one-way: reopen with the new symbols
       dirty.watchlist = true;
       for (const s of added) dirty.quotes.add(s);
       scheduleRender();
@@ -1581,6 +1668,7 @@
         failures: conn.failures,
         attempt: conn.attempt,
         polling: conn.polling,
+        sse: !!conn.es,
         lastReason: conn.lastReason,
         lastClose: conn.lastClose,
       }));
@@ -1591,5 +1679,6 @@
     },
   };
 
-  connect();
+  if (cfg.transport === 'sse' || cfg.transport === 'poll') startPolling();
+  else connect();
 })();

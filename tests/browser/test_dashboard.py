@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -22,6 +23,13 @@ def log_in(page: Page, base_url: str) -> float:
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
     return started
+
+
+def tastytrade_account(page: Page) -> str:
+    """The number of the first tastytrade account on the page (orders go in through
+    tastytrade's order JSON via the sandbox's control API)."""
+    broker = page.locator("[data-field=broker]", has_text="tastytrade")
+    return page.locator("[data-account]").filter(has=broker).first.get_attribute("data-account")
 
 
 def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_sandbox):
@@ -61,7 +69,7 @@ def test_order_events_appear_as_they_happen(page: Page, browser_app, browser_san
     """An order placed at the broker shows up in the feed and reaches Filled."""
     log_in(page, browser_app.url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
-    account = page.locator("[data-account]").first.get_attribute("data-account")
+    account = tastytrade_account(page)
     control = browser_sandbox.control()
     order = {
         "time-in-force": "Day",
@@ -71,7 +79,8 @@ def test_order_events_appear_as_they_happen(page: Page, browser_app, browser_san
         ],
     }
     order_id = control.place_order(account, order)["order"]["id"]
-    row = page.locator(f'#orders [data-order="{order_id}"]')
+    # keyed by link and broker order id (ids are only unique within one broker)
+    row = page.locator(f'#orders [data-order$=":{order_id}"]')
     expect(row).to_be_visible(timeout=10_000)
     for _ in range(3):
         control.step()
@@ -93,3 +102,31 @@ def test_watchlist_edit_persists(page: Page, browser_app):
     page.press('#watchlist-form input[name="symbol"]', "Enter")
     expect(page.locator("#messages")).not_to_be_empty(timeout=5_000)
     expect(page.locator('tr[data-quote="DROP TABLE"]')).to_have_count(0)
+
+
+def test_blocked_websocket_falls_back_to_sse(page: Page, browser_app, browser_sandbox):
+    """A network that kills WebSockets (every upgrade closes at once): after three failed
+    sockets the page streams over SSE instead: quotes tick and an order fills live."""
+    page.route_web_socket(re.compile(r".*/ws/stream/.*"), lambda ws: ws.close(code=1006))
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "sse", timeout=20_000)
+    bid = page.locator('tr[data-quote="SPY"] [data-field=bid]')
+    first = bid.inner_text()
+    expect(bid).not_to_have_text(first, timeout=10_000)
+    account = tastytrade_account(page)
+    control = browser_sandbox.control()
+    order = {
+        "time-in-force": "Day",
+        "order-type": "Market",
+        "legs": [
+            {"instrument-type": "Equity", "symbol": "QQQ", "action": "Buy to Open", "quantity": 1}
+        ],
+    }
+    order_id = control.place_order(account, order)["order"]["id"]
+    for _ in range(3):
+        control.step()
+    row = page.locator(f'#orders [data-order$=":{order_id}"]')
+    expect(row).to_contain_text("Filled", timeout=10_000)
+    control.close()
+    state = page.evaluate("window.streamdesk.state()")
+    assert state["sse"] is True and state["polling"] is True  # SSE is the active fallback
