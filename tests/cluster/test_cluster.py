@@ -17,6 +17,7 @@ from tests.support.sdk import SECRET
 DEMO_CREDENTIAL = credential_id("demo-refresh-token")
 #: The demo trader's Alpaca key (one trade-event stream allowed per key).
 DEMO_ALPACA = credential_id("DEMOALPACAKEY")
+DEMO_OTHER_BROKERS = (credential_id("demo-tradier-token"), DEMO_ALPACA)
 MARKET_BUY = {
     "time-in-force": "Day",
     "order-type": "Market",
@@ -102,6 +103,10 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
         control = cluster.sandbox.control()
         state = control.state()["credentials"]
         demo_accounts = set(state[DEMO_CREDENTIAL]["accounts"])
+        # the demo trader's Tradier and Alpaca accounts are theirs too
+        demo_all = demo_accounts | {
+            number for cid in DEMO_OTHER_BROKERS for number in state[cid]["accounts"]
+        }
         other_accounts = set(state[credential_id("trader2-refresh")]["accounts"])
         control.place_order(sorted(demo_accounts)[0], MARKET_BUY)
         control.place_order(sorted(other_accounts)[0], MARKET_BUY)
@@ -114,9 +119,7 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
     assert alpaca_watch.samples > 10 and alpaca_watch.max_alpaca == 1  # Alpaca's one-stream rule
     for name, tab in tabs.items():
         mine, theirs = (
-            (demo_accounts, other_accounts)
-            if name.startswith("demo")
-            else (other_accounts, demo_accounts)
+            (demo_all, other_accounts) if name.startswith("demo") else (other_accounts, demo_all)
         )
         assert tab.accounts_seen() and tab.accounts_seen() <= mine, name
         assert not tab.accounts_seen() & theirs, name
