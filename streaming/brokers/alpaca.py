@@ -50,6 +50,8 @@ from .base import (
     CredentialRejected,
     StreamConfig,
     StreamSilent,
+    SupervisedAdapter,
+    leaves,
 )
 
 log = logging.getLogger(__name__)
@@ -59,12 +61,6 @@ __all__ = ["AlpacaAdapter"]
 POLLING_REASON = "event stream unavailable; polling orders"
 #: Recently closed orders are read this far back (Alpaca's `after` is the submission time).
 ORDER_LOOKBACK = 86400.0
-
-
-def leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
 
 
 def describe(exc: BaseException) -> str:
@@ -291,7 +287,7 @@ class _OrderView:
     last: dict[str, Any] | None = None  # the payload last emitted
 
 
-class AlpacaAdapter:
+class AlpacaAdapter(SupervisedAdapter):
     """Streams one Alpaca Broker API key's accounts into a sink, forever, healing on failure.
 
     Usage::
@@ -338,48 +334,16 @@ class AlpacaAdapter:
     def set_symbols(self, symbols: set[str]) -> None:
         """Alpaca provides no quotes here: symbols are ignored."""
 
-    async def run(self, sink: AdapterSink) -> None:
-        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
-        while True:
-            started = time.monotonic()
-            wait_at_least = 0.0
-            try:
-                await self._connect_once(sink)
-                reason = "stream ended"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # ExceptionGroups included: classify, report, retry
-                reason = describe(exc)
-                if any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc)):
-                    log.warning("alpaca link %s: %s", self.link_id, reason)
-                    self.mode = "error"
-                    await sink.status(self.link_id, "error", reason, **self._extra())
-                    await asyncio.sleep(self.config.rejected_retry)
-                    continue
-                for leaf in leaves(exc):
-                    if isinstance(leaf, BrokerHTTPError) and leaf.retry_after:
-                        wait_at_least = leaf.retry_after
-                if reason.startswith("unexpected"):
-                    log.error("alpaca link %s failed", self.link_id, exc_info=exc)
-                else:
-                    log.info("alpaca link %s reconnecting: %s", self.link_id, reason)
-            if time.monotonic() - started > self.config.stable_after:
-                backoff.reset()
-            self.reconnects += 1
-            delay = max(backoff.next_delay(), wait_at_least)
-            self.mode = "reconnecting"
-            await sink.status(
-                self.link_id, "reconnecting", reason, retry_in=round(delay, 2), **self._extra()
-            )
-            await asyncio.sleep(delay)
+    def _describe(self, exc: BaseException) -> str:
+        return describe(exc)
 
-    def _extra(self) -> dict[str, Any]:
-        return {"reconnects": self.reconnects, "token_expires_at": None}
+    def _entering(self, state: str) -> None:
+        self.mode = state
 
     # -- one connection ---------------------------------------------------------------
     async def _connect_once(self, sink: AdapterSink) -> None:
         self.mode = "connecting"
-        await sink.status(self.link_id, "connecting", **self._extra())
+        await sink.status(self.link_id, "connecting", **self._status_extra())
         async with AlpacaClient(
             key_id=self._key_id,
             secret_key=self._secret,
@@ -397,7 +361,7 @@ class AlpacaAdapter:
                 await self._refresh_account(client, sink, account_id, full=True)
                 await self._poll_orders(client, sink, account_id, synthesize=cursor is None)
             self.mode = "stream"
-            await sink.status(self.link_id, "live", **self._extra())
+            await sink.status(self.link_id, "live", **self._status_extra())
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._events(client, sink))
                 tg.create_task(self._poll_accounts(client, sink))
@@ -520,7 +484,7 @@ class AlpacaAdapter:
                             poller = None
                         if self.mode != "stream":
                             self.mode = "stream"
-                            await sink.status(self.link_id, "live", **self._extra())
+                            await sink.status(self.link_id, "live", **self._status_extra())
                         if cursor is None:  # live only: re-read what changed since the snapshot
                             for account_id in list(self._accounts):
                                 await self._poll_orders(client, sink, account_id, synthesize=True)
@@ -546,7 +510,7 @@ class AlpacaAdapter:
                     self.mode = "reconnecting"
                     log.info("alpaca link %s stream: %s", self.link_id, reason)
                     await sink.status(
-                        self.link_id, "reconnecting", reason, retry_in=delay, **self._extra()
+                        self.link_id, "reconnecting", reason, retry_in=delay, **self._status_extra()
                     )
                 else:  # unavailable: keep the link useful by polling orders meanwhile
                     if poller is None:
@@ -560,7 +524,7 @@ class AlpacaAdapter:
                         POLLING_REASON,
                         retry_in=delay,
                         stream_error=reason,
-                        **self._extra(),
+                        **self._status_extra(),
                     )
                 await asyncio.sleep(delay)
         finally:

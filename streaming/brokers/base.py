@@ -7,9 +7,14 @@ The stream manager drives adapters without knowing which broker they speak.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 
 class CredentialRejected(Exception):
@@ -127,3 +132,88 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The real exceptions inside (possibly nested) exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def retry_after(exc: BaseException) -> float:
+    """The longest `Retry-After` a broker asked for in this failure (0 if none)."""
+    waits = [
+        leaf.retry_after
+        for leaf in leaves(exc)
+        if isinstance(leaf, BrokerHTTPError) and leaf.retry_after
+    ]
+    return max(waits, default=0.0)
+
+
+class SupervisedAdapter:
+    """The reconnect loop every adapter shares: run one connection, and when it ends,
+    classify the failure, report it, wait (jittered backoff, at least any Retry-After)
+    and connect again. A rejected credential is reported as `error` and retried only
+    every `rejected_retry` seconds, so a dead credential never hammers the broker.
+
+    Subclasses implement `_connect_once` (report `connecting` … `live` and stream until
+    something fails), `_describe` (a short, secret-free reason) and `_is_rejection`.
+    """
+
+    broker = "broker"
+    link_id: int
+    config: StreamConfig
+    reconnects: int = 0
+
+    async def _connect_once(self, sink: AdapterSink) -> None:
+        raise NotImplementedError
+
+    def _describe(self, exc: BaseException) -> str:
+        raise NotImplementedError
+
+    def _is_rejection(self, exc: BaseException) -> bool:
+        return any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc))
+
+    def _status_extra(self) -> dict[str, Any]:
+        return {"reconnects": self.reconnects, "token_expires_at": None}
+
+    def _entering(self, state: str) -> None:
+        """Called before the loop reports `error` or `reconnecting` (for subclasses)."""
+
+    async def run(self, sink: AdapterSink) -> None:
+        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        while True:
+            started = time.monotonic()
+            wait_at_least = 0.0
+            try:
+                await self._connect_once(sink)
+                reason = "stream ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # ExceptionGroups included: classify, report, retry
+                reason = self._describe(exc)
+                if self._is_rejection(exc):
+                    log.warning("%s link %s: %s", self.broker, self.link_id, reason)
+                    self._entering("error")
+                    await sink.status(self.link_id, "error", reason, **self._status_extra())
+                    await asyncio.sleep(self.config.rejected_retry)
+                    continue
+                wait_at_least = retry_after(exc)
+                if reason.startswith("unexpected"):
+                    log.error("%s link %s failed", self.broker, self.link_id, exc_info=exc)
+                else:
+                    log.info("%s link %s reconnecting: %s", self.broker, self.link_id, reason)
+            if time.monotonic() - started > self.config.stable_after:
+                backoff.reset()
+            self.reconnects += 1
+            delay = max(backoff.next_delay(), wait_at_least)
+            self._entering("reconnecting")
+            await sink.status(
+                self.link_id,
+                "reconnecting",
+                reason,
+                retry_in=round(delay, 2),
+                **self._status_extra(),
+            )
+            await asyncio.sleep(delay)

@@ -29,7 +29,14 @@ from tastytrade.utils import TastytradeError
 
 from .. import events
 from ..validation import is_option
-from .base import AdapterSink, Backoff, CredentialRejected, StreamConfig, StreamSilent
+from .base import (
+    AdapterSink,
+    CredentialRejected,
+    StreamConfig,
+    StreamSilent,
+    SupervisedAdapter,
+    leaves,
+)
 from .tastytrade_client import make_alert_streamer, make_session
 
 log = logging.getLogger(__name__)
@@ -37,13 +44,6 @@ log = logging.getLogger(__name__)
 __all__ = ["StreamConfig", "TastytradeAdapter"]
 
 REJECTION_CODES = ("invalid_grant", "invalid_client", "unauthorized_client")
-
-
-def leaves(exc: BaseException) -> list[BaseException]:
-    """The real exceptions inside the SDK's nested exception groups."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
 
 
 def describe(exc: BaseException) -> str:
@@ -75,7 +75,7 @@ def is_rejection(exc: BaseException) -> bool:
     )
 
 
-class TastytradeAdapter:
+class TastytradeAdapter(SupervisedAdapter):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
     broker = "tastytrade"
@@ -108,38 +108,11 @@ class TastytradeAdapter:
             self._symbols = set(symbols)
             self._symbols_changed.set()
 
-    async def run(self, sink: AdapterSink) -> None:
-        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
-        while True:
-            started = time.monotonic()
-            try:
-                await self._connect_once(sink)
-                reason = "stream ended"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # ExceptionGroups included: classify, report, retry
-                reason = describe(exc)
-                if is_rejection(exc):
-                    log.warning("tastytrade link %s: %s", self.link_id, reason)
-                    await sink.status(self.link_id, "error", reason, **self._status_extra())
-                    await asyncio.sleep(self.config.rejected_retry)
-                    continue
-                if reason.startswith("unexpected"):
-                    log.error("tastytrade link %s failed", self.link_id, exc_info=exc)
-                else:
-                    log.info("tastytrade link %s reconnecting: %s", self.link_id, reason)
-            if time.monotonic() - started > self.config.stable_after:
-                backoff.reset()
-            self.reconnects += 1
-            delay = backoff.next_delay()
-            await sink.status(
-                self.link_id,
-                "reconnecting",
-                reason,
-                retry_in=round(delay, 2),
-                **self._status_extra(),
-            )
-            await asyncio.sleep(delay)
+    def _describe(self, exc: BaseException) -> str:
+        return describe(exc)
+
+    def _is_rejection(self, exc: BaseException) -> bool:
+        return is_rejection(exc)
 
     def _status_extra(self) -> dict[str, Any]:
         return {"reconnects": self.reconnects, "token_expires_at": self.token_expires_at}

@@ -29,11 +29,12 @@ from ..events import now_ms
 from ..validation import is_option, occ_to_streamer_symbol, streamer_to_occ_symbol
 from .base import (
     AdapterSink,
-    Backoff,
     BrokerHTTPError,
     CredentialRejected,
     StreamConfig,
     StreamSilent,
+    SupervisedAdapter,
+    leaves,
 )
 from .tradier_client import TradierClient, as_list
 
@@ -51,12 +52,6 @@ class StreamEnded(Exception):
     """The broker ended the market stream (a drop, a kick or an idle close)."""
 
 
-def leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
-
-
 def describe(exc: BaseException) -> str:
     """A short, secret-free reason for a status event or a log line."""
     for leaf in leaves(exc):
@@ -72,10 +67,6 @@ def describe(exc: BaseException) -> str:
             return f"cannot reach broker: {type(leaf).__name__}"
     first = leaves(exc)[0]
     return f"unexpected error: {type(first).__name__}"
-
-
-def is_rejection(exc: BaseException) -> bool:
-    return any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc))
 
 
 # -- value helpers ----------------------------------------------------------------------------
@@ -374,7 +365,7 @@ def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
     return fields
 
 
-class TradierAdapter:
+class TradierAdapter(SupervisedAdapter):
     """Streams one Tradier link into a sink, forever, healing on every failure."""
 
     broker = "tradier"
@@ -419,41 +410,8 @@ class TradierAdapter:
             self._symbols_changed.set()
             self._greeks_wanted.set()
 
-    async def run(self, sink: AdapterSink) -> None:
-        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
-        while True:
-            started = time.monotonic()
-            try:
-                await self._connect_once(sink)
-                reason = "stream ended"
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # ExceptionGroups included: classify, report, retry
-                reason = describe(exc)
-                if is_rejection(exc):
-                    log.warning("tradier link %s: %s", self.link_id, reason)
-                    await sink.status(self.link_id, "error", reason, **self._status_extra())
-                    await asyncio.sleep(self.config.rejected_retry)
-                    continue
-                if reason.startswith("unexpected"):
-                    log.error("tradier link %s failed", self.link_id, exc_info=exc)
-                else:
-                    log.info("tradier link %s reconnecting: %s", self.link_id, reason)
-            if time.monotonic() - started > self.config.stable_after:
-                backoff.reset()
-            self.reconnects += 1
-            delay = backoff.next_delay()
-            await sink.status(
-                self.link_id,
-                "reconnecting",
-                reason,
-                retry_in=round(delay, 2),
-                **self._status_extra(),
-            )
-            await asyncio.sleep(delay)
-
-    def _status_extra(self) -> dict[str, Any]:
-        return {"reconnects": self.reconnects, "token_expires_at": None}
+    def _describe(self, exc: BaseException) -> str:
+        return describe(exc)
 
     # -- one connection ---------------------------------------------------------------------------
     async def _connect_once(self, sink: AdapterSink) -> None:

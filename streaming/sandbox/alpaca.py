@@ -42,7 +42,6 @@ import binascii
 import contextlib
 import hashlib
 import itertools
-import math
 import os
 import re
 import time
@@ -61,6 +60,7 @@ from starlette.types import Receive, Scope, Send
 
 from .brokerage import AccountEvent, OrderRejected
 from .credentials import credential_id
+from .hub import Session
 
 if TYPE_CHECKING:
     from .app import Sandbox
@@ -687,43 +687,21 @@ def parse_replay(request: Request, version: int, options_last_event_id: bool) ->
 # --------------------------------------------------------------------------- SSE
 
 
-_session_ids = itertools.count(1)
-
-
-class SseSession:
-    """One open trade-event stream; the hub and the control API treat it like a websocket
-    session (drop, silence, state)."""
+class SseSession(Session):
+    """One open trade-event stream, listed, dropped and silenced like any session."""
 
     kind = "alpaca-sse"
 
     def __init__(self, facade: AlpacaSandbox, customer: _Customer, replay: Replay) -> None:
-        self.id = f"alpaca-sse-{next(_session_ids)}"
+        super().__init__(customer.cid)
         self.facade = facade
-        self.credential = customer.cid
         self.customer = customer
         self.replay = replay
-        self.opened_at = time.time()
-        self.messages_sent = 0
-        self.messages_received = 0
-        self.messages_suppressed = 0
         self.heartbeats_sent = 0
         self.dropped_slow = 0
         self._queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue()
-        self._silent_until = 0.0
-        self._closed = False
         self._close_reason = ""
         self.client_gone = False
-
-    # -- the duck type the hub drives --------------------------------------------
-    @property
-    def silent(self) -> bool:
-        return time.monotonic() < self._silent_until
-
-    def silence(self, seconds: float | None) -> None:
-        self._silent_until = math.inf if seconds is None else time.monotonic() + seconds
-
-    def unsilence(self) -> None:
-        self._silent_until = 0.0
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """End the response (a drop fault); an error close says so in a comment first."""
@@ -733,21 +711,11 @@ class SseSession:
         self._close_reason = reason if code != 1000 else ""
         self._queue.put_nowait(None)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def state(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "kind": self.kind,
+            **super().state(),
             "version": self.replay.version,
-            "opened_at": self.opened_at,
-            "silent": self.silent,
             "client_gone": self.client_gone,
-            "messages_sent": self.messages_sent,
-            "messages_received": 0,
-            "messages_suppressed": self.messages_suppressed,
             "heartbeats_sent": self.heartbeats_sent,
         }
 

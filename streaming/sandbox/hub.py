@@ -22,20 +22,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 _ids = itertools.count(1)
 
 
-class WsSession:
-    """One open websocket of a credential; outbound traffic can be silenced.
+class Session:
+    """Any live upstream connection of a credential (a websocket, Tradier's HTTP stream,
+    Alpaca's SSE stream): what the hub and the control API list, drop and silence."""
 
-    Subclasses speak a protocol: `_receive_loop` handles client messages, `_background`
-    runs beside it (keepalives, an ordered sender), `_cleanup` unhooks subscriptions.
-    """
+    kind = "session"
 
-    kind = "ws"
-
-    def __init__(self, websocket: WebSocket, sandbox: Any) -> None:
+    def __init__(self, credential: str | None = None) -> None:
         self.id = f"{self.kind}-{next(_ids)}"
-        self.websocket = websocket
-        self.sandbox = sandbox
-        self.credential: str | None = None
+        self.credential = credential
         self.opened_at = time.time()
         self.messages_sent = 0
         self.messages_received = 0
@@ -48,11 +43,45 @@ class WsSession:
         return time.monotonic() < self._silent_until
 
     def silence(self, seconds: float | None) -> None:
-        """Stop sending anything (the socket stays open) for a while, or until cleared."""
+        """Stop sending anything (the connection stays open) for a while, or until cleared."""
         self._silent_until = math.inf if seconds is None else time.monotonic() + seconds
 
     def unsilence(self) -> None:
         self._silent_until = 0.0
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """End the connection from the server side (drop faults, protocol errors)."""
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "opened_at": self.opened_at,
+            "silent": self.silent,
+            "messages_sent": self.messages_sent,
+            "messages_received": self.messages_received,
+            "messages_suppressed": self.messages_suppressed,
+        }
+
+
+class WsSession(Session):
+    """One open websocket of a credential; outbound traffic can be silenced.
+
+    Subclasses speak a protocol: `_receive_loop` handles client messages, `_background`
+    runs beside it (keepalives, an ordered sender), `_cleanup` unhooks subscriptions.
+    """
+
+    kind = "ws"
+
+    def __init__(self, websocket: WebSocket, sandbox: Any) -> None:
+        super().__init__()
+        self.websocket = websocket
+        self.sandbox = sandbox
 
     async def run(self) -> None:
         """The socket's whole life: refuse (a fault) or accept, serve, and clean up."""
@@ -104,27 +133,12 @@ class WsSession:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=code, reason=reason)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "opened_at": self.opened_at,
-            "silent": self.silent,
-            "messages_sent": self.messages_sent,
-            "messages_received": self.messages_received,
-            "messages_suppressed": self.messages_suppressed,
-        }
-
 
 class Hub:
     """Registry of open sessions plus the symbol and account indexes used for routing."""
 
     def __init__(self) -> None:
-        self.sessions: dict[str, WsSession] = {}
+        self.sessions: dict[str, Session] = {}
         # market symbol -> feed channels (objects with .mark(symbol)) subscribed to it
         self._by_symbol: dict[str, set[Any]] = defaultdict(set)
         # account number -> streamer sessions (objects with .push(event)) subscribed to it
@@ -136,14 +150,14 @@ class Hub:
         self._row_cache: dict[tuple[str, str, tuple[str, ...]], bytes | None] = {}
 
     # -- sessions ---------------------------------------------------------------
-    def add(self, session: WsSession) -> None:
+    def add(self, session: Session) -> None:
         self.sessions[session.id] = session
 
-    def remove(self, session: WsSession) -> None:
+    def remove(self, session: Session) -> None:
         if self.sessions.pop(session.id, None) is not None:
             self.closed_sessions += 1
 
-    def find(self, kind: str = "all", credential: str | None = None) -> list[WsSession]:
+    def find(self, kind: str = "all", credential: str | None = None) -> list[Session]:
         return [
             s
             for s in self.sessions.values()

@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import itertools
 import math
 import time
 import uuid
@@ -57,6 +56,7 @@ from starlette.types import Receive, Scope, Send
 from . import chains
 from .brokerage import AccountEvent, OrderRejected
 from .credentials import credential_id
+from .hub import Session
 from .symbols import OptionSymbol, classify, parse_occ_symbol
 
 if TYPE_CHECKING:
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 PREFIX = "/tradier"
 STREAM_TYPES = ("quote", "trade", "summary", "timesale", "tradex")
 NEW_YORK = ZoneInfo("America/New_York")
-_ids = itertools.count(1)
 
 _STATUS = {
     "Received": "pending",
@@ -830,8 +829,8 @@ async def create_session(request: Request, facade: TradierSandbox, c: TradierCus
 
 
 # -- the HTTP market stream -------------------------------------------------------------------
-class TradierStream:
-    """One open HTTP market stream; the hub's duck-typed session (kind "tradier-stream")."""
+class TradierStream(Session):
+    """One open HTTP market stream, listed, dropped and silenced like any session."""
 
     kind = "tradier-stream"
 
@@ -843,33 +842,15 @@ class TradierStream:
         types: tuple[str, ...],
         linebreak: bool,
     ) -> None:
-        self.id = f"{self.kind}-{next(_ids)}"
+        super().__init__(credential)
         self.facade = facade
-        self.credential: str | None = credential
         self.symbols = symbols  # market symbol -> the symbol as the client spelled it
         self.types = types
         self.linebreak = linebreak
-        self.opened_at = time.time()
-        self.messages_sent = 0
-        self.messages_received = 0
-        self.messages_suppressed = 0
         self.dirty: set[str] = set()
         self.wake = asyncio.Event()
         self.last_sent: dict[tuple[str, str], Any] = {}
-        self._silent_until = 0.0
-        self._closed = False
         self.close_reason = ""
-
-    # -- the duck type the control API drives ---------------------------------------------
-    @property
-    def silent(self) -> bool:
-        return time.monotonic() < self._silent_until
-
-    def silence(self, seconds: float | None) -> None:
-        self._silent_until = math.inf if seconds is None else time.monotonic() + seconds
-
-    def unsilence(self) -> None:
-        self._silent_until = 0.0
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """End the response body (a dropped connection, as the client sees it)."""
@@ -877,22 +858,12 @@ class TradierStream:
         self.close_reason = reason
         self.wake.set()
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def state(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "opened_at": self.opened_at,
-            "silent": self.silent,
+            **super().state(),
             "symbols": sorted(self.symbols.values()),
             "filter": list(self.types),
             "linebreak": self.linebreak,
-            "messages_sent": self.messages_sent,
-            "messages_received": self.messages_received,
-            "messages_suppressed": self.messages_suppressed,
         }
 
     # -- market routing -------------------------------------------------------------------

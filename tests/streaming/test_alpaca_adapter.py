@@ -4,7 +4,6 @@ replay after drops and restarts without duplicate fills, polling fallback, backo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from streaming.brokers.alpaca import POLLING_REASON, AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.credentials import credential_id
-from tests.support.recording import RecordingSink
+from tests.support.recording import RecordingSink, running
 
 FAST = dict(
     handshake_timeout=5,
@@ -40,17 +39,6 @@ def key_id() -> str:
 
 
 SECRET = "sk-very-secret-value-123"
-
-
-@contextlib.asynccontextmanager
-async def running(adapter: AlpacaAdapter, sink: RecordingSink):
-    task = asyncio.create_task(adapter.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def make_adapter(settings, key_id: str, checkpoint: MemoryCheckpoint, **config) -> AlpacaAdapter:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from tests.support.recording import RecordingSink
+from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET, cred
 
 FAST = dict(
@@ -17,17 +16,6 @@ FAST = dict(
     backoff_cap=0.5,
     rejected_retry=60,
 )
-
-
-@contextlib.asynccontextmanager
-async def running(adapter: TastytradeAdapter, sink: RecordingSink):
-    task = asyncio.create_task(adapter.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def make_adapter(refresh_token: str, **config) -> TastytradeAdapter:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 
@@ -15,7 +14,7 @@ from streaming.brokers.tradier import TradierAdapter, occ_parts
 from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
 from streaming.sandbox.credentials import credential_id
 from streaming.validation import streamer_to_occ_symbol
-from tests.support.recording import RecordingSink
+from tests.support.recording import RecordingSink, running
 
 FAST = dict(
     handshake_timeout=5,
@@ -32,17 +31,6 @@ FAST = dict(
 @pytest.fixture
 def token() -> str:
     return f"tradier-token-{uuid.uuid4().hex[:12]}"
-
-
-@contextlib.asynccontextmanager
-async def running(adapter: TradierAdapter, sink: RecordingSink):
-    task = asyncio.create_task(adapter.run(sink))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def make_adapter(token: str, **config) -> TradierAdapter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 
@@ -57,3 +57,15 @@ class RecordingSink:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+
+@contextlib.asynccontextmanager
+async def running(adapter: Any, sink: RecordingSink) -> AsyncIterator[asyncio.Task[None]]:
+    """Run an adapter into the sink for the block, then cancel it and wait until it ended."""
+    task = asyncio.create_task(adapter.run(sink))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
