@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -43,7 +44,7 @@ ORDER = {
     "time-in-force": "Day",
     "order-type": "Market",
     "legs": [
-        {"instrument-type": "Equity", "symbol": "AAPL", "action": "Buy to Open", "quantity": 500}
+        {"instrument-type": "Equity", "symbol": "INTC", "action": "Buy to Open", "quantity": 60}
     ],
 }
 
@@ -162,6 +163,8 @@ async def alpaca(base: str, control: SandboxControl, fills: int, *, polling: boo
         for _ in range(fills):
             await grows(sink, lambda: asyncio.to_thread(control.place_order, number, ORDER))
             while True:
+                # a random phase against the poll interval, as real fills have
+                await asyncio.sleep(random.uniform(0, 2.0))
                 stepped_at = time.monotonic()
                 try:
                     await grows(sink, lambda: asyncio.to_thread(control.step))
