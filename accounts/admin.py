@@ -79,8 +79,8 @@ class BrokerLinkAdmin(admin.ModelAdmin):
                     f"{BrokerLink.Broker(broker).label} credentials (write-only)",
                     {
                         "fields": list(names),
-                        "description": f"Fill these only for a {BrokerLink.Broker(broker).label}"
-                        " link.",
+                        "description": f"Only for {BrokerLink.Broker(broker).label} links:"
+                        " all of these are required for one, none may be filled for another.",
                     },
                 )
                 for broker, names in BrokerLink.SECRET_FIELDS.items()

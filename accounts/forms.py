@@ -9,7 +9,7 @@ from django import forms
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create, broker_link_set_secrets, broker_link_update
 
-ADD_HELP = "Required. Write-only: it is stored encrypted and never shown again."
+ADD_HELP = "Write-only: it is stored encrypted and never shown again."
 CHANGE_HELP = "Write-only: leave blank to keep the stored value; type a new one to replace it."
 
 
