@@ -8,17 +8,14 @@ frames; a bad message never ends the stream.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from redis.exceptions import RedisError
 
 from . import validation
-from .manager import user_group
 from .registry import registry
 from .tabs import (
     CLOSE_RESYNC,
@@ -69,12 +66,7 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.limiter = validation.RateLimiter()
-        self.group = user_group(user.id)
         await self.prepare()
-        try:
-            await self.channel_layer.group_add(self.group, self.channel_name)
-        except (RedisError, OSError):  # a pooled connection from before a Redis restart
-            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -83,8 +75,6 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user_id is None:
             return
-        with contextlib.suppress(Exception):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
         await self.finish()
 
     # -- client messages -----------------------------------------------------------------------

@@ -3,11 +3,12 @@
 For every user with a socket (or a page view) here, an agent competes for the user's
 lease (streaming/lease.py). The owner runs the user's stream manager; every process
 reaches it through the channel layer: tabs send their symbols and snapshot requests to
-the group `owner.<id>`, and the manager publishes frames to `user.<id>`, which every
-socket of the user joins. If the owner dies, the lease expires and an agent elsewhere
-takes over. An agent stops `STREAM_IDLE_GRACE` seconds after its last local holder
-left. Only this module touches the database on the way to a manager (links and
-secrets, once per start), never per tick.
+the group `owner.<id>`, and the manager publishes frames to `user.<id>`, which one
+channel per process (the agent's) joins; the agent hands each frame to its local tabs
+(one layer message per frame and process, not per tab). If the owner dies, the lease
+expires and an agent elsewhere takes over. An agent stops `STREAM_IDLE_GRACE` seconds
+after its last local holder left. Only this module touches the database on the way to a
+manager (links and secrets, once per start), never per tick.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from .lease import Lease, LocalLease, RedisLease
 from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
 
 log = logging.getLogger(__name__)
+
+#: Seconds without any tab in another process before the owner delivers frames to its
+#: local tabs directly instead of through the channel layer.
+LOCAL_DELIVERY_AFTER = 2.0
 
 
 def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
@@ -103,7 +108,11 @@ async def build_manager(
 
         async def publish(frame: dict[str, Any], text: str) -> None:
             message = {"type": "stream.frame", "text": text, "seq": frame.get("seq")}
-            await layer.group_send(group, message)
+            agent = registry.agent(user_id)
+            if agent is not None and agent.tabs_all_local():
+                await agent.deliver(message)  # no tab elsewhere: skip the layer
+            else:
+                await layer.group_send(group, message)
 
     record = database_sync_to_async(_record_link_state)
 
@@ -134,6 +143,9 @@ class UserAgent:
         self.owned = asyncio.Event()
         self._control_channel: str | None = None
         self._control_task: asyncio.Task[None] | None = None
+        self._fanout_channel: str | None = None
+        self._fanout_task: asyncio.Task[None] | None = None
+        self._remote_seen_at = time.monotonic()
         self._joined_at = 0.0
         self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
 
@@ -158,7 +170,7 @@ class UserAgent:
                     await self._stop_manager()
                 elif self.manager.fenced:
                     await self._stop_manager()
-                elif not self.local and time.monotonic() - self._joined_at > 5.0:
+                if not self.local and time.monotonic() - self._joined_at > 5.0:
                     # group membership lives in Redis: refresh it (it expires, and a Redis
                     # restart forgets it)
                     await self.rejoin()
@@ -209,10 +221,64 @@ class UserAgent:
             await manager.stop()
 
     async def rejoin(self) -> None:
-        """Keep the owner's control channel in its group (Redis may have forgotten it)."""
+        """Keep our channels in their groups (Redis may have forgotten them): the fan-out
+        channel in the user's group, and the owner's control channel in the owner group."""
+        layer = get_channel_layer()
+        if self._fanout_channel is not None:
+            await layer.group_add(user_group(self.user_id), self._fanout_channel)
         if self._control_channel is not None:
-            await get_channel_layer().group_add(owner_group(self.user_id), self._control_channel)
-            self._joined_at = time.monotonic()
+            await layer.group_add(owner_group(self.user_id), self._control_channel)
+        self._joined_at = time.monotonic()
+
+    async def join(self) -> None:
+        """Receive the user's frames in this process: one channel-layer message per frame
+        per *process*, handed to every local tab here (not one message per tab). Called
+        for every new tab: a Redis that restarted meanwhile has forgotten the group."""
+        layer = get_channel_layer()
+        if self._fanout_channel is None:
+            self._fanout_channel = await layer.new_channel()
+            self._fanout_task = asyncio.create_task(
+                self._fanout_loop(self._fanout_channel), name=f"fanout-{self.user_id}"
+            )
+        try:
+            await layer.group_add(user_group(self.user_id), self._fanout_channel)
+        except (RedisError, OSError):  # a pooled connection from before a Redis restart
+            await layer.group_add(user_group(self.user_id), self._fanout_channel)
+
+    async def _fanout_loop(self, channel: str) -> None:
+        """Frames (and owner changes) for the user → each local tab, in order."""
+        layer = get_channel_layer()
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except (RedisError, OSError):
+                await asyncio.sleep(0.5)
+                continue
+            await self.deliver(message)
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """Hand one frame message to every local tab of the user, in order."""
+        handler_name = str(message.get("type", "")).replace(".", "_")
+        for tab in list(self.holders.values()):
+            handler = getattr(tab, handler_name, None) if tab is not None else None
+            if handler is None:
+                continue
+            try:
+                await handler(message)
+            except Exception:  # one broken tab must not starve the others
+                log.exception("user %s: delivering %s failed", self.user_id, handler_name)
+
+    def tabs_all_local(self) -> bool:
+        """True when every tab the owner knows of is in this process, and has been for a
+        moment: then frames need no channel-layer round trip at all. (The moment lets
+        frames already in flight through the layer arrive before local ones overtake.)"""
+        manager = self.manager
+        if manager is None:
+            return False
+        now = time.monotonic()
+        if any(tab not in self.holders for tab in manager.tab_symbols):
+            self._remote_seen_at = now
+        return now - self._remote_seen_at > LOCAL_DELIVERY_AFTER
 
     async def _control_loop(self, channel: str) -> None:
         """Messages to the owner from tabs in any process."""
@@ -247,6 +313,15 @@ class UserAgent:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        if self._fanout_task is not None:
+            self._fanout_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._fanout_task
+        if self._fanout_channel is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await get_channel_layer().group_discard(
+                    user_group(self.user_id), self._fanout_channel
+                )
         await self._stop_manager()
         with contextlib.suppress(RedisError, OSError):
             await self.lease.release()
@@ -311,6 +386,8 @@ class ManagerRegistry:
         agent = self._agents.get(user_id)
         if agent is None:
             agent = self._agents[user_id] = UserAgent(self, user_id)
+        if consumer is not None:
+            await agent.join()  # before the tab is listed: it must not miss a frame
         agent.holders[holder] = consumer
         return agent
 

@@ -14,7 +14,7 @@ shared/reference/tradier-alpaca-sse.md §4: no caching, `X-Accel-Buffering: no`,
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,7 +25,6 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 
 from . import validation
 from .consumers import parse_since
-from .manager import user_group
 from .tabs import TabStream, load_watchlist
 
 #: Comment line interval (the SSE spec's authoring notes suggest about 15 s).
@@ -42,61 +41,55 @@ class EventStreamTab(TabStream):
         self.channel_name = channel_name
         self.ended: int | None = None
         self._out: list[bytes] = []
-        self._receiving: asyncio.Future[Any] | None = None
+        self._ready = asyncio.Event()  # something to write (frames come from the agent)
 
     async def emit(self, text: str, seq: int | None = None) -> None:
         head = f"id: {seq}\n" if seq is not None else ""
         self._out.append(f"{head}data: {text}\n\n".encode())
+        self._ready.set()
 
     async def end(self, code: int) -> None:
         if self.ended is None:
             self.ended = code
             self._out.append(b"event: close\ndata: " + orjson.dumps({"code": code}) + b"\n\n")
-        if self._receiving is not None:  # wake the generator (a resync from elsewhere)
-            self._receiving.cancel()
+        self._ready.set()
 
     def drain(self) -> bytes:
+        self._ready.clear()
         out, self._out = b"".join(self._out), []
         return out
 
-    async def next_message(self) -> dict[str, Any] | None:
-        """The next channel-layer event for this tab, or None after a quiet interval."""
-        self._receiving = asyncio.ensure_future(self.layer.receive(self.channel_name))
-        try:
-            done, _ = await asyncio.wait({self._receiving}, timeout=HEARTBEAT_SECONDS)
-            if not done:
-                self._receiving.cancel()
-                return None
-            if self._receiving.cancelled():
-                return None
-            return self._receiving.result()
-        finally:
-            self._receiving = None
-
     async def frames(self, user: Any, since: int | None, symbols: set[str]) -> AsyncIterator[bytes]:
-        group = user_group(user.id)
+        """The response body: frames as they come, a heartbeat when quiet. Replies to
+        this tab (the owner's snapshot) arrive on its own channel."""
         await self.prepare()
-        await self.layer.group_add(group, self.channel_name)
+        replies: asyncio.Future[Any] | None = None
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             await self.begin(user, since, symbols)
+            replies = asyncio.ensure_future(self.layer.receive(self.channel_name))
             while True:
                 chunk = self.drain()
                 if chunk:
                     yield chunk
                 if self.ended is not None:
                     return
-                message = await self.next_message()
-                if message is None:
-                    if self.ended is None:
-                        yield b": heartbeat\n\n"
-                    continue
-                handler = getattr(self, message["type"].replace(".", "_"), None)
-                if handler is not None:
-                    await handler(message)
+                ready = asyncio.ensure_future(self._ready.wait())
+                done, _ = await asyncio.wait(
+                    {replies, ready}, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED
+                )
+                ready.cancel()
+                if replies in done:
+                    message = replies.result()
+                    replies = asyncio.ensure_future(self.layer.receive(self.channel_name))
+                    handler = getattr(self, message["type"].replace(".", "_"), None)
+                    if handler is not None:
+                        await handler(message)
+                elif not done and not self._out:
+                    yield b": heartbeat\n\n"
         finally:
-            with contextlib.suppress(Exception):
-                await self.layer.group_discard(group, self.channel_name)
+            if replies is not None:
+                replies.cancel()
             await self.finish()
 
 

@@ -1,13 +1,15 @@
 """One browser tab's view of its user's stream, whatever carries it (WebSocket or SSE).
 
-The transport-independent part of docs/streaming-contract.md: join the user's group,
-take part in the user's stream (streaming/registry.py), send `hello`, then either the
+The transport-independent part of docs/streaming-contract.md: take part in the user's
+stream (streaming/registry.py), send `hello`, then either the
 account frames missed since the client's `since` (from the event log) or a `snapshot`
 from the owner, wherever it runs. Afterwards every layer event becomes one frame,
 already serialized by the manager; account frames are checked for sequence: a duplicate
 is dropped, a gap is filled from the event log (or, if the log cannot, the tab ends with
 4409 and the client resyncs). A transport supplies `emit` (one frame) and `end` (close
-with a contract close code) and feeds layer events to the `stream_*` handlers.
+with a contract close code). Frames arrive from this process's agent for the user
+(`stream_frame`, `stream_owner_changed`); replies to this tab come on its own channel
+(`stream_snapshot`).
 """
 
 from __future__ import annotations
@@ -68,8 +70,11 @@ class TabStream:
         self.user_id = user.id
         self.symbols = symbols
         self.last_seq: int | None = None
-        self.awaiting_snapshot = False
+        # Frames reach us from this process's agent as soon as we are attached: hold
+        # them until the snapshot (or the resumed frames) have gone out, in order.
+        self.awaiting_snapshot = True
         self.held_frames: list[tuple[int | None, str]] = []
+        self._frames = asyncio.Lock()
         self.agent = await registry.attach(user.id, self.channel_name, self)
         head = await self._safe(registry.event_log.last_seq(user.id), default=0)
         await self.send_json(
@@ -92,11 +97,11 @@ class TabStream:
         if since is not None:
             missed = await self._safe(registry.event_log.since(user.id, since), default=None)
         if missed is not None:
-            self.last_seq = since
-            await self.send_json({"type": "resumed", "from": since, "count": len(missed)})
-            for offset, text in enumerate(missed, start=1):
-                await self.emit(text, since + offset)
-            self.last_seq = since + len(missed)
+            async with self._frames:
+                await self.send_json({"type": "resumed", "from": since, "count": len(missed)})
+                for offset, text in enumerate(missed, start=1):
+                    await self.emit(text, since + offset)
+                await self._release_held(since + len(missed))
             await self._refresh_live_state()
         else:
             await self._ask_snapshot()
@@ -141,7 +146,6 @@ class TabStream:
         await self.emit(orjson.dumps(content).decode())
 
     async def _ask_snapshot(self) -> None:
-        self.awaiting_snapshot = True
         manager = registry.get(self.user_id)
         if manager is not None:  # this process owns the stream: no round trip
             await self._deliver_snapshot(manager.snapshot(self.symbols))
@@ -170,12 +174,18 @@ class TabStream:
             )
 
     async def _deliver_snapshot(self, snapshot: dict[str, Any]) -> None:
-        await self.send_json(snapshot)
+        async with self._frames:
+            await self.send_json(snapshot)
+            await self._release_held(snapshot["seq"])
+
+    async def _release_held(self, last_seq: int) -> None:
+        """Live from `last_seq` on: send the held account frames newer than it, in order
+        (held quotes and statuses are older than what was just sent)."""
         self.awaiting_snapshot = False
-        self.last_seq = snapshot["seq"]
+        self.last_seq = last_seq
         held, self.held_frames = self.held_frames, []
-        for seq, text in held:  # account frames newer than the snapshot, in order
-            if seq is not None and seq > self.last_seq:
+        for seq, text in held:
+            if seq is not None and seq > last_seq:
                 await self._account_frame(seq, text)
 
     async def announce_symbols(self) -> None:
@@ -218,6 +228,10 @@ class TabStream:
     # -- layer events ------------------------------------------------------------------------
     async def stream_frame(self, event: dict[str, Any]) -> None:
         """A frame the manager already serialized once for every tab of the user."""
+        async with self._frames:
+            await self._frame(event)
+
+    async def _frame(self, event: dict[str, Any]) -> None:
         seq = event.get("seq")
         if self.awaiting_snapshot:
             if seq is not None:
