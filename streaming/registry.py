@@ -4,8 +4,9 @@ For every user with a socket (or a page view) here, an agent competes for the us
 lease (streaming/lease.py). The owner runs the user's stream manager; every process
 reaches it through the channel layer: tabs send their symbols and snapshot requests to
 the group `owner.<id>`, and the manager publishes frames to `user.<id>`, which one
-channel per process (the agent's) joins; the agent hands each frame to its local tabs
-(one layer message per frame and process, not per tab). If the owner dies, the lease
+channel per process (the agent's) joins, except the owner's: the owner hands frames to
+its own process's tabs directly, and the other agents hand them to theirs (one layer
+message per frame and process, not per tab). If the owner dies, the lease
 expires and an agent elsewhere takes over. An agent stops `STREAM_IDLE_GRACE` seconds
 after its last local holder left. Only this module touches the database on the way to a
 manager (links and secrets, once per start), never per tick.
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -34,10 +36,6 @@ from .lease import Lease, LocalLease, RedisLease
 from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
 
 log = logging.getLogger(__name__)
-
-#: Seconds without any tab in another process before the owner delivers frames to its
-#: local tabs directly instead of through the channel layer.
-LOCAL_DELIVERY_AFTER = 2.0
 
 
 def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
@@ -109,10 +107,9 @@ async def build_manager(
         async def publish(frame: dict[str, Any], text: str) -> None:
             message = {"type": "stream.frame", "text": text, "seq": frame.get("seq")}
             agent = registry.agent(user_id)
-            if agent is not None and agent.tabs_all_local():
-                await agent.deliver(message)  # no tab elsewhere: skip the layer
-            else:
-                await layer.group_send(group, message)
+            if agent is not None and agent.manager is not None:
+                await agent.deliver(message)  # this process's tabs: directly, in order
+            await layer.group_send(group, message)  # other processes' agents
 
     record = database_sync_to_async(_record_link_state)
 
@@ -131,6 +128,18 @@ async def build_manager(
     )
 
 
+async def _messages(channel: str) -> AsyncIterator[dict[str, Any]]:
+    """A channel's messages, forever; a Redis hiccup is waited out, not fatal."""
+    layer = get_channel_layer()
+    while True:
+        try:
+            message = await layer.receive(channel)
+        except (RedisError, OSError):
+            await asyncio.sleep(0.5)
+            continue
+        yield message
+
+
 class UserAgent:
     """This process's part in one user's stream: local holders, the lease, the manager."""
 
@@ -145,7 +154,6 @@ class UserAgent:
         self._control_task: asyncio.Task[None] | None = None
         self._fanout_channel: str | None = None
         self._fanout_task: asyncio.Task[None] | None = None
-        self._remote_seen_at = time.monotonic()
         self._joined_at = 0.0
         self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
 
@@ -190,6 +198,12 @@ class UserAgent:
             self.user_id, event_log=self.registry.event_log, owner=self.lease.owner_value or ""
         )
         manager.seq = await self.registry.event_log.last_seq(self.user_id)
+        # The owner hands frames to this process's tabs itself (its publish does, from
+        # the first frame on): its agent leaves the user's group, which the agents of the
+        # other processes stay in.
+        if self._fanout_channel is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await layer.group_discard(user_group(self.user_id), self._fanout_channel)
         await manager.start()
         self.manager = manager
         try:
@@ -202,7 +216,9 @@ class UserAgent:
         self.owned.set()
         log.info("user %s: this process owns the stream (seq %s)", self.user_id, manager.seq)
         # tabs everywhere re-send their symbols and, if still waiting, their snapshot request
-        await layer.group_send(user_group(self.user_id), {"type": "stream.owner_changed"})
+        changed = {"type": "stream.owner_changed"}
+        await self.deliver(changed)
+        await layer.group_send(user_group(self.user_id), changed)
 
     async def _stop_manager(self) -> None:
         self.owned.clear()
@@ -219,12 +235,18 @@ class UserAgent:
         manager, self.manager = self.manager, None
         if manager is not None:
             await manager.stop()
+        if self.holders and self._fanout_channel is not None:
+            # another process owns the stream now: receive its frames through the layer
+            # again, and let our tabs tell the new owner what they need
+            with contextlib.suppress(RedisError, OSError):
+                await self.rejoin()
+            await self.deliver({"type": "stream.owner_changed"})
 
     async def rejoin(self) -> None:
         """Keep our channels in their groups (Redis may have forgotten them): the fan-out
         channel in the user's group, and the owner's control channel in the owner group."""
         layer = get_channel_layer()
-        if self._fanout_channel is not None:
+        if self._fanout_channel is not None and self.manager is None:
             await layer.group_add(user_group(self.user_id), self._fanout_channel)
         if self._control_channel is not None:
             await layer.group_add(owner_group(self.user_id), self._control_channel)
@@ -232,14 +254,17 @@ class UserAgent:
 
     async def join(self) -> None:
         """Receive the user's frames in this process: one channel-layer message per frame
-        per *process*, handed to every local tab here (not one message per tab). Called
-        for every new tab: a Redis that restarted meanwhile has forgotten the group."""
+        per *process*, handed to every local tab here (not one message per tab); the
+        owner's own process needs none (its manager hands frames to its tabs directly).
+        Called for every new tab: a Redis that restarted meanwhile has forgotten the group."""
         layer = get_channel_layer()
         if self._fanout_channel is None:
             self._fanout_channel = await layer.new_channel()
             self._fanout_task = asyncio.create_task(
                 self._fanout_loop(self._fanout_channel), name=f"fanout-{self.user_id}"
             )
+        if self.manager is not None:
+            return
         try:
             await layer.group_add(user_group(self.user_id), self._fanout_channel)
         except (RedisError, OSError):  # a pooled connection from before a Redis restart
@@ -247,13 +272,7 @@ class UserAgent:
 
     async def _fanout_loop(self, channel: str) -> None:
         """Frames (and owner changes) for the user → each local tab, in order."""
-        layer = get_channel_layer()
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except (RedisError, OSError):
-                await asyncio.sleep(0.5)
-                continue
+        async for message in _messages(channel):
             await self.deliver(message)
 
     async def deliver(self, message: dict[str, Any]) -> None:
@@ -268,27 +287,10 @@ class UserAgent:
             except Exception:  # one broken tab must not starve the others
                 log.exception("user %s: delivering %s failed", self.user_id, handler_name)
 
-    def tabs_all_local(self) -> bool:
-        """True when every tab the owner knows of is in this process, and has been for a
-        moment: then frames need no channel-layer round trip at all. (The moment lets
-        frames already in flight through the layer arrive before local ones overtake.)"""
-        manager = self.manager
-        if manager is None:
-            return False
-        now = time.monotonic()
-        if any(tab not in self.holders for tab in manager.tab_symbols):
-            self._remote_seen_at = now
-        return now - self._remote_seen_at > LOCAL_DELIVERY_AFTER
-
     async def _control_loop(self, channel: str) -> None:
         """Messages to the owner from tabs in any process."""
         layer = get_channel_layer()
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except (RedisError, OSError):
-                await asyncio.sleep(0.5)
-                continue
+        async for message in _messages(channel):
             manager = self.manager
             if manager is None:
                 continue
