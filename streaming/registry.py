@@ -107,9 +107,12 @@ async def build_manager(
         async def publish(frame: dict[str, Any], text: str) -> None:
             message = {"type": "stream.frame", "text": text, "seq": frame.get("seq")}
             agent = registry.agent(user_id)
-            if agent is not None and agent.manager is not None:
-                await agent.deliver(message)  # this process's tabs: directly, in order
-            await layer.group_send(group, message)  # other processes' agents
+            if agent is None or agent.manager is None:
+                await layer.group_send(group, message)
+                return
+            await agent.deliver(message)  # this process's tabs: directly, in order
+            if agent.has_remote_tabs():
+                await layer.group_send(group, message)  # other processes' agents
 
     record = database_sync_to_async(_record_link_state)
 
@@ -286,6 +289,14 @@ class UserAgent:
                 await handler(message)
             except Exception:  # one broken tab must not starve the others
                 log.exception("user %s: delivering %s failed", self.user_id, handler_name)
+
+    def has_remote_tabs(self) -> bool:
+        """Whether the owner knows of a tab in another process. A tab registers (its
+        symbols) before it asks the owner for a snapshot, and reconciles against one after
+        an owner change, so frames skipped through the layer before the owner knew of it
+        are older than that snapshot and come from the event log."""
+        manager = self.manager
+        return manager is not None and any(t not in self.holders for t in manager.tab_symbols)
 
     async def _control_loop(self, channel: str) -> None:
         """Messages to the owner from tabs in any process."""

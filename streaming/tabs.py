@@ -93,6 +93,9 @@ class TabStream:
                 },
             }
         )
+        # Register with the owner first: it then sends our frames through the channel
+        # layer if we are in another process, from before the snapshot it makes for us.
+        await self.announce_symbols()
         missed = None
         if since is not None:
             missed = await self._safe(registry.event_log.since(user.id, since), default=None)
@@ -105,7 +108,6 @@ class TabStream:
             await self._refresh_live_state()
         else:
             await self._ask_snapshot()
-        await self.announce_symbols()
         self._heartbeat = asyncio.create_task(self._symbols_heartbeat())
 
     async def finish(self) -> None:
@@ -251,11 +253,30 @@ class TabStream:
         snapshot = orjson.loads(event["text"])
         if self.awaiting_snapshot:
             await self._deliver_snapshot(snapshot)
-        else:  # answer to a resumed tab's refresh: only the live parts
+        else:  # a refresh (after a resume or an owner change): the live parts, and
+            # every account frame up to the snapshot's seq (some may have gone out
+            # before the owner knew of this tab)
             await self._send_live_state(snapshot)
+            await self._catch_up(snapshot["seq"])
+
+    async def _catch_up(self, seq: int) -> None:
+        """Account frames up to `seq` that we have not sent yet, from the event log."""
+        async with self._frames:
+            if self.last_seq is None or seq <= self.last_seq:
+                return
+            missed = await self._safe(registry.event_log.since(self.user_id, self.last_seq), None)
+            if missed is None:
+                await self.end(CLOSE_RESYNC)
+                return
+            for offset, text in enumerate(missed, start=1):
+                await self.emit(text, self.last_seq + offset)
+            self.last_seq += len(missed)
 
     async def stream_owner_changed(self, event: dict[str, Any]) -> None:
-        """A process (maybe another) took over the stream: tell it what we need."""
+        """A process (maybe another) took over the stream: tell it what we need, then
+        reconcile against a fresh snapshot of it."""
         await self.announce_symbols()
         if self.awaiting_snapshot:
             await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
+        else:
+            await self._refresh_live_state()
