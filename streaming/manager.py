@@ -127,6 +127,7 @@ class UserStreamManager:
         self._pending_quotes: dict[str, dict[str, Any]] = {}
         self._pending_greeks: dict[str, dict[str, Any]] = {}
         self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
+        self._account_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
@@ -250,21 +251,25 @@ class UserStreamManager:
             self.orders.move_to_end(key)
             while len(self.orders) > MAX_ORDERS:
                 self.orders.popitem(last=False)
-        self.seq += 1
-        self.last_event_at = time.time()
         body_key = {"balance": "balance", "positions": "positions", "position": "position"}
-        frame = {
-            "type": kind,
-            "seq": self.seq,
-            "account": account,
-            "link": link_id,
-            body_key.get(kind, "order"): payload,
-            "t": int(self.last_event_at * 1000),
-            "simulated": link.simulated,
-        }
-        text = orjson.dumps(frame).decode()
-        await self._log(frame["seq"], text)
-        self._outbox.put_nowait((frame, text))
+        # Numbering, logging and queueing in one step per user: two adapters reporting at
+        # once must not reach the outbox in another order than their seqs (a tab would
+        # see a gap the log cannot fill yet, and resync).
+        async with self._account_lock:
+            self.seq += 1
+            self.last_event_at = time.time()
+            frame = {
+                "type": kind,
+                "seq": self.seq,
+                "account": account,
+                "link": link_id,
+                body_key.get(kind, "order"): payload,
+                "t": int(self.last_event_at * 1000),
+                "simulated": link.simulated,
+            }
+            text = orjson.dumps(frame).decode()
+            await self._log(frame["seq"], text)
+            self._outbox.put_nowait((frame, text))
         if positions_changed:
             self._sync_symbols()
 

@@ -200,3 +200,50 @@ async def test_one_quote_source_across_brokers_with_failover(
     finally:
         await manager.stop()
         control.fault("revoke", credential=credential_id(refresh_token), revoked=False)
+
+
+class _QuietAdapter:
+    """An adapter that reports nothing by itself (the test reports for it)."""
+
+    link_id = 1
+
+    async def run(self, sink) -> None:
+        await asyncio.Event().wait()
+
+    def set_symbols(self, symbols: set[str]) -> None:
+        pass
+
+
+async def test_account_frames_leave_in_seq_order_when_log_writes_race():
+    """Two adapters report at once and the first event's log write is slow (Redis under
+    load): the frames still go out as seq 1, 2, never 2 before 1 (a tab would see a gap
+    the log cannot fill yet and resync)."""
+    from streaming.eventlog import LocalEventLog
+
+    class SlowFirstWrite(LocalEventLog):
+        async def append(self, user_id: int, owner: str, seq: int, text: str) -> None:
+            if seq == 1:
+                await asyncio.sleep(0.2)
+            await super().append(user_id, owner, seq, text)
+
+    published = Published()
+    manager = UserStreamManager(
+        5,
+        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
+        publish=published,
+        event_log=SlowFirstWrite(100),
+    )
+    await manager.start()
+    try:
+        order = {"id": 9, "status": "Live", "legs": []}
+        await asyncio.gather(
+            manager.account_event("balance", 1, "A1", {"net_liquidating_value": 1}),
+            manager.account_event("order", 1, "A1", order),
+        )
+        await wait_until(lambda: len([f for f in published.frames if "seq" in f]) == 2)
+    finally:
+        await manager.stop()
+    assert [(f["type"], f["seq"]) for f in published.frames if "seq" in f] == [
+        ("balance", 1),
+        ("order", 2),
+    ]
