@@ -46,6 +46,17 @@ def is_live(f) -> bool:
     return f["type"] == "status" and f["link"]["state"] == "live"
 
 
+def alpaca_cursor(app) -> str:
+    """The demo trader's Alpaca replay checkpoint, as stored in the shared database."""
+    return app.manage(
+        "shell",
+        "-c",
+        "from streaming.models import StreamCheckpoint\n"
+        "print(StreamCheckpoint.objects.filter(stream='alpaca-events')"
+        ".values_list('cursor', flat=True).first() or '')",
+    ).strip()
+
+
 async def live_tab(app, cookie_header: str, since: int | None = None) -> Tab:
     tab = await Tab(app, cookie_header, since).open()
     await tab.wait_for(lambda f: f["type"] in ("snapshot", "resumed"))
@@ -155,6 +166,66 @@ async def test_owner_killed_another_process_takes_over(cluster: Cluster):
     assert owner_pid(cluster) == survivor.pid
     assert watch.max_dxlink <= 1 and watch.max_streamer <= 1
     assert alpaca_watch.max_alpaca <= 1
+    await survivor_tab.close()
+
+
+async def test_alpaca_fill_while_no_process_owns_the_stream_arrives_once(cluster: Cluster):
+    """kill -9 of the owner, then an Alpaca order fills at the broker while nobody owns
+    the user's stream: the process that takes over resumes the trade-event stream from
+    the checkpoint in the database and the fill reaches its tab, exactly once."""
+    demo = cookie(cluster)
+    tab_a = await live_tab(cluster.a, demo)
+    tab_b = await live_tab(cluster.b, demo)
+    for tab in (tab_a, tab_b):
+        await tab.wait_for(is_quotes("SPY"))
+    control = cluster.sandbox.control()
+    account = sorted(control.state()["credentials"][DEMO_ALPACA]["accounts"])[0]
+    # one fill first, so that the checkpoint is real (not "live only")
+    control.place_order(account, MARKET_BUY)
+    for tab in (tab_a, tab_b):
+        await tab.wait_for(
+            lambda f: (
+                f["type"] == "order"
+                and f["account"] == account
+                and f["order"]["status"] == "Filled"
+            )
+        )
+    pid = owner_pid(cluster)
+    owner, survivor_tab = (cluster.a, tab_b) if pid == cluster.a.pid else (cluster.b, tab_a)
+    survivor = cluster.b if owner is cluster.a else cluster.a
+    cursor_before = alpaca_cursor(survivor)
+    assert cursor_before, "the first fill was checkpointed"
+    mark = len(survivor_tab.frames)
+    owner.kill()
+    order = {**MARKET_BUY, "legs": [{**MARKET_BUY["legs"][0], "symbol": "XLF", "quantity": 7}]}
+    placed = control.place_order(account, order)
+    assert placed["order"]["status"] in ("Received", "Routed", "Live")
+    await survivor_tab.wait_for(is_live, within=15, start=mark)
+    filled = await survivor_tab.wait_for(
+        lambda f: (
+            f["type"] == "order"
+            and f["account"] == account
+            and f["order"]["status"] == "Filled"
+            and f["order"]["legs"][0]["symbol"] == "XLF"
+        ),
+        within=15,
+        start=mark,
+    )
+    await asyncio.sleep(1.0)  # anything replayed twice would arrive by now
+    frames = [
+        f
+        for f in survivor_tab.frames[mark:]
+        if f["type"] == "order" and f["order"]["id"] == filled["order"]["id"]
+    ]
+    fills: dict[str, dict] = {}
+    for frame in frames:
+        for fill in frame["order"]["legs"][0]["fills"]:
+            fills[fill["id"]] = fill  # the browser keeps fills by id
+    assert sum(fill["quantity"] for fill in fills.values()) == 7
+    # the new owner replayed the missed events from the stored cursor (no new events came
+    # after the takeover, so only a replay can have moved it)
+    assert alpaca_cursor(survivor) > cursor_before
+    control.close()
     await survivor_tab.close()
 
 
