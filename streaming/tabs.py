@@ -102,8 +102,7 @@ class TabStream:
         if missed is not None:
             async with self._frames:
                 await self.send_json({"type": "resumed", "from": since, "count": len(missed)})
-                for offset, text in enumerate(missed, start=1):
-                    await self.emit(text, since + offset)
+                await self._emit_after(since, missed)
                 await self._release_held(since + len(missed))
             await self._refresh_live_state()
         else:
@@ -215,17 +214,28 @@ class TabStream:
         if self.last_seq is not None and seq <= self.last_seq:
             return
         if self.last_seq is not None and seq > self.last_seq + 1:
-            missed = await self._safe(registry.event_log.since(self.user_id, self.last_seq), None)
-            if missed is None:
-                await self.end(CLOSE_RESYNC)
-                return
-            for offset, missed_text in enumerate(missed, start=1):
-                await self.emit(missed_text, self.last_seq + offset)
-            self.last_seq += len(missed)
-            if seq <= self.last_seq:
+            filled = await self._fill_from_log()
+            if not filled or seq <= self.last_seq:
                 return
         await self.emit(text, seq)
         self.last_seq = seq
+
+    async def _fill_from_log(self) -> bool:
+        """Send the account frames after `last_seq` from the event log; if the log cannot
+        prove it has all of them, end the tab with 4409 (the client resyncs) → False."""
+        assert self.last_seq is not None
+        missed = await self._safe(registry.event_log.since(self.user_id, self.last_seq), None)
+        if missed is None:
+            await self.end(CLOSE_RESYNC)
+            return False
+        await self._emit_after(self.last_seq, missed)
+        return True
+
+    async def _emit_after(self, seq: int, frames: list[str]) -> None:
+        """Send account frames numbered seq+1, seq+2, …; `last_seq` follows."""
+        for offset, text in enumerate(frames, start=1):
+            await self.emit(text, seq + offset)
+        self.last_seq = seq + len(frames)
 
     # -- layer events ------------------------------------------------------------------------
     async def stream_frame(self, event: dict[str, Any]) -> None:
@@ -262,15 +272,8 @@ class TabStream:
     async def _catch_up(self, seq: int) -> None:
         """Account frames up to `seq` that we have not sent yet, from the event log."""
         async with self._frames:
-            if self.last_seq is None or seq <= self.last_seq:
-                return
-            missed = await self._safe(registry.event_log.since(self.user_id, self.last_seq), None)
-            if missed is None:
-                await self.end(CLOSE_RESYNC)
-                return
-            for offset, text in enumerate(missed, start=1):
-                await self.emit(text, self.last_seq + offset)
-            self.last_seq += len(missed)
+            if self.last_seq is not None and seq > self.last_seq:
+                await self._fill_from_log()
 
     async def stream_owner_changed(self, event: dict[str, Any]) -> None:
         """A process (maybe another) took over the stream: tell it what we need, then

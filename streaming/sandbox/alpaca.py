@@ -47,6 +47,7 @@ import re
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -895,6 +896,23 @@ def _authed_account(request: Request) -> tuple[AlpacaSandbox, _Customer, str] | 
     return facade, customer, number
 
 
+def account_route(
+    handler: Callable[[Request, AlpacaSandbox, str], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """An `/…/accounts/{account_id}/…` endpoint: authenticated, the account resolved (404
+    if it is not the key's), then the handler with the façade and the account number."""
+
+    async def endpoint(request: Request) -> Response:
+        found = _authed_account(request)
+        if isinstance(found, Response):
+            return found
+        facade, _, number = found
+        return await handler(request, facade, number)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
 async def list_accounts(request: Request) -> Response:
     facade = facade_of(request)
     customer = facade.authenticate(request)
@@ -903,31 +921,22 @@ async def list_accounts(request: Request) -> Response:
     return ok([facade.account_summary(n) for n in customer.accounts])
 
 
-async def get_trading_account(request: Request) -> Response:
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
+@account_route
+async def get_trading_account(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     return ok(facade.trading_account(number))
 
 
-async def list_positions(request: Request) -> Response:
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
+@account_route
+async def list_positions(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     return ok([facade.position(p) for p in facade.sandbox.brokerage.positions(number)])
 
 
 _OPEN = {"new", "partially_filled", "pending_new", "accepted", "pending_cancel", "pending_replace"}
 
 
-async def list_orders(request: Request) -> Response:
+@account_route
+async def list_orders(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     """`status=open|closed|all`, `after`/`until` (submission time), `limit`, `direction`."""
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
     q = request.query_params
     status = q.get("status", "open")
     if status not in ("open", "closed", "all"):
@@ -952,11 +961,8 @@ async def list_orders(request: Request) -> Response:
     return ok(selected[:limit])
 
 
-async def get_order(request: Request) -> Response:
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
+@account_route
+async def get_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     ref = facade._order_ids.get(request.path_params["order_id"])
     o = facade.sandbox.brokerage.order(number, ref[1]) if ref and ref[0] == number else None
     if o is None:
@@ -964,12 +970,9 @@ async def get_order(request: Request) -> Response:
     return ok(facade.order(o))
 
 
-async def place_order(request: Request) -> Response:
+@account_route
+async def place_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     """POST an Alpaca order body; placed through the shared brokerage."""
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -1047,11 +1050,8 @@ def _tasty_request(facade: AlpacaSandbox, number: str, body: dict[str, Any]) -> 
     return request
 
 
-async def cancel_order(request: Request) -> Response:
-    found = _authed_account(request)
-    if isinstance(found, Response):
-        return found
-    facade, _, number = found
+@account_route
+async def cancel_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
     ref = facade._order_ids.get(request.path_params["order_id"])
     if ref is None or ref[0] != number:
         return alpaca_error(404, 40410000, "order not found")
