@@ -25,6 +25,7 @@ from tastytrade.utils import TastytradeError
 
 from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
+from accounts.selectors import broker_link_credentials
 from streaming.brokers import catalog, tastytrade_client
 from streaming.brokers.base import BrokerHTTPError, CredentialRejected
 
@@ -249,10 +250,8 @@ def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
     """
     secrets: dict[str, Any] = {}
     try:
-        secrets = link.secrets()
-        account_numbers = async_to_sync(catalog.fetch_account_numbers)(
-            link.broker, {name: str(value or "") for name, value in secrets.items()}
-        )
+        secrets = broker_link_credentials(link=link)
+        account_numbers = async_to_sync(catalog.fetch_account_numbers)(link.broker, secrets)
     except Exception as exc:
         message = describe_verify_error(exc, secrets=secrets)
         if not isinstance(exc, EXPECTED_VERIFY_ERRORS):

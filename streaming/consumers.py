@@ -17,22 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import validation
 from .registry import registry
-from .tabs import (
-    CLOSE_RESYNC,
-    CLOSE_SERVICE_RESTART,
-    CLOSE_UNAUTHENTICATED,
-    TabStream,
-    load_watchlist,
-)
-
-__all__ = ["CLOSE_RESYNC", "CLOSE_SERVICE_RESTART", "CLOSE_UNAUTHENTICATED", "StreamConsumer"]
-
-
-def parse_since(raw: str | None) -> int | None:
-    """A client's resume position: a non-negative integer, or None."""
-    if raw is None or not raw.isdigit() or len(raw) > 15:
-        return None
-    return int(raw)
+from .tabs import CLOSE_UNAUTHENTICATED, TabStream, load_watchlist, parse_since
 
 
 class StreamConsumer(TabStream, AsyncWebsocketConsumer):

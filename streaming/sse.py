@@ -24,8 +24,7 @@ from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from . import validation
-from .consumers import parse_since
-from .tabs import TabStream, load_watchlist
+from .tabs import TabStream, load_watchlist, parse_since
 
 #: Comment line interval (the SSE spec's authoring notes suggest about 15 s).
 HEARTBEAT_SECONDS = 15.0

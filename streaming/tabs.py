@@ -36,6 +36,13 @@ SYMBOLS_HEARTBEAT = 30.0
 SNAPSHOT_RETRY = 2.0
 
 
+def parse_since(raw: str | None) -> int | None:
+    """A client's resume position: a non-negative integer, or None."""
+    if raw is None or not raw.isdigit() or len(raw) > 15:
+        return None
+    return int(raw)
+
+
 def load_watchlist(user_id: int) -> list[str]:
     from .models import Watchlist
 
