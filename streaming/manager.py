@@ -390,7 +390,8 @@ class UserStreamManager:
 
     async def wait_ready(self, within: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ready.wait(), within)
+            async with asyncio.timeout(within):
+                await self.ready.wait()
         return self.ready.is_set()
 
 

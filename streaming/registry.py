@@ -462,7 +462,8 @@ class ManagerRegistry:
         agent = self._agents.get(user_id)
         if agent is not None and agent.local:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(agent.owned.wait(), within)
+                async with asyncio.timeout(within):
+                    await agent.owned.wait()
         manager = self.get(user_id)
         if manager is not None:
             await manager.wait_ready(within=within)
@@ -473,7 +474,8 @@ class ManagerRegistry:
         while time.monotonic() < deadline:
             await self.request_snapshot(user_id, reply, symbols)
             try:
-                message = await asyncio.wait_for(layer.receive(reply), 1.0)
+                async with asyncio.timeout(1.0):
+                    message = await layer.receive(reply)
                 return orjson.loads(message["text"])
             except TimeoutError:
                 manager = self.get(user_id)

@@ -262,7 +262,8 @@ class _Watchdog(httpx.AsyncByteStream):
         iterator = self._inner.__aiter__()
         while True:
             try:
-                chunk = await asyncio.wait_for(iterator.__anext__(), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    chunk = await iterator.__anext__()
             except StopAsyncIteration:
                 return
             except TimeoutError:
@@ -384,7 +385,8 @@ class AlpacaAdapter(SupervisedAdapter):
         """Every account_poll_interval all accounts; right after a fill, that account."""
         while True:
             try:
-                await asyncio.wait_for(self._dirty_event.wait(), self.config.account_poll_interval)
+                async with asyncio.timeout(self.config.account_poll_interval):
+                    await self._dirty_event.wait()
                 dirty = [a for a, n in self._accounts.items() if n in self._dirty]
             except TimeoutError:
                 dirty = list(self._accounts)

@@ -693,7 +693,8 @@ class TradierAdapter(SupervisedAdapter):
             self._greeks_wanted.clear()
             await self.refresh_greeks(sink)
             try:
-                await asyncio.wait_for(self._greeks_wanted.wait(), self.config.chain_cache_ttl)
+                async with asyncio.timeout(self.config.chain_cache_ttl):
+                    await self._greeks_wanted.wait()
                 await asyncio.sleep(SYMBOL_SETTLE)
             except TimeoutError:
                 pass

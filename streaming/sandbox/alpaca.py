@@ -759,7 +759,8 @@ class SseSession(Session):
             while not self.client_gone:
                 interval = max(0.05, float(self.facade.sandbox.config.alpaca_heartbeat_interval))
                 try:
-                    item = await asyncio.wait_for(self._queue.get(), interval)
+                    async with asyncio.timeout(interval):
+                        item = await self._queue.get()
                 except TimeoutError:
                     if not self.silent:
                         self.heartbeats_sent += 1

@@ -926,7 +926,8 @@ class TradierStream(Session):
             if repeat > 0:
                 timeout = min(timeout, max(0.05, repeat - (time.monotonic() - last_data)))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
             self.wake.clear()
             idle = time.monotonic() - last_data
             if idle_close > 0 and idle >= idle_close:
