@@ -67,6 +67,9 @@ class Lease(Protocol):
 
     needs_handover: bool
 
+    #: When the store last confirmed that we hold the lease (monotonic seconds).
+    confirmed_at: float
+
     async def acquire(self, careful: bool = False) -> bool: ...
 
     async def renew(self) -> bool: ...
@@ -80,6 +83,7 @@ class LocalLease:
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
         self.owner_value: str | None = None
+        self.confirmed_at = float("inf")
 
     needs_handover = False
 
@@ -114,6 +118,7 @@ class RedisLease:
         self.key = f"sd:lease:user:{user_id}"
         self.fence_key = f"sd:fence:user:{user_id}"
         self.owner_value: str | None = None
+        self.confirmed_at = -1e9
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
@@ -139,6 +144,7 @@ class RedisLease:
         if not taken:
             return False
         self.owner_value = value
+        self.confirmed_at = time.monotonic()
         self.needs_handover = taken == 2 and fence > 1
         return True
 
@@ -146,8 +152,11 @@ class RedisLease:
         """Keep (or re-claim after a Redis restart) our lease; False once another owns it."""
         if self.owner_value is None:
             return False
+        asked = time.monotonic()
         held = bool(await self._renew(keys=[self.key], args=[self.owner_value, self.ttl_ms]))
-        if not held:
+        if held:
+            self.confirmed_at = asked
+        else:
             self.owner_value = None
         return held
 

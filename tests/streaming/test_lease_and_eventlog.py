@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from streaming.eventlog import Fenced, LocalEventLog, RedisEventLog
+from streaming.eventlog import Fenced, LocalEventLog, Position, RedisEventLog
 from streaming.lease import LocalLease, RedisLease
 
 pytestmark = pytest.mark.redis
@@ -66,31 +66,108 @@ async def test_event_log_is_fenced_by_another_holder_only(client):
     log = RedisEventLog(client, size=100, lease_ttl=5)
     owner = RedisLease(client, 3, ttl=5, claim_delay=0)
     assert await owner.acquire()
-    await log.append(3, owner.owner_value, 1, '{"seq":1}')
+    head = await log.open(3, owner.owner_value)
+    assert head.seq == 0
+    await log.append(3, owner.owner_value, Position(head.epoch, 1), '{"seq":1}')
     await client.delete(owner.key)  # expired
-    await log.append(3, owner.owner_value, 2, '{"seq":2}')
+    await log.append(3, owner.owner_value, Position(head.epoch, 2), '{"seq":2}')
     assert (await client.get(owner.key)).decode() == owner.owner_value
     await client.set(owner.key, "someone-else")
     with pytest.raises(Fenced):
-        await log.append(3, owner.owner_value, 3, '{"seq":3}')
-    assert await log.since(3, 0) == ['{"seq":1}', '{"seq":2}']
+        await log.append(3, owner.owner_value, Position(head.epoch, 3), '{"seq":3}')
+    assert await log.since(3, Position(head.epoch, 0)) == ['{"seq":1}', '{"seq":2}']
 
 
 @pytest.mark.parametrize("kind", ["redis", "local"])
 async def test_since_returns_exactly_the_missed_frames_or_none(client, kind):
-    """since(n) is the frames after n when the log covers them; None when it cannot prove
-    completeness (trimmed away, or a client ahead of the log's head)."""
+    """since(position) is the frames after it when the log covers them; None when it
+    cannot prove completeness (trimmed away, a client ahead of the head, another epoch)."""
     log = RedisEventLog(client, size=5) if kind == "redis" else LocalEventLog(5)
     owner = RedisLease(client, 4, ttl=5, claim_delay=0)
     await owner.acquire()
+    epoch = (await log.open(4, owner.owner_value)).epoch
     for seq in range(1, 9):
-        await log.append(4, owner.owner_value, seq, f"f{seq}")
-    assert await log.last_seq(4) == 8
-    assert await log.since(4, 8) == []
-    assert await log.since(4, 5) == ["f6", "f7", "f8"]
-    assert await log.since(4, 3) == ["f4", "f5", "f6", "f7", "f8"]
-    assert await log.since(4, 2) is None  # f3 was trimmed (only 5 kept)
-    assert await log.since(4, 20) is None  # the client is ahead of the log: resync
+        await log.append(4, owner.owner_value, Position(epoch, seq), f"f{seq}")
+    assert await log.head(4) == Position(epoch, 8)
+    assert await log.since(4, Position(epoch, 8)) == []
+    assert await log.since(4, Position(epoch, 5)) == ["f6", "f7", "f8"]
+    assert await log.since(4, Position(epoch, 3)) == ["f4", "f5", "f6", "f7", "f8"]
+    assert await log.since(4, Position(epoch, 2)) is None  # f3 was trimmed (only 5 kept)
+    assert await log.since(4, Position(epoch, 20)) is None  # ahead of the log: resync
+    assert await log.since(4, Position("other", 5)) is None  # another run of seqs
+
+
+@pytest.mark.parametrize("loss", ["restart", "expiry"])
+async def test_a_lost_head_starts_a_new_epoch_never_a_lower_seq(client, loss):
+    """When the store loses the head (a Redis restart without persistence, or the key
+    expiring), the next owner starts a new epoch at 0: a client at E1:19 is told it cannot
+    resume (None), instead of E2's seqs 1…18 looking like frames it already has."""
+    log = RedisEventLog(client, size=100)
+    first = RedisLease(client, 7, ttl=5, claim_delay=0)
+    assert await first.acquire()
+    e1 = (await log.open(7, first.owner_value)).epoch
+    for seq in range(1, 20):
+        await log.append(7, first.owner_value, Position(e1, seq), f"a{seq}")
+    if loss == "restart":
+        await client.flushall()
+    else:
+        await client.delete(f"sd:head:user:{7}")
+    await client.delete(first.key)  # the owner died too
+    second = RedisLease(client, 7, ttl=5, claim_delay=0)
+    assert await second.acquire()
+    head = await log.open(7, second.owner_value)
+    assert head.epoch != e1 and head.seq == 0
+    await log.append(7, second.owner_value, Position(head.epoch, 1), "b1")
+    assert await log.since(7, Position(e1, 19)) is None
+    assert await log.since(7, Position(e1, 0)) is None
+    assert await log.since(7, Position(head.epoch, 0)) == ["b1"]
+    # the old owner, if it comes back, is fenced by the new epoch even with the lease
+    await client.set(first.key, first.owner_value)
+    with pytest.raises(Fenced):
+        await log.append(7, first.owner_value, Position(e1, 20), "a20")
+
+
+async def test_the_living_owner_keeps_its_epoch_after_a_restart(client):
+    """The owner survives a Redis restart: it puts its head back (restore) and keeps its
+    epoch; a client at exactly the head resumes, an older one gets a snapshot (the frames
+    in between are gone), and later appends continue the same run."""
+    log = RedisEventLog(client, size=100)
+    owner = RedisLease(client, 8, ttl=5, claim_delay=0)
+    assert await owner.acquire()
+    epoch = (await log.open(8, owner.owner_value)).epoch
+    for seq in range(1, 6):
+        await log.append(8, owner.owner_value, Position(epoch, seq), f"f{seq}")
+    await client.flushall()
+    await log.restore(8, owner.owner_value, Position(epoch, 5))
+    assert await log.head(8) == Position(epoch, 5)
+    assert await log.since(8, Position(epoch, 5)) == []
+    assert await log.since(8, Position(epoch, 3)) is None
+    await log.append(8, owner.owner_value, Position(epoch, 6), "f6")
+    assert await log.since(8, Position(epoch, 5)) == ["f6"]
+    assert (await log.open(8, owner.owner_value)) == Position(epoch, 6)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ab12:19", Position("ab12", 19)),
+        (" ab12:0 ", Position("ab12", 0)),
+        ("19", None),  # a bare seq cannot be checked against an epoch
+        ("ab12:\u00b2", None),  # a Unicode digit
+        ("ab12:\u0663", None),
+        ("\u00e9p:1", None),
+        ("ab12:-1", None),
+        ("ab12:1:2", None),
+        ("x" * 33 + ":1", None),
+        ("ab12:" + "9" * 16, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_positions_parse_strictly(raw, expected):
+    """Positions from clients are `<epoch>:<seq>` in ASCII; anything else is None (the
+    client gets a snapshot), never an exception."""
+    assert Position.parse(raw) == expected
 
 
 async def test_local_lease_is_always_granted():
