@@ -41,7 +41,21 @@ if not SECRET_KEY:
     SECRET_KEY = "development-only-not-secret-" + "x" * 32
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# Origins (streaming/origin.py; the same rule as Django's CSRF check): a WebSocket or
+# SSE request is served to the site's own origin (scheme, a host in ALLOWED_HOSTS, port,
+# as the browser reached it), so a local daphne/runserver on 127.0.0.1:8000 or
+# localhost:8000 needs nothing here. Other origins that may connect, e.g.
+# `https://desk.example.com,https://*.example.com`; none by default.
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Behind a proxy that terminates TLS (and always sets or strips the header), e.g.
+# DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https: then the page was https
+# although the proxy talks http/ws to daphne. Unset: the header is not trusted.
+_PROXY_SSL_HEADER = env_list("DJANGO_SECURE_PROXY_SSL_HEADER", "")
+if _PROXY_SSL_HEADER and len(_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured("DJANGO_SECURE_PROXY_SSL_HEADER must be '<META name>,<value>'")
+SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) if _PROXY_SSL_HEADER else None
+# A proxy that rewrites Host and passes the browser's in X-Forwarded-Host.
+USE_X_FORWARDED_HOST = env_bool("DJANGO_USE_X_FORWARDED_HOST", False)
 
 INSTALLED_APPS = [
     "daphne",

@@ -9,21 +9,33 @@ DEFAULT_WATCHLIST = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "TSLA"]
 
 
 class Watchlist(models.Model):
-    """The symbols a user watches (quotes streamed even without a position)."""
+    """The symbols a user watches (quotes streamed even without a position).
+
+    `version` grows by one with every change (0 is the default list of a user who never
+    saved one), so a tab can tell a newer list from an older one.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlist"
     )
     symbols = models.JSONField(default=list)
+    version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"watchlist of user {self.user_id}"
+        return f"watchlist of user {self.user_id} (v{self.version})"
 
     @classmethod
     def symbols_for(cls, user_id: int) -> list[str]:
-        row = cls.objects.filter(user_id=user_id).only("symbols").first()
-        return list(row.symbols) if row is not None else list(DEFAULT_WATCHLIST)
+        return cls.state_for(user_id)[0]
+
+    @classmethod
+    def state_for(cls, user_id: int) -> tuple[list[str], int]:
+        """The user's list and its version; `(DEFAULT_WATCHLIST, 0)` if never saved."""
+        row = cls.objects.filter(user_id=user_id).only("symbols", "version").first()
+        if row is None:
+            return list(DEFAULT_WATCHLIST), 0
+        return list(row.symbols), row.version
 
 
 class StreamCheckpoint(models.Model):

@@ -5,6 +5,7 @@ Pure functions, so the consumer stays thin and every rule is unit-tested.
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 from dataclasses import dataclass
@@ -13,16 +14,32 @@ from typing import Any
 import orjson
 
 MAX_MESSAGE_BYTES = 4096
+#: The largest `POST /watchlist` body, checked before it is parsed.
+MAX_WATCHLIST_BODY_BYTES = 16 * 1024
 MAX_SYMBOLS_PER_MESSAGE = 50
 MAX_SYMBOLS_PER_SOCKET = 200
+#: The union of every tab's symbols and the watchlist (positions always stream).
+MAX_SYMBOLS_PER_USER = 400
 RATE_LIMIT = 30  # messages
 RATE_WINDOW = 10.0  # seconds
 MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping"}
 
-EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$")
-OPTION_STREAMER_RE = re.compile(r"^\.([A-Z][A-Z0-9]{0,5})(\d{6})([CP])(\d+(?:\.\d+)?)$")
-OPTION_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *(\d{6})([CP])(\d{8})$")
-FUTURE_RE = re.compile(r"^/[A-Z0-9]{1,6}[FGHJKMNQUVXZ]\d{1,2}(:[A-Z]{2,6})?$")
+# ASCII only (re.ASCII, and `[0-9]`, never `\d`, which matches every Unicode digit).
+EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$", re.ASCII)
+OPTION_STREAMER_RE = re.compile(
+    r"^\.([A-Z][A-Z0-9]{0,5})([0-9]{6})([CP])([0-9]+(?:\.[0-9]+)?)$", re.ASCII
+)
+OPTION_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *([0-9]{6})([CP])([0-9]{8})$", re.ASCII)
+FUTURE_RE = re.compile(r"^/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$", re.ASCII)
+
+
+def _real_date(yymmdd: str) -> bool:
+    """`YYMMDD` is a calendar date (20YY): no month 13, no day 32, no February 30."""
+    try:
+        datetime.date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6]))
+    except ValueError:
+        return False
+    return True
 
 
 class MessageError(Exception):
@@ -41,6 +58,8 @@ def occ_to_streamer_symbol(occ: str) -> str | None:
     if not match:
         return None
     root, date, right, strike = match.groups()
+    if not _real_date(date) or int(strike) <= 0:
+        return None
     value = int(strike) / 1000
     text = f"{value:.3f}".rstrip("0").rstrip(".")
     return f".{root}{date}{right}{text}"
@@ -53,6 +72,8 @@ def streamer_to_occ_symbol(symbol: str) -> str | None:
     if match is None:
         return None
     root, date, right, strike = match.groups()
+    if not _real_date(date):
+        return None
     thousandths = round(float(strike) * 1000)
     if not 0 < thousandths < 10**8:
         return None
@@ -60,12 +81,20 @@ def streamer_to_occ_symbol(symbol: str) -> str | None:
 
 
 def normalize_symbol(raw: Any) -> str | None:
-    """The canonical (streamer) form of a client symbol, or None if it is not valid."""
-    if not isinstance(raw, str) or not 0 < len(raw) <= 32:
+    """The canonical (streamer) form of a client symbol, or None if it is not valid.
+
+    Non-ASCII input is refused *before* `.upper()`, which would otherwise turn `ß` into
+    `SS` or `ﬀ` into `FF`; Unicode digits never pass for `0-9`. Options need a real
+    expiration date and a strike > 0.
+    """
+    if not isinstance(raw, str) or not 0 < len(raw) <= 32 or not raw.isascii():
         return None
     symbol = raw.strip().upper()
-    if EQUITY_RE.match(symbol) or OPTION_STREAMER_RE.match(symbol) or FUTURE_RE.match(symbol):
+    if EQUITY_RE.match(symbol) or FUTURE_RE.match(symbol):
         return symbol
+    if OPTION_STREAMER_RE.match(symbol):
+        # A real date and a strike > 0 that an OCC symbol can carry (3 decimals, 8 digits).
+        return symbol if streamer_to_occ_symbol(symbol) is not None else None
     return occ_to_streamer_symbol(symbol)
 
 
