@@ -2,7 +2,9 @@
 
 The Django app is built first so that settings and apps are ready before the
 websocket routing (which imports consumers and models) is imported. Websockets are
-origin-checked against ALLOWED_HOSTS (cross-site hijacking) and session-authenticated.
+origin-checked (cross-site hijacking) and session-authenticated; every connection's scope
+carries a probe of its transport (streaming/transport.py: slow clients), and daphne
+builds WebSockets that discard oversized messages instead of failing the connection.
 """
 
 import os
@@ -14,16 +16,21 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from streaming.origin import OriginValidator  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
+from streaming.transport import install_bounded_websockets, probe_middleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
-    }
+install_bounded_websockets()
+
+application = probe_middleware(
+    ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(django_asgi_app),
+            "websocket": OriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
+        }
+    )
 )

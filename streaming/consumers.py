@@ -8,20 +8,53 @@ frames; a bad message never ends the stream.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
 from . import validation
 from .registry import registry
-from .tabs import CLOSE_UNAUTHENTICATED, TabStream, load_watchlist, parse_since
+from .tabs import (
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+    TabStream,
+    load_watchlist,
+    parse_since,
+)
+from .transport import REFUSED_KEY, probe_of
+
+#: A socket closed for being slow is cut if its client has not taken the close by then.
+SLOW_CLOSE_GRACE = 5.0
 
 
 class StreamConsumer(TabStream, AsyncWebsocketConsumer):
     """A logged-in user's socket; anonymous sockets are closed with 4401."""
+
+    @property
+    def channel_receive(self) -> Any:
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        """channels reads this socket's own channel (replies from the owner) with
+        `receive`; a Redis outage must not kill the socket (1011) through it: frames
+        reach the socket another way, so wait Redis out."""
+
+        async def resilient() -> Any:
+            while True:
+                try:
+                    return await receive()
+                except (RedisError, OSError) as exc:
+                    registry.redis_failed(exc)
+                    await asyncio.sleep(0.5)
+
+        self._channel_receive = resilient
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Skip channels' per-message `aclose_old_connections()` thread hop (it halves
@@ -33,8 +66,11 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
         await handler(message)
 
     # -- transport ------------------------------------------------------------------------
-    async def emit(self, text: str, seq: int | None = None) -> None:
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         await self.send(text_data=text)
+
+    def backlog(self) -> int:
+        return probe_of(self.scope).backlog()
 
     async def end(self, code: int) -> None:
         try:
@@ -42,6 +78,11 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
         except Exception as exc:  # the client was already gone
             if type(exc).__name__ != "Disconnected":
                 raise
+        if code == CLOSE_TOO_SLOW:
+            # the close frame waits behind the backlog; a client that never reads it
+            # must not keep that memory
+            probe = probe_of(self.scope)
+            asyncio.get_running_loop().call_later(SLOW_CLOSE_GRACE, probe.abort)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -51,11 +92,18 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.limiter = validation.RateLimiter()
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
         await self.prepare()
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        await self.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            await self.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
+        except (RedisError, OSError) as exc:
+            # Redis is away and this process cannot reach the stream: the client backs off
+            registry.redis_failed(exc)
+            await self.end(CLOSE_TRY_AGAIN_LATER)
 
     async def disconnect(self, code: int) -> None:
         if self.user_id is None:
@@ -63,6 +111,17 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
         await self.finish()
 
     # -- client messages -----------------------------------------------------------------------
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """A message the protocol refused while reading it (transport.py) → an error."""
+        refused = message.get(REFUSED_KEY)
+        if refused is None:
+            await super().websocket_receive(message)
+        elif self.user_id is not None and refused == "too_large":
+            limit = validation.MAX_MESSAGE_BYTES
+            await self._error("too_large", f"Messages are limited to {limit} bytes")
+        elif self.user_id is not None:
+            await self._error("bad_utf8", "Text messages must be valid UTF-8")
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.user_id is None:
             return

@@ -23,7 +23,8 @@ import orjson
 
 from . import events
 from .brokers.base import BrokerAdapter
-from .eventlog import EventLog, Fenced
+from .eventlog import EventLog, Fenced, Position, new_epoch
+from .validation import MAX_SYMBOLS_PER_USER
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 MAX_ORDERS = 200
 
 Publish = Callable[[dict[str, Any], str], Awaitable[None]]
+#: Asks whether this process still holds the user's lease (see `authorized`).
+Authorize = Callable[[], Awaitable[bool]]
 #: Called when a link's state changes (not per tick): e.g. to record a rejected credential.
 LinkStateHook = Callable[[int, str, str], Awaitable[None]]
 
@@ -47,6 +50,85 @@ def owner_group(user_id: int) -> str:
 
 #: A tab that has not re-sent its symbols for this long is gone (its process may have died).
 TAB_TTL = 90.0
+#: The data kinds whose state is reported separately: one failing never hides the other.
+KINDS = ("quotes", "account")
+#: Market data is stale after this long without a quote while subscribed (seconds).
+QUOTE_STALE_AFTER = 10.0
+#: Account data is stale after this many of its adapter's confirmation intervals.
+STALE_FACTOR = 2.5
+#: The quote source hands over after its market data failed (or went stale) this long...
+FAILOVER_AFTER = 3.0
+#: ...to a link that has not failed as a source in this long.
+FAILOVER_COOLDOWN = 60.0
+#: How often relays in other processes are told the stream's head (seconds).
+HEAD_INTERVAL = 2.0
+#: The worst state of a link's kinds is the link's state.
+_SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live": 1, "stopped": 0}
+#: Adapter status extras that are shown on the link (others are ignored).
+STATUS_EXTRA = ("reconnects", "token_expires_at", "retry_in")
+
+
+@dataclass
+class KindHealth:
+    """One data kind of one link: what its adapter said, and whether data is overdue."""
+
+    state: str = "stopped"
+    reason: str = ""
+    since: int = field(default_factory=events.now_ms)
+    #: When data of this kind was last confirmed current (ms), None if never.
+    last_ok: int | None = None
+    #: Set by the staleness sweep: the adapter says live, but data stopped arriving.
+    stale: bool = False
+    stale_reason: str = ""
+
+    def set(self, state: str, reason: str) -> None:
+        if (state, reason) != (self.state, self.reason) or self.stale:
+            self.since = events.now_ms()
+        self.state, self.reason, self.stale = state, reason, False
+
+    @property
+    def shown(self) -> tuple[str, str]:
+        if self.stale and self.state == "live":
+            return "stale", self.stale_reason
+        return self.state, self.reason
+
+
+@dataclass
+class LinkHealth:
+    kinds: dict[str, KindHealth] = field(default_factory=lambda: {k: KindHealth() for k in KINDS})
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: Per kind: how often the adapter promised to confirm the data (seconds).
+    expect_every: dict[str, float] = field(default_factory=dict)
+    delayed: bool = False
+    delay_ms: int | None = None
+    #: When this link last stopped being the quote source because it failed (monotonic).
+    failed_at: float = -1e9
+
+    def view(self, name: str, info: LinkInfo, *, quote_source: bool) -> dict[str, Any]:
+        entry = self.kinds[name]
+        if name == "quotes" and not (info.streams_quotes and quote_source):
+            state, reason = "idle", ""
+        else:
+            state, reason = entry.shown
+        return {"state": state, "reason": reason, "since": entry.since, "last_ok": entry.last_ok}
+
+    def overall(self, info: LinkInfo, *, quote_source: bool) -> tuple[str, str]:
+        """The worst state of the kinds in use (idle ones do not count)."""
+        shown = [
+            (view["state"], view["reason"])
+            for view in (self.view(k, info, quote_source=quote_source) for k in KINDS)
+            if view["state"] != "idle"
+        ]
+        return max(shown, key=lambda s: _SEVERITY.get(s[0], 0), default=("stopped", ""))
+
+    def failing_quotes(self, now: float) -> bool:
+        """Whether this link's market data has been failing long enough to fail over."""
+        state, _ = self.kinds["quotes"].shown
+        if state == "error":
+            return True
+        if state not in ("stale", "reconnecting"):
+            return False
+        return events.now_ms() - self.kinds["quotes"].since >= FAILOVER_AFTER * 1000
 
 
 @dataclass
@@ -94,6 +176,9 @@ class UserStreamManager:
         naive: bool = False,
         event_log: EventLog | None = None,
         owner: str = "",
+        authorize: Authorize | None = None,
+        watchlist: tuple[list[str], int] | None = None,
+        quote_stale_after: float = QUOTE_STALE_AFTER,
     ) -> None:
         self.user_id = user_id
         self.links: dict[int, LinkInfo] = {}
@@ -103,44 +188,67 @@ class UserStreamManager:
             self.adapters[info.id] = adapter
         self._publish = publish
         self._on_link_state = on_link_state
+        self._authorize = authorize
         self.flush_interval = flush_interval
+        self.quote_stale_after = quote_stale_after
         self._event_log = event_log
         self._owner = owner
         #: Set when the event log refused a write: another process owns this user now.
         self.fenced = False
-        self._missed_publish = False
+        #: A layer publish failed (Redis away): other processes' tabs missed quotes and
+        #: statuses; they get the latest of each once publishing works again.
+        self._publish_failing = False
         #: Benchmark baseline only: one frame per tick, no conflation (what not to do).
         self.naive = naive
         self.last_event_at: float | None = None
+        #: The stream's position: `epoch` names this run of seqs (docs/streaming-contract.md).
+        self.epoch = new_epoch()
         self.seq = 0
         self.accounts: dict[str, AccountState] = {}
         self.last_quotes: dict[str, dict[str, Any]] = {}
         self.last_greeks: dict[str, dict[str, Any]] = {}
         #: Newest orders by (link, broker order id): ids are only unique within a broker.
         self.orders: OrderedDict[tuple[int, Any], dict[str, Any]] = OrderedDict()
-        self.link_status: dict[int, dict[str, Any]] = {
-            info.id: self._link_status(info, "stopped", "") for info in self.links.values()
-        }
+        self.watchlist, self.watchlist_version = watchlist or ([], 0)
+        self._health: dict[int, LinkHealth] = {i: LinkHealth() for i in self.links}
+        self.link_status: dict[int, dict[str, Any]] = {}
         self._quote_source: int | None = None
+        self._source_delayed = False
+        self._last_quote_at: float | None = None
         self.tab_symbols: dict[str, set[str]] = {}
         self._tab_seen: dict[str, float] = {}
         self._pending_quotes: dict[str, dict[str, Any]] = {}
         self._pending_greeks: dict[str, dict[str, Any]] = {}
         self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
+        self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._account_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
+        self._quote_source = self._choose_source()
+        for info in self.links.values():
+            self.link_status[info.id] = self._render_status(info)
 
     @property
     def simulated(self) -> bool:
         return any(info.simulated for info in self.links.values())
 
+    @property
+    def position(self) -> Position:
+        return Position(self.epoch, self.seq)
+
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
+        """Continue the stream's position from the event log (a new epoch if it lost the
+        head), then run the adapters."""
+        if self._event_log is not None:
+            head = await self._event_log.open(self.user_id, self._owner)
+            self.epoch, self.seq = head.epoch, head.seq
         self._sync_symbols()
         self._tasks.append(asyncio.create_task(self._sender(), name=f"sender-{self.user_id}"))
         self._tasks.append(asyncio.create_task(self._flusher(), name=f"flusher-{self.user_id}"))
+        if self._on_link_state is not None:
+            self._tasks.append(asyncio.create_task(self._recorder(), name=f"rec-{self.user_id}"))
         for link_id, adapter in self.adapters.items():
             name = f"adapter-{self.user_id}-{link_id}"
             self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
@@ -153,20 +261,54 @@ class UserStreamManager:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         for info in self.links.values():
-            self.link_status[info.id] = self._link_status(info, "stopped", "")
+            health = self._health[info.id]
+            for kind in KINDS:
+                health.kinds[kind].set("stopped", "")
+            self.link_status[info.id] = self._render_status(info)
 
     @property
     def running(self) -> bool:
         return any(not t.done() for t in self._tasks)
 
+    async def restore_head(self) -> None:
+        """After the store lost our head (a Redis restart): put it back so that clients
+        at exactly this position resume; if another owner started an epoch, stop."""
+        if self._event_log is None or self.fenced:
+            return
+        try:
+            await self._event_log.restore(self.user_id, self._owner, self.position)
+        except Fenced:
+            log.warning("user %s: another process owns the stream; stopping", self.user_id)
+            self.fenced = True
+
+    async def authorized(self) -> bool:
+        """Whether this process may still speak for the user (the lease gate): checked
+        before broker and channel-layer I/O, so a process resumed after a pause stops
+        instead of acting on a lease it lost meanwhile."""
+        if self.fenced:
+            return False
+        if self._authorize is None:
+            return True
+        if not await self._authorize():
+            self.fenced = True
+            return False
+        return True
+
     # -- subscriptions --------------------------------------------------------------------
-    def set_tab_symbols(self, tab: str, symbols: Iterable[str]) -> None:
-        """One socket's wanted symbols; the upstream subscription is the union of all."""
+    def set_tab_symbols(self, tab: str, symbols: Iterable[str]) -> list[str]:
+        """One socket's wanted symbols; the upstream subscription is the union of all,
+        at most `MAX_SYMBOLS_PER_USER`: returns the symbols refused for that limit."""
         self._tab_seen[tab] = time.monotonic()
         symbols = set(symbols)
+        others = self.wanted_symbols(exclude_tab=tab)
+        room = MAX_SYMBOLS_PER_USER - len(others)
+        new = sorted(symbols - others)
+        refused = new[max(room, 0) :]
+        symbols -= set(refused)
         if self.tab_symbols.get(tab) != symbols:
             self.tab_symbols[tab] = symbols
             self._sync_symbols()
+        return refused
 
     def drop_tab(self, tab: str) -> None:
         self._tab_seen.pop(tab, None)
@@ -179,10 +321,19 @@ class UserStreamManager:
         for tab in [t for t, seen in self._tab_seen.items() if seen < cutoff]:
             self.drop_tab(tab)
 
-    def wanted_symbols(self) -> set[str]:
-        wanted: set[str] = set()
-        for symbols in self.tab_symbols.values():
-            wanted |= symbols
+    def set_watchlist(self, symbols: list[str], version: int) -> None:
+        """The user's watchlist changed (any tab, any device): every tab gets it."""
+        if version <= self.watchlist_version:
+            return
+        self.watchlist, self.watchlist_version = list(symbols), version
+        self._sync_symbols()
+        self._send({"type": "watchlist", "symbols": self.watchlist, "version": version})
+
+    def wanted_symbols(self, exclude_tab: str | None = None) -> set[str]:
+        wanted: set[str] = set(self.watchlist)
+        for tab, symbols in self.tab_symbols.items():
+            if tab != exclude_tab:
+                wanted |= symbols
         for account in self.accounts.values():
             for position in account.positions.values():
                 if position.get("streamer_symbol"):
@@ -190,27 +341,69 @@ class UserStreamManager:
         return wanted
 
     def quote_source(self) -> int | None:
-        """The link that streams the user's quotes: the first quote-capable link that is
-        not failing. One source, not one per broker: the same symbol from two feeds would
-        interleave two different markets (and cost a second upstream subscription)."""
+        """The link that streams the user's quotes now (see `_choose_source`)."""
+        return self._quote_source
+
+    def _choose_source(self) -> int | None:
+        """One source, not one per broker: the same symbol from two feeds would interleave
+        two different markets (and cost a second upstream subscription). The current
+        source stays while it works; a source whose market data failed or went stale for
+        `FAILOVER_AFTER` hands over to the first capable link that is not failing (and did
+        not fail recently), and a credential error hands over at once."""
         capable = [i for i, info in self.links.items() if info.streams_quotes]
+        if not capable:
+            return None
+        now = time.monotonic()
+        current = self._quote_source
+        if current in capable and not self._health[current].failing_quotes(now):
+            return current
+
+        def healthy(link_id: int) -> bool:
+            health = self._health[link_id]
+            recent = now - health.failed_at < FAILOVER_COOLDOWN
+            return not recent and health.kinds["quotes"].state not in ("error", "reconnecting")
+
         for link_id in capable:
-            if self.link_status[link_id]["state"] != "error":
+            if link_id != current and healthy(link_id):
+                if current is not None:
+                    self._health[current].failed_at = now
+                    log.warning(
+                        "user %s: quotes fail over from link %s to link %s",
+                        self.user_id,
+                        current,
+                        link_id,
+                    )
                 return link_id
-        return capable[0] if capable else None
+        if current in capable:
+            return current  # nothing better: keep trying the one we have
+        for link_id in capable:
+            if self._health[link_id].kinds["quotes"].state != "error":
+                return link_id
+        return capable[0]
 
     def _sync_symbols(self) -> None:
         wanted = self.wanted_symbols()
-        source = self.quote_source()
-        self._quote_source = source
+        source = self._choose_source()
+        if source != self._quote_source:
+            previous, self._quote_source = self._quote_source, source
+            self._last_quote_at = time.time()  # the new source gets the full grace period
+            for link_id in (previous, source):
+                if link_id is not None:
+                    self._health[link_id].kinds["quotes"].since = events.now_ms()
+                    self._emit_status(link_id)
+        self._source_delayed = bool(source is not None and self._health[source].delayed)
         for link_id, adapter in self.adapters.items():
             adapter.set_symbols(wanted if link_id == source else set())
 
     # -- the sink adapters report into (AdapterSink) ----------------------------------------
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
         """Per tick: merge into the last value and into the pending batch. Nothing else."""
-        self.last_event_at = time.time()
-        fields.setdefault("t", int(self.last_event_at * 1000))
+        now = time.time()
+        self.last_event_at = now
+        self._last_quote_at = now
+        fields.setdefault("t", int(now * 1000))
+        if self._source_delayed or self.last_quotes.get(symbol, {}).get("delayed"):
+            fields["delayed"] = self._source_delayed
         _merge(self.last_quotes, symbol, fields)
         if self.naive:
             self._send(
@@ -224,6 +417,20 @@ class UserStreamManager:
         fields.setdefault("t", int(self.last_event_at * 1000))
         _merge(self.last_greeks, symbol, fields)
         _merge(self._pending_greeks, symbol, fields)
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        """An adapter confirmed data of `kind` current now (a heartbeat, a poll round)."""
+        health = self._health.get(link_id)
+        if health is None or kind not in health.kinds:
+            return
+        if kind == "quotes" and link_id == self._quote_source:
+            self._last_quote_at = time.time()
+        entry = health.kinds[kind]
+        entry.last_ok = events.now_ms()
+        if entry.stale:
+            entry.stale = False
+            entry.since = events.now_ms()
+            self._emit_status(link_id)
 
     async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
         """Apply an account event to the state, number it, and send it (never conflated)."""
@@ -251,6 +458,7 @@ class UserStreamManager:
             self.orders.move_to_end(key)
             while len(self.orders) > MAX_ORDERS:
                 self.orders.popitem(last=False)
+        self.fresh(link_id, "account")
         body_key = {"balance": "balance", "positions": "positions", "position": "position"}
         # Numbering, logging and queueing in one step per user: two adapters reporting at
         # once must not reach the outbox in another order than their seqs (a tab would
@@ -260,6 +468,7 @@ class UserStreamManager:
             self.last_event_at = time.time()
             frame = {
                 "type": kind,
+                "epoch": self.epoch,
                 "seq": self.seq,
                 "account": account,
                 "link": link_id,
@@ -268,61 +477,131 @@ class UserStreamManager:
                 "simulated": link.simulated,
             }
             text = orjson.dumps(frame).decode()
-            await self._log(frame["seq"], text)
+            await self._log(self.position, text)
             self._outbox.put_nowait((frame, text))
         if positions_changed:
             self._sync_symbols()
 
-    async def _log(self, seq: int, text: str) -> None:
+    async def _log(self, position: Position, text: str) -> None:
         """Keep the frame for resuming sockets; a fenced write means we are not the owner."""
         if self._event_log is None or self.fenced:
             return
         try:
-            await self._event_log.append(self.user_id, self._owner, seq, text)
+            await self._event_log.append(self.user_id, self._owner, position, text)
         except Fenced:
             log.warning("user %s: another process owns the stream; stopping", self.user_id)
             self.fenced = True
-        except Exception as exc:  # Redis away: the frame still goes out; resumes will resync
-            log.warning("user %s: event log write failed: %s", self.user_id, exc)
-            self._missed_publish = True
+        except Exception as exc:  # Redis away: the frame still goes out; the log has a
+            # hole now, so a socket that needs this frame from it takes a fresh snapshot
+            log.debug("user %s: event log write failed: %s", self.user_id, exc)
 
-    async def status(self, link_id: int, state: str, reason: str = "", **extra: Any) -> None:
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None:
+        """A link's adapter reports the state of one data kind (or of all of them)."""
         info = self.links[link_id]
-        previous = self.link_status.get(link_id, {})
-        status = self._link_status(info, state, reason, **extra)
-        if previous.get("state") == state and previous.get("reason") == reason:
-            status["since"] = previous.get("since", status["since"])
-        self.link_status[link_id] = status
-        if self.quote_source() != self._quote_source:  # the quote link failed or recovered
-            self._sync_symbols()
-        if state in ("live", "error"):  # live comes after the link's full REST snapshot
+        health = self._health[link_id]
+        before = health.overall(info, quote_source=link_id == self._quote_source)[0]
+        for name in KINDS if kind == "all" else (kind,):
+            entry = health.kinds[name]
+            entry.set(state, reason)
+            if state == "live":
+                entry.last_ok = events.now_ms()
+                if name == "quotes" and link_id == self._quote_source:
+                    self._last_quote_at = time.time()
+        health.extra.update({k: v for k, v in extra.items() if k in STATUS_EXTRA})
+        if "expect_every" in extra:
+            health.expect_every[kind] = float(extra["expect_every"])
+        if "delayed" in extra:
+            health.delayed = bool(extra["delayed"])
+            health.delay_ms = extra.get("delay_ms") if health.delayed else None
+        self._sync_symbols()  # the quote source may fail over (or the delay flag change)
+        if kind in ("account", "all") and state in ("live", "error"):
+            # account live comes after the link's full REST snapshot
             self._settled.add(link_id)
             if self._settled >= set(self.links):
                 self.ready.set()
-        self._send({"type": "status", "link": status, "t": events.now_ms()})
-        if self._on_link_state and previous.get("state") != state:
+        self._emit_status(link_id)
+        after = health.overall(info, quote_source=link_id == self._quote_source)[0]
+        if self._on_link_state and after != before:
+            # recorded in the background, in order: a slow or locked database must never
+            # hold up an adapter (a stalled adapter is a dead stream)
+            self._link_states.put_nowait((link_id, after, reason))
+
+    async def _recorder(self) -> None:
+        assert self._on_link_state is not None
+        while True:
+            link_id, state, reason = await self._link_states.get()
             try:
                 await self._on_link_state(link_id, state, reason)
             except Exception:
                 log.exception("recording the state of link %s failed", link_id)
 
-    def _link_status(self, info: LinkInfo, state: str, reason: str, **extra: Any) -> dict[str, Any]:
+    def _emit_status(self, link_id: int) -> None:
+        """Render a link's status and send it if anything a trader sees changed."""
+        info = self.links[link_id]
+        status = self._render_status(info)
+        previous = self.link_status.get(link_id)
+        self.link_status[link_id] = status
+        if previous is None or _visible(previous) != _visible(status):
+            self._send({"type": "status", "link": status, "t": events.now_ms()})
+
+    def _render_status(self, info: LinkInfo) -> dict[str, Any]:
+        health = self._health[info.id]
+        is_source = info.id == self._quote_source
+        state, reason = health.overall(info, quote_source=is_source)
         age = None
         if self.last_event_at:
             age = int((time.time() - self.last_event_at) * 1000)
+        since = max((k.since for k in health.kinds.values()), default=events.now_ms())
         return {
             "id": info.id,
             "broker": info.broker,
             "label": info.label,
             "state": state,
             "reason": reason,
-            "since": events.now_ms(),
+            "since": since,
+            "kinds": {name: health.view(name, info, quote_source=is_source) for name in KINDS},
+            "quote_source": is_source,
+            "delayed": health.delayed,
+            "delay_ms": health.delay_ms,
             "last_event_age_ms": age,
-            "reconnects": extra.get("reconnects", 0),
-            "token_expires_at": extra.get("token_expires_at"),
-            "retry_in": extra.get("retry_in"),
+            "reconnects": health.extra.get("reconnects", 0),
+            "token_expires_at": health.extra.get("token_expires_at"),
+            "retry_in": health.extra.get("retry_in"),
             "simulated": info.simulated,
         }
+
+    def _sweep_staleness(self) -> None:
+        """Data that stopped arriving is shown stale, even if no adapter said so: the
+        source's market data after `quote_stale_after` without a quote, account data after
+        2.5 times the interval its adapter promised to confirm it in."""
+        now = time.time()
+        for link_id, health in self._health.items():
+            changed = False
+            quotes = health.kinds["quotes"]
+            if link_id == self._quote_source and quotes.state == "live" and self.wanted_symbols():
+                last = self._last_quote_at or (quotes.last_ok or 0) / 1000
+                overdue = now - last > self.quote_stale_after
+                if overdue != quotes.stale:
+                    quotes.stale, quotes.since = overdue, events.now_ms()
+                    quotes.stale_reason = f"no market data for {now - last:.0f} s"
+                    changed = True
+            account = health.kinds["account"]
+            every = health.expect_every.get("account")
+            if account.state == "live" and every:
+                last = (account.last_ok or 0) / 1000
+                overdue = now - last > STALE_FACTOR * every
+                if overdue != account.stale:
+                    account.stale, account.since = overdue, events.now_ms()
+                    account.stale_reason = f"account data {now - last:.0f} s old"
+                    changed = True
+            if changed:
+                self._emit_status(link_id)
+        if self._quote_source is not None and self._health[self._quote_source].failing_quotes(
+            time.monotonic()
+        ):
+            self._sync_symbols()
 
     # -- publishing -----------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
@@ -332,33 +611,54 @@ class UserStreamManager:
     async def _sender(self) -> None:
         while True:
             frame, text = await self._outbox.get()
-            if self.fenced:
+            if not await self.authorized():
                 continue  # not the owner any more: the new owner speaks for this user
             try:
-                if self._missed_publish:
-                    # frames were lost while Redis was away: every socket must resync
-                    resync = {"type": "resync", "reason": "frames may have been missed"}
-                    await self._publish(resync, orjson.dumps(resync).decode())
-                    self._missed_publish = False
                 await self._publish(frame, text)
             except Exception as exc:
-                log.warning(
-                    "user %s: publishing a %s frame failed: %s", self.user_id, frame["type"], exc
-                )
-                self._missed_publish = True
+                if not self._publish_failing:
+                    log.warning("user %s: publishing frames failed: %s", self.user_id, exc)
+                self._publish_failing = True
+                continue
+            if self._publish_failing:
+                # other processes' tabs missed quotes and statuses: send the latest ones
+                # (account frames they missed come from the event log: see `head` frames)
+                self._publish_failing = False
+                log.warning("user %s: publishing frames works again", self.user_id)
+                self.republish_live_state()
 
-    def mark_republish(self) -> None:
-        """After a Redis outage or restart: tell every socket to resync with the next frame."""
-        self._missed_publish = True
+    def republish_live_state(self) -> None:
+        """The latest quotes and statuses, and the head, for tabs in other processes
+        (after Redis trouble they may have missed some)."""
+        for link_id in self.links:
+            self._send({"type": "status", "link": self.link_status[link_id], "t": events.now_ms()})
+        wanted = self.wanted_symbols()
+        quotes = {s: q for s, q in self.last_quotes.items() if s in wanted}
+        greeks = {s: g for s, g in self.last_greeks.items() if s in wanted}
+        if quotes or greeks:
+            self._send({"type": "quotes", "quotes": quotes, "greeks": greeks, "t": events.now_ms()})
+        self._send_head()
+
+    def _send_head(self) -> None:
+        """Where the stream is (not a client frame): relays in other processes compare it
+        with what they relayed and fetch what they missed from the event log."""
+        self._send({"type": "head", "epoch": self.epoch, "seq": self.seq})
 
     async def _flusher(self) -> None:
         """One quote batch per interval, only when something changed (latest wins)."""
-        last_sweep = time.monotonic()
+        last_sweep = last_stale = last_head = time.monotonic()
         while True:
             await asyncio.sleep(self.flush_interval)
-            if time.monotonic() - last_sweep > 10:
-                last_sweep = time.monotonic()
+            now = time.monotonic()
+            if now - last_sweep > 10:
+                last_sweep = now
                 self.expire_tabs()
+            if now - last_stale >= 1.0:
+                last_stale = now
+                self._sweep_staleness()
+            if now - last_head >= HEAD_INTERVAL:
+                last_head = now
+                self._send_head()
             if self._pending_quotes or self._pending_greeks:
                 quotes, self._pending_quotes = self._pending_quotes, {}
                 greeks, self._pending_greeks = self._pending_greeks, {}
@@ -372,6 +672,7 @@ class UserStreamManager:
         wanted = self.wanted_symbols() if symbols is None else set(symbols) | self.wanted_symbols()
         return {
             "type": "snapshot",
+            "epoch": self.epoch,
             "seq": self.seq,
             "simulated": self.simulated,
             "accounts": [a.as_dict() for a in self._accounts_in_link_order()],
@@ -379,6 +680,7 @@ class UserStreamManager:
             "greeks": {s: g for s, g in self.last_greeks.items() if s in wanted},
             "orders": list(reversed(self.orders.values())),
             "links": list(self.link_status.values()),
+            "watchlist": {"symbols": self.watchlist, "version": self.watchlist_version},
             "subscriptions": sorted(wanted),
             "t": events.now_ms(),
         }
@@ -393,6 +695,21 @@ class UserStreamManager:
             async with asyncio.timeout(within):
                 await self.ready.wait()
         return self.ready.is_set()
+
+
+def _visible(status: dict[str, Any]) -> tuple[Any, ...]:
+    """What a status frame is sent for (not the ages, which change all the time)."""
+    kinds = tuple((name, k["state"], k["reason"]) for name, k in sorted(status["kinds"].items()))
+    return (
+        status["state"],
+        status["reason"],
+        kinds,
+        status["quote_source"],
+        status["delayed"],
+        status["reconnects"],
+        status["retry_in"],
+        status["token_expires_at"],
+    )
 
 
 def _merge(table: dict[str, dict[str, Any]], symbol: str, fields: dict[str, Any]) -> None:

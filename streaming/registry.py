@@ -31,9 +31,17 @@ from redis.exceptions import RedisError
 from .brokers import catalog
 from .brokers.base import BrokerAdapter, StreamConfig
 from .checkpoints import DatabaseCheckpoint
-from .eventlog import EventLog, LocalEventLog, RedisEventLog
+from .eventlog import EventLog, Fenced, LocalEventLog, RedisEventLog
 from .lease import Lease, LocalLease, RedisLease
-from .manager import LinkInfo, Publish, UserStreamManager, owner_group, user_group
+from .manager import (
+    Authorize,
+    LinkInfo,
+    Publish,
+    UserStreamManager,
+    owner_group,
+    user_group,
+)
+from .sessions import SESSION_CHECK_INTERVAL, ended_sessions
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,12 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
         }
         loaded.append((info, spec))
     return loaded
+
+
+def _load_watchlist(user_id: int) -> tuple[list[str], int]:
+    from .models import Watchlist
+
+    return Watchlist.state_for(user_id)
 
 
 def _record_link_state(link_id: int, state: str, reason: str) -> None:
@@ -95,18 +109,30 @@ async def build_manager(
     *,
     event_log: EventLog | None = None,
     owner: str = "",
+    authorize: Authorize | None = None,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing to the user's layer group
     (or to `publish`, e.g. the terminal for `manage.py stream_test`)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
+    watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
     if publish is None:
         layer = get_channel_layer()
         group = user_group(user_id)
 
         async def publish(frame: dict[str, Any], text: str) -> None:
-            message = {"type": "stream.frame", "text": text, "seq": frame.get("seq")}
             agent = registry.agent(user_id)
+            if frame["type"] == "head":  # for relays in other processes only
+                if agent is not None and agent.has_remote_tabs():
+                    head = {"type": "stream.head", "epoch": frame["epoch"], "seq": frame["seq"]}
+                    await layer.group_send(group, head)
+                return
+            message = {
+                "type": "stream.frame",
+                "text": text,
+                "seq": frame.get("seq"),
+                "epoch": frame.get("epoch"),
+            }
             if agent is None or agent.manager is None:
                 await layer.group_send(group, message)
                 return
@@ -128,6 +154,8 @@ async def build_manager(
         naive=settings.STREAM_NAIVE_FANOUT,
         event_log=event_log,
         owner=owner,
+        authorize=authorize,
+        watchlist=watchlist,
     )
 
 
@@ -158,6 +186,7 @@ class UserAgent:
         self._fanout_channel: str | None = None
         self._fanout_task: asyncio.Task[None] | None = None
         self._joined_at = 0.0
+        self._authorizing = asyncio.Lock()
         self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
 
     @property
@@ -195,19 +224,53 @@ class UserAgent:
                 log.exception("user %s: ownership loop error", self.user_id)
             await asyncio.sleep(settings.STREAM_LEASE_RENEW)
 
+    async def authorize(self) -> bool:
+        """The lease gate: may this process still act for the user? Cheap while the lease
+        was confirmed recently; otherwise (the process was paused, or its loop starved)
+        it is confirmed with Redis first, so a resumed ex-owner stops before it touches
+        the broker or the channel layer. While Redis is away nobody can take the lease:
+        the owner keeps its broker sessions."""
+        lease = self.lease
+        fresh_for = settings.STREAM_LEASE_TTL / 2
+        if lease.owner_value is None:
+            return False
+        if time.monotonic() - lease.confirmed_at < fresh_for:
+            return True
+        async with self._authorizing:
+            if lease.owner_value is None:
+                return False
+            if time.monotonic() - lease.confirmed_at < fresh_for:
+                return True
+            try:
+                async with asyncio.timeout(settings.STREAM_LEASE_TTL):
+                    held = await lease.renew()
+            except (RedisError, OSError, TimeoutError) as exc:
+                self.registry.redis_failed(exc)
+                return True
+            if not held:
+                log.warning("user %s: lease lost (checked before I/O); stopping", self.user_id)
+            return held
+
     async def _start_manager(self) -> None:
         layer = get_channel_layer()
         manager = await build_manager(
-            self.user_id, event_log=self.registry.event_log, owner=self.lease.owner_value or ""
+            self.user_id,
+            event_log=self.registry.event_log,
+            owner=self.lease.owner_value or "",
+            authorize=self.authorize,
         )
-        manager.seq = await self.registry.event_log.last_seq(self.user_id)
         # The owner hands frames to this process's tabs itself (its publish does, from
         # the first frame on): its agent leaves the user's group, which the agents of the
         # other processes stay in.
         if self._fanout_channel is not None:
             with contextlib.suppress(RedisError, OSError):
                 await layer.group_discard(user_group(self.user_id), self._fanout_channel)
-        await manager.start()
+        try:
+            await manager.start()
+        except Fenced:
+            log.warning("user %s: another process owns the stream", self.user_id)
+            await manager.stop()
+            return
         self.manager = manager
         try:
             self._control_channel = await layer.new_channel()
@@ -217,7 +280,7 @@ class UserAgent:
             raise
         self._control_task = asyncio.create_task(self._control_loop(self._control_channel))
         self.owned.set()
-        log.info("user %s: this process owns the stream (seq %s)", self.user_id, manager.seq)
+        log.info("user %s: this process owns the stream (%s)", self.user_id, manager.position)
         # tabs everywhere re-send their symbols and, if still waiting, their snapshot request
         changed = {"type": "stream.owner_changed"}
         await self.deliver(changed)
@@ -307,7 +370,11 @@ class UserAgent:
                 continue
             kind = message.get("type")
             if kind == "tab.symbols":
-                manager.set_tab_symbols(message["tab"], message.get("symbols", []))
+                refused = manager.set_tab_symbols(message["tab"], message.get("symbols", []))
+                if refused:
+                    await self._to_tab(message["tab"], {"type": "stream.limit", "symbols": refused})
+            elif kind == "watchlist.changed":
+                manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
             elif kind == "tab.drop":
                 manager.drop_tab(message["tab"])
             elif kind == "snapshot.request":
@@ -321,6 +388,17 @@ class UserAgent:
                             "seq": snapshot["seq"],
                         },
                     )
+
+    async def _to_tab(self, tab: str, message: dict[str, Any]) -> None:
+        """A reply to one tab, here or in another process."""
+        local = self.holders.get(tab)
+        if local is not None:
+            handler = getattr(local, message["type"].replace(".", "_"), None)
+            if handler is not None:
+                await handler(message)
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await get_channel_layer().send(tab, message)
 
     async def shutdown(self) -> None:
         self._task.cancel()
@@ -352,6 +430,7 @@ class ManagerRegistry:
         self._redis_down_since: float | None = None
         self._redis_run_id: str | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._sessions_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._recovered_at = -1e9
 
@@ -378,6 +457,7 @@ class ManagerRegistry:
             self._watch_task = loop.create_task(self._watch_redis())
         else:
             self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
+        self._sessions_task = loop.create_task(self._watch_sessions())
 
     def make_lease(self, user_id: int) -> Lease:
         if self._redis is None:
@@ -441,8 +521,9 @@ class ManagerRegistry:
         self._stops.clear()
         agents, self._agents = list(self._agents.values()), {}
         await asyncio.gather(*(a.shutdown() for a in agents), return_exceptions=True)
-        if self._watch_task is not None:
-            self._watch_task.cancel()
+        for task in (self._watch_task, self._sessions_task):
+            if task is not None:
+                task.cancel()
 
     # -- talking to the owner (wherever it runs) ------------------------------------------
     async def to_owner(self, user_id: int, message: dict[str, Any]) -> None:
@@ -498,12 +579,16 @@ class ManagerRegistry:
             self._redis_down_since = None
             self._recovered_at = time.monotonic()
             task = asyncio.get_running_loop().create_task(
-                self._recover("Redis connection restored", connected_before=down_since)
+                self._recover("Redis connection restored")
             )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
     def redis_failed(self, exc: BaseException) -> None:
+        """Redis trouble, seen anywhere in this process: logged once per outage."""
+        if self._redis is None:
+            log.warning("stream lookup failed: %s", exc)
+            return
         if self._redis_down_since is None:
             self._redis_down_since = time.monotonic()
             log.warning("Redis unavailable (%s); keeping broker connections", exc)
@@ -518,7 +603,7 @@ class ManagerRegistry:
                 if previous not in (None, run_id):
                     self._redis_down_since = None  # this recovery covers the outage too
                     self._recovered_at = time.monotonic()
-                    await self._recover("Redis restarted", epoch=run_id)
+                    await self._recover("Redis restarted", restarted=True)
                 self.redis_ok()
             except (RedisError, OSError) as exc:
                 self.redis_failed(exc)
@@ -528,45 +613,54 @@ class ManagerRegistry:
                 log.exception("Redis watch failed")
             await asyncio.sleep(1.0)
 
-    async def redis_epoch(self) -> str | None:
-        """The run id of the Redis we talk to now (None without Redis or if it is away):
-        a socket remembers it, because a restarted Redis has forgotten its groups."""
-        if self._redis is None:
-            return None
-        for _ in range(2):  # the first try may hit a pooled connection from before a restart
-            try:
-                return (await self._redis.info("server"))["run_id"]
-            except (RedisError, OSError):
-                continue
-        return None
-
-    async def _recover(
-        self,
-        reason: str,
-        *,
-        epoch: str | None = None,
-        connected_before: float | None = None,
-    ) -> None:
-        """Frames may have been missed: owners rejoin their groups, and local sockets that
-        were connected through the trouble resync (newer ones are fine and stay)."""
-        log.warning("%s: resyncing local sockets", reason)
-
-        def affected(consumer: Any) -> bool:
-            if epoch is not None:  # connected through the Redis that is gone now
-                return consumer.redis_epoch != epoch
-            return connected_before is None or consumer.connected_at < connected_before
-
+    async def _recover(self, reason: str, *, restarted: bool = False) -> None:
+        """Messages may have been missed: channels rejoin their groups; an owner puts its
+        stream's head back if Redis lost it and re-sends the live state (quotes,
+        statuses) for other processes; tabs that relay another process's stream
+        re-register and reconcile with a fresh snapshot (account frames they missed come
+        from the event log, or they resync if it cannot prove them). The owner's own
+        tabs got every frame directly and are left alone."""
+        log.warning("%s: reconciling streams", reason)
         for agent in list(self._agents.values()):
             with contextlib.suppress(RedisError, OSError):
                 await agent.rejoin()
-            if agent.manager is not None:
-                agent.manager.mark_republish()
-            for consumer in list(agent.holders.values()):
-                if consumer is not None and affected(consumer):
+            manager = agent.manager
+            if manager is not None:
+                if restarted:
+                    with contextlib.suppress(RedisError, OSError):
+                        await manager.restore_head()
+                manager.republish_live_state()
+            else:
+                await agent.deliver({"type": "stream.owner_changed"})
+
+    # -- sessions ---------------------------------------------------------------------------
+    async def _watch_sessions(self) -> None:
+        """End the tabs whose login session ended (logout, expiry, password change,
+        user deactivated) with 4401, every `SESSION_CHECK_INTERVAL` seconds."""
+        check = database_sync_to_async(ended_sessions)
+        while True:
+            await asyncio.sleep(SESSION_CHECK_INTERVAL)
+            tabs = [
+                tab
+                for agent in list(self._agents.values())
+                for tab in list(agent.holders.values())
+                if tab is not None and getattr(tab, "session_key", None)
+            ]
+            if not tabs:
+                continue
+            try:
+                ended = await check({tab.session_key: tab.user_id for tab in tabs})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checking the sessions of open streams failed")
+                continue
+            for tab in tabs:
+                if tab.session_key in ended:
                     try:
-                        await consumer.resync(reason)
-                    except Exception:  # one broken socket must not stop the others
-                        log.exception("resyncing a socket of user %s failed", agent.user_id)
+                        await tab.session_ended()
+                    except Exception:
+                        log.exception("ending a stream of user %s failed", tab.user_id)
 
 
 registry = ManagerRegistry()

@@ -2,10 +2,11 @@
 WebSockets (some proxies and corporate gateways do).
 
 Same frames, same order, same guarantees as `/ws/stream/` (streaming/tabs.py does the
-work): each frame is one `data:` line; account frames carry `id: <seq>`, so the
-browser's automatic reconnect sends `Last-Event-ID` and resumes exactly after the last
-account frame it applied. It is one-way: symbols come from `?symbols=` (default: the
-watchlist), and a tab that wants others reconnects. A contract close code arrives as
+work): each frame is one `data:` line; account frames and snapshots carry their
+position as `id: <epoch>:<seq>`, so the browser's automatic reconnect sends
+`Last-Event-ID` and resumes exactly after the last account frame it applied. It is
+one-way: symbols come from `?symbols=` (default: the watchlist), and a tab that wants
+others reconnects. A contract close code arrives as
 `event: close` with `{"code": …}` before the response ends. Headers follow
 shared/reference/tradier-alpaca-sse.md §4: no caching, `X-Accel-Buffering: no`, a
 `retry:` hint, and a comment heartbeat every 15 s so proxies keep the stream open.
@@ -14,7 +15,7 @@ shared/reference/tradier-alpaca-sse.md §4: no caching, `X-Accel-Buffering: no`,
 from __future__ import annotations
 
 import asyncio
-from asyncio import FIRST_COMPLETED
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,35 +23,58 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from redis.exceptions import RedisError
 
 from . import validation
-from .tabs import TabStream, load_watchlist, parse_since
+from .eventlog import Position
+from .origin import sse_request_allowed
+from .registry import registry
+from .tabs import (
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN_LATER,
+    TabStream,
+    load_watchlist,
+    parse_since,
+)
+from .transport import TransportProbe, probe_of
 
 #: Comment line interval (the SSE spec's authoring notes suggest about 15 s).
 HEARTBEAT_SECONDS = 15.0
 #: How long the browser waits before reconnecting a dropped stream (ms).
 RETRY_MS = 3000
+#: A stream ended for being slow is cut if its client has not read the close by then.
+SLOW_CLOSE_GRACE = 5.0
 
 
 class EventStreamTab(TabStream):
     """One SSE response: frames are collected by `emit` and written by the generator."""
 
-    def __init__(self, layer: Any, channel_name: str) -> None:
+    def __init__(self, layer: Any, channel_name: str, probe: TransportProbe) -> None:
         self.layer = layer
         self.channel_name = channel_name
+        self.probe = probe
         self.ended: int | None = None
         self._out: list[bytes] = []
         self._ready = asyncio.Event()  # something to write (frames come from the agent)
 
-    async def emit(self, text: str, seq: int | None = None) -> None:
-        head = f"id: {seq}\n" if seq is not None else ""
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        head = f"id: {epoch}:{seq}\n" if seq is not None and epoch else ""
         self._out.append(f"{head}data: {text}\n\n".encode())
         self._ready.set()
+
+    def backlog(self) -> int:
+        # what the transport holds, plus what the generator has not written yet
+        return self.probe.backlog() + sum(len(chunk) for chunk in self._out)
 
     async def end(self, code: int) -> None:
         if self.ended is None:
             self.ended = code
             self._out.append(b"event: close\ndata: " + orjson.dumps({"code": code}) + b"\n\n")
+            if code == CLOSE_TOO_SLOW:
+                # the close event waits behind the backlog: cut the response instead of
+                # keeping that memory for a client that does not read
+                asyncio.get_running_loop().call_later(SLOW_CLOSE_GRACE, self.probe.abort)
         self._ready.set()
 
     def drain(self) -> bytes:
@@ -58,38 +82,53 @@ class EventStreamTab(TabStream):
         out, self._out = b"".join(self._out), []
         return out
 
-    async def frames(self, user: Any, since: int | None, symbols: set[str]) -> AsyncIterator[bytes]:
+    async def frames(
+        self, user: Any, since: Position | None, symbols: set[str]
+    ) -> AsyncIterator[bytes]:
         """The response body: frames as they come, a heartbeat when quiet. Replies to
-        this tab (the owner's snapshot) arrive on its own channel."""
+        this tab (the owner's snapshot) arrive on its own channel, read by one task."""
         await self.prepare()
-        replies: asyncio.Future[Any] | None = None
+        replies: asyncio.Task[None] | None = None
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
-            await self.begin(user, since, symbols)
-            replies = asyncio.ensure_future(self.layer.receive(self.channel_name))
+            try:
+                await self.begin(user, since, symbols)
+            except (RedisError, OSError) as exc:
+                registry.redis_failed(exc)
+                await self.end(CLOSE_TRY_AGAIN_LATER)
+            replies = asyncio.create_task(self._replies())
             while True:
                 chunk = self.drain()
                 if chunk:
                     yield chunk
                 if self.ended is not None:
                     return
-                ready = asyncio.ensure_future(self._ready.wait())
-                done, _ = await asyncio.wait(
-                    {replies, ready}, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED
-                )
-                ready.cancel()
-                if replies in done:
-                    message = replies.result()
-                    replies = asyncio.ensure_future(self.layer.receive(self.channel_name))
-                    handler = getattr(self, message["type"].replace(".", "_"), None)
-                    if handler is not None:
-                        await handler(message)
-                elif not done and not self._out:
+                if replies.done():  # the reply reader failed: end, the client reconnects
+                    await self.end(CLOSE_SERVICE_RESTART)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        await self._ready.wait()
+                if not self._ready.is_set():
                     yield b": heartbeat\n\n"
         finally:
             if replies is not None:
                 replies.cancel()
+                await asyncio.gather(replies, return_exceptions=True)
             await self.finish()
+
+    async def _replies(self) -> None:
+        """Messages to this tab's own channel (the owner's snapshot, symbol limits)."""
+        while True:
+            try:
+                message = await self.layer.receive(self.channel_name)
+            except (RedisError, OSError) as exc:
+                registry.redis_failed(exc)
+                await asyncio.sleep(0.5)
+                continue
+            handler = getattr(self, str(message.get("type", "")).replace(".", "_"), None)
+            if handler is not None:
+                await handler(message)
 
 
 def _symbols_from(raw: str | None) -> set[str] | None:
@@ -105,7 +144,10 @@ def _symbols_from(raw: str | None) -> set[str] | None:
 
 
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
-    """The stream as `text/event-stream`; 403 for anyone not logged in."""
+    """The stream as `text/event-stream`; 403 for anyone not logged in, and for a page of
+    another site (the WebSocket's origin check)."""
+    if not sse_request_allowed(request):
+        return JsonResponse({"error": "origin_not_allowed"}, status=403)
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
@@ -114,7 +156,12 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
     since = parse_since(request.headers.get("Last-Event-ID") or request.GET.get("since"))
     layer = get_channel_layer()
-    tab = EventStreamTab(layer, await layer.new_channel("sse"))
+    # The default prefix, like every private channel here (a test guards it):
+    # channels-redis serves a process's private channels through one receive lock, and
+    # a receiver on a channel of another prefix holds that lock while it waits on its
+    # own key (every other socket of the process froze behind one SSE tab).
+    tab = EventStreamTab(layer, await layer.new_channel(), probe_of(request.scope))
+    tab.session_key = request.session.session_key
     response = StreamingHttpResponse(
         tab.frames(user, since, symbols), content_type="text/event-stream; charset=utf-8"
     )

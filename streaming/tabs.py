@@ -1,15 +1,17 @@
 """One browser tab's view of its user's stream, whatever carries it (WebSocket or SSE).
 
 The transport-independent part of docs/streaming-contract.md: take part in the user's
-stream (streaming/registry.py), send `hello`, then either the
-account frames missed since the client's `since` (from the event log) or a `snapshot`
-from the owner, wherever it runs. Afterwards every layer event becomes one frame,
-already serialized by the manager; account frames are checked for sequence: a duplicate
-is dropped, a gap is filled from the event log (or, if the log cannot, the tab ends with
-4409 and the client resyncs). A transport supplies `emit` (one frame) and `end` (close
-with a contract close code). Frames arrive from this process's agent for the user
-(`stream_frame`, `stream_owner_changed`); replies to this tab come on its own channel
-(`stream_snapshot`).
+stream (streaming/registry.py), send `hello`, then either the account frames missed
+since the client's position (`<epoch>:<seq>`, from the event log) or a `snapshot` from
+the owner, wherever it runs. Afterwards every layer event becomes one frame, already
+serialized by the manager; account frames are checked for position: a duplicate is
+dropped, a gap is filled from the event log (or, if the log cannot, the tab ends with
+4409 and the client resyncs), and a frame of another epoch (the stream's numbering
+restarted: the store lost its head) is held while the tab sends a fresh snapshot of the
+new epoch. A transport supplies `emit` (one frame), `end` (close with a contract close
+code) and `backlog` (bytes the network has not taken yet). Frames arrive from this
+process's agent for the user (`stream_frame`, `stream_head`, `stream_owner_changed`);
+replies to this tab come on its own channel (`stream_snapshot`, `stream_limit`).
 """
 
 from __future__ import annotations
@@ -21,26 +23,36 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from . import validation
+from .eventlog import Position
+from .manager import QUOTE_STALE_AFTER
 from .registry import registry
 
 log = logging.getLogger(__name__)
 
 CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_SLOW = 4408
 CLOSE_RESYNC = 4409
 #: How often a tab re-sends its symbols to the owner (who forgets silent tabs after 90 s).
 SYMBOLS_HEARTBEAT = 30.0
 #: How often an unanswered snapshot request is repeated.
 SNAPSHOT_RETRY = 2.0
+#: Slow clients (contract "Slow clients"): above this backlog quotes and statuses wait
+#: (conflated, latest wins)...
+HOLD_QUOTES_ABOVE = 64 * 1024
+#: ...and an account frame that would have to wait behind this much ends the tab (4408).
+CLOSE_SLOW_ABOVE = 256 * 1024
+#: How often a slow socket's backlog is looked at while frames wait for it (seconds).
+DRAIN_POLL = 0.1
 
 
-def parse_since(raw: str | None) -> int | None:
-    """A client's resume position: a non-negative integer, or None."""
-    if raw is None or not raw.isdigit() or len(raw) > 15:
-        return None
-    return int(raw)
+def parse_since(raw: str | None) -> Position | None:
+    """A client's resume position (`<epoch>:<seq>`), or None (then: a snapshot)."""
+    return Position.parse(raw)
 
 
 def load_watchlist(user_id: int) -> list[str]:
@@ -55,49 +67,60 @@ class TabStream:
     user_id: int | None = None
     channel_name: str
     symbols: set[str]
+    #: The login session the tab belongs to (it ends with the session: 4401).
+    session_key: str | None = None
 
     # -- what a transport provides --------------------------------------------------------
-    async def emit(self, text: str, seq: int | None = None) -> None:
-        """Send one serialized frame (`seq`: the account frame's sequence number)."""
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        """Send one serialized frame (`seq`/`epoch`: the account frame's position)."""
         raise NotImplementedError
 
     async def end(self, code: int) -> None:
         """End the tab with a contract close code (1012, 4409, …)."""
         raise NotImplementedError
 
+    def backlog(self) -> int:
+        """Bytes sent to this tab that the network has not taken yet (0 if unknown)."""
+        return 0
+
     # -- lifecycle ------------------------------------------------------------------------
     async def prepare(self) -> None:
-        """Before joining the user's group: remember when, and through which Redis, so
-        that after a Redis restart exactly the tabs that joined through the old one resync."""
         self.connected_at = time.monotonic()
-        self.redis_epoch = await registry.redis_epoch()
 
-    async def begin(self, user: Any, since: int | None, symbols: set[str]) -> None:
-        """Everything after the transport is open: hello, resume or snapshot, symbols."""
+    async def begin(self, user: Any, since: Position | None, symbols: set[str]) -> None:
+        """Everything after the transport is open: hello, resume or snapshot, symbols.
+        Raises the channel layer's error if Redis is away (the transport ends with 1013)."""
         self.user_id = user.id
         self.symbols = symbols
+        self.epoch: str | None = None
         self.last_seq: int | None = None
         # Frames reach us from this process's agent as soon as we are attached: hold
         # them until the snapshot (or the resumed frames) have gone out, in order.
         self.awaiting_snapshot = True
-        self.held_frames: list[tuple[int | None, str]] = []
+        self.held_frames: list[tuple[str | None, int | None, str]] = []
+        self._held_live: dict[str, str] = {}  # slow socket: latest status per link
+        self._held_quotes: dict[str, dict[str, Any]] = {}
+        self._held_greeks: dict[str, dict[str, Any]] = {}
         self._frames = asyncio.Lock()
         self.agent = await registry.attach(user.id, self.channel_name, self)
-        head = await self._safe(registry.event_log.last_seq(user.id), default=0)
+        head = await self._safe(registry.event_log.head(user.id), default=None)
         await self.send_json(
             {
                 "type": "hello",
                 "user": user.get_username(),
-                "seq": head,
+                "epoch": head.epoch if head else None,
+                "seq": head.seq if head else 0,
                 "flush_ms": int(settings.STREAM_FLUSH_INTERVAL * 1000),
                 "simulated": self._simulated(),
                 "server_time": int(time.time() * 1000),
                 "limits": {
                     "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
+                    "max_symbols_per_user": validation.MAX_SYMBOLS_PER_USER,
                     "max_symbols_per_message": validation.MAX_SYMBOLS_PER_MESSAGE,
                     "max_message_bytes": validation.MAX_MESSAGE_BYTES,
                     "rate_per_10s": validation.RATE_LIMIT,
                 },
+                "stale_after_ms": {"quotes": int(QUOTE_STALE_AFTER * 1000)},
             }
         )
         # Register with the owner first: it then sends our frames through the channel
@@ -106,11 +129,19 @@ class TabStream:
         missed = None
         if since is not None:
             missed = await self._safe(registry.event_log.since(user.id, since), default=None)
-        if missed is not None:
+        if since is not None and missed is not None:
             async with self._frames:
-                await self.send_json({"type": "resumed", "from": since, "count": len(missed)})
-                await self._emit_after(since, missed)
-                await self._release_held(since + len(missed))
+                self.epoch = since.epoch
+                await self.send_json(
+                    {
+                        "type": "resumed",
+                        "epoch": since.epoch,
+                        "from": since.seq,
+                        "count": len(missed),
+                    }
+                )
+                await self._emit_after(since.seq, missed)
+                await self._release_held(since.epoch, since.seq + len(missed))
             await self._refresh_live_state()
         else:
             await self._ask_snapshot()
@@ -120,19 +151,22 @@ class TabStream:
         """The tab is gone: leave the owner's tab list and let go of the user's stream."""
         if self.user_id is None:
             return
-        heartbeat = getattr(self, "_heartbeat", None)
-        if heartbeat is not None:
-            heartbeat.cancel()
-        await registry.to_owner(self.user_id, {"type": "tab.drop", "tab": self.channel_name})
+        self._closing = True
+        tasks = [getattr(self, name, None) for name in ("_heartbeat", "_drain")]
+        tasks = [task for task in tasks if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         registry.detach(self.user_id, self.channel_name)
+        await registry.to_owner(self.user_id, {"type": "tab.drop", "tab": self.channel_name})
 
-    async def resync(self, reason: str) -> None:
-        """Called by the registry after a Redis outage or restart: frames may be lost."""
+    async def session_ended(self) -> None:
+        """Called by the registry's session watch: the login is over (4401)."""
         if getattr(self, "_closing", False):
             return
         self._closing = True
-        log.info("user %s: closing a tab to resync (%s)", self.user_id, reason)
-        await self.end(CLOSE_SERVICE_RESTART)
+        log.info("user %s: closing a tab whose session ended", self.user_id)
+        await self.end(CLOSE_UNAUTHENTICATED)
 
     # -- helpers ---------------------------------------------------------------------------
     def _simulated(self) -> bool:
@@ -146,8 +180,8 @@ class TabStream:
         """Redis may be away for a moment: fall back instead of failing the tab."""
         try:
             return await awaitable
-        except Exception as exc:
-            log.warning("stream lookup failed: %s", exc)
+        except (RedisError, OSError) as exc:
+            registry.redis_failed(exc)
             return default
 
     async def send_json(self, content: dict[str, Any]) -> None:
@@ -164,7 +198,7 @@ class TabStream:
         """After a resume: link states and quotes are not in the event log; fetch them."""
         manager = registry.get(self.user_id)
         if manager is not None:
-            await self._send_live_state(manager.snapshot(self.symbols))
+            await self._reconcile(manager.snapshot(self.symbols))
         else:
             await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
 
@@ -180,21 +214,56 @@ class TabStream:
                     "t": snapshot["t"],
                 }
             )
+        watchlist = snapshot.get("watchlist")
+        if watchlist is not None:
+            await self.send_json({"type": "watchlist", **watchlist})
 
     async def _deliver_snapshot(self, snapshot: dict[str, Any]) -> None:
         async with self._frames:
-            await self.send_json(snapshot)
-            await self._release_held(snapshot["seq"])
+            self._held_live.clear()
+            self._held_quotes.clear()
+            self._held_greeks.clear()
+            await self._emit_snapshot(snapshot)
+            await self._release_held(snapshot.get("epoch"), snapshot["seq"])
 
-    async def _release_held(self, last_seq: int) -> None:
-        """Live from `last_seq` on: send the held account frames newer than it, in order
-        (held quotes and statuses are older than what was just sent)."""
+    async def _emit_snapshot(self, snapshot: dict[str, Any]) -> None:
+        """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
+        await self.emit(orjson.dumps(snapshot).decode(), snapshot["seq"], snapshot.get("epoch"))
+
+    async def _release_held(self, epoch: str | None, last_seq: int) -> None:
+        """Live from (`epoch`, `last_seq`) on: send the held account frames of that epoch
+        newer than it, in order (held quotes and statuses are older than what was just
+        sent). Held frames of another epoch are dropped; if such a frame came after every
+        frame of this epoch, the stream may have moved on to a new epoch since the
+        snapshot was taken: ask for another one (it says which epoch is current)."""
         self.awaiting_snapshot = False
+        self.epoch = epoch
         self.last_seq = last_seq
         held, self.held_frames = self.held_frames, []
-        for seq, text in held:
-            if seq is not None and seq > last_seq:
-                await self._account_frame(seq, text)
+        moved_on = False
+        for frame_epoch, seq, text in held:
+            if frame_epoch != epoch:
+                moved_on = True
+                continue
+            moved_on = False
+            if seq is not None and seq > self.last_seq:
+                await self._account_frame(frame_epoch, seq, text)
+        if moved_on:
+            await self._resnapshot()
+
+    async def _resnapshot(self) -> None:
+        """The stream's numbering restarted (a new epoch): nothing we relayed can be
+        compared with it. Hold the new frames and send a fresh snapshot first. Called
+        with `_frames` held."""
+        log.info("user %s: new stream epoch; sending the tab a fresh snapshot", self.user_id)
+        self.awaiting_snapshot = True
+        manager = registry.get(self.user_id)
+        if manager is not None:
+            snapshot = manager.snapshot(self.symbols)
+            await self._emit_snapshot(snapshot)
+            await self._release_held(snapshot["epoch"], snapshot["seq"])
+            return
+        await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
 
     async def announce_symbols(self) -> None:
         await registry.to_owner(
@@ -216,22 +285,40 @@ class TabStream:
                 last_announce = time.monotonic()
                 await self.announce_symbols()
 
-    async def _account_frame(self, seq: int, text: str) -> None:
-        """Send an account frame in sequence: drop duplicates, fill gaps from the log."""
+    async def _account_frame(self, epoch: str | None, seq: int, text: str) -> None:
+        """Send an account frame in position order: drop duplicates, fill gaps from the
+        log, take a fresh snapshot when the epoch changed."""
+        if epoch != self.epoch:
+            self.held_frames.append((epoch, seq, text))
+            await self._resnapshot()
+            return
         if self.last_seq is not None and seq <= self.last_seq:
             return
         if self.last_seq is not None and seq > self.last_seq + 1:
             filled = await self._fill_from_log()
             if not filled or seq <= self.last_seq:
                 return
-        await self.emit(text, seq)
+        if self.backlog() > CLOSE_SLOW_ABOVE:
+            await self._too_slow()
+            return
+        await self.emit(text, seq, epoch)
         self.last_seq = seq
 
+    async def _too_slow(self) -> None:
+        """An account frame would wait behind a backlog: end the tab (4408); the client
+        reconnects with its position and gets exactly the frames it missed."""
+        if getattr(self, "_closing", False):
+            return
+        self._closing = True
+        log.info("user %s: closing a slow tab (%d bytes queued)", self.user_id, self.backlog())
+        await self.end(CLOSE_TOO_SLOW)
+
     async def _fill_from_log(self) -> bool:
-        """Send the account frames after `last_seq` from the event log; if the log cannot
-        prove it has all of them, end the tab with 4409 (the client resyncs) → False."""
-        assert self.last_seq is not None
-        missed = await self._safe(registry.event_log.since(self.user_id, self.last_seq), None)
+        """Send the account frames after our position from the event log; if the log
+        cannot prove it has all of them, end the tab with 4409 (the client resyncs)."""
+        assert self.last_seq is not None and self.epoch is not None
+        position = Position(self.epoch, self.last_seq)
+        missed = await self._safe(registry.event_log.since(self.user_id, position), None)
         if missed is None:
             await self.end(CLOSE_RESYNC)
             return False
@@ -241,7 +328,7 @@ class TabStream:
     async def _emit_after(self, seq: int, frames: list[str]) -> None:
         """Send account frames numbered seq+1, seq+2, …; `last_seq` follows."""
         for offset, text in enumerate(frames, start=1):
-            await self.emit(text, seq + offset)
+            await self.emit(text, seq + offset, self.epoch)
         self.last_seq = seq + len(frames)
 
     # -- layer events ------------------------------------------------------------------------
@@ -251,30 +338,85 @@ class TabStream:
             await self._frame(event)
 
     async def _frame(self, event: dict[str, Any]) -> None:
+        if getattr(self, "_closing", False):
+            return
         seq = event.get("seq")
         if self.awaiting_snapshot:
             if seq is not None:
-                self.held_frames.append((seq, event["text"]))
+                self.held_frames.append((event.get("epoch"), seq, event["text"]))
             return  # quotes and statuses: the snapshot has newer ones
         if seq is not None:
-            await self._account_frame(seq, event["text"])
+            await self._account_frame(event.get("epoch"), seq, event["text"])
             return
-        if event["text"].startswith('{"type":"resync"'):
-            await self.emit(event["text"])
-            await self.end(CLOSE_RESYNC)
+        if self.backlog() > HOLD_QUOTES_ABOVE:
+            self._hold_live(event["text"])
             return
+        if self._held_live or self._held_quotes or self._held_greeks:
+            await self._flush_held_live()
         await self.emit(event["text"])
+
+    def _hold_live(self, text: str) -> None:
+        """A slow socket: keep only the newest quotes (per symbol) and statuses (per link)
+        until its backlog drains (latest wins; nothing else waits)."""
+        if text.startswith('{"type":"quotes"'):
+            frame = orjson.loads(text)
+            for symbol, fields in frame.get("quotes", {}).items():
+                self._held_quotes.setdefault(symbol, {}).update(fields)
+            for symbol, fields in frame.get("greeks", {}).items():
+                self._held_greeks.setdefault(symbol, {}).update(fields)
+        elif text.startswith('{"type":"status"'):
+            frame = orjson.loads(text)
+            self._held_live[f"status:{frame['link']['id']}"] = text
+        else:
+            kind = orjson.loads(text).get("type", "")
+            self._held_live[kind] = text  # e.g. watchlist: the newest is the state
+        drain = getattr(self, "_drain", None)
+        if drain is None or drain.done():
+            self._drain = asyncio.create_task(self._wait_for_drain())
+
+    async def _wait_for_drain(self) -> None:
+        """Poll the backlog of a slow socket (daphne has no drain event for us) and send
+        the held frames once it is small again."""
+        while self.backlog() > HOLD_QUOTES_ABOVE and not getattr(self, "_closing", False):
+            await asyncio.sleep(DRAIN_POLL)
+        if not getattr(self, "_closing", False):
+            await self.drained()
+
+    async def _flush_held_live(self) -> None:
+        held, self._held_live = self._held_live, {}
+        for text in held.values():
+            await self.emit(text)
+        if self._held_quotes or self._held_greeks:
+            quotes, self._held_quotes = self._held_quotes, {}
+            greeks, self._held_greeks = self._held_greeks, {}
+            frame = {"type": "quotes", "quotes": quotes, "greeks": greeks}
+            await self.send_json({**frame, "t": int(time.time() * 1000)})
+
+    async def drained(self) -> None:
+        """The transport's backlog went down: send what was held back (if any)."""
+        if not (self._held_live or self._held_quotes or self._held_greeks):
+            return
+        async with self._frames:
+            if self.backlog() <= HOLD_QUOTES_ABOVE:
+                await self._flush_held_live()
 
     async def stream_snapshot(self, event: dict[str, Any]) -> None:
         """The owner's answer to our snapshot request."""
         snapshot = orjson.loads(event["text"])
         if self.awaiting_snapshot:
             await self._deliver_snapshot(snapshot)
-        else:  # a refresh (after a resume or an owner change): the live parts, and
-            # every account frame up to the snapshot's seq (some may have gone out
-            # before the owner knew of this tab)
-            await self._send_live_state(snapshot)
-            await self._catch_up(snapshot["seq"])
+        else:
+            await self._reconcile(snapshot)
+
+    async def _reconcile(self, snapshot: dict[str, Any]) -> None:
+        """A refresh (after a resume, an owner change or Redis trouble): the live parts,
+        and every account frame up to the snapshot's position that we have not sent (some
+        may have gone out before the owner knew of this tab); a new epoch: all of it."""
+        if snapshot.get("epoch") != self.epoch:
+            await self._deliver_snapshot(snapshot)
+            return
+        await self._send_live_state(snapshot)
+        await self._catch_up(snapshot["seq"])
 
     async def _catch_up(self, seq: int) -> None:
         """Account frames up to `seq` that we have not sent yet, from the event log."""
@@ -282,9 +424,34 @@ class TabStream:
             if self.last_seq is not None and seq > self.last_seq:
                 await self._fill_from_log()
 
+    async def stream_head(self, event: dict[str, Any]) -> None:
+        """The owner's periodic position: a relay that missed frames (Redis trouble, a
+        lost layer message) fetches them from the log; a new epoch means a snapshot."""
+        async with self._frames:
+            if self.awaiting_snapshot or getattr(self, "_closing", False):
+                return
+            if event.get("epoch") != self.epoch:
+                await self._resnapshot()
+            elif self.last_seq is not None and event["seq"] > self.last_seq:
+                await self._fill_from_log()
+
+    async def stream_limit(self, event: dict[str, Any]) -> None:
+        """The owner refused symbols: the user's stream is at its symbol limit."""
+        refused = [s for s in event.get("symbols", []) if s in self.symbols]
+        if not refused:
+            return
+        self.symbols -= set(refused)
+        await self.send_json(
+            {
+                "type": "subscribed",
+                "symbols": sorted(self.symbols),
+                "rejected": [{"symbol": s, "reason": "user_limit_reached"} for s in refused],
+            }
+        )
+
     async def stream_owner_changed(self, event: dict[str, Any]) -> None:
-        """A process (maybe another) took over the stream: tell it what we need, then
-        reconcile against a fresh snapshot of it."""
+        """A process (maybe another) took over the stream, or Redis recovered: tell the
+        owner what we need, then reconcile against a fresh snapshot of it."""
         await self.announce_symbols()
         if self.awaiting_snapshot:
             await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))

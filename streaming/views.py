@@ -3,22 +3,25 @@ values, then kept live by the websocket; `/api/snapshot` is the polling fallback
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 import uuid
 from typing import Any
 
+import orjson
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from .models import Watchlist
 from .registry import registry
-from .services import WatchlistError, watchlist_set
+from .services import WatchlistError, watchlist_apply
+from .validation import MAX_WATCHLIST_BODY_BYTES
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
@@ -41,6 +44,7 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
     """What a page shows when the stream has not answered yet (the socket fills it in)."""
     return {
         "type": "snapshot",
+        "epoch": None,
         "seq": 0,
         "simulated": settings.BROKER_ENV == "sandbox",
         "accounts": [],
@@ -48,6 +52,7 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
         "greeks": {},
         "orders": [],
         "links": [],
+        "watchlist": {"symbols": watchlist, "version": 0},
         "subscriptions": watchlist,
         "t": int(time.time() * 1000),
     }
@@ -79,17 +84,57 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     return JsonResponse(snapshot)
 
 
-@login_required
 @require_POST
-def watchlist(request: HttpRequest) -> JsonResponse:
-    """Replace the user's watchlist: `{"symbols": [...]}` → the stored, normalized list."""
+async def watchlist(request: HttpRequest) -> JsonResponse:
+    """Change the user's watchlist: `{"add": [...]}`, `{"remove": [...]}` or
+    `{"symbols": [...]}` (replace) → `{"symbols": [...], "version": N}`; then every tab
+    of the user gets the new list (`watchlist.changed` to the user's stream owner).
+
+    CSRF-protected (the middleware); anonymous → 403 JSON. Any bad body (over
+    `MAX_WATCHLIST_BODY_BYTES`, not JSON, nested too deep, wrong shape, an invalid
+    symbol) → 400 with `{"error": <message>}`.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    too_large = {"error": f"the body is limited to {MAX_WATCHLIST_BODY_BYTES} bytes"}
     try:
-        body = json.loads(request.body or b"{}")
-        symbols = watchlist_set(user_id=request.user.id, symbols=body.get("symbols"))
-    except (ValueError, AttributeError) as exc:
-        message = str(exc) if isinstance(exc, WatchlistError) else "body must be JSON"
-        return JsonResponse({"error": message}, status=400)
-    return JsonResponse({"symbols": symbols})
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_WATCHLIST_BODY_BYTES:
+        return JsonResponse(too_large, status=400)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse(too_large, status=400)
+    if len(body) > MAX_WATCHLIST_BODY_BYTES:
+        return JsonResponse(too_large, status=400)
+    try:
+        data = orjson.loads(body)  # no recursion: orjson refuses nesting past 1024 levels
+    except orjson.JSONDecodeError:
+        return JsonResponse(
+            {"error": "the body is not valid JSON (or nested too deep)"}, status=400
+        )
+    if not isinstance(data, dict):
+        return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+    if len(data) != 1 or next(iter(data)) not in {"add", "remove", "symbols"}:
+        return JsonResponse(
+            {"error": "give exactly one of 'add', 'remove' or 'symbols' (a list of symbols)"},
+            status=400,
+        )
+    try:
+        symbols, version = await database_sync_to_async(watchlist_apply)(user_id=user.id, **data)
+    except WatchlistError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    try:
+        await registry.to_owner(
+            user.id, {"type": "watchlist.changed", "symbols": symbols, "version": version}
+        )
+    except Exception:
+        # Saved all the same: the tabs get the list with their next snapshot.
+        logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)
+    return JsonResponse({"symbols": symbols, "version": version})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -5,60 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import websockets
 
-from streaming.sandbox.config import SandboxConfig
-from streaming.sandbox.server import SandboxControl, SandboxServer
+from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import LiveApp
-from tests.support.redis_server import RedisServer
 
-FAST_CLUSTER = {
-    "STREAM_LEASE_TTL": "3",
-    "STREAM_LEASE_RENEW": "0.5",
-    "STREAM_HANDOVER_DELAY": "1",
-    "STREAM_IDLE_GRACE": "3",
-}
-
-
-@dataclass
-class Cluster:
-    redis: RedisServer
-    sandbox: SandboxServer
-    a: LiveApp
-    b: LiveApp
-
-    @property
-    def apps(self) -> list[LiveApp]:
-        return [self.a, self.b]
+__all__ = ["Cluster", "SessionWatch", "Tab"]
 
 
 @pytest.fixture
 def cluster(tmp_path) -> Iterator[Cluster]:
-    redis_server = RedisServer()
-    sandbox = SandboxServer(SandboxConfig(tick_rate=10, order_step_interval=0.3)).start()
-    env = {"REDIS_URL": redis_server.url, **FAST_CLUSTER}
-    a = LiveApp(sandbox.url, tmp_path, **env).start()
-    b = LiveApp(sandbox.url, tmp_path, seed=False, SQLITE_PATH=a.env["SQLITE_PATH"], **env).start()
-    try:
-        yield Cluster(redis_server, sandbox, a, b)
-    finally:
-        for app in (a, b):
-            app.stop()
-        sandbox.stop()
-        redis_server.stop()
+    with running_cluster(tmp_path) as running:
+        yield running
 
 
 class Tab:
     """One browser tab's socket: collects every frame in the background."""
 
-    def __init__(self, app: LiveApp, cookie: str, since: int | None = None) -> None:
+    def __init__(self, app: LiveApp, cookie: str, since: str | None = None) -> None:
         self.app = app
         self.cookie = cookie
         self.since = since
@@ -119,37 +88,3 @@ class Tab:
             if f["type"] == "snapshot":
                 seen |= {a["number"] for a in f["accounts"]}
         return seen
-
-
-class SessionWatch:
-    """Polls the sandbox's state API in a thread: the most live sessions a credential had."""
-
-    def __init__(self, control: SandboxControl, credential: str) -> None:
-        self.control = control
-        self.credential = credential
-        self.max_dxlink = 0
-        self.max_streamer = 0
-        self.max_alpaca = 0
-        self.max_tradier = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            entry = self.control.state()["credentials"].get(self.credential)
-            if entry:
-                self.max_dxlink = max(self.max_dxlink, len(entry.get("dxlink", [])))
-                self.max_streamer = max(self.max_streamer, len(entry.get("streamer", [])))
-                self.max_alpaca = max(self.max_alpaca, len(entry.get("alpaca-sse", [])))
-                self.max_tradier = max(self.max_tradier, len(entry.get("tradier-stream", [])))
-            self.samples += 1
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> SessionWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)

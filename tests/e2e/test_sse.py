@@ -62,8 +62,10 @@ async def test_event_stream_carries_the_contract_and_resumes_after_last_event_id
             events = es.aiter_sse()
             frames = await read_until(events, lambda f: f["type"] == "snapshot")
             assert [f["type"] for _, f in frames] == ["hello", "snapshot"]
-            snapshot = frames[-1][1]
+            snapshot_id, snapshot = frames[-1]
             assert snapshot["simulated"] is True and snapshot["accounts"]
+            # a snapshot is a position too: a reconnect right after it resumes there
+            assert snapshot_id == f"{snapshot['epoch']}:{snapshot['seq']}"
             await read_until(events, lambda f: f["type"] == "quotes" and "QQQ" in f["quotes"])
             last_seq = snapshot["seq"]
             # account frames (if any arrive now) carry their seq as the event id
@@ -76,19 +78,22 @@ async def test_event_stream_carries_the_contract_and_resumes_after_last_event_id
             control.step()
         await asyncio.sleep(1.5)  # the fills happen while no stream is open
         control.close()
-        headers = {**cookies, "Last-Event-ID": str(last_seq)}
+        epoch = snapshot["epoch"]
+        headers = {**cookies, "Last-Event-ID": f"{epoch}:{last_seq}"}
         async with aconnect_sse(http, "GET", "/api/events?symbols=SPY", headers=headers) as es:
             events = es.aiter_sse()
             frames = await read_until(events, lambda f: f["type"] == "resumed")
             resumed = frames[-1][1]
             assert resumed["from"] == last_seq and resumed["count"] >= 1
+            assert resumed["epoch"] == epoch
             replay = []
             while len(replay) < resumed["count"]:
                 event_id, frame = (await read_until(events, lambda f: "seq" in f))[-1]
                 replay.append((event_id, frame))
     seqs = [frame["seq"] for _, frame in replay]
     assert seqs == list(range(last_seq + 1, last_seq + 1 + resumed["count"]))
-    assert [int(event_id) for event_id, _ in replay] == seqs
+    assert [event_id for event_id, _ in replay] == [f"{epoch}:{seq}" for seq in seqs]
+    assert all(frame["epoch"] == epoch for _, frame in replay)
     assert any(
         f["type"] == "order" and f["account"] == account and f["order"]["status"] == "Filled"
         for _, f in replay

@@ -7,6 +7,7 @@ import asyncio
 import orjson
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.events import ACCOUNT_FRAME_TYPES
 from streaming.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET
 
@@ -66,7 +67,7 @@ async def test_account_frames_are_numbered_and_quotes_conflated(
         batches = len(published.of("quotes")) - batches_before
     finally:
         await manager.stop()
-    seqs = [f["seq"] for f in published.frames if "seq" in f]
+    seqs = [f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]
     assert seqs == list(range(1, len(seqs) + 1))
     assert batches <= 2.0 / 0.2 + 2
     assert ticks > 5 * batches  # many ticks, few frames: conflated
@@ -74,7 +75,7 @@ async def test_account_frames_are_numbered_and_quotes_conflated(
     assert set(last["quotes"]) <= {"SPY", "QQQ", "AAPL"} | set(manager.wanted_symbols())
     for frame, text in zip(published.frames, published.texts, strict=True):
         assert orjson.loads(text) == frame  # serialized once, faithfully
-    assert all(f["simulated"] for f in published.frames if "seq" in f)
+    assert all(f["simulated"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES)
 
 
 async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
@@ -100,7 +101,7 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
     for account in snapshot["accounts"]:
         assert account["balance"]["net_liquidating_value"] > 0
         assert account["simulated"] is True
-    assert snapshot["seq"] == max(f["seq"] for f in published.frames if "seq" in f)
+    assert snapshot["seq"] == max(f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES)
     assert snapshot["links"][0]["state"] == "stopped" or snapshot["links"][0]["state"] == "live"
     assert position_symbols <= set(snapshot["subscriptions"])
 
@@ -240,10 +241,10 @@ async def test_account_frames_leave_in_seq_order_when_log_writes_race():
             manager.account_event("balance", 1, "A1", {"net_liquidating_value": 1}),
             manager.account_event("order", 1, "A1", order),
         )
-        await wait_until(lambda: len([f for f in published.frames if "seq" in f]) == 2)
+        await wait_until(lambda: len([f for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]) == 2)
     finally:
         await manager.stop()
-    assert [(f["type"], f["seq"]) for f in published.frames if "seq" in f] == [
+    assert [(f["type"], f["seq"]) for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES] == [
         ("balance", 1),
         ("order", 2),
     ]

@@ -1,0 +1,47 @@
+"""Whether the login sessions behind open streams still stand.
+
+A socket is authenticated once, when it opens; the session can end afterwards: logout,
+expiry, a password change elsewhere (Django rotates the session auth hash), the user
+deactivated. Every process checks the sessions of its own open tabs every few seconds
+(one pass over the session store and one query for the users) and ends the tabs whose
+session ended with 4401, so no socket outlives its right to the data.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils.crypto import constant_time_compare
+
+#: How often each process checks its tabs' sessions (seconds).
+SESSION_CHECK_INTERVAL = 2.0
+
+
+def ended_sessions(tabs: dict[str, int]) -> set[str]:
+    """Of `{session key: user id}`, the keys whose session no longer authenticates that
+    user as Django's `get_user` would (the session's auth hash must match the user's)."""
+    if not tabs:
+        return set()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    users = {
+        user.pk: user
+        for user in get_user_model()._default_manager.filter(
+            pk__in=set(tabs.values())
+        )
+    }
+    ended = set()
+    for key, user_id in tabs.items():
+        data = store(session_key=key).load()  # {} when missing or expired
+        user = users.get(user_id)
+        if (
+            user is None
+            or not user.is_active
+            or str(data.get("_auth_user_id")) != str(user_id)
+            or not constant_time_compare(
+                data.get("_auth_user_hash", ""), user.get_session_auth_hash()
+            )
+        ):
+            ended.add(key)
+    return ended

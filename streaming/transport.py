@@ -1,0 +1,149 @@
+"""What the server knows about a client's connection below ASGI: how much it has not
+taken yet, and how to cut it.
+
+daphne writes every frame straight into the Twisted transport of the connection and
+gives the application no backpressure: a client that stops reading makes the server
+buffer without bound (docs/streaming-contract.md, "Slow clients"). The transport's
+write backlog is the truth about what waits, so the tab reads it before each frame:
+`TransportProbe` finds the transport through daphne's `send` callable (a
+`functools.partial(server.handle_reply, protocol)`), and `probe_middleware` puts a
+probe in every scope. Without daphne (tests with an in-memory communicator) the probe
+reports 0 and the tab behaves as for a fast client.
+
+`BoundedWebSocketProtocol` replaces daphne's protocol so that a client message that is
+too large is read and discarded (never buffered) and invalid UTF-8 is reported to the
+application, instead of autobahn failing the connection (1006 for the client): both
+become an `error` frame and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from daphne import ws_protocol
+
+from .validation import MAX_MESSAGE_BYTES
+
+log = logging.getLogger(__name__)
+
+#: The scope key holding the connection's probe.
+SCOPE_KEY = "streamdesk.transport"
+#: Set on a `websocket.receive` message whose payload was refused by the protocol.
+REFUSED_KEY = "streamdesk.refused"
+
+
+class TransportProbe:
+    """A view of one connection's Twisted transport (or of nothing)."""
+
+    def __init__(self, protocol: Any = None) -> None:
+        self._protocol = protocol
+
+    @classmethod
+    def from_send(cls, send: Any) -> TransportProbe:
+        if isinstance(send, functools.partial) and send.args:
+            return cls(send.args[0])
+        return cls()
+
+    @property
+    def _transport(self) -> Any:
+        protocol = self._protocol
+        if protocol is None:
+            return None
+        transport = getattr(protocol, "transport", None)
+        if transport is None:  # an HTTP request keeps it on its channel
+            transport = getattr(getattr(protocol, "channel", None), "transport", None)
+        return transport
+
+    def backlog(self) -> int:
+        """Bytes written to the connection that the kernel has not accepted yet."""
+        transport = self._transport
+        try:
+            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        except AttributeError:  # no daphne, or a transport without a write buffer
+            return 0
+
+    def abort(self) -> None:
+        """Cut the connection now, dropping whatever is still queued for it."""
+        transport = self._transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+
+
+def probe_of(scope: dict[str, Any]) -> TransportProbe:
+    return scope.get(SCOPE_KEY) or TransportProbe()
+
+
+def probe_middleware(app: Any) -> Any:
+    """ASGI middleware: every scope gets the probe of its connection."""
+
+    async def with_probe(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, SCOPE_KEY: TransportProbe.from_send(send)}
+        return await app(scope, receive, send)
+
+    return with_probe
+
+
+def install_bounded_websockets() -> None:
+    """Make daphne build `BoundedWebSocketProtocol`s (called when the ASGI app loads,
+    which daphne does before it starts listening). daphne has no option for this."""
+    ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
+
+
+class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
+    """daphne's protocol, but an oversized message is discarded while it arrives and
+    invalid UTF-8 is reported: the application answers both with an error frame."""
+
+    _discarding = False
+
+    def _connectionMade(self) -> None:
+        super()._connectionMade()
+        # we enforce the size ourselves (discarding, not failing the connection)
+        self.maxMessagePayloadSize = 0
+        self.maxFramePayloadSize = 0
+        self.utf8validateIncoming = False
+
+    def onMessageBegin(self, isBinary: bool) -> None:  # autobahn names its hooks
+        super().onMessageBegin(isBinary)
+        self._discarding = False
+
+    def onMessageFrameBegin(self, length: int) -> None:
+        super().onMessageFrameBegin(length)
+        if self.message_data_total_length > MAX_MESSAGE_BYTES:
+            self._discarding = True
+            self.message_data = []
+
+    def onMessageFrameData(self, payload: bytes) -> None:
+        if not self._discarding:
+            super().onMessageFrameData(payload)
+
+    def onMessageFrameEnd(self) -> None:
+        if self._discarding:
+            self.frame_data = None
+            return
+        super().onMessageFrameEnd()
+
+    def onMessageEnd(self) -> None:
+        if self._discarding:
+            self._refuse("too_large")
+            return
+        super().onMessageEnd()
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if not isBinary:
+            try:
+                payload.decode("utf8")
+            except UnicodeDecodeError:
+                self._refuse("bad_utf8")
+                return
+        super().onMessage(payload, isBinary)
+
+    def _refuse(self, reason: str) -> None:
+        if getattr(self, "muted", False) or not hasattr(self, "application_queue"):
+            return
+        self.application_queue.put_nowait(
+            {"type": "websocket.receive", "bytes": b"", REFUSED_KEY: reason}
+        )

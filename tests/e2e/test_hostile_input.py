@@ -1,0 +1,227 @@
+"""What an attacker or a broken client sends to a real daphne: every bad input gets a
+clear error and the stream goes on (no 1006, no 1011, no 500, no traceback); another
+site's page cannot open the stream; a client that stops reading cannot grow the
+server's memory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from httpx_sse import aconnect_sse
+
+from tests.support.live import DEMO_USER, LiveApp
+
+
+async def frames_until(ws, predicate, within: float = 15.0) -> dict:
+    async with asyncio.timeout(within):
+        while True:
+            frame = json.loads(await ws.recv())
+            if predicate(frame):
+                return frame
+
+
+@pytest.fixture(scope="module")
+def auth(live_app: LiveApp) -> dict[str, str]:
+    client = live_app.login(*DEMO_USER)
+    return {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
+
+
+def tracebacks(app: LiveApp) -> int:
+    return Path(app.log_path).read_text().count("Traceback")
+
+
+@pytest.mark.parametrize("since", ["%C2%B2", "%D9%A2:%D9%A2", "x" * 80, "a:-1", "a:1e3"])
+async def test_a_malformed_position_gets_a_snapshot(live_app, auth, since):
+    before = tracebacks(live_app)
+    url = f"{live_app.ws_url}?since={since}"
+    async with websockets.connect(url, additional_headers=auth) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+    async with (
+        httpx.AsyncClient(base_url=live_app.url, timeout=10) as http,
+        aconnect_sse(
+            http,
+            "GET",
+            "/api/events?symbols=SPY",
+            headers={"Cookie": auth["Cookie"], "Last-Event-ID": b"\xb2"},
+        ) as source,
+    ):
+        assert source.response.status_code == 200
+        kinds = []
+        async for event in source.aiter_sse():
+            if event.data:
+                kinds.append(json.loads(event.data)["type"])
+            if len(kinds) == 2:
+                break
+        assert kinds == ["hello", "snapshot"]
+    assert tracebacks(live_app) == before
+
+
+async def test_oversized_and_invalid_utf8_messages_get_errors_and_the_stream_goes_on(
+    live_app, auth
+):
+    before = tracebacks(live_app)
+    async with websockets.connect(live_app.ws_url, additional_headers=auth, max_size=None) as ws:
+        await frames_until(ws, lambda f: f["type"] == "snapshot")
+        await ws.send("x" * (2 * 1024 * 1024))  # 2 MiB text: read and discarded
+        error = await frames_until(ws, lambda f: f["type"] == "error")
+        assert error["code"] == "too_large"
+        # a text frame whose payload is not UTF-8 (sent as is: no check on this side)
+        await ws.send(b"\xff\xfe{", text=True)
+        error = await frames_until(ws, lambda f: f["type"] == "error")
+        assert error["code"] == "bad_utf8"
+        await ws.send(json.dumps({"type": "ping", "id": "still-there"}))
+        pong = await frames_until(ws, lambda f: f["type"] == "pong")
+        assert pong["id"] == "still-there"
+    assert tracebacks(live_app) == before
+
+
+@pytest.mark.parametrize(
+    "symbol",
+    [
+        ".SPY\u0662\u0665\u0660\u0662\u0662\u0661C590",  # Arabic-Indic digits
+        "/ESZ\u0664",
+        ".SPY250221C0",
+        ".SPY251321C590",
+        "\u00df",  # ß, which .upper() turns into SS
+        ".SPY250230C590",
+    ],
+)
+async def test_symbols_that_only_look_valid_are_refused(live_app, auth, symbol):
+    async with websockets.connect(live_app.ws_url, additional_headers=auth) as ws:
+        await frames_until(ws, lambda f: f["type"] == "snapshot")
+        await ws.send(json.dumps({"type": "subscribe", "symbols": [symbol]}))
+        answer = await frames_until(ws, lambda f: f["type"] == "subscribed")
+        assert answer["rejected"] == [{"symbol": symbol, "reason": "invalid_symbol"}]
+        assert symbol.upper() not in answer["symbols"]
+
+
+async def test_the_users_symbols_are_capped_across_sockets(live_app, auth):
+    """3 sockets of 200 symbols each: the user's union stops at 400; the rest are
+    refused with `user_limit_reached` and the streams go on."""
+    sockets = [await websockets.connect(live_app.ws_url, additional_headers=auth) for _ in range(3)]
+    seen: list[list[dict]] = [[] for _ in sockets]
+
+    async def read(ws, frames: list[dict]) -> None:
+        async for raw in ws:
+            frames.append(json.loads(raw))
+
+    readers = [asyncio.create_task(read(ws, seen[n])) for n, ws in enumerate(sockets)]
+    try:
+        for n, ws in enumerate(sockets):
+            symbols = [f"Z{n}{i:03d}" for i in range(200)]
+            for chunk in range(0, 200, 50):
+                await ws.send(
+                    json.dumps({"type": "subscribe", "symbols": symbols[chunk : chunk + 50]})
+                )
+
+        def refused() -> set[str]:
+            return {
+                r["symbol"]
+                for frames in seen
+                for f in frames
+                if f["type"] == "subscribed"
+                for r in f["rejected"]
+                if r["reason"] == "user_limit_reached"
+            }
+
+        # at least 200 of the 600 cannot fit (the watchlist and positions count too)
+        deadline = time.monotonic() + 15
+        while len(refused()) < 200:
+            assert time.monotonic() < deadline, len(refused())
+            await asyncio.sleep(0.05)
+        async with websockets.connect(live_app.ws_url, additional_headers=auth) as probe:
+            snapshot = await frames_until(probe, lambda f: f["type"] == "snapshot")
+        assert 390 <= len(snapshot["subscriptions"]) <= 400
+        assert refused().isdisjoint(snapshot["subscriptions"])
+        await sockets[0].send(json.dumps({"type": "ping", "id": 1}))
+        deadline = time.monotonic() + 5
+        while not any(f["type"] == "pong" for f in seen[0]):
+            assert time.monotonic() < deadline, "the stream goes on"
+            await asyncio.sleep(0.05)
+    finally:
+        for ws in sockets:
+            await ws.close()
+        await asyncio.gather(*readers, return_exceptions=True)
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://127.0.0.1:1", "ftp://127.0.0.1", "http://localhost:9999", "null", None]
+)
+async def test_another_origin_cannot_open_the_stream(live_app, auth, origin):
+    headers = {"Cookie": auth["Cookie"]}
+    if origin is not None:
+        headers["Origin"] = origin
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(live_app.ws_url, additional_headers=headers):
+            pass
+    assert refused.value.response.status_code == 403
+    if origin is not None:
+        async with httpx.AsyncClient(base_url=live_app.url, timeout=10) as http:
+            response = await http.get(
+                "/api/events", headers={**headers, "Accept": "text/event-stream"}
+            )
+        assert response.status_code == 403
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _non_reading_socket(app: LiveApp, cookie: str) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads."""
+    sock = socket.create_connection(("127.0.0.1", app.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(
+        (
+            "GET /ws/stream/ HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{app.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {app.url}\r\nCookie: {cookie}\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert b" 101 " in head.split(b"\r\n")[0]
+    return sock
+
+
+async def test_sockets_that_stop_reading_do_not_grow_server_memory(live_app, live_sandbox, auth):
+    """10 sockets never read while 400 symbols tick: the server holds their quotes back
+    (latest wins) instead of queueing them, so its memory stays flat; a reading socket
+    on the same process keeps streaming."""
+    control = live_sandbox.control()
+    control.configure(tick_rate=100)
+    try:
+        reader = await websockets.connect(live_app.ws_url, additional_headers=auth)
+        await frames_until(reader, lambda f: f["type"] == "snapshot")
+        for chunk in range(0, 200, 50):  # lots of symbols: ~100 KiB/s of quotes per socket
+            symbols = [f"Q{i:03d}" for i in range(chunk, chunk + 50)]
+            await reader.send(json.dumps({"type": "subscribe", "symbols": symbols}))
+        slow = [_non_reading_socket(live_app, auth["Cookie"]) for _ in range(10)]
+        await frames_until(reader, lambda f: f["type"] == "quotes", within=10)
+        start = _rss_mib(live_app.pid)
+        samples = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            await frames_until(reader, lambda f: f["type"] == "quotes", within=5)
+            samples.append(_rss_mib(live_app.pid))
+        # unbounded queueing grew ~7.6 MiB per socket in this time (issue 9, defect 3)
+        assert max(samples) - start < 25, (start, max(samples))
+        await reader.close()
+        for sock in slow:
+            sock.close()
+    finally:
+        control.configure(tick_rate=10)
+        control.close()

@@ -1,0 +1,107 @@
+"""Several daphne processes on one database, a real Redis between them, one sandbox
+broker: what the multi-process tests and the fault suite stand on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.server import SandboxControl, SandboxServer
+from tests.support.live import DEMO_USER, LiveApp
+from tests.support.redis_server import RedisServer
+
+FAST_CLUSTER = {
+    "STREAM_LEASE_TTL": "3",
+    "STREAM_LEASE_RENEW": "0.5",
+    "STREAM_HANDOVER_DELAY": "1",
+    "STREAM_IDLE_GRACE": "3",
+}
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    sandbox: SandboxServer
+    a: LiveApp
+    b: LiveApp
+
+    @property
+    def apps(self) -> list[LiveApp]:
+        return [self.a, self.b]
+
+    def owner_pid(self, user_id: int = 1) -> int:
+        """The pid of the process that owns the user's stream now."""
+        value = redis.Redis.from_url(self.redis.url).get(f"sd:lease:user:{user_id}")
+        assert value, "somebody owns the stream"
+        return int(value.decode().split(":")[1])
+
+    def owner_and_other(self, user_id: int = 1) -> tuple[LiveApp, LiveApp]:
+        pid = self.owner_pid(user_id)
+        return (self.a, self.b) if pid == self.a.pid else (self.b, self.a)
+
+    def cookie(self, username: str = DEMO_USER[0], password: str = DEMO_USER[1]) -> str:
+        client = self.a.login(username, password)
+        return self.a.cookie_header(client)
+
+
+@contextmanager
+def running_cluster(
+    workdir: Path, sandbox_config: SandboxConfig | None = None, **env: str
+) -> Iterator[Cluster]:
+    """Redis, a sandbox and two daphne processes on one SQLite database, torn down after."""
+    redis_server = RedisServer()
+    config = sandbox_config or SandboxConfig(tick_rate=10, order_step_interval=0.3)
+    sandbox = SandboxServer(config).start()
+    env = {"REDIS_URL": redis_server.url, **FAST_CLUSTER, **env}
+    a = b = None
+    try:
+        a = LiveApp(sandbox.url, workdir, **env).start()
+        b = LiveApp(sandbox.url, workdir, seed=False, SQLITE_PATH=a.env["SQLITE_PATH"], **env)
+        b.start()
+        yield Cluster(redis_server, sandbox, a, b)
+    finally:
+        for app in (a, b):
+            if app is not None:
+                app.stop()
+        sandbox.stop()
+        redis_server.stop()
+
+
+class SessionWatch:
+    """Polls the sandbox's state API in a thread: the most live sessions a credential had."""
+
+    def __init__(self, control: SandboxControl, credential: str) -> None:
+        self.control = control
+        self.credential = credential
+        self.max_dxlink = 0
+        self.max_streamer = 0
+        self.max_alpaca = 0
+        self.max_tradier = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            entry = self.control.state()["credentials"].get(self.credential)
+            if entry:
+                self.max_dxlink = max(self.max_dxlink, len(entry.get("dxlink", [])))
+                self.max_streamer = max(self.max_streamer, len(entry.get("streamer", [])))
+                self.max_alpaca = max(self.max_alpaca, len(entry.get("alpaca-sse", [])))
+                self.max_tradier = max(self.max_tradier, len(entry.get("tradier-stream", [])))
+            self.samples += 1
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> SessionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
