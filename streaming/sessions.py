@@ -27,9 +27,7 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
     store = import_module(settings.SESSION_ENGINE).SessionStore
     users = {
         user.pk: user
-        for user in get_user_model()._default_manager.filter(
-            pk__in=set(tabs.values())
-        )
+        for user in get_user_model()._default_manager.filter(pk__in=set(tabs.values()))
     }
     ended = set()
     for key, user_id in tabs.items():
