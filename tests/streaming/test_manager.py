@@ -101,7 +101,9 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
     for account in snapshot["accounts"]:
         assert account["balance"]["net_liquidating_value"] > 0
         assert account["simulated"] is True
-    assert snapshot["seq"] == max(f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES)
+    assert snapshot["seq"] == max(
+        f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES
+    )
     assert snapshot["links"][0]["state"] == "stopped" or snapshot["links"][0]["state"] == "live"
     assert position_symbols <= set(snapshot["subscriptions"])
 
@@ -241,10 +243,14 @@ async def test_account_frames_leave_in_seq_order_when_log_writes_race():
             manager.account_event("balance", 1, "A1", {"net_liquidating_value": 1}),
             manager.account_event("order", 1, "A1", order),
         )
-        await wait_until(lambda: len([f for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]) == 2)
+        await wait_until(
+            lambda: len([f for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]) == 2
+        )
     finally:
         await manager.stop()
-    assert [(f["type"], f["seq"]) for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES] == [
+    assert [
+        (f["type"], f["seq"]) for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES
+    ] == [
         ("balance", 1),
         ("order", 2),
     ]
