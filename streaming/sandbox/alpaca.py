@@ -234,7 +234,6 @@ class _Customer:
     last_dropped: StoredEvent | None = None
     connection_attempts: int = 0
     connections_refused: int = 0
-    last_equity: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -331,11 +330,15 @@ class AlpacaSandbox:
         }
 
     def _last_equity(self, number: str) -> str:
-        customer = self.customers[self._by_account[number]]
-        if number not in customer.last_equity:  # yesterday's close: the first equity seen
-            balance = self.sandbox.brokerage.balance(number)
-            customer.last_equity[number] = s(dec(balance["net-liquidating-value"]))
-        return customer.last_equity[number]
+        """Equity at the previous close: cash plus the positions marked at the market's
+        previous close (each position's `lastday_price`), so `equity - last_equity` is the
+        sum of the positions' `unrealized_intraday_pl`."""
+        brokerage = self.sandbox.brokerage
+        value = dec(brokerage.balance(number)["cash-balance"])
+        for p in brokerage.positions(number):
+            qty = dec(p["quantity"]) * (-1 if p["quantity-direction"] == "Short" else 1)
+            value += qty * dec(p["close-price"]) * dec(p["multiplier"])
+        return s(value.quantize(Decimal("0.01")))
 
     def trading_account(self, number: str) -> dict[str, Any]:
         b = self.sandbox.brokerage.balance(number)
@@ -694,7 +697,7 @@ class SseSession(Session):
     kind = "alpaca-sse"
 
     def __init__(self, facade: AlpacaSandbox, customer: _Customer, replay: Replay) -> None:
-        super().__init__(customer.cid)
+        super().__init__(customer.cid, facade.sandbox.faults)
         self.facade = facade
         self.customer = customer
         self.replay = replay
@@ -792,6 +795,8 @@ class SseSession(Session):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _write(self, send: Send, chunk: bytes, *, count: bool = True) -> None:
+        if self.faults is not None and self.faults.blackouts:
+            await self.hold()  # frozen: this chunk and everything after it wait
         if self.client_gone:
             raise OSError("client disconnected")
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -848,7 +853,7 @@ async def events_trades(request: Request) -> Response:
         return customer
     customer.connection_attempts += 1
     sandbox.counters["alpaca_sse_attempts"] += 1
-    refused = sandbox.faults.refuse_sessions.get(SseSession.kind)
+    refused = sandbox.faults.refusal(SseSession.kind, customer.cid)
     if refused:
         customer.connections_refused += 1
         sandbox.counters["alpaca_sse_refused"] += 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -13,22 +16,24 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control, rest
 from .account_streamer import streamer_endpoint
-from .alpaca import AlpacaSandbox
+from .alpaca import AlpacaSandbox, alpaca_error
 from .alpaca import routes as alpaca_routes
 from .brokerage import AccountEvent, Brokerage
 from .config import SandboxConfig
-from .credentials import Credentials
+from .credentials import Credentials, credential_id
 from .dxlink import dxlink_endpoint
-from .faults import DEFAULT_ERROR_BODIES, Faults
+from .faults import DEFAULT_ERROR_BODIES, Faults, HttpFault, broker_of_path
 from .hub import Hub
 from .market import Market
 from .symbols import classify
 from .tradier import TradierSandbox
+from .tradier import render as tradier_render
 from .tradier import routes as tradier_routes
 
 log = logging.getLogger(__name__)
@@ -38,14 +43,20 @@ class Sandbox:
     """All state of one sandbox: market, brokerage, credentials, faults and live sockets."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
+        # this run's own copy: what is derived here (the order id base) must not leak into
+        # the caller's object, which a restart may hand in again
+        self.config = dataclasses.replace(config) if config is not None else SandboxConfig()
+        self.started_at = time.time()
+        if self.config.order_id_base <= 0:  # from the start time: never an id of a past run
+            self.config.order_id_base = int(self.started_at * 1_000_000)
         self.market = Market(seed=self.config.seed)
-        self.brokerage = Brokerage(self.market, seed=self.config.seed)
+        self.brokerage = Brokerage(
+            self.market, seed=self.config.seed, first_order_id=self.config.order_id_base
+        )
         self.credentials = Credentials()
         self.faults = Faults()
         self.hub = Hub()
         self.counters: Counter[str] = Counter()
-        self.started_at = time.time()
         self.public_url: str | None = None
         self._underlyings = (0, 0)  # (symbols seen, underlyings among them)
         #: Called with every account event the simulation publishes (broker façades
@@ -135,6 +146,7 @@ class Sandbox:
         try:
             yield
         finally:
+            self.faults.end_blackouts()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -189,33 +201,78 @@ class Sandbox:
 
 
 class FaultMiddleware:
-    """Apply standing REST faults (delay, error statuses) before the real handler."""
+    """Apply standing faults before the real handler: a blackout holds new requests and
+    websocket handshakes until it ends; then REST delays and injected error statuses, each
+    in the shape of the broker whose path it is."""
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
         self.app = app
         self.sandbox = sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/_sandbox/"):
+        if scope["type"] not in ("http", "websocket") or scope["path"].startswith("/_sandbox/"):
             await self.app(scope, receive, send)
             return
         faults = self.sandbox.faults
-        if faults.rest_delay:
-            await asyncio.sleep(faults.rest_delay)
-        fault = faults.take_http(scope["method"], scope["path"])
+        broker = broker_of_path(scope["path"])
+        scoped = faults.blackouts or faults.http
+        credential = self.credential_of(scope, broker) if scoped else None
+        if faults.blackouts:
+            await faults.wait_blackout(broker, credential)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        delay = faults.delay_for(broker)
+        if delay:
+            await asyncio.sleep(delay)
+        fault = (
+            faults.take_http(scope["method"], scope["path"], credential) if faults.http else None
+        )
         if fault is None:
             await self.app(scope, receive, send)
             return
         self.sandbox.counters["http_faults"] += 1
-        code, message = DEFAULT_ERROR_BODIES.get(fault.status, ("error", "Injected error"))
-        headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
-        if fault.plain_text:
-            from starlette.responses import PlainTextResponse
+        await error_for(broker, fault, scope)(scope, receive, send)
 
-            response = PlainTextResponse(message, fault.status, headers)
-        else:
-            response = rest.error_response(fault.status, code, message, **headers)
-        await response(scope, receive, send)
+    def credential_of(self, scope: Scope, broker: str) -> str | None:
+        """The credential id a request is made with, as each broker authenticates."""
+        header = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        scheme, _, value = header.partition(" ")
+        if broker == "alpaca":
+            if scheme.lower() != "basic":
+                return None
+            try:
+                key_id = base64.b64decode(value, validate=True).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return credential_id(key_id) if key_id else None
+        bearer = scheme.lower() == "bearer"
+        if broker == "tradier":  # as the façade: only a bearer token is a customer
+            return credential_id(value.strip()) if bearer and value.strip() else None
+        token = value.strip() if bearer else header.strip()  # tastytrade takes it bare too
+        return self.sandbox.credentials.credential_of(token) if token else None
+
+
+def error_for(broker: str, fault: HttpFault, scope: Scope) -> Response:
+    """An injected error as that broker sends it (or as a proxy would, in plain text)."""
+    code, message = DEFAULT_ERROR_BODIES.get(fault.status, ("error", "Injected error"))
+    headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
+    if fault.plain_text:
+        return PlainTextResponse(message, fault.status, headers)
+    if broker == "tradier":
+        if fault.status == 401:
+            return PlainTextResponse("Invalid Access Token", 401, headers)
+        response = tradier_render(Request(scope), {"errors": {"error": [message]}}, fault.status)
+        response.headers.update(headers)
+        return response
+    if broker == "alpaca":
+        text = "request is not authorized" if fault.status == 401 else message.lower()
+        return alpaca_error(fault.status, fault.status * 100_000 + 10_000, text, **headers)
+    return rest.error_response(fault.status, code, message, **headers)
 
 
 def build_app(sandbox: Sandbox | None = None) -> Starlette:

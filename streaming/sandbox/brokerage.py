@@ -54,6 +54,10 @@ class PriceSource(Protocol):
         """Current quote, at least `{"bidPrice": float, "askPrice": float}`."""
         ...
 
+    def prev_close(self, symbol: str) -> float:
+        """The previous day's close: the one number every quote and position reports."""
+        ...
+
 
 class OrderRejected(Exception):
     """An order request the broker refuses; the REST layer turns it into an error body.
@@ -196,7 +200,6 @@ class _Position:
     instrument: _Instrument
     quantity: Decimal  # signed: negative is short
     average_open_price: Decimal
-    close_price: Decimal
     created_at: float
     updated_at: float
     realized_today: Decimal = _ZERO  # signed: a gain is positive
@@ -299,7 +302,11 @@ class Brokerage:
     """
 
     def __init__(
-        self, prices: PriceSource, seed: int = 7, clock: Callable[[], float] = time.time
+        self,
+        prices: PriceSource,
+        seed: int = 7,
+        clock: Callable[[], float] = time.time,
+        first_order_id: int = _FIRST_ORDER_ID,
     ) -> None:
         self._prices = prices
         self._seed = seed
@@ -309,9 +316,10 @@ class Brokerage:
         self._customers: dict[str, list[str]] = {}
         self._orders: dict[int, _Order] = {}  # every order still remembered, by id
         self._working: dict[int, _Order] = {}  # Received or Live, by id
-        self._next_order_id = _FIRST_ORDER_ID
-        self._next_fill_id = 1
-        self._close_prices: dict[str, Decimal] = {}
+        # order and fill ids start at `first_order_id` (the sandbox derives it from its start
+        # time, so a restart never reuses an id a client may remember)
+        self._next_order_id = first_order_id
+        self._next_fill_id = first_order_id
         self._demo_counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------- customers & accounts
@@ -542,7 +550,6 @@ class Brokerage:
             instrument=instrument,
             quantity=qty,
             average_open_price=max(average, _CENT),
-            close_price=self._close_price(instrument.streamer_symbol),
             created_at=opened,
             updated_at=opened,
         )
@@ -566,14 +573,15 @@ class Brokerage:
     # ----------------------------------------------------------------- internals: prices
 
     def _close_price(self, streamer_symbol: str) -> Decimal:
-        """Yesterday's close: fixed the first time the brokerage sees a symbol, near its price."""
-        if streamer_symbol not in self._close_prices:
-            rng = random.Random(f"{self._seed}|close|{streamer_symbol}")
-            mark = self._mark(streamer_symbol)
-            self._close_prices[streamer_symbol] = _cents(
-                mark * _dec(1 + rng.uniform(-0.015, 0.015))
-            )
-        return self._close_prices[streamer_symbol]
+        """Yesterday's close: the market's, so positions and quotes agree (the mark when
+        the market has none)."""
+        try:
+            value = self._prices.prev_close(streamer_symbol)
+        except (KeyError, ValueError):
+            value = 0.0
+        if _finite_positive(value):
+            return _dec(value).quantize(_TICK4, rounding=ROUND_HALF_UP)
+        return self._mark(streamer_symbol)
 
     def _mark(self, streamer_symbol: str) -> Decimal:
         """Current mark (mid, falling back to last), 4 decimals; 0 if the market has none."""
@@ -943,7 +951,6 @@ class Brokerage:
                 instrument=instrument,
                 quantity=delta,
                 average_open_price=fill_price,
-                close_price=self._close_price(instrument.streamer_symbol),
                 created_at=now,
                 updated_at=now,
             )
@@ -991,7 +998,7 @@ class Brokerage:
             signed_quantity=pos.quantity,
             multiplier=instrument.multiplier,
             average_open_price=pos.average_open_price,
-            close_price=pos.close_price,
+            close_price=self._close_price(instrument.streamer_symbol),
             mark_price=self._mark(instrument.streamer_symbol),
             realized_today=pos.realized_today,
             created_at=pos.created_at,

@@ -33,6 +33,10 @@ class SandboxConfig:
     max_message_bytes: int = 60_000
     #: Most symbols the market will track before refusing new ones.
     max_symbols: int = 20_000
+    #: First order id (fill ids count from it too). 0: the start time in microseconds, so a
+    #: restarted sandbox never hands out an id of a previous run (that would take more than
+    #: a million orders a second). Fixed once the sandbox starts.
+    order_id_base: int = 0
 
     # -- Tradier (streaming/sandbox/tradier.py) ----------------------------------------
     #: How long a market session id may be used to *start* a stream (Tradier: 5 minutes).
@@ -52,6 +56,9 @@ class SandboxConfig:
     tradier_idle_repeat: float = 0.0
     #: Whether streaming is available at all (disputed for Tradier's own sandbox).
     tradier_streaming: bool = True
+    #: Seconds Tradier's market data lags: quotes and stream events report event times this
+    #: far in the past (Tradier's own sandbox is 15-minute delayed: 900). 0: real time.
+    tradier_quote_delay: float = 0.0
 
     # -- Alpaca (streaming/sandbox/alpaca.py) ------------------------------------------
     #: A second trade-event stream of the same key: "reject" (HTTP 429, as reported for

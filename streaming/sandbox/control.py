@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .brokerage import AccountEvent, OrderRejected
-from .faults import HttpFault
+from .faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
 from .rest import error_response, json_response
 
 if TYPE_CHECKING:
@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
 #: two websockets, Tradier's HTTP market stream and Alpaca's SSE trade-event stream.
 SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "all"}
+#: Kinds whose request names the credential before it is served (the HTTP streams): only
+#: these can be refused for one credential.
+CREDENTIAL_REFUSABLE = {"tradier-stream", "alpaca-sse"}
+#: Config fields fixed at start (changing them live could break a promise, e.g. hand out
+#: an order id again).
+START_ONLY_CONFIG = {"order_id_base"}
 
 
 class ControlError(Exception):
@@ -65,27 +71,78 @@ async def state(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any
     return sandbox.state()
 
 
-def _target(body: dict[str, Any]) -> str:
+def _broker(body: dict[str, Any]) -> str | None:
+    broker = body.get("broker")
+    if broker is not None and broker not in BROKER_KINDS:
+        raise ControlError(f"broker must be one of {sorted(BROKER_KINDS)}")
+    return broker
+
+
+def _credential(body: dict[str, Any]) -> str | None:
+    credential = body.get("credential")
+    if credential is not None and not isinstance(credential, str):
+        raise ControlError("credential must be a credential id (a string)")
+    return credential or None
+
+
+def _kinds(body: dict[str, Any]) -> set[str]:
+    """The connection kinds a socket fault acts on: `target` within `broker`."""
     target = body.get("target", "all")
     if target not in SOCKET_TARGETS:
         raise ControlError(f"target must be one of {sorted(SOCKET_TARGETS)}")
-    return target
+    kinds = SOCKET_TARGETS - {"all"} if target == "all" else {target}
+    broker = _broker(body)
+    if broker is not None:
+        if target != "all" and target not in BROKER_KINDS[broker]:
+            raise ControlError(f"target {target!r} is not one of {broker}'s connections")
+        kinds &= set(BROKER_KINDS[broker])
+    return kinds
+
+
+def _seconds(body: dict[str, Any], *, required: bool = False) -> float | None:
+    seconds = body.get("seconds")
+    if seconds is None:
+        if required:
+            raise ControlError("seconds is required")
+        return None
+    value = float(seconds)
+    if not value >= 0 or value == float("inf"):
+        raise ControlError("seconds must be a finite number >= 0")
+    return value
+
+
+def _path_prefix(body: dict[str, Any], broker: str | None) -> str:
+    """A path prefix; with a broker it may be relative to that broker's mount
+    (`/v1/accounts/` with broker "tradier" is `/tradier/v1/accounts/`)."""
+    prefix = str(body.get("path_prefix", "/"))
+    if not prefix.startswith("/"):
+        raise ControlError("path_prefix must start with /")
+    mount = BROKER_MOUNTS.get(broker or "", "")
+    if mount and not (prefix == mount or prefix.startswith(mount + "/")):
+        prefix = mount + prefix
+    return prefix
 
 
 async def inject_fault(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
     kind = body.get("kind")
-    credential = body.get("credential")
+    credential = _credential(body)
     faults = sandbox.faults
     if kind == "drop":
         code = int(body.get("code", 1011))
-        affected = await sandbox.hub.drop(_target(body), credential, code)
+        affected = await sandbox.hub.drop(_kinds(body), credential, code)
         return {"affected": affected}
     if kind == "silence":
-        seconds = body.get("seconds")
-        affected = sandbox.hub.silence(
-            _target(body), credential, None if seconds is None else float(seconds)
-        )
+        affected = sandbox.hub.silence(_kinds(body), credential, _seconds(body))
         return {"affected": affected}
+    if kind == "blackout":
+        seconds = _seconds(body, required=True) or 0.0
+        broker = _broker(body)
+        if seconds == 0:
+            return {"affected": faults.end_blackouts(broker, credential), "seconds": 0}
+        faults.add_blackout(seconds, broker, credential)
+        kinds = BROKER_KINDS[broker] if broker else SOCKET_TARGETS - {"all"}
+        affected = len(sandbox.hub.find_kinds(kinds, credential))
+        return {"affected": affected, "seconds": seconds}
     if kind == "expire_tokens":
         return {"affected": sandbox.credentials.expire_access_tokens(credential)}
     if kind == "revoke":
@@ -98,29 +155,54 @@ async def inject_fault(request: Request, sandbox: Sandbox, body: dict[str, Any])
         if not 400 <= status <= 599:
             raise ControlError("status must be 4xx or 5xx")
         count = body.get("count", 1)
+        broker = _broker(body)
         faults.http.append(
             HttpFault(
                 status=status,
-                path_prefix=str(body.get("path_prefix", "/")),
+                path_prefix=_path_prefix(body, broker),
                 count=None if count is None else int(count),
                 plain_text=bool(body.get("plain_text", False)),
                 retry_after=None if body.get("retry_after") is None else int(body["retry_after"]),
                 method=body.get("method"),
+                broker=broker,
+                credential=credential,
             )
         )
         return {"affected": 1}
     if kind == "delay":
-        faults.rest_delay = max(0.0, float(body.get("seconds", 0)))
+        seconds = _seconds(body) or 0.0
+        broker = _broker(body)
+        if broker is None:
+            faults.rest_delay = seconds
+        elif seconds:
+            faults.broker_delay[broker] = seconds
+        else:
+            faults.broker_delay.pop(broker, None)
         return {"affected": 1}
     if kind == "refuse_sessions":
         status = int(body.get("status", 503))
-        targets = SOCKET_TARGETS - {"all"} if _target(body) == "all" else {body["target"]}
-        for target in targets:
+        if status and not 400 <= status <= 599:
+            raise ControlError("status must be 4xx or 5xx (0 lifts the refusal)")
+        kinds = _kinds(body)
+        if credential is not None:
+            if body.get("target", "all") == "all":
+                kinds &= CREDENTIAL_REFUSABLE
+            if not kinds or not kinds <= CREDENTIAL_REFUSABLE:
+                raise ControlError(
+                    "a websocket handshake names no credential: only "
+                    f"{sorted(CREDENTIAL_REFUSABLE)} can be refused per credential"
+                )
+            table = faults.refuse_sessions_by_credential.setdefault(credential, {})
+        else:
+            table = faults.refuse_sessions
+        for target in kinds:
             if status:
-                faults.refuse_sessions[target] = status
+                table[target] = status
             else:
-                faults.refuse_sessions.pop(target, None)
-        return {"affected": 1}
+                table.pop(target, None)
+        if credential is not None and not table:
+            faults.refuse_sessions_by_credential.pop(credential, None)
+        return {"affected": len(kinds)}
     if kind in ("hang_auth", "hang_channels", "hang_acks"):
         setattr(faults, kind, bool(body.get("on", True)))
         return {"affected": 1}
@@ -134,6 +216,9 @@ async def clear_faults(request: Request, sandbox: Sandbox, body: dict[str, Any])
 
 
 async def update_config(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+    fixed = sorted(START_ONLY_CONFIG & body.keys())
+    if fixed:
+        raise ControlError(f"{', '.join(fixed)} can only be set when the sandbox starts")
     unknown = sandbox.config.update(body)
     if unknown:
         raise ControlError(f"unknown config keys: {unknown}")

@@ -84,6 +84,11 @@ class Credentials:
             raise AuthError(401, "invalid_token", "This token has been revoked")
         return access.credential
 
+    def credential_of(self, token: str) -> str | None:
+        """Whose access token this is (expired or not), or None; never raises."""
+        access = self._access.get(token.removeprefix("Bearer ").strip())
+        return None if access is None else access.credential
+
     def issue_quote_token(self, cred_id: str) -> str:
         """An api-quote-token for DXLink AUTH (the real ones last 24 h)."""
         token = "sbx-qt-" + secrets.token_urlsafe(18)

@@ -106,6 +106,9 @@ class DXLinkSession(WsSession):
         config = self.sandbox.config
         while not self.closed:
             await asyncio.sleep(min(config.keepalive_interval, 1.0))
+            if self.sandbox.faults.blackouts and await self.hold():
+                # a frozen server times no client out for its own freeze
+                self.last_client_message = max(self.last_client_message, time.monotonic())
             now = time.monotonic()
             timeout = config.client_keepalive_timeout
             if timeout and now - self.last_client_message > timeout:

@@ -4,7 +4,8 @@ The hub knows every open DXLink and account-streamer socket, which credential
 it belongs to and what it subscribed, so that market ticks reach exactly the
 feed channels that asked for a symbol, account events reach exactly the
 streamers subscribed to that account, and the control API can report, drop or
-silence sockets per credential.
+silence sockets per credential. A blackout (streaming/sandbox/faults.py) holds every
+send of the sessions it covers until it ends.
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from .faults import KIND_BROKER, Faults
+
 _ids = itertools.count(1)
 
 
@@ -28,9 +31,11 @@ class Session:
 
     kind = "session"
 
-    def __init__(self, credential: str | None = None) -> None:
+    def __init__(self, credential: str | None = None, faults: Faults | None = None) -> None:
         self.id = f"{self.kind}-{next(_ids)}"
         self.credential = credential
+        #: The sandbox's standing faults (a blackout holds this session's sends).
+        self.faults = faults
         self.opened_at = time.time()
         self.messages_sent = 0
         self.messages_received = 0
@@ -49,6 +54,21 @@ class Session:
     def unsilence(self) -> None:
         self._silent_until = 0.0
 
+    @property
+    def broker(self) -> str:
+        return KIND_BROKER.get(self.kind, "tastytrade")
+
+    @property
+    def blacked_out(self) -> bool:
+        return bool(self.faults and self.faults.blackout_remaining(self.broker, self.credential))
+
+    async def hold(self) -> float:
+        """Wait while a blackout covers this session (nothing may leave meanwhile: what is
+        waiting goes out, in order, once it ends); the seconds waited."""
+        if self.faults is None:
+            return 0.0
+        return await self.faults.wait_blackout(self.broker, self.credential)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """End the connection from the server side (drop faults, protocol errors)."""
         raise NotImplementedError
@@ -63,6 +83,7 @@ class Session:
             "kind": self.kind,
             "opened_at": self.opened_at,
             "silent": self.silent,
+            "blacked_out": self.blacked_out,
             "messages_sent": self.messages_sent,
             "messages_received": self.messages_received,
             "messages_suppressed": self.messages_suppressed,
@@ -79,13 +100,13 @@ class WsSession(Session):
     kind = "ws"
 
     def __init__(self, websocket: WebSocket, sandbox: Any) -> None:
-        super().__init__()
+        super().__init__(faults=sandbox.faults)
         self.websocket = websocket
         self.sandbox = sandbox
 
     async def run(self) -> None:
         """The socket's whole life: refuse (a fault) or accept, serve, and clean up."""
-        refused = self.sandbox.faults.refuse_sessions.get(self.kind)
+        refused = self.sandbox.faults.refusal(self.kind)
         if refused:
             await refuse_handshake(self.websocket, refused)
             return
@@ -112,9 +133,14 @@ class WsSession(Session):
         """Unhook subscriptions when the socket ends; nothing by default."""
 
     async def send_bytes_text(self, payload: bytes) -> None:
-        """Send one text frame unless silenced; a silenced frame is gone, as on a dead link."""
+        """Send one text frame unless silenced; a silenced frame is gone, as on a dead link.
+        During a blackout the frame waits (and so does its sender) until the blackout ends."""
         if self._closed:
             return
+        if self.faults is not None and self.faults.blackouts:
+            await self.hold()
+            if self._closed:
+                return
         if self.silent:
             self.messages_suppressed += 1
             return
@@ -227,13 +253,17 @@ class Hub:
         return len(streamers)
 
     # -- faults -----------------------------------------------------------------
-    async def drop(self, kind: str, credential: str | None, code: int) -> int:
-        targets = self.find(kind, credential)
+    def find_kinds(self, kinds: Iterable[str], credential: str | None = None) -> list[Session]:
+        wanted = set(kinds)
+        return [s for s in self.find("all", credential) if s.kind in wanted]
+
+    async def drop(self, kinds: Iterable[str], credential: str | None, code: int) -> int:
+        targets = self.find_kinds(kinds, credential)
         await asyncio.gather(*(s.close(code, "sandbox fault: drop") for s in targets))
         return len(targets)
 
-    def silence(self, kind: str, credential: str | None, seconds: float | None) -> int:
-        targets = self.find(kind, credential)
+    def silence(self, kinds: Iterable[str], credential: str | None, seconds: float | None) -> int:
+        targets = self.find_kinds(kinds, credential)
         for session in targets:
             session.silence(seconds)
         return len(targets)

@@ -800,6 +800,11 @@ class Market:
         """Last trade price of an underlying or option."""
         return self._get_priced(symbol, self._now_ms()).last_c / 100.0
 
+    def prev_close(self, symbol: str) -> float:
+        """The previous day's close of an underlying or option: the single number behind
+        Summary's ``prevDayClosePrice`` and every façade's previous close."""
+        return self._get_priced(symbol, self._now_ms()).prev_close_c / 100.0
+
     # ------------------------------------------------------------------------- events
 
     def event(self, event_type: str, symbol: str) -> dict[str, Any] | None:

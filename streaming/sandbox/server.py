@@ -4,6 +4,7 @@ in a background thread (tests, the demo), with a small client for its control AP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -62,6 +63,10 @@ class SandboxServer:
         raise RuntimeError("sandbox did not start")
 
     def stop(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            # nothing may stay frozen in a blackout: uvicorn waits for open requests
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.sandbox.faults.end_blackouts)
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

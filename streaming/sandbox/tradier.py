@@ -25,6 +25,12 @@ the switch that changes it (streaming/sandbox/config.py) where one exists:
   sizes are passed through in shares; `timesale.session` is always `"normal"`.
 * Idle close after `tradier_idle_close`; idle re-send of the last quote every
   `tradier_idle_repeat` seconds (0: never).
+* Delayed market data (Tradier's own sandbox lags 15 minutes): `tradier_quote_delay`
+  seconds are taken off every event time of quotes and the stream (`trade_date`,
+  `bid_date`, `ask_date`, greeks `updated_at`, `biddate`, `askdate`, `date`); prices stay
+  the live simulation's, so the brokers keep agreeing (a modelling choice).
+* `prevclose` (and the stream's `prevClose`) is the market's previous close, the same
+  number tastytrade's and Alpaca's positions report as their close.
 * Balances: short values are negative numbers; cash accounts carry a `cash` object
   (`cash_available`, `sweep`, `unsettled_funds`) instead of `margin`.
 * Validation errors are `{"errors": {"error": ["..."]}}` with status 400.
@@ -227,7 +233,7 @@ class TradierSandbox:
         self.customers: dict[str, TradierCustomer] = {}
         self.sessions: dict[str, MarketSession] = {}
         # encoded stream payloads, shared by every stream within one market generation
-        self._generation = -1
+        self._generation: tuple[int, int] = (-1, 0)
         self._encoded: dict[tuple[str, str], bytes | None] = {}
 
     # -- identity ------------------------------------------------------------------------
@@ -313,9 +319,15 @@ class TradierSandbox:
             return None
         return name if self.sandbox.market.ensure(name) else None
 
+    @property
+    def delay_ms(self) -> int:
+        """How far back Tradier's market data reports its times (`tradier_quote_delay`)."""
+        return int(self.sandbox.config.tradier_quote_delay * 1000)
+
     def stream_event(self, kind: str, name: str, symbol: str) -> dict[str, Any] | None:
         """One stream payload with Tradier's exact field types, or None."""
         market = self.sandbox.market
+        lag = self.delay_ms
         if kind == "quote":
             q = market.quote(name)
             return {
@@ -324,11 +336,11 @@ class TradierSandbox:
                 "bid": q["bidPrice"],
                 "bidsz": q["bidSize"],
                 "bidexch": q["bidExchangeCode"],
-                "biddate": str(q["bidTime"]),
+                "biddate": str(q["bidTime"] - lag),
                 "ask": q["askPrice"],
                 "asksz": q["askSize"],
                 "askexch": q["askExchangeCode"],
-                "askdate": str(q["askTime"]),
+                "askdate": str(q["askTime"] - lag),
             }
         if kind in ("trade", "tradex"):
             t = market.trade(name)
@@ -341,7 +353,7 @@ class TradierSandbox:
                 "price": _s(t["price"]),
                 "size": str(t["size"]),
                 "cvol": str(t["dayVolume"]),
-                "date": str(t["time"]),
+                "date": str(t["time"] - lag),
                 "last": _s(t["price"]),
             }
         if kind == "summary":
@@ -367,7 +379,7 @@ class TradierSandbox:
                 "ask": _s(q["askPrice"]),
                 "last": _s(t["price"]),
                 "size": str(t["size"]),
-                "date": str(t["time"]),
+                "date": str(t["time"] - lag),
                 "seq": t["sequence"],
                 "flag": "",
                 "cancel": False,
@@ -378,7 +390,7 @@ class TradierSandbox:
 
     def encoded(self, kind: str, name: str, symbol: str) -> bytes | None:
         """A payload serialized once per market generation, whoever streams it."""
-        generation = self.sandbox.hub.generation
+        generation = (self.sandbox.hub.generation, self.delay_ms)
         if generation != self._generation:
             self._generation = generation
             self._encoded.clear()
@@ -393,6 +405,7 @@ class TradierSandbox:
         market = self.sandbox.market
         q, t, s = market.quote(name), market.trade(name), market.summary(name)
         last, prev = t["price"], s["prevDayClosePrice"]
+        lag = self.delay_ms
         option = parse_occ_symbol(symbol)
         item: dict[str, Any] = {
             "symbol": symbol,
@@ -411,16 +424,16 @@ class TradierSandbox:
             "change_percentage": round((last - prev) / prev * 100, 2) if prev else 0.0,
             "average_volume": s["prevDayVolume"],
             "last_volume": t["size"] or 0,
-            "trade_date": t["time"],
+            "trade_date": t["time"] - lag,
             "prevclose": prev,
             "week_52_high": max(s["dayHighPrice"], last),
             "week_52_low": min(s["dayLowPrice"], last),
             "bidsize": q["bidSize"],
             "bidexch": q["bidExchangeCode"],
-            "bid_date": q["bidTime"],
+            "bid_date": q["bidTime"] - lag,
             "asksize": q["askSize"],
             "askexch": q["askExchangeCode"],
-            "ask_date": q["askTime"],
+            "ask_date": q["askTime"] - lag,
         }
         if option is None:
             item["root_symbols"] = name
@@ -452,7 +465,7 @@ class TradierSandbox:
             spot = self.sandbox.market.mid(option.underlying)
         except KeyError:
             spot = 0.0
-        now = dt.datetime.now(NEW_YORK)
+        now = dt.datetime.now(NEW_YORK) - dt.timedelta(milliseconds=self.delay_ms)
         return {
             "delta": g["delta"],
             "gamma": g["gamma"],
@@ -842,7 +855,7 @@ class TradierStream(Session):
         types: tuple[str, ...],
         linebreak: bool,
     ) -> None:
-        super().__init__(credential)
+        super().__init__(credential, facade.sandbox.faults)
         self.facade = facade
         self.symbols = symbols  # market symbol -> the symbol as the client spelled it
         self.types = types
@@ -870,6 +883,10 @@ class TradierStream(Session):
     def mark(self, symbol: str) -> None:
         self.dirty.add(symbol)
         self.wake.set()
+
+    def _take_dirty(self) -> set[str]:
+        dirty, self.dirty = self.dirty, set()
+        return dirty
 
     def payloads(self, names: set[str] | list[str], *, force: bool = False) -> list[bytes]:
         """What changed for these symbols since this stream last sent them."""
@@ -911,6 +928,11 @@ class TradierStream(Session):
         last_data = time.monotonic()
         pending = self.payloads(list(self.symbols))
         while not self._closed:
+            if self.facade.sandbox.faults.blackouts and await self.hold():
+                last_data = time.monotonic()  # frozen, not idle
+                if self._closed:
+                    break
+                pending += self.payloads(self._take_dirty())
             if pending:
                 if self.silent:
                     self.messages_suppressed += len(pending)
@@ -932,8 +954,7 @@ class TradierStream(Session):
             idle = time.monotonic() - last_data
             if idle_close > 0 and idle >= idle_close:
                 break
-            dirty, self.dirty = self.dirty, set()
-            pending = self.payloads(dirty)
+            pending = self.payloads(self._take_dirty())
             if not pending and repeat > 0 and idle >= repeat:
                 quotes = [k for k in self.types if k == "quote"]
                 pending = [
@@ -966,13 +987,17 @@ class StreamEndpoint:
         request = Request(scope, receive)
         sandbox = request.app.state.sandbox
         facade: TradierSandbox = sandbox.tradier
-        refused = sandbox.faults.refuse_sessions.get("tradier-stream")
+        refused = sandbox.faults.refusal(TradierStream.kind)  # the gateway, before auth
         if refused:
             await _json_error(send, refused, "Service Unavailable", plain=True)
             return
         customer = facade.authenticate(request)
         if customer is None:
             await _json_error(send, 401, "Invalid Access Token", plain=True)
+            return
+        refused = sandbox.faults.refusal(TradierStream.kind, customer.cid)
+        if refused:
+            await _json_error(send, refused, "Service Unavailable", plain=True)
             return
         values = await params(request)
         session = facade.sessions.get(values.get("sessionid", ""))

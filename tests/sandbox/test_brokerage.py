@@ -73,6 +73,10 @@ class FakeMarket:
         mid = self.prices[symbol]
         return {"bidPrice": round(mid - half, 2), "askPrice": round(mid + half, 2)}
 
+    def prev_close(self, symbol: str) -> float:
+        """Yesterday's close: 1% under the starting price (options 4.80)."""
+        return 4.8 if symbol.startswith(".") else round(BASE_PRICES[symbol] * 0.99, 2)
+
 
 class Clock:
     """A clock the test advances by hand."""
@@ -617,3 +621,17 @@ def test_demo_orders_are_valid_and_fill():
             - bal.short_derivative_value
         )
     assert broker.demo_order("5WT00000") == []
+
+
+def test_positions_report_the_markets_previous_close():
+    """close-price is the price source's previous close (the market's), for seeded and
+    newly opened positions alike, and it does not move with the price."""
+    broker, market, clock, margin, _ = make()
+    broker.place_order(margin, market_body("MSFT", "Buy to Open", 2))
+    step_until(broker, clock, lambda batch: any(e.data.get("status") == "Filled" for e in batch))
+    market.prices["MSFT"] = 450.0
+    positions = broker.positions(margin)
+    assert any(p["symbol"] == "MSFT" for p in positions)
+    for p in positions:
+        expected = market.prev_close(p["streamer-symbol"])
+        assert Decimal(p["close-price"]) == Decimal(str(expected)), p["symbol"]

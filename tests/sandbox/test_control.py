@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -35,6 +37,21 @@ async def test_control_api_refuses_non_loopback_clients(app):
         ("/_sandbox/faults", {"kind": "drop", "target": "everything"}, "target must be"),
         ("/_sandbox/faults", {"kind": "http_error", "status": 200}, "4xx or 5xx"),
         ("/_sandbox/faults", {"kind": "revoke"}, "needs a credential"),
+        ("/_sandbox/faults", {"kind": "blackout"}, "seconds is required"),
+        ("/_sandbox/faults", {"kind": "blackout", "seconds": -1}, "seconds must be"),
+        ("/_sandbox/faults", {"kind": "drop", "broker": "nyse"}, "broker must be"),
+        (
+            "/_sandbox/faults",
+            {"kind": "silence", "broker": "tradier", "target": "dxlink"},
+            "not one of tradier's",
+        ),
+        (
+            "/_sandbox/faults",
+            {"kind": "refuse_sessions", "target": "streamer", "credential": "abc"},
+            "can be refused per credential",
+        ),
+        ("/_sandbox/faults", {"kind": "http_error", "path_prefix": "v1"}, "must start with /"),
+        ("/_sandbox/config", {"order_id_base": 5}, "can only be set when the sandbox starts"),
         ("/_sandbox/config", {"tick_rat": 3}, "unknown config keys"),
         ("/_sandbox/config", {"tick_rate": "fast"}, "could not convert"),
         ("/_sandbox/tick", {"n": 0}, "between 1 and"),
@@ -70,3 +87,43 @@ def test_ticks_move_the_market(sandbox, control):
     before = control.state()["totals"].get("ticks", 0)
     control.tick(50)
     assert control.state()["totals"]["ticks"] >= before + 50
+
+
+def test_blackout_is_listed_and_ends_by_itself_or_when_lifted(sandbox, control):
+    """A blackout shows in the state with its scope and remaining time; `seconds: 0` lifts
+    the one with the same scope; an expired one is gone from the list."""
+    answer = control.fault("blackout", seconds=30, broker="alpaca", credential="c0ffee")
+    assert answer == {"affected": 0, "seconds": 30.0}
+    (blackout,) = control.state()["faults"]["blackouts"]
+    assert blackout["broker"] == "alpaca" and blackout["credential"] == "c0ffee"
+    assert 29 < blackout["remaining"] <= 30
+    assert control.fault("blackout", seconds=0, broker="alpaca")["affected"] == 0  # other scope
+    lifted = control.fault("blackout", seconds=0, broker="alpaca", credential="c0ffee")
+    assert lifted["affected"] == 1 and control.state()["faults"]["blackouts"] == []
+    control.fault("blackout", seconds=0.05)
+    assert httpx.get(f"{sandbox.url}/customers/me/accounts", timeout=5).status_code == 401
+    assert control.state()["faults"]["blackouts"] == []
+
+
+def test_faults_aimed_at_a_broker_or_a_credential(sandbox, control):
+    """Delays and http errors can name a broker; a path relative to the broker is mounted
+    under it; refusals can name a credential for the HTTP streams."""
+    control.fault("delay", seconds=0.2, broker="tradier")
+    control.fault("http_error", status=503, broker="alpaca", path_prefix="/v2/events", count=None)
+    control.fault("refuse_sessions", target="tradier-stream", credential="c0ffee", status=429)
+    faults = control.state()["faults"]
+    assert faults["broker_delay"] == {"tradier": 0.2} and faults["rest_delay"] == 0
+    assert faults["http"][0]["path_prefix"] == "/alpaca/v2/events"
+    assert faults["http"][0]["broker"] == "alpaca" and faults["http"][0]["count"] is None
+    assert faults["refuse_sessions_by_credential"] == {"c0ffee": {"tradier-stream": 429}}
+    assert faults["refuse_sessions"] == {}
+    started = time.monotonic()
+    assert httpx.get(f"{sandbox.url}/tradier/v1/user/profile").status_code == 401
+    assert time.monotonic() - started >= 0.2
+    started = time.monotonic()
+    assert httpx.get(f"{sandbox.url}/customers/me/accounts").status_code == 401
+    assert time.monotonic() - started < 0.2
+    control.fault("delay", seconds=0, broker="tradier")
+    control.fault("refuse_sessions", target="tradier-stream", credential="c0ffee", status=0)
+    faults = control.state()["faults"]
+    assert faults["broker_delay"] == {} and faults["refuse_sessions_by_credential"] == {}

@@ -3,6 +3,7 @@ session rules, rate limits and faults, as the reference (tradier-alpaca-sse.md Â
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.tradier import NEW_YORK
 
 OPTION = "SPY261218C00600000"
 
@@ -303,3 +305,39 @@ def test_idle_stream_is_closed_and_a_vanished_client_is_not_leaked(api, control,
         read_events(response, 1)
         assert len(stream_entry(control, token)) == 1
     wait_until(lambda: stream_entry(control, token) == [])
+
+
+def test_quote_delay_puts_event_times_in_the_past(api, control):
+    """`tradier_quote_delay` (seconds): quotes and the stream report their times that far
+    back, like Tradier's 15-minute-delayed sandbox; 0 (the default) is real time."""
+    assert control.state()["config"]["tradier_quote_delay"] == 0
+
+    def quote_times() -> list[int]:
+        quote = api.get("/v1/markets/quotes", params={"symbols": f"SPY,{OPTION}"})
+        return [q[k] for q in quote.json()["quotes"]["quote"] for k in TIME_KEYS]
+
+    def stream_times() -> list[int]:
+        data = {"symbols": "SPY", "sessionid": new_session(api), "linebreak": "true"}
+        with api.stream("POST", "/v1/markets/events", data=data) as response:
+            events = read_events(response, 10)
+        quotes = [e for e in events if e["type"] == "quote"]
+        trades = [e for e in events if e["type"] in ("trade", "tradex", "timesale")]
+        assert quotes and trades
+        return [int(q[k]) for q in quotes for k in ("biddate", "askdate")] + [
+            int(t["date"]) for t in trades
+        ]
+
+    now_ms = time.time() * 1000
+    assert all(now_ms - 5_000 < t <= now_ms + 1_000 for t in quote_times() + stream_times())
+    control.configure(tradier_quote_delay=900)
+    now_ms = time.time() * 1000
+    delayed = quote_times() + stream_times()
+    assert all(now_ms - 905_000 < t <= now_ms - 899_000 for t in delayed), delayed
+    chain = api.get("/v1/markets/quotes", params={"symbols": OPTION, "greeks": "true"}).json()[
+        "quotes"
+    ]["quote"]["greeks"]["updated_at"]
+    stamp = dt.datetime.strptime(chain, "%Y-%m-%d %H:%M:%S").replace(tzinfo=NEW_YORK)
+    assert 895 <= time.time() - stamp.timestamp() <= 905
+
+
+TIME_KEYS = ("trade_date", "bid_date", "ask_date")
