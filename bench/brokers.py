@@ -75,9 +75,17 @@ class TimingSink:
             self.orders.append((time.monotonic(), payload))
             self.changed.set()
 
-    async def status(self, link_id: int, state: str, reason: str = "", **extra: Any) -> None:
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None:
         self.states.append((state, reason))
         self.changed.set()
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        pass
+
+    async def authorized(self) -> bool:
+        return True
 
 
 def pct(values: list[float], q: float) -> float:

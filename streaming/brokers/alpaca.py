@@ -1,16 +1,24 @@
 """The Alpaca adapter: Broker API REST snapshot + SSE trade events, with a polling fallback.
 
-One adapter per broker link (one Broker API key pair). Each connection: list the key's
-accounts, take a REST snapshot (balance, positions, open and recent orders), report
+One adapter per broker link (one Broker API key pair). Alpaca serves no quotes here: the
+link's `quotes` kind is reported `idle` once, and one supervised loop serves the
+`account` kind. Each connection: list the key's accounts, take a REST snapshot (balance,
+positions, open and recent orders, with fills synthesized for what already filled), report
 `live`, then follow `GET /v2/events/trades` (httpx-sse), resuming from the link's
 checkpoint (the last applied event's ULID) so that nothing is lost across drops and
 restarts. Alpaca has no account push, so balances and positions are re-read every
-`account_poll_interval`, and right after a fill.
+`account_poll_interval`, and right after a fill. Every connect and REST batch first asks
+the sink's lease gate.
 
 Idempotence: a fill row's id is `"{order_id}:{cumulative filled qty}"`, so a replayed event
 yields the same id; per order the highest cumulative quantity already covered by a row is
-kept and an event at or below it adds no row. The checkpoint is saved only after the sink
-took the event: a crash in between replays that one event, which then changes nothing.
+kept and an event at or below it adds no row, and an order state older (`updated_at`) than
+the one already applied is ignored. The checkpoint is saved only after the sink took the
+event: a crash in between replays that one event, which then changes nothing.
+
+Baseline: every (re)connect synthesizes one fill row for whatever filled beyond the rows
+this process holds (price: the order's `filled_avg_price`), so a freshly started process
+shows every filled order with its price, whether or not a replay follows.
 
 Liveness: httpx-sse swallows `:heartbeat` comments, so the response's byte stream is
 wrapped: every chunk (heartbeats included) resets a `watchdog_timeout` timer, and a stream
@@ -286,6 +294,7 @@ class _OrderView:
     covered: Decimal = Decimal(0)  # highest cumulative filled qty covered by a fill row
     fills: list[dict[str, Any]] = field(default_factory=list)
     last: dict[str, Any] | None = None  # the payload last emitted
+    updated_ms: int | None = None  # `updated_at` of the order state last applied
 
 
 class AlpacaAdapter(SupervisedAdapter):
@@ -311,6 +320,7 @@ class AlpacaAdapter(SupervisedAdapter):
         checkpoint: Checkpoint,
         config: StreamConfig | None = None,
     ) -> None:
+        super().__init__()
         self.link_id = link_id
         self._key_id = key_id
         self._secret = secret_key
@@ -318,18 +328,19 @@ class AlpacaAdapter(SupervisedAdapter):
         self.api_url = api_url
         self.checkpoint = checkpoint
         self.config = config or StreamConfig()
-        self.reconnects = 0
         self.mode = "connecting"  # "stream" | "polling" | "reconnecting"
         self.last_data = time.monotonic()
         self.stream_attempts = 0
         self.bad_events = 0
         self.ignored_events = 0
+        self.stale_updates = 0  # order states older than the one already applied
         self._accounts: dict[str, str] = {}  # Alpaca account id -> account number
         self._orders: dict[str, _OrderView] = {}
         self._known: dict[tuple[str, str], Any] = {}
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._lookback_from = time.time() - ORDER_LOOKBACK
+        self._sink: AdapterSink | None = None
 
     # -- control --------------------------------------------------------------------
     def set_symbols(self, symbols: set[str]) -> None:
@@ -338,13 +349,25 @@ class AlpacaAdapter(SupervisedAdapter):
     def _describe(self, exc: BaseException) -> str:
         return describe(exc)
 
-    def _entering(self, state: str) -> None:
+    def _entering(self, kind: str, state: str) -> None:
         self.mode = state
+
+    def _status_extra(self, kind: str) -> dict[str, Any]:
+        extra: dict[str, Any] = {"reconnects": self.reconnects, "token_expires_at": None}
+        if kind == "account":
+            # balances are confirmed by every poll round; the stream by its heartbeats
+            extra["expect_every"] = self.config.account_poll_interval
+        return extra
+
+    async def run(self, sink: AdapterSink) -> None:
+        await self._report(sink, "quotes", "idle", "the broker streams no quotes here")
+        await self._run_loops(sink, {"account": self._connect_once})
 
     # -- one connection ---------------------------------------------------------------
     async def _connect_once(self, sink: AdapterSink) -> None:
         self.mode = "connecting"
-        await sink.status(self.link_id, "connecting", **self._status_extra())
+        await self._report(sink, "account", "connecting")
+        await self._gate(sink)
         async with AlpacaClient(
             key_id=self._key_id,
             secret_key=self._secret,
@@ -357,12 +380,12 @@ class AlpacaAdapter(SupervisedAdapter):
                 for a in accounts
                 if not self._wanted or str(a.get("account_number")) in self._wanted
             }
-            cursor = await self.checkpoint.load()
             for account_id in self._accounts:
                 await self._refresh_account(client, sink, account_id, full=True)
-                await self._poll_orders(client, sink, account_id, synthesize=cursor is None)
+                await self._poll_orders(client, sink, account_id, synthesize=True)
             self.mode = "stream"
-            await sink.status(self.link_id, "live", **self._status_extra())
+            await self._report(sink, "account", "live")
+            sink.fresh(self.link_id, "account")
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._events(client, sink))
                 tg.create_task(self._poll_accounts(client, sink))
@@ -392,8 +415,11 @@ class AlpacaAdapter(SupervisedAdapter):
                 dirty = list(self._accounts)
             self._dirty_event.clear()
             self._dirty.clear()
+            await self._gate(sink)
             for account_id in dirty:
                 await self._refresh_account(client, sink, account_id)
+            if len(dirty) == len(self._accounts):
+                sink.fresh(self.link_id, "account")
 
     # -- orders -------------------------------------------------------------------------
     async def _poll_orders(
@@ -424,6 +450,12 @@ class AlpacaAdapter(SupervisedAdapter):
         Returns whether a fill row was added."""
         oid = str(order["id"])
         view = self._orders.setdefault(oid, _OrderView(number))
+        updated = time_ms(order.get("updated_at"))
+        if updated is not None and view.updated_ms is not None and updated < view.updated_ms:
+            self.stale_updates += 1  # e.g. a replayed event behind a newer REST baseline
+            return False
+        if updated is not None:
+            view.updated_ms = updated
         filled = dec(order.get("filled_qty")) or Decimal(0)
         added = False
         if filled > view.covered and (execution is not None or synthesize):
@@ -461,13 +493,16 @@ class AlpacaAdapter(SupervisedAdapter):
     # -- the event stream ---------------------------------------------------------------
     async def _events(self, client: AlpacaClient, sink: AdapterSink) -> None:
         """Follow the trade-event stream; poll orders whenever it cannot be opened."""
-        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        config = self.config
+        backoff = Backoff(config.backoff_base, config.backoff_cap, stable_after=config.stable_after)
         poller: asyncio.Task[None] | None = None
+        self._sink = sink
         try:
             while True:
                 opened_at: float | None = None
                 wait_at_least = 0.0
                 try:
+                    await self._gate(sink)
                     cursor = await self.checkpoint.load()
                     params = {"since_id": cursor} if cursor else {}
                     self.stream_attempts += 1
@@ -486,7 +521,7 @@ class AlpacaAdapter(SupervisedAdapter):
                             poller = None
                         if self.mode != "stream":
                             self.mode = "stream"
-                            await sink.status(self.link_id, "live", **self._status_extra())
+                            await self._report(sink, "account", "live")
                         if cursor is None:  # live only: re-read what changed since the snapshot
                             for account_id in list(self._accounts):
                                 await self._poll_orders(client, sink, account_id, synthesize=True)
@@ -501,32 +536,21 @@ class AlpacaAdapter(SupervisedAdapter):
                         wait_at_least = exc.retry_after
                     if reason.startswith("unexpected"):
                         log.error("alpaca link %s stream failed", self.link_id, exc_info=exc)
-                if (
-                    opened_at is not None
-                    and time.monotonic() - opened_at > self.config.stable_after
-                ):
-                    backoff.reset()
-                delay = round(max(backoff.next_delay(), wait_at_least), 2)
+                up_for = time.monotonic() - opened_at if opened_at is not None else None
+                delay = round(max(backoff.next_delay(up_for), wait_at_least), 2)
                 if opened_at is not None:  # it was up: reconnect and replay from the checkpoint
                     self.reconnects += 1
                     self.mode = "reconnecting"
                     log.info("alpaca link %s stream: %s", self.link_id, reason)
-                    await sink.status(
-                        self.link_id, "reconnecting", reason, retry_in=delay, **self._status_extra()
-                    )
+                    await self._report(sink, "account", "reconnecting", reason, retry_in=delay)
                 else:  # unavailable: keep the link useful by polling orders meanwhile
                     if poller is None:
                         poller = asyncio.create_task(self._poll_orders_forever(client, sink))
                     if self.mode != "polling":
                         log.info("alpaca link %s: %s (%s)", self.link_id, POLLING_REASON, reason)
                     self.mode = "polling"
-                    await sink.status(
-                        self.link_id,
-                        "live",
-                        POLLING_REASON,
-                        retry_in=delay,
-                        stream_error=reason,
-                        **self._status_extra(),
+                    await self._report(
+                        sink, "account", "live", POLLING_REASON, retry_in=delay, stream_error=reason
                     )
                 await asyncio.sleep(delay)
         finally:
@@ -534,10 +558,14 @@ class AlpacaAdapter(SupervisedAdapter):
                 poller.cancel()
 
     def _touch(self) -> None:
+        """Anything from the event stream (a heartbeat too) proves the account side live."""
         self.last_data = time.monotonic()
+        if self._sink is not None:
+            self._sink.fresh(self.link_id, "account")
 
     async def _poll_orders_forever(self, client: AlpacaClient, sink: AdapterSink) -> None:
         while True:
+            await self._gate(sink)
             for account_id in list(self._accounts):
                 number = self._accounts[account_id]
                 try:

@@ -3,6 +3,11 @@
 An adapter owns one broker link's upstream sessions: it connects, takes a REST snapshot,
 streams, reconnects with jittered backoff and reports normalized events into a sink.
 The stream manager drives adapters without knowing which broker they speak.
+
+A link carries two data kinds, `quotes` (market data) and `account` (balances, positions,
+orders), and an adapter runs one supervised loop per kind it serves, each with its own
+backoff and its own status: account trouble never takes market data down, nor the
+reverse (docs/streaming-contract.md, "link status").
 """
 
 from __future__ import annotations
@@ -10,11 +15,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import statistics
 import time
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+
+#: The data kinds a link reports on separately; "all" in a status means both.
+KINDS = ("quotes", "account")
+#: How often a refused lease gate (`AdapterSink.authorized`) is asked again (seconds).
+AUTHORIZE_RECHECK = 1.0
+#: Quote event times lagging receipt by more than this (median) mark a link delayed (ms).
+DELAYED_AFTER_MS = 60_000
 
 
 class CredentialRejected(Exception):
@@ -76,6 +91,8 @@ class StreamConfig:
         account_poll_interval: float = 15.0,
         order_poll_interval: float = 2.0,
         chain_cache_ttl: float = 300.0,
+        account_heartbeat_interval: float = 5.0,
+        poll_failures_before_reconnect: int = 3,
     ) -> None:
         self.handshake_timeout = handshake_timeout
         self.watchdog_timeout = watchdog_timeout
@@ -84,6 +101,7 @@ class StreamConfig:
         self.rejected_retry = rejected_retry
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        #: A connection live this long was stable: the next reconnect starts from `base`.
         self.stable_after = stable_after
         #: Brokers without an account push (Tradier): balances/positions re-read this often.
         self.account_poll_interval = account_poll_interval
@@ -92,10 +110,31 @@ class StreamConfig:
         self.order_poll_interval = order_poll_interval
         #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
         self.chain_cache_ttl = chain_cache_ttl
+        #: Account streams with a heartbeat (tastytrade) send one this often; nothing heard
+        #: for `STALE_HEARTBEATS` intervals means the stream is silent.
+        self.account_heartbeat_interval = account_heartbeat_interval
+        #: Polled account data (Tradier): this many failed rounds in a row reconnect.
+        self.poll_failures_before_reconnect = poll_failures_before_reconnect
+
+
+#: An account stream that sent nothing for this many heartbeat intervals is silent.
+STALE_HEARTBEATS = 2.5
 
 
 class AdapterSink(Protocol):
-    """Where an adapter reports. Quote methods are sync and cheap (called per tick)."""
+    """Where an adapter reports (the stream manager implements it).
+
+    - `quote`/`greeks`: sync and cheap (called per tick); a quote also counts as
+      "quotes are fresh" for the link.
+    - `account_event`: one normalized account event (never dropped).
+    - `status`: the state of one data kind (`kind` "quotes", "account" or "all") —
+      connecting | live | stale | reconnecting | error | idle; `extra` may carry
+      `reconnects`, `token_expires_at`, `retry_in`, `expect_every` (seconds: how often
+      the adapter confirms this kind fresh), `delayed` (bool) and `delay_ms` (int).
+    - `fresh`: data of `kind` is confirmed current right now (a heartbeat, a poll round).
+    - `authorized`: the lease gate, awaited before every upstream connect, token refresh
+      and REST batch; False means "do not do that I/O" (the manager cancels soon).
+    """
 
     def quote(self, symbol: str, fields: dict[str, Any]) -> None: ...
 
@@ -103,7 +142,13 @@ class AdapterSink(Protocol):
 
     async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None: ...
 
-    async def status(self, link_id: int, state: str, reason: str = "", **extra: Any) -> None: ...
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None: ...
+
+    def fresh(self, link_id: int, kind: str) -> None: ...
+
+    async def authorized(self) -> bool: ...
 
 
 class BrokerAdapter(Protocol):
@@ -118,20 +163,89 @@ class BrokerAdapter(Protocol):
 
 @dataclass
 class Backoff:
-    """Jittered exponential backoff: base doubling up to cap, ±jitter, reset on success."""
+    """Jittered exponential backoff: `base` doubling per failed attempt up to `cap`.
+
+    The jitter only shortens a delay (times a factor in [1 - jitter, 1]), so a delay
+    never exceeds the exponential value and never `cap`. A connection that had been live
+    for `stable_after` seconds resets the attempts: one drop after a long healthy run
+    costs at most `base`, however bad things were before it."""
 
     base: float = 0.5
     cap: float = 30.0
     jitter: float = 0.3
+    stable_after: float = 10.0
     attempt: int = 0
 
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.base * (2**self.attempt))
+    def next_delay(self, up_for: float | None = None) -> float:
+        """The wait before the next attempt. `up_for`: how long the connection that just
+        ended had been live (None: it never got there)."""
+        if up_for is not None and up_for >= self.stable_after:
+            self.attempt = 0
+        delay = min(self.cap, self.base * (2 ** min(self.attempt, 32)))
         self.attempt += 1
-        return delay * random.uniform(1 - self.jitter, 1 + self.jitter)
+        return delay * random.uniform(1 - self.jitter, 1.0)
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+class DelayMonitor:
+    """Tells whether a link's market data is delayed: a known delayed environment, or
+    quote event times that lag their receipt by a median of more than a minute over the
+    last `window` updates.
+
+    Only updates count (a symbol's event time moved forward since its last quote): a
+    snapshot of a quiet symbol after hours carries an old time without being delayed."""
+
+    def __init__(
+        self,
+        known_delay_ms: int | None = None,
+        *,
+        threshold_ms: int = DELAYED_AFTER_MS,
+        window: int = 20,
+    ) -> None:
+        self.known_delay_ms = known_delay_ms
+        self.threshold_ms = threshold_ms
+        self.lags: deque[int] = deque(maxlen=window)
+        self.detected_ms: int | None = None
+        self._last_t: dict[str, int] = {}
+        self._samples = 0
+
+    @property
+    def delayed(self) -> bool:
+        return self.known_delay_ms is not None or self.detected_ms is not None
+
+    @property
+    def delay_ms(self) -> int | None:
+        return self.known_delay_ms if self.known_delay_ms is not None else self.detected_ms
+
+    def extra(self) -> dict[str, Any]:
+        return {"delayed": self.delayed, "delay_ms": self.delay_ms}
+
+    def observe(self, symbol: str, t_ms: Any, now_ms: int | None = None) -> bool:
+        """Note one quote's event time; True when the delayed verdict changed."""
+        if not isinstance(t_ms, int) or t_ms <= 0:
+            return False
+        previous = self._last_t.get(symbol)
+        self._last_t[symbol] = t_ms if previous is None else max(previous, t_ms)
+        if previous is None or t_ms <= previous:
+            return False
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        self.lags.append(now - t_ms)
+        self._samples += 1
+        if len(self.lags) < self.lags.maxlen // 2 or self._samples % 5:  # type: ignore[operator]
+            return False
+        was = self.detected_ms is not None
+        median = int(statistics.median(self.lags))
+        if median > self.threshold_ms:
+            self.detected_ms = median
+        elif median < self.threshold_ms // 2:  # hysteresis: no flapping around the line
+            self.detected_ms = None
+        return was != (self.detected_ms is not None)
+
+    def forget(self) -> None:
+        """A new upstream stream: its first quotes are snapshots again."""
+        self._last_t.clear()
 
 
 def leaves(exc: BaseException) -> list[BaseException]:
@@ -151,20 +265,38 @@ def retry_after(exc: BaseException) -> float:
     return max(waits, default=0.0)
 
 
-class SupervisedAdapter:
-    """The reconnect loop every adapter shares: run one connection, and when it ends,
-    classify the failure, report it, wait (jittered backoff, at least any Retry-After)
-    and connect again. A rejected credential is reported as `error` and retried only
-    every `rejected_retry` seconds, so a dead credential never hammers the broker.
+Once = Callable[["AdapterSink"], Awaitable[None]]
 
-    Subclasses implement `_connect_once` (report `connecting` … `live` and stream until
-    something fails), `_describe` (a short, secret-free reason) and `_is_rejection`.
+
+class SupervisedAdapter:
+    """The reconnect loops every adapter shares. An adapter runs one loop per data kind
+    it serves (`_loops`: kind -> one connection); each loop runs its connection, and when
+    it ends classifies the failure, reports it *for its kind*, waits (its own jittered
+    backoff, at least any Retry-After) and connects again. A rejected credential is
+    reported as `error` and retried only every `rejected_retry` seconds, so a dead
+    credential never hammers the broker.
+
+    Subclasses implement `_loops` (or `_connect_once` for a single "all" loop),
+    `_describe` (a short, secret-free reason) and maybe `_is_rejection`. A connection
+    reports its progress with `_report(sink, kind, state)` — `live` starts the
+    stability clock the backoff uses — and awaits `_gate(sink)` before upstream I/O.
     """
 
     broker = "broker"
     link_id: int
     config: StreamConfig
     reconnects: int = 0
+
+    def __init__(self) -> None:
+        #: Per kind: the state and reason last reported.
+        self._kind_state: dict[str, tuple[str, str]] = {}
+        #: Per kind: when its current connection went live (monotonic), None if not yet.
+        self._live_since: dict[str, float | None] = {}
+        self.reconnects = 0
+
+    # -- for subclasses ---------------------------------------------------------------
+    def _loops(self) -> dict[str, Once]:
+        return {"all": self._connect_once}
 
     async def _connect_once(self, sink: AdapterSink) -> None:
         raise NotImplementedError
@@ -175,45 +307,106 @@ class SupervisedAdapter:
     def _is_rejection(self, exc: BaseException) -> bool:
         return any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc))
 
-    def _status_extra(self) -> dict[str, Any]:
+    def _status_extra(self, kind: str) -> dict[str, Any]:
         return {"reconnects": self.reconnects, "token_expires_at": None}
 
-    def _entering(self, state: str) -> None:
-        """Called before the loop reports `error` or `reconnecting` (for subclasses)."""
+    def _entering(self, kind: str, state: str) -> None:
+        """Called before a loop reports `error` or `reconnecting` (for subclasses)."""
 
+    # -- state bookkeeping ------------------------------------------------------------
+    def kind_state(self, kind: str) -> str:
+        """The state this adapter last reported for a kind ("stopped" before any)."""
+        return self._kind_state.get(kind, ("stopped", ""))[0]
+
+    def _mark_up(self, kind: str) -> None:
+        """The loop of `kind` is up now (starts its stability clock)."""
+        self._live_since[kind] = time.monotonic()
+
+    async def _report(
+        self, sink: AdapterSink, kind: str, state: str, reason: str = "", **extra: Any
+    ) -> None:
+        """Report one kind's state (with the adapter's extras) and remember it."""
+        targets = KINDS if kind == "all" else (kind,)
+        for name in targets:
+            self._kind_state[name] = (state, reason)
+        if state == "live" and self._live_since.get(kind) is None:
+            self._mark_up(kind)
+        await sink.status(
+            self.link_id, state, reason, kind=kind, **{**self._status_extra(kind), **extra}
+        )
+
+    async def _report_change(
+        self, sink: AdapterSink, kind: str, state: str, reason: str = "", **extra: Any
+    ) -> None:
+        """Report only if the kind's state or reason changed."""
+        targets = KINDS if kind == "all" else (kind,)
+        if any(self._kind_state.get(name) != (state, reason) for name in targets):
+            await self._report(sink, kind, state, reason, **extra)
+
+    async def _gate(self, sink: AdapterSink) -> None:
+        """The lease gate before upstream I/O: wait (never act) while not authorized."""
+        while not await sink.authorized():
+            log.info("%s link %s: not authorized; holding off", self.broker, self.link_id)
+            await asyncio.sleep(AUTHORIZE_RECHECK)
+
+    # -- the loops ----------------------------------------------------------------------
     async def run(self, sink: AdapterSink) -> None:
-        backoff = Backoff(self.config.backoff_base, self.config.backoff_cap)
+        await self._run_loops(sink, self._loops())
+
+    async def _run_loops(
+        self, sink: AdapterSink, loops: dict[str, Once], *, propagate_rejection: bool = False
+    ) -> None:
+        """Run one supervised loop per kind until cancelled (or a loop raises)."""
+        if len(loops) == 1:
+            ((kind, once),) = loops.items()
+            await self._supervise(sink, kind, once, propagate_rejection=propagate_rejection)
+            return
+        async with asyncio.TaskGroup() as tg:
+            for kind, once in loops.items():
+                tg.create_task(
+                    self._supervise(sink, kind, once, propagate_rejection=propagate_rejection),
+                    name=f"{self.broker}-{self.link_id}-{kind}",
+                )
+
+    async def _supervise(
+        self, sink: AdapterSink, kind: str, once: Once, *, propagate_rejection: bool = False
+    ) -> None:
+        """Run `once` for `kind` forever. `propagate_rejection`: a rejected credential is
+        not this loop's to report (a shared session's supervisor above handles it)."""
+        config = self.config
+        backoff = Backoff(config.backoff_base, config.backoff_cap, stable_after=config.stable_after)
         while True:
-            started = time.monotonic()
+            self._live_since[kind] = None
             wait_at_least = 0.0
             try:
-                await self._connect_once(sink)
+                await once(sink)
                 reason = "stream ended"
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # ExceptionGroups included: classify, report, retry
                 reason = self._describe(exc)
                 if self._is_rejection(exc):
-                    log.warning("%s link %s: %s", self.broker, self.link_id, reason)
-                    self._entering("error")
-                    await sink.status(self.link_id, "error", reason, **self._status_extra())
-                    await asyncio.sleep(self.config.rejected_retry)
+                    if propagate_rejection:
+                        raise
+                    log.warning("%s link %s (%s): %s", self.broker, self.link_id, kind, reason)
+                    self._entering(kind, "error")
+                    await self._report(sink, kind, "error", reason)
+                    await asyncio.sleep(config.rejected_retry)
+                    backoff.reset()
                     continue
                 wait_at_least = retry_after(exc)
                 if reason.startswith("unexpected"):
-                    log.error("%s link %s failed", self.broker, self.link_id, exc_info=exc)
+                    log.error(
+                        "%s link %s (%s) failed", self.broker, self.link_id, kind, exc_info=exc
+                    )
                 else:
-                    log.info("%s link %s reconnecting: %s", self.broker, self.link_id, reason)
-            if time.monotonic() - started > self.config.stable_after:
-                backoff.reset()
+                    log.info(
+                        "%s link %s (%s) reconnecting: %s", self.broker, self.link_id, kind, reason
+                    )
+            live_since = self._live_since.get(kind)
+            up_for = time.monotonic() - live_since if live_since is not None else None
             self.reconnects += 1
-            delay = max(backoff.next_delay(), wait_at_least)
-            self._entering("reconnecting")
-            await sink.status(
-                self.link_id,
-                "reconnecting",
-                reason,
-                retry_in=round(delay, 2),
-                **self._status_extra(),
-            )
+            delay = max(backoff.next_delay(up_for), wait_at_least)
+            self._entering(kind, "reconnecting")
+            await self._report(sink, kind, "reconnecting", reason, retry_in=round(delay, 2))
             await asyncio.sleep(delay)

@@ -1,12 +1,19 @@
 """The tastytrade adapter: OAuth session, DXLink quotes/greeks, account streamer, REST.
 
-One adapter per broker link. Each connection does, in order: refresh the OAuth token,
-list the link's accounts, take a REST snapshot (balances, positions, live orders), open
-the account streamer and DXLink (with a handshake timeout: the SDK has none), subscribe,
-then stream. Alongside: a token refresher (before expiry), a liveness watchdog (a
-silent DXLink never closes by itself), a subscription updater, and periodic REST
-reconciliation so nothing depends on the stream alone. Any failure ends the connection;
-the loop reconnects with jittered backoff. See docs/streaming-contract.md for events.
+One adapter per broker link, three supervised loops over one shared SDK Session:
+
+- the **session**: refresh the OAuth token (a rejected credential is `error` for the whole
+  link), then keep refreshing it before expiry, and run the two kind loops below;
+- **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, quote /
+  trade / summary / greeks pumps and a watchdog (a silent DXLink never closes by itself);
+- **account**: list the link's accounts, a REST snapshot (balances, positions, live
+  orders), the account streamer with a heartbeat every `account_heartbeat_interval`
+  (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation.
+
+The kind loops fail and reconnect independently, each with its own backoff: a refused
+account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
+upstream connect, token refresh and REST batch first asks the sink's lease gate. See
+docs/streaming-contract.md for events and states.
 """
 
 from __future__ import annotations
@@ -25,13 +32,16 @@ from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.order import PlacedOrder
+from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
 
 from .. import events
 from ..validation import is_option
 from .base import (
+    STALE_HEARTBEATS,
     AdapterSink,
     CredentialRejected,
+    DelayMonitor,
     StreamConfig,
     StreamSilent,
     SupervisedAdapter,
@@ -44,6 +54,9 @@ log = logging.getLogger(__name__)
 __all__ = ["StreamConfig", "TastytradeAdapter"]
 
 REJECTION_CODES = ("invalid_grant", "invalid_client", "unauthorized_client")
+#: A kind loop reconnecting after a failure takes a new access token, unless one was
+#: taken this recently (the other loop just did).
+REFRESH_DEDUPE = 2.0
 
 
 def describe(exc: BaseException) -> str:
@@ -89,6 +102,7 @@ class TastytradeAdapter(SupervisedAdapter):
         account_numbers: Iterable[str] = (),
         config: StreamConfig | None = None,
     ) -> None:
+        super().__init__()
         self.link_id = link_id
         self._secret = provider_secret
         self._refresh = refresh_token
@@ -98,8 +112,13 @@ class TastytradeAdapter(SupervisedAdapter):
         self._symbols_changed = asyncio.Event()
         self._subscribed: set[str] = set()
         self.last_data = time.monotonic()
-        self.reconnects = 0
+        #: When the account streamer last said anything (a push or a heartbeat ack).
+        self.last_account_message = time.monotonic()
+        self.heartbeats = 0
         self.token_expires_at: float | None = None
+        self._session: Session | None = None
+        self._refreshed_at = -math.inf  # monotonic
+        self._delay = DelayMonitor()
         self._known: dict[tuple[str, str], Any] = {}  # last REST state, to emit only changes
 
     # -- control --------------------------------------------------------------------
@@ -114,45 +133,145 @@ class TastytradeAdapter(SupervisedAdapter):
     def _is_rejection(self, exc: BaseException) -> bool:
         return is_rejection(exc)
 
-    def _status_extra(self) -> dict[str, Any]:
-        return {"reconnects": self.reconnects, "token_expires_at": self.token_expires_at}
+    def _status_extra(self, kind: str) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "reconnects": self.reconnects,
+            "token_expires_at": self.token_expires_at,
+        }
+        if kind in ("quotes", "all"):
+            extra.update(self._delay.extra())
+        if kind == "account":
+            extra["expect_every"] = self.config.account_heartbeat_interval
+        return extra
 
-    # -- one connection -------------------------------------------------------------
-    async def _connect_once(self, sink: AdapterSink) -> None:
-        await sink.status(self.link_id, "connecting", **self._status_extra())
+    # -- the session (shared by both kinds) --------------------------------------------
+    def _loops(self) -> dict[str, Any]:
+        return {"all": self._session_once}
+
+    async def _session_once(self, sink: AdapterSink) -> None:
+        """Log in, then run the token refresher and the two kind loops over the session.
+        Only a failed login or a rejected credential ends this (and both kinds)."""
+        await self._report_change(sink, "all", "connecting")
         async with make_session(self._secret, self._refresh, timeout=15) as session:
+            await self._refresh_token(session, sink)
+            self._session = session
+            self._mark_up("all")
             try:
-                await session.refresh(force=True)
-            except TastytradeError as exc:
-                if any(code in str(exc) for code in REJECTION_CODES):
-                    raise CredentialRejected(str(exc).strip()) from exc
-                raise
-            self.token_expires_at = session.session_expiration
-            accounts = await Account.get(session)
-            if self._wanted_accounts:
-                accounts = [a for a in accounts if a.account_number in self._wanted_accounts]
-            await self._snapshot(session, accounts, sink, full=True)
-            self._subscribed = set()
-            with anyio.fail_after(self.config.handshake_timeout) as scope:
-                async with make_alert_streamer(session) as alerts, DXLinkStreamer(session) as dx:
-                    scope.deadline = math.inf  # connected: the timeout guarded the handshake only
-                    if accounts:
-                        await alerts.subscribe_accounts(accounts)
-                    await self._apply_symbols(dx)
-                    self.last_data = time.monotonic()
-                    await sink.status(self.link_id, "live", **self._status_extra())
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(self._pump_balances, alerts, sink)
-                        tg.start_soon(self._pump_positions, alerts, sink)
-                        tg.start_soon(self._pump_orders, alerts, sink)
-                        tg.start_soon(self._pump_quotes, dx, sink)
-                        tg.start_soon(self._pump_trades, dx, sink)
-                        tg.start_soon(self._pump_summaries, dx, sink)
-                        tg.start_soon(self._pump_greeks, dx, sink)
-                        tg.start_soon(self._symbol_updates, dx)
-                        tg.start_soon(self._token_refresher, session, sink)
-                        tg.start_soon(self._watchdog)
-                        tg.start_soon(self._reconcile, session, accounts, sink)
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._token_refresher(session, sink))
+                    tg.create_task(
+                        self._run_loops(
+                            sink,
+                            {"quotes": self._quotes_once, "account": self._account_once},
+                            propagate_rejection=True,
+                        )
+                    )
+            finally:
+                self._session = None
+
+    async def _refresh_token(self, session: Session, sink: AdapterSink) -> None:
+        """A new access token now (behind the lease gate); a refused grant is a rejection."""
+        await self._gate(sink)
+        try:
+            await session.refresh(force=True)
+        except TastytradeError as exc:
+            if any(code in str(exc) for code in REJECTION_CODES):
+                raise CredentialRejected(str(exc).strip()) from exc
+            raise
+        self._refreshed_at = time.monotonic()
+        self.token_expires_at = session.session_expiration
+
+    async def _ready_session(self, sink: AdapterSink, *, retry: bool) -> Session:
+        """The shared session for a kind loop's connect; a reconnect after a failure takes
+        a new token first (the failure may have been the token), unless one was just taken."""
+        session = self._session
+        if session is None:
+            raise RuntimeError("no session")  # pragma: no cover - the kind loops run inside it
+        if retry and time.monotonic() - self._refreshed_at > REFRESH_DEDUPE:
+            await self._refresh_token(session, sink)
+        return session
+
+    async def _token_refresher(self, session: Session, sink: AdapterSink) -> None:
+        """Refresh before expiry, so REST calls and reconnects never wait on a dead token."""
+        while True:
+            expires = session.session_expiration
+            lifetime = max(1.0, expires - time.time())
+            margin = min(self.config.refresh_margin, lifetime * 0.2)
+            await asyncio.sleep(max(0.5, expires - margin - time.time()))
+            try:
+                await self._refresh_token(session, sink)
+            except CredentialRejected:
+                raise  # the whole link: `error` (the session's supervisor reports it)
+            except Exception as exc:  # a blip: the current token is still good for a while
+                log.warning(
+                    "tastytrade link %s: token refresh failed: %s", self.link_id, describe(exc)
+                )
+                await asyncio.sleep(min(10.0, lifetime / 10))
+                continue
+            await self._announce_token(sink)
+
+    async def _announce_token(self, sink: AdapterSink) -> None:
+        """Tell the new token expiry with a status of a kind that is verifiably live now
+        (re-saying "live" of a kind whose data stopped would hide that it is stale)."""
+        heartbeat_window = self.config.account_heartbeat_interval * 1.5
+        if (
+            self.kind_state("account") == "live"
+            and time.monotonic() - self.last_account_message < heartbeat_window
+        ):
+            await self._report(sink, "account", "live")
+        elif self.kind_state("quotes") == "live" and (
+            not self._subscribed or time.monotonic() - self.last_data < 2.0
+        ):
+            await self._report(sink, "quotes", "live")
+
+    # -- quotes: DXLink ------------------------------------------------------------------
+    async def _quotes_once(self, sink: AdapterSink) -> None:
+        retry = self.kind_state("quotes") in ("reconnecting", "error")
+        await self._report_change(sink, "quotes", "connecting")
+        session = await self._ready_session(sink, retry=retry)
+        await self._gate(sink)
+        self._subscribed = set()
+        self._delay.forget()
+        with anyio.fail_after(self.config.handshake_timeout) as scope:
+            async with DXLinkStreamer(session) as dx:
+                scope.deadline = math.inf  # connected: the timeout guarded the handshake only
+                await self._apply_symbols(dx)
+                self.last_data = time.monotonic()
+                await self._report(sink, "quotes", "live")
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._pump_quotes, dx, sink)
+                    tg.start_soon(self._pump_trades, dx, sink)
+                    tg.start_soon(self._pump_summaries, dx, sink)
+                    tg.start_soon(self._pump_greeks, dx, sink)
+                    tg.start_soon(self._symbol_updates, dx)
+                    tg.start_soon(self._watchdog)
+
+    # -- account: REST snapshot + account streamer --------------------------------------
+    async def _account_once(self, sink: AdapterSink) -> None:
+        retry = self.kind_state("account") in ("reconnecting", "error")
+        await self._report_change(sink, "account", "connecting")
+        session = await self._ready_session(sink, retry=retry)
+        await self._gate(sink)
+        accounts = await Account.get(session)
+        if self._wanted_accounts:
+            accounts = [a for a in accounts if a.account_number in self._wanted_accounts]
+        await self._snapshot(session, accounts, sink, full=True)
+        await self._gate(sink)
+        with anyio.fail_after(self.config.handshake_timeout) as scope:
+            async with make_alert_streamer(session) as alerts:
+                scope.deadline = math.inf
+                if accounts:
+                    await alerts.subscribe_accounts(accounts)
+                self.last_account_message = time.monotonic()
+                await self._report(sink, "account", "live")
+                sink.fresh(self.link_id, "account")
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._pump_balances, alerts, sink)
+                    tg.start_soon(self._pump_positions, alerts, sink)
+                    tg.start_soon(self._pump_orders, alerts, sink)
+                    tg.start_soon(self._heartbeat, alerts, sink)
+                    tg.start_soon(self._account_watchdog, sink)
+                    tg.start_soon(self._reconcile, session, accounts, sink)
 
     async def _snapshot(
         self, session: Session, accounts: list[Account], sink: AdapterSink, *, full: bool
@@ -176,33 +295,47 @@ class TastytradeAdapter(SupervisedAdapter):
                 self._known[key] = payload
 
     # -- pumps (one per stream type) -------------------------------------------------
-    async def _pump_balances(self, alerts: Any, sink: AdapterSink) -> None:
+    async def _pump_balances(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for b in alerts.listen(AccountBalance):
+            self.last_account_message = time.monotonic()
             payload = events.balance_payload(b)
             self._known[("balance", b.account_number)] = _stable(payload)
             await sink.account_event("balance", self.link_id, b.account_number, payload)
 
-    async def _pump_positions(self, alerts: Any, sink: AdapterSink) -> None:
+    async def _pump_positions(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for p in alerts.listen(CurrentPosition):
+            self.last_account_message = time.monotonic()
             self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
             payload = events.position_payload(p)
             await sink.account_event("position", self.link_id, p.account_number, payload)
 
-    async def _pump_orders(self, alerts: Any, sink: AdapterSink) -> None:
+    async def _pump_orders(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for o in alerts.listen(PlacedOrder):
+            self.last_account_message = time.monotonic()
             payload = events.order_payload(o)
             self._known[("order", str(o.id))] = payload
             await sink.account_event("order", self.link_id, o.account_number, payload)
 
+    async def _quote(self, sink: AdapterSink, symbol: str, fields: dict[str, Any]) -> None:
+        self.last_data = time.monotonic()
+        sink.quote(symbol, fields)
+        if self._delay.observe(symbol, fields.get("t")):
+            state, reason = self._kind_state.get("quotes", ("live", ""))
+            log.info(
+                "tastytrade link %s: market data delayed=%s (%s ms)",
+                self.link_id,
+                self._delay.delayed,
+                self._delay.delay_ms,
+            )
+            await self._report(sink, "quotes", state, reason)
+
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         async for q in dx.listen(Quote):
-            self.last_data = time.monotonic()
-            sink.quote(q.event_symbol, events.quote_fields(q))
+            await self._quote(sink, q.event_symbol, events.quote_fields(q))
 
     async def _pump_trades(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         async for t in dx.listen(Trade):
-            self.last_data = time.monotonic()
-            sink.quote(t.event_symbol, events.trade_fields(t))
+            await self._quote(sink, t.event_symbol, events.trade_fields(t))
 
     async def _pump_summaries(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         async for s in dx.listen(Summary):
@@ -245,26 +378,8 @@ class TastytradeAdapter(SupervisedAdapter):
             await self._symbols_changed.wait()
             await self._apply_symbols(dx)
 
-    async def _token_refresher(self, session: Session, sink: AdapterSink) -> None:
-        """Refresh before expiry, so REST calls and reconnects never wait on a dead token."""
-        while True:
-            expires = session.session_expiration
-            lifetime = max(1.0, expires - time.time())
-            margin = min(self.config.refresh_margin, lifetime * 0.2)
-            await asyncio.sleep(max(0.5, expires - margin - time.time()))
-            try:
-                await session.refresh(force=True)
-            except TastytradeError as exc:
-                if any(code in str(exc) for code in REJECTION_CODES):
-                    raise CredentialRejected(str(exc).strip()) from exc
-                log.warning("tastytrade link %s: token refresh failed: %s", self.link_id, exc)
-                await asyncio.sleep(min(10.0, lifetime / 10))
-                continue
-            self.token_expires_at = session.session_expiration
-            await sink.status(self.link_id, "live", **self._status_extra())
-
     async def _watchdog(self) -> None:
-        """A DXLink that sends nothing while subscribed is dead: end the connection."""
+        """A DXLink that sends nothing while subscribed is dead: end the quotes loop."""
         timeout = self.config.watchdog_timeout
         while True:
             await asyncio.sleep(min(1.0, timeout / 4))
@@ -272,11 +387,42 @@ class TastytradeAdapter(SupervisedAdapter):
             if self._subscribed and idle > timeout:
                 raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
 
+    async def _heartbeat(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
+        """A heartbeat every interval; its ack proves the account stream is alive."""
+        interval = self.config.account_heartbeat_interval
+        while True:
+            try:
+                # the SDK's own request/ack path (it waits up to 10 s for the ack)
+                await alerts._subscribe(SubscriptionType.HEARTBEAT)
+            except TimeoutError:
+                pass  # no ack: the account watchdog decides (it counts from the last message)
+            else:
+                self.heartbeats += 1
+                self.last_account_message = time.monotonic()
+                sink.fresh(self.link_id, "account")
+                if self.kind_state("account") == "stale":
+                    await self._report(sink, "account", "live")
+            await asyncio.sleep(interval)
+
+    async def _account_watchdog(self, sink: AdapterSink) -> None:
+        """Nothing from the account streamer for 2.5 heartbeat intervals: it is silent.
+        Say `stale` at once, then end the account loop (it reconnects on its own)."""
+        interval = self.config.account_heartbeat_interval
+        limit = interval * STALE_HEARTBEATS
+        while True:
+            await asyncio.sleep(min(1.0, interval / 4))
+            idle = time.monotonic() - self.last_account_message
+            if idle > limit:
+                reason = f"account stream silent for {idle:.1f} s (missed heartbeats)"
+                await self._report(sink, "account", "stale", reason)
+                raise StreamSilent(reason)
+
     async def _reconcile(
         self, session: Session, accounts: list[Account], sink: AdapterSink
     ) -> None:
         while True:
             await asyncio.sleep(self.config.reconcile_interval)
+            await self._gate(sink)
             await self._snapshot(session, accounts, sink, full=False)
 
 

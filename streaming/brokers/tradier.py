@@ -1,25 +1,37 @@
 """The Tradier adapter: REST snapshot and polling for accounts, the HTTP market stream for
 quotes, option chains (with hourly greeks) for greeks.
 
-One adapter per broker link. Each connection: list the token's accounts, take a REST
-snapshot (balances, positions, orders), report live, then run side by side: the market
-stream, account and order pollers (Tradier's HTTP API has no account push), a greeks
-refresher, and a watchdog. Tradier's streaming rules shape the market loop: a session id
-(`POST /v1/markets/events/session`) may only *start* a stream, within 5 minutes, and a
-token may have one stream at a time. So every stream start takes a fresh session id, a
-symbol change closes the old stream before a new session is created, and nothing is
-streamed while no symbol is wanted. Any failure ends the connection; the loop reconnects
-with jittered backoff and re-takes the snapshot. See docs/streaming-contract.md.
+One adapter per broker link and one REST client (one rate-limit book per token), with two
+independent supervised loops, each with its own backoff and status:
+
+- **account**: list the token's accounts, take a REST snapshot (balances, positions,
+  orders), report live, then poll (Tradier's HTTP API has no account push): balances and
+  positions every `account_poll_interval` — and at once after a fill — and orders every
+  `order_poll_interval`. A successful balances round confirms the account data fresh; a
+  failed round reports `stale`; `poll_failures_before_reconnect` failures in a row
+  reconnect the account side.
+- **quotes**: the market stream, a greeks refresher and a watchdog. Tradier's streaming
+  rules shape it: a session id (`POST /v1/markets/events/session`) may only *start* a
+  stream, within 5 minutes, and a token may have one stream at a time. So every stream
+  start takes a fresh session id, a symbol change closes the old stream before a new
+  session is created, and nothing is streamed while no symbol is wanted (`idle`).
+
+A failure of one loop never restarts the other. Tradier's paper environment
+(sandbox.tradier.com) serves delayed quotes: such a link reports `delayed`. Every
+upstream connect and REST batch first asks the sink's lease gate. See
+docs/streaming-contract.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -31,6 +43,7 @@ from .base import (
     AdapterSink,
     BrokerHTTPError,
     CredentialRejected,
+    DelayMonitor,
     StreamConfig,
     StreamSilent,
     SupervisedAdapter,
@@ -46,6 +59,19 @@ NEW_YORK = ZoneInfo("America/New_York")
 STREAM_FILTER = "quote,trade,summary"
 #: Debounce of symbol changes: a burst of set_symbols calls costs one new session.
 SYMBOL_SETTLE = 0.05
+#: Tradier's paper environment serves quotes 15 minutes late.
+DELAYED_HOSTS = {"sandbox.tradier.com": 15 * 60 * 1000}
+#: Order statuses after which an order can never be open again (Tradier's vocabulary).
+FINAL_STATUSES = {"filled", "canceled", "expired", "rejected"}
+
+
+def known_delay_ms(*urls: str) -> int | None:
+    """The delay of a known delayed environment the URLs point at, else None."""
+    for url in urls:
+        delay = DELAYED_HOSTS.get((urlsplit(url).hostname or "").lower())
+        if delay is not None:
+            return delay
+    return None
 
 
 class StreamEnded(Exception):
@@ -209,6 +235,12 @@ def _stable(payload: dict[str, Any], *volatile: str) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in volatile}
 
 
+def _fill_ids(order: dict[str, Any] | None) -> set[str]:
+    if not order:
+        return set()
+    return {f["id"] for leg in order.get("legs") or () for f in leg.get("fills") or ()}
+
+
 class FillBook:
     """Synthesizes fills from Tradier's cumulative `exec_quantity`.
 
@@ -217,11 +249,41 @@ class FillBook:
     grows; its id is `f"{key}:{cumulative}"`, so the same fill always has the same id —
     after a restart too. Seen for the first time part-filled, an order gets the earlier
     executions as one fill (at the implied average price) plus its last fill.
+
+    An order whose history goes backwards (another creation time, a smaller executed
+    quantity, or open again after it was final) is a new order under a reused id (a
+    broker restart): its fills are forgotten, so new fills are never merged into old ones.
     """
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
         self.fills: dict[str, list[dict[str, Any]]] = {}
+        #: Per order id: (creation time, status) last seen.
+        self.orders: dict[str, tuple[Any, Any]] = {}
+        self.resets = 0
+
+    def observe(self, order_id: str, order: dict[str, Any], rows: dict[str, Any]) -> bool:
+        """Note an order's identity before its legs are updated (`rows`: leg key -> row);
+        forget its fills if the id was reused. Returns whether it was."""
+        created, status = order.get("create_date"), order.get("status")
+        known = self.orders.get(order_id)
+        self.orders[order_id] = (created, status)
+        if known is None:
+            return False
+        went_back = any(
+            float(number(row.get("exec_quantity")) or 0) < self.seen.get(key, 0.0)
+            for key, row in rows.items()
+        )
+        if created and known[0] and created != known[0]:
+            went_back = True
+        if known[1] in FINAL_STATUSES and status not in FINAL_STATUSES:
+            went_back = True
+        if went_back:
+            self.resets += 1
+            for key in rows:
+                self.seen.pop(key, None)
+                self.fills.pop(key, None)
+        return went_back
 
     def update(self, key: str, row: dict[str, Any], at: int | None) -> list[dict[str, Any]]:
         executed = float(number(row.get("exec_quantity")) or 0)
@@ -263,11 +325,17 @@ def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
     """A Tradier order (single-leg or multileg) → the contract's order, fills synthesized."""
     order_id = o.get("id")
     at = iso_ms(o.get("transaction_date"))
-    rows = as_list(o.get("leg")) if o.get("class") == "multileg" else [o]
+    rows = [r for r in as_list(o.get("leg")) if isinstance(r, dict)]
+    if o.get("class") != "multileg" or not rows:
+        rows = [o]
+    keyed = {
+        (f"{order_id}" if len(rows) == 1 else f"{order_id}:{row.get('id', index)}"): row
+        for index, row in enumerate(rows)
+    }
+    book.observe(str(order_id), o, keyed)
     legs = []
-    for index, row in enumerate(rows):
+    for key, row in keyed.items():
         option_symbol = row.get("option_symbol")
-        key = f"{order_id}" if len(rows) == 1 else f"{order_id}:{row.get('id', index)}"
         legs.append(
             {
                 "symbol": option_symbol or row.get("symbol"),
@@ -380,6 +448,7 @@ class TradierAdapter(SupervisedAdapter):
         stream_url: str,
         config: StreamConfig | None = None,
     ) -> None:
+        super().__init__()
         self.link_id = link_id
         self._token = access_token
         self._wanted_accounts = set(account_numbers)
@@ -389,6 +458,8 @@ class TradierAdapter(SupervisedAdapter):
         self._symbols: set[str] = set()
         self._symbols_changed = asyncio.Event()
         self._greeks_wanted = asyncio.Event()
+        #: Set when an order filled: balances and positions are re-read at once.
+        self._account_wanted = asyncio.Event()
         self._subscribed: set[str] = set()
         self._client: TradierClient | None = None
         self._known: dict[tuple[str, str], Any] = {}
@@ -396,10 +467,14 @@ class TradierAdapter(SupervisedAdapter):
         self._chains: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
         self._expirations: dict[str, tuple[float, list[str]]] = {}
         self._prev_close: dict[str, float] = {}
+        self._delay = DelayMonitor(known_delay_ms(self.api_url, self.stream_url))
+        #: Failed poll rounds in a row, per poll ("balances", "orders").
+        self._poll_failures: dict[str, int] = {}
         self.last_data = time.monotonic()
-        self.reconnects = 0
         self.sessions_created = 0
         self.streams_started = 0
+        self.account_polls = 0  # balances/positions rounds (started)
+        self.order_polls = 0  # order rounds (started)
         self.bad_lines = 0
         self.stream_errors: list[str] = []
 
@@ -413,9 +488,16 @@ class TradierAdapter(SupervisedAdapter):
     def _describe(self, exc: BaseException) -> str:
         return describe(exc)
 
-    # -- one connection ---------------------------------------------------------------------------
-    async def _connect_once(self, sink: AdapterSink) -> None:
-        await sink.status(self.link_id, "connecting", **self._status_extra())
+    def _status_extra(self, kind: str) -> dict[str, Any]:
+        extra: dict[str, Any] = {"reconnects": self.reconnects, "token_expires_at": None}
+        if kind in ("quotes", "all"):
+            extra.update(self._delay.extra())
+        if kind == "account":
+            extra["expect_every"] = self.config.account_poll_interval
+        return extra
+
+    # -- the two loops over one client ----------------------------------------------------------
+    async def run(self, sink: AdapterSink) -> None:
         async with TradierClient(
             access_token=self._token,
             api_url=self.api_url,
@@ -423,37 +505,47 @@ class TradierAdapter(SupervisedAdapter):
         ) as client:
             self._client = client
             try:
-                accounts = await self._accounts(client)
-                await self._poll_accounts(client, accounts, sink, full=True)
-                await self._poll_orders(client, accounts, sink, full=True)
-                self._subscribed = set()
-                self.last_data = time.monotonic()
-                await sink.status(self.link_id, "live", **self._status_extra())
-                self._greeks_wanted.set()
-                async with asyncio.TaskGroup() as tg:
-                    tg.create_task(self._market_loop(client, sink))
-                    tg.create_task(
-                        self._every(
-                            self.config.account_poll_interval,
-                            self._poll_accounts,
-                            client,
-                            accounts,
-                            sink,
-                        )
-                    )
-                    tg.create_task(
-                        self._every(
-                            self.config.order_poll_interval,
-                            self._poll_orders,
-                            client,
-                            accounts,
-                            sink,
-                        )
-                    )
-                    tg.create_task(self._greeks_loop(sink))
-                    tg.create_task(self._watchdog())
+                await self._run_loops(
+                    sink, {"quotes": self._quotes_once, "account": self._account_once}
+                )
             finally:
                 self._client = None
+
+    # -- account: snapshot, then polls --------------------------------------------------------
+    async def _account_once(self, sink: AdapterSink) -> None:
+        client = self._client
+        assert client is not None
+        await self._report_change(sink, "account", "connecting")
+        await self._gate(sink)
+        accounts = await self._accounts(client)
+        await self._poll_accounts(client, accounts, sink, full=True)
+        await self._poll_orders(client, accounts, sink, full=True)
+        self._poll_failures.clear()
+        self._account_wanted.clear()
+        await self._report(sink, "account", "live")
+        sink.fresh(self.link_id, "account")
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(
+                self._poll_every(
+                    "balances",
+                    self.config.account_poll_interval,
+                    self._poll_accounts,
+                    client,
+                    accounts,
+                    sink,
+                    wake=self._account_wanted,
+                )
+            )
+            tg.create_task(
+                self._poll_every(
+                    "orders",
+                    self.config.order_poll_interval,
+                    self._poll_orders,
+                    client,
+                    accounts,
+                    sink,
+                )
+            )
 
     async def _accounts(self, client: TradierClient) -> list[str]:
         body = await client.get("/v1/user/profile")
@@ -467,19 +559,51 @@ class TradierAdapter(SupervisedAdapter):
             numbers = [n for n in numbers if n in self._wanted_accounts]
         return numbers
 
-    async def _every(self, interval: float, poll: Any, *args: Any) -> None:
-        """Poll on a schedule; a transient REST failure waits for the next round."""
+    async def _poll_every(
+        self,
+        name: str,
+        interval: float,
+        poll: Any,
+        client: TradierClient,
+        accounts: list[str],
+        sink: AdapterSink,
+        *,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        """Poll on a schedule (or when woken). A failed round makes the account data
+        `stale` at once; enough failures in a row end the account loop (reconnect)."""
         while True:
-            await asyncio.sleep(interval)
+            if wake is None:
+                await asyncio.sleep(interval)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await wake.wait()
+                wake.clear()
+            await self._gate(sink)
             try:
-                await poll(*args, full=False)
+                await poll(client, accounts, sink, full=False)
             except (BrokerHTTPError, httpx.TransportError) as exc:
-                log.info("tradier link %s: poll failed: %s", self.link_id, describe(exc))
+                failures = self._poll_failures[name] = self._poll_failures.get(name, 0) + 1
+                if failures >= self.config.poll_failures_before_reconnect:
+                    raise
+                reason = f"{name} poll failed: {describe(exc)}"
+                log.info("tradier link %s: %s", self.link_id, reason)
+                await self._report_change(sink, "account", "stale", reason)
+                continue
+            self._poll_failures[name] = 0
+            if any(self._poll_failures.values()):
+                continue  # another poll is still failing: stale stays
+            if self.kind_state("account") == "stale":
+                await self._report(sink, "account", "live")
+            if name == "balances":
+                sink.fresh(self.link_id, "account")
 
     async def _poll_accounts(
         self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
     ) -> None:
         """Balances and positions; on a poll only what changed is reported."""
+        self.account_polls += 1
         raw_positions: dict[str, list[dict[str, Any]]] = {}
         balances: dict[str, dict[str, Any]] = {}
         for number_ in accounts:
@@ -523,6 +647,9 @@ class TradierAdapter(SupervisedAdapter):
     async def _poll_orders(
         self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
     ) -> None:
+        """Orders; what changed is reported, and a new fill re-reads balances and
+        positions at once (not at the next account poll)."""
+        self.order_polls += 1
         for number_ in accounts:
             body = await client.get(f"/v1/accounts/{number_}/orders")
             wrapper = (body or {}).get("orders")
@@ -532,11 +659,25 @@ class TradierAdapter(SupervisedAdapter):
                     continue
                 payload = order_payload(row, self._fills)
                 key = ("order", str(payload["id"]))
-                if full or self._known.get(key) != payload:
+                previous = self._known.get(key)
+                if full or previous != payload:
                     await sink.account_event("order", self.link_id, number_, payload)
+                    if not full and _fill_ids(payload) - _fill_ids(previous):
+                        self._account_wanted.set()
                 self._known[key] = payload
 
-    # -- market stream ----------------------------------------------------------------------------
+    # -- quotes: the market stream --------------------------------------------------------------
+    async def _quotes_once(self, sink: AdapterSink) -> None:
+        client = self._client
+        assert client is not None
+        self._subscribed = set()
+        self.last_data = time.monotonic()
+        self._greeks_wanted.set()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._market_loop(client, sink))
+            tg.create_task(self._greeks_loop(sink))
+            tg.create_task(self._watchdog())
+
     async def _market_loop(self, client: TradierClient, sink: AdapterSink) -> None:
         """One stream at a time, each started with a brand-new session id."""
         while True:
@@ -544,10 +685,14 @@ class TradierAdapter(SupervisedAdapter):
             wanted = {s for s in self._symbols if not s.startswith("/")}  # no futures
             if not wanted:
                 self._subscribed = set()
+                await self._report_change(sink, "quotes", "idle", "no symbols wanted")
                 await self._symbols_changed.wait()
                 await asyncio.sleep(SYMBOL_SETTLE)
                 continue
+            if self.kind_state("quotes") != "live":
+                await self._report_change(sink, "quotes", "connecting")
             by_wire = {streamer_to_occ_symbol(s) or s: s for s in sorted(wanted)}
+            await self._gate(sink)
             body = await client.post("/v1/markets/events/session")
             session_id = (body or {}).get("stream", {}).get("sessionid")
             if not session_id:
@@ -563,6 +708,9 @@ class TradierAdapter(SupervisedAdapter):
                 self.streams_started += 1
                 self._subscribed = wanted
                 self.last_data = time.monotonic()
+                self._delay.forget()
+                if self.kind_state("quotes") != "live":
+                    await self._report(sink, "quotes", "live")
                 reader = asyncio.create_task(self._read(response, by_wire, sink))
                 changed = asyncio.create_task(self._symbols_changed.wait())
                 try:
@@ -612,9 +760,12 @@ class TradierAdapter(SupervisedAdapter):
             fields = quote_fields(event, self._prev_close.get(symbol))
             if fields:
                 sink.quote(symbol, fields)
+                if self._delay.observe(symbol, fields.get("t")):
+                    state, reason = self._kind_state.get("quotes", ("live", ""))
+                    await self._report(sink, "quotes", state, reason)
 
     async def _watchdog(self) -> None:
-        """A stream that sends nothing while subscribed is dead: end the connection."""
+        """A stream that sends nothing while subscribed is dead: end the quotes loop."""
         timeout = self.config.watchdog_timeout
         while True:
             await asyncio.sleep(min(1.0, timeout / 4))
@@ -691,7 +842,9 @@ class TradierAdapter(SupervisedAdapter):
         """On a symbol change and every `chain_cache_ttl` (Tradier refreshes hourly)."""
         while True:
             self._greeks_wanted.clear()
-            await self.refresh_greeks(sink)
+            if any(is_option(s) for s in self._symbols):
+                await self._gate(sink)
+                await self.refresh_greeks(sink)
             try:
                 async with asyncio.timeout(self.config.chain_cache_ttl):
                     await self._greeks_wanted.wait()

@@ -129,8 +129,10 @@ async def test_snapshot_in_contract_shapes_then_live(broker_at_sandbox, settings
     sink = RecordingSink()
     adapter = make_adapter(settings, key_id, MemoryCheckpoint())
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
-    assert sink.states[0] == "connecting"
+        await sink.wait_for(lambda: sink.state("account") == "live")
+    assert sink.statuses[0][:2] == ("quotes", "idle")
+    assert sink.kind_states("account")[0] == "connecting"
+    assert sink.kind_states("quotes") == ["idle"]
     balances = {a: p for k, _, a, p in sink.events if k == "balance"}
     positions = {a: p for k, _, a, p in sink.events if k == "positions"}
     assert len(balances) == 2 and balances.keys() == positions.keys()
@@ -153,7 +155,7 @@ async def test_order_events_are_pushed_not_polled(broker_at_sandbox, settings, c
     sink = RecordingSink()
     adapter = make_adapter(settings, key_id, MemoryCheckpoint())
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)  # the stream opens right after "live"
         number, account_id = next(iter(account_ids(settings, key_id).items()))
         order = place(settings, key_id, account_id)
@@ -191,7 +193,7 @@ async def test_replay_after_a_drop_delivers_every_fill_once(
     checkpoint = MemoryCheckpoint()
     adapter = make_adapter(settings, key_id, checkpoint, backoff_base=1.0, backoff_cap=1.0)
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
         account_id = next(iter(account_ids(settings, key_id).values()))
         order = place(settings, key_id, account_id)
@@ -207,37 +209,72 @@ async def test_replay_after_a_drop_delivers_every_fill_once(
     assert_consistent(rows, 300)
 
 
-async def test_replay_after_a_restart_delivers_only_missed_fills(
+def last_event_id(sandbox, key_id: str) -> str:
+    return sandbox.sandbox.alpaca.customers[credential_id(key_id)].events[-1].ulid
+
+
+async def test_restart_with_a_checkpoint_shows_every_fill_once_with_its_price(
     broker_at_sandbox, settings, control, key_id
 ):
-    """A new adapter with the old checkpoint gets the fills it missed exactly once, and
-    none of those the previous process already reported."""
+    """A new process with the old checkpoint, after the order filled while nobody listened:
+    its baseline reports the order with all it filled as one fill at the average price
+    (`<id>:400`), and the replayed older events change nothing (they are behind it)."""
     checkpoint = MemoryCheckpoint()
     first = RecordingSink()
     async with running(make_adapter(settings, key_id, checkpoint), first):
-        await first.wait_for(lambda: "live" in first.states)
-        await asyncio.sleep(0.3)
+        await first.wait_for(lambda: first.state("account") == "live")
+        await asyncio.sleep(0.3)  # the stream opens right after "live"
         account_id = next(iter(account_ids(settings, key_id).values()))
         order = place(settings, key_id, account_id, qty=400)
         control.step()
         control.step()  # the first partial fill
         await first.wait_for(lambda: fill_rows(first, order["id"]), 2)
-    before = {r["id"] for r in fill_rows(first, order["id"])}
     step_until_filled(control, broker_at_sandbox, key_id, order["id"])  # nobody listening
+    with rest(settings, key_id) as client:
+        avg = client.get(f"/v1/trading/accounts/{account_id}/orders/{order['id']}").json()[
+            "filled_avg_price"
+        ]
+    second = RecordingSink()
+    adapter = make_adapter(settings, key_id, checkpoint)
+    async with running(adapter, second):
+        await second.wait_for(
+            lambda: (last_order(second, order["id"]) or {}).get("status") == "filled", 5
+        )
+        final = last_order(second, order["id"])
+        await second.wait_for(
+            lambda: checkpoint.cursor == last_event_id(broker_at_sandbox, key_id), 5
+        )  # the replay is through
+    frames = [p for k, _, _, p in second.events if k == "order" and p["id"] == order["id"]]
+    assert frames == [final]  # the replayed partial fills added nothing, changed nothing
+    fills = final["legs"][0]["fills"]
+    assert [f["id"] for f in fills] == [f"{order['id']}:400"]
+    assert fills[0]["quantity"] == 400 and Decimal(str(fills[0]["price"])) == Decimal(avg)
+
+
+async def test_baseline_shows_the_price_of_an_order_filled_before_the_checkpoint(
+    broker_at_sandbox, settings, control, key_id
+):
+    """An order that filled (and was checkpointed) under a previous process: nothing is
+    replayed for it, yet the next process's snapshot shows its fill "@ price"."""
+    checkpoint = MemoryCheckpoint()
+    first = RecordingSink()
+    async with running(make_adapter(settings, key_id, checkpoint), first):
+        await first.wait_for(lambda: first.state("account") == "live")
+        await asyncio.sleep(0.3)  # the stream opens right after "live"
+        account_id = next(iter(account_ids(settings, key_id).values()))
+        order = place(settings, key_id, account_id)
+        step_until_filled(control, broker_at_sandbox, key_id, order["id"])
+        await first.wait_for(
+            lambda: checkpoint.cursor == last_event_id(broker_at_sandbox, key_id), 5
+        )
     second = RecordingSink()
     async with running(make_adapter(settings, key_id, checkpoint), second):
-        await second.wait_for(
-            lambda: (
-                (last_order(second, order["id"]) or {}).get("status") == "filled"
-                and fill_rows(second, order["id"])
-            ),
-            5,
-        )
-        await asyncio.sleep(0.3)  # anything duplicated would arrive now
-    after = {r["id"] for r in fill_rows(second, order["id"])}
-    assert after and not before & after
-    assert before | after == executions(broker_at_sandbox, key_id, order["id"])
-    assert_consistent(fill_rows(first, order["id"]) + fill_rows(second, order["id"]), 400)
+        await second.wait_for(lambda: second.state("account") == "live")
+    final = last_order(second, order["id"])
+    fills = final["legs"][0]["fills"]
+    assert final["status"] == "filled"
+    assert [(f["id"], f["quantity"]) for f in fills] == [(f"{order['id']}:300", 300)]
+    assert fills[0]["price"] and 20 < fills[0]["price"] <= 40
 
 
 class FlakyCheckpoint(MemoryCheckpoint):
@@ -262,7 +299,7 @@ async def test_crash_between_apply_and_save_does_not_duplicate(
     sink = RecordingSink()
     checkpoint = FlakyCheckpoint(fail_on=2)  # 1: new, 2: the first partial fill
     async with running(make_adapter(settings, key_id, checkpoint), sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
         account_id = next(iter(account_ids(settings, key_id).values()))
         order = place(settings, key_id, account_id)
@@ -292,14 +329,16 @@ async def test_polling_fallback_then_stream_returns_without_duplicates(
     checkpoint = MemoryCheckpoint()
     adapter = make_adapter(settings, key_id, checkpoint, order_poll_interval=0.2)
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
         account_id = next(iter(account_ids(settings, key_id).values()))
         order = place(settings, key_id, account_id)
         await sink.wait_for(lambda: checkpoint.cursor is not None, 2)
         control.fault("http_error", status=503, path_prefix="/alpaca/v2/events", count=None)
         control.fault("drop", target="alpaca-sse", credential=credential_id(key_id))
-        await sink.wait_for(lambda: any(r == POLLING_REASON for _, r, _ in sink.statuses), 3)
+        await sink.wait_for(
+            lambda: any(r == POLLING_REASON for _, r, _ in sink.of_kind("account")), 3
+        )
         assert adapter.mode == "polling"
         control.step()
         control.step()  # a partial fill, seen only by polling
@@ -309,7 +348,7 @@ async def test_polling_fallback_then_stream_returns_without_duplicates(
         step_until_filled(control, broker_at_sandbox, key_id, order["id"])
         await sink.wait_for(lambda: last_order(sink, order["id"])["status"] == "filled", 3)
         await asyncio.sleep(0.3)
-    assert sink.statuses[-1][0] == "live" and sink.statuses[-1][1] == ""
+    assert sink.statuses[-1][:3] == ("account", "live", "")
     rows = fill_rows(sink, order["id"])
     assert {r["id"] for r in rows} == executions(broker_at_sandbox, key_id, order["id"])
     assert_consistent(rows, 300)
@@ -336,7 +375,9 @@ async def test_second_connection_429_backs_off_instead_of_storming(
                 await held.aclose()
                 await sink.wait_for(lambda: adapter.mode == "stream", 3)
     reasons = [
-        extra.get("stream_error", "") for s, r, extra in sink.statuses if r == POLLING_REASON
+        extra.get("stream_error", "")
+        for s, r, extra in sink.of_kind("account")
+        if r == POLLING_REASON
     ]
     assert reasons and "429" in reasons[0]
 
@@ -349,12 +390,12 @@ async def test_silent_stream_is_caught_by_the_watchdog(
     sink = RecordingSink()
     adapter = make_adapter(settings, key_id, MemoryCheckpoint(), watchdog_timeout=1.0)
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.5)
         cid = credential_id(key_id)
         control.fault("silence", target="alpaca-sse", credential=cid)
         await sink.wait_for(lambda: "reconnecting" in sink.states, 4)
-        assert "watchdog" in next(r for s, r, _ in sink.statuses if s == "reconnecting")
+        assert "watchdog" in sink.reason("account", "reconnecting")
         await sink.wait_for(lambda: adapter.mode == "stream", 3)
 
         def sessions() -> list:
@@ -372,6 +413,28 @@ async def test_rejected_key_is_an_error_without_the_secret(
     async with running(make_adapter(settings, key_id, MemoryCheckpoint()), sink):
         await sink.wait_for(lambda: "error" in sink.states)
         await asyncio.sleep(0.5)
-    state, reason, _ = sink.statuses[-1]
-    assert state == "error" and "401" in reason and "not authorized" in reason
+    kind, state, reason, _ = sink.statuses[-1]
+    assert (kind, state) == ("account", "error") and "401" in reason and "not authorized" in reason
     assert SECRET not in reason and sink.states.count("connecting") == 1
+
+
+async def test_an_order_state_older_than_the_known_one_is_ignored(settings, key_id):
+    """Order states arrive out of order (a replayed event behind a newer REST read): one
+    with an older `updated_at` than the state already applied changes nothing."""
+    adapter = make_adapter(settings, key_id, MemoryCheckpoint())
+    sink = RecordingSink()
+    order = {
+        "id": "o-1", "symbol": "SCHD", "side": "buy", "qty": "300", "order_type": "limit",
+        "limit_price": "40", "time_in_force": "day", "status": "filled", "filled_qty": "300",
+        "filled_avg_price": "28.01", "updated_at": "2025-01-02T15:00:02.5Z",
+    }  # fmt: skip
+    assert await adapter._apply_order(sink, "A1", order, synthesize=True)
+    older = {**order, "status": "partially_filled", "filled_qty": "100",
+             "updated_at": "2025-01-02T15:00:01Z"}  # fmt: skip
+    assert not await adapter._apply_order(sink, "A1", older, execution=(Decimal(100), None, None))
+    assert adapter.stale_updates == 1
+    frames = [p for k, _, _, p in sink.events if k == "order"]
+    assert len(frames) == 1 and frames[0]["status"] == "filled"
+    assert frames[0]["legs"][0]["fills"] == [
+        {"id": "o-1:300", "quantity": 300, "price": 28.01, "at": frames[0]["updated_at"]}
+    ]

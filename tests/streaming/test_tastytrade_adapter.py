@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
 from tests.support.recording import RecordingSink, running
@@ -15,6 +16,7 @@ FAST = dict(
     backoff_base=0.1,
     backoff_cap=0.5,
     rejected_retry=60,
+    account_heartbeat_interval=1.0,
 )
 
 
@@ -27,8 +29,12 @@ def make_adapter(refresh_token: str, **config) -> TastytradeAdapter:
     )
 
 
-def live_count(sink: RecordingSink) -> int:
-    return sink.states.count("live")
+def live_count(sink: RecordingSink, kind: str = "quotes") -> int:
+    return sink.kind_states(kind).count("live")
+
+
+def both_live(sink: RecordingSink) -> bool:
+    return sink.state("quotes") == "live" and sink.state("account") == "live"
 
 
 async def dxlink_sessions(control, refresh_token: str) -> list[dict]:
@@ -42,8 +48,8 @@ async def test_snapshot_then_live_quotes_greeks_and_status(broker_at_sandbox, re
     adapter.set_symbols({"SPY", "AAPL"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
-        assert sink.states[0] == "connecting"
+        await sink.wait_for(lambda: both_live(sink))
+        assert sink.statuses[0][:2] == ("all", "connecting")
         kinds = [(k, a) for k, _, a, _ in sink.events]
         accounts = {a for k, a in kinds if k == "positions"}
         assert len(accounts) == 2 and {a for k, a in kinds if k == "balance"} == accounts
@@ -72,7 +78,7 @@ async def test_short_token_lifetime_is_refreshed_before_expiry(
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: both_live(sink))
         await sink.wait_for(
             lambda: control.state()["credentials"][cred(refresh_token)]["refreshes"] >= 3, 20
         )
@@ -81,18 +87,22 @@ async def test_short_token_lifetime_is_refreshed_before_expiry(
 
 
 async def test_broker_drop_reconnects_and_resubscribes(broker_at_sandbox, control, refresh_token):
-    """A dropped DXLink socket: reconnecting with the reason, then live again with the same
-    subscriptions, and exactly one DXLink session left at the sandbox."""
+    """A dropped DXLink socket: quotes reconnecting with the reason, then live again with
+    the same subscriptions, and exactly one DXLink session left at the sandbox; the account
+    side never noticed (no second snapshot, no account status)."""
     adapter = make_adapter(refresh_token)
     adapter.set_symbols({"SPY", "QQQ"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: {"SPY", "QQQ"} <= sink.quotes.keys())
+        await sink.wait_for(lambda: {"SPY", "QQQ"} <= sink.quotes.keys() and both_live(sink))
+        snapshots = sum(1 for k, *_ in sink.events if k == "positions")
+        account_statuses = len(sink.of_kind("account"))
         control.fault("drop", target="dxlink", credential=cred(refresh_token))
-        await sink.wait_for(lambda: "reconnecting" in sink.states)
-        reason = next(r for s, r, _ in sink.statuses if s == "reconnecting")
-        assert "1011" in reason
+        await sink.wait_for(lambda: "reconnecting" in sink.kind_states("quotes"))
+        assert "1011" in sink.reason("quotes", "reconnecting")
         await sink.wait_for(lambda: live_count(sink) >= 2)
+        assert sum(1 for k, *_ in sink.events if k == "positions") == snapshots
+        assert len(sink.of_kind("account")) == account_statuses
         before = dict(sink.quote_counts)
         await sink.wait_for(lambda: sink.quote_counts["QQQ"] > before["QQQ"] + 2)
         sessions = await dxlink_sessions(control, refresh_token)
@@ -108,8 +118,9 @@ async def test_silent_broker_is_caught_by_the_watchdog(broker_at_sandbox, contro
     async with running(adapter, sink):
         await sink.wait_for(lambda: "SPY" in sink.quotes)
         control.fault("silence", target="dxlink", credential=cred(refresh_token))
-        await sink.wait_for(lambda: "reconnecting" in sink.states)
-        assert "watchdog" in next(r for s, r, _ in sink.statuses if s == "reconnecting")
+        await sink.wait_for(lambda: "reconnecting" in sink.kind_states("quotes"))
+        assert "watchdog" in sink.reason("quotes", "reconnecting")
+        assert "reconnecting" not in sink.kind_states("account")
         await sink.wait_for(lambda: live_count(sink) >= 2)
         count = sink.quote_counts["SPY"]
         await sink.wait_for(lambda: sink.quote_counts["SPY"] > count)
@@ -129,8 +140,8 @@ async def test_revoked_credential_is_an_error_not_a_retry_storm(
     async with running(adapter, sink):
         await sink.wait_for(lambda: "error" in sink.states)
         await asyncio.sleep(1.0)
-    state, reason, _ = sink.statuses[-1]
-    assert state == "error" and "invalid_grant" in reason
+    kind, state, reason, _ = sink.statuses[-1]
+    assert (kind, state) == ("all", "error") and "invalid_grant" in reason
     assert sink.states.count("connecting") == 1
 
 
@@ -141,10 +152,11 @@ async def test_revocation_while_streaming_is_reported(broker_at_sandbox, control
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: both_live(sink))
         control.fault("revoke", credential=cred(refresh_token))
         await sink.wait_for(lambda: "error" in sink.states, 15)
-    assert "invalid_grant" in next(r for s, r, _ in sink.statuses if s == "error")
+    assert sink.state("quotes") == sink.state("account") == "error"
+    assert "invalid_grant" in sink.reason("account", "error")
 
 
 async def test_symbol_changes_reach_the_broker(broker_at_sandbox, control, refresh_token):
@@ -171,8 +183,7 @@ async def test_orders_and_fills_arrive_from_the_account_streamer(
     adapter = make_adapter(refresh_token)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
-        await asyncio.sleep(0.3)  # the streamer subscription is acked before "live"
+        await sink.wait_for(lambda: sink.state("account") == "live")  # after the ack
         account = next(a for k, _, a, _ in sink.events if k == "positions")
         order = {
             "time-in-force": "Day",
@@ -208,11 +219,10 @@ async def test_reconciliation_catches_what_the_stream_missed(
     broker_at_sandbox, control, refresh_token
 ):
     """With the account streamer silenced, REST reconciliation still delivers the fill."""
-    adapter = make_adapter(refresh_token, reconcile_interval=1.0)
+    adapter = make_adapter(refresh_token, reconcile_interval=1.0, account_heartbeat_interval=30)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
-        await asyncio.sleep(0.3)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         account = next(a for k, _, a, _ in sink.events if k == "positions")
         control.fault("silence", target="streamer", credential=cred(refresh_token))
         order = {
@@ -242,3 +252,126 @@ async def test_reconciliation_catches_what_the_stream_missed(
 
         positions = await sink.wait_for(reconciled_positions, 10)
         assert positions[-1]["quantity"] >= 4
+
+
+# -- per-kind independence, account liveness, the lease gate, backoff ----------------------
+
+
+def dxlink_ids(control, refresh_token: str) -> list[str]:
+    return [s["id"] for s in control.state()["credentials"][cred(refresh_token)]["dxlink"]]
+
+
+async def test_refused_account_streamer_keeps_quotes_flowing(
+    broker_at_sandbox, control, refresh_token
+):
+    """The account streamer drops and then refuses every handshake: the account kind
+    reconnects (again and again) while quotes keep arriving on the same DXLink socket."""
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes and both_live(sink))
+        dxlink = dxlink_ids(control, refresh_token)
+        control.fault("refuse_sessions", target="streamer", status=503)
+        control.fault("drop", target="streamer", credential=cred(refresh_token))
+        await sink.wait_for(lambda: sink.kind_states("account").count("reconnecting") >= 2)
+        assert sink.state("account") == "reconnecting"
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 5)
+        assert sink.state("account") in ("reconnecting", "connecting")
+        assert "reconnecting" not in sink.kind_states("quotes")
+        assert sink.state("quotes") == "live"
+        assert dxlink_ids(control, refresh_token) == dxlink  # DXLink was never restarted
+        control.fault("refuse_sessions", target="streamer", status=0)
+        await sink.wait_for(lambda: sink.state("account") == "live", 5)
+        assert dxlink_ids(control, refresh_token) == dxlink
+
+
+async def test_429_on_accounts_keeps_quotes_flowing(broker_at_sandbox, control, refresh_token):
+    """/customers/me/accounts answers 429 from the start: quotes go live
+    and flow while the account kind waits and retries; it goes live once the 429s stop."""
+    control.fault("http_error", status=429, path_prefix="/customers/me/accounts", count=None)
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.kind_states("account").count("reconnecting") >= 2)
+        assert "rate_limit_exceeded" in sink.reason("account", "reconnecting")
+        await sink.wait_for(lambda: sink.quote_counts.get("SPY", 0) > 5)
+        assert sink.state("quotes") == "live" and sink.state("account") == "reconnecting"
+        assert not [e for e in sink.events if e[0] == "positions"]
+        control.clear_faults()
+        await sink.wait_for(lambda: sink.state("account") == "live", 5)
+        assert [e for e in sink.events if e[0] == "positions"]
+        assert "reconnecting" not in sink.kind_states("quotes")
+
+
+async def test_silent_account_streamer_is_stale_within_bound_quotes_stay_live(
+    broker_at_sandbox, control, refresh_token
+):
+    """Heartbeats every 0.3 s; a silenced account streamer is `stale` within ~2.5
+    intervals, then reconnected (account side only) and live again; quotes stay live."""
+    interval = 0.3
+    adapter = make_adapter(refresh_token, account_heartbeat_interval=interval)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: both_live(sink) and "SPY" in sink.quotes)
+        await sink.wait_for(lambda: sink.fresh_counts["account"] >= 3)  # heartbeats acked
+        live = next(e for s, _, e in sink.of_kind("account") if s == "live")
+        assert live["expect_every"] == interval
+        dxlink = dxlink_ids(control, refresh_token)
+        control.fault("silence", target="streamer", credential=cred(refresh_token))
+        silenced = time.monotonic()
+        await sink.wait_for(lambda: sink.state("account") == "stale", 3)
+        assert time.monotonic() - silenced < interval * 2.5 + 1.0
+        assert "heartbeat" in sink.reason("account", "stale")
+        assert sink.state("quotes") == "live"
+        await sink.wait_for(lambda: live_count(sink, "account") >= 2, 5)
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 2)
+        assert "reconnecting" not in sink.kind_states("quotes")
+        assert dxlink_ids(control, refresh_token) == dxlink
+
+
+async def test_not_authorized_means_no_upstream_io(broker_at_sandbox, control, refresh_token):
+    """While the lease gate says no, the adapter neither logs in nor connects; once it
+    says yes, the link comes up."""
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    sink.allowed = False
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.authorize_calls >= 2, 5)
+        assert cred(refresh_token) not in control.state()["credentials"]  # never contacted
+        assert "live" not in sink.states
+        sink.allowed = True
+        await sink.wait_for(lambda: both_live(sink) and "SPY" in sink.quotes, 10)
+
+
+async def test_one_flap_after_a_stable_run_reconnects_at_once(
+    broker_at_sandbox, control, refresh_token
+):
+    """Several refused DXLink handshakes run the backoff up; after the feed was live for
+    `stable_after`, one drop costs at most `backoff_base` again (not the cap)."""
+    adapter = make_adapter(refresh_token, backoff_base=0.1, backoff_cap=30.0, stable_after=0.5)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    control.fault("refuse_sessions", target="dxlink", status=503)
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.kind_states("quotes").count("reconnecting") >= 4, 10)
+        delays = [e["retry_in"] for s, _, e in sink.of_kind("quotes") if s == "reconnecting"]
+        assert delays[3] > delays[0]  # it did back off
+        control.fault("refuse_sessions", target="dxlink", status=0)
+        await sink.wait_for(lambda: sink.state("quotes") == "live", 10)
+        live_at = time.monotonic()
+        await sink.wait_for(lambda: time.monotonic() - live_at > 0.6 and sink.quotes)
+        before = len(sink.of_kind("quotes"))
+        control.fault("drop", target="dxlink", credential=cred(refresh_token))
+        dropped = time.monotonic()
+        await sink.wait_for(lambda: len(sink.of_kind("quotes")) > before)
+        state, _, extra = sink.of_kind("quotes")[before]
+        assert state == "reconnecting" and extra["retry_in"] <= 0.1
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count, 5)
+        assert time.monotonic() - dropped < 3.0

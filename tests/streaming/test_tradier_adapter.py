@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier import TradierAdapter, occ_parts
+from streaming.brokers.tradier import FillBook, TradierAdapter, occ_parts, order_payload
 from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
 from streaming.sandbox.credentials import credential_id
 from streaming.validation import streamer_to_occ_symbol
@@ -51,8 +51,8 @@ def totals(control) -> dict:
     return control.state()["totals"]
 
 
-def live_count(sink: RecordingSink) -> int:
-    return sink.states.count("live")
+def live_count(sink: RecordingSink, kind: str = "quotes") -> int:
+    return sink.kind_states(kind).count("live")
 
 
 def option_position(sink: RecordingSink) -> dict:
@@ -67,8 +67,8 @@ async def test_snapshot_quotes_and_option_under_streamer_symbols(broker_at_sandb
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
-        assert sink.states[0] == "connecting"
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        assert sink.kind_states("account")[0] == "connecting"
         balances = [(a, p) for k, _, a, p in sink.events if k == "balance"]
         assert len(balances) == 2
         margin = next(p for _, p in balances if p["derivative_buying_power"] is not None)
@@ -131,37 +131,43 @@ async def test_each_stream_uses_a_fresh_session_and_stale_ids_are_never_sent(
 
 
 async def test_no_symbols_means_no_stream(broker_at_sandbox, control, token):
-    """With nothing wanted the adapter is live but opens no stream (never an empty list)."""
+    """With nothing wanted the account side is live and quotes are idle: no stream is
+    opened (never an empty list); symbols make quotes live, none make them idle again."""
     adapter = make_adapter(token)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.4)
+        assert sink.state("quotes") == "idle"
         state = entry(control, token)
         assert state["sessions_created"] == 0 and state["tradier-stream"] == []
         adapter.set_symbols({"AAPL"})
         await sink.wait_for(lambda: "AAPL" in sink.quotes)
+        assert sink.state("quotes") == "live"
         adapter.set_symbols(set())
         await sink.wait_for(lambda: entry(control, token)["tradier-stream"] == [])
+        await sink.wait_for(lambda: sink.state("quotes") == "idle")
         assert entry(control, token)["sessions_created"] == 1
 
 
-async def test_drop_reconnects_and_retakes_the_snapshot(broker_at_sandbox, control, token):
-    """A dropped stream: reconnecting, then a new snapshot and live again, one stream left."""
-    adapter = make_adapter(token)
+async def test_drop_reconnects_the_market_stream_only(broker_at_sandbox, control, token):
+    """A dropped stream: quotes reconnecting, then live again with one stream left; the
+    account side carries on untouched (no new snapshot, no account status)."""
+    adapter = make_adapter(token, account_poll_interval=60)
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        await sink.wait_for(lambda: "SPY" in sink.quotes and sink.state("account") == "live")
         snapshots = sum(1 for k, *_ in sink.events if k == "positions")
+        account_statuses = len(sink.of_kind("account"))
         assert control.fault("drop", target="tradier-stream", credential=credential_id(token)) == {
             "affected": 1
         }
-        await sink.wait_for(lambda: "reconnecting" in sink.states)
-        reason = next(r for s, r, _ in sink.statuses if s == "reconnecting")
-        assert "closed the market stream" in reason
+        await sink.wait_for(lambda: "reconnecting" in sink.kind_states("quotes"))
+        assert "closed the market stream" in sink.reason("quotes", "reconnecting")
         await sink.wait_for(lambda: live_count(sink) >= 2)
-        assert sum(1 for k, *_ in sink.events if k == "positions") >= snapshots + 2
+        assert sum(1 for k, *_ in sink.events if k == "positions") == snapshots
+        assert len(sink.of_kind("account")) == account_statuses
         count = sink.quote_counts["SPY"]
         await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 2)
         assert len(entry(control, token)["tradier-stream"]) == 1
@@ -175,8 +181,9 @@ async def test_silent_stream_is_caught_by_the_watchdog(broker_at_sandbox, contro
     async with running(adapter, sink):
         await sink.wait_for(lambda: "SPY" in sink.quotes)
         control.fault("silence", target="tradier-stream", credential=credential_id(token))
-        await sink.wait_for(lambda: "reconnecting" in sink.states)
-        assert "watchdog" in next(r for s, r, _ in sink.statuses if s == "reconnecting")
+        await sink.wait_for(lambda: "reconnecting" in sink.kind_states("quotes"))
+        assert "watchdog" in sink.reason("quotes", "reconnecting")
+        assert "reconnecting" not in sink.kind_states("account")
         await sink.wait_for(lambda: live_count(sink) >= 2)
         count = sink.quote_counts["SPY"]
         await sink.wait_for(lambda: sink.quote_counts["SPY"] > count)
@@ -196,7 +203,9 @@ async def test_429_with_retry_after_is_waited_out(broker_at_sandbox, control, to
     started = time.monotonic()
     async with running(adapter, sink):
         await sink.wait_for(lambda: "SPY" in sink.quotes)
-        assert time.monotonic() - started >= 2.0  # two Retry-After: 1 waits
+        # the stream's session request got (at least) one of them: it waited 1 s (the
+        # account snapshot's position quotes, running alongside, may have got the other)
+        assert time.monotonic() - started >= 1.0
         assert "reconnecting" not in sink.states and "error" not in sink.states
         assert totals(control)["http_faults"] == 2
 
@@ -208,7 +217,7 @@ async def test_rate_window_is_respected_without_hitting_429(broker_at_sandbox, c
     adapter = make_adapter(token, account_poll_interval=0.1, order_poll_interval=0.1)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(2.5)
         assert totals(control).get("tradier_rate_limited", 0) == 0
         assert "reconnecting" not in sink.states
@@ -222,7 +231,7 @@ async def test_chain_cache_serves_greeks_within_ttl(broker_at_sandbox, control, 
     adapter = make_adapter(token, chain_cache_ttl=1.5)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         option = option_position(sink)["streamer_symbol"]
         adapter.set_symbols({option})
         await sink.wait_for(lambda: option in sink.greek_values)
@@ -249,8 +258,9 @@ async def test_rejected_token_reports_error_without_the_secret(broker_at_sandbox
     async with running(adapter, sink):
         await sink.wait_for(lambda: "error" in sink.states)
         await asyncio.sleep(0.3)
-    state, reason, _ = sink.statuses[-1]
-    assert state == "error" and "401" in reason and "Invalid Access Token" in reason
+    assert sink.state("account") == "error" and sink.state("quotes") == "idle"
+    reason = sink.reason("account", "error")
+    assert "401" in reason and "Invalid Access Token" in reason
     assert token not in reason
     assert sink.states.count("connecting") == 1
 
@@ -263,7 +273,7 @@ async def test_order_fills_are_synthesized_once_with_deterministic_ids(
     adapter = make_adapter(token)
     sink = RecordingSink()
     async with running(adapter, sink):
-        await sink.wait_for(lambda: "live" in sink.states)
+        await sink.wait_for(lambda: sink.state("account") == "live")
         account = next(  # the margin account: it holds the option position
             a
             for k, _, a, ps in sink.events
@@ -278,7 +288,8 @@ async def test_order_fills_are_synthesized_once_with_deterministic_ids(
         order_id = placed["order"]["id"]
         for _ in range(6):
             control.step()
-            await asyncio.sleep(0.25)
+            polls = adapter.order_polls  # a poll that starts after the step sees it
+            await sink.wait_for(lambda: adapter.order_polls >= polls + 2)  # noqa: B023
 
         def order_frames() -> list[dict]:
             return [p for k, _, _, p in sink.events if k == "order" and p["id"] == order_id]
@@ -315,3 +326,145 @@ async def test_fetch_account_numbers_lists_the_profile(broker_at_sandbox, token)
 
     with pytest.raises(CredentialRejected):
         await fetch_account_numbers({}, api_url=settings.TRADIER_API_URL)
+
+
+# -- per-kind independence, immediate refresh on fills, reused order ids, delayed data ------
+
+
+async def test_failing_account_polls_go_stale_then_reconnect_while_quotes_stay_live(
+    broker_at_sandbox, control, token
+):
+    """Every /v1/accounts request answers 500: the account kind is `stale` after the first
+    failed round and `reconnecting` after three; quotes keep flowing from the stream the
+    whole time; once the 500s stop the account side is live again."""
+    adapter = make_adapter(token, account_poll_interval=0.3, order_poll_interval=0.2)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes and sink.state("account") == "live")
+        live = next(e for s, _, e in sink.of_kind("account") if s == "live")
+        assert live["expect_every"] == 0.3
+        control.fault("http_error", status=500, path_prefix="/tradier/v1/accounts", count=None)
+        failed_at = time.monotonic()
+        await sink.wait_for(lambda: "stale" in sink.kind_states("account"), 2)
+        assert time.monotonic() - failed_at < 0.3 * 2.5
+        assert "500" in sink.reason("account", "stale")
+        await sink.wait_for(lambda: "reconnecting" in sink.kind_states("account"), 3)
+        states = sink.kind_states("account")
+        assert states.index("stale") < states.index("reconnecting")
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 5)
+        assert sink.state("account") in ("reconnecting", "connecting")
+        assert sink.state("quotes") == "live"
+        assert "reconnecting" not in sink.kind_states("quotes")
+        assert len(entry(control, token)["tradier-stream"]) == 1
+        control.clear_faults()
+        await sink.wait_for(lambda: sink.state("account") == "live", 5)
+        fresh = sink.fresh_counts["account"]
+        await sink.wait_for(lambda: sink.fresh_counts["account"] > fresh, 2)
+
+
+async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, token):
+    """With balances/positions polled only every 60 s, a filled order (seen by the 0.2 s
+    order poll) re-reads them at once: the new position appears within a second or two."""
+    adapter = make_adapter(token, account_poll_interval=60, order_poll_interval=0.2)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        account, held = next(
+            (a, {p["symbol"]: p["quantity"] for p in ps})
+            for k, _, a, ps in sink.events
+            if k == "positions" and any(p["instrument_type"] == "Equity Option" for p in ps)
+        )
+        async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as c:
+            placed = await c.post(
+                f"/v1/accounts/{account}/orders",
+                {"class": "equity", "symbol": "SPY", "side": "buy", "quantity": "120",
+                 "type": "limit", "duration": "day", "price": "610"},
+            )  # fmt: skip
+        order_id = placed["order"]["id"]
+        await sink.wait_for(
+            lambda: any(k == "order" and p["id"] == order_id for k, _, _, p in sink.events)
+        )
+        polls = adapter.account_polls
+        for _ in range(8):
+            control.step()
+        filled_at = time.monotonic()
+        await sink.wait_for(
+            lambda: any(
+                k == "order" and p["id"] == order_id and p["status"] == "filled"
+                for k, _, _, p in sink.events
+            ),
+            3,
+        )
+
+        def spy_after_fill() -> bool:
+            return any(
+                p["symbol"] == "SPY" and p["quantity"] == held.get("SPY", 0) + 120
+                for k, _, a, ps in sink.events
+                if k == "positions" and a == account
+                for p in ps
+            )
+
+        await sink.wait_for(spy_after_fill, 3)
+        assert time.monotonic() - filled_at < 3
+        assert adapter.account_polls > polls
+
+
+def test_a_reused_order_id_starts_a_new_fill_book():
+    """A broker restart reuses an order id: the executed quantity goes back and the order is
+    open again. Its old fills are forgotten, so new fills are not merged into them."""
+    book = FillBook()
+    first = {
+        "id": 77, "status": "filled", "create_date": "2025-01-02T14:30:00.000Z",
+        "transaction_date": "2025-01-02T14:31:00.000Z", "symbol": "SPY", "side": "buy",
+        "quantity": 10, "exec_quantity": 10, "last_fill_price": 600.5,
+        "last_fill_quantity": 10, "avg_fill_price": 600.5, "remaining_quantity": 0,
+    }  # fmt: skip
+    assert [f["id"] for f in order_payload(first, book)["legs"][0]["fills"]] == ["77:10"]
+    reused = {
+        **first, "status": "partially_filled", "create_date": "2025-01-03T14:30:00.000Z",
+        "quantity": 20, "exec_quantity": 5, "last_fill_price": 601.0,
+        "last_fill_quantity": 5, "avg_fill_price": 601.0, "remaining_quantity": 15,
+    }  # fmt: skip
+    fills = order_payload(reused, book)["legs"][0]["fills"]
+    assert fills == [{"id": "77:5", "quantity": 5, "price": 601.0, "at": fills[0]["at"]}]
+    assert book.resets == 1
+    more = {**reused, "exec_quantity": 12, "last_fill_price": 602.0, "last_fill_quantity": 7}
+    fills = order_payload(more, book)["legs"][0]["fills"]
+    assert [(f["id"], f["quantity"]) for f in fills] == [("77:5", 5), ("77:12", 7)]
+    # the same order seen again changes nothing
+    assert order_payload(more, book)["legs"][0]["fills"] == fills and book.resets == 1
+
+
+def test_tradier_paper_environment_is_delayed():
+    """A link at sandbox.tradier.com reports its quotes delayed by 15 minutes; the
+    production API does not."""
+    paper = TradierAdapter(
+        link_id=1,
+        access_token="t",
+        api_url="https://sandbox.tradier.com",
+        stream_url="https://sandbox.tradier.com",
+    )
+    extra = paper._status_extra("quotes")
+    assert extra["delayed"] is True and extra["delay_ms"] == 900_000
+    live = TradierAdapter(
+        link_id=1,
+        access_token="t",
+        api_url="https://api.tradier.com",
+        stream_url="https://stream.tradier.com",
+    )
+    assert live._status_extra("quotes")["delayed"] is False
+
+
+async def test_not_authorized_means_no_requests(broker_at_sandbox, control, token):
+    """While the lease gate says no, not one request reaches the broker."""
+    adapter = make_adapter(token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    sink.allowed = False
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.authorize_calls >= 4, 5)  # both loops, asked twice
+        assert credential_id(token) not in control.state()["credentials"]
+        sink.allowed = True
+        await sink.wait_for(lambda: "SPY" in sink.quotes and sink.state("account") == "live")

@@ -1,0 +1,163 @@
+"""What every adapter shares (streaming/brokers/base.py): backoff, the delayed-data
+detector and the per-kind supervised loops, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from streaming.brokers.base import (
+    Backoff,
+    BrokerHTTPError,
+    CredentialRejected,
+    DelayMonitor,
+    StreamConfig,
+    SupervisedAdapter,
+)
+from tests.support.recording import RecordingSink, running
+
+
+# -- backoff ---------------------------------------------------------------------------------
+def test_backoff_grows_to_the_cap_and_never_beyond():
+    backoff = Backoff(base=0.5, cap=30.0, jitter=0.3, stable_after=10)
+    delays = [backoff.next_delay() for _ in range(20)]
+    assert all(d <= 30.0 for d in delays)  # jitter never pushes past the cap (no 38 s)
+    assert delays[0] <= 0.5 and delays[-1] >= 30.0 * 0.7
+    assert all(d >= 0.5 * 0.7 for d in delays)
+
+
+def test_one_flap_after_a_stable_run_costs_at_most_base():
+    backoff = Backoff(base=0.5, cap=30.0, stable_after=10)
+    for _ in range(10):
+        backoff.next_delay()  # a long outage: the attempts are at the cap
+    assert backoff.next_delay(up_for=3600) <= 0.5  # then live for an hour, one drop
+    assert backoff.next_delay() <= 1.0  # and it grows again from there
+
+
+def test_a_short_lived_connection_keeps_backing_off():
+    """Up for less than stable_after (or never up, however long the attempt took): no reset."""
+    backoff = Backoff(base=0.5, cap=30.0, jitter=0.0, stable_after=10)
+    for _ in range(4):
+        backoff.next_delay()
+    assert backoff.next_delay(up_for=2.0) == 8.0
+    assert backoff.next_delay(up_for=None) == 16.0
+
+
+# -- delayed data ------------------------------------------------------------------------------
+def feed(
+    monitor: DelayMonitor, lag_ms: int, n: int = 20, start: int = 0, symbol: str = "SPY"
+) -> list[bool]:
+    """`n` updates of `symbol`, one a second, each `lag_ms` behind its receipt."""
+    now = 1_700_000_000_000
+    changes = []
+    for i in range(n):
+        t = now + (start + i) * 1000
+        changes.append(monitor.observe(symbol, t - lag_ms, now_ms=t))
+    return changes
+
+
+def test_quotes_lagging_more_than_a_minute_mark_the_link_delayed_and_recover():
+    monitor = DelayMonitor()
+    assert not any(feed(monitor, 2_000)) and not monitor.delayed
+    changes = feed(monitor, 900_000, start=20, symbol="QQQ")  # e.g. after a failover
+    assert changes.count(True) == 1 and monitor.delayed
+    assert monitor.extra() == {"delayed": True, "delay_ms": 900_000}
+    changes = feed(monitor, 500, start=40)
+    assert changes.count(True) == 1 and monitor.extra() == {"delayed": False, "delay_ms": None}
+
+
+def test_old_snapshots_of_quiet_symbols_do_not_count_as_delay():
+    """After hours a subscription returns each symbol's last quote with an old time; only
+    updates (a symbol's time moving forward) are measured."""
+    monitor = DelayMonitor()
+    now = 1_700_000_000_000
+    for i in range(40):
+        monitor.observe(f"SYM{i}", now - 3_600_000, now_ms=now)  # one old snapshot each
+        monitor.observe(f"SYM{i}", now - 3_600_000, now_ms=now + 1000)  # repeated, unchanged
+    assert not monitor.delayed and not monitor.lags
+
+
+def test_a_known_delayed_environment_is_always_delayed():
+    monitor = DelayMonitor(900_000)
+    feed(monitor, 100)
+    assert monitor.extra() == {"delayed": True, "delay_ms": 900_000}
+
+
+# -- per-kind supervised loops -------------------------------------------------------------------
+class TwoKinds(SupervisedAdapter):
+    """Quotes stay up; the account connection fails as told."""
+
+    broker = "test"
+
+    def __init__(self, account_failure: Exception, **config: float) -> None:
+        super().__init__()
+        self.link_id = 9
+        self.config = StreamConfig(backoff_base=0.05, backoff_cap=0.2, rejected_retry=60, **config)
+        self.account_failure = account_failure
+        self.quote_connects = 0
+        self.account_attempts: list[float] = []
+
+    def _loops(self):
+        return {"quotes": self._quotes, "account": self._account}
+
+    def _describe(self, exc: BaseException) -> str:
+        return str(exc)
+
+    async def _quotes(self, sink) -> None:
+        await self._gate(sink)
+        self.quote_connects += 1
+        await self._report(sink, "quotes", "live")
+        while True:
+            sink.quote("SPY", {"bid": 1.0})
+            await asyncio.sleep(0.01)
+
+    async def _account(self, sink) -> None:
+        await self._gate(sink)
+        self.account_attempts.append(time.monotonic())
+        raise self.account_failure
+
+
+async def test_an_account_failure_never_touches_the_quotes_loop():
+    adapter = TwoKinds(BrokerHTTPError(503, "unavailable"))
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.kind_states("account").count("reconnecting") >= 4)
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 10)
+    assert adapter.quote_connects == 1
+    assert sink.kind_states("quotes") == ["live"]
+    delays = [e["retry_in"] for s, _, e in sink.of_kind("account") if s == "reconnecting"]
+    assert delays[1] >= delays[0] * 0.7 and max(delays) <= 0.2
+    assert all(k in ("quotes", "account") for k, *_ in sink.statuses)
+
+
+async def test_retry_after_is_honoured_per_kind():
+    adapter = TwoKinds(BrokerHTTPError(429, "slow down", retry_after=0.5))
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: len(adapter.account_attempts) >= 2, 3)
+    gap = adapter.account_attempts[1] - adapter.account_attempts[0]
+    assert gap >= 0.5
+    assert sink.of_kind("account")[0][2]["retry_in"] == 0.5
+
+
+async def test_a_rejection_is_an_error_of_its_kind_retried_slowly():
+    adapter = TwoKinds(CredentialRejected("no"))
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "error")
+        count = sink.quote_counts["SPY"]
+        await sink.wait_for(lambda: sink.quote_counts["SPY"] > count + 5)
+    assert len(adapter.account_attempts) == 1 and sink.state("quotes") == "live"
+
+
+async def test_the_lease_gate_holds_every_loop():
+    adapter = TwoKinds(BrokerHTTPError(503, "unavailable"))
+    sink = RecordingSink()
+    sink.allowed = False
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.authorize_calls >= 4, 3)
+        assert adapter.quote_connects == 0 and not adapter.account_attempts
+        assert not sink.statuses
+        sink.allowed = True
+        await sink.wait_for(lambda: sink.state("quotes") == "live" and adapter.account_attempts)
