@@ -200,6 +200,11 @@ STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "6
 STREAM_ACCOUNT_POLL_INTERVAL = float(os.environ.get("STREAM_ACCOUNT_POLL_INTERVAL", "15"))
 STREAM_ORDER_POLL_INTERVAL = float(os.environ.get("STREAM_ORDER_POLL_INTERVAL", "2"))
 STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
+# Market data of the quote source older than this (while subscribed) is stale; 3 s later
+# another healthy quote-capable link takes the symbols over (docs/streaming.md).
+STREAM_QUOTE_STALE_AFTER = float(os.environ.get("STREAM_QUOTE_STALE_AFTER", "10"))
+# How often the tastytrade account streamer is asked for a heartbeat; 2.5 missed = stale.
+STREAM_ACCOUNT_HEARTBEAT = float(os.environ.get("STREAM_ACCOUNT_HEARTBEAT", "5"))
 # Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal
 # interval, and the pause before a new owner connects so a previous one can let go), and
 # account frames are kept per user for resuming sockets (entries).

@@ -58,6 +58,8 @@ QUOTE_STALE_AFTER = 10.0
 STALE_FACTOR = 2.5
 #: The quote source hands over after its market data failed (or went stale) this long...
 FAILOVER_AFTER = 3.0
+#: ...or has not come up at all for this long after the link started (seconds).
+FIRST_CONNECT_GRACE = 10.0
 #: ...to a link that has not failed as a source in this long.
 FAILOVER_COOLDOWN = 60.0
 #: How often relays in other processes are told the stream's head (seconds).
@@ -80,11 +82,26 @@ class KindHealth:
     #: Set by the staleness sweep: the adapter says live, but data stopped arriving.
     stale: bool = False
     stale_reason: str = ""
+    #: When the data last stopped being live (ms; the start while it never was): a
+    #: connect that hangs after a drop counts as down as much as `reconnecting` does.
+    down_since: int = field(default_factory=events.now_ms)
+    was_live: bool = False
 
     def set(self, state: str, reason: str) -> None:
         if (state, reason) != (self.state, self.reason) or self.stale:
             self.since = events.now_ms()
+        if state != "live" and self.state == "live" and not self.stale:
+            self.down_since = events.now_ms()
+        self.was_live = self.was_live or state == "live"
         self.state, self.reason, self.stale = state, reason, False
+
+    def mark_stale(self, stale: bool, reason: str = "", *, last_data_ms: int = 0) -> None:
+        """The staleness sweep's verdict on a kind its adapter says is live; the data has
+        been down since it last arrived."""
+        self.stale, self.since = stale, events.now_ms()
+        if stale:
+            self.stale_reason = reason
+            self.down_since = last_data_ms or self.since
 
     @property
     def shown(self) -> tuple[str, str]:
@@ -122,13 +139,17 @@ class LinkHealth:
         return max(shown, key=lambda s: _SEVERITY.get(s[0], 0), default=("stopped", ""))
 
     def failing_quotes(self, now: float) -> bool:
-        """Whether this link's market data has been failing long enough to fail over."""
-        state, _ = self.kinds["quotes"].shown
+        """Whether this link's market data has been down long enough to fail over: in
+        error, or not live (stale, reconnecting, a connect that hangs) for
+        `FAILOVER_AFTER` — `FIRST_CONNECT_GRACE` while it never came up."""
+        quotes = self.kinds["quotes"]
+        state, _ = quotes.shown
         if state == "error":
             return True
-        if state not in ("stale", "reconnecting"):
+        if state in ("live", "stopped"):
             return False
-        return events.now_ms() - self.kinds["quotes"].since >= FAILOVER_AFTER * 1000
+        grace = FAILOVER_AFTER if quotes.was_live else FIRST_CONNECT_GRACE
+        return events.now_ms() - quotes.down_since >= grace * 1000
 
 
 @dataclass
@@ -584,8 +605,11 @@ class UserStreamManager:
                 last = self._last_quote_at or (quotes.last_ok or 0) / 1000
                 overdue = now - last > self.quote_stale_after
                 if overdue != quotes.stale:
-                    quotes.stale, quotes.since = overdue, events.now_ms()
-                    quotes.stale_reason = f"no market data for {now - last:.0f} s"
+                    quotes.mark_stale(
+                        overdue,
+                        f"no market data for {now - last:.0f} s",
+                        last_data_ms=int(last * 1000),
+                    )
                     changed = True
             account = health.kinds["account"]
             every = health.expect_every.get("account")
@@ -593,8 +617,11 @@ class UserStreamManager:
                 last = (account.last_ok or 0) / 1000
                 overdue = now - last > STALE_FACTOR * every
                 if overdue != account.stale:
-                    account.stale, account.since = overdue, events.now_ms()
-                    account.stale_reason = f"account data {now - last:.0f} s old"
+                    account.mark_stale(
+                        overdue,
+                        f"account data {now - last:.0f} s old",
+                        last_data_ms=int(last * 1000),
+                    )
                     changed = True
             if changed:
                 self._emit_status(link_id)

@@ -88,6 +88,7 @@ def stream_config() -> StreamConfig:
         account_poll_interval=settings.STREAM_ACCOUNT_POLL_INTERVAL,
         order_poll_interval=settings.STREAM_ORDER_POLL_INTERVAL,
         chain_cache_ttl=settings.STREAM_CHAIN_CACHE_TTL,
+        account_heartbeat_interval=settings.STREAM_ACCOUNT_HEARTBEAT,
     )
 
 
@@ -156,6 +157,7 @@ async def build_manager(
         owner=owner,
         authorize=authorize,
         watchlist=watchlist,
+        quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
     )
 
 

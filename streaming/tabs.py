@@ -27,7 +27,6 @@ from redis.exceptions import RedisError
 
 from . import validation
 from .eventlog import Position
-from .manager import QUOTE_STALE_AFTER
 from .registry import registry
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ class TabStream:
                     "max_message_bytes": validation.MAX_MESSAGE_BYTES,
                     "rate_per_10s": validation.RATE_LIMIT,
                 },
-                "stale_after_ms": {"quotes": int(QUOTE_STALE_AFTER * 1000)},
+                "stale_after_ms": {"quotes": int(settings.STREAM_QUOTE_STALE_AFTER * 1000)},
             }
         )
         # Register with the owner first: it then sends our frames through the channel
