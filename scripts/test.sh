@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, Django checks, and pytest (unit, sandbox, Redis-backed).
+# The whole test suite: lint, Django checks, the browser modules' unit tests (node --test)
+# and pytest (unit, sandbox, Redis-backed, Chromium).
 # Installs what it needs first (Debian's redis-server and chromium, the virtualenv);
 # the tests start their own redis-server, sandboxes and daphne processes on free
 # loopback ports and stop them afterwards. Browser tests drive Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server chromium
+# node runs the browser modules' unit tests; the machine image has it, Debian's nodejs otherwise
+command -v node >/dev/null || bash scripts/bootstrap.sh nodejs
 . .venv/bin/activate
 
 echo "== ruff format --check"; ruff format --check .
@@ -13,5 +16,6 @@ echo "== ruff check"; ruff check .
 echo "== django checks"
 python manage.py check --fail-level WARNING
 python manage.py makemigrations --check --dry-run >/dev/null
+echo "== node --test (browser modules)"; node --test tests/js/
 echo "== pytest"
 exec pytest "$@"

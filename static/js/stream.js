@@ -2,14 +2,25 @@
  * streamdesk dashboard client: one WebSocket to /ws/stream/, state from the
  * embedded snapshot, DOM updates batched per animation frame.
  *
- * Follows docs/streaming-contract.md: hello → snapshot → live frames; account
- * frames applied in `seq` order (duplicates ignored, a gap forces a reconnect and
+ * Follows docs/streaming-contract.md: hello → snapshot → live frames; positions are
+ * `<epoch>:<seq>`: account frames are applied in seq order within the snapshot's epoch
+ * (duplicates ignored; a gap reconnects with our position; another epoch reconnects for
  * a fresh snapshot); quotes latest-wins with "absent = unchanged, null = no value";
- * orders by id, fills by fill id; polling /api/snapshot when the socket cannot
- * stay up. Plain ES2020, no libraries; never innerHTML.
+ * an order frame replaces the order keyed (link, id); the watchlist is the user's
+ * (`watchlist` frames, `POST /watchlist`); every value shows whether it is fresh,
+ * stale or delayed. SSE, then polling /api/snapshot when the socket cannot stay up.
+ * ES2020 module, no libraries; never innerHTML. The wire rules themselves are in
+ * contract.js (unit-tested under node).
  *
- * For tests: window.streamdesk = {applyFrame(frame), state(), flush()}.
+ * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
+ * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
  */
+import {
+  num, timeMs, epochOf, formatPosition, accountFrameVerdict, closePolicy, backoffDelay,
+  orderKey, orderCopy, watchlistOf, watchlistReplaces, normalizeSymbol, quoteAge, quoteStale,
+  newestLiveQuoteT, kindsOf, accountFreshness, dataState, fmtAge, KINDS, DEFAULT_STALE_QUOTES_MS,
+} from './contract.js';
+
 (() => {
   'use strict';
 
@@ -18,36 +29,26 @@
 
   // ------------------------------------------------------------------ constants
 
-  const STALE_QUOTE_MS = 10000;
   const STALE_PAGE_MS = 10000;
   const PING_EVERY_MS = 20000;
   const DEAD_AFTER_MS = 45000;
   const POLL_EVERY_MS = 2000;
   const POLL_TIMEOUT_MS = 8000;
-  const TICK_MS = 500;
+  const TICK_MS = 1000;
   const STABLE_AFTER_MS = 10000;
   const CONNECT_TIMEOUT_MS = 15000;
-  const BACKOFF_MIN_MS = 500;
-  const BACKOFF_MAX_MS = 30000;
-  const BACKOFF_JITTER = 0.3;
   const FAILS_BEFORE_POLLING = 3;
   const IMMEDIATE_COOLDOWN_MS = 5000;
   const MAX_ORDERS_SHOWN = 200;
   const MAX_PENDING_FRAMES = 2000;
   const MAX_MESSAGES = 5;
   const MESSAGE_TTL_MS = 10000;
-  const RESUME_CODES = new Set([1012, 4408, 4409]);
   const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed']);
-
-  // Symbol syntax exactly as the contract's validation table lists it.
-  const EQUITY_RE = /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/;
-  const OPTION_RE = /^\.[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d+(\.\d+)?$/;
-  const OCC_RE = /^([A-Z][A-Z0-9]{0,5})( *)(\d{6})([CP])(\d{8})$/;
-  const FUTURE_RE = /^\/[A-Z0-9]{1,6}[FGHJKMNQUVXZ]\d{1,2}(:[A-Z]{2,6})?$/;
 
   const REASONS = {
     invalid_symbol: 'not a valid symbol',
     limit_reached: 'symbol limit reached',
+    user_limit_reached: 'your symbol limit is reached',
   };
 
   const cfg = {
@@ -61,26 +62,29 @@
     transport: new URLSearchParams(location.search).get('transport') || 'auto',
   };
 
-  const $ = (sel, el = document) => el.querySelector(sel);
   const reducedMotion = !!(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
 
   // ------------------------------------------------------------------ state
 
   const S = {
+    epoch: null, // the snapshot's epoch: account frames of another one are never applied
     seq: 0,
+    canResume: false, // whether (epoch, seq) is a position the server may resume from
     simulated: false,
     accounts: new Map(), // number -> {number, link, broker, label, nickname, margin_or_cash, simulated, balance, positions: Map(symbol -> position)}
     quotes: new Map(), // symbol -> quote
     greeks: new Map(), // streamer symbol -> greeks
     orders: new Map(), // id -> order (+ _account, _simulated, _rank)
     links: new Map(), // id -> link status
-    watchlist: [],
+    watchlist: { symbols: [], version: null }, // the user's, not this tab's
+    extraSymbols: new Set(), // symbols this tab subscribes beyond the user's (e.g. a chain it shows)
     subscriptions: [],
     rejected: new Map(), // symbol -> reason
     limits: { max_symbols: 200, max_symbols_per_message: 50 },
+    staleAfterMs: DEFAULT_STALE_QUOTES_MS, // hello.stale_after_ms.quotes
     awaitingSnapshot: false,
     pending: [],
-    newestT: null, // server ms of the newest data
+    newestQuoteT: null, // server ms of the newest quote not from a delayed source
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
     skew: 0, // server clock minus client clock, ms
     orderRank: 0,
@@ -106,28 +110,18 @@
     pollTimer: null,
     pollAbort: null,
     lastImmediate: 0,
+    sseAttempt: 0, // backoff exponent of SSE reopen after a close code
+    sseTimer: null,
     reconnects: 0,
+    connects: 0, // sockets opened
+    socketUrl: '', // the last socket's URL (with its ?since= position)
+    lastRetry: null, // {code, delay, resume}: how the last reconnect was scheduled
     lastReason: '',
     lastClose: null,
     stopped: false,
   };
 
   // ------------------------------------------------------------------ helpers
-
-  function num(v) {
-    if (v === null || v === undefined || v === '') return null;
-    const n = typeof v === 'number' ? v : Number(v);
-    return Number.isFinite(n) ? n : null;
-  }
-
-  function timeMs(v) {
-    if (v === null || v === undefined || v === '') return null;
-    if (typeof v === 'number') return v < 1e11 ? v * 1000 : v; // seconds or ms
-    const n = Number(v);
-    if (Number.isFinite(n)) return n < 1e11 ? n * 1000 : n;
-    const p = Date.parse(v);
-    return Number.isFinite(p) ? p : null;
-  }
 
   const fmtCache = new Map();
   function nf(min, max, extra) {
@@ -160,14 +154,6 @@
       return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
     },
   };
-
-  function fmtAge(ms) {
-    if (ms === null) return DASH;
-    if (ms < 10000) return `${(ms / 1000).toFixed(1)} s`;
-    if (ms < 120000) return `${Math.round(ms / 1000)} s`;
-    if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
-    return `${Math.round(ms / 3600000)} h`;
-  }
 
   const serverNow = () => Date.now() + S.skew;
 
@@ -308,35 +294,22 @@
     };
   }
 
-  function bumpNewest(t) {
-    const ms = timeMs(t);
-    if (ms !== null && (S.newestT === null || ms > S.newestT)) S.newestT = ms;
+  /** A quote that is not from a delayed source moves the page's data age. */
+  function noteQuoteTime(q) {
+    if (!q || q.delayed) return;
+    const ms = timeMs(q.t);
+    if (ms !== null && (S.newestQuoteT === null || ms > S.newestQuoteT)) S.newestQuoteT = ms;
   }
 
+  /** An order frame carries the order's whole state: replace our copy (keyed by link and
+   *  broker id), never merge fill lists, so the same frame twice changes nothing. */
   function upsertOrder(order, meta) {
     if (!order || order.id === undefined || order.id === null) return;
-    // Order ids are unique per broker link, not across brokers: key by link too.
     const link = (meta && meta.link) ?? order.link;
     const id = orderKey(order.id, link);
     const old = S.orders.get(id);
-    const next = { ...order, legs: Array.isArray(order.legs) ? order.legs.map((l) => ({ ...l })) : [] };
-    // Fills are keyed by fill id: keep every fill ever seen for a leg, once.
-    if (old) {
-      next.legs.forEach((leg, i) => {
-        const oldLeg = old.legs.find((l) => l.symbol === leg.symbol && l.action === leg.action) || old.legs[i];
-        const fills = new Map();
-        for (const f of (oldLeg && oldLeg.fills) || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
-        for (const f of leg.fills || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
-        leg.fills = Array.from(fills.values());
-      });
-    } else {
-      next.legs.forEach((leg) => {
-        const fills = new Map();
-        for (const f of leg.fills || []) if (f && f.id !== undefined) fills.set(String(f.id), f);
-        leg.fills = Array.from(fills.values());
-      });
-    }
-    next._account = (meta && meta.account) ?? (old && old._account) ?? order.account ?? order.account_number ?? null;
+    const next = orderCopy(order);
+    next._account = (meta && meta.account) ?? order.account ?? order.account_number ?? (old && old._account) ?? null;
     next._simulated = !!((meta && meta.simulated) || (old && old._simulated));
     const changed = !old || JSON.stringify(stripMeta(old)) !== JSON.stringify(stripMeta(next));
     next._rank = !old || changed ? ++S.orderRank : old._rank;
@@ -345,10 +318,6 @@
     if (changed) dirty.orders.add(id);
     if (!old) dirty.structure = true;
     else if (changed) dirty.orderOrder = true;
-  }
-
-  function orderKey(id, link) {
-    return link === undefined || link === null ? String(id) : `${link}:${id}`;
   }
 
   function stripMeta(o) {
@@ -366,11 +335,30 @@
     dirty.structure = true;
   }
 
+  /** Take the user's watchlist if it is newer than ours (a snapshot's: at least as new). */
+  function adoptWatchlist(raw, fromSnapshot) {
+    const next = watchlistOf(raw);
+    if (!watchlistReplaces(S.watchlist, next, fromSnapshot)) return false;
+    const same = next.symbols.length === S.watchlist.symbols.length && next.symbols.every((s, i) => s === S.watchlist.symbols[i]);
+    S.watchlist = { symbols: next.symbols.slice(), version: next.version };
+    if (!same) {
+      for (const s of Array.from(S.rejected.keys())) if (!next.symbols.includes(s) && !S.extraSymbols.has(s)) S.rejected.delete(s);
+      dirty.watchlist = true;
+      for (const s of next.symbols) dirty.quotes.add(s);
+      // SSE is one-way: its symbols are fixed when it opens; reopen (resuming) for the new list
+      if (conn.es && S.extraSymbols.size) startSse();
+    }
+    return true;
+  }
+
   function applySnapshot(snap, source) {
     if (!snap || typeof snap !== 'object') return;
+    S.epoch = epochOf(snap.epoch);
     S.seq = num(snap.seq) ?? 0;
-    // A page rendered before the stream answered has nothing to resume from.
-    S.canResume = source === 'socket' || S.seq > 0 || (Array.isArray(snap.accounts) && snap.accounts.length > 0);
+    // A position is resumable only with an epoch: a page rendered before the stream
+    // answered (no epoch) asks the socket for a snapshot.
+    S.canResume = S.epoch !== null;
+    setPositionAttr();
     S.simulated = !!snap.simulated;
     const oldAccounts = S.accounts;
     S.accounts = new Map();
@@ -379,6 +367,7 @@
     }
     S.quotes = new Map();
     for (const [sym, q] of Object.entries(snap.quotes || {})) if (q && typeof q === 'object') S.quotes.set(sym, { ...q });
+    S.newestQuoteT = newestLiveQuoteT(S.quotes.values());
     S.greeks = new Map();
     for (const [sym, g] of Object.entries(snap.greeks || {})) if (g && typeof g === 'object') S.greeks.set(sym, { ...g });
     // Orders: the snapshot is the authority; keep only finished orders it no longer lists
@@ -392,16 +381,23 @@
     trimOrders();
     S.links = new Map();
     for (const l of Array.isArray(snap.links) ? snap.links : []) if (l && l.id !== undefined) S.links.set(String(l.id), { ...l });
+    if (snap.watchlist !== undefined) adoptWatchlist(snap.watchlist, true);
     if (source === 'socket' && Array.isArray(snap.subscriptions)) S.subscriptions = snap.subscriptions.slice();
-    bumpNewest(snap.t);
     dirty.structure = true;
     dirty.simulated = true;
-    // Account frames that arrived before this snapshot: apply those it does not include.
+    // Account frames that arrived before this snapshot: apply those of its epoch it does
+    // not include (older ones are duplicates, other epochs are not ours).
     S.awaitingSnapshot = false;
-    const pending = S.pending;
+    const pending = S.pending.filter((f) => f.epoch === undefined || f.epoch === null || f.epoch === S.epoch);
     S.pending = [];
     pending.sort((a, b) => num(a.seq) - num(b.seq));
-    for (const f of pending) applyAccountFrame(f);
+    for (const f of pending) if (num(f.seq) > S.seq) applyAccountFrame(f);
+  }
+
+  function setPositionAttr() {
+    const pos = formatPosition(S.epoch, S.seq);
+    const v = pos || '';
+    if (root.getAttribute('data-position') !== v) root.setAttribute('data-position', v);
   }
 
   function accountFor(number, frame) {
@@ -421,20 +417,25 @@
   }
 
   function applyAccountFrame(f) {
-    const seq = num(f.seq);
-    if (seq === null) return; // the contract gives every account frame a seq
     if (S.awaitingSnapshot) {
+      if (num(f.seq) === null) return;
       S.pending.push(f);
       if (S.pending.length > MAX_PENDING_FRAMES) S.pending.shift();
       return;
     }
-    if (seq <= S.seq) return; // already have it: idempotent
-    if (seq > S.seq + 1) {
-      resync(`sequence gap: had ${S.seq}, got ${seq}`);
+    const verdict = accountFrameVerdict({ epoch: S.epoch, seq: S.seq }, f);
+    if (verdict === 'invalid' || verdict === 'duplicate') return;
+    if (verdict === 'epoch') {
+      // Nothing we hold belongs to that epoch: a fresh snapshot, not a resume.
+      resync(`new stream epoch ${f.epoch} (had ${S.epoch})`, false);
       return;
     }
-    S.seq = seq;
-    bumpNewest(f.t);
+    if (verdict === 'gap') {
+      resync(`sequence gap: had ${S.epoch}:${S.seq}, got ${f.epoch ?? ''}:${f.seq}`, true);
+      return;
+    }
+    S.seq = num(f.seq);
+    setPositionAttr();
     if (f.simulated) { S.simulated = true; dirty.simulated = true; }
     if (f.type === 'order') {
       upsertOrder(f.order, { account: f.account, simulated: f.simulated, link: f.link });
@@ -473,9 +474,13 @@
     for (const [sym, q] of Object.entries(f.quotes || {})) {
       if (!q || typeof q !== 'object') continue;
       const cur = S.quotes.get(sym) || {};
+      const prevT = timeMs(cur.t);
       for (const k of Object.keys(q)) cur[k] = q[k]; // absent = unchanged, null = no value
       if (q.t === undefined && t !== null) cur.t = t;
+      // a quote's time never moves backwards (a late trade print must not age it)
+      if (prevT !== null && (timeMs(cur.t) ?? 0) < prevT) cur.t = prevT;
       S.quotes.set(sym, cur);
+      noteQuoteTime(cur);
       dirty.quotes.add(sym);
     }
     for (const [sym, g] of Object.entries(f.greeks || {})) {
@@ -485,7 +490,6 @@
       S.greeks.set(sym, cur);
       dirty.greeks.add(sym);
     }
-    bumpNewest(f.t);
   }
 
   /**
@@ -516,6 +520,8 @@
         const st = num(frame.server_time);
         if (st !== null) S.skew = st - Date.now();
         if (frame.limits && typeof frame.limits === 'object') Object.assign(S.limits, frame.limits);
+        const staleQuotes = num(frame.stale_after_ms && frame.stale_after_ms.quotes);
+        if (staleQuotes !== null && staleQuotes > 0) S.staleAfterMs = staleQuotes;
         if (frame.simulated) { S.simulated = true; dirty.simulated = true; }
         S.awaitingSnapshot = true;
         S.pending = [];
@@ -525,7 +531,13 @@
         applySnapshot(frame, 'socket');
         break;
       case 'resumed': {
-        // The server replays the account frames after our seq instead of a snapshot.
+        // The server replays the account frames after our position instead of a snapshot.
+        const ep = frame.epoch === undefined ? S.epoch : frame.epoch;
+        const from = num(frame.from);
+        if (ep !== S.epoch || (from !== null && from > S.seq)) {
+          resync(`resumed at ${ep}:${from} but we hold ${S.epoch}:${S.seq}`, false);
+          return;
+        }
         S.awaitingSnapshot = false;
         const pending = S.pending;
         S.pending = [];
@@ -534,8 +546,10 @@
         break;
       }
       case 'resync':
-        resync(frame.reason || 'server asked for a resync');
-        break;
+        // frames may have been lost (the server closes with 4409 right after): take a
+        // fresh snapshot now rather than wait for the close
+        resync(frame.reason || 'server asked for a resync', false);
+        return;
       case 'quotes':
         applyQuotes(frame);
         break;
@@ -554,6 +568,9 @@
           dirty.links.add(id);
           if (frame.link.simulated) { S.simulated = true; dirty.simulated = true; }
         }
+        break;
+      case 'watchlist':
+        adoptWatchlist({ symbols: frame.symbols, version: frame.version }, false);
         break;
       case 'subscribed':
         if (Array.isArray(frame.symbols)) S.subscriptions = frame.symbols.slice();
@@ -598,6 +615,7 @@
   const ordersEmptyEl = document.getElementById('orders-empty');
   const linksEl = document.getElementById('links');
   const connEl = document.getElementById('conn-state');
+  const dataStateEl = document.getElementById('data-state');
   const ageEl = document.getElementById('data-age');
   const form = document.getElementById('watchlist-form');
 
@@ -617,6 +635,22 @@
   }
 
   const POSITION_COLS = ['quantity', 'mark', 'day_pnl', 'open_pnl', 'average_open_price', 'delta', 'position_delta', 'gamma', 'theta', 'vega', 'iv'];
+  // [visible label, unit suffix, title]: greeks are per share, as the brokers send them
+  // (the same as the template's header).
+  const POSITION_HEADS = [
+    ['Symbol', '', ''],
+    ['Qty', '', 'Quantity (negative: short)'],
+    ['Mark', '', 'Mark: mid of the live bid and ask'],
+    ['Day P&L', '', 'Day P&L from the live mark'],
+    ['Open P&L', '', 'Open P&L from the live mark'],
+    ['Avg', '', 'Average open price'],
+    ['Δ', '', 'Delta per share'],
+    ['Pos Δ', '', 'Position delta: delta × quantity × multiplier'],
+    ['Γ', '', 'Gamma per share'],
+    ['Θ', '/sh', 'Theta per share, per day (a contract: × its multiplier)'],
+    ['Vega', '/sh', 'Vega per share, per vol point (a contract: × its multiplier)'],
+    ['IV', '', 'Implied volatility'],
+  ];
 
   function isOption(p) {
     return /option/i.test(String(p.instrument_type || '')) || String(p.streamer_symbol || '').startsWith('.');
@@ -664,8 +698,9 @@
   }
 
   function buildAccount(acct) {
-    const heads = ['Symbol', 'Qty', 'Mark', 'Day P&L', 'Open P&L', 'Avg', 'Δ', 'Pos Δ', 'Γ', 'Θ', 'Vega', 'IV'];
-    const thead = el('thead', null, el('tr', null, ...heads.map((h, i) => el('th', { scope: 'col', class: i === 0 ? 'col-sym' : null }, h))));
+    const thead = el('thead', null, el('tr', null, ...POSITION_HEADS.map(([label, unit, title], i) => el('th', {
+      scope: 'col', class: i === 0 ? 'col-sym' : null, title: title || null, 'data-col': i ? POSITION_COLS[i - 1] : 'symbol',
+    }, label, unit ? el('span', { class: 'unit' }, unit) : null))));
     const article = el('article', { class: 'card account', 'data-account': acct.number, 'data-account-link': acct.link ?? '', 'data-simulated': acct.simulated ? 'true' : 'false' },
       el('header', { class: 'account-head' },
         el('h2', { class: 'account-name' }, el('span', { 'data-field': 'name' }, ''), ' ', el('span', { class: 'acct-no', 'data-field': 'number' }, acct.number)),
@@ -710,6 +745,34 @@
 
   function setText(node, text) {
     if (node.textContent !== text) node.textContent = text;
+  }
+
+  function setAttr(node, name, value) {
+    if (!node) return;
+    if (value === null || value === undefined) {
+      if (node.hasAttribute(name)) node.removeAttribute(name);
+    } else if (node.getAttribute(name) !== value) {
+      node.setAttribute(name, value);
+    }
+  }
+
+  /** A DELAYED badge inside `container` (made on first need), shown while `on`. */
+  function delayedBadge(container, on, small) {
+    if (!container) return;
+    let badge = container.querySelector(':scope > [data-badge="delayed"]');
+    if (on && !badge) {
+      badge = el('span', { class: `badge badge-delayed${small ? ' badge-small' : ''}`, 'data-badge': 'delayed' }, 'DELAYED');
+      container.append(badge);
+    }
+    if (badge) badge.hidden = !on;
+  }
+
+  /** Mark a value cell stale (class `is-stale`) or delayed, with a title saying why. */
+  function markCell(node, stale, delayed, why) {
+    if (!node) return;
+    node.classList.toggle('is-stale', !!stale);
+    node.classList.toggle('is-delayed', !!delayed);
+    setAttr(node, 'title', why || null);
   }
 
   // ------------------------------------------------------------------ DOM: reconcile structure
@@ -787,11 +850,11 @@
   }
 
   function buildQuoteRow(sym) {
-    return el('tr', { 'data-quote': sym, 'data-stale': 'false' },
-      el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, sym),
+    return el('tr', { 'data-quote': sym, 'data-stale': 'true', 'data-delayed': 'false' },
+      el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, sym)),
       el('td', { class: 'num', 'data-field': 'bid' }, DASH),
       el('td', { class: 'num', 'data-field': 'ask' }, DASH),
-      el('td', { class: 'num', 'data-field': 'last' }, DASH),
+      el('td', { class: 'num col-last', 'data-field': 'last' }, DASH),
       el('td', { class: 'num', 'data-field': 'change' }, DASH),
       el('td', { class: 'num col-vol', 'data-field': 'volume' }, DASH),
       el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
@@ -799,8 +862,9 @@
 
   function reconcileWatchlist() {
     const nodes = [];
-    const wanted = new Set(S.watchlist);
-    for (const sym of S.watchlist) {
+    const symbols = S.watchlist.symbols;
+    const wanted = new Set(symbols);
+    for (const sym of symbols) {
       let row = quoteRows.get(sym);
       if (!row) {
         row = buildQuoteRow(sym);
@@ -808,13 +872,14 @@
         dirty.quotes.add(sym);
       }
       const reason = S.rejected.get(sym);
-      if (reason) { row.setAttribute('data-rejected', reason); row.title = `${sym}: ${REASONS[reason] || reason}`; }
-      else if (row.hasAttribute('data-rejected')) { row.removeAttribute('data-rejected'); row.removeAttribute('title'); }
+      if (reason) row.setAttribute('data-rejected', reason);
+      else if (row.hasAttribute('data-rejected')) row.removeAttribute('data-rejected');
       nodes.push(row);
     }
     for (const sym of Array.from(quoteRows.keys())) if (!wanted.has(sym)) quoteRows.delete(sym);
     if (watchRowsEl) reconcileChildren(watchRowsEl, nodes);
-    if (watchEmptyEl) watchEmptyEl.hidden = S.watchlist.length > 0;
+    if (watchEmptyEl) watchEmptyEl.hidden = symbols.length > 0;
+    if (watchRowsEl) watchRowsEl.setAttribute('data-version', S.watchlist.version === null ? '' : String(S.watchlist.version));
   }
 
   function orderedOrderIds() {
@@ -842,8 +907,7 @@
     for (const [id] of S.links) {
       let node = linkEls.get(id);
       if (!node) {
-        node = el('span', { class: 'link', 'data-link': id },
-          el('span', { class: 'link-label' }, ''), ' ', el('span', { class: 'link-state', 'data-field': 'state' }, ''));
+        node = el('span', { class: 'link', 'data-link': id }, el('span', { class: 'link-label' }, ''));
         linkEls.set(id, node);
       }
       nodes.push(node);
@@ -855,16 +919,70 @@
 
   // ------------------------------------------------------------------ DOM: values
 
+  /** The mark a position is valued at: the live quote's mid (or last), else the broker's. */
   function markOf(p) {
     const q = S.quotes.get(p.streamer_symbol || p.symbol);
     if (q) {
       const bid = num(q.bid);
       const ask = num(q.ask);
-      if (bid !== null && ask !== null) return { mark: (bid + ask) / 2, live: true };
+      if (bid !== null && ask !== null) return { mark: (bid + ask) / 2, live: true, quote: q };
       const last = num(q.last);
-      if (last !== null) return { mark: last, live: true };
+      if (last !== null) return { mark: last, live: true, quote: q };
     }
-    return { mark: num(p.mark_price), live: false };
+    return { mark: num(p.mark_price), live: false, quote: null };
+  }
+
+  function linkOf(acct) {
+    return acct.link === null || acct.link === undefined ? null : S.links.get(String(acct.link)) || null;
+  }
+
+  function asOfText(ms) {
+    if (ms === null || ms === undefined) return 'not confirmed yet';
+    const d = new Date(ms);
+    const sameDay = new Date().toDateString() === d.toDateString();
+    return `as of ${sameDay ? '' : `${d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' })} `}${fmt.time(ms)}`;
+  }
+
+  /** Whether the account's balances and positions are current, and if not, why. */
+  function accountView(acct) {
+    const f = accountFreshness(linkOf(acct));
+    return { live: f.live, state: f.state, asOf: f.asOf, why: f.live ? '' : `account data ${f.state}${f.reason ? ` (${f.reason})` : ''}, ${asOfText(f.asOf)}` };
+  }
+
+  /** Freshness of a position's mark (and the P&L derived from it) at server time `now`. */
+  function markView(p, now) {
+    const { mark, live, quote } = markOf(p);
+    if (mark === null) return { stale: false, delayed: false, why: '' };
+    if (!live) return { stale: true, delayed: false, why: 'no live quote: the broker\'s mark' };
+    const delayed = !!quote.delayed;
+    const age = quoteAge(quote, now);
+    const stale = quoteStale(quote, now, S.staleAfterMs);
+    const parts = [];
+    if (delayed) parts.push('DELAYED quote');
+    parts.push(age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old${stale ? ' (stale)' : ''}`);
+    return { stale, delayed, why: parts.join(', ') };
+  }
+
+  /** Staleness and delay marks of one position row (re-run by the timer: ages grow). */
+  function positionFreshness(acct, p, av, now) {
+    const row = positionRows.get(`${acct.number}|${p.symbol}`);
+    const mv = markView(p, now);
+    p._stale = mv.stale || !av.live;
+    if (!row) return;
+    const c = cellsOf(row);
+    const accountWhy = av.live ? '' : av.why;
+    const pnlWhy = [mv.why, accountWhy].filter(Boolean).join('; ');
+    markCell(c.quantity, !av.live, false, accountWhy);
+    markCell(c.average_open_price, !av.live, false, accountWhy);
+    markCell(c.position_delta, !av.live, false, accountWhy);
+    markCell(c.mark, mv.stale, mv.delayed, mv.why);
+    markCell(c.day_pnl, mv.stale || !av.live, mv.delayed, pnlWhy);
+    markCell(c.open_pnl, mv.stale || !av.live, mv.delayed, pnlWhy);
+    setAttr(row, 'data-stale', p._stale ? 'true' : 'false');
+    setAttr(row, 'data-delayed', mv.delayed ? 'true' : 'false');
+    delayedBadge(c.symbol, mv.delayed, true);
+    p._delayed = mv.delayed;
+    if (mv.delayed) S.delayedInView = true;
   }
 
   function renderPosition(acct, p) {
@@ -880,6 +998,7 @@
     const day = mark !== null && close !== null && qty !== null ? (mark - close) * qty * mult * sign : null;
     p._open = open;
     p._day = day;
+    positionFreshness(acct, p, accountView(acct), serverNow());
     if (!row) return;
     const c = cellsOf(row);
     const signedQty = qty === null ? null : qty * sign;
@@ -941,9 +1060,56 @@
     setCell(cells.total_day_pnl, fmt.pnl(d), d, { signed: true });
     for (const c of [cells.total_open_pnl, cells.total_day_pnl]) {
       if (!c) continue;
-      if (missing) { c.setAttribute('data-partial', 'true'); c.title = 'Some positions have no price yet'; }
-      else if (c.hasAttribute('data-partial')) { c.removeAttribute('data-partial'); c.removeAttribute('title'); }
+      if (missing) c.setAttribute('data-partial', 'true');
+      else if (c.hasAttribute('data-partial')) c.removeAttribute('data-partial');
     }
+    totalsFreshness(acct, accountView(acct));
+  }
+
+  /** Account totals are stale when any position's mark is, or the account data is. */
+  function totalsFreshness(acct, av) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const cells = cellsOf(art.querySelector('.balances'));
+    let staleMarks = 0;
+    let delayed = false;
+    let missing = false;
+    for (const p of acct.positions.values()) {
+      if (p._stale && markOf(p).mark !== null) staleMarks++;
+      if (p._delayed) delayed = true;
+      if (p._open === null || p._day === null) missing = true;
+    }
+    const why = [
+      missing ? 'some positions have no price yet' : '',
+      staleMarks ? `${staleMarks} position${staleMarks > 1 ? 's' : ''} valued at a stale or broker mark` : '',
+      delayed ? 'includes DELAYED quotes' : '',
+      av.live ? '' : av.why,
+    ].filter(Boolean).join('; ');
+    for (const c of [cells.total_open_pnl, cells.total_day_pnl]) markCell(c, staleMarks > 0 || !av.live, delayed, why);
+  }
+
+  /** Balances and the account's warning line: stale "as of" last_ok while the account kind is not live. */
+  function accountFreshnessDom(acct, av) {
+    const art = accountEls.get(acct.number);
+    if (!art) return;
+    const link = linkOf(acct);
+    setAttr(art, 'data-account-state', av.state);
+    setAttr(art, 'data-fresh', av.live ? 'true' : 'false');
+    setAttr(art, 'data-link-state', link ? String(link.state || 'stopped') : null);
+    art.classList.toggle('is-stale', !av.live);
+    const cells = cellsOf(art.querySelector('.balances'));
+    for (const f of BALANCE_FIELDS) markCell(cells[f], !av.live, false, av.live ? '' : av.why);
+    const warn = art.querySelector('[data-field="link_state"]');
+    if (!warn) return;
+    let text = '';
+    if (!av.live) {
+      const k = kindsOf(link).account;
+      text = `account ${av.state}${k.reason ? `: ${k.reason}` : ''} · ${asOfText(av.asOf)}`;
+    } else if (link && link.state && link.state !== 'live') {
+      text = `link ${link.state}${link.reason ? `: ${link.reason}` : ''}`;
+    }
+    warn.hidden = !text;
+    setText(warn, text);
   }
 
   function renderQuoteRow(sym) {
@@ -961,15 +1127,37 @@
     setCell(c.last, fmt.price(last), last, { flash: true });
     setCell(c.change, fmt.change(chg), chg, { signed: true });
     setCell(c.volume, fmt.volume(vol), vol);
-    updateQuoteStale(sym, row);
+    quoteFreshness(sym, row, serverNow());
   }
 
-  function updateQuoteStale(sym, row) {
+  const QUOTE_VALUE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
+
+  /** A watchlist row: `data-stale` + class `is-stale` + a title with the quote's age;
+   *  `data-delayed` + a DELAYED badge for a quote from a delayed source. */
+  function quoteFreshness(sym, row, now) {
     const q = S.quotes.get(sym);
-    const t = q ? timeMs(q.t) : null;
-    const stale = t === null || serverNow() - t > STALE_QUOTE_MS;
-    const v = stale ? 'true' : 'false';
-    if (row.getAttribute('data-stale') !== v) row.setAttribute('data-stale', v);
+    const age = quoteAge(q, now);
+    const stale = quoteStale(q, now, S.staleAfterMs);
+    const delayed = !!(q && q.delayed);
+    setAttr(row, 'data-stale', stale ? 'true' : 'false');
+    setAttr(row, 'data-delayed', delayed ? 'true' : 'false');
+    row.classList.toggle('is-stale', stale);
+    row.classList.toggle('is-delayed', delayed);
+    const parts = [];
+    const reason = S.rejected.get(sym);
+    if (reason) parts.push(`${sym}: ${REASONS[reason] || reason}`);
+    if (!q) parts.push('no quote yet');
+    else parts.push(`${delayed ? 'DELAYED quote, ' : ''}${age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old`}${stale ? ' (stale)' : ''}`);
+    const why = parts.join(' · ');
+    setAttr(row, 'title', why);
+    const c = cellsOf(row);
+    for (const f of QUOTE_VALUE_FIELDS) {
+      if (!c[f]) continue;
+      c[f].classList.toggle('is-stale', stale);
+      c[f].classList.toggle('is-delayed', delayed);
+    }
+    delayedBadge(c.symbol, delayed, true);
+    if (delayed) S.delayedInView = true;
   }
 
   function renderOrder(id) {
@@ -1013,33 +1201,106 @@
     }
   }
 
+  const KIND_LABEL = { quotes: 'quotes', account: 'account' };
+
   function renderLink(id) {
     const node = linkEls.get(id);
     const l = S.links.get(id);
     if (!node || !l) return;
     const state = String(l.state || 'stopped');
-    node.setAttribute('data-state', state);
-    const label = node.querySelector('.link-label');
-    if (label) setText(label, String(l.label || l.broker || `link ${id}`));
-    const st = node.querySelector('[data-field="state"]');
-    if (st) setText(st, state === 'live' ? state : (l.reason ? `${state}: ${l.reason}` : state));
+    const kinds = kindsOf(l);
+    setAttr(node, 'data-state', state);
+    for (const k of KINDS) setAttr(node, `data-${k}-state`, kinds[k].state);
+    setAttr(node, 'data-quote-source', l.quote_source ? 'true' : 'false');
+    setAttr(node, 'data-delayed', l.delayed ? 'true' : 'false');
+    let label = node.querySelector('.link-label');
+    if (!label) {
+      label = el('span', { class: 'link-label' });
+      node.prepend(label);
+    }
+    setText(label, String(l.label || l.broker || `link ${id}`));
+    // one visible "kind state" per kind in use (idle kinds are not shown)
+    const old = node.querySelector('.link-state');
+    if (old) old.remove();
+    for (const k of KINDS) {
+      let span = node.querySelector(`[data-kind="${k}"]`);
+      const show = kinds[k].state !== 'idle';
+      if (show && !span) {
+        span = el('span', { class: 'link-kind', 'data-kind': k });
+        // kinds in contract order, before the DELAYED badge
+        const later = KINDS.slice(KINDS.indexOf(k) + 1).map((n) => node.querySelector(`[data-kind="${n}"]`)).find(Boolean);
+        node.insertBefore(span, later || node.querySelector('[data-badge="delayed"]'));
+      }
+      if (!span) continue;
+      span.hidden = !show;
+      setAttr(span, 'data-state', kinds[k].state);
+      setText(span, `${KIND_LABEL[k]} ${kinds[k].state}`);
+      setAttr(span, 'title', kinds[k].reason ? `${k}: ${kinds[k].reason}` : null);
+    }
+    delayedBadge(node, !!l.delayed, true);
     const parts = [`${l.broker || ''} ${l.label || ''}`.trim(), `state ${state}`];
     if (l.reason) parts.push(String(l.reason));
+    for (const k of KINDS) {
+      const v = kinds[k];
+      if (v.state === 'idle') { parts.push(`${k}: idle (not the quote source)`); continue; }
+      parts.push(`${k}: ${v.state}${v.reason ? ` (${v.reason})` : ''}${v.last_ok ? `, last confirmed ${fmt.time(v.last_ok)}` : ''}`);
+    }
+    if (l.quote_source) parts.push('feeds your quotes');
+    if (l.delayed) parts.push(`DELAYED market data${num(l.delay_ms) !== null ? ` (about ${fmtAge(num(l.delay_ms))})` : ''}`);
     if (num(l.reconnects)) parts.push(`${l.reconnects} reconnects`);
     if (num(l.last_event_age_ms) !== null) parts.push(`last event ${fmtAge(num(l.last_event_age_ms))} ago`);
     if (l.simulated) parts.push('SIMULATED');
     node.title = parts.join(' · ');
-    // the accounts on this link show a warning while it is not live
+  }
+
+  /**
+   * Everything whose freshness depends on the clock: quote rows, position marks and P&L,
+   * account balances, the data pill and the data age. Runs every second and after frames
+   * that change link states: a value goes stale without any frame arriving.
+   */
+  function renderFreshness() {
+    const now = serverNow();
+    for (const [sym, row] of quoteRows) quoteFreshness(sym, row, now);
+    let delayedInView = false;
     for (const acct of S.accounts.values()) {
-      if (String(acct.link) !== id) continue;
-      const art = accountEls.get(acct.number);
-      const warn = art && art.querySelector('[data-field="link_state"]');
-      if (!warn) continue;
-      art.setAttribute('data-link-state', state);
-      const show = state !== 'live';
-      warn.hidden = !show;
-      setText(warn, show ? `link ${state}${l.reason ? `: ${l.reason}` : ''}` : '');
+      const av = accountView(acct);
+      accountFreshnessDom(acct, av);
+      for (const p of acct.positions.values()) {
+        positionFreshness(acct, p, av, now);
+        if (p._delayed) delayedInView = true;
+      }
+      totalsFreshness(acct, av);
     }
+    for (const sym of S.watchlist.symbols) {
+      const q = S.quotes.get(sym);
+      if (q && q.delayed) delayedInView = true;
+    }
+    S.delayedInView = delayedInView;
+    return renderPill();
+  }
+
+  /** The data pill (`fresh` | `stale` | `delayed`), the data age and body[data-stale]. */
+  function renderPill() {
+    const now = serverNow();
+    const age = S.newestQuoteT === null ? null : Math.max(0, now - S.newestQuoteT);
+    if (ageEl) {
+      setText(ageEl, fmtAge(age));
+      setAttr(ageEl, 'data-age-ms', age === null ? '' : String(Math.round(age)));
+      setAttr(ageEl, 'title', 'age of the newest live (not delayed) quote');
+    }
+    const silent = Date.now() - S.lastFrameAt;
+    const ds = dataState({
+      links: Array.from(S.links.values()), newestQuoteT: S.newestQuoteT, anyDelayedQuote: !!S.delayedInView,
+      now, staleMs: S.staleAfterMs, silentMs: silent, silentAfterMs: STALE_PAGE_MS,
+    });
+    if (dataStateEl) {
+      setText(dataStateEl, ds.state);
+      setAttr(dataStateEl, 'data-state', ds.state);
+      setAttr(dataStateEl, 'title', ds.why.length ? ds.why.join('\n') : 'all data current');
+    }
+    setAttr(document.body, 'data-data-state', ds.state);
+    setAttr(document.body, 'data-stale', silent > STALE_PAGE_MS ? 'true' : 'false');
+    return ds;
   }
 
   function isSimulated() {
@@ -1075,14 +1336,16 @@
   /** Apply everything that changed since the last render (one animation frame). */
   function render(withFlash) {
     flashEnabled = !!withFlash && !dirty.structure;
+    let sweep = false;
     try {
       if (dirty.structure) {
         dirty.structure = false;
         dirty.watchlist = true;
+        sweep = true;
         reconcileAccounts();
         reconcileOrders();
         reconcileLinks();
-        for (const sym of S.watchlist) dirty.quotes.add(sym);
+        for (const sym of S.watchlist.symbols) dirty.quotes.add(sym);
         for (const id of S.orders.keys()) dirty.orders.add(id);
       }
       if (dirty.orderOrder) {
@@ -1134,12 +1397,17 @@
       for (const id of dirty.orders) renderOrder(id);
       dirty.orders.clear();
       if (ordersEmptyEl) ordersEmptyEl.hidden = S.orders.size > 0;
+      if (dirty.links.size) sweep = true;
       for (const id of dirty.links) renderLink(id);
       dirty.links.clear();
       if (dirty.simulated) {
         dirty.simulated = false;
         renderSimulated();
       }
+      setPositionAttr();
+      // link states move every account's freshness; otherwise the pill and the age suffice
+      if (sweep) renderFreshness();
+      else renderPill();
     } finally {
       flashEnabled = false;
     }
@@ -1160,15 +1428,16 @@
     const p = cfg.wsPath;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const base = /^wss?:\/\//i.test(p) ? p : `${proto}//${location.host}${p.startsWith('/') ? '' : '/'}${p}`;
-    // Resume after the last account frame we applied; the server replays what we missed
-    // (or sends a fresh snapshot when it cannot). After a gap we ask for a snapshot.
-    if (S.canResume && Number.isFinite(S.seq)) return `${base}${base.includes('?') ? '&' : '?'}since=${S.seq}`;
-    return base;
+    // Resume after the last account frame we applied (`<epoch>:<seq>`); the server replays
+    // what we missed, or sends a fresh snapshot when it cannot. Without a position (another
+    // epoch, 4409, a page rendered before the stream answered) we ask for a snapshot.
+    const pos = resumePosition();
+    return pos ? `${base}${base.includes('?') ? '&' : '?'}since=${encodeURIComponent(pos)}` : base;
   }
 
-  function backoffDelay(attempt) {
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 16));
-    return Math.round(base * (1 + (Math.random() * 2 - 1) * BACKOFF_JITTER));
+  /** The position to resume from, or null for a fresh snapshot. */
+  function resumePosition() {
+    return S.canResume ? formatPosition(S.epoch, S.seq) : null;
   }
 
   function send(msg) {
@@ -1192,13 +1461,16 @@
     conn.reconnectTimer = null;
     if (conn.stopped || conn.ws || cfg.transport === 'sse' || cfg.transport === 'poll') return;
     let ws;
+    const url = wsUrl();
     try {
-      ws = new WebSocket(wsUrl());
+      ws = new WebSocket(url);
     } catch (e) {
       socketEnded(false, 0, 'cannot open socket');
       return;
     }
     conn.ws = ws;
+    conn.connects++;
+    conn.socketUrl = url;
     conn.gotSnapshot = false;
     if (!conn.polling) setConnState(conn.everLive || conn.failures ? 'reconnecting' : 'connecting');
     conn.connectTimer = setTimeout(() => {
@@ -1226,8 +1498,9 @@
       applyFrame(frame);
       if (conn.ws !== ws) return; // the frame made us drop this socket (a gap)
       if (frame.type === 'hello') {
-        // (Re)subscribe this socket to the watchlist; quotes for positions come anyway.
-        if (S.watchlist.length) sendSymbols('subscribe', S.watchlist);
+        // The user's watchlist and positions stream without asking; this tab only
+        // (re)subscribes the extra symbols it shows itself.
+        if (S.extraSymbols.size) sendSymbols('subscribe', Array.from(S.extraSymbols));
       } else if (frame.type === 'snapshot' || frame.type === 'resumed') {
         markLive(ws);
       }
@@ -1238,11 +1511,13 @@
       conn.lastClose = { code: ev.code, reason: ev.reason };
       const wasLive = conn.gotSnapshot;
       cleanupSocket();
-      if (ev.code === 4401) {
+      const policy = closePolicy(ev.code);
+      if (policy.login) {
         goToLogin();
         return;
       }
-      socketEnded(wasLive, ev.code, `closed ${ev.code}${ev.reason ? ` (${ev.reason})` : ''}`, RESUME_CODES.has(ev.code));
+      if (!policy.resume) S.canResume = false; // 4409: a fresh snapshot
+      socketEnded(wasLive, ev.code, `closed ${ev.code}${ev.reason ? ` (${ev.reason})` : ''}`, policy.immediate);
     };
   }
 
@@ -1287,6 +1562,7 @@
       if (immediate && !conn.stopped) {
         clearTimeout(conn.reconnectTimer);
         conn.reconnects++;
+        conn.lastRetry = { code: 0, delay: 0, since: resumePosition() };
         conn.reconnectTimer = setTimeout(connect, 0);
       }
       if (!conn.polling) setConnState(navigator.onLine === false ? 'offline' : 'reconnecting');
@@ -1313,11 +1589,13 @@
     clearTimeout(conn.reconnectTimer);
     conn.reconnectTimer = setTimeout(connect, delay);
     conn.nextRetryAt = now + delay;
+    conn.lastRetry = { code, delay, since: resumePosition() };
   }
 
-  /** A gap in account events: throw the state's account side away and resync. */
-  function resync(reason) {
-    S.canResume = false;
+  /** Frames are missing (`keepPosition`: reconnect from our position, the server replays
+   *  them or sends a snapshot) or not ours (another epoch: a fresh snapshot). */
+  function resync(reason, keepPosition) {
+    if (!keepPosition) S.canResume = false;
     S.awaitingSnapshot = true;
     S.pending = [];
     if (conn.es) startSse();
@@ -1350,15 +1628,19 @@
 
   function sseUrl() {
     const params = new URLSearchParams();
-    if (S.watchlist.length) params.set('symbols', S.watchlist.join(','));
-    if (S.canResume && Number.isFinite(S.seq)) params.set('since', String(S.seq));
-    return `${cfg.eventsUrl}?${params}`;
+    // the server streams the user's watchlist by default; name symbols only for extras
+    if (S.extraSymbols.size) params.set('symbols', [...S.watchlist.symbols, ...S.extraSymbols].join(','));
+    const pos = resumePosition();
+    if (pos) params.set('since', pos);
+    const q = params.toString();
+    return q ? `${cfg.eventsUrl}?${q}` : cfg.eventsUrl;
   }
 
   /** The SSE fallback: the same frames one way; EventSource reconnects by itself and
-   *  resumes with Last-Event-ID (account frames carry their seq as the event id). */
+   *  resumes with Last-Event-ID (account frames carry `<epoch>:<seq>` as the event id). */
   function startSse() {
     stopSse();
+    clearTimeout(conn.sseTimer);
     let es;
     try {
       es = new EventSource(sseUrl(), { withCredentials: true });
@@ -1376,6 +1658,7 @@
       applyFrame(frame);
       if (frame.type === 'snapshot' || frame.type === 'resumed') {
         live = true;
+        conn.sseAttempt = 0;
         clearTimeout(conn.pollTimer);
         setConnState('sse');
       }
@@ -1385,9 +1668,15 @@
       let code = 0;
       try { code = JSON.parse(ev.data).code; } catch (e) { /* no code */ }
       conn.lastClose = { code, reason: 'sse' };
-      if (code === 4401) { goToLogin(); return; }
-      if (code === 4409) S.canResume = false;
-      startSse(); // a fresh stream: resumed (1012) or a new snapshot (4409)
+      const policy = closePolicy(code);
+      if (policy.login) { goToLogin(); return; }
+      if (!policy.resume) S.canResume = false; // 4409: a new snapshot
+      stopSse();
+      // a fresh stream: resumed (1012, 4408), a new snapshot (4409), later (1013, …)
+      const delay = policy.immediate ? 0 : backoffDelay(conn.sseAttempt++);
+      conn.lastRetry = { code, delay, since: resumePosition() };
+      if (!policy.immediate) setConnState('reconnecting');
+      conn.sseTimer = setTimeout(() => { if (conn.polling && !conn.stopped && !conn.es) startSse(); }, delay);
     });
     es.onerror = () => {
       if (conn.es !== es) return;
@@ -1409,6 +1698,7 @@
   function stopSse() {
     const es = conn.es;
     conn.es = null;
+    clearTimeout(conn.sseTimer);
     if (es) {
       es.onmessage = null;
       es.onerror = null;
@@ -1472,17 +1762,11 @@
 
   // ------------------------------------------------------------------ periodic tick
 
+  /** Every second: values age without any frame arriving (quotes go stale, "as of"
+   *  holds), and a socket that went silent is dead. */
   function tick() {
     const now = Date.now();
-    const age = S.newestT === null ? null : Math.max(0, serverNow() - S.newestT);
-    if (ageEl) {
-      setText(ageEl, fmtAge(age));
-      ageEl.setAttribute('data-age-ms', age === null ? '' : String(Math.round(age)));
-    }
-    const pageStale = now - S.lastFrameAt > STALE_PAGE_MS;
-    const v = pageStale ? 'true' : 'false';
-    if (document.body.getAttribute('data-stale') !== v) document.body.setAttribute('data-stale', v);
-    for (const [sym, row] of quoteRows) updateQuoteStale(sym, row);
+    renderFreshness();
     // liveness watchdog: a socket that sent nothing at all for 45 s is dead
     const ws = conn.ws;
     if (ws && ws.readyState === WebSocket.OPEN && now - conn.lastSocketFrameAt > DEAD_AFTER_MS) {
@@ -1491,19 +1775,6 @@
   }
 
   // ------------------------------------------------------------------ watchlist editing
-
-  /** Uppercase, trim and check against the contract's symbol syntax; OCC → streamer form. */
-  function normalizeSymbol(raw) {
-    const s = String(raw || '').trim().toUpperCase();
-    if (!s) return null;
-    if (EQUITY_RE.test(s) || OPTION_RE.test(s) || FUTURE_RE.test(s)) return s;
-    const m = OCC_RE.exec(s);
-    if (m && (m[2] === '' || m[1].length + m[2].length === 6)) {
-      const strike = Number(m[5]) / 1000;
-      return `.${m[1]}${m[3]}${m[4]}${String(strike)}`;
-    }
-    return null;
-  }
 
   function csrfToken() {
     for (const part of document.cookie.split(';')) {
@@ -1514,10 +1785,12 @@
     return input ? input.value : '';
   }
 
-  let saving = false;
-  async function saveWatchlist(next) {
-    if (saving) return false;
-    saving = true;
+  let saving = 0;
+  /** Edit the user's watchlist on the server (`{"add": [...]}` or `{"remove": [...]}`);
+   *  every tab of the user, this one included, gets the new list as a `watchlist` frame. The
+   *  answer carries it too, so this tab shows it at once. */
+  async function editWatchlist(change) {
+    saving++;
     if (form) form.setAttribute('aria-busy', 'true');
     try {
       let r;
@@ -1526,7 +1799,7 @@
           method: 'POST',
           credentials: 'same-origin',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': csrfToken() },
-          body: JSON.stringify({ symbols: next }),
+          body: JSON.stringify(change),
         });
       } catch (e) {
         showMessage('Watchlist not saved: the server cannot be reached.');
@@ -1539,22 +1812,12 @@
         showMessage(`Watchlist not saved: ${why}`);
         return false;
       }
-      const saved = body && Array.isArray(body.symbols) ? body.symbols.filter((s) => typeof s === 'string') : next;
-      const prev = S.watchlist;
-      const added = saved.filter((s) => !prev.includes(s));
-      const removed = prev.filter((s) => !saved.includes(s));
-      S.watchlist = saved;
-      for (const s of removed) S.rejected.delete(s);
-      if (added.length) sendSymbols('subscribe', added);
-      if (removed.length) sendSymbols('unsubscribe', removed);
-      if (conn.es && (added.length || removed.length)) startSse(); // one-way: reopen with the new symbols
-      dirty.watchlist = true;
-      for (const s of added) dirty.quotes.add(s);
+      if (body && Array.isArray(body.symbols)) adoptWatchlist(body, false);
       scheduleRender();
       return true;
     } finally {
-      saving = false;
-      if (form) form.removeAttribute('aria-busy');
+      saving--;
+      if (form && !saving) form.removeAttribute('aria-busy');
     }
   }
 
@@ -1569,18 +1832,13 @@
         showMessage(`"${raw.trim().slice(0, 40)}" is not a valid symbol (examples: AAPL, BRK/B, /ESZ26, .SPY250221C590).`);
         return;
       }
-      if (S.watchlist.includes(sym)) {
+      if (S.watchlist.symbols.includes(sym)) {
         showMessage(`${sym} is already on the watchlist.`, 'info');
         if (input) input.value = '';
         return;
       }
-      const max = num(S.limits.max_symbols) || 200;
-      if (S.watchlist.length >= max) {
-        showMessage(`The watchlist holds at most ${max} symbols.`);
-        return;
-      }
-      const ok = await saveWatchlist([...S.watchlist, sym]);
-      if (ok && input) input.value = '';
+      const ok = await editWatchlist({ add: [sym] });
+      if (ok && input && normalizeSymbol(input.value) === sym) input.value = '';
     });
   }
 
@@ -1588,8 +1846,7 @@
     watchRowsEl.addEventListener('click', (ev) => {
       const btn = ev.target instanceof Element ? ev.target.closest('[data-remove]') : null;
       if (!btn) return;
-      const sym = btn.getAttribute('data-remove');
-      saveWatchlist(S.watchlist.filter((s) => s !== sym));
+      editWatchlist({ remove: [btn.getAttribute('data-remove')] });
     });
   }
 
@@ -1632,8 +1889,8 @@
   adoptServerDom();
   const initial = readJSON('snapshot');
   if (initial) applySnapshot(initial, 'page');
-  const wl = readJSON('watchlist');
-  S.watchlist = Array.isArray(wl) ? wl.filter((s) => typeof s === 'string') : [];
+  // the user's watchlist: the snapshot's `{symbols, version}`, else the page's plain list
+  if (!initial || initial.watchlist === undefined) adoptWatchlist(readJSON('watchlist'), true);
   dirty.structure = true;
   dirty.simulated = true;
   render(false);
@@ -1651,7 +1908,10 @@
       const accounts = Array.from(S.accounts.values()).map((a) => ({ ...a, balance: { ...a.balance }, positions: Array.from(a.positions.values()).map((p) => ({ ...p })) }));
       return JSON.parse(JSON.stringify({
         connection: conn.state,
+        epoch: S.epoch,
         seq: S.seq,
+        position: formatPosition(S.epoch, S.seq),
+        canResume: S.canResume,
         simulated: isSimulated(),
         awaitingSnapshot: S.awaitingSnapshot,
         accounts,
@@ -1660,11 +1920,17 @@
         orders: orderedOrderIds().map((id) => S.orders.get(id)),
         links: Array.from(S.links.values()),
         watchlist: S.watchlist,
+        extraSymbols: Array.from(S.extraSymbols),
         subscriptions: S.subscriptions,
-        newestT: S.newestT,
+        newestQuoteT: S.newestQuoteT,
+        staleAfterMs: S.staleAfterMs,
+        dataState: dataStateEl ? dataStateEl.getAttribute('data-state') : null,
         lastFrameAt: S.lastFrameAt,
         skew: S.skew,
         reconnects: conn.reconnects,
+        connects: conn.connects,
+        socketUrl: conn.socketUrl,
+        lastRetry: conn.lastRetry,
         failures: conn.failures,
         attempt: conn.attempt,
         polling: conn.polling,
@@ -1676,6 +1942,27 @@
     /** Apply pending DOM updates now instead of at the next animation frame. */
     flush() {
       render(true);
+    },
+    /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
+     *  option chain); they are re-sent on every new socket. Returns the valid ones. */
+    subscribe(symbols) {
+      const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
+      const added = valid.filter((s) => !S.extraSymbols.has(s));
+      for (const s of added) S.extraSymbols.add(s);
+      if (added.length) {
+        sendSymbols('subscribe', added);
+        if (conn.es) startSse();
+      }
+      return valid;
+    },
+    /** Stop streaming extra symbols this tab subscribed. */
+    unsubscribe(symbols) {
+      const gone = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter((s) => s && S.extraSymbols.delete(s));
+      if (gone.length) {
+        sendSymbols('unsubscribe', gone);
+        if (conn.es) startSse();
+      }
+      return gone;
     },
   };
 

@@ -32,6 +32,8 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # module scope, not session: sync Playwright runs an event loop in this thread
+    # while it is open, and the async tests after the browser modules need it closed
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         yield browser
@@ -40,7 +42,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def browser_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0)
+    ) as sandbox:
         yield sandbox
 
 

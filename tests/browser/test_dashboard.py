@@ -50,6 +50,11 @@ def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_
 
     link = page.locator("[data-link]").first
     expect(link).to_have_attribute("data-state", "live", timeout=10_000)
+    # the quote source shows both of its kinds; all data in use is live, so the data is fresh
+    expect(link).to_have_attribute("data-quotes-state", "live")
+    expect(link.locator('[data-kind="quotes"]')).to_have_text("quotes live")
+    expect(link.locator('[data-kind="account"]')).to_have_text("account live")
+    expect(page.locator("#data-state")).to_have_attribute("data-state", "fresh", timeout=10_000)
     control = browser_sandbox.control()
     control.fault("drop", target="all", credential=credential_id("demo-refresh-token"))
     expect(link).to_have_attribute("data-state", "reconnecting", timeout=10_000)
@@ -62,6 +67,8 @@ def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_
     page.screenshot(path=str(ARTIFACTS / "dashboard-1280.png"), full_page=True)
     page.set_viewport_size({"width": 375, "height": 800})
     page.screenshot(path=str(ARTIFACTS / "dashboard-375.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("#status-bar").bounding_box()["height"] <= 64
     assert page.errors == []  # type: ignore[attr-defined]
 
 

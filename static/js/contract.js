@@ -1,0 +1,255 @@
+/*
+ * The wire rules of docs/streaming-contract.md as pure functions: no DOM, no timers, no
+ * globals. stream.js applies them to the page; tests/js/*.test.mjs runs them under
+ * `node --test`.
+ */
+
+// ------------------------------------------------------------------ values
+
+/** A JSON number (or numeric string) as a number; null/absent/NaN as null (never 0). */
+export function num(v) {
+  if (v === null || v === undefined || v === '') return null;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** A time as epoch ms: ms or seconds numbers, numeric strings, ISO strings; else null. */
+export function timeMs(v) {
+  if (v === null || v === undefined || v === '') return null;
+  if (typeof v === 'number') return v < 1e11 ? v * 1000 : v;
+  const n = Number(v);
+  if (Number.isFinite(n)) return n < 1e11 ? n * 1000 : n;
+  const p = Date.parse(v);
+  return Number.isFinite(p) ? p : null;
+}
+
+// ------------------------------------------------------------------ positions (epoch:seq)
+
+const EPOCH_RE = /^[A-Za-z0-9]{1,32}$/;
+
+/** A valid epoch (`[A-Za-z0-9]{1,32}`) or null. */
+export function epochOf(v) {
+  return typeof v === 'string' && EPOCH_RE.test(v) ? v : null;
+}
+
+/** `<epoch>:<seq>` → {epoch, seq}; anything malformed → null. */
+export function parsePosition(text) {
+  if (typeof text !== 'string') return null;
+  const i = text.lastIndexOf(':');
+  if (i <= 0) return null;
+  const epoch = epochOf(text.slice(0, i));
+  const seqText = text.slice(i + 1);
+  if (epoch === null || !/^[0-9]{1,15}$/.test(seqText)) return null;
+  return { epoch, seq: Number(seqText) };
+}
+
+/** {epoch, seq} → `<epoch>:<seq>`, or null when there is no valid position to resume from. */
+export function formatPosition(epoch, seq) {
+  const e = epochOf(epoch);
+  if (e === null || !Number.isInteger(seq) || seq < 0) return null;
+  return `${e}:${seq}`;
+}
+
+/**
+ * What to do with an account frame, given the position the page holds:
+ * - `apply`: the next frame of our epoch;
+ * - `duplicate`: a seq we already have (ignore: idempotent);
+ * - `gap`: frames are missing: reconnect (with our position: the server replays or snapshots);
+ * - `epoch`: another epoch than our snapshot's: do not apply, take a fresh snapshot;
+ * - `invalid`: no seq at all (not a contract account frame): ignore.
+ * A frame without an epoch (a server older than epochs) is taken as ours.
+ */
+export function accountFrameVerdict(pos, frame) {
+  const seq = num(frame && frame.seq);
+  if (seq === null) return 'invalid';
+  const fe = frame.epoch;
+  if (fe !== undefined && fe !== null && fe !== pos.epoch) return 'epoch';
+  if (seq <= pos.seq) return 'duplicate';
+  if (seq > pos.seq + 1) return 'gap';
+  return 'apply';
+}
+
+// ------------------------------------------------------------------ close codes and backoff
+
+/**
+ * How the client answers a close code (contract "Close codes"):
+ * `login` go to the login page; otherwise reconnect, `resume` with the position or not,
+ * `immediate` at once or after backoff.
+ */
+export function closePolicy(code) {
+  switch (code) {
+    case 4401:
+      return { login: true, resume: false, immediate: false };
+    case 1012: // server restarting / layer reconnected: events may be missed
+    case 4408: // too slow for account events: the server replays what we missed
+      return { login: false, resume: true, immediate: true };
+    case 4409: // a gap the server cannot fill: a fresh snapshot
+      return { login: false, resume: false, immediate: true };
+    case 1013: // try again later: never at once
+    default: // 1000, 1001, 1006, 1011, …
+      return { login: false, resume: true, immediate: false };
+  }
+}
+
+export const BACKOFF_MIN_MS = 500;
+export const BACKOFF_MAX_MS = 30000;
+export const BACKOFF_JITTER = 0.3;
+
+/** 0.5 s doubling to 30 s, ±30 % jitter (`random` in [0, 1)). */
+export function backoffDelay(attempt, random = Math.random) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(Math.max(attempt, 0), 16));
+  return Math.round(base * (1 + (random() * 2 - 1) * BACKOFF_JITTER));
+}
+
+// ------------------------------------------------------------------ orders
+
+/** Orders are keyed by (link, broker id): ids are unique only within one broker. */
+export function orderKey(id, link) {
+  return link === undefined || link === null ? String(id) : `${link}:${id}`;
+}
+
+/**
+ * The stored copy of an order frame's order: the frame carries the order's whole state,
+ * fills included, so it replaces what we had (fill lists are never merged).
+ */
+export function orderCopy(order) {
+  return {
+    ...order,
+    legs: Array.isArray(order.legs)
+      ? order.legs.map((l) => ({ ...l, fills: Array.isArray(l && l.fills) ? l.fills.map((f) => ({ ...f })) : [] }))
+      : [],
+  };
+}
+
+// ------------------------------------------------------------------ watchlist
+
+/** `{symbols, version}` from a snapshot's or a frame's watchlist (or a bare list); else null. */
+export function watchlistOf(v) {
+  if (Array.isArray(v)) return { symbols: v.filter((s) => typeof s === 'string'), version: null };
+  if (!v || typeof v !== 'object' || !Array.isArray(v.symbols)) return null;
+  return { symbols: v.symbols.filter((s) => typeof s === 'string'), version: num(v.version) };
+}
+
+/**
+ * Whether `next` replaces `current`: a newer version does (`orEqual`: the same version too,
+ * for a snapshot, which is the authority); a list without a version always does.
+ */
+export function watchlistReplaces(current, next, orEqual = false) {
+  if (!next) return false;
+  if (!current || next.version === null || current.version === null) return true;
+  return orEqual ? next.version >= current.version : next.version > current.version;
+}
+
+// ------------------------------------------------------------------ symbols
+
+const EQUITY_RE = /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/;
+const OPTION_RE = /^\.[A-Z][A-Z0-9]{0,5}[0-9]{6}[CP][0-9]+(\.[0-9]+)?$/;
+const OCC_RE = /^([A-Z][A-Z0-9]{0,5})( *)([0-9]{6})([CP])([0-9]{8})$/;
+const FUTURE_RE = /^\/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$/;
+
+/** Uppercase, trim and check against the contract's symbol syntax; OCC → streamer form. */
+export function normalizeSymbol(raw) {
+  const s = String(raw || '').trim().toUpperCase();
+  if (!s) return null;
+  if (EQUITY_RE.test(s) || OPTION_RE.test(s) || FUTURE_RE.test(s)) return s;
+  const m = OCC_RE.exec(s);
+  if (m && (m[2] === '' || m[1].length + m[2].length === 6)) {
+    const strike = Number(m[5]) / 1000;
+    if (strike > 0) return `.${m[1]}${m[3]}${m[4]}${String(strike)}`;
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ staleness
+
+export const DEFAULT_STALE_QUOTES_MS = 10000;
+
+/** Age of a quote (ms, never negative) at server time `now`; null without a time. */
+export function quoteAge(q, now) {
+  const t = q ? timeMs(q.t) : null;
+  return t === null ? null : Math.max(0, now - t);
+}
+
+/** A quote is stale when it is older than the threshold, or has no time at all. */
+export function quoteStale(q, now, staleMs) {
+  const age = quoteAge(q, now);
+  return age === null || age > staleMs;
+}
+
+/** The newest `t` of the quotes that are not delayed (delayed ones never count as fresh). */
+export function newestLiveQuoteT(quotes) {
+  let newest = null;
+  for (const q of quotes) {
+    if (!q || q.delayed) continue;
+    const t = timeMs(q.t);
+    if (t !== null && (newest === null || t > newest)) newest = t;
+  }
+  return newest;
+}
+
+export const KINDS = ['quotes', 'account'];
+
+/**
+ * A link's state per data kind: `{quotes: {state, reason, since, last_ok}, account: …}`.
+ * A status without `kinds` (an older server) gives its overall state to both kinds.
+ */
+export function kindsOf(link) {
+  const out = {};
+  const kinds = link && link.kinds && typeof link.kinds === 'object' ? link.kinds : null;
+  for (const k of KINDS) {
+    const v = kinds ? kinds[k] : null;
+    if (v && typeof v === 'object') {
+      out[k] = { state: String(v.state || 'stopped'), reason: v.reason ? String(v.reason) : '', since: timeMs(v.since), last_ok: timeMs(v.last_ok) };
+    } else {
+      out[k] = { state: String((link && link.state) || 'stopped'), reason: (link && link.reason) ? String(link.reason) : '', since: timeMs(link && link.since), last_ok: null };
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the balances and positions of an account on this link are current: only while
+ * the link's `account` kind is `live`. Otherwise they are "as of" `last_ok` (null: never).
+ */
+export function accountFreshness(link) {
+  if (!link) return { live: true, state: 'unknown', asOf: null, reason: '' };
+  const k = kindsOf(link).account;
+  return { live: k.state === 'live', state: k.state, asOf: k.last_ok, reason: k.reason };
+}
+
+/**
+ * The data pill: `stale` when the page heard nothing for `silentAfterMs`, some link's data
+ * kind in use is not live, or the newest non-delayed quote is older than the threshold;
+ * else `delayed` when market data in view comes from a delayed source; else `fresh`.
+ * Returns {state, why: [reasons]}.
+ */
+export function dataState({ links, newestQuoteT, anyDelayedQuote, now, staleMs, silentMs, silentAfterMs }) {
+  const stale = [];
+  if (silentMs !== undefined && silentMs !== null && silentMs > silentAfterMs) stale.push(`no data for ${Math.round(silentMs / 1000)} s`);
+  let delayed = !!anyDelayedQuote;
+  for (const l of links || []) {
+    const kinds = kindsOf(l);
+    const name = String(l.label || l.broker || `link ${l.id}`);
+    for (const k of KINDS) {
+      const s = kinds[k].state;
+      if (s === 'idle' || s === 'live') continue;
+      stale.push(`${name}: ${k} ${s}${kinds[k].reason ? ` (${kinds[k].reason})` : ''}`);
+    }
+    if (l.delayed && (l.quote_source || kinds.quotes.state !== 'idle')) delayed = true;
+  }
+  if (newestQuoteT !== null && newestQuoteT !== undefined && now - newestQuoteT > staleMs) {
+    stale.push(`newest quote ${Math.round((now - newestQuoteT) / 1000)} s old`);
+  }
+  if (stale.length) return { state: 'stale', why: stale };
+  if (delayed) return { state: 'delayed', why: ['market data is delayed'] };
+  return { state: 'fresh', why: [] };
+}
+
+/** "0.4 s" below 10 s, then "12 s", "3 min", "2 h"; "—" for null. */
+export function fmtAge(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 10000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 120000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
+  return `${Math.round(ms / 3600000)} h`;
+}

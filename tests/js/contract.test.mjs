@@ -1,0 +1,131 @@
+// The browser's wire rules (static/js/contract.js) against docs/streaming-contract.md.
+// Run: node --test tests/js/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, fmtAge,
+  formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, orderCopy, orderKey,
+  parsePosition, quoteAge, quoteStale, watchlistOf, watchlistReplaces,
+} from '../../static/js/contract.js';
+
+test('positions are <epoch>:<seq>', () => {
+  assert.deepEqual(parsePosition('Ab3:19'), { epoch: 'Ab3', seq: 19 });
+  assert.equal(formatPosition('Ab3', 19), 'Ab3:19');
+  assert.equal(formatPosition('E1', 0), 'E1:0');
+  for (const bad of ['19', ':19', 'E1:', 'E1:-1', 'E1:1.5', 'E-1:2', `${'x'.repeat(33)}:1`, null, 7]) {
+    assert.equal(parsePosition(bad), null, String(bad));
+  }
+  assert.equal(formatPosition(null, 3), null, 'no epoch: nothing to resume from');
+  assert.equal(formatPosition('E1', null), null);
+  assert.equal(epochOf('a'.repeat(32)), 'a'.repeat(32));
+  assert.equal(epochOf('a b'), null);
+});
+
+test('account frames apply in seq order within the epoch', () => {
+  const pos = { epoch: 'E1', seq: 5 };
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E1', seq: 6 }), 'apply');
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E1', seq: 5 }), 'duplicate');
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E1', seq: 2 }), 'duplicate');
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E1', seq: 8 }), 'gap');
+  // another epoch: never compared by seq, even a "next" one
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E2', seq: 6 }), 'epoch');
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E2', seq: 1 }), 'epoch');
+  assert.equal(accountFrameVerdict(pos, { epoch: 'E1' }), 'invalid');
+  assert.equal(accountFrameVerdict(pos, { seq: 6 }), 'apply', 'a frame without epoch is ours');
+});
+
+test('close codes', () => {
+  assert.deepEqual(closePolicy(4401), { login: true, resume: false, immediate: false });
+  for (const code of [4408, 1012]) assert.deepEqual(closePolicy(code), { login: false, resume: true, immediate: true });
+  assert.deepEqual(closePolicy(4409), { login: false, resume: false, immediate: true });
+  for (const code of [1013, 1001, 1011, 1006, 1000]) {
+    assert.deepEqual(closePolicy(code), { login: false, resume: true, immediate: false }, String(code));
+  }
+});
+
+test('backoff: 0.5 s doubling to 30 s, ±30 %', () => {
+  assert.equal(backoffDelay(0, () => 0.5), 500);
+  assert.equal(backoffDelay(1, () => 0.5), 1000);
+  assert.equal(backoffDelay(20, () => 0.5), 30000);
+  assert.equal(backoffDelay(0, () => 0), 350);
+  assert.equal(backoffDelay(0, () => 0.9999999), 650);
+  for (let i = 0; i < 100; i++) assert.ok(backoffDelay(0) >= 350, 'never at once');
+});
+
+test('an order frame replaces the order: fills are not merged', () => {
+  assert.equal(orderKey('77', 1), '1:77');
+  assert.equal(orderKey('77', null), '77');
+  const sent = { id: '77', status: 'Filled', legs: [{ symbol: 'SPY', fills: [{ id: '77:2', quantity: 2 }] }] };
+  const copy = orderCopy(sent);
+  assert.deepEqual(copy, sent);
+  copy.legs[0].fills.push({ id: 'x' });
+  assert.equal(sent.legs[0].fills.length, 1, 'a copy, not shared');
+  assert.deepEqual(orderCopy({ id: 1 }).legs, []);
+  assert.deepEqual(orderCopy({ id: 1, legs: [{ symbol: 'A' }] }).legs[0].fills, []);
+});
+
+test('the watchlist: newer versions replace', () => {
+  const cur = watchlistOf({ symbols: ['SPY'], version: 3 });
+  assert.deepEqual(cur, { symbols: ['SPY'], version: 3 });
+  assert.equal(watchlistReplaces(cur, watchlistOf({ symbols: [], version: 4 })), true);
+  assert.equal(watchlistReplaces(cur, watchlistOf({ symbols: [], version: 3 })), false);
+  assert.equal(watchlistReplaces(cur, watchlistOf({ symbols: [], version: 3 }), true), true, 'a snapshot at the same version');
+  assert.equal(watchlistReplaces(cur, watchlistOf({ symbols: [], version: 2 }), true), false);
+  assert.equal(watchlistReplaces(cur, watchlistOf(['A'])), true, 'a bare list has no version');
+  assert.equal(watchlistOf({ symbols: 'SPY' }), null);
+  assert.deepEqual(watchlistOf({ symbols: ['A', 3], version: '5' }), { symbols: ['A'], version: 5 });
+});
+
+test('symbols as the contract spells them', () => {
+  assert.equal(normalizeSymbol(' amd '), 'AMD');
+  assert.equal(normalizeSymbol('brk/b'), 'BRK/B');
+  assert.equal(normalizeSymbol('/esz26'), '/ESZ26');
+  assert.equal(normalizeSymbol('SPY   250221C00590000'), '.SPY250221C590');
+  assert.equal(normalizeSymbol('DROP TABLE'), null);
+  assert.equal(normalizeSymbol('SPY١'), null, 'ASCII digits only');
+  assert.equal(normalizeSymbol(''), null);
+});
+
+const NOW = 1_760_000_000_000; // ms (times below 1e11 read as seconds)
+
+test('quote staleness and data age', () => {
+  const now = NOW;
+  assert.equal(quoteAge({ t: now - 2500 }, now), 2500);
+  assert.equal(quoteAge({ t: now + 50 }, now), 0);
+  assert.equal(quoteAge({}, now), null);
+  assert.equal(quoteStale({ t: now - 10_000 }, now, 10_000), false);
+  assert.equal(quoteStale({ t: now - 10_001 }, now, 10_000), true);
+  assert.equal(quoteStale(undefined, now, 10_000), true, 'no quote is not fresh');
+  assert.equal(newestLiveQuoteT([{ t: now + 5 }, { t: now + 9, delayed: true }, { t: now + 7, delayed: false }, null]), now + 7);
+  assert.equal(newestLiveQuoteT([{ t: now, delayed: true }]), null);
+  assert.equal(num(null), null);
+  assert.equal(num('1.5'), 1.5);
+  assert.equal(fmtAge(400), '0.4 s');
+  assert.equal(fmtAge(12_000), '12 s');
+  assert.equal(fmtAge(180_000), '3 min');
+  assert.equal(fmtAge(null), '—');
+});
+
+const K = (state, last_ok = NOW) => ({ state, reason: '', since: NOW, last_ok });
+const L = (quotes, account, extra = {}) => ({ id: 1, label: 'tt', state: 'live', kinds: { quotes: K(quotes), account: K(account, NOW - 777) }, ...extra });
+
+test('per-kind link states', () => {
+  assert.equal(kindsOf(L('idle', 'stale')).quotes.state, 'idle');
+  assert.equal(kindsOf({ state: 'reconnecting' }).account.state, 'reconnecting', 'an older status without kinds');
+  assert.deepEqual(accountFreshness(L('live', 'stale')), { live: false, state: 'stale', asOf: NOW - 777, reason: '' });
+  assert.equal(accountFreshness(L('stale', 'live')).live, true, 'quote trouble does not age balances');
+});
+
+test('the data pill', () => {
+  const base = { now: NOW, staleMs: 10_000, silentMs: 0, silentAfterMs: 10_000 };
+  assert.equal(dataState({ ...base, links: [L('live', 'live')], newestQuoteT: NOW - 5_000 }).state, 'fresh');
+  assert.equal(dataState({ ...base, links: [L('live', 'live')], newestQuoteT: NOW - 20_000 }).state, 'stale');
+  assert.equal(dataState({ ...base, links: [L('live', 'stale')], newestQuoteT: NOW - 5_000 }).state, 'stale');
+  assert.equal(dataState({ ...base, links: [L('idle', 'live')], newestQuoteT: null }).state, 'fresh', 'idle kinds do not count');
+  assert.equal(dataState({ ...base, links: [L('live', 'live', { delayed: true, quote_source: true })], newestQuoteT: null }).state, 'delayed');
+  assert.equal(dataState({ ...base, links: [L('idle', 'live', { delayed: true })], newestQuoteT: NOW - 1_000 }).state, 'fresh', 'a delayed link that feeds nothing');
+  assert.equal(dataState({ ...base, links: [], newestQuoteT: NOW - 1_000, anyDelayedQuote: true }).state, 'delayed');
+  assert.equal(dataState({ ...base, links: [L('live', 'stale', { delayed: true, quote_source: true })], newestQuoteT: null }).state, 'stale', 'stale wins');
+  assert.equal(dataState({ ...base, silentMs: 11_000, links: [L('live', 'live')], newestQuoteT: NOW - 1_000 }).state, 'stale', 'a silent page');
+});
