@@ -248,6 +248,9 @@ class TastytradeAdapter(SupervisedAdapter):
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
+        """Subscribe the account streamer first, then take the REST snapshot: a fill in
+        between is pushed to the (SDK's unbounded) queues and pumped after the snapshot,
+        so nothing falls into a gap between the two."""
         retry = self.kind_state("account") in ("reconnecting", "error")
         await self._report_change(sink, "account", "connecting")
         session = await self._ready_session(sink, retry=retry)
@@ -255,13 +258,14 @@ class TastytradeAdapter(SupervisedAdapter):
         accounts = await Account.get(session)
         if self._wanted_accounts:
             accounts = [a for a in accounts if a.account_number in self._wanted_accounts]
-        await self._snapshot(session, accounts, sink, full=True)
         await self._gate(sink)
         with anyio.fail_after(self.config.handshake_timeout) as scope:
             async with make_alert_streamer(session) as alerts:
-                scope.deadline = math.inf
                 if accounts:
                     await alerts.subscribe_accounts(accounts)
+                scope.deadline = math.inf  # subscribed: the timeout guarded the handshake
+                await self._gate(sink)
+                await self._snapshot(session, accounts, sink, full=True)
                 self.last_account_message = time.monotonic()
                 await self._report(sink, "account", "live")
                 sink.fresh(self.link_id, "account")

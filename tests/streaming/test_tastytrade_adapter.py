@@ -254,6 +254,57 @@ async def test_reconciliation_catches_what_the_stream_missed(
         assert positions[-1]["quantity"] >= 4
 
 
+async def test_a_fill_during_the_reconnect_snapshot_is_not_lost(
+    broker_at_sandbox, control, refresh_token
+):
+    """After a drop the account side takes a REST snapshot and subscribes the streamer
+    again: a fill between the two must still stream in (no wait for reconciliation)."""
+    adapter = make_adapter(refresh_token, account_heartbeat_interval=30)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        accounts = sorted({a for k, _, a, _ in sink.events if k == "positions"})
+        assert len(accounts) == 2, "the snapshot spans two accounts: a gap between them"
+        # a slow REST API: the reconnect's snapshot takes seconds, account by account
+        control.fault("delay", broker="tastytrade", seconds=0.5)
+        seen = len(sink.events)
+        control.fault("drop", target="streamer", credential=cred(refresh_token))
+        # the reconnect has read the first account and the second one's positions; it is
+        # reading the second one's orders (0.5 s) when the first account's order fills
+
+        def snapshotted() -> list[str]:
+            return [a for k, _, a, _ in sink.events[seen:] if k == "positions"]
+
+        await sink.wait_for(lambda: len(snapshotted()) == 2)
+        first = snapshotted()[0]
+        order = {
+            "time-in-force": "Day",
+            "order-type": "Market",
+            "legs": [
+                {
+                    "instrument-type": "Equity",
+                    "symbol": "DIA",
+                    "action": "Buy to Open",
+                    "quantity": 2,
+                }
+            ],
+        }
+        order_id = control.place_order(first, order)["order"]["id"]
+        for _ in range(3):
+            control.step()
+        control.fault("delay", broker="tastytrade", seconds=0)
+        filled = await sink.wait_for(
+            lambda: [
+                p
+                for k, _, _, p in sink.events
+                if k == "order" and p["id"] == order_id and p["status"] == "Filled"
+            ],
+            within=10,
+        )
+        (leg,) = filled[-1]["legs"]
+        assert leg["remaining_quantity"] == 0 and sum(f["quantity"] for f in leg["fills"]) == 2
+
+
 # -- per-kind independence, account liveness, the lease gate, backoff ----------------------
 
 
