@@ -46,7 +46,7 @@ def cluster_env() -> dict[str, str]:
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(tick_rate=10, order_step_interval=0.3)
+    return SandboxConfig(tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3)
 
 
 @pytest.fixture

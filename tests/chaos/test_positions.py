@@ -24,7 +24,12 @@ def cluster_env() -> dict[str, str]:
 def sandbox_config():
     from streaming.sandbox.config import SandboxConfig
 
-    return SandboxConfig(tick_rate=10, order_step_interval=0.3, balance_push_interval=600)
+    return SandboxConfig(
+        tick_rate=10,
+        alpaca_heartbeat_interval=2,
+        order_step_interval=0.3,
+        balance_push_interval=600,
+    )
 
 
 def lose_head(cluster: Cluster, how: str) -> None:

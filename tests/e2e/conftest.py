@@ -11,7 +11,9 @@ from tests.support.live import LiveApp
 
 @pytest.fixture(scope="module")
 def live_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(tick_rate=10, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(tick_rate=10, alpaca_heartbeat_interval=2, demo_order_interval=0)
+    ) as sandbox:
         yield sandbox
 
 

@@ -33,8 +33,17 @@ async def test_logged_in_socket_streams_and_heals_after_a_broker_drop(live_app, 
         snapshot = json.loads(await ws.recv())
         assert snapshot["type"] == "snapshot" and snapshot["simulated"] is True
         await ws.send(json.dumps({"type": "subscribe", "symbols": ["SPY", "NVDA"]}))
-        if not any(link["state"] == "live" for link in snapshot["links"]):
-            await frames_until(ws, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
+        # the tastytrade link: both its connections (DXLink, account streamer) are up
+        (tasty,) = [link for link in snapshot["links"] if link["broker"] == "tastytrade"]
+        if tasty["state"] != "live":
+            await frames_until(
+                ws,
+                lambda f: (
+                    f["type"] == "status"
+                    and f["link"]["id"] == tasty["id"]
+                    and f["link"]["state"] == "live"
+                ),
+            )
         await frames_until(ws, lambda f: f["type"] == "quotes" and "NVDA" in f["quotes"])
 
         control = live_sandbox.control()
@@ -42,13 +51,39 @@ async def test_logged_in_socket_streams_and_heals_after_a_broker_drop(live_app, 
             "drop", target="all", credential=credential_id("demo-refresh-token")
         )
         assert affected["affected"] == 2
+        # each data kind notices its own drop (market data and the account streamer are
+        # separate connections); the link is "reconnecting" while either is
         reconnecting = await frames_until(
-            ws, lambda f: f["type"] == "status" and f["link"]["state"] == "reconnecting"
+            ws,
+            lambda f: (
+                f["type"] == "status"
+                and f["link"]["id"] == tasty["id"]
+                and f["link"]["kinds"]["quotes"]["state"] == "reconnecting"
+            ),
         )
-        assert "closed" in reconnecting["link"]["reason"]
-        await frames_until(ws, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
-        after = await frames_until(ws, lambda f: f["type"] == "quotes" and "NVDA" in f["quotes"])
-        assert after["quotes"]["NVDA"]["t"] > reconnecting["t"]
+        assert reconnecting["link"]["state"] == "reconnecting"
+        assert "closed" in reconnecting["link"]["kinds"]["quotes"]["reason"]
+        # the same link heals (the demo trader's other links report their own states)
+        link_id = reconnecting["link"]["id"]
+        assert link_id == tasty["id"]
+        await frames_until(
+            ws,
+            lambda f: (
+                f["type"] == "status"
+                and f["link"]["id"] == link_id
+                and f["link"]["state"] == "live"
+            ),
+        )
+        # quotes flow again: a quote newer than the drop arrives (one read before the drop
+        # may still be in the conflation buffer when the status goes out)
+        await frames_until(
+            ws,
+            lambda f: (
+                f["type"] == "quotes"
+                and "NVDA" in f["quotes"]
+                and f["quotes"]["NVDA"]["t"] > reconnecting["t"]
+            ),
+        )
         # one broker session per credential, even after healing
         state = control.state()["credentials"][credential_id("demo-refresh-token")]
         assert len(state["dxlink"]) == 1 and len(state["streamer"]) == 1

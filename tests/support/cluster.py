@@ -56,7 +56,9 @@ def running_cluster(
 ) -> Iterator[Cluster]:
     """Redis, a sandbox and two daphne processes on one SQLite database, torn down after."""
     redis_server = RedisServer()
-    config = sandbox_config or SandboxConfig(tick_rate=10, order_step_interval=0.3)
+    config = sandbox_config or SandboxConfig(
+        tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
+    )
     sandbox = SandboxServer(config).start()
     env = {"REDIS_URL": redis_server.url, **FAST_CLUSTER, **env}
     a = b = None
