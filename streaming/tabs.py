@@ -45,6 +45,10 @@ SNAPSHOT_RETRY = 2.0
 HOLD_QUOTES_ABOVE = 64 * 1024
 #: ...and an account frame that would have to wait behind this much ends the tab (4408).
 CLOSE_SLOW_ABOVE = 256 * 1024
+#: ...and so does an account frame sent while quotes are held that is not taken within
+#: this long (the backlog still over HOLD_QUOTES_ABOVE): a fill never waits for a socket
+#: that stopped reading until a keepalive gives up on it (seconds).
+ACCOUNT_WAIT_LIMIT = 5.0
 #: How often a slow socket's backlog is looked at while frames wait for it (seconds).
 DRAIN_POLL = 0.1
 
@@ -151,7 +155,7 @@ class TabStream:
         if self.user_id is None:
             return
         self._closing = True
-        tasks = [getattr(self, name, None) for name in ("_heartbeat", "_drain")]
+        tasks = [getattr(self, name, None) for name in ("_heartbeat", "_drain", "_account_wait")]
         tasks = [task for task in tasks if task is not None]
         for task in tasks:
             task.cancel()
@@ -302,6 +306,23 @@ class TabStream:
             return
         await self.emit(text, seq, epoch)
         self.last_seq = seq
+        self._bound_account_wait()
+
+    def _bound_account_wait(self) -> None:
+        """An account frame went out behind a backlog: it must be taken in time."""
+        if self.backlog() <= HOLD_QUOTES_ABOVE or getattr(self, "_closing", False):
+            return
+        watch = getattr(self, "_account_wait", None)
+        if watch is None or watch.done():
+            self._account_wait = asyncio.create_task(self._account_wait_limit())
+
+    async def _account_wait_limit(self) -> None:
+        deadline = time.monotonic() + ACCOUNT_WAIT_LIMIT
+        while time.monotonic() < deadline:
+            await asyncio.sleep(DRAIN_POLL)
+            if getattr(self, "_closing", False) or self.backlog() <= HOLD_QUOTES_ABOVE:
+                return
+        await self._too_slow()
 
     async def _too_slow(self) -> None:
         """An account frame would wait behind a backlog: end the tab (4408); the client

@@ -3,8 +3,9 @@ taken yet, and how to cut it.
 
 daphne writes every frame straight into the Twisted transport of the connection and
 gives the application no backpressure: a client that stops reading makes the server
-buffer without bound (docs/streaming-contract.md, "Slow clients"). The transport's
-write backlog is the truth about what waits, so the tab reads it before each frame:
+buffer without bound (docs/streaming-contract.md, "Slow clients"). What waits is
+Twisted's write buffer plus the kernel's send queue, so the tab reads both before each
+frame:
 `TransportProbe` finds the transport through daphne's `send` callable (a
 `functools.partial(server.handle_reply, protocol)`), and `probe_middleware` puts a
 probe in every scope. Without daphne (tests with an in-memory communicator) the probe
@@ -18,8 +19,11 @@ become an `error` frame and the stream goes on.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
+import struct
+import termios
 from typing import Any
 
 from daphne import ws_protocol
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: The scope key holding the connection's probe.
 SCOPE_KEY = "streamdesk.transport"
+#: The ioctl that reads a socket's unacknowledged send queue (Linux); None elsewhere.
+_OUTQ: int | None = getattr(termios, "TIOCOUTQ", None)
 #: Set on a `websocket.receive` message whose payload was refused by the protocol.
 REFUSED_KEY = "streamdesk.refused"
 
@@ -57,12 +63,17 @@ class TransportProbe:
         return transport
 
     def backlog(self) -> int:
-        """Bytes written to the connection that the kernel has not accepted yet."""
+        """Bytes written to the connection that the client has not taken: Twisted's write
+        buffer plus the kernel's send queue. The kernel part matters most: Linux grows a
+        socket's send buffer up to `tcp_wmem` (4 MiB by default) before Twisted buffers
+        anything, so the write buffer alone stays empty while megabytes of stale quotes
+        wait in front of a fill."""
         transport = self._transport
         try:
-            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+            buffered = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
         except AttributeError:  # no daphne, or a transport without a write buffer
             return 0
+        return buffered + _kernel_send_queue(transport)
 
     def abort(self) -> None:
         """Cut the connection now, dropping whatever is still queued for it."""
@@ -70,6 +81,18 @@ class TransportProbe:
         abort = getattr(transport, "abortConnection", None)
         if abort is not None:
             abort()
+
+
+def _kernel_send_queue(transport: Any) -> int:
+    """Bytes in the socket's kernel send queue, sent or not but not acknowledged by the
+    client (Linux SIOCOUTQ, which equals TIOCOUTQ); 0 where that cannot be asked."""
+    if _OUTQ is None:
+        return 0
+    try:
+        fd = transport.getHandle().fileno()
+        return struct.unpack("i", fcntl.ioctl(fd, _OUTQ, b"\0\0\0\0"))[0]
+    except (AttributeError, OSError, ValueError):  # not a socket, or already closed
+        return 0
 
 
 def probe_of(scope: dict[str, Any]) -> TransportProbe:

@@ -16,7 +16,11 @@ import pytest
 import websockets
 from httpx_sse import aconnect_sse
 
+from streaming.sandbox.credentials import credential_id
+from tests.chaos.conftest import market_buy
+from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.tcp import server_send_queue
 
 
 async def frames_until(ws, predicate, within: float = 15.0) -> dict:
@@ -33,8 +37,12 @@ def auth(live_app: LiveApp) -> dict[str, str]:
     return {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
 
 
+def _log_text(app: LiveApp) -> str:
+    return Path(app.log_path).read_text()
+
+
 def tracebacks(app: LiveApp) -> int:
-    return Path(app.log_path).read_text().count("Traceback")
+    return _log_text(app).count("Traceback")
 
 
 @pytest.mark.parametrize("since", ["%C2%B2", "%D9%A2:%D9%A2", "x" * 80, "a:-1", "a:1e3"])
@@ -171,6 +179,51 @@ async def test_another_origin_cannot_open_the_stream(live_app, auth, origin):
         assert response.status_code == 403
 
 
+@pytest.mark.parametrize("fills", [1, 150])
+async def test_a_socket_that_stops_reading_is_closed_4408_when_fills_must_wait(
+    live_app, live_sandbox, auth, fills
+):
+    """Fills for a tab that stopped reading: when one cannot be taken within 5 s (the
+    backlog stays over 64 KiB) or account frames would wait behind more than 256 KiB,
+    the server ends that tab (4408: the client resumes from its position) and cuts the
+    connection when even the close cannot be delivered; a reading tab of the same user
+    gets every fill exactly once."""
+    control = live_sandbox.control()
+    account = control.state()["credentials"][credential_id("demo-refresh-token")]["accounts"][0]
+    reader = WsClient(live_app.url, auth["Cookie"], name="reader").start()
+    log_start = len(_log_text(live_app))
+    try:
+        await reader.wait_live(30)
+        snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
+        (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
+        sock = _non_reading_socket(live_app, auth["Cookie"])
+        port = sock.getsockname()[1]
+        # quotes pile up in front of it until the server holds them back
+        await reader.wait_for(
+            lambda: server_send_queue(live_app.port, {port}).get(port, 0) > 64 * 1024
+        )
+        orders = [
+            control.place_order(account, market_buy("F", 1))["order"]["id"] for _ in range(fills)
+        ]
+
+        def closed_slow_tab() -> bool:
+            return "closing a slow tab" in _log_text(live_app)[log_start:]
+
+        await reader.wait_for(closed_slow_tab, within=15)
+        # the close frame cannot reach a client that does not read: the connection is cut
+        await reader.wait_for(
+            lambda: port not in server_send_queue(live_app.port, {port}), within=15
+        )
+        await reader.wait_for(
+            lambda: all(reader.filled_quantity(link, o) == 1 for o in orders), within=30
+        )
+        assert reader.violations == [] and reader.closes() == []
+        sock.close()
+    finally:
+        await reader.stop()
+        control.close()
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -210,15 +263,23 @@ async def test_sockets_that_stop_reading_do_not_grow_server_memory(live_app, liv
             symbols = [f"Q{i:03d}" for i in range(chunk, chunk + 50)]
             await reader.send(json.dumps({"type": "subscribe", "symbols": symbols}))
         slow = [_non_reading_socket(live_app, auth["Cookie"]) for _ in range(10)]
+        ports = {sock.getsockname()[1] for sock in slow}
         await frames_until(reader, lambda f: f["type"] == "quotes", within=10)
         start = _rss_mib(live_app.pid)
         samples = []
+        queued = dict.fromkeys(ports, 0)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             await frames_until(reader, lambda f: f["type"] == "quotes", within=5)
             samples.append(_rss_mib(live_app.pid))
+            for port, size in server_send_queue(live_app.port, ports).items():
+                queued[port] = max(queued[port], size)
         # unbounded queueing grew ~7.6 MiB per socket in this time (issue 9, defect 3)
         assert max(samples) - start < 25, (start, max(samples))
+        # ...and the kernel's send buffer (autotuned up to 4 MiB, outside daphne's RSS)
+        # took ~1 MiB per socket of stale quotes before a fill could get through: held
+        # quotes leave at most the hold threshold plus one frame waiting
+        assert max(queued.values()) < 160 * 1024, queued
         await reader.close()
         for sock in slow:
             sock.close()
