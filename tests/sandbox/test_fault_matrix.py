@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -461,3 +462,30 @@ async def test_blackout_per_broker_and_credential_and_cleared_early(sandbox, con
         await eventually(lambda: feeds[frozen].after(cleared), within=2)
         for task in readers:
             task.cancel()
+
+
+async def test_a_client_that_gave_up_during_a_blackout_is_no_error(sandbox, control):
+    """A request held by a blackout whose client timed out meanwhile finds it gone when the
+    blackout ends: there is nothing to answer, and nothing to log (in the soak, every such
+    request logged a ClientDisconnect traceback)."""
+    errors: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = errors.append  # type: ignore[method-assign]
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(handler)
+    try:
+        await asyncio.to_thread(control.fault, "blackout", seconds=1.0)
+        async with httpx.AsyncClient(base_url=sandbox.url, timeout=0.3) as http:
+            with pytest.raises(httpx.TimeoutException):
+                await http.post(
+                    "/oauth/token",
+                    json={"grant_type": "refresh_token", "refresh_token": new_refresh_token()},
+                )
+        # the held request runs once the blackout ends: wait until the sandbox is done
+        deadline = time.monotonic() + 10
+        while sandbox._server.server_state.tasks:
+            assert time.monotonic() < deadline, "the held request never finished"
+            await asyncio.sleep(0.05)
+    finally:
+        uvicorn_log.removeHandler(handler)
+    assert [r.getMessage() for r in errors] == []
