@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.proc import rss_mib
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.server import SandboxServer
 from tests.chaos.conftest import DEMO_TT, market_buy
@@ -57,18 +58,6 @@ TCP_STATES = {
     11: "CLOSING",
 }
 POLL_CLOSED = select.POLLRDHUP | select.POLLHUP | select.POLLERR
-
-
-def rss_mib(pid: int) -> float | None:
-    """VmRSS of a process in MiB (None once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class SlowSocket:

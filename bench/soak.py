@@ -53,6 +53,7 @@ from typing import Any
 
 import redis
 
+from bench.proc import rss_mib
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.credentials import credential_id
 from streaming.sandbox.server import SandboxControl
@@ -82,17 +83,6 @@ SETTLE = 10.0
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-def rss_mib(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 @dataclass
