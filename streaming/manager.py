@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +64,8 @@ FIRST_CONNECT_GRACE = 10.0
 FAILOVER_COOLDOWN = 60.0
 #: How often relays in other processes are told the stream's head (seconds).
 HEAD_INTERVAL = 2.0
+#: Outbox frames that only carry the newest state (one queued at a time is enough).
+LATEST_WINS = frozenset({"quotes", "head"})
 #: The worst state of a link's kinds is the link's state.
 _SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live": 1, "stopped": 0}
 #: Adapter status extras that are shown on the link (others are ignored).
@@ -241,6 +243,9 @@ class UserStreamManager:
         self._pending_quotes: dict[str, dict[str, Any]] = {}
         self._pending_greeks: dict[str, dict[str, Any]] = {}
         self._outbox: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
+        #: Quote batches and heads in the outbox, not yet published: while one waits, the
+        #: flusher keeps merging (latest wins) instead of queueing more behind it.
+        self._queued_live: Counter[str] = Counter()
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._account_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -633,11 +638,15 @@ class UserStreamManager:
     # -- publishing -----------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
         """Serialize once and queue; the sender publishes in order."""
+        if frame["type"] in LATEST_WINS:
+            self._queued_live[frame["type"]] += 1
         self._outbox.put_nowait((frame, orjson.dumps(frame).decode()))
 
     async def _sender(self) -> None:
         while True:
             frame, text = await self._outbox.get()
+            if frame["type"] in LATEST_WINS:
+                self._queued_live[frame["type"]] -= 1
             if not await self.authorized():
                 continue  # not the owner any more: the new owner speaks for this user
             try:
@@ -683,9 +692,14 @@ class UserStreamManager:
             if now - last_stale >= 1.0:
                 last_stale = now
                 self._sweep_staleness()
-            if now - last_head >= HEAD_INTERVAL:
+            if now - last_head >= HEAD_INTERVAL and not self._queued_live["head"]:
                 last_head = now
                 self._send_head()
+            if self._queued_live["quotes"]:
+                # publishing is behind (slow Redis, a busy process): the batch waiting in
+                # the outbox goes first; newer ticks merge into the next one meanwhile, so
+                # neither the outbox nor the quotes' age grows with the lag
+                continue
             if self._pending_quotes or self._pending_greeks:
                 quotes, self._pending_quotes = self._pending_quotes, {}
                 greeks, self._pending_greeks = self._pending_greeks, {}

@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -31,6 +31,7 @@ from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
+from tastytrade.dxfeed.event import Event
 from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
@@ -86,6 +87,28 @@ def is_rejection(exc: BaseException) -> bool:
         or (isinstance(leaf, TastytradeError) and any(c in str(leaf) for c in REJECTION_CODES))
         for leaf in leaves(exc)
     )
+
+
+E = TypeVar("E", bound=Event)
+#: How many queued events of one kind are taken (and collapsed) at once.
+DRAIN_BATCH = 1000
+
+
+async def latest_events(dx: DXLinkStreamer, cls: type[E]) -> list[E]:
+    """The next events of one kind, only the newest per symbol. Each DXLink event is a
+    whole record (every field of its kind), so a newer one replaces an older one: when
+    this process falls behind the feed, the SDK's (unbounded) queue is drained in
+    batches whose work is bounded by the symbols, not by the lag; memory and quote age
+    stay bounded (quotes are latest-wins, docs/streaming-contract.md)."""
+    first = await dx.get_event(cls)
+    newest: dict[str, E] = {first.event_symbol: first}
+    for _ in range(DRAIN_BATCH):
+        event = dx.get_event_nowait(cls)
+        if event is None:
+            break
+        newest.pop(event.event_symbol, None)  # in the order of their newest updates
+        newest[event.event_symbol] = event
+    return list(newest.values())
 
 
 class TastytradeAdapter(SupervisedAdapter):
@@ -334,22 +357,26 @@ class TastytradeAdapter(SupervisedAdapter):
             await self._report(sink, "quotes", state, reason)
 
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
-        async for q in dx.listen(Quote):
-            await self._quote(sink, q.event_symbol, events.quote_fields(q))
+        while True:
+            for q in await latest_events(dx, Quote):
+                await self._quote(sink, q.event_symbol, events.quote_fields(q))
 
     async def _pump_trades(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
-        async for t in dx.listen(Trade):
-            await self._quote(sink, t.event_symbol, events.trade_fields(t))
+        while True:
+            for t in await latest_events(dx, Trade):
+                await self._quote(sink, t.event_symbol, events.trade_fields(t))
 
     async def _pump_summaries(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
-        async for s in dx.listen(Summary):
-            self.last_data = time.monotonic()
-            sink.quote(s.event_symbol, events.summary_fields(s))
+        while True:
+            for s in await latest_events(dx, Summary):
+                self.last_data = time.monotonic()
+                sink.quote(s.event_symbol, events.summary_fields(s))
 
     async def _pump_greeks(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
-        async for g in dx.listen(Greeks):
-            self.last_data = time.monotonic()
-            sink.greeks(g.event_symbol, events.greeks_fields(g))
+        while True:
+            for g in await latest_events(dx, Greeks):
+                self.last_data = time.monotonic()
+                sink.greeks(g.event_symbol, events.greeks_fields(g))
 
     # -- housekeeping ------------------------------------------------------------------
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:

@@ -257,3 +257,44 @@ async def test_account_frames_leave_in_seq_order_when_log_writes_race():
         ("balance", 1),
         ("order", 2),
     ]
+
+
+def latest_bid(published: Published) -> float | None:
+    batches = [f for f in published.of("quotes") if "SPY" in f["quotes"]]
+    return batches[-1]["quotes"]["SPY"].get("bid") if batches else None
+
+
+async def test_a_stalled_publisher_holds_one_quote_batch_not_a_backlog():
+    """Publishing stalls (Redis slow, the process busy) while ticks keep coming: the
+    outbox holds at most one quote batch; once publishing resumes the next batch carries
+    the newest values (latest wins), never a queue of old ones. Account frames all wait
+    their turn, none dropped."""
+    gate = asyncio.Event()
+    published = Published()
+
+    async def stalling(frame: dict, text: str) -> None:
+        await gate.wait()
+        await published(frame, text)
+
+    manager = UserStreamManager(
+        6,
+        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
+        publish=stalling,
+        flush_interval=0.02,
+    )
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab-1", {"SPY"})
+        for i in range(1, 51):
+            manager.quote("SPY", {"bid": float(i), "t": i})
+            await manager.account_event("balance", 1, "A1", {"net_liquidating_value": i})
+            await asyncio.sleep(0.01)  # 50 ticks over ~25 flush intervals
+        gate.set()
+        await wait_until(lambda: latest_bid(published) == 50.0)
+    finally:
+        await manager.stop()
+    # one batch in the publisher's hands when it stalled, one waiting, then the newest
+    assert len(published.of("quotes")) <= 3
+    assert [f["quotes"]["SPY"]["bid"] for f in published.of("quotes")][-1] == 50.0
+    balances = [f["balance"]["net_liquidating_value"] for f in published.of("balance")]
+    assert balances == list(range(1, 51))

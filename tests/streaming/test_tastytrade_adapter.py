@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+import anyio
+from tastytrade import DXLinkStreamer
+from tastytrade.dxfeed import Quote
+
+from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter, latest_events
 from tests.support.recording import RecordingSink, running
-from tests.support.sdk import SECRET, cred
+from tests.support.sdk import SECRET, cred, sdk_session
 
 FAST = dict(
     handshake_timeout=5,
@@ -426,3 +430,26 @@ async def test_one_flap_after_a_stable_run_reconnects_at_once(
         count = sink.quote_counts["SPY"]
         await sink.wait_for(lambda: sink.quote_counts["SPY"] > count, 5)
         assert time.monotonic() - dropped < 3.0
+
+
+async def test_a_lagging_reader_takes_only_the_newest_quote_per_symbol(
+    sandbox, control, refresh_token
+):
+    """The pumps fall behind DXLink (a busy process): what queued up in the SDK is taken
+    at once and collapses into the newest quote per symbol; the queue does not grow with
+    the lag, and the work per batch is per symbol, not per queued tick."""
+    control.configure(tick_rate=200)
+    async with sdk_session(sandbox, refresh_token) as session, DXLinkStreamer(session) as dx:
+        await dx.subscribe(Quote, ["SPY", "QQQ"])
+        queued = dx._recv[Quote]  # the SDK's queue: only looked at, to know it filled up
+        with anyio.fail_after(10):
+            while queued.statistics().current_buffer_used < 100:
+                await asyncio.sleep(0.02)
+        batch = await latest_events(dx, Quote)
+        left = queued.statistics().current_buffer_used
+        later = [await dx.get_event(Quote) for _ in range(20)]
+    assert sorted(q.event_symbol for q in batch) == ["QQQ", "SPY"]
+    assert left == 0  # all of the backlog taken, two events kept
+    for quote in batch:  # the newest of each symbol: the next one is later
+        following = next(q for q in later if q.event_symbol == quote.event_symbol)
+        assert following.sequence > quote.sequence

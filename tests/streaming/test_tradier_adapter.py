@@ -270,6 +270,9 @@ async def test_order_fills_are_synthesized_once_with_deterministic_ids(
 ):
     """An order placed over Tradier's REST fills over time; the adapter reports its fills
     with ids `order:cumulative`, never twice, and the same ids after a restart."""
+    # only the test's steps fill the order: the sandbox's own stepping could fill two
+    # chunks between two polls (e.g. while the adapter waits out Tradier's rate window)
+    control.configure(order_step_interval=0)
     adapter = make_adapter(token)
     sink = RecordingSink()
     async with running(adapter, sink):
