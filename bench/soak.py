@@ -285,15 +285,22 @@ class Soak:
         self.dead[victim] = app
         self.note(f"FAULT kill -9 {victim} (pid {app.pid}, {owner})")
         name = chr(ord(max(list(self.apps) + list(self.dead))) + 1)
-        fresh = LiveApp(
-            self.cluster.sandbox.url,
-            self.workdir,
-            seed=False,
-            SQLITE_PATH=self.cluster.a.env["SQLITE_PATH"],
-            **self.env,
-        )
-        self.extra.append(fresh)
-        await asyncio.to_thread(fresh.start)
+        for attempt in range(1, 4):  # a busy machine can miss the start deadline: again
+            fresh = LiveApp(
+                self.cluster.sandbox.url,
+                self.workdir,
+                seed=False,
+                SQLITE_PATH=self.cluster.a.env["SQLITE_PATH"],
+                **self.env,
+            )
+            self.extra.append(fresh)
+            try:
+                await asyncio.to_thread(fresh.start)
+                break
+            except RuntimeError as exc:
+                self.note(f"  replacement {name} did not start (attempt {attempt}): {exc}")
+                if attempt == 3:
+                    raise
         self.apps[name] = fresh
         moved = 0
         for tab in self.tabs:

@@ -64,6 +64,8 @@ FIRST_CONNECT_GRACE = 10.0
 FAILOVER_COOLDOWN = 60.0
 #: How often relays in other processes are told the stream's head (seconds).
 HEAD_INTERVAL = 2.0
+#: How long `stop` waits for cancelled tasks before cancelling the rest again (seconds).
+STOP_RECANCEL = 2.0
 #: Outbox frames that only carry the newest state (one queued at a time is enough).
 LATEST_WINS = frozenset({"quotes", "head"})
 #: The worst state of a link's kinds is the link's state.
@@ -282,9 +284,20 @@ class UserStreamManager:
             self.ready.set()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Cancel every task and wait until all have ended: a task still running would
+        keep a broker session open after the lease moved on. A task that let a
+        cancellation slip (see `brokers.base.raise_if_cancelling`) is cancelled again."""
+        pending = {task for task in self._tasks if not task.done()}
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while pending:
+            _, pending = await asyncio.wait(pending, timeout=STOP_RECANCEL)
+            for task in pending:
+                log.warning("user %s: %s outlived a cancel; again", self.user_id, task.get_name())
+                task.cancel()
+        for task in self._tasks:  # retrieved: no "exception never retrieved" noise
+            if not task.cancelled():
+                task.exception()
         self._tasks.clear()
         for info in self.links.values():
             health = self._health[info.id]

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -364,43 +365,62 @@ class UserAgent:
         return manager is not None and any(t not in self.holders for t in manager.tab_symbols)
 
     async def _control_loop(self, channel: str) -> None:
-        """Messages to the owner from tabs in any process."""
-        layer = get_channel_layer()
+        """Messages to the owner from tabs in any process. One message that cannot be
+        handled never ends the loop: the owner must keep answering every tab."""
         async for message in _messages(channel):
-            manager = self.manager
-            if manager is None:
+            if self.manager is None:
                 continue
-            kind = message.get("type")
-            if kind == "tab.symbols":
-                refused = manager.set_tab_symbols(message["tab"], message.get("symbols", []))
-                if refused:
-                    await self._to_tab(message["tab"], {"type": "stream.limit", "symbols": refused})
-            elif kind == "watchlist.changed":
-                manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
-            elif kind == "tab.drop":
-                manager.drop_tab(message["tab"])
-            elif kind == "snapshot.request":
-                snapshot = manager.snapshot(message.get("symbols") or ())
-                with contextlib.suppress(RedisError, OSError):
-                    await layer.send(
-                        message["reply"],
-                        {
-                            "type": "stream.snapshot",
-                            "text": orjson.dumps(snapshot).decode(),
-                            "seq": snapshot["seq"],
-                        },
-                    )
+            try:
+                await self._control(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("user %s: handling %s failed", self.user_id, message.get("type"))
+
+    async def _control(self, message: dict[str, Any]) -> None:
+        manager = self.manager
+        if manager is None:
+            return
+        kind = message.get("type")
+        if kind == "tab.symbols":
+            refused = manager.set_tab_symbols(message["tab"], message.get("symbols", []))
+            if refused:
+                await self._to_tab(message["tab"], {"type": "stream.limit", "symbols": refused})
+        elif kind == "watchlist.changed":
+            manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
+        elif kind == "tab.drop":
+            manager.drop_tab(message["tab"])
+        elif kind == "snapshot.request":
+            snapshot = manager.snapshot(message.get("symbols") or ())
+            await self._to_tab(
+                message["reply"],
+                {
+                    "type": "stream.snapshot",
+                    "text": orjson.dumps(snapshot).decode(),
+                    "seq": snapshot["seq"],
+                },
+            )
 
     async def _to_tab(self, tab: str, message: dict[str, Any]) -> None:
-        """A reply to one tab, here or in another process."""
+        """A reply to one tab, here or in another process. If that process's inbox is
+        full (it was paused, or is far behind) the reply is dropped: the tab asks again
+        until it is answered."""
         local = self.holders.get(tab)
         if local is not None:
             handler = getattr(local, message["type"].replace(".", "_"), None)
             if handler is not None:
                 await handler(message)
             return
-        with contextlib.suppress(RedisError, OSError):
+        try:
             await get_channel_layer().send(tab, message)
+        except ChannelFull:
+            log.warning(
+                "user %s: %s to a tab dropped: its process is not reading (inbox full)",
+                self.user_id,
+                message["type"],
+            )
+        except (RedisError, OSError):
+            pass  # Redis trouble: the tab asks again, and recovery is the watcher's job
 
     async def shutdown(self) -> None:
         self._task.cancel()

@@ -60,6 +60,7 @@ from .base import (
     StreamSilent,
     SupervisedAdapter,
     leaves,
+    raise_if_cancelling,
 )
 
 log = logging.getLogger(__name__)
@@ -531,6 +532,7 @@ class AlpacaAdapter(SupervisedAdapter):
                 except (CredentialRejected, asyncio.CancelledError):
                     raise
                 except Exception as exc:
+                    raise_if_cancelling(exc)
                     reason = describe(exc)
                     if isinstance(exc, BrokerHTTPError) and exc.retry_after:
                         wait_at_least = exc.retry_after

@@ -32,6 +32,17 @@ AUTHORIZE_RECHECK = 1.0
 DELAYED_AFTER_MS = 60_000
 
 
+def raise_if_cancelling(cause: BaseException | None = None) -> None:
+    """Honour a cancellation of the current task that was turned into something else on
+    the way up. On Python 3.11 a TaskGroup whose child fails just as its task is cancelled
+    raises the child's error instead, and drops the cancellation (CPython gh-116720): a
+    retry loop that catches errors would then never stop, and a stopped manager would
+    keep a broker session open. `Task.cancelling()` still counts the request."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from cause
+
+
 class CredentialRejected(Exception):
     """The broker refused the credential itself: retrying soon will not help."""
 
@@ -380,10 +391,12 @@ class SupervisedAdapter:
             wait_at_least = 0.0
             try:
                 await once(sink)
+                raise_if_cancelling()
                 reason = "stream ended"
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # ExceptionGroups included: classify, report, retry
+                raise_if_cancelling(exc)
                 reason = self._describe(exc)
                 if self._is_rejection(exc):
                     if propagate_rejection:

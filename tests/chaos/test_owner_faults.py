@@ -47,6 +47,13 @@ def demo_accounts(control) -> set[str]:
     return accounts_of(control, DEMO_TT, DEMO_ALPACA, DEMO_TRADIER)
 
 
+async def wait_for_log(app, text: str, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while text not in app.log_path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not logged in {within} s"
+        await asyncio.sleep(0.1)
+
+
 def assert_clean(tab: StreamClient) -> None:
     assert tab.violations == [], tab.name
     assert tab.foreign == set(), tab.name
@@ -225,3 +232,85 @@ async def test_a_paused_owner_stops_its_broker_sessions_on_resume(cluster: Clust
     assert watch.max_dxlink <= 1 and watch.max_streamer <= 1
     assert holder(cluster) == other.pid
     control.close()
+
+
+async def test_relays_on_the_other_process_heal_after_redis_restarts(cluster: Cluster, tabs: Tabs):
+    """Several users owned by one process, each with a tab on the other (a relay); Redis
+    restarts (empty) three times. After each restart every relay is live again, a new tab
+    opened there gets its snapshot from the owner, and a fill placed afterwards reaches
+    every tab exactly once (the soak found relays left without a snapshot for good)."""
+    control = cluster.sandbox.control()
+    names = [f"relay{i}" for i in range(5)]
+    for name in names:
+        add_trader(cluster.a, name, f"{name}-refresh-token")
+    users = [("demo", cluster.cookie(), DEMO_TT)] + [
+        (name, cluster.cookie(name, f"pw-{name}"), credential_id(f"{name}-refresh-token"))
+        for name in names
+    ]
+    owned: list[StreamClient] = []
+    relays: list[StreamClient] = []
+    links: dict[str, int] = {}
+    for name, cookie, credential in users:
+        own = demo_accounts(control) if name == "demo" else accounts_of(control, credential)
+        owned.append(await tabs.ws(cluster.a, cookie, f"{name}-a", own_accounts=own))
+        relays.append(await tabs.ws(cluster.b, cookie, f"{name}-b", own_accounts=own))
+        links[name] = tastytrade_link(cluster.a, name)
+    leases = redis.Redis.from_url(cluster.redis.url).keys("sd:lease:user:*")
+    assert len(leases) == len(users)
+    for key in leases:  # every stream is A's: B only relays
+        assert cluster.owner_pid(int(key.rsplit(b":", 1)[1])) == cluster.a.pid, key
+    for round_ in range(3):
+        cluster.redis.restart(down_for=1.0)
+        for tab in owned + relays:
+            await tab.wait_live(within=30)
+        newcomers = [
+            await tabs.ws(cluster.b, cookie, f"{name}-new{round_}") for name, cookie, _ in users
+        ]
+        for (name, _, credential), *watching in zip(users, owned, relays, newcomers, strict=True):
+            account = sorted(accounts_of(control, credential))[0]
+            placed = control.place_order(account, market_buy("XLF", 1))["order"]["id"]
+            for tab in watching:
+                await tab.wait_for(
+                    lambda t=tab, n=name, p=placed: t.filled_quantity(links[n], p) == 1,
+                    within=30,
+                )
+                assert_clean(tab)
+        for tab in newcomers:
+            await tab.stop()
+    control.close()
+
+
+async def test_an_owner_keeps_answering_after_a_reply_found_a_full_channel(
+    cluster: Cluster, tabs: Tabs
+):
+    """The owner's reply to a tab finds the tab's process inbox full (that process was
+    paused and its messages piled up: channels-redis refuses with ChannelFull). The reply
+    is dropped (the tab asks again), and the owner keeps answering: a tab opened there
+    later gets its snapshot (the soak found a user's relays left without one for good)."""
+    from channels_redis.core import RedisChannelLayer
+
+    cookie = cluster.cookie()
+    await tabs.ws(cluster.a, cookie, "owner-ws")
+    owner, other = cluster.owner_and_other()
+    await tabs.ws(other, cookie, "relay")
+    store = redis.Redis.from_url(cluster.redis.url)
+    members = [m.decode() for m in store.zrange("asgi:group:user.1", 0, -1)]
+    assert len(members) == 1  # the relay process's fan-out channel
+    inbox = members[0].split("!")[0] + "!"
+    layer = RedisChannelLayer(hosts=[cluster.redis.url], capacity=10**6)
+    os.kill(other.pid, signal.SIGSTOP)
+    try:
+        for _ in range(1000):  # the servers' capacity: the inbox is full for the owner
+            await layer.send(f"{inbox}nobody", {"type": "filler"})
+        # a tab in the paused process asked for a snapshot just before
+        await layer.group_send(
+            "owner.1", {"type": "snapshot.request", "reply": f"{inbox}nobody", "symbols": []}
+        )
+        await wait_for_log(owner, "stream.snapshot to a tab dropped")
+    finally:
+        os.kill(other.pid, signal.SIGCONT)
+        await layer.close_pools()
+    newcomer = await tabs.ws(other, cookie, "newcomer")
+    assert newcomer.snapshots == 1
+    log = owner.log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]

@@ -161,3 +161,49 @@ async def test_the_lease_gate_holds_every_loop():
         assert not sink.statuses
         sink.allowed = True
         await sink.wait_for(lambda: sink.state("quotes") == "live" and adapter.account_attempts)
+
+
+class NestedGroup(SupervisedAdapter):
+    """A loop whose connection runs a TaskGroup (as the SDK-based adapters do); its child
+    fails just as the adapter is stopped."""
+
+    broker = "test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.link_id = 9
+        self.config = StreamConfig(backoff_base=0.05, backoff_cap=0.1)
+        self.attempts = 0
+        self.fail_now = asyncio.Event()
+
+    def _loops(self):
+        return {"all": self._once}
+
+    def _describe(self, exc: BaseException) -> str:
+        return str(exc)
+
+    async def _once(self, sink) -> None:
+        self.attempts += 1
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._fail_when_told())
+            await asyncio.Event().wait()
+
+    async def _fail_when_told(self) -> None:
+        await self.fail_now.wait()
+        raise RuntimeError("connection lost")
+
+
+async def test_a_stop_that_meets_a_failure_still_stops():
+    """Cancelled just as a child of its TaskGroup fails: on Python 3.11 the group raises
+    the failure and drops the cancellation (CPython gh-116720). The supervisor must stop
+    anyway, not reconnect (a stopped manager kept a broker session open in the soak)."""
+    adapter = NestedGroup()
+    task = asyncio.create_task(adapter.run(RecordingSink()))
+    while adapter.attempts == 0:
+        await asyncio.sleep(0.01)
+    adapter.fail_now.set()
+    task.cancel()  # both land in the same turn of the loop
+    async with asyncio.timeout(5):
+        await asyncio.wait({task})
+    assert task.cancelled()
+    assert adapter.attempts == 1
