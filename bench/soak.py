@@ -19,7 +19,8 @@ clients that behave like the page). For `--minutes`:
   dead for 35 s), or SIGSTOP for 10 s of the process owning a random trader's stream
   (its lease expires and the other process takes over; on SIGCONT it must stop its
   broker sessions before any I/O). The next fault's pause starts once every tab has
-  been live for 10 s in a row (or after 90 s, reported as NOT RECOVERED).
+  been live, with frames arriving (one in the last 5 s: a frozen socket is not live),
+  for 10 s in a row (or after 90 s, reported as NOT RECOVERED).
 
 At the end (after a drain of up to `--drain` s with faults cleared) it prints per tab the
 fills placed for its user vs delivered (the order's filled quantity reached exactly once:
@@ -28,7 +29,8 @@ sequence let through), the longest silence, the reconnects (`reconn`: connection
 got frames; `failed`: attempts that did not); daphne RSS every 10 s (and, while running,
 how many streams each process owns);
 the Tracebacks in each daphne log; and one summary line. Exit code 1 if any fill was lost
-or duplicated, or a tab saw another user's account.
+or duplicated, a tab saw another user's account, a fault did not heal, or a connected
+tab went more than 60 s without a frame.
 
     PYTHONPATH=. .venv/bin/python -m bench.soak --minutes 30
     PYTHONPATH=. .venv/bin/python -m bench.soak --minutes 3 --seed 2 --faults kill,redis
@@ -77,6 +79,12 @@ FAULTS = {  # kind: weight
 }
 #: How long a fault may take to heal (every tab live again) before the next one anyway.
 RECOVERY = 90.0
+#: A live tab is healthy only if frames reach it (quotes tick 10 times a second): one
+#: that got nothing for this long is frozen, however live it looks (seconds).
+FLOWING = 5.0
+#: The run fails if any connected tab went this long without a frame (the longest
+#: planned outage, every broker dead, lasts 35 s).
+SILENCE_LIMIT = 60.0
 #: ...counted once every tab has been live this long in a row.
 SETTLE = 10.0
 
@@ -120,6 +128,7 @@ class Soak:
         self.redis = redis.Redis.from_url(cluster.redis.url)
         self.rss: list[tuple[float, dict[str, float]]] = []
         self.events: list[str] = []
+        self.not_recovered = 0
         self.started = time.monotonic()
         self.env = {**FAST_CLUSTER, "REDIS_URL": cluster.redis.url, **args.env}
 
@@ -204,7 +213,7 @@ class Soak:
             row = {name: rss_mib(app.pid) for name, app in self.apps.items()}
             row = {name: value for name, value in row.items() if value is not None}
             self.rss.append((self.t(), row))
-            live = sum(1 for tab in self.tabs if tab.client.live)
+            live = sum(1 for tab in self.tabs if self.healthy(tab.client))
             placed = sum(len(tr.placed) for tr in self.traders)
             rss = " ".join(f"{name}={value:.0f}" for name, value in row.items())
             owners = await asyncio.to_thread(self.owners)
@@ -230,12 +239,18 @@ class Soak:
                 self.note(f"fault {kind} failed to inject: {exc!r}")
             await self.recovered(f"after {kind}", began)
 
+    @staticmethod
+    def healthy(client: StreamClient) -> bool:
+        """Live, and frames still arrive (a frozen socket is not healed)."""
+        last = client.segments[-1].last_frame if client.segments else None
+        return client.live and last is not None and time.monotonic() - last < FLOWING
+
     async def recovered(self, what: str, began: float, within: float = RECOVERY) -> bool:
         """Wait until every tab has been live for SETTLE s in a row (a fault's effects
         can show seconds later: a Redis restart ends tabs with 4409 only once noticed)."""
         steady_since: float | None = None
         while time.monotonic() - began < within:
-            if all(tab.client.live for tab in self.tabs):
+            if all(self.healthy(tab.client) for tab in self.tabs):
                 steady_since = steady_since or time.monotonic()
                 if time.monotonic() - steady_since >= SETTLE:
                     took = steady_since - began
@@ -244,7 +259,8 @@ class Soak:
             else:
                 steady_since = None
             await asyncio.sleep(0.2)
-        down = [tab.client.name for tab in self.tabs if not tab.client.live]
+        down = [tab.client.name for tab in self.tabs if not self.healthy(tab.client)]
+        self.not_recovered += 1
         self.note(f"  NOT RECOVERED within {within:.0f} s {what}: {len(down)} tabs down {down}")
         return False
 
@@ -521,7 +537,15 @@ class Soak:
             f"reconnects {totals['reconnects']} (+{totals['attempts']} failed attempts); "
             f"{rss_part}; tracebacks {tracebacks}"
         )
-        failed = totals["lost"] or totals["duplicated"] or totals["foreign"]
+        failed = (
+            totals["lost"]
+            or totals["duplicated"]
+            or totals["foreign"]
+            or self.not_recovered
+            or worst_silence > SILENCE_LIMIT
+        )
+        if failed:
+            say(f"FAILED ({self.not_recovered} faults not healed; silence limit {SILENCE_LIMIT} s)")
         return 1 if failed else 0
 
 
