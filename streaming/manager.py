@@ -285,8 +285,11 @@ class UserStreamManager:
 
     async def stop(self) -> None:
         """Cancel every task and wait until all have ended: a task still running would
-        keep a broker session open after the lease moved on. A task that let a
-        cancellation slip (see `brokers.base.raise_if_cancelling`) is cancelled again."""
+        keep a broker session open after the lease moved on. Adapters are told first (their
+        loops then never reconnect, see `SupervisedAdapter._raise_if_stopping`), and a
+        task that let a cancellation slip anyway is cancelled again."""
+        for adapter in self.adapters.values():
+            adapter.stopping()
         pending = {task for task in self._tasks if not task.done()}
         for task in pending:
             task.cancel()

@@ -60,7 +60,6 @@ from .base import (
     StreamSilent,
     SupervisedAdapter,
     leaves,
-    raise_if_cancelling,
 )
 
 log = logging.getLogger(__name__)
@@ -532,7 +531,7 @@ class AlpacaAdapter(SupervisedAdapter):
                 except (CredentialRejected, asyncio.CancelledError):
                     raise
                 except Exception as exc:
-                    raise_if_cancelling(exc)
+                    self._raise_if_stopping(exc)
                     reason = describe(exc)
                     if isinstance(exc, BrokerHTTPError) and exc.retry_after:
                         wait_at_least = exc.retry_after

@@ -32,17 +32,6 @@ AUTHORIZE_RECHECK = 1.0
 DELAYED_AFTER_MS = 60_000
 
 
-def raise_if_cancelling(cause: BaseException | None = None) -> None:
-    """Honour a cancellation of the current task that was turned into something else on
-    the way up. On Python 3.11 a TaskGroup whose child fails just as its task is cancelled
-    raises the child's error instead, and drops the cancellation (CPython gh-116720): a
-    retry loop that catches errors would then never stop, and a stopped manager would
-    keep a broker session open. `Task.cancelling()` still counts the request."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError from cause
-
-
 class CredentialRejected(Exception):
     """The broker refused the credential itself: retrying soon will not help."""
 
@@ -170,6 +159,9 @@ class BrokerAdapter(Protocol):
 
     def set_symbols(self, symbols: set[str]) -> None:
         """The quote symbols wanted now (streamer form); the adapter diffs and subscribes."""
+
+    def stopping(self) -> None:
+        """Called just before `run` is cancelled: from now on nothing reconnects."""
 
 
 @dataclass
@@ -304,6 +296,20 @@ class SupervisedAdapter:
         #: Per kind: when its current connection went live (monotonic), None if not yet.
         self._live_since: dict[str, float | None] = {}
         self.reconnects = 0
+        self._stopping = False
+
+    def stopping(self) -> None:
+        """The manager stops this adapter (its task is cancelled next)."""
+        self._stopping = True
+
+    def _raise_if_stopping(self, cause: BaseException | None = None) -> None:
+        """A loop that caught a failure (or saw its connection end) while the adapter is
+        being stopped ends instead of reconnecting. The cancellation itself can be lost
+        on Python 3.11: a TaskGroup whose child fails just as its task is cancelled raises
+        the child's error and drops the cancellation (CPython gh-116720); a retry loop
+        would then reconnect, and a stopped manager keep a broker session open."""
+        if self._stopping:
+            raise asyncio.CancelledError from cause
 
     # -- for subclasses ---------------------------------------------------------------
     def _loops(self) -> dict[str, Once]:
@@ -391,12 +397,12 @@ class SupervisedAdapter:
             wait_at_least = 0.0
             try:
                 await once(sink)
-                raise_if_cancelling()
+                self._raise_if_stopping()
                 reason = "stream ended"
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # ExceptionGroups included: classify, report, retry
-                raise_if_cancelling(exc)
+                self._raise_if_stopping(exc)
                 reason = self._describe(exc)
                 if self._is_rejection(exc):
                     if propagate_rejection:

@@ -47,7 +47,6 @@ from .base import (
     StreamSilent,
     SupervisedAdapter,
     leaves,
-    raise_if_cancelling,
 )
 from .tastytrade_client import make_alert_streamer, make_session
 
@@ -227,7 +226,7 @@ class TastytradeAdapter(SupervisedAdapter):
             except CredentialRejected:
                 raise  # the whole link: `error` (the session's supervisor reports it)
             except Exception as exc:  # a blip: the current token is still good for a while
-                raise_if_cancelling(exc)
+                self._raise_if_stopping(exc)
                 log.warning(
                     "tastytrade link %s: token refresh failed: %s", self.link_id, describe(exc)
                 )

@@ -219,6 +219,9 @@ class _QuietAdapter:
     def set_symbols(self, symbols: set[str]) -> None:
         pass
 
+    def stopping(self) -> None:
+        pass
+
 
 async def test_account_frames_leave_in_seq_order_when_log_writes_race():
     """Two adapters report at once and the first event's log write is slow (Redis under
