@@ -66,6 +66,10 @@ FAILOVER_COOLDOWN = 60.0
 HEAD_INTERVAL = 2.0
 #: How long `stop` waits for cancelled tasks before cancelling the rest again (seconds).
 STOP_RECANCEL = 2.0
+#: ...and gives up on tasks still running after this long (they are abandoned, logged).
+STOP_GIVE_UP = 10.0
+#: Abandoned tasks, referenced until they end (a pending task must not be collected).
+_abandoned: set[asyncio.Task[Any]] = set()
 #: Outbox frames that only carry the newest state (one queued at a time is enough).
 LATEST_WINS = frozenset({"quotes", "head"})
 #: The worst state of a link's kinds is the link's state.
@@ -286,20 +290,36 @@ class UserStreamManager:
     async def stop(self) -> None:
         """Cancel every task and wait until all have ended: a task still running would
         keep a broker session open after the lease moved on. Adapters are told first (their
-        loops then never reconnect, see `SupervisedAdapter._raise_if_stopping`), and a
-        task that let a cancellation slip anyway is cancelled again."""
+        loops then never reconnect, see `SupervisedAdapter._raise_if_stopping`), a task
+        that let a cancellation slip is cancelled again, and one still running after
+        STOP_GIVE_UP is abandoned with an error: a stop never hangs the caller."""
         for adapter in self.adapters.values():
             adapter.stopping()
         pending = {task for task in self._tasks if not task.done()}
         for task in pending:
             task.cancel()
+        give_up = time.monotonic() + STOP_GIVE_UP
         while pending:
             _, pending = await asyncio.wait(pending, timeout=STOP_RECANCEL)
+            if pending and time.monotonic() >= give_up:
+                # e.g. a library's shielded close waiting on a socket that never drains:
+                # the stream must not freeze with it (the agent rejoins, tabs go on)
+                names = sorted(task.get_name() for task in pending)
+                log.error(
+                    "user %s: %s did not stop in %.0f s; abandoned",
+                    self.user_id,
+                    names,
+                    STOP_GIVE_UP,
+                )
+                _abandoned.update(pending)
+                for task in pending:
+                    task.add_done_callback(_abandoned.discard)
+                break
             for task in pending:
                 log.warning("user %s: %s outlived a cancel; again", self.user_id, task.get_name())
                 task.cancel()
         for task in self._tasks:  # retrieved: no "exception never retrieved" noise
-            if not task.cancelled():
+            if task.done() and not task.cancelled():
                 task.exception()
         self._tasks.clear()
         for info in self.links.values():

@@ -213,7 +213,9 @@ async def test_a_paused_owner_stops_its_broker_sessions_on_resume(cluster: Clust
         while holder(cluster) != other.pid:
             assert time.monotonic() < deadline, "another process took over"
             await asyncio.sleep(0.1)
-        await asyncio.sleep(3.0)  # the new owner is connecting meanwhile
+        while sessions() != (2, 2):  # the new owner's sessions beside the frozen ones
+            assert time.monotonic() < deadline, f"the new owner connected: {sessions()}"
+            await asyncio.sleep(0.1)
     finally:
         os.kill(owner.pid, signal.SIGCONT)
     resumed = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from streaming import manager as manager_module
 from streaming.brokers.base import (
     Backoff,
     BrokerHTTPError,
@@ -218,3 +219,53 @@ async def test_a_stop_that_meets_a_failure_still_stops():
 
 async def discard(frame: dict, text: str) -> None:
     pass
+
+
+class Unstoppable(SupervisedAdapter):
+    """A connection inside a library that swallows cancellation (in the soak a stopped
+    tastytrade adapter outlived 175 cancels over 6 minutes): nothing can end it."""
+
+    broker = "test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.link_id = 8
+        self.config = StreamConfig()
+        self.connected = asyncio.Event()
+        self.released = False  # the test lets it end at last
+
+    def _loops(self):
+        return {"all": self._once}
+
+    def set_symbols(self, symbols: set[str]) -> None:
+        pass
+
+    async def _once(self, sink) -> None:
+        self.connected.set()
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                if self.released:
+                    raise
+
+
+async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog):
+    """The stop gives up on such a task after STOP_GIVE_UP, says so, and returns: the
+    caller (the user's agent) must go on, or that process's tabs freeze."""
+    monkeypatch.setattr(manager_module, "STOP_GIVE_UP", 1.0)
+    monkeypatch.setattr(manager_module, "STOP_RECANCEL", 0.2)
+    adapter = Unstoppable()
+    manager = UserStreamManager(
+        4, links=[(LinkInfo(8, "test", "t", simulated=True), adapter)], publish=discard
+    )
+    await manager.start()
+    await adapter.connected.wait()
+    async with asyncio.timeout(5):
+        await manager.stop()
+    assert "did not stop in 1 s; abandoned" in caplog.text
+    (abandoned,) = manager_module._abandoned
+    adapter.released = True
+    abandoned.cancel()
+    await asyncio.wait({abandoned})
+    assert not manager_module._abandoned  # forgotten once it ended
