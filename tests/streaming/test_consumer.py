@@ -15,6 +15,7 @@ from django.test import Client
 from config.asgi import application
 from streaming.registry import registry
 from tests.support.sdk import SECRET
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,14 +220,16 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
         await receive_until(one, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
         sessions = control.state()["credentials"][cred(refresh_token)]
         assert len(sessions["dxlink"]) == 1 and len(sessions["streamer"]) == 1
-    await asyncio.sleep(1.0)
-    assert registry.get(user_id) is None
-    for _ in range(50):
-        sessions = control.state()["credentials"][cred(refresh_token)]
-        if not sessions["dxlink"] and not sessions["streamer"]:
-            break
-        await asyncio.sleep(0.1)
-    assert sessions["dxlink"] == [] and sessions["streamer"] == []
+    await wait_until(lambda: registry.get(user_id) is None, within=5, what="manager stopped")
+
+    def broker_sessions() -> dict:
+        return control.state()["credentials"][cred(refresh_token)]
+
+    await wait_until(
+        lambda: broker_sessions()["dxlink"] == [] and broker_sessions()["streamer"] == [],
+        within=5,
+        what="broker sessions closed",
+    )
 
 
 async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(stop_managers):
