@@ -19,7 +19,7 @@ import {
   num, timeMs, epochOf, formatPosition, accountFrameVerdict, closePolicy, backoffDelay,
   orderKey, orderCopy, watchlistOf, watchlistReplaces, normalizeSymbol, quoteAge, quoteStale,
   newestLiveQuoteT, kindsOf, accountFreshness, dataState, fmtAge, KINDS, DEFAULT_STALE_QUOTES_MS,
-} from './contract.js';
+} from './stream/contract.js';
 
 (() => {
   'use strict';

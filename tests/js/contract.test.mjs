@@ -1,13 +1,13 @@
-// The browser's wire rules (static/js/contract.js) against docs/streaming-contract.md.
+// The browser's wire rules (static/js/stream/contract.js) against docs/streaming-contract.md.
 // Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, fmtAge,
-  formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, orderCopy, orderKey,
+  formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, optionParts, orderCopy, orderKey,
   parsePosition, quoteAge, quoteStale, watchlistOf, watchlistReplaces,
-} from '../../static/js/contract.js';
+} from '../../static/js/stream/contract.js';
 
 test('positions are <epoch>:<seq>', () => {
   assert.deepEqual(parsePosition('Ab3:19'), { epoch: 'Ab3', seq: 19 });
@@ -85,6 +85,16 @@ test('symbols as the contract spells them', () => {
   assert.equal(normalizeSymbol('DROP TABLE'), null);
   assert.equal(normalizeSymbol('SPY١'), null, 'ASCII digits only');
   assert.equal(normalizeSymbol(''), null);
+  assert.equal(normalizeSymbol('.SPY250221C590.5'), '.SPY250221C590.5');
+  assert.equal(normalizeSymbol('.SPY25022C590'), null, 'five date digits');
+});
+
+test('a streamer option symbol in parts (one copy of the rule)', () => {
+  assert.deepEqual(optionParts('.SPY260320P570'), { root: 'SPY', yy: '26', mm: 3, dd: '20', right: 'P', strike: '570' });
+  assert.equal(optionParts('.BRKB261218C412.5').strike, '412.5');
+  assert.equal(optionParts('SPY'), null);
+  assert.equal(optionParts('.SPY26032P570'), null);
+  assert.equal(optionParts(null), null);
 });
 
 const NOW = 1_760_000_000_000; // ms (times below 1e11 read as seconds)
