@@ -18,8 +18,9 @@
 import {
   num, timeMs, epochOf, formatPosition, accountFrameVerdict, closePolicy, backoffDelay,
   orderKey, orderCopy, watchlistOf, watchlistReplaces, normalizeSymbol, quoteAge, quoteStale,
-  newestLiveQuoteT, kindsOf, accountFreshness, dataState, fmtAge, KINDS, DEFAULT_STALE_QUOTES_MS,
+  newestLiveQuoteT, kindsOf, accountFreshness, dataState, KINDS, DEFAULT_STALE_QUOTES_MS,
 } from './stream/contract.js';
+import { fmtAge } from './stream/format.js';
 
 (() => {
   'use strict';

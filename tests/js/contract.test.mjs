@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, fmtAge,
+  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf,
   formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, optionParts, orderCopy, orderKey,
   parsePosition, quoteAge, quoteStale, watchlistOf, watchlistReplaces,
 } from '../../static/js/stream/contract.js';
@@ -111,10 +111,6 @@ test('quote staleness and data age', () => {
   assert.equal(newestLiveQuoteT([{ t: now, delayed: true }]), null);
   assert.equal(num(null), null);
   assert.equal(num('1.5'), 1.5);
-  assert.equal(fmtAge(400), '0.4 s');
-  assert.equal(fmtAge(12_000), '12 s');
-  assert.equal(fmtAge(180_000), '3 min');
-  assert.equal(fmtAge(null), '—');
 });
 
 const K = (state, last_ok = NOW) => ({ state, reason: '', since: NOW, last_ok });

@@ -293,12 +293,3 @@ export function dataState({ links, newestQuoteT, anyDelayedQuote, now, staleMs, 
   if (delayed) return { state: 'delayed', why: ['market data is delayed'] };
   return { state: 'fresh', why: [] };
 }
-
-/** "0.4 s" below 10 s, then "12 s", "3 min", "2 h"; "—" for null. */
-export function fmtAge(ms) {
-  if (ms === null || ms === undefined) return '—';
-  if (ms < 10000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 120000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
-  return `${Math.round(ms / 3600000)} h`;
-}
