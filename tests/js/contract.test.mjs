@@ -4,9 +4,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf,
-  formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, optionParts, orderCopy, orderKey,
-  parsePosition, quoteAge, quoteStale, watchlistOf, watchlistReplaces,
+  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, eventsUrl,
+  formatPosition, kindsOf, newestLiveQuoteT, nextRetry, normalizeSymbol, num, optionParts, orderCopy,
+  orderKey, parsePosition, quoteAge, quoteStale, socketBase, watchlistOf, watchlistReplaces, withSince,
 } from '../../static/js/stream/contract.js';
 
 test('positions are <epoch>:<seq>', () => {
@@ -51,6 +51,26 @@ test('backoff: 0.5 s doubling to 30 s, ±30 %', () => {
   assert.equal(backoffDelay(0, () => 0), 350);
   assert.equal(backoffDelay(0, () => 0.9999999), 650);
   for (let i = 0; i < 100; i++) assert.ok(backoffDelay(0) >= 350, 'never at once');
+});
+
+test('a reconnect at once, at most once per 5 s; else backoff', () => {
+  const r = () => 0.5;
+  const T = 1_760_000_000_000;
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: -Infinity }, true, T, r), { delay: 0, attempt: 2, lastImmediate: T });
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: T - 4_000 }, true, T, r), { delay: 2000, attempt: 3, lastImmediate: T - 4_000 });
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: T - 5_001 }, true, T, r), { delay: 0, attempt: 2, lastImmediate: T });
+  assert.deepEqual(nextRetry({ attempt: 0, lastImmediate: -Infinity }, false, T, r), { delay: 500, attempt: 1, lastImmediate: -Infinity });
+});
+
+test('URLs: ws(s) as the page, ?since= the position, SSE ?symbols=', () => {
+  assert.equal(socketBase('/ws/stream/', { protocol: 'https:', host: 'desk:8443' }), 'wss://desk:8443/ws/stream/');
+  assert.equal(socketBase('ws/stream/', { protocol: 'http:', host: 'desk' }), 'ws://desk/ws/stream/');
+  assert.equal(socketBase('ws://other/x', { protocol: 'https:', host: 'desk' }), 'ws://other/x');
+  assert.equal(withSince('ws://d/ws/', 'E1:5'), 'ws://d/ws/?since=E1%3A5');
+  assert.equal(withSince('ws://d/ws/?a=1', 'E1:5'), 'ws://d/ws/?a=1&since=E1%3A5');
+  assert.equal(withSince('ws://d/ws/', null), 'ws://d/ws/');
+  assert.equal(eventsUrl('/api/events', null, null), '/api/events');
+  assert.equal(eventsUrl('/api/events', ['SPY', '.SPY260918C590'], 'E1:5'), '/api/events?symbols=SPY%2C.SPY260918C590&since=E1%3A5');
 });
 
 test('an order frame replaces the order: fills are not merged', () => {

@@ -4,8 +4,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  DASH, accountPnl, accountView, asOfText, fmt, fmtAge, isOption, markOf, markView, positionDelta,
-  positionPnl, quoteWhy, symbolLabel,
+  DASH, accountPnl, accountView, asOfText, errorText, fmt, fmtAge, isOption, markOf, markView, positionDelta,
+  positionPnl, quoteWhy, rejectionText, symbolLabel,
 } from '../../static/js/stream/format.js';
 
 const NOW = 1_760_000_000_000;
@@ -126,4 +126,12 @@ test('why a value is stale, in words', () => {
   const stale = { state: 'live', kinds: { quotes: { state: 'live' }, account: { state: 'stale', reason: 'no heartbeat', last_ok: t } } };
   assert.deepEqual(accountView(stale, t + 1000), { live: false, state: 'stale', asOf: t, why: 'account data stale (no heartbeat), as of 14:02:11' });
   assert.equal(accountView(null, t).live, true, 'an account without a known link is not marked');
+});
+
+test('what the server refused, in words', () => {
+  assert.equal(rejectionText('BAD', 'invalid_symbol'), 'BAD: not a valid symbol');
+  assert.equal(rejectionText('X', 'user_limit_reached'), 'X: your symbol limit is reached');
+  assert.equal(rejectionText('X', 'something_new'), 'X: something_new');
+  assert.equal(errorText({ code: 'rate_limited', message: 'slow down', ref: 'subscribe' }), 'Server refused a request (subscribe): slow down');
+  assert.equal(errorText({ code: 'too_large' }), 'Server refused a request: too_large');
 });

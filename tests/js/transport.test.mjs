@@ -4,9 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  createTransport, eventsUrl, fallbackKind, nextRetry, skewOf, socketBase, withSince,
-} from '../../static/js/stream/transport.js';
+import { createTransport, fallbackKind, skewOf } from '../../static/js/stream/transport.js';
 
 const T0 = 1_760_000_000_000;
 
@@ -113,24 +111,12 @@ function harness({ mode = 'auto', position = 'E1:5', eventSource = true, extra =
 
 const since = (url) => new URL(url, 'http://desk').searchParams.get('since');
 
-test('pure decisions: retry delay, fallback kind, URLs, skew', () => {
-  const r = () => 0.5;
-  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: -Infinity }, true, T0, r), { delay: 0, attempt: 2, lastImmediate: T0 });
-  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: T0 - 4_000 }, true, T0, r), { delay: 2000, attempt: 3, lastImmediate: T0 - 4_000 }, 'at once at most once per 5 s');
-  assert.deepEqual(nextRetry({ attempt: 0, lastImmediate: -Infinity }, false, T0, r), { delay: 500, attempt: 1, lastImmediate: -Infinity });
+test('pure decisions: the fallback, the clock skew', () => {
   assert.equal(fallbackKind({ mode: 'auto', sseBroken: false, hasEventSource: true }), 'sse');
   assert.equal(fallbackKind({ mode: 'auto', sseBroken: true, hasEventSource: true }), 'poll');
   assert.equal(fallbackKind({ mode: 'poll', sseBroken: false, hasEventSource: true }), 'poll');
   assert.equal(fallbackKind({ mode: 'sse', sseBroken: false, hasEventSource: false }), 'poll');
-  assert.equal(socketBase('/ws/stream/', { protocol: 'https:', host: 'desk:8443' }), 'wss://desk:8443/ws/stream/');
-  assert.equal(socketBase('ws/stream/', { protocol: 'http:', host: 'desk' }), 'ws://desk/ws/stream/');
-  assert.equal(socketBase('ws://other/x', { protocol: 'https:', host: 'desk' }), 'ws://other/x');
-  assert.equal(withSince('ws://d/ws/', 'E1:5'), 'ws://d/ws/?since=E1%3A5');
-  assert.equal(withSince('ws://d/ws/?a=1', 'E1:5'), 'ws://d/ws/?a=1&since=E1%3A5');
-  assert.equal(withSince('ws://d/ws/', null), 'ws://d/ws/');
-  assert.equal(eventsUrl('/api/events', null, null), '/api/events');
-  assert.equal(eventsUrl('/api/events', ['SPY', '.SPY260918C590'], 'E1:5'), '/api/events?symbols=SPY%2C.SPY260918C590&since=E1%3A5');
-  assert.equal(skewOf(1_000, 100, 300), 800);
+  assert.equal(skewOf(1_000, 100, 300), 800, 'the server time is taken halfway');
 });
 
 test('the first socket resumes from the page; hello re-sends the tab\'s extras; a snapshot is live', () => {

@@ -28,6 +28,7 @@ export const IMMEDIATE_COOLDOWN_MS = 5000; // "at once" at most once per 5 s, th
 export const POLL_EVERY_MS = 2000;
 export const POLL_TIMEOUT_MS = 8000;
 export const SILENT_PAGE_MS = 10000; // nothing at all for this long: the page is stale
+export const FRESHNESS_EVERY_MS = 1000; // values age without frames: re-checked this often
 
 // ------------------------------------------------------------------ values
 
@@ -139,6 +140,37 @@ export const BACKOFF_JITTER = 0.3;
 export function backoffDelay(attempt, random = Math.random) {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(Math.max(attempt, 0), 16));
   return Math.round(base * (1 + (random() * 2 - 1) * BACKOFF_JITTER));
+}
+
+/** When the next socket opens: at once for an immediate close code (at most once per
+ *  IMMEDIATE_COOLDOWN_MS), else after the backoff of `attempt`, which then grows. */
+export function nextRetry({ attempt, lastImmediate }, immediate, now, random) {
+  if (immediate && now - lastImmediate > IMMEDIATE_COOLDOWN_MS) return { delay: 0, attempt, lastImmediate: now };
+  return { delay: backoffDelay(attempt, random), attempt: attempt + 1, lastImmediate };
+}
+
+// ------------------------------------------------------------------ URLs
+
+/** The socket's base URL for a path (or a full ws(s):// URL) on the page's location. */
+export function socketBase(path, location) {
+  if (/^wss?:\/\//i.test(path)) return path;
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}${path.startsWith('/') ? '' : '/'}${path}`;
+}
+
+/** A URL with `?since=<position>` when there is a position to resume from. */
+export function withSince(url, position) {
+  return position ? `${url}${url.includes('?') ? '&' : '?'}since=${encodeURIComponent(position)}` : url;
+}
+
+/** The SSE stream's URL: its symbols (null: the server's default, the user's watchlist)
+ *  and the position to resume from. */
+export function eventsUrl(base, symbols, position) {
+  const params = new URLSearchParams();
+  if (symbols) params.set('symbols', symbols.join(','));
+  if (position) params.set('since', position);
+  const q = params.toString();
+  return q ? `${base}?${q}` : base;
 }
 
 // ------------------------------------------------------------------ orders

@@ -61,6 +61,24 @@ export function asOfText(ms, now) {
   return `as of ${sameDay ? '' : `${d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' })} `}${fmt.time(ms)}`;
 }
 
+// ------------------------------------------------------------------ messages
+
+const REJECTIONS = {
+  invalid_symbol: 'not a valid symbol',
+  limit_reached: 'symbol limit reached',
+  user_limit_reached: 'your symbol limit is reached',
+};
+
+/** Why the server refused a symbol (`subscribed.rejected`), in words. */
+export function rejectionText(symbol, reason) {
+  return `${symbol}: ${REJECTIONS[reason] || reason}`;
+}
+
+/** An `error` frame, in words. */
+export function errorText(frame) {
+  return `Server refused a request${frame.ref ? ` (${frame.ref})` : ''}: ${frame.message || frame.code || 'error'}`;
+}
+
 // ------------------------------------------------------------------ positions
 
 export function isOption(p) {

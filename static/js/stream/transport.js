@@ -1,22 +1,20 @@
 /*
  * How the page reaches the stream: one state machine over three transports
- * (docs/streaming-contract.md: "Connecting", "The SSE fallback", "Fallback: polling",
- * "Close codes").
+ * (docs/streaming-contract.md: "Connecting", "The SSE fallback", "Fallback: polling").
  *
  *   WebSocket ── FAILS_BEFORE_FALLBACK sockets in a row end before a snapshot ──▶ fallback 'sse'
  *     ▲  retried with backoff all along; the first socket that goes live         │ fails before
  *     └─ ends the fallback                                                       ▼ its first snapshot
  *                                                              fallback 'poll' (/api/snapshot every 2 s)
  *
- * `?transport=sse|poll` on the page starts in that fallback and never opens a socket.
- * The machine resumes from the page's position (`?since=` on a socket or a fresh SSE
- * stream; EventSource's own reconnect sends Last-Event-ID) and answers close codes by
- * `closePolicy`. Everything from the outside is injected (WebSocket, EventSource, fetch,
- * timers, clock, randomness, onLine), so tests/js/transport.test.mjs drives it under node.
+ * `?transport=sse|poll` starts in that fallback, with no socket. Streams resume from the
+ * page's position (`?since=`; EventSource's own reconnect sends Last-Event-ID); close codes
+ * are answered by contract.js (`closePolicy`, `nextRetry`). Everything outside is injected
+ * (WebSocket, EventSource, fetch, timers, clock, randomness, onLine): tests/js/transport.test.mjs.
  */
 import {
-  CLIENT_DROP, CLOSE, CONNECT_TIMEOUT_MS, DEAD_AFTER_MS, FAILS_BEFORE_FALLBACK, IMMEDIATE_COOLDOWN_MS,
-  PING_EVERY_MS, POLL_EVERY_MS, POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, num,
+  CLIENT_DROP, CLOSE, CONNECT_TIMEOUT_MS, DEAD_AFTER_MS, FAILS_BEFORE_FALLBACK, PING_EVERY_MS, POLL_EVERY_MS,
+  POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, nextRetry, num, withSince,
 } from './contract.js';
 
 const WS_OPEN = 1; // WebSocket.OPEN
@@ -24,39 +22,10 @@ const ES_CLOSED = 2; // EventSource.CLOSED
 
 // ------------------------------------------------------------------ decisions (pure)
 
-/** When the next socket opens: at once for an immediate close code (at most once per
- *  IMMEDIATE_COOLDOWN_MS), else after the backoff of `attempt`, which then grows. */
-export function nextRetry({ attempt, lastImmediate }, immediate, now, random) {
-  if (immediate && now - lastImmediate > IMMEDIATE_COOLDOWN_MS) return { delay: 0, attempt, lastImmediate: now };
-  return { delay: backoffDelay(attempt, random), attempt: attempt + 1, lastImmediate };
-}
-
 /** The fallback to use: SSE, unless it already failed, the page forces polling, or the
  *  browser has no EventSource. */
 export function fallbackKind({ mode, sseBroken, hasEventSource }) {
   return !sseBroken && mode !== 'poll' && hasEventSource ? 'sse' : 'poll';
-}
-
-/** The socket's base URL for a path (or a full ws(s):// URL) on the page's location. */
-export function socketBase(path, location) {
-  if (/^wss?:\/\//i.test(path)) return path;
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}${path.startsWith('/') ? '' : '/'}${path}`;
-}
-
-/** A URL with `?since=<position>` when there is a position to resume from. */
-export function withSince(url, position) {
-  return position ? `${url}${url.includes('?') ? '&' : '?'}since=${encodeURIComponent(position)}` : url;
-}
-
-/** The SSE stream's URL: its symbols (null: the server's default, the user's watchlist)
- *  and the position to resume from. */
-export function eventsUrl(base, symbols, position) {
-  const params = new URLSearchParams();
-  if (symbols) params.set('symbols', symbols.join(','));
-  if (position) params.set('since', position);
-  const q = params.toString();
-  return q ? `${base}?${q}` : base;
 }
 
 /** Server clock minus client clock, from a server time taken between `sentAt` and `receivedAt`. */
@@ -84,7 +53,6 @@ export function initialConnection(mode = 'auto') {
     attempt: 0, // backoff exponent; 0 again after STABLE_AFTER_MS live
     failures: 0, // sockets in a row that ended before a snapshot
     lastImmediate: -Infinity, // when a reconnect last went at once
-    nextRetryAt: null,
     lastSocketFrameAt: 0,
     pingId: 0,
     pings: new Map(), // ping id -> sent at
@@ -118,8 +86,7 @@ export function createTransport({ env, urls, hooks }) {
 
   function clear(name) {
     if (t[name] === null) return;
-    if (name === 'ping') env.clearInterval(t[name]);
-    else env.clearTimeout(t[name]);
+    (name === 'ping' ? env.clearInterval : env.clearTimeout)(t[name]);
     t[name] = null;
   }
   function later(name, ms, fn) {
@@ -139,12 +106,7 @@ export function createTransport({ env, urls, hooks }) {
     if (c.stopped || c.ws || c.mode !== 'auto') return;
     const url = withSince(urls.socket, hooks.position());
     let ws;
-    try {
-      ws = new env.WebSocket(url);
-    } catch (e) {
-      socketEnded(false, 0, 'cannot open socket', false);
-      return;
-    }
+    try { ws = new env.WebSocket(url); } catch (e) { return socketEnded(false, 0, 'cannot open socket', false); }
     c.ws = ws;
     c.connects++;
     c.socketUrl = url;
@@ -255,19 +217,12 @@ export function createTransport({ env, urls, hooks }) {
     c.attempt = retry.attempt;
     c.lastImmediate = retry.lastImmediate;
     later('reconnect', retry.delay, openSocket);
-    c.nextRetryAt = now + retry.delay;
     c.lastRetry = { code, delay: retry.delay, since: hooks.position() };
   }
 
   function send(msg) {
-    const ws = c.ws;
-    if (!ws || ws.readyState !== WS_OPEN) return false;
-    try {
-      ws.send(JSON.stringify(msg));
-      return true;
-    } catch (e) {
-      return false;
-    }
+    if (!c.ws || c.ws.readyState !== WS_OPEN) return;
+    try { c.ws.send(JSON.stringify(msg)); } catch (e) { /* closing: the next socket re-sends */ }
   }
 
   function sendSymbols(type, symbols) {
@@ -306,12 +261,7 @@ export function createTransport({ env, urls, hooks }) {
     closeSse();
     const url = eventsUrl(urls.events, hooks.sseSymbols(), hooks.position());
     let es;
-    try {
-      es = new env.EventSource(url, { withCredentials: true });
-    } catch (e) {
-      sseFailed();
-      return;
-    }
+    try { es = new env.EventSource(url, { withCredentials: true }); } catch (e) { return sseFailed(); }
     c.es = es;
     c.sseUrl = url;
     c.sseLive = false;
