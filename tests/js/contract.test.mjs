@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 import {
   accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, eventsUrl,
   formatPosition, kindsOf, newestLiveQuoteT, nextRetry, normalizeSymbol, num, optionParts, orderCopy,
-  orderKey, parsePosition, quoteAge, quoteStale, socketBase, watchlistOf, watchlistReplaces, withSince,
+  orderKey, parseFrame, parsePosition, quoteAge, quoteStale, socketBase, watchlistOf, watchlistReplaces, withSince,
 } from '../../static/js/stream/contract.js';
+
+test('a frame is a JSON object with a string type', () => {
+  assert.deepEqual(parseFrame('{"type":"quotes","quotes":{}}'), { type: 'quotes', quotes: {} });
+  for (const bad of ['nope', '[]', '"quotes"', '{"type":3}', '{}', 'null']) assert.equal(parseFrame(bad), null, bad);
+});
 
 test('positions are <epoch>:<seq>', () => {
   assert.deepEqual(parsePosition('Ab3:19'), { epoch: 'Ab3', seq: 19 });

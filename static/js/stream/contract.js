@@ -6,6 +6,13 @@
 
 // ------------------------------------------------------------------ frames
 
+/** A frame from its JSON text: an object with a string `type`, else null. */
+export function parseFrame(text) {
+  let frame;
+  try { frame = JSON.parse(text); } catch (e) { return null; }
+  return frame && typeof frame === 'object' && typeof frame.type === 'string' ? frame : null;
+}
+
 /** Account frames: `epoch` + `seq`, applied in order, never conflated or dropped. */
 export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order']);
 

@@ -95,6 +95,9 @@ export function cellsOf(row) {
   return row._sdCells;
 }
 
+/** Whether two Maps have the same keys (if not, their elements need reconciling). */
+export const sameKeys = (a, b) => a.size === b.size && Array.from(a.keys()).every((k) => b.has(k));
+
 /** Put `nodes` into `container` in this order, moving only what is out of place; drop the rest. */
 export function reconcileChildren(container, nodes) {
   const keep = new Set(nodes);

@@ -11,7 +11,7 @@
  * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
  * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
  */
-import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, socketBase } from './contract.js';
+import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
 import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render.js';
 import {
@@ -89,9 +89,7 @@ function start(root) {
 
   /** A frame (object or JSON text) from the stream, or from window.streamdesk.applyFrame. */
   function receive(frame) {
-    if (typeof frame === 'string') {
-      try { frame = JSON.parse(frame); } catch (e) { return; }
-    }
+    if (typeof frame === 'string') frame = parseFrame(frame);
     if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
     clock.lastFrameAt = Date.now();
     if (frame.type === 'hello') {

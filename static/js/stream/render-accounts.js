@@ -4,7 +4,7 @@
  * markup first (templates/streaming/dashboard.html); the cards it made are adopted.
  */
 import { kindsOf, num } from './contract.js';
-import { cellsOf, delayedBadge, el, markCell, reconcileChildren, setAttr, setCell, setText } from './dom.js';
+import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
   DASH, accountPnl, accountView, asOfText, fmt, isOption, markOf, markView, positionDelta, positionPnl, symbolLabel,
 } from './format.js';
@@ -28,7 +28,6 @@ const POSITION_HEADS = [
 const BALANCE_FIELDS = ['net_liquidating_value', 'buying_power', 'cash', 'derivative_buying_power', 'maintenance_requirement', 'cash_available_to_withdraw'];
 
 const linkOf = (state, acct) => (acct.link === null || acct.link === undefined ? null : state.links.get(String(acct.link)) || null);
-const sameKeys = (a, b) => a.size === b.size && Array.from(a.keys()).every((k) => b.has(k));
 
 function buildPositionRow(acct, p) {
   const tr = el('tr', { 'data-position': `${acct.number}|${p.symbol}`, 'data-streamer': p.streamer_symbol || '', 'data-option': isOption(p) ? 'true' : null });

@@ -6,13 +6,12 @@
  * link changed). Hooks: tests/browser/README.md.
  */
 import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale, timeMs } from './contract.js';
-import { cellsOf, delayedBadge, el, fade, reconcileChildren, setAttr, setCell, setText, showMessage } from './dom.js';
+import { cellsOf, delayedBadge, el, fade, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
 import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
 import { createAccountsView } from './render-accounts.js';
 import { isSimulated, orderedOrders } from './state.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
-const sameKeys = (a, b) => a.size === b.size && Array.from(a.keys()).every((k) => b.has(k));
 
 function buildQuoteRow(sym) {
   return el('tr', { 'data-quote': sym, 'data-stale': 'true', 'data-delayed': 'false' },

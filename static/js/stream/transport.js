@@ -14,7 +14,7 @@
  */
 import {
   CLIENT_DROP, CLOSE, CONNECT_TIMEOUT_MS, DEAD_AFTER_MS, FAILS_BEFORE_FALLBACK, PING_EVERY_MS, POLL_EVERY_MS,
-  POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, nextRetry, num, withSince,
+  POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, nextRetry, num, parseFrame, withSince,
 } from './contract.js';
 
 const WS_OPEN = 1; // WebSocket.OPEN
@@ -31,12 +31,6 @@ export function fallbackKind({ mode, sseBroken, hasEventSource }) {
 /** Server clock minus client clock, from a server time taken between `sentAt` and `receivedAt`. */
 export function skewOf(serverT, sentAt, receivedAt) {
   return serverT - (sentAt + (receivedAt - sentAt) / 2);
-}
-
-function parse(data) {
-  let frame;
-  try { frame = JSON.parse(data); } catch (e) { return null; }
-  return frame && typeof frame === 'object' ? frame : null;
 }
 
 // ------------------------------------------------------------------ the machine
@@ -125,7 +119,7 @@ export function createTransport({ env, urls, hooks }) {
     ws.onmessage = (ev) => {
       if (c.ws !== ws) return;
       c.lastSocketFrameAt = env.now();
-      const frame = parse(ev.data);
+      const frame = parseFrame(ev.data);
       if (!frame) return;
       if (frame.type === 'pong') pong(frame);
       hooks.frame(frame);
@@ -267,7 +261,7 @@ export function createTransport({ env, urls, hooks }) {
     c.sseLive = false;
     es.onmessage = (ev) => {
       if (c.es !== es) return;
-      const frame = parse(ev.data);
+      const frame = parseFrame(ev.data);
       if (!frame) return;
       hooks.frame(frame);
       if (c.es !== es) return; // the frame made us reopen the stream
