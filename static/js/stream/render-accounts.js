@@ -47,7 +47,7 @@ function buildAccount(acct) {
   return el('article', { class: 'card account', 'data-account': acct.number, 'data-account-link': acct.link ?? '', 'data-simulated': acct.simulated ? 'true' : 'false' },
     el('header', { class: 'account-head' },
       el('h2', { class: 'account-name' }, el('span', { 'data-field': 'name' }, ''), ' ', el('span', { class: 'acct-no', 'data-field': 'number' }, acct.number)),
-      el('span', { class: 'account-meta' }, el('span', { 'data-field': 'broker' }, ''), el('span', { 'data-field': 'margin_or_cash' }, '')),
+      el('span', { class: 'account-meta' }, el('span', { 'data-field': 'broker' }, '')),
       el('span', { class: 'link-warn', 'data-field': 'link_state', hidden: true })),
     el('dl', { class: 'balances' },
       buildBalance('Net liq', 'net_liquidating_value', 'bal-main'),
@@ -79,9 +79,8 @@ export function createAccountsView(doc) {
   function header(acct) {
     const art = cards.get(acct.number);
     const head = art.querySelector('.account-head');
-    setText(head.querySelector('[data-field="name"]'), acct.nickname || acct.label || acct.number);
+    setText(head.querySelector('[data-field="name"]'), acct.label || acct.number);
     setText(head.querySelector('[data-field="broker"]'), acct.broker || '');
-    setText(head.querySelector('[data-field="margin_or_cash"]'), acct.margin_or_cash || '');
     setAttr(art, 'data-account-link', String(acct.link ?? ''));
     setAttr(art, 'data-simulated', acct.simulated ? 'true' : 'false');
     art.classList.toggle('is-sim', acct.simulated);

@@ -24,7 +24,7 @@ export function initialState() {
     pending: [], // account frames that arrived before their snapshot (or `resumed`)
     snapshots: 0, // snapshots applied: each one replaces everything
     simulated: false,
-    accounts: new Map(), // number -> {number, link, broker, label, nickname, margin_or_cash, simulated, balance, positions: Map(symbol -> position)}
+    accounts: new Map(), // number -> {number, link, broker, label, simulated, balance, positions: Map(symbol -> position)}
     quotes: new Map(), // symbol -> quote (absent fields unchanged, null = no value)
     greeks: new Map(), // streamer symbol -> greeks
     newestQuoteT: null, // server ms of the newest quote not from a delayed source
@@ -64,9 +64,6 @@ export function applyFrame(state, frame) {
       return s;
     case 'resumed':
       resumed(s, frame);
-      return s;
-    case 'resync': // frames may have been lost (a 4409 close follows): a fresh snapshot now
-      resync(s, frame.reason || 'server asked for a resync', false);
       return s;
     case 'quotes':
       quotes(s, frame);
@@ -324,8 +321,6 @@ function account(s, a, old) {
     link: a.link ?? (old && old.link) ?? null,
     broker: a.broker ?? (old && old.broker) ?? '',
     label: a.label ?? (old && old.label) ?? '',
-    nickname: a.nickname ?? (old && old.nickname) ?? '',
-    margin_or_cash: a.margin_or_cash ?? (old && old.margin_or_cash) ?? '',
     simulated: !!a.simulated,
     balance: a.balance && typeof a.balance === 'object' ? { ...a.balance } : {},
     positions,
