@@ -19,23 +19,12 @@ import httpx
 import orjson
 from httpx_sse import EventSource, aconnect_sse
 
-from .base import BrokerHTTPError, CredentialRejected
+from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
 
-__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers", "retry_after"]
+__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers"]
 
 #: Longest pause honoured from a Retry-After header before giving up on a request.
 MAX_RETRY_AFTER = 30.0
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds only), or None."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def error_message(response: httpx.Response) -> str:
@@ -61,9 +50,9 @@ def raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     message = error_message(response)
-    if response.status_code in (401, 403):
+    if response.status_code in REJECTION_STATUSES:
         raise CredentialRejected(f"HTTP {response.status_code}: {message}")
-    raise BrokerHTTPError(response.status_code, message, retry_after(response))
+    raise BrokerHTTPError(response.status_code, message, retry_after_header(response.headers))
 
 
 class AlpacaClient:
@@ -105,7 +94,7 @@ class AlpacaClient:
             response = await self._http.request(method, path, **kwargs)
             if response.status_code == 429 and attempt < self.max_retries:
                 attempt += 1
-                wait = retry_after(response)
+                wait = retry_after_header(response.headers)
                 if wait is None:
                     wait = self.retry_pause * (2 ** (attempt - 1)) * random.uniform(0.7, 1.3)
                 await asyncio.sleep(min(wait, MAX_RETRY_AFTER))

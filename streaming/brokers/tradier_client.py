@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
-from .base import BrokerHTTPError, CredentialRejected
+from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +196,9 @@ class TradierClient:
 
     def _retry_delay(self, response: httpx.Response, group: str, attempt: int) -> float:
         """Retry-After if given, else until the window's Expiry, else exponential."""
-        retry_after = response.headers.get("retry-after")
+        retry_after = retry_after_header(response.headers)
         if retry_after is not None:
-            try:
-                return min(self.max_backoff, max(0.0, float(retry_after)))
-            except ValueError:
-                pass
+            return min(self.max_backoff, retry_after)
         state = self.rate.get(group)
         if state is not None and state.expiry_ms is not None:
             wait = state.expiry_ms / 1000 - time.time()
@@ -222,13 +219,9 @@ class TradierClient:
     def _raise_for(response: httpx.Response) -> None:
         status = response.status_code
         text = response.text.strip().replace("\n", " ")[:200]
-        if status in (401, 403):
+        if status in REJECTION_STATUSES:
             raise CredentialRejected(f"Tradier refused the access token (HTTP {status}: {text})")
-        retry_after = response.headers.get("retry-after")
-        try:
-            delay = float(retry_after) if retry_after is not None else None
-        except ValueError:
-            delay = None
+        delay = retry_after_header(response.headers)
         raise BrokerHTTPError(status, text or response.reason_phrase, retry_after=delay)
 
 

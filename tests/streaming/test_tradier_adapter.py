@@ -10,10 +10,11 @@ import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier import FillBook, TradierAdapter, occ_parts, order_payload
+from streaming.brokers.errors import CredentialRejected
+from streaming.brokers.symbols import occ_parts, streamer_to_occ_symbol
+from streaming.brokers.tradier import FillBook, TradierAdapter, order_payload
 from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
 from streaming.sandbox.credentials import credential_id
-from streaming.validation import streamer_to_occ_symbol
 from tests.support.recording import RecordingSink, running
 
 FAST = dict(
@@ -325,8 +326,6 @@ async def test_fetch_account_numbers_lists_the_profile(broker_at_sandbox, token)
     """The admin's verify call returns both sandbox accounts; a missing token is rejected."""
     numbers = await fetch_account_numbers({"access_token": token}, api_url=settings.TRADIER_API_URL)
     assert len(numbers) == 2 and all(n.startswith("5WT") for n in numbers)
-    from streaming.brokers.base import CredentialRejected
-
     with pytest.raises(CredentialRejected):
         await fetch_account_numbers({}, api_url=settings.TRADIER_API_URL)
 
