@@ -231,10 +231,9 @@ class AlpacaAdapter(SupervisedAdapter):
         checkpoint: Checkpoint,
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__(link_id, config)
+        super().__init__(link_id, config, account_numbers)
         self._key_id = key_id
         self._secret = secret_key
-        self._wanted = set(account_numbers)
         self.api_url = api_url
         self.checkpoint = checkpoint
         self.mode = "connecting"  # "stream" | "polling" | "reconnecting"
@@ -280,7 +279,7 @@ class AlpacaAdapter(SupervisedAdapter):
             self._accounts = {
                 str(a["id"]): str(a["account_number"])
                 for a in accounts
-                if not self._wanted or str(a.get("account_number")) in self._wanted
+                if self._wants(a.get("account_number"))
             }
             for account_id in self._accounts:
                 await self._refresh_account(client, sink, account_id, full=True)
@@ -409,7 +408,6 @@ class AlpacaAdapter(SupervisedAdapter):
                         content_type = response.headers.get("content-type", "")
                         if "text/event-stream" not in content_type.partition(";")[0]:
                             raise SSEError(f"unexpected content type {content_type[:40]!r}")
-                        self.last_data = time.monotonic()
                         response.stream = _Heard(response.stream, self._touch)
                         opened_at = time.monotonic()
                         if poller is not None:
@@ -455,7 +453,9 @@ class AlpacaAdapter(SupervisedAdapter):
                 poller.cancel()
 
     async def _follow(self, sink: AdapterSink, source: EventSource) -> None:
-        """Apply the stream's events until it ends; the watchdog ends a silent one."""
+        """Apply the stream's events until it ends; the watchdog ends a silent one (it
+        counts from here: the body is not read while the orders are re-read)."""
+        self.last_data = time.monotonic()
         async with asyncio.TaskGroup() as tg:
             watchdog = tg.create_task(self._watchdog("event or heartbeat"))
             async for sse in source.aiter_sse():

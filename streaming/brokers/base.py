@@ -18,7 +18,7 @@ import random
 import statistics
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,47 +59,31 @@ class MemoryCheckpoint:
         self.saves += 1
 
 
+@dataclass(kw_only=True, eq=False)
 class StreamConfig:
-    """Timings of one adapter; defaults suit the real APIs, tests shorten them."""
+    """Timings of one adapter (seconds); defaults suit the real APIs, tests shorten them."""
 
-    def __init__(
-        self,
-        *,
-        handshake_timeout: float = 20.0,
-        watchdog_timeout: float = 60.0,
-        reconcile_interval: float = 60.0,
-        refresh_margin: float = 120.0,
-        rejected_retry: float = 300.0,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        stable_after: float = 10.0,
-        account_poll_interval: float = 15.0,
-        order_poll_interval: float = 2.0,
-        chain_cache_ttl: float = 300.0,
-        account_heartbeat_interval: float = 5.0,
-        poll_failures_before_reconnect: int = 3,
-    ) -> None:
-        self.handshake_timeout = handshake_timeout
-        self.watchdog_timeout = watchdog_timeout
-        self.reconcile_interval = reconcile_interval
-        self.refresh_margin = refresh_margin
-        self.rejected_retry = rejected_retry
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        #: A connection live this long was stable: the next reconnect starts from `base`.
-        self.stable_after = stable_after
-        #: Brokers without an account push (Tradier): balances/positions re-read this often.
-        self.account_poll_interval = account_poll_interval
-        #: Orders are polled this often where no order stream is available (Tradier, and
-        #: Alpaca while its event stream is down).
-        self.order_poll_interval = order_poll_interval
-        #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
-        self.chain_cache_ttl = chain_cache_ttl
-        #: Account streams with a heartbeat (tastytrade) send one this often; nothing heard
-        #: for `STALE_HEARTBEATS` intervals means the stream is silent.
-        self.account_heartbeat_interval = account_heartbeat_interval
-        #: Polled account data (Tradier): this many failed rounds in a row reconnect.
-        self.poll_failures_before_reconnect = poll_failures_before_reconnect
+    handshake_timeout: float = 20.0
+    watchdog_timeout: float = 60.0
+    reconcile_interval: float = 60.0
+    refresh_margin: float = 120.0
+    rejected_retry: float = 300.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    #: A connection live this long was stable: the next reconnect starts from `base`.
+    stable_after: float = 10.0
+    #: Brokers without an account push (Tradier): balances/positions re-read this often.
+    account_poll_interval: float = 15.0
+    #: Orders are polled this often where no order stream is available (Tradier, and
+    #: Alpaca while its event stream is down).
+    order_poll_interval: float = 2.0
+    #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
+    chain_cache_ttl: float = 300.0
+    #: Account streams with a heartbeat (tastytrade) send one this often; nothing heard
+    #: for `STALE_HEARTBEATS` intervals means the stream is silent.
+    account_heartbeat_interval: float = 5.0
+    #: Polled account data (Tradier): this many failed rounds in a row reconnect.
+    poll_failures_before_reconnect: int = 3
 
 
 #: An account stream that sent nothing for this many heartbeat intervals is silent.
@@ -265,9 +249,16 @@ class SupervisedAdapter:
     #: Tells whether the link's market data is delayed (quote brokers set one).
     delay: DelayMonitor | None = None
 
-    def __init__(self, link_id: int = 0, config: StreamConfig | None = None) -> None:
+    def __init__(
+        self,
+        link_id: int = 0,
+        config: StreamConfig | None = None,
+        account_numbers: Iterable[str] = (),
+    ) -> None:
         self.link_id = link_id
         self.config = config or StreamConfig()
+        #: The link's accounts (empty: every account the credential reaches).
+        self._wanted_accounts = set(account_numbers)
         #: Per kind: the state and reason last reported.
         self._kind_state: dict[str, tuple[str, str]] = {}
         #: Per kind: when its current connection went live (monotonic), None if not yet.
@@ -324,6 +315,10 @@ class SupervisedAdapter:
 
     def _entering(self, kind: str, state: str) -> None:
         """Called before a loop reports `error` or `reconnecting` (for subclasses)."""
+
+    def _wants(self, account_number: object) -> bool:
+        """Whether this link streams an account the credential reaches."""
+        return not self._wanted_accounts or str(account_number) in self._wanted_accounts
 
     # -- state bookkeeping ------------------------------------------------------------
     def kind_state(self, kind: str) -> str:

@@ -88,10 +88,9 @@ class TastytradeAdapter(SupervisedAdapter):
         account_numbers: Iterable[str] = (),
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__(link_id, config)
+        super().__init__(link_id, config, account_numbers)
         self._secret = provider_secret
         self._refresh = refresh_token
-        self._wanted_accounts = set(account_numbers)
         self._symbols: set[str] = set()
         self._symbols_changed = asyncio.Event()
         self._subscribed: set[str] = set()
@@ -224,9 +223,7 @@ class TastytradeAdapter(SupervisedAdapter):
         await self._report_change(sink, "account", "connecting")
         session = await self._ready_session(sink, retry=retry)
         await self._gate(sink)
-        accounts = await Account.get(session)
-        if self._wanted_accounts:
-            accounts = [a for a in accounts if a.account_number in self._wanted_accounts]
+        accounts = [a for a in await Account.get(session) if self._wants(a.account_number)]
         await self._gate(sink)
         with anyio.fail_after(self.config.handshake_timeout) as scope:
             async with make_alert_streamer(session) as alerts:

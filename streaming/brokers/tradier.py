@@ -349,9 +349,8 @@ class TradierAdapter(SupervisedAdapter):
         stream_url: str,
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__(link_id, config)
+        super().__init__(link_id, config, account_numbers)
         self._token = access_token
-        self._wanted_accounts = set(account_numbers)
         self.api_url = api_url.rstrip("/")
         self.stream_url = stream_url.rstrip("/")
         self._symbols: set[str] = set()
@@ -438,16 +437,7 @@ class TradierAdapter(SupervisedAdapter):
             )
 
     async def _accounts(self, client: TradierClient) -> list[str]:
-        body = await client.get("/v1/user/profile")
-        profile = body.get("profile") if isinstance(body, dict) else None
-        numbers = [
-            str(a["account_number"])
-            for a in as_list(profile.get("account") if isinstance(profile, dict) else None)
-            if isinstance(a, dict) and a.get("account_number")
-        ]
-        if self._wanted_accounts:
-            numbers = [n for n in numbers if n in self._wanted_accounts]
-        return numbers
+        return [n for n in await client.account_numbers() if self._wants(n)]
 
     async def _poll_every(
         self,

@@ -153,6 +153,17 @@ class TradierClient:
                 self._raise_for(response)
             yield response
 
+    async def account_numbers(self) -> list[str]:
+        """The account numbers of the token's user profile."""
+        body = await self.get("/v1/user/profile")
+        profile = body.get("profile") if isinstance(body, dict) else None
+        accounts = as_list(profile.get("account")) if isinstance(profile, dict) else []
+        return [
+            str(a["account_number"])
+            for a in accounts
+            if isinstance(a, dict) and a.get("account_number")
+        ]
+
     # -- internals -------------------------------------------------------------------------
     async def _respect_window(self, group: str) -> None:
         """Reserve one request of the group's window, waiting for Expiry if none is left.
@@ -236,12 +247,4 @@ async def fetch_account_numbers(
     if not token:
         raise CredentialRejected("no access token")
     async with TradierClient(access_token=token, api_url=api_url, timeout=timeout) as client:
-        body = await client.get("/v1/user/profile")
-    profile = body.get("profile") if isinstance(body, dict) else None
-    if not isinstance(profile, dict):
-        return []
-    return [
-        str(a["account_number"])
-        for a in as_list(profile.get("account"))
-        if isinstance(a, dict) and a.get("account_number")
-    ]
+        return await client.account_numbers()
