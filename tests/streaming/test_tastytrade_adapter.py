@@ -9,7 +9,12 @@ import anyio
 from tastytrade import DXLinkStreamer
 from tastytrade.dxfeed import Quote
 
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter, latest_events
+from streaming.brokers.tastytrade import (
+    REFRESH_DEDUPE,
+    StreamConfig,
+    TastytradeAdapter,
+    latest_events,
+)
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET, cred, sdk_session
@@ -298,6 +303,34 @@ async def test_refused_account_streamer_keeps_quotes_flowing(
         control.fault("refuse_sessions", target="streamer", status=0)
         await sink.wait_for(lambda: sink.state("account") == "live", 5)
         assert dxlink_ids(control, refresh_token) == dxlink
+
+
+async def test_a_refused_access_token_heals_without_an_error(
+    broker_at_sandbox, control, refresh_token
+):
+    """The account side's snapshot meets 401 `invalid_token` twice (an access token the
+    broker no longer takes): not a rejected credential (streaming/brokers/errors.py), so
+    the account kind reconnects with a fresh token and goes live; never `error`, and
+    quotes never notice."""
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: both_live(sink) and "SPY" in sink.quotes)
+        await asyncio.sleep(REFRESH_DEDUPE)  # the login's token is no longer "just taken"
+        refreshes = control.state()["credentials"][cred(refresh_token)]["refreshes"]
+        control.fault("http_error", status=401, path_prefix="/customers", count=2)
+        control.fault("drop", target="streamer", credential=cred(refresh_token))
+        await sink.wait_for(
+            lambda: any(
+                s == "reconnecting" and "invalid_token" in r for s, r, _ in sink.of_kind("account")
+            )
+        )
+        await sink.wait_for(lambda: live_count(sink, "account") >= 2, 5)
+        assert "error" not in sink.states
+        assert "reconnecting" not in sink.kind_states("quotes")
+        # each reconnect took a fresh access token first
+        assert control.state()["credentials"][cred(refresh_token)]["refreshes"] > refreshes
 
 
 async def test_silent_account_streamer_is_stale_within_bound_quotes_stay_live(
