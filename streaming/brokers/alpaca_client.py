@@ -20,6 +20,7 @@ import orjson
 from httpx_sse import EventSource, aconnect_sse
 
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
+from .http_client import HTTPClient
 
 __all__ = ["AlpacaClient", "error_message", "fetch_account_numbers"]
 
@@ -55,7 +56,7 @@ def raise_for_status(response: httpx.Response) -> None:
     raise BrokerHTTPError(response.status_code, message, retry_after_header(response.headers))
 
 
-class AlpacaClient:
+class AlpacaClient(HTTPClient):
     """One key pair's REST session. Use as `async with AlpacaClient(...) as client:`."""
 
     def __init__(
@@ -76,15 +77,6 @@ class AlpacaClient:
             timeout=timeout,
             headers={"accept": "application/json"},
         )
-
-    async def __aenter__(self) -> AlpacaClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One JSON call; 429 waits (Retry-After, else jittered) and retries a bounded
@@ -131,14 +123,14 @@ class AlpacaClient:
         Raises CredentialRejected / BrokerHTTPError for an error status before yielding;
         httpx_sse raises SSEError on iteration if the content type is not an event stream.
         """
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
         async with aconnect_sse(
-            self._http, "GET", "/v2/events/trades", params=params or {}, timeout=timeout
+            self._http,
+            "GET",
+            "/v2/events/trades",
+            params=params or {},
+            timeout=self._stream_timeout(),
         ) as source:
-            response = source.response
-            if response.status_code >= 400:
-                await response.aread()
-                raise_for_status(response)
+            await self._check_stream(source.response, raise_for_status)
             yield source
 
 

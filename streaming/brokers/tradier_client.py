@@ -29,6 +29,7 @@ import httpx
 import orjson
 
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
+from .http_client import HTTPClient
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class TradierClient:
+class TradierClient(HTTPClient):
     """Bearer-authenticated JSON requests with rate-limit bookkeeping; one per connection."""
 
     def __init__(
@@ -100,15 +101,6 @@ class TradierClient:
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
         )
-
-    async def __aenter__(self) -> TradierClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- requests ------------------------------------------------------------------------
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -146,11 +138,9 @@ class TradierClient:
     @asynccontextmanager
     async def stream(self, url: str, data: dict[str, str]) -> AsyncIterator[httpx.Response]:
         """POST to the market stream; yields the open response (status already checked)."""
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        timeout = self._stream_timeout()
         async with self._http.stream("POST", url, data=data, timeout=timeout) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                self._raise_for(response)
+            await self._check_stream(response, self._raise_for)
             yield response
 
     async def account_numbers(self) -> list[str]:
