@@ -2,13 +2,15 @@
 
 The server builds and checks frames with these names only; tests/streaming/test_contract.py
 reads the document and fails when the two disagree (the document changes first). The
-browser's copy is static/js/stream/contract.js.
+browser's copy is static/js/stream/contract.js (checked by tests/js/contract-doc.test.mjs).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal, NotRequired, TypedDict
+
+#: Contract time, epoch milliseconds (defined once, for the adapters too).
+from .brokers.values import now_ms as now_ms
 
 # -- close codes (the contract's "Close codes" table) -------------------------------------
 CLOSE_NORMAL = 1000
@@ -36,11 +38,6 @@ CLOSE_CODES = frozenset(
         CLOSE_RESYNC,
     }
 )
-
-
-def now_ms() -> int:
-    """Contract time: epoch milliseconds."""
-    return int(time.time() * 1000)
 
 
 # -- frames (server -> client) -------------------------------------------------------------

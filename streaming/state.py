@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import contract
+from .brokers.values import order_status
 from .eventlog import Position, new_epoch
-from .events import order_status
 
 #: Orders kept in the snapshot (the newest; older ones live at the broker).
 MAX_ORDERS = 200

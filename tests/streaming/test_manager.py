@@ -7,7 +7,7 @@ import asyncio
 import orjson
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.events import ACCOUNT_FRAME_TYPES
+from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
