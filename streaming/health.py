@@ -70,6 +70,14 @@ class KindHealth:
             self.stale_reason = reason
             self.down_since = last_data_ms or self.since
 
+    def check_overdue(self, overdue: bool, reason: str, last_data: float) -> bool:
+        """The staleness sweep's verdict (data last arrived at `last_data`, epoch s);
+        True if it changed what is shown."""
+        if overdue == self.stale:
+            return False
+        self.mark_stale(overdue, reason, last_data_ms=int(last_data * 1000))
+        return True
+
     @property
     def shown(self) -> tuple[str, str]:
         if self.stale and self.state == "live":

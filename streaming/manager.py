@@ -389,26 +389,14 @@ class UserStreamManager:
             quotes = health.kinds["quotes"]
             if link_id == self._quote_source and quotes.state == "live" and self.wanted_symbols():
                 last = self._last_quote_at or (quotes.last_ok or 0) / 1000
-                overdue = now - last > self.quote_stale_after
-                if overdue != quotes.stale:
-                    quotes.mark_stale(
-                        overdue,
-                        f"no market data for {now - last:.0f} s",
-                        last_data_ms=int(last * 1000),
-                    )
-                    changed = True
+                reason = f"no market data for {now - last:.0f} s"
+                changed |= quotes.check_overdue(now - last > self.quote_stale_after, reason, last)
             account = health.kinds["account"]
             every = health.expect_every.get("account")
             if account.state == "live" and every:
                 last = (account.last_ok or 0) / 1000
-                overdue = now - last > STALE_FACTOR * every
-                if overdue != account.stale:
-                    account.mark_stale(
-                        overdue,
-                        f"account data {now - last:.0f} s old",
-                        last_data_ms=int(last * 1000),
-                    )
-                    changed = True
+                reason = f"account data {now - last:.0f} s old"
+                changed |= account.check_overdue(now - last > STALE_FACTOR * every, reason, last)
             if changed:
                 self._emit_status(link_id)
         if self._quote_source is not None and self._health[self._quote_source].failing_quotes(
