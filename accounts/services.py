@@ -10,7 +10,6 @@ import logging
 import socket
 import traceback
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -27,17 +26,12 @@ from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_credentials
 from streaming.brokers import catalog, tastytrade_client
-from streaming.brokers.base import BrokerHTTPError, CredentialRejected
+from streaming.brokers.errors import BrokerHTTPError, CredentialRejected, http_status, is_rejection
 
 log = logging.getLogger(__name__)
 
 #: The per-request timeout `tastytrade_client.fetch_account_numbers` gives the SDK.
 VERIFY_TIMEOUT_SECONDS = 15
-
-#: Broker error codes that mean "these credentials are not accepted".
-CREDENTIAL_ERROR_CODES = frozenset(
-    {"invalid_grant", "invalid_client", "unauthorized_client", "unauthorized", "invalid_token"}
-)
 
 #: Longest `last_error` we keep (a broker could answer with a whole HTML page).
 MAX_ERROR_LENGTH = 500
@@ -173,23 +167,6 @@ def _scrub(text: str, secrets: dict[str, Any], *, limit: int | None = MAX_ERROR_
     return text
 
 
-def _http_status(exc: BaseException) -> int | None:
-    """The HTTP status of the response that made the SDK raise, if it can be found.
-
-    `TastytradeError` carries only the text, so look for the `response` the SDK's
-    `validate_response` was checking in the frames the error passed through.
-    """
-    status = None
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        response = tb.tb_frame.f_locals.get("response")
-        code = getattr(response, "status_code", None)
-        if isinstance(code, int):
-            status = code
-        tb = tb.tb_next
-    return status
-
-
 def _broker_address(exc: httpx2.RequestError | httpx.RequestError) -> str:
     """scheme://host[:port] of the request that failed (never its path or query)."""
     try:
@@ -220,16 +197,14 @@ def describe_verify_error(exc: BaseException, *, secrets: dict[str, Any]) -> str
     """A readable, secret-free sentence for why verifying a link failed."""
     if isinstance(exc, SecretsUnreadable):
         return _scrub(f"Secrets unreadable: {exc}", secrets)
+    if is_rejection(exc):  # the same rule as streaming's (streaming/brokers/errors.py)
+        detail = str(exc).strip() or "no detail given"
+        return _scrub(f"Broker rejected the credentials ({detail})", secrets)
     if isinstance(exc, TastytradeError):
         detail = str(exc).strip() or "no detail given"
-        code = detail.split(":", 1)[0].strip()
-        status = _http_status(exc)
-        if code in CREDENTIAL_ERROR_CODES or status in (401, 403):
-            return _scrub(f"Broker rejected the credentials ({detail})", secrets)
+        status = http_status(exc)
         prefix = f"Broker error {status}" if status else "Broker error"
         return _scrub(f"{prefix}: {detail}", secrets)
-    if isinstance(exc, CredentialRejected):
-        return _scrub(f"Broker rejected the credentials ({exc})", secrets)
     if isinstance(exc, BrokerHTTPError):
         return _scrub(f"Broker error {exc.status}: {exc.message}", secrets)
     if isinstance(exc, httpx2.TimeoutException | httpx.TimeoutException):

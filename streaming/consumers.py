@@ -1,9 +1,9 @@
 """`/ws/stream/`: one browser tab's live stream over a WebSocket.
 
-Thin by design: the contract's server side is `streaming.tabs.TabStream`; this adds
-the socket (accept, `?since=`, close codes) and the client messages (subscribe,
-unsubscribe, ping), which are validated in `validation.py` and answered with `error`
-frames; a bad message never ends the stream.
+Socket concerns only: accept (or close anonymous sockets with 4401), `?since=`, close
+codes and the send backlog; the client's messages are size- and rate-limited and parsed
+by validation.py (a bad message gets an `error` frame, never the end of the stream).
+Everything the contract promises the tab is its `TabSession` (tab_session.py).
 """
 
 from __future__ import annotations
@@ -18,23 +18,20 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
 from . import validation
+from .contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
+from .fanout import dispatch
 from .registry import registry
-from .tabs import (
-    CLOSE_TOO_SLOW,
-    CLOSE_TRY_AGAIN_LATER,
-    CLOSE_UNAUTHENTICATED,
-    TabStream,
-    load_watchlist,
-    parse_since,
-)
+from .tab_session import TabSession, load_watchlist, parse_since
 from .transport import REFUSED_KEY, probe_of
 
 #: A socket closed for being slow is cut if its client has not taken the close by then.
 SLOW_CLOSE_GRACE = 5.0
 
 
-class StreamConsumer(TabStream, AsyncWebsocketConsumer):
+class StreamConsumer(AsyncWebsocketConsumer):
     """A logged-in user's socket; anonymous sockets are closed with 4401."""
+
+    tab: TabSession | None = None
 
     @property
     def channel_receive(self) -> Any:
@@ -51,21 +48,23 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
                 try:
                     return await receive()
                 except (RedisError, OSError) as exc:
-                    registry.redis_failed(exc)
+                    registry.redis.failed(exc)
                     await asyncio.sleep(0.5)
 
         self._channel_receive = resilient
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Skip channels' per-message `aclose_old_connections()` thread hop (it halves
-        throughput, see shared/reference/fanout-measurements.md). Handlers here do no ORM
+        """Socket events are ours; layer messages (the owner's replies) are the tab's.
+        Skips channels' per-message `aclose_old_connections()` thread hop (it halves
+        throughput, see shared/reference/fanout-measurements.md): handlers here do no ORM
         work; the one DB read (at connect) goes through `database_sync_to_async`."""
-        handler = getattr(self, message["type"].replace(".", "_"), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        kind = message["type"]
+        if kind.startswith("websocket."):
+            await getattr(self, kind.replace(".", "_"))(message)
+        elif self.tab is not None:
+            await dispatch(self.tab, message)
 
-    # -- transport ------------------------------------------------------------------------
+    # -- the tab's transport -------------------------------------------------------------------
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         await self.send(text_data=text)
 
@@ -93,37 +92,36 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
             return
         self.limiter = validation.RateLimiter()
         session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        await self.prepare()
+        tab = TabSession(self, self.channel_name, getattr(session, "session_key", None))
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.tab = tab
         try:
-            await self.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
+            await tab.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
         except (RedisError, OSError) as exc:
             # Redis is away and this process cannot reach the stream: the client backs off
-            registry.redis_failed(exc)
+            registry.redis.failed(exc)
             await self.end(CLOSE_TRY_AGAIN_LATER)
 
     async def disconnect(self, code: int) -> None:
-        if self.user_id is None:
-            return
-        await self.finish()
+        if self.tab is not None:
+            await self.tab.finish()
 
     # -- client messages -----------------------------------------------------------------------
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        """A message the protocol refused while reading it (transport.py) → an error."""
+        """A message the protocol refused while reading it (transport.py) -> an error."""
         refused = message.get(REFUSED_KEY)
         if refused is None:
             await super().websocket_receive(message)
-        elif self.user_id is not None and refused == "too_large":
+        elif self.tab is not None and refused == "too_large":
             limit = validation.MAX_MESSAGE_BYTES
             await self._error("too_large", f"Messages are limited to {limit} bytes")
-        elif self.user_id is not None:
+        elif self.tab is not None:
             await self._error("bad_utf8", "Text messages must be valid UTF-8")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.user_id is None:
+        if self.tab is None:
             return
         if not self.limiter.allow():
             await self._error("rate_limited", "Too many messages; slow down")
@@ -134,45 +132,15 @@ class StreamConsumer(TabStream, AsyncWebsocketConsumer):
             await self._error(exc.code, exc.message, exc.ref)
             return
         if message.type == "ping":
-            await self.send_json(
+            await self.tab.send_json(
                 {"type": "pong", "id": message.ping_id, "t": int(time.time() * 1000)}
             )
             return
-        rejected = []
-        if message.type == "subscribe":
-            for raw in message.symbols:
-                symbol = validation.normalize_symbol(raw)
-                if symbol is None:
-                    rejected.append({"symbol": raw[:40], "reason": "invalid_symbol"})
-                elif (
-                    symbol not in self.symbols
-                    and len(self.symbols) >= validation.MAX_SYMBOLS_PER_SOCKET
-                ):
-                    rejected.append({"symbol": symbol, "reason": "limit_reached"})
-                else:
-                    self.symbols.add(symbol)
-        else:
-            for raw in message.symbols:
-                symbol = validation.normalize_symbol(raw)
-                if symbol is not None:
-                    self.symbols.discard(symbol)
-        await self.announce_symbols()
-        await self.send_json(
-            {"type": "subscribed", "symbols": sorted(self.symbols), "rejected": rejected}
-        )
-        manager = registry.get(self.user_id)
-        if message.type == "subscribe" and manager is not None:
-            # values already known for the new symbols, without waiting for a tick
-            snapshot = manager.snapshot(self.symbols)
-            known = {s: q for s, q in snapshot["quotes"].items() if s in self.symbols}
-            greeks = {s: g for s, g in snapshot["greeks"].items() if s in self.symbols}
-            if known or greeks:
-                await self.send_json(
-                    {"type": "quotes", "quotes": known, "greeks": greeks, "t": snapshot["t"]}
-                )
+        await self.tab.change_symbols(message.type == "subscribe", message.symbols)
 
     async def _error(self, code: str, message: str, ref: str | None = None) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, "ref": ref})
+        assert self.tab is not None
+        await self.tab.send_json({"type": "error", "code": code, "message": message, "ref": ref})
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False

@@ -9,11 +9,21 @@ session ended with 4401, so no socket outlives its right to the data.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
 from importlib import import_module
+from typing import TYPE_CHECKING
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from .fanout import Tab
+
+log = logging.getLogger(__name__)
 
 #: How often each process checks its tabs' sessions (seconds).
 SESSION_CHECK_INTERVAL = 2.0
@@ -43,3 +53,27 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
         ):
             ended.add(key)
     return ended
+
+
+async def watch_sessions(open_tabs: Callable[[], Iterable[Tab]]) -> None:
+    """End the tabs whose login session ended (logout, expiry, password change, user
+    deactivated) with 4401, every `SESSION_CHECK_INTERVAL` seconds."""
+    check = database_sync_to_async(ended_sessions)
+    while True:
+        await asyncio.sleep(SESSION_CHECK_INTERVAL)
+        tabs = [tab for tab in open_tabs() if tab.session_key and tab.user_id is not None]
+        if not tabs:
+            continue
+        try:
+            ended = await check({tab.session_key: tab.user_id for tab in tabs})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("checking the sessions of open streams failed")
+            continue
+        for tab in tabs:
+            if tab.session_key in ended:
+                try:
+                    await tab.session_ended()
+                except Exception:
+                    log.exception("ending a stream of user %s failed", tab.user_id)

@@ -1,9 +1,9 @@
 """`/api/events`: the same stream over Server-Sent Events, for networks that block
 WebSockets (some proxies and corporate gateways do).
 
-Same frames, same order, same guarantees as `/ws/stream/` (streaming/tabs.py does the
-work): each frame is one `data:` line; account frames and snapshots carry their
-position as `id: <epoch>:<seq>`, so the browser's automatic reconnect sends
+Same frames, same order, same guarantees as `/ws/stream/` (its `TabSession`,
+tab_session.py, does the work): each frame is one `data:` line; account frames and
+snapshots carry their position as `id: <epoch>:<seq>`, so the browser's automatic reconnect sends
 `Last-Event-ID` and resumes exactly after the last account frame it applied. It is
 one-way: symbols come from `?symbols=` (default: the watchlist), and a tab that wants
 others reconnects. A contract close code arrives as
@@ -26,17 +26,12 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from redis.exceptions import RedisError
 
 from . import validation
+from .contract import CLOSE_SERVICE_RESTART, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER
 from .eventlog import Position
+from .fanout import dispatch
 from .origin import sse_request_allowed
 from .registry import registry
-from .tabs import (
-    CLOSE_SERVICE_RESTART,
-    CLOSE_TOO_SLOW,
-    CLOSE_TRY_AGAIN_LATER,
-    TabStream,
-    load_watchlist,
-    parse_since,
-)
+from .tab_session import TabSession, load_watchlist, parse_since
 from .transport import TransportProbe, probe_of
 
 #: Comment line interval (the SSE spec's authoring notes suggest about 15 s).
@@ -47,13 +42,17 @@ RETRY_MS = 3000
 SLOW_CLOSE_GRACE = 5.0
 
 
-class EventStreamTab(TabStream):
-    """One SSE response: frames are collected by `emit` and written by the generator."""
+class EventStreamTab:
+    """One SSE response, the transport of one `TabSession`: frames are collected by
+    `emit` and written by the generator."""
 
-    def __init__(self, layer: Any, channel_name: str, probe: TransportProbe) -> None:
+    def __init__(
+        self, layer: Any, channel_name: str, probe: TransportProbe, session_key: str | None
+    ) -> None:
         self.layer = layer
         self.channel_name = channel_name
         self.probe = probe
+        self.session = TabSession(self, channel_name, session_key)
         self.ended: int | None = None
         self._out: list[bytes] = []
         self._ready = asyncio.Event()  # something to write (frames come from the agent)
@@ -87,14 +86,13 @@ class EventStreamTab(TabStream):
     ) -> AsyncIterator[bytes]:
         """The response body: frames as they come, a heartbeat when quiet. Replies to
         this tab (the owner's snapshot) arrive on its own channel, read by one task."""
-        await self.prepare()
         replies: asyncio.Task[None] | None = None
         try:
             yield f"retry: {RETRY_MS}\n\n".encode()
             try:
-                await self.begin(user, since, symbols)
+                await self.session.begin(user, since, symbols)
             except (RedisError, OSError) as exc:
-                registry.redis_failed(exc)
+                registry.redis.failed(exc)
                 await self.end(CLOSE_TRY_AGAIN_LATER)
             replies = asyncio.create_task(self._replies())
             while True:
@@ -115,7 +113,7 @@ class EventStreamTab(TabStream):
             if replies is not None:
                 replies.cancel()
                 await asyncio.gather(replies, return_exceptions=True)
-            await self.finish()
+            await self.session.finish()
 
     async def _replies(self) -> None:
         """Messages to this tab's own channel (the owner's snapshot, symbol limits)."""
@@ -123,12 +121,10 @@ class EventStreamTab(TabStream):
             try:
                 message = await self.layer.receive(self.channel_name)
             except (RedisError, OSError) as exc:
-                registry.redis_failed(exc)
+                registry.redis.failed(exc)
                 await asyncio.sleep(0.5)
                 continue
-            handler = getattr(self, str(message.get("type", "")).replace(".", "_"), None)
-            if handler is not None:
-                await handler(message)
+            await dispatch(self.session, message)
 
 
 def _symbols_from(raw: str | None) -> set[str] | None:
@@ -160,8 +156,8 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
     # channels-redis serves a process's private channels through one receive lock, and
     # a receiver on a channel of another prefix holds that lock while it waits on its
     # own key (every other socket of the process froze behind one SSE tab).
-    tab = EventStreamTab(layer, await layer.new_channel(), probe_of(request.scope))
-    tab.session_key = request.session.session_key
+    channel = await layer.new_channel()
+    tab = EventStreamTab(layer, channel, probe_of(request.scope), request.session.session_key)
     response = StreamingHttpResponse(
         tab.frames(user, since, symbols), content_type="text/event-stream; charset=utf-8"
     )

@@ -5,13 +5,14 @@ Pure functions, so the consumer stays thin and every rule is unit-tested.
 
 from __future__ import annotations
 
-import datetime
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from .brokers.symbols import OPTION_STREAMER_RE, occ_to_streamer_symbol, streamer_to_occ_symbol
 
 MAX_MESSAGE_BYTES = 4096
 #: The largest `POST /watchlist` body, checked before it is parsed.
@@ -26,20 +27,7 @@ MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping"}
 
 # ASCII only (re.ASCII, and `[0-9]`, never `\d`, which matches every Unicode digit).
 EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$", re.ASCII)
-OPTION_STREAMER_RE = re.compile(
-    r"^\.([A-Z][A-Z0-9]{0,5})([0-9]{6})([CP])([0-9]+(?:\.[0-9]+)?)$", re.ASCII
-)
-OPTION_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *([0-9]{6})([CP])([0-9]{8})$", re.ASCII)
 FUTURE_RE = re.compile(r"^/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$", re.ASCII)
-
-
-def _real_date(yymmdd: str) -> bool:
-    """`YYMMDD` is a calendar date (20YY): no month 13, no day 32, no February 30."""
-    try:
-        datetime.date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6]))
-    except ValueError:
-        return False
-    return True
 
 
 class MessageError(Exception):
@@ -50,34 +38,6 @@ class MessageError(Exception):
         self.code = code
         self.message = message
         self.ref = ref
-
-
-def occ_to_streamer_symbol(occ: str) -> str | None:
-    """`SPY   250221C00590000` → `.SPY250221C590` (strike without trailing zeros)."""
-    match = OPTION_OCC_RE.match(occ)
-    if not match:
-        return None
-    root, date, right, strike = match.groups()
-    if not _real_date(date) or int(strike) <= 0:
-        return None
-    value = int(strike) / 1000
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return f".{root}{date}{right}{text}"
-
-
-def streamer_to_occ_symbol(symbol: str) -> str | None:
-    """`.SPY261218C600` → `SPY261218C00600000` (OCC without padding, as Tradier and
-    Alpaca spell options); None if it is not a streamer option symbol."""
-    match = OPTION_STREAMER_RE.match(symbol)
-    if match is None:
-        return None
-    root, date, right, strike = match.groups()
-    if not _real_date(date):
-        return None
-    thousandths = round(float(strike) * 1000)
-    if not 0 < thousandths < 10**8:
-        return None
-    return f"{root}{date}{right}{thousandths:08d}"
 
 
 def normalize_symbol(raw: Any) -> str | None:
@@ -96,10 +56,6 @@ def normalize_symbol(raw: Any) -> str | None:
         # A real date and a strike > 0 that an OCC symbol can carry (3 decimals, 8 digits).
         return symbol if streamer_to_occ_symbol(symbol) is not None else None
     return occ_to_streamer_symbol(symbol)
-
-
-def is_option(symbol: str) -> bool:
-    return symbol.startswith(".")
 
 
 @dataclass

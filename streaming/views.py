@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from . import owner_rpc
 from .models import Watchlist
 from .registry import registry
 from .services import WatchlistError, watchlist_apply
@@ -128,9 +129,7 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
     except WatchlistError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     try:
-        await registry.to_owner(
-            user.id, {"type": "watchlist.changed", "symbols": symbols, "version": version}
-        )
+        await owner_rpc.watchlist_changed(user.id, symbols, version)
     except Exception:
         # Saved all the same: the tabs get the list with their next snapshot.
         logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)

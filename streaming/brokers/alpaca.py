@@ -21,8 +21,9 @@ this process holds (price: the order's `filled_avg_price`), so a freshly started
 shows every filled order with its price, whether or not a replay follows.
 
 Liveness: httpx-sse swallows `:heartbeat` comments, so the response's byte stream is
-wrapped: every chunk (heartbeats included) resets a `watchdog_timeout` timer, and a stream
-that stays quiet longer raises StreamSilent → reconnect with replay.
+wrapped: every chunk (heartbeats included) counts as data for the supervised adapter's
+watchdog, and a stream quiet for `watchdog_timeout` raises StreamSilent → reconnect with
+replay.
 
 When the stream cannot be opened (connect error, an error status such as 404/429/5xx, or
 a body that is not `text/event-stream`), orders are polled every `order_poll_interval`
@@ -35,32 +36,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import orjson
-from httpx_sse import ServerSentEvent, SSEError
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 
-from .. import events
-from ..validation import OPTION_OCC_RE, occ_to_streamer_symbol
 from .alpaca_client import AlpacaClient
-from .base import (
-    AdapterSink,
-    Backoff,
-    BrokerHTTPError,
-    Checkpoint,
-    CredentialRejected,
-    StreamConfig,
-    StreamSilent,
-    SupervisedAdapter,
-    leaves,
-)
+from .base import AdapterSink, Backoff, Checkpoint, StreamConfig, SupervisedAdapter
+from .errors import BrokerHTTPError, describe, is_rejection, retry_after
+from .symbols import occ_parts, option_expiry_ms, streamer_symbol_for
+from .values import decimal, now_ms, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
 
@@ -71,62 +62,8 @@ POLLING_REASON = "event stream unavailable; polling orders"
 ORDER_LOOKBACK = 86400.0
 
 
-def describe(exc: BaseException) -> str:
-    """A short, secret-free reason for a status event or a log line."""
-    for leaf in leaves(exc):
-        if isinstance(leaf, StreamSilent):
-            return str(leaf)
-        if isinstance(leaf, CredentialRejected):
-            return f"credential rejected: {leaf}"
-        if isinstance(leaf, BrokerHTTPError):
-            return f"broker error: {leaf}"
-        if isinstance(leaf, SSEError):
-            return "broker answered without an event stream"
-        if isinstance(leaf, httpx.TimeoutException | TimeoutError):
-            return "broker did not answer in time"
-        if isinstance(leaf, httpx.RemoteProtocolError):
-            return "broker closed the stream"
-        if isinstance(leaf, httpx.TransportError | OSError):
-            return f"cannot reach broker: {type(leaf).__name__}"
-    first = leaves(exc)[0]
-    return f"unexpected error: {type(first).__name__}: {str(first)[:120]}"
-
-
-def dec(value: Any) -> Decimal | None:
-    """An Alpaca number (a string) as a Decimal; None when absent or not a number."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        result = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return result if result.is_finite() else None
-
-
-def qty_text(value: Decimal) -> str:
-    """A quantity in a canonical spelling (fill ids must not depend on `300` vs `300.0`)."""
-    text = format(value.normalize(), "f")
-    return text if text != "-0" else "0"
-
-
-def time_ms(text: Any) -> int | None:
-    """RFC 3339 (nanoseconds, `Z` or an offset) as epoch milliseconds."""
-    if not isinstance(text, str):
-        return None
-    match = re.match(r"^(.*?T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", text)
-    if match is None:
-        return None
-    base, frac, zone = match.groups()
-    zone = "+00:00" if zone in (None, "Z") else zone
-    try:
-        moment = datetime.fromisoformat(f"{base}{(frac or '.0')[:7]}{zone}")
-    except ValueError:
-        return None
-    return int(moment.timestamp() * 1000)
-
-
-def _stable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k != "updated_at"}
+#: A balance's timestamp: a re-read with only a new one is no change.
+VOLATILE = ("updated_at",)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -134,43 +71,30 @@ def _stable(payload: dict[str, Any]) -> dict[str, Any]:
 
 def balance_payload(a: dict[str, Any]) -> dict[str, Any]:
     """An Alpaca trading account as the contract's balance; null where Alpaca has no value."""
-    short = dec(a.get("short_market_value"))
+    short = decimal(a.get("short_market_value"))
     return {
-        "net_liquidating_value": events.num(dec(a.get("equity"))),
-        "buying_power": events.num(dec(a.get("buying_power"))),
-        "equity_buying_power": events.num(dec(a.get("regt_buying_power") or a.get("buying_power"))),
-        "derivative_buying_power": events.num(dec(a.get("options_buying_power"))),
-        "day_trading_buying_power": events.num(dec(a.get("daytrading_buying_power"))),
-        "cash": events.num(dec(a.get("cash"))),
-        "cash_available_to_withdraw": events.num(dec(a.get("cash_withdrawable"))),
-        "maintenance_requirement": events.num(dec(a.get("maintenance_margin"))),
-        "long_equity_value": events.num(dec(a.get("long_market_value"))),
-        "short_equity_value": events.num(abs(short)) if short is not None else None,
+        "net_liquidating_value": num(decimal(a.get("equity"))),
+        "buying_power": num(decimal(a.get("buying_power"))),
+        "equity_buying_power": num(decimal(a.get("regt_buying_power") or a.get("buying_power"))),
+        "derivative_buying_power": num(decimal(a.get("options_buying_power"))),
+        "day_trading_buying_power": num(decimal(a.get("daytrading_buying_power"))),
+        "cash": num(decimal(a.get("cash"))),
+        "cash_available_to_withdraw": num(decimal(a.get("cash_withdrawable"))),
+        "maintenance_requirement": num(decimal(a.get("maintenance_margin"))),
+        "long_equity_value": num(decimal(a.get("long_market_value"))),
+        "short_equity_value": num(abs(short)) if short is not None else None,
         "long_derivative_value": None,
         "short_derivative_value": None,
         "pending_cash": None,
-        "updated_at": events.now_ms(),
+        "updated_at": now_ms(),
     }
-
-
-def _option_parts(symbol: str) -> tuple[str, int | None] | None:
-    """(root, expiry ms) of an OCC option symbol, or None for anything else."""
-    match = OPTION_OCC_RE.match(symbol)
-    if match is None:
-        return None
-    root, ymd = match.group(1), match.group(2)
-    try:
-        expiry = datetime.strptime(ymd, "%y%m%d").replace(hour=21, tzinfo=UTC)
-    except ValueError:
-        return root, None
-    return root, int(expiry.timestamp() * 1000)
 
 
 def position_payload(p: dict[str, Any]) -> dict[str, Any]:
     symbol = str(p.get("symbol", ""))
-    option = p.get("asset_class") == "us_option" or _option_parts(symbol) is not None
-    parts = _option_parts(symbol) if option else None
-    qty = dec(p.get("qty")) or Decimal(0)
+    instrument = _instrument(symbol, p.get("asset_class"))
+    parts = occ_parts(symbol)
+    qty = decimal(p.get("qty")) or Decimal(0)
     side = p.get("side")
     if qty == 0:
         direction = "Zero"
@@ -180,48 +104,48 @@ def position_payload(p: dict[str, Any]) -> dict[str, Any]:
         direction = "Long"
     return {
         "symbol": symbol,
-        "streamer_symbol": (occ_to_streamer_symbol(symbol) or symbol) if option else symbol,
+        "streamer_symbol": streamer_symbol_for(symbol, instrument),
         "underlying": parts[0] if parts else symbol,
-        "instrument_type": "Equity Option" if option else "Equity",
-        "quantity": events.num(abs(qty)),
+        "instrument_type": instrument,
+        "quantity": num(abs(qty)),
         "direction": direction,
-        "average_open_price": events.num(dec(p.get("avg_entry_price"))),
-        "close_price": events.num(dec(p.get("lastday_price"))),
-        "mark_price": events.num(dec(p.get("current_price"))),
-        "multiplier": 100 if option else 1,
+        "average_open_price": num(decimal(p.get("avg_entry_price"))),
+        "close_price": num(decimal(p.get("lastday_price"))),
+        "mark_price": num(decimal(p.get("current_price"))),
+        "multiplier": 100 if instrument == "Equity Option" else 1,
         "cost_effect": {"Long": "Debit", "Short": "Credit"}.get(direction, "None"),
         "realized_day_gain": None,
-        "expires_at": parts[1] if parts else None,
+        "expires_at": option_expiry_ms(symbol),
     }
 
 
 def _instrument(symbol: str, asset_class: Any) -> str:
-    if asset_class == "us_option" or _option_parts(symbol) is not None:
+    if asset_class == "us_option" or occ_parts(symbol) is not None:
         return "Equity Option"
     return "Equity"
 
 
 def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, Any]:
     """An Alpaca order as the contract's order; this process's fill rows on the first leg."""
-    qty = dec(o.get("qty")) or Decimal(0)
-    filled = dec(o.get("filled_qty")) or Decimal(0)
+    qty = decimal(o.get("qty")) or Decimal(0)
+    filled = decimal(o.get("filled_qty")) or Decimal(0)
     symbol = str(o.get("symbol") or "")
     side = o.get("side")
-    limit = dec(o.get("limit_price"))
+    limit = decimal(o.get("limit_price"))
     raw_legs = o.get("legs") if isinstance(o.get("legs"), list) and o.get("legs") else None
     if raw_legs:
         legs = []
         for index, leg in enumerate(raw_legs):
-            leg_qty = dec(leg.get("qty")) or Decimal(0)
-            leg_filled = dec(leg.get("filled_qty")) or Decimal(0)
+            leg_qty = decimal(leg.get("qty")) or Decimal(0)
+            leg_filled = decimal(leg.get("filled_qty")) or Decimal(0)
             leg_symbol = str(leg.get("symbol", ""))
             legs.append(
                 {
                     "symbol": leg_symbol,
                     "instrument_type": _instrument(leg_symbol, leg.get("asset_class")),
                     "action": leg.get("side"),
-                    "quantity": events.num(leg_qty),
-                    "remaining_quantity": events.num(leg_qty - leg_filled),
+                    "quantity": num(leg_qty),
+                    "remaining_quantity": num(leg_qty - leg_filled),
                     "fills": list(fills) if index == 0 else [],
                 }
             )
@@ -232,19 +156,19 @@ def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, A
                 "symbol": symbol,
                 "instrument_type": _instrument(symbol, o.get("asset_class")),
                 "action": side,
-                "quantity": events.num(qty),
-                "remaining_quantity": events.num(max(qty - filled, Decimal(0))),
+                "quantity": num(qty),
+                "remaining_quantity": num(max(qty - filled, Decimal(0))),
                 "fills": list(fills),
             }
         ]
         first_symbol = symbol
-    parts = _option_parts(first_symbol)
+    parts = occ_parts(first_symbol)
     return {
         "id": str(o.get("id")),
         "status": o.get("status"),
         "order_type": o.get("order_type") or o.get("type"),
         "time_in_force": o.get("time_in_force"),
-        "price": events.num(limit),
+        "price": num(limit),
         "price_effect": ("Debit" if side == "buy" else "Credit") if limit and side else None,
         "underlying": parts[0] if parts else first_symbol,
         "legs": legs,
@@ -255,29 +179,16 @@ def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, A
 # --------------------------------------------------------------------------- liveness
 
 
-class _Watchdog(httpx.AsyncByteStream):
-    """Wraps a response body: every chunk (heartbeat comments too) counts as life; a body
-    that stays quiet for `timeout` seconds raises StreamSilent."""
+class _Heard(httpx.AsyncByteStream):
+    """Wraps a response body: every chunk (heartbeat comments too, which httpx-sse hides)
+    is life for the watchdog (`SupervisedAdapter._watchdog`)."""
 
-    def __init__(
-        self, inner: httpx.AsyncByteStream, timeout: float, on_data: Callable[[], None]
-    ) -> None:
+    def __init__(self, inner: httpx.AsyncByteStream, on_data: Callable[[], None]) -> None:
         self._inner = inner
-        self._timeout = timeout
         self._on_data = on_data
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        iterator = self._inner.__aiter__()
-        while True:
-            try:
-                async with asyncio.timeout(self._timeout):
-                    chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise StreamSilent(
-                    f"no event or heartbeat for {self._timeout:g} s (watchdog)"
-                ) from None
+        async for chunk in self._inner:
             self._on_data()
             yield chunk
 
@@ -320,23 +231,18 @@ class AlpacaAdapter(SupervisedAdapter):
         checkpoint: Checkpoint,
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__()
-        self.link_id = link_id
+        super().__init__(link_id, config, account_numbers)
         self._key_id = key_id
         self._secret = secret_key
-        self._wanted = set(account_numbers)
         self.api_url = api_url
         self.checkpoint = checkpoint
-        self.config = config or StreamConfig()
         self.mode = "connecting"  # "stream" | "polling" | "reconnecting"
-        self.last_data = time.monotonic()
         self.stream_attempts = 0
         self.bad_events = 0
         self.ignored_events = 0
         self.stale_updates = 0  # order states older than the one already applied
         self._accounts: dict[str, str] = {}  # Alpaca account id -> account number
         self._orders: dict[str, _OrderView] = {}
-        self._known: dict[tuple[str, str], Any] = {}
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._lookback_from = time.time() - ORDER_LOOKBACK
@@ -346,18 +252,13 @@ class AlpacaAdapter(SupervisedAdapter):
     def set_symbols(self, symbols: set[str]) -> None:
         """Alpaca provides no quotes here: symbols are ignored."""
 
-    def _describe(self, exc: BaseException) -> str:
-        return describe(exc)
-
     def _entering(self, kind: str, state: str) -> None:
         self.mode = state
 
-    def _status_extra(self, kind: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {"reconnects": self.reconnects, "token_expires_at": None}
-        if kind == "account":
-            # balances are confirmed by every poll round; the stream by its heartbeats
-            extra["expect_every"] = self.config.account_poll_interval
-        return extra
+    @property
+    def account_every(self) -> float:
+        # balances are confirmed by every poll round; the stream by its heartbeats
+        return self.config.account_poll_interval
 
     async def run(self, sink: AdapterSink) -> None:
         await self._report(sink, "quotes", "idle", "the broker streams no quotes here")
@@ -378,7 +279,7 @@ class AlpacaAdapter(SupervisedAdapter):
             self._accounts = {
                 str(a["id"]): str(a["account_number"])
                 for a in accounts
-                if not self._wanted or str(a.get("account_number")) in self._wanted
+                if self._wants(a.get("account_number"))
             }
             for account_id in self._accounts:
                 await self._refresh_account(client, sink, account_id, full=True)
@@ -397,12 +298,8 @@ class AlpacaAdapter(SupervisedAdapter):
         number = self._accounts[account_id]
         balance = balance_payload(await client.trading_account(account_id))
         positions = [position_payload(p) for p in await client.positions(account_id)]
-        if full or self._known.get(("balance", number)) != _stable(balance):
-            await sink.account_event("balance", self.link_id, number, balance)
-        if full or self._known.get(("positions", number)) != positions:
-            await sink.account_event("positions", self.link_id, number, positions)
-        self._known[("balance", number)] = _stable(balance)
-        self._known[("positions", number)] = positions
+        await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
+        await self._emit_changed(sink, "positions", number, positions, full=full)
 
     async def _poll_accounts(self, client: AlpacaClient, sink: AdapterSink) -> None:
         """Every account_poll_interval all accounts; right after a fill, that account."""
@@ -456,7 +353,7 @@ class AlpacaAdapter(SupervisedAdapter):
             return False
         if updated is not None:
             view.updated_ms = updated
-        filled = dec(order.get("filled_qty")) or Decimal(0)
+        filled = decimal(order.get("filled_qty")) or Decimal(0)
         added = False
         if filled > view.covered and (execution is not None or synthesize):
             gap = filled - view.covered
@@ -465,7 +362,7 @@ class AlpacaAdapter(SupervisedAdapter):
                 row_qty = min(qty, gap) if qty and qty > 0 else gap
             else:  # polling or a baseline snapshot: what filled since the last row
                 row_qty = gap
-                avg = dec(order.get("filled_avg_price"))
+                avg = decimal(order.get("filled_avg_price"))
                 prior = sum(
                     (Decimal(str(f["quantity"])) * Decimal(str(f["price"] or 0)))
                     for f in view.fills
@@ -476,9 +373,9 @@ class AlpacaAdapter(SupervisedAdapter):
                 at = time_ms(order.get("filled_at")) or time_ms(order.get("updated_at"))
             view.fills.append(
                 {
-                    "id": f"{oid}:{qty_text(filled)}",
-                    "quantity": events.num(row_qty),
-                    "price": events.num(price),
+                    "id": f"{oid}:{quantity_text(filled)}",
+                    "quantity": num(row_qty),
+                    "price": num(price),
                     "at": at,
                 }
             )
@@ -511,10 +408,7 @@ class AlpacaAdapter(SupervisedAdapter):
                         content_type = response.headers.get("content-type", "")
                         if "text/event-stream" not in content_type.partition(";")[0]:
                             raise SSEError(f"unexpected content type {content_type[:40]!r}")
-                        self.last_data = time.monotonic()
-                        response.stream = _Watchdog(
-                            response.stream, self.config.watchdog_timeout, self._touch
-                        )
+                        response.stream = _Heard(response.stream, self._touch)
                         opened_at = time.monotonic()
                         if poller is not None:
                             poller.cancel()
@@ -525,16 +419,16 @@ class AlpacaAdapter(SupervisedAdapter):
                         if cursor is None:  # live only: re-read what changed since the snapshot
                             for account_id in list(self._accounts):
                                 await self._poll_orders(client, sink, account_id, synthesize=True)
-                        async for sse in source.aiter_sse():
-                            await self._on_event(sink, sse)
+                        await self._follow(sink, source)
                     reason = "broker ended the event stream"
-                except (CredentialRejected, asyncio.CancelledError):
+                except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    if is_rejection(exc):
+                        raise
                     self._raise_if_stopping(exc)
                     reason = describe(exc)
-                    if isinstance(exc, BrokerHTTPError) and exc.retry_after:
-                        wait_at_least = exc.retry_after
+                    wait_at_least = retry_after(exc)
                     if reason.startswith("unexpected"):
                         log.error("alpaca link %s stream failed", self.link_id, exc_info=exc)
                 up_for = time.monotonic() - opened_at if opened_at is not None else None
@@ -557,6 +451,16 @@ class AlpacaAdapter(SupervisedAdapter):
         finally:
             if poller is not None:
                 poller.cancel()
+
+    async def _follow(self, sink: AdapterSink, source: EventSource) -> None:
+        """Apply the stream's events until it ends; the watchdog ends a silent one (it
+        counts from here: the body is not read while the orders are re-read)."""
+        self.last_data = time.monotonic()
+        async with asyncio.TaskGroup() as tg:
+            watchdog = tg.create_task(self._watchdog("event or heartbeat"))
+            async for sse in source.aiter_sse():
+                await self._on_event(sink, sse)
+            watchdog.cancel()
 
     def _touch(self) -> None:
         """Anything from the event stream (a heartbeat too) proves the account side live."""
@@ -611,8 +515,8 @@ class AlpacaAdapter(SupervisedAdapter):
             execution = None
             if data.get("event") in ("fill", "partial_fill"):
                 execution = (
-                    dec(data.get("qty")),
-                    dec(data.get("price")),
+                    decimal(data.get("qty")),
+                    decimal(data.get("price")),
                     time_ms(data.get("timestamp")) or time_ms(data.get("at")),
                 )
             if await self._apply_order(sink, number, order, execution=execution):

@@ -19,23 +19,13 @@ import httpx
 import orjson
 from httpx_sse import EventSource, aconnect_sse
 
-from .base import BrokerHTTPError, CredentialRejected
+from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
+from .http_client import HTTPClient
 
-__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers", "retry_after"]
+__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers"]
 
 #: Longest pause honoured from a Retry-After header before giving up on a request.
 MAX_RETRY_AFTER = 30.0
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds only), or None."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def error_message(response: httpx.Response) -> str:
@@ -61,12 +51,12 @@ def raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     message = error_message(response)
-    if response.status_code in (401, 403):
+    if response.status_code in REJECTION_STATUSES:
         raise CredentialRejected(f"HTTP {response.status_code}: {message}")
-    raise BrokerHTTPError(response.status_code, message, retry_after(response))
+    raise BrokerHTTPError(response.status_code, message, retry_after_header(response.headers))
 
 
-class AlpacaClient:
+class AlpacaClient(HTTPClient):
     """One key pair's REST session. Use as `async with AlpacaClient(...) as client:`."""
 
     def __init__(
@@ -88,15 +78,6 @@ class AlpacaClient:
             headers={"accept": "application/json"},
         )
 
-    async def __aenter__(self) -> AlpacaClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One JSON call; 429 waits (Retry-After, else jittered) and retries a bounded
         number of times, then raises BrokerHTTPError(429)."""
@@ -105,7 +86,7 @@ class AlpacaClient:
             response = await self._http.request(method, path, **kwargs)
             if response.status_code == 429 and attempt < self.max_retries:
                 attempt += 1
-                wait = retry_after(response)
+                wait = retry_after_header(response.headers)
                 if wait is None:
                     wait = self.retry_pause * (2 ** (attempt - 1)) * random.uniform(0.7, 1.3)
                 await asyncio.sleep(min(wait, MAX_RETRY_AFTER))
@@ -142,14 +123,14 @@ class AlpacaClient:
         Raises CredentialRejected / BrokerHTTPError for an error status before yielding;
         httpx_sse raises SSEError on iteration if the content type is not an event stream.
         """
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
         async with aconnect_sse(
-            self._http, "GET", "/v2/events/trades", params=params or {}, timeout=timeout
+            self._http,
+            "GET",
+            "/v2/events/trades",
+            params=params or {},
+            timeout=self._stream_timeout(),
         ) as source:
-            response = source.response
-            if response.status_code >= 400:
-                await response.aread()
-                raise_for_status(response)
+            await self._check_stream(source.response, raise_for_status)
             yield source
 
 

@@ -18,9 +18,12 @@ import random
 import statistics
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from .errors import StreamSilent, describe, is_rejection, retry_after
+from .values import without
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +33,6 @@ KINDS = ("quotes", "account")
 AUTHORIZE_RECHECK = 1.0
 #: Quote event times lagging receipt by more than this (median) mark a link delayed (ms).
 DELAYED_AFTER_MS = 60_000
-
-
-class CredentialRejected(Exception):
-    """The broker refused the credential itself: retrying soon will not help."""
-
-
-class StreamSilent(Exception):
-    """The broker stopped sending without closing (detected by the liveness watchdog)."""
-
-
-class BrokerHTTPError(Exception):
-    """A broker REST/stream request answered with an error status (not a rejection)."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
 
 
 class Checkpoint(Protocol):
@@ -74,47 +59,31 @@ class MemoryCheckpoint:
         self.saves += 1
 
 
+@dataclass(kw_only=True, eq=False)
 class StreamConfig:
-    """Timings of one adapter; defaults suit the real APIs, tests shorten them."""
+    """Timings of one adapter (seconds); defaults suit the real APIs, tests shorten them."""
 
-    def __init__(
-        self,
-        *,
-        handshake_timeout: float = 20.0,
-        watchdog_timeout: float = 60.0,
-        reconcile_interval: float = 60.0,
-        refresh_margin: float = 120.0,
-        rejected_retry: float = 300.0,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        stable_after: float = 10.0,
-        account_poll_interval: float = 15.0,
-        order_poll_interval: float = 2.0,
-        chain_cache_ttl: float = 300.0,
-        account_heartbeat_interval: float = 5.0,
-        poll_failures_before_reconnect: int = 3,
-    ) -> None:
-        self.handshake_timeout = handshake_timeout
-        self.watchdog_timeout = watchdog_timeout
-        self.reconcile_interval = reconcile_interval
-        self.refresh_margin = refresh_margin
-        self.rejected_retry = rejected_retry
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        #: A connection live this long was stable: the next reconnect starts from `base`.
-        self.stable_after = stable_after
-        #: Brokers without an account push (Tradier): balances/positions re-read this often.
-        self.account_poll_interval = account_poll_interval
-        #: Orders are polled this often where no order stream is available (Tradier, and
-        #: Alpaca while its event stream is down).
-        self.order_poll_interval = order_poll_interval
-        #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
-        self.chain_cache_ttl = chain_cache_ttl
-        #: Account streams with a heartbeat (tastytrade) send one this often; nothing heard
-        #: for `STALE_HEARTBEATS` intervals means the stream is silent.
-        self.account_heartbeat_interval = account_heartbeat_interval
-        #: Polled account data (Tradier): this many failed rounds in a row reconnect.
-        self.poll_failures_before_reconnect = poll_failures_before_reconnect
+    handshake_timeout: float = 20.0
+    watchdog_timeout: float = 60.0
+    reconcile_interval: float = 60.0
+    refresh_margin: float = 120.0
+    rejected_retry: float = 300.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    #: A connection live this long was stable: the next reconnect starts from `base`.
+    stable_after: float = 10.0
+    #: Brokers without an account push (Tradier): balances/positions re-read this often.
+    account_poll_interval: float = 15.0
+    #: Orders are polled this often where no order stream is available (Tradier, and
+    #: Alpaca while its event stream is down).
+    order_poll_interval: float = 2.0
+    #: Option chains (with greeks, which the broker refreshes hourly) are cached this long.
+    chain_cache_ttl: float = 300.0
+    #: Account streams with a heartbeat (tastytrade) send one this often; nothing heard
+    #: for `STALE_HEARTBEATS` intervals means the stream is silent.
+    account_heartbeat_interval: float = 5.0
+    #: Polled account data (Tradier): this many failed rounds in a row reconnect.
+    poll_failures_before_reconnect: int = 3
 
 
 #: An account stream that sent nothing for this many heartbeat intervals is silent.
@@ -251,23 +220,6 @@ class DelayMonitor:
         self._last_t.clear()
 
 
-def leaves(exc: BaseException) -> list[BaseException]:
-    """The real exceptions inside (possibly nested) exception groups."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
-
-
-def retry_after(exc: BaseException) -> float:
-    """The longest `Retry-After` a broker asked for in this failure (0 if none)."""
-    waits = [
-        leaf.retry_after
-        for leaf in leaves(exc)
-        if isinstance(leaf, BrokerHTTPError) and leaf.retry_after
-    ]
-    return max(waits, default=0.0)
-
-
 Once = Callable[["AdapterSink"], Awaitable[None]]
 
 
@@ -279,24 +231,44 @@ class SupervisedAdapter:
     reported as `error` and retried only every `rejected_retry` seconds, so a dead
     credential never hammers the broker.
 
-    Subclasses implement `_loops` (or `_connect_once` for a single "all" loop),
-    `_describe` (a short, secret-free reason) and maybe `_is_rejection`. A connection
-    reports its progress with `_report(sink, kind, state)` — `live` starts the
-    stability clock the backoff uses — and awaits `_gate(sink)` before upstream I/O.
+    Subclasses implement `_loops` (or `_connect_once` for a single "all" loop). A
+    connection reports its progress with `_report(sink, kind, state)` — `live` starts
+    the stability clock the backoff uses — and awaits `_gate(sink)` before upstream I/O.
+    What every adapter shares is here once: failures are described by
+    `errors.describe` and classified by `errors.is_rejection` (the rule verify uses too),
+    a stream is watched by `_watchdog`, quotes go out through `_quote` (which notices
+    delayed data) and account events through `_emit_changed` (only what changed).
     """
 
     broker = "broker"
     link_id: int
     config: StreamConfig
     reconnects: int = 0
+    #: When the current access token expires (epoch s), for brokers that have one.
+    token_expires_at: float | None = None
+    #: Tells whether the link's market data is delayed (quote brokers set one).
+    delay: DelayMonitor | None = None
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        link_id: int = 0,
+        config: StreamConfig | None = None,
+        account_numbers: Iterable[str] = (),
+    ) -> None:
+        self.link_id = link_id
+        self.config = config or StreamConfig()
+        #: The link's accounts (empty: every account the credential reaches).
+        self._wanted_accounts = set(account_numbers)
         #: Per kind: the state and reason last reported.
         self._kind_state: dict[str, tuple[str, str]] = {}
         #: Per kind: when its current connection went live (monotonic), None if not yet.
         self._live_since: dict[str, float | None] = {}
         self.reconnects = 0
         self._stopping = False
+        #: When the watched stream last delivered anything (monotonic; see `_watchdog`).
+        self.last_data = time.monotonic()
+        #: The last account payloads emitted, by key, to emit only what changed.
+        self._known: dict[tuple[str, str], Any] = {}
 
     def stopping(self) -> None:
         """The manager stops this adapter (its task is cancelled next)."""
@@ -319,16 +291,34 @@ class SupervisedAdapter:
         raise NotImplementedError
 
     def _describe(self, exc: BaseException) -> str:
-        raise NotImplementedError
+        return describe(exc)
 
     def _is_rejection(self, exc: BaseException) -> bool:
-        return any(isinstance(leaf, CredentialRejected) for leaf in leaves(exc))
+        return is_rejection(exc)
+
+    @property
+    def account_every(self) -> float | None:
+        """How often this adapter confirms its account data fresh (seconds; None: never
+        says). Reported as `expect_every` with the account kind's status."""
+        return None
 
     def _status_extra(self, kind: str) -> dict[str, Any]:
-        return {"reconnects": self.reconnects, "token_expires_at": None}
+        extra: dict[str, Any] = {
+            "reconnects": self.reconnects,
+            "token_expires_at": self.token_expires_at,
+        }
+        if kind in ("quotes", "all") and self.delay is not None:
+            extra.update(self.delay.extra())
+        if kind == "account" and self.account_every is not None:
+            extra["expect_every"] = self.account_every
+        return extra
 
     def _entering(self, kind: str, state: str) -> None:
         """Called before a loop reports `error` or `reconnecting` (for subclasses)."""
+
+    def _wants(self, account_number: object) -> bool:
+        """Whether this link streams an account the credential reaches."""
+        return not self._wanted_accounts or str(account_number) in self._wanted_accounts
 
     # -- state bookkeeping ------------------------------------------------------------
     def kind_state(self, kind: str) -> str:
@@ -359,6 +349,57 @@ class SupervisedAdapter:
         targets = KINDS if kind == "all" else (kind,)
         if any(self._kind_state.get(name) != (state, reason) for name in targets):
             await self._report(sink, kind, state, reason, **extra)
+
+    # -- what every connection does -----------------------------------------------------
+    async def _watchdog(
+        self, what: str = "market data", *, armed: Callable[[], bool] = lambda: True
+    ) -> None:
+        """Run beside a stream: raise StreamSilent (ending the connection, so its loop
+        reconnects) once nothing arrived for `watchdog_timeout` while `armed()` (e.g. while
+        symbols are subscribed). A stream can go quiet without closing; whatever reads it
+        stamps `last_data`."""
+        timeout = self.config.watchdog_timeout
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            idle = time.monotonic() - self.last_data
+            if armed() and idle > timeout:
+                raise StreamSilent(f"no {what} for {idle:.0f} s (watchdog)")
+
+    async def _quote(self, sink: AdapterSink, symbol: str, fields: dict[str, Any]) -> None:
+        """Report a quote; when its event time turns the delayed verdict, say so (the
+        quotes kind's status carries `delayed` and `delay_ms`)."""
+        self.last_data = time.monotonic()
+        sink.quote(symbol, fields)
+        if self.delay is not None and self.delay.observe(symbol, fields.get("t")):
+            log.info(
+                "%s link %s: market data delayed=%s (%s ms)",
+                self.broker,
+                self.link_id,
+                self.delay.delayed,
+                self.delay.delay_ms,
+            )
+            state, reason = self._kind_state.get("quotes", ("live", ""))
+            await self._report(sink, "quotes", state, reason)
+
+    async def _emit_changed(
+        self,
+        sink: AdapterSink,
+        kind: str,
+        account: str,
+        payload: Any,
+        *,
+        full: bool = False,
+        key: tuple[str, str] | None = None,
+        volatile: tuple[str, ...] = (),
+    ) -> None:
+        """Report an account event if it differs from the last one of its key (default:
+        kind and account), or always on a `full` snapshot. `volatile` fields (a timestamp,
+        a mark) do not count as a change."""
+        key = key or (kind, account)
+        seen = without(payload, *volatile)
+        if full or self._known.get(key) != seen:
+            await sink.account_event(kind, self.link_id, account, payload)
+        self._known[key] = seen
 
     async def _gate(self, sink: AdapterSink) -> None:
         """The lease gate before upstream I/O: wait (never act) while not authorized."""

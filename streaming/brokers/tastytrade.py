@@ -26,8 +26,6 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import anyio
-import httpx2
-from httpx2.websockets import HTTPXWSException, WebSocketDisconnect
 from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
@@ -36,62 +34,27 @@ from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
 
-from .. import events
-from ..validation import is_option
-from .base import (
-    STALE_HEARTBEATS,
-    AdapterSink,
-    CredentialRejected,
-    DelayMonitor,
-    StreamConfig,
-    StreamSilent,
-    SupervisedAdapter,
-    leaves,
-)
+from . import tastytrade_events as events
+from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
+from .errors import CredentialRejected, StreamSilent, describe, is_rejection
+from .symbols import is_option
 from .tastytrade_client import make_alert_streamer, make_session
+from .values import without
 
 log = logging.getLogger(__name__)
 
 __all__ = ["StreamConfig", "TastytradeAdapter"]
 
-REJECTION_CODES = ("invalid_grant", "invalid_client", "unauthorized_client")
 #: A kind loop reconnecting after a failure takes a new access token, unless one was
 #: taken this recently (the other loop just did).
 REFRESH_DEDUPE = 2.0
 
 
-def describe(exc: BaseException) -> str:
-    """A short, secret-free reason for a status event or a log line."""
-    for leaf in leaves(exc):
-        if isinstance(leaf, WebSocketDisconnect):
-            return f"broker closed the stream (code {leaf.code})"
-        if isinstance(leaf, StreamSilent):
-            return str(leaf)
-        if isinstance(leaf, CredentialRejected):
-            return f"credential rejected: {leaf}"
-        if isinstance(leaf, TastytradeError):
-            return f"broker error: {str(leaf).strip()[:200]}"
-        if isinstance(leaf, httpx2.TimeoutException | TimeoutError):
-            return "broker did not answer in time"
-        if isinstance(leaf, httpx2.TransportError | OSError):
-            return f"cannot reach broker: {type(leaf).__name__}"
-        if isinstance(leaf, HTTPXWSException):
-            return f"stream error: {type(leaf).__name__}"
-    first = leaves(exc)[0]
-    return f"unexpected error: {type(first).__name__}: {str(first)[:120]}"
-
-
-def is_rejection(exc: BaseException) -> bool:
-    return any(
-        isinstance(leaf, CredentialRejected)
-        or (isinstance(leaf, TastytradeError) and any(c in str(leaf) for c in REJECTION_CODES))
-        for leaf in leaves(exc)
-    )
-
-
 E = TypeVar("E", bound=Event)
 #: How many queued events of one kind are taken (and collapsed) at once.
 DRAIN_BATCH = 1000
+#: A balance's timestamp: a re-read with only a new one is no change.
+VOLATILE = ("updated_at",)
 
 
 async def latest_events(dx: DXLinkStreamer, cls: type[E]) -> list[E]:
@@ -125,24 +88,18 @@ class TastytradeAdapter(SupervisedAdapter):
         account_numbers: Iterable[str] = (),
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__()
-        self.link_id = link_id
+        super().__init__(link_id, config, account_numbers)
         self._secret = provider_secret
         self._refresh = refresh_token
-        self._wanted_accounts = set(account_numbers)
-        self.config = config or StreamConfig()
         self._symbols: set[str] = set()
         self._symbols_changed = asyncio.Event()
         self._subscribed: set[str] = set()
-        self.last_data = time.monotonic()
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
         self.heartbeats = 0
-        self.token_expires_at: float | None = None
         self._session: Session | None = None
         self._refreshed_at = -math.inf  # monotonic
-        self._delay = DelayMonitor()
-        self._known: dict[tuple[str, str], Any] = {}  # last REST state, to emit only changes
+        self.delay = DelayMonitor()
 
     # -- control --------------------------------------------------------------------
     def set_symbols(self, symbols: set[str]) -> None:
@@ -150,22 +107,9 @@ class TastytradeAdapter(SupervisedAdapter):
             self._symbols = set(symbols)
             self._symbols_changed.set()
 
-    def _describe(self, exc: BaseException) -> str:
-        return describe(exc)
-
-    def _is_rejection(self, exc: BaseException) -> bool:
-        return is_rejection(exc)
-
-    def _status_extra(self, kind: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {
-            "reconnects": self.reconnects,
-            "token_expires_at": self.token_expires_at,
-        }
-        if kind in ("quotes", "all"):
-            extra.update(self._delay.extra())
-        if kind == "account":
-            extra["expect_every"] = self.config.account_heartbeat_interval
-        return extra
+    @property
+    def account_every(self) -> float:
+        return self.config.account_heartbeat_interval
 
     # -- the session (shared by both kinds) --------------------------------------------
     def _loops(self) -> dict[str, Any]:
@@ -198,7 +142,7 @@ class TastytradeAdapter(SupervisedAdapter):
         try:
             await session.refresh(force=True)
         except TastytradeError as exc:
-            if any(code in str(exc) for code in REJECTION_CODES):
+            if is_rejection(exc):
                 raise CredentialRejected(str(exc).strip()) from exc
             raise
         self._refreshed_at = time.monotonic()
@@ -255,7 +199,7 @@ class TastytradeAdapter(SupervisedAdapter):
         session = await self._ready_session(sink, retry=retry)
         await self._gate(sink)
         self._subscribed = set()
-        self._delay.forget()
+        self.delay.forget()
         with anyio.fail_after(self.config.handshake_timeout) as scope:
             async with DXLinkStreamer(session) as dx:
                 scope.deadline = math.inf  # connected: the timeout guarded the handshake only
@@ -268,7 +212,7 @@ class TastytradeAdapter(SupervisedAdapter):
                     tg.start_soon(self._pump_summaries, dx, sink)
                     tg.start_soon(self._pump_greeks, dx, sink)
                     tg.start_soon(self._symbol_updates, dx)
-                    tg.start_soon(self._watchdog)
+                    tg.start_soon(self._quotes_watchdog)
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
@@ -279,9 +223,7 @@ class TastytradeAdapter(SupervisedAdapter):
         await self._report_change(sink, "account", "connecting")
         session = await self._ready_session(sink, retry=retry)
         await self._gate(sink)
-        accounts = await Account.get(session)
-        if self._wanted_accounts:
-            accounts = [a for a in accounts if a.account_number in self._wanted_accounts]
+        accounts = [a for a in await Account.get(session) if self._wants(a.account_number)]
         await self._gate(sink)
         with anyio.fail_after(self.config.handshake_timeout) as scope:
             async with make_alert_streamer(session) as alerts:
@@ -309,25 +251,19 @@ class TastytradeAdapter(SupervisedAdapter):
             number = account.account_number
             balance = events.balance_payload(await account.get_balances(session))
             positions = [events.position_payload(p) for p in await account.get_positions(session)]
-            if full or self._known.get(("balance", number)) != _stable(balance):
-                await sink.account_event("balance", self.link_id, number, balance)
-            if full or self._known.get(("positions", number)) != positions:
-                await sink.account_event("positions", self.link_id, number, positions)
-            self._known[("balance", number)] = _stable(balance)
-            self._known[("positions", number)] = positions
+            await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
+            await self._emit_changed(sink, "positions", number, positions, full=full)
             for order in await account.get_live_orders(session):
                 payload = events.order_payload(order)
                 key = ("order", str(order.id))
-                if full or self._known.get(key) != payload:
-                    await sink.account_event("order", self.link_id, number, payload)
-                self._known[key] = payload
+                await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
     # -- pumps (one per stream type) -------------------------------------------------
     async def _pump_balances(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for b in alerts.listen(AccountBalance):
             self.last_account_message = time.monotonic()
             payload = events.balance_payload(b)
-            self._known[("balance", b.account_number)] = _stable(payload)
+            self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
             await sink.account_event("balance", self.link_id, b.account_number, payload)
 
     async def _pump_positions(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
@@ -343,19 +279,6 @@ class TastytradeAdapter(SupervisedAdapter):
             payload = events.order_payload(o)
             self._known[("order", str(o.id))] = payload
             await sink.account_event("order", self.link_id, o.account_number, payload)
-
-    async def _quote(self, sink: AdapterSink, symbol: str, fields: dict[str, Any]) -> None:
-        self.last_data = time.monotonic()
-        sink.quote(symbol, fields)
-        if self._delay.observe(symbol, fields.get("t")):
-            state, reason = self._kind_state.get("quotes", ("live", ""))
-            log.info(
-                "tastytrade link %s: market data delayed=%s (%s ms)",
-                self.link_id,
-                self._delay.delayed,
-                self._delay.delay_ms,
-            )
-            await self._report(sink, "quotes", state, reason)
 
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
@@ -410,14 +333,9 @@ class TastytradeAdapter(SupervisedAdapter):
             await self._symbols_changed.wait()
             await self._apply_symbols(dx)
 
-    async def _watchdog(self) -> None:
+    async def _quotes_watchdog(self) -> None:
         """A DXLink that sends nothing while subscribed is dead: end the quotes loop."""
-        timeout = self.config.watchdog_timeout
-        while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
-            idle = time.monotonic() - self.last_data
-            if self._subscribed and idle > timeout:
-                raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
+        await self._watchdog("market data", armed=lambda: bool(self._subscribed))
 
     async def _heartbeat(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         """A heartbeat every interval; its ack proves the account stream is alive."""
@@ -456,11 +374,6 @@ class TastytradeAdapter(SupervisedAdapter):
             await asyncio.sleep(self.config.reconcile_interval)
             await self._gate(sink)
             await self._snapshot(session, accounts, sink, full=False)
-
-
-def _stable(balance: dict[str, Any]) -> dict[str, Any]:
-    """A balance without its timestamp, to tell a real change from a re-read."""
-    return {k: v for k, v in balance.items() if k != "updated_at"}
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

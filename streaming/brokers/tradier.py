@@ -26,36 +26,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
 
-from ..events import now_ms
-from ..validation import is_option, occ_to_streamer_symbol, streamer_to_occ_symbol
-from .base import (
-    AdapterSink,
-    BrokerHTTPError,
-    CredentialRejected,
-    DelayMonitor,
-    StreamConfig,
-    StreamSilent,
-    SupervisedAdapter,
-    leaves,
+from .base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
+from .errors import BrokerHTTPError, StreamEnded, describe
+from .symbols import (
+    NEW_YORK,
+    is_option,
+    occ_parts,
+    occ_to_streamer_symbol,
+    option_expiry_ms,
+    streamer_to_occ_symbol,
 )
 from .tradier_client import TradierClient, as_list
+from .values import now_ms, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
 
 __all__ = ["StreamConfig", "TradierAdapter"]
 
-NEW_YORK = ZoneInfo("America/New_York")
 STREAM_FILTER = "quote,trade,summary"
 #: Debounce of symbol changes: a burst of set_symbols calls costs one new session.
 SYMBOL_SETTLE = 0.05
@@ -74,93 +70,6 @@ def known_delay_ms(*urls: str) -> int | None:
     return None
 
 
-class StreamEnded(Exception):
-    """The broker ended the market stream (a drop, a kick or an idle close)."""
-
-
-def describe(exc: BaseException) -> str:
-    """A short, secret-free reason for a status event or a log line."""
-    for leaf in leaves(exc):
-        if isinstance(leaf, CredentialRejected):
-            return f"credential rejected: {leaf}"
-        if isinstance(leaf, StreamSilent | StreamEnded):
-            return str(leaf)
-        if isinstance(leaf, BrokerHTTPError):
-            return f"broker error: {leaf}"
-        if isinstance(leaf, httpx.TimeoutException | TimeoutError):
-            return "broker did not answer in time"
-        if isinstance(leaf, httpx.TransportError | OSError):
-            return f"cannot reach broker: {type(leaf).__name__}"
-    first = leaves(exc)[0]
-    return f"unexpected error: {type(first).__name__}"
-
-
-# -- value helpers ----------------------------------------------------------------------------
-def number(value: Any) -> float | int | None:
-    """A Tradier value (a number, or a number in a string) as a JSON number; else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    try:
-        parsed = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(parsed) if parsed.is_integer() and "." not in str(value) else parsed
-
-
-def epoch_ms(value: Any) -> int | None:
-    """Tradier's stream dates: epoch milliseconds, sometimes in a string."""
-    parsed = number(value)
-    return int(parsed) if parsed else None
-
-
-def iso_ms(value: Any) -> int | None:
-    """Tradier's REST timestamps (`2018-06-06T20:16:17.342Z`) as epoch ms."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def quantity_text(value: float) -> str:
-    """A cumulative quantity in a fill id: `5`, not `5.0` (so ids are stable)."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def option_expiry_ms(occ: str) -> int | None:
-    """16:00 New York on the expiration date of an OCC symbol."""
-    streamer = occ_to_streamer_symbol(occ)
-    if streamer is None:
-        return None
-    digits = occ.strip()
-    start = len(digits) - 15
-    try:
-        day = dt.datetime.strptime(digits[start : start + 6], "%y%m%d").date()
-    except ValueError:
-        return None
-    close = dt.datetime.combine(day, dt.time(16, 0), tzinfo=NEW_YORK)
-    return int(close.timestamp() * 1000)
-
-
-def occ_parts(occ: str) -> tuple[str, str] | None:
-    """(root, YYYY-MM-DD) of an unpadded OCC symbol."""
-    occ = occ.replace(" ", "")
-    if len(occ) < 16:
-        return None
-    root, date = occ[:-15], occ[-15:-9]
-    try:
-        day = dt.datetime.strptime(date, "%y%m%d").date()
-    except ValueError:
-        return None
-    return root, day.isoformat()
-
-
 # -- normalization (docs/streaming-contract.md) ---------------------------------------------------
 def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
     """Tradier balances → the contract's balance (short values as positive amounts)."""
@@ -168,31 +77,31 @@ def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
     cash = b.get("cash") if isinstance(b.get("cash"), dict) else None
     pdt = b.get("pdt") if isinstance(b.get("pdt"), dict) else None
     nested = margin or pdt or {}
-    stock_bp = number(nested.get("stock_buying_power")) if nested else None
-    option_bp = number(nested.get("option_buying_power")) if nested else None
+    stock_bp = num(nested.get("stock_buying_power")) if nested else None
+    option_bp = num(nested.get("option_buying_power")) if nested else None
     if stock_bp is None and cash is not None:
-        stock_bp = option_bp = number(cash.get("cash_available"))
+        stock_bp = option_bp = num(cash.get("cash_available"))
 
     def magnitude(key: str) -> float | int | None:
-        value = number(b.get(key))
+        value = num(b.get(key))
         return abs(value) if value is not None else None
 
     return {
-        "net_liquidating_value": number(b.get("total_equity")),
+        "net_liquidating_value": num(b.get("total_equity")),
         "buying_power": stock_bp,
         "equity_buying_power": stock_bp,
         "derivative_buying_power": option_bp,
-        "day_trading_buying_power": number(pdt.get("day_trade_buying_power")) if pdt else None,
-        "cash": number(b.get("total_cash")),
-        "cash_available_to_withdraw": number(cash.get("cash_available")) if cash else None,
-        "maintenance_requirement": number(b.get("current_requirement")),
-        "long_equity_value": number(b.get("stock_long_value")),
-        "short_equity_value": abs(number(nested.get("stock_short_value")) or 0)
+        "day_trading_buying_power": num(pdt.get("day_trade_buying_power")) if pdt else None,
+        "cash": num(b.get("total_cash")),
+        "cash_available_to_withdraw": num(cash.get("cash_available")) if cash else None,
+        "maintenance_requirement": num(b.get("current_requirement")),
+        "long_equity_value": num(b.get("stock_long_value")),
+        "short_equity_value": abs(num(nested.get("stock_short_value")) or 0)
         if nested.get("stock_short_value") is not None
         else None,
-        "long_derivative_value": number(b.get("option_long_value")),
+        "long_derivative_value": num(b.get("option_long_value")),
         "short_derivative_value": magnitude("option_short_value"),
-        "pending_cash": number(b.get("pending_cash")),
+        "pending_cash": num(b.get("pending_cash")),
         "updated_at": now_ms(),
     }
 
@@ -203,17 +112,17 @@ def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[st
     streamer = occ_to_streamer_symbol(symbol)
     option = streamer is not None
     multiplier = 100 if option else 1
-    signed = number(p.get("quantity")) or 0
+    signed = num(p.get("quantity")) or 0
     qty = abs(signed)
-    cost = number(p.get("cost_basis"))
+    cost = num(p.get("cost_basis"))
     average = abs(cost / signed / multiplier) if cost is not None and signed else None
     parts = occ_parts(symbol) if option else None
     mark = None
     close = None
     if quote:
-        bid, ask = number(quote.get("bid")), number(quote.get("ask"))
+        bid, ask = num(quote.get("bid")), num(quote.get("ask"))
         mark = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
-        close = number(quote.get("prevclose"))
+        close = num(quote.get("prevclose"))
     return {
         "symbol": symbol,
         "streamer_symbol": streamer or symbol,
@@ -229,10 +138,6 @@ def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[st
         "realized_day_gain": None,
         "expires_at": option_expiry_ms(symbol) if option else None,
     }
-
-
-def _stable(payload: dict[str, Any], *volatile: str) -> dict[str, Any]:
-    return {k: v for k, v in payload.items() if k not in volatile}
 
 
 def _fill_ids(order: dict[str, Any] | None) -> set[str]:
@@ -271,7 +176,7 @@ class FillBook:
         if known is None:
             return False
         went_back = any(
-            float(number(row.get("exec_quantity")) or 0) < self.seen.get(key, 0.0)
+            float(num(row.get("exec_quantity")) or 0) < self.seen.get(key, 0.0)
             for key, row in rows.items()
         )
         if created and known[0] and created != known[0]:
@@ -286,22 +191,22 @@ class FillBook:
         return went_back
 
     def update(self, key: str, row: dict[str, Any], at: int | None) -> list[dict[str, Any]]:
-        executed = float(number(row.get("exec_quantity")) or 0)
+        executed = float(num(row.get("exec_quantity")) or 0)
         previous = self.seen.get(key)
         fills = self.fills.setdefault(key, [])
         if executed > (previous or 0):
-            last_price = number(row.get("last_fill_price"))
+            last_price = num(row.get("last_fill_price"))
             if previous is None:
-                last_qty = float(number(row.get("last_fill_quantity")) or executed)
+                last_qty = float(num(row.get("last_fill_quantity")) or executed)
                 last_qty = min(last_qty, executed) or executed
                 earlier = executed - last_qty
                 if earlier > 0:
-                    average = float(number(row.get("avg_fill_price")) or 0)
+                    average = float(num(row.get("avg_fill_price")) or 0)
                     price = (average * executed - (last_price or 0) * last_qty) / earlier
                     fills.append(
                         {
                             "id": f"{key}:{quantity_text(earlier)}",
-                            "quantity": number(quantity_text(earlier)),
+                            "quantity": num(quantity_text(earlier)),
                             "price": round(price, 6),
                             "at": at,
                         }
@@ -312,7 +217,7 @@ class FillBook:
             fills.append(
                 {
                     "id": f"{key}:{quantity_text(executed)}",
-                    "quantity": number(quantity_text(delta)),
+                    "quantity": num(quantity_text(delta)),
                     "price": last_price,
                     "at": at,
                 }
@@ -324,7 +229,7 @@ class FillBook:
 def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
     """A Tradier order (single-leg or multileg) → the contract's order, fills synthesized."""
     order_id = o.get("id")
-    at = iso_ms(o.get("transaction_date"))
+    at = time_ms(o.get("transaction_date"))
     rows = [r for r in as_list(o.get("leg")) if isinstance(r, dict)]
     if o.get("class") != "multileg" or not rows:
         rows = [o]
@@ -341,8 +246,8 @@ def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
                 "symbol": option_symbol or row.get("symbol"),
                 "instrument_type": "Equity Option" if option_symbol else "Equity",
                 "action": row.get("side"),
-                "quantity": number(row.get("quantity")),
-                "remaining_quantity": number(row.get("remaining_quantity")),
+                "quantity": num(row.get("quantity")),
+                "remaining_quantity": num(row.get("remaining_quantity")),
                 "fills": book.update(key, row, at),
             }
         )
@@ -354,7 +259,7 @@ def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
         effect = "Debit" if side.startswith("buy") else "Credit"
     else:
         effect = None
-    price = number(o.get("price"))
+    price = num(o.get("price"))
     return {
         "id": order_id,
         "status": o.get("status"),
@@ -373,32 +278,32 @@ def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, A
     kind = event.get("type")
     if kind == "quote":
         fields = {
-            "bid": number(event.get("bid")),
-            "ask": number(event.get("ask")),
-            "bid_size": number(event.get("bidsz")),
-            "ask_size": number(event.get("asksz")),
+            "bid": num(event.get("bid")),
+            "ask": num(event.get("ask")),
+            "bid_size": num(event.get("bidsz")),
+            "ask_size": num(event.get("asksz")),
         }
-        times = [t for t in (epoch_ms(event.get("biddate")), epoch_ms(event.get("askdate"))) if t]
+        times = [t for t in (time_ms(event.get("biddate")), time_ms(event.get("askdate"))) if t]
     elif kind in ("trade", "tradex"):
-        last = number(event.get("last", event.get("price")))
-        fields = {"last": last, "volume": number(event.get("cvol"))}
+        last = num(event.get("last", event.get("price")))
+        fields = {"last": last, "volume": num(event.get("cvol"))}
         if last is not None and prev_close is not None:
             fields["change"] = round(last - prev_close, 4)
-        times = [t for t in (epoch_ms(event.get("date")),) if t]
+        times = [t for t in (time_ms(event.get("date")),) if t]
     elif kind == "summary":
         fields = {
-            "day_high": number(event.get("high")),
-            "day_low": number(event.get("low")),
-            "prev_close": number(event.get("prevClose")),
+            "day_high": num(event.get("high")),
+            "day_low": num(event.get("low")),
+            "prev_close": num(event.get("prevClose")),
         }
         times = []
     elif kind == "timesale":
         fields = {
-            "bid": number(event.get("bid")),
-            "ask": number(event.get("ask")),
-            "last": number(event.get("last")),
+            "bid": num(event.get("bid")),
+            "ask": num(event.get("ask")),
+            "last": num(event.get("last")),
         }
-        times = [t for t in (epoch_ms(event.get("date")),) if t]
+        times = [t for t in (time_ms(event.get("date")),) if t]
     else:
         return None
     if times:
@@ -411,25 +316,21 @@ def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
     g = row.get("greeks")
     if not isinstance(g, dict):
         return None
-    iv = number(g.get("mid_iv")) or number(g.get("smv_vol"))
-    bid, ask = number(row.get("bid")), number(row.get("ask"))
+    iv = num(g.get("mid_iv")) or num(g.get("smv_vol"))
+    bid, ask = num(row.get("bid")), num(row.get("ask"))
     price = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
     fields = {
-        "price": price if price is not None else number(row.get("last")),
+        "price": price if price is not None else num(row.get("last")),
         "iv": iv,
-        "delta": number(g.get("delta")),
-        "gamma": number(g.get("gamma")),
-        "theta": number(g.get("theta")),
-        "vega": number(g.get("vega")),
-        "rho": number(g.get("rho")),
+        "delta": num(g.get("delta")),
+        "gamma": num(g.get("gamma")),
+        "theta": num(g.get("theta")),
+        "vega": num(g.get("vega")),
+        "rho": num(g.get("rho")),
     }
-    updated = g.get("updated_at")
-    if isinstance(updated, str):
-        try:
-            moment = dt.datetime.strptime(updated, "%Y-%m-%d %H:%M:%S")
-            fields["t"] = int(moment.replace(tzinfo=NEW_YORK).timestamp() * 1000)
-        except ValueError:
-            pass
+    updated = time_ms(g.get("updated_at"), zone=NEW_YORK)  # `2025-01-02 15:00:00`, New York
+    if updated is not None:
+        fields["t"] = updated
     return fields
 
 
@@ -448,13 +349,10 @@ class TradierAdapter(SupervisedAdapter):
         stream_url: str,
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__()
-        self.link_id = link_id
+        super().__init__(link_id, config, account_numbers)
         self._token = access_token
-        self._wanted_accounts = set(account_numbers)
         self.api_url = api_url.rstrip("/")
         self.stream_url = stream_url.rstrip("/")
-        self.config = config or StreamConfig()
         self._symbols: set[str] = set()
         self._symbols_changed = asyncio.Event()
         self._greeks_wanted = asyncio.Event()
@@ -462,15 +360,13 @@ class TradierAdapter(SupervisedAdapter):
         self._account_wanted = asyncio.Event()
         self._subscribed: set[str] = set()
         self._client: TradierClient | None = None
-        self._known: dict[tuple[str, str], Any] = {}
         self._fills = FillBook()
         self._chains: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
         self._expirations: dict[str, tuple[float, list[str]]] = {}
         self._prev_close: dict[str, float] = {}
-        self._delay = DelayMonitor(known_delay_ms(self.api_url, self.stream_url))
+        self.delay = DelayMonitor(known_delay_ms(self.api_url, self.stream_url))
         #: Failed poll rounds in a row, per poll ("balances", "orders").
         self._poll_failures: dict[str, int] = {}
-        self.last_data = time.monotonic()
         self.sessions_created = 0
         self.streams_started = 0
         self.account_polls = 0  # balances/positions rounds (started)
@@ -485,16 +381,9 @@ class TradierAdapter(SupervisedAdapter):
             self._symbols_changed.set()
             self._greeks_wanted.set()
 
-    def _describe(self, exc: BaseException) -> str:
-        return describe(exc)
-
-    def _status_extra(self, kind: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {"reconnects": self.reconnects, "token_expires_at": None}
-        if kind in ("quotes", "all"):
-            extra.update(self._delay.extra())
-        if kind == "account":
-            extra["expect_every"] = self.config.account_poll_interval
-        return extra
+    @property
+    def account_every(self) -> float:
+        return self.config.account_poll_interval
 
     # -- the two loops over one client ----------------------------------------------------------
     async def run(self, sink: AdapterSink) -> None:
@@ -548,16 +437,7 @@ class TradierAdapter(SupervisedAdapter):
             )
 
     async def _accounts(self, client: TradierClient) -> list[str]:
-        body = await client.get("/v1/user/profile")
-        profile = body.get("profile") if isinstance(body, dict) else None
-        numbers = [
-            str(a["account_number"])
-            for a in as_list(profile.get("account") if isinstance(profile, dict) else None)
-            if isinstance(a, dict) and a.get("account_number")
-        ]
-        if self._wanted_accounts:
-            numbers = [n for n in numbers if n in self._wanted_accounts]
-        return numbers
+        return [n for n in await client.account_numbers() if self._wants(n)]
 
     async def _poll_every(
         self,
@@ -620,13 +500,12 @@ class TradierAdapter(SupervisedAdapter):
                 position_payload(p, quotes.get(str(p.get("symbol"))))
                 for p in raw_positions[number_]
             ]
-            stable_positions = [_stable(p, "mark_price") for p in positions]
-            if full or self._known.get(("balance", number_)) != _stable(balance, "updated_at"):
-                await sink.account_event("balance", self.link_id, number_, balance)
-            if full or self._known.get(("positions", number_)) != stable_positions:
-                await sink.account_event("positions", self.link_id, number_, positions)
-            self._known[("balance", number_)] = _stable(balance, "updated_at")
-            self._known[("positions", number_)] = stable_positions
+            await self._emit_changed(
+                sink, "balance", number_, balance, full=full, volatile=("updated_at",)
+            )
+            await self._emit_changed(
+                sink, "positions", number_, positions, full=full, volatile=("mark_price",)
+            )
 
     async def _position_quotes(
         self, client: TradierClient, positions: dict[str, list[dict[str, Any]]]
@@ -676,7 +555,7 @@ class TradierAdapter(SupervisedAdapter):
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._market_loop(client, sink))
             tg.create_task(self._greeks_loop(sink))
-            tg.create_task(self._watchdog())
+            tg.create_task(self._watchdog("market data", armed=lambda: bool(self._subscribed)))
 
     async def _market_loop(self, client: TradierClient, sink: AdapterSink) -> None:
         """One stream at a time, each started with a brand-new session id."""
@@ -708,7 +587,7 @@ class TradierAdapter(SupervisedAdapter):
                 self.streams_started += 1
                 self._subscribed = wanted
                 self.last_data = time.monotonic()
-                self._delay.forget()
+                self.delay.forget()
                 if self.kind_state("quotes") != "live":
                     await self._report(sink, "quotes", "live")
                 reader = asyncio.create_task(self._read(response, by_wire, sink))
@@ -754,24 +633,12 @@ class TradierAdapter(SupervisedAdapter):
             if symbol is None:
                 continue
             if event.get("type") == "summary":
-                prev = number(event.get("prevClose"))
+                prev = num(event.get("prevClose"))
                 if prev is not None:
                     self._prev_close[symbol] = float(prev)
             fields = quote_fields(event, self._prev_close.get(symbol))
             if fields:
-                sink.quote(symbol, fields)
-                if self._delay.observe(symbol, fields.get("t")):
-                    state, reason = self._kind_state.get("quotes", ("live", ""))
-                    await self._report(sink, "quotes", state, reason)
-
-    async def _watchdog(self) -> None:
-        """A stream that sends nothing while subscribed is dead: end the quotes loop."""
-        timeout = self.config.watchdog_timeout
-        while True:
-            await asyncio.sleep(min(1.0, timeout / 4))
-            idle = time.monotonic() - self.last_data
-            if self._subscribed and idle > timeout:
-                raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
+                await self._quote(sink, symbol, fields)
 
     # -- greeks from option chains ----------------------------------------------------------
     async def option_chain(self, symbol: str, expiration: str) -> list[dict[str, Any]]:

@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 import orjson
 
-from .base import BrokerHTTPError, CredentialRejected
+from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
+from .http_client import HTTPClient
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class TradierClient:
+class TradierClient(HTTPClient):
     """Bearer-authenticated JSON requests with rate-limit bookkeeping; one per connection."""
 
     def __init__(
@@ -100,15 +101,6 @@ class TradierClient:
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
         )
-
-    async def __aenter__(self) -> TradierClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- requests ------------------------------------------------------------------------
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -146,12 +138,21 @@ class TradierClient:
     @asynccontextmanager
     async def stream(self, url: str, data: dict[str, str]) -> AsyncIterator[httpx.Response]:
         """POST to the market stream; yields the open response (status already checked)."""
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        timeout = self._stream_timeout()
         async with self._http.stream("POST", url, data=data, timeout=timeout) as response:
-            if response.status_code >= 400:
-                await response.aread()
-                self._raise_for(response)
+            await self._check_stream(response, self._raise_for)
             yield response
+
+    async def account_numbers(self) -> list[str]:
+        """The account numbers of the token's user profile."""
+        body = await self.get("/v1/user/profile")
+        profile = body.get("profile") if isinstance(body, dict) else None
+        accounts = as_list(profile.get("account")) if isinstance(profile, dict) else []
+        return [
+            str(a["account_number"])
+            for a in accounts
+            if isinstance(a, dict) and a.get("account_number")
+        ]
 
     # -- internals -------------------------------------------------------------------------
     async def _respect_window(self, group: str) -> None:
@@ -196,12 +197,9 @@ class TradierClient:
 
     def _retry_delay(self, response: httpx.Response, group: str, attempt: int) -> float:
         """Retry-After if given, else until the window's Expiry, else exponential."""
-        retry_after = response.headers.get("retry-after")
+        retry_after = retry_after_header(response.headers)
         if retry_after is not None:
-            try:
-                return min(self.max_backoff, max(0.0, float(retry_after)))
-            except ValueError:
-                pass
+            return min(self.max_backoff, retry_after)
         state = self.rate.get(group)
         if state is not None and state.expiry_ms is not None:
             wait = state.expiry_ms / 1000 - time.time()
@@ -222,13 +220,9 @@ class TradierClient:
     def _raise_for(response: httpx.Response) -> None:
         status = response.status_code
         text = response.text.strip().replace("\n", " ")[:200]
-        if status in (401, 403):
+        if status in REJECTION_STATUSES:
             raise CredentialRejected(f"Tradier refused the access token (HTTP {status}: {text})")
-        retry_after = response.headers.get("retry-after")
-        try:
-            delay = float(retry_after) if retry_after is not None else None
-        except ValueError:
-            delay = None
+        delay = retry_after_header(response.headers)
         raise BrokerHTTPError(status, text or response.reason_phrase, retry_after=delay)
 
 
@@ -243,12 +237,4 @@ async def fetch_account_numbers(
     if not token:
         raise CredentialRejected("no access token")
     async with TradierClient(access_token=token, api_url=api_url, timeout=timeout) as client:
-        body = await client.get("/v1/user/profile")
-    profile = body.get("profile") if isinstance(body, dict) else None
-    if not isinstance(profile, dict):
-        return []
-    return [
-        str(a["account_number"])
-        for a in as_list(profile.get("account"))
-        if isinstance(a, dict) and a.get("account_number")
-    ]
+        return await client.account_numbers()

@@ -166,6 +166,22 @@ def test_verify_broker_503(broker_at_sandbox, control, link, refresh_token):
     assert_no_secret(link.last_error, refresh_token)
 
 
+def test_verify_access_token_refused_is_a_broker_error_not_a_rejection(
+    broker_at_sandbox, control, link, refresh_token
+):
+    """The login worked but the accounts call answers 401 `invalid_token`: that refuses an
+    access token, which a refresh replaces, not the credential. Verify says what the
+    broker said ('Broker error 401: invalid_token: …'), by the same rule as streaming,
+    whose next reconnect takes a fresh token (streaming/brokers/errors.py)."""
+    control.fault("http_error", status=401, path_prefix="/customers/", count=1)
+    broker_link_verify(link=link)
+    link.refresh_from_db()
+    assert link.status == BrokerLink.Status.ERROR
+    assert link.last_error.startswith("Broker error 401: invalid_token:")
+    assert "rejected" not in link.last_error
+    assert_no_secret(link.last_error, refresh_token)
+
+
 def test_verify_unreachable_broker(settings, link, refresh_token):
     """A closed port is 'Could not reach the broker at http://…: connection refused'."""
     port = closed_port()

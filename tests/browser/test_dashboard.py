@@ -136,4 +136,4 @@ def test_blocked_websocket_falls_back_to_sse(page: Page, browser_app, browser_sa
     expect(row).to_contain_text("Filled", timeout=10_000)
     control.close()
     state = page.evaluate("window.streamdesk.state()")
-    assert state["sse"] is True and state["polling"] is True  # SSE is the active fallback
+    assert state["sse"] is True and state["fallback"] == "sse"  # SSE is the active fallback

@@ -10,6 +10,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from tests.support.live import DEMO_USER
+from tests.support.wait import wait_until
 
 MARKET_BUY = {
     "time-in-force": "Day",
@@ -50,10 +51,8 @@ async def test_event_stream_carries_the_contract_and_resumes_after_last_event_id
     disconnect, `Last-Event-ID` brings exactly the account frames missed meanwhile."""
     client = live_app.login(*DEMO_USER)
     cookies = {"Cookie": live_app.cookie_header(client)}
-    for _ in range(20):  # the user's stream is up (a page view starts it and waits)
-        if client.get("/api/snapshot").json()["accounts"]:
-            break
-        await asyncio.sleep(0.5)
+    # the user's stream is up (a page view starts it and waits)
+    await wait_until(lambda: client.get("/api/snapshot").json()["accounts"], within=10)
     async with httpx.AsyncClient(base_url=live_app.url, timeout=httpx.Timeout(5, read=30)) as http:
         async with aconnect_sse(http, "GET", "/api/events?symbols=SPY,QQQ", headers=cookies) as es:
             assert es.response.headers["content-type"].startswith("text/event-stream")
@@ -73,18 +72,23 @@ async def test_event_stream_carries_the_contract_and_resumes_after_last_event_id
                 a["number"] for a in snapshot["accounts"] if a["broker"] == "tastytrade"
             )[0]
         control = live_sandbox.control()
-        control.place_order(account, MARKET_BUY)
+        order_id = str(control.place_order(account, MARKET_BUY)["order"]["id"])
         for _ in range(3):
             control.step()
-        await asyncio.sleep(1.5)  # the fills happen while no stream is open
         control.close()
+
+        def filled() -> bool:  # the fill happened while no stream was open
+            orders = client.get("/api/snapshot").json()["orders"]
+            return any(str(o["id"]) == order_id and o["status"] == "Filled" for o in orders)
+
+        await wait_until(filled, within=15, what="the order filled")
         epoch = snapshot["epoch"]
         headers = {**cookies, "Last-Event-ID": f"{epoch}:{last_seq}"}
         async with aconnect_sse(http, "GET", "/api/events?symbols=SPY", headers=headers) as es:
             events = es.aiter_sse()
             frames = await read_until(events, lambda f: f["type"] == "resumed")
             resumed = frames[-1][1]
-            assert resumed["from"] == last_seq and resumed["count"] >= 1
+            assert resumed["from"] == last_seq
             assert resumed["epoch"] == epoch
             replay = []
             while len(replay) < resumed["count"]:
@@ -93,6 +97,8 @@ async def test_event_stream_carries_the_contract_and_resumes_after_last_event_id
     seqs = [frame["seq"] for _, frame in replay]
     assert seqs == list(range(last_seq + 1, last_seq + 1 + resumed["count"]))
     assert [event_id for event_id, _ in replay] == [f"{epoch}:{seq}" for seq in seqs]
+    fills = [f for _, f in replay if f["type"] == "order" and str(f["order"]["id"]) == order_id]
+    assert fills and fills[-1]["order"]["status"] == "Filled"  # the missed fill came back
     assert all(frame["epoch"] == epoch for _, frame in replay)
     assert any(
         f["type"] == "order" and f["account"] == account and f["order"]["status"] == "Filled"

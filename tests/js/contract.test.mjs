@@ -1,13 +1,18 @@
-// The browser's wire rules (static/js/contract.js) against docs/streaming-contract.md.
+// The browser's wire rules (static/js/stream/contract.js) against docs/streaming-contract.md.
 // Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, fmtAge,
-  formatPosition, kindsOf, newestLiveQuoteT, normalizeSymbol, num, orderCopy, orderKey,
-  parsePosition, quoteAge, quoteStale, watchlistOf, watchlistReplaces,
-} from '../../static/js/contract.js';
+  accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, eventsUrl,
+  formatPosition, kindsOf, newestLiveQuoteT, nextRetry, normalizeSymbol, num, optionParts, orderCopy,
+  orderKey, parseFrame, parsePosition, quoteAge, quoteStale, socketBase, watchlistOf, watchlistReplaces, withSince,
+} from '../../static/js/stream/contract.js';
+
+test('a frame is a JSON object with a string type', () => {
+  assert.deepEqual(parseFrame('{"type":"quotes","quotes":{}}'), { type: 'quotes', quotes: {} });
+  for (const bad of ['nope', '[]', '"quotes"', '{"type":3}', '{}', 'null']) assert.equal(parseFrame(bad), null, bad);
+});
 
 test('positions are <epoch>:<seq>', () => {
   assert.deepEqual(parsePosition('Ab3:19'), { epoch: 'Ab3', seq: 19 });
@@ -53,6 +58,26 @@ test('backoff: 0.5 s doubling to 30 s, ±30 %', () => {
   for (let i = 0; i < 100; i++) assert.ok(backoffDelay(0) >= 350, 'never at once');
 });
 
+test('a reconnect at once, at most once per 5 s; else backoff', () => {
+  const r = () => 0.5;
+  const T = 1_760_000_000_000;
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: -Infinity }, true, T, r), { delay: 0, attempt: 2, lastImmediate: T });
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: T - 4_000 }, true, T, r), { delay: 2000, attempt: 3, lastImmediate: T - 4_000 });
+  assert.deepEqual(nextRetry({ attempt: 2, lastImmediate: T - 5_001 }, true, T, r), { delay: 0, attempt: 2, lastImmediate: T });
+  assert.deepEqual(nextRetry({ attempt: 0, lastImmediate: -Infinity }, false, T, r), { delay: 500, attempt: 1, lastImmediate: -Infinity });
+});
+
+test('URLs: ws(s) as the page, ?since= the position, SSE ?symbols=', () => {
+  assert.equal(socketBase('/ws/stream/', { protocol: 'https:', host: 'desk:8443' }), 'wss://desk:8443/ws/stream/');
+  assert.equal(socketBase('ws/stream/', { protocol: 'http:', host: 'desk' }), 'ws://desk/ws/stream/');
+  assert.equal(socketBase('ws://other/x', { protocol: 'https:', host: 'desk' }), 'ws://other/x');
+  assert.equal(withSince('ws://d/ws/', 'E1:5'), 'ws://d/ws/?since=E1%3A5');
+  assert.equal(withSince('ws://d/ws/?a=1', 'E1:5'), 'ws://d/ws/?a=1&since=E1%3A5');
+  assert.equal(withSince('ws://d/ws/', null), 'ws://d/ws/');
+  assert.equal(eventsUrl('/api/events', null, null), '/api/events');
+  assert.equal(eventsUrl('/api/events', ['SPY', '.SPY260918C590'], 'E1:5'), '/api/events?symbols=SPY%2C.SPY260918C590&since=E1%3A5');
+});
+
 test('an order frame replaces the order: fills are not merged', () => {
   assert.equal(orderKey('77', 1), '1:77');
   assert.equal(orderKey('77', null), '77');
@@ -85,6 +110,16 @@ test('symbols as the contract spells them', () => {
   assert.equal(normalizeSymbol('DROP TABLE'), null);
   assert.equal(normalizeSymbol('SPY١'), null, 'ASCII digits only');
   assert.equal(normalizeSymbol(''), null);
+  assert.equal(normalizeSymbol('.SPY250221C590.5'), '.SPY250221C590.5');
+  assert.equal(normalizeSymbol('.SPY25022C590'), null, 'five date digits');
+});
+
+test('a streamer option symbol in parts (one copy of the rule)', () => {
+  assert.deepEqual(optionParts('.SPY260320P570'), { root: 'SPY', yy: '26', mm: 3, dd: '20', right: 'P', strike: '570' });
+  assert.equal(optionParts('.BRKB261218C412.5').strike, '412.5');
+  assert.equal(optionParts('SPY'), null);
+  assert.equal(optionParts('.SPY26032P570'), null);
+  assert.equal(optionParts(null), null);
 });
 
 const NOW = 1_760_000_000_000; // ms (times below 1e11 read as seconds)
@@ -101,10 +136,6 @@ test('quote staleness and data age', () => {
   assert.equal(newestLiveQuoteT([{ t: now, delayed: true }]), null);
   assert.equal(num(null), null);
   assert.equal(num('1.5'), 1.5);
-  assert.equal(fmtAge(400), '0.4 s');
-  assert.equal(fmtAge(12_000), '12 s');
-  assert.equal(fmtAge(180_000), '3 min');
-  assert.equal(fmtAge(null), '—');
 });
 
 const K = (state, last_ok = NOW) => ({ state, reason: '', since: NOW, last_ok });

@@ -15,6 +15,7 @@ from httpx_sse import aconnect_sse
 from streaming.sandbox.alpaca import MonotonicUlid
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.credentials import credential_id
+from tests.support.wait import wait_until
 
 SECRET = "sk-sandbox-secret"
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -63,14 +64,6 @@ async def read_until(lines, predicate, within: float = 3.0) -> list[str]:
 
     await asyncio.wait_for(go(), within)
     return seen
-
-
-async def wait_until(condition, within: float = 3.0) -> None:
-    for _ in range(int(within / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met")
 
 
 def events_of(lines: list[str]) -> list[dict]:

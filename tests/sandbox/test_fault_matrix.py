@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -21,6 +21,7 @@ import websockets
 from streaming.sandbox import probe
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.credentials import credential_id
+from tests.support.wait import poll_until, wait_until
 
 SECRET = "matrix-secret"
 
@@ -60,22 +61,6 @@ def tradier_client(base: str, token: str, **kwargs) -> httpx.Client:
 def tradier_account(client: httpx.Client) -> str:
     accounts = client.get("/v1/user/profile").json()["profile"]["account"]
     return accounts[0]["account_number"]
-
-
-async def eventually(condition: Callable[[], object], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met")
-        await asyncio.sleep(0.02)
-
-
-def wait_until(condition: Callable[[], object], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met")
-        time.sleep(0.02)
 
 
 def sessions(control, credential: str, kind: str) -> list[dict]:
@@ -145,7 +130,7 @@ async def test_streamer_silence_is_connected_but_answers_no_heartbeat(sandbox, c
         assert json.loads(await ws.recv())["request-id"] == 1
         assert control.fault("silence", target="streamer", credential=cred) == {"affected": 1}
         await heartbeat(2)
-        await eventually(lambda: sessions(control, cred, "streamer")[0]["messages_suppressed"])
+        await wait_until(lambda: sessions(control, cred, "streamer")[0]["messages_suppressed"])
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.3):
                 await ws.recv()  # the ack was swallowed: nothing else is on its way
@@ -179,7 +164,7 @@ async def test_streamer_refuse_and_drop(sandbox, control):
         body = {"action": "heartbeat", "auth-token": token, "request-id": 1}
         await ws.send(json.dumps(body))
         await ws.recv()
-        await eventually(lambda: sessions(control, cred, "dxlink"))
+        await wait_until(lambda: sessions(control, cred, "dxlink"))
         dropped = control.fault("drop", broker="tastytrade", credential=cred, code=4000)
         assert dropped == {"affected": 2}
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -321,7 +306,7 @@ def test_tradier_stream_drop_by_broker(sandbox, control):
             assert next(line for line in lines if line)
             assert control.fault("drop", broker="tradier") == {"affected": 1}
             list(lines)  # returns: the body ended
-    wait_until(lambda: not sessions(control, credential_id(token), "tradier-stream"))
+    poll_until(lambda: not sessions(control, credential_id(token), "tradier-stream"))
 
 
 # -- blackout ---------------------------------------------------------------------------------
@@ -363,7 +348,7 @@ async def test_blackout_freezes_everything_then_everything_resumes(sandbox, cont
                 asyncio.create_task(read_lines(alpaca_stream, feeds["alpaca"])),
             ]
             feeds["streamer"] = account_feed
-            await eventually(lambda: all(f.frames for f in feeds.values()))
+            await wait_until(lambda: all(f.frames for f in feeds.values()))
 
             sent = time.monotonic()
             answer = await asyncio.to_thread(control.fault, "blackout", seconds=1.0)
@@ -404,8 +389,8 @@ async def test_blackout_freezes_everything_then_everything_resumes(sandbox, cont
             await results[3].close()
             for name, feed in feeds.items():
                 assert feed.between(acked + 0.1, ends - 0.05) == [], name
-            await eventually(lambda: all(f.after(ends) for f in feeds.values()))
-            await eventually(lambda: account_feed.after(ends, '"type":"Order"'))
+            await wait_until(lambda: all(f.after(ends) for f in feeds.values()))
+            await wait_until(lambda: account_feed.after(ends, '"type":"Order"'))
             assert control.state()["faults"]["blackouts"] == []
             for task in readers:
                 task.cancel()
@@ -433,7 +418,7 @@ async def test_blackout_per_broker_and_credential_and_cleared_early(sandbox, con
                 client.stream("POST", "/v1/markets/events", data=data)
             )
             readers.append(asyncio.create_task(read_lines(response, feed)))
-        await eventually(lambda: all(f.frames for f in feeds.values()))
+        await wait_until(lambda: all(f.frames for f in feeds.values()))
         answer = await asyncio.to_thread(
             control.fault,
             "blackout",
@@ -448,7 +433,7 @@ async def test_blackout_per_broker_and_credential_and_cleared_early(sandbox, con
         alpaca = await clients[live].get(f"{sandbox.url}/alpaca/v1/accounts", auth=("AKX", "s"))
         assert alpaca.status_code == 200
         count = len(feeds[live].after(acked + 0.1))
-        await eventually(lambda: len(feeds[live].after(acked + 0.1)) >= count + 5)
+        await wait_until(lambda: len(feeds[live].after(acked + 0.1)) >= count + 5)
         assert feeds[frozen].after(acked + 0.1) == [] and not hung.done()
         state = control.state()
         (blackout,) = state["faults"]["blackouts"]
@@ -459,7 +444,7 @@ async def test_blackout_per_broker_and_credential_and_cleared_early(sandbox, con
         await asyncio.to_thread(control.clear_faults)
         async with asyncio.timeout(2):
             assert (await hung).status_code == 200
-        await eventually(lambda: feeds[frozen].after(cleared), within=2)
+        await wait_until(lambda: feeds[frozen].after(cleared), within=2)
         for task in readers:
             task.cancel()
 

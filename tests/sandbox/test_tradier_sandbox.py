@@ -14,6 +14,7 @@ import pytest
 
 from streaming.sandbox.credentials import credential_id
 from streaming.sandbox.tradier import NEW_YORK
+from tests.support.wait import poll_until
 
 OPTION = "SPY261218C00600000"
 
@@ -60,16 +61,6 @@ def rest_of(response: httpx.Response) -> list[str]:
 
 def stream_entry(control, token: str) -> list[dict]:
     return control.state()["credentials"][credential_id(token)]["tradier-stream"]
-
-
-def wait_until(condition, within: float = 5.0):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met")
 
 
 def test_stream_is_ndjson_with_the_documented_types(api, control, token):
@@ -149,7 +140,7 @@ def test_second_stream_kicks_the_first_or_is_rejected(api, control, token):
             assert read_events(second, 1)[0]["symbol"] == "QQQ"
             rest = rest_of(first)  # returns: the sandbox ended the older body
             assert all(orjson.loads(line)["symbol"] == "SPY" for line in rest)
-            wait_until(lambda: [s["symbols"] for s in stream_entry(control, token)] == [["QQQ"]])
+            poll_until(lambda: [s["symbols"] for s in stream_entry(control, token)] == [["QQQ"]])
             control.configure(tradier_second_session="reject")
             third = api.post(
                 "/v1/markets/events", data={"symbols": "SPY", "sessionid": new_session(api)}
@@ -273,12 +264,12 @@ def test_faults_drop_silence_http_error_and_refuse(api, control, token):
     with api.stream("POST", "/v1/markets/events", data=data) as response:
         assert read_events(response, 2)
         control.fault("silence", target="tradier-stream", credential=cred)
-        wait_until(lambda: stream_entry(control, token)[0]["silent"])
+        poll_until(lambda: stream_entry(control, token)[0]["silent"])
         before = stream_entry(control, token)[0]["messages_suppressed"]
-        wait_until(lambda: stream_entry(control, token)[0]["messages_suppressed"] > before)
+        poll_until(lambda: stream_entry(control, token)[0]["messages_suppressed"] > before)
         assert control.fault("drop", target="tradier-stream", credential=cred) == {"affected": 1}
         rest_of(response)  # returns: the body ended
-    wait_until(lambda: stream_entry(control, token) == [])
+    poll_until(lambda: stream_entry(control, token) == [])
     control.clear_faults()
     control.fault("refuse_sessions", target="tradier-stream", status=503)
     refused = api.post("/v1/markets/events", data={"symbols": "SPY", "sessionid": new_session(api)})
@@ -304,7 +295,7 @@ def test_idle_stream_is_closed_and_a_vanished_client_is_not_leaked(api, control,
     with api.stream("POST", "/v1/markets/events", data=data) as response:
         read_events(response, 1)
         assert len(stream_entry(control, token)) == 1
-    wait_until(lambda: stream_entry(control, token) == [])
+    poll_until(lambda: stream_entry(control, token) == [])
 
 
 def test_quote_delay_puts_event_times_in_the_past(api, control):

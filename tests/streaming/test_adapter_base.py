@@ -7,14 +7,8 @@ import asyncio
 import time
 
 from streaming import manager as manager_module
-from streaming.brokers.base import (
-    Backoff,
-    BrokerHTTPError,
-    CredentialRejected,
-    DelayMonitor,
-    StreamConfig,
-    SupervisedAdapter,
-)
+from streaming.brokers.base import Backoff, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
 

@@ -14,17 +14,10 @@ from streaming.brokers.alpaca import POLLING_REASON, AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.sandbox.config import SandboxConfig
 from streaming.sandbox.credentials import credential_id
+from tests.support.brokers import ALPACA_FAST
 from tests.support.recording import RecordingSink, running
 
-FAST = dict(
-    handshake_timeout=5,
-    watchdog_timeout=2.0,
-    backoff_base=0.1,
-    backoff_cap=0.5,
-    rejected_retry=60,
-    account_poll_interval=60,
-    order_poll_interval=60,
-)
+FAST = ALPACA_FAST
 
 
 @pytest.fixture
@@ -380,42 +373,6 @@ async def test_second_connection_429_backs_off_instead_of_storming(
         if r == POLLING_REASON
     ]
     assert reasons and "429" in reasons[0]
-
-
-async def test_silent_stream_is_caught_by_the_watchdog(
-    broker_at_sandbox, settings, control, key_id
-):
-    """A stream that stops sending (heartbeats too) is abandoned after the watchdog timeout
-    and reopened; the silent one is closed, not leaked."""
-    sink = RecordingSink()
-    adapter = make_adapter(settings, key_id, MemoryCheckpoint(), watchdog_timeout=1.0)
-    async with running(adapter, sink):
-        await sink.wait_for(lambda: sink.state("account") == "live")
-        await asyncio.sleep(0.5)
-        cid = credential_id(key_id)
-        control.fault("silence", target="alpaca-sse", credential=cid)
-        await sink.wait_for(lambda: "reconnecting" in sink.states, 4)
-        assert "watchdog" in sink.reason("account", "reconnecting")
-        await sink.wait_for(lambda: adapter.mode == "stream", 3)
-
-        def sessions() -> list:
-            return control.state()["credentials"][cid].get("alpaca-sse", [])
-
-        await sink.wait_for(lambda: len(sessions()) == 1 and not sessions()[0]["silent"], 3)
-
-
-async def test_rejected_key_is_an_error_without_the_secret(
-    broker_at_sandbox, settings, control, key_id
-):
-    """401 (revoked key) → status error, once, and the reason never contains the secret."""
-    control.fault("revoke", credential=credential_id(key_id))
-    sink = RecordingSink()
-    async with running(make_adapter(settings, key_id, MemoryCheckpoint()), sink):
-        await sink.wait_for(lambda: "error" in sink.states)
-        await asyncio.sleep(0.5)
-    kind, state, reason, _ = sink.statuses[-1]
-    assert (kind, state) == ("account", "error") and "401" in reason and "not authorized" in reason
-    assert SECRET not in reason and sink.states.count("connecting") == 1
 
 
 async def test_an_order_state_older_than_the_known_one_is_ignored(settings, key_id):

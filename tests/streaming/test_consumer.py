@@ -15,6 +15,7 @@ from django.test import Client
 from config.asgi import application
 from streaming.registry import registry
 from tests.support.sdk import SECRET
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -219,11 +220,45 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
         await receive_until(one, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
         sessions = control.state()["credentials"][cred(refresh_token)]
         assert len(sessions["dxlink"]) == 1 and len(sessions["streamer"]) == 1
-    await asyncio.sleep(1.0)
-    assert registry.get(user_id) is None
-    for _ in range(50):
-        sessions = control.state()["credentials"][cred(refresh_token)]
-        if not sessions["dxlink"] and not sessions["streamer"]:
-            break
-        await asyncio.sleep(0.1)
-    assert sessions["dxlink"] == [] and sessions["streamer"] == []
+    await wait_until(lambda: registry.get(user_id) is None, within=5, what="manager stopped")
+
+    def broker_sessions() -> dict:
+        return control.state()["credentials"][cred(refresh_token)]
+
+    await wait_until(
+        lambda: broker_sessions()["dxlink"] == [] and broker_sessions()["streamer"] == [],
+        within=5,
+        what="broker sessions closed",
+    )
+
+
+async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(stop_managers):
+    """`?since=<epoch>:<seq>` through the real consumer: `resumed`, then the account
+    frames after that position from the event log, nothing before it, no snapshot."""
+    from tests.streaming.test_tab_session import owner_frame
+
+    cookie, _ = await make_trader("resumer", None)
+    async with connected(cookie) as first:
+        snapshot = await receive_until(first, lambda f: f["type"] == "snapshot")
+        user = await database_sync_to_async(get_user_model().objects.get)(username="resumer")
+        for _ in range(3):
+            await owner_frame(user)
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/stream/?since={snapshot['epoch']}:{snapshot['seq'] + 1}",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)],
+    )
+    ok, _ = await comm.connect(timeout=10)
+    assert ok
+    try:
+        frames = [await receive(comm) for _ in range(4)]
+    finally:
+        await comm.disconnect()
+    assert [f["type"] for f in frames] == ["hello", "resumed", "balance", "balance"]
+    assert frames[1] == {
+        "type": "resumed",
+        "epoch": snapshot["epoch"],
+        "from": snapshot["seq"] + 1,
+        "count": 2,
+    }
+    assert [f["seq"] for f in frames[2:]] == [snapshot["seq"] + 2, snapshot["seq"] + 3]

@@ -7,9 +7,10 @@ import asyncio
 import orjson
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.events import ACCOUNT_FRAME_TYPES
+from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET
+from tests.support.wait import wait_until
 
 
 class Published:
@@ -25,15 +26,6 @@ class Published:
 
     def of(self, kind: str) -> list[dict]:
         return [f for f in self.frames if f["type"] == kind]
-
-
-async def wait_until(condition, within: float = 10.0):
-    for _ in range(int(within / 0.05)):
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def manager_for(refresh_token: str, published: Published, flush: float = 0.2) -> UserStreamManager:
@@ -93,7 +85,7 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
             p["streamer_symbol"] for a in snapshot["accounts"] for p in a["positions"]
         }
         assert position_symbols <= manager.wanted_symbols()
-        await wait_until(lambda: position_symbols <= manager.last_quotes.keys())
+        await wait_until(lambda: position_symbols <= manager.state.quotes.keys())
         snapshot = manager.snapshot()
     finally:
         await manager.stop()
@@ -104,7 +96,7 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
     assert snapshot["seq"] == max(
         f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES
     )
-    assert snapshot["links"][0]["state"] == "stopped" or snapshot["links"][0]["state"] == "live"
+    assert snapshot["links"][0]["state"] == "live"  # taken while running
     assert position_symbols <= set(snapshot["subscriptions"])
 
 
@@ -120,10 +112,9 @@ async def test_tabs_union_and_status_frames(broker_at_sandbox, control, refresh_
         manager.set_tab_symbols("b", {"TSLA"})
         assert {"SPY", "TSLA"} <= manager.wanted_symbols()
         manager.drop_tab("b")
-        assert "TSLA" not in manager.wanted_symbols() or "TSLA" in {
-            p["streamer_symbol"] for a in manager.accounts.values() for p in a.positions.values()
-        }
-        await wait_until(lambda: manager.link_status[7]["state"] == "live")
+        held = manager.state.position_symbols()
+        assert ("TSLA" in manager.wanted_symbols()) == ("TSLA" in held)  # positions stream
+        await wait_until(lambda: manager.state.link_status[7]["state"] == "live")
         control.fault("drop", target="all")
         await wait_until(
             lambda: any(f["link"]["state"] == "reconnecting" for f in published.of("status"))
@@ -136,12 +127,12 @@ async def test_tabs_union_and_status_frames(broker_at_sandbox, control, refresh_
     overall = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
     assert overall[:3] == ["connecting", "live", "reconnecting"]
     assert "live" in overall[3:]  # after reconnecting (and connecting) again
-    assert manager.link_status[7]["state"] == "stopped"
+    assert manager.state.link_status[7]["state"] == "stopped"
 
 
 def test_quote_merge_keeps_the_newest_time():
     """A Trade with an older trade time updates `last` but never makes a quote look older."""
-    from streaming.manager import _merge
+    from streaming.state import merge_values as _merge
 
     table: dict = {}
     _merge(table, "SPY", {"bid": 1.0, "ask": 1.1, "t": 2_000})
@@ -189,20 +180,20 @@ async def test_one_quote_source_across_brokers_with_failover(
         manager.set_tab_symbols("tab", {"SPY", "QQQ"})
         assert await manager.wait_ready(within=15)
         assert manager.quote_source() == 1
-        await wait_until(lambda: "QQQ" in manager.last_quotes)
+        await wait_until(lambda: "QQQ" in manager.state.quotes)
         state = control.state()
         assert state["totals"]["dxlink_sessions"] == 1
         assert state["totals"]["tradier_streams"] == 0
-        accounts = {a.link.broker for a in manager.accounts.values()}
+        accounts = {a.link.broker for a in manager.state.accounts.values()}
         assert accounts == {"tastytrade", "tradier"}
 
         control.fault("revoke", credential=credential_id(refresh_token))
         control.fault("drop", target="all", credential=credential_id(refresh_token))
-        await wait_until(lambda: manager.link_status[1]["state"] == "error", within=15)
+        await wait_until(lambda: manager.state.link_status[1]["state"] == "error", within=15)
         assert manager.quote_source() == 2
         await wait_until(lambda: control.state()["totals"]["tradier_streams"] == 1, within=15)
-        before = manager.last_quotes.get("QQQ", {}).get("t", 0)
-        await wait_until(lambda: manager.last_quotes.get("QQQ", {}).get("t", 0) > before)
+        before = manager.state.quotes.get("QQQ", {}).get("t", 0)
+        await wait_until(lambda: manager.state.quotes.get("QQQ", {}).get("t", 0) > before)
     finally:
         await manager.stop()
         control.fault("revoke", credential=credential_id(refresh_token), revoked=False)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.services import broker_link_create, broker_link_verify
+from streaming.sandbox.credentials import credential_id
 from tests.support.sdk import SECRET, cred
+from tests.support.wait import poll_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,8 +90,10 @@ def test_users_alpaca_link_prints_orders_as_they_fill(broker_at_sandbox, control
     number = link.account_numbers[0]
 
     def place_and_fill() -> None:
-        time.sleep(1.5)
         ctl = broker_at_sandbox.control()
+        credential = credential_id("OPSKEY2")
+        # once the command's trade-event stream is open, the fill is pushed to it
+        poll_until(lambda: ctl.state()["credentials"].get(credential, {}).get("alpaca-sse"))
         order = {
             "time-in-force": "Day",
             "order-type": "Market",

@@ -7,14 +7,14 @@ Options must carry a real expiration date and a positive strike.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from streaming import validation
-from streaming.validation import (
-    normalize_symbol,
-    occ_to_streamer_symbol,
-    streamer_to_occ_symbol,
-)
+from streaming.brokers import symbols
+from streaming.brokers.symbols import occ_to_streamer_symbol, streamer_to_occ_symbol
+from streaming.validation import normalize_symbol
 
 
 @pytest.mark.parametrize(
@@ -121,12 +121,12 @@ def test_other_invalid_input_is_refused(raw):
 def test_the_regexes_are_ascii_only():
     for pattern in (
         validation.EQUITY_RE,
-        validation.OPTION_STREAMER_RE,
-        validation.OPTION_OCC_RE,
+        symbols.OPTION_STREAMER_RE,
+        symbols.OPTION_OCC_RE,
         validation.FUTURE_RE,
     ):
         assert "\\d" not in pattern.pattern
-        assert pattern.flags & validation.re.ASCII
+        assert pattern.flags & re.ASCII
         assert pattern.match("٢") is None
 
 

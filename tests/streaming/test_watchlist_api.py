@@ -2,7 +2,7 @@
 
 The view is exercised through Django's test client and the full middleware stack (CSRF,
 sessions, auth). The one edge replaced is the notification to the user's stream
-(`registry.to_owner`), recorded instead of sent.
+(`owner_rpc.to_owner`), recorded instead of sent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
-from streaming import registry as registry_module
+from streaming import owner_rpc
 from streaming.models import DEFAULT_WATCHLIST, Watchlist
 from streaming.services import WatchlistError, watchlist_apply, watchlist_set
 from streaming.validation import MAX_SYMBOLS_PER_SOCKET
@@ -38,13 +38,13 @@ def user():
 
 @pytest.fixture
 def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
-    """Every `registry.to_owner` call, recorded (the stream itself is not under test)."""
+    """Every `owner_rpc.to_owner` call, recorded (the stream itself is not under test)."""
     calls: list[tuple[int, dict[str, Any]]] = []
 
     async def to_owner(user_id: int, message: dict[str, Any]) -> None:
         calls.append((user_id, message))
 
-    monkeypatch.setattr(registry_module.registry, "to_owner", to_owner)
+    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
     return calls
 
 

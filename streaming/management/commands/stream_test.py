@@ -30,8 +30,8 @@ from accounts.models import BrokerLink
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint
 from streaming.manager import LinkInfo, UserStreamManager
-from streaming.registry import build_manager, stream_config
 from streaming.validation import normalize_symbol
+from streaming.wiring import build_manager, stream_config
 
 
 class Command(BaseCommand):

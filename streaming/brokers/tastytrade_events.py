@@ -1,53 +1,21 @@
-"""Normalized events: what every broker adapter emits and the browser contract carries.
+"""tastytrade's SDK models in the contract's shapes (docs/streaming-contract.md).
 
-Field names are the contract's (docs/streaming-contract.md). Broker values are kept as
-they came: Decimals become JSON numbers, a missing value is None (null), never 0.
+The account streamer's and REST's balances, positions and orders, and DXLink's quote,
+trade, summary and greeks events, as the normalized payloads every adapter emits. Broker
+values are kept as they came: Decimals become JSON numbers, a missing value is None (null),
+never 0; order statuses are already the contract's vocabulary (tastytrade's).
 """
 
 from __future__ import annotations
 
-import math
-import time
-from decimal import Decimal
 from typing import Any
 
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.order import PlacedOrder
 
-from .validation import occ_to_streamer_symbol
-
-ACCOUNT_FRAME_TYPES = ("balance", "positions", "position", "order")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def num(value: Any) -> float | int | None:
-    """A broker number as JSON: Decimal → float, NaN/inf → None, None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return None
-        return (
-            int(value)
-            if value == value.to_integral_value() and abs(value) < 2**53
-            else float(value)
-        )
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def ms(value: Any) -> int | None:
-    """A datetime (or epoch ms int) as epoch milliseconds."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    return int(value.timestamp() * 1000)
+from .symbols import streamer_symbol_for
+from .values import num, time_ms
 
 
 def balance_payload(b: AccountBalance) -> dict[str, Any]:
@@ -65,7 +33,7 @@ def balance_payload(b: AccountBalance) -> dict[str, Any]:
         "long_derivative_value": num(b.long_derivative_value),
         "short_derivative_value": num(b.short_derivative_value),
         "pending_cash": num(b.pending_cash),
-        "updated_at": ms(b.updated_at),
+        "updated_at": time_ms(b.updated_at),
     }
 
 
@@ -86,15 +54,8 @@ def position_payload(p: CurrentPosition) -> dict[str, Any]:
         "multiplier": num(p.multiplier),
         "cost_effect": p.cost_effect,
         "realized_day_gain": num(p.realized_day_gain),
-        "expires_at": ms(p.expires_at),
+        "expires_at": time_ms(p.expires_at),
     }
-
-
-def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
-    """The DXLink symbol of a position: tickers as-is, OCC options converted."""
-    if instrument_type == "Equity Option":
-        return occ_to_streamer_symbol(symbol) or symbol
-    return symbol
 
 
 def order_payload(o: PlacedOrder) -> dict[str, Any]:
@@ -118,51 +79,15 @@ def order_payload(o: PlacedOrder) -> dict[str, Any]:
                         "id": f.fill_id,
                         "quantity": num(f.quantity),
                         "price": num(f.fill_price),
-                        "at": ms(f.filled_at),
+                        "at": time_ms(f.filled_at),
                     }
                     for f in leg.fills or []
                 ],
             }
             for leg in o.legs
         ],
-        "updated_at": ms(o.updated_at),
+        "updated_at": time_ms(o.updated_at),
     }
-
-
-#: Order statuses of Tradier and Alpaca (snake case) in the contract's vocabulary, which is
-#: tastytrade's (the browser knows which of these are final) plus "Partially Filled".
-ORDER_STATUSES = {
-    "pending": "Received",
-    "pending_new": "Received",
-    "accepted": "Received",
-    "accepted_for_bidding": "Received",
-    "calculated": "Received",
-    "new": "Live",
-    "open": "Live",
-    "held": "Contingent",
-    "partially_filled": "Partially Filled",
-    "filled": "Filled",
-    "pending_cancel": "Cancel Requested",
-    "pending_replace": "Replace Requested",
-    "canceled": "Cancelled",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-    "done_for_day": "Done For Day",
-    "replaced": "Replaced",
-    "rejected": "Rejected",
-    "error": "Rejected",
-    "stopped": "Stopped",
-    "suspended": "Suspended",
-}
-
-
-def order_status(raw: str | None) -> str:
-    """A broker's order status in the contract's vocabulary (tastytrade's passes as is)."""
-    if not raw:
-        return "Unknown"
-    return ORDER_STATUSES.get(
-        raw.lower(), raw if " " in raw or raw[:1].isupper() else raw.replace("_", " ").title()
-    )
 
 
 def _event_time(*times: int | None) -> dict[str, int]:

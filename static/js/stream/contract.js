@@ -1,8 +1,41 @@
 /*
- * The wire rules of docs/streaming-contract.md as pure functions: no DOM, no timers, no
- * globals. stream.js applies them to the page; tests/js/*.test.mjs runs them under
- * `node --test`.
+ * The wire rules of docs/streaming-contract.md as constants and pure functions: no DOM, no
+ * timers, no globals. The other modules of static/js/stream/ apply them to the page;
+ * tests/js/*.test.mjs runs them under `node --test`.
  */
+
+// ------------------------------------------------------------------ frames
+
+/** A frame from its JSON text: an object with a string `type`, else null. */
+export function parseFrame(text) {
+  let frame;
+  try { frame = JSON.parse(text); } catch (e) { return null; }
+  return frame && typeof frame === 'object' && typeof frame.type === 'string' ? frame : null;
+}
+
+/** Account frames: `epoch` + `seq`, applied in order, never conflated or dropped. */
+export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order']);
+
+/** Order statuses after which an order cannot change any more. */
+export const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed']);
+
+// ------------------------------------------------------------------ limits and timings (client side)
+
+/** What the client assumes until `hello.limits` says otherwise. */
+export const DEFAULT_LIMITS = { max_symbols: 200, max_symbols_per_message: 50 };
+export const MAX_ORDERS_SHOWN = 200; // the oldest-changed orders beyond this are dropped
+export const MAX_PENDING_FRAMES = 2000; // account frames held while waiting for a snapshot
+
+export const PING_EVERY_MS = 20000;
+export const DEAD_AFTER_MS = 45000; // a socket silent this long is dead
+export const CONNECT_TIMEOUT_MS = 15000;
+export const STABLE_AFTER_MS = 10000; // live this long: the backoff starts over
+export const FAILS_BEFORE_FALLBACK = 3; // sockets in a row that never reached a snapshot
+export const IMMEDIATE_COOLDOWN_MS = 5000; // "at once" at most once per 5 s, then backoff
+export const POLL_EVERY_MS = 2000;
+export const POLL_TIMEOUT_MS = 8000;
+export const SILENT_PAGE_MS = 10000; // nothing at all for this long: the page is stale
+export const FRESHNESS_EVERY_MS = 1000; // values age without frames: re-checked this often
 
 // ------------------------------------------------------------------ values
 
@@ -71,6 +104,21 @@ export function accountFrameVerdict(pos, frame) {
 
 // ------------------------------------------------------------------ close codes and backoff
 
+/** The close codes of the contract ("Close codes"). */
+export const CLOSE = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  SERVER_ERROR: 1011,
+  RESTARTING: 1012,
+  TRY_LATER: 1013,
+  NOT_LOGGED_IN: 4401,
+  TOO_SLOW: 4408,
+  RESYNC: 4409,
+};
+
+/** The code the client closes a socket with when it abandons it (dead, gap, timeout). */
+export const CLIENT_DROP = 4000;
+
 /**
  * How the client answers a close code (contract "Close codes"):
  * `login` go to the login page; otherwise reconnect, `resume` with the position or not,
@@ -78,14 +126,14 @@ export function accountFrameVerdict(pos, frame) {
  */
 export function closePolicy(code) {
   switch (code) {
-    case 4401:
+    case CLOSE.NOT_LOGGED_IN:
       return { login: true, resume: false, immediate: false };
-    case 1012: // server restarting / layer reconnected: events may be missed
-    case 4408: // too slow for account events: the server replays what we missed
+    case CLOSE.RESTARTING: // server restarting / layer reconnected: events may be missed
+    case CLOSE.TOO_SLOW: // too slow for account events: the server replays what we missed
       return { login: false, resume: true, immediate: true };
-    case 4409: // a gap the server cannot fill: a fresh snapshot
+    case CLOSE.RESYNC: // a gap the server cannot fill: a fresh snapshot
       return { login: false, resume: false, immediate: true };
-    case 1013: // try again later: never at once
+    case CLOSE.TRY_LATER: // try again later: never at once
     default: // 1000, 1001, 1006, 1011, …
       return { login: false, resume: true, immediate: false };
   }
@@ -99,6 +147,37 @@ export const BACKOFF_JITTER = 0.3;
 export function backoffDelay(attempt, random = Math.random) {
   const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(Math.max(attempt, 0), 16));
   return Math.round(base * (1 + (random() * 2 - 1) * BACKOFF_JITTER));
+}
+
+/** When the next socket opens: at once for an immediate close code (at most once per
+ *  IMMEDIATE_COOLDOWN_MS), else after the backoff of `attempt`, which then grows. */
+export function nextRetry({ attempt, lastImmediate }, immediate, now, random) {
+  if (immediate && now - lastImmediate > IMMEDIATE_COOLDOWN_MS) return { delay: 0, attempt, lastImmediate: now };
+  return { delay: backoffDelay(attempt, random), attempt: attempt + 1, lastImmediate };
+}
+
+// ------------------------------------------------------------------ URLs
+
+/** The socket's base URL for a path (or a full ws(s):// URL) on the page's location. */
+export function socketBase(path, location) {
+  if (/^wss?:\/\//i.test(path)) return path;
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}${path.startsWith('/') ? '' : '/'}${path}`;
+}
+
+/** A URL with `?since=<position>` when there is a position to resume from. */
+export function withSince(url, position) {
+  return position ? `${url}${url.includes('?') ? '&' : '?'}since=${encodeURIComponent(position)}` : url;
+}
+
+/** The SSE stream's URL: its symbols (null: the server's default, the user's watchlist)
+ *  and the position to resume from. */
+export function eventsUrl(base, symbols, position) {
+  const params = new URLSearchParams();
+  if (symbols) params.set('symbols', symbols.join(','));
+  if (position) params.set('since', position);
+  const q = params.toString();
+  return q ? `${base}?${q}` : base;
 }
 
 // ------------------------------------------------------------------ orders
@@ -142,8 +221,10 @@ export function watchlistReplaces(current, next, orEqual = false) {
 
 // ------------------------------------------------------------------ symbols
 
+// One copy of each symbol rule of the contract ("Validation"), as streaming/validation.py
+// spells them (ASCII only: `[0-9]`, never `\d`).
 const EQUITY_RE = /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/;
-const OPTION_RE = /^\.[A-Z][A-Z0-9]{0,5}[0-9]{6}[CP][0-9]+(\.[0-9]+)?$/;
+const OPTION_RE = /^\.([A-Z][A-Z0-9]{0,5})([0-9]{2})([0-9]{2})([0-9]{2})([CP])([0-9]+(?:\.[0-9]+)?)$/;
 const OCC_RE = /^([A-Z][A-Z0-9]{0,5})( *)([0-9]{6})([CP])([0-9]{8})$/;
 const FUTURE_RE = /^\/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$/;
 
@@ -158,6 +239,13 @@ export function normalizeSymbol(raw) {
     if (strike > 0) return `.${m[1]}${m[3]}${m[4]}${String(strike)}`;
   }
   return null;
+}
+
+/** A streamer option symbol's parts (`.SPY260320P570` → {root, yy, mm, dd, right, strike}); else null. */
+export function optionParts(symbol) {
+  const m = OPTION_RE.exec(String(symbol || ''));
+  if (!m) return null;
+  return { root: m[1], yy: m[2], mm: Number(m[3]), dd: m[4], right: m[5], strike: m[6] };
 }
 
 // ------------------------------------------------------------------ staleness
@@ -243,13 +331,4 @@ export function dataState({ links, newestQuoteT, anyDelayedQuote, now, staleMs, 
   if (stale.length) return { state: 'stale', why: stale };
   if (delayed) return { state: 'delayed', why: ['market data is delayed'] };
   return { state: 'fresh', why: [] };
-}
-
-/** "0.4 s" below 10 s, then "12 s", "3 min", "2 h"; "—" for null. */
-export function fmtAge(ms) {
-  if (ms === null || ms === undefined) return '—';
-  if (ms < 10000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 120000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 7200000) return `${Math.round(ms / 60000)} min`;
-  return `${Math.round(ms / 3600000)} h`;
 }

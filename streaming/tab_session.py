@@ -1,17 +1,19 @@
 """One browser tab's view of its user's stream, whatever carries it (WebSocket or SSE).
 
 The transport-independent part of docs/streaming-contract.md: take part in the user's
-stream (streaming/registry.py), send `hello`, then either the account frames missed
-since the client's position (`<epoch>:<seq>`, from the event log) or a `snapshot` from
-the owner, wherever it runs. Afterwards every layer event becomes one frame, already
-serialized by the manager; account frames are checked for position: a duplicate is
-dropped, a gap is filled from the event log (or, if the log cannot, the tab ends with
-4409 and the client resyncs), and a frame of another epoch (the stream's numbering
-restarted: the store lost its head) is held while the tab sends a fresh snapshot of the
-new epoch. A transport supplies `emit` (one frame), `end` (close with a contract close
-code) and `backlog` (bytes the network has not taken yet). Frames arrive from this
-process's agent for the user (`stream_frame`, `stream_head`, `stream_owner_changed`);
-replies to this tab come on its own channel (`stream_snapshot`, `stream_limit`).
+stream (registry.py), send `hello`, then either the account frames missed since the
+client's position (`<epoch>:<seq>`, from the event log) or a `snapshot` from the owner,
+wherever it runs. Afterwards every layer message becomes one frame, already serialized
+by the manager; account frames are checked for position: a duplicate is dropped, a gap
+is filled from the event log (or, if the log cannot, the tab ends with 4409 and the
+client resyncs), and a frame of another epoch (the stream's numbering restarted: the
+store lost its head) is held while the tab sends a fresh snapshot of the new epoch.
+
+A transport owns one `TabSession` and gives it a `Transport` (send one frame, end with a
+contract close code, report its backlog); the session implements fanout.Tab, so frames
+reach it from this process's fan-out (`stream_frame`, `stream_head`,
+`stream_owner_changed`) and the owner's replies from the tab's own channel
+(`stream_snapshot`, `stream_limit`).
 """
 
 from __future__ import annotations
@@ -19,23 +21,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from . import validation
+from . import owner_rpc, validation
+from .contract import (
+    CLOSE_RESYNC,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    HelloFrame,
+    Rejection,
+    SubscribedFrame,
+)
 from .eventlog import Position
 from .registry import registry
 
 log = logging.getLogger(__name__)
 
-CLOSE_SERVICE_RESTART = 1012
-CLOSE_TRY_AGAIN_LATER = 1013
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_TOO_SLOW = 4408
-CLOSE_RESYNC = 4409
 #: How often a tab re-sends its symbols to the owner (who forgets silent tabs after 90 s).
 SYMBOLS_HEARTBEAT = 30.0
 #: How often an unanswered snapshot request is repeated.
@@ -64,40 +69,36 @@ def load_watchlist(user_id: int) -> list[str]:
     return Watchlist.symbols_for(user_id)
 
 
-class TabStream:
-    """The contract's server side for one tab; subclasses are the transports."""
+class Transport(Protocol):
+    """What a tab session needs of the connection that carries it."""
 
-    user_id: int | None = None
-    channel_name: str
-    symbols: set[str]
-    #: The login session the tab belongs to (it ends with the session: 4401).
-    session_key: str | None = None
-
-    # -- what a transport provides --------------------------------------------------------
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
-        """Send one serialized frame (`seq`/`epoch`: the account frame's position)."""
-        raise NotImplementedError
+        """Send one serialized frame (`seq`/`epoch`: an account frame's position)."""
 
     async def end(self, code: int) -> None:
-        """End the tab with a contract close code (1012, 4409, …)."""
-        raise NotImplementedError
+        """End the tab with a contract close code (1012, 4409, ...)."""
 
     def backlog(self) -> int:
-        """Bytes sent to this tab that the network has not taken yet (0 if unknown)."""
-        return 0
+        """Bytes sent that the network has not taken yet (0 if unknown)."""
 
-    # -- lifecycle ------------------------------------------------------------------------
-    async def prepare(self) -> None:
-        self.connected_at = time.monotonic()
 
-    async def begin(self, user: Any, since: Position | None, symbols: set[str]) -> None:
-        """Everything after the transport is open: hello, resume or snapshot, symbols.
-        Raises the channel layer's error if Redis is away (the transport ends with 1013)."""
-        self.user_id = user.id
-        self.symbols = symbols
+class TabSession:
+    """The contract's server side for one tab, owned by its transport."""
+
+    def __init__(
+        self, transport: Transport, channel_name: str, session_key: str | None = None
+    ) -> None:
+        self.transport = transport
+        #: The tab's own layer channel: the owner's replies come there.
+        self.channel_name = channel_name
+        #: The login session the tab belongs to (it ends with the session: 4401).
+        self.session_key = session_key
+        self.user_id: int | None = None
+        self.symbols: set[str] = set()
+        #: The position of the last account frame sent (the epoch of what was sent).
         self.epoch: str | None = None
         self.last_seq: int | None = None
-        # Frames reach us from this process's agent as soon as we are attached: hold
+        # Frames reach us from this process's fan-out as soon as we are attached: hold
         # them until the snapshot (or the resumed frames) have gone out, in order.
         self.awaiting_snapshot = True
         self.held_frames: list[tuple[str | None, int | None, str]] = []
@@ -105,27 +106,47 @@ class TabStream:
         self._held_quotes: dict[str, dict[str, Any]] = {}
         self._held_greeks: dict[str, dict[str, Any]] = {}
         self._frames = asyncio.Lock()
-        self.agent = await registry.attach(user.id, self.channel_name, self)
+        self._closing = False
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._drain: asyncio.Task[None] | None = None
+        self._account_wait: asyncio.Task[None] | None = None
+
+    # -- the transport ---------------------------------------------------------------------
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        await self.transport.emit(text, seq, epoch)
+
+    async def end(self, code: int) -> None:
+        await self.transport.end(code)
+
+    def backlog(self) -> int:
+        return self.transport.backlog()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def begin(self, user: Any, since: Position | None, symbols: set[str]) -> None:
+        """Everything after the transport is open: hello, resume or snapshot, symbols.
+        Raises the channel layer's error if Redis is away (the transport ends with 1013)."""
+        self.user_id = user.id
+        self.symbols = symbols
+        await registry.attach(user.id, self.channel_name, self)
         head = await self._safe(registry.event_log.head(user.id), default=None)
-        await self.send_json(
-            {
-                "type": "hello",
-                "user": user.get_username(),
-                "epoch": head.epoch if head else None,
-                "seq": head.seq if head else 0,
-                "flush_ms": int(settings.STREAM_FLUSH_INTERVAL * 1000),
-                "simulated": self._simulated(),
-                "server_time": int(time.time() * 1000),
-                "limits": {
-                    "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
-                    "max_symbols_per_user": validation.MAX_SYMBOLS_PER_USER,
-                    "max_symbols_per_message": validation.MAX_SYMBOLS_PER_MESSAGE,
-                    "max_message_bytes": validation.MAX_MESSAGE_BYTES,
-                    "rate_per_10s": validation.RATE_LIMIT,
-                },
-                "stale_after_ms": {"quotes": int(settings.STREAM_QUOTE_STALE_AFTER * 1000)},
-            }
-        )
+        hello: HelloFrame = {
+            "type": "hello",
+            "user": user.get_username(),
+            "epoch": head.epoch if head else None,
+            "seq": head.seq if head else 0,
+            "flush_ms": int(settings.STREAM_FLUSH_INTERVAL * 1000),
+            "simulated": self._simulated(),
+            "server_time": int(time.time() * 1000),
+            "limits": {
+                "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
+                "max_symbols_per_user": validation.MAX_SYMBOLS_PER_USER,
+                "max_symbols_per_message": validation.MAX_SYMBOLS_PER_MESSAGE,
+                "max_message_bytes": validation.MAX_MESSAGE_BYTES,
+                "rate_per_10s": validation.RATE_LIMIT,
+            },
+            "stale_after_ms": {"quotes": int(settings.STREAM_QUOTE_STALE_AFTER * 1000)},
+        }
+        await self.send_json(dict(hello))
         # Register with the owner first: it then sends our frames through the channel
         # layer if we are in another process, from before the snapshot it makes for us.
         await self.announce_symbols()
@@ -155,17 +176,16 @@ class TabStream:
         if self.user_id is None:
             return
         self._closing = True
-        tasks = [getattr(self, name, None) for name in ("_heartbeat", "_drain", "_account_wait")]
-        tasks = [task for task in tasks if task is not None]
+        tasks = [t for t in (self._heartbeat, self._drain, self._account_wait) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         registry.detach(self.user_id, self.channel_name)
-        await registry.to_owner(self.user_id, {"type": "tab.drop", "tab": self.channel_name})
+        await owner_rpc.drop_tab(self.user_id, self.channel_name)
 
     async def session_ended(self) -> None:
         """Called by the registry's session watch: the login is over (4401)."""
-        if getattr(self, "_closing", False):
+        if self._closing:
             return
         self._closing = True
         log.info("user %s: closing a tab whose session ended", self.user_id)
@@ -184,7 +204,7 @@ class TabStream:
         try:
             return await awaitable
         except (RedisError, OSError) as exc:
-            registry.redis_failed(exc)
+            registry.redis.failed(exc)
             return default
 
     async def send_json(self, content: dict[str, Any]) -> None:
@@ -195,7 +215,7 @@ class TabStream:
         if manager is not None:  # this process owns the stream: no round trip
             await self._deliver_snapshot(manager.snapshot(self.symbols))
             return
-        await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
+        await self._request_snapshot()
 
     async def _refresh_live_state(self) -> None:
         """After a resume: link states and quotes are not in the event log; fetch them."""
@@ -203,7 +223,7 @@ class TabStream:
         if manager is not None:
             await self._reconcile(manager.snapshot(self.symbols))
         else:
-            await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
+            await self._request_snapshot()
 
     async def _send_live_state(self, snapshot: dict[str, Any]) -> None:
         for link in snapshot["links"]:
@@ -266,13 +286,15 @@ class TabStream:
             await self._emit_snapshot(snapshot)
             await self._release_held(snapshot["epoch"], snapshot["seq"])
             return
-        await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
+        await self._request_snapshot()
 
     async def announce_symbols(self) -> None:
-        await registry.to_owner(
-            self.user_id,
-            {"type": "tab.symbols", "tab": self.channel_name, "symbols": sorted(self.symbols)},
-        )
+        assert self.user_id is not None
+        await owner_rpc.announce_symbols(self.user_id, self.channel_name, sorted(self.symbols))
+
+    async def _request_snapshot(self) -> None:
+        assert self.user_id is not None
+        await owner_rpc.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
 
     async def _symbols_heartbeat(self) -> None:
         """Re-send our symbols now and then; repeat an unanswered snapshot request (a
@@ -281,9 +303,7 @@ class TabStream:
         while True:
             await asyncio.sleep(SNAPSHOT_RETRY)
             if self.awaiting_snapshot:
-                await registry.request_snapshot(
-                    self.user_id, self.channel_name, sorted(self.symbols)
-                )
+                await self._request_snapshot()
             if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
                 last_announce = time.monotonic()
                 await self.announce_symbols()
@@ -310,9 +330,9 @@ class TabStream:
 
     def _bound_account_wait(self) -> None:
         """An account frame went out behind a backlog: it must be taken in time."""
-        if self.backlog() <= HOLD_QUOTES_ABOVE or getattr(self, "_closing", False):
+        if self.backlog() <= HOLD_QUOTES_ABOVE or self._closing:
             return
-        watch = getattr(self, "_account_wait", None)
+        watch = self._account_wait
         if watch is None or watch.done():
             self._account_wait = asyncio.create_task(self._account_wait_limit())
 
@@ -320,14 +340,14 @@ class TabStream:
         deadline = time.monotonic() + ACCOUNT_WAIT_LIMIT
         while time.monotonic() < deadline:
             await asyncio.sleep(DRAIN_POLL)
-            if getattr(self, "_closing", False) or self.backlog() <= HOLD_QUOTES_ABOVE:
+            if self._closing or self.backlog() <= HOLD_QUOTES_ABOVE:
                 return
         await self._too_slow()
 
     async def _too_slow(self) -> None:
         """An account frame would wait behind a backlog: end the tab (4408); the client
         reconnects with its position and gets exactly the frames it missed."""
-        if getattr(self, "_closing", False):
+        if self._closing:
             return
         self._closing = True
         log.info("user %s: closing a slow tab (%d bytes queued)", self.user_id, self.backlog())
@@ -358,7 +378,7 @@ class TabStream:
             await self._frame(event)
 
     async def _frame(self, event: dict[str, Any]) -> None:
-        if getattr(self, "_closing", False):
+        if self._closing:
             return
         seq = event.get("seq")
         if self.awaiting_snapshot:
@@ -369,37 +389,36 @@ class TabStream:
             await self._account_frame(event.get("epoch"), seq, event["text"])
             return
         if self.backlog() > HOLD_QUOTES_ABOVE:
-            self._hold_live(event["text"])
+            self._hold_live(event["kind"], event["text"])
             return
         if self._held_live or self._held_quotes or self._held_greeks:
             await self._flush_held_live()
         await self.emit(event["text"])
 
-    def _hold_live(self, text: str) -> None:
+    def _hold_live(self, kind: str, text: str) -> None:
         """A slow socket: keep only the newest quotes (per symbol) and statuses (per link)
         until its backlog drains (latest wins; nothing else waits)."""
-        if text.startswith('{"type":"quotes"'):
+        if kind == "quotes":
             frame = orjson.loads(text)
             for symbol, fields in frame.get("quotes", {}).items():
                 self._held_quotes.setdefault(symbol, {}).update(fields)
             for symbol, fields in frame.get("greeks", {}).items():
                 self._held_greeks.setdefault(symbol, {}).update(fields)
-        elif text.startswith('{"type":"status"'):
+        elif kind == "status":
             frame = orjson.loads(text)
             self._held_live[f"status:{frame['link']['id']}"] = text
         else:
-            kind = orjson.loads(text).get("type", "")
             self._held_live[kind] = text  # e.g. watchlist: the newest is the state
-        drain = getattr(self, "_drain", None)
+        drain = self._drain
         if drain is None or drain.done():
             self._drain = asyncio.create_task(self._wait_for_drain())
 
     async def _wait_for_drain(self) -> None:
         """Poll the backlog of a slow socket (daphne has no drain event for us) and send
         the held frames once it is small again."""
-        while self.backlog() > HOLD_QUOTES_ABOVE and not getattr(self, "_closing", False):
+        while self.backlog() > HOLD_QUOTES_ABOVE and not self._closing:
             await asyncio.sleep(DRAIN_POLL)
-        if not getattr(self, "_closing", False):
+        if not self._closing:
             await self.drained()
 
     async def _flush_held_live(self) -> None:
@@ -448,7 +467,7 @@ class TabStream:
         """The owner's periodic position: a relay that missed frames (Redis trouble, a
         lost layer message) fetches them from the log; a new epoch means a snapshot."""
         async with self._frames:
-            if self.awaiting_snapshot or getattr(self, "_closing", False):
+            if self.awaiting_snapshot or self._closing:
                 return
             if event.get("epoch") != self.epoch:
                 await self._resnapshot()
@@ -474,6 +493,43 @@ class TabStream:
         owner what we need, then reconcile against a fresh snapshot of it."""
         await self.announce_symbols()
         if self.awaiting_snapshot:
-            await registry.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
+            await self._request_snapshot()
         else:
             await self._refresh_live_state()
+
+    # -- client messages ------------------------------------------------------------------------
+    async def change_symbols(self, subscribe: bool, raw_symbols: list[str]) -> None:
+        """A client's `subscribe`/`unsubscribe`: answered with `subscribed`, then (for a
+        subscribe in the owning process) the values already known, without waiting for
+        a tick. Invalid symbols and those over the socket's limit are rejected per symbol."""
+        rejected: list[Rejection] = []
+        for raw in raw_symbols:
+            symbol = validation.normalize_symbol(raw)
+            if not subscribe:
+                if symbol is not None:
+                    self.symbols.discard(symbol)
+            elif symbol is None:
+                rejected.append({"symbol": raw[:40], "reason": "invalid_symbol"})
+            elif (
+                symbol not in self.symbols
+                and len(self.symbols) >= validation.MAX_SYMBOLS_PER_SOCKET
+            ):
+                rejected.append({"symbol": symbol, "reason": "limit_reached"})
+            else:
+                self.symbols.add(symbol)
+        await self.announce_symbols()
+        answer: SubscribedFrame = {
+            "type": "subscribed",
+            "symbols": sorted(self.symbols),
+            "rejected": rejected,
+        }
+        await self.send_json(dict(answer))
+        manager = registry.get(self.user_id) if self.user_id is not None else None
+        if subscribe and manager is not None:
+            snapshot = manager.snapshot(self.symbols)
+            known = {s: q for s, q in snapshot["quotes"].items() if s in self.symbols}
+            greeks = {s: g for s, g in snapshot["greeks"].items() if s in self.symbols}
+            if known or greeks:
+                await self.send_json(
+                    {"type": "quotes", "quotes": known, "greeks": greeks, "t": snapshot["t"]}
+                )

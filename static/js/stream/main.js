@@ -1,0 +1,248 @@
+/*
+ * streamdesk dashboard client: the wiring (docs/streaming-contract.md). The page starts
+ * from the snapshot it embeds; frames from the transport (WebSocket, else SSE, else polling
+ * /api/snapshot) go through the reducer; the renderer draws the result once per animation
+ * frame and re-marks ages every second. ES modules, no build step, no libraries; never
+ * innerHTML.
+ *
+ * The page's state is declared here, in three parts: `state` (the stream's data,
+ * state.js), `clock` (below) and the transport's `conn` (transport.js).
+ *
+ * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
+ * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
+ */
+import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
+import { errorText, rejectionText } from './format.js';
+import { createRenderer } from './render.js';
+import {
+  addExtraSymbols, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
+  orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
+} from './state.js';
+import { createTransport } from './transport.js';
+import { createWatchlistEditor } from './watchlist.js';
+
+const root = document.getElementById('dashboard');
+if (root) start(root);
+
+function start(root) {
+  const data = root.dataset;
+  const cfg = {
+    user: data.user || '',
+    loginUrl: data.loginUrl || '/login/',
+    // ?transport=sse|poll skips the WebSocket (operators, tests, bad proxies)
+    mode: new URLSearchParams(location.search).get('transport') || 'auto',
+  };
+
+  let state = initialState(); // the stream's data: only the reducer makes the next one
+  const clock = {
+    skew: 0, // server clock minus client clock, ms (hello, pong, a polled snapshot)
+    lastFrameAt: Date.now(), // client ms of the last frame of any kind
+  };
+  let renderPending = false;
+
+  const renderer = createRenderer(document, root, {
+    serverNow: () => Date.now() + clock.skew,
+    now: () => Date.now(),
+    silentMs: () => Date.now() - clock.lastFrameAt,
+  });
+
+  const transport = createTransport({
+    env: {
+      WebSocket: window.WebSocket,
+      EventSource: window.EventSource,
+      fetch: (url, opts) => window.fetch(url, opts),
+      AbortController: window.AbortController,
+      setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+      clearTimeout: (id) => window.clearTimeout(id),
+      setInterval: (fn, ms) => window.setInterval(fn, ms),
+      clearInterval: (id) => window.clearInterval(id),
+      now: () => Date.now(),
+      random: Math.random,
+      isOffline: () => navigator.onLine === false,
+    },
+    urls: {
+      socket: socketBase(data.wsPath || '/ws/stream/', location),
+      events: data.eventsUrl || '/api/events',
+      snapshot: data.snapshotUrl || '/api/snapshot',
+      mode: cfg.mode,
+    },
+    hooks: {
+      position: () => resumePosition(state),
+      forgetPosition: () => { state = forgetPosition(state); },
+      // the server streams the user's watchlist by default: name symbols only for extras
+      sseSymbols: () => (state.extraSymbols.size ? [...state.watchlist.symbols, ...state.extraSymbols] : null),
+      extraSymbols: () => Array.from(state.extraSymbols),
+      symbolsPerMessage: () => state.limits.max_symbols_per_message,
+      frame: receive,
+      snapshot(snap) {
+        clock.lastFrameAt = Date.now();
+        update(applySnapshot(state, snap, 'poll'));
+      },
+      skew: (ms) => { clock.skew = ms; },
+      status: (status) => renderer.connection(status),
+      login() {
+        const sep = cfg.loginUrl.includes('?') ? '&' : '?';
+        location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(location.pathname + location.search)}`);
+      },
+    },
+  });
+
+  /** A frame (object or JSON text) from the stream, or from window.streamdesk.applyFrame. */
+  function receive(frame) {
+    if (typeof frame === 'string') frame = parseFrame(frame);
+    if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
+    clock.lastFrameAt = Date.now();
+    if (frame.type === 'hello') {
+      if (cfg.user && frame.user && String(frame.user) !== cfg.user && reloadForOtherUser()) return;
+      const serverTime = num(frame.server_time);
+      if (serverTime !== null) clock.skew = serverTime - Date.now();
+    }
+    update(applyFrame(state, frame));
+  }
+
+  /** Take the reducer's next state, then do what it asked. */
+  function update(next) {
+    const [s, effects] = takeEffects(next);
+    if (s === state) return;
+    state = s;
+    renderer.position(state);
+    for (const e of effects) {
+      if (e.type === 'resync') transport.resync(e.reason);
+      else if (e.type === 'rejected') renderer.message(rejectionText(e.symbol, e.reason));
+      else if (e.type === 'error') renderer.message(errorText(e.frame));
+      else if (e.type === 'watchlist' && state.extraSymbols.size) transport.sseSymbolsChanged();
+    }
+    scheduleRender();
+  }
+
+  function scheduleRender() {
+    if (renderPending) return;
+    renderPending = true;
+    requestAnimationFrame(() => {
+      renderPending = false;
+      renderer.render(state, true);
+    });
+  }
+
+  /**
+   * The stream speaks for another user than the page shows (a new login in this browser):
+   * reload so header, page and data agree. At most once a minute, so a server that names
+   * users differently cannot put the page in a reload loop.
+   */
+  function reloadForOtherUser() {
+    const key = 'streamdesk.userReloadAt';
+    let last = 0;
+    try { last = Number(sessionStorage.getItem(key)) || 0; } catch (e) { last = Date.now(); }
+    if (Date.now() - last < 60000) return false;
+    try { sessionStorage.setItem(key, String(Date.now())); } catch (e) { return false; }
+    transport.pageHidden();
+    location.reload();
+    return true;
+  }
+
+  /** Every second: values age without frames arriving, and a silent socket is dead. */
+  function tick() {
+    renderer.freshness();
+    transport.checkAlive();
+  }
+
+  createWatchlistEditor({
+    doc: document,
+    form: document.getElementById('watchlist-form'),
+    rows: document.getElementById('watchlist-rows'),
+    url: data.watchlistUrl || '/watchlist',
+    symbols: () => state.watchlist.symbols,
+    adopt: (answer) => update(adoptWatchlist(state, answer, false)),
+    message: (text, kind) => renderer.message(text, kind),
+  });
+
+  window.addEventListener('online', () => transport.online());
+  window.addEventListener('offline', () => transport.offline());
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') transport.visible(); });
+  window.addEventListener('pagehide', () => transport.pageHidden());
+  window.addEventListener('pageshow', (ev) => { if (ev.persisted) transport.pageShown(); });
+
+  window.streamdesk = {
+    /** Feed one contract frame (object or JSON text) as if it came from the socket. */
+    applyFrame: receive,
+    /** A plain copy of the page's state, for tests and debugging. */
+    state() {
+      const c = transport.conn;
+      const accounts = Array.from(state.accounts.values(), (a) => ({ ...a, positions: Array.from(a.positions.values()) }));
+      return JSON.parse(JSON.stringify({
+        connection: c.status,
+        epoch: state.epoch,
+        seq: state.seq,
+        position: formatPosition(state.epoch, state.seq),
+        canResume: state.canResume,
+        simulated: isSimulated(state),
+        awaitingSnapshot: state.awaitingSnapshot,
+        accounts,
+        quotes: Object.fromEntries(state.quotes),
+        greeks: Object.fromEntries(state.greeks),
+        orders: orderedOrders(state),
+        links: Array.from(state.links.values()),
+        watchlist: state.watchlist,
+        extraSymbols: Array.from(state.extraSymbols),
+        subscriptions: state.subscriptions,
+        newestQuoteT: state.newestQuoteT,
+        staleAfterMs: state.staleAfterMs,
+        dataState: renderer.dataState(),
+        lastFrameAt: clock.lastFrameAt,
+        skew: clock.skew,
+        reconnects: c.reconnects,
+        connects: c.connects,
+        socketUrl: c.socketUrl,
+        lastRetry: c.lastRetry,
+        failures: c.failures,
+        attempt: c.attempt,
+        fallback: c.fallback,
+        sse: !!c.es,
+        lastReason: c.lastReason,
+        lastClose: c.lastClose,
+      }));
+    },
+    /** Apply pending DOM updates now instead of at the next animation frame. */
+    flush() {
+      renderer.render(state, true);
+    },
+    /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
+     *  option chain); they are re-sent on every new socket. Returns the valid ones. */
+    subscribe(symbols) {
+      const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
+      const { state: next, changed } = addExtraSymbols(state, valid);
+      state = next;
+      if (changed.length) {
+        transport.sendSymbols('subscribe', changed);
+        transport.sseSymbolsChanged();
+      }
+      return valid;
+    },
+    /** Stop streaming extra symbols this tab subscribed; returns those it had. */
+    unsubscribe(symbols) {
+      const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
+      const { state: next, changed } = removeExtraSymbols(state, valid);
+      state = next;
+      if (changed.length) {
+        transport.sendSymbols('unsubscribe', changed);
+        transport.sseSymbolsChanged();
+      }
+      return changed;
+    },
+  };
+
+  // the page's own snapshot first: it shows the last known values before the stream is up
+  const readJSON = (id) => {
+    try { return JSON.parse(document.getElementById(id).textContent); } catch (e) { return null; }
+  };
+  const initial = readJSON('snapshot');
+  if (initial) state = applySnapshot(state, initial, 'page');
+  // the user's watchlist: the snapshot's `{symbols, version}`, else the page's plain list
+  if (!initial || initial.watchlist === undefined) state = adoptWatchlist(state, readJSON('watchlist'), true);
+  [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
+  renderer.render(state, false);
+  renderer.connection(transport.conn.status);
+  tick();
+  setInterval(tick, FRESHNESS_EVERY_MS);
+  transport.start();
+}

@@ -1,0 +1,303 @@
+/*
+ * The page from the state: DOM rendering and reconciliation only. `render(state)` redraws
+ * what is not identical to the state it drew last (the reducer copies what it changes, so
+ * identity says what changed; a new snapshot redraws everything, without flashing);
+ * `freshness(state)` re-marks everything that ages with the clock (every second, and after a
+ * link changed). Hooks: tests/browser/README.md.
+ */
+import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale, timeMs } from './contract.js';
+import { cellsOf, delayedBadge, el, fade, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
+import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
+import { createAccountsView } from './render-accounts.js';
+import { isSimulated, orderedOrders } from './state.js';
+
+const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
+
+function buildQuoteRow(sym) {
+  return el('tr', { 'data-quote': sym, 'data-stale': 'true', 'data-delayed': 'false' },
+    el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, sym)),
+    el('td', { class: 'num', 'data-field': 'bid' }, DASH),
+    el('td', { class: 'num', 'data-field': 'ask' }, DASH),
+    el('td', { class: 'num col-last', 'data-field': 'last' }, DASH),
+    el('td', { class: 'num', 'data-field': 'change' }, DASH),
+    el('td', { class: 'num col-vol', 'data-field': 'volume' }, DASH),
+    el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
+}
+
+/** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame). */
+export function createRenderer(doc, root, clock) {
+  const $ = (id) => doc.getElementById(id);
+  const els = {
+    watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'), orders: $('orders'), ordersEmpty: $('orders-empty'),
+    links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
+  };
+  const accounts = createAccountsView(doc);
+  const quoteRows = new Map(); // symbol -> tr
+  const orderEls = new Map(); // "<link>:<id>" -> li
+  const linkEls = new Map(); // link id -> span
+  for (const r of doc.querySelectorAll('tr[data-quote]')) quoteRows.set(r.getAttribute('data-quote'), r);
+  for (const o of doc.querySelectorAll('li[data-order]')) orderEls.set(o.getAttribute('data-order'), o);
+  for (const l of doc.querySelectorAll('[data-link]')) linkEls.set(l.getAttribute('data-link'), l);
+  let shown = null; // the state drawn last
+  let shownSimulated = null;
+  let delayedInView = false; // some value in view comes from a delayed source
+
+  // ---------------------------------------------------------------- watchlist
+
+  function reconcileWatchlist(state) {
+    const symbols = state.watchlist.symbols;
+    for (const sym of symbols) {
+      if (!quoteRows.has(sym)) quoteRows.set(sym, buildQuoteRow(sym));
+      setAttr(quoteRows.get(sym), 'data-rejected', state.rejected.get(sym) || null);
+    }
+    for (const sym of Array.from(quoteRows.keys())) if (!symbols.includes(sym)) quoteRows.delete(sym);
+    if (els.watchRows) {
+      reconcileChildren(els.watchRows, symbols.map((sym) => quoteRows.get(sym)));
+      els.watchRows.setAttribute('data-version', state.watchlist.version === null ? '' : String(state.watchlist.version));
+    }
+    if (els.watchEmpty) els.watchEmpty.hidden = symbols.length > 0;
+  }
+
+  function renderQuoteRow(state, sym, flash, now) {
+    const row = quoteRows.get(sym);
+    if (!row) return;
+    const q = state.quotes.get(sym) || {};
+    const c = cellsOf(row);
+    const [bid, ask, last, change, volume] = QUOTE_FIELDS.map((f) => num(q[f]));
+    setCell(c.bid, fmt.price(bid), bid, { flash });
+    setCell(c.ask, fmt.price(ask), ask, { flash });
+    setCell(c.last, fmt.price(last), last, { flash });
+    setCell(c.change, fmt.change(change), change, { signed: true });
+    setCell(c.volume, fmt.volume(volume), volume);
+    if (quoteFreshness(state, sym, row, now)) delayedInView = true;
+  }
+
+  /** `data-stale` + `is-stale` + a title with the quote's age; `data-delayed` + a DELAYED
+   *  badge for a quote from a delayed source. Returns whether it is delayed. */
+  function quoteFreshness(state, sym, row, now) {
+    const q = state.quotes.get(sym);
+    const stale = quoteStale(q, now, state.staleAfterMs);
+    const delayed = !!(q && q.delayed);
+    setAttr(row, 'data-stale', stale ? 'true' : 'false');
+    setAttr(row, 'data-delayed', delayed ? 'true' : 'false');
+    row.classList.toggle('is-stale', stale);
+    row.classList.toggle('is-delayed', delayed);
+    const reason = state.rejected.get(sym);
+    setAttr(row, 'title', [reason ? rejectionText(sym, reason) : '', quoteWhy(q, now, state.staleAfterMs)].filter(Boolean).join(' · '));
+    const c = cellsOf(row);
+    for (const f of QUOTE_FIELDS) {
+      if (!c[f]) continue;
+      c[f].classList.toggle('is-stale', stale);
+      c[f].classList.toggle('is-delayed', delayed);
+    }
+    delayedBadge(c.symbol, delayed, true);
+    return delayed;
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  function reconcileOrders(state) {
+    const nodes = [];
+    for (const o of orderedOrders(state)) {
+      if (!orderEls.has(o._key)) orderEls.set(o._key, el('li', { class: 'order', 'data-order': o._key }));
+      nodes.push(orderEls.get(o._key));
+    }
+    for (const key of Array.from(orderEls.keys())) if (!state.orders.has(key)) orderEls.delete(key);
+    if (els.orders) reconcileChildren(els.orders, nodes);
+  }
+
+  function renderOrder(state, o, flash) {
+    const li = orderEls.get(o._key);
+    li.setAttribute('data-status', String(o.status || ''));
+    if (o._account !== null && o._account !== undefined) li.setAttribute('data-order-account', String(o._account));
+    const acct = o._account !== null && o._account !== undefined ? state.accounts.get(String(o._account)) : null;
+    const price = num(o.price);
+    const head = el('div', { class: 'order-head' },
+      el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
+      el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
+      el('span', { class: 'order-type' },
+        [o.order_type, price !== null ? fmt.price(price) : null, o.price_effect, o.time_in_force].filter((x) => x !== null && x !== undefined && x !== '').join(' ')),
+      o._simulated || (acct && acct.simulated) ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
+      el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
+    const legs = el('div', { class: 'legs' });
+    for (const leg of o.legs || []) {
+      const qty = num(leg.quantity);
+      const rem = num(leg.remaining_quantity);
+      const filled = qty !== null && rem !== null ? qty - rem : null;
+      const legEl = el('div', { class: 'leg' },
+        el('span', { class: 'leg-desc' }, [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter((x) => x !== null && x !== undefined).join(' ')),
+        filled !== null && filled > 0 ? el('span', { class: 'leg-filled' }, ` ${fmt.qty(filled)}/${fmt.qty(qty)} filled`) : null);
+      const fills = el('div', { class: 'fills' });
+      for (const f of leg.fills || []) {
+        fills.append(el('div', { class: 'fill', 'data-fill': String(f.id) },
+          `filled ${fmt.qty(num(f.quantity))} @ ${fmt.price(num(f.price))}`,
+          f.at !== null && f.at !== undefined ? el('time', { class: 'fill-time' }, ` ${fmt.time(timeMs(f.at))}`) : null));
+      }
+      if (fills.childElementCount) legEl.append(fills);
+      legs.append(legEl);
+    }
+    li.replaceChildren(head, legs);
+    if (flash) fade(li, 'rgba(88, 166, 255, 0.25)', 1200);
+  }
+
+  // ---------------------------------------------------------------- links
+
+  function reconcileLinks(state) {
+    for (const id of state.links.keys()) if (!linkEls.has(id)) linkEls.set(id, el('span', { class: 'link', 'data-link': id }, el('span', { class: 'link-label' }, '')));
+    for (const id of Array.from(linkEls.keys())) if (!state.links.has(id)) linkEls.delete(id);
+    if (els.links) reconcileChildren(els.links, Array.from(state.links.keys(), (id) => linkEls.get(id)));
+  }
+
+  /** A link chip: its worst state, one "kind state" per kind in use, DELAYED; the title says it all. */
+  function renderLink(id, l) {
+    const node = linkEls.get(id);
+    const state = String(l.state || 'stopped');
+    const kinds = kindsOf(l);
+    setAttr(node, 'data-state', state);
+    for (const k of KINDS) setAttr(node, `data-${k}-state`, kinds[k].state);
+    setAttr(node, 'data-quote-source', l.quote_source ? 'true' : 'false');
+    setAttr(node, 'data-delayed', l.delayed ? 'true' : 'false');
+    let label = node.querySelector('.link-label');
+    if (!label) node.prepend((label = el('span', { class: 'link-label' })));
+    setText(label, String(l.label || l.broker || `link ${id}`));
+    const old = node.querySelector('.link-state');
+    if (old) old.remove();
+    for (const k of KINDS) {
+      let span = node.querySelector(`[data-kind="${k}"]`);
+      const show = kinds[k].state !== 'idle';
+      if (show && !span) { // kinds in contract order, before the DELAYED badge
+        span = el('span', { class: 'link-kind', 'data-kind': k });
+        const later = KINDS.slice(KINDS.indexOf(k) + 1).map((n) => node.querySelector(`[data-kind="${n}"]`)).find(Boolean);
+        node.insertBefore(span, later || node.querySelector('[data-badge="delayed"]'));
+      }
+      if (!span) continue;
+      span.hidden = !show;
+      setAttr(span, 'data-state', kinds[k].state);
+      setText(span, `${k} ${kinds[k].state}`);
+      setAttr(span, 'title', kinds[k].reason ? `${k}: ${kinds[k].reason}` : null);
+    }
+    delayedBadge(node, !!l.delayed, true);
+    const parts = [`${l.broker || ''} ${l.label || ''}`.trim(), `state ${state}`];
+    if (l.reason) parts.push(String(l.reason));
+    for (const k of KINDS) {
+      const v = kinds[k];
+      if (v.state === 'idle') parts.push(`${k}: idle (not the quote source)`);
+      else parts.push(`${k}: ${v.state}${v.reason ? ` (${v.reason})` : ''}${v.last_ok ? `, last confirmed ${fmt.time(v.last_ok)}` : ''}`);
+    }
+    if (l.quote_source) parts.push('feeds your quotes');
+    if (l.delayed) parts.push(`DELAYED market data${num(l.delay_ms) !== null ? ` (about ${fmtAge(num(l.delay_ms))})` : ''}`);
+    if (num(l.reconnects)) parts.push(`${l.reconnects} reconnects`);
+    if (num(l.last_event_age_ms) !== null) parts.push(`last event ${fmtAge(num(l.last_event_age_ms))} ago`);
+    if (l.simulated) parts.push('SIMULATED');
+    node.title = parts.join(' · ');
+  }
+
+  // ---------------------------------------------------------------- page-wide marks
+
+  function renderSimulated(sim) {
+    let banner = $('simulated-banner');
+    if (sim && !banner) {
+      banner = el('div', { id: 'simulated-banner', class: 'sim-banner', role: 'alert' }, el('strong', null, 'SIMULATED DATA — sandbox broker, not real money'));
+      root.insertBefore(banner, root.firstChild);
+    } else if (!sim && banner) {
+      banner.remove();
+    }
+    let pill = $('sim-pill');
+    if (sim && !pill) {
+      pill = el('span', { id: 'sim-pill', class: 'badge badge-sim' }, 'SIMULATED');
+      const bar = $('status-bar');
+      if (bar) bar.insertBefore(pill, els.links);
+    } else if (!sim && pill) {
+      pill.remove();
+    }
+    const base = doc.title.replace(/^\[SIMULATED\]\s*/, '');
+    const title = sim ? `[SIMULATED] ${base}` : base;
+    if (doc.title !== title) doc.title = title;
+    doc.body.classList.toggle('simulated', sim);
+  }
+
+  /** The data pill (`fresh` | `stale` | `delayed`), the data age and body[data-stale]. */
+  function renderPill(state) {
+    const now = clock.serverNow();
+    const age = state.newestQuoteT === null ? null : Math.max(0, now - state.newestQuoteT);
+    if (els.age) {
+      setText(els.age, fmtAge(age));
+      setAttr(els.age, 'data-age-ms', age === null ? '' : String(Math.round(age)));
+      setAttr(els.age, 'title', 'age of the newest live (not delayed) quote');
+    }
+    const silentMs = clock.silentMs();
+    const ds = dataState({
+      links: Array.from(state.links.values()), newestQuoteT: state.newestQuoteT, anyDelayedQuote: delayedInView,
+      now, staleMs: state.staleAfterMs, silentMs, silentAfterMs: SILENT_PAGE_MS,
+    });
+    if (els.dataState) {
+      setText(els.dataState, ds.state);
+      setAttr(els.dataState, 'data-state', ds.state);
+      setAttr(els.dataState, 'title', ds.why.length ? ds.why.join('\n') : 'all data current');
+    }
+    setAttr(doc.body, 'data-data-state', ds.state);
+    setAttr(doc.body, 'data-stale', silentMs > SILENT_PAGE_MS ? 'true' : 'false');
+  }
+
+  /** Everything whose freshness depends on the clock (of the state drawn last): a value
+   *  goes stale without any frame arriving. */
+  function freshness() {
+    const state = shown;
+    if (!state) return;
+    const now = clock.serverNow();
+    for (const [sym, row] of quoteRows) quoteFreshness(state, sym, row, now);
+    delayedInView = accounts.freshness(state, { now, clientNow: clock.now() });
+    for (const sym of state.watchlist.symbols) if (state.quotes.get(sym)?.delayed) delayedInView = true;
+    renderPill(state);
+  }
+
+  /** Draw what differs from the state drawn last (`flash`: values that moved flash). */
+  function render(next, flash) {
+    const prev = shown;
+    shown = next;
+    const all = !prev || prev.snapshots !== next.snapshots;
+    const structural = all || !sameKeys(prev.accounts, next.accounts) || !sameKeys(prev.orders, next.orders) || !sameKeys(prev.links, next.links);
+    const now = clock.serverNow();
+    const ctx = { all, flash: !!flash && !structural, now, clientNow: clock.now() };
+    let sweep = structural;
+    if (all || next.links !== prev.links) {
+      reconcileLinks(next);
+      for (const [id, l] of next.links) if (all || l !== prev.links.get(id)) renderLink(id, l);
+      sweep = true; // link states move every account's freshness
+    }
+    if (accounts.render(prev, next, ctx)) delayedInView = true;
+    const listChanged = all || next.watchlist !== prev.watchlist || next.rejected !== prev.rejected;
+    if (listChanged) reconcileWatchlist(next);
+    for (const sym of next.watchlist.symbols) {
+      if (listChanged || next.quotes.get(sym) !== prev.quotes.get(sym)) renderQuoteRow(next, sym, ctx.flash, now);
+    }
+    if (all || next.orders !== prev.orders) {
+      reconcileOrders(next);
+      for (const o of next.orders.values()) if (all || o !== prev.orders.get(o._key)) renderOrder(next, o, ctx.flash);
+    }
+    if (els.ordersEmpty) els.ordersEmpty.hidden = next.orders.size > 0;
+    const sim = isSimulated(next);
+    if (sim !== shownSimulated) renderSimulated((shownSimulated = sim));
+    position(next);
+    if (sweep) freshness();
+    else renderPill(next);
+  }
+
+  /** #dashboard[data-position]: the position the page holds (at once, not at the next frame). */
+  function position(state) {
+    setAttr(root, 'data-position', formatPosition(state.epoch, state.seq) || '');
+  }
+
+  /** The connection pill (`live`, `sse`, `polling`, `reconnecting`, `offline`, `connecting`). */
+  function connection(status) {
+    setText(els.conn, status);
+    setAttr(els.conn, 'data-state', status);
+    setAttr(doc.body, 'data-conn', status);
+  }
+
+  return {
+    render, freshness, position, connection,
+    message: (text, kind) => showMessage(els.messages, text, kind),
+    dataState: () => (els.dataState ? els.dataState.getAttribute('data-state') : null),
+  };
+}

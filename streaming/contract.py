@@ -1,0 +1,232 @@
+"""docs/streaming-contract.md in code: frame types, close codes, group and layer names.
+
+The server builds and checks frames with these names only; tests/streaming/test_contract.py
+reads the document and fails when the two disagree (the document changes first). The
+browser's copy is static/js/stream/contract.js (checked by tests/js/contract-doc.test.mjs).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+#: Contract time, epoch milliseconds (defined once, for the adapters too).
+from .brokers.values import now_ms as now_ms
+
+# -- close codes (the contract's "Close codes" table) -------------------------------------
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_SERVER_ERROR = 1011
+#: Server restarting / channel layer reconnected: reconnect at once with the position.
+CLOSE_SERVICE_RESTART = 1012
+#: The stream cannot be served right now: reconnect with backoff.
+CLOSE_TRY_AGAIN_LATER = 1013
+#: Not logged in, or the session ended: go to the login page.
+CLOSE_UNAUTHENTICATED = 4401
+#: Too slow to take account events: reconnect with the position.
+CLOSE_TOO_SLOW = 4408
+#: A gap the server cannot fill: reconnect without a position (a new snapshot).
+CLOSE_RESYNC = 4409
+CLOSE_CODES = frozenset(
+    {
+        CLOSE_NORMAL,
+        CLOSE_GOING_AWAY,
+        CLOSE_SERVER_ERROR,
+        CLOSE_SERVICE_RESTART,
+        CLOSE_TRY_AGAIN_LATER,
+        CLOSE_UNAUTHENTICATED,
+        CLOSE_TOO_SLOW,
+        CLOSE_RESYNC,
+    }
+)
+
+
+# -- frames (server -> client) -------------------------------------------------------------
+class Limits(TypedDict):
+    max_symbols: int
+    max_symbols_per_user: int
+    max_symbols_per_message: int
+    max_message_bytes: int
+    rate_per_10s: int
+
+
+class HelloFrame(TypedDict):
+    type: Literal["hello"]
+    user: str
+    epoch: str | None
+    seq: int
+    flush_ms: int
+    simulated: bool
+    server_time: int
+    limits: Limits
+    stale_after_ms: dict[str, int]
+
+
+class WatchlistState(TypedDict):
+    symbols: list[str]
+    version: int
+
+
+class SnapshotFrame(TypedDict):
+    type: Literal["snapshot"]
+    epoch: str | None
+    seq: int
+    simulated: bool
+    accounts: list[dict[str, Any]]
+    quotes: dict[str, dict[str, Any]]
+    greeks: dict[str, dict[str, Any]]
+    orders: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    watchlist: WatchlistState
+    subscriptions: list[str]
+    t: int
+
+
+class QuotesFrame(TypedDict):
+    type: Literal["quotes"]
+    quotes: dict[str, dict[str, Any]]
+    greeks: dict[str, dict[str, Any]]
+    t: int
+
+
+class _AccountFrame(TypedDict):
+    epoch: str
+    seq: int
+    account: str
+    link: int
+    t: int
+    simulated: bool
+
+
+class BalanceFrame(_AccountFrame):
+    type: Literal["balance"]
+    balance: dict[str, Any]
+
+
+class PositionsFrame(_AccountFrame):
+    type: Literal["positions"]
+    positions: list[dict[str, Any]]
+
+
+class PositionFrame(_AccountFrame):
+    type: Literal["position"]
+    position: dict[str, Any]
+
+
+class OrderFrame(_AccountFrame):
+    type: Literal["order"]
+    order: dict[str, Any]
+
+
+class StatusFrame(TypedDict):
+    type: Literal["status"]
+    link: dict[str, Any]
+    t: int
+
+
+class WatchlistFrame(TypedDict):
+    type: Literal["watchlist"]
+    symbols: list[str]
+    version: int
+
+
+class ResumedFrame(TypedDict):
+    type: Literal["resumed"]
+    epoch: str
+    count: int
+    # `from` (the client's seq) is a Python keyword: see RESUMED_FIELDS
+
+
+class Rejection(TypedDict):
+    symbol: str
+    reason: str
+
+
+class SubscribedFrame(TypedDict):
+    type: Literal["subscribed"]
+    symbols: list[str]
+    rejected: list[Rejection]
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    ref: str | None
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+    id: NotRequired[str | int | None]
+    t: int
+
+
+#: The account frame types: numbered, logged, never conflated or dropped.
+ACCOUNT_FRAMES: dict[str, type] = {
+    "balance": BalanceFrame,
+    "positions": PositionsFrame,
+    "position": PositionFrame,
+    "order": OrderFrame,
+}
+ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
+#: Where an account frame's body is: `balance`, `positions`, `position`, `order`.
+ACCOUNT_BODY = {kind: kind for kind in ACCOUNT_FRAME_TYPES}
+#: Every frame type a client can receive, with its fields.
+FRAMES: dict[str, type] = {
+    "hello": HelloFrame,
+    "snapshot": SnapshotFrame,
+    "quotes": QuotesFrame,
+    **ACCOUNT_FRAMES,
+    "status": StatusFrame,
+    "watchlist": WatchlistFrame,
+    "resumed": ResumedFrame,
+    "subscribed": SubscribedFrame,
+    "error": ErrorFrame,
+    "pong": PongFrame,
+}
+RESUMED_FIELDS = ("type", "epoch", "from", "count")
+#: Frames that only carry the newest state: a slow tab may skip all but the last.
+LATEST_WINS_FRAMES = frozenset({"quotes", "status", "watchlist"})
+
+# -- client messages (client -> server) ------------------------------------------------------
+CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping")
+
+
+# -- channel-layer names -----------------------------------------------------------------------
+def user_group(user_id: int) -> str:
+    """The group through which the owner's frames reach the user's other processes (one
+    channel per process joins it: that process's fan-out)."""
+    return f"user.{user_id}"
+
+
+def owner_group(user_id: int) -> str:
+    """The group the owning process's control channel joins (tabs -> owner messages)."""
+    return f"owner.{user_id}"
+
+
+class ToTab:
+    """Layer message types a tab handles (channels: the `type` names the handler)."""
+
+    #: One frame, serialized once by the owner: `text`, `kind`, and `seq`/`epoch` for
+    #: account frames.
+    FRAME = "stream.frame"
+    #: The stream's position, for relays to find what they missed: `epoch`, `seq`.
+    HEAD = "stream.head"
+    #: Another process took over (or Redis recovered): re-register and reconcile.
+    OWNER_CHANGED = "stream.owner_changed"
+    #: The owner's answer to `snapshot.request`: `text`, `seq`.
+    SNAPSHOT = "stream.snapshot"
+    #: The owner refused symbols for the user's limit: `symbols`.
+    LIMIT = "stream.limit"
+
+
+class ToOwner:
+    """Layer message types the owner of a user's stream handles (see owner_rpc.py)."""
+
+    #: A tab's wanted symbols: `tab`, `symbols` (re-sent every 30 s).
+    TAB_SYMBOLS = "tab.symbols"
+    #: A tab is gone: `tab`.
+    TAB_DROP = "tab.drop"
+    #: A snapshot for `reply` (a tab's channel) with `symbols`.
+    SNAPSHOT_REQUEST = "snapshot.request"
+    #: The user's watchlist changed: `symbols`, `version`.
+    WATCHLIST_CHANGED = "watchlist.changed"

@@ -1,0 +1,154 @@
+"""Tabs -> the owner of their user's stream, wherever each runs: named layer messages.
+
+A tab sends to the user's owner group (`to_owner`); the owning process's control channel
+is its only member, and `OwnerRpc` handles each message type with one method (the
+`type` names it, as in channels' consumers). Replies go to the asking tab's own channel,
+or straight to the tab if it is in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+from .contract import ToOwner, ToTab, owner_group
+from .fanout import Message, UserFanout, dispatch, messages
+
+if TYPE_CHECKING:
+    from .manager import UserStreamManager
+
+log = logging.getLogger(__name__)
+
+
+# -- the tab's side -----------------------------------------------------------------------
+async def to_owner(user_id: int, message: Message) -> None:
+    """Send a message to the owner of the user's stream (lost while Redis is away: tabs
+    repeat what matters)."""
+    with contextlib.suppress(RedisError, OSError):
+        await get_channel_layer().group_send(owner_group(user_id), message)
+
+
+async def request_snapshot(user_id: int, reply: str, symbols: list[str]) -> None:
+    """Ask the owner for a snapshot; it arrives on `reply` as `stream.snapshot`."""
+    message = {"type": ToOwner.SNAPSHOT_REQUEST, "reply": reply, "symbols": symbols}
+    await to_owner(user_id, message)
+
+
+async def announce_symbols(user_id: int, tab: str, symbols: list[str]) -> None:
+    await to_owner(user_id, {"type": ToOwner.TAB_SYMBOLS, "tab": tab, "symbols": symbols})
+
+
+async def drop_tab(user_id: int, tab: str) -> None:
+    await to_owner(user_id, {"type": ToOwner.TAB_DROP, "tab": tab})
+
+
+async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> None:
+    message = {"type": ToOwner.WATCHLIST_CHANGED, "symbols": symbols, "version": version}
+    await to_owner(user_id, message)
+
+
+# -- the owner's side ------------------------------------------------------------------------
+class OwnerRpc:
+    """The owner's control channel: one handler per message type."""
+
+    def __init__(self, manager: UserStreamManager, fanout: UserFanout) -> None:
+        self.manager = manager
+        self.fanout = fanout
+        self.user_id = manager.user_id
+        self.channel: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        self.channel = await get_channel_layer().new_channel()
+        await self.rejoin()
+        self._task = asyncio.create_task(self._serve(self.channel), name=f"rpc-{self.user_id}")
+
+    async def rejoin(self) -> None:
+        """Keep the control channel in the owner group (Redis may have forgotten it)."""
+        if self.channel is not None:
+            await get_channel_layer().group_add(owner_group(self.user_id), self.channel)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.channel is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await get_channel_layer().group_discard(owner_group(self.user_id), self.channel)
+        self._task = self.channel = None
+
+    async def _serve(self, channel: str) -> None:
+        """One message that cannot be handled never ends the loop: the owner must keep
+        answering every tab."""
+        async for message in messages(channel):
+            try:
+                await self.handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("user %s: handling %s failed", self.user_id, message.get("type"))
+
+    async def handle(self, message: Message) -> None:
+        handler = getattr(self, str(message.get("type", "")).replace(".", "_"), None)
+        if handler is None:
+            log.warning("user %s: unknown owner message %r", self.user_id, message.get("type"))
+            return
+        await handler(message)
+
+    # -- handlers (ToOwner) ------------------------------------------------------------------
+    async def tab_symbols(self, message: Message) -> None:
+        refused = self.manager.set_tab_symbols(message["tab"], message.get("symbols", []))
+        if refused:
+            await self.reply(message["tab"], {"type": ToTab.LIMIT, "symbols": refused})
+
+    async def tab_drop(self, message: Message) -> None:
+        self.manager.drop_tab(message["tab"])
+
+    async def watchlist_changed(self, message: Message) -> None:
+        self.manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
+
+    async def snapshot_request(self, message: Message) -> None:
+        snapshot = self.manager.snapshot(message.get("symbols") or ())
+        reply = {
+            "type": ToTab.SNAPSHOT,
+            "text": orjson.dumps(snapshot).decode(),
+            "seq": snapshot["seq"],
+        }
+        await self.reply(message["reply"], reply)
+
+    async def reply(self, tab: str, message: Message) -> None:
+        """A reply to one tab, here or in another process. If that process's inbox is
+        full (it was paused, or is far behind) the reply is dropped: the tab asks again
+        until it is answered."""
+        local = self.fanout.tabs.get(tab)
+        if local is not None:
+            await dispatch(local, message)
+            return
+        try:
+            await get_channel_layer().send(tab, message)
+        except ChannelFull:
+            log.warning(
+                "user %s: %s to a tab dropped: its process is not reading (inbox full)",
+                self.user_id,
+                message["type"],
+            )
+        except (RedisError, OSError):
+            pass  # Redis trouble: the tab asks again, and recovery is the watcher's job
+
+
+__all__ = [
+    "OwnerRpc",
+    "announce_symbols",
+    "drop_tab",
+    "request_snapshot",
+    "to_owner",
+    "watchlist_changed",
+]

@@ -1,0 +1,111 @@
+"""Links in the database -> adapters -> a user's stream manager.
+
+The only place on the way to a manager that touches the database: the user's enabled
+links and their secrets, and the watchlist, once per start (never per tick); and a link's
+state when it changes, recorded in the background. Where frames go is injected
+(`publish`): fanout.py in the server, the terminal for `manage.py stream_test`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from .brokers import catalog
+from .brokers.base import BrokerAdapter, StreamConfig
+from .checkpoints import DatabaseCheckpoint
+from .eventlog import EventLog
+from .manager import Authorize, Publish, UserStreamManager
+from .state import LinkInfo
+
+
+def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
+    from accounts.selectors import broker_link_credentials, broker_links_for_user
+
+    loaded = []
+    for link in broker_links_for_user(user_id=user_id):
+        info = LinkInfo(
+            link.id,
+            link.broker,
+            link.label,
+            link.is_simulated,
+            streams_quotes=link.broker in catalog.QUOTE_BROKERS,
+        )
+        spec = {
+            "credentials": broker_link_credentials(link=link),
+            "account_numbers": list(link.account_numbers or []),
+        }
+        loaded.append((info, spec))
+    return loaded
+
+
+def _load_watchlist(user_id: int) -> tuple[list[str], int]:
+    from .models import Watchlist
+
+    return Watchlist.state_for(user_id)
+
+
+def _record_link_state(link_id: int, state: str, reason: str) -> None:
+    from accounts.services import broker_link_record_stream_state
+
+    if state == "error":
+        broker_link_record_stream_state(link_id=link_id, status="error", error=reason)
+    elif state == "live":
+        broker_link_record_stream_state(link_id=link_id, status="verified", error="")
+
+
+def stream_config() -> StreamConfig:
+    return StreamConfig(
+        watchdog_timeout=settings.STREAM_WATCHDOG_TIMEOUT,
+        reconcile_interval=settings.STREAM_RECONCILE_INTERVAL,
+        account_poll_interval=settings.STREAM_ACCOUNT_POLL_INTERVAL,
+        order_poll_interval=settings.STREAM_ORDER_POLL_INTERVAL,
+        chain_cache_ttl=settings.STREAM_CHAIN_CACHE_TTL,
+        account_heartbeat_interval=settings.STREAM_ACCOUNT_HEARTBEAT,
+    )
+
+
+def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> BrokerAdapter:
+    """The link's adapter; replayable streams resume from a checkpoint in the database."""
+    return catalog.make_adapter(
+        link_id=info.id,
+        broker=info.broker,
+        credentials=spec["credentials"],
+        account_numbers=spec["account_numbers"],
+        config=config,
+        checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
+    )
+
+
+async def build_manager(
+    user_id: int,
+    publish: Publish,
+    *,
+    event_log: EventLog | None = None,
+    owner: str = "",
+    authorize: Authorize | None = None,
+) -> UserStreamManager:
+    """A manager for a user's enabled links, publishing every frame through `publish`."""
+    loaded = await database_sync_to_async(_load_links)(user_id)
+    watchlist = await database_sync_to_async(_load_watchlist)(user_id)
+    config = stream_config()
+    record = database_sync_to_async(_record_link_state)
+
+    async def on_link_state(link_id: int, state: str, reason: str) -> None:
+        await record(link_id, state, reason)
+
+    return UserStreamManager(
+        user_id,
+        links=[(info, make_adapter(info, spec, config)) for info, spec in loaded],
+        publish=publish,
+        flush_interval=settings.STREAM_FLUSH_INTERVAL,
+        on_link_state=on_link_state,
+        per_tick_quotes=settings.STREAM_NAIVE_FANOUT,
+        event_log=event_log,
+        owner=owner,
+        authorize=authorize,
+        watchlist=watchlist,
+        quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
+    )

@@ -1,0 +1,137 @@
+// What the dashboard shows (static/js/stream/format.js): number text, ages, marks, P&L.
+// Run: node --test tests/js/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  DASH, accountPnl, accountView, asOfText, errorText, fmt, fmtAge, isOption, markOf, markView, positionDelta,
+  positionPnl, quoteWhy, rejectionText, symbolLabel,
+} from '../../static/js/stream/format.js';
+
+const NOW = 1_760_000_000_000;
+const quotes = (obj) => new Map(Object.entries(obj));
+const pos = (extra = {}) => ({
+  symbol: 'SPY', streamer_symbol: 'SPY', instrument_type: 'Equity', quantity: 10, direction: 'Long',
+  average_open_price: 490, close_price: 495, mark_price: 494, multiplier: 1, ...extra,
+});
+
+test('null is never shown as 0: every formatter gives "—"', () => {
+  for (const [name, f] of Object.entries(fmt)) {
+    if (name === 'time') continue;
+    assert.equal(f(null, 2), DASH, name);
+    assert.equal(f(undefined, 2), DASH, name);
+  }
+  assert.equal(fmt.time(null), '');
+  assert.equal(fmtAge(null), DASH);
+  assert.notEqual(fmt.money(0), DASH, 'a real zero is a number');
+  assert.equal(fmt.money(0), '0.00');
+});
+
+test('numbers in en-US', () => {
+  assert.equal(fmt.money(104523.17), '104,523.17');
+  assert.equal(fmt.pnl(1000), '+1,000.00');
+  assert.equal(fmt.pnl(-12.5), '-12.50');
+  assert.equal(fmt.pnl(0), '0.00');
+  assert.equal(fmt.price(501.255), '501.26');
+  assert.equal(fmt.price(1.23456), '1.2346', 'four digits below 10');
+  assert.equal(fmt.change(0.1234), '+0.1234');
+  assert.equal(fmt.change(-2.5), '-2.50');
+  assert.equal(fmt.qty(-2), '-2');
+  assert.equal(fmt.qty(0.12345), '0.1235');
+  assert.equal(fmt.delta(52.25), '+52.3');
+  assert.equal(fmt.greek(0.5, 3), '0.500');
+  assert.equal(fmt.pct(0.2345), '23.5%');
+  assert.equal(fmt.volume(99999), '99,999');
+  assert.equal(fmt.volume(123456789), '123.5M');
+});
+
+test('times and ages', () => {
+  const t = new Date(2026, 2, 3, 14, 2, 11).getTime();
+  assert.equal(fmt.time(t), '14:02:11');
+  assert.equal(asOfText(t, t + 60_000), 'as of 14:02:11');
+  assert.equal(asOfText(t, t + 2 * 86_400_000), 'as of Mar 3 14:02:11');
+  assert.equal(asOfText(null, t), 'not confirmed yet');
+  assert.equal(fmtAge(400), '0.4 s');
+  assert.equal(fmtAge(12_000), '12 s');
+  assert.equal(fmtAge(180_000), '3 min');
+  assert.equal(fmtAge(3 * 3_600_000), '3 h');
+});
+
+test('the mark: the live mid, else the last, else the broker\'s mark', () => {
+  assert.deepEqual(markOf(pos(), quotes({ SPY: { bid: 500, ask: 501 } })).mark, 500.5);
+  assert.equal(markOf(pos(), quotes({ SPY: { bid: 500, ask: 501 } })).live, true);
+  assert.equal(markOf(pos(), quotes({ SPY: { bid: 500, ask: null, last: 499 } })).mark, 499);
+  assert.deepEqual(markOf(pos(), quotes({})), { mark: 494, live: false, quote: null });
+  assert.equal(markOf(pos({ mark_price: null }), quotes({ SPY: { bid: null, ask: null, last: null } })).mark, null);
+  // valued by its streamer symbol
+  const opt = pos({ symbol: 'SPY   260320P00570000', streamer_symbol: '.SPY260320P570', instrument_type: 'Equity Option' });
+  assert.equal(markOf(opt, quotes({ '.SPY260320P570': { bid: 2, ask: 3 } })).mark, 2.5);
+});
+
+test('P&L: long, short, multiplier; missing inputs give null, never 0', () => {
+  const live = quotes({ SPY: { bid: 500, ask: 502 } }); // mark 501
+  assert.deepEqual(positionPnl(pos(), live), { qty: 10, avg: 490, mark: 501, live: true, open: 110, day: 60 });
+  const short = positionPnl(pos({ direction: 'Short', quantity: 2, multiplier: 100 }), live);
+  assert.equal(short.qty, -2);
+  assert.equal(short.open, (501 - 490) * 2 * 100 * -1);
+  assert.equal(short.day, (501 - 495) * 2 * 100 * -1);
+  const noAvg = positionPnl(pos({ average_open_price: null }), live);
+  assert.equal(noAvg.open, null);
+  assert.equal(noAvg.day, 60);
+  const noMark = positionPnl(pos({ mark_price: null }), quotes({}));
+  assert.equal(noMark.open, null);
+  assert.equal(noMark.day, null);
+  assert.equal(fmt.pnl(noMark.open), DASH);
+  assert.equal(positionPnl(pos({ quantity: null }), live).qty, null);
+});
+
+test('account totals: partial sums are flagged, no value is null, no positions is 0', () => {
+  const live = quotes({ SPY: { bid: 500, ask: 502 }, QQQ: { bid: 400, ask: 400 } });
+  const qqq = pos({ symbol: 'QQQ', streamer_symbol: 'QQQ', average_open_price: 390, close_price: 395 });
+  assert.deepEqual(accountPnl([pos(), qqq], live), { open: 110 + 100, day: 60 + 50, missing: false });
+  const noMark = pos({ symbol: 'X', streamer_symbol: 'X', mark_price: null });
+  assert.deepEqual(accountPnl([pos(), noMark], live), { open: 110, day: 60, missing: true });
+  assert.deepEqual(accountPnl([noMark], live), { open: null, day: null, missing: true });
+  assert.deepEqual(accountPnl([], live), { open: 0, day: 0, missing: false });
+});
+
+test('position delta: options from greeks, shares count one each', () => {
+  const greeks = new Map([['.SPY260320P570', { delta: -0.25 }]]);
+  const opt = pos({ symbol: 'SPY   260320P00570000', streamer_symbol: '.SPY260320P570', instrument_type: 'Equity Option', quantity: 2, multiplier: 100 });
+  assert.equal(isOption(opt), true);
+  assert.equal(positionDelta(opt, greeks), -50);
+  assert.equal(positionDelta({ ...opt, direction: 'Short' }, greeks), 50);
+  assert.equal(positionDelta(opt, new Map()), null, 'no greeks yet: no delta');
+  assert.equal(positionDelta(pos(), greeks), 10);
+  assert.equal(positionDelta(pos({ instrument_type: 'Future' }), greeks), null);
+});
+
+test('symbol labels', () => {
+  assert.deepEqual(symbolLabel({ symbol: 'SPY   260320P00570000', streamer_symbol: '.SPY260320P570' }), { main: 'SPY 570P', sub: 'exp 20 Mar 26' });
+  assert.deepEqual(symbolLabel({ symbol: 'SPY', streamer_symbol: 'SPY', instrument_type: 'Equity' }), { main: 'SPY', sub: 'Equity' });
+  assert.deepEqual(symbolLabel({ symbol: 'X', streamer_symbol: '.X261399C5' }), { main: 'X', sub: '' }, 'month 13 is no date');
+});
+
+test('why a value is stale, in words', () => {
+  const fresh = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 2_000 } });
+  assert.deepEqual(markView(pos(), fresh, NOW, 10_000), { stale: false, delayed: false, why: 'quote 2.0 s old' });
+  const old = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 21_000, delayed: true } });
+  assert.deepEqual(markView(pos(), old, NOW, 10_000), { stale: true, delayed: true, why: 'DELAYED quote, quote 21 s old (stale)' });
+  assert.equal(markView(pos(), quotes({}), NOW, 10_000).why, 'no live quote: the broker\'s mark');
+  assert.equal(markView(pos({ mark_price: null }), quotes({}), NOW, 10_000).stale, false, 'nothing shown, nothing stale');
+  assert.equal(quoteWhy(undefined, NOW, 10_000), 'no quote yet');
+  assert.equal(quoteWhy({ t: NOW - 12_000 }, NOW, 10_000), 'quote 12 s old (stale)');
+  assert.equal(quoteWhy({}, NOW, 10_000), 'quote time unknown (stale)');
+  const t = new Date(2026, 2, 3, 14, 2, 11).getTime();
+  const stale = { state: 'live', kinds: { quotes: { state: 'live' }, account: { state: 'stale', reason: 'no heartbeat', last_ok: t } } };
+  assert.deepEqual(accountView(stale, t + 1000), { live: false, state: 'stale', asOf: t, why: 'account data stale (no heartbeat), as of 14:02:11' });
+  assert.equal(accountView(null, t).live, true, 'an account without a known link is not marked');
+});
+
+test('what the server refused, in words', () => {
+  assert.equal(rejectionText('BAD', 'invalid_symbol'), 'BAD: not a valid symbol');
+  assert.equal(rejectionText('X', 'user_limit_reached'), 'X: your symbol limit is reached');
+  assert.equal(rejectionText('X', 'something_new'), 'X: something_new');
+  assert.equal(errorText({ code: 'rate_limited', message: 'slow down', ref: 'subscribe' }), 'Server refused a request (subscribe): slow down');
+  assert.equal(errorText({ code: 'too_large' }), 'Server refused a request: too_large');
+});

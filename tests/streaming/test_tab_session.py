@@ -1,0 +1,244 @@
+"""One tab's view of the stream (streaming/tab_session.py), in-process, over a fake
+transport: hold, duplicate, gap, catch-up, new epoch, resume, slow transport.
+
+The session runs against the real registry in single-process mode (local lease, local
+event log, in-memory layer) for a user without links: the owner's account frames are
+made here, written to the event log as the manager would, and handed to the session as
+the fan-out would, so a test can drop, repeat or reorder them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import orjson
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab
+from streaming.eventlog import Position
+from streaming.fanout import frame_message
+from streaming.registry import registry
+from streaming.tab_session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class FakeTransport:
+    """Records what the session sends; `backlog` is set by the test."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict] = []
+        self.positions: list[tuple[str | None, int | None]] = []
+        self.ended: int | None = None
+        self.pending = 0
+
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        self.frames.append(orjson.loads(text))
+        self.positions.append((epoch, seq))
+
+    async def end(self, code: int) -> None:
+        self.ended = code
+
+    def backlog(self) -> int:
+        return self.pending
+
+    def of(self, kind: str) -> list[dict]:
+        return [f for f in self.frames if f["type"] == kind]
+
+    def account_seqs(self) -> list[int]:
+        return [f["seq"] for f in self.frames if f["type"] == "balance"]
+
+
+@pytest.fixture(autouse=True)
+def _fast(settings):
+    settings.STREAM_IDLE_GRACE = 0.1
+    settings.STREAM_LEASE_RENEW = 0.05
+
+
+@pytest.fixture
+async def user():
+    make = database_sync_to_async(get_user_model().objects.create_user)
+    yield await make(f"tab-{uuid.uuid4().hex[:8]}", password="pw")
+    await registry.stop_all()
+
+
+async def open_tab(user, since: Position | None = None) -> tuple[TabSession, FakeTransport]:
+    transport = FakeTransport()
+    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
+    await session.begin(user, since, {"SPY"})
+    return session, transport
+
+
+async def live_tab(user) -> tuple[TabSession, FakeTransport]:
+    """A tab that got its snapshot from the (local) owner."""
+    session, transport = await open_tab(user)
+    await wait_until(lambda: transport.of("snapshot"))
+    return session, transport
+
+
+_cash = itertools.count(1)
+
+
+async def owner_frame(user) -> dict:
+    """The next account frame of the user's stream, numbered and logged as the manager
+    does it; returned as the fan-out's layer message (not yet delivered)."""
+    manager = registry.get(user.id)
+    assert manager is not None
+    state = manager.state
+    state.seq += 1
+    frame = {
+        "type": "balance",
+        "epoch": state.epoch,
+        "seq": state.seq,
+        "account": "5WT0001",
+        "link": 1,
+        "balance": {"cash": next(_cash)},
+        "t": 1,
+        "simulated": True,
+    }
+    text = orjson.dumps(frame).decode()
+    await registry.event_log.append(user.id, manager._owner, state.position, text)
+    return frame_message(frame, text)
+
+
+async def test_hello_then_a_snapshot_at_the_streams_position(user):
+    session, transport = await live_tab(user)
+    hello, snapshot = transport.frames[:2]
+    assert (hello["type"], snapshot["type"]) == ("hello", "snapshot")
+    assert transport.positions[1] == (snapshot["epoch"], snapshot["seq"])
+    assert (session.epoch, session.last_seq) == (snapshot["epoch"], snapshot["seq"])
+    assert not session.awaiting_snapshot
+
+
+async def test_account_frames_in_order_and_a_duplicate_is_dropped(user):
+    session, transport = await live_tab(user)
+    one, two = await owner_frame(user), await owner_frame(user)
+    for message in (one, two, two, one):
+        await session.stream_frame(message)
+    assert transport.account_seqs() == [1, 2]
+
+
+async def test_a_gap_is_filled_from_the_event_log_in_order(user):
+    session, transport = await live_tab(user)
+    one, _lost, three = [await owner_frame(user) for _ in range(3)]
+    await session.stream_frame(one)
+    await session.stream_frame(three)
+    assert transport.account_seqs() == [1, 2, 3]
+    assert transport.ended is None
+
+
+async def test_a_gap_the_log_cannot_fill_ends_the_tab_with_4409(user):
+    session, transport = await live_tab(user)
+    await session.stream_frame(await owner_frame(user))
+    manager = registry.get(user.id)
+    manager.state.seq += 5  # frames the log never saw (a Redis outage)
+    await session.stream_frame(await owner_frame(user))
+    assert transport.ended == CLOSE_RESYNC
+    assert transport.account_seqs() == [1]
+
+
+async def test_frames_before_the_snapshot_are_held_then_sent_after_it(user):
+    """A tab that waits for a remote owner's snapshot holds what the fan-out brings
+    meanwhile; after the snapshot, only the frames newer than it go out, in order."""
+    session, transport = await live_tab(user)
+    session.awaiting_snapshot = True  # as after an owner change
+    frames = [await owner_frame(user) for _ in range(3)]
+    quotes = {"type": ToTab.FRAME, "kind": "quotes", "text": '{"type":"quotes"}', "seq": None}
+    for message in (frames[0], quotes, frames[1], frames[2]):
+        await session.stream_frame(message)
+    assert transport.account_seqs() == []
+    snapshot = registry.get(user.id).snapshot()
+    snapshot["seq"] = 1  # taken after frame 1
+    await session.stream_snapshot({"type": ToTab.SNAPSHOT, "text": orjson.dumps(snapshot)})
+    assert transport.frames[-3]["type"] == "snapshot"
+    assert transport.account_seqs() == [2, 3]
+    assert not [f for f in transport.frames[-3:] if f["type"] == "quotes"]
+
+
+async def test_a_head_ahead_of_the_tab_fetches_what_it_missed(user):
+    session, transport = await live_tab(user)
+    await owner_frame(user)
+    await owner_frame(user)  # both lost on the way to this tab
+    head = registry.get(user.id).position
+    await session.stream_head({"type": ToTab.HEAD, "epoch": head.epoch, "seq": head.seq})
+    assert transport.account_seqs() == [1, 2]
+
+
+async def test_a_new_epoch_gets_a_fresh_snapshot_before_its_first_frame(user):
+    session, transport = await live_tab(user)
+    await session.stream_frame(await owner_frame(user))
+    manager = registry.get(user.id)
+    old_epoch = manager.state.epoch
+    # the store lost the stream's head and a new owner numbers from a new epoch
+    registry.event_log._logs.pop(user.id, None)
+    registry.event_log._epochs[user.id] = "NewEpoch1"
+    manager.state.epoch, manager.state.seq = "NewEpoch1", 0
+    await session.stream_frame(await owner_frame(user))
+    snapshots = transport.of("snapshot")
+    assert [s["epoch"] for s in snapshots] == [old_epoch, "NewEpoch1"]
+    assert snapshots[-1]["seq"] == 1  # the new epoch's first event is in it
+    await session.stream_frame(await owner_frame(user))
+    new_from = transport.frames.index(snapshots[-1])
+    after = [(f["epoch"], f["seq"]) for f in transport.frames[new_from + 1 :]]
+    assert after == [("NewEpoch1", 2)]
+
+
+async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
+    session, _ = await live_tab(user)
+    start = registry.get(user.id).position
+    for _ in range(3):
+        await owner_frame(user)
+    await session.finish()
+    _, resumed = await open_tab(user, since=Position(start.epoch, start.seq + 1))
+    await wait_until(lambda: resumed.of("watchlist"))  # the live state, after the frames
+    assert [f["type"] for f in resumed.frames[:2]] == ["hello", "resumed"]
+    assert resumed.frames[1] == {
+        "type": "resumed",
+        "epoch": start.epoch,
+        "from": start.seq + 1,
+        "count": 2,
+    }
+    assert resumed.account_seqs() == [start.seq + 2, start.seq + 3]
+    assert [f["type"] for f in resumed.frames] == [
+        "hello",
+        "resumed",
+        "balance",
+        "balance",
+        "watchlist",
+    ]
+
+
+async def test_a_slow_transport_gets_the_newest_quotes_once_it_drains(user):
+    session, transport = await live_tab(user)
+    transport.pending = HOLD_QUOTES_ABOVE + 1
+    for bid in (1.0, 2.0, 3.0):
+        text = orjson.dumps({"type": "quotes", "quotes": {"SPY": {"bid": bid}}, "greeks": {}})
+        await session.stream_frame(
+            {"type": ToTab.FRAME, "kind": "quotes", "text": text.decode(), "seq": None}
+        )
+    assert transport.of("quotes") == []
+    transport.pending = 0
+    await wait_until(lambda: transport.of("quotes"))
+    (quotes,) = transport.of("quotes")
+    assert quotes["quotes"] == {"SPY": {"bid": 3.0}}
+
+
+async def test_an_account_frame_behind_a_large_backlog_ends_the_tab_with_4408(user):
+    session, transport = await live_tab(user)
+    transport.pending = CLOSE_SLOW_ABOVE + 1
+    await session.stream_frame(await owner_frame(user))
+    assert transport.ended == CLOSE_TOO_SLOW
+    assert transport.account_seqs() == []
+
+
+async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
+    session, transport = await live_tab(user)
+    await session.session_ended()
+    await session.session_ended()
+    assert transport.ended == CLOSE_UNAUTHENTICATED
+    await session.stream_frame(await owner_frame(user))
+    assert transport.account_seqs() == []

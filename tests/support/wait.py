@@ -1,0 +1,44 @@
+"""Waiting for a condition instead of sleeping a fixed time: one helper for every test.
+
+`wait_until` (in a coroutine) and `poll_until` (in a thread, e.g. next to a sandbox
+served from another thread) check `condition()` until it is truthy and return its value,
+or fail the test with `what` after `within` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+INTERVAL = 0.02
+
+
+def _expired(deadline: float, within: float, what: str) -> None:
+    if time.monotonic() > deadline:
+        raise AssertionError(f"{what}: not met within {within} s")
+
+
+async def wait_until(
+    condition: Callable[[], T], within: float = 10.0, what: str = "condition"
+) -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        _expired(deadline, within, what)
+        await asyncio.sleep(INTERVAL)
+
+
+def poll_until(condition: Callable[[], T], within: float = 10.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = condition()
+        if value:
+            return value
+        _expired(deadline, within, what)
+        time.sleep(INTERVAL)
