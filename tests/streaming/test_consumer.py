@@ -235,7 +235,7 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
 async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(stop_managers):
     """`?since=<epoch>:<seq>` through the real consumer: `resumed`, then the account
     frames after that position from the event log, nothing before it, no snapshot."""
-    from tests.streaming.test_tab_session import owner_frame
+    from tests.support.stream import owner_frame
 
     cookie, _ = await make_trader("resumer", None)
     async with connected(cookie) as first:

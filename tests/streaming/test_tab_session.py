@@ -9,7 +9,6 @@ the fan-out would, so a test can drop, repeat or reorder them.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 
 import orjson
@@ -19,9 +18,9 @@ from django.contrib.auth import get_user_model
 
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab
 from streaming.eventlog import Position
-from streaming.fanout import frame_message
 from streaming.registry import registry
 from streaming.tab_session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
+from tests.support.stream import owner_frame
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,31 +77,6 @@ async def live_tab(user) -> tuple[TabSession, FakeTransport]:
     session, transport = await open_tab(user)
     await wait_until(lambda: transport.of("snapshot"))
     return session, transport
-
-
-_cash = itertools.count(1)
-
-
-async def owner_frame(user) -> dict:
-    """The next account frame of the user's stream, numbered and logged as the manager
-    does it; returned as the fan-out's layer message (not yet delivered)."""
-    manager = registry.get(user.id)
-    assert manager is not None
-    state = manager.state
-    state.seq += 1
-    frame = {
-        "type": "balance",
-        "epoch": state.epoch,
-        "seq": state.seq,
-        "account": "5WT0001",
-        "link": 1,
-        "balance": {"cash": next(_cash)},
-        "t": 1,
-        "simulated": True,
-    }
-    text = orjson.dumps(frame).decode()
-    await registry.event_log.append(user.id, manager._owner, state.position, text)
-    return frame_message(frame, text)
 
 
 async def test_hello_then_a_snapshot_at_the_streams_position(user):
