@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -17,28 +17,28 @@ T = TypeVar("T")
 INTERVAL = 0.02
 
 
-def _expired(deadline: float, within: float, what: str) -> None:
-    if time.monotonic() > deadline:
-        raise AssertionError(f"{what}: not met within {within} s")
+def _checks(within: float, what: str) -> Iterator[None]:
+    """One step per check until `within` seconds have passed; then the test fails."""
+    deadline = time.monotonic() + within
+    while True:
+        yield
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not met within {within} s")
 
 
 async def wait_until(
     condition: Callable[[], T], within: float = 10.0, what: str = "condition"
 ) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
+    for _ in _checks(within, what):
+        if value := condition():
             return value
-        _expired(deadline, within, what)
         await asyncio.sleep(INTERVAL)
+    raise AssertionError("unreachable")
 
 
 def poll_until(condition: Callable[[], T], within: float = 10.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
+    for _ in _checks(within, what):
+        if value := condition():
             return value
-        _expired(deadline, within, what)
         time.sleep(INTERVAL)
+    raise AssertionError("unreachable")
