@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -265,22 +266,62 @@ class FaultMiddleware:
         return self.sandbox.credentials.credential_of(token) if token else None
 
 
+def broker_error(
+    broker: str, status: int, code: str, message: str, scope: Scope, headers: dict[str, str]
+) -> Response:
+    """An error in the broker's own shape: tastytrade `{"error": {"code", "message"}}`,
+    Tradier `{"errors": {"error": [...]}}` (JSON or XML, as asked; a bad token is its
+    plain `Invalid Access Token`), Alpaca `{"code": <status>10000, "message"}`."""
+    if broker == "tradier":
+        if status == 401:
+            return PlainTextResponse("Invalid Access Token", 401, headers)
+        response = tradier_render(Request(scope), {"errors": {"error": [message]}}, status)
+        response.headers.update(headers)
+        return response
+    if broker == "alpaca":
+        text = "request is not authorized" if status == 401 else message.lower()
+        return alpaca_error(status, status * 100_000 + 10_000, text, **headers)
+    return rest.error_response(status, code, message, **headers)
+
+
 def error_for(broker: str, fault: HttpFault, scope: Scope) -> Response:
     """An injected error as that broker sends it (or as a proxy would, in plain text)."""
     code, message = DEFAULT_ERROR_BODIES.get(fault.status, ("error", "Injected error"))
     headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
     if fault.plain_text:
         return PlainTextResponse(message, fault.status, headers)
-    if broker == "tradier":
-        if fault.status == 401:
-            return PlainTextResponse("Invalid Access Token", 401, headers)
-        response = tradier_render(Request(scope), {"errors": {"error": [message]}}, fault.status)
-        response.headers.update(headers)
-        return response
-    if broker == "alpaca":
-        text = "request is not authorized" if fault.status == 401 else message.lower()
-        return alpaca_error(fault.status, fault.status * 100_000 + 10_000, text, **headers)
-    return rest.error_response(fault.status, code, message, **headers)
+    return broker_error(broker, fault.status, code, message, scope, headers)
+
+
+#: Refusals of the routing itself, as (code, message) for the tastytrade-style bodies.
+ROUTING_ERRORS = {
+    404: ("not_found", "No such endpoint: {method} {path}"),
+    405: ("method_not_allowed", "{method} is not allowed on {path}"),
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """An unknown route or method (or any HTTP refusal raised by Starlette) in the
+    broker's own JSON shape, never plain text: the SDKs parse error bodies, and a
+    non-JSON one reads as a network fault to some of them."""
+    status = getattr(exc, "status_code", 500)
+    headers = dict(getattr(exc, "headers", None) or {})
+    code, template = ROUTING_ERRORS.get(status, DEFAULT_ERROR_BODIES.get(status, ("error", "")))
+    message = template.format(method=request.method, path=request.url.path) or str(
+        getattr(exc, "detail", "")
+    )
+    if request.url.path.startswith("/_sandbox"):
+        return JSONResponse({"error": message}, status, headers)
+    broker = broker_of_path(request.url.path)
+    return broker_error(broker, status, code, message, request.scope, headers)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """A bug in the sandbox still answers in the broker's shape (and is logged)."""
+    log.exception("sandbox: %s %s failed", request.method, request.url.path, exc_info=exc)
+    code, message = DEFAULT_ERROR_BODIES[500]
+    broker = broker_of_path(request.url.path)
+    return broker_error(broker, 500, code, message, request.scope, {})
 
 
 def build_app(sandbox: Sandbox | None = None) -> Starlette:
@@ -302,6 +343,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             WebSocketRoute("/streamer", streamer_endpoint),
         ],
         middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
