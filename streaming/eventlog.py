@@ -20,6 +20,7 @@ import re
 import secrets
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -103,20 +104,32 @@ return 1
 """
 
 # KEYS[1] lease, KEYS[2] head, KEYS[3] log. ARGV[1] owner, ARGV[2] epoch, ARGV[3] seq,
-# ARGV[4] ttl s. The owner puts its head back after the store lost it (a Redis restart),
-# so that clients at exactly that position resume; nothing older can be proven.
+# ARGV[4] ttl s, ARGV[5] max entries, then (seq, frame) pairs. The owner puts its head back
+# after the store lost it (a Redis restart), and the newest frames it still holds, so that
+# clients at that head, or within those frames, resume; nothing older can be proven. The
+# same call fills the holes that writes lost while Redis was unreachable.
 _RESTORE = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   return 0
 end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if epoch then
-  return epoch == ARGV[2] and 1 or 0
+if epoch and epoch ~= ARGV[2] then
+  return 0
 end
-redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[2], 'epoch', ARGV[2], 'seq', ARGV[3])
+if not epoch then
+  redis.call('DEL', KEYS[3])
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[2], 'seq', ARGV[3])
+end
+for i = 6, #ARGV, 2 do
+  redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 1])
+end
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[5]) + 1))
+if tonumber(redis.call('HGET', KEYS[2], 'seq')) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[2], 'seq', ARGV[3])
+end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 
@@ -134,8 +147,11 @@ class EventLog(Protocol):
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None: ...
 
-    async def restore(self, user_id: int, owner: str, head: Position) -> None:
-        """Put the owner's head back if the store lost it (Fenced if not ours)."""
+    async def restore(
+        self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
+    ) -> None:
+        """Put the owner's head back if the store lost it, with the newest `frames`
+        ((seq, frame), oldest first) it still holds (Fenced if not ours)."""
         ...
 
     async def since(self, user_id: int, position: Position) -> list[str] | None: ...
@@ -172,7 +188,9 @@ class LocalEventLog:
             raise Fenced(f"user {user_id}: epoch {position.epoch} is not the log's")
         self._logs.setdefault(user_id, deque(maxlen=self.size)).append((position.seq, text))
 
-    async def restore(self, user_id: int, owner: str, head: Position) -> None:
+    async def restore(
+        self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
+    ) -> None:
         if head.epoch != self._epoch(user_id):
             raise Fenced(f"user {user_id}: epoch {head.epoch} is not the log's")
 
@@ -233,9 +251,13 @@ class RedisEventLog:
         if not written:
             raise Fenced(f"user {user_id}: lease or epoch held by another process")
 
-    async def restore(self, user_id: int, owner: str, head: Position) -> None:
+    async def restore(
+        self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
+    ) -> None:
+        pairs = [value for seq, text in frames for value in (seq, text)]
         restored = await self._restore(
-            keys=self.keys(user_id), args=[owner, head.epoch, head.seq, self.ttl]
+            keys=self.keys(user_id),
+            args=[owner, head.epoch, head.seq, self.ttl, self.size, *pairs],
         )
         if not restored:
             raise Fenced(f"user {user_id}: lease or epoch held by another process")

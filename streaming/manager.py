@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -52,6 +53,10 @@ HEAD_INTERVAL = 2.0
 STOP_RECANCEL = 2.0
 #: ...and gives up on tasks still running after this long (they are abandoned, logged).
 STOP_GIVE_UP = 10.0
+#: The newest account frames an owner keeps, to put back into a store that lost them (a
+#: Redis restart, or writes that failed while it was away): relays then fill their gaps
+#: from the log instead of resyncing (about 0.5 KiB each).
+RECENT_FRAMES = 200
 #: Abandoned tasks, referenced until they end (a pending task must not be collected).
 _abandoned: set[asyncio.Task[Any]] = set()
 
@@ -103,6 +108,7 @@ class UserStreamManager:
         self._outbox = Outbox()
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._account_lock = asyncio.Lock()
+        self._recent: deque[tuple[Position, str]] = deque(maxlen=RECENT_FRAMES)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
@@ -181,12 +187,16 @@ class UserStreamManager:
         return any(not t.done() for t in self._tasks)
 
     async def restore_head(self) -> None:
-        """After the store lost our head (a Redis restart): put it back so that clients
-        at exactly this position resume; if another owner started an epoch, stop."""
+        """After the store lost our head or frames (a Redis restart, writes that failed
+        while it was away): put back the head and the newest frames we hold, so that
+        relays and resuming clients fill their gaps; if another owner started an epoch,
+        stop."""
         if self._event_log is None or self.fenced:
             return
+        epoch = self.state.epoch
+        frames = [(p.seq, text) for p, text in self._recent if p.epoch == epoch]
         try:
-            await self._event_log.restore(self.user_id, self._owner, self.position)
+            await self._event_log.restore(self.user_id, self._owner, self.position, frames)
         except Fenced:
             log.warning("user %s: another process owns the stream; stopping", self.user_id)
             self.fenced = True
@@ -301,6 +311,7 @@ class UserStreamManager:
                 kind, link_id, account, payload, now_ms=int(self.last_event_at * 1000)
             )
             text = orjson.dumps(frame).decode()
+            self._recent.append((self.position, text))
             await self._log(self.position, text)
             self._outbox.put(frame, text)
         self.fresh(link_id, "account")

@@ -175,7 +175,7 @@ class ManagerRegistry:
     # -- after Redis trouble ---------------------------------------------------------------
     async def _recover(self, reason: str, restarted: bool) -> None:
         """Messages may have been missed: channels rejoin their groups; an owner puts its
-        stream's head back if Redis lost it and re-sends the live state (quotes,
+        stream's head and newest frames back if Redis lost them and re-sends the live state (quotes,
         statuses) for other processes; tabs that relay another process's stream
         re-register and reconcile with a fresh snapshot (account frames they missed come
         from the event log, or they resync if it cannot prove them). The owner's own
@@ -186,9 +186,10 @@ class ManagerRegistry:
                 await agent.rejoin()
             manager = agent.manager
             if manager is not None:
-                if restarted:
-                    with contextlib.suppress(RedisError, OSError):
-                        await manager.restore_head()
+                # the head and the newest frames back (a restart lost them; an outage may
+                # have lost writes), before relays look for what they missed
+                with contextlib.suppress(RedisError, OSError):
+                    await manager.restore_head()
                 manager.republish_live_state()
             else:
                 await agent.fanout.deliver({"type": ToTab.OWNER_CHANGED})

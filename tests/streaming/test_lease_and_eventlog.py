@@ -147,6 +147,29 @@ async def test_the_living_owner_keeps_its_epoch_after_a_restart(client):
     assert (await log.open(8, owner.owner_value)) == Position(epoch, 6)
 
 
+async def test_the_owner_puts_back_the_frames_a_restart_lost(client):
+    """Relays that missed frames while Redis was down fill them from the log once the
+    owner put back the newest frames it holds, even if an append after the restart
+    re-created the head first; a relay older than those frames still gets None."""
+    log = RedisEventLog(client, size=100)
+    owner = RedisLease(client, 9, ttl=5, claim_delay=0)
+    assert await owner.acquire()
+    epoch = (await log.open(9, owner.owner_value)).epoch
+    for seq in range(1, 4):
+        await log.append(9, owner.owner_value, Position(epoch, seq), f"f{seq}")
+    await client.flushall()  # frames 4 and 5 happen while Redis is away: not written
+    await log.append(9, owner.owner_value, Position(epoch, 6), "f6")  # just after
+    assert await log.since(9, Position(epoch, 3)) is None
+    kept = [(seq, f"f{seq}") for seq in range(2, 7)]  # what the owner still holds
+    await log.restore(9, owner.owner_value, Position(epoch, 6), kept)
+    assert await log.since(9, Position(epoch, 3)) == ["f4", "f5", "f6"]
+    assert await log.since(9, Position(epoch, 1)) == ["f2", "f3", "f4", "f5", "f6"]
+    assert await log.since(9, Position(epoch, 0)) is None  # f1 is gone for good
+    assert await log.head(9) == Position(epoch, 6)
+    await log.append(9, owner.owner_value, Position(epoch, 7), "f7")
+    assert await log.since(9, Position(epoch, 5)) == ["f6", "f7"]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
