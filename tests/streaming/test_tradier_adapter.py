@@ -249,13 +249,22 @@ async def test_order_fills_are_synthesized_once_with_deterministic_ids(
                  "type": "limit", "duration": "day", "price": "610"},
             )  # fmt: skip
         order_id = placed["order"]["id"]
-        for _ in range(6):
-            control.step()
-            polls = adapter.order_polls  # a poll that starts after the step sees it
-            await sink.wait_for(lambda: adapter.order_polls >= polls + 2)  # noqa: B023
 
         def order_frames() -> list[dict]:
             return [p for k, _, _, p in sink.events if k == "order" and p["id"] == order_id]
+
+        def reported() -> float:
+            frames = order_frames()
+            return sum(f["quantity"] for f in frames[-1]["legs"][0]["fills"]) if frames else 0
+
+        async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as c:
+            for _ in range(6):
+                control.step()  # one planned chunk fills per step
+                at_broker = await c.get(f"/v1/accounts/{account}/orders/{order_id}")
+                filled = float(at_broker["order"]["exec_quantity"])
+                # the adapter reports each partial fill before the next one happens (a
+                # poll that failed or waited must not let two chunks merge into one)
+                await sink.wait_for(lambda: reported() == filled)  # noqa: B023
 
         await sink.wait_for(lambda: order_frames() and order_frames()[-1]["status"] == "filled")
         final = order_frames()[-1]
