@@ -9,7 +9,6 @@ Everything the contract promises the tab is its `TabSession` (tab_session.py).
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
 from . import validation
-from .contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
+from .contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED, now_ms
 from .fanout import dispatch
 from .registry import registry
 from .tab_session import TabSession, load_watchlist, parse_since
@@ -132,9 +131,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._error(exc.code, exc.message, exc.ref)
             return
         if message.type == "ping":
-            await self.tab.send_json(
-                {"type": "pong", "id": message.ping_id, "t": int(time.time() * 1000)}
-            )
+            await self.tab.send_json({"type": "pong", "id": message.ping_id, "t": now_ms()})
             return
         await self.tab.change_symbols(message.type == "subscribe", message.symbols)
 

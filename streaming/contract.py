@@ -168,8 +168,6 @@ ACCOUNT_FRAMES: dict[str, type] = {
     "order": OrderFrame,
 }
 ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
-#: Where an account frame's body is: `balance`, `positions`, `position`, `order`.
-ACCOUNT_BODY = {kind: kind for kind in ACCOUNT_FRAME_TYPES}
 #: Every frame type a client can receive, with its fields.
 FRAMES: dict[str, type] = {
     "hello": HelloFrame,
@@ -184,9 +182,6 @@ FRAMES: dict[str, type] = {
     "pong": PongFrame,
 }
 RESUMED_FIELDS = ("type", "epoch", "from", "count")
-#: Frames that only carry the newest state: a slow tab may skip all but the last.
-LATEST_WINS_FRAMES = frozenset({"quotes", "status", "watchlist"})
-
 # -- client messages (client -> server) ------------------------------------------------------
 CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping")
 

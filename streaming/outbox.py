@@ -46,9 +46,6 @@ class Outbox:
         """Whether a latest-wins frame of `kind` is queued and not yet published."""
         return self._waiting[kind] > 0
 
-    def qsize(self) -> int:
-        return self._queue.qsize()
-
 
 class QuoteBatch:
     """Quotes and greeks since the last flush, newest values per symbol."""

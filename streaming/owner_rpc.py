@@ -142,13 +142,3 @@ class OwnerRpc:
             )
         except (RedisError, OSError):
             pass  # Redis trouble: the tab asks again, and recovery is the watcher's job
-
-
-__all__ = [
-    "OwnerRpc",
-    "announce_symbols",
-    "drop_tab",
-    "request_snapshot",
-    "to_owner",
-    "watchlist_changed",
-]

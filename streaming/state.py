@@ -129,7 +129,7 @@ class UserState:
             "seq": self.seq,
             "account": account,
             "link": link_id,
-            contract.ACCOUNT_BODY[kind]: payload,
+            kind: payload,  # the body is named for the frame type
             "t": now_ms,
             "simulated": link.simulated,
         }

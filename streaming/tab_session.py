@@ -35,6 +35,7 @@ from .contract import (
     HelloFrame,
     Rejection,
     SubscribedFrame,
+    now_ms,
 )
 from .eventlog import Position
 from .registry import registry
@@ -136,7 +137,7 @@ class TabSession:
             "seq": head.seq if head else 0,
             "flush_ms": int(settings.STREAM_FLUSH_INTERVAL * 1000),
             "simulated": self._simulated(),
-            "server_time": int(time.time() * 1000),
+            "server_time": now_ms(),
             "limits": {
                 "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
                 "max_symbols_per_user": validation.MAX_SYMBOLS_PER_USER,
@@ -429,7 +430,7 @@ class TabSession:
             quotes, self._held_quotes = self._held_quotes, {}
             greeks, self._held_greeks = self._held_greeks, {}
             frame = {"type": "quotes", "quotes": quotes, "greeks": greeks}
-            await self.send_json({**frame, "t": int(time.time() * 1000)})
+            await self.send_json({**frame, "t": now_ms()})
 
     async def drained(self) -> None:
         """The transport's backlog went down: send what was held back (if any)."""
