@@ -463,7 +463,7 @@ def subscription_pairs(state: dict[str, Any], creds: set[str]) -> tuple[int, int
 async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
     args = cluster.args
     users = cluster.users[: phase.users]
-    from streaming.sandbox.credentials import credential_id
+    from streaming.sandbox.core.credentials import credential_id
 
     creds = {credential_id(u["refresh_token"]): u["index"] for u in users}
     log(

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from bench.proc import rss_mib
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxServer
 from tests.chaos.conftest import DEMO_TT, market_buy
 from tests.support.clients import WsClient

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.redis_server import RedisServer
 

@@ -1,9 +1,9 @@
-"""A local, protocol-faithful fake of tastytrade for demos and tests.
+"""A local, protocol-faithful fake of tastytrade, Tradier and Alpaca for demos and tests.
 
-The real, unmodified `tastytrade` SDK talks to it over real sockets: REST
-(`rest.py`), the DXLink market-data websocket (`dxlink.py`) and the account
-streamer websocket (`account_streamer.py`), all driven by one seeded market
-(`market.py`) and one simulated brokerage (`brokerage.py`). Faults are injected
-through a loopback-only control API (`control.py`). Nothing in the app imports
-this package except the wiring that starts the demo.
+The real, unmodified SDKs talk to it over real sockets. `core/` is the simulated world
+(one market, one brokerage, credentials, faults, live sockets) and imports no protocol;
+`tastytrade/`, `tradier/` and `alpaca/` each render it in that broker's wire format;
+`http.py` holds what they share; `control.py` is the loopback-only control API; `app.py`
+assembles the routes and is the only module that imports the façades. Nothing in the app
+imports this package except the wiring that starts the demo.
 """

@@ -6,199 +6,43 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import dataclasses
 import logging
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import control, rest
-from .account_streamer import streamer_endpoint
-from .alpaca import AlpacaSandbox, alpaca_error
-from .alpaca import routes as alpaca_routes
-from .brokerage import AccountEvent, Brokerage
-from .config import SandboxConfig
-from .credentials import Credentials, credential_id
-from .dxlink import dxlink_endpoint
-from .faults import DEFAULT_ERROR_BODIES, Faults, HttpFault, broker_of_path
-from .hub import Hub
-from .market import Market
-from .symbols import classify
-from .tradier import TradierSandbox
-from .tradier import render as tradier_render
-from .tradier import routes as tradier_routes
+from . import control
+from .alpaca.broker_api import AlpacaSandbox, alpaca_error
+from .alpaca.broker_api import routes as alpaca_routes
+from .core.config import SandboxConfig
+from .core.credentials import credential_id
+from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
+from .core.simulation import Simulation
+from .tastytrade import rest
+from .tastytrade.account_streamer import streamer_endpoint
+from .tastytrade.dxlink import dxlink_endpoint
+from .tradier.api import TradierSandbox
+from .tradier.api import render as tradier_render
+from .tradier.api import routes as tradier_routes
 
 log = logging.getLogger(__name__)
 
 
-class Sandbox:
-    """All state of one sandbox: market, brokerage, credentials, faults and live sockets."""
+class Sandbox(Simulation):
+    """One sandbox: the simulation plus the façades of the brokers that are not the root."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
-        # this run's own copy: what is derived here (the order id base) must not leak into
-        # the caller's object, which a restart may hand in again
-        self.config = dataclasses.replace(config) if config is not None else SandboxConfig()
-        self.started_at = time.time()
-        if self.config.order_id_base <= 0:  # from the start time: never an id of a past run
-            self.config.order_id_base = int(self.started_at * 1_000_000)
-        self.market = Market(seed=self.config.seed)
-        self.brokerage = Brokerage(
-            self.market, seed=self.config.seed, first_order_id=self.config.order_id_base
-        )
-        self.credentials = Credentials()
-        self.faults = Faults()
-        self.hub = Hub()
-        self.counters: Counter[str] = Counter()
-        self.public_url: str | None = None
-        self._underlyings = (0, 0)  # (symbols seen, underlyings among them)
-        #: Called with every account event the simulation publishes (broker façades
-        #: such as the Alpaca one turn them into their own wire events).
-        self.account_listeners: list[Callable[[AccountEvent], None]] = []
+        super().__init__(config)
         #: The other brokers' façades over the same market and brokerage.
         self.tradier = TradierSandbox(self)
         self.alpaca = AlpacaSandbox(self)
-
-    # -- simulation -------------------------------------------------------------
-    def underlying_count(self) -> int:
-        symbols = self.market.symbols
-        if self._underlyings[0] != len(symbols):
-            count = sum(1 for s in symbols if classify(s) in ("equity", "future"))
-            self._underlyings = (len(symbols), count)
-        return self._underlyings[1]
-
-    def tick(self, n: int) -> set[str]:
-        """Advance the market n ticks and route the news to subscribed feed channels."""
-        changed = self.market.tick(n)
-        self.counters["ticks"] += n
-        self.hub.on_changed(changed)
-        return changed
-
-    def publish(self, events: Iterable[AccountEvent]) -> None:
-        """Push account events, in order, to every streamer subscribed to their account."""
-        for event in events:
-            self.counters["account_events"] += 1
-            self.hub.push_account_event(event)
-            for listener in self.account_listeners:
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("sandbox account listener failed")
-
-    def push_balances(self) -> int:
-        accounts = self.hub.watched_accounts()
-        self.publish(
-            AccountEvent("AccountBalance", number, self.brokerage.balance(number))
-            for number in accounts
-        )
-        return len(accounts)
-
-    async def _every(self, interval_name: str, action: Any) -> None:
-        """Run `action` every `config.<interval_name>` seconds (0 pauses it); log, never die."""
-        while True:
-            interval = getattr(self.config, interval_name)
-            await asyncio.sleep(interval if interval > 0 else 1.0)
-            if interval > 0:
-                try:
-                    action()
-                except Exception:
-                    log.exception("sandbox %s failed", interval_name)
-
-    async def _ticker(self) -> None:
-        """Tick every active underlying `tick_rate` times a second, spread evenly."""
-        carry = 0.0
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(self.config.tick_interval)
-            now = time.monotonic()
-            carry += self.config.tick_rate * self.underlying_count() * (now - last)
-            last = now
-            n = int(carry)
-            if n:
-                carry -= n
-                try:
-                    self.tick(n)
-                except Exception:
-                    log.exception("sandbox ticker failed")
-
-    def _step_orders(self) -> None:
-        self.publish(self.brokerage.step())
-
-    def _demo_orders(self) -> None:
-        for number in self.hub.watched_accounts():
-            self.publish(self.brokerage.demo_order(number))
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        tasks = [
-            asyncio.create_task(self._ticker()),
-            asyncio.create_task(self._every("order_step_interval", self._step_orders)),
-            asyncio.create_task(self._every("balance_push_interval", self.push_balances)),
-            asyncio.create_task(self._every("demo_order_interval", self._demo_orders)),
-        ]
-        try:
-            yield
-        finally:
-            self.faults.end_blackouts()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.gather(
-                *(s.close(1001, "sandbox shutting down") for s in list(self.hub.sessions.values())),
-                return_exceptions=True,
-            )
-
-    # -- addressing and reporting -----------------------------------------------
-    def websocket_url(self, request: Request, path: str) -> str:
-        """Where the SDK should connect: back at this sandbox, as it was reached."""
-        base = self.public_url or f"{request.url.scheme}://{request.url.netloc}"
-        return base.replace("https://", "wss://").replace("http://", "ws://") + path
-
-    def state(self) -> dict[str, Any]:
-        per_credential: dict[str, dict[str, Any]] = {}
-        for cred_id, cred in self.credentials.known().items():
-            per_credential[cred_id] = {
-                "revoked": cred.revoked,
-                "refreshes": cred.refreshes,
-                "active_access_tokens": self.credentials.active_token_count(cred_id),
-                "accounts": [a["account-number"] for a in self.brokerage.accounts(cred_id)],
-                "dxlink": [],
-                "streamer": [],
-            }
-        for facade in (self.tradier, self.alpaca):
-            per_credential.update(facade.credential_states())
-        unauthenticated: list[dict[str, Any]] = []
-        for session in self.hub.sessions.values():
-            entry = per_credential.get(session.credential or "")
-            if entry is None:
-                unauthenticated.append(session.state())
-            else:
-                entry.setdefault(session.kind, []).append(session.state())
-        return {
-            "config": self.config.as_dict(),
-            "faults": self.faults.as_dict(),
-            "credentials": per_credential,
-            "unauthenticated_sessions": unauthenticated,
-            "totals": {
-                "dxlink_sessions": len(self.hub.find("dxlink")),
-                "streamer_sessions": len(self.hub.find("streamer")),
-                "tradier_streams": len(self.hub.find("tradier-stream")),
-                "alpaca_streams": len(self.hub.find("alpaca-sse")),
-                "closed_sessions": self.hub.closed_sessions,
-                "messages_sent": sum(s.messages_sent for s in self.hub.sessions.values()),
-                "symbols": len(self.market.symbols),
-                **self.counters,
-            },
-            "uptime": time.time() - self.started_at,
-        }
+        self.credential_reporters += [self.tradier.credential_states, self.alpaca.credential_states]
 
 
 class FaultMiddleware:
@@ -311,7 +155,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         getattr(exc, "detail", "")
     )
     if request.url.path.startswith("/_sandbox"):
-        return JSONResponse({"error": message}, status, headers)
+        return control.control_error(status, code, message, **headers)
     broker = broker_of_path(request.url.path)
     return broker_error(broker, status, code, message, request.scope, headers)
 
@@ -347,4 +191,6 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
+    app.state.tradier = sandbox.tradier
+    app.state.alpaca = sandbox.alpaca
     return app

@@ -9,21 +9,18 @@ documented in docs/sandbox.md.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .brokerage import AccountEvent, OrderRejected
-from .faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
-from .rest import error_response, json_response
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from .core.brokerage import AccountEvent, OrderRejected
+from .core.faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
+from .core.simulation import Simulation
+from .http import is_loopback, json_response
 
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
 #: two websockets, Tradier's HTTP market stream and Alpaca's SSE trade-event stream.
@@ -36,23 +33,23 @@ CREDENTIAL_REFUSABLE = {"tradier-stream", "alpaca-sse"}
 START_ONLY_CONFIG = {"order_id_base"}
 
 
+def control_error(status: int, code: str, message: str, **headers: str) -> Response:
+    """Every refusal of the control API: `{"error": {"code", "message"}}`."""
+    return json_response({"error": {"code": code, "message": message}}, status, headers or None)
+
+
 class ControlError(Exception):
     """A control request that cannot be carried out (400 with the reason)."""
 
 
 def loopback_only(
-    handler: Callable[[Request, Sandbox, dict[str, Any]], Awaitable[Any]],
+    handler: Callable[[Request, Simulation, dict[str, Any]], Awaitable[Any]],
 ) -> Callable[[Request], Awaitable[Response]]:
     """Refuse anyone not on this machine; parse the JSON body; map errors to 400."""
 
     async def endpoint(request: Request) -> Response:
-        host = request.client.host if request.client else ""
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host in {"testclient", "localhost"}
-        if not loopback:
-            return error_response(403, "forbidden", "The control API is loopback-only")
+        if not is_loopback(request):
+            return control_error(403, "forbidden", "The control API is loopback-only")
         raw = await request.body()
         try:
             body = orjson.loads(raw) if raw else {}
@@ -60,14 +57,14 @@ def loopback_only(
                 raise ControlError("body must be a JSON object")
             result = await handler(request, request.app.state.sandbox, body)
         except (ControlError, orjson.JSONDecodeError, ValueError, TypeError) as exc:
-            return error_response(400, "invalid_control_request", str(exc))
+            return control_error(400, "invalid_control_request", str(exc))
         return json_response(result)
 
     endpoint.__name__ = handler.__name__
     return endpoint
 
 
-async def state(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def state(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     return sandbox.state()
 
 
@@ -123,7 +120,7 @@ def _path_prefix(body: dict[str, Any], broker: str | None) -> str:
     return prefix
 
 
-async def inject_fault(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def inject_fault(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     kind = body.get("kind")
     credential = _credential(body)
     faults = sandbox.faults
@@ -209,13 +206,13 @@ async def inject_fault(request: Request, sandbox: Sandbox, body: dict[str, Any])
     raise ControlError(f"unknown fault kind: {kind!r}")
 
 
-async def clear_faults(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def clear_faults(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     sandbox.faults.clear()
     sandbox.hub.unsilence_all()
     return {"faults": sandbox.faults.as_dict()}
 
 
-async def update_config(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def update_config(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     fixed = sorted(START_ONLY_CONFIG & body.keys())
     if fixed:
         raise ControlError(f"{', '.join(fixed)} can only be set when the sandbox starts")
@@ -225,20 +222,20 @@ async def update_config(request: Request, sandbox: Sandbox, body: dict[str, Any]
     return sandbox.config.as_dict()
 
 
-async def tick(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def tick(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     n = int(body.get("n", 1))
     if not 0 < n <= 1_000_000:
         raise ControlError("n must be between 1 and 1000000")
     return {"changed": len(sandbox.tick(n))}
 
 
-async def step(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def step(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     events = sandbox.brokerage.step()
     sandbox.publish(events)
     return {"events": [{"kind": e.kind, "account_number": e.account_number} for e in events]}
 
 
-async def place_order(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def place_order(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     number = str(body.get("account_number", ""))
     order = body.get("order")
     if not isinstance(order, dict):
@@ -251,7 +248,7 @@ async def place_order(request: Request, sandbox: Sandbox, body: dict[str, Any]) 
     return result
 
 
-async def push_balances(request: Request, sandbox: Sandbox, body: dict[str, Any]) -> Any:
+async def push_balances(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     return {"pushed": sandbox.push_balances()}
 
 

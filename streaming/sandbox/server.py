@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 
 from .app import Sandbox, build_app
-from .config import SandboxConfig
+from .core.config import SandboxConfig
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

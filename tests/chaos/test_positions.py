@@ -22,7 +22,7 @@ def cluster_env() -> dict[str, str]:
 
 @pytest.fixture
 def sandbox_config():
-    from streaming.sandbox.config import SandboxConfig
+    from streaming.sandbox.core.config import SandboxConfig
 
     return SandboxConfig(
         tick_rate=10,

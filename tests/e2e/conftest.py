@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxServer
 from tests.support.live import LiveApp
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.core.credentials import credential_id
 from tests.support.live import DEMO_USER
 
 

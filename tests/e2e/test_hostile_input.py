@@ -16,7 +16,7 @@ import pytest
 import websockets
 from httpx_sse import aconnect_sse
 
-from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.core.credentials import credential_id
 from tests.chaos.conftest import market_buy
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp

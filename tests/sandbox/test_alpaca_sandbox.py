@@ -12,9 +12,9 @@ import orjson
 import pytest
 from httpx_sse import aconnect_sse
 
-from streaming.sandbox.alpaca import MonotonicUlid
-from streaming.sandbox.config import SandboxConfig
-from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.alpaca.broker_api import MonotonicUlid
+from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.core.credentials import credential_id
 from tests.support.wait import wait_until
 
 SECRET = "sk-sandbox-secret"

@@ -21,13 +21,13 @@ from tastytrade.order import (
     UnplacedOrder,
 )
 
-from streaming.sandbox import wire
-from streaming.sandbox.brokerage import (
+from streaming.sandbox.core.brokerage import (
     AccountEvent,
     Brokerage,
     OrderRejected,
     _occ_to_streamer,
 )
+from streaming.sandbox.tastytrade import wire
 
 T0 = datetime(2025, 1, 2, 15, 4, 5, tzinfo=UTC).timestamp()
 

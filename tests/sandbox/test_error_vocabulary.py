@@ -59,7 +59,9 @@ def test_alpaca_unknown_route(http):
 def test_the_control_api_refuses_in_json(http):
     answer = http.get("/_sandbox/nothing-here")
     assert answer.status_code == 404
-    assert answer.json() == {"error": "No such endpoint: GET /_sandbox/nothing-here"}
+    assert answer.json() == {
+        "error": {"code": "not_found", "message": "No such endpoint: GET /_sandbox/nothing-here"}
+    }
 
 
 async def test_the_sdk_reports_the_brokers_error_not_a_parse_failure(sandbox, refresh_token):

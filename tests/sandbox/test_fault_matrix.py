@@ -19,8 +19,8 @@ import pytest
 import websockets
 
 from streaming.sandbox import probe
-from streaming.sandbox.config import SandboxConfig
-from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.core.credentials import credential_id
 from tests.support.wait import poll_until, wait_until
 
 SECRET = "matrix-secret"

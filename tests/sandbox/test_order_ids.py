@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from streaming.sandbox.app import Sandbox
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 
 ORDER = {
     "time-in-force": "Day",

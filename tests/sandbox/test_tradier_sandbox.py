@@ -12,8 +12,8 @@ import httpx
 import orjson
 import pytest
 
-from streaming.sandbox.credentials import credential_id
-from streaming.sandbox.tradier import NEW_YORK
+from streaming.sandbox.core.credentials import credential_id
+from streaming.sandbox.tradier.api import NEW_YORK
 from tests.support.wait import poll_until
 
 OPTION = "SPY261218C00600000"

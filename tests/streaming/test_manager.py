@@ -151,7 +151,7 @@ async def test_one_quote_source_across_brokers_with_failover(
     from django.conf import settings
 
     from streaming.brokers.tradier import TradierAdapter
-    from streaming.sandbox.credentials import credential_id
+    from streaming.sandbox.core.credentials import credential_id
 
     config = StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5, rejected_retry=60)
     tasty = TastytradeAdapter(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.redis_server import RedisServer

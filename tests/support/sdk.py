@@ -6,7 +6,7 @@ from typing import Any
 
 from tastytrade import AlertStreamer, Session
 
-from streaming.sandbox.credentials import credential_id
+from streaming.sandbox.core.credentials import credential_id
 from streaming.sandbox.server import SandboxServer
 
 SECRET = "sandbox-provider-secret"

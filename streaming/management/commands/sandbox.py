@@ -7,7 +7,7 @@ import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
 
 from streaming.sandbox.app import Sandbox, build_app
-from streaming.sandbox.config import SandboxConfig
+from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import bind_socket, uvicorn_config
 
 

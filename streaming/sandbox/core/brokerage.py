@@ -29,8 +29,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from streaming.sandbox import wire
-from streaming.sandbox.wire import EQUITY, EQUITY_OPTION
+from ..tastytrade import wire
+from ..tastytrade.wire import EQUITY, EQUITY_OPTION
 
 __all__ = ["AccountEvent", "Brokerage", "OrderRejected", "PriceSource"]
 

@@ -10,20 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import chains
-from .brokerage import AccountEvent, OrderRejected
-from .credentials import AuthError
-from .symbols import classify, parse_occ_symbol
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from ..core import chains
+from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.credentials import AuthError
+from ..core.simulation import Simulation
+from ..core.symbols import classify, parse_occ_symbol
+from ..http import json_response, websocket_url
 
 MARKET_DATA_LIMIT = 100
 MARKET_DATA_TYPES = {
@@ -36,12 +35,6 @@ MARKET_DATA_TYPES = {
 }
 
 
-def json_response(
-    payload: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(orjson.dumps(payload), status, headers, media_type="application/json")
-
-
 def data_response(request: Request, data: Any, status: int = 200) -> Response:
     return json_response({"data": data, "context": request.url.path}, status)
 
@@ -50,11 +43,11 @@ def error_response(status: int, code: str, message: str, **headers: str) -> Resp
     return json_response({"error": {"code": code, "message": message}}, status, headers or None)
 
 
-def sandbox_of(request: Request) -> Sandbox:
+def sandbox_of(request: Request) -> Simulation:
     return request.app.state.sandbox
 
 
-Handler = Callable[[Request, "Sandbox", str], Awaitable[Response]]
+Handler = Callable[[Request, Simulation, str], Awaitable[Response]]
 
 
 def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -72,7 +65,7 @@ def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def owned_account(sandbox: Sandbox, credential: str, number: str) -> bool:
+def owned_account(sandbox: Simulation, credential: str, number: str) -> bool:
     return sandbox.brokerage.owner(number) == credential
 
 
@@ -112,14 +105,14 @@ async def oauth_token(request: Request) -> Response:
     )
 
 
-async def sessions_validate(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def sessions_validate(request: Request, sandbox: Simulation, credential: str) -> Response:
     return data_response(
         request, {"email": f"{credential}@sandbox.invalid", "external-id": credential}, 201
     )
 
 
 # -- accounts ----------------------------------------------------------------------
-async def customer_accounts(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def customer_accounts(request: Request, sandbox: Simulation, credential: str) -> Response:
     items = [
         {"account": account, "authority-level": "owner"}
         for account in sandbox.brokerage.accounts(credential)
@@ -127,7 +120,7 @@ async def customer_accounts(request: Request, sandbox: Sandbox, credential: str)
     return data_response(request, {"items": items})
 
 
-async def customer_account(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def customer_account(request: Request, sandbox: Simulation, credential: str) -> Response:
     number = request.path_params["number"]
     if not owned_account(sandbox, credential, number):
         return not_found("Account")
@@ -135,11 +128,11 @@ async def customer_account(request: Request, sandbox: Sandbox, credential: str) 
 
 
 def account_route(
-    build: Callable[[Request, Sandbox, str], Any],
+    build: Callable[[Request, Simulation, str], Any],
 ) -> Callable[[Request], Awaitable[Response]]:
     """An account-scoped GET: 404 unless the account belongs to the caller."""
 
-    async def handler(request: Request, sandbox: Sandbox, credential: str) -> Response:
+    async def handler(request: Request, sandbox: Simulation, credential: str) -> Response:
         number = request.path_params["number"]
         if not owned_account(sandbox, credential, number):
             return not_found("Account")
@@ -155,13 +148,13 @@ def account_route(
     return authed(handler)
 
 
-def balances(request: Request, sandbox: Sandbox, number: str) -> Any:
+def balances(request: Request, sandbox: Simulation, number: str) -> Any:
     if request.path_params["currency"].upper() != "USD":
         return None
     return sandbox.brokerage.balance(number)
 
 
-def positions(request: Request, sandbox: Sandbox, number: str) -> Any:
+def positions(request: Request, sandbox: Simulation, number: str) -> Any:
     items = sandbox.brokerage.positions(number)
     wanted = set(request.query_params.getlist("underlying-symbol[]"))
     symbol = request.query_params.get("symbol")
@@ -172,21 +165,21 @@ def positions(request: Request, sandbox: Sandbox, number: str) -> Any:
     return {"items": items}
 
 
-def live_orders(request: Request, sandbox: Sandbox, number: str) -> Any:
+def live_orders(request: Request, sandbox: Simulation, number: str) -> Any:
     return {"items": sandbox.brokerage.live_orders(number)}
 
 
-def get_order(request: Request, sandbox: Sandbox, number: str) -> Any:
+def get_order(request: Request, sandbox: Simulation, number: str) -> Any:
     return sandbox.brokerage.order(number, int(request.path_params["order_id"]))
 
 
-def cancel_order(request: Request, sandbox: Sandbox, number: str) -> Any:
+def cancel_order(request: Request, sandbox: Simulation, number: str) -> Any:
     order = sandbox.brokerage.cancel_order(number, int(request.path_params["order_id"]))
     sandbox.publish([AccountEvent("Order", number, order)])
     return order
 
 
-async def place_order(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def place_order(request: Request, sandbox: Simulation, credential: str) -> Response:
     number = request.path_params["number"]
     if not owned_account(sandbox, credential, number):
         return not_found("Account")
@@ -205,13 +198,13 @@ async def place_order(request: Request, sandbox: Sandbox, credential: str) -> Re
 
 
 # -- market data ---------------------------------------------------------------------
-async def api_quote_tokens(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def api_quote_tokens(request: Request, sandbox: Simulation, credential: str) -> Response:
     now = dt.datetime.now(dt.UTC)
     return data_response(
         request,
         {
             "token": sandbox.credentials.issue_quote_token(credential),
-            "dxlink-url": sandbox.websocket_url(request, "/dxlink"),
+            "dxlink-url": websocket_url(request, sandbox.public_url, "/dxlink"),
             "level": "api",
             "issued-at": now.isoformat(timespec="milliseconds"),
             "expires-at": (now + dt.timedelta(hours=24)).isoformat(timespec="milliseconds"),
@@ -219,7 +212,9 @@ async def api_quote_tokens(request: Request, sandbox: Sandbox, credential: str) 
     )
 
 
-def market_data_item(sandbox: Sandbox, symbol: str, instrument_type: str) -> dict[str, Any] | None:
+def market_data_item(
+    sandbox: Simulation, symbol: str, instrument_type: str
+) -> dict[str, Any] | None:
     """A MarketData object for an equity/index (ticker) or equity option (OCC symbol)."""
     market = sandbox.market
     if instrument_type == "Equity Option":
@@ -264,7 +259,7 @@ def market_data_item(sandbox: Sandbox, symbol: str, instrument_type: str) -> dic
     }
 
 
-async def market_data_by_type(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def market_data_by_type(request: Request, sandbox: Simulation, credential: str) -> Response:
     wanted = [
         (symbol, instrument_type)
         for param, instrument_type in MARKET_DATA_TYPES.items()
@@ -278,14 +273,14 @@ async def market_data_by_type(request: Request, sandbox: Sandbox, credential: st
     return data_response(request, {"items": items})
 
 
-async def market_data_one(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def market_data_one(request: Request, sandbox: Simulation, credential: str) -> Response:
     item = market_data_item(
         sandbox, request.path_params["symbol"], request.path_params["instrument_type"]
     )
     return data_response(request, item) if item else not_found("Symbol")
 
 
-async def option_chain(request: Request, sandbox: Sandbox, credential: str) -> Response:
+async def option_chain(request: Request, sandbox: Simulation, credential: str) -> Response:
     symbol = request.path_params["symbol"]
     nested = symbol.endswith("/nested")
     underlying = symbol.removesuffix("/nested")

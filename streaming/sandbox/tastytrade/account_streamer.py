@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
 
-from .credentials import AuthError
-from .hub import WsSession
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from ..core.credentials import AuthError
+from ..core.hub import WsSession
+from ..core.simulation import Simulation
 
 ACTIONS = {"connect", "heartbeat", "public-watchlists-subscribe", "quote-alerts-subscribe"}
 #: Pushes a socket may have waiting before the server gives up on it, as a real server would.
@@ -33,7 +31,7 @@ class StreamerSession(WsSession):
 
     kind = "streamer"
 
-    def __init__(self, websocket: WebSocket, sandbox: Sandbox) -> None:
+    def __init__(self, websocket: WebSocket, sandbox: Simulation) -> None:
         super().__init__(websocket, sandbox)
         self.accounts: set[str] = set()
         self.events_sent = 0

@@ -51,7 +51,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -59,12 +59,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .brokerage import AccountEvent, OrderRejected
-from .credentials import credential_id
-from .hub import Session
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.credentials import credential_id
+from ..core.hub import Session
+from ..core.simulation import Simulation
 
 __all__ = ["AlpacaSandbox", "MonotonicUlid", "routes"]
 
@@ -248,7 +246,7 @@ class _OrderTrack:
 class AlpacaSandbox:
     """State of the Alpaca façade: customers per key, order tracking, events, open streams."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Simulation) -> None:
         self.sandbox = sandbox
         self.customers: dict[str, _Customer] = {}
         self._by_account: dict[str, str] = {}  # account number -> credential id
@@ -840,7 +838,7 @@ class _SseResponse(Response):
 
 
 def facade_of(request: Request) -> AlpacaSandbox:
-    return request.app.state.sandbox.alpaca
+    return request.app.state.alpaca
 
 
 async def events_trades(request: Request) -> Response:

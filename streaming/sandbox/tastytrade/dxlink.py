@@ -16,17 +16,15 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
 
-from .hub import WsSession, encode_compact
-from .market import EVENT_FIELDS
-from .symbols import classify, parse_candle_symbol
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from ..core.hub import WsSession, encode_compact
+from ..core.market import EVENT_FIELDS
+from ..core.simulation import Simulation
+from ..core.symbols import classify, parse_candle_symbol
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ class DXLinkSession(WsSession):
 
     kind = "dxlink"
 
-    def __init__(self, websocket: WebSocket, sandbox: Sandbox) -> None:
+    def __init__(self, websocket: WebSocket, sandbox: Simulation) -> None:
         super().__init__(websocket, sandbox)
         self.authorized = False
         self.channels: dict[int, FeedChannel] = {}

@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -59,14 +59,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import chains
-from .brokerage import AccountEvent, OrderRejected
-from .credentials import credential_id
-from .hub import Session
-from .symbols import OptionSymbol, classify, parse_occ_symbol
-
-if TYPE_CHECKING:
-    from .app import Sandbox
+from ..core import chains
+from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.credentials import credential_id
+from ..core.hub import Session
+from ..core.simulation import Simulation
+from ..core.symbols import OptionSymbol, classify, parse_occ_symbol
+from ..http import http_url
 
 PREFIX = "/tradier"
 STREAM_TYPES = ("quote", "trade", "summary", "timesale", "tradex")
@@ -228,7 +227,7 @@ class MarketSession:
 class TradierSandbox:
     """Tradier's view of the sandbox: per-token customers, sessions and rate windows."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Simulation) -> None:
         self.sandbox = sandbox
         self.customers: dict[str, TradierCustomer] = {}
         self.sessions: dict[str, MarketSession] = {}
@@ -673,7 +672,7 @@ Handler = Callable[[Request, TradierSandbox, TradierCustomer], Awaitable[Respons
 
 
 def facade_of(request: Request) -> TradierSandbox:
-    return request.app.state.sandbox.tradier
+    return request.app.state.tradier
 
 
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -836,8 +835,7 @@ async def create_session(request: Request, facade: TradierSandbox, c: TradierCus
     facade.sessions[session.id] = session
     c.sessions_created += 1
     facade.sandbox.counters["tradier_sessions_created"] += 1
-    base = facade.sandbox.public_url or f"{request.url.scheme}://{request.url.netloc}"
-    url = f"{base}{PREFIX}/v1/markets/events"
+    url = http_url(request, facade.sandbox.public_url, f"{PREFIX}/v1/markets/events")
     return render(request, {"stream": {"url": url, "sessionid": session.id}})
 
 
@@ -985,8 +983,8 @@ class StreamEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        sandbox = request.app.state.sandbox
-        facade: TradierSandbox = sandbox.tradier
+        facade: TradierSandbox = request.app.state.tradier
+        sandbox = facade.sandbox
         refused = sandbox.faults.refusal(TradierStream.kind)  # the gateway, before auth
         if refused:
             await _json_error(send, refused, "Service Unavailable", plain=True)

@@ -1,0 +1,1 @@
+"""Alpaca under `/alpaca`: the Broker API and its trade-event SSE stream."""

@@ -1,0 +1,1 @@
+"""The simulated world every façade renders; imports no broker protocol."""

@@ -1,0 +1,1 @@
+"""tastytrade as its SDK sees it: REST, DXLink, the account streamer, its wire format."""

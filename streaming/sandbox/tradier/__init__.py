@@ -1,0 +1,1 @@
+"""Tradier under `/tradier`: REST (JSON or XML), the HTTP market stream."""
