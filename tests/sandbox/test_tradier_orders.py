@@ -37,7 +37,8 @@ def resting_buy(api: httpx.Client, account: str) -> int:
     return placed.json()["order"]["id"]
 
 
-def test_preview_checks_and_prices_the_order_but_places_nothing(api):
+def test_preview_checks_and_prices_the_order_but_places_nothing(api, control):
+    control.configure(tick_rate=0.0)  # equity quotes hold still between the calls
     account = account_of(api)
     quote = api.get("/v1/markets/quotes", params={"symbols": "AAPL"}).json()["quotes"]["quote"]
     preview = api.post(
@@ -66,12 +67,19 @@ def test_preview_checks_and_prices_the_order_but_places_nothing(api):
     option_preview = api.post(
         f"/v1/accounts/{account}/orders",
         data={"class": "option", "symbol": "SPY", "option_symbol": option["symbol"],
-              "side": "buy_to_open", "quantity": "2", "type": "market", "duration": "day",
-              "preview": "true"},
+              "side": "buy_to_open", "quantity": "2", "type": "limit", "price": "3.10",
+              "duration": "day", "preview": "true"},
     ).json()["order"]  # fmt: skip
     assert option_preview["commission"] == 2.0  # one dollar a contract
     assert option_preview["option_symbol"] == option["symbol"]
-    assert option_preview["order_cost"] == round(option["ask"] * 2 * 100, 4)
+    assert option_preview["order_cost"] == 620.0  # 3.10 x 2 contracts x 100
+    assert option_preview["cost"] == 622.0 and option_preview["class"] == "option"
+    market_buy = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "3",
+              "type": "market", "duration": "day", "preview": "true"},
+    ).json()["order"]  # fmt: skip
+    assert market_buy["order_cost"] == round(quote["ask"] * 3, 4)  # at the far side
 
     too_big = api.post(
         f"/v1/accounts/{account}/orders",

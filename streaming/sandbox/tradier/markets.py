@@ -261,15 +261,18 @@ async def history(request: Request, facade: TradierSandbox, c: TradierCustomer) 
     return render(request, {"history": {"day": collapse([_day_row(b) for b in bars])}})
 
 
-def _moment(text: str, default: dt.datetime) -> dt.datetime:
-    """`YYYY-MM-DD HH:MM` (or a bare date) in New York time; ValueError if neither."""
+def _moment(text: str, default: dt.datetime, *, end: bool = False) -> dt.datetime:
+    """`YYYY-MM-DD HH:MM` in New York time; a bare date is the start of that day (or, for
+    an `end`, its last minute); ValueError if neither."""
     if not text:
         return default
     text = text.strip().replace("T", " ")
     try:
         parsed = dt.datetime.strptime(text, "%Y-%m-%d %H:%M")
     except ValueError:
-        parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0))
+        parsed = dt.datetime.combine(
+            dt.date.fromisoformat(text), dt.time(23, 59) if end else dt.time(0)
+        )
     return parsed.replace(tzinfo=cal.NEW_YORK)
 
 
@@ -284,7 +287,7 @@ async def timesales(request: Request, facade: TradierSandbox, c: TradierCustomer
     assert session is not None
     try:
         start = _moment(request.query_params.get("start", ""), session.at(session.open[0]))
-        end = _moment(request.query_params.get("end", ""), now)
+        end = _moment(request.query_params.get("end", ""), now, end=True)
     except ValueError:
         return errors(request, "start and end must be YYYY-MM-DD HH:MM")
     source = _history_of(facade, request.query_params.get("symbol", ""))
