@@ -30,6 +30,9 @@ from .tastytrade.dxlink import dxlink_endpoint
 from .tradier.api import TradierSandbox
 from .tradier.api import render as tradier_render
 from .tradier.api import routes as tradier_routes
+from .tradier.markets import routes as tradier_market_routes
+from .tradier.orders import routes as tradier_order_routes
+from .tradier.watchlists import routes as tradier_watchlist_routes
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,9 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         routes=[
             *rest.routes,
             *control.routes,
+            *tradier_market_routes,
+            *tradier_watchlist_routes,
+            *tradier_order_routes,
             *tradier_routes,
             *alpaca_routes,
             WebSocketRoute("/dxlink", dxlink_endpoint),

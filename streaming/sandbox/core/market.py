@@ -1017,3 +1017,9 @@ class Market:
         out[0]["eventFlags"] |= SNAPSHOT_BEGIN
         out[-1]["eventFlags"] |= SNAPSHOT_END
         return out
+
+
+def listed_symbols() -> list[tuple[str, str, bool]]:
+    """The symbols the market knows by name (equities, ETFs and indices; futures trade
+    elsewhere) as (symbol, description, is an index): what a symbol look-up searches."""
+    return [(s, d, s in _INDICES) for s, (_, _, d) in _KNOWN.items() if not s.startswith("/")]

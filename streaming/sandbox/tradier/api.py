@@ -195,10 +195,15 @@ class Window:
 
 
 def rate_group(method: str, path: str) -> str:
-    """Tradier's three groups; order placement is trading, the rest of accounts standard."""
+    """Tradier's three groups; placing, changing and cancelling orders is trading (the `trade`
+    scope), the rest of accounts standard."""
     if path.startswith("/v1/markets"):
         return "market"
-    if method == "POST" and path.startswith("/v1/accounts/") and path.endswith("/orders"):
+    if (
+        method in ("POST", "PUT", "DELETE")
+        and path.startswith("/v1/accounts/")
+        and "/orders" in path
+    ):
         return "trading"
     return "standard"
 
@@ -789,14 +794,6 @@ async def quotes(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     return render(request, {"quotes": body or "null"})
 
 
-async def expirations(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
-    symbol = request.query_params.get("symbol", "").upper()
-    if facade.market_symbol(symbol) is None or parse_occ_symbol(symbol):
-        return render(request, {"expirations": None})
-    dates = [d.isoformat() for d in chains.expirations(dt.date.today())]
-    return render(request, {"expirations": {"date": _collapse(dates)}})
-
-
 async def option_chains(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     symbol = request.query_params.get("symbol", "").upper()
     greeks = request.query_params.get("greeks", "false").lower() == "true"
@@ -1084,14 +1081,12 @@ routes = [
         f"{PREFIX}/v1/accounts/{{number}}/positions", account_handler(positions), methods=["GET"]
     ),
     Route(f"{PREFIX}/v1/accounts/{{number}}/orders", account_handler(orders), methods=["GET"]),
-    Route(f"{PREFIX}/v1/accounts/{{number}}/orders", endpoint(place_order), methods=["POST"]),
     Route(
         f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}",
         account_handler(one_order),
         methods=["GET"],
     ),
     Route(f"{PREFIX}/v1/markets/quotes", endpoint(quotes), methods=["GET", "POST"]),
-    Route(f"{PREFIX}/v1/markets/options/expirations", endpoint(expirations), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/options/chains", endpoint(option_chains), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/events/session", endpoint(create_session), methods=["POST"]),
     Route(f"{PREFIX}/v1/markets/events", StreamEndpoint(), methods=["GET", "POST"]),

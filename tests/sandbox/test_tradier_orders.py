@@ -1,0 +1,152 @@
+"""Tradier order preview and cancel over real sockets, with httpx calls as Tradier's
+documentation shows them; both go through the shared brokerage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+
+def client(sandbox, token: str) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    return httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10)
+
+
+@pytest.fixture
+def api(sandbox) -> Iterator[httpx.Client]:
+    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as c:
+        yield c
+
+
+def account_of(api: httpx.Client, kind: str = "margin") -> str:
+    accounts = api.get("/v1/user/profile").json()["profile"]["account"]
+    return next(a for a in accounts if a["type"] == kind)["account_number"]
+
+
+def resting_buy(api: httpx.Client, account: str) -> int:
+    """A limit buy far below the market: it stays open until cancelled."""
+    placed = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "5",
+              "type": "limit", "duration": "gtc", "price": "1.00"},
+    )  # fmt: skip
+    assert placed.status_code == 200, placed.text
+    return placed.json()["order"]["id"]
+
+
+def test_preview_checks_and_prices_the_order_but_places_nothing(api, control):
+    control.configure(tick_rate=0.0)  # equity quotes hold still between the calls
+    account = account_of(api)
+    quote = api.get("/v1/markets/quotes", params={"symbols": "AAPL"}).json()["quotes"]["quote"]
+    preview = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "10",
+              "type": "limit", "duration": "day", "price": "100.00", "preview": "true"},
+    )  # fmt: skip
+    assert preview.status_code == 200, preview.text
+    order = preview.json()["order"]
+    assert {"status", "commission", "cost", "fees", "symbol", "quantity", "side", "type",
+            "duration", "result", "order_cost", "margin_change", "request_date",
+            "extended_hours", "class", "strategy", "day_trades"} <= set(order)  # fmt: skip
+    assert order["status"] == "ok" and order["result"] is True and "id" not in order
+    assert (order["symbol"], order["side"], order["type"], order["class"]) == (
+        "AAPL", "buy", "limit", "equity",
+    )  # fmt: skip
+    assert order["order_cost"] == 1000.0 and order["commission"] == 0.0
+    assert order["cost"] == 1000.0 and quote["ask"] > 0
+    assert api.get(f"/v1/accounts/{account}/orders").json() == {"orders": "null"}
+
+    option = api.get("/v1/markets/options/chains", params={
+        "symbol": "SPY",
+        "expiration": api.get("/v1/markets/options/expirations", params={"symbol": "SPY"})
+        .json()["expirations"]["date"][-1],
+    }).json()["options"]["option"][0]  # fmt: skip
+    option_preview = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "option", "symbol": "SPY", "option_symbol": option["symbol"],
+              "side": "buy_to_open", "quantity": "2", "type": "limit", "price": "3.10",
+              "duration": "day", "preview": "true"},
+    ).json()["order"]  # fmt: skip
+    assert option_preview["commission"] == 2.0  # one dollar a contract
+    assert option_preview["option_symbol"] == option["symbol"]
+    assert option_preview["order_cost"] == 620.0  # 3.10 x 2 contracts x 100
+    assert option_preview["cost"] == 622.0 and option_preview["class"] == "option"
+    market_buy = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "3",
+              "type": "market", "duration": "day", "preview": "true"},
+    ).json()["order"]  # fmt: skip
+    assert market_buy["order_cost"] == round(quote["ask"] * 3, 4)  # at the far side
+
+    too_big = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "10000000",
+              "type": "market", "duration": "day", "preview": "true"},
+    )  # fmt: skip
+    assert too_big.status_code == 400
+    assert too_big.json() == {
+        "errors": {"error": ["This order exceeds the account's buying power."]}
+    }
+
+
+def test_cancel_an_open_order(api, control):
+    account = account_of(api)
+    order_id = resting_buy(api, account)
+    control.step()  # Received -> Live
+    assert api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]["status"] == "open"
+    cancelled = api.delete(f"/v1/accounts/{account}/orders/{order_id}")
+    assert cancelled.status_code == 200
+    assert cancelled.json() == {"order": {"id": order_id, "status": "ok"}}
+    assert int(cancelled.headers["x-ratelimit-allowed"]) == 60  # the trading group
+    after = api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]
+    assert after["status"] == "canceled" and after["remaining_quantity"] == 5.0
+    again = api.delete(f"/v1/accounts/{account}/orders/{order_id}")
+    assert again.status_code == 400
+    assert again.json() == {
+        "errors": {"error": [f"Order {order_id} is canceled and cannot be canceled"]}
+    }
+
+
+def test_cancel_refuses_filled_unknown_and_foreign_orders(sandbox, api, control):
+    account = account_of(api)
+    filled = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "1",
+              "type": "market", "duration": "day"},
+    ).json()["order"]["id"]  # fmt: skip
+    control.step()
+    control.step()
+    assert api.get(f"/v1/accounts/{account}/orders/{filled}").json()["order"]["status"] == "filled"
+    refused = api.delete(f"/v1/accounts/{account}/orders/{filled}")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "errors": {"error": [f"Order {filled} is filled and cannot be canceled"]}
+    }
+    unknown = api.delete(f"/v1/accounts/{account}/orders/999")
+    assert unknown.status_code == 404 and unknown.json() == {
+        "errors": {"error": ["Order 999 not found"]}
+    }
+    assert api.delete(f"/v1/accounts/{account}/orders/abc").status_code == 404
+    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+        theirs = resting_buy(other, account_of(other))
+        foreign = api.delete(f"/v1/accounts/{account}/orders/{theirs}")
+        assert foreign.status_code == 404  # the same answer as an unknown id
+        wrong_account = api.delete(f"/v1/accounts/{account_of(other)}/orders/{theirs}")
+        assert wrong_account.status_code == 400
+        assert wrong_account.json()["errors"]["error"] == [
+            f"Invalid account number {account_of(other)}"
+        ]
+        mine = other.get(f"/v1/accounts/{account_of(other)}/orders/{theirs}").json()["order"]
+        assert mine["status"] != "canceled"  # untouched by the refused cancels
+
+
+def test_modify_is_not_there_yet_and_says_so_in_tradier_shape(api):
+    account = account_of(api)
+    order_id = resting_buy(api, account)
+    answer = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"price": "2.00"})
+    assert answer.status_code == 405
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["errors"]["error"]
