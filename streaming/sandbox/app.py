@@ -102,9 +102,9 @@ class FaultMiddleware:
                 break
         scheme, _, value = header.partition(" ")
         if broker == "alpaca":
-            for name, value in scope.get("headers") or ():
-                if name == b"apca-api-key-id" and value:  # the Trading API's key header
-                    return credential_id(value.decode("latin-1"))
+            for name, key_id in scope.get("headers") or ():
+                if name == b"apca-api-key-id" and key_id:  # the Trading API's key header
+                    return credential_id(key_id.decode("latin-1"))
             if scheme.lower() != "basic":
                 return None
             try:
