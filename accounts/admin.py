@@ -51,7 +51,7 @@ class BrokerLinkAdmin(admin.ModelAdmin):
         "last_verified_at",
         "last_error_display",
     ]
-    list_filter = ["broker", "status", "environment"]
+    list_filter = ["broker", "alpaca_api", "status", "environment"]
     search_fields = ["user__username", "label"]
     list_select_related = ["user"]
     actions = ["verify_selected"]
@@ -86,11 +86,24 @@ class BrokerLinkAdmin(admin.ModelAdmin):
                 for broker, names in BrokerLink.SECRET_FIELDS.items()
             ]
             return [
-                (None, {"fields": ["user", "broker", "label", "enabled", "environment_badge"]}),
+                (
+                    None,
+                    {
+                        "fields": [
+                            "user",
+                            "broker",
+                            "label",
+                            "enabled",
+                            "alpaca_api",
+                            "environment_badge",
+                        ]
+                    },
+                ),
                 *per_broker,
             ]
+        alpaca = ["alpaca_api"] if obj.broker == BrokerLink.Broker.ALPACA else []
         return [
-            (None, {"fields": ["user", "broker", "label", "enabled"]}),
+            (None, {"fields": ["user", "broker", "label", "enabled", *alpaca]}),
             (
                 "Credentials (write-only)",
                 {"fields": list(BrokerLink.SECRET_FIELDS[obj.broker])},

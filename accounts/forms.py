@@ -48,7 +48,7 @@ class BrokerLinkAdminForm(forms.ModelForm):
 
     class Meta:
         model = BrokerLink
-        fields = ["user", "broker", "label", "enabled"]
+        fields = ["user", "broker", "label", "enabled", "alpaca_api"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,6 +60,10 @@ class BrokerLinkAdminForm(forms.ModelForm):
         for name in SECRET_LABELS:
             if name in self.fields:
                 self.fields[name].help_text = ADD_HELP if adding else CHANGE_HELP
+        if not adding and self.instance.broker != BrokerLink.Broker.ALPACA:
+            self.fields.pop("alpaca_api", None)
+        elif "alpaca_api" in self.fields:  # left out: the Broker API, as before the choice
+            self.fields["alpaca_api"].required = False
 
     def secret_names(self) -> tuple[str, ...]:
         broker = self.instance.broker if self.instance.pk else self.cleaned_data.get("broker")
@@ -67,6 +71,15 @@ class BrokerLinkAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        broker = self.instance.broker if self.instance.pk else data.get("broker")
+        alpaca_api = data.get("alpaca_api") or BrokerLink.AlpacaApi.BROKER
+        if "alpaca_api" in self.fields:
+            data["alpaca_api"] = alpaca_api
+        if broker and broker != BrokerLink.Broker.ALPACA and alpaca_api != "broker":
+            self.add_error(
+                "alpaca_api",
+                "Only Alpaca links have a Trading API mode: leave it at Broker API.",
+            )
         if self.instance.pk is None and data.get("broker"):
             wanted = self.secret_names()
             broker_name = BrokerLink.Broker(data["broker"]).label
@@ -87,11 +100,15 @@ class BrokerLinkAdminForm(forms.ModelForm):
                 broker=data["broker"],
                 label=data["label"],
                 enabled=data.get("enabled", True),
+                alpaca_api=data.get("alpaca_api") or BrokerLink.AlpacaApi.BROKER,
                 **{name: value or "" for name, value in secrets.items()},
             )
         else:
             link = broker_link_update(
-                link=self.instance, label=data.get("label"), enabled=data.get("enabled")
+                link=self.instance,
+                label=data.get("label"),
+                enabled=data.get("enabled"),
+                alpaca_api=data.get("alpaca_api") if "alpaca_api" in self.fields else None,
             )
             link = broker_link_set_secrets(link=link, **secrets)
         self.instance = link

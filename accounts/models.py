@@ -40,6 +40,13 @@ class BrokerLink(models.Model):
         SANDBOX = "sandbox", "Sandbox (simulated)"
         LIVE = "live", "Live"
 
+    class AlpacaApi(models.TextChoices):
+        """Which of Alpaca's APIs an Alpaca link's keys are for."""
+
+        BROKER = "broker", "Broker API (a brokerage built on Alpaca)"
+        PAPER = "paper", "Trading API, paper account"
+        LIVE = "live", "Trading API, live account"
+
     class Status(models.TextChoices):
         UNVERIFIED = "unverified", "Unverified"
         VERIFIED = "verified", "Verified"
@@ -52,6 +59,14 @@ class BrokerLink(models.Model):
     label = models.CharField(max_length=100)
     environment = models.CharField(
         max_length=16, choices=Environment.choices, default=current_broker_env, editable=False
+    )
+    alpaca_api = models.CharField(
+        "Alpaca API",
+        max_length=16,
+        choices=AlpacaApi.choices,
+        default=AlpacaApi.BROKER,
+        help_text="Alpaca links only: Broker API keys, or a trader's own Trading API keys"
+        " (paper or live). Other brokers keep the default.",
     )
     account_numbers = models.JSONField(default=list, blank=True, editable=False)
     status = models.CharField(
@@ -77,6 +92,11 @@ class BrokerLink(models.Model):
             f"<BrokerLink id={self.pk} user_id={self.user_id} broker={self.broker} "
             f"environment={self.environment} status={self.status}>"
         )
+
+    @property
+    def uses_alpaca_trading_api(self) -> bool:
+        """An Alpaca link with a trader's own (paper or live) Trading API keys."""
+        return self.broker == self.Broker.ALPACA and self.alpaca_api != self.AlpacaApi.BROKER
 
     @property
     def is_simulated(self) -> bool:

@@ -71,25 +71,41 @@ def _secret_names(broker: str, given: dict[str, Any]) -> tuple[str, ...]:
     return names
 
 
+def _clean_alpaca_api(broker: str, alpaca_api: str | None) -> str:
+    """The link's Alpaca API mode, refusing a Trading API mode for another broker."""
+    value = alpaca_api or BrokerLink.AlpacaApi.BROKER
+    if value not in BrokerLink.AlpacaApi.values:
+        choices = ", ".join(BrokerLink.AlpacaApi.values)
+        raise BrokerLinkError(f"unknown Alpaca API {value!r} (one of {choices})")
+    if broker != BrokerLink.Broker.ALPACA and value != BrokerLink.AlpacaApi.BROKER:
+        raise BrokerLinkError(
+            "only Alpaca links have a Trading API mode: leave the Alpaca API at Broker API"
+        )
+    return value
+
+
 def broker_link_create(
     *,
     user: AbstractBaseUser,
     broker: str,
     label: str,
     enabled: bool = True,
+    alpaca_api: str = BrokerLink.AlpacaApi.BROKER,
     **secrets: str,
 ) -> BrokerLink:
     """Store a new, unverified link; the environment is the `BROKER_ENV` in force now.
 
     `secrets` are the broker's named secrets (`BrokerLink.SECRET_FIELDS`), all required:
     `provider_secret` + `refresh_token` (tastytrade), `access_token` (Tradier),
-    `key_id` + `secret_key` (Alpaca).
+    `key_id` + `secret_key` (Alpaca). `alpaca_api` (Alpaca only): the keys are for the
+    Broker API ("broker") or a trader's Trading API ("paper" / "live").
     """
     if broker not in BrokerLink.Broker.values:
         raise BrokerLinkError(f"unknown broker {broker!r}")
     label = (label or "").strip()
     if not label:
         raise BrokerLinkError("label must not be empty")
+    alpaca_api = _clean_alpaca_api(broker, alpaca_api)
     names = _secret_names(broker, secrets)
     cleaned = {name: _clean_secret(secrets.get(name), name=name, required=True) for name in names}
     return BrokerLink.objects.create(
@@ -100,14 +116,28 @@ def broker_link_create(
         status=BrokerLink.Status.UNVERIFIED,
         encrypted_secrets=encrypt_json(cleaned),
         enabled=enabled,
+        alpaca_api=alpaca_api,
     )
 
 
 def broker_link_update(
-    *, link: BrokerLink, label: str | None = None, enabled: bool | None = None
+    *,
+    link: BrokerLink,
+    label: str | None = None,
+    enabled: bool | None = None,
+    alpaca_api: str | None = None,
 ) -> BrokerLink:
-    """Change the label and/or the enabled flag (None keeps the current value)."""
+    """Change the label, the enabled flag and/or the Alpaca API mode (None keeps the
+    current value). A new Alpaca API mode makes the link `unverified`: its keys have not
+    been tried against that API."""
     fields = ["updated_at"]
+    if alpaca_api is not None:
+        alpaca_api = _clean_alpaca_api(link.broker, alpaca_api)
+        if alpaca_api != link.alpaca_api:
+            link.alpaca_api = alpaca_api
+            link.status = BrokerLink.Status.UNVERIFIED
+            link.last_error = ""
+            fields += ["alpaca_api", "status", "last_error"]
     if label is not None:
         label = label.strip()
         if not label:
@@ -226,7 +256,9 @@ def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
     secrets: dict[str, Any] = {}
     try:
         secrets = broker_link_credentials(link=link)
-        account_numbers = async_to_sync(catalog.fetch_account_numbers)(link.broker, secrets)
+        account_numbers = async_to_sync(catalog.fetch_account_numbers)(
+            link.broker, secrets, alpaca_api=link.alpaca_api
+        )
     except Exception as exc:
         message = describe_verify_error(exc, secrets=secrets)
         if not isinstance(exc, EXPECTED_VERIFY_ERRORS):

@@ -184,8 +184,23 @@ TRADIER_STREAM_URL = os.environ.get("TRADIER_STREAM_URL") or (
 ALPACA_API_URL = os.environ.get("ALPACA_API_URL") or (
     f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://broker-api.alpaca.markets"
 )
+# Alpaca's Trading API (a trader's own keys; a link's `alpaca_api` mode picks paper or
+# live). The sandbox serves it under the same /alpaca mount as the Broker API.
+ALPACA_TRADING_PAPER_URL = os.environ.get("ALPACA_TRADING_PAPER_URL") or (
+    f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://paper-api.alpaca.markets"
+)
+ALPACA_TRADING_LIVE_URL = os.environ.get("ALPACA_TRADING_LIVE_URL") or (
+    f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://api.alpaca.markets"
+)
 if PRODUCTION and BROKER_ENV == "live":
-    for _url in (TASTYTRADE_BASE_URL, TRADIER_API_URL, TRADIER_STREAM_URL, ALPACA_API_URL):
+    for _url in (
+        TASTYTRADE_BASE_URL,
+        TRADIER_API_URL,
+        TRADIER_STREAM_URL,
+        ALPACA_API_URL,
+        ALPACA_TRADING_PAPER_URL,
+        ALPACA_TRADING_LIVE_URL,
+    ):
         if _url.startswith(("http://127.", "http://localhost")):
             raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
 

@@ -36,6 +36,7 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
         spec = {
             "credentials": broker_link_credentials(link=link),
             "account_numbers": list(link.account_numbers or []),
+            "alpaca_api": link.alpaca_api,
         }
         loaded.append((info, spec))
     return loaded
@@ -76,6 +77,7 @@ def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> 
         account_numbers=spec["account_numbers"],
         config=config,
         checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
+        alpaca_api=spec.get("alpaca_api", "broker"),
     )
 
 

@@ -1,6 +1,8 @@
-"""Async REST client for Alpaca's Broker API (httpx), and the trade-event stream opener.
+"""Async REST clients for Alpaca (httpx): the Broker API with its trade-event stream
+opener, and the Trading API (a trader's own paper or live keys).
 
-HTTP Basic auth with the key id and secret, as the Broker API wants. 401/403 mean the
+HTTP Basic auth with the key id and secret, as the Broker API wants; the Trading API
+takes them in its `APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` headers. 401/403 mean the
 key itself is refused (CredentialRejected); 429 is retried a few times after Retry-After
 (or a jittered pause), never in a tight loop; other error statuses are BrokerHTTPError.
 Nothing here puts the key or secret in a message: httpx keeps Basic credentials in a
@@ -22,7 +24,13 @@ from httpx_sse import EventSource, aconnect_sse
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
 from .http_client import HTTPClient
 
-__all__ = ["AlpacaClient", "error_message", "fetch_account_numbers"]
+__all__ = [
+    "AlpacaClient",
+    "AlpacaTradingClient",
+    "error_message",
+    "fetch_account_numbers",
+    "fetch_trading_account_numbers",
+]
 
 #: Longest pause honoured from a Retry-After header before giving up on a request.
 MAX_RETRY_AFTER = 30.0
@@ -142,6 +150,84 @@ async def fetch_account_numbers(
 ) -> list[str]:
     """The account numbers a key pair can see (the admin's verify action)."""
     async with AlpacaClient(
+        key_id=secrets["key_id"],
+        secret_key=secrets["secret_key"],
+        api_url=api_url,
+        timeout=timeout,
+        max_retries=1,
+    ) as client:
+        return [str(a["account_number"]) for a in await client.accounts()]
+
+
+class AlpacaTradingClient(AlpacaClient):
+    """One Trading API key's REST session: ONE account, no account ids in the paths.
+
+    It answers the Broker client's calls (`accounts`, `trading_account`, `positions`,
+    `orders`) with the Trading API's, so the adapter's snapshot and polls serve both."""
+
+    def __init__(
+        self,
+        *,
+        key_id: str,
+        secret_key: str,
+        api_url: str,
+        timeout: float = 15.0,
+        max_retries: int = 3,
+        retry_pause: float = 1.0,
+    ) -> None:
+        self.max_retries = max_retries
+        self.retry_pause = retry_pause
+        self._http = httpx.AsyncClient(
+            base_url=api_url.rstrip("/"),
+            timeout=timeout,
+            headers={
+                "accept": "application/json",
+                "APCA-API-KEY-ID": key_id,
+                "APCA-API-SECRET-KEY": secret_key,
+            },
+        )
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        """The key's one account, as a list (the shape the Broker API lists accounts in)."""
+        return [await self.get("/v2/account")]
+
+    async def trading_account(self, account_id: str = "") -> dict[str, Any]:
+        return await self.get("/v2/account")
+
+    async def positions(self, account_id: str = "") -> list[dict[str, Any]]:
+        return await self.get("/v2/positions")
+
+    async def orders(self, account_id: str = "", **params: Any) -> list[dict[str, Any]]:
+        """`status=open|closed|all`, `after`, `until`, `limit` (≤ 500), `direction`,
+        `nested`, `symbols`, `side`."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self.get("/v2/orders", clean)
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        return await self.get(f"/v2/orders/{order_id}")
+
+    async def fill_activities(self, after: str) -> list[dict[str, Any]]:
+        """Every FILL activity after `after` (RFC 3339), oldest first, all pages."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"after": after, "direction": "asc", "page_size": 100}
+        while True:
+            page = await self.get("/v2/account/activities/FILL", params)
+            if not isinstance(page, list) or not page:
+                return found
+            found.extend(a for a in page if isinstance(a, dict))
+            if len(page) < params["page_size"]:
+                return found
+            params["page_token"] = page[-1].get("id")
+
+
+async def fetch_trading_account_numbers(
+    secrets: dict[str, str],
+    *,
+    api_url: str,
+    timeout: float = 15.0,  # noqa: ASYNC109 - the per-request httpx timeout, by contract
+) -> list[str]:
+    """The account number a Trading API key pair reaches (the admin's verify action)."""
+    async with AlpacaTradingClient(
         key_id=secrets["key_id"],
         secret_key=secrets["secret_key"],
         api_url=api_url,

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from . import alpaca_client, tastytrade_client, tradier_client
 from .alpaca import AlpacaAdapter
+from .alpaca_trading import AlpacaTradingAdapter
 from .base import BrokerAdapter, Checkpoint, StreamConfig
 from .tastytrade import TastytradeAdapter
 from .tradier import TradierAdapter
@@ -21,7 +22,21 @@ from .tradier import TradierAdapter
 QUOTE_BROKERS = ("tastytrade", "tradier")
 
 
-async def fetch_account_numbers(broker: str, secrets: Mapping[str, str]) -> list[str]:
+def alpaca_trading_url(alpaca_api: str) -> str | None:
+    """The Trading API base URL of an Alpaca link's mode ("paper" / "live"); None for
+    the Broker API ("broker")."""
+    if alpaca_api == "paper":
+        return settings.ALPACA_TRADING_PAPER_URL
+    if alpaca_api == "live":
+        return settings.ALPACA_TRADING_LIVE_URL
+    if alpaca_api == "broker":
+        return None
+    raise ValueError(f"unknown Alpaca API mode {alpaca_api!r}")
+
+
+async def fetch_account_numbers(
+    broker: str, secrets: Mapping[str, str], *, alpaca_api: str = "broker"
+) -> list[str]:
     """Log in with the secrets and list the account numbers they reach (admin verify)."""
     if broker == "tastytrade":
         return await tastytrade_client.fetch_account_numbers(
@@ -31,6 +46,8 @@ async def fetch_account_numbers(broker: str, secrets: Mapping[str, str]) -> list
         return await tradier_client.fetch_account_numbers(
             dict(secrets), api_url=settings.TRADIER_API_URL
         )
+    if broker == "alpaca" and (trading_url := alpaca_trading_url(alpaca_api)):
+        return await alpaca_client.fetch_trading_account_numbers(dict(secrets), api_url=trading_url)
     if broker == "alpaca":
         return await alpaca_client.fetch_account_numbers(
             dict(secrets), api_url=settings.ALPACA_API_URL
@@ -46,8 +63,10 @@ def make_adapter(
     account_numbers: Iterable[str],
     config: StreamConfig,
     checkpoint: Checkpoint,
+    alpaca_api: str = "broker",
 ) -> BrokerAdapter:
-    """The adapter for one link, pointed at the configured API (real or sandbox)."""
+    """The adapter for one link, pointed at the configured API (real or sandbox); an
+    Alpaca link's `alpaca_api` picks the Broker API or the Trading API (paper / live)."""
     numbers = list(account_numbers)
     adapter: Any
     if broker == "tastytrade":
@@ -65,6 +84,15 @@ def make_adapter(
             account_numbers=numbers,
             api_url=settings.TRADIER_API_URL,
             stream_url=settings.TRADIER_STREAM_URL,
+            config=config,
+        )
+    elif broker == "alpaca" and (trading_url := alpaca_trading_url(alpaca_api)):
+        adapter = AlpacaTradingAdapter(
+            link_id=link_id,
+            key_id=credentials["key_id"],
+            secret_key=credentials["secret_key"],
+            account_numbers=numbers,
+            api_url=trading_url,
             config=config,
         )
     elif broker == "alpaca":

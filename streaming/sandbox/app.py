@@ -20,6 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import control
 from .alpaca.broker_api import AlpacaSandbox, alpaca_error
 from .alpaca.broker_api import routes as alpaca_routes
+from .alpaca.trade_stream import routes as alpaca_stream_routes
+from .alpaca.trading_api import AlpacaTrading
+from .alpaca.trading_api import routes as alpaca_trading_routes
+from .alpaca.trading_market import routes as alpaca_market_routes
 from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
@@ -45,6 +49,8 @@ class Sandbox(Simulation):
         #: The other brokers' façades over the same market and brokerage.
         self.tradier = TradierSandbox(self)
         self.alpaca = AlpacaSandbox(self)
+        #: Alpaca's Trading API (a trader's own keys), over the Broker façade's rendering.
+        self.alpaca_trading = AlpacaTrading(self, self.alpaca)
         self.credential_reporters += [self.tradier.credential_states, self.alpaca.credential_states]
 
 
@@ -99,6 +105,9 @@ class FaultMiddleware:
                 break
         scheme, _, value = header.partition(" ")
         if broker == "alpaca":
+            for name, key_id in scope.get("headers") or ():
+                if name == b"apca-api-key-id" and key_id:  # the Trading API's key header
+                    return credential_id(key_id.decode("latin-1"))
             if scheme.lower() != "basic":
                 return None
             try:
@@ -189,6 +198,9 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *tradier_order_routes,
             *tradier_routes,
             *alpaca_routes,
+            *alpaca_trading_routes,
+            *alpaca_market_routes,
+            *alpaca_stream_routes,
             WebSocketRoute("/dxlink", dxlink_endpoint),
             WebSocketRoute("/streamer", streamer_endpoint),
         ],
@@ -199,4 +211,5 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
     app.state.sandbox = sandbox
     app.state.tradier = sandbox.tradier
     app.state.alpaca = sandbox.alpaca
+    app.state.alpaca_trading = sandbox.alpaca_trading
     return app

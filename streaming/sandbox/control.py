@@ -23,8 +23,9 @@ from .core.simulation import Simulation
 from .http import is_loopback, json_response
 
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
-#: two websockets, Tradier's HTTP market stream and Alpaca's SSE trade-event stream.
-SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "all"}
+#: two websockets, Tradier's HTTP market stream, Alpaca's SSE trade-event stream and its
+#: Trading API `trade_updates` websocket.
+SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "alpaca-ws", "all"}
 #: Kinds whose request names the credential before it is served (the HTTP streams): only
 #: these can be refused for one credential.
 CREDENTIAL_REFUSABLE = {"tradier-stream", "alpaca-sse"}

@@ -292,6 +292,31 @@ class AlpacaSandbox:
             return alpaca_error(401, 40110000, "request is not authorized")
         return customer
 
+    def adopt_customer(self, cid: str, secret_hash: str, numbers: list[str]) -> _Customer:
+        """Register a customer whose accounts were opened elsewhere (a Trading API key):
+        its orders then become trade events exactly as a Broker API customer's do."""
+        customer = self.customers.get(cid)
+        if customer is None:
+            customer = _Customer(cid, secret_hash, list(numbers))
+            self.customers[cid] = customer
+            for number in numbers:
+                self._by_account[number] = cid
+                self._account_ids[account_uuid(number)] = number
+        return customer
+
+    def remember_order(self, number: str, order_id: int, client_order_id: Any = None) -> str:
+        """The Alpaca id of a brokerage order placed through another route, remembered
+        (with its client order id, if one was given) for lookups by either."""
+        oid = order_uuid(number, order_id)
+        self._order_ids[oid] = (number, order_id)
+        if isinstance(client_order_id, str) and client_order_id:
+            self._client_ids[oid] = client_order_id[:128]
+        return oid
+
+    def order_ref(self, oid: str) -> tuple[str, int] | None:
+        """(account number, brokerage order id) of an Alpaca order id, if known."""
+        return self._order_ids.get(oid)
+
     def account_of(self, customer: _Customer, account_id: str) -> str | None:
         number = self._account_ids.get(account_id)
         return number if number in customer.accounts else None
