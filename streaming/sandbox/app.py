@@ -24,7 +24,8 @@ from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
-from .tastytrade import rest
+from .tastytrade import orders as tastytrade_orders
+from .tastytrade import rest, wire
 from .tastytrade.account_streamer import streamer_endpoint
 from .tastytrade.dxlink import dxlink_endpoint
 from .tradier.api import TradierSandbox
@@ -180,6 +181,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *rest.routes,
+            *tastytrade_orders.routes,
             *control.routes,
             *tradier_routes,
             *alpaca_routes,
@@ -191,6 +193,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
+    app.state.order_codec = control.OrderCodec(tastytrade_orders.order_request, wire.render_placed)
     app.state.tradier = sandbox.tradier
     app.state.alpaca = sandbox.alpaca
     return app

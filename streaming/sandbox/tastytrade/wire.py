@@ -9,18 +9,29 @@ follows the API's sign convention: amounts are never negative on the wire, an `X
 
 Builders take *signed* Python values (negative = debit, the SDK's own convention) and split
 them into an unsigned amount plus its effect, so callers never hand-write an effect string.
-Nothing here keeps state; `brokerage.py` owns the simulation.
+Nothing here keeps state; `core/brokerage.py` owns the simulation and hands out typed
+records (`core/records.py`); the `render_*` functions turn those into the wire dicts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-EQUITY = "Equity"
-EQUITY_OPTION = "Equity Option"
+from ..core.brokerage import AccountEvent
+from ..core.records import (
+    EQUITY,
+    EQUITY_OPTION,
+    AccountRecord,
+    BalanceFigures,
+    LegRecord,
+    OrderRecord,
+    PlacedOrder,
+    PositionRecord,
+)
+
+__all__ = ["EQUITY", "EQUITY_OPTION", "BalanceFigures"]
 
 _ZERO = Decimal(0)
 
@@ -116,37 +127,6 @@ def account_item(account_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- balances
-
-
-@dataclass(frozen=True)
-class BalanceFigures:
-    """The numbers of one balance snapshot; everything else on the wire is zero.
-
-    All amounts are non-negative except `cash_balance`, which the API sends signed (it has no
-    effect field; a margin loan shows as negative cash).
-    """
-
-    account_number: str
-    cash_balance: Decimal
-    long_equity_value: Decimal
-    short_equity_value: Decimal
-    long_derivative_value: Decimal
-    short_derivative_value: Decimal
-    net_liquidating_value: Decimal
-    long_margineable_value: Decimal
-    short_margineable_value: Decimal
-    margin_equity: Decimal
-    equity_buying_power: Decimal
-    derivative_buying_power: Decimal
-    day_trading_buying_power: Decimal
-    available_trading_funds: Decimal
-    cash_available_to_withdraw: Decimal
-    maintenance_requirement: Decimal
-    maintenance_call_value: Decimal
-    maintenance_excess: Decimal
-    reg_t_margin_requirement: Decimal
-    used_derivative_buying_power: Decimal
-    day_trade_excess: Decimal
 
 
 _ZERO_BALANCE_FIELDS = (
@@ -430,3 +410,117 @@ def place_order_response(
 def snapshot_date(now: float) -> date:
     """Today's date as the sandbox sees it (UTC, from the injected clock)."""
     return datetime.fromtimestamp(now, UTC).date()
+
+
+# --------------------------------------------------------------------------- records
+
+
+def render_account(record: AccountRecord) -> dict[str, Any]:
+    """An account record as an ACCOUNT object."""
+    return account(
+        account_number=record.number,
+        nickname=record.nickname,
+        account_type_name=record.type_name,
+        margin_or_cash="Margin" if record.margin else "Cash",
+        opened_at=record.opened_at,
+        options_level=record.options_level,
+    )
+
+
+def render_balance(figures: BalanceFigures) -> dict[str, Any]:
+    """A balance record as a BALANCE object, stamped with the time it was marked."""
+    return balance(figures, now=figures.as_of)
+
+
+def render_position(record: PositionRecord) -> dict[str, Any]:
+    """A position record as a POSITION object."""
+    return position(
+        account_number=record.account_number,
+        symbol=record.symbol,
+        streamer_symbol=record.streamer_symbol,
+        instrument_type=record.instrument_type,
+        underlying_symbol=record.underlying_symbol,
+        signed_quantity=record.quantity,
+        multiplier=record.multiplier,
+        average_open_price=record.average_open_price,
+        close_price=record.close_price,
+        mark_price=record.mark_price,
+        realized_today=record.realized_today,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        expires_at=record.expires_at,
+    )
+
+
+def _render_leg(record: LegRecord) -> dict[str, Any]:
+    return leg(
+        instrument_type=record.instrument_type,
+        symbol=record.symbol,
+        action=record.action,
+        leg_quantity=record.quantity,
+        remaining_quantity=record.remaining_quantity,
+        fills=[
+            fill(
+                fill_id=f.fill_id,
+                fill_quantity=f.quantity,
+                fill_price=f.price,
+                filled_at=f.filled_at,
+            )
+            for f in record.fills
+        ],
+    )
+
+
+def render_order(record: OrderRecord) -> dict[str, Any]:
+    """An order record as a PlacedOrder (or, without an id, an UnplacedOrder) object."""
+    data = order(
+        order_id=record.id,
+        account_number=record.account_number,
+        time_in_force=record.time_in_force,
+        order_type=record.order_type,
+        underlying_symbol=record.underlying_symbol,
+        status=record.status,
+        size=record.size,
+        signed_price=record.price,
+        legs=[_render_leg(leg_record) for leg_record in record.legs],
+        received_at=record.received_at,
+        updated_at=record.updated_at,
+        live_at=record.live_at,
+        terminal_at=record.terminal_at,
+        cancelled_at=record.cancelled_at,
+        source=record.source,
+    )
+    if record.edited:
+        data["edited"] = True
+    if record.replaces_order_id is not None:
+        data["replaces-order-id"] = str(record.replaces_order_id)
+    if record.replaced_by_order_id is not None:
+        data["replacing-order-id"] = str(record.replaced_by_order_id)
+    return data
+
+
+def render_placed(placed: PlacedOrder) -> dict[str, Any]:
+    """A placement (or dry run) as the `data` of POST /accounts/{n}/orders."""
+    p = placed.preview
+    return place_order_response(
+        order_dict=render_order(placed.order),
+        buying_power=buying_power_effect(
+            change_in_margin_requirement=p.change_in_margin_requirement,
+            change_in_buying_power=p.change_in_buying_power,
+            current_buying_power=p.current_buying_power,
+            new_buying_power=p.new_buying_power,
+            isolated_order_margin_requirement=p.isolated_order_margin_requirement,
+            is_spread=p.is_spread,
+        ),
+        fees=fee_calculation(commission=p.commission),
+    )
+
+
+def render_event(event: AccountEvent) -> dict[str, Any]:
+    """The `data` of an account-streamer push for one brokerage event."""
+    record = event.record
+    if isinstance(record, BalanceFigures):
+        return render_balance(record)
+    if isinstance(record, PositionRecord):
+        return render_position(record)
+    return render_order(record)
