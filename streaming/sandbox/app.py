@@ -24,6 +24,7 @@ from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
+from .tastytrade import history as tastytrade_history
 from .tastytrade import orders as tastytrade_orders
 from .tastytrade import rest, wire
 from .tastytrade.account_streamer import streamer_endpoint
@@ -182,6 +183,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         routes=[
             *rest.routes,
             *tastytrade_orders.routes,
+            *tastytrade_history.routes,
             *control.routes,
             *tradier_routes,
             *alpaca_routes,

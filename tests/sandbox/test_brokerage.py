@@ -742,3 +742,61 @@ def test_the_core_hands_out_frozen_typed_records():
         records.BalanceFigures,
     ]
     assert events[0].record.legs[0].fills[0].quantity == Decimal(3)
+
+
+def _limit(symbol: str, qty: int, price: str, action: str = "Buy to Open") -> records.OrderRequest:
+    return records.OrderRequest(
+        order_type="Limit",
+        legs=(records.LegRequest(symbol, action, Decimal(qty)),),
+        price=Decimal(price),
+        client_order_id=f"tag-{symbol}-{qty}",
+    )
+
+
+def test_modify_in_place_cancel_all_and_close_position():
+    """Tradier-style modify keeps the id and marks the order edited; a change the account
+    cannot afford is refused and leaves the order as it was; cancel_all ends every working
+    order; close_position sells what is held at market."""
+    broker, _, clock, margin, _ = make()
+    core = broker.core
+    resting = core.place_order(margin, _limit("AAPL", 2, "1.00")).order
+    assert core.order_by_client_id(margin, "tag-AAPL-2").id == resting.id
+    edited = core.modify_order(margin, resting.id, price=Decimal("2.00"), time_in_force="GTC")
+    assert (edited.id, edited.edited, edited.price, edited.time_in_force) == (
+        resting.id,
+        True,
+        Decimal("-2.00"),
+        "GTC",
+    )
+    with pytest.raises(OrderRejected) as refused:
+        core.modify_order(margin, resting.id, price=Decimal("9000000"))
+    assert refused.value.code == "insufficient_buying_power"
+    assert core.order(margin, resting.id).price == Decimal("-2.00")
+    other = core.place_order(margin, _limit("MSFT", 1, "1.00")).order
+    cancelled = core.cancel_all(margin)
+    assert [(o.id, o.status) for o in cancelled] == [
+        (resting.id, "Cancelled"),
+        (other.id, "Cancelled"),
+    ]
+    assert core.cancel_all(margin) == []
+    with pytest.raises(OrderRejected):
+        core.modify_order(margin, resting.id, price=Decimal("1.50"))
+
+    held = next(p for p in core.positions(margin) if p.symbol == "SPY").quantity
+    closing = core.close_position(margin, "SPY", Decimal(4)).order
+    assert (closing.order_type, closing.legs[0].action, closing.legs[0].quantity) == (
+        "Market",
+        "Sell to Close",
+        Decimal(4),
+    )
+    clock.tick()
+    core.step()
+    clock.tick()
+    core.step()
+    assert next(p for p in core.positions(margin) if p.symbol == "SPY").quantity == held - 4
+    with pytest.raises(OrderRejected) as too_many:
+        core.close_position(margin, "SPY", held)
+    assert too_many.value.code == "invalid_quantity"
+    with pytest.raises(OrderRejected) as missing:
+        core.close_position(margin, "ZZZZ")
+    assert missing.value.status == 404

@@ -20,6 +20,7 @@ here knows a broker protocol.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import math
 import random
@@ -31,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from .history import TIME_BACK, NetLiqHistory
 from .records import (
     EQUITY,
     EQUITY_OPTION,
@@ -39,11 +41,15 @@ from .records import (
     FillRecord,
     LegRecord,
     LegRequest,
+    MarginReport,
+    MarginRequirement,
+    NetLiqPoint,
     OrderPreview,
     OrderRecord,
     OrderRequest,
     PlacedOrder,
     PositionRecord,
+    TransactionRecord,
 )
 
 __all__ = [
@@ -236,6 +242,8 @@ class _Account:
     opened_at: float
     cash: Decimal
     positions: dict[str, _Position] = field(default_factory=dict)
+    transactions: list[TransactionRecord] = field(default_factory=list)
+    net_liq: NetLiqHistory = field(default_factory=lambda: NetLiqHistory([]))
 
 
 @dataclass
@@ -282,6 +290,9 @@ class _Order:
     terminal_at: float | None = None
     cancelled_at: float | None = None
     filled_units: Decimal = _ZERO
+    edited: bool = False
+    replaces: int | None = None
+    replaced_by: int | None = None
 
     @property
     def underlying(self) -> str:
@@ -359,6 +370,7 @@ class Brokerage:
         self._next_order_id = first_order_id
         self._next_fill_id = first_order_id
         self._demo_counts: dict[str, int] = {}
+        self._next_transaction_id = first_order_id
 
     # ----------------------------------------------------------------- customers & accounts
 
@@ -394,6 +406,8 @@ class Brokerage:
         self._accounts[ira.number] = ira
         self._seed_margin_positions(margin, rng, now)
         self._seed_ira_positions(ira, rng, now)
+        for acct in (margin, ira):
+            self._open_books(acct, now)
         self._customers[customer_id] = [margin.number, ira.number]
         return [margin.number, ira.number]
 
@@ -486,6 +500,264 @@ class Brokerage:
         if order is None or order.account_number != account_number:
             return None
         return self._order_record(order)
+
+    def order_history(
+        self,
+        account_number: str,
+        *,
+        statuses: set[str] | None = None,
+        underlying_symbol: str | None = None,
+        symbol: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[OrderRecord]:
+        """Every remembered order of the account, terminal ones included, newest first;
+        `start`/`end` bound the time it was received (end exclusive)."""
+        self._require_account(account_number)
+        found = []
+        for o in self._orders.values():
+            if o.account_number != account_number:
+                continue
+            if statuses and o.status not in statuses:
+                continue
+            if underlying_symbol and o.underlying != underlying_symbol:
+                continue
+            if symbol and all(leg.instrument.symbol != symbol for leg in o.legs):
+                continue
+            if (start is not None and o.received_at < start) or (
+                end is not None and o.received_at >= end
+            ):
+                continue
+            found.append(o)
+        found.sort(key=lambda o: (o.received_at, o.id or 0), reverse=True)
+        return [self._order_record(o) for o in found]
+
+    def order_by_client_id(self, account_number: str, client_order_id: str) -> OrderRecord | None:
+        """The newest order of the account placed with this client order id, or None."""
+        for o in sorted(self._orders.values(), key=lambda o: o.id or 0, reverse=True):
+            if o.account_number == account_number and o.client_order_id == client_order_id:
+                return self._order_record(o)
+        return None
+
+    def replace_order(
+        self, account_number: str, order_id: int, request: OrderRequest
+    ) -> PlacedOrder:
+        """Cancel a working order and place its replacement in one step (new id).
+
+        The replacement keeps the old order's legs (what is left of them) unless `request`
+        names legs of its own; it takes the request's type, time in force and price. The old
+        order ends `Cancelled` and points at its replacement. The caller publishes both
+        (`placed.replaced` then `placed.order`).
+        """
+        old = self._find_order(account_number, order_id)
+        if old.status not in _WORKING:
+            raise OrderRejected(
+                "order_not_replaceable",
+                f"Order {order_id} is {old.status} and cannot be replaced.",
+            )
+        acct = self._accounts[account_number]
+        legs = request.legs or tuple(
+            LegRequest(
+                symbol=leg.instrument.symbol,
+                action=leg.action,
+                quantity=leg.remaining,
+                instrument_type=leg.instrument.instrument_type,
+            )
+            for leg in old.legs
+        )
+        merged = OrderRequest(
+            order_type=request.order_type,
+            legs=legs,
+            time_in_force=request.time_in_force,
+            price=request.price,
+            price_effect=request.price_effect,
+            source=request.source or old.source,
+            client_order_id=request.client_order_id or old.client_order_id,
+        )
+        self._working.pop(order_id, None)  # the old order's sells must not count twice
+        try:
+            order = self._parse_order(acct, merged, self._clock())
+            preview = self._preview(acct, order)
+        except OrderRejected:
+            self._working[order_id] = old
+            raise
+        self._cancel(old)
+        self._accept(order)
+        order.replaces, old.replaced_by = old.id, order.id
+        return PlacedOrder(self._order_record(order), preview, replaced=self._order_record(old))
+
+    def modify_order(
+        self,
+        account_number: str,
+        order_id: int,
+        *,
+        order_type: str | None = None,
+        time_in_force: str | None = None,
+        price: Decimal | None = None,
+        price_effect: str | None = None,
+    ) -> OrderRecord:
+        """Change a working order in place (same id, `edited`), as Tradier's PUT does.
+
+        Only what is given changes; the result is checked like a new order. The caller
+        publishes the returned order.
+        """
+        order = self._find_order(account_number, order_id)
+        if order.status not in _WORKING:
+            raise OrderRejected(
+                "order_not_editable", f"Order {order_id} is {order.status} and cannot be changed."
+            )
+        acct = self._accounts[account_number]
+        new_type = order_type or order.order_type
+        if new_type not in _ORDER_TYPES:
+            raise OrderRejected(
+                "unsupported_order_type", f"Order type {new_type!r} is not supported."
+            )
+        new_tif = time_in_force or order.time_in_force
+        if new_tif not in _TIME_IN_FORCE:
+            raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {new_tif!r}.")
+        limit = None
+        if new_type != "Market":
+            if price is None and order.limit is not None:
+                limit = order.limit
+            else:
+                request = OrderRequest(new_type, (), price=price, price_effect=price_effect)
+                limit = self._signed_limit(request, order.legs)
+        saved = (order.order_type, order.time_in_force, order.limit)
+        order.order_type, order.time_in_force, order.limit = new_type, new_tif, limit
+        try:
+            self._preview(acct, order)
+        except OrderRejected:
+            order.order_type, order.time_in_force, order.limit = saved
+            raise
+        order.edited = True
+        order.updated_at = self._clock()
+        return self._order_record(order)
+
+    def cancel_all(self, account_number: str) -> list[OrderRecord]:
+        """Cancel every working order of the account; the cancelled orders, oldest first."""
+        self._require_account(account_number)
+        working = [o for o in self._working.values() if o.account_number == account_number]
+        for order in working:
+            self._cancel(order)
+        return [self._order_record(o) for o in working]
+
+    def close_position(
+        self,
+        account_number: str,
+        symbol: str,
+        quantity: Decimal | None = None,
+        *,
+        source: str | None = None,
+        client_order_id: str | None = None,
+    ) -> PlacedOrder:
+        """Place a Market order closing all (or `quantity`) of a position."""
+        acct = self._require_account(account_number)
+        pos = acct.positions.get(symbol)
+        if pos is None or pos.quantity == 0:
+            raise OrderRejected("position_not_found", f"No open position in {symbol}.", 404)
+        held = abs(pos.quantity)
+        qty = held if quantity is None else quantity
+        if not isinstance(qty, Decimal) or qty <= 0 or qty > held:
+            raise OrderRejected(
+                "invalid_quantity", f"Can close between 1 and {held} of {symbol}, not {qty}."
+            )
+        action = "Sell to Close" if pos.quantity > 0 else "Buy to Close"
+        request = OrderRequest(
+            order_type="Market",
+            legs=(LegRequest(symbol, action, qty, pos.instrument.instrument_type),),
+            source=source,
+            client_order_id=client_order_id,
+        )
+        return self.place_order(account_number, request)
+
+    # ----------------------------------------------------------------- books
+
+    def transactions(self, account_number: str) -> list[TransactionRecord]:
+        """The account's ledger, oldest first: the opening deposit, then one trade per fill
+        of each leg (value, commission and net value)."""
+        return list(self._require_account(account_number).transactions)
+
+    def transaction(self, account_number: str, transaction_id: int) -> TransactionRecord | None:
+        for t in self._require_account(account_number).transactions:
+            if t.id == transaction_id:
+                return t
+        return None
+
+    def net_liq_history(
+        self, account_number: str, *, time_back: str | None = None, start: float | None = None
+    ) -> list[NetLiqPoint]:
+        """Net-liq points since `start` (or `time_back`: 1d, 1m, 3m, 6m, 1y, all), oldest
+        first; the last point is the current net liquidating value."""
+        acct = self._require_account(account_number)
+        now = self._clock()
+        if start is None:
+            if time_back not in (*TIME_BACK, "all"):
+                raise OrderRejected(
+                    "invalid_time_back",
+                    f"time-back must be one of {', '.join((*TIME_BACK, 'all'))}.",
+                )
+            start = None if time_back == "all" else now - TIME_BACK[time_back]
+        acct.net_liq.record(now, self._figures(acct).figures.net_liquidating_value)
+        return acct.net_liq.since(start)
+
+    def margin_requirements(self, account_number: str) -> MarginReport:
+        """Maintenance requirement per underlying, with the same rates as the balance, so the
+        entries add up to the balance's `maintenance_requirement`."""
+        acct = self._require_account(account_number)
+        figures = self._figures(acct).figures
+        groups: dict[
+            str, list[Decimal]
+        ] = {}  # underlying -> [long eq, short eq, long der, short der]
+        for pos in acct.positions.values():
+            value = self._position_value(pos)
+            slot = groups.setdefault(pos.instrument.underlying, [_ZERO] * 4)
+            option = pos.instrument.instrument_type != EQUITY
+            slot[(2 if option else 0) + (0 if pos.quantity > 0 else 1)] += value
+        entries = []
+        for underlying in sorted(groups):
+            long_eq, short_eq, long_der, short_der = groups[underlying]
+            if acct.margin:
+                maintenance = _cents(
+                    Decimal("0.25") * long_eq + Decimal("0.30") * short_eq + long_der + short_der
+                )
+                initial = _cents(Decimal("0.5") * (long_eq + short_eq) + long_der + short_der)
+            else:
+                maintenance = initial = _ZERO
+            entries.append(
+                MarginRequirement(
+                    underlying_symbol=underlying,
+                    description=underlying,
+                    long_equity_value=long_eq,
+                    short_equity_value=short_eq,
+                    long_derivative_value=long_der,
+                    short_derivative_value=short_der,
+                    maintenance_requirement=maintenance,
+                    initial_requirement=initial,
+                    buying_power=maintenance,
+                )
+            )
+        # per-underlying rounding may leave a cent: the balance is the truth, adjust the largest
+        total = sum((e.maintenance_requirement for e in entries), _ZERO)
+        drift = figures.maintenance_requirement - total
+        if drift and entries:
+            big = max(range(len(entries)), key=lambda i: entries[i].maintenance_requirement)
+            e = entries[big]
+            entries[big] = MarginRequirement(
+                **{
+                    **e.__dict__,
+                    "maintenance_requirement": e.maintenance_requirement + drift,
+                    "buying_power": e.buying_power + drift,
+                }
+            )
+        return MarginReport(
+            account_number=acct.number,
+            margin=acct.margin,
+            entries=tuple(entries),
+            maintenance_requirement=figures.maintenance_requirement,
+            initial_requirement=figures.reg_t_margin_requirement,
+            net_liquidating_value=figures.net_liquidating_value,
+            excess=figures.maintenance_excess,
+        )
 
     def step(self) -> list[AccountEvent]:
         """Advance every working order one tick against current prices; return events to push.
@@ -842,7 +1114,8 @@ class Brokerage:
 
     def _preview(self, acct: _Account, order: _Order) -> OrderPreview:
         """Buying-power effect and fees of filling the whole order now; refuse if unaffordable."""
-        trial = copy.deepcopy(acct)
+        # positions are all a fill changes; the books (ledger, history) are not copied
+        trial = dataclasses.replace(acct, positions=copy.deepcopy(acct.positions), transactions=[])
         for leg in order.legs:
             fill_price = self._leg_price(leg)
             if order.limit is not None and len(order.legs) == 1:
@@ -908,6 +1181,83 @@ class Brokerage:
         bounds = [0, *cuts, units]
         return [Decimal(bounds[i + 1] - bounds[i]) for i in range(parts)]
 
+    def _require_account(self, account_number: str) -> _Account:
+        acct = self._accounts.get(account_number)
+        if acct is None:
+            raise OrderRejected("account_not_found", f"Unknown account {account_number}.", 404)
+        return acct
+
+    def _position_value(self, pos: _Position) -> Decimal:
+        """Market value of a position (unsigned), as the balance marks it."""
+        return _cents(
+            self._mark(pos.instrument.streamer_symbol)
+            * abs(pos.quantity)
+            * pos.instrument.multiplier
+        )
+
+    def _open_books(self, acct: _Account, now: float) -> None:
+        """The opening deposit (the cash the account started with, plus what its starting
+        positions cost) and a seeded back-history ending at today's net-liq."""
+        cost = sum(
+            (
+                p.quantity * p.average_open_price * p.instrument.multiplier
+                for p in acct.positions.values()
+            ),
+            _ZERO,
+        )
+        deposit = _cents(acct.cash + cost)
+        acct.transactions.append(
+            TransactionRecord(
+                id=self._new_transaction_id(),
+                account_number=acct.number,
+                transaction_type="Money Movement",
+                transaction_sub_type="Deposit",
+                description="Opening deposit",
+                executed_at=acct.opened_at,
+                value=deposit,
+                net_value=deposit,
+            )
+        )
+        net_liq = self._figures(acct).figures.net_liquidating_value
+        acct.net_liq = NetLiqHistory(f"{self._seed}|netliq|{acct.number}", net_liq, now)
+        acct.net_liq.record(now, net_liq)
+
+    def _new_transaction_id(self) -> int:
+        self._next_transaction_id += 1
+        return self._next_transaction_id - 1
+
+    def _book_fill(self, acct: _Account, order: _Order, leg: _Leg, fill: _Fill) -> None:
+        """One trade transaction for one leg fill: gross value, commission, net value."""
+        instrument = leg.instrument
+        value = _cents(-leg.sign * fill.quantity * fill.price * instrument.multiplier)
+        commission = (
+            fill.quantity * _FEE_PER_CONTRACT
+            if instrument.instrument_type == EQUITY_OPTION
+            else _ZERO
+        )
+        verb = "Bought" if leg.sign > 0 else "Sold"
+        acct.transactions.append(
+            TransactionRecord(
+                id=self._new_transaction_id(),
+                account_number=acct.number,
+                transaction_type="Trade",
+                transaction_sub_type=leg.action,
+                description=f"{verb} {fill.quantity} {instrument.symbol.strip()} @ {fill.price}",
+                executed_at=fill.filled_at,
+                value=value,
+                net_value=value - commission,
+                commission=commission,
+                symbol=instrument.symbol,
+                instrument_type=instrument.instrument_type,
+                underlying_symbol=instrument.underlying,
+                action=leg.action,
+                quantity=fill.quantity,
+                price=fill.price,
+                order_id=order.id,
+                leg_count=len(order.legs),
+            )
+        )
+
     def _find_order(self, account_number: str, order_id: int) -> _Order:
         if account_number not in self._accounts:
             raise OrderRejected("account_not_found", f"Unknown account {account_number}.", 404)
@@ -938,6 +1288,8 @@ class Brokerage:
             self._next_fill_id += 1
             touched.append(self._apply_leg_fill(acct, leg, qty, fill_price, now=now))
         acct.cash -= self._fees(order.legs, units)
+        for leg in order.legs:
+            self._book_fill(acct, order, leg, leg.fills[-1])
         order.filled_units += units
         order.updated_at = now
         if order.filled_units >= order.size:
@@ -950,7 +1302,9 @@ class Brokerage:
             )
             if pos.quantity == 0:
                 acct.positions.pop(pos.instrument.symbol, None)
-        events.append(AccountEvent("AccountBalance", acct.number, self._figures(acct).figures))
+        figures = self._figures(acct).figures
+        acct.net_liq.record(now, figures.net_liquidating_value)
+        events.append(AccountEvent("AccountBalance", acct.number, figures))
         return events
 
     @staticmethod
@@ -1065,6 +1419,9 @@ class Brokerage:
             cancelled_at=order.cancelled_at,
             source=order.source,
             client_order_id=order.client_order_id,
+            edited=order.edited,
+            replaces_order_id=order.replaces,
+            replaced_by_order_id=order.replaced_by,
         )
 
     def _order_event(self, order: _Order) -> AccountEvent:

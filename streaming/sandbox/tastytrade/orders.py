@@ -1,4 +1,5 @@
-"""tastytrade's order endpoints: place (and dry-run), read, cancel, list live orders.
+"""tastytrade's order endpoints: place (and dry-run), read, replace, cancel, list live
+orders and the order history (filters and the SDK's paging).
 
 The SDK's order JSON is parsed here into the brokerage's broker-neutral `OrderRequest`, and
 the brokerage's order records are rendered back through `wire.py`. Refusals answer in
@@ -18,7 +19,24 @@ from ..core.brokerage import AccountEvent, OrderRejected, parse_decimal
 from ..core.records import LegRequest, OrderRequest
 from ..core.simulation import Simulation
 from . import wire
+from .history import BadQuery, day_bounds, guarded, paged_response
 from .rest import account_route, authed, data_response, error_response, not_found, owned_account
+
+
+def replace_request(body: Any) -> OrderRequest:
+    """The SDK's `replace_order` body (the new order without its legs) as an OrderRequest
+    with no legs: the brokerage keeps the old order's."""
+    if not isinstance(body, dict):
+        raise OrderRejected("invalid_order", "The order body must be a JSON object.")
+    return OrderRequest(
+        order_type=body.get("order-type"),
+        legs=(),
+        time_in_force=body.get("time-in-force", "Day"),
+        price=_price(body),
+        price_effect=body.get("price-effect"),
+        source=body.get("source") if isinstance(body.get("source"), str) else None,
+        client_order_id=_text(body.get("external-identifier")),
+    )
 
 
 def order_request(body: Any) -> OrderRequest:
@@ -113,7 +131,50 @@ async def place_order(request: Request, sandbox: Simulation, credential: str) ->
     return data_response(request, wire.render_placed(placed), 201 if not dry_run else 200)
 
 
+async def replace_order(request: Request, sandbox: Simulation, credential: str) -> Response:
+    """PUT /accounts/{n}/orders/{id}: a new order (new id) takes the old one's place; the old
+    one ends Cancelled. Answers the new order, as the SDK's `replace_order` parses it."""
+    number = request.path_params["number"]
+    if not owned_account(sandbox, credential, number):
+        return not_found("Account")
+    body = await _json_body(request)
+    if body is _INVALID_JSON:
+        return error_response(400, "invalid_json", "Body must be JSON")
+    order_id = int(request.path_params["order_id"])
+    try:
+        placed = sandbox.brokerage.replace_order(number, order_id, replace_request(body))
+    except OrderRejected as exc:
+        return error_response(exc.status if exc.status == 404 else 422, exc.code, exc.message)
+    events = [AccountEvent("Order", number, placed.order)]
+    if placed.replaced is not None:
+        events.insert(0, AccountEvent("Order", number, placed.replaced))
+    sandbox.publish(events)
+    return data_response(request, wire.render_order(placed.order))
+
+
+def order_history(request: Request, sandbox: Simulation, number: str) -> Response:
+    """GET /accounts/{n}/orders: every order, newest first (`sort=Asc` for oldest first),
+    filtered by `status[]`, `underlying-symbol`, `start-date`/`end-date`, `start-at`/`end-at`."""
+    q = request.query_params
+    sort = q.get("sort") or "Desc"
+    if sort not in ("Asc", "Desc"):
+        raise BadQuery("sort must be Asc or Desc")
+    start, end = day_bounds(request, "start-date", "end-date")
+    found = sandbox.brokerage.order_history(
+        number,
+        statuses=set(q.getlist("status[]")) or None,
+        underlying_symbol=q.get("underlying-symbol") or None,
+        start=start,
+        end=end,
+    )
+    if sort == "Asc":
+        found.reverse()
+    return paged_response(request, [wire.render_order(o) for o in found], 10)
+
+
 routes = [
+    Route("/accounts/{number}/orders", guarded(order_history)),
+    Route("/accounts/{number}/orders/{order_id:int}", authed(replace_order), methods=["PUT"]),
     Route("/accounts/{number}/orders/live", account_route(live_orders)),
     Route("/accounts/{number}/orders", authed(place_order), methods=["POST"]),
     Route("/accounts/{number}/orders/dry-run", authed(place_order), methods=["POST"]),

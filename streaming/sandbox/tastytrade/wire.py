@@ -26,9 +26,12 @@ from ..core.records import (
     AccountRecord,
     BalanceFigures,
     LegRecord,
+    MarginReport,
+    NetLiqPoint,
     OrderRecord,
     PlacedOrder,
     PositionRecord,
+    TransactionRecord,
 )
 
 __all__ = ["EQUITY", "EQUITY_OPTION", "BalanceFigures"]
@@ -524,3 +527,117 @@ def render_event(event: AccountEvent) -> dict[str, Any]:
     if isinstance(record, PositionRecord):
         return render_position(record)
     return render_order(record)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def render_transaction(record: TransactionRecord) -> dict[str, Any]:
+    """A ledger entry as a TRANSACTION object (`tastytrade.account.Transaction`)."""
+    data: dict[str, Any] = {
+        "id": record.id,
+        "account-number": record.account_number,
+        "transaction-type": record.transaction_type,
+        "transaction-sub-type": record.transaction_sub_type,
+        "description": record.description,
+        "executed-at": iso(record.executed_at),
+        "transaction-date": snapshot_date(record.executed_at).isoformat(),
+        **_signed("value", record.value),
+        **_signed("net-value", record.net_value),
+        **_signed("commission", -record.commission),
+        **_signed("clearing-fees", -record.clearing_fees),
+        **_signed("regulatory-fees", -record.regulatory_fees),
+        **_signed("proprietary-index-option-fees", _ZERO),
+        "is-estimated-fee": record.is_estimated_fee,
+        "currency": "USD",
+    }
+    if record.symbol is not None:
+        data.update(
+            {
+                "symbol": record.symbol,
+                "instrument-type": record.instrument_type,
+                "underlying-symbol": record.underlying_symbol,
+                "action": record.action,
+                "quantity": quantity(record.quantity or _ZERO),
+                "price": price(record.price or _ZERO),
+                "order-id": record.order_id,
+                "leg-count": record.leg_count,
+                "exchange": "SANDBOX",
+                "destination-venue": "SANDBOX",
+            }
+        )
+    return data
+
+
+def render_net_liq_point(point: NetLiqPoint) -> dict[str, Any]:
+    """One NetLiqOhlc bar; nothing is ever pending, so the pending-cash bars are zero."""
+    return {
+        "open": money(point.open),
+        "high": money(point.high),
+        "low": money(point.low),
+        "close": money(point.close),
+        "pending-cash-open": "0.00",
+        "pending-cash-high": "0.00",
+        "pending-cash-low": "0.00",
+        "pending-cash-close": "0.00",
+        "total-open": money(point.total_open),
+        "total-high": money(point.total_high),
+        "total-low": money(point.total_low),
+        "total-close": money(point.total_close),
+        "time": iso(point.at),
+    }
+
+
+def render_margin_report(report: MarginReport, *, option_level: str, now: float) -> dict[str, Any]:
+    """The margin report (`tastytrade.account.MarginReport`): requirements are Debits."""
+    kind = "Reg T" if report.margin else "Cash"
+    groups = [
+        {
+            "description": e.description,
+            "code": e.underlying_symbol,
+            "underlying-symbol": e.underlying_symbol,
+            "underlying-type": EQUITY,
+            "margin-calculation-type": kind,
+            **_signed("margin-requirement", -e.maintenance_requirement),
+            **_signed("maintenance-requirement", -e.maintenance_requirement),
+            **_signed("initial-requirement", -e.initial_requirement),
+            **_signed("buying-power", -e.buying_power),
+            "groups": [],
+        }
+        for e in report.entries
+    ]
+    return {
+        "account-number": report.account_number,
+        "description": "Margin Requirements" if report.margin else "Cash Requirements",
+        "margin-calculation-type": kind,
+        "option-level": option_level,
+        **_signed("margin-requirement", -report.maintenance_requirement),
+        **_signed("maintenance-requirement", -report.maintenance_requirement),
+        **_signed("initial-requirement", -report.initial_requirement),
+        **_signed("reg-t-margin-requirement", -report.initial_requirement),
+        **_signed("margin-equity", report.net_liquidating_value),
+        **_signed("option-buying-power", report.excess),
+        **_signed("reg-t-option-buying-power", report.excess),
+        **_signed("maintenance-excess", report.excess),
+        "last-state-timestamp": epoch_ms(now),
+        "groups": groups,
+    }
+
+
+def paged(items: list[Any], *, per_page: int, page_offset: int) -> tuple[list[Any], dict]:
+    """One page of `items` and the top-level `pagination` object tastytrade sends with it."""
+    total = len(items)
+    pages = max(1, -(-total // per_page))
+    start = page_offset * per_page
+    page = items[start : start + per_page]
+    return page, {
+        "per-page": per_page,
+        "page-offset": page_offset,
+        "item-offset": start,
+        "total-items": total,
+        "total-pages": pages,
+        "current-item-count": len(page),
+        "previous-link": None,
+        "next-link": None,
+        "paging-link-template": None,
+    }
