@@ -28,7 +28,9 @@ from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
-from .tastytrade import rest
+from .tastytrade import history as tastytrade_history
+from .tastytrade import orders as tastytrade_orders
+from .tastytrade import rest, wire
 from .tastytrade.account_streamer import streamer_endpoint
 from .tastytrade.dxlink import dxlink_endpoint
 from .tradier.api import TradierSandbox
@@ -192,6 +194,8 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
     app = Starlette(
         routes=[
             *rest.routes,
+            *tastytrade_orders.routes,
+            *tastytrade_history.routes,
             *control.routes,
             *tradier_market_routes,
             *tradier_watchlist_routes,
@@ -209,6 +213,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
+    app.state.order_codec = control.OrderCodec(tastytrade_orders.order_request, wire.render_placed)
     app.state.tradier = sandbox.tradier
     app.state.alpaca = sandbox.alpaca
     app.state.alpaca_trading = sandbox.alpaca_trading

@@ -10,6 +10,7 @@ documented in docs/sandbox.md.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from .core.brokerage import AccountEvent, OrderRejected
 from .core.faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
+from .core.records import OrderRequest, PlacedOrder
 from .core.simulation import Simulation
 from .http import is_loopback, json_response
 
@@ -37,6 +39,15 @@ START_ONLY_CONFIG = {"order_id_base"}
 def control_error(status: int, code: str, message: str, **headers: str) -> Response:
     """Every refusal of the control API: `{"error": {"code", "message"}}`."""
     return json_response({"error": {"code": code, "message": message}}, status, headers or None)
+
+
+@dataclass(frozen=True)
+class OrderCodec:
+    """How `/_sandbox/orders` reads an order and answers: the tastytrade façade's order
+    JSON, handed in by `app.py` (the only module that imports façades)."""
+
+    parse: Callable[[Any], OrderRequest]
+    render: Callable[[PlacedOrder], dict[str, Any]]
 
 
 class ControlError(Exception):
@@ -241,12 +252,13 @@ async def place_order(request: Request, sandbox: Simulation, body: dict[str, Any
     order = body.get("order")
     if not isinstance(order, dict):
         raise ControlError("order must be an object in the SDK's order JSON shape")
+    codec: OrderCodec = request.app.state.order_codec
     try:
-        result = sandbox.brokerage.place_order(number, order)
+        placed = sandbox.brokerage.place_order(number, codec.parse(order))
     except OrderRejected as exc:
         raise ControlError(f"{exc.code}: {exc.message}") from exc
-    sandbox.publish([AccountEvent("Order", number, result["order"])])
-    return result
+    sandbox.publish([AccountEvent("Order", number, placed.order)])
+    return codec.render(placed)
 
 
 async def push_balances(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:

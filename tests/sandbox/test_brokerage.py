@@ -1,13 +1,17 @@
-"""Unit tests for the sandbox brokerage and its wire dicts (no DB, no sockets).
+"""Unit tests for the sandbox brokerage and its tastytrade rendering (no DB, no sockets).
 
-Every dict is parsed by the real tastytrade SDK models: a push that fails validation would
-kill a client's account stream, so validation here is the contract.
+The brokerage hands out typed records; the tests read it through `WireBroker`, which renders
+every record with the tastytrade façade's `wire.py` and places orders from the SDK's JSON
+through `tastytrade/orders.py`, exactly as the REST routes and account streamer do. Every
+dict is parsed by the real tastytrade SDK models: a push that fails validation would kill a
+client's account stream, so validation here is the contract.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -21,6 +25,7 @@ from tastytrade.order import (
     UnplacedOrder,
 )
 
+from streaming.sandbox.core import records
 from streaming.sandbox.core.brokerage import (
     AccountEvent,
     Brokerage,
@@ -28,6 +33,7 @@ from streaming.sandbox.core.brokerage import (
     _occ_to_streamer,
 )
 from streaming.sandbox.tastytrade import wire
+from streaming.sandbox.tastytrade.orders import order_request
 
 T0 = datetime(2025, 1, 2, 15, 4, 5, tzinfo=UTC).timestamp()
 
@@ -91,9 +97,76 @@ class Clock:
         self.now += seconds
 
 
-def make(seed: int = 7) -> tuple[Brokerage, FakeMarket, Clock, str, str]:
+@dataclass(frozen=True)
+class WireEvent:
+    """An account event as the account streamer pushes it: kind, account, tastytrade dict."""
+
+    kind: str
+    account_number: str
+    data: dict
+
+
+class WireBroker:
+    """The brokerage seen through the tastytrade façade: records rendered by `wire.py`,
+    order JSON parsed by `tastytrade/orders.py`."""
+
+    def __init__(self, core: Brokerage) -> None:
+        self.core = core
+
+    def open_customer(self, customer_id: str) -> list[str]:
+        return self.core.open_customer(customer_id)
+
+    def owner(self, number: str) -> str | None:
+        return self.core.owner(number)
+
+    def position_symbols(self, number: str) -> list[str]:
+        return self.core.position_symbols(number)
+
+    def accounts(self, customer_id: str) -> list[dict]:
+        return [wire.render_account(a) for a in self.core.accounts(customer_id)]
+
+    def account(self, number: str) -> dict | None:
+        record = self.core.account(number)
+        return None if record is None else wire.render_account(record)
+
+    def balance(self, number: str) -> dict:
+        return wire.render_balance(self.core.balance(number))
+
+    def positions(self, number: str) -> list[dict]:
+        return [wire.render_position(p) for p in self.core.positions(number)]
+
+    def place_order(self, number: str, body: dict, *, dry_run: bool = False) -> dict:
+        return wire.render_placed(
+            self.core.place_order(number, order_request(body), dry_run=dry_run)
+        )
+
+    def cancel_order(self, number: str, order_id: int) -> dict:
+        return wire.render_order(self.core.cancel_order(number, order_id))
+
+    def live_orders(self, number: str) -> list[dict]:
+        return [wire.render_order(o) for o in self.core.live_orders(number)]
+
+    def order(self, number: str, order_id: int) -> dict | None:
+        record = self.core.order(number, order_id)
+        return None if record is None else wire.render_order(record)
+
+    @staticmethod
+    def _wire(events: list[AccountEvent]) -> list[WireEvent]:
+        return [WireEvent(e.kind, e.account_number, wire.render_event(e)) for e in events]
+
+    def step(self) -> list[WireEvent]:
+        return self._wire(self.core.step())
+
+    def demo_order(self, number: str) -> list[WireEvent]:
+        return self._wire(self.core.demo_order(number))
+
+    def balance_events(self) -> list[WireEvent]:
+        return self._wire(self.core.balance_events())
+
+
+def make(seed: int = 7) -> tuple[WireBroker, FakeMarket, Clock, str, str]:
     market, clock = FakeMarket(), Clock()
-    broker = Brokerage(market, seed=seed, clock=clock)
+    broker = WireBroker(Brokerage(market, seed=seed, clock=clock))
     margin, ira = broker.open_customer("alice")
     return broker, market, clock, margin, ira
 
@@ -111,13 +184,13 @@ def sdk(kind: str, data: dict):
     raise AssertionError(kind)
 
 
-def validate_all(events: list[AccountEvent]) -> None:
+def validate_all(events: list[WireEvent]) -> None:
     for event in events:
         sdk(event.kind, event.data)
 
 
-def step_until(broker: Brokerage, clock: Clock, predicate, limit: int = 10) -> list[AccountEvent]:
-    events: list[AccountEvent] = []
+def step_until(broker: WireBroker, clock: Clock, predicate, limit: int = 10) -> list[WireEvent]:
+    events: list[WireEvent] = []
     for _ in range(limit):
         clock.tick()
         batch = broker.step()
@@ -151,11 +224,11 @@ def market_body(symbol: str, action: str, qty: int, kind: str = "Equity") -> dic
     }
 
 
-def position_of(broker: Brokerage, account: str, symbol: str) -> dict | None:
+def position_of(broker: WireBroker, account: str, symbol: str) -> dict | None:
     return next((p for p in broker.positions(account) if p["symbol"] == symbol), None)
 
 
-def option_position(broker: Brokerage, account: str, direction: str = "Long") -> dict:
+def option_position(broker: WireBroker, account: str, direction: str = "Long") -> dict:
     return next(
         p
         for p in broker.positions(account)
@@ -185,7 +258,7 @@ def test_accounts_validate_and_are_idempotent():
 
 def test_account_numbers_unique_across_1000_customers():
     """Account numbers never collide, even when hashes do."""
-    broker = Brokerage(FakeMarket(), seed=3, clock=Clock())
+    broker = WireBroker(Brokerage(FakeMarket(), seed=3, clock=Clock()))
     numbers = [n for i in range(1000) for n in broker.open_customer(f"customer-{i}")]
     assert len(numbers) == 2000
     assert len(set(numbers)) == 2000
@@ -635,3 +708,95 @@ def test_positions_report_the_markets_previous_close():
     for p in positions:
         expected = market.prev_close(p["streamer-symbol"])
         assert Decimal(p["close-price"]) == Decimal(str(expected)), p["symbol"]
+
+
+def test_the_core_hands_out_frozen_typed_records():
+    """The brokerage itself speaks no protocol: accounts, balances, positions, orders and
+    events are frozen records with signed Decimal amounts, not wire dicts."""
+    broker, _, clock, margin, _ = make()
+    core = broker.core
+    assert isinstance(core.account(margin), records.AccountRecord)
+    balance = core.balance(margin)
+    assert isinstance(balance, records.BalanceFigures) and balance.as_of == clock.now
+    short = next(p for p in core.positions(margin) if p.quantity < 0)
+    assert isinstance(short, records.PositionRecord) and short.is_short
+    placed = core.place_order(
+        margin,
+        records.OrderRequest(
+            order_type="Market",
+            legs=(records.LegRequest("AAPL", "Buy to Open", Decimal(3)),),
+            client_order_id="mine-1",
+        ),
+    )
+    assert isinstance(placed, records.PlacedOrder)
+    assert placed.order.client_order_id == "mine-1" and placed.order.status == "Received"
+    with pytest.raises(AttributeError):
+        placed.order.status = "Filled"  # frozen
+    clock.tick()
+    core.step()
+    clock.tick()
+    events = core.step()
+    assert [type(e.record) for e in events] == [
+        records.OrderRecord,
+        records.PositionRecord,
+        records.BalanceFigures,
+    ]
+    assert events[0].record.legs[0].fills[0].quantity == Decimal(3)
+
+
+def _limit(symbol: str, qty: int, price: str, action: str = "Buy to Open") -> records.OrderRequest:
+    return records.OrderRequest(
+        order_type="Limit",
+        legs=(records.LegRequest(symbol, action, Decimal(qty)),),
+        price=Decimal(price),
+        client_order_id=f"tag-{symbol}-{qty}",
+    )
+
+
+def test_modify_in_place_cancel_all_and_close_position():
+    """Tradier-style modify keeps the id and marks the order edited; a change the account
+    cannot afford is refused and leaves the order as it was; cancel_all ends every working
+    order; close_position sells what is held at market."""
+    broker, _, clock, margin, _ = make()
+    core = broker.core
+    resting = core.place_order(margin, _limit("AAPL", 2, "1.00")).order
+    assert core.order_by_client_id(margin, "tag-AAPL-2").id == resting.id
+    edited = core.modify_order(margin, resting.id, price=Decimal("2.00"), time_in_force="GTC")
+    assert (edited.id, edited.edited, edited.price, edited.time_in_force) == (
+        resting.id,
+        True,
+        Decimal("-2.00"),
+        "GTC",
+    )
+    with pytest.raises(OrderRejected) as refused:
+        core.modify_order(margin, resting.id, price=Decimal("9000000"))
+    assert refused.value.code == "insufficient_buying_power"
+    assert core.order(margin, resting.id).price == Decimal("-2.00")
+    other = core.place_order(margin, _limit("MSFT", 1, "1.00")).order
+    cancelled = core.cancel_all(margin)
+    assert [(o.id, o.status) for o in cancelled] == [
+        (resting.id, "Cancelled"),
+        (other.id, "Cancelled"),
+    ]
+    assert core.cancel_all(margin) == []
+    with pytest.raises(OrderRejected):
+        core.modify_order(margin, resting.id, price=Decimal("1.50"))
+
+    held = next(p for p in core.positions(margin) if p.symbol == "SPY").quantity
+    closing = core.close_position(margin, "SPY", Decimal(4)).order
+    assert (closing.order_type, closing.legs[0].action, closing.legs[0].quantity) == (
+        "Market",
+        "Sell to Close",
+        Decimal(4),
+    )
+    clock.tick()
+    core.step()
+    clock.tick()
+    core.step()
+    assert next(p for p in core.positions(margin) if p.symbol == "SPY").quantity == held - 4
+    with pytest.raises(OrderRejected) as too_many:
+        core.close_position(margin, "SPY", held)
+    assert too_many.value.code == "invalid_quantity"
+    with pytest.raises(OrderRejected) as missing:
+        core.close_position(margin, "ZZZZ")
+    assert missing.value.status == 404

@@ -11,6 +11,7 @@ import pytest
 
 from streaming.sandbox.app import Sandbox
 from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.tastytrade.orders import order_request
 
 ORDER = {
     "time-in-force": "Day",
@@ -24,14 +25,15 @@ ORDER = {
 def run(sandbox: Sandbox, orders: int) -> tuple[list[int], list[str]]:
     """Place and fill some orders as one sandbox run; their order ids and fill ids."""
     account = sandbox.brokerage.open_customer("restart-customer")[0]
-    ids = [sandbox.brokerage.place_order(account, ORDER)["order"]["id"] for _ in range(orders)]
+    request = order_request(ORDER)
+    ids = [sandbox.brokerage.place_order(account, request).order.id for _ in range(orders)]
     sandbox.brokerage.step()  # Received -> Live
     fills = [
-        f["fill-id"]
+        f.fill_id
         for e in sandbox.brokerage.step()
         if e.kind == "Order"
-        for leg in e.data["legs"]
-        for f in leg["fills"]
+        for leg in e.record.legs
+        for f in leg.fills
     ]
     return ids, fills
 

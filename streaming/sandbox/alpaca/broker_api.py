@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -62,6 +62,7 @@ from starlette.types import Receive, Scope, Send
 from ..core.brokerage import AccountEvent, OrderRejected
 from ..core.credentials import credential_id
 from ..core.hub import Session
+from ..core.records import LegRequest, OrderRecord, OrderRequest, PositionRecord
 from ..core.simulation import Simulation
 
 __all__ = ["AlpacaSandbox", "MonotonicUlid", "routes"]
@@ -165,6 +166,11 @@ def dec(text: Any) -> Decimal:
         return Decimal(str(text))
     except (InvalidOperation, ValueError):
         return _ZERO
+
+
+def p4(value: Decimal) -> Decimal:
+    """A per-unit price to 4 decimals (the precision the brokerage quotes)."""
+    return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def s(value: Decimal) -> str:
@@ -339,7 +345,8 @@ class AlpacaSandbox:
 
     # -- wire shapes -----------------------------------------------------------
     def account_summary(self, number: str) -> dict[str, Any]:
-        opened = parse_time(self.sandbox.brokerage.account(number)["opened-at"]) or 0.0
+        account = self.sandbox.brokerage.account(number)
+        opened = account.opened_at if account is not None else 0.0
         return {
             "id": account_uuid(number),
             "account_number": number,
@@ -357,39 +364,37 @@ class AlpacaSandbox:
         previous close (each position's `lastday_price`), so `equity - last_equity` is the
         sum of the positions' `unrealized_intraday_pl`."""
         brokerage = self.sandbox.brokerage
-        value = dec(brokerage.balance(number)["cash-balance"])
+        value = brokerage.balance(number).cash_balance
         for p in brokerage.positions(number):
-            qty = dec(p["quantity"]) * (-1 if p["quantity-direction"] == "Short" else 1)
-            value += qty * dec(p["close-price"]) * dec(p["multiplier"])
+            value += p.quantity * p.close_price * p.multiplier
         return s(value.quantize(Decimal("0.01")))
 
     def trading_account(self, number: str) -> dict[str, Any]:
         b = self.sandbox.brokerage.balance(number)
-        margin = self.sandbox.brokerage.account(number)["margin-or-cash"] == "Margin"
-        equity = dec(b["net-liquidating-value"])
+        account = self.sandbox.brokerage.account(number)
+        margin = account is not None and account.margin
+        equity = b.net_liquidating_value
         return {
             "id": account_uuid(number),
             "account_number": number,
             "status": "ACTIVE",
             "crypto_status": "INACTIVE",
             "currency": "USD",
-            "cash": s(dec(b["cash-balance"])),
-            "cash_withdrawable": s(dec(b["cash-available-to-withdraw"])),
+            "cash": s(b.cash_balance),
+            "cash_withdrawable": s(b.cash_available_to_withdraw),
             "equity": s(equity),
             "last_equity": self._last_equity(number),
             "portfolio_value": s(equity),
-            "buying_power": s(dec(b["equity-buying-power"])),
-            "regt_buying_power": s(dec(b["equity-buying-power"])),
-            "daytrading_buying_power": s(dec(b["day-trading-buying-power"])),
-            "non_marginable_buying_power": s(dec(b["derivative-buying-power"])),
-            "options_buying_power": s(dec(b["derivative-buying-power"])),
-            "long_market_value": s(dec(b["long-equity-value"]) + dec(b["long-derivative-value"])),
-            "short_market_value": s(
-                -(dec(b["short-equity-value"]) + dec(b["short-derivative-value"]))
-            ),
-            "initial_margin": s(dec(b["reg-t-margin-requirement"])),
-            "maintenance_margin": s(dec(b["maintenance-requirement"])),
-            "last_maintenance_margin": s(dec(b["maintenance-requirement"])),
+            "buying_power": s(b.equity_buying_power),
+            "regt_buying_power": s(b.equity_buying_power),
+            "daytrading_buying_power": s(b.day_trading_buying_power),
+            "non_marginable_buying_power": s(b.derivative_buying_power),
+            "options_buying_power": s(b.derivative_buying_power),
+            "long_market_value": s(b.long_equity_value + b.long_derivative_value),
+            "short_market_value": s(-(b.short_equity_value + b.short_derivative_value)),
+            "initial_margin": s(b.reg_t_margin_requirement),
+            "maintenance_margin": s(b.maintenance_requirement),
+            "last_maintenance_margin": s(b.maintenance_requirement),
             "sma": "0",
             "daytrade_count": 0,
             "multiplier": "2" if margin else "1",
@@ -404,18 +409,17 @@ class AlpacaSandbox:
             "created_at": self.account_summary(number)["created_at"],
         }
 
-    def position(self, p: dict[str, Any]) -> dict[str, Any]:
-        option = p["instrument-type"] == "Equity Option"
-        multiplier = dec(p["multiplier"])
-        qty = dec(p["quantity"])
-        signed = -qty if p["quantity-direction"] == "Short" else qty
-        avg = dec(p["average-open-price"])
-        current = dec(p.get("mark-price", p["close-price"]))
-        lastday = dec(p["close-price"])
+    def position(self, p: PositionRecord) -> dict[str, Any]:
+        option = p.instrument_type == "Equity Option"
+        multiplier = Decimal(p.multiplier)
+        signed = p.quantity
+        avg = p4(p.average_open_price)
+        current = p4(p.mark_price if p.mark_price is not None else p.close_price)
+        lastday = p4(p.close_price)
         market_value = signed * current * multiplier
         cost_basis = signed * avg * multiplier
         pl = market_value - cost_basis
-        symbol = alpaca_symbol(p["symbol"])
+        symbol = alpaca_symbol(p.symbol)
         return {
             "asset_id": asset_uuid(symbol),
             "symbol": symbol,
@@ -442,26 +446,28 @@ class AlpacaSandbox:
             else "0",
         }
 
-    def order(self, o: dict[str, Any], *, status: str | None = None) -> dict[str, Any]:
-        """An Alpaca order object from a brokerage order (tastytrade JSON)."""
-        number = o["account-number"]
-        oid = order_uuid(number, o["id"])
-        self._order_ids.setdefault(oid, (number, o["id"]))
-        legs = o["legs"]
-        size = dec(o.get("size", legs[0]["quantity"]))
+    def order(self, o: OrderRecord, *, status: str | None = None) -> dict[str, Any]:
+        """An Alpaca order object from a brokerage order record."""
+        number = o.account_number
+        oid = order_uuid(number, o.id)
+        self._order_ids.setdefault(oid, (number, o.id))
+        if o.client_order_id and oid not in self._client_ids:
+            self._client_ids[oid] = o.client_order_id
+        legs = o.legs
+        size = o.size
         first = legs[0]
-        ratio = dec(first["quantity"]) / size if size else Decimal(1)
-        leg_filled = dec(first["quantity"]) - dec(first["remaining-quantity"])
+        ratio = first.quantity / size if size else Decimal(1)
+        leg_filled = first.filled_quantity
         filled_units = leg_filled / ratio if ratio else _ZERO
-        fills = [f for leg in legs[:1] for f in leg["fills"]]
-        value = sum((dec(f["quantity"]) * dec(f["fill-price"]) for f in fills), _ZERO)
-        qty_filled = sum((dec(f["quantity"]) for f in fills), _ZERO)
+        fills = list(first.fills)
+        value = sum((f.quantity * f.price for f in fills), _ZERO)
+        qty_filled = sum((f.quantity for f in fills), _ZERO)
         single = len(legs) == 1
         avg = (value / qty_filled).quantize(Decimal("0.0001")) if qty_filled else None
-        updated = parse_time(o.get("updated-at")) or time.time()
-        created = parse_time(o.get("received-at")) or updated
-        terminal = parse_time(o.get("terminal-at"))
-        brokerage_status = o["status"]
+        updated = o.updated_at
+        created = o.received_at
+        terminal = o.terminal_at
+        brokerage_status = o.status
         if status is None:
             status = _STATUS.get(brokerage_status, brokerage_status.lower())
             if brokerage_status == "Received" and self.option("pending_new_event"):
@@ -469,12 +475,12 @@ class AlpacaSandbox:
             if status == "new" and filled_units > 0:
                 status = "partially_filled"
         order_type = {"Market": "market", "Limit": "limit", "Marketable Limit": "limit"}.get(
-            o["order-type"], o["order-type"].lower()
+            o.order_type, o.order_type.lower()
         )
         limit = None
-        if "price" in o:
-            limit = s(dec(o["price"]))
-        option = first["instrument-type"] == "Equity Option"
+        if o.price is not None:
+            limit = s(p4(abs(o.price)))
+        option = first.instrument_type == "Equity Option"
         data: dict[str, Any] = {
             "id": oid,
             "client_order_id": self._client_ids.get(oid, str(uuid.uuid5(_NS, f"client:{oid}"))),
@@ -483,26 +489,24 @@ class AlpacaSandbox:
             "submitted_at": iso_ns(created),
             "filled_at": iso_ns(terminal) if status == "filled" and terminal else None,
             "expired_at": iso_ns(terminal) if status == "expired" and terminal else None,
-            "canceled_at": iso_ns(parse_time(o.get("cancelled-at")) or updated)
-            if status == "canceled"
-            else None,
+            "canceled_at": iso_ns(o.cancelled_at or updated) if status == "canceled" else None,
             "failed_at": iso_ns(updated) if status == "rejected" else None,
             "replaced_at": None,
             "replaced_by": None,
             "replaces": None,
-            "asset_id": asset_uuid(alpaca_symbol(first["symbol"])) if single else "",
-            "symbol": alpaca_symbol(first["symbol"]) if single else "",
+            "asset_id": asset_uuid(alpaca_symbol(first.symbol)) if single else "",
+            "symbol": alpaca_symbol(first.symbol) if single else "",
             "asset_class": ("us_option" if option else "us_equity") if single else "",
             "notional": None,
-            "qty": s(dec(first["quantity"])) if single else s(size),
+            "qty": s(first.quantity) if single else s(size),
             "filled_qty": s(leg_filled) if single else s(filled_units),
             "filled_avg_price": s(avg) if avg is not None and single else None,
             "order_class": "simple" if single else "mleg",
             "order_type": order_type,
             "type": order_type,
-            "side": ("buy" if first["action"].startswith("Buy") else "sell") if single else "",
-            "position_intent": _intent(first["action"]) if single else None,
-            "time_in_force": _TIF_OUT.get(o["time-in-force"], "day"),
+            "side": ("buy" if first.is_buy else "sell") if single else "",
+            "position_intent": _intent(first.action) if single else None,
+            "time_in_force": _TIF_OUT.get(o.time_in_force, "day"),
             "limit_price": limit,
             "stop_price": None,
             "status": status,
@@ -516,14 +520,14 @@ class AlpacaSandbox:
         if not single:
             data["legs"] = [
                 {
-                    "symbol": alpaca_symbol(leg["symbol"]),
-                    "side": "buy" if leg["action"].startswith("Buy") else "sell",
-                    "position_intent": _intent(leg["action"]),
-                    "ratio_qty": s(dec(leg["quantity"]) / size) if size else "1",
-                    "qty": s(dec(leg["quantity"])),
-                    "filled_qty": s(dec(leg["quantity"]) - dec(leg["remaining-quantity"])),
+                    "symbol": alpaca_symbol(leg.symbol),
+                    "side": "buy" if leg.is_buy else "sell",
+                    "position_intent": _intent(leg.action),
+                    "ratio_qty": s(leg.quantity / size) if size else "1",
+                    "qty": s(leg.quantity),
+                    "filled_qty": s(leg.filled_quantity),
                     "asset_class": "us_option"
-                    if leg["instrument-type"] == "Equity Option"
+                    if leg.instrument_type == "Equity Option"
                     else "us_equity",
                     "status": status,
                 }
@@ -537,60 +541,59 @@ class AlpacaSandbox:
         if event.kind != "Order":
             return
         cid = self._by_account.get(event.account_number)
-        if cid is None or "id" not in event.data:
+        o = event.record
+        if cid is None or not isinstance(o, OrderRecord) or o.id is None:
             return
-        o = event.data
-        key = (event.account_number, o["id"])
+        key = (event.account_number, o.id)
         track = self._tracks.get(key)
-        now = parse_time(o.get("updated-at")) or time.time()
+        now = o.updated_at or time.time()
         if track is None:
             track = _OrderTrack(status="", filled=_ZERO, fill_ids=set())
             self._tracks[key] = track
             first_status = "pending_new" if self.option("pending_new_event") else "new"
-            if o["status"] in ("Received", "Live") or o["legs"][0]["fills"]:
-                status = first_status if o["status"] == "Received" else "new"
+            if o.working or o.legs[0].fills:
+                status = first_status if o.status == "Received" else "new"
                 self._emit(cid, "new", self.order(o, status=status), now)
                 track.status = status
-        if o["status"] == "Live" and track.status == "pending_new":
+        if o.status == "Live" and track.status == "pending_new":
             self._emit(cid, "new", self.order(o, status="new"), now)
             track.status = "new"
-        first = o["legs"][0]
-        size = dec(o.get("size", first["quantity"]))
-        ratio = dec(first["quantity"]) / size if size else Decimal(1)
-        for fill in first["fills"]:
-            if fill["fill-id"] in track.fill_ids:
+        first = o.legs[0]
+        size = o.size
+        ratio = first.quantity / size if size else Decimal(1)
+        for fill in first.fills:
+            if fill.fill_id in track.fill_ids:
                 continue
-            track.fill_ids.add(fill["fill-id"])
-            qty = dec(fill["quantity"])
+            track.fill_ids.add(fill.fill_id)
+            qty = fill.quantity
             track.filled += qty
-            final = track.filled >= dec(first["quantity"])
+            final = track.filled >= first.quantity
             alpaca = self.order(o)
             if not final:  # a later fill of the same step may be in `o` already
                 alpaca["status"] = "partially_filled"
                 alpaca["filled_qty"] = s(track.filled / ratio)
                 alpaca["filled_at"] = None
-            price = dec(fill["fill-price"])
+            price = fill.price
             if self.option("fill_price") == "average" and alpaca["filled_avg_price"]:
                 price = dec(alpaca["filled_avg_price"])
             extra = {
                 "price": s(price),
                 "qty": s(qty / ratio),
-                "position_qty": self._position_qty(event.account_number, first["symbol"]),
-                "execution_id": str(uuid.uuid5(_NS, f"exec:{key}:{fill['fill-id']}")),
+                "position_qty": self._position_qty(event.account_number, first.symbol),
+                "execution_id": str(uuid.uuid5(_NS, f"exec:{key}:{fill.fill_id}")),
             }
             event_name = "fill" if final else "partial_fill"
-            self._emit(cid, event_name, alpaca, parse_time(fill.get("filled-at")) or now, extra)
+            self._emit(cid, event_name, alpaca, fill.filled_at or now, extra)
             track.status = alpaca["status"]
-        status = _STATUS.get(o["status"], "")
+        status = _STATUS.get(o.status, "")
         if status in _TERMINAL_EVENTS and track.status != status:
             self._emit(cid, _TERMINAL_EVENTS[status], self.order(o), now)
             track.status = status
 
     def _position_qty(self, number: str, symbol: str) -> str:
         for p in self.sandbox.brokerage.positions(number):
-            if p["symbol"] == symbol:
-                qty = dec(p["quantity"])
-                return s(-qty if p["quantity-direction"] == "Short" else qty)
+            if p.symbol == symbol:
+                return s(p.quantity)
         return "0"
 
     def _emit(
@@ -1019,18 +1022,17 @@ async def place_order(request: Request, facade: AlpacaSandbox, number: str) -> R
         if exc.status == 404:
             return alpaca_error(404, 40410000, exc.message)
         return alpaca_error(422, 42210000, exc.message)
-    placed = result["order"]
-    oid = order_uuid(number, placed["id"])
-    facade._order_ids[oid] = (number, placed["id"])
-    client_id = body.get("client_order_id")
-    if isinstance(client_id, str) and client_id:
-        facade._client_ids[oid] = client_id[:128]
+    placed = result.order
+    oid = order_uuid(number, placed.id)
+    facade._order_ids[oid] = (number, placed.id)
+    if placed.client_order_id:
+        facade._client_ids[oid] = placed.client_order_id
     facade.sandbox.publish([AccountEvent("Order", number, placed)])
-    return ok(facade.order(facade.sandbox.brokerage.order(number, placed["id"]) or placed))
+    return ok(facade.order(facade.sandbox.brokerage.order(number, placed.id) or placed))
 
 
 def _tasty_request(facade: AlpacaSandbox, number: str, body: dict[str, Any]) -> Any:
-    """Alpaca order JSON to the brokerage's (tastytrade) request, or a 422."""
+    """Alpaca order JSON to the brokerage's order request, or a 422."""
     symbol = body.get("symbol")
     side = body.get("side")
     kind = body.get("type", body.get("order_type"))
@@ -1051,32 +1053,35 @@ def _tasty_request(facade: AlpacaSandbox, number: str, body: dict[str, Any]) -> 
     tasty = tasty_symbol(symbol)
     held = _ZERO
     for p in facade.sandbox.brokerage.positions(number):
-        if p["symbol"] == tasty:
-            held = dec(p["quantity"]) * (-1 if p["quantity-direction"] == "Short" else 1)
+        if p.symbol == tasty:
+            held = p.quantity
     if side == "buy":
         action = "Buy to Close" if held < 0 else "Buy to Open"
     else:
         action = "Sell to Close" if held > 0 else "Sell to Open"
-    request: dict[str, Any] = {
-        "time-in-force": _TIF_IN[tif],
-        "order-type": "Market" if kind == "market" else "Limit",
-        "source": "alpaca-sandbox",
-        "legs": [
-            {
-                "instrument-type": "Equity Option" if _OCC_PADDED_RE.match(tasty) else "Equity",
-                "symbol": tasty,
-                "action": action,
-                "quantity": int(qty),
-            }
-        ],
-    }
+    price = None
     if kind == "limit":
         limit = dec(body.get("limit_price"))
         if limit <= 0:
             return alpaca_error(422, 42210000, "limit_price is required for limit orders")
-        request["price"] = s(limit)
-        request["price-effect"] = "Debit" if side == "buy" else "Credit"
-    return request
+        price = limit
+    client_id = body.get("client_order_id")
+    return OrderRequest(
+        order_type="Market" if kind == "market" else "Limit",
+        legs=(
+            LegRequest(
+                symbol=tasty,
+                action=action,
+                quantity=qty,
+                instrument_type="Equity Option" if _OCC_PADDED_RE.match(tasty) else "Equity",
+            ),
+        ),
+        time_in_force=_TIF_IN[tif],
+        price=price,
+        price_effect=("Debit" if side == "buy" else "Credit") if kind == "limit" else None,
+        source="alpaca-sandbox",
+        client_order_id=client_id[:128] if isinstance(client_id, str) and client_id else None,
+    )
 
 
 @account_route

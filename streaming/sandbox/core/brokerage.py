@@ -9,15 +9,18 @@ later steps fill it against the current quotes (a Market order at once, at the a
 and the bid for sells; a Limit order once marketable, a larger one in 2-3 partial fills on
 consecutive steps). Every fill moves cash and positions and yields, in this order, an `Order`
 event, one `CurrentPosition` event per leg and an `AccountBalance` event, ready for the account
-streamer. Orders placed or cancelled through `place_order`/`cancel_order` come back as dicts:
+streamer. Orders placed or cancelled through `place_order`/`cancel_order` come back as records:
 the caller (the REST route) publishes those `Order` events itself; `step()` does not repeat them.
 
-All dicts leave through `wire.py`, so they validate against the SDK's pydantic models.
+Everything leaves as a typed record (`records.py`); each broker façade renders them in its
+own wire format, and builds the `OrderRequest` it places from its own wire input. Nothing
+here knows a broker protocol.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import math
 import random
@@ -29,10 +32,34 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from ..tastytrade import wire
-from ..tastytrade.wire import EQUITY, EQUITY_OPTION
+from .net_liq_history import TIME_BACK, NetLiqHistory
+from .records import (
+    EQUITY,
+    EQUITY_OPTION,
+    AccountRecord,
+    BalanceFigures,
+    FillRecord,
+    LegRecord,
+    LegRequest,
+    MarginReport,
+    MarginRequirement,
+    NetLiqPoint,
+    OrderPreview,
+    OrderRecord,
+    OrderRequest,
+    PlacedOrder,
+    PositionRecord,
+    TransactionRecord,
+)
 
-__all__ = ["AccountEvent", "Brokerage", "OrderRejected", "PriceSource"]
+__all__ = [
+    "AccountEvent",
+    "Brokerage",
+    "OrderRejected",
+    "PriceSource",
+    "parse_decimal",
+    "snapshot_date",
+]
 
 
 class PriceSource(Protocol):
@@ -74,11 +101,11 @@ class OrderRejected(Exception):
 
 @dataclass(frozen=True)
 class AccountEvent:
-    """One account-streamer push: `{"type": kind, "data": data}` for `account_number`."""
+    """One change of an account, for every façade's push: the record of what changed."""
 
     kind: str  # "AccountBalance" | "CurrentPosition" | "Order"
     account_number: str
-    data: dict
+    record: BalanceFigures | PositionRecord | OrderRecord
 
 
 # --------------------------------------------------------------------------- constants
@@ -215,6 +242,8 @@ class _Account:
     opened_at: float
     cash: Decimal
     positions: dict[str, _Position] = field(default_factory=dict)
+    transactions: list[TransactionRecord] = field(default_factory=list)
+    net_liq: NetLiqHistory = field(default_factory=lambda: NetLiqHistory([]))
 
 
 @dataclass
@@ -256,10 +285,14 @@ class _Order:
     updated_at: float
     chunks: list[Decimal]  # planned fill sizes, in order units
     source: str | None = None
+    client_order_id: str | None = None
     live_at: float | None = None
     terminal_at: float | None = None
     cancelled_at: float | None = None
     filled_units: Decimal = _ZERO
+    edited: bool = False
+    replaces: int | None = None
+    replaced_by: int | None = None
 
     @property
     def underlying(self) -> str:
@@ -270,7 +303,7 @@ class _Order:
 class _Excess:
     """Balance figures plus the unfloored excess the buying-power check needs."""
 
-    figures: wire.BalanceFigures
+    figures: BalanceFigures
     excess: Decimal
 
 
@@ -286,6 +319,22 @@ def _finite_positive(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
+def parse_decimal(raw: Any) -> Decimal | None:
+    """A wire number (int, float or numeric string) as a Decimal; None if it is not one."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value
+
+
+def snapshot_date(now: float) -> date:
+    """Today's date as the sandbox sees it (UTC, from the injected clock)."""
+    return datetime.fromtimestamp(now, UTC).date()
+
+
 # --------------------------------------------------------------------------- brokerage
 
 
@@ -296,9 +345,9 @@ class Brokerage:
 
         broker = Brokerage(market, seed=7)
         numbers = broker.open_customer("u1")
-        response = broker.place_order(numbers[0], request_body)
+        placed = broker.place_order(numbers[0], order_request)
         for event in broker.step():        # call periodically
-            push(event.kind, event.data)
+            push(event.kind, event.record)
     """
 
     def __init__(
@@ -321,6 +370,7 @@ class Brokerage:
         self._next_order_id = first_order_id
         self._next_fill_id = first_order_id
         self._demo_counts: dict[str, int] = {}
+        self._next_transaction_id = first_order_id
 
     # ----------------------------------------------------------------- customers & accounts
 
@@ -356,17 +406,21 @@ class Brokerage:
         self._accounts[ira.number] = ira
         self._seed_margin_positions(margin, rng, now)
         self._seed_ira_positions(ira, rng, now)
+        for acct in (margin, ira):
+            self._open_books(acct, now)
         self._customers[customer_id] = [margin.number, ira.number]
         return [margin.number, ira.number]
 
-    def accounts(self, customer_id: str) -> list[dict]:
-        """ACCOUNT wire dicts of the customer (empty if the customer was never opened)."""
-        return [self._account_dict(self._accounts[n]) for n in self._customers.get(customer_id, [])]
+    def accounts(self, customer_id: str) -> list[AccountRecord]:
+        """The customer's accounts (empty if the customer was never opened)."""
+        return [
+            self._account_record(self._accounts[n]) for n in self._customers.get(customer_id, [])
+        ]
 
-    def account(self, account_number: str) -> dict | None:
-        """ACCOUNT wire dict, or None for an unknown account."""
+    def account(self, account_number: str) -> AccountRecord | None:
+        """One account, or None for an unknown account."""
         acct = self._accounts.get(account_number)
-        return None if acct is None else self._account_dict(acct)
+        return None if acct is None else self._account_record(acct)
 
     def owner(self, account_number: str) -> str | None:
         """The customer id owning the account, so routes can refuse other customers' accounts."""
@@ -375,15 +429,15 @@ class Brokerage:
 
     # ----------------------------------------------------------------- balances & positions
 
-    def balance(self, account_number: str) -> dict:
-        """AccountBalance wire dict, marked at current prices (KeyError for unknown accounts)."""
+    def balance(self, account_number: str) -> BalanceFigures:
+        """The balance marked at current prices (KeyError for unknown accounts)."""
         acct = self._accounts[account_number]
-        return wire.balance(self._figures(acct).figures, now=self._clock())
+        return self._figures(acct).figures
 
-    def positions(self, account_number: str) -> list[dict]:
-        """CurrentPosition wire dicts of the open positions, with `mark`/`mark-price`."""
+    def positions(self, account_number: str) -> list[PositionRecord]:
+        """The open positions, marked now."""
         acct = self._accounts[account_number]
-        return [self._position_dict(acct, p) for p in acct.positions.values()]
+        return [self._position_record(acct, p) for p in acct.positions.values()]
 
     def position_symbols(self, account_number: str) -> list[str]:
         """Streamer symbols of the open positions, for the quote subscriptions."""
@@ -394,33 +448,32 @@ class Brokerage:
 
     def balance_events(self) -> list[AccountEvent]:
         """A fresh AccountBalance event for every open account (pushed periodically)."""
-        now = self._clock()
         return [
-            AccountEvent("AccountBalance", n, wire.balance(self._figures(a).figures, now=now))
+            AccountEvent("AccountBalance", n, self._figures(a).figures)
             for n, a in self._accounts.items()
         ]
 
     # ----------------------------------------------------------------- orders
 
-    def place_order(self, account_number: str, request: dict, *, dry_run: bool = False) -> dict:
-        """Validate and accept an order (SDK JSON body); return the response `data`.
+    def place_order(
+        self, account_number: str, request: OrderRequest, *, dry_run: bool = False
+    ) -> PlacedOrder:
+        """Validate and accept an order; return it with its buying-power effect and fees.
 
         Raises OrderRejected for anything the broker refuses. A dry run changes nothing and
-        returns an order without an `id` (the SDK parses it as an `UnplacedOrder`). The caller
-        publishes the accepted order's `Received` event (`data["order"]`).
+        returns an order without an `id`. The caller publishes the accepted order's
+        `Received` event (`placed.order`).
         """
         acct = self._accounts.get(account_number)
         if acct is None:
             raise OrderRejected("account_not_found", f"Unknown account {account_number}.", 404)
         order = self._parse_order(acct, request, self._clock())
-        bp_effect, fees = self._preview(acct, order)
+        preview = self._preview(acct, order)
         if not dry_run:
             self._accept(order)
-        return wire.place_order_response(
-            order_dict=self._order_dict(order), buying_power=bp_effect, fees=fees
-        )
+        return PlacedOrder(self._order_record(order), preview)
 
-    def cancel_order(self, account_number: str, order_id: int) -> dict:
+    def cancel_order(self, account_number: str, order_id: int) -> OrderRecord:
         """Cancel a working order and return it (the caller publishes it as an Order event)."""
         order = self._find_order(account_number, order_id)
         if order.status not in _WORKING:
@@ -429,24 +482,282 @@ class Brokerage:
                 f"Order {order_id} is {order.status} and cannot be cancelled.",
             )
         self._cancel(order)
-        return self._order_dict(order)
+        return self._order_record(order)
 
-    def live_orders(self, account_number: str) -> list[dict]:
+    def live_orders(self, account_number: str) -> list[OrderRecord]:
         """Orders working now or finished today, as GET /orders/live returns them."""
-        today = wire.snapshot_date(self._clock())
+        today = snapshot_date(self._clock())
         return [
-            self._order_dict(o)
+            self._order_record(o)
             for o in self._orders.values()
             if o.account_number == account_number
-            and (o.status in _WORKING or wire.snapshot_date(o.updated_at) == today)
+            and (o.status in _WORKING or snapshot_date(o.updated_at) == today)
         ]
 
-    def order(self, account_number: str, order_id: int) -> dict | None:
+    def order(self, account_number: str, order_id: int) -> OrderRecord | None:
         """One order of the account, or None."""
         order = self._orders.get(order_id)
         if order is None or order.account_number != account_number:
             return None
-        return self._order_dict(order)
+        return self._order_record(order)
+
+    def order_history(
+        self,
+        account_number: str,
+        *,
+        statuses: set[str] | None = None,
+        underlying_symbol: str | None = None,
+        symbol: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> list[OrderRecord]:
+        """Every remembered order of the account, terminal ones included, newest first;
+        `start`/`end` bound the time it was received (end exclusive)."""
+        self._require_account(account_number)
+        found = []
+        for o in self._orders.values():
+            if o.account_number != account_number:
+                continue
+            if statuses and o.status not in statuses:
+                continue
+            if underlying_symbol and o.underlying != underlying_symbol:
+                continue
+            if symbol and all(leg.instrument.symbol != symbol for leg in o.legs):
+                continue
+            if (start is not None and o.received_at < start) or (
+                end is not None and o.received_at >= end
+            ):
+                continue
+            found.append(o)
+        found.sort(key=lambda o: (o.received_at, o.id or 0), reverse=True)
+        return [self._order_record(o) for o in found]
+
+    def order_by_client_id(self, account_number: str, client_order_id: str) -> OrderRecord | None:
+        """The newest order of the account placed with this client order id, or None."""
+        for o in sorted(self._orders.values(), key=lambda o: o.id or 0, reverse=True):
+            if o.account_number == account_number and o.client_order_id == client_order_id:
+                return self._order_record(o)
+        return None
+
+    def replace_order(
+        self, account_number: str, order_id: int, request: OrderRequest
+    ) -> PlacedOrder:
+        """Cancel a working order and place its replacement in one step (new id).
+
+        The replacement keeps the old order's legs (what is left of them) unless `request`
+        names legs of its own; it takes the request's type, time in force and price. The old
+        order ends `Cancelled` and points at its replacement. The caller publishes both
+        (`placed.replaced` then `placed.order`).
+        """
+        old = self._find_order(account_number, order_id)
+        if old.status not in _WORKING:
+            raise OrderRejected(
+                "order_not_replaceable",
+                f"Order {order_id} is {old.status} and cannot be replaced.",
+            )
+        acct = self._accounts[account_number]
+        legs = request.legs or tuple(
+            LegRequest(
+                symbol=leg.instrument.symbol,
+                action=leg.action,
+                quantity=leg.remaining,
+                instrument_type=leg.instrument.instrument_type,
+            )
+            for leg in old.legs
+        )
+        merged = OrderRequest(
+            order_type=request.order_type,
+            legs=legs,
+            time_in_force=request.time_in_force,
+            price=request.price,
+            price_effect=request.price_effect,
+            source=request.source or old.source,
+            client_order_id=request.client_order_id or old.client_order_id,
+        )
+        self._working.pop(order_id, None)  # the old order's sells must not count twice
+        try:
+            order = self._parse_order(acct, merged, self._clock())
+            preview = self._preview(acct, order)
+        except OrderRejected:
+            self._working[order_id] = old
+            raise
+        self._cancel(old)
+        self._accept(order)
+        order.replaces, old.replaced_by = old.id, order.id
+        return PlacedOrder(self._order_record(order), preview, replaced=self._order_record(old))
+
+    def modify_order(
+        self,
+        account_number: str,
+        order_id: int,
+        *,
+        order_type: str | None = None,
+        time_in_force: str | None = None,
+        price: Decimal | None = None,
+        price_effect: str | None = None,
+    ) -> OrderRecord:
+        """Change a working order in place (same id, `edited`), as Tradier's PUT does.
+
+        Only what is given changes; the result is checked like a new order. The caller
+        publishes the returned order.
+        """
+        order = self._find_order(account_number, order_id)
+        if order.status not in _WORKING:
+            raise OrderRejected(
+                "order_not_editable", f"Order {order_id} is {order.status} and cannot be changed."
+            )
+        acct = self._accounts[account_number]
+        new_type = order_type or order.order_type
+        if new_type not in _ORDER_TYPES:
+            raise OrderRejected(
+                "unsupported_order_type", f"Order type {new_type!r} is not supported."
+            )
+        new_tif = time_in_force or order.time_in_force
+        if new_tif not in _TIME_IN_FORCE:
+            raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {new_tif!r}.")
+        limit = None
+        if new_type != "Market":
+            if price is None and order.limit is not None:
+                limit = order.limit
+            else:
+                request = OrderRequest(new_type, (), price=price, price_effect=price_effect)
+                limit = self._signed_limit(request, order.legs)
+        saved = (order.order_type, order.time_in_force, order.limit)
+        order.order_type, order.time_in_force, order.limit = new_type, new_tif, limit
+        try:
+            self._preview(acct, order)
+        except OrderRejected:
+            order.order_type, order.time_in_force, order.limit = saved
+            raise
+        order.edited = True
+        order.updated_at = self._clock()
+        return self._order_record(order)
+
+    def cancel_all(self, account_number: str) -> list[OrderRecord]:
+        """Cancel every working order of the account; the cancelled orders, oldest first."""
+        self._require_account(account_number)
+        working = [o for o in self._working.values() if o.account_number == account_number]
+        for order in working:
+            self._cancel(order)
+        return [self._order_record(o) for o in working]
+
+    def close_position(
+        self,
+        account_number: str,
+        symbol: str,
+        quantity: Decimal | None = None,
+        *,
+        source: str | None = None,
+        client_order_id: str | None = None,
+    ) -> PlacedOrder:
+        """Place a Market order closing all (or `quantity`) of a position."""
+        acct = self._require_account(account_number)
+        pos = acct.positions.get(symbol)
+        if pos is None or pos.quantity == 0:
+            raise OrderRejected("position_not_found", f"No open position in {symbol}.", 404)
+        held = abs(pos.quantity)
+        qty = held if quantity is None else quantity
+        if not isinstance(qty, Decimal) or qty <= 0 or qty > held:
+            raise OrderRejected(
+                "invalid_quantity", f"Can close between 1 and {held} of {symbol}, not {qty}."
+            )
+        action = "Sell to Close" if pos.quantity > 0 else "Buy to Close"
+        request = OrderRequest(
+            order_type="Market",
+            legs=(LegRequest(symbol, action, qty, pos.instrument.instrument_type),),
+            source=source,
+            client_order_id=client_order_id,
+        )
+        return self.place_order(account_number, request)
+
+    # ----------------------------------------------------------------- books
+
+    def transactions(self, account_number: str) -> list[TransactionRecord]:
+        """The account's ledger, oldest first: the opening deposit, then one trade per fill
+        of each leg (value, commission and net value)."""
+        return list(self._require_account(account_number).transactions)
+
+    def transaction(self, account_number: str, transaction_id: int) -> TransactionRecord | None:
+        for t in self._require_account(account_number).transactions:
+            if t.id == transaction_id:
+                return t
+        return None
+
+    def net_liq_history(
+        self, account_number: str, *, time_back: str | None = None, start: float | None = None
+    ) -> list[NetLiqPoint]:
+        """Net-liq points since `start` (or `time_back`: 1d, 1m, 3m, 6m, 1y, all), oldest
+        first; the last point is the current net liquidating value."""
+        acct = self._require_account(account_number)
+        now = self._clock()
+        if start is None:
+            if time_back not in (*TIME_BACK, "all"):
+                raise OrderRejected(
+                    "invalid_time_back",
+                    f"time-back must be one of {', '.join((*TIME_BACK, 'all'))}.",
+                )
+            start = None if time_back == "all" else now - TIME_BACK[time_back]
+        acct.net_liq.record(now, self._figures(acct).figures.net_liquidating_value)
+        return acct.net_liq.since(start)
+
+    def margin_requirements(self, account_number: str) -> MarginReport:
+        """Maintenance requirement per underlying, with the same rates as the balance, so the
+        entries add up to the balance's `maintenance_requirement`."""
+        acct = self._require_account(account_number)
+        figures = self._figures(acct).figures
+        groups: dict[
+            str, list[Decimal]
+        ] = {}  # underlying -> [long eq, short eq, long der, short der]
+        for pos in acct.positions.values():
+            value = self._position_value(pos)
+            slot = groups.setdefault(pos.instrument.underlying, [_ZERO] * 4)
+            option = pos.instrument.instrument_type != EQUITY
+            slot[(2 if option else 0) + (0 if pos.quantity > 0 else 1)] += value
+        entries = []
+        for underlying in sorted(groups):
+            long_eq, short_eq, long_der, short_der = groups[underlying]
+            if acct.margin:
+                maintenance = _cents(
+                    Decimal("0.25") * long_eq + Decimal("0.30") * short_eq + long_der + short_der
+                )
+                initial = _cents(Decimal("0.5") * (long_eq + short_eq) + long_der + short_der)
+            else:
+                maintenance = initial = _ZERO
+            entries.append(
+                MarginRequirement(
+                    underlying_symbol=underlying,
+                    description=underlying,
+                    long_equity_value=long_eq,
+                    short_equity_value=short_eq,
+                    long_derivative_value=long_der,
+                    short_derivative_value=short_der,
+                    maintenance_requirement=maintenance,
+                    initial_requirement=initial,
+                    buying_power=maintenance,
+                )
+            )
+        # per-underlying rounding may leave a cent: the balance is the truth, adjust the largest
+        total = sum((e.maintenance_requirement for e in entries), _ZERO)
+        drift = figures.maintenance_requirement - total
+        if drift and entries:
+            big = max(range(len(entries)), key=lambda i: entries[i].maintenance_requirement)
+            e = entries[big]
+            entries[big] = MarginRequirement(
+                **{
+                    **e.__dict__,
+                    "maintenance_requirement": e.maintenance_requirement + drift,
+                    "buying_power": e.buying_power + drift,
+                }
+            )
+        return MarginReport(
+            account_number=acct.number,
+            margin=acct.margin,
+            entries=tuple(entries),
+            maintenance_requirement=figures.maintenance_requirement,
+            initial_requirement=figures.reg_t_margin_requirement,
+            net_liquidating_value=figures.net_liquidating_value,
+            excess=figures.maintenance_excess,
+        )
 
     def step(self) -> list[AccountEvent]:
         """Advance every working order one tick against current prices; return events to push.
@@ -508,7 +819,7 @@ class Brokerage:
         short = rng.choice(_MARGIN_SHORTS)
         for ticker, qty in (("SPY", 10), ("AAPL", 50), (short, -rng.choice((10, 15, 20, 25)))):
             self._seed_position(acct, _equity(ticker), Decimal(qty), rng, now, spread=0.06)
-        expiry = self._option_expiry(wire.snapshot_date(now), rng)
+        expiry = self._option_expiry(snapshot_date(now), rng)
         specs = [("SPY", "C", rng.choice((1, 2, 3)))]
         if rng.random() < 0.6:
             specs.append(("QQQ", "P", -1))
@@ -619,6 +930,7 @@ class Brokerage:
 
     def _figures(self, acct: _Account) -> _Excess:
         """Balance figures from cash and positions marked now; net-liq = cash + long - short."""
+        now = self._clock()
         long_eq = short_eq = long_der = short_der = _ZERO
         for pos in acct.positions.values():
             value = _cents(
@@ -644,7 +956,7 @@ class Brokerage:
             reg_t = _cents(Decimal("0.5") * (long_eq + short_eq) + long_der + short_der)
             excess = net_liq - maintenance
             free = max(excess, _ZERO)
-            figures = wire.BalanceFigures(
+            figures = BalanceFigures(
                 account_number=acct.number,
                 cash_balance=cash,
                 long_equity_value=long_eq,
@@ -666,10 +978,11 @@ class Brokerage:
                 reg_t_margin_requirement=reg_t,
                 used_derivative_buying_power=long_der + short_der,
                 day_trade_excess=free,
+                as_of=now,
             )
             return _Excess(figures, excess)
         free = max(cash, _ZERO)
-        figures = wire.BalanceFigures(
+        figures = BalanceFigures(
             account_number=acct.number,
             cash_balance=cash,
             long_equity_value=long_eq,
@@ -691,43 +1004,38 @@ class Brokerage:
             reg_t_margin_requirement=_ZERO,
             used_derivative_buying_power=_ZERO,
             day_trade_excess=_ZERO,
+            as_of=now,
         )
         return _Excess(figures, cash)
 
     # ----------------------------------------------------------------- internals: orders
 
-    def _parse_order(self, acct: _Account, request: Any, now: float) -> _Order:
-        """Turn an SDK order body into an unaccepted `_Order`, or raise OrderRejected."""
-        if not isinstance(request, dict):
-            raise OrderRejected("invalid_order", "The order body must be a JSON object.")
-        order_type = request.get("order-type")
+    def _parse_order(self, acct: _Account, request: OrderRequest, now: float) -> _Order:
+        """Turn an order request into an unaccepted `_Order`, or raise OrderRejected."""
+        if not isinstance(request, OrderRequest):
+            raise OrderRejected("invalid_order", "The order must be an OrderRequest.")
+        order_type = request.order_type
         if order_type not in _ORDER_TYPES:
             raise OrderRejected(
                 "unsupported_order_type",
                 f"Order type {order_type!r} is not supported (use Limit or Market).",
             )
-        tif = request.get("time-in-force", "Day")
+        tif = request.time_in_force
         if tif not in _TIME_IN_FORCE:
             raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {tif!r}.")
-        raw_legs = request.get("legs")
-        if not isinstance(raw_legs, list) or not raw_legs or len(raw_legs) > 4:
+        if not request.legs or len(request.legs) > 4:
             raise OrderRejected("invalid_legs", "An order needs 1 to 4 legs.")
         parsed: list[tuple[_Instrument, str, Decimal]] = []
-        for raw in raw_legs:
-            if not isinstance(raw, dict):
-                raise OrderRejected("invalid_legs", "Each leg must be a JSON object.")
-            instrument = _parse_instrument(raw.get("symbol"), raw.get("instrument-type"))
-            action = raw.get("action")
-            if action not in _ACTION_SIGN:
-                raise OrderRejected("invalid_action", f"Unsupported leg action {action!r}.")
-            qty = self._parse_quantity(raw.get("quantity"))
-            if instrument.expires_on is not None and instrument.expires_on < wire.snapshot_date(
-                now
-            ):
+        for raw in request.legs:
+            instrument = _parse_instrument(raw.symbol, raw.instrument_type)
+            if raw.action not in _ACTION_SIGN:
+                raise OrderRejected("invalid_action", f"Unsupported leg action {raw.action!r}.")
+            qty = self._check_quantity(raw.quantity)
+            if instrument.expires_on is not None and instrument.expires_on < snapshot_date(now):
                 raise OrderRejected("option_expired", f"{instrument.symbol} has expired.")
             if not self._prices.ensure(instrument.streamer_symbol):
                 raise OrderRejected("unknown_symbol", f"Unknown symbol {instrument.symbol!r}.")
-            parsed.append((instrument, action, qty))
+            parsed.append((instrument, raw.action, qty))
         if len({i.underlying for i, _, _ in parsed}) != 1:
             raise OrderRejected("invalid_legs", "All legs must share one underlying.")
         if len({i.symbol for i, _, _ in parsed}) != len(parsed):
@@ -736,7 +1044,8 @@ class Brokerage:
         legs = [_Leg(i, a, q, q / size) for i, a, q in parsed]
         limit = None
         if order_type != "Market":
-            limit = self._parse_limit(request, legs)
+            limit = self._signed_limit(request, legs)
+        client_id = request.client_order_id
         order = _Order(
             id=None,
             account_number=acct.number,
@@ -749,36 +1058,29 @@ class Brokerage:
             received_at=now,
             updated_at=now,
             chunks=[],
-            source=request.get("source") if isinstance(request.get("source"), str) else None,
+            source=request.source,
+            client_order_id=client_id[:128] if client_id else None,
         )
         self._check_account_rules(acct, order)
         return order
 
     @staticmethod
-    def _parse_quantity(raw: Any) -> Decimal:
-        try:
-            qty = Decimal(str(raw))
-        except (InvalidOperation, ValueError):
-            raise OrderRejected("invalid_quantity", f"Bad quantity {raw!r}.") from None
-        if isinstance(raw, bool) or not qty.is_finite() or qty <= 0:
+    def _check_quantity(qty: Decimal) -> Decimal:
+        if not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
             raise OrderRejected("invalid_quantity", "Quantity must be greater than zero.")
         if qty != qty.to_integral_value():
             raise OrderRejected("invalid_quantity", "Fractional quantities are not supported.")
         return qty
 
     @staticmethod
-    def _parse_limit(request: dict, legs: list[_Leg]) -> Decimal:
-        """Signed limit per order unit from `price` + `price-effect` (the API never sends <0)."""
-        raw = request.get("price")
-        if raw is None:
+    def _signed_limit(request: OrderRequest, legs: list[_Leg]) -> Decimal:
+        """Signed limit per order unit from price + effect (negative = debit)."""
+        value = request.price
+        if value is None:
             raise OrderRejected("price_required", "A Limit order needs a price.")
-        try:
-            value = Decimal(str(raw))
-        except (InvalidOperation, ValueError):
-            raise OrderRejected("invalid_price", f"Bad price {raw!r}.") from None
-        if isinstance(raw, bool) or not value.is_finite() or value < 0:
+        if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
             raise OrderRejected("invalid_price", "Price must be a non-negative number.")
-        price_effect = request.get("price-effect")
+        price_effect = request.price_effect
         if price_effect not in ("Debit", "Credit", "None", None):
             raise OrderRejected("invalid_price_effect", f"Bad price-effect {price_effect!r}.")
         if price_effect in ("None", None):
@@ -810,9 +1112,10 @@ class Brokerage:
                     "short_not_allowed", f"A {acct.type_name} account cannot hold short positions."
                 )
 
-    def _preview(self, acct: _Account, order: _Order) -> tuple[dict, dict]:
+    def _preview(self, acct: _Account, order: _Order) -> OrderPreview:
         """Buying-power effect and fees of filling the whole order now; refuse if unaffordable."""
-        trial = copy.deepcopy(acct)
+        # positions are all a fill changes; the books (ledger, history) are not copied
+        trial = dataclasses.replace(acct, positions=copy.deepcopy(acct.positions), transactions=[])
         for leg in order.legs:
             fill_price = self._leg_price(leg)
             if order.limit is not None and len(order.legs) == 1:
@@ -831,15 +1134,15 @@ class Brokerage:
             requirement_change = a.maintenance_requirement - b.maintenance_requirement
         else:
             requirement_change = max(b.cash_balance - a.cash_balance, _ZERO)
-        bp_effect = wire.buying_power_effect(
+        return OrderPreview(
             change_in_margin_requirement=-requirement_change,
             change_in_buying_power=a.derivative_buying_power - b.derivative_buying_power,
             current_buying_power=b.derivative_buying_power,
             new_buying_power=a.derivative_buying_power,
             isolated_order_margin_requirement=-abs(requirement_change),
             is_spread=len(order.legs) > 1,
+            commission=fees,
         )
-        return bp_effect, wire.fee_calculation(commission=fees)
 
     @staticmethod
     def _fees(legs: list[_Leg], units: Decimal | None) -> Decimal:
@@ -878,6 +1181,83 @@ class Brokerage:
         bounds = [0, *cuts, units]
         return [Decimal(bounds[i + 1] - bounds[i]) for i in range(parts)]
 
+    def _require_account(self, account_number: str) -> _Account:
+        acct = self._accounts.get(account_number)
+        if acct is None:
+            raise OrderRejected("account_not_found", f"Unknown account {account_number}.", 404)
+        return acct
+
+    def _position_value(self, pos: _Position) -> Decimal:
+        """Market value of a position (unsigned), as the balance marks it."""
+        return _cents(
+            self._mark(pos.instrument.streamer_symbol)
+            * abs(pos.quantity)
+            * pos.instrument.multiplier
+        )
+
+    def _open_books(self, acct: _Account, now: float) -> None:
+        """The opening deposit (the cash the account started with, plus what its starting
+        positions cost) and a seeded back-history ending at today's net-liq."""
+        cost = sum(
+            (
+                p.quantity * p.average_open_price * p.instrument.multiplier
+                for p in acct.positions.values()
+            ),
+            _ZERO,
+        )
+        deposit = _cents(acct.cash + cost)
+        acct.transactions.append(
+            TransactionRecord(
+                id=self._new_transaction_id(),
+                account_number=acct.number,
+                transaction_type="Money Movement",
+                transaction_sub_type="Deposit",
+                description="Opening deposit",
+                executed_at=acct.opened_at,
+                value=deposit,
+                net_value=deposit,
+            )
+        )
+        net_liq = self._figures(acct).figures.net_liquidating_value
+        acct.net_liq = NetLiqHistory(f"{self._seed}|netliq|{acct.number}", net_liq, now)
+        acct.net_liq.record(now, net_liq)
+
+    def _new_transaction_id(self) -> int:
+        self._next_transaction_id += 1
+        return self._next_transaction_id - 1
+
+    def _book_fill(self, acct: _Account, order: _Order, leg: _Leg, fill: _Fill) -> None:
+        """One trade transaction for one leg fill: gross value, commission, net value."""
+        instrument = leg.instrument
+        value = _cents(-leg.sign * fill.quantity * fill.price * instrument.multiplier)
+        commission = (
+            fill.quantity * _FEE_PER_CONTRACT
+            if instrument.instrument_type == EQUITY_OPTION
+            else _ZERO
+        )
+        verb = "Bought" if leg.sign > 0 else "Sold"
+        acct.transactions.append(
+            TransactionRecord(
+                id=self._new_transaction_id(),
+                account_number=acct.number,
+                transaction_type="Trade",
+                transaction_sub_type=leg.action,
+                description=f"{verb} {fill.quantity} {instrument.symbol.strip()} @ {fill.price}",
+                executed_at=fill.filled_at,
+                value=value,
+                net_value=value - commission,
+                commission=commission,
+                symbol=instrument.symbol,
+                instrument_type=instrument.instrument_type,
+                underlying_symbol=instrument.underlying,
+                action=leg.action,
+                quantity=fill.quantity,
+                price=fill.price,
+                order_id=order.id,
+                leg_count=len(order.legs),
+            )
+        )
+
     def _find_order(self, account_number: str, order_id: int) -> _Order:
         if account_number not in self._accounts:
             raise OrderRejected("account_not_found", f"Unknown account {account_number}.", 404)
@@ -908,6 +1288,8 @@ class Brokerage:
             self._next_fill_id += 1
             touched.append(self._apply_leg_fill(acct, leg, qty, fill_price, now=now))
         acct.cash -= self._fees(order.legs, units)
+        for leg in order.legs:
+            self._book_fill(acct, order, leg, leg.fills[-1])
         order.filled_units += units
         order.updated_at = now
         if order.filled_units >= order.size:
@@ -916,15 +1298,13 @@ class Brokerage:
         events = [self._order_event(order)]
         for pos in touched:
             events.append(
-                AccountEvent("CurrentPosition", acct.number, self._position_dict(acct, pos))
+                AccountEvent("CurrentPosition", acct.number, self._position_record(acct, pos))
             )
             if pos.quantity == 0:
                 acct.positions.pop(pos.instrument.symbol, None)
-        events.append(
-            AccountEvent(
-                "AccountBalance", acct.number, wire.balance(self._figures(acct).figures, now=now)
-            )
-        )
+        figures = self._figures(acct).figures
+        acct.net_liq.record(now, figures.net_liquidating_value)
+        events.append(AccountEvent("AccountBalance", acct.number, figures))
         return events
 
     @staticmethod
@@ -975,27 +1355,28 @@ class Brokerage:
             pos.created_at = now
         return pos
 
-    # ----------------------------------------------------------------- internals: wire
+    # ----------------------------------------------------------------- internals: records
 
-    def _account_dict(self, acct: _Account) -> dict:
-        return wire.account(
-            account_number=acct.number,
+    @staticmethod
+    def _account_record(acct: _Account) -> AccountRecord:
+        return AccountRecord(
+            number=acct.number,
+            customer_id=acct.customer_id,
+            margin=acct.margin,
             nickname=acct.nickname,
-            account_type_name=acct.type_name,
-            margin_or_cash="Margin" if acct.margin else "Cash",
+            type_name=acct.type_name,
             opened_at=acct.opened_at,
-            options_level="No Restrictions" if acct.margin else "Limited",
         )
 
-    def _position_dict(self, acct: _Account, pos: _Position) -> dict:
+    def _position_record(self, acct: _Account, pos: _Position) -> PositionRecord:
         instrument = pos.instrument
-        return wire.position(
+        return PositionRecord(
             account_number=acct.number,
             symbol=instrument.symbol,
             streamer_symbol=instrument.streamer_symbol,
             instrument_type=instrument.instrument_type,
             underlying_symbol=instrument.underlying,
-            signed_quantity=pos.quantity,
+            quantity=pos.quantity,
             multiplier=instrument.multiplier,
             average_open_price=pos.average_open_price,
             close_price=self._close_price(instrument.streamer_symbol),
@@ -1006,35 +1387,30 @@ class Brokerage:
             expires_at=instrument.expires_at,
         )
 
-    def _order_dict(self, order: _Order) -> dict:
-        legs = [
-            wire.leg(
+    @staticmethod
+    def _order_record(order: _Order) -> OrderRecord:
+        legs = tuple(
+            LegRecord(
                 instrument_type=leg.instrument.instrument_type,
                 symbol=leg.instrument.symbol,
                 action=leg.action,
-                leg_quantity=leg.quantity,
+                quantity=leg.quantity,
                 remaining_quantity=leg.quantity if order.id is None else leg.remaining,
-                fills=[
-                    wire.fill(
-                        fill_id=f.fill_id,
-                        fill_quantity=f.quantity,
-                        fill_price=f.price,
-                        filled_at=f.filled_at,
-                    )
-                    for f in leg.fills
-                ],
+                fills=tuple(
+                    FillRecord(f.fill_id, f.quantity, f.price, f.filled_at) for f in leg.fills
+                ),
             )
             for leg in order.legs
-        ]
-        return wire.order(
-            order_id=order.id,
+        )
+        return OrderRecord(
+            id=order.id,
             account_number=order.account_number,
             time_in_force=order.time_in_force,
             order_type=order.order_type,
             underlying_symbol=order.underlying,
             status=order.status,
             size=order.size,
-            signed_price=order.limit,
+            price=order.limit,
             legs=legs,
             received_at=order.received_at,
             updated_at=order.updated_at,
@@ -1042,16 +1418,20 @@ class Brokerage:
             terminal_at=order.terminal_at,
             cancelled_at=order.cancelled_at,
             source=order.source,
+            client_order_id=order.client_order_id,
+            edited=order.edited,
+            replaces_order_id=order.replaces,
+            replaced_by_order_id=order.replaced_by,
         )
 
     def _order_event(self, order: _Order) -> AccountEvent:
-        return AccountEvent("Order", order.account_number, self._order_dict(order))
+        return AccountEvent("Order", order.account_number, self._order_record(order))
 
     # ----------------------------------------------------------------- internals: demo
 
-    def _demo_requests(self, acct: _Account, rng: random.Random) -> list[dict]:
-        """A few plausible order bodies in random order; the first one accepted is placed."""
-        requests: list[dict] = []
+    def _demo_requests(self, acct: _Account, rng: random.Random) -> list[OrderRequest]:
+        """A few plausible order requests in random order; the first one accepted is placed."""
+        requests: list[OrderRequest] = []
         pool = _DEMO_MARGIN_TICKERS if acct.margin else _DEMO_IRA_TICKERS
         held = [p for p in acct.positions.values() if p.instrument.instrument_type == EQUITY]
         tickers = sorted({*pool, *(p.instrument.symbol for p in held if p.quantity > 0)})
@@ -1077,37 +1457,31 @@ class Brokerage:
 
     def _demo_body(
         self, instrument: _Instrument, action: str, qty: int, rng: random.Random
-    ) -> dict:
-        """An SDK-shaped order body: Market, a marketable Limit, or a resting Limit."""
-        body: dict[str, Any] = {
-            "time-in-force": "Day",
-            "source": "streamdesk-sandbox-demo",
-            "legs": [
-                {
-                    "instrument-type": instrument.instrument_type,
-                    "symbol": instrument.symbol,
-                    "action": action,
-                    "quantity": qty,
-                }
-            ],
-        }
+    ) -> OrderRequest:
+        """A demo order: Market, a marketable Limit, or a resting Limit."""
+        legs = (
+            LegRequest(
+                symbol=instrument.symbol,
+                action=action,
+                quantity=Decimal(qty),
+                instrument_type=instrument.instrument_type,
+            ),
+        )
+        market = OrderRequest(order_type="Market", legs=legs, source="streamdesk-sandbox-demo")
         roll = rng.random()
         if roll < 0.3 and instrument.instrument_type == EQUITY:
-            body["order-type"] = "Market"
-            return body
+            return market
         if not self._prices.ensure(instrument.streamer_symbol):
-            body["order-type"] = "Market"
-            return body
+            return market
         bid, ask = self._bid_ask(instrument.streamer_symbol)
         buying = _ACTION_SIGN[action] > 0
         marketable = roll < 0.75
         # a marketable limit crosses the spread; a resting one waits on its own side
         limit = (ask if marketable else bid) if buying else (bid if marketable else ask)
-        body.update(
-            {
-                "order-type": "Limit",
-                "price": str(max(limit, _CENT)),
-                "price-effect": "Debit" if buying else "Credit",
-            }
+        return OrderRequest(
+            order_type="Limit",
+            legs=legs,
+            price=max(limit, _CENT),
+            price_effect="Debit" if buying else "Credit",
+            source="streamdesk-sandbox-demo",
         )
-        return body

@@ -150,7 +150,7 @@ class Simulation:
                 "revoked": cred.revoked,
                 "refreshes": cred.refreshes,
                 "active_access_tokens": self.credentials.active_token_count(cred_id),
-                "accounts": [a["account-number"] for a in self.brokerage.accounts(cred_id)],
+                "accounts": [a.number for a in self.brokerage.accounts(cred_id)],
                 "dxlink": [],
                 "streamer": [],
             }

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from ..core.credentials import AuthError
 from ..core.hub import WsSession
 from ..core.simulation import Simulation
+from . import wire
 
 ACTIONS = {"connect", "heartbeat", "public-watchlists-subscribe", "quote-alerts-subscribe"}
 #: Pushes a socket may have waiting before the server gives up on it, as a real server would.
@@ -97,7 +98,11 @@ class StreamerSession(WsSession):
     def push(self, event: Any) -> None:
         """Queue one account event (called by the hub, in brokerage order)."""
         self._queue(
-            {"type": event.kind, "data": event.data, "timestamp": int(time.time() * 1000)},
+            {
+                "type": event.kind,
+                "data": wire.render_event(event),
+                "timestamp": int(time.time() * 1000),
+            },
             is_event=True,
         )
 

@@ -1,5 +1,5 @@
 """tastytrade's REST API as the SDK uses it: OAuth, accounts, balances, positions,
-orders, quote tokens, market data and option chains.
+quote tokens, market data and option chains (orders: `orders.py`).
 
 Every JSON answer is `{"data": ..., "context": path}` with non-empty data, and
 every error is `{"error": {"code", "message"}}`: the only shapes the SDK parses.
@@ -18,11 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core import chains
-from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.brokerage import OrderRejected
 from ..core.credentials import AuthError
 from ..core.simulation import Simulation
 from ..core.symbols import classify, parse_occ_symbol
 from ..http import json_response, websocket_url
+from . import wire
 
 MARKET_DATA_LIMIT = 100
 MARKET_DATA_TYPES = {
@@ -114,7 +115,7 @@ async def sessions_validate(request: Request, sandbox: Simulation, credential: s
 # -- accounts ----------------------------------------------------------------------
 async def customer_accounts(request: Request, sandbox: Simulation, credential: str) -> Response:
     items = [
-        {"account": account, "authority-level": "owner"}
+        wire.account_item(wire.render_account(account))
         for account in sandbox.brokerage.accounts(credential)
     ]
     return data_response(request, {"items": items})
@@ -124,7 +125,7 @@ async def customer_account(request: Request, sandbox: Simulation, credential: st
     number = request.path_params["number"]
     if not owned_account(sandbox, credential, number):
         return not_found("Account")
-    return data_response(request, sandbox.brokerage.account(number))
+    return data_response(request, wire.render_account(sandbox.brokerage.account(number)))
 
 
 def account_route(
@@ -151,7 +152,7 @@ def account_route(
 def balances(request: Request, sandbox: Simulation, number: str) -> Any:
     if request.path_params["currency"].upper() != "USD":
         return None
-    return sandbox.brokerage.balance(number)
+    return wire.render_balance(sandbox.brokerage.balance(number))
 
 
 def positions(request: Request, sandbox: Simulation, number: str) -> Any:
@@ -159,42 +160,10 @@ def positions(request: Request, sandbox: Simulation, number: str) -> Any:
     wanted = set(request.query_params.getlist("underlying-symbol[]"))
     symbol = request.query_params.get("symbol")
     if wanted:
-        items = [p for p in items if p["underlying-symbol"] in wanted]
+        items = [p for p in items if p.underlying_symbol in wanted]
     if symbol:
-        items = [p for p in items if p["symbol"] == symbol]
-    return {"items": items}
-
-
-def live_orders(request: Request, sandbox: Simulation, number: str) -> Any:
-    return {"items": sandbox.brokerage.live_orders(number)}
-
-
-def get_order(request: Request, sandbox: Simulation, number: str) -> Any:
-    return sandbox.brokerage.order(number, int(request.path_params["order_id"]))
-
-
-def cancel_order(request: Request, sandbox: Simulation, number: str) -> Any:
-    order = sandbox.brokerage.cancel_order(number, int(request.path_params["order_id"]))
-    sandbox.publish([AccountEvent("Order", number, order)])
-    return order
-
-
-async def place_order(request: Request, sandbox: Simulation, credential: str) -> Response:
-    number = request.path_params["number"]
-    if not owned_account(sandbox, credential, number):
-        return not_found("Account")
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return error_response(400, "invalid_json", "Body must be JSON")
-    dry_run = request.url.path.endswith("/dry-run")
-    try:
-        result = sandbox.brokerage.place_order(number, body, dry_run=dry_run)
-    except OrderRejected as exc:
-        return error_response(422, exc.code, exc.message)
-    if not dry_run:
-        sandbox.publish([AccountEvent("Order", number, result["order"])])
-    return data_response(request, result, 201 if not dry_run else 200)
+        items = [p for p in items if p.symbol == symbol]
+    return {"items": [wire.render_position(p) for p in items]}
 
 
 # -- market data ---------------------------------------------------------------------
@@ -300,13 +269,6 @@ routes = [
     Route("/customers/me/accounts/{number}", authed(customer_account)),
     Route("/accounts/{number}/balances/{currency}", account_route(balances)),
     Route("/accounts/{number}/positions", account_route(positions)),
-    Route("/accounts/{number}/orders/live", account_route(live_orders)),
-    Route("/accounts/{number}/orders", authed(place_order), methods=["POST"]),
-    Route("/accounts/{number}/orders/dry-run", authed(place_order), methods=["POST"]),
-    Route("/accounts/{number}/orders/{order_id:int}", account_route(get_order)),
-    Route(
-        "/accounts/{number}/orders/{order_id:int}", account_route(cancel_order), methods=["DELETE"]
-    ),
     Route("/api-quote-tokens", authed(api_quote_tokens)),
     Route("/market-data/by-type", authed(market_data_by_type)),
     Route("/market-data/{instrument_type}/{symbol:path}", authed(market_data_one)),

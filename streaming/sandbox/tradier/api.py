@@ -2,8 +2,8 @@
 
 Mounted under `/tradier` on the sandbox port: REST paths are `/tradier/v1/...` and the
 market stream is `/tradier/v1/markets/events`. The wire shapes follow
-/work/shared/reference/tradier-alpaca-sse.md §1; the brokerage's tastytrade-shaped dicts
-are translated here. What the reference could not confirm is a guess, listed here with
+/work/shared/reference/tradier-alpaca-sse.md §1; the brokerage's typed records are
+rendered here. What the reference could not confirm is a guess, listed here with
 the switch that changes it (streaming/sandbox/config.py) where one exists:
 
 * 401 answers carry the plain-text body `Invalid Access Token` (guess, no switch).
@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -60,9 +60,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..core import chains
-from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.brokerage import AccountEvent, OrderRejected, parse_decimal
 from ..core.credentials import credential_id
 from ..core.hub import Session
+from ..core.records import (
+    AccountRecord,
+    LegRecord,
+    LegRequest,
+    OrderRecord,
+    OrderRequest,
+    PositionRecord,
+)
 from ..core.simulation import Simulation
 from ..core.symbols import OptionSymbol, classify, parse_occ_symbol
 from ..http import http_url
@@ -125,6 +133,19 @@ def _collapse(items: list[Any]) -> Any:
 
 def _occ(symbol: OptionSymbol) -> str:
     return symbol.occ_symbol.replace(" ", "")
+
+
+def _p4(value: Decimal) -> float:
+    """A per-unit price to 4 decimals, as a JSON number."""
+    return float(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def _iso_at(epoch: float | None) -> str | None:
+    """Epoch seconds as Tradier's `...Z` ISO text with milliseconds."""
+    if epoch is None:
+        return None
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _iso(value: Any) -> str | None:
@@ -485,11 +506,11 @@ class TradierSandbox:
         }
 
     # -- brokerage translation -------------------------------------------------------------------
-    def account_item(self, account: dict[str, Any]) -> dict[str, Any]:
-        margin = account.get("margin-or-cash") == "Margin"
-        opened = _iso(account.get("opened-at"))
+    def account_item(self, account: AccountRecord) -> dict[str, Any]:
+        margin = account.margin
+        opened = _iso_at(account.opened_at)
         return {
-            "account_number": account["account-number"],
+            "account_number": account.number,
             "classification": "individual" if margin else "ira",
             "date_created": opened,
             "day_trader": False,
@@ -502,87 +523,79 @@ class TradierSandbox:
     def balances_item(self, number: str) -> dict[str, Any]:
         brokerage = self.sandbox.brokerage
         b = brokerage.balance(number)
-        margin = (brokerage.account(number) or {}).get("margin-or-cash") == "Margin"
-        long_eq, short_eq = _f(b["long-equity-value"]), _f(b["short-equity-value"])
-        long_opt, short_opt = _f(b["long-derivative-value"]), _f(b["short-derivative-value"])
+        account = brokerage.account(number)
+        margin = account is not None and account.margin
+        long_eq, short_eq = float(b.long_equity_value), float(b.short_equity_value)
+        long_opt, short_opt = float(b.long_derivative_value), float(b.short_derivative_value)
         open_pl = 0.0
         for p in brokerage.positions(number):
-            sign = -1 if p["quantity-direction"] == "Short" else 1
-            open_pl += (
-                (_f(p["mark-price"]) - _f(p["average-open-price"]))
-                * _f(p["quantity"])
-                * _f(p["multiplier"])
-                * sign
-            )
-        working = [o for o in brokerage.live_orders(number) if o["status"] in ("Received", "Live")]
+            mark = p.mark_price if p.mark_price is not None else p.close_price
+            open_pl += (_p4(mark) - _p4(p.average_open_price)) * float(p.quantity) * p.multiplier
+        working = [o for o in brokerage.live_orders(number) if o.working]
         item: dict[str, Any] = {
             "option_short_value": -short_opt,
-            "total_equity": _f(b["net-liquidating-value"]),
+            "total_equity": float(b.net_liquidating_value),
             "account_number": number,
             "account_type": "margin" if margin else "cash",
             "close_pl": 0.0,
-            "current_requirement": _f(b["maintenance-requirement"]),
+            "current_requirement": float(b.maintenance_requirement),
             "equity": 0,
             "long_market_value": round(long_eq + long_opt, 2),
             "market_value": round(long_eq + long_opt - short_eq - short_opt, 2),
             "open_pl": round(open_pl, 2),
             "option_long_value": long_opt,
-            "option_requirement": _f(b["used-derivative-buying-power"]),
+            "option_requirement": float(b.used_derivative_buying_power),
             "pending_orders_count": len(working),
             "short_market_value": -round(short_eq + short_opt, 2),
             "stock_long_value": long_eq,
-            "total_cash": _f(b["cash-balance"]),
+            "total_cash": float(b.cash_balance),
             "uncleared_funds": 0,
-            "pending_cash": _f(b["pending-cash"]),
+            "pending_cash": 0.0,
         }
         if margin:
             item["margin"] = {
                 "fed_call": 0,
-                "maintenance_call": _f(b["maintenance-call-value"]),
-                "option_buying_power": _f(b["derivative-buying-power"]),
-                "stock_buying_power": _f(b["equity-buying-power"]),
+                "maintenance_call": float(b.maintenance_call_value),
+                "option_buying_power": float(b.derivative_buying_power),
+                "stock_buying_power": float(b.equity_buying_power),
                 "stock_short_value": -short_eq,
                 "sweep": 0,
             }
         else:
             item["cash"] = {
-                "cash_available": _f(b["cash-available-to-withdraw"]),
+                "cash_available": float(b.cash_available_to_withdraw),
                 "sweep": 0,
                 "unsettled_funds": 0,
             }
         return item
 
     def position_items(self, number: str) -> list[dict[str, Any]]:
-        items = []
-        for p in self.sandbox.brokerage.positions(number):
-            sign = -1 if p["quantity-direction"] == "Short" else 1
-            qty = _f(p["quantity"]) * sign
-            option = parse_occ_symbol(p["symbol"])
-            symbol = _occ(option) if option else p["symbol"]
-            digest = hashlib.sha256(f"{number}|{symbol}".encode()).digest()
-            items.append(
-                {
-                    "cost_basis": round(_f(p["average-open-price"]) * qty * _f(p["multiplier"]), 2),
-                    "date_acquired": _iso(p.get("created-at")),
-                    "id": int.from_bytes(digest[:3], "big"),
-                    "quantity": qty,
-                    "symbol": symbol,
-                }
-            )
-        return items
+        return [self.position_item(number, p) for p in self.sandbox.brokerage.positions(number)]
 
-    def order_item(self, order: dict[str, Any]) -> dict[str, Any]:
-        legs = [self._leg_item(order, leg) for leg in order["legs"]]
-        price = order.get("price")
+    def position_item(self, number: str, p: PositionRecord) -> dict[str, Any]:
+        qty = float(p.quantity)
+        option = parse_occ_symbol(p.symbol)
+        symbol = _occ(option) if option else p.symbol
+        digest = hashlib.sha256(f"{number}|{symbol}".encode()).digest()
+        return {
+            "cost_basis": round(_p4(p.average_open_price) * qty * p.multiplier, 2),
+            "date_acquired": _iso_at(p.created_at),
+            "id": int.from_bytes(digest[:3], "big"),
+            "quantity": qty,
+            "symbol": symbol,
+        }
+
+    def order_item(self, order: OrderRecord) -> dict[str, Any]:
+        legs = [self._leg_item(order, leg) for leg in order.legs]
         item: dict[str, Any] = {
-            "id": order["id"],
-            "type": str(order["order-type"]).lower().replace("marketable limit", "limit"),
-            "symbol": order["underlying-symbol"],
-            "duration": "gtc" if str(order["time-in-force"]).startswith("GTC") else "day",
-            "price": _f(price) if price is not None else None,
-            "create_date": _iso(order.get("received-at")),
-            "transaction_date": _iso(order.get("updated-at")),
-            "tag": None,
+            "id": order.id,
+            "type": order.order_type.lower().replace("marketable limit", "limit"),
+            "symbol": order.underlying_symbol,
+            "duration": "gtc" if order.time_in_force.startswith("GTC") else "day",
+            "price": _p4(abs(order.price)) if order.price is not None else None,
+            "create_date": _iso_at(order.received_at),
+            "transaction_date": _iso_at(order.updated_at),
+            "tag": order.client_order_id,
         }
         if len(legs) == 1:
             leg = legs[0]
@@ -607,37 +620,37 @@ class TradierSandbox:
         return item
 
     @staticmethod
-    def _status(order: dict[str, Any], legs: list[dict[str, Any]]) -> str:
-        status = _STATUS.get(order["status"], "open")
+    def _status(order: OrderRecord, legs: list[dict[str, Any]]) -> str:
+        status = _STATUS.get(order.status, "open")
         if status == "open" and any(leg["exec_quantity"] for leg in legs):
             return "partially_filled"
         return status
 
-    def _leg_item(self, order: dict[str, Any], leg: dict[str, Any]) -> dict[str, Any]:
-        fills = leg.get("fills") or []
-        executed = sum(_f(f["quantity"]) for f in fills)
-        paid = sum(_f(f["quantity"]) * _f(f["fill-price"]) for f in fills)
-        option = parse_occ_symbol(leg["symbol"])
-        action = leg["action"]
+    def _leg_item(self, order: OrderRecord, leg: LegRecord) -> dict[str, Any]:
+        fills = leg.fills
+        executed = sum(float(f.quantity) for f in fills)
+        paid = sum(float(f.quantity) * _p4(f.price) for f in fills)
+        option = parse_occ_symbol(leg.symbol)
+        action = leg.action
         side = action.lower().replace(" ", "_") if option else _EQUITY_SIDE.get(action, "buy")
-        digest = hashlib.sha256(f"{order['id']}|{leg['symbol']}".encode()).digest()
+        digest = hashlib.sha256(f"{order.id}|{leg.symbol}".encode()).digest()
         return {
             "id": int.from_bytes(digest[:3], "big"),
             "class": "option" if option else "equity",
-            "symbol": option.underlying if option else leg["symbol"],
+            "symbol": option.underlying if option else leg.symbol,
             "option_symbol": _occ(option) if option else None,
             "side": side,
-            "quantity": _f(leg["quantity"]),
-            "status": _STATUS.get(order["status"], "open"),
+            "quantity": float(leg.quantity),
+            "status": _STATUS.get(order.status, "open"),
             "avg_fill_price": round(paid / executed, 4) if executed else 0.0,
             "exec_quantity": executed,
-            "last_fill_price": _f(fills[-1]["fill-price"]) if fills else 0.0,
-            "last_fill_quantity": _f(fills[-1]["quantity"]) if fills else 0.0,
-            "remaining_quantity": _f(leg["remaining-quantity"]),
+            "last_fill_price": _p4(fills[-1].price) if fills else 0.0,
+            "last_fill_quantity": float(fills[-1].quantity) if fills else 0.0,
+            "remaining_quantity": float(leg.remaining_quantity),
         }
 
-    def order_request(self, form: dict[str, str]) -> dict[str, Any]:
-        """Tradier's order form as the brokerage's (tastytrade) request body."""
+    def order_request(self, form: dict[str, str]) -> OrderRequest:
+        """Tradier's order form as the brokerage's order request."""
         order_class = form.get("class", "equity")
         side = form.get("side", "")
         if order_class not in ("equity", "option"):
@@ -651,25 +664,36 @@ class TradierSandbox:
             symbol, instrument = option.occ_symbol, "Equity Option"
         else:
             symbol, instrument = form.get("symbol", "").upper(), "Equity"
+        if not symbol.strip():
+            raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
         order_type = form.get("type", "market")
         if order_type not in ("market", "limit"):
             raise OrderRejected("invalid_type", f"Unsupported order type {order_type!r}.")
-        request: dict[str, Any] = {
-            "time-in-force": "GTC" if form.get("duration") == "gtc" else "Day",
-            "order-type": "Limit" if order_type == "limit" else "Market",
-            "legs": [
-                {
-                    "instrument-type": instrument,
-                    "symbol": symbol,
-                    "action": _SIDE_ACTION[side],
-                    "quantity": form.get("quantity", ""),
-                }
-            ],
-        }
-        if order_type == "limit":
-            request["price"] = form.get("price")
-            request["price-effect"] = "Debit" if side.startswith("buy") else "Credit"
-        return request
+        quantity = parse_decimal(form.get("quantity", ""))
+        if quantity is None:
+            raise OrderRejected("invalid_quantity", f"Bad quantity {form.get('quantity', '')!r}.")
+        price = None
+        if order_type == "limit" and form.get("price") is not None:
+            price = parse_decimal(form.get("price"))
+            if price is None:
+                raise OrderRejected("invalid_price", f"Bad price {form.get('price')!r}.")
+        return OrderRequest(
+            order_type="Limit" if order_type == "limit" else "Market",
+            legs=(
+                LegRequest(
+                    symbol=symbol,
+                    action=_SIDE_ACTION[side],
+                    quantity=quantity,
+                    instrument_type=instrument,
+                ),
+            ),
+            time_in_force="GTC" if form.get("duration") == "gtc" else "Day",
+            price=price,
+            price_effect=("Debit" if side.startswith("buy") else "Credit")
+            if order_type == "limit"
+            else None,
+            client_order_id=form.get("tag") or None,
+        )
 
 
 # -- REST routes --------------------------------------------------------------------------
@@ -766,11 +790,11 @@ async def place_order(request: Request, facade: TradierSandbox, c: TradierCustom
         return errors(request, f"Invalid account number {number}")
     form = await params(request)
     try:
-        result = facade.sandbox.brokerage.place_order(number, facade.order_request(form))
+        placed = facade.sandbox.brokerage.place_order(number, facade.order_request(form))
     except OrderRejected as exc:
         return errors(request, exc.message)
-    facade.sandbox.publish([AccountEvent("Order", number, result["order"])])
-    return render(request, {"order": {"id": result["order"]["id"], "status": "ok"}})
+    facade.sandbox.publish([AccountEvent("Order", number, placed.order)])
+    return render(request, {"order": {"id": placed.order.id, "status": "ok"}})
 
 
 async def quotes(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:

@@ -1,7 +1,7 @@
 """Tradier's market-data reference endpoints: option expirations (with their documented
 flags), strikes, the clock, the calendar, symbol look-ups, daily history and time and sales.
 
-Prices come from the shared market (core/market.py) and bars from core/history.py, which
+Prices come from the shared market (core/market.py) and bars from core/bars.py, which
 builds them around the market's own day figures: the last bar closes at the quote's
 `last`, the day before closes at its `prevclose`. Days and hours come from
 core/trading_calendar.py (New York time, NYSE holidays).
@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from ..core import chains
 from ..core import trading_calendar as cal
-from ..core.history import Bar, History, day_figures
+from ..core.bars import Bar, History, day_figures
 from ..core.market import listed_symbols
 from ..core.symbols import OptionSymbol, parse_occ_symbol
 from .api import PREFIX, TradierCustomer, TradierSandbox, endpoint, errors, render
