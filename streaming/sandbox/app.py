@@ -24,7 +24,7 @@ from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
-from .tastytrade import instruments, metrics, rest
+from .tastytrade import instruments, metrics, rest, watchlists
 from .tastytrade.account_streamer import streamer_endpoint
 from .tastytrade.dxlink import dxlink_endpoint
 from .tradier.api import TradierSandbox
@@ -182,6 +182,7 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *rest.routes,
             *instruments.routes,
             *metrics.routes,
+            *watchlists.routes,
             *control.routes,
             *tradier_routes,
             *alpaca_routes,
