@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import anyio
 import httpx
 import pytest
-from tastytrade import Account
+from tastytrade import Account, DXLinkStreamer
+from tastytrade.dxfeed import Quote
 from tastytrade.instruments import (
     Cryptocurrency,
     Equity,
     Future,
     FutureOption,
+    FutureProduct,
     NestedOptionChain,
     Option,
     get_future_option_chain,
@@ -144,11 +147,45 @@ async def test_unlisted_options_and_list_filters(sandbox, refresh_token):
             await session._get("/instruments/equity-options", params={**symbols, "active": "maybe"})
 
 
-async def test_products_the_market_does_not_have(sandbox, refresh_token):
-    """Futures, future options and crypto: tastytrade's not-found error or an empty list."""
+async def test_futures_products_and_contracts(sandbox, refresh_token):
+    """The market's named futures as products, each with its next listed contracts, whose
+    streamer symbols the feed quotes; a month the product does not list is not found."""
+    today = dt.datetime.now(dt.UTC).date()
     async with sdk_session(sandbox, refresh_token) as session:
+        products = await FutureProduct.get(session)
+        assert {"ES", "MES", "CL", "GC", "ZN"} <= {p.code for p in products}
+        es = await FutureProduct.get(session, "ES")
+        assert (es.root_symbol, es.cash_settled, es.listed_months) == (
+            "/ES",
+            True,
+            ["H", "M", "U", "Z"],
+        )
+        listed = await Future.get(session, product_codes=["ES"], page_offset=None)
+        assert len(listed) == 4
+        assert [f.active_month for f in listed] == [True, False, False, False]
+        assert listed[1].next_active_month and listed[0].roll_target_symbol == listed[1].symbol
+        for future in listed:
+            assert future.symbol[3] in "HMUZ" and future.product_code == "ES"
+            assert future.expiration_date >= today and future.expiration_date.weekday() == 4
+        front = listed[0]
+        assert await Future.get(session, front.symbol) == front
+        assert front.streamer_symbol == f"/ES{front.symbol[3]}{front.expiration_date:%y}:XCME"
+        found = await Future.get(session, [front.symbol, "/ESF9"], page_offset=None)
+        assert found == [front]
         with pytest.raises(TastytradeError, match="record_not_found"):
-            await Future.get(session, "/ESZ6")
+            await Future.get(session, "/ESF7")  # January is not an ES contract month
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await FutureProduct.get(session, "ES", exchange="CFE")
+        async with DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, [front.streamer_symbol])
+            with anyio.fail_after(10):
+                quote = await streamer.get_event(Quote)
+        assert quote.event_symbol == front.streamer_symbol and quote.bid_price > 0
+
+
+async def test_products_the_market_does_not_have(sandbox, refresh_token):
+    """Future options and crypto: tastytrade's not-found error or an empty list."""
+    async with sdk_session(sandbox, refresh_token) as session:
         with pytest.raises(TastytradeError, match="record_not_found"):
             await FutureOption.get(session, "./ESZ6 EW4X6 261127C6000")
         with pytest.raises(TastytradeError, match="record_not_found"):
@@ -156,7 +193,6 @@ async def test_products_the_market_does_not_have(sandbox, refresh_token):
         with pytest.raises(TastytradeError, match="record_not_found"):
             await Cryptocurrency.get(session, "BTC/USD")
         assert await Cryptocurrency.get(session) == []
-        assert await Future.get(session, ["/ESZ6"], page_offset=None) == []
 
 
 async def test_symbol_search(sandbox, refresh_token):

@@ -3,8 +3,8 @@
 `Equity.get`, `Option.get` and `symbol_search` describe what the simulated market quotes:
 any ticker it would quote is an equity (named ones with their real descriptions), any
 contract the chains list (or a position still holds) is an option, with the same fields
-the flat chain gives. The market has futures quotes but no futures *products* (contract
-months, tick tables, expirations), no futures options and no crypto, so those answer as
+the flat chain gives. Futures are the market's named products (`core/futures.py`) with
+their next few contracts. It has no futures options and no crypto, so those answer as
 tastytrade does for symbols it does not have: 404 `record_not_found`, or an empty list.
 """
 
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core import chains
+from ..core import chains, futures
 from ..core.fundamentals import Fundamentals, fundamentals
 from ..core.market import instrument_kind, named_symbols, option_underlying
 from ..core.simulation import Simulation
@@ -199,6 +199,113 @@ async def get_equity_option(request: Request, sandbox: Simulation, credential: s
     return data_response(request, option_item(option)) if option else not_found("Equity option")
 
 
+# -- futures ------------------------------------------------------------------------------
+def _stamp(day: dt.date, time: str = "21:00:00") -> str:
+    return f"{day.isoformat()}T{time}.000+00:00"
+
+
+def future_product_item(product: futures.FutureProduct, today: dt.date) -> dict[str, Any]:
+    """A FutureProduct object."""
+    listed = futures.contracts(product, today)
+    return {
+        "root-symbol": product.root,
+        "code": product.code,
+        "description": product.description,
+        "exchange": product.exchange,
+        "product-type": "Financial" if product.cash_settled else "Physical",
+        "listed-months": list(product.months),
+        "active-months": sorted({c.month_code for c in listed}, key=futures.MONTH_CODES.index),
+        "notional-multiplier": str(product.multiplier),
+        "tick-size": str(product.tick_size),
+        "display-factor": "1",
+        "streamer-exchange-code": product.streamer_exchange_code,
+        "small-notional": product.small,
+        "back-month-first-calendar-symbol": False,
+        "first-notice": not product.cash_settled,
+        "cash-settled": product.cash_settled,
+        "market-sector": product.market_sector,
+        "clearing-code": product.code,
+        "clearing-exchange-code": product.streamer_exchange_code,
+        "roll": {
+            "name": f"{product.code.lower()}_roll",
+            "active-count": len(listed),
+            "cash-settled": product.cash_settled,
+            "business-days-offset": 4,
+            "first-notice": not product.cash_settled,
+        },
+    }
+
+
+def future_item(contract: futures.FutureContract, today: dt.date) -> dict[str, Any]:
+    """A Future object: one listed contract, its feed symbol and where it sits in the roll."""
+    product = contract.product
+    listed = futures.contracts(product, today)
+    position = listed.index(contract)
+    expires = contract.expires_on
+    return {
+        "symbol": contract.symbol,
+        "instrument-type": "Future",
+        "streamer-symbol": contract.streamer_symbol,
+        "product-code": product.code,
+        "description": f"{product.description} {expires:%B %Y}",
+        "tick-size": str(product.tick_size),
+        "notional-multiplier": str(product.multiplier),
+        "display-factor": "1",
+        "contract-size": str(product.multiplier),
+        "last-trade-date": expires.isoformat(),
+        "expiration-date": expires.isoformat(),
+        "active": True,
+        "active-month": position == 0,
+        "next-active-month": position == 1,
+        "is-closing-only": False,
+        "is-tradeable": True,
+        "stops-trading-at": _stamp(expires, "13:30:00"),
+        "expires-at": _stamp(expires, "13:30:00"),
+        "product-group": f"{product.exchange}_{product.code}",
+        "exchange": product.exchange,
+        "streamer-exchange-code": product.streamer_exchange_code,
+        "back-month-first-calendar-symbol": False,
+        "roll-target-symbol": listed[1].symbol if position == 0 else None,
+        "tick-sizes": [{"value": str(product.tick_size)}],
+    }
+
+
+async def list_futures(request: Request, sandbox: Simulation, credential: str) -> Response:
+    """By `symbol[]`, else by `product-code[]`, else every listed contract."""
+    today = _today()
+    symbols = request.query_params.getlist("symbol[]")
+    if symbols:
+        found = [c for s in dict.fromkeys(symbols) if (c := futures.contract(s, today))]
+    else:
+        codes = set(request.query_params.getlist("product-code[]"))
+        found = [
+            c
+            for p in futures.products()
+            if not codes or p.code in codes
+            for c in futures.contracts(p, today)
+        ]
+    return paged(request, [future_item(c, today) for c in found])
+
+
+async def get_future(request: Request, sandbox: Simulation, credential: str) -> Response:
+    today = _today()
+    contract = futures.contract(request.path_params["symbol"], today)
+    return data_response(request, future_item(contract, today)) if contract else not_found("Future")
+
+
+async def list_future_products(request: Request, sandbox: Simulation, credential: str) -> Response:
+    today = _today()
+    items = [future_product_item(p, today) for p in futures.products()]
+    return data_response(request, {"items": items})
+
+
+async def get_future_product(request: Request, sandbox: Simulation, credential: str) -> Response:
+    product = futures.product(request.path_params["code"])
+    if product is None or product.exchange != request.path_params["exchange"]:
+        return not_found("Future product")
+    return data_response(request, future_product_item(product, _today()))
+
+
 # -- what the market does not have ------------------------------------------------------
 async def empty_list(request: Request, sandbox: Simulation, credential: str) -> Response:
     """A list endpoint of a product the simulated market has none of."""
@@ -257,10 +364,10 @@ routes = [
     Route("/instruments/equities/{symbol:path}", authed(get_equity)),
     Route("/instruments/equity-options", authed(list_equity_options)),
     Route("/instruments/equity-options/{symbol:path}", authed(get_equity_option)),
-    Route("/instruments/futures", authed(empty_list)),
-    Route("/instruments/futures/{symbol:path}", authed(absent("Future"))),
-    Route("/instruments/future-products", authed(empty_list)),
-    Route("/instruments/future-products/{path:path}", authed(absent("Future product"))),
+    Route("/instruments/futures", authed(list_futures)),
+    Route("/instruments/futures/{symbol:path}", authed(get_future)),
+    Route("/instruments/future-products", authed(list_future_products)),
+    Route("/instruments/future-products/{exchange}/{code}", authed(get_future_product)),
     Route("/instruments/future-options", authed(empty_list)),
     Route("/instruments/future-options/{symbol:path}", authed(absent("Future option"))),
     Route("/instruments/future-option-products", authed(empty_list)),
