@@ -40,6 +40,13 @@ def _weekday_on_or_after(day: dt.date) -> dt.date:
     return day
 
 
+def _weekday_on_or_before(day: dt.date) -> dt.date:
+    """For past dates: a weekend moves back, so a past event never lands after today."""
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
 @dataclass(frozen=True, slots=True)
 class Dividend:
     ex_date: dt.date
@@ -103,14 +110,8 @@ def _dividends(
     anchor = dt.date(2000, 1, 1) + dt.timedelta(days=int(phase * 91))
     quarters = (today - anchor).days // 91
     last_ex = anchor + _QUARTER * quarters
-    past = tuple(
-        Dividend(
-            ex := _weekday_on_or_after(last_ex - _QUARTER * i),
-            ex + dt.timedelta(days=14),
-            amount,
-        )
-        for i in range(_HISTORY_QUARTERS)
-    )
+    ex_dates = [_weekday_on_or_before(last_ex - _QUARTER * i) for i in range(_HISTORY_QUARTERS)]
+    past = tuple(Dividend(ex, ex + dt.timedelta(days=14), amount) for ex in ex_dates)
     upcoming_ex = _weekday_on_or_after(last_ex + _QUARTER)
     upcoming = Dividend(upcoming_ex, upcoming_ex + dt.timedelta(days=14), amount)
     return past, upcoming, amount * 4
@@ -130,7 +131,7 @@ def _earnings(
     last = anchor + _QUARTER * quarters
     past = tuple(
         Earnings(
-            _weekday_on_or_after(last - _QUARTER * i),
+            _weekday_on_or_before(last - _QUARTER * i),
             _dec(annual_eps / 4.0 * (0.8 + 0.4 * noise[i]), 2),
             False,
             time_of_day,

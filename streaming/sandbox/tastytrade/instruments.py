@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -312,7 +313,9 @@ async def empty_list(request: Request, sandbox: Simulation, credential: str) -> 
     return data_response(request, {"items": []})
 
 
-def absent(what: str):  # noqa: ANN201 - a Starlette endpoint
+def absent(what: str) -> Callable[[Request, Simulation, str], Awaitable[Response]]:
+    """A single-item lookup of a product the simulated market has none of: not found."""
+
     async def endpoint(request: Request, sandbox: Simulation, credential: str) -> Response:
         return not_found(what)
 
@@ -321,7 +324,7 @@ def absent(what: str):  # noqa: ANN201 - a Starlette endpoint
 
 
 # -- symbol search ----------------------------------------------------------------------
-def search_item(sandbox: Simulation, symbol: str, description: str) -> dict[str, Any]:
+def search_item(symbol: str, description: str) -> dict[str, Any]:
     kind = instrument_kind(symbol)
     optionable = kind in ("stock", "etf", "index")
     return {
@@ -354,7 +357,7 @@ async def symbol_search(request: Request, sandbox: Simulation, credential: str) 
     for symbol, description in sorted(named.items()):
         if any(word.upper().startswith(upper) for word in description.split()):
             found.setdefault(symbol, description)
-    items = [search_item(sandbox, s, d) for s, d in list(found.items())[:MAX_SEARCH_RESULTS]]
+    items = [search_item(s, d) for s, d in list(found.items())[:MAX_SEARCH_RESULTS]]
     return data_response(request, {"items": items})
 
 

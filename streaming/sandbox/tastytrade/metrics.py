@@ -164,12 +164,12 @@ async def earnings_reports(request: Request, sandbox: Simulation, credential: st
     """Past quarterly reports from `start-date` (required) to `end-date`, oldest first."""
     start = _date_param(request, "start-date")
     end = _date_param(request, "end-date")
-    for value in (start, end):
-        if isinstance(value, Response):
-            return value
+    if isinstance(start, Response):
+        return start
+    if isinstance(end, Response):
+        return end
     if start is None:
         return bad_request("Invalid parameters", **{"start-date": "is missing"})
-    assert not isinstance(start, Response) and not isinstance(end, Response)
     symbol = request.path_params["symbol"]
     facts = _facts(sandbox, symbol) if classify(symbol) == "equity" else None
     if facts is None:
