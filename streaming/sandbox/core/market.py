@@ -299,7 +299,8 @@ class _Underlying:
     prev_volume: int = 0
     dependents: list[str] = field(default_factory=list)
     candles: list[_CandleSeries] = field(default_factory=list)
-    sales: deque[_Sale] = field(default_factory=lambda: deque(maxlen=SALES_CAP))
+    last_sale: _Sale | None = None
+    sales: deque[_Sale] | None = None  # kept once someone asks (keep_sales)
 
     def requote(self) -> None:
         """Spread of 1-3 bp, at least one cent; bid < ask by construction."""
@@ -355,7 +356,8 @@ class _Option:
     prev_close_c: int = 0
     prev_volume: int = 0
     open_interest: int = 0
-    sales: deque[_Sale] = field(default_factory=lambda: deque(maxlen=SALES_CAP))
+    last_sale: _Sale | None = None
+    sales: deque[_Sale] | None = None  # kept once someone asks (keep_sales)
 
 
 # A closed candle: (start, open, high, low, close, volume, turnover, bid vol, ask vol, count)
@@ -732,7 +734,9 @@ class Market:
             u.day_low_c = price_c
         u.day_volume += size
         u.day_turnover += price_c * size / 100.0
-        u.sales.append((now_ms, u.trade_seq, price_c, size, u.bid_c, u.ask_c, at_ask))
+        u.last_sale = (now_ms, u.trade_seq, price_c, size, u.bid_c, u.ask_c, at_ask)
+        if u.sales is not None:
+            u.sales.append(u.last_sale)
         for series in u.candles:
             series.on_trade(now_ms, price_c, size, at_ask)
 
@@ -782,7 +786,9 @@ class Market:
                 o.day_low_c = min(o.day_low_c, price_c)
                 o.day_volume += size
                 o.day_turnover += price_c * size  # contracts x 100 shares x price
-                o.sales.append((now_ms, o.trade_seq, price_c, size, o.bid_c, o.ask_c, at_ask))
+                o.last_sale = (now_ms, o.trade_seq, price_c, size, o.bid_c, o.ask_c, at_ask)
+                if o.sales is not None:
+                    o.sales.append(o.last_sale)
         o.synced_version = under.version
 
     def _init_option_day(self, o: _Option, day_id: int, now_ms: int) -> None:
@@ -1031,22 +1037,33 @@ class Market:
             "exchangeSaleConditions": None,
         }
 
+    def keep_sales(self, symbol: str) -> None:
+        """Remember the trades of a symbol from now on (the last SALES_CAP of them), starting
+        with its latest trade. Only symbols someone follows trade by trade keep them, so a
+        market of thousands of quoted symbols does not hold thousands of trade logs."""
+        obj = self._get_priced(symbol, self._now_ms())
+        if obj.sales is None:
+            obj.sales = deque(maxlen=SALES_CAP)
+            if obj.last_sale is not None:
+                obj.sales.append(obj.last_sale)
+
     def last_sale_sequence(self, symbol: str) -> int:
-        """The trade sequence of the newest remembered trade (0 if none yet)."""
-        sales = self._get_priced(symbol, self._now_ms()).sales
-        return sales[-1][1] if sales else 0
+        """The trade sequence of the newest simulated trade (0 if none yet)."""
+        sale = self._get_priced(symbol, self._now_ms()).last_sale
+        return sale[1] if sale else 0
 
     def sales_since(self, symbol: str, after_sequence: int) -> list[dict[str, Any]]:
         """TimeAndSale events, oldest first, for every remembered trade after a sequence:
-        each trade once, unlike Trade, which only ever shows the latest."""
+        each trade once, unlike Trade, which only ever shows the latest (see keep_sales)."""
         obj = self._get_priced(symbol, self._now_ms())
-        return [self._sale_dict(symbol, obj, s) for s in obj.sales if s[1] > after_sequence]
+        sales = obj.sales or ()
+        return [self._sale_dict(symbol, obj, s) for s in sales if s[1] > after_sequence]
 
     def sales_snapshot(self, symbol: str, from_time_ms: int) -> list[dict[str, Any]]:
         """The remembered trades at or after ``from_time_ms``, newest first, the first
         flagged SNAPSHOT_BEGIN and the last SNAPSHOT_END (dxFeed's time-series order)."""
         obj = self._get_priced(symbol, self._now_ms())
-        picked = [s for s in reversed(obj.sales) if s[0] >= from_time_ms]
+        picked = [s for s in reversed(obj.sales or ()) if s[0] >= from_time_ms]
         out = [self._sale_dict(symbol, obj, s) for s in picked]
         if out:
             out[0]["eventFlags"] |= SNAPSHOT_BEGIN

@@ -263,6 +263,7 @@ class DXLinkSession(WsSession):
             if event_type == "Candle":
                 snapshots.append((event_type, symbol, int(item.get("fromTime") or 0)))
             elif event_type == TIME_AND_SALE:
+                market.keep_sales(symbol)
                 if item.get("fromTime") is not None:
                     snapshots.append((event_type, symbol, int(item.get("fromTime") or 0)))
                     feed.sale_cursor[symbol] = market.last_sale_sequence(symbol)
