@@ -251,7 +251,8 @@ class DXLinkSession(WsSession):
                 if not types:
                     del feed.types_by_symbol[symbol]
                     hub.unwatch_symbol(symbol, feed)
-        snapshots: list[tuple[str, str, int]] = []
+        # built here, with no await in between, so the live cursor starts where they end
+        snapshots: list[tuple[str, list[dict[str, Any]]]] = []
         for item in message.get("add") or ():
             symbol, event_type = _item(item)
             if event_type not in EVENT_FIELDS or not symbol:
@@ -261,11 +262,13 @@ class DXLinkSession(WsSession):
             feed.types_by_symbol[symbol].add(event_type)
             hub.watch_symbol(symbol, feed)
             if event_type == "Candle":
-                snapshots.append((event_type, symbol, int(item.get("fromTime") or 0)))
+                from_time = int(item.get("fromTime") or 0)
+                snapshots.append((event_type, market.candles(symbol, from_time)))
             elif event_type == TIME_AND_SALE:
                 market.keep_sales(symbol)
                 if item.get("fromTime") is not None:
-                    snapshots.append((event_type, symbol, int(item.get("fromTime") or 0)))
+                    from_time = int(item.get("fromTime") or 0)
+                    snapshots.append((event_type, market.sales_snapshot(symbol, from_time)))
                     feed.sale_cursor[symbol] = market.last_sale_sequence(symbol)
                 elif symbol not in feed.sale_cursor:
                     # a plain subscription starts with the latest trade, as Trade does
@@ -275,11 +278,8 @@ class DXLinkSession(WsSession):
                 feed.dirty.add((event_type, symbol))
         if feed.flusher is None and feed.types_by_symbol:
             feed.flusher = asyncio.create_task(self._flush_loop(feed))
-        for event_type, symbol, from_time in snapshots:
-            if event_type == "Candle":
-                await self._send_rows(feed, "Candle", market.candles(symbol, from_time))
-            else:
-                await self._send_rows(feed, event_type, market.sales_snapshot(symbol, from_time))
+        for event_type, events in snapshots:
+            await self._send_rows(feed, event_type, events)
         if feed.dirty:
             feed.wake.set()
 
