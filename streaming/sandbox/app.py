@@ -29,8 +29,8 @@ from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
 from .tastytrade import history as tastytrade_history
+from .tastytrade import instruments, metrics, rest, watchlists, wire
 from .tastytrade import orders as tastytrade_orders
-from .tastytrade import rest, wire
 from .tastytrade.account_streamer import streamer_endpoint
 from .tastytrade.dxlink import dxlink_endpoint
 from .tradier.api import TradierSandbox
@@ -196,6 +196,9 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *rest.routes,
             *tastytrade_orders.routes,
             *tastytrade_history.routes,
+            *instruments.routes,
+            *metrics.routes,
+            *watchlists.routes,
             *control.routes,
             *tradier_market_routes,
             *tradier_watchlist_routes,

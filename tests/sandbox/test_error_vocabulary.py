@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tastytrade.instruments import Equity
+from tastytrade.instruments import Warrant
 from tastytrade.utils import TastytradeError
 
 from tests.support.sdk import sdk_session
@@ -69,5 +69,5 @@ async def test_the_sdk_reports_the_brokers_error_not_a_parse_failure(sandbox, re
     message (it used to be "Couldn't parse response: Not Found")."""
     async with sdk_session(sandbox, refresh_token) as session:
         with pytest.raises(TastytradeError) as raised:
-            await Equity.get(session, ["SPY"])
-    assert "not_found: No such endpoint: GET /instruments/equities" in str(raised.value)
+            await Warrant.get(session, ["NKLAW"])
+    assert "not_found: No such endpoint: GET /instruments/warrants" in str(raised.value)

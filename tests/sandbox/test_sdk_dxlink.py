@@ -11,7 +11,7 @@ import anyio
 import pytest
 import websockets
 from tastytrade import DXLinkStreamer
-from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
+from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, TimeAndSale, Trade
 from tastytrade.instruments import NestedOptionChain
 
 from streaming.sandbox import probe
@@ -184,7 +184,7 @@ def test_field_order_follows_the_clients_feed_setup():
 
     from streaming.sandbox.core.market import EVENT_FIELDS
 
-    for cls in (Quote, Greeks, Trade, Summary, Candle, TheoPrice, Profile):
+    for cls in (Quote, Greeks, Trade, Summary, Candle, TheoPrice, Profile, TimeAndSale):
         assert EVENT_FIELDS[cls.__name__] == tuple(cls.model_json_schema()["properties"])
     assert not math.isnan(0.0)
 
@@ -201,3 +201,79 @@ async def test_candle_widths(sandbox, refresh_token, interval):
             while len(candles) < 10:
                 candles.append(await streamer.get_event(Candle))
     assert all(c.time % width == 0 for c in candles)
+
+
+async def test_time_and_sale_delivers_every_trade_the_trade_events_show(sandbox, refresh_token):
+    """Each trade comes once as TimeAndSale, in sequence, priced at the side that took it;
+    every Trade event (the latest trade) is one of them, with the same price and size."""
+    symbols = ["SPY", "AAPL"]
+    async with sdk_session(sandbox, refresh_token) as session, DXLinkStreamer(session) as streamer:
+        await streamer.subscribe(TimeAndSale, symbols)
+        await streamer.subscribe(Trade, symbols)
+        trades: list[Trade] = []
+        with anyio.fail_after(10):
+            while len(trades) < 12:
+                trade = await streamer.get_event(Trade)
+                if trade.sequence:  # sequence 0: the day's state before any simulated trade
+                    trades.append(trade)
+        wanted = {(t.event_symbol, t.sequence): (t.time, t.price, t.size) for t in trades}
+        sales: dict[tuple[str, int], TimeAndSale] = {}
+        last: dict[str, int] = {}
+        with anyio.fail_after(10):
+            while not wanted.keys() <= sales.keys():
+                sale = await streamer.get_event(TimeAndSale)
+                key = (sale.event_symbol, sale.sequence)
+                assert sale.sequence > last.get(sale.event_symbol, -1)  # once, in order
+                last[sale.event_symbol] = sale.sequence
+                sales[key] = sale
+    for key, (time_ms, price, size) in wanted.items():
+        sale = sales[key]
+        assert (sale.time, sale.price, sale.size) == (time_ms, price, size)
+    for sale in sales.values():
+        taken = sale.ask_price if sale.aggressor_side == "BUY" else sale.bid_price
+        assert sale.price == taken and sale.bid_price < sale.ask_price
+        assert sale.type == "NEW" and sale.valid_tick and sale.event_flags == 0
+        assert sale.index >> 32 == sale.time // 1000
+
+
+async def test_time_and_sale_from_time_gets_the_remembered_trades_first(sandbox, refresh_token):
+    """A subscription with `fromTime` is answered with the trades since then, newest first,
+    flagged as a snapshot, in the COMPACT field order the client asked for."""
+    fields = list(TimeAndSale.model_json_schema()["properties"])
+    width = len(fields)
+    token = await probe.quote_token(sandbox.url, refresh_token)
+    setup = probe.handshake(token, [], channel=13)
+    setup[3]["acceptEventFields"] = {"TimeAndSale": fields}
+    setup[4]["add"] = [{"type": "TimeAndSale", "symbol": "SPY"}]
+
+    async def rows(ws) -> list[dict]:
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] == "FEED_DATA":
+                kind, values = message["data"]
+                assert kind == "TimeAndSale" and len(values) % width == 0
+                return [
+                    dict(zip(fields, values[i : i + width], strict=True))
+                    for i in range(0, len(values), width)
+                ]
+
+    async with websockets.connect(sandbox.dxlink_url) as ws:
+        for message in setup:
+            await ws.send(json.dumps(message))
+        live: list[dict] = []
+        with anyio.fail_after(10):
+            while len(live) < 6:
+                live += await rows(ws)
+        since = live[1]["time"]
+        add = {"type": "TimeAndSale", "symbol": "SPY", "fromTime": since}
+        await ws.send(json.dumps({"type": "FEED_SUBSCRIPTION", "channel": 13, "add": [add]}))
+        with anyio.fail_after(10):
+            snapshot = await rows(ws)
+            while not snapshot[0]["eventFlags"] & 0x4:  # live rows sent before the snapshot
+                snapshot = await rows(ws)
+    assert snapshot[0]["eventFlags"] & 0x4 and snapshot[-1]["eventFlags"] & 0x8
+    assert all(r["time"] >= since for r in snapshot)
+    sequences = [r["sequence"] for r in snapshot]
+    assert sequences == sorted(sequences, reverse=True)
+    assert {r["sequence"] for r in live[1:]} <= set(sequences)
+    assert all(r["buyer"] == "NaN" and r["aggressorSide"] in ("BUY", "SELL") for r in snapshot)

@@ -92,36 +92,59 @@ def nested_chain(underlying: str, price: float, today: dt.date) -> dict[str, Any
     }
 
 
+def expiration_type(expiry: dt.date) -> str:
+    """ "Regular" for the monthly (third-Friday) expiration, "Weekly" for the others."""
+    return "Regular" if expiry == _third_friday(expiry.year, expiry.month) else "Weekly"
+
+
+def is_listed(option: OptionSymbol) -> bool:
+    """Whether the sandbox lists a contract: a Friday expiration on the half-dollar strike
+    grid. Every chain's contracts are listed, and so are the ones a position still holds
+    after the price walked its strike off today's chain; "SPY 2025-02-20" or a strike of
+    590.25 are not."""
+    return option.expiry.weekday() == 4 and (option.strike * 2) % 1 == 0
+
+
+def option_instrument(option: OptionSymbol, today: dt.date, underlying: str) -> dict[str, Any]:
+    """One equity option as tastytrade's Option object (the flat chain's items)."""
+    d = option.expiry
+    expired = d < today
+    return {
+        "instrument-type": "Equity Option",
+        "symbol": option.occ_symbol,
+        "streamer-symbol": option.streamer_symbol,
+        "active": not expired,
+        "strike-price": _strike_text(option.strike),
+        "root-symbol": option.underlying,
+        "underlying-symbol": underlying,
+        "expiration-date": d.isoformat(),
+        "exercise-style": "American",
+        "shares-per-contract": 100,
+        "option-type": option.right,
+        "option-chain-type": "Standard",
+        "expiration-type": expiration_type(d),
+        "settlement-type": "PM",
+        "stops-trading-at": f"{d.isoformat()}T20:15:00.000+00:00",
+        "expires-at": f"{d.isoformat()}T20:15:00.000+00:00",
+        "market-time-instrument-collection": "Equity Option",
+        "days-to-expiration": max(0, (d - today).days),
+        "is-closing-only": expired,
+    }
+
+
+def chain_options(underlying: str, price: float, today: dt.date) -> list[OptionSymbol]:
+    """Every contract the chain lists today: each expiration x strike, call then put."""
+    return [
+        OptionSymbol(underlying, d, right, k)
+        for d in expirations(today)
+        for k in strikes(price)
+        for right in ("C", "P")
+    ]
+
+
 def flat_chain(underlying: str, price: float, today: dt.date) -> list[dict[str, Any]]:
     """The `/option-chains/{sym}` items: one Option object per call and put."""
-    items = []
-    for d in expirations(today):
-        for k in strikes(price):
-            for right in ("C", "P"):
-                option = OptionSymbol(underlying, d, right, k)
-                items.append(
-                    {
-                        "instrument-type": "Equity Option",
-                        "symbol": option.occ_symbol,
-                        "streamer-symbol": option.streamer_symbol,
-                        "active": True,
-                        "strike-price": _strike_text(k),
-                        "root-symbol": underlying,
-                        "underlying-symbol": underlying,
-                        "expiration-date": d.isoformat(),
-                        "exercise-style": "American",
-                        "shares-per-contract": 100,
-                        "option-type": right,
-                        "option-chain-type": "Standard",
-                        "expiration-type": "Regular"
-                        if d == _third_friday(d.year, d.month)
-                        else "Weekly",
-                        "settlement-type": "PM",
-                        "stops-trading-at": f"{d.isoformat()}T20:15:00.000+00:00",
-                        "expires-at": f"{d.isoformat()}T20:15:00.000+00:00",
-                        "market-time-instrument-collection": "Equity Option",
-                        "days-to-expiration": (d - today).days,
-                        "is-closing-only": False,
-                    }
-                )
-    return items
+    return [
+        option_instrument(option, today, underlying)
+        for option in chain_options(underlying, price, today)
+    ]

@@ -45,10 +45,14 @@ __all__ = [
     "CANDLE_HISTORY_CAP",
     "EVENT_FIELDS",
     "RISK_FREE_RATE",
+    "SALES_CAP",
     "SNAPSHOT_BEGIN",
     "SNAPSHOT_END",
     "Market",
     "candle_index",
+    "instrument_kind",
+    "named_symbols",
+    "option_underlying",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,11 @@ _FIELD_NAMES = {
         "eventSymbol eventTime eventFlags index time sequence price underlyingPrice delta "
         "gamma dividend interest"
     ),
+    "TimeAndSale": (
+        "eventSymbol eventTime eventFlags index time timeNanoPart sequence exchangeCode price "
+        "size bidPrice askPrice tradeThroughExempt aggressorSide spreadLeg extendedTradingHours "
+        "validTick type buyer seller exchangeSaleConditions"
+    ),
     "Profile": (
         "eventSymbol eventTime description shortSaleRestriction tradingStatus haltStartTime "
         "haltEndTime exDividendDayId statusReason high52WeekPrice low52WeekPrice beta shares "
@@ -95,6 +104,8 @@ SNAPSHOT_BEGIN = 0x4
 SNAPSHOT_END = 0x8
 #: Closed candles remembered per candle symbol; older ones are synthesized.
 CANDLE_HISTORY_CAP = 2000
+#: Trades remembered per symbol for TimeAndSale (live catch-up and fromTime snapshots).
+SALES_CAP = 1000
 
 _TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
 _TICK_DT = 1.0 / _TRADING_SECONDS_PER_YEAR  # one tick = one simulated trading second
@@ -148,6 +159,7 @@ _KNOWN: dict[str, tuple[float, float, str]] = {
     "/6E": (1.04, 0.08, "Euro FX Futures"),
 }
 _INDICES = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX"})
+_ETFS = frozenset({"SPY", "QQQ", "IWM", "DIA", "VOO", "VTI", "SCHD", "VXUS", "BND"})
 _UNIT_BETA = frozenset({"SPY", "SPX", "XSP", "/ES", "/MES"})
 # Option roots whose underlying has another symbol.
 _ROOT_ALIASES = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX", "XSPW": "XSP"}
@@ -218,7 +230,34 @@ def _smile_vol(base_vol: float, spot: float, strike: float) -> float:
     return max(0.05, base_vol * (1.0 - 0.4 * m + 1.2 * m * m))
 
 
+def instrument_kind(symbol: str) -> str | None:
+    """What a ticker is in the simulated market: "index", "etf", "stock" or "future";
+    None if the market would not quote it."""
+    kind = classify(symbol)
+    if kind == "future":
+        return "future"
+    if kind != "equity":
+        return None
+    if symbol in _INDICES:
+        return "index"
+    return "etf" if symbol in _ETFS else "stock"
+
+
+def named_symbols() -> dict[str, str]:
+    """The tickers the market knows by name, with their descriptions (any other valid
+    ticker is quoted too, at a made-up price: these are the ones it lists and searches)."""
+    return {symbol: known[2] for symbol, known in _KNOWN.items()}
+
+
+def option_underlying(root: str) -> str:
+    """The underlying an option root settles on ("SPXW" -> "SPX"; most roots are their own)."""
+    return _ROOT_ALIASES.get(root, root)
+
+
 # ------------------------------------------------------------------------------ state
+
+# One trade kept for TimeAndSale: (time ms, sequence, price c, size, bid c, ask c, at ask)
+_Sale = tuple[int, int, int, int, int, int, bool]
 
 _NO_GREEKS = Greeks(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
@@ -260,6 +299,8 @@ class _Underlying:
     prev_volume: int = 0
     dependents: list[str] = field(default_factory=list)
     candles: list[_CandleSeries] = field(default_factory=list)
+    last_sale: _Sale | None = None
+    sales: deque[_Sale] | None = None  # kept once someone asks (keep_sales)
 
     def requote(self) -> None:
         """Spread of 1-3 bp, at least one cent; bid < ask by construction."""
@@ -315,6 +356,8 @@ class _Option:
     prev_close_c: int = 0
     prev_volume: int = 0
     open_interest: int = 0
+    last_sale: _Sale | None = None
+    sales: deque[_Sale] | None = None  # kept once someone asks (keep_sales)
 
 
 # A closed candle: (start, open, high, low, close, volume, turnover, bid vol, ask vol, count)
@@ -691,6 +734,9 @@ class Market:
             u.day_low_c = price_c
         u.day_volume += size
         u.day_turnover += price_c * size / 100.0
+        u.last_sale = (now_ms, u.trade_seq, price_c, size, u.bid_c, u.ask_c, at_ask)
+        if u.sales is not None:
+            u.sales.append(u.last_sale)
         for series in u.candles:
             series.on_trade(now_ms, price_c, size, at_ask)
 
@@ -740,6 +786,9 @@ class Market:
                 o.day_low_c = min(o.day_low_c, price_c)
                 o.day_volume += size
                 o.day_turnover += price_c * size  # contracts x 100 shares x price
+                o.last_sale = (now_ms, o.trade_seq, price_c, size, o.bid_c, o.ask_c, at_ask)
+                if o.sales is not None:
+                    o.sales.append(o.last_sale)
         o.synced_version = under.version
 
     def _init_option_day(self, o: _Option, day_id: int, now_ms: int) -> None:
@@ -957,6 +1006,93 @@ class Market:
             "dividend": 0.0,
             "interest": RISK_FREE_RATE,
         }
+
+    # --------------------------------------------------------------- time and sales
+
+    def _sale_dict(
+        self, symbol: str, obj: _Underlying | _Option, sale: _Sale, flags: int = 0
+    ) -> dict[str, Any]:
+        time_ms, seq, price_c, size, bid_c, ask_c, at_ask = sale
+        return {
+            "eventSymbol": symbol,
+            "eventTime": 0,
+            "eventFlags": flags,
+            "index": candle_index(time_ms, seq),
+            "time": time_ms,
+            "timeNanoPart": 0,
+            "sequence": seq & _SEQ_MASK,
+            "exchangeCode": "C" if isinstance(obj, _Option) else obj.exchange,
+            "price": price_c / 100.0,
+            "size": size,
+            "bidPrice": bid_c / 100.0,
+            "askPrice": ask_c / 100.0,
+            "tradeThroughExempt": "",
+            "aggressorSide": "BUY" if at_ask else "SELL",
+            "spreadLeg": False,
+            "extendedTradingHours": False,
+            "validTick": True,
+            "type": "NEW",
+            "buyer": None,
+            "seller": None,
+            "exchangeSaleConditions": None,
+        }
+
+    def keep_sales(self, symbol: str) -> None:
+        """Remember the trades of a symbol from now on (the last SALES_CAP of them), starting
+        with its latest trade. Only symbols someone follows trade by trade keep them, so a
+        market of thousands of quoted symbols does not hold thousands of trade logs."""
+        obj = self._get_priced(symbol, self._now_ms())
+        if obj.sales is None:
+            obj.sales = deque(maxlen=SALES_CAP)
+            if obj.last_sale is not None:
+                obj.sales.append(obj.last_sale)
+
+    def last_sale_sequence(self, symbol: str) -> int:
+        """The trade sequence of the newest simulated trade (0 if none yet)."""
+        sale = self._get_priced(symbol, self._now_ms()).last_sale
+        return sale[1] if sale else 0
+
+    def sales_since(self, symbol: str, after_sequence: int) -> list[dict[str, Any]]:
+        """TimeAndSale events, oldest first, for every remembered trade after a sequence:
+        each trade once, unlike Trade, which only ever shows the latest (see keep_sales)."""
+        obj = self._get_priced(symbol, self._now_ms())
+        sales = obj.sales or ()
+        return [self._sale_dict(symbol, obj, s) for s in sales if s[1] > after_sequence]
+
+    def sales_snapshot(self, symbol: str, from_time_ms: int) -> list[dict[str, Any]]:
+        """The remembered trades at or after ``from_time_ms``, newest first, the first
+        flagged SNAPSHOT_BEGIN and the last SNAPSHOT_END (dxFeed's time-series order)."""
+        obj = self._get_priced(symbol, self._now_ms())
+        picked = [s for s in reversed(obj.sales or ()) if s[0] >= from_time_ms]
+        out = [self._sale_dict(symbol, obj, s) for s in picked]
+        if out:
+            out[0]["eventFlags"] |= SNAPSHOT_BEGIN
+            out[-1]["eventFlags"] |= SNAPSHOT_END
+        return out
+
+    # ------------------------------------------------------------------ reference data
+
+    @property
+    def seed(self) -> int:
+        """The seed every made-up number of this market derives from."""
+        return self._seed
+
+    def reference_price(self, symbol: str) -> float:
+        """The price an underlying started the run at: the fixed scale of its made-up
+        reference data (dividends, earnings), so those do not drift with the walk."""
+        u = self._get_priced(symbol, self._now_ms())
+        if not isinstance(u, _Underlying):
+            raise KeyError(symbol)
+        return u.start_c / 100.0
+
+    def implied_volatility(self, symbol: str, strike: float | None = None) -> float:
+        """The volatility the market prices options of an underlying with: the smile at
+        ``strike``, or at the money (the underlying's own vol) when none is given."""
+        u = self._get_priced(symbol, self._now_ms())
+        if not isinstance(u, _Underlying):
+            raise KeyError(symbol)
+        spot = (u.bid_c + u.ask_c) / 200.0
+        return _smile_vol(u.vol, spot, spot if strike is None else strike)
 
     # ------------------------------------------------------------------------ candles
 

@@ -6,7 +6,9 @@ CHANNEL_OPENED → FEED_SETUP / FEED_CONFIG → FEED_SUBSCRIPTION add/remove/res
 FEED_DATA (COMPACT, the client's field order, one event type per message, each
 under the SDK's 64 KiB limit) → KEEPALIVE both ways → CHANNEL_CANCEL / CHANNEL_CLOSED.
 Data is aggregated per channel: a symbol that ticks several times within the
-aggregation period is sent once, with its latest values.
+aggregation period is sent once, with its latest values. TimeAndSale is the exception:
+it is a stream of every trade, so each flush sends all the trades since the last one
+(and a subscription with `fromTime` first gets the remembered trades as a snapshot).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from ..core.symbols import classify, parse_candle_symbol
 
 log = logging.getLogger(__name__)
 
+TIME_AND_SALE = "TimeAndSale"
+
 
 class FeedChannel:
     """One FEED channel: its setup, its subscriptions and what changed since the last flush."""
@@ -41,6 +45,8 @@ class FeedChannel:
         self.fields: dict[str, tuple[str, ...]] = {}
         self.types_by_symbol: dict[str, set[str]] = defaultdict(set)
         self.dirty: set[tuple[str, str]] = set()
+        #: TimeAndSale: the sequence of the last trade sent, per symbol.
+        self.sale_cursor: dict[str, int] = {}
         self.wake = asyncio.Event()
         self.last_flush = 0.0
         self.flusher: asyncio.Task[None] | None = None
@@ -233,16 +239,20 @@ class DXLinkSession(WsSession):
                 hub.unwatch_symbol(symbol, feed)
             feed.types_by_symbol.clear()
             feed.dirty.clear()
+            feed.sale_cursor.clear()
         for item in message.get("remove") or ():
             symbol, event_type = _item(item)
             types = feed.types_by_symbol.get(symbol)
             if types is not None:
                 types.discard(event_type)
                 feed.dirty.discard((event_type, symbol))
+                if event_type == TIME_AND_SALE:
+                    feed.sale_cursor.pop(symbol, None)
                 if not types:
                     del feed.types_by_symbol[symbol]
                     hub.unwatch_symbol(symbol, feed)
-        snapshots: list[tuple[str, int]] = []
+        # built here, with no await in between, so the live cursor starts where they end
+        snapshots: list[tuple[str, list[dict[str, Any]]]] = []
         for item in message.get("add") or ():
             symbol, event_type = _item(item)
             if event_type not in EVENT_FIELDS or not symbol:
@@ -252,13 +262,24 @@ class DXLinkSession(WsSession):
             feed.types_by_symbol[symbol].add(event_type)
             hub.watch_symbol(symbol, feed)
             if event_type == "Candle":
-                snapshots.append((symbol, int(item.get("fromTime") or 0)))
+                from_time = int(item.get("fromTime") or 0)
+                snapshots.append((event_type, market.candles(symbol, from_time)))
+            elif event_type == TIME_AND_SALE:
+                market.keep_sales(symbol)
+                if item.get("fromTime") is not None:
+                    from_time = int(item.get("fromTime") or 0)
+                    snapshots.append((event_type, market.sales_snapshot(symbol, from_time)))
+                    feed.sale_cursor[symbol] = market.last_sale_sequence(symbol)
+                elif symbol not in feed.sale_cursor:
+                    # a plain subscription starts with the latest trade, as Trade does
+                    feed.sale_cursor[symbol] = market.last_sale_sequence(symbol) - 1
+                    feed.dirty.add((event_type, symbol))
             else:
                 feed.dirty.add((event_type, symbol))
         if feed.flusher is None and feed.types_by_symbol:
             feed.flusher = asyncio.create_task(self._flush_loop(feed))
-        for symbol, from_time in snapshots:
-            await self._send_rows(feed, "Candle", market.candles(symbol, from_time))
+        for event_type, events in snapshots:
+            await self._send_rows(feed, event_type, events)
         if feed.dirty:
             feed.wake.set()
 
@@ -291,6 +312,9 @@ class DXLinkSession(WsSession):
         hub = self.sandbox.hub
         build = self.sandbox.market.event
         for event_type, symbols in by_type.items():
+            if event_type == TIME_AND_SALE:
+                await self._send_rows(feed, event_type, self._new_sales(feed, symbols))
+                continue
             if feed.data_format == "FULL":
                 events = [e for s in symbols if (e := build(event_type, s)) is not None]
                 await self._send_full(feed, event_type, events)
@@ -298,6 +322,17 @@ class DXLinkSession(WsSession):
             fields = feed.field_order(event_type)
             rows = [hub.encoded_row(event_type, s, fields, build) for s in symbols]
             await self._send_encoded(feed, event_type, [r for r in rows if r is not None])
+
+    def _new_sales(self, feed: FeedChannel, symbols: list[str]) -> list[dict[str, Any]]:
+        """Every trade of these symbols the channel has not been sent yet, oldest first."""
+        market = self.sandbox.market
+        events: list[dict[str, Any]] = []
+        for symbol in symbols:
+            if symbol not in feed.sale_cursor:
+                continue
+            events += market.sales_since(symbol, feed.sale_cursor[symbol])
+            feed.sale_cursor[symbol] = market.last_sale_sequence(symbol)
+        return events
 
     async def _send_rows(self, feed: FeedChannel, event_type: str, events: list[dict]) -> None:
         if feed.data_format == "FULL":

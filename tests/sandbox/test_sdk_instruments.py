@@ -1,0 +1,220 @@
+"""The real SDK's instrument lookups and symbol search against the sandbox, over real sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import anyio
+import httpx
+import pytest
+from tastytrade import Account, DXLinkStreamer
+from tastytrade.dxfeed import Quote
+from tastytrade.instruments import (
+    Cryptocurrency,
+    Equity,
+    Future,
+    FutureOption,
+    FutureProduct,
+    NestedOptionChain,
+    Option,
+    get_future_option_chain,
+    get_option_chain,
+)
+from tastytrade.market_data import get_market_data_by_type
+from tastytrade.order import InstrumentType
+from tastytrade.search import symbol_search
+from tastytrade.utils import TastytradeError
+
+from tests.support.sdk import sdk_session
+
+
+def _last_friday_before(day: dt.date) -> dt.date:
+    day -= dt.timedelta(days=1)
+    while day.weekday() != 4:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+async def test_equity_get_one_many_and_pages(sandbox, refresh_token):
+    """Equity.get by symbol (a slash as %2F too) and by list, every page as _paginate reads them."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        spy = await Equity.get(session, "SPY")
+        assert (spy.symbol, spy.streamer_symbol, spy.is_etf, spy.is_index) == (
+            "SPY",
+            "SPY",
+            True,
+            False,
+        )
+        assert spy.description == "SPDR S&P 500 ETF Trust"
+        assert spy.instrument_type == InstrumentType.EQUITY
+        assert spy.lendability == "Easy To Borrow"
+        brk = await Equity.get(session, "BRK/B")
+        assert brk.symbol == "BRK/B" and not brk.is_etf
+        symbols = ["SPY", "AAPL", "SPX", "ZZQX", "MSFT"]
+        everything = await Equity.get(session, symbols, per_page=2, page_offset=None)
+        assert [e.symbol for e in everything] == symbols
+        assert [e.is_index for e in everything] == [False, False, True, False, False]
+        second_page = await Equity.get(session, symbols, per_page=2, page_offset=1)
+        assert [e.symbol for e in second_page] == ["SPX", "ZZQX"]
+        etfs = await Equity.get(session, symbols, is_etf=True, page_offset=None)
+        assert [e.symbol for e in etfs] == ["SPY"]
+        active = await Equity.get_active_equities(session, per_page=5, page_offset=None)
+        assert {"AAPL", "SPY", "SPX"} <= {e.symbol for e in active}
+        assert len(active) == len({e.symbol for e in active}) > 5
+
+
+async def test_unknown_equity_is_record_not_found(sandbox, refresh_token):
+    """A symbol the market would not quote gets tastytrade's 404 error shape."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await Equity.get(session, "1NOTATICKER")
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await Equity.get(session, "/ES")  # a future is not an equity
+        response = await session._client.get("/instruments/equities/1NOPE")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "record_not_found"
+
+
+async def test_option_get_finds_every_contract_the_chains_list(sandbox, refresh_token):
+    """Option.get (OCC symbol, spaces URL-encoded) of every flat-chain contract returns that
+    contract, and the nested chain lists the same contracts."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        flat = await get_option_chain(session, "QQQ")
+        nested = (await NestedOptionChain.get(session, "QQQ"))[0]
+        listed = {o.symbol: o for options in flat.values() for o in options}
+        from_nested = {
+            s
+            for exp in nested.expirations
+            for strike in exp.strikes
+            for s in (strike.call, strike.put)
+        }
+        assert from_nested == set(listed)
+        assert sorted(flat) == [e.expiration_date for e in nested.expirations]
+        for symbol, expected in listed.items():
+            got = await Option.get(session, symbol)
+            assert got == expected
+        one = next(iter(listed.values()))
+        assert one.streamer_symbol == Option.occ_to_streamer_symbol(one.symbol)
+
+
+async def test_option_get_of_every_held_option(sandbox, refresh_token):
+    """A client that looks up the options it holds (the CLI's positions view) finds them all."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        held = [
+            p
+            for account in await Account.get(session)
+            for p in await account.get_positions(session)
+            if p.instrument_type == InstrumentType.EQUITY_OPTION
+        ]
+        assert held
+        for position in held:
+            option = await Option.get(session, position.symbol)
+            assert option.symbol == position.symbol
+            assert option.underlying_symbol == position.underlying_symbol
+            assert option.active
+
+
+async def test_unlisted_options_and_list_filters(sandbox, refresh_token):
+    """Unlisted contracts are 404s; the list endpoint drops them and honours with-expired."""
+    today = dt.datetime.now(dt.UTC).date()
+    expired = f"SPY   {_last_friday_before(today):%y%m%d}C00590000"
+    thursday = _last_friday_before(today + dt.timedelta(days=14)) + dt.timedelta(days=6)
+    async with sdk_session(sandbox, refresh_token) as session:
+        chain = await get_option_chain(session, "SPY")
+        live = next(iter(chain.values()))[0].symbol
+        for bad in (
+            f"SPY   {thursday:%y%m%d}C00590000",  # not an expiration
+            f"SPY   {thursday + dt.timedelta(days=1):%y%m%d}C00590250",  # off the grid
+            "NOT AN OCC SYMBOL",
+        ):
+            with pytest.raises(TastytradeError, match="record_not_found"):
+                await Option.get(session, bad)
+        old = await Option.get(session, expired)
+        assert not old.active and old.is_closing_only and old.days_to_expiration == 0
+        symbols = {"symbol[]": [live, expired, "SPY   991231C00590000"]}
+        data = await session._get("/instruments/equity-options", params=symbols)
+        assert [i["symbol"] for i in data["items"]] == [live]
+        data = await session._get(
+            "/instruments/equity-options", params={**symbols, "with-expired": "true"}
+        )
+        assert [i["symbol"] for i in data["items"]] == [live, expired]
+        data = await session._get(
+            "/instruments/equity-options",
+            params={**symbols, "with-expired": "true", "active": "false"},
+        )
+        assert [Option(**i).symbol for i in data["items"]] == [expired]
+        with pytest.raises(TastytradeError, match="active: must be true or false"):
+            await session._get("/instruments/equity-options", params={**symbols, "active": "maybe"})
+
+
+async def test_futures_products_and_contracts(sandbox, refresh_token):
+    """The market's named futures as products, each with its next listed contracts, whose
+    streamer symbols the feed quotes; a month the product does not list is not found."""
+    today = dt.datetime.now(dt.UTC).date()
+    async with sdk_session(sandbox, refresh_token) as session:
+        products = await FutureProduct.get(session)
+        assert {"ES", "MES", "CL", "GC", "ZN"} <= {p.code for p in products}
+        es = await FutureProduct.get(session, "ES")
+        assert (es.root_symbol, es.cash_settled, es.listed_months) == (
+            "/ES",
+            True,
+            ["H", "M", "U", "Z"],
+        )
+        listed = await Future.get(session, product_codes=["ES"], page_offset=None)
+        assert len(listed) == 4
+        assert [f.active_month for f in listed] == [True, False, False, False]
+        assert listed[1].next_active_month and listed[0].roll_target_symbol == listed[1].symbol
+        for future in listed:
+            assert future.symbol[3] in "HMUZ" and future.product_code == "ES"
+            assert future.expiration_date >= today and future.expiration_date.weekday() == 4
+        front = listed[0]
+        assert await Future.get(session, front.symbol) == front
+        assert front.streamer_symbol == f"/ES{front.symbol[3]}{front.expiration_date:%y}:XCME"
+        found = await Future.get(session, [front.symbol, "/ESF9"], page_offset=None)
+        assert found == [front]
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await Future.get(session, "/ESF7")  # January is not an ES contract month
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await FutureProduct.get(session, "ES", exchange="CFE")
+        async with DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, [front.streamer_symbol])
+            with anyio.fail_after(10):
+                quote = await streamer.get_event(Quote)
+        assert quote.event_symbol == front.streamer_symbol and quote.bid_price > 0
+
+
+async def test_products_the_market_does_not_have(sandbox, refresh_token):
+    """Future options and crypto: tastytrade's not-found error or an empty list."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await FutureOption.get(session, "./ESZ6 EW4X6 261127C6000")
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await get_future_option_chain(session, "/ES")
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await Cryptocurrency.get(session, "BTC/USD")
+        assert await Cryptocurrency.get(session) == []
+
+
+async def test_symbol_search(sandbox, refresh_token):
+    """Prefix of a ticker, a word of a name, an exact made-up ticker; nothing for nonsense."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        await session.refresh()  # symbol_search skips the SDK's refresh-before-request
+        found = await symbol_search(session, "AAP")  # as the docs show: AAP, then AAPL
+        assert [s.symbol for s in found] == ["AAP", "AAPL"]
+        assert found[1].description == "Apple Inc. - Common Stock"
+        assert "AAPL" in {s.symbol for s in await symbol_search(session, "apple")}
+        assert [s.symbol for s in await symbol_search(session, "ZZQX")] == ["ZZQX"]
+        assert await symbol_search(session, "1234") == []
+        # the description a search shows is the one the quote and the instrument show
+        [quote] = await get_market_data_by_type(session, equities=["ZZQX"])
+        equity = await Equity.get(session, "ZZQX")
+        assert quote.symbol == equity.symbol == "ZZQX"
+        assert (await symbol_search(session, "ZZQX"))[0].description == equity.description
+
+
+async def test_instrument_routes_need_a_token(sandbox):
+    """Without a bearer token the instrument routes refuse in tastytrade's error shape."""
+    async with httpx.AsyncClient(base_url=sandbox.url) as client:
+        response = await client.get("/instruments/equities/SPY")
+    assert response.status_code == 401
+    assert set(response.json()["error"]) == {"code", "message"}
