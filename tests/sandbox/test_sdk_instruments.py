@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import anyio
 import httpx
@@ -218,3 +219,25 @@ async def test_instrument_routes_need_a_token(sandbox):
         response = await client.get("/instruments/equities/SPY")
     assert response.status_code == 401
     assert set(response.json()["error"]) == {"code", "message"}
+
+
+async def test_a_future_has_one_price_on_rest_and_on_the_feed(sandbox, refresh_token):
+    """`/ESZ6` in REST market data and `/ESZ26:XCME` on DXLink are one contract: the same
+    bid, ask and previous close (one truth), not two random walks."""
+    control = sandbox.control()
+    control.configure(tick_rate=0)  # nothing moves between the two reads
+    try:
+        async with sdk_session(sandbox, refresh_token) as session:
+            front = (await Future.get(session, product_codes=["ES"], page_offset=None))[0]
+            async with DXLinkStreamer(session) as streamer:
+                await streamer.subscribe(Quote, [front.streamer_symbol])
+                with anyio.fail_after(10):
+                    quote = await streamer.get_event(Quote)
+            [rest] = await get_market_data_by_type(session, futures=[front.symbol])
+        assert rest.symbol == front.symbol
+        assert (rest.bid, rest.ask) == (quote.bid_price, quote.ask_price)
+        summary = sandbox.sandbox.market.summary(front.streamer_symbol)
+        assert rest.prev_close == Decimal(str(summary["prevDayClosePrice"]))
+    finally:
+        control.configure(tick_rate=20.0)
+        control.close()

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core import chains
+from ..core import chains, futures
 from ..core.brokerage import OrderRejected
 from ..core.credentials import AuthError
 from ..core.simulation import Simulation
@@ -195,6 +195,9 @@ def market_data_item(
         key = symbol
         if classify(key) not in ("equity", "future"):
             return None
+        if key.startswith("/"):  # a listed contract is quoted under its feed symbol
+            listed = futures.contract(key, dt.datetime.now(dt.UTC).date())
+            key = listed.streamer_symbol if listed else key
     if not market.ensure(key):
         return None
     quote = market.quote(key)
