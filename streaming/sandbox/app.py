@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control
@@ -28,11 +27,9 @@ from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from .core.simulation import Simulation
-from .tastytrade import history as tastytrade_history
-from .tastytrade import instruments, metrics, rest, watchlists, wire
 from .tastytrade import orders as tastytrade_orders
-from .tastytrade.account_streamer import streamer_endpoint
-from .tastytrade.dxlink import dxlink_endpoint
+from .tastytrade import rest, wire
+from .tastytrade.routes import routes as tastytrade_routes
 from .tradier.api import TradierSandbox
 from .tradier.api import render as tradier_render
 from .tradier.api import routes as tradier_routes
@@ -193,13 +190,8 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            *rest.routes,
-            *tastytrade_orders.routes,
-            *tastytrade_history.routes,
-            *instruments.routes,
-            *metrics.routes,
-            *watchlists.routes,
             *control.routes,
+            *tastytrade_routes,
             *tradier_market_routes,
             *tradier_watchlist_routes,
             *tradier_order_routes,
@@ -208,8 +200,6 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *alpaca_trading_routes,
             *alpaca_market_routes,
             *alpaca_stream_routes,
-            WebSocketRoute("/dxlink", dxlink_endpoint),
-            WebSocketRoute("/streamer", streamer_endpoint),
         ],
         middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
         exception_handlers={HTTPException: http_error, Exception: server_error},
