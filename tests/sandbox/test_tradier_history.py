@@ -198,6 +198,20 @@ def test_gainloss_matches_closing_trades_to_lots_first_in_first_out(api, control
     assert closed_option["proceeds"] == round(200 * received - 2.0, 2)  # and comes off proceeds
 
 
+def test_gainloss_of_a_short_counts_the_sale_as_proceeds(api, control):
+    account = account_of(api)
+    held = api.get(f"/v1/accounts/{account}/positions").json()["positions"]["position"]
+    short = next(p for p in as_list(held) if p["quantity"] < 0 and len(p["symbol"]) <= 5)
+    sold_at = short["cost_basis"] / short["quantity"]  # the seeded short's average price
+    fill(api, control, account, "buy_to_cover", 5, symbol=short["symbol"])
+    covered_at = history(api, account)[0]["trade"]["price"]
+    (row,) = gainloss(api, account)
+    assert (row["symbol"], row["quantity"]) == (short["symbol"], -5.0)
+    assert row["proceeds"] == pytest.approx(5 * sold_at, abs=0.01)
+    assert row["cost"] == round(5 * covered_at, 2)
+    assert row["gain_loss"] == round(row["proceeds"] - row["cost"], 2)
+
+
 def test_gainloss_sorts_filters_and_pages(api, control):
     account = account_of(api)
     fill(api, control, account, "sell", 5)

@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -109,15 +108,6 @@ _SIDE_ACTION = {
 
 
 # -- small helpers ----------------------------------------------------------------------
-def _f(value: Any) -> float:
-    """A tastytrade decimal string as a JSON number (Tradier sends numbers in REST)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) else 0.0
-
-
 def _s(value: float) -> str:
     """A price as the stream spells it: a string without trailing zeros ("288.1")."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
@@ -146,20 +136,6 @@ def _iso_at(epoch: float | None) -> str | None:
         return None
     moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _iso(value: Any) -> str | None:
-    """tastytrade's timestamps (ISO text or epoch ms) as Tradier's `...Z` ISO text."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def to_xml(payload: Any, tag: str = "response") -> str:
