@@ -171,6 +171,11 @@ def test_modify_changes_the_order_in_place(sandbox, api, control):
 
     api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"duration": "day"})
     assert api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]["duration"] == "day"
+    priced = api.put(
+        f"/v1/accounts/{account}/orders/{order_id}", data={"type": "market", "price": "3"}
+    )
+    assert priced.status_code == 400
+    assert priced.json() == {"errors": {"error": ["Invalid price 3: a market order takes none"]}}
     to_market = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"type": "market"})
     assert to_market.status_code == 200, to_market.text
     control.step()  # a market order fills on its next step

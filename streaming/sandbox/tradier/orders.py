@@ -228,6 +228,8 @@ async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -
         changes = _changes(await params(request))
     except BadQuery as exc:
         return errors(request, str(exc))
+    if "price" in changes and changes.get("order_type", found.order_type) == "Market":
+        return errors(request, f"Invalid price {changes['price']}: a market order takes none")
     number = request.path_params["number"]
     try:
         modified = facade.sandbox.brokerage.modify_order(
