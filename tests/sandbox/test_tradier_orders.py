@@ -3,8 +3,10 @@ documentation shows them; both go through the shared brokerage."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -143,10 +145,126 @@ def test_cancel_refuses_filled_unknown_and_foreign_orders(sandbox, api, control)
         assert mine["status"] != "canceled"  # untouched by the refused cancels
 
 
-def test_modify_is_not_there_yet_and_says_so_in_tradier_shape(api):
+def order_events(sandbox) -> list:
+    """Every account event the sandbox publishes from now on (what account streams push)."""
+    seen: list = []
+    sandbox.sandbox.account_listeners.append(seen.append)
+    return seen
+
+
+def test_modify_changes_the_order_in_place(sandbox, api, control):
     account = account_of(api)
     order_id = resting_buy(api, account)
-    answer = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"price": "2.00"})
-    assert answer.status_code == 405
-    assert answer.headers["content-type"].startswith("application/json")
-    assert answer.json()["errors"]["error"]
+    control.step()  # Received -> Live
+    events = order_events(sandbox)
+    answer = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"price": "2.50"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"order": {"id": order_id, "status": "ok"}}
+    assert int(answer.headers["x-ratelimit-allowed"]) == 60  # the trading group
+    order = api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]
+    assert (order["price"], order["type"], order["duration"], order["status"]) == (
+        2.5, "limit", "gtc", "open",
+    )  # fmt: skip
+    (event,) = [e for e in events if e.kind == "Order"]
+    assert event.account_number == account and event.record.id == order_id
+    assert event.record.price == Decimal("-2.50") and event.record.edited
+
+    api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"duration": "day"})
+    assert api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]["duration"] == "day"
+    priced = api.put(
+        f"/v1/accounts/{account}/orders/{order_id}", data={"type": "market", "price": "3"}
+    )
+    assert priced.status_code == 400
+    assert priced.json() == {"errors": {"error": ["Invalid price 3: a market order takes none"]}}
+    to_market = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"type": "market"})
+    assert to_market.status_code == 200, to_market.text
+    control.step()  # a market order fills on its next step
+    filled = api.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]
+    assert filled["status"] == "filled" and filled["type"] == "market" and "price" not in filled
+
+
+def test_modify_refuses_in_tradier_shape(sandbox, api, control):
+    account = account_of(api)
+    order_id = resting_buy(api, account)
+    url = f"/v1/accounts/{account}/orders/{order_id}"
+    for form, message in (
+        ({"price": "abc"}, "Invalid price abc"),
+        ({"price": "-1"}, "Invalid price -1"),
+        ({"price": "0"}, "Invalid price 0"),
+        ({"type": "stop", "stop": "1.00"}, "Order type stop is not supported"),
+        ({"type": "bogus"}, "Invalid order type bogus"),
+        ({"duration": "forever"}, "Invalid duration forever"),
+        ({}, "Nothing to change: send type, duration, price or stop"),
+    ):
+        refused = api.put(url, data=form)
+        assert refused.status_code == 400, (form, refused.text)
+        assert refused.json() == {"errors": {"error": [message]}}, form
+    unchanged = api.get(url).json()["order"]
+    assert (unchanged["price"], unchanged["type"], unchanged["duration"]) == (1.0, "limit", "gtc")
+
+    too_expensive = api.put(url, data={"price": "1000000"})
+    assert too_expensive.status_code == 400
+    assert too_expensive.json() == {
+        "errors": {"error": ["This order exceeds the account's buying power."]}
+    }
+    api.delete(url)
+    cancelled = api.put(url, data={"price": "2.00"})
+    assert cancelled.status_code == 400
+    assert cancelled.json() == {
+        "errors": {"error": [f"Order {order_id} is canceled and cannot be changed"]}
+    }
+    filled = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "1",
+              "type": "market", "duration": "day"},
+    ).json()["order"]["id"]  # fmt: skip
+    control.step()
+    control.step()
+    done = api.put(f"/v1/accounts/{account}/orders/{filled}", data={"type": "limit", "price": "1"})
+    assert done.status_code == 400
+    assert done.json() == {"errors": {"error": [f"Order {filled} is filled and cannot be changed"]}}
+    unknown = api.put(f"/v1/accounts/{account}/orders/999", data={"price": "2.00"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"errors": {"error": ["Order 999 not found"]}}
+    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+        theirs = resting_buy(other, account_of(other))
+        foreign = api.put(f"/v1/accounts/{account}/orders/{theirs}", data={"price": "2.00"})
+        assert foreign.status_code == 404  # the same answer as an unknown id
+        price = other.get(f"/v1/accounts/{account_of(other)}/orders/{theirs}").json()["order"]
+        assert price["price"] == 1.0
+
+
+def test_order_list_tags_and_pages(api, control):
+    account = account_of(api)
+    first = api.post(
+        f"/v1/accounts/{account}/orders",
+        data={"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "5",
+              "type": "limit", "duration": "gtc", "price": "1.00", "tag": "my-tag-1"},
+    ).json()["order"]["id"]  # fmt: skip
+    second, third = resting_buy(api, account), resting_buy(api, account)
+    plain = api.get(f"/v1/accounts/{account}/orders").json()["orders"]["order"]
+    assert [o["id"] for o in plain] == [first, second, third]
+    assert all("tag" not in o for o in plain)
+    tagged = api.get(f"/v1/accounts/{account}/orders", params={"includeTags": "true"}).json()
+    assert tagged["orders"]["order"][0]["tag"] == "my-tag-1"
+    assert "tag" not in tagged["orders"]["order"][1]  # placed without one
+    one = api.get(f"/v1/accounts/{account}/orders/{first}", params={"includeTags": "true"})
+    assert one.json()["order"]["tag"] == "my-tag-1"
+    assert "tag" not in api.get(f"/v1/accounts/{account}/orders/{first}").json()["order"]
+
+    page1 = api.get(f"/v1/accounts/{account}/orders", params={"page": 1, "limit": 2}).json()
+    assert [o["id"] for o in page1["orders"]["order"]] == [first, second]
+    page2 = api.get(f"/v1/accounts/{account}/orders", params={"page": 2, "limit": 2}).json()
+    assert page2["orders"]["order"]["id"] == third  # one element: a bare object
+    page3 = api.get(f"/v1/accounts/{account}/orders", params={"page": 3, "limit": 2}).json()
+    assert page3 == {"orders": "null"}
+    every = api.get(f"/v1/accounts/{account}/orders", params={"filter": "all"}).json()
+    assert [o["id"] for o in every["orders"]["order"]] == [first, second, third]
+    today = dt.datetime.now(dt.UTC).date()
+    dated = api.get(f"/v1/accounts/{account}/orders",
+                    params={"date": (today - dt.timedelta(days=2)).isoformat()})  # fmt: skip
+    assert dated.json() == {"orders": "null"}
+    for bad in ({"page": "0"}, {"limit": "x"}, {"filter": "week"}, {"date": "2020-13-01"}):
+        refused = api.get(f"/v1/accounts/{account}/orders", params=bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["errors"]["error"]

@@ -42,7 +42,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -109,15 +108,6 @@ _SIDE_ACTION = {
 
 
 # -- small helpers ----------------------------------------------------------------------
-def _f(value: Any) -> float:
-    """A tastytrade decimal string as a JSON number (Tradier sends numbers in REST)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return number if math.isfinite(number) else 0.0
-
-
 def _s(value: float) -> str:
     """A price as the stream spells it: a string without trailing zeros ("288.1")."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
@@ -146,20 +136,6 @@ def _iso_at(epoch: float | None) -> str | None:
         return None
     moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _iso(value: Any) -> str | None:
-    """tastytrade's timestamps (ISO text or epoch ms) as Tradier's `...Z` ISO text."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
-    else:
-        try:
-            moment = dt.datetime.fromisoformat(str(value))
-        except ValueError:
-            return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def to_xml(payload: Any, tag: str = "response") -> str:
@@ -238,6 +214,9 @@ class TradierCustomer:
     sessions_rejected: int = 0
     chain_requests: int = 0
     rate: dict[str, Window] = field(default_factory=dict)
+    # the positions each account started with, before any trade (the ledger books only
+    # trades; gain/loss needs these as the first lots)
+    opening: dict[str, list[PositionRecord]] = field(default_factory=dict)
 
 
 @dataclass
@@ -274,8 +253,10 @@ class TradierSandbox:
             return None
         customer = self.customers.get(cid)
         if customer is None:
-            accounts = self.sandbox.brokerage.open_customer("tradier-" + cid)
-            customer = self.customers[cid] = TradierCustomer(cid, accounts)
+            brokerage = self.sandbox.brokerage
+            accounts = brokerage.open_customer("tradier-" + cid)
+            opening = {n: brokerage.positions(n) for n in accounts}
+            customer = self.customers[cid] = TradierCustomer(cid, accounts, opening=opening)
         return customer
 
     def take_rate(self, customer: TradierCustomer, group: str) -> tuple[bool, dict[str, str]]:
@@ -585,7 +566,8 @@ class TradierSandbox:
             "symbol": symbol,
         }
 
-    def order_item(self, order: OrderRecord) -> dict[str, Any]:
+    def order_item(self, order: OrderRecord, include_tag: bool = False) -> dict[str, Any]:
+        """Tradier's order object; `tag` only when asked for (`includeTags=true`) and set."""
         legs = [self._leg_item(order, leg) for leg in order.legs]
         item: dict[str, Any] = {
             "id": order.id,
@@ -595,8 +577,9 @@ class TradierSandbox:
             "price": _p4(abs(order.price)) if order.price is not None else None,
             "create_date": _iso_at(order.received_at),
             "transaction_date": _iso_at(order.updated_at),
-            "tag": order.client_order_id,
         }
+        if include_tag and order.client_order_id:
+            item["tag"] = order.client_order_id
         if len(legs) == 1:
             leg = legs[0]
             item.update({k: v for k, v in leg.items() if k != "id"})
@@ -726,9 +709,9 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def params(request: Request) -> dict[str, str]:
-    """Query parameters and, for POST, form fields (Tradier takes both)."""
+    """Query parameters and, for POST and PUT, form fields (Tradier takes both)."""
     values = dict(request.query_params)
-    if request.method == "POST":
+    if request.method in ("POST", "PUT"):
         # urlencoded by hand: the sandbox does not depend on python-multipart
         values.update(parse_qsl((await request.body()).decode("latin-1"), keep_blank_values=True))
     return values
@@ -768,20 +751,6 @@ def balances(request: Request, facade: TradierSandbox, number: str) -> Any:
 def positions(request: Request, facade: TradierSandbox, number: str) -> Any:
     items = facade.position_items(number)
     return {"positions": {"position": _collapse(items)} if items else "null"}
-
-
-def orders(request: Request, facade: TradierSandbox, number: str) -> Any:
-    items = [facade.order_item(o) for o in facade.sandbox.brokerage.live_orders(number)]
-    return {"orders": {"order": _collapse(items)} if items else "null"}
-
-
-def one_order(request: Request, facade: TradierSandbox, number: str) -> Any:
-    try:
-        order_id = int(request.path_params["order_id"])
-    except ValueError:
-        order_id = -1
-    order = facade.sandbox.brokerage.order(number, order_id)
-    return {"order": facade.order_item(order) if order else "null"}
 
 
 async def place_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
@@ -1103,12 +1072,6 @@ routes = [
     Route(f"{PREFIX}/v1/accounts/{{number}}/balances", account_handler(balances), methods=["GET"]),
     Route(
         f"{PREFIX}/v1/accounts/{{number}}/positions", account_handler(positions), methods=["GET"]
-    ),
-    Route(f"{PREFIX}/v1/accounts/{{number}}/orders", account_handler(orders), methods=["GET"]),
-    Route(
-        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}",
-        account_handler(one_order),
-        methods=["GET"],
     ),
     Route(f"{PREFIX}/v1/markets/quotes", endpoint(quotes), methods=["GET", "POST"]),
     Route(f"{PREFIX}/v1/markets/options/chains", endpoint(option_chains), methods=["GET"]),

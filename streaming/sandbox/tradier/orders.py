@@ -1,78 +1,139 @@
-"""Tradier order actions beyond placing: `preview=true` (the brokerage's dry run) and
-cancel (`DELETE /v1/accounts/{n}/orders/{id}`), in Tradier's answer and error shapes.
+"""Tradier's order endpoints beyond placing: the order list and one order, `preview=true`
+(the brokerage's dry run), modify (`PUT`, in place: same id) and cancel (`DELETE`), in
+Tradier's answer and error shapes.
 
-Modify (`PUT`) is not here yet: it needs modify-in-place in the core brokerage; until then
-the router answers it 405 in Tradier's error shape.
+The brokerage is read through its records only (`OrderRecord`, `PlacedOrder`); what a
+record's status means in Tradier's words is `_STATUS` in api.py, shared with the renderer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.brokerage import AccountEvent, OrderRejected, parse_decimal
+from ..core.records import OrderRecord, PlacedOrder
 from ..core.symbols import parse_occ_symbol
 from .api import (
     _STATUS,
     PREFIX,
     TradierCustomer,
     TradierSandbox,
+    _collapse,
     endpoint,
     errors,
     params,
     place_order,
     render,
 )
+from .query import BadQuery, day, day_of, in_days, page_of
 
 _TERMINAL = {"filled", "canceled", "rejected", "expired"}
+#: modify's `type`: what the brokerage can do, and what Tradier documents but it cannot
+_MODIFY_TYPES = {"market": "Market", "limit": "Limit"}
+_UNSUPPORTED_TYPES = {"stop", "stop_limit", "debit", "credit", "even"}
+_DURATIONS = {"day": "Day", "gtc": "GTC"}
+_UNSUPPORTED_DURATIONS = {"pre", "post"}
+#: one month back, as Tradier's `filter=all` defaults to
+_ALL_DAYS = 31
 
 
-def _order_status(order: dict[str, Any]) -> str:
-    """The brokerage order's state in Tradier's words (the one spot that reads its record)."""
-    return _STATUS.get(order["status"], "open")
+def _status(order: OrderRecord) -> str:
+    """The order's state in Tradier's words."""
+    return _STATUS.get(order.status, "open")
 
 
-def _amount(section: dict[str, Any], key: str) -> float:
-    """A signed amount of the brokerage's dry-run figures (Debit negative)."""
-    value = float(section.get(key) or 0)
-    return -value if section.get(f"{key}-effect") == "Debit" else value
+def _include_tags(values: dict[str, str]) -> bool:
+    return values.get("includeTags", "").strip().lower() == "true"
 
 
-def _preview_item(facade: TradierSandbox, form: dict[str, str], result: dict[str, Any]) -> dict:
-    """Tradier's preview answer from the dry run: costs from the order's legs at the price
+# -- list and one -----------------------------------------------------------------------
+def _listed(facade: TradierSandbox, number: str, values: dict[str, str]) -> list[OrderRecord]:
+    """Today's orders, or with paging/filter parameters every remembered order they select
+    (as Tradier's docs say), oldest first either way."""
+    brokerage = facade.sandbox.brokerage
+    scope = values.get("filter", "")
+    if scope not in ("", "intraday", "all"):
+        raise BadQuery(f"Invalid filter {scope}: one of intraday, all")
+    on_day, start, end = day(values, "date"), day(values, "start"), day(values, "end")
+    paged = any(values.get(k) for k in ("page", "limit", "date", "start", "end"))
+    if scope == "all" or paged:
+        orders = brokerage.order_history(number)
+        orders.reverse()  # oldest first, as the day's list is
+        if scope == "all" and start is None:
+            now = brokerage.balance(number).as_of  # the brokerage's clock
+            start = day_of(now) - dt.timedelta(days=_ALL_DAYS)
+    else:
+        orders = brokerage.live_orders(number)
+    if on_day is not None:
+        start = end = on_day
+    return [o for o in orders if in_days(o.received_at, start, end)]
+
+
+async def list_orders(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    values = dict(request.query_params)
+    try:
+        selected = _listed(facade, number, values)
+        if any(values.get(k) for k in ("page", "limit")):
+            selected = page_of(selected, values, 25)
+    except BadQuery as exc:
+        return errors(request, str(exc))
+    tags = _include_tags(values)
+    items = [facade.order_item(o, include_tag=tags) for o in selected]
+    return render(request, {"orders": {"order": _collapse(items)} if items else "null"})
+
+
+async def one_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    raw = request.path_params["order_id"]
+    order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
+    if order is None:
+        return render(request, {"order": "null"})
+    tags = _include_tags(dict(request.query_params))
+    return render(request, {"order": facade.order_item(order, include_tag=tags)})
+
+
+# -- preview ----------------------------------------------------------------------------
+def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOrder) -> dict:
+    """Tradier's preview answer from the dry run: costs from the order's leg at the price
     it would fill at now (the limit, or the far side of the quote)."""
-    order, fees = result["order"], result["fee-calculation"]
-    leg = order["legs"][0]
-    option = parse_occ_symbol(leg["symbol"])
-    name = option.streamer_symbol if option else leg["symbol"]
+    order, preview = placed.order, placed.preview
+    leg = order.legs[0]
+    option = parse_occ_symbol(leg.symbol)
+    name = option.streamer_symbol if option else leg.symbol
     quote = facade.sandbox.market.quote(name)
     side = form.get("side", "")
-    buying = side.startswith("buy")
-    price = order.get("price")
-    fill = float(price) if price is not None else quote["askPrice" if buying else "bidPrice"]
-    quantity = float(leg["quantity"])
+    price = abs(order.price) if order.price is not None else None
+    fill = float(price) if price is not None else quote["askPrice" if leg.is_buy else "bidPrice"]
+    quantity = float(leg.quantity)
     multiplier = 100 if option else 1
     order_cost = round(fill * quantity * multiplier, 4)
-    commission = -_amount(fees, "commission")
-    other_fees = -_amount(fees, "total-fees") - commission
-    margin = result["buying-power-effect"]
+    commission = float(preview.commission)
+    other_fees = 0.0  # the brokerage charges no regulatory fees
     item: dict[str, Any] = {
         "status": "ok",
         "commission": commission,
         "cost": round(order_cost + commission + other_fees, 4),
         "fees": other_fees,
-        "symbol": option.underlying if option else leg["symbol"],
+        "symbol": option.underlying if option else leg.symbol,
         "quantity": quantity,
         "side": side,
         "type": form.get("type", "market"),
         "duration": form.get("duration", "day"),
         "result": True,
         "order_cost": order_cost,
-        "margin_change": -_amount(margin, "change-in-margin-requirement"),
+        # positive when the requirement grows (the record signs it from the account's side)
+        "margin_change": float(-preview.change_in_margin_requirement),
         "request_date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
         "extended_hours": False,
         "class": "option" if option else "equity",
@@ -98,13 +159,17 @@ async def place_or_preview(
         return errors(request, f"Invalid account number {number}")
     try:
         request_body = facade.order_request(form)
-        result = facade.sandbox.brokerage.place_order(number, request_body, dry_run=True)
+        placed = facade.sandbox.brokerage.place_order(number, request_body, dry_run=True)
     except OrderRejected as exc:
         return errors(request, exc.message)
-    return render(request, {"order": _preview_item(facade, form, result)})
+    return render(request, {"order": _preview_item(facade, form, placed)})
 
 
-async def cancel(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+# -- modify and cancel ------------------------------------------------------------------
+def _working_order(
+    request: Request, facade: TradierSandbox, c: TradierCustomer, verb: str
+) -> OrderRecord | Response:
+    """The account's order named in the path if it can still be `verb`ed, else the refusal."""
     number = request.path_params["number"]
     if number not in c.accounts:
         return errors(request, f"Invalid account number {number}")
@@ -112,19 +177,97 @@ async def cancel(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
     if order is None:  # unknown, or another account's: the same answer
         return errors(request, f"Order {raw} not found", 404)
-    status = _order_status(order)
+    status = _status(order)
     if status in _TERMINAL:
-        return errors(request, f"Order {raw} is {status} and cannot be canceled")
+        return errors(request, f"Order {raw} is {status} and cannot be {verb}")
+    return order
+
+
+def _changes(form: dict[str, str]) -> dict[str, Any]:
+    """Tradier's modify form as `modify_order` keywords; blank fields are not sent."""
+    form = {k: v.strip() for k, v in form.items() if v.strip()}
+    changes: dict[str, Any] = {}
+    kind = form.get("type")
+    if kind is not None:
+        if kind in _UNSUPPORTED_TYPES:
+            raise BadQuery(f"Order type {kind} is not supported")
+        if kind not in _MODIFY_TYPES:
+            raise BadQuery(f"Invalid order type {kind}")
+        changes["order_type"] = _MODIFY_TYPES[kind]
+    duration = form.get("duration")
+    if duration is not None:
+        if duration in _UNSUPPORTED_DURATIONS:
+            raise BadQuery(f"Duration {duration} is not supported")
+        if duration not in _DURATIONS:
+            raise BadQuery(f"Invalid duration {duration}")
+        changes["time_in_force"] = _DURATIONS[duration]
+    raw_price = form.get("price")
+    if raw_price is not None:
+        price = parse_decimal(raw_price)
+        if price is None or not price.is_finite() or price <= 0:
+            raise BadQuery(f"Invalid price {raw_price}")
+        changes["price"] = price
+    if not changes:
+        raise BadQuery("Nothing to change: send type, duration, price or stop")
+    return changes
+
+
+def _price_effect(order: OrderRecord, price: Decimal | None) -> str | None:
+    """A new limit keeps the order's side: a buy pays (debit), a sell receives."""
+    if price is None:
+        return None
+    return "Debit" if order.legs[0].is_buy else "Credit"
+
+
+async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    """`PUT .../orders/{id}`: change type, duration or price in place (the id stays)."""
+    found = _working_order(request, facade, c, "changed")
+    if isinstance(found, Response):
+        return found
     try:
-        cancelled = facade.sandbox.brokerage.cancel_order(number, int(raw))
+        changes = _changes(await params(request))
+    except BadQuery as exc:
+        return errors(request, str(exc))
+    if "price" in changes and changes.get("order_type", found.order_type) == "Market":
+        return errors(request, f"Invalid price {changes['price']}: a market order takes none")
+    number = request.path_params["number"]
+    try:
+        modified = facade.sandbox.brokerage.modify_order(
+            number,
+            found.id or 0,
+            price_effect=_price_effect(found, changes.get("price")),
+            **changes,
+        )
+    except OrderRejected as exc:
+        return errors(request, exc.message, 404 if exc.status == 404 else 400)
+    facade.sandbox.publish([AccountEvent("Order", number, modified)])
+    return render(request, {"order": {"id": modified.id, "status": "ok"}})
+
+
+async def cancel(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    found = _working_order(request, facade, c, "canceled")
+    if isinstance(found, Response):
+        return found
+    number = request.path_params["number"]
+    try:
+        cancelled = facade.sandbox.brokerage.cancel_order(number, found.id or 0)
     except OrderRejected as exc:
         return errors(request, exc.message, 404 if exc.status == 404 else 400)
     facade.sandbox.publish([AccountEvent("Order", number, cancelled)])
-    return render(request, {"order": {"id": int(raw), "status": "ok"}})
+    return render(request, {"order": {"id": cancelled.id, "status": "ok"}})
 
 
 routes = [
+    Route(f"{PREFIX}/v1/accounts/{{number}}/orders", endpoint(list_orders), methods=["GET"]),
     Route(f"{PREFIX}/v1/accounts/{{number}}/orders", endpoint(place_or_preview), methods=["POST"]),
+    Route(
+        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}",
+        endpoint(one_order),
+        methods=["GET"],
+    ),
+    Route(
+        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}", endpoint(modify), methods=["PUT"]
+    ),
     Route(
         f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}", endpoint(cancel), methods=["DELETE"]
     ),
