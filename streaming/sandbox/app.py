@@ -32,11 +32,7 @@ from .tastytrade import rest, wire
 from .tastytrade.routes import routes as tastytrade_routes
 from .tradier.api import TradierSandbox
 from .tradier.api import render as tradier_render
-from .tradier.api import routes as tradier_routes
-from .tradier.history import routes as tradier_history_routes
-from .tradier.markets import routes as tradier_market_routes
-from .tradier.orders import routes as tradier_order_routes
-from .tradier.watchlists import routes as tradier_watchlist_routes
+from .tradier.routes import routes as tradier_routes
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +189,6 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         routes=[
             *control.routes,
             *tastytrade_routes,
-            *tradier_market_routes,
-            *tradier_watchlist_routes,
-            *tradier_order_routes,
-            *tradier_history_routes,
             *tradier_routes,
             *alpaca_routes,
             *alpaca_trading_routes,

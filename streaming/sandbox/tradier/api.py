@@ -114,14 +114,15 @@ def _s(value: float) -> str:
     return text or "0"
 
 
-def _collapse(items: list[Any]) -> Any:
+def collapse(items: list[Any]) -> Any:
     """Tradier's XML heritage: one element is a bare object, none is the string "null"."""
     if not items:
         return "null"
     return items[0] if len(items) == 1 else items
 
 
-def _occ(symbol: OptionSymbol) -> str:
+def occ_symbol(symbol: OptionSymbol) -> str:
+    """An OCC symbol as Tradier spells it: unpadded (`SPY250221C00590000`)."""
     return symbol.occ_symbol.replace(" ", "")
 
 
@@ -556,7 +557,7 @@ class TradierSandbox:
     def position_item(self, number: str, p: PositionRecord) -> dict[str, Any]:
         qty = float(p.quantity)
         option = parse_occ_symbol(p.symbol)
-        symbol = _occ(option) if option else p.symbol
+        symbol = occ_symbol(option) if option else p.symbol
         digest = hashlib.sha256(f"{number}|{symbol}".encode()).digest()
         return {
             "cost_basis": round(_p4(p.average_open_price) * qty * p.multiplier, 2),
@@ -621,7 +622,7 @@ class TradierSandbox:
             "id": int.from_bytes(digest[:3], "big"),
             "class": "option" if option else "equity",
             "symbol": option.underlying if option else leg.symbol,
-            "option_symbol": _occ(option) if option else None,
+            "option_symbol": occ_symbol(option) if option else None,
             "side": side,
             "quantity": float(leg.quantity),
             "status": _STATUS.get(order.status, "open"),
@@ -725,7 +726,7 @@ async def profile(request: Request, facade: TradierSandbox, c: TradierCustomer) 
             "profile": {
                 "id": "id-" + c.cid,
                 "name": "Sandbox Trader",
-                "account": _collapse([facade.account_item(a) for a in accounts]),
+                "account": collapse([facade.account_item(a) for a in accounts]),
             }
         },
     )
@@ -750,7 +751,7 @@ def balances(request: Request, facade: TradierSandbox, number: str) -> Any:
 
 def positions(request: Request, facade: TradierSandbox, number: str) -> Any:
     items = facade.position_items(number)
-    return {"positions": {"position": _collapse(items)} if items else "null"}
+    return {"positions": {"position": collapse(items)} if items else "null"}
 
 
 async def place_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
@@ -781,9 +782,9 @@ async def quotes(request: Request, facade: TradierSandbox, c: TradierCustomer) -
             found.append(facade.quote_item(symbol, name, greeks))
     body: dict[str, Any] = {}
     if found:
-        body["quote"] = _collapse(found)
+        body["quote"] = collapse(found)
     if unmatched:
-        body["unmatched_symbols"] = {"symbol": _collapse(unmatched)}
+        body["unmatched_symbols"] = {"symbol": collapse(unmatched)}
     return render(request, {"quotes": body or "null"})
 
 
@@ -809,8 +810,8 @@ async def option_chains(request: Request, facade: TradierSandbox, c: TradierCust
             option = OptionSymbol(symbol, expiry, right, Decimal(strike))
             name = option.streamer_symbol
             if facade.sandbox.market.ensure(name):
-                rows.append(facade.quote_item(_occ(option), name, greeks))
-    return render(request, {"options": {"option": _collapse(rows)}})
+                rows.append(facade.quote_item(occ_symbol(option), name, greeks))
+    return render(request, {"options": {"option": collapse(rows)}})
 
 
 async def create_session(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:

@@ -21,7 +21,16 @@ from starlette.routing import Route
 from ..core.lots import ClosedLot, closed_lots
 from ..core.records import EQUITY_OPTION, TransactionRecord
 from ..core.symbols import parse_occ_symbol
-from .api import PREFIX, TradierCustomer, TradierSandbox, _collapse, _occ, endpoint, errors, render
+from .api import (
+    PREFIX,
+    TradierCustomer,
+    TradierSandbox,
+    collapse,
+    endpoint,
+    errors,
+    occ_symbol,
+    render,
+)
 from .query import BadQuery, day, day_of, in_days, midnight, page_of
 
 #: Tradier's documented activity types (only trade and journal occur in the sandbox)
@@ -49,7 +58,7 @@ def _cents(value: Decimal) -> float:
 def _symbol(symbol: str) -> str:
     """A ledger symbol as Tradier spells it (OCC options without the padding)."""
     option = parse_occ_symbol(symbol)
-    return _occ(option) if option else symbol
+    return occ_symbol(option) if option else symbol
 
 
 def _description(facade: TradierSandbox, symbol: str) -> str:
@@ -121,7 +130,7 @@ async def history(request: Request, facade: TradierSandbox, c: TradierCustomer) 
         events = _history(request, facade, number)
     except BadQuery as exc:
         return errors(request, str(exc))
-    return render(request, {"history": {"event": _collapse(events)} if events else "null"})
+    return render(request, {"history": {"event": collapse(events)} if events else "null"})
 
 
 # -- gain/loss --------------------------------------------------------------------------
@@ -176,7 +185,7 @@ async def gainloss(request: Request, facade: TradierSandbox, c: TradierCustomer)
         rows = _gainloss(request, facade, c, number)
     except BadQuery as exc:
         return errors(request, str(exc))
-    body = {"closed_position": _collapse(rows)} if rows else "null"
+    body = {"closed_position": collapse(rows)} if rows else "null"
     return render(request, {"gainloss": body})
 
 

@@ -22,8 +22,7 @@ from ..core import trading_calendar as cal
 from ..core.bars import Bar, History, day_figures
 from ..core.market import listed_symbols
 from ..core.symbols import OptionSymbol, parse_occ_symbol
-from .api import PREFIX, TradierCustomer, TradierSandbox, endpoint, errors, render
-from .api import _collapse as collapse
+from .api import PREFIX, TradierCustomer, TradierSandbox, collapse, endpoint, errors, render
 
 #: Option roots besides the underlying's own (weeklies of index options).
 EXTRA_ROOTS = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW", "VIX": "VIXW"}

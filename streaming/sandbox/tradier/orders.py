@@ -24,7 +24,7 @@ from .api import (
     PREFIX,
     TradierCustomer,
     TradierSandbox,
-    _collapse,
+    collapse,
     endpoint,
     errors,
     params,
@@ -88,7 +88,7 @@ async def list_orders(request: Request, facade: TradierSandbox, c: TradierCustom
         return errors(request, str(exc))
     tags = _include_tags(values)
     items = [facade.order_item(o, include_tag=tags) for o in selected]
-    return render(request, {"orders": {"order": _collapse(items)} if items else "null"})
+    return render(request, {"orders": {"order": collapse(items)} if items else "null"})
 
 
 async def one_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:

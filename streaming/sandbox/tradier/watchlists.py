@@ -17,8 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.symbols import classify, parse_occ_symbol
-from .api import PREFIX, TradierCustomer, TradierSandbox, endpoint, errors, render
-from .api import _collapse as collapse
+from .api import PREFIX, TradierCustomer, TradierSandbox, collapse, endpoint, errors, render
 
 DEFAULT = "default"
 

@@ -1,0 +1,15 @@
+"""Every Tradier route (all under `/tradier`), in match order: what `app.py` mounts."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from . import api, history, markets, orders, watchlists
+
+routes: list[BaseRoute] = [
+    *markets.routes,
+    *watchlists.routes,
+    *orders.routes,
+    *history.routes,
+    *api.routes,
+]
