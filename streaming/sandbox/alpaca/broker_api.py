@@ -59,7 +59,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ..core.brokerage import AccountEvent, OrderRejected
+from ..core.brokerage import AccountEvent
 from ..core.credentials import credential_id
 from ..core.hub import Session
 from ..core.simulation import Simulation
@@ -917,167 +917,20 @@ def account_route(
     return endpoint
 
 
-async def list_accounts(request: Request) -> Response:
-    facade = facade_of(request)
-    customer = facade.authenticate(request)
-    if isinstance(customer, Response):
-        return customer
-    return ok([facade.account_summary(n) for n in customer.accounts])
-
-
-@account_route
-async def get_trading_account(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    return ok(facade.trading_account(number))
-
-
-@account_route
-async def list_positions(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    return ok([facade.position(p) for p in facade.sandbox.brokerage.positions(number)])
-
-
 _OPEN = {"new", "partially_filled", "pending_new", "accepted", "pending_cancel", "pending_replace"}
 
 
-@account_route
-async def list_orders(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    """`status=open|closed|all`, `after`/`until` (submission time), `limit`, `direction`."""
-    q = request.query_params
-    status = q.get("status", "open")
-    if status not in ("open", "closed", "all"):
-        return alpaca_error(422, 42210000, "invalid status")
-    try:
-        limit = min(500, int(q.get("limit", "50")))
-    except ValueError:
-        return alpaca_error(422, 42210000, "invalid limit")
-    after = parse_time(q["after"]) if q.get("after") else None
-    until = parse_time(q["until"]) if q.get("until") else None
-    orders = [facade.order(o) for o in facade.sandbox.brokerage.live_orders(number)]
-    selected = []
-    for order in orders:
-        submitted = parse_time(order["submitted_at"]) or 0.0
-        is_open = order["status"] in _OPEN
-        if (status == "open" and not is_open) or (status == "closed" and is_open):
-            continue
-        if (after is not None and submitted <= after) or (until is not None and submitted > until):
-            continue
-        selected.append(order)
-    selected.sort(key=lambda o: o["submitted_at"], reverse=q.get("direction", "desc") == "desc")
-    return ok(selected[:limit])
+# The endpoint families live in their own modules, which use the helpers above (so they
+# are imported here, at the end; the package imports this module first).
+from . import accounts, activities, assets, clock, orders, positions  # noqa: E402
 
-
-@account_route
-async def get_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    ref = facade._order_ids.get(request.path_params["order_id"])
-    o = facade.sandbox.brokerage.order(number, ref[1]) if ref and ref[0] == number else None
-    if o is None:
-        return alpaca_error(404, 40410000, "order not found")
-    return ok(facade.order(o))
-
-
-@account_route
-async def place_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    """POST an Alpaca order body; placed through the shared brokerage."""
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return alpaca_error(400, 40010000, "request body format is invalid")
-    if not isinstance(body, dict):
-        return alpaca_error(400, 40010000, "request body format is invalid")
-    request_or_error = _tasty_request(facade, number, body)
-    if isinstance(request_or_error, Response):
-        return request_or_error
-    try:
-        result = facade.sandbox.brokerage.place_order(number, request_or_error)
-    except OrderRejected as exc:
-        if exc.code == "insufficient_buying_power":
-            return alpaca_error(403, 40310000, "insufficient buying power")
-        if exc.status == 404:
-            return alpaca_error(404, 40410000, exc.message)
-        return alpaca_error(422, 42210000, exc.message)
-    placed = result["order"]
-    oid = order_uuid(number, placed["id"])
-    facade._order_ids[oid] = (number, placed["id"])
-    client_id = body.get("client_order_id")
-    if isinstance(client_id, str) and client_id:
-        facade._client_ids[oid] = client_id[:128]
-    facade.sandbox.publish([AccountEvent("Order", number, placed)])
-    return ok(facade.order(facade.sandbox.brokerage.order(number, placed["id"]) or placed))
-
-
-def _tasty_request(facade: AlpacaSandbox, number: str, body: dict[str, Any]) -> Any:
-    """Alpaca order JSON to the brokerage's (tastytrade) request, or a 422."""
-    symbol = body.get("symbol")
-    side = body.get("side")
-    kind = body.get("type", body.get("order_type"))
-    tif = body.get("time_in_force", "day")
-    if not isinstance(symbol, str) or not symbol:
-        return alpaca_error(422, 42210000, "symbol is required")
-    if side not in ("buy", "sell"):
-        return alpaca_error(422, 42210000, "side must be buy or sell")
-    if kind not in ("market", "limit"):
-        return alpaca_error(422, 42210000, f"order type {kind!r} is not supported here")
-    if tif not in _TIF_IN:
-        return alpaca_error(422, 42210000, f"time_in_force {tif!r} is not supported here")
-    if body.get("notional") is not None:
-        return alpaca_error(422, 42210000, "notional orders are not supported here")
-    qty = dec(body.get("qty"))
-    if qty <= 0 or qty != qty.to_integral_value():
-        return alpaca_error(422, 42210000, "qty must be a positive whole number")
-    tasty = tasty_symbol(symbol)
-    held = _ZERO
-    for p in facade.sandbox.brokerage.positions(number):
-        if p["symbol"] == tasty:
-            held = dec(p["quantity"]) * (-1 if p["quantity-direction"] == "Short" else 1)
-    if side == "buy":
-        action = "Buy to Close" if held < 0 else "Buy to Open"
-    else:
-        action = "Sell to Close" if held > 0 else "Sell to Open"
-    request: dict[str, Any] = {
-        "time-in-force": _TIF_IN[tif],
-        "order-type": "Market" if kind == "market" else "Limit",
-        "source": "alpaca-sandbox",
-        "legs": [
-            {
-                "instrument-type": "Equity Option" if _OCC_PADDED_RE.match(tasty) else "Equity",
-                "symbol": tasty,
-                "action": action,
-                "quantity": int(qty),
-            }
-        ],
-    }
-    if kind == "limit":
-        limit = dec(body.get("limit_price"))
-        if limit <= 0:
-            return alpaca_error(422, 42210000, "limit_price is required for limit orders")
-        request["price"] = s(limit)
-        request["price-effect"] = "Debit" if side == "buy" else "Credit"
-    return request
-
-
-@account_route
-async def cancel_order(request: Request, facade: AlpacaSandbox, number: str) -> Response:
-    ref = facade._order_ids.get(request.path_params["order_id"])
-    if ref is None or ref[0] != number:
-        return alpaca_error(404, 40410000, "order not found")
-    try:
-        cancelled = facade.sandbox.brokerage.cancel_order(number, ref[1])
-    except OrderRejected as exc:
-        if exc.status == 404:
-            return alpaca_error(404, 40410000, exc.message)
-        return alpaca_error(422, 42210000, exc.message)
-    facade.sandbox.publish([AccountEvent("Order", number, cancelled)])
-    return Response(status_code=204)
-
-
-_ACCOUNT = "/alpaca/v1/trading/accounts/{account_id}"
 routes = [
-    Route("/alpaca/v1/accounts", list_accounts, methods=["GET"]),
-    Route(f"{_ACCOUNT}/account", get_trading_account, methods=["GET"]),
-    Route(f"{_ACCOUNT}/positions", list_positions, methods=["GET"]),
-    Route(f"{_ACCOUNT}/orders", list_orders, methods=["GET"]),
-    Route(f"{_ACCOUNT}/orders", place_order, methods=["POST"]),
-    Route(f"{_ACCOUNT}/orders/{{order_id}}", get_order, methods=["GET"]),
-    Route(f"{_ACCOUNT}/orders/{{order_id}}", cancel_order, methods=["DELETE"]),
+    *activities.routes,  # before accounts: /v1/accounts/activities is not an account id
+    *accounts.routes,
+    *positions.routes,
+    *orders.routes,
+    *assets.routes,
+    *clock.routes,
     Route("/alpaca/v2/events/trades", events_trades, methods=["GET"]),
     Route("/alpaca/v1/events/trades", events_trades, methods=["GET"]),
 ]
