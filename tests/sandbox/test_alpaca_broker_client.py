@@ -36,20 +36,13 @@ from alpaca.trading.requests import (
     ReplaceOrderRequest,
 )
 
-from streaming.sandbox.core.config import SandboxConfig
+from tests.support import alpaca as shared
 from tests.support.wait import poll_until
 
 SECRET = "sk-broker-secret"
 
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(tick_rate=20.0, order_step_interval=0, alpaca_heartbeat_interval=0.2)
-
-
-@pytest.fixture
-def key_id() -> str:
-    return f"CK{uuid.uuid4().hex[:14].upper()}"
+sandbox_config = shared.sandbox_config  # orders advance only on control.step()
+key_id = shared.key_id  # a fresh key (customer) per test
 
 
 @pytest.fixture

@@ -13,23 +13,16 @@ import pytest
 from httpx_sse import aconnect_sse
 
 from streaming.sandbox.alpaca.wire import MonotonicUlid
-from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.core.credentials import credential_id
+from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 
 SECRET = "sk-sandbox-secret"
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(tick_rate=20.0, order_step_interval=0, alpaca_heartbeat_interval=0.2)
-
-
-@pytest.fixture
-def key_id() -> str:
-    return f"AK{uuid.uuid4().hex[:14].upper()}"
+sandbox_config = shared.sandbox_config  # orders advance only on control.step()
+key_id = shared.key_id  # a fresh key (customer) per test
 
 
 @pytest.fixture

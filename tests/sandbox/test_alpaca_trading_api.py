@@ -27,22 +27,14 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 
-from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.core.credentials import credential_id
+from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 
 SECRET = "paper-secret-value"
 
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    """Orders advance only on control.step()."""
-    return SandboxConfig(tick_rate=20.0, order_step_interval=0)
-
-
-@pytest.fixture
-def key_id() -> str:
-    return f"PK{uuid.uuid4().hex[:16].upper()}"
+sandbox_config = shared.sandbox_config  # orders advance only on control.step()
+key_id = shared.key_id  # a fresh key (customer) per test
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.records import TransactionRecord
 from ..core.simulation import Simulation
 from . import render
-from .wire import bad, query_time
+from .wire import as_sent, bad, query_time
 
 #: Activity types Alpaca documents; FILL, CSD and CSW are simulated, the others list empty.
 ACTIVITY_TYPES = {
@@ -35,7 +35,7 @@ def ledger_activities(sandbox: Simulation, number: str) -> list[tuple[float, dic
     totals: dict[tuple[int, str], Decimal] = {}
     for t in brokerage.transactions(number):
         if t.transaction_type != "Trade":
-            items.append((t.executed_at, render.cash_activity(t)))
+            items.append((as_sent(t.executed_at), render.cash_activity(t)))
             continue
         if t.order_id is None or t.symbol is None or t.quantity is None:
             continue
@@ -45,7 +45,8 @@ def ledger_activities(sandbox: Simulation, number: str) -> list[tuple[float, dic
         seen[key] = (count + 1, cumulative)
         if key not in totals:
             totals[key] = _leg_total(sandbox, t) or cumulative
-        items.append((t.executed_at, render.fill_activity(t, count, cumulative, totals[key])))
+        activity = render.fill_activity(t, count, cumulative, totals[key])
+        items.append((as_sent(t.executed_at), activity))
     return items
 
 

@@ -25,12 +25,11 @@ from .wire import (
     WRONG_STATE,
     Refusal,
     alpaca_symbol,
+    as_sent,
     bad,
     dec,
     is_option,
-    iso_ns,
     number_param,
-    parse_time,
     query_time,
     s,
     tasty_symbol,
@@ -343,7 +342,7 @@ def select(scope: Scope, params: Any) -> list[dict[str, Any]]:
         history.reverse()
     chosen = []
     for record in history:
-        submitted = parse_time(iso_ns(record.received_at)) or 0.0  # as `submitted_at` says
+        submitted = as_sent(record.received_at)  # as `submitted_at` says
         if (after is not None and not submitted > after) or (
             until is not None and not submitted < until
         ):

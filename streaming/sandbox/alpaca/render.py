@@ -72,19 +72,25 @@ def last_equity(balance: BalanceFigures, positions: list[PositionRecord]) -> Dec
     return balance.cash_balance + long_then + short_then
 
 
-def account_summary(
-    account: AccountRecord, balance: BalanceFigures, positions: list[PositionRecord]
-) -> dict[str, Any]:
-    """The Broker API's `Account` (without the KYC sections)."""
-    roth = "Roth" in account.type_name
+def _identity(account: AccountRecord) -> dict[str, Any]:
+    """What every account object starts with."""
     return {
         "id": account_uuid(account.number),
         "account_number": account.number,
         "status": "ACTIVE",
         "crypto_status": "INACTIVE",
         "currency": "USD",
-        "last_equity": s(last_equity(balance, positions)),
         "created_at": iso(account.opened_at),
+    }
+
+
+def account_summary(
+    account: AccountRecord, balance: BalanceFigures, positions: list[PositionRecord]
+) -> dict[str, Any]:
+    """The Broker API's `Account` (without the KYC sections)."""
+    roth = "Roth" in account.type_name
+    return _identity(account) | {
+        "last_equity": s(last_equity(balance, positions)),
         "account_type": "ira" if roth else "trading",
         "account_sub_type": "roth" if roth else None,
         "trading_type": "margin" if account.margin else "cash",
@@ -110,12 +116,7 @@ def trade_account(
     options_bp = s(b.derivative_buying_power)
     long_now = b.long_equity_value + b.long_derivative_value
     short_now = -(b.short_equity_value + b.short_derivative_value)
-    return {
-        "id": account_uuid(account.number),
-        "account_number": account.number,
-        "status": "ACTIVE",
-        "crypto_status": "INACTIVE",
-        "currency": "USD",
+    return _identity(account) | {
         "cash": cash,
         "cash_withdrawable": s(b.cash_available_to_withdraw),
         "cash_transferable": s(b.cash_available_to_withdraw),
@@ -143,7 +144,6 @@ def trade_account(
         "accrued_fees": "0",
         "pending_transfer_in": "0",
         "pending_transfer_out": "0",
-        "created_at": iso(account.opened_at),
         "balance_asof": closed.date().isoformat(),
         "previous_close": closed.isoformat(),
         "last_cash": cash,

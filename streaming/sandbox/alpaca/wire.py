@@ -116,6 +116,12 @@ def query_time(raw: str | None, name: str) -> float | None:
     return parsed
 
 
+def as_sent(epoch: float) -> float:
+    """A time as a client reads it back from `iso_ns` (microseconds): what query bounds
+    such as `after`/`until` are compared with."""
+    return parse_time(iso_ns(epoch)) or epoch
+
+
 def activity_stamp(epoch: float) -> str:
     """The time part of an activity id (`20240105143012123::<uuid>`): sorts like time."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d%H%M%S%f")[:17]
