@@ -17,12 +17,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control
-from .alpaca.broker_api import AlpacaSandbox, alpaca_error
 from .alpaca.broker_api import routes as alpaca_routes
+from .alpaca.facade import AlpacaSandbox
 from .alpaca.trade_stream import routes as alpaca_stream_routes
-from .alpaca.trading_api import AlpacaTrading
 from .alpaca.trading_api import routes as alpaca_trading_routes
-from .alpaca.trading_market import routes as alpaca_market_routes
+from .alpaca.wire import alpaca_error
 from .core.config import SandboxConfig
 from .core.credentials import credential_id
 from .core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
@@ -44,9 +43,8 @@ class Sandbox(Simulation):
         super().__init__(config)
         #: The other brokers' façades over the same market and brokerage.
         self.tradier = TradierSandbox(self)
+        #: Alpaca's Broker and Trading API keys, orders and trade events.
         self.alpaca = AlpacaSandbox(self)
-        #: Alpaca's Trading API (a trader's own keys), over the Broker façade's rendering.
-        self.alpaca_trading = AlpacaTrading(self, self.alpaca)
         self.credential_reporters += [self.tradier.credential_states, self.alpaca.credential_states]
 
 
@@ -192,7 +190,6 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *tradier_routes,
             *alpaca_routes,
             *alpaca_trading_routes,
-            *alpaca_market_routes,
             *alpaca_stream_routes,
         ],
         middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
@@ -203,5 +200,4 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
     app.state.order_codec = control.OrderCodec(tastytrade_orders.order_request, wire.render_placed)
     app.state.tradier = sandbox.tradier
     app.state.alpaca = sandbox.alpaca
-    app.state.alpaca_trading = sandbox.alpaca_trading
     return app

@@ -12,24 +12,17 @@ import orjson
 import pytest
 from httpx_sse import aconnect_sse
 
-from streaming.sandbox.alpaca.broker_api import MonotonicUlid
-from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.alpaca.wire import MonotonicUlid
 from streaming.sandbox.core.credentials import credential_id
+from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 
 SECRET = "sk-sandbox-secret"
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(tick_rate=20.0, order_step_interval=0, alpaca_heartbeat_interval=0.2)
-
-
-@pytest.fixture
-def key_id() -> str:
-    return f"AK{uuid.uuid4().hex[:14].upper()}"
+sandbox_config = shared.sandbox_config  # orders advance only on control.step()
+key_id = shared.key_id  # a fresh key (customer) per test
 
 
 @pytest.fixture
@@ -40,8 +33,10 @@ async def api(sandbox, key_id):
         yield client
 
 
-async def first_account(api: httpx.AsyncClient) -> str:
-    return (await api.get("/v1/accounts")).json()[0]["id"]
+async def margin_account(api: httpx.AsyncClient) -> str:
+    """The key's margin account (Alpaca lists newest first: the order says nothing)."""
+    accounts = (await api.get("/v1/accounts")).json()
+    return next(a["id"] for a in accounts if a["trading_type"] == "margin")
 
 
 async def place(api: httpx.AsyncClient, account_id: str, **overrides) -> dict:
@@ -72,7 +67,7 @@ def events_of(lines: list[str]) -> list[dict]:
 
 async def fill_order(sandbox, control, api: httpx.AsyncClient) -> tuple[str, list[dict]]:
     """Place an order and step it to filled; returns its id and the v2 history."""
-    account_id = await first_account(api)
+    account_id = await margin_account(api)
     order = await place(api, account_id)
     for _ in range(6):
         control.step()
@@ -110,12 +105,13 @@ async def test_rest_shapes_with_string_numbers(api):
     strings; another customer's account is 404."""
     accounts = (await api.get("/v1/accounts")).json()
     assert len(accounts) == 2 and all(a["status"] == "ACTIVE" for a in accounts)
-    account_id = accounts[0]["id"]
+    margin = next(a for a in accounts if a["trading_type"] == "margin")
+    account_id = margin["id"]
     assert str(uuid.UUID(account_id)) == account_id
     account = (await api.get(f"/v1/trading/accounts/{account_id}/account")).json()
     for key in ("cash", "equity", "buying_power", "long_market_value", "short_market_value"):
         assert isinstance(account[key], str) and NUMBER.match(account[key]), key
-    assert account["account_number"] == accounts[0]["account_number"]
+    assert account["account_number"] == margin["account_number"]
     positions = (await api.get(f"/v1/trading/accounts/{account_id}/positions")).json()
     assert {p["side"] for p in positions} == {"long", "short"}
     assert all(isinstance(p["qty"], str) for p in positions)
@@ -131,7 +127,9 @@ async def test_rest_shapes_with_string_numbers(api):
     closed = await api.get(f"/v1/trading/accounts/{account_id}/orders", params={"status": "closed"})
     assert closed.json() == []
     bad = await api.post(f"/v1/trading/accounts/{account_id}/orders", json={"symbol": "SCHD"})
-    assert bad.status_code == 422 and bad.json()["code"] == 42210000
+    assert (
+        bad.status_code == 422 and bad.json()["code"] == 40010000
+    )  # bad input: 422 with code 40010000, as Alpaca answers
     other = await api.get(f"/v1/trading/accounts/{uuid.uuid4()}/account")
     assert other.status_code == 404
     cancel = await api.delete(f"/v1/trading/accounts/{account_id}/orders/{order['id']}")
@@ -143,7 +141,7 @@ async def test_rest_shapes_with_string_numbers(api):
 async def test_trade_events_framing_and_fields(sandbox, control, api):
     """An order's new → partial_fill → fill arrive live as `data: <one-line JSON>` blocks
     with increasing ULIDs, heartbeat comments in between, and no event:/id: lines."""
-    account_id = await first_account(api)
+    account_id = await margin_account(api)
     async with api.stream("GET", "/v2/events/trades", timeout=None) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")

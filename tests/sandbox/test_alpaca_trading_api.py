@@ -27,22 +27,14 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 
-from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.core.credentials import credential_id
+from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 
 SECRET = "paper-secret-value"
 
-
-@pytest.fixture
-def sandbox_config() -> SandboxConfig:
-    """Orders advance only on control.step()."""
-    return SandboxConfig(tick_rate=20.0, order_step_interval=0)
-
-
-@pytest.fixture
-def key_id() -> str:
-    return f"PK{uuid.uuid4().hex[:16].upper()}"
+sandbox_config = shared.sandbox_config  # orders advance only on control.step()
+key_id = shared.key_id  # a fresh key (customer) per test
 
 
 @pytest.fixture
@@ -95,7 +87,7 @@ def test_account_and_positions_validate(client, sandbox, key_id):
     """One account per key, in TradeAccount's shape, string numbers; its positions as
     Position models, each findable by symbol and by asset id."""
     account = client.get_account()
-    trading = sandbox.sandbox.alpaca_trading.customers[credential_id(key_id)]
+    trading = sandbox.sandbox.alpaca.customers[credential_id(key_id)]
     assert account.account_number == trading.number
     assert Decimal(account.equity) > 0 and Decimal(account.cash) > 0
     raw = rest(sandbox, key_id).get("/v2/account").json()
@@ -140,7 +132,7 @@ def test_order_lifecycle_with_filters_replace_and_cancel(client, sandbox, key_id
     assert client.get_order_by_id(parked.id).id == parked.id
     assert client.get_order_by_client_id("my-order-1").id == parked.id
     duplicate = api_error(lambda: park(client, client_order_id="my-order-1"))
-    assert duplicate.status_code == 422 and duplicate.code == 42210000
+    assert duplicate.status_code == 422 and duplicate.code == 40010000  # bad input
     open_schd = client.get_orders(
         GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=["SCHD"], side=OrderSide.BUY)
     )
@@ -179,9 +171,9 @@ def test_order_refusals_are_alpaca_json(client, sandbox, key_id):
         bad_body = http.post("/v2/orders", content=b"not json")
         assert bad_body.status_code == 400 and bad_body.json()["code"] == 40010000
         bad_side = http.post("/v2/orders", json={"symbol": "SPY", "qty": "1", "side": "hold"})
-        assert bad_side.status_code == 422 and bad_side.json()["code"] == 42210000
+        assert bad_side.status_code == 422 and bad_side.json()["code"] == 40010000
         bad_status = http.get("/v2/orders", params={"status": "sometimes"})
-        assert bad_status.status_code == 422 and bad_status.json()["code"] == 42210000
+        assert bad_status.status_code == 422 and bad_status.json()["code"] == 40010000
         unknown = http.get("/v2/no-such-thing")
         assert unknown.status_code == 404 and unknown.json()["code"] == 40410000
 
@@ -222,7 +214,7 @@ def test_fill_activities_page_and_agree_with_the_order(client, control, sandbox,
         assert http.get("/v2/account/activities", params={"activity_types": "FILL"}).json() == desc
         assert http.get("/v2/account/activities/DIV").json() == []
         bad = http.get("/v2/account/activities/NOPE")
-        assert bad.status_code == 422 and bad.json()["code"] == 42210000
+        assert bad.status_code == 422 and bad.json()["code"] == 40010000
         activities = [TradeActivity(**a) for a in desc]
         assert len(activities) >= 2  # 300 shares fill in parts
         assert all(a.order_id == order.id for a in activities)
@@ -251,8 +243,13 @@ def test_clock_calendar_and_assets(client):
     assert clock.next_open > clock.timestamp and clock.next_close > clock.timestamp
     assert clock.is_open == (clock.next_close < clock.next_open)
     days = client.get_calendar(GetCalendarRequest(start=date(2025, 1, 1), end=date(2025, 1, 12)))
-    assert [d.date.day for d in days] == [1, 2, 3, 6, 7, 8, 9, 10]  # weekdays only
+    assert [d.date.day for d in days] == [2, 3, 6, 7, 8, 9, 10]  # New Year's Day is a holiday
     assert days[0].open.hour == 9 and days[0].open.minute == 30 and days[0].close.hour == 16
+    thanksgiving = client.get_calendar(
+        GetCalendarRequest(start=date(2025, 11, 24), end=date(2025, 11, 30))
+    )
+    assert [d.date.day for d in thanksgiving] == [24, 25, 26, 28]
+    assert [d.close.hour for d in thanksgiving] == [16, 16, 16, 13]  # the early close
     spy = client.get_asset("SPY")
     assert spy.symbol == "SPY" and spy.tradable and spy.asset_class.value == "us_equity"
     assert client.get_asset(str(spy.id)).symbol == "SPY"

@@ -67,9 +67,13 @@ def place(settings, key_id: str, account_id: str, qty: int = 300) -> dict:
     return response.json()
 
 
-def account_ids(settings, key_id: str) -> dict[str, str]:
+def margin_account(settings, key_id: str) -> tuple[str, str]:
+    """(number, id) of the key's margin account, picked by its trading type: Alpaca lists
+    accounts newest first, which says nothing about which one can trade on margin."""
     with rest(settings, key_id) as client:
-        return {a["account_number"]: a["id"] for a in client.get("/v1/accounts").json()}
+        accounts = client.get("/v1/accounts").json()
+    margin = next(a for a in accounts if a["trading_type"] == "margin")
+    return margin["account_number"], margin["id"]
 
 
 def executions(sandbox, key_id: str, order_id: str) -> set[str]:
@@ -150,7 +154,7 @@ async def test_order_events_are_pushed_not_polled(broker_at_sandbox, settings, c
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)  # the stream opens right after "live"
-        number, account_id = next(iter(account_ids(settings, key_id).items()))
+        number, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id)
         await sink.wait_for(lambda: last_order(sink, order["id"]), 1.5)
         assert last_order(sink, order["id"])["status"] == "new"
@@ -188,7 +192,7 @@ async def test_replay_after_a_drop_delivers_every_fill_once(
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
-        account_id = next(iter(account_ids(settings, key_id).values()))
+        _, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id)
         await sink.wait_for(lambda: checkpoint.cursor is not None, 2)
         control.fault("drop", target="alpaca-sse", credential=credential_id(key_id))
@@ -217,7 +221,7 @@ async def test_restart_with_a_checkpoint_shows_every_fill_once_with_its_price(
     async with running(make_adapter(settings, key_id, checkpoint), first):
         await first.wait_for(lambda: first.state("account") == "live")
         await asyncio.sleep(0.3)  # the stream opens right after "live"
-        account_id = next(iter(account_ids(settings, key_id).values()))
+        _, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id, qty=400)
         control.step()
         control.step()  # the first partial fill
@@ -254,7 +258,7 @@ async def test_baseline_shows_the_price_of_an_order_filled_before_the_checkpoint
     async with running(make_adapter(settings, key_id, checkpoint), first):
         await first.wait_for(lambda: first.state("account") == "live")
         await asyncio.sleep(0.3)  # the stream opens right after "live"
-        account_id = next(iter(account_ids(settings, key_id).values()))
+        _, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id)
         step_until_filled(control, broker_at_sandbox, key_id, order["id"])
         await first.wait_for(
@@ -294,7 +298,7 @@ async def test_crash_between_apply_and_save_does_not_duplicate(
     async with running(make_adapter(settings, key_id, checkpoint), sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
-        account_id = next(iter(account_ids(settings, key_id).values()))
+        _, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id)
         await sink.wait_for(lambda: checkpoint.saves == 1, 2)
         control.step()
@@ -324,7 +328,7 @@ async def test_polling_fallback_then_stream_returns_without_duplicates(
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
         await asyncio.sleep(0.3)
-        account_id = next(iter(account_ids(settings, key_id).values()))
+        _, account_id = margin_account(settings, key_id)
         order = place(settings, key_id, account_id)
         await sink.wait_for(lambda: checkpoint.cursor is not None, 2)
         control.fault("http_error", status=503, path_prefix="/alpaca/v2/events", count=None)

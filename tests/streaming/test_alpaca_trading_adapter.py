@@ -128,7 +128,7 @@ async def test_snapshot_then_fills_arrive_live(broker_at_sandbox, api_url, contr
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
         accounts = {a for k, _, a, _ in sink.events if k in ("balance", "positions")}
-        number = broker_at_sandbox.sandbox.alpaca_trading.customers[credential_id(key_id)].number
+        number = broker_at_sandbox.sandbox.alpaca.customers[credential_id(key_id)].number
         assert accounts == {number}
         order = place(api_url, key_id)
         await sink.wait_for(lambda: last_order(sink, order["id"]), 2)

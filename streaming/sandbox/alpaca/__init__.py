@@ -1,1 +1,3 @@
-"""Alpaca under `/alpaca`: the Broker API and its trade-event SSE stream."""
+"""Alpaca under `/alpaca`: the Broker API, the Trading API and their event streams, over
+one Alpaca order model (layers: wire → render → customers → events → facade → semantics →
+endpoints → broker_api / trading_api / trade_stream)."""

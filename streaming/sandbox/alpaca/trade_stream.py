@@ -4,8 +4,8 @@ Handshake: the client authenticates in-band (`{"action":"authenticate","data":{"
 "secret_key"}}`, alpaca-py's form, or the flat `{"action":"auth","key","secret"}`), then
 listens (`{"action":"listen","data":{"streams":["trade_updates"]}}`). Every server message
 is UTF-8 JSON in a **binary** frame, as Alpaca's paper endpoint sends them (clients that
-assume text frames break here as they would there). Updates are the Broker façade's trade
-events of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
+assume text frames break here as they would there). Updates are the façade's trade events
+(`events.py`) of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
 "execution_id","order","timestamp"[,"price","qty","position_qty"]}}`. No replay: a client
 that was away missed what happened meanwhile (it reconciles over REST).
 
@@ -27,8 +27,10 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..core.hub import WsSession
-from .broker_api import _NS, StoredEvent
-from .trading_api import AlpacaTrading, TradingCustomer
+from .customers import TRADING, Customer
+from .events import StoredEvent
+from .facade import AlpacaSandbox
+from .wire import NS
 
 __all__ = ["TradeUpdatesSession", "routes"]
 
@@ -40,10 +42,10 @@ class TradeUpdatesSession(WsSession):
 
     kind = "alpaca-ws"
 
-    def __init__(self, websocket: WebSocket, trading: AlpacaTrading) -> None:
-        super().__init__(websocket, trading.sandbox)
-        self.trading = trading
-        self.customer: TradingCustomer | None = None
+    def __init__(self, websocket: WebSocket, facade: AlpacaSandbox) -> None:
+        super().__init__(websocket, facade.sandbox)
+        self.facade = facade
+        self.customer: Customer | None = None
         self.listening = False
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -72,7 +74,7 @@ class TradeUpdatesSession(WsSession):
                 key, secret = msg.get("key"), msg.get("secret")
             else:
                 key, secret = data.get("key_id"), data.get("secret_key")
-            customer = self.trading.authenticate_key(str(key or ""), str(secret or ""))
+            customer = self.facade.keys.authenticate(TRADING, str(key or ""), str(secret or ""))
             if customer is None:
                 self.reply("authorization", {"status": "unauthorized", "action": "authenticate"})
                 return
@@ -89,7 +91,7 @@ class TradeUpdatesSession(WsSession):
             return
         self.reply("error", {"error_message": f"unrecognized action {action!r}"})
 
-    async def _authorized(self, customer: TradingCustomer) -> None:
+    async def _authorized(self, customer: Customer) -> None:
         for old in self.sandbox.hub.find(self.kind, customer.cid):
             if old is not self:
                 await old.close(1008, "replaced by a newer connection")
@@ -101,7 +103,7 @@ class TradeUpdatesSession(WsSession):
 
     def _listen(self, on: bool) -> None:
         assert self.customer is not None
-        streams = self.trading.broker.streams
+        streams = self.facade.events.streams
         if on:
             streams.setdefault(self.customer.cid, set()).add(self)  # type: ignore[arg-type]
         else:
@@ -117,7 +119,7 @@ class TradeUpdatesSession(WsSession):
         self._outbox.put_nowait(orjson.dumps({"stream": stream, "data": data}))
 
     def offer(self, event: StoredEvent) -> None:
-        """A trade event of the key's account (called by the Broker façade's tracking)."""
+        """A trade event of the key's account (called by the façade's event tracking)."""
         if self._closed or not self.listening or self.customer is None:
             return
         self._outbox.put_nowait(
@@ -126,16 +128,11 @@ class TradeUpdatesSession(WsSession):
 
     def update(self, event: StoredEvent) -> dict[str, Any]:
         """A stored trade event as Trading API `trade_updates` data."""
-        assert self.customer is not None
         body = event.body
-        order = self.trading.patch_replacement(self.customer, body["order"])
-        name = body["event"]
-        if name == "canceled" and order["status"] == "replaced":
-            name = "replaced"
         data: dict[str, Any] = {
-            "event": name,
-            "execution_id": body.get("execution_id") or str(uuid.uuid5(_NS, f"ev:{event.ulid}")),
-            "order": order,
+            "event": body["event"],
+            "execution_id": body.get("execution_id") or str(uuid.uuid5(NS, f"ev:{event.ulid}")),
+            "order": body["order"],
             "timestamp": body["timestamp"],
         }
         for key in ("price", "qty", "position_qty"):
@@ -168,7 +165,7 @@ class TradeUpdatesSession(WsSession):
 
 
 async def trade_stream_endpoint(websocket: WebSocket) -> None:
-    await TradeUpdatesSession(websocket, websocket.app.state.alpaca_trading).run()
+    await TradeUpdatesSession(websocket, websocket.app.state.alpaca).run()
 
 
 routes = [WebSocketRoute("/alpaca/stream", trade_stream_endpoint)]
