@@ -17,10 +17,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control
-from .alpaca.broker_api import routes as alpaca_routes
 from .alpaca.facade import AlpacaSandbox
-from .alpaca.trade_stream import routes as alpaca_stream_routes
-from .alpaca.trading_api import routes as alpaca_trading_routes
+from .alpaca.routes import routes as alpaca_routes
 from .alpaca.wire import alpaca_error
 from .core.config import SandboxConfig
 from .core.credentials import credential_id
@@ -189,8 +187,6 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
             *tastytrade_routes,
             *tradier_routes,
             *alpaca_routes,
-            *alpaca_trading_routes,
-            *alpaca_stream_routes,
         ],
         middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
         exception_handlers={HTTPException: http_error, Exception: server_error},

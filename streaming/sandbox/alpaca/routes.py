@@ -1,0 +1,9 @@
+"""Every Alpaca route (all under `/alpaca`), in match order: what `app.py` mounts."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from . import broker_api, trade_stream, trading_api
+
+routes: list[BaseRoute] = [*broker_api.routes, *trading_api.routes, *trade_stream.routes]
