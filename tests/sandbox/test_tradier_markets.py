@@ -205,6 +205,22 @@ def test_symbol_lookup(api):
     assert api.get("/v1/markets/lookup", params={"q": "qwertyuiop"}).json() == {"securities": None}
 
 
+def test_quotes_and_lookup_agree_on_the_security_type(api):
+    """One truth about what a symbol is: a quote's `type` is the look-up's (`index` for
+    SPX, `etf` for SPY, `stock` for AAPL), and an option's is `option`."""
+    chain = api.get("/v1/markets/options/lookup", params={"underlying": "SPY"}).json()["symbols"][
+        0
+    ]["options"]
+    symbols = ["SPX", "SPY", "AAPL", chain[0]]
+    quotes = api.get("/v1/markets/quotes", params={"symbols": ",".join(symbols)}).json()
+    types = {q["symbol"]: q["type"] for q in quotes["quotes"]["quote"]}
+    assert types == {"SPX": "index", "SPY": "etf", "AAPL": "stock", chain[0]: "option"}
+    for symbol in symbols[:3]:
+        found = api.get("/v1/markets/lookup", params={"q": symbol}).json()["securities"]
+        first = as_list(found["security"])[0]
+        assert (first["symbol"], first["type"]) == (symbol, types[symbol])
+
+
 def test_daily_history_ends_at_the_quote(api, frozen):
     """The live day's bar is the quote's open/high/low/last/volume; the day before closes
     at prevclose; only trading days; weekly and monthly bars end the same way."""

@@ -62,6 +62,7 @@ from ..core import chains
 from ..core.brokerage import AccountEvent, OrderRejected, parse_decimal
 from ..core.credentials import credential_id
 from ..core.hub import Session
+from ..core.market import instrument_kind
 from ..core.records import (
     AccountRecord,
     LegRecord,
@@ -418,7 +419,7 @@ class TradierSandbox:
             "symbol": symbol,
             "description": market.profile(name)["description"],
             "exch": q["bidExchangeCode"],
-            "type": "option" if option else ("index" if classify(name) == "index" else "stock"),
+            "type": "option" if option else (instrument_kind(name) or "stock"),
             "last": last,
             "change": round(last - prev, 2),
             "volume": t["dayVolume"],
