@@ -125,9 +125,13 @@ async def test_snapshots_follow_the_net_liq_history(sandbox, refresh_token):
         closes[dt.datetime.fromisoformat(point.time).astimezone(dt.UTC).date()] = point.close
     for snap in snapshots[:-1]:
         assert snap.net_liquidating_value == closes[snap.snapshot_date], snap.snapshot_date
-        assert snap.cash_balance + snap.long_equity_value - snap.short_equity_value + (
-            snap.long_derivative_value - snap.short_derivative_value
-        ) == snap.net_liquidating_value
+        assert (
+            snap.cash_balance
+            + snap.long_equity_value
+            - snap.short_equity_value
+            + (snap.long_derivative_value - snap.short_derivative_value)
+            == snap.net_liquidating_value
+        )
     assert len({s.net_liquidating_value for s in snapshots}) > 10  # a walk, not a constant
 
 

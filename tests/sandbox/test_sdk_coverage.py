@@ -82,9 +82,13 @@ def _assigned(function: ast.AST, name: str) -> list[str]:
             text = _template(node.value)
             if text is not None:
                 bases.append(text)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            if node.target.id == name and isinstance(node.op, ast.Add):
-                suffixes.append(_template(node.value))
+        elif (
+            isinstance(node, ast.AugAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == name
+            and isinstance(node.op, ast.Add)
+        ):
+            suffixes.append(_template(node.value))
     return [b + s for b in bases for s in ["", *suffixes] if s is not None]
 
 

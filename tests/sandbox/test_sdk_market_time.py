@@ -98,8 +98,12 @@ async def test_sdk_market_sessions_now(sandbox, refresh_token):
                 session, [ExchangeType.NYSE, ExchangeType.CME, ExchangeType.CFE]
             )
             after = dt.datetime.now(UTC)
-            expected = [MarketSession(**market_session(c, before)) for c in ("Equity", "CME", "CFE")]
-            if expected == [MarketSession(**market_session(c, after)) for c in ("Equity", "CME", "CFE")]:
+            expected = [
+                MarketSession(**market_session(c, before)) for c in ("Equity", "CME", "CFE")
+            ]
+            if expected == [
+                MarketSession(**market_session(c, after)) for c in ("Equity", "CME", "CFE")
+            ]:
                 break
     assert [s.instrument_collection for s in sessions] == ["Equity", "CME", "CFE"]
     assert sessions == expected
@@ -122,6 +126,7 @@ async def test_sdk_holidays_are_the_calendars(sandbox, refresh_token):
 
 async def test_unknown_futures_exchange_is_not_found(sandbox, refresh_token):
     async with sdk_session(sandbox, refresh_token) as session:
+        await session.refresh()
         response = await session._client.get("/market-time/futures/holidays/NOPE")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "record_not_found"
