@@ -29,8 +29,12 @@ def refusal(kind: str) -> Response:
     """The 422 a complex order gets: one preflight check failed, saying why."""
     if kind in ("OCO", "OTOCO"):
         why = "its stop-loss leg needs Stop triggers, which this sandbox does not simulate"
-    else:
+    elif kind == "OTO":
         why = "it needs orders placed on a fill, which this sandbox does not simulate"
+    else:
+        why = (
+            "it needs a ratio-price trigger across two orders, which this sandbox does not simulate"
+        )
     return json_response(
         {
             "error": {
