@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tastytrade.instruments import Warrant
+from tastytrade.paper import PaperSession
 from tastytrade.utils import TastytradeError
-
-from tests.support.sdk import sdk_session
 
 
 @pytest.fixture
@@ -64,10 +62,12 @@ def test_the_control_api_refuses_in_json(http):
     }
 
 
-async def test_the_sdk_reports_the_brokers_error_not_a_parse_failure(sandbox, refresh_token):
-    """An endpoint the sandbox does not serve yet: the SDK raises the broker's code and
-    message (it used to be "Couldn't parse response: Not Found")."""
-    async with sdk_session(sandbox, refresh_token) as session:
+async def test_the_sdk_reports_the_brokers_error_not_a_parse_failure(sandbox):
+    """An endpoint the sandbox deliberately does not serve (tastyware's paper API, see
+    test_sdk_coverage's ABSENT): the SDK raises the broker's code and message (it used to
+    be "Couldn't parse response: Not Found")."""
+    async with PaperSession("sandbox-paper-key") as paper:
+        paper._client.base_url = sandbox.url
         with pytest.raises(TastytradeError) as raised:
-            await Warrant.get(session, ["NKLAW"])
-    assert "not_found: No such endpoint: GET /instruments/warrants" in str(raised.value)
+            await paper.create_account("sandbox")
+    assert "not_found: No such endpoint: POST /accounts" in str(raised.value)

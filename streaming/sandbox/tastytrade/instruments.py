@@ -4,8 +4,9 @@
 any ticker it would quote is an equity (named ones with their real descriptions), any
 contract the chains list (or a position still holds) is an option, with the same fields
 the flat chain gives. Futures are the market's named products (`core/futures.py`) with
-their next few contracts. It has no futures options and no crypto, so those answer as
-tastytrade does for symbols it does not have: 404 `record_not_found`, or an empty list.
+their next few contracts. It has no futures options, no crypto, no warrants and no currency
+pairs, so those answer as tastytrade does for symbols it does not have: 404
+`record_not_found`, or an empty list.
 """
 
 from __future__ import annotations
@@ -323,6 +324,22 @@ def absent(what: str) -> Callable[[Request, Simulation, str], Awaitable[Response
     return endpoint
 
 
+# -- quantity precisions -------------------------------------------------------------------
+#: How many decimals an order quantity may carry, per instrument type: whole options and
+#: futures, fractional equities (the equities say `is-fractional-quantity-eligible`).
+QUANTITY_PRECISIONS = [
+    {"instrument-type": "Equity", "value": 5, "minimum-increment-precision": 5},
+    {"instrument-type": "Equity Option", "value": 0, "minimum-increment-precision": 0},
+    {"instrument-type": "Future", "value": 0, "minimum-increment-precision": 0},
+    {"instrument-type": "Future Option", "value": 0, "minimum-increment-precision": 0},
+    {"instrument-type": "Cryptocurrency", "value": 8, "minimum-increment-precision": 8},
+]
+
+
+async def quantity_precisions(request: Request, sandbox: Simulation, credential: str) -> Response:
+    return data_response(request, {"items": QUANTITY_PRECISIONS})
+
+
 # -- symbol search ----------------------------------------------------------------------
 def search_item(symbol: str, description: str) -> dict[str, Any]:
     kind = instrument_kind(symbol)
@@ -381,5 +398,9 @@ routes = [
     Route("/futures-option-chains/{symbol:path}", authed(absent("Future option chain"))),
     Route("/instruments/cryptocurrencies", authed(empty_list)),
     Route("/instruments/cryptocurrencies/{symbol:path}", authed(absent("Cryptocurrency"))),
+    Route("/instruments/warrants", authed(empty_list)),
+    Route("/instruments/warrants/{symbol:path}", authed(absent("Warrant"))),
+    Route("/instruments/currency-pairs", authed(empty_list)),
+    Route("/instruments/quantity-decimal-precisions", authed(quantity_precisions)),
     Route("/symbols/search/{query:path}", authed(symbol_search)),
 ]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from . import history, instruments, metrics, orders, rest, watchlists
+from . import (
+    balance_snapshots,
+    complex_orders,
+    customer,
+    history,
+    instruments,
+    market_time,
+    metrics,
+    orders,
+    rest,
+    watchlists,
+)
 from .account_streamer import streamer_endpoint
 from .dxlink import dxlink_endpoint
 
@@ -15,6 +26,10 @@ routes: list[BaseRoute] = [
     *instruments.routes,
     *metrics.routes,
     *watchlists.routes,
+    *customer.routes,
+    *balance_snapshots.routes,
+    *market_time.routes,
+    *complex_orders.routes,
     WebSocketRoute("/dxlink", dxlink_endpoint),
     WebSocketRoute("/streamer", streamer_endpoint),
 ]
