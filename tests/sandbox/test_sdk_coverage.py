@@ -22,7 +22,7 @@ from starlette.routing import Match
 from streaming.sandbox.app import build_app
 
 SDK = Path(tastytrade.__file__).parent
-DOC = Path(__file__).parents[2] / "docs" / "sandbox-parts" / "tastytrade-round2.md"
+DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"
 
 HELPERS = {"_get": "GET", "_post": "POST", "_put": "PUT", "_delete": "DELETE", "_paginate": "GET"}
 CLIENT_VERBS = {"get", "post", "put", "patch", "delete"}
@@ -49,7 +49,7 @@ SAMPLES = {
 }
 
 #: Endpoints the SDK calls that the sandbox deliberately does not serve: (method, path) →
-#: why. Each must be unserved and named in docs/sandbox-parts/tastytrade-round2.md.
+#: why. Each must be unserved and named in docs/sandbox.md.
 ABSENT = {
     ("POST", "/accounts"): "tastyware's paid paper-trading API (PaperSession), not tastytrade's",
     ("DELETE", "/accounts"): "tastyware's paid paper-trading API (PaperSession), not tastytrade's",

@@ -38,7 +38,7 @@ class SandboxConfig:
     #: a million orders a second). Fixed once the sandbox starts.
     order_id_base: int = 0
 
-    # -- Tradier (streaming/sandbox/tradier.py) ----------------------------------------
+    # -- Tradier (streaming/sandbox/tradier/) ----------------------------------------
     #: How long a market session id may be used to *start* a stream (Tradier: 5 minutes).
     tradier_session_ttl: float = 300.0
     #: What a second concurrent stream of the same token does. Tradier forbids it but does
@@ -60,7 +60,7 @@ class SandboxConfig:
     #: far in the past (Tradier's own sandbox is 15-minute delayed: 900). 0: real time.
     tradier_quote_delay: float = 0.0
 
-    # -- Alpaca (streaming/sandbox/alpaca.py) ------------------------------------------
+    # -- Alpaca (streaming/sandbox/alpaca/) ------------------------------------------
     #: A second trade-event stream of the same key: "reject" (HTTP 429, as reported for
     #: trade_updates) or "kick" (close the older one). UNCONFIRMED for the SSE endpoint.
     alpaca_second_connection: str = "reject"

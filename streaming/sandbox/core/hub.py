@@ -4,7 +4,7 @@ The hub knows every open DXLink and account-streamer socket, which credential
 it belongs to and what it subscribed, so that market ticks reach exactly the
 feed channels that asked for a symbol, account events reach exactly the
 streamers subscribed to that account, and the control API can report, drop or
-silence sockets per credential. A blackout (streaming/sandbox/faults.py) holds every
+silence sockets per credential. A blackout (core/faults.py) holds every
 send of the sessions it covers until it ends.
 """
 

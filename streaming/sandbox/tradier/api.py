@@ -4,7 +4,7 @@ Mounted under `/tradier` on the sandbox port: REST paths are `/tradier/v1/...` a
 market stream is `/tradier/v1/markets/events`. The wire shapes follow
 /work/shared/reference/tradier-alpaca-sse.md §1; the brokerage's typed records are
 rendered here. What the reference could not confirm is a guess, listed here with
-the switch that changes it (streaming/sandbox/config.py) where one exists:
+the switch that changes it (streaming/sandbox/core/config.py) where one exists:
 
 * 401 answers carry the plain-text body `Invalid Access Token` (guess, no switch).
 * Without `Accept: application/json` the answer is a minimal XML rendering of the same
