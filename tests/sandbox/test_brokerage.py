@@ -794,6 +794,9 @@ def test_modify_in_place_cancel_all_and_close_position():
     clock.tick()
     core.step()
     assert next(p for p in core.positions(margin) if p.symbol == "SPY").quantity == held - 4
+    # what the account opened with stays what it opened with: the first lots of gain/loss
+    opening = {p.symbol: p.quantity for p in core.opening_positions(margin)}
+    assert opening["SPY"] == held
     with pytest.raises(OrderRejected) as too_many:
         core.close_position(margin, "SPY", held)
     assert too_many.value.code == "invalid_quantity"

@@ -244,6 +244,9 @@ class _Account:
     positions: dict[str, _Position] = field(default_factory=dict)
     transactions: list[TransactionRecord] = field(default_factory=list)
     net_liq: NetLiqHistory = field(default_factory=lambda: NetLiqHistory([]))
+    #: The positions the account opened with (bought before its ledger starts: their cost
+    #: is in the opening deposit), as the first lots of any cost-basis report.
+    opening: tuple[PositionRecord, ...] = ()
 
 
 @dataclass
@@ -438,6 +441,11 @@ class Brokerage:
         """The open positions, marked now."""
         acct = self._accounts[account_number]
         return [self._position_record(acct, p) for p in acct.positions.values()]
+
+    def opening_positions(self, account_number: str) -> list[PositionRecord]:
+        """The positions the account opened with, as they were then: the first lots
+        before the ledger's first trade (the ledger books no trades for them)."""
+        return list(self._accounts[account_number].opening)
 
     def position_symbols(self, account_number: str) -> list[str]:
         """Streamer symbols of the open positions, for the quote subscriptions."""
@@ -1198,6 +1206,7 @@ class Brokerage:
     def _open_books(self, acct: _Account, now: float) -> None:
         """The opening deposit (the cash the account started with, plus what its starting
         positions cost) and a seeded back-history ending at today's net-liq."""
+        acct.opening = tuple(self._position_record(acct, p) for p in acct.positions.values())
         cost = sum(
             (
                 p.quantity * p.average_open_price * p.instrument.multiplier

@@ -218,7 +218,6 @@ class TradierCustomer:
     rate: dict[str, Window] = field(default_factory=dict)
     # the positions each account started with, before any trade (the ledger books only
     # trades; gain/loss needs these as the first lots)
-    opening: dict[str, list[PositionRecord]] = field(default_factory=dict)
 
 
 @dataclass
@@ -255,10 +254,8 @@ class TradierSandbox:
             return None
         customer = self.customers.get(cid)
         if customer is None:
-            brokerage = self.sandbox.brokerage
-            accounts = brokerage.open_customer("tradier-" + cid)
-            opening = {n: brokerage.positions(n) for n in accounts}
-            customer = self.customers[cid] = TradierCustomer(cid, accounts, opening=opening)
+            accounts = self.sandbox.brokerage.open_customer("tradier-" + cid)
+            customer = self.customers[cid] = TradierCustomer(cid, accounts)
         return customer
 
     def take_rate(self, customer: TradierCustomer, group: str) -> tuple[bool, dict[str, str]]:

@@ -161,7 +161,8 @@ def _gainloss(request: Request, facade: TradierSandbox, c: TradierCustomer, numb
         raise BadQuery(f"Invalid sort {direction}: one of asc, desc")
     start, end = day(values, "start"), day(values, "end")
     wanted = values.get("symbol", "").strip().upper()
-    lots = closed_lots(c.opening.get(number, []), facade.sandbox.brokerage.transactions(number))
+    brokerage = facade.sandbox.brokerage
+    lots = closed_lots(brokerage.opening_positions(number), brokerage.transactions(number))
     selected = [
         lot
         for lot in lots
