@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api, history, markets, orders, watchlists
+from . import api, history, markets, orders, securities, watchlists
 
 routes: list[BaseRoute] = [
     *markets.routes,
+    *securities.routes,
     *watchlists.routes,
     *orders.routes,
     *history.routes,
