@@ -122,15 +122,22 @@ def _history(request: Request, facade: TradierSandbox, number: str) -> list[dict
     return page_of(events, values, 25)
 
 
+def history_part(request: Request, facade: TradierSandbox, number: str) -> Any:
+    """One account's `history` value (also each account's part of `/v1/user/history`);
+    BadQuery for a parameter Tradier would refuse."""
+    events = _history(request, facade, number)
+    return {"event": collapse(events)} if events else "null"
+
+
 async def history(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     number = request.path_params["number"]
     if number not in c.accounts:
         return errors(request, f"Invalid account number {number}")
     try:
-        events = _history(request, facade, number)
+        body = history_part(request, facade, number)
     except BadQuery as exc:
         return errors(request, str(exc))
-    return render(request, {"history": {"event": collapse(events)} if events else "null"})
+    return render(request, {"history": body})
 
 
 # -- gain/loss --------------------------------------------------------------------------
@@ -151,7 +158,7 @@ def _closed_item(lot: ClosedLot) -> dict[str, Any]:
     }
 
 
-def _gainloss(request: Request, facade: TradierSandbox, c: TradierCustomer, number: str) -> list:
+def _gainloss(request: Request, facade: TradierSandbox, number: str) -> list:
     values = dict(request.query_params)
     sort_by = values.get("sortBy", "") or "closeDate"
     if sort_by not in ("closeDate", "openDate"):
@@ -178,15 +185,21 @@ def _gainloss(request: Request, facade: TradierSandbox, c: TradierCustomer, numb
     return page_of([_closed_item(lot) for lot in selected], values, 100)
 
 
+def gainloss_part(request: Request, facade: TradierSandbox, number: str) -> Any:
+    """One account's `gainloss` value (also each account's part of `/v1/user/gainloss`);
+    BadQuery for a parameter Tradier would refuse."""
+    rows = _gainloss(request, facade, number)
+    return {"closed_position": collapse(rows)} if rows else "null"
+
+
 async def gainloss(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     number = request.path_params["number"]
     if number not in c.accounts:
         return errors(request, f"Invalid account number {number}")
     try:
-        rows = _gainloss(request, facade, c, number)
+        body = gainloss_part(request, facade, number)
     except BadQuery as exc:
         return errors(request, str(exc))
-    body = {"closed_position": collapse(rows)} if rows else "null"
     return render(request, {"gainloss": body})
 
 

@@ -75,20 +75,27 @@ def _listed(facade: TradierSandbox, number: str, values: dict[str, str]) -> list
     return [o for o in orders if in_days(o.received_at, start, end)]
 
 
+def orders_part(request: Request, facade: TradierSandbox, number: str) -> Any:
+    """One account's `orders` value (also each account's part of `/v1/user/orders`);
+    BadQuery for a parameter Tradier would refuse."""
+    values = dict(request.query_params)
+    selected = _listed(facade, number, values)
+    if any(values.get(k) for k in ("page", "limit")):
+        selected = page_of(selected, values, 25)
+    tags = _include_tags(values)
+    items = [facade.order_item(o, include_tag=tags) for o in selected]
+    return {"order": collapse(items)} if items else "null"
+
+
 async def list_orders(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     number = request.path_params["number"]
     if number not in c.accounts:
         return errors(request, f"Invalid account number {number}")
-    values = dict(request.query_params)
     try:
-        selected = _listed(facade, number, values)
-        if any(values.get(k) for k in ("page", "limit")):
-            selected = page_of(selected, values, 25)
+        body = orders_part(request, facade, number)
     except BadQuery as exc:
         return errors(request, str(exc))
-    tags = _include_tags(values)
-    items = [facade.order_item(o, include_tag=tags) for o in selected]
-    return render(request, {"orders": {"order": collapse(items)} if items else "null"})
+    return render(request, {"orders": body})
 
 
 async def one_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import api, history, markets, orders, securities, watchlists
+from . import api, history, markets, orders, securities, user, watchlists
 
 routes: list[BaseRoute] = [
     *markets.routes,
@@ -12,5 +12,6 @@ routes: list[BaseRoute] = [
     *watchlists.routes,
     *orders.routes,
     *history.routes,
+    *user.routes,
     *api.routes,
 ]
