@@ -62,7 +62,7 @@ from ..core import chains
 from ..core.brokerage import AccountEvent, OrderRejected, parse_decimal
 from ..core.credentials import credential_id
 from ..core.hub import Session
-from ..core.market import instrument_kind
+from ..core.market import instrument_kind, option_underlying
 from ..core.records import (
     AccountRecord,
     LegRecord,
@@ -445,7 +445,7 @@ class TradierSandbox:
             return item
         item.update(
             {
-                "underlying": option.underlying,
+                "underlying": option_underlying(option.underlying),
                 "strike": float(option.strike),
                 "open_interest": s["openInterest"],
                 "contract_size": 100,
@@ -786,32 +786,6 @@ async def quotes(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     return render(request, {"quotes": body or "null"})
 
 
-async def option_chains(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
-    symbol = request.query_params.get("symbol", "").upper()
-    greeks = request.query_params.get("greeks", "false").lower() == "true"
-    facade.sandbox.counters["tradier_chain_requests"] += 1
-    c.chain_requests += 1
-    try:
-        expiry = dt.date.fromisoformat(request.query_params.get("expiration", ""))
-    except ValueError:
-        return errors(request, "expiration must be YYYY-MM-DD")
-    if (
-        facade.market_symbol(symbol) is None
-        or parse_occ_symbol(symbol)
-        or expiry not in chains.expirations(dt.date.today())
-    ):
-        return render(request, {"options": None})
-    price = facade.sandbox.market.mid(symbol)
-    rows = []
-    for strike in chains.strikes(price):
-        for right in ("C", "P"):
-            option = OptionSymbol(symbol, expiry, right, Decimal(strike))
-            name = option.streamer_symbol
-            if facade.sandbox.market.ensure(name):
-                rows.append(facade.quote_item(occ_symbol(option), name, greeks))
-    return render(request, {"options": {"option": collapse(rows)}})
-
-
 async def create_session(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     if not facade.sandbox.config.tradier_streaming:
         return errors(request, "Streaming is not available for this account")
@@ -1073,7 +1047,6 @@ routes = [
         f"{PREFIX}/v1/accounts/{{number}}/positions", account_handler(positions), methods=["GET"]
     ),
     Route(f"{PREFIX}/v1/markets/quotes", endpoint(quotes), methods=["GET", "POST"]),
-    Route(f"{PREFIX}/v1/markets/options/chains", endpoint(option_chains), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/events/session", endpoint(create_session), methods=["POST"]),
     Route(f"{PREFIX}/v1/markets/events", StreamEndpoint(), methods=["GET", "POST"]),
 ]

@@ -22,7 +22,16 @@ from ..core import trading_calendar as cal
 from ..core.bars import Bar, History, day_figures
 from ..core.market import listed_symbols
 from ..core.symbols import OptionSymbol, parse_occ_symbol
-from .api import PREFIX, TradierCustomer, TradierSandbox, collapse, endpoint, errors, render
+from .api import (
+    PREFIX,
+    TradierCustomer,
+    TradierSandbox,
+    collapse,
+    endpoint,
+    errors,
+    occ_symbol,
+    render,
+)
 
 #: Option roots besides the underlying's own (weeklies of index options).
 EXTRA_ROOTS = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW", "VIX": "VIXW"}
@@ -124,6 +133,30 @@ async def options_lookup(request: Request, facade: TradierSandbox, c: TradierCus
     return render(
         request, {"symbols": [{"rootSymbol": r, "options": o} for r, o in roots.items() if o]}
     )
+
+
+async def option_chains(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    """Every strike's call and put of one expiration, under the root that date trades as
+    (an index's weeklies under SPXW, NDXP, ...), with greeks when asked for."""
+    symbol = _underlying(facade, request.query_params.get("symbol", ""))
+    greeks = _flag(request, "greeks")
+    facade.sandbox.counters["tradier_chain_requests"] += 1
+    c.chain_requests += 1
+    try:
+        expiry = dt.date.fromisoformat(request.query_params.get("expiration", ""))
+    except ValueError:
+        return errors(request, "expiration must be YYYY-MM-DD")
+    root = dict(_dates(symbol, True)).get(expiry) if symbol else None
+    if symbol is None or root is None:
+        return render(request, {"options": None})
+    market = facade.sandbox.market
+    rows = []
+    for strike in chains.strikes(market.mid(symbol)):
+        for right in ("C", "P"):
+            option = OptionSymbol(root, expiry, right, Decimal(strike))
+            if market.ensure(option.streamer_symbol):
+                rows.append(facade.quote_item(occ_symbol(option), option.streamer_symbol, greeks))
+    return render(request, {"options": {"option": collapse(rows)}})
 
 
 # -- clock and calendar --------------------------------------------------------------------
@@ -304,6 +337,7 @@ routes = [
     Route(f"{PREFIX}/v1/markets/options/expirations", endpoint(expirations), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/options/strikes", endpoint(strikes), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/options/lookup", endpoint(options_lookup), methods=["GET"]),
+    Route(f"{PREFIX}/v1/markets/options/chains", endpoint(option_chains), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/clock", endpoint(clock), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/calendar", endpoint(calendar), methods=["GET"]),
     Route(f"{PREFIX}/v1/markets/lookup", endpoint(lookup), methods=["GET"]),
