@@ -18,6 +18,22 @@ from .facade import Scope
 from .wire import bad, iso, parse_time
 
 _ENTITIES = ("contact", "identity", "disclosures", "agreements", "documents", "trusted_contact")
+_CHECKS = ("both", "entry", "exit")
+_BOOL = (True, False)
+#: What PATCH …/account/configurations takes, with the allowed values (the multiplier and
+#: the options level also depend on the account: a cash account has no margin, level <= 2).
+_CONFIG_FIELDS: dict[str, tuple[Any, ...]] = {
+    "dtbp_check": _CHECKS,
+    "pdt_check": _CHECKS,
+    "trade_confirm_email": ("all", "none"),
+    "suspend_trade": _BOOL,
+    "no_shorting": _BOOL,
+    "fractional_trading": _BOOL,
+    "ptp_no_exception_entry": _BOOL,
+    "disable_overnight_trading": _BOOL,
+    "max_margin_multiplier": (),
+    "max_options_trading_level": (),
+}
 _GIVEN = ("Avery", "Jordan", "Morgan", "Riley", "Casey", "Quinn", "Taylor", "Devon")
 _FAMILY = ("Nguyen", "Garcia", "Okafor", "Larsen", "Schmidt", "Patel", "Moreau", "Tanaka")
 _PLACES = (
@@ -29,16 +45,43 @@ _PLACES = (
 
 
 def trade_account(scope: Scope) -> dict[str, Any]:
+    """The balances, with the switches the account's configuration turned."""
     brokerage = scope.facade.sandbox.brokerage
-    return render.trade_account(
+    view = render.trade_account(
         scope.facade.account(scope.number),
         brokerage.balance(scope.number),
         [p for p in brokerage.positions(scope.number) if p.quantity],
     )
+    config = trade_configuration(scope)
+    view["shorting_enabled"] = view["shorting_enabled"] and not config["no_shorting"]
+    view["trade_suspended_by_user"] = config["suspend_trade"]
+    return view
 
 
 def trade_configuration(scope: Scope) -> dict[str, Any]:
-    return render.trade_configuration(scope.facade.account(scope.number))
+    """The account's defaults with what was set through PATCH."""
+    defaults = render.trade_configuration(scope.facade.account(scope.number))
+    return defaults | scope.facade.configurations.get(scope.number, {})
+
+
+def update_configuration(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
+    """PATCH: every field given (null = unchanged) is checked before any is stored."""
+    account = scope.facade.account(scope.number)
+    changes = {}
+    for name, value in body.items():
+        if value is None or name not in _CONFIG_FIELDS:
+            continue  # UNCONFIRMED: unknown fields are ignored
+        allowed = _CONFIG_FIELDS[name]
+        if name == "max_margin_multiplier":
+            value = str(value) if isinstance(value, int | str) else value
+            allowed = ("1", "2", "4") if account.margin else ("1",)
+        elif name == "max_options_trading_level":
+            allowed = tuple(range(4 if account.margin else 3))
+        if isinstance(value, bool) != (allowed == _BOOL) or value not in allowed:
+            raise bad(f"invalid {name}: {value!r} (allowed: {', '.join(map(str, allowed))})")
+        changes[name] = value
+    scope.facade.configurations.setdefault(scope.number, {}).update(changes)
+    return trade_configuration(scope)
 
 
 # --------------------------------------------------------------------------- Broker API

@@ -17,7 +17,8 @@ from . import render
 from .wire import NOT_FOUND, Refusal, asset_uuid, bad
 
 
-def _is_stock(sandbox: Simulation, symbol: str) -> bool:
+def is_stock(sandbox: Simulation, symbol: str) -> bool:
+    """A ticker Alpaca trades: one the market can price that is not an index."""
     market = sandbox.market
     if classify(symbol) != "equity" or not market.ensure(symbol):
         return False
@@ -30,13 +31,13 @@ def _asset(sandbox: Simulation, symbol: str) -> dict[str, Any]:
 
 def known_stocks(sandbox: Simulation) -> list[str]:
     symbols = list(sandbox.market.symbols)
-    return sorted(s for s in symbols if classify(s) == "equity" and _is_stock(sandbox, s))
+    return sorted(s for s in symbols if classify(s) == "equity" and is_stock(sandbox, s))
 
 
 def lookup(sandbox: Simulation, key: str) -> dict[str, Any]:
     """By ticker, or by the id of an asset the market has registered."""
     symbol = key.strip().upper()
-    if _is_stock(sandbox, symbol):
+    if is_stock(sandbox, symbol):
         return _asset(sandbox, symbol)
     for known in known_stocks(sandbox):
         if asset_uuid(known) == key.strip().lower():

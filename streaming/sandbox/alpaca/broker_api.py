@@ -58,6 +58,7 @@ routes = [
     *endpoints.account_routes(_ACCOUNT, BROKER),
     *endpoints.position_routes(f"{_ACCOUNT}/positions", BROKER),
     *endpoints.order_routes(f"{_ACCOUNT}/orders", BROKER),
+    *endpoints.watchlist_routes(f"{_ACCOUNT}/watchlists", BROKER),
     *endpoints.market_routes("/alpaca/v1", BROKER),
     Route("/alpaca/v2/events/trades", events_trades, methods=["GET"]),
     Route("/alpaca/v1/events/trades", events_trades, methods=["GET"]),

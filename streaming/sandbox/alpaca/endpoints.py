@@ -17,7 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import accounts, activities, assets, orders, positions, render, schedule
+from . import (
+    accounts,
+    activities,
+    assets,
+    contracts,
+    orders,
+    portfolio,
+    positions,
+    render,
+    schedule,
+    watchlists,
+)
 from .customers import BROKER
 from .facade import Scope, account_scope, authenticate, facade_of
 from .wire import BAD_INPUT, NOT_FOUND, Refusal, alpaca_error, ok
@@ -79,11 +90,84 @@ async def _configurations(request: Request, scope: Scope) -> Response:
     return ok(accounts.trade_configuration(scope))
 
 
+async def _set_configurations(request: Request, scope: Scope) -> Response:
+    return ok(accounts.update_configuration(scope, await json_body(request)))
+
+
+async def _portfolio_history(request: Request, scope: Scope) -> Response:
+    sandbox = scope.facade.sandbox
+    return ok(portfolio.history(sandbox, scope.number, request.query_params))
+
+
 def account_routes(prefix: str, api: str) -> list[Route]:
-    """`{prefix}/account` and its `/configurations`."""
+    """`{prefix}/account`, its `/configurations` (read and PATCH) and its
+    `/portfolio/history`."""
+    config = f"{prefix}/account/configurations"
     return [
         Route(f"{prefix}/account", scoped(api, _trade_account), methods=["GET"]),
-        Route(f"{prefix}/account/configurations", scoped(api, _configurations), methods=["GET"]),
+        Route(config, scoped(api, _configurations), methods=["GET"]),
+        Route(config, scoped(api, _set_configurations), methods=["PATCH"]),
+        Route(
+            f"{prefix}/account/portfolio/history",
+            scoped(api, _portfolio_history),
+            methods=["GET"],
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- watchlists
+
+
+async def _list_watchlists(request: Request, scope: Scope) -> Response:
+    return ok(watchlists.listing(scope.facade.sandbox, scope.facade.watchlists, scope.number))
+
+
+async def _create_watchlist(request: Request, scope: Scope) -> Response:
+    body = await json_body(request)
+    book = scope.facade.watchlists
+    return ok(watchlists.create(scope.facade.sandbox, book, scope.number, body))
+
+
+async def _get_watchlist(request: Request, scope: Scope) -> Response:
+    found = scope.facade.watchlists.find(scope.number, request.path_params["watchlist_id"])
+    return ok(watchlists.render(scope.facade.sandbox, found))
+
+
+async def _update_watchlist(request: Request, scope: Scope) -> Response:
+    body, wid = await json_body(request), request.path_params["watchlist_id"]
+    book = scope.facade.watchlists
+    return ok(watchlists.update(scope.facade.sandbox, book, scope.number, wid, body))
+
+
+async def _add_to_watchlist(request: Request, scope: Scope) -> Response:
+    body, wid = await json_body(request), request.path_params["watchlist_id"]
+    book = scope.facade.watchlists
+    return ok(watchlists.add(scope.facade.sandbox, book, scope.number, wid, body))
+
+
+async def _delete_watchlist(request: Request, scope: Scope) -> Response:
+    watchlists.delete(scope.facade.watchlists, scope.number, request.path_params["watchlist_id"])
+    return Response(status_code=204)
+
+
+async def _remove_from_watchlist(request: Request, scope: Scope) -> Response:
+    wid, symbol = request.path_params["watchlist_id"], request.path_params["symbol"]
+    book = scope.facade.watchlists
+    return ok(watchlists.remove(scope.facade.sandbox, book, scope.number, wid, symbol))
+
+
+def watchlist_routes(prefix: str, api: str) -> list[Route]:
+    """`{prefix}` (list, create), `{prefix}/{id}` (get, replace, add a symbol, delete) and
+    `{prefix}/{id}/{symbol}` (remove it)."""
+    one = f"{prefix}/{{watchlist_id}}"
+    return [
+        Route(prefix, scoped(api, _list_watchlists), methods=["GET"]),
+        Route(prefix, scoped(api, _create_watchlist), methods=["POST"]),
+        Route(one, scoped(api, _get_watchlist), methods=["GET"]),
+        Route(one, scoped(api, _update_watchlist), methods=["PUT"]),
+        Route(one, scoped(api, _add_to_watchlist), methods=["POST"]),
+        Route(one, scoped(api, _delete_watchlist), methods=["DELETE"]),
+        Route(f"{one}/{{symbol}}", scoped(api, _remove_from_watchlist), methods=["DELETE"]),
     ]
 
 
@@ -216,4 +300,21 @@ def market_routes(prefix: str, api: str) -> list[Route]:
         Route(f"{prefix}/calendar", authed(api, calendar), methods=["GET"]),
         Route(f"{prefix}/assets", authed(api, list_assets), methods=["GET"]),
         Route(f"{prefix}/assets/{{symbol_or_asset_id}}", authed(api, get_asset), methods=["GET"]),
+    ]
+
+
+def option_contract_routes(prefix: str, api: str) -> list[Route]:
+    """`{prefix}/options/contracts` and one contract by symbol or id (Trading API)."""
+
+    def list_contracts(request: Request) -> Any:
+        return contracts.select(facade_of(request).sandbox, request.query_params)
+
+    def get_contract(request: Request) -> Any:
+        key = request.path_params["symbol_or_id"]
+        return contracts.lookup(facade_of(request).sandbox, key)
+
+    one = f"{prefix}/options/contracts/{{symbol_or_id}}"
+    return [
+        Route(f"{prefix}/options/contracts", authed(api, list_contracts), methods=["GET"]),
+        Route(one, authed(api, get_contract), methods=["GET"]),
     ]

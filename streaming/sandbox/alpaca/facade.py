@@ -19,6 +19,7 @@ from ..core.simulation import Simulation
 from . import render
 from .customers import Customer, Customers
 from .events import TradeEvents
+from .watchlists import WatchlistBook
 from .wire import NOT_FOUND, UNAUTHORIZED, alpaca_error, order_uuid
 
 __all__ = ["AlpacaSandbox", "OrderNotes", "Scope", "facade_of"]
@@ -41,6 +42,9 @@ class AlpacaSandbox:
         self.notes = OrderNotes({}, set())
         self.events = TradeEvents(sandbox, self.keys, self.render_order)
         self._order_ids: dict[str, tuple[str, int]] = {}  # Alpaca id -> (number, id), seen
+        self.watchlists = WatchlistBook()
+        #: Account configuration set through PATCH, by account number (over the defaults).
+        self.configurations: dict[str, dict[str, Any]] = {}
 
     @property
     def customers(self) -> dict[str, Customer]:

@@ -25,4 +25,6 @@ routes = [
     *endpoints.position_routes("/alpaca/v2/positions", TRADING),
     *endpoints.order_routes("/alpaca/v2/orders", TRADING),
     *endpoints.market_routes("/alpaca/v2", TRADING),
+    *endpoints.watchlist_routes("/alpaca/v2/watchlists", TRADING),
+    *endpoints.option_contract_routes("/alpaca/v2", TRADING),
 ]
