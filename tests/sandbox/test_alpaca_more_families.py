@@ -17,6 +17,8 @@ from alpaca.trading.enums import (
     AssetStatus,
     ContractType,
     ExerciseStyle,
+    OrderSide,
+    TimeInForce,
     TradeConfirmationEmail,
 )
 from alpaca.trading.models import AccountConfiguration
@@ -24,6 +26,8 @@ from alpaca.trading.requests import (
     CreateWatchlistRequest,
     GetOptionContractsRequest,
     GetPortfolioHistoryRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
     UpdateWatchlistRequest,
 )
 
@@ -310,6 +314,28 @@ def test_set_account_configurations_stores_and_shows(client):
         error = refused(client.set_account_configurations, body)
         assert (error.status_code, error.code) == (422, 40010000), bad
     assert client.get_account_configurations() == again  # a refusal changes nothing
+
+
+def test_configuration_switches_govern_new_orders(client):
+    """`no_shorting` refuses a sell that would open a short, `suspend_trade` every order
+    (403, Alpaca's forbidden code); turning them off lets orders through again."""
+    config = client.get_account_configurations()
+    short = MarketOrderRequest(
+        symbol="GOOG", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY
+    )
+    buy = LimitOrderRequest(
+        symbol="SCHD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, limit_price=1
+    )
+    client.set_account_configurations(config.model_copy(update={"no_shorting": True}))
+    error = refused(client.submit_order, short)
+    assert (error.status_code, error.code) == (403, 40310000)
+    assert client.submit_order(buy).symbol == "SCHD"
+    client.set_account_configurations(config.model_copy(update={"suspend_trade": True}))
+    error = refused(client.submit_order, buy)
+    assert (error.status_code, error.code) == (403, 40310000)
+    assert client.get_account().trade_suspended_by_user is True
+    client.set_account_configurations(config)
+    assert client.submit_order(short).side == OrderSide.SELL
 
 
 def test_broker_trade_configuration_update_per_account(broker):

@@ -186,10 +186,21 @@ def _client_order_id(scope: Scope, given: Any) -> str:
     return given
 
 
+def _check_configuration(scope: Scope, request: OrderRequest) -> None:
+    """The account configuration's `suspend_trade` blocks new orders, `no_shorting` orders
+    that would open a short (403, as the brokerage's own short refusal)."""
+    config = scope.facade.configurations.get(scope.number, {})
+    if config.get("suspend_trade"):
+        raise Refusal(403, FORBIDDEN, "new orders are blocked: trading is suspended by the user")
+    if config.get("no_shorting") and any(leg.action == "Sell to Open" for leg in request.legs):
+        raise Refusal(403, FORBIDDEN, "account is not allowed to short")
+
+
 def place(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
     """Validate, place through the brokerage, publish; the new order (or raise Refusal)."""
     client_id = _client_order_id(scope, body.get("client_order_id"))
     request, notional = order_request(scope, body, client_id)
+    _check_configuration(scope, request)
     try:
         placed = scope.facade.sandbox.brokerage.place_order(scope.number, request).order
     except OrderRejected as exc:
