@@ -268,3 +268,46 @@ def test_order_list_tags_and_pages(api, control):
         refused = api.get(f"/v1/accounts/{account}/orders", params=bad)
         assert refused.status_code == 400, bad
         assert refused.json()["errors"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("duration", "message"),
+    [
+        ("pre", "Duration pre is not supported"),
+        ("post", "Duration post is not supported"),
+        ("forever", "Invalid duration forever"),
+        ("ioc", "Invalid duration ioc"),  # Tradier has no immediate-or-cancel duration
+        ("DAY", "Invalid duration DAY"),
+    ],
+)
+def test_placing_validates_duration_as_modify_does(api, duration, message):
+    """Placing (and its preview) refuses a duration the brokerage cannot do, in Tradier's
+    error shape and with modify's words; nothing is placed."""
+    account = account_of(api)
+    form = {"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "5",
+            "type": "limit", "duration": duration, "price": "1.00"}  # fmt: skip
+    for extra in ({}, {"preview": "true"}):
+        refused = api.post(f"/v1/accounts/{account}/orders", data={**form, **extra})
+        assert refused.status_code == 400, (extra, refused.text)
+        assert refused.json() == {"errors": {"error": [message]}}, extra
+    assert api.get(f"/v1/accounts/{account}/orders").json() == {"orders": "null"}
+    order_id = resting_buy(api, account)
+    modified = api.put(f"/v1/accounts/{account}/orders/{order_id}", data={"duration": duration})
+    assert modified.status_code == 400
+    assert modified.json() == {"errors": {"error": [message]}}  # the same words
+
+
+def test_placing_needs_a_duration(api):
+    """`duration` is required when placing (Tradier's docs mark it so); blank is missing."""
+    account = account_of(api)
+    form = {"class": "equity", "symbol": "AAPL", "side": "buy", "quantity": "5",
+            "type": "limit", "price": "1.00"}  # fmt: skip
+    for extra in ({}, {"duration": ""}, {"duration": "", "preview": "true"}):
+        refused = api.post(f"/v1/accounts/{account}/orders", data={**form, **extra})
+        assert refused.status_code == 400, (extra, refused.text)
+        assert refused.json() == {"errors": {"error": ["Missing duration: one of day, gtc"]}}
+    assert api.get(f"/v1/accounts/{account}/orders").json() == {"orders": "null"}
+    placed = api.post(f"/v1/accounts/{account}/orders", data={**form, "duration": "gtc"})
+    assert placed.status_code == 200, placed.text
+    order = api.get(f"/v1/accounts/{account}/orders/{placed.json()['order']['id']}").json()
+    assert order["order"]["duration"] == "gtc"

@@ -96,6 +96,9 @@ _EQUITY_SIDE = {
     "Sell to Open": "sell_short",
     "Buy to Close": "buy_to_cover",
 }
+#: Tradier's `duration`: what the brokerage can do, and what Tradier documents but it cannot
+_DURATIONS = {"day": "Day", "gtc": "GTC"}
+_UNSUPPORTED_DURATIONS = {"pre", "post"}
 _SIDE_ACTION = {
     "buy": "Buy to Open",
     "sell": "Sell to Close",
@@ -669,13 +672,26 @@ class TradierSandbox:
                     instrument_type=instrument,
                 ),
             ),
-            time_in_force="GTC" if form.get("duration") == "gtc" else "Day",
+            time_in_force=time_in_force(form.get("duration", "").strip() or None),
             price=price,
             price_effect=("Debit" if side.startswith("buy") else "Credit")
             if order_type == "limit"
             else None,
             client_order_id=form.get("tag") or None,
         )
+
+
+def time_in_force(duration: str | None) -> str:
+    """Tradier's `duration` as the brokerage's time in force, for placing and modify alike:
+    OrderRejected (400) for one it cannot do. None (not sent, or blank) is refused too: a
+    new order needs one (modify does not call this for a duration it was not sent)."""
+    if duration is None:
+        raise OrderRejected("invalid_duration", "Missing duration: one of day, gtc")
+    if duration in _UNSUPPORTED_DURATIONS:
+        raise OrderRejected("invalid_duration", f"Duration {duration} is not supported")
+    if duration not in _DURATIONS:
+        raise OrderRejected("invalid_duration", f"Invalid duration {duration}")
+    return _DURATIONS[duration]
 
 
 # -- REST routes --------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .api import (
     params,
     place_order,
     render,
+    time_in_force,
 )
 from .query import BadQuery, day, day_of, in_days, page_of
 
@@ -37,8 +38,6 @@ _TERMINAL = {"filled", "canceled", "rejected", "expired"}
 #: modify's `type`: what the brokerage can do, and what Tradier documents but it cannot
 _MODIFY_TYPES = {"market": "Market", "limit": "Limit"}
 _UNSUPPORTED_TYPES = {"stop", "stop_limit", "debit", "credit", "even"}
-_DURATIONS = {"day": "Day", "gtc": "GTC"}
-_UNSUPPORTED_DURATIONS = {"pre", "post"}
 #: one month back, as Tradier's `filter=all` defaults to
 _ALL_DAYS = 31
 
@@ -136,7 +135,7 @@ def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOr
         "quantity": quantity,
         "side": side,
         "type": form.get("type", "market"),
-        "duration": form.get("duration", "day"),
+        "duration": form["duration"].strip(),  # validated by the dry run's request
         "result": True,
         "order_cost": order_cost,
         # positive when the requirement grows (the record signs it from the account's side)
@@ -203,11 +202,7 @@ def _changes(form: dict[str, str]) -> dict[str, Any]:
         changes["order_type"] = _MODIFY_TYPES[kind]
     duration = form.get("duration")
     if duration is not None:
-        if duration in _UNSUPPORTED_DURATIONS:
-            raise BadQuery(f"Duration {duration} is not supported")
-        if duration not in _DURATIONS:
-            raise BadQuery(f"Invalid duration {duration}")
-        changes["time_in_force"] = _DURATIONS[duration]
+        changes["time_in_force"] = time_in_force(duration)  # as placing validates it
     raw_price = form.get("price")
     if raw_price is not None:
         price = parse_decimal(raw_price)
@@ -235,6 +230,8 @@ async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -
         changes = _changes(await params(request))
     except BadQuery as exc:
         return errors(request, str(exc))
+    except OrderRejected as exc:  # the duration, refused as placing refuses it
+        return errors(request, exc.message)
     if "price" in changes and changes.get("order_type", found.order_type) == "Market":
         return errors(request, f"Invalid price {changes['price']}: a market order takes none")
     number = request.path_params["number"]
