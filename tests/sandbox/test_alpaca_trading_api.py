@@ -21,6 +21,7 @@ from alpaca.trading.models import Order, TradeActivity, TradeUpdate
 from alpaca.trading.requests import (
     ClosePositionRequest,
     GetCalendarRequest,
+    GetOptionContractsRequest,
     GetOrdersRequest,
     LimitOrderRequest,
     ReplaceOrderRequest,
@@ -350,3 +351,79 @@ async def test_socket_faults_and_http_faults_apply(sandbox, control, client, key
     error = api_error(client.get_account)
     assert error.status_code == 503 and error.code == 50310000
     assert client.get_account().account_number  # one use only
+
+
+async def test_ioc_orders_fill_at_once_or_are_canceled(client, control, sandbox, key_id):
+    """`ioc`: at the order's first fill attempt what cannot fill is canceled. A limit under
+    the market: new → canceled, nothing filled. A marketable 300 shares (2-3 fills when
+    worked): new → partial_fill → canceled, the filled part kept. Each a TradeUpdate."""
+    updates: list[TradeUpdate] = []
+
+    async def on_update(update: TradeUpdate) -> None:
+        updates.append(update)
+
+    def ioc(qty: int, limit_price: float) -> Order:
+        return client.submit_order(
+            LimitOrderRequest(
+                symbol="SCHD",
+                qty=qty,
+                side=OrderSide.BUY,
+                time_in_force=TimeInForce.IOC,
+                limit_price=limit_price,
+            )
+        )
+
+    stream = TradingStream(key_id, SECRET, url_override=ws_url(sandbox))
+    stream.subscribe_trade_updates(on_update)
+    runner = asyncio.create_task(stream._run_forever())
+    try:
+        await wait_until(lambda: sandbox.sandbox.hub.find("alpaca-ws"), what="socket open")
+        session = sandbox.sandbox.hub.find("alpaca-ws")[0]
+        await wait_until(lambda: session.listening, what="listening")
+        resting = await asyncio.to_thread(ioc, 5, 1)
+        big = await asyncio.to_thread(ioc, 300, 40)
+        assert resting.time_in_force == TimeInForce.IOC
+        await asyncio.to_thread(control.step)  # both Live
+        await asyncio.to_thread(control.step)  # the first fill attempt
+        for _ in range(3):  # nothing is left to work
+            await asyncio.to_thread(control.step)
+
+        def events(order: Order) -> list[str]:
+            return [u.event for u in updates if u.order.id == order.id]
+
+        await wait_until(
+            lambda: "canceled" in events(resting) and "canceled" in events(big),
+            what="canceled updates",
+        )
+    finally:
+        await stream.stop_ws()
+        await asyncio.wait_for(runner, 10)
+    assert events(resting) == ["new", "canceled"]
+    assert events(big) == ["new", "partial_fill", "canceled"]
+    partial = next(u for u in updates if u.order.id == big.id and u.event == "partial_fill")
+    canceled = client.get_order_by_id(big.id)
+    assert canceled.status == OrderStatus.CANCELED and canceled.canceled_at is not None
+    assert 0 < float(canceled.filled_qty) < 300 and float(canceled.filled_qty) == partial.qty
+    nothing = client.get_order_by_id(resting.id)
+    assert nothing.status == OrderStatus.CANCELED and float(nothing.filled_qty) == 0
+
+
+def test_ioc_is_refused_for_options(client):
+    """Alpaca's options take `day` and `gtc` only: an `ioc` option order, new or as a
+    replacement, is bad input (422), nothing placed."""
+    contract = client.get_option_contracts(
+        GetOptionContractsRequest(underlying_symbols=["SPY"])
+    ).option_contracts[0]
+    order = LimitOrderRequest(
+        symbol=contract.symbol, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.IOC,
+        limit_price=0.01,
+    )  # fmt: skip
+    refused = api_error(lambda: client.submit_order(order))
+    assert refused.status_code == 422 and refused.code == 40010000
+    assert "not supported for options" in refused.message
+    assert client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL)) == []
+    day = client.submit_order(order.model_copy(update={"time_in_force": TimeInForce.DAY}))
+    replace = ReplaceOrderRequest(time_in_force=TimeInForce.IOC)
+    refused = api_error(lambda: client.replace_order_by_id(day.id, replace))
+    assert refused.status_code == 422 and refused.code == 40010000
+    assert client.get_order_by_id(day.id).status == OrderStatus.NEW

@@ -541,6 +541,55 @@ def test_cancel_and_filled_orders_cannot_be_cancelled():
     assert err.value.status == 404
 
 
+def test_ioc_cancels_what_its_first_fill_attempt_leaves():
+    """IOC: the first fill attempt (the step after Live) fills what it can and cancels the
+    rest in the same step, filled quantity kept; a later step never works the remainder."""
+    broker, market, clock, margin, _ = make()
+    resting = {**limit_body("AAPL", "Buy to Open", 3, "240.00", "Debit", "Equity")}
+    resting["time-in-force"] = "IOC"
+    rest_id = broker.place_order(margin, resting)["order"]["id"]
+    clock.tick()
+    assert [sdk("Order", e.data).status for e in broker.step()] == ["Live"]
+    clock.tick()
+    batch = broker.step()  # the first fill attempt: not marketable
+    validate_all(batch)
+    assert [(e.kind, e.data["id"], e.data["status"]) for e in batch] == [
+        ("Order", rest_id, "Cancelled")
+    ]
+    cancelled = sdk("Order", broker.order(margin, rest_id))
+    assert cancelled.legs[0].remaining_quantity == 3 and not cancelled.legs[0].fills
+    market.prices["AAPL"] = 239.0  # would be marketable now: too late
+    clock.tick()
+    assert broker.step() == [] and broker.order(margin, rest_id)["status"] == "Cancelled"
+
+    option = option_position(broker, margin)
+    big = limit_body(option["symbol"], "Buy to Open", 10, "6.00", "Debit", "Equity Option")
+    big_id = broker.place_order(margin, {**big, "time-in-force": "IOC"})["order"]["id"]
+    clock.tick()
+    broker.step()  # Live
+    clock.tick()
+    batch = broker.step()  # marketable: the first of its 2-3 planned fills, then cancelled
+    validate_all(batch)
+    assert [e.kind for e in batch] == ["Order", "CurrentPosition", "AccountBalance", "Order"]
+    partial, final = sdk("Order", batch[0].data), sdk("Order", batch[-1].data)
+    assert partial.status == "Live" and len(partial.legs[0].fills) == 1
+    assert final.id == big_id and final.status == "Cancelled"
+    filled = sum(f.quantity for f in final.legs[0].fills)
+    assert 0 < filled < 10 and final.legs[0].remaining_quantity == 10 - filled
+    for _ in range(3):
+        clock.tick()
+        assert broker.step() == []
+    assert sum(f.quantity for f in sdk("Order", broker.order(margin, big_id)).legs[0].fills) == (
+        filled
+    )
+
+    market_ioc = {**market_body("AAPL", "Buy to Open", 2), "time-in-force": "IOC"}
+    market_id = broker.place_order(margin, market_ioc)["order"]["id"]
+    events = step_until(broker, clock, lambda b: any(e.kind == "CurrentPosition" for e in b))
+    orders = [sdk("Order", e.data) for e in events if e.kind == "Order"]
+    assert orders[-1].id == market_id and orders[-1].status == "Filled"
+
+
 def test_closing_a_position_pushes_zero_then_removes_it():
     """Selling the whole SPY position pushes quantity 0 once, then it is gone."""
     broker, market, clock, margin, _ = make()

@@ -11,6 +11,7 @@ from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.order import (
     InstrumentType,
     Leg,
+    LimitOrder,
     MarketOrder,
     OrderAction,
     OrderStatus,
@@ -120,3 +121,39 @@ async def test_expired_token_on_subscribe_is_an_error(sandbox, control, refresh_
                 await streamer.subscribe_accounts(accounts)
                 await anyio.sleep(5)
     assert any("Alert streamer error" in str(e) for e in leaves(info.value))
+
+
+async def test_an_ioc_that_cannot_fill_is_cancelled_on_the_stream(sandbox, control, refresh_token):
+    """An IOC limit buy far under the ask: Received, Live, then Cancelled at its first fill
+    attempt (nothing filled), pushed as Order events like any other cancel."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        accounts = await Account.get(session)
+        async with alert_streamer(session, sandbox) as streamer:
+            await streamer.subscribe_accounts(accounts)
+            order = LimitOrder(
+                time_in_force=OrderTimeInForce.IOC,
+                legs=[
+                    Leg(
+                        instrument_type=InstrumentType.EQUITY,
+                        symbol="DIA",
+                        action=OrderAction.BUY_TO_OPEN,
+                        quantity=Decimal(4),
+                    )
+                ],
+                price=Decimal("-1.00"),
+            )
+            placed = await accounts[0].place_order(session, order, dry_run=False)
+            statuses = []
+            with anyio.fail_after(10):
+                async for pushed in streamer.listen(PlacedOrder):
+                    assert pushed.id == placed.order.id
+                    statuses.append(pushed.status)
+                    if pushed.status not in (OrderStatus.RECEIVED, OrderStatus.LIVE):
+                        break
+                    control.step()
+            assert statuses == [OrderStatus.RECEIVED, OrderStatus.LIVE, OrderStatus.CANCELLED]
+            assert pushed.legs[0].remaining_quantity == 4 and not pushed.legs[0].fills
+            for _ in range(3):  # a later step does not work it again
+                control.step()
+            final = await accounts[0].get_order(session, placed.order.id)
+            assert final.status == OrderStatus.CANCELLED and not final.legs[0].fills

@@ -230,3 +230,50 @@ async def test_sessions_are_closed_cleanly_by_concurrent_clients(sandbox, contro
 
     assert await asyncio.gather(*(one(i) for i in range(10))) == [2] * 10
     assert control.state()["credentials"][cred(refresh_token)]["refreshes"] == 10
+
+
+async def test_ioc_fills_what_it_can_at_once_and_cancels_the_rest(sandbox, control, refresh_token):
+    """A marketable IOC limit buy of 300 shares: its first fill attempt fills the first of
+    the 2-3 fills a big order takes, and the rest is cancelled there (filled part kept); a
+    small marketable IOC fills whole."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        account = (await Account.get(session))[0]
+        quote = (await get_market_data_by_type(session, equities=["SCHD"]))[0]
+
+        def held() -> Decimal:
+            return next((p.quantity for p in positions if p.symbol == "SCHD"), Decimal(0))
+
+        positions = await account.get_positions(session)
+        before = held()
+
+        def ioc(quantity: int) -> LimitOrder:
+            leg = Leg(
+                instrument_type=InstrumentType.EQUITY,
+                symbol="SCHD",
+                action=OrderAction.BUY_TO_OPEN,
+                quantity=Decimal(quantity),
+            )
+            return LimitOrder(
+                time_in_force=OrderTimeInForce.IOC, legs=[leg], price=-(quote.ask + Decimal(5))
+            )
+
+        big = (await account.place_order(session, ioc(300), dry_run=False)).order
+        for _ in range(5):
+            control.step()
+            current = await account.get_order(session, big.id)
+            if current.status not in (OrderStatus.RECEIVED, OrderStatus.LIVE):
+                break
+        assert current.status == OrderStatus.CANCELLED
+        filled = sum(f.quantity for f in current.legs[0].fills or [])
+        assert 0 < filled < 300 and current.legs[0].remaining_quantity == 300 - filled
+        positions = await account.get_positions(session)
+        assert held() == before + filled
+
+        small = (await account.place_order(session, ioc(3), dry_run=False)).order
+        for _ in range(5):
+            control.step()
+            current = await account.get_order(session, small.id)
+            if current.status not in (OrderStatus.RECEIVED, OrderStatus.LIVE):
+                break
+        assert current.status == OrderStatus.FILLED
+        assert sum(f.quantity for f in current.legs[0].fills or []) == 3

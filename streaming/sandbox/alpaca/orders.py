@@ -38,6 +38,7 @@ from .wire import (
 _TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 _ALL_TIF = ("day", "gtc", "opg", "cls", "ioc", "fok")
 TIF_IN = {"day": "Day", "gtc": "GTC", "ioc": "IOC"}
+_OPTION_TIF = ("day", "gtc")
 _MAX_CLIENT_ID = 128
 _REPLACEABLE = {"qty", "time_in_force", "limit_price", "stop_price", "trail", "client_order_id"}
 SOURCE = "alpaca-sandbox"
@@ -115,6 +116,13 @@ def _whole(qty: Decimal) -> Decimal:
     return qty
 
 
+def _check_option_tif(tif: str, tasty: str) -> None:
+    """Alpaca's options take `day` and `gtc` only (its TimeInForce docs, changelog
+    2026-08-28), so an `ioc` option order is refused as Alpaca refuses it."""
+    if is_option(tasty) and tif not in _OPTION_TIF:
+        raise bad(f"order_time_in_force provided not supported for options trading: {tif}")
+
+
 def order_request(
     scope: Scope, body: dict[str, Any], client_order_id: str
 ) -> tuple[OrderRequest, str | None]:
@@ -156,6 +164,7 @@ def order_request(
     if tif not in TIF_IN:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
     tasty = tasty_symbol(symbol)
+    _check_option_tif(tif, tasty)
     if notional is not None:
         if notional <= 0:
             raise bad("notional must be > 0")
@@ -284,6 +293,8 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
     tif = changes.get("time_in_force")
     if tif is not None and tif not in TIF_IN:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
+    if tif is not None:
+        _check_option_tif(tif, old.legs[0].symbol)
     qty = number_param(changes, "qty")
     legs: tuple[LegRequest, ...] = ()
     if qty is not None:

@@ -7,7 +7,8 @@ the same seed, the same calls, the same clock and the same prices give the same 
 Life of an order: `place_order` accepts it as `Received`; the next `step()` makes it `Live`;
 later steps fill it against the current quotes (a Market order at once, at the ask for buys
 and the bid for sells; a Limit order once marketable, a larger one in 2-3 partial fills on
-consecutive steps). Every fill moves cash and positions and yields, in this order, an `Order`
+consecutive steps; an IOC order only at its first fill attempt, the rest cancelled there).
+Every fill moves cash and positions and yields, in this order, an `Order`
 event, one `CurrentPosition` event per leg and an `AccountBalance` event, ready for the account
 streamer. Orders placed or cancelled through `place_order`/`cancel_order` come back as records:
 the caller (the REST route) publishes those `Order` events itself; `step()` does not repeat them.
@@ -771,7 +772,9 @@ class Brokerage:
         """Advance every working order one tick against current prices; return events to push.
 
         Per working order, in id order: `Received` -> `Live` (one Order event), or a fill
-        (Order, one CurrentPosition per leg, AccountBalance).
+        (Order, one CurrentPosition per leg, AccountBalance). An IOC order gets one fill
+        attempt: what it leaves (all of it when not marketable, the rest of a big order's
+        planned fills) is cancelled in the same step (one more Order event, fills kept).
         """
         events: list[AccountEvent] = []
         for order in list(self._working.values()):
@@ -781,6 +784,8 @@ class Brokerage:
                 events.append(self._order_event(order))
             elif order.status == "Live":
                 events.extend(self._try_fill(order))
+                if order.time_in_force == "IOC" and order.status == "Live":
+                    events.append(self._cancel(order))  # immediate or cancel
         return events
 
     def demo_order(self, account_number: str) -> list[AccountEvent]:
