@@ -20,9 +20,10 @@ from tastytrade.instruments import (
     Option,
     get_future_option_chain,
     get_option_chain,
+    get_quantity_decimal_precisions,
 )
 from tastytrade.market_data import get_market_data_by_type
-from tastytrade.order import InstrumentType
+from tastytrade.order import InstrumentType, Leg, MarketOrder, OrderAction, OrderTimeInForce
 from tastytrade.search import symbol_search
 from tastytrade.utils import TastytradeError
 
@@ -241,3 +242,26 @@ async def test_a_future_has_one_price_on_rest_and_on_the_feed(sandbox, refresh_t
     finally:
         control.configure(tick_rate=20.0)
         control.close()
+
+
+async def test_equities_offer_only_the_whole_shares_the_brokerage_takes(sandbox, refresh_token):
+    """No equity says it is fractional-eligible and the quantity precision of Equity is 0,
+    because the brokerage refuses a fractional quantity (422 invalid_quantity): a client
+    reading either never offers what would be refused."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        equities = await Equity.get(session, ["SPY", "AAPL", "SPX", "ZZQX"], page_offset=None)
+        assert [e.is_fractional_quantity_eligible for e in equities] == [False] * 4
+        precisions = await get_quantity_decimal_precisions(session)
+        equity = next(p for p in precisions if p.instrument_type == InstrumentType.EQUITY)
+        assert (equity.value, equity.minimum_increment_precision) == (0, 0)
+        account = (await Account.get(session))[0]
+        leg = Leg(
+            instrument_type=InstrumentType.EQUITY,
+            symbol="AAPL",
+            action=OrderAction.BUY_TO_OPEN,
+            quantity=Decimal("1.5"),
+        )
+        with pytest.raises(TastytradeError, match="invalid_quantity"):
+            await account.place_order(
+                session, MarketOrder(time_in_force=OrderTimeInForce.DAY, legs=[leg]), dry_run=True
+            )

@@ -143,12 +143,12 @@ async def test_no_warrants_and_no_currency_pairs(sandbox, refresh_token):
 
 
 async def test_quantity_decimal_precisions(sandbox, refresh_token):
-    """Whole shares and contracts, fractional equities to 5 places in 0.00001 steps."""
+    """Whole shares and contracts (the brokerage takes no fractional quantity)."""
     async with sdk_session(sandbox, refresh_token) as session:
         precisions = await get_quantity_decimal_precisions(session)
     by_type = {(p.instrument_type, p.symbol): p for p in precisions}
     equity = by_type[(InstrumentType.EQUITY, None)]
-    assert (equity.value, equity.minimum_increment_precision) == (5, 5)
+    assert (equity.value, equity.minimum_increment_precision) == (0, 0)
     option = by_type[(InstrumentType.EQUITY_OPTION, None)]
     assert (option.value, option.minimum_increment_precision) == (0, 0)
     assert by_type[(InstrumentType.FUTURE, None)].value == 0

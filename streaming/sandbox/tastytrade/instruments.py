@@ -73,7 +73,8 @@ def equity_item(facts: Fundamentals) -> dict[str, Any]:
         "is-options-closing-only": False,
         "active": True,
         "is-illiquid": facts.liquidity_rating < 2,
-        "is-fractional-quantity-eligible": kind != "index",
+        # the brokerage trades whole shares only (refuses a fraction 422 invalid_quantity)
+        "is-fractional-quantity-eligible": False,
         "tick-sizes": EQUITY_TICK_SIZES,
         "option-tick-sizes": OPTION_TICK_SIZES,
     }
@@ -325,10 +326,11 @@ def absent(what: str) -> Callable[[Request, Simulation, str], Awaitable[Response
 
 
 # -- quantity precisions -------------------------------------------------------------------
-#: How many decimals an order quantity may carry, per instrument type: whole options and
-#: futures, fractional equities (the equities say `is-fractional-quantity-eligible`).
+#: How many decimals an order quantity may carry, per instrument type: whole shares,
+#: options and futures, as the brokerage takes them (no equity says
+#: `is-fractional-quantity-eligible`). Cryptocurrency is reference only: the market has none.
 QUANTITY_PRECISIONS = [
-    {"instrument-type": "Equity", "value": 5, "minimum-increment-precision": 5},
+    {"instrument-type": "Equity", "value": 0, "minimum-increment-precision": 0},
     {"instrument-type": "Equity Option", "value": 0, "minimum-increment-precision": 0},
     {"instrument-type": "Future", "value": 0, "minimum-increment-precision": 0},
     {"instrument-type": "Future Option", "value": 0, "minimum-increment-precision": 0},
