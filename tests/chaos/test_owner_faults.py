@@ -204,9 +204,15 @@ async def test_a_paused_owner_stops_its_broker_sessions_on_resume(cluster: Clust
     control = cluster.sandbox.control()
 
     def sessions() -> tuple[int, int]:
-        entry = control.state()["credentials"][DEMO_TT]
+        entry = control.state()["credentials"].get(DEMO_TT, {})
         return len(entry.get("dxlink", [])), len(entry.get("streamer", []))
 
+    # the owner holds both of its broker sessions before it freezes (frozen mid-handshake,
+    # it would hold only one, and the new owner's would then be the only DXLink session)
+    deadline = time.monotonic() + 20
+    while sessions() != (1, 1):
+        assert time.monotonic() < deadline, f"the owner connected: {sessions()}"
+        await asyncio.sleep(0.05)
     os.kill(owner.pid, signal.SIGSTOP)
     try:
         deadline = time.monotonic() + 20
