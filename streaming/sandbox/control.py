@@ -33,7 +33,7 @@ SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "alpaca-
 CREDENTIAL_REFUSABLE = {"tradier-stream", "alpaca-sse"}
 #: Config fields fixed at start (changing them live could break a promise, e.g. hand out
 #: an order id again).
-START_ONLY_CONFIG = {"order_id_base"}
+START_ONLY_CONFIG = {"order_id_base", "start_time"}
 
 
 def control_error(status: int, code: str, message: str, **headers: str) -> Response:

@@ -139,7 +139,9 @@ def test_one_option_contract_by_symbol_or_id(client, sandbox):
     by_id = client.get_option_contract(listed.id)
     assert by_symbol.id == by_id.id == listed.id and by_id.symbol == listed.symbol
     assert by_symbol.underlying_asset_id == client.get_asset("QQQ").id
-    error = refused(client.get_option_contract, "QQQ991231C00001000")
+    # Thursday 2099-12-31 *is* listed (New Year's Day 2100 is a Friday holiday)
+    assert client.get_option_contract("QQQ991231C00001000").expiration_date.weekday() == 3
+    error = refused(client.get_option_contract, "QQQ991230C00001000")  # a Wednesday
     assert (error.status_code, error.code) == (404, 40410000)
     error = refused(client.get_option_contract, str(uuid.uuid4()))
     assert (error.status_code, error.code) == (404, 40410000)

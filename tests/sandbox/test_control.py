@@ -52,6 +52,7 @@ async def test_control_api_refuses_non_loopback_clients(app):
         ),
         ("/_sandbox/faults", {"kind": "http_error", "path_prefix": "v1"}, "must start with /"),
         ("/_sandbox/config", {"order_id_base": 5}, "can only be set when the sandbox starts"),
+        ("/_sandbox/config", {"start_time": 1.8e9}, "can only be set when the sandbox starts"),
         ("/_sandbox/config", {"tick_rat": 3}, "unknown config keys"),
         ("/_sandbox/config", {"tick_rate": "fast"}, "could not convert"),
         ("/_sandbox/tick", {"n": 0}, "between 1 and"),

@@ -30,13 +30,6 @@ from tastytrade.utils import TastytradeError
 from tests.support.sdk import sdk_session
 
 
-def _last_friday_before(day: dt.date) -> dt.date:
-    day -= dt.timedelta(days=1)
-    while day.weekday() != 4:
-        day -= dt.timedelta(days=1)
-    return day
-
-
 async def test_equity_get_one_many_and_pages(sandbox, refresh_token):
     """Equity.get by symbol (a slash as %2F too) and by list, every page as _paginate reads them."""
     async with sdk_session(sandbox, refresh_token) as session:
@@ -118,9 +111,10 @@ async def test_option_get_of_every_held_option(sandbox, refresh_token):
 
 async def test_unlisted_options_and_list_filters(sandbox, refresh_token):
     """Unlisted contracts are 404s; the list endpoint drops them and honours with-expired."""
-    today = dt.datetime.now(dt.UTC).date()
-    expired = f"SPY   {_last_friday_before(today):%y%m%d}C00590000"
-    thursday = _last_friday_before(today + dt.timedelta(days=14)) + dt.timedelta(days=6)
+    expired = "SPY   250221C00590000"  # a Friday expiration long past
+    # not an expiration: a Thursday whose Friday trades (the Thursday before a holiday
+    # Friday, such as 2099-12-31, is one: tests/sandbox/test_market_days.py)
+    thursday = dt.date(2099, 12, 17)
     async with sdk_session(sandbox, refresh_token) as session:
         chain = await get_option_chain(session, "SPY")
         live = next(iter(chain.values()))[0].symbol
@@ -133,7 +127,7 @@ async def test_unlisted_options_and_list_filters(sandbox, refresh_token):
                 await Option.get(session, bad)
         old = await Option.get(session, expired)
         assert not old.active and old.is_closing_only and old.days_to_expiration == 0
-        symbols = {"symbol[]": [live, expired, "SPY   991231C00590000"]}
+        symbols = {"symbol[]": [live, expired, "SPY   991230C00590000"]}
         data = await session._get("/instruments/equity-options", params=symbols)
         assert [i["symbol"] for i in data["items"]] == [live]
         data = await session._get(

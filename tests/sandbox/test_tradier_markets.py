@@ -45,7 +45,11 @@ def frozen(control) -> None:
 
 
 def third_friday(day: dt.date) -> bool:
-    return day.weekday() == 4 and 15 <= day.day <= 21
+    """The monthly expiration: the third Friday, or the Thursday before it when that Friday
+    is a holiday (Juneteenth 2026-06-19 -> 2026-06-18), which stays "standard"."""
+    friday = day + dt.timedelta(days=1) if day.weekday() == 3 else day
+    holiday_moved = day.weekday() == 3 and friday in HOLIDAYS
+    return friday.weekday() == 4 and 15 <= friday.day <= 21 and (day == friday) != holiday_moved
 
 
 def as_list(value: list | dict) -> list:

@@ -27,10 +27,6 @@ LIMIT_DEFAULT, LIMIT_MAX = 100, 10000
 _EPOCH = dt.date(1970, 1, 1)
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _key(option: OptionSymbol) -> tuple[str, dt.date, Decimal, str]:
     """The listing order: underlying, expiration, strike, call before put."""
     return (option.underlying, option.expiry, option.strike, option.right)
@@ -86,7 +82,7 @@ def chain(sandbox: Simulation, underlying: str) -> list[OptionSymbol]:
     """Today's chain of a stock (empty for anything Alpaca would not list)."""
     if not is_stock(sandbox, underlying):
         return []
-    return chains.chain_options(underlying, sandbox.market.mid(underlying), _today())
+    return chains.chain_options(underlying, sandbox.market.mid(underlying), sandbox.market_date())
 
 
 def _date(params: Any, name: str) -> dt.date | None:
@@ -174,7 +170,7 @@ def _listed(sandbox: Simulation, option: OptionSymbol | None) -> bool:
     return (
         option is not None
         and chains.is_listed(option)
-        and option.expiry >= _today()
+        and option.expiry >= sandbox.market_date()
         and is_stock(sandbox, option_underlying(option.underlying))
         and sandbox.market.ensure(option.streamer_symbol)
     )

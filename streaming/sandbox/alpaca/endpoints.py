@@ -9,6 +9,7 @@ semantic function and answers its result or its `Refusal`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..core import trading_calendar as cal
 from . import (
     accounts,
     activities,
@@ -282,7 +284,8 @@ def market_routes(prefix: str, api: str) -> list[Route]:
     """Clock, calendar and assets under `prefix` (`/alpaca/v1` or `/alpaca/v2`)."""
 
     def clock(request: Request) -> Any:
-        return schedule.clock()
+        now = facade_of(request).sandbox.now()
+        return schedule.clock(dt.datetime.fromtimestamp(now, cal.NEW_YORK))
 
     def calendar(request: Request) -> Any:
         q = request.query_params

@@ -112,7 +112,7 @@ def history(sandbox: Simulation, number: str, params: Any) -> dict[str, Any]:
     if timeframe != "1D" and span > INTRADAY_MAX_DAYS:
         raise bad("intraday timeframes need a period of at most 30 days")
     extended = _flag(params.get("extended_hours"))
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.fromtimestamp(sandbox.now(), dt.UTC)
     today = _market_date(now, extended)
     end = today
     if params.get("date_end"):

@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from . import chains
 from .net_liq_history import TIME_BACK, NetLiqHistory
 from .records import (
     EQUITY,
@@ -52,6 +53,7 @@ from .records import (
     PositionRecord,
     TransactionRecord,
 )
+from .trading_calendar import market_date
 
 __all__ = [
     "AccountEvent",
@@ -832,7 +834,7 @@ class Brokerage:
         short = rng.choice(_MARGIN_SHORTS)
         for ticker, qty in (("SPY", 10), ("AAPL", 50), (short, -rng.choice((10, 15, 20, 25)))):
             self._seed_position(acct, _equity(ticker), Decimal(qty), rng, now, spread=0.06)
-        expiry = self._option_expiry(snapshot_date(now), rng)
+        expiry = self._option_expiry(market_date(now), rng)
         specs = [("SPY", "C", rng.choice((1, 2, 3)))]
         if rng.random() < 0.6:
             specs.append(("QQQ", "P", -1))
@@ -880,19 +882,20 @@ class Brokerage:
 
     @staticmethod
     def _option_expiry(today: date, rng: random.Random) -> date:
-        """A monthly (third-Friday) expiration 30-60 days out, else the last Friday in range."""
+        """A monthly expiration 30-60 days out, else the last listed expiration in range
+        (the chains' dates: a holiday Friday's expiration is the Thursday before)."""
         first, last = today + timedelta(days=30), today + timedelta(days=60)
         candidates = []
         for months_ahead in range(0, 4):
             year = today.year + (today.month - 1 + months_ahead) // 12
             month = (today.month - 1 + months_ahead) % 12 + 1
-            first_day = date(year, month, 1)
-            friday = first_day + timedelta(days=(4 - first_day.weekday()) % 7 + 14)
-            if first <= friday <= last:
-                candidates.append(friday)
+            monthly = chains.monthly_expiration(year, month)
+            if first <= monthly <= last:
+                candidates.append(monthly)
         if candidates:
             return rng.choice(candidates)
-        return last - timedelta(days=(last.weekday() - 4) % 7)
+        expiry = chains.listed_expiration(last)
+        return expiry if expiry <= last else chains.listed_expiration(last - timedelta(days=7))
 
     # ----------------------------------------------------------------- internals: prices
 

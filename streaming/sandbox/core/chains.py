@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from . import trading_calendar as cal
 from .symbols import OptionSymbol
 
 
@@ -15,19 +16,47 @@ def _third_friday(year: int, month: int) -> dt.date:
     return first + dt.timedelta(days=offset + 14)
 
 
+def _on_trading_day(friday: dt.date) -> dt.date:
+    """A Friday expiration moved to the trading day before it when the Friday is an NYSE
+    holiday (Good Friday, a Friday Independence Day, Juneteenth, Christmas or New Year's
+    Day), as listed options then expire."""
+    return friday if cal.is_trading_day(friday) else cal.previous_trading_day(friday)
+
+
+def listed_expiration(day: dt.date) -> dt.date:
+    """The expiration of the week (Monday to Sunday) `day` is in: its Friday, or the
+    trading day before a holiday Friday (Good Friday 2027-03-26 -> Thursday 2027-03-25)."""
+    return _on_trading_day(day + dt.timedelta(days=4 - day.weekday()))
+
+
+def monthly_expiration(year: int, month: int) -> dt.date:
+    """The month's standard (monthly) expiration: the third Friday, or the trading day
+    before it when it is a holiday (Juneteenth 2026-06-19 -> Thursday 2026-06-18)."""
+    return _on_trading_day(_third_friday(year, month))
+
+
+def expiration_type(expiry: dt.date) -> str:
+    """ "Regular" for the monthly expiration (also when a holiday moved it off its third
+    Friday), "Weekly" for the others. Tradier says "standard" / "weeklys" for the same."""
+    return "Regular" if expiry == monthly_expiration(expiry.year, expiry.month) else "Weekly"
+
+
 def expirations(today: dt.date, weeklies: int = 4, monthlies: int = 3) -> list[dt.date]:
-    """The next few Friday weeklies plus the next few monthly (third-Friday) expirations."""
+    """The expirations listed on the market date `today` (`trading_calendar.market_date`):
+    the next few weeklies plus the next few monthlies, each after `today` and on a trading
+    day (a holiday Friday's expiration is the Thursday before)."""
     dates: set[dt.date] = set()
     friday = today + dt.timedelta(days=(4 - today.weekday()) % 7)
-    if friday == today:
+    while len(dates) < weeklies:
+        expiry = _on_trading_day(friday)
+        if expiry > today:
+            dates.add(expiry)
         friday += dt.timedelta(days=7)
-    for i in range(weeklies):
-        dates.add(friday + dt.timedelta(days=7 * i))
     year, month = today.year, today.month
-    while len([d for d in dates if d == _third_friday(d.year, d.month)]) < monthlies:
-        third = _third_friday(year, month)
-        if third > today:
-            dates.add(third)
+    while len([d for d in dates if expiration_type(d) == "Regular"]) < monthlies:
+        monthly = monthly_expiration(year, month)
+        if monthly > today:
+            dates.add(monthly)
         month += 1
         if month > 12:
             year, month = year + 1, 1
@@ -78,7 +107,7 @@ def nested_chain(underlying: str, price: float, today: dt.date) -> dict[str, Any
         "deliverables": [],
         "expirations": [
             {
-                "expiration-type": "Regular" if d == _third_friday(d.year, d.month) else "Weekly",
+                "expiration-type": expiration_type(d),
                 "expiration-date": d.isoformat(),
                 "days-to-expiration": (d - today).days,
                 "settlement-type": "PM",
@@ -92,17 +121,13 @@ def nested_chain(underlying: str, price: float, today: dt.date) -> dict[str, Any
     }
 
 
-def expiration_type(expiry: dt.date) -> str:
-    """ "Regular" for the monthly (third-Friday) expiration, "Weekly" for the others."""
-    return "Regular" if expiry == _third_friday(expiry.year, expiry.month) else "Weekly"
-
-
 def is_listed(option: OptionSymbol) -> bool:
-    """Whether the sandbox lists a contract: a Friday expiration on the half-dollar strike
-    grid. Every chain's contracts are listed, and so are the ones a position still holds
-    after the price walked its strike off today's chain; "SPY 2025-02-20" or a strike of
-    590.25 are not."""
-    return option.expiry.weekday() == 4 and (option.strike * 2) % 1 == 0
+    """Whether the sandbox lists a contract: its week's expiration (`listed_expiration`: the
+    Friday, the Thursday before a holiday Friday) on the half-dollar strike grid. Every
+    chain's contracts are listed, and so are the ones a position still holds after the
+    price walked its strike off today's chain or the market date passed them; "SPY
+    2025-02-20" (a Thursday), Good Friday 2027-03-26 or a strike of 590.25 are not."""
+    return option.expiry == listed_expiration(option.expiry) and (option.strike * 2) % 1 == 0
 
 
 def option_instrument(option: OptionSymbol, today: dt.date, underlying: str) -> dict[str, Any]:

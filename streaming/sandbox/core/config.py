@@ -37,6 +37,11 @@ class SandboxConfig:
     #: restarted sandbox never hands out an id of a previous run (that would take more than
     #: a million orders a second). Fixed once the sandbox starts.
     order_id_base: int = 0
+    #: The sandbox's clock starts at this instant (epoch seconds) and runs on from there at
+    #: real speed; 0: the real time. The market, the brokerage and every façade's dates
+    #: (the market date, expirations, clocks and calendars) read it, so a run can be set on
+    #: a chosen day (a holiday week, New Year's Eve). Fixed once the sandbox starts.
+    start_time: float = 0.0
 
     # -- Tradier (streaming/sandbox/tradier/) ----------------------------------------
     #: How long a market session id may be used to *start* a stream (Tradier: 5 minutes).

@@ -40,6 +40,7 @@ from .symbols import (
     parse_candle_symbol,
     parse_option_streamer_symbol,
 )
+from .trading_calendar import previous_trading_day
 
 __all__ = [
     "CANDLE_HISTORY_CAP",
@@ -111,6 +112,7 @@ _TRADING_SECONDS_PER_YEAR = 252 * 6.5 * 3600
 _TICK_DT = 1.0 / _TRADING_SECONDS_PER_YEAR  # one tick = one simulated trading second
 _SESSION_SECONDS = 6.5 * 3600
 _DAY_MS = 86_400_000
+_EPOCH_DATE = dt.date(1970, 1, 1)
 _YEAR_MS = 365.0 * _DAY_MS
 _SEQ_MASK = (1 << 22) - 1  # dxFeed sequences are 22 bits (they share `index` with time)
 _TRADE_PROBABILITY = 0.4  # per underlying tick
@@ -209,9 +211,11 @@ def candle_index(time_ms: int, sequence: int = 0) -> int:
 
 
 def _prev_trading_day(day_id: int) -> int:
-    """The weekday before ``day_id`` (1970-01-01, day 0, was a Thursday)."""
-    weekday = (day_id + 3) % 7  # 0 = Monday
-    return day_id - (3 if weekday == 0 else 2 if weekday == 6 else 1)
+    """The NYSE trading day before ``day_id`` (days since 1970-01-01): weekends and the
+    calendar's holidays skipped, so ``prevDayId`` (and every previous-close date the
+    façades derive from it) never names a day the market was closed."""
+    day = _EPOCH_DATE + dt.timedelta(days=day_id)
+    return (previous_trading_day(day) - _EPOCH_DATE).days
 
 
 def _cents(price: float) -> int:

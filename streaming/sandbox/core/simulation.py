@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections import Counter
@@ -22,6 +23,7 @@ from .faults import Faults
 from .hub import Hub
 from .market import Market
 from .symbols import classify
+from .trading_calendar import market_date
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,16 @@ class Simulation:
         self.started_at = time.time()
         if self.config.order_id_base <= 0:  # from the start time: never an id of a past run
             self.config.order_id_base = int(self.started_at * 1_000_000)
-        self.market = Market(seed=self.config.seed)
+        #: How far the sandbox's clock is from the real one (`config.start_time`).
+        self._clock_offset = (
+            self.config.start_time - self.started_at if self.config.start_time > 0 else 0.0
+        )
+        self.market = Market(seed=self.config.seed, clock=self.now)
         self.brokerage = Brokerage(
-            self.market, seed=self.config.seed, first_order_id=self.config.order_id_base
+            self.market,
+            seed=self.config.seed,
+            clock=self.now,
+            first_order_id=self.config.order_id_base,
         )
         self.credentials = Credentials()
         self.faults = Faults()
@@ -52,6 +61,17 @@ class Simulation:
         self.account_listeners: list[Callable[[AccountEvent], None]] = []
         #: Each façade's per-credential report for `state()` (its customers and streams).
         self.credential_reporters: list[Callable[[], dict[str, dict[str, Any]]]] = []
+
+    # -- the clock ---------------------------------------------------------------
+    def now(self) -> float:
+        """The sandbox's time (epoch seconds): the real time, or from `config.start_time`
+        on. The market, the brokerage and the façades' dates read it."""
+        return time.time() + self._clock_offset
+
+    def market_date(self) -> dt.date:
+        """The market's current date (`trading_calendar.market_date`): every façade's
+        "today" for expirations, days to expiration and reference data."""
+        return market_date(self.now())
 
     # -- simulation -------------------------------------------------------------
     def underlying_count(self) -> int:

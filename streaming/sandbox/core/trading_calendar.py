@@ -141,6 +141,26 @@ def next_trading_day(day: dt.date) -> dt.date:
     return day
 
 
+def market_date(now: float | dt.datetime) -> dt.date:
+    """The market's current date: the calendar date in New York at `now` (epoch seconds
+    or an aware datetime). Every façade's "today" is this one date.
+
+    It decides which expirations are still listed, an option's days to expiration and
+    whether it has expired. Listed options are dated by New York days: they trade until
+    the close of their expiration date in New York, and the next New York day they are
+    gone. The UTC date turns at 19:00/20:00 New York time, hours before that day ends (a
+    contract expiring today would read as expired the evening before, and the listing
+    would jump a week early); the machine's local date depends on where the sandbox runs.
+    `current_session_day` is not it either: it is the day the running figures (open,
+    high, low, last) are booked to, which stays on Friday over the weekend and on the
+    previous trading day until 09:30, so days to expiration would count from a stale day.
+    Weekends and holidays are market dates too (nothing trades, nothing expires on them).
+    """
+    if isinstance(now, dt.datetime):
+        return now.astimezone(NEW_YORK).date()
+    return dt.datetime.fromtimestamp(now, NEW_YORK).date()
+
+
 def current_session_day(now: dt.datetime) -> dt.date:
     """The latest trading day whose regular session has opened by `now`: the day the
     simulated market's running figures (open, high, low, last) are booked to."""

@@ -37,10 +37,6 @@ _LISTED_MARKET = {"etf": "ARCX", "index": "CBOE", "stock": "XNAS"}
 _TRUE = {"true": True, "false": False}
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def instrument_id(symbol: str) -> int:
     """A stable numeric id per symbol (tastytrade's instrument ids are ints)."""
     return int.from_bytes(hashlib.blake2b(symbol.encode(), digest_size=4).digest()) % 10_000_000
@@ -50,7 +46,7 @@ def _facts(sandbox: Simulation, symbol: str) -> Fundamentals | None:
     """The one adapter to the core's reference data (equities and indices only)."""
     if instrument_kind(symbol) not in ("stock", "etf", "index"):
         return None
-    return fundamentals(sandbox.market, symbol, _today())
+    return fundamentals(sandbox.market, symbol, sandbox.market_date())
 
 
 def equity_item(facts: Fundamentals) -> dict[str, Any]:
@@ -177,8 +173,10 @@ def listed_option(sandbox: Simulation, occ: str) -> OptionSymbol | None:
     return option
 
 
-def option_item(option: OptionSymbol) -> dict[str, Any]:
-    return chains.option_instrument(option, _today(), option_underlying(option.underlying))
+def option_item(sandbox: Simulation, option: OptionSymbol) -> dict[str, Any]:
+    return chains.option_instrument(
+        option, sandbox.market_date(), option_underlying(option.underlying)
+    )
 
 
 async def list_equity_options(request: Request, sandbox: Simulation, credential: str) -> Response:
@@ -189,7 +187,9 @@ async def list_equity_options(request: Request, sandbox: Simulation, credential:
     for name, value in (("active", active), ("with-expired", with_expired)):
         if isinstance(value, str):
             return bad_request("Invalid parameter", **{name: "must be true or false"})
-    items = [option_item(o) for s in dict.fromkeys(symbols) if (o := listed_option(sandbox, s))]
+    items = [
+        option_item(sandbox, o) for s in dict.fromkeys(symbols) if (o := listed_option(sandbox, s))
+    ]
     if not with_expired:
         items = [i for i in items if i["active"]]
     if active is not None:
@@ -199,7 +199,11 @@ async def list_equity_options(request: Request, sandbox: Simulation, credential:
 
 async def get_equity_option(request: Request, sandbox: Simulation, credential: str) -> Response:
     option = listed_option(sandbox, request.path_params["symbol"])
-    return data_response(request, option_item(option)) if option else not_found("Equity option")
+    return (
+        data_response(request, option_item(sandbox, option))
+        if option
+        else not_found("Equity option")
+    )
 
 
 # -- futures ------------------------------------------------------------------------------
@@ -275,7 +279,7 @@ def future_item(contract: futures.FutureContract, today: dt.date) -> dict[str, A
 
 async def list_futures(request: Request, sandbox: Simulation, credential: str) -> Response:
     """By `symbol[]`, else by `product-code[]`, else every listed contract."""
-    today = _today()
+    today = sandbox.market_date()
     symbols = request.query_params.getlist("symbol[]")
     if symbols:
         found = [c for s in dict.fromkeys(symbols) if (c := futures.contract(s, today))]
@@ -291,13 +295,13 @@ async def list_futures(request: Request, sandbox: Simulation, credential: str) -
 
 
 async def get_future(request: Request, sandbox: Simulation, credential: str) -> Response:
-    today = _today()
+    today = sandbox.market_date()
     contract = futures.contract(request.path_params["symbol"], today)
     return data_response(request, future_item(contract, today)) if contract else not_found("Future")
 
 
 async def list_future_products(request: Request, sandbox: Simulation, credential: str) -> Response:
-    today = _today()
+    today = sandbox.market_date()
     items = [future_product_item(p, today) for p in futures.products()]
     return data_response(request, {"items": items})
 
@@ -306,7 +310,7 @@ async def get_future_product(request: Request, sandbox: Simulation, credential: 
     product = futures.product(request.path_params["code"])
     if product is None or product.exchange != request.path_params["exchange"]:
         return not_found("Future product")
-    return data_response(request, future_product_item(product, _today()))
+    return data_response(request, future_product_item(product, sandbox.market_date()))
 
 
 # -- what the market does not have ------------------------------------------------------

@@ -117,7 +117,7 @@ async def current_sessions(request: Request, sandbox: Simulation, credential: st
         return bad_request(
             "Invalid parameter", **{"instrument-collections[]": f"unknown {unknown[0]!r}"}
         )
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.fromtimestamp(sandbox.now(), dt.UTC)
     return data_response(request, {"items": [market_session(c, now) for c in wanted]})
 
 
@@ -131,14 +131,14 @@ def market_calendar(today: dt.date) -> dict[str, Any]:
 
 
 async def equity_holidays(request: Request, sandbox: Simulation, credential: str) -> Response:
-    return data_response(request, market_calendar(dt.datetime.now(dt.UTC).date()))
+    return data_response(request, market_calendar(sandbox.market_date()))
 
 
 async def futures_holidays(request: Request, sandbox: Simulation, credential: str) -> Response:
     """GET /market-time/futures/holidays/{exchange}: the SDK's exchanges (CME, CFE, Equity)."""
     if request.path_params["exchange"] not in (EQUITY, *FUTURES):
         return not_found("Exchange")
-    return data_response(request, market_calendar(dt.datetime.now(dt.UTC).date()))
+    return data_response(request, market_calendar(sandbox.market_date()))
 
 
 routes = [

@@ -26,10 +26,6 @@ from .rest import authed, data_response, not_found
 MAX_SYMBOLS = 500
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _now_iso() -> str:
     """Now, as tastytrade stamps times: ISO-8601 UTC with milliseconds."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
@@ -37,7 +33,7 @@ def _now_iso() -> str:
 
 def _facts(sandbox: Simulation, symbol: str) -> Fundamentals | None:
     """The one adapter to the core's reference data (underlyings: equities, indices, futures)."""
-    return fundamentals(sandbox.market, symbol, _today())
+    return fundamentals(sandbox.market, symbol, sandbox.market_date())
 
 
 def _text(value: Any) -> str | None:
@@ -97,7 +93,7 @@ def metric_item(sandbox: Simulation, facts: Fundamentals, now: str) -> dict[str,
                 # the market prices every expiration at the same ATM vol: no term structure
                 "implied-volatility": str(facts.iv_index),
             }
-            for day in chains.expirations(_today())
+            for day in chains.expirations(sandbox.market_date())
             if price > 0
         ]
     if facts.dividends and facts.next_dividend:

@@ -8,7 +8,6 @@ every error is `{"error": {"code", "message"}}`: the only shapes the SDK parses.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -181,6 +180,11 @@ async def api_quote_tokens(request: Request, sandbox: Simulation, credential: st
     )
 
 
+def _day(day_id: int) -> str:
+    """A dxFeed day id (days since 1970-01-01) as an ISO date."""
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day_id)).isoformat()
+
+
 def market_data_item(
     sandbox: Simulation, symbol: str, instrument_type: str
 ) -> dict[str, Any] | None:
@@ -196,14 +200,13 @@ def market_data_item(
         if classify(key) not in ("equity", "future"):
             return None
         if key.startswith("/"):  # a listed contract is quoted under its feed symbol
-            listed = futures.contract(key, dt.datetime.now(dt.UTC).date())
+            listed = futures.contract(key, sandbox.market_date())
             key = listed.streamer_symbol if listed else key
     if not market.ensure(key):
         return None
     quote = market.quote(key)
     summary = market.summary(key)
     trade = market.trade(key)
-    today = dt.datetime.fromtimestamp(time.time(), dt.UTC).date()
     bid, ask = quote["bidPrice"], quote["askPrice"]
     mid = round((bid + ask) / 2, 4)
     return {
@@ -223,8 +226,9 @@ def market_data_item(
         "prev-close": summary["prevDayClosePrice"],
         "volume": trade["dayVolume"],
         "close-price-type": "Regular",
-        "summary-date": today.isoformat(),
-        "prev-close-date": (today - dt.timedelta(days=1)).isoformat(),
+        # the market's own days: the previous close is dated its previous trading day
+        "summary-date": _day(summary["dayId"]),
+        "prev-close-date": _day(summary["prevDayId"]),
         "prev-close-price-type": "Final",
         "halt-start-time": -1,
         "halt-end-time": -1,
@@ -259,7 +263,7 @@ async def option_chain(request: Request, sandbox: Simulation, credential: str) -
     if classify(underlying) != "equity" or not sandbox.market.ensure(underlying):
         return not_found("Option chain")
     price = sandbox.market.mid(underlying)
-    today = dt.datetime.now(dt.UTC).date()
+    today = sandbox.market_date()
     if nested:
         return data_response(request, {"items": [chains.nested_chain(underlying, price, today)]})
     return data_response(request, {"items": chains.flat_chain(underlying, price, today)})

@@ -454,7 +454,7 @@ class TradierSandbox:
                 "contract_size": 100,
                 "expiration_date": option.expiry.isoformat(),
                 "expiration_type": "standard"
-                if option.expiry == chains._third_friday(option.expiry.year, option.expiry.month)
+                if chains.expiration_type(option.expiry) == "Regular"
                 else "weeklys",
                 "option_type": "call" if option.right == "C" else "put",
                 "root_symbol": option.underlying,
@@ -468,12 +468,13 @@ class TradierSandbox:
         """ORATS-style greeks; `mid_iv` is 0 on rows without a bid, as on illiquid rows."""
         g = self.sandbox.market.greeks(name)
         iv = g["volatility"]
-        years = max(0.0, (option.expiry - dt.date.today()).days / 365.0)
+        years = max(0.0, (option.expiry - self.sandbox.market_date()).days / 365.0)
         try:
             spot = self.sandbox.market.mid(option.underlying)
         except KeyError:
             spot = 0.0
-        now = dt.datetime.now(NEW_YORK) - dt.timedelta(milliseconds=self.delay_ms)
+        now = dt.datetime.fromtimestamp(self.sandbox.now(), NEW_YORK)
+        now -= dt.timedelta(milliseconds=self.delay_ms)
         return {
             "delta": g["delta"],
             "gamma": g["gamma"],

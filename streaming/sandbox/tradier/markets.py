@@ -44,12 +44,14 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").strip().lower() == "true"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(cal.NEW_YORK)
+def _now(facade: TradierSandbox) -> dt.datetime:
+    """The sandbox's clock in New York time."""
+    return dt.datetime.fromtimestamp(facade.sandbox.now(), cal.NEW_YORK)
 
 
 def _standard(day: dt.date) -> bool:
-    return day == chains._third_friday(day.year, day.month)
+    """The monthly expiration (Tradier's `standard`), also when a holiday moved it."""
+    return chains.expiration_type(day) == "Regular"
 
 
 def _underlying(facade: TradierSandbox, symbol: str) -> str | None:
@@ -60,11 +62,11 @@ def _underlying(facade: TradierSandbox, symbol: str) -> str | None:
     return symbol
 
 
-def _dates(symbol: str, all_roots: bool) -> list[tuple[dt.date, str]]:
+def _dates(facade: TradierSandbox, symbol: str, all_roots: bool) -> list[tuple[dt.date, str]]:
     """(expiration, root) pairs: an index's weeklies trade under its extra root and are
     only listed with includeAllRoots, as at Tradier."""
     out = []
-    for day in chains.expirations(dt.date.today()):
+    for day in chains.expirations(facade.sandbox.market_date()):
         if symbol in EXTRA_ROOTS and not _standard(day):
             if all_roots:
                 out.append((day, EXTRA_ROOTS[symbol]))
@@ -84,7 +86,7 @@ async def expirations(request: Request, facade: TradierSandbox, c: TradierCustom
     symbol = _underlying(facade, request.query_params.get("symbol", ""))
     if symbol is None:
         return render(request, {"expirations": None})
-    dates = _dates(symbol, _flag(request, "includeAllRoots"))
+    dates = _dates(facade, symbol, _flag(request, "includeAllRoots"))
     want_strikes = _flag(request, "strikes")
     want_size = _flag(request, "contractSize")
     want_type = _flag(request, "expirationType")
@@ -112,7 +114,11 @@ async def strikes(request: Request, facade: TradierSandbox, c: TradierCustomer) 
         expiry = dt.date.fromisoformat(request.query_params.get("expiration", ""))
     except ValueError:
         return errors(request, "expiration must be YYYY-MM-DD")
-    listed = {d for d, _ in _dates(symbol, _flag(request, "includeAllRoots"))} if symbol else set()
+    listed = (
+        {d for d, _ in _dates(facade, symbol, _flag(request, "includeAllRoots"))}
+        if symbol
+        else set()
+    )
     if symbol is None or expiry not in listed:
         return render(request, {"strikes": None})
     return render(request, {"strikes": {"strike": collapse(_strike_list(facade, symbol))}})
@@ -125,7 +131,7 @@ async def options_lookup(request: Request, facade: TradierSandbox, c: TradierCus
         return render(request, {"symbols": None})
     grid = chains.strikes(facade.sandbox.market.mid(symbol))
     roots: dict[str, list[str]] = {symbol: []}  # the underlying's own root first
-    for day, root in _dates(symbol, True):
+    for day, root in _dates(facade, symbol, True):
         for strike in grid:
             for right in ("C", "P"):
                 occ = OptionSymbol(root, day, right, Decimal(strike)).occ_symbol
@@ -146,7 +152,7 @@ async def option_chains(request: Request, facade: TradierSandbox, c: TradierCust
         expiry = dt.date.fromisoformat(request.query_params.get("expiration", ""))
     except ValueError:
         return errors(request, "expiration must be YYYY-MM-DD")
-    root = dict(_dates(symbol, True)).get(expiry) if symbol else None
+    root = dict(_dates(facade, symbol, True)).get(expiry) if symbol else None
     if symbol is None or root is None:
         return render(request, {"options": None})
     market = facade.sandbox.market
@@ -161,7 +167,7 @@ async def option_chains(request: Request, facade: TradierSandbox, c: TradierCust
 
 # -- clock and calendar --------------------------------------------------------------------
 async def clock(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
-    now = _now()
+    now = _now(facade)
     state = cal.clock(now)
     return render(
         request,
@@ -196,7 +202,7 @@ def _calendar_day(day: dt.date) -> dict[str, Any]:
 
 
 async def calendar(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
-    today = _now().date()
+    today = _now(facade).date()
     try:
         month = int(request.query_params.get("month") or today.month)
         year = int(request.query_params.get("year") or today.year)
@@ -242,7 +248,7 @@ def _history_of(facade: TradierSandbox, raw: str) -> History | None:
         return None
     figures = day_figures(facade.sandbox.market, name)
     option = parse_occ_symbol(symbol) is not None
-    return History(facade.sandbox.config.seed, name, figures, _now(), option)
+    return History(facade.sandbox.config.seed, name, figures, _now(facade), option)
 
 
 def _money(value: float) -> float:
@@ -278,7 +284,7 @@ async def history(request: Request, facade: TradierSandbox, c: TradierCustomer) 
     interval = request.query_params.get("interval", "daily").strip().lower()
     if interval not in HISTORY_INTERVALS:
         return errors(request, f"Invalid interval: {interval}. One of: daily, weekly, monthly")
-    today = _now().date()
+    today = _now(facade).date()
     try:
         start = dt.date.fromisoformat(request.query_params.get("start") or "1900-01-01")
         end = dt.date.fromisoformat(request.query_params.get("end") or today.isoformat())
@@ -313,7 +319,7 @@ async def timesales(request: Request, facade: TradierSandbox, c: TradierCustomer
     if interval not in TIMESALES:
         return errors(request, f"Invalid interval: {interval}. One of: 1min, 5min, 15min")
     minutes, reach = TIMESALES[interval]
-    now = _now()
+    now = _now(facade)
     live = cal.current_session_day(now)
     session = cal.session(live)
     assert session is not None

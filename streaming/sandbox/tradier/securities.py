@@ -10,7 +10,6 @@ what can be shorted.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from starlette.requests import Request
@@ -71,7 +70,7 @@ async def search(request: Request, facade: TradierSandbox, c: TradierCustomer) -
 
 async def etb(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
     """Every listed stock and ETF the market lends easily (an index cannot be shorted)."""
-    market, today = facade.sandbox.market, dt.date.today()
+    market, today = facade.sandbox.market, facade.sandbox.market_date()
     items = []
     for symbol, description, index in sorted(listed_symbols()):
         facts = None if index else fundamentals(market, symbol, today)
