@@ -357,3 +357,33 @@ def test_broker_trade_configuration_update_per_account(broker):
         cash.model_copy(update={"max_options_trading_level": 3}),  # above the cash level 2
     )
     assert (error.status_code, error.code) == (422, 40010000)
+
+
+def test_fractional_trading_cannot_be_switched_on(client, sandbox):
+    """The brokerage trades whole units only, so `fractional_trading: true` is refused
+    (422, Alpaca's bad-input code) rather than stored without effect; false is taken."""
+    config = client.get_account_configurations()
+    error = refused(
+        client.set_account_configurations, config.model_copy(update={"fractional_trading": True})
+    )
+    assert (error.status_code, error.code) == (422, 40010000)
+    assert "fractional" in error.message
+    assert client.get_account_configurations() == config  # nothing stored
+    kept = client.set_account_configurations(
+        config.model_copy(update={"fractional_trading": False})
+    )
+    assert kept.fractional_trading is False
+    broker = BrokerClient(  # a Broker key of its own (a key serves one API)
+        f"AK{uuid.uuid4().hex[:14].upper()}",
+        SECRET,
+        sandbox=True,
+        url_override=f"{sandbox.url}/alpaca",
+    )
+    margin, _ = broker_accounts(broker)
+    current = broker.get_trade_configuration_for_account(margin)
+    error = refused(
+        broker.update_trade_configuration_for_account,
+        margin,
+        current.model_copy(update={"fractional_trading": True}),
+    )
+    assert (error.status_code, error.code) == (422, 40010000)
