@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "streaming",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,10 @@ if REDIS_URL:
         CHANNEL_LAYERS["default"]["CONFIG"].update(capacity=1000, group_expiry=86400)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# /ready (operations/readiness.py): how long the database, Redis and channel-layer
+# checks may take before the process reports itself not ready (seconds).
+READY_TIMEOUT = float(os.environ.get("READY_TIMEOUT", "2"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,13 +4,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from operations import views as operations
 from streaming import sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("health", operations.health, name="health"),
+    path("healthz", operations.health),  # the earlier name, kept for existing probes
+    path("ready", operations.ready, name="ready"),
     path("api/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/events", sse.event_stream, name="api-events"),
     path("watchlist", views.watchlist, name="watchlist"),
