@@ -7,6 +7,7 @@ channels-redis layer; unset means the in-memory layer of a single process.
 import os
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,15 +101,27 @@ TEMPLATES = [
 
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
-        # Persistent connections misbehave under ASGI (field-pitfalls B9).
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {"timeout": 20},
+# DATABASE_URL (e.g. postgresql://user:pass@host:5432/streamdesk) selects the database;
+# unset, an embedded SQLite file. Connections are never persistent: under ASGI a request
+# and a background task may run on any thread of a pool, and a kept connection outlives a
+# database restart as a dead one (field-pitfalls B9). Django opens one per request (or
+# per database_sync_to_async call) and closes it after.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    DATABASES = {"default": _database}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {"timeout": 20},
+        }
     }
-}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
