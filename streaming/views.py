@@ -134,4 +134,3 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
         # Saved all the same: the tabs get the list with their next snapshot.
         logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)
     return JsonResponse({"symbols": symbols, "version": version})
-
