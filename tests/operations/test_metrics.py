@@ -247,3 +247,39 @@ def test_single_process_registry_without_a_directory():
     assert metrics.multiprocess_dir() is None
     assert metrics.forget_dead_processes() == []
     assert b"streamdesk_streams_open" in metrics.exposition()
+
+
+def test_reconnect_reasons_are_a_bounded_set():
+    """Whatever fails, the reconnect label is one of RECONNECT_REASONS (no free text)."""
+    from streaming.brokers.errors import BrokerHTTPError, StreamEnded, StreamSilent
+    from streaming.metrics import RECONNECT_REASONS, reconnect_reason
+
+    cases = {
+        None: "ended",
+        StreamEnded("bye"): "ended",
+        StreamSilent("quiet"): "silent",
+        BrokerHTTPError(429, "slow down"): "rate_limited",
+        BrokerHTTPError(503, "down"): "server_error",
+        BrokerHTTPError(404, "gone"): "broker_error",
+        TimeoutError(): "timeout",
+        ConnectionRefusedError(): "unreachable",
+        ExceptionGroup("g", [ValueError("user 42 AAPL")]): "unexpected",
+    }
+    for exc, reason in cases.items():
+        assert reconnect_reason(exc) == reason
+        assert reason in RECONNECT_REASONS
+
+
+def test_broker_time_of_a_frame():
+    """The oldest live quote's `t` (delayed ones skipped); an order's `updated_at`."""
+    from streaming.metrics import broker_time
+
+    quotes = {
+        "type": "quotes",
+        "quotes": {"SPY": {"t": 1000}, "QQQ": {"t": 900}, "OLD": {"t": 5, "delayed": True}},
+        "greeks": {"X": {"t": 950}},
+    }
+    assert broker_time(quotes) == 900
+    assert broker_time({"type": "order", "order": {"updated_at": 1234}}) == 1234
+    assert broker_time({"type": "balance", "balance": {"updated_at": None}}) is None
+    assert broker_time({"type": "status", "link": {}}) is None
