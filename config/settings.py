@@ -154,6 +154,8 @@ else:
 # /ready (operations/readiness.py): how long the database, Redis and channel-layer
 # checks may take before the process reports itself not ready (seconds).
 READY_TIMEOUT = float(os.environ.get("READY_TIMEOUT", "2"))
+#: `Authorization: Bearer <METRICS_TOKEN>` may scrape /metrics (unset: staff sessions only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

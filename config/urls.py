@@ -14,6 +14,7 @@ urlpatterns = [
     path("health", operations.health, name="health"),
     path("healthz", operations.health),  # the earlier name, kept for existing probes
     path("ready", operations.ready, name="ready"),
+    path("metrics", operations.metrics, name="metrics"),
     path("api/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/events", sse.event_stream, name="api-events"),
     path("watchlist", views.watchlist, name="watchlist"),

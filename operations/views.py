@@ -1,10 +1,13 @@
-"""Probes for load balancers and operators: liveness and readiness. No data, no login."""
+"""Probes for load balancers and operators: liveness and readiness (no data, no login),
+and the Prometheus metrics (staff or the metrics token)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from . import metrics as prometheus
 from . import readiness
 
 
@@ -26,3 +29,21 @@ async def ready(request: HttpRequest) -> JsonResponse:
         "failing": failing,
     }
     return JsonResponse(body, status=503 if failing else 200)
+
+
+@never_cache
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format for `Authorization: Bearer <METRICS_TOKEN>` or a staff
+    session; 403 for a logged-in non-staff user, 401 for anyone else (a wrong token too)."""
+    token = prometheus.bearer_token(request)
+    if not prometheus.token_allowed(token):
+        user = await request.auser()
+        if token is not None or not user.is_staff:
+            status = 403 if token is None and user.is_authenticated else 401
+            response = JsonResponse({"error": "forbidden" if status == 403 else "unauthorized"})
+            response.status_code = status
+            if status == 401:
+                response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    body = await sync_to_async(prometheus.exposition, thread_sensitive=False)()
+    return HttpResponse(body, content_type=prometheus.CONTENT_TYPE)

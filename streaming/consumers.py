@@ -31,6 +31,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """A logged-in user's socket; anonymous sockets are closed with 4401."""
 
     tab: TabSession | None = None
+    transport_name = "ws"  # the metrics' label
 
     @property
     def channel_receive(self) -> Any:

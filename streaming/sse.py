@@ -46,6 +46,8 @@ class EventStreamTab:
     """One SSE response, the transport of one `TabSession`: frames are collected by
     `emit` and written by the generator."""
 
+    transport_name = "sse"  # the metrics' label
+
     def __init__(
         self, layer: Any, channel_name: str, probe: TransportProbe, session_key: str | None
     ) -> None:
