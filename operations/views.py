@@ -1,11 +1,20 @@
-"""Probes for load balancers and operators: liveness and readiness. No data, no login."""
+"""What operators ask: liveness and readiness for load balancers (no data, no login), and
+the staff's stream-health view."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from asgiref.sync import sync_to_async
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from . import readiness
+from .stream_health import stream_health
+
+#: How often the stream-health page asks for fresh data (ms): owners rewrite their
+#: reports every 2 s and on every visible change.
+POLL_MS = 2000
 
 
 @never_cache
@@ -26,3 +35,41 @@ async def ready(request: HttpRequest) -> JsonResponse:
         "failing": failing,
     }
     return JsonResponse(body, status=503 if failing else 200)
+
+
+async def _staff_check(request: HttpRequest, *, json: bool) -> HttpResponse | None:
+    """None for staff; otherwise the answer (the page sends an anonymous visitor to
+    the login, JSON answers 401; a logged-in user who is not staff gets 403)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        if json:
+            return JsonResponse({"error": "login required"}, status=401)
+        return redirect_to_login(request.get_full_path())
+    if not user.is_staff:
+        if json:
+            return JsonResponse({"error": "staff only"}, status=403)
+        return HttpResponseForbidden("Staff only.")
+    return None
+
+
+def _failing_only(request: HttpRequest) -> bool:
+    return request.GET.get("failing") in ("1", "true", "on")
+
+
+@never_cache
+async def stream_health_page(request: HttpRequest) -> HttpResponse:
+    """The staff's stream-health view: the page, with the data it starts from."""
+    if (denied := await _staff_check(request, json=False)) is not None:
+        return denied
+    failing_only = _failing_only(request)
+    data = await stream_health(failing_only=failing_only)
+    context = {"data": data, "failing_only": failing_only, "poll_ms": POLL_MS}
+    return await sync_to_async(render)(request, "operations/stream_health.html", context)
+
+
+@never_cache
+async def stream_health_json(request: HttpRequest) -> JsonResponse:
+    """What the page polls every POLL_MS: the same data as JSON."""
+    if (denied := await _staff_check(request, json=True)) is not None:
+        return denied
+    return JsonResponse(await stream_health(failing_only=_failing_only(request)))
