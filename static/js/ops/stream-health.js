@@ -71,7 +71,7 @@ function lastErrorCell(now, link) {
   const errors = KINDS.map((name) => [name, link.kinds[name]])
     .filter(([, k]) => k && k.last_error)
     .sort((a, b) => b[1].last_error_at - a[1].last_error_at);
-  if (!errors.length) return el("td", { class: "ops-err" }, "—");
+  if (!errors.length) return el("td", { class: "ops-err ops-none" }, "—");
   const [name, kind] = errors[0];
   return el(
     "td",
@@ -88,7 +88,7 @@ function userRow(now, user) {
     : el("span", { class: "ops-meta ops-owner error" }, user.problem);
   const tabs = user.tabs.map((p) =>
     el("span", { class: "ops-meta ops-tabs", "data-pid": p.pid, "data-tabs": p.tabs },
-      `pid ${p.pid}: ${p.tabs} tab${p.tabs === 1 ? "" : "s"}`));
+      `${p.host} pid ${p.pid}: ${p.tabs} tab${p.tabs === 1 ? "" : "s"}`));
   const head = user.epoch
     ? el("span", { class: "ops-meta ops-head-pos" }, `event log ${user.epoch}:${user.seq}`)
     : null;
@@ -109,7 +109,7 @@ function linkRow(now, link) {
     el("td", {},
       el("a", { href: link.admin_url, class: "ops-admin" }, link.label),
       el("small", {}, `${link.broker}${link.quote_source ? " · quote source" : ""}${link.delayed ? " · delayed" : ""}`)),
-    el("td", {}, stateSpan(link.state, link.reason), link.reason ? el("small", {}, link.reason) : null),
+    el("td", {}, stateSpan(link.state, link.reason)),
     kindCell(now, "quotes", link.kinds.quotes),
     kindCell(now, "account", link.kinds.account),
     el("td", { class: "ops-reconnects" }, String(link.reconnects)),
