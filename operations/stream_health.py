@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from redis.exceptions import RedisError
 
 from streaming.health import TROUBLE
 from streaming.health_report import UserHealth, local_reports, process_of, read_reports
@@ -24,6 +25,10 @@ from streaming.registry import registry
 
 #: Reading Redis must not hang the view (seconds).
 READ_TIMEOUT = 2.0
+
+
+class HealthUnavailable(Exception):
+    """Redis, where the cluster's reports are, did not answer."""
 
 
 def link_failing(link: dict[str, Any]) -> bool:
@@ -39,6 +44,8 @@ async def _collect() -> list[UserHealth]:
     )
     try:
         return await read_reports(client)
+    except (RedisError, OSError) as exc:
+        raise HealthUnavailable(f"Redis unavailable: {type(exc).__name__}: {exc}") from exc
     finally:
         await client.aclose()
 
@@ -86,7 +93,8 @@ def _user_row(found: UserHealth, username: str, failing_only: bool) -> dict[str,
 
 async def stream_health(*, failing_only: bool = False) -> dict[str, Any]:
     """Every user with a stream in the cluster: owner, tabs per process, event-log head,
-    and per link and data kind its health (times in epoch ms; `now` to age them by)."""
+    and per link and data kind its health (times in epoch ms; `now` to age them by).
+    Raises HealthUnavailable if Redis does not answer."""
     found = await _collect()
     names = await database_sync_to_async(_usernames)([f.user_id for f in found])
     users = []

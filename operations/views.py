@@ -3,6 +3,8 @@ the staff's stream-health view."""
 
 from __future__ import annotations
 
+import logging
+
 from asgiref.sync import sync_to_async
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
@@ -10,7 +12,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from . import readiness
-from .stream_health import stream_health
+from .stream_health import HealthUnavailable, stream_health
+
+log = logging.getLogger(__name__)
 
 #: How often the stream-health page asks for fresh data (ms): owners rewrite their
 #: reports every 2 s and on every visible change.
@@ -62,9 +66,15 @@ async def stream_health_page(request: HttpRequest) -> HttpResponse:
     if (denied := await _staff_check(request, json=False)) is not None:
         return denied
     failing_only = _failing_only(request)
-    data = await stream_health(failing_only=failing_only)
-    context = {"data": data, "failing_only": failing_only, "poll_ms": POLL_MS}
-    return await sync_to_async(render)(request, "operations/stream_health.html", context)
+    try:
+        data, status, problem = await stream_health(failing_only=failing_only), 200, ""
+    except HealthUnavailable as exc:
+        log.warning("stream health: %s", exc)
+        data, status, problem = {"users": [], "failing_only": failing_only}, 503, str(exc)
+    context = {"data": data, "failing_only": failing_only, "poll_ms": POLL_MS, "problem": problem}
+    response = await sync_to_async(render)(request, "operations/stream_health.html", context)
+    response.status_code = status
+    return response
 
 
 @never_cache
@@ -72,4 +82,8 @@ async def stream_health_json(request: HttpRequest) -> JsonResponse:
     """What the page polls every POLL_MS: the same data as JSON."""
     if (denied := await _staff_check(request, json=True)) is not None:
         return denied
-    return JsonResponse(await stream_health(failing_only=_failing_only(request)))
+    try:
+        return JsonResponse(await stream_health(failing_only=_failing_only(request)))
+    except HealthUnavailable as exc:
+        log.warning("stream health: %s", exc)
+        return JsonResponse({"error": str(exc)}, status=503)

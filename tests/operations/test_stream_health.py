@@ -3,6 +3,7 @@ it, and what it shows of a real stream read from this process's agents (no Redis
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from streaming.lease import PROCESS_ID
 from streaming.registry import registry
 from streaming.sandbox.core.credentials import credential_id
 from tests.streaming.test_consumer import connected, make_trader, receive_until
+from tests.support.redis_server import free_port
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -149,3 +151,25 @@ def _add_link(username: str, refresh_token: str) -> int:
         refresh_token=refresh_token,
     )
     return broker_link_verify(link=link).id
+
+
+async def test_redis_down_is_503_naming_it_without_a_traceback(async_client, settings, caplog):
+    """Several processes, Redis unreachable: the JSON and the page answer 503 saying so
+    (the page still renders, with the reason), one warning line each, no traceback."""
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    await login(async_client, staff=True)
+    with caplog.at_level(logging.WARNING):
+        data = await async_client.get("/ops/streams.json")
+        page = await async_client.get("/ops/streams/?failing=1")
+    assert data.status_code == 503
+    refused = "Redis unavailable: ConnectionError: Error 111 connecting to 127.0.0.1:"
+    assert data.json()["error"].startswith(refused)
+    assert set(data.json()) == {"error"}
+    assert page.status_code == 503
+    html = page.content.decode()
+    assert '<p id="ops-error" class="error">Redis unavailable: ConnectionError' in html
+    assert 'id="failing-only" checked' in html
+    warnings = [r for r in caplog.records if r.name == "operations.views"]
+    assert [r.levelname for r in warnings] == ["WARNING", "WARNING"]
+    assert all(record.exc_info is None for record in caplog.records)
+    assert "Traceback" not in caplog.text

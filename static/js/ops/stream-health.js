@@ -144,7 +144,10 @@ async function poll() {
       window.location.assign(`${root.dataset.loginUrl}?next=${encodeURIComponent(location.pathname)}`);
       return;
     }
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.error || `HTTP ${response.status}`);
+    }
     const data = await response.json();
     if (data.failing_only !== failingOnly()) return; // the filter changed meanwhile
     render(data);
