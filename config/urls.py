@@ -15,6 +15,9 @@ urlpatterns = [
     path("healthz", operations.health),  # the earlier name, kept for existing probes
     path("ready", operations.ready, name="ready"),
     path("metrics", operations.metrics, name="metrics"),
+
+    path("ops/streams/", operations.stream_health_page, name="stream-health"),
+    path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
     path("api/snapshot", views.api_snapshot, name="api-snapshot"),
     path("api/events", sse.event_stream, name="api-events"),
     path("watchlist", views.watchlist, name="watchlist"),

@@ -1,14 +1,25 @@
-"""Probes for load balancers and operators: liveness and readiness (no data, no login),
-and the Prometheus metrics (staff or the metrics token)."""
+"""What operators ask: liveness and readiness for load balancers (no data, no login), the
+Prometheus metrics (staff or the metrics token) and the staff's stream-health view."""
 
 from __future__ import annotations
 
+import logging
+
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from . import metrics as prometheus
 from . import readiness
+from .stream_health import HealthUnavailable, stream_health
+
+log = logging.getLogger(__name__)
+
+#: How often the stream-health page asks for fresh data (ms): owners rewrite their
+#: reports every 2 s and on every visible change.
+POLL_MS = 2000
 
 
 @never_cache
@@ -47,3 +58,50 @@ async def metrics(request: HttpRequest) -> HttpResponse:
             return response
     body = await sync_to_async(prometheus.exposition, thread_sensitive=False)()
     return HttpResponse(body, content_type=prometheus.CONTENT_TYPE)
+
+async def _staff_check(request: HttpRequest, *, json: bool) -> HttpResponse | None:
+    """None for staff; otherwise the answer (the page sends an anonymous visitor to
+    the login, JSON answers 401; a logged-in user who is not staff gets 403)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        if json:
+            return JsonResponse({"error": "login required"}, status=401)
+        return redirect_to_login(request.get_full_path())
+    if not user.is_staff:
+        if json:
+            return JsonResponse({"error": "staff only"}, status=403)
+        return HttpResponseForbidden("Staff only.")
+    return None
+
+
+def _failing_only(request: HttpRequest) -> bool:
+    return request.GET.get("failing") in ("1", "true", "on")
+
+
+@never_cache
+async def stream_health_page(request: HttpRequest) -> HttpResponse:
+    """The staff's stream-health view: the page, with the data it starts from."""
+    if (denied := await _staff_check(request, json=False)) is not None:
+        return denied
+    failing_only = _failing_only(request)
+    try:
+        data, status, problem = await stream_health(failing_only=failing_only), 200, ""
+    except HealthUnavailable as exc:
+        log.warning("stream health: %s", exc)
+        data, status, problem = {"users": [], "failing_only": failing_only}, 503, str(exc)
+    context = {"data": data, "failing_only": failing_only, "poll_ms": POLL_MS, "problem": problem}
+    response = await sync_to_async(render)(request, "operations/stream_health.html", context)
+    response.status_code = status
+    return response
+
+
+@never_cache
+async def stream_health_json(request: HttpRequest) -> JsonResponse:
+    """What the page polls every POLL_MS: the same data as JSON."""
+    if (denied := await _staff_check(request, json=True)) is not None:
+        return denied
+    try:
+        return JsonResponse(await stream_health(failing_only=_failing_only(request)))
+    except HealthUnavailable as exc:
+        log.warning("stream health: %s", exc)
+        return JsonResponse({"error": str(exc)}, status=503)

@@ -102,6 +102,9 @@ class UserStreamManager:
         self._publish_failing = False
         self.last_event_at: float | None = None
         self._health: dict[int, LinkHealth] = {i: LinkHealth() for i in self.links}
+        #: Counts the status changes a trader sees: a health report (health_report.py)
+        #: is written again when it moved, without any work per frame.
+        self.health_version = 0
         self._quote_source: int | None = None
         self._source_delayed = False
         self._last_quote_at: float | None = None
@@ -395,6 +398,7 @@ class UserStreamManager:
         if link_id in self._counted_states:
             self._count_state(info, status["state"])
         if previous is None or visible(previous) != visible(status):
+            self.health_version += 1
             self._send({"type": "status", "link": status, "t": now_ms()})
 
     def _render_status(self, info: LinkInfo) -> dict[str, Any]:
@@ -516,6 +520,15 @@ class UserStreamManager:
                 self._send(frame)
 
     # -- reading ---------------------------------------------------------------------------
+    @property
+    def last_quote_at(self) -> float | None:
+        """When the quote source last sent market data (epoch s), None if never."""
+        return self._last_quote_at
+
+    def link_health(self, link_id: int) -> LinkHealth:
+        """One link's health (read-only use: the stream-health report)."""
+        return self._health[link_id]
+
     def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
         """The full current state (contract `snapshot`), for pages and new sockets."""
         wanted = self.wanted_symbols()
