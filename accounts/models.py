@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.crypto import decrypt_json
 
@@ -125,7 +126,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField("SHA-256 of the secret", max_length=64, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField()
     #: Recorded at most once a minute per token (accounts.tokens.api_token_touch).
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -26,6 +26,8 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+#: The wall clock (windows are the same minutes in every process); tests may pin it.
+_clock = time.time
 KEY_PREFIX = "streamdesk:token-rate"
 
 
@@ -47,7 +49,7 @@ def _limit(kind: str) -> int:
 def token_rate_hit(*, token_id: int, kind: str, now: float | None = None) -> Verdict:
     """Count one hit of `kind` (`connect` or `snapshot`) for the token; refuse it when the
     token is over its per-minute limit in the current window."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
     limit = _limit(kind)

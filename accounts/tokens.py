@@ -88,6 +88,7 @@ def api_token_create(
                     name=name,
                     prefix=prefix,
                     secret_hash=_hash(secret),
+                    created_at=now,
                     expires_at=now + timedelta(days=lifetime_days),
                 )
         except IntegrityError:

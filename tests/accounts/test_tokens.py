@@ -101,9 +101,7 @@ def test_expired_revoked_and_deactivated_tokens_do_not_authenticate(trader):
     assert api_token_authenticate(raw=active.raw) is None
 
 
-def test_ended_tokens_are_revoked_expired_deleted_or_of_an_inactive_user(
-    trader, django_user_model
-):
+def test_ended_tokens_are_revoked_expired_deleted_or_of_an_inactive_user(trader, django_user_model):
     other = django_user_model.objects.create_user(username="other", password="pw-other-1")
     ok = api_token_create(user=trader, name="ok", lifetime_days=30).token
     revoked = api_token_create(user=trader, name="revoked", lifetime_days=30).token
