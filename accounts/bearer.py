@@ -8,7 +8,9 @@ using a browser's cookie; a browser never sends a bearer token by itself). Other
 - HTTP (`BearerTokenMiddleware`): only views marked with `token_readable(kind)` serve a
   token (the stream and the snapshot); anything else with a valid token is a 403
   `token_read_only`. A bad token is a 401, a token over its limit a 429 with
-  `Retry-After` (docs/streaming-contract.md, "API tokens on HTTP").
+  `Retry-After` (docs/streaming-contract.md, "API tokens on HTTP"). On an unmarked view
+  a bearer value that is not shaped like ours (`sdt_…`) is left alone: a view may have a
+  bearer secret of its own (an operator's metrics token).
 - WebSocket (`BearerWebsocketMiddleware`): a bearer handshake skips the Origin check and
   the session stack; a bad token is closed with 4401, one over its connection limit with
   4429 after an `error` frame saying when to retry.
@@ -28,7 +30,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from accounts.models import ApiToken
 from accounts.ratelimit import token_rate_hit
-from accounts.tokens import api_token_authenticate, api_token_touch
+from accounts.tokens import TOKEN_PREFIX, api_token_authenticate, api_token_touch
 from streaming.contract import CLOSE_TOKEN_RATE_LIMITED, CLOSE_UNAUTHENTICATED
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,8 @@ class BearerTokenMiddleware(MiddlewareMixin):
         if raw is None:
             return None
         kind = getattr(view_func, VIEW_ATTRIBUTE, None)
+        if kind is None and not raw.startswith(TOKEN_PREFIX):
+            return None  # another view's own bearer secret (e.g. a metrics token): not ours
         admission = await database_sync_to_async(api_token_admit)(raw=raw, kind=kind)
         if admission.token is None:
             return _invalid()

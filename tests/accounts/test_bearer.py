@@ -278,3 +278,17 @@ async def test_revoking_a_token_closes_its_open_socket_with_4401(stop_managers):
     assert reply["id"] == 1  # the other token's socket is still served
     await kept.disconnect()
     await wait_until(lambda: registry.get(user.pk) is None, within=5, what="manager stopped")
+
+
+def test_another_views_own_bearer_secret_is_left_to_it(django_user_model):
+    """An unmarked view (e.g. /health, or a metrics view with an operator's token) gets a
+    non-`sdt_` bearer value untouched; one of our tokens there is refused as read-only."""
+    response = Client().get("/health", headers={"Authorization": "Bearer operator-secret"})
+    assert response.status_code == 200
+    user = django_user_model.objects.create_user("prober", password="pw-prober-1")
+    raw = api_token_create(user=user, name="bot", lifetime_days=7).raw
+    response = Client().get("/health", headers=bearer(raw))
+    assert (response.status_code, response.json()) == (403, {"error": "token_read_only"})
+    # and a malformed `sdt_` value there is still a bad token
+    response = Client().get("/health", headers={"Authorization": "Bearer sdt_nonsense"})
+    assert response.status_code == 401
