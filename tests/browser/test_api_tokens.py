@@ -37,6 +37,10 @@ def test_create_use_and_revoke_a_token(page: Page, browser_app):
     expect(row.locator(".token-state")).to_have_text("active")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "api-tokens-created.png"))
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing off-screen
+    page.screenshot(path=str(ARTIFACTS / "api-tokens-375.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # seen once: a reload (GET) shows the row, never the secret
     page.goto(f"{browser_app.url}/settings/tokens")
