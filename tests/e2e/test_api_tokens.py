@@ -252,3 +252,35 @@ async def test_limits_hold_across_processes(pair):
     response = await aget(f"{b.url}/api/events", bearer(raw))
     assert response.status_code == 429 and int(response.headers["Retry-After"]) <= retry_after
     owner.close()
+
+
+@pytest.mark.redis
+async def test_revocation_closes_the_tokens_streams_in_every_process(pair):
+    """A token's WebSockets and SSE stream on both processes end with 4401 within the
+    bound after Revoke is pressed on one of them."""
+    a, b = pair
+    owner = a.login(*DEMO_USER)
+    raw = create_token(a, owner, "two processes")
+    frames: list[dict] = []
+    sse = asyncio.create_task(sse_frames(b, raw, frames))
+    async with (
+        websockets.connect(a.ws_url, additional_headers=bearer(raw)) as on_a,
+        websockets.connect(b.ws_url, additional_headers=bearer(raw)) as on_b,
+    ):
+        for ws in (on_a, on_b):
+            assert json.loads(await ws.recv())["type"] == "hello"
+        await wait_until(lambda: frames, within=15)
+        revoke(a, owner, raw)
+        revoked = time.monotonic()
+        codes = []
+        async with asyncio.timeout(BOUND + 5):
+            for ws in (on_a, on_b):
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await ws.recv()
+                codes.append(closed.value.rcvd.code)
+            await sse
+        elapsed = time.monotonic() - revoked
+    assert codes == [4401, 4401] and frames[-1] == {"type": "close", "code": 4401}
+    assert elapsed <= BOUND, elapsed
+    owner.close()
