@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # API tokens (accounts/bearer.py): its process_view runs before CSRF's, so a token's
+    # POST gets "read-only" (403 JSON), not the CSRF page; nothing without a Bearer header.
+    "accounts.bearer.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -150,6 +153,13 @@ if REDIS_URL:
         CHANNEL_LAYERS["default"]["CONFIG"].update(capacity=1000, group_expiry=86400)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Personal API tokens (accounts/tokens.py, docs/operations.md "API tokens"): per token,
+# stream opens (WebSocket and SSE) and snapshot requests per minute (shared through Redis
+# when REDIS_URL is set), and how many active tokens a user may hold.
+API_TOKEN_CONNECTS_PER_MINUTE = int(os.environ.get("API_TOKEN_CONNECTS_PER_MINUTE", "30"))
+API_TOKEN_SNAPSHOTS_PER_MINUTE = int(os.environ.get("API_TOKEN_SNAPSHOTS_PER_MINUTE", "60"))
+API_TOKEN_MAX_PER_USER = int(os.environ.get("API_TOKEN_MAX_PER_USER", "20"))
 
 # /ready (operations/readiness.py): how long the database, Redis and channel-layer
 # checks may take before the process reports itself not ready (seconds).

@@ -1,9 +1,11 @@
-"""URL routes: admin, login/logout, the dashboard and its JSON endpoints."""
+"""URL routes: admin, login/logout, the dashboard and its JSON endpoints, API tokens."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from accounts import views as accounts
+from accounts.bearer import token_readable
 from operations import views as operations
 from streaming import sse, views
 
@@ -15,11 +17,17 @@ urlpatterns = [
     path("healthz", operations.health),  # the earlier name, kept for existing probes
     path("ready", operations.ready, name="ready"),
     path("metrics", operations.metrics, name="metrics"),
-
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
-    path("api/snapshot", views.api_snapshot, name="api-snapshot"),
-    path("api/events", sse.event_stream, name="api-events"),
+    # readable with an API token too (accounts/bearer.py), each under its rate limit
+    path("api/snapshot", token_readable("snapshot")(views.api_snapshot), name="api-snapshot"),
+    path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
+    path("settings/tokens", accounts.api_tokens, name="api-tokens"),
+    path(
+        "settings/tokens/<int:token_id>/revoke",
+        accounts.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
     path("watchlist", views.watchlist, name="watchlist"),
     path("", views.dashboard, name="home"),
 ]

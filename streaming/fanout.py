@@ -37,6 +37,8 @@ class Tab(Protocol):
     channel_name: str
     #: The login session the tab belongs to (it ends with the session).
     session_key: str | None
+    #: Or the API token it was opened with (it ends with the token).
+    token_id: int | None
     user_id: int | None
 
     async def stream_frame(self, message: Message) -> None: ...

@@ -87,13 +87,19 @@ class TabSession:
     """The contract's server side for one tab, owned by its transport."""
 
     def __init__(
-        self, transport: Transport, channel_name: str, session_key: str | None = None
+        self,
+        transport: Transport,
+        channel_name: str,
+        session_key: str | None = None,
+        token_id: int | None = None,
     ) -> None:
         self.transport = transport
         #: The tab's own layer channel: the owner's replies come there.
         self.channel_name = channel_name
         #: The login session the tab belongs to (it ends with the session: 4401).
         self.session_key = session_key
+        #: Or the API token it was opened with (it ends with the token: 4401).
+        self.token_id = token_id
         self.user_id: int | None = None
         self.symbols: set[str] = set()
         #: The position of the last account frame sent (the epoch of what was sent).
@@ -207,11 +213,13 @@ class TabSession:
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 
     async def session_ended(self) -> None:
-        """Called by the registry's session watch: the login is over (4401)."""
+        """Called by the registry's session watch: the login (or the API token) is over
+        (4401)."""
         if self._closing:
             return
         self._closing = True
-        log.info("user %s: closing a tab whose session ended", self.user_id)
+        what = "session" if self.token_id is None else f"API token {self.token_id}"
+        log.info("user %s: closing a tab whose %s ended", self.user_id, what)
         await self.end(CLOSE_UNAUTHENTICATED)
 
     # -- helpers ---------------------------------------------------------------------------
