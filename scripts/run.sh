@@ -14,6 +14,8 @@ export BROKER_ENV=${BROKER_ENV:-sandbox}
 export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:$SANDBOX_PORT}
 
 python manage.py migrate --no-input -v 0
+# static files as production serves them (hashed and compressed with STREAMDESK_ENV=production)
+python manage.py collectstatic --no-input -v 0
 python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM
