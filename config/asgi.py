@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP (with static files), Channels for websockets.
+"""ASGI entry point: Django for HTTP (static files: WhiteNoise, in MIDDLEWARE), Channels for
+websockets.
 
 The Django app is built first so that settings and apps are ready before the
 websocket routing (which imports consumers and models) is imported. Websockets are
@@ -18,7 +19,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.bearer import BearerWebsocketMiddleware  # noqa: E402
 from streaming.origin import OriginValidator  # noqa: E402
@@ -30,7 +30,7 @@ install_bounded_websockets()
 application = probe_middleware(
     ProtocolTypeRouter(
         {
-            "http": ASGIStaticFilesHandler(django_asgi_app),
+            "http": django_asgi_app,
             # `Authorization: Bearer` (an API token): no Origin check, no session
             "websocket": BearerWebsocketMiddleware(
                 URLRouter(websocket_urlpatterns),

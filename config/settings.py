@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # API tokens (accounts/bearer.py): its process_view runs before CSRF's, so a token's
@@ -181,7 +182,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Static files are served by WhiteNoise inside the app (operations/staticfiles.py), in
+# front of sessions and the database. Production: `manage.py collectstatic` (run by
+# scripts/run.sh and deploy/systemd/) puts hashed, gzip and brotli copies in STATIC_ROOT,
+# with the ES modules' imports rewritten to the hashed names; hashed names are cached for a
+# year, others 60 s. Development: the source tree as it is, re-read on every request.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "operations.staticfiles.HashedModuleStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_MAX_AGE = 60 if PRODUCTION else 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -59,6 +59,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     body = await sync_to_async(prometheus.exposition, thread_sensitive=False)()
     return HttpResponse(body, content_type=prometheus.CONTENT_TYPE)
 
+
 async def _staff_check(request: HttpRequest, *, json: bool) -> HttpResponse | None:
     """None for staff; otherwise the answer (the page sends an anonymous visitor to
     the login, JSON answers 401; a logged-in user who is not staff gets 403)."""

@@ -19,6 +19,8 @@ export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics/run
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 python manage.py migrate --no-input -v 0
+# static files as production serves them (hashed and compressed with STREAMDESK_ENV=production)
+python manage.py collectstatic --no-input -v 0
 python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM
