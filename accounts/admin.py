@@ -1,4 +1,5 @@
-"""Admin for broker links: link an account, verify it, see its state. Secrets are write-only."""
+"""Admin for broker links (link an account, verify it, see its state; secrets are
+write-only) and for users' API tokens (see, revoke)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from accounts.forms import BrokerLinkAdminForm
-from accounts.models import BrokerLink
+from accounts.models import ApiToken, BrokerLink
 from accounts.services import broker_link_verify
+from accounts.tokens import api_token_revoke
 
 
 def _report_verification(
@@ -182,3 +185,58 @@ class BrokerLinkAdmin(admin.ModelAdmin):
             raise PermissionDenied
         _report_verification(self, request, broker_link_verify(link=link))
         return HttpResponseRedirect(reverse("admin:accounts_brokerlink_change", args=[link.pk]))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Users' API tokens: see them, revoke them (staff cannot create one for a user: the
+    secret is shown only to whoever creates it)."""
+
+    list_display = [
+        "name",
+        "user",
+        "token_display",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "state_display",
+        "revoked_by",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at", "created_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    list_select_related = ["user", "revoked_by"]
+    actions = ["revoke_selected"]
+    fields = [
+        "user",
+        "name",
+        "token_display",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "state_display",
+        "revoked_at",
+        "revoked_by",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="token")
+    def token_display(self, token: ApiToken) -> str:
+        return f"sdt_{token.prefix}_…"
+
+    @admin.display(description="state")
+    def state_display(self, token: ApiToken) -> str:
+        return token.state_at(timezone.now())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        # viewing needs no change right; revoking does (the action checks it)
+        return super().has_change_permission(request, obj) and obj is None
+
+    @admin.action(description="Revoke selected tokens (their open streams close)")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+        revoked = sum(api_token_revoke(token=token, by=request.user) for token in queryset)
+        self.message_user(request, f"{revoked} token(s) revoked.", level=messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""The admin form for broker links: secrets are write-only and saved through the services."""
+"""Forms: the admin's for broker links (secrets write-only, saved through the services),
+and a user's for a new API token."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from django import forms
 
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create, broker_link_set_secrets, broker_link_update
+from accounts.tokens import LIFETIME_CHOICES
+from accounts.tokens import MAX_NAME_LENGTH as MAX_TOKEN_NAME_LENGTH
 
 ADD_HELP = "Write-only: it is stored encrypted and never shown again."
 CHANGE_HELP = "Write-only: leave blank to keep the stored value; type a new one to replace it."
@@ -114,3 +117,20 @@ class BrokerLinkAdminForm(forms.ModelForm):
         self.instance = link
         self.save_m2m = self._save_m2m
         return link
+
+
+class ApiTokenCreateForm(forms.Form):
+    """A user's new API token: what it is for, and how long it lives."""
+
+    name = forms.CharField(
+        max_length=MAX_TOKEN_NAME_LENGTH,
+        strip=True,
+        help_text="What will use it, e.g. “alerts bot on the NAS”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    lifetime_days = forms.TypedChoiceField(
+        label="Expires after",
+        coerce=int,
+        choices=[(days, f"{days} days") for days in LIFETIME_CHOICES],
+        initial=30,
+    )

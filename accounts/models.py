@@ -1,4 +1,5 @@
-"""Broker links: which user owns which broker credential, and whether it works.
+"""Broker links: which user owns which broker credential, and whether it works; and
+users' personal API tokens (stored hashed; see accounts/tokens.py).
 
 Secrets live only in `encrypted_secrets` (a Fernet token, see `accounts.crypto`);
 they are written by `accounts.services` and read by `accounts.selectors`.
@@ -6,8 +7,11 @@ they are written by `accounts.services` and read by `accounts.selectors`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.crypto import decrypt_json
 
@@ -106,3 +110,50 @@ class BrokerLink(models.Model):
     def secrets(self) -> dict[str, str]:
         """The decrypted secrets; raises `accounts.crypto.SecretsUnreadable`."""
         return decrypt_json(self.encrypted_secrets)
+
+
+class ApiToken(models.Model):
+    """A personal, read-only API token for scripts and bots (accounts/tokens.py).
+
+    The token is `sdt_<prefix>_<secret>`: the prefix is public (it finds the row, and the
+    user sees it to tell tokens apart); of the secret only its SHA-256 is stored, so a
+    database leak yields no usable token. The whole token is shown once, when created.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField("SHA-256 of the secret", max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    #: Recorded at most once a minute per token (accounts.tokens.api_token_touch).
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} (sdt_{self.prefix}_…)"
+
+    def __repr__(self) -> str:
+        return f"<ApiToken id={self.pk} user_id={self.user_id} prefix={self.prefix}>"
+
+    def state_at(self, now: datetime) -> str:
+        """`active`, `expired` or `revoked` at `now` (an aware datetime)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"

@@ -424,7 +424,7 @@ class Cluster:
         async with httpx.AsyncClient(timeout=2) as client:
             while True:
                 with contextlib.suppress(httpx.TransportError):
-                    response = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    response = await client.get(f"http://127.0.0.1:{port}/health")
                     if response.status_code == 200:
                         return
                 if proc.poll() is not None or time.monotonic() > deadline:

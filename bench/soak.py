@@ -306,7 +306,7 @@ class Soak:
                 self.cluster.sandbox.url,
                 self.workdir,
                 seed=False,
-                SQLITE_PATH=self.cluster.a.env["SQLITE_PATH"],
+                DATABASE_URL=self.cluster.database_url,
                 **self.env,
             )
             self.extra.append(fresh)

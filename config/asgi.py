@@ -1,10 +1,13 @@
-"""ASGI entry point: Django for HTTP (with static files), Channels for websockets.
+"""ASGI entry point: Django for HTTP (static files: WhiteNoise, in MIDDLEWARE), Channels for
+websockets.
 
 The Django app is built first so that settings and apps are ready before the
 websocket routing (which imports consumers and models) is imported. Websockets are
-origin-checked (cross-site hijacking) and session-authenticated; every connection's scope
-carries a probe of its transport (streaming/transport.py: slow clients), and daphne
-builds WebSockets that discard oversized messages instead of failing the connection.
+origin-checked (cross-site hijacking) and session-authenticated, or authenticated by an
+API token (`Authorization: Bearer`, accounts/bearer.py: no Origin needed); every
+connection's scope carries a probe of its transport (streaming/transport.py: slow
+clients), and daphne builds WebSockets that discard oversized messages instead of
+failing the connection.
 """
 
 import os
@@ -16,8 +19,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from accounts.bearer import BearerWebsocketMiddleware  # noqa: E402
 from streaming.origin import OriginValidator  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
 from streaming.transport import install_bounded_websockets, probe_middleware  # noqa: E402
@@ -27,8 +30,12 @@ install_bounded_websockets()
 application = probe_middleware(
     ProtocolTypeRouter(
         {
-            "http": ASGIStaticFilesHandler(django_asgi_app),
-            "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "http": django_asgi_app,
+            # `Authorization: Bearer` (an API token): no Origin check, no session
+            "websocket": BearerWebsocketMiddleware(
+                URLRouter(websocket_urlpatterns),
+                OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            ),
         }
     )
 )

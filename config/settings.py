@@ -7,6 +7,7 @@ channels-redis layer; unset means the in-memory layer of a single process.
 import os
 from pathlib import Path
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,12 +69,17 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "streaming",
+    "operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # API tokens (accounts/bearer.py): its process_view runs before CSRF's, so a token's
+    # POST gets "read-only" (403 JSON), not the CSRF page; nothing without a Bearer header.
+    "accounts.bearer.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -99,15 +105,27 @@ TEMPLATES = [
 
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
-        # Persistent connections misbehave under ASGI (field-pitfalls B9).
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {"timeout": 20},
+# DATABASE_URL (e.g. postgresql://user:pass@host:5432/streamdesk) selects the database;
+# unset, an embedded SQLite file. Connections are never persistent: under ASGI a request
+# and a background task may run on any thread of a pool, and a kept connection outlives a
+# database restart as a dead one (field-pitfalls B9). Django opens one per request (or
+# per database_sync_to_async call) and closes it after.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    try:
+        _database = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    DATABASES = {"default": _database}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
+            "CONN_MAX_AGE": 0,
+            "OPTIONS": {"timeout": 20},
+        }
     }
-}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -137,6 +155,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Personal API tokens (accounts/tokens.py, docs/operations.md "API tokens"): per token,
+# stream opens (WebSocket and SSE) and snapshot requests per minute (shared through Redis
+# when REDIS_URL is set), and how many active tokens a user may hold.
+API_TOKEN_CONNECTS_PER_MINUTE = int(os.environ.get("API_TOKEN_CONNECTS_PER_MINUTE", "30"))
+API_TOKEN_SNAPSHOTS_PER_MINUTE = int(os.environ.get("API_TOKEN_SNAPSHOTS_PER_MINUTE", "60"))
+API_TOKEN_MAX_PER_USER = int(os.environ.get("API_TOKEN_MAX_PER_USER", "20"))
+
+# /ready (operations/readiness.py): how long the database, Redis and channel-layer
+# checks may take before the process reports itself not ready (seconds).
+READY_TIMEOUT = float(os.environ.get("READY_TIMEOUT", "2"))
+#: `Authorization: Bearer <METRICS_TOKEN>` may scrape /metrics (unset: staff sessions only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -151,7 +182,22 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Static files are served by WhiteNoise inside the app (operations/staticfiles.py), in
+# front of sessions and the database. Production: `manage.py collectstatic` (run by
+# scripts/run.sh and deploy/systemd/) puts hashed, gzip and brotli copies in STATIC_ROOT,
+# with the ES modules' imports rewritten to the hashed names; hashed names are cached for a
+# year, others 60 s. Development: the source tree as it is, re-read on every request.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "operations.staticfiles.HashedModuleStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_MAX_AGE = 60 if PRODUCTION else 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

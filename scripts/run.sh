@@ -13,7 +13,14 @@ PORT=${PORT:-8000}
 export BROKER_ENV=${BROKER_ENV:-sandbox}
 export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:$SANDBOX_PORT}
 
+# /metrics (docs/operations.md, "Metrics"): every daphne process of this run writes its
+# metric files here; a fresh directory per run, so counters start from zero.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics/run-$(date +%Y%m%d-%H%M%S)-$$}
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 python manage.py migrate --no-input -v 0
+# static files as production serves them (hashed and compressed with STREAMDESK_ENV=production)
+python manage.py collectstatic --no-input -v 0
 python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM

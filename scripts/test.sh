@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, Django checks, the browser modules' unit tests (node --test)
 # and pytest (unit, sandbox, Redis-backed, Chromium).
-# Installs what it needs first (Debian's redis-server and chromium, the virtualenv);
-# the tests start their own redis-server, sandboxes and daphne processes on free
-# loopback ports and stop them afterwards. Browser tests drive Debian's Chromium.
+# Installs what it needs first (Debian's redis-server, postgresql, chromium, nginx, and
+# systemd for systemd-analyze; the virtualenv). The tests start their own redis-server,
+# PostgreSQL clusters, sandboxes, nginx and daphne processes on free loopback ports and
+# stop them afterwards (the multi-process tests and the fault suite run on PostgreSQL).
+# Browser tests drive Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server chromium
+REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server postgresql chromium nginx systemd
 # node runs the browser modules' unit tests; the machine image has it, Debian's nodejs otherwise
 command -v node >/dev/null || bash scripts/bootstrap.sh nodejs
 . .venv/bin/activate

@@ -31,6 +31,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """A logged-in user's socket; anonymous sockets are closed with 4401."""
 
     tab: TabSession | None = None
+    transport_name = "ws"  # the metrics' label
 
     @property
     def channel_receive(self) -> Any:
@@ -91,7 +92,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         self.limiter = validation.RateLimiter()
         session = self.scope.get("session")
-        tab = TabSession(self, self.channel_name, getattr(session, "session_key", None))
+        token = self.scope.get("api_token")  # accounts/bearer.py: a bearer socket
+        tab = TabSession(
+            self,
+            self.channel_name,
+            getattr(session, "session_key", None),
+            token_id=token.pk if token is not None else None,
+        )
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))

@@ -26,6 +26,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
 #: A gap the server cannot fill: reconnect without a position (a new snapshot).
 CLOSE_RESYNC = 4409
+#: Too many connection attempts with one API token: retry after the `error` frame's delay.
+CLOSE_TOKEN_RATE_LIMITED = 4429
 CLOSE_CODES = frozenset(
     {
         CLOSE_NORMAL,
@@ -36,6 +38,7 @@ CLOSE_CODES = frozenset(
         CLOSE_UNAUTHENTICATED,
         CLOSE_TOO_SLOW,
         CLOSE_RESYNC,
+        CLOSE_TOKEN_RATE_LIMITED,
     }
 )
 

@@ -26,6 +26,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from . import metrics
+
 _POSITION = re.compile(r"([A-Za-z0-9]{1,32}):([0-9]{1,15})", re.ASCII)
 
 
@@ -169,6 +171,7 @@ class LocalEventLog:
         epoch = self._epochs.get(user_id)
         if epoch is None:
             epoch = self._epochs[user_id] = new_epoch()
+            metrics.EPOCHS_STARTED.inc()
         return epoch
 
     async def open(self, user_id: int, owner: str) -> Position:
@@ -226,6 +229,8 @@ class RedisEventLog:
         result = await self._open(keys=self.keys(user_id), args=[owner, new_epoch(), self.ttl])
         if not result[0]:
             raise Fenced(f"user {user_id}: lease held by another process")
+        if result[0] == 2:
+            metrics.EPOCHS_STARTED.inc()
         epoch = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
         return Position(epoch, int(result[2]))
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from . import metrics
 from .contract import ToTab, user_group
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class Tab(Protocol):
     channel_name: str
     #: The login session the tab belongs to (it ends with the session).
     session_key: str | None
+    #: Or the API token it was opened with (it ends with the token).
+    token_id: int | None
     user_id: int | None
 
     async def stream_frame(self, message: Message) -> None: ...
@@ -78,6 +81,7 @@ def frame_message(frame: dict[str, Any], text: str) -> Message:
         "text": text,
         "seq": frame.get("seq"),
         "epoch": frame.get("epoch"),
+        "broker_t": metrics.broker_time(frame),  # for the latency histograms
     }
 
 
@@ -124,6 +128,8 @@ class UserFanout:
 
     async def deliver(self, message: Message) -> None:
         """Hand one message to every local tab of the user, in order."""
+        if self.tabs:
+            metrics.observe_delivery(message)
         for tab in list(self.tabs.values()):
             try:
                 await dispatch(tab, message)

@@ -33,6 +33,8 @@ FIRST_CONNECT_GRACE = 10.0
 FAILOVER_COOLDOWN = 60.0
 #: The worst state of a link's kinds is the link's state.
 _SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live": 1, "stopped": 0}
+#: The states that mean a kind's data is not flowing: their reason is kept as the last error.
+TROUBLE = ("error", "reconnecting", "stale")
 #: Adapter status extras that are shown on the link (others are ignored).
 STATUS_EXTRA = ("reconnects", "token_expires_at", "retry_in")
 
@@ -53,8 +55,21 @@ class KindHealth:
     #: connect that hangs after a drop counts as down as much as `reconnecting` does.
     down_since: int = field(default_factory=now_ms)
     was_live: bool = False
+    #: How often this kind's adapter reported `reconnecting` (one report per attempt).
+    reconnects: int = 0
+    #: The reason of the last trouble (error, reconnecting, stale) and when (ms): kept
+    #: after the kind healed, for the staff's stream-health view.
+    last_error: str = ""
+    last_error_at: int | None = None
+
+    def _trouble(self, state: str, reason: str) -> None:
+        if state == "reconnecting":
+            self.reconnects += 1
+        if state in TROUBLE and reason:
+            self.last_error, self.last_error_at = reason, now_ms()
 
     def set(self, state: str, reason: str) -> None:
+        self._trouble(state, reason)
         if (state, reason) != (self.state, self.reason) or self.stale:
             self.since = now_ms()
         if state != "live" and self.state == "live" and not self.stale:
@@ -68,6 +83,7 @@ class KindHealth:
         self.stale, self.since = stale, now_ms()
         if stale:
             self.stale_reason = reason
+            self._trouble("stale", reason)
             self.down_since = last_data_ms or self.since
 
     def check_overdue(self, overdue: bool, reason: str, last_data: float) -> bool:

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
+from . import metrics
+
 #: This process's id in lease values (host, pid and a random part: pids get reused).
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -146,6 +148,8 @@ class RedisLease:
         self.owner_value = value
         self.confirmed_at = time.monotonic()
         self.needs_handover = taken == 2 and fence > 1
+        if self.needs_handover:
+            metrics.LEASE_TAKEOVERS.inc()
         return True
 
     async def renew(self) -> bool:

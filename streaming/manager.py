@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from . import metrics
 from .brokers.base import BrokerAdapter
 from .contract import now_ms
 from .eventlog import EventLog, Fenced, Position
@@ -101,6 +102,9 @@ class UserStreamManager:
         self._publish_failing = False
         self.last_event_at: float | None = None
         self._health: dict[int, LinkHealth] = {i: LinkHealth() for i in self.links}
+        #: Counts the status changes a trader sees: a health report (health_report.py)
+        #: is written again when it moved, without any work per frame.
+        self.health_version = 0
         self._quote_source: int | None = None
         self._source_delayed = False
         self._last_quote_at: float | None = None
@@ -112,6 +116,10 @@ class UserStreamManager:
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
+        #: Ticks since the last flush (added to the metrics once per flush, not per tick).
+        self._ticks_in = {"quote": 0, "greeks": 0}
+        #: Each link's overall state as counted in `metrics.LINKS` (while running).
+        self._counted_states: dict[int, str] = {}
         self._quote_source = choose_quote_source(self.links, self._health, None, user_id)
         for info in self.links.values():
             self.state.link_status[info.id] = self._render_status(info)
@@ -140,6 +148,8 @@ class UserStreamManager:
             self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
         if not self.adapters:
             self.ready.set()
+        for info in self.links.values():
+            self._count_state(info, self.state.link_status[info.id]["state"])
 
     async def stop(self) -> None:
         """Cancel every task and wait until all have ended: a task still running would
@@ -181,6 +191,9 @@ class UserStreamManager:
             for kind in KINDS:
                 health.kinds[kind].set("stopped", "")
             self.state.link_status[info.id] = self._render_status(info)
+        self._flush_tick_counts()
+        for info in self.links.values():
+            self._count_state(info, None)
 
     @property
     def running(self) -> bool:
@@ -272,6 +285,7 @@ class UserStreamManager:
         now = time.time()
         self.last_event_at = now
         self._last_quote_at = now
+        self._ticks_in["quote"] += 1
         fields.setdefault("t", int(now * 1000))
         if self._source_delayed or self.state.quotes.get(symbol, {}).get("delayed"):
             fields["delayed"] = self._source_delayed
@@ -282,6 +296,7 @@ class UserStreamManager:
 
     def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
         self.last_event_at = time.time()
+        self._ticks_in["greeks"] += 1
         fields.setdefault("t", int(self.last_event_at * 1000))
         merge_values(self.state.greeks, symbol, fields)
         self._batch.add_greeks(symbol, fields)
@@ -324,6 +339,7 @@ class UserStreamManager:
             return
         try:
             await self._event_log.append(self.user_id, self._owner, position, text)
+            metrics.ACCOUNT_EVENTS_LOGGED.inc()
         except Fenced:
             log.warning("user %s: another process owns the stream; stopping", self.user_id)
             self.fenced = True
@@ -379,7 +395,10 @@ class UserStreamManager:
         status = self._render_status(info)
         previous = self.state.link_status.get(link_id)
         self.state.link_status[link_id] = status
+        if link_id in self._counted_states:
+            self._count_state(info, status["state"])
         if previous is None or visible(previous) != visible(status):
+            self.health_version += 1
             self._send({"type": "status", "link": status, "t": now_ms()})
 
     def _render_status(self, info: LinkInfo) -> dict[str, Any]:
@@ -414,6 +433,26 @@ class UserStreamManager:
             time.monotonic()
         ):
             self._sync_symbols()
+
+    def _count_state(self, info: LinkInfo, state: str | None) -> None:
+        """Move the link in `metrics.LINKS` to `state` (None: no longer counted)."""
+        before = self._counted_states.pop(info.id, None)
+        if before == state:
+            if state is not None:
+                self._counted_states[info.id] = state
+            return
+        if before is not None:
+            metrics.LINKS.labels(info.broker, before).dec()
+        if state is not None:
+            metrics.LINKS.labels(info.broker, state).inc()
+            self._counted_states[info.id] = state
+
+    def _flush_tick_counts(self) -> None:
+        """The ticks since the last flush into the metrics (one write per kind)."""
+        for kind, count in self._ticks_in.items():
+            if count:
+                metrics.QUOTE_EVENTS_IN.labels(kind).inc(count)
+                self._ticks_in[kind] = 0
 
     # -- publishing -----------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:
@@ -461,6 +500,7 @@ class UserStreamManager:
         while True:
             await asyncio.sleep(self.flush_interval)
             now = time.monotonic()
+            self._flush_tick_counts()
             if now - last_sweep > 10:
                 last_sweep = now
                 self.expire_tabs()
@@ -480,6 +520,15 @@ class UserStreamManager:
                 self._send(frame)
 
     # -- reading ---------------------------------------------------------------------------
+    @property
+    def last_quote_at(self) -> float | None:
+        """When the quote source last sent market data (epoch s), None if never."""
+        return self._last_quote_at
+
+    def link_health(self, link_id: int) -> LinkHealth:
+        """One link's health (read-only use: the stream-health report)."""
+        return self._health[link_id]
+
     def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
         """The full current state (contract `snapshot`), for pages and new sockets."""
         wanted = self.wanted_symbols()

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from .contract import ToTab
 from .eventlog import EventLog, LocalEventLog, RedisEventLog
 from .fanout import Tab
+from .health_report import HealthPublisher
 from .lease import Lease, LocalLease, RedisLease
 from .manager import UserStreamManager
 from .owner_rpc import request_snapshot
@@ -72,6 +73,9 @@ class ManagerRegistry:
                 self._redis, settings.STREAM_EVENT_LOG_SIZE, lease_ttl=settings.STREAM_LEASE_TTL
             )
             self._tasks.append(loop.create_task(self.redis.watch()))
+            # what this process knows of its users' streams, for the staff's view
+            publisher = HealthPublisher(self._redis, lambda: self._agents)
+            self._tasks.append(loop.create_task(publisher.run()))
         else:
             self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
 
@@ -129,6 +133,10 @@ class ManagerRegistry:
 
     def agent(self, user_id: int) -> UserAgent | None:
         return self._agents.get(user_id)
+
+    def agents(self) -> dict[int, UserAgent]:
+        """This process's agents by user (a copy), for the stream-health view."""
+        return dict(self._agents)
 
     def _open_tabs(self) -> list[Tab]:
         return [tab for agent in list(self._agents.values()) for tab in agent.fanout.tabs.values()]

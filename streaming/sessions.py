@@ -1,10 +1,12 @@
-"""Whether the login sessions behind open streams still stand.
+"""Whether the login sessions (and API tokens) behind open streams still stand.
 
 A socket is authenticated once, when it opens; the session can end afterwards: logout,
 expiry, a password change elsewhere (Django rotates the session auth hash), the user
 deactivated. Every process checks the sessions of its own open tabs every few seconds
 (one pass over the session store and one query for the users) and ends the tabs whose
-session ended with 4401, so no socket outlives its right to the data.
+session ended with 4401, so no socket outlives its right to the data. A tab opened with
+an API token is checked in the same pass (one more query: revoked, expired, deleted, user
+deactivated; accounts/tokens.py) and ends the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.crypto import constant_time_compare
+
+from accounts.tokens import api_tokens_ended
 
 if TYPE_CHECKING:
     from .fanout import Tab
@@ -55,25 +59,42 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
     return ended
 
 
+def ended_credentials(sessions: dict[str, int], tokens: set[int]) -> tuple[set[str], set[int]]:
+    """The session keys of `{session key: user id}` and the API token ids of `tokens`
+    that no longer authenticate (one thread hop for both)."""
+    return ended_sessions(sessions), api_tokens_ended(token_ids=tokens)
+
+
 async def watch_sessions(open_tabs: Callable[[], Iterable[Tab]]) -> None:
     """End the tabs whose login session ended (logout, expiry, password change, user
-    deactivated) with 4401, every `SESSION_CHECK_INTERVAL` seconds."""
-    check = database_sync_to_async(ended_sessions)
+    deactivated), or whose API token did (revoked, expired), with 4401, every
+    `SESSION_CHECK_INTERVAL` seconds."""
+    check = database_sync_to_async(ended_credentials)
     while True:
         await asyncio.sleep(SESSION_CHECK_INTERVAL)
-        tabs = [tab for tab in open_tabs() if tab.session_key and tab.user_id is not None]
+        tabs = [
+            tab
+            for tab in open_tabs()
+            if tab.user_id is not None and (tab.session_key or _token(tab) is not None)
+        ]
         if not tabs:
             continue
+        sessions = {tab.session_key: tab.user_id for tab in tabs if tab.session_key}
+        tokens = {token for tab in tabs if (token := _token(tab)) is not None}
         try:
-            ended = await check({tab.session_key: tab.user_id for tab in tabs})
+            ended, ended_tokens = await check(sessions, tokens)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("checking the sessions of open streams failed")
             continue
         for tab in tabs:
-            if tab.session_key in ended:
+            if tab.session_key in ended or _token(tab) in ended_tokens:
                 try:
                     await tab.session_ended()
                 except Exception:
                     log.exception("ending a stream of user %s failed", tab.user_id)
+
+
+def _token(tab: Tab) -> int | None:
+    return getattr(tab, "token_id", None)

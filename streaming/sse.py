@@ -46,13 +46,20 @@ class EventStreamTab:
     """One SSE response, the transport of one `TabSession`: frames are collected by
     `emit` and written by the generator."""
 
+    transport_name = "sse"  # the metrics' label
+
     def __init__(
-        self, layer: Any, channel_name: str, probe: TransportProbe, session_key: str | None
+        self,
+        layer: Any,
+        channel_name: str,
+        probe: TransportProbe,
+        session_key: str | None,
+        token_id: int | None = None,
     ) -> None:
         self.layer = layer
         self.channel_name = channel_name
         self.probe = probe
-        self.session = TabSession(self, channel_name, session_key)
+        self.session = TabSession(self, channel_name, session_key, token_id=token_id)
         self.ended: int | None = None
         self._out: list[bytes] = []
         self._ready = asyncio.Event()  # something to write (frames come from the agent)
@@ -141,8 +148,10 @@ def _symbols_from(raw: str | None) -> set[str] | None:
 
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
     """The stream as `text/event-stream`; 403 for anyone not logged in, and for a page of
-    another site (the WebSocket's origin check)."""
-    if not sse_request_allowed(request):
+    another site (the WebSocket's origin check). An API token's request (accounts/bearer.py
+    authenticated it) needs no Origin and uses no session."""
+    token = getattr(request, "api_token", None)
+    if token is None and not sse_request_allowed(request):
         return JsonResponse({"error": "origin_not_allowed"}, status=403)
     user = await request.auser()
     if not user.is_authenticated:
@@ -157,7 +166,10 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
     # a receiver on a channel of another prefix holds that lock while it waits on its
     # own key (every other socket of the process froze behind one SSE tab).
     channel = await layer.new_channel()
-    tab = EventStreamTab(layer, channel, probe_of(request.scope), request.session.session_key)
+    if token is not None:
+        tab = EventStreamTab(layer, channel, probe_of(request.scope), None, token_id=token.pk)
+    else:
+        tab = EventStreamTab(layer, channel, probe_of(request.scope), request.session.session_key)
     response = StreamingHttpResponse(
         tab.frames(user, since, symbols), content_type="text/event-stream; charset=utf-8"
     )

@@ -27,7 +27,7 @@ import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from . import owner_rpc, validation
+from . import metrics, owner_rpc, validation
 from .contract import (
     CLOSE_RESYNC,
     CLOSE_TOO_SLOW,
@@ -87,13 +87,19 @@ class TabSession:
     """The contract's server side for one tab, owned by its transport."""
 
     def __init__(
-        self, transport: Transport, channel_name: str, session_key: str | None = None
+        self,
+        transport: Transport,
+        channel_name: str,
+        session_key: str | None = None,
+        token_id: int | None = None,
     ) -> None:
         self.transport = transport
         #: The tab's own layer channel: the owner's replies come there.
         self.channel_name = channel_name
         #: The login session the tab belongs to (it ends with the session: 4401).
         self.session_key = session_key
+        #: Or the API token it was opened with (it ends with the token: 4401).
+        self.token_id = token_id
         self.user_id: int | None = None
         self.symbols: set[str] = set()
         #: The position of the last account frame sent (the epoch of what was sent).
@@ -111,10 +117,25 @@ class TabSession:
         self._heartbeat: asyncio.Task[None] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._account_wait: asyncio.Task[None] | None = None
+        #: The metrics' transport label ("ws", "sse"), and what was sent since the last
+        #: time it was added to them (per heartbeat, not per frame: the path is hot).
+        self.transport_name: str = getattr(transport, "transport_name", "other")
+        self._counted_open = False
+        self._frames_out = 0
+        self._bytes_out = 0
 
     # -- the transport ---------------------------------------------------------------------
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         await self.transport.emit(text, seq, epoch)
+        self._frames_out += 1
+        self._bytes_out += len(text)
+
+    def _flush_counts(self) -> None:
+        """Frames and bytes sent since the last call, into the metrics."""
+        if self._frames_out:
+            metrics.FRAMES_OUT.labels(self.transport_name).inc(self._frames_out)
+            metrics.BYTES_OUT.labels(self.transport_name).inc(self._bytes_out)
+            self._frames_out = self._bytes_out = 0
 
     async def end(self, code: int) -> None:
         await self.transport.end(code)
@@ -128,6 +149,9 @@ class TabSession:
         Raises the channel layer's error if Redis is away (the transport ends with 1013)."""
         self.user_id = user.id
         self.symbols = symbols
+        if not self._counted_open:
+            self._counted_open = True
+            metrics.STREAMS_OPEN.labels(self.transport_name).inc()
         await registry.attach(user.id, self.channel_name, self)
         head = await self._safe(registry.event_log.head(user.id), default=None)
         hello: HelloFrame = {
@@ -181,15 +205,21 @@ class TabSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush_counts()
+        if self._counted_open:
+            self._counted_open = False
+            metrics.STREAMS_OPEN.labels(self.transport_name).dec()
         registry.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 
     async def session_ended(self) -> None:
-        """Called by the registry's session watch: the login is over (4401)."""
+        """Called by the registry's session watch: the login (or the API token) is over
+        (4401)."""
         if self._closing:
             return
         self._closing = True
-        log.info("user %s: closing a tab whose session ended", self.user_id)
+        what = "session" if self.token_id is None else f"API token {self.token_id}"
+        log.info("user %s: closing a tab whose %s ended", self.user_id, what)
         await self.end(CLOSE_UNAUTHENTICATED)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -280,6 +310,7 @@ class TabSession:
         compared with it. Hold the new frames and send a fresh snapshot first. Called
         with `_frames` held."""
         log.info("user %s: new stream epoch; sending the tab a fresh snapshot", self.user_id)
+        metrics.RESYNCS.labels("epoch").inc()
         self.awaiting_snapshot = True
         manager = registry.get(self.user_id)
         if manager is not None:
@@ -303,6 +334,7 @@ class TabSession:
         last_announce = time.monotonic()
         while True:
             await asyncio.sleep(SNAPSHOT_RETRY)
+            self._flush_counts()
             if self.awaiting_snapshot:
                 await self._request_snapshot()
             if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
@@ -351,6 +383,7 @@ class TabSession:
         if self._closing:
             return
         self._closing = True
+        metrics.SLOW_CLOSES.labels(self.transport_name).inc()
         log.info("user %s: closing a slow tab (%d bytes queued)", self.user_id, self.backlog())
         await self.end(CLOSE_TOO_SLOW)
 
@@ -361,6 +394,7 @@ class TabSession:
         position = Position(self.epoch, self.last_seq)
         missed = await self._safe(registry.event_log.since(self.user_id, position), None)
         if missed is None:
+            metrics.RESYNCS.labels("gap").inc()
             await self.end(CLOSE_RESYNC)
             return False
         await self._emit_after(self.last_seq, missed)
@@ -371,6 +405,8 @@ class TabSession:
         for offset, text in enumerate(frames, start=1):
             await self.emit(text, seq + offset, self.epoch)
         self.last_seq = seq + len(frames)
+        if frames:
+            metrics.ACCOUNT_EVENTS_REPLAYED.inc(len(frames))
 
     # -- layer events ------------------------------------------------------------------------
     async def stream_frame(self, event: dict[str, Any]) -> None:

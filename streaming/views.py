@@ -134,8 +134,3 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
         # Saved all the same: the tabs get the list with their next snapshot.
         logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)
     return JsonResponse({"symbols": symbols, "version": version})
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness probe for a proxy or an operator: the process answers HTTP."""
-    return JsonResponse({"status": "ok"})

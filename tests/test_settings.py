@@ -20,10 +20,12 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     script = (
         "import json, config.settings as s; "
         "print(json.dumps({'layer': s.CHANNEL_LAYERS['default']['BACKEND'], "
-        "'debug': s.DEBUG, 'db': s.DATABASES['default']['ENGINE']}))"
+        "'debug': s.DEBUG, 'db': s.DATABASES['default']['ENGINE'], "
+        "'age': s.DATABASES['default']['CONN_MAX_AGE']}))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_"))}
     clean.pop("STREAMDESK_ENV", None)
+    clean.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -42,7 +44,19 @@ def test_defaults_are_sqlite_in_memory_layer_and_no_debug():
         "layer": "channels.layers.InMemoryChannelLayer",
         "debug": False,
         "db": "django.db.backends.sqlite3",
+        "age": 0,
     }
+
+
+def test_database_url_selects_postgres_without_persistent_connections():
+    """DATABASE_URL picks the database; connections stay per request under ASGI."""
+    result = load_settings(DATABASE_URL="postgresql://sd:pw@127.0.0.1:5432/streamdesk")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)
+    assert (settings["db"], settings["age"]) == ("django.db.backends.postgresql", 0)
+    broken = load_settings(DATABASE_URL="nosuchdb://x/y")
+    assert broken.returncode != 0
+    assert "DATABASE_URL is not a database URL" in broken.stderr
 
 
 def test_redis_url_switches_to_channels_redis_and_debug_is_opt_in():

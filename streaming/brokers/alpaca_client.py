@@ -21,6 +21,7 @@ import httpx
 import orjson
 from httpx_sse import EventSource, aconnect_sse
 
+from .. import metrics
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
 from .http_client import HTTPClient
 
@@ -92,6 +93,8 @@ class AlpacaClient(HTTPClient):
         attempt = 0
         while True:
             response = await self._http.request(method, path, **kwargs)
+            if response.status_code == 429:
+                metrics.RATE_LIMITED.labels("alpaca").inc()
             if response.status_code == 429 and attempt < self.max_retries:
                 attempt += 1
                 wait = retry_after_header(response.headers)

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .. import metrics
 from .errors import StreamSilent, describe, is_rejection, retry_after
 from .values import without
 
@@ -436,6 +437,7 @@ class SupervisedAdapter:
         while True:
             self._live_since[kind] = None
             wait_at_least = 0.0
+            failure: BaseException | None = None
             try:
                 await once(sink)
                 self._raise_if_stopping()
@@ -445,9 +447,11 @@ class SupervisedAdapter:
             except Exception as exc:  # ExceptionGroups included: classify, report, retry
                 self._raise_if_stopping(exc)
                 reason = self._describe(exc)
+                failure = exc
                 if self._is_rejection(exc):
                     if propagate_rejection:
                         raise
+                    metrics.RECONNECTS.labels(self.broker, kind, "rejected").inc()
                     log.warning("%s link %s (%s): %s", self.broker, self.link_id, kind, reason)
                     self._entering(kind, "error")
                     await self._report(sink, kind, "error", reason)
@@ -466,6 +470,7 @@ class SupervisedAdapter:
             live_since = self._live_since.get(kind)
             up_for = time.monotonic() - live_since if live_since is not None else None
             self.reconnects += 1
+            metrics.count_reconnect(self.broker, kind, failure)
             delay = max(backoff.next_delay(up_for), wait_at_least)
             self._entering(kind, "reconnecting")
             await self._report(sink, kind, "reconnecting", reason, retry_in=round(delay, 2))

@@ -34,6 +34,7 @@ from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
 
+from .. import metrics
 from . import tastytrade_events as events
 from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import CredentialRejected, StreamSilent, describe, is_rejection
@@ -143,8 +144,14 @@ class TastytradeAdapter(SupervisedAdapter):
             await session.refresh(force=True)
         except TastytradeError as exc:
             if is_rejection(exc):
+                metrics.TOKEN_REFRESHES.labels("tastytrade", "rejected").inc()
                 raise CredentialRejected(str(exc).strip()) from exc
+            metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
             raise
+        except Exception:
+            metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
+            raise
+        metrics.TOKEN_REFRESHES.labels("tastytrade", "ok").inc()
         self._refreshed_at = time.monotonic()
         self.token_expires_at = session.session_expiration
 

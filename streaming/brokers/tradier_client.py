@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import orjson
 
+from .. import metrics
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
 from .http_client import HTTPClient
 
@@ -127,6 +128,7 @@ class TradierClient(HTTPClient):
             self._note_rate(group, response)
             if response.status_code != 429:
                 return self._parse(response)
+            metrics.RATE_LIMITED.labels("tradier").inc()
             delay = self._retry_delay(response, group, attempt)
             if attempt == self.max_retries:
                 raise BrokerHTTPError(429, "rate limit exceeded", retry_after=delay)

@@ -1,5 +1,5 @@
-"""Several daphne processes on one database, a real Redis between them, one sandbox
-broker: what the multi-process tests and the fault suite stand on."""
+"""Several daphne processes on one PostgreSQL database, a real Redis between them, one
+sandbox broker: what the multi-process tests and the fault suite stand on."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import redis
 from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer
 
 FAST_CLUSTER = {
@@ -27,6 +28,8 @@ FAST_CLUSTER = {
 @dataclass
 class Cluster:
     redis: RedisServer
+    postgres: PostgresServer
+    database_url: str
     sandbox: SandboxServer
     a: LiveApp
     b: LiveApp
@@ -54,24 +57,27 @@ class Cluster:
 def running_cluster(
     workdir: Path, sandbox_config: SandboxConfig | None = None, **env: str
 ) -> Iterator[Cluster]:
-    """Redis, a sandbox and two daphne processes on one SQLite database, torn down after."""
+    """Redis, PostgreSQL, a sandbox and two daphne processes on one database, torn down
+    after."""
     redis_server = RedisServer()
+    postgres = PostgresServer()
+    database_url = postgres.create_database()
     config = sandbox_config or SandboxConfig(
         tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
     )
     sandbox = SandboxServer(config).start()
-    env = {"REDIS_URL": redis_server.url, **FAST_CLUSTER, **env}
+    env = {"REDIS_URL": redis_server.url, "DATABASE_URL": database_url, **FAST_CLUSTER, **env}
     a = b = None
     try:
         a = LiveApp(sandbox.url, workdir, **env).start()
-        b = LiveApp(sandbox.url, workdir, seed=False, SQLITE_PATH=a.env["SQLITE_PATH"], **env)
-        b.start()
-        yield Cluster(redis_server, sandbox, a, b)
+        b = LiveApp(sandbox.url, workdir, seed=False, **env).start()
+        yield Cluster(redis_server, postgres, database_url, sandbox, a, b)
     finally:
         for app in (a, b):
             if app is not None:
                 app.stop()
         sandbox.stop()
+        postgres.stop()
         redis_server.stop()
 
 

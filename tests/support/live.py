@@ -79,7 +79,7 @@ class LiveApp:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

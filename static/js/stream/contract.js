@@ -114,6 +114,7 @@ export const CLOSE = {
   NOT_LOGGED_IN: 4401,
   TOO_SLOW: 4408,
   RESYNC: 4409,
+  TOKEN_RATE_LIMITED: 4429, // API tokens only (scripts): a browser never gets it
 };
 
 /** The code the client closes a socket with when it abandons it (dead, gap, timeout). */
@@ -134,6 +135,7 @@ export function closePolicy(code) {
     case CLOSE.RESYNC: // a gap the server cannot fill: a fresh snapshot
       return { login: false, resume: false, immediate: true };
     case CLOSE.TRY_LATER: // try again later: never at once
+    case CLOSE.TOKEN_RATE_LIMITED: // too many connects with one API token: back off
     default: // 1000, 1001, 1006, 1011, …
       return { login: false, resume: true, immediate: false };
   }

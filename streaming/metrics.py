@@ -1,0 +1,202 @@
+"""The stream's Prometheus metrics, defined once; the streaming core records into them.
+
+Exposed at `/metrics` by the operations app (operations/metrics.py), which also sets up
+prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR: every daphne process
+writes its own files, any process's `/metrics` adds them all up). The catalogue, with
+what each metric means, is docs/operations.md, "Metrics".
+
+Cost: in multiprocess mode an increment is a locked write into a memory-mapped file
+(about a microsecond, see docs/performance.md, "Metrics overhead"), so the per-tick and
+per-frame paths never touch a metric: they add to plain ints that are flushed once per
+flush interval (quote events), per tab heartbeat (frames and bytes out), or once per
+delivered frame per process, not per tab (latency). Labels are bounded sets (transport,
+broker, link state, data kind, a reason class): never a user, an account or a symbol.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from .brokers.errors import (
+    BrokerHTTPError,
+    CredentialRejected,
+    StreamEnded,
+    StreamSilent,
+    http_status,
+    leaves,
+)
+
+#: The label values `reconnect_reason` can return (the reconnect counter's bounded set).
+RECONNECT_REASONS = (
+    "ended",
+    "closed",
+    "silent",
+    "timeout",
+    "unreachable",
+    "rate_limited",
+    "server_error",
+    "broker_error",
+    "rejected",
+    "unexpected",
+)
+
+#: Broker -> browser latency buckets (seconds): a flush interval is 0.15 s.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Broker times older than this are not live events (a REST snapshot's old orders, a
+#: delayed feed): they would only blur the latency histograms, so they are not observed.
+LATENCY_HORIZON = 300.0
+
+STREAMS_OPEN = Gauge(
+    "streamdesk_streams_open",
+    "Browser streams open now (WebSockets and SSE responses).",
+    ["transport"],
+    multiprocess_mode="livesum",
+)
+FRAMES_OUT = Counter("streamdesk_frames_out", "Frames written to browser streams.", ["transport"])
+BYTES_OUT = Counter(
+    "streamdesk_frame_bytes_out",
+    "Bytes of frame text written to browser streams (before WebSocket/SSE framing).",
+    ["transport"],
+)
+QUOTE_EVENTS_IN = Counter(
+    "streamdesk_quote_events_in",
+    "Market data events the stream managers received from the brokers' adapters.",
+    ["kind"],
+)
+QUOTE_LATENCY = Histogram(
+    "streamdesk_quote_latency_seconds",
+    "Broker event time of the oldest quote in a quotes frame -> the frame's hand-over to "
+    "this process's tabs (one observation per frame and process).",
+    buckets=LATENCY_BUCKETS,
+)
+ACCOUNT_LATENCY = Histogram(
+    "streamdesk_account_latency_seconds",
+    "Broker time of an order or balance change (`updated_at`) -> the frame's hand-over "
+    "to this process's tabs.",
+    ["kind"],
+    buckets=LATENCY_BUCKETS,
+)
+ACCOUNT_EVENTS_LOGGED = Counter(
+    "streamdesk_account_events_logged",
+    "Account frames written to the event log (the owner's, for resuming tabs).",
+)
+ACCOUNT_EVENTS_REPLAYED = Counter(
+    "streamdesk_account_events_replayed",
+    "Account frames sent to a tab from the event log (a resume or a gap filled).",
+)
+RESYNCS = Counter(
+    "streamdesk_resyncs",
+    "Tabs that had to start over from a snapshot: `gap` (the log could not fill a gap: "
+    "4409), `epoch` (the stream's numbering restarted).",
+    ["reason"],
+)
+EPOCHS_STARTED = Counter(
+    "streamdesk_epochs_started", "New epochs (the event log had no head for the user)."
+)
+LINKS = Gauge(
+    "streamdesk_links",
+    "Broker links of running stream managers, by broker and overall state.",
+    ["broker", "state"],
+    multiprocess_mode="livesum",
+)
+RECONNECTS = Counter(
+    "streamdesk_broker_reconnects",
+    "Adapter loops that reconnect (or wait after a rejected credential), by reason class.",
+    ["broker", "kind", "reason"],
+)
+TOKEN_REFRESHES = Counter(
+    "streamdesk_token_refreshes",
+    "OAuth access-token refreshes, by outcome (ok, rejected, failed).",
+    ["broker", "outcome"],
+)
+RATE_LIMITED = Counter(
+    "streamdesk_broker_rate_limited",
+    "HTTP 429 answers from brokers that ended a request.",
+    ["broker"],
+)
+LEASE_TAKEOVERS = Counter(
+    "streamdesk_lease_takeovers",
+    "Stream leases taken over after they expired (the previous owner died or stalled).",
+)
+SLOW_CLOSES = Counter(
+    "streamdesk_slow_client_closes",
+    "Tabs ended for being too slow to take account frames (close code 4408).",
+    ["transport"],
+)
+
+
+def reconnect_reason(exc: BaseException | None) -> str:
+    """A failure's class for the reconnect counter (one of RECONNECT_REASONS)."""
+    if exc is None:
+        return "ended"
+    found = leaves(exc)
+    for leaf in found:
+        if isinstance(leaf, CredentialRejected):
+            return "rejected"
+        if isinstance(leaf, StreamSilent):
+            return "silent"
+        if isinstance(leaf, StreamEnded):
+            return "ended"
+        status = http_status(leaf)
+        if status == 429:
+            return "rate_limited"
+        if status is not None and status >= 500:
+            return "server_error"
+        if status is not None or isinstance(leaf, BrokerHTTPError):
+            return "broker_error"
+        name = type(leaf).__name__
+        if "Disconnect" in name or "RemoteProtocol" in name:
+            return "closed"
+        if isinstance(leaf, TimeoutError) or "Timeout" in name:
+            return "timeout"
+        if isinstance(leaf, OSError) or "Connect" in name or "Transport" in name:
+            return "unreachable"
+    return "unexpected"
+
+
+def count_reconnect(broker: str, kind: str, exc: BaseException | None) -> None:
+    """A loop reconnects. A 429 from the tastytrade SDK is counted here (Tradier's and
+    Alpaca's own clients count theirs as they receive them, retries included)."""
+    RECONNECTS.labels(broker, kind, reconnect_reason(exc)).inc()
+    if exc is not None and any(
+        http_status(leaf) == 429 and not isinstance(leaf, BrokerHTTPError) for leaf in leaves(exc)
+    ):
+        RATE_LIMITED.labels(broker).inc()
+
+
+def observe_delivery(message: dict[str, Any]) -> None:
+    """A frame handed to this process's tabs: its broker -> here latency, if it has one
+    (`broker_t`, set by fanout.frame_message)."""
+    broker_t = message.get("broker_t")
+    if broker_t is None:
+        return
+    age = time.time() - broker_t / 1000
+    if age < 0:
+        age = 0.0  # a broker clock ahead of ours
+    elif age > LATENCY_HORIZON:
+        return
+    if message.get("kind") == "quotes":
+        QUOTE_LATENCY.observe(age)
+    else:
+        ACCOUNT_LATENCY.labels(message.get("kind", "")).observe(age)
+
+
+def broker_time(frame: dict[str, Any]) -> int | None:
+    """The broker time a frame carries (ms): a quotes frame's oldest live quote or greeks
+    `t`, an order's or balance's `updated_at`; None for everything else."""
+    kind = frame.get("type")
+    if kind == "quotes":
+        oldest = None
+        for table in (frame.get("quotes"), frame.get("greeks")):
+            for fields in (table or {}).values():
+                t = fields.get("t")
+                if t is not None and not fields.get("delayed") and (oldest is None or t < oldest):
+                    oldest = t
+        return oldest
+    if kind in ("order", "balance"):
+        t = (frame.get(kind) or {}).get("updated_at")
+        return t if isinstance(t, int | float) else None
+    return None

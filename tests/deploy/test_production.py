@@ -1,0 +1,272 @@
+"""Production end to end: the production settings, `collectstatic`, two daphne processes
+(Redis, PostgreSQL) behind a real nginx running deploy/nginx/streamdesk.conf over TLS, and
+Debian's Chromium: hashed static files, long-cached and compressed; pages with no console
+error or failed request, ES modules loaded by their hashed names; the dashboard live over
+wss; the SSE stream through nginx frame by frame."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import brotli
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.cluster import Cluster, running_cluster
+from tests.support.live import DEMO_USER, ROOT
+from tests.support.nginx import SERVER_NAME, Nginx
+
+pytestmark = [pytest.mark.redis, pytest.mark.browser]
+
+PRODUCTION_ENV = {
+    "STREAMDESK_ENV": "production",
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "production-test-only-" + "k" * 40,
+    "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+    "BROKER_ENV": "sandbox",  # asked for explicitly, as production requires
+    "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},127.0.0.1",  # 127.0.0.1: the test's /health probe
+    "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+}
+#: A name as ManifestStaticFilesStorage writes it: 12 hex digits of the content's MD5.
+HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
+IMMUTABLE = "max-age=315360000, public, immutable"
+STREAM_MODULES = sorted(p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js"))
+
+
+@dataclass
+class Stack:
+    cluster: Cluster
+    nginx: Nginx
+    static_root: Path
+    manifest: dict[str, str]  # source name → hashed name
+
+    def https(self) -> httpx.Client:
+        """A client of the site through nginx (TLS; Host as a browser sends it)."""
+        return httpx.Client(
+            base_url=f"https://127.0.0.1:{self.nginx.https_port}",
+            headers={"Host": f"{SERVER_NAME}:{self.nginx.https_port}"},
+            verify=False,
+            timeout=10,
+        )
+
+
+def collectstatic(static_root: Path) -> dict[str, str]:
+    """`manage.py collectstatic` with the production settings; the manifest it wrote."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION_ENV}
+    env["STATIC_ROOT"] = str(static_root)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return json.loads((static_root / "staticfiles.json").read_text())["paths"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    static_root = tmp_path_factory.mktemp("static")
+    manifest = collectstatic(static_root)
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(static_root)}
+    with running_cluster(tmp_path_factory.mktemp("production"), **env) as cluster:
+        nginx = Nginx(tmp_path_factory.mktemp("nginx"), [cluster.a.port, cluster.b.port])
+        nginx.start()
+        try:
+            yield Stack(cluster, nginx, static_root, manifest)
+        finally:
+            nginx.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
+        yield browser
+        browser.close()
+
+
+def test_nginx_accepts_the_shipped_site_file(stack: Stack):
+    checked = stack.nginx.check()
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr
+    assert "test is successful" in checked.stderr
+    assert "[warn]" not in checked.stderr
+    assert "[emerg]" not in stack.nginx.error_log()
+
+
+def test_modules_import_each_other_by_hashed_name(stack: Stack):
+    """Every relative import in a collected module names a hashed file that exists."""
+    for name in STREAM_MODULES:
+        hashed = stack.manifest[f"js/stream/{name}"]
+        source = (stack.static_root / hashed).read_text()
+        imported = re.findall(r"""from\s*["'](\./[^"']+)["']""", source)
+        expected = re.findall(
+            r"""from\s*["'](\./[^"']+)["']""", (ROOT / "static/js/stream" / name).read_text()
+        )
+        assert len(imported) == len(expected), name
+        for original, target in zip(expected, imported, strict=True):
+            assert target == "./" + Path(stack.manifest[f"js/stream/{original[2:]}"]).name
+
+
+def _raw(client: httpx.Client, url: str, encoding: str) -> httpx.Response:
+    """The response as sent (not decoded), its bytes in `.raw`."""
+    with client.stream("GET", url, headers={"Accept-Encoding": encoding}) as response:
+        response.raw = b"".join(response.iter_raw())  # type: ignore[attr-defined]
+    return response
+
+
+def test_hashed_static_files_long_cached_and_compressed(stack: Stack):
+    with stack.https() as client:
+        login = client.get("/login/")
+        assert login.status_code == 200
+        stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', login.text)
+        assert stylesheets == [f"/static/{stack.manifest['css/app.css']}"]
+        assert HASHED.match(stylesheets[0])
+
+        for source in ("css/app.css", "js/stream/main.js", "js/stream/state.js"):
+            url = f"/static/{stack.manifest[source]}"
+            original = (stack.static_root / stack.manifest[source]).read_bytes()
+            for encoding, decode in (
+                ("br", brotli.decompress),
+                ("gzip", gzip.decompress),
+                ("identity", bytes),
+            ):
+                response = _raw(client, url, encoding)
+                assert response.status_code == 200, (url, encoding)
+                assert response.headers["cache-control"] == IMMUTABLE
+                assert response.headers["vary"] == "Accept-Encoding"
+                assert response.headers.get("content-encoding") == (
+                    None if encoding == "identity" else encoding
+                )
+                assert decode(response.raw) == original, (url, encoding)
+                if encoding != "identity":
+                    assert len(response.raw) < len(original)
+            expected_type = "text/css" if source.endswith(".css") else "text/javascript"
+            assert response.headers["content-type"].startswith(expected_type)
+
+        # the unhashed name still answers (an old page mid-release), but briefly cached
+        unhashed = client.get("/static/js/stream/main.js")
+        assert unhashed.status_code == 200
+        assert unhashed.headers["cache-control"] == "max-age=60, public"
+        assert client.get("/static/js/stream/missing.js").status_code == 404
+
+
+def _watch(page: Page) -> dict[str, list[str]]:
+    """Everything that went wrong on the page, and every static file it asked for."""
+    seen: dict[str, list[str]] = {"errors": [], "failed": [], "static": []}
+    page.on("pageerror", lambda exc: seen["errors"].append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type in ("error", "warning")
+            and seen["errors"].append(f"{msg.text} ({msg.location.get('url')})")
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda request: seen["failed"].append(f"{request.url}: {request.failure}"),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400 and seen["failed"].append(f"{response.url}: {response.status}")
+        ),
+    )
+    page.on(
+        "request",
+        lambda request: (
+            "/static/" in request.url and seen["static"].append(urlsplit(request.url).path)
+        ),
+    )
+    return seen
+
+
+def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Browser):
+    """Log in and see the dashboard go live over wss through nginx: no console error, no
+    failed request, every static file by its hashed name, each module loaded once."""
+    base = stack.nginx.url
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    seen = _watch(page)
+    try:
+        page.goto(f"{base}/login/")
+        page.fill("input[name=username]", DEMO_USER[0])
+        page.fill("input[name=password]", DEMO_USER[1])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+        bid = page.locator('tr[data-quote="SPY"] [data-field=bid]')
+        first = bid.inner_text()
+        expect(bid).not_to_have_text(first, timeout=10_000)  # quotes arrive over the socket
+
+        state = page.evaluate("window.streamdesk.state()")
+        assert state["socketUrl"].startswith(f"wss://{SERVER_NAME}:{stack.nginx.https_port}/ws/")
+        assert state["connection"] == "live"
+        assert state["fallback"] == "off"
+        assert state["connects"] == 1
+        assert page.evaluate("window.isSecureContext") is True
+    finally:
+        context.close()
+
+    assert seen["failed"] == []
+    assert seen["errors"] == []
+    assert [url for url in seen["static"] if not HASHED.match(url)] == []
+    modules = sorted(url for url in seen["static"] if url.endswith(".js"))
+    assert modules == sorted(f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES)
+
+
+def test_sse_through_nginx_frame_by_frame(stack: Stack):
+    """The SSE fallback through nginx: the first bytes (the `retry:` hint, sent before
+    anything else) arrive on their own, and frames keep arriving as they are sent."""
+    port = stack.nginx.https_port
+    with stack.https() as client:
+        page = client.get("/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        login = client.post(
+            "/login/",
+            data={"username": DEMO_USER[0], "password": DEMO_USER[1], "csrfmiddlewaretoken": token},
+            headers={"Referer": f"https://{SERVER_NAME}:{port}/login/"},
+        )
+        assert login.status_code == 302, login.text[:300]
+        headers = {"Origin": f"https://{SERVER_NAME}:{port}", "Accept": "text/event-stream"}
+        first: bytes = b""
+        events: list[tuple[float, bytes]] = []  # when each event's last byte arrived
+        with client.stream("GET", "/api/events", headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+            assert "content-encoding" not in response.headers
+            started = time.monotonic()
+            pending = b""
+            for chunk in response.iter_raw():
+                if not first:
+                    first = chunk
+                pending += chunk
+                *complete, pending = pending.split(b"\n\n")
+                events += [(time.monotonic() - started, event) for event in complete]
+                if len(events) >= 10 or time.monotonic() - started > 15:
+                    break
+    assert first == b"retry: 3000\n\n"
+    assert len(events) >= 10
+    assert events[0][1] == b"retry: 3000"
+    assert all(re.match(rb"(id: \S+\n)?data: \{", event) for _, event in events[1:]), events
+    # frames arrive as they are sent (every 150 ms), not in one burst when a buffer fills
+    # (with `proxy_buffering on` and the app's X-Accel-Buffering ignored, all of them
+    # arrived within 0.2 ms of each other and this failed)
+    times = [t for t, _ in events[1:]]
+    assert times[-1] - times[0] > 0.5, times
+    assert len(set(times)) >= 5, times

@@ -1,0 +1,131 @@
+"""A throwaway PostgreSQL server (Debian's binaries) on a free loopback port.
+
+Like the Redis one: the test session starts it, tests make databases in it, and a test
+may restart it to prove connections heal. PostgreSQL refuses to run as root, so under
+root (CI) it runs as Debian's `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from tests.support.redis_server import free_port
+
+
+def _bin_dir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (scripts/test.sh installs it)")
+    return Path(found[-1]).parent
+
+
+class PostgresServer:
+    """One postgres cluster with trust auth on 127.0.0.1, no durability (tests only)."""
+
+    def __init__(self) -> None:
+        self._bin = _bin_dir()
+        self.port = free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="streamdesk-pg-"))
+        self._data = self._dir / "data"
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            shutil.chown(self._dir, "postgres", "postgres")
+        self._run(
+            str(self._bin / "initdb"),
+            "-D",
+            str(self._data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        )
+        self._start()
+
+    @property
+    def _user(self) -> dict[str, str]:
+        return {"user": "postgres", "group": "postgres"} if self._as_postgres else {}
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(args, check=True, capture_output=True, timeout=120, **self._user)
+
+    def _start(self) -> None:
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self._dir),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_connections": "300",
+        }
+        options = [f"-c{name}={value}" for name, value in settings.items()]
+        self._process = subprocess.Popen(
+            [str(self._bin / "postgres"), "-D", str(self._data), *options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **self._user,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.url("postgres"), connect_timeout=1).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("postgres did not start") from None
+                time.sleep(0.1)
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, prefix: str = "streamdesk") -> str:
+        """A new empty database; returns its URL (DATABASE_URL for a process)."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def connections(self, database_url: str) -> int:
+        """Client connections to that database now (pg_stat_activity)."""
+        name = database_url.rsplit("/", 1)[1]
+        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop (fast: every client connection is cut) and start on the same port."""
+        self._stop_process()
+        time.sleep(down_for)
+        self._start()
+
+    def _stop_process(self) -> None:
+        if self._process.poll() is None:
+            # SIGINT is PostgreSQL's "fast" shutdown: every client connection is cut.
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self._stop_process()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"PostgresServer(127.0.0.1:{self.port})"
