@@ -32,6 +32,7 @@ from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.core.market import Market
 from streaming.sandbox.core.symbols import OptionSymbol
 from tests.support.sdk import sdk_session
+from tests.support.tradier import tradier_client
 
 D = dt.date
 NY = cal.NEW_YORK
@@ -162,11 +163,7 @@ def pinned(at: float):
 
 @pytest.fixture
 def tradier(sandbox) -> Iterator[httpx.Client]:
-    headers = {
-        "Authorization": f"Bearer tradier-{uuid.uuid4().hex[:12]}",
-        "Accept": "application/json",
-    }
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox) as client:
         yield client
 
 

@@ -6,11 +6,12 @@ refused in Tradier's error shape."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+
+from tests.support.tradier import tradier_client
 
 GREEKS = {"delta", "gamma", "theta", "vega", "rho", "phi",
           "bid_iv", "mid_iv", "ask_iv", "smv_vol", "updated_at"}  # fmt: skip
@@ -19,11 +20,7 @@ GREEKS = {"delta", "gamma", "theta", "vega", "rho", "phi",
 @pytest.fixture
 def api(sandbox, control) -> Iterator[httpx.Client]:
     control.configure(tick_rate=0.0)
-    headers = {
-        "Authorization": f"Bearer tradier-{uuid.uuid4().hex[:12]}",
-        "Accept": "application/json",
-    }
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox) as client:
         yield client
 
 

@@ -4,23 +4,18 @@ documentation shows them; both are read from the core brokerage's ledger."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from streaming.sandbox.tradier.api import NEW_YORK
-
-
-def client(sandbox, token: str) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    return httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10)
+from tests.support.tradier import tradier_client
 
 
 @pytest.fixture
 def api(sandbox) -> Iterator[httpx.Client]:
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as c:
+    with tradier_client(sandbox) as c:
         yield c
 
 
@@ -232,7 +227,7 @@ def test_gainloss_sorts_filters_and_pages(api, control):
 
 def test_history_and_gainloss_refuse_other_accounts_and_speak_xml_by_default(sandbox, api):
     account = account_of(api)
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+    with tradier_client(sandbox) as other:
         theirs = account_of(other)
     for path in ("history", "gainloss"):
         refused = api.get(f"/v1/accounts/{theirs}/{path}")

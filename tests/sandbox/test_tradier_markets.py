@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-import uuid
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from streaming.sandbox.core.symbols import parse_occ_symbol
+from tests.support.tradier import tradier_client
 
 NEW_YORK = ZoneInfo("America/New_York")
 # NYSE's published full-day holidays and 13:00 early closes (independent of the code).
@@ -30,11 +30,7 @@ EARLY_CLOSES = {dt.date(2026, 11, 27), dt.date(2026, 12, 24), dt.date(2027, 11, 
 
 @pytest.fixture
 def api(sandbox) -> Iterator[httpx.Client]:
-    headers = {
-        "Authorization": f"Bearer tradier-{uuid.uuid4().hex[:12]}",
-        "Accept": "application/json",
-    }
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox) as client:
         yield client
 
 

@@ -4,22 +4,18 @@ documentation shows them; both go through the shared brokerage."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
 
-
-def client(sandbox, token: str) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    return httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10)
+from tests.support.tradier import tradier_client
 
 
 @pytest.fixture
 def api(sandbox) -> Iterator[httpx.Client]:
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as c:
+    with tradier_client(sandbox) as c:
         yield c
 
 
@@ -132,7 +128,7 @@ def test_cancel_refuses_filled_unknown_and_foreign_orders(sandbox, api, control)
         "errors": {"error": ["Order 999 not found"]}
     }
     assert api.delete(f"/v1/accounts/{account}/orders/abc").status_code == 404
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+    with tradier_client(sandbox) as other:
         theirs = resting_buy(other, account_of(other))
         foreign = api.delete(f"/v1/accounts/{account}/orders/{theirs}")
         assert foreign.status_code == 404  # the same answer as an unknown id
@@ -226,7 +222,7 @@ def test_modify_refuses_in_tradier_shape(sandbox, api, control):
     unknown = api.put(f"/v1/accounts/{account}/orders/999", data={"price": "2.00"})
     assert unknown.status_code == 404
     assert unknown.json() == {"errors": {"error": ["Order 999 not found"]}}
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+    with tradier_client(sandbox) as other:
         theirs = resting_buy(other, account_of(other))
         foreign = api.put(f"/v1/accounts/{account}/orders/{theirs}", data={"price": "2.00"})
         assert foreign.status_code == 404  # the same answer as an unknown id

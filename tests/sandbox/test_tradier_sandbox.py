@@ -14,6 +14,7 @@ import pytest
 
 from streaming.sandbox.core.credentials import credential_id
 from streaming.sandbox.tradier.api import NEW_YORK
+from tests.support.tradier import tradier_client
 from tests.support.wait import poll_until
 
 OPTION = "SPY261218C00600000"
@@ -26,8 +27,7 @@ def token() -> str:
 
 @pytest.fixture
 def api(sandbox, token) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox, token) as client:
         yield client
 
 

@@ -6,7 +6,6 @@ its quotes describe them."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -14,17 +13,14 @@ import pytest
 
 from streaming.sandbox.core.fundamentals import fundamentals
 from streaming.sandbox.core.market import Market, listed_symbols
+from tests.support.tradier import tradier_client
 
 SECURITY_KEYS = {"symbol", "exchange", "type", "description"}
 
 
 @pytest.fixture
 def api(sandbox) -> Iterator[httpx.Client]:
-    headers = {
-        "Authorization": f"Bearer tradier-{uuid.uuid4().hex[:12]}",
-        "Accept": "application/json",
-    }
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox) as client:
         yield client
 
 

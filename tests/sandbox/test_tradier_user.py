@@ -5,21 +5,18 @@ identical to what its account-based endpoint answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.support.tradier import tradier_client
+
 
 @pytest.fixture
 def api(sandbox, control) -> Iterator[httpx.Client]:
     control.configure(tick_rate=0.0)  # one market state for both reads of each comparison
-    headers = {
-        "Authorization": f"Bearer tradier-{uuid.uuid4().hex[:12]}",
-        "Accept": "application/json",
-    }
-    with httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10) as client:
+    with tradier_client(sandbox) as client:
         yield client
 
 

@@ -3,21 +3,17 @@ them (form bodies, `Accept: application/json`): per token, with a `default` list
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-
-def client(sandbox, token: str) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    return httpx.Client(base_url=f"{sandbox.url}/tradier", headers=headers, timeout=10)
+from tests.support.tradier import tradier_client
 
 
 @pytest.fixture
 def api(sandbox) -> Iterator[httpx.Client]:
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as c:
+    with tradier_client(sandbox) as c:
         yield c
 
 
@@ -70,7 +66,7 @@ def test_create_read_add_remove_update_delete(api):
 
 def test_watchlists_belong_to_their_token(sandbox, api):
     api.post("/v1/watchlists", data={"name": "Mine", "symbols": "SPY"})
-    with client(sandbox, f"tradier-{uuid.uuid4().hex[:12]}") as other:
+    with tradier_client(sandbox) as other:
         assert other.get("/v1/watchlists").json()["watchlists"]["watchlist"]["id"] == "default"
         assert other.get("/v1/watchlists/mine").status_code == 404
     assert api.get("/v1/watchlists/mine").json()["watchlist"]["items"]["item"]["symbol"] == "SPY"
