@@ -489,6 +489,8 @@ class TabSession:
         and every account frame up to the snapshot's position that we have not sent (some
         may have gone out before the owner knew of this tab); a new epoch: all of it."""
         if snapshot.get("epoch") != self.epoch:
+            if self.epoch is not None:  # the numbering restarted under this tab
+                metrics.RESYNCS.labels("epoch").inc()
             await self._deliver_snapshot(snapshot)
             return
         await self._send_live_state(snapshot)

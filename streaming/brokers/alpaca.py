@@ -47,6 +47,7 @@ import httpx
 import orjson
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
+from .. import metrics
 from .alpaca_client import AlpacaClient
 from .base import AdapterSink, Backoff, Checkpoint, StreamConfig, SupervisedAdapter
 from .errors import BrokerHTTPError, describe, is_rejection, retry_after
@@ -398,6 +399,7 @@ class AlpacaAdapter(SupervisedAdapter):
             while True:
                 opened_at: float | None = None
                 wait_at_least = 0.0
+                failure: BaseException | None = None
                 try:
                     await self._gate(sink)
                     cursor = await self.checkpoint.load()
@@ -428,11 +430,15 @@ class AlpacaAdapter(SupervisedAdapter):
                         raise
                     self._raise_if_stopping(exc)
                     reason = describe(exc)
+                    failure = exc
                     wait_at_least = retry_after(exc)
                     if reason.startswith("unexpected"):
                         log.error("alpaca link %s stream failed", self.link_id, exc_info=exc)
                 up_for = time.monotonic() - opened_at if opened_at is not None else None
                 delay = round(max(backoff.next_delay(up_for), wait_at_least), 2)
+                # this loop retries on its own (it polls meanwhile): count every attempt
+                # here, as the supervisor does for the other loops
+                metrics.count_reconnect(self.broker, "account", failure)
                 if opened_at is not None:  # it was up: reconnect and replay from the checkpoint
                     self.reconnects += 1
                     self.mode = "reconnecting"
