@@ -67,15 +67,17 @@ def running_cluster(
     )
     sandbox = SandboxServer(config).start()
     env = {"REDIS_URL": redis_server.url, "DATABASE_URL": database_url, **FAST_CLUSTER, **env}
-    a = b = None
+    started: list[LiveApp] = []
+    cluster: Cluster | None = None
     try:
-        a = LiveApp(sandbox.url, workdir, **env).start()
-        b = LiveApp(sandbox.url, workdir, seed=False, **env).start()
-        yield Cluster(redis_server, postgres, database_url, sandbox, a, b)
+        started.append(LiveApp(sandbox.url, workdir, **env).start())
+        started.append(LiveApp(sandbox.url, workdir, seed=False, **env).start())
+        cluster = Cluster(redis_server, postgres, database_url, sandbox, *started)
+        yield cluster
     finally:
-        for app in (a, b):
-            if app is not None:
-                app.stop()
+        # a test may have replaced a process (cluster.a = a fresh LiveApp): stop those too
+        for app in {*started, *(cluster.apps if cluster else [])}:
+            app.stop()
         sandbox.stop()
         postgres.stop()
         redis_server.stop()

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.processes import terminate
 from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,12 +101,7 @@ class LiveApp:
             self._proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        terminate(self._proc)
         if getattr(self, "_log", None):
             self._log.close()
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import redis
 
+from tests.support.processes import terminate
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -71,12 +73,7 @@ class RedisServer:
         self._start()
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        terminate(self._process)
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __repr__(self) -> str:
