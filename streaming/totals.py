@@ -62,7 +62,7 @@ def _mark(symbol: str, fallback: Any, quotes: dict[str, Any]) -> tuple[float | N
 def _position_values(
     p: dict[str, Any], quotes: dict[str, Any], greeks: dict[str, Any]
 ) -> dict[str, float | None]:
-    """A position's day and open P&L, delta (shares, money) and theta; None if an input is missing."""
+    """A position's P&L (day, open), delta (shares, money) and theta; None if an input lacks."""
     sign = -1 if p.get("direction") == "Short" else 1
     qty = _num(p.get("quantity"))
     mult = _num(p.get("multiplier"))
