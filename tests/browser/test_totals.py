@@ -16,8 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_day_pnl import BROKERS, CENT, dec, frozen_app, frozen_sandbox  # noqa: F401
 from tests.browser.test_dashboard import log_in
+from tests.browser.test_day_pnl import BROKERS, CENT, dec, frozen_app, frozen_sandbox  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
