@@ -17,7 +17,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import log_in
-from tests.browser.test_day_pnl import BROKERS, CENT, dec, frozen_app, frozen_sandbox  # noqa: F401
+from tests.browser.test_day_pnl import BROKERS, CENT, dec, frozen_app, frozen_sandbox  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -27,19 +27,22 @@ USD = "#totals [data-currency=USD]"
 CARD_SUMS = """() => {
   const cards = [...document.querySelectorAll('[data-account]')];
   const field = (c, f) => c.querySelector(`[data-field=${f}]`).getAttribute('data-value');
-  const total = (f) => document.querySelector(`#totals [data-currency=USD] [data-field=${f}]`);
+  const total = (f) => document.querySelector(`${USD} [data-field=${f}]`);
   return {
     brokers: cards.map((c) => c.querySelector('[data-field=broker]').textContent),
     cards: cards.map((c) => ({
-      net_liq: field(c, 'net_liquidating_value'), day: field(c, 'total_day_pnl'), open: field(c, 'total_open_pnl'),
+      net_liq: field(c, 'net_liquidating_value'),
+      day: field(c, 'total_day_pnl'),
+      open: field(c, 'total_open_pnl'),
     })),
     net_liq: total('net_liq').getAttribute('data-value'),
     day: total('day_pnl').getAttribute('data-value'),
     open: total('open_pnl').getAttribute('data-value'),
-    partial: [...document.querySelectorAll('#totals [data-partial=true]')].map((n) => n.getAttribute('data-field')),
-    currency: document.querySelector('#totals [data-currency=USD] [data-field=currency]').textContent,
+    partial: [...document.querySelectorAll('#totals [data-partial=true]')]
+      .map((n) => n.getAttribute('data-field')),
+    currency: document.querySelector(`${USD} [data-field=currency]`).textContent,
   };
-}"""
+}""".replace("${USD}", USD)
 
 
 def every_row_priced(page: Page) -> None:
@@ -53,7 +56,8 @@ def every_row_priced(page: Page) -> None:
 
 
 def test_totals_are_the_sums_of_the_account_cards_at_all_three_brokers(
-    page: Page, frozen_app, frozen_sandbox
+    page: Page,
+    frozen_app,  # noqa: F811
 ):
     log_in(page, frozen_app.url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
@@ -101,9 +105,8 @@ def test_totals_change_live_without_reload(page: Page, browser_app):
     assert first not in (None, "")
     page.evaluate("() => { window.__loads = (window.__loads || 0) + 1; }")
     page.wait_for_function(
-        """(first) => document.querySelector(
-             '#totals [data-currency=USD] [data-field=day_pnl]').getAttribute('data-value') !== first""",
-        arg=first,
+        """([sel, first]) => document.querySelector(sel).getAttribute('data-value') !== first""",
+        arg=[f"{USD} [data-field=day_pnl]", first],
         timeout=20_000,
     )
     assert page.evaluate("() => window.__loads") == 1, "the page was not reloaded"
