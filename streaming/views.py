@@ -22,6 +22,7 @@ from . import owner_rpc
 from .models import Watchlist
 from .registry import registry
 from .services import WatchlistError, watchlist_apply
+from .totals import totals_panel
 from .validation import MAX_WATCHLIST_BODY_BYTES
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
@@ -68,6 +69,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "watchlist": watchlist,
         "simulated": snapshot["simulated"],
+        "totals": totals_panel(snapshot),
         "ws_path": "/ws/stream/",
         "snapshot_url": "/api/snapshot",
         "events_url": "/api/events",

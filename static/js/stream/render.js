@@ -9,6 +9,7 @@ import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteSt
 import { cellsOf, delayedBadge, el, fade, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
 import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
 import { createAccountsView } from './render-accounts.js';
+import { createTotalsView } from './render-totals.js';
 import { isSimulated, orderedOrders } from './state.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
@@ -32,6 +33,7 @@ export function createRenderer(doc, root, clock) {
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
   };
   const accounts = createAccountsView(doc);
+  const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
   const quoteRows = new Map(); // symbol -> tr
   const orderEls = new Map(); // "<link>:<id>" -> li
   const linkEls = new Map(); // link id -> span
@@ -247,6 +249,7 @@ export function createRenderer(doc, root, clock) {
     const now = clock.serverNow();
     for (const [sym, row] of quoteRows) quoteFreshness(state, sym, row, now);
     delayedInView = accounts.freshness(state, { now, clientNow: clock.now() });
+    if (totals.render(state, now)) delayedInView = true;
     for (const sym of state.watchlist.symbols) if (state.quotes.get(sym)?.delayed) delayedInView = true;
     renderPill(state);
   }
@@ -266,6 +269,7 @@ export function createRenderer(doc, root, clock) {
       sweep = true; // link states move every account's freshness
     }
     if (accounts.render(prev, next, ctx)) delayedInView = true;
+    if (totals.render(next, now)) delayedInView = true;
     const listChanged = all || next.watchlist !== prev.watchlist || next.rejected !== prev.rejected;
     if (listChanged) reconcileWatchlist(next);
     for (const sym of next.watchlist.symbols) {
