@@ -89,7 +89,18 @@ def test_heat_steps_match_the_browser():
 
 def test_a_user_without_a_list_gets_the_ten_defaults(user):
     assert overview_symbols(user_id=user.id) == DEFAULT_OVERVIEW
-    assert DEFAULT_OVERVIEW == ["SPY", "QQQ", "IWM", "DIA", "VIX", "GLD", "TLT", "EEM", "XLF", "XLE"]
+    assert DEFAULT_OVERVIEW == [
+        "SPY",
+        "QQQ",
+        "IWM",
+        "DIA",
+        "VIX",
+        "GLD",
+        "TLT",
+        "EEM",
+        "XLF",
+        "XLE",
+    ]
 
 
 def test_the_list_is_normalized_and_stored_per_user(user, client):
@@ -120,9 +131,7 @@ def test_the_list_is_normalized_and_stored_per_user(user, client):
         (b"x" * (16 * 1024 + 1), "the body is limited to 16384 bytes"),
     ],
 )
-def test_bad_input_is_a_400_with_a_clear_message_and_nothing_is_stored(
-    user, client, body, message
-):
+def test_bad_input_is_a_400_with_a_clear_message_and_nothing_is_stored(user, client, body, message):
     """Unknown/invalid symbols, too many, not a list, not JSON: 400, the list unchanged."""
     post(client, {"symbols": ["QQQ"]})
     answer = post(client, body)
