@@ -7,7 +7,7 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import sse, views
+from streaming import overview_views, sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -29,5 +29,7 @@ urlpatterns = [
         name="api-token-revoke",
     ),
     path("watchlist", views.watchlist, name="watchlist"),
+    path("market", overview_views.market, name="market"),
+    path("market/symbols", overview_views.market_symbols, name="market-symbols"),
     path("", views.dashboard, name="home"),
 ]

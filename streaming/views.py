@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from . import owner_rpc
 from .models import Watchlist
+from .overview import overview_context, overview_symbols
 from .registry import registry
 from .services import WatchlistError, watchlist_apply
 from .totals import totals_panel
@@ -29,14 +30,18 @@ from .validation import MAX_WATCHLIST_BODY_BYTES
 PAGE_SNAPSHOT_WAIT = 3.0
 
 
-async def _snapshot_for(user_id: int) -> tuple[dict[str, Any], list[str]]:
+async def _snapshot_for(
+    user_id: int, extra: list[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """The user's current state, starting their manager if needed (a short hold keeps
-    it alive until the page's socket connects)."""
+    it alive until the page's socket connects); `extra`: symbols the page shows beyond
+    the watchlist (their last quotes, if the stream has them)."""
     watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
     holder = f"page-{uuid.uuid4().hex}"
     await registry.attach(user_id, holder)
     try:
-        snapshot = await registry.snapshot(user_id, watchlist, within=PAGE_SNAPSHOT_WAIT)
+        wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
+        snapshot = await registry.snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT)
     finally:
         registry.detach(user_id, holder)
     return snapshot or empty_snapshot(watchlist), watchlist
@@ -64,7 +69,8 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
 async def dashboard(request: HttpRequest) -> HttpResponse:
     """The live dashboard, server-rendered with the last known values."""
     user = await request.auser()
-    snapshot, watchlist = await _snapshot_for(user.id)
+    overview = await database_sync_to_async(overview_symbols)(user_id=user.id)
+    snapshot, watchlist = await _snapshot_for(user.id, extra=overview)
     context = {
         "snapshot": snapshot,
         "watchlist": watchlist,
@@ -74,6 +80,9 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
         "snapshot_url": "/api/snapshot",
         "events_url": "/api/events",
         "watchlist_url": "/watchlist",
+        **await database_sync_to_async(overview_context)(
+            user_id=user.id, quotes=snapshot["quotes"], symbols=overview
+        ),
     }
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 

@@ -14,6 +14,7 @@
 import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
 import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render.js';
+import { createOverviewEditor, createOverviewView } from './render-overview.js';
 import {
   addExtraSymbols, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
   orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
@@ -21,7 +22,7 @@ import {
 import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 
-const root = document.getElementById('dashboard');
+const root = document.getElementById('dashboard') || document.getElementById('market');
 if (root) start(root);
 
 function start(root) {
@@ -39,6 +40,9 @@ function start(root) {
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
   };
   let renderPending = false;
+  // the market overview's tiles (the /market page, the dashboard's strip): overview.js
+  const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
+  const drawOverviews = () => { for (const o of overviews) o.render(state, Date.now() + clock.skew); };
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -121,6 +125,7 @@ function start(root) {
     requestAnimationFrame(() => {
       renderPending = false;
       renderer.render(state, true);
+      drawOverviews();
     });
   }
 
@@ -143,6 +148,7 @@ function start(root) {
   /** Every second: values age without frames arriving, and a silent socket is dead. */
   function tick() {
     renderer.freshness();
+    drawOverviews();
     transport.checkAlive();
   }
 
@@ -205,6 +211,7 @@ function start(root) {
     /** Apply pending DOM updates now instead of at the next animation frame. */
     flush() {
       renderer.render(state, true);
+      drawOverviews();
     },
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
@@ -239,6 +246,21 @@ function start(root) {
   if (initial) state = applySnapshot(state, initial, 'page');
   // the user's watchlist: the snapshot's `{symbols, version}`, else the page's plain list
   if (!initial || initial.watchlist === undefined) state = adoptWatchlist(state, readJSON('watchlist'), true);
+  // the overview's symbols stream as this tab's own (the `subscribe` message, sent on every new socket)
+  const overviewSymbols = (readJSON('overview-symbols') || []).map(normalizeSymbol).filter(Boolean);
+  if (overviews.length && overviewSymbols.length) state = addExtraSymbols(state, overviewSymbols).state;
+  createOverviewEditor({
+    form: document.getElementById('overview-form'),
+    url: data.overviewUrl || '/market/symbols',
+    adopt(symbols) {
+      const old = overviews.length ? overviews[0].symbols() : [];
+      window.streamdesk.unsubscribe(old.filter((sym) => !symbols.includes(sym)));
+      window.streamdesk.subscribe(symbols);
+      for (const o of overviews) o.setSymbols(symbols);
+      drawOverviews();
+    },
+    message: (text, kind) => renderer.message(text, kind),
+  });
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);
   renderer.connection(transport.conn.status);

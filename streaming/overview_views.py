@@ -1,0 +1,78 @@
+"""The market overview's page (`/market`) and its per-user list (`POST /market/symbols`).
+
+Thin: the page is the dashboard's stream (same snapshot, same transport, same frames)
+with the overview's tiles server-rendered from the last known quotes; the browser then
+subscribes the overview's symbols as its own (static/js/stream/overview.js).
+"""
+
+from __future__ import annotations
+
+import orjson
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from .overview import OverviewError, overview_context, overview_set, overview_symbols
+from .validation import MAX_WATCHLIST_BODY_BYTES
+from .views import _snapshot_for as snapshot_for
+
+
+@login_required
+async def market(request: HttpRequest) -> HttpResponse:
+    """The market overview, server-rendered with the last known quotes, then live."""
+    user = await request.auser()
+    symbols = await database_sync_to_async(overview_symbols)(user_id=user.id)
+    snapshot, watchlist = await snapshot_for(user.id, extra=symbols)
+    context = {
+        "snapshot": snapshot,
+        "watchlist": watchlist,
+        "simulated": snapshot["simulated"],
+        "ws_path": "/ws/stream/",
+        "snapshot_url": "/api/snapshot",
+        "events_url": "/api/events",
+        **await database_sync_to_async(overview_context)(
+            user_id=user.id, quotes=snapshot["quotes"], symbols=symbols
+        ),
+    }
+    return await sync_to_async(render)(request, "streaming/market.html", context)
+
+
+@require_POST
+async def market_symbols(request: HttpRequest) -> JsonResponse:
+    """Replace the user's overview list: `{"symbols": [...]}` → `{"symbols": [...]}`.
+
+    CSRF-protected; anonymous → 403. A bad body (too large, not JSON, not an object
+    with a list of strings, an invalid symbol, more than `MAX_OVERVIEW_SYMBOLS`) → 400
+    with `{"error": <message>}`, and nothing is stored. The tab re-subscribes itself.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    too_large = {"error": f"the body is limited to {MAX_WATCHLIST_BODY_BYTES} bytes"}
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse(too_large, status=400)
+    if len(body) > MAX_WATCHLIST_BODY_BYTES:
+        return JsonResponse(too_large, status=400)
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return JsonResponse(
+            {"error": "the body is not valid JSON (or nested too deep)"}, status=400
+        )
+    if not isinstance(data, dict) or set(data) != {"symbols"}:
+        return JsonResponse(
+            {"error": 'the body must be a JSON object {"symbols": [...]}'}, status=400
+        )
+    try:
+        symbols = await database_sync_to_async(overview_set)(
+            user_id=user.id, symbols=data["symbols"]
+        )
+    except OverviewError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"symbols": symbols})
