@@ -7,18 +7,16 @@ subscribes the overview's symbols as its own (static/js/stream/overview.js).
 
 from __future__ import annotations
 
-import orjson
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from .overview import OverviewError, overview_context, overview_set, overview_symbols
-from .validation import MAX_WATCHLIST_BODY_BYTES
-from .views import _snapshot_for as snapshot_for
+from .request_body import BodyError, json_body
+from .views import snapshot_for
 
 
 @login_required
@@ -52,19 +50,10 @@ async def market_symbols(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    too_large = {"error": f"the body is limited to {MAX_WATCHLIST_BODY_BYTES} bytes"}
     try:
-        body = request.body
-    except RequestDataTooBig:
-        return JsonResponse(too_large, status=400)
-    if len(body) > MAX_WATCHLIST_BODY_BYTES:
-        return JsonResponse(too_large, status=400)
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return JsonResponse(
-            {"error": "the body is not valid JSON (or nested too deep)"}, status=400
-        )
+        data = json_body(request)
+    except BodyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if not isinstance(data, dict) or set(data) != {"symbols"}:
         return JsonResponse(
             {"error": 'the body must be a JSON object {"symbols": [...]}'}, status=400

@@ -8,12 +8,10 @@ import time
 import uuid
 from typing import Any
 
-import orjson
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -22,15 +20,15 @@ from . import owner_rpc
 from .models import Watchlist
 from .overview import overview_context, overview_symbols
 from .registry import registry
+from .request_body import BodyError, json_body
 from .services import WatchlistError, watchlist_apply
 from .totals import totals_panel
-from .validation import MAX_WATCHLIST_BODY_BYTES
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
 
 
-async def _snapshot_for(
+async def snapshot_for(
     user_id: int, extra: list[str] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The user's current state, starting their manager if needed (a short hold keeps
@@ -70,7 +68,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     """The live dashboard, server-rendered with the last known values."""
     user = await request.auser()
     overview = await database_sync_to_async(overview_symbols)(user_id=user.id)
-    snapshot, watchlist = await _snapshot_for(user.id, extra=overview)
+    snapshot, watchlist = await snapshot_for(user.id, extra=overview)
     context = {
         "snapshot": snapshot,
         "watchlist": watchlist,
@@ -92,7 +90,7 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    snapshot, _ = await _snapshot_for(user.id)
+    snapshot, _ = await snapshot_for(user.id)
     return JsonResponse(snapshot)
 
 
@@ -109,25 +107,10 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    too_large = {"error": f"the body is limited to {MAX_WATCHLIST_BODY_BYTES} bytes"}
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_WATCHLIST_BODY_BYTES:
-        return JsonResponse(too_large, status=400)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return JsonResponse(too_large, status=400)
-    if len(body) > MAX_WATCHLIST_BODY_BYTES:
-        return JsonResponse(too_large, status=400)
-    try:
-        data = orjson.loads(body)  # no recursion: orjson refuses nesting past 1024 levels
-    except orjson.JSONDecodeError:
-        return JsonResponse(
-            {"error": "the body is not valid JSON (or nested too deep)"}, status=400
-        )
+        data = json_body(request)
+    except BodyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if not isinstance(data, dict):
         return JsonResponse({"error": "the body must be a JSON object"}, status=400)
     if len(data) != 1 or next(iter(data)) not in {"add", "remove", "symbols"}:
