@@ -282,19 +282,25 @@ def test_watchlist_is_the_users(page: Page, browser_app):
 
     fake.close(1012)
     fake.go_live(snapshot(now, links=[link(1, now)], watchlist=["AAPL", "AMD"], version=6), n=2)
-    sent = [m for socket in fake.received for m in socket]
-    assert not [m for m in sent if m.get("type") in ("subscribe", "unsubscribe")], sent
+    # the only symbols the tab subscribes are its own: the market strip's list (the page
+    # names it), once per socket; the watchlist never (the owner streams it for the user)
+    strip = page.evaluate("JSON.parse(document.getElementById('overview-symbols').textContent)")
+    assert strip == ["SPY", "QQQ", "IWM", "DIA", "VIX", "GLD", "TLT", "EEM", "XLF", "XLE"]
+    own = {"type": "subscribe", "symbols": strip}
+    for socket in fake.received:
+        assert [m for m in socket if m.get("type") in ("subscribe", "unsubscribe")] == [own]
     assert fake.state()["watchlist"] == {"symbols": ["AAPL", "AMD"], "version": 6}
 
     # symbols the tab shows beyond the user's (e.g. a chain) are its own: sent, and re-sent
-    # on the next socket
+    # on the next socket with the strip's
     page.evaluate("window.streamdesk.subscribe(['SPY   260918C00590000'])")
     chain = {"type": "subscribe", "symbols": [".SPY260918C590"]}
     wait_until(page, lambda: chain in fake.received[1], "the tab's subscribe")
     fake.close(1012)
     fake.go_live(snapshot(now, links=[link(1, now)], watchlist=["AAPL", "AMD"], version=6), n=3)
-    wait_until(page, lambda: chain in fake.received[2], "the subscribe on the new socket")
-    assert [m for m in fake.received[2] if m.get("type") == "subscribe"] == [chain]
+    resent = {"type": "subscribe", "symbols": [*strip, ".SPY260918C590"]}
+    wait_until(page, lambda: resent in fake.received[2], "the subscribe on the new socket")
+    assert [m for m in fake.received[2] if m.get("type") == "subscribe"] == [resent]
 
 
 # ---------------------------------------------------------------- 4. per-kind link chips, DELAYED
