@@ -14,28 +14,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from .overview import OverviewError, overview_context, overview_set, overview_symbols
+from .overview import OverviewError, overview_set
 from .request_body import BodyError, json_body
-from .views import snapshot_for
+from .views import live_page_context
 
 
 @login_required
 async def market(request: HttpRequest) -> HttpResponse:
     """The market overview, server-rendered with the last known quotes, then live."""
     user = await request.auser()
-    symbols = await database_sync_to_async(overview_symbols)(user_id=user.id)
-    snapshot, watchlist = await snapshot_for(user.id, extra=symbols)
-    context = {
-        "snapshot": snapshot,
-        "watchlist": watchlist,
-        "simulated": snapshot["simulated"],
-        "ws_path": "/ws/stream/",
-        "snapshot_url": "/api/snapshot",
-        "events_url": "/api/events",
-        **await database_sync_to_async(overview_context)(
-            user_id=user.id, quotes=snapshot["quotes"], symbols=symbols
-        ),
-    }
+    context = await live_page_context(user.id)
     return await sync_to_async(render)(request, "streaming/market.html", context)
 
 

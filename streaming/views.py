@@ -63,25 +63,31 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
     }
 
 
+async def live_page_context(user_id: int) -> dict[str, Any]:
+    """What every live page (the dashboard, the market overview) is rendered from: the
+    user's snapshot with their overview symbols, its transport URLs and the overview's
+    tiles from the last known quotes."""
+    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
+    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
+    return {
+        "snapshot": snapshot,
+        "watchlist": watchlist,
+        "simulated": snapshot["simulated"],
+        "ws_path": "/ws/stream/",
+        "snapshot_url": "/api/snapshot",
+        "events_url": "/api/events",
+        **await database_sync_to_async(overview_context)(
+            user_id=user_id, quotes=snapshot["quotes"], symbols=overview
+        ),
+    }
+
+
 @login_required
 async def dashboard(request: HttpRequest) -> HttpResponse:
     """The live dashboard, server-rendered with the last known values."""
     user = await request.auser()
-    overview = await database_sync_to_async(overview_symbols)(user_id=user.id)
-    snapshot, watchlist = await snapshot_for(user.id, extra=overview)
-    context = {
-        "snapshot": snapshot,
-        "watchlist": watchlist,
-        "simulated": snapshot["simulated"],
-        "totals": totals_panel(snapshot),
-        "ws_path": "/ws/stream/",
-        "snapshot_url": "/api/snapshot",
-        "events_url": "/api/events",
-        "watchlist_url": "/watchlist",
-        **await database_sync_to_async(overview_context)(
-            user_id=user.id, quotes=snapshot["quotes"], symbols=overview
-        ),
-    }
+    context = await live_page_context(user.id)
+    context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 
