@@ -3,6 +3,7 @@ values, then kept live by the websocket; `/api/snapshot` is the polling fallback
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ from .registry import registry
 from .request_body import BodyError, json_body
 from .services import WatchlistError, watchlist_apply
 from .totals import totals_panel
+from .validation import MAX_SYMBOLS_PER_SOCKET, normalize_symbol
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
@@ -92,12 +94,29 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 async def api_snapshot(request: HttpRequest) -> JsonResponse:
-    """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open."""
+    """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open.
+    `?symbols=`: the polling tab's symbols beyond the watchlist (streamed for it)."""
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    snapshot, _ = await snapshot_for(user.id)
+    extra = poll_symbols(request.GET.get("symbols"))
+    snapshot, _ = await snapshot_for(user.id, extra=extra)
+    if extra:
+        # a polling tab's own symbols (a chart's, the overview's), like a socket's
+        # `subscribe`: re-said by every poll, forgotten by the owner after TAB_TTL
+        poller = hashlib.sha256(
+            (request.session.session_key or request.headers.get("Authorization", "")).encode()
+        ).hexdigest()[:20]
+        await owner_rpc.announce_symbols(user.id, f"poll-{poller}", extra)
     return JsonResponse(snapshot)
+
+
+def poll_symbols(raw: str | None) -> list[str]:
+    """`?symbols=` of a polling tab: contract symbols, invalid ones skipped, at most 200."""
+    if not raw:
+        return []
+    clean = (normalize_symbol(part) for part in raw.split(",")[:MAX_SYMBOLS_PER_SOCKET])
+    return sorted({s for s in clean if s is not None})
 
 
 @require_POST

@@ -330,7 +330,8 @@ export function createTransport({ env, urls, hooks }) {
     const timeout = env.setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
     try {
       const sentAt = env.now();
-      const r = await env.fetch(urls.snapshot, {
+      // the tab's symbols beyond the watchlist (a chart's, the overview's): the server streams them for this poller
+      const r = await env.fetch(eventsUrl(urls.snapshot, hooks.sseSymbols(), null), {
         credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }, signal: abort.signal,
       });
       if (r.status === 401 || r.status === 403) return goToLogin();
