@@ -67,7 +67,7 @@ class NodeModulesFinder(BaseFinder):
             if directory == prefix and name in files and storage.exists(name):
                 found = storage.path(name)
                 return [found] if find_all else found
-        return [] if find_all else ""
+        return []  # nothing: Django's own finders answer [] either way
 
     def list(self, ignore_patterns: Any) -> Iterator[tuple[str, FileSystemStorage]]:
         for _, storage, files in self._storages():

@@ -6,8 +6,8 @@
  * the stream goes on. Every failure is a sentence in the status line, never a blank chart.
  *
  * For tests: the card carries data-state (loading | live | waiting | stale | empty |
- * error | no-data), data-tf, data-bars, data-updates, data-forming-t, data-forming-close,
- * data-error; window.streamdesk.chart() returns the chart's own data read back from the
+ * error | no-data), data-tf, data-bars, data-updates, data-quote-t, data-forming-t,
+ * data-forming-close, data-error; window.streamdesk.chart() returns the chart's own data read back from the
  * library (series.data()).
  */
 import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
@@ -164,6 +164,7 @@ export function createChartView(doc, card, env) {
       candleSeries.update(chartBar(series.candles[series.candles.length - 1]));
       card.setAttribute('data-bars', String(series.candles.length));
       card.setAttribute('data-updates', String(updates));
+      card.setAttribute('data-quote-t', String(q.t)); // the broker's time of the quote drawn (bench/candles.py)
     }
     describe(env.serverNow());
   }
