@@ -153,7 +153,10 @@ def test_tradier_history_equals_the_brokers_time_and_sales(clients, chart_sandbo
     hourly = client.get("/api/candles/AAPL", params={"tf": "1h"}).json()
     assert_candles(hourly, "1h")
     quarter = client.get("/api/candles/AAPL", params={"tf": "15m"}).json()["candles"]
-    hour = hourly["candles"][-2]  # a closed hour: the max/min/sum of its 15m candles
+    # an hour of a day before the live one (whose bars move with the market): the
+    # max/min/sum of its 15m candles
+    today = day_start_ms(hourly["candles"][-1]["t"])
+    hour = [h for h in hourly["candles"] if h["t"] < today][-1]
     parts = [c for c in quarter if hour["t"] <= c["t"] < hour["t"] + 3_600_000]
     assert parts and hour["open"] == parts[0]["open"] and hour["close"] == parts[-1]["close"]
     assert hour["high"] == max(c["high"] for c in parts)
@@ -186,7 +189,11 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     assert anonymous.status_code == 403
 
     chart_control.fault(
-        "http_error", status=429, broker="tradier", path_prefix="/v1/markets/", retry_after=7
+        "http_error",
+        status=429,
+        broker="tradier",
+        path_prefix="/v1/markets/timesales",
+        retry_after=7,
     )
     r = get("tr", "MSFT")
     assert r.status_code == 429, r.text
@@ -196,7 +203,9 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
         "retry_after": 7,
     }
     assert r.headers["Retry-After"] == "7"
-    chart_control.fault("http_error", status=503, broker="tradier", path_prefix="/v1/markets/")
+    chart_control.fault(
+        "http_error", status=503, broker="tradier", path_prefix="/v1/markets/timesales"
+    )
     r = get("tr", "MSFT")
     assert (r.status_code, r.json()["error"]) == (424, "broker_error")
     assert r.json()["message"] == "Tradier refused the history request (HTTP 503)"
