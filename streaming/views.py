@@ -28,14 +28,18 @@ from .validation import MAX_SYMBOLS_PER_SOCKET, normalize_symbol
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
+#: A polling tab with symbols of its own keeps its stream at least this long after a poll.
+POLL_HOLD = 15.0
 
 
 async def snapshot_for(
-    user_id: int, extra: list[str] | None = None
+    user_id: int, extra: list[str] | None = None, grace: float | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The user's current state, starting their manager if needed (a short hold keeps
     it alive until the page's socket connects); `extra`: symbols the page shows beyond
-    the watchlist (their last quotes, if the stream has them)."""
+    the watchlist (their last quotes, if the stream has them); `grace`: how long the
+    stream is kept after this request if nothing else holds it (default
+    `STREAM_IDLE_GRACE`)."""
     watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
     holder = f"page-{uuid.uuid4().hex}"
     await registry.attach(user_id, holder)
@@ -43,7 +47,7 @@ async def snapshot_for(
         wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
         snapshot = await registry.snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT)
     finally:
-        registry.detach(user_id, holder)
+        registry.detach(user_id, holder, grace=grace)
     return snapshot or empty_snapshot(watchlist), watchlist
 
 
@@ -100,7 +104,9 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     extra = poll_symbols(request.GET.get("symbols"))
-    snapshot, _ = await snapshot_for(user.id, extra=extra)
+    # a poller's symbols need the stream to outlive the gap between two polls
+    grace = max(POLL_HOLD, settings.STREAM_IDLE_GRACE) if extra else None
+    snapshot, _ = await snapshot_for(user.id, extra=extra, grace=grace)
     if extra:
         # a polling tab's own symbols (a chart's, the overview's), like a socket's
         # `subscribe`: re-said by every poll, forgotten by the owner after TAB_TTL

@@ -110,7 +110,7 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
 ):
     """At tastytrade (DXLink candles) and Tradier (time and sales): history drawn, the
     forming candle live, a switch to 5m reloads the history in the same page, the stream
-    never stops; then over SSE the candle moves too."""
+    never stops; then over SSE and by polling the candle moves too."""
     broker = USERS[user][0]
     log_in_as(page, browser_app.url, user)
     # reachable from the watchlist: the row's sparkline links to the chart
@@ -145,12 +145,19 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
             shutil.copyfile(ARTIFACTS / "chart.png", DOCS_IMAGE)
 
     # the SSE fallback carries the chart's live updates (its symbol is in ?symbols=)
-    page.goto(f"{browser_app.url}/chart/QQQ?tf=1m&transport=sse")
+    # (PEP and KO are in no watchlist: only the chart's own subscription streams them)
+    page.goto(f"{browser_app.url}/chart/PEP?tf=1m&transport=sse")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "sse", timeout=10_000)
     wait_for_history(page, "1m")
     wait_for_live_updates(page)
     state = page.evaluate("window.streamdesk.state()")
     assert state["connects"] == 0 and state["fallback"] == "sse"
+    assert "PEP" not in state["watchlist"]["symbols"]
+    # and polling (/api/snapshot?symbols=KO: the stream subscribes it for the poller)
+    page.goto(f"{browser_app.url}/chart/KO?tf=1m&transport=poll")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "polling", timeout=10_000)
+    wait_for_history(page, "1m")
+    wait_for_live_updates(page)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
