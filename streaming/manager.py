@@ -25,6 +25,7 @@ import orjson
 from . import metrics
 from .brokers.bars import HistoryError
 from .brokers.base import BrokerAdapter
+from .brokers.errors import describe
 from .contract import now_ms
 from .eventlog import EventLog, Fenced, Position
 from .health import (
@@ -542,7 +543,15 @@ class UserStreamManager:
             if fetch is None:
                 continue
             info = self.links[link_id]
-            bars = await fetch(symbol, tf, from_ms, within=within)
+            try:
+                bars = await fetch(symbol, tf, from_ms, within=within)
+            except (HistoryError, TimeoutError):
+                raise
+            except Exception as exc:  # whatever the broker did: a sentence, not a 500
+                log.info("user %s: %s history failed: %s", self.user_id, info.broker, exc)
+                raise HistoryError(
+                    "broker_error", f"{info.broker} refused the history request ({describe(exc)})"
+                ) from exc
             return {
                 "link": link_id,
                 "source": info.broker,

@@ -169,6 +169,9 @@ class OwnerRpc:
             }
         except TimeoutError:
             return  # the asker times out on its own and says so
+        except Exception as exc:  # never leave the asker waiting for nothing
+            log.exception("user %s: candles.request failed", self.user_id)
+            reply = {"type": ToTab.CANDLES, "error": "broker_error", "message": str(exc)[:200]}
         await self.reply(str(message["reply"]), reply)
 
     async def reply(self, tab: str, message: Message) -> None:

@@ -268,16 +268,18 @@ class TastytradeAdapter(SupervisedAdapter):
                 ) from None
             async with asyncio.timeout(max(0.1, within - quiet)):
                 return await asyncio.shield(wait.done)
-        except BaseException as exc:
-            if not wait.done.done():
-                wait.fail(
-                    exc
-                    if isinstance(exc, HistoryError)
-                    else HistoryError(
-                        "broker_error", f"tastytrade candles for {symbol}: {describe(exc)}"
-                    )
-                )
+        except HistoryError as exc:
+            wait.fail(exc)
             raise
+        except (TimeoutError, asyncio.CancelledError):
+            wait.fail(HistoryError("broker_error", f"tastytrade candles for {symbol}: no answer"))
+            raise
+        except Exception as exc:  # the streamer failed under the request
+            error = HistoryError(
+                "broker_error", f"tastytrade candles for {symbol}: {describe(exc)}"
+            )
+            wait.fail(error)
+            raise error from exc
         finally:
             self._candle_waits.pop(key, None)
             if self._dx is dx:  # in its own task: a cancelled request still unsubscribes

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .bars import HistoryError, bucket_start, candle, date_ms, merge, ordered
+from .bars import HistoryError, bucket_start, candle, daily_t, date_ms, merge, ordered
 from .base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import BrokerHTTPError, StreamEnded, describe
 from .symbols import (
@@ -670,9 +670,11 @@ class TradierAdapter(SupervisedAdapter):
         occ = streamer_to_occ_symbol(symbol) if is_option(symbol) else None
         name = occ or symbol
         start = dt.datetime.fromtimestamp(from_ms / 1000, NEW_YORK)
+        first = daily_t(from_ms) if tf == "1d" else bucket_start(from_ms, tf)
         async with asyncio.timeout(within):
-            if tf == "1d":
-                params = {"symbol": name, "interval": "daily", "start": start.date().isoformat()}
+            if tf == "1d":  # the date of the daily candle `first` (00:00 UTC of it)
+                day = dt.datetime.fromtimestamp(first / 1000, dt.UTC).date()
+                params = {"symbol": name, "interval": "daily", "start": day.isoformat()}
                 body = await self._history_get("/v1/markets/history", params)
                 wrapper = (body or {}).get("history")
                 rows = as_list(wrapper.get("day") if isinstance(wrapper, dict) else None)
@@ -693,7 +695,6 @@ class TradierAdapter(SupervisedAdapter):
             raise HistoryError("unknown_symbol", f"Tradier has no history for {symbol}")
         if tf == "1h":
             found = merge(found, tf)
-        first = bucket_start(from_ms, tf)
         return [b for b in found if b["t"] >= first]
 
     async def _history_get(self, path: str, params: dict[str, Any]) -> Any:

@@ -48,6 +48,10 @@ export function createChartView(doc, card, env) {
   let retryTimer = null;
   let updates = 0;
   let staleAfter = 10000;
+  let delayMs = 0; // a delayed source (a paper environment): its quotes and candles lag by this
+  // the chart's "now": the server's clock, minus the source's delay (a delayed chart's
+  // forming candle is the one its delayed quotes fall into)
+  const chartNow = () => env.serverNow() - delayMs;
 
   let chart = null;
   let candleSeries = null;
@@ -133,18 +137,21 @@ export function createChartView(doc, card, env) {
     }
     answer = body;
     ensureChart();
-    series = fromHistory(body, env.serverNow());
+    series = fromHistory(body, chartNow());
     lastQuote = null;
     candleSeries.setData(series.candles.map(chartBar));
     chart.applyOptions({ localization: { timeFormatter: labelFor(tf) } });
     chart.timeScale().scrollToRealTime();
     card.setAttribute('data-bars', String(series.candles.length));
-    describe(env.serverNow());
+    describe(chartNow());
   }
 
   /** The newest state: move the forming candle with the symbol's quote. */
   function render(state) {
     staleAfter = num(state.staleAfterMs) || staleAfter;
+    if (answer && answer.delayed) {
+      for (const link of state.links.values()) if (link.id === answer.link) delayMs = num(link.delay_ms) || 0;
+    }
     const q = state.quotes.get(symbol);
     if (q && lastEl) {
       const text = tileText(tileValues(q));
@@ -166,14 +173,14 @@ export function createChartView(doc, card, env) {
       card.setAttribute('data-updates', String(updates));
       card.setAttribute('data-quote-t', String(q.t)); // the broker's time of the quote drawn (bench/candles.py)
     }
-    describe(env.serverNow());
+    describe(chartNow());
   }
 
   /** Every second: a candle whose time is over is closed even without a quote. */
   function tick() {
     if (!series) return;
-    series = closeDue(series, env.serverNow());
-    describe(env.serverNow());
+    series = closeDue(series, chartNow());
+    describe(chartNow());
   }
 
   for (const a of card.querySelectorAll('a[data-tf]')) {
