@@ -113,3 +113,16 @@ class RateLimiter:
             return False
         self._times.append(now)
         return True
+
+
+def symbols_param(raw: str | None) -> set[str] | None:
+    """A `?symbols=A,B` query parameter (SSE, polling) as contract symbols: invalid ones
+    skipped, at most `MAX_SYMBOLS_PER_SOCKET` read; None when absent."""
+    if raw is None:
+        return None
+    symbols = set()
+    for part in raw.split(",")[:MAX_SYMBOLS_PER_SOCKET]:
+        symbol = normalize_symbol(part)
+        if symbol is not None:
+            symbols.add(symbol)
+    return symbols

@@ -216,3 +216,15 @@ async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
     assert transport.ended == CLOSE_UNAUTHENTICATED
     await session.stream_frame(await owner_frame(user))
     assert transport.account_seqs() == []
+
+
+def test_each_tab_expires_after_its_own_ttl():
+    """A polling tab's symbols are held for a short TTL of its own (it re-sends every poll);
+    a socket's tab keeps the long one."""
+    from streaming.subscriptions import TabSymbols
+
+    tabs = TabSymbols()
+    tabs.set("socket-1", ["SPY"], set())
+    tabs.set("poll:abc", ["XLE"], set(), ttl=0.0)
+    assert tabs.silent() == ["poll:abc"]
+    assert tabs.silent(ttl=0.0) == ["socket-1", "poll:abc"]
