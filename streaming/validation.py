@@ -126,3 +126,24 @@ def symbols_param(raw: str | None) -> set[str] | None:
         if symbol is not None:
             symbols.add(symbol)
     return symbols
+
+
+def clean_symbol_list(
+    raw: Any, *, field: str, limit: int, holder: str, error: type[ValueError]
+) -> list[str]:
+    """A request's list of symbols, normalized (order kept, duplicates dropped), for a
+    list the user keeps (`holder`: "a watchlist", "the overview"). Raises `error` naming
+    the problem: not a list of strings, more than `limit`, or a symbol the stream's rules
+    refuse."""
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise error(f"'{field}' must be a list of strings")
+    if len(raw) > limit:
+        raise error(f"{holder} holds at most {limit} symbols ('{field}' has {len(raw)})")
+    clean: list[str] = []
+    for item in raw:
+        symbol = normalize_symbol(item)
+        if symbol is None:
+            raise error(f"not a valid symbol: {item[:40]!r}")
+        if symbol not in clean:
+            clean.append(symbol)
+    return clean
