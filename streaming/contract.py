@@ -223,7 +223,8 @@ class ToTab:
 class ToOwner:
     """Layer message types the owner of a user's stream handles (see owner_rpc.py)."""
 
-    #: A tab's wanted symbols: `tab`, `symbols` (re-sent every 30 s).
+    #: A tab's wanted symbols: `tab`, `symbols` (re-sent every 30 s), and for a polling
+    #: page `ttl` (forgotten that long after its last poll).
     TAB_SYMBOLS = "tab.symbols"
     #: A tab is gone: `tab`.
     TAB_DROP = "tab.drop"

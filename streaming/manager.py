@@ -230,10 +230,13 @@ class UserStreamManager:
         return True
 
     # -- subscriptions --------------------------------------------------------------------
-    def set_tab_symbols(self, tab: str, symbols: Iterable[str]) -> list[str]:
-        """One socket's wanted symbols; the upstream subscription is the union of all,
-        at most `MAX_SYMBOLS_PER_USER`: returns the symbols refused for that limit."""
-        changed, refused = self.tabs.set(tab, symbols, self.wanted_symbols(exclude_tab=tab))
+    def set_tab_symbols(self, tab: str, symbols: Iterable[str], ttl: float = TAB_TTL) -> list[str]:
+        """One tab's wanted symbols (a socket's, or a polling page's for `ttl` s); the
+        upstream subscription is the union of all, at most `MAX_SYMBOLS_PER_USER`: returns
+        the symbols refused for that limit."""
+        changed, refused = self.tabs.set(
+            tab, symbols, self.wanted_symbols(exclude_tab=tab), ttl=ttl
+        )
         if changed:
             self._sync_symbols()
         return refused
@@ -242,8 +245,9 @@ class UserStreamManager:
         if self.tabs.drop(tab):
             self._sync_symbols()
 
-    def expire_tabs(self, ttl: float = TAB_TTL) -> None:
-        """Forget tabs that stopped re-sending their symbols (their process died)."""
+    def expire_tabs(self, ttl: float | None = None) -> None:
+        """Forget tabs that stopped re-sending their symbols (their process died, a polling
+        page closed), each after its own TTL unless `ttl` is given."""
         for tab in self.tabs.silent(ttl):
             self.drop_tab(tab)
 

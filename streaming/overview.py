@@ -14,7 +14,7 @@ from accounts.selectors import broker_links_for_user
 
 from .brokers.catalog import QUOTE_BROKERS
 from .models import MarketOverview
-from .validation import MAX_SYMBOLS_PER_MESSAGE, normalize_symbol
+from .validation import MAX_SYMBOLS_PER_MESSAGE, clean_symbol_list
 
 DASH = "—"
 #: The main index ETFs (and the VIX), in the order the overview shows them.
@@ -42,22 +42,11 @@ def overview_clean(raw: Any) -> list[str]:
     Raises OverviewError naming the problem: not a list of strings, empty, more than
     `MAX_OVERVIEW_SYMBOLS`, or a symbol the stream's rules refuse.
     """
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        raise OverviewError("'symbols' must be a list of strings")
-    if not raw:
+    if isinstance(raw, list) and not raw:
         raise OverviewError("the overview needs at least one symbol")
-    if len(raw) > MAX_OVERVIEW_SYMBOLS:
-        raise OverviewError(
-            f"the overview holds at most {MAX_OVERVIEW_SYMBOLS} symbols (got {len(raw)})"
-        )
-    clean: list[str] = []
-    for item in raw:
-        symbol = normalize_symbol(item)
-        if symbol is None:
-            raise OverviewError(f"not a valid symbol: {item[:40]!r}")
-        if symbol not in clean:
-            clean.append(symbol)
-    return clean
+    return clean_symbol_list(
+        raw, field="symbols", limit=MAX_OVERVIEW_SYMBOLS, holder="the overview", error=OverviewError
+    )
 
 
 def overview_set(*, user_id: int, symbols: Any) -> list[str]:

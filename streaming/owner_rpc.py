@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 from .brokers.bars import HistoryError
 from .contract import ToOwner, ToTab, owner_group
 from .fanout import Message, UserFanout, dispatch, messages
+from .subscriptions import POLL_TAB_PREFIX, TAB_TTL
 
 if TYPE_CHECKING:
     from .manager import UserStreamManager
@@ -43,8 +44,14 @@ async def request_snapshot(user_id: int, reply: str, symbols: list[str]) -> None
     await to_owner(user_id, message)
 
 
-async def announce_symbols(user_id: int, tab: str, symbols: list[str]) -> None:
-    await to_owner(user_id, {"type": ToOwner.TAB_SYMBOLS, "tab": tab, "symbols": symbols})
+async def announce_symbols(
+    user_id: int, tab: str, symbols: list[str], ttl: float | None = None
+) -> None:
+    """A tab's wanted symbols; `ttl`: forget them that long after (default: a socket's)."""
+    message: Message = {"type": ToOwner.TAB_SYMBOLS, "tab": tab, "symbols": symbols}
+    if ttl is not None:
+        message["ttl"] = ttl
+    await to_owner(user_id, message)
 
 
 async def drop_tab(user_id: int, tab: str) -> None:
@@ -126,8 +133,9 @@ class OwnerRpc:
 
     # -- handlers (ToOwner) ------------------------------------------------------------------
     async def tab_symbols(self, message: Message) -> None:
-        refused = self.manager.set_tab_symbols(message["tab"], message.get("symbols", []))
-        if refused:
+        ttl = float(message.get("ttl") or TAB_TTL)
+        refused = self.manager.set_tab_symbols(message["tab"], message.get("symbols", []), ttl)
+        if refused and not message["tab"].startswith(POLL_TAB_PREFIX):
             await self.reply(message["tab"], {"type": ToTab.LIMIT, "symbols": refused})
 
     async def tab_drop(self, message: Message) -> None:

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from .models import DEFAULT_WATCHLIST, Watchlist
-from .validation import MAX_SYMBOLS_PER_SOCKET, normalize_symbol
+from .validation import MAX_SYMBOLS_PER_SOCKET, clean_symbol_list
 
 
 class WatchlistError(ValueError):
@@ -17,20 +17,9 @@ class WatchlistError(ValueError):
 
 def _clean(field: str, raw: Any) -> list[str]:
     """The normalized symbols of one request field (order kept, duplicates dropped)."""
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        raise WatchlistError(f"'{field}' must be a list of strings")
-    if len(raw) > MAX_SYMBOLS_PER_SOCKET:
-        raise WatchlistError(
-            f"a watchlist holds at most {MAX_SYMBOLS_PER_SOCKET} symbols ('{field}' has {len(raw)})"
-        )
-    clean: list[str] = []
-    for item in raw:
-        symbol = normalize_symbol(item)
-        if symbol is None:
-            raise WatchlistError(f"not a valid symbol: {item[:40]!r}")
-        if symbol not in clean:
-            clean.append(symbol)
-    return clean
+    return clean_symbol_list(
+        raw, field=field, limit=MAX_SYMBOLS_PER_SOCKET, holder="a watchlist", error=WatchlistError
+    )
 
 
 def _take_write_lock(user_id: int) -> None:

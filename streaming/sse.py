@@ -134,18 +134,6 @@ class EventStreamTab:
             await dispatch(self.session, message)
 
 
-def _symbols_from(raw: str | None) -> set[str] | None:
-    """`?symbols=` as contract symbols (invalid ones skipped), or None when absent."""
-    if raw is None:
-        return None
-    symbols = set()
-    for part in raw.split(",")[: validation.MAX_SYMBOLS_PER_SOCKET]:
-        symbol = validation.normalize_symbol(part)
-        if symbol is not None:
-            symbols.add(symbol)
-    return symbols
-
-
 async def event_stream(request: HttpRequest) -> HttpResponseBase:
     """The stream as `text/event-stream`; 403 for anyone not logged in, and for a page of
     another site (the WebSocket's origin check). An API token's request (accounts/bearer.py
@@ -156,7 +144,7 @@ async def event_stream(request: HttpRequest) -> HttpResponseBase:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    symbols = _symbols_from(request.GET.get("symbols"))
+    symbols = validation.symbols_param(request.GET.get("symbols"))
     if symbols is None:
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
     since = parse_since(request.headers.get("Last-Event-ID") or request.GET.get("since"))

@@ -10,6 +10,10 @@ from .validation import MAX_SYMBOLS_PER_USER
 
 #: A tab that has not re-sent its symbols for this long is gone (its process may have died).
 TAB_TTL = 90.0
+#: A polling page re-sends its symbols with every poll (2 s): gone after a few missed polls.
+POLL_TAB_TTL = 10.0
+#: A polling page's tab name: `poll:<the page's id>` (no channel to reply to).
+POLL_TAB_PREFIX = "poll:"
 
 
 class TabSymbols:
@@ -18,6 +22,7 @@ class TabSymbols:
     def __init__(self) -> None:
         self.by_tab: dict[str, set[str]] = {}
         self._seen: dict[str, float] = {}
+        self._ttl: dict[str, float] = {}
 
     def union(self, exclude: str | None = None) -> set[str]:
         wanted: set[str] = set()
@@ -26,11 +31,14 @@ class TabSymbols:
                 wanted |= symbols
         return wanted
 
-    def set(self, tab: str, symbols: Iterable[str], others: set[str]) -> tuple[bool, list[str]]:
+    def set(
+        self, tab: str, symbols: Iterable[str], others: set[str], ttl: float = TAB_TTL
+    ) -> tuple[bool, list[str]]:
         """One tab's symbols, given what everything else wants (`others`): the union stays
-        within `MAX_SYMBOLS_PER_USER`. Returns whether the tab's set changed, and the
-        symbols refused for that limit."""
+        within `MAX_SYMBOLS_PER_USER`; the tab is forgotten `ttl` s after it last said so.
+        Returns whether the tab's set changed, and the symbols refused for that limit."""
         self._seen[tab] = time.monotonic()
+        self._ttl[tab] = ttl
         wanted = set(symbols)
         room = MAX_SYMBOLS_PER_USER - len(others)
         new = sorted(wanted - others)
@@ -44,9 +52,15 @@ class TabSymbols:
     def drop(self, tab: str) -> bool:
         """Forget a tab; True if it had symbols."""
         self._seen.pop(tab, None)
+        self._ttl.pop(tab, None)
         return self.by_tab.pop(tab, None) is not None
 
-    def silent(self, ttl: float = TAB_TTL) -> list[str]:
-        """Tabs that stopped re-sending their symbols (their process died)."""
-        cutoff = time.monotonic() - ttl
-        return [tab for tab, seen in self._seen.items() if seen < cutoff]
+    def silent(self, ttl: float | None = None) -> list[str]:
+        """Tabs that stopped re-sending their symbols (their process died, a polling page
+        closed): each after its own TTL, or after `ttl` for all when given."""
+        now = time.monotonic()
+        return [
+            tab
+            for tab, seen in self._seen.items()
+            if now - seen >= (self._ttl.get(tab, TAB_TTL) if ttl is None else ttl)
+        ]

@@ -113,3 +113,37 @@ class RateLimiter:
             return False
         self._times.append(now)
         return True
+
+
+def symbols_param(raw: str | None) -> set[str] | None:
+    """A `?symbols=A,B` query parameter (SSE, polling) as contract symbols: invalid ones
+    skipped, at most `MAX_SYMBOLS_PER_SOCKET` read; None when absent."""
+    if raw is None:
+        return None
+    symbols = set()
+    for part in raw.split(",")[:MAX_SYMBOLS_PER_SOCKET]:
+        symbol = normalize_symbol(part)
+        if symbol is not None:
+            symbols.add(symbol)
+    return symbols
+
+
+def clean_symbol_list(
+    raw: Any, *, field: str, limit: int, holder: str, error: type[ValueError]
+) -> list[str]:
+    """A request's list of symbols, normalized (order kept, duplicates dropped), for a
+    list the user keeps (`holder`: "a watchlist", "the overview"). Raises `error` naming
+    the problem: not a list of strings, more than `limit`, or a symbol the stream's rules
+    refuse."""
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise error(f"'{field}' must be a list of strings")
+    if len(raw) > limit:
+        raise error(f"{holder} holds at most {limit} symbols ('{field}' has {len(raw)})")
+    clean: list[str] = []
+    for item in raw:
+        symbol = normalize_symbol(item)
+        if symbol is None:
+            raise error(f"not a valid symbol: {item[:40]!r}")
+        if symbol not in clean:
+            clean.append(symbol)
+    return clean

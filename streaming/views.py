@@ -3,8 +3,8 @@ values, then kept live by the websocket; `/api/snapshot` is the polling fallback
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -17,29 +17,29 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from . import owner_rpc
+from . import owner_rpc, validation
 from .models import Watchlist
 from .overview import overview_context, overview_symbols
 from .registry import registry
 from .request_body import BodyError, json_body
 from .services import WatchlistError, watchlist_apply
+from .subscriptions import POLL_TAB_PREFIX, POLL_TAB_TTL
 from .totals import totals_panel
-from .validation import MAX_SYMBOLS_PER_SOCKET, normalize_symbol
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
-#: A polling tab with symbols of its own keeps its stream at least this long after a poll.
-POLL_HOLD = 15.0
+#: A polling page's own id (`/api/snapshot?tab=`): random per page, never a channel name.
+POLL_TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+POLL_TAB_ERROR = "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
 
 
 async def snapshot_for(
-    user_id: int, extra: list[str] | None = None, grace: float | None = None
+    user_id: int, extra: list[str] | None = None, hold: float | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The user's current state, starting their manager if needed (a short hold keeps
-    it alive until the page's socket connects); `extra`: symbols the page shows beyond
-    the watchlist (their last quotes, if the stream has them); `grace`: how long the
-    stream is kept after this request if nothing else holds it (default
-    `STREAM_IDLE_GRACE`)."""
+    it alive until the page's socket connects, or `hold` s: until a polling page's next
+    poll); `extra`: symbols the page shows beyond the watchlist (their last quotes, if
+    the stream has them)."""
     watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
     holder = f"page-{uuid.uuid4().hex}"
     await registry.attach(user_id, holder)
@@ -47,7 +47,7 @@ async def snapshot_for(
         wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
         snapshot = await registry.snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT)
     finally:
-        registry.detach(user_id, holder, grace=grace)
+        registry.detach(user_id, holder, grace=hold)
     return snapshot or empty_snapshot(watchlist), watchlist
 
 
@@ -99,30 +99,21 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
 
 async def api_snapshot(request: HttpRequest) -> JsonResponse:
     """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open.
-    `?symbols=`: the polling tab's symbols beyond the watchlist (streamed for it)."""
+    `?tab=<id>&symbols=…` also holds the page's extra symbols subscribed while it polls."""
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    extra = poll_symbols(request.GET.get("symbols"))
-    # a poller's symbols need the stream to outlive the gap between two polls
-    grace = max(POLL_HOLD, settings.STREAM_IDLE_GRACE) if extra else None
-    snapshot, _ = await snapshot_for(user.id, extra=extra, grace=grace)
-    if extra:
-        # a polling tab's own symbols (a chart's, the overview's), like a socket's
-        # `subscribe`: re-said by every poll, forgotten by the owner after TAB_TTL
-        poller = hashlib.sha256(
-            (request.session.session_key or request.headers.get("Authorization", "")).encode()
-        ).hexdigest()[:20]
-        await owner_rpc.announce_symbols(user.id, f"poll-{poller}", extra)
+    tab = request.GET.get("tab")
+    if tab is not None and not POLL_TAB_ID.fullmatch(tab):
+        return JsonResponse({"error": POLL_TAB_ERROR}, status=400)
+    extra = sorted(validation.symbols_param(request.GET.get("symbols")) or ())
+    # a polling page holds the stream between its polls, as a socket would
+    hold = max(settings.STREAM_IDLE_GRACE, POLL_TAB_TTL) if tab is not None else None
+    snapshot, _ = await snapshot_for(user.id, extra=extra, hold=hold)
+    if tab is not None:  # a polling tab's subscription, renewed by every poll
+        tab_name = f"{POLL_TAB_PREFIX}{tab}"
+        await owner_rpc.announce_symbols(user.id, tab_name, extra, ttl=POLL_TAB_TTL)
     return JsonResponse(snapshot)
-
-
-def poll_symbols(raw: str | None) -> list[str]:
-    """`?symbols=` of a polling tab: contract symbols, invalid ones skipped, at most 200."""
-    if not raw:
-        return []
-    clean = (normalize_symbol(part) for part in raw.split(",")[:MAX_SYMBOLS_PER_SOCKET])
-    return sorted({s for s in clean if s is not None})
 
 
 @require_POST

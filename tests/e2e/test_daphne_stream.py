@@ -12,6 +12,7 @@ import websockets
 
 from streaming.sandbox.core.credentials import credential_id
 from tests.support.live import DEMO_USER
+from tests.support.wait import poll_until
 
 
 async def frames_until(ws, predicate, within: float = 15.0) -> dict:
@@ -190,3 +191,48 @@ async def test_links_at_three_brokers_make_one_dashboard(live_app, live_sandbox)
         assert len(credentials[credential_id("DEMOALPACAKEY")].get("alpaca-sse", [])) == 1
         assert state["totals"]["tradier_streams"] == 0  # quotes come from tastytrade only
         control.close()
+
+
+def test_a_polling_tab_subscribes_its_extra_symbols(live_app):
+    """`/api/snapshot?tab=…&symbols=…` is a polling tab's subscription: a symbol outside
+    the watchlist and positions (XLE) gets streamed and its quote arrives in a later poll;
+    a malformed tab id is a 400 with a message, never a dead page."""
+    client = live_app.login(*DEMO_USER)
+    first = client.get("/api/snapshot").json()
+    assert "XLE" not in first["subscriptions"]
+    params = {"tab": "poll-test-0001", "symbols": "XLE,not a symbol"}
+
+    def xle_quote():
+        data = client.get("/api/snapshot", params=params).json()
+        quote = data["quotes"].get("XLE") or {}
+        return data if quote.get("bid") is not None else None
+
+    data = poll_until(xle_quote, within=15, what="XLE's quote in a poll")
+    assert "XLE" in data["subscriptions"]
+    refused = client.get("/api/snapshot", params={"tab": "x", "symbols": "XLE"})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
+    }
+
+
+async def test_a_symbol_subscribed_again_streams_again(live_app):
+    """Leaving a screen unsubscribes its symbols upstream; coming back subscribes them
+    again, and their quotes flow again (and the quote carries a trade's `last`)."""
+    client = live_app.login(*DEMO_USER)
+    headers = {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
+
+    def xle(frame: dict) -> bool:
+        return frame["type"] == "quotes" and frame["quotes"].get("XLE", {}).get("bid") is not None
+
+    async with websockets.connect(live_app.ws_url, additional_headers=headers) as ws:
+        await frames_until(ws, lambda f: f["type"] == "snapshot")
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
+        await frames_until(ws, xle)
+        await ws.send(json.dumps({"type": "unsubscribe", "symbols": ["XLE"]}))
+        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" not in f["symbols"])
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
+        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" in f["symbols"])
+        await frames_until(ws, xle)
+    data = client.get("/api/snapshot", params={"symbols": "XLE"}).json()
+    assert data["quotes"]["XLE"]["last"] is not None

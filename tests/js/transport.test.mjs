@@ -160,7 +160,7 @@ test('three sockets without a snapshot: SSE; SSE fails before its snapshot: poll
   assert.equal(h.es.closed, true);
   assert.equal(h.c.status, 'polling');
   assert.equal(h.fetches.length, 1);
-  assert.equal(h.fetches[0].url, '/api/snapshot');
+  assert.equal(new URL(h.fetches[0].url, 'http://desk').pathname, '/api/snapshot');
   await settle();
   assert.equal(h.log.snapshots.length, 1);
   h.clock.advance(1999);
@@ -355,4 +355,27 @@ test('a hidden page stops; shown again, it reconnects', () => {
   assert.equal(h.sockets.length, 1);
   h.tr.pageShown();
   assert.equal(h.sockets.length, 2);
+});
+
+test("a polling page's extra symbols ride on every poll under one tab id", async () => {
+  const h = harness({ mode: 'poll', extra: ['XLE', '.SPY260918C590'] });
+  h.tr.start();
+  await settle();
+  h.clock.advance(2000);
+  await settle();
+  assert.equal(h.fetches.length, 2);
+  const urls = h.fetches.map((f) => new URL(f.url, 'http://desk'));
+  assert.deepEqual(urls.map((u) => u.pathname), ['/api/snapshot', '/api/snapshot']);
+  assert.deepEqual(urls.map((u) => u.searchParams.get('symbols')), ['XLE,.SPY260918C590', 'XLE,.SPY260918C590']);
+  const [a, b] = urls.map((u) => u.searchParams.get('tab'));
+  assert.match(a, /^[A-Za-z0-9_-]{8,64}$/);
+  assert.equal(a, b, 'one id per page');
+});
+
+test('a polling page with no extra symbols still names its tab (it holds the stream between polls)', async () => {
+  const h = harness({ mode: 'poll' });
+  h.tr.start();
+  await settle();
+  const url = new URL(h.fetches[0].url, 'http://desk');
+  assert.deepEqual([...url.searchParams.keys()], ['tab']);
 });

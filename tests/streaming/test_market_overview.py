@@ -123,7 +123,7 @@ def test_the_list_is_normalized_and_stored_per_user(user, client):
         ({"symbols": []}, "the overview needs at least one symbol"),
         (
             {"symbols": [f"S{i}" for i in range(MAX_OVERVIEW_SYMBOLS + 1)]},
-            f"the overview holds at most {MAX_OVERVIEW_SYMBOLS} symbols (got 21)",
+            f"the overview holds at most {MAX_OVERVIEW_SYMBOLS} symbols ('symbols' has 21)",
         ),
         (["SPY"], 'the body must be a JSON object {"symbols": [...]}'),
         ({"symbols": ["SPY"], "extra": 1}, 'the body must be a JSON object {"symbols": [...]}'),

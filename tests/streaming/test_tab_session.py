@@ -15,6 +15,7 @@ import orjson
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from prometheus_client import REGISTRY
 
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab
 from streaming.eventlog import Position
@@ -72,6 +73,11 @@ async def open_tab(user, since: Position | None = None) -> tuple[TabSession, Fak
     return session, transport
 
 
+def resyncs(reason: str) -> float:
+    """This process's `streamdesk_resyncs_total{reason}`."""
+    return REGISTRY.get_sample_value("streamdesk_resyncs_total", {"reason": reason}) or 0.0
+
+
 async def live_tab(user) -> tuple[TabSession, FakeTransport]:
     """A tab that got its snapshot from the (local) owner."""
     session, transport = await open_tab(user)
@@ -106,13 +112,16 @@ async def test_a_gap_is_filled_from_the_event_log_in_order(user):
 
 
 async def test_a_gap_the_log_cannot_fill_ends_the_tab_with_4409(user):
+    """…and counts one `resyncs{reason="gap"}` (the operator's sign of lost frames)."""
     session, transport = await live_tab(user)
     await session.stream_frame(await owner_frame(user))
     manager = registry.get(user.id)
+    before = resyncs("gap")
     manager.state.seq += 5  # frames the log never saw (a Redis outage)
     await session.stream_frame(await owner_frame(user))
     assert transport.ended == CLOSE_RESYNC
     assert transport.account_seqs() == [1]
+    assert resyncs("gap") - before == 1
 
 
 async def test_frames_before_the_snapshot_are_held_then_sent_after_it(user):
@@ -216,3 +225,15 @@ async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
     assert transport.ended == CLOSE_UNAUTHENTICATED
     await session.stream_frame(await owner_frame(user))
     assert transport.account_seqs() == []
+
+
+def test_each_tab_expires_after_its_own_ttl():
+    """A polling tab's symbols are held for a short TTL of its own (it re-sends every poll);
+    a socket's tab keeps the long one."""
+    from streaming.subscriptions import TabSymbols
+
+    tabs = TabSymbols()
+    tabs.set("socket-1", ["SPY"], set())
+    tabs.set("poll:abc", ["XLE"], set(), ttl=0.0)
+    assert tabs.silent() == ["poll:abc"]
+    assert tabs.silent(ttl=0.0) == ["socket-1", "poll:abc"]

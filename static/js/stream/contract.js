@@ -182,6 +182,24 @@ export function eventsUrl(base, symbols, position) {
   return q ? `${base}?${q}` : base;
 }
 
+/**
+ * The polling fallback's URL: the page's own `tab` id makes each poll hold the user's
+ * stream until the next, with the symbols it shows beyond the watchlist (the market
+ * strip, a chain's strikes) subscribed (docs/streaming-contract.md "Fallback: polling").
+ */
+export function snapshotUrl(base, tab, extraSymbols) {
+  const params = new URLSearchParams({ tab });
+  if (extraSymbols && extraSymbols.length) params.set('symbols', extraSymbols.join(','));
+  return `${base}?${params}`;
+}
+
+/** A page's random id for its polling subscription (8–64 of A-Z a-z 0-9 - _). */
+export function newTabId(random) {
+  let id = '';
+  while (id.length < 16) id += Math.floor(random() * 36).toString(36);
+  return `p-${id}`;
+}
+
 // ------------------------------------------------------------------ orders
 
 /** Orders are keyed by (link, broker id): ids are unique only within one broker. */

@@ -14,7 +14,8 @@
  */
 import {
   CLIENT_DROP, CLOSE, CONNECT_TIMEOUT_MS, DEAD_AFTER_MS, FAILS_BEFORE_FALLBACK, PING_EVERY_MS, POLL_EVERY_MS,
-  POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, nextRetry, num, parseFrame, withSince,
+  POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, newTabId, nextRetry, num, parseFrame,
+  snapshotUrl, withSince,
 } from './contract.js';
 
 const WS_OPEN = 1; // WebSocket.OPEN
@@ -77,6 +78,7 @@ export function initialConnection(mode = 'auto') {
 export function createTransport({ env, urls, hooks }) {
   const c = initialConnection(urls.mode);
   const t = c.timers;
+  const pollTab = newTabId(env.random); // this page's polling subscription, if it polls
 
   function clear(name) {
     if (t[name] === null) return;
@@ -330,8 +332,7 @@ export function createTransport({ env, urls, hooks }) {
     const timeout = env.setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
     try {
       const sentAt = env.now();
-      // the tab's symbols beyond the watchlist (a chart's, the overview's): the server streams them for this poller
-      const r = await env.fetch(eventsUrl(urls.snapshot, hooks.sseSymbols(), null), {
+      const r = await env.fetch(snapshotUrl(urls.snapshot, pollTab, hooks.extraSymbols()), {
         credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }, signal: abort.signal,
       });
       if (r.status === 401 || r.status === 403) return goToLogin();
