@@ -153,7 +153,7 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
     state = page.evaluate("window.streamdesk.state()")
     assert state["connects"] == 0 and state["fallback"] == "sse"
     assert "PEP" not in state["watchlist"]["symbols"]
-    # and polling (/api/snapshot?symbols=KO: the stream subscribes it for the poller)
+    # and polling (/api/snapshot?tab=…&symbols=KO: the stream subscribes it for the poller)
     page.goto(f"{browser_app.url}/chart/KO?tf=1m&transport=poll")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "polling", timeout=10_000)
     wait_for_history(page, "1m")
