@@ -125,3 +125,10 @@ test('chart bars are in seconds; sparklines use the newest day and scale into th
   // a session box: half the day gone, half the width
   assert.equal(sparkPath([[0, 1], [50, 2]], 102, 22, 0, 100), 'M1.0 21.0 L51.0 1.0');
 });
+
+test('chart links name the symbol safely: futures and options are encoded', async () => {
+  const { chartUrl } = await import('../../static/js/stream/render-sparklines.js');
+  assert.equal(chartUrl('SPY'), '/chart/SPY');
+  assert.equal(chartUrl('/ESZ26', '1h'), '/chart/%2FESZ26?tf=1h');
+  assert.equal(chartUrl('.SPY270115C590'), '/chart/.SPY270115C590');
+});

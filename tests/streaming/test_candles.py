@@ -13,7 +13,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from streaming.brokers.bars import TIMEFRAMES, bucket_start, day_start_ms
+from streaming.brokers.bars import (
+    TIMEFRAMES,
+    HistoryError,
+    bucket_start,
+    daily_t,
+    day_start_ms,
+    merge,
+)
+from streaming.candles import _closed_ttl, candles_clean
 from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.live import LiveApp
@@ -212,3 +220,44 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     # the fault was used up: the same request now works
     r = get("tr", "MSFT")
     assert r.status_code == 200 and r.json()["source"] == "tradier", r.text
+
+
+# ----------------------------------------------------------------------- pure parts
+
+
+def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes():
+    """The symbol in contract form; an unknown timeframe or a bad symbol is refused with
+    the page's sentence; closed candles are cached until the forming one closes (≤ 1 h)."""
+    assert candles_clean("spy", "5m") == ("SPY", "5m")
+    assert candles_clean("SPY   270115C00590000", "1d") == (".SPY270115C590", "1d")
+    for symbol, tf, code in (("SPY", "5M", "bad_timeframe"), ("SPY", None, "bad_timeframe")):
+        with pytest.raises(HistoryError) as caught:
+            candles_clean(symbol, tf)
+        assert caught.value.code == code
+    with pytest.raises(HistoryError) as caught:
+        candles_clean("ß" * 3, "5m")
+    assert (caught.value.code, caught.value.message) == ("bad_symbol", "Not a valid symbol: 'ßßß'.")
+    t0 = 1_764_000_000_000  # 2025-11-24 16:00 UTC: a 5-minute boundary
+    assert _closed_ttl("5m", t0) == 301
+    assert _closed_ttl("5m", t0 + 299_500) == 1
+    assert _closed_ttl("1m", t0 + 30_000) == 31
+    assert _closed_ttl("1d", t0) == 3600  # capped
+    # a daily candle is 00:00 UTC of its New York date, a dxFeed one is kept as it is
+    assert day_start_ms(t0 + 8 * 3_600_000) == 1_763_942_400_000  # 24 Nov, 00:00 UTC
+    assert daily_t(1_763_942_400_000) == 1_763_942_400_000
+    # 15m merged into 1h: open of the first, close of the last, extremes, summed volume
+    quarter = [
+        {
+            "t": t0 + i * 900_000,
+            "open": 10 + i,
+            "high": 12 + i,
+            "low": 9 - i,
+            "close": 11 + i,
+            "volume": 100,
+        }
+        for i in range(5)
+    ]
+    assert merge(quarter, "1h") == [
+        {"t": t0, "open": 10, "high": 15, "low": 6, "close": 14, "volume": 400},
+        {"t": t0 + 3_600_000, "open": 14, "high": 16, "low": 5, "close": 15, "volume": 100},
+    ]
