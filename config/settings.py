@@ -182,6 +182,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# browser libraries from npm (package.json, `npm ci`): served as vendor/<package>/…
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "operations.vendor_static.NodeModulesFinder",
+]
 # Static files are served by WhiteNoise inside the app (operations/staticfiles.py), in
 # front of sessions and the database. Production: `manage.py collectstatic` (run by
 # scripts/run.sh and deploy/systemd/) puts hashed, gzip and brotli copies in STATIC_ROOT,

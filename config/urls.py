@@ -7,7 +7,7 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import overview_views, sse, views
+from streaming import candles_views, overview_views, sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -31,5 +31,9 @@ urlpatterns = [
     path("watchlist", views.watchlist, name="watchlist"),
     path("market", overview_views.market, name="market"),
     path("market/symbols", overview_views.market_symbols, name="market-symbols"),
+    # candle charts: /chart/<SYMBOL>?tf=5m (docs/streaming-contract.md "Candle charts");
+    # <path:…> because future symbols start with "/" (/ESZ26)
+    path("chart/<path:symbol>", candles_views.chart, name="chart"),
+    path("api/candles/<path:symbol>", candles_views.api_candles, name="api-candles"),
     path("", views.dashboard, name="home"),
 ]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what streamdesk needs on a fresh Debian machine: Debian packages given as
-# arguments (only when missing), a Python 3.11 virtualenv in .venv, and the pinned
-# requirements (re-installed only when the requirements files change).
+# arguments (only when missing), a Python 3.11 virtualenv in .venv, the pinned
+# requirements (re-installed only when the requirements files change), and the browser
+# libraries pinned in package-lock.json (`npm ci` into node_modules/, served as static
+# files; re-installed only when the lock file changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,4 +34,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "bootstrap: installing $req"
   .venv/bin/pip install -q --disable-pip-version-check -r "$req"
   echo "$digest" >"$stamp"
+fi
+
+# browser libraries (package.json / package-lock.json): npm from Debian if missing
+command -v npm >/dev/null || bash "$0" npm
+lock_digest=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.installed-lock ] || [ "$(cat node_modules/.installed-lock)" != "$lock_digest" ]; then
+  echo "bootstrap: installing browser libraries (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_digest" >node_modules/.installed-lock
 fi

@@ -215,6 +215,9 @@ class ToTab:
     SNAPSHOT = "stream.snapshot"
     #: The owner refused symbols for the user's limit: `symbols`.
     LIMIT = "stream.limit"
+    #: The owner's answer to `candles.request`: `text` (the history JSON) or `error`,
+    #: `message`, `retry_after` (docs/streaming-contract.md "Candle charts").
+    CANDLES = "stream.candles"
 
 
 class ToOwner:
@@ -229,3 +232,6 @@ class ToOwner:
     SNAPSHOT_REQUEST = "snapshot.request"
     #: The user's watchlist changed: `symbols`, `version`.
     WATCHLIST_CHANGED = "watchlist.changed"
+    #: Candle history for `reply` (a fresh channel): `symbol`, `tf`, `from_ms`,
+    #: `deadline` (epoch seconds; a request found after it is not served).
+    CANDLES_REQUEST = "candles.request"

@@ -23,7 +23,9 @@ from typing import Any
 import orjson
 
 from . import metrics
+from .brokers.bars import HistoryError
 from .brokers.base import BrokerAdapter
+from .brokers.errors import describe
 from .contract import now_ms
 from .eventlog import EventLog, Fenced, Position
 from .health import (
@@ -532,6 +534,40 @@ class UserStreamManager:
     def link_health(self, link_id: int) -> LinkHealth:
         """One link's health (read-only use: the stream-health report)."""
         return self._health[link_id]
+
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> dict[str, Any]:
+        """Candle history from the link that streams the user's quotes (so history and
+        the live candle agree), else the first link that has market data: `{"link",
+        "source", "simulated", "delayed", "candles"}`. Raises HistoryError."""
+        source = self.quote_source()
+        ids = [source] if source is not None else []
+        ids += [i for i, info in self.links.items() if info.streams_quotes and i not in ids]
+        for link_id in ids:
+            fetch = getattr(self.adapters.get(link_id), "candles", None)
+            if fetch is None:
+                continue
+            info = self.links[link_id]
+            try:
+                bars = await fetch(symbol, tf, from_ms, within=within)
+            except (HistoryError, TimeoutError):
+                raise
+            except Exception as exc:  # whatever the broker did: a sentence, not a 500
+                log.info("user %s: %s history failed: %s", self.user_id, info.broker, exc)
+                raise HistoryError(
+                    "broker_error", f"{info.broker} refused the history request ({describe(exc)})"
+                ) from exc
+            return {
+                "link": link_id,
+                "source": info.broker,
+                "simulated": info.simulated,
+                "delayed": bool(self._health[link_id].delayed),
+                "candles": bars,
+            }
+        raise HistoryError(
+            "no_market_data",
+            "No market data: none of your broker links serves quotes or candles "
+            "(Alpaca links have no market data; link tastytrade or Tradier).",
+        )
 
     def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
         """The full current state (contract `snapshot`), for pages and new sockets."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import orjson
@@ -18,6 +19,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from .brokers.bars import HistoryError
 from .contract import ToOwner, ToTab, owner_group
 from .fanout import Message, UserFanout, dispatch, messages
 from .subscriptions import POLL_TAB_PREFIX, TAB_TTL
@@ -56,6 +58,21 @@ async def drop_tab(user_id: int, tab: str) -> None:
     await to_owner(user_id, {"type": ToOwner.TAB_DROP, "tab": tab})
 
 
+async def request_candles(
+    user_id: int, reply: str, symbol: str, tf: str, from_ms: int, deadline: float
+) -> None:
+    """Ask the owner for candle history; the answer arrives on `reply` as `stream.candles`."""
+    message = {
+        "type": ToOwner.CANDLES_REQUEST,
+        "reply": reply,
+        "symbol": symbol,
+        "tf": tf,
+        "from_ms": from_ms,
+        "deadline": deadline,
+    }
+    await to_owner(user_id, message)
+
+
 async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> None:
     message = {"type": ToOwner.WATCHLIST_CHANGED, "symbols": symbols, "version": version}
     await to_owner(user_id, message)
@@ -71,6 +88,8 @@ class OwnerRpc:
         self.user_id = manager.user_id
         self.channel: str | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Requests answered in their own tasks (a broker call must not hold up the loop).
+        self._work: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         self.channel = await get_channel_layer().new_channel()
@@ -83,6 +102,8 @@ class OwnerRpc:
             await get_channel_layer().group_add(owner_group(self.user_id), self.channel)
 
     async def close(self) -> None:
+        for task in list(self._work):
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -131,6 +152,35 @@ class OwnerRpc:
             "seq": snapshot["seq"],
         }
         await self.reply(message["reply"], reply)
+
+    async def candles_request(self, message: Message) -> None:
+        """Served in a task of its own: the broker call takes time, tabs must not wait."""
+        task = asyncio.create_task(self._answer_candles(message), name=f"candles-{self.user_id}")
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def _answer_candles(self, message: Message) -> None:
+        within = float(message.get("deadline", 0)) - time.time()
+        if within <= 0:
+            return  # the asker has given up
+        try:
+            result = await self.manager.candles(
+                str(message["symbol"]), str(message["tf"]), int(message["from_ms"]), within=within
+            )
+            reply: Message = {"type": ToTab.CANDLES, "text": orjson.dumps(result).decode()}
+        except HistoryError as exc:
+            reply = {
+                "type": ToTab.CANDLES,
+                "error": exc.code,
+                "message": exc.message,
+                "retry_after": exc.retry_after,
+            }
+        except TimeoutError:
+            return  # the asker times out on its own and says so
+        except Exception as exc:  # never leave the asker waiting for nothing
+            log.exception("user %s: candles.request failed", self.user_id)
+            reply = {"type": ToTab.CANDLES, "error": "broker_error", "message": str(exc)[:200]}
+        await self.reply(str(message["reply"]), reply)
 
     async def reply(self, tab: str, message: Message) -> None:
         """A reply to one tab, here or in another process. If that process's inbox is

@@ -19,6 +19,7 @@ docs/streaming-contract.md for events and states.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import math
 import time
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 import anyio
 from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
-from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
+from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import Event
 from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
@@ -36,6 +37,7 @@ from tastytrade.utils import TastytradeError
 
 from .. import metrics
 from . import tastytrade_events as events
+from .bars import HistoryError, bucket_start, candle, daily_t, ordered
 from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import CredentialRejected, StreamSilent, describe, is_rejection
 from .symbols import is_option
@@ -101,6 +103,12 @@ class TastytradeAdapter(SupervisedAdapter):
         self._session: Session | None = None
         self._refreshed_at = -math.inf  # monotonic
         self.delay = DelayMonitor()
+        #: The connected DXLink (None between connections): candle history asks it.
+        self._dx: DXLinkStreamer | None = None
+        self._dx_up = asyncio.Event()
+        #: Candle snapshots being collected, by candle symbol (one request per symbol).
+        self._candle_waits: dict[str, _CandleWait] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- control --------------------------------------------------------------------
     def set_symbols(self, symbols: set[str]) -> None:
@@ -213,13 +221,86 @@ class TastytradeAdapter(SupervisedAdapter):
                 await self._apply_symbols(dx)
                 self.last_data = time.monotonic()
                 await self._report(sink, "quotes", "live")
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._pump_quotes, dx, sink)
-                    tg.start_soon(self._pump_trades, dx, sink)
-                    tg.start_soon(self._pump_summaries, dx, sink)
-                    tg.start_soon(self._pump_greeks, dx, sink)
-                    tg.start_soon(self._symbol_updates, dx)
-                    tg.start_soon(self._quotes_watchdog)
+                self._dx = dx
+                self._dx_up.set()
+                try:
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(self._pump_quotes, dx, sink)
+                        tg.start_soon(self._pump_trades, dx, sink)
+                        tg.start_soon(self._pump_summaries, dx, sink)
+                        tg.start_soon(self._pump_greeks, dx, sink)
+                        tg.start_soon(self._pump_candles, dx)
+                        tg.start_soon(self._symbol_updates, dx)
+                        tg.start_soon(self._quotes_watchdog)
+                finally:
+                    self._dx_up.clear()
+                    self._dx = None
+                    for wait in self._candle_waits.values():
+                        wait.fail(HistoryError("broker_error", "tastytrade's market data dropped"))
+
+    # -- candle history (DXLink Candle on the running streamer) ---------------------------
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
+        """Candles of `symbol` from `from_ms` (ascending, the last one forming), as the
+        DXLink snapshot of `SYM{=tf,tho=true}` on this link's running streamer (the one
+        DXLink session per credential). No candle within `quiet` seconds of subscribing
+        means DXLink does not know the symbol (it ignores unknown ones)."""
+        async with asyncio.timeout(within):
+            await self._dx_up.wait()
+        dx = self._dx
+        if dx is None:
+            raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
+        key = f"{symbol}{{={tf},tho=true}}"
+        wait = self._candle_waits.get(key)
+        if wait is not None:  # the same series is being asked already: share its answer
+            async with asyncio.timeout(within):
+                return await asyncio.shield(wait.done)
+        wait = self._candle_waits[key] = _CandleWait(tf, from_ms)
+        try:
+            start = dt.datetime.fromtimestamp(from_ms / 1000, dt.UTC)
+            await dx.subscribe_candle([symbol], tf, start_time=start)
+            quiet = min(within, CANDLE_QUIET)
+            try:
+                async with asyncio.timeout(quiet):
+                    await wait.first.wait()
+            except TimeoutError:
+                raise HistoryError(
+                    "unknown_symbol", f"tastytrade has no candles for {symbol}"
+                ) from None
+            async with asyncio.timeout(max(0.1, within - quiet)):
+                return await asyncio.shield(wait.done)
+        except HistoryError as exc:
+            wait.fail(exc)
+            raise
+        except (TimeoutError, asyncio.CancelledError):
+            wait.fail(HistoryError("broker_error", f"tastytrade candles for {symbol}: no answer"))
+            raise
+        except Exception as exc:  # the streamer failed under the request
+            error = HistoryError(
+                "broker_error", f"tastytrade candles for {symbol}: {describe(exc)}"
+            )
+            wait.fail(error)
+            raise error from exc
+        finally:
+            self._candle_waits.pop(key, None)
+            if self._dx is dx:  # in its own task: a cancelled request still unsubscribes
+                task = asyncio.create_task(self._candle_unsubscribe(dx, symbol, tf))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _candle_unsubscribe(self, dx: DXLinkStreamer, symbol: str, tf: str) -> None:
+        try:
+            await dx.unsubscribe_candle(symbol, tf)
+        except Exception as exc:  # the stream is going anyway
+            log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
+
+    async def _pump_candles(self, dx: DXLinkStreamer) -> None:
+        """Candle events to the request collecting their symbol's snapshot; live
+        updates after a snapshot (nobody waits) are dropped."""
+        while True:
+            event = await dx.get_event(Candle)
+            wait = self._candle_waits.get(event.event_symbol)
+            if wait is not None:
+                wait.add(event)
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
@@ -381,6 +462,43 @@ class TastytradeAdapter(SupervisedAdapter):
             await asyncio.sleep(self.config.reconcile_interval)
             await self._gate(sink)
             await self._snapshot(session, accounts, sink, full=False)
+
+
+#: Seconds without any candle after a subscription: DXLink does not know the symbol.
+CANDLE_QUIET = 3.0
+
+
+class _CandleWait:
+    """One candle snapshot being collected: the events until SNAPSHOT_END (or SNIP)."""
+
+    def __init__(self, tf: str, from_ms: int) -> None:
+        self.tf = tf
+        self.from_ms = daily_t(from_ms) if tf == "1d" else bucket_start(from_ms, tf)
+        self.rows: dict[int, dict] = {}
+        self.first = asyncio.Event()
+        self.done: asyncio.Future[list[dict]] = asyncio.get_running_loop().create_future()
+
+    def add(self, event: Candle) -> None:
+        self.first.set()
+        if self.done.done():
+            return
+        t = daily_t(int(event.time)) if self.tf == "1d" else bucket_start(int(event.time), self.tf)
+        row = (
+            None
+            if event.remove
+            else candle(t, event.open, event.high, event.low, event.close, event.volume)
+        )
+        if row is None:
+            self.rows.pop(t, None)
+        elif t >= self.from_ms:
+            self.rows[t] = row
+        if event.snapshot_end:
+            self.done.set_result(ordered(self.rows.values()))
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+            self.done.exception()  # retrieved: nobody may be waiting any more
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

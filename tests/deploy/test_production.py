@@ -43,7 +43,11 @@ PRODUCTION_ENV = {
 #: A name as ManifestStaticFilesStorage writes it: 12 hex digits of the content's MD5.
 HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
 IMMUTABLE = "max-age=315360000, public, immutable"
-STREAM_MODULES = sorted(p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js"))
+#: Loaded by the chart page only (a dynamic import in main.js: the chart library with it).
+LAZY_MODULES = {"render-chart.js"}
+STREAM_MODULES = sorted(
+    p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js") if p.name not in LAZY_MODULES
+)
 
 
 @dataclass

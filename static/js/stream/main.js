@@ -15,6 +15,7 @@ import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, parseFrame, s
 import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render.js';
 import { createOverviewEditor, createOverviewView } from './render-overview.js';
+import { createSparklines } from './render-sparklines.js';
 import {
   addExtraSymbols, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
   orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
@@ -22,7 +23,7 @@ import {
 import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 
-const root = document.getElementById('dashboard') || document.getElementById('market');
+const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page');
 if (root) start(root);
 
 function start(root) {
@@ -42,7 +43,28 @@ function start(root) {
   let renderPending = false;
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
   const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
-  const drawOverviews = () => { for (const o of overviews) o.render(state, Date.now() + clock.skew); };
+  // the chart page (render-chart.js) and the watchlist's sparklines and chart links
+  // (the chart library is loaded on the chart page only: a dynamic import)
+  const chartCard = document.querySelector('[data-chart]');
+  let chart = null;
+  if (chartCard) {
+    import('./render-chart.js').then((m) => {
+      chart = m.createChartView(document, chartCard, {
+        serverNow: () => Date.now() + clock.skew,
+        fetch: (url, opts) => window.fetch(url, opts),
+      });
+      scheduleRender();
+    }, (e) => renderer.message(`The chart could not be loaded: ${e.message}`, 'error'));
+  }
+  const sparklines = createSparklines(document, {
+    fetch: (url, opts) => window.fetch(url, opts),
+    redraw: () => scheduleRender(),
+  });
+  const drawOverviews = () => {
+    for (const o of overviews) o.render(state, Date.now() + clock.skew);
+    if (chart) chart.render(state);
+    sparklines.render(state);
+  };
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -148,6 +170,7 @@ function start(root) {
   /** Every second: values age without frames arriving, and a silent socket is dead. */
   function tick() {
     renderer.freshness();
+    if (chart) chart.tick();
     drawOverviews();
     transport.checkAlive();
   }
@@ -213,6 +236,8 @@ function start(root) {
       renderer.render(state, true);
       drawOverviews();
     },
+    /** The chart page's chart: its data read back from the library (render-chart.js). */
+    chart: () => (chart ? chart.snapshot() : null),
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
     subscribe(symbols) {
@@ -249,6 +274,9 @@ function start(root) {
   // the overview's symbols stream as this tab's own (the `subscribe` message, sent on every new socket)
   const overviewSymbols = (readJSON('overview-symbols') || []).map(normalizeSymbol).filter(Boolean);
   if (overviews.length && overviewSymbols.length) state = addExtraSymbols(state, overviewSymbols).state;
+  // the chart's symbol, likewise (its quotes move the forming candle)
+  const chartSymbol = chartCard ? normalizeSymbol(chartCard.getAttribute('data-symbol')) : null;
+  if (chartSymbol) state = addExtraSymbols(state, [chartSymbol]).state;
   createOverviewEditor({
     form: document.getElementById('overview-form'),
     url: data.overviewUrl || '/market/symbols',

@@ -1,0 +1,151 @@
+/*
+ * Candles, as pure functions (no DOM, no clock of its own): the timeframes, the bucket a
+ * moment falls in, the history as loaded, and the forming candle kept live from the
+ * stream's quotes (docs/streaming-contract.md, "Candle charts"):
+ *
+ * - a quote's `last` at its `t` goes into bucket floor(t / width) * width (1d: 00:00 UTC
+ *   of its New York date); the newest candle's bucket → close = last, high/low extended;
+ *   a later bucket → a new candle opens at last; an earlier one (late) → ignored;
+ * - at a boundary the clock closes the forming candle even without a quote: the chart is
+ *   `waiting` (no candle shown as live) until the first quote of the new bucket;
+ * - the newest quote older than the stale threshold makes the chart `stale`.
+ *
+ * A series is {tf, width, candles: [{t, open, high, low, close, volume}], forming (bool:
+ * the last candle is the current bucket's), lastQuoteT, dayVolume (the day volume at the
+ * last quote; the forming candle's volume grows by its increase)}. Functions return a new
+ * series (or the same one when nothing changed).
+ */
+import { num } from './contract.js';
+
+export const MINUTE_MS = 60000;
+export const DAY_MS = 86400000;
+/** The chart's timeframes and their widths (ms), as the server's TIMEFRAMES. */
+export const TIMEFRAMES = Object.freeze({ '1m': MINUTE_MS, '5m': 5 * MINUTE_MS, '15m': 15 * MINUTE_MS, '1h': 60 * MINUTE_MS, '1d': DAY_MS });
+export const DEFAULT_TF = '5m';
+
+const nyDate = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** 00:00 UTC of the New York date of `t` (ms): where a daily candle starts. */
+export function dayStart(t) {
+  const [y, m, d] = nyDate.format(new Date(t)).split('-').map(Number);
+  return Date.UTC(y, m - 1, d);
+}
+
+/** The start of the candle of timeframe `tf` that holds the moment `t` (ms). */
+export function bucketStart(t, tf) {
+  if (tf === '1d') return dayStart(t);
+  const w = TIMEFRAMES[tf];
+  return Math.floor(t / w) * w;
+}
+
+/** A candle from the wire, or null (no prices: never drawn as 0). */
+export function candleOf(c) {
+  if (!c || typeof c !== 'object') return null;
+  const t = num(c.t);
+  const [open, high, low, close] = ['open', 'high', 'low', 'close'].map((k) => num(c[k]));
+  if (t === null || [open, high, low, close].some((p) => p === null || p <= 0)) return null;
+  const volume = num(c.volume);
+  return { t, open, high, low, close, volume: volume !== null && volume >= 0 ? volume : null };
+}
+
+/** The series from a history answer (`{tf, candles}`) at server time `now`. */
+export function fromHistory(answer, now) {
+  const tf = answer && TIMEFRAMES[answer.tf] ? answer.tf : DEFAULT_TF;
+  const byT = new Map();
+  for (const raw of (answer && answer.candles) || []) {
+    const c = candleOf(raw);
+    if (c) byT.set(c.t, c);
+  }
+  const candles = [...byT.values()].sort((a, b) => a.t - b.t);
+  const last = candles[candles.length - 1];
+  return {
+    tf, width: TIMEFRAMES[tf], candles,
+    forming: !!last && last.t === bucketStart(now, tf),
+    lastQuoteT: null, dayVolume: null,
+  };
+}
+
+/**
+ * A quote into the series: returns {series, change} where change is null (nothing to
+ * draw), 'update' (the forming candle moved) or 'new' (a new candle opened).
+ */
+export function applyQuote(series, quote) {
+  if (!quote) return { series, change: null };
+  const last = num(quote.last);
+  const t = num(quote.t);
+  if (last === null || last <= 0 || t === null) return { series, change: null };
+  if (series.lastQuoteT !== null && t < series.lastQuoteT) return { series, change: null };
+  const bucket = bucketStart(t, series.tf);
+  const dayVolume = num(quote.volume);
+  const grew = dayVolume !== null && series.dayVolume !== null && dayVolume >= series.dayVolume
+    ? dayVolume - series.dayVolume : 0;
+  const candles = series.candles;
+  const newest = candles[candles.length - 1];
+  const base = { ...series, lastQuoteT: t, dayVolume: dayVolume ?? series.dayVolume };
+  if (newest && bucket < newest.t) return { series: base, change: null }; // late: that candle is closed
+  if (newest && bucket === newest.t) {
+    const c = {
+      ...newest,
+      high: Math.max(newest.high, last),
+      low: Math.min(newest.low, last),
+      close: last,
+      volume: newest.volume === null && !grew ? null : (newest.volume || 0) + grew,
+    };
+    const same = c.high === newest.high && c.low === newest.low && c.close === newest.close && c.volume === newest.volume;
+    if (same && series.forming) return { series: base, change: null };
+    return { series: { ...base, candles: [...candles.slice(0, -1), c], forming: true }, change: 'update' };
+  }
+  const c = { t: bucket, open: last, high: last, low: last, close: last, volume: dayVolume === null ? null : grew };
+  return { series: { ...base, candles: [...candles, c], forming: true }, change: 'new' };
+}
+
+/** The clock passed the forming candle's end: it is closed (nothing shown as live). */
+export function closeDue(series, now) {
+  if (!series.forming) return series;
+  const newest = series.candles[series.candles.length - 1];
+  if (!newest || bucketStart(now, series.tf) === newest.t) return series;
+  return { ...series, forming: false };
+}
+
+/**
+ * What the chart says about its newest candle at server time `now`:
+ * 'live' (a forming candle, fresh quotes), 'stale' (forming, but the newest quote is
+ * older than `staleAfter`), 'waiting' (the current bucket has no candle yet: the market
+ * is closed or no trade came since the boundary), 'empty' (no candles at all).
+ */
+export function chartState(series, now, staleAfter) {
+  if (!series.candles.length) return 'empty';
+  const newest = series.candles[series.candles.length - 1];
+  if (!series.forming || newest.t !== bucketStart(now, series.tf)) return 'waiting';
+  if (series.lastQuoteT === null || now - series.lastQuoteT > staleAfter) return 'stale';
+  return 'live';
+}
+
+/** Seconds of epoch (what lightweight-charts calls UTCTimestamp) of a candle. */
+export function chartBar(c) {
+  return { time: Math.round(c.t / 1000), open: c.open, high: c.high, low: c.low, close: c.close };
+}
+
+/** The closes of the newest trading day's candles (New York date), for a sparkline. */
+export function dayCloses(candles) {
+  const list = (candles || []).map(candleOf).filter(Boolean).sort((a, b) => a.t - b.t);
+  if (!list.length) return { day: null, points: [] };
+  const day = dayStart(list[list.length - 1].t);
+  return { day, points: list.filter((c) => dayStart(c.t) === day).map((c) => [c.t, c.close]) };
+}
+
+/**
+ * An SVG path (`M x y L x y …`) of [t, value] points in a w × h box (1px inset), x by
+ * time over [t0, t1] (a day's session), y by value (flat in the middle when all equal).
+ */
+export function sparkPath(points, w, h, t0, t1) {
+  if (!points.length) return '';
+  const values = points.map((p) => p[1]);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const first = t0 ?? points[0][0];
+  const span = Math.max(1, (t1 ?? points[points.length - 1][0]) - first);
+  const x = (t) => 1 + ((Math.min(Math.max(t, first), first + span) - first) / span) * (w - 2);
+  const y = (v) => (hi === lo ? h / 2 : 1 + (1 - (v - lo) / (hi - lo)) * (h - 2));
+  return points.map((p, i) => `${i ? 'L' : 'M'}${x(p[0]).toFixed(1)} ${y(p[1]).toFixed(1)}`).join(' ');
+}

@@ -1,0 +1,228 @@
+/*
+ * The chart page's view: loads the history (GET /api/candles/<SYM>?tf=), draws it with
+ * TradingView's Lightweight Charts (Apache-2.0, served from npm: operations/vendor_static.py),
+ * then keeps the forming candle live from the stream's quotes (candles.js; the same
+ * frames over WebSocket, SSE or polling). A timeframe switch reloads the history only:
+ * the stream goes on. Every failure is a sentence in the status line, never a blank chart.
+ *
+ * For tests: the card carries data-state (loading | live | waiting | stale | empty |
+ * error | no-data), data-tf, data-bars, data-updates, data-quote-t, data-forming-t,
+ * data-forming-close, data-error; window.streamdesk.chart() returns the chart's own data read back from the
+ * library (series.data()).
+ */
+import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
+
+import { TIMEFRAMES, applyQuote, chartBar, chartState, closeDue, fromHistory } from './candles.js';
+import { num } from './contract.js';
+import { tileText, tileValues } from './overview.js';
+
+const NY = 'America/New_York';
+const timeText = new Intl.DateTimeFormat('en-US', { timeZone: NY, hour: '2-digit', minute: '2-digit', hour12: false });
+const dateText = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' });
+const stampText = new Intl.DateTimeFormat('en-US', { timeZone: NY, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+
+/** How a chart time (seconds) reads: New York wall time, a daily candle by its date. */
+function labelFor(tf) {
+  return (seconds) => (tf === '1d' ? dateText.format(new Date(seconds * 1000)) : stampText.format(new Date(seconds * 1000)));
+}
+
+/**
+ * @param {Document} doc
+ * @param {HTMLElement} card  the [data-chart] section
+ * @param {{serverNow: () => number, fetch: typeof fetch, message: (text: string, kind?: string) => void}} env
+ */
+export function createChartView(doc, card, env) {
+  const symbol = card.getAttribute('data-symbol') || '';
+  const historyUrl = card.getAttribute('data-history-url') || '/api/candles/';
+  const problem = card.getAttribute('data-problem') || '';
+  const quotesAvailable = card.getAttribute('data-quotes-available');
+  const statusEl = card.querySelector('[data-chart-status]');
+  const box = card.querySelector('[data-chart-box]');
+  const lastEl = card.querySelector('[data-field="last"]');
+  const changeEl = card.querySelector('[data-field="change"]');
+  let tf = TIMEFRAMES[card.getAttribute('data-tf')] ? card.getAttribute('data-tf') : '5m';
+  let series = null; // candles.js series, once the history is in
+  let answer = null; // the history answer (source, delayed, …)
+  let lastQuote = null; // the quote object applied last (state keeps one per symbol)
+  let loadSeq = 0;
+  let retryTimer = null;
+  let updates = 0;
+  let staleAfter = 10000;
+  let delayMs = 0; // a delayed source (a paper environment): its quotes and candles lag by this
+  // the chart's "now": the server's clock, minus the source's delay (a delayed chart's
+  // forming candle is the one its delayed quotes fall into)
+  const chartNow = () => env.serverNow() - delayMs;
+
+  let chart = null;
+  let candleSeries = null;
+  function ensureChart() {
+    if (chart || !box) return;
+    chart = createChart(box, {
+      autoSize: true,
+      layout: { background: { color: 'transparent' }, textColor: '#9aa4b2', attributionLogo: true },
+      grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
+      rightPriceScale: { borderVisible: false },
+      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false,
+        tickMarkFormatter: (t) => (tf === '1d' ? dateText.format(new Date(t * 1000)) : timeText.format(new Date(t * 1000))) },
+      localization: { timeFormatter: (t) => labelFor(tf)(t) },
+    });
+    candleSeries = chart.addSeries(CandlestickSeries, {
+      upColor: '#26a269', downColor: '#e01b24', borderVisible: false, wickUpColor: '#26a269', wickDownColor: '#e01b24',
+    });
+  }
+
+  function setState(state, text) {
+    card.setAttribute('data-state', state);
+    if (statusEl && text !== undefined && statusEl.textContent !== text) statusEl.textContent = text;
+  }
+
+  function describe(now) {
+    if (!series) return;
+    const st = chartState(series, now, staleAfter);
+    const newest = series.candles[series.candles.length - 1];
+    const src = answer ? `${answer.source}${answer.delayed ? ', DELAYED' : ''}${answer.simulated ? ', SIMULATED' : ''}` : '';
+    const texts = {
+      live: `Live: the ${newest ? labelFor(tf)(newest.t / 1000) : ''} candle is forming (${src}).`,
+      stale: `Quotes are stale: the forming candle has not moved for ${Math.round((now - (series.lastQuoteT || now)) / 1000)} s (${src}).`,
+      waiting: `Waiting for the first trade of the new ${tf} candle: no candle is live (market closed or quiet; ${src}).`,
+      empty: `No ${tf} candles for ${symbol} yet (${src}).`,
+    };
+    setState(st, texts[st]);
+    if (newest && series.forming) {
+      card.setAttribute('data-forming-t', String(newest.t));
+      card.setAttribute('data-forming-close', String(newest.close));
+    } else {
+      card.removeAttribute('data-forming-t');
+      card.removeAttribute('data-forming-close');
+    }
+  }
+
+  async function load(nextTf) {
+    tf = nextTf;
+    card.setAttribute('data-tf', tf);
+    for (const a of card.querySelectorAll('a[data-tf]')) {
+      const on = a.getAttribute('data-tf') === tf;
+      a.classList.toggle('is-active', on);
+      if (on) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current');
+    }
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+    const mine = ++loadSeq;
+    series = null;
+    card.removeAttribute('data-error');
+    setState('loading', `Loading ${symbol} ${tf} history…`);
+    let r;
+    let body = null;
+    try {
+      r = await env.fetch(`${historyUrl}${encodeURIComponent(symbol)}?tf=${encodeURIComponent(tf)}`, {
+        credentials: 'same-origin', headers: { Accept: 'application/json' },
+      });
+      body = await r.json().catch(() => null);
+    } catch (e) {
+      r = null;
+    }
+    if (mine !== loadSeq) return; // another timeframe was asked meanwhile
+    if (!r || !r.ok || !body || !Array.isArray(body.candles)) {
+      const code = (body && body.error) || (r ? `http_${r.status}` : 'network');
+      const retryAfter = num(body && body.retry_after);
+      let text = (body && body.message) || (r ? `The history could not be loaded (HTTP ${r.status}).` : 'The history could not be loaded (network error).');
+      if (retryAfter) {
+        text += ` Retrying in ${retryAfter} s.`;
+        retryTimer = setTimeout(() => load(tf), retryAfter * 1000);
+      }
+      card.setAttribute('data-error', code);
+      card.setAttribute('data-bars', '0');
+      if (candleSeries) candleSeries.setData([]);
+      setState('error', text);
+      return;
+    }
+    answer = body;
+    ensureChart();
+    series = fromHistory(body, chartNow());
+    lastQuote = null;
+    candleSeries.setData(series.candles.map(chartBar));
+    chart.applyOptions({ localization: { timeFormatter: labelFor(tf) } });
+    chart.timeScale().scrollToRealTime();
+    card.setAttribute('data-bars', String(series.candles.length));
+    describe(chartNow());
+  }
+
+  /** The newest state: move the forming candle with the symbol's quote. */
+  function render(state) {
+    staleAfter = num(state.staleAfterMs) || staleAfter;
+    if (answer && answer.delayed) {
+      for (const link of state.links.values()) if (link.id === answer.link) delayMs = num(link.delay_ms) || 0;
+    }
+    const q = state.quotes.get(symbol);
+    if (q && lastEl) {
+      const text = tileText(tileValues(q));
+      if (lastEl.textContent !== text.last) lastEl.textContent = text.last;
+      lastEl.setAttribute('data-value', q.last === null || q.last === undefined ? '' : String(q.last));
+      const change = `${text.change} (${text.changePct})`;
+      if (changeEl && changeEl.textContent !== change) changeEl.textContent = change;
+      lastEl.title = q.t ? `as of ${stampText.format(new Date(q.t))} New York` : '';
+    }
+    if (!series || !q || q === lastQuote) return;
+    if (answer && answer.delayed === false && q.delayed) return; // a delayed value never moves a live chart
+    lastQuote = q;
+    const { series: next, change } = applyQuote(series, q);
+    series = next;
+    if (change) {
+      updates += 1;
+      candleSeries.update(chartBar(series.candles[series.candles.length - 1]));
+      card.setAttribute('data-bars', String(series.candles.length));
+      card.setAttribute('data-updates', String(updates));
+      card.setAttribute('data-quote-t', String(q.t)); // the broker's time of the quote drawn (bench/candles.py)
+    }
+    describe(chartNow());
+  }
+
+  /** Every second: a candle whose time is over is closed even without a quote. */
+  function tick() {
+    if (!series) return;
+    series = closeDue(series, chartNow());
+    describe(chartNow());
+  }
+
+  for (const a of card.querySelectorAll('a[data-tf]')) {
+    a.addEventListener('click', (ev) => {
+      if (problem || !symbol) return; // a page with a bad request: follow the link
+      ev.preventDefault();
+      const next = a.getAttribute('data-tf');
+      const url = new URL(location.href);
+      url.searchParams.set('tf', next);
+      history.replaceState(null, '', url);
+      load(next);
+    });
+  }
+
+  if (problem) {
+    setState('error', problem);
+    card.setAttribute('data-error', 'bad_request');
+  } else if (quotesAvailable === 'false' || quotesAvailable === 'none') {
+    setState('no-data');
+    card.setAttribute('data-error', 'no_market_data');
+  } else if (symbol) {
+    load(tf);
+  }
+
+  return {
+    symbol,
+    render,
+    tick,
+    load,
+    /** The chart's data read back from the library, and what the card says. */
+    snapshot() {
+      return {
+        symbol, tf,
+        state: card.getAttribute('data-state'),
+        bars: candleSeries ? candleSeries.data().map((b) => ({ ...b })) : [],
+        forming: series ? series.forming : false,
+        updates,
+        source: answer ? answer.source : null,
+        cached: answer ? answer.cached : null,
+        status: statusEl ? statusEl.textContent : '',
+        lastText: lastEl ? lastEl.textContent : '',
+      };
+    },
+  };
+}

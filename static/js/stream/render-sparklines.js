@@ -1,0 +1,148 @@
+/*
+ * The watchlist's sparklines and the links to charts (docs/streaming-contract.md, "Candle
+ * charts"): each watchlist row gets an inline SVG of the day's path — the closes of the
+ * newest trading day's 15m candles (GET /api/candles/<SYM>?tf=15m, once per page and
+ * symbol, at most MAX_LOADS at a time), extended live by the quote's `last` — that links
+ * to the symbol's chart. Position rows (an option: its underlying) and the market tiles
+ * get a "chart" link. No chart library: a path is enough.
+ */
+import { dayCloses, dayStart, sparkPath } from './candles.js';
+import { num, optionParts } from './contract.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const W = 64;
+const H = 20;
+const MAX_LOADS = 4;
+/** A New York session: 09:30 to 16:00 (the x axis of a day's sparkline). */
+const OPEN_MS = (9 * 60 + 30) * 60000;
+const CLOSE_MS = 16 * 3600000;
+
+/** The URL of a symbol's chart. */
+export function chartUrl(symbol, tf) {
+  return `/chart/${encodeURIComponent(symbol)}${tf ? `?tf=${encodeURIComponent(tf)}` : ''}`;
+}
+
+/** New York offset (ms) of a UTC day: the session's bounds in epoch ms. */
+function sessionBounds(day) {
+  const probe = new Date(day + 12 * 3600000);
+  const ny = new Date(probe.toLocaleString('en-US', { timeZone: 'America/New_York' }));
+  const utc = new Date(probe.toLocaleString('en-US', { timeZone: 'UTC' }));
+  const offset = utc - ny; // e.g. 5 h in winter
+  return [day + OPEN_MS + offset, day + CLOSE_MS + offset];
+}
+
+function link(doc, symbol, cls, text) {
+  const a = doc.createElement('a');
+  a.className = cls;
+  a.href = chartUrl(symbol);
+  a.setAttribute('data-chart-link', symbol);
+  a.setAttribute('aria-label', `Chart of ${symbol}`);
+  a.title = `Chart of ${symbol}`;
+  if (text) a.textContent = text;
+  return a;
+}
+
+export function createSparklines(doc, env) {
+  const lines = new Map(); // symbol -> {points, day, state, loading, svgs}
+  let loading = 0;
+  const queue = [];
+
+  function load(symbol) {
+    const line = lines.get(symbol);
+    if (loading >= MAX_LOADS) { queue.push(symbol); return; }
+    loading += 1;
+    line.state = 'loading';
+    env.fetch(`/api/candles/${encodeURIComponent(symbol)}?tf=15m`, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(async (r) => {
+        const body = await r.json().catch(() => null);
+        if (!r.ok || !body || !Array.isArray(body.candles)) {
+          line.state = 'error';
+          line.error = (body && body.message) || `HTTP ${r.status}`;
+          return;
+        }
+        const { day, points } = dayCloses(body.candles);
+        line.day = day;
+        line.points = points;
+        line.state = points.length ? 'ready' : 'empty';
+      })
+      .catch(() => { line.state = 'error'; line.error = 'network error'; })
+      .finally(() => {
+        loading -= 1;
+        line.dirty = true;
+        if (queue.length) load(queue.shift());
+        env.redraw();
+      });
+  }
+
+  function draw(svg, line, quote) {
+    let points = line.points || [];
+    const last = num(quote && quote.last);
+    const t = num(quote && quote.t);
+    if (points.length && last !== null && t !== null && dayStart(t) === line.day && t > points[points.length - 1][0]) {
+      points = [...points, [t, last]]; // extended live by the quote
+    }
+    const [t0, t1] = line.day === null || line.day === undefined ? [undefined, undefined] : sessionBounds(line.day);
+    const d = sparkPath(points, W, H, t0, Math.max(t1 ?? 0, points.length ? points[points.length - 1][0] : 0) || undefined);
+    const path = svg.firstChild;
+    if (path.getAttribute('d') !== d) path.setAttribute('d', d);
+    svg.setAttribute('data-state', line.state);
+    svg.setAttribute('data-points', String(points.length));
+    const first = points.length ? points[0][1] : null;
+    const end = points.length ? points[points.length - 1][1] : null;
+    svg.setAttribute('data-trend', first === null ? '' : end > first ? 'up' : end < first ? 'down' : 'flat');
+    const title = svg.querySelector('title');
+    const text = line.state === 'error' ? `${line.error}` : `${svg.getAttribute('data-spark')}: today's path (15m closes, live)`;
+    if (title.textContent !== text) title.textContent = text;
+  }
+
+  function sparkFor(row, symbol) {
+    let a = row.querySelector('a.spark-link');
+    if (a && a.getAttribute('data-chart-link') === symbol) return a.querySelector('svg');
+    if (a) a.remove();
+    a = link(doc, symbol, 'spark-link');
+    const svg = doc.createElementNS(SVG, 'svg');
+    svg.setAttribute('class', 'spark');
+    svg.setAttribute('data-spark', symbol);
+    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    svg.setAttribute('width', String(W));
+    svg.setAttribute('height', String(H));
+    svg.setAttribute('role', 'img');
+    const path = doc.createElementNS(SVG, 'path');
+    path.setAttribute('fill', 'none');
+    svg.append(path, doc.createElementNS(SVG, 'title'));
+    a.append(svg);
+    const th = row.querySelector('[data-field="symbol"]') || row.firstElementChild;
+    th.append(a);
+    return svg;
+  }
+
+  /** Every render: sparklines in the watchlist rows, chart links on positions and tiles. */
+  function render(state) {
+    for (const row of doc.querySelectorAll('tr[data-quote]')) {
+      const symbol = row.getAttribute('data-quote');
+      if (optionParts(symbol)) continue; // a day's path of an option says little: no sparkline
+      if (!lines.has(symbol)) {
+        lines.set(symbol, { points: [], day: null, state: 'loading' });
+        load(symbol);
+      }
+      draw(sparkFor(row, symbol), lines.get(symbol), state.quotes.get(symbol));
+    }
+    for (const row of doc.querySelectorAll('tr[data-position]')) {
+      const streamer = row.getAttribute('data-streamer') || '';
+      const target = optionParts(streamer)?.root || streamer;
+      const th = row.querySelector('[data-field="symbol"]');
+      if (!target || !th) continue;
+      const have = th.querySelector('a.chart-link');
+      if (have && have.getAttribute('data-chart-link') === target) continue;
+      if (have) have.remove();
+      th.append(link(doc, target, 'chart-link', 'chart'));
+    }
+    for (const tile of doc.querySelectorAll('[data-tile]')) {
+      const symbol = tile.getAttribute('data-tile');
+      const head = tile.querySelector('.tile-head') || tile;
+      if (!head.querySelector('a.chart-link')) head.append(link(doc, symbol, 'chart-link', 'chart'));
+    }
+  }
+
+  return { render };
+}

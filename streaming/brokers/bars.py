@@ -1,0 +1,107 @@
+"""Candles (price bars) as the contract has them, whatever broker sent them.
+
+Written once for every adapter: the timeframes, where a candle starts (intraday buckets
+aligned to the epoch; a day's candle at 00:00 UTC of its New York date), the candle dict
+(`t`, `open`, `high`, `low`, `close`, `volume`), merging bars into wider ones, and the
+failures a history request can end in (docs/streaming-contract.md, "Candle charts").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from .symbols import NEW_YORK
+from .values import num
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+#: The chart's timeframes and their widths (ms), in the order the page offers them.
+TIMEFRAMES: dict[str, int] = {
+    "1m": MINUTE_MS,
+    "5m": 5 * MINUTE_MS,
+    "15m": 15 * MINUTE_MS,
+    "1h": 60 * MINUTE_MS,
+    "1d": DAY_MS,
+}
+#: How far back a chart's history reaches, per timeframe (days of calendar time).
+LOOKBACK_DAYS: dict[str, int] = {"1m": 4, "5m": 10, "15m": 20, "1h": 45, "1d": 400}
+
+Candle = dict[str, Any]
+
+
+class HistoryError(Exception):
+    """A history request that cannot be answered: `code` is the contract's `error`,
+    the message a sentence for the page, `retry_after` seconds for `rate_limited`."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+def day_start_ms(t_ms: int) -> int:
+    """00:00 UTC of the New York date of `t_ms`: where a daily candle starts."""
+    day = dt.datetime.fromtimestamp(t_ms / 1000, NEW_YORK).date()
+    return int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def daily_t(t_ms: int) -> int:
+    """A broker's daily candle time as the contract's: kept when it already is 00:00 UTC
+    of a date (dxFeed aligns days to midnight UTC), else its New York date's."""
+    return t_ms if t_ms % DAY_MS == 0 else day_start_ms(t_ms)
+
+
+def bucket_start(t_ms: int, tf: str) -> int:
+    """The start of the candle of timeframe `tf` that contains the moment `t_ms`."""
+    if tf == "1d":
+        return day_start_ms(t_ms)
+    width = TIMEFRAMES[tf]
+    return t_ms // width * width
+
+
+def date_ms(day: dt.date) -> int:
+    """A trading day's candle time: 00:00 UTC of that date."""
+    return int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def candle(t: int, o: Any, h: Any, lo: Any, c: Any, v: Any) -> Candle | None:
+    """A contract candle, or None when the broker sent no prices (never 0 for unknown:
+    dxFeed sends NaN, which the SDK turns into 0, for an empty period)."""
+    prices = [num(x) for x in (o, h, lo, c)]
+    if any(p is None or p <= 0 for p in prices):
+        return None
+    volume = num(v)
+    return {
+        "t": int(t),
+        "open": prices[0],
+        "high": prices[1],
+        "low": prices[2],
+        "close": prices[3],
+        "volume": volume if volume is None or volume >= 0 else None,
+    }
+
+
+def merge(candles: Iterable[Candle], tf: str) -> list[Candle]:
+    """Narrower candles (ascending) merged into timeframe `tf`'s buckets."""
+    out: list[Candle] = []
+    for c in candles:
+        t = bucket_start(c["t"], tf)
+        if out and out[-1]["t"] == t:
+            last = out[-1]
+            last["high"] = max(last["high"], c["high"])
+            last["low"] = min(last["low"], c["low"])
+            last["close"] = c["close"]
+            if c["volume"] is not None:
+                last["volume"] = (last["volume"] or 0) + c["volume"]
+        else:
+            out.append({**c, "t": t})
+    return out
+
+
+def ordered(candles: Iterable[Candle]) -> list[Candle]:
+    """Ascending by `t`, one per `t` (the later one wins)."""
+    by_t = {c["t"]: c for c in candles}
+    return [by_t[t] for t in sorted(by_t)]

@@ -1,0 +1,226 @@
+"""Candle charts in a real Chromium against a real daphne + sandbox: the history drawn by
+Lightweight Charts equals the API's (read back from the chart), the forming candle moves
+with live quotes over the WebSocket and over SSE, a timeframe switch reloads the history
+while the stream goes on, at tastytrade and at Tradier; an Alpaca-only user is told there
+is no market data; a bad timeframe or an unknown symbol is a message on the page (the
+stream goes on); the watchlist rows carry live sparklines that link to the charts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.streaming.test_candles import PASSWORD, USERS, create_users
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+#: The README's picture: written only with UPDATE_DOCS_IMAGES=1.
+DOCS_IMAGE = ROOT / "docs" / "img" / "chart.png"
+CHART = "() => window.streamdesk.chart()"
+LIVE = ("live", "sse")
+
+
+@pytest.fixture(scope="module")
+def chart_users(browser_app) -> Iterator[dict]:
+    create_users(browser_app, USERS)
+    yield USERS
+
+
+def log_in_as(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def api_candles(page: Page, symbol: str, tf: str) -> dict:
+    return page.evaluate(
+        "([s, tf]) => fetch(`/api/candles/${s}?tf=${tf}`).then((r) => r.json())", [symbol, tf]
+    )
+
+
+def wait_for_history(page: Page, tf: str) -> dict:
+    card = page.locator("[data-chart]")
+    expect(card).to_have_attribute("data-tf", tf)
+    expect(card).to_have_attribute("data-state", _drawn(), timeout=20_000)
+    return page.evaluate(CHART)
+
+
+def _drawn():
+    import re
+
+    return re.compile(r"^(live|waiting|stale)$")
+
+
+def assert_drawn_like_the_api(page: Page, symbol: str, tf: str, width_s: int) -> dict:
+    """The bars the chart holds (read back from the library) are the API's candles in
+    seconds, closed ones exactly; the newest may have moved with quotes since."""
+    chart = wait_for_history(page, tf)
+    bars = chart["bars"]
+    api = api_candles(page, symbol, tf)["candles"]
+    assert len(bars) >= 50, len(bars)
+    drawn, said = page.evaluate(
+        """() => [window.streamdesk.chart().bars.length,
+                  Number(document.querySelector('[data-chart]').getAttribute('data-bars'))]"""
+    )
+    assert drawn == said
+    times = [b["time"] for b in bars]
+    assert times == sorted(set(times)) and all(t % width_s == 0 for t in times)
+    api_closed = {c["t"] // 1000: c for c in api[:-1]}
+    matched = 0
+    for b in bars[:-2]:
+        c = api_closed.get(b["time"])
+        if c is not None:
+            assert (b["open"], b["high"], b["low"], b["close"]) == (
+                c["open"],
+                c["high"],
+                c["low"],
+                c["close"],
+            ), (b, c)
+            matched += 1
+    assert matched >= len(bars) - 5, (matched, len(bars))
+    return chart
+
+
+def wait_for_live_updates(page: Page, more: int = 2) -> None:
+    """The forming candle moves: the chart applied new quotes to its newest candle."""
+    before = page.evaluate(CHART)["updates"]
+    page.wait_for_function(
+        "(n) => window.streamdesk.chart().updates >= n", arg=before + more, timeout=20_000
+    )
+    chart = page.evaluate(CHART)
+    assert chart["state"] == "live", chart["status"]
+    assert chart["forming"] is True
+    newest = chart["bars"][-1]
+    card = page.locator("[data-chart]")
+    assert int(card.get_attribute("data-forming-t")) == newest["time"] * 1000
+    assert float(card.get_attribute("data-forming-close")) == newest["close"]
+
+
+@pytest.mark.parametrize("user", ["tt", "tr"])
+def test_chart_draws_history_then_goes_live_and_switches_timeframe(
+    page: Page, browser_app, chart_users, user: str
+):
+    """At tastytrade (DXLink candles) and Tradier (time and sales): history drawn, the
+    forming candle live, a switch to 5m reloads the history in the same page, the stream
+    never stops; then over SSE and by polling the candle moves too."""
+    broker = USERS[user][0]
+    log_in_as(page, browser_app.url, user)
+    # reachable from the watchlist: the row's sparkline links to the chart
+    spark = page.locator('tr[data-quote="SPY"] a.spark-link')
+    expect(spark).to_have_attribute("href", "/chart/SPY")
+    spark.click()
+    page.wait_for_url(f"{browser_app.url}/chart/SPY")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    chart = assert_drawn_like_the_api(page, "SPY", "5m", 300)
+    assert chart["source"] == broker
+    wait_for_live_updates(page)
+    page.evaluate("() => { window.__samePage = true; }")
+
+    page.click("a[data-tf='1m']")
+    chart = assert_drawn_like_the_api(page, "SPY", "1m", 60)
+    assert page.url.endswith("/chart/SPY?tf=1m")
+    assert page.evaluate("() => window.__samePage") is True  # no reload: the stream went on
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live")
+    expect(page.locator("a[data-tf='1m']")).to_have_attribute("aria-current", "true")
+    wait_for_live_updates(page)
+    # the server-rendered shell had the last known value
+    html = page.request.get(f"{browser_app.url}/chart/SPY?tf=1m").text()
+    assert 'data-field="last" data-value=""' not in html
+
+    if user == "tt":
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.click("a[data-tf='5m']")
+        wait_for_history(page, "5m")
+        wait_for_live_updates(page, 1)
+        page.screenshot(path=str(ARTIFACTS / "chart.png"), full_page=True)
+        if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+            shutil.copyfile(ARTIFACTS / "chart.png", DOCS_IMAGE)
+
+    # the SSE fallback carries the chart's live updates (its symbol is in ?symbols=)
+    # (PEP and KO are in no watchlist: only the chart's own subscription streams them)
+    page.goto(f"{browser_app.url}/chart/PEP?tf=1m&transport=sse")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "sse", timeout=10_000)
+    wait_for_history(page, "1m")
+    wait_for_live_updates(page)
+    state = page.evaluate("window.streamdesk.state()")
+    assert state["connects"] == 0 and state["fallback"] == "sse"
+    assert "PEP" not in state["watchlist"]["symbols"]
+    # and polling (/api/snapshot?tab=…&symbols=KO: the stream subscribes it for the poller)
+    page.goto(f"{browser_app.url}/chart/KO?tf=1m&transport=poll")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "polling", timeout=10_000)
+    wait_for_history(page, "1m")
+    wait_for_live_updates(page)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_no_market_data_bad_input_and_sparklines(page: Page, browser_app, chart_users):
+    """Alpaca only: "no market data" on the page; a bad timeframe and an unknown symbol:
+    their message on the page while the stream stays live; the watchlist's sparklines
+    have the day's path, and positions and market tiles link to charts."""
+    log_in_as(page, browser_app.url, "al")
+    page.goto(f"{browser_app.url}/chart/SPY")
+    card = page.locator("[data-chart]")
+    expect(card).to_have_attribute("data-state", "no-data")
+    expect(card.locator("[data-chart-status]")).to_have_text(
+        "No market data: your broker links are Alpaca only, and Alpaca links have no quotes "
+        "or candles. Link tastytrade or Tradier for charts."
+    )
+    page.context.clear_cookies()
+
+    log_in_as(page, browser_app.url, "tt")
+    response = page.goto(f"{browser_app.url}/chart/SPY?tf=2m")
+    assert response is not None and response.status == 400
+    expect(card).to_have_attribute("data-state", "error")
+    expect(card.locator("[data-chart-status]")).to_have_text(
+        "Unknown timeframe '2m': choose one of 1m, 5m, 15m, 1h, 1d."
+    )
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    page.goto(f"{browser_app.url}/chart/Q.?tf=5m")
+    expect(card).to_have_attribute("data-error", "unknown_symbol", timeout=20_000)
+    expect(card).to_have_attribute("data-state", "error")
+    expect(card.locator("[data-chart-status]")).to_have_text("tastytrade has no candles for Q.")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+
+    page.goto(f"{browser_app.url}/")
+    rows = page.locator("tr[data-quote]")
+    expect(rows.first).to_be_visible()
+    symbols = [r.get_attribute("data-quote") for r in rows.all()]
+    assert symbols
+    for symbol in symbols:
+        svg = page.locator(f'tr[data-quote="{symbol}"] svg[data-spark="{symbol}"]')
+        expect(svg).to_have_attribute("data-state", "ready", timeout=20_000)
+    spark = page.evaluate(
+        """() => [...document.querySelectorAll('svg[data-spark]')].map((s) => ({
+             symbol: s.getAttribute('data-spark'), points: Number(s.getAttribute('data-points')),
+             d: s.querySelector('path').getAttribute('d'),
+             href: s.closest('a').getAttribute('href') }))"""
+    )
+    for s in spark:
+        assert s["points"] >= 2 and s["d"].startswith("M"), s
+        assert s["href"] == f"/chart/{s['symbol']}"
+    # live: the SPY line grows by the quotes (its last point follows the last quote)
+    before = page.locator('svg[data-spark="SPY"] path').get_attribute("d")
+    expect(page.locator('svg[data-spark="SPY"] path')).not_to_have_attribute(
+        "d", before, timeout=20_000
+    )
+    # positions and the market strip link to charts too
+    link = page.locator("tr[data-position] a.chart-link").first
+    expect(link).to_have_attribute("href", _chart_href())
+    expect(page.locator("[data-overview] [data-tile=SPY] a.chart-link")).to_have_attribute(
+        "href", "/chart/SPY"
+    )
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _chart_href():
+    import re
+
+    return re.compile(r"^/chart/[A-Z%0-9]")

@@ -1,0 +1,37 @@
+"""Candle history across two processes: a request served by a process that does not own
+the user's stream is answered by the owner (`candles.request` over Redis, a reply channel
+and a deadline), through the owner's one DXLink session: the credential never has two."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.cluster.conftest import Cluster, SessionWatch
+from tests.cluster.test_cluster import DEMO_CREDENTIAL, cookie
+from tests.support.wait import poll_until
+
+
+def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
+    """The first request makes a process the owner; the other process's requests are
+    answered by it (tastytrade candles, another symbol and timeframe each), while the
+    sandbox never sees a second DXLink session for the credential."""
+    headers = {"Cookie": cookie(cluster)}
+    with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
+        with httpx.Client(base_url=cluster.a.url, headers=headers, timeout=20) as a:
+            first = a.get("/api/candles/SPY", params={"tf": "5m"})
+            assert first.status_code == 200, first.text
+            assert first.json()["source"] == "tastytrade"
+        owner, other = cluster.owner_and_other()
+        with httpx.Client(base_url=other.url, headers=headers, timeout=20) as b:
+            for symbol, tf in (("QQQ", "15m"), ("IWM", "1h"), ("DIA", "1m")):
+                r = b.get(f"/api/candles/{symbol}", params={"tf": tf})
+                assert r.status_code == 200, r.text
+                body = r.json()
+                assert (body["symbol"], body["tf"], body["source"]) == (symbol, tf, "tastytrade")
+                assert body["cached"] is False and len(body["candles"]) > 20
+            # bad input is answered by the serving process itself, without the owner
+            r = b.get("/api/candles/QQQ", params={"tf": "7m"})
+            assert (r.status_code, r.json()["error"]) == (400, "bad_timeframe")
+        assert cluster.owner_and_other()[0] is owner  # nobody took the stream over
+        poll_until(lambda: watch.samples > 10, within=10, what="session samples")
+    assert watch.max_dxlink == 1, watch.max_dxlink

@@ -1,0 +1,134 @@
+// The chart's candle module (static/js/stream/candles.js): buckets, history, the forming
+// candle from quotes, boundaries (a new candle at the right time, never a stale one shown
+// as live), sparkline paths. Run: node --test tests/js/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, closeDue, dayCloses, dayStart, fromHistory,
+  sparkPath,
+} from '../../static/js/stream/candles.js';
+
+const T0 = Date.UTC(2026, 10, 24, 15, 0, 0); // Tue 24 Nov 2026 10:00 New York
+const bar = (t, o, h, l, c, v = 100) => ({ t, open: o, high: h, low: l, close: c, volume: v });
+
+test('the timeframes are the contract five, in order', () => {
+  assert.deepEqual(Object.keys(TIMEFRAMES), ['1m', '5m', '15m', '1h', '1d']);
+  assert.deepEqual(Object.values(TIMEFRAMES), [60000, 300000, 900000, 3600000, 86400000]);
+});
+
+test('intraday buckets align to the epoch; a day is its New York date at 00:00 UTC', () => {
+  assert.equal(bucketStart(T0 + 299999, '5m'), T0);
+  assert.equal(bucketStart(T0 + 300000, '5m'), T0 + 300000);
+  assert.equal(bucketStart(T0 + 59999, '1m'), T0);
+  assert.equal(bucketStart(T0 + 3599999, '1h'), T0);
+  assert.equal(bucketStart(T0 + 14 * 60000, '15m'), T0);
+  // 23:30 New York on the 24th is 04:30 UTC on the 25th: still the 24th's candle
+  assert.equal(dayStart(Date.UTC(2026, 10, 25, 4, 30)), Date.UTC(2026, 10, 24));
+  assert.equal(bucketStart(Date.UTC(2026, 10, 25, 5, 1), '1d'), Date.UTC(2026, 10, 25));
+  // summer time: 00:30 EDT on 1 Jul is 04:30 UTC
+  assert.equal(dayStart(Date.UTC(2026, 6, 1, 4, 30)), Date.UTC(2026, 6, 1));
+  assert.equal(dayStart(Date.UTC(2026, 6, 1, 3, 59)), Date.UTC(2026, 5, 30));
+});
+
+test('a candle without prices is dropped, never drawn as 0; volume null stays null', () => {
+  assert.equal(candleOf({ t: T0, open: 0, high: 1, low: 1, close: 1 }), null);
+  assert.equal(candleOf({ t: T0, open: null, high: 1, low: 1, close: 1 }), null);
+  assert.equal(candleOf({ t: 'x', open: 1, high: 1, low: 1, close: 1 }), null);
+  assert.deepEqual(candleOf({ t: T0, open: 1, high: 2, low: 0.5, close: 1.5, volume: null }),
+    { t: T0, open: 1, high: 2, low: 0.5, close: 1.5, volume: null });
+});
+
+test('history is sorted and de-duplicated; the last candle is forming only in the current bucket', () => {
+  const s = fromHistory({ tf: '5m', candles: [bar(T0, 10, 11, 9, 10.5), bar(T0 - 300000, 9, 10, 8, 10), bar(T0, 10, 12, 9, 11)] }, T0 + 1000);
+  assert.deepEqual(s.candles.map((c) => [c.t, c.close]), [[T0 - 300000, 10], [T0, 11]]);
+  assert.equal(s.forming, true);
+  assert.equal(fromHistory({ tf: '5m', candles: [bar(T0, 10, 11, 9, 10.5)] }, T0 + 300000).forming, false);
+  assert.equal(fromHistory({ tf: 'bogus', candles: [] }, T0).tf, '5m');
+});
+
+test('quotes move the forming candle: close = last, high/low extended, volume grows by the day volume', () => {
+  let s = fromHistory({ tf: '5m', candles: [bar(T0, 10, 11, 9, 10.5, 100)] }, T0 + 1000);
+  let r = applyQuote(s, { last: 10.7, t: T0 + 2000, volume: 5000 });
+  assert.equal(r.change, 'update');
+  s = r.series;
+  assert.deepEqual(s.candles[0], bar(T0, 10, 11, 9, 10.7, 100)); // the first quote only sets the day volume base
+  r = applyQuote(s, { last: 11.5, t: T0 + 3000, volume: 5040 });
+  assert.deepEqual(r.series.candles[0], bar(T0, 10, 11.5, 9, 11.5, 140));
+  r = applyQuote(r.series, { last: 8.5, t: T0 + 4000 });
+  assert.deepEqual(r.series.candles[0], bar(T0, 10, 11.5, 8.5, 8.5, 140));
+  // the same values again: nothing to draw
+  assert.equal(applyQuote(r.series, { last: 8.5, t: T0 + 4500 }).change, null);
+  // no last, or a late quote: ignored
+  assert.equal(applyQuote(r.series, { bid: 8, t: T0 + 5000 }).change, null);
+  assert.equal(applyQuote(r.series, { last: 20, t: T0 + 3500 }).change, null);
+});
+
+test('at a boundary a new candle opens at the first quote of the new bucket, the old one stays closed', () => {
+  let s = fromHistory({ tf: '1m', candles: [bar(T0, 10, 11, 9, 10.5)] }, T0 + 1000);
+  s = applyQuote(s, { last: 10.6, t: T0 + 59999, volume: 1000 }).series;
+  const r = applyQuote(s, { last: 10.9, t: T0 + 60000, volume: 1010 });
+  assert.equal(r.change, 'new');
+  assert.deepEqual(r.series.candles.map((c) => [c.t, c.open, c.high, c.low, c.close, c.volume]), [
+    [T0, 10, 11, 9, 10.6, 100],
+    [T0 + 60000, 10.9, 10.9, 10.9, 10.9, 10],
+  ]);
+  // a late tick of the closed minute never changes it
+  const late = applyQuote(r.series, { last: 50, t: T0 + 59000 });
+  assert.equal(late.change, null);
+  assert.equal(late.series.candles[0].high, 11);
+});
+
+test('the clock closes the forming candle at its end: waiting, never live, until a quote of the new bucket', () => {
+  let s = fromHistory({ tf: '1m', candles: [bar(T0, 10, 11, 9, 10.5)] }, T0 + 1000);
+  s = applyQuote(s, { last: 10.6, t: T0 + 30000 }).series;
+  assert.equal(chartState(s, T0 + 31000, 10000), 'live');
+  assert.equal(chartState(s, T0 + 45000, 10000), 'stale'); // quote 15 s old
+  assert.equal(closeDue(s, T0 + 59999), s);
+  const closed = closeDue(s, T0 + 60000);
+  assert.equal(closed.forming, false);
+  assert.equal(chartState(closed, T0 + 60000, 10000), 'waiting');
+  // even without closeDue, a candle of a past bucket is not live
+  assert.equal(chartState(s, T0 + 61000, 10000), 'waiting');
+  const next = applyQuote(closed, { last: 10.8, t: T0 + 61000 });
+  assert.equal(next.change, 'new');
+  assert.equal(chartState(next.series, T0 + 61500, 10000), 'live');
+  assert.equal(chartState(fromHistory({ tf: '1m', candles: [] }, T0), T0, 10000), 'empty');
+});
+
+test('history ending before the current bucket: the first quote opens the current candle', () => {
+  const s = fromHistory({ tf: '5m', candles: [bar(T0 - 600000, 10, 11, 9, 10.5)] }, T0 + 1000);
+  assert.equal(chartState(s, T0 + 1000, 10000), 'waiting');
+  const r = applyQuote(s, { last: 10.2, t: T0 + 1500 });
+  assert.equal(r.change, 'new');
+  assert.equal(r.series.candles[1].t, T0);
+});
+
+test('a daily chart puts quotes into the New York day', () => {
+  const day = Date.UTC(2026, 10, 24);
+  const s = fromHistory({ tf: '1d', candles: [bar(day, 10, 11, 9, 10.5)] }, Date.UTC(2026, 10, 24, 20));
+  assert.equal(s.forming, true);
+  const evening = applyQuote(s, { last: 12, t: Date.UTC(2026, 10, 25, 3, 0) }); // 22:00 New York
+  assert.equal(evening.change, 'update');
+  assert.equal(evening.series.candles.length, 1);
+});
+
+test('chart bars are in seconds; sparklines use the newest day and scale into the box', () => {
+  assert.deepEqual(chartBar(bar(T0, 1, 2, 0.5, 1.5)), { time: T0 / 1000, open: 1, high: 2, low: 0.5, close: 1.5 });
+  const prev = Date.UTC(2026, 10, 23, 15);
+  const { day, points } = dayCloses([bar(prev, 1, 1, 1, 1), bar(T0 + 900000, 1, 1, 1, 3), bar(T0, 1, 1, 1, 2)]);
+  assert.equal(day, Date.UTC(2026, 10, 24));
+  assert.deepEqual(points, [[T0, 2], [T0 + 900000, 3]]);
+  assert.equal(sparkPath(points, 62, 22), 'M1.0 21.0 L61.0 1.0');
+  assert.equal(sparkPath([[T0, 5], [T0 + 1, 5]], 62, 22), 'M1.0 11.0 L61.0 11.0');
+  assert.equal(sparkPath([], 62, 22), '');
+  // a session box: half the day gone, half the width
+  assert.equal(sparkPath([[0, 1], [50, 2]], 102, 22, 0, 100), 'M1.0 21.0 L51.0 1.0');
+});
+
+test('chart links name the symbol safely: futures and options are encoded', async () => {
+  const { chartUrl } = await import('../../static/js/stream/render-sparklines.js');
+  assert.equal(chartUrl('SPY'), '/chart/SPY');
+  assert.equal(chartUrl('/ESZ26', '1h'), '/chart/%2FESZ26?tf=1h');
+  assert.equal(chartUrl('.SPY270115C590'), '/chart/.SPY270115C590');
+});

@@ -1,0 +1,263 @@
+"""Candle history end to end: `GET /api/candles/<SYM>` on a real daphne, answered by the
+user's stream owner with the real tastytrade SDK (DXLink Candle on its streamer) or
+httpx (Tradier time and sales / history) against the sandbox; cached; every bad input
+and broker failure a 4xx JSON with a message, the next request served as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from streaming.brokers.bars import (
+    TIMEFRAMES,
+    HistoryError,
+    bucket_start,
+    daily_t,
+    day_start_ms,
+    merge,
+)
+from streaming.candles import _closed_ttl, candles_clean
+from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.server import SandboxControl, SandboxServer
+from tests.support.live import LiveApp
+from tests.support.tradier import tradier_client
+
+PASSWORD = "chart-pw"
+#: One user per broker, each with a single link (the demo user has all three).
+USERS = {
+    "tt": (
+        "tastytrade",
+        {"provider_secret": "sandbox-provider-secret", "refresh_token": "chart-tt"},
+    ),
+    "tr": ("tradier", {"access_token": "chart-tradier"}),
+    "al": ("alpaca", {"key_id": "CHARTALPACA", "secret_key": "chart-alpaca"}),
+}
+
+
+def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> None:
+    """Users with one verified sandbox link each, through the app's own services."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "from accounts.services import broker_link_create, broker_link_verify\n"
+        f"for name, (broker, secrets) in {users!r}.items():\n"
+        f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
+        "    label = broker + ' chart'\n"
+        "    link = broker_link_create(user=user, broker=broker, label=label, **secrets)\n"
+        "    broker_link_verify(link=link)\n"
+    )
+    app.manage("shell", "-c", code)
+
+
+@pytest.fixture(scope="module")
+def chart_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def chart_app(chart_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(chart_sandbox.url, tmp_path_factory.mktemp("candles")).start()
+    create_users(app, USERS)
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(chart_app: LiveApp) -> Iterator[dict[str, httpx.Client]]:
+    logged_in = {name: chart_app.login(name, PASSWORD) for name in USERS}
+    for client in logged_in.values():
+        client.timeout = httpx.Timeout(20)
+    yield logged_in
+    for client in logged_in.values():
+        client.close()
+
+
+@pytest.fixture
+def chart_control(chart_sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    control = chart_sandbox.control()
+    yield control
+    control.clear_faults()
+    control.close()
+
+
+def assert_candles(body: dict, tf: str) -> None:
+    """Ascending, one per bucket, aligned, prices > 0, high/low around open/close."""
+    candles = body["candles"]
+    assert candles, body
+    ts = [c["t"] for c in candles]
+    assert ts == sorted(set(ts))
+    for c in candles:
+        assert set(c) == {"t", "open", "high", "low", "close", "volume"}
+        assert c["t"] % (TIMEFRAMES[tf]) == 0, c  # 1d: 00:00 UTC of the date
+        assert 0 < c["low"] <= min(c["open"], c["close"]) <= max(c["open"], c["close"]) <= c["high"]
+    assert body["width_ms"] == TIMEFRAMES[tf]
+    assert body["simulated"] is True
+
+
+def tradier_timesales(sandbox: SandboxServer, symbol: str, interval: str, start: str) -> list[dict]:
+    with tradier_client(sandbox) as client:
+        params = {"symbol": symbol, "interval": interval, "start": start, "session_filter": "open"}
+        data = client.get("/v1/markets/timesales", params=params).json()["series"]["data"]
+    return data if isinstance(data, list) else [data]
+
+
+def test_tastytrade_history_from_dxlink_candles_then_from_the_cache(clients):
+    """tastytrade's history comes from DXLink Candle events on the owner's streamer; a
+    second load is served from the cache with the same closed candles."""
+    client = clients["tt"]
+    first = client.get("/api/candles/SPY", params={"tf": "5m"})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["source"] == "tastytrade" and body["symbol"] == "SPY" and body["tf"] == "5m"
+    assert body["cached"] is False
+    assert_candles(body, "5m")
+    assert len(body["candles"]) > 100  # ten days of 5-minute candles
+    began = time.monotonic()
+    second = client.get("/api/candles/SPY", params={"tf": "5m"}).json()
+    took = time.monotonic() - began
+    assert second["cached"] is True
+    closed = [c for c in body["candles"] if c["t"] < bucket_start(second["t"], "5m")]
+    assert second["candles"][: len(closed)] == closed
+    count = len(body["candles"])
+    print(f"\ntastytrade SPY 5m: {count} candles; from the cache in {took * 1000:.0f} ms")
+    # every timeframe, and futures (a "/" in the path)
+    for tf in ("1m", "15m", "1h", "1d"):
+        answer = client.get("/api/candles/QQQ", params={"tf": tf})
+        assert answer.status_code == 200, (tf, answer.text)
+        assert_candles(answer.json(), tf)
+    future = client.get("/api/candles/%2FESZ26", params={"tf": "15m"})
+    assert future.status_code == 200, future.text
+    assert future.json()["symbol"] == "/ESZ26"
+
+
+def test_tradier_history_equals_the_brokers_time_and_sales(clients, chart_sandbox):
+    """Tradier: 5m candles are the time-and-sales bars (epoch ms), 1h is four 15m merged,
+    1d is the daily history at 00:00 UTC of each date."""
+    client = clients["tr"]
+    body = client.get("/api/candles/AAPL", params={"tf": "5m"}).json()
+    assert body["source"] == "tradier", body
+    assert_candles(body, "5m")
+    start = dt.datetime.fromtimestamp(body["candles"][0]["t"] / 1000, dt.timezone(dt.timedelta(0)))
+    rows = tradier_timesales(chart_sandbox, "AAPL", "5min", "2000-01-01 00:00")
+    theirs = {r["timestamp"] * 1000: r for r in rows}
+    # the sandbox's bars of the live day move with its market: compare the days before
+    live_day = day_start_ms(body["candles"][-1]["t"])
+    ours = [c for c in body["candles"] if c["t"] < live_day]
+    assert len(ours) > 100 and start.year >= 2000
+    for c in ours:
+        r = theirs[c["t"]]
+        assert (c["open"], c["high"], c["low"], c["close"], c["volume"]) == (
+            r["open"],
+            r["high"],
+            r["low"],
+            r["close"],
+            r["volume"],
+        )
+    hourly = client.get("/api/candles/AAPL", params={"tf": "1h"}).json()
+    assert_candles(hourly, "1h")
+    quarter = client.get("/api/candles/AAPL", params={"tf": "15m"}).json()["candles"]
+    # an hour of a day before the live one (whose bars move with the market): the
+    # max/min/sum of its 15m candles
+    today = day_start_ms(hourly["candles"][-1]["t"])
+    hour = [h for h in hourly["candles"] if h["t"] < today][-1]
+    parts = [c for c in quarter if hour["t"] <= c["t"] < hour["t"] + 3_600_000]
+    assert parts and hour["open"] == parts[0]["open"] and hour["close"] == parts[-1]["close"]
+    assert hour["high"] == max(c["high"] for c in parts)
+    assert hour["low"] == min(c["low"] for c in parts)
+    assert hour["volume"] == sum(c["volume"] for c in parts)
+    assert_candles(client.get("/api/candles/AAPL", params={"tf": "1d"}).json(), "1d")
+
+
+def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_control, chart_app):
+    """A bad timeframe or symbol, an unknown symbol (both brokers), an Alpaca-only user,
+    a rate limit and a refusal at Tradier: 4xx JSON `{error, message}`; then it works."""
+
+    def get(user: str, symbol: str, tf: str = "5m") -> httpx.Response:
+        return clients[user].get(f"/api/candles/{symbol}", params={"tf": tf})
+
+    r = get("tt", "SPY", "2m")
+    assert (r.status_code, r.json()["error"]) == (400, "bad_timeframe")
+    assert r.json()["message"] == "Unknown timeframe '2m': choose one of 1m, 5m, 15m, 1h, 1d."
+    r = get("tt", "S%20P!")
+    assert (r.status_code, r.json()["error"]) == (400, "bad_symbol")
+    assert r.json()["message"] == "Not a valid symbol: 'S P!'."
+    for user, broker in (("tt", "tastytrade"), ("tr", "Tradier")):
+        r = get(user, "Q.")
+        assert (r.status_code, r.json()["error"]) == (404, "unknown_symbol"), r.text
+        assert r.json()["message"].startswith(f"{broker} has no")
+    r = get("al", "SPY")
+    assert (r.status_code, r.json()["error"]) == (409, "no_market_data")
+    assert "Alpaca links have no market data" in r.json()["message"]
+    anonymous = httpx.get(f"{chart_app.url}/api/candles/SPY")
+    assert anonymous.status_code == 403
+
+    chart_control.fault(
+        "http_error",
+        status=429,
+        broker="tradier",
+        path_prefix="/v1/markets/timesales",
+        retry_after=7,
+    )
+    r = get("tr", "MSFT")
+    assert r.status_code == 429, r.text
+    assert r.json() == {
+        "error": "rate_limited",
+        "message": "Tradier rate-limited the history request",
+        "retry_after": 7,
+    }
+    assert r.headers["Retry-After"] == "7"
+    chart_control.fault(
+        "http_error", status=503, broker="tradier", path_prefix="/v1/markets/timesales"
+    )
+    r = get("tr", "MSFT")
+    assert (r.status_code, r.json()["error"]) == (424, "broker_error")
+    assert r.json()["message"] == "Tradier refused the history request (HTTP 503)"
+    # the fault was used up: the same request now works
+    r = get("tr", "MSFT")
+    assert r.status_code == 200 and r.json()["source"] == "tradier", r.text
+
+
+# ----------------------------------------------------------------------- pure parts
+
+
+def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes():
+    """The symbol in contract form; an unknown timeframe or a bad symbol is refused with
+    the page's sentence; closed candles are cached until the forming one closes (≤ 1 h)."""
+    assert candles_clean("spy", "5m") == ("SPY", "5m")
+    assert candles_clean("SPY   270115C00590000", "1d") == (".SPY270115C590", "1d")
+    for symbol, tf, code in (("SPY", "5M", "bad_timeframe"), ("SPY", None, "bad_timeframe")):
+        with pytest.raises(HistoryError) as caught:
+            candles_clean(symbol, tf)
+        assert caught.value.code == code
+    with pytest.raises(HistoryError) as caught:
+        candles_clean("ß" * 3, "5m")
+    assert (caught.value.code, caught.value.message) == ("bad_symbol", "Not a valid symbol: 'ßßß'.")
+    t0 = 1_764_000_000_000  # 2025-11-24 16:00 UTC: a 5-minute boundary
+    assert _closed_ttl("5m", t0) == 301
+    assert _closed_ttl("5m", t0 + 299_500) == 1
+    assert _closed_ttl("1m", t0 + 30_000) == 31
+    assert _closed_ttl("1d", t0) == 3600  # capped
+    # a daily candle is 00:00 UTC of its New York date, a dxFeed one is kept as it is
+    assert day_start_ms(t0 + 8 * 3_600_000) == 1_763_942_400_000  # 24 Nov, 00:00 UTC
+    assert daily_t(1_763_942_400_000) == 1_763_942_400_000
+    # 15m merged into 1h: open of the first, close of the last, extremes, summed volume
+    quarter = [
+        {
+            "t": t0 + i * 900_000,
+            "open": 10 + i,
+            "high": 12 + i,
+            "low": 9 - i,
+            "close": 11 + i,
+            "volume": 100,
+        }
+        for i in range(5)
+    ]
+    assert merge(quarter, "1h") == [
+        {"t": t0, "open": 10, "high": 15, "low": 6, "close": 14, "volume": 400},
+        {"t": t0 + 3_600_000, "open": 14, "high": 16, "low": 5, "close": 15, "volume": 100},
+    ]
