@@ -7,7 +7,7 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import overview_views, sse, views
+from streaming import chain_views, overview_views, sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -31,5 +31,12 @@ urlpatterns = [
     path("watchlist", views.watchlist, name="watchlist"),
     path("market", overview_views.market, name="market"),
     path("market/symbols", overview_views.market_symbols, name="market-symbols"),
+    path("chain/<str:symbol>", chain_views.chain_page, name="chain"),
+    path("api/chain/<str:symbol>", chain_views.api_chain, name="api-chain"),
+    path(
+        "api/chain/<str:symbol>/expirations",
+        chain_views.api_chain_expirations,
+        name="api-chain-expirations",
+    ),
     path("", views.dashboard, name="home"),
 ]

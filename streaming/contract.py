@@ -215,6 +215,8 @@ class ToTab:
     SNAPSHOT = "stream.snapshot"
     #: The owner refused symbols for the user's limit: `symbols`.
     LIMIT = "stream.limit"
+    #: The owner's answer to `chain.request`: `status` (HTTP), `text` (the JSON body).
+    CHAIN_REPLY = "chain.reply"
 
 
 class ToOwner:
@@ -228,3 +230,6 @@ class ToOwner:
     SNAPSHOT_REQUEST = "snapshot.request"
     #: The user's watchlist changed: `symbols`, `version`.
     WATCHLIST_CHANGED = "watchlist.changed"
+    #: An option chain (or its expirations) for `reply`: `kind` ("chain"|"expirations"),
+    #: `symbol`, `expiration`, `strikes` (docs/streaming-contract.md "Option chains").
+    CHAIN_REQUEST = "chain.request"

@@ -18,6 +18,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from . import chains
 from .contract import ToOwner, ToTab, owner_group
 from .fanout import Message, UserFanout, dispatch, messages
 
@@ -54,6 +55,11 @@ async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> N
     await to_owner(user_id, message)
 
 
+async def request_chain(user_id: int, reply: str, request: dict) -> None:
+    """Ask the owner for an option chain; it arrives on `reply` as `chain.reply`."""
+    await to_owner(user_id, {"type": ToOwner.CHAIN_REQUEST, "reply": reply, **request})
+
+
 # -- the owner's side ------------------------------------------------------------------------
 class OwnerRpc:
     """The owner's control channel: one handler per message type."""
@@ -64,6 +70,8 @@ class OwnerRpc:
         self.user_id = manager.user_id
         self.channel: str | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Chain fetches in flight (they may wait on the broker: never in the loop).
+        self._chains: set[asyncio.Task[None]] = set()
 
     async def open(self) -> None:
         self.channel = await get_channel_layer().new_channel()
@@ -76,6 +84,8 @@ class OwnerRpc:
             await get_channel_layer().group_add(owner_group(self.user_id), self.channel)
 
     async def close(self) -> None:
+        for task in list(self._chains):
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -122,6 +132,21 @@ class OwnerRpc:
             "text": orjson.dumps(snapshot).decode(),
             "seq": snapshot["seq"],
         }
+        await self.reply(message["reply"], reply)
+
+    async def chain_request(self, message: Message) -> None:
+        """Answered in its own task: a broker fetch must not hold up other tabs' messages."""
+        task = asyncio.create_task(self._answer_chain(message), name=f"chain-{self.user_id}")
+        self._chains.add(task)
+        task.add_done_callback(self._chains.discard)
+
+    async def _answer_chain(self, message: Message) -> None:
+        try:
+            status, body = await chains.answer(self.manager, message)
+        except Exception:
+            log.exception("user %s: chain request failed", self.user_id)
+            status, body = 500, {"error": "the chain could not be built", "code": "server_error"}
+        reply = {"type": ToTab.CHAIN_REPLY, "status": status, "text": orjson.dumps(body).decode()}
         await self.reply(message["reply"], reply)
 
     async def reply(self, tab: str, message: Message) -> None:

@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from tastytrade import Account, DXLinkStreamer, Session
@@ -38,8 +39,9 @@ from .. import metrics
 from . import tastytrade_events as events
 from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import CredentialRejected, StreamSilent, describe, is_rejection
+from .option_chains import TastytradeChains
 from .symbols import is_option
-from .tastytrade_client import make_alert_streamer, make_session
+from .tastytrade_client import base_url, make_alert_streamer, make_session
 from .values import without
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,13 @@ class TastytradeAdapter(SupervisedAdapter):
         self.heartbeats = 0
         self._session: Session | None = None
         self._refreshed_at = -math.inf  # monotonic
+        #: Option chains through this session, the cluster-wide cache and pacing.
+        self.chains = TastytradeChains(
+            lambda: self._session,
+            refresh_token,
+            urlsplit(base_url() or "https://api.tastyworks.com").netloc,
+            self.config.chain_cache_ttl,
+        )
         self.delay = DelayMonitor()
 
     # -- control --------------------------------------------------------------------
