@@ -46,7 +46,7 @@ SIDE_FIELDS = (
     "greeks_t",
 )
 NO_QUOTE_LINK = (
-    "Option chains need a link that quotes: {names} give no quotes in streamdesk. "
+    "Option chains need a link that quotes: {names} links give no quotes in streamdesk. "
     "Link tastytrade (live quotes and greeks) or Tradier (quotes, hourly greeks)."
 )
 

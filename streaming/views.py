@@ -4,6 +4,7 @@ values, then kept live by the websocket; `/api/snapshot` is the polling fallback
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -23,6 +24,7 @@ from .registry import registry
 from .request_body import BodyError, json_body
 from .services import WatchlistError, watchlist_apply
 from .totals import totals_panel
+from .validation import MAX_SYMBOLS_PER_SOCKET, normalize_symbol
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
@@ -91,12 +93,35 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 
+#: A polling tab's id (`?tab=`): the owner keeps its symbols like a socket's.
+POLL_TAB_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$", re.ASCII)
+
+
+def poll_symbols(raw: str | None) -> list[str]:
+    """`?symbols=` of a polling tab: contract symbols, invalid ones skipped, at most a
+    socket's worth (the same rule as SSE's)."""
+    out: list[str] = []
+    for part in (raw or "").split(",")[:MAX_SYMBOLS_PER_SOCKET]:
+        symbol = normalize_symbol(part)
+        if symbol is not None and symbol not in out:
+            out.append(symbol)
+    return out
+
+
 async def api_snapshot(request: HttpRequest) -> JsonResponse:
-    """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open."""
+    """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open.
+
+    `?symbols=A,B&tab=<id>`: a polling tab's own symbols (an option chain, the market
+    overview): announced to the owner as that tab's subscription (inside the user's cap;
+    the owner forgets a tab silent for 90 s, so each poll renews it) and included."""
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
-    snapshot, _ = await snapshot_for(user.id)
+    symbols = poll_symbols(request.GET.get("symbols"))
+    tab = request.GET.get("tab", "")
+    if symbols and POLL_TAB_RE.match(tab):
+        await owner_rpc.announce_symbols(user.id, f"poll-{user.id}-{tab}", symbols)
+    snapshot, _ = await snapshot_for(user.id, extra=symbols)
     return JsonResponse(snapshot)
 
 

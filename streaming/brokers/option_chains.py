@@ -25,7 +25,7 @@ from typing import Any
 
 from tastytrade import Session
 from tastytrade.instruments import NestedOptionChain
-from tastytrade.market_data import get_market_data
+from tastytrade.market_data import get_market_data, get_market_data_by_type
 from tastytrade.order import InstrumentType
 
 from .. import pacing
@@ -45,6 +45,11 @@ TRADIER_PAPER_PER_MINUTE = 60
 PACING_WAIT = 8.0
 #: An underlying's REST price is reused this long (it only centres the strike window).
 PRICE_TTL = 5.0
+#: tastytrade's market-data snapshot of a chain's options (bid, ask, volume, open
+#: interest: DXLink's Quote carries neither volume nor open interest) is reused this long.
+MARKET_DATA_TTL = 30.0
+#: tastytrade's market-data endpoint takes at most this many symbols per call.
+MARKET_DATA_BATCH = 100
 
 Fetch = Callable[[], Awaitable[Any]]
 
@@ -137,8 +142,8 @@ class TastytradeChains:
                         "rows": [
                             {
                                 "strike": float(s.strike_price),
-                                "call": _side(s.call, s.call_streamer_symbol),
-                                "put": _side(s.put, s.put_streamer_symbol),
+                                "call": {**_side(s.call, s.call_streamer_symbol), "wire": s.call},
+                                "put": {**_side(s.put, s.put_streamer_symbol), "wire": s.put},
                             }
                             for s in sorted(e.strikes, key=lambda s: s.strike_price)
                         ],
@@ -164,11 +169,57 @@ class TastytradeChains:
         nested = await self._nested(symbol)
         entry = nested["expirations"].get(expiration)
         rows = entry["rows"] if entry else []
+        values = await self._market_data(symbol, expiration, rows) if rows else {}
+        rows = [
+            {
+                "strike": r["strike"],
+                "call": {**r["call"], **values.get(r["call"]["occ"], {})},
+                "put": {**r["put"], **values.get(r["put"]["occ"], {})},
+            }
+            for r in rows
+        ]
         return {
             "multiplier": nested["multiplier"],
             "rows": rows,
             "fetched_at": nested["fetched_at"],
         }
+
+    async def _market_data(
+        self, symbol: str, expiration: str, rows: list[dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """occ -> {bid, ask, last, volume, open_interest, quote_t} from tastytrade's
+        market-data snapshot (shared for MARKET_DATA_TTL). Best effort: the structure is
+        served without it, and DXLink fills bid/ask at once."""
+        wires = [r[side]["wire"] for r in rows for side in ("call", "put")]
+
+        async def fetch() -> dict[str, dict[str, Any]]:
+            session = self._live_session()
+            out: dict[str, dict[str, Any]] = {}
+            for i in range(0, len(wires), MARKET_DATA_BATCH):
+                batch = wires[i : i + MARKET_DATA_BATCH]
+                items = await _paced(
+                    self._bucket,
+                    TASTYTRADE_PER_MINUTE,
+                    lambda batch=batch: get_market_data_by_type(session, options=batch),
+                    f"{symbol} {expiration}",
+                )
+                for item in items:
+                    out[item.symbol.replace(" ", "")] = {
+                        "bid": num(item.bid),
+                        "ask": num(item.ask),
+                        "last": num(item.last),
+                        "volume": num(item.volume),
+                        "open_interest": num(item.open_interest),
+                        "quote_t": time_ms(item.updated_at),
+                    }
+            return out
+
+        key = cache_key("tastytrade-md", self._env, symbol, expiration)
+        try:
+            values, _ = await cached(key, fetch, ttl=MARKET_DATA_TTL)
+        except (FetchFailed, TimeoutError):
+            return {}
+        return values
 
     async def underlying_price(self, symbol: str) -> float | None:
         async def fetch() -> float | None:

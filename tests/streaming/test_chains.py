@@ -318,7 +318,7 @@ def test_alpaca_only_says_there_are_no_quotes(chain_app, users):
     body = response.json()
     assert body["code"] == "no_quote_link"
     assert body["error"] == (
-        "Option chains need a link that quotes: Alpaca give no quotes in streamdesk. "
+        "Option chains need a link that quotes: Alpaca links give no quotes in streamdesk. "
         "Link tastytrade (live quotes and greeks) or Tradier (quotes, hourly greeks)."
     )
     assert page.status_code == 409 and "Link tastytrade (live quotes and greeks)" in page.text

@@ -21,8 +21,10 @@ import {
 } from './state.js';
 import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
+import { createChainPage } from './chain-page.js';
+import { createChainView } from './render-chain.js';
 
-const root = document.getElementById('dashboard') || document.getElementById('market');
+const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chain');
 if (root) start(root);
 
 function start(root) {
@@ -43,6 +45,9 @@ function start(root) {
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
   const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
   const drawOverviews = () => { for (const o of overviews) o.render(state, Date.now() + clock.skew); };
+  // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
+  let chainPage = null;
+  const drawChain = () => { if (chainPage) chainPage.render(state, Date.now() + clock.skew); };
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -126,6 +131,7 @@ function start(root) {
       renderPending = false;
       renderer.render(state, true);
       drawOverviews();
+      drawChain();
     });
   }
 
@@ -149,6 +155,7 @@ function start(root) {
   function tick() {
     renderer.freshness();
     drawOverviews();
+    drawChain();
     transport.checkAlive();
   }
 
@@ -165,7 +172,7 @@ function start(root) {
   window.addEventListener('online', () => transport.online());
   window.addEventListener('offline', () => transport.offline());
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') transport.visible(); });
-  window.addEventListener('pagehide', () => transport.pageHidden());
+  window.addEventListener('pagehide', () => { if (chainPage) chainPage.leave(); transport.pageHidden(); });
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) transport.pageShown(); });
 
   window.streamdesk = {
@@ -212,6 +219,7 @@ function start(root) {
     flush() {
       renderer.render(state, true);
       drawOverviews();
+      drawChain();
     },
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
@@ -261,9 +269,34 @@ function start(root) {
     },
     message: (text, kind) => renderer.message(text, kind),
   });
+  // the option chain's visible options stream as this tab's own symbols, too
+  if (root.id === 'chain') {
+    chainPage = createChainPage({
+      root,
+      view: createChainView(document, root),
+      env: {
+        fetch: (url, opts) => window.fetch(url, opts),
+        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+        clearTimeout: (id) => window.clearTimeout(id),
+        setInterval: (fn, ms) => window.setInterval(fn, ms),
+        clearInterval: (id) => window.clearInterval(id),
+        replaceUrl: (url) => history.replaceState(null, '', url),
+        assign: (url) => location.assign(url),
+      },
+      hooks: {
+        subscribe: (symbols) => window.streamdesk.subscribe(symbols),
+        unsubscribe: (symbols) => window.streamdesk.unsubscribe(symbols),
+        rendered: scheduleRender,
+      },
+    });
+    const chainSyms = chainPage.start(readJSON('chain-data'), readJSON('chain-error'));
+    state = addExtraSymbols(state, chainSyms.map(normalizeSymbol).filter(Boolean)).state;
+    window.streamdesk.chain = () => chainPage.streamed();
+  }
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
+  drawChain();
   tick();
   setInterval(tick, FRESHNESS_EVERY_MS);
   transport.start();

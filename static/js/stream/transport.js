@@ -74,6 +74,18 @@ export function initialConnection(mode = 'auto') {
  * hooks: {position(), forgetPosition(), sseSymbols(), extraSymbols(), symbolsPerMessage(),
  *         frame(frame), snapshot(snap), skew(ms), status(status), login()}
  */
+/**
+ * The polling URL: a page that streams symbols of its own (the market overview, an
+ * option chain) names them and a stable tab id, so the server keeps them subscribed
+ * for this polling tab as it does for a socket's (`GET /api/snapshot?symbols=…&tab=…`).
+ */
+export function pollUrl(base, symbols, c) {
+  if (!symbols || !symbols.length) return base;
+  if (!c.pollTab) c.pollTab = Math.random().toString(36).slice(2, 14) || 'tab';
+  const q = new URLSearchParams({ symbols: symbols.join(','), tab: c.pollTab });
+  return `${base}${base.includes('?') ? '&' : '?'}${q}`;
+}
+
 export function createTransport({ env, urls, hooks }) {
   const c = initialConnection(urls.mode);
   const t = c.timers;
@@ -330,7 +342,7 @@ export function createTransport({ env, urls, hooks }) {
     const timeout = env.setTimeout(() => abort.abort(), POLL_TIMEOUT_MS);
     try {
       const sentAt = env.now();
-      const r = await env.fetch(urls.snapshot, {
+      const r = await env.fetch(pollUrl(urls.snapshot, hooks.extraSymbols(), c), {
         credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' }, signal: abort.signal,
       });
       if (r.status === 401 || r.status === 403) return goToLogin();

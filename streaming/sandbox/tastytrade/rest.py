@@ -232,6 +232,9 @@ def market_data_item(
         "prev-close-price-type": "Final",
         "halt-start-time": -1,
         "halt-end-time": -1,
+        **(
+            {"open-interest": summary["openInterest"]} if instrument_type == "Equity Option" else {}
+        ),
     }
 
 
