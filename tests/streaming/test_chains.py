@@ -370,3 +370,25 @@ def test_a_rate_limiting_broker_is_a_429_with_retry_after(chain_app, chain_contr
             assert page.status_code == 200 and "rate-limited, retrying in" in page.text
     finally:
         chain_control.clear_faults()
+
+
+def test_a_polling_tab_gets_the_quotes_of_its_own_symbols(chain_app):
+    """Polling (the last fallback) sends no `subscribe`: `/api/snapshot?symbols=&tab=`
+    registers the chain's options as that tab's symbols with the owner, so the next
+    polls carry their quotes and greeks."""
+    with client_for(chain_app) as client:
+        chain = client.get("/api/chain/XLF?strikes=10").json()
+        options = [r[side]["symbol"] for r in chain["rows"][:3] for side in ("call", "put")]
+        deadline = time.monotonic() + 15
+        while True:
+            params = {"symbols": ",".join(options), "tab": "poller-1"}
+            snapshot = client.get("/api/snapshot", params=params).json()
+            have = [s for s in options if s in snapshot["quotes"] and s in snapshot["greeks"]]
+            if have == options:
+                break
+            assert time.monotonic() < deadline, (have, snapshot["subscriptions"])
+            time.sleep(0.3)
+        assert set(options) <= set(snapshot["subscriptions"])
+        # a bad symbol in the list is skipped, a bad tab id registers nothing
+        bad = client.get("/api/snapshot", params={"symbols": "NOT OK", "tab": "x y"})
+        assert bad.status_code == 200
