@@ -16,6 +16,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from .brokers.symbols import OPTION_STREAMER_RE
 from .chain_cache import FetchFailed
@@ -275,29 +277,40 @@ def strike_text(strike: float) -> str:
     return f"{strike:.3f}".rstrip("0").rstrip(".")
 
 
-def page_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
-    """The table's rows for the server-rendered page: text per cell, ATM and held marks."""
+def _cells(row: dict[str, Any], right: str, itm: bool) -> str:
+    cls = "num itm" if itm else "num"
+    side = row[right]
+    return "".join(
+        f'<td class="{cls}" data-side="{right}" data-field="{f}"'
+        f' data-value="{escape("" if side.get(f) is None else side[f])}">'
+        f"{escape(cell_text(f, side.get(f)))}</td>"
+        for f in COLUMNS
+    )
+
+
+def _held_mark(row: dict[str, Any], right: str, held: set[str], k: str) -> str:
+    if row[right]["symbol"] not in held:
+        return ""
+    return f'<span class="held-mark" data-held="{right}" title="You hold the {k} {right}">●</span>'
+
+
+def rows_html(chain: dict[str, Any]) -> SafeString:
+    """The table's rows for the server-rendered page, the markup render-chain.js builds:
+    text per cell, ITM shading, the ATM row and held strikes marked. Built here rather
+    than in a template loop (40 rows x 21 cells took ~35 ms of the page's time)."""
     held = set(chain.get("held") or ())
     price = chain.get("underlying_price")
-    rows = []
+    out = []
     for row in chain["rows"]:
-        sides = {
-            right: {
-                "symbol": row[right]["symbol"],
-                "held": row[right]["symbol"] in held,
-                "cells": [(f, cell_text(f, row[right].get(f))) for f in COLUMNS],
-            }
-            for right in ("call", "put")
-        }
-        rows.append(
-            {
-                "strike": row["strike"],
-                "strike_text": strike_text(row["strike"]),
-                "atm": row["strike"] == chain.get("atm_strike"),
-                "itm_call": price is not None and row["strike"] < price,
-                "itm_put": price is not None and row["strike"] > price,
-                "call": sides["call"],
-                "put": sides["put"],
-            }
+        strike = row["strike"]
+        k = escape(strike_text(strike))
+        attrs = ' class="atm" data-atm="true"' if strike == chain.get("atm_strike") else ""
+        out.append(
+            f'<tr data-strike="{k}"{attrs}>'
+            + _cells(row, "call", price is not None and strike < price)
+            + '<th scope="row" class="col-strike" data-field="strike">'
+            + f"{_held_mark(row, 'call', held, k)}{k}{_held_mark(row, 'put', held, k)}</th>"
+            + _cells(row, "put", price is not None and strike > price)
+            + "</tr>"
         )
-    return rows
+    return mark_safe("\n".join(out))  # every value above is escaped
