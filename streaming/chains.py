@@ -314,3 +314,20 @@ def rows_html(chain: dict[str, Any]) -> SafeString:
             + "</tr>"
         )
     return mark_safe("\n".join(out))  # every value above is escaped
+
+
+def chain_links(snapshot: dict[str, Any], watchlist: list[str]) -> list[str]:
+    """The underlyings the dashboard links to a chain page: every position's underlying
+    (options by their root), then the watchlist's tickers; in that order, once each."""
+    out: list[str] = []
+    for account in snapshot.get("accounts") or ():
+        for p in account.get("positions") or ():
+            match = OPTION_STREAMER_RE.match(p.get("streamer_symbol") or "")
+            symbol = match.group(1) if match else p.get("underlying") or p.get("symbol")
+            wanted = isinstance(symbol, str) and normalize_symbol(symbol) == symbol
+            if wanted and not symbol.startswith((".", "/")) and symbol not in out:
+                out.append(symbol)
+    for symbol in watchlist:
+        if not symbol.startswith((".", "/")) and symbol not in out:
+            out.append(symbol)
+    return out
