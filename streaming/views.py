@@ -95,6 +95,8 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 
+#: A polling tab (polls every 2 s, each may take up to 8 s) holds its stream this long.
+POLL_TAB_HOLD = 20.0
 #: A polling tab's id (`?tab=`): the owner keeps its symbols like a socket's.
 POLL_TAB_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$", re.ASCII)
 
@@ -121,9 +123,17 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     symbols = poll_symbols(request.GET.get("symbols"))
     tab = request.GET.get("tab", "")
-    if symbols and POLL_TAB_RE.match(tab):
+    if not (symbols and POLL_TAB_RE.match(tab)):
+        snapshot, _ = await snapshot_for(user.id, extra=symbols)
+        return JsonResponse(snapshot)
+    # a polling tab holds the stream between its polls, as a socket would
+    holder = f"poll-{tab}"
+    await registry.attach(user.id, holder)
+    try:
         await owner_rpc.announce_symbols(user.id, f"poll-{user.id}-{tab}", symbols)
-    snapshot, _ = await snapshot_for(user.id, extra=symbols)
+        snapshot, _ = await snapshot_for(user.id, extra=symbols)
+    finally:
+        registry.detach(user.id, holder, grace=max(settings.STREAM_IDLE_GRACE, POLL_TAB_HOLD))
     return JsonResponse(snapshot)
 
 

@@ -3,7 +3,7 @@ nested chain + DXLink Quote/Greeks) and at Tradier (chain with greeks=true + its
 stream): server-rendered first, then values move, greeks present, ATM highlighted, the
 held strike marked, the visible options subscribed and released when the window moves;
 an Alpaca-only user is told there are no quotes; bad input and a rate-limiting broker
-get a clear message while the stream goes on.
+get a clear message while the stream goes on; a polling tab's chain is live too.
 """
 
 from __future__ import annotations
@@ -181,6 +181,19 @@ def test_no_quotes_bad_input_and_rate_limits_are_said_and_the_stream_goes_on(
         expect(error).to_contain_text(text)
         # the stream goes on: the socket is live and quotes keep arriving
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+
+    # the last fallback carries the chain too: a polling tab names its options
+    page.goto(f"{browser_app.url}/chain/QQQ?strikes=10&transport=poll")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "polling", timeout=15_000)
+    for field in ("bid", "delta"):
+        page.wait_for_function(ALL_SET, arg=field, timeout=20_000)
+    before = page.evaluate(CELLS, "bid")
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('#chain-table td[data-field=bid]')]"
+        ".some((td, i) => td.getAttribute('data-value') !== before[i])",
+        arg=before,
+        timeout=20_000,
+    )
 
     # the broker rate-limits the chain fetch (429, Retry-After 2): said, counted down,
     # retried by itself; then the chain is there
