@@ -392,3 +392,28 @@ def test_a_polling_tab_gets_the_quotes_of_its_own_symbols(chain_app):
         # a bad symbol in the list is skipped, a bad tab id registers nothing
         bad = client.get("/api/snapshot", params={"symbols": "NOT OK", "tab": "x y"})
         assert bad.status_code == 200
+
+
+def test_a_refusing_broker_is_a_502_with_its_reason(chain_app, chain_control, users):
+    """Tradier answers chains with a 500 (sandbox fault): 502 `broker_error` naming the
+    broker's answer; the page says it; once the broker is back the chain is served."""
+    chain_control.fault(
+        "http_error",
+        status=500,
+        broker="tradier",
+        path_prefix="/v1/markets/options/chains",
+        count=None,
+    )
+    try:
+        with client_for(chain_app, users["tradier"]) as client:
+            response = client.get("/api/chain/DIA?strikes=10")
+            assert response.status_code == 502, response.text
+            body = response.json()
+            assert body["code"] == "broker_error" and "500" in body["error"], body
+            page = client.get("/chain/DIA?strikes=10")
+            assert page.status_code == 502 and 'data-code="broker_error"' in page.text
+    finally:
+        chain_control.clear_faults()
+    time.sleep(2.1)  # a failure is shared for 2 s, then the broker is asked again
+    with client_for(chain_app, users["tradier"]) as client:
+        assert client.get("/api/chain/DIA?strikes=10").status_code == 200
