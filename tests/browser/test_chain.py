@@ -182,18 +182,21 @@ def test_no_quotes_bad_input_and_rate_limits_are_said_and_the_stream_goes_on(
         # the stream goes on: the socket is live and quotes keep arriving
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
 
-    # the last fallback carries the chain too: a polling tab names its options
-    page.goto(f"{browser_app.url}/chain/QQQ?strikes=10&transport=poll")
-    expect(page.locator("#conn-state")).to_have_attribute("data-state", "polling", timeout=15_000)
-    for field in ("bid", "delta"):
-        page.wait_for_function(ALL_SET, arg=field, timeout=20_000)
-    before = page.evaluate(CELLS, "bid")
-    page.wait_for_function(
-        "(before) => [...document.querySelectorAll('#chain-table td[data-field=bid]')]"
-        ".some((td, i) => td.getAttribute('data-value') !== before[i])",
-        arg=before,
-        timeout=20_000,
-    )
+    # the fallbacks carry the chain too: SSE names the options in its URL, a polling tab
+    # names them in its polls
+    for mode, state, symbol in (("sse", "sse", "IWM"), ("poll", "polling", "QQQ")):
+        page.goto(f"{browser_app.url}/chain/{symbol}?strikes=10&transport={mode}")
+        conn = page.locator("#conn-state")
+        expect(conn).to_have_attribute("data-state", state, timeout=15_000)
+        for field in ("bid", "delta"):
+            page.wait_for_function(ALL_SET, arg=field, timeout=20_000)
+        before = page.evaluate(CELLS, "bid")
+        page.wait_for_function(
+            "(before) => [...document.querySelectorAll('#chain-table td[data-field=bid]')]"
+            ".some((td, i) => td.getAttribute('data-value') !== before[i])",
+            arg=before,
+            timeout=20_000,
+        )
 
     # the broker rate-limits the chain fetch (429, Retry-After 2): said, counted down,
     # retried by itself; then the chain is there
