@@ -30,7 +30,6 @@ LOCK_TTL = 20
 POLL = 0.05
 
 
-
 def _off_loop(name: str) -> Callable[..., Awaitable[Any]]:
     """`cache.<name>` (the cache in force: tests override it) run in the thread pool.
     Django's own `aget`/`aadd` run in the one shared sync thread (thread_sensitive),

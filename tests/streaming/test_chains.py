@@ -417,3 +417,29 @@ def test_a_refusing_broker_is_a_502_with_its_reason(chain_app, chain_control, us
     time.sleep(2.1)  # a failure is shared for 2 s, then the broker is asked again
     with client_for(chain_app, users["tradier"]) as client:
         assert client.get("/api/chain/DIA?strikes=10").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "backend"),
+    [
+        ("redis://127.0.0.1:6390/0", "django.core.cache.backends.redis.RedisCache"),
+        ("", "django.core.cache.backends.locmem.LocMemCache"),
+    ],
+)
+def test_the_cache_is_djangos_redis_backend_when_redis_url_is_set(redis_url, backend):
+    """CACHES: Django's own RedisCache at REDIS_URL (no django-redis), else local memory."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", REDIS_URL=redis_url)
+    script = (
+        "import json, config.settings as s; c = s.CACHES['default'];"
+        "print(json.dumps([c['BACKEND'], c.get('LOCATION')]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == [backend, redis_url or None]
