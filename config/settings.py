@@ -155,6 +155,22 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache (Django's cache framework): market data shared by every process, e.g. option
+# chain structure (streaming/chain_cache.py) and the broker pacing windows' fallback.
+# Django's own Redis backend when REDIS_URL is set (no django-redis), else local memory
+# (one process: nothing to share).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sd",
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Personal API tokens (accounts/tokens.py, docs/operations.md "API tokens"): per token,
 # stream opens (WebSocket and SSE) and snapshot requests per minute (shared through Redis
 # when REDIS_URL is set), and how many active tokens a user may hold.

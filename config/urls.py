@@ -7,7 +7,7 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import candles_views, overview_views, sse, views
+from streaming import candles_views, chain_views, overview_views, sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -35,5 +35,12 @@ urlpatterns = [
     # <path:…> because future symbols start with "/" (/ESZ26)
     path("chart/<path:symbol>", candles_views.chart, name="chart"),
     path("api/candles/<path:symbol>", candles_views.api_candles, name="api-candles"),
+    path("chain/<str:symbol>", chain_views.chain_page, name="chain"),
+    path("api/chain/<str:symbol>", chain_views.api_chain, name="api-chain"),
+    path(
+        "api/chain/<str:symbol>/expirations",
+        chain_views.api_chain_expirations,
+        name="api-chain-expirations",
+    ),
     path("", views.dashboard, name="home"),
 ]

@@ -218,6 +218,8 @@ class ToTab:
     #: The owner's answer to `candles.request`: `text` (the history JSON) or `error`,
     #: `message`, `retry_after` (docs/streaming-contract.md "Candle charts").
     CANDLES = "stream.candles"
+    #: The owner's answer to `chain.request`: `status` (HTTP), `text` (the JSON body).
+    CHAIN_REPLY = "chain.reply"
 
 
 class ToOwner:
@@ -235,3 +237,6 @@ class ToOwner:
     #: Candle history for `reply` (a fresh channel): `symbol`, `tf`, `from_ms`,
     #: `deadline` (epoch seconds; a request found after it is not served).
     CANDLES_REQUEST = "candles.request"
+    #: An option chain (or its expirations) for `reply`: `kind` ("chain"|"expirations"),
+    #: `symbol`, `expiration`, `strikes` (docs/streaming-contract.md "Option chains").
+    CHAIN_REQUEST = "chain.request"

@@ -19,6 +19,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from . import chains
 from .brokers.bars import HistoryError
 from .contract import ToOwner, ToTab, owner_group
 from .fanout import Message, UserFanout, dispatch, messages
@@ -76,6 +77,11 @@ async def request_candles(
 async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> None:
     message = {"type": ToOwner.WATCHLIST_CHANGED, "symbols": symbols, "version": version}
     await to_owner(user_id, message)
+
+
+async def request_chain(user_id: int, reply: str, request: dict) -> None:
+    """Ask the owner for an option chain; it arrives on `reply` as `chain.reply`."""
+    await to_owner(user_id, {"type": ToOwner.CHAIN_REQUEST, "reply": reply, **request})
 
 
 # -- the owner's side ------------------------------------------------------------------------
@@ -181,6 +187,21 @@ class OwnerRpc:
             log.exception("user %s: candles.request failed", self.user_id)
             reply = {"type": ToTab.CANDLES, "error": "broker_error", "message": str(exc)[:200]}
         await self.reply(str(message["reply"]), reply)
+
+    async def chain_request(self, message: Message) -> None:
+        """Answered in its own task: a broker fetch must not hold up other tabs' messages."""
+        task = asyncio.create_task(self._answer_chain(message), name=f"chain-{self.user_id}")
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def _answer_chain(self, message: Message) -> None:
+        try:
+            status, body = await chains.answer(self.manager, message)
+        except Exception:
+            log.exception("user %s: chain request failed", self.user_id)
+            status, body = 500, {"error": "the chain could not be built", "code": "server_error"}
+        reply = {"type": ToTab.CHAIN_REPLY, "status": status, "text": orjson.dumps(body).decode()}
+        await self.reply(message["reply"], reply)
 
     async def reply(self, tab: str, message: Message) -> None:
         """A reply to one tab, here or in another process. If that process's inbox is

@@ -22,18 +22,25 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from . import chains
 from .contract import ToTab
 from .eventlog import EventLog, LocalEventLog, RedisEventLog
 from .fanout import Tab
 from .health_report import HealthPublisher
 from .lease import Lease, LocalLease, RedisLease
 from .manager import UserStreamManager
-from .owner_rpc import request_snapshot
+from .owner_rpc import request_chain, request_snapshot
 from .ownership import UserAgent
 from .redis_health import RedisHealth
 from .sessions import watch_sessions
 
 log = logging.getLogger(__name__)
+
+
+#: How long a page waits for this process to become the owner it was elected to be.
+PAGE_OWNER_WAIT = 3.0
+#: A chain request is sent again after this long without an answer (the owner moved).
+CHAIN_REASK = 4.0
 
 
 class ManagerRegistry:
@@ -179,6 +186,36 @@ class ManagerRegistry:
                     await manager.wait_ready(within=max(0.0, deadline - time.monotonic()))
                     return manager.snapshot(symbols)
         return None
+
+    async def chain(
+        self, user_id: int, request: dict[str, Any], within: float
+    ) -> tuple[int, dict[str, Any]]:
+        """An option chain (or its expirations) built at the user's owner: here, or asked
+        over the layer (`chain.request`); (HTTP status, body). 504 when nobody answers."""
+        agent = self._agents.get(user_id)
+        if agent is not None and agent.local:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(within, PAGE_OWNER_WAIT)):
+                    await agent.owned.wait()
+        deadline = time.monotonic() + within
+        manager = self.get(user_id)
+        if manager is not None:
+            await manager.wait_ready(within=min(within, PAGE_OWNER_WAIT))
+            return await chains.answer(manager, request)
+        layer = get_channel_layer()
+        reply = await layer.new_channel()
+        while time.monotonic() < deadline:
+            await request_chain(user_id, reply, request)
+            try:
+                # a fetch may wait for the broker: ask again only after a long silence
+                async with asyncio.timeout(min(CHAIN_REASK, max(0.0, deadline - time.monotonic()))):
+                    message = await layer.receive(reply)
+                return int(message["status"]), orjson.loads(message["text"])
+            except TimeoutError:
+                manager = self.get(user_id)
+                if manager is not None:  # we became the owner meanwhile
+                    return await chains.answer(manager, request)
+        return 504, {"error": "the stream did not answer in time; try again", "code": "timeout"}
 
     # -- after Redis trouble ---------------------------------------------------------------
     async def _recover(self, reason: str, restarted: bool) -> None:

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from . import owner_rpc, validation
+from .chains import chain_links
 from .models import Watchlist
 from .overview import overview_context, overview_symbols
 from .registry import registry
@@ -94,6 +95,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     context = await live_page_context(user.id)
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
+    context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 

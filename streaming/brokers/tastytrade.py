@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from tastytrade import Account, DXLinkStreamer, Session
@@ -40,8 +41,9 @@ from . import tastytrade_events as events
 from .bars import HistoryError, bucket_start, candle, daily_t, ordered
 from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import CredentialRejected, StreamSilent, describe, is_rejection
+from .option_chains import TastytradeChains
 from .symbols import is_option
-from .tastytrade_client import make_alert_streamer, make_session
+from .tastytrade_client import base_url, make_alert_streamer, make_session
 from .values import without
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,13 @@ class TastytradeAdapter(SupervisedAdapter):
         self.heartbeats = 0
         self._session: Session | None = None
         self._refreshed_at = -math.inf  # monotonic
+        #: Option chains through this session, the cluster-wide cache and pacing.
+        self.chains = TastytradeChains(
+            lambda: self._session,
+            refresh_token,
+            urlsplit(base_url() or "https://api.tastyworks.com").netloc,
+            self.config.chain_cache_ttl,
+        )
         self.delay = DelayMonitor()
         #: The connected DXLink (None between connections): candle history asks it.
         self._dx: DXLinkStreamer | None = None

@@ -36,9 +36,12 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from .. import pacing
+from ..chain_cache import FetchFailed
 from .bars import HistoryError, bucket_start, candle, daily_t, date_ms, merge, ordered
 from .base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
 from .errors import BrokerHTTPError, StreamEnded, describe
+from .option_chains import TradierChains, tradier_market_bucket
 from .symbols import (
     NEW_YORK,
     is_option,
@@ -51,6 +54,9 @@ from .tradier_client import TradierClient, as_list
 from .values import now_ms, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
+
+#: How long a history request waits for a slot of the token's market-data limit.
+HISTORY_PACING_WAIT = 3.0
 
 __all__ = ["StreamConfig", "TradierAdapter"]
 
@@ -363,8 +369,12 @@ class TradierAdapter(SupervisedAdapter):
         self._subscribed: set[str] = set()
         self._client: TradierClient | None = None
         self._fills = FillBook()
-        self._chains: dict[tuple[str, str], tuple[float, list[dict[str, Any]]]] = {}
-        self._expirations: dict[str, tuple[float, list[str]]] = {}
+        #: Option chains through the cluster-wide cache and pacing (option_chains.py).
+        self.chains = TradierChains(
+            self._get, access_token, urlsplit(self.api_url).netloc, self.config.chain_cache_ttl
+        )
+        #: History calls share the token's market-data limit with the chains.
+        self._market_bucket = tradier_market_bucket(access_token, urlsplit(self.api_url).netloc)
         self._prev_close: dict[str, float] = {}
         self.delay = DelayMonitor(known_delay_ms(self.api_url, self.stream_url))
         #: Failed poll rounds in a row, per poll ("balances", "orders").
@@ -644,22 +654,10 @@ class TradierAdapter(SupervisedAdapter):
 
     # -- greeks from option chains ----------------------------------------------------------
     async def option_chain(self, symbol: str, expiration: str) -> list[dict[str, Any]]:
-        """The chain of one expiration with greeks, cached for `chain_cache_ttl`."""
-        key = (symbol, expiration)
-        cached = self._chains.get(key)
-        if cached is not None and time.monotonic() - cached[0] < self.config.chain_cache_ttl:
-            return cached[1]
-        body = await self._get(
-            "/v1/markets/options/chains",
-            {"symbol": symbol, "expiration": expiration, "greeks": "true"},
-        )
-        wrapper = (body or {}).get("options")
-        rows = [
-            r
-            for r in as_list(wrapper.get("option") if isinstance(wrapper, dict) else None)
-            if isinstance(r, dict)
-        ]
-        self._chains[key] = (time.monotonic(), rows)
+        """The chain of one expiration with greeks, as Tradier sends it: shared by every
+        process for `chain_cache_ttl` (one broker fetch per TTL, whoever asks: this
+        greeks loop or a chain page) and paced under the token's market-data limit."""
+        rows, _ = await self.chains.raw_rows(symbol, expiration)
         return rows
 
     # -- candle history ------------------------------------------------------------------
@@ -698,9 +696,18 @@ class TradierAdapter(SupervisedAdapter):
         return [b for b in found if b["t"] >= first]
 
     async def _history_get(self, path: str, params: dict[str, Any]) -> Any:
-        """One history call, not retried (the chart says "rate limited, retry in N s"
-        instead of hanging), mapped to the contract's history errors. The one place a
-        pacing of history calls across processes would go."""
+        """One history call, paced under the token's market-data limit across processes
+        and not retried (the chart says "rate limited, retry in N s" instead of hanging),
+        mapped to the contract's history errors."""
+        bucket, per_minute = self._market_bucket
+        try:
+            await pacing.acquire(
+                bucket, per_minute, deadline=time.monotonic() + HISTORY_PACING_WAIT
+            )
+        except pacing.PacingTimeout as exc:
+            raise HistoryError(
+                "rate_limited", "Tradier's rate limit is used up for now", round(exc.retry_in, 1)
+            ) from exc
         try:
             async with TradierClient(
                 access_token=self._token, api_url=self.api_url, max_retries=0
@@ -723,23 +730,17 @@ class TradierAdapter(SupervisedAdapter):
 
     async def expirations(self, symbol: str) -> list[str]:
         """The underlying's expiration dates, cached like the chains."""
-        cached = self._expirations.get(symbol)
-        if cached is not None and time.monotonic() - cached[0] < self.config.chain_cache_ttl:
-            return cached[1]
-        body = await self._get("/v1/markets/options/expirations", {"symbol": symbol})
-        wrapper = (body or {}).get("expirations")
-        dates = [
-            str(d) for d in as_list(wrapper.get("date") if isinstance(wrapper, dict) else None)
-        ]
-        self._expirations[symbol] = (time.monotonic(), dates)
-        return dates
+        dates, _ = await self.chains.expirations(symbol)
+        return [d["date"] for d in dates]
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
-        """Through the connection's client, or a short-lived one outside a connection."""
+        """Through the connection's client, or a short-lived one outside a connection. A
+        429 is not retried here: the chain cache shares it and the page says when to
+        retry (the greeks loop tries again on its next round)."""
         if self._client is not None:
-            return await self._client.get(path, params)
+            return await self._client.request("GET", path, params=params, max_retries=0)
         async with TradierClient(access_token=self._token, api_url=self.api_url) as client:
-            return await client.get(path, params)
+            return await client.request("GET", path, params=params, max_retries=0)
 
     async def refresh_greeks(self, sink: AdapterSink) -> int:
         """Report greeks of every wanted option from (cached) chains; returns how many."""
@@ -755,7 +756,7 @@ class TradierAdapter(SupervisedAdapter):
         for (root, expiration), wanted in by_chain.items():
             try:
                 rows = await self.option_chain(root, expiration)
-            except BrokerHTTPError as exc:
+            except (FetchFailed, TimeoutError) as exc:
                 log.info("tradier link %s: chain %s %s: %s", self.link_id, root, expiration, exc)
                 continue
             for row in rows:

@@ -117,10 +117,14 @@ class TradierClient(HTTPClient):
         *,
         params: dict[str, Any] | None = None,
         data: dict[str, Any] | None = None,
+        max_retries: int | None = None,
     ) -> Any:
-        """One REST call, parsed; waits out exhausted windows and retries 429s (bounded)."""
+        """One REST call, parsed; waits out exhausted windows and retries 429s (bounded;
+        `max_retries=0`: a 429 is raised at once with its Retry-After, for a caller that
+        tells a person when to try again instead of holding them)."""
         group = rate_group(method, path)
-        for attempt in range(self.max_retries + 1):
+        retries = self.max_retries if max_retries is None else max_retries
+        for attempt in range(retries + 1):
             await self._respect_window(group)
             response = await self._http.request(
                 method, self.api_url + path, params=params, data=data
@@ -130,7 +134,7 @@ class TradierClient(HTTPClient):
                 return self._parse(response)
             metrics.RATE_LIMITED.labels("tradier").inc()
             delay = self._retry_delay(response, group, attempt)
-            if attempt == self.max_retries:
+            if attempt == retries:
                 raise BrokerHTTPError(429, "rate limit exceeded", retry_after=delay)
             self.retries_429 += 1
             log.info("tradier %s %s: 429, retrying in %.1f s", method, path, delay)

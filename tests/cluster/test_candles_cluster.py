@@ -13,7 +13,8 @@ from tests.support.wait import poll_until
 
 def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
     """The first request makes a process the owner; the other process's requests are
-    answered by it (tastytrade candles, another symbol and timeframe each), while the
+    answered by it (tastytrade candles, another symbol and timeframe each) or by the
+    cluster's cache (a symbol the owner already fetched), while the
     sandbox never sees a second DXLink session for the credential."""
     headers = {"Cookie": cookie(cluster)}
     with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
@@ -29,6 +30,11 @@ def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
                 body = r.json()
                 assert (body["symbol"], body["tf"], body["source"]) == (symbol, tf, "tastytrade")
                 assert body["cached"] is False and len(body["candles"]) > 20
+            # the history cache is the cluster's (Redis): the owner's first answer (SPY 5m)
+            # is a cache hit at the other process
+            again = b.get("/api/candles/SPY", params={"tf": "5m"}).json()
+            assert again["cached"] is True
+            assert again["candles"][0] == first.json()["candles"][0]
             # bad input is answered by the serving process itself, without the owner
             r = b.get("/api/candles/QQQ", params={"tf": "7m"})
             assert (r.status_code, r.json()["error"]) == (400, "bad_timeframe")

@@ -81,7 +81,8 @@ async def test_greeks_for_option_chain_symbols_move_with_the_underlying(sandbox,
     """Greeks arrive for every subscribed option, in range, and change as SPY ticks."""
     async with sdk_session(sandbox, refresh_token) as session:
         chain = (await NestedOptionChain.get(session, "SPY"))[0]
-        strikes = chain.expirations[1].strikes[5:15]
+        grid = chain.expirations[1].strikes
+        strikes = grid[len(grid) // 2 - 5 : len(grid) // 2 + 5]  # around the money
         calls = [s.call_streamer_symbol for s in strikes]
         puts = [s.put_streamer_symbol for s in strikes]
         async with DXLinkStreamer(session) as streamer:

@@ -22,8 +22,10 @@ import {
 } from './state.js';
 import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
+import { createChainPage } from './chain-page.js';
+import { createChainView } from './render-chain.js';
 
-const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page');
+  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain');
 if (root) start(root);
 
 function start(root) {
@@ -65,6 +67,9 @@ function start(root) {
     if (chart) chart.render(state);
     sparklines.render(state);
   };
+  // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
+  let chainPage = null;
+  const drawChain = () => { if (chainPage) chainPage.render(state, Date.now() + clock.skew); };
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -148,6 +153,7 @@ function start(root) {
       renderPending = false;
       renderer.render(state, true);
       drawOverviews();
+      drawChain();
     });
   }
 
@@ -172,6 +178,7 @@ function start(root) {
     renderer.freshness();
     if (chart) chart.tick();
     drawOverviews();
+    drawChain();
     transport.checkAlive();
   }
 
@@ -188,7 +195,7 @@ function start(root) {
   window.addEventListener('online', () => transport.online());
   window.addEventListener('offline', () => transport.offline());
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') transport.visible(); });
-  window.addEventListener('pagehide', () => transport.pageHidden());
+  window.addEventListener('pagehide', () => { if (chainPage) chainPage.leave(); transport.pageHidden(); });
   window.addEventListener('pageshow', (ev) => { if (ev.persisted) transport.pageShown(); });
 
   window.streamdesk = {
@@ -235,6 +242,7 @@ function start(root) {
     flush() {
       renderer.render(state, true);
       drawOverviews();
+      drawChain();
     },
     /** The chart page's chart: its data read back from the library (render-chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
@@ -289,9 +297,34 @@ function start(root) {
     },
     message: (text, kind) => renderer.message(text, kind),
   });
+  // the option chain's visible options stream as this tab's own symbols, too
+  if (root.id === 'chain') {
+    chainPage = createChainPage({
+      root,
+      view: createChainView(document, root),
+      env: {
+        fetch: (url, opts) => window.fetch(url, opts),
+        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+        clearTimeout: (id) => window.clearTimeout(id),
+        setInterval: (fn, ms) => window.setInterval(fn, ms),
+        clearInterval: (id) => window.clearInterval(id),
+        replaceUrl: (url) => history.replaceState(null, '', url),
+        assign: (url) => location.assign(url),
+      },
+      hooks: {
+        subscribe: (symbols) => window.streamdesk.subscribe(symbols),
+        unsubscribe: (symbols) => window.streamdesk.unsubscribe(symbols),
+        rendered: scheduleRender,
+      },
+    });
+    const chainSyms = chainPage.start(readJSON('chain-data'), readJSON('chain-error'));
+    state = addExtraSymbols(state, chainSyms.map(normalizeSymbol).filter(Boolean)).state;
+    window.streamdesk.chain = () => chainPage.streamed();
+  }
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
+  drawChain();
   tick();
   setInterval(tick, FRESHNESS_EVERY_MS);
   transport.start();

@@ -73,7 +73,19 @@ def strike_step(price: float) -> Decimal:
     return Decimal("25")
 
 
-def strikes(price: float, count: int = 10) -> list[Decimal]:
+#: Underlyings the market quotes but lists no options for (as Berkshire's class A shares):
+#: a chain request for them finds none at every broker.
+UNOPTIONED = frozenset({"BRK.A"})
+#: Strikes listed either side of the money (51 in all: a 40-strike window fits).
+STRIKES_EACH_SIDE = 25
+
+
+def has_options(underlying: str) -> bool:
+    """Whether the sandbox lists options on an underlying it quotes."""
+    return underlying not in UNOPTIONED
+
+
+def strikes(price: float, count: int = STRIKES_EACH_SIDE) -> list[Decimal]:
     """`count` strikes either side of the money, on the instrument's strike grid."""
     step = strike_step(price)
     atm = (Decimal(str(price)) / step).quantize(Decimal("1")) * step

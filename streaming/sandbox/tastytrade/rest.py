@@ -232,6 +232,9 @@ def market_data_item(
         "prev-close-price-type": "Final",
         "halt-start-time": -1,
         "halt-end-time": -1,
+        **(
+            {"open-interest": summary["openInterest"]} if instrument_type == "Equity Option" else {}
+        ),
     }
 
 
@@ -260,7 +263,13 @@ async def option_chain(request: Request, sandbox: Simulation, credential: str) -
     symbol = request.path_params["symbol"]
     nested = symbol.endswith("/nested")
     underlying = symbol.removesuffix("/nested")
-    if classify(underlying) != "equity" or not sandbox.market.ensure(underlying):
+    sandbox.counters["tastytrade_chain_requests"] += 1
+    sandbox.counters[f"tastytrade_chain_requests:{underlying}"] += 1  # per underlying
+    if (
+        classify(underlying) != "equity"
+        or not chains.has_options(underlying)
+        or not sandbox.market.ensure(underlying)
+    ):
         return not_found("Option chain")
     price = sandbox.market.mid(underlying)
     today = sandbox.market_date()

@@ -55,9 +55,12 @@ def _standard(day: dt.date) -> bool:
 
 
 def _underlying(facade: TradierSandbox, symbol: str) -> str | None:
-    """The symbol if it is a valid underlying (not an option), else None."""
+    """The symbol if it is a valid underlying (not an option) with listed options, else
+    None."""
     symbol = symbol.strip().upper()
-    if not symbol or parse_occ_symbol(symbol) or facade.market_symbol(symbol) is None:
+    if not symbol or parse_occ_symbol(symbol) or not chains.has_options(symbol):
+        return None
+    if facade.market_symbol(symbol) is None:
         return None
     return symbol
 
@@ -152,6 +155,8 @@ async def option_chains(request: Request, facade: TradierSandbox, c: TradierCust
         expiry = dt.date.fromisoformat(request.query_params.get("expiration", ""))
     except ValueError:
         return errors(request, "expiration must be YYYY-MM-DD")
+    # per chain too, so a test can count the fetches of one (underlying, expiration)
+    facade.sandbox.counters[f"tradier_chain_requests:{symbol}:{expiry.isoformat()}"] += 1
     root = dict(_dates(facade, symbol, True)).get(expiry) if symbol else None
     if symbol is None or root is None:
         return render(request, {"options": None})

@@ -1,0 +1,38 @@
+"""Chain test helpers: users with one broker link each, and the sandbox's chain counts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from streaming.sandbox.server import SandboxControl
+from tests.support.live import ROOT, LiveApp
+
+
+def chain_users(app: LiveApp, broker: str, n: int, prefix: str) -> list[dict]:
+    """Users with one `broker` link each, logged in (bench/chain_users.py), in `app`'s DB."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "bench.chain_users", out.name),
+                *("--broker", broker, "--users", str(n), "--prefix", prefix),
+            ],
+            cwd=ROOT,
+            env=app.env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return json.loads(Path(out.name).read_text())
+
+
+def chain_requests(control: SandboxControl, broker: str, key: str = "") -> int:
+    """Broker chain fetches the sandbox served so far: all of `broker`'s, or one chain's
+    (`key`: tastytrade "SPY" — its nested chain has every expiration —, Tradier
+    "SPY:2026-12-18")."""
+    totals = control.state()["totals"]
+    name = f"{broker}_chain_requests" + (f":{key}" if key else "")
+    return int(totals.get(name, 0))
