@@ -95,13 +95,17 @@ def wait_for_live_updates(page: Page, more: int = 2) -> None:
     page.wait_for_function(
         "(n) => window.streamdesk.chart().updates >= n", arg=before + more, timeout=20_000
     )
-    chart = page.evaluate(CHART)
+    # the chart and the card's attributes read in one go (a quote may land between reads)
+    chart, forming_t, forming_close = page.evaluate(
+        """() => { const card = document.querySelector('[data-chart]');
+                   return [window.streamdesk.chart(), card.getAttribute('data-forming-t'),
+                           card.getAttribute('data-forming-close')]; }"""
+    )
     assert chart["state"] == "live", chart["status"]
     assert chart["forming"] is True
     newest = chart["bars"][-1]
-    card = page.locator("[data-chart]")
-    assert int(card.get_attribute("data-forming-t")) == newest["time"] * 1000
-    assert float(card.get_attribute("data-forming-close")) == newest["close"]
+    assert int(forming_t) == newest["time"] * 1000
+    assert float(forming_close) == newest["close"]
 
 
 @pytest.mark.parametrize("user", ["tt", "tr"])
