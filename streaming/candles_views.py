@@ -21,7 +21,7 @@ from django.shortcuts import render
 from .brokers.bars import TIMEFRAMES, HistoryError
 from .candles import candles_clean, candles_history
 from .overview import has_quote_link, tile_text, tile_values
-from .views import snapshot_for
+from .views import snapshot_for, stream_context
 
 #: The HTTP status of each history error.
 STATUS = {
@@ -77,12 +77,7 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     quote = snapshot["quotes"].get(clean) if clean else None
     values = tile_values(quote)
     context = {
-        "snapshot": snapshot,
-        "watchlist": watchlist,
-        "simulated": snapshot["simulated"],
-        "ws_path": "/ws/stream/",
-        "snapshot_url": "/api/snapshot",
-        "events_url": "/api/events",
+        **stream_context(snapshot, watchlist),
         "chart": {
             "symbol": clean,
             "asked": symbol[:40],

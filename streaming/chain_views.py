@@ -30,7 +30,7 @@ from .chains import (
     rows_html,
 )
 from .registry import registry
-from .views import snapshot_for
+from .views import snapshot_for, stream_context
 
 #: How long a request waits for the owner's answer (a cold fetch, paced, included).
 CHAIN_WAIT = 8.0
@@ -118,12 +118,7 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         chain, error = (body, None) if status == 200 else (None, body)
     began = time.monotonic()
     context = {
-        "snapshot": snapshot,
-        "watchlist": watchlist,
-        "simulated": snapshot["simulated"],
-        "ws_path": "/ws/stream/",
-        "snapshot_url": "/api/snapshot",
-        "events_url": "/api/events",
+        **stream_context(snapshot, watchlist),
         "chain": chain,
         "chain_rows_html": rows_html(chain) if chain else "",
         "chain_error": error,

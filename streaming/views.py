@@ -70,12 +70,9 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
     }
 
 
-async def live_page_context(user_id: int) -> dict[str, Any]:
-    """What every live page (the dashboard, the market overview) is rendered from: the
-    user's snapshot with their overview symbols, its transport URLs and the overview's
-    tiles from the last known quotes."""
-    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
-    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
+def stream_context(snapshot: dict[str, Any], watchlist: list[str]) -> dict[str, Any]:
+    """What every live page's template needs to show the last known values and reach the
+    stream (templates/streaming/_live_attrs.html)."""
     return {
         "snapshot": snapshot,
         "watchlist": watchlist,
@@ -83,6 +80,17 @@ async def live_page_context(user_id: int) -> dict[str, Any]:
         "ws_path": "/ws/stream/",
         "snapshot_url": "/api/snapshot",
         "events_url": "/api/events",
+    }
+
+
+async def live_page_context(user_id: int) -> dict[str, Any]:
+    """What every live page (the dashboard, the market overview) is rendered from: the
+    user's snapshot with their overview symbols, its transport URLs and the overview's
+    tiles from the last known quotes."""
+    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
+    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
+    return {
+        **stream_context(snapshot, watchlist),
         **await database_sync_to_async(overview_context)(
             user_id=user_id, quotes=snapshot["quotes"], symbols=overview
         ),
