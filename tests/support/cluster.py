@@ -3,12 +3,15 @@ sandbox broker: what the multi-process tests and the fault suite stand on."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import redis
 
 from streaming.sandbox.core.config import SandboxConfig
@@ -23,6 +26,32 @@ FAST_CLUSTER = {
     "STREAM_HANDOVER_DELAY": "1",
     "STREAM_IDLE_GRACE": "3",
 }
+
+
+#: The database each cluster's database is copied from: migrated once per test process.
+MIGRATED_TEMPLATE = "streamdesk_migrated"
+_migrated_data: Path | None = None
+
+
+def migrated_postgres_data() -> Path:
+    """A stopped PostgreSQL data directory holding `MIGRATED_TEMPLATE`, a database with
+    every migration applied, made once per test process. A cluster starts a copy of it and
+    clones the template (CREATE DATABASE ... TEMPLATE, ~0.1 s) instead of migrating an
+    empty database (~3 s); its first process still runs `migrate` (then a no-op)."""
+    global _migrated_data
+    if _migrated_data is None:
+        server = PostgresServer()
+        workdir = Path(tempfile.mkdtemp(prefix="streamdesk-migrate-"))
+        try:
+            with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{MIGRATED_TEMPLATE}"')
+            app = LiveApp("http://127.0.0.1:9", workdir, DATABASE_URL=server.url(MIGRATED_TEMPLATE))
+            app.manage("migrate", "--no-input", "-v", "0")
+            _migrated_data = server.copy_data()
+        finally:
+            server.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+    return _migrated_data
 
 
 @dataclass
@@ -60,8 +89,8 @@ def running_cluster(
     """Redis, PostgreSQL, a sandbox and two daphne processes on one database, torn down
     after."""
     redis_server = RedisServer()
-    postgres = PostgresServer()
-    database_url = postgres.create_database()
+    postgres = PostgresServer(data_from=migrated_postgres_data())
+    database_url = postgres.create_database(template=MIGRATED_TEMPLATE)
     config = sandbox_config or SandboxConfig(
         tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
     )
