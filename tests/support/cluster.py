@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,17 +100,32 @@ def running_cluster(
     started: list[LiveApp] = []
     cluster: Cluster | None = None
     try:
-        started.append(LiveApp(sandbox.url, workdir, **env).start())
-        started.append(LiveApp(sandbox.url, workdir, seed=False, **env).start())
+        started.append(LiveApp(sandbox.url, workdir, **env))
+        started.append(LiveApp(sandbox.url, workdir, seed=False, **env))
+        # the database is migrated and seeded first; then both processes start side by
+        # side (each is ~2 s of imports, and the machine has 2 cores)
+        started[0].seed_database()
+        for app in started:
+            app.spawn()
+        for app in started:
+            app.wait_started()
         cluster = Cluster(redis_server, postgres, database_url, sandbox, *started)
         yield cluster
     finally:
-        # a test may have replaced a process (cluster.a = a fresh LiveApp): stop those too
-        for app in {*started, *(cluster.apps if cluster else [])}:
-            app.stop()
+        # a test may have replaced a process (cluster.a = a fresh LiveApp): stop those too;
+        # the daphne processes all at once (each may take a while to end its sockets)
+        _all_at_once([app.stop for app in {*started, *(cluster.apps if cluster else [])}])
         sandbox.stop()
         postgres.stop()
         redis_server.stop()
+
+
+def _all_at_once(calls: list[Callable[[], None]]) -> None:
+    """Run the calls in threads and wait for all; the first error is raised after."""
+    with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
 
 
 class SessionWatch:
