@@ -3,10 +3,15 @@
 Like the Redis one: the test session starts it, tests make databases in it, and a test
 may restart it to prove connections heal. PostgreSQL refuses to run as root, so under
 root (CI) it runs as Debian's `postgres` user.
+
+`initdb` runs once per test process: every server starts from a copy of that pristine data
+directory (what initdb would write again, in a fraction of the time), or from a copy of
+another stopped server's data (`data_from`, e.g. one with a migrated template database).
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -29,27 +34,61 @@ def _bin_dir() -> Path:
     return Path(found[-1]).parent
 
 
-class PostgresServer:
-    """One postgres cluster with trust auth on 127.0.0.1, no durability (tests only)."""
+def _owned_tempdir(prefix: str) -> Path:
+    """A new temporary directory the server's user owns."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
 
-    def __init__(self) -> None:
+
+def _as_server_user() -> dict[str, str]:
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+
+
+_pristine: Path | None = None
+
+
+def _pristine_data() -> Path:
+    """A freshly initdb'd data directory, made once per test process (removed at exit)."""
+    global _pristine
+    if _pristine is None:
+        holder = _owned_tempdir("streamdesk-pg-initdb-")
+        atexit.register(shutil.rmtree, holder, ignore_errors=True)
+        subprocess.run(
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(holder / "data"),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            **_as_server_user(),
+        )
+        _pristine = holder / "data"
+    return _pristine
+
+
+class PostgresServer:
+    """One postgres cluster with trust auth on 127.0.0.1, no durability (tests only).
+
+    `data_from`: start from a copy of that (stopped) data directory instead of a pristine
+    one; see `copy_data`."""
+
+    def __init__(self, data_from: Path | None = None) -> None:
         self._bin = _bin_dir()
         self.port = free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix="streamdesk-pg-"))
+        self._dir = _owned_tempdir("streamdesk-pg-")
         self._data = self._dir / "data"
         self._as_postgres = os.geteuid() == 0
-        if self._as_postgres:
-            shutil.chown(self._dir, "postgres", "postgres")
-        self._run(
-            str(self._bin / "initdb"),
-            "-D",
-            str(self._data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-sync",
-        )
+        # cp -a as the server's user: the copy keeps initdb's owner and modes (0700)
+        self._run("cp", "-a", str(data_from or _pristine_data()), str(self._data))
         self._start()
 
     @property
@@ -90,12 +129,23 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, prefix: str = "streamdesk") -> str:
-        """A new empty database; returns its URL (DATABASE_URL for a process)."""
+    def create_database(self, prefix: str = "streamdesk", template: str | None = None) -> str:
+        """A new empty database (or a copy of the database `template`); returns its URL
+        (DATABASE_URL for a process)."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
+
+    def copy_data(self) -> Path:
+        """Stop the server and copy its data directory (removed at exit), for
+        `PostgresServer(data_from=...)`: a set-up made once, started many times."""
+        self._stop_process()
+        holder = _owned_tempdir("streamdesk-pg-copy-")
+        atexit.register(shutil.rmtree, holder, ignore_errors=True)
+        self._run("cp", "-a", str(self._data), str(holder / "data"))
+        return holder / "data"
 
     def connections(self, database_url: str) -> int:
         """Client connections to that database now (pg_stat_activity)."""
