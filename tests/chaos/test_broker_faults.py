@@ -118,6 +118,9 @@ async def test_an_account_fault_during_a_fill(cluster: Cluster, tabs: Tabs, faul
     ]
     link = tastytrade_link(cluster.a)
     assert quote_source(opened[0]) == link, "tastytrade feeds the quotes"
+    # the quotes are live before the fault (on a loaded box DXLink may still be connecting)
+    for tab in opened:
+        await tab.wait_for(lambda t=tab: links_of(t)[link]["kinds"]["quotes"]["state"] == "live")
     account = sorted(accounts_of(control, DEMO_TT))[0]
     began = time.monotonic()
     for kind, params in ACCOUNT_FAULTS[fault]:
