@@ -52,17 +52,7 @@ class LiveApp:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-        return result.stdout
+        return self._run(["manage.py", *args], what=f"manage.py {' '.join(args)}")
 
     def start(self) -> LiveApp:
         """Migrate and seed (unless `seed=False`), start daphne, wait until it answers."""
@@ -83,8 +73,12 @@ class LiveApp:
         )
 
     def _python(self, code: str, what: str) -> str:
+        return self._run(["-c", code], what=what)
+
+    def _run(self, argv: list[str], what: str) -> str:
+        """Python with the app's environment; its stdout, or a RuntimeError with stderr."""
         result = subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, *argv],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
