@@ -114,6 +114,11 @@ async def _cluster_fetch(
         token = uuid.uuid4().hex
         if await _add(key + ":lock", token, timeout=LOCK_TTL):
             try:
+                # checked again under the lock: the last holder may have stored the value
+                # (and let go) between our first look and our `add`
+                entry = await _get(key)
+                if entry is not None:
+                    return entry["value"], entry["at"]
                 return await _fetch_and_store(key, fetch, ttl)
             finally:
                 await _delete(key + ":lock")

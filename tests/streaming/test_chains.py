@@ -162,6 +162,29 @@ async def test_a_fetch_elsewhere_is_awaited_not_repeated(redis_cache):
     await task
 
 
+async def test_a_value_stored_between_the_check_and_the_lock_is_not_fetched_again(
+    redis_cache, monkeypatch
+):
+    """Another process stores the value and releases its lock between this one's cache
+    check and its lock `add` (seen in CI as two `fetched_at` in one burst): taking the
+    lock, this process finds the value and does not call the broker."""
+    key = chain_cache.cache_key("test", "env", f"R{time.monotonic_ns()}")
+    cache = caches["default"]
+    real_add = chain_cache._add
+
+    async def add_after_the_other_process_finished(k, value, **options):
+        if k == key + ":lock":
+            await cache.aset(key, {"value": "theirs", "at": 7}, timeout=30)
+        return await real_add(k, value, **options)
+
+    async def never():
+        raise AssertionError("fetched twice")
+
+    monkeypatch.setattr(chain_cache, "_add", add_after_the_other_process_finished)
+    assert await cached(key, never, ttl=30) == ("theirs", 7)
+    assert await cache.aget(key + ":lock") is None  # and its lock is released
+
+
 async def test_a_failed_fetch_is_shared_briefly(redis_cache):
     """A rate-limited fetch: everyone waiting gets the same answer, nobody retries the
     broker at once."""
