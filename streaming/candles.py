@@ -17,18 +17,16 @@ docs/streaming-contract.md, "Candle charts".
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
 from typing import Any
 
 import orjson
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from . import owner_rpc
 from .brokers.bars import LOOKBACK_DAYS, TIMEFRAMES, HistoryError, bucket_start
+from .manager import UserStreamManager
 from .registry import registry
 from .validation import normalize_symbol
 
@@ -138,41 +136,39 @@ def _answer(
 
 async def _ask_owner(user_id: int, symbol: str, tf: str, from_ms: int) -> dict[str, Any]:
     """History from the user's stream owner: this process's manager, or the owner
-    elsewhere over the layer (a reply channel, the request re-sent while no owner
-    answers, all within `HISTORY_DEADLINE`)."""
-    deadline = time.monotonic() + HISTORY_DEADLINE
+    elsewhere over the layer (`registry.at_owner`), all within `HISTORY_DEADLINE`."""
+
+    async def here(manager: UserStreamManager, left: float) -> dict[str, Any] | None:
+        try:
+            return await manager.candles(symbol, tf, from_ms, within=left)
+        except TimeoutError:
+            return None
+
+    def read(message: dict[str, Any]) -> dict[str, Any]:
+        if message.get("error"):
+            raise HistoryError(
+                str(message["error"]), str(message.get("message")), message.get("retry_after")
+            )
+        return orjson.loads(message["text"])
+
     holder = f"chart-{uuid.uuid4().hex}"
     await registry.attach(user_id, holder)
     try:
-        agent = registry.agent(user_id)
-        if agent is not None and agent.local:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(3.0, HISTORY_DEADLINE)):
-                    await agent.owned.wait()
-        layer = get_channel_layer()
-        reply: str | None = None
-        while (left := deadline - time.monotonic()) > 0:
-            manager = registry.get(user_id)
-            if manager is not None:
-                try:
-                    return await manager.candles(symbol, tf, from_ms, within=left)
-                except TimeoutError:
-                    break
-            if reply is None:
-                reply = await layer.new_channel()
-            await owner_rpc.request_candles(user_id, reply, symbol, tf, from_ms, time.time() + left)
-            try:
-                async with asyncio.timeout(min(left, OWNER_PATIENCE)):
-                    message = await layer.receive(reply)
-            except TimeoutError:
-                continue  # no owner yet (or it moved): ask again, or serve it here
-            if message.get("error"):
-                raise HistoryError(
-                    str(message["error"]), str(message.get("message")), message.get("retry_after")
-                )
-            return orjson.loads(message["text"])
+        answer = await registry.at_owner(
+            user_id,
+            here=here,
+            ask=lambda reply, left: owner_rpc.request_candles(
+                user_id, reply, symbol, tf, from_ms, time.time() + left
+            ),
+            read=read,
+            within=HISTORY_DEADLINE,
+            reask=OWNER_PATIENCE,
+        )
     finally:
         registry.detach(user_id, holder)
-    raise HistoryError(
-        "broker_error", f"The broker did not send {symbol} history within {HISTORY_DEADLINE:.0f} s."
-    )
+    if answer is None:
+        raise HistoryError(
+            "broker_error",
+            f"The broker did not send {symbol} history within {HISTORY_DEADLINE:.0f} s.",
+        )
+    return answer

@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -25,7 +26,7 @@ from redis.exceptions import RedisError
 from . import chains
 from .contract import ToTab
 from .eventlog import EventLog, LocalEventLog, RedisEventLog
-from .fanout import Tab
+from .fanout import Message, Tab
 from .health_report import HealthPublisher
 from .lease import Lease, LocalLease, RedisLease
 from .manager import UserStreamManager
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 PAGE_OWNER_WAIT = 3.0
 #: A chain request is sent again after this long without an answer (the owner moved).
 CHAIN_REASK = 4.0
+#: A snapshot request likewise (a snapshot is built at once).
+SNAPSHOT_REASK = 1.0
+
+T = TypeVar("T")
 
 
 class ManagerRegistry:
@@ -158,64 +163,84 @@ class ManagerRegistry:
             task.cancel()
 
     # -- reading ---------------------------------------------------------------------------
-    async def snapshot(
-        self, user_id: int, symbols: list[str], within: float
-    ) -> dict[str, Any] | None:
-        """A snapshot for a page view: from the local manager, or asked of the owner."""
-        agent = self._agents.get(user_id)
-        if agent is not None and agent.local:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(within):
-                    await agent.owned.wait()
-        manager = self.get(user_id)
-        if manager is not None:
-            await manager.wait_ready(within=within)
-            return manager.snapshot(symbols)
-        layer = get_channel_layer()
-        reply = await layer.new_channel()
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            await request_snapshot(user_id, reply, symbols)
-            try:
-                async with asyncio.timeout(1.0):
-                    message = await layer.receive(reply)
-                return orjson.loads(message["text"])
-            except TimeoutError:
-                manager = self.get(user_id)
-                if manager is not None:  # we became the owner meanwhile
-                    await manager.wait_ready(within=max(0.0, deadline - time.monotonic()))
-                    return manager.snapshot(symbols)
-        return None
-
-    async def chain(
-        self, user_id: int, request: dict[str, Any], within: float
-    ) -> tuple[int, dict[str, Any]]:
-        """An option chain (or its expirations) built at the user's owner: here, or asked
-        over the layer (`chain.request`); (HTTP status, body). 504 when nobody answers."""
+    async def at_owner(
+        self,
+        user_id: int,
+        *,
+        here: Callable[[UserStreamManager, float], Awaitable[T]],
+        ask: Callable[[str, float], Awaitable[None]],
+        read: Callable[[Message], T],
+        within: float,
+        reask: float,
+    ) -> T | None:
+        """What the user's stream owner answers, wherever it runs: `here(manager, left)`
+        when this process owns the stream (after waiting, up to `PAGE_OWNER_WAIT`, for an
+        election this process is in), else `ask(reply, left)` over the layer and `read` the answer,
+        asked again after `reask` s of silence (the owner may have moved) and served here
+        if this process became the owner meanwhile. None if nobody answered in `within`."""
         agent = self._agents.get(user_id)
         if agent is not None and agent.local:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(within, PAGE_OWNER_WAIT)):
                     await agent.owned.wait()
         deadline = time.monotonic() + within
-        manager = self.get(user_id)
-        if manager is not None:
-            await manager.wait_ready(within=min(within, PAGE_OWNER_WAIT))
-            return await chains.answer(manager, request)
         layer = get_channel_layer()
-        reply = await layer.new_channel()
-        while time.monotonic() < deadline:
-            await request_chain(user_id, reply, request)
+        reply: str | None = None
+        while (left := deadline - time.monotonic()) > 0:
+            manager = self.get(user_id)
+            if manager is not None:
+                return await here(manager, left)
+            if reply is None:
+                reply = await layer.new_channel()
+            await ask(reply, left)
             try:
-                # a fetch may wait for the broker: ask again only after a long silence
-                async with asyncio.timeout(min(CHAIN_REASK, max(0.0, deadline - time.monotonic()))):
+                async with asyncio.timeout(min(reask, left)):
                     message = await layer.receive(reply)
-                return int(message["status"]), orjson.loads(message["text"])
             except TimeoutError:
-                manager = self.get(user_id)
-                if manager is not None:  # we became the owner meanwhile
-                    return await chains.answer(manager, request)
-        return 504, {"error": "the stream did not answer in time; try again", "code": "timeout"}
+                continue
+            return read(message)
+        return None
+
+    async def snapshot(
+        self, user_id: int, symbols: list[str], within: float
+    ) -> dict[str, Any] | None:
+        """A snapshot for a page view: from the local manager, or asked of the owner."""
+
+        async def here(manager: UserStreamManager, left: float) -> dict[str, Any]:
+            await manager.wait_ready(within=left)
+            return manager.snapshot(symbols)
+
+        return await self.at_owner(
+            user_id,
+            here=here,
+            ask=lambda reply, _left: request_snapshot(user_id, reply, symbols),
+            read=lambda message: orjson.loads(message["text"]),
+            within=within,
+            reask=SNAPSHOT_REASK,
+        )
+
+    async def chain(
+        self, user_id: int, request: dict[str, Any], within: float
+    ) -> tuple[int, dict[str, Any]]:
+        """An option chain (or its expirations) built at the user's owner: here, or asked
+        over the layer (`chain.request`); (HTTP status, body). 504 when nobody answers."""
+
+        async def here(manager: UserStreamManager, left: float) -> tuple[int, dict[str, Any]]:
+            await manager.wait_ready(within=min(left, PAGE_OWNER_WAIT))
+            return await chains.answer(manager, request)
+
+        answer = await self.at_owner(
+            user_id,
+            here=here,
+            ask=lambda reply, _left: request_chain(user_id, reply, request),
+            read=lambda message: (int(message["status"]), orjson.loads(message["text"])),
+            within=within,
+            # a fetch may wait for the broker: ask again only after a long silence
+            reask=CHAIN_REASK,
+        )
+        if answer is None:
+            return 504, {"error": "the stream did not answer in time; try again", "code": "timeout"}
+        return answer
 
     # -- after Redis trouble ---------------------------------------------------------------
     async def _recover(self, reason: str, restarted: bool) -> None:
