@@ -709,10 +709,7 @@ class TradierAdapter(SupervisedAdapter):
                 "rate_limited", "Tradier's rate limit is used up for now", round(exc.retry_in, 1)
             ) from exc
         try:
-            async with TradierClient(
-                access_token=self._token, api_url=self.api_url, max_retries=0
-            ) as client:
-                return await client.get(path, params)
+            return await self._get(path, params)
         except BrokerHTTPError as exc:
             if exc.status == 429:
                 raise HistoryError(
