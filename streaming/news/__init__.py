@@ -1,0 +1,1 @@
+"""Market news: provider adapters feed the store; pages, frames and the SSE stream read it."""
