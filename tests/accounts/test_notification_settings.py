@@ -4,6 +4,7 @@ bad input → 400 JSON, nothing stored), and the dashboard embedding them at loa
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -113,3 +114,22 @@ def test_anonymous_csrf_methods_and_tokens(trader):
     )
     assert (response.status_code, response.json()) == (403, {"error": "token_read_only"})
     assert NotificationSettings.objects.get().sound is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(client, trader):
+    """No request at load: the page carries the stored settings (JSON and the boxes)."""
+    put(client, {"fills": False, "sound": True})
+    html = client.get("/").content.decode()
+    (embedded,) = re.findall(
+        r'<script id="notification-settings" type="application/json">([^<]*)</script>', html
+    )
+    assert json.loads(embedded) == {**DEFAULTS, "fills": False, "sound": True}
+    boxes = dict(re.findall(r'<input type="checkbox" name="(\w+)"( checked)?>', html))
+    assert boxes == {
+        "fills": "",
+        "rejections": " checked",
+        "alerts": " checked",
+        "desktop": " checked",
+        "sound": " checked",
+    }
