@@ -2,7 +2,8 @@
 is disconnected (at tastytrade and at Alpaca) notify after the resume, exactly once (one
 desktop notification, one toast each), a reload does not repeat them, two tabs of one
 browser raise one desktop notification per fill; desktop permission is asked for only on
-the button's click; a user who turns fills off gets none.
+the button's click; a user who turns fills off gets none; and (the stream faked) a
+partial fill, a rejection and a triggered alert each raise a toast, history and a beep.
 
 Desktop notifications are observed by wrapping `window.Notification` in an init script
 that records each call and then calls the real constructor (the permission is granted to
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
+from tests.browser.fake_stream import FakeStream, account_frame, link, snapshot
 from tests.browser.test_dashboard import ARTIFACTS, log_in
 from tests.support.wait import poll_until
 
@@ -343,3 +345,106 @@ def test_permission_only_on_click_and_fills_off_notify_nothing(
         control.close()
         context.close()
     assert restored["fills"] is True
+
+
+def test_partial_fill_rejection_and_alert_frames_on_the_page(page: Page, browser_app):
+    """The stream faked (tests/browser/fake_stream.py): a partial fill, a rejected order and
+    a triggered price alert (the alerts' account-class frame) each raise a toast, a history
+    entry and, with sound on, a beep; the browser's record claims each key once."""
+    fake = FakeStream(page)
+    page.add_init_script(RECORD_NOTIFICATIONS)
+    log_in(page, browser_app.url)
+    now = fake.now_ms()
+    live = {
+        "id": "501",
+        "status": "Live",
+        "order_type": "Limit",
+        "price": 99.5,
+        "underlying": "XLF",
+        "legs": [{"symbol": "XLF", "action": "Buy to Open", "quantity": 200, "fills": []}],
+        "link": 1,
+        "account": "T1",
+        "updated_at": now,
+    }
+    fake.go_live(snapshot(now, epoch="E1", seq=5, links=[link(1, now)], orders=[live]), n=1)
+    page.click("#notify-bell")
+    with page.expect_response("**/api/notifications/settings"):
+        page.locator("#notify-settings input[name=sound]").check()
+    page.click("#notify-bell")  # closed again: the count shows what arrived meanwhile
+
+    partial = {
+        **live,
+        "status": "Partially Filled",
+        "legs": [
+            {
+                **live["legs"][0],
+                "fills": [{"id": "501:80", "quantity": 80, "price": 99.5, "at": now}],
+            }
+        ],
+    }
+    rejected = {
+        **live,
+        "id": "502",
+        "status": "Rejected",
+        "reject_reason": "Insufficient buying power",
+    }
+    trigger = {
+        "id": 9001,
+        "alert_id": 12,
+        "symbol": "SPY",
+        "condition": "above",
+        "level": 600,
+        "price": 600.25,
+        "at": now,
+        "message": "SPY rose above 600.00 (600.25).",
+        "rearm": False,
+    }
+    alert_frame = {
+        "type": "alert",
+        "epoch": "E1",
+        "seq": 8,
+        "t": now,
+        "simulated": True,
+        "account": "",
+        "link": 0,
+        "alert": trigger,
+    }
+    fake.send(
+        account_frame("order", "E1", 6, "T1", 1, partial, now),
+        account_frame("order", "E1", 7, "T1", 1, rejected, now),
+        alert_frame,
+    )
+    expect(page.locator("#notify-toasts .toast")).to_have_count(3)
+    expect(page.locator("#notify-count")).to_have_text("3")
+    raised = page.evaluate(RAISED)
+    assert [(h["key"], h["title"], h["body"]) for h in raised["history"]] == [
+        ("alert:9001", "Alert: SPY", "SPY rose above 600.00 (600.25)."),
+        (
+            "rejected:1:502",
+            "Order rejected: XLF",
+            "Buy to Open 200 XLF, Limit 99.50 · account T1: Insufficient buying power",
+        ),
+        (
+            "fill:1:501:501:80",
+            "Partial fill: XLF",
+            "Buy to Open 80 XLF @ 99.50 (80 of 200) · account T1",
+        ),
+    ]
+    assert raised["permission"] == "default" and raised["desktop"] == []  # never asked
+    assert page.evaluate("() => window.__permissionAsked") == 0
+    page.wait_for_function("() => window.streamdesk.notifications().beeps === 3")
+    record = json.loads(page.evaluate("() => localStorage.getItem('streamdesk.notified.demo')"))
+    assert {"alert:9001", "rejected:1:502", "fill:1:501:501:80"} <= set(record)
+    # a replayed frame adds nothing (the next alert, sent after it, is the barrier)
+    fake.send(
+        account_frame("order", "E1", 7, "T1", 1, rejected, now),
+        {**alert_frame, "seq": 9, "alert": {**trigger, "id": 9002}},
+    )
+    expect(page.locator("#notify-count")).to_have_text("4")
+    keys = [h["key"] for h in page.evaluate(RAISED)["history"]]
+    assert keys == ["alert:9002", "alert:9001", "rejected:1:502", "fill:1:501:501:80"]
+    page.click("#notify-bell")
+    with page.expect_response("**/api/notifications/settings") as saved:
+        page.locator("#notify-settings input[name=sound]").uncheck()
+    assert saved.value.json()["sound"] is False
+    assert page.errors == []  # type: ignore[attr-defined]
