@@ -157,3 +157,29 @@ class ApiToken(models.Model):
         if self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class NotificationSettings(models.Model):
+    """Which events notify one user, and how (docs/streaming-contract.md "Notifications").
+
+    The browser raises the notifications itself (static/js/stream/notify.js); these are
+    kept here so they follow the trader to every browser. A user without a row has the
+    defaults (`accounts.notification_settings.DEFAULTS`).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    fills = models.BooleanField(default=True, help_text="Fills and partial fills notify.")
+    rejections = models.BooleanField(default=True, help_text="Rejected orders notify.")
+    alerts = models.BooleanField(default=True, help_text="Triggered price alerts notify.")
+    desktop = models.BooleanField(default=True, help_text="Raise desktop notifications.")
+    sound = models.BooleanField(default=False, help_text="Beep with each notification.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "notification settings"
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of user {self.user_id}"

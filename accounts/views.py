@@ -1,18 +1,26 @@
 """A user's API tokens page (`/settings/tokens`): list, create (the secret shown once),
-revoke. Thin: the work is accounts/tokens.py."""
+revoke; and their notification settings' API. Thin: the work is accounts/tokens.py and
+accounts/notification_settings.py."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import ApiTokenCreateForm
 from accounts.models import ApiToken
+from accounts.notification_settings import (
+    MAX_SETTINGS_BODY_BYTES,
+    NotificationSettingsError,
+    notification_settings_for,
+    notification_settings_update,
+)
 from accounts.tokens import ApiTokenError, api_token_create, api_token_revoke, api_tokens_for_user
+from streaming.request_body import BodyError, json_body
 
 
 @login_required
@@ -59,3 +67,20 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     if api_token_revoke(token=token, by=request.user):
         messages.success(request, f"“{token.name}” is revoked; its open streams close now.")
     return redirect("api-tokens")
+
+
+@require_http_methods(["GET", "PUT"])
+def notification_settings(request: HttpRequest) -> JsonResponse:
+    """`GET`: the user's notification settings. `PUT` `{"fills": false, …}` (some or all
+    of them, booleans): change them, answer all of them. Session and CSRF like the other
+    APIs; anonymous → 403, a bad body → 400, each as JSON `{"error": …}`."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    if request.method == "GET":
+        return JsonResponse(notification_settings_for(user_id=request.user.pk))
+    try:
+        changes = json_body(request, limit=MAX_SETTINGS_BODY_BYTES)
+        stored = notification_settings_update(user_id=request.user.pk, changes=changes)
+    except (BodyError, NotificationSettingsError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(stored)

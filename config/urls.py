@@ -28,6 +28,11 @@ urlpatterns = [
         accounts.api_token_revoke_view,
         name="api-token-revoke",
     ),
+    path(
+        "api/notifications/settings",
+        accounts.notification_settings,
+        name="api-notification-settings",
+    ),
     path("watchlist", views.watchlist, name="watchlist"),
     path("market", overview_views.market, name="market"),
     path("market/symbols", overview_views.market_symbols, name="market-symbols"),

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from accounts.notification_settings import notification_settings_for
+
 from . import owner_rpc, validation
 from .chains import chain_links
 from .models import Watchlist
@@ -104,6 +106,10 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context = await live_page_context(user.id)
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
+    # embedded for static/js/stream/render-notifications.js (no request at load)
+    context["notification_settings"] = await database_sync_to_async(notification_settings_for)(
+        user_id=user.id
+    )
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 

@@ -24,6 +24,7 @@ import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
 import { createChainView } from './render-chain.js';
+import { createNotifications } from './render-notifications.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain');
 if (root) start(root);
@@ -77,6 +78,12 @@ function start(root) {
     silentMs: () => Date.now() - clock.lastFrameAt,
   });
 
+  // fills, rejections and triggered alerts, derived from each reducer step (notify.js)
+  const notifier = createNotifications(document, window, {
+    user: cfg.user,
+    message: (text, kind) => renderer.message(text, kind),
+  });
+
   const transport = createTransport({
     env: {
       WebSocket: window.WebSocket,
@@ -107,7 +114,7 @@ function start(root) {
       frame: receive,
       snapshot(snap) {
         clock.lastFrameAt = Date.now();
-        update(applySnapshot(state, snap, 'poll'));
+        update(applySnapshot(state, snap, 'poll'), snap);
       },
       skew: (ms) => { clock.skew = ms; },
       status: (status) => renderer.connection(status),
@@ -128,12 +135,13 @@ function start(root) {
       const serverTime = num(frame.server_time);
       if (serverTime !== null) clock.skew = serverTime - Date.now();
     }
-    update(applyFrame(state, frame));
+    update(applyFrame(state, frame), frame);
   }
 
-  /** Take the reducer's next state, then do what it asked. */
-  function update(next) {
+  /** Take the reducer's next state (made by `frame`), then do what it asked. */
+  function update(next, frame) {
     const [s, effects] = takeEffects(next);
+    if (notifier) notifier.observe(state, s, frame);
     if (s === state) return;
     state = s;
     renderer.position(state);
@@ -246,6 +254,8 @@ function start(root) {
     },
     /** The chart page's chart: its data read back from the library (render-chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
+    /** What the notifications raised here (render-notifications.js), or null without a bell. */
+    notifications: () => (notifier ? notifier.snapshot() : null),
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
     subscribe(symbols) {
@@ -277,6 +287,7 @@ function start(root) {
   };
   const initial = readJSON('snapshot');
   if (initial) state = applySnapshot(state, initial, 'page');
+  if (initial && notifier) notifier.seed(initial);
   // the user's watchlist: the snapshot's `{symbols, version}`, else the page's plain list
   if (!initial || initial.watchlist === undefined) state = adoptWatchlist(state, readJSON('watchlist'), true);
   // the overview's symbols stream as this tab's own (the `subscribe` message, sent on every new socket)

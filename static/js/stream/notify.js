@@ -1,0 +1,212 @@
+/*
+ * Notifications as pure functions (docs/streaming-contract.md "Notifications"): which
+ * events a step of the reducer made (a fill, a partial fill, a rejected order, a triggered
+ * price alert), each with a key that names it for ever; whether this browser already
+ * raised it (a bounded record in localStorage, injected); the user's settings; the text.
+ *
+ * Events are derived from the state before and after a frame, not from the frame alone:
+ * a fill replayed after `resumed`, held until a snapshot, or first seen in a resync
+ * snapshot is found the same way, and what the tab already knew is never news.
+ * No DOM, no timers, no clock (render-notifications.js does those).
+ */
+import { num } from './contract.js';
+import { fmt } from './format.js';
+
+export const DEFAULT_SETTINGS = Object.freeze({ fills: true, rejections: true, alerts: true, desktop: true, sound: false });
+export const HISTORY_SIZE = 50; // notifications listed in the panel
+export const NOTIFIED_MAX = 500; // keys kept in the "already raised" record
+export const NOTIFIED_TTL_MS = 7 * 24 * 3600 * 1000;
+const SEEN_ALERTS_MAX = 500; // trigger ids this tab remembers (a snapshot lists at most 50)
+
+/** Which setting turns each kind of event on. */
+const SETTING_OF = { fill: 'fills', rejected: 'rejections', alert: 'alerts' };
+
+// ------------------------------------------------------------------ deriving events
+
+/** What the tab remembers beyond the reducer's state: the trigger ids it has seen. */
+export function createTracker() {
+  return { alerts: new Set() };
+}
+
+/** The tracker knowing a snapshot's triggers (the page's own: its baseline, no events). */
+export function seedTracker(tracker, snap) {
+  const ids = triggersOf(snap).map((a) => String(a.id));
+  if (ids.every((id) => tracker.alerts.has(id))) return tracker;
+  return { ...tracker, alerts: bounded(new Set([...tracker.alerts, ...ids])) };
+}
+
+/**
+ * The events of one reducer step `prev` → `next`, made by `frame` (or a polled snapshot):
+ * `{tracker, events}`. Orders are compared with the tab's previous copy; a tab that held no
+ * stream position yet (a page rendered without an epoch) takes this step as its baseline.
+ */
+export function deriveEvents(tracker, prev, next, frame) {
+  const events = [];
+  const knew = prev.epoch !== null && prev.epoch !== undefined;
+  if (knew && next.orders !== prev.orders) {
+    for (const [key, o] of next.orders) {
+      const old = prev.orders.get(key);
+      if (old !== o) events.push(...orderEvents(old, o));
+    }
+  }
+  let t = tracker;
+  if (frame && frame.type === 'alert' && frame.alert && frame.alert.id !== undefined && frame.alert.id !== null) {
+    const id = String(frame.alert.id);
+    if (!t.alerts.has(id)) {
+      t = { ...t, alerts: bounded(new Set(t.alerts).add(id)) };
+      events.push(alertEvent(frame.alert));
+    }
+  } else if (frame && frame.type === 'snapshot') {
+    const fresh = triggersOf(frame).filter((a) => !t.alerts.has(String(a.id)));
+    if (fresh.length) {
+      t = seedTracker(t, frame);
+      if (knew) events.push(...fresh.reverse().map(alertEvent)); // oldest first
+    }
+  }
+  return { tracker: t, events };
+}
+
+/** The events between the tab's copy of an order (`old`, or undefined) and its new one. */
+export function orderEvents(old, o) {
+  const events = [];
+  const key = o._key ?? String(o.id);
+  const base = {
+    orderKey: key,
+    orderId: String(o.id),
+    link: o.link ?? (key.includes(':') ? key.slice(0, key.indexOf(':')) : null),
+    account: o._account ?? o.account ?? null,
+    underlying: o.underlying ?? null,
+    status: o.status ?? null,
+  };
+  if (base.link !== null) base.link = String(base.link);
+  const seen = new Set();
+  for (const leg of legsOf(old)) for (const f of fillsOf(leg)) seen.add(fillId(f));
+  legsOf(o).forEach((leg) => {
+    const legQty = num(leg.quantity);
+    let filled = 0;
+    for (const f of fillsOf(leg)) {
+      filled += num(f.quantity) ?? 0;
+      const id = fillId(f);
+      if (id === null || seen.has(id)) continue;
+      const partial = legQty !== null && legQty > 0 ? filled < legQty : o.status !== 'Filled';
+      events.push({
+        ...base, kind: 'fill', key: `fill:${key}:${id}`, partial,
+        symbol: leg.symbol ?? base.underlying, action: leg.action ?? '', quantity: num(f.quantity),
+        price: num(f.price), filled, of: legQty, at: f.at ?? null,
+      });
+    }
+  });
+  if (o.status === 'Rejected' && (!old || old.status !== 'Rejected')) {
+    events.push({
+      ...base, kind: 'rejected', key: `rejected:${key}`, reason: o.reject_reason ?? o.reason ?? null,
+      orderType: o.order_type ?? null, price: num(o.price),
+      legs: legsOf(o).map((l) => ({ action: l.action ?? '', quantity: num(l.quantity), symbol: l.symbol ?? '' })),
+    });
+  }
+  return events;
+}
+
+function alertEvent(a) {
+  return {
+    kind: 'alert', key: `alert:${a.id}`, triggerId: String(a.id), alertId: a.alert_id ?? null,
+    symbol: a.symbol ?? '', price: num(a.price), level: num(a.level), condition: a.condition ?? null,
+    message: typeof a.message === 'string' ? a.message : '', at: num(a.at),
+  };
+}
+
+const legsOf = (o) => (o && Array.isArray(o.legs) ? o.legs.filter((l) => l && typeof l === 'object') : []);
+const fillsOf = (leg) => (Array.isArray(leg.fills) ? leg.fills.filter((f) => f && typeof f === 'object') : []);
+const fillId = (f) => (f.id === undefined || f.id === null ? null : String(f.id));
+const triggersOf = (snap) => (snap && Array.isArray(snap.alert_triggers)
+  ? snap.alert_triggers.filter((a) => a && a.id !== undefined && a.id !== null) : []);
+
+/** The newest SEEN_ALERTS_MAX of a set (insertion order). */
+function bounded(set) {
+  return set.size <= SEEN_ALERTS_MAX ? set : new Set([...set].slice(-SEEN_ALERTS_MAX));
+}
+
+// ------------------------------------------------------------------ once per browser
+
+/**
+ * Claim `key` for this browser (localStorage-like `storage`, one record per user): true
+ * when nobody raised it yet (now it is recorded), false when a tab or an earlier page
+ * already did. The record keeps the newest NOTIFIED_MAX keys younger than NOTIFIED_TTL_MS.
+ * Storage that fails claims (a notification twice beats none). Atomic across tabs only
+ * under a lock: render-notifications.js holds a Web Lock around it.
+ */
+export function claim(storage, user, key, now) {
+  if (!storage) return true;
+  const name = `streamdesk.notified.${user}`;
+  let record = {};
+  try {
+    const parsed = JSON.parse(storage.getItem(name) || '{}');
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) record = parsed;
+  } catch (e) {
+    record = {};
+  }
+  if (typeof record[key] === 'number' && now - record[key] < NOTIFIED_TTL_MS) return false;
+  const kept = Object.entries(record).filter(([k, at]) => k !== key && typeof at === 'number' && now - at < NOTIFIED_TTL_MS);
+  kept.sort((a, b) => a[1] - b[1]);
+  const next = Object.fromEntries([...kept.slice(-(NOTIFIED_MAX - 1)), [key, now]]);
+  try {
+    storage.setItem(name, JSON.stringify(next));
+  } catch (e) {
+    // full or denied: raise it anyway
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ settings
+
+/** The settings from anything (the page's JSON, a PUT's answer): booleans only, defaults else. */
+export function settingsOf(raw) {
+  const s = { ...DEFAULT_SETTINGS };
+  if (raw && typeof raw === 'object') for (const k of Object.keys(s)) if (typeof raw[k] === 'boolean') s[k] = raw[k];
+  return s;
+}
+
+/** Whether the user wants this kind of event raised at all. */
+export function wanted(event, settings) {
+  const name = SETTING_OF[event.kind];
+  return !!name && settings[name] === true;
+}
+
+// ------------------------------------------------------------------ words, history
+
+/** `{title, body}` of an event, for the desktop notification and the toast. */
+export function notificationText(e) {
+  const acct = e.account ? ` · account ${e.account}` : '';
+  if (e.kind === 'fill') {
+    const progress = e.of !== null && e.of !== undefined ? ` (${fmt.qty(e.filled)} of ${fmt.qty(e.of)})` : '';
+    return {
+      title: `${e.partial ? 'Partial fill' : 'Filled'}: ${e.underlying || e.symbol}`,
+      body: `${e.action} ${fmt.qty(e.quantity)} ${e.symbol} @ ${fmt.money(e.price)}${progress}${acct}`.trim(),
+    };
+  }
+  if (e.kind === 'rejected') {
+    const legs = e.legs.map((l) => `${l.action} ${fmt.qty(l.quantity)} ${l.symbol}`.trim()).join(', ');
+    const type = [e.orderType, e.price !== null ? fmt.money(e.price) : null].filter(Boolean).join(' ');
+    return {
+      title: `Order rejected: ${e.underlying || (e.legs[0] && e.legs[0].symbol) || e.orderId}`,
+      body: `${[legs, type].filter(Boolean).join(', ')}${acct}${e.reason ? `: ${e.reason}` : ''}`,
+    };
+  }
+  if (e.kind === 'alert') {
+    return { title: `Alert: ${e.symbol}`, body: e.message || `${e.symbol} at ${fmt.price(e.price)}` };
+  }
+  return { title: 'Notification', body: '' };
+}
+
+/** The history with `item` first, at most `max` long. */
+export function addToHistory(history, item, max = HISTORY_SIZE) {
+  return [item, ...history].slice(0, max);
+}
+
+/** "just now", "12 s ago", "3 min ago", "2 h ago". */
+export function ageText(at, now) {
+  const ms = Math.max(0, now - at);
+  if (ms < 1000) return 'just now';
+  if (ms < 120000) return `${Math.round(ms / 1000)} s ago`;
+  if (ms < 7200000) return `${Math.round(ms / 60000)} min ago`;
+  return `${Math.round(ms / 3600000)} h ago`;
+}
