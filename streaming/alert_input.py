@@ -50,9 +50,7 @@ def clean_symbol(raw: Any) -> str:
 
 def clean_condition(raw: Any) -> str:
     if raw not in CONDITIONS:
-        raise AlertInputError(
-            "bad_condition", f"condition must be one of {', '.join(CONDITIONS)}"
-        )
+        raise AlertInputError("bad_condition", f"condition must be one of {', '.join(CONDITIONS)}")
     return raw
 
 
@@ -67,7 +65,9 @@ def clean_level(raw: Any, condition: str) -> Decimal:
     try:
         level = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise AlertInputError("bad_level", f"{what} must be a number, not {str(raw)[:20]!r}") from None
+        raise AlertInputError(
+            "bad_level", f"{what} must be a number, not {str(raw)[:20]!r}"
+        ) from None
     if not level.is_finite():
         raise AlertInputError("bad_level", f"{what} must be a finite number (not NaN or Infinity)")
     if level <= 0:
@@ -109,7 +109,9 @@ def clean_flag(raw: Any, name: str) -> bool:
     return raw
 
 
-def clean_alert(data: Any, *, now: dt.datetime, partial: dict[str, Any] | None = None) -> dict[str, Any]:
+def clean_alert(
+    data: Any, *, now: dt.datetime, partial: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The model fields to save from a create (`partial` None) or an edit of `partial`
     (the alert's current symbol/condition/level: a new condition re-checks the level)."""
     if not isinstance(data, dict):

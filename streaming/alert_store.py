@@ -73,7 +73,9 @@ def _not_expired(now: dt.datetime) -> Q:
 
 
 # -- the user's alerts (views) ---------------------------------------------------------------
-def alerts_for(user_id: int, *, active_only: bool = False, limit: int = MAX_KEPT_ALERTS) -> list[Alert]:
+def alerts_for(
+    user_id: int, *, active_only: bool = False, limit: int = MAX_KEPT_ALERTS
+) -> list[Alert]:
     rows = Alert.objects.filter(user_id=user_id)
     if active_only:
         rows = rows.filter(_not_expired(_now()), active=True)

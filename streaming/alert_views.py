@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from . import alert_store, owner_rpc
+from . import alert_store, alerts, owner_rpc
 from .alert_input import (
     MAX_ACTIVE_ALERTS,
     MAX_ALERT_BODY_BYTES,
@@ -106,6 +106,27 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     return JsonResponse(alert_store.alert_dict(alert))
 
 
+def condition_text(alert: dict[str, Any]) -> str:
+    """As the browser writes it (static/js/stream/alerts.js `conditionText`)."""
+    level = alert["level"]
+    if alert["condition"] in ("above", "below"):
+        return f"{alert['condition']} {alerts.money(level)}"
+    way = "up" if alert["condition"] == "move_up" else "down"
+    return f"{way} {level:.2f}% from the previous close"
+
+
+def _price_text(quote: dict[str, Any] | None) -> str:
+    price = alerts.price_of(quote or {})
+    return "—" if price is None else alerts.money(price)
+
+
+def _utc_text(at_ms: int | None) -> str:
+    """UTC until the browser writes the user's local time."""
+    if at_ms is None:
+        return "never"
+    return dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 @login_required
 async def alerts_page(request: HttpRequest) -> HttpResponse:
     """The alerts page: the list server-rendered (with the last known prices), then live."""
@@ -114,8 +135,19 @@ async def alerts_page(request: HttpRequest) -> HttpResponse:
     listing = await database_sync_to_async(_listing)(user.id)
     symbols = sorted({a["symbol"] for a in listing["alerts"] if a["active"]})
     snapshot, watchlist = await snapshot_for(user.id, extra=symbols)
+    active = [
+        {
+            **a,
+            "condition_text": condition_text(a),
+            "price_text": _price_text(snapshot["quotes"].get(a["symbol"])),
+            "expires_text": _utc_text(a["expires_at"]),
+        }
+        for a in listing["alerts"]
+        if a["active"]
+    ]
     context = {
         **stream_context(snapshot, watchlist),
+        "active": active,
         "alerts": listing["alerts"],
         "triggers": listing["triggers"],
         "limits": LIMITS,

@@ -117,16 +117,20 @@ def money(value: float | Decimal) -> str:
     return f"{number:,.4f}" if abs(number) < 1 else f"{number:,.2f}"
 
 
-def message(symbol: str, condition: str, level: float | Decimal, price: float, pct: float | None) -> str:
+def message(
+    symbol: str, condition: str, level: float | Decimal, price: float, pct: float | None
+) -> str:
     """The trigger's sentence, e.g. "AAPL rose to 201.30, above 200.00"."""
     if condition == ABOVE:
         return f"{symbol} rose to {money(price)}, above {money(level)}"
     if condition == BELOW:
         return f"{symbol} fell to {money(price)}, below {money(level)}"
     moved = "" if pct is None else f"{abs(pct):.2f}% "
-    if condition == MOVE_UP:
-        return f"{symbol} rose {moved}from the previous close to {money(price)}, up {float(level):.2f}% or more"
-    return f"{symbol} fell {moved}from the previous close to {money(price)}, down {float(level):.2f}% or more"
+    way = ("rose", "up") if condition == MOVE_UP else ("fell", "down")
+    return (
+        f"{symbol} {way[0]} {moved}from the previous close to {money(price)}, "
+        f"{way[1]} {float(level):.2f}% or more"
+    )
 
 
 class AlertBook:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import metrics
+from .alert_runner import AlertRunner
 from .brokers.bars import HistoryError
 from .brokers.base import BrokerAdapter
 from .brokers.errors import describe
@@ -38,7 +39,6 @@ from .health import (
     render_status,
     visible,
 )
-from .alert_runner import AlertRunner
 from .outbox import Outbox, PerTickQuotes, QuoteBatch
 from .state import LinkInfo, UserState, merge_values
 from .subscriptions import TAB_TTL, TabSymbols
@@ -153,7 +153,9 @@ class UserStreamManager:
         if self._on_link_state is not None:
             self._tasks.append(asyncio.create_task(self._recorder(), name=f"rec-{self.user_id}"))
         if self.alerts is not None:
-            self._tasks.append(asyncio.create_task(self.alerts.run(), name=f"alerts-{self.user_id}"))
+            self._tasks.append(
+                asyncio.create_task(self.alerts.run(), name=f"alerts-{self.user_id}")
+            )
         for link_id, adapter in self.adapters.items():
             name = f"adapter-{self.user_id}-{link_id}"
             self._tasks.append(asyncio.create_task(adapter.run(self), name=name))

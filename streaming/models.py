@@ -123,9 +123,7 @@ class AlertTrigger(models.Model):
     outlives an edit or a delete. `delivered`: the `alert` frame is in the event log (a
     new owner sends the undelivered ones when it starts)."""
 
-    alert = models.ForeignKey(
-        Alert, on_delete=models.SET_NULL, null=True, related_name="triggers"
-    )
+    alert = models.ForeignKey(Alert, on_delete=models.SET_NULL, null=True, related_name="triggers")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_triggers"
     )

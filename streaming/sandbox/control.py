@@ -2,8 +2,8 @@
 
 `GET /_sandbox/state` reports live sessions and subscriptions per credential;
 `POST /_sandbox/faults` injects a fault; `DELETE /_sandbox/faults` clears them;
-`POST /_sandbox/config`, `/_sandbox/tick`, `/_sandbox/step`, `/_sandbox/price` and `/_sandbox/orders`
-drive the simulation deterministically. The request and response shapes are
+`POST /_sandbox/config`, `/_sandbox/tick`, `/_sandbox/step`, `/_sandbox/price` and
+`/_sandbox/orders` drive the simulation deterministically. The request and response shapes are
 documented in docs/sandbox.md.
 """
 

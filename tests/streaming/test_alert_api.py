@@ -52,13 +52,21 @@ def client(user, notified) -> Client:
 def send(client: Client, method: str, path: str, body: bytes | dict | None = None):
     data = orjson.dumps(body) if isinstance(body, dict) else body
     return client.generic(
-        method, path, data=data or b"", content_type="application/json",
+        method,
+        path,
+        data=data or b"",
+        content_type="application/json",
         headers={"X-CSRFToken": CSRF},
     )
 
 
 def create(client: Client, **body):
-    return send(client, "POST", "/api/alerts", {"symbol": "AAPL", "condition": "above", "level": 200, **body})
+    return send(
+        client,
+        "POST",
+        "/api/alerts",
+        {"symbol": "AAPL", "condition": "above", "level": 200, **body},
+    )
 
 
 # --------------------------------------------------------------------------- the store
@@ -68,8 +76,14 @@ def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
     once = Alert.objects.create(user=user, symbol="AAPL", condition="above", level=200)
     first = alert_store.fire(once.id, 201.3, AT, None)
     assert first == {
-        "id": first["id"], "alert_id": once.id, "symbol": "AAPL", "condition": "above",
-        "level": 200.0, "price": 201.3, "at": AT, "message": "AAPL rose to 201.30, above 200.00",
+        "id": first["id"],
+        "alert_id": once.id,
+        "symbol": "AAPL",
+        "condition": "above",
+        "level": 200.0,
+        "price": 201.3,
+        "at": AT,
+        "message": "AAPL rose to 201.30, above 200.00",
         "rearm": False,
     }
     assert alert_store.fire(once.id, 202.0, AT + 1, None) is None  # a stale or second owner
@@ -86,7 +100,10 @@ def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
     assert (again.armed, again.active, again.crossings) == (False, True, 2)
     rows = AlertTrigger.objects.filter(alert=again).order_by("crossing")
     assert [(t.crossing, t.delivered) for t in rows] == [(1, False), (2, False)]
-    assert [p["id"] for p in alert_store.undelivered(user.id)] == [first["id"], *[t.id for t in rows]]
+    assert [p["id"] for p in alert_store.undelivered(user.id)] == [
+        first["id"],
+        *[t.id for t in rows],
+    ]
     alert_store.mark_delivered([first["id"], second["id"]])
     assert [p["id"] for p in alert_store.undelivered(user.id)] == [rows[0].id]
 
@@ -95,7 +112,9 @@ def test_expired_or_deleted_alerts_never_fire_and_history_survives_a_delete(user
     import datetime as dt
 
     past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    expired = Alert.objects.create(user=user, symbol="AAPL", condition="above", level=1, expires_at=past)
+    expired = Alert.objects.create(
+        user=user, symbol="AAPL", condition="above", level=1, expires_at=past
+    )
     assert alert_store.fire(expired.id, 5, AT, None) is None
     gone = Alert.objects.create(user=user, symbol="MSFT", condition="above", level=1)
     payload = alert_store.fire(gone.id, 5, AT, None)
@@ -114,11 +133,21 @@ def test_create_list_edit_delete_and_each_write_reaches_the_owner(client, user, 
     made = create(client, rearm=True)
     assert made.status_code == 201, made.content
     alert = made.json()
-    assert {k: alert[k] for k in ("symbol", "condition", "level", "rearm", "active", "armed", "expires_at")} == {
-        "symbol": "AAPL", "condition": "above", "level": 200.0, "rearm": True, "active": True,
-        "armed": True, "expires_at": None,
+    assert {
+        k: alert[k]
+        for k in ("symbol", "condition", "level", "rearm", "active", "armed", "expires_at")
+    } == {
+        "symbol": "AAPL",
+        "condition": "above",
+        "level": 200.0,
+        "rearm": True,
+        "active": True,
+        "armed": True,
+        "expires_at": None,
     }
-    edited = send(client, "PATCH", f"/api/alerts/{alert['id']}", {"level": "201.5", "symbol": "msft"})
+    edited = send(
+        client, "PATCH", f"/api/alerts/{alert['id']}", {"level": "201.5", "symbol": "msft"}
+    )
     assert edited.status_code == 200
     assert (edited.json()["level"], edited.json()["symbol"]) == (201.5, "MSFT")
     # a new condition checks the kept level: 201.5 % is no move
@@ -139,19 +168,47 @@ def test_create_list_edit_delete_and_each_write_reaches_the_owner(client, user, 
         ({"level": -5}, "bad_level", "the price must be greater than 0"),
         ({"level": 0}, "bad_level", "the price must be greater than 0"),
         ({"level": "NaN"}, "bad_level", "the price must be a finite number (not NaN or Infinity)"),
-        ({"level": "Infinity"}, "bad_level", "the price must be a finite number (not NaN or Infinity)"),
+        (
+            {"level": "Infinity"},
+            "bad_level",
+            "the price must be a finite number (not NaN or Infinity)",
+        ),
         ({"level": 1e7}, "bad_level", "the price must be at most 1,000,000"),
         ({"level": "12.34567"}, "bad_level", "the price can have at most 4 decimals"),
         ({"level": True}, "bad_level", "the price must be a number"),
         ({"condition": "move_down", "level": 150}, "bad_level", "the % move must be at most 100%"),
-        ({"condition": "sideways"}, "bad_condition", "condition must be one of above, below, move_up, move_down"),
-        ({"symbol": "$$$"}, "bad_symbol", "not a valid symbol: '$$$' (a ticker like AAPL, an option or a future)"),
-        ({"symbol": "ÄAPL"}, "bad_symbol", "not a valid symbol: 'ÄAPL' (a ticker like AAPL, an option or a future)"),
-        ({"expires_at": "tomorrow"}, "bad_expiry", "expires_at is not a time: 'tomorrow' (e.g. 2026-12-01T15:30:00Z)"),
-        ({"expires_at": "2030-01-01T10:00:00"}, "bad_expiry", "expires_at must include a time zone (Z or +hh:mm)"),
+        (
+            {"condition": "sideways"},
+            "bad_condition",
+            "condition must be one of above, below, move_up, move_down",
+        ),
+        (
+            {"symbol": "$$$"},
+            "bad_symbol",
+            "not a valid symbol: '$$$' (a ticker like AAPL, an option or a future)",
+        ),
+        (
+            {"symbol": "ÄAPL"},
+            "bad_symbol",
+            "not a valid symbol: 'ÄAPL' (a ticker like AAPL, an option or a future)",
+        ),
+        (
+            {"expires_at": "tomorrow"},
+            "bad_expiry",
+            "expires_at is not a time: 'tomorrow' (e.g. 2026-12-01T15:30:00Z)",
+        ),
+        (
+            {"expires_at": "2030-01-01T10:00:00"},
+            "bad_expiry",
+            "expires_at must include a time zone (Z or +hh:mm)",
+        ),
         ({"expires_at": "2020-01-01T10:00:00Z"}, "bad_expiry", "expires_at is in the past"),
         ({"rearm": "yes"}, "bad_body", "rearm must be true or false"),
-        ({"colour": "red"}, "bad_body", "unknown field 'colour' (allowed: active, condition, expires_at, level, rearm, symbol)"),
+        (
+            {"colour": "red"},
+            "bad_body",
+            "unknown field 'colour' (allowed: active, condition, expires_at, level, rearm, symbol)",
+        ),
     ],
 )
 def test_bad_input_is_a_400_with_a_sentence(client, body, code, error):
@@ -162,14 +219,17 @@ def test_bad_input_is_a_400_with_a_sentence(client, body, code, error):
 
 def test_bad_bodies(client):
     assert send(client, "POST", "/api/alerts", b"x" * 5000).json() == {
-        "error": "the body is limited to 4096 bytes", "code": "bad_body"
+        "error": "the body is limited to 4096 bytes",
+        "code": "bad_body",
     }
     assert send(client, "POST", "/api/alerts", b"{nope").json()["code"] == "bad_body"
     assert send(client, "POST", "/api/alerts", b"[1]").json() == {
-        "error": "the body must be a JSON object", "code": "bad_body"
+        "error": "the body must be a JSON object",
+        "code": "bad_body",
     }
     assert send(client, "POST", "/api/alerts", {"symbol": "AAPL"}).json() == {
-        "error": "condition is required", "code": "bad_body"
+        "error": "condition is required",
+        "code": "bad_body",
     }
     assert send(client, "PATCH", "/api/alerts/999999", {"level": 1}).status_code == 404
     anonymous = Client()

@@ -95,13 +95,23 @@ async def test_crossings_fire_once_each_as_numbered_frames_and_survive_a_restart
         await manager.stop()
     first, second, third = (f["alert"] for f in alerts())
     assert first["message"] == f"NFLX rose to {first['price']:.2f}, above 150.00"
-    assert (first["alert_id"], second["alert_id"], third["alert_id"]) == (once.id, again.id, again.id)
+    assert (first["alert_id"], second["alert_id"], third["alert_id"]) == (
+        once.id,
+        again.id,
+        again.id,
+    )
     assert [round(second["price"]), round(third["price"])] == [80, 85]
     assert {f["account"] for f in alerts()} == {""} and {f["link"] for f in alerts()} == {0}
     seqs = [f["seq"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]
     assert seqs == list(range(1, len(seqs) + 1))  # one numbering with the account frames
-    logged = [orjson.loads(text) for text in await log.since(user.id, Position(alerts()[0]["epoch"], 0))]
-    assert [f["alert"]["id"] for f in logged if f["type"] == "alert"] == [first["id"], second["id"], third["id"]]
+    logged = [
+        orjson.loads(text) for text in await log.since(user.id, Position(alerts()[0]["epoch"], 0))
+    ]
+    assert [f["alert"]["id"] for f in logged if f["type"] == "alert"] == [
+        first["id"],
+        second["id"],
+        third["id"],
+    ]
     assert [t["id"] for t in snapshot["alert_triggers"]] == [third["id"], second["id"], first["id"]]
     assert [a["id"] for a in snapshot["alerts"]] == [again.id]  # the once alert is done
     rows = await database_sync_to_async(

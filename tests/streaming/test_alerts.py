@@ -91,7 +91,9 @@ def test_an_expired_alert_never_fires_and_leaves_the_book():
 
 
 def test_messages_say_what_happened():
-    assert message("AAPL", "above", Decimal("200"), 201.3, None) == "AAPL rose to 201.30, above 200.00"
+    assert (
+        message("AAPL", "above", Decimal("200"), 201.3, None) == "AAPL rose to 201.30, above 200.00"
+    )
     assert message("F", "below", 0.5, 0.4812, None) == "F fell to 0.4812, below 0.5000"
     assert (
         message("SPY", "move_down", Decimal("3"), 582.1, -3.25)
