@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RELOAD = "reload"
+#: After database trouble the alerts are read again this long after (seconds, doubling
+#: up to RETRY_CAP): the book's copy then matches the store again, and a trigger whose
+#: write failed fires on the next quote (the store's compare-and-set keeps it once).
+RETRY_FIRST = 1.0
+RETRY_CAP = 30.0
 
 
 class AlertRunner:
@@ -56,10 +61,25 @@ class AlertRunner:
 
     # -- the worker ------------------------------------------------------------------------
     async def run(self) -> None:
-        await self._reload()
-        self.manager.state.set_alert_triggers(await self.store.recent())
-        self.loaded.set()
-        await self._deliver_undelivered()
+        """Load (retried while the database is away), then take the work in order."""
+        retry = RETRY_FIRST
+        while True:
+            try:
+                await self._reload()
+                self.manager.state.set_alert_triggers(await self.store.recent())
+                self.loaded.set()
+                await self._deliver_undelivered()
+                break
+            except Exception as exc:
+                log.warning(
+                    "user %s: alerts not loaded (%s); again in %.0f s",
+                    self.manager.user_id,
+                    exc,
+                    retry,
+                )
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, RETRY_CAP)
+        retry = RETRY_FIRST
         while True:
             item = await self._work.get()
             try:
@@ -70,10 +90,16 @@ class AlertRunner:
                     await self._apply(item)
                 if self._reload_wanted and self._work.empty():
                     await self._reload()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("user %s: alert work failed", self.manager.user_id)
+                retry = RETRY_FIRST
+            except Exception as exc:
+                log.warning(
+                    "user %s: alert work failed (%s); alerts read again in %.0f s",
+                    self.manager.user_id,
+                    exc,
+                    retry,
+                )
+                asyncio.get_running_loop().call_later(retry, self.reload)
+                retry = min(retry * 2, RETRY_CAP)
 
     async def _reload(self) -> None:
         self._reload_wanted = False

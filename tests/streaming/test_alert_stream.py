@@ -137,3 +137,43 @@ async def test_crossings_fire_once_each_as_numbered_frames_and_survive_a_restart
     assert [f["alert"] for f in published2.of("alert")] == [lost]
     count = await database_sync_to_async(AlertTrigger.objects.count)()
     assert count == 4
+
+
+class FlakyStore(AlertStore):
+    """The real store, whose first trigger write fails (the database went away)."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(user_id)
+        self.failures = 1
+
+    async def fire(self, alert_id, price, at_ms, pct):
+        if self.failures:
+            self.failures -= 1
+            raise OSError("connection to the database lost")
+        return await super().fire(alert_id, price, at_ms, pct)
+
+
+async def test_a_trigger_whose_write_failed_fires_once_after_the_database_is_back(monkeypatch):
+    monkeypatch.setattr("streaming.alert_runner.RETRY_FIRST", 0.05)
+    user = await database_sync_to_async(get_user_model().objects.create_user)("al2", password="p")
+    await database_sync_to_async(Alert.objects.create)(
+        user=user, symbol="NFLX", condition="above", level=150
+    )
+    published = Published()
+    store = FlakyStore(user.id)
+    manager = UserStreamManager(user.id, links=[], publish=published, alert_store=store)
+    await manager.start()
+    try:
+        await manager.alerts.loaded.wait()
+        manager.quote("NFLX", {"last": 160.0})
+        await wait_until(lambda: store.failures == 0)
+        # the book reads the alert again (still armed in the store): the next quote fires it
+        await wait_until(lambda: all(r.armed for r in manager.alerts.book.rules()))
+        manager.quote("NFLX", {"last": 161.0})
+        await wait_until(lambda: published.of("alert"))
+        manager.quote("NFLX", {"last": 162.0})
+        await asyncio.sleep(0.3)
+    finally:
+        await manager.stop()
+    assert [f["alert"]["price"] for f in published.of("alert")] == [161.0]
+    assert await database_sync_to_async(AlertTrigger.objects.count)() == 1
