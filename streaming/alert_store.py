@@ -41,7 +41,8 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
         "level": float(alert.level),
         "rearm": alert.rearm,
         "expires_at": ms(alert.expires_at),
-        "active": alert.active,
+        # an alert past its expiry is inactive even before the stream marks it so
+        "active": alert.active and (alert.expires_at is None or alert.expires_at > _now()),
         "armed": alert.armed,
         "crossings": alert.crossings,
         "created_at": ms(alert.created_at),
