@@ -7,7 +7,7 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import candles_views, chain_views, overview_views, sse, views
+from streaming import alert_views, candles_views, chain_views, overview_views, sse, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -47,5 +47,9 @@ urlpatterns = [
         chain_views.api_chain_expirations,
         name="api-chain-expirations",
     ),
+    # price alerts (docs/streaming-contract.md "Price alerts")
+    path("alerts", alert_views.alerts_page, name="alerts"),
+    path("api/alerts", alert_views.api_alerts, name="api-alerts"),
+    path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
     path("", views.dashboard, name="home"),
 ]

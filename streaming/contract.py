@@ -81,6 +81,8 @@ class SnapshotFrame(TypedDict):
     links: list[dict[str, Any]]
     watchlist: WatchlistState
     subscriptions: list[str]
+    alerts: list[dict[str, Any]]
+    alert_triggers: list[dict[str, Any]]
     t: int
 
 
@@ -118,6 +120,26 @@ class PositionFrame(_AccountFrame):
 class OrderFrame(_AccountFrame):
     type: Literal["order"]
     order: dict[str, Any]
+
+
+class AlertPayload(TypedDict):
+    id: int
+    alert_id: int | None
+    symbol: str
+    condition: str
+    level: float
+    price: float
+    at: int
+    message: str
+    rearm: bool
+
+
+class AlertFrame(_AccountFrame):
+    """A price alert triggered (docs/streaming-contract.md "Price alerts"): `account` is
+    always "" and `link` 0; clients deduplicate by `alert["id"]`."""
+
+    type: Literal["alert"]
+    alert: AlertPayload
 
 
 class StatusFrame(TypedDict):
@@ -169,6 +191,7 @@ ACCOUNT_FRAMES: dict[str, type] = {
     "positions": PositionsFrame,
     "position": PositionFrame,
     "order": OrderFrame,
+    "alert": AlertFrame,
 }
 ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
 #: Every frame type a client can receive, with its fields.
@@ -240,3 +263,5 @@ class ToOwner:
     #: An option chain (or its expirations) for `reply`: `kind` ("chain"|"expirations"),
     #: `symbol`, `expiration`, `strikes` (docs/streaming-contract.md "Option chains").
     CHAIN_REQUEST = "chain.request"
+    #: The user's price alerts changed (created, edited, deleted): read them again.
+    ALERTS_CHANGED = "alerts.changed"

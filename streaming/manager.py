@@ -18,11 +18,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import metrics
+from .alert_runner import AlertRunner
 from .brokers.bars import HistoryError
 from .brokers.base import BrokerAdapter
 from .brokers.errors import describe
@@ -41,6 +42,9 @@ from .health import (
 from .outbox import Outbox, PerTickQuotes, QuoteBatch
 from .state import LinkInfo, UserState, merge_values
 from .subscriptions import TAB_TTL, TabSymbols
+
+if TYPE_CHECKING:
+    from .alert_store import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,7 @@ class UserStreamManager:
         authorize: Authorize | None = None,
         watchlist: tuple[list[str], int] | None = None,
         quote_stale_after: float = QUOTE_STALE_AFTER,
+        alert_store: AlertStore | None = None,
     ) -> None:
         self.user_id = user_id
         links = list(links)
@@ -125,6 +130,8 @@ class UserStreamManager:
         self._quote_source = choose_quote_source(self.links, self._health, None, user_id)
         for info in self.links.values():
             self.state.link_status[info.id] = self._render_status(info)
+        #: Price alerts (alert_runner.py): checked per quote, stored in the background.
+        self.alerts = AlertRunner(self, alert_store) if alert_store is not None else None
 
     @property
     def simulated(self) -> bool:
@@ -145,6 +152,10 @@ class UserStreamManager:
         self._tasks.append(asyncio.create_task(self._flusher(), name=f"flusher-{self.user_id}"))
         if self._on_link_state is not None:
             self._tasks.append(asyncio.create_task(self._recorder(), name=f"rec-{self.user_id}"))
+        if self.alerts is not None:
+            self._tasks.append(
+                asyncio.create_task(self.alerts.run(), name=f"alerts-{self.user_id}")
+            )
         for link_id, adapter in self.adapters.items():
             name = f"adapter-{self.user_id}-{link_id}"
             self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
@@ -263,9 +274,16 @@ class UserStreamManager:
         self._send({"type": "watchlist", "symbols": self.state.watchlist, "version": version})
 
     def wanted_symbols(self, exclude_tab: str | None = None) -> set[str]:
-        return (
+        wanted = (
             set(self.state.watchlist) | self.tabs.union(exclude_tab) | self.state.position_symbols()
         )
+        if self.alerts is not None:
+            wanted |= self.alerts.symbols()  # active alerts stream while the stream runs
+        return wanted
+
+    def symbols_changed(self) -> None:
+        """Something outside the tabs changed what the stream wants (the alerts)."""
+        self._sync_symbols()
 
     def quote_source(self) -> int | None:
         """The link that streams the user's quotes now (see `health.choose_quote_source`)."""
@@ -296,6 +314,8 @@ class UserStreamManager:
         if self._source_delayed or self.state.quotes.get(symbol, {}).get("delayed"):
             fields["delayed"] = self._source_delayed
         merge_values(self.state.quotes, symbol, fields)
+        if self.alerts is not None:
+            self.alerts.on_quote(symbol, self.state.quotes[symbol])
         frame = self._batch.add_quote(symbol, fields)
         if frame is not None:
             self._send(frame)

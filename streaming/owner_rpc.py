@@ -79,6 +79,11 @@ async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> N
     await to_owner(user_id, message)
 
 
+async def alerts_changed(user_id: int) -> None:
+    """The user's alerts changed: the owner reads them again (evaluation changes at once)."""
+    await to_owner(user_id, {"type": ToOwner.ALERTS_CHANGED})
+
+
 async def request_chain(user_id: int, reply: str, request: dict) -> None:
     """Ask the owner for an option chain; it arrives on `reply` as `chain.reply`."""
     await to_owner(user_id, {"type": ToOwner.CHAIN_REQUEST, "reply": reply, **request})
@@ -149,6 +154,10 @@ class OwnerRpc:
 
     async def watchlist_changed(self, message: Message) -> None:
         self.manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
+
+    async def alerts_changed(self, message: Message) -> None:
+        if self.manager.alerts is not None:
+            self.manager.alerts.reload()
 
     async def snapshot_request(self, message: Message) -> None:
         snapshot = self.manager.snapshot(message.get("symbols") or ())

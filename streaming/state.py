@@ -8,7 +8,7 @@ account event applied here becomes the numbered frame that tabs apply to that sn
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,8 @@ from .eventlog import Position, new_epoch
 
 #: Orders kept in the snapshot (the newest; older ones live at the broker).
 MAX_ORDERS = 200
+#: Alert triggers kept for the snapshot (newest first).
+MAX_ALERT_TRIGGERS = 50
 
 
 @dataclass
@@ -83,6 +85,14 @@ class UserState:
         self.watchlist, self.watchlist_version = watchlist or ([], 0)
         #: The rendered status object of each link (the manager keeps it current).
         self.link_status: dict[int, dict[str, Any]] = {}
+        #: The user's active price alerts (alert_runner.py keeps them current).
+        self.alerts: list[dict[str, Any]] = []
+        #: The newest `alert` payloads, newest first.
+        self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
+
+    def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
+        """The recent triggers as stored (newest first), when the stream starts."""
+        self.alert_triggers = deque(payloads[:MAX_ALERT_TRIGGERS], maxlen=MAX_ALERT_TRIGGERS)
 
     @property
     def simulated(self) -> bool:
@@ -103,6 +113,20 @@ class UserState:
         """Apply one account event and number it: the frame every tab applies next."""
         if kind not in contract.ACCOUNT_FRAMES:
             raise ValueError(f"unknown account event kind {kind!r}")
+        if kind == "alert":  # the user's, not a link's: account "" and link 0
+            if not any(t["id"] == payload["id"] for t in self.alert_triggers):
+                self.alert_triggers.appendleft(payload)
+            self.seq += 1
+            return {
+                "type": "alert",
+                "epoch": self.epoch,
+                "seq": self.seq,
+                "account": "",
+                "link": 0,
+                "alert": payload,
+                "t": now_ms,
+                "simulated": self.simulated,
+            }
         link = self.links[link_id]
         state = self.accounts.setdefault(account, AccountState(account, link))
         if kind == "balance":
@@ -173,6 +197,8 @@ class UserState:
             "links": list(self.link_status.values()),
             "watchlist": {"symbols": self.watchlist, "version": self.watchlist_version},
             "subscriptions": sorted(wanted),
+            "alerts": list(self.alerts),
+            "alert_triggers": list(self.alert_triggers),
             "t": now_ms,
         }
 

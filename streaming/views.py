@@ -68,6 +68,8 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
         "links": [],
         "watchlist": {"symbols": watchlist, "version": 0},
         "subscriptions": watchlist,
+        "alerts": [],
+        "alert_triggers": [],
         "t": int(time.time() * 1000),
     }
 

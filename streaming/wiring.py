@@ -13,6 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from .alert_store import AlertStore
 from .brokers import catalog
 from .brokers.base import BrokerAdapter, StreamConfig
 from .checkpoints import DatabaseCheckpoint
@@ -110,4 +111,5 @@ async def build_manager(
         authorize=authorize,
         watchlist=watchlist,
         quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
+        alert_store=AlertStore(user_id),
     )

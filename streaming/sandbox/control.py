@@ -2,8 +2,8 @@
 
 `GET /_sandbox/state` reports live sessions and subscriptions per credential;
 `POST /_sandbox/faults` injects a fault; `DELETE /_sandbox/faults` clears them;
-`POST /_sandbox/config`, `/_sandbox/tick`, `/_sandbox/step` and `/_sandbox/orders`
-drive the simulation deterministically. The request and response shapes are
+`POST /_sandbox/config`, `/_sandbox/tick`, `/_sandbox/step`, `/_sandbox/price` and
+`/_sandbox/orders` drive the simulation deterministically. The request and response shapes are
 documented in docs/sandbox.md.
 """
 
@@ -22,6 +22,7 @@ from .core.brokerage import AccountEvent, OrderRejected
 from .core.faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
 from .core.records import OrderRequest, PlacedOrder
 from .core.simulation import Simulation
+from .core.symbols import classify
 from .http import is_loopback, json_response
 
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
@@ -241,6 +242,15 @@ async def tick(request: Request, sandbox: Simulation, body: dict[str, Any]) -> A
     return {"changed": len(sandbox.tick(n))}
 
 
+async def set_price(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
+    symbol, price = body.get("symbol"), body.get("price")
+    if not isinstance(symbol, str) or classify(symbol) not in ("equity", "future"):
+        raise ControlError("symbol must be an equity or future symbol")
+    if isinstance(price, bool) or not isinstance(price, int | float) or not 0.01 <= price <= 1e6:
+        raise ControlError("price must be a number from 0.01 to 1000000")
+    return {"changed": len(sandbox.set_price(symbol, float(price)))}
+
+
 async def step(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     events = sandbox.brokerage.step()
     sandbox.publish(events)
@@ -272,6 +282,7 @@ routes = [
     Route("/_sandbox/config", loopback_only(update_config), methods=["POST"]),
     Route("/_sandbox/tick", loopback_only(tick), methods=["POST"]),
     Route("/_sandbox/step", loopback_only(step), methods=["POST"]),
+    Route("/_sandbox/price", loopback_only(set_price), methods=["POST"]),
     Route("/_sandbox/orders", loopback_only(place_order), methods=["POST"]),
     Route("/_sandbox/balances", loopback_only(push_balances), methods=["POST"]),
 ]

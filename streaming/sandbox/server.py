@@ -119,6 +119,10 @@ class SandboxControl:
     def tick(self, n: int = 1) -> dict[str, Any]:
         return self._post("/_sandbox/tick", {"n": n})
 
+    def set_price(self, symbol: str, price: float) -> dict[str, Any]:
+        """Jump an underlying's price (quote and a trade at it); the walk goes on from there."""
+        return self._post("/_sandbox/price", {"symbol": symbol, "price": price})
+
     def step(self) -> dict[str, Any]:
         return self._post("/_sandbox/step", {})
 

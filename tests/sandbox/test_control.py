@@ -90,6 +90,19 @@ def test_ticks_move_the_market(sandbox, control):
     assert control.state()["totals"]["ticks"] >= before + 50
 
 
+def test_a_price_jump_moves_quote_and_last_trade_and_bad_input_is_refused(sandbox, control):
+    """`/_sandbox/price`: the quote is around the new price and the last trade at it."""
+    import httpx
+
+    assert control.set_price("NFLX", 321.5) == {"changed": 1}
+    market = sandbox.sandbox.market
+    assert market.last("NFLX") == 321.5
+    assert abs(market.mid("NFLX") - 321.5) < 0.2
+    for body in ({"symbol": "NFLX", "price": 0}, {"symbol": ".SPY250221C590", "price": 1}):
+        with pytest.raises(httpx.HTTPStatusError):
+            control._post("/_sandbox/price", body)
+
+
 def test_blackout_is_listed_and_ends_by_itself_or_when_lifted(sandbox, control):
     """A blackout shows in the state with its scope and remaining time; `seconds: 0` lifts
     the one with the same scope; an expired one is gone from the list."""

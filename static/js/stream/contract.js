@@ -13,8 +13,11 @@ export function parseFrame(text) {
   return frame && typeof frame === 'object' && typeof frame.type === 'string' ? frame : null;
 }
 
-/** Account frames: `epoch` + `seq`, applied in order, never conflated or dropped. */
-export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order']);
+/** Account frames: `epoch` + `seq`, applied in order, never conflated or dropped
+ *  (`alert`: a price alert triggered; deduplicated by `alert.id`). */
+export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order', 'alert']);
+/** Alert triggers the page keeps (newest first), as the snapshot's `alert_triggers`. */
+export const MAX_ALERT_TRIGGERS = 50;
 
 /** Order statuses after which an order cannot change any more. */
 export const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed']);

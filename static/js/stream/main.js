@@ -17,7 +17,7 @@ import { createRenderer } from './render.js';
 import { createOverviewEditor, createOverviewView } from './render-overview.js';
 import { createSparklines } from './render-sparklines.js';
 import {
-  addExtraSymbols, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
+  addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
   orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
 } from './state.js';
 import { createTransport } from './transport.js';
@@ -25,8 +25,10 @@ import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
 import { createChainView } from './render-chain.js';
 import { createNotifications } from './render-notifications.js';
+import { createAlertsPage } from './alerts-page.js';
+import { createRowMenu } from './alert-menu.js';
 
-  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain');
+  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page');
 if (root) start(root);
 
 function start(root) {
@@ -70,7 +72,11 @@ function start(root) {
   };
   // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
   let chainPage = null;
-  const drawChain = () => { if (chainPage) chainPage.render(state, Date.now() + clock.skew); };
+  const drawChain = () => {
+    if (chainPage) chainPage.render(state, Date.now() + clock.skew);
+    if (alertsPage) alertsPage.render(state); // the /alerts page (alerts-page.js)
+  };
+  let alertsPage = null;
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -227,6 +233,8 @@ function start(root) {
         orders: orderedOrders(state),
         links: Array.from(state.links.values()),
         watchlist: state.watchlist,
+        alerts: state.alerts,
+        alertTriggers: state.alertTriggers,
         extraSymbols: Array.from(state.extraSymbols),
         subscriptions: state.subscriptions,
         newestQuoteT: state.newestQuoteT,
@@ -331,6 +339,28 @@ function start(root) {
     const chainSyms = chainPage.start(readJSON('chain-data'), readJSON('chain-error'));
     state = addExtraSymbols(state, chainSyms.map(normalizeSymbol).filter(Boolean)).state;
     window.streamdesk.chain = () => chainPage.streamed();
+  }
+  // price alerts: the /alerts page, and the dashboard rows' "Alert…" menu
+  if (root.id === 'alerts-page') {
+    state = adoptAlerts(state, readJSON('alerts-data'));
+    state = addExtraSymbols(state, (readJSON('alert-symbols') || []).map(normalizeSymbol).filter(Boolean)).state;
+    alertsPage = createAlertsPage({
+      doc: document,
+      root,
+      url: data.alertsUrl || '/api/alerts',
+      fetch: (url, opts) => window.fetch(url, opts),
+      adopt: (alerts) => { state = adoptAlerts(state, alerts); scheduleRender(); },
+      symbols: (symbols) => window.streamdesk.subscribe(symbols),
+      message: (text, kind) => renderer.message(text, kind),
+    });
+  } else if (root.id === 'dashboard') {
+    createRowMenu({
+      doc: document,
+      root,
+      quote: (sym) => state.quotes.get(sym),
+      message: (text, kind) => renderer.message(text, kind),
+      fetch: (url, opts) => window.fetch(url, opts),
+    });
   }
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);

@@ -3,6 +3,7 @@
  * the state (render.js decides when; format.js computes what). The server renders the same
  * markup first (templates/streaming/dashboard.html); the cards it made are adopted.
  */
+import { rowMenuButton } from './alert-menu.js';
 import { kindsOf, num } from './contract.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
@@ -31,7 +32,7 @@ const linkOf = (state, acct) => (acct.link === null || acct.link === undefined ?
 
 function buildPositionRow(acct, p) {
   const tr = el('tr', { 'data-position': `${acct.number}|${p.symbol}`, 'data-streamer': p.streamer_symbol || '', 'data-option': isOption(p) ? 'true' : null });
-  tr.append(el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym' }, ''), el('span', { class: 'sub' }, '')));
+  tr.append(el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym' }, ''), el('span', { class: 'sub' }, ''), rowMenuButton(p.streamer_symbol || p.symbol)));
   for (const f of POSITION_COLS) tr.append(el('td', { class: f.endsWith('pnl') ? 'num pnl' : 'num', 'data-field': f }, DASH));
   return tr;
 }

@@ -8,6 +8,7 @@
 import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale, timeMs } from './contract.js';
 import { cellsOf, delayedBadge, el, fade, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
 import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
+import { rowMenuButton } from './alert-menu.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
 import { isSimulated, orderedOrders } from './state.js';
@@ -16,7 +17,7 @@ const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
 
 function buildQuoteRow(sym) {
   return el('tr', { 'data-quote': sym, 'data-stale': 'true', 'data-delayed': 'false' },
-    el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, sym)),
+    el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, sym), rowMenuButton(sym)),
     el('td', { class: 'num', 'data-field': 'bid' }, DASH),
     el('td', { class: 'num', 'data-field': 'ask' }, DASH),
     el('td', { class: 'num col-last', 'data-field': 'last' }, DASH),

@@ -9,7 +9,7 @@
  * them with `takeEffects`. tests/js/tools/replay.mjs runs this same reducer under node.
  */
 import {
-  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ORDERS_SHOWN, MAX_PENDING_FRAMES,
+  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_ORDERS_SHOWN, MAX_PENDING_FRAMES,
   TERMINAL_ORDER, accountFrameVerdict, epochOf, formatPosition, newestLiveQuoteT, num, orderCopy,
   orderKey, timeMs, watchlistOf, watchlistReplaces,
 } from './contract.js';
@@ -37,7 +37,9 @@ export function initialState() {
     rejected: new Map(), // symbol -> the reason the server refused it
     limits: { ...DEFAULT_LIMITS }, // hello.limits
     staleAfterMs: DEFAULT_STALE_QUOTES_MS, // hello.stale_after_ms.quotes
-    effects: [], // {type: 'resync', reason, resume} | {type: 'rejected', symbol, reason} | {type: 'error', frame} | {type: 'watchlist'}
+    alerts: [], // the user's active price alerts (snapshot `alerts`)
+    alertTriggers: [], // `alert` payloads, newest first, one per `id` (at most MAX_ALERT_TRIGGERS)
+    effects: [], // {type: 'resync', reason, resume} | {type: 'rejected', symbol, reason} | {type: 'error', frame} | {type: 'watchlist'} | {type: 'alert', alert}
   };
 }
 
@@ -178,6 +180,12 @@ function snapshot(s, snap, source) {
   trimOrders(s);
   if (snap.watchlist !== undefined) adopt(s, snap.watchlist, true);
   if (source === 'stream' && Array.isArray(snap.subscriptions)) s.subscriptions = snap.subscriptions.slice();
+  if (Array.isArray(snap.alerts)) s.alerts = snap.alerts.filter((a) => a && a.id !== undefined).map((a) => ({ ...a }));
+  if (Array.isArray(snap.alert_triggers)) {
+    s.alertTriggers = [];
+    for (const t of snap.alert_triggers) if (t && t.id !== undefined && !s.alertTriggers.some((x) => x.id === t.id)) s.alertTriggers.push({ ...t });
+    s.alertTriggers = s.alertTriggers.slice(0, MAX_ALERT_TRIGGERS);
+  }
   // Account frames that arrived before it: those of its epoch it does not include apply
   // (older ones are duplicates; other epochs are not ours).
   s.awaitingSnapshot = false;
@@ -226,6 +234,10 @@ function accountFrame(s, f) {
   }
   s.seq = num(f.seq);
   if (f.simulated) s.simulated = true;
+  if (f.type === 'alert') {
+    alertTriggered(s, f.alert);
+    return;
+  }
   if (f.type === 'order') {
     putOrder(s, f.order, { account: f.account, simulated: f.simulated, link: f.link });
     trimOrders(s);
@@ -304,6 +316,25 @@ function subscribed(s, frame) {
     s.rejected.set(r.symbol, reason);
     effect(s, { type: 'rejected', symbol: r.symbol, reason });
   }
+}
+
+// ------------------------------------------------------------------ price alerts
+
+/** A trigger: kept once per `id` (a new owner may send a trigger twice), newest first;
+ *  the alert it came from is disarmed (a once alert leaves the active list). */
+function alertTriggered(s, t) {
+  if (!t || typeof t !== 'object' || t.id === undefined || s.alertTriggers.some((x) => x.id === t.id)) return;
+  s.alertTriggers = [{ ...t }, ...s.alertTriggers].slice(0, MAX_ALERT_TRIGGERS);
+  s.alerts = t.rearm
+    ? s.alerts.map((a) => (a.id === t.alert_id ? { ...a, armed: false, crossings: (num(a.crossings) ?? 0) + 1 } : a))
+    : s.alerts.filter((a) => a.id !== t.alert_id);
+  effect(s, { type: 'alert', alert: t });
+}
+
+/** The user's active alerts as the API answered after a write (the page's own list). */
+export function adoptAlerts(state, alerts) {
+  if (!Array.isArray(alerts)) return state;
+  return { ...state, alerts: alerts.filter((a) => a && a.active).map((a) => ({ ...a })) };
 }
 
 // ------------------------------------------------------------------ accounts and orders

@@ -844,6 +844,26 @@ class Market:
         obj.roll(now_ms)
         return obj
 
+    def set_price(self, symbol: str, price: float) -> set[str]:
+        """Move an underlying to `price` at once (a test's jump): a new quote around it and
+        a trade at it; the walk goes on from there. Returns the symbols that changed."""
+        now_ms = self._now_ms()
+        u = self._underlying(symbol, now_ms)
+        u.price = price
+        u.requote()
+        u.version += 1
+        u.quote_time = now_ms
+        price_c = max(1, round(price * 100))
+        u.tick_dir, u.last_up = ("UP", True) if price_c > u.last_c else ("DOWN", False)
+        u.last_c = price_c
+        u.last_size = u.lot
+        u.trade_time = now_ms
+        u.trade_seq += 1
+        u.day_high_c = max(u.day_high_c, price_c)
+        u.day_low_c = min(u.day_low_c, price_c) if u.day_low_c else price_c
+        u.day_volume += u.lot
+        return {u.symbol, *u.dependents}
+
     def mid(self, symbol: str) -> float:
         """Mid of the current quote of an underlying or option."""
         obj = self._get_priced(symbol, self._now_ms())

@@ -88,6 +88,12 @@ class Simulation:
         self.hub.on_changed(changed)
         return changed
 
+    def set_price(self, symbol: str, price: float) -> set[str]:
+        """Jump an underlying to `price` (the control API's `/_sandbox/price`)."""
+        changed = self.market.set_price(symbol, price)
+        self.hub.on_changed(changed)
+        return changed
+
     def publish(self, events: Iterable[AccountEvent]) -> None:
         """Push account events, in order, to every streamer subscribed to their account."""
         for event in events:

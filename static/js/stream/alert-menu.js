@@ -1,0 +1,89 @@
+/*
+ * The dashboard rows' menu (positions and watchlist): a row's ⋯ button opens a small menu
+ * with "Alert…", which turns into an inline form that creates a price alert for the row's
+ * symbol (`POST /api/alerts`). Delegated from the page root, so rows the renderer adds
+ * later have it too. A refusal's sentence is shown in the form.
+ */
+import { alertBody, alertPrice } from './alerts.js';
+import { ALERTS_URL, send } from './alert-api.js';
+import { el } from './dom.js';
+
+/** A row's ⋯ button (the renderers and the template put one in each symbol cell). */
+export function rowMenuButton(sym) {
+  return el('button', { type: 'button', class: 'row-menu', 'data-row-menu': sym, 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-label': `Actions for ${sym}`, title: `Actions for ${sym}` }, '⋯');
+}
+
+/** root: the dashboard; quote(sym): its last quote; message(text, kind); fetch. */
+export function createRowMenu({ doc, root, quote, message, fetch }) {
+  let open = null; // {pop, button}
+
+  // the event's path as it was dispatched (the clicked item may be gone from the DOM by now)
+  const inside = (ev) => ev.composedPath().includes(open.pop);
+
+  function close() {
+    if (!open) return;
+    open.pop.remove();
+    open.button.setAttribute('aria-expanded', 'false');
+    open = null;
+  }
+
+  function showMenu(button) {
+    const sym = button.getAttribute('data-row-menu');
+    const item = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', 'data-menu-alert': sym }, 'Alert…');
+    const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item);
+    // in the body, placed under the button: a table cell (sticky, in a scrolling wrapper)
+    // would clip it or paint the next rows over it
+    const at = button.getBoundingClientRect();
+    pop.style.left = `${Math.max(4, Math.min(at.left, doc.documentElement.clientWidth - 320))}px`;
+    pop.style.top = `${at.bottom + 2}px`;
+    doc.body.append(pop);
+    button.setAttribute('aria-expanded', 'true');
+    open = { pop, button };
+    item.addEventListener('click', () => showForm(sym));
+    item.focus();
+  }
+
+  function showForm(sym) {
+    const price = alertPrice(quote(sym));
+    const level = el('input', { name: 'level', type: 'text', inputmode: 'decimal', size: '9', 'aria-label': 'Level', value: price === null ? '' : price.toFixed(2) });
+    const condition = el('select', { name: 'condition', 'aria-label': 'Condition' },
+      el('option', { value: 'above' }, 'above'), el('option', { value: 'below' }, 'below'),
+      el('option', { value: 'move_up' }, 'up % from prev. close'), el('option', { value: 'move_down' }, 'down % from prev. close'));
+    const rearm = el('input', { name: 'rearm', type: 'checkbox' });
+    const error = el('p', { class: 'form-error', role: 'alert', 'data-alert-error': '' });
+    const form = el('form', { class: 'row-alert-form', 'data-row-alert-form': sym, 'aria-label': `New alert for ${sym}` },
+      el('strong', null, `Alert ${sym}`), condition, level,
+      el('label', null, rearm, ' re-arm'),
+      el('button', { type: 'submit', class: 'btn btn-primary' }, 'Create'),
+      el('button', { type: 'button', class: 'btn', 'data-cancel': '' }, 'Cancel'), error);
+    open.pop.replaceChildren(form);
+    level.focus();
+    form.querySelector('[data-cancel]').addEventListener('click', close);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const made = alertBody({ symbol: sym, condition: condition.value, level: level.value, rearm: rearm.checked });
+      if (made.error) { error.textContent = made.error; return; }
+      form.setAttribute('aria-busy', 'true');
+      const r = await send(doc, fetch, 'POST', ALERTS_URL, made.body);
+      form.removeAttribute('aria-busy');
+      if (!r.ok) { error.textContent = r.error; return; }
+      close();
+      message(`Alert created: ${sym} ${condition.options[condition.selectedIndex].text} ${made.body.level}.`, 'info');
+    });
+  }
+
+  root.addEventListener('click', (ev) => {
+    const button = ev.target.closest && ev.target.closest('[data-row-menu]');
+    if (button) {
+      const same = open && open.button === button;
+      close();
+      if (!same) showMenu(button);
+      return;
+    }
+    if (open && !inside(ev)) close();
+  });
+  doc.addEventListener('click', (ev) => { if (open && !inside(ev) && !root.contains(ev.target)) close(); });
+  doc.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') close(); });
+  window.addEventListener('scroll', close, { passive: true });
+  return { close };
+}

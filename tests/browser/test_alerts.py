@@ -1,0 +1,94 @@
+"""Price alerts in a real Chromium against the sandbox: the dashboard row's "Alert…" menu
+creates an alert inline (a refusal's sentence shown in the form), the /alerts page lists
+it live (price and distance from the stream), creates, edits and deletes, shows bad
+input in words, and a real crossing (the sandbox's price jumps) appears as a trigger."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dashboard import log_in
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Written only with UPDATE_DOCS_IMAGES=1.
+DOCS_IMAGE = ROOT / "docs" / "img" / "alerts.png"
+
+
+def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
+    control = browser_sandbox.control()
+    control.set_price("NFLX", 100)
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+
+    # the dashboard: the AAPL watchlist row's menu -> Alert… -> an inline form
+    page.click("#watchlist-rows [data-row-menu=AAPL]")
+    page.click("[data-menu-alert=AAPL]")
+    form = page.locator("[data-row-alert-form=AAPL]")
+    expect(form.locator("input[name=level]")).to_have_value(re.compile(r"^\d+\.\d\d$"))
+    form.locator("input[name=level]").fill("-1")
+    form.locator("button[type=submit]").click()
+    expect(form.locator("[data-alert-error]")).to_have_text("The price must be greater than 0.")
+    form.locator("input[name=level]").fill("999999")
+    form.locator("button[type=submit]").click()
+    expect(form).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text("Alert created: AAPL above 999999.")
+
+    # the alerts page: server-rendered, then live
+    page.goto(f"{browser_app.url}/alerts")
+    row = page.locator("#alert-rows tr[data-symbol=AAPL]")
+    expect(row.locator("[data-field=condition]")).to_have_text("above 999,999.00")
+    expect(row.locator("[data-field=distance]")).to_have_text(
+        re.compile(r"^\+[\d,.]+ \(\+[\d.]+%\) to go$"), timeout=10_000
+    )
+    expect(row.locator("[data-field=price]")).to_have_text(re.compile(r"^[\d,]+\.\d\d$"))
+
+    # bad input, in words, on the page
+    page.fill("#alert-form input[name=symbol]", "NFLX")
+    page.fill("#alert-form input[name=level]", "abc")
+    page.click("#alert-form [data-submit]")
+    error = page.locator("#alert-form [data-alert-error]")
+    expect(error).to_have_text("The price must be a number, not 'abc'.")
+    page.fill("#alert-form input[name=level]", "1e9")
+    page.click("#alert-form [data-submit]")
+    expect(error).to_have_text("The price must be at most 1,000,000.")
+    page.fill("#alert-form input[name=symbol]", "NOT A SYMBOL")
+    page.fill("#alert-form input[name=level]", "150")
+    page.click("#alert-form [data-submit]")
+    expect(error).to_have_text(
+        "Not a valid symbol: 'NOT A SYMBOL' (a ticker like AAPL, an option or a future)."
+    )
+
+    # create, then a real crossing: the sandbox jumps NFLX from 100 to 160
+    page.fill("#alert-form input[name=symbol]", "nflx")
+    page.click("#alert-form [data-submit]")
+    nflx = page.locator("#alert-rows tr[data-symbol=NFLX]")
+    expect(nflx.locator("[data-field=condition]")).to_have_text("above 150.00")
+    expect(nflx.locator("[data-field=distance]")).to_have_text(
+        re.compile(r"to go$"), timeout=10_000
+    )
+    control.set_price("NFLX", 160)
+    trigger = page.locator("#alert-triggers li").first
+    expect(trigger.locator(".trigger-msg")).to_have_text(
+        re.compile(r"^NFLX rose to 1[56]\d\.\d\d, above 150\.00$"), timeout=10_000
+    )
+    expect(nflx).to_have_count(0, timeout=10_000)  # a once alert is done
+    assert page.evaluate("window.streamdesk.state().alertTriggers.length") == 1
+
+    # edit the AAPL alert, then delete it
+    row.locator("[data-edit]").click()
+    expect(page.locator("[data-form-title]")).to_have_text("Edit alert AAPL")
+    page.fill("#alert-form input[name=level]", "500000")
+    page.click("#alert-form [data-submit]")
+    expect(row.locator("[data-field=condition]")).to_have_text("above 500,000.00")
+    expect(page.locator("[data-form-title]")).to_have_text("New alert")
+    if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+        page.screenshot(path=str(DOCS_IMAGE), full_page=True)
+    row.locator("[data-delete]").click()
+    expect(page.locator("#alert-rows tr")).to_have_count(0)
+    expect(page.locator("#alerts-empty")).to_be_visible()
+    assert page.errors == []
+    control.close()

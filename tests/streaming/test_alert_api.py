@@ -1,0 +1,263 @@
+"""Price alerts in the database and over HTTP: the store's compare-and-set (a crossing
+fires once however often it is evaluated), and `/api/alerts` with its bad input.
+
+Through Django's test client and the full middleware stack (CSRF, sessions, auth); the one
+edge replaced is the notification to the stream owner (`owner_rpc.to_owner`), recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from streaming import alert_store, owner_rpc
+from streaming.alert_input import MAX_ACTIVE_ALERTS
+from streaming.models import Alert, AlertTrigger
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CSRF = "a" * 32
+AT = 1_800_000_000_000
+
+
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("alert-trader", password="pw")
+
+
+@pytest.fixture
+def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
+    calls: list[tuple[int, dict[str, Any]]] = []
+
+    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
+        calls.append((user_id, message))
+
+    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
+    return calls
+
+
+@pytest.fixture
+def client(user, notified) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.cookies["csrftoken"] = CSRF
+    return client
+
+
+def send(client: Client, method: str, path: str, body: bytes | dict | None = None):
+    data = orjson.dumps(body) if isinstance(body, dict) else body
+    return client.generic(
+        method,
+        path,
+        data=data or b"",
+        content_type="application/json",
+        headers={"X-CSRFToken": CSRF},
+    )
+
+
+def create(client: Client, **body):
+    return send(
+        client,
+        "POST",
+        "/api/alerts",
+        {"symbol": "AAPL", "condition": "above", "level": 200, **body},
+    )
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
+    once = Alert.objects.create(user=user, symbol="AAPL", condition="above", level=200)
+    first = alert_store.fire(once.id, 201.3, AT, None)
+    assert first == {
+        "id": first["id"],
+        "alert_id": once.id,
+        "symbol": "AAPL",
+        "condition": "above",
+        "level": 200.0,
+        "price": 201.3,
+        "at": AT,
+        "message": "AAPL rose to 201.30, above 200.00",
+        "rearm": False,
+    }
+    assert alert_store.fire(once.id, 202.0, AT + 1, None) is None  # a stale or second owner
+    once.refresh_from_db()
+    assert (once.armed, once.active, once.crossings) == (False, False, 1)
+
+    again = Alert.objects.create(user=user, symbol="SPY", condition="below", level=500, rearm=True)
+    assert alert_store.fire(again.id, 499, AT, None)["rearm"] is True
+    assert alert_store.fire(again.id, 498, AT, None) is None
+    assert alert_store.rearm(again.id) is True
+    assert alert_store.rearm(again.id) is False  # already armed
+    second = alert_store.fire(again.id, 497, AT + 2, None)
+    again.refresh_from_db()
+    assert (again.armed, again.active, again.crossings) == (False, True, 2)
+    rows = AlertTrigger.objects.filter(alert=again).order_by("crossing")
+    assert [(t.crossing, t.delivered) for t in rows] == [(1, False), (2, False)]
+    assert [p["id"] for p in alert_store.undelivered(user.id)] == [
+        first["id"],
+        *[t.id for t in rows],
+    ]
+    alert_store.mark_delivered([first["id"], second["id"]])
+    assert [p["id"] for p in alert_store.undelivered(user.id)] == [rows[0].id]
+
+
+def test_expired_or_deleted_alerts_never_fire_and_history_survives_a_delete(user):
+    import datetime as dt
+
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    expired = Alert.objects.create(
+        user=user, symbol="AAPL", condition="above", level=1, expires_at=past
+    )
+    assert alert_store.fire(expired.id, 5, AT, None) is None
+    gone = Alert.objects.create(user=user, symbol="MSFT", condition="above", level=1)
+    payload = alert_store.fire(gone.id, 5, AT, None)
+    assert alert_store.delete_alert(user.id, gone.id)
+    assert alert_store.fire(gone.id, 6, AT, None) is None
+    assert alert_store.recent_triggers(user.id) == [{**payload, "alert_id": None}]
+    assert alert_store.active_alerts(user.id) == []
+
+
+# --------------------------------------------------------------------------- the API
+
+
+def test_create_list_edit_delete_and_each_write_reaches_the_owner(client, user, notified):
+    made = create(client, rearm=True, expires_at="2099-01-01T00:00:00+01:00")
+    assert made.status_code == 400 and made.json()["code"] == "bad_expiry"  # > a year ahead
+    made = create(client, rearm=True)
+    assert made.status_code == 201, made.content
+    alert = made.json()
+    assert {
+        k: alert[k]
+        for k in ("symbol", "condition", "level", "rearm", "active", "armed", "expires_at")
+    } == {
+        "symbol": "AAPL",
+        "condition": "above",
+        "level": 200.0,
+        "rearm": True,
+        "active": True,
+        "armed": True,
+        "expires_at": None,
+    }
+    edited = send(
+        client, "PATCH", f"/api/alerts/{alert['id']}", {"level": "201.5", "symbol": "msft"}
+    )
+    assert edited.status_code == 200
+    assert (edited.json()["level"], edited.json()["symbol"]) == (201.5, "MSFT")
+    # a new condition checks the kept level: 201.5 % is no move
+    bad = send(client, "PATCH", f"/api/alerts/{alert['id']}", {"condition": "move_up"})
+    assert bad.status_code == 400 and bad.json()["error"] == "the % move must be at most 100%"
+    listing = client.get("/api/alerts").json()
+    assert [a["id"] for a in listing["alerts"]] == [alert["id"]]
+    assert listing["limits"] == {"max_active": 200, "max_body_bytes": 4096}
+    assert send(client, "DELETE", f"/api/alerts/{alert['id']}").status_code == 204
+    assert send(client, "DELETE", f"/api/alerts/{alert['id']}").status_code == 404
+    assert client.get("/api/alerts").json()["alerts"] == []
+    assert notified == [(user.id, {"type": "alerts.changed"})] * 3
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "error"),
+    [
+        ({"level": -5}, "bad_level", "the price must be greater than 0"),
+        ({"level": 0}, "bad_level", "the price must be greater than 0"),
+        ({"level": "NaN"}, "bad_level", "the price must be a finite number (not NaN or Infinity)"),
+        (
+            {"level": "Infinity"},
+            "bad_level",
+            "the price must be a finite number (not NaN or Infinity)",
+        ),
+        ({"level": 1e7}, "bad_level", "the price must be at most 1,000,000"),
+        ({"level": "12.34567"}, "bad_level", "the price can have at most 4 decimals"),
+        ({"level": True}, "bad_level", "the price must be a number"),
+        ({"condition": "move_down", "level": 150}, "bad_level", "the % move must be at most 100%"),
+        (
+            {"condition": "sideways"},
+            "bad_condition",
+            "condition must be one of above, below, move_up, move_down",
+        ),
+        (
+            {"symbol": "$$$"},
+            "bad_symbol",
+            "not a valid symbol: '$$$' (a ticker like AAPL, an option or a future)",
+        ),
+        (
+            {"symbol": "ÄAPL"},
+            "bad_symbol",
+            "not a valid symbol: 'ÄAPL' (a ticker like AAPL, an option or a future)",
+        ),
+        (
+            {"expires_at": "tomorrow"},
+            "bad_expiry",
+            "expires_at is not a time: 'tomorrow' (e.g. 2026-12-01T15:30:00Z)",
+        ),
+        (
+            {"expires_at": "2030-01-01T10:00:00"},
+            "bad_expiry",
+            "expires_at must include a time zone (Z or +hh:mm)",
+        ),
+        ({"expires_at": "2020-01-01T10:00:00Z"}, "bad_expiry", "expires_at is in the past"),
+        ({"rearm": "yes"}, "bad_body", "rearm must be true or false"),
+        (
+            {"colour": "red"},
+            "bad_body",
+            "unknown field 'colour' (allowed: active, condition, expires_at, level, rearm, symbol)",
+        ),
+    ],
+)
+def test_bad_input_is_a_400_with_a_sentence(client, body, code, error):
+    response = create(client, **body)
+    assert response.status_code == 400
+    assert response.json() == {"error": error, "code": code}
+
+
+def test_bad_bodies(client):
+    assert send(client, "POST", "/api/alerts", b"x" * 5000).json() == {
+        "error": "the body is limited to 4096 bytes",
+        "code": "bad_body",
+    }
+    assert send(client, "POST", "/api/alerts", b"{nope").json()["code"] == "bad_body"
+    assert send(client, "POST", "/api/alerts", b"[1]").json() == {
+        "error": "the body must be a JSON object",
+        "code": "bad_body",
+    }
+    assert send(client, "POST", "/api/alerts", {"symbol": "AAPL"}).json() == {
+        "error": "condition is required",
+        "code": "bad_body",
+    }
+    assert send(client, "PATCH", "/api/alerts/999999", {"level": 1}).status_code == 404
+    anonymous = Client()
+    assert anonymous.get("/api/alerts").status_code == 403
+
+
+def test_past_the_per_user_limit_creates_are_refused_quickly(client, user):
+    Alert.objects.bulk_create(
+        Alert(user=user, symbol="AAPL", condition="above", level=100 + i)
+        for i in range(MAX_ACTIVE_ALERTS - 1)
+    )
+    assert create(client).status_code == 201
+    began = time.monotonic()
+    refused = [create(client) for _ in range(100)]
+    each = (time.monotonic() - began) / 100
+    assert {r.status_code for r in refused} == {409}
+    assert refused[0].json() == {
+        "error": "you have 200 active alerts, the most allowed is 200: delete some "
+        "(or let them trigger or expire) first",
+        "code": "too_many_alerts",
+    }
+    assert Alert.objects.filter(user=user).count() == MAX_ACTIVE_ALERTS
+    assert each < 0.05, f"{each * 1000:.1f} ms per refused create"
+    print(f"\nrefused create at the limit: {each * 1000:.1f} ms each")
+
+
+def test_csrf_is_required_for_writes(user, notified):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/api/alerts", data=b"{}", content_type="application/json")
+    assert response.status_code == 403
