@@ -296,6 +296,7 @@ class NewsSession(WsSession):
     async def _background(self) -> None:
         deadline = self.sandbox.config.alpaca_news_auth_timeout
         waited = asyncio.create_task(asyncio.sleep(deadline))
+        getter: asyncio.Task[Any] | None = None
         try:
             while True:
                 getter = asyncio.create_task(self._outbox.get())
@@ -314,6 +315,8 @@ class NewsSession(WsSession):
                 await self._write(batch)
         finally:
             waited.cancel()
+            if getter is not None:
+                getter.cancel()
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
         if self._closed:

@@ -83,12 +83,13 @@ class Newsroom:
         """A new article (now, unless told when), heard by every listener."""
         if not headline.strip():
             raise ValueError("headline must not be empty")
-        created = self._clock() if created_at is None else float(created_at)
+        # whole seconds: Alpaca's resolution (an update is then always visibly later)
+        created = float(int(self._clock() if created_at is None else created_at))
         article = NewsArticle(
             id=self._next_id,
             headline=headline,
             created_at=created,
-            updated_at=created if updated_at is None else float(updated_at),
+            updated_at=created if updated_at is None else float(int(updated_at)),
             symbols=[s.strip().upper() for s in symbols if s.strip()],
             summary=summary,
             content=content,
@@ -114,7 +115,7 @@ class Newsroom:
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"cannot change {sorted(unknown)}")
-        stamp = self._clock() if updated_at is None else float(updated_at)
+        stamp = float(int(self._clock() if updated_at is None else updated_at))
         if stamp <= old.updated_at:
             stamp = old.updated_at + 1.0  # a revision is always later
         new = dataclasses.replace(old, updated_at=stamp, **changes)  # type: ignore[arg-type]
