@@ -8,6 +8,7 @@ from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
 from streaming import candles_views, chain_views, overview_views, sse, views
+from streaming.news import views as news_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -42,5 +43,7 @@ urlpatterns = [
         chain_views.api_chain_expirations,
         name="api-chain-expirations",
     ),
+    path("news/<str:symbol>", news_views.news_page, name="news"),
+    path("api/news", news_views.api_news, name="api-news"),
     path("", views.dashboard, name="home"),
 ]

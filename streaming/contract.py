@@ -132,6 +132,13 @@ class WatchlistFrame(TypedDict):
     version: int
 
 
+class NewsFrame(TypedDict):
+    type: Literal["news"]
+    items: list[dict[str, Any]]
+    feed: NotRequired[dict[str, str]]
+    t: int
+
+
 class ResumedFrame(TypedDict):
     type: Literal["resumed"]
     epoch: str
@@ -179,6 +186,7 @@ FRAMES: dict[str, type] = {
     **ACCOUNT_FRAMES,
     "status": StatusFrame,
     "watchlist": WatchlistFrame,
+    "news": NewsFrame,
     "resumed": ResumedFrame,
     "subscribed": SubscribedFrame,
     "error": ErrorFrame,

@@ -24,8 +24,10 @@ import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
 import { createChainView } from './render-chain.js';
+import { panelSymbols } from './news.js';
+import { createNewsPanel } from './render-news.js';
 
-  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain');
+  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('news-page');
 if (root) start(root);
 
 function start(root) {
@@ -70,6 +72,8 @@ function start(root) {
   // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
   let chainPage = null;
   const drawChain = () => { if (chainPage) chainPage.render(state, Date.now() + clock.skew); };
+  // the news panel (the dashboard's, the /news/<SYMBOL> page's): render-news.js
+  let newsPanel = null;
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -123,6 +127,8 @@ function start(root) {
     if (typeof frame === 'string') frame = parseFrame(frame);
     if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
     clock.lastFrameAt = Date.now();
+    if (newsPanel && frame.type === 'news') newsPanel.apply(frame);
+    if (newsPanel && (frame.type === 'snapshot' || frame.type === 'resumed')) newsPanel.resync();
     if (frame.type === 'hello') {
       if (cfg.user && frame.user && String(frame.user) !== cfg.user && reloadForOtherUser()) return;
       const serverTime = num(frame.server_time);
@@ -154,6 +160,7 @@ function start(root) {
       renderer.render(state, true);
       drawOverviews();
       drawChain();
+      if (newsPanel) newsPanel.linkRows();
     });
   }
 
@@ -179,6 +186,7 @@ function start(root) {
     if (chart) chart.tick();
     drawOverviews();
     drawChain();
+    if (newsPanel) newsPanel.tick(Date.now());
     transport.checkAlive();
   }
 
@@ -246,6 +254,8 @@ function start(root) {
     },
     /** The chart page's chart: its data read back from the library (render-chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
+    /** The news panel's items (news.js) and cursor, or null without a panel. */
+    news: () => (newsPanel ? { items: newsPanel.items(), cursor: newsPanel.cursor() } : null),
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
     subscribe(symbols) {
@@ -321,6 +331,16 @@ function start(root) {
     state = addExtraSymbols(state, chainSyms.map(normalizeSymbol).filter(Boolean)).state;
     window.streamdesk.chain = () => chainPage.streamed();
   }
+  // the news panel: its page's symbol streams as this tab's own (the feed follows it)
+  const newsSymbol = root.id === 'news-page' ? normalizeSymbol(data.newsSymbol) : null;
+  if (newsSymbol) state = addExtraSymbols(state, [newsSymbol]).state;
+  newsPanel = createNewsPanel(document, root, {
+    data: readJSON('news-data'),
+    fetch: (url, opts) => window.fetch(url, opts),
+    now: () => Date.now(),
+    symbols: () => (newsSymbol ? [newsSymbol] : panelSymbols(state.watchlist.symbols, state.accounts)),
+  });
+  newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
