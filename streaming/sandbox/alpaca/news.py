@@ -40,6 +40,7 @@ import asyncio
 import base64
 import binascii
 import datetime as dt
+import hashlib
 from typing import Any
 
 import msgpack
@@ -53,7 +54,6 @@ from ..core.credentials import credential_id
 from ..core.hub import WsSession
 from ..core.news import NewsArticle
 from ..core.symbols import classify
-from .customers import BROKER, TRADING, Customer
 from .facade import AlpacaSandbox
 from .wire import parse_time
 
@@ -103,10 +103,13 @@ def _message(status: int, text: str) -> Response:
     return Response(orjson.dumps({"message": text}), status, media_type="application/json")
 
 
-def _customer(facade: AlpacaSandbox, headers: Any) -> Customer | str | None:
-    """The key's customer; "" when no key was sent at all, None when it is wrong."""
+def _credential(facade: AlpacaSandbox, headers: Any) -> str | None:
+    """The key's credential id; "" when no key was sent at all, None when it is wrong.
+
+    Market data takes any Alpaca key, so this opens no customer (a key seen here first
+    must still work on the Broker or Trading API later): a known customer's secret must
+    match, and an unknown key's first secret seen here is its news secret."""
     key, secret = headers.get("apca-api-key-id", ""), headers.get("apca-api-secret-key", "")
-    api = TRADING
     if not key:
         scheme, _, encoded = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "basic":
@@ -115,9 +118,18 @@ def _customer(facade: AlpacaSandbox, headers: Any) -> Customer | str | None:
             key, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        api = BROKER
-    known = facade.keys.by_cid.get(credential_id(key)) if key else None
-    return facade.keys.authenticate(known.api if known else api, key, secret)
+    if not key or not secret:
+        return None
+    cid = credential_id(key)
+    known = facade.sandbox.credentials.known().get(cid)
+    if known is not None and known.revoked:
+        return None
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    customer = facade.keys.by_cid.get(cid)
+    if customer is not None:
+        return cid if customer.secret_hash == digest else None
+    first = vars(facade).setdefault("news_secrets", {}).setdefault(cid, digest)
+    return cid if first == digest else None
 
 
 class _Bad(Exception):
@@ -161,10 +173,10 @@ def _untoken(raw: str) -> tuple[float, int]:
 
 async def list_news(request: Request) -> Response:
     facade: AlpacaSandbox = request.app.state.alpaca
-    customer = _customer(facade, request.headers)
-    if customer == "":
+    credential = _credential(facade, request.headers)
+    if credential == "":
         return _message(401, "unauthorized.")
-    if customer is None:
+    if credential is None:
         return _message(403, "forbidden")
     q = request.query_params
     try:
@@ -220,7 +232,7 @@ class NewsSession(WsSession):
         self.facade = facade
         content_type = websocket.headers.get("content-type", "").lower()
         self.msgpack = "msgpack" in content_type
-        self.customer: Customer | None = None
+        self.authenticated = False
         self.symbols: set[str] = set()
         self._outbox: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
 
@@ -256,13 +268,13 @@ class NewsSession(WsSession):
     async def _handle(self, msg: dict[str, Any]) -> None:
         action = msg.get("action")
         if action == "auth":
-            if self.customer is not None:
+            if self.authenticated:
                 self.error(403, "already authenticated")
                 return
             await self._authenticate(str(msg.get("key") or ""), str(msg.get("secret") or ""))
             return
         if action in ("subscribe", "unsubscribe"):
-            if self.customer is None:
+            if not self.authenticated:
                 self.error(401, "not authenticated")
                 return
             others = [k for k, v in msg.items() if k not in ("action", "news") and v]
@@ -281,16 +293,16 @@ class NewsSession(WsSession):
 
     async def _authenticate(self, key: str, secret: str) -> None:
         headers = {"apca-api-key-id": key, "apca-api-secret-key": secret}
-        customer = _customer(self.facade, headers) if key else None
-        if not isinstance(customer, Customer):
+        credential = _credential(self.facade, headers) if key else None
+        if not credential:
             self.error(402, "auth failed")
             return
-        if any(s is not self for s in self.sandbox.hub.find(self.kind, customer.cid)):
+        if any(s is not self for s in self.sandbox.hub.find(self.kind, credential)):
             self.error(406, "connection limit exceeded")
             self._outbox.put_nowait(None)  # close once the error is out
             return
-        self.customer = customer
-        self.credential = customer.cid
+        self.authenticated = True
+        self.credential = credential
         self.send([{"T": "success", "msg": "authenticated"}])
 
     async def _background(self) -> None:
@@ -303,7 +315,7 @@ class NewsSession(WsSession):
                 done, _ = await asyncio.wait({getter, waited}, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
                     getter.cancel()
-                    if self.customer is None:
+                    if not self.authenticated:
                         self.error(404, "auth timeout")
                         self._outbox.put_nowait(None)
                     waited = asyncio.create_task(asyncio.Event().wait())
@@ -342,7 +354,7 @@ class NewsSession(WsSession):
 
     def offer(self, article: NewsArticle) -> None:
         """A publication or update: pushed if the socket subscribed to one of its symbols."""
-        if self._closed or self.customer is None:
+        if self._closed or not self.authenticated:
             return
         if "*" not in self.symbols and not self.symbols.intersection(article.symbols):
             return
@@ -361,14 +373,20 @@ async def news_socket(websocket: WebSocket) -> None:
 
 
 def attach(facade: AlpacaSandbox) -> None:
-    """Let the façade's news sockets hear the newsroom."""
+    """Let the façade's news sockets hear the newsroom; list keys seen by news only."""
 
     def tell(article: NewsArticle) -> None:
         for session in facade.sandbox.hub.find(NewsSession.kind):
             if isinstance(session, NewsSession):
                 session.offer(article)
 
+    def keys() -> dict[str, dict[str, Any]]:  # keys seen by market data only, for state()
+        seen = vars(facade).setdefault("news_secrets", {})
+        known = facade.keys.by_cid
+        return {cid: {"broker": "alpaca", "api": "data"} for cid in seen if cid not in known}
+
     facade.sandbox.news.listeners.append(tell)
+    facade.sandbox.credential_reporters.append(keys)
 
 
 routes = [Route(PATH, list_news, methods=["GET"]), WebSocketRoute(PATH, news_socket)]
