@@ -106,9 +106,7 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
         local = expected.astimezone(_zone(tz)).strftime("%H:%M")
         expect(fresh_row.locator("[data-news-time]")).to_have_text(local)
         expect(fresh_row.locator("[data-news-age]")).to_have_text("just now")
-        expect(page.locator(ITEMS).first).to_have_attribute(
-            "data-news-id", f"alpaca:{fresh['id']}"
-        )
+        expect(page.locator(ITEMS).first).to_have_attribute("data-news-id", f"alpaca:{fresh['id']}")
         assert page.errors == []  # type: ignore[attr-defined]
     la.context.close()
     kolkata.context.close()
