@@ -260,8 +260,20 @@ ALPACA_TRADING_PAPER_URL = os.environ.get("ALPACA_TRADING_PAPER_URL") or (
 ALPACA_TRADING_LIVE_URL = os.environ.get("ALPACA_TRADING_LIVE_URL") or (
     f"{SANDBOX_URL}/alpaca" if _SANDBOXED else "https://api.alpaca.markets"
 )
+# Alpaca's market data news (REST history and the real-time news socket), with the
+# user's Alpaca key; the sandbox serves both under /alpaca/data.
+ALPACA_DATA_URL = os.environ.get("ALPACA_DATA_URL") or (
+    f"{SANDBOX_URL}/alpaca/data" if _SANDBOXED else "https://data.alpaca.markets"
+)
+ALPACA_NEWS_STREAM_URL = os.environ.get("ALPACA_NEWS_STREAM_URL") or (
+    f"{SANDBOX_URL.replace('http', 'ws', 1)}/alpaca/data/v1beta1/news"
+    if _SANDBOXED
+    else "wss://stream.data.alpaca.markets/v1beta1/news"
+)
 if PRODUCTION and BROKER_ENV == "live":
     for _url in (
+        ALPACA_DATA_URL,
+        ALPACA_NEWS_STREAM_URL,
         TASTYTRADE_BASE_URL,
         TRADIER_API_URL,
         TRADIER_STREAM_URL,
@@ -269,7 +281,7 @@ if PRODUCTION and BROKER_ENV == "live":
         ALPACA_TRADING_PAPER_URL,
         ALPACA_TRADING_LIVE_URL,
     ):
-        if _url.startswith(("http://127.", "http://localhost")):
+        if _url.startswith(("http://127.", "http://localhost", "ws://127.", "ws://localhost")):
             raise ImproperlyConfigured("BROKER_ENV=live cannot point at a loopback (sandbox) URL")
 
 # Live streaming: how often quote batches go out, how long a user's manager outlives

@@ -8,6 +8,7 @@ from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
 from streaming import alert_views, candles_views, chain_views, overview_views, sse, views
+from streaming.news import views as news_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -51,5 +52,7 @@ urlpatterns = [
     path("alerts", alert_views.alerts_page, name="alerts"),
     path("api/alerts", alert_views.api_alerts, name="api-alerts"),
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
+    path("news/<str:symbol>", news_views.news_page, name="news"),
+    path("api/news", news_views.api_news, name="api-news"),
     path("", views.dashboard, name="home"),
 ]

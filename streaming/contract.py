@@ -154,6 +154,13 @@ class WatchlistFrame(TypedDict):
     version: int
 
 
+class NewsFrame(TypedDict):
+    type: Literal["news"]
+    items: list[dict[str, Any]]
+    feed: NotRequired[dict[str, str]]
+    t: int
+
+
 class ResumedFrame(TypedDict):
     type: Literal["resumed"]
     epoch: str
@@ -202,6 +209,7 @@ FRAMES: dict[str, type] = {
     **ACCOUNT_FRAMES,
     "status": StatusFrame,
     "watchlist": WatchlistFrame,
+    "news": NewsFrame,
     "resumed": ResumedFrame,
     "subscribed": SubscribedFrame,
     "error": ErrorFrame,

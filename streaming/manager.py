@@ -45,6 +45,7 @@ from .subscriptions import TAB_TTL, TabSymbols
 
 if TYPE_CHECKING:
     from .alert_store import AlertStore
+    from .news.feed import UserNewsFeed as NewsFeed
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class UserStreamManager:
         watchlist: tuple[list[str], int] | None = None,
         quote_stale_after: float = QUOTE_STALE_AFTER,
         alert_store: AlertStore | None = None,
+        news: NewsFeed | None = None,
     ) -> None:
         self.user_id = user_id
         links = list(links)
@@ -128,6 +130,9 @@ class UserStreamManager:
         #: Each link's overall state as counted in `metrics.LINKS` (while running).
         self._counted_states: dict[int, str] = {}
         self._quote_source = choose_quote_source(self.links, self._health, None, user_id)
+        #: The user's news feed (news/feed.py), if a link brings news: it follows the
+        #: same symbol union as the quotes; its articles go out as `news` frames.
+        self.news = news
         for info in self.links.values():
             self.state.link_status[info.id] = self._render_status(info)
         #: Price alerts (alert_runner.py): checked per quote, stored in the background.
@@ -159,6 +164,9 @@ class UserStreamManager:
         for link_id, adapter in self.adapters.items():
             name = f"adapter-{self.user_id}-{link_id}"
             self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
+        if self.news is not None:
+            name = f"news-{self.user_id}"
+            self._tasks.append(asyncio.create_task(self.news.run(self), name=name))
         if not self.adapters:
             self.ready.set()
         for info in self.links.values():
@@ -245,11 +253,14 @@ class UserStreamManager:
         """One tab's wanted symbols (a socket's, or a polling page's for `ttl` s); the
         upstream subscription is the union of all, at most `MAX_SYMBOLS_PER_USER`: returns
         the symbols refused for that limit."""
+        new_tab = tab not in self.tabs.by_tab
         changed, refused = self.tabs.set(
             tab, symbols, self.wanted_symbols(exclude_tab=tab), ttl=ttl
         )
         if changed:
             self._sync_symbols()
+        if new_tab and self.news is not None:
+            self._send_news(feed=self.news.status)  # a new tab learns the feed's state
         return refused
 
     def drop_tab(self, tab: str) -> None:
@@ -302,6 +313,8 @@ class UserStreamManager:
         self._source_delayed = bool(source is not None and self._health[source].delayed)
         for link_id, adapter in self.adapters.items():
             adapter.set_symbols(wanted if link_id == source else set())
+        if self.news is not None:
+            self.news.set_symbols(wanted)
 
     # -- the sink adapters report into (AdapterSink) ----------------------------------------
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
@@ -479,6 +492,18 @@ class UserStreamManager:
             if count:
                 metrics.QUOTE_EVENTS_IN.labels(kind).inc(count)
                 self._ticks_in[kind] = 0
+
+    # -- news (news/feed.py reports here) ----------------------------------------------------
+    def news_items(self, items: list[dict[str, Any]]) -> None:
+        """Stored articles (the contract's news items) for the user's tabs."""
+        self._send_news(items=items)
+
+    def news_status(self, state: str, reason: str) -> None:
+        """The news feed's state changed (e.g. the key was rejected)."""
+        self._send_news(feed={"state": state, "reason": reason})
+
+    def _send_news(self, *, items: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+        self._send({"type": "news", "items": items or [], **extra, "t": now_ms()})
 
     # -- publishing -----------------------------------------------------------------------
     def _send(self, frame: dict[str, Any]) -> None:

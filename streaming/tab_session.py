@@ -444,6 +444,8 @@ class TabSession:
         elif kind == "status":
             frame = orjson.loads(text)
             self._held_live[f"status:{frame['link']['id']}"] = text
+        elif kind == "news":  # articles are not a state to replace: every frame waits
+            self._held_live[f"news:{id(text)}"] = text
         else:
             self._held_live[kind] = text  # e.g. watchlist: the newest is the state
         drain = self._drain

@@ -22,6 +22,7 @@ from accounts.notification_settings import notification_settings_for
 from . import owner_rpc, validation
 from .chains import chain_links
 from .models import Watchlist
+from .news.panel import news_panel, panel_symbols
 from .overview import overview_context, overview_symbols
 from .registry import registry
 from .request_body import BodyError, json_body
@@ -112,6 +113,8 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context["notification_settings"] = await database_sync_to_async(notification_settings_for)(
         user_id=user.id
     )
+    symbols = panel_symbols(context["snapshot"], context["watchlist"])
+    context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
 
 

@@ -19,6 +19,8 @@ from .brokers.base import BrokerAdapter, StreamConfig
 from .checkpoints import DatabaseCheckpoint
 from .eventlog import EventLog
 from .manager import Authorize, Publish, UserStreamManager
+from .news.access import NEWS_BROKERS
+from .news.feed import UserNewsFeed
 from .state import LinkInfo
 
 
@@ -82,6 +84,22 @@ def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> 
     )
 
 
+def make_news_feed(loaded: list[tuple[LinkInfo, dict[str, Any]]]) -> UserNewsFeed | None:
+    """The user's news feed, with the key of their first Alpaca link (news/access.py:
+    who sees news); None without one."""
+    for info, spec in loaded:
+        if info.broker in NEWS_BROKERS:
+            secrets = spec["credentials"]
+            return UserNewsFeed(
+                key_id=secrets["key_id"],
+                secret_key=secrets["secret_key"],
+                rest_url=settings.ALPACA_DATA_URL,
+                stream_url=settings.ALPACA_NEWS_STREAM_URL,
+                basic_auth=spec.get("alpaca_api", "broker") == "broker",
+            )
+    return None
+
+
 async def build_manager(
     user_id: int,
     publish: Publish,
@@ -112,4 +130,5 @@ async def build_manager(
         watchlist=watchlist,
         quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
         alert_store=AlertStore(user_id),
+        news=make_news_feed(loaded),
     )

@@ -29,6 +29,10 @@ def broker_at_sandbox(settings, sandbox: SandboxServer) -> SandboxServer:
     settings.TASTYTRADE_BASE_URL = sandbox.url
     settings.TRADIER_API_URL = settings.TRADIER_STREAM_URL = f"{sandbox.url}/tradier"
     settings.ALPACA_API_URL = f"{sandbox.url}/alpaca"
+    settings.ALPACA_DATA_URL = f"{sandbox.url}/alpaca/data"
+    settings.ALPACA_NEWS_STREAM_URL = (
+        sandbox.url.replace("http", "ws", 1) + "/alpaca/data/v1beta1/news"
+    )
     return sandbox
 
 

@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control
+from .alpaca import news as alpaca_news
 from .alpaca.facade import AlpacaSandbox
 from .alpaca.routes import routes as alpaca_routes
 from .alpaca.wire import alpaca_error
@@ -43,6 +44,7 @@ class Sandbox(Simulation):
         self.tradier = TradierSandbox(self)
         #: Alpaca's Broker and Trading API keys, orders and trade events.
         self.alpaca = AlpacaSandbox(self)
+        alpaca_news.attach(self.alpaca)  # its market data news sockets hear the newsroom
         self.credential_reporters += [self.tradier.credential_states, self.alpaca.credential_states]
 
 

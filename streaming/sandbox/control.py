@@ -3,12 +3,15 @@
 `GET /_sandbox/state` reports live sessions and subscriptions per credential;
 `POST /_sandbox/faults` injects a fault; `DELETE /_sandbox/faults` clears them;
 `POST /_sandbox/config`, `/_sandbox/tick`, `/_sandbox/step`, `/_sandbox/price` and
-`/_sandbox/orders` drive the simulation deterministically. The request and response shapes are
-documented in docs/sandbox.md.
+`/_sandbox/orders` drive the simulation deterministically; `POST /_sandbox/news` publishes an
+article and `POST /_sandbox/news/<id>` updates one (same id, a later `updated_at`). The request
+and response shapes are documented in docs/sandbox.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from starlette.routing import Route
 
 from .core.brokerage import AccountEvent, OrderRejected
 from .core.faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
+from .core.news import NewsArticle
 from .core.records import OrderRequest, PlacedOrder
 from .core.simulation import Simulation
 from .core.symbols import classify
@@ -27,8 +31,16 @@ from .http import is_loopback, json_response
 
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
 #: two websockets, Tradier's HTTP market stream, Alpaca's SSE trade-event stream and its
-#: Trading API `trade_updates` websocket.
-SOCKET_TARGETS = {"dxlink", "streamer", "tradier-stream", "alpaca-sse", "alpaca-ws", "all"}
+#: Trading API `trade_updates` websocket, and its market data news websocket.
+SOCKET_TARGETS = {
+    "dxlink",
+    "streamer",
+    "tradier-stream",
+    "alpaca-sse",
+    "alpaca-ws",
+    "alpaca-news",
+    "all",
+}
 #: Kinds whose request names the credential before it is served (the HTTP streams): only
 #: these can be refused for one credential.
 CREDENTIAL_REFUSABLE = {"tradier-stream", "alpaca-sse"}
@@ -275,6 +287,60 @@ async def push_balances(request: Request, sandbox: Simulation, body: dict[str, A
     return {"pushed": sandbox.push_balances()}
 
 
+def _instant(body: dict[str, Any], name: str) -> float | None:
+    """An instant given as epoch seconds or ISO 8601 with an offset (`Z` included)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ControlError(f"{name} must be epoch seconds or an ISO 8601 time")
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            raise ControlError(f"{name} needs a UTC offset (or Z)")
+        return parsed.timestamp()
+    return float(value)
+
+
+TEXT_FIELDS = ("summary", "content", "author", "source", "url")
+
+
+def _article(article: NewsArticle) -> dict[str, Any]:
+    return dataclasses.asdict(article)
+
+
+async def publish_news(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
+    """A new article: `{"headline", "symbols", "created_at"?, "summary"?, ...}`."""
+    symbols = body.get("symbols", [])
+    if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+        raise ControlError("symbols must be a list of strings")
+    texts = {
+        k: str(body[k]) for k in ("summary", "content", "author", "source", "url") if k in body
+    }
+    article = sandbox.news.publish(
+        str(body.get("headline", "")),
+        symbols,
+        created_at=_instant(body, "created_at"),
+        updated_at=_instant(body, "updated_at"),
+        **texts,
+    )
+    return _article(article)
+
+
+async def update_news(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
+    """A new revision of article `id`: same id, a later `updated_at`, the given fields."""
+    changes = {k: v for k, v in body.items() if k != "updated_at"}
+    try:
+        article = sandbox.news.update(
+            int(request.path_params["article_id"]),
+            updated_at=_instant(body, "updated_at"),
+            **changes,
+        )
+    except KeyError as exc:
+        raise ControlError(str(exc)) from exc
+    return _article(article)
+
+
 routes = [
     Route("/_sandbox/state", loopback_only(state), methods=["GET"]),
     Route("/_sandbox/faults", loopback_only(inject_fault), methods=["POST"]),
@@ -285,4 +351,6 @@ routes = [
     Route("/_sandbox/price", loopback_only(set_price), methods=["POST"]),
     Route("/_sandbox/orders", loopback_only(place_order), methods=["POST"]),
     Route("/_sandbox/balances", loopback_only(push_balances), methods=["POST"]),
+    Route("/_sandbox/news", loopback_only(publish_news), methods=["POST"]),
+    Route("/_sandbox/news/{article_id:int}", loopback_only(update_news), methods=["POST"]),
 ]

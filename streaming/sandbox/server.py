@@ -132,5 +132,13 @@ class SandboxControl:
     def push_balances(self) -> dict[str, Any]:
         return self._post("/_sandbox/balances", {})
 
+    def publish_news(self, headline: str, symbols: list[str], **fields: Any) -> dict[str, Any]:
+        """A new article (times: epoch seconds or ISO 8601 with an offset); its record."""
+        return self._post("/_sandbox/news", {"headline": headline, "symbols": symbols, **fields})
+
+    def update_news(self, article_id: int, **fields: Any) -> dict[str, Any]:
+        """A new revision of an article (same id, later `updated_at`); its record."""
+        return self._post(f"/_sandbox/news/{article_id}", fields)
+
     def close(self) -> None:
         self._client.close()

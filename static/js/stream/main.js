@@ -27,8 +27,10 @@ import { createChainView } from './render-chain.js';
 import { createNotifications } from './render-notifications.js';
 import { createAlertsPage } from './alerts-page.js';
 import { createRowMenu } from './alert-menu.js';
+import { panelSymbols } from './news.js';
+import { createNewsPanel } from './render-news.js';
 
-  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page');
+  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page');
 if (root) start(root);
 
 function start(root) {
@@ -77,6 +79,8 @@ function start(root) {
     if (alertsPage) alertsPage.render(state); // the /alerts page (alerts-page.js)
   };
   let alertsPage = null;
+  // the news panel (the dashboard's, the /news/<SYMBOL> page's): render-news.js
+  let newsPanel = null;
 
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
@@ -136,6 +140,8 @@ function start(root) {
     if (typeof frame === 'string') frame = parseFrame(frame);
     if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
     clock.lastFrameAt = Date.now();
+    if (newsPanel && frame.type === 'news') newsPanel.apply(frame);
+    if (newsPanel && (frame.type === 'snapshot' || frame.type === 'resumed')) newsPanel.resync();
     if (frame.type === 'hello') {
       if (cfg.user && frame.user && String(frame.user) !== cfg.user && reloadForOtherUser()) return;
       const serverTime = num(frame.server_time);
@@ -168,6 +174,7 @@ function start(root) {
       renderer.render(state, true);
       drawOverviews();
       drawChain();
+      if (newsPanel) newsPanel.linkRows();
     });
   }
 
@@ -193,6 +200,7 @@ function start(root) {
     if (chart) chart.tick();
     drawOverviews();
     drawChain();
+    if (newsPanel) newsPanel.tick(Date.now());
     transport.checkAlive();
   }
 
@@ -264,6 +272,8 @@ function start(root) {
     chart: () => (chart ? chart.snapshot() : null),
     /** What the notifications raised here (render-notifications.js), or null without a bell. */
     notifications: () => (notifier ? notifier.snapshot() : null),
+    /** The news panel's items (news.js) and cursor, or null without a panel. */
+    news: () => (newsPanel ? { items: newsPanel.items(), cursor: newsPanel.cursor() } : null),
     /** Stream symbols this tab shows beyond the user's watchlist and positions (e.g. an
      *  option chain); they are re-sent on every new socket. Returns the valid ones. */
     subscribe(symbols) {
@@ -362,6 +372,16 @@ function start(root) {
       fetch: (url, opts) => window.fetch(url, opts),
     });
   }
+  // the news panel: its page's symbol streams as this tab's own (the feed follows it)
+  const newsSymbol = root.id === 'news-page' ? normalizeSymbol(data.newsSymbol) : null;
+  if (newsSymbol) state = addExtraSymbols(state, [newsSymbol]).state;
+  newsPanel = createNewsPanel(document, root, {
+    data: readJSON('news-data'),
+    fetch: (url, opts) => window.fetch(url, opts),
+    now: () => Date.now(),
+    symbols: () => (newsSymbol ? [newsSymbol] : panelSymbols(state.watchlist.symbols, state.accounts)),
+  });
+  newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   renderer.render(state, false);
   renderer.connection(transport.conn.status);

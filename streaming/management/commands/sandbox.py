@@ -37,12 +37,21 @@ class Command(BaseCommand):
             help="Seconds between random demo orders per subscribed account (0: none).",
         )
 
+        parser.add_argument(
+            "--demo-news",
+            type=float,
+            default=45.0,
+            help="Seconds between made-up news articles (0: none; also no backfilled history).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         config = SandboxConfig(
             seed=options["seed"],
             tick_rate=options["tick_rate"],
             token_lifetime=options["token_lifetime"],
             demo_order_interval=options["demo_orders"],
+            news_interval=options["demo_news"],
+            news_backfill=12 if options["demo_news"] > 0 else 0,
         )
         sock = bind_socket(options["host"], options["port"])
         host, port = sock.getsockname()[:2]

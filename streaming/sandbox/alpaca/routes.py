@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import broker_api, trade_stream, trading_api
+from . import broker_api, news, trade_stream, trading_api
 
-routes: list[BaseRoute] = [*broker_api.routes, *trading_api.routes, *trade_stream.routes]
+routes: list[BaseRoute] = [
+    *news.routes,
+    *broker_api.routes,
+    *trading_api.routes,
+    *trade_stream.routes,
+]

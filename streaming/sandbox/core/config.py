@@ -27,6 +27,10 @@ class SandboxConfig:
     balance_push_interval: float = 5.0
     #: How often a random demo order is placed per subscribed account (0: never).
     demo_order_interval: float = 0.0
+    #: How often a made-up news article about a simulated symbol is published (0: never).
+    news_interval: float = 0.0
+    #: Made-up articles written at start, 10 minutes apart back in time (the demo's history).
+    news_backfill: int = 0
     #: Required OAuth client secret; empty accepts any non-empty secret.
     client_secret: str = ""
     #: Largest DXLink message the sandbox sends (the SDK refuses > 64 KiB).
@@ -71,6 +75,8 @@ class SandboxConfig:
     alpaca_second_connection: str = "reject"
     #: `:heartbeat` comment interval on idle SSE streams.
     alpaca_heartbeat_interval: float = 15.0
+    #: Seconds a market data news socket may stay unauthenticated (Alpaca: 10).
+    alpaca_news_auth_timeout: float = 10.0
     #: Trade events kept per key for replay (`since_id`/`since_ulid`).
     alpaca_event_retention: int = 10_000
     #: Seconds a disconnected stream still counts as connected (alpaca-py #740 saw stale

@@ -22,6 +22,7 @@ from .credentials import Credentials
 from .faults import Faults
 from .hub import Hub
 from .market import Market
+from .news import Newsroom
 from .symbols import classify
 from .trading_calendar import market_date
 
@@ -53,6 +54,8 @@ class Simulation:
         self.credentials = Credentials()
         self.faults = Faults()
         self.hub = Hub()
+        #: Articles about the simulated symbols (news façades render them).
+        self.news = Newsroom(self.now, seed=self.config.seed)
         self.counters: Counter[str] = Counter()
         self.public_url: str | None = None
         self._underlyings = (0, 0)  # (symbols seen, underlyings among them)
@@ -144,13 +147,19 @@ class Simulation:
     def _step_orders(self) -> None:
         self.publish(self.brokerage.step())
 
+    def _demo_news(self) -> None:
+        self.news.generate(self.market.symbols)
+
     def _demo_orders(self) -> None:
         for number in self.hub.watched_accounts():
             self.publish(self.brokerage.demo_order(number))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
+        if self.config.news_backfill > 0 and not self.news.articles:
+            self.news.backfill(self.market.symbols, self.config.news_backfill, 600.0)
         tasks = [
+            asyncio.create_task(self._every("news_interval", self._demo_news)),
             asyncio.create_task(self._ticker()),
             asyncio.create_task(self._every("order_step_interval", self._step_orders)),
             asyncio.create_task(self._every("balance_push_interval", self.push_balances)),

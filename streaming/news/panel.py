@@ -1,0 +1,49 @@
+"""What the news API answers and what a page's news panel embeds (selectors: DB reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..validation import EQUITY_RE, normalize_symbol
+from . import store
+from .access import NO_NEWS, user_has_news
+from .query import DEFAULT_LIMIT, NewsQuery
+
+
+def read_news(query: NewsQuery) -> dict[str, Any]:
+    """The API's answer to a checked query (a DB read)."""
+    if query.after is None:
+        cursor = store.head()
+        rows = store.latest(query.symbols, query.limit)
+        return {"items": [store.to_wire(r) for r in rows], "cursor": cursor}
+    rows = store.after(query.symbols, query.after, query.limit)
+    return {
+        "items": [store.to_wire(r) for r in rows],
+        "cursor": rows[-1].pk if rows else query.after,
+        "more": len(rows) == query.limit,
+    }
+
+
+def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """What a page embeds for its news panel (a DB read): `available` false (and the
+    sentence to show) for a user without a news link."""
+    if not user_has_news(user_id=user_id):
+        return {"available": False, "message": NO_NEWS, "symbols": symbols, "items": []}
+    answer = (
+        read_news(NewsQuery(symbols, limit, None))
+        if symbols
+        else {"items": [], "cursor": store.head()}
+    )
+    return {"available": True, "message": "", "symbols": symbols, **answer}
+
+
+def panel_symbols(snapshot: dict[str, Any], watchlist: Iterable[str]) -> list[str]:
+    """The dashboard panel's symbols: the watchlist's, then the positions' (underlyings
+    of options), stocks and ETFs only, each once."""
+    found = list(watchlist)
+    for account in snapshot.get("accounts") or []:
+        for position in account.get("positions") or []:
+            found.append(position.get("underlying") or position.get("symbol") or "")
+    clean = (normalize_symbol(s) for s in found)
+    return list(dict.fromkeys(s for s in clean if s is not None and EQUITY_RE.match(s)))

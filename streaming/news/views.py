@@ -1,0 +1,51 @@
+"""News pages and JSON: `/news/<SYMBOL>` and `GET /api/news?symbols=&limit=&after=`.
+
+Thin: the query is checked (query.py), the store read (store.py) off the event loop.
+Without `after`: the newest articles (by publication time, newest first) and the cursor
+to resume from, read *before* the articles (so nothing stored meanwhile is skipped).
+With `after`: every revision stored after that cursor, oldest first, and `more` when the
+page is full. Who may read: news/access.py.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from ..views import snapshot_for, stream_context
+from .access import NO_NEWS, user_has_news
+from .panel import news_panel, read_news
+from .query import NewsQueryError, news_query, news_symbol
+
+
+async def api_news(request: HttpRequest) -> JsonResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    try:
+        query = news_query(request.META.get("QUERY_STRING", ""), request.GET)
+    except NewsQueryError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    if not await database_sync_to_async(user_has_news)(user_id=user.id):
+        return JsonResponse({"error": NO_NEWS}, status=403)
+    return JsonResponse(await database_sync_to_async(read_news)(query))
+
+
+@login_required
+async def news_page(request: HttpRequest, symbol: str) -> HttpResponse:
+    """One symbol's news, live: the page streams the symbol as its own (quotes and news)."""
+    user = await request.auser()
+    try:
+        clean = news_symbol(symbol)
+    except NewsQueryError as exc:
+        context = {"error": exc.message, "symbol": symbol[:32]}
+        response = await sync_to_async(render)(request, "streaming/news.html", context)
+        response.status_code = 400
+        return response
+    snapshot, watchlist = await snapshot_for(user.id, extra=[clean])
+    panel = await database_sync_to_async(news_panel)(user_id=user.id, symbols=[clean])
+    context = {**stream_context(snapshot, watchlist), "symbol": clean, "news": panel}
+    return await sync_to_async(render)(request, "streaming/news.html", context)

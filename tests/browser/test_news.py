@@ -1,0 +1,152 @@
+"""News in a real Chromium in two non-UTC time zones: an article published at a known UTC
+instant shows exactly the local wall time (Kolkata +05:30 catches whole-hour mistakes, Los
+Angeles the other side of UTC), appears live without a reload, and its update replaces it
+in place; a second browser reads it server-rendered, already updated. The dashboard's
+panel and the watchlist rows link to the symbol's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.chains import chain_users
+from tests.support.wait import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The README's picture: written only with UPDATE_DOCS_IMAGES=1.
+DOCS_IMAGE = ROOT / "docs" / "img" / "news.png"
+SYMBOL = "NWSB"
+#: 2026-03-02 14:30:00 UTC = 20:00 in Kolkata (+05:30) = 06:30 in Los Angeles (-08:00).
+PUBLISHED = "2026-03-02T14:30:00Z"
+LOCAL = {"Asia/Kolkata": "2026-03-02 20:00", "America/Los_Angeles": "2026-03-02 06:30"}
+ITEMS = "[data-news-list] li.news-item"
+
+
+@pytest.fixture(scope="module")
+def news_user(browser_app) -> dict:
+    return chain_users(browser_app, "alpaca", 1, "nwsb")[0]
+
+
+def open_in(browser: Browser, app, user: dict, tz: str, path: str) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id=tz)
+    context.add_cookies([{"name": "sessionid", "value": user["sessionid"], "url": app.url}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{app.url}{path}")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    return page
+
+
+def feed_follows(control, symbol: str) -> bool:
+    return any(
+        symbol in s["news"]
+        for c in control.state()["credentials"].values()
+        for s in c.get("alpaca-news", [])
+    )
+
+
+def days_ago(iso: str) -> str:
+    published = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return f"{int((time.time() - published) // 86400)} days ago"
+
+
+def test_local_times_live_arrival_and_updates_in_two_time_zones(
+    browser, browser_app, browser_sandbox, news_user
+):
+    """Kolkata and Los Angeles each show the UTC instant as their own wall time; the
+    article arrives live, its update replaces it (one row), a new tab reads it updated."""
+    control = browser_sandbox.control()
+    kolkata = open_in(browser, browser_app, news_user, "Asia/Kolkata", f"/news/{SYMBOL}")
+    # Chromium names it by its old alias; the offset is what matters: +05:30 = -330 min
+    assert kolkata.evaluate("new Date(Date.UTC(2026, 2, 2)).getTimezoneOffset()") == -330
+    poll_until(lambda: feed_follows(control, SYMBOL), 15, "the feed follows the page's symbol")
+    empty = kolkata.locator("[data-news-empty]")
+    expect(empty).to_be_visible()
+    article = control.publish_news(
+        "Sandbox Corp beats estimates", [SYMBOL], created_at=PUBLISHED, source="benzinga"
+    )
+    row = kolkata.locator(f'{ITEMS}[data-news-id="alpaca:{article["id"]}"]')
+    expect(row.locator(".news-headline")).to_have_text("Sandbox Corp beats estimates")
+    expect(row.locator("[data-news-time]")).to_have_text(LOCAL["Asia/Kolkata"])
+    expect(row.locator("[data-news-time]")).to_have_attribute("title", "2026-03-02 20:00 UTC+05:30")
+    expect(row.locator("[data-news-age]")).to_have_text(days_ago(PUBLISHED))
+    expect(empty).to_be_hidden()
+    first_cursor = int(row.get_attribute("data-cursor") or 0)
+
+    control.update_news(article["id"], headline="Sandbox Corp beats estimates, raises outlook")
+    expect(row.locator(".news-headline")).to_have_text(
+        "Sandbox Corp beats estimates, raises outlook"
+    )
+    expect(kolkata.locator(ITEMS)).to_have_count(1)
+    assert int(row.get_attribute("data-cursor") or 0) > first_cursor
+    expect(row.locator("[data-news-time]")).to_have_text(LOCAL["Asia/Kolkata"])  # created_at
+
+    # a second browser, on the other side of UTC: server-rendered from the store, updated
+    la = open_in(browser, browser_app, news_user, "America/Los_Angeles", f"/news/{SYMBOL}")
+    la_row = la.locator(f'{ITEMS}[data-news-id="alpaca:{article["id"]}"]')
+    expect(la_row.locator(".news-headline")).to_have_text(
+        "Sandbox Corp beats estimates, raises outlook"
+    )
+    expect(la_row.locator("[data-news-time]")).to_have_text(LOCAL["America/Los_Angeles"])
+    expect(la.locator(ITEMS)).to_have_count(1)
+
+    # a live article from now: local "HH:MM" of today and "just now", in both zones
+    fresh = control.publish_news("Fresh headline", [SYMBOL])
+    for page, tz in ((kolkata, "Asia/Kolkata"), (la, "America/Los_Angeles")):
+        fresh_row = page.locator(f'{ITEMS}[data-news-id="alpaca:{fresh["id"]}"]')
+        expected = dt.datetime.fromtimestamp(fresh["created_at"], dt.UTC)
+        local = expected.astimezone(_zone(tz)).strftime("%H:%M")
+        expect(fresh_row.locator("[data-news-time]")).to_have_text(local)
+        expect(fresh_row.locator("[data-news-age]")).to_have_text("just now")
+        expect(page.locator(ITEMS).first).to_have_attribute("data-news-id", f"alpaca:{fresh['id']}")
+        assert page.errors == []  # type: ignore[attr-defined]
+    la.context.close()
+    kolkata.context.close()
+
+
+def _zone(name: str) -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def test_dashboard_panel_follows_the_watchlist_and_links_to_the_symbol_page(
+    browser, browser_app, browser_sandbox, news_user
+):
+    """The dashboard's panel shows the watchlist's news, live; rows and the panel link to
+    /news/<SYMBOL>; a user without an Alpaca link is told how to get news."""
+    control = browser_sandbox.control()
+    page = open_in(browser, browser_app, news_user, "Asia/Kolkata", "/")
+    page.fill("#watchlist-form input[name=symbol]", "NWSC")
+    page.click("#watchlist-form button[type=submit]")
+    expect(page.locator('#watchlist-rows tr[data-quote="NWSC"] a.news-link')).to_have_attribute(
+        "href", "/news/NWSC"
+    )
+    poll_until(lambda: feed_follows(control, "NWSC"), 15, "the feed follows the watchlist")
+    headlines = [
+        ("NWSC to present at an industry conference", 95),
+        ("Options activity picks up in NWSC", 40),
+        ("NWSC announces share buyback program", 3),
+    ]
+    now = time.time()
+    for headline, minutes in headlines:
+        control.publish_news(headline, ["NWSC"], created_at=now - minutes * 60, source="benzinga")
+    panel = page.locator("[data-news-panel]")
+    expect(panel.locator(ITEMS)).to_have_count(3)
+    expect(panel.locator(".news-headline")).to_have_text([h for h, _ in reversed(headlines)])
+    expect(panel.locator("[data-news-age]")).to_have_text(["3 min ago", "40 min ago", "1 h ago"])
+    expect(panel.locator("a.news-sym").first).to_have_attribute("href", "/news/NWSC")
+    assert re.fullmatch(r"\d\d:\d\d", panel.locator("[data-news-time]").first.inner_text())
+    if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+        DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+        panel.screenshot(path=str(DOCS_IMAGE))
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.context.close()
