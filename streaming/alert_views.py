@@ -146,7 +146,7 @@ async def alerts_page(request: HttpRequest) -> HttpResponse:
         if a["active"]
     ]
     context = {
-        **stream_context(snapshot, watchlist),
+        **await stream_context(user.id, snapshot, watchlist),
         "active": active,
         "alerts": listing["alerts"],
         "triggers": listing["triggers"],

@@ -77,7 +77,7 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     quote = snapshot["quotes"].get(clean) if clean else None
     values = tile_values(quote)
     context = {
-        **stream_context(snapshot, watchlist),
+        **await stream_context(user.id, snapshot, watchlist),
         "chart": {
             "symbol": clean,
             "asked": symbol[:40],

@@ -118,7 +118,7 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         chain, error = (body, None) if status == 200 else (None, body)
     began = time.monotonic()
     context = {
-        **stream_context(snapshot, watchlist),
+        **await stream_context(user.id, snapshot, watchlist),
         "chain": chain,
         "chain_rows_html": rows_html(chain) if chain else "",
         "chain_error": error,

@@ -75,10 +75,16 @@ def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
     }
 
 
-def stream_context(snapshot: dict[str, Any], watchlist: list[str]) -> dict[str, Any]:
-    """What every live page's template needs to show the last known values and reach the
-    stream (templates/streaming/_live_attrs.html)."""
+async def stream_context(
+    user_id: int, snapshot: dict[str, Any], watchlist: list[str]
+) -> dict[str, Any]:
+    """What every live page's template needs to show the last known values, reach the
+    stream (templates/streaming/_live_attrs.html) and raise the user's notifications
+    (templates/streaming/_notifications.html: the settings are embedded, no request at
+    load)."""
+    settings_ = await database_sync_to_async(notification_settings_for)(user_id=user_id)
     return {
+        "notification_settings": settings_,
         "snapshot": snapshot,
         "watchlist": watchlist,
         "simulated": snapshot["simulated"],
@@ -95,7 +101,7 @@ async def live_page_context(user_id: int) -> dict[str, Any]:
     overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
     snapshot, watchlist = await snapshot_for(user_id, extra=overview)
     return {
-        **stream_context(snapshot, watchlist),
+        **await stream_context(user_id, snapshot, watchlist),
         **await database_sync_to_async(overview_context)(
             user_id=user_id, quotes=snapshot["quotes"], symbols=overview
         ),
@@ -109,10 +115,6 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context = await live_page_context(user.id)
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
-    # embedded for static/js/stream/render-notifications.js (no request at load)
-    context["notification_settings"] = await database_sync_to_async(notification_settings_for)(
-        user_id=user.id
-    )
     symbols = panel_symbols(context["snapshot"], context["watchlist"])
     context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)

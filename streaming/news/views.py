@@ -47,5 +47,5 @@ async def news_page(request: HttpRequest, symbol: str) -> HttpResponse:
         return response
     snapshot, watchlist = await snapshot_for(user.id, extra=[clean])
     panel = await database_sync_to_async(news_panel)(user_id=user.id, symbols=[clean])
-    context = {**stream_context(snapshot, watchlist), "symbol": clean, "news": panel}
+    context = {**await stream_context(user.id, snapshot, watchlist), "symbol": clean, "news": panel}
     return await sync_to_async(render)(request, "streaming/news.html", context)

@@ -77,6 +77,12 @@ def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
     )
     expect(nflx).to_have_count(0, timeout=10_000)  # a once alert is done
     assert page.evaluate("window.streamdesk.state().alertTriggers.length") == 1
+    # the trigger notifies here too (every live page has the bell): one toast, one entry
+    trigger_id = page.evaluate("window.streamdesk.state().alertTriggers[0].id")
+    page.wait_for_function("() => window.streamdesk.notifications().history.length > 0")
+    raised = page.evaluate("window.streamdesk.notifications()")
+    assert [(h["kind"], h["key"]) for h in raised["history"]] == [("alert", f"alert:{trigger_id}")]
+    expect(page.locator("#notify-toasts")).to_contain_text("NFLX rose to")
 
     # edit the AAPL alert, then delete it
     row.locator("[data-edit]").click()
