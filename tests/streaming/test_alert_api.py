@@ -8,14 +8,13 @@ edge replaced is the notification to the stream owner (`owner_rpc.to_owner`), re
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from streaming import alert_store, owner_rpc
+from streaming import alert_store
 from streaming.alert_input import MAX_ACTIVE_ALERTS
 from streaming.models import Alert, AlertTrigger
 
@@ -28,17 +27,6 @@ AT = 1_800_000_000_000
 @pytest.fixture
 def user():
     return get_user_model().objects.create_user("alert-trader", password="pw")
-
-
-@pytest.fixture
-def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
-    calls: list[tuple[int, dict[str, Any]]] = []
-
-    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
-        calls.append((user_id, message))
-
-    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
-    return calls
 
 
 @pytest.fixture

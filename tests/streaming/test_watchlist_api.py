@@ -12,14 +12,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
-from streaming import owner_rpc
 from streaming.models import DEFAULT_WATCHLIST, Watchlist
 from streaming.services import WatchlistError, watchlist_apply, watchlist_set
 from streaming.validation import MAX_SYMBOLS_PER_SOCKET
@@ -34,18 +32,6 @@ CSRF = "a" * 32  # a well-formed CSRF secret, used as both cookie and header
 @pytest.fixture
 def user():
     return get_user_model().objects.create_user("wl-trader", password="pw")
-
-
-@pytest.fixture
-def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
-    """Every `owner_rpc.to_owner` call, recorded (the stream itself is not under test)."""
-    calls: list[tuple[int, dict[str, Any]]] = []
-
-    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
-        calls.append((user_id, message))
-
-    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
-    return calls
 
 
 @pytest.fixture

@@ -331,16 +331,8 @@ class NewsSession(WsSession):
                 getter.cancel()
 
     async def _write(self, batch: list[dict[str, Any]]) -> None:
-        if self._closed:
+        if not await self.may_send():
             return
-        if self.faults is not None and self.faults.blackouts:
-            await self.hold()
-            if self._closed:
-                return
-        if self.silent:
-            self.messages_suppressed += 1
-            return
-        self.messages_sent += 1
         if self.msgpack:
             await self.websocket.send_bytes(msgpack.packb(batch, datetime=True))
         else:

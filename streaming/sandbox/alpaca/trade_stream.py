@@ -147,18 +147,9 @@ class TradeUpdatesSession(WsSession):
             await self.send_binary(payload)
 
     async def send_binary(self, payload: bytes) -> None:
-        """One binary frame unless silenced (then it is gone); held during a blackout."""
-        if self._closed:
-            return
-        if self.faults is not None and self.faults.blackouts:
-            await self.hold()
-            if self._closed:
-                return
-        if self.silent:
-            self.messages_suppressed += 1
-            return
-        self.messages_sent += 1
-        await self.websocket.send_bytes(payload)
+        """One binary frame (see `WsSession.may_send`)."""
+        if await self.may_send():
+            await self.websocket.send_bytes(payload)
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "listening": self.listening}

@@ -132,20 +132,26 @@ class WsSession(Session):
     def _cleanup(self) -> None:
         """Unhook subscriptions when the socket ends; nothing by default."""
 
-    async def send_bytes_text(self, payload: bytes) -> None:
-        """Send one text frame unless silenced; a silenced frame is gone, as on a dead link.
-        During a blackout the frame waits (and so does its sender) until the blackout ends."""
+    async def may_send(self) -> bool:
+        """Whether the next frame goes out, counted either way: a silenced frame is gone,
+        as on a dead link; during a blackout the frame waits (and so does its sender)
+        until the blackout ends; a closed socket sends nothing."""
         if self._closed:
-            return
+            return False
         if self.faults is not None and self.faults.blackouts:
             await self.hold()
             if self._closed:
-                return
+                return False
         if self.silent:
             self.messages_suppressed += 1
-            return
+            return False
         self.messages_sent += 1
-        await self.websocket.send_text(payload.decode())
+        return True
+
+    async def send_bytes_text(self, payload: bytes) -> None:
+        """Send one text frame (see `may_send`)."""
+        if await self.may_send():
+            await self.websocket.send_text(payload.decode())
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send_bytes_text(orjson.dumps(message))

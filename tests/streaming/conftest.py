@@ -1,0 +1,21 @@
+"""Fixtures shared by the stream's API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streaming import owner_rpc
+
+
+@pytest.fixture
+def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
+    """Every `owner_rpc.to_owner` call, recorded (the stream itself is not under test)."""
+    calls: list[tuple[int, dict[str, Any]]] = []
+
+    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
+        calls.append((user_id, message))
+
+    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
+    return calls
