@@ -67,9 +67,7 @@ def rate_hit(*, key: str, limit: int, now: float | None = None) -> Verdict:
             count = int(pipe.execute()[0])
         except (RedisError, OSError) as exc:
             who = key.partition("-")[0]  # "token", "user"
-            log.warning(
-                "%s rate limit not checked (Redis: %s): allowed", who, type(exc).__name__
-            )
+            log.warning("%s rate limit not checked (Redis: %s): allowed", who, type(exc).__name__)
             return Verdict(True)
     else:
         count = _memory.hit(key, window)

@@ -1,0 +1,441 @@
+"""`GET /api/news/stream`: news as Server-Sent Events for scripts and other tools
+(docs/streaming-contract.md, "News").
+
+The view checks who asks (session + Origin, or an API token), the parameters and the
+per-user limits (quota.py), then hands the response a `NewsStream`: `connected` at once,
+then every article revision stored after the stream's cursor, read from the store — on
+each `news.stored` announcement about its symbols (live.py), and every few seconds
+regardless — with `id: <cursor>` so `Last-Event-ID` resumes exactly. While open it holds
+the user's stream as a tab with its symbols (registry.py, owner_rpc.py), so the user's
+news feed keeps running; when the client goes (daphne's `http.disconnect`: Django cancels
+the response) it cancels and awaits its tasks, leaves the group, drops the tab, gives
+back its slot and the gauge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from .. import metrics, owner_rpc, validation
+from ..contract import now_ms
+from ..fanout import Message, dispatch, messages
+from ..models import NewsItem
+from ..origin import sse_request_allowed
+from ..registry import registry
+from ..tab_session import SYMBOLS_HEARTBEAT, load_watchlist
+from ..transport import TransportProbe, probe_of
+from . import live, quota, store
+
+#: How long a client waits before reconnecting a dropped stream (ms), sent once.
+RETRY_MS = 3000
+#: `?symbols=` longer than this many bytes is refused before it is split (200 symbols
+#: of at most 32 characters and their commas).
+MAX_SYMBOLS_BYTES = validation.MAX_SYMBOLS_PER_SOCKET * 33
+#: Revisions read from the store at a time (the stream writes each page before the next).
+PAGE = 100
+#: `?backlog=` at most.
+MAX_BACKLOG = 100
+#: Bytes written that the client has not taken: beyond this the stream ends (`too_slow`).
+TOO_SLOW_BYTES = 1024 * 1024
+#: A cursor or a number parameter: ASCII digits only (no sign, no spaces, no other digits).
+_NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
+
+
+class BadRequest(ValueError):
+    """A parameter the stream refuses: a 400 `{"error": code, "message": message}`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Params:
+    """A stream request's parameters, checked (symbols None: the watchlist)."""
+
+    symbols: list[str] | None
+    rejected: list[dict[str, str]]
+    after: int | None
+    backlog: int
+    duration: int | None
+
+
+def parse_symbols(raw: str) -> tuple[list[str], list[dict[str, str]]]:
+    """`A,B,…` → (accepted, sorted; rejected with reasons). Over 200 symbols or
+    `MAX_SYMBOLS_BYTES` is refused whole, before anything is split."""
+    if len(raw) > MAX_SYMBOLS_BYTES:
+        raise BadRequest(
+            "bad_symbols",
+            f"'symbols' is {len(raw)} characters; at most {MAX_SYMBOLS_BYTES} "
+            f"({validation.MAX_SYMBOLS_PER_SOCKET} symbols)",
+        )
+    parts = [p for p in raw.split(",") if p.strip()]
+    if len(parts) > validation.MAX_SYMBOLS_PER_SOCKET:
+        raise BadRequest(
+            "bad_symbols",
+            f"at most {validation.MAX_SYMBOLS_PER_SOCKET} symbols per stream "
+            f"('symbols' has {len(parts)})",
+        )
+    accepted: set[str] = set()
+    rejected: list[dict[str, str]] = []
+    for part in parts:
+        symbol = validation.normalize_symbol(part)
+        if symbol is None:
+            rejected.append({"symbol": part[:40], "reason": "invalid_symbol"})
+        else:
+            accepted.add(symbol)
+    return sorted(accepted), rejected
+
+
+def _number(raw: str, name: str, code: str, low: int, high: int) -> int:
+    if not _NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+        raise BadRequest(code, f"'{name}' must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def parse_params(query: Any, last_event_id: str | None) -> Params:
+    """The query (`symbols`, `after`, `backlog`, `duration`) and `Last-Event-ID` (which
+    wins over `after`: a browser's reconnect sends it with the original URL)."""
+    symbols, rejected = None, []
+    if query.get("symbols") is not None:
+        symbols, rejected = parse_symbols(query["symbols"])
+        if not symbols:
+            raise BadRequest("bad_symbols", "no valid symbol in 'symbols'")
+    raw_after = last_event_id or query.get("after")
+    after = None
+    if raw_after is not None:
+        name = "Last-Event-ID" if last_event_id else "after"
+        if not _NUMBER.fullmatch(raw_after.strip()):
+            raise BadRequest(
+                "bad_cursor",
+                f"'{name}' must be a news cursor (a whole number), not {raw_after[:40]!r}",
+            )
+        after = int(raw_after.strip())
+    backlog = _number(query.get("backlog", "0"), "backlog", "bad_backlog", 0, MAX_BACKLOG)
+    duration = None
+    if query.get("duration") is not None:
+        high = settings.NEWS_STREAM_MAX_SECONDS
+        duration = _number(query["duration"], "duration", "bad_duration", 1, high)
+    return Params(symbols, rejected, after, backlog, duration)
+
+
+def sse_event(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def settled(rows: list[NewsItem], settle: float) -> tuple[list[NewsItem], float | None]:
+    """The rows old enough to send, in cursor order, up to the first that is not (a writer
+    with a smaller cursor may not have committed yet), and how long until it is."""
+    horizon = timezone.now().timestamp() - settle
+    for index, row in enumerate(rows):
+        age_left = row.stored_at.timestamp() - horizon
+        if age_left > 0:
+            return rows[:index], age_left
+    return rows, None
+
+
+class NewsStream:
+    """One news SSE response: a tab of its user's stream (fanout.Tab) that writes news."""
+
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        channel_name: str,
+        slot: str,
+        symbols: list[str],
+        session_key: str | None,
+        token_id: int | None,
+        probe: TransportProbe,
+    ) -> None:
+        self.user_id: int | None = user_id
+        self.channel_name = channel_name
+        self.slot = slot
+        self.symbols = symbols
+        self.session_key = session_key
+        self.token_id = token_id
+        self.probe = probe
+        self.cursor = 0
+        self.sent = 0
+        self.end_reason: str | None = None
+        self._wake = asyncio.Event()
+        self._notes: list[bytes] = []
+        self._attached = False
+
+    # -- the response body ------------------------------------------------------------------
+    async def body(
+        self, connected: dict[str, Any], cursor: int, backlog: int, duration: float
+    ) -> AsyncIterator[bytes]:
+        """`connected`, the backlog, then news after `cursor` until the end or the client
+        goes; whatever ends it, the finally leaves nothing behind."""
+        metrics.NEWS_STREAMS_OPEN.inc()
+        started = time.monotonic()
+        deadline = started + duration
+        self.cursor = cursor
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
+            await self._join()
+            tasks = [
+                asyncio.create_task(self._listen(), name=f"news-listen-{self.slot}"),
+                asyncio.create_task(self._keepalive(), name=f"news-keepalive-{self.slot}"),
+            ]
+            if backlog:
+                for row in await self._backlog(backlog, cursor):
+                    yield self._news(row)
+            last_write = time.monotonic()
+            next_progress = started + settings.NEWS_STREAM_PROGRESS
+            next_check = 0.0  # read at once: anything stored since `connected`
+            while self.end_reason is None:
+                now = time.monotonic()
+                if now >= deadline:
+                    self.end_reason = "duration" if connected["duration_s"] else "max_duration"
+                    break
+                if self._wake.is_set() or now >= next_check:
+                    self._wake.clear()
+                    next_check = now + settings.NEWS_STREAM_CHECK
+                    rows, wait = await self._read()
+                    for row in rows:
+                        yield self._news(row)
+                        last_write = time.monotonic()
+                    if len(rows) == PAGE:
+                        next_check = 0.0  # more to read
+                    elif wait is not None:  # a revision too young yet: read when it is not
+                        next_check = min(next_check, time.monotonic() + wait)
+                if self._notes:
+                    notes, self._notes = b"".join(self._notes), []
+                    yield notes
+                    last_write = time.monotonic()
+                if self.probe.backlog() > TOO_SLOW_BYTES:
+                    self.end_reason = "too_slow"
+                    break
+                now = time.monotonic()
+                if now >= next_progress:
+                    next_progress = now + settings.NEWS_STREAM_PROGRESS
+                    yield sse_event("progress", self._status(started))
+                    last_write = now
+                elif now - last_write >= settings.NEWS_STREAM_HEARTBEAT:
+                    yield b": heartbeat\n\n"
+                    last_write = now
+                due = min(
+                    next_check,
+                    next_progress,
+                    last_write + settings.NEWS_STREAM_HEARTBEAT,
+                    deadline,
+                )
+                if due > now and not self._wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(due - now):
+                            await self._wake.wait()
+            yield sse_event("end", {"reason": self.end_reason, **self._status(started)})
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._leave()
+            metrics.NEWS_STREAMS_OPEN.dec()
+
+    def _news(self, row: NewsItem) -> bytes:
+        self.cursor = max(self.cursor, row.pk)
+        self.sent += 1
+        metrics.NEWS_ITEMS_SENT.inc()
+        return sse_event("news", store.to_wire(row), row.pk)
+
+    def _status(self, started: float) -> dict[str, Any]:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return {
+            "cursor": self.cursor,
+            "sent": self.sent,
+            "elapsed_ms": elapsed,
+            "server_time": now_ms(),
+        }
+
+    async def _read(self) -> tuple[list[NewsItem], float | None]:
+        rows = await database_sync_to_async(store.after)(self.symbols, self.cursor, PAGE)
+        ready, wait = settled(rows, settings.NEWS_STREAM_SETTLE)
+        return ready, wait
+
+    async def _backlog(self, count: int, head: int) -> list[NewsItem]:
+        """The `count` newest articles stored up to `head` (what is newer comes live),
+        in cursor order so that every `id:` is a resume point."""
+        rows = await database_sync_to_async(store.latest)(self.symbols, count)
+        return sorted((r for r in rows if r.pk <= head), key=lambda r: r.pk)
+
+    # -- the user's stream and the cluster ---------------------------------------------------
+    async def _join(self) -> None:
+        """Hold the user's stream as a tab with our symbols; hear `news.stored`. Redis
+        trouble is not fatal: the periodic check reads the store, `_keepalive` retries."""
+        assert self.user_id is not None
+        await registry.attach(self.user_id, self.channel_name, self)
+        self._attached = True
+        with contextlib.suppress(RedisError, OSError):
+            await get_channel_layer().group_add(live.NEWS_GROUP, self.channel_name)
+        await self._announce()
+
+    async def _announce(self) -> None:
+        assert self.user_id is not None
+        await owner_rpc.announce_symbols(self.user_id, self.channel_name, self.symbols)
+
+    async def _leave(self) -> None:
+        """Everything `_join` and the limits took, given back (each step on its own)."""
+        user_id = self.user_id
+        assert user_id is not None
+        with contextlib.suppress(RedisError, OSError):
+            await get_channel_layer().group_discard(live.NEWS_GROUP, self.channel_name)
+        if self._attached:
+            self._attached = False
+            registry.detach(user_id, self.channel_name)
+            await owner_rpc.drop_tab(user_id, self.channel_name)
+        await asyncio.to_thread(quota.release, user_id, self.slot)
+
+    async def _listen(self) -> None:
+        """Our channel: `news.stored` from the group, `stream.limit` from the owner."""
+        async for message in messages(self.channel_name):
+            await dispatch(self, message)
+
+    async def _keepalive(self) -> None:
+        """Renew the slot; re-send our symbols (the owner forgets a silent tab after 90 s)
+        and rejoin the group (Redis may have forgotten it)."""
+        assert self.user_id is not None
+        last_announce = time.monotonic()
+        while True:
+            await asyncio.sleep(quota.SLOT_RENEW)
+            await asyncio.to_thread(quota.renew, self.user_id, self.slot)
+            if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
+                last_announce = time.monotonic()
+                with contextlib.suppress(RedisError, OSError):
+                    await get_channel_layer().group_add(live.NEWS_GROUP, self.channel_name)
+                await self._announce()
+
+    # -- layer messages (fanout.Tab, and the news group) -------------------------------------
+    async def news_stored(self, message: Message) -> None:
+        """Only a hint: wake up and read the store if it may hold something for us."""
+        if int(message.get("cursor", 0)) > self.cursor and set(message.get("symbols", ())) & set(
+            self.symbols
+        ):
+            self._wake.set()
+
+    async def stream_limit(self, message: Message) -> None:
+        refused = sorted(message.get("symbols", []))
+        self._notes.append(sse_event("limit", {"symbols": refused, "reason": "user_limit_reached"}))
+        self._wake.set()
+
+    async def stream_owner_changed(self, message: Message) -> None:
+        await self._announce()  # the new owner learns of this tab at once
+
+    async def stream_frame(self, message: Message) -> None:
+        """The user's frames are not news: ignored (as are heads and snapshots)."""
+
+    async def stream_head(self, message: Message) -> None:
+        pass
+
+    async def stream_snapshot(self, message: Message) -> None:
+        pass
+
+    async def session_ended(self) -> None:
+        """The login or the API token ended (sessions.py): end with `unauthenticated`."""
+        self.end_reason = "unauthenticated"
+        self._wake.set()
+
+
+def _error(status: int, code: str, message: str, retry_after: int | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if retry_after is not None:
+        body["retry_after"] = retry_after
+    response = JsonResponse(body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="streamdesk"'
+    return response
+
+
+async def news_stream(request: HttpRequest) -> HttpResponseBase:
+    """The stream, or at once a JSON error: 403 another site's cookie request, 401
+    nobody, 400 bad parameters, 429 over a per-user limit (docs: "News")."""
+    token = getattr(request, "api_token", None)
+    if token is None and not sse_request_allowed(request):
+        return _error(403, "origin_not_allowed", "a request from another site is refused")
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _error(401, "not_authenticated", "log in, or send 'Authorization: Bearer <token>'")
+    try:
+        params = parse_params(request.GET, request.headers.get("Last-Event-ID") or None)
+    except BadRequest as exc:
+        return _error(400, exc.code, exc.message)
+    symbols = params.symbols
+    if symbols is None:
+        symbols = sorted(await database_sync_to_async(load_watchlist)(user.id))
+        if not symbols:
+            return _error(400, "bad_symbols", "give 'symbols' (your watchlist is empty)")
+    head = await database_sync_to_async(store.head)()
+    if params.after is not None and params.after > head:
+        return _error(400, "cursor_ahead", f"cursor {params.after} is ahead of the newest ({head})")
+    verdict = await asyncio.to_thread(quota.open_hit, user.id)
+    if not verdict.allowed:
+        metrics.NEWS_STREAMS_REFUSED.labels("rate_limited").inc()
+        limit = settings.NEWS_STREAM_CONNECTS_PER_MINUTE
+        return _error(
+            429, "rate_limited", f"at most {limit} news streams per minute", verdict.retry_after
+        )
+    slot = uuid.uuid4().hex
+    if not await asyncio.to_thread(quota.acquire, user.id, slot):
+        metrics.NEWS_STREAMS_REFUSED.labels("too_many_streams").inc()
+        cap = settings.NEWS_STREAMS_PER_USER
+        message = f"you have {cap} news streams open (the most per user): close one"
+        return _error(429, "too_many_streams", message, quota.SLOT_RETRY_AFTER)
+    maximum = settings.NEWS_STREAM_MAX_SECONDS
+    cursor = params.after if params.after is not None else head
+    connected = {
+        "user": user.get_username(),
+        "symbols": symbols,
+        "rejected": params.rejected,
+        "head": head,
+        "cursor": cursor,
+        "resumed": params.after is not None,
+        "backlog": 0 if params.after is not None else params.backlog,
+        "duration_s": params.duration,
+        "heartbeat_s": settings.NEWS_STREAM_HEARTBEAT,
+        "progress_s": settings.NEWS_STREAM_PROGRESS,
+        "limits": {
+            "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
+            "streams_per_user": settings.NEWS_STREAMS_PER_USER,
+            "connects_per_minute": settings.NEWS_STREAM_CONNECTS_PER_MINUTE,
+            "max_duration_s": maximum,
+            "max_backlog": MAX_BACKLOG,
+        },
+        "server_time": now_ms(),
+    }
+    # the default prefix, like every private channel here (see streaming/sse.py)
+    channel = await get_channel_layer().new_channel()
+    stream = NewsStream(
+        user_id=user.id,
+        channel_name=channel,
+        slot=slot,
+        symbols=symbols,
+        session_key=None if token is not None else request.session.session_key,
+        token_id=token.pk if token is not None else None,
+        probe=probe_of(request.scope),
+    )
+    body = stream.body(connected, cursor, connected["backlog"], params.duration or maximum)
+    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
