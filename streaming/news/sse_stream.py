@@ -135,6 +135,23 @@ def parse_params(query: Any, last_event_id: str | None) -> Params:
     return Params(symbols, rejected, after, backlog, duration)
 
 
+def _raise_if_cancelled() -> None:
+    """Raise the cancellation someone below swallowed. Django cancels the response when
+    the client goes (`http.disconnect`); a library that catches that `CancelledError`
+    without `uncancel()` (seen against daphne: a client that left at once kept its stream
+    until daphne killed it 10 s later) leaves the task's `cancelling()` count up."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def _db(fn: Any, *args: Any) -> Any:
+    """A store call in Django's database thread."""
+    result = await database_sync_to_async(fn)(*args)
+    _raise_if_cancelled()
+    return result
+
+
 def sse_event(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
@@ -193,6 +210,7 @@ class NewsStream:
         try:
             yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
             await self._join()
+            _raise_if_cancelled()
             tasks = [
                 asyncio.create_task(self._listen(), name=f"news-listen-{self.slot}"),
                 asyncio.create_task(self._keepalive(), name=f"news-keepalive-{self.slot}"),
@@ -204,6 +222,7 @@ class NewsStream:
             next_progress = started + settings.NEWS_STREAM_PROGRESS
             next_check = 0.0  # read at once: anything stored since `connected`
             while self.end_reason is None:
+                _raise_if_cancelled()
                 now = time.monotonic()
                 if now >= deadline:
                     self.end_reason = "duration" if connected["duration_s"] else "max_duration"
@@ -268,14 +287,14 @@ class NewsStream:
         }
 
     async def _read(self) -> tuple[list[NewsItem], float | None]:
-        rows = await database_sync_to_async(store.after)(self.symbols, self.cursor, PAGE)
+        rows = await _db(store.after, self.symbols, self.cursor, PAGE)
         ready, wait = settled(rows, settings.NEWS_STREAM_SETTLE)
         return ready, wait
 
     async def _backlog(self, count: int, head: int) -> list[NewsItem]:
         """The `count` newest articles stored up to `head` (what is newer comes live),
         in cursor order so that every `id:` is a resume point."""
-        rows = await database_sync_to_async(store.latest)(self.symbols, count)
+        rows = await _db(store.latest, self.symbols, count)
         return sorted((r for r in rows if r.pk <= head), key=lambda r: r.pk)
 
     # -- the user's stream and the cluster ---------------------------------------------------
@@ -388,19 +407,20 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
     head = await database_sync_to_async(store.head)()
     if params.after is not None and params.after > head:
         return _error(400, "cursor_ahead", f"cursor {params.after} is ahead of the newest ({head})")
-    verdict = await asyncio.to_thread(quota.open_hit, user.id)
-    if not verdict.allowed:
-        metrics.NEWS_STREAMS_REFUSED.labels("rate_limited").inc()
-        limit = settings.NEWS_STREAM_CONNECTS_PER_MINUTE
-        return _error(
-            429, "rate_limited", f"at most {limit} news streams per minute", verdict.retry_after
-        )
     slot = uuid.uuid4().hex
     if not await asyncio.to_thread(quota.acquire, user.id, slot):
         metrics.NEWS_STREAMS_REFUSED.labels("too_many_streams").inc()
         cap = settings.NEWS_STREAMS_PER_USER
         message = f"you have {cap} news streams open (the most per user): close one"
         return _error(429, "too_many_streams", message, quota.SLOT_RETRY_AFTER)
+    verdict = await asyncio.to_thread(quota.open_hit, user.id)  # only opens that get a slot
+    if not verdict.allowed:
+        await asyncio.to_thread(quota.release, user.id, slot)
+        metrics.NEWS_STREAMS_REFUSED.labels("rate_limited").inc()
+        limit = settings.NEWS_STREAM_CONNECTS_PER_MINUTE
+        return _error(
+            429, "rate_limited", f"at most {limit} news streams per minute", verdict.retry_after
+        )
     maximum = settings.NEWS_STREAM_MAX_SECONDS
     cursor = params.after if params.after is not None else head
     connected = {
