@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -41,6 +42,8 @@ from ..tab_session import SYMBOLS_HEARTBEAT, load_watchlist
 from ..transport import TransportProbe, probe_of
 from . import live, quota, store
 
+log = logging.getLogger(__name__)
+
 #: How long a client waits before reconnecting a dropped stream (ms), sent once.
 RETRY_MS = 3000
 #: `?symbols=` longer than this many bytes is refused before it is split (200 symbols
@@ -52,6 +55,8 @@ PAGE = 100
 MAX_BACKLOG = 100
 #: Bytes written that the client has not taken: beyond this the stream ends (`too_slow`).
 TOO_SLOW_BYTES = 1024 * 1024
+#: How often the stream looks whether its client is still connected (seconds).
+CLIENT_CHECK = 0.25
 #: A cursor or a number parameter: ASCII digits only (no sign, no spaces, no other digits).
 _NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
 
@@ -195,6 +200,9 @@ class NewsStream:
         self._wake = asyncio.Event()
         self._notes: list[bytes] = []
         self._attached = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._cleanup: asyncio.Task[None] | None = None
 
     # -- the response body ------------------------------------------------------------------
     async def body(
@@ -203,17 +211,22 @@ class NewsStream:
         """`connected`, the backlog, then news after `cursor` until the end or the client
         goes; whatever ends it, the finally leaves nothing behind."""
         metrics.NEWS_STREAMS_OPEN.inc()
+        log.info(
+            "user %s: news stream %s for %s",
+            self.user_id,
+            self.slot[:8],
+            ",".join(self.symbols[:5]),
+        )
         started = time.monotonic()
         deadline = started + duration
         self.cursor = cursor
-        tasks: list[asyncio.Task[None]] = []
         try:
             yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
             await self._join()
             _raise_if_cancelled()
-            tasks = [
+            self._tasks = [
                 asyncio.create_task(self._listen(), name=f"news-listen-{self.slot}"),
-                asyncio.create_task(self._keepalive(), name=f"news-keepalive-{self.slot}"),
+                asyncio.create_task(self._watch(), name=f"news-watch-{self.slot}"),
             ]
             if backlog:
                 for row in await self._backlog(backlog, cursor):
@@ -221,7 +234,7 @@ class NewsStream:
             last_write = time.monotonic()
             next_progress = started + settings.NEWS_STREAM_PROGRESS
             next_check = 0.0  # read at once: anything stored since `connected`
-            while self.end_reason is None:
+            while self.end_reason is None and not self._closed:
                 _raise_if_cancelled()
                 now = time.monotonic()
                 if now >= deadline:
@@ -263,13 +276,42 @@ class NewsStream:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(due - now):
                             await self._wake.wait()
-            yield sse_event("end", {"reason": self.end_reason, **self._status(started)})
+            if not self._closed:  # else the client is gone
+                yield sse_event("end", {"reason": self.end_reason, **self._status(started)})
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._close()
+
+    async def _close(self) -> None:
+        """Stop the tasks, give back the tab, the group, the slot and the gauge: once,
+        from whichever sees the end first — the body's finally, or `_watch` when the
+        client went while the body was parked at a `yield` (Django then closes only its own
+        wrapper generator; this one would wait for the garbage collector). The clean-up
+        runs in a task of its own, so a second cancellation of the caller cannot cut it
+        short."""
+        if self._cleanup is None:
+            self._cleanup = asyncio.create_task(self._clean_up(), name=f"news-end-{self.slot}")
+        await asyncio.shield(self._cleanup)
+
+    async def _clean_up(self) -> None:
+        started = time.monotonic()
+        self._closed = True
+        self._wake.set()  # a body still running stops at once
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
             await self._leave()
+        finally:
             metrics.NEWS_STREAMS_OPEN.dec()
+            how = self.end_reason or ("client gone" if self.probe.gone() else "cancelled")
+            log.info(
+                "user %s: news stream %s ended (%s): %d sent, cleaned up in %.0f ms",
+                self.user_id,
+                self.slot[:8],
+                how,
+                self.sent,
+                (time.monotonic() - started) * 1000,
+            )
 
     def _news(self, row: NewsItem) -> bytes:
         self.cursor = max(self.cursor, row.pk)
@@ -329,16 +371,23 @@ class NewsStream:
         async for message in messages(self.channel_name):
             await dispatch(self, message)
 
-    async def _keepalive(self) -> None:
-        """Renew the slot; re-send our symbols (the owner forgets a silent tab after 90 s)
-        and rejoin the group (Redis may have forgotten it)."""
+    async def _watch(self) -> None:
+        """Notice a client that went (closing everything if the body cannot), renew the
+        slot, re-send our symbols (the owner forgets a silent tab after 90 s) and rejoin
+        the group (Redis may have forgotten it)."""
         assert self.user_id is not None
-        last_announce = time.monotonic()
+        last_renew = last_announce = time.monotonic()
         while True:
-            await asyncio.sleep(quota.SLOT_RENEW)
-            await asyncio.to_thread(quota.renew, self.user_id, self.slot)
-            if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
-                last_announce = time.monotonic()
+            await asyncio.sleep(CLIENT_CHECK)
+            if self.probe.gone():
+                await self._close()
+                return
+            now = time.monotonic()
+            if now - last_renew >= quota.SLOT_RENEW:
+                last_renew = now
+                await asyncio.to_thread(quota.renew, self.user_id, self.slot)
+            if now - last_announce >= SYMBOLS_HEARTBEAT:
+                last_announce = now
                 with contextlib.suppress(RedisError, OSError):
                     await get_channel_layer().group_add(live.NEWS_GROUP, self.channel_name)
                 await self._announce()
