@@ -4,12 +4,13 @@
 The view checks who asks (session + Origin, or an API token), the parameters and the
 per-user limits (quota.py), then hands the response a `NewsStream`: `connected` at once,
 then every article revision stored after the stream's cursor, read from the store — on
-each `news.stored` announcement about its symbols (live.py), and every few seconds
-regardless — with `id: <cursor>` so `Last-Event-ID` resumes exactly. While open it holds
-the user's stream as a tab with its symbols (registry.py, owner_rpc.py), so the user's
-news feed keeps running; when the client goes (daphne's `http.disconnect`: Django cancels
-the response) it cancels and awaits its tasks, leaves the group, drops the tab, gives
-back its slot and the gauge.
+each `news.stored` announcement about its symbols (live.py; one reader per process,
+`NewsHub`, wakes the streams), and every few seconds regardless — with `id: <cursor>`
+so `Last-Event-ID` resumes exactly. While open it holds the user's stream as a tab with
+its symbols (registry.py, owner_rpc.py), so the user's news feed keeps running. When the
+client goes (daphne's `http.disconnect`: Django cancels the response; or the watch sees
+the connection closed) it stops its task, drops the tab, gives back its slot and the
+gauge.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ MAX_BACKLOG = 100
 TOO_SLOW_BYTES = 1024 * 1024
 #: How often the stream looks whether its client is still connected (seconds).
 CLIENT_CHECK = 0.25
+#: How long the clean-up waits for the stream's cancelled tasks to end (seconds).
+TASK_STOP_WAIT = 1.0
 #: A cursor or a number parameter: ASCII digits only (no sign, no spaces, no other digits).
 _NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
 
@@ -140,6 +143,10 @@ def parse_params(query: Any, last_event_id: str | None) -> Params:
     return Params(symbols, rejected, after, backlog, duration)
 
 
+def _stopped(task: asyncio.Task[None]) -> None:
+    log.info("%s stopped", task.get_name())
+
+
 def _raise_if_cancelled() -> None:
     """Raise the cancellation someone below swallowed. Django cancels the response when
     the client goes (`http.disconnect`); a library that catches that `CancelledError`
@@ -221,13 +228,13 @@ class NewsStream:
         deadline = started + duration
         self.cursor = cursor
         try:
-            yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
+            # joined (a few ms, no store query) and watched before the first yield: a
+            # client may go while the body is parked at any `yield`, and only the watch
+            # notices that (see `_close`)
             await self._join()
             _raise_if_cancelled()
-            self._tasks = [
-                asyncio.create_task(self._listen(), name=f"news-listen-{self.slot}"),
-                asyncio.create_task(self._watch(), name=f"news-watch-{self.slot}"),
-            ]
+            self._tasks = [asyncio.create_task(self._watch(), name=f"news-watch-{self.slot}")]
+            yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
             if backlog:
                 for row in await self._backlog(backlog, cursor):
                     yield self._news(row)
@@ -298,7 +305,14 @@ class NewsStream:
         self._wake.set()  # a body still running stops at once
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            # channels-redis' receive() can take seconds to honour a cancellation (seen:
+            # the listener cancelled just as its receive lock was granted): the stream's
+            # resources do not wait for it; it is logged, and ends on its own
+            _, pending = await asyncio.wait(self._tasks, timeout=TASK_STOP_WAIT)
+            for task in pending:
+                log.warning("news stream %s: %s still stopping", self.slot[:8], task.get_name())
+                task.add_done_callback(_stopped)
         try:
             await self._leave()
         finally:
@@ -346,8 +360,7 @@ class NewsStream:
         assert self.user_id is not None
         await registry.attach(self.user_id, self.channel_name, self)
         self._attached = True
-        with contextlib.suppress(RedisError, OSError):
-            await get_channel_layer().group_add(live.NEWS_GROUP, self.channel_name)
+        await hub.add(self)
         await self._announce()
 
     async def _announce(self) -> None:
@@ -358,23 +371,16 @@ class NewsStream:
         """Everything `_join` and the limits took, given back (each step on its own)."""
         user_id = self.user_id
         assert user_id is not None
-        with contextlib.suppress(RedisError, OSError):
-            await get_channel_layer().group_discard(live.NEWS_GROUP, self.channel_name)
+        hub.remove(self)
         if self._attached:
             self._attached = False
             registry.detach(user_id, self.channel_name)
             await owner_rpc.drop_tab(user_id, self.channel_name)
         await asyncio.to_thread(quota.release, user_id, self.slot)
 
-    async def _listen(self) -> None:
-        """Our channel: `news.stored` from the group, `stream.limit` from the owner."""
-        async for message in messages(self.channel_name):
-            await dispatch(self, message)
-
     async def _watch(self) -> None:
         """Notice a client that went (closing everything if the body cannot), renew the
-        slot, re-send our symbols (the owner forgets a silent tab after 90 s) and rejoin
-        the group (Redis may have forgotten it)."""
+        slot, re-send our symbols (the owner forgets a silent tab after 90 s)."""
         assert self.user_id is not None
         last_renew = last_announce = time.monotonic()
         while True:
@@ -388,8 +394,7 @@ class NewsStream:
                 await asyncio.to_thread(quota.renew, self.user_id, self.slot)
             if now - last_announce >= SYMBOLS_HEARTBEAT:
                 last_announce = now
-                with contextlib.suppress(RedisError, OSError):
-                    await get_channel_layer().group_add(live.NEWS_GROUP, self.channel_name)
+                await hub.rejoin()
                 await self._announce()
 
     # -- layer messages (fanout.Tab, and the news group) -------------------------------------
@@ -421,6 +426,51 @@ class NewsStream:
         """The login or the API token ended (sessions.py): end with `unauthenticated`."""
         self.end_reason = "unauthenticated"
         self._wake.set()
+
+
+class NewsHub:
+    """This process's one member of the `news.stored` group: it wakes the local streams.
+
+    One channel and one reader per event loop, started with the first stream and kept for
+    the loop's life (like the session watch): a reader per stream would cancel a
+    channels-redis `receive()` at every stream end, and one cancelled just as its receive
+    lock was granted never ended (seen against daphne). Rejoined every 30 s by the
+    streams (Redis may forget a group).
+    """
+
+    def __init__(self) -> None:
+        self.streams: set[NewsStream] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._channel: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, stream: NewsStream) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a test): start afresh
+            self._loop, self._channel, self.streams = loop, None, set()
+        self.streams.add(stream)
+        if self._channel is None:
+            self._channel = await get_channel_layer().new_channel()
+            with contextlib.suppress(RedisError, OSError):
+                await get_channel_layer().group_add(live.NEWS_GROUP, self._channel)
+            self._task = loop.create_task(self._run(self._channel), name="news-hub")
+
+    def remove(self, stream: NewsStream) -> None:
+        self.streams.discard(stream)
+
+    async def rejoin(self) -> None:
+        """Keep the channel in the group (called by the streams every 30 s)."""
+        if self._channel is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await get_channel_layer().group_add(live.NEWS_GROUP, self._channel)
+
+    async def _run(self, channel: str) -> None:
+        async for message in messages(channel):
+            for stream in list(self.streams):
+                await dispatch(stream, message)
+
+
+hub = NewsHub()
 
 
 def _error(status: int, code: str, message: str, retry_after: int | None = None) -> JsonResponse:
