@@ -1,5 +1,5 @@
-"""Per-token rate limits: so many hits of a kind (connection attempts, snapshots) per
-minute per API token, across processes.
+"""Rate limits: so many hits of a kind (connection attempts, snapshots) per minute per
+API token — or per user (`rate_hit`, e.g. news stream opens) — across processes.
 
 A fixed one-minute window per (token, kind): with `REDIS_URL` a counter in Redis (INCR,
 expiring with its window) shared by every daphne process; without it, a counter in this
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 #: The wall clock (windows are the same minutes in every process); tests may pin it.
 _clock = time.time
-KEY_PREFIX = "streamdesk:token-rate"
+KEY_PREFIX = "streamdesk"
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,28 @@ def _limit(kind: str) -> int:
 def token_rate_hit(*, token_id: int, kind: str, now: float | None = None) -> Verdict:
     """Count one hit of `kind` (`connect` or `snapshot`) for the token; refuse it when the
     token is over its per-minute limit in the current window."""
+    return rate_hit(key=f"token-rate:{token_id}:{kind}", limit=_limit(kind), now=now)
+
+
+def rate_hit(*, key: str, limit: int, now: float | None = None) -> Verdict:
+    """Count one hit for `key` (`token-rate:<id>:<kind>`, or `user-rate:<id>:<what>` for a
+    per-user limit) in the current one-minute window; refused over `limit`."""
     now = _clock() if now is None else now
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
-    limit = _limit(kind)
     if settings.REDIS_URL:
-        key = f"{KEY_PREFIX}:{token_id}:{kind}:{window}"
+        redis_key = f"{KEY_PREFIX}:{key}:{window}"
         try:
             pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, WINDOW_SECONDS + 5)
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, WINDOW_SECONDS + 5)
             count = int(pipe.execute()[0])
         except (RedisError, OSError) as exc:
-            log.warning("token rate limit not checked (Redis: %s): allowed", type(exc).__name__)
+            who = key.partition("-")[0]  # "token", "user"
+            log.warning("%s rate limit not checked (Redis: %s): allowed", who, type(exc).__name__)
             return Verdict(True)
     else:
-        count = _memory.hit(token_id, kind, window)
+        count = _memory.hit(key, window)
     return Verdict(True) if count <= limit else Verdict(False, retry_after)
 
 
@@ -78,16 +84,16 @@ class _MemoryWindows:
     """The counters of one process (no Redis): current windows only."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[int, str, int], int] = {}
+        self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()  # hits come from several threads (sync_to_async)
 
-    def hit(self, token_id: int, kind: str, window: int) -> int:
+    def hit(self, key: str, window: int) -> int:
         with self._lock:
             if len(self._counts) > 10_000:  # drop past windows
-                self._counts = {k: v for k, v in self._counts.items() if k[2] >= window}
-            key = (token_id, kind, window)
-            self._counts[key] = self._counts.get(key, 0) + 1
-            return self._counts[key]
+                self._counts = {k: v for k, v in self._counts.items() if k[1] >= window}
+            entry = (key, window)
+            self._counts[entry] = self._counts.get(entry, 0) + 1
+            return self._counts[entry]
 
     def clear(self) -> None:
         with self._lock:

@@ -307,6 +307,17 @@ STREAM_LEASE_TTL = float(os.environ.get("STREAM_LEASE_TTL", "4"))
 STREAM_LEASE_RENEW = float(os.environ.get("STREAM_LEASE_RENEW", "1"))
 STREAM_HANDOVER_DELAY = float(os.environ.get("STREAM_HANDOVER_DELAY", "1.5"))
 STREAM_EVENT_LOG_SIZE = int(os.environ.get("STREAM_EVENT_LOG_SIZE", "2000"))
+# The news SSE stream for scripts (/api/news/stream, docs/streaming-contract.md "News"):
+# heartbeat, progress and periodic store check intervals, how old a stored revision must
+# be before it is sent (a concurrent writer's smaller cursor commits first), the longest
+# session, and per-user limits: opens per minute and streams open at once (seconds).
+NEWS_STREAM_HEARTBEAT = float(os.environ.get("NEWS_STREAM_HEARTBEAT", "15"))
+NEWS_STREAM_PROGRESS = float(os.environ.get("NEWS_STREAM_PROGRESS", "30"))
+NEWS_STREAM_CHECK = float(os.environ.get("NEWS_STREAM_CHECK", "5"))
+NEWS_STREAM_SETTLE = float(os.environ.get("NEWS_STREAM_SETTLE", "0.5"))
+NEWS_STREAM_MAX_SECONDS = int(os.environ.get("NEWS_STREAM_MAX_SECONDS", "3600"))
+NEWS_STREAM_CONNECTS_PER_MINUTE = int(os.environ.get("NEWS_STREAM_CONNECTS_PER_MINUTE", "20"))
+NEWS_STREAMS_PER_USER = int(os.environ.get("NEWS_STREAMS_PER_USER", "3"))
 # Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
 STREAM_NAIVE_FANOUT = env_bool("STREAM_NAIVE_FANOUT", False)
 

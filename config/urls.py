@@ -8,6 +8,7 @@ from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
 from streaming import alert_views, candles_views, chain_views, overview_views, sse, views
+from streaming.news import sse_stream as news_sse
 from streaming.news import views as news_views
 
 urlpatterns = [
@@ -23,6 +24,11 @@ urlpatterns = [
     # readable with an API token too (accounts/bearer.py), each under its rate limit
     path("api/snapshot", token_readable("snapshot")(views.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
+    path(
+        "api/news/stream",
+        token_readable("connect")(news_sse.news_stream),
+        name="api-news-stream",
+    ),
     path("settings/tokens", accounts.api_tokens, name="api-tokens"),
     path(
         "settings/tokens/<int:token_id>/revoke",

@@ -127,6 +127,19 @@ SLOW_CLOSES = Counter(
     ["transport"],
 )
 
+# The news SSE stream (streaming/news/sse_stream.py)
+NEWS_STREAMS_OPEN = Gauge(
+    "streamdesk_news_streams_open",
+    "News SSE streams (/api/news/stream) open now.",
+    multiprocess_mode="livesum",
+)
+NEWS_ITEMS_SENT = Counter("streamdesk_news_items_sent", "News events written to news streams.")
+NEWS_STREAMS_REFUSED = Counter(
+    "streamdesk_news_streams_refused",
+    "News stream opens refused for a per-user limit (rate_limited, too_many_streams).",
+    ["reason"],
+)
+
 
 def reconnect_reason(exc: BaseException | None) -> str:
     """A failure's class for the reconnect counter (one of RECONNECT_REASONS)."""

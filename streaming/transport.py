@@ -75,6 +75,11 @@ class TransportProbe:
             return 0
         return buffered + _kernel_send_queue(transport)
 
+    def gone(self) -> bool:
+        """Whether the client's connection is closed (Twisted saw it go); False when
+        there is no daphne connection to look at."""
+        return bool(getattr(self._protocol, "_disconnected", False))
+
     def abort(self) -> None:
         """Cut the connection now, dropping whatever is still queued for it."""
         transport = self._transport
