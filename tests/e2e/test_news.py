@@ -13,6 +13,7 @@ import time
 
 import httpx
 import websockets
+from httpx_sse import aconnect_sse
 
 from streaming.news.query import MAX_QUERY_BYTES
 from tests.support.chains import chain_users
@@ -181,3 +182,50 @@ def test_bad_input_and_users_without_news(live_app):
         http.cookies.clear()
         anonymous = http.get("/api/news?symbols=AAPL")
         assert (anonymous.status_code, anonymous.json()) == (403, {"error": "not_authenticated"})
+
+
+async def test_a_script_news_stream_alone_runs_the_feed_and_gets_the_brokers_article(
+    live_app, live_sandbox
+):
+    """End to end with no tab open: `/api/news/stream` holds the user's stream, so their
+    Alpaca feed subscribes the stream's symbol; an article the sandbox publishes comes out
+    as `event: news` with its cursor as `id:`; when the script goes, the feed lets go."""
+    (user,) = chain_users(live_app, "alpaca", 1, "nwsscript")
+    control = live_sandbox.control()
+    symbol = "NWSS"
+
+    def feed_has(symbol: str) -> bool:
+        return any(
+            symbol in s["news"]
+            for c in control.state()["credentials"].values()
+            for s in c.get("alpaca-news", [])
+        )
+
+    headers = {"Cookie": f"sessionid={user['sessionid']}", "Origin": live_app.url}
+    async with (
+        httpx.AsyncClient(base_url=live_app.url, timeout=httpx.Timeout(5, read=30)) as http,
+        aconnect_sse(http, "GET", f"/api/news/stream?symbols={symbol}", headers=headers) as src,
+    ):
+        assert src.response.status_code == 200
+        events = src.aiter_sse()
+
+        async def next_event(kind: str):  # type: ignore[no-untyped-def]
+            async for e in events:
+                if e.event == kind:
+                    return e
+            raise AssertionError(f"the stream ended before {kind}")
+
+        first = await next_event("connected")
+        assert json.loads(first.data)["symbols"] == [symbol]
+        await asyncio.to_thread(poll_until, lambda: feed_has(symbol), 15, "the feed subscribed")
+        article = await asyncio.to_thread(control.publish_news, "Script news", [symbol])
+        async with asyncio.timeout(15):
+            event = await next_event("news")
+        item = json.loads(event.data)
+        assert (item["id"], item["headline"], item["symbols"]) == (
+            f"alpaca:{article['id']}",
+            "Script news",
+            [symbol],
+        )
+        assert event.id == str(item["cursor"])
+    await asyncio.to_thread(poll_until, lambda: not feed_has(symbol), 20, "the feed let go")
