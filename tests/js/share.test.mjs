@@ -228,8 +228,8 @@ test('a tab that joins before the leader is live is caught up once it is', () =>
   const f0 = initialShare('F');
   const [f1, o1] = shareStep(f0, { type: 'message', msg: { t: 'frame', frame: order(1, 'x') }, own: {} });
   assert.deepEqual(o1, []);
-  const [f2, o2] = shareStep(f1, { type: 'message', msg: { t: 'catchup', to: 'F', frames: null }, own: {} });
-  assert.deepEqual(o2, [{ frames: null }]);
+  const [f2, o2] = shareStep(f1, { type: 'message', msg: { t: 'catchup', to: 'F', frames: null, status: 'live' }, own: {} });
+  assert.deepEqual(o2, [{ frames: null }, { status: 'live' }]);
   const [, o3] = shareStep(f2, { type: 'message', msg: { t: 'frame', frame: order(1, 'x') }, own: {} });
   assert.deepEqual(o3, [{ apply: order(1, 'x') }]);
   assert.deepEqual(shareStep(f2, { type: 'message', msg: { t: 'catchup', to: 'G', frames: [] }, own: {} })[1], []);

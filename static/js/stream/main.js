@@ -319,6 +319,7 @@ function start(root) {
           renderer.connection(status);
         },
         role() { /* shown by state().share */ },
+        connection: () => transport.conn.status,
       },
     });
   }

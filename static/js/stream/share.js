@@ -139,7 +139,8 @@ export function initialShare(tab) {
  * {frames: [...] | null} (a catch-up for this tab; null: read a snapshot), {status}.
  * Messages on the channel: {t: 'member', from, symbols, position} | {t: 'leave', from} |
  * {t: 'census', from} | {t: 'frame', from, frame} | {t: 'snap', from, snap} |
- * {t: 'status', from, status} | {t: 'catchup', from, to, frames}.
+ * {t: 'status', from, status} | {t: 'catchup', from, to, frames, status} (the leader's
+ * connection, for the tab's pill).
  */
 export function shareStep(s, ev) {
   const out = [];
@@ -213,7 +214,9 @@ function onMessage(s, msg, own, out) {
       return [{ ...s, joined: true, sawLeader: true }, [{ post: { t: 'member', from: s.tab, symbols: own.symbols, position: own.position } }]];
     case 'catchup':
       if (leading || msg.to !== s.tab) return [s, out];
-      return [{ ...s, joined: true, sawLeader: true }, [{ frames: Array.isArray(msg.frames) ? msg.frames : null }]];
+      out.push({ frames: Array.isArray(msg.frames) ? msg.frames : null });
+      if (typeof msg.status === 'string') out.push({ status: msg.status });
+      return [{ ...s, joined: true, sawLeader: true, status: msg.status || s.status }, out];
     case 'frame':
       if (leading) return [s, out];
       if (!s.joined) return [{ ...s, sawLeader: true }, out];

@@ -6,7 +6,7 @@
  * hooks: {own() -> {symbols, position}, lead(position|null) (open the stream from there),
  *         leaderState() (the reducer's state, for catch-ups), subscribe(symbols),
  *         unsubscribe(symbols), frame(frame), snapshot(snap), caughtUp(frames|null),
- *         status(status), role(role)}
+ *         status(status), role(role), connection() (the leader's status)}
  */
 import { catchUp, createRing, initialShare, remember, shareNames, shareStep } from './share.js';
 
@@ -35,7 +35,10 @@ export function createTabLink({ win, user, tab, hooks }) {
     else if ('open' in a) hooks.lead(a.open);
     else if (a.subscribe) hooks.subscribe(a.subscribe);
     else if (a.unsubscribe) hooks.unsubscribe(a.unsubscribe);
-    else if (a.catchUp) post({ t: 'catchup', from: tab, to: a.catchUp, frames: catchUp(ring, hooks.leaderState(), a.position) });
+    else if (a.catchUp) {
+      const frames = catchUp(ring, hooks.leaderState(), a.position);
+      post({ t: 'catchup', from: tab, to: a.catchUp, frames, status: hooks.connection() });
+    }
     else if (a.apply) hooks.frame(a.apply);
     else if (a.applySnapshot) hooks.snapshot(a.applySnapshot);
     else if ('frames' in a) hooks.caughtUp(a.frames);
