@@ -28,7 +28,7 @@ test('names, and when a page shares', () => {
 });
 
 test('the union of every tab, and what the socket adds and drops', () => {
-  assert.deepEqual(symbolUnion([['SPY', 'AAPL'], ['AAPL', '.SPY251219C600'], [], undefined]), ['.SPY251219C600', 'AAPL', 'SPY']);
+  assert.deepEqual(symbolUnion([['SPY', 'AAPL'], ['AAPL', '.SPY251219C600'], [], undefined]), ['SPY', 'AAPL', '.SPY251219C600']);
   assert.deepEqual(unionChange(['A', 'B'], ['B', 'C']), { add: ['C'], remove: ['A'] });
   assert.deepEqual(unionChange(['A'], ['A']), { add: [], remove: [] });
 });

@@ -26,11 +26,11 @@ export function canShare({ hasLocks, hasBroadcast, mode, optOut }) {
 
 // ------------------------------------------------------------------ symbols
 
-/** Every tab's own symbols as one sorted list (each once). */
+/** Every tab's own symbols as one list, each once, in the order first named (this tab's first). */
 export function symbolUnion(lists) {
   const all = new Set();
   for (const list of lists) for (const sym of list || []) all.add(sym);
-  return [...all].sort();
+  return [...all];
 }
 
 /** What the socket must add and remove to go from `before` to `after`. */
