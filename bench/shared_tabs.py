@@ -10,8 +10,10 @@ per-tab connections of before), waits until all are live, lets them run `--measu
 seconds, and reads from the server: WebSockets open (`streamdesk_streams_open{transport=
 "ws"}`), frames and bytes written to browser streams per second (`streamdesk_frames_out`,
 `streamdesk_frame_bytes_out` deltas) and daphne's RSS minus its RSS before the row's tabs
-opened beyond the first (the user's stream already warm: the delta is what the further
-tabs cost). Each row gets a fresh daphne (Python's heap does not shrink between rows).
+opened beyond the first (the user's stream already warm, and the page rendered 2N times
+over HTTP first, so that page renders' heap growth is not counted: the delta is what the
+further tabs' streams cost). Each row gets a fresh daphne (Python's heap does not shrink
+between rows).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def row(browser, app: LiveApp, tabs: int, shared: bool, measure: float) -> dict[
             first.goto(f"{app.url}/{suffix}")
         pages = [first]
         expect(first.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=30_000)
+        for _ in range(2 * tabs):  # page renders grow the heap too: warm them first
+            first.request.get(f"{app.url}/{suffix}")
         time.sleep(2)
         rss_before = rss_mib(app.pid) or 0.0
         for _ in range(tabs - 1):
