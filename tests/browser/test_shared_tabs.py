@@ -4,7 +4,7 @@ dashboard, a chain, a chart, the market page) hold exactly one WebSocket (counte
 server's /metrics and by Playwright), all stay live with the same quotes and account
 frames, each tab's own symbols stream; closing the leader at a fill hands over without
 losing or duplicating an account frame and without a full resync; another browser
-context gets its own socket.
+context gets its own socket; a logout ends every tab of the browser.
 """
 
 from __future__ import annotations
@@ -186,6 +186,14 @@ def test_four_tabs_share_one_socket_and_hand_over_without_losing_a_fill(
         assert elsewhere.state()["share"]["role"] == "leader"
         assert poll_until(lambda: server_sockets(shared_app) == 2, what="two browsers")
         assert [t.errors for t in [*tabs, elsewhere]] == [[]] * 5
+
+        # logging out in one tab ends the leader's socket (4401): every other tab goes to log in
+        follower = next(t for t in rest if t is not leader)
+        follower.page.locator("form.logout button").click()
+        for tab in rest:
+            if tab is not follower:  # that one shows Django's "logged out" page
+                expect(tab.page).to_have_url(re.compile(r".*/login/\?next=.*"), timeout=15_000)
+        elsewhere.live()  # the other browser's session goes on
     finally:
         control.configure(tick_rate=4)
         control.close()

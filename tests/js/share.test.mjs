@@ -233,6 +233,9 @@ test('a tab that joins before the leader is live is caught up once it is', () =>
   const [, o3] = shareStep(f2, { type: 'message', msg: { t: 'frame', frame: order(1, 'x') }, own: {} });
   assert.deepEqual(o3, [{ apply: order(1, 'x') }]);
   assert.deepEqual(shareStep(f2, { type: 'message', msg: { t: 'catchup', to: 'G', frames: [] }, own: {} })[1], []);
+  // the session ended at the leader: every follower goes to log in
+  assert.deepEqual(shareStep(f2, { type: 'message', msg: { t: 'login', from: 'L' }, own: {} })[1], [{ login: true }]);
+  assert.deepEqual(shareStep(s2, { type: 'message', msg: { t: 'login', from: 'X' }, own: {} })[1], []);
 });
 
 test('the leader closes at an account event: every other tab applies each frame exactly once, no resync', () => {

@@ -157,11 +157,16 @@ function start(root) {
         if (link) link.relayStatus(status);
       },
       login() {
-        const sep = cfg.loginUrl.includes('?') ? '&' : '?';
-        location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(location.pathname + location.search)}`);
+        if (link) link.relayLogin();
+        goToLogin();
       },
     },
   });
+
+  function goToLogin() {
+    const sep = cfg.loginUrl.includes('?') ? '&' : '?';
+    location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
 
   /** A frame (object or JSON text) from the stream, or from window.streamdesk.applyFrame. */
   function receive(frame) {
@@ -320,6 +325,7 @@ function start(root) {
         },
         role() { /* shown by state().share */ },
         connection: () => transport.conn.status,
+        login: goToLogin,
       },
     });
   }

@@ -136,10 +136,10 @@ export function initialShare(tab) {
  * 'message'|'live'|'leave', own: {symbols, position}, msg}. Actions: {post: message},
  * {timer: ms} (then 'censusDone'), {open: position|null}, {subscribe: symbols},
  * {unsubscribe: symbols}, {catchUp: tab, position}, {apply: frame}, {applySnapshot: snap},
- * {frames: [...] | null} (a catch-up for this tab; null: read a snapshot), {status}.
+ * {frames: [...] | null} (a catch-up for this tab; null: read a snapshot), {status}, {login}.
  * Messages on the channel: {t: 'member', from, symbols, position} | {t: 'leave', from} |
  * {t: 'census', from} | {t: 'frame', from, frame} | {t: 'snap', from, snap} |
- * {t: 'status', from, status} | {t: 'catchup', from, to, frames, status} (the leader's
+ * {t: 'status', from, status} | {t: 'login', from} | {t: 'catchup', from, to, frames, status} (the leader's
  * connection, for the tab's pill).
  */
 export function shareStep(s, ev) {
@@ -225,6 +225,8 @@ function onMessage(s, msg, own, out) {
       if (leading) return [s, out];
       if (!s.joined) return [{ ...s, sawLeader: true }, out];
       return [s, [{ applySnapshot: msg.snap }]];
+    case 'login': // the leader's stream ended with the session (4401): every tab goes to log in
+      return leading ? [s, out] : [s, [{ login: true }]];
     case 'status':
       if (leading) return [s, out];
       return [{ ...s, status: msg.status, sawLeader: true }, [{ status: msg.status }]];

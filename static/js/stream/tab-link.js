@@ -6,7 +6,7 @@
  * hooks: {own() -> {symbols, position}, lead(position|null) (open the stream from there),
  *         leaderState() (the reducer's state, for catch-ups), subscribe(symbols),
  *         unsubscribe(symbols), frame(frame), snapshot(snap), caughtUp(frames|null),
- *         status(status), role(role), connection() (the leader's status)}
+ *         status(status), role(role), connection() (the leader's status), login()}
  */
 import { catchUp, createRing, initialShare, remember, shareNames, shareStep } from './share.js';
 
@@ -43,6 +43,7 @@ export function createTabLink({ win, user, tab, hooks }) {
     else if (a.applySnapshot) hooks.snapshot(a.applySnapshot);
     else if ('frames' in a) hooks.caughtUp(a.frames);
     else if (a.status) hooks.status(a.status);
+    else if (a.login) hooks.login();
   }
 
   channel.onmessage = (ev) => step({ type: 'message', msg: ev.data });
@@ -75,6 +76,10 @@ export function createTabLink({ win, user, tab, hooks }) {
     },
     relayStatus(status) {
       if (s.role === 'leader') post({ t: 'status', from: tab, status });
+    },
+    /** The session ended (4401): the other tabs go to log in too. */
+    relayLogin() {
+      if (s.role === 'leader') post({ t: 'login', from: tab });
     },
     /** This tab's own symbols changed. */
     ownChanged: () => step({ type: 'own' }),
