@@ -139,6 +139,23 @@ def test_four_tabs_share_one_socket_and_hand_over_without_losing_a_fill(
 
         poll_until(same_quotes, what="every tab's quotes the same")
 
+        # a follower that sees a gap reads a snapshot over HTTP; it opens no socket
+        held = market.state()
+        market.page.evaluate(
+            "([epoch, seq]) => window.streamdesk.applyFrame({type: 'balance', epoch, seq,"
+            " account: 'X', link: 0, balance: {}})",
+            [held["epoch"], held["seq"] + 5],
+        )
+        poll_until(
+            lambda: (
+                market.state()["snapshots"] == held["snapshots"] + 1
+                and not market.state()["awaitingSnapshot"]
+            ),
+            what="the follower's snapshot",
+        )
+        poll_until(lambda: market.state()["position"] == first.state()["position"], what="in step")
+        assert len(market.sockets) == 0 and server_sockets(shared_app) == 1
+
         # a fill appears in all four, once each
         order1 = str(control.place_order(account, market_buy("MSFT", 1))["order"]["id"])
         control.step()
