@@ -297,7 +297,8 @@ function start(root) {
         own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state) }),
         lead(position) {
           resumeOverride = position;
-          if (leaderStarted) transport.pageShown();
+          // pageShown: also after a pagehide stopped the transport (a page back from the bfcache)
+          if (leaderStarted || transport.conn.stopped) transport.pageShown();
           else transport.start();
           leaderStarted = true;
         },
