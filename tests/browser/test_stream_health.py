@@ -86,9 +86,9 @@ def test_staff_sees_streams_live_and_filters_to_failing(
         tradier = staff.locator("tr.ops-link", has_text="tradier")
         expect(tradier.locator(".ops-reconnects")).to_have_text("0")
 
-        # a second tab opens elsewhere: the count follows without a reload
-        second = trader.context.new_page()
-        second.goto(f"{health_app.url}/")
+        # a second tab opens elsewhere (another browser: tabs of one browser share one
+        # socket): the count follows without a reload
+        logged_in(browser, health_app.url, DEMO_USER, "/")
         expect(tabs).to_have_attribute("data-tabs", "2", timeout=10_000)
         updates = int(staff.locator("#stream-health").get_attribute("data-updates") or 0)
         assert updates >= 1

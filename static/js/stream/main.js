@@ -11,7 +11,7 @@
  * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
  * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
  */
-import { FRESHNESS_EVERY_MS, formatPosition, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
+import { FRESHNESS_EVERY_MS, formatPosition, newTabId, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
 import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render.js';
 import { createOverviewEditor, createOverviewView } from './render-overview.js';
@@ -29,6 +29,8 @@ import { createAlertsPage } from './alerts-page.js';
 import { createRowMenu } from './alert-menu.js';
 import { panelSymbols } from './news.js';
 import { createNewsPanel } from './render-news.js';
+import { canShare, frameForTab, positionOf } from './share.js';
+import { createTabLink } from './tab-link.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page');
 if (root) start(root);
@@ -41,6 +43,20 @@ function start(root) {
     // ?transport=sse|poll skips the WebSocket (operators, tests, bad proxies)
     mode: new URLSearchParams(location.search).get('transport') || 'auto',
   };
+  // one connection per browser (share.js, tab-link.js): a leader tab holds it, the others follow
+  const shared = !!cfg.user && canShare({
+    hasLocks: !!(navigator.locks && typeof navigator.locks.request === 'function'),
+    hasBroadcast: typeof window.BroadcastChannel === 'function',
+    mode: cfg.mode,
+    optOut: new URLSearchParams(location.search).get('shared') === '0',
+  });
+  let link = null; // the tab link when shared
+  let resumeOverride; // a new leader's first socket resumes from every tab's oldest position
+  let followerStatus = 'connecting'; // the leader's connection, as it relays it
+  let leaderStarted = false;
+  const leadingOrAlone = () => !link || link.leading();
+  /** The symbols the stream carries beyond the user's: this tab's, or (leading) every tab's. */
+  const streamSymbols = () => (link && link.leading() ? link.info().union : Array.from(state.extraSymbols));
 
   let state = initialState(); // the stream's data: only the reducer makes the next one
   const clock = {
@@ -115,30 +131,48 @@ function start(root) {
       mode: cfg.mode,
     },
     hooks: {
-      position: () => resumePosition(state),
-      forgetPosition: () => { state = forgetPosition(state); },
+      position: () => (resumeOverride !== undefined ? resumeOverride : resumePosition(state)),
+      forgetPosition: () => { resumeOverride = undefined; state = forgetPosition(state); },
       // the server streams the user's watchlist by default: name symbols only for extras
-      sseSymbols: () => (state.extraSymbols.size ? [...state.watchlist.symbols, ...state.extraSymbols] : null),
-      extraSymbols: () => Array.from(state.extraSymbols),
+      sseSymbols: () => {
+        const extra = streamSymbols();
+        return extra.length ? [...state.watchlist.symbols, ...extra] : null;
+      },
+      extraSymbols: streamSymbols,
       symbolsPerMessage: () => state.limits.max_symbols_per_message,
-      frame: receive,
+      frame(frame) {
+        receive(frame);
+        if (frame.type === 'snapshot' || frame.type === 'resumed') resumeOverride = undefined;
+        if (link) link.relay(frame);
+      },
       snapshot(snap) {
         clock.lastFrameAt = Date.now();
+        resumeOverride = undefined;
         update(applySnapshot(state, snap, 'poll'), snap);
+        if (link) link.relaySnapshot(snap);
       },
       skew: (ms) => { clock.skew = ms; },
-      status: (status) => renderer.connection(status),
+      status: (status) => {
+        renderer.connection(status);
+        if (link) link.relayStatus(status);
+      },
       login() {
-        const sep = cfg.loginUrl.includes('?') ? '&' : '?';
-        location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(location.pathname + location.search)}`);
+        if (link) link.relayLogin();
+        goToLogin();
       },
     },
   });
+
+  function goToLogin() {
+    const sep = cfg.loginUrl.includes('?') ? '&' : '?';
+    location.assign(`${cfg.loginUrl}${sep}next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
 
   /** A frame (object or JSON text) from the stream, or from window.streamdesk.applyFrame. */
   function receive(frame) {
     if (typeof frame === 'string') frame = parseFrame(frame);
     if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
+    if (link) frame = frameForTab(frame, state.extraSymbols, state.watchlist.symbols); // rejections: the asker's
     clock.lastFrameAt = Date.now();
     if (newsPanel && frame.type === 'news') newsPanel.apply(frame);
     if (newsPanel && (frame.type === 'snapshot' || frame.type === 'resumed')) newsPanel.resync();
@@ -158,10 +192,13 @@ function start(root) {
     state = s;
     renderer.position(state);
     for (const e of effects) {
-      if (e.type === 'resync') transport.resync(e.reason);
+      if (e.type === 'resync') {
+        if (leadingOrAlone()) transport.resync(e.reason);
+        else readSnapshot();
+      }
       else if (e.type === 'rejected') renderer.message(rejectionText(e.symbol, e.reason));
       else if (e.type === 'error') renderer.message(errorText(e.frame));
-      else if (e.type === 'watchlist' && state.extraSymbols.size) transport.sseSymbolsChanged();
+      else if (e.type === 'watchlist' && state.extraSymbols.size && leadingOrAlone()) transport.sseSymbolsChanged();
     }
     scheduleRender();
   }
@@ -214,11 +251,91 @@ function start(root) {
     message: (text, kind) => renderer.message(text, kind),
   });
 
-  window.addEventListener('online', () => transport.online());
-  window.addEventListener('offline', () => transport.offline());
-  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') transport.visible(); });
-  window.addEventListener('pagehide', () => { if (chainPage) chainPage.leave(); transport.pageHidden(); });
-  window.addEventListener('pageshow', (ev) => { if (ev.persisted) transport.pageShown(); });
+  window.addEventListener('online', () => { if (leadingOrAlone()) transport.online(); });
+  window.addEventListener('offline', () => { if (leadingOrAlone()) transport.offline(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && leadingOrAlone()) transport.visible();
+  });
+  window.addEventListener('pagehide', () => {
+    if (chainPage) chainPage.leave();
+    transport.pageHidden();
+    if (link) link.pageHidden();
+  });
+  window.addEventListener('pageshow', (ev) => {
+    if (!ev.persisted) return;
+    if (link) link.pageShown();
+    else transport.pageShown();
+  });
+
+  /** A follower's resync (a gap, another epoch): the user's snapshot over HTTP, read only
+   *  (no `tab`: the leader's socket holds the stream); relayed frames wait meanwhile. */
+  let reading = false;
+  async function readSnapshot() {
+    if (reading) return;
+    reading = true;
+    try {
+      const r = await window.fetch(data.snapshotUrl || '/api/snapshot', {
+        credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
+      });
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const snap = await r.json();
+      clock.lastFrameAt = Date.now();
+      reading = false;
+      update(applySnapshot(state, snap, 'poll'), snap);
+    } catch (e) {
+      reading = false;
+      window.setTimeout(() => { if (state.awaitingSnapshot && !leadingOrAlone()) readSnapshot(); }, 2000);
+    }
+  }
+
+  if (shared) {
+    link = createTabLink({
+      win: window,
+      user: cfg.user,
+      tab: newTabId(Math.random),
+      hooks: {
+        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state) }),
+        lead(position) {
+          resumeOverride = position;
+          // pageShown: also after a pagehide stopped the transport (a page back from the bfcache)
+          if (leaderStarted || transport.conn.stopped) transport.pageShown();
+          else transport.start();
+          leaderStarted = true;
+        },
+        leaderState: () => state,
+        subscribe(symbols) {
+          transport.sendSymbols('subscribe', symbols);
+          transport.sseSymbolsChanged();
+        },
+        unsubscribe(symbols) {
+          transport.sendSymbols('unsubscribe', symbols);
+          transport.sseSymbolsChanged();
+        },
+        frame: receive,
+        snapshot(snap) {
+          clock.lastFrameAt = Date.now();
+          update(applySnapshot(state, snap, 'poll'), snap);
+        },
+        caughtUp(frames) {
+          if (frames) for (const f of frames) receive(f);
+          else readSnapshot();
+        },
+        status(status) {
+          followerStatus = status;
+          renderer.connection(status);
+        },
+        role() { /* shown by state().share */ },
+        connection: () => transport.conn.status,
+        login: goToLogin,
+      },
+    });
+  }
+  /** This tab's own symbols changed: the stream follows (the leader's union, or our socket). */
+  function ownSymbolsChanged(type, changed) {
+    if (link) return link.ownChanged();
+    transport.sendSymbols(type, changed);
+    transport.sseSymbolsChanged();
+  }
 
   window.streamdesk = {
     /** Feed one contract frame (object or JSON text) as if it came from the socket. */
@@ -228,7 +345,9 @@ function start(root) {
       const c = transport.conn;
       const accounts = Array.from(state.accounts.values(), (a) => ({ ...a, positions: Array.from(a.positions.values()) }));
       return JSON.parse(JSON.stringify({
-        connection: c.status,
+        connection: leadingOrAlone() ? c.status : followerStatus,
+        share: link ? link.info() : null,
+        snapshots: state.snapshots,
         epoch: state.epoch,
         seq: state.seq,
         position: formatPosition(state.epoch, state.seq),
@@ -280,10 +399,7 @@ function start(root) {
       const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
       const { state: next, changed } = addExtraSymbols(state, valid);
       state = next;
-      if (changed.length) {
-        transport.sendSymbols('subscribe', changed);
-        transport.sseSymbolsChanged();
-      }
+      if (changed.length) ownSymbolsChanged('subscribe', changed);
       return valid;
     },
     /** Stop streaming extra symbols this tab subscribed; returns those it had. */
@@ -291,10 +407,7 @@ function start(root) {
       const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
       const { state: next, changed } = removeExtraSymbols(state, valid);
       state = next;
-      if (changed.length) {
-        transport.sendSymbols('unsubscribe', changed);
-        transport.sseSymbolsChanged();
-      }
+      if (changed.length) ownSymbolsChanged('unsubscribe', changed);
       return changed;
     },
   };
@@ -388,5 +501,6 @@ function start(root) {
   drawChain();
   tick();
   setInterval(tick, FRESHNESS_EVERY_MS);
-  transport.start();
+  if (link) link.start();
+  else transport.start();
 }
