@@ -2,14 +2,16 @@
 
     python -m bench.idle_users --users 100
     python -m bench.idle_users --users 100 --tracemalloc     # + where the bytes are
+    python -m bench.idle_users --users 100 --broker tradier  # a Tradier link each
 
 Starts the sandbox (`manage.py sandbox`, no ticks) on a free loopback port, then in this
 process builds `--users` stream managers exactly as the app does (a tastytrade link per
 user: OAuth session, DXLink subscribed to `--symbols` symbols, the account streamer and a
-REST snapshot), waits until every link is live, and reports the growth of this process's
-RSS (and, with `--tracemalloc`, of Python's allocations, by file) per user. A warm-up
-manager runs first so imports and process-wide caches are not counted. Nothing ticks:
-the number is what an idle user holds, not what a busy one allocates in flight.
+REST snapshot; or a Tradier link: REST, the market stream, account polling), waits until
+every link is live, and reports the growth of this process's RSS (and, with
+`--tracemalloc`, of Python's allocations, by file) per user. A warm-up manager runs
+first so imports and process-wide caches are not counted. Nothing ticks: the number is
+what an idle user holds, not what a busy one allocates in flight.
 """
 
 from __future__ import annotations
@@ -68,21 +70,34 @@ async def wait_for_sandbox(url: str, proc: subprocess.Popen[Any]) -> None:
             await asyncio.sleep(0.1)
 
 
-def make_manager(index: int, symbols: list[str]) -> Any:
+def make_manager(index: int, symbols: list[str], broker: str) -> Any:
+    from django.conf import settings
+
     from streaming.brokers.tastytrade import TastytradeAdapter
+    from streaming.brokers.tradier import TradierAdapter
     from streaming.manager import LinkInfo, UserStreamManager
     from streaming.wiring import stream_config
 
     async def publish(frame: dict[str, Any], text: str) -> None:
         return None
 
-    adapter = TastytradeAdapter(
-        link_id=index,
-        provider_secret="bench-secret",
-        refresh_token=f"idle-refresh-{index}",
-        config=stream_config(),
-    )
-    info = LinkInfo(index, "tastytrade", f"idle {index}", simulated=True)
+    adapter: Any
+    if broker == "tradier":
+        adapter = TradierAdapter(
+            link_id=index,
+            access_token=f"idle-tradier-{index}",
+            api_url=settings.TRADIER_API_URL,
+            stream_url=settings.TRADIER_STREAM_URL,
+            config=stream_config(),
+        )
+    else:
+        adapter = TastytradeAdapter(
+            link_id=index,
+            provider_secret="bench-secret",
+            refresh_token=f"idle-refresh-{index}",
+            config=stream_config(),
+        )
+    info = LinkInfo(index, broker, f"idle {index}", simulated=True)
     return UserStreamManager(
         index, links=[(info, adapter)], publish=publish, watchlist=(symbols, 1)
     )
@@ -117,11 +132,11 @@ async def run(args: argparse.Namespace) -> None:
 
     django.setup()
     symbols = [f"B{i:03d}" for i in range(args.symbols)]
-    warm = make_manager(100_000, symbols)
+    warm = make_manager(100_000, symbols, args.broker)
     if await start_all([warm], 1, 30) != 1:
         raise RuntimeError("the warm-up manager did not get ready")
     await asyncio.sleep(1.0)
-    managers = [make_manager(i + 1, symbols) for i in range(args.users)]
+    managers = [make_manager(i + 1, symbols, args.broker) for i in range(args.users)]
     gc.collect()
     if args.tracemalloc:
         tracemalloc.start(1)
@@ -134,7 +149,10 @@ async def run(args: argparse.Namespace) -> None:
     gc.collect()
     after = rss_kib()
     n = len(managers)
-    print(f"- users: {n} ({ready} ready in {took:.1f} s), {args.symbols} symbols each, idle")
+    print(
+        f"- users: {n} {args.broker} ({ready} ready in {took:.1f} s), "
+        f"{args.symbols} symbols each, idle"
+    )
     print(f"- RSS: {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB")
     print(f"- **RSS per idle user: {(after - before) / n:.0f} KiB**")
     if args.tracemalloc:
@@ -162,6 +180,7 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--symbols", type=int, default=20)
+    parser.add_argument("--broker", choices=("tastytrade", "tradier"), default="tastytrade")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--ready-timeout", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after ready")
@@ -185,7 +204,7 @@ def main() -> None:
 
         os.environ["STREAMDESK_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     proc, url = start_sandbox(workdir)
-    os.environ["TASTYTRADE_BASE_URL"] = url
+    os.environ["TASTYTRADE_BASE_URL"] = os.environ["SANDBOX_URL"] = url
     print("## idle users' managers (bench/idle_users.py)\n")
     print(f"- command: `python -m bench.idle_users {' '.join(sys.argv[1:])}`")
     print(f"- load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
