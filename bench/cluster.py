@@ -1093,9 +1093,12 @@ def print_header(cluster: Cluster, args: argparse.Namespace) -> None:
 
 NOTES = """\
 Notes: latencies are client receive time minus the broker's event time, in ms.
-"t as sent": every quote entry's `t`; "fresh t": only entries whose `t` is newer than any
-`t` the tab already had for that symbol (an entry can carry an older `t` than one already
-delivered: "t regressions %"). "acct": Filled `order` frames, now - `order.updated_at`.
+"t as sent": every quote entry's `t` (an entry that only repeats a Trade or Summary carries
+the symbol's newest `t`, up to one tick interval old: that column measures data age, not the
+pipeline); "fresh t": only entries whose `t` is newer than any `t` the tab already had for
+that symbol (the latency). "t regressions %": entries with an older `t` than one already
+delivered (quotes and greeks counted apart: an option has both clocks); the contract says
+none. "acct": Filled `order` frames, now - `order.updated_at`.
 "acct lost": seq gaps seen by the tabs + (placed order, tab of its user) pairs with no
 Filled frame by the end of the drain. "dropped": server-side closes in the window (the
 tab reconnects like the browser; warm-up drops are in the second table). "RSS KiB/conn":

@@ -184,13 +184,15 @@ class LoadGen:
             now_ms = now * 1000
             newest = tab.newest
             hist = self.quote_hist if self.measuring else None
-            for group in (msg.get("quotes"), msg.get("greeks")):
+            for prefix, group in (("", msg.get("quotes")), ("greeks:", msg.get("greeks"))):
                 if not group:
                     continue
                 for symbol, fields in group.items():
                     t = fields.get("t")
                     if not t:
                         continue
+                    # a quote's and a greeks' `t` are two clocks (an option has both)
+                    symbol = prefix + symbol
                     before = newest.get(symbol, 0)
                     if hist is not None:
                         latency = int(now_ms - t)
@@ -227,11 +229,11 @@ class LoadGen:
             for order in msg.get("orders") or ():
                 if order.get("status") == "Filled":
                     tab.filled.add(order.get("id"))
-            for group in (msg.get("quotes"), msg.get("greeks")):
+            for prefix, group in (("", msg.get("quotes")), ("greeks:", msg.get("greeks"))):
                 for symbol, fields in (group or {}).items():
                     t = fields.get("t")
-                    if t and t > tab.newest.get(symbol, 0):
-                        tab.newest[symbol] = t
+                    if t and t > tab.newest.get(prefix + symbol, 0):
+                        tab.newest[prefix + symbol] = t
         elif kind == "resumed":
             tab.resumes += 1
             tab.snapshot = tab.open = True  # the missed account frames follow, in order

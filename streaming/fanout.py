@@ -81,6 +81,7 @@ def frame_message(frame: dict[str, Any], text: str) -> Message:
         "text": text,
         "seq": frame.get("seq"),
         "epoch": frame.get("epoch"),
+        "t": frame.get("t"),  # the owner's clock: a tab drops quotes older than its snapshot
         "broker_t": metrics.broker_time(frame),  # for the latency histograms
     }
 

@@ -116,6 +116,8 @@ class UserStreamManager:
         self.health_version = 0
         self._quote_source: int | None = None
         self._source_delayed = False
+        #: Symbols whose quote source sends its own event times (see `quote`).
+        self._broker_timed: set[str] = set()
         self._last_quote_at: float | None = None
         self._batch = PerTickQuotes() if per_tick_quotes else QuoteBatch()
         self._outbox = Outbox()
@@ -305,6 +307,7 @@ class UserStreamManager:
         source = choose_quote_source(self.links, self._health, self._quote_source, self.user_id)
         if source != self._quote_source:
             previous, self._quote_source = self._quote_source, source
+            self._broker_timed.clear()  # the new source's events say whether they are timed
             self._last_quote_at = time.time()  # the new source gets the full grace period
             for link_id in (previous, source):
                 if link_id is not None:
@@ -318,17 +321,30 @@ class UserStreamManager:
 
     # -- the sink adapters report into (AdapterSink) ----------------------------------------
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
-        """Per tick: merge into the last value and into the pending batch. Nothing else."""
+        """Per tick: merge into the last value and into the pending batch. Nothing else.
+
+        `t` leaves as the symbol's newest time (the state's), never the event's own: the
+        SDK queues Quote, Trade and Summary apart, so one tick's events can land in two
+        batches, and a Trade's `t` is its print's (often older than the quote's). An event
+        without a time (a Summary) is stamped with the receipt time only while the source
+        sends no times for the symbol: a receipt time is later than the broker's, and would
+        label a lagging quote as fresh (docs/performance.md, "Issue 15")."""
         now = time.time()
         self.last_event_at = now
         self._last_quote_at = now
         self._ticks_in["quote"] += 1
-        fields.setdefault("t", int(now * 1000))
-        if self._source_delayed or self.state.quotes.get(symbol, {}).get("delayed"):
+        entry = self.state.quotes.get(symbol)
+        if "t" in fields:
+            self._broker_timed.add(symbol)
+        elif entry is None or symbol not in self._broker_timed:
+            fields["t"] = int(now * 1000)
+        if self._source_delayed or (entry is not None and entry.get("delayed")):
             fields["delayed"] = self._source_delayed
         merge_values(self.state.quotes, symbol, fields)
+        entry = self.state.quotes[symbol]
+        fields["t"] = entry["t"]
         if self.alerts is not None:
-            self.alerts.on_quote(symbol, self.state.quotes[symbol])
+            self.alerts.on_quote(symbol, entry)
         frame = self._batch.add_quote(symbol, fields)
         if frame is not None:
             self._send(frame)
@@ -338,6 +354,7 @@ class UserStreamManager:
         self._ticks_in["greeks"] += 1
         fields.setdefault("t", int(self.last_event_at * 1000))
         merge_values(self.state.greeks, symbol, fields)
+        fields["t"] = self.state.greeks[symbol]["t"]  # never backwards, as quotes
         self._batch.add_greeks(symbol, fields)
 
     def fresh(self, link_id: int, kind: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from .contract import QuotesFrame
+from .contract import QuotesFrame, now_ms
 from .state import merge_values
 
 #: Outbox frames that only carry the newest state (one queued at a time is enough).
@@ -76,4 +76,5 @@ class PerTickQuotes(QuoteBatch):
     per tick, no conflation."""
 
     def add_quote(self, symbol: str, fields: dict[str, Any]) -> Frame | None:
-        return {"type": "quotes", "quotes": {symbol: fields}, "greeks": {}, "t": fields["t"]}
+        # the frame's `t` is when it was made (as a batch's): tabs order it by that
+        return {"type": "quotes", "quotes": {symbol: fields}, "greeks": {}, "t": now_ms()}

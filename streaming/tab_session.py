@@ -112,6 +112,10 @@ class TabSession:
         self._held_live: dict[str, str] = {}  # slow socket: latest status per link
         self._held_quotes: dict[str, dict[str, Any]] = {}
         self._held_greeks: dict[str, dict[str, Any]] = {}
+        #: The owner's time of the last snapshot sent: a quotes frame made before it is
+        #: older than its values (it waited in the outbox, or behind another tab's send)
+        #: and is not sent after it (docs/performance.md, "Issue 15").
+        self._quotes_after: int | None = None
         self._frames = asyncio.Lock()
         self._closing = False
         self._heartbeat: asyncio.Task[None] | None = None
@@ -257,6 +261,9 @@ class TabSession:
             await self._request_snapshot()
 
     async def _send_live_state(self, snapshot: dict[str, Any]) -> None:
+        self._quotes_after = snapshot["t"]
+        self._held_quotes.clear()  # older than the snapshot's
+        self._held_greeks.clear()
         for link in snapshot["links"]:
             await self.send_json({"type": "status", "link": link, "t": snapshot["t"]})
         if snapshot["quotes"] or snapshot["greeks"]:
@@ -282,6 +289,7 @@ class TabSession:
 
     async def _emit_snapshot(self, snapshot: dict[str, Any]) -> None:
         """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
+        self._quotes_after = snapshot["t"]
         await self.emit(orjson.dumps(snapshot).decode(), snapshot["seq"], snapshot.get("epoch"))
 
     async def _release_held(self, epoch: str | None, last_seq: int) -> None:
@@ -425,12 +433,19 @@ class TabSession:
         if seq is not None:
             await self._account_frame(event.get("epoch"), seq, event["text"])
             return
+        if event["kind"] == "quotes" and self._older_than_snapshot(event.get("t")):
+            return
         if self.backlog() > HOLD_QUOTES_ABOVE:
             self._hold_live(event["kind"], event["text"])
             return
         if self._held_live or self._held_quotes or self._held_greeks:
             await self._flush_held_live()
         await self.emit(event["text"])
+
+    def _older_than_snapshot(self, t: int | None) -> bool:
+        """Whether a quotes frame was made before the last snapshot sent (its values are
+        all in it, some older than it)."""
+        return t is not None and self._quotes_after is not None and t < self._quotes_after
 
     def _hold_live(self, kind: str, text: str) -> None:
         """A slow socket: keep only the newest quotes (per symbol) and statuses (per link)

@@ -23,7 +23,7 @@ from httpx_sse import EventSource, aconnect_sse
 
 from .. import metrics
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
-from .http_client import HTTPClient
+from .http_client import HTTPClient, async_client
 
 __all__ = [
     "AlpacaClient",
@@ -80,7 +80,7 @@ class AlpacaClient(HTTPClient):
     ) -> None:
         self.max_retries = max_retries
         self.retry_pause = retry_pause
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             base_url=api_url.rstrip("/"),
             auth=httpx.BasicAuth(key_id, secret_key),
             timeout=timeout,
@@ -180,7 +180,7 @@ class AlpacaTradingClient(AlpacaClient):
     ) -> None:
         self.max_retries = max_retries
         self.retry_pause = retry_pause
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             base_url=api_url.rstrip("/"),
             timeout=timeout,
             headers={

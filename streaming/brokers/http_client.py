@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Callable
-from typing import Self
+from typing import Any, Self
 
 import httpx
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every broker client in the process (the SDK's, Tradier's,
+    Alpaca's, the news feed's). A client that builds its own spends ~33 ms of CPU and
+    ~820 KiB on it (measured: docs/performance.md, "Issue 15"), per user and reconnect."""
+    return ssl.create_default_context()
+
+
+def async_client(**kwargs: Any) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` on the process's TLS context (each keeps its own small
+    connection pool: its `async with` closes it, so pools cannot be shared safely)."""
+    kwargs.setdefault("verify", shared_ssl_context())
+    return httpx.AsyncClient(**kwargs)
 
 
 class HTTPClient:

@@ -37,6 +37,7 @@ from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
 
 from .. import metrics
+from . import tastytrade_compact as compact
 from . import tastytrade_events as events
 from .bars import HistoryError, bucket_start, candle, daily_t, ordered
 from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
@@ -225,7 +226,7 @@ class TastytradeAdapter(SupervisedAdapter):
         self._subscribed = set()
         self.delay.forget()
         with anyio.fail_after(self.config.handshake_timeout) as scope:
-            async with DXLinkStreamer(session) as dx:
+            async with compact.STREAMER(session) as dx:
                 scope.deadline = math.inf  # connected: the timeout guarded the handshake only
                 await self._apply_symbols(dx)
                 self.last_data = time.monotonic()
@@ -380,24 +381,24 @@ class TastytradeAdapter(SupervisedAdapter):
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for q in await latest_events(dx, Quote):
-                await self._quote(sink, q.event_symbol, events.quote_fields(q))
+                await self._quote(sink, q.event_symbol, compact.fields_of(q, events.quote_fields))
 
     async def _pump_trades(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for t in await latest_events(dx, Trade):
-                await self._quote(sink, t.event_symbol, events.trade_fields(t))
+                await self._quote(sink, t.event_symbol, compact.fields_of(t, events.trade_fields))
 
     async def _pump_summaries(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for s in await latest_events(dx, Summary):
                 self.last_data = time.monotonic()
-                sink.quote(s.event_symbol, events.summary_fields(s))
+                sink.quote(s.event_symbol, compact.fields_of(s, events.summary_fields))
 
     async def _pump_greeks(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for g in await latest_events(dx, Greeks):
                 self.last_data = time.monotonic()
-                sink.greeks(g.event_symbol, events.greeks_fields(g))
+                sink.greeks(g.event_symbol, compact.fields_of(g, events.greeks_fields))
 
     # -- housekeeping ------------------------------------------------------------------
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:

@@ -7,12 +7,12 @@ DXLink, whose URL the REST API hands out with the quote token.
 
 from __future__ import annotations
 
-import functools
-import ssl
 from typing import Any
 
 from django.conf import settings
 from tastytrade import Account, AlertStreamer, Session
+
+from .http_client import shared_ssl_context
 
 #: Where the real account streamer lives (the SDK's own default).
 LIVE_STREAMER_URL = "wss://streamer.tastyworks.com"
@@ -29,14 +29,6 @@ def streamer_url(rest_base_url: str | None = None) -> str:
     if not rest:
         return LIVE_STREAMER_URL
     return rest.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + "/streamer"
-
-
-@functools.cache
-def shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context for every SDK client in the process. The SDK opens three httpx2
-    clients per session (REST, DXLink, account streamer) and each would otherwise build
-    its own context: ~25 ms of CPU and ~850 KiB each (measured by bench/cluster.py)."""
-    return ssl.create_default_context()
 
 
 def make_session(provider_secret: str, refresh_token: str, **client_kwargs: Any) -> Session:

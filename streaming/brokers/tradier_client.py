@@ -30,7 +30,7 @@ import orjson
 
 from .. import metrics
 from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
-from .http_client import HTTPClient
+from .http_client import HTTPClient, async_client
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class TradierClient(HTTPClient):
         self._locks: dict[str, asyncio.Lock] = {}
         self.rate_waits = 0  # times a request waited for a window to reset
         self.retries_429 = 0  # 429 answers that were retried
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
         )

@@ -31,6 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from ..brokers.base import Backoff
+from ..brokers.http_client import async_client
 from .store import Article
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class AlpacaNewsFeed:
     # -- the loop ------------------------------------------------------------------------
     async def run(self) -> None:
         """Connect, fill, stream; reconnect after anything but a cancel."""
-        async with httpx.AsyncClient(
+        async with async_client(
             base_url=self._rest_url, timeout=self._timeout, headers=self._rest_headers()
         ) as http:
             self._http = http

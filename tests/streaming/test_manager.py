@@ -292,3 +292,91 @@ async def test_a_stalled_publisher_holds_one_quote_batch_not_a_backlog():
     assert [f["quotes"]["SPY"]["bid"] for f in published.of("quotes")][-1] == 50.0
     balances = [f["balance"]["net_liquidating_value"] for f in published.of("balance")]
     assert balances == list(range(1, 51))
+
+
+def t_regressions(published: Published, group: str = "quotes") -> list[tuple[str, int, int]]:
+    """(symbol, t before, t after) wherever a frame's entry carries an older `t` than an
+    earlier frame's entry for the same symbol."""
+    newest: dict[str, int] = {}
+    found = []
+    for frame in published.of("quotes"):
+        for symbol, fields in frame[group].items():
+            t = fields["t"]
+            if t < newest.get(symbol, 0):
+                found.append((symbol, newest[symbol], t))
+            newest[symbol] = max(t, newest.get(symbol, 0))
+    return found
+
+
+async def test_a_quote_time_never_moves_backwards_across_batches(
+    broker_at_sandbox, control, refresh_token
+):
+    """The sandbox sends Quote, Trade and Summary for every tick; the SDK queues each type
+    apart, so a tick's Quote (t = now) and its Trade (t = the last *print*, often seconds
+    older) can land in two flushes. The second entry must not carry the print's older `t`:
+    the contract says a quote's `t` never moves backwards (the bench counted 4.3 % of
+    entries as "t regressions")."""
+    control.configure(tick_rate=400)
+    published = Published()
+    manager = manager_for(refresh_token, published, flush=0.01)
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab-1", {"SPY", "QQQ", "AAPL", "MSFT", "IWM"})
+        assert await manager.wait_ready(within=10)
+        await wait_until(lambda: len(published.of("quotes")) >= 200, within=20)
+    finally:
+        await manager.stop()
+    entries = sum(len(f["quotes"]) for f in published.of("quotes"))
+    assert entries >= 200
+    assert t_regressions(published) == []
+    # and each entry's `t` is the symbol's newest time the manager knew when it flushed
+    for symbol, quote in manager.state.quotes.items():
+        last = [f["quotes"][symbol] for f in published.of("quotes") if symbol in f["quotes"]]
+        assert last[-1]["t"] == quote["t"]
+
+
+async def test_an_event_without_a_time_does_not_make_a_timed_quote_look_fresh():
+    """A Summary has no event time. While the source times the symbol's quotes, the
+    Summary keeps the quote's broker `t` (a receipt time would label a lagging bid as
+    current and move `t` back with the next Quote); a source that sends no times at all
+    is stamped with the receipt time on every event, so its quotes still age correctly.
+    A Trade alone in a later batch carries the symbol's newest `t`, not its print's."""
+    published = Published()
+    manager = UserStreamManager(
+        8,
+        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
+        publish=published,
+        flush_interval=0.01,
+    )
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab-1", {"SPY", "XYZ"})
+        manager.quote("SPY", {"bid": 1.0, "ask": 1.1, "t": 1_000})
+        await wait_until(lambda: t_of(published, "SPY") == [1_000])
+        manager.quote("SPY", {"day_high": 1.2})  # Summary: no time
+        await wait_until(lambda: len(t_of(published, "SPY")) == 2)
+        manager.quote("SPY", {"last": 1.05, "t": 900})  # Trade: an older print, next batch
+        await wait_until(lambda: len(t_of(published, "SPY")) == 3)
+        manager.quote("SPY", {"bid": 1.01, "t": 2_000})
+        await wait_until(lambda: len(t_of(published, "SPY")) == 4)
+        manager.quote("XYZ", {"bid": 5.0})
+        await wait_until(lambda: len(t_of(published, "XYZ")) == 1)
+        first = t_of(published, "XYZ")[0]
+        await asyncio.sleep(0.01)
+        manager.quote("XYZ", {"bid": 5.1})
+        await wait_until(lambda: len(t_of(published, "XYZ")) == 2)
+    finally:
+        await manager.stop()
+    assert t_of(published, "SPY") == [1_000, 1_000, 1_000, 2_000]
+    assert manager.state.quotes["SPY"] == {
+        "bid": 1.01,
+        "ask": 1.1,
+        "day_high": 1.2,
+        "last": 1.05,
+        "t": 2_000,
+    }
+    assert t_of(published, "XYZ")[1] > first  # receipt times, moving on
+
+
+def t_of(published: Published, symbol: str) -> list[int]:
+    return [f["quotes"][symbol]["t"] for f in published.of("quotes") if symbol in f["quotes"]]

@@ -17,8 +17,15 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab
+from streaming.contract import (
+    CLOSE_RESYNC,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    ToTab,
+    now_ms,
+)
 from streaming.eventlog import Position
+from streaming.fanout import frame_message
 from streaming.registry import registry
 from streaming.tab_session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
 from tests.support.stream import owner_frame
@@ -237,3 +244,41 @@ def test_each_tab_expires_after_its_own_ttl():
     tabs.set("poll:abc", ["XLE"], set(), ttl=0.0)
     assert tabs.silent() == ["poll:abc"]
     assert tabs.silent(ttl=0.0) == ["socket-1", "poll:abc"]
+
+
+def shown_quotes(transport: FakeTransport) -> dict[str, dict]:
+    """What a browser holds after applying every frame in order (state.js: snapshot
+    quotes, then each entry's fields over them, `t` never moving backwards)."""
+    held: dict[str, dict] = {}
+    for frame in transport.frames:
+        if frame["type"] == "snapshot":
+            held = {s: dict(q) for s, q in frame["quotes"].items()}
+        elif frame["type"] == "quotes":
+            for symbol, fields in frame["quotes"].items():
+                before = held.get(symbol, {}).get("t", 0)
+                held.setdefault(symbol, {}).update(fields)
+                held[symbol]["t"] = max(before, held[symbol]["t"])
+    return held
+
+
+async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
+    """The owner takes a quote batch (bid 1.0), the price moves (bid 2.0), a new tab gets
+    its snapshot (2.0), and only then the older batch reaches it (it waited in the outbox
+    or behind another tab's send). Sent, it would show 1.0 under the time of 2.0: an older
+    value labelled with a newer time. It is older than the snapshot: it stays unsent."""
+    await live_tab(user)
+    manager = registry.get(user.id)
+    manager.quote("SPY", {"bid": 1.0, "t": 1_000})
+    frame = manager._batch.take(now_ms() - 5)  # the flusher's step, just before
+    older = frame_message(frame, orjson.dumps(frame).decode())
+    manager.quote("SPY", {"bid": 2.0, "t": 2_000})
+    session, transport = await live_tab(user)
+    assert transport.of("snapshot")[-1]["quotes"]["SPY"]["bid"] == 2.0
+    await session.stream_frame(older)
+    assert shown_quotes(transport)["SPY"] == {"bid": 2.0, "t": 2_000}
+    assert transport.of("quotes") == []
+    # a batch taken after the snapshot goes out as usual
+    manager.quote("SPY", {"bid": 3.0, "t": 3_000})
+    frame = manager._batch.take(now_ms() + 5)
+    await session.stream_frame(frame_message(frame, orjson.dumps(frame).decode()))
+    assert shown_quotes(transport)["SPY"] == {"bid": 3.0, "t": 3_000}
