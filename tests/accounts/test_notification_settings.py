@@ -7,11 +7,13 @@ import json
 import re
 
 import pytest
+from channels.db import database_sync_to_async
 from django.test import Client
 
 from accounts.models import NotificationSettings
 from accounts.notification_settings import DEFAULTS
 from accounts.tokens import api_token_create
+from streaming.registry import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -117,10 +119,18 @@ def test_anonymous_csrf_methods_and_tokens(trader):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(client, trader):
-    """No request at load: the page carries the stored settings (JSON and the boxes)."""
-    put(client, {"fills": False, "sound": True})
-    html = client.get("/").content.decode()
+async def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(async_client, trader):
+    """No request at load: the page carries the stored settings (JSON and the boxes).
+    Async, on the test's own loop: the page starts the user's stream manager, which is
+    stopped at the end (left running, other tests of this process would see it)."""
+    await database_sync_to_async(async_client.force_login)(trader)
+    body = json.dumps({"fills": False, "sound": True})
+    saved = await async_client.put(URL, data=body, content_type="application/json")
+    assert saved.status_code == 200
+    try:
+        html = (await async_client.get("/")).content.decode()
+    finally:
+        await registry.stop_all()
     (embedded,) = re.findall(
         r'<script id="notification-settings" type="application/json">([^<]*)</script>', html
     )
