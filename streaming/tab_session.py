@@ -281,11 +281,15 @@ class TabSession:
 
     async def _deliver_snapshot(self, snapshot: dict[str, Any]) -> None:
         async with self._frames:
-            self._held_live.clear()
-            self._held_quotes.clear()
-            self._held_greeks.clear()
-            await self._emit_snapshot(snapshot)
-            await self._release_held(snapshot.get("epoch"), snapshot["seq"])
+            await self._deliver_snapshot_held(snapshot)
+
+    async def _deliver_snapshot_held(self, snapshot: dict[str, Any]) -> None:
+        """`_deliver_snapshot` with `_frames` already held."""
+        self._held_live.clear()
+        self._held_quotes.clear()
+        self._held_greeks.clear()
+        await self._emit_snapshot(snapshot)
+        await self._release_held(snapshot.get("epoch"), snapshot["seq"])
 
     async def _emit_snapshot(self, snapshot: dict[str, Any]) -> None:
         """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
@@ -504,13 +508,16 @@ class TabSession:
     async def _reconcile(self, snapshot: dict[str, Any]) -> None:
         """A refresh (after a resume, an owner change or Redis trouble): the live parts,
         and every account frame up to the snapshot's position that we have not sent (some
-        may have gone out before the owner knew of this tab); a new epoch: all of it."""
-        if snapshot.get("epoch") != self.epoch:
-            if self.epoch is not None:  # the numbering restarted under this tab
-                metrics.RESYNCS.labels("epoch").inc()
-            await self._deliver_snapshot(snapshot)
-            return
-        await self._send_live_state(snapshot)
+        may have gone out before the owner knew of this tab); a new epoch: all of it.
+        The epoch is compared under `_frames`: a frame of the new epoch handled meanwhile
+        may already have taken the tab there (one resync, not two)."""
+        async with self._frames:
+            if snapshot.get("epoch") != self.epoch:
+                if self.epoch is not None:  # the numbering restarted under this tab
+                    metrics.RESYNCS.labels("epoch").inc()
+                await self._deliver_snapshot_held(snapshot)
+                return
+            await self._send_live_state(snapshot)
         await self._catch_up(snapshot["seq"])
 
     async def _catch_up(self, seq: int) -> None:

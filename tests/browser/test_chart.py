@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.streaming.test_candles import PASSWORD, USERS, create_users
 
@@ -90,18 +91,28 @@ def assert_drawn_like_the_api(page: Page, symbol: str, tf: str, width_s: int) ->
 
 
 def wait_for_live_updates(page: Page, more: int = 2) -> None:
-    """The forming candle moves: the chart applied new quotes to its newest candle."""
+    """The forming candle moves: the chart applied new quotes to its newest candle.
+
+    The chart, its state and the card's attributes are read in one go, at a moment the
+    candle is live: a minute can roll over between two reads (the chart then rightly says
+    `waiting` until the new minute's first trade: seen in CI at Tradier for a quiet PEP)."""
     before = page.evaluate(CHART)["updates"]
-    page.wait_for_function(
-        "(n) => window.streamdesk.chart().updates >= n", arg=before + more, timeout=20_000
-    )
-    # the chart and the card's attributes read in one go (a quote may land between reads)
-    chart, forming_t, forming_close = page.evaluate(
-        """() => { const card = document.querySelector('[data-chart]');
-                   return [window.streamdesk.chart(), card.getAttribute('data-forming-t'),
-                           card.getAttribute('data-forming-close')]; }"""
-    )
-    assert chart["state"] == "live", chart["status"]
+    try:
+        handle = page.wait_for_function(
+            """(n) => { const chart = window.streamdesk.chart();
+                    if (chart.updates < n || chart.state !== 'live') return null;
+                    const card = document.querySelector('[data-chart]');
+                    return [chart, card.getAttribute('data-forming-t'),
+                            card.getAttribute('data-forming-close')]; }""",
+            arg=before + more,
+            timeout=20_000,
+        )
+    except PlaywrightTimeoutError:
+        chart = page.evaluate(CHART)
+        raise AssertionError(
+            f"no live candle with {more} new updates: {chart['state']}, {chart['status']}"
+        ) from None
+    chart, forming_t, forming_close = handle.json_value()
     assert chart["forming"] is True
     newest = chart["bars"][-1]
     assert int(forming_t) == newest["time"] * 1000

@@ -177,6 +177,37 @@ async def test_a_new_epoch_gets_a_fresh_snapshot_before_its_first_frame(user):
     assert after == [("NewEpoch1", 2)]
 
 
+async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(user):
+    """An owner change brings a refresh snapshot of the new epoch and the new epoch's first
+    frame at once (seen in CI after a kill -9: `resyncs{epoch}` counted a tab twice). The
+    frame takes the tab to the new epoch first; the refresh then finds it there: one
+    resync, one snapshot of the new epoch, the frame once."""
+    import asyncio
+
+    session, transport = await live_tab(user)
+    manager = registry.get(user.id)
+    registry.event_log._logs.pop(user.id, None)
+    registry.event_log._epochs[user.id] = "NewEpoch2"
+    manager.state.epoch, manager.state.seq = "NewEpoch2", 0
+    first = await owner_frame(user)
+    refresh = manager.snapshot({"SPY"})
+    before = resyncs("epoch")
+    async with session._frames:  # the fan-out is busy: both queue behind it, frame first
+        frame_task = asyncio.create_task(session.stream_frame(first))
+        await asyncio.sleep(0)
+        snapshot_task = asyncio.create_task(
+            session.stream_snapshot({"type": ToTab.SNAPSHOT, "text": orjson.dumps(refresh)})
+        )
+        await asyncio.sleep(0)
+    await asyncio.gather(frame_task, snapshot_task)
+    assert resyncs("epoch") - before == 1
+    new = [s for s in transport.of("snapshot") if s["epoch"] == "NewEpoch2"]
+    assert len(new) == 1
+    assert (session.epoch, session.last_seq) == ("NewEpoch2", 1)
+    sent = [p for p in transport.positions if p == ("NewEpoch2", 1)]
+    assert len(sent) == 1  # in the snapshot, not again as a frame
+
+
 async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
     session, _ = await live_tab(user)
     start = registry.get(user.id).position
