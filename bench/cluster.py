@@ -1188,6 +1188,17 @@ async def main_async(args: argparse.Namespace, procs: Processes, workdir: Path) 
             row["quote_target"] = rate
             rows.append(row)
             print_table(COLUMNS, [table_row(row)])
+            if args.sweep_naive:
+                # the naive baseline at the same point, with exactly the designed mode's load
+                try:
+                    naive = await run_phase(
+                        cluster, Phase(f"{name} naive", True, users, rate, row["tick_rate"])
+                    )
+                except RuntimeError as exc:
+                    log(f"sweep point {name} (naive) failed: {exc}")
+                    continue
+                print_table(COLUMNS, [table_row(naive)])
+                print_ratio([{**row, "phase": "designed"}, {**naive, "phase": "naive"}])
         print("### sweep (designed mode)\n")
         print_phase_tables(rows, args)
         for r in rows:
@@ -1279,6 +1290,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sweep-sockets",
         default="250,500,1000,1500",
         help="socket counts (users = sockets / tabs; quote rate scales per user)",
+    )
+    parser.add_argument(
+        "--sweep-naive",
+        action="store_true",
+        help="also run the naive baseline at each sweep point (same load) and print the ratio",
     )
     parser.add_argument(
         "--sweep-rates", default="", help="quote rates at --users (e.g. 2500,5000,10000)"
