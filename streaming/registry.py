@@ -74,10 +74,12 @@ class ManagerRegistry:
         every process in the `web` layout, only the stream workers in `workers`."""
         return self.worker or settings.STREAM_MANAGERS == "web"
 
-    def start(self) -> None:
+    def start(self) -> aioredis.Redis | None:
         """Set up this process's shared parts on the running loop now (a stream worker
-        does before its first user; the web processes on their first holder)."""
+        does before its first user; the web processes on their first holder); the Redis
+        client behind leases (None without Redis)."""
         self._check_loop()
+        return self._redis
 
     # -- set-up per event loop ------------------------------------------------------
     def _check_loop(self) -> None:
@@ -109,7 +111,8 @@ class ManagerRegistry:
             self._tasks.append(loop.create_task(publisher.run()))
             if not self.runs_managers:
                 # the stream workers run our users' managers: tell them whom we serve
-                self._tasks.append(loop.create_task(demand.announce_forever(self.wanted_users)))
+                renew = demand.announce_forever(self._redis, self.wanted_users, self.redis.failed)
+                self._tasks.append(loop.create_task(renew))
         else:
             self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
 
@@ -138,10 +141,13 @@ class ManagerRegistry:
             agent = self._agents[user_id] = UserAgent(user_id, lease, self.event_log, self.redis)
         first = not agent.holders
         await agent.hold(holder, tab)
-        if first and not self.runs_managers:
-            # a user's first holder here: the workers hear of it now, not at the next
-            # refresh (a page waits for the snapshot)
-            await demand.announce([user_id])
+        if first and not self.runs_managers and self._redis is not None:
+            # a user's first holder here: wanted now, not at the next renewal (a page
+            # waits for the snapshot)
+            try:
+                await demand.announce(self._redis, [user_id])
+            except (RedisError, OSError) as exc:
+                self.redis.failed(exc)
         return agent
 
     def detach(self, user_id: int, holder: str, grace: float | None = None) -> None:

@@ -195,7 +195,7 @@ async def test_a_worker_runs_the_stream_and_the_web_processes_only_relay(layout,
     for client in list(clients):
         await client.stop()
     clients.clear()
-    await wait_until(lambda: lease(cluster) == "released", within=20, what="the lease released")
+    await wait_until(lambda: lease(cluster) == "released", within=30, what="the lease released")
 
 
 async def test_a_killed_worker_is_replaced_without_losing_a_fill(layout, clients):

@@ -2,7 +2,7 @@
 socket-serving daphne processes (`STREAM_MANAGERS=workers`, docs/streaming.md "Where
 managers run").
 
-It holds an agent for every user a web process announces (demand.py); the agents of all
+It holds an agent for every user the web processes want (demand.py); the agents of all
 workers compete for each user's lease, so one worker runs the user's manager (broker
 sessions, the event log, owner RPC) and the others stand by to take over. SIGTERM or
 SIGINT stops it cleanly: its leases are released and another worker takes them at once.
@@ -41,15 +41,16 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         registry.worker = True
-        registry.start()
-        worker = DemandWorker(registry)
+        client = registry.start()
+        assert client is not None, "settings refuse STREAM_MANAGERS=workers without REDIS_URL"
+        worker = DemandWorker(registry, client)
         task = asyncio.create_task(worker.run(), name="stream-worker")
         stopping = asyncio.create_task(stop.wait())
         ready = asyncio.create_task(worker.ready.wait())
         try:
             await asyncio.wait({ready, task, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if worker.ready.is_set():
-                # tests and operators wait for this line: demand is heard from now on
+                # tests and operators wait for this line: the demand is followed from now on
                 self.stdout.write(f"stream worker {PROCESS_ID} ready")
                 self.stdout.flush()
             await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
