@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -74,8 +75,8 @@ def layout(tmp_path: Path) -> Iterator[tuple[Cluster, list[StreamWorker]]]:
                 worker.wait_started()
             yield cluster, workers
         finally:
-            for worker in workers:
-                worker.stop()
+            with ThreadPoolExecutor(max_workers=len(workers)) as pool:  # each may take seconds
+                list(pool.map(StreamWorker.stop, workers))
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ SIGINT stops it cleanly: its leases are released and another worker takes them a
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -21,6 +23,8 @@ from django.core.management.base import BaseCommand, CommandError
 from streaming.demand import DemandWorker
 from streaming.lease import PROCESS_ID
 from streaming.registry import registry
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -58,6 +62,8 @@ class Command(BaseCommand):
             for waiting in (ready, stopping, task):
                 waiting.cancel()
             await asyncio.gather(ready, stopping, task, return_exceptions=True)
+            began, users = time.monotonic(), len(registry.agents())
             await registry.stop_all()
+            log.info("stopped %d users' agents in %.1f s", users, time.monotonic() - began)
         if not task.cancelled() and task.exception() is not None:
             raise CommandError(f"the stream worker failed: {task.exception()!r}")
