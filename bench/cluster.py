@@ -3,10 +3,13 @@
     python -m bench.cluster                       # 250 users x 4 tabs, designed then naive
     python -m bench.cluster --users 10 --tabs 2 --duration 10
     python -m bench.cluster --daphne 2 --layer pubsub
+    python -m bench.cluster --layout workers --workers 1   # managers in stream workers
     python -m bench.cluster --sweep               # designed mode at 250..1500 sockets
 
 Starts, each on a free loopback port: a redis-server, the sandbox (`manage.py sandbox`),
-and `--daphne` daphne processes sharing one SQLite file and the channels-redis layer.
+and `--daphne` daphne processes sharing one SQLite file and the channels-redis layer
+(with `--layout workers` also `--workers` `manage.py stream_workers` processes, which run
+the stream managers while daphne only relays: STREAM_MANAGERS=workers).
 Creates `--users` users (sandbox link, a watchlist of 20 of `B000`..`B099`, a session),
 opens `--tabs` real WebSocket clients per user from `--load-procs` load-generator
 processes (bench/cluster_loadgen.py; clients pick a daphne process round-robin), sets
@@ -274,6 +277,7 @@ class Cluster:
             "REDIS_URL": self.redis_url(),
             "CHANNEL_LAYER_BACKEND": LAYERS[self.args.layer],
             "STREAM_NAIVE_FANOUT": "true" if naive else "false",
+            "STREAM_MANAGERS": self.args.layout,
             "TASTYTRADE_LOG_LEVEL": "WARNING",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
@@ -419,6 +423,30 @@ class Cluster:
             )
         return proc, port, log_path
 
+    def start_worker(self, index: int, naive: bool) -> tuple[subprocess.Popen[Any], Path]:
+        """A `manage.py stream_workers` process (the `workers` layout)."""
+        log_path = self.workdir / f"worker-{index}-{'naive' if naive else 'designed'}.log"
+        with open(log_path, "wb") as out:
+            proc = self.procs.add(
+                f"worker-{index}",
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "stream_workers"],
+                    cwd=ROOT,
+                    env=self.env(naive=naive),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                ),
+            )
+        return proc, log_path
+
+    async def wait_worker(self, proc: subprocess.Popen[Any], log_path: Path) -> None:
+        """Until the worker hears demand (it prints `ready`)."""
+        deadline = time.monotonic() + 45
+        while "ready" not in tail(log_path, 100_000):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"stream worker did not start:\n{tail(log_path)}")
+            await asyncio.sleep(0.2)
+
     async def wait_http(self, proc: subprocess.Popen[Any], port: int, log_path: Path) -> None:
         deadline = time.monotonic() + 45
         async with httpx.AsyncClient(timeout=2) as client:
@@ -473,13 +501,17 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
     cluster.flush_redis()
     await cluster.sandbox_config(tick_rate=0)
     daphnes = [cluster.start_daphne(i, phase.naive) for i in range(args.daphne)]
+    workers = [cluster.start_worker(i, phase.naive) for i in range(args.worker_procs)]
     loads: list[LoadProc] = []
     row: dict[str, Any] = {"phase": phase.name, "users": len(users)}
     try:
         for proc, port, log_path in daphnes:
             await cluster.wait_http(proc, port, log_path)
+        for proc, log_path in workers:
+            await cluster.wait_worker(proc, log_path)
         await asyncio.sleep(1.0)
         rss_before = [rss_mb(p.pid) for p, _, _ in daphnes]
+        worker_rss_before = [rss_mb(p.pid) for p, _ in workers]
 
         # tabs: tab k of user u goes to daphne (global tab index) % N; users split by loadgen
         specs: list[list[dict[str, Any]]] = [[] for _ in range(args.load_procs)]
@@ -611,6 +643,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         # -- the measured window ----------------------------------------------------------
         watched = {
             "daphne": [p.pid for p, _, _ in daphnes],
+            "workers": [p.pid for p, _ in workers],
             "redis": [cluster.redis_pid()],
             "sandbox": [cluster.sandbox_proc.pid],
             "loadgen": [lp.proc.pid for lp in loads],
@@ -628,6 +661,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state1_full = await cluster.sandbox_state()
         state1 = state1_full["totals"]
         rss_after = [rss_mb(p.pid) for p, _, _ in daphnes]
+        worker_rss_after = [rss_mb(p.pid) for p, _ in workers]
         await cluster.sandbox_config(tick_rate=0)
         await asyncio.sleep(args.drain)
         results = await ask_all(loads, "collect", wait=120)
@@ -656,6 +690,9 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             / elapsed,
             broker_reconnects=state1.get("closed_sessions", 0) - state0.get("closed_sessions", 0),
             daphne_cpu=cpu["daphne"],
+            worker_cpu=cpu["workers"],
+            worker_rss_before=worker_rss_before,
+            worker_rss_after=worker_rss_after,
             redis_cpu=sum(cpu["redis"]),
             sandbox_cpu=sum(cpu["sandbox"]),
             loadgen_cpu=sum(cpu["loadgen"]),
@@ -683,7 +720,11 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             lp.close()
         for proc, _, _ in daphnes:
             cluster.procs.stop_one(proc, timeout=20)
-        row["log"] = summarize_logs([log_path for _, _, log_path in daphnes])
+        for proc, _ in workers:
+            cluster.procs.stop_one(proc, timeout=20)
+        row["log"] = summarize_logs(
+            [log_path for _, _, log_path in daphnes] + [log_path for _, log_path in workers]
+        )
         with contextlib.suppress(httpx.HTTPError):
             totals = await cluster.wait_broker_idle()
             if totals.get("dxlink_sessions") or totals.get("streamer_sessions"):
@@ -893,6 +934,8 @@ DETAIL_COLUMNS = [
     "sandbox CPU %",
     "loadgen CPU %",
     "machine CPU % (not ours)",
+    "workers CPU %",
+    "workers RSS MB before→after",
 ]
 
 
@@ -946,6 +989,12 @@ def detail_row(r: dict[str, Any]) -> list[str]:
         fmt(r["sandbox_cpu"], 0),
         fmt(r["loadgen_cpu"], 0),
         f"{r['machine_cpu']:.0f} ({r['other_cpu']:.0f})",
+        joined(r["worker_cpu"]) if r["worker_cpu"] else "-",
+        " + ".join(
+            f"{b:.0f}→{a:.0f}"
+            for b, a in zip(r["worker_rss_before"], r["worker_rss_after"], strict=True)
+        )
+        or "-",
     ]
 
 
@@ -1075,7 +1124,9 @@ def print_header(cluster: Cluster, args: argparse.Namespace) -> None:
     )
     print(
         f"- layer: `{cluster.layer_backend}` (settings module `{cluster.settings_module}`); "
-        f"{args.daphne} daphne process(es); flush {args.flush_interval} s; "
+        f"{args.daphne} daphne process(es); layout `{args.layout}`"
+        + (f" with {args.worker_procs} stream worker(s)" if args.worker_procs else "")
+        + f"; flush {args.flush_interval} s; "
         f"watchdog {args.watchdog} s; {args.load_procs} load-generator process(es)"
     )
     print(
@@ -1103,9 +1154,11 @@ none. "acct": Filled `order` frames, now - `order.updated_at`.
 Filled frame by the end of the drain. "dropped": server-side closes in the window (the
 tab reconnects like the browser; warm-up drops are in the second table). "RSS KiB/conn":
 (RSS after - RSS before the first socket) / sockets: it includes the per-user stream
-managers and broker sessions. "machine CPU %" is the whole box (100 = one core); the part
-in brackets is not ours (other processes on the box). Staleness is sampled each second
-per tab and symbol: it is bounded below by the tick rate, not only by the pipeline.
+managers and broker sessions (not with `--layout workers`: there they are in the workers'
+RSS, a column of the second table, with their CPU). "machine CPU %" is the whole box
+(100 = one core); the part in brackets is not ours (other processes on the box).
+Staleness is sampled each second per tab and symbol: it is bounded below by the tick
+rate, not only by the pipeline.
 """
 
 
@@ -1256,6 +1309,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tabs", type=int, default=4, help="sockets per user")
     parser.add_argument("--daphne", type=int, default=1, choices=(1, 2, 3, 4))
     parser.add_argument("--layer", choices=sorted(LAYERS), default="core")
+    parser.add_argument(
+        "--layout",
+        choices=("web", "workers"),
+        default="web",
+        help="where stream managers run (STREAM_MANAGERS): in daphne, or in stream workers",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=(1, 2, 3, 4),
+        help="`manage.py stream_workers` processes with --layout workers",
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="measured seconds")
     parser.add_argument(
         "--quote-rate", type=float, default=5000, help="quote events/s into the managers"
@@ -1315,6 +1381,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.sweep:
         sizes += [max(1, s // args.tabs) for s in args.sweep_sockets]
     args.max_users = max(sizes)
+    args.worker_procs = args.workers if args.layout == "workers" else 0
     return args
 
 

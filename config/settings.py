@@ -307,6 +307,17 @@ STREAM_LEASE_TTL = float(os.environ.get("STREAM_LEASE_TTL", "4"))
 STREAM_LEASE_RENEW = float(os.environ.get("STREAM_LEASE_RENEW", "1"))
 STREAM_HANDOVER_DELAY = float(os.environ.get("STREAM_HANDOVER_DELAY", "1.5"))
 STREAM_EVENT_LOG_SIZE = int(os.environ.get("STREAM_EVENT_LOG_SIZE", "2000"))
+# Where users' stream managers (their broker sessions) run (docs/streaming.md, "Where
+# managers run"): `web`, in the daphne processes holding the user's sockets; or
+# `workers`, in `manage.py stream_workers` processes only (daphne then just relays).
+STREAM_MANAGERS = os.environ.get("STREAM_MANAGERS", "web").strip().lower() or "web"
+if STREAM_MANAGERS not in ("web", "workers"):
+    raise ImproperlyConfigured("STREAM_MANAGERS must be 'web' or 'workers'")
+if STREAM_MANAGERS == "workers" and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "STREAM_MANAGERS=workers needs REDIS_URL: the web processes and the stream "
+        "workers meet only through Redis (leases, the channel layer)"
+    )
 # The news SSE stream for scripts (/api/news/stream, docs/streaming-contract.md "News"):
 # heartbeat, progress and periodic store check intervals, how old a stored revision must
 # be before it is sent (a concurrent writer's smaller cursor commits first), the longest

@@ -4,7 +4,8 @@ With Redis (several processes) the lease is a key holding the owner's id and a f
 token, set with an expiry and renewed by the owner; whoever holds a user's sockets and
 finds the key gone may take it. The owner re-claims its own key if Redis lost it (a
 restart), and gives up only when Redis says another process holds it. Without Redis
-(one process) every lease is granted at once.
+(one process) every lease is granted at once. A web process in the `workers` layout
+holds none (`NoLease`): only the stream workers compete.
 """
 
 from __future__ import annotations
@@ -98,6 +99,28 @@ class LocalLease:
 
     async def release(self) -> None:
         self.owner_value = None
+
+
+class NoLease:
+    """A process that never owns a stream: a web process when the managers run in
+    workers (`STREAM_MANAGERS=workers`). Its agent relays the owner's frames and never
+    competes for the lease, so it never opens a broker session."""
+
+    needs_handover = False
+
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.owner_value: str | None = None
+        self.confirmed_at = -1e9
+
+    async def acquire(self, careful: bool = False) -> bool:
+        return False
+
+    async def renew(self) -> bool:
+        return False
+
+    async def release(self) -> None:
+        return None
 
 
 class RedisLease:

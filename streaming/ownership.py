@@ -7,6 +7,10 @@ user's fan-out) and answers the tabs (owner_rpc.py); the others relay its frames
 their tabs (fanout.py). If the owner dies, the lease expires and an agent elsewhere
 takes over; an owner that loses its lease (it was paused, Redis said so) stops before it
 touches the broker or the layer again.
+
+With `STREAM_MANAGERS=workers` a web process's agents hold a `NoLease`: they never
+compete and only relay (fan-out, snapshot requests, symbols); the stream workers' agents,
+held for the users the web processes announce (demand.py), are the ones that compete.
 """
 
 from __future__ import annotations

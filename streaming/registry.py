@@ -6,6 +6,12 @@ while it renders) and the process takes part in the user's stream (ownership.py)
 user's state from the local manager or asks the owner for it. Per event loop it sets up
 the shared parts: the Redis client behind leases and the event log, the Redis health
 watch (redis_health.py) and the session watch (sessions.py).
+
+Where managers run (`STREAM_MANAGERS`): with `web` every process's agents compete for
+their users' leases; with `workers` a web process's agents never do (lease.NoLease) and
+the process announces its users to the stream workers instead (demand.py), which are
+the only processes whose agents compete (`worker = True`, set by `manage.py
+stream_workers`).
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from . import chains
+from . import chains, demand
 from .contract import ToTab
 from .eventlog import EventLog, LocalEventLog, RedisEventLog
 from .fanout import Message, Tab
 from .health_report import HealthPublisher
-from .lease import Lease, LocalLease, RedisLease
+from .lease import Lease, LocalLease, NoLease, RedisLease
 from .manager import UserStreamManager
 from .owner_rpc import request_chain, request_snapshot
 from .ownership import UserAgent
@@ -59,6 +65,21 @@ class ManagerRegistry:
         self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
         self.redis = RedisHealth(None, self._recover, careful_for=0.0)
         self._tasks: list[asyncio.Task[None]] = []
+        #: A stream worker (`manage.py stream_workers`): runs managers, holds no tab.
+        self.worker = False
+
+    @property
+    def runs_managers(self) -> bool:
+        """Whether this process's agents compete for leases (and so may run managers):
+        every process in the `web` layout, only the stream workers in `workers`."""
+        return self.worker or settings.STREAM_MANAGERS == "web"
+
+    def start(self) -> aioredis.Redis | None:
+        """Set up this process's shared parts on the running loop now (a stream worker
+        does before its first user; the web processes on their first holder); the Redis
+        client behind leases (None without Redis)."""
+        self._check_loop()
+        return self._redis
 
     # -- set-up per event loop ------------------------------------------------------
     def _check_loop(self) -> None:
@@ -88,12 +109,18 @@ class ManagerRegistry:
             # what this process knows of its users' streams, for the staff's view
             publisher = HealthPublisher(self._redis, lambda: self._agents)
             self._tasks.append(loop.create_task(publisher.run()))
+            if not self.runs_managers:
+                # the stream workers run our users' managers: tell them whom we serve
+                renew = demand.announce_forever(self._redis, self.wanted_users, self.redis.failed)
+                self._tasks.append(loop.create_task(renew))
         else:
             self.event_log = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
 
     def make_lease(self, user_id: int) -> Lease:
         if self._redis is None:
             return LocalLease(user_id)
+        if not self.runs_managers:
+            return NoLease(user_id)
         return RedisLease(
             self._redis,
             user_id,
@@ -112,7 +139,15 @@ class ManagerRegistry:
         if agent is None:
             lease = self.make_lease(user_id)
             agent = self._agents[user_id] = UserAgent(user_id, lease, self.event_log, self.redis)
+        first = not agent.holders
         await agent.hold(holder, tab)
+        if first and not self.runs_managers and self._redis is not None:
+            # a user's first holder here: wanted now, not at the next renewal (a page
+            # waits for the snapshot)
+            try:
+                await demand.announce(self._redis, [user_id])
+            except (RedisError, OSError) as exc:
+                self.redis.failed(exc)
         return agent
 
     def detach(self, user_id: int, holder: str, grace: float | None = None) -> None:
@@ -149,6 +184,10 @@ class ManagerRegistry:
     def agents(self) -> dict[int, UserAgent]:
         """This process's agents by user (a copy), for the stream-health view."""
         return dict(self._agents)
+
+    def wanted_users(self) -> list[int]:
+        """The users with a holder here (a tab, a stream, a page being rendered)."""
+        return [user_id for user_id, agent in list(self._agents.items()) if agent.holders]
 
     def _open_tabs(self) -> list[Tab]:
         return [tab for agent in list(self._agents.values()) for tab in agent.fanout.tabs.values()]

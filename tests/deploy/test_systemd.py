@@ -23,12 +23,14 @@ def test_units_verify(tmp_path: Path):
         text = text.replace("User=streamdesk", "User=root").replace(
             "Group=streamdesk", "Group=root"
         )
-        name = unit.name.replace("@.service", "@8001.service")
+        name = unit.name.replace("daphne@.service", "daphne@8001.service")
+        name = name.replace("workers@.service", "workers@1.service")
         (tmp_path / name).write_text(text)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
         "streamdesk-daphne@8001.service",
         "streamdesk-prepare.service",
+        "streamdesk-workers@1.service",
         "streamdesk.target",
     ]
     result = subprocess.run(
