@@ -46,8 +46,13 @@ LAG_LOW = 0.015
 #: How often the process measures its loop lag and looks at waiting sockets (seconds).
 TICK = 0.05
 #: A socket's merged values wait this long past its interval for a frame to carry them
-#: before the tick sends them (frames come every batch period while quotes tick).
-STRAGGLER_GRACE = 0.075
+#: before the tick sends them: one batch period, so while quotes tick a frame nearly
+#: always comes first and the merged frame leaves with the newest values (measured:
+#: docs/performance.md); only the last values before a pause wait for the tick.
+STRAGGLER_GRACE = 0.15
+#: Merged values leave with the next frame after the interval (True), or only from the
+#: tick once due (False: the alternative measured by bench/adaptive_flush.py).
+FLUSH_ON_ARRIVAL = True
 
 
 def min_interval() -> float:

@@ -492,7 +492,7 @@ class TabSession:
             self._pace.sent(now, backlog, floor)
             return
         self._merge_quotes(event["text"], event.get("t"))
-        if self._pace.due(now):
+        if flush.FLUSH_ON_ARRIVAL and self._pace.due(now):
             flush.flusher.sent["arrival"] += 1
             await self._flush_held_live(backlog)
         else:
@@ -536,7 +536,8 @@ class TabSession:
         waits any more."""
         if self._closing or not self.has_waiting_values():
             return True
-        if not self._held_live and now < self._pace.next_at + flush.STRAGGLER_GRACE:
+        grace = flush.STRAGGLER_GRACE if flush.FLUSH_ON_ARRIVAL else 0.0
+        if not self._held_live and not self._pace.due(now - grace):
             return False
         async with self._frames:
             backlog = self.backlog()
