@@ -89,28 +89,38 @@ class FlushPace:
 
 
 class ProcessLoad:
-    """The process's floor under every socket's interval, from its event loop's lag."""
+    """The process's floor under every socket's interval, from its event loop's lag: a
+    number of doublings of the batch period (0: no floor), so it follows the setting."""
 
     def __init__(self, minimum: float | None = None) -> None:
         self._minimum = minimum
         self.reset()
 
     def reset(self) -> None:
-        self.interval = self._minimum if self._minimum is not None else min_interval()
+        self.level = 0
         self.lag = 0.0
         self._changed_at = float("-inf")
         self._calm_since: float | None = None
+
+    @property
+    def interval(self) -> float:
+        base = self._minimum if self._minimum is not None else min_interval()
+        return min(base * 2**self.level, MAX_INTERVAL)
+
+    def floor(self) -> float:
+        """What every socket's interval is at least now (0.0: the process is not
+        saturated, each socket paces by its own backlog)."""
+        return self.interval if self.level else 0.0
 
     def report_lag(self, lag: float, now: float | None = None) -> None:
         """One measurement of how late the loop ran: double the floor when saturated (at
         most once per floor), halve it after a whole floor of calm."""
         now = time.monotonic() if now is None else now
         self.lag = lag
-        minimum = self._minimum if self._minimum is not None else min_interval()
         if lag > LAG_HIGH:
             self._calm_since = None
             if now - self._changed_at >= self.interval and self.interval < MAX_INTERVAL:
-                self.interval = min(self.interval * 2, MAX_INTERVAL)
+                self.level += 1
                 self._changed_at = now
             return
         if lag >= LAG_LOW:
@@ -118,15 +128,9 @@ class ProcessLoad:
             return
         if self._calm_since is None:
             self._calm_since = now
-        if self.interval > minimum:
-            calm_for = now - max(self._calm_since, self._changed_at)
-            if calm_for >= self.interval:
-                self.interval = max(self.interval / 2, minimum)
-                self._changed_at = now
-
-    @property
-    def saturated(self) -> bool:
-        return self.interval > (self._minimum if self._minimum is not None else min_interval())
+        if self.level and now - max(self._calm_since, self._changed_at) >= self.interval:
+            self.level -= 1
+            self._changed_at = now
 
 
 class Waiting(Protocol):

@@ -475,7 +475,7 @@ class TabSession:
     # -- quote pacing (flush.py) ---------------------------------------------------------------
     def flush_interval(self) -> float:
         """This socket's quote interval now (seconds): its own, or the process's floor."""
-        return self._pace.effective(flush.load.interval)
+        return self._pace.effective(flush.load.floor())
 
     def has_waiting_values(self) -> bool:
         return bool(self._held_live or self._held_quotes or self._held_greeks)
@@ -484,7 +484,7 @@ class TabSession:
         """A quotes frame: straight out while the interval is the minimum or has passed
         (nothing waiting); else merged, and sent once the interval has passed."""
         now = time.monotonic()
-        floor = flush.load.interval
+        floor = flush.load.floor()
         if not self.has_waiting_values() and (
             self._pace.effective(floor) <= self._pace.floor or self._pace.due(now)
         ):
@@ -560,7 +560,7 @@ class TabSession:
             t, self._held_t = self._held_t, None
             frame = {"type": "quotes", "quotes": quotes, "greeks": greeks}
             await self.send_json({**frame, "t": t if t is not None else now_ms()})
-            self._pace.sent(time.monotonic(), backlog, flush.load.interval)
+            self._pace.sent(time.monotonic(), backlog, flush.load.floor())
 
     async def drained(self) -> None:
         """The transport's backlog went down: send what was held back (if any)."""

@@ -58,7 +58,7 @@ async def test_one_socket_subscribes_past_200_symbols_and_quotes_pass_at_the_bat
             start = time.monotonic()
             await asyncio.sleep(4.0)  # a measuring window, not a wait for a condition
             window = [t for t, f in frames if f["type"] == "quotes" and t >= start]
-            assert len(window) >= 10, len(window)  # ~26 at 150 ms; 1 s would give 4
+            assert len(window) >= 8, len(window)  # ~26 at 150 ms; a 1 s pace would give 4-5
         finally:
             await ws.close()
             await asyncio.gather(reader, return_exceptions=True)

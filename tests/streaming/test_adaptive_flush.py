@@ -61,6 +61,7 @@ def test_a_backlog_between_the_thresholds_keeps_the_interval():
 
 def test_the_process_floor_rises_with_loop_lag_once_per_interval_and_falls_when_calm():
     load = ProcessLoad(MIN)
+    assert load.floor() == 0.0  # not saturated: no floor
     load.report_lag(0.2, now=10.0)
     assert load.interval == 0.3
     load.report_lag(0.2, now=10.05)  # not again within the interval just set
@@ -75,7 +76,7 @@ def test_the_process_floor_rises_with_loop_lag_once_per_interval_and_falls_when_
     load.report_lag(0.001, now=11.25)
     assert load.interval == 0.3
     load.report_lag(0.001, now=11.6)
-    assert load.interval == MIN
+    assert (load.interval, load.floor()) == (MIN, 0.0)
 
 
 def test_a_socket_paces_at_least_at_the_process_floor():
@@ -272,3 +273,15 @@ async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(user)
     await batch()
     await batch()
     assert quote_count(transport) == before + 2
+
+
+@db
+async def test_a_shorter_batch_period_is_not_paced_by_the_default_one(user, settings):
+    """Deployments (and tests) set STREAM_FLUSH_INTERVAL: an idle process puts no floor
+    of its own under it."""
+    settings.STREAM_FLUSH_INTERVAL = 0.05
+    session, transport = await live_tab(user)
+    assert session.flush_interval() == 0.05
+    for bid in (1.0, 2.0):
+        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1}}))
+    assert [f["quotes"]["SPY"]["bid"] for f in transport.of("quotes")] == [1.0, 2.0]
