@@ -58,6 +58,7 @@ class HelloFrame(TypedDict):
     epoch: str | None
     seq: int
     flush_ms: int
+    max_flush_ms: int
     simulated: bool
     server_time: int
     limits: Limits

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from .models import DEFAULT_WATCHLIST, Watchlist
-from .validation import MAX_SYMBOLS_PER_SOCKET, clean_symbol_list
+from .validation import MAX_SYMBOLS_PER_LIST, clean_symbol_list
 
 
 class WatchlistError(ValueError):
@@ -18,7 +18,7 @@ class WatchlistError(ValueError):
 def _clean(field: str, raw: Any) -> list[str]:
     """The normalized symbols of one request field (order kept, duplicates dropped)."""
     return clean_symbol_list(
-        raw, field=field, limit=MAX_SYMBOLS_PER_SOCKET, holder="a watchlist", error=WatchlistError
+        raw, field=field, limit=MAX_SYMBOLS_PER_LIST, holder="a watchlist", error=WatchlistError
     )
 
 
@@ -46,7 +46,7 @@ def watchlist_apply(
     Exactly one of `add` (append the symbols not yet listed), `remove` or `symbols`
     (replace the list). Every symbol is validated and normalized (OCC → streamer form);
     order is kept and duplicates dropped; the list holds at most
-    `MAX_SYMBOLS_PER_SOCKET`. The read-modify-write runs in one transaction with the row
+    `MAX_SYMBOLS_PER_LIST`. The read-modify-write runs in one transaction with the row
     locked (`select_for_update`; on SQLite, which ignores it, the database's write lock
     is taken first), so concurrent changes from two tabs never lose one another and
     never fail for the lock; `version` grows by one per change (a change that changes
@@ -76,9 +76,9 @@ def watchlist_apply(
             updated = [s for s in current if s not in change]
         else:
             updated = change
-        if len(updated) > MAX_SYMBOLS_PER_SOCKET:
+        if len(updated) > MAX_SYMBOLS_PER_LIST:
             raise WatchlistError(
-                f"a watchlist holds at most {MAX_SYMBOLS_PER_SOCKET} symbols"
+                f"a watchlist holds at most {MAX_SYMBOLS_PER_LIST} symbols"
                 f" (this change would make it {len(updated)})"
             )
         if updated == current:

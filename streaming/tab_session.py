@@ -9,6 +9,11 @@ is filled from the event log (or, if the log cannot, the tab ends with 4409 and 
 client resyncs), and a frame of another epoch (the stream's numbering restarted: the
 store lost its head) is held while the tab sends a fresh snapshot of the new epoch.
 
+Quote frames are paced per socket (flush.py, docs/streaming-contract.md "Under load"):
+idle, each passes at once; under a backlog or a saturated process they are merged (latest
+wins per symbol) into one frame per the socket's interval, while account frames pass at
+once.
+
 A transport owns one `TabSession` and gives it a `Transport` (send one frame, end with a
 contract close code, report its backlog); the session implements fanout.Tab, so frames
 reach it from this process's fan-out (`stream_frame`, `stream_head`,
@@ -27,7 +32,7 @@ import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from . import metrics, owner_rpc, validation
+from . import flush, metrics, owner_rpc, validation
 from .contract import (
     CLOSE_RESYNC,
     CLOSE_TOO_SLOW,
@@ -39,6 +44,7 @@ from .contract import (
 )
 from .eventlog import Position
 from .registry import registry
+from .state import merge_values
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ CLOSE_SLOW_ABOVE = 256 * 1024
 #: this long (the backlog still over HOLD_QUOTES_ABOVE): a fill never waits for a socket
 #: that stopped reading until a keepalive gives up on it (seconds).
 ACCOUNT_WAIT_LIMIT = 5.0
-#: How often a slow socket's backlog is looked at while frames wait for it (seconds).
+#: How often a slow socket's backlog is looked at while an account frame waits (seconds).
 DRAIN_POLL = 0.1
 
 
@@ -110,8 +116,14 @@ class TabSession:
         self.awaiting_snapshot = True
         self.held_frames: list[tuple[str | None, int | None, str]] = []
         self._held_live: dict[str, str] = {}  # slow socket: latest status per link
+        # quotes waiting for the socket's interval (or a slow socket's drain), merged
         self._held_quotes: dict[str, dict[str, Any]] = {}
         self._held_greeks: dict[str, dict[str, Any]] = {}
+        #: The newest `t` (owner's clock) of the quotes frames merged into the above.
+        self._held_t: int | None = None
+        #: This socket's quote flush interval (flush.py).
+        self._pace = flush.FlushPace(flush.min_interval())
+        self._flush_open = False
         #: The owner's time of the last snapshot sent: a quotes frame made before it is
         #: older than its values (it waited in the outbox, or behind another tab's send)
         #: and is not sent after it (docs/performance.md, "Issue 15").
@@ -119,7 +131,6 @@ class TabSession:
         self._frames = asyncio.Lock()
         self._closing = False
         self._heartbeat: asyncio.Task[None] | None = None
-        self._drain: asyncio.Task[None] | None = None
         self._account_wait: asyncio.Task[None] | None = None
         #: The metrics' transport label ("ws", "sse"), and what was sent since the last
         #: time it was added to them (per heartbeat, not per frame: the path is hot).
@@ -156,6 +167,9 @@ class TabSession:
         if not self._counted_open:
             self._counted_open = True
             metrics.STREAMS_OPEN.labels(self.transport_name).inc()
+        if not self._flush_open:
+            self._flush_open = True
+            flush.flusher.opened()
         await registry.attach(user.id, self.channel_name, self)
         head = await self._safe(registry.event_log.head(user.id), default=None)
         hello: HelloFrame = {
@@ -164,6 +178,7 @@ class TabSession:
             "epoch": head.epoch if head else None,
             "seq": head.seq if head else 0,
             "flush_ms": int(settings.STREAM_FLUSH_INTERVAL * 1000),
+            "max_flush_ms": int(flush.MAX_INTERVAL * 1000),
             "simulated": self._simulated(),
             "server_time": now_ms(),
             "limits": {
@@ -205,7 +220,10 @@ class TabSession:
         if self.user_id is None:
             return
         self._closing = True
-        tasks = [t for t in (self._heartbeat, self._drain, self._account_wait) if t is not None]
+        if self._flush_open:
+            self._flush_open = False
+            flush.flusher.closed(self)
+        tasks = [t for t in (self._heartbeat, self._account_wait) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -262,8 +280,7 @@ class TabSession:
 
     async def _send_live_state(self, snapshot: dict[str, Any]) -> None:
         self._quotes_after = snapshot["t"]
-        self._held_quotes.clear()  # older than the snapshot's
-        self._held_greeks.clear()
+        self._drop_held_quotes()  # older than the snapshot's
         for link in snapshot["links"]:
             await self.send_json({"type": "status", "link": link, "t": snapshot["t"]})
         if snapshot["quotes"] or snapshot["greeks"]:
@@ -286,8 +303,7 @@ class TabSession:
     async def _deliver_snapshot_held(self, snapshot: dict[str, Any]) -> None:
         """`_deliver_snapshot` with `_frames` already held."""
         self._held_live.clear()
-        self._held_quotes.clear()
-        self._held_greeks.clear()
+        self._drop_held_quotes()
         await self._emit_snapshot(snapshot)
         await self._release_held(snapshot.get("epoch"), snapshot["seq"])
 
@@ -437,13 +453,18 @@ class TabSession:
         if seq is not None:
             await self._account_frame(event.get("epoch"), seq, event["text"])
             return
-        if event["kind"] == "quotes" and self._older_than_snapshot(event.get("t")):
+        kind = event["kind"]
+        if kind == "quotes" and self._older_than_snapshot(event.get("t")):
             return
-        if self.backlog() > HOLD_QUOTES_ABOVE:
-            self._hold_live(event["kind"], event["text"])
+        backlog = self.backlog()
+        if backlog > HOLD_QUOTES_ABOVE:
+            self._hold_live(kind, event["text"], event.get("t"))
             return
-        if self._held_live or self._held_quotes or self._held_greeks:
-            await self._flush_held_live()
+        if kind == "quotes":
+            await self._quotes(event, backlog)
+            return
+        if self.has_waiting_values():  # not delayed, and after what came before it
+            await self._flush_held_live(backlog)
         await self.emit(event["text"])
 
     def _older_than_snapshot(self, t: int | None) -> bool:
@@ -451,15 +472,55 @@ class TabSession:
         all in it, some older than it)."""
         return t is not None and self._quotes_after is not None and t < self._quotes_after
 
-    def _hold_live(self, kind: str, text: str) -> None:
+    # -- quote pacing (flush.py) ---------------------------------------------------------------
+    def flush_interval(self) -> float:
+        """This socket's quote interval now (seconds): its own, or the process's floor."""
+        return self._pace.effective(flush.load.floor())
+
+    def has_waiting_values(self) -> bool:
+        return bool(self._held_live or self._held_quotes or self._held_greeks)
+
+    async def _quotes(self, event: dict[str, Any], backlog: int) -> None:
+        """A quotes frame: straight out while the interval is the minimum or has passed
+        (nothing waiting); else merged, and sent once the interval has passed."""
+        now = time.monotonic()
+        floor = flush.load.floor()
+        if not self.has_waiting_values() and (
+            self._pace.effective(floor) <= self._pace.floor or self._pace.due(now)
+        ):
+            await self.emit(event["text"])
+            self._pace.sent(now, backlog, floor)
+            return
+        self._merge_quotes(event["text"], event.get("t"))
+        if flush.FLUSH_ON_ARRIVAL and self._pace.due(now):
+            flush.flusher.sent["arrival"] += 1
+            await self._flush_held_live(backlog)
+        else:
+            flush.flusher.wait(self)
+
+    def _merge_quotes(self, text: str, t: int | None) -> None:
+        """Latest value wins per field and symbol; an entry's `t` never goes back."""
+        frame = flush.parsed(text)
+        for symbol, fields in frame.get("quotes", {}).items():
+            merge_values(self._held_quotes, symbol, fields)
+        for symbol, fields in frame.get("greeks", {}).items():
+            merge_values(self._held_greeks, symbol, fields)
+        if t is None:
+            t = frame.get("t")
+        if t is not None and (self._held_t is None or t > self._held_t):
+            self._held_t = t
+
+    def _drop_held_quotes(self) -> None:
+        self._held_quotes.clear()
+        self._held_greeks.clear()
+        self._held_t = None
+
+    def _hold_live(self, kind: str, text: str, t: int | None = None) -> None:
         """A slow socket: keep only the newest quotes (per symbol) and statuses (per link)
-        until its backlog drains (latest wins; nothing else waits)."""
+        until its backlog drains (latest wins; nothing else waits). The process's flusher
+        looks at its backlog (flush.py): no task per socket."""
         if kind == "quotes":
-            frame = orjson.loads(text)
-            for symbol, fields in frame.get("quotes", {}).items():
-                self._held_quotes.setdefault(symbol, {}).update(fields)
-            for symbol, fields in frame.get("greeks", {}).items():
-                self._held_greeks.setdefault(symbol, {}).update(fields)
+            self._merge_quotes(text, t)
         elif kind == "status":
             frame = orjson.loads(text)
             self._held_live[f"status:{frame['link']['id']}"] = text
@@ -467,35 +528,48 @@ class TabSession:
             self._held_live[f"news:{id(text)}"] = text
         else:
             self._held_live[kind] = text  # e.g. watchlist: the newest is the state
-        drain = self._drain
-        if drain is None or drain.done():
-            self._drain = asyncio.create_task(self._wait_for_drain())
+        flush.flusher.wait(self)
 
-    async def _wait_for_drain(self) -> None:
-        """Poll the backlog of a slow socket (daphne has no drain event for us) and send
-        the held frames once it is small again."""
-        while self.backlog() > HOLD_QUOTES_ABOVE and not self._closing:
-            await asyncio.sleep(DRAIN_POLL)
-        if not self._closing:
-            await self.drained()
+    async def flush_waiting(self, now: float) -> bool:
+        """The process's tick (flush.py): send what waits once the socket's interval has
+        passed with no frame to carry it, or its backlog has drained. True when nothing
+        waits any more."""
+        if self._closing or not self.has_waiting_values():
+            return True
+        grace = flush.STRAGGLER_GRACE if flush.FLUSH_ON_ARRIVAL else 0.0
+        if not self._held_live and not self._pace.due(now - grace):
+            return False
+        async with self._frames:
+            backlog = self.backlog()
+            if backlog > HOLD_QUOTES_ABOVE and not self._closing:
+                return False
+            if self.has_waiting_values() and not self._closing:
+                flush.flusher.sent["tick"] += 1
+                await self._flush_held_live(backlog)
+        return True
 
-    async def _flush_held_live(self) -> None:
+    async def _flush_held_live(self, backlog: int | None = None) -> None:
+        if backlog is None:
+            backlog = self.backlog()
         held, self._held_live = self._held_live, {}
         for text in held.values():
             await self.emit(text)
         if self._held_quotes or self._held_greeks:
             quotes, self._held_quotes = self._held_quotes, {}
             greeks, self._held_greeks = self._held_greeks, {}
+            t, self._held_t = self._held_t, None
             frame = {"type": "quotes", "quotes": quotes, "greeks": greeks}
-            await self.send_json({**frame, "t": now_ms()})
+            await self.send_json({**frame, "t": t if t is not None else now_ms()})
+            self._pace.sent(time.monotonic(), backlog, flush.load.floor())
 
     async def drained(self) -> None:
         """The transport's backlog went down: send what was held back (if any)."""
-        if not (self._held_live or self._held_quotes or self._held_greeks):
+        if not self.has_waiting_values():
             return
         async with self._frames:
-            if self.backlog() <= HOLD_QUOTES_ABOVE:
-                await self._flush_held_live()
+            backlog = self.backlog()
+            if backlog <= HOLD_QUOTES_ABOVE and self.has_waiting_values():
+                await self._flush_held_live(backlog)
 
     async def stream_snapshot(self, event: dict[str, Any]) -> None:
         """The owner's answer to our snapshot request."""

@@ -18,9 +18,13 @@ MAX_MESSAGE_BYTES = 4096
 #: The largest `POST /watchlist` body, checked before it is parsed.
 MAX_WATCHLIST_BODY_BYTES = 16 * 1024
 MAX_SYMBOLS_PER_MESSAGE = 50
-MAX_SYMBOLS_PER_SOCKET = 200
 #: The union of every tab's symbols and the watchlist (positions always stream).
 MAX_SYMBOLS_PER_USER = 400
+#: One socket may carry every tab of a browser (docs "One connection per browser"): its
+#: cap is the user's, which still bounds the total across the user's sockets.
+MAX_SYMBOLS_PER_SOCKET = MAX_SYMBOLS_PER_USER
+#: A list the user names symbol by symbol: the watchlist, a news stream's `symbols`.
+MAX_SYMBOLS_PER_LIST = 200
 RATE_LIMIT = 30  # messages
 RATE_WINDOW = 10.0  # seconds
 MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping"}
@@ -117,11 +121,13 @@ class RateLimiter:
 
 def symbols_param(raw: str | None) -> set[str] | None:
     """A `?symbols=A,B` query parameter (SSE, polling) as contract symbols: invalid ones
-    skipped, at most `MAX_SYMBOLS_PER_SOCKET` read; None when absent."""
+    skipped, at most `MAX_SYMBOLS_PER_SOCKET` read (the rest is never split: the work is
+    bounded whatever the length; daphne reads request lines up to 16 KiB); None when
+    absent."""
     if raw is None:
         return None
     symbols = set()
-    for part in raw.split(",")[:MAX_SYMBOLS_PER_SOCKET]:
+    for part in raw.split(",", MAX_SYMBOLS_PER_SOCKET)[:MAX_SYMBOLS_PER_SOCKET]:
         symbol = normalize_symbol(part)
         if symbol is not None:
             symbols.add(symbol)

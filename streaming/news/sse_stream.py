@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 RETRY_MS = 3000
 #: `?symbols=` longer than this many bytes is refused before it is split (200 symbols
 #: of at most 32 characters and their commas).
-MAX_SYMBOLS_BYTES = validation.MAX_SYMBOLS_PER_SOCKET * 33
+MAX_SYMBOLS_BYTES = validation.MAX_SYMBOLS_PER_LIST * 33
 #: Revisions read from the store at a time (the stream writes each page before the next).
 PAGE = 100
 #: `?backlog=` at most.
@@ -91,13 +91,13 @@ def parse_symbols(raw: str) -> tuple[list[str], list[dict[str, str]]]:
         raise BadRequest(
             "bad_symbols",
             f"'symbols' is {len(raw)} characters; at most {MAX_SYMBOLS_BYTES} "
-            f"({validation.MAX_SYMBOLS_PER_SOCKET} symbols)",
+            f"({validation.MAX_SYMBOLS_PER_LIST} symbols)",
         )
     parts = [p for p in raw.split(",") if p.strip()]
-    if len(parts) > validation.MAX_SYMBOLS_PER_SOCKET:
+    if len(parts) > validation.MAX_SYMBOLS_PER_LIST:
         raise BadRequest(
             "bad_symbols",
-            f"at most {validation.MAX_SYMBOLS_PER_SOCKET} symbols per stream "
+            f"at most {validation.MAX_SYMBOLS_PER_LIST} symbols per stream "
             f"('symbols' has {len(parts)})",
         )
     accepted: set[str] = set()
@@ -534,7 +534,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         "heartbeat_s": settings.NEWS_STREAM_HEARTBEAT,
         "progress_s": settings.NEWS_STREAM_PROGRESS,
         "limits": {
-            "max_symbols": validation.MAX_SYMBOLS_PER_SOCKET,
+            "max_symbols": validation.MAX_SYMBOLS_PER_LIST,
             "streams_per_user": settings.NEWS_STREAMS_PER_USER,
             "connects_per_minute": settings.NEWS_STREAM_CONNECTS_PER_MINUTE,
             "max_duration_s": maximum,

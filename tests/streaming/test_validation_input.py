@@ -131,6 +131,7 @@ def test_the_regexes_are_ascii_only():
 
 
 def test_limits_match_the_contract():
-    assert validation.MAX_SYMBOLS_PER_SOCKET == 200
+    assert validation.MAX_SYMBOLS_PER_SOCKET == 400  # a shared socket: every tab of a browser
+    assert validation.MAX_SYMBOLS_PER_LIST == 200  # a watchlist, a news stream
     assert validation.MAX_SYMBOLS_PER_USER == 400
     assert validation.MAX_SYMBOLS_PER_MESSAGE == 50

@@ -20,7 +20,7 @@ from django.test import AsyncClient, Client
 
 from streaming.models import DEFAULT_WATCHLIST, Watchlist
 from streaming.services import WatchlistError, watchlist_apply, watchlist_set
-from streaming.validation import MAX_SYMBOLS_PER_SOCKET
+from streaming.validation import MAX_SYMBOLS_PER_LIST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,7 +102,7 @@ def test_bad_changes_are_refused_with_a_message_naming_the_problem(user, kwargs,
 
 
 def test_the_list_holds_at_most_200_symbols(user):
-    many = [f"A{i}" for i in range(MAX_SYMBOLS_PER_SOCKET)]
+    many = [f"A{i}" for i in range(MAX_SYMBOLS_PER_LIST)]
     assert watchlist_apply(user_id=user.id, symbols=many) == (many, 1)
     with pytest.raises(WatchlistError, match="at most 200"):
         watchlist_apply(user_id=user.id, add=["ZZZ"])

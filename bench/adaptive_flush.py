@@ -1,0 +1,138 @@
+"""How a socket's merged quotes should leave under load (streaming/flush.py): with the next
+frame that arrives after the interval plus one process tick for stragglers (`arrival`,
+what runs), or only from one process-wide flusher that walks the sockets due (`tick`).
+
+    python -m bench.adaptive_flush                      # 250 users x 4 tabs, 10 s each
+    python -m bench.adaptive_flush --users 100 --seconds 5
+
+In one process, without daphne: `--users` owners each make a quotes batch of `--symbols`
+symbols every 150 ms and hand it to their `--tabs` `TabSession`s in turn (as fanout.py
+does); every socket reports a backlog over the growth threshold, so every socket paces at
+a longer interval. Prints per mode: frames sent per second, the age of the newest value
+in a frame when it was sent (p50/p99: what the trader waits for), the CPU the process
+used per second, and how the merged frames left (with a frame / by the tick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import time
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+class Transport:
+    """A socket that never drains below the growth threshold; records the age of each
+    quotes frame's newest value when it is sent."""
+
+    def __init__(self, backlog: int, ages: list[float]) -> None:
+        self._backlog = backlog
+        self.ages = ages
+        self.frames = 0
+
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        self.frames += 1
+        if text.startswith('{"type":"quotes"'):
+            t = int(text.rsplit('"t":', 1)[1].rstrip("}"))
+            self.ages.append(time.time() * 1000 - t)
+
+    async def end(self, code: int) -> None:
+        pass
+
+    def backlog(self) -> int:
+        return self._backlog
+
+
+async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
+    import orjson
+
+    from streaming import flush
+    from streaming.contract import ToTab, now_ms
+    from streaming.tab_session import TabSession
+
+    flush.FLUSH_ON_ARRIVAL = mode == "arrival"
+    if args.grace is not None:
+        flush.STRAGGLER_GRACE = args.grace
+    flush.flusher.sent = {"arrival": 0, "tick": 0}
+    flush.load.reset()
+    ages: list[float] = []
+    users = []
+    for u in range(args.users):
+        tabs = []
+        for k in range(args.tabs):
+            transport = Transport(flush.GROW_BACKLOG + 1, ages)
+            tab = TabSession(transport, f"tab{u}-{k}")
+            tab.awaiting_snapshot = False
+            flush.flusher.opened()
+            tab._flush_open = True
+            tabs.append((tab, transport))
+        users.append(tabs)
+    symbols = [f"B{i:03d}" for i in range(100)]
+    stop = time.monotonic() + args.seconds
+
+    async def owner(tabs: list) -> None:
+        await asyncio.sleep(random.random() * 0.15)
+        mine = random.sample(symbols, args.symbols)
+        while time.monotonic() < stop:
+            t = now_ms()
+            quotes = {s: {"bid": random.random(), "ask": random.random(), "t": t} for s in mine}
+            text = orjson.dumps({"type": "quotes", "quotes": quotes, "greeks": {}, "t": t})
+            message = {"type": ToTab.FRAME, "kind": "quotes", "text": text.decode()}
+            message |= {"seq": None, "epoch": None, "t": t}
+            for tab, _ in tabs:
+                await tab.stream_frame(message)
+            await asyncio.sleep(0.15)
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    await asyncio.gather(*(owner(tabs) for tabs in users))
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    frames = sum(t.frames for tabs in users for _, t in tabs)
+    for tabs in users:
+        for tab, _ in tabs:
+            flush.flusher.closed(tab)
+    await flush.flusher.stop()
+    ages.sort()
+    return {
+        "frames/s": frames / wall,
+        "age p50 ms": statistics.median(ages),
+        "age p99 ms": ages[int(len(ages) * 0.99)],
+        "CPU %": 100 * cpu / wall,
+        "with a frame": flush.flusher.sent["arrival"],
+        "by the tick": flush.flusher.sent["tick"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=250)
+    parser.add_argument("--tabs", type=int, default=4)
+    parser.add_argument("--symbols", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--grace", type=float, help="flush.STRAGGLER_GRACE (seconds)")
+    parser.add_argument("--modes", default="arrival,tick,arrival,tick")
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    print(f"load average {os.getloadavg()[0]:.2f}; {args.users} users x {args.tabs} tabs")
+    print(
+        "| mode | frames/s | newest value's age p50 / p99 ms | CPU % | with a frame | by the tick |"
+    )
+    print("|---|---|---|---|---|---|")
+    for mode in args.modes.split(","):
+        r = asyncio.run(run(mode, args))
+        print(
+            f"| {mode} | {r['frames/s']:.0f} | {r['age p50 ms']:.0f} / {r['age p99 ms']:.0f} "
+            f"| {r['CPU %']:.0f} | {r['with a frame']} | {r['by the tick']} |",
+            flush=True,
+        )
+    print(f"load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

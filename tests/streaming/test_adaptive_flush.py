@@ -1,0 +1,287 @@
+"""The per-socket adaptive flush (streaming/flush.py, TabSession; docs/streaming-contract.md
+"Under load"): under a backed-up transport or a saturated process a socket's quote frames
+are merged (latest wins per symbol, `t` kept) into one frame per interval; account frames
+go out at once and in order; idle, nothing waits; the interval shrinks back.
+
+The pacing rules are checked on their own with explicit clocks; the session's behaviour
+over the fake transport of test_tab_session.py, against the real registry in
+single-process mode.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from streaming import flush
+from streaming.contract import ToTab, now_ms
+from streaming.flush import FlushPace, ProcessLoad
+from streaming.registry import registry
+from streaming.tab_session import HOLD_QUOTES_ABOVE, TabSession
+from tests.streaming.test_tab_session import FakeTransport
+from tests.support.stream import owner_frame
+from tests.support.wait import wait_until
+
+MIN = 0.15
+#: A backlog the adaptive flush reacts to, below the slow-client hold (64 KiB).
+BACKED_UP = flush.GROW_BACKLOG + 1
+assert BACKED_UP < HOLD_QUOTES_ABOVE
+
+
+# -- the rules, with explicit clocks ------------------------------------------------------
+def test_a_socket_interval_doubles_under_backlog_up_to_the_max_and_halves_back():
+    pace = FlushPace(MIN)
+    seen = []
+    now = 100.0
+    for _ in range(5):
+        pace.sent(now, backlog=BACKED_UP, floor=MIN)
+        seen.append(round(pace.interval, 3))
+        now += pace.interval
+    assert seen == [0.3, 0.6, 1.0, 1.0, 1.0]
+    assert pace.interval == flush.MAX_INTERVAL
+    back = []
+    for _ in range(4):
+        pace.sent(now, backlog=0, floor=MIN)
+        back.append(round(pace.interval, 3))
+        now += pace.interval
+    assert back == [0.5, 0.25, 0.15, 0.15]
+
+
+def test_a_backlog_between_the_thresholds_keeps_the_interval():
+    pace = FlushPace(MIN)
+    pace.sent(0.0, backlog=BACKED_UP, floor=MIN)
+    pace.sent(0.3, backlog=flush.SHRINK_BACKLOG + 1, floor=MIN)
+    assert pace.interval == 0.3
+
+
+def test_the_process_floor_rises_with_loop_lag_once_per_interval_and_falls_when_calm():
+    load = ProcessLoad(MIN)
+    assert load.floor() == 0.0  # not saturated: no floor
+    load.report_lag(0.2, now=10.0)
+    assert load.interval == 0.3
+    load.report_lag(0.2, now=10.05)  # not again within the interval just set
+    assert load.interval == 0.3
+    load.report_lag(0.2, now=10.31)
+    assert load.interval == 0.6
+    load.report_lag(0.03, now=10.5)  # neither high nor calm: stays
+    load.report_lag(0.001, now=10.6)
+    assert load.interval == 0.6
+    load.report_lag(0.001, now=11.0)  # calm, but not for a whole interval yet
+    assert load.interval == 0.6
+    load.report_lag(0.001, now=11.25)
+    assert load.interval == 0.3
+    load.report_lag(0.001, now=11.6)
+    assert (load.interval, load.floor()) == (MIN, 0.0)
+
+
+def test_a_socket_paces_at_least_at_the_process_floor():
+    pace = FlushPace(MIN)
+    pace.sent(0.0, backlog=0, floor=0.6)
+    assert (pace.interval, pace.effective(0.6)) == (MIN, 0.6)
+    assert not pace.due(0.3)
+    assert pace.due(0.6)
+
+
+# -- a tab over the fake transport ------------------------------------------------------
+db = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast(settings):
+    settings.STREAM_IDLE_GRACE = 0.1
+    settings.STREAM_LEASE_RENEW = 0.05
+
+
+@pytest.fixture
+def calm_process(monkeypatch):
+    """The box is shared: its real loop lag must not pace these tabs (the test that wants
+    a saturated process reports a lag itself)."""
+    monkeypatch.setattr(flush, "LAG_HIGH", 60.0)
+    flush.load.reset()
+    yield
+    flush.load.reset()
+
+
+@pytest.fixture
+async def user(calm_process):
+    make = database_sync_to_async(get_user_model().objects.create_user)
+    yield await make(f"flush-{uuid.uuid4().hex[:8]}", password="pw")
+    await registry.stop_all()
+
+
+async def live_tab(user) -> tuple[TabSession, FakeTransport]:
+    transport = FakeTransport()
+    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
+    await session.begin(user, None, {"SPY", "QQQ"})
+    await wait_until(lambda: transport.of("snapshot"))
+    return session, transport
+
+
+_last_t = 0
+
+
+def quotes_message(quotes: dict[str, dict], greeks: dict | None = None) -> dict:
+    """A manager batch as the fan-out hands it to a tab; its `t` (the owner's clock when
+    it was made) grows with every batch."""
+    global _last_t
+    _last_t = t = max(now_ms(), _last_t + 1)
+    frame = {"type": "quotes", "quotes": quotes, "greeks": greeks or {}, "t": t}
+    return {
+        "type": ToTab.FRAME,
+        "kind": "quotes",
+        "text": orjson.dumps(frame).decode(),
+        "seq": None,
+        "epoch": None,
+        "t": t,
+    }
+
+
+def quote_count(transport: FakeTransport) -> int:
+    return len(transport.of("quotes"))
+
+
+@db
+async def test_idle_a_quote_frame_goes_out_at_once_every_time(user):
+    session, transport = await live_tab(user)
+    for bid in (1.0, 2.0, 3.0):
+        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1_000 + bid}}))
+        # sent within the call: nothing waits for an interval on an idle server
+        assert transport.of("quotes")[-1]["quotes"] == {"SPY": {"bid": bid, "t": 1_000 + bid}}
+    assert quote_count(transport) == 3
+    assert session.flush_interval() == MIN
+    assert not session.has_waiting_values()
+
+
+@db
+async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(user):
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    batches = 12
+    sent_t = []
+    for n in range(batches):
+        quotes = {"SPY": {"bid": 100.0 + n, "t": 5_000 + n}}
+        if n % 3 == 0:
+            quotes["QQQ"] = {"ask": 200.0 + n, "t": 6_000 + n}
+        message = quotes_message(quotes, {"SPY": {"delta": n / 100, "t": 7_000 + n}})
+        sent_t.append(message["t"])
+        await session.stream_frame(message)
+    # the first went out (the interval was the minimum); the rest wait for the interval
+    assert quote_count(transport) == 1
+    assert session.flush_interval() > MIN
+    await wait_until(lambda: quote_count(transport) == 2, within=5)
+    frames = transport.of("quotes")
+    assert len(frames) < batches
+    last = frames[-1]
+    assert last["quotes"] == {
+        "SPY": {"bid": 111.0, "t": 5_011},
+        "QQQ": {"ask": 209.0, "t": 6_009},
+    }
+    assert last["greeks"] == {"SPY": {"delta": 0.11, "t": 7_011}}
+    # the frame's `t` is the newest merged batch's (the owner's), not the send time
+    assert (frames[0]["t"], last["t"]) == (sent_t[0], sent_t[-1])
+
+
+@db
+async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(user, monkeypatch):
+    monkeypatch.setattr(flush, "LAG_HIGH", 0.05)
+    session, transport = await live_tab(user)
+    flush.load.report_lag(0.2, now=time.monotonic())  # a saturated process
+    assert session.flush_interval() > MIN
+    for n in range(8):
+        await session.stream_frame(quotes_message({"SPY": {"bid": float(n), "t": 9_000 + n}}))
+    assert quote_count(transport) == 1
+    await wait_until(lambda: transport.of("quotes")[-1]["quotes"]["SPY"]["bid"] == 7.0, within=5)
+    assert quote_count(transport) == 2
+
+
+@db
+async def test_an_account_frame_goes_out_at_once_and_in_order_while_quotes_wait(user):
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))  # sent
+    await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))  # waits
+    for message in [await owner_frame(user) for _ in range(3)]:
+        await session.stream_frame(message)
+        assert transport.frames[-1]["type"] == "balance"  # not behind the waiting quotes
+    await session.stream_frame(quotes_message({"SPY": {"bid": 3.0, "t": 3}}))  # waits
+    assert transport.account_seqs() == [1, 2, 3]
+    assert [f["quotes"]["SPY"]["bid"] for f in transport.of("quotes")] == [1.0]
+    await wait_until(lambda: quote_count(transport) == 2, within=5)
+    assert transport.of("quotes")[-1]["quotes"]["SPY"] == {"bid": 3.0, "t": 3}
+    assert transport.account_seqs() == [1, 2, 3]
+
+
+@db
+async def test_a_status_frame_is_not_delayed_and_keeps_its_order_with_waiting_quotes(user):
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
+    await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))
+    status = {"type": "status", "link": {"id": 7, "state": "live"}, "t": 3}
+    await session.stream_frame(
+        {"type": ToTab.FRAME, "kind": "status", "text": orjson.dumps(status).decode(), "seq": None}
+    )
+    assert [f["type"] for f in transport.frames[-3:]] == ["quotes", "quotes", "status"]
+    assert transport.of("quotes")[-1]["quotes"]["SPY"]["bid"] == 2.0
+    assert not session.has_waiting_values()
+
+
+@db
+async def test_waiting_quotes_older_than_a_refresh_are_dropped(user):
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
+    await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))  # waits
+    assert session.has_waiting_values()
+    await session._reconcile(registry.get(user.id).snapshot({"SPY"}))  # newer values
+    assert not session.has_waiting_values()  # nothing older can follow the refresh
+    assert [f["quotes"].get("SPY", {}).get("bid") for f in transport.of("quotes")] == [1.0]
+
+
+@db
+async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(user):
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    bid = 0.0
+
+    async def batch() -> None:
+        nonlocal bid
+        bid += 1
+        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": int(bid)}}))
+
+    async def one_more_frame() -> None:
+        count = quote_count(transport)
+        await batch()
+        await wait_until(lambda: quote_count(transport) > count, within=5)
+
+    await batch()  # sent at once; the backlog doubles the interval
+    while session.flush_interval() < 0.6:
+        await one_more_frame()
+    transport.pending = 0  # the client caught up
+    steps = []
+    while session.flush_interval() > MIN:
+        await one_more_frame()
+        steps.append(session.flush_interval())
+    assert steps == [0.3, MIN]
+    # back at the minimum: frames go out at once again
+    before = quote_count(transport)
+    await batch()
+    await batch()
+    assert quote_count(transport) == before + 2
+
+
+@db
+async def test_a_shorter_batch_period_is_not_paced_by_the_default_one(user, settings):
+    """Deployments (and tests) set STREAM_FLUSH_INTERVAL: an idle process puts no floor
+    of its own under it."""
+    settings.STREAM_FLUSH_INTERVAL = 0.05
+    session, transport = await live_tab(user)
+    assert session.flush_interval() == 0.05
+    for bid in (1.0, 2.0):
+        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1}}))
+    assert [f["quotes"]["SPY"]["bid"] for f in transport.of("quotes")] == [1.0, 2.0]
