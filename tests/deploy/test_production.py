@@ -6,6 +6,7 @@ wss; the SSE stream through nginx frame by frame."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -21,13 +22,16 @@ from urllib.parse import urlsplit
 import brotli
 import httpx
 import pytest
+import redis as redis_client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from streaming.contract import user_group
 from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.live import DEMO_USER, ROOT
 from tests.support.nginx import SERVER_NAME, Nginx
+from tests.support.wait import poll_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser]
 
@@ -274,3 +278,41 @@ def test_sse_through_nginx_frame_by_frame(stack: Stack):
     times = [t for t, _ in events[1:]]
     assert times[-1] - times[0] > 0.5, times
     assert len(set(times)) >= 5, times
+
+
+def test_a_sessions_streams_all_land_on_one_daphne(stack: Stack):
+    """nginx sends every request of one session to the same daphne process (`hash` on
+    the session cookie): that process owns the user's stream and serves its tabs itself,
+    so no frame of the user crosses the channel layer — the layer's receive path is what
+    saturated first with two processes (docs/performance.md, "Where managers run"). With
+    round-robin the other process joined the user's group to relay half of the tabs."""
+    port = stack.nginx.https_port
+    store = redis_client.Redis.from_url(stack.cluster.redis.url)
+    group = f"asgi:group:{user_group(1)}"
+    with stack.https() as client:
+        page = client.get("/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        login = client.post(
+            "/login/",
+            data={"username": DEMO_USER[0], "password": DEMO_USER[1], "csrfmiddlewaretoken": token},
+            headers={"Referer": f"https://{SERVER_NAME}:{port}/login/"},
+        )
+        assert login.status_code == 302, login.text[:300]
+        headers = {"Origin": f"https://{SERVER_NAME}:{port}", "Accept": "text/event-stream"}
+        with contextlib.ExitStack() as streams:
+            for _ in range(4):  # four tabs of one browser that do not share (?shared=0)
+                response = streams.enter_context(
+                    client.stream("GET", "/api/events", headers=headers)
+                )
+                assert response.status_code == 200
+                chunks = response.iter_raw()
+                while b"data: " not in next(chunks):  # this tab's first frame
+                    pass
+            # the user's stream has one owner, and no other process relays for it
+            poll_until(lambda: store.zcard(group) == 0, within=15, what=f"{group} empty")
+            owner = stack.cluster.owner_pid()
+            assert owner in (stack.cluster.a.pid, stack.cluster.b.pid)
+            for _ in range(6):  # and it stays so (the group is rejoined every few s)
+                time.sleep(1)
+                assert store.zcard(group) == 0
+            assert stack.cluster.owner_pid() == owner
