@@ -4,8 +4,10 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
 
 - the **session**: refresh the OAuth token (a rejected credential is `error` for the whole
   link), then keep refreshing it before expiry, and run the two kind loops below;
-- **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, quote /
-  trade / summary / greeks pumps and a watchdog (a silent DXLink never closes by itself);
+- **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, ONE
+  pump for quote / trade / summary / greeks / candle events in DXLink's order, which is
+  also the watchdog (a silent DXLink never closes by itself); with an SDK whose private
+  hook `tastytrade_compact` does not know, a pump per type and a watchdog task;
 - **account**: list the link's accounts, a REST snapshot (balances, positions, live
   orders), the account streamer with a heartbeat every `account_heartbeat_interval`
   (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation.
@@ -77,6 +79,23 @@ async def latest_events(dx: DXLinkStreamer, cls: type[E]) -> list[E]:
             break
         newest.pop(event.event_symbol, None)  # in the order of their newest updates
         newest[event.event_symbol] = event
+    return list(newest.values())
+
+
+def latest_rows(items: list[compact.Row | Event]) -> list[compact.Row | Event]:
+    """The newest event of each type per symbol, in the order of those newest events
+    (each DXLink event is a whole record of its type: latest-wins, as `latest_events`);
+    candles are kept, every one in order (a snapshot is many events of one symbol)."""
+    newest: dict[tuple[str, str], compact.Row | Event] = {}
+    candles = 0
+    for item in items:
+        if type(item) is compact.Row:
+            key = (item.kind, item.event_symbol)
+            newest.pop(key, None)
+        else:
+            key = ("", str(candles))
+            candles += 1
+        newest[key] = item
     return list(newest.values())
 
 
@@ -235,13 +254,16 @@ class TastytradeAdapter(SupervisedAdapter):
                 self._dx_up.set()
                 try:
                     async with anyio.create_task_group() as tg:
-                        tg.start_soon(self._pump_quotes, dx, sink)
-                        tg.start_soon(self._pump_trades, dx, sink)
-                        tg.start_soon(self._pump_summaries, dx, sink)
-                        tg.start_soon(self._pump_greeks, dx, sink)
-                        tg.start_soon(self._pump_candles, dx)
+                        if isinstance(dx, compact.CompactDXLinkStreamer):
+                            tg.start_soon(self._pump_market, dx, sink)
+                        else:  # the SDK's queue per type (an SDK the hook does not know)
+                            tg.start_soon(self._pump_quotes, dx, sink)
+                            tg.start_soon(self._pump_trades, dx, sink)
+                            tg.start_soon(self._pump_summaries, dx, sink)
+                            tg.start_soon(self._pump_greeks, dx, sink)
+                            tg.start_soon(self._pump_candles, dx)
+                            tg.start_soon(self._quotes_watchdog)
                         tg.start_soon(self._symbol_updates, dx)
-                        tg.start_soon(self._quotes_watchdog)
                 finally:
                     self._dx_up.clear()
                     self._dx = None
@@ -304,13 +326,16 @@ class TastytradeAdapter(SupervisedAdapter):
             log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
 
     async def _pump_candles(self, dx: DXLinkStreamer) -> None:
-        """Candle events to the request collecting their symbol's snapshot; live
-        updates after a snapshot (nobody waits) are dropped."""
+        """Candle events to the request collecting their symbol's snapshot."""
         while True:
-            event = await dx.get_event(Candle)
-            wait = self._candle_waits.get(event.event_symbol)
-            if wait is not None:
-                wait.add(event)
+            self._candle(await dx.get_event(Candle))
+
+    def _candle(self, event: Candle) -> None:
+        """To the request collecting its symbol's snapshot; live updates after a snapshot
+        (nobody waits) are dropped."""
+        wait = self._candle_waits.get(event.event_symbol)
+        if wait is not None:
+            wait.add(event)
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
@@ -377,6 +402,30 @@ class TastytradeAdapter(SupervisedAdapter):
             payload = events.order_payload(o)
             self._known[("order", str(o.id))] = payload
             await sink.account_event("order", self.link_id, o.account_number, payload)
+
+    async def _pump_market(self, dx: compact.CompactDXLinkStreamer, sink: AdapterSink) -> None:
+        """Every market event of the compact streamer's one queue, in DXLink's order (a
+        tick's Quote, Trade and Summary reach the sink in one batch, in that order), and
+        the watchdog: nothing while subscribed for `watchdog_timeout` ends the connection.
+        One task where a pump per type and a watchdog were six (issue 15)."""
+        queue = dx.events
+        timeout = self.config.watchdog_timeout
+        while True:
+            if await queue.wait(min(1.0, timeout / 4)):
+                for event in latest_rows(queue.take(DRAIN_BATCH + 1)):
+                    if type(event) is not compact.Row:
+                        self._candle(event)  # type: ignore[arg-type]
+                    elif event.kind in ("Quote", "Trade"):
+                        await self._quote(sink, event.event_symbol, event.fields)
+                    elif event.kind == "Summary":
+                        self.last_data = time.monotonic()
+                        sink.quote(event.event_symbol, event.fields)
+                    else:
+                        self.last_data = time.monotonic()
+                        sink.greeks(event.event_symbol, event.fields)
+            idle = time.monotonic() - self.last_data
+            if idle > timeout and self._subscribed:
+                raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
 
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
