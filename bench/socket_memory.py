@@ -15,8 +15,8 @@ socket + manager / 4); `--layout one-user` opens all of them for one user (one m
 per socket is the socket's own cost). A warm-up user's tab opens and closes first, so
 imports and process-wide caches are not counted.
 
-Reports daphne's RSS growth per socket and, with `--tracemalloc` (daphne runs with
-tracemalloc on, a snapshot on SIGUSR1), Python's allocations per socket by file and by
+Reports daphne's RSS growth per socket and, with `--tracemalloc` (tracing starts in
+daphne at the "before" snapshot, SIGUSR1), Python's allocations per socket by file and by
 line, and the asyncio tasks per socket by coroutine. Also says whether permessage-deflate
 was negotiated (the client offers it, as browsers do; a compressor per socket costs
 ~100+ KiB).
@@ -81,14 +81,18 @@ def short(filename: str) -> str:
 
 # -- the daphne child: tracemalloc on, a snapshot on SIGUSR1 ---------------------------------
 def serve(port: int, snapdir: str, frames: int) -> None:
-    """Run daphne in this process; with `frames` > 0, tracemalloc on and SIGUSR1 dumping a
-    snapshot (and the asyncio tasks by coroutine) into `snapdir`."""
+    """Run daphne in this process; SIGUSR1 dumps the asyncio tasks by coroutine into
+    `snapdir` and, with `frames` > 0, a tracemalloc snapshot: the first signal starts
+    tracing (so the diff is exactly what was allocated after it and is still alive, and
+    daphne's start-up is not slowed by tracing)."""
     count = [0]
 
     def dump(signum: int, frame: Any) -> None:
         count[0] += 1
         base = Path(snapdir) / f"snap-{count[0]}"
         if frames:
+            if not tracemalloc.is_tracing():
+                tracemalloc.start(frames)
             tracemalloc.take_snapshot().dump(str(base) + ".tm")
         tasks: Counter[str] = Counter()
         try:
@@ -102,8 +106,6 @@ def serve(port: int, snapdir: str, frames: int) -> None:
             tasks[f"error: {exc}"] = 1
         (Path(str(base) + ".tasks.json")).write_text(json.dumps(tasks))
 
-    if frames:
-        tracemalloc.start(frames)
     signal.signal(signal.SIGUSR1, dump)
     from daphne.cli import CommandLineInterface
 
@@ -178,7 +180,7 @@ class Run:
     async def wait_http(self) -> None:
         import httpx
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         async with httpx.AsyncClient(timeout=2) as client:
             while True:
                 try:

@@ -10,7 +10,9 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
   hook `tastytrade_compact` does not know, a pump per type and a watchdog task;
 - **account**: list the link's accounts, a REST snapshot (balances, positions, live
   orders), the account streamer with a heartbeat every `account_heartbeat_interval`
-  (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation.
+  (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation;
+  ONE pump for balances, positions and orders in the streamer's order (a pump per type
+  with an SDK whose private hook is not as known).
 
 The kind loops fail and reconnect independently, each with its own backoff: a refused
 account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
@@ -359,11 +361,14 @@ class TastytradeAdapter(SupervisedAdapter):
                 await self._report(sink, "account", "live")
                 sink.fresh(self.link_id, "account")
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._pump_balances, alerts, sink)
-                    tg.start_soon(self._pump_positions, alerts, sink)
-                    tg.start_soon(self._pump_orders, alerts, sink)
+                    if isinstance(alerts, compact.QueuedAlertStreamer):
+                        tg.start_soon(self._pump_account, alerts, sink)
+                    else:  # the SDK's queue per type (an SDK the hook does not know)
+                        tg.start_soon(self._pump_balances, alerts, sink)
+                        tg.start_soon(self._pump_positions, alerts, sink)
+                        tg.start_soon(self._pump_orders, alerts, sink)
+                        tg.start_soon(self._account_watchdog, sink)
                     tg.start_soon(self._heartbeat, alerts, sink)
-                    tg.start_soon(self._account_watchdog, sink)
                     tg.start_soon(self._reconcile, session, accounts, sink)
 
     async def _snapshot(
@@ -381,27 +386,53 @@ class TastytradeAdapter(SupervisedAdapter):
                 key = ("order", str(order.id))
                 await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
-    # -- pumps (one per stream type) -------------------------------------------------
+    # -- account pumps ----------------------------------------------------------------
+    async def _pump_account(self, alerts: compact.QueuedAlertStreamer, sink: AdapterSink) -> None:
+        """Balances, positions and orders from the streamer's one queue, in the order it
+        sent them, and the account watchdog (`_account_silent`): one task where a pump
+        per type and a watchdog were four (issue 15)."""
+        queue = alerts.events
+        period = min(1.0, self.config.account_heartbeat_interval / 4)
+        while True:
+            if await queue.wait(period):
+                for kind, item in queue.take(DRAIN_BATCH):
+                    if kind == "AccountBalance":
+                        await self._balance(item, sink)
+                    elif kind == "CurrentPosition":
+                        await self._position(item, sink)
+                    else:
+                        await self._order(item, sink)
+            await self._account_silent(sink)
+
     async def _pump_balances(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for b in alerts.listen(AccountBalance):
-            self.last_account_message = time.monotonic()
-            payload = events.balance_payload(b)
-            self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
-            await sink.account_event("balance", self.link_id, b.account_number, payload)
+            await self._balance(b, sink)
 
     async def _pump_positions(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for p in alerts.listen(CurrentPosition):
-            self.last_account_message = time.monotonic()
-            self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
-            payload = events.position_payload(p)
-            await sink.account_event("position", self.link_id, p.account_number, payload)
+            await self._position(p, sink)
 
     async def _pump_orders(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for o in alerts.listen(PlacedOrder):
-            self.last_account_message = time.monotonic()
-            payload = events.order_payload(o)
-            self._known[("order", str(o.id))] = payload
-            await sink.account_event("order", self.link_id, o.account_number, payload)
+            await self._order(o, sink)
+
+    async def _balance(self, b: AccountBalance, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        payload = events.balance_payload(b)
+        self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
+        await sink.account_event("balance", self.link_id, b.account_number, payload)
+
+    async def _position(self, p: CurrentPosition, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
+        payload = events.position_payload(p)
+        await sink.account_event("position", self.link_id, p.account_number, payload)
+
+    async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        payload = events.order_payload(o)
+        self._known[("order", str(o.id))] = payload
+        await sink.account_event("order", self.link_id, o.account_number, payload)
 
     async def _pump_market(self, dx: compact.CompactDXLinkStreamer, sink: AdapterSink) -> None:
         """Every market event of the compact streamer's one queue, in DXLink's order (a
@@ -505,14 +536,18 @@ class TastytradeAdapter(SupervisedAdapter):
         """Nothing from the account streamer for 2.5 heartbeat intervals: it is silent.
         Say `stale` at once, then end the account loop (it reconnects on its own)."""
         interval = self.config.account_heartbeat_interval
-        limit = interval * STALE_HEARTBEATS
         while True:
             await asyncio.sleep(min(1.0, interval / 4))
-            idle = time.monotonic() - self.last_account_message
-            if idle > limit:
-                reason = f"account stream silent for {idle:.1f} s (missed heartbeats)"
-                await self._report(sink, "account", "stale", reason)
-                raise StreamSilent(reason)
+            await self._account_silent(sink)
+
+    async def _account_silent(self, sink: AdapterSink) -> None:
+        """Raise StreamSilent (after saying `stale`) when the account streamer said
+        nothing for 2.5 heartbeat intervals."""
+        idle = time.monotonic() - self.last_account_message
+        if idle > self.config.account_heartbeat_interval * STALE_HEARTBEATS:
+            reason = f"account stream silent for {idle:.1f} s (missed heartbeats)"
+            await self._report(sink, "account", "stale", reason)
+            raise StreamSilent(reason)
 
     async def _reconcile(
         self, session: Session, accounts: list[Account], sink: AdapterSink

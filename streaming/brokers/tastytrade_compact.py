@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import anyio
 from pydantic import ValidationError
-from tastytrade import DXLinkStreamer
+from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import NAN_VALUES, Event
 
@@ -304,13 +304,13 @@ class EventQueue:
     __slots__ = ("_items", "_waiter")
 
     def __init__(self) -> None:
-        self._items: deque[Row | Event] = deque()
+        self._items: deque[Any] = deque()
         self._waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, item: Row | Event) -> None:
+    def put(self, item: Any) -> None:
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -330,7 +330,7 @@ class EventQueue:
             self._waiter = None
         return True
 
-    def take(self, limit: int) -> list[Row | Event]:
+    def take(self, limit: int) -> list[Any]:
         """Up to `limit` queued items, oldest first."""
         items = self._items
         if len(items) <= limit:
@@ -406,3 +406,45 @@ def fields_of(event: Any, to_fields: Callable[[Any], Fields]) -> Fields:
     if type(event) is Row:
         return event.fields
     return to_fields(event)
+
+
+#: The account streamer's message types read through its one queue, and their models.
+ACCOUNT_TYPES = ("AccountBalance", "CurrentPosition", "Order")
+
+
+def alerts_supported() -> bool:
+    """Whether the SDK's AlertStreamer still has the private hook as known here: the
+    reader awaits `_map_message(type_str, data)` for every typed message."""
+    method = getattr(AlertStreamer, "_map_message", None)
+    if method is None or not inspect.iscoroutinefunction(method):
+        return False
+    try:
+        params = list(inspect.signature(method).parameters)
+    except (TypeError, ValueError):
+        return False
+    from tastytrade.streamer import MAP_ALERTS
+
+    return params == ["self", "type_str", "data"] and all(t in MAP_ALERTS for t in ACCOUNT_TYPES)
+
+
+class QueuedAlertStreamer(AlertStreamer):
+    """The SDK's account streamer, queueing balances, positions and orders (the SDK's
+    models, built as it builds them) as `(type, model)` on one queue (`events`) in the
+    order the streamer sent them, where the SDK keeps a queue per type (`listen`): one
+    task reads them, and a fill's order, position and balance reach the sink in order."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.events = EventQueue()
+
+    async def _map_message(self, type_str: str, data: dict[str, Any]) -> None:
+        if type_str not in ACCOUNT_TYPES:
+            await super()._map_message(type_str, data)
+            return
+        from tastytrade.streamer import MAP_ALERTS
+
+        self.events.put((type_str, MAP_ALERTS[type_str](**data)))
+
+
+#: What the adapter opens the account streamer with.
+ALERT_STREAMER: type[AlertStreamer] = QueuedAlertStreamer if alerts_supported() else AlertStreamer

@@ -8,7 +8,7 @@ import time
 
 import anyio
 import pytest
-from tastytrade import DXLinkStreamer
+from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Quote
 
 from streaming.brokers import tastytrade_compact as compact
@@ -538,3 +538,53 @@ async def test_every_quote_type_and_greeks_stream_with_either_streamer(
             )
         )
         assert type(adapter._dx) is compact.STREAMER
+
+
+@pytest.mark.parametrize("streamer", ["queued", "plain"])
+async def test_a_fills_order_position_and_balance_reach_the_sink_in_the_streamers_order(
+    broker_at_sandbox, control, refresh_token, monkeypatch, streamer
+):
+    """A fill is pushed as Order, CurrentPosition, AccountBalance (the sandbox, like the
+    broker, in that order): the one account pump hands them on in that order. With an
+    SDK whose private hook is not as known (`plain`: a pump per type) they still arrive."""
+    if streamer == "plain":
+        monkeypatch.setattr(compact, "ALERT_STREAMER", AlertStreamer)
+    adapter = make_adapter(refresh_token)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        account = next(a for k, _, a, _ in sink.events if k == "positions")
+        order = {
+            "time-in-force": "Day",
+            "order-type": "Market",
+            "legs": [
+                {
+                    "instrument-type": "Equity",
+                    "symbol": "AMD",
+                    "action": "Buy to Open",
+                    "quantity": 3,
+                }
+            ],
+        }
+        order_id = control.place_order(account, order)["order"]["id"]
+        for _ in range(3):
+            control.step()
+
+        def filled_then_position_then_balance():
+            kinds = [k for k, _, _, _ in sink.events]
+            filled = next(
+                (
+                    i
+                    for i, (k, _, _, p) in enumerate(sink.events)
+                    if k == "order" and p["id"] == order_id and p["status"] == "Filled"
+                ),
+                None,
+            )
+            if filled is None or "balance" not in kinds[filled:]:
+                return None
+            return kinds[filled : filled + 3]
+
+        seen = await sink.wait_for(filled_then_position_then_balance)
+        assert type(adapter) is TastytradeAdapter
+        if streamer == "queued":
+            assert seen == ["order", "position", "balance"]
