@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -262,13 +263,18 @@ async def open_tabs(run: Run, tabs: list[Tab], concurrency: int) -> None:
 
     async def one(tab: Tab) -> None:
         async with sem:
-            tab.task = asyncio.create_task(tab.run(url, origin, run.args.compression))
-            async with asyncio.timeout(120):
-                while not tab.first.is_set():
-                    if tab.task.done():
-                        tab.task.result()
-                        raise RuntimeError("a tab closed before its first frame")
-                    await asyncio.sleep(0.05)
+            for attempt in range(3):  # a traced daphne is slow: a handshake may time out
+                tab.task = asyncio.create_task(tab.run(url, origin, run.args.compression))
+                async with asyncio.timeout(120):
+                    while not tab.first.is_set() and not tab.task.done():
+                        await asyncio.sleep(0.05)
+                if tab.first.is_set():
+                    return
+                if attempt == 2:
+                    tab.task.result()
+                    raise RuntimeError("a tab closed before its first frame")
+                with contextlib.suppress(Exception):
+                    tab.task.result()
 
     await asyncio.gather(*(one(t) for t in tabs))
 
@@ -380,10 +386,12 @@ def main() -> None:
         help="the client does not offer permessage-deflate",
     )
     parser.add_argument("--tick-rate", type=float, default=0.0)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=None, help="20; 4 traced")
     parser.add_argument("--settle", type=float, default=5.0)
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
+    if args.concurrency is None:
+        args.concurrency = 4 if args.tracemalloc else 20
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     from streaming.sandbox.core.config import SandboxConfig
