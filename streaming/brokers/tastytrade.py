@@ -119,7 +119,11 @@ class TastytradeAdapter(SupervisedAdapter):
         self._secret = provider_secret
         self._refresh = refresh_token
         self._symbols: set[str] = set()
-        self._symbols_changed = asyncio.Event()
+        #: Symbols changed since DXLink was last told; one task applies them, started
+        #: on a change (not a task per link waiting for one).
+        self._symbols_dirty = False
+        self._applying = False
+        self._dx_tg: anyio.abc.TaskGroup | None = None
         self._subscribed: set[str] = set()
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
@@ -145,7 +149,8 @@ class TastytradeAdapter(SupervisedAdapter):
     def set_symbols(self, symbols: set[str]) -> None:
         if symbols != self._symbols:
             self._symbols = set(symbols)
-            self._symbols_changed.set()
+            self._symbols_dirty = True
+            self._start_symbol_updates()
 
     @property
     def account_every(self) -> float:
@@ -256,6 +261,8 @@ class TastytradeAdapter(SupervisedAdapter):
                 self._dx_up.set()
                 try:
                     async with anyio.create_task_group() as tg:
+                        self._dx_tg = tg
+                        self._start_symbol_updates()  # a change since `_apply_symbols`
                         if isinstance(dx, compact.CompactDXLinkStreamer):
                             tg.start_soon(self._pump_market, dx, sink)
                         else:  # the SDK's queue per type (an SDK the hook does not know)
@@ -265,8 +272,8 @@ class TastytradeAdapter(SupervisedAdapter):
                             tg.start_soon(self._pump_greeks, dx, sink)
                             tg.start_soon(self._pump_candles, dx)
                             tg.start_soon(self._quotes_watchdog)
-                        tg.start_soon(self._symbol_updates, dx)
                 finally:
+                    self._dx_tg = None
                     self._dx_up.clear()
                     self._dx = None
                     for wait in self._candle_waits.values():
@@ -484,7 +491,7 @@ class TastytradeAdapter(SupervisedAdapter):
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:
         """Diff wanted vs subscribed; equities get Quote/Trade/Summary, options Quote/Greeks."""
         wanted = set(self._symbols)
-        self._symbols_changed.clear()
+        self._symbols_dirty = False
         added = sorted(wanted - self._subscribed)
         removed = sorted(self._subscribed - wanted)
         for chunk in _chunks([s for s in added if not is_option(s)], 500):
@@ -506,10 +513,20 @@ class TastytradeAdapter(SupervisedAdapter):
             self.last_data = time.monotonic()  # the watchdog counts from the first subscription
         self._subscribed = wanted
 
+    def _start_symbol_updates(self) -> None:
+        """Apply changed symbols in a task of the connected DXLink's group (its failure
+        ends the connection, as the streamer's own would), unless one is applying."""
+        tg, dx = self._dx_tg, self._dx
+        if self._symbols_dirty and not self._applying and tg is not None and dx is not None:
+            self._applying = True
+            tg.start_soon(self._symbol_updates, dx)
+
     async def _symbol_updates(self, dx: DXLinkStreamer) -> None:
-        while True:
-            await self._symbols_changed.wait()
-            await self._apply_symbols(dx)
+        try:
+            while self._symbols_dirty:  # changes made while applying are applied too
+                await self._apply_symbols(dx)
+        finally:
+            self._applying = False
 
     async def _quotes_watchdog(self) -> None:
         """A DXLink that sends nothing while subscribed is dead: end the quotes loop."""

@@ -147,6 +147,30 @@ async def test_symbol_changes_reach_the_broker(broker_at_sandbox, control, refre
         await sink.wait_for(lambda: quote_subs() == ["MSFT", "SPY"])
 
 
+async def test_symbol_changes_while_one_is_applied_all_reach_the_broker(
+    broker_at_sandbox, control, refresh_token
+):
+    """Changes in quick succession (the first still being sent to DXLink when the next
+    come): the broker ends with the last set, and
+    no task waits for changes in between (one is started per change)."""
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        assert not adapter._applying
+        for wanted in ({"SPY", "AAPL"}, {"AAPL", "MSFT"}, {"QQQ", "MSFT", "IWM"}):
+            adapter.set_symbols(wanted)
+
+        def quote_subs():
+            sessions = control.state()["credentials"][cred(refresh_token)]["dxlink"]
+            return sessions[0]["channels"]["7"]["subscriptions"].get("Quote")
+
+        await sink.wait_for(lambda: quote_subs() == ["IWM", "MSFT", "QQQ"])
+        await sink.wait_for(lambda: {"IWM", "MSFT", "QQQ"} <= sink.quotes.keys())
+        await sink.wait_for(lambda: not adapter._applying)
+
+
 async def test_orders_and_fills_arrive_from_the_account_streamer(
     broker_at_sandbox, control, refresh_token
 ):
