@@ -4,6 +4,8 @@
     python -m bench.socket_memory --sockets 200 --layout one-user  # 200 tabs of one user
     python -m bench.socket_memory --sockets 200 --tracemalloc      # + where the bytes are
     python -m bench.socket_memory --sockets 200 --redis            # channels-redis layer
+    CHANNEL_LAYER_BACKEND=channels_redis.pubsub.RedisPubSubChannelLayer \
+        python -m bench.socket_memory --sockets 200 --redis        # its pub/sub layer
 
 Starts the sandbox (still market: nothing ticks unless `--tick-rate`), one daphne (the
 app as deployed, `config.asgi:application`; the in-memory channel layer, or the
@@ -407,7 +409,8 @@ def main() -> None:
     print("## memory per socket (bench/socket_memory.py)\n")
     print(f"- command: `python -m bench.socket_memory {' '.join(sys.argv[1:])}`")
     print(f"- load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
-    print(f"- layer: {'channels-redis core' if redis else 'in-memory'}")
+    backend = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer")
+    print(f"- layer: {backend if redis else 'in-memory'}")
     config = SandboxConfig(tick_rate=args.tick_rate)
     try:
         with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
