@@ -32,7 +32,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import anyio
 from pydantic import ValidationError
 from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
@@ -289,11 +288,25 @@ def supported() -> bool:
     except (TypeError, ValueError):
         return False
     slots = getattr(DXLinkStreamer, "__slots__", ())
-    return params == ["self", "message", "channel"] and {
+    if params != ["self", "message", "channel"] or not {
         "_send",
         "_recv",
         "_channels_reversed",
-    } <= set(slots)
+    } <= set(slots):
+        return False
+    try:  # no I/O: the SDK's per-type queues and channels, as `CompactDXLinkStreamer` uses them
+        probe = DXLinkStreamer(None)  # type: ignore[arg-type]
+    except Exception:
+        return False
+    try:
+        return (
+            set(QUEUED) <= probe._send.keys()
+            and set(QUEUED.values()) <= probe._recv.keys()
+            and set(QUEUED) <= set(probe._channels_reversed.values())
+        )
+    finally:
+        for stream in (*probe._send.values(), *probe._recv.values()):
+            stream.close()
 
 
 class EventQueue:
@@ -360,6 +373,12 @@ class CompactDXLinkStreamer(DXLinkStreamer):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.events = EventQueue()
+        # The SDK's own queues of the types that go on `events` would never be used:
+        # closed and dropped (~7 KiB per DXLink at rest; `get_event` of these types is
+        # not for this streamer). The other types keep theirs.
+        for kind, cls in QUEUED.items():
+            self._send.pop(kind).close()
+            self._recv.pop(cls).close()
 
     def _map_message(self, message: list[Any], channel: int) -> None:
         kind = self._channels_reversed.get(channel)
@@ -381,20 +400,29 @@ class CompactDXLinkStreamer(DXLinkStreamer):
     def _through_the_sdk(
         self, message: list[Any], channel: int, kind: str, cls: type[Event], decoder: Any
     ) -> None:
-        """The SDK's own parsing (it raises where it always did), its models then moved
-        at once from its per-type queue to the one queue: the order stays DXLink's."""
-        super()._map_message(message, channel)
-        recv = self._recv[cls]
+        """The SDK's own parsing (`sdk_events`: it raises where the SDK always did), its
+        models on the one queue in their order."""
         put = self.events.put
-        while True:
-            try:
-                event = recv.receive_nowait()
-            except anyio.WouldBlock:
-                return
+        for event in sdk_events(cls, message):
             if decoder is not None:
                 put(Row(event.event_symbol, decoder.to_fields(event), kind))
             else:
                 put(event)
+
+
+def sdk_events(cls: type[Event], message: list[Any]) -> list[Event]:
+    """A FEED_DATA payload parsed as `DXLinkStreamer._map_message` parses it: the FULL
+    format a model per dict (skipping what fails validation), COMPACT `from_stream`
+    (which skips what fails, and raises on a payload that is not whole rows)."""
+    if message and isinstance(message[0], dict):
+        out: list[Event] = []
+        for event_dict in message:
+            try:
+                out.append(cls.model_validate(event_dict))
+            except ValidationError:
+                continue
+        return out
+    return cls.from_stream(message[1])
 
 
 #: What the adapter opens DXLink with.

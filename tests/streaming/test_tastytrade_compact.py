@@ -10,6 +10,7 @@ import orjson
 import pytest
 from tastytrade import Account, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
+from tastytrade.utils import TastytradeError
 
 from streaming.brokers import tastytrade_compact as compact
 from streaming.brokers import tastytrade_events as events
@@ -179,8 +180,8 @@ def test_every_quote_type_and_candles_go_on_one_queue_in_dxlink_order():
     assert type(items[2]) is Candle and items[2].close == 1.5
     assert items[3].fields["day_high"] == 2.5
     assert items[5].fields["delta"] == 0.5
-    for kind in ("Quote", "Trade", "Summary", "Greeks", "Candle"):  # nothing left behind
-        assert dx.get_event_nowait(QUEUED_TYPES[kind]) is None
+    for kind in ("Quote", "Trade", "Summary", "Greeks", "Candle"):  # no SDK queue of these
+        assert kind not in dx._send and QUEUED_TYPES[kind] not in dx._recv
     assert len(dx.events) == 0
 
 
@@ -194,7 +195,18 @@ def test_a_full_format_message_joins_the_one_queue_with_the_models_values():
     trade, quote = dx.events.take(10)
     assert (trade.kind, quote.kind) == ("Trade", "Quote")
     assert quote == compact.Row("SPY", events.quote_fields(model), "Quote")
-    assert dx.get_event_nowait(Quote) is None
+
+
+def test_a_payload_that_is_not_whole_rows_fails_the_reader_as_the_sdk_does():
+    """The SDK raises for a COMPACT payload that is not whole rows (its reader, and so the
+    connection, ends); through the one queue it still does, and queues nothing."""
+    dx = compact.CompactDXLinkStreamer(None)
+    with pytest.raises(TastytradeError):
+        dx._map_message(["Quote", ["SPY", 1, 2]], dx._channels["Quote"])
+    plain = DXLinkStreamer(None)
+    with pytest.raises(TastytradeError):
+        plain._map_message(["Quote", ["SPY", 1, 2]], plain._channels["Quote"])
+    assert len(dx.events) == 0
 
 
 async def test_the_queue_wakes_its_reader_and_times_out_when_quiet():
