@@ -114,6 +114,16 @@ async def start_all(managers: list[Any], concurrency: int, within: float) -> int
     return sum(await asyncio.gather(*(one(m) for m in managers)))
 
 
+def task_names(tasks: set[asyncio.Task[Any]]) -> Counter[str]:
+    """Running tasks by their coroutine's qualified name (anyio's task-group children
+    show as the function anyio runs)."""
+    names: Counter[str] = Counter()
+    for task in tasks:
+        coro = task.get_coro()
+        names[getattr(coro, "__qualname__", type(coro).__name__)] += 1
+    return names
+
+
 def by_file(diff: list[tracemalloc.StatisticDiff], top: int) -> list[tuple[str, int]]:
     sizes: Counter[str] = Counter()
     for stat in diff:
@@ -142,12 +152,14 @@ async def run(args: argparse.Namespace) -> None:
         tracemalloc.start(1)
         before_snap = tracemalloc.take_snapshot()
     before = rss_kib()
+    tasks_before = task_names(asyncio.all_tasks())
     started = time.monotonic()
     ready = await start_all(managers, args.concurrency, args.ready_timeout)
     took = time.monotonic() - started
     await asyncio.sleep(args.settle)  # subscriptions, first reconciles
     gc.collect()
     after = rss_kib()
+    tasks_after = task_names(asyncio.all_tasks())
     n = len(managers)
     print(
         f"- users: {n} {args.broker} ({ready} ready in {took:.1f} s), "
@@ -155,6 +167,10 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(f"- RSS: {before / 1024:.1f} MiB -> {after / 1024:.1f} MiB")
     print(f"- **RSS per idle user: {(after - before) / n:.0f} KiB**")
+    grown = tasks_after - tasks_before
+    print(f"- asyncio tasks per idle user: {sum(grown.values()) / n:.1f}")
+    for name, count in grown.most_common(args.top):
+        print(f"  - {count / n:5.2f}  {name}")
     if args.tracemalloc:
         diff = tracemalloc.take_snapshot().compare_to(before_snap, "lineno")
         total = sum(s.size_diff for s in diff)

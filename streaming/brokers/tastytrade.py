@@ -4,11 +4,15 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
 
 - the **session**: refresh the OAuth token (a rejected credential is `error` for the whole
   link), then keep refreshing it before expiry, and run the two kind loops below;
-- **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, quote /
-  trade / summary / greeks pumps and a watchdog (a silent DXLink never closes by itself);
+- **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, ONE
+  pump for quote / trade / summary / greeks / candle events in DXLink's order, which is
+  also the watchdog (a silent DXLink never closes by itself); with an SDK whose private
+  hook `tastytrade_compact` does not know, a pump per type and a watchdog task;
 - **account**: list the link's accounts, a REST snapshot (balances, positions, live
   orders), the account streamer with a heartbeat every `account_heartbeat_interval`
-  (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation.
+  (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation;
+  ONE pump for balances, positions and orders in the streamer's order (a pump per type
+  with an SDK whose private hook is not as known).
 
 The kind loops fail and reconnect independently, each with its own backoff: a refused
 account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
@@ -80,6 +84,23 @@ async def latest_events(dx: DXLinkStreamer, cls: type[E]) -> list[E]:
     return list(newest.values())
 
 
+def latest_rows(items: list[compact.Row | Event]) -> list[compact.Row | Event]:
+    """The newest event of each type per symbol, in the order of those newest events
+    (each DXLink event is a whole record of its type: latest-wins, as `latest_events`);
+    candles are kept, every one in order (a snapshot is many events of one symbol)."""
+    newest: dict[tuple[str, str], compact.Row | Event] = {}
+    candles = 0
+    for item in items:
+        if type(item) is compact.Row:
+            key = (item.kind, item.event_symbol)
+            newest.pop(key, None)
+        else:
+            key = ("", str(candles))
+            candles += 1
+        newest[key] = item
+    return list(newest.values())
+
+
 class TastytradeAdapter(SupervisedAdapter):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
@@ -98,7 +119,11 @@ class TastytradeAdapter(SupervisedAdapter):
         self._secret = provider_secret
         self._refresh = refresh_token
         self._symbols: set[str] = set()
-        self._symbols_changed = asyncio.Event()
+        #: Symbols changed since DXLink was last told; one task applies them, started
+        #: on a change (not a task per link waiting for one).
+        self._symbols_dirty = False
+        self._applying = False
+        self._dx_tg: anyio.abc.TaskGroup | None = None
         self._subscribed: set[str] = set()
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
@@ -124,7 +149,8 @@ class TastytradeAdapter(SupervisedAdapter):
     def set_symbols(self, symbols: set[str]) -> None:
         if symbols != self._symbols:
             self._symbols = set(symbols)
-            self._symbols_changed.set()
+            self._symbols_dirty = True
+            self._start_symbol_updates()
 
     @property
     def account_every(self) -> float:
@@ -235,14 +261,19 @@ class TastytradeAdapter(SupervisedAdapter):
                 self._dx_up.set()
                 try:
                     async with anyio.create_task_group() as tg:
-                        tg.start_soon(self._pump_quotes, dx, sink)
-                        tg.start_soon(self._pump_trades, dx, sink)
-                        tg.start_soon(self._pump_summaries, dx, sink)
-                        tg.start_soon(self._pump_greeks, dx, sink)
-                        tg.start_soon(self._pump_candles, dx)
-                        tg.start_soon(self._symbol_updates, dx)
-                        tg.start_soon(self._quotes_watchdog)
+                        self._dx_tg = tg
+                        self._start_symbol_updates()  # a change since `_apply_symbols`
+                        if isinstance(dx, compact.CompactDXLinkStreamer):
+                            tg.start_soon(self._pump_market, dx, sink)
+                        else:  # the SDK's queue per type (an SDK the hook does not know)
+                            tg.start_soon(self._pump_quotes, dx, sink)
+                            tg.start_soon(self._pump_trades, dx, sink)
+                            tg.start_soon(self._pump_summaries, dx, sink)
+                            tg.start_soon(self._pump_greeks, dx, sink)
+                            tg.start_soon(self._pump_candles, dx)
+                            tg.start_soon(self._quotes_watchdog)
                 finally:
+                    self._dx_tg = None
                     self._dx_up.clear()
                     self._dx = None
                     for wait in self._candle_waits.values():
@@ -304,13 +335,16 @@ class TastytradeAdapter(SupervisedAdapter):
             log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
 
     async def _pump_candles(self, dx: DXLinkStreamer) -> None:
-        """Candle events to the request collecting their symbol's snapshot; live
-        updates after a snapshot (nobody waits) are dropped."""
+        """Candle events to the request collecting their symbol's snapshot."""
         while True:
-            event = await dx.get_event(Candle)
-            wait = self._candle_waits.get(event.event_symbol)
-            if wait is not None:
-                wait.add(event)
+            self._candle(await dx.get_event(Candle))
+
+    def _candle(self, event: Candle) -> None:
+        """To the request collecting its symbol's snapshot; live updates after a snapshot
+        (nobody waits) are dropped."""
+        wait = self._candle_waits.get(event.event_symbol)
+        if wait is not None:
+            wait.add(event)
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
@@ -334,11 +368,14 @@ class TastytradeAdapter(SupervisedAdapter):
                 await self._report(sink, "account", "live")
                 sink.fresh(self.link_id, "account")
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._pump_balances, alerts, sink)
-                    tg.start_soon(self._pump_positions, alerts, sink)
-                    tg.start_soon(self._pump_orders, alerts, sink)
+                    if isinstance(alerts, compact.QueuedAlertStreamer):
+                        tg.start_soon(self._pump_account, alerts, sink)
+                    else:  # the SDK's queue per type (an SDK the hook does not know)
+                        tg.start_soon(self._pump_balances, alerts, sink)
+                        tg.start_soon(self._pump_positions, alerts, sink)
+                        tg.start_soon(self._pump_orders, alerts, sink)
+                        tg.start_soon(self._account_watchdog, sink)
                     tg.start_soon(self._heartbeat, alerts, sink)
-                    tg.start_soon(self._account_watchdog, sink)
                     tg.start_soon(self._reconcile, session, accounts, sink)
 
     async def _snapshot(
@@ -356,27 +393,77 @@ class TastytradeAdapter(SupervisedAdapter):
                 key = ("order", str(order.id))
                 await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
-    # -- pumps (one per stream type) -------------------------------------------------
+    # -- account pumps ----------------------------------------------------------------
+    async def _pump_account(self, alerts: compact.QueuedAlertStreamer, sink: AdapterSink) -> None:
+        """Balances, positions and orders from the streamer's one queue, in the order it
+        sent them, and the account watchdog (`_account_silent`): one task where a pump
+        per type and a watchdog were four (issue 15)."""
+        queue = alerts.events
+        period = min(1.0, self.config.account_heartbeat_interval / 4)
+        while True:
+            if await queue.wait(period):
+                for kind, item in queue.take(DRAIN_BATCH):
+                    if kind == "AccountBalance":
+                        await self._balance(item, sink)
+                    elif kind == "CurrentPosition":
+                        await self._position(item, sink)
+                    else:
+                        await self._order(item, sink)
+            await self._account_silent(sink)
+
     async def _pump_balances(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for b in alerts.listen(AccountBalance):
-            self.last_account_message = time.monotonic()
-            payload = events.balance_payload(b)
-            self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
-            await sink.account_event("balance", self.link_id, b.account_number, payload)
+            await self._balance(b, sink)
 
     async def _pump_positions(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for p in alerts.listen(CurrentPosition):
-            self.last_account_message = time.monotonic()
-            self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
-            payload = events.position_payload(p)
-            await sink.account_event("position", self.link_id, p.account_number, payload)
+            await self._position(p, sink)
 
     async def _pump_orders(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
         async for o in alerts.listen(PlacedOrder):
-            self.last_account_message = time.monotonic()
-            payload = events.order_payload(o)
-            self._known[("order", str(o.id))] = payload
-            await sink.account_event("order", self.link_id, o.account_number, payload)
+            await self._order(o, sink)
+
+    async def _balance(self, b: AccountBalance, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        payload = events.balance_payload(b)
+        self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
+        await sink.account_event("balance", self.link_id, b.account_number, payload)
+
+    async def _position(self, p: CurrentPosition, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
+        payload = events.position_payload(p)
+        await sink.account_event("position", self.link_id, p.account_number, payload)
+
+    async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
+        self.last_account_message = time.monotonic()
+        payload = events.order_payload(o)
+        self._known[("order", str(o.id))] = payload
+        await sink.account_event("order", self.link_id, o.account_number, payload)
+
+    async def _pump_market(self, dx: compact.CompactDXLinkStreamer, sink: AdapterSink) -> None:
+        """Every market event of the compact streamer's one queue, in DXLink's order (a
+        tick's Quote, Trade and Summary reach the sink in one batch, in that order), and
+        the watchdog: nothing while subscribed for `watchdog_timeout` ends the connection.
+        One task where a pump per type and a watchdog were six (issue 15)."""
+        queue = dx.events
+        timeout = self.config.watchdog_timeout
+        while True:
+            if await queue.wait(min(1.0, timeout / 4)):
+                for event in latest_rows(queue.take(DRAIN_BATCH + 1)):
+                    if type(event) is not compact.Row:
+                        self._candle(event)  # type: ignore[arg-type]
+                    elif event.kind in ("Quote", "Trade"):
+                        await self._quote(sink, event.event_symbol, event.fields)
+                    elif event.kind == "Summary":
+                        self.last_data = time.monotonic()
+                        sink.quote(event.event_symbol, event.fields)
+                    else:
+                        self.last_data = time.monotonic()
+                        sink.greeks(event.event_symbol, event.fields)
+            idle = time.monotonic() - self.last_data
+            if idle > timeout and self._subscribed:
+                raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")
 
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
@@ -404,7 +491,7 @@ class TastytradeAdapter(SupervisedAdapter):
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:
         """Diff wanted vs subscribed; equities get Quote/Trade/Summary, options Quote/Greeks."""
         wanted = set(self._symbols)
-        self._symbols_changed.clear()
+        self._symbols_dirty = False
         added = sorted(wanted - self._subscribed)
         removed = sorted(self._subscribed - wanted)
         for chunk in _chunks([s for s in added if not is_option(s)], 500):
@@ -426,10 +513,20 @@ class TastytradeAdapter(SupervisedAdapter):
             self.last_data = time.monotonic()  # the watchdog counts from the first subscription
         self._subscribed = wanted
 
+    def _start_symbol_updates(self) -> None:
+        """Apply changed symbols in a task of the connected DXLink's group (its failure
+        ends the connection, as the streamer's own would), unless one is applying."""
+        tg, dx = self._dx_tg, self._dx
+        if self._symbols_dirty and not self._applying and tg is not None and dx is not None:
+            self._applying = True
+            tg.start_soon(self._symbol_updates, dx)
+
     async def _symbol_updates(self, dx: DXLinkStreamer) -> None:
-        while True:
-            await self._symbols_changed.wait()
-            await self._apply_symbols(dx)
+        try:
+            while self._symbols_dirty:  # changes made while applying are applied too
+                await self._apply_symbols(dx)
+        finally:
+            self._applying = False
 
     async def _quotes_watchdog(self) -> None:
         """A DXLink that sends nothing while subscribed is dead: end the quotes loop."""
@@ -456,14 +553,18 @@ class TastytradeAdapter(SupervisedAdapter):
         """Nothing from the account streamer for 2.5 heartbeat intervals: it is silent.
         Say `stale` at once, then end the account loop (it reconnects on its own)."""
         interval = self.config.account_heartbeat_interval
-        limit = interval * STALE_HEARTBEATS
         while True:
             await asyncio.sleep(min(1.0, interval / 4))
-            idle = time.monotonic() - self.last_account_message
-            if idle > limit:
-                reason = f"account stream silent for {idle:.1f} s (missed heartbeats)"
-                await self._report(sink, "account", "stale", reason)
-                raise StreamSilent(reason)
+            await self._account_silent(sink)
+
+    async def _account_silent(self, sink: AdapterSink) -> None:
+        """Raise StreamSilent (after saying `stale`) when the account streamer said
+        nothing for 2.5 heartbeat intervals."""
+        idle = time.monotonic() - self.last_account_message
+        if idle > self.config.account_heartbeat_interval * STALE_HEARTBEATS:
+            reason = f"account stream silent for {idle:.1f} s (missed heartbeats)"
+            await self._report(sink, "account", "stale", reason)
+            raise StreamSilent(reason)
 
     async def _reconcile(
         self, session: Session, accounts: list[Account], sink: AdapterSink

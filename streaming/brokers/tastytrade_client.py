@@ -44,8 +44,11 @@ def make_session(provider_secret: str, refresh_token: str, **client_kwargs: Any)
 
 
 def make_alert_streamer(session: Session) -> AlertStreamer:
-    """An AlertStreamer pointed at the account streamer that matches the REST URL."""
-    streamer = AlertStreamer(session)
+    """An AlertStreamer pointed at the account streamer that matches the REST URL (the
+    one-queue subclass when the SDK's private hook is as known: tastytrade_compact)."""
+    from .tastytrade_compact import ALERT_STREAMER
+
+    streamer = ALERT_STREAMER(session)
     if base_url():
         streamer.base_url = streamer_url()
     return streamer

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import anyio
-from tastytrade import DXLinkStreamer
+import pytest
+from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Quote
 
+from streaming.brokers import tastytrade_compact as compact
 from streaming.brokers.tastytrade import (
     REFRESH_DEDUPE,
     StreamConfig,
     TastytradeAdapter,
     latest_events,
 )
+from tests.streaming.test_tastytrade_compact import feed, row_of
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET, cred, sdk_session
@@ -141,6 +145,30 @@ async def test_symbol_changes_reach_the_broker(broker_at_sandbox, control, refre
             return sessions[0]["channels"]["7"]["subscriptions"].get("Quote")
 
         await sink.wait_for(lambda: quote_subs() == ["MSFT", "SPY"])
+
+
+async def test_symbol_changes_while_one_is_applied_all_reach_the_broker(
+    broker_at_sandbox, control, refresh_token
+):
+    """Changes in quick succession (the first still being sent to DXLink when the next
+    come): the broker ends with the last set, and
+    no task waits for changes in between (one is started per change)."""
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: "SPY" in sink.quotes)
+        assert not adapter._applying
+        for wanted in ({"SPY", "AAPL"}, {"AAPL", "MSFT"}, {"QQQ", "MSFT", "IWM"}):
+            adapter.set_symbols(wanted)
+
+        def quote_subs():
+            sessions = control.state()["credentials"][cred(refresh_token)]["dxlink"]
+            return sessions[0]["channels"]["7"]["subscriptions"].get("Quote")
+
+        await sink.wait_for(lambda: quote_subs() == ["IWM", "MSFT", "QQQ"])
+        await sink.wait_for(lambda: {"IWM", "MSFT", "QQQ"} <= sink.quotes.keys())
+        await sink.wait_for(lambda: not adapter._applying)
 
 
 async def test_orders_and_fills_arrive_from_the_account_streamer(
@@ -425,3 +453,162 @@ async def test_a_lagging_reader_takes_only_the_newest_quote_per_symbol(
     for quote in batch:  # the newest of each symbol: the next one is later
         following = next(q for q in later if q.event_symbol == quote.event_symbol)
         assert following.sequence > quote.sequence
+
+
+class BatchSink(RecordingSink):
+    """Records each quote/greeks call with the batch it came in: a batch is what the
+    pump hands over without yielding to the event loop (a callback scheduled at the
+    first call of a batch runs only when the pump yields)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int, str, str, dict]] = []
+        self.batch = 0
+        self._open = False
+
+    def _record(self, kind: str, symbol: str, fields: dict) -> None:
+        if not self._open:
+            self._open = True
+            asyncio.get_running_loop().call_soon(self._close)
+        self.calls.append((self.batch, kind, symbol, fields))
+
+    def _close(self) -> None:
+        self._open = False
+        self.batch += 1
+
+    def quote(self, symbol: str, fields: dict) -> None:
+        self._record("quote", symbol, fields)
+        super().quote(symbol, fields)
+
+    def greeks(self, symbol: str, fields: dict) -> None:
+        self._record("greeks", symbol, fields)
+        super().greeks(symbol, fields)
+
+
+async def pumped(dx, sink: BatchSink, count: int) -> None:
+    """Run the adapter's one market pump until the sink had `count` calls."""
+    adapter = make_adapter("unused")
+    task = asyncio.create_task(adapter._pump_market(dx, sink))
+    try:
+        await sink.wait_for(lambda: len(sink.calls) >= count, 5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_ticks_quote_trade_and_summary_reach_the_sink_in_dxlink_order_in_one_batch():
+    """DXLink sends a tick's Quote, Trade and Summary as three messages: one pump hands
+    them to the manager in that order and in one batch (a pump per type split them over
+    batches and reordered them: the manager's `t` and the frames showed it)."""
+    now = int(time.time() * 1000)
+    dx = compact.CompactDXLinkStreamer(None)
+    feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.5, ask_price=1.75, bid_time=now))
+    feed(dx, "Trade", row_of("Trade", "SPY", price=1.625, time=now - 5))
+    feed(dx, "Summary", row_of("Summary", "SPY", day_high_price=2.5))
+    feed(dx, "Greeks", row_of("Greeks", ".SPY270115C590", delta=0.5, time=now))
+    feed(dx, "Quote", row_of("Quote", "QQQ", bid_price=3.0, ask_price=3.5, bid_time=now))
+    sink = BatchSink()
+    await pumped(dx, sink, 5)
+    assert [(k, s, next(n for n in f if n != "t")) for _, k, s, f in sink.calls] == [
+        ("quote", "SPY", "bid"),
+        ("quote", "SPY", "last"),
+        ("quote", "SPY", "day_high"),
+        ("greeks", ".SPY270115C590", "price"),
+        ("quote", "QQQ", "bid"),
+    ]
+    assert {batch for batch, *_ in sink.calls} == {0}
+
+
+async def test_the_one_pump_keeps_only_the_newest_event_per_type_and_symbol():
+    """Behind the feed, the queued backlog collapses into the newest event of each type
+    per symbol, in the order of those newest events (latest-wins, as per type before)."""
+    dx = compact.CompactDXLinkStreamer(None)
+    feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.0), row_of("Quote", "SPY", bid_price=2.0))
+    feed(dx, "Trade", row_of("Trade", "SPY", price=2.5))
+    feed(dx, "Quote", row_of("Quote", "SPY", bid_price=3.0), row_of("Quote", "QQQ", bid_price=9.0))
+    sink = BatchSink()
+    await pumped(dx, sink, 3)
+    await asyncio.sleep(0.05)  # nothing else comes: the older SPY quotes were dropped
+    assert [(s, f.get("bid", f.get("last"))) for _, _, s, f in sink.calls] == [
+        ("SPY", 2.5),
+        ("SPY", 3.0),
+        ("QQQ", 9.0),
+    ]
+
+
+@pytest.mark.parametrize("streamer", ["compact", "plain"])
+async def test_every_quote_type_and_greeks_stream_with_either_streamer(
+    broker_at_sandbox, refresh_token, monkeypatch, streamer
+):
+    """The one pump (the compact streamer) and, for an SDK without the private hook, the
+    plain streamer with a pump per type: Quote, Trade, Summary and Greeks all arrive."""
+    if streamer == "plain":
+        monkeypatch.setattr(compact, "STREAMER", DXLinkStreamer)
+    adapter = make_adapter(refresh_token)
+    adapter.set_symbols({"SPY"})
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: both_live(sink))
+        positions = [p for k, _, _, ps in sink.events if k == "positions" for p in ps]
+        option = next(
+            p["streamer_symbol"] for p in positions if p["instrument_type"] == "Equity Option"
+        )
+        adapter.set_symbols({"SPY", option})
+        await sink.wait_for(
+            lambda: (
+                {"bid", "last", "prev_close"} <= sink.quotes.get("SPY", {}).keys()
+                and "delta" in sink.greek_values.get(option, {})
+            )
+        )
+        assert type(adapter._dx) is compact.STREAMER
+
+
+@pytest.mark.parametrize("streamer", ["queued", "plain"])
+async def test_a_fills_order_position_and_balance_reach_the_sink_in_the_streamers_order(
+    broker_at_sandbox, control, refresh_token, monkeypatch, streamer
+):
+    """A fill is pushed as Order, CurrentPosition, AccountBalance (the sandbox, like the
+    broker, in that order): the one account pump hands them on in that order. With an
+    SDK whose private hook is not as known (`plain`: a pump per type) they still arrive."""
+    if streamer == "plain":
+        monkeypatch.setattr(compact, "ALERT_STREAMER", AlertStreamer)
+    adapter = make_adapter(refresh_token)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        account = next(a for k, _, a, _ in sink.events if k == "positions")
+        order = {
+            "time-in-force": "Day",
+            "order-type": "Market",
+            "legs": [
+                {
+                    "instrument-type": "Equity",
+                    "symbol": "AMD",
+                    "action": "Buy to Open",
+                    "quantity": 3,
+                }
+            ],
+        }
+        order_id = control.place_order(account, order)["order"]["id"]
+        for _ in range(3):
+            control.step()
+
+        def filled_then_position_then_balance():
+            kinds = [k for k, _, _, _ in sink.events]
+            filled = next(
+                (
+                    i
+                    for i, (k, _, _, p) in enumerate(sink.events)
+                    if k == "order" and p["id"] == order_id and p["status"] == "Filled"
+                ),
+                None,
+            )
+            if filled is None or "balance" not in kinds[filled:]:
+                return None
+            return kinds[filled : filled + 3]
+
+        seen = await sink.wait_for(filled_then_position_then_balance)
+        assert type(adapter) is TastytradeAdapter
+        if streamer == "queued":
+            assert seen == ["order", "position", "balance"]

@@ -3,12 +3,14 @@ SDK's models + tastytrade_events (streaming/brokers/tastytrade_compact.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import orjson
 import pytest
 from tastytrade import Account, DXLinkStreamer
-from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
+from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
+from tastytrade.utils import TastytradeError
 
 from streaming.brokers import tastytrade_compact as compact
 from streaming.brokers import tastytrade_events as events
@@ -112,10 +114,106 @@ async def test_a_sandbox_session_gives_the_same_fields_either_way(sandbox, refre
                 wanted = options[:3] if kind == "Greeks" else symbols
                 await dx.subscribe(cls, wanted)
                 while len([k for k in got if k[0] == kind]) < len(wanted):
+                    if streamer is compact.CompactDXLinkStreamer:  # one queue, all types
+                        await dx.events.wait(10)
+                        for event in dx.events.take(100):
+                            assert type(event) is compact.Row
+                            got[(event.kind, event.event_symbol)] = event.fields
+                        continue
                     event = await dx.get_event(cls)
                     got[(kind, event.event_symbol)] = compact.fields_of(event, MODEL_PATH[kind][1])
-                    if streamer is compact.CompactDXLinkStreamer:
-                        assert type(event) is compact.Row
         seen[streamer.__name__] = got
     assert seen["CompactDXLinkStreamer"] == seen["DXLinkStreamer"]
     assert len(seen["DXLinkStreamer"]) == 3 * len(symbols) + len(options[:3])
+
+
+def row_of(kind: str, symbol: str, **values) -> list:
+    """One COMPACT row of `kind` in the model's field order: `values` by field name, the
+    rest plausible defaults."""
+    cls = QUEUED_TYPES[kind]
+    row = []
+    for name, info in cls.model_fields.items():
+        annotation = str(info.annotation)
+        if name == "event_symbol":
+            default = symbol
+        elif "str" in annotation:
+            default = "Q"
+        elif "bool" in annotation:
+            default = False
+        elif "int" in annotation and "Decimal" not in annotation:
+            default = 0
+        else:
+            default = 1.0
+        row.append(values.get(name, default))
+    return row
+
+
+QUEUED_TYPES = {**{k: cls for k, (cls, _) in MODEL_PATH.items()}, "Candle": Candle}
+
+
+def feed(dx: DXLinkStreamer, kind: str, *rows: list) -> None:
+    """One FEED_DATA message as the SDK's reader hands it to `_map_message` (COMPACT)."""
+    dx._map_message([kind, [v for row in rows for v in row]], dx._channels[kind])
+
+
+def test_every_quote_type_and_candles_go_on_one_queue_in_dxlink_order():
+    """A tick is several DXLink messages (one per type): their events are queued on the
+    streamer's one queue in the order they came, not on a queue per type."""
+    dx = compact.CompactDXLinkStreamer(None)
+    feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.5, ask_price=1.75, bid_time=9))
+    feed(dx, "Trade", row_of("Trade", "SPY", price=1.625, time=8))
+    feed(dx, "Candle", row_of("Candle", "SPY{=1m,tho=true}", time=60_000, close=1.5))
+    feed(dx, "Summary", row_of("Summary", "SPY", day_high_price=2.5), row_of("Summary", "QQQ"))
+    feed(dx, "Greeks", row_of("Greeks", ".SPY270115C590", delta=0.5, time=7))
+    items = dx.events.take(100)
+    kinds = [(getattr(i, "kind", type(i).__name__), i.event_symbol) for i in items]
+    assert kinds == [
+        ("Quote", "SPY"),
+        ("Trade", "SPY"),
+        ("Candle", "SPY{=1m,tho=true}"),
+        ("Summary", "SPY"),
+        ("Summary", "QQQ"),
+        ("Greeks", ".SPY270115C590"),
+    ]
+    assert items[0].fields == {"bid": 1.5, "ask": 1.75, "bid_size": 1, "ask_size": 1, "t": 9}
+    assert items[1].fields["last"] == 1.625 and items[1].fields["t"] == 8
+    assert type(items[2]) is Candle and items[2].close == 1.5
+    assert items[3].fields["day_high"] == 2.5
+    assert items[5].fields["delta"] == 0.5
+    for kind in ("Quote", "Trade", "Summary", "Greeks", "Candle"):  # no SDK queue of these
+        assert kind not in dx._send and QUEUED_TYPES[kind] not in dx._recv
+    assert len(dx.events) == 0
+
+
+def test_a_full_format_message_joins_the_one_queue_with_the_models_values():
+    """The SDK parses what the fast path does not take (here the FULL format); its models
+    move at once to the one queue, as Rows with the model path's fields."""
+    dx = compact.CompactDXLinkStreamer(None)
+    model = Quote.from_stream(row_of("Quote", "SPY", bid_price=2.5, ask_price=3.0))[0]
+    feed(dx, "Trade", row_of("Trade", "SPY", price=2.75))
+    dx._map_message([model.model_dump(by_alias=True)], dx._channels["Quote"])
+    trade, quote = dx.events.take(10)
+    assert (trade.kind, quote.kind) == ("Trade", "Quote")
+    assert quote == compact.Row("SPY", events.quote_fields(model), "Quote")
+
+
+def test_a_payload_that_is_not_whole_rows_fails_the_reader_as_the_sdk_does():
+    """The SDK raises for a COMPACT payload that is not whole rows (its reader, and so the
+    connection, ends); through the one queue it still does, and queues nothing."""
+    dx = compact.CompactDXLinkStreamer(None)
+    with pytest.raises(TastytradeError):
+        dx._map_message(["Quote", ["SPY", 1, 2]], dx._channels["Quote"])
+    plain = DXLinkStreamer(None)
+    with pytest.raises(TastytradeError):
+        plain._map_message(["Quote", ["SPY", 1, 2]], plain._channels["Quote"])
+    assert len(dx.events) == 0
+
+
+async def test_the_queue_wakes_its_reader_and_times_out_when_quiet():
+    queue = compact.EventQueue()
+    assert await queue.wait(0.01) is False
+    waiting = asyncio.create_task(queue.wait(10))
+    await asyncio.sleep(0)
+    queue.put(compact.Row("SPY", {}, "Quote"))
+    assert await asyncio.wait_for(waiting, 5) is True
+    assert queue.take(10) == [compact.Row("SPY", {}, "Quote")]
