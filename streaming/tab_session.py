@@ -24,6 +24,7 @@ reach it from this process's fan-out (`stream_frame`, `stream_head`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any, Protocol
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 
 #: How often a tab re-sends its symbols to the owner (who forgets silent tabs after 90 s).
 SYMBOLS_HEARTBEAT = 30.0
-#: How often an unanswered snapshot request is repeated.
+#: How often an unanswered snapshot request is repeated (and a tab's counts are added to
+#: the metrics).
 SNAPSHOT_RETRY = 2.0
 #: Slow clients (contract "Slow clients"): above this backlog quotes and statuses wait
 #: (conflated, latest wins)...
@@ -130,7 +132,11 @@ class TabSession:
         self._quotes_after: int | None = None
         self._frames = asyncio.Lock()
         self._closing = False
-        self._heartbeat: asyncio.Task[None] | None = None
+        #: When the process's heartbeat (`Heartbeat`) next looks at this tab, when it next
+        #: re-announces its symbols, and its beat while one is in flight.
+        self._beat_at = 0.0
+        self._announce_at = 0.0
+        self._beat: asyncio.Task[None] | None = None
         self._account_wait: asyncio.Task[None] | None = None
         #: The metrics' transport label ("ws", "sse"), and what was sent since the last
         #: time it was added to them (per heartbeat, not per frame: the path is hot).
@@ -213,7 +219,7 @@ class TabSession:
             await self._refresh_live_state()
         else:
             await self._ask_snapshot()
-        self._heartbeat = asyncio.create_task(self._symbols_heartbeat())
+        heartbeat.join(self)
 
     async def finish(self) -> None:
         """The tab is gone: leave the owner's tab list and let go of the user's stream."""
@@ -223,7 +229,8 @@ class TabSession:
         if self._flush_open:
             self._flush_open = False
             flush.flusher.closed(self)
-        tasks = [t for t in (self._heartbeat, self._account_wait) if t is not None]
+        heartbeat.leave(self)
+        tasks = [t for t in (self._beat, self._account_wait) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -356,18 +363,23 @@ class TabSession:
         assert self.user_id is not None
         await owner_rpc.request_snapshot(self.user_id, self.channel_name, sorted(self.symbols))
 
-    async def _symbols_heartbeat(self) -> None:
-        """Re-send our symbols now and then; repeat an unanswered snapshot request (a
-        message to the owner can be lost while it changes or Redis recovers)."""
-        last_announce = time.monotonic()
-        while True:
-            await asyncio.sleep(SNAPSHOT_RETRY)
-            self._flush_counts()
-            if self.awaiting_snapshot:
-                await self._request_snapshot()
-            if time.monotonic() - last_announce >= SYMBOLS_HEARTBEAT:
-                last_announce = time.monotonic()
-                await self.announce_symbols()
+    def _beat_due(self, now: float) -> bool:
+        """The heartbeat's look at this tab (every `SNAPSHOT_RETRY`): add its counts to the
+        metrics; True if it has something to send (`_send_beat`)."""
+        if now < self._beat_at:
+            return False
+        self._beat_at = now + SNAPSHOT_RETRY
+        self._flush_counts()
+        return self.awaiting_snapshot or now >= self._announce_at
+
+    async def _send_beat(self, now: float) -> None:
+        """Repeat an unanswered snapshot request (a message to the owner can be lost while
+        it changes or Redis recovers); re-send our symbols now and then."""
+        if self.awaiting_snapshot:
+            await self._request_snapshot()
+        if now >= self._announce_at:
+            self._announce_at = now + SYMBOLS_HEARTBEAT
+            await self.announce_symbols()
 
     async def _account_frame(self, epoch: str | None, seq: int, text: str) -> None:
         """Send an account frame in position order: drop duplicates, fill gaps from the
@@ -670,3 +682,71 @@ class TabSession:
                 await self.send_json(
                     {"type": "quotes", "quotes": known, "greeks": greeks, "t": snapshot["t"]}
                 )
+
+
+class Heartbeat:
+    """The one task per process that keeps every tab known to its owner: every
+    `SNAPSHOT_RETRY` after it opened, a tab repeats its snapshot request while unanswered,
+    and every `SYMBOLS_HEARTBEAT` it re-sends its symbols (the owner forgets silent tabs).
+    A task per tab cost ~1.5-2 KiB per socket at rest (docs/performance.md, "Memory per
+    socket"); here a tab is two times in its own state, and a task runs only while a tab
+    has something to send (finish() cancels it, as it did the tab's own task). The same
+    pattern as flush.Flusher (one task per process while it has tabs), another concept:
+    seconds apart, for the owner, not the client."""
+
+    def __init__(self) -> None:
+        self._tabs: dict[int, TabSession] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._tabs)
+
+    def join(self, tab: TabSession) -> None:
+        """`tab` began: its first beat is `SNAPSHOT_RETRY` from now."""
+        now = time.monotonic()
+        tab._beat_at = now + SNAPSHOT_RETRY
+        tab._announce_at = now + SYMBOLS_HEARTBEAT
+        task = self._task
+        loop = asyncio.get_running_loop()
+        if task is not None and task.get_loop() is not loop:
+            self._tabs = {}  # tabs of another event loop (ended: tests) went with it
+        self._tabs[id(tab)] = tab
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="tab-heartbeat")
+
+    def leave(self, tab: TabSession) -> None:
+        self._tabs.pop(id(tab), None)
+
+    async def _run(self) -> None:
+        """Looks at the tabs four times per `SNAPSHOT_RETRY` (a beat is at most a quarter
+        of it late); ends when no tab is left."""
+        while self._tabs:
+            await asyncio.sleep(SNAPSHOT_RETRY / 4)
+            now = time.monotonic()
+            for tab in list(self._tabs.values()):
+                try:
+                    if tab._beat_due(now) and (tab._beat is None or tab._beat.done()):
+                        tab._beat = asyncio.create_task(self._send(tab, now))
+                except Exception:  # one broken tab must not stop the others' beats
+                    log.exception("a tab's heartbeat failed")
+
+    @staticmethod
+    async def _send(tab: TabSession, now: float) -> None:
+        try:
+            await tab._send_beat(now)
+        except Exception:
+            log.exception("user %s: a tab's heartbeat failed", tab.user_id)
+        finally:
+            tab._beat = None
+
+    async def stop(self) -> None:
+        """For tests: end the task now."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+#: This process's heartbeat.
+heartbeat = Heartbeat()

@@ -9,6 +9,7 @@ the fan-out would, so a test can drop, repeat or reorder them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import orjson
@@ -17,6 +18,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
+from streaming import tab_session
 from streaming.contract import (
     CLOSE_RESYNC,
     CLOSE_TOO_SLOW,
@@ -313,3 +315,91 @@ async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
     frame = manager._batch.take(now_ms() + 5)
     await session.stream_frame(frame_message(frame, orjson.dumps(frame).decode()))
     assert shown_quotes(transport)["SPY"] == {"bid": 3.0, "t": 3_000}
+
+
+class LostToOwner:
+    """The tabs' messages to an owner in another process, recorded and lost on the way
+    (the owner never answers): what a tab must repeat, it repeats."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.announces: list[str] = []
+
+    async def request_snapshot(self, user_id: int, reply: str, symbols: list[str]) -> None:
+        self.requests.append(reply)
+
+    async def announce_symbols(self, user_id: int, tab: str, symbols: list[str]) -> None:
+        self.announces.append(tab)
+
+
+@pytest.fixture
+def lost(monkeypatch) -> LostToOwner:
+    """Tabs of a process that does not own the user's stream, whose messages to the
+    owner are lost; the heartbeat's periods short (0.1 s, symbols 0.3 s)."""
+    owner = LostToOwner()
+    monkeypatch.setattr(registry, "get", lambda user_id: None)  # the owner is elsewhere
+    monkeypatch.setattr(tab_session.owner_rpc, "request_snapshot", owner.request_snapshot)
+    monkeypatch.setattr(tab_session.owner_rpc, "announce_symbols", owner.announce_symbols)
+    monkeypatch.setattr(tab_session, "SNAPSHOT_RETRY", 0.1)
+    monkeypatch.setattr(tab_session, "SYMBOLS_HEARTBEAT", 0.3)
+    return owner
+
+
+def tab_tasks() -> list[str]:
+    """The running tasks of a tab's own (a coroutine of TabSession's)."""
+    names = [getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()]
+    return [name for name in names if name.startswith("TabSession.")]
+
+
+async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user, lost):
+    """Three tabs whose snapshot requests are lost: each request is repeated every
+    SNAPSHOT_RETRY by the process's one heartbeat (no task per tab at rest); an answered
+    tab stops asking; a closed tab leaves the heartbeat, which ends with the last."""
+    tabs = [await open_tab(user) for _ in range(3)]
+    channels = [session.channel_name for session, _ in tabs]
+    assert sorted(lost.requests) == sorted(channels)  # begin() asked once each
+    assert len(tab_session.heartbeat) == 3
+
+    def asked(channel: str) -> int:
+        return lost.requests.count(channel)
+
+    await wait_until(lambda: all(asked(c) >= 3 for c in channels), what="two repeats each")
+    loops = [t for t in asyncio.all_tasks() if t.get_name() == "tab-heartbeat"]
+    assert len(loops) == 1
+    assert tab_tasks() == []
+
+    # the owner's answer reaches the first tab: it stops asking, the others go on
+    first, transport = tabs[0]
+    snapshot = registry.agent(user.id).manager.snapshot(first.symbols)
+    await first.stream_snapshot({"text": orjson.dumps(snapshot).decode()})
+    assert transport.of("snapshot")
+    answered = asked(channels[0])
+    others = asked(channels[1])
+    await wait_until(lambda: asked(channels[1]) >= others + 2, what="the others repeat")
+    assert asked(channels[0]) == answered
+
+    # closed tabs leave the heartbeat: nothing is kept for them, its task ends
+    await tabs[1][0].finish()
+    closed = asked(channels[1])
+    last = asked(channels[2])
+    await wait_until(lambda: asked(channels[2]) >= last + 2, what="the last one repeats")
+    for session, _ in (tabs[0], tabs[2]):
+        await session.finish()
+    assert len(tab_session.heartbeat) == 0
+    await wait_until(lambda: tab_session.heartbeat._task.done(), what="the heartbeat ends")
+    assert asked(channels[1]) == closed
+
+
+async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(user, lost):
+    """The owner forgets a tab that stays silent: each tab re-sends its symbols every
+    SYMBOLS_HEARTBEAT (not only the first, not only once)."""
+    tabs = [await open_tab(user) for _ in range(2)]
+    channels = [session.channel_name for session, _ in tabs]
+    at_begin = {c: lost.announces.count(c) for c in channels}
+    await wait_until(
+        lambda: all(lost.announces.count(c) >= at_begin[c] + 2 for c in channels),
+        what="two re-announces each",
+    )
+    for session, _ in tabs:
+        await session.finish()
+    assert len(tab_session.heartbeat) == 0
