@@ -14,7 +14,9 @@ reports 0 and the tab behaves as for a fast client.
 `BoundedWebSocketProtocol` replaces daphne's protocol so that a client message that is
 too large is read and discarded (never buffered) and invalid UTF-8 is reported to the
 application, instead of autobahn failing the connection (1006 for the client): both
-become an `error` frame and the stream goes on.
+become an `error` frame and the stream goes on. Once open, it also lets go of what the
+handshake left behind (`_forget_handshake`: ~4-6 KiB per socket, docs/performance.md
+"Memory per socket"); the scope keeps its own path and headers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import termios
 from typing import Any
 
 from daphne import ws_protocol
+from twisted.web import http
 
 from .validation import MAX_MESSAGE_BYTES
 
@@ -121,6 +124,28 @@ def install_bounded_websockets() -> None:
     ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
 
 
+class HandshakePath:
+    """What daphne reads of the handshake's request once the socket is open: its path
+    (for the access log)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+#: autobahn's copies of the handshake, read only while it runs (server side), and the
+#: type each is left as (empty).
+_HANDSHAKE_LEFTOVERS: tuple[tuple[str, type], ...] = (
+    ("http_request_data", bytes),
+    ("http_response_data", bytes),
+    ("http_headers", dict),
+    ("http_status_line", str),
+    ("http_request_uri", str),
+    ("http_request_params", dict),
+)
+
+
 class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
     """daphne's protocol, but an oversized message is discarded while it arrives and
     invalid UTF-8 is reported: the application answers both with an error frame."""
@@ -133,6 +158,29 @@ class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         self.maxMessagePayloadSize = 0
         self.maxFramePayloadSize = 0
         self.utf8validateIncoming = False
+
+    def onOpen(self) -> None:
+        super().onOpen()
+        try:
+            self._forget_handshake()
+        except Exception:  # memory only: never the socket's end
+            log.exception("could not drop a WebSocket's handshake state")
+
+    def _forget_handshake(self) -> None:
+        """After the handshake daphne reads only `request.path` (its log) and autobahn
+        none of its copies; the application has its scope (path, headers: their own
+        objects). Twisted's HTTP channel stays the transport's producer (it pauses
+        reading when the transport backs up) but no longer needs the request it handed
+        over: that request (its headers, body buffer, response headers) goes."""
+        self.request = HandshakePath(self.request.path)
+        for name, kind in _HANDSHAKE_LEFTOVERS:
+            if hasattr(self, name):
+                setattr(self, name, kind())
+        channel = getattr(self.transport, "producer", None)
+        if isinstance(channel, http.HTTPChannel) and channel.requests:
+            # the upgraded request gave its transport to this protocol (daphne sets its
+            # own to None); a request still being served keeps it
+            channel.requests = [r for r in channel.requests if r.transport is not None]
 
     def onMessageBegin(self, isBinary: bool) -> None:  # autobahn names its hooks
         super().onMessageBegin(isBinary)
