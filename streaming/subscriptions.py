@@ -3,6 +3,7 @@ and the positions', capped per user (docs/streaming-contract.md "Client messages
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 
@@ -16,10 +17,23 @@ POLL_TAB_TTL = 10.0
 POLL_TAB_PREFIX = "poll:"
 
 
+def shared_set(symbols: Iterable[str], others: Iterable[set[str]]) -> set[str]:
+    """`symbols` as a set of interned strings, or an equal set from `others` (the same
+    user's other tabs: most have the same watchlist). Memory per socket
+    (docs/performance.md): each tab held its own set (~2 KiB for 20 symbols) of its own
+    strings. The set may be shared: it is never changed in place, only replaced."""
+    wanted = {sys.intern(symbol) for symbol in symbols}
+    for other in others:
+        if other == wanted:
+            return other
+    return wanted
+
+
 class TabSymbols:
     """Each tab's wanted symbols, wherever the tab runs, and when it last said so."""
 
     def __init__(self) -> None:
+        #: Shared between tabs with equal sets (`shared_set`): replaced, never changed.
         self.by_tab: dict[str, set[str]] = {}
         self._seen: dict[str, float] = {}
         self._ttl: dict[str, float] = {}
@@ -46,7 +60,7 @@ class TabSymbols:
         wanted -= set(refused)
         if self.by_tab.get(tab) == wanted:
             return False, refused
-        self.by_tab[tab] = wanted
+        self.by_tab[tab] = shared_set(wanted, self.by_tab.values())
         return True, refused
 
     def drop(self, tab: str) -> bool:

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import orjson
@@ -46,6 +47,7 @@ from .contract import (
 from .eventlog import Position
 from .registry import registry
 from .state import merge_values
+from .subscriptions import shared_set
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,8 @@ class TabSession:
         #: Or the API token it was opened with (it ends with the token: 4401).
         self.token_id = token_id
         self.user_id: int | None = None
+        #: The tab's symbols: shared with the user's tabs here that want the same
+        #: (`_share`), so replaced on a change, never changed in place.
         self.symbols: set[str] = set()
         #: The position of the last account frame sent (the epoch of what was sent).
         self.epoch: str | None = None
@@ -169,7 +173,6 @@ class TabSession:
         """Everything after the transport is open: hello, resume or snapshot, symbols.
         Raises the channel layer's error if Redis is away (the transport ends with 1013)."""
         self.user_id = user.id
-        self.symbols = symbols
         if not self._counted_open:
             self._counted_open = True
             metrics.STREAMS_OPEN.labels(self.transport_name).inc()
@@ -177,6 +180,7 @@ class TabSession:
             self._flush_open = True
             flush.flusher.opened()
         await registry.attach(user.id, self.channel_name, self)
+        self.symbols = self._share(symbols)
         head = await self._safe(registry.event_log.head(user.id), default=None)
         hello: HelloFrame = {
             "type": "hello",
@@ -354,6 +358,13 @@ class TabSession:
             await self._release_held(snapshot["epoch"], snapshot["seq"])
             return
         await self._request_snapshot()
+
+    def _share(self, symbols: Iterable[str]) -> set[str]:
+        """`symbols`, as the set of another tab of the user here if it is equal."""
+        agent = registry.agent(self.user_id) if self.user_id is not None else None
+        holders = agent.holders.values() if agent is not None else ()
+        others = (tab.symbols for tab in holders if isinstance(tab, TabSession) and tab is not self)
+        return shared_set(symbols, others)
 
     async def announce_symbols(self) -> None:
         assert self.user_id is not None
@@ -628,7 +639,7 @@ class TabSession:
         refused = [s for s in event.get("symbols", []) if s in self.symbols]
         if not refused:
             return
-        self.symbols -= set(refused)
+        self.symbols = self._share(self.symbols - set(refused))
         await self.send_json(
             {
                 "type": "subscribed",
@@ -652,20 +663,20 @@ class TabSession:
         subscribe in the owning process) the values already known, without waiting for
         a tick. Invalid symbols and those over the socket's limit are rejected per symbol."""
         rejected: list[Rejection] = []
+        symbols = set(self.symbols)  # maybe shared with other tabs: replaced, not changed
         for raw in raw_symbols:
             symbol = validation.normalize_symbol(raw)
             if not subscribe:
                 if symbol is not None:
-                    self.symbols.discard(symbol)
+                    symbols.discard(symbol)
             elif symbol is None:
                 rejected.append({"symbol": raw[:40], "reason": "invalid_symbol"})
-            elif (
-                symbol not in self.symbols
-                and len(self.symbols) >= validation.MAX_SYMBOLS_PER_SOCKET
-            ):
+            elif symbol not in symbols and len(symbols) >= validation.MAX_SYMBOLS_PER_SOCKET:
                 rejected.append({"symbol": symbol, "reason": "limit_reached"})
             else:
-                self.symbols.add(symbol)
+                symbols.add(symbol)
+        if symbols != self.symbols:
+            self.symbols = self._share(symbols)
         await self.announce_symbols()
         answer: SubscribedFrame = {
             "type": "subscribed",

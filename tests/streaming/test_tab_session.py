@@ -403,3 +403,40 @@ async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(user,
     for session, _ in tabs:
         await session.finish()
     assert len(tab_session.heartbeat) == 0
+
+
+async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs_own(user):
+    """A user's tabs with the same watchlist hold one set of one copy of each symbol
+    (interned: the watchlist loaded per tab and the client's decoded `subscribe` are
+    the same strings); a tab that subscribes more gets a set of its own, the others keep
+    theirs."""
+    (a, _), (b, tb) = await live_tab(user), await live_tab(user)
+    (c, _) = await open_tab(user)
+    assert a.symbols == {"SPY"} and a.symbols is b.symbols is c.symbols
+    await b.change_symbols(True, ["spy", "qqq"])
+    assert tb.of("subscribed")[-1]["symbols"] == ["QQQ", "SPY"]
+    assert b.symbols == {"SPY", "QQQ"} and a.symbols == c.symbols == {"SPY"}
+    assert a.symbols is c.symbols
+    (spy_b,) = [s for s in b.symbols if s == "SPY"]
+    (spy_a,) = a.symbols
+    assert spy_b is spy_a  # one string, whichever way it came
+    await a.change_symbols(True, ["QQQ"])  # now the same as b's: shared again
+    assert a.symbols is b.symbols and c.symbols == {"SPY"}
+    await a.change_symbols(False, ["QQQ"])
+    assert a.symbols == {"SPY"} and b.symbols == {"SPY", "QQQ"}
+
+
+def test_the_owners_tab_sets_share_equal_sets_and_strings():
+    """The owner's copy of each tab's symbols: equal sets are one set, strings one copy;
+    a tab's change replaces its own set only."""
+    from streaming.subscriptions import TabSymbols
+
+    tabs = TabSymbols()
+    tabs.set("t1", ["SPY", "QQ" + "Q"], set())
+    tabs.set("t2", ["QQ" + "Q", "SPY"], set())
+    assert tabs.by_tab["t1"] is tabs.by_tab["t2"]
+    tabs.set("t2", ["SPY"], set())
+    assert tabs.by_tab["t1"] == {"SPY", "QQQ"} and tabs.by_tab["t2"] == {"SPY"}
+    (spy1,) = [s for s in tabs.by_tab["t1"] if s == "SPY"]
+    (spy2,) = tabs.by_tab["t2"]
+    assert spy1 is spy2
