@@ -238,19 +238,24 @@ def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Br
     assert modules == sorted(f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES)
 
 
+def log_in(client: httpx.Client, port: int) -> None:
+    """Log the demo user in through nginx (the session cookie stays in `client`)."""
+    page = client.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    login = client.post(
+        "/login/",
+        data={"username": DEMO_USER[0], "password": DEMO_USER[1], "csrfmiddlewaretoken": token},
+        headers={"Referer": f"https://{SERVER_NAME}:{port}/login/"},
+    )
+    assert login.status_code == 302, login.text[:300]
+
+
 def test_sse_through_nginx_frame_by_frame(stack: Stack):
     """The SSE fallback through nginx: the first bytes (the `retry:` hint, sent before
     anything else) arrive on their own, and frames keep arriving as they are sent."""
     port = stack.nginx.https_port
     with stack.https() as client:
-        page = client.get("/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-        login = client.post(
-            "/login/",
-            data={"username": DEMO_USER[0], "password": DEMO_USER[1], "csrfmiddlewaretoken": token},
-            headers={"Referer": f"https://{SERVER_NAME}:{port}/login/"},
-        )
-        assert login.status_code == 302, login.text[:300]
+        log_in(client, port)
         headers = {"Origin": f"https://{SERVER_NAME}:{port}", "Accept": "text/event-stream"}
         first: bytes = b""
         events: list[tuple[float, bytes]] = []  # when each event's last byte arrived
@@ -290,14 +295,7 @@ def test_a_sessions_streams_all_land_on_one_daphne(stack: Stack):
     store = redis_client.Redis.from_url(stack.cluster.redis.url)
     group = f"asgi:group:{user_group(1)}"
     with stack.https() as client:
-        page = client.get("/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
-        login = client.post(
-            "/login/",
-            data={"username": DEMO_USER[0], "password": DEMO_USER[1], "csrfmiddlewaretoken": token},
-            headers={"Referer": f"https://{SERVER_NAME}:{port}/login/"},
-        )
-        assert login.status_code == 302, login.text[:300]
+        log_in(client, port)
         headers = {"Origin": f"https://{SERVER_NAME}:{port}", "Accept": "text/event-stream"}
         with contextlib.ExitStack() as streams:
             for _ in range(4):  # four tabs of one browser that do not share (?shared=0)
