@@ -7,36 +7,23 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 
 from streaming import validation
 from streaming.registry import registry
 from streaming.tab_session import TabSession
-from tests.streaming.test_tab_session import FakeTransport
+
+# the tab-session tests' transport and fixtures (fast lease and grace; a fresh user)
+from tests.streaming.test_tab_session import FakeTransport, _fast, user  # noqa: F401
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings):
-    settings.STREAM_IDLE_GRACE = 0.1
-    settings.STREAM_LEASE_RENEW = 0.05
-
-
-@pytest.fixture
-async def user():
-    make = database_sync_to_async(get_user_model().objects.create_user)
-    yield await make(f"cap-{uuid.uuid4().hex[:8]}", password="pw")
-    await registry.stop_all()
 
 
 async def test_one_socket_takes_the_per_user_cap_of_symbols_and_no_more():
     assert validation.MAX_SYMBOLS_PER_SOCKET == validation.MAX_SYMBOLS_PER_USER
 
 
-async def test_a_shared_socket_subscribes_past_200_symbols(user):
+async def test_a_shared_socket_subscribes_past_200_symbols(user):  # noqa: F811 (the fixture)
     transport = FakeTransport()
     session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
     await session.begin(user, None, set())
