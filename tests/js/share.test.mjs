@@ -219,7 +219,9 @@ test('one leader holds the socket with every tab\'s symbols; tabs join, change s
 test('a tab that joins before the leader is live is caught up once it is', () => {
   const s0 = { ...initialShare('L'), role: 'leader' };
   const [s1, out1] = shareStep(s0, { type: 'message', msg: { t: 'member', from: 'F', symbols: ['X'], position: pos('E1', 0) }, own: { symbols: [], position: pos('E1', 0) } });
-  assert.deepEqual(out1, [{ subscribe: ['X'] }]);
+  assert.deepEqual(out1, [{ watch: 'F' }, { subscribe: ['X'] }]); // a new member is watched once
+  const again = shareStep(s1, { type: 'message', msg: { t: 'member', from: 'F', symbols: ['X'], position: pos('E1', 0) }, own: { symbols: [], position: pos('E1', 0) } });
+  assert.deepEqual(again[1], []);
   assert.deepEqual(s1.waiting, [{ tab: 'F', position: pos('E1', 0) }]);
   const [s2, out2] = shareStep(s1, { type: 'live', own: { symbols: [], position: pos('E1', 0) } });
   assert.deepEqual(out2, [{ catchUp: 'F', position: pos('E1', 0) }]);

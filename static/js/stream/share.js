@@ -135,7 +135,8 @@ export function initialShare(tab) {
  * One event → [next state, actions]. Events: {type: 'start'|'lock'|'censusDone'|'own'|
  * 'message'|'live'|'leave', own: {symbols, position}, msg}. Actions: {post: message},
  * {timer: ms} (then 'censusDone'), {open: position|null}, {subscribe: symbols},
- * {unsubscribe: symbols}, {catchUp: tab, position}, {apply: frame}, {applySnapshot: snap},
+ * {unsubscribe: symbols}, {watch: tab} (drop that member when it goes), {catchUp: tab,
+ * position}, {apply: frame}, {applySnapshot: snap},
  * {frames: [...] | null} (a catch-up for this tab; null: read a snapshot), {status}, {login}.
  * Messages on the channel: {t: 'member', from, symbols, position} | {t: 'leave', from} |
  * {t: 'census', from} | {t: 'frame', from, frame} | {t: 'snap', from, snap} |
@@ -197,6 +198,7 @@ function onMessage(s, msg, own, out) {
       if (!leading || typeof msg.from !== 'string') return [s, out];
       const known = s.members.has(msg.from);
       const next = { ...s, members: new Map(s.members).set(msg.from, { symbols: Array.isArray(msg.symbols) ? msg.symbols : [], position: msg.position || null }) };
+      if (!known) out.push({ watch: msg.from }); // dropped when its own lock goes (tab-link.js)
       if (!known && s.role === 'leader') { // a tab that joined after this leader's stream opened
         if (s.live) out.push({ catchUp: msg.from, position: msg.position || null });
         else next.waiting = [...s.waiting.filter((w) => w.tab !== msg.from), { tab: msg.from, position: msg.position || null }];

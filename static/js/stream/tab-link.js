@@ -15,7 +15,11 @@ export function createTabLink({ win, user, tab, hooks }) {
   const channel = new win.BroadcastChannel(names.channel);
   const ring = createRing();
   let s = initialShare(tab);
-  let release = null; // resolves the lock's promise: the lock goes to the next tab
+  let release = null; // resolves the leader lock's promise: the lock goes to the next tab
+  let releaseOwn = null; // resolves this tab's own lock's promise (its presence)
+  let present = false; // holds its own lock and is shown: only then does it take part
+  let lifetime = null; // aborts this presence's pending lock requests when the page hides
+  const watched = new Set(); // members whose own lock the leader waits for
 
   function step(ev) {
     const role = s.role;
@@ -35,6 +39,7 @@ export function createTabLink({ win, user, tab, hooks }) {
     else if ('open' in a) hooks.lead(a.open);
     else if (a.subscribe) hooks.subscribe(a.subscribe);
     else if (a.unsubscribe) hooks.unsubscribe(a.unsubscribe);
+    else if (a.watch) watch(a.watch);
     else if (a.catchUp) {
       const frames = catchUp(ring, hooks.leaderState(), a.position);
       post({ t: 'catchup', from: tab, to: a.catchUp, frames, status: hooks.connection() });
@@ -46,13 +51,33 @@ export function createTabLink({ win, user, tab, hooks }) {
     else if (a.login) hooks.login();
   }
 
-  channel.onmessage = (ev) => step({ type: 'message', msg: ev.data });
+  channel.onmessage = (ev) => { if (present) step({ type: 'message', msg: ev.data }); };
 
-  function requestLock() {
-    win.navigator.locks.request(names.lock, () => new Promise((resolve) => {
-      release = resolve;
-      step({ type: 'lock' });
-    })).catch(() => { /* the page went away while waiting */ });
+  /** A member's own lock is granted to us only once that tab has gone: drop it then. */
+  function watch(member) {
+    if (watched.has(member) || !lifetime) return;
+    watched.add(member);
+    win.navigator.locks.request(ownLock(member), { signal: lifetime.signal }, () => {
+      watched.delete(member);
+      step({ type: 'message', msg: { t: 'leave', from: member } });
+    }).catch(() => watched.delete(member)); // this page hid first
+  }
+
+  const ownLock = (id) => `streamdesk.tab.${user}.${id}`;
+
+  /** Take this tab's own lock (held while the page is here), then join and queue to lead. */
+  function arrive() {
+    const here = new AbortController();
+    lifetime = here;
+    win.navigator.locks.request(ownLock(tab), { signal: here.signal }, () => new Promise((resolve) => {
+      releaseOwn = resolve;
+      present = true;
+      step({ type: 'start' });
+      win.navigator.locks.request(names.lock, { signal: here.signal }, () => new Promise((done) => {
+        release = done;
+        step({ type: 'lock' });
+      })).catch(() => { /* the page hid while queued */ });
+    })).catch(() => { /* the page hid before it arrived */ });
   }
 
   return {
@@ -60,10 +85,7 @@ export function createTabLink({ win, user, tab, hooks }) {
     leading: () => s.role === 'leader',
     /** A plain copy for window.streamdesk.state(). */
     info: () => ({ tab, role: s.role, members: Array.from(s.members.keys()), union: s.union.slice(), joined: s.joined }),
-    start() {
-      step({ type: 'start' });
-      requestLock();
-    },
+    start: arrive,
     /** The leader received (and applied) a frame: every other tab gets it. */
     relay(frame) {
       if (s.role !== 'leader' || frame.type === 'pong') return;
@@ -83,15 +105,17 @@ export function createTabLink({ win, user, tab, hooks }) {
     },
     /** This tab's own symbols changed. */
     ownChanged: () => step({ type: 'own' }),
+    /** The page goes (or into the bfcache): it leaves, lets the lead go, and listens no more. */
     pageHidden() {
-      if (s.role === 'follower') post({ t: 'leave', from: tab });
-      if (release) release();
-      release = null;
+      if (present && s.role === 'follower') post({ t: 'leave', from: tab });
+      present = false;
+      if (lifetime) lifetime.abort();
+      lifetime = null;
+      watched.clear();
+      for (const done of [release, releaseOwn]) if (done) done();
+      release = releaseOwn = null;
       s = { ...initialShare(tab), sawLeader: true };
     },
-    pageShown() {
-      step({ type: 'start' });
-      requestLock();
-    },
+    pageShown: arrive,
   };
 }
