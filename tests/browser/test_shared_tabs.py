@@ -3,7 +3,8 @@ browser"), in a real Chromium against daphne + the sandbox: four tabs of one use
 dashboard, a chain, a chart, the market page) hold exactly one WebSocket (counted by the
 server's /metrics and by Playwright), all stay live with the same quotes and account
 frames, each tab's own symbols stream; closing the leader at a fill hands over without
-losing or duplicating an account frame and without a full resync; another browser
+losing or duplicating an account frame and without a full resync; a crashed follower
+leaves the leader's members and symbol union; another browser
 context gets its own socket; a logout ends every tab of the browser.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, WebSocket, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from streaming.sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in, tastytrade_account
@@ -196,13 +199,31 @@ def test_four_tabs_share_one_socket_and_hand_over_without_losing_a_fill(
             t.state()["share"]["tab"] for t in rest if t is not leader
         )
 
+        # a follower that crashes (no pagehide, no message) leaves: its own lock went with it
+        crashed = next(t for t in rest if t is not leader)
+        crashed_id = crashed.state()["share"]["tab"]
+        rest = [t for t in rest if t is not crashed]
+        # Chromium's debug URL crashes the renderer where it runs: no navigation, no pagehide
+        with suppress(PlaywrightError):
+            crashed.page.goto("chrome://crash", timeout=5_000)
+        poll_until(
+            lambda: crashed_id not in leader.state()["share"]["members"],
+            what="the crashed tab dropped",
+        )
+        assert sorted(leader.state()["share"]["members"]) == sorted(
+            t.state()["share"]["tab"] for t in rest if t is not leader
+        )
+        assert set(leader.state()["share"]["union"]) == {
+            sym for t in rest for sym in t.state()["extraSymbols"]
+        }
+
         # another browser: its own socket
         elsewhere = Tab(other)
         log_in(elsewhere.page, shared_app.url)
         elsewhere.live()
         assert elsewhere.state()["share"]["role"] == "leader"
         assert poll_until(lambda: server_sockets(shared_app) == 2, what="two browsers")
-        assert [t.errors for t in [*tabs, elsewhere]] == [[]] * 5
+        assert [t.errors for t in [*tabs, elsewhere] if t is not crashed] == [[]] * 4
 
         # logging out in one tab ends the leader's socket (4401): every other tab goes to log in
         follower = next(t for t in rest if t is not leader)
