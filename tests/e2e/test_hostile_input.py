@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -196,15 +197,19 @@ async def test_a_socket_that_stops_reading_is_closed_4408_when_fills_must_wait(
         await reader.wait_live(30)
         snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
         (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
-        sock = _non_reading_socket(live_app, auth["Cookie"])
+        sock = _non_reading_socket(live_app, auth["Cookie"], PILE_UP_SYMBOLS)
         port = sock.getsockname()[1]
         # quotes pile up in front of it until the server holds them back
         await reader.wait_for(
             lambda: server_send_queue(live_app.port, {port}).get(port, 0) > 64 * 1024
         )
-        orders = [
-            control.place_order(account, market_buy("F", 1))["order"]["id"] for _ in range(fills)
-        ]
+        # placed from a thread: the reader (on this loop) keeps reading meanwhile
+        orders = await asyncio.to_thread(
+            lambda: [
+                control.place_order(account, market_buy("F", 1))["order"]["id"]
+                for _ in range(fills)
+            ]
+        )
 
         def closed_slow_tab() -> bool:
             return "closing a slow tab" in _log_text(live_app)[log_start:]
@@ -231,8 +236,15 @@ def _rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def _non_reading_socket(app: LiveApp, cookie: str) -> socket.socket:
-    """A WebSocket client that completes the handshake and then never reads."""
+#: Symbols a non-reading socket subscribes to, so that quotes pile up in front of it in
+#: seconds (200 ticking symbols: ~18 KiB per merged frame; the watchlist alone takes tens
+#: of seconds to fill 64 KiB under the adaptive flush).
+PILE_UP_SYMBOLS = tuple(f"Q{i:03d}" for i in range(200))
+
+
+def _non_reading_socket(app: LiveApp, cookie: str, symbols: tuple[str, ...] = ()) -> socket.socket:
+    """A WebSocket client that completes the handshake, subscribes to `symbols` (if any)
+    and then never reads."""
     sock = socket.create_connection(("127.0.0.1", app.port))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.sendall(
@@ -247,7 +259,24 @@ def _non_reading_socket(app: LiveApp, cookie: str) -> socket.socket:
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert b" 101 " in head.split(b"\r\n")[0]
+    for start in range(0, len(symbols), 50):  # at most 50 per message (the contract)
+        chunk = list(symbols[start : start + 50])
+        sock.sendall(_client_text_frame(json.dumps({"type": "subscribe", "symbols": chunk})))
     return sock
+
+
+def _client_text_frame(text: str) -> bytes:
+    """One masked text frame, as a browser sends it (RFC 6455 5.2, 5.3)."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        head = bytes([0x81, 0x80 | size])
+    elif size < 1 << 16:
+        head = bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big")
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 async def test_sockets_that_stop_reading_do_not_grow_server_memory(live_app, live_sandbox, auth):
