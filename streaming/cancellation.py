@@ -41,3 +41,19 @@ def install_wait_for() -> None:
     if sys.version_info < (3, 12):
         asyncio.wait_for = wait_for
         asyncio.tasks.wait_for = wait_for  # type: ignore[attr-defined]
+
+
+def await_chain(task: asyncio.Task) -> str:
+    """Where a task waits, outermost first (`file:line function <- ...`): logged for a task
+    that outlived a cancel, so the operator sees what held it."""
+    steps = []
+    frame_of = ("cr_frame", "gi_frame", "ag_frame")
+    awaited_of = ("cr_await", "gi_yieldfrom", "ag_await")
+    current = task.get_coro()
+    while current is not None and len(steps) < 40:
+        frame = next((getattr(current, a) for a in frame_of if getattr(current, a, None)), None)
+        if frame is not None:
+            where = frame.f_code.co_filename.rsplit("site-packages/", 1)[-1]
+            steps.append(f"{where}:{frame.f_lineno} {frame.f_code.co_name}")
+        current = next((getattr(current, a) for a in awaited_of if getattr(current, a, None)), None)
+    return " <- ".join(steps) or "(not started or finished)"

@@ -27,6 +27,7 @@ from .alert_runner import AlertRunner
 from .brokers.bars import HistoryError
 from .brokers.base import BrokerAdapter
 from .brokers.errors import describe
+from .cancellation import await_chain
 from .contract import now_ms
 from .eventlog import EventLog, Fenced, Position
 from .health import (
@@ -203,7 +204,12 @@ class UserStreamManager:
                     task.add_done_callback(_abandoned.discard)
                 break
             for task in pending:
-                log.warning("user %s: %s outlived a cancel; again", self.user_id, task.get_name())
+                log.warning(
+                    "user %s: %s outlived a cancel; again (waiting in %s)",
+                    self.user_id,
+                    task.get_name(),
+                    await_chain(task),
+                )
                 task.cancel()
         for task in self._tasks:  # retrieved: no "exception never retrieved" noise
             if task.done() and not task.cancelled():

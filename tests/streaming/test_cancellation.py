@@ -14,7 +14,7 @@ import asyncio
 
 import pytest
 
-from streaming.cancellation import install_wait_for, wait_for
+from streaming.cancellation import await_chain, install_wait_for, wait_for
 
 
 async def _cancel_as_it_finishes(wait) -> asyncio.Task:
@@ -68,3 +68,21 @@ async def test_results_timeouts_and_no_limit_are_as_before():
 async def _fail() -> None:
     await asyncio.sleep(0)
     raise ZeroDivisionError
+
+
+async def test_the_await_chain_names_where_a_task_waits():
+    async def inner() -> None:
+        await asyncio.sleep(3600)
+
+    async def outer() -> None:
+        await inner()
+
+    task = asyncio.create_task(outer())
+    await asyncio.sleep(0)
+    chain = await_chain(task)
+    assert chain.index(" outer") < chain.index(" inner") < chain.index(" sleep")
+    assert "tests/streaming/test_cancellation.py:" in chain
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await_chain(task) == "(not started or finished)"
