@@ -16,8 +16,8 @@ import httpx
 from tests.cluster.conftest import Tab
 from tests.support.chains import chain_requests, chain_users
 
-TTL = 20  # STREAM_CHAIN_CACHE_TTL for this cluster, seconds: longer than a round of bursts
-# takes on a loaded 2-core box (a round crossing the TTL would rightly fetch twice)
+TTL = 10  # STREAM_CHAIN_CACHE_TTL for this cluster, seconds: longer than a round of bursts
+# takes on a loaded 2-core box (~2 s here; a round crossing the TTL would rightly fetch twice)
 USERS_PER_BROKER = 4
 REQUESTS_PER_PROCESS = 3
 
