@@ -19,5 +19,17 @@ echo "== django checks"
 python manage.py check --fail-level WARNING
 python manage.py makemigrations --check --dry-run >/dev/null
 echo "== node --test (browser modules)"; node --test tests/js/
-echo "== pytest"
-exec pytest "$@"
+if [ "$#" -gt 0 ]; then
+  echo "== pytest $*"
+  exec pytest "$@"
+fi
+# In-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
+# sockets: four workers. Tests that run live processes (daphne, Redis, PostgreSQL,
+# nginx, Chromium) and measure time run one at a time, as before.
+IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
+status=0
+echo "== pytest, in-process tests, 4 workers: ${IN_PROCESS[*]}"
+pytest -n 4 "${IN_PROCESS[@]}" || status=$?
+echo "== pytest, live-process tests, one at a time: the rest"
+pytest "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+exit "$status"
