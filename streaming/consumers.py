@@ -71,6 +71,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def backlog(self) -> int:
         return probe_of(self.scope).backlog()
 
+    def written(self) -> int | None:
+        return probe_of(self.scope).written()
+
+    def taken(self) -> int | None:
+        return probe_of(self.scope).taken()
+
     async def end(self, code: int) -> None:
         try:
             await self.close(code=code)

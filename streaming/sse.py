@@ -73,6 +73,15 @@ class EventStreamTab:
         # what the transport holds, plus what the generator has not written yet
         return self.probe.backlog() + sum(len(chunk) for chunk in self._out)
 
+    def written(self) -> int | None:
+        # the chunks not yet written count from where the transport is (their chunked
+        # encoding's few bytes each are not: a frame counts as taken at most that early)
+        written = self.probe.written()
+        return None if written is None else written + sum(len(chunk) for chunk in self._out)
+
+    def taken(self) -> int | None:
+        return self.probe.taken()
+
     async def end(self, code: int) -> None:
         if self.ended is None:
             self.ended = code

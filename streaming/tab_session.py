@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -61,9 +62,10 @@ SNAPSHOT_RETRY = 2.0
 HOLD_QUOTES_ABOVE = 64 * 1024
 #: ...and an account frame that would have to wait behind this much ends the tab (4408).
 CLOSE_SLOW_ABOVE = 256 * 1024
-#: ...and so does an account frame sent while quotes are held that is not taken within
-#: this long (the backlog still over HOLD_QUOTES_ABOVE): a fill never waits for a socket
-#: that stopped reading until a keepalive gives up on it (seconds).
+#: ...and so does an account frame not taken (acknowledged by the client's TCP) within
+#: this long: a fill never waits for a socket that stopped reading until a keepalive gives
+#: up on it (seconds). Where acknowledgements cannot be read: one sent while quotes are
+#: held, the backlog still over HOLD_QUOTES_ABOVE after this long.
 ACCOUNT_WAIT_LIMIT = 5.0
 #: How often a slow socket's backlog is looked at while an account frame waits (seconds).
 DRAIN_POLL = 0.1
@@ -91,6 +93,12 @@ class Transport(Protocol):
 
     def backlog(self) -> int:
         """Bytes sent that the network has not taken yet (0 if unknown)."""
+
+    def written(self) -> int | None:
+        """The connection's offset after everything sent so far (None if unknown)."""
+
+    def taken(self) -> int | None:
+        """Bytes the client has acknowledged (None if unknown)."""
 
 
 class TabSession:
@@ -142,6 +150,9 @@ class TabSession:
         self._announce_at = 0.0
         self._beat: asyncio.Task[None] | None = None
         self._account_wait: asyncio.Task[None] | None = None
+        #: Account frames sent and not yet taken: (the connection's offset after the
+        #: frame, when it must have been taken), oldest first.
+        self._untaken: deque[tuple[int, float]] = deque()
         #: The metrics' transport label ("ws", "sse"), and what was sent since the last
         #: time it was added to them (per heartbeat, not per frame: the path is hot).
         self.transport_name: str = getattr(transport, "transport_name", "other")
@@ -413,14 +424,45 @@ class TabSession:
         self._bound_account_wait()
 
     def _bound_account_wait(self) -> None:
-        """An account frame went out behind a backlog: it must be taken in time."""
-        if self.backlog() <= HOLD_QUOTES_ABOVE or self._closing:
+        """An account frame went out: it must be taken (acknowledged by the client's TCP)
+        within ACCOUNT_WAIT_LIMIT, however little waited in front of it. Where the
+        acknowledged bytes are unknown: only one sent behind HOLD_QUOTES_ABOVE is bound,
+        by the backlog."""
+        if self._closing:
             return
+        written = self.transport.written()
+        if written is None:
+            if self.backlog() <= HOLD_QUOTES_ABOVE:
+                return
+            watch = self._account_wait
+            if watch is None or watch.done():
+                self._account_wait = asyncio.create_task(self._backlog_wait_limit())
+            return
+        taken = self.transport.taken()
+        if taken is not None and taken >= written:
+            return  # already acknowledged: the usual case on a healthy connection
+        self._untaken.append((written, time.monotonic() + ACCOUNT_WAIT_LIMIT))
         watch = self._account_wait
         if watch is None or watch.done():
-            self._account_wait = asyncio.create_task(self._account_wait_limit())
+            self._account_wait = asyncio.create_task(self._taken_wait_limit())
 
-    async def _account_wait_limit(self) -> None:
+    async def _taken_wait_limit(self) -> None:
+        """Until every account frame sent is taken; 4408 when one is late."""
+        untaken = self._untaken
+        while untaken and not self._closing:
+            await asyncio.sleep(DRAIN_POLL)
+            taken = self.transport.taken()
+            if taken is None:  # the connection went away
+                untaken.clear()
+                return
+            while untaken and untaken[0][0] <= taken:
+                untaken.popleft()
+            if untaken and time.monotonic() >= untaken[0][1]:
+                untaken.clear()
+                await self._too_slow()
+                return
+
+    async def _backlog_wait_limit(self) -> None:
         deadline = time.monotonic() + ACCOUNT_WAIT_LIMIT
         while time.monotonic() < deadline:
             await asyncio.sleep(DRAIN_POLL)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import logging
+import socket
 import struct
 import termios
 from typing import Any
@@ -72,11 +73,26 @@ class TransportProbe:
         anything, so the write buffer alone stays empty while megabytes of stale quotes
         wait in front of a fill."""
         transport = self._transport
-        try:
-            buffered = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-        except AttributeError:  # no daphne, or a transport without a write buffer
+        buffered = _buffered(transport)
+        if buffered is None:  # no daphne, or a transport without a write buffer
             return 0
         return buffered + _kernel_send_queue(transport)
+
+    def taken(self) -> int | None:
+        """Bytes of this connection the client's TCP has acknowledged (Linux TCP_INFO
+        `tcpi_bytes_acked`); None where that cannot be asked."""
+        return _kernel_bytes_acked(self._transport)
+
+    def written(self) -> int | None:
+        """The connection's offset after everything written to it so far (acknowledged,
+        in the kernel's queue, or in Twisted's buffer); None where unknown. A frame
+        written before this is taken once `taken()` reaches it."""
+        taken = self.taken()
+        transport = self._transport
+        buffered = _buffered(transport)
+        if taken is None or buffered is None:
+            return None
+        return taken + buffered + _kernel_send_queue(transport)
 
     def gone(self) -> bool:
         """Whether the client's connection is closed (Twisted saw it go); False when
@@ -91,6 +107,14 @@ class TransportProbe:
             abort()
 
 
+def _buffered(transport: Any) -> int | None:
+    """Bytes in Twisted's write buffer; None without one."""
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except AttributeError:
+        return None
+
+
 def _kernel_send_queue(transport: Any) -> int:
     """Bytes in the socket's kernel send queue, sent or not but not acknowledged by the
     client (Linux SIOCOUTQ, which equals TIOCOUTQ); 0 where that cannot be asked."""
@@ -101,6 +125,25 @@ def _kernel_send_queue(transport: Any) -> int:
         return struct.unpack("i", fcntl.ioctl(fd, _OUTQ, b"\0\0\0\0"))[0]
     except (AttributeError, OSError, ValueError):  # not a socket, or already closed
         return 0
+
+
+#: struct tcp_info (linux/tcp.h): `tcpi_bytes_acked` is the u64 at byte 120 (Linux 4.1+).
+_BYTES_ACKED_AT = 120
+_TCP_INFO: int | None = getattr(socket, "TCP_INFO", None)
+
+
+def _kernel_bytes_acked(transport: Any) -> int | None:
+    """Bytes the peer acknowledged on the transport's socket; None where not Linux, not a
+    socket, or already closed."""
+    if _TCP_INFO is None or transport is None:
+        return None
+    try:
+        info = transport.getHandle().getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 256)
+    except (AttributeError, OSError, ValueError):
+        return None
+    if len(info) < _BYTES_ACKED_AT + 8:
+        return None
+    return struct.unpack_from("Q", info, _BYTES_ACKED_AT)[0]
 
 
 def probe_of(scope: dict[str, Any]) -> TransportProbe:

@@ -229,6 +229,41 @@ async def test_a_socket_that_stops_reading_is_closed_4408_when_fills_must_wait(
         control.close()
 
 
+async def test_a_fill_sent_before_a_socket_stopped_reading_closes_it_within_the_limit(
+    live_app, live_sandbox, auth
+):
+    """A fill that went out while little waited (so no quotes were held yet), to a client
+    that never takes it: the tab is ended (4408) once the fill is not taken within 5 s,
+    not when a keepalive gives up; the reading tab gets the fill once."""
+    control = live_sandbox.control()
+    account = control.state()["credentials"][credential_id("demo-refresh-token")]["accounts"][0]
+    reader = WsClient(live_app.url, auth["Cookie"], name="reader").start()
+    log_start = len(_log_text(live_app))
+    try:
+        await reader.wait_live(30)
+        snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
+        (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
+        sock = _non_reading_socket(live_app, auth["Cookie"])
+        port = sock.getsockname()[1]
+        order = control.place_order(account, market_buy("F", 1))["order"]["id"]
+        await reader.wait_for(lambda: reader.filled_quantity(link, order) == 1, within=15)
+        queued = server_send_queue(live_app.port, {port}).get(port, 0)
+        assert queued < 64 * 1024, f"{queued} bytes queued: quotes were held already"
+
+        def closed_slow_tab() -> bool:
+            return "closing a slow tab" in _log_text(live_app)[log_start:]
+
+        # 5 s after the fill's frames went out (a keepalive would take 20 s or more; the
+        # watchlist's quotes alone take ~25 s to pile up 64 KiB)
+        await reader.wait_for(closed_slow_tab, within=12)
+        assert reader.violations == [] and reader.closes() == []
+        assert reader.filled_quantity(link, order) == 1
+        sock.close()
+    finally:
+        await reader.stop()
+        control.close()
+
+
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

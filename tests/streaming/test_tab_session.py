@@ -37,23 +37,33 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class FakeTransport:
-    """Records what the session sends; `backlog` is set by the test."""
+    """Records what the session sends; `backlog` is set by the test, and so are the bytes
+    the client acknowledged (`acked`; None: unknown, as off Linux)."""
 
     def __init__(self) -> None:
         self.frames: list[dict] = []
         self.positions: list[tuple[str | None, int | None]] = []
         self.ended: int | None = None
         self.pending = 0
+        self.sent = 0
+        self.acked: int | None = None
 
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         self.frames.append(orjson.loads(text))
         self.positions.append((epoch, seq))
+        self.sent += len(text)
 
     async def end(self, code: int) -> None:
         self.ended = code
 
     def backlog(self) -> int:
         return self.pending
+
+    def written(self) -> int | None:
+        return None if self.acked is None else self.sent
+
+    def taken(self) -> int | None:
+        return self.acked
 
     def of(self, kind: str) -> list[dict]:
         return [f for f in self.frames if f["type"] == kind]
@@ -256,6 +266,37 @@ async def test_an_account_frame_behind_a_large_backlog_ends_the_tab_with_4408(us
     await session.stream_frame(await owner_frame(user))
     assert transport.ended == CLOSE_TOO_SLOW
     assert transport.account_seqs() == []
+
+
+async def test_an_account_frame_not_taken_in_time_ends_the_tab_however_little_waited(
+    user, monkeypatch
+):
+    """Little in front of it (no quotes held), but the client never acknowledges it."""
+    monkeypatch.setattr(tab_session, "ACCOUNT_WAIT_LIMIT", 0.3)
+    monkeypatch.setattr(tab_session, "DRAIN_POLL", 0.02)
+    session, transport = await live_tab(user)
+    transport.acked = transport.sent  # everything so far taken; nothing after
+    transport.pending = 100
+    await session.stream_frame(await owner_frame(user))
+    assert transport.account_seqs() != [] and transport.ended is None
+    await wait_until(lambda: transport.ended == CLOSE_TOO_SLOW, within=5)
+
+
+async def test_an_account_frame_taken_in_time_keeps_the_tab(user, monkeypatch):
+    monkeypatch.setattr(tab_session, "ACCOUNT_WAIT_LIMIT", 0.3)
+    monkeypatch.setattr(tab_session, "DRAIN_POLL", 0.02)
+    session, transport = await live_tab(user)
+    transport.acked = transport.sent
+    await session.stream_frame(await owner_frame(user))
+    watch = session._account_wait
+    assert watch is not None and not watch.done()  # sent, not yet acknowledged
+
+    def acknowledge() -> None:
+        transport.acked = transport.sent
+
+    asyncio.get_running_loop().call_later(0.1, acknowledge)
+    await wait_until(watch.done, within=5)
+    assert transport.ended is None
 
 
 async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
