@@ -513,13 +513,16 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         rss_before = [rss_mb(p.pid) for p, _, _ in daphnes]
         worker_rss_before = [rss_mb(p.pid) for p, _ in workers]
 
-        # tabs: tab k of user u goes to daphne (global tab index) % N; users split by loadgen
+        # tabs: with --route tabs, tab k goes to daphne (global tab index) % N (round robin:
+        # a user's tabs spread over the processes, frames cross the layer); with --route
+        # sessions, every tab of user u goes to daphne u % N (nginx's sticky `hash
+        # $cookie_sessionid consistent`, deploy/nginx/streamdesk.conf); users split by loadgen
         specs: list[list[dict[str, Any]]] = [[] for _ in range(args.load_procs)]
         tab_index = 0
         per_daphne = Counter()
         for u in users:
             for _ in range(args.tabs):
-                which = tab_index % args.daphne
+                which = (tab_index if args.route == "tabs" else u["index"]) % args.daphne
                 port = daphnes[which][1]
                 per_daphne[which] += 1
                 specs[u["index"] % args.load_procs].append(
@@ -1124,7 +1127,7 @@ def print_header(cluster: Cluster, args: argparse.Namespace) -> None:
     )
     print(
         f"- layer: `{cluster.layer_backend}` (settings module `{cluster.settings_module}`); "
-        f"{args.daphne} daphne process(es); layout `{args.layout}`"
+        f"{args.daphne} daphne process(es), tabs routed by {args.route}; layout `{args.layout}`"
         + (f" with {args.worker_procs} stream worker(s)" if args.worker_procs else "")
         + f"; flush {args.flush_interval} s; "
         f"watchdog {args.watchdog} s; {args.load_procs} load-generator process(es)"
@@ -1309,6 +1312,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tabs", type=int, default=4, help="sockets per user")
     parser.add_argument("--daphne", type=int, default=1, choices=(1, 2, 3, 4))
     parser.add_argument("--layer", choices=sorted(LAYERS), default="core")
+    parser.add_argument(
+        "--route",
+        choices=("tabs", "sessions"),
+        default="tabs",
+        help="with --daphne > 1: tabs round robin, or each user's tabs on one daphne (sticky)",
+    )
     parser.add_argument(
         "--layout",
         choices=("web", "workers"),
