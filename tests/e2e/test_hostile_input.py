@@ -180,23 +180,32 @@ async def test_another_origin_cannot_open_the_stream(live_app, auth, origin):
         assert response.status_code == 403
 
 
+def _demo_account(control) -> str:
+    return control.state()["credentials"][credential_id("demo-refresh-token")]["accounts"][0]
+
+
+async def _tastytrade_link(reader: WsClient) -> int:
+    """Once the reader is live: the id of the demo user's tastytrade link."""
+    await reader.wait_live(30)
+    snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
+    (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
+    return link
+
+
 @pytest.mark.parametrize("fills", [1, 150])
 async def test_a_socket_that_stops_reading_is_closed_4408_when_fills_must_wait(
     live_app, live_sandbox, auth, fills
 ):
-    """Fills for a tab that stopped reading: when one cannot be taken within 5 s (the
-    backlog stays over 64 KiB) or account frames would wait behind more than 256 KiB,
-    the server ends that tab (4408: the client resumes from its position) and cuts the
-    connection when even the close cannot be delivered; a reading tab of the same user
-    gets every fill exactly once."""
+    """Fills for a tab that stopped reading: when one is not taken within 5 s or account
+    frames would wait behind more than 256 KiB, the server ends that tab (4408: the
+    client resumes from its position) and cuts the connection when even the close
+    cannot be delivered; a reading tab of the same user gets every fill exactly once."""
     control = live_sandbox.control()
-    account = control.state()["credentials"][credential_id("demo-refresh-token")]["accounts"][0]
+    account = _demo_account(control)
     reader = WsClient(live_app.url, auth["Cookie"], name="reader").start()
     log_start = len(_log_text(live_app))
     try:
-        await reader.wait_live(30)
-        snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
-        (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
+        link = await _tastytrade_link(reader)
         sock = _non_reading_socket(live_app, auth["Cookie"], PILE_UP_SYMBOLS)
         port = sock.getsockname()[1]
         # quotes pile up in front of it until the server holds them back
@@ -236,13 +245,11 @@ async def test_a_fill_sent_before_a_socket_stopped_reading_closes_it_within_the_
     that never takes it: the tab is ended (4408) once the fill is not taken within 5 s,
     not when a keepalive gives up; the reading tab gets the fill once."""
     control = live_sandbox.control()
-    account = control.state()["credentials"][credential_id("demo-refresh-token")]["accounts"][0]
+    account = _demo_account(control)
     reader = WsClient(live_app.url, auth["Cookie"], name="reader").start()
     log_start = len(_log_text(live_app))
     try:
-        await reader.wait_live(30)
-        snapshot = next(f for _, f in reader.frames if f["type"] == "snapshot")
-        (link,) = [x["id"] for x in snapshot["links"] if x["broker"] == "tastytrade"]
+        link = await _tastytrade_link(reader)
         sock = _non_reading_socket(live_app, auth["Cookie"])
         port = sock.getsockname()[1]
         order = control.place_order(account, market_buy("F", 1))["order"]["id"]

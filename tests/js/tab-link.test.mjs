@@ -118,24 +118,25 @@ async function until(what, check, ms = 2000) {
 
 const members = (tab) => [...tab.link.info().members].sort();
 
-test('the first tab leads; the others are its members, with their symbols in its union', async () => {
+/** `count` tabs of one browser, all joined: the leader `a` (SPY), then b (KO) and c (DIA). */
+async function joined(count) {
   const browser = createBrowser();
   const a = browser.open('a', ['SPY']);
   await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  const c = browser.open('c', ['DIA']);
-  await until('b and c are members', () => members(a).join() === 'b,c');
+  const followers = [['b', ['KO']], ['c', ['DIA']]].slice(0, count - 1).map(([id, symbols]) => browser.open(id, symbols));
+  const ids = followers.map((t) => t.id).join();
+  await until(`${ids} joined`, () => members(a).join() === ids);
+  return [a, ...followers];
+}
+
+test('the first tab leads; the others are its members, with their symbols in its union', async () => {
+  const [a, b, c] = await joined(3);
   assert.equal(b.link.role(), 'follower');
   assert.deepEqual(a.link.info().union, ['SPY', 'KO', 'DIA']);
 });
 
 test('a leader that closes is not a member of the next leader (it answers no census while it goes)', async () => {
-  const browser = createBrowser();
-  const a = browser.open('a', ['SPY']);
-  await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  const c = browser.open('c', ['DIA']);
-  await until('b and c are members', () => members(a).length === 2);
+  const [a, b, c] = await joined(3);
 
   a.link.pageHidden(); // pagehide; the page lingers while the next leader takes its census
   await until('a new leader', () => [b, c].some((t) => t.link.role() === 'leader'));
@@ -148,23 +149,14 @@ test('a leader that closes is not a member of the next leader (it answers no cen
 });
 
 test('a follower that closes leaves the members and its symbols leave the union', async () => {
-  const browser = createBrowser();
-  const a = browser.open('a', ['SPY']);
-  await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  await until('b is a member', () => members(a).join() === 'b');
+  const [a, b] = await joined(2);
   await b.close();
   await until('b left', () => members(a).length === 0);
   assert.deepEqual(a.subs.at(-1), ['-', 'KO']);
 });
 
 test('a follower that crashes (no pagehide, no message) leaves the members when its lock goes', async () => {
-  const browser = createBrowser();
-  const a = browser.open('a', ['SPY']);
-  await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  const c = browser.open('c', ['DIA']);
-  await until('b and c are members', () => members(a).join() === 'b,c');
+  const [a, b, c] = await joined(3);
   b.kill();
   await until('b dropped', () => members(a).join() === 'c');
   assert.deepEqual(a.subs.at(-1), ['-', 'KO']);
@@ -172,12 +164,7 @@ test('a follower that crashes (no pagehide, no message) leaves the members when 
 });
 
 test('a follower that crashes during a census is not counted by the new leader', async () => {
-  const browser = createBrowser();
-  const a = browser.open('a', ['SPY']);
-  await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  const c = browser.open('c', ['DIA']);
-  await until('b and c are members', () => members(a).length === 2);
+  const [a, b, c] = await joined(3);
   a.kill();
   await until('a new leader', () => [b, c].some((t) => ['census', 'leader'].includes(t.link.role())));
   const leader = [b, c].find((t) => t.link.role() !== 'follower');
@@ -190,11 +177,7 @@ test('a follower that crashes during a census is not counted by the new leader',
 });
 
 test('a page back from the bfcache joins again and is watched again', async () => {
-  const browser = createBrowser();
-  const a = browser.open('a', ['SPY']);
-  await until('a leads', () => a.link.role() === 'leader');
-  const b = browser.open('b', ['KO']);
-  await until('b is a member', () => members(a).join() === 'b');
+  const [a, b] = await joined(2);
   b.link.pageHidden();
   await until('b left', () => members(a).length === 0);
   b.link.pageShown();
