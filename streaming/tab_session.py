@@ -500,6 +500,7 @@ class TabSession:
         self.last_seq = seq + len(frames)
         if frames:
             metrics.ACCOUNT_EVENTS_REPLAYED.inc(len(frames))
+            self._bound_account_wait()  # replayed fills must be taken in time too
 
     # -- layer events ------------------------------------------------------------------------
     async def stream_frame(self, event: dict[str, Any]) -> None:
