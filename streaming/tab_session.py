@@ -434,17 +434,15 @@ class TabSession:
         if written is None:
             if self.backlog() <= HOLD_QUOTES_ABOVE:
                 return
-            watch = self._account_wait
-            if watch is None or watch.done():
-                self._account_wait = asyncio.create_task(self._backlog_wait_limit())
-            return
-        taken = self.transport.taken()
-        if taken is not None and taken >= written:
-            return  # already acknowledged: the usual case on a healthy connection
-        self._untaken.append((written, time.monotonic() + ACCOUNT_WAIT_LIMIT))
-        watch = self._account_wait
-        if watch is None or watch.done():
-            self._account_wait = asyncio.create_task(self._taken_wait_limit())
+            watch = self._backlog_wait_limit
+        else:
+            # a healthy connection acknowledges within a round trip: the watch's first
+            # look (DRAIN_POLL later) finds it taken
+            self._untaken.append((written, time.monotonic() + ACCOUNT_WAIT_LIMIT))
+            watch = self._taken_wait_limit
+        running = self._account_wait
+        if running is None or running.done():
+            self._account_wait = asyncio.create_task(watch())
 
     async def _taken_wait_limit(self) -> None:
         """Until every account frame sent is taken; 4408 when one is late."""
