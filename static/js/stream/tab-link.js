@@ -53,6 +53,8 @@ export function createTabLink({ win, user, tab, hooks }) {
 
   channel.onmessage = (ev) => { if (present) step({ type: 'message', msg: ev.data }); };
 
+  const ownLock = (id) => `streamdesk.tab.${user}.${id}`;
+
   /** A member's own lock is granted to us only once that tab has gone: drop it then. */
   function watch(member) {
     if (watched.has(member) || !lifetime) return;
@@ -62,8 +64,6 @@ export function createTabLink({ win, user, tab, hooks }) {
       step({ type: 'message', msg: { t: 'leave', from: member } });
     }).catch(() => watched.delete(member)); // this page hid first
   }
-
-  const ownLock = (id) => `streamdesk.tab.${user}.${id}`;
 
   /** Take this tab's own lock (held while the page is here), then join and queue to lead. */
   function arrive() {
