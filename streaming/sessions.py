@@ -3,10 +3,10 @@
 A socket is authenticated once, when it opens; the session can end afterwards: logout,
 expiry, a password change elsewhere (Django rotates the session auth hash), the user
 deactivated. Every process checks the sessions of its own open tabs every few seconds
-(one pass over the session store and one query for the users) and ends the tabs whose
-session ended with 4401, so no socket outlives its right to the data. A tab opened with
-an API token is checked in the same pass (one more query: revoked, expired, deleted, user
-deactivated; accounts/tokens.py) and ends the same way.
+(one query for the users and, with the database session engines, one for the sessions)
+and ends the tabs whose session ended with 4401, so no socket outlives its right to the
+data. A tab opened with an API token is checked in the same pass (one more query:
+revoked, expired, deleted, user deactivated; accounts/tokens.py) and ends the same way.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.tokens import api_tokens_ended
@@ -38,14 +40,14 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
     user as Django's `get_user` would (the session's auth hash must match the user's)."""
     if not tabs:
         return set()
-    store = import_module(settings.SESSION_ENGINE).SessionStore
     users = {
         user.pk: user
         for user in get_user_model()._default_manager.filter(pk__in=set(tabs.values()))
     }
+    sessions = session_data(tabs)
     ended = set()
     for key, user_id in tabs.items():
-        data = store(session_key=key).load()  # {} when missing or expired
+        data = sessions.get(key, {})
         user = users.get(user_id)
         if (
             user is None
@@ -57,6 +59,22 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
         ):
             ended.add(key)
     return ended
+
+
+def session_data(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The data of each session that stands (missing and expired ones are left out): one
+    query for the database engines (`db`, `cached_db`: the database is their record),
+    else one load per key (cache, files, signed cookies)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not issubclass(store, DatabaseSessionStore):
+        return {key: data for key in keys if (data := store(session_key=key).load())}
+    decoder = store()
+    rows = (
+        store.get_model_class()
+        .objects.filter(session_key__in=list(keys), expire_date__gt=timezone.now())
+        .values_list("session_key", "session_data")
+    )
+    return {key: decoder.decode(raw) for key, raw in rows}
 
 
 def ended_credentials(sessions: dict[str, int], tokens: set[int]) -> tuple[set[str], set[int]]:
