@@ -31,6 +31,8 @@ from typing import Any, Protocol
 import orjson
 from django.conf import settings
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 #: The longest a socket's quote frames are conflated (seconds; `hello.max_flush_ms`).
@@ -53,11 +55,30 @@ STRAGGLER_GRACE = 0.15
 #: Merged values leave with the next frame after the interval (True), or only from the
 #: tick once due (False: the alternative measured by bench/adaptive_flush.py).
 FLUSH_ON_ARRIVAL = True
+#: How often the tick adds the pacing's plain counts to the metrics (seconds).
+PUBLISH_EVERY = 1.0
 
 
 def min_interval() -> float:
     """The manager's batch period: the shortest interval (no added delay)."""
     return float(settings.STREAM_FLUSH_INTERVAL)
+
+
+class PacingCounts:
+    """What the pacing does, in plain ints the per-frame path adds to (a metric write per
+    frame would cost more than the frame): `Flusher`'s tick publishes them once a second."""
+
+    __slots__ = ("merged", "paced")
+
+    def __init__(self) -> None:
+        #: Streams whose own interval is above the minimum now.
+        self.paced = 0
+        #: Quotes frames merged into a later one, by reason (not yet published).
+        self.merged = {"paced": 0, "held": 0}
+
+
+#: This process's counts.
+counts = PacingCounts()
 
 
 class FlushPace:
@@ -81,11 +102,20 @@ class FlushPace:
 
     def sent(self, now: float, backlog: int, floor: float) -> None:
         """A quote frame went out: adapt the interval to the backlog, and start it."""
+        was_paced = self.interval > self.floor
         if backlog > GROW_BACKLOG:
             self.interval = min(self.interval * 2, MAX_INTERVAL)
         elif backlog <= SHRINK_BACKLOG:
             self.interval = max(self.interval / 2, self.floor)
         self.next_at = now + max(self.interval, floor)
+        if (self.interval > self.floor) != was_paced:
+            counts.paced += -1 if was_paced else 1
+
+    def release(self) -> None:
+        """The socket ended: it is not paced any more."""
+        if self.interval > self.floor:
+            counts.paced -= 1
+        self.interval = self.floor
 
 
 class ProcessLoad:
@@ -156,6 +186,8 @@ class Flusher:
         self._task: asyncio.Task[None] | None = None
         #: How merged values left: with a frame ("arrival") or by the tick ("tick").
         self.sent = {"arrival": 0, "tick": 0}
+        #: The floor and the paced count last written to the metrics.
+        self._shown: tuple[float, int] | None = None
 
     def opened(self) -> None:
         """A tab opened: the process measures its load while it has any."""
@@ -183,11 +215,19 @@ class Flusher:
 
     async def _run(self) -> None:
         expected = time.monotonic() + TICK
+        published_at = expected
         while self._open or self._waiting:
             await asyncio.sleep(max(0.0, expected - time.monotonic()))
             now = time.monotonic()
-            load.report_lag(max(0.0, now - expected), now)
+            lag = max(0.0, now - expected)
+            load.report_lag(lag, now)
+            metrics.LOOP_LAG.observe(lag)
             expected = now + TICK
+            if load.floor() != (self._shown or (None,))[0]:
+                self.publish()  # a floor change shows at once
+            elif now - published_at >= PUBLISH_EVERY:
+                self.publish()
+                published_at = now
             for key, tab in list(self._waiting.items()):
                 try:
                     if await tab.flush_waiting(now):
@@ -196,6 +236,19 @@ class Flusher:
                     log.exception("flushing a tab's waiting values failed")
                     self._waiting.pop(key, None)
         load.reset()
+        self.publish()
+
+    def publish(self) -> None:
+        """Add the pacing's counts to the metrics; show the floor and the paced streams."""
+        for reason, n in counts.merged.items():
+            if n:
+                metrics.QUOTE_FRAMES_MERGED.labels(reason).inc(n)
+                counts.merged[reason] = 0
+        shown = (load.floor(), counts.paced)
+        if shown != self._shown:
+            metrics.FLUSH_FLOOR.set(shown[0])
+            metrics.STREAMS_PACED.set(shown[1])
+            self._shown = shown
 
     async def stop(self) -> None:
         """For tests: end the task now."""

@@ -127,6 +127,29 @@ SLOW_CLOSES = Counter(
     ["transport"],
 )
 
+# The adaptive flush (streaming/flush.py): published by its one tick per process
+QUOTE_FRAMES_MERGED = Counter(
+    "streamdesk_quote_frames_merged",
+    "Quotes frames merged into a later one instead of sent on arrival: `paced` by the "
+    "adaptive flush, `held` for a slow socket.",
+    ["reason"],
+)
+STREAMS_PACED = Gauge(
+    "streamdesk_streams_paced",
+    "Browser streams whose own quote interval is above the minimum now.",
+    multiprocess_mode="livesum",
+)
+FLUSH_FLOOR = Gauge(
+    "streamdesk_flush_floor_seconds",
+    "The process's floor under every stream's quote interval (0: not saturated).",
+    multiprocess_mode="livemax",
+)
+LOOP_LAG = Histogram(
+    "streamdesk_event_loop_lag_seconds",
+    "How late the event loop ran the adaptive flush's 50 ms tick.",
+    buckets=(0.005, 0.015, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
 # The news SSE stream (streaming/news/sse_stream.py)
 NEWS_STREAMS_OPEN = Gauge(
     "streamdesk_news_streams_open",

@@ -244,6 +244,7 @@ class TabSession:
         if self._flush_open:
             self._flush_open = False
             flush.flusher.closed(self)
+            self._pace.release()
         heartbeat.leave(self)
         tasks = [t for t in (self._beat, self._account_wait) if t is not None]
         for task in tasks:
@@ -556,6 +557,7 @@ class TabSession:
             self._pace.sent(now, backlog, floor)
             return
         self._merge_quotes(event["text"], event.get("t"))
+        flush.counts.merged["paced"] += 1
         if flush.FLUSH_ON_ARRIVAL and self._pace.due(now):
             flush.flusher.sent["arrival"] += 1
             await self._flush_held_live(backlog)
@@ -585,6 +587,7 @@ class TabSession:
         looks at its backlog (flush.py): no task per socket."""
         if kind == "quotes":
             self._merge_quotes(text, t)
+            flush.counts.merged["held"] += 1
         elif kind == "status":
             frame = orjson.loads(text)
             self._held_live[f"status:{frame['link']['id']}"] = text

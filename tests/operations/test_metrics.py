@@ -162,7 +162,10 @@ async def test_one_view_of_every_process_and_a_killed_one_drops_out(tmp_path):
         text = scrape(cluster.a)
         assert value(text, "streamdesk_streams_open", transport="ws") == 1
         assert value(text, "streamdesk_streams_open", transport="sse") == 0
-        assert live_gauge_files(metrics_dir, cluster.b.pid) == [f"gauge_livesum_{cluster.b.pid}.db"]
+        assert live_gauge_files(metrics_dir, cluster.b.pid) == [
+            f"gauge_livemax_{cluster.b.pid}.db",  # the flush floor
+            f"gauge_livesum_{cluster.b.pid}.db",
+        ]
 
         # frames out (added per tab heartbeat) and quote events in (per flush)
         def frames_counted():
@@ -173,6 +176,8 @@ async def test_one_view_of_every_process_and_a_killed_one_drops_out(tmp_path):
         text = await wait_until(frames_counted, within=15, what="frames out counted")
         assert value(text, "streamdesk_frame_bytes_out_total", transport="ws") > 1000
         assert value(text, "streamdesk_quote_events_in_total", kind="quote") > 0
+        # the adaptive flush's tick runs in B while it has a stream, and says so
+        assert value(text, "streamdesk_event_loop_lag_seconds_count") > 0
         assert value(text, "streamdesk_quote_latency_seconds_count") > 0
         assert value(text, "streamdesk_epochs_started_total") == 1
         links = {

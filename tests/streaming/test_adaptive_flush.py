@@ -17,6 +17,7 @@ import orjson
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from prometheus_client import REGISTRY
 
 from streaming import flush
 from streaming.contract import ToTab, now_ms
@@ -285,3 +286,64 @@ async def test_a_shorter_batch_period_is_not_paced_by_the_default_one(user, sett
     for bid in (1.0, 2.0):
         await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1}}))
     assert [f["quotes"]["SPY"]["bid"] for f in transport.of("quotes")] == [1.0, 2.0]
+
+
+# -- what operators see (docs/operations.md, "Metrics") ----------------------------------
+def sample(name: str, labels: dict[str, str] | None = None) -> float:
+    return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+
+@pytest.fixture
+def published():
+    """What earlier tests' tabs counted is in the metrics before this test reads them."""
+    flush.flusher.publish()
+
+
+MERGED = "streamdesk_quote_frames_merged_total"
+PACED = "streamdesk_streams_paced"
+FLOOR = "streamdesk_flush_floor_seconds"
+
+
+@db
+async def test_merged_frames_and_paced_streams_reach_the_metrics(user, published):
+    paced_before = sample(PACED)
+    merged_before = sample(MERGED, {"reason": "paced"})
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    for n in range(6):
+        await session.stream_frame(quotes_message({"SPY": {"bid": float(n), "t": n}}))
+    assert quote_count(transport) == 1  # the first went out; five were merged
+    await wait_until(lambda: sample(MERGED, {"reason": "paced"}) == merged_before + 5, within=5)
+    await wait_until(lambda: sample(PACED) == paced_before + 1, within=5)
+    # the client catches up: the interval shrinks back, the stream is not paced any more
+    transport.pending = 0
+    while session.flush_interval() > MIN:
+        count = quote_count(transport)
+        await session.stream_frame(quotes_message({"SPY": {"bid": 9.0, "t": 9}}))
+        await wait_until(lambda count=count: quote_count(transport) > count, within=5)
+    await wait_until(lambda: sample(PACED) == paced_before, within=5)
+
+
+@db
+async def test_a_stream_that_ends_while_paced_leaves_the_paced_gauge(user, published):
+    paced_before = sample(PACED)
+    session, transport = await live_tab(user)
+    transport.pending = BACKED_UP
+    await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
+    assert session.flush_interval() > MIN
+    await wait_until(lambda: sample(PACED) == paced_before + 1, within=5)
+    await session.finish()
+    await wait_until(lambda: sample(PACED) == paced_before, within=5)
+
+
+@db
+async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, published, monkeypatch):
+    monkeypatch.setattr(flush, "LAG_HIGH", 0.05)
+    lags_before = sample("streamdesk_event_loop_lag_seconds_count")
+    await live_tab(user)  # the process has a stream: its tick runs
+    await wait_until(lambda: sample("streamdesk_event_loop_lag_seconds_count") > lags_before)
+    assert sample(FLOOR) == 0.0
+    flush.load.report_lag(0.2, now=time.monotonic())  # a saturated process
+    await wait_until(lambda: sample(FLOOR) == 0.3, within=5)
+    # calm again (the box's real lag): the floor goes back to none
+    await wait_until(lambda: sample(FLOOR) == 0.0, within=5)
