@@ -6,6 +6,7 @@ from typing import Any
 import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
 
+from streaming.heap import install_freezing_collector
 from streaming.sandbox.app import Sandbox, build_app
 from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import bind_socket, uvicorn_config
@@ -53,6 +54,8 @@ class Command(BaseCommand):
             news_interval=options["demo_news"],
             news_backfill=12 if options["demo_news"] > 0 else 0,
         )
+        # the brokers' own pauses are not ours to add to every latency (streaming/heap.py)
+        install_freezing_collector()
         sock = bind_socket(options["host"], options["port"])
         host, port = sock.getsockname()[:2]
         self.stdout.write(

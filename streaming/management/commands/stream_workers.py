@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from streaming.demand import DemandWorker
+from streaming.heap import install_freezing_collector
 from streaming.lease import PROCESS_ID
 from streaming.registry import registry
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 "stream_workers needs STREAM_MANAGERS=workers (with the default `web` the "
                 "daphne processes run the managers themselves and announce no demand)"
             )
+        install_freezing_collector()  # short full collections (streaming/heap.py)
         asyncio.run(self.serve())
 
     async def serve(self) -> None:
