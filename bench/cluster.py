@@ -57,6 +57,8 @@ LAYERS = {
 }
 #: The issue's targets (2-core box): checked for the designed phase.
 TARGETS = {"quote_p99": 300.0, "account_p99": 100.0, "rss_kib_per_conn": 64.0}
+#: The bench's daphne processes answer /metrics with this token (each its own registry).
+METRICS_TOKEN = "bench-metrics"
 ORDER_SYMBOL = "B050"
 
 
@@ -209,6 +211,55 @@ async def ask_all(loads: list[LoadProc], op: str, wait: float = 30) -> list[dict
 
 
 # ---------------------------------------------------------------------- statistics
+PACING = (
+    "streamdesk_event_loop_lag_seconds_count",
+    "streamdesk_event_loop_lag_seconds_bucket:0.05",
+    "streamdesk_quote_frames_merged_total",
+)
+
+
+async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
+    """Each daphne's adaptive-flush metrics (docs/operations.md): loop-lag ticks, those
+    within 50 ms, quotes frames merged (summed over reasons); {} where /metrics failed."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts: list[dict[str, float]] = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for port in ports:
+            found: dict[str, float] = {}
+            with contextlib.suppress(httpx.HTTPError):
+                response = await client.get(
+                    f"http://127.0.0.1:{port}/metrics",
+                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+                )
+                for family in text_string_to_metric_families(response.text):
+                    for sample in family.samples:
+                        key = sample.name
+                        if key.endswith("_bucket"):
+                            key += ":" + sample.labels.get("le", "")
+                        if key in PACING:
+                            found[key] = found.get(key, 0.0) + sample.value
+            counts.append(found)
+    return counts
+
+
+def pacing_row(
+    before: list[dict[str, float]], after: list[dict[str, float]], elapsed: float
+) -> tuple[list[float | None], list[float | None]]:
+    """Per daphne over the window: % of loop-lag ticks over 50 ms, quotes frames merged/s."""
+    late, merged = [], []
+    for b, a in zip(before, after, strict=True):
+        if not b or not a:
+            late.append(None)
+            merged.append(None)
+            continue
+        ticks = a[PACING[0]] - b[PACING[0]]
+        within = a[PACING[1]] - b[PACING[1]]
+        late.append(100 * (ticks - within) / ticks if ticks else None)
+        merged.append((a[PACING[2]] - b[PACING[2]]) / elapsed)
+    return late, merged
+
+
 def percentile_hist(hist: Counter[int], q: float) -> float | None:
     total = sum(hist.values())
     if not total:
@@ -281,6 +332,7 @@ class Cluster:
             "TASTYTRADE_LOG_LEVEL": "WARNING",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
 
     def manage(self, *args: str, timeout: float = 300) -> str:
@@ -654,6 +706,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state0 = (await cluster.sandbox_state())["totals"]
         cpu0 = {k: [cpu_seconds(p) for p in pids] for k, pids in watched.items()}
         busy0, own0 = machine_busy_seconds(), cpu_seconds(os.getpid())
+        ports = [port for _, port, _ in daphnes]
+        pacing0 = await pacing_counts(ports)
         t0 = time.monotonic()
         await ask_all(loads, "start")
         placed = await place_orders(cluster, accounts, args.order_rate, args.duration, args.seed)
@@ -664,6 +718,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state1_full = await cluster.sandbox_state()
         state1 = state1_full["totals"]
         rss_after = [rss_mb(p.pid) for p, _, _ in daphnes]
+        loop_late, merged_s = pacing_row(pacing0, await pacing_counts(ports), elapsed)
         worker_rss_after = [rss_mb(p.pid) for p, _ in workers]
         await cluster.sandbox_config(tick_rate=0)
         await asyncio.sleep(args.drain)
@@ -693,6 +748,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             / elapsed,
             broker_reconnects=state1.get("closed_sessions", 0) - state0.get("closed_sessions", 0),
             daphne_cpu=cpu["daphne"],
+            loop_late=loop_late,
+            merged_s=merged_s,
             worker_cpu=cpu["workers"],
             worker_rss_before=worker_rss_before,
             worker_rss_after=worker_rss_after,
@@ -939,6 +996,8 @@ DETAIL_COLUMNS = [
     "machine CPU % (not ours)",
     "workers CPU %",
     "workers RSS MB before→after",
+    "daphne loop ticks > 50 ms late %",
+    "quote frames merged/s",
 ]
 
 
@@ -998,6 +1057,8 @@ def detail_row(r: dict[str, Any]) -> list[str]:
             for b, a in zip(r["worker_rss_before"], r["worker_rss_after"], strict=True)
         )
         or "-",
+        " + ".join(fmt(v, 1) for v in r["loop_late"]),
+        " + ".join(fmt(v, 0) for v in r["merged_s"]),
     ]
 
 
@@ -1160,6 +1221,9 @@ tab reconnects like the browser; warm-up drops are in the second table). "RSS Ki
 managers and broker sessions (not with `--layout workers`: there they are in the workers'
 RSS, a column of the second table, with their CPU). "machine CPU %" is the whole box
 (100 = one core); the part in brackets is not ours (other processes on the box).
+"daphne loop ticks > 50 ms late %" and "quote frames merged/s": each daphne's own
+`/metrics` over the window (docs/operations.md): how often its event loop was saturated
+(the adaptive flush's floor rises then) and how many quotes frames were merged.
 Staleness is sampled each second per tab and symbol: it is bounded below by the tick
 rate, not only by the pipeline.
 """
