@@ -2,7 +2,7 @@
 are frozen, so the next one looks only at what is new.
 
 CPython 3.11's cyclic collector stops the world for a full (generation 2) collection in
-time proportional to every object it tracks: ~210-250 ms every 7-25 s in a daphne holding
+time proportional to every object it tracks: 150-280 ms every 7-25 s in a daphne holding
 200 sockets and 50 users' stream managers (docs/performance.md, "Pauses of the garbage
 collector"). Every frame waits the pause out, and the loop lag it causes raises the
 adaptive flush's floor for every socket. Most of those objects live as long as the
