@@ -329,10 +329,10 @@ NEWS_STREAM_SETTLE = float(os.environ.get("NEWS_STREAM_SETTLE", "0.5"))
 NEWS_STREAM_MAX_SECONDS = int(os.environ.get("NEWS_STREAM_MAX_SECONDS", "3600"))
 NEWS_STREAM_CONNECTS_PER_MINUTE = int(os.environ.get("NEWS_STREAM_CONNECTS_PER_MINUTE", "20"))
 NEWS_STREAMS_PER_USER = int(os.environ.get("NEWS_STREAMS_PER_USER", "3"))
-# Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
 #: Server processes freeze what survives each full garbage collection (streaming/heap.py:
 #: ~40 ms pauses instead of ~250 ms at 200 sockets); off: CPython's collector as is.
 STREAM_GC_FREEZE = env_bool("STREAM_GC_FREEZE", True)
+# Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
 STREAM_NAIVE_FANOUT = env_bool("STREAM_NAIVE_FANOUT", False)
 
 # Fernet keys (comma-separated, newest first) that encrypt broker secrets at rest.

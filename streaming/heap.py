@@ -8,7 +8,7 @@ collector"). Every frame waits the pause out, and the loop lag it causes raises 
 adaptive flush's floor for every socket. Most of those objects live as long as the
 process (managers, broker sessions, sockets), so after each full collection
 `gc.freeze()` moves the survivors to the permanent generation, which collections skip:
-the next full collection traverses only the objects made since (25-50 ms there).
+the next full collection traverses only the objects made since (14-53 ms there).
 
 Objects freed by reference counting leave the permanent generation as always; only
 cyclic garbage among frozen objects waits. It is bounded: once the permanent generation

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: How often each process checks its tabs' sessions (seconds).
 SESSION_CHECK_INTERVAL = 2.0
+#: Session keys per query (under SQLite's bound parameters per statement).
+SESSIONS_PER_QUERY = 500
 
 
 def ended_sessions(tabs: dict[str, int]) -> set[str]:
@@ -63,18 +65,20 @@ def ended_sessions(tabs: dict[str, int]) -> set[str]:
 
 def session_data(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The data of each session that stands (missing and expired ones are left out): one
-    query for the database engines (`db`, `cached_db`: the database is their record),
-    else one load per key (cache, files, signed cookies)."""
+    query per `SESSIONS_PER_QUERY` for the database engines (`db`, `cached_db`: the
+    database is their record), else one load per key (cache, files, signed cookies)."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     if not issubclass(store, DatabaseSessionStore):
         return {key: data for key in keys if (data := store(session_key=key).load())}
-    decoder = store()
-    rows = (
-        store.get_model_class()
-        .objects.filter(session_key__in=list(keys), expire_date__gt=timezone.now())
-        .values_list("session_key", "session_data")
-    )
-    return {key: decoder.decode(raw) for key, raw in rows}
+    decoder, model, now = store(), store.get_model_class(), timezone.now()
+    keys = list(keys)
+    found = {}
+    for start in range(0, len(keys), SESSIONS_PER_QUERY):
+        rows = model.objects.filter(
+            session_key__in=keys[start : start + SESSIONS_PER_QUERY], expire_date__gt=now
+        ).values_list("session_key", "session_data")
+        found.update((key, decoder.decode(raw)) for key, raw in rows)
+    return found
 
 
 def ended_credentials(sessions: dict[str, int], tokens: set[int]) -> tuple[set[str], set[int]]:

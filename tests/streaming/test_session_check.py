@@ -12,6 +12,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from streaming import sessions
 from streaming.sessions import ended_sessions
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,13 @@ def test_a_session_engine_without_a_database_is_asked_per_key(settings):
     gone = next(iter(keys))
     CacheStore(session_key=gone).delete()
     assert ended_sessions(keys) == {gone}
+
+
+def test_many_sessions_are_asked_in_bounded_queries(monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(sessions, "SESSIONS_PER_QUERY", 4)
+    user = get_user_model().objects.create_user("many", password="pw")
+    keys = {logged_in(user): user.pk for _ in range(10)}
+    gone = next(iter(keys))
+    Session.objects.filter(session_key=gone).delete()
+    with django_assert_num_queries(1 + 3):  # the user, the sessions 4 + 4 + 2
+        assert ended_sessions(keys) == {gone}
