@@ -1,6 +1,6 @@
-"""The garbage collector's pauses per process, from bench/gc_probe's logs.
+"""The garbage collector's pauses per process, from the logs of bench/probes.
 
-    mkdir -p /tmp/gc && GC_PROBE_DIR=/tmp/gc PYTHONPATH=bench/gc_probe \\
+    mkdir -p /tmp/gc && GC_PROBE_DIR=/tmp/gc PYTHONPATH=bench/probes \\
         python -m bench.cluster --users 100 --tabs 4 --quote-rate 2000 --duration 30 \\
         --phases designed --daphne 2 --route sessions
     python -m bench.gc_pauses /tmp/gc --match daphne --since <unix time>
