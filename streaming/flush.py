@@ -223,10 +223,9 @@ class Flusher:
             load.report_lag(lag, now)
             metrics.LOOP_LAG.observe(lag)
             expected = now + TICK
-            if load.floor() != (self._shown or (None,))[0]:
-                self.publish()  # a floor change shows at once
-            elif now - published_at >= PUBLISH_EVERY:
-                self.publish()
+            floor_shown = self._shown[0] if self._shown else None
+            if load.floor() != floor_shown or now - published_at >= PUBLISH_EVERY:
+                self.publish()  # once a second, and a floor change at once
                 published_at = now
             for key, tab in list(self._waiting.items()):
                 try:
