@@ -162,6 +162,10 @@ NEWS_STREAMS_REFUSED = Counter(
     "News stream opens refused for a per-user limit (rate_limited, too_many_streams).",
     ["reason"],
 )
+NEWS_STORE_ERRORS = Counter(
+    "streamdesk_news_store_errors",
+    "Failed reads of the news store by news streams (each retried, the stream open).",
+)
 
 
 def reconnect_reason(exc: BaseException | None) -> str:

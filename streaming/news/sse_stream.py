@@ -29,6 +29,7 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -60,6 +61,8 @@ TOO_SLOW_BYTES = 1024 * 1024
 CLIENT_CHECK = 0.25
 #: How long the clean-up waits for the stream's cancelled tasks to end (seconds).
 TASK_STOP_WAIT = 1.0
+#: After a failed store read, the first retry (seconds); it doubles up to NEWS_STREAM_CHECK.
+STORE_RETRY = 0.5
 #: A cursor or a number parameter: ASCII digits only (no sign, no spaces, no other digits).
 _NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
 
@@ -235,12 +238,10 @@ class NewsStream:
             _raise_if_cancelled()
             self._tasks = [asyncio.create_task(self._watch(), name=f"news-watch-{self.slot}")]
             yield f"retry: {RETRY_MS}\n\n".encode() + sse_event("connected", connected)
-            if backlog:
-                for row in await self._backlog(backlog, cursor):
-                    yield self._news(row)
             last_write = time.monotonic()
             next_progress = started + settings.NEWS_STREAM_PROGRESS
-            next_check = 0.0  # read at once: anything stored since `connected`
+            next_check = 0.0  # read at once: the backlog, anything stored since `connected`
+            retry = STORE_RETRY
             while self.end_reason is None and not self._closed:
                 _raise_if_cancelled()
                 now = time.monotonic()
@@ -250,11 +251,23 @@ class NewsStream:
                 if self._wake.is_set() or now >= next_check:
                     self._wake.clear()
                     next_check = now + settings.NEWS_STREAM_CHECK
-                    rows, wait = await self._read()
+                    try:
+                        if backlog:
+                            rows, wait = await self._backlog(backlog, cursor), None
+                        else:
+                            rows, wait = await self._read()
+                    except DatabaseError as exc:  # the stream stays; the cursor did not move
+                        self._store_failed(exc, first=retry == STORE_RETRY)
+                        next_check = time.monotonic() + retry
+                        retry = min(retry * 2, settings.NEWS_STREAM_CHECK)
+                        continue
+                    retry = STORE_RETRY
                     for row in rows:
                         yield self._news(row)
                         last_write = time.monotonic()
-                    if len(rows) == PAGE:
+                    if backlog:
+                        backlog, next_check = 0, 0.0  # then live, at once
+                    elif len(rows) == PAGE:
                         next_check = 0.0  # more to read
                     elif wait is not None:  # a revision too young yet: read when it is not
                         next_check = min(next_check, time.monotonic() + wait)
@@ -341,6 +354,15 @@ class NewsStream:
             "elapsed_ms": elapsed,
             "server_time": now_ms(),
         }
+
+    def _store_failed(self, exc: DatabaseError, *, first: bool) -> None:
+        metrics.NEWS_STORE_ERRORS.inc()
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "news stream %s: reading the store failed (%s); retrying",
+            self.slot[:8],
+            exc,
+        )
 
     async def _read(self) -> tuple[list[NewsItem], float | None]:
         rows = await _db(store.after, self.symbols, self.cursor, PAGE)
