@@ -5,34 +5,42 @@ and a deadline), through the owner's one DXLink session: the credential never ha
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from streaming.brokers.bars import bucket_start
 from tests.cluster.conftest import Cluster, SessionWatch
 from tests.cluster.test_cluster import DEMO_CREDENTIAL, cookie
+from tests.support.buckets import now_ms, room_in_bucket
 from tests.support.wait import poll_until
 
 
+@pytest.mark.timeout(240)  # the cluster, and at most a minute for the hour to turn
 def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
     """The first request makes a process the owner; the other process's requests are
     answered by it (tastytrade candles, another symbol and timeframe each) or by the
     cluster's cache (a symbol the owner already fetched), while the
     sandbox never sees a second DXLink session for the credential."""
     headers = {"Cookie": cookie(cluster)}
+    # closed candles are cached until the forming candle closes: the cache hit below needs
+    # the same bucket as the first request (a 5-minute one turned mid-test in CI)
+    hour = room_in_bucket("1h", 60)
     with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
         with httpx.Client(base_url=cluster.a.url, headers=headers, timeout=20) as a:
-            first = a.get("/api/candles/SPY", params={"tf": "5m"})
+            first = a.get("/api/candles/SPY", params={"tf": "1h"})
             assert first.status_code == 200, first.text
             assert first.json()["source"] == "tastytrade"
         owner, other = cluster.owner_and_other()
         with httpx.Client(base_url=other.url, headers=headers, timeout=20) as b:
-            for symbol, tf in (("QQQ", "15m"), ("IWM", "1h"), ("DIA", "1m")):
+            for symbol, tf in (("QQQ", "15m"), ("IWM", "5m"), ("DIA", "1m")):
                 r = b.get(f"/api/candles/{symbol}", params={"tf": tf})
                 assert r.status_code == 200, r.text
                 body = r.json()
                 assert (body["symbol"], body["tf"], body["source"]) == (symbol, tf, "tastytrade")
                 assert body["cached"] is False and len(body["candles"]) > 20
-            # the history cache is the cluster's (Redis): the owner's first answer (SPY 5m)
+            # the history cache is the cluster's (Redis): the owner's first answer (SPY 1h)
             # is a cache hit at the other process
-            again = b.get("/api/candles/SPY", params={"tf": "5m"}).json()
+            again = b.get("/api/candles/SPY", params={"tf": "1h"}).json()
+            assert bucket_start(now_ms(), "1h") == hour, "the hour turned"
             assert again["cached"] is True
             assert again["candles"][0] == first.json()["candles"][0]
             # bad input is answered by the serving process itself, without the owner

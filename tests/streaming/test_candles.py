@@ -24,6 +24,7 @@ from streaming.brokers.bars import (
 from streaming.candles import _closed_ttl, candles_clean
 from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.server import SandboxControl, SandboxServer
+from tests.support.buckets import room_in_bucket
 from tests.support.live import LiveApp
 from tests.support.tradier import tradier_client
 
@@ -110,6 +111,7 @@ def test_tastytrade_history_from_dxlink_candles_then_from_the_cache(clients):
     """tastytrade's history comes from DXLink Candle events on the owner's streamer; a
     second load is served from the cache with the same closed candles."""
     client = clients["tt"]
+    room_in_bucket("5m", 10)  # the cache hit needs the same 5-minute bucket
     first = client.get("/api/candles/SPY", params={"tf": "5m"})
     assert first.status_code == 200, first.text
     body = first.json()
