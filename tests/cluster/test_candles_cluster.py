@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from streaming.brokers.bars import bucket_start
+from streaming.contract import now_ms
 from tests.cluster.conftest import Cluster, SessionWatch
 from tests.cluster.test_cluster import DEMO_CREDENTIAL, cookie
-from tests.support.buckets import now_ms, room_in_bucket
+from tests.support.buckets import room_in_bucket
 from tests.support.wait import poll_until
 
 

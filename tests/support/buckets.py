@@ -4,15 +4,10 @@ turned between two requests makes a correct miss)."""
 
 from __future__ import annotations
 
-import time
-
 from streaming.brokers.bars import TIMEFRAMES, bucket_start
+from streaming.contract import now_ms
 
 from .wait import poll_until
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def seconds_left(tf: str) -> float:
