@@ -253,10 +253,11 @@ def pacing_row(
             late.append(None)
             merged.append(None)
             continue
-        ticks = a[PACING[0]] - b[PACING[0]]
-        within = a[PACING[1]] - b[PACING[1]]
+        # a counter no frame was merged for (or no tick measured) is not in /metrics yet
+        ticks = a.get(PACING[0], 0.0) - b.get(PACING[0], 0.0)
+        within = a.get(PACING[1], 0.0) - b.get(PACING[1], 0.0)
         late.append(100 * (ticks - within) / ticks if ticks else None)
-        merged.append((a[PACING[2]] - b[PACING[2]]) / elapsed)
+        merged.append((a.get(PACING[2], 0.0) - b.get(PACING[2], 0.0)) / elapsed)
     return late, merged
 
 
