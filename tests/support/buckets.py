@@ -4,20 +4,17 @@ turned between two requests makes a correct miss)."""
 
 from __future__ import annotations
 
-from streaming.brokers.bars import TIMEFRAMES, bucket_start
+from streaming.brokers.bars import bucket_start
+from streaming.candles import _closed_ttl
 from streaming.contract import now_ms
 
 from .wait import poll_until
 
 
-def seconds_left(tf: str) -> float:
-    """How long until the forming candle of `tf` (not 1d) closes."""
-    now = now_ms()
-    return (bucket_start(now, tf) + TIMEFRAMES[tf] - now) / 1000
-
-
 def room_in_bucket(tf: str, seconds: float) -> int:
     """Wait (at most `seconds` and a bit) until the current `tf` bucket has `seconds`
-    left; return its start."""
-    poll_until(lambda: seconds_left(tf) > seconds, within=seconds + 5, what=f"room in {tf}")
+    left (what the cache gives closed candles: `_closed_ttl`); return its start."""
+    poll_until(
+        lambda: _closed_ttl(tf, now_ms()) > seconds, within=seconds + 5, what=f"room in {tf}"
+    )
     return bucket_start(now_ms(), tf)
