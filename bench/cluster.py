@@ -424,7 +424,11 @@ class Cluster:
                 if self.sandbox_proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the sandbox did not start:\n{tail(log_path)}")
                 await asyncio.sleep(0.1)
-            await self.sandbox_config(tick_rate=0, order_step_interval=0.2, balance_push_interval=5)
+            await self.sandbox_config(
+                tick_rate=0,
+                order_step_interval=0.2,
+                balance_push_interval=self.args.balance_push,
+            )
         log(f"sandbox pid {self.sandbox_proc.pid} on {self.sandbox_url}")
 
     async def sandbox_config(self, **values: Any) -> dict[str, Any]:
@@ -902,6 +906,8 @@ def summarize(
 ) -> dict[str, Any]:
     quote_hist: Counter[int] = Counter()
     fresh_hist: Counter[int] = Counter()
+    fresh_before: Counter[int] = Counter()
+    fresh_after: Counter[int] = Counter()
     regressions = 0
     stale_hist: Counter[int] = Counter()
     account_ms: list[int] = []
@@ -911,6 +917,8 @@ def summarize(
     for r in results:
         quote_hist.update({int(k): v for k, v in r["quote_hist"].items()})
         fresh_hist.update({int(k): v for k, v in r["fresh_hist"].items()})
+        fresh_before.update({int(k): v for k, v in r.get("fresh_before_hist", {}).items()})
+        fresh_after.update({int(k): v for k, v in r.get("fresh_after_hist", {}).items()})
         regressions += r["t_regressions"]
         stale_hist.update({int(k): v for k, v in r["stale_hist"].items()})
         account_ms.extend(r["account_ms"])
@@ -939,6 +947,8 @@ def summarize(
         "frame_types": dict(frames),
         "quote_hist": quote_hist,
         "fresh_hist": fresh_hist,
+        "fresh_before_hist": fresh_before,
+        "fresh_after_hist": fresh_after,
         "t_regression_pct": 100 * regressions / max(1, entries),
         "stale_hist": stale_hist,
         "account_hist": Counter(account_ms),
@@ -999,6 +1009,7 @@ DETAIL_COLUMNS = [
     "workers RSS MB before→after",
     "daphne loop ticks > 50 ms late %",
     "quote frames merged/s",
+    "fresh t p50/p99 ms: broker→batch / batch→client",
 ]
 
 
@@ -1060,6 +1071,10 @@ def detail_row(r: dict[str, Any]) -> list[str]:
         or "-",
         " + ".join(fmt(v, 1) for v in r["loop_late"]),
         " + ".join(fmt(v, 0) for v in r["merged_s"]),
+        " / ".join(
+            f"{fmt(percentile_hist(r[key], 50))}/{fmt(percentile_hist(r[key], 99))}"
+            for key in ("fresh_before_hist", "fresh_after_hist")
+        ),
     ]
 
 
@@ -1197,7 +1212,8 @@ def print_header(cluster: Cluster, args: argparse.Namespace) -> None:
     print(
         f"- load: {args.users} users x {args.tabs} tabs, 20 symbols each from B000..B099, "
         f"target {args.quote_rate:.0f} quote events/s into the managers, "
-        f"{args.order_rate}/s Market orders ({ORDER_SYMBOL}), {args.duration:.0f} s measured "
+        f"{args.order_rate}/s Market orders ({ORDER_SYMBOL}), every balance pushed at once "
+        f"every {args.balance_push:g} s, {args.duration:.0f} s measured "
         f"+ {args.drain:.0f} s drain"
     )
     print(
@@ -1225,6 +1241,10 @@ RSS, a column of the second table, with their CPU). "machine CPU %" is the whole
 "daphne loop ticks > 50 ms late %" and "quote frames merged/s": each daphne's own
 `/metrics` over the window (docs/operations.md): how often its event loop was saturated
 (the adaptive flush's floor rises then) and how many quotes frames were merged.
+"fresh t ... broker→batch / batch→client": the fresh entries' latency split at the frame's
+`t` (the owner's clock when it made the batch): the broker's aggregation, the way in and
+the batch period before it; the fan-out, the socket's pacing, the network and this client
+after it.
 Staleness is sampled each second per tab and symbol: it is bounded below by the tick
 rate, not only by the pipeline.
 """
@@ -1401,6 +1421,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quote-rate", type=float, default=5000, help="quote events/s into the managers"
     )
     parser.add_argument("--order-rate", type=float, default=5.0, help="Market orders/s in all")
+    parser.add_argument(
+        "--balance-push",
+        type=float,
+        default=5.0,
+        help="the sandbox pushes every watched account's balance at once every this many "
+        "seconds (a burst of one account event per user)",
+    )
     parser.add_argument("--phases", default="designed,naive", help="designed,naive or one")
     parser.add_argument("--load-procs", type=int, default=2, help="load-generator processes")
     parser.add_argument("--connect-concurrency", type=int, default=25, help="per load process")

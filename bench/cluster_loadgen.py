@@ -105,6 +105,11 @@ class LoadGen:
         self.quote_hist: Counter[int] = Counter()
         #: only entries whose t is newer than any t seen before for the symbol
         self.fresh_hist: Counter[int] = Counter()
+        #: fresh entries split at the frame's `t` (the owner's clock when the batch was
+        #: made): broker -> batch (aggregation, the batch period, the owner's queues) and
+        #: batch -> client (fan-out, pacing, the socket, this client)
+        self.fresh_before_hist: Counter[int] = Counter()
+        self.fresh_after_hist: Counter[int] = Counter()
         #: entries whose t is older than a t already received for the symbol
         self.t_regressions = 0
         self.stale_hist: Counter[int] = Counter()
@@ -184,6 +189,7 @@ class LoadGen:
             now_ms = now * 1000
             newest = tab.newest
             hist = self.quote_hist if self.measuring else None
+            frame_t = msg.get("t")
             for prefix, group in (("", msg.get("quotes")), ("greeks:", msg.get("greeks"))):
                 if not group:
                     continue
@@ -201,6 +207,9 @@ class LoadGen:
                         self.quote_entries += 1
                         if t > before:
                             self.fresh_hist[latency] += 1
+                            if frame_t:
+                                self.fresh_before_hist[max(0, int(frame_t - t))] += 1
+                                self.fresh_after_hist[max(0, int(now_ms - frame_t))] += 1
                         elif t < before:
                             self.t_regressions += 1
                     if t > before:
@@ -280,6 +289,8 @@ class LoadGen:
             "window": self.window,
             "quote_hist": {str(k): v for k, v in self.quote_hist.items()},
             "fresh_hist": {str(k): v for k, v in self.fresh_hist.items()},
+            "fresh_before_hist": {str(k): v for k, v in self.fresh_before_hist.items()},
+            "fresh_after_hist": {str(k): v for k, v in self.fresh_after_hist.items()},
             "t_regressions": self.t_regressions,
             "stale_hist": {str(k): v for k, v in self.stale_hist.items()},
             "account_ms": self.account_ms,
@@ -323,6 +334,8 @@ class LoadGen:
         if op == "start":
             self.quote_hist.clear()
             self.fresh_hist.clear()
+            self.fresh_before_hist.clear()
+            self.fresh_after_hist.clear()
             self.t_regressions = 0
             self.stale_hist.clear()
             self.account_ms.clear()
