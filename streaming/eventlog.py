@@ -27,6 +27,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from . import metrics
+from .redis_batch import ScriptBatch
 
 _POSITION = re.compile(r"([A-Za-z0-9]{1,32}):([0-9]{1,15})", re.ASCII)
 
@@ -210,9 +211,17 @@ class RedisEventLog:
     trimmed to `size` entries, both kept for `ttl` seconds after the last write."""
 
     def __init__(
-        self, client: aioredis.Redis, size: int, ttl: int = 86_400, lease_ttl: float = 4.0
+        self,
+        client: aioredis.Redis,
+        size: int,
+        ttl: int = 86_400,
+        lease_ttl: float = 4.0,
+        batch: ScriptBatch | None = None,
     ) -> None:
         self.client = client
+        #: Appends leave in the process's shared pipelines (a burst of account events
+        #: costs one round trip, not one each).
+        self.batch = batch or ScriptBatch(client)
         self.size = size
         self.ttl = ttl
         self.lease_ttl_ms = int(lease_ttl * 1000)
@@ -241,9 +250,10 @@ class RedisEventLog:
         return Position(epoch.decode(), int(seq or 0))
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None:
-        written = await self._append(
-            keys=self.keys(user_id),
-            args=[
+        written = await self.batch.call(
+            self._append,
+            self.keys(user_id),
+            [
                 owner,
                 position.epoch,
                 position.seq,

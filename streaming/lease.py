@@ -19,6 +19,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from . import metrics
+from .redis_batch import ScriptBatch
 
 #: This process's id in lease values (host, pid and a random part: pids get reused).
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -127,9 +128,17 @@ class RedisLease:
     """A fenced, expiring lease on one user in Redis."""
 
     def __init__(
-        self, client: aioredis.Redis, user_id: int, ttl: float, claim_delay: float = 2.0
+        self,
+        client: aioredis.Redis,
+        user_id: int,
+        ttl: float,
+        claim_delay: float = 2.0,
+        batch: ScriptBatch | None = None,
     ) -> None:
         self.client = client
+        #: Renewals leave in the process's shared pipelines (every owner renews each
+        #: second: one round trip for all of them).
+        self.batch = batch or ScriptBatch(client)
         self.user_id = user_id
         self.ttl_ms = int(ttl * 1000)
         #: Just after Redis trouble a missing key may belong to a live owner that has not
@@ -180,7 +189,7 @@ class RedisLease:
         if self.owner_value is None:
             return False
         asked = time.monotonic()
-        held = bool(await self._renew(keys=[self.key], args=[self.owner_value, self.ttl_ms]))
+        held = bool(await self.batch.call(self._renew, [self.key], [self.owner_value, self.ttl_ms]))
         if held:
             self.confirmed_at = asked
         else:

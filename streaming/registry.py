@@ -38,6 +38,7 @@ from .lease import Lease, LocalLease, NoLease, RedisLease
 from .manager import UserStreamManager
 from .owner_rpc import request_chain, request_snapshot
 from .ownership import UserAgent
+from .redis_batch import ScriptBatch
 from .redis_health import RedisHealth
 from .sessions import watch_sessions
 
@@ -62,6 +63,7 @@ class ManagerRegistry:
         self._stops: dict[int, asyncio.TimerHandle] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._redis: aioredis.Redis | None = None
+        self._scripts: ScriptBatch | None = None
         self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
         self.redis = RedisHealth(None, self._recover, careful_for=0.0)
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,13 +99,17 @@ class ManagerRegistry:
                 settings.REDIS_URL, max_connections=64, timeout=10
             )
             self._redis = aioredis.Redis(connection_pool=pool)
+            self._scripts = ScriptBatch(self._redis)
         self.redis = RedisHealth(
             self._redis, self._recover, careful_for=3 * settings.STREAM_LEASE_RENEW
         )
         self._tasks = [loop.create_task(watch_sessions(self._open_tabs))]
         if self._redis is not None:
             self.event_log = RedisEventLog(
-                self._redis, settings.STREAM_EVENT_LOG_SIZE, lease_ttl=settings.STREAM_LEASE_TTL
+                self._redis,
+                settings.STREAM_EVENT_LOG_SIZE,
+                lease_ttl=settings.STREAM_LEASE_TTL,
+                batch=self._scripts,
             )
             self._tasks.append(loop.create_task(self.redis.watch()))
             # what this process knows of its users' streams, for the staff's view
@@ -126,6 +132,7 @@ class ManagerRegistry:
             user_id,
             settings.STREAM_LEASE_TTL,
             claim_delay=2 * settings.STREAM_LEASE_RENEW,
+            batch=self._scripts,
         )
 
     # -- holders ------------------------------------------------------------------------

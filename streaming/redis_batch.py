@@ -1,0 +1,117 @@
+"""A process's Redis script calls, sent together: one pipeline per event-loop iteration.
+
+Every account event is written ahead to the event log (eventlog.py, a Lua script) and
+every owner renews its lease each second (lease.py). Under a burst (a market-wide move
+updates every user's balance at once; the sandbox pushes them all every 5 s) a process
+makes dozens of these calls at the same moment, and redis-py's own work per call (a
+pooled connection, its retry and timeout wrappers, packing, parsing) cost 100-370 µs of
+CPU each: the largest single cost of an account event, paid while fills wait in the same
+event loop. In one pipeline the same calls cost ~27 µs each (docs/performance.md,
+"Issue 15"). Nothing waits for a batch to fill: the calls made while the loop runs one
+iteration leave together at the start of the next.
+
+Each call is still its own script (atomic, as before; the pipeline is not a
+transaction), and each caller gets its own result or error: a script that Redis lost
+(a restart: NOSCRIPT) is loaded and its calls sent again; a connection error fails every
+call of the batch, as it would have failed each alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+
+#: The most calls one pipeline carries (a burst larger than this takes several).
+MAX_BATCH = 500
+
+
+class _Call:
+    __slots__ = ("args", "future", "keys", "script")
+
+    def __init__(
+        self,
+        script: AsyncScript,
+        keys: Sequence[Any],
+        args: Sequence[Any],
+        future: asyncio.Future[Any],
+    ) -> None:
+        self.script = script
+        self.keys = keys
+        self.args = args
+        self.future = future
+
+
+class ScriptBatch:
+    """Runs registered scripts (`client.register_script`) in shared pipelines."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._pending: list[_Call] = []
+        self._scheduled = False
+        #: Pipelines in flight (referenced until they end: a pending task must not be
+        #: collected).
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def call(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """`script(keys=keys, args=args)`, in the next pipeline this process sends."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append(_Call(script, keys, args, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), MAX_BATCH):
+            task = asyncio.get_running_loop().create_task(
+                self._run(pending[start : start + MAX_BATCH]), name="redis-script-batch"
+            )
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, calls: list[_Call]) -> None:
+        calls = [c for c in calls if not c.future.done()]  # a caller that gave up
+        try:
+            results = await self._execute(calls)
+        except BaseException as exc:
+            for c in calls:
+                if not c.future.done():
+                    if isinstance(exc, asyncio.CancelledError):
+                        c.future.cancel()
+                    else:
+                        c.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for c, result in zip(calls, results, strict=True):
+            if c.future.done():
+                continue
+            if isinstance(result, Exception):
+                c.future.set_exception(result)
+            else:
+                c.future.set_result(result)
+
+    async def _execute(self, calls: list[_Call]) -> list[Any]:
+        results = await self._pipeline(calls)
+        lost = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if lost:  # Redis restarted (or flushed its scripts): load them, send those again
+            for script in {id(calls[i].script): calls[i].script for i in lost}.values():
+                script.sha = await self.client.script_load(script.script)
+            again = await self._pipeline([calls[i] for i in lost])
+            for i, result in zip(lost, again, strict=True):
+                results[i] = result
+        return results
+
+    async def _pipeline(self, calls: list[_Call]) -> list[Any]:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for c in calls:
+                pipe.evalsha(c.script.sha, len(c.keys), *c.keys, *c.args)
+            return list(await pipe.execute(raise_on_error=False))

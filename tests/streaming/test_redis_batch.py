@@ -1,0 +1,133 @@
+"""A process's Redis script calls in shared pipelines, against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from streaming.eventlog import Fenced, Position, RedisEventLog
+from streaming.lease import RedisLease
+from streaming.redis_batch import ScriptBatch
+from tests.support.redis_server import free_port
+
+pytestmark = pytest.mark.redis
+
+#: returns ARGV[1] * 2 after storing it under KEYS[1]; fails on a non-number
+_DOUBLE = """
+redis.call('SET', KEYS[1], ARGV[1])
+return tonumber(ARGV[1]) * 2
+"""
+
+
+class CountingRedis(aioredis.Redis):
+    """A client that counts the pipelines it opens (the round trips a batch costs)."""
+
+    pipelines = 0
+
+    def pipeline(self, *args, **kwargs):
+        type(self).pipelines += 1
+        return super().pipeline(*args, **kwargs)
+
+
+@pytest.fixture
+async def client(redis_server):
+    CountingRedis.pipelines = 0
+    client = CountingRedis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+async def test_calls_made_together_leave_in_one_pipeline_each_with_its_own_result(client):
+    batch = ScriptBatch(client)
+    double = client.register_script(_DOUBLE)
+    await client.script_load(_DOUBLE)  # else the first batch is sent again (NOSCRIPT)
+    results = await asyncio.gather(*(batch.call(double, [f"k{i}"], [i]) for i in range(50)))
+    assert results == [2 * i for i in range(50)]
+    assert CountingRedis.pipelines == 1
+    assert await client.get("k49") == b"49"
+
+
+async def test_one_calls_error_is_its_own(client):
+    """A script that fails for one caller (here: not a number) fails that call only."""
+    batch = ScriptBatch(client)
+    double = client.register_script(_DOUBLE)
+    good, bad, other = await asyncio.gather(
+        batch.call(double, ["a"], [1]),
+        batch.call(double, ["b"], ["x"]),
+        batch.call(double, ["c"], [3]),
+        return_exceptions=True,
+    )
+    assert (good, other) == (2, 6)
+    assert isinstance(bad, ResponseError)
+
+
+async def test_scripts_redis_forgot_are_loaded_again(client):
+    """After a restart (or SCRIPT FLUSH) Redis answers NOSCRIPT: the batch loads the
+    scripts and sends those calls again (one more round trip)."""
+    batch = ScriptBatch(client)
+    double = client.register_script(_DOUBLE)
+    assert await batch.call(double, ["a"], [1]) == 2
+    await client.script_flush()
+    before = CountingRedis.pipelines
+    results = await asyncio.gather(*(batch.call(double, [f"k{i}"], [i]) for i in range(5)))
+    assert results == [0, 2, 4, 6, 8]
+    assert CountingRedis.pipelines - before == 2
+    assert await client.get("k4") == b"4"
+
+
+async def test_a_caller_that_gives_up_does_not_fail_the_others(client):
+    batch = ScriptBatch(client)
+    double = client.register_script(_DOUBLE)
+    gone = asyncio.ensure_future(batch.call(double, ["gone"], [5]))
+    stays = asyncio.ensure_future(batch.call(double, ["stays"], [7]))
+    await asyncio.sleep(0)  # both queued
+    gone.cancel()
+    assert await stays == 14
+    assert gone.cancelled()
+
+
+async def test_an_unreachable_redis_fails_every_call_of_the_batch():
+    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}")
+    batch = ScriptBatch(dead)
+    double = dead.register_script(_DOUBLE)
+    results = await asyncio.gather(
+        *(batch.call(double, [f"k{i}"], [i]) for i in range(3)), return_exceptions=True
+    )
+    await dead.aclose()
+    assert all(isinstance(r, RedisConnectionError) for r in results)
+
+
+async def test_appends_and_renewals_of_many_users_share_pipelines(client):
+    """The event log's appends and the leases' renewals go through one batch: a burst of
+    appends for 30 users costs one round trip, each fenced or written on its own."""
+    batch = ScriptBatch(client)
+    log = RedisEventLog(client, size=100, lease_ttl=5, batch=batch)
+    leases = [RedisLease(client, u, ttl=5, claim_delay=0, batch=batch) for u in range(30)]
+    heads = []
+    for u, lease in enumerate(leases):
+        assert await lease.acquire()
+        heads.append(await log.open(u, lease.owner_value))
+    await client.set(leases[7].key, "someone-else")  # user 7's stream moved on
+    await client.script_load(log._append.script)
+    before = CountingRedis.pipelines
+    results = await asyncio.gather(
+        *(
+            log.append(u, lease.owner_value, Position(heads[u].epoch, 1), f'{{"u":{u}}}')
+            for u, lease in enumerate(leases)
+        ),
+        return_exceptions=True,
+    )
+    assert CountingRedis.pipelines - before == 1
+    assert isinstance(results[7], Fenced)
+    assert [r for u, r in enumerate(results) if u != 7] == [None] * 29
+    assert await log.since(3, Position(heads[3].epoch, 0)) == ['{"u":3}']
+    await client.script_load(leases[0]._renew.script)
+    before = CountingRedis.pipelines
+    renewed = await asyncio.gather(*(lease.renew() for lease in leases))
+    assert CountingRedis.pipelines - before == 1
+    assert renewed == [u != 7 for u in range(30)]
