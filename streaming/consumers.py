@@ -66,7 +66,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # -- the tab's transport -------------------------------------------------------------------
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
-        await self.send(text_data=text)
+        if not probe_of(self.scope).send_text(text):  # daphne: straight to the socket
+            await self.send(text_data=text)
 
     def backlog(self) -> int:
         return probe_of(self.scope).backlog()
