@@ -149,10 +149,12 @@ class TabSession:
         self._beat_at = 0.0
         self._announce_at = 0.0
         self._beat: asyncio.Task[None] | None = None
-        self._account_wait: asyncio.Task[None] | None = None
         #: Account frames sent and not yet taken: (the connection's offset after the
-        #: frame, when it must have been taken), oldest first.
+        #: frame, when it must have been taken), oldest first (`taken_watch` looks).
         self._untaken: deque[tuple[int, float]] = deque()
+        #: Where acknowledgements cannot be read: when the backlog an account frame was
+        #: sent behind must have drained.
+        self._backlog_deadline: float | None = None
         #: The metrics' transport label ("ws", "sse"), and what was sent since the last
         #: time it was added to them (per heartbeat, not per frame: the path is hot).
         self.transport_name: str = getattr(transport, "transport_name", "other")
@@ -246,10 +248,10 @@ class TabSession:
             flush.flusher.closed(self)
             self._pace.release()
         heartbeat.leave(self)
-        tasks = [t for t in (self._beat, self._account_wait) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        taken_watch.forget(self)
+        if self._beat is not None:
+            self._beat.cancel()
+            await asyncio.gather(self._beat, return_exceptions=True)
         self._flush_counts()
         if self._counted_open:
             self._counted_open = False
@@ -428,46 +430,46 @@ class TabSession:
         """An account frame went out: it must be taken (acknowledged by the client's TCP)
         within ACCOUNT_WAIT_LIMIT, however little waited in front of it. Where the
         acknowledged bytes are unknown: only one sent behind HOLD_QUOTES_ABOVE is bound,
-        by the backlog."""
+        by the backlog. The process's `taken_watch` looks (no task per frame)."""
         if self._closing:
             return
         written = self.transport.written()
-        if written is None:
-            if self.backlog() <= HOLD_QUOTES_ABOVE:
-                return
-            watch = self._backlog_wait_limit
-        else:
-            # a healthy connection acknowledges within a round trip: the watch's first
-            # look (DRAIN_POLL later) finds it taken
-            self._untaken.append((written, time.monotonic() + ACCOUNT_WAIT_LIMIT))
-            watch = self._taken_wait_limit
-        running = self._account_wait
-        if running is None or running.done():
-            self._account_wait = asyncio.create_task(watch())
+        now = time.monotonic()
+        if written is not None:
+            self._untaken.append((written, now + ACCOUNT_WAIT_LIMIT))
+        elif self.backlog() <= HOLD_QUOTES_ABOVE:
+            return
+        elif self._backlog_deadline is None:
+            self._backlog_deadline = now + ACCOUNT_WAIT_LIMIT
+        taken_watch.watch(self)
 
-    async def _taken_wait_limit(self) -> None:
-        """Until every account frame sent is taken; 4408 when one is late."""
+    async def check_taken(self, now: float) -> bool:
+        """`taken_watch`'s look: drop the frames taken since; 4408 when one is late. True
+        when nothing is left to watch."""
+        if self._closing:
+            self._untaken.clear()
+            self._backlog_deadline = None
+            return True
         untaken = self._untaken
-        while untaken and not self._closing:
-            await asyncio.sleep(DRAIN_POLL)
+        if untaken:
             taken = self.transport.taken()
             if taken is None:  # the connection went away
                 untaken.clear()
-                return
             while untaken and untaken[0][0] <= taken:
                 untaken.popleft()
-            if untaken and time.monotonic() >= untaken[0][1]:
+            if untaken and now >= untaken[0][1]:
                 untaken.clear()
+                self._backlog_deadline = None
                 await self._too_slow()
-                return
-
-    async def _backlog_wait_limit(self) -> None:
-        deadline = time.monotonic() + ACCOUNT_WAIT_LIMIT
-        while time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL)
-            if self._closing or self.backlog() <= HOLD_QUOTES_ABOVE:
-                return
-        await self._too_slow()
+                return True
+        if self._backlog_deadline is not None:
+            if self.backlog() <= HOLD_QUOTES_ABOVE:
+                self._backlog_deadline = None
+            elif now >= self._backlog_deadline:
+                self._backlog_deadline = None
+                await self._too_slow()
+                return True
+        return not untaken and self._backlog_deadline is None
 
     async def _too_slow(self) -> None:
         """An account frame would wait behind a backlog: end the tab (4408); the client
@@ -805,3 +807,47 @@ class Heartbeat:
 
 #: This process's heartbeat.
 heartbeat = Heartbeat()
+
+
+class TakenWatch:
+    """The one task per process that holds every account frame to ACCOUNT_WAIT_LIMIT
+    (contract "Slow clients"): every DRAIN_POLL it looks at the tabs with frames not yet
+    taken (`TabSession.check_taken`), and ends when none is left. A task and a timer per
+    tab and account frame cost about as much as sending the frame (docs/performance.md,
+    "Issue 15"); a healthy connection's frames are taken at the first look."""
+
+    def __init__(self) -> None:
+        self._tabs: dict[int, TabSession] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, tab: TabSession) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._task
+        if task is not None and task.get_loop() is not loop:
+            self._tabs = {}  # tabs of another event loop (ended: tests) went with it
+        self._tabs[id(tab)] = tab
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="account-taken-watch")
+
+    def forget(self, tab: TabSession) -> None:
+        self._tabs.pop(id(tab), None)
+
+    def watching(self, tab: TabSession) -> bool:
+        return id(tab) in self._tabs
+
+    async def _run(self) -> None:
+        while self._tabs:
+            await asyncio.sleep(DRAIN_POLL)
+            now = time.monotonic()
+            for key, tab in list(self._tabs.items()):
+                try:
+                    done = await tab.check_taken(now)
+                except Exception:  # one broken tab must not stop the others' watch
+                    log.exception("user %s: watching a tab's account frames failed", tab.user_id)
+                    done = True
+                if done:
+                    self._tabs.pop(key, None)
+
+
+#: This process's watch on account frames not yet taken.
+taken_watch = TakenWatch()

@@ -288,14 +288,13 @@ async def test_an_account_frame_taken_in_time_keeps_the_tab(user, monkeypatch):
     session, transport = await live_tab(user)
     transport.acked = transport.sent
     await session.stream_frame(await owner_frame(user))
-    watch = session._account_wait
-    assert watch is not None and not watch.done()  # sent, not yet acknowledged
+    assert tab_session.taken_watch.watching(session)  # sent, not yet acknowledged
 
     def acknowledge() -> None:
         transport.acked = transport.sent
 
     asyncio.get_running_loop().call_later(0.1, acknowledge)
-    await wait_until(watch.done, within=5)
+    await wait_until(lambda: not tab_session.taken_watch.watching(session), within=5)
     assert transport.ended is None
 
 
