@@ -239,8 +239,36 @@ async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
                             key += ":" + sample.labels.get("le", "")
                         if key in PACING:
                             found[key] = found.get(key, 0.0) + sample.value
+                        elif (
+                            sample.name == "streamdesk_account_latency_seconds_bucket"
+                            and sample.labels.get("kind") == "order"
+                        ):
+                            key = HANDOVER + sample.labels["le"]
+                            found[key] = found.get(key, 0.0) + sample.value
             counts.append(found)
     return counts
+
+
+#: The owner's order frames by broker time -> hand-over to its tabs (a cumulative
+#: histogram per bucket bound): the server's part of the account latency.
+HANDOVER = "handover:"
+
+
+def handover_p99(before: list[dict[str, float]], after: list[dict[str, float]]) -> str:
+    """The bucket bound (ms) under which 99 % of the window's order frames were handed
+    to their tabs, over every daphne; '-' without any."""
+    buckets: Counter[float] = Counter()
+    for b, a in zip(before, after, strict=True):
+        for key, value in a.items():
+            if key.startswith(HANDOVER):
+                buckets[float(key[len(HANDOVER) :])] += value - b.get(key, 0.0)
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return "-"
+    for bound in sorted(buckets):
+        if buckets[bound] >= 0.99 * total:
+            return "≤ " + ("∞" if bound == float("inf") else f"{bound * 1000:.0f}")
+    return "-"
 
 
 def pacing_row(
@@ -723,7 +751,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state1_full = await cluster.sandbox_state()
         state1 = state1_full["totals"]
         rss_after = [rss_mb(p.pid) for p, _, _ in daphnes]
-        loop_late, merged_s = pacing_row(pacing0, await pacing_counts(ports), elapsed)
+        pacing1 = await pacing_counts(ports)
+        loop_late, merged_s = pacing_row(pacing0, pacing1, elapsed)
         worker_rss_after = [rss_mb(p.pid) for p, _ in workers]
         await cluster.sandbox_config(tick_rate=0)
         await asyncio.sleep(args.drain)
@@ -755,6 +784,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             daphne_cpu=cpu["daphne"],
             loop_late=loop_late,
             merged_s=merged_s,
+            handover_p99=handover_p99(pacing0, pacing1),
             worker_cpu=cpu["workers"],
             worker_rss_before=worker_rss_before,
             worker_rss_after=worker_rss_after,
@@ -1010,6 +1040,7 @@ DETAIL_COLUMNS = [
     "daphne loop ticks > 50 ms late %",
     "quote frames merged/s",
     "fresh t p50/p99 ms: broker→batch / batch→client",
+    "order frames p99 ms: broker→hand-over",
 ]
 
 
@@ -1075,6 +1106,7 @@ def detail_row(r: dict[str, Any]) -> list[str]:
             f"{fmt(percentile_hist(r[key], 50))}/{fmt(percentile_hist(r[key], 99))}"
             for key in ("fresh_before_hist", "fresh_after_hist")
         ),
+        r.get("handover_p99", "-"),
     ]
 
 
@@ -1244,7 +1276,10 @@ RSS, a column of the second table, with their CPU). "machine CPU %" is the whole
 "fresh t ... broker→batch / batch→client": the fresh entries' latency split at the frame's
 `t` (the owner's clock when it made the batch): the broker's aggregation, the way in and
 the batch period before it; the fan-out, the socket's pacing, the network and this client
-after it.
+after it. "order frames p99 ms: broker→hand-over": the bucket bound of each daphne's
+`streamdesk_account_latency_seconds{kind="order"}` under which 99 % of the window's order
+frames (every status, not only fills) were handed to the owner's tabs: the server's part
+of the account latency.
 Staleness is sampled each second per tab and symbol: it is bounded below by the tick
 rate, not only by the pipeline.
 """

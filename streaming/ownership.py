@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 REJOIN_INTERVAL = 5.0
 
 
+def until_next_renewal() -> float:
+    """Seconds to the next multiple of STREAM_LEASE_RENEW on the loop's clock: every
+    agent of a process renews in the same loop iteration, so their renewals leave in one
+    pipeline (redis_batch.py) instead of one round trip each, spread over the second."""
+    period = settings.STREAM_LEASE_RENEW
+    wait = period - asyncio.get_running_loop().time() % period
+    return wait if wait > period / 100 else wait + period  # woken a hair early: next one
+
+
 class UserAgent:
     """This process's part in one user's stream: local holders, the lease, the manager."""
 
@@ -108,7 +117,7 @@ class UserAgent:
                 raise
             except Exception:
                 log.exception("user %s: ownership loop error", self.user_id)
-            await asyncio.sleep(settings.STREAM_LEASE_RENEW)
+            await asyncio.sleep(until_next_renewal())
 
     async def authorize(self) -> bool:
         """The lease gate: may this process still act for the user? Cheap while the lease

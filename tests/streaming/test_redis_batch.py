@@ -131,3 +131,23 @@ async def test_appends_and_renewals_of_many_users_share_pipelines(client):
     renewed = await asyncio.gather(*(lease.renew() for lease in leases))
     assert CountingRedis.pipelines - before == 1
     assert renewed == [u != 7 for u in range(30)]
+
+
+async def test_agents_started_apart_renew_in_the_same_loop_iteration(settings):
+    """Each agent sleeps to the next multiple of the renewal period (ownership.py), so a
+    process's renewals are made together and share one pipeline."""
+    from streaming.ownership import until_next_renewal
+
+    settings.STREAM_LEASE_RENEW = 0.2
+    loop = asyncio.get_running_loop()
+    woke: list[float] = []
+
+    async def agent(start: float) -> None:
+        await asyncio.sleep(start)
+        await asyncio.sleep(until_next_renewal())
+        woke.append(loop.time())
+
+    await asyncio.sleep(until_next_renewal())  # the agents start within one period
+    await asyncio.gather(agent(0.0), agent(0.05), agent(0.13))
+    assert max(woke) - min(woke) < 0.01
+    assert min(abs(woke[0] % 0.2), 0.2 - woke[0] % 0.2) < 0.01
