@@ -57,6 +57,8 @@ LAYERS = {
 }
 #: The issue's targets (2-core box): checked for the designed phase.
 TARGETS = {"quote_p99": 300.0, "account_p99": 100.0, "rss_kib_per_conn": 64.0}
+#: How a daphne process is started (as deployed: daphne on streaming/loop.py's loop).
+SERVE = [sys.executable, "-m", "config.serve"]
 #: The bench's daphne processes answer /metrics with this token (each its own registry).
 METRICS_TOKEN = "bench-metrics"
 ORDER_SYMBOL = "B050"
@@ -494,12 +496,11 @@ class Cluster:
     def start_daphne(self, index: int, naive: bool) -> tuple[subprocess.Popen[Any], int, Path]:
         port = free_port()
         log_path = self.workdir / f"daphne-{index}-{'naive' if naive else 'designed'}.log"
-        daphne = Path(sys.executable).with_name("daphne")
         with open(log_path, "wb") as out:
             proc = self.procs.add(
                 f"daphne-{index}",
                 subprocess.Popen(
-                    [str(daphne), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                    [*SERVE, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
                     cwd=ROOT,
                     env=self.env(naive=naive),
                     stdout=out,
@@ -1555,10 +1556,11 @@ def main() -> None:
         else:
             log(f"all {len(procs.all_pids)} processes this run started are gone")
         ours = {pid for _, pid in procs.all_pids}
-        found = subprocess.run(["pgrep", "-f", "daphne"], capture_output=True, text=True)
+        pattern = "daphne|config.serve"
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
         daphnes = {int(p) for p in found.stdout.split()}
         log(
-            f"pgrep -f daphne: {len(daphnes & ours)} of ours left"
+            f"pgrep -f '{pattern}': {len(daphnes & ours)} of ours left"
             + (f" ({len(daphnes - ours)} other daphne processes on the box)" if daphnes else "")
         )
         if args.keep_workdir:

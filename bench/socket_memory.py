@@ -110,6 +110,9 @@ def serve(port: int, snapdir: str, frames: int) -> None:
         (Path(str(base) + ".tasks.json")).write_text(json.dumps(tasks))
 
     signal.signal(signal.SIGUSR1, dump)
+    from streaming import loop as event_loop
+
+    event_loop.install()  # as config/serve.py runs daphne
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]

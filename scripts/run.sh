@@ -43,4 +43,5 @@ cat <<EOT
   stop:       Ctrl-C
 
 EOT
-daphne -b 127.0.0.1 -p "$PORT" config.asgi:application
+# daphne on uvloop (config/serve.py; STREAM_UVLOOP=false for asyncio's own loop)
+python -m config.serve -b 127.0.0.1 -p "$PORT" config.asgi:application

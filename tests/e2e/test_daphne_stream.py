@@ -236,3 +236,11 @@ async def test_a_symbol_subscribed_again_streams_again(live_app):
         await frames_until(ws, xle)
     data = client.get("/api/snapshot", params={"symbols": "XLE"}).json()
     assert data["quotes"]["XLE"]["last"] is not None
+
+
+def test_daphne_runs_on_uvloop_as_deployed(live_app):
+    """The server is started as deployed (`python -m config.serve`): its loop is uvloop's
+    (streaming/loop.py; the library is mapped into the running process)."""
+    with open(f"/proc/{live_app.pid}/maps") as maps:
+        mapped = maps.read()
+    assert "/uvloop/loop." in mapped

@@ -20,11 +20,14 @@ from tests.support.processes import terminate
 from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+#: How daphne is started, as deployed (config/serve.py: on streaming/loop.py's loop).
+SERVE = [sys.executable, "-m", "config.serve"]
 DEMO_USER = ("demo", "demo-sandbox")
 
 
 class LiveApp:
-    """`daphne config.asgi:application` on a free loopback port."""
+    """daphne (`python -m config.serve config.asgi:application`, as deployed) on a free
+    loopback port."""
 
     def __init__(
         self, sandbox_url: str, workdir: Path, *, seed: bool = True, **extra_env: str
@@ -92,10 +95,9 @@ class LiveApp:
     def spawn(self) -> LiveApp:
         """Start the daphne process without waiting for it (see `wait_started`): several
         processes start side by side."""
-        daphne = Path(sys.executable).with_name("daphne")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
-            [str(daphne), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            [*SERVE, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,

@@ -6,6 +6,7 @@ from typing import Any
 import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
 
+from streaming import loop
 from streaming.heap import install_freezing_collector
 from streaming.sandbox.app import Sandbox, build_app
 from streaming.sandbox.core.config import SandboxConfig
@@ -64,4 +65,5 @@ class Command(BaseCommand):
             f"control http://{host}:{port}/_sandbox/state"
         )
         server = uvicorn.Server(uvicorn_config(build_app(Sandbox(config)), log_level="info"))
+        loop.install()  # the broker's own loop overhead is not ours to add (streaming/loop.py)
         asyncio.run(server.serve(sockets=[sock]))

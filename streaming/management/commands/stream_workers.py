@@ -20,6 +20,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from streaming import loop
 from streaming.demand import DemandWorker
 from streaming.heap import install_freezing_collector
 from streaming.lease import PROCESS_ID
@@ -38,6 +39,7 @@ class Command(BaseCommand):
                 "daphne processes run the managers themselves and announce no demand)"
             )
         install_freezing_collector()  # short full collections (streaming/heap.py)
+        loop.install()  # uvloop, as daphne (streaming/loop.py)
         asyncio.run(self.serve())
 
     async def serve(self) -> None:
