@@ -4,8 +4,8 @@ in the background, triggers sent as account-class `alert` frames.
 Per tick (`on_quote`) only dictionary work: a symbol without alerts is one lookup; a
 proposed change goes into a queue. One worker task takes the queue in order and does the
 database work (alert_store.py, injected): a trigger is the store's compare-and-set, and
-only a trigger that won it becomes a frame, through the manager's `account_event` (the
-same lock, seq, event log and outbox as fills), then is marked delivered. At start the
+only a trigger that won it becomes a frame, through the manager's `account_event_logged`
+(the same seq, event log and outbox as fills), then is marked delivered once logged. At start the
 worker loads the alerts, the recent triggers (for snapshots) and sends the triggers a
 previous owner committed but did not log (docs/streaming-contract.md "Price alerts").
 """
@@ -127,7 +127,7 @@ class AlertRunner:
         self._reload_wanted = True  # the snapshot's alerts, and the book as stored
 
     async def _send(self, payload: dict[str, Any]) -> None:
-        await self.manager.account_event("alert", 0, "", payload)
+        await self.manager.account_event_logged("alert", 0, "", payload)
         await self.store.mark_delivered([payload["id"]])
 
     async def _deliver_undelivered(self) -> None:

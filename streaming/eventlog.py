@@ -82,7 +82,8 @@ return {2, ARGV[2], '0'}
 # loop was busy, or lost in a Redis restart) is re-claimed, as the owner's renewal does;
 # only another holder, or another epoch in the head, fences us out. A missing head (the
 # store lost it) is re-created in our epoch, and whatever log is left is dropped: it can
-# no longer prove it is complete.
+# no longer prove it is complete. The head only moves forward: a user's writes are sent in
+# seq order but may arrive in another (two pipelines on two connections).
 _APPEND = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
@@ -100,7 +101,9 @@ if not epoch then
 end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[5]) + 1))
-redis.call('HSET', KEYS[2], 'epoch', ARGV[2], 'seq', ARGV[3])
+if not epoch or tonumber(redis.call('HGET', KEYS[2], 'seq') or '0') < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[2], 'seq', ARGV[3])
+end
 redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 return 1

@@ -123,7 +123,8 @@ class UserStreamManager:
         self._batch = PerTickQuotes() if per_tick_quotes else QuoteBatch()
         self._outbox = Outbox()
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
-        self._account_lock = asyncio.Lock()
+        #: Event-log writes in flight (each frame's sender waits for its own).
+        self._writes: set[asyncio.Task[None]] = set()
         self._recent: deque[tuple[Position, str]] = deque(maxlen=RECENT_FRAMES)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
@@ -183,6 +184,8 @@ class UserStreamManager:
         STOP_GIVE_UP is abandoned with an error: a stop never hangs the caller."""
         for adapter in self.adapters.values():
             adapter.stopping()
+        for write in self._writes:
+            write.cancel()  # the sender that would publish their frames stops too
         pending = {task for task in self._tasks if not task.done()}
         for task in pending:
             task.cancel()
@@ -378,22 +381,52 @@ class UserStreamManager:
             self._emit_status(link_id)
 
     async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
-        """Apply an account event to the state, number it, log it and send it (never
-        conflated). Numbering, logging and queueing are one step per user: two adapters
-        reporting at once must not reach the outbox in another order than their seqs (a
-        tab would see a gap the log cannot fill yet, and resync)."""
-        async with self._account_lock:
-            self.last_event_at = time.time()
-            frame = self.state.apply_account_event(
-                kind, link_id, account, payload, now_ms=int(self.last_event_at * 1000)
-            )
-            text = orjson.dumps(frame).decode()
-            self._recent.append((self.position, text))
-            await self._log(self.position, text)
-            self._outbox.put(frame, text)
+        """Apply an account event to the state, number it, write it ahead to the event
+        log and queue it (never conflated). The write is not waited for here: the sender
+        publishes the frame once it is done, in seq order, and the user's next event (a
+        fill right behind a balance) is numbered and written meanwhile instead of waiting
+        for this write's round trip."""
+        self._account(kind, link_id, account, payload)
+
+    async def account_event_logged(
+        self, kind: str, link_id: int, account: str, payload: Any
+    ) -> None:
+        """`account_event`, returning once the frame is in the event log (or its write
+        failed, as `_log` handles it): for a caller that records delivery only then (the
+        alerts: a trigger marked delivered is never sent again)."""
+        written = self._account(kind, link_id, account, payload)
+        if written is not None:
+            await written
+
+    def _account(
+        self, kind: str, link_id: int, account: str, payload: Any
+    ) -> asyncio.Task[None] | None:
+        """Numbering, sending the write and queueing are one step, with no wait in it: two
+        adapters reporting at once reach the outbox in their seqs' order (a tab would see
+        a gap the log cannot fill yet, and resync). Returns the write (None: no log)."""
+        self.last_event_at = time.time()
+        frame = self.state.apply_account_event(
+            kind, link_id, account, payload, now_ms=int(self.last_event_at * 1000)
+        )
+        text = orjson.dumps(frame).decode()
+        position = self.position
+        self._recent.append((position, text))
+        written = self._write_ahead(position, text)
+        self._outbox.put(frame, text, written)
         self.fresh(link_id, "account")
         if kind in ("positions", "position"):
             self._sync_symbols()
+        return written
+
+    def _write_ahead(self, position: Position, text: str) -> asyncio.Task[None] | None:
+        """The frame's write to the event log, sent now (tasks start in the order they
+        are made: a user's writes are sent in seq order); None without a log."""
+        if self._event_log is None or self.fenced:
+            return None
+        task = asyncio.create_task(self._log(position, text), name=f"log-{self.user_id}")
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return task
 
     async def _log(self, position: Position, text: str) -> None:
         """Keep the frame for resuming sockets; a fenced write means we are not the owner."""
@@ -535,7 +568,9 @@ class UserStreamManager:
 
     async def _sender(self) -> None:
         while True:
-            frame, text = await self._outbox.get()
+            frame, text, written = await self._outbox.get()
+            if written is not None:
+                await written  # written ahead: never published before it is in the log
             if not await self.authorized():
                 continue  # not the owner any more: the new owner speaks for this user
             try:

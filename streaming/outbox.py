@@ -28,19 +28,23 @@ class Outbox:
     """The ordered queue of (frame, its one serialization)."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[tuple[Frame, str]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Frame, str, asyncio.Future[None] | None]] = asyncio.Queue()
         self._waiting: Counter[str] = Counter()
 
-    def put(self, frame: Frame, text: str | None = None) -> None:
+    def put(
+        self, frame: Frame, text: str | None = None, written: asyncio.Future[None] | None = None
+    ) -> None:
+        """Queue a frame; `written`: its write to the event log, which must be done before
+        the frame is published (the sender waits for it)."""
         if frame["type"] in LATEST_WINS:
             self._waiting[frame["type"]] += 1
-        self._queue.put_nowait((frame, text or orjson.dumps(frame).decode()))
+        self._queue.put_nowait((frame, text or orjson.dumps(frame).decode(), written))
 
-    async def get(self) -> tuple[Frame, str]:
-        frame, text = await self._queue.get()
+    async def get(self) -> tuple[Frame, str, asyncio.Future[None] | None]:
+        frame, text, written = await self._queue.get()
         if frame["type"] in LATEST_WINS:
             self._waiting[frame["type"]] -= 1
-        return frame, text
+        return frame, text, written
 
     def waiting(self, kind: str) -> bool:
         """Whether a latest-wins frame of `kind` is queued and not yet published."""

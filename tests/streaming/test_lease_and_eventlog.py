@@ -199,3 +199,18 @@ async def test_local_lease_is_always_granted():
     assert await lease.acquire() and await lease.renew()
     await lease.release()
     assert not await lease.renew()
+
+
+async def test_appends_that_reach_redis_out_of_order_never_move_the_head_back(client):
+    """A user's writes are sent in seq order but may travel in two pipelines on two
+    connections (the manager does not wait for one before sending the next): the head
+    only moves forward, and the log is whole once both are in."""
+    log = RedisEventLog(client, size=100)
+    owner = RedisLease(client, 11, ttl=5, claim_delay=0)
+    assert await owner.acquire()
+    head = await log.open(11, owner.owner_value)
+    await log.append(11, owner.owner_value, Position(head.epoch, 2), '{"seq":2}')
+    assert await log.since(11, Position(head.epoch, 0)) is None  # a hole at 1: a snapshot
+    await log.append(11, owner.owner_value, Position(head.epoch, 1), '{"seq":1}')
+    assert await log.head(11) == Position(head.epoch, 2)
+    assert await log.since(11, Position(head.epoch, 0)) == ['{"seq":1}', '{"seq":2}']
