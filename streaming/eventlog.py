@@ -16,6 +16,7 @@ writes are fenced by the lease: a process that lost ownership cannot write.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -153,6 +154,13 @@ class EventLog(Protocol):
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None: ...
 
+    def append_soon(
+        self, user_id: int, owner: str, position: Position, text: str
+    ) -> asyncio.Future[None]:
+        """`append`, sent now (writes leave in the order they are made); the future is
+        done once the frame is in the log (Fenced if not ours)."""
+        ...
+
     async def restore(
         self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
     ) -> None:
@@ -194,6 +202,11 @@ class LocalEventLog:
         if position.epoch != self._epoch(user_id):
             raise Fenced(f"user {user_id}: epoch {position.epoch} is not the log's")
         self._logs.setdefault(user_id, deque(maxlen=self.size)).append((position.seq, text))
+
+    def append_soon(
+        self, user_id: int, owner: str, position: Position, text: str
+    ) -> asyncio.Future[None]:
+        return asyncio.ensure_future(self.append(user_id, owner, position, text))
 
     async def restore(
         self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
@@ -253,7 +266,17 @@ class RedisEventLog:
         return Position(epoch.decode(), int(seq or 0))
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None:
-        written = await self.batch.call(
+        await self.append_soon(user_id, owner, position, text)
+
+    def append_soon(
+        self, user_id: int, owner: str, position: Position, text: str
+    ) -> asyncio.Future[None]:
+        def fenced(written: int) -> Fenced | None:
+            if written:
+                return None
+            return Fenced(f"user {user_id}: lease or epoch held by another process")
+
+        return self.batch.submit(
             self._append,
             self.keys(user_id),
             [
@@ -265,9 +288,8 @@ class RedisEventLog:
                 self.ttl,
                 self.lease_ttl_ms,
             ],
+            check=fenced,
         )
-        if not written:
-            raise Fenced(f"user {user_id}: lease or epoch held by another process")
 
     async def restore(
         self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()

@@ -69,6 +69,13 @@ RECENT_FRAMES = 200
 #: Abandoned tasks, referenced until they end (a pending task must not be collected).
 _abandoned: set[asyncio.Task[Any]] = set()
 
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a future's exception as seen (asyncio logs one nobody read)."""
+    if not future.cancelled():
+        future.exception()
+
+
 __all__ = ["Authorize", "LinkInfo", "LinkStateHook", "Publish", "UserStreamManager"]
 
 
@@ -123,8 +130,6 @@ class UserStreamManager:
         self._batch = PerTickQuotes() if per_tick_quotes else QuoteBatch()
         self._outbox = Outbox()
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
-        #: Event-log writes in flight (each frame's sender waits for its own).
-        self._writes: set[asyncio.Task[None]] = set()
         self._recent: deque[tuple[Position, str]] = deque(maxlen=RECENT_FRAMES)
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
@@ -184,8 +189,6 @@ class UserStreamManager:
         STOP_GIVE_UP is abandoned with an error: a stop never hangs the caller."""
         for adapter in self.adapters.values():
             adapter.stopping()
-        for write in self._writes:
-            write.cancel()  # the sender that would publish their frames stops too
         pending = {task for task in self._tasks if not task.done()}
         for task in pending:
             task.cancel()
@@ -392,15 +395,15 @@ class UserStreamManager:
         self, kind: str, link_id: int, account: str, payload: Any
     ) -> None:
         """`account_event`, returning once the frame is in the event log (or its write
-        failed, as `_log` handles it): for a caller that records delivery only then (the
+        failed, as `_written` handles it): for a caller that records delivery only then (the
         alerts: a trigger marked delivered is never sent again)."""
         written = self._account(kind, link_id, account, payload)
         if written is not None:
-            await written
+            await self._written(written)
 
     def _account(
         self, kind: str, link_id: int, account: str, payload: Any
-    ) -> asyncio.Task[None] | None:
+    ) -> asyncio.Future[None] | None:
         """Numbering, sending the write and queueing are one step, with no wait in it: two
         adapters reporting at once reach the outbox in their seqs' order (a tab would see
         a gap the log cannot fill yet, and resync). Returns the write (None: no log)."""
@@ -418,28 +421,27 @@ class UserStreamManager:
             self._sync_symbols()
         return written
 
-    def _write_ahead(self, position: Position, text: str) -> asyncio.Task[None] | None:
-        """The frame's write to the event log, sent now (tasks start in the order they
-        are made: a user's writes are sent in seq order); None without a log."""
+    def _write_ahead(self, position: Position, text: str) -> asyncio.Future[None] | None:
+        """The frame's write to the event log, sent now (a user's writes leave in seq
+        order); None without a log. Its outcome is read by whoever awaits it (`_written`)."""
         if self._event_log is None or self.fenced:
             return None
-        task = asyncio.create_task(self._log(position, text), name=f"log-{self.user_id}")
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
-        return task
+        written = self._event_log.append_soon(self.user_id, self._owner, position, text)
+        written.add_done_callback(_retrieved)  # a stopped sender never reads it
+        return written
 
-    async def _log(self, position: Position, text: str) -> None:
-        """Keep the frame for resuming sockets; a fenced write means we are not the owner."""
-        if self._event_log is None or self.fenced:
-            return
+    async def _written(self, written: asyncio.Future[None]) -> None:
+        """Wait for a frame's write to the log; a fenced write means we are not the owner
+        any more; any other failure (Redis away) leaves a hole in the log: the frame still
+        goes out, and a socket that needs it from the log takes a fresh snapshot."""
         try:
-            await self._event_log.append(self.user_id, self._owner, position, text)
+            await written
             metrics.ACCOUNT_EVENTS_LOGGED.inc()
         except Fenced:
-            log.warning("user %s: another process owns the stream; stopping", self.user_id)
+            if not self.fenced:
+                log.warning("user %s: another process owns the stream; stopping", self.user_id)
             self.fenced = True
-        except Exception as exc:  # Redis away: the frame still goes out; the log has a
-            # hole now, so a socket that needs this frame from it takes a fresh snapshot
+        except Exception as exc:
             log.debug("user %s: event log write failed: %s", self.user_id, exc)
 
     async def status(
@@ -570,7 +572,7 @@ class UserStreamManager:
         while True:
             frame, text, written = await self._outbox.get()
             if written is not None:
-                await written  # written ahead: never published before it is in the log
+                await self._written(written)  # written ahead: published only once logged
             if not await self.authorized():
                 continue  # not the owner any more: the new owner speaks for this user
             try:

@@ -19,7 +19,7 @@ call of the batch, as it would have failed each alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -31,7 +31,7 @@ MAX_BATCH = 500
 
 
 class _Call:
-    __slots__ = ("args", "future", "keys", "script")
+    __slots__ = ("args", "check", "future", "keys", "script")
 
     def __init__(
         self,
@@ -39,11 +39,17 @@ class _Call:
         keys: Sequence[Any],
         args: Sequence[Any],
         future: asyncio.Future[Any],
+        check: Check | None,
     ) -> None:
         self.script = script
         self.keys = keys
         self.args = args
         self.future = future
+        self.check = check
+
+
+#: Turns a script's result into the caller's: a value, or an exception to raise.
+Check = Callable[[Any], Any]
 
 
 class ScriptBatch:
@@ -52,33 +58,51 @@ class ScriptBatch:
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._pending: list[_Call] = []
-        self._scheduled = False
         #: Pipelines in flight (referenced until they end: a pending task must not be
-        #: collected).
+        #: collected); the first of them takes every call made before it starts.
         self._running: set[asyncio.Task[None]] = set()
+        self._scheduled = False
 
     async def call(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """`script(keys=keys, args=args)`, in the next pipeline this process sends."""
+        return await self.submit(script, keys, args)
+
+    def submit(
+        self,
+        script: AsyncScript,
+        keys: Sequence[Any],
+        args: Sequence[Any],
+        check: Check | None = None,
+    ) -> asyncio.Future[Any]:
+        """Queue the call now (calls leave in the order they are submitted) and return
+        its future; `check` maps the script's result to the future's value (an exception
+        it returns is raised instead), without another turn of the loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append(_Call(script, keys, args, future))
+        self._pending.append(_Call(script, keys, args, future, check))
         if not self._scheduled:
+            # its first step comes after everything else this loop iteration runs: it
+            # takes every call made until then
             self._scheduled = True
-            loop.call_soon(self._flush)
-        return await future
+            self._start(self._drain())
+        return future
 
-    def _flush(self) -> None:
+    def _start(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name="redis-script-batch")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _drain(self) -> None:
         self._scheduled = False
         pending, self._pending = self._pending, []
-        for start in range(0, len(pending), MAX_BATCH):
-            task = asyncio.get_running_loop().create_task(
-                self._run(pending[start : start + MAX_BATCH]), name="redis-script-batch"
-            )
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+        for start in range(MAX_BATCH, len(pending), MAX_BATCH):
+            self._start(self._run(pending[start : start + MAX_BATCH]))
+        await self._run(pending[:MAX_BATCH])
 
     async def _run(self, calls: list[_Call]) -> None:
         calls = [c for c in calls if not c.future.done()]  # a caller that gave up
+        if not calls:
+            return
         try:
             results = await self._execute(calls)
         except BaseException as exc:
@@ -94,6 +118,8 @@ class ScriptBatch:
         for c, result in zip(calls, results, strict=True):
             if c.future.done():
                 continue
+            if not isinstance(result, Exception) and c.check is not None:
+                result = c.check(result)
             if isinstance(result, Exception):
                 c.future.set_exception(result)
             else:
