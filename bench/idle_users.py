@@ -224,6 +224,10 @@ def main() -> None:
     print("## idle users' managers (bench/idle_users.py)\n")
     print(f"- command: `python -m bench.idle_users {' '.join(sys.argv[1:])}`")
     print(f"- load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
+    from streaming import loop as event_loop
+
+    uvloop = event_loop.install()  # the managers' loop, as in the server processes
+    print(f"- event loop: {'uvloop' if uvloop else 'asyncio'} (STREAM_UVLOOP)")
     try:
         asyncio.run(wait_for_sandbox(url, proc))
         asyncio.run(run(args))

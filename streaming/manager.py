@@ -70,10 +70,11 @@ RECENT_FRAMES = 200
 _abandoned: set[asyncio.Task[Any]] = set()
 
 
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    """Mark a future's exception as seen (asyncio logs one nobody read)."""
-    if not future.cancelled():
-        future.exception()
+def _count_write(written: asyncio.Future[Any]) -> None:
+    """A frame's write to the event log ended: counted if it worked. Reading its exception
+    also marks it seen (a stopped sender never reads it; asyncio would log it)."""
+    if not written.cancelled() and written.exception() is None:
+        metrics.ACCOUNT_EVENTS_LOGGED.inc()
 
 
 __all__ = ["Authorize", "LinkInfo", "LinkStateHook", "Publish", "UserStreamManager"]
@@ -427,7 +428,7 @@ class UserStreamManager:
         if self._event_log is None or self.fenced:
             return None
         written = self._event_log.append_soon(self.user_id, self._owner, position, text)
-        written.add_done_callback(_retrieved)  # a stopped sender never reads it
+        written.add_done_callback(_count_write)
         return written
 
     async def _written(self, written: asyncio.Future[None]) -> None:
@@ -436,7 +437,6 @@ class UserStreamManager:
         goes out, and a socket that needs it from the log takes a fresh snapshot."""
         try:
             await written
-            metrics.ACCOUNT_EVENTS_LOGGED.inc()
         except Fenced:
             if not self.fenced:
                 log.warning("user %s: another process owns the stream; stopping", self.user_id)
