@@ -4,10 +4,10 @@ Every account event is written ahead to the event log (eventlog.py, a Lua script
 every owner renews its lease each second (lease.py). Under a burst (a market-wide move
 updates every user's balance at once; the sandbox pushes them all every 5 s) a process
 makes dozens of these calls at the same moment, and redis-py's own work per call (a
-pooled connection, its retry and timeout wrappers, packing, parsing) cost 100-370 µs of
-CPU each: the largest single cost of an account event, paid while fills wait in the same
-event loop. In one pipeline the same calls cost ~27 µs each (docs/performance.md,
-"Issue 15"). Nothing waits for a batch to fill: the calls made while the loop runs one
+pooled connection, its retry and timeout wrappers, packing, parsing) cost 100-160 µs of
+CPU each in a microbenchmark, ~370 µs in a loaded daphne's profile: the largest single
+cost of an account event, paid while fills wait in the same event loop. In one pipeline
+the same calls cost ~27 µs each (docs/performance.md, "Stop 32"). Nothing waits for a batch to fill: the calls made while the loop runs one
 iteration leave together at the start of the next.
 
 Each call is still its own script (atomic, as before; the pipeline is not a

@@ -814,7 +814,7 @@ class TakenWatch:
     (contract "Slow clients"): every DRAIN_POLL it looks at the tabs with frames not yet
     taken (`TabSession.check_taken`), and ends when none is left. A task and a timer per
     tab and account frame cost about as much as sending the frame (docs/performance.md,
-    "Issue 15"); a healthy connection's frames are taken at the first look."""
+    "Stop 32"); a healthy connection's frames are taken at the first look."""
 
     def __init__(self) -> None:
         self._tabs: dict[int, TabSession] = {}
