@@ -2,10 +2,11 @@
 
 The owner's manager publishes each frame once (`publisher`). Its own process's tabs get
 it straight from here, in order; if the owner knows of tabs in other processes the
-frame also goes to the user's layer group, which one channel per other process joins
-(its fan-out channel: one layer message per frame and process, not per tab), and that
-process hands it to its tabs. Tabs are reached through the small `Tab` protocol; a
-layer message's `type` names the tab's handler, as in channels' consumers.
+frame also goes to each of those processes (relay.py: every frame of every user for one
+process in one layer message per turn of the loop), and that process hands it to its
+tabs. What is not a frame (an owner change) goes through the user's layer group, which
+one channel per other process joins. Tabs are reached through the small `Tab` protocol;
+a layer message's `type` names the tab's handler, as in channels' consumers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from redis.exceptions import RedisError
 
 from . import metrics
 from .contract import ToTab, user_group
+from .relay import process_of, relay
 
 if TYPE_CHECKING:
     from .manager import Publish, UserStreamManager
@@ -61,9 +63,9 @@ async def dispatch(tab: Tab, message: Message) -> None:
         await handler(message)
 
 
-async def messages(channel: str) -> AsyncIterator[Message]:
+async def messages(channel: str, layer: Any = None) -> AsyncIterator[Message]:
     """A channel's messages, forever; a Redis hiccup is waited out, not fatal."""
-    layer = get_channel_layer()
+    layer = layer or get_channel_layer()
     while True:
         try:
             message = await layer.receive(channel)
@@ -99,33 +101,44 @@ class UserFanout:
         self._task: asyncio.Task[None] | None = None
 
     def publisher(self) -> Publish:
-        """The manager's `publish`: local tabs first, then the other processes' (if any)."""
+        """The manager's `publish`: local tabs first, then the other processes' (if any:
+        one batch per process and turn, relay.py)."""
         layer = get_channel_layer()
         group = user_group(self.user_id)
 
         async def publish(frame: dict[str, Any], text: str) -> None:
             if frame["type"] == "head":  # for relays in other processes only
-                if self.has_remote_tabs():
-                    message = {"type": ToTab.HEAD, "epoch": frame["epoch"], "seq": frame["seq"]}
+                message = {"type": ToTab.HEAD, "epoch": frame["epoch"], "seq": frame["seq"]}
+            else:
+                message = frame_message(frame, text)
+                if self.manager is None:  # no longer the owner here: the group has our tabs
                     await layer.group_send(group, message)
-                return
-            message = frame_message(frame, text)
-            if self.manager is None:  # no longer the owner here: the group has our tabs too
-                await layer.group_send(group, message)
-                return
-            await self.deliver(message)  # this process's tabs: directly, in order
-            if self.has_remote_tabs():
-                await layer.group_send(group, message)  # other processes' fan-outs
+                    return
+                await self.deliver(message)  # this process's tabs: directly, in order
+            processes = self.remote_processes()
+            if processes:  # other processes' tabs: through their relay channels
+                await asyncio.gather(*(relay.send(p, self.user_id, message) for p in processes))
 
         return publish
 
-    def has_remote_tabs(self) -> bool:
-        """Whether the owner knows of a tab in another process. A tab registers (its
+    def remote_processes(self) -> set[str]:
+        """The other processes with a tab the owner knows of. A tab registers (its
         symbols) before it asks the owner for a snapshot, and reconciles against one after
-        an owner change, so frames skipped through the layer before the owner knew of it
-        are older than that snapshot and come from the event log."""
+        an owner change, so frames sent before the owner knew of it are older than that
+        snapshot and come from the event log."""
         manager = self.manager
-        return manager is not None and any(t not in self.tabs for t in manager.tab_symbols)
+        if manager is None:
+            return set()
+        processes = set()
+        for tab in manager.tab_symbols:
+            if tab not in self.tabs:
+                process = process_of(tab)
+                if process is not None:
+                    processes.add(process)
+        return processes
+
+    def has_remote_tabs(self) -> bool:
+        return bool(self.remote_processes())
 
     async def deliver(self, message: Message) -> None:
         """Hand one message to every local tab of the user, in order."""
@@ -143,9 +156,12 @@ class UserFanout:
 
     async def join(self) -> None:
         """Receive the user's frames in this process (unless it owns the stream: its
-        manager hands frames to its tabs directly). Called for every new tab: a Redis that
-        restarted meanwhile has forgotten the group."""
+        manager hands frames to its tabs directly): the owner's relayed frames through
+        this process's relay channel, the rest (owner changes) through the user's group.
+        Called for every new tab: a Redis that restarted meanwhile has forgotten the
+        group."""
         layer = get_channel_layer()
+        await relay.listen(self.user_id, self)
         if self._channel is None:
             self._channel = await layer.new_channel()
             self._task = asyncio.create_task(
@@ -180,6 +196,7 @@ class UserFanout:
             await self.deliver(message)
 
     async def close(self) -> None:
+        relay.forget(self.user_id, self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

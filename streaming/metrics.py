@@ -121,6 +121,13 @@ LEASE_TAKEOVERS = Counter(
     "streamdesk_lease_takeovers",
     "Stream leases taken over after they expired (the previous owner died or stalled).",
 )
+RELAY_BATCHES = Counter(
+    "streamdesk_relay_batches",
+    "Batches of frames sent to another process's tabs (streaming/relay.py: one per "
+    "receiving process and turn of the loop), by outcome: `sent`, or `full` (that "
+    "process's layer queue was full: dropped, repaired from the event log).",
+    ["outcome"],
+)
 SLOW_CLOSES = Counter(
     "streamdesk_slow_client_closes",
     "Tabs ended for being too slow to take account frames (close code 4408).",

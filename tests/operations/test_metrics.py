@@ -93,6 +93,7 @@ def test_staff_session_gets_the_metrics(client, django_user_model):
         "streamdesk_broker_rate_limited",
         "streamdesk_lease_takeovers",
         "streamdesk_slow_client_closes",
+        "streamdesk_relay_batches",
     } <= names
 
 
