@@ -112,10 +112,30 @@ async def test_symbols_that_only_look_valid_are_refused(live_app, auth, symbol):
         assert symbol.upper() not in answer["symbols"]
 
 
-async def test_the_users_symbols_are_capped_across_sockets(live_app, auth):
-    """3 sockets of 200 symbols each: the user's union stops at 400; the rest are
-    refused with `user_limit_reached` and the streams go on."""
+async def _settled_snapshot(ws) -> dict:
+    """A fresh socket's snapshot once every link of the user is live (each link's REST
+    snapshot, positions included, is in): what the stream wants no longer grows by itself."""
+    snapshot = await frames_until(ws, lambda f: f["type"] == "snapshot")
+    links = {link["id"]: link for link in snapshot["links"]}
+    while not all(link["state"] == "live" for link in links.values()):
+        frame = await frames_until(ws, lambda f: f["type"] == "status", within=30)
+        links[frame["link"]["id"]] = frame["link"]
+    return snapshot
+
+
+async def _subscriptions(app: LiveApp, auth: dict[str, str]) -> set[str]:
+    """What the user's stream subscribes to now (a new socket's snapshot)."""
+    async with websockets.connect(app.ws_url, additional_headers=auth) as probe:
+        return set((await frames_until(probe, lambda f: f["type"] == "snapshot"))["subscriptions"])
+
+
+async def test_the_users_symbols_are_capped_across_sockets(live_app, live_sandbox, auth):
+    """3 sockets of 200 symbols each: the user's union (with the watchlist and the
+    positions) stops at exactly 400; the rest are refused with `user_limit_reached` and
+    the streams go on. A position opened at the cap still streams (positions always do)."""
     sockets = [await websockets.connect(live_app.ws_url, additional_headers=auth) for _ in range(3)]
+    await _settled_snapshot(sockets[0])
+    base = await _subscriptions(live_app, auth)  # the watchlist and the positions
     seen: list[list[dict]] = [[] for _ in sockets]
 
     async def read(ws, frames: list[dict]) -> None:
@@ -123,6 +143,7 @@ async def test_the_users_symbols_are_capped_across_sockets(live_app, auth):
             frames.append(json.loads(raw))
 
     readers = [asyncio.create_task(read(ws, seen[n])) for n, ws in enumerate(sockets)]
+    control = live_sandbox.control()
     try:
         for n, ws in enumerate(sockets):
             symbols = [f"Z{n}{i:03d}" for i in range(200)]
@@ -141,21 +162,39 @@ async def test_the_users_symbols_are_capped_across_sockets(live_app, auth):
                 if r["reason"] == "user_limit_reached"
             }
 
-        # at least 200 of the 600 cannot fit (the watchlist and positions count too)
+        admitted = 400 - len(base)
         deadline = time.monotonic() + 15
-        while len(refused()) < 200:
+        while len(refused()) < 600 - admitted:
             assert time.monotonic() < deadline, len(refused())
             await asyncio.sleep(0.05)
-        async with websockets.connect(live_app.ws_url, additional_headers=auth) as probe:
-            snapshot = await frames_until(probe, lambda f: f["type"] == "snapshot")
-        assert 390 <= len(snapshot["subscriptions"]) <= 400
-        assert refused().isdisjoint(snapshot["subscriptions"])
+        subscriptions = await _subscriptions(live_app, auth)
+        assert len(subscriptions) == 400
+        assert base <= subscriptions
+        assert len(refused()) == 600 - admitted
+        assert refused().isdisjoint(subscriptions)
+
+        assert "DIA" not in subscriptions
+        account = _demo_account(control)
+        control.place_order(account, market_buy("DIA", 1))
+        deadline = time.monotonic() + 15
+        while "DIA" not in (subscriptions := await _subscriptions(live_app, auth)):
+            assert time.monotonic() < deadline, "the new position streams"
+            await asyncio.sleep(0.2)
+        assert len(subscriptions) == 401
+        sell = market_buy("DIA", 1)
+        sell["legs"][0]["action"] = "Sell to Close"
+        control.place_order(account, sell)  # the module's later tests start from the base
+        while "DIA" in (subscriptions := await _subscriptions(live_app, auth)):
+            assert time.monotonic() < deadline + 15, "the closed position stops streaming"
+            await asyncio.sleep(0.2)
+
         await sockets[0].send(json.dumps({"type": "ping", "id": 1}))
         deadline = time.monotonic() + 5
         while not any(f["type"] == "pong" for f in seen[0]):
             assert time.monotonic() < deadline, "the stream goes on"
             await asyncio.sleep(0.05)
     finally:
+        control.close()
         for ws in sockets:
             await ws.close()
         await asyncio.gather(*readers, return_exceptions=True)
