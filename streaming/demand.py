@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
+    from .placement import Placement
     from .registry import ManagerRegistry
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,13 @@ async def wanted(client: aioredis.Redis) -> set[int]:
 class DemandWorker:
     """A stream worker's loop: an agent for every user some web process wants."""
 
-    def __init__(self, registry: ManagerRegistry, client: aioredis.Redis) -> None:
+    def __init__(
+        self, registry: ManagerRegistry, client: aioredis.Redis, placement: Placement | None = None
+    ) -> None:
         self.registry = registry
         self.client = client
+        #: Renewed before each read: which worker claims a new user first (placement.py).
+        self.placement = placement
         #: The users this worker holds an agent for (as of the last read).
         self.held: set[int] = set()
         #: Set after the first successful read of the demand.
@@ -120,6 +125,8 @@ class DemandWorker:
         (nobody can take their leases meanwhile)."""
         while True:
             try:
+                if self.placement is not None:
+                    await self.placement.report(self.client)
                 await self.follow(await wanted(self.client))
                 self.ready.set()
             except (RedisError, OSError) as exc:

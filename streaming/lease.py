@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -134,6 +135,7 @@ class RedisLease:
         ttl: float,
         claim_delay: float = 2.0,
         batch: ScriptBatch | None = None,
+        defer: Callable[[], bool] | None = None,
     ) -> None:
         self.client = client
         #: Renewals leave in the process's shared pipelines (every owner renews each
@@ -144,6 +146,9 @@ class RedisLease:
         #: Just after Redis trouble a missing key may belong to a live owner that has not
         #: re-claimed it yet: then a free lease is taken only after being seen free this long.
         self.claim_delay = claim_delay
+        #: True while another process is first in line for this user (placement.py): a
+        #: free or released lease is then taken only after being seen free `claim_delay`.
+        self.defer = defer
         self._free_since: float | None = None
         #: After `acquire`: whether a previous owner may still be connected (it expired
         #: rather than being released), so the new owner should wait before connecting.
@@ -158,16 +163,18 @@ class RedisLease:
 
     async def acquire(self, careful: bool = False) -> bool:
         """Take the lease if it is free; the value carries a new fencing token. `careful`
-        (just after Redis trouble): take a missing key only after `claim_delay`."""
+        (just after Redis trouble): take a missing key only after `claim_delay`; while
+        `defer` says another process is first in line, a released one too."""
         if self.owner_value is not None:
             return await self.renew()
-        if careful:
+        deferring = self.defer is not None and self.defer()
+        if careful or deferring:
             current = await self.client.get(self.key)
             if current is not None and current != b"released":
                 self._free_since = None
                 return False
             now = time.monotonic()
-            if current is None:
+            if current is None or deferring:
                 self._free_since = self._free_since or now
                 if now - self._free_since < self.claim_delay:
                     return False

@@ -38,6 +38,7 @@ from .lease import Lease, LocalLease, NoLease, RedisLease
 from .manager import UserStreamManager
 from .owner_rpc import request_chain, request_snapshot
 from .ownership import UserAgent
+from .placement import Placement
 from .redis_batch import ScriptBatch
 from .redis_health import RedisHealth
 from .sessions import watch_sessions
@@ -69,6 +70,8 @@ class ManagerRegistry:
         self._tasks: list[asyncio.Task[None]] = []
         #: A stream worker (`manage.py stream_workers`): runs managers, holds no tab.
         self.worker = False
+        #: A stream worker's view of the other workers: who claims a free lease first.
+        self.placement: Placement | None = None
 
     @property
     def runs_managers(self) -> bool:
@@ -127,12 +130,14 @@ class ManagerRegistry:
             return LocalLease(user_id)
         if not self.runs_managers:
             return NoLease(user_id)
+        placement = self.placement
         return RedisLease(
             self._redis,
             user_id,
             settings.STREAM_LEASE_TTL,
             claim_delay=2 * settings.STREAM_LEASE_RENEW,
             batch=self._scripts,
+            defer=None if placement is None else lambda: not placement.first_in_line(user_id),
         )
 
     # -- holders ------------------------------------------------------------------------

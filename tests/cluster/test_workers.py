@@ -20,6 +20,7 @@ import httpx
 import pytest
 import redis
 
+from streaming.placement import preferred_worker
 from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT, market_buy
 from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
@@ -56,6 +57,13 @@ class StreamWorker(LiveApp):
 
         poll_until(ready, within=30, what="stream worker ready")
         return self
+
+
+def worker_id(worker: StreamWorker) -> str:
+    """The worker's id (lease.PROCESS_ID), from the line it prints once ready."""
+    found = re.search(r"^stream worker (\S+) ready$", worker.log_path.read_text(), re.M)
+    assert found, worker.log_path.read_text()
+    return found[1]
 
 
 def worker_for(cluster: Cluster, workdir: Path) -> StreamWorker:
@@ -159,6 +167,9 @@ async def test_a_worker_runs_the_stream_and_the_web_processes_only_relay(layout,
             lambda: lease_pid(cluster), within=10, what="a worker owns the stream"
         )
         assert owner in worker_pids, (owner, worker_pids, cluster.a.pid, cluster.b.pid)
+        # the worker first in line for the user took it, whichever read the demand first
+        ids = {w.pid: worker_id(w) for w in workers}
+        assert ids[owner] == preferred_worker(1, ids.values()), (lease(cluster), ids)
         await tab.wait_for(lambda: has_quote(tab, "SPY"), within=15)
         link = tastytrade_link(tab)
         account = sorted(control.state()["credentials"][DEMO_TT]["accounts"])[0]

@@ -19,11 +19,13 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import RedisError
 
 from streaming import loop
 from streaming.demand import DemandWorker
 from streaming.heap import install_freezing_collector
 from streaming.lease import PROCESS_ID
+from streaming.placement import Placement
 from streaming.registry import registry
 
 log = logging.getLogger(__name__)
@@ -49,9 +51,10 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         registry.worker = True
+        registry.placement = placement = Placement()
         client = registry.start()
         assert client is not None, "settings refuse STREAM_MANAGERS=workers without REDIS_URL"
-        worker = DemandWorker(registry, client)
+        worker = DemandWorker(registry, client, placement)
         task = asyncio.create_task(worker.run(), name="stream-worker")
         stopping = asyncio.create_task(stop.wait())
         ready = asyncio.create_task(worker.ready.wait())
@@ -67,6 +70,10 @@ class Command(BaseCommand):
                 waiting.cancel()
             await asyncio.gather(ready, stopping, task, return_exceptions=True)
             began, users = time.monotonic(), len(registry.agents())
+            try:  # before the leases are released: the others stop waiting for us
+                await placement.leave(client)
+            except (RedisError, OSError) as exc:
+                log.warning("could not leave the workers set (Redis: %s)", type(exc).__name__)
             await registry.stop_all()
             log.info("stopped %d users' agents in %.1f s", users, time.monotonic() - began)
         if not task.cancelled() and task.exception() is not None:
