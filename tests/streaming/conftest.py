@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from streaming import owner_rpc
 
@@ -19,3 +20,12 @@ def notified(monkeypatch) -> list[tuple[int, dict[str, Any]]]:
 
     monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
     return calls
+
+
+@pytest.fixture
+async def redis_client(redis_server):
+    """A client of the session's real Redis, emptied first."""
+    client = aioredis.from_url(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis.asyncio as aioredis
 
 from streaming.eventlog import Fenced, LocalEventLog, Position, RedisEventLog
 from streaming.lease import LocalLease, RedisLease
@@ -13,19 +12,11 @@ from streaming.lease import LocalLease, RedisLease
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture
-async def client(redis_server):
-    client = aioredis.from_url(redis_server.url)
-    await client.flushall()
-    yield client
-    await client.aclose()
-
-
-async def test_one_holder_at_a_time_and_takeover_after_expiry(client):
+async def test_one_holder_at_a_time_and_takeover_after_expiry(redis_client):
     """A new lease is taken at once, with no handover; a held one cannot be taken; once it
     expires (owner gone) another process takes it and must wait for a handover."""
-    a = RedisLease(client, 1, ttl=0.5)
-    b = RedisLease(client, 1, ttl=0.5)
+    a = RedisLease(redis_client, 1, ttl=0.5)
+    b = RedisLease(redis_client, 1, ttl=0.5)
     assert await a.acquire() and not a.needs_handover
     assert not await b.acquire()
     assert await a.renew()
@@ -35,55 +26,55 @@ async def test_one_holder_at_a_time_and_takeover_after_expiry(client):
     assert a.owner_value is None
 
 
-async def test_clean_release_needs_no_handover(client):
+async def test_clean_release_needs_no_handover(redis_client):
     """A released lease is taken at once by the next owner, without a handover wait."""
-    a = RedisLease(client, 6, ttl=5)
-    b = RedisLease(client, 6, ttl=5)
+    a = RedisLease(redis_client, 6, ttl=5)
+    b = RedisLease(redis_client, 6, ttl=5)
     assert await a.acquire()
     await a.release()
     assert await b.acquire() and not b.needs_handover
     assert not await a.renew()
 
 
-async def test_owner_reclaims_its_lease_after_redis_forgot_it(client):
+async def test_owner_reclaims_its_lease_after_redis_forgot_it(redis_client):
     """After a Redis restart the key is gone: the owner's renewal re-claims it before a
     competitor's claim delay has passed."""
-    a = RedisLease(client, 2, ttl=5, claim_delay=1.0)
-    b = RedisLease(client, 2, ttl=5, claim_delay=1.0)
+    a = RedisLease(redis_client, 2, ttl=5, claim_delay=1.0)
+    b = RedisLease(redis_client, 2, ttl=5, claim_delay=1.0)
     assert await a.acquire()
-    await client.flushall()  # what a restart without persistence does
+    await redis_client.flushall()  # what a restart without persistence does
     assert not await b.acquire(careful=True)  # b just saw Redis recover: it waits
     assert await a.renew()
     await asyncio.sleep(1.1)
     assert not await b.acquire(careful=True)
     await a.release()
-    assert await client.get(a.key) == b"released"
+    assert await redis_client.get(a.key) == b"released"
 
 
-async def test_event_log_is_fenced_by_another_holder_only(client):
+async def test_event_log_is_fenced_by_another_holder_only(redis_client):
     """Appends need the lease: another holder fences the writer out; an expired lease is
     re-claimed by its owner (a busy event loop is not a lost election)."""
-    log = RedisEventLog(client, size=100, lease_ttl=5)
-    owner = RedisLease(client, 3, ttl=5, claim_delay=0)
+    log = RedisEventLog(redis_client, size=100, lease_ttl=5)
+    owner = RedisLease(redis_client, 3, ttl=5, claim_delay=0)
     assert await owner.acquire()
     head = await log.open(3, owner.owner_value)
     assert head.seq == 0
     await log.append(3, owner.owner_value, Position(head.epoch, 1), '{"seq":1}')
-    await client.delete(owner.key)  # expired
+    await redis_client.delete(owner.key)  # expired
     await log.append(3, owner.owner_value, Position(head.epoch, 2), '{"seq":2}')
-    assert (await client.get(owner.key)).decode() == owner.owner_value
-    await client.set(owner.key, "someone-else")
+    assert (await redis_client.get(owner.key)).decode() == owner.owner_value
+    await redis_client.set(owner.key, "someone-else")
     with pytest.raises(Fenced):
         await log.append(3, owner.owner_value, Position(head.epoch, 3), '{"seq":3}')
     assert await log.since(3, Position(head.epoch, 0)) == ['{"seq":1}', '{"seq":2}']
 
 
 @pytest.mark.parametrize("kind", ["redis", "local"])
-async def test_since_returns_exactly_the_missed_frames_or_none(client, kind):
+async def test_since_returns_exactly_the_missed_frames_or_none(redis_client, kind):
     """since(position) is the frames after it when the log covers them; None when it
-    cannot prove completeness (trimmed away, a client ahead of the head, another epoch)."""
-    log = RedisEventLog(client, size=5) if kind == "redis" else LocalEventLog(5)
-    owner = RedisLease(client, 4, ttl=5, claim_delay=0)
+    cannot prove completeness (trimmed away, a redis_client ahead of the head, another epoch)."""
+    log = RedisEventLog(redis_client, size=5) if kind == "redis" else LocalEventLog(5)
+    owner = RedisLease(redis_client, 4, ttl=5, claim_delay=0)
     await owner.acquire()
     epoch = (await log.open(4, owner.owner_value)).epoch
     for seq in range(1, 9):
@@ -98,22 +89,22 @@ async def test_since_returns_exactly_the_missed_frames_or_none(client, kind):
 
 
 @pytest.mark.parametrize("loss", ["restart", "expiry"])
-async def test_a_lost_head_starts_a_new_epoch_never_a_lower_seq(client, loss):
+async def test_a_lost_head_starts_a_new_epoch_never_a_lower_seq(redis_client, loss):
     """When the store loses the head (a Redis restart without persistence, or the key
-    expiring), the next owner starts a new epoch at 0: a client at E1:19 is told it cannot
+    expiring), the next owner starts a new epoch at 0: a redis_client at E1:19 is told it cannot
     resume (None), instead of E2's seqs 1…18 looking like frames it already has."""
-    log = RedisEventLog(client, size=100)
-    first = RedisLease(client, 7, ttl=5, claim_delay=0)
+    log = RedisEventLog(redis_client, size=100)
+    first = RedisLease(redis_client, 7, ttl=5, claim_delay=0)
     assert await first.acquire()
     e1 = (await log.open(7, first.owner_value)).epoch
     for seq in range(1, 20):
         await log.append(7, first.owner_value, Position(e1, seq), f"a{seq}")
     if loss == "restart":
-        await client.flushall()
+        await redis_client.flushall()
     else:
-        await client.delete(f"sd:head:user:{7}")
-    await client.delete(first.key)  # the owner died too
-    second = RedisLease(client, 7, ttl=5, claim_delay=0)
+        await redis_client.delete(f"sd:head:user:{7}")
+    await redis_client.delete(first.key)  # the owner died too
+    second = RedisLease(redis_client, 7, ttl=5, claim_delay=0)
     assert await second.acquire()
     head = await log.open(7, second.owner_value)
     assert head.epoch != e1 and head.seq == 0
@@ -122,22 +113,22 @@ async def test_a_lost_head_starts_a_new_epoch_never_a_lower_seq(client, loss):
     assert await log.since(7, Position(e1, 0)) is None
     assert await log.since(7, Position(head.epoch, 0)) == ["b1"]
     # the old owner, if it comes back, is fenced by the new epoch even with the lease
-    await client.set(first.key, first.owner_value)
+    await redis_client.set(first.key, first.owner_value)
     with pytest.raises(Fenced):
         await log.append(7, first.owner_value, Position(e1, 20), "a20")
 
 
-async def test_the_living_owner_keeps_its_epoch_after_a_restart(client):
+async def test_the_living_owner_keeps_its_epoch_after_a_restart(redis_client):
     """The owner survives a Redis restart: it puts its head back (restore) and keeps its
-    epoch; a client at exactly the head resumes, an older one gets a snapshot (the frames
+    epoch; a redis_client at exactly the head resumes, an older one gets a snapshot (the frames
     in between are gone), and later appends continue the same run."""
-    log = RedisEventLog(client, size=100)
-    owner = RedisLease(client, 8, ttl=5, claim_delay=0)
+    log = RedisEventLog(redis_client, size=100)
+    owner = RedisLease(redis_client, 8, ttl=5, claim_delay=0)
     assert await owner.acquire()
     epoch = (await log.open(8, owner.owner_value)).epoch
     for seq in range(1, 6):
         await log.append(8, owner.owner_value, Position(epoch, seq), f"f{seq}")
-    await client.flushall()
+    await redis_client.flushall()
     await log.restore(8, owner.owner_value, Position(epoch, 5))
     assert await log.head(8) == Position(epoch, 5)
     assert await log.since(8, Position(epoch, 5)) == []
@@ -147,17 +138,17 @@ async def test_the_living_owner_keeps_its_epoch_after_a_restart(client):
     assert (await log.open(8, owner.owner_value)) == Position(epoch, 6)
 
 
-async def test_the_owner_puts_back_the_frames_a_restart_lost(client):
+async def test_the_owner_puts_back_the_frames_a_restart_lost(redis_client):
     """Relays that missed frames while Redis was down fill them from the log once the
     owner put back the newest frames it holds, even if an append after the restart
     re-created the head first; a relay older than those frames still gets None."""
-    log = RedisEventLog(client, size=100)
-    owner = RedisLease(client, 9, ttl=5, claim_delay=0)
+    log = RedisEventLog(redis_client, size=100)
+    owner = RedisLease(redis_client, 9, ttl=5, claim_delay=0)
     assert await owner.acquire()
     epoch = (await log.open(9, owner.owner_value)).epoch
     for seq in range(1, 4):
         await log.append(9, owner.owner_value, Position(epoch, seq), f"f{seq}")
-    await client.flushall()  # frames 4 and 5 happen while Redis is away: not written
+    await redis_client.flushall()  # frames 4 and 5 happen while Redis is away: not written
     await log.append(9, owner.owner_value, Position(epoch, 6), "f6")  # just after
     assert await log.since(9, Position(epoch, 3)) is None
     kept = [(seq, f"f{seq}") for seq in range(2, 7)]  # what the owner still holds
@@ -189,7 +180,7 @@ async def test_the_owner_puts_back_the_frames_a_restart_lost(client):
 )
 def test_positions_parse_strictly(raw, expected):
     """Positions from clients are `<epoch>:<seq>` in ASCII; anything else is None (the
-    client gets a snapshot), never an exception."""
+    redis_client gets a snapshot), never an exception."""
     assert Position.parse(raw) == expected
 
 
@@ -201,12 +192,12 @@ async def test_local_lease_is_always_granted():
     assert not await lease.renew()
 
 
-async def test_appends_that_reach_redis_out_of_order_never_move_the_head_back(client):
+async def test_appends_that_reach_redis_out_of_order_never_move_the_head_back(redis_client):
     """A user's writes are sent in seq order but may travel in two pipelines on two
     connections (the manager does not wait for one before sending the next): the head
     only moves forward, and the log is whole once both are in."""
-    log = RedisEventLog(client, size=100)
-    owner = RedisLease(client, 11, ttl=5, claim_delay=0)
+    log = RedisEventLog(redis_client, size=100)
+    owner = RedisLease(redis_client, 11, ttl=5, claim_delay=0)
     assert await owner.acquire()
     head = await log.open(11, owner.owner_value)
     await log.append(11, owner.owner_value, Position(head.epoch, 2), '{"seq":2}')

@@ -214,6 +214,18 @@ class _QuietAdapter:
         pass
 
 
+async def _quiet_manager(published: Published, event_log) -> UserStreamManager:
+    """A started manager of one quiet link whose account frames go through `event_log`."""
+    manager = UserStreamManager(
+        5,
+        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
+        publish=published,
+        event_log=event_log,
+    )
+    await manager.start()
+    return manager
+
+
 async def test_account_frames_leave_in_seq_order_when_log_writes_race():
     """Two adapters report at once and the first event's log write is slow (Redis under
     load): the frames still go out as seq 1, 2, never 2 before 1 (a tab would see a gap
@@ -227,13 +239,7 @@ async def test_account_frames_leave_in_seq_order_when_log_writes_race():
             await super().append(user_id, owner, position, text)
 
     published = Published()
-    manager = UserStreamManager(
-        5,
-        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
-        publish=published,
-        event_log=SlowFirstWrite(100),
-    )
-    await manager.start()
+    manager = await _quiet_manager(published, SlowFirstWrite(100))
     try:
         order = {"id": 9, "status": "Live", "legs": []}
         await asyncio.gather(
@@ -272,13 +278,7 @@ async def test_an_account_event_does_not_wait_for_the_previous_ones_log_write():
             await super().append(user_id, owner, position, text)
 
     published = Published()
-    manager = UserStreamManager(
-        5,
-        links=[(LinkInfo(1, "tastytrade", "t", simulated=True), _QuietAdapter())],
-        publish=published,
-        event_log=SlowFirstWrite(100),
-    )
-    await manager.start()
+    manager = await _quiet_manager(published, SlowFirstWrite(100))
     try:
         fill = {"id": 9, "status": "Filled", "legs": []}
         await asyncio.wait_for(
@@ -369,15 +369,25 @@ async def test_a_quote_time_never_moves_backwards_across_batches(
         manager.set_tab_symbols("tab-1", {"SPY", "QQQ", "AAPL", "MSFT", "IWM"})
         assert await manager.wait_ready(within=10)
         await wait_until(lambda: len(published.of("quotes")) >= 200, within=20)
+        control.configure(tick_rate=0)  # the market stops: what the manager knows goes out
+
+        def last_sent_t() -> dict[str, int]:
+            return {
+                symbol: quote["t"]
+                for f in published.of("quotes")
+                for symbol, quote in f["quotes"].items()
+            }
+
+        # each symbol's newest `t` the manager knows reaches the tab (none is held back)
+        await wait_until(
+            lambda: last_sent_t() == {s: q["t"] for s, q in manager.state.quotes.items()},
+            within=5,
+        )
     finally:
         await manager.stop()
     entries = sum(len(f["quotes"]) for f in published.of("quotes"))
     assert entries >= 200
     assert t_regressions(published) == []
-    # and each entry's `t` is the symbol's newest time the manager knew when it flushed
-    for symbol, quote in manager.state.quotes.items():
-        last = [f["quotes"][symbol] for f in published.of("quotes") if symbol in f["quotes"]]
-        assert last[-1]["t"] == quote["t"]
 
 
 async def test_an_event_without_a_time_does_not_make_a_timed_quote_look_fresh():

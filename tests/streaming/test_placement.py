@@ -9,20 +9,11 @@ import asyncio
 from collections import Counter
 
 import pytest
-import redis.asyncio as aioredis
 
 from streaming.lease import RedisLease
 from streaming.placement import WORKERS_KEY, Placement, preferred_worker
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-async def client(redis_server):
-    client = aioredis.from_url(redis_server.url)
-    await client.flushall()
-    yield client
-    await client.aclose()
 
 
 def test_users_spread_evenly_and_only_a_leaving_workers_users_move():
@@ -39,31 +30,31 @@ def test_users_spread_evenly_and_only_a_leaving_workers_users_move():
     assert preferred_worker(1, []) is None
 
 
-async def test_workers_see_each_other_and_a_silent_one_drops_out(client):
+async def test_workers_see_each_other_and_a_silent_one_drops_out(redis_client):
     a, b = Placement("worker-a", ttl=0.4), Placement("worker-b", ttl=0.4)
-    await a.report(client)
-    await b.report(client)
-    await a.report(client)
+    await a.report(redis_client)
+    await b.report(redis_client)
+    await a.report(redis_client)
     assert a.workers == b.workers == frozenset({"worker-a", "worker-b"})
     await asyncio.sleep(0.5)  # b stops reporting: it died
-    await a.report(client)
+    await a.report(redis_client)
     assert a.workers == frozenset({"worker-a"})
-    await b.leave(client)
-    await a.leave(client)
-    assert await client.zcard(WORKERS_KEY) == 0
+    await b.leave(redis_client)
+    await a.leave(redis_client)
+    assert await redis_client.zcard(WORKERS_KEY) == 0
 
 
-async def test_the_first_in_line_wins_a_free_lease_whoever_asks_first(client):
+async def test_the_first_in_line_wins_a_free_lease_whoever_asks_first(redis_client):
     """Twenty users, each asked for first by the worker that is not first in line: every
     lease goes to the first in line; the other takes one only once it was seen free for
     its claim delay (the first in line never came)."""
     a, b = Placement("worker-a"), Placement("worker-b")
     for placement in (a, b, a):
-        await placement.report(client)
+        await placement.report(redis_client)
 
     def lease(placement: Placement, user: int) -> RedisLease:
         return RedisLease(
-            client,
+            redis_client,
             user,
             ttl=5,
             claim_delay=0.3,
@@ -89,20 +80,20 @@ async def test_the_first_in_line_wins_a_free_lease_whoever_asks_first(client):
     assert await patient.acquire()
 
 
-async def test_a_released_lease_goes_to_the_first_in_line_too(client):
+async def test_a_released_lease_goes_to_the_first_in_line_too(redis_client):
     """A clean release (a worker stopping) is a free lease like any other."""
     a, b = Placement("worker-a"), Placement("worker-b")
     for placement in (a, b, a):
-        await placement.report(client)
+        await placement.report(redis_client)
     user = next(u for u in range(1, 100) if b.first_in_line(u))
-    old = RedisLease(client, user, ttl=5)
+    old = RedisLease(redis_client, user, ttl=5)
     assert await old.acquire()
     await old.release()
     waiting = RedisLease(
-        client, user, ttl=5, claim_delay=5, defer=lambda: not a.first_in_line(user)
+        redis_client, user, ttl=5, claim_delay=5, defer=lambda: not a.first_in_line(user)
     )
     assert not await waiting.acquire()
-    taken = RedisLease(client, user, ttl=5, defer=lambda: not b.first_in_line(user))
+    taken = RedisLease(redis_client, user, ttl=5, defer=lambda: not b.first_in_line(user))
     assert await taken.acquire() and not taken.needs_handover
 
 
