@@ -137,9 +137,6 @@ class UserFanout:
                     processes.add(process)
         return processes
 
-    def has_remote_tabs(self) -> bool:
-        return bool(self.remote_processes())
-
     async def deliver(self, message: Message) -> None:
         """Hand one message to every local tab of the user, in order."""
         if self.tabs:
