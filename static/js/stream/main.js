@@ -64,6 +64,8 @@ function start(root) {
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
   };
   let renderPending = false;
+  // the first live quote drawn: a performance mark for bench/browser.py (login → live quote)
+  let firstQuote = 'waiting'; // 'waiting' → 'received' → 'drawn'
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
   const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
   // the chart page (render-chart.js) and the watchlist's sparklines and chart links
@@ -181,6 +183,7 @@ function start(root) {
       const serverTime = num(frame.server_time);
       if (serverTime !== null) clock.skew = serverTime - Date.now();
     }
+    if (frame.type === 'quotes' && firstQuote === 'waiting') firstQuote = 'received';
     update(applyFrame(state, frame), frame);
   }
 
@@ -212,6 +215,10 @@ function start(root) {
       drawOverviews();
       drawChain();
       if (newsPanel) newsPanel.linkRows();
+      if (firstQuote === 'received') {
+        firstQuote = 'drawn';
+        performance.mark('streamdesk:first-live-quote');
+      }
     });
   }
 
