@@ -116,12 +116,19 @@ test('why a value is stale, in words', () => {
   const fresh = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 2_000 } });
   assert.deepEqual(markView(pos(), fresh, NOW, 10_000), { stale: false, delayed: false, why: 'quote 2.0 s old' });
   const old = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 21_000, delayed: true } });
-  assert.deepEqual(markView(pos(), old, NOW, 10_000), { stale: true, delayed: true, why: 'DELAYED quote, quote 21 s old (stale)' });
+  assert.deepEqual(markView(pos(), old, NOW, 10_000), { stale: true, delayed: true, why: 'DELAYED quote, quote 21 s old (stale: older than 10 s)' });
   assert.equal(markView(pos(), quotes({}), NOW, 10_000).why, 'no live quote: the broker\'s mark');
   assert.equal(markView(pos({ mark_price: null }), quotes({}), NOW, 10_000).stale, false, 'nothing shown, nothing stale');
   assert.equal(quoteWhy(undefined, NOW, 10_000), 'no quote yet');
-  assert.equal(quoteWhy({ t: NOW - 12_000 }, NOW, 10_000), 'quote 12 s old (stale)');
-  assert.equal(quoteWhy({}, NOW, 10_000), 'quote time unknown (stale)');
+  assert.equal(quoteWhy({ t: NOW - 12_000 }, NOW, 10_000), 'quote 12 s old (stale: older than 10 s)');
+  assert.equal(quoteWhy({}, NOW, 10_000), 'quote time unknown (stale: time unknown)');
+  // a value that names its feed: judged by the feed, not by its age
+  const feed = { staleMs: 10_000, src: '1:2', live: true };
+  assert.equal(quoteWhy({ t: NOW - 3_600_000, src: '1:2' }, NOW, feed), 'quote 60 min old', 'a quiet symbol on a live feed');
+  assert.equal(quoteWhy({ t: NOW - 1_000, src: '1:1' }, NOW, feed), 'quote 1.0 s old (stale: from an earlier feed)');
+  assert.equal(quoteWhy({ t: NOW - 1_000, src: '1:2' }, NOW, { ...feed, live: false }), 'quote 1.0 s old (stale: market data not live)');
+  assert.deepEqual(markView(pos(), quotes({ SPY: { bid: 500, ask: 501, t: NOW - 2_000, src: '2:5' } }), NOW, feed),
+    { stale: true, delayed: false, why: 'quote 2.0 s old (stale: from an earlier feed)' });
   const t = new Date(2026, 2, 3, 14, 2, 11).getTime();
   const stale = { state: 'live', kinds: { quotes: { state: 'live' }, account: { state: 'stale', reason: 'no heartbeat', last_ok: t } } };
   assert.deepEqual(accountView(stale, t + 1000), { live: false, state: 'stale', asOf: t, why: 'account data stale (no heartbeat), as of 14:02:11' });

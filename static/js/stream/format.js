@@ -3,7 +3,7 @@
  * position is valued at, its P&L and delta, and why a value is stale. No DOM, no timers:
  * the clock is a parameter. A value nobody sent is `null` and shows "—", never 0.
  */
-import { accountFreshness, num, optionParts, quoteAge, quoteStale } from './contract.js';
+import { accountFreshness, num, optionParts, quoteAge, staleReason } from './contract.js';
 
 export const DASH = '—';
 
@@ -168,26 +168,24 @@ export function accountPnl(positions, quotes) {
 
 // ------------------------------------------------------------------ freshness, in words
 
-/** Freshness of a position's mark (and the P&L derived from it) at server time `now`. */
-export function markView(p, quotes, now, staleMs) {
+/** Freshness of a position's mark (and the P&L derived from it) at server time `now`,
+ *  judged by `rule` (contract.feedRule, or an age threshold in ms). */
+export function markView(p, quotes, now, rule) {
   const { mark, live, quote } = markOf(p, quotes);
   if (mark === null) return { stale: false, delayed: false, why: '' };
   if (!live) return { stale: true, delayed: false, why: 'no live quote: the broker\'s mark' };
   const delayed = !!quote.delayed;
-  const age = quoteAge(quote, now);
-  const stale = quoteStale(quote, now, staleMs);
-  const parts = [];
-  if (delayed) parts.push('DELAYED quote');
-  parts.push(age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old${stale ? ' (stale)' : ''}`);
-  return { stale, delayed, why: parts.join(', ') };
+  const why = quoteWhy(quote, now, rule);
+  return { stale: staleReason(quote, now, rule) !== '', delayed, why };
 }
 
-/** A watchlist quote's age in words: "quote 12 s old (stale)", "no quote yet", … */
-export function quoteWhy(q, now, staleMs) {
+/** A quote's age and freshness in words: "quote 12 s old", "quote 3 s old (stale: market
+ *  data not live)", "no quote yet", … */
+export function quoteWhy(q, now, rule) {
   if (!q) return 'no quote yet';
   const age = quoteAge(q, now);
-  const stale = quoteStale(q, now, staleMs);
-  return `${q.delayed ? 'DELAYED quote, ' : ''}${age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old`}${stale ? ' (stale)' : ''}`;
+  const reason = staleReason(q, now, rule);
+  return `${q.delayed ? 'DELAYED quote, ' : ''}${age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old`}${reason ? ` (stale: ${reason})` : ''}`;
 }
 
 /** Whether an account's balances and positions are current (its link's `account` kind is

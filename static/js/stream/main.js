@@ -64,6 +64,7 @@ function start(root) {
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
   };
   let renderPending = false;
+  let quoteSource = null; // {link, label}: the link that fed the quotes last (a switch is told)
   // the first live quote drawn: a performance mark for bench/browser.py (login → live quote)
   let firstQuote = 'waiting'; // 'waiting' → 'received' → 'drawn'
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
@@ -192,6 +193,11 @@ function start(root) {
     const [s, effects] = takeEffects(next);
     if (notifier) notifier.observe(state, s, frame);
     if (s === state) return;
+    const now = s.freshness;
+    if (now.link && quoteSource && now.link !== quoteSource.link) { // a failover, or back (one status frame per link)
+      renderer.message(`Quotes now come from ${now.label} (were ${quoteSource.label}).`, 'info');
+    }
+    if (now.link) quoteSource = { link: now.link, label: now.label };
     state = s;
     renderer.position(state);
     for (const e of effects) {
@@ -373,6 +379,7 @@ function start(root) {
         subscriptions: state.subscriptions,
         newestQuoteT: state.newestQuoteT,
         staleAfterMs: state.staleAfterMs,
+        freshness: state.freshness,
         dataState: renderer.dataState(),
         lastFrameAt: clock.lastFrameAt,
         skew: clock.skew,

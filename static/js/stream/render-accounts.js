@@ -134,7 +134,7 @@ export function createAccountsView(doc) {
 
   function renderPosition(state, acct, p, av, ctx) {
     const row = rows.get(`${acct.number}|${p.symbol}`);
-    const delayed = positionFreshness(state, acct, p, av, ctx.now);
+    const delayed = positionFreshness(state, acct, p, av, ctx.now).delayed;
     if (!row) return delayed;
     const c = cellsOf(row);
     const v = positionPnl(p, state.quotes);
@@ -158,9 +158,10 @@ export function createAccountsView(doc) {
 
   /** Staleness and delay marks of a position row (ages grow: re-run every second). */
   function positionFreshness(state, acct, p, av, now) {
-    const mv = markView(p, state.quotes, now, state.staleAfterMs);
+    const mv = markView(p, state.quotes, now, state.freshness);
+    mv.quoted = mv.why !== '' && !mv.why.startsWith('no live quote');
     const row = rows.get(`${acct.number}|${p.symbol}`);
-    if (!row) return mv.delayed;
+    if (!row) return mv;
     const c = cellsOf(row);
     const accountWhy = av.live ? '' : av.why;
     const pnlWhy = [mv.why, accountWhy].filter(Boolean).join('; ');
@@ -173,7 +174,7 @@ export function createAccountsView(doc) {
     setAttr(row, 'data-stale', mv.stale || !av.live ? 'true' : 'false');
     setAttr(row, 'data-delayed', mv.delayed ? 'true' : 'false');
     delayedBadge(c.symbol, mv.delayed, true);
-    return mv.delayed;
+    return mv;
   }
 
   function renderBalance(acct, ctx) {
@@ -199,7 +200,7 @@ export function createAccountsView(doc) {
     let staleMarks = 0;
     let delayed = false;
     for (const p of acct.positions.values()) {
-      const mv = markView(p, state.quotes, now, state.staleAfterMs);
+      const mv = markView(p, state.quotes, now, state.freshness);
       if ((mv.stale || !av.live) && markOf(p, state.quotes).mark !== null) staleMarks++;
       if (mv.delayed) delayed = true;
     }
@@ -275,15 +276,22 @@ export function createAccountsView(doc) {
     return delayed;
   }
 
+  /** Re-mark what ages; returns {delayed, stale}: whether a DELAYED value is in view, and
+   *  how many positions are valued at a stale live quote (the data pill counts them). */
   function freshness(state, ctx) {
     let delayed = false;
+    let stale = 0;
     for (const acct of state.accounts.values()) {
       const av = accountView(linkOf(state, acct), ctx.clientNow);
       accountFreshness(state, acct, av, ctx.clientNow);
-      for (const p of acct.positions.values()) if (positionFreshness(state, acct, p, av, ctx.now)) delayed = true;
+      for (const p of acct.positions.values()) {
+        const mv = positionFreshness(state, acct, p, av, ctx.now);
+        if (mv.delayed) delayed = true;
+        if (mv.stale && mv.quoted) stale++;
+      }
       totalsFreshness(state, acct, av, ctx.now);
     }
-    return delayed;
+    return { delayed, stale };
   }
 
   return { render, freshness };

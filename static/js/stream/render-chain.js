@@ -83,7 +83,7 @@ export function createChainView(doc, root) {
           const q = state.quotes.get(side.symbol);
           const v = sideValues(side, q, state.greeks.get(side.symbol));
           sides.push(v);
-          const stale = q ? quoteStale(q, now, state.staleAfterMs) : false;
+          const stale = q ? quoteStale(q, now, state.freshness) : false;
           for (const f of COLUMNS) {
             setCell(cells[right][f], cellText(f, v[f]), v[f], { flash: f === 'bid' || f === 'ask' || f === 'mark' });
             if (f === 'bid' || f === 'ask' || f === 'mark') markCell(cells[right][f], stale, !!(q && q.delayed), stale ? 'quote is stale' : null);

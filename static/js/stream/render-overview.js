@@ -51,7 +51,7 @@ export function createOverviewView(doc, container) {
     const dir = v.change === null ? 'none' : v.change > 0 ? 'up' : v.change < 0 ? 'down' : 'flat';
     setText(f.arrow, ARROWS[dir]);
     setAttr(tile, 'data-dir', dir);
-    const stale = quoteStale(q, now, state.staleAfterMs);
+    const stale = quoteStale(q, now, state.freshness);
     const delayed = !!(q && q.delayed);
     setAttr(tile, 'data-stale', stale ? 'true' : 'false');
     setAttr(tile, 'data-delayed', delayed ? 'true' : 'false');
@@ -60,7 +60,7 @@ export function createOverviewView(doc, container) {
     for (const n of [f.last, f.change, f.change_pct]) n.classList.toggle('is-stale', stale);
     delayedBadge(fields(tile).symbol.parentNode, delayed, true);
     const label = tileLabel(sym, v);
-    const why = quoteWhy(q, now, state.staleAfterMs);
+    const why = quoteWhy(q, now, state.freshness);
     setAttr(tile, 'aria-label', stale ? `${label}; ${why}` : label);
     setAttr(tile, 'title', `${label} · ${why}`);
     const rejected = state.rejected.get(sym);

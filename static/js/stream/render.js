@@ -44,6 +44,7 @@ export function createRenderer(doc, root, clock) {
   let shown = null; // the state drawn last
   let shownSimulated = null;
   let delayedInView = false; // some value in view comes from a delayed source
+  let staleInView = 0; // values shown that have a quote, but not a live one
 
   // ---------------------------------------------------------------- watchlist
 
@@ -79,14 +80,14 @@ export function createRenderer(doc, root, clock) {
    *  badge for a quote from a delayed source. Returns whether it is delayed. */
   function quoteFreshness(state, sym, row, now) {
     const q = state.quotes.get(sym);
-    const stale = quoteStale(q, now, state.staleAfterMs);
+    const stale = quoteStale(q, now, state.freshness);
     const delayed = !!(q && q.delayed);
     setAttr(row, 'data-stale', stale ? 'true' : 'false');
     setAttr(row, 'data-delayed', delayed ? 'true' : 'false');
     row.classList.toggle('is-stale', stale);
     row.classList.toggle('is-delayed', delayed);
     const reason = state.rejected.get(sym);
-    setAttr(row, 'title', [reason ? rejectionText(sym, reason) : '', quoteWhy(q, now, state.staleAfterMs)].filter(Boolean).join(' · '));
+    setAttr(row, 'title', [reason ? rejectionText(sym, reason) : '', quoteWhy(q, now, state.freshness)].filter(Boolean).join(' · '));
     const c = cellsOf(row);
     for (const f of QUOTE_FIELDS) {
       if (!c[f]) continue;
@@ -231,7 +232,7 @@ export function createRenderer(doc, root, clock) {
     const silentMs = clock.silentMs();
     const ds = dataState({
       links: Array.from(state.links.values()), newestQuoteT: state.newestQuoteT, anyDelayedQuote: delayedInView,
-      now, staleMs: state.staleAfterMs, silentMs, silentAfterMs: SILENT_PAGE_MS,
+      staleInView, now, staleMs: state.staleAfterMs, silentMs, silentAfterMs: SILENT_PAGE_MS,
     });
     if (els.dataState) {
       setText(els.dataState, ds.state);
@@ -240,6 +241,24 @@ export function createRenderer(doc, root, clock) {
     }
     setAttr(doc.body, 'data-data-state', ds.state);
     setAttr(doc.body, 'data-stale', silentMs > SILENT_PAGE_MS ? 'true' : 'false');
+    renderQuoteSource(state);
+  }
+
+  /** `#quote-source`: which link the quotes come from now (one feeds them all). */
+  function renderQuoteSource(state) {
+    const bar = $('status-bar');
+    if (!bar) return;
+    let node = $('quote-source');
+    const f = state.freshness;
+    if (!node) {
+      node = el('span', { id: 'quote-source', class: 'status-item quote-source' }, el('span', { class: 'status-label' }, 'quotes'), ' ', el('span', { 'data-field': 'source' }, ''));
+      bar.insertBefore(node, $('sim-pill'));
+    }
+    node.hidden = !f.link;
+    setAttr(node, 'data-source-link', f.link);
+    setAttr(node, 'data-live', f.live ? 'true' : 'false');
+    setText(node.querySelector('[data-field="source"]'), f.label || DASH);
+    setAttr(node, 'title', f.link ? `Quotes come from ${f.label}${f.live ? '' : ' (its market data is not live)'}` : null);
   }
 
   /** Everything whose freshness depends on the clock (of the state drawn last): a value
@@ -248,8 +267,15 @@ export function createRenderer(doc, root, clock) {
     const state = shown;
     if (!state) return;
     const now = clock.serverNow();
-    for (const [sym, row] of quoteRows) quoteFreshness(state, sym, row, now);
-    delayedInView = accounts.freshness(state, { now, clientNow: clock.now() });
+    staleInView = 0;
+    for (const [sym, row] of quoteRows) {
+      quoteFreshness(state, sym, row, now);
+      const q = state.quotes.get(sym);
+      if (q && quoteStale(q, now, state.freshness)) staleInView++;
+    }
+    const marks = accounts.freshness(state, { now, clientNow: clock.now() });
+    delayedInView = marks.delayed;
+    staleInView += marks.stale;
     if (totals.render(state, now)) delayedInView = true;
     for (const sym of state.watchlist.symbols) if (state.quotes.get(sym)?.delayed) delayedInView = true;
     renderPill(state);
