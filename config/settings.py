@@ -298,6 +298,10 @@ STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
 # Market data of the quote source older than this (while subscribed) is stale; 3 s later
 # another healthy quote-capable link takes the symbols over (docs/streaming.md).
 STREAM_QUOTE_STALE_AFTER = float(os.environ.get("STREAM_QUOTE_STALE_AFTER", "10"))
+# WebSocket frames compressed (permessage-deflate, RFC 7692) when the browser offers it,
+# without context takeover so each frame is compressed once per process for every socket
+# (streaming/transport.py; docs/streaming-contract.md "Connecting").
+STREAM_WS_DEFLATE = env_bool("STREAM_WS_DEFLATE", True)
 # How often the tastytrade account streamer is asked for a heartbeat; 2.5 missed = stale.
 STREAM_ACCOUNT_HEARTBEAT = float(os.environ.get("STREAM_ACCOUNT_HEARTBEAT", "5"))
 # Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal

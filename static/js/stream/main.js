@@ -86,10 +86,16 @@ function start(root) {
     fetch: (url, opts) => window.fetch(url, opts),
     redraw: () => scheduleRender(),
   });
-  const drawOverviews = () => {
-    for (const o of overviews) o.render(state, Date.now() + clock.skew);
+  // `all`: the once-a-second tick (ages move); else only what a frame changed
+  let sparkQuotes = null; // the quotes the sparklines last drew from
+  let linkedWatchlist = null; // the watchlist whose rows have their news links
+  const drawOverviews = (all = true) => {
+    for (const o of overviews) o.render(state, Date.now() + clock.skew, all);
     if (chart) chart.render(state);
-    sparklines.render(state);
+    if (all || state.quotes !== sparkQuotes) {
+      sparkQuotes = state.quotes;
+      sparklines.render(state);
+    }
   };
   // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
   let chainPage = null;
@@ -105,7 +111,7 @@ function start(root) {
     serverNow: () => Date.now() + clock.skew,
     now: () => Date.now(),
     silentMs: () => Date.now() - clock.lastFrameAt,
-  });
+  }, window);
 
   // fills, rejections and triggered alerts, derived from each reducer step (notify.js)
   const notifier = createNotifications(document, window, {
@@ -218,9 +224,12 @@ function start(root) {
     requestAnimationFrame(() => {
       renderPending = false;
       renderer.render(state, true);
-      drawOverviews();
+      drawOverviews(false);
       drawChain();
-      if (newsPanel) newsPanel.linkRows();
+      if (newsPanel && state.watchlist !== linkedWatchlist) {
+        linkedWatchlist = state.watchlist;
+        newsPanel.linkRows();
+      }
       if (firstQuote === 'received') {
         firstQuote = 'drawn';
         performance.mark('streamdesk:first-live-quote');

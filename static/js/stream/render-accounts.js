@@ -5,6 +5,7 @@
  */
 import { rowMenuButton } from './alert-menu.js';
 import { kindsOf, num } from './contract.js';
+import { createHeldRedraws, createVisibility } from './visibility.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
   DASH, accountPnl, accountView, asOfText, fmt, isOption, markOf, markView, positionDelta, positionPnl, symbolLabel,
@@ -68,14 +69,20 @@ function buildAccount(acct) {
  * states (everything when `ctx.all`); `freshness(state, ctx)` re-marks what ages with the
  * clock. ctx: {all, flash, now (server ms), clientNow}. Both return whether a DELAYED value is in view.
  */
-export function createAccountsView(doc) {
+export function createAccountsView(doc, visibility = createVisibility(null)) {
   const container = doc.getElementById('accounts');
   const empty = doc.getElementById('accounts-empty');
   const cards = new Map(); // account number -> article
   const rows = new Map(); // "<account>|<symbol>" -> tr
   const byStreamer = new Map(); // streamer symbol -> Set("<account>|<symbol>")
+  // position rows out of view redraw at most once a second (visibility.js), and when seen
+  const held = createHeldRedraws(); // "<account>|<symbol>" of rows not redrawn
+  let drawn = null; // the state drawn last
   for (const a of doc.querySelectorAll('[data-account]')) cards.set(a.getAttribute('data-account'), a);
-  for (const r of doc.querySelectorAll('tr[data-position]')) rows.set(r.getAttribute('data-position'), r);
+  for (const r of doc.querySelectorAll('tr[data-position]')) {
+    rows.set(r.getAttribute('data-position'), r);
+    visibility.watch(r);
+  }
 
   function header(acct) {
     const art = cards.get(acct.number);
@@ -96,7 +103,10 @@ export function createAccountsView(doc) {
     const nodes = [];
     for (const p of acct.positions.values()) {
       let row = rows.get(prefix + p.symbol);
-      if (!row) rows.set(prefix + p.symbol, (row = buildPositionRow(acct, p)));
+      if (!row) {
+        rows.set(prefix + p.symbol, (row = buildPositionRow(acct, p)));
+        visibility.watch(row);
+      }
       if (p.streamer_symbol) setAttr(row, 'data-streamer', p.streamer_symbol);
       if (!row._sdLabeled) { // "SPY 570P" over "exp 20 Mar 26"
         row._sdLabeled = true;
@@ -108,7 +118,11 @@ export function createAccountsView(doc) {
       }
       nodes.push(row);
     }
-    for (const key of Array.from(rows.keys())) if (key.startsWith(prefix) && !acct.positions.has(key.slice(prefix.length))) rows.delete(key);
+    for (const key of Array.from(rows.keys())) {
+      if (!key.startsWith(prefix) || acct.positions.has(key.slice(prefix.length))) continue;
+      visibility.forget(rows.get(key));
+      rows.delete(key);
+    }
     reconcileChildren(art.querySelector('tbody[data-positions]'), nodes);
     art.querySelector('.no-positions').hidden = acct.positions.size > 0;
   }
@@ -116,7 +130,11 @@ export function createAccountsView(doc) {
   function reconcileCards(state) {
     for (const acct of state.accounts.values()) if (!cards.has(acct.number)) cards.set(acct.number, buildAccount(acct));
     for (const [number, art] of cards) if (!state.accounts.has(number)) { cards.delete(number); art.remove(); }
-    for (const key of Array.from(rows.keys())) if (!state.accounts.has(key.slice(0, key.indexOf('|')))) rows.delete(key);
+    for (const key of Array.from(rows.keys())) {
+      if (state.accounts.has(key.slice(0, key.indexOf('|')))) continue;
+      visibility.forget(rows.get(key));
+      rows.delete(key);
+    }
     if (container) reconcileChildren(container, Array.from(state.accounts.keys(), (n) => cards.get(n)));
     if (empty) empty.hidden = state.accounts.size > 0;
   }
@@ -132,8 +150,13 @@ export function createAccountsView(doc) {
     }
   }
 
-  function renderPosition(state, acct, p, av, ctx) {
-    const row = rows.get(`${acct.number}|${p.symbol}`);
+  function renderPosition(state, acct, p, av, ctx, force = false) {
+    const key = `${acct.number}|${p.symbol}`;
+    const row = rows.get(key);
+    if (row && !force && !visibility.inView(row)) { // out of view: the next tick, or when seen
+      held.hold(key);
+      return false;
+    }
     const delayed = positionFreshness(state, acct, p, av, ctx.now).delayed;
     if (!row) return delayed;
     const c = cellsOf(row);
@@ -236,6 +259,7 @@ export function createAccountsView(doc) {
   }
 
   function render(prev, next, ctx) {
+    drawn = next;
     const all = ctx.all || !sameKeys(prev.accounts, next.accounts);
     if (all) reconcileCards(next);
     const redraw = new Map(); // account number -> symbols of the positions to redraw (and its totals)
@@ -281,6 +305,7 @@ export function createAccountsView(doc) {
   function freshness(state, ctx) {
     let delayed = false;
     let stale = 0;
+    redrawHeld(state, ctx, held.take());
     for (const acct of state.accounts.values()) {
       const av = accountView(linkOf(state, acct), ctx.clientNow);
       accountFreshness(state, acct, av, ctx.clientNow);
@@ -294,5 +319,22 @@ export function createAccountsView(doc) {
     return { delayed, stale };
   }
 
-  return { render, freshness };
+  /** Draw held rows (`keys`) now, in view or not. */
+  function redrawHeld(state, ctx, keys) {
+    for (const key of keys) {
+      const i = key.indexOf('|');
+      const acct = state.accounts.get(key.slice(0, i));
+      const p = acct && acct.positions.get(key.slice(i + 1));
+      if (p) renderPosition(state, acct, p, accountView(linkOf(state, acct), ctx.clientNow), { ...ctx, flash: false }, true);
+    }
+  }
+
+  /** A row came into view: draw it now if it missed a redraw (`now`: server ms). */
+  function shown(row, now, clientNow) {
+    const key = row.getAttribute('data-position');
+    if (key === null || !drawn || !held.release(key)) return;
+    redrawHeld(drawn, { now, clientNow, flash: false }, [key]);
+  }
+
+  return { render, freshness, shown };
 }

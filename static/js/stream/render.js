@@ -12,6 +12,7 @@ import { rowMenuButton } from './alert-menu.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
 import { isSimulated, orderedOrders } from './state.js';
+import { createHeldRedraws, createVisibility } from './visibility.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
 
@@ -26,19 +27,30 @@ function buildQuoteRow(sym) {
     el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
 }
 
-/** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame). */
-export function createRenderer(doc, root, clock) {
+/** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame).
+ *  win: the window (its IntersectionObserver: rows out of view redraw once a second). */
+export function createRenderer(doc, root, clock, win) {
   const $ = (id) => doc.getElementById(id);
   const els = {
     watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'), orders: $('orders'), ordersEmpty: $('orders-empty'),
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
   };
-  const accounts = createAccountsView(doc);
+  // rows out of view redraw at most once a second (the freshness tick), and when shown
+  const heldQuotes = createHeldRedraws(); // watchlist symbols whose row was not redrawn
+  const visibility = createVisibility(win, (row) => {
+    const sym = row.getAttribute('data-quote');
+    if (sym !== null && heldQuotes.release(sym) && shown) renderQuoteRow(shown, sym, false, clock.serverNow());
+    accounts.shown(row, clock.serverNow(), clock.now());
+  });
+  const accounts = createAccountsView(doc, visibility);
   const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
   const quoteRows = new Map(); // symbol -> tr
   const orderEls = new Map(); // "<link>:<id>" -> li
   const linkEls = new Map(); // link id -> span
-  for (const r of doc.querySelectorAll('tr[data-quote]')) quoteRows.set(r.getAttribute('data-quote'), r);
+  for (const r of doc.querySelectorAll('tr[data-quote]')) {
+    quoteRows.set(r.getAttribute('data-quote'), r);
+    visibility.watch(r);
+  }
   for (const o of doc.querySelectorAll('li[data-order]')) orderEls.set(o.getAttribute('data-order'), o);
   for (const l of doc.querySelectorAll('[data-link]')) linkEls.set(l.getAttribute('data-link'), l);
   let shown = null; // the state drawn last
@@ -51,10 +63,17 @@ export function createRenderer(doc, root, clock) {
   function reconcileWatchlist(state) {
     const symbols = state.watchlist.symbols;
     for (const sym of symbols) {
-      if (!quoteRows.has(sym)) quoteRows.set(sym, buildQuoteRow(sym));
+      if (!quoteRows.has(sym)) {
+        quoteRows.set(sym, buildQuoteRow(sym));
+        visibility.watch(quoteRows.get(sym));
+      }
       setAttr(quoteRows.get(sym), 'data-rejected', state.rejected.get(sym) || null);
     }
-    for (const sym of Array.from(quoteRows.keys())) if (!symbols.includes(sym)) quoteRows.delete(sym);
+    for (const sym of Array.from(quoteRows.keys())) {
+      if (symbols.includes(sym)) continue;
+      visibility.forget(quoteRows.get(sym));
+      quoteRows.delete(sym);
+    }
     if (els.watchRows) {
       reconcileChildren(els.watchRows, symbols.map((sym) => quoteRows.get(sym)));
       els.watchRows.setAttribute('data-version', state.watchlist.version === null ? '' : String(state.watchlist.version));
@@ -62,9 +81,14 @@ export function createRenderer(doc, root, clock) {
     if (els.watchEmpty) els.watchEmpty.hidden = symbols.length > 0;
   }
 
-  function renderQuoteRow(state, sym, flash, now) {
+  /** A watchlist row's values (`force`: even out of view, the once-a-second redraw). */
+  function renderQuoteRow(state, sym, flash, now, force = false) {
     const row = quoteRows.get(sym);
     if (!row) return;
+    if (!force && !visibility.inView(row)) { // out of view: drawn with the next tick, or when seen
+      heldQuotes.hold(sym);
+      return;
+    }
     const q = state.quotes.get(sym) || {};
     const c = cellsOf(row);
     const [bid, ask, last, change, volume] = QUOTE_FIELDS.map((f) => num(q[f]));
@@ -267,6 +291,7 @@ export function createRenderer(doc, root, clock) {
     const state = shown;
     if (!state) return;
     const now = clock.serverNow();
+    for (const sym of heldQuotes.take()) renderQuoteRow(state, sym, false, now, true); // once a second
     staleInView = 0;
     for (const [sym, row] of quoteRows) {
       quoteFreshness(state, sym, row, now);
