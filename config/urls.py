@@ -35,6 +35,8 @@ urlpatterns = [
         accounts.api_token_revoke_view,
         name="api-token-revoke",
     ),
+    path("settings/display", accounts.display_settings, name="display-settings"),
+    path("api/preferences", accounts.preferences, name="api-preferences"),
     path(
         "api/notifications/settings",
         accounts.notification_settings,

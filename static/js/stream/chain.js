@@ -5,7 +5,7 @@
  * streaming/chains.py writes the same text for the server-rendered page
  * (docs/streaming-contract.md "Option chains").
  */
-import { DASH } from './format.js';
+import { DASH, fmt } from './format.js';
 
 /** The columns of each side, in the page's order (the same for calls and puts). */
 export const COLUMNS = ['bid', 'ask', 'mark', 'volume', 'open_interest', 'iv', 'delta', 'gamma', 'theta', 'vega'];
@@ -84,8 +84,7 @@ export function windowChange(before, after) {
 /** "greeks as of 10:00, 37 min ago" (Tradier recomputes them hourly); '' without a time. */
 export function greeksAgeText(t, now) {
   if (typeof t !== 'number') return '';
-  const d = new Date(t);
-  const hhmm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const hhmm = fmt.hm(t);
   const min = Math.max(0, Math.round((now - t) / 60000));
   const ago = min < 1 ? 'just now' : min < 120 ? `${min} min ago` : `${Math.round(min / 60)} h ago`;
   return `greeks as of ${hhmm}, ${ago} (Tradier recomputes greeks hourly)`;

@@ -30,6 +30,10 @@ import { createRowMenu } from './alert-menu.js';
 import { panelSymbols } from './news.js';
 import { createNewsPanel } from './render-news.js';
 import { canShare, frameForTab, positionOf } from './share.js';
+import { csrfToken } from './alert-api.js';
+import { setFlashes } from './dom.js';
+import { setTimeZone } from './format.js';
+import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page');
@@ -107,11 +111,38 @@ function start(root) {
   // the news panel (the dashboard's, the /news/<SYMBOL> page's): render-news.js
   let newsPanel = null;
 
+  // the trader's display preferences (preferences.js): flashes, time zone, sorts
+  let prefs = null;
+  const sorting = {
+    get: (table) => (prefs ? prefs.get().sorts[table] || null : null),
+    change(table, sort) {
+      prefs.save({ sorts: { [table]: sort } }).then((error) => {
+        if (error) renderer.message(`Sort not saved: ${error}`, 'error');
+      });
+    },
+  };
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
     now: () => Date.now(),
     silentMs: () => Date.now() - clock.lastFrameAt,
-  }, window);
+  }, window, sorting);
+  let appliedZone = null;
+  prefs = createPreferences({
+    user: cfg.user,
+    env: {
+      fetch: (url, opts) => window.fetch(url, opts),
+      storage: (() => { try { return window.localStorage; } catch (e) { return null; } })(),
+      csrf: () => csrfToken(document),
+    },
+    apply(p) {
+      setFlashes(p.flashes);
+      setTimeZone(p.time_zone);
+      renderer.sorted();
+      if (appliedZone !== null && appliedZone !== p.time_zone) renderer.redraw(); // every time again
+      appliedZone = p.time_zone;
+      scheduleRender();
+    },
+  });
 
   // fills, rejections and triggered alerts, derived from each reducer step (notify.js)
   const notifier = createNotifications(document, window, {
@@ -519,6 +550,7 @@ function start(root) {
   });
   newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
+  prefs.start(); // this browser's copy applies now, the server's when it answers
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
   drawChain();

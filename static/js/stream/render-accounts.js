@@ -6,6 +6,8 @@
 import { rowMenuButton } from './alert-menu.js';
 import { kindsOf, num } from './contract.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
+import { sortItems, validSort } from './sort.js';
+import { markSorted, sortableHeaders } from './sort-headers.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
   DASH, accountPnl, accountView, asOfText, fmt, isOption, markOf, markView, positionDelta, positionPnl, symbolLabel,
@@ -69,7 +71,21 @@ function buildAccount(acct) {
  * states (everything when `ctx.all`); `freshness(state, ctx)` re-marks what ages with the
  * clock. ctx: {all, flash, now (server ms), clientNow}. Both return whether a DELAYED value is in view.
  */
-export function createAccountsView(doc, visibility = createVisibility(null)) {
+/** A position's value in a sortable column (sort.js), null when it has none. */
+export function positionValue(state, p, col) {
+  if (col === 'symbol') return symbolLabel(p).main;
+  if (col === 'position_delta') return positionDelta(p, state.greeks);
+  if (['delta', 'gamma', 'theta', 'vega', 'iv'].includes(col)) {
+    const g = isOption(p) ? state.greeks.get(p.streamer_symbol || p.symbol) : null;
+    return g ? num(g[col]) : null;
+  }
+  const v = positionPnl(p, state.quotes);
+  return { quantity: v.qty, mark: v.mark, day_pnl: v.day, open_pnl: v.open, average_open_price: v.avg }[col] ?? null;
+}
+
+const NO_SORTING = { get: () => null, change() {} };
+
+export function createAccountsView(doc, visibility = createVisibility(null), sorting = NO_SORTING) {
   const container = doc.getElementById('accounts');
   const empty = doc.getElementById('accounts-empty');
   const cards = new Map(); // account number -> article
@@ -97,11 +113,14 @@ export function createAccountsView(doc, visibility = createVisibility(null)) {
     else if (!acct.simulated && badge) badge.remove();
   }
 
-  function reconcilePositions(acct) {
+  /** The position rows of an account, in the order of the positions' sort (`state`: their
+   *  live values). */
+  function reconcilePositions(acct, state) {
     const art = cards.get(acct.number);
     const prefix = `${acct.number}|`;
     const nodes = [];
-    for (const p of acct.positions.values()) {
+    const sort = validSort('positions', sorting.get('positions'));
+    for (const p of sortItems(acct.positions.values(), sort, (x, col) => positionValue(state, x, col))) {
       let row = rows.get(prefix + p.symbol);
       if (!row) {
         rows.set(prefix + p.symbol, (row = buildPositionRow(acct, p)));
@@ -128,7 +147,11 @@ export function createAccountsView(doc, visibility = createVisibility(null)) {
   }
 
   function reconcileCards(state) {
-    for (const acct of state.accounts.values()) if (!cards.has(acct.number)) cards.set(acct.number, buildAccount(acct));
+    for (const acct of state.accounts.values()) {
+      if (cards.has(acct.number)) continue;
+      cards.set(acct.number, buildAccount(acct));
+    }
+    for (const art of cards.values()) sortableHeaders(art.querySelector('table.positions'), 'positions', sorting);
     for (const [number, art] of cards) if (!state.accounts.has(number)) { cards.delete(number); art.remove(); }
     for (const key of Array.from(rows.keys())) {
       if (state.accounts.has(key.slice(0, key.indexOf('|')))) continue;
@@ -273,7 +296,7 @@ export function createAccountsView(doc, visibility = createVisibility(null)) {
       header(acct);
       mark(acct.number);
       if (!old || acct.positions !== old.positions) {
-        if (!old || !sameKeys(old.positions, acct.positions)) reconcilePositions(acct);
+        if (!old || !sameKeys(old.positions, acct.positions)) reconcilePositions(acct, next);
         for (const [sym, p] of acct.positions) if (!old || p !== old.positions.get(sym)) mark(acct.number, sym);
       }
       if (!old || acct.balance !== old.balance) renderBalance(acct, ctx);
@@ -306,6 +329,7 @@ export function createAccountsView(doc, visibility = createVisibility(null)) {
     let delayed = false;
     let stale = 0;
     redrawHeld(state, ctx, held.take());
+    if (sorting.get('positions')) reorder(state); // live values move: once a second
     for (const acct of state.accounts.values()) {
       const av = accountView(linkOf(state, acct), ctx.clientNow);
       accountFreshness(state, acct, av, ctx.clientNow);
@@ -336,5 +360,12 @@ export function createAccountsView(doc, visibility = createVisibility(null)) {
     redrawHeld(drawn, { now, clientNow, flash: false }, [key]);
   }
 
-  return { render, freshness, shown };
+  /** Put every account's rows in the order of the positions' sort now (after a header
+   *  click, and every second while a sort is set: live values move). */
+  function reorder(state) {
+    for (const acct of state.accounts.values()) if (cards.has(acct.number)) reconcilePositions(acct, state);
+    for (const art of cards.values()) markSorted(art.querySelector('table.positions'), validSort('positions', sorting.get('positions')));
+  }
+
+  return { render, freshness, shown, reorder };
 }

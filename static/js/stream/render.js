@@ -13,6 +13,8 @@ import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
 import { isSimulated, orderedOrders } from './state.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
+import { sortItems, validSort } from './sort.js';
+import { markSorted, sortableHeaders } from './sort-headers.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
 
@@ -27,9 +29,15 @@ function buildQuoteRow(sym) {
     el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
 }
 
+/** A watchlist quote's value in a sortable column (sort.js). */
+const quoteValue = (state, sym, col) => (col === 'symbol' ? sym : num((state.quotes.get(sym) || {})[col]));
+
+const NO_SORTING = { get: () => null, change() {} };
+
 /** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame).
- *  win: the window (its IntersectionObserver: rows out of view redraw once a second). */
-export function createRenderer(doc, root, clock, win) {
+ *  win: the window (its IntersectionObserver: rows out of view redraw once a second).
+ *  sorting: {get(table), change(table, sort)}: the trader's sorts (preferences.js). */
+export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const $ = (id) => doc.getElementById(id);
   const els = {
     watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'), orders: $('orders'), ordersEmpty: $('orders-empty'),
@@ -42,7 +50,9 @@ export function createRenderer(doc, root, clock, win) {
     if (sym !== null && heldQuotes.release(sym) && shown) renderQuoteRow(shown, sym, false, clock.serverNow());
     accounts.shown(row, clock.serverNow(), clock.now());
   });
-  const accounts = createAccountsView(doc, visibility);
+  const accounts = createAccountsView(doc, visibility, sorting);
+  const watchTable = els.watchRows ? els.watchRows.closest('table') : null;
+  sortableHeaders(watchTable, 'watchlist', sorting);
   const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
   const quoteRows = new Map(); // symbol -> tr
   const orderEls = new Map(); // "<link>:<id>" -> li
@@ -75,7 +85,10 @@ export function createRenderer(doc, root, clock, win) {
       quoteRows.delete(sym);
     }
     if (els.watchRows) {
-      reconcileChildren(els.watchRows, symbols.map((sym) => quoteRows.get(sym)));
+      const sort = validSort('watchlist', sorting.get('watchlist'));
+      const ordered = sortItems(symbols, sort, (sym, col) => quoteValue(state, sym, col));
+      reconcileChildren(els.watchRows, ordered.map((sym) => quoteRows.get(sym)));
+      markSorted(watchTable, sort);
       els.watchRows.setAttribute('data-version', state.watchlist.version === null ? '' : String(state.watchlist.version));
     }
     if (els.watchEmpty) els.watchEmpty.hidden = symbols.length > 0;
@@ -292,6 +305,7 @@ export function createRenderer(doc, root, clock, win) {
     if (!state) return;
     const now = clock.serverNow();
     for (const sym of heldQuotes.take()) renderQuoteRow(state, sym, false, now, true); // once a second
+    if (sorting.get('watchlist')) reconcileWatchlist(state); // sorted by live values: once a second
     staleInView = 0;
     for (const [sym, row] of quoteRows) {
       quoteFreshness(state, sym, row, now);
@@ -351,8 +365,22 @@ export function createRenderer(doc, root, clock, win) {
     setAttr(doc.body, 'data-conn', status);
   }
 
+  /** Draw everything again (the time zone changed: every time on the page). */
+  function redraw() {
+    const s = shown;
+    shown = null;
+    if (s) render(s, false);
+  }
+
+  /** The trader's sorts changed: put the rows in their new order now. */
+  function sorted() {
+    if (!shown) return;
+    reconcileWatchlist(shown);
+    accounts.reorder(shown);
+  }
+
   return {
-    render, freshness, position, connection,
+    render, freshness, position, connection, sorted, redraw,
     message: (text, kind) => showMessage(els.messages, text, kind),
     dataState: () => (els.dataState ? els.dataState.getAttribute('data-state') : null),
   };
