@@ -102,8 +102,8 @@ def server_advice(broker: str) -> str:
     """One sentence: which credential this server can use for the broker right now."""
     if _sandboxed():
         return (
-            "This server runs the built-in sandbox: a link added now is SIMULATED for"
-            " good and never reaches a real broker."
+            "That is the built-in sandbox: a link added now is SIMULATED for good and"
+            " never reaches a real broker."
         )
     if broker == "tastytrade":
         url = settings.TASTYTRADE_BASE_URL or TASTYTRADE_PRODUCTION_URL
