@@ -13,6 +13,7 @@ from streaming.brokers.base import StreamConfig, SupervisedAdapter
 from streaming.brokers.errors import CredentialRejected
 from streaming.wiring import stream_config
 from tests.support.recording import RecordingSink, running
+from tests.test_settings import load_settings
 
 #: The jitter of every backoff only shortens a wait, by at most this factor.
 JITTER_FLOOR = 0.7
@@ -66,6 +67,19 @@ def test_the_server_takes_its_waits_from_the_settings(settings):
     settings.STREAM_REJECTED_RETRY_CAP = 40.0
     config = stream_config()
     assert (config.rejected_retry_base, config.rejected_retry) == (2.5, 40.0)
+
+
+@pytest.mark.parametrize(
+    ("base", "cap"), [("0", "300"), ("-1", "300"), ("600", "300"), ("15", "-5")]
+)
+def test_waits_that_cannot_work_are_refused_at_start(base: str, cap: str):
+    """A zero first wait would be a login storm; a first wait above the cap is a typo."""
+    result = load_settings(STREAM_REJECTED_RETRY_BASE=base, STREAM_REJECTED_RETRY_CAP=cap)
+    assert result.returncode != 0
+    assert (
+        "STREAM_REJECTED_RETRY_BASE must be > 0 and not above STREAM_REJECTED_RETRY_CAP"
+        in result.stderr
+    )
 
 
 async def test_the_waits_double_from_the_base_to_the_cap():
