@@ -289,6 +289,14 @@ if PRODUCTION and BROKER_ENV == "live":
 STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
+# A credential the broker rejects is tried again after the base wait, doubling up to the
+# cap (seconds): a credential made valid again heals by itself within a wait.
+STREAM_REJECTED_RETRY_BASE = float(os.environ.get("STREAM_REJECTED_RETRY_BASE", "15"))
+STREAM_REJECTED_RETRY_CAP = float(os.environ.get("STREAM_REJECTED_RETRY_CAP", "300"))
+if not 0 < STREAM_REJECTED_RETRY_BASE <= STREAM_REJECTED_RETRY_CAP:
+    raise ImproperlyConfigured(
+        "STREAM_REJECTED_RETRY_BASE must be > 0 and not above STREAM_REJECTED_RETRY_CAP"
+    )
 STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
 # Brokers without an account push (Tradier; Alpaca while its event stream is down) are
 # polled: balances/positions and orders (seconds); option chains with greeks are cached.
