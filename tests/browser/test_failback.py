@@ -74,3 +74,29 @@ def test_frozen_prices_are_stale_fast_and_quotes_fail_back(
     expect(spy).to_have_attribute("data-stale", "false")
     control.close()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_rejected_link_says_what_to_do_and_heals(page: Page, browser_app, browser_sandbox):
+    """A credential the broker rejects: the page says in a sentence what to do (and when
+    streamdesk tries again); once it is valid again the link heals and the sentence goes."""
+    from django.conf import settings
+
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    control = browser_sandbox.control()
+    try:
+        control.fault("revoke", credential=DEMO_TASTYTRADE)
+        control.fault("drop", target="all", credential=DEMO_TASTYTRADE)
+        advice = page.locator("#link-advice [data-link-advice]")
+        expect(advice).to_have_count(1, timeout=15_000)
+        expect(advice).to_contain_text("tastytrade rejected")
+        expect(advice).to_contain_text("ask your operator")
+    finally:
+        control.fault("revoke", credential=DEMO_TASTYTRADE, revoked=False)
+    # the first retry comes within STREAM_REJECTED_RETRY_BASE (+ a loaded box's margin)
+    retry = settings.STREAM_REJECTED_RETRY_BASE + 10 * MARGIN
+    expect(page.locator("#link-advice [data-link-advice]")).to_have_count(0, timeout=retry * 1000)
+    expect(page.locator("#links [data-link]", has_text="tastytrade").first).to_have_attribute(
+        "data-state", "live", timeout=10_000
+    )
+    control.close()

@@ -11,6 +11,7 @@ import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
 import { rowMenuButton } from './alert-menu.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
+import { linkAdvice } from './link-advice.js';
 import { isSimulated, orderedOrders } from './state.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
 import { sortItems, validSort } from './sort.js';
@@ -42,6 +43,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const els = {
     watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'), orders: $('orders'), ordersEmpty: $('orders-empty'),
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
+    advice: $('link-advice'),
   };
   // rows out of view redraw at most once a second (the freshness tick), and when shown
   const heldQuotes = createHeldRedraws(); // watchlist symbols whose row was not redrawn
@@ -233,6 +235,24 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     node.title = parts.join(' · ');
   }
 
+  /** `#link-advice`: what to do about each link in error, in a sentence (link-advice.js);
+   *  re-drawn every second (it says when the next retry is). */
+  function renderAdvice(state) {
+    if (!els.advice) return;
+    const now = clock.serverNow();
+    const items = [];
+    for (const [id, l] of state.links) {
+      const text = linkAdvice(l, now);
+      if (!text) continue;
+      let li = els.advice.querySelector(`[data-link-advice="${CSS.escape(id)}"]`);
+      if (!li) li = el('li', { 'data-link-advice': id });
+      setText(li, text);
+      items.push(li);
+    }
+    reconcileChildren(els.advice, items);
+    els.advice.hidden = !items.length;
+  }
+
   // ---------------------------------------------------------------- page-wide marks
 
   function renderSimulated(sim) {
@@ -279,6 +299,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     setAttr(doc.body, 'data-data-state', ds.state);
     setAttr(doc.body, 'data-stale', silentMs > SILENT_PAGE_MS ? 'true' : 'false');
     renderQuoteSource(state);
+    renderAdvice(state);
   }
 
   /** `#quote-source`: which link the quotes come from now (one feeds them all). */
