@@ -5,8 +5,9 @@
     python -m bench.browser --soak 600           # + the dashboard's JS heap after 10 min
 
 Starts the sandbox (`--tick-rate` quote ticks per second per symbol, 20 by default; demo
-orders every 20 s and news as `scripts/run.sh` has them), one daphne (tests/support/live.py)
-behind a byte-counting TCP proxy, and Debian's Chromium (Playwright). For each page it
+orders every 20 s and news as `scripts/run.sh` has them), one daphne (tests/support/live.py;
+static files collected, hashed and compressed, as `scripts/run.sh` serves them) behind a
+byte-counting TCP proxy, and Debian's Chromium (Playwright). For each page it
 logs the demo trader in from a fresh browser context (cold cache) and reports:
 
 - login → first live quote: from the login form's submit to the first `quotes` frame
@@ -126,6 +127,7 @@ class CountingProxy:
 def log_in(page: Any, base: str) -> float:
     """The login form, submitted; returns the browser's Date.now() at the submit."""
     page.goto(f"{base}/login/")
+    page.wait_for_load_state("networkidle")  # a person reads the page before typing
     page.fill("input[name=username]", DEMO_USER[0])
     page.fill("input[name=password]", DEMO_USER[1])
     started = page.evaluate("Date.now()")
@@ -178,6 +180,16 @@ def measure_page(
         since = log_in(page, base)
         if name == "dashboard":
             out["first_live_quote_ms"] = first_live_quote_ms(page, since)
+            # where that time went: the login's POST and redirect, the page, its modules
+            nav = page.evaluate(
+                "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return {origin: performance.timeOrigin, redirect: n.redirectEnd,"
+                " response: n.responseEnd, dcl: n.domContentLoadedEventEnd}; })()"
+            )
+            base_ms = nav["origin"] - since
+            out["login_post_ms"] = base_ms + nav["redirect"]
+            out["page_ms"] = base_ms + nav["response"]
+            out["modules_ms"] = base_ms + nav["dcl"]
             page.wait_for_load_state("networkidle")
             out["first_load_kib"] = sum(loads.values()) / 1024
             out["requests"] = len(loads)
@@ -240,7 +252,12 @@ def main() -> None:
     )
     extra = dict(kv.split("=", 1) for kv in args.env)
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        app = LiveApp(sandbox.url, Path(tmp), **extra).start()
+        # static files as scripts/run.sh serves them: collected, hashed, compressed
+        static = {"STREAMDESK_STATIC": "collected", "STATIC_ROOT": str(Path(tmp) / "static")}
+        app = LiveApp(sandbox.url, Path(tmp), **{**static, **extra})
+        app.seed_database()
+        app.manage("collectstatic", "--no-input", "-v", "0")
+        app.spawn().wait_started()
         proxy = CountingProxy(app.port).start()
         base = f"http://127.0.0.1:{proxy.port}"
         try:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "operations.compression.CompressionMiddleware",  # pages and JSON gzipped (not streams)
     "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,19 +210,34 @@ STATICFILES_FINDERS = [
 # scripts/run.sh and deploy/systemd/) puts hashed, gzip and brotli copies in STATIC_ROOT,
 # with the ES modules' imports rewritten to the hashed names; hashed names are cached for a
 # year, others 60 s. Development: the source tree as it is, re-read on every request.
+# STREAMDESK_STATIC says which: "collected" (production's default, and scripts/run.sh's:
+# the first load a trader pays is compressed and cached) or "source" (development's).
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+STATIC_MODE = os.environ.get("STREAMDESK_STATIC", "collected" if PRODUCTION else "source")
+if STATIC_MODE not in ("collected", "source"):
+    raise ImproperlyConfigured("STREAMDESK_STATIC must be 'collected' or 'source'")
+COLLECTED_STATIC = STATIC_MODE == "collected"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "operations.staticfiles.HashedModuleStorage"
-        if PRODUCTION
+        if COLLECTED_STATIC
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_MAX_AGE = 60 if PRODUCTION else 0
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
+WHITENOISE_MAX_AGE = 60 if COLLECTED_STATIC else 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Argon2id first (memory-hard; a login's check ~0.25 s on 2 cores, PBKDF2's 1,000,000
+# rounds 0.4-1.6 s); hashes made by the others still verify and are upgraded at login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -13,7 +13,7 @@ from streaming.news import views as news_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", operations.health, name="health"),
     path("healthz", operations.health),  # the earlier name, kept for existing probes

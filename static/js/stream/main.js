@@ -550,12 +550,13 @@ function start(root) {
   });
   newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
+  // the stream opens first: its handshake and snapshot travel while the page is drawn
+  if (link) link.start();
+  else transport.start();
   prefs.start(); // this browser's copy applies now, the server's when it answers
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
   drawChain();
   tick();
   setInterval(tick, FRESHNESS_EVERY_MS);
-  if (link) link.start();
-  else transport.start();
 }
