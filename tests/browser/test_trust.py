@@ -543,6 +543,8 @@ def test_layout_at_375px(browser: Browser, browser_app):
         fake.go_live(busy_desk(fake.now_ms()), n=1)
         page.evaluate("window.streamdesk.flush()")
         expect(page.locator('[data-link="2"] [data-badge="delayed"]')).to_be_visible()
+        # a phone shows one of positions / watchlist / orders (tests/browser/test_phone.py)
+        page.click('[data-switch="view"] [data-value="watchlist"]')
         expect(page.locator('tr[data-quote="NVDA"] [data-badge="delayed"]')).to_be_visible()
         # the pills reach their widest words
         fake.close(1013)

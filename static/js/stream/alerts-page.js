@@ -2,7 +2,8 @@
  * The /alerts page: the form creates or edits an alert (`POST` / `PATCH /api/alerts`),
  * rows delete (`DELETE`); the list is the API's answer after each write, and live: each
  * active alert's price and distance to its level from the stream's quotes (alerts.js);
- * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames).
+ * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames). The
+ * form has one error line: each error replaces the last; a keystroke or a new submit clears it.
  */
 import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
 import { send } from './alert-api.js';
@@ -60,8 +61,11 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
     }
   }
 
+  const clearError = () => { if (error.textContent) error.textContent = ''; };
+  form.addEventListener('input', clearError);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    clearError();
     const f = form.elements;
     const made = alertBody({ symbol: f.symbol.value, condition: f.condition.value, level: f.level.value, rearm: f.rearm.checked, expires: f.expires.value });
     if (made.error) { error.textContent = made.error; return; }
@@ -99,7 +103,7 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
       el('td', { class: 'num', 'data-field': 'distance' }, '—'),
       el('td', { 'data-field': 'repeat' }, `${a.rearm ? 're-arms' : 'once'}${a.armed ? '' : ' (waiting to re-arm)'}`),
       el('td', { 'data-field': 'expires' }, localTime(a.expires_at)),
-      el('td', null,
+      el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn', 'data-edit': a.id }, 'Edit'), ' ',
         el('button', { type: 'button', class: 'btn', 'data-delete': a.id, 'aria-label': `Delete alert ${a.id}` }, 'Delete')));
   }
