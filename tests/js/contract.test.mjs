@@ -138,7 +138,7 @@ test('quote staleness and data age', () => {
     { id: 2, broker: 'tradier', label: 'tr', quote_source: true, quote_feed: '2:4', kinds: { quotes: { state: 'live' } } },
   ];
   const rule = feedRule(links, 10_000);
-  assert.deepEqual(rule, { staleMs: 10_000, src: '2:4', live: true, link: '2', label: 'tr' });
+  assert.deepEqual(rule, { staleMs: 10_000, src: '2:4', live: true, link: '2', label: 'tr', broker: 'tradier' });
   assert.equal(quoteStale({ t: now - 86_400_000, src: '2:4' }, now, rule), false, 'quiet overnight: live');
   assert.equal(quoteStale({ t: now, src: '1:3' }, now, rule), true, 'streamed by the feed before the failover');
   assert.equal(staleReason({ t: now, src: '1:3' }, now, rule), 'from an earlier feed');

@@ -29,7 +29,8 @@ export function cellText(field, v) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return DASH;
   if (field === 'iv') return `${(v * 100).toFixed(1)}%`;
   if (field === 'volume' || field === 'open_interest') return nf(0).format(Math.round(v));
-  return nf(DECIMALS[field] ?? 2).format(v);
+  const digits = DECIMALS[field] ?? 2;
+  return nf(digits).format(Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v); // never "-0.000"
 }
 
 /** `590`, `2.5`, `12.75`. */

@@ -288,13 +288,14 @@ export function quoteAge(q, now) {
  * `{staleMs, src, live, link, label}`; `src` undefined: no link says (an older server).
  */
 export function feedRule(links, staleMs) {
-  const rule = { staleMs, src: undefined, live: false, link: null, label: '' };
+  const rule = { staleMs, src: undefined, live: false, link: null, label: '', broker: '' };
   for (const l of links || []) {
     if (!l || !l.quote_source) continue;
     rule.src = l.quote_feed === undefined ? undefined : l.quote_feed;
     rule.live = kindsOf(l).quotes.state === 'live';
     rule.link = String(l.id);
     rule.label = String(l.label || l.broker || `link ${l.id}`);
+    rule.broker = String(l.broker || rule.label);
   }
   return rule;
 }

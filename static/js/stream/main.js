@@ -113,6 +113,7 @@ function start(root) {
 
   // the trader's display preferences (preferences.js): flashes, time zone, sorts
   let prefs = null;
+  let chainView = null; // the chain page's table (render-chain.js), sorted too
   const sorting = {
     get: (table) => (prefs ? prefs.get().sorts[table] || null : null),
     change(table, sort) {
@@ -138,6 +139,7 @@ function start(root) {
       setFlashes(p.flashes);
       setTimeZone(p.time_zone);
       renderer.sorted();
+      if (chainView) chainView.sorted();
       if (appliedZone !== null && appliedZone !== p.time_zone) renderer.redraw(); // every time again
       appliedZone = p.time_zone;
       scheduleRender();
@@ -497,7 +499,7 @@ function start(root) {
   if (root.id === 'chain') {
     chainPage = createChainPage({
       root,
-      view: createChainView(document, root),
+      view: (chainView = createChainView(document, root, { win: window, sorting })),
       env: {
         fetch: (url, opts) => window.fetch(url, opts),
         setTimeout: (fn, ms) => window.setTimeout(fn, ms),

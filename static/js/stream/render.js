@@ -315,7 +315,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     node.hidden = !f.link;
     setAttr(node, 'data-source-link', f.link);
     setAttr(node, 'data-live', f.live ? 'true' : 'false');
-    setText(node.querySelector('[data-field="source"]'), f.label || DASH);
+    setText(node.querySelector('[data-field="source"]'), f.broker || DASH);
     setAttr(node, 'title', f.link ? `Quotes come from ${f.label}${f.live ? '' : ' (its market data is not live)'}` : null);
   }
 

@@ -10,7 +10,7 @@
 export const SORTABLE = {
   positions: ['symbol', 'quantity', 'mark', 'day_pnl', 'open_pnl', 'average_open_price', 'delta', 'position_delta', 'gamma', 'theta', 'vega', 'iv'],
   watchlist: ['symbol', 'bid', 'ask', 'last', 'change', 'volume'],
-  chain: ['strike', 'volume', 'open_interest', 'iv', 'delta'],
+  chain: ['strike', ...['call', 'put'].flatMap((side) => ['bid', 'ask', 'mark', 'volume', 'open_interest', 'iv', 'delta', 'gamma', 'theta', 'vega'].map((f) => `${side}_${f}`))],
 };
 
 /** The sort after a click on `col`: asc, then desc, then none (null). */
