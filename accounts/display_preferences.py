@@ -13,6 +13,19 @@ from accounts.models import DisplayPreferences
 
 #: Every preference and its default (a user without a row has these).
 DEFAULTS: dict[str, Any] = {"flashes": True, "time_zone": "", "sorts": {}}
+#: The columns of each side of an option chain (static/js/stream/chain.js COLUMNS).
+CHAIN_COLUMNS = (
+    "bid",
+    "ask",
+    "mark",
+    "volume",
+    "open_interest",
+    "iv",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+)
 #: The tables a sort may be remembered for, and the columns each sorts by.
 SORTABLE: dict[str, frozenset[str]] = {
     "positions": frozenset(
@@ -32,7 +45,9 @@ SORTABLE: dict[str, frozenset[str]] = {
         }
     ),
     "watchlist": frozenset({"symbol", "bid", "ask", "last", "change", "volume"}),
-    "chain": frozenset({"strike", "volume", "open_interest", "iv", "delta"}),
+    "chain": frozenset(
+        {"strike"} | {f"{side}_{field}" for side in ("call", "put") for field in CHAIN_COLUMNS}
+    ),
 }
 #: A preferences body is small: anything larger is refused before parsing.
 MAX_PREFERENCES_BODY_BYTES = 4096
