@@ -21,10 +21,12 @@ from streaming.brokers.bars import (
     day_start_ms,
     merge,
 )
-from streaming.candles import _closed_ttl, candles_clean
+from streaming.candles import FORMING_TTL, _closed_ttl, candles_clean
 from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.core.credentials import credential_id
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.buckets import room_in_bucket
+from tests.support.clients import SseClient
 from tests.support.live import LiveApp
 from tests.support.tradier import tradier_client
 
@@ -38,6 +40,9 @@ USERS = {
     "tr": ("tradier", {"access_token": "chart-tradier"}),
     "al": ("alpaca", {"key_id": "CHARTALPACA", "secret_key": "chart-alpaca"}),
 }
+#: Users with a tastytrade and a Tradier link (tastytrade first: the quote source), each
+#: with a tastytrade credential of its own that a fault can aim at.
+PAIRS = {"ft": "chart-failover", "fb": "chart-fallback"}
 
 
 def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -54,6 +59,25 @@ def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> 
     app.manage("shell", "-c", code)
 
 
+def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
+    """Users with two verified sandbox links: tastytrade (`pairs[name]` its refresh
+    token), then Tradier."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "from accounts.services import broker_link_create, broker_link_verify\n"
+        f"for name, token in {pairs!r}.items():\n"
+        f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
+        "    for broker, secrets in (\n"
+        "        ('tastytrade', {'provider_secret': 'sandbox-provider-secret',\n"
+        "                        'refresh_token': token}),\n"
+        "        ('tradier', {'access_token': token + '-tradier'}),\n"
+        "    ):\n"
+        "        link = broker_link_create(user=user, broker=broker, label=broker, **secrets)\n"
+        "        broker_link_verify(link=link)\n"
+    )
+    app.manage("shell", "-c", code)
+
+
 @pytest.fixture(scope="module")
 def chart_sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
@@ -64,13 +88,14 @@ def chart_sandbox() -> Iterator[SandboxServer]:
 def chart_app(chart_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
     app = LiveApp(chart_sandbox.url, tmp_path_factory.mktemp("candles")).start()
     create_users(app, USERS)
+    create_pair_users(app, PAIRS)
     yield app
     app.stop()
 
 
 @pytest.fixture(scope="module")
 def clients(chart_app: LiveApp) -> Iterator[dict[str, httpx.Client]]:
-    logged_in = {name: chart_app.login(name, PASSWORD) for name in USERS}
+    logged_in = {name: chart_app.login(name, PASSWORD) for name in [*USERS, *PAIRS]}
     for client in logged_in.values():
         client.timeout = httpx.Timeout(20)
     yield logged_in
@@ -222,6 +247,86 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     # the fault was used up: the same request now works
     r = get("tr", "MSFT")
     assert r.status_code == 200 and r.json()["source"] == "tradier", r.text
+
+
+# ------------------------------------------------ any link that can serve the history
+
+
+def quote_source_broker(tab: SseClient) -> str | None:
+    """The broker of the link that streams the tab's quotes now (snapshot, then status)."""
+    view: dict[int, dict] = {}
+    for _, frame in tab.frames:
+        if frame["type"] == "snapshot":
+            view = {link["id"]: link for link in frame.get("links", [])}
+        elif frame["type"] == "status":
+            view[frame["link"]["id"]] = frame["link"]
+    return next((link["broker"] for link in view.values() if link.get("quote_source")), None)
+
+
+def assert_history(response: httpx.Response, tf: str, source: str) -> dict:
+    """A 200 with the whole history (not the forming candle alone) from `source`."""
+    assert response.status_code == 200, (tf, response.text)
+    body = response.json()
+    assert body["source"] == source, (tf, body["source"])
+    assert_candles(body, tf)
+    assert len(body["candles"]) >= 50, (tf, len(body["candles"]))
+    return body
+
+
+async def test_a_link_that_cannot_serve_hands_over_to_the_next(chart_app, clients, chart_control):
+    """The quote source (tastytrade) cannot answer (its DXLink is silent: no candle comes):
+    the next link with market data (Tradier) serves the history, and the answer says so."""
+    client = clients["fb"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "fb").start()
+        try:
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
+            first = await http.get("/api/candles/SPY", params={"tf": "5m"})
+            assert_history(first, "5m", "tastytrade")  # the DXLink session is up
+            silenced = chart_control.fault(
+                "silence", target="dxlink", credential=credential_id(PAIRS["fb"]), seconds=30
+            )
+            assert silenced["affected"] >= 1
+            answer = assert_history(
+                await http.get("/api/candles/AAPL", params={"tf": "15m"}), "15m", "tradier"
+            )
+            assert answer["link"] != first.json()["link"]
+        finally:
+            await tab.stop()
+
+
+async def test_after_a_quote_failover_every_timeframe_is_served(chart_app, clients, chart_control):
+    """Quotes fail over from tastytrade (blacked out) to Tradier: every timeframe's
+    history is served whole by Tradier, also on every reload while the forming candle is
+    re-fetched (`FORMING_TTL`) — before, the re-fetch of the forming candle alone went to
+    Tradier and answered one candle, or 404 "Tradier has no history" outside its hours."""
+    client = clients["ft"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "ft").start()
+        try:
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
+            for tf in TIMEFRAMES:  # tastytrade's history, in the cache
+                assert_history(
+                    await http.get("/api/candles/SPY", params={"tf": tf}), tf, "tastytrade"
+                )
+            chart_control.fault(
+                "blackout", broker="tastytrade", credential=credential_id(PAIRS["ft"]), seconds=120
+            )
+            # FAILOVER_AFTER plus the watchdog (STREAM_WATCHDOG_TIMEOUT) and a margin
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tradier", within=30)
+            until = time.monotonic() + FORMING_TTL + 1
+            rounds = 0
+            while rounds < 2 or time.monotonic() < until:
+                for tf in TIMEFRAMES:
+                    r = await http.get("/api/candles/SPY", params={"tf": tf})
+                    assert_history(r, tf, "tradier")
+                rounds += 1
+        finally:
+            await tab.stop()
 
 
 # ----------------------------------------------------------------------- pure parts
