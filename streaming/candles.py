@@ -27,7 +27,7 @@ import orjson
 from django.core.cache import cache
 
 from . import owner_rpc
-from .brokers.bars import LOOKBACK_DAYS, TIMEFRAMES, HistoryError, bucket_start
+from .brokers.bars import LOOKBACK_DAYS, TIMEFRAMES, HistoryError, bucket_start, day_start_ms
 from .manager import UserStreamManager
 from .registry import registry
 from .validation import normalize_symbol
@@ -203,3 +203,41 @@ async def _ask_owner(
             f"The broker did not send {symbol} history within {within:.0f} s.",
         )
     return answer
+
+
+#: A sparkline's candles: the day's path at 15-minute steps.
+SPARK_TF = "15m"
+
+
+def sparkline(answer: dict[str, Any]) -> dict[str, Any]:
+    """The contract's `GET /api/sparklines` answer from a 15m history answer: only what a
+    sparkline draws — the newest day's open, then the closes of its closed candles at
+    15-minute steps (the forming close is the live quote's, in the browser). Closed
+    candles never change, so neither does this until the current bucket closes."""
+    step = TIMEFRAMES[SPARK_TF]
+    out: dict[str, Any] = {
+        "symbol": answer["symbol"],
+        **{k: answer[k] for k in ("source", "link", "simulated", "delayed")},
+        "day": None,
+        "t0": None,
+        "step_ms": step,
+        "open": None,
+        "closes": [],
+    }
+    candles = answer["candles"]
+    if not candles:
+        return out
+    day = day_start_ms(candles[-1]["t"])
+    today = [c for c in candles if day_start_ms(c["t"]) == day]
+    current = bucket_start(answer["t"], SPARK_TF)
+    closed = [c for c in today if c["t"] < current]
+    t0 = today[0]["t"]
+    closes: list[float | None] = [None] * ((closed[-1]["t"] - t0) // step + 1 if closed else 0)
+    for c in closed:
+        closes[(c["t"] - t0) // step] = c["close"]
+    return {**out, "day": day, "t0": t0, "open": today[0]["open"], "closes": closes}
+
+
+def sparkline_max_age(t_ms: int) -> int:
+    """Seconds the sparkline answer at `t_ms` stays what it is: until its bucket closes."""
+    return _closed_ttl(SPARK_TF, t_ms)

@@ -249,6 +249,57 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     assert r.status_code == 200 and r.json()["source"] == "tradier", r.text
 
 
+def test_sparklines_are_small_and_cacheable(clients, chart_app):
+    """`GET /api/sparklines/<SYM>`: the day's open and its closed 15-minute closes (equal
+    to the 15m history's), under 2 KiB; private max-age until the bucket closes and an
+    ETag, `If-None-Match` → 304 without a body; errors are never cached."""
+    for user, broker in (("tt", "tastytrade"), ("tr", "tradier")):
+        client = clients[user]
+        room_in_bucket("15m", 10)  # the same bucket for the answer, the history and the 304
+        r = client.get("/api/sparklines/SPY")
+        assert r.status_code == 200, r.text
+        assert len(r.content) < 2048, len(r.content)
+        spark = r.json()
+        assert set(spark) == {
+            *("symbol", "source", "link", "simulated", "delayed"),
+            *("day", "t0", "step_ms", "open", "closes"),
+        }
+        assert (spark["symbol"], spark["source"], spark["step_ms"]) == ("SPY", broker, 900_000)
+        history = client.get("/api/candles/SPY", params={"tf": "15m"}).json()
+        current = bucket_start(history["t"], "15m")
+        newest_day = day_start_ms(history["candles"][-1]["t"])
+        day = [c for c in history["candles"] if day_start_ms(c["t"]) == newest_day]
+        assert spark["day"] == newest_day and spark["t0"] == day[0]["t"]
+        assert spark["open"] == day[0]["open"]
+        closed = {c["t"]: c["close"] for c in day if c["t"] < current}
+        drawn = {
+            spark["t0"] + i * 900_000: close
+            for i, close in enumerate(spark["closes"])
+            if close is not None
+        }
+        assert drawn == closed
+        slots = (max(closed) - spark["t0"]) // 900_000 + 1 if closed else 0
+        assert len(spark["closes"]) == slots
+        cache_control = r.headers["Cache-Control"]
+        assert cache_control.startswith("private, max-age="), cache_control
+        max_age = int(cache_control.split("=")[1])
+        assert 1 <= max_age <= _closed_ttl("15m", history["t"]) + 1
+        etag = r.headers["ETag"]
+        again = client.get("/api/sparklines/SPY", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", again.text
+        assert again.headers["ETag"] == etag
+        assert again.headers["Cache-Control"].startswith("private, max-age=")
+        stale = client.get("/api/sparklines/SPY", headers={"If-None-Match": '"other"'})
+        assert stale.status_code == 200 and stale.json() == spark
+    unknown = clients["tt"].get("/api/sparklines/Q.")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_symbol")
+    assert unknown.headers["Cache-Control"] == "no-store"
+    bad = clients["tt"].get("/api/sparklines/S%20P!")
+    assert (bad.status_code, bad.json()["error"]) == (400, "bad_symbol")
+    assert clients["al"].get("/api/sparklines/SPY").status_code == 409
+    assert httpx.get(f"{chart_app.url}/api/sparklines/SPY").status_code == 403
+
+
 # ------------------------------------------------ any link that can serve the history
 
 
