@@ -5,7 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, closeDue, dayStart, fromHistory,
+  TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, chartTimeAfter, closeDue, dayStart, fromHistory,
   nyOffset, sessionSpan, sparkPath, sparkPoints, sparkRange,
 } from '../../static/js/stream/candles.js';
 
@@ -170,8 +170,23 @@ test('a sparkline answer is its day and points; its x range is the session, wide
   assert.deepEqual(sparkRange(day, [[early, 1], [late, 2]]), [early, late]);
 });
 
+test('chart times: New York wall time read as UTC (days begin at its midnight), a date as it is, always ascending', () => {
+  // 10:00 New York (EST) on 24 Nov reads as 10:00 UTC; 00:00 UTC (19:00 New York) as 19:00
+  assert.equal(chartTimeAfter(T0, '5m', null), Date.UTC(2026, 10, 24, 10) / 1000);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 25), '1h', null), Date.UTC(2026, 10, 24, 19) / 1000);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 6, 1, 13, 30), '1m', null), Date.UTC(2026, 6, 1, 9, 30) / 1000); // EDT
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 25), '1d', null), Date.UTC(2026, 10, 25) / 1000);
+  // summer time ends 1 Nov 2026: 01:00-02:00 New York comes twice; the bars stay in order
+  const first = chartTimeAfter(Date.UTC(2026, 10, 1, 5, 30), '15m', null); // 01:30 EDT
+  const again = chartTimeAfter(Date.UTC(2026, 10, 1, 6, 0), '15m', first); // 01:00 EST
+  assert.equal(first, Date.UTC(2026, 10, 1, 1, 30) / 1000);
+  assert.equal(again, first + 1);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 1, 7, 0), '15m', again), Date.UTC(2026, 10, 1, 2) / 1000);
+});
+
 test('chart bars are in seconds; sparklines scale into the box', () => {
   assert.deepEqual(chartBar(bar(T0, 1, 2, 0.5, 1.5)), { time: T0 / 1000, open: 1, high: 2, low: 0.5, close: 1.5 });
+  assert.equal(chartBar(bar(T0, 1, 2, 0.5, 1.5), 42).time, 42);
   const points = [[T0, 2], [T0 + 900000, 3]];
   assert.equal(sparkPath(points, 62, 22), 'M1.0 21.0 L61.0 1.0');
   assert.equal(sparkPath([[T0, 5], [T0 + 1, 5]], 62, 22), 'M1.0 11.0 L61.0 11.0');

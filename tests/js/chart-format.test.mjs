@@ -6,23 +6,21 @@ import assert from 'node:assert/strict';
 
 import { TICK, candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from '../../static/js/stream/chart-format.js';
 
-const s = (ms) => ms / 1000;
-
 test('intraday axis: a day mark is the New York date of that moment, any other mark its New York time', () => {
   const midnightUtc = Date.UTC(2026, 10, 25); // 19:00 New York on the 24th: what every label read before
-  assert.equal(tickLabel(s(midnightUtc), TICK.DAY, '1h'), 'Nov 24');
-  assert.equal(tickLabel(s(midnightUtc), TICK.MONTH, '1h'), 'Nov 24');
-  assert.equal(tickLabel(s(midnightUtc), TICK.YEAR, '15m'), 'Nov 24');
-  assert.equal(tickLabel(s(midnightUtc), TICK.TIME, '1h'), '19:00');
-  assert.equal(tickLabel(s(Date.UTC(2026, 10, 25, 14, 30)), TICK.TIME, '5m'), '09:30');
-  assert.equal(tickLabel(s(Date.UTC(2026, 10, 25, 5)), TICK.TIME, '1m'), '00:00'); // never "24:00"
+  assert.equal(tickLabel(midnightUtc, TICK.DAY, '1h'), 'Nov 24');
+  assert.equal(tickLabel(midnightUtc, TICK.MONTH, '1h'), 'Nov 24');
+  assert.equal(tickLabel(midnightUtc, TICK.YEAR, '15m'), 'Nov 24');
+  assert.equal(tickLabel(midnightUtc, TICK.TIME, '1h'), '19:00');
+  assert.equal(tickLabel(Date.UTC(2026, 10, 25, 14, 30), TICK.TIME, '5m'), '09:30');
+  assert.equal(tickLabel(Date.UTC(2026, 10, 25, 5), TICK.TIME, '1m'), '00:00'); // never "24:00"
 });
 
 test('daily axis: a candle at 00:00 UTC of its date is that date, a month or a year', () => {
   const day = Date.UTC(2026, 10, 25);
-  assert.equal(tickLabel(s(day), TICK.DAY, '1d'), 'Nov 25'); // not Nov 24 (19:00 New York)
-  assert.equal(tickLabel(s(Date.UTC(2026, 10, 2)), TICK.MONTH, '1d'), 'Nov');
-  assert.equal(tickLabel(s(Date.UTC(2026, 0, 2)), TICK.YEAR, '1d'), '2026');
+  assert.equal(tickLabel(day, TICK.DAY, '1d'), 'Nov 25'); // not Nov 24 (19:00 New York)
+  assert.equal(tickLabel(Date.UTC(2026, 10, 2), TICK.MONTH, '1d'), 'Nov');
+  assert.equal(tickLabel(Date.UTC(2026, 0, 2), TICK.YEAR, '1d'), '2026');
 });
 
 test('crosshair and status labels say ET; a daily candle is its date', () => {

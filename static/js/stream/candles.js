@@ -139,9 +139,22 @@ export function chartState(series, now, staleAfter) {
   return 'live';
 }
 
-/** Seconds of epoch (what lightweight-charts calls UTCTimestamp) of a candle. */
-export function chartBar(c) {
-  return { time: Math.round(c.t / 1000), open: c.open, high: c.high, low: c.low, close: c.close };
+/** A candle as the chart library's bar at chart time `time` (s; by default the epoch's). */
+export function chartBar(c, time = Math.round(c.t / 1000)) {
+  return { time, open: c.open, high: c.high, low: c.low, close: c.close };
+}
+
+/**
+ * The chart library's time (s) of a candle at `t` that follows chart time `prev` (null for
+ * the first): intraday, the candle's New York wall time read as UTC — the library begins
+ * its days where its UTC days begin, so its day marks fall on New York's midnight (on the
+ * epoch's they fell at 19:00 New York); 1d, the candle's date as it is (00:00 UTC).
+ * Strictly ascending: in the hour that repeats when summer time ends, a wall time already
+ * used moves on by a second (the bars keep their order; labels read the candle's own t).
+ */
+export function chartTimeAfter(t, tf, prev) {
+  const s = Math.round((tf === '1d' ? t : t + nyOffset(t)) / 1000);
+  return prev !== null && prev !== undefined && s <= prev ? prev + 1 : s;
 }
 
 /**

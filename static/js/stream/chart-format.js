@@ -26,21 +26,21 @@ export function nyClock(ms) {
 }
 
 /**
- * A tick mark's label on the time axis (`seconds`: the chart time, epoch s). Intraday
- * (1m–1h): a mark where a day begins is the New York date of that moment ("Nov 25"; the
- * library puts day, month and year marks there), any other the New York time ("14:00").
- * 1d: a candle's time is 00:00 UTC of its date, so the date is read in UTC: "Nov 25",
- * a month's first candle "Nov", a year's "2026".
+ * A tick mark's label on the time axis, of the candle at `t` (epoch ms). Intraday (1m–1h):
+ * a mark where a day begins (the library's day, month and year marks: New York's
+ * midnight, as the chart's times are New York wall times) is the New York date ("Nov 25"),
+ * any other the New York time ("14:00"). 1d: a candle's time is 00:00 UTC of its date, so
+ * the date is read in UTC: "Nov 25", a month's first candle "Nov", a year's "2026".
  */
-export function tickLabel(seconds, type, tf) {
-  const ms = seconds * 1000;
+export function tickLabel(t, type, tf) {
+  const at = new Date(t);
   if (tf === '1d') {
-    if (type === TICK.YEAR) return utcYear.format(new Date(ms));
-    if (type === TICK.MONTH) return utcMonth.format(new Date(ms));
-    return utcDay.format(new Date(ms));
+    if (type === TICK.YEAR) return utcYear.format(at);
+    if (type === TICK.MONTH) return utcMonth.format(at);
+    return utcDay.format(at);
   }
-  if (type === TICK.YEAR || type === TICK.MONTH || type === TICK.DAY) return nyDay.format(new Date(ms));
-  return nyClock(ms);
+  if (type === TICK.YEAR || type === TICK.MONTH || type === TICK.DAY) return nyDay.format(at);
+  return nyClock(t);
 }
 
 /** The crosshair's and the status line's label of a candle time (ms): "Wed, Nov 25, 14:05 ET", or a day's date. */

@@ -17,7 +17,7 @@
  */
 import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
-import { TIMEFRAMES, applyQuote, chartBar, chartState, closeDue, fromHistory } from './candles.js';
+import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset } from './candles.js';
 import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from './chart-format.js';
 import { num } from './contract.js';
 import { tileText, tileValues } from './overview.js';
@@ -56,8 +56,19 @@ export function createChartView(doc, card, env) {
   let chart = null;
   let candleSeries = null;
   let axisLabels = []; // the tick labels the library asked for since the last load
+  // the chart's times are New York wall times (chartTimeAfter): each one's candle time
+  let candleT = new Map(); // chart time (s) -> the candle's t (epoch ms)
+  let lastTime = null; // the newest bar's chart time
+  const epochOf = (time) => candleT.get(time) ?? (tf === '1d' ? time * 1000 : time * 1000 - nyOffset(time * 1000));
+  function barOf(c) {
+    const same = lastTime !== null && candleT.get(lastTime) === c.t; // the newest bar, moved
+    const time = same ? lastTime : chartTimeAfter(c.t, tf, lastTime);
+    candleT.set(time, c.t);
+    lastTime = time;
+    return chartBar(c, time);
+  }
   function axisLabel(time, type) {
-    const text = tickLabel(time, type, tf);
+    const text = tickLabel(epochOf(time), type, tf);
     if (!axisLabels.includes(text)) {
       axisLabels.push(text);
       if (axisLabels.length > AXIS_LABELS_KEPT) axisLabels.shift();
@@ -72,7 +83,7 @@ export function createChartView(doc, card, env) {
       grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
       rightPriceScale: { borderVisible: false },
       timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false, tickMarkFormatter: axisLabel },
-      localization: { timeFormatter: (t) => candleLabel(t * 1000, tf) },
+      localization: { timeFormatter: (time) => candleLabel(epochOf(time), tf) },
     });
     candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: '#26a269', downColor: '#e01b24', borderVisible: false, wickUpColor: '#26a269', wickDownColor: '#e01b24',
@@ -155,7 +166,9 @@ export function createChartView(doc, card, env) {
     series = fromHistory(body, chartNow());
     lastQuote = null;
     axisLabels = [];
-    candleSeries.setData(series.candles.map(chartBar));
+    candleT = new Map();
+    lastTime = null;
+    candleSeries.setData(series.candles.map(barOf));
     chart.timeScale().scrollToRealTime();
     describeHours();
     card.setAttribute('data-bars', String(series.candles.length));
@@ -185,7 +198,7 @@ export function createChartView(doc, card, env) {
     series = next;
     if (change) {
       updates += 1;
-      candleSeries.update(chartBar(series.candles[series.candles.length - 1]));
+      candleSeries.update(barOf(series.candles[series.candles.length - 1]));
       card.setAttribute('data-bars', String(series.candles.length));
       card.setAttribute('data-updates', String(updates));
       card.setAttribute('data-quote-t', String(q.t)); // the broker's time of the quote drawn (bench/candles.py)
@@ -232,7 +245,8 @@ export function createChartView(doc, card, env) {
       return {
         symbol, tf,
         state: card.getAttribute('data-state'),
-        bars: candleSeries ? candleSeries.data().map((b) => ({ ...b })) : [],
+        // the bars as the library holds them, at their candles' epoch seconds
+        bars: candleSeries ? candleSeries.data().map((b) => ({ ...b, time: Math.round(epochOf(b.time) / 1000) })) : [],
         forming: series ? series.forming : false,
         updates,
         source: answer ? answer.source : null,
