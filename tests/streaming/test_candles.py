@@ -19,9 +19,11 @@ from streaming.brokers.bars import (
     bucket_start,
     daily_t,
     day_start_ms,
+    link_budget,
     merge,
+    no_link_served,
 )
-from streaming.candles import FORMING_TTL, _closed_ttl, candles_clean
+from streaming.candles import FORMING_TTL, _closed_ttl, candles_clean, sparkline
 from streaming.sandbox.core.config import SandboxConfig
 from streaming.sandbox.core.credentials import credential_id
 from streaming.sandbox.server import SandboxControl, SandboxServer
@@ -419,3 +421,68 @@ def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes(
         {"t": t0, "open": 10, "high": 15, "low": 6, "close": 14, "volume": 400},
         {"t": t0 + 3_600_000, "open": 14, "high": 16, "low": 5, "close": 15, "volume": 100},
     ]
+
+
+def test_when_no_link_serves_the_history_the_error_says_why_for_each():
+    """One link: its own error. Several: the code a trader can act on first (a rate limit
+    says when to retry; "no history" only when every link said so) with every reason; a
+    link that is asked before others keeps time for them."""
+    tt = HistoryError("unknown_symbol", "tastytrade has no candles for ZZZ")
+    tr = HistoryError("unknown_symbol", "Tradier has no history for ZZZ")
+    assert no_link_served("ZZZ", "5m", [tt]) is tt
+    both = no_link_served("ZZZ", "5m", [tt, tr])
+    assert (both.code, both.message) == (
+        "unknown_symbol",
+        "No link could serve ZZZ 5m history: tastytrade has no candles for ZZZ; "
+        "Tradier has no history for ZZZ.",
+    )
+    limited = HistoryError("rate_limited", "Tradier rate-limited the history request", 7)
+    mixed = no_link_served("SPY", "1d", [tt, limited])
+    assert (mixed.code, mixed.retry_after) == ("rate_limited", 7)
+    down = HistoryError("broker_error", "tastytrade did not send the history in time")
+    assert no_link_served("SPY", "1m", [down, tr]).code == "broker_error"
+    assert link_budget(8.0, 0) == 8.0  # the last link: all that is left
+    assert link_budget(8.0, 1) == 5.0  # 3 s kept for the one after
+    assert link_budget(4.0, 1) == 2.0  # at least half
+    assert link_budget(8.0, 2) == 4.0
+
+
+def test_a_sparkline_is_the_newest_days_open_and_closed_15_minute_closes():
+    """Only what the line draws: the day of the newest candle, its first open, the closes
+    of its closed candles at 15-minute steps (a gap is null), never the forming one."""
+    q = 900_000
+    day = 1_763_942_400_000  # 24 Nov 2025, 00:00 UTC
+    open_ = day + 14 * 3_600_000 + 30 * 60_000  # 09:30 New York
+    yesterday = open_ - 86_400_000
+    candles = [
+        {"t": yesterday, "open": 1, "high": 1, "low": 1, "close": 1.5, "volume": 1},
+        {"t": open_, "open": 10, "high": 11, "low": 9, "close": 10.5, "volume": 1},
+        {"t": open_ + q, "open": 10.5, "high": 11, "low": 10, "close": 10.8, "volume": 1},
+        {"t": open_ + 3 * q, "open": 11, "high": 12, "low": 11, "close": 11.9, "volume": 1},
+        {"t": open_ + 4 * q, "open": 12, "high": 12, "low": 12, "close": 12.2, "volume": 1},
+    ]
+    answer = {
+        "symbol": "SPY",
+        "source": "tradier",
+        "link": 3,
+        "simulated": True,
+        "delayed": False,
+        "t": open_ + 4 * q + 60_000,  # the last candle is forming
+        "candles": candles,
+    }
+    assert sparkline(answer) == {
+        "symbol": "SPY",
+        "source": "tradier",
+        "link": 3,
+        "simulated": True,
+        "delayed": False,
+        "day": day,
+        "t0": open_,
+        "step_ms": q,
+        "open": 10,
+        "closes": [10.5, 10.8, None, 11.9],
+    }
+    first = sparkline({**answer, "candles": candles[:2], "t": open_ + 60_000})
+    assert (first["day"], first["t0"], first["open"], first["closes"]) == (day, open_, 10, [])
+    empty = sparkline({**answer, "candles": []})
+    assert (empty["day"], empty["t0"], empty["open"], empty["closes"]) == (None, None, None, [])
