@@ -22,7 +22,7 @@ import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } f
 import { num } from './contract.js';
 import { tileText, tileValues } from './overview.js';
 
-/** How many tick labels the card remembers (data-axis, for tests): the axis shows ~10. */
+/** How many tick labels the chart remembers (its snapshot's `axis`, for tests): an axis shows ~10. */
 const AXIS_LABELS_KEPT = 40;
 
 /**
