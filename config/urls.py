@@ -49,6 +49,7 @@ urlpatterns = [
     # <path:…> because future symbols start with "/" (/ESZ26)
     path("chart/<path:symbol>", candles_views.chart, name="chart"),
     path("api/candles/<path:symbol>", candles_views.api_candles, name="api-candles"),
+    path("api/sparklines/<path:symbol>", candles_views.api_sparkline, name="api-sparkline"),
     path("chain/<str:symbol>", chain_views.chain_page, name="chain"),
     path("api/chain/<str:symbol>", chain_views.api_chain, name="api-chain"),
     path(

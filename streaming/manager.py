@@ -24,7 +24,7 @@ import orjson
 
 from . import metrics
 from .alert_runner import AlertRunner
-from .brokers.bars import HistoryError
+from .brokers.bars import HistoryError, link_budget, no_link_served
 from .brokers.base import BrokerAdapter
 from .brokers.errors import describe
 from .cancellation import await_chain
@@ -793,26 +793,62 @@ class UserStreamManager:
         return self._health[link_id]
 
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> dict[str, Any]:
-        """Candle history from the link that streams the user's quotes (so history and
-        the live candle agree), else the first link that has market data: `{"link",
-        "source", "simulated", "delayed", "candles"}`. Raises HistoryError."""
+        """Candle history from the first link that can serve it: the one that streams the
+        user's quotes (so history and the live candle agree), then every other link whose
+        market data is up (a down one only when no other has market data). A link that
+        cannot (no history of the symbol or timeframe, refused, failed, out of its share
+        of the time) hands over to the next; the answer names the link that served: `{"link",
+        "source", "simulated", "delayed", "candles"}`. HistoryError only when none could."""
         source = self.quote_source()
-        ids = [source] if source is not None else []
-        ids += [i for i, info in self.links.items() if info.streams_quotes and i not in ids]
-        for link_id in ids:
-            fetch = getattr(self.adapters.get(link_id), "candles", None)
-            if fetch is None:
-                continue
+        capable = [i for i, info in self.links.items() if info.streams_quotes]
+        capable = [i for i in capable if getattr(self.adapters.get(i), "candles", None)]
+        if not capable:
+            raise HistoryError(
+                "no_market_data",
+                "No market data: none of your broker links serves quotes or candles "
+                "(Alpaca links have no market data; link tastytrade or Tradier).",
+            )
+        # a link whose market data is down cannot answer: asked only when no other can
+        now = time.monotonic()
+        down = {i for i in capable if i != source and self._health[i].failing_quotes(now)}
+        ids = sorted(capable, key=lambda i: i != source)
+        ids = [i for i in ids if i not in down] or ids
+        deadline = time.monotonic() + within
+        failures: list[HistoryError] = []
+        for n, link_id in enumerate(ids):
             info = self.links[link_id]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                bars = await fetch(symbol, tf, from_ms, within=within)
-            except (HistoryError, TimeoutError):
-                raise
+                async with asyncio.timeout(link_budget(left, len(ids) - n - 1)):
+                    bars = await self.adapters[link_id].candles(symbol, tf, from_ms, within=left)
+            except HistoryError as exc:
+                failures.append(exc)
+                continue
+            except TimeoutError:
+                failures.append(
+                    HistoryError("broker_error", f"{info.broker} did not send the history in time")
+                )
+                continue
             except Exception as exc:  # whatever the broker did: a sentence, not a 500
                 log.info("user %s: %s history failed: %s", self.user_id, info.broker, exc)
-                raise HistoryError(
-                    "broker_error", f"{info.broker} refused the history request ({describe(exc)})"
-                ) from exc
+                failures.append(
+                    HistoryError(
+                        "broker_error",
+                        f"{info.broker} refused the history request ({describe(exc)})",
+                    )
+                )
+                continue
+            if failures:
+                log.info(
+                    "user %s: %s %s history from %s (%s)",
+                    self.user_id,
+                    symbol,
+                    tf,
+                    info.broker,
+                    "; ".join(e.message for e in failures),
+                )
             return {
                 "link": link_id,
                 "source": info.broker,
@@ -820,11 +856,9 @@ class UserStreamManager:
                 "delayed": bool(self._health[link_id].delayed),
                 "candles": bars,
             }
-        raise HistoryError(
-            "no_market_data",
-            "No market data: none of your broker links serves quotes or candles "
-            "(Alpaca links have no market data; link tastytrade or Tradier).",
-        )
+        if not failures:
+            raise TimeoutError
+        raise no_link_served(symbol, tf, failures)
 
     def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
         """The full current state (contract `snapshot`), for pages and new sockets."""
