@@ -8,8 +8,10 @@
 import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
 import { send } from './alert-api.js';
 import { el, reconcileChildren, setText } from './dom.js';
+import { fmt } from './format.js';
 
-const localTime = (ms) => (ms ? new Date(ms).toLocaleString() : 'never');
+/** A time as the app shows every time (format.js: the trader's zone, labelled). */
+const localTime = (ms) => (ms ? fmt.when(ms, Date.now()) : 'never');
 const pad = (n) => String(n).padStart(2, '0');
 /** An epoch ms as a `datetime-local` value in the browser's zone. */
 const localInput = (ms) => {
