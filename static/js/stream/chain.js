@@ -9,6 +9,9 @@ import { DASH, fmt } from './format.js';
 
 /** The columns of each side, in the page's order (the same for calls and puts). */
 export const COLUMNS = ['bid', 'ask', 'mark', 'volume', 'open_interest', 'iv', 'delta', 'gamma', 'theta', 'vega'];
+/** The quote frames per second the chain page asks (`pace`, docs/streaming-contract.md):
+ *  every option of the window and its greeks tick with the underlying. */
+export const CHAIN_PACE = 2;
 /** The strike counts the page offers; 20 by default. */
 export const STRIKE_COUNTS = [10, 20, 40];
 export const DEFAULT_STRIKES = 20;

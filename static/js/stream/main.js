@@ -24,6 +24,7 @@ import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
 import { createChainView } from './render-chain.js';
+import { CHAIN_PACE } from './chain.js';
 import { createNotifications } from './render-notifications.js';
 import { createAlertsPage } from './alerts-page.js';
 import { createRowMenu } from './alert-menu.js';
@@ -69,6 +70,8 @@ function start(root) {
   };
   let renderPending = false;
   let quoteSource = null; // {link, label}: the link that fed the quotes last (a switch is told)
+  // the quote frames per second this page asks (`pace`): the chain's CHAIN_PACE, else none
+  let ownPace = null;
   // the first live quote drawn: a performance mark for bench/browser.py (login → live quote)
   let firstQuote = 'waiting'; // 'waiting' → 'received' → 'drawn'
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
@@ -181,6 +184,8 @@ function start(root) {
         return extra.length ? [...state.watchlist.symbols, ...extra] : null;
       },
       extraSymbols: streamSymbols,
+      // the quote frames per second this socket asks (`pace`): this tab's, or every tab's
+      pace: () => (link && link.leading() ? link.info().pace : ownPace),
       symbolsPerMessage: () => state.limits.max_symbols_per_message,
       frame(frame) {
         receive(frame);
@@ -349,7 +354,7 @@ function start(root) {
       user: cfg.user,
       tab: newTabId(Math.random),
       hooks: {
-        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state) }),
+        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state), pace: ownPace }),
         lead(position) {
           resumeOverride = position;
           // pageShown: also after a pagehide stopped the transport (a page back from the bfcache)
@@ -366,6 +371,7 @@ function start(root) {
           transport.sendSymbols('unsubscribe', symbols);
           transport.sseSymbolsChanged();
         },
+        pace: () => transport.paceChanged(),
         frame: receive,
         snapshot(snap) {
           clock.lastFrameAt = Date.now();
@@ -497,6 +503,7 @@ function start(root) {
   });
   // the option chain's visible options stream as this tab's own symbols, too
   if (root.id === 'chain') {
+    ownPace = CHAIN_PACE; // 80 options and their greeks: twice a second is what a trader reads
     chainPage = createChainPage({
       root,
       view: (chainView = createChainView(document, root, { win: window, sorting })),
