@@ -84,6 +84,8 @@ test('the clock closes the forming candle at its end: waiting, never live, until
   s = applyQuote(s, { last: 10.6, t: T0 + 30000 }).series;
   assert.equal(chartState(s, T0 + 31000, 10000), 'live');
   assert.equal(chartState(s, T0 + 45000, 10000), 'stale'); // quote 15 s old
+  assert.equal(chartState(s, T0 + 45000, 10000, true), 'live', 'a quiet symbol on a live feed');
+  assert.equal(chartState(s, T0 + 31000, 10000, false), 'stale', 'from an earlier feed, or the feed is silent');
   assert.equal(closeDue(s, T0 + 59999), s);
   const closed = closeDue(s, T0 + 60000);
   assert.equal(closed.forming, false);

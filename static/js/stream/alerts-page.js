@@ -7,8 +7,9 @@
  */
 import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
 import { send } from './alert-api.js';
-import { el, reconcileChildren, setText } from './dom.js';
-import { fmt } from './format.js';
+import { quoteStale } from './contract.js';
+import { el, markCell, reconcileChildren, setText } from './dom.js';
+import { fmt, quoteWhy } from './format.js';
 
 /** A time as the app shows every time (format.js: the trader's zone, labelled). */
 const localTime = (ms) => (ms ? fmt.when(ms, Date.now()) : 'never');
@@ -121,8 +122,16 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
       const alert = list.find((a) => String(a.id) === row.getAttribute('data-alert'));
       if (!alert) continue;
       const quote = state.quotes.get(alert.symbol);
-      setText(row.querySelector('[data-field="price"]'), money(alertPrice(quote)));
-      setText(row.querySelector('[data-field="distance"]'), alertDistance(alert, quote).text);
+      const price = row.querySelector('[data-field="price"]');
+      const distance = row.querySelector('[data-field="distance"]');
+      setText(price, money(alertPrice(quote)));
+      setText(distance, alertDistance(alert, quote).text);
+      // a price that is not live (contract "Staleness") is drawn stale, and its distance too
+      const now = Date.now();
+      const stale = !!quote && quoteStale(quote, now, state.freshness);
+      const why = quote ? quoteWhy(quote, now, state.freshness) : null;
+      markCell(price, stale, !!(quote && quote.delayed), why);
+      markCell(distance, stale, !!(quote && quote.delayed), why);
     }
     if (state.alertTriggers !== shownTriggers) {
       shownTriggers = state.alertTriggers;

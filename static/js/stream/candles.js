@@ -131,10 +131,13 @@ export function closeDue(series, now) {
  * older than `staleAfter`), 'waiting' (the current bucket has no candle yet: the market
  * is closed or no trade came since the boundary), 'empty' (no candles at all).
  */
-export function chartState(series, now, staleAfter) {
+export function chartState(series, now, staleAfter, quoteLive) {
   if (!series.candles.length) return 'empty';
   const newest = series.candles[series.candles.length - 1];
   if (!series.forming || newest.t !== bucketOf(series, now)) return 'waiting';
+  // the page's rule for the symbol's quote (contract "Staleness"), when it names its feed;
+  // else the age of the last quote that moved the candle
+  if (quoteLive === true || quoteLive === false) return quoteLive ? 'live' : 'stale';
   if (series.lastQuoteT === null || now - series.lastQuoteT > staleAfter) return 'stale';
   return 'live';
 }

@@ -19,7 +19,7 @@ import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/
 
 import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset } from './candles.js';
 import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from './chart-format.js';
-import { num } from './contract.js';
+import { num, quoteStale } from './contract.js';
 import { tileText, tileValues } from './overview.js';
 
 /** How many tick labels the chart remembers (its snapshot's `axis`, for tests): an axis shows ~10. */
@@ -48,6 +48,7 @@ export function createChartView(doc, card, env) {
   let retryTimer = null;
   let updates = 0;
   let staleAfter = 10000;
+  let quoteLive = null; // the symbol's quote is live by the feed rule (null: it names no feed)
   let delayMs = 0; // a delayed source (a paper environment): its quotes and candles lag by this
   // the chart's "now": the server's clock, minus the source's delay (a delayed chart's
   // forming candle is the one its delayed quotes fall into)
@@ -104,7 +105,7 @@ export function createChartView(doc, card, env) {
 
   function describe(now) {
     if (!series) return;
-    const st = chartState(series, now, staleAfter);
+    const st = chartState(series, now, staleAfter, quoteLive);
     const newest = series.candles[series.candles.length - 1];
     const src = answer ? `${answer.source}${answer.delayed ? ', DELAYED' : ''}${answer.simulated ? ', SIMULATED' : ''}` : '';
     const texts = {
@@ -178,6 +179,10 @@ export function createChartView(doc, card, env) {
   /** The newest state: move the forming candle with the symbol's quote. */
   function render(state) {
     staleAfter = num(state.staleAfterMs) || staleAfter;
+    const quote = state.quotes.get(symbol);
+    // live by the page's rule when the quote names its feed (a quiet symbol on a live feed is live)
+    quoteLive = quote && quote.src !== undefined && state.freshness && state.freshness.src !== undefined
+      ? !quoteStale(quote, env.serverNow(), state.freshness) : null;
     if (answer && answer.delayed) {
       for (const link of state.links.values()) if (link.id === answer.link) delayMs = num(link.delay_ms) || 0;
     }
