@@ -13,6 +13,11 @@ def broker_links_for_user(*, user_id: int, enabled_only: bool = True) -> list[Br
     return list(links.order_by("created_at", "pk"))
 
 
+def user_has_broker_links(*, user_id: int) -> bool:
+    """Whether the user has an enabled link (a stream to start at all)."""
+    return BrokerLink.objects.filter(user_id=user_id, enabled=True).exists()
+
+
 def broker_link_credentials(*, link: BrokerLink) -> dict[str, str]:
     """The secrets the link's broker needs (`BrokerLink.SECRET_FIELDS`), e.g.
     `{"provider_secret", "refresh_token"}` for tastytrade; raises `SecretsUnreadable`."""

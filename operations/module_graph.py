@@ -15,9 +15,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.staticfiles import finders
 
-#: `import … from './x.js'`, `export … from './x.js'` and `import './x.js'` (relative only).
+#: `import … from './x.js'`, `export … from './x.js'` and `import './x.js'` (relative only;
+#: not `import('./x.js')`, which loads when the page needs it).
 _STATIC_IMPORT = re.compile(
-    r"""^\s*(?:import|export)\b[^'";]*?(?:\bfrom\s*)?['"](\.{1,2}/[^'"]+\.js)['"]""",
+    r"""^\s*(?:import(?!\s*\()|export)\b[^'";(]*?(?:\bfrom\s*)?['"](\.{1,2}/[^'"]+\.js)['"]""",
     re.MULTILINE,
 )
 

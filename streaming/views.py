@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.notification_settings import notification_settings_for
+from accounts.selectors import user_has_broker_links
 
 from . import owner_rpc, validation
 from .chains import chain_links
@@ -67,7 +68,13 @@ async def login(request: HttpRequest) -> HttpResponse:
     is asked for (the page waits for the stream's first snapshot)."""
     response = await sync_to_async(_login_form)(request)
     user = getattr(request, "user", None)
-    if request.method == "POST" and response.status_code == 302 and user and user.is_authenticated:
+    logged_in = request.method == "POST" and response.status_code == 302
+    if (
+        logged_in
+        and user
+        and user.is_authenticated
+        and await database_sync_to_async(user_has_broker_links)(user_id=user.pk)
+    ):
         holder = f"login-{uuid.uuid4().hex}"
         await registry.attach(user.pk, holder)
         registry.detach(user.pk, holder, grace=LOGIN_HOLD)

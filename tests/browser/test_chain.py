@@ -126,7 +126,8 @@ def test_the_chain_is_live_with_greeks_atm_and_held_strikes(
     age = page.locator("[data-greeks-age]")
     if broker == "tradier":
         expect(age).to_have_text(
-            re.compile(r"^greeks as of \d\d:\d\d, (just now|\d+ min ago) \(Tradier"), timeout=5_000
+            re.compile(r"^greeks as of \d\d:\d\d \S+, (just now|\d+ min ago) \(Tradier"),
+            timeout=5_000,
         )
     else:
         expect(age).to_be_hidden()

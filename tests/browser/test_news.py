@@ -24,7 +24,8 @@ DOCS_IMAGE = ROOT / "docs" / "img" / "news.png"
 SYMBOL = "NWSB"
 #: 2026-03-02 14:30:00 UTC = 20:00 in Kolkata (+05:30) = 06:30 in Los Angeles (-08:00).
 PUBLISHED = "2026-03-02T14:30:00Z"
-LOCAL = {"Asia/Kolkata": "2026-03-02 20:00", "America/Los_Angeles": "2026-03-02 06:30"}
+#: As the app shows every time (the trader's zone, here the browser's: labelled).
+LOCAL = {"Asia/Kolkata": "Mar 2, 20:00 GMT+5:30", "America/Los_Angeles": "Mar 2, 06:30 PST"}
 ITEMS = "[data-news-list] li.news-item"
 
 
@@ -76,7 +77,9 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
     row = kolkata.locator(f'{ITEMS}[data-news-id="alpaca:{article["id"]}"]')
     expect(row.locator(".news-headline")).to_have_text("Sandbox Corp beats estimates")
     expect(row.locator("[data-news-time]")).to_have_text(LOCAL["Asia/Kolkata"])
-    expect(row.locator("[data-news-time]")).to_have_attribute("title", "2026-03-02 20:00 UTC+05:30")
+    expect(row.locator("[data-news-time]")).to_have_attribute(
+        "title", "Mar 2, 2026, 20:00:00 GMT+5:30"
+    )
     expect(row.locator("[data-news-age]")).to_have_text(days_ago(PUBLISHED))
     expect(empty).to_be_hidden()
     first_cursor = int(row.get_attribute("data-cursor") or 0)
@@ -98,13 +101,16 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
     expect(la_row.locator("[data-news-time]")).to_have_text(LOCAL["America/Los_Angeles"])
     expect(la.locator(ITEMS)).to_have_count(1)
 
-    # a live article from now: local "HH:MM" of today and "just now", in both zones
+    # a live article from now: local "HH:MM <zone>" of today and "just now", in both zones
     fresh = control.publish_news("Fresh headline", [SYMBOL])
+    label = {"Asia/Kolkata": re.escape("GMT+5:30"), "America/Los_Angeles": "P[SD]T"}
     for page, tz in ((kolkata, "Asia/Kolkata"), (la, "America/Los_Angeles")):
         fresh_row = page.locator(f'{ITEMS}[data-news-id="alpaca:{fresh["id"]}"]')
         expected = dt.datetime.fromtimestamp(fresh["created_at"], dt.UTC)
         local = expected.astimezone(_zone(tz)).strftime("%H:%M")
-        expect(fresh_row.locator("[data-news-time]")).to_have_text(local)
+        expect(fresh_row.locator("[data-news-time]")).to_have_text(
+            re.compile(rf"^{local} {label[tz]}$")
+        )
         expect(fresh_row.locator("[data-news-age]")).to_have_text("just now")
         expect(page.locator(ITEMS).first).to_have_attribute("data-news-id", f"alpaca:{fresh['id']}")
         assert page.errors == []  # type: ignore[attr-defined]
@@ -144,7 +150,8 @@ def test_dashboard_panel_follows_the_watchlist_and_links_to_the_symbol_page(
     expect(panel.locator(".news-headline")).to_have_text([h for h, _ in reversed(headlines)])
     expect(panel.locator("[data-news-age]")).to_have_text(["3 min ago", "40 min ago", "1 h ago"])
     expect(panel.locator("a.news-sym").first).to_have_attribute("href", "/news/NWSC")
-    assert re.fullmatch(r"\d\d:\d\d", panel.locator("[data-news-time]").first.inner_text())
+    # today's articles: the time alone, labelled with its zone
+    assert re.fullmatch(r"\d\d:\d\d \S+", panel.locator("[data-news-time]").first.inner_text())
     if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
         DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
         panel.screenshot(path=str(DOCS_IMAGE))

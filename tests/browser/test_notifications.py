@@ -247,7 +247,7 @@ def test_fills_while_disconnected_notify_once_after_resume(
         items = tab.locator("#notify-history > li")
         expect(items).to_have_count(2)
         expect(items.first.locator("[data-field=time]")).to_have_text(
-            re.compile(r"^\d\d:\d\d:\d\d$")
+            re.compile(r"^\d\d:\d\d:\d\d [A-Z][A-Za-z0-9+:-]*$")  # labelled with its zone
         )
         expect(items.first.locator("[data-field=age]")).to_have_text(
             re.compile(r"^(just now|\d+ s ago)$")

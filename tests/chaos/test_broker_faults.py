@@ -177,18 +177,20 @@ async def test_a_dead_broker_is_stale_and_quotes_fail_over(
     control.fault("blackout", broker="tastytrade", seconds=40)
     order_id = control.place_order(account, market_buy("XLE", 1))["order"]["id"]
     for tab in (ws, sse):
-        # never shown live: both kinds leave `live` (quotes 10 s without data, account
-        # after 2.5 missed heartbeats)...
+        # the quotes are stale within the feed's cadence and fail over 3 s later...
+        await tab.wait_for(lambda t=tab: quote_source(t) in tradier_links, within=20)
+    failed_over = time.monotonic() - began
+    print(f"quotes failed over to Tradier after {failed_over:.1f} s")
+    # a ticking DXLink that goes silent is stale after the cadence's 2 s floor (+ a 1 s
+    # sweep), and 3 s later (FAILOVER_AFTER) Tradier takes over: ~6 s plus a frame
+    assert failed_over < 12, f"quotes failed over after {failed_over:.1f} s"
+    for tab in (ws, sse):
+        # ...and the link is never shown live: its account data leaves `live` after 2.5
+        # missed heartbeats, its quotes are no longer in use
         await tab.wait_for(
             lambda t=tab: links_of(t)[link]["kinds"]["account"]["state"] != "live", within=10
         )
-        await tab.wait_for(lambda t=tab: quote_source(t) in tradier_links, within=20)
-        assert links_of(tab)[link]["state"] != "live"
-    failed_over = time.monotonic() - began
-    print(f"quotes failed over to Tradier after {failed_over:.1f} s")
-    # the watchdog (5 s here) notices the silence, the reconnect's connect hangs, and
-    # 3 s later (FAILOVER_AFTER) Tradier takes over: ~8 s plus a sweep and a frame
-    assert failed_over < 12, f"quotes failed over after {failed_over:.1f} s"
+        assert links_of(tab)[link]["state"] != "live", repr(links_of(tab)[link]["kinds"])
     # ...and fresh quotes flow again, from Tradier
     switched = time.monotonic()
     for tab in (ws, sse):

@@ -49,7 +49,7 @@ PRODUCTION_ENV = {
 HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
 IMMUTABLE = "max-age=315360000, public, immutable"
 #: Loaded by the chart page only (a dynamic import in main.js: the chart library with it).
-LAZY_MODULES = {"render-chart.js"}
+LAZY_MODULES = {"render-chart.js", "chart-format.js"}
 STREAM_MODULES = sorted(
     p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js") if p.name not in LAZY_MODULES
 )
@@ -207,15 +207,19 @@ def _watch(page: Page) -> dict[str, list[str]]:
 
 def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Browser):
     """Log in and see the dashboard go live over wss through nginx: no console error, no
-    failed request, every static file by its hashed name, each module loaded once."""
+    failed request, every static file by its hashed name, each module asked for once by
+    the dashboard (preloaded), and the login page prefetching the same ones."""
     base = stack.nginx.url
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     seen = _watch(page)
     try:
         page.goto(f"{base}/login/")
+        page.wait_for_load_state("networkidle")  # the prefetches are done
+        prefetched = sorted(url for url in seen["static"] if url.endswith(".js"))
         page.fill("input[name=username]", DEMO_USER[0])
         page.fill("input[name=password]", DEMO_USER[1])
+        seen["static"].clear()
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
@@ -236,7 +240,9 @@ def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Br
     assert seen["errors"] == []
     assert [url for url in seen["static"] if not HASHED.match(url)] == []
     modules = sorted(url for url in seen["static"] if url.endswith(".js"))
-    assert modules == sorted(f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES)
+    wanted = sorted(f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES)
+    assert modules == wanted
+    assert prefetched == wanted
 
 
 def log_in(client: httpx.Client, port: int) -> None:

@@ -1,0 +1,34 @@
+"""The module graph a live page preloads (operations/module_graph.py): every module its
+entry imports statically, none it loads on demand, each by its static URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.template import Context, Template
+
+from operations.module_graph import module_graph
+
+STREAM = Path(__file__).resolve().parents[2] / "static" / "js" / "stream"
+#: Loaded with `import()` by the chart page only.
+ON_DEMAND = {"render-chart.js", "chart-format.js"}
+
+
+def test_the_graph_is_every_static_import_and_no_dynamic_one():
+    graph = module_graph("js/stream/main.js") + module_graph("js/stream/layout-switch.js")
+    names = {path.rsplit("/", 1)[1] for path in graph}
+    assert names == {p.name for p in STREAM.glob("*.js")} - ON_DEMAND
+    assert graph[0] == "js/stream/main.js"  # the entry first, then breadth first
+    assert len(set(module_graph("js/stream/main.js"))) == len(module_graph("js/stream/main.js"))
+
+
+def test_the_page_names_each_module_as_a_modulepreload():
+    html = Template("{% load live_modules %}{% module_preloads 'js/stream/main.js' %}").render(
+        Context()
+    )
+    links = [line for line in html.splitlines() if line]
+    assert len(links) == len(module_graph("js/stream/main.js"))
+    assert links[0] == '<link rel="modulepreload" href="/static/js/stream/main.js">'
+    assert all(
+        link.startswith('<link rel="modulepreload" href="/static/js/stream/') for link in links
+    )
