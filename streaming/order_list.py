@@ -3,9 +3,11 @@
 Pure: no I/O. One rule for the snapshot, the dashboard's panel, `GET /api/orders` and the
 CSV exports, mirrored in the browser by static/js/stream/orders.js:
 
-- **Newest first** by the order key `(updated_at ms, link, id)`, compared in that order
-  (a missing `updated_at` counts as 0; ids compare as text). It is a total order, so a
-  cursor (the key of the last order a page listed) says exactly where the next page starts.
+- **Newest first** by the order key `(placed, link, id)`: `placed` is when the broker
+  received the order (`received_at`, else `updated_at`, else 0; epoch ms), ids compare as
+  text. It never changes while the order lives (an order is updated in place, it does
+  not move), it is the order the brokers list their own history in, and it is total, so
+  a cursor (the key of the last order a page listed) says exactly where the next starts.
 - **Status groups**: `filled` (Filled), `ended` (cancelled, rejected, expired and the
   other final statuses that filled nothing more), `working` (everything else, i.e. an
   order that can still change).
@@ -35,7 +37,7 @@ ENDED_STATUSES = frozenset(
     }
 )
 STATUS_GROUPS = ("all", "working", "filled", "ended")
-#: A cursor: `<updated_at ms>:<link>:<order id>` (the id may contain ':').
+#: A cursor: `<placed ms>:<link>:<order id>` (the id may contain ':').
 CURSOR = re.compile(r"(\d{1,15}):(\d{1,12}):(.{1,100})", re.S)
 
 Key = tuple[int, int, str]
@@ -66,9 +68,14 @@ def _int(value: Any) -> int:
     return 0
 
 
+def placed_ms(order: dict[str, Any]) -> int:
+    """When the broker received the order (epoch ms): `received_at`, else `updated_at`."""
+    return _int(order.get("received_at")) or _int(order.get("updated_at"))
+
+
 def order_key(order: dict[str, Any]) -> Key:
-    """The order's place in every list: (updated_at ms, link, id as text)."""
-    return (_int(order.get("updated_at")), _int(order.get("link")), str(order.get("id")))
+    """The order's place in every list: (placed ms, link, id as text)."""
+    return (placed_ms(order), _int(order.get("link")), str(order.get("id")))
 
 
 def newest_first(orders: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -98,7 +105,7 @@ def parse_cursor(text: str) -> Key:
     match = CURSOR.fullmatch(text)
     if match is None:
         raise QueryError(
-            "before must be a cursor <updated_at ms>:<link>:<order id> "
+            "before must be a cursor <placed ms>:<link>:<order id> "
             "(the `next` of a page, or the key of the oldest order shown)"
         )
     return (int(match[1]), int(match[2]), match[3])

@@ -68,9 +68,11 @@ async def order_history(
     link: HistoryLink, account: str, *, before: Key | None, size: int
 ) -> HistoryPage:
     """At most `size` of the account's orders strictly older than the order key `before`
-    (None: the newest), newest first. The broker is asked by time (at or before the key's
-    millisecond: many orders can share one); the key cuts exactly here. Raises the broker
-    client's errors (errors.describe says them)."""
+    (None: the newest), newest first by the time the broker received them — the order
+    every broker lists its history in, so a page holds every order placed between its
+    oldest and the cursor. The broker is asked by time (at or before the key's millisecond:
+    many orders can share one); the key cuts exactly here. Raises the broker client's
+    errors (errors.describe says them)."""
     size = max(1, min(size, MAX_FETCH))
     before_ms = before[0] if before is not None else None
     if link.broker == "tastytrade":
@@ -111,8 +113,7 @@ async def _tastytrade(
     )
     async with session:
         acct = await Account.get(session, account)
-        # `end-at` bounds the time an order was received (never after its update): every
-        # order updated at or before `before_ms` is in it, newer ones are dropped above
+        # `end-at` bounds the time an order was received: the key's time
         end_at = _utc(before_ms + 1) if before_ms is not None else None
         placed = await acct.get_order_history(
             session, per_page=size, page_offset=0, sort="Desc", end_at=end_at
@@ -163,7 +164,7 @@ async def _alpaca(
             if not found:
                 raise ValueError(f"Alpaca does not list account {account} for this key")
             account_id = str(found[0]["id"])
-        # `until` bounds the submission time (never after the update), like tastytrade's
+        # `until` bounds the submission time: the key's time (Alpaca's `submitted_at`)
         until = _utc(before_ms + 1).isoformat() if before_ms is not None else None
         raw = await client.orders(
             account_id, status="all", direction="desc", limit=size, until=until, nested="true"

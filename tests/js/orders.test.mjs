@@ -32,7 +32,9 @@ test('the status groups are the documented ones', () => {
   }
 });
 
-test('newest first by updated_at, then link, then id; a missing time is oldest', () => {
+test('newest first by the time placed, then link, then id; a missing time is oldest', () => {
+  const moved = { ...mine(1, 'old', 'Filled', T + 99), received_at: T - 5 }; // changed later, placed earlier
+  assert.deepEqual(newestFirst([moved, mine(1, 'new', 'Live', T)]).map((o) => o.id), ['new', 'old']);
   const list = [mine(1, '9', 'Live', T), mine(2, '1', 'Live', T), mine(1, '10', 'Live', T), mine(3, 'x', 'Live', null), mine(1, '5', 'Live', T + 1)];
   assert.deepEqual(newestFirst(list).map((o) => o._key), ['1:5', '2:1', '1:9', '1:10', '3:x']);
   // ids compare as text, on both sides (Python compares str too): '9' > '10'

@@ -48,7 +48,10 @@ def test_the_status_groups_are_the_documented_ones():
         assert status_group(working) == "working"
 
 
-def test_newest_first_by_time_then_link_then_id_as_text():
+def test_newest_first_by_time_placed_then_link_then_id_as_text():
+    """An order's place is when the broker received it: a later change does not move it."""
+    moved = {**order(1, "old", "Filled", T + 99), "received_at": T - 5}
+    assert [o["id"] for o in newest_first([moved, order(1, "new", "Live", T)])] == ["new", "old"]
     orders = [
         order(1, 9, "Live", T),
         order(2, 1, "Live", T),

@@ -1,7 +1,7 @@
 /*
  * The orders panel's rules, pure (docs/streaming-contract.md "Orders"; the server's
  * streaming/order_list.py follows the same ones): newest first by the order key
- * (updated_at ms, link, id), status groups, the bound (the newest ORDERS_KEPT orders and
+ * (placed ms, link, id), status groups, the bound (the newest ORDERS_KEPT orders and
  * every working one), the panel's filter, the cursor that asks `GET /api/orders` for older
  * orders, and pages of older orders merged in. No DOM, no clock.
  *
@@ -45,8 +45,12 @@ export const accountOf = (o) => {
   return a === null || a === undefined ? '' : String(a);
 };
 
-/** The key `[updated_at ms, link, id]` every list is ordered by (newest first). */
-export const sortKey = (o) => [whole(o.updated_at), linkOf(o), String(o.id)];
+/** When the broker received the order (ms): `received_at`, else `updated_at`, else 0. An
+ *  order keeps its place while it changes; the brokers list their history in this order. */
+export const placedMs = (o) => whole(o.received_at) || whole(o.updated_at);
+
+/** The key `[placed ms, link, id]` every list is ordered by (newest first). */
+export const sortKey = (o) => [placedMs(o), linkOf(o), String(o.id)];
 
 /** <0 when key `a` comes before `b` in the newest-first order. */
 export function compareKeys(a, b) {

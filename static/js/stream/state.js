@@ -143,7 +143,7 @@ export function isSimulated(state) {
   return false;
 }
 
-/** Orders newest first (orders.js: by updated_at, then link and id). */
+/** Orders newest first (orders.js: by the time the broker received them, link, id). */
 export function orderedOrders(state) {
   return Array.from(state.orders.values()).sort(compareOrders);
 }
