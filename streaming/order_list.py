@@ -11,7 +11,8 @@ CSV exports, mirrored in the browser by static/js/stream/orders.js:
 - **Status groups**: `filled` (Filled), `ended` (cancelled, rejected, expired and the
   other final statuses that filled nothing more), `working` (everything else, i.e. an
   order that can still change).
-- **The bound**: a list keeps the newest `ORDERS_KEPT` orders and every working one.
+- **The bound**: a list keeps the newest `ORDERS_KEPT` orders, every working one and the
+  `RECENT_CHANGES_KEPT` changed last.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 #: Orders a snapshot, the panel and the browser keep (plus every working order).
 ORDERS_KEPT = 50
+#: And the orders changed last: an old order that just filled stays listed.
+RECENT_CHANGES_KEPT = 10
 #: The statuses of each final group (the contract's vocabulary: streaming/brokers/values.py).
 FILLED_STATUSES = frozenset({"Filled"})
 ENDED_STATUSES = frozenset(
@@ -82,11 +85,18 @@ def newest_first(orders: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(orders, key=order_key, reverse=True)
 
 
-def bounded(orders: Iterable[dict[str, Any]], kept: int = ORDERS_KEPT) -> list[dict[str, Any]]:
-    """The newest `kept` orders and every working one, newest first."""
-    ordered = newest_first(orders)
+def bounded(
+    orders: Iterable[dict[str, Any]],
+    kept: int = ORDERS_KEPT,
+    recent: Iterable[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The newest `kept` orders, every working one and those in `recent` (the orders
+    changed last, as the caller knows them), newest first."""
+    also = {id(o) for o in recent}
     return [
-        o for i, o in enumerate(ordered) if i < kept or status_group(o.get("status")) == "working"
+        o
+        for i, o in enumerate(newest_first(orders))
+        if i < kept or status_group(o.get("status")) == "working" or id(o) in also
     ]
 
 
@@ -173,14 +183,15 @@ def account_names(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """The dashboard's orders panel before the script runs: the bounded list, each order
+    """The dashboard's orders panel before the script runs: the snapshot's orders, each
     with its broker and account label, and the accounts the filter offers."""
     names = account_names(snapshot)
     links = {
         _int(link.get("id")): link for link in snapshot.get("links") or [] if isinstance(link, dict)
     }
     rows = []
-    for order in bounded(o for o in snapshot.get("orders") or [] if isinstance(o, dict)):
+    # the snapshot's list is the bound already (with the orders changed last)
+    for order in newest_first(o for o in snapshot.get("orders") or [] if isinstance(o, dict)):
         account = str(order.get("account") or "")
         link = links.get(_int(order.get("link")), {})
         name = names.get(account, {})

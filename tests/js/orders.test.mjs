@@ -43,14 +43,18 @@ test('newest first by the time placed, then link, then id; a missing time is old
   assert.equal(linkOf(mine(12, 'ab:cd', 'Live', T)), 12, 'the link from the key, with a colon in the id');
 });
 
-test('the bound keeps the newest 50 and every working order, and the same Map when nothing goes', () => {
+test('the bound keeps the newest 50, every working order and those changed last, and the same Map when nothing goes', () => {
   const orders = [];
-  for (let i = 0; i < 70; i++) orders.push(mine(1, `f${i}`, 'Filled', T + i));
-  orders.push(mine(1, 'old-live', 'Live', T - 10_000), mine(1, 'old-cxl', 'Cancelled', T - 10_000));
+  // the state's `_rank` counts changes: these were placed and changed in this order
+  orders.push({ ...mine(1, 'old-live', 'Live', T - 10_000), _rank: 1 }, { ...mine(1, 'old-cxl', 'Cancelled', T - 10_000), _rank: 2 });
+  for (let i = 0; i < 70; i++) orders.push({ ...mine(1, `f${i}`, 'Filled', T + i), _rank: 3 + i });
   const kept = boundOrders(mapOf(orders));
   assert.equal(kept.size, ORDERS_KEPT + 1);
   assert.ok(kept.has('1:old-live') && !kept.has('1:old-cxl') && kept.has('1:f20') && !kept.has('1:f19'));
   assert.equal(boundOrders(kept), kept);
+  // an old order that changed last stays (its step still holds it: a fill notifies)
+  const changed = new Map(kept).set('1:old-cxl', { ...mine(1, 'old-cxl', 'Cancelled', T - 10_000), _rank: 999 });
+  assert.ok(boundOrders(changed).has('1:old-cxl'));
   const few = mapOf(orders.slice(0, 3));
   assert.equal(boundOrders(few), few);
   // the window floor ignores the working orders kept below it
@@ -113,4 +117,26 @@ test('export links carry the account and the time zone', () => {
   assert.equal(exportHref('/api/exports/orders.csv', '', 'Europe/Berlin'), '/api/exports/orders.csv?tz=Europe%2FBerlin');
   assert.equal(exportHref('/api/exports/fills.csv', '5WT1', ''), '/api/exports/fills.csv?account=5WT1');
   assert.equal(exportHref('/api/exports/fills.csv', '', ''), '/api/exports/fills.csv');
+});
+
+test('an old working order that fills beyond the newest 50 stays in the step that filled it: the fill notifies', async () => {
+  const { applyFrame, applySnapshot, initialState } = await import('../../static/js/stream/state.js');
+  const { createTracker, deriveEvents } = await import('../../static/js/stream/notify.js');
+  const leg = (fills) => [{ symbol: 'F', action: 'Buy to Open', quantity: 1, remaining_quantity: 1 - fills.length, fills }];
+  const gtc = { id: 'gtc', status: 'Live', received_at: T - 86_400_000, updated_at: T - 86_400_000, legs: leg([]), link: 1, account: 'A1' };
+  const recent = Array.from({ length: 60 }, (_, i) => ({ id: `f${i}`, status: 'Filled', received_at: T + i, updated_at: T + i, legs: leg([]), link: 1, account: 'A1' }));
+  let state = applySnapshot(initialState(), {
+    type: 'snapshot', epoch: 'E1', seq: 1, accounts: [], quotes: {}, greeks: {}, links: [], orders: [gtc, ...recent], t: T,
+  }, 'stream');
+  assert.ok(state.orders.has('1:gtc'), 'working: kept however old');
+  const filled = { ...gtc, status: 'Filled', updated_at: T + 100, legs: leg([{ id: 'gtc:1', quantity: 1, price: 12.3, at: T + 100 }]) };
+  const next = applyFrame(state, { type: 'order', epoch: 'E1', seq: 2, account: 'A1', link: 1, t: T, order: filled });
+  assert.equal(next.orders.get('1:gtc').status, 'Filled', 'no longer working, but changed last: still held');
+  const { events } = deriveEvents(createTracker(), state, next, null);
+  assert.deepEqual(events.map((e) => e.key), ['fill:1:gtc:gtc:1']);
+  state = next;
+  for (let i = 0; i < 10; i++) {
+    state = applyFrame(state, { type: 'order', epoch: 'E1', seq: 3 + i, account: 'A1', link: 1, t: T, order: { ...recent[59 - i], status: 'Filled', updated_at: T + 200 + i } });
+  }
+  assert.ok(!state.orders.has('1:gtc'), 'ten changes later the bound lets it go');
 });

@@ -109,7 +109,8 @@ def test_query_matches_account_status_and_strictly_older():
 
 
 def test_the_snapshot_lists_the_bound_newest_first():
-    """UserState keeps up to MAX_ORDERS, a snapshot the newest 50 and every working one."""
+    """UserState keeps up to MAX_ORDERS, a snapshot the newest 50 (by the time placed),
+    every working one and the 10 changed last."""
     s = UserState([LinkInfo(1, "tastytrade", "TT", True)])
     s.apply_account_event(
         "order", 1, "A1", {"id": "gtc", "status": "Live", "updated_at": 1}, now_ms=1
@@ -121,6 +122,11 @@ def test_the_snapshot_lists_the_bound_newest_first():
     assert len(s.orders) == 61 and len(listed) == ORDERS_KEPT + 1
     assert [o["id"] for o in listed[:2]] == [59, 58] and listed[-1]["id"] == "gtc"
     assert {o["status"] for o in listed[:-1]} == {"Filled"}  # the contract's vocabulary
+    # an old order that changes now is listed too (one of the 10 changed last)
+    s.apply_account_event(
+        "order", 1, "A1", {"id": 0, "status": "Cancelled", "updated_at": T}, now_ms=4
+    )
+    assert [o["id"] for o in s.snapshot(set(), now_ms=5)["orders"]][-2:] == [0, "gtc"]
 
 
 def test_the_panel_names_broker_and_account_as_the_cards_do():

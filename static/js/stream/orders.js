@@ -13,6 +13,10 @@
 import { num, orderKey } from './contract.js';
 
 export const ORDERS_KEPT = 50;
+/** The orders changed last are kept too (`_rank`, the reducer's count of changes): an old
+ *  order that just filled stays listed, and the step that filled it still holds it (the
+ *  notifications compare a step's orders with the one before). */
+export const RECENT_CHANGES_KEPT = 10;
 export const PAGE_SIZE = 50;
 export const FILLED_STATUSES = new Set(['Filled']);
 export const ENDED_STATUSES = new Set(['Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed', 'Replaced', 'Done For Day']);
@@ -63,12 +67,15 @@ export const compareOrders = (a, b) => compareKeys(sortKey(a), sortKey(b));
 export const newestFirst = (orders) => Array.from(orders).sort(compareOrders);
 export const keyOf = (o) => (o._key !== undefined ? String(o._key) : orderKey(o.id, o.link));
 
-/** The orders a bounded list keeps: the newest `kept` and every working one. A Map in,
- *  the same Map out when nothing goes (identity tells the renderer nothing changed). */
+/** The orders a bounded list keeps: the newest `kept`, every working one and the
+ *  RECENT_CHANGES_KEPT changed last. A Map in, the same Map out when nothing goes
+ *  (identity tells the renderer nothing changed). */
 export function boundOrders(orders, kept = ORDERS_KEPT) {
   if (orders.size <= kept) return orders;
   const keep = new Set();
   newestFirst(orders.values()).forEach((o, i) => { if (i < kept || statusGroup(o.status) === 'working') keep.add(o); });
+  const byChange = Array.from(orders.values()).sort((a, b) => (b._rank ?? 0) - (a._rank ?? 0));
+  for (const o of byChange.slice(0, RECENT_CHANGES_KEPT)) keep.add(o);
   if (keep.size === orders.size) return orders;
   return new Map(Array.from(orders).filter(([, o]) => keep.has(o)));
 }
