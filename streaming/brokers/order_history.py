@@ -160,7 +160,8 @@ async def _alpaca(
     async with client:
         account_id = ""
         if not trading_url:  # the Broker API names accounts by id in its paths
-            found = [a for a in await client.accounts() if str(a.get("account_number")) == account]
+            listed = await client.get("/v1/accounts", {"query": account})
+            found = [a for a in listed or [] if str(a.get("account_number")) == account]
             if not found:
                 raise ValueError(f"Alpaca does not list account {account} for this key")
             account_id = str(found[0]["id"])
