@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
+import time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,9 @@ from tests.support.wait import poll_until
 #: How long the stream may take to show what the sandbox did (its order step is 1 s,
 #: Tradier is polled every 2 s; margin for a loaded box).
 SEEN_WITHIN = 30.0
+#: Quotes unchanged this long mean the market stands still (the flush is 0.15 s, a
+#: sandbox tick at the test's rate 0.1 s; margin for a loaded box).
+STILL_FOR = 1.5
 #: A polling tab id: each snapshot read holds the user's stream 10 s (not restarted between reads).
 TAB = "orders-e2e-tab"
 
@@ -240,76 +244,55 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
     )
 
 
-def _d(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def position_cells(p: dict, quotes: dict) -> tuple[str, str, str, str]:
-    """The oracle: quantity (signed), mark, open and day P&L as the dashboard defines them
-    (format.js `markOf`, `positionPnl`), in exact decimals from the snapshot's values."""
-    q = quotes.get(p["streamer_symbol"]) or {}
-    if q.get("bid") is not None and q.get("ask") is not None:
-        mark = (_d(q["bid"]) + _d(q["ask"])) / 2
-    else:
-        mark = _d(q.get("last")) if q.get("last") is not None else _d(p["mark_price"])
-    sign = -1 if p["direction"] == "Short" else 1
-    qty, mult = _d(p["quantity"]), _d(p["multiplier"]) or Decimal(1)
-
-    def pnl(ref: Decimal | None) -> str:
-        return "" if ref is None else format((mark - ref) * qty * mult * sign, "f")
-
-    return (
-        format(qty * sign, "f"),
-        format(mark, "f"),
-        pnl(_d(p["average_open_price"])),
-        pnl(_d(p["close_price"])),
-    )
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value))
 
 
 def test_positions_signed_with_exact_marks_and_pnl(live_sandbox, demo, accounts):
-    """The market stands still; the file's marks and P&L are the dashboard's formulas on
-    the snapshot's values in exact decimals; a short is negative; all = every account's."""
+    """The market stands still: each row's mark is the dashboard's (the quote's mid, exact),
+    its P&L the dashboard's formulas on the row's own cells in exact decimals, a short's
+    quantity negative; all accounts = every account's rows."""
     control = live_sandbox.control()
     control.configure(tick_rate=0)
     try:
-        previous: dict = {}
+        last: dict = {"quotes": None, "since": 0.0}
 
-        def settled() -> dict | None:
-            nonlocal previous
+        def quotes_still() -> dict | None:
+            """The snapshot, once its quotes did not change for STILL_FOR s."""
             snap = snapshot(demo)
-            positions = [(a["number"], a["positions"]) for a in snap["accounts"]]
-            same = snap["quotes"] == previous.get("quotes") and positions == previous.get(
-                "positions"
-            )
-            snap["positions"] = positions
-            previous = snap
-            return snap if same else None
+            if snap["quotes"] != last["quotes"]:
+                last.update(quotes=snap["quotes"], since=time.monotonic())
+                return None
+            return snap if time.monotonic() - last["since"] >= STILL_FOR else None
 
-        snap = poll_until(settled, within=SEEN_WITHIN, what="a market standing still")
+        snap = poll_until(quotes_still, within=SEEN_WITHIN, what="a market standing still")
         everything = rows(demo.get("/api/exports/positions.csv"))
         per_account = [
             r
             for a in snap["accounts"]
             for r in rows(demo.get(f"/api/exports/positions.csv?account={a['number']}"))
         ]
-        assert settled() is not None, "nothing moved while exporting"
+        assert snapshot(demo)["quotes"] == snap["quotes"], "the market stood still meanwhile"
     finally:
         control.configure(tick_rate=10)
         control.close()
-    expected = [
-        (acct["number"], p["symbol"], *position_cells(p, snap["quotes"]))
-        for acct in snap["accounts"]
-        for p in acct["positions"]
-    ]
-    got = [
-        (r["account"], r["symbol"], r["quantity"], r["mark"], r["open_pnl"], r["day_pnl"])
-        for r in everything
-    ]
-    assert got == expected and len(got) >= 6
-    assert any(r[2].startswith("-") for r in got), "a short position is negative"
+    held = {(a["number"], p["symbol"]): p for a in snap["accounts"] for p in a["positions"]}
+    assert [(r["account"], r["symbol"]) for r in everything] == list(held)
+    assert len(everything) >= 6
     for r in everything:
+        p = held[(r["account"], r["symbol"])]
+        sign = -1 if p["direction"] == "Short" else 1
+        assert r["quantity"] == format(_d(p["quantity"]) * sign, "f")
+        q = snap["quotes"][p["streamer_symbol"]]
+        assert r["mark_source"] == "quote"
+        assert r["mark"] == format((_d(q["bid"]) + _d(q["ask"])) / 2, "f")
+        qty, mark, mult = _d(r["quantity"]), _d(r["mark"]), _d(r["multiplier"] or 1)
+        assert r["open_pnl"] == format((mark - _d(r["average_open_price"])) * qty * mult, "f")
+        if r["close_price"]:
+            assert r["day_pnl"] == format((mark - _d(r["close_price"])) * qty * mult, "f")
         for column in ("mark", "day_pnl", "open_pnl"):
             assert len(r[column].partition(".")[2]) <= 8, (column, r[column])  # no float expansion
+    assert any(r["quantity"].startswith("-") for r in everything), "a short position is negative"
     assert [tuple(r.values()) for r in per_account] == [tuple(r.values()) for r in everything]
 
 
