@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms import Script
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -16,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from accounts.broker_help import broker_help, environment_help
 from accounts.forms import BrokerLinkAdminForm
 from accounts.models import ApiToken, BrokerLink
 from accounts.services import broker_link_verify
@@ -44,6 +46,10 @@ class BrokerLinkAdmin(admin.ModelAdmin):
     """Broker links. The secret fields only ever accept input; nothing decrypted is shown."""
 
     form = BrokerLinkAdminForm
+
+    class Media:
+        js = [Script("js/admin/broker-link-form.js", type="module")]
+
     list_display = [
         "user",
         "broker",
@@ -77,39 +83,30 @@ class BrokerLinkAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: BrokerLink | None = None) -> list:
         if obj is None:
+            # One section per broker: its secrets (and, for Alpaca, which API they are
+            # for) with where they come from; static/js/admin/ shows the chosen one only.
             per_broker = [
                 (
-                    f"{BrokerLink.Broker(broker).label} credentials (write-only)",
+                    f"{BrokerLink.Broker(broker).label}: credentials (write-only)",
                     {
-                        "fields": list(names),
-                        "description": f"Only for {BrokerLink.Broker(broker).label} links:"
-                        " all of these are required for one, none may be filled for another.",
+                        "fields": [*(["alpaca_api"] if broker == "alpaca" else []), *names],
+                        "classes": ["broker-fields", f"broker-{broker}"],
+                        "description": broker_help(broker),
                     },
                 )
                 for broker, names in BrokerLink.SECRET_FIELDS.items()
             ]
-            return [
-                (
-                    None,
-                    {
-                        "fields": [
-                            "user",
-                            "broker",
-                            "label",
-                            "enabled",
-                            "alpaca_api",
-                            "environment_badge",
-                        ]
-                    },
-                ),
-                *per_broker,
-            ]
+            main = ["user", "broker", "label", "enabled", "environment_badge"]
+            return [(None, {"fields": main, "description": environment_help()}), *per_broker]
         alpaca = ["alpaca_api"] if obj.broker == BrokerLink.Broker.ALPACA else []
         return [
             (None, {"fields": ["user", "broker", "label", "enabled", *alpaca]}),
             (
                 "Credentials (write-only)",
-                {"fields": list(BrokerLink.SECRET_FIELDS[obj.broker])},
+                {
+                    "fields": list(BrokerLink.SECRET_FIELDS[obj.broker]),
+                    "description": broker_help(obj.broker),
+                },
             ),
             ("State", {"fields": [*self.state_fields, "verify_button"]}),
         ]

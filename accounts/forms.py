@@ -7,12 +7,13 @@ from typing import Any
 
 from django import forms
 
+from accounts.broker_help import secret_help
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create, broker_link_set_secrets, broker_link_update
 from accounts.tokens import LIFETIME_CHOICES
 from accounts.tokens import MAX_NAME_LENGTH as MAX_TOKEN_NAME_LENGTH
 
-ADD_HELP = "Write-only: it is stored encrypted and never shown again."
+ADD_HELP = "Write-only: stored encrypted, never shown again."
 CHANGE_HELP = "Write-only: leave blank to keep the stored value; type a new one to replace it."
 
 
@@ -39,8 +40,10 @@ class BrokerLinkAdminForm(forms.ModelForm):
     """Adds a link (the chosen broker's secrets required) or changes one (blank = keep).
 
     The secret inputs are never prefilled and never rendered back, even on errors. When
-    adding, every broker's inputs are on the page; only the chosen broker's may be filled
-    (a secret typed into another broker's box is refused, never silently dropped).
+    adding, every broker's inputs are on the page (each broker's in its own section, which
+    a script shows only for the chosen broker); only the chosen broker's are validated and
+    saved, and so is the Alpaca API mode only for an Alpaca link: what another broker's
+    inputs hold is ignored, never stored. Each secret's help says where it comes from.
     """
 
     provider_secret = _secret_field(SECRET_LABELS["provider_secret"])
@@ -62,35 +65,35 @@ class BrokerLinkAdminForm(forms.ModelForm):
                 del self.fields[name]
         for name in SECRET_LABELS:
             if name in self.fields:
-                self.fields[name].help_text = ADD_HELP if adding else CHANGE_HELP
+                written = ADD_HELP if adding else CHANGE_HELP
+                self.fields[name].help_text = f"{secret_help(name)} {written}"
         if not adding and self.instance.broker != BrokerLink.Broker.ALPACA:
             self.fields.pop("alpaca_api", None)
         elif "alpaca_api" in self.fields:  # left out: the Broker API, as before the choice
             self.fields["alpaca_api"].required = False
 
+    def broker(self) -> str | None:
+        """The link's broker: fixed once saved, else the one chosen on the form."""
+        if self.instance.pk:
+            return self.instance.broker
+        return getattr(self, "cleaned_data", {}).get("broker")
+
     def secret_names(self) -> tuple[str, ...]:
-        broker = self.instance.broker if self.instance.pk else self.cleaned_data.get("broker")
-        return BrokerLink.SECRET_FIELDS.get(broker or "", ())
+        return BrokerLink.SECRET_FIELDS.get(self.broker() or "", ())
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        broker = self.instance.broker if self.instance.pk else data.get("broker")
-        alpaca_api = data.get("alpaca_api") or BrokerLink.AlpacaApi.BROKER
+        broker = self.broker()
         if "alpaca_api" in self.fields:
-            data["alpaca_api"] = alpaca_api
-        if broker and broker != BrokerLink.Broker.ALPACA and alpaca_api != "broker":
-            self.add_error(
-                "alpaca_api",
-                "Only Alpaca links have a Trading API mode: leave it at Broker API.",
-            )
-        if self.instance.pk is None and data.get("broker"):
-            wanted = self.secret_names()
-            broker_name = BrokerLink.Broker(data["broker"]).label
-            for name in SECRET_LABELS:
-                if name in wanted and not data.get(name):
-                    self.add_error(name, f"Required for {broker_name} links.")
-                elif name not in wanted and data.get(name):
-                    self.add_error(name, f"Not used by {broker_name} links: leave it empty.")
+            chosen = data.get("alpaca_api") if broker == BrokerLink.Broker.ALPACA else None
+            data["alpaca_api"] = chosen or BrokerLink.AlpacaApi.BROKER
+        wanted = self.secret_names()
+        for name in SECRET_LABELS:
+            if name not in wanted:
+                data.pop(name, None)  # another broker's box: never read, never stored
+            elif self.instance.pk is None and not data.get(name):
+                label = BrokerLink.Broker(broker).label
+                self.add_error(name, f"Required for {label} links.")
         return data
 
     def save(self, commit: bool = True) -> BrokerLink:

@@ -183,3 +183,30 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"notification settings of user {self.user_id}"
+
+
+class DisplayPreferences(models.Model):
+    """How one trader's screen looks, kept on the server so it follows them to every
+    browser (docs/streaming-contract.md "Display preferences"): whether values flash when
+    they move, the time zone times are shown in ("" = the browser's), and how each table
+    is sorted. A user without a row has the defaults
+    (`accounts.display_preferences.DEFAULTS`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="display_preferences"
+    )
+    flashes = models.BooleanField(default=True, help_text="Values flash when they move.")
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", help_text="IANA time zone; empty: the browser's."
+    )
+    sorts = models.JSONField(
+        default=dict, blank=True, help_text='Per table: {"col": <column>, "dir": "asc"|"desc"}.'
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "display preferences"
+        verbose_name_plural = "display preferences"
+
+    def __str__(self) -> str:
+        return f"display preferences of user {self.user_id}"

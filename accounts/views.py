@@ -1,6 +1,7 @@
 """A user's API tokens page (`/settings/tokens`): list, create (the secret shown once),
-revoke; and their notification settings' API. Thin: the work is accounts/tokens.py and
-accounts/notification_settings.py."""
+revoke; their display preferences (`/settings/display`, `/api/preferences`) and their
+notification settings' API. Thin: the work is accounts/tokens.py,
+accounts/display_preferences.py and accounts/notification_settings.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.display_preferences import (
+    MAX_PREFERENCES_BODY_BYTES,
+    DisplayPreferencesError,
+    display_preferences_for,
+    display_preferences_update,
+    time_zones,
+)
 from accounts.forms import ApiTokenCreateForm
 from accounts.models import ApiToken
 from accounts.notification_settings import (
@@ -84,3 +92,47 @@ def notification_settings(request: HttpRequest) -> JsonResponse:
     except (BodyError, NotificationSettingsError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(stored)
+
+
+@require_http_methods(["GET", "PUT"])
+def preferences(request: HttpRequest) -> JsonResponse:
+    """`GET`: the user's display preferences. `PUT` `{"flashes": false, …}` (some of
+    them): change them, answer all of them. Session and CSRF like the other APIs;
+    anonymous → 403, a bad body → 400, each as JSON `{"error": …}`."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    if request.method == "GET":
+        return JsonResponse(display_preferences_for(user_id=request.user.pk))
+    try:
+        changes = json_body(request, limit=MAX_PREFERENCES_BODY_BYTES)
+        stored = display_preferences_update(user_id=request.user.pk, changes=changes)
+    except (BodyError, DisplayPreferencesError) as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse(stored)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def display_settings(request: HttpRequest) -> HttpResponse:
+    """The display preferences as a form: flashes on or off, the time zone. A refused
+    value is said on the page; the sorts are set by clicking column headers."""
+    error = ""
+    if request.method == "POST":
+        changes = {
+            "flashes": request.POST.get("flashes") == "on",
+            "time_zone": request.POST.get("time_zone", ""),
+        }
+        try:
+            display_preferences_update(user_id=request.user.pk, changes=changes)
+        except DisplayPreferencesError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, "Display preferences saved.")
+            return redirect("display-settings")
+    prefs = display_preferences_for(user_id=request.user.pk)
+    return render(
+        request,
+        "accounts/display_settings.html",
+        {"prefs": prefs, "time_zones": sorted(time_zones()), "error": error},
+        status=400 if error else 200,
+    )

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "operations.compression.CompressionMiddleware",  # pages and JSON gzipped (not streams)
     "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,19 +210,34 @@ STATICFILES_FINDERS = [
 # scripts/run.sh and deploy/systemd/) puts hashed, gzip and brotli copies in STATIC_ROOT,
 # with the ES modules' imports rewritten to the hashed names; hashed names are cached for a
 # year, others 60 s. Development: the source tree as it is, re-read on every request.
+# STREAMDESK_STATIC says which: "collected" (production's default, and scripts/run.sh's:
+# the first load a trader pays is compressed and cached) or "source" (development's).
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+STATIC_MODE = os.environ.get("STREAMDESK_STATIC", "collected" if PRODUCTION else "source")
+if STATIC_MODE not in ("collected", "source"):
+    raise ImproperlyConfigured("STREAMDESK_STATIC must be 'collected' or 'source'")
+COLLECTED_STATIC = STATIC_MODE == "collected"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "operations.staticfiles.HashedModuleStorage"
-        if PRODUCTION
+        if COLLECTED_STATIC
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_MAX_AGE = 60 if PRODUCTION else 0
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
+WHITENOISE_MAX_AGE = 60 if COLLECTED_STATIC else 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Argon2id first (memory-hard; a login's check ~0.25 s on 2 cores, PBKDF2's 1,000,000
+# rounds 0.4-1.6 s); hashes made by the others still verify and are upgraded at login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -289,6 +305,14 @@ if PRODUCTION and BROKER_ENV == "live":
 STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
+# A credential the broker rejects is tried again after the base wait, doubling up to the
+# cap (seconds): a credential made valid again heals by itself within a wait.
+STREAM_REJECTED_RETRY_BASE = float(os.environ.get("STREAM_REJECTED_RETRY_BASE", "15"))
+STREAM_REJECTED_RETRY_CAP = float(os.environ.get("STREAM_REJECTED_RETRY_CAP", "300"))
+if not 0 < STREAM_REJECTED_RETRY_BASE <= STREAM_REJECTED_RETRY_CAP:
+    raise ImproperlyConfigured(
+        "STREAM_REJECTED_RETRY_BASE must be > 0 and not above STREAM_REJECTED_RETRY_CAP"
+    )
 STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "60"))
 # Brokers without an account push (Tradier; Alpaca while its event stream is down) are
 # polled: balances/positions and orders (seconds); option chains with greeks are cached.
@@ -298,6 +322,10 @@ STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
 # Market data of the quote source older than this (while subscribed) is stale; 3 s later
 # another healthy quote-capable link takes the symbols over (docs/streaming.md).
 STREAM_QUOTE_STALE_AFTER = float(os.environ.get("STREAM_QUOTE_STALE_AFTER", "10"))
+# WebSocket frames compressed (permessage-deflate, RFC 7692) when the browser offers it,
+# without context takeover so each frame is compressed once per process for every socket
+# (streaming/transport.py; docs/streaming-contract.md "Connecting").
+STREAM_WS_DEFLATE = env_bool("STREAM_WS_DEFLATE", True)
 # How often the tastytrade account streamer is asked for a heartbeat; 2.5 missed = stale.
 STREAM_ACCOUNT_HEARTBEAT = float(os.environ.get("STREAM_ACCOUNT_HEARTBEAT", "5"))
 # Cluster: a user's manager runs in one process, the owner of a Redis lease (TTL, renewal

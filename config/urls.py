@@ -21,7 +21,7 @@ from streaming.news import views as news_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", operations.health, name="health"),
     path("healthz", operations.health),  # the earlier name, kept for existing probes
@@ -50,6 +50,8 @@ urlpatterns = [
         accounts.api_token_revoke_view,
         name="api-token-revoke",
     ),
+    path("settings/display", accounts.display_settings, name="display-settings"),
+    path("api/preferences", accounts.preferences, name="api-preferences"),
     path(
         "api/notifications/settings",
         accounts.notification_settings,
@@ -62,6 +64,7 @@ urlpatterns = [
     # <path:…> because future symbols start with "/" (/ESZ26)
     path("chart/<path:symbol>", candles_views.chart, name="chart"),
     path("api/candles/<path:symbol>", candles_views.api_candles, name="api-candles"),
+    path("api/sparklines/<path:symbol>", candles_views.api_sparkline, name="api-sparkline"),
     path("chain/<str:symbol>", chain_views.chain_page, name="chain"),
     path("api/chain/<str:symbol>", chain_views.api_chain, name="api-chain"),
     path(

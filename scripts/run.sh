@@ -19,7 +19,8 @@ export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics/run
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 python manage.py migrate --no-input -v 0
-# static files as production serves them (hashed and compressed with STREAMDESK_ENV=production)
+# static files as production serves them: hashed (cached for a year), gzip and brotli
+export STREAMDESK_STATIC=${STREAMDESK_STATIC:-collected}
 python manage.py collectstatic --no-input -v 0
 python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
 sandbox_pid=$!

@@ -1,4 +1,5 @@
-"""The chart page (`/chart/<SYMBOL>?tf=5m`) and its history (`GET /api/candles/<SYMBOL>`).
+"""The chart page (`/chart/<SYMBOL>?tf=5m`), its history (`GET /api/candles/<SYMBOL>`) and
+the watchlist's sparklines (`GET /api/sparklines/<SYMBOL>`).
 
 Thin: the page is the dashboard's stream (same snapshot, transport and frames) with the
 chart's symbol as the tab's own subscription, server-rendered with its last known quote;
@@ -9,6 +10,7 @@ status (docs/streaming-contract.md, "Candle charts").
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import orjson
@@ -19,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from .brokers.bars import TIMEFRAMES, HistoryError
-from .candles import candles_clean, candles_history
+from .candles import SPARK_TF, candles_clean, candles_history, sparkline, sparkline_max_age
 from .overview import has_quote_link, tile_text, tile_values
 from .views import snapshot_for, stream_context
 
@@ -42,6 +44,7 @@ def _error(exc: HistoryError) -> JsonResponse:
         seconds = max(1, math.ceil(exc.retry_after or 1))
         body["retry_after"] = seconds
         response = JsonResponse(body, status=429, headers={"Retry-After": str(seconds)})
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -57,6 +60,34 @@ async def api_candles(request: HttpRequest, symbol: str) -> JsonResponse:
         return _error(exc)
     # orjson: a thousand candles encode in well under a millisecond (json: ~10 ms)
     return HttpResponse(orjson.dumps(answer), content_type="application/json")
+
+
+async def api_sparkline(request: HttpRequest, symbol: str) -> HttpResponse:
+    """A watchlist sparkline: the day's open and 15-minute closes, cacheable by the
+    browser until the current bucket closes (max-age), then revalidated by its ETag."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    try:
+        clean, tf = candles_clean(symbol, SPARK_TF)
+        answer = await candles_history(user_id=user.id, symbol=clean, tf=tf)
+    except HistoryError as exc:
+        return _error(exc)
+    body = orjson.dumps(sparkline(answer))
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={sparkline_max_age(answer['t'])}",
+        "Vary": "Cookie",
+    }
+    if etag in _etags(request.headers.get("If-None-Match", "")):
+        return HttpResponse(status=304, headers=headers)
+    return HttpResponse(body, content_type="application/json", headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    """The entity tags of an If-None-Match header (weak ones compare as strong: RFC 9110)."""
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 @login_required

@@ -147,6 +147,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if message.type == "ping":
             await self.tab.send_json({"type": "pong", "id": message.ping_id, "t": now_ms()})
             return
+        if message.type == "pace":
+            self.tab.set_pace(message.max_frequency)
+            return
         await self.tab.change_symbols(message.type == "subscribe", message.symbols)
 
     async def _error(self, code: str, message: str, ref: str | None = None) -> None:

@@ -218,7 +218,7 @@ FRAMES: dict[str, type] = {
 }
 RESUMED_FIELDS = ("type", "epoch", "from", "count")
 # -- client messages (client -> server) ------------------------------------------------------
-CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping")
+CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping", "pace")
 
 
 # -- channel-layer names -----------------------------------------------------------------------

@@ -85,15 +85,17 @@ class FlushPace:
     """One socket's interval and when its next quote frame may go out (plain state: the
     tab updates it as frames pass, nothing runs for it)."""
 
-    __slots__ = ("floor", "interval", "next_at")
+    __slots__ = ("asked", "floor", "interval", "next_at")
 
     def __init__(self, minimum: float) -> None:
         self.floor = minimum
         self.interval = minimum
         self.next_at = 0.0
+        #: The interval the client asked for (`pace`; seconds, 0: none).
+        self.asked = 0.0
 
     def effective(self, process_floor: float) -> float:
-        return max(self.interval, process_floor)
+        return max(self.interval, process_floor, self.asked)
 
     def due(self, now: float) -> bool:
         """Whether the interval since the last quote frame has passed (a quarter of the
@@ -107,7 +109,7 @@ class FlushPace:
             self.interval = min(self.interval * 2, MAX_INTERVAL)
         elif backlog <= SHRINK_BACKLOG:
             self.interval = max(self.interval / 2, self.floor)
-        self.next_at = now + max(self.interval, floor)
+        self.next_at = now + max(self.interval, floor, self.asked)
         if (self.interval > self.floor) != was_paced:
             counts.paced += -1 if was_paced else 1
 

@@ -24,7 +24,7 @@ import orjson
 
 from . import metrics
 from .alert_runner import AlertRunner
-from .brokers.bars import HistoryError
+from .brokers.bars import HistoryError, link_budget, no_link_served
 from .brokers.base import BrokerAdapter
 from .brokers.errors import describe
 from .cancellation import await_chain
@@ -36,7 +36,9 @@ from .health import (
     STALE_FACTOR,
     STATUS_EXTRA,
     LinkHealth,
+    QuoteCadence,
     choose_quote_source,
+    preferred_quote_link,
     render_status,
     visible,
 )
@@ -68,6 +70,49 @@ STOP_GIVE_UP = 10.0
 RECENT_FRAMES = 200
 #: Abandoned tasks, referenced until they end (a pending task must not be collected).
 _abandoned: set[asyncio.Task[Any]] = set()
+#: The symbol the preferred quote link streams while on standby, when the user wants it.
+PROBE_SYMBOL = "SPY"
+_ABSENT = object()
+
+
+def changed_fields(entry: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an event that differ from what the stream holds for the symbol: a
+    batch entry carries only those (the contract: "a field absent from a batch entry did
+    not change"), so an unchanged day high or previous close is not sent with every tick."""
+    if entry is None:
+        return fields
+    return {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v}
+
+
+class LinkSink:
+    """What one link's adapter reports into: the manager, told which link a quote came
+    from (the preferred link's standby probe is not the user's quotes)."""
+
+    __slots__ = ("_manager", "link_id")
+
+    def __init__(self, manager: UserStreamManager, link_id: int) -> None:
+        self._manager = manager
+        self.link_id = link_id
+
+    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+        self._manager.quote_from(self.link_id, symbol, fields)
+
+    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+        self._manager.greeks_from(self.link_id, symbol, fields)
+
+    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
+        await self._manager.account_event(kind, link_id, account, payload)
+
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None:
+        await self._manager.status(link_id, state, reason, kind=kind, **extra)
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        self._manager.fresh(link_id, kind)
+
+    async def authorized(self) -> bool:
+        return await self._manager.authorized()
 
 
 def _count_write(written: asyncio.Future[Any]) -> None:
@@ -124,6 +169,16 @@ class UserStreamManager:
         #: is written again when it moved, without any work per frame.
         self.health_version = 0
         self._quote_source: int | None = None
+        #: The link that should feed the quotes whenever it works (health.QUOTE_PREFERENCE).
+        self._preferred_source = preferred_quote_link(self.links)
+        #: The quote feed now: "<link>:<n>", a new n each time the source changes or its
+        #: market data comes back after a drop. Every quote and greeks entry carries the
+        #: feed it came from (`src`), so a value the current feed has not re-sent is known
+        #: stale (docs/streaming-contract.md, "Staleness").
+        self._feed: str | None = None
+        self._feed_number = 0
+        #: How often the source delivers: its silence is judged against that.
+        self._cadence = QuoteCadence()
         self._source_delayed = False
         #: Symbols whose quote source sends its own event times (see `quote`).
         self._broker_timed: set[str] = set()
@@ -137,9 +192,12 @@ class UserStreamManager:
         self._settled: set[int] = set()
         #: Ticks since the last flush (added to the metrics once per flush, not per tick).
         self._ticks_in = {"quote": 0, "greeks": 0}
+        #: The source's events since the last staleness sweep (its cadence).
+        self._events_since_sweep = 0
         #: Each link's overall state as counted in `metrics.LINKS` (while running).
         self._counted_states: dict[int, str] = {}
         self._quote_source = choose_quote_source(self.links, self._health, None, user_id)
+        self._new_feed()
         #: The user's news feed (news/feed.py), if a link brings news: it follows the
         #: same symbol union as the quotes; its articles go out as `news` frames.
         self.news = news
@@ -173,7 +231,8 @@ class UserStreamManager:
             )
         for link_id, adapter in self.adapters.items():
             name = f"adapter-{self.user_id}-{link_id}"
-            self._tasks.append(asyncio.create_task(adapter.run(self), name=name))
+            sink = LinkSink(self, link_id)
+            self._tasks.append(asyncio.create_task(adapter.run(sink), name=name))
         if self.news is not None:
             name = f"news-{self.user_id}"
             self._tasks.append(asyncio.create_task(self.news.run(self), name=name))
@@ -269,14 +328,27 @@ class UserStreamManager:
         upstream subscription is the union of all, at most `MAX_SYMBOLS_PER_USER`: returns
         the symbols refused for that limit."""
         new_tab = tab not in self.tabs.by_tab
+        before = self.tabs.by_tab.get(tab, set())
         changed, refused = self.tabs.set(
             tab, symbols, self.wanted_symbols(exclude_tab=tab), ttl=ttl
         )
         if changed:
             self._sync_symbols()
+            self._resend_known(self.tabs.by_tab.get(tab, set()) - before)
         if new_tab and self.news is not None:
             self._send_news(feed=self.news.status)  # a new tab learns the feed's state
         return refused
+
+    def _resend_known(self, symbols: Iterable[str]) -> None:
+        """Symbols a tab just asked for go out whole with the next batch: batches carry
+        only what changed, and a tab in another process has nothing of them yet."""
+        for symbol in symbols:
+            quote = self.state.quotes.get(symbol)
+            if quote is not None:
+                self._batch.add_quote(symbol, dict(quote))
+            greeks = self.state.greeks.get(symbol)
+            if greeks is not None:
+                self._batch.add_greeks(symbol, dict(greeks))
 
     def drop_tab(self, tab: str) -> None:
         if self.tabs.drop(tab):
@@ -322,17 +394,65 @@ class UserStreamManager:
             previous, self._quote_source = self._quote_source, source
             self._broker_timed.clear()  # the new source's events say whether they are timed
             self._last_quote_at = time.time()  # the new source gets the full grace period
+            self._cadence.reset()
+            if source is not None:
+                self._health[source].took_quotes()
+            self._new_feed()
             for link_id in (previous, source):
                 if link_id is not None:
                     self._health[link_id].kinds["quotes"].since = now_ms()
                     self._emit_status(link_id)
         self._source_delayed = bool(source is not None and self._health[source].delayed)
+        probe = self._probe_symbols(wanted)
         for link_id, adapter in self.adapters.items():
-            adapter.set_symbols(wanted if link_id == source else set())
+            if link_id == source:
+                adapter.set_symbols(wanted)
+            elif link_id == self._preferred_source:
+                adapter.set_symbols(probe)  # on standby: is its market data back?
+            else:
+                adapter.set_symbols(set())
         if self.news is not None:
             self.news.set_symbols(wanted)
 
-    # -- the sink adapters report into (AdapterSink) ----------------------------------------
+    def _probe_symbols(self, wanted: set[str]) -> set[str]:
+        """What the preferred link streams while another feeds the quotes: one symbol
+        that trades all day (SPY if wanted, else the first wanted stock), enough to see
+        whether its market data flows again; nothing while it is the source itself."""
+        if self._quote_source == self._preferred_source or not wanted:
+            return set()
+        if PROBE_SYMBOL in wanted:
+            return {PROBE_SYMBOL}
+        stocks = sorted(s for s in wanted if not s.startswith((".", "/")))
+        return {stocks[0]} if stocks else {min(wanted)}
+
+    def _new_feed(self) -> None:
+        """The quotes come from a new feed: another source, or the source back after a
+        drop. Values the new feed has not sent again are stale until it does."""
+        self._feed_number += 1
+        source = self._quote_source
+        self._feed = None if source is None else f"{source}:{self._feed_number}"
+
+    def silence_threshold(self) -> float:
+        """Seconds without market data after which the source is shown stale now."""
+        return self._cadence.threshold(self.quote_stale_after)
+
+    @property
+    def quote_feed(self) -> str | None:
+        """The feed the user's quotes come from now ("<link>:<n>"), None without a source."""
+        return self._feed
+
+    # -- the sink adapters report into (AdapterSink, through LinkSink) -----------------------
+    def quote_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+        """A link's quote: the user's if the link is the source, else the standby probe's."""
+        if link_id == self._quote_source:
+            self.quote(symbol, fields)
+        else:
+            self._health[link_id].probe_tick(time.monotonic())
+
+    def greeks_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+        if link_id == self._quote_source:
+            self.greeks(symbol, fields)
+
     def quote(self, symbol: str, fields: dict[str, Any]) -> None:
         """Per tick: merge into the last value and into the pending batch. Nothing else.
 
@@ -353,9 +473,14 @@ class UserStreamManager:
             fields["t"] = int(now * 1000)
         if self._source_delayed or (entry is not None and entry.get("delayed")):
             fields["delayed"] = self._source_delayed
+        if self._feed is not None:
+            fields["src"] = self._feed
+        fields = changed_fields(entry, fields)
+        if not fields:
+            return  # the same values again: nothing to tell anyone
         merge_values(self.state.quotes, symbol, fields)
         entry = self.state.quotes[symbol]
-        fields["t"] = entry["t"]
+        fields["t"] = entry["t"]  # every entry carries the symbol's newest time
         if self.alerts is not None:
             self.alerts.on_quote(symbol, entry)
         frame = self._batch.add_quote(symbol, fields)
@@ -366,6 +491,12 @@ class UserStreamManager:
         self.last_event_at = time.time()
         self._ticks_in["greeks"] += 1
         fields.setdefault("t", int(self.last_event_at * 1000))
+        if self._feed is not None:
+            fields["src"] = self._feed
+        entry = self.state.greeks.get(symbol)
+        fields = changed_fields(entry, fields)
+        if not fields:
+            return
         merge_values(self.state.greeks, symbol, fields)
         fields["t"] = self.state.greeks[symbol]["t"]  # never backwards, as quotes
         self._batch.add_greeks(symbol, fields)
@@ -453,6 +584,14 @@ class UserStreamManager:
         before = health.overall(info, quote_source=link_id == self._quote_source)[0]
         for name in KINDS if kind == "all" else (kind,):
             entry = health.kinds[name]
+            if (
+                name == "quotes"
+                and state == "live"
+                and entry.state != "live"
+                and entry.was_live
+                and link_id == self._quote_source
+            ):
+                self._new_feed()  # back after a drop: what it did not send again is stale
             entry.set(state, reason)
             if state == "live":
                 entry.last_ok = now_ms()
@@ -504,20 +643,25 @@ class UserStreamManager:
             self._health[info.id],
             quote_source=info.id == self._quote_source,
             last_event_at=self.last_event_at,
+            quote_feed=self._feed,
         )
 
-    def _sweep_staleness(self) -> None:
+    def _sweep_staleness(self, quote_events: int = 0) -> None:
         """Data that stopped arriving is shown stale, even if no adapter said so: the
-        source's market data after `quote_stale_after` without a quote, account data after
-        2.5 times the interval its adapter promised to confirm it in."""
+        source's market data after a silence longer than its cadence allows (a couple of
+        seconds for a ticking link, `quote_stale_after` at most: `QuoteCadence`), account
+        data after 2.5 times the interval its adapter promised to confirm it in.
+        `quote_events`: the source's events since the last sweep."""
         now = time.time()
+        self._cadence.observe(quote_events, time.monotonic())
+        silence_after = self.silence_threshold()
         for link_id, health in self._health.items():
             changed = False
             quotes = health.kinds["quotes"]
             if link_id == self._quote_source and quotes.state == "live" and self.wanted_symbols():
                 last = self._last_quote_at or (quotes.last_ok or 0) / 1000
                 reason = f"no market data for {now - last:.0f} s"
-                changed |= quotes.check_overdue(now - last > self.quote_stale_after, reason, last)
+                changed |= quotes.check_overdue(now - last > silence_after, reason, last)
             account = health.kinds["account"]
             every = health.expect_every.get("account")
             if account.state == "live" and every:
@@ -526,8 +670,14 @@ class UserStreamManager:
                 changed |= account.check_overdue(now - last > STALE_FACTOR * every, reason, last)
             if changed:
                 self._emit_status(link_id)
-        if self._quote_source is not None and self._health[self._quote_source].failing_quotes(
-            time.monotonic()
+        standby = self._preferred_source
+        if (
+            self._quote_source is not None
+            and self._health[self._quote_source].failing_quotes(time.monotonic())
+        ) or (
+            standby is not None
+            and standby != self._quote_source
+            and self._health[standby].ready_to_fail_back(time.monotonic())
         ):
             self._sync_symbols()
 
@@ -546,6 +696,7 @@ class UserStreamManager:
 
     def _flush_tick_counts(self) -> None:
         """The ticks since the last flush into the metrics (one write per kind)."""
+        self._events_since_sweep += self._ticks_in["quote"] + self._ticks_in["greeks"]
         for kind, count in self._ticks_in.items():
             if count:
                 metrics.QUOTE_EVENTS_IN.labels(kind).inc(count)
@@ -617,7 +768,8 @@ class UserStreamManager:
                 self.expire_tabs()
             if now - last_stale >= 1.0:
                 last_stale = now
-                self._sweep_staleness()
+                events, self._events_since_sweep = self._events_since_sweep, 0
+                self._sweep_staleness(events)
             if now - last_head >= HEAD_INTERVAL and not self._outbox.waiting("head"):
                 last_head = now
                 self._send_head()
@@ -641,26 +793,62 @@ class UserStreamManager:
         return self._health[link_id]
 
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> dict[str, Any]:
-        """Candle history from the link that streams the user's quotes (so history and
-        the live candle agree), else the first link that has market data: `{"link",
-        "source", "simulated", "delayed", "candles"}`. Raises HistoryError."""
+        """Candle history from the first link that can serve it: the one that streams the
+        user's quotes (so history and the live candle agree), then every other link whose
+        market data is up (a down one only when no other has market data). A link that
+        cannot (no history of the symbol or timeframe, refused, failed, out of its share
+        of the time) hands over to the next; the answer names the link that served: `{"link",
+        "source", "simulated", "delayed", "candles"}`. HistoryError only when none could."""
         source = self.quote_source()
-        ids = [source] if source is not None else []
-        ids += [i for i, info in self.links.items() if info.streams_quotes and i not in ids]
-        for link_id in ids:
-            fetch = getattr(self.adapters.get(link_id), "candles", None)
-            if fetch is None:
-                continue
+        capable = [i for i, info in self.links.items() if info.streams_quotes]
+        capable = [i for i in capable if getattr(self.adapters.get(i), "candles", None)]
+        if not capable:
+            raise HistoryError(
+                "no_market_data",
+                "No market data: none of your broker links serves quotes or candles "
+                "(Alpaca links have no market data; link tastytrade or Tradier).",
+            )
+        # a link whose market data is down cannot answer: asked only when no other can
+        now = time.monotonic()
+        down = {i for i in capable if i != source and self._health[i].failing_quotes(now)}
+        ids = sorted(capable, key=lambda i: i != source)
+        ids = [i for i in ids if i not in down] or ids
+        deadline = time.monotonic() + within
+        failures: list[HistoryError] = []
+        for n, link_id in enumerate(ids):
             info = self.links[link_id]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                bars = await fetch(symbol, tf, from_ms, within=within)
-            except (HistoryError, TimeoutError):
-                raise
+                async with asyncio.timeout(link_budget(left, len(ids) - n - 1)):
+                    bars = await self.adapters[link_id].candles(symbol, tf, from_ms, within=left)
+            except HistoryError as exc:
+                failures.append(exc)
+                continue
+            except TimeoutError:
+                failures.append(
+                    HistoryError("broker_error", f"{info.broker} did not send the history in time")
+                )
+                continue
             except Exception as exc:  # whatever the broker did: a sentence, not a 500
                 log.info("user %s: %s history failed: %s", self.user_id, info.broker, exc)
-                raise HistoryError(
-                    "broker_error", f"{info.broker} refused the history request ({describe(exc)})"
-                ) from exc
+                failures.append(
+                    HistoryError(
+                        "broker_error",
+                        f"{info.broker} refused the history request ({describe(exc)})",
+                    )
+                )
+                continue
+            if failures:
+                log.info(
+                    "user %s: %s %s history from %s (%s)",
+                    self.user_id,
+                    symbol,
+                    tf,
+                    info.broker,
+                    "; ".join(e.message for e in failures),
+                )
             return {
                 "link": link_id,
                 "source": info.broker,
@@ -668,11 +856,9 @@ class UserStreamManager:
                 "delayed": bool(self._health[link_id].delayed),
                 "candles": bars,
             }
-        raise HistoryError(
-            "no_market_data",
-            "No market data: none of your broker links serves quotes or candles "
-            "(Alpaca links have no market data; link tastytrade or Tradier).",
-        )
+        if not failures:
+            raise TimeoutError
+        raise no_link_served(symbol, tf, failures)
 
     def snapshot(self, symbols: Iterable[str] | None = None) -> dict[str, Any]:
         """The full current state (contract `snapshot`), for pages and new sockets."""

@@ -540,6 +540,11 @@ class TabSession:
         return t is not None and self._quotes_after is not None and t < self._quotes_after
 
     # -- quote pacing (flush.py) ---------------------------------------------------------------
+    def set_pace(self, max_frequency: float | None) -> None:
+        """The client's `pace`: its quote frames at most this many a second (None: as fast
+        as they come); what waits meanwhile merges into the next (`_quotes`)."""
+        self._pace.asked = 0.0 if max_frequency is None else 1.0 / max_frequency
+
     def flush_interval(self) -> float:
         """This socket's quote interval now (seconds): its own, or the process's floor."""
         return self._pace.effective(flush.load.floor())

@@ -17,6 +17,13 @@ application, instead of autobahn failing the connection (1006 for the client): b
 become an `error` frame and the stream goes on. Once open, it also lets go of what the
 handshake left behind (`_forget_handshake`: ~4-6 KiB per socket, docs/performance.md
 "Memory per socket"); the scope keeps its own path and headers.
+
+It also accepts a browser's permessage-deflate offer (RFC 7692) when
+`STREAM_WS_DEFLATE` is on, with **no context takeover** from the server: every message
+is compressed on its own, so a frame is compressed once per process and the same bytes
+go to every socket that gets it (`deflated_frame`), like the plain frames: no zlib state
+per socket, and a quote frame shrinks three to five times (docs/performance.md, "What a
+trader's browser pays").
 """
 
 from __future__ import annotations
@@ -28,10 +35,17 @@ import logging
 import socket
 import struct
 import termios
+import zlib
 from typing import Any
 
 from autobahn.exception import Disconnected
+from autobahn.websocket.compress import (
+    PerMessageDeflate,
+    PerMessageDeflateOffer,
+    PerMessageDeflateOfferAccept,
+)
 from daphne import ws_protocol
+from django.conf import settings
 from twisted.internet import tcp
 from twisted.web import http
 
@@ -209,6 +223,69 @@ def text_frame(text: str) -> bytes:
     return frame
 
 
+#: Messages shorter than this go out uncompressed on a deflate socket (RFC 7692 lets each
+#: message choose): a pong or a small status gains nothing from it.
+COMPRESS_FROM = 128
+#: The client's compression window we ask for (bits): our inflater per socket stays small
+#: (client messages are a few hundred bytes: subscribe, ping).
+CLIENT_WINDOW_BITS = 9
+
+#: The compressed frame built last: (text, window bits, frame).
+_last_deflated: tuple[str, int, bytes] | None = None
+
+
+def deflated_frame(text: str, window_bits: int = 15) -> bytes:
+    """`text` as one final, compressed (RSV1) WebSocket text frame with no context taken
+    over (RFC 7692 7.2.1: deflate with a sync flush, its `00 00 ff ff` tail removed): the
+    bytes autobahn's per-socket compressor makes with `server_no_context_takeover`,
+    built once for every socket that gets the same text."""
+    global _last_deflated
+    last = _last_deflated
+    if last is not None and last[0] is text and last[1] == window_bits:
+        return last[2]
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -window_bits)
+    payload = compressor.compress(text.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    payload = payload[:-4]
+    size = len(payload)
+    if size <= 125:
+        header = bytes((0xC1, size))
+    elif size <= 0xFFFF:
+        header = struct.pack("!BBH", 0xC1, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0xC1, 127, size)
+    frame = header + payload
+    _last_deflated = (text, window_bits, frame)
+    return frame
+
+
+class _AcceptNoServerTakeover(PerMessageDeflateOfferAccept):
+    """The answer also says `server_no_context_takeover` when the browser did not ask
+    (RFC 7692 7.1.1.1 lets a server declare it): what we do, said on the wire."""
+
+    def get_extension_string(self) -> str:
+        text = super().get_extension_string()
+        if "server_no_context_takeover" in text:
+            return text
+        name = self.EXTENSION_NAME
+        return text.replace(name, f"{name}; server_no_context_takeover", 1)
+
+
+def accept_deflate(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
+    """The handshake's answer to the browser's compression offers: permessage-deflate
+    with no context takeover from the server (every message compressed alone, so one
+    compression serves every socket), a small client window where the browser lets us
+    choose; None (no compression) for anything else."""
+    for offer in offers:
+        if isinstance(offer, PerMessageDeflateOffer):
+            return _AcceptNoServerTakeover(
+                offer,
+                request_no_context_takeover=offer.accept_no_context_takeover,
+                request_max_window_bits=CLIENT_WINDOW_BITS if offer.accept_max_window_bits else 0,
+                no_context_takeover=True,
+            )
+    return None
+
+
 class HandshakePath:
     """What daphne reads of the handshake's request once the socket is open: its path
     (for the access log)."""
@@ -231,6 +308,12 @@ _HANDSHAKE_LEFTOVERS: tuple[tuple[str, type], ...] = (
 )
 
 
+def _shared_deflate(deflate: Any) -> bool:
+    """Whether a socket's negotiated compression lets it take the process's shared
+    compressed frames: deflate with no context takeover from the server."""
+    return isinstance(deflate, PerMessageDeflate) and bool(deflate.server_no_context_takeover)
+
+
 class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
     """daphne's protocol, but an oversized message is discarded while it arrives and
     invalid UTF-8 is reported: the application answers both with an error frame."""
@@ -243,6 +326,8 @@ class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         self.maxMessagePayloadSize = 0
         self.maxFramePayloadSize = 0
         self.utf8validateIncoming = False
+        if settings.STREAM_WS_DEFLATE:
+            self.perMessageCompressionAccept = accept_deflate
 
     def onOpen(self) -> None:
         super().onOpen()
@@ -276,8 +361,9 @@ class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         `Disconnected` once the socket is closing, as `sendMessage` does."""
         if self.state != self.STATE_OPEN:
             raise Disconnected("Attempt to send on a closed protocol")
+        deflate = self._perMessageCompress
         if (
-            self._perMessageCompress is not None
+            (deflate is not None and not _shared_deflate(deflate))
             or self.send_state != self.SEND_STATE_GROUND
             or self.send_queue
             or self.autoFragmentSize
@@ -286,7 +372,10 @@ class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
         ):
             self.sendMessage(text.encode(), False)  # autobahn's own way for these
             return
-        self._write_now(text_frame(text))
+        if deflate is not None and len(text) >= COMPRESS_FROM:
+            self._write_now(deflated_frame(text, deflate.server_max_window_bits))
+        else:
+            self._write_now(text_frame(text))
 
     def _write_now(self, data: bytes) -> None:
         transport = self.transport

@@ -27,7 +27,10 @@ MAX_SYMBOLS_PER_SOCKET = MAX_SYMBOLS_PER_USER
 MAX_SYMBOLS_PER_LIST = 200
 RATE_LIMIT = 30  # messages
 RATE_WINDOW = 10.0  # seconds
-MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping"}
+MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping", "pace"}
+#: The quote frames a socket may ask for per second (`pace`): between these.
+MIN_PACE_FREQUENCY = 0.5
+MAX_PACE_FREQUENCY = 20.0
 
 # ASCII only (re.ASCII, and `[0-9]`, never `\d`, which matches every Unicode digit).
 EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$", re.ASCII)
@@ -67,6 +70,8 @@ class ClientMessage:
     type: str
     symbols: list[str]
     ping_id: Any = None
+    #: `pace`: the quote frames per second asked for (None: as fast as they come).
+    max_frequency: float | None = None
 
 
 def parse_client_message(text: str | None) -> ClientMessage:
@@ -91,6 +96,21 @@ def parse_client_message(text: str | None) -> ClientMessage:
         if isinstance(ping_id, str):
             ping_id = ping_id[:64]
         return ClientMessage(kind, [], ping_id)
+    if kind == "pace":
+        value = data.get("max_frequency", "missing")
+        ok = value is None or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and MIN_PACE_FREQUENCY <= value <= MAX_PACE_FREQUENCY
+        )
+        if not ok:
+            raise MessageError(
+                "bad_message",
+                f"max_frequency must be a number from {MIN_PACE_FREQUENCY:g} to "
+                f"{MAX_PACE_FREQUENCY:g} (frames per second), or null",
+                ref=kind,
+            )
+        return ClientMessage(kind, [], max_frequency=None if value is None else float(value))
     symbols = data.get("symbols")
     if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
         raise MessageError("bad_symbols", "'symbols' must be a non-empty list of strings", kind)

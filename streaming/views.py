@@ -12,6 +12,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -33,6 +34,8 @@ from .totals import totals_panel
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
+#: How long a login keeps the trader's stream up for the page it redirects to (seconds).
+LOGIN_HOLD = 10.0
 #: A polling page's own id (`/api/snapshot?tab=`): random per page, never a channel name.
 POLL_TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 POLL_TAB_ERROR = "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
@@ -54,6 +57,22 @@ async def snapshot_for(
     finally:
         registry.detach(user_id, holder, grace=hold)
     return snapshot or empty_snapshot(watchlist), watchlist
+
+
+_login_form = auth_views.LoginView.as_view()
+
+
+async def login(request: HttpRequest) -> HttpResponse:
+    """Django's login form. A trader who just logged in has their stream started at once:
+    its broker sessions connect while the browser follows the redirect and the dashboard
+    is asked for (the page waits for the stream's first snapshot)."""
+    response = await sync_to_async(_login_form)(request)
+    user = getattr(request, "user", None)
+    if request.method == "POST" and response.status_code == 302 and user and user.is_authenticated:
+        holder = f"login-{uuid.uuid4().hex}"
+        await registry.attach(user.pk, holder)
+        registry.detach(user.pk, holder, grace=LOGIN_HOLD)
+    return response
 
 
 def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:

@@ -63,6 +63,8 @@ def _record_link_state(link_id: int, state: str, reason: str) -> None:
 def stream_config() -> StreamConfig:
     return StreamConfig(
         watchdog_timeout=settings.STREAM_WATCHDOG_TIMEOUT,
+        rejected_retry_base=settings.STREAM_REJECTED_RETRY_BASE,
+        rejected_retry=settings.STREAM_REJECTED_RETRY_CAP,
         reconcile_interval=settings.STREAM_RECONCILE_INTERVAL,
         account_poll_interval=settings.STREAM_ACCOUNT_POLL_INTERVAL,
         order_poll_interval=settings.STREAM_ORDER_POLL_INTERVAL,

@@ -42,6 +42,37 @@ class HistoryError(Exception):
         self.retry_after = retry_after
 
 
+#: When no link could serve a history, the failure reported is the one a trader can act
+#: on first: a rate limit says when to retry, a broker error may pass, and "no history"
+#: stands only when every link said so.
+_FAILURE_RANK = {"rate_limited": 3, "broker_error": 2, "unknown_symbol": 1}
+#: Seconds kept for each link still to try while an earlier one is asked (at least half
+#: of what is left goes to the one asked): a link that hangs cannot eat the deadline.
+FALLBACK_RESERVE = 3.0
+
+
+def link_budget(left: float, after: int) -> float:
+    """The seconds the next link may take of `left`, with `after` links still to try."""
+    if after <= 0:
+        return left
+    return max(left / 2, left - FALLBACK_RESERVE * after)
+
+
+def no_link_served(symbol: str, tf: str, failures: list[HistoryError]) -> HistoryError:
+    """The error when every link with market data failed: a single link's own, else the
+    most telling code with every link's sentence (and the longest wait to retry)."""
+    if len(failures) == 1:
+        return failures[0]
+    worst = max(failures, key=lambda e: _FAILURE_RANK.get(e.code, 2))
+    waits = [e.retry_after for e in failures if e.retry_after]
+    reasons = "; ".join(e.message.rstrip(".") for e in failures)
+    return HistoryError(
+        worst.code,
+        f"No link could serve {symbol} {tf} history: {reasons}.",
+        max(waits, default=None),
+    )
+
+
 def day_start_ms(t_ms: int) -> int:
     """00:00 UTC of the New York date of `t_ms`: where a daily candle starts."""
     day = dt.datetime.fromtimestamp(t_ms / 1000, NEW_YORK).date()

@@ -34,6 +34,8 @@ KINDS = ("quotes", "account")
 AUTHORIZE_RECHECK = 1.0
 #: Quote event times lagging receipt by more than this (median) mark a link delayed (ms).
 DELAYED_AFTER_MS = 60_000
+#: The states in which a kind waits to try again, the one an operator must see first.
+WAITING = ("error", "reconnecting")
 
 
 class Checkpoint(Protocol):
@@ -68,6 +70,11 @@ class StreamConfig:
     watchdog_timeout: float = 60.0
     reconcile_interval: float = 60.0
     refresh_margin: float = 120.0
+    #: A rejected credential is tried again `rejected_retry_base` seconds after the first
+    #: rejection, doubling per rejection up to `rejected_retry` (the longest wait): a
+    #: credential made valid again heals within one wait by itself, and a dead one costs
+    #: the broker one login per `rejected_retry` (never a storm).
+    rejected_retry_base: float = 15.0
     rejected_retry: float = 300.0
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
@@ -229,8 +236,10 @@ class SupervisedAdapter:
     it serves (`_loops`: kind -> one connection); each loop runs its connection, and when
     it ends classifies the failure, reports it *for its kind*, waits (its own jittered
     backoff, at least any Retry-After) and connects again. A rejected credential is
-    reported as `error` and retried only every `rejected_retry` seconds, so a dead
-    credential never hammers the broker.
+    reported as `error` and retried on a slower backoff of its own (`rejected_retry_base`
+    doubling to `rejected_retry`), so a dead credential never hammers the broker and a
+    credential made valid again heals by itself. Every `reconnecting` and `error` status
+    says when the next attempt is (`retry_in`, seconds from that status).
 
     Subclasses implement `_loops` (or `_connect_once` for a single "all" loop). A
     connection reports its progress with `_report(sink, kind, state)` — `live` starts
@@ -264,6 +273,9 @@ class SupervisedAdapter:
         self._kind_state: dict[str, tuple[str, str]] = {}
         #: Per kind: when its current connection went live (monotonic), None if not yet.
         self._live_since: dict[str, float | None] = {}
+        #: Per kind waiting to try again: its state (error, reconnecting) and the wait
+        #: announced with it (seconds), until the kind reports another state.
+        self._waits: dict[str, tuple[str, float]] = {}
         self.reconnects = 0
         self._stopping = False
         #: When the watched stream last delivered anything (monotonic; see `_watchdog`).
@@ -333,15 +345,30 @@ class SupervisedAdapter:
     async def _report(
         self, sink: AdapterSink, kind: str, state: str, reason: str = "", **extra: Any
     ) -> None:
-        """Report one kind's state (with the adapter's extras) and remember it."""
+        """Report one kind's state (with the adapter's extras) and remember it.
+
+        `retry_in` is the link's (one number for both kinds): unless given, it is the
+        wait announced by a kind still waiting to try again (an `error` kind's first),
+        else None, so a healed link no longer says it will retry."""
         targets = KINDS if kind == "all" else (kind,)
         for name in targets:
             self._kind_state[name] = (state, reason)
+            if state not in WAITING:
+                self._waits.pop(name, None)
+            elif extra.get("retry_in") is not None:
+                self._waits[name] = (state, float(extra["retry_in"]))
+        if "retry_in" not in extra:
+            extra["retry_in"] = self._pending_wait()
         if state == "live" and self._live_since.get(kind) is None:
             self._mark_up(kind)
         await sink.status(
             self.link_id, state, reason, kind=kind, **{**self._status_extra(kind), **extra}
         )
+
+    def _pending_wait(self) -> float | None:
+        """The wait announced by a kind still waiting to try again (error first), or None."""
+        waits = sorted(self._waits.values(), key=lambda w: WAITING.index(w[0]))
+        return waits[0][1] if waits else None
 
     async def _report_change(
         self, sink: AdapterSink, kind: str, state: str, reason: str = "", **extra: Any
@@ -434,6 +461,9 @@ class SupervisedAdapter:
         not this loop's to report (a shared session's supervisor above handles it)."""
         config = self.config
         backoff = Backoff(config.backoff_base, config.backoff_cap, stable_after=config.stable_after)
+        rejected = Backoff(
+            config.rejected_retry_base, config.rejected_retry, stable_after=config.stable_after
+        )
         while True:
             self._live_since[kind] = None
             wait_at_least = 0.0
@@ -452,10 +482,19 @@ class SupervisedAdapter:
                     if propagate_rejection:
                         raise
                     metrics.RECONNECTS.labels(self.broker, kind, "rejected").inc()
-                    log.warning("%s link %s (%s): %s", self.broker, self.link_id, kind, reason)
+                    # live for `stable_after` before the rejection: back to the first wait
+                    delay = rejected.next_delay(self._up_for(kind))
+                    log.warning(
+                        "%s link %s (%s): %s; trying again in %.0f s",
+                        self.broker,
+                        self.link_id,
+                        kind,
+                        reason,
+                        delay,
+                    )
                     self._entering(kind, "error")
-                    await self._report(sink, kind, "error", reason)
-                    await asyncio.sleep(config.rejected_retry)
+                    await self._report(sink, kind, "error", reason, retry_in=round(delay, 2))
+                    await asyncio.sleep(delay)
                     backoff.reset()
                     continue
                 wait_at_least = retry_after(exc)
@@ -467,11 +506,14 @@ class SupervisedAdapter:
                     log.info(
                         "%s link %s (%s) reconnecting: %s", self.broker, self.link_id, kind, reason
                     )
-            live_since = self._live_since.get(kind)
-            up_for = time.monotonic() - live_since if live_since is not None else None
             self.reconnects += 1
             metrics.count_reconnect(self.broker, kind, failure)
-            delay = max(backoff.next_delay(up_for), wait_at_least)
+            delay = max(backoff.next_delay(self._up_for(kind)), wait_at_least)
             self._entering(kind, "reconnecting")
             await self._report(sink, kind, "reconnecting", reason, retry_in=round(delay, 2))
             await asyncio.sleep(delay)
+
+    def _up_for(self, kind: str) -> float | None:
+        """How long the connection of `kind` that just ended had been live (None: never)."""
+        live_since = self._live_since.get(kind)
+        return time.monotonic() - live_since if live_since is not None else None

@@ -65,12 +65,13 @@ def test_changing_the_mode_makes_the_link_unverified(trader, key_id):
     assert (link.alpaca_api, link.status) == ("live", BrokerLink.Status.UNVERIFIED)
 
 
-def test_admin_add_form_offers_and_validates_the_mode(admin_client, trader, key_id):
-    """The add page offers the mode; a Trading mode on a Tradier link is refused with a
-    clear message and nothing saved; an Alpaca paper link is saved as such."""
+def test_admin_add_form_offers_the_mode_for_alpaca_links_only(admin_client, trader, key_id):
+    """The add page offers the mode; sent with a Tradier link it is not read (the link
+    keeps the Broker API default: only the chosen broker's inputs count); an Alpaca
+    paper link is saved as such."""
     page = admin_client.get(ADD_URL).content.decode()
     assert 'name="alpaca_api"' in page and "Trading API, paper account" in page
-    refused = admin_client.post(
+    admin_client.post(
         ADD_URL,
         {
             "user": trader.pk,
@@ -80,9 +81,8 @@ def test_admin_add_form_offers_and_validates_the_mode(admin_client, trader, key_
             "alpaca_api": "paper",
         },
     )
-    assert refused.status_code == 200
-    assert "Only Alpaca links have a Trading API mode" in refused.content.decode()
-    assert not BrokerLink.objects.exists()
+    tradier = BrokerLink.objects.get()
+    assert (tradier.broker, tradier.alpaca_api) == ("tradier", "broker")
     admin_client.post(
         ADD_URL,
         {
@@ -94,7 +94,7 @@ def test_admin_add_form_offers_and_validates_the_mode(admin_client, trader, key_
             "alpaca_api": "paper",
         },
     )
-    assert BrokerLink.objects.get().alpaca_api == "paper"
+    assert BrokerLink.objects.get(broker="alpaca").alpaca_api == "paper"
 
 
 def test_verify_a_trading_link_against_the_sandbox(broker_at_sandbox, settings, trader, key_id):

@@ -3,21 +3,29 @@ Lightweight Charts equals the API's (read back from the chart), the forming cand
 with live quotes over the WebSocket and over SSE, a timeframe switch reloads the history
 while the stream goes on, at tastytrade and at Tradier; an Alpaca-only user is told there
 is no market data; a bad timeframe or an unknown symbol is a message on the page (the
-stream goes on); the watchlist rows carry live sparklines that link to the charts.
+stream goes on); the watchlist rows carry live sparklines that link to the charts. The
+1h and 1d axes show dates, the daily candle is live while the price ticks, times are
+labelled ET and the note says what the candles cover; after a quote failover the
+sparklines and every timeframe's candles are still served.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.streaming.test_candles import PASSWORD, USERS, create_users
+from streaming.brokers.bars import TIMEFRAMES
+from streaming.sandbox.core.credentials import credential_id
+from tests.streaming.test_candles import PASSWORD, USERS, create_pair_users, create_users
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -25,11 +33,18 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 DOCS_IMAGE = ROOT / "docs" / "img" / "chart.png"
 CHART = "() => window.streamdesk.chart()"
 LIVE = ("live", "sse")
+#: A user with a tastytrade and a Tradier link whose quotes fail over (its own credential).
+FAILOVER = {"bf": "browser-failover"}
+#: An axis label that is a date ("Nov 25"), a month ("Nov") or a year; a time of day.
+DATE_LABEL = re.compile(r"^([A-Z][a-z]{2}( \d{1,2})?|\d{4})$")
+TIME_LABEL = re.compile(r"^\d{2}:\d{2}$")
+NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
 def chart_users(browser_app) -> Iterator[dict]:
     create_users(browser_app, USERS)
+    create_pair_users(browser_app, FAILOVER)
     yield USERS
 
 
@@ -239,3 +254,109 @@ def _chart_href():
     import re
 
     return re.compile(r"^/chart/[A-Z%0-9]")
+
+
+def covered_hours(candles: list[dict], tf: str) -> str:
+    """What intraday candles cover, read from their New York start times (the note's
+    claim, computed apart from the page's code)."""
+    width = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}[tf]
+    hours = "regular"
+    for c in candles:
+        at = dt.datetime.fromtimestamp(c["t"] / 1000, NY)
+        start = at.hour * 60 + at.minute
+        if start + width <= 4 * 60 or start >= 20 * 60:
+            return "all-day"
+        if start + width <= 9 * 60 + 30 or start >= 16 * 60:
+            hours = "extended"
+    return hours
+
+
+def test_axes_show_dates_the_daily_candle_is_live_and_times_are_labelled(
+    page: Page, browser_app, chart_users
+):
+    """1h: the axis has dates where days begin (it read "19:00" on every label); 1d: the
+    axis reads dates and the daily candle moves with the quotes — also in the evening,
+    when the sandbox's (24-hour, UTC) trading day is dated tomorrow; the note says what
+    the candles cover (not "regular hours" over round-the-clock candles) and times are
+    labelled ET; no value reads -0.00."""
+    log_in_as(page, browser_app.url, "tt")
+    page.goto(f"{browser_app.url}/chart/SPY?tf=1h")
+    chart = wait_for_history(page, "1h")
+    expect(page.locator("[data-chart]")).to_have_attribute("data-hours", re.compile(".+"))
+    chart = page.evaluate(CHART)
+    dates = [label for label in chart["axis"] if DATE_LABEL.match(label)]
+    assert dates, chart["axis"]
+    assert len(set(chart["axis"])) > 1, chart["axis"]
+    hours = covered_hours(api_candles(page, "SPY", "1h")["candles"], "1h")
+    assert chart["hours"] == hours
+    note = chart["note"]
+    assert "Times ET (New York)" in note and "tastytrade" in note, note
+    if hours != "regular":
+        assert "regular hours" not in note, note
+    wait_for_live_updates(page, 1)
+    chart = page.evaluate(CHART)
+    assert chart["status"].startswith("Live: the ") and " ET candle is forming" in chart["status"]
+    assert not re.search(r"-0\.0+\b", chart["changeText"]), chart["changeText"]
+
+    page.click("a[data-tf='1d']")
+    wait_for_history(page, "1d")
+    wait_for_live_updates(page, 2)  # the daily candle is live: not "waiting for the first trade"
+    chart = page.evaluate(CHART)
+    assert chart["hours"] == "daily" and "one candle per trading day" in chart["note"]
+    assert chart["axis"] and all(DATE_LABEL.match(label) for label in chart["axis"]), chart["axis"]
+    assert not any(TIME_LABEL.match(label) for label in chart["axis"])
+    newest = chart["bars"][-1]["time"] * 1000
+    today = dt.datetime.now(NY).date()
+    shown = dt.datetime.fromtimestamp(newest / 1000, dt.UTC).date()
+    assert 0 <= (shown - today).days <= 1, (shown, today)  # today, or the day begun tonight
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_sparklines_and_candles_are_served_after_a_quote_failover(
+    page: Page, browser_app, browser_sandbox, chart_users
+):
+    """tastytrade stops answering, the quotes fail over to Tradier: on a fresh load the
+    watchlist's sparklines are drawn from Tradier and every timeframe's chart draws its
+    history (before: 404 "Tradier has no history for SPY")."""
+    log_in_as(page, browser_app.url, "bf")
+    tradier = page.locator('#links [data-link]:has(.link-label:text-is("tradier"))')
+    tastytrade = page.locator('#links [data-link]:has(.link-label:text-is("tastytrade"))')
+    expect(tastytrade).to_have_attribute("data-quote-source", "true", timeout=20_000)
+    svg = page.locator('tr[data-quote="SPY"] svg[data-spark="SPY"]')
+    expect(svg).to_have_attribute("data-state", "ready", timeout=20_000)
+    expect(svg).to_have_attribute("data-source", "tastytrade")
+    for tf in TIMEFRAMES:  # tastytrade's history of every timeframe, in the server's cache
+        page.goto(f"{browser_app.url}/chart/SPY?tf={tf}")
+        assert wait_for_history(page, tf)["source"] == "tastytrade"
+    page.goto(f"{browser_app.url}/")
+    control = browser_sandbox.control()
+    try:
+        control.fault(
+            "blackout", broker="tastytrade", credential=credential_id(FAILOVER["bf"]), seconds=120
+        )
+        # FAILOVER_AFTER after the watchdog (STREAM_WATCHDOG_TIMEOUT) noticed, and a margin
+        expect(tradier).to_have_attribute("data-quote-source", "true", timeout=30_000)
+        # a fresh load asks the server again (the browser may keep a sparkline until its
+        # bucket closes: that is the point of caching it, not what is tested here)
+        page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+        page.reload()
+        rows = page.locator("tr[data-quote]")
+        expect(rows.first).to_be_visible()
+        for row in rows.all():
+            symbol = row.get_attribute("data-quote")
+            line = page.locator(f'tr[data-quote="{symbol}"] svg[data-spark="{symbol}"]')
+            expect(line).to_have_attribute("data-state", "ready", timeout=20_000)
+            expect(line).to_have_attribute("data-source", "tradier")
+            assert int(line.get_attribute("data-points") or 0) >= 1
+        for tf, width in (("1m", 60), ("5m", 300), ("15m", 900), ("1h", 3600)):  # 1d below
+            page.goto(f"{browser_app.url}/chart/SPY?tf={tf}")
+            chart = wait_for_history(page, tf)
+            assert chart["source"] == "tradier", chart["status"]
+            assert len(chart["bars"]) >= 50 and all(b["time"] % width == 0 for b in chart["bars"])
+        page.goto(f"{browser_app.url}/chart/SPY?tf=1d")
+        chart = wait_for_history(page, "1d")
+        assert chart["source"] == "tradier" and len(chart["bars"]) >= 50, chart["status"]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.clear_faults()
+        control.close()

@@ -369,9 +369,10 @@ def test_link_chips_per_kind_and_delayed(page: Page, browser_app):
 
 
 def test_quotes_go_stale_on_a_timer(page: Page, browser_app):
-    """A quote older than hello's stale_after_ms.quotes renders stale (class + a title with
-    its age), and so do the position mark and P&L valued from it; the data pill turns
-    `stale` when the newest quote is too old — with no frame arriving (a timer re-checks)."""
+    """A quote that names no feed (the age rule) older than hello's stale_after_ms.quotes
+    renders stale (class + a title with its age), and so do the position mark and P&L
+    valued from it; the data pill is `stale` while a value in view is (the rows and the
+    pill agree) — also when one crosses the age with no frame arriving (a timer re-checks)."""
     fake = FakeStream(page)
     log_in(page, browser_app.url)
     now = fake.now_ms()
@@ -396,6 +397,14 @@ def test_quotes_go_stale_on_a_timer(page: Page, browser_app):
     pill = page.locator("#data-state")
     expect(spy).to_have_attribute("data-stale", "false")
     expect(spy_mark).not_to_have_class(re.compile(r"\bis-stale\b"))
+    # the pill agrees with the rows: QQQ's row and position are stale, so is the data
+    expect(pill).to_have_attribute("data-state", "stale")
+    expect(pill).to_have_attribute("title", re.compile(r"2 values in view not live"))
+    fresh = fake.now_ms()
+    fake.send(
+        {"type": "quotes", "quotes": {"QQQ": {"bid": 402, "t": fresh}}, "greeks": {}, "t": fresh}
+    )
+    expect(qqq).to_have_attribute("data-stale", "false")
     expect(pill).to_have_attribute("data-state", "fresh")
     expect(pill).to_have_text("fresh")
     # no frame from here on: SPY crosses 10 s and the timer marks it
@@ -534,6 +543,8 @@ def test_layout_at_375px(browser: Browser, browser_app):
         fake.go_live(busy_desk(fake.now_ms()), n=1)
         page.evaluate("window.streamdesk.flush()")
         expect(page.locator('[data-link="2"] [data-badge="delayed"]')).to_be_visible()
+        # a phone shows one of positions / watchlist / orders (tests/browser/test_phone.py)
+        page.click('[data-switch="view"] [data-value="watchlist"]')
         expect(page.locator('tr[data-quote="NVDA"] [data-badge="delayed"]')).to_be_visible()
         # the pills reach their widest words
         fake.close(1013)

@@ -5,8 +5,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, closeDue, dayCloses, dayStart, fromHistory,
-  sparkPath,
+  TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, chartTimeAfter, closeDue, dayStart, fromHistory,
+  nyOffset, sessionSpan, sparkPath, sparkPoints, sparkRange,
 } from '../../static/js/stream/candles.js';
 
 const T0 = Date.UTC(2026, 10, 24, 15, 0, 0); // Tue 24 Nov 2026 10:00 New York
@@ -84,6 +84,8 @@ test('the clock closes the forming candle at its end: waiting, never live, until
   s = applyQuote(s, { last: 10.6, t: T0 + 30000 }).series;
   assert.equal(chartState(s, T0 + 31000, 10000), 'live');
   assert.equal(chartState(s, T0 + 45000, 10000), 'stale'); // quote 15 s old
+  assert.equal(chartState(s, T0 + 45000, 10000, true), 'live', 'a quiet symbol on a live feed');
+  assert.equal(chartState(s, T0 + 31000, 10000, false), 'stale', 'from an earlier feed, or the feed is silent');
   assert.equal(closeDue(s, T0 + 59999), s);
   const closed = closeDue(s, T0 + 60000);
   assert.equal(closed.forming, false);
@@ -113,12 +115,81 @@ test('a daily chart puts quotes into the New York day', () => {
   assert.equal(evening.series.candles.length, 1);
 });
 
-test('chart bars are in seconds; sparklines use the newest day and scale into the box', () => {
+test('a trading day that began the evening before (dated tomorrow by the broker) is the live daily candle', () => {
+  // the sandbox's (and a future's) day: from 19:00 New York the newest daily candle is
+  // dated tomorrow; the quotes of that evening belong to it, and the chart is live
+  const today = Date.UTC(2026, 10, 25);
+  const tomorrow = Date.UTC(2026, 10, 26);
+  const evening = Date.UTC(2026, 10, 26, 3, 27); // 22:27 New York on the 25th
+  let s = fromHistory({ tf: '1d', candles: [bar(today, 10, 11, 9, 10.5), bar(tomorrow, 10.5, 10.6, 10.4, 10.5)] }, evening);
+  assert.equal(s.forming, true);
+  const r = applyQuote(s, { last: 10.9, t: evening + 1000 });
+  assert.equal(r.change, 'update');
+  s = r.series;
+  assert.deepEqual(s.candles.map((c) => [c.t, c.close, c.high]), [[today, 10.5, 11], [tomorrow, 10.9, 10.9]]);
+  assert.equal(chartState(s, evening + 2000, 10000), 'live');
+  assert.equal(closeDue(s, evening + 2000), s);
+  // past midnight New York the date is the broker's: the same candle goes on
+  const night = Date.UTC(2026, 10, 26, 5, 30);
+  const after = applyQuote(s, { last: 11.2, t: night });
+  assert.equal(after.change, 'update');
+  assert.equal(chartState(after.series, night + 500, 10000), 'live');
+  // the next New York date opens a new candle
+  const next = applyQuote(after.series, { last: 11.3, t: Date.UTC(2026, 10, 27, 5, 30) });
+  assert.equal(next.change, 'new');
+  assert.equal(next.series.candles[2].t, Date.UTC(2026, 10, 27));
+  // a candle dated far ahead (a broker's error) takes no quotes: the day's own bucket opens
+  const odd = fromHistory({ tf: '1d', candles: [bar(Date.UTC(2026, 11, 25), 1, 1, 1, 1)] }, evening);
+  assert.equal(odd.forming, false);
+  assert.equal(chartState(odd, evening, 10000), 'waiting');
+  // intraday buckets are the epoch's, whatever the newest candle
+  const m = fromHistory({ tf: '1m', candles: [bar(T0 + 120000, 1, 1, 1, 1)] }, T0);
+  assert.equal(applyQuote(m, { last: 2, t: T0 + 1000 }).change, null);
+});
+
+test('a sparkline answer is its day and points; its x range is the session, widened to the points', () => {
+  const day = Date.UTC(2026, 10, 24);
+  const open = Date.UTC(2026, 10, 24, 14, 30); // 09:30 New York (EST)
+  const q = 900000;
+  const { day: d, points } = sparkPoints({ day, t0: open, step_ms: q, open: 9.5, closes: [10, null, 11.5, 0, 'x', 12] });
+  assert.equal(d, day);
+  // the open at t0, each close at its candle's end
+  assert.deepEqual(points, [[open, 9.5], [open + q, 10], [open + 3 * q, 11.5], [open + 6 * q, 12]]);
+  // the day's first candle still forming: its open alone (the live quote follows)
+  assert.deepEqual(sparkPoints({ day, t0: open, step_ms: q, open: 9.5, closes: [] }).points, [[open, 9.5]]);
+  assert.deepEqual(sparkPoints({ day: null, t0: null, step_ms: q, open: null, closes: [] }), { day: null, points: [] });
+  assert.deepEqual(sparkPoints({ day, t0: open, step_ms: 0, closes: [1] }), { day: null, points: [] });
+  assert.deepEqual(sparkPoints(null), { day: null, points: [] });
+  assert.equal(nyOffset(Date.UTC(2026, 10, 24, 12)), -5 * 3600000);
+  assert.equal(nyOffset(Date.UTC(2026, 6, 1, 12)), -4 * 3600000);
+  assert.deepEqual(sessionSpan(day), [open, Date.UTC(2026, 10, 24, 21)]);
+  assert.deepEqual(sessionSpan(Date.UTC(2026, 6, 1)), [Date.UTC(2026, 6, 1, 13, 30), Date.UTC(2026, 6, 1, 20)]);
+  assert.deepEqual(sparkRange(day, points), [open, Date.UTC(2026, 10, 24, 21)]);
+  assert.deepEqual(sparkRange(null, points), [undefined, undefined]);
+  // a 24-hour day: points before the open and after the close widen it
+  const early = Date.UTC(2026, 10, 24, 5);
+  const late = Date.UTC(2026, 10, 25, 3);
+  assert.deepEqual(sparkRange(day, [[early, 1], [late, 2]]), [early, late]);
+});
+
+test('chart times: New York wall time read as UTC (days begin at its midnight), a date as it is, always ascending', () => {
+  // 10:00 New York (EST) on 24 Nov reads as 10:00 UTC; 00:00 UTC (19:00 New York) as 19:00
+  assert.equal(chartTimeAfter(T0, '5m', null), Date.UTC(2026, 10, 24, 10) / 1000);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 25), '1h', null), Date.UTC(2026, 10, 24, 19) / 1000);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 6, 1, 13, 30), '1m', null), Date.UTC(2026, 6, 1, 9, 30) / 1000); // EDT
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 25), '1d', null), Date.UTC(2026, 10, 25) / 1000);
+  // summer time ends 1 Nov 2026: 01:00-02:00 New York comes twice; the bars stay in order
+  const first = chartTimeAfter(Date.UTC(2026, 10, 1, 5, 30), '15m', null); // 01:30 EDT
+  const again = chartTimeAfter(Date.UTC(2026, 10, 1, 6, 0), '15m', first); // 01:00 EST
+  assert.equal(first, Date.UTC(2026, 10, 1, 1, 30) / 1000);
+  assert.equal(again, first + 1);
+  assert.equal(chartTimeAfter(Date.UTC(2026, 10, 1, 7, 0), '15m', again), Date.UTC(2026, 10, 1, 2) / 1000);
+});
+
+test('chart bars are in seconds; sparklines scale into the box', () => {
   assert.deepEqual(chartBar(bar(T0, 1, 2, 0.5, 1.5)), { time: T0 / 1000, open: 1, high: 2, low: 0.5, close: 1.5 });
-  const prev = Date.UTC(2026, 10, 23, 15);
-  const { day, points } = dayCloses([bar(prev, 1, 1, 1, 1), bar(T0 + 900000, 1, 1, 1, 3), bar(T0, 1, 1, 1, 2)]);
-  assert.equal(day, Date.UTC(2026, 10, 24));
-  assert.deepEqual(points, [[T0, 2], [T0 + 900000, 3]]);
+  assert.equal(chartBar(bar(T0, 1, 2, 0.5, 1.5), 42).time, 42);
+  const points = [[T0, 2], [T0 + 900000, 3]];
   assert.equal(sparkPath(points, 62, 22), 'M1.0 21.0 L61.0 1.0');
   assert.equal(sparkPath([[T0, 5], [T0 + 1, 5]], 62, 22), 'M1.0 11.0 L61.0 11.0');
   assert.equal(sparkPath([], 62, 22), '');

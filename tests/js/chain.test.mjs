@@ -5,6 +5,7 @@
 // Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeZone } from '../../static/js/stream/format.js';
 
 import {
   COLUMNS, DEFAULT_STRIKES, STRIKE_COUNTS, cellText, chainQuery, chainSymbols, errorMessage, greeksAgeText,
@@ -61,9 +62,11 @@ test('the page streams its rows\' options; a window move releases only what left
 });
 
 test('Tradier\'s greeks say their age', () => {
-  const t = new Date(2026, 0, 5, 10, 0, 0).getTime();
-  assert.equal(greeksAgeText(t, t + 37 * 60000), 'greeks as of 10:00, 37 min ago (Tradier recomputes greeks hourly)');
-  assert.equal(greeksAgeText(t, t + 20000), 'greeks as of 10:00, just now (Tradier recomputes greeks hourly)');
+  const t = Date.UTC(2026, 0, 5, 15, 0, 0);
+  setTimeZone('America/New_York');
+  assert.equal(greeksAgeText(t, t + 37 * 60000), 'greeks as of 10:00 EST, 37 min ago (Tradier recomputes greeks hourly)');
+  assert.equal(greeksAgeText(t, t + 20000), 'greeks as of 10:00 EST, just now (Tradier recomputes greeks hourly)');
+  setTimeZone('');
   assert.equal(greeksAgeText(null, t), '');
   assert.equal(oldestGreeksT([{ greeks_t: 5 }, { greeks_t: 3 }, { greeks_t: null }]), 3);
   assert.equal(oldestGreeksT([{}]), null);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   accountFrameVerdict, accountFreshness, backoffDelay, closePolicy, dataState, epochOf, eventsUrl,
   formatPosition, kindsOf, newestLiveQuoteT, nextRetry, normalizeSymbol, num, optionParts, orderCopy,
-  orderKey, parseFrame, parsePosition, quoteAge, quoteStale, socketBase, watchlistOf, watchlistReplaces, withSince,
+  orderKey, parseFrame, parsePosition, quoteAge, quoteStale, socketBase, feedRule, staleReason, watchlistOf, watchlistReplaces, withSince,
 } from '../../static/js/stream/contract.js';
 
 test('a frame is a JSON object with a string type', () => {
@@ -132,6 +132,20 @@ test('quote staleness and data age', () => {
   assert.equal(quoteStale({ t: now - 10_000 }, now, 10_000), false);
   assert.equal(quoteStale({ t: now - 10_001 }, now, 10_000), true);
   assert.equal(quoteStale(undefined, now, 10_000), true, 'no quote is not fresh');
+  // with feeds (contract "Staleness"): the feed decides, not the age
+  const links = [
+    { id: 1, broker: 'tastytrade', label: 'tt', quote_source: false, quote_feed: null, kinds: { quotes: { state: 'idle' } } },
+    { id: 2, broker: 'tradier', label: 'tr', quote_source: true, quote_feed: '2:4', kinds: { quotes: { state: 'live' } } },
+  ];
+  const rule = feedRule(links, 10_000);
+  assert.deepEqual(rule, { staleMs: 10_000, src: '2:4', live: true, link: '2', label: 'tr', broker: 'tradier' });
+  assert.equal(quoteStale({ t: now - 86_400_000, src: '2:4' }, now, rule), false, 'quiet overnight: live');
+  assert.equal(quoteStale({ t: now, src: '1:3' }, now, rule), true, 'streamed by the feed before the failover');
+  assert.equal(staleReason({ t: now, src: '1:3' }, now, rule), 'from an earlier feed');
+  const silent = feedRule([{ ...links[1], kinds: { quotes: { state: 'stale' } } }], 10_000);
+  assert.equal(staleReason({ t: now, src: '2:4' }, now, silent), 'market data not live', 'a silent feed greys everything at once');
+  assert.equal(quoteStale({ t: now - 11_000 }, now, rule), true, 'no src (an older server): the age rule');
+  assert.equal(feedRule([{ id: 3, quote_source: true, kinds: { quotes: { state: 'live' } } }], 10_000).src, undefined, 'a server before feeds');
   assert.equal(newestLiveQuoteT([{ t: now + 5 }, { t: now + 9, delayed: true }, { t: now + 7, delayed: false }, null]), now + 7);
   assert.equal(newestLiveQuoteT([{ t: now, delayed: true }]), null);
   assert.equal(num(null), null);
@@ -154,6 +168,9 @@ test('the data pill', () => {
   assert.equal(dataState({ ...base, links: [L('live', 'live')], newestQuoteT: NOW - 20_000 }).state, 'stale');
   assert.equal(dataState({ ...base, links: [L('live', 'stale')], newestQuoteT: NOW - 5_000 }).state, 'stale');
   assert.equal(dataState({ ...base, links: [L('idle', 'live')], newestQuoteT: null }).state, 'fresh', 'idle kinds do not count');
+  const fed = L('live', 'live', { quote_source: true, quote_feed: '1:1' });
+  assert.equal(dataState({ ...base, links: [fed], newestQuoteT: NOW - 60_000 }).state, 'fresh', 'with feeds, an old newest quote is a quiet market');
+  assert.deepEqual(dataState({ ...base, links: [fed], newestQuoteT: NOW, staleInView: 3 }), { state: 'stale', why: ['3 values in view not live'] }, 'the rows and the pill agree');
   assert.equal(dataState({ ...base, links: [L('live', 'live', { delayed: true, quote_source: true })], newestQuoteT: null }).state, 'delayed');
   assert.equal(dataState({ ...base, links: [L('idle', 'live', { delayed: true })], newestQuoteT: NOW - 1_000 }).state, 'fresh', 'a delayed link that feeds nothing');
   assert.equal(dataState({ ...base, links: [], newestQuoteT: NOW - 1_000, anyDelayedQuote: true }).state, 'delayed');

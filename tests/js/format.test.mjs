@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   DASH, accountPnl, accountView, asOfText, errorText, fmt, fmtAge, isOption, markOf, markView, positionDelta,
   positionPnl, quoteWhy, rejectionText, symbolLabel,
+  setTimeZone, timeZone,
 } from '../../static/js/stream/format.js';
 
 const NOW = 1_760_000_000_000;
@@ -17,7 +18,10 @@ const pos = (extra = {}) => ({
 
 test('null is never shown as 0: every formatter gives "—"', () => {
   for (const [name, f] of Object.entries(fmt)) {
-    if (name === 'time') continue;
+    if (['time', 'hm', 'when', 'whenHm', 'full'].includes(name)) { // a time nobody sent: nothing
+      assert.equal(f(null, 0), '', name);
+      continue;
+    }
     assert.equal(f(null, 2), DASH, name);
     assert.equal(f(undefined, 2), DASH, name);
   }
@@ -40,17 +44,30 @@ test('numbers in en-US', () => {
   assert.equal(fmt.qty(0.12345), '0.1235');
   assert.equal(fmt.delta(52.25), '+52.3');
   assert.equal(fmt.greek(0.5, 3), '0.500');
+  assert.equal(fmt.greek(-0.0004, 3), '0.000', 'never -0.000');
+  assert.equal(fmt.greek(-0.0005, 3), '-0.001');
+  assert.equal(fmt.greek(-0, 4), '0.0000');
   assert.equal(fmt.pct(0.2345), '23.5%');
   assert.equal(fmt.volume(99999), '99,999');
   assert.equal(fmt.volume(123456789), '123.5M');
 });
 
 test('times and ages', () => {
-  const t = new Date(2026, 2, 3, 14, 2, 11).getTime();
-  assert.equal(fmt.time(t), '14:02:11');
-  assert.equal(asOfText(t, t + 60_000), 'as of 14:02:11');
-  assert.equal(asOfText(t, t + 2 * 86_400_000), 'as of Mar 3 14:02:11');
+  const t = Date.UTC(2026, 2, 3, 19, 2, 11); // 14:02:11 in New York
+  setTimeZone('America/New_York');
+  assert.equal(fmt.time(t), '14:02:11 EST', 'in the trader\'s zone, labelled');
+  assert.equal(fmt.hm(t), '14:02 EST');
+  assert.equal(asOfText(t, t + 60_000), 'as of 14:02:11 EST');
+  assert.equal(asOfText(t, t + 2 * 86_400_000), 'as of Mar 3, 14:02:11 EST');
   assert.equal(asOfText(null, t), 'not confirmed yet');
+  assert.equal(fmt.time(Date.UTC(2026, 6, 3, 18, 2, 11)), '14:02:11 EDT', 'summer time');
+  setTimeZone('Asia/Kolkata');
+  assert.equal(fmt.time(t), '00:32:11 GMT+5:30', 'whole minutes, not hours');
+  assert.equal(fmt.when(t, t), '00:32:11 GMT+5:30');
+  assert.equal(fmt.when(t, t - 3_600_000), 'Mar 4, 00:32:11 GMT+5:30', 'another day there');
+  setTimeZone('Not/AZone');
+  assert.equal(timeZone(), Intl.DateTimeFormat().resolvedOptions().timeZone, 'an unknown zone: the browser\'s');
+  setTimeZone('');
   assert.equal(fmtAge(400), '0.4 s');
   assert.equal(fmtAge(12_000), '12 s');
   assert.equal(fmtAge(180_000), '3 min');
@@ -116,15 +133,22 @@ test('why a value is stale, in words', () => {
   const fresh = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 2_000 } });
   assert.deepEqual(markView(pos(), fresh, NOW, 10_000), { stale: false, delayed: false, why: 'quote 2.0 s old' });
   const old = quotes({ SPY: { bid: 500, ask: 501, t: NOW - 21_000, delayed: true } });
-  assert.deepEqual(markView(pos(), old, NOW, 10_000), { stale: true, delayed: true, why: 'DELAYED quote, quote 21 s old (stale)' });
+  assert.deepEqual(markView(pos(), old, NOW, 10_000), { stale: true, delayed: true, why: 'DELAYED quote, quote 21 s old (stale: older than 10 s)' });
   assert.equal(markView(pos(), quotes({}), NOW, 10_000).why, 'no live quote: the broker\'s mark');
   assert.equal(markView(pos({ mark_price: null }), quotes({}), NOW, 10_000).stale, false, 'nothing shown, nothing stale');
   assert.equal(quoteWhy(undefined, NOW, 10_000), 'no quote yet');
-  assert.equal(quoteWhy({ t: NOW - 12_000 }, NOW, 10_000), 'quote 12 s old (stale)');
-  assert.equal(quoteWhy({}, NOW, 10_000), 'quote time unknown (stale)');
+  assert.equal(quoteWhy({ t: NOW - 12_000 }, NOW, 10_000), 'quote 12 s old (stale: older than 10 s)');
+  assert.equal(quoteWhy({}, NOW, 10_000), 'quote time unknown (stale: time unknown)');
+  // a value that names its feed: judged by the feed, not by its age
+  const feed = { staleMs: 10_000, src: '1:2', live: true };
+  assert.equal(quoteWhy({ t: NOW - 3_600_000, src: '1:2' }, NOW, feed), 'quote 60 min old', 'a quiet symbol on a live feed');
+  assert.equal(quoteWhy({ t: NOW - 1_000, src: '1:1' }, NOW, feed), 'quote 1.0 s old (stale: from an earlier feed)');
+  assert.equal(quoteWhy({ t: NOW - 1_000, src: '1:2' }, NOW, { ...feed, live: false }), 'quote 1.0 s old (stale: market data not live)');
+  assert.deepEqual(markView(pos(), quotes({ SPY: { bid: 500, ask: 501, t: NOW - 2_000, src: '2:5' } }), NOW, feed),
+    { stale: true, delayed: false, why: 'quote 2.0 s old (stale: from an earlier feed)' });
   const t = new Date(2026, 2, 3, 14, 2, 11).getTime();
   const stale = { state: 'live', kinds: { quotes: { state: 'live' }, account: { state: 'stale', reason: 'no heartbeat', last_ok: t } } };
-  assert.deepEqual(accountView(stale, t + 1000), { live: false, state: 'stale', asOf: t, why: 'account data stale (no heartbeat), as of 14:02:11' });
+  assert.deepEqual(accountView(stale, t + 1000), { live: false, state: 'stale', asOf: t, why: `account data stale (no heartbeat), as of ${fmt.time(t)}` });
   assert.equal(accountView(null, t).live, true, 'an account without a known link is not marked');
 });
 

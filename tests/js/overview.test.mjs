@@ -39,6 +39,7 @@ test('the text of a tile: "—" for every missing number', () => {
   assert.deepEqual(tileText(tileValues({ last: 590 })), { last: '590.00', change: '—', changePct: '—' });
   assert.deepEqual(tileText(tileValues({ last: 590.12, prev_close: 588 })), { last: '590.12', change: '+2.12', changePct: '+0.36%' });
   assert.deepEqual(tileText(tileValues({ last: 15.3, prev_close: 16.1 })), { last: '15.30', change: '-0.80', changePct: '-4.97%' });
+  assert.equal(tileText(tileValues({ last: 100.001, prev_close: 100.004 })).change, '0.00', 'never -0.00');
   assert.equal(fmtPct(null), '—');
   assert.equal(fmtPct(0), '0.00%');
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 
 import {
   CENSUS_MS, canShare, catchUp, createRing, frameForTab, handoverPosition, initialShare, positionOf, remember,
-  shareNames, shareStep, symbolUnion, unionChange,
+  shareNames, shareStep, sharedPace, symbolUnion, unionChange,
 } from '../../static/js/stream/share.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 
@@ -97,8 +97,8 @@ class Browser {
     this.sockets = []; // {tab, since}
   }
 
-  open(name, symbols = [], page = null) {
-    const tab = { name, share: initialShare(name), state: page || applySnapshot(initialState(), snap(this.log.length), 'page'), symbols, applied: [], socket: null, timer: false };
+  open(name, symbols = [], page = null, pace = null) {
+    const tab = { name, share: initialShare(name), state: page || applySnapshot(initialState(), snap(this.log.length), 'page'), symbols, pace, applied: [], socket: null, timer: false };
     this.tabs.push(tab);
     this.step(tab, { type: 'start' });
     this.lockQueue.push(tab);
@@ -123,7 +123,7 @@ class Browser {
   }
 
   own(tab) {
-    return { symbols: tab.symbols, position: positionOf(tab.state) };
+    return { symbols: tab.symbols, position: positionOf(tab.state), pace: tab.pace };
   }
 
   step(tab, ev) {
@@ -135,6 +135,7 @@ class Browser {
       else if ('open' in a) this.connect(tab, a.open);
       else if (a.subscribe) tab.socket.symbols = [...tab.socket.symbols, ...a.subscribe];
       else if (a.unsubscribe) tab.socket.symbols = tab.socket.symbols.filter((s) => !a.unsubscribe.includes(s));
+      else if ('pace' in a) tab.socket.pace = a.pace;
       else if (a.catchUp) this.post(tab, { t: 'catchup', from: tab.name, to: a.catchUp, frames: catchUp(tab.ring, tab.state, a.position) });
       else if (a.apply) this.apply(tab, a.apply);
       else if ('frames' in a) for (const f of a.frames) this.apply(tab, f);
@@ -168,7 +169,7 @@ class Browser {
   /** The leader's socket: hello, resumed + the log after `since` (or a snapshot), the union. */
   connect(tab, since) {
     tab.ring = createRing();
-    tab.socket = { since, symbols: tab.share.union.slice() };
+    tab.socket = { since, symbols: tab.share.union.slice(), pace: tab.share.pace };
     this.sockets.push({ tab: tab.name, since });
     const from = Number(since.split(':')[1]);
     const frames = [{ type: 'hello', epoch: 'E1' }, { type: 'resumed', epoch: 'E1', from, count: this.log.length - from }, ...this.log.slice(from)];
@@ -271,4 +272,28 @@ test('the leader closes at an account event: every other tab applies each frame 
   assert.equal(c.state.snapshots, 1); // the page's own: the handover resumed
   assert.equal(d.state.snapshots, 1);
   assert.equal(CENSUS_MS, 300);
+});
+
+test('the shared socket asks the fastest pace any tab asks; a dashboard tab asks none', () => {
+  assert.equal(sharedPace([2, 2]), 2);
+  assert.equal(sharedPace([2, 5]), 5);
+  assert.equal(sharedPace([2, null]), null, 'a tab that asks none wants every frame');
+  assert.equal(sharedPace([]), null);
+  const b = new Browser();
+  const chain = b.open('chain', ['.OPT1'], null, 2);
+  assert.equal(chain.socket.pace, 2, 'the chain alone: paced');
+  const chain2 = b.open('chain2', ['.OPT2'], null, 2);
+  b.deliver();
+  assert.equal(chain.socket.pace, 2);
+  const dash = b.open('dash', []);
+  b.deliver();
+  assert.equal(chain.socket.pace, null, 'a dashboard joined: every frame');
+  b.close(dash);
+  b.deliver();
+  assert.equal(chain.socket.pace, 2, 'the dashboard left: paced again');
+  b.close(chain);
+  b.deliver();
+  b.censusDone(chain2);
+  assert.equal(chain2.share.role, 'leader');
+  assert.equal(chain2.socket.pace, 2, 'a new leader asks what its tabs ask');
 });

@@ -379,3 +379,29 @@ test('a polling page with no extra symbols still names its tab (it holds the str
   const url = new URL(h.fetches[0].url, 'http://desk');
   assert.deepEqual([...url.searchParams.keys()], ['tab']);
 });
+
+test('a paced page asks its pace on every new socket, and again when it changes', () => {
+  const h = harness();
+  let pace = 2;
+  h.hooks.pace = () => pace;
+  h.tr.start();
+  h.ws.open();
+  h.ws.frame({ type: 'hello', epoch: 'E1', seq: 5 });
+  assert.deepEqual(h.ws.sent, [{ type: 'pace', max_frequency: 2 }]);
+  pace = null;
+  h.tr.paceChanged();
+  assert.deepEqual(h.ws.sent.at(-1), { type: 'pace', max_frequency: null }, 'back to every frame');
+  h.ws.serverClose(1012);
+  h.clock.advance(0);
+  assert.equal(h.sockets.length, 2);
+  h.ws.open();
+  h.ws.frame({ type: 'hello', epoch: 'E1', seq: 5 });
+  assert.deepEqual(h.ws.sent, [], 'unpaced: a new socket starts unpaced, nothing to ask');
+  pace = 2;
+  h.tr.paceChanged();
+  h.ws.serverClose(1012);
+  h.clock.advance(5_000);
+  h.ws.open();
+  h.ws.frame({ type: 'hello', epoch: 'E1', seq: 5 });
+  assert.deepEqual(h.ws.sent, [{ type: 'pace', max_frequency: 2 }], 'asked again on the new socket');
+});

@@ -208,25 +208,29 @@ async def test_a_rejected_credential_is_an_error_retried_slowly(
     broker: Broker, control, credential
 ):
     """A revoked credential: `error` with the broker's reason, never a secret, after one
-    attempt; the next attempt only `rejected_retry` later (no retry storm, no backoff
-    `reconnecting`); kinds that need no credential yet stay `idle`."""
+    attempt; the next attempt only after the wait the error announced (`retry_in`), and
+    the wait doubles (no retry storm, no backoff `reconnecting`); kinds that need no
+    credential yet stay `idle`."""
     control.fault("revoke", credential=credential_id(credential))
-    rejected_retry = 1.5
-    adapter = broker.make(credential, rejected_retry=rejected_retry)
+    base, cap = 1.0, 4.0
+    adapter = broker.make(credential, rejected_retry_base=base, rejected_retry=cap)
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: "error" in sink.states)
         first_error = time.monotonic()
         await asyncio.sleep(0.3)
-        kind, state, reason, _ = sink.statuses[-1]
+        kind, state, reason, extra = sink.statuses[-1]
         assert (kind, state) == (broker.rejected_kind, "error")
         assert all(part in reason for part in broker.rejection_says), reason
+        assert base * 0.7 <= extra["retry_in"] <= base
         assert sink.states.count("connecting") == 1
         for other in broker.idle_when_rejected:
             assert sink.kind_states(other) == ["idle"]
-        await sink.wait_for(lambda: sink.states.count("connecting") >= 2, rejected_retry + 3)
-        assert time.monotonic() - first_error >= rejected_retry * 0.9
+        await sink.wait_for(lambda: sink.states.count("connecting") >= 2, base + 3)
+        assert time.monotonic() - first_error >= extra["retry_in"] - 0.05
         await sink.wait_for(lambda: sink.states.count("error") >= 2)
+    waits = [e["retry_in"] for _, s, _, e in sink.statuses if s == "error"]
+    assert waits[1] >= base * 2 * 0.7 > base >= waits[0], waits  # doubled
     assert "reconnecting" not in sink.states
     reasons = " ".join(r for _, _, r, _ in sink.statuses)
     assert credential not in reasons

@@ -10,6 +10,8 @@ single-process mode.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import time
 import uuid
 
@@ -348,3 +350,31 @@ async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, publis
     await wait_until(lambda: sample(FLOOR) == 0.3, within=5)
     # calm again (every real lag is under LAG_LOW): the floor goes back to none
     await wait_until(lambda: sample(FLOOR) == 0.0, within=5)
+
+
+@db
+async def test_a_paced_socket_gets_its_quotes_at_the_asked_frequency(user):
+    """`pace` (Lightstreamer's max frequency, asked by the page): quote frames at most
+    that often, each with the latest merged values; account frames are never held."""
+    session, transport = await live_tab(user)
+    session.set_pace(2.0)  # two frames a second
+    sent_at: list[float] = []
+    started = time.monotonic()
+    n = 0
+    while time.monotonic() - started < 2.2:  # batches every 50 ms: 20 a second
+        await session.stream_frame(quotes_message({"SPY": {"bid": float(n), "t": 10_000 + n}}))
+        n += 1
+        if len(transport.of("quotes")) > len(sent_at):
+            sent_at.append(time.monotonic())
+        await asyncio.sleep(0.05)
+    await wait_until(lambda: transport.of("quotes")[-1]["quotes"]["SPY"]["bid"] == n - 1, within=2)
+    frames = transport.of("quotes")
+    assert 3 <= len(frames) <= 2.2 * 2 + 2, len(frames)  # ~2 a second, not 20
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert all(g >= 0.5 - flush.min_interval() / 4 - 0.05 for g in gaps), gaps
+    # back to the stream's own speed
+    session.set_pace(None)
+    before = len(transport.of("quotes"))
+    for k in range(3):
+        await session.stream_frame(quotes_message({"SPY": {"bid": 900.0 + k, "t": 20_000 + k}}))
+    assert len(transport.of("quotes")) == before + 3

@@ -19,12 +19,16 @@ from streaming.brokers.bars import (
     bucket_start,
     daily_t,
     day_start_ms,
+    link_budget,
     merge,
+    no_link_served,
 )
-from streaming.candles import _closed_ttl, candles_clean
+from streaming.candles import FORMING_TTL, _closed_ttl, candles_clean, sparkline
 from streaming.sandbox.core.config import SandboxConfig
+from streaming.sandbox.core.credentials import credential_id
 from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.buckets import room_in_bucket
+from tests.support.clients import SseClient
 from tests.support.live import LiveApp
 from tests.support.tradier import tradier_client
 
@@ -38,6 +42,9 @@ USERS = {
     "tr": ("tradier", {"access_token": "chart-tradier"}),
     "al": ("alpaca", {"key_id": "CHARTALPACA", "secret_key": "chart-alpaca"}),
 }
+#: Users with a tastytrade and a Tradier link (tastytrade first: the quote source), each
+#: with a tastytrade credential of its own that a fault can aim at.
+PAIRS = {"ft": "chart-failover", "fb": "chart-fallback"}
 
 
 def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -54,6 +61,25 @@ def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> 
     app.manage("shell", "-c", code)
 
 
+def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
+    """Users with two verified sandbox links: tastytrade (`pairs[name]` its refresh
+    token), then Tradier."""
+    code = (
+        "from django.contrib.auth import get_user_model\n"
+        "from accounts.services import broker_link_create, broker_link_verify\n"
+        f"for name, token in {pairs!r}.items():\n"
+        f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
+        "    for broker, secrets in (\n"
+        "        ('tastytrade', {'provider_secret': 'sandbox-provider-secret',\n"
+        "                        'refresh_token': token}),\n"
+        "        ('tradier', {'access_token': token + '-tradier'}),\n"
+        "    ):\n"
+        "        link = broker_link_create(user=user, broker=broker, label=broker, **secrets)\n"
+        "        broker_link_verify(link=link)\n"
+    )
+    app.manage("shell", "-c", code)
+
+
 @pytest.fixture(scope="module")
 def chart_sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
@@ -64,13 +90,14 @@ def chart_sandbox() -> Iterator[SandboxServer]:
 def chart_app(chart_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
     app = LiveApp(chart_sandbox.url, tmp_path_factory.mktemp("candles")).start()
     create_users(app, USERS)
+    create_pair_users(app, PAIRS)
     yield app
     app.stop()
 
 
 @pytest.fixture(scope="module")
 def clients(chart_app: LiveApp) -> Iterator[dict[str, httpx.Client]]:
-    logged_in = {name: chart_app.login(name, PASSWORD) for name in USERS}
+    logged_in = {name: chart_app.login(name, PASSWORD) for name in [*USERS, *PAIRS]}
     for client in logged_in.values():
         client.timeout = httpx.Timeout(20)
     yield logged_in
@@ -224,6 +251,137 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     assert r.status_code == 200 and r.json()["source"] == "tradier", r.text
 
 
+def test_sparklines_are_small_and_cacheable(clients, chart_app):
+    """`GET /api/sparklines/<SYM>`: the day's open and its closed 15-minute closes (equal
+    to the 15m history's), under 2 KiB; private max-age until the bucket closes and an
+    ETag, `If-None-Match` → 304 without a body; errors are never cached."""
+    for user, broker in (("tt", "tastytrade"), ("tr", "tradier")):
+        client = clients[user]
+        room_in_bucket("15m", 10)  # the same bucket for the answer, the history and the 304
+        r = client.get("/api/sparklines/SPY")
+        assert r.status_code == 200, r.text
+        assert len(r.content) < 2048, len(r.content)
+        spark = r.json()
+        assert set(spark) == {
+            *("symbol", "source", "link", "simulated", "delayed"),
+            *("day", "t0", "step_ms", "open", "closes"),
+        }
+        assert (spark["symbol"], spark["source"], spark["step_ms"]) == ("SPY", broker, 900_000)
+        history = client.get("/api/candles/SPY", params={"tf": "15m"}).json()
+        current = bucket_start(history["t"], "15m")
+        newest_day = day_start_ms(history["candles"][-1]["t"])
+        day = [c for c in history["candles"] if day_start_ms(c["t"]) == newest_day]
+        assert spark["day"] == newest_day and spark["t0"] == day[0]["t"]
+        assert spark["open"] == day[0]["open"]
+        closed = {c["t"]: c["close"] for c in day if c["t"] < current}
+        drawn = {
+            spark["t0"] + i * 900_000: close
+            for i, close in enumerate(spark["closes"])
+            if close is not None
+        }
+        assert drawn == closed
+        slots = (max(closed) - spark["t0"]) // 900_000 + 1 if closed else 0
+        assert len(spark["closes"]) == slots
+        cache_control = r.headers["Cache-Control"]
+        assert cache_control.startswith("private, max-age="), cache_control
+        max_age = int(cache_control.split("=")[1])
+        assert 1 <= max_age <= _closed_ttl("15m", history["t"]) + 1
+        etag = r.headers["ETag"]
+        again = client.get("/api/sparklines/SPY", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", again.text
+        assert again.headers["ETag"] == etag
+        assert again.headers["Cache-Control"].startswith("private, max-age=")
+        stale = client.get("/api/sparklines/SPY", headers={"If-None-Match": '"other"'})
+        assert stale.status_code == 200 and stale.json() == spark
+    unknown = clients["tt"].get("/api/sparklines/Q.")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_symbol")
+    assert unknown.headers["Cache-Control"] == "no-store"
+    bad = clients["tt"].get("/api/sparklines/S%20P!")
+    assert (bad.status_code, bad.json()["error"]) == (400, "bad_symbol")
+    assert clients["al"].get("/api/sparklines/SPY").status_code == 409
+    assert httpx.get(f"{chart_app.url}/api/sparklines/SPY").status_code == 403
+
+
+# ------------------------------------------------ any link that can serve the history
+
+
+def quote_source_broker(tab: SseClient) -> str | None:
+    """The broker of the link that streams the tab's quotes now (snapshot, then status)."""
+    view: dict[int, dict] = {}
+    for _, frame in tab.frames:
+        if frame["type"] == "snapshot":
+            view = {link["id"]: link for link in frame.get("links", [])}
+        elif frame["type"] == "status":
+            view[frame["link"]["id"]] = frame["link"]
+    return next((link["broker"] for link in view.values() if link.get("quote_source")), None)
+
+
+def assert_history(response: httpx.Response, tf: str, source: str) -> dict:
+    """A 200 with the whole history (not the forming candle alone) from `source`."""
+    assert response.status_code == 200, (tf, response.text)
+    body = response.json()
+    assert body["source"] == source, (tf, body["source"])
+    assert_candles(body, tf)
+    assert len(body["candles"]) >= 50, (tf, len(body["candles"]))
+    return body
+
+
+async def test_a_link_that_cannot_serve_hands_over_to_the_next(chart_app, clients, chart_control):
+    """The quote source (tastytrade) cannot answer (its DXLink is silent: no candle comes):
+    the next link with market data (Tradier) serves the history, and the answer says so."""
+    client = clients["fb"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "fb").start()
+        try:
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
+            first = await http.get("/api/candles/SPY", params={"tf": "5m"})
+            assert_history(first, "5m", "tastytrade")  # the DXLink session is up
+            silenced = chart_control.fault(
+                "silence", target="dxlink", credential=credential_id(PAIRS["fb"]), seconds=30
+            )
+            assert silenced["affected"] >= 1
+            answer = assert_history(
+                await http.get("/api/candles/AAPL", params={"tf": "15m"}), "15m", "tradier"
+            )
+            assert answer["link"] != first.json()["link"]
+        finally:
+            await tab.stop()
+
+
+async def test_after_a_quote_failover_every_timeframe_is_served(chart_app, clients, chart_control):
+    """Quotes fail over from tastytrade (blacked out) to Tradier: every timeframe's
+    history is served whole by Tradier, also on every reload while the forming candle is
+    re-fetched (`FORMING_TTL`) — before, the re-fetch of the forming candle alone went to
+    Tradier and answered one candle, or 404 "Tradier has no history" outside its hours."""
+    client = clients["ft"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "ft").start()
+        try:
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
+            for tf in TIMEFRAMES:  # tastytrade's history, in the cache
+                assert_history(
+                    await http.get("/api/candles/SPY", params={"tf": tf}), tf, "tastytrade"
+                )
+            chart_control.fault(
+                "blackout", broker="tastytrade", credential=credential_id(PAIRS["ft"]), seconds=120
+            )
+            # FAILOVER_AFTER plus the watchdog (STREAM_WATCHDOG_TIMEOUT) and a margin
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tradier", within=30)
+            until = time.monotonic() + FORMING_TTL + 1
+            rounds = 0
+            while rounds < 2 or time.monotonic() < until:
+                for tf in TIMEFRAMES:
+                    r = await http.get("/api/candles/SPY", params={"tf": tf})
+                    assert_history(r, tf, "tradier")
+                rounds += 1
+        finally:
+            await tab.stop()
+
+
 # ----------------------------------------------------------------------- pure parts
 
 
@@ -263,3 +421,68 @@ def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes(
         {"t": t0, "open": 10, "high": 15, "low": 6, "close": 14, "volume": 400},
         {"t": t0 + 3_600_000, "open": 14, "high": 16, "low": 5, "close": 15, "volume": 100},
     ]
+
+
+def test_when_no_link_serves_the_history_the_error_says_why_for_each():
+    """One link: its own error. Several: the code a trader can act on first (a rate limit
+    says when to retry; "no history" only when every link said so) with every reason; a
+    link that is asked before others keeps time for them."""
+    tt = HistoryError("unknown_symbol", "tastytrade has no candles for ZZZ")
+    tr = HistoryError("unknown_symbol", "Tradier has no history for ZZZ")
+    assert no_link_served("ZZZ", "5m", [tt]) is tt
+    both = no_link_served("ZZZ", "5m", [tt, tr])
+    assert (both.code, both.message) == (
+        "unknown_symbol",
+        "No link could serve ZZZ 5m history: tastytrade has no candles for ZZZ; "
+        "Tradier has no history for ZZZ.",
+    )
+    limited = HistoryError("rate_limited", "Tradier rate-limited the history request", 7)
+    mixed = no_link_served("SPY", "1d", [tt, limited])
+    assert (mixed.code, mixed.retry_after) == ("rate_limited", 7)
+    down = HistoryError("broker_error", "tastytrade did not send the history in time")
+    assert no_link_served("SPY", "1m", [down, tr]).code == "broker_error"
+    assert link_budget(8.0, 0) == 8.0  # the last link: all that is left
+    assert link_budget(8.0, 1) == 5.0  # 3 s kept for the one after
+    assert link_budget(4.0, 1) == 2.0  # at least half
+    assert link_budget(8.0, 2) == 4.0
+
+
+def test_a_sparkline_is_the_newest_days_open_and_closed_15_minute_closes():
+    """Only what the line draws: the day of the newest candle, its first open, the closes
+    of its closed candles at 15-minute steps (a gap is null), never the forming one."""
+    q = 900_000
+    day = 1_763_942_400_000  # 24 Nov 2025, 00:00 UTC
+    open_ = day + 14 * 3_600_000 + 30 * 60_000  # 09:30 New York
+    yesterday = open_ - 86_400_000
+    candles = [
+        {"t": yesterday, "open": 1, "high": 1, "low": 1, "close": 1.5, "volume": 1},
+        {"t": open_, "open": 10, "high": 11, "low": 9, "close": 10.5, "volume": 1},
+        {"t": open_ + q, "open": 10.5, "high": 11, "low": 10, "close": 10.8, "volume": 1},
+        {"t": open_ + 3 * q, "open": 11, "high": 12, "low": 11, "close": 11.9, "volume": 1},
+        {"t": open_ + 4 * q, "open": 12, "high": 12, "low": 12, "close": 12.2, "volume": 1},
+    ]
+    answer = {
+        "symbol": "SPY",
+        "source": "tradier",
+        "link": 3,
+        "simulated": True,
+        "delayed": False,
+        "t": open_ + 4 * q + 60_000,  # the last candle is forming
+        "candles": candles,
+    }
+    assert sparkline(answer) == {
+        "symbol": "SPY",
+        "source": "tradier",
+        "link": 3,
+        "simulated": True,
+        "delayed": False,
+        "day": day,
+        "t0": open_,
+        "step_ms": q,
+        "open": 10,
+        "closes": [10.5, 10.8, None, 11.9],
+    }
+    first = sparkline({**answer, "candles": candles[:2], "t": open_ + 60_000})
+    assert (first["day"], first["t0"], first["open"], first["closes"]) == (day, open_, 10, [])
+    empty = sparkline({**answer, "candles": []})
+    assert (empty["day"], empty["t0"], empty["open"], empty["closes"]) == (None, None, None, [])

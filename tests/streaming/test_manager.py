@@ -429,6 +429,7 @@ async def test_an_event_without_a_time_does_not_make_a_timed_quote_look_fresh():
         "day_high": 1.2,
         "last": 1.05,
         "t": 2_000,
+        "src": manager.quote_feed,
     }
     assert t_of(published, "XYZ")[1] > first  # receipt times, moving on
 

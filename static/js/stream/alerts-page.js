@@ -2,13 +2,17 @@
  * The /alerts page: the form creates or edits an alert (`POST` / `PATCH /api/alerts`),
  * rows delete (`DELETE`); the list is the API's answer after each write, and live: each
  * active alert's price and distance to its level from the stream's quotes (alerts.js);
- * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames).
+ * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames). The
+ * form has one error line: each error replaces the last; a keystroke or a new submit clears it.
  */
 import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
 import { send } from './alert-api.js';
-import { el, reconcileChildren, setText } from './dom.js';
+import { quoteStale } from './contract.js';
+import { el, markCell, reconcileChildren, setText } from './dom.js';
+import { fmt, quoteWhy } from './format.js';
 
-const localTime = (ms) => (ms ? new Date(ms).toLocaleString() : 'never');
+/** A time as the app shows every time (format.js: the trader's zone, labelled). */
+const localTime = (ms) => (ms ? fmt.when(ms, Date.now()) : 'never');
 const pad = (n) => String(n).padStart(2, '0');
 /** An epoch ms as a `datetime-local` value in the browser's zone. */
 const localInput = (ms) => {
@@ -60,8 +64,11 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
     }
   }
 
+  const clearError = () => { if (error.textContent) error.textContent = ''; };
+  form.addEventListener('input', clearError);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    clearError();
     const f = form.elements;
     const made = alertBody({ symbol: f.symbol.value, condition: f.condition.value, level: f.level.value, rearm: f.rearm.checked, expires: f.expires.value });
     if (made.error) { error.textContent = made.error; return; }
@@ -99,7 +106,7 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
       el('td', { class: 'num', 'data-field': 'distance' }, '—'),
       el('td', { 'data-field': 'repeat' }, `${a.rearm ? 're-arms' : 'once'}${a.armed ? '' : ' (waiting to re-arm)'}`),
       el('td', { 'data-field': 'expires' }, localTime(a.expires_at)),
-      el('td', null,
+      el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'btn', 'data-edit': a.id }, 'Edit'), ' ',
         el('button', { type: 'button', class: 'btn', 'data-delete': a.id, 'aria-label': `Delete alert ${a.id}` }, 'Delete')));
   }
@@ -115,8 +122,16 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
       const alert = list.find((a) => String(a.id) === row.getAttribute('data-alert'));
       if (!alert) continue;
       const quote = state.quotes.get(alert.symbol);
-      setText(row.querySelector('[data-field="price"]'), money(alertPrice(quote)));
-      setText(row.querySelector('[data-field="distance"]'), alertDistance(alert, quote).text);
+      const price = row.querySelector('[data-field="price"]');
+      const distance = row.querySelector('[data-field="distance"]');
+      setText(price, money(alertPrice(quote)));
+      setText(distance, alertDistance(alert, quote).text);
+      // a price that is not live (contract "Staleness") is drawn stale, and its distance too
+      const now = Date.now();
+      const stale = !!quote && quoteStale(quote, now, state.freshness);
+      const why = quote ? quoteWhy(quote, now, state.freshness) : null;
+      markCell(price, stale, !!(quote && quote.delayed), why);
+      markCell(distance, stale, !!(quote && quote.delayed), why);
     }
     if (state.alertTriggers !== shownTriggers) {
       shownTriggers = state.alertTriggers;

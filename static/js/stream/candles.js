@@ -4,7 +4,8 @@
  * stream's quotes (docs/streaming-contract.md, "Candle charts"):
  *
  * - a quote's `last` at its `t` goes into bucket floor(t / width) * width (1d: 00:00 UTC
- *   of its New York date); the newest candle's bucket → close = last, high/low extended;
+ *   of its New York date, or the broker's newest day when that day has begun already:
+ *   `bucketOf`); the newest candle's bucket → close = last, high/low extended;
  *   a later bucket → a new candle opens at last; an earlier one (late) → ignored;
  * - at a boundary the clock closes the forming candle even without a quote: the chart is
  *   `waiting` (no candle shown as live) until the first quote of the new bucket;
@@ -38,6 +39,25 @@ export function bucketStart(t, tf) {
   return Math.floor(t / w) * w;
 }
 
+/** How far ahead of a moment's New York date the broker's newest daily candle may be
+ * and still be the day that has begun (a weekend or a holiday between). */
+export const DAY_AHEAD_MAX = 3 * DAY_MS;
+
+/**
+ * The bucket of the moment `t` in `series`: its own bucket (`bucketStart`), except that a
+ * trading day can begin the evening before its date (a future's, or a 24-hour market's
+ * such as the sandbox's, whose day is the UTC date): a newest daily candle dated after
+ * t's New York date (at most DAY_AHEAD_MAX) is the day that has begun, and t belongs to
+ * it. Without this the quotes of that evening fell into "yesterday" — a closed candle —
+ * and the 1d chart said "waiting for the first trade" while the price ticked.
+ */
+export function bucketOf(series, t) {
+  const own = bucketStart(t, series.tf);
+  if (series.tf !== '1d') return own;
+  const newest = series.candles[series.candles.length - 1];
+  return newest && newest.t > own && newest.t - own <= DAY_AHEAD_MAX ? newest.t : own;
+}
+
 /** A candle from the wire, or null (no prices: never drawn as 0). */
 export function candleOf(c) {
   if (!c || typeof c !== 'object') return null;
@@ -58,11 +78,9 @@ export function fromHistory(answer, now) {
   }
   const candles = [...byT.values()].sort((a, b) => a.t - b.t);
   const last = candles[candles.length - 1];
-  return {
-    tf, width: TIMEFRAMES[tf], candles,
-    forming: !!last && last.t === bucketStart(now, tf),
-    lastQuoteT: null, dayVolume: null,
-  };
+  const series = { tf, width: TIMEFRAMES[tf], candles, forming: false, lastQuoteT: null, dayVolume: null };
+  series.forming = !!last && last.t === bucketOf(series, now);
+  return series;
 }
 
 /**
@@ -75,7 +93,7 @@ export function applyQuote(series, quote) {
   const t = num(quote.t);
   if (last === null || last <= 0 || t === null) return { series, change: null };
   if (series.lastQuoteT !== null && t < series.lastQuoteT) return { series, change: null };
-  const bucket = bucketStart(t, series.tf);
+  const bucket = bucketOf(series, t);
   const dayVolume = num(quote.volume);
   const grew = dayVolume !== null && series.dayVolume !== null && dayVolume >= series.dayVolume
     ? dayVolume - series.dayVolume : 0;
@@ -103,7 +121,7 @@ export function applyQuote(series, quote) {
 export function closeDue(series, now) {
   if (!series.forming) return series;
   const newest = series.candles[series.candles.length - 1];
-  if (!newest || bucketStart(now, series.tf) === newest.t) return series;
+  if (!newest || bucketOf(series, now) === newest.t) return series;
   return { ...series, forming: false };
 }
 
@@ -113,25 +131,82 @@ export function closeDue(series, now) {
  * older than `staleAfter`), 'waiting' (the current bucket has no candle yet: the market
  * is closed or no trade came since the boundary), 'empty' (no candles at all).
  */
-export function chartState(series, now, staleAfter) {
+export function chartState(series, now, staleAfter, quoteLive) {
   if (!series.candles.length) return 'empty';
   const newest = series.candles[series.candles.length - 1];
-  if (!series.forming || newest.t !== bucketStart(now, series.tf)) return 'waiting';
+  if (!series.forming || newest.t !== bucketOf(series, now)) return 'waiting';
+  // the page's rule for the symbol's quote (contract "Staleness"), when it names its feed;
+  // else the age of the last quote that moved the candle
+  if (quoteLive === true || quoteLive === false) return quoteLive ? 'live' : 'stale';
   if (series.lastQuoteT === null || now - series.lastQuoteT > staleAfter) return 'stale';
   return 'live';
 }
 
-/** Seconds of epoch (what lightweight-charts calls UTCTimestamp) of a candle. */
-export function chartBar(c) {
-  return { time: Math.round(c.t / 1000), open: c.open, high: c.high, low: c.low, close: c.close };
+/** A candle as the chart library's bar at chart time `time` (s; by default the epoch's). */
+export function chartBar(c, time = Math.round(c.t / 1000)) {
+  return { time, open: c.open, high: c.high, low: c.low, close: c.close };
 }
 
-/** The closes of the newest trading day's candles (New York date), for a sparkline. */
-export function dayCloses(candles) {
-  const list = (candles || []).map(candleOf).filter(Boolean).sort((a, b) => a.t - b.t);
-  if (!list.length) return { day: null, points: [] };
-  const day = dayStart(list[list.length - 1].t);
-  return { day, points: list.filter((c) => dayStart(c.t) === day).map((c) => [c.t, c.close]) };
+/**
+ * The chart library's time (s) of a candle at `t` that follows chart time `prev` (null for
+ * the first): intraday, the candle's New York wall time read as UTC — the library begins
+ * its days where its UTC days begin, so its day marks fall on New York's midnight (on the
+ * epoch's they fell at 19:00 New York); 1d, the candle's date as it is (00:00 UTC).
+ * Strictly ascending: in the hour that repeats when summer time ends, a wall time already
+ * used moves on by a second (the bars keep their order; labels read the candle's own t).
+ */
+export function chartTimeAfter(t, tf, prev) {
+  const s = Math.round((tf === '1d' ? t : t + nyOffset(t)) / 1000);
+  return prev !== null && prev !== undefined && s <= prev ? prev + 1 : s;
+}
+
+/**
+ * A sparkline answer (GET /api/sparklines/<SYM>) as its day and points [t, price]: the
+ * day's `open` at `t0`, then the close of each closed 15m candle (`closes[i]`, the one
+ * starting at `t0 + i * step_ms`) at its end; a bucket without a candle (null) is no point.
+ */
+export function sparkPoints(answer) {
+  const day = num(answer && answer.day);
+  const t0 = num(answer && answer.t0);
+  const step = num(answer && answer.step_ms);
+  const closes = answer && answer.closes;
+  if (day === null || t0 === null || !step || step <= 0 || !Array.isArray(closes)) return { day: null, points: [] };
+  const points = [];
+  const open = num(answer.open);
+  if (open !== null && open > 0) points.push([t0, open]);
+  closes.forEach((raw, i) => {
+    const close = num(raw);
+    if (close !== null && close > 0) points.push([t0 + (i + 1) * step, close]);
+  });
+  return { day, points };
+}
+
+const nyParts = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/New_York', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23',
+});
+
+/** New York's offset from UTC (ms, e.g. -5 h in winter) at the moment `t`. */
+export function nyOffset(t) {
+  const p = Object.fromEntries(nyParts.formatToParts(new Date(t)).map((x) => [x.type, Number(x.value)]));
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);
+  return wall - Math.floor(t / MINUTE_MS) * MINUTE_MS;
+}
+
+/** The regular session of a day (00:00 UTC of its date): [09:30, 16:00] New York, epoch ms. */
+export function sessionSpan(day) {
+  const offset = nyOffset(day + 12 * 3600000);
+  return [day + (9 * 60 + 30) * MINUTE_MS - offset, day + 16 * 3600000 - offset];
+}
+
+/**
+ * The x range of a day's sparkline: its regular session, widened to the points (a
+ * 24-hour market's day has points before the open and after the close).
+ */
+export function sparkRange(day, points) {
+  if (day === null || day === undefined) return [undefined, undefined];
+  const [open, close] = sessionSpan(day);
+  if (!points.length) return [open, close];
+  return [Math.min(open, points[0][0]), Math.max(close, points[points.length - 1][0])];
 }
 
 /**

@@ -5,10 +5,13 @@
  * streaming/chains.py writes the same text for the server-rendered page
  * (docs/streaming-contract.md "Option chains").
  */
-import { DASH } from './format.js';
+import { DASH, fmt } from './format.js';
 
 /** The columns of each side, in the page's order (the same for calls and puts). */
 export const COLUMNS = ['bid', 'ask', 'mark', 'volume', 'open_interest', 'iv', 'delta', 'gamma', 'theta', 'vega'];
+/** The quote frames per second the chain page asks (`pace`, docs/streaming-contract.md):
+ *  every option of the window and its greeks tick with the underlying. */
+export const CHAIN_PACE = 2;
 /** The strike counts the page offers; 20 by default. */
 export const STRIKE_COUNTS = [10, 20, 40];
 export const DEFAULT_STRIKES = 20;
@@ -29,7 +32,8 @@ export function cellText(field, v) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return DASH;
   if (field === 'iv') return `${(v * 100).toFixed(1)}%`;
   if (field === 'volume' || field === 'open_interest') return nf(0).format(Math.round(v));
-  return nf(DECIMALS[field] ?? 2).format(v);
+  const digits = DECIMALS[field] ?? 2;
+  return nf(digits).format(Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v); // never "-0.000"
 }
 
 /** `590`, `2.5`, `12.75`. */
@@ -84,8 +88,7 @@ export function windowChange(before, after) {
 /** "greeks as of 10:00, 37 min ago" (Tradier recomputes them hourly); '' without a time. */
 export function greeksAgeText(t, now) {
   if (typeof t !== 'number') return '';
-  const d = new Date(t);
-  const hhmm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const hhmm = fmt.hm(t);
   const min = Math.max(0, Math.round((now - t) / 60000));
   const ago = min < 1 ? 'just now' : min < 120 ? `${min} min ago` : `${Math.round(min / 60)} h ago`;
   return `greeks as of ${hhmm}, ${ago} (Tradier recomputes greeks hourly)`;

@@ -280,10 +280,47 @@ export function quoteAge(q, now) {
   return t === null ? null : Math.max(0, now - t);
 }
 
-/** A quote is stale when it is older than the threshold, or has no time at all. */
-export function quoteStale(q, now, staleMs) {
+/**
+ * How the page judges quotes and greeks (contract "Staleness"): the feed the user's quotes
+ * come from now (`src` of the quote source's `quote_feed`), whether that link's market
+ * data is live, and the age rule for values that name no feed (`staleMs`).
+ * `{staleMs, src, live, link, label}`; `src` undefined: no link says (an older server).
+ */
+export function feedRule(links, staleMs) {
+  const rule = { staleMs, src: undefined, live: false, link: null, label: '', broker: '' };
+  for (const l of links || []) {
+    if (!l || !l.quote_source) continue;
+    rule.src = l.quote_feed === undefined ? undefined : l.quote_feed;
+    rule.live = kindsOf(l).quotes.state === 'live';
+    rule.link = String(l.id);
+    rule.label = String(l.label || l.broker || `link ${l.id}`);
+    rule.broker = String(l.broker || rule.label);
+  }
+  return rule;
+}
+
+/**
+ * Whether a quote or greeks value is stale under `rule` (a `feedRule`, or a bare age
+ * threshold in ms): a value that names its feed is live only while that is the current
+ * feed and the feed is live, however old its `t` (a quiet symbol); one that names none is
+ * stale when older than the threshold; no value at all is stale.
+ */
+export function quoteStale(q, now, rule) {
+  return staleReason(q, now, rule) !== '';
+}
+
+/** Why a value is stale ("" when it is live): `no quote yet`, `older than 10 s`,
+ *  `market data stale`, `from an earlier feed`. */
+export function staleReason(q, now, rule) {
+  if (!q) return 'no quote yet';
+  const r = typeof rule === 'number' ? { staleMs: rule, src: undefined } : rule || { staleMs: DEFAULT_STALE_QUOTES_MS, src: undefined };
+  if (q.src !== undefined && q.src !== null && r.src !== undefined) {
+    if (q.src !== r.src) return 'from an earlier feed';
+    return r.live ? '' : 'market data not live';
+  }
   const age = quoteAge(q, now);
-  return age === null || age > staleMs;
+  if (age === null) return 'time unknown';
+  return age > r.staleMs ? `older than ${Math.round(r.staleMs / 1000)} s` : '';
 }
 
 /** The newest `t` of the quotes that are not delayed (delayed ones never count as fresh). */
@@ -329,11 +366,12 @@ export function accountFreshness(link) {
 
 /**
  * The data pill: `stale` when the page heard nothing for `silentAfterMs`, some link's data
- * kind in use is not live, or the newest non-delayed quote is older than the threshold;
+ * kind in use is not live, or a value in view is stale (`staleInView`: the rows agree with
+ * the pill; with a server before feeds: the newest non-delayed quote is too old);
  * else `delayed` when market data in view comes from a delayed source; else `fresh`.
  * Returns {state, why: [reasons]}.
  */
-export function dataState({ links, newestQuoteT, anyDelayedQuote, now, staleMs, silentMs, silentAfterMs }) {
+export function dataState({ links, newestQuoteT, anyDelayedQuote, staleInView, now, staleMs, silentMs, silentAfterMs }) {
   const stale = [];
   if (silentMs !== undefined && silentMs !== null && silentMs > silentAfterMs) stale.push(`no data for ${Math.round(silentMs / 1000)} s`);
   let delayed = !!anyDelayedQuote;
@@ -347,8 +385,10 @@ export function dataState({ links, newestQuoteT, anyDelayedQuote, now, staleMs, 
     }
     if (l.delayed && (l.quote_source || kinds.quotes.state !== 'idle')) delayed = true;
   }
-  if (newestQuoteT !== null && newestQuoteT !== undefined && now - newestQuoteT > staleMs) {
-    stale.push(`newest quote ${Math.round((now - newestQuoteT) / 1000)} s old`);
+  if (staleInView) stale.push(`${staleInView} value${staleInView === 1 ? '' : 's'} in view not live`);
+  const feeds = (links || []).some((l) => l && l.quote_source && l.quote_feed !== undefined);
+  if (!feeds && newestQuoteT !== null && newestQuoteT !== undefined && now - newestQuoteT > staleMs) {
+    stale.push(`newest quote ${Math.round((now - newestQuoteT) / 1000)} s old`); // a server before feeds
   }
   if (stale.length) return { state: 'stale', why: stale };
   if (delayed) return { state: 'delayed', why: ['market data is delayed'] };

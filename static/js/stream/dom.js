@@ -2,9 +2,25 @@
  * Small DOM helpers for the renderers: build elements (never innerHTML), write a node only
  * when its text or attribute changes, flash a value that moved, reorder children in place,
  * and the toasts of #messages.
+ *
+ * A flash is a class (`flash-up` / `flash-down`: a colour and a tint, nothing that moves
+ * or resizes) put on the cell and taken off by one shared timer: no animation runs, so a
+ * flash costs one style change and a repaint of that cell, never a layout or a frame-by-
+ * frame repaint. Flashes are off with the operating system's reduced-motion setting and
+ * with the trader's own (`setFlashes`, the display preferences).
  */
 
 const reducedMotion = !!(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
+let flashesOn = !reducedMotion;
+
+/** Turn value flashes on or off (the trader's setting; reduced motion keeps them off). */
+export function setFlashes(on) {
+  flashesOn = !!on && !reducedMotion;
+  if (!flashesOn) endFlashes(Infinity);
+}
+
+/** Whether values flash when they move. */
+export const flashesEnabled = () => flashesOn;
 
 const MAX_MESSAGES = 5;
 const MESSAGE_TTL_MS = 10000;
@@ -66,22 +82,37 @@ export function setCell(node, text, value, opts) {
   }
 }
 
+const flashing = new Map(); // cell -> when its flash ends (performance.now() ms)
+let flashTimer = null;
+
 function flash(node, dir) {
-  if (reducedMotion) return;
-  node.classList.remove('flash-up', 'flash-down');
-  node.classList.add(dir === 'up' ? 'flash-up' : 'flash-down');
-  if (node._sdFlash) clearTimeout(node._sdFlash);
-  node._sdFlash = setTimeout(() => {
-    node.classList.remove('flash-up', 'flash-down');
-    node._sdFlash = null;
-  }, FLASH_MS);
-  const color = dir === 'up' ? 'rgba(63, 185, 80, 0.45)' : 'rgba(248, 81, 73, 0.45)';
-  fade(node, color, FLASH_MS);
+  if (!flashesOn) return;
+  const on = dir === 'up' ? 'flash-up' : 'flash-down';
+  const off = dir === 'up' ? 'flash-down' : 'flash-up';
+  if (node.classList.contains(off)) node.classList.remove(off);
+  if (!node.classList.contains(on)) node.classList.add(on);
+  flashing.set(node, performance.now() + FLASH_MS);
+  if (flashTimer === null) flashTimer = setTimeout(sweepFlashes, FLASH_MS);
 }
 
-/** A background that fades out (an order that changed). */
+/** Take the classes off the flashes that are over (all of them: `until` Infinity). */
+function endFlashes(until) {
+  for (const [node, end] of flashing) {
+    if (end > until) continue;
+    node.classList.remove('flash-up', 'flash-down');
+    flashing.delete(node);
+  }
+}
+
+function sweepFlashes() {
+  flashTimer = null;
+  endFlashes(performance.now());
+  if (flashing.size) flashTimer = setTimeout(sweepFlashes, FLASH_MS / 3);
+}
+
+/** A background that fades out (an order that changed): rare, so an animation is fine. */
 export function fade(node, color, ms) {
-  if (reducedMotion || typeof node.animate !== 'function') return;
+  if (!flashesOn || typeof node.animate !== 'function') return;
   node.animate([{ backgroundColor: color }, { backgroundColor: 'rgba(0, 0, 0, 0)' }], { duration: ms, easing: 'ease-out' });
 }
 

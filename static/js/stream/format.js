@@ -3,7 +3,7 @@
  * position is valued at, its P&L and delta, and why a value is stale. No DOM, no timers:
  * the clock is a parameter. A value nobody sent is `null` and shows "—", never 0.
  */
-import { accountFreshness, num, optionParts, quoteAge, quoteStale } from './contract.js';
+import { accountFreshness, num, optionParts, quoteAge, staleReason } from './contract.js';
 
 export const DASH = '—';
 
@@ -23,7 +23,62 @@ function nf(min, max, extra) {
   return f;
 }
 
-const pad = (n) => String(n).padStart(2, '0');
+// ------------------------------------------------------------------ the time rule
+// One rule for every time on the pages: the trader's time zone (display preferences),
+// else the browser's, always labelled with the zone ("14:02:11 EST"). Charts may show the
+// exchange's time instead, labelled ET (render-chart.js).
+
+let zone = ''; // an IANA name; '' = the browser's
+const timeFormats = new Map(); // "<zone>|<kind>" -> Intl.DateTimeFormat
+
+/** Show times in `name` (an IANA time zone; '' or an unknown one: the browser's). */
+export function setTimeZone(name) {
+  let next = '';
+  if (name) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      next = name;
+    } catch (e) {
+      next = '';
+    }
+  }
+  zone = next;
+}
+
+/** The time zone times are shown in now (an IANA name). */
+export function timeZone() {
+  return zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+function timeFormat(kind) {
+  const key = `${zone}|${kind}`;
+  let f = timeFormats.get(key);
+  if (!f) {
+    const opts = kind === 'date'
+      ? { year: 'numeric', month: '2-digit', day: '2-digit' }
+      : { hourCycle: 'h23', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+    if (kind === 'time' || kind === 'day' || kind === 'full') opts.second = '2-digit';
+    if (kind === 'day' || kind === 'day-hm') Object.assign(opts, { month: 'short', day: 'numeric' });
+    if (kind === 'full') Object.assign(opts, { year: 'numeric', month: 'short', day: 'numeric' });
+    if (zone) opts.timeZone = zone;
+    f = new Intl.DateTimeFormat('en-US', opts);
+    timeFormats.set(key, f);
+  }
+  return f;
+}
+
+/** Epoch ms as zoned text: `time` "14:02:11 EST", `hm` "14:02 EST", `day` "Mar 3, 14:02:11 EST",
+ *  `day-hm` "Mar 3, 14:02 EST". */
+function zoned(ms, kind) {
+  return timeFormat(kind).format(new Date(ms)).replace(/\u202f/g, ' ');
+}
+
+/** Whether two epoch ms fall on the same calendar day in the zone shown. */
+export function sameDay(a, b) {
+  const f = timeFormat('date');
+  return f.format(new Date(a)) === f.format(new Date(b));
+}
+
 
 /** en-US text for each kind of value; `null` (and undefined) is "—". */
 export const fmt = {
@@ -33,15 +88,20 @@ export const fmt = {
   change: (v) => (v == null ? DASH : nf(2, Math.abs(v) < 1 ? 4 : 2, 'sign').format(v)),
   qty: (v) => (v == null ? DASH : nf(0, 4).format(v)),
   delta: (v) => (v == null ? DASH : nf(0, 1, 'sign').format(v)),
-  greek: (v, digits) => (v == null ? DASH : nf(digits, digits).format(v)),
+  /** A greek: never "-0.000" (a value that rounds to zero has no sign). */
+  greek: (v, digits) => (v == null ? DASH : nf(digits, digits).format(Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v)),
   pct: (v) => (v == null ? DASH : `${nf(1, 1).format(v * 100)}%`),
   volume: (v) => (v == null ? DASH : (Math.abs(v) < 100000 ? nf(0, 0).format(v) : nf(0, 1, 'compact').format(v))),
-  /** Local wall-clock time `HH:MM:SS`; "" for null. */
-  time: (ms) => {
-    if (ms == null) return '';
-    const d = new Date(ms);
-    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  },
+  /** Wall-clock time in the zone shown, labelled: "14:02:11 EST"; "" for null. */
+  time: (ms) => (ms == null ? '' : zoned(ms, 'time')),
+  /** "14:02 EST"; "" for null. */
+  hm: (ms) => (ms == null ? '' : zoned(ms, 'hm')),
+  /** The time on `now`'s day, else with its date: "14:02:11 EST", "Mar 3, 14:02:11 EST". */
+  when: (ms, now) => (ms == null ? '' : zoned(ms, sameDay(ms, now) ? 'time' : 'day')),
+  /** As `when`, to the minute: "14:02 EST", "Mar 3, 14:02 EST". */
+  whenHm: (ms, now) => (ms == null ? '' : zoned(ms, sameDay(ms, now) ? 'hm' : 'day-hm')),
+  /** Date and time with the year: "Mar 3, 2026, 14:02:11 EST" (a tooltip). */
+  full: (ms) => (ms == null ? '' : zoned(ms, 'full')),
 };
 
 /** "0.4 s" below 10 s, then "12 s", "3 min", "2 h"; "—" for null. */
@@ -53,12 +113,10 @@ export function fmtAge(ms) {
   return `${Math.round(ms / 3600000)} h`;
 }
 
-/** "as of 14:02:11" (today, by the clock `now`), "as of Mar 3 14:02:11" (another day). */
+/** "as of 14:02:11 EST" (today, by the clock `now`), "as of Mar 3, 14:02:11 EST" (another day). */
 export function asOfText(ms, now) {
   if (ms === null || ms === undefined) return 'not confirmed yet';
-  const d = new Date(ms);
-  const sameDay = new Date(now).toDateString() === d.toDateString();
-  return `as of ${sameDay ? '' : `${d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' })} `}${fmt.time(ms)}`;
+  return `as of ${fmt.when(ms, now)}`;
 }
 
 // ------------------------------------------------------------------ messages
@@ -168,26 +226,24 @@ export function accountPnl(positions, quotes) {
 
 // ------------------------------------------------------------------ freshness, in words
 
-/** Freshness of a position's mark (and the P&L derived from it) at server time `now`. */
-export function markView(p, quotes, now, staleMs) {
+/** Freshness of a position's mark (and the P&L derived from it) at server time `now`,
+ *  judged by `rule` (contract.feedRule, or an age threshold in ms). */
+export function markView(p, quotes, now, rule) {
   const { mark, live, quote } = markOf(p, quotes);
   if (mark === null) return { stale: false, delayed: false, why: '' };
   if (!live) return { stale: true, delayed: false, why: 'no live quote: the broker\'s mark' };
   const delayed = !!quote.delayed;
-  const age = quoteAge(quote, now);
-  const stale = quoteStale(quote, now, staleMs);
-  const parts = [];
-  if (delayed) parts.push('DELAYED quote');
-  parts.push(age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old${stale ? ' (stale)' : ''}`);
-  return { stale, delayed, why: parts.join(', ') };
+  const why = quoteWhy(quote, now, rule);
+  return { stale: staleReason(quote, now, rule) !== '', delayed, why };
 }
 
-/** A watchlist quote's age in words: "quote 12 s old (stale)", "no quote yet", … */
-export function quoteWhy(q, now, staleMs) {
+/** A quote's age and freshness in words: "quote 12 s old", "quote 3 s old (stale: market
+ *  data not live)", "no quote yet", … */
+export function quoteWhy(q, now, rule) {
   if (!q) return 'no quote yet';
   const age = quoteAge(q, now);
-  const stale = quoteStale(q, now, staleMs);
-  return `${q.delayed ? 'DELAYED quote, ' : ''}${age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old`}${stale ? ' (stale)' : ''}`;
+  const reason = staleReason(q, now, rule);
+  return `${q.delayed ? 'DELAYED quote, ' : ''}${age === null ? 'quote time unknown' : `quote ${fmtAge(age)} old`}${reason ? ` (stale: ${reason})` : ''}`;
 }
 
 /** Whether an account's balances and positions are current (its link's `account` kind is

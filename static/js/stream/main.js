@@ -24,12 +24,17 @@ import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
 import { createChainView } from './render-chain.js';
+import { CHAIN_PACE } from './chain.js';
 import { createNotifications } from './render-notifications.js';
 import { createAlertsPage } from './alerts-page.js';
 import { createRowMenu } from './alert-menu.js';
 import { panelSymbols } from './news.js';
 import { createNewsPanel } from './render-news.js';
 import { canShare, frameForTab, positionOf } from './share.js';
+import { csrfToken } from './alert-api.js';
+import { setFlashes } from './dom.js';
+import { setTimeZone } from './format.js';
+import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page');
@@ -64,6 +69,11 @@ function start(root) {
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
   };
   let renderPending = false;
+  let quoteSource = null; // {link, label}: the link that fed the quotes last (a switch is told)
+  // the quote frames per second this page asks (`pace`): the chain's CHAIN_PACE, else none
+  let ownPace = null;
+  // the first live quote drawn: a performance mark for bench/browser.py (login → live quote)
+  let firstQuote = 'waiting'; // 'waiting' → 'received' → 'drawn'
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
   const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
   // the chart page (render-chart.js) and the watchlist's sparklines and chart links
@@ -83,10 +93,16 @@ function start(root) {
     fetch: (url, opts) => window.fetch(url, opts),
     redraw: () => scheduleRender(),
   });
-  const drawOverviews = () => {
-    for (const o of overviews) o.render(state, Date.now() + clock.skew);
+  // `all`: the once-a-second tick (ages move); else only what a frame changed
+  let sparkQuotes = null; // the quotes the sparklines last drew from
+  let linkedWatchlist = null; // the watchlist whose rows have their news links
+  const drawOverviews = (all = true) => {
+    for (const o of overviews) o.render(state, Date.now() + clock.skew, all);
     if (chart) chart.render(state);
-    sparklines.render(state);
+    if (all || state.quotes !== sparkQuotes) {
+      sparkQuotes = state.quotes;
+      sparklines.render(state);
+    }
   };
   // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
   let chainPage = null;
@@ -98,10 +114,39 @@ function start(root) {
   // the news panel (the dashboard's, the /news/<SYMBOL> page's): render-news.js
   let newsPanel = null;
 
+  // the trader's display preferences (preferences.js): flashes, time zone, sorts
+  let prefs = null;
+  let chainView = null; // the chain page's table (render-chain.js), sorted too
+  const sorting = {
+    get: (table) => (prefs ? prefs.get().sorts[table] || null : null),
+    change(table, sort) {
+      prefs.save({ sorts: { [table]: sort } }).then((error) => {
+        if (error) renderer.message(`Sort not saved: ${error}`, 'error');
+      });
+    },
+  };
   const renderer = createRenderer(document, root, {
     serverNow: () => Date.now() + clock.skew,
     now: () => Date.now(),
     silentMs: () => Date.now() - clock.lastFrameAt,
+  }, window, sorting);
+  let appliedZone = null;
+  prefs = createPreferences({
+    user: cfg.user,
+    env: {
+      fetch: (url, opts) => window.fetch(url, opts),
+      storage: (() => { try { return window.localStorage; } catch (e) { return null; } })(),
+      csrf: () => csrfToken(document),
+    },
+    apply(p) {
+      setFlashes(p.flashes);
+      setTimeZone(p.time_zone);
+      renderer.sorted();
+      if (chainView) chainView.sorted();
+      if (appliedZone !== null && appliedZone !== p.time_zone) renderer.redraw(); // every time again
+      appliedZone = p.time_zone;
+      scheduleRender();
+    },
   });
 
   // fills, rejections and triggered alerts, derived from each reducer step (notify.js)
@@ -139,6 +184,8 @@ function start(root) {
         return extra.length ? [...state.watchlist.symbols, ...extra] : null;
       },
       extraSymbols: streamSymbols,
+      // the quote frames per second this socket asks (`pace`): this tab's, or every tab's
+      pace: () => (link && link.leading() ? link.info().pace : ownPace),
       symbolsPerMessage: () => state.limits.max_symbols_per_message,
       frame(frame) {
         receive(frame);
@@ -181,6 +228,7 @@ function start(root) {
       const serverTime = num(frame.server_time);
       if (serverTime !== null) clock.skew = serverTime - Date.now();
     }
+    if (frame.type === 'quotes' && firstQuote === 'waiting') firstQuote = 'received';
     update(applyFrame(state, frame), frame);
   }
 
@@ -189,6 +237,11 @@ function start(root) {
     const [s, effects] = takeEffects(next);
     if (notifier) notifier.observe(state, s, frame);
     if (s === state) return;
+    const now = s.freshness;
+    if (now.link && quoteSource && now.link !== quoteSource.link) { // a failover, or back (one status frame per link)
+      renderer.message(`Quotes now come from ${now.label} (were ${quoteSource.label}).`, 'info');
+    }
+    if (now.link) quoteSource = { link: now.link, label: now.label };
     state = s;
     renderer.position(state);
     for (const e of effects) {
@@ -209,9 +262,16 @@ function start(root) {
     requestAnimationFrame(() => {
       renderPending = false;
       renderer.render(state, true);
-      drawOverviews();
+      drawOverviews(false);
       drawChain();
-      if (newsPanel) newsPanel.linkRows();
+      if (newsPanel && state.watchlist !== linkedWatchlist) {
+        linkedWatchlist = state.watchlist;
+        newsPanel.linkRows();
+      }
+      if (firstQuote === 'received') {
+        firstQuote = 'drawn';
+        performance.mark('streamdesk:first-live-quote');
+      }
     });
   }
 
@@ -294,7 +354,7 @@ function start(root) {
       user: cfg.user,
       tab: newTabId(Math.random),
       hooks: {
-        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state) }),
+        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state), pace: ownPace }),
         lead(position) {
           resumeOverride = position;
           // pageShown: also after a pagehide stopped the transport (a page back from the bfcache)
@@ -311,6 +371,7 @@ function start(root) {
           transport.sendSymbols('unsubscribe', symbols);
           transport.sseSymbolsChanged();
         },
+        pace: () => transport.paceChanged(),
         frame: receive,
         snapshot(snap) {
           clock.lastFrameAt = Date.now();
@@ -366,6 +427,7 @@ function start(root) {
         subscriptions: state.subscriptions,
         newestQuoteT: state.newestQuoteT,
         staleAfterMs: state.staleAfterMs,
+        freshness: state.freshness,
         dataState: renderer.dataState(),
         lastFrameAt: clock.lastFrameAt,
         skew: clock.skew,
@@ -441,9 +503,10 @@ function start(root) {
   });
   // the option chain's visible options stream as this tab's own symbols, too
   if (root.id === 'chain') {
+    ownPace = CHAIN_PACE; // 80 options and their greeks: twice a second is what a trader reads
     chainPage = createChainPage({
       root,
-      view: createChainView(document, root),
+      view: (chainView = createChainView(document, root, { win: window, sorting })),
       env: {
         fetch: (url, opts) => window.fetch(url, opts),
         setTimeout: (fn, ms) => window.setTimeout(fn, ms),
@@ -496,11 +559,13 @@ function start(root) {
   });
   newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
+  // the stream opens first: its handshake and snapshot travel while the page is drawn
+  if (link) link.start();
+  else transport.start();
+  prefs.start(); // this browser's copy applies now, the server's when it answers
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
   drawChain();
   tick();
   setInterval(tick, FRESHNESS_EVERY_MS);
-  if (link) link.start();
-  else transport.start();
 }

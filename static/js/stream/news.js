@@ -3,8 +3,10 @@
  * (docs/streaming-contract.md "News"): `id` stable across updates, `cursor` growing per
  * stored revision, times as epoch ms. A list holds one item per `id` (an update replaces
  * it in place, never a second row), newest publication first. Times are shown in the
- * browser's own time zone (Date's local getters) with a relative age.
+ * zone the page shows (format.js: the trader's, else the browser's; labelled) with a
+ * relative age.
  */
+import { fmt } from './format.js';
 
 /** Most items a panel keeps. */
 export const MAX_ITEMS = 100;
@@ -46,18 +48,12 @@ export function aboutSymbols(items, symbols) {
   return (items || []).filter((x) => Array.isArray(x.symbols) && x.symbols.some((s) => wanted.has(s)));
 }
 
-const pad = (n) => String(n).padStart(2, '0');
-
 /**
- * Local wall time of epoch `ms`: "HH:MM" on the local day of `nowMs`, else
- * "YYYY-MM-DD HH:MM" (24-hour, the browser's time zone).
+ * Wall time of epoch `ms` in the zone the page shows (format.js, labelled): "14:30 EST"
+ * on the day of `nowMs`, else "Mar 2, 14:30 EST".
  */
 export function localTime(ms, nowMs) {
-  const d = new Date(ms);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  const n = new Date(nowMs);
-  const sameDay = d.getFullYear() === n.getFullYear() && d.getMonth() === n.getMonth() && d.getDate() === n.getDate();
-  return sameDay ? hm : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+  return fmt.whenHm(ms, nowMs);
 }
 
 /** "just now", "3 min ago", "2 h ago", "5 days ago" (a future time reads "just now"). */
@@ -72,13 +68,9 @@ export function relativeAge(ms, nowMs) {
   return days === 1 ? '1 day ago' : `${days} days ago`;
 }
 
-/** The full local date and time with the zone offset, for a tooltip: "2026-03-02 20:00 UTC+05:30". */
+/** The full date and time, for a tooltip: "Mar 2, 2026, 14:30:00 EST". */
 export function localStamp(ms) {
-  const d = new Date(ms);
-  const off = -d.getTimezoneOffset();
-  const sign = off < 0 ? '-' : '+';
-  const a = Math.abs(off);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())} UTC${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  return fmt.full(ms);
 }
 
 /** `/api/news?symbols=…&after=…&limit=…` */

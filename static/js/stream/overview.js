@@ -36,7 +36,7 @@ export function fmtPct(v) {
 export function tileText(v) {
   return {
     last: v.last === null ? DASH : fmt.money(v.last),
-    change: v.change === null ? DASH : `${v.change > 0 ? '+' : v.change < 0 ? '-' : ''}${fmt.money(Math.abs(v.change))}`,
+    change: v.change === null ? DASH : fmt.pnl(v.change), // signed; never "-0.00"
     changePct: fmtPct(v.changePct),
   };
 }

@@ -5,6 +5,9 @@
  */
 import { rowMenuButton } from './alert-menu.js';
 import { kindsOf, num } from './contract.js';
+import { createHeldRedraws, createVisibility } from './visibility.js';
+import { sortItems, validSort } from './sort.js';
+import { markSorted, sortableHeaders } from './sort-headers.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
   DASH, accountPnl, accountView, asOfText, fmt, isOption, markOf, markView, positionDelta, positionPnl, symbolLabel,
@@ -68,14 +71,34 @@ function buildAccount(acct) {
  * states (everything when `ctx.all`); `freshness(state, ctx)` re-marks what ages with the
  * clock. ctx: {all, flash, now (server ms), clientNow}. Both return whether a DELAYED value is in view.
  */
-export function createAccountsView(doc) {
+/** A position's value in a sortable column (sort.js), null when it has none. */
+export function positionValue(state, p, col) {
+  if (col === 'symbol') return symbolLabel(p).main;
+  if (col === 'position_delta') return positionDelta(p, state.greeks);
+  if (['delta', 'gamma', 'theta', 'vega', 'iv'].includes(col)) {
+    const g = isOption(p) ? state.greeks.get(p.streamer_symbol || p.symbol) : null;
+    return g ? num(g[col]) : null;
+  }
+  const v = positionPnl(p, state.quotes);
+  return { quantity: v.qty, mark: v.mark, day_pnl: v.day, open_pnl: v.open, average_open_price: v.avg }[col] ?? null;
+}
+
+const NO_SORTING = { get: () => null, change() {} };
+
+export function createAccountsView(doc, visibility = createVisibility(null), sorting = NO_SORTING) {
   const container = doc.getElementById('accounts');
   const empty = doc.getElementById('accounts-empty');
   const cards = new Map(); // account number -> article
   const rows = new Map(); // "<account>|<symbol>" -> tr
   const byStreamer = new Map(); // streamer symbol -> Set("<account>|<symbol>")
+  // position rows out of view redraw at most once a second (visibility.js), and when seen
+  const held = createHeldRedraws(); // "<account>|<symbol>" of rows not redrawn
+  let drawn = null; // the state drawn last
   for (const a of doc.querySelectorAll('[data-account]')) cards.set(a.getAttribute('data-account'), a);
-  for (const r of doc.querySelectorAll('tr[data-position]')) rows.set(r.getAttribute('data-position'), r);
+  for (const r of doc.querySelectorAll('tr[data-position]')) {
+    rows.set(r.getAttribute('data-position'), r);
+    visibility.watch(r);
+  }
 
   function header(acct) {
     const art = cards.get(acct.number);
@@ -90,13 +113,19 @@ export function createAccountsView(doc) {
     else if (!acct.simulated && badge) badge.remove();
   }
 
-  function reconcilePositions(acct) {
+  /** The position rows of an account, in the order of the positions' sort (`state`: their
+   *  live values). */
+  function reconcilePositions(acct, state) {
     const art = cards.get(acct.number);
     const prefix = `${acct.number}|`;
     const nodes = [];
-    for (const p of acct.positions.values()) {
+    const sort = validSort('positions', sorting.get('positions'));
+    for (const p of sortItems(acct.positions.values(), sort, (x, col) => positionValue(state, x, col))) {
       let row = rows.get(prefix + p.symbol);
-      if (!row) rows.set(prefix + p.symbol, (row = buildPositionRow(acct, p)));
+      if (!row) {
+        rows.set(prefix + p.symbol, (row = buildPositionRow(acct, p)));
+        visibility.watch(row);
+      }
       if (p.streamer_symbol) setAttr(row, 'data-streamer', p.streamer_symbol);
       if (!row._sdLabeled) { // "SPY 570P" over "exp 20 Mar 26"
         row._sdLabeled = true;
@@ -108,15 +137,27 @@ export function createAccountsView(doc) {
       }
       nodes.push(row);
     }
-    for (const key of Array.from(rows.keys())) if (key.startsWith(prefix) && !acct.positions.has(key.slice(prefix.length))) rows.delete(key);
+    for (const key of Array.from(rows.keys())) {
+      if (!key.startsWith(prefix) || acct.positions.has(key.slice(prefix.length))) continue;
+      visibility.forget(rows.get(key));
+      rows.delete(key);
+    }
     reconcileChildren(art.querySelector('tbody[data-positions]'), nodes);
     art.querySelector('.no-positions').hidden = acct.positions.size > 0;
   }
 
   function reconcileCards(state) {
-    for (const acct of state.accounts.values()) if (!cards.has(acct.number)) cards.set(acct.number, buildAccount(acct));
+    for (const acct of state.accounts.values()) {
+      if (cards.has(acct.number)) continue;
+      cards.set(acct.number, buildAccount(acct));
+    }
+    for (const art of cards.values()) sortableHeaders(art.querySelector('table.positions'), 'positions', sorting);
     for (const [number, art] of cards) if (!state.accounts.has(number)) { cards.delete(number); art.remove(); }
-    for (const key of Array.from(rows.keys())) if (!state.accounts.has(key.slice(0, key.indexOf('|')))) rows.delete(key);
+    for (const key of Array.from(rows.keys())) {
+      if (state.accounts.has(key.slice(0, key.indexOf('|')))) continue;
+      visibility.forget(rows.get(key));
+      rows.delete(key);
+    }
     if (container) reconcileChildren(container, Array.from(state.accounts.keys(), (n) => cards.get(n)));
     if (empty) empty.hidden = state.accounts.size > 0;
   }
@@ -132,9 +173,14 @@ export function createAccountsView(doc) {
     }
   }
 
-  function renderPosition(state, acct, p, av, ctx) {
-    const row = rows.get(`${acct.number}|${p.symbol}`);
-    const delayed = positionFreshness(state, acct, p, av, ctx.now);
+  function renderPosition(state, acct, p, av, ctx, force = false) {
+    const key = `${acct.number}|${p.symbol}`;
+    const row = rows.get(key);
+    if (row && !force && !visibility.inView(row)) { // out of view: the next tick, or when seen
+      held.hold(key);
+      return false;
+    }
+    const delayed = positionFreshness(state, acct, p, av, ctx.now).delayed;
     if (!row) return delayed;
     const c = cellsOf(row);
     const v = positionPnl(p, state.quotes);
@@ -158,9 +204,10 @@ export function createAccountsView(doc) {
 
   /** Staleness and delay marks of a position row (ages grow: re-run every second). */
   function positionFreshness(state, acct, p, av, now) {
-    const mv = markView(p, state.quotes, now, state.staleAfterMs);
+    const mv = markView(p, state.quotes, now, state.freshness);
+    mv.quoted = mv.why !== '' && !mv.why.startsWith('no live quote');
     const row = rows.get(`${acct.number}|${p.symbol}`);
-    if (!row) return mv.delayed;
+    if (!row) return mv;
     const c = cellsOf(row);
     const accountWhy = av.live ? '' : av.why;
     const pnlWhy = [mv.why, accountWhy].filter(Boolean).join('; ');
@@ -173,7 +220,7 @@ export function createAccountsView(doc) {
     setAttr(row, 'data-stale', mv.stale || !av.live ? 'true' : 'false');
     setAttr(row, 'data-delayed', mv.delayed ? 'true' : 'false');
     delayedBadge(c.symbol, mv.delayed, true);
-    return mv.delayed;
+    return mv;
   }
 
   function renderBalance(acct, ctx) {
@@ -199,7 +246,7 @@ export function createAccountsView(doc) {
     let staleMarks = 0;
     let delayed = false;
     for (const p of acct.positions.values()) {
-      const mv = markView(p, state.quotes, now, state.staleAfterMs);
+      const mv = markView(p, state.quotes, now, state.freshness);
       if ((mv.stale || !av.live) && markOf(p, state.quotes).mark !== null) staleMarks++;
       if (mv.delayed) delayed = true;
     }
@@ -235,6 +282,7 @@ export function createAccountsView(doc) {
   }
 
   function render(prev, next, ctx) {
+    drawn = next;
     const all = ctx.all || !sameKeys(prev.accounts, next.accounts);
     if (all) reconcileCards(next);
     const redraw = new Map(); // account number -> symbols of the positions to redraw (and its totals)
@@ -248,7 +296,7 @@ export function createAccountsView(doc) {
       header(acct);
       mark(acct.number);
       if (!old || acct.positions !== old.positions) {
-        if (!old || !sameKeys(old.positions, acct.positions)) reconcilePositions(acct);
+        if (!old || !sameKeys(old.positions, acct.positions)) reconcilePositions(acct, next);
         for (const [sym, p] of acct.positions) if (!old || p !== old.positions.get(sym)) mark(acct.number, sym);
       }
       if (!old || acct.balance !== old.balance) renderBalance(acct, ctx);
@@ -275,16 +323,49 @@ export function createAccountsView(doc) {
     return delayed;
   }
 
+  /** Re-mark what ages; returns {delayed, stale}: whether a DELAYED value is in view, and
+   *  how many positions are valued at a stale live quote (the data pill counts them). */
   function freshness(state, ctx) {
     let delayed = false;
+    let stale = 0;
+    redrawHeld(state, ctx, held.take());
+    if (sorting.get('positions')) reorder(state); // live values move: once a second
     for (const acct of state.accounts.values()) {
       const av = accountView(linkOf(state, acct), ctx.clientNow);
       accountFreshness(state, acct, av, ctx.clientNow);
-      for (const p of acct.positions.values()) if (positionFreshness(state, acct, p, av, ctx.now)) delayed = true;
+      for (const p of acct.positions.values()) {
+        const mv = positionFreshness(state, acct, p, av, ctx.now);
+        if (mv.delayed) delayed = true;
+        if (mv.stale && mv.quoted) stale++;
+      }
       totalsFreshness(state, acct, av, ctx.now);
     }
-    return delayed;
+    return { delayed, stale };
   }
 
-  return { render, freshness };
+  /** Draw held rows (`keys`) now, in view or not. */
+  function redrawHeld(state, ctx, keys) {
+    for (const key of keys) {
+      const i = key.indexOf('|');
+      const acct = state.accounts.get(key.slice(0, i));
+      const p = acct && acct.positions.get(key.slice(i + 1));
+      if (p) renderPosition(state, acct, p, accountView(linkOf(state, acct), ctx.clientNow), { ...ctx, flash: false }, true);
+    }
+  }
+
+  /** A row came into view: draw it now if it missed a redraw (`now`: server ms). */
+  function shown(row, now, clientNow) {
+    const key = row.getAttribute('data-position');
+    if (key === null || !drawn || !held.release(key)) return;
+    redrawHeld(drawn, { now, clientNow, flash: false }, [key]);
+  }
+
+  /** Put every account's rows in the order of the positions' sort now (after a header
+   *  click, and every second while a sort is set: live values move). */
+  function reorder(state) {
+    for (const acct of state.accounts.values()) if (cards.has(acct.number)) reconcilePositions(acct, state);
+    for (const art of cards.values()) markSorted(art.querySelector('table.positions'), validSort('positions', sorting.get('positions')));
+  }
+
+  return { render, freshness, shown, reorder };
 }

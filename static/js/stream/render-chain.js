@@ -3,11 +3,18 @@
  * from chain.js. Rows are built from the chain object (the same markup the server
  * renders), then each frame's quotes and greeks are written into their cells. The ATM
  * row is marked (`data-atm`, class `atm`), held strikes carry a ● (`data-held`), a quote
- * older than the stale threshold is drawn stale like everywhere else.
+ * that is not live is drawn stale like everywhere else. Rows out of view are redrawn at
+ * most once a second (visibility.js) and at once when they come into view; the rows sort
+ * by strike or by a side's column (sort.js; the trader's sort is remembered).
  */
 import { quoteStale } from './contract.js';
-import { el, markCell, setAttr, setCell, setText } from './dom.js';
+import { el, markCell, reconcileChildren, setAttr, setCell, setText } from './dom.js';
 import { COLUMNS, cellText, greeksAgeText, mid, oldestGreeksT, sideValues, strikeText } from './chain.js';
+import { SORTABLE, sortItems, validSort } from './sort.js';
+import { markSorted, sortableHeaders } from './sort-headers.js';
+import { OFF_SCREEN_EVERY_MS, createVisibility } from './visibility.js';
+
+const NO_SORTING = { get: () => null, change() {} };
 
 function sideCells(side, itm) {
   return COLUMNS.map((f) => el('td', { class: `num${itm ? ' itm' : ''}`, 'data-side': side, 'data-field': f }, '—'));
@@ -33,8 +40,24 @@ function buildRow(row, chain, held) {
   return tr;
 }
 
-/** The chain page's view over `root` (#chain). */
-export function createChainView(doc, root) {
+/** A chain row's value in a sortable column: `strike`, or `<call|put>_<field>`. */
+function rowValue(entry, col, values) {
+  if (col === 'strike') return entry.row.strike;
+  const [right, ...rest] = col.split('_');
+  const v = values.get(entry) && values.get(entry)[right];
+  const value = v ? v[rest.join('_')] : null;
+  return typeof value === 'number' ? value : null;
+}
+
+/** The chain page's view over `root` (#chain). `opts`: {win (its IntersectionObserver),
+ *  sorting: {get(table), change(table, sort)}}. */
+export function createChainView(doc, root, opts = {}) {
+  const sorting = opts.sorting || NO_SORTING;
+  let drawnState = null;
+  const visibility = createVisibility(opts.win || null, (tr) => {
+    const entry = rows.find((r) => r.tr === tr);
+    if (entry && drawnState) drawRow(entry, drawnState.state, drawnState.now);
+  });
   const tbody = root.querySelector('[data-chain-rows]');
   const errorNode = root.querySelector('[data-chain-error]');
   const ageNode = root.querySelector('[data-greeks-age]');
@@ -42,7 +65,42 @@ export function createChainView(doc, root) {
   const brokerNode = root.querySelector('[data-chain-broker]');
   const expirationSelect = root.querySelector('#chain-expiration');
   let chain = null;
-  let rows = []; // [{tr, row, cells: {call: {field: td}, put: {...}}}]
+  let rows = []; // [{tr, row, cells: {call: {field: td}, put: {...}}, drawnAt, values: {call, put}}]
+  const table = tbody ? tbody.closest('table') : null;
+  if (table) { // sortable: the strike, and each side's columns (`call_volume`, `put_iv`, …)
+    for (const th of table.querySelectorAll('thead th[data-side][data-field]')) {
+      th.setAttribute('data-col', `${th.getAttribute('data-side')}_${th.getAttribute('data-field')}`);
+    }
+    const strikeHead = table.querySelector('thead th.col-strike');
+    if (strikeHead) strikeHead.setAttribute('data-col', 'strike');
+    sortableHeaders(table, 'chain', sorting);
+  }
+
+  /** One row's cells from the state (values, flashes, stale marks); its sides' values. */
+  function drawRow(entry, state, now) {
+    const { row, cells } = entry;
+    entry.drawnAt = Date.now();
+    entry.values = {};
+    for (const right of ['call', 'put']) {
+      const side = row[right];
+      const q = state.quotes.get(side.symbol);
+      const v = sideValues(side, q, state.greeks.get(side.symbol));
+      entry.values[right] = v;
+      const stale = q ? quoteStale(q, now, state.freshness) : false;
+      for (const f of COLUMNS) {
+        setCell(cells[right][f], cellText(f, v[f]), v[f], { flash: f === 'bid' || f === 'ask' || f === 'mark' });
+        if (f === 'bid' || f === 'ask' || f === 'mark') markCell(cells[right][f], stale, !!(q && q.delayed), stale ? 'quote is not live' : null);
+      }
+    }
+  }
+
+  /** The rows in the order of the chain's sort (the broker's, by strike, without one). */
+  function order() {
+    const sort = validSort('chain', sorting.get('chain'));
+    const values = new Map(rows.map((r) => [r, r.values]));
+    reconcileChildren(tbody, sortItems(rows, sort, (r, col) => rowValue(r, col, values)).map((r) => r.tr));
+    markSorted(table, sort);
+  }
 
   function cellsOf(tr) {
     const cells = { call: {}, put: {} };
@@ -52,13 +110,17 @@ export function createChainView(doc, root) {
 
   return {
     chain: () => chain,
+    /** The trader's sort changed: the rows in its order now. */
+    sorted: order,
     /** Show a chain (rows rebuilt; the expirations offered are the broker's). */
     setChain(next) {
       chain = next;
       const held = new Set(next.held || []);
+      for (const r of rows) visibility.forget(r.tr);
       const trs = next.rows.map((row) => buildRow(row, next, held));
       tbody.replaceChildren(...trs);
-      rows = trs.map((tr) => ({ tr, row: tr._sdRow, cells: cellsOf(tr) }));
+      rows = trs.map((tr) => ({ tr, row: tr._sdRow, cells: cellsOf(tr), drawnAt: 0, values: null }));
+      for (const r of rows) visibility.watch(r.tr);
       if (expirationSelect) {
         expirationSelect.replaceChildren(...next.expirations.map((d) => el('option', { value: d, selected: d === next.expiration }, d)));
       }
@@ -73,23 +135,18 @@ export function createChainView(doc, root) {
       setAttr(errorNode, 'data-code', code || '');
       if (text) setText(errorNode, text);
     },
-    /** Write the stream's latest quotes and greeks into the visible rows. */
+    /** Write the stream's latest quotes and greeks into the rows in view (the others
+     *  once a second), and keep the rows in the sort's order. */
     render(state, now) {
       if (!chain) return;
+      drawnState = { state, now };
+      const wall = Date.now();
       const sides = [];
-      for (const { row, cells } of rows) {
-        for (const right of ['call', 'put']) {
-          const side = row[right];
-          const q = state.quotes.get(side.symbol);
-          const v = sideValues(side, q, state.greeks.get(side.symbol));
-          sides.push(v);
-          const stale = q ? quoteStale(q, now, state.staleAfterMs) : false;
-          for (const f of COLUMNS) {
-            setCell(cells[right][f], cellText(f, v[f]), v[f], { flash: f === 'bid' || f === 'ask' || f === 'mark' });
-            if (f === 'bid' || f === 'ask' || f === 'mark') markCell(cells[right][f], stale, !!(q && q.delayed), stale ? 'quote is stale' : null);
-          }
-        }
+      for (const entry of rows) {
+        if (!entry.values || visibility.inView(entry.tr) || wall - entry.drawnAt >= OFF_SCREEN_EVERY_MS) drawRow(entry, state, now);
+        sides.push(entry.values.call, entry.values.put);
       }
+      if (sorting.get('chain')) order();
       const u = state.quotes.get(chain.underlying);
       const price = u ? (mid(u.bid, u.ask) ?? u.last ?? null) : chain.underlying_price;
       setCell(priceNode, cellText('bid', price), price, { flash: true });

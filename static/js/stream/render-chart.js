@@ -5,26 +5,25 @@
  * frames over WebSocket, SSE or polling). A timeframe switch reloads the history only:
  * the stream goes on. Every failure is a sentence in the status line, never a blank chart.
  *
+ * Times are New York's, labelled ET; the axis's tick marks by their kind (a day's start
+ * is its date), a daily candle by its date (chart-format.js); the note says what the
+ * candles cover, read from the history loaded.
+ *
  * For tests: the card carries data-state (loading | live | waiting | stale | empty |
  * error | no-data), data-tf, data-bars, data-updates, data-quote-t, data-forming-t,
- * data-forming-close, data-error; window.streamdesk.chart() returns the chart's own data read back from the
- * library (series.data()).
+ * data-forming-close, data-error, data-hours (regular | extended | all-day | daily);
+ * window.streamdesk.chart() returns the chart's own data read back from the library
+ * (series.data()) and the tick labels the axis drew since the last load (`axis`).
  */
 import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
-import { TIMEFRAMES, applyQuote, chartBar, chartState, closeDue, fromHistory } from './candles.js';
-import { num } from './contract.js';
+import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset } from './candles.js';
+import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from './chart-format.js';
+import { num, quoteStale } from './contract.js';
 import { tileText, tileValues } from './overview.js';
 
-const NY = 'America/New_York';
-const timeText = new Intl.DateTimeFormat('en-US', { timeZone: NY, hour: '2-digit', minute: '2-digit', hour12: false });
-const dateText = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric', year: 'numeric' });
-const stampText = new Intl.DateTimeFormat('en-US', { timeZone: NY, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
-
-/** How a chart time (seconds) reads: New York wall time, a daily candle by its date. */
-function labelFor(tf) {
-  return (seconds) => (tf === '1d' ? dateText.format(new Date(seconds * 1000)) : stampText.format(new Date(seconds * 1000)));
-}
+/** How many tick labels the chart remembers (its snapshot's `axis`, for tests): an axis shows ~10. */
+const AXIS_LABELS_KEPT = 40;
 
 /**
  * @param {Document} doc
@@ -40,6 +39,7 @@ export function createChartView(doc, card, env) {
   const box = card.querySelector('[data-chart-box]');
   const lastEl = card.querySelector('[data-field="last"]');
   const changeEl = card.querySelector('[data-field="change"]');
+  const noteEl = card.querySelector('[data-chart-note]');
   let tf = TIMEFRAMES[card.getAttribute('data-tf')] ? card.getAttribute('data-tf') : '5m';
   let series = null; // candles.js series, once the history is in
   let answer = null; // the history answer (source, delayed, …)
@@ -48,6 +48,7 @@ export function createChartView(doc, card, env) {
   let retryTimer = null;
   let updates = 0;
   let staleAfter = 10000;
+  let quoteLive = null; // the symbol's quote is live by the feed rule (null: it names no feed)
   let delayMs = 0; // a delayed source (a paper environment): its quotes and candles lag by this
   // the chart's "now": the server's clock, minus the source's delay (a delayed chart's
   // forming candle is the one its delayed quotes fall into)
@@ -55,6 +56,26 @@ export function createChartView(doc, card, env) {
 
   let chart = null;
   let candleSeries = null;
+  let axisLabels = []; // the tick labels the library asked for since the last load
+  // the chart's times are New York wall times (chartTimeAfter): each one's candle time
+  let candleT = new Map(); // chart time (s) -> the candle's t (epoch ms)
+  let lastTime = null; // the newest bar's chart time
+  const epochOf = (time) => candleT.get(time) ?? (tf === '1d' ? time * 1000 : time * 1000 - nyOffset(time * 1000));
+  function barOf(c) {
+    const same = lastTime !== null && candleT.get(lastTime) === c.t; // the newest bar, moved
+    const time = same ? lastTime : chartTimeAfter(c.t, tf, lastTime);
+    candleT.set(time, c.t);
+    lastTime = time;
+    return chartBar(c, time);
+  }
+  function axisLabel(time, type) {
+    const text = tickLabel(epochOf(time), type, tf);
+    if (!axisLabels.includes(text)) {
+      axisLabels.push(text);
+      if (axisLabels.length > AXIS_LABELS_KEPT) axisLabels.shift();
+    }
+    return text;
+  }
   function ensureChart() {
     if (chart || !box) return;
     chart = createChart(box, {
@@ -62,13 +83,19 @@ export function createChartView(doc, card, env) {
       layout: { background: { color: 'transparent' }, textColor: '#9aa4b2', attributionLogo: true },
       grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
       rightPriceScale: { borderVisible: false },
-      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false,
-        tickMarkFormatter: (t) => (tf === '1d' ? dateText.format(new Date(t * 1000)) : timeText.format(new Date(t * 1000))) },
-      localization: { timeFormatter: (t) => labelFor(tf)(t) },
+      timeScale: { borderVisible: false, timeVisible: true, secondsVisible: false, tickMarkFormatter: axisLabel },
+      localization: { timeFormatter: (time) => candleLabel(epochOf(time), tf) },
     });
     candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: '#26a269', downColor: '#e01b24', borderVisible: false, wickUpColor: '#26a269', wickDownColor: '#e01b24',
     });
+  }
+
+  function describeHours() {
+    const hours = series ? sessionHours(series.candles, tf) : null;
+    if (hours) card.setAttribute('data-hours', hours); else card.removeAttribute('data-hours');
+    const text = hoursNote(hours, answer ? answer.source : null);
+    if (noteEl && noteEl.textContent !== text) noteEl.textContent = text;
   }
 
   function setState(state, text) {
@@ -78,11 +105,11 @@ export function createChartView(doc, card, env) {
 
   function describe(now) {
     if (!series) return;
-    const st = chartState(series, now, staleAfter);
+    const st = chartState(series, now, staleAfter, quoteLive);
     const newest = series.candles[series.candles.length - 1];
     const src = answer ? `${answer.source}${answer.delayed ? ', DELAYED' : ''}${answer.simulated ? ', SIMULATED' : ''}` : '';
     const texts = {
-      live: `Live: the ${newest ? labelFor(tf)(newest.t / 1000) : ''} candle is forming (${src}).`,
+      live: `Live: the ${newest ? candleLabel(newest.t, tf) : ''} candle is forming (${src}).`,
       stale: `Quotes are stale: the forming candle has not moved for ${Math.round((now - (series.lastQuoteT || now)) / 1000)} s (${src}).`,
       waiting: `Waiting for the first trade of the new ${tf} candle: no candle is live (market closed or quiet; ${src}).`,
       empty: `No ${tf} candles for ${symbol} yet (${src}).`,
@@ -139,9 +166,12 @@ export function createChartView(doc, card, env) {
     ensureChart();
     series = fromHistory(body, chartNow());
     lastQuote = null;
-    candleSeries.setData(series.candles.map(chartBar));
-    chart.applyOptions({ localization: { timeFormatter: labelFor(tf) } });
+    axisLabels = [];
+    candleT = new Map();
+    lastTime = null;
+    candleSeries.setData(series.candles.map(barOf));
     chart.timeScale().scrollToRealTime();
+    describeHours();
     card.setAttribute('data-bars', String(series.candles.length));
     describe(chartNow());
   }
@@ -149,17 +179,22 @@ export function createChartView(doc, card, env) {
   /** The newest state: move the forming candle with the symbol's quote. */
   function render(state) {
     staleAfter = num(state.staleAfterMs) || staleAfter;
+    const quote = state.quotes.get(symbol);
+    // live by the page's rule when the quote names its feed (a quiet symbol on a live feed is live)
+    quoteLive = quote && quote.src !== undefined && state.freshness && state.freshness.src !== undefined
+      ? !quoteStale(quote, env.serverNow(), state.freshness) : null;
     if (answer && answer.delayed) {
       for (const link of state.links.values()) if (link.id === answer.link) delayMs = num(link.delay_ms) || 0;
     }
     const q = state.quotes.get(symbol);
     if (q && lastEl) {
-      const text = tileText(tileValues(q));
+      const values = tileValues(q);
+      const text = tileText(values);
       if (lastEl.textContent !== text.last) lastEl.textContent = text.last;
       lastEl.setAttribute('data-value', q.last === null || q.last === undefined ? '' : String(q.last));
-      const change = `${text.change} (${text.changePct})`;
+      const change = `${signed(values.change)} (${signed(values.changePct, 2, '%')})`;
       if (changeEl && changeEl.textContent !== change) changeEl.textContent = change;
-      lastEl.title = q.t ? `as of ${stampText.format(new Date(q.t))} New York` : '';
+      lastEl.title = q.t ? `as of ${quoteLabel(q.t)}` : '';
     }
     if (!series || !q || q === lastQuote) return;
     if (answer && answer.delayed === false && q.delayed) return; // a delayed value never moves a live chart
@@ -168,7 +203,7 @@ export function createChartView(doc, card, env) {
     series = next;
     if (change) {
       updates += 1;
-      candleSeries.update(chartBar(series.candles[series.candles.length - 1]));
+      candleSeries.update(barOf(series.candles[series.candles.length - 1]));
       card.setAttribute('data-bars', String(series.candles.length));
       card.setAttribute('data-updates', String(updates));
       card.setAttribute('data-quote-t', String(q.t)); // the broker's time of the quote drawn (bench/candles.py)
@@ -215,13 +250,18 @@ export function createChartView(doc, card, env) {
       return {
         symbol, tf,
         state: card.getAttribute('data-state'),
-        bars: candleSeries ? candleSeries.data().map((b) => ({ ...b })) : [],
+        // the bars as the library holds them, at their candles' epoch seconds
+        bars: candleSeries ? candleSeries.data().map((b) => ({ ...b, time: Math.round(epochOf(b.time) / 1000) })) : [],
         forming: series ? series.forming : false,
         updates,
         source: answer ? answer.source : null,
         cached: answer ? answer.cached : null,
         status: statusEl ? statusEl.textContent : '',
+        note: noteEl ? noteEl.textContent : '',
+        hours: card.getAttribute('data-hours'),
+        axis: [...axisLabels],
         lastText: lastEl ? lastEl.textContent : '',
+        changeText: changeEl ? changeEl.textContent : '',
       };
     },
   };

@@ -27,6 +27,7 @@ function buildTile(sym) {
 export function createOverviewView(doc, container) {
   const list = container.querySelector('[data-tiles]');
   const tiles = new Map(); // symbol -> li
+  const drawnQuote = new Map(); // symbol -> the quote its tile shows (a frame changes what it replaced)
   for (const t of container.querySelectorAll('[data-tile]')) tiles.set(t.getAttribute('data-tile'), t);
   const fields = (tile) => {
     if (!tile._sdOv) {
@@ -51,7 +52,7 @@ export function createOverviewView(doc, container) {
     const dir = v.change === null ? 'none' : v.change > 0 ? 'up' : v.change < 0 ? 'down' : 'flat';
     setText(f.arrow, ARROWS[dir]);
     setAttr(tile, 'data-dir', dir);
-    const stale = quoteStale(q, now, state.staleAfterMs);
+    const stale = quoteStale(q, now, state.freshness);
     const delayed = !!(q && q.delayed);
     setAttr(tile, 'data-stale', stale ? 'true' : 'false');
     setAttr(tile, 'data-delayed', delayed ? 'true' : 'false');
@@ -60,7 +61,7 @@ export function createOverviewView(doc, container) {
     for (const n of [f.last, f.change, f.change_pct]) n.classList.toggle('is-stale', stale);
     delayedBadge(fields(tile).symbol.parentNode, delayed, true);
     const label = tileLabel(sym, v);
-    const why = quoteWhy(q, now, state.staleAfterMs);
+    const why = quoteWhy(q, now, state.freshness);
     setAttr(tile, 'aria-label', stale ? `${label}; ${why}` : label);
     setAttr(tile, 'title', `${label} · ${why}`);
     const rejected = state.rejected.get(sym);
@@ -75,9 +76,15 @@ export function createOverviewView(doc, container) {
       for (const sym of Array.from(tiles.keys())) if (!symbols.includes(sym)) tiles.delete(sym);
       reconcileChildren(list, symbols.map((sym) => tiles.get(sym)));
     },
-    /** Redraw every tile from the state at server time `now` (values and freshness). */
-    render(state, now) {
-      for (const sym of tiles.keys()) renderTile(state, sym, now);
+    /** Redraw the tiles whose quote changed (`all`: every tile, as ages move) from the
+     *  state at server time `now`. */
+    render(state, now, all = true) {
+      for (const sym of tiles.keys()) {
+        const q = state.quotes.get(sym);
+        if (!all && drawnQuote.has(sym) && drawnQuote.get(sym) === q) continue;
+        drawnQuote.set(sym, q);
+        renderTile(state, sym, now);
+      }
     },
   };
 }

@@ -1,34 +1,23 @@
 /*
- * The watchlist's sparklines and the links to charts (docs/streaming-contract.md, "Candle
- * charts"): each watchlist row gets an inline SVG of the day's path — the closes of the
- * newest trading day's 15m candles (GET /api/candles/<SYM>?tf=15m, once per page and
- * symbol, at most MAX_LOADS at a time), extended live by the quote's `last` — that links
- * to the symbol's chart. Position rows (an option: its underlying) and the market tiles
- * get a "chart" link. No chart library: a path is enough.
+ * The watchlist's sparklines and the links to charts (docs/streaming-contract.md,
+ * "Sparklines"): each watchlist row gets an inline SVG of the day's path — the day's open
+ * and the closes of its closed 15-minute candles (GET /api/sparklines/<SYM>: under 1 KiB,
+ * cached by the browser until the bucket closes; once per page and symbol, at most
+ * MAX_LOADS at a time), extended live by the quote's `last` — that links to the symbol's
+ * chart. Position rows (an option: its underlying) and the market tiles get a "chart"
+ * link. No chart library: a path is enough.
  */
-import { dayCloses, dayStart, sparkPath } from './candles.js';
+import { dayStart, sparkPath, sparkPoints, sparkRange } from './candles.js';
 import { num, optionParts } from './contract.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 64;
 const H = 20;
 const MAX_LOADS = 4;
-/** A New York session: 09:30 to 16:00 (the x axis of a day's sparkline). */
-const OPEN_MS = (9 * 60 + 30) * 60000;
-const CLOSE_MS = 16 * 3600000;
 
 /** The URL of a symbol's chart. */
 export function chartUrl(symbol, tf) {
   return `/chart/${encodeURIComponent(symbol)}${tf ? `?tf=${encodeURIComponent(tf)}` : ''}`;
-}
-
-/** New York offset (ms) of a UTC day: the session's bounds in epoch ms. */
-function sessionBounds(day) {
-  const probe = new Date(day + 12 * 3600000);
-  const ny = new Date(probe.toLocaleString('en-US', { timeZone: 'America/New_York' }));
-  const utc = new Date(probe.toLocaleString('en-US', { timeZone: 'UTC' }));
-  const offset = utc - ny; // e.g. 5 h in winter
-  return [day + OPEN_MS + offset, day + CLOSE_MS + offset];
 }
 
 function link(doc, symbol, cls, text) {
@@ -52,17 +41,18 @@ export function createSparklines(doc, env) {
     if (loading >= MAX_LOADS) { queue.push(symbol); return; }
     loading += 1;
     line.state = 'loading';
-    env.fetch(`/api/candles/${encodeURIComponent(symbol)}?tf=15m`, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+    env.fetch(`/api/sparklines/${encodeURIComponent(symbol)}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then(async (r) => {
         const body = await r.json().catch(() => null);
-        if (!r.ok || !body || !Array.isArray(body.candles)) {
+        if (!r.ok || !body || !Array.isArray(body.closes)) {
           line.state = 'error';
           line.error = (body && body.message) || `HTTP ${r.status}`;
           return;
         }
-        const { day, points } = dayCloses(body.candles);
+        const { day, points } = sparkPoints(body);
         line.day = day;
         line.points = points;
+        line.source = String(body.source || '');
         line.state = points.length ? 'ready' : 'empty';
       })
       .catch(() => { line.state = 'error'; line.error = 'network error'; })
@@ -81,17 +71,18 @@ export function createSparklines(doc, env) {
     if (points.length && last !== null && t !== null && dayStart(t) === line.day && t > points[points.length - 1][0]) {
       points = [...points, [t, last]]; // extended live by the quote
     }
-    const [t0, t1] = line.day === null || line.day === undefined ? [undefined, undefined] : sessionBounds(line.day);
-    const d = sparkPath(points, W, H, t0, Math.max(t1 ?? 0, points.length ? points[points.length - 1][0] : 0) || undefined);
+    const [t0, t1] = sparkRange(line.day, points);
+    const d = sparkPath(points, W, H, t0, t1);
     const path = svg.firstChild;
     if (path.getAttribute('d') !== d) path.setAttribute('d', d);
     svg.setAttribute('data-state', line.state);
+    if (line.source) svg.setAttribute('data-source', line.source);
     svg.setAttribute('data-points', String(points.length));
     const first = points.length ? points[0][1] : null;
     const end = points.length ? points[points.length - 1][1] : null;
     svg.setAttribute('data-trend', first === null ? '' : end > first ? 'up' : end < first ? 'down' : 'flat');
     const title = svg.querySelector('title');
-    const text = line.state === 'error' ? `${line.error}` : `${svg.getAttribute('data-spark')}: today's path (15m closes, live)`;
+    const text = line.state === 'error' ? `${line.error}` : `${svg.getAttribute('data-spark')}: the day's path (15-minute closes, then live)${line.source ? `, from ${line.source}` : ''}`;
     if (title.textContent !== text) title.textContent = text;
   }
 

@@ -12,7 +12,11 @@ import { rowMenuButton } from './alert-menu.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
 import { createOrdersView } from './render-orders.js';
+import { linkAdvice } from './link-advice.js';
 import { isSimulated } from './state.js';
+import { createHeldRedraws, createVisibility } from './visibility.js';
+import { sortItems, validSort } from './sort.js';
+import { markSorted, sortableHeaders } from './sort-headers.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
 
@@ -27,43 +31,79 @@ function buildQuoteRow(sym) {
     el('td', { class: 'rm' }, el('button', { type: 'button', class: 'btn-rm', 'data-remove': sym, 'aria-label': `Remove ${sym}`, title: `Remove ${sym}` }, '×')));
 }
 
-/** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame). */
-export function createRenderer(doc, root, clock) {
+/** A watchlist quote's value in a sortable column (sort.js). */
+const quoteValue = (state, sym, col) => (col === 'symbol' ? sym : num((state.quotes.get(sym) || {})[col]));
+
+const NO_SORTING = { get: () => null, change() {} };
+
+/** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame).
+ *  win: the window (its IntersectionObserver: rows out of view redraw once a second).
+ *  sorting: {get(table), change(table, sort)}: the trader's sorts (preferences.js). */
+export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const $ = (id) => doc.getElementById(id);
   const els = {
     watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'),
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
+    advice: $('link-advice'),
   };
-  const accounts = createAccountsView(doc);
+  // rows out of view redraw at most once a second (the freshness tick), and when shown
+  const heldQuotes = createHeldRedraws(); // watchlist symbols whose row was not redrawn
+  const visibility = createVisibility(win, (row) => {
+    const sym = row.getAttribute('data-quote');
+    if (sym !== null && heldQuotes.release(sym) && shown) renderQuoteRow(shown, sym, false, clock.serverNow());
+    accounts.shown(row, clock.serverNow(), clock.now());
+  });
+  const accounts = createAccountsView(doc, visibility, sorting);
+  const watchTable = els.watchRows ? els.watchRows.closest('table') : null;
+  sortableHeaders(watchTable, 'watchlist', sorting);
   const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
   const orders = createOrdersView(doc); // the orders panel: filters, bound, older pages (render-orders.js)
   const quoteRows = new Map(); // symbol -> tr
   const linkEls = new Map(); // link id -> span
-  for (const r of doc.querySelectorAll('tr[data-quote]')) quoteRows.set(r.getAttribute('data-quote'), r);
+  for (const r of doc.querySelectorAll('tr[data-quote]')) {
+    quoteRows.set(r.getAttribute('data-quote'), r);
+    visibility.watch(r);
+  }
   for (const l of doc.querySelectorAll('[data-link]')) linkEls.set(l.getAttribute('data-link'), l);
   let shown = null; // the state drawn last
   let shownSimulated = null;
   let delayedInView = false; // some value in view comes from a delayed source
+  let staleInView = 0; // values shown that have a quote, but not a live one
 
   // ---------------------------------------------------------------- watchlist
 
   function reconcileWatchlist(state) {
     const symbols = state.watchlist.symbols;
     for (const sym of symbols) {
-      if (!quoteRows.has(sym)) quoteRows.set(sym, buildQuoteRow(sym));
+      if (!quoteRows.has(sym)) {
+        quoteRows.set(sym, buildQuoteRow(sym));
+        visibility.watch(quoteRows.get(sym));
+      }
       setAttr(quoteRows.get(sym), 'data-rejected', state.rejected.get(sym) || null);
     }
-    for (const sym of Array.from(quoteRows.keys())) if (!symbols.includes(sym)) quoteRows.delete(sym);
+    for (const sym of Array.from(quoteRows.keys())) {
+      if (symbols.includes(sym)) continue;
+      visibility.forget(quoteRows.get(sym));
+      quoteRows.delete(sym);
+    }
     if (els.watchRows) {
-      reconcileChildren(els.watchRows, symbols.map((sym) => quoteRows.get(sym)));
+      const sort = validSort('watchlist', sorting.get('watchlist'));
+      const ordered = sortItems(symbols, sort, (sym, col) => quoteValue(state, sym, col));
+      reconcileChildren(els.watchRows, ordered.map((sym) => quoteRows.get(sym)));
+      markSorted(watchTable, sort);
       els.watchRows.setAttribute('data-version', state.watchlist.version === null ? '' : String(state.watchlist.version));
     }
     if (els.watchEmpty) els.watchEmpty.hidden = symbols.length > 0;
   }
 
-  function renderQuoteRow(state, sym, flash, now) {
+  /** A watchlist row's values (`force`: even out of view, the once-a-second redraw). */
+  function renderQuoteRow(state, sym, flash, now, force = false) {
     const row = quoteRows.get(sym);
     if (!row) return;
+    if (!force && !visibility.inView(row)) { // out of view: drawn with the next tick, or when seen
+      heldQuotes.hold(sym);
+      return;
+    }
     const q = state.quotes.get(sym) || {};
     const c = cellsOf(row);
     const [bid, ask, last, change, volume] = QUOTE_FIELDS.map((f) => num(q[f]));
@@ -79,14 +119,14 @@ export function createRenderer(doc, root, clock) {
    *  badge for a quote from a delayed source. Returns whether it is delayed. */
   function quoteFreshness(state, sym, row, now) {
     const q = state.quotes.get(sym);
-    const stale = quoteStale(q, now, state.staleAfterMs);
+    const stale = quoteStale(q, now, state.freshness);
     const delayed = !!(q && q.delayed);
     setAttr(row, 'data-stale', stale ? 'true' : 'false');
     setAttr(row, 'data-delayed', delayed ? 'true' : 'false');
     row.classList.toggle('is-stale', stale);
     row.classList.toggle('is-delayed', delayed);
     const reason = state.rejected.get(sym);
-    setAttr(row, 'title', [reason ? rejectionText(sym, reason) : '', quoteWhy(q, now, state.staleAfterMs)].filter(Boolean).join(' · '));
+    setAttr(row, 'title', [reason ? rejectionText(sym, reason) : '', quoteWhy(q, now, state.freshness)].filter(Boolean).join(' · '));
     const c = cellsOf(row);
     for (const f of QUOTE_FIELDS) {
       if (!c[f]) continue;
@@ -149,6 +189,24 @@ export function createRenderer(doc, root, clock) {
     node.title = parts.join(' · ');
   }
 
+  /** `#link-advice`: what to do about each link in error, in a sentence (link-advice.js);
+   *  re-drawn every second (it says when the next retry is). */
+  function renderAdvice(state) {
+    if (!els.advice) return;
+    const now = clock.serverNow();
+    const items = [];
+    for (const [id, l] of state.links) {
+      const text = linkAdvice(l, now);
+      if (!text) continue;
+      let li = els.advice.querySelector(`[data-link-advice="${CSS.escape(id)}"]`);
+      if (!li) li = el('li', { 'data-link-advice': id });
+      setText(li, text);
+      items.push(li);
+    }
+    reconcileChildren(els.advice, items);
+    els.advice.hidden = !items.length;
+  }
+
   // ---------------------------------------------------------------- page-wide marks
 
   function renderSimulated(sim) {
@@ -185,7 +243,7 @@ export function createRenderer(doc, root, clock) {
     const silentMs = clock.silentMs();
     const ds = dataState({
       links: Array.from(state.links.values()), newestQuoteT: state.newestQuoteT, anyDelayedQuote: delayedInView,
-      now, staleMs: state.staleAfterMs, silentMs, silentAfterMs: SILENT_PAGE_MS,
+      staleInView, now, staleMs: state.staleAfterMs, silentMs, silentAfterMs: SILENT_PAGE_MS,
     });
     if (els.dataState) {
       setText(els.dataState, ds.state);
@@ -194,6 +252,25 @@ export function createRenderer(doc, root, clock) {
     }
     setAttr(doc.body, 'data-data-state', ds.state);
     setAttr(doc.body, 'data-stale', silentMs > SILENT_PAGE_MS ? 'true' : 'false');
+    renderQuoteSource(state);
+    renderAdvice(state);
+  }
+
+  /** `#quote-source`: which link the quotes come from now (one feeds them all). */
+  function renderQuoteSource(state) {
+    const bar = $('status-bar');
+    if (!bar) return;
+    let node = $('quote-source');
+    const f = state.freshness;
+    if (!node) {
+      node = el('span', { id: 'quote-source', class: 'status-item quote-source' }, el('span', { class: 'status-label' }, 'quotes'), ' ', el('span', { 'data-field': 'source' }, ''));
+      bar.insertBefore(node, $('sim-pill'));
+    }
+    node.hidden = !f.link;
+    setAttr(node, 'data-source-link', f.link);
+    setAttr(node, 'data-live', f.live ? 'true' : 'false');
+    setText(node.querySelector('[data-field="source"]'), f.broker || DASH);
+    setAttr(node, 'title', f.link ? `Quotes come from ${f.label}${f.live ? '' : ' (its market data is not live)'}` : null);
   }
 
   /** Everything whose freshness depends on the clock (of the state drawn last): a value
@@ -202,8 +279,17 @@ export function createRenderer(doc, root, clock) {
     const state = shown;
     if (!state) return;
     const now = clock.serverNow();
-    for (const [sym, row] of quoteRows) quoteFreshness(state, sym, row, now);
-    delayedInView = accounts.freshness(state, { now, clientNow: clock.now() });
+    for (const sym of heldQuotes.take()) renderQuoteRow(state, sym, false, now, true); // once a second
+    if (sorting.get('watchlist')) reconcileWatchlist(state); // sorted by live values: once a second
+    staleInView = 0;
+    for (const [sym, row] of quoteRows) {
+      quoteFreshness(state, sym, row, now);
+      const q = state.quotes.get(sym);
+      if (q && quoteStale(q, now, state.freshness)) staleInView++;
+    }
+    const marks = accounts.freshness(state, { now, clientNow: clock.now() });
+    delayedInView = marks.delayed;
+    staleInView += marks.stale;
     if (totals.render(state, now)) delayedInView = true;
     for (const sym of state.watchlist.symbols) if (state.quotes.get(sym)?.delayed) delayedInView = true;
     renderPill(state);
@@ -250,8 +336,22 @@ export function createRenderer(doc, root, clock) {
     setAttr(doc.body, 'data-conn', status);
   }
 
+  /** Draw everything again (the time zone changed: every time on the page). */
+  function redraw() {
+    const s = shown;
+    shown = null;
+    if (s) render(s, false);
+  }
+
+  /** The trader's sorts changed: put the rows in their new order now. */
+  function sorted() {
+    if (!shown) return;
+    reconcileWatchlist(shown);
+    accounts.reorder(shown);
+  }
+
   return {
-    render, freshness, position, connection,
+    render, freshness, position, connection, sorted, redraw,
     message: (text, kind) => showMessage(els.messages, text, kind),
     dataState: () => (els.dataState ? els.dataState.getAttribute('data-state') : null),
   };

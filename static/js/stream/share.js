@@ -128,7 +128,20 @@ export function catchUp(ring, leader, position) {
  * `sawLeader`: some leader relayed to this tab (a takeover needs a census).
  */
 export function initialShare(tab) {
-  return { tab, role: 'follower', members: new Map(), joined: false, sawLeader: false, union: [], live: false, waiting: [], status: 'connecting' };
+  return { tab, role: 'follower', members: new Map(), joined: false, sawLeader: false, union: [], pace: null, live: false, waiting: [], status: 'connecting' };
+}
+
+/**
+ * The pace the leader's socket asks (`pace`, docs/streaming-contract.md): the fastest any
+ * tab asks; a tab that asks none (null: a dashboard) wants every frame, so then none.
+ */
+export function sharedPace(paces) {
+  let pace = 0;
+  for (const p of paces) {
+    if (typeof p !== 'number' || !(p > 0)) return null;
+    pace = Math.max(pace, p);
+  }
+  return pace || null;
 }
 
 /**
@@ -145,7 +158,7 @@ export function initialShare(tab) {
  */
 export function shareStep(s, ev) {
   const out = [];
-  const member = (own) => ({ t: 'member', from: s.tab, symbols: own.symbols, position: own.position });
+  const member = (own) => ({ t: 'member', from: s.tab, symbols: own.symbols, position: own.position, pace: own.pace ?? null });
   switch (ev.type) {
     case 'start': // a follower says it is here (the leader, if any, catches it up)
       return [{ ...s, joined: false }, [{ post: member(ev.own) }]];
@@ -155,6 +168,7 @@ export function shareStep(s, ev) {
       if (next.role === 'census') out.push({ timer: CENSUS_MS });
       else {
         next.union = symbolUnion([ev.own.symbols]);
+        next.pace = sharedPace([ev.own.pace]);
         out.push({ open: handoverPosition(ev.own.position, []) });
       }
       return [next, out];
@@ -163,7 +177,8 @@ export function shareStep(s, ev) {
       if (s.role !== 'census') return [s, out];
       const others = Array.from(s.members.values(), (m) => m.position);
       const union = symbolUnion([ev.own.symbols, ...Array.from(s.members.values(), (m) => m.symbols)]);
-      return [{ ...s, role: 'leader', union }, [{ open: handoverPosition(ev.own.position, others) }]];
+      const pace = sharedPace([ev.own.pace, ...Array.from(s.members.values(), (m) => m.pace)]);
+      return [{ ...s, role: 'leader', union, pace }, [{ open: handoverPosition(ev.own.position, others) }]];
     }
     case 'own': { // this tab's own symbols changed
       if (s.role === 'follower') return [s, [{ post: member(ev.own) }]];
@@ -183,12 +198,14 @@ export function shareStep(s, ev) {
 
 function resubscribe(s, own, out) {
   const union = symbolUnion([own.symbols, ...Array.from(s.members.values(), (m) => m.symbols)]);
+  const pace = sharedPace([own.pace, ...Array.from(s.members.values(), (m) => m.pace)]);
   if (s.role === 'leader') {
     const { add, remove } = unionChange(s.union, union);
     if (add.length) out.push({ subscribe: add });
     if (remove.length) out.push({ unsubscribe: remove });
+    if (pace !== s.pace) out.push({ pace });
   }
-  return [{ ...s, union }, out];
+  return [{ ...s, union, pace }, out];
 }
 
 function onMessage(s, msg, own, out) {
@@ -197,7 +214,7 @@ function onMessage(s, msg, own, out) {
     case 'member': {
       if (!leading || typeof msg.from !== 'string') return [s, out];
       const known = s.members.has(msg.from);
-      const next = { ...s, members: new Map(s.members).set(msg.from, { symbols: Array.isArray(msg.symbols) ? msg.symbols : [], position: msg.position || null }) };
+      const next = { ...s, members: new Map(s.members).set(msg.from, { symbols: Array.isArray(msg.symbols) ? msg.symbols : [], position: msg.position || null, pace: typeof msg.pace === 'number' ? msg.pace : null }) };
       if (!known) out.push({ watch: msg.from }); // dropped when its own lock goes (tab-link.js)
       if (!known && s.role === 'leader') { // a tab that joined after this leader's stream opened
         if (s.live) out.push({ catchUp: msg.from, position: msg.position || null });
@@ -213,7 +230,7 @@ function onMessage(s, msg, own, out) {
     }
     case 'census': // a new leader: answer, and take its stream from its first frame
       if (leading) return [s, out];
-      return [{ ...s, joined: true, sawLeader: true }, [{ post: { t: 'member', from: s.tab, symbols: own.symbols, position: own.position } }]];
+      return [{ ...s, joined: true, sawLeader: true }, [{ post: { t: 'member', from: s.tab, symbols: own.symbols, position: own.position, pace: own.pace ?? null } }]];
     case 'catchup':
       if (leading || msg.to !== s.tab) return [s, out];
       out.push({ frames: Array.isArray(msg.frames) ? msg.frames : null });

@@ -10,7 +10,7 @@
  */
 import {
   ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_PENDING_FRAMES,
-  TERMINAL_ORDER, accountFrameVerdict, epochOf, formatPosition, newestLiveQuoteT, num, orderCopy,
+  TERMINAL_ORDER, accountFrameVerdict, epochOf, feedRule, formatPosition, newestLiveQuoteT, num, orderCopy,
   orderKey, timeMs, watchlistOf, watchlistReplaces,
 } from './contract.js';
 import { boundOrders, compareOrders } from './orders.js';
@@ -38,6 +38,7 @@ export function initialState() {
     rejected: new Map(), // symbol -> the reason the server refused it
     limits: { ...DEFAULT_LIMITS }, // hello.limits
     staleAfterMs: DEFAULT_STALE_QUOTES_MS, // hello.stale_after_ms.quotes
+    freshness: feedRule([], DEFAULT_STALE_QUOTES_MS), // contract.feedRule: how quotes are judged now
     alerts: [], // the user's active price alerts (snapshot `alerts`)
     alertTriggers: [], // `alert` payloads, newest first, one per `id` (at most MAX_ALERT_TRIGGERS)
     effects: [], // {type: 'resync', reason, resume} | {type: 'rejected', symbol, reason} | {type: 'error', frame} | {type: 'watchlist'} | {type: 'alert', alert}
@@ -57,7 +58,10 @@ export function applyFrame(state, frame) {
   switch (frame.type) {
     case 'hello':
       if (frame.limits && typeof frame.limits === 'object') s.limits = { ...s.limits, ...frame.limits };
-      if (num(frame.stale_after_ms && frame.stale_after_ms.quotes) > 0) s.staleAfterMs = num(frame.stale_after_ms.quotes);
+      if (num(frame.stale_after_ms && frame.stale_after_ms.quotes) > 0) {
+        s.staleAfterMs = num(frame.stale_after_ms.quotes);
+        s.freshness = feedRule(s.links.values(), s.staleAfterMs);
+      }
       if (frame.simulated) s.simulated = true;
       s.awaitingSnapshot = true; // a snapshot or `resumed` follows
       s.pending = [];
@@ -74,6 +78,7 @@ export function applyFrame(state, frame) {
     case 'status':
       if (!frame.link || frame.link.id === undefined) return state;
       s.links = new Map(s.links).set(String(frame.link.id), { ...frame.link });
+      s.freshness = feedRule(s.links.values(), s.staleAfterMs);
       if (frame.link.simulated) s.simulated = true;
       return s;
     case 'watchlist':
@@ -162,6 +167,7 @@ function snapshot(s, snap, source) {
   s.simulated = !!snap.simulated;
   s.links = new Map();
   for (const l of Array.isArray(snap.links) ? snap.links : []) if (l && l.id !== undefined) s.links.set(String(l.id), { ...l });
+  s.freshness = feedRule(s.links.values(), s.staleAfterMs);
   const before = s.accounts;
   s.accounts = new Map();
   for (const a of Array.isArray(snap.accounts) ? snap.accounts : []) {

@@ -39,6 +39,7 @@ export function createTabLink({ win, user, tab, hooks }) {
     else if ('open' in a) hooks.lead(a.open);
     else if (a.subscribe) hooks.subscribe(a.subscribe);
     else if (a.unsubscribe) hooks.unsubscribe(a.unsubscribe);
+    else if ('pace' in a) hooks.pace(a.pace);
     else if (a.watch) watch(a.watch);
     else if (a.catchUp) {
       const frames = catchUp(ring, hooks.leaderState(), a.position);
@@ -84,7 +85,7 @@ export function createTabLink({ win, user, tab, hooks }) {
     role: () => s.role,
     leading: () => s.role === 'leader',
     /** A plain copy for window.streamdesk.state(). */
-    info: () => ({ tab, role: s.role, members: Array.from(s.members.keys()), union: s.union.slice(), joined: s.joined }),
+    info: () => ({ tab, role: s.role, members: Array.from(s.members.keys()), union: s.union.slice(), pace: s.pace, joined: s.joined }),
     start: arrive,
     /** The leader received (and applied) a frame: every other tab gets it. */
     relay(frame) {

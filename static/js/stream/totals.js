@@ -96,17 +96,17 @@ export function portfolioTotals(state, now) {
     add(g.c.buying_power, num(bal.buying_power), acctStale, false);
     for (const p of acct.positions.values()) {
       const pnl = positionPnl(p, state.quotes);
-      const mv = clock === null ? { stale: false, delayed: false } : markView(p, state.quotes, clock, state.staleAfterMs);
+      const mv = clock === null ? { stale: false, delayed: false } : markView(p, state.quotes, clock, state.freshness);
       const markStale = acctStale || mv.stale;
       add(g.c.day_pnl, pnl.day, markStale, mv.delayed);
       add(g.c.open_pnl, pnl.open, markStale, mv.delayed);
       const gk = isOption(p) ? state.greeks.get(p.streamer_symbol || p.symbol) : null;
-      const greeksStale = acctStale || (clock !== null && isOption(p) && quoteStale(gk, clock, state.staleAfterMs));
+      const greeksStale = acctStale || (clock !== null && isOption(p) && quoteStale(gk, clock, state.freshness));
       const shares = positionDelta(p, state.greeks);
       add(g.c.delta_shares, shares, greeksStale, false);
       const price = underlyingPrice(p, state.quotes);
       const uq = isOption(p) ? state.quotes.get(String(p.underlying)) : state.quotes.get(p.streamer_symbol || p.symbol);
-      const priceStale = clock !== null && quoteStale(uq, clock, state.staleAfterMs);
+      const priceStale = clock !== null && quoteStale(uq, clock, state.freshness);
       add(g.c.delta_dollars, shares !== null && price !== null ? shares * price : null, greeksStale || priceStale, !!(uq && uq.delayed));
       add(g.c.theta, positionTheta(p, state.greeks), greeksStale, false);
     }

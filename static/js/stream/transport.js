@@ -73,7 +73,8 @@ export function initialConnection(mode = 'auto') {
  *       setInterval, clearInterval, now(), random(), isOffline()}
  * urls: {socket (base ws URL), events, snapshot, mode}
  * hooks: {position(), forgetPosition(), sseSymbols(), extraSymbols(), symbolsPerMessage(),
- *         frame(frame), snapshot(snap), skew(ms), status(status), login()}
+ *         pace() (quote frames per second the page asks, or null), frame(frame),
+ *         snapshot(snap), skew(ms), status(status), login()}
  */
 export function createTransport({ env, urls, hooks }) {
   const c = initialConnection(urls.mode);
@@ -130,6 +131,8 @@ export function createTransport({ env, urls, hooks }) {
         // the user's watchlist and positions stream unasked; the tab re-sends only its extras
         const extra = hooks.extraSymbols();
         if (extra.length) sendSymbols('subscribe', extra);
+        const pace = hooks.pace ? hooks.pace() : null;
+        if (pace) send({ type: 'pace', max_frequency: pace }); // a new socket starts unpaced
       } else if (frame.type === 'snapshot' || frame.type === 'resumed') {
         socketLive(ws);
       }
@@ -372,6 +375,10 @@ export function createTransport({ env, urls, hooks }) {
       if (c.es) openSse();
     },
     sendSymbols,
+    /** The page's pace changed: tell the open socket (a new one is told after `hello`). */
+    paceChanged() {
+      if (c.ws && c.ws.readyState === WS_OPEN) send({ type: 'pace', max_frequency: hooks.pace ? hooks.pace() : null });
+    },
     /** Every second: a socket that sent nothing for DEAD_AFTER_MS is dead. */
     checkAlive() {
       const ws = c.ws;

@@ -3,17 +3,29 @@
  * user's, not the tab's (contract "Client messages"): an edit is a CSRF-protected
  * `POST /watchlist` ({"add": [...]} or {"remove": [...]}); every tab of the user, this one
  * included, gets the new list as a `watchlist` frame. The answer carries it too, so this
- * tab shows it at once.
+ * tab shows it at once. The form has one message line (`[data-form-error]`): each message
+ * replaces the last, and the next edit or keystroke clears it.
  */
 import { normalizeSymbol } from './contract.js';
 
 /**
  * form: #watchlist-form; rows: #watchlist-rows (its [data-remove] buttons); url: the POST
  * target; symbols(): the list shown now; adopt(answer): take the server's list;
- * message(text, kind): tell the trader.
+ * message(text, kind): tell the trader (where the form has no message line).
  */
 export function createWatchlistEditor({ doc, form, rows, url, symbols, adopt, message }) {
   let saving = 0;
+  const line = form && form.querySelector('[data-form-error]');
+
+  /** The form's one current message (replacing the last), else a page message. */
+  function say(text, kind) {
+    if (!line) { message(text, kind); return; }
+    line.textContent = text;
+    line.setAttribute('data-kind', kind || 'error');
+  }
+  function clear() {
+    if (line && line.textContent) line.textContent = '';
+  }
 
   function csrfToken() {
     for (const part of doc.cookie.split(';')) {
@@ -25,6 +37,7 @@ export function createWatchlistEditor({ doc, form, rows, url, symbols, adopt, me
   }
 
   async function edit(change) {
+    clear();
     saving++;
     if (form) form.setAttribute('aria-busy', 'true');
     try {
@@ -37,14 +50,14 @@ export function createWatchlistEditor({ doc, form, rows, url, symbols, adopt, me
           body: JSON.stringify(change),
         });
       } catch (e) {
-        message('Watchlist not saved: the server cannot be reached.');
+        say('Watchlist not saved: the server cannot be reached.');
         return false;
       }
       let body = null;
       try { body = await r.json(); } catch (e) { body = null; }
       if (!r.ok) {
         const why = body && body.error ? (typeof body.error === 'string' ? body.error : JSON.stringify(body.error)) : `HTTP ${r.status}`;
-        message(`Watchlist not saved: ${why}`);
+        say(`Watchlist not saved: ${why}`);
         return false;
       }
       if (body && Array.isArray(body.symbols)) adopt(body);
@@ -56,18 +69,20 @@ export function createWatchlistEditor({ doc, form, rows, url, symbols, adopt, me
   }
 
   if (form) {
+    form.addEventListener('input', clear);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      clear();
       const input = form.querySelector('input[name="symbol"]');
       const raw = input ? input.value : '';
       if (!raw.trim()) return;
       const sym = normalizeSymbol(raw);
       if (!sym) {
-        message(`"${raw.trim().slice(0, 40)}" is not a valid symbol (examples: AAPL, BRK/B, /ESZ26, .SPY250221C590).`);
+        say(`"${raw.trim().slice(0, 40)}" is not a valid symbol (examples: AAPL, BRK/B, /ESZ26, .SPY250221C590).`);
         return;
       }
       if (symbols().includes(sym)) {
-        message(`${sym} is already on the watchlist.`, 'info');
+        say(`${sym} is already on the watchlist.`, 'info');
         if (input) input.value = '';
         return;
       }

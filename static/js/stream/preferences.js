@@ -1,0 +1,75 @@
+/*
+ * The trader's display preferences (docs/streaming-contract.md "Display preferences"):
+ * flashes on or off, the time zone, each table's sort. Kept on the server per user
+ * (`GET/PUT /api/preferences`), so they follow the trader to every browser; this browser
+ * keeps a copy (localStorage, per user) to apply them before the server answers, then
+ * adopts the server's. `apply(prefs)` is called with every version.
+ *
+ * env: {fetch, storage (localStorage or null), csrf()}.
+ */
+
+export const DEFAULT_PREFERENCES = Object.freeze({ flashes: true, time_zone: '', sorts: {} });
+
+/** A stored or answered object as preferences (unknown keys dropped, bad types defaulted). */
+export function cleanPreferences(raw) {
+  const p = raw && typeof raw === 'object' ? raw : {};
+  return {
+    flashes: typeof p.flashes === 'boolean' ? p.flashes : DEFAULT_PREFERENCES.flashes,
+    time_zone: typeof p.time_zone === 'string' ? p.time_zone : DEFAULT_PREFERENCES.time_zone,
+    sorts: p.sorts && typeof p.sorts === 'object' && !Array.isArray(p.sorts) ? { ...p.sorts } : {},
+  };
+}
+
+export function createPreferences({ user, url = '/api/preferences', env, apply }) {
+  const key = `streamdesk.preferences.${user || ''}`;
+  let prefs = DEFAULT_PREFERENCES;
+
+  function adopt(raw, store) {
+    prefs = cleanPreferences(raw);
+    if (store && env.storage) {
+      try { env.storage.setItem(key, JSON.stringify(prefs)); } catch (e) { /* full or off: the server has them */ }
+    }
+    apply(prefs);
+  }
+
+  return {
+    /** The copy this browser kept (at once), then the server's. */
+    async start() {
+      let cached = null;
+      try { cached = env.storage ? JSON.parse(env.storage.getItem(key) || 'null') : null; } catch (e) { cached = null; }
+      adopt(cached, false);
+      if (!user) return prefs;
+      try {
+        const r = await env.fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
+        if (r.ok) adopt(await r.json(), true);
+      } catch (e) { /* offline: the kept copy stays */ }
+      return prefs;
+    },
+    get: () => prefs,
+    /** Change some preferences: applied at once, then stored on the server; its answer wins.
+     *  Returns the error sentence of a refusal, or ''. */
+    async save(changes) {
+      const before = prefs;
+      const optimistic = { ...prefs, ...changes, sorts: { ...prefs.sorts, ...(changes.sorts || {}) } };
+      for (const [table, sort] of Object.entries(changes.sorts || {})) if (sort === null) delete optimistic.sorts[table];
+      adopt(optimistic, true);
+      try {
+        const r = await env.fetch(url, {
+          method: 'PUT',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': env.csrf() },
+          body: JSON.stringify(changes),
+        });
+        const answer = await r.json().catch(() => ({}));
+        if (!r.ok) {
+          adopt(before, true); // refused: back to what the server holds
+          return answer.error || `HTTP ${r.status}`;
+        }
+        adopt(answer, true);
+        return '';
+      } catch (e) {
+        return 'the server could not be reached; kept in this browser only';
+      }
+    },
+  };
+}
