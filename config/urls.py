@@ -7,7 +7,15 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming import alert_views, candles_views, chain_views, overview_views, sse, views
+from streaming import (
+    alert_views,
+    candles_views,
+    chain_views,
+    order_views,
+    overview_views,
+    sse,
+    views,
+)
 from streaming.news import sse_stream as news_sse
 from streaming.news import views as news_views
 
@@ -28,6 +36,13 @@ urlpatterns = [
         "api/news/stream",
         token_readable("connect")(news_sse.news_stream),
         name="api-news-stream",
+    ),
+    # orders page by page, and CSV exports (docs/streaming-contract.md "Orders", "CSV exports")
+    path("api/orders", token_readable("snapshot")(order_views.api_orders), name="api-orders"),
+    path(
+        "api/exports/<slug:kind>.csv",
+        token_readable("snapshot")(order_views.export_csv),
+        name="api-export",
     ),
     path("settings/tokens", accounts.api_tokens, name="api-tokens"),
     path(

@@ -16,8 +16,10 @@ from typing import Any
 from . import contract
 from .brokers.values import order_status
 from .eventlog import Position, new_epoch
+from .order_list import RECENT_CHANGES_KEPT, bounded
 
-#: Orders kept in the snapshot (the newest; older ones live at the broker).
+#: Orders kept here (the newest changed); a snapshot lists the newest of them and every
+#: working one (order_list.py); older ones live at the broker (`GET /api/orders`).
 MAX_ORDERS = 200
 #: Alert triggers kept for the snapshot (newest first).
 MAX_ALERT_TRIGGERS = 50
@@ -193,7 +195,7 @@ class UserState:
             "accounts": [a.as_dict() for a in self.accounts_in_link_order()],
             "quotes": quotes,
             "greeks": greeks,
-            "orders": list(reversed(self.orders.values())),
+            "orders": bounded(self.orders.values(), recent=self.recent_orders()),
             "links": list(self.link_status.values()),
             "watchlist": {"symbols": self.watchlist, "version": self.watchlist_version},
             "subscriptions": sorted(wanted),
@@ -201,6 +203,10 @@ class UserState:
             "alert_triggers": list(self.alert_triggers),
             "t": now_ms,
         }
+
+    def recent_orders(self) -> list[dict[str, Any]]:
+        """The orders changed last (`orders` is kept in the order of their changes)."""
+        return list(self.orders.values())[-RECENT_CHANGES_KEPT:]
 
     def accounts_in_link_order(self) -> list[AccountState]:
         """Accounts grouped by link, links in the order they were made (stable pages)."""

@@ -25,6 +25,7 @@ from . import owner_rpc, validation
 from .chains import chain_links
 from .models import Watchlist
 from .news.panel import news_panel, panel_symbols
+from .order_list import orders_panel
 from .overview import overview_context, overview_symbols
 from .registry import registry
 from .request_body import BodyError, json_body
@@ -141,6 +142,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context = await live_page_context(user.id)
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
+    context["orders_panel"] = orders_panel(context["snapshot"])
     symbols = panel_symbols(context["snapshot"], context["watchlist"])
     context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)

@@ -173,6 +173,7 @@ def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, A
         "price_effect": ("Debit" if side == "buy" else "Credit") if limit and side else None,
         "underlying": parts[0] if parts else first_symbol,
         "legs": legs,
+        "received_at": time_ms(o.get("submitted_at") or o.get("created_at")),
         "updated_at": time_ms(o.get("updated_at")),
     }
 

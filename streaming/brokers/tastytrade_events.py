@@ -86,6 +86,7 @@ def order_payload(o: PlacedOrder) -> dict[str, Any]:
             }
             for leg in o.legs
         ],
+        "received_at": time_ms(o.received_at),
         "updated_at": time_ms(o.updated_at),
     }
 

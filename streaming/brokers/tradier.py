@@ -277,6 +277,7 @@ def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
         "price_effect": effect if price is not None else None,
         "underlying": o.get("symbol"),
         "legs": legs,
+        "received_at": time_ms(o.get("create_date")),
         "updated_at": at,
     }
 

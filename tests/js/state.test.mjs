@@ -160,14 +160,17 @@ test('a snapshot is the authority on orders, but finished ones stay', () => {
   assert.deepEqual(Array.from(fresh.orders.keys()), ['1:78'], 'live orders the snapshot does not list are gone');
 });
 
-test('at most 200 orders: those changed longest ago go', () => {
-  let s = live();
-  for (let i = 0; i < 205; i++) s = applyFrame(s, frame('order', 6 + i, order(`o${i}`, 'Live')));
-  assert.equal(s.orders.size, 200);
-  assert.equal(s.orders.has('1:77'), false);
-  assert.equal(s.orders.has('1:o4'), false);
-  assert.equal(s.orders.has('1:o5'), true);
-  assert.equal(orderedOrders(s)[0]._key, '1:o204');
+test('the newest 50 orders and every working one are kept: the oldest finished ones go', () => {
+  let s = live(); // holds '1:77', Live, without a time
+  for (let i = 0; i < 60; i++) s = applyFrame(s, frame('order', 6 + i, order(`o${i}`, 'Filled', [], { updated_at: T + i * 1000 })));
+  assert.equal(s.orders.size, 51, '50 newest + the working one');
+  assert.equal(s.orders.has('1:77'), true, 'a working order is kept however old');
+  assert.equal(s.orders.has('1:o9'), false);
+  assert.equal(s.orders.has('1:o10'), true);
+  assert.deepEqual(orderedOrders(s).slice(0, 2).map((o) => o._key), ['1:o59', '1:o58'], 'newest first by updated_at');
+  assert.equal(orderedOrders(s).at(-1)._key, '1:77', 'no time sorts last');
+  const same = applyFrame(s, frame('order', 66, order('o59', 'Filled', [], { updated_at: T + 59 * 1000 })));
+  assert.equal(same.orders, s.orders, 'a replayed frame keeps the bounded Map as it is');
 });
 
 test('positions: a list replaces, a position merges, quantity 0 closes', () => {

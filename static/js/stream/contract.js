@@ -26,7 +26,6 @@ export const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expir
 
 /** What the client assumes until `hello.limits` says otherwise. */
 export const DEFAULT_LIMITS = { max_symbols: 400, max_symbols_per_message: 50 };
-export const MAX_ORDERS_SHOWN = 200; // the oldest-changed orders beyond this are dropped
 export const MAX_PENDING_FRAMES = 2000; // account frames held while waiting for a snapshot
 
 export const PING_EVERY_MS = 20000;

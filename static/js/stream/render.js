@@ -5,14 +5,15 @@
  * `freshness(state)` re-marks everything that ages with the clock (every second, and after a
  * link changed). Hooks: tests/browser/README.md.
  */
-import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale, timeMs } from './contract.js';
-import { cellsOf, delayedBadge, el, fade, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
+import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale } from './contract.js';
+import { cellsOf, delayedBadge, el, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
 import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
 import { rowMenuButton } from './alert-menu.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
+import { createOrdersView } from './render-orders.js';
 import { linkAdvice } from './link-advice.js';
-import { isSimulated, orderedOrders } from './state.js';
+import { isSimulated } from './state.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
 import { sortItems, validSort } from './sort.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
@@ -41,7 +42,7 @@ const NO_SORTING = { get: () => null, change() {} };
 export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const $ = (id) => doc.getElementById(id);
   const els = {
-    watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'), orders: $('orders'), ordersEmpty: $('orders-empty'),
+    watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'),
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
     advice: $('link-advice'),
   };
@@ -56,14 +57,13 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const watchTable = els.watchRows ? els.watchRows.closest('table') : null;
   sortableHeaders(watchTable, 'watchlist', sorting);
   const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
+  const orders = createOrdersView(doc); // the orders panel: filters, bound, older pages (render-orders.js)
   const quoteRows = new Map(); // symbol -> tr
-  const orderEls = new Map(); // "<link>:<id>" -> li
   const linkEls = new Map(); // link id -> span
   for (const r of doc.querySelectorAll('tr[data-quote]')) {
     quoteRows.set(r.getAttribute('data-quote'), r);
     visibility.watch(r);
   }
-  for (const o of doc.querySelectorAll('li[data-order]')) orderEls.set(o.getAttribute('data-order'), o);
   for (const l of doc.querySelectorAll('[data-link]')) linkEls.set(l.getAttribute('data-link'), l);
   let shown = null; // the state drawn last
   let shownSimulated = null;
@@ -135,52 +135,6 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     }
     delayedBadge(c.symbol, delayed, true);
     return delayed;
-  }
-
-  // ---------------------------------------------------------------- orders
-
-  function reconcileOrders(state) {
-    const nodes = [];
-    for (const o of orderedOrders(state)) {
-      if (!orderEls.has(o._key)) orderEls.set(o._key, el('li', { class: 'order', 'data-order': o._key }));
-      nodes.push(orderEls.get(o._key));
-    }
-    for (const key of Array.from(orderEls.keys())) if (!state.orders.has(key)) orderEls.delete(key);
-    if (els.orders) reconcileChildren(els.orders, nodes);
-  }
-
-  function renderOrder(state, o, flash) {
-    const li = orderEls.get(o._key);
-    li.setAttribute('data-status', String(o.status || ''));
-    if (o._account !== null && o._account !== undefined) li.setAttribute('data-order-account', String(o._account));
-    const acct = o._account !== null && o._account !== undefined ? state.accounts.get(String(o._account)) : null;
-    const price = num(o.price);
-    const head = el('div', { class: 'order-head' },
-      el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
-      el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
-      el('span', { class: 'order-type' },
-        [o.order_type, price !== null ? fmt.price(price) : null, o.price_effect, o.time_in_force].filter((x) => x !== null && x !== undefined && x !== '').join(' ')),
-      o._simulated || (acct && acct.simulated) ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
-      el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
-    const legs = el('div', { class: 'legs' });
-    for (const leg of o.legs || []) {
-      const qty = num(leg.quantity);
-      const rem = num(leg.remaining_quantity);
-      const filled = qty !== null && rem !== null ? qty - rem : null;
-      const legEl = el('div', { class: 'leg' },
-        el('span', { class: 'leg-desc' }, [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter((x) => x !== null && x !== undefined).join(' ')),
-        filled !== null && filled > 0 ? el('span', { class: 'leg-filled' }, ` ${fmt.qty(filled)}/${fmt.qty(qty)} filled`) : null);
-      const fills = el('div', { class: 'fills' });
-      for (const f of leg.fills || []) {
-        fills.append(el('div', { class: 'fill', 'data-fill': String(f.id) },
-          `filled ${fmt.qty(num(f.quantity))} @ ${fmt.price(num(f.price))}`,
-          f.at !== null && f.at !== undefined ? el('time', { class: 'fill-time' }, ` ${fmt.time(timeMs(f.at))}`) : null));
-      }
-      if (fills.childElementCount) legEl.append(fills);
-      legs.append(legEl);
-    }
-    li.replaceChildren(head, legs);
-    if (flash) fade(li, 'rgba(88, 166, 255, 0.25)', 1200);
   }
 
   // ---------------------------------------------------------------- links
@@ -362,11 +316,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     for (const sym of next.watchlist.symbols) {
       if (listChanged || next.quotes.get(sym) !== prev.quotes.get(sym)) renderQuoteRow(next, sym, ctx.flash, now);
     }
-    if (all || next.orders !== prev.orders) {
-      reconcileOrders(next);
-      for (const o of next.orders.values()) if (all || o !== prev.orders.get(o._key)) renderOrder(next, o, ctx.flash);
-    }
-    if (els.ordersEmpty) els.ordersEmpty.hidden = next.orders.size > 0;
+    orders.render(prev, next, ctx);
     const sim = isSimulated(next);
     if (sim !== shownSimulated) renderSimulated((shownSimulated = sim));
     position(next);

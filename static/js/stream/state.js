@@ -9,10 +9,11 @@
  * them with `takeEffects`. tests/js/tools/replay.mjs runs this same reducer under node.
  */
 import {
-  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_ORDERS_SHOWN, MAX_PENDING_FRAMES,
+  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_PENDING_FRAMES,
   TERMINAL_ORDER, accountFrameVerdict, epochOf, feedRule, formatPosition, newestLiveQuoteT, num, orderCopy,
   orderKey, timeMs, watchlistOf, watchlistReplaces,
 } from './contract.js';
+import { boundOrders, compareOrders } from './orders.js';
 
 /** Every field the page holds about the stream's data, declared here and nowhere else. */
 export function initialState() {
@@ -147,9 +148,9 @@ export function isSimulated(state) {
   return false;
 }
 
-/** Orders newest change first. */
+/** Orders newest first (orders.js: by the time the broker received them, link, id). */
 export function orderedOrders(state) {
-  return Array.from(state.orders.values()).sort((a, b) => b._rank - a._rank);
+  return Array.from(state.orders.values()).sort(compareOrders);
 }
 
 // ------------------------------------------------------------------ frames, on a copy `s`
@@ -399,11 +400,10 @@ function putOrder(s, order, meta) {
   s.orders = new Map(s.orders).set(key, { ...next, _key: key, _account: acct, _simulated: simulated, _rank: changed ? s.orderRank : old._rank });
 }
 
-/** At most MAX_ORDERS_SHOWN orders: those changed longest ago go. */
+/** The newest ORDERS_KEPT orders and every working one (orders.js); older ones are
+ *  paged in by the panel, outside the state. */
 function trimOrders(s) {
-  if (s.orders.size <= MAX_ORDERS_SHOWN) return;
-  const keep = new Set(orderedOrders(s).slice(0, MAX_ORDERS_SHOWN).map((o) => o._key));
-  s.orders = new Map(Array.from(s.orders).filter(([key]) => keep.has(key)));
+  s.orders = boundOrders(s.orders);
 }
 
 // ------------------------------------------------------------------ compared with a fresh snapshot

@@ -1,0 +1,218 @@
+/*
+ * The dashboard's orders panel (templates/streaming/_orders_panel.html; the rules are
+ * orders.js): one entry per order with its broker and account, the account and status
+ * filters, the bounded list from the state and, on "Older…", pages of older orders from
+ * `GET /api/orders` (docs/streaming-contract.md "Orders"); and the CSV export links,
+ * pointed at the filtered account and the page's time zone. DOM only; never innerHTML.
+ */
+import { num, timeMs } from './contract.js';
+import { el, fade, reconcileChildren, setAttr, setText } from './dom.js';
+import { fmt } from './format.js';
+import {
+  PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, noOlder, olderCursor,
+  olderQuery, panelList, statusGroup,
+} from './orders.js';
+
+/** The page's time zone (IANA name) for the export links, or '' if the browser has none. */
+function pageZone(win) {
+  try { return win.Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+}
+
+export function createOrdersView(doc) {
+  const $ = (id) => doc.getElementById(id);
+  const win = doc.defaultView;
+  const els = {
+    panel: $('orders-panel'), list: $('orders'), empty: $('orders-empty'), note: $('orders-note'),
+    older: $('orders-older'), account: $('orders-account'), status: $('orders-status'),
+  };
+  const url = (els.panel && els.panel.getAttribute('data-orders-url')) || '/api/orders';
+  const zone = pageZone(win);
+  const orderEls = new Map(); // key -> li
+  const drawn = new Map(); // key -> {order, name, older}: what each li shows
+  for (const li of doc.querySelectorAll('#orders > li[data-order]')) orderEls.set(li.getAttribute('data-order'), li);
+  let filter = { account: '', status: 'all' };
+  let older = noOlder();
+  let generation = 0; // a filter change makes an answer in flight obsolete
+  let loading = false;
+  let note = '';
+  let shown = null; // the state drawn last
+  let accountsShown = '';
+
+  // ------------------------------------------------------------ controls
+
+  if (els.status && !els.status.options.length) {
+    for (const [value, label] of Object.entries(STATUS_GROUPS)) els.status.append(el('option', { value }, label));
+  }
+  const changed = () => {
+    filter = { account: els.account ? els.account.value : '', status: els.status ? els.status.value : 'all' };
+    older = noOlder();
+    generation += 1;
+    loading = false;
+    note = '';
+    exportLinks();
+    if (!shown) return;
+    draw(shown, { all: false, flash: false });
+    // a filter that leaves less than a page of the state's orders reads the next page at
+    // once: an account's newest orders may all be older than the other accounts' newest 50
+    const filtered = filter.account || filter.status !== 'all';
+    if (filtered && els.list && els.list.childElementCount < PAGE_SIZE) loadOlder();
+  };
+  if (els.account) els.account.addEventListener('change', changed);
+  if (els.status) els.status.addEventListener('change', changed);
+  if (els.older) els.older.addEventListener('click', () => loadOlder());
+
+  /** Every export link gets the page's time zone; the panel's, the filtered account. */
+  function exportLinks() {
+    for (const a of doc.querySelectorAll('a[data-export]')) {
+      const path = a.getAttribute('href').split('?')[0];
+      const box = a.closest('[data-exports]');
+      const account = box && box.getAttribute('data-exports') === 'orders' ? filter.account : (box && box.getAttribute('data-export-account')) || '';
+      setAttr(a, 'href', exportHref(path, account, zone));
+    }
+  }
+  exportLinks();
+
+  async function loadOlder() {
+    if (loading || older.done || !shown) return;
+    const asked = generation;
+    loading = true;
+    note = '';
+    draw(shown, { all: false, flash: false });
+    const query = olderQuery(filter, olderCursor(shown.orders.values(), older), PAGE_SIZE);
+    let message = '';
+    try {
+      const r = await win.fetch(`${url}?${query}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      let body = null;
+      try { body = await r.json(); } catch (e) { body = null; }
+      if (asked !== generation) return;
+      if (!r.ok || !body || !Array.isArray(body.orders)) {
+        message = `Older orders could not be loaded: ${(body && body.error) || `HTTP ${r.status}`}`;
+      } else {
+        older = addOlderPage(older, body);
+        const problems = (Array.isArray(body.incomplete) ? body.incomplete : []).map((i) => String(i.error || ''));
+        message = problems.filter(Boolean).join(' · ') || (older.done ? 'No older orders.' : '');
+      }
+    } catch (e) {
+      if (asked !== generation) return;
+      message = `Older orders could not be loaded: ${e.message || 'network error'}`;
+    }
+    loading = false;
+    note = message;
+    draw(shown, { all: false, flash: false });
+  }
+
+  function controls() {
+    if (els.older) {
+      els.older.hidden = !els.panel || older.done;
+      els.older.disabled = loading;
+      setAttr(els.older, 'aria-busy', loading ? 'true' : 'false');
+      setText(els.older, loading ? 'Loading older orders…' : 'Older…');
+    }
+    if (els.note) {
+      setText(els.note, note);
+      els.note.hidden = !note;
+    }
+  }
+
+  /** The account filter's options: every account the page knows (the cards'), kept in step. */
+  function accountOptions(state) {
+    if (!els.account) return;
+    const accounts = Array.from(state.accounts.values(), (a) => [a.number, `${a.broker || ''} · ${[a.label, a.number].filter(Boolean).join(' ')}`]);
+    const signature = JSON.stringify(accounts);
+    if (signature === accountsShown) return;
+    accountsShown = signature;
+    const selected = els.account.value;
+    const options = [el('option', { value: '' }, 'All accounts'), ...accounts.map(([value, label]) => el('option', { value }, label))];
+    els.account.replaceChildren(...options);
+    // an account that went away stays chosen (its orders may still be listed) until changed
+    if (selected && !accounts.some(([n]) => n === selected)) els.account.append(el('option', { value: selected }, selected));
+    els.account.value = selected;
+  }
+
+  // ------------------------------------------------------------ entries
+
+  function renderOrder(li, o, name, isOlder, sim, flash) {
+    setAttr(li, 'data-status', String(o.status || ''));
+    setAttr(li, 'data-group', statusGroup(o.status));
+    setAttr(li, 'data-order-account', accountOf(o) || null);
+    setAttr(li, 'data-older', isOlder ? 'true' : null);
+    const price = num(o.price);
+    const head = el('div', { class: 'order-head' },
+      el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
+      el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
+      el('span', { class: 'order-type' },
+        [o.order_type, price !== null ? fmt.price(price) : null, o.price_effect, o.time_in_force].filter((x) => x !== null && x !== undefined && x !== '').join(' ')),
+      sim ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
+      el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
+    const acct = el('div', { class: 'order-acct' },
+      el('span', { 'data-field': 'broker' }, name.broker), name.broker && name.text ? ' · ' : '',
+      el('span', { 'data-field': 'account' }, name.text));
+    const legs = el('div', { class: 'legs' });
+    for (const leg of o.legs || []) {
+      const qty = num(leg.quantity);
+      const rem = num(leg.remaining_quantity);
+      const filled = qty !== null && rem !== null ? qty - rem : null;
+      const legEl = el('div', { class: 'leg' },
+        el('span', { class: 'leg-desc' }, [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter((x) => x !== null && x !== undefined).join(' ')),
+        filled !== null && filled > 0 ? el('span', { class: 'leg-filled' }, ` ${fmt.qty(filled)}/${fmt.qty(qty)} filled`) : null);
+      const fills = el('div', { class: 'fills' });
+      for (const f of leg.fills || []) {
+        fills.append(el('div', { class: 'fill', 'data-fill': String(f.id) },
+          `filled ${fmt.qty(num(f.quantity))} @ ${fmt.price(num(f.price))}`,
+          f.at !== null && f.at !== undefined ? el('time', { class: 'fill-time' }, ` ${fmt.time(timeMs(f.at))}`) : null));
+      }
+      if (fills.childElementCount) legEl.append(fills);
+      legs.append(legEl);
+    }
+    li.replaceChildren(head, acct, legs);
+    if (flash) fade(li, 'rgba(88, 166, 255, 0.25)', 1200);
+  }
+
+  /** Draw the list for `state` (`all`: every entry again, e.g. a new snapshot). */
+  function draw(state, { all, flash }) {
+    shown = state;
+    accountOptions(state);
+    if (!els.list) return;
+    // orders the state let go of while the trader reads older ones stay listed
+    const gone = [];
+    for (const [key, d] of drawn) if (!d.older && !state.orders.has(key)) gone.push(d.order);
+    older = keepGone(older, gone);
+    const rows = panelList(state.orders.values(), older, filter);
+    const nodes = [];
+    const keys = new Set();
+    for (const row of rows) {
+      keys.add(row.key);
+      let li = orderEls.get(row.key);
+      const fresh = !li;
+      if (fresh) orderEls.set(row.key, (li = el('li', { class: 'order', 'data-order': row.key })));
+      const name = accountName(row.order, state.accounts, state.links);
+      const before = drawn.get(row.key);
+      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older) {
+        const acct = state.accounts.get(accountOf(row.order));
+        const sim = !!(row.order._simulated || (acct && acct.simulated));
+        renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order);
+        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older });
+      }
+      nodes.push(li);
+    }
+    for (const key of Array.from(orderEls.keys())) {
+      if (!keys.has(key)) { orderEls.delete(key); drawn.delete(key); }
+    }
+    reconcileChildren(els.list, nodes);
+    if (els.empty) {
+      els.empty.hidden = rows.length > 0;
+      const filtered = filter.account || filter.status !== 'all';
+      setText(els.empty, loading ? 'Loading orders…' : filtered ? 'No orders match the filter.' : 'No orders yet.');
+    }
+    controls();
+  }
+
+  /** From render.js: the state drawn before and now; `ctx.all` after a new snapshot. */
+  function render(prev, next, ctx) {
+    const accountsMoved = !prev || next.accounts !== prev.accounts || next.links !== prev.links;
+    if (!ctx.all && prev && next.orders === prev.orders && !accountsMoved) return;
+    draw(next, { all: ctx.all, flash: ctx.flash });
+  }
+
+  return { render, loadOlder, filter: () => ({ ...filter }), older: () => older };
+}

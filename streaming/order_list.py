@@ -1,0 +1,208 @@
+"""Which orders a list holds, and in what order (docs/streaming-contract.md, "Orders").
+
+Pure: no I/O. One rule for the snapshot, the dashboard's panel, `GET /api/orders` and the
+CSV exports, mirrored in the browser by static/js/stream/orders.js:
+
+- **Newest first** by the order key `(placed, link, id)`: `placed` is when the broker
+  received the order (`received_at`, else `updated_at`, else 0; epoch ms), ids compare as
+  text. It never changes while the order lives (an order is updated in place, it does
+  not move), it is the order the brokers list their own history in, and it is total, so
+  a cursor (the key of the last order a page listed) says exactly where the next starts.
+- **Status groups**: `filled` (Filled), `ended` (cancelled, rejected, expired and the
+  other final statuses that filled nothing more), `working` (everything else, i.e. an
+  order that can still change).
+- **The bound**: a list keeps the newest `ORDERS_KEPT` orders, every working one and the
+  `RECENT_CHANGES_KEPT` changed last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+#: Orders a snapshot, the panel and the browser keep (plus every working order).
+ORDERS_KEPT = 50
+#: And the orders changed last: an old order that just filled stays listed.
+RECENT_CHANGES_KEPT = 10
+#: The statuses of each final group (the contract's vocabulary: streaming/brokers/values.py).
+FILLED_STATUSES = frozenset({"Filled"})
+ENDED_STATUSES = frozenset(
+    {
+        "Cancelled",
+        "Rejected",
+        "Expired",
+        "Removed",
+        "Partially Removed",
+        "Replaced",
+        "Done For Day",
+    }
+)
+STATUS_GROUPS = ("all", "working", "filled", "ended")
+#: A cursor: `<placed ms>:<link>:<order id>` (the id may contain ':').
+CURSOR = re.compile(r"(\d{1,15}):(\d{1,12}):(.{1,100})", re.S)
+
+Key = tuple[int, int, str]
+
+
+class QueryError(ValueError):
+    """Bad input to an order list: the message is a sentence for the person who sent it."""
+
+
+def status_group(status: Any) -> str:
+    """`filled`, `ended` or `working` for an order status."""
+    if status in FILLED_STATUSES:
+        return "filled"
+    if status in ENDED_STATUSES:
+        return "ended"
+    return "working"
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 2**62:
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return 0
+
+
+def placed_ms(order: dict[str, Any]) -> int:
+    """When the broker received the order (epoch ms): `received_at`, else `updated_at`."""
+    return _int(order.get("received_at")) or _int(order.get("updated_at"))
+
+
+def order_key(order: dict[str, Any]) -> Key:
+    """The order's place in every list: (placed ms, link, id as text)."""
+    return (placed_ms(order), _int(order.get("link")), str(order.get("id")))
+
+
+def newest_first(orders: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(orders, key=order_key, reverse=True)
+
+
+def bounded(
+    orders: Iterable[dict[str, Any]],
+    kept: int = ORDERS_KEPT,
+    recent: Iterable[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """The newest `kept` orders, every working one and those in `recent` (the orders
+    changed last, as the caller knows them), newest first."""
+    also = {id(o) for o in recent}
+    return [
+        o
+        for i, o in enumerate(newest_first(orders))
+        if i < kept or status_group(o.get("status")) == "working" or id(o) in also
+    ]
+
+
+def window_floor(orders: Iterable[dict[str, Any]], kept: int = ORDERS_KEPT) -> Key | None:
+    """The key of the oldest of the newest `kept` orders: a bounded list holds every
+    order at or above it (below it only working ones); None for an empty list."""
+    ordered = newest_first(orders)[:kept]
+    return order_key(ordered[-1]) if ordered else None
+
+
+def format_cursor(key: Key) -> str:
+    return f"{key[0]}:{key[1]}:{key[2]}"
+
+
+def parse_cursor(text: str) -> Key:
+    match = CURSOR.fullmatch(text)
+    if match is None:
+        raise QueryError(
+            "before must be a cursor <placed ms>:<link>:<order id> "
+            "(the `next` of a page, or the key of the oldest order shown)"
+        )
+    return (int(match[1]), int(match[2]), match[3])
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """One page of a user's orders: `account` (None: all), `status` (a group or `all`),
+    strictly older than `before` (None: from the newest), at most `limit`."""
+
+    account: str | None = None
+    status: str = "all"
+    before: Key | None = None
+    limit: int = ORDERS_KEPT
+
+    def matches(self, order: dict[str, Any]) -> bool:
+        if self.account is not None and str(order.get("account")) != self.account:
+            return False
+        if self.status != "all" and status_group(order.get("status")) != self.status:
+            return False
+        return self.before is None or order_key(order) < self.before
+
+
+#: Most orders one page may ask for.
+MAX_LIMIT = 200
+ACCOUNT = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def parse_account(raw: str | None) -> str | None:
+    """An account number from a query string (None or "" for all accounts)."""
+    if raw is None or raw == "":
+        return None
+    if not ACCOUNT.fullmatch(raw):
+        raise QueryError("account must be one of your account numbers (letters, digits, . _ -)")
+    return raw
+
+
+def parse_query(params: dict[str, str], *, max_limit: int = MAX_LIMIT) -> OrderQuery:
+    """`?account=&status=&before=&limit=` as an OrderQuery, or QueryError with a sentence."""
+    unknown = sorted(set(params) - {"account", "status", "before", "limit"})
+    if unknown:
+        raise QueryError(f"unknown parameter {unknown[0]!r}: use account, status, before, limit")
+    status = params.get("status") or "all"
+    if status not in STATUS_GROUPS:
+        raise QueryError(f"status must be one of {', '.join(STATUS_GROUPS)} (got {status!r})")
+    raw_limit = params.get("limit") or str(ORDERS_KEPT)
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= max_limit:
+        raise QueryError(f"limit must be a whole number from 1 to {max_limit} (got {raw_limit!r})")
+    before = params.get("before")
+    return OrderQuery(
+        account=parse_account(params.get("account")),
+        status=status,
+        before=parse_cursor(before) if before else None,
+        limit=int(raw_limit),
+    )
+
+
+def account_names(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Account number -> {broker, label} as the account cards show them."""
+    return {
+        str(a["number"]): {"broker": str(a.get("broker") or ""), "label": str(a.get("label") or "")}
+        for a in snapshot.get("accounts") or []
+        if isinstance(a, dict) and a.get("number") is not None
+    }
+
+
+def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's orders panel before the script runs: the snapshot's orders, each
+    with its broker and account label, and the accounts the filter offers."""
+    names = account_names(snapshot)
+    links = {
+        _int(link.get("id")): link for link in snapshot.get("links") or [] if isinstance(link, dict)
+    }
+    rows = []
+    # the snapshot's list is the bound already (with the orders changed last)
+    for order in newest_first(o for o in snapshot.get("orders") or [] if isinstance(o, dict)):
+        account = str(order.get("account") or "")
+        link = links.get(_int(order.get("link")), {})
+        name = names.get(account, {})
+        rows.append(
+            {
+                **order,
+                "key": f"{order['link']}:{order['id']}" if order.get("link") else str(order["id"]),
+                "group": status_group(order.get("status")),
+                "broker": name.get("broker") or link.get("broker") or order.get("broker") or "",
+                "account_label": name.get("label") or link.get("label") or "",
+            }
+        )
+    accounts = [{"number": number, **name} for number, name in names.items()]
+    return {"orders": rows, "accounts": accounts}

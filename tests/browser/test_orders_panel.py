@@ -1,0 +1,285 @@
+"""The dashboard's orders panel in a real Chromium against daphne + the sandbox (the demo
+user's six accounts at three brokers): every order names its broker and account as the
+account cards do, the account and status filters, the bounded list with "Older…" paging
+from the brokers' history, and CSV downloads whose rows match the page
+(docs/streaming-contract.md "Orders", "CSV exports")."""
+
+from __future__ import annotations
+
+import csv
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support.live import DEMO_USER
+from tests.support.wait import poll_until
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+#: The sandbox steps orders every second and Tradier is polled every 2 s: an order's
+#: change reaches the page within a few seconds; the margin is for a loaded box.
+SEEN_MS = 20_000
+ZONE = "America/New_York"
+
+
+def order(symbol: str, quantity: int, **extra: Any) -> dict[str, Any]:
+    """A tastytrade-shaped order for the sandbox's control API (market unless `order-type`)."""
+    return {
+        "time-in-force": "Day",
+        "order-type": "Market",
+        "legs": [
+            {
+                "instrument-type": "Equity",
+                "symbol": symbol,
+                "action": "Buy to Open",
+                "quantity": quantity,
+            }
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    """The trader's time zone is New York (the export links carry the page's zone)."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id=ZONE, accept_downloads=True
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def log_in(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", DEMO_USER[0])
+    page.fill("input[name=password]", DEMO_USER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
+    expect(page.locator("[data-account]")).to_have_count(6, timeout=SEEN_MS)
+
+
+def cards(page: Page) -> dict[str, dict[str, str]]:
+    """Account number -> what its card shows: broker, name (label), number."""
+    found = {}
+    for card in page.locator("[data-account]").all():
+        number = card.get_attribute("data-account")
+        found[number] = {
+            f: card.locator(f"[data-field={f}]").first.inner_text()
+            for f in ("broker", "name", "number")
+        }
+    return found
+
+
+def by_broker(page: Page) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for number, card in cards(page).items():
+        out.setdefault(card["broker"], []).append(number)
+    return out
+
+
+def shown(page: Page) -> list[dict[str, str]]:
+    """The panel's entries, top to bottom."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('#orders > li[data-order]'), (li) => ({
+            key: li.getAttribute('data-order'),
+            status: li.getAttribute('data-status'),
+            account: li.getAttribute('data-order-account'),
+            older: li.getAttribute('data-older') === 'true',
+            broker: li.querySelector('[data-field=broker]').textContent,
+            name: li.querySelector('[data-field=account]').textContent }))"""
+    )
+
+
+def read_csv(path: str) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_each_order_names_its_broker_and_account_and_the_filters_work(
+    page: Page, browser_app, browser_sandbox
+):
+    log_in(page, browser_app.url)
+    accounts = by_broker(page)
+    control = browser_sandbox.control()
+    placed = {
+        accounts["tastytrade"][0]: control.place_order(accounts["tastytrade"][0], order("MSFT", 1)),
+        accounts["tradier"][1]: control.place_order(accounts["tradier"][1], order("KO", 2)),
+        accounts["alpaca"][0]: control.place_order(accounts["alpaca"][0], order("QQQ", 1)),
+    }
+    working = control.place_order(
+        accounts["tastytrade"][1],
+        order("SPY", 1, **{"order-type": "Limit", "price": 1.05, "price-effect": "Debit"}),
+    )
+    cancelled = control.place_order(
+        accounts["tradier"][0],
+        order(
+            "SPY",
+            1,
+            **{
+                "order-type": "Limit",
+                "price": 1.05,
+                "price-effect": "Debit",
+                "time-in-force": "IOC",
+            },
+        ),
+    )
+    control.close()
+    assert placed and working and cancelled
+    entries = page.locator("#orders > li[data-order]")
+    expect(entries).to_have_count(5, timeout=SEEN_MS)
+    expect(page.locator('#orders > li[data-status="Filled"]')).to_have_count(3, timeout=SEEN_MS)
+    expect(page.locator('#orders > li[data-status="Cancelled"]')).to_have_count(1, timeout=SEEN_MS)
+
+    # broker + account exactly as the account cards say them
+    the_cards = cards(page)
+    for entry in shown(page):
+        card = the_cards[entry["account"]]
+        assert entry["broker"] == card["broker"]
+        assert entry["name"] == f"{card['name']} {card['number']}"
+    assert {e["broker"] for e in shown(page)} == {"tastytrade", "tradier", "alpaca"}
+
+    # filter by account: only its orders; then by status
+    page.select_option("#orders-account", accounts["tastytrade"][1])
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_have_attribute("data-order-account", accounts["tastytrade"][1])
+    expect(entries.first).to_have_attribute("data-status", "Live")
+    page.select_option("#orders-account", "")
+    page.select_option("#orders-status", "filled")
+    expect(entries).to_have_count(3)
+    page.select_option("#orders-status", "working")
+    expect(entries).to_have_count(1)
+    page.select_option("#orders-status", "ended")
+    expect(entries).to_have_count(1)
+    expect(entries.first).to_have_attribute("data-order-account", accounts["tradier"][0])
+    page.select_option("#orders-account", accounts["alpaca"][0])
+    expect(entries).to_have_count(0)
+    expect(page.locator("#orders-empty")).to_have_text("No orders match the filter.")
+    page.select_option("#orders-account", "")
+    page.select_option("#orders-status", "all")
+    expect(entries).to_have_count(5)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#orders-panel").screenshot(path=str(ARTIFACTS / "orders-panel.png"))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_list_stays_bounded_and_older_pages_in(page: Page, browser_app, browser_sandbox):
+    """60 more filled orders: the page keeps the newest 50 (and every working order) in its
+    DOM and its state; "Older…" pages in the rest from the server, each once, then hides."""
+    log_in(page, browser_app.url)
+    account = by_broker(page)["tradier"][0]
+    control = browser_sandbox.control()
+    placed = [str(control.place_order(account, order("F", 1))["order"]["id"]) for _ in range(60)]
+    control.close()
+
+    def filled_in_state() -> bool:
+        orders = page.evaluate("window.streamdesk.state().orders")
+        newest = {str(o["id"]) for o in orders if o["status"] == "Filled"}
+        return set(placed[-50:]) <= newest
+
+    poll_until(filled_in_state, within=SEEN_MS / 1000 * 2, what="the newest 50 filled on the page")
+    state_orders = page.evaluate("window.streamdesk.state().orders")
+    working = [o for o in state_orders if o["status"] not in ("Filled", "Cancelled")]
+    assert len(state_orders) == 50 + len(working), (
+        "the state holds the newest 50 and the working ones"
+    )
+    entries = page.locator("#orders > li[data-order]")
+    expect(entries).to_have_count(len(state_orders))
+    first = shown(page)
+    assert [e["key"].split(":", 1)[1] for e in first[:50]] == list(reversed(placed))[:50]
+
+    older = page.locator("#orders-older")
+    expect(older).to_be_visible()
+    expect(older).to_have_text("Older…")
+    seen_all = len(first)
+    for _ in range(10):
+        if not older.is_visible():
+            break
+        before = entries.count()
+        older.click()
+        expect(older).to_be_enabled(timeout=SEEN_MS)
+        poll_until(
+            lambda b=before: entries.count() > b or not older.is_visible(), within=20, what="a page"
+        )
+        seen_all = entries.count()
+    expect(older).to_be_hidden()
+    expect(page.locator("#orders-note")).to_have_text("No older orders.")
+    listed = shown(page)
+    keys = [e["key"] for e in listed]
+    assert len(keys) == len(set(keys)) == seen_all, "every order once"
+    ids = [k.split(":", 1)[1] for k in keys]
+    assert set(placed) <= set(ids) and len(ids) >= 65  # the first test's five, these sixty
+    assert [i for i in ids if i in placed] == list(reversed(placed)), "newest first throughout"
+    assert all(e["older"] for e in listed if e["key"].split(":", 1)[1] in placed[:10])
+    # older pages stay out of the reducer's state (no notification, no numbering)
+    assert len(page.evaluate("window.streamdesk.state().orders")) == len(state_orders)
+    # a filter starts over: the newest of that account, and "Older…" again
+    page.select_option("#orders-account", account)
+    expect(older).to_be_visible()
+    expect(entries).to_have_count(sum(1 for o in state_orders if o["_account"] == account))
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_csv_downloads_match_the_page(page: Page, browser_app, browser_sandbox):
+    """The panel's Orders link, filtered to one account, downloads that account's orders in
+    the page's order with the page's statuses; the positions file's quantities are the
+    cards' (signed), and times are labelled with the page's zone."""
+    log_in(page, browser_app.url)
+    account = by_broker(page)["tastytrade"][0]
+    control = browser_sandbox.control()
+    control.place_order(account, order("AAPL", 2))
+    control.place_order(
+        account, order("AAPL", 1, **{"order-type": "Limit", "price": 0.3, "price-effect": "Debit"})
+    )
+    control.close()
+    page.select_option("#orders-account", account)
+    entries = page.locator("#orders > li[data-order]")
+    expect(page.locator('#orders > li[data-status="Filled"]').first).to_be_visible(timeout=SEEN_MS)
+    expect(page.locator('#orders > li[data-status="Live"]').first).to_be_visible(timeout=SEEN_MS)
+    expect(page.locator("#orders-older")).to_be_enabled()
+    assert entries.count() >= 2
+    link = page.locator('#orders-panel a[data-export="orders"]')
+    assert (
+        link.get_attribute("href")
+        == f"/api/exports/orders.csv?account={account}&tz=America%2FNew_York"
+    )
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith(f"streamdesk-orders-{account}-")
+    table = read_csv(download.value.path())
+    on_page = [(e["key"].split(":", 1)[1], e["status"]) for e in shown(page)]
+    in_file = []
+    for r in table:
+        if (r["order_id"], r["status"]) not in in_file:
+            in_file.append((r["order_id"], r["status"]))
+    assert in_file[: len(on_page)] == on_page
+    assert {r["account"] for r in table} == {account}
+    assert f"updated_at (ISO 8601, {ZONE})" in table[0]
+
+    page.locator("#exports summary").click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "orders-exports-1280.png"), full_page=True)
+    positions_link = page.locator(
+        f'#exports [data-exports-row="{account}"] a[data-export="positions"]'
+    )
+    with page.expect_download() as download:
+        positions_link.click()
+    rows = read_csv(download.value.path())
+    quantities = page.evaluate(
+        """(n) => Object.fromEntries(Array.from(
+            document.querySelectorAll(`tr[data-position^="${n}|"]`),
+            (tr) => [tr.getAttribute('data-position').split('|')[1],
+                     tr.querySelector('[data-field=quantity]').textContent]))""",
+        account,
+    )
+    assert {r["symbol"]: Decimal(r["quantity"]) for r in rows} == {
+        s: Decimal(q.replace(",", "")) for s, q in quantities.items()
+    }
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,142 @@
+// static/js/stream/orders.js: the orders panel's rules (docs/streaming-contract.md "Orders"),
+// the same as the server's streaming/order_list.py (tests/streaming/test_order_list.py).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+import {
+  ENDED_STATUSES, FILLED_STATUSES, ORDERS_KEPT, STATUS_GROUPS, accountName, addOlderPage, boundOrders, compareOrders,
+  exportHref, formatCursor, keepGone, linkOf, matchesFilter, newestFirst, noOlder, olderCursor, olderQuery, panelList,
+  sortKey, statusGroup, windowFloor,
+} from '../../static/js/stream/orders.js';
+
+const T = 1_760_000_000_000;
+/** A state order (as the reducer stores it: `_key`, `_account`, no `link`). */
+const mine = (link, id, status, t, account = 'A1') => ({ id, status, updated_at: t, legs: [], _key: `${link}:${id}`, _account: account });
+/** An API order (`link`, `account`, `broker`). */
+const api = (link, id, status, t, account = 'A1') => ({ id, status, updated_at: t, legs: [], link, account, broker: 'tradier' });
+const mapOf = (orders) => new Map(orders.map((o) => [o._key, o]));
+
+const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
+
+test('the status groups are the documented ones', () => {
+  const row = (name) => DOC.split('\n').map((l) => l.trim()).find((l) => l.startsWith(`| \`${name}\` |`));
+  const statuses = (name) => new Set([...row(name).split('|')[2].matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+  assert.deepEqual(statuses('filled'), FILLED_STATUSES);
+  assert.deepEqual(statuses('ended'), ENDED_STATUSES);
+  assert.deepEqual(Object.keys(STATUS_GROUPS), ['all', 'working', 'filled', 'ended']);
+  assert.equal(statusGroup('Filled'), 'filled');
+  assert.equal(statusGroup('Expired'), 'ended');
+  for (const s of ['Received', 'Routed', 'Live', 'Partially Filled', 'Cancel Requested', 'Contingent', 'Unknown', undefined]) {
+    assert.equal(statusGroup(s), 'working', s);
+  }
+});
+
+test('newest first by the time placed, then link, then id; a missing time is oldest', () => {
+  const moved = { ...mine(1, 'old', 'Filled', T + 99), received_at: T - 5 }; // changed later, placed earlier
+  assert.deepEqual(newestFirst([moved, mine(1, 'new', 'Live', T)]).map((o) => o.id), ['new', 'old']);
+  const list = [mine(1, '9', 'Live', T), mine(2, '1', 'Live', T), mine(1, '10', 'Live', T), mine(3, 'x', 'Live', null), mine(1, '5', 'Live', T + 1)];
+  assert.deepEqual(newestFirst(list).map((o) => o._key), ['1:5', '2:1', '1:9', '1:10', '3:x']);
+  // ids compare as text, on both sides (Python compares str too): '9' > '10'
+  assert.ok(compareOrders(mine(1, '9', 'Live', T), mine(1, '10', 'Live', T)) < 0);
+  assert.deepEqual(sortKey(api(4, 'ab:cd', 'Live', T)), [T, 4, 'ab:cd']);
+  assert.equal(linkOf(mine(12, 'ab:cd', 'Live', T)), 12, 'the link from the key, with a colon in the id');
+});
+
+test('the bound keeps the newest 50, every working order and those changed last, and the same Map when nothing goes', () => {
+  const orders = [];
+  // the state's `_rank` counts changes: these were placed and changed in this order
+  orders.push({ ...mine(1, 'old-live', 'Live', T - 10_000), _rank: 1 }, { ...mine(1, 'old-cxl', 'Cancelled', T - 10_000), _rank: 2 });
+  for (let i = 0; i < 70; i++) orders.push({ ...mine(1, `f${i}`, 'Filled', T + i), _rank: 3 + i });
+  const kept = boundOrders(mapOf(orders));
+  assert.equal(kept.size, ORDERS_KEPT + 1);
+  assert.ok(kept.has('1:old-live') && !kept.has('1:old-cxl') && kept.has('1:f20') && !kept.has('1:f19'));
+  assert.equal(boundOrders(kept), kept);
+  // an old order that changed last stays (its step still holds it: a fill notifies)
+  const changed = new Map(kept).set('1:old-cxl', { ...mine(1, 'old-cxl', 'Cancelled', T - 10_000), _rank: 999 });
+  assert.ok(boundOrders(changed).has('1:old-cxl'));
+  const few = mapOf(orders.slice(0, 3));
+  assert.equal(boundOrders(few), few);
+  // the window floor ignores the working orders kept below it
+  assert.deepEqual(windowFloor(kept.values()), [T + 20, 1, 'f20']);
+  assert.equal(windowFloor([]), null);
+});
+
+test('the filter: account and status group', () => {
+  const o = mine(1, '1', 'Rejected', T, 'A2');
+  assert.ok(matchesFilter(o, { account: '', status: 'all' }));
+  assert.ok(matchesFilter(o, { account: 'A2', status: 'ended' }));
+  assert.ok(!matchesFilter(o, { account: 'A1', status: 'all' }));
+  assert.ok(!matchesFilter(o, { account: '', status: 'working' }));
+  assert.ok(matchesFilter(api(1, '2', 'Filled', T, 'A2'), { account: 'A2', status: 'filled' }), 'an API order by its `account`');
+});
+
+test('an order names its broker and account as the cards do, from the account, else its link', () => {
+  const accounts = new Map([['A1', { broker: 'tastytrade', label: 'Margin' }]]);
+  const links = new Map([['2', { broker: 'alpaca', label: 'Paper' }]]);
+  assert.deepEqual(accountName(mine(1, '1', 'Live', T, 'A1'), accounts, links), { broker: 'tastytrade', label: 'Margin', number: 'A1', text: 'Margin A1' });
+  assert.deepEqual(accountName(mine(2, '1', 'Live', T, 'B7'), accounts, links), { broker: 'alpaca', label: 'Paper', number: 'B7', text: 'Paper B7' });
+  assert.equal(accountName(api(9, '1', 'Live', T, 'C3'), accounts, links).broker, 'tradier', "else the order's own broker");
+});
+
+test('older pages: the first cursor is the window floor, then the server\'s `next`; the state\'s copy wins', () => {
+  const state = [];
+  for (let i = 0; i < 55; i++) state.push(mine(1, `s${i}`, 'Filled', T + i * 10));
+  state.push(mine(1, 'gtc', 'Live', T - 99_000));
+  let older = noOlder();
+  assert.equal(olderCursor(state, older), formatCursor([T + 50, 1, 's5']));
+  assert.equal(olderCursor([], older), null, 'nothing held: from the newest');
+  assert.equal(olderQuery({ account: 'A1', status: 'filled' }, 'c:1:x y', 50), 'account=A1&status=filled&before=c%3A1%3Ax+y&limit=50');
+  assert.equal(olderQuery({ account: '', status: 'all' }, null, 50), 'limit=50');
+
+  older = addOlderPage(older, { orders: [api(1, 's4', 'Filled', T + 40), api(1, 'gtc', 'Filled', T - 99_000), api(2, 'z', 'Cancelled', T - 5)], next: '1:2:z' });
+  assert.equal(olderCursor(state, older), '1:2:z');
+  const filter = { account: '', status: 'all' };
+  const held = state.filter((o) => !['s0', 's1', 's2', 's3', 's4'].includes(o.id)); // the bound let them go
+  const rows = panelList(held, older, filter);
+  const gtc = rows.find((r) => r.key === '1:gtc');
+  assert.equal(gtc.older, false, 'an order in the state is its copy (a frame replaced it)');
+  assert.equal(gtc.order.status, 'Live');
+  assert.deepEqual(rows.slice(-3).map((r) => [r.key, r.older]), [['1:s4', true], ['2:z', true], ['1:gtc', false]]);
+  assert.equal(new Set(rows.map((r) => r.key)).size, rows.length, 'every order once');
+
+  older = addOlderPage(older, { orders: [], next: null });
+  assert.ok(older.done);
+  assert.equal(older.items.length, 3);
+});
+
+test('orders the state lets go of stay listed once older pages were read, not before', () => {
+  const gone = [mine(1, 'a', 'Filled', T)];
+  const before = noOlder();
+  assert.equal(keepGone(before, gone), before);
+  const paged = addOlderPage(before, { orders: [api(1, 'b', 'Filled', T - 1)], next: '1:1:b' });
+  assert.deepEqual(keepGone(paged, gone).items.map((o) => o.id), ['a', 'b']);
+});
+
+test('export links carry the account and the time zone', () => {
+  assert.equal(exportHref('/api/exports/orders.csv', '', 'Europe/Berlin'), '/api/exports/orders.csv?tz=Europe%2FBerlin');
+  assert.equal(exportHref('/api/exports/fills.csv', '5WT1', ''), '/api/exports/fills.csv?account=5WT1');
+  assert.equal(exportHref('/api/exports/fills.csv', '', ''), '/api/exports/fills.csv');
+});
+
+test('an old working order that fills beyond the newest 50 stays in the step that filled it: the fill notifies', async () => {
+  const { applyFrame, applySnapshot, initialState } = await import('../../static/js/stream/state.js');
+  const { createTracker, deriveEvents } = await import('../../static/js/stream/notify.js');
+  const leg = (fills) => [{ symbol: 'F', action: 'Buy to Open', quantity: 1, remaining_quantity: 1 - fills.length, fills }];
+  const gtc = { id: 'gtc', status: 'Live', received_at: T - 86_400_000, updated_at: T - 86_400_000, legs: leg([]), link: 1, account: 'A1' };
+  const recent = Array.from({ length: 60 }, (_, i) => ({ id: `f${i}`, status: 'Filled', received_at: T + i, updated_at: T + i, legs: leg([]), link: 1, account: 'A1' }));
+  let state = applySnapshot(initialState(), {
+    type: 'snapshot', epoch: 'E1', seq: 1, accounts: [], quotes: {}, greeks: {}, links: [], orders: [gtc, ...recent], t: T,
+  }, 'stream');
+  assert.ok(state.orders.has('1:gtc'), 'working: kept however old');
+  const filled = { ...gtc, status: 'Filled', updated_at: T + 100, legs: leg([{ id: 'gtc:1', quantity: 1, price: 12.3, at: T + 100 }]) };
+  const next = applyFrame(state, { type: 'order', epoch: 'E1', seq: 2, account: 'A1', link: 1, t: T, order: filled });
+  assert.equal(next.orders.get('1:gtc').status, 'Filled', 'no longer working, but changed last: still held');
+  const { events } = deriveEvents(createTracker(), state, next, null);
+  assert.deepEqual(events.map((e) => e.key), ['fill:1:gtc:gtc:1']);
+  state = next;
+  for (let i = 0; i < 10; i++) {
+    state = applyFrame(state, { type: 'order', epoch: 'E1', seq: 3 + i, account: 'A1', link: 1, t: T, order: { ...recent[59 - i], status: 'Filled', updated_at: T + 200 + i } });
+  }
+  assert.ok(!state.orders.has('1:gtc'), 'ten changes later the bound lets it go');
+});
