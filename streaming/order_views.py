@@ -12,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.display_preferences import display_preferences_for
 
 from . import exports
 from .order_list import (
@@ -84,7 +87,12 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         if unknown:
             raise QueryError(f"unknown parameter {unknown[0]!r}: use account, tz")
         account = parse_account(params.get("account"))
-        zone, zone_name = exports.parse_zone(params.get("tz"))
+        # no ?tz=: the trader's own zone (display preferences), else UTC
+        asked = params.get("tz")
+        if asked is None:
+            prefs = await database_sync_to_async(display_preferences_for)(user_id=user.id)
+            asked = prefs["time_zone"] or None
+        zone, zone_name = exports.parse_zone(asked)
     except QueryError as exc:
         return _error(400, "bad_query", str(exc))
     snapshot, _ = await snapshot_for(user.id)

@@ -232,6 +232,19 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
             r["quantity"], f["quantity"]
         )
     assert {r["order_id"] for r in fills} >= order_ids
+    assert "filled_at (ISO 8601, UTC)" in fills[0], "no ?tz= and no preference: UTC"
+    # no ?tz=: the trader's own time zone (display preferences)
+    token = demo.cookies.get("csrftoken") or ""
+    put = demo.put(
+        "/api/preferences", json={"time_zone": "Asia/Tokyo"}, headers={"X-CSRFToken": token}
+    )
+    assert put.status_code == 200, put.text
+    try:
+        tokyo = rows(demo.get("/api/exports/fills.csv", params={"account": tt}))
+        assert "filled_at (ISO 8601, Asia/Tokyo)" in tokyo[0]
+        assert tokyo[0]["filled_at (ISO 8601, Asia/Tokyo)"].endswith("+09:00")
+    finally:
+        demo.put("/api/preferences", json={"time_zone": ""}, headers={"X-CSRFToken": token})
     # all accounts: every account's rows, no more
     everything = rows(demo.get("/api/exports/orders.csv"))
     per_account = [

@@ -7,16 +7,12 @@
  */
 import { num, timeMs } from './contract.js';
 import { el, fade, reconcileChildren, setAttr, setText } from './dom.js';
-import { fmt } from './format.js';
+import { fmt, timeZone } from './format.js';
 import {
   PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, noOlder, olderCursor,
   olderQuery, panelList, statusGroup,
 } from './orders.js';
 
-/** The page's time zone (IANA name) for the export links, or '' if the browser has none. */
-function pageZone(win) {
-  try { return win.Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
-}
 
 export function createOrdersView(doc) {
   const $ = (id) => doc.getElementById(id);
@@ -26,7 +22,6 @@ export function createOrdersView(doc) {
     older: $('orders-older'), account: $('orders-account'), status: $('orders-status'),
   };
   const url = (els.panel && els.panel.getAttribute('data-orders-url')) || '/api/orders';
-  const zone = pageZone(win);
   const orderEls = new Map(); // key -> li
   const drawn = new Map(); // key -> {order, name, older}: what each li shows
   for (const li of doc.querySelectorAll('#orders > li[data-order]')) orderEls.set(li.getAttribute('data-order'), li);
@@ -61,8 +56,10 @@ export function createOrdersView(doc) {
   if (els.status) els.status.addEventListener('change', changed);
   if (els.older) els.older.addEventListener('click', () => loadOlder());
 
-  /** Every export link gets the page's time zone; the panel's, the filtered account. */
+  /** Every export link gets the zone the page shows times in (the trader's, else the
+   *  browser's: format.js); the panel's, the filtered account. */
   function exportLinks() {
+    const zone = timeZone();
     for (const a of doc.querySelectorAll('a[data-export]')) {
       const path = a.getAttribute('href').split('?')[0];
       const box = a.closest('[data-exports]');
@@ -209,6 +206,7 @@ export function createOrdersView(doc) {
 
   /** From render.js: the state drawn before and now; `ctx.all` after a new snapshot. */
   function render(prev, next, ctx) {
+    if (ctx.all) exportLinks(); // a redraw: the time zone may have changed
     const accountsMoved = !prev || next.accounts !== prev.accounts || next.links !== prev.links;
     if (!ctx.all && prev && next.orders === prev.orders && !accountsMoved) return;
     draw(next, { all: ctx.all, flash: ctx.flash });
