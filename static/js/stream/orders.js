@@ -160,7 +160,7 @@ export function panelList(stateOrders, older, filter) {
   return Array.from(rows.values()).sort((a, b) => compareOrders(a.order, b.order));
 }
 
-/** An export link's URL: its path, the account (none: all) and the page's time zone. */
+/** The URL of a link to a CSV file: its path, the account (none: all) and the page's time zone. */
 export function exportHref(path, account, zone) {
   const q = new URLSearchParams();
   if (account) q.set('account', account);

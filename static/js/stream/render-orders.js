@@ -2,7 +2,7 @@
  * The dashboard's orders panel (templates/streaming/_orders_panel.html; the rules are
  * orders.js): one entry per order with its broker and account, the account and status
  * filters, the bounded list from the state and, on "Older…", pages of older orders from
- * `GET /api/orders` (docs/streaming-contract.md "Orders"); and the CSV export links,
+ * `GET /api/orders` (docs/streaming-contract.md "Orders"); and the links to the CSV files,
  * pointed at the filtered account and the page's time zone. DOM only; never innerHTML.
  */
 import { num, timeMs } from './contract.js';
