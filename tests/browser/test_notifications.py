@@ -17,13 +17,13 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from tests.browser.fake_stream import FakeStream, account_frame, link, snapshot
 from tests.browser.test_dashboard import ARTIFACTS, log_in
+from tests.support.orders import market_buy
 from tests.support.wait import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,22 +57,6 @@ RESTORE_FILLS = """() => fetch('/api/notifications/settings', {
   body: JSON.stringify({ fills: true }),
 }).then((r) => r.json())"""
 RAISED = "() => window.streamdesk.notifications()"
-
-
-def market_buy(symbol: str, quantity: int) -> dict[str, Any]:
-    """A market order in the sandbox control API's (tastytrade's) shape; any broker's account."""
-    return {
-        "time-in-force": "Day",
-        "order-type": "Market",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": symbol,
-                "action": "Buy to Open",
-                "quantity": quantity,
-            }
-        ],
-    }
 
 
 def account_at(page: Page, broker: str) -> tuple[str, str]:

@@ -10,12 +10,12 @@ import csv
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.live import DEMO_USER
+from tests.support.orders import market_buy as order
 from tests.support.wait import poll_until
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -23,23 +23,6 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 #: change reaches the page within a few seconds; the margin is for a loaded box.
 SEEN_MS = 20_000
 ZONE = "America/New_York"
-
-
-def order(symbol: str, quantity: int, **extra: Any) -> dict[str, Any]:
-    """A tastytrade-shaped order for the sandbox's control API (market unless `order-type`)."""
-    return {
-        "time-in-force": "Day",
-        "order-type": "Market",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": symbol,
-                "action": "Buy to Open",
-                "quantity": quantity,
-            }
-        ],
-        **extra,
-    }
 
 
 @pytest.fixture

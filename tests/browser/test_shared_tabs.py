@@ -21,8 +21,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from streaming.sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in, tastytrade_account
-from tests.browser.test_notifications import market_buy
 from tests.support.live import LiveApp
+from tests.support.orders import market_buy
 from tests.support.wait import poll_until
 
 TOKEN = "shared-tabs-metrics-token"

@@ -22,22 +22,6 @@ DEMO_ALPACA = credential_id("DEMOALPACAKEY")
 DEMO_TRADIER = credential_id("demo-tradier-token")
 
 
-def market_buy(symbol: str = "DIA", quantity: int = 1) -> dict[str, Any]:
-    """A tastytrade-shaped market order (the sandbox's control API takes this shape)."""
-    return {
-        "time-in-force": "Day",
-        "order-type": "Market",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": symbol,
-                "action": "Buy to Open",
-                "quantity": quantity,
-            }
-        ],
-    }
-
-
 @pytest.fixture
 def cluster_env() -> dict[str, str]:
     """Extra environment for the daphne processes (a test module may override it)."""

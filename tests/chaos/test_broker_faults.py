@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.conftest import DEMO_TRADIER, DEMO_TT, Tabs, market_buy, tastytrade_link
+from tests.chaos.conftest import DEMO_TRADIER, DEMO_TT, Tabs, tastytrade_link
 from tests.chaos.test_owner_faults import SILENCE_BOUND, accounts_of, assert_clean, demo_accounts
 from tests.support.clients import StreamClient
 from tests.support.cluster import Cluster
+from tests.support.orders import market_buy
 
 #: Heartbeats every 2 s (a silent account streamer is stale after 5 s), polls every 2 s.
 FAST_BROKERS = {"STREAM_ACCOUNT_HEARTBEAT": "2", "STREAM_ACCOUNT_POLL_INTERVAL": "2"}

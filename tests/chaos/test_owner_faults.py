@@ -18,11 +18,11 @@ from tests.chaos.conftest import (
     DEMO_TT,
     Tabs,
     add_trader,
-    market_buy,
     tastytrade_link,
 )
 from tests.support.clients import StreamClient
 from tests.support.cluster import Cluster, SessionWatch
+from tests.support.orders import market_buy
 
 #: The second trader's tastytrade refresh token at the sandbox (any token opens an account).
 SECOND_TOKEN = "second-refresh-token"

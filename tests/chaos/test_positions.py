@@ -9,8 +9,9 @@ import time
 import pytest
 import redis
 
-from tests.chaos.conftest import DEMO_TT, Tabs, market_buy, tastytrade_link
+from tests.chaos.conftest import DEMO_TT, Tabs, tastytrade_link
 from tests.support.cluster import Cluster
+from tests.support.orders import market_buy
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from tests.chaos.conftest import DEMO_TT, Tabs, add_trader, market_buy, tastytrade_link
+from tests.chaos.conftest import DEMO_TT, Tabs, add_trader, tastytrade_link
 from tests.support.cluster import Cluster
+from tests.support.orders import market_buy
 
 
 async def test_an_sse_stream_does_not_freeze_the_websockets_of_its_process(

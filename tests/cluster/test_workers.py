@@ -21,10 +21,11 @@ import pytest
 import redis
 
 from streaming.placement import preferred_worker
-from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT, market_buy
+from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT
 from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import ROOT, LiveApp
+from tests.support.orders import market_buy
 from tests.support.wait import poll_until, wait_until
 
 METRICS_TOKEN = "workers-test-metrics-token"

@@ -18,9 +18,9 @@ import websockets
 from httpx_sse import aconnect_sse
 
 from streaming.sandbox.core.credentials import credential_id
-from tests.chaos.conftest import market_buy
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.orders import market_buy
 from tests.support.tcp import server_send_queue
 
 

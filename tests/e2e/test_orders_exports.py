@@ -21,6 +21,7 @@ import pytest
 from streaming.order_list import ORDERS_KEPT, order_key
 from tests.support.chains import chain_users
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.orders import market_buy
 from tests.support.wait import poll_until
 
 #: How long the stream may take to show what the sandbox did (its order step is 1 s,
@@ -31,21 +32,6 @@ SEEN_WITHIN = 30.0
 STILL_FOR = 1.5
 #: A polling tab id: each snapshot read holds the user's stream 10 s (not restarted between reads).
 TAB = "orders-e2e-tab"
-
-
-def market_buy(symbol: str, quantity: int) -> dict[str, Any]:
-    return {
-        "time-in-force": "Day",
-        "order-type": "Market",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": symbol,
-                "action": "Buy to Open",
-                "quantity": quantity,
-            }
-        ],
-    }
 
 
 def snapshot(client: httpx.Client) -> dict:

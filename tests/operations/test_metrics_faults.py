@@ -16,12 +16,13 @@ import pytest
 from httpx_sse import aconnect_sse
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.chaos.conftest import DEMO_ALPACA, DEMO_TT, Tabs, market_buy
+from tests.chaos.conftest import DEMO_ALPACA, DEMO_TT, Tabs
 from tests.chaos.test_positions import lose_head
 from tests.e2e import test_hostile_input as hostile
 from tests.e2e.test_sse import read_until
 from tests.support.cluster import FAST_CLUSTER, Cluster, running_cluster
 from tests.support.live import LiveApp
+from tests.support.orders import market_buy
 from tests.support.tcp import server_send_queue
 from tests.support.wait import wait_until
 

@@ -17,6 +17,7 @@ from streaming.brokers.order_history import HistoryLink, order_history
 from streaming.brokers.values import order_status
 from streaming.order_list import order_key
 from tests.support.brokers import ALPACA_FAST, TASTYTRADE_FAST, TRADIER_FAST
+from tests.support.orders import market_buy
 from tests.support.recording import RecordingSink, running
 
 #: The sandbox steps orders every second; an adapter reports within its poll (Tradier
@@ -37,21 +38,6 @@ BROKERS = {
         ALPACA_FAST,
     ),
 }
-
-
-def market_buy(symbol: str, quantity: int) -> dict[str, Any]:
-    return {
-        "time-in-force": "Day",
-        "order-type": "Market",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": symbol,
-                "action": "Buy to Open",
-                "quantity": quantity,
-            }
-        ],
-    }
 
 
 def limit_buy(symbol: str, price: float) -> dict[str, Any]:
