@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser.test_a11y import open_page
 from tests.browser.test_dashboard import log_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,19 +55,6 @@ def phone(browser: Browser, browser_app) -> Iterator[BrowserContext]:
     log_in(context.new_page(), browser_app.url)
     yield context
     context.close()
-
-
-def open_page(context: BrowserContext, url: str, path: str) -> Page:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    page.goto(url + path)
-    if path != "/settings/tokens":
-        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
-    if path == "/chain/SPY":
-        expect(page.locator("#chain-table tbody tr").first).to_be_visible()
-    return page
 
 
 def scroll_width(page: Page) -> int:
