@@ -5,6 +5,9 @@ accounts/display_preferences.py and accounts/notification_settings.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -77,38 +80,51 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("api-tokens")
 
 
-@require_http_methods(["GET", "PUT"])
-def notification_settings(request: HttpRequest) -> JsonResponse:
-    """`GET`: the user's notification settings. `PUT` `{"fills": false, …}` (some or all
-    of them, booleans): change them, answer all of them. Session and CSRF like the other
-    APIs; anonymous → 403, a bad body → 400, each as JSON `{"error": …}`."""
+def _settings_api(
+    request: HttpRequest,
+    read: Callable[..., dict[str, Any]],
+    update: Callable[..., dict[str, Any]],
+    *,
+    limit: int,
+    refused: type[ValueError],
+) -> JsonResponse:
+    """A user's settings as an API: `GET` them, `PUT` some of them (answered with all).
+    Session and CSRF like the other APIs; anonymous → 403, a bad body → 400, each as JSON
+    `{"error": …}`."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     if request.method == "GET":
-        return JsonResponse(notification_settings_for(user_id=request.user.pk))
+        return JsonResponse(read(user_id=request.user.pk))
     try:
-        changes = json_body(request, limit=MAX_SETTINGS_BODY_BYTES)
-        stored = notification_settings_update(user_id=request.user.pk, changes=changes)
-    except (BodyError, NotificationSettingsError) as exc:
+        changes = json_body(request, limit=limit)
+        stored = update(user_id=request.user.pk, changes=changes)
+    except (BodyError, refused) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(stored)
+
+
+@require_http_methods(["GET", "PUT"])
+def notification_settings(request: HttpRequest) -> JsonResponse:
+    """The user's notification settings: `PUT` `{"fills": false, …}` (booleans)."""
+    return _settings_api(
+        request,
+        notification_settings_for,
+        notification_settings_update,
+        limit=MAX_SETTINGS_BODY_BYTES,
+        refused=NotificationSettingsError,
+    )
 
 
 @require_http_methods(["GET", "PUT"])
 def preferences(request: HttpRequest) -> JsonResponse:
-    """`GET`: the user's display preferences. `PUT` `{"flashes": false, …}` (some of
-    them): change them, answer all of them. Session and CSRF like the other APIs;
-    anonymous → 403, a bad body → 400, each as JSON `{"error": …}`."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
-    if request.method == "GET":
-        return JsonResponse(display_preferences_for(user_id=request.user.pk))
-    try:
-        changes = json_body(request, limit=MAX_PREFERENCES_BODY_BYTES)
-        stored = display_preferences_update(user_id=request.user.pk, changes=changes)
-    except (BodyError, DisplayPreferencesError) as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse(stored)
+    """The user's display preferences: `PUT` `{"flashes": false, …}`."""
+    return _settings_api(
+        request,
+        display_preferences_for,
+        display_preferences_update,
+        limit=MAX_PREFERENCES_BODY_BYTES,
+        refused=DisplayPreferencesError,
+    )
 
 
 @login_required
