@@ -8,7 +8,7 @@ constant time. The whole token is returned once, by `api_token_create`, and neve
 
 Tokens are read-only (accounts/bearer.py lets them reach only the stream and the
 snapshot); they expire, can be revoked by their user or staff, and every open stream of a
-token that ended closes within seconds (streaming/sessions.py checks them with the login
+token that ended closes within seconds (streaming/cluster/sessions.py checks them with the login
 sessions).
 """
 
@@ -170,7 +170,7 @@ def api_tokens_active(*, user_id: int, now: datetime | None = None) -> QuerySet[
 
 def api_tokens_ended(*, token_ids: set[int], now: datetime | None = None) -> set[int]:
     """Of `token_ids`, those that no longer authenticate: revoked, expired, deleted, or
-    their user deactivated (one query; the open-stream check in streaming/sessions.py)."""
+    their user deactivated (one query; the open-stream check in streaming/cluster/sessions.py)."""
     if not token_ids:
         return set()
     live = ApiToken.objects.filter(

@@ -1,6 +1,7 @@
-"""How a socket's merged quotes should leave under load (streaming/flush.py): with the next
-frame that arrives after the interval plus one process tick for stragglers (`arrival`,
-what runs), or only from one process-wide flusher that walks the sockets due (`tick`).
+"""How a socket's merged quotes should leave under load (streaming/tabs/adaptive_flush.py):
+with the next frame that arrives after the interval plus one process tick for stragglers
+(`arrival`, what runs), or only from one process-wide flusher that walks the sockets due
+(`tick`).
 
     python -m bench.adaptive_flush                      # 250 users x 4 tabs, 10 s each
     python -m bench.adaptive_flush --users 100 --seconds 5
@@ -51,9 +52,9 @@ class Transport:
 async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     import orjson
 
-    from streaming import flush
     from streaming.contract import ToTab, now_ms
-    from streaming.tab_session import TabSession
+    from streaming.tabs import adaptive_flush as flush
+    from streaming.tabs.session import TabSession
 
     flush.FLUSH_ON_ARRIVAL = mode == "arrival"
     if args.grace is not None:

@@ -31,10 +31,10 @@ from typing import Any
 
 import httpx
 
+from sandbox.server import SandboxControl
 from streaming.brokers.alpaca import AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.tradier import TradierAdapter
-from streaming.sandbox.server import SandboxControl
 
 from .sandbox_dxlink import free_port
 

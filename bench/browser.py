@@ -38,8 +38,8 @@ from typing import Any
 
 from playwright.sync_api import expect, sync_playwright
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.redis_server import free_port

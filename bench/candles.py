@@ -34,8 +34,8 @@ from pathlib import Path
 
 import httpx
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.support.live import LiveApp
 
 SYMBOLS = (

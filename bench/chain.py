@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 import websockets
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 from tests.support.chains import chain_requests, chain_users
 from tests.support.cluster import running_cluster
 

@@ -57,7 +57,7 @@ LAYERS = {
 }
 #: The issue's targets (2-core box): checked for the designed phase.
 TARGETS = {"quote_p99": 300.0, "account_p99": 100.0, "rss_kib_per_conn": 64.0}
-#: How a daphne process is started (as deployed: daphne on streaming/loop.py's loop).
+#: How a daphne process is started (as deployed: daphne on streaming/runtime/loop.py's loop).
 SERVE = [sys.executable, "-m", "config.serve"]
 #: The bench's daphne processes answer /metrics with this token (each its own registry).
 METRICS_TOKEN = "bench-metrics"
@@ -577,7 +577,7 @@ def subscription_pairs(state: dict[str, Any], creds: set[str]) -> tuple[int, int
 async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
     args = cluster.args
     users = cluster.users[: phase.users]
-    from streaming.sandbox.core.credentials import credential_id
+    from sandbox.core.credentials import credential_id
 
     creds = {credential_id(u["refresh_token"]): u["index"] for u in users}
     log(

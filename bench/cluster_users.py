@@ -28,7 +28,7 @@ def create_users(n_users: int, n_symbols: int, pool_size: int, seed: int) -> lis
     from django.test import Client
 
     from accounts.services import broker_link_create
-    from streaming.services import watchlist_set
+    from streaming.dashboard.watchlist import watchlist_set
 
     rng = random.Random(seed)
     pool = [f"B{i:03d}" for i in range(pool_size)]

@@ -6,7 +6,7 @@
     python -m bench.gc_pauses /tmp/gc --match daphne --since <unix time>
 
 Prints, per matching process: full collections (count, median, max ms), the pauses of
-any generation over 50 ms, and the objects frozen at the end (streaming/heap.py).
+any generation over 50 ms, and the objects frozen at the end (streaming/runtime/heap.py).
 """
 
 from __future__ import annotations

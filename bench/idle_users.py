@@ -75,7 +75,7 @@ def make_manager(index: int, symbols: list[str], broker: str) -> Any:
 
     from streaming.brokers.tastytrade import TastytradeAdapter
     from streaming.brokers.tradier import TradierAdapter
-    from streaming.manager import LinkInfo, UserStreamManager
+    from streaming.stream.manager import LinkInfo, UserStreamManager
     from streaming.wiring import stream_config
 
     async def publish(frame: dict[str, Any], text: str) -> None:
@@ -224,7 +224,7 @@ def main() -> None:
     print("## idle users' managers (bench/idle_users.py)\n")
     print(f"- command: `python -m bench.idle_users {' '.join(sys.argv[1:])}`")
     print(f"- load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
-    from streaming import loop as event_loop
+    from streaming.runtime import loop as event_loop
 
     uvloop = event_loop.install()  # the managers' loop, as in the server processes
     print(f"- event loop: {'uvloop' if uvloop else 'asyncio'} (STREAM_UVLOOP)")

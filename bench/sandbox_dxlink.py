@@ -24,7 +24,7 @@ from subprocess import DEVNULL
 
 import httpx
 
-from streaming.sandbox import probe
+from sandbox import probe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")

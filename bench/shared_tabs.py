@@ -28,8 +28,8 @@ import httpx
 from playwright.sync_api import expect, sync_playwright
 
 from bench.proc import rss_mib
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.browser.test_dashboard import log_in
 from tests.support.live import LiveApp

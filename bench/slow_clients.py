@@ -36,8 +36,8 @@ import time
 from pathlib import Path
 
 from bench.proc import rss_mib
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.chaos.conftest import DEMO_TT, market_buy
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp

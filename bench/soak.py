@@ -56,9 +56,9 @@ from typing import Any
 import redis
 
 from bench.proc import rss_mib
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.server import SandboxControl
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxControl
 from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT, add_trader, market_buy
 from tests.support.clients import SseClient, StreamClient, WsClient
 from tests.support.cluster import FAST_CLUSTER, Cluster, running_cluster

@@ -110,7 +110,7 @@ def serve(port: int, snapdir: str, frames: int) -> None:
         (Path(str(base) + ".tasks.json")).write_text(json.dumps(tasks))
 
     signal.signal(signal.SIGUSR1, dump)
-    from streaming import loop as event_loop
+    from streaming.runtime import loop as event_loop
 
     event_loop.install()  # as config/serve.py runs daphne
     from daphne.cli import CommandLineInterface
@@ -399,8 +399,8 @@ def main() -> None:
         args.concurrency = 4 if args.tracemalloc else 20
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
-    from streaming.sandbox.core.config import SandboxConfig
-    from streaming.sandbox.server import SandboxServer
+    from sandbox.core.config import SandboxConfig
+    from sandbox.server import SandboxServer
 
     redis = None
     if args.redis:

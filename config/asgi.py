@@ -5,10 +5,10 @@ The Django app is built first so that settings and apps are ready before the
 websocket routing (which imports consumers and models) is imported. Websockets are
 origin-checked (cross-site hijacking) and session-authenticated, or authenticated by an
 API token (`Authorization: Bearer`, accounts/bearer.py: no Origin needed); every
-connection's scope carries a probe of its transport (streaming/transport.py: slow
+connection's scope carries a probe of its transport (streaming/tabs/socket.py: slow
 clients), and daphne builds WebSockets that discard oversized messages instead of
 failing the connection. The server's full garbage collections skip what survived the
-last one (streaming/heap.py).
+last one (streaming/runtime/heap.py).
 """
 
 import os
@@ -22,13 +22,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.bearer import BearerWebsocketMiddleware  # noqa: E402
-from streaming.heap import install_freezing_collector  # noqa: E402
-from streaming.origin import OriginValidator  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
-from streaming.transport import install_bounded_websockets, probe_middleware  # noqa: E402
+from streaming.runtime.heap import install_freezing_collector  # noqa: E402
+from streaming.tabs.origin import OriginValidator  # noqa: E402
+from streaming.tabs.socket import install_bounded_websockets, probe_middleware  # noqa: E402
 
 install_bounded_websockets()
-install_freezing_collector()  # short full collections in the server (streaming/heap.py)
+install_freezing_collector()  # short full collections in the server (streaming/runtime/heap.py)
 
 application = probe_middleware(
     ProtocolTypeRouter(

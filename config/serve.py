@@ -1,5 +1,5 @@
 """`python -m config.serve <daphne arguments>`: daphne on the event loop of
-streaming/loop.py (uvloop unless STREAM_UVLOOP is off).
+streaming/runtime/loop.py (uvloop unless STREAM_UVLOOP is off).
 
 daphne makes its event loop when its server module is imported, before it loads the
 application, so the loop is chosen here, first; everything else is daphne's own command
@@ -8,7 +8,7 @@ line (`python -m config.serve -b 127.0.0.1 -p 8000 config.asgi:application`).
 
 import sys
 
-from streaming import loop
+from streaming.runtime import loop
 
 loop.install()
 

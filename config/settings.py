@@ -42,7 +42,7 @@ if not SECRET_KEY:
     SECRET_KEY = "development-only-not-secret-" + "x" * 32
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-# Origins (streaming/origin.py; the same rule as Django's CSRF check): a WebSocket or
+# Origins (streaming/tabs/origin.py; the same rule as Django's CSRF check): a WebSocket or
 # SSE request is served to the site's own origin (scheme, a host in ALLOWED_HOSTS, port,
 # as the browser reached it), so a local daphne/runserver on 127.0.0.1:8000 or
 # localhost:8000 needs nothing here. Other origins that may connect, e.g.
@@ -157,7 +157,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # The cache (Django's cache framework): market data shared by every process, e.g. option
-# chain structure (streaming/chain_cache.py) and the broker pacing windows' fallback.
+# chain structure (streaming/brokers/market_data_cache.py) and the broker pacing windows' fallback.
 # Django's own Redis backend when REDIS_URL is set (no django-redis), else local memory
 # (one process: nothing to share).
 if REDIS_URL:
@@ -324,7 +324,7 @@ STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
 STREAM_QUOTE_STALE_AFTER = float(os.environ.get("STREAM_QUOTE_STALE_AFTER", "10"))
 # WebSocket frames compressed (permessage-deflate, RFC 7692) when the browser offers it,
 # without context takeover so each frame is compressed once per process for every socket
-# (streaming/transport.py; docs/streaming-contract.md "Connecting").
+# (streaming/tabs/socket.py; docs/streaming-contract.md "Connecting").
 STREAM_WS_DEFLATE = env_bool("STREAM_WS_DEFLATE", True)
 # How often the tastytrade account streamer is asked for a heartbeat; 2.5 missed = stale.
 STREAM_ACCOUNT_HEARTBEAT = float(os.environ.get("STREAM_ACCOUNT_HEARTBEAT", "5"))
@@ -357,7 +357,7 @@ NEWS_STREAM_SETTLE = float(os.environ.get("NEWS_STREAM_SETTLE", "0.5"))
 NEWS_STREAM_MAX_SECONDS = int(os.environ.get("NEWS_STREAM_MAX_SECONDS", "3600"))
 NEWS_STREAM_CONNECTS_PER_MINUTE = int(os.environ.get("NEWS_STREAM_CONNECTS_PER_MINUTE", "20"))
 NEWS_STREAMS_PER_USER = int(os.environ.get("NEWS_STREAMS_PER_USER", "3"))
-#: Server processes freeze what survives each full garbage collection (streaming/heap.py:
+#: Server processes freeze what survives each full garbage collection (streaming/runtime/heap.py:
 #: ~40 ms pauses instead of ~250 ms at 200 sockets); off: CPython's collector as is.
 STREAM_GC_FREEZE = env_bool("STREAM_GC_FREEZE", True)
 # Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.

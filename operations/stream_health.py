@@ -1,7 +1,7 @@
 """The cluster's user streams as the staff's stream-health view shows them.
 
 A selector: reads what the owners and every process wrote to Redis
-(streaming/health_report.py), or this process's agents when there is no Redis (one
+(streaming/cluster/health_report.py), or this process's agents when there is no Redis (one
 process), and adds what only the database knows (user names, admin pages). Any process
 can answer, whichever owns the streams.
 """
@@ -18,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from redis.exceptions import RedisError
 
-from streaming.health import TROUBLE
-from streaming.health_report import UserHealth, local_reports, process_of, read_reports
-from streaming.lease import PROCESS_ID
-from streaming.registry import registry
+from streaming.cluster.agents import registry
+from streaming.cluster.health_report import UserHealth, local_reports, process_of, read_reports
+from streaming.cluster.lease import PROCESS_ID
+from streaming.stream.health import TROUBLE
 
 #: Reading Redis must not hang the view (seconds).
 READ_TIMEOUT = 2.0

@@ -20,7 +20,7 @@ class StreamingConfig(AppConfig):
         logging.getLogger("tastytrade").setLevel(level)
 
         # A cancel must never be lost (a stopped manager must not keep a broker session):
-        # Python 3.11's asyncio.wait_for can lose one; see streaming/cancellation.py.
-        from .cancellation import install_wait_for
+        # Python 3.11's asyncio.wait_for can lose one; see streaming/runtime/cancellation.py.
+        from streaming.runtime.cancellation import install_wait_for
 
         install_wait_for()

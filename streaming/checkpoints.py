@@ -9,7 +9,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 
-from .models import StreamCheckpoint
+from streaming.models import StreamCheckpoint
 
 
 def checkpoint_read(*, link_id: int, stream: str) -> str | None:

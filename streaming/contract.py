@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 #: Contract time, epoch milliseconds (defined once, for the adapters too).
-from .brokers.values import now_ms as now_ms
+from streaming.brokers.values import now_ms as now_ms
 
 # -- close codes (the contract's "Close codes" table) -------------------------------------
 CLOSE_NORMAL = 1000

@@ -20,7 +20,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from .brokers.errors import (
+from streaming.brokers.errors import (
     BrokerHTTPError,
     CredentialRejected,
     StreamEnded,
@@ -123,7 +123,7 @@ LEASE_TAKEOVERS = Counter(
 )
 RELAY_BATCHES = Counter(
     "streamdesk_relay_batches",
-    "Batches of frames sent to another process's tabs (streaming/relay.py: one per "
+    "Batches of frames sent to another process's tabs (streaming/cluster/relay.py: one per "
     "receiving process and turn of the loop), by outcome: `sent`, or `full` (that "
     "process's layer queue was full: dropped, repaired from the event log).",
     ["outcome"],
@@ -134,7 +134,7 @@ SLOW_CLOSES = Counter(
     ["transport"],
 )
 
-# The adaptive flush (streaming/flush.py): published by its one tick per process
+# The adaptive flush (streaming/tabs/adaptive_flush.py): published by its one tick per process
 QUOTE_FRAMES_MERGED = Counter(
     "streamdesk_quote_frames_merged",
     "Quotes frames merged into a later one instead of sent on arrival: `paced` by the "

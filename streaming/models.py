@@ -64,7 +64,7 @@ class StreamCheckpoint(models.Model):
 class MarketOverview(models.Model):
     """The symbols of a user's market overview (`/market` and the dashboard's strip).
 
-    No row means the default list (`streaming.overview.DEFAULT_OVERVIEW`). The symbols
+    No row means the default list (`streaming.overview.service.DEFAULT_OVERVIEW`). The symbols
     stream like a tab's own (the `subscribe` message), inside the user's symbol cap.
     """
 
@@ -123,9 +123,9 @@ class NewsSymbol(models.Model):
 
 class Alert(models.Model):
     """A price alert (docs/streaming-contract.md "Price alerts"): evaluated by the user's
-    stream owner on every quote of `symbol` (streaming/alerts.py).
+    stream owner on every quote of `symbol` (streaming/alerts/rules.py).
 
-    `armed` and `crossings` are changed only by compare-and-set (streaming/alert_store.py):
+    `armed` and `crossings` are changed only by compare-and-set (streaming/alerts/store.py):
     a trigger is `armed -> false` with `crossings + 1`, so a crossing fires once in the
     cluster, whichever process evaluated it and however often.
     """

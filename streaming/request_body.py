@@ -12,7 +12,7 @@ import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
-from .validation import MAX_WATCHLIST_BODY_BYTES
+from streaming.validation import MAX_WATCHLIST_BODY_BYTES
 
 
 class BodyError(ValueError):

@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from .consumers import StreamConsumer
+from streaming.tabs.consumers import StreamConsumer
 
 websocket_urlpatterns = [path("ws/stream/", StreamConsumer.as_asgi())]

@@ -12,7 +12,11 @@ from typing import Any
 
 import orjson
 
-from .brokers.symbols import OPTION_STREAMER_RE, occ_to_streamer_symbol, streamer_to_occ_symbol
+from streaming.brokers.symbols import (
+    OPTION_STREAMER_RE,
+    occ_to_streamer_symbol,
+    streamer_to_occ_symbol,
+)
 
 MAX_MESSAGE_BYTES = 4096
 #: The largest `POST /watchlist` body, checked before it is parsed.

@@ -13,15 +13,15 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from .alert_store import AlertStore
-from .brokers import catalog
-from .brokers.base import BrokerAdapter, StreamConfig
-from .checkpoints import DatabaseCheckpoint
-from .eventlog import EventLog
-from .manager import Authorize, Publish, UserStreamManager
-from .news.access import NEWS_BROKERS
-from .news.feed import UserNewsFeed
-from .state import LinkInfo
+from streaming.alerts.store import AlertStore
+from streaming.brokers import catalog
+from streaming.brokers.base import BrokerAdapter, StreamConfig
+from streaming.checkpoints import DatabaseCheckpoint
+from streaming.cluster.eventlog import EventLog
+from streaming.news.access import NEWS_BROKERS
+from streaming.news.feed import UserNewsFeed
+from streaming.stream.manager import Authorize, Publish, UserStreamManager
+from streaming.stream.state import LinkInfo
 
 
 def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
@@ -46,7 +46,7 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
 
 
 def _load_watchlist(user_id: int) -> tuple[list[str], int]:
-    from .models import Watchlist
+    from streaming.models import Watchlist
 
     return Watchlist.state_for(user_id)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxControl, SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxControl, SandboxServer
 from tests.support.redis_server import RedisServer
 
 #: A fixed Fernet key for tests (never used outside them).

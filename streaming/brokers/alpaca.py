@@ -47,12 +47,12 @@ import httpx
 import orjson
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
-from .. import metrics
-from .alpaca_client import AlpacaClient
-from .base import AdapterSink, Backoff, Checkpoint, StreamConfig, SupervisedAdapter
-from .errors import BrokerHTTPError, describe, is_rejection, retry_after
-from .symbols import occ_parts, option_expiry_ms, streamer_symbol_for
-from .values import decimal, now_ms, num, quantity_text, time_ms
+from streaming import metrics
+from streaming.brokers.alpaca_client import AlpacaClient
+from streaming.brokers.base import AdapterSink, Backoff, Checkpoint, StreamConfig, SupervisedAdapter
+from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
+from streaming.brokers.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
+from streaming.brokers.values import decimal, now_ms, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
 

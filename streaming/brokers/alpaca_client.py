@@ -21,9 +21,14 @@ import httpx
 import orjson
 from httpx_sse import EventSource, aconnect_sse
 
-from .. import metrics
-from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
-from .http_client import HTTPClient, async_client
+from streaming import metrics
+from streaming.brokers.errors import (
+    REJECTION_STATUSES,
+    BrokerHTTPError,
+    CredentialRejected,
+    retry_after_header,
+)
+from streaming.brokers.http_client import HTTPClient, async_client
 
 __all__ = [
     "AlpacaClient",

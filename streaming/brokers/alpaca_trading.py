@@ -33,11 +33,16 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .alpaca import AlpacaAdapter
-from .alpaca_client import AlpacaTradingClient
-from .base import AdapterSink, Checkpoint, MemoryCheckpoint, StreamConfig
-from .errors import BrokerHTTPError, CredentialRejected, StreamEnded, retry_after_header
-from .values import decimal, time_ms
+from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.alpaca_client import AlpacaTradingClient
+from streaming.brokers.base import AdapterSink, Checkpoint, MemoryCheckpoint, StreamConfig
+from streaming.brokers.errors import (
+    BrokerHTTPError,
+    CredentialRejected,
+    StreamEnded,
+    retry_after_header,
+)
+from streaming.brokers.values import decimal, time_ms
 
 log = logging.getLogger(__name__)
 

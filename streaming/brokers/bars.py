@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from .symbols import NEW_YORK
-from .values import num
+from streaming.brokers.symbols import NEW_YORK
+from streaming.brokers.values import num
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .. import metrics
-from .errors import StreamSilent, describe, is_rejection, retry_after
-from .values import without
+from streaming import metrics
+from streaming.brokers.errors import StreamSilent, describe, is_rejection, retry_after
+from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from django.conf import settings
 
-from . import alpaca_client, tastytrade_client, tradier_client
-from .alpaca import AlpacaAdapter
-from .alpaca_trading import AlpacaTradingAdapter
-from .base import BrokerAdapter, Checkpoint, StreamConfig
-from .tastytrade import TastytradeAdapter
-from .tradier import TradierAdapter
+from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
+from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.alpaca_trading import AlpacaTradingAdapter
+from streaming.brokers.base import BrokerAdapter, Checkpoint, StreamConfig
+from streaming.brokers.tastytrade import TastytradeAdapter
+from streaming.brokers.tradier import TradierAdapter
 
 #: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
 QUOTE_BROKERS = ("tastytrade", "tradier")

@@ -4,8 +4,8 @@ tastytrade: the unmodified SDK's `NestedOptionChain` (every expiration and strik
 underlying in one call); Tradier: `/v1/markets/options/expirations` and
 `/v1/markets/options/chains?greeks=true` (one expiration, with quotes and greeks that
 Tradier recomputes hourly). Each fetch goes through the cluster-wide cache
-(`streaming/chain_cache.py`: one broker fetch per key and TTL) and takes a slot of its
-broker's pacing window (`streaming/pacing.py`) first. Failures become
+(`streaming/brokers/market_data_cache.py`: one broker fetch per key and TTL) and takes a slot of its
+broker's pacing window (`streaming/brokers/rate_limit.py`) first. Failures become
 `chain_cache.FetchFailed` with a code and status the chain API answers with.
 
 The shapes (docs/streaming-contract.md "Option chains"):
@@ -28,12 +28,12 @@ from tastytrade.instruments import NestedOptionChain
 from tastytrade.market_data import get_market_data, get_market_data_by_type
 from tastytrade.order import InstrumentType
 
-from .. import pacing
-from ..chain_cache import FetchFailed, cache_key, cached
-from .errors import CredentialRejected, describe, http_status, retry_after
-from .symbols import NEW_YORK, occ_to_streamer_symbol
-from .tradier_client import as_list
-from .values import num, time_ms
+from streaming.brokers import rate_limit as pacing
+from streaming.brokers.errors import CredentialRejected, describe, http_status, retry_after
+from streaming.brokers.market_data_cache import FetchFailed, cache_key, cached
+from streaming.brokers.symbols import NEW_YORK, occ_to_streamer_symbol
+from streaming.brokers.tradier_client import as_list
+from streaming.brokers.values import num, time_ms
 
 #: tastytrade publishes no REST rate limit: one call a second per credential is a
 #: conservative pace for reference data (chains are cached for minutes anyway).

@@ -26,14 +26,14 @@ from typing import Any
 from django.conf import settings
 from tastytrade import Account
 
-from ..order_list import Key, newest_first, order_key
-from . import alpaca_client, tastytrade_client, tradier_client
-from .alpaca import order_payload as alpaca_order
-from .catalog import alpaca_trading_url
-from .tastytrade_events import order_payload as tastytrade_order
-from .tradier import FillBook
-from .tradier import order_payload as tradier_order
-from .values import decimal, num, order_status, quantity_text, time_ms
+from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
+from streaming.brokers.alpaca import order_payload as alpaca_order
+from streaming.brokers.catalog import alpaca_trading_url
+from streaming.brokers.tastytrade_events import order_payload as tastytrade_order
+from streaming.brokers.tradier import FillBook
+from streaming.brokers.tradier import order_payload as tradier_order
+from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
+from streaming.orders.listing import Key, newest_first, order_key
 
 #: Seconds one history request may take (a person waits for it).
 HISTORY_TIMEOUT = 10.0

@@ -40,16 +40,22 @@ from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 from tastytrade.utils import TastytradeError
 
-from .. import metrics
-from . import tastytrade_compact as compact
-from . import tastytrade_events as events
-from .bars import HistoryError, bucket_start, candle, daily_t, ordered
-from .base import STALE_HEARTBEATS, AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
-from .errors import CredentialRejected, StreamSilent, describe, is_rejection
-from .option_chains import TastytradeChains
-from .symbols import is_option
-from .tastytrade_client import base_url, make_alert_streamer, make_session
-from .values import without
+from streaming import metrics
+from streaming.brokers import tastytrade_compact as compact
+from streaming.brokers import tastytrade_events as events
+from streaming.brokers.bars import HistoryError, bucket_start, candle, daily_t, ordered
+from streaming.brokers.base import (
+    STALE_HEARTBEATS,
+    AdapterSink,
+    DelayMonitor,
+    StreamConfig,
+    SupervisedAdapter,
+)
+from streaming.brokers.errors import CredentialRejected, StreamSilent, describe, is_rejection
+from streaming.brokers.option_chains import TastytradeChains
+from streaming.brokers.symbols import is_option
+from streaming.brokers.tastytrade_client import base_url, make_alert_streamer, make_session
+from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from tastytrade import Account, AlertStreamer, Session
 
-from .http_client import shared_ssl_context
+from streaming.brokers.http_client import shared_ssl_context
 
 #: Where the real account streamer lives (the SDK's own default).
 LIVE_STREAMER_URL = "wss://streamer.tastyworks.com"
@@ -46,7 +46,7 @@ def make_session(provider_secret: str, refresh_token: str, **client_kwargs: Any)
 def make_alert_streamer(session: Session) -> AlertStreamer:
     """An AlertStreamer pointed at the account streamer that matches the REST URL (the
     one-queue subclass when the SDK's private hook is as known: tastytrade_compact)."""
-    from .tastytrade_compact import ALERT_STREAMER
+    from streaming.brokers.tastytrade_compact import ALERT_STREAMER
 
     streamer = ALERT_STREAMER(session)
     if base_url():

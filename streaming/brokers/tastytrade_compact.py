@@ -37,7 +37,7 @@ from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import NAN_VALUES, Event
 
-from . import tastytrade_events as events
+from streaming.brokers import tastytrade_events as events
 
 Fields = dict[str, Any]
 

@@ -14,8 +14,8 @@ from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.order import PlacedOrder
 
-from .symbols import streamer_symbol_for
-from .values import num, time_ms
+from streaming.brokers.symbols import streamer_symbol_for
+from streaming.brokers.values import num, time_ms
 
 
 def balance_payload(b: AccountBalance) -> dict[str, Any]:

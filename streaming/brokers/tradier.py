@@ -36,13 +36,21 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .. import pacing
-from ..chain_cache import FetchFailed
-from .bars import HistoryError, bucket_start, candle, daily_t, date_ms, merge, ordered
-from .base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
-from .errors import BrokerHTTPError, StreamEnded, describe
-from .option_chains import TradierChains, tradier_market_bucket
-from .symbols import (
+from streaming.brokers import rate_limit as pacing
+from streaming.brokers.bars import (
+    HistoryError,
+    bucket_start,
+    candle,
+    daily_t,
+    date_ms,
+    merge,
+    ordered,
+)
+from streaming.brokers.base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
+from streaming.brokers.market_data_cache import FetchFailed
+from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
+from streaming.brokers.symbols import (
     NEW_YORK,
     is_option,
     occ_parts,
@@ -50,8 +58,8 @@ from .symbols import (
     option_expiry_ms,
     streamer_to_occ_symbol,
 )
-from .tradier_client import TradierClient, as_list
-from .values import now_ms, num, quantity_text, time_ms
+from streaming.brokers.tradier_client import TradierClient, as_list
+from streaming.brokers.values import now_ms, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
 

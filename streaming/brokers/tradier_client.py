@@ -28,9 +28,14 @@ from typing import Any
 import httpx
 import orjson
 
-from .. import metrics
-from .errors import REJECTION_STATUSES, BrokerHTTPError, CredentialRejected, retry_after_header
-from .http_client import HTTPClient, async_client
+from streaming import metrics
+from streaming.brokers.errors import (
+    REJECTION_STATUSES,
+    BrokerHTTPError,
+    CredentialRejected,
+    retry_after_header,
+)
+from streaming.brokers.http_client import HTTPClient, async_client
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from ..brokers.base import Backoff
-from ..brokers.http_client import async_client
-from .store import Article
+from streaming.brokers.base import Backoff
+from streaming.brokers.http_client import async_client
+from streaming.news.store import Article
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
-from ..models import NewsItem
-from . import live, store
-from .alpaca import AlpacaNewsFeed
-from .store import Article
+from streaming.models import NewsItem
+from streaming.news import live, store
+from streaming.news.alpaca import AlpacaNewsFeed
+from streaming.news.store import Article
 
 
 class NewsSink(Protocol):

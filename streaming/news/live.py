@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from channels.layers import get_channel_layer
 
-from ..models import NewsItem
+from streaming.models import NewsItem
 
 #: The group every news reader's channel joins.
 NEWS_GROUP = "news.stored"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..validation import EQUITY_RE, normalize_symbol
-from . import store
-from .access import NO_NEWS, user_has_news
-from .query import DEFAULT_LIMIT, NewsQuery
+from streaming.news import store
+from streaming.news.access import NO_NEWS, user_has_news
+from streaming.news.query import DEFAULT_LIMIT, NewsQuery
+from streaming.validation import EQUITY_RE, normalize_symbol
 
 
 def read_news(query: NewsQuery) -> dict[str, Any]:

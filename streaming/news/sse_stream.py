@@ -34,15 +34,16 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from .. import metrics, owner_rpc, validation
-from ..contract import now_ms
-from ..fanout import Message, dispatch, messages
-from ..models import NewsItem
-from ..origin import sse_request_allowed
-from ..registry import registry
-from ..tab_session import SYMBOLS_HEARTBEAT, load_watchlist
-from ..transport import TransportProbe, probe_of
-from . import live, quota, store
+from streaming import metrics, validation
+from streaming.cluster import owner_rpc
+from streaming.cluster.agents import registry
+from streaming.cluster.fanout import Message, dispatch, messages
+from streaming.contract import now_ms
+from streaming.models import NewsItem
+from streaming.news import live, quota, store
+from streaming.tabs.origin import sse_request_allowed
+from streaming.tabs.session import SYMBOLS_HEARTBEAT, load_watchlist
+from streaming.tabs.socket import TransportProbe, probe_of
 
 log = logging.getLogger(__name__)
 
@@ -564,7 +565,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         },
         "server_time": now_ms(),
     }
-    # the default prefix, like every private channel here (see streaming/sse.py)
+    # the default prefix, like every private channel here (see streaming/tabs/sse.py)
     channel = await get_channel_layer().new_channel()
     stream = NewsStream(
         user_id=user.id,

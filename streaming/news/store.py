@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from ..models import NewsItem, NewsSymbol
+from streaming.models import NewsItem, NewsSymbol
 
 #: Longest lists a reader gets in one call.
 MAX_LIMIT = 500

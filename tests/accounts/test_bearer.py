@@ -17,8 +17,8 @@ from accounts import ratelimit
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from config.asgi import application
+from streaming.cluster.agents import registry
 from streaming.models import Watchlist
-from streaming.registry import registry
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -256,7 +256,7 @@ async def test_too_many_connects_are_closed_with_4429_after_saying_when(stop_man
 
 
 async def test_revoking_a_token_closes_its_open_socket_with_4401(stop_managers):
-    """The session watch (streaming/sessions.py, every 2 s) ends a revoked token's socket;
+    """The session watch (streaming/cluster/sessions.py, every 2 s) ends a revoked token's socket;
     another token's socket of the same user streams on."""
     user, raw = await make_user("revoked-bot")
     other = await database_sync_to_async(api_token_create)(user=user, name="b", lifetime_days=7)

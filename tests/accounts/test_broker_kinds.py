@@ -134,7 +134,7 @@ def test_verify_rejected_credential_gives_a_readable_secret_free_error(
     broker_at_sandbox, control, trader, broker, secrets, credential
 ):
     """A revoked credential: the link is in error with a sentence that names no secret."""
-    from streaming.sandbox.core.credentials import credential_id
+    from sandbox.core.credentials import credential_id
 
     control.fault("revoke", credential=credential_id(credential))
     link = broker_link_create(user=trader, broker=broker, label=broker, **secrets)

@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import NotificationSettings
 from accounts.notification_settings import DEFAULTS
 from accounts.tokens import api_token_create
-from streaming.registry import registry
+from streaming.cluster.agents import registry
 
 pytestmark = pytest.mark.django_db
 

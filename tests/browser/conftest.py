@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.support.live import LiveApp
 
 CHROMIUM_FLAGS = [

@@ -23,8 +23,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from sandbox.core.credentials import credential_id
 from streaming.brokers.bars import TIMEFRAMES
-from streaming.sandbox.core.credentials import credential_id
 from tests.streaming.test_candles import PASSWORD, USERS, create_pair_users, create_users
 
 ROOT = Path(__file__).resolve().parents[2]

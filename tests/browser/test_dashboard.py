@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.support.live import DEMO_USER
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))

@@ -9,8 +9,8 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from streaming.health import FAILBACK_AFTER, FAILOVER_AFTER, QUOTE_STALE_FLOOR
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
+from streaming.stream.health import FAILBACK_AFTER, FAILOVER_AFTER, QUOTE_STALE_FLOOR
 from tests.browser.test_dashboard import log_in
 
 DEMO_TASTYTRADE = credential_id("demo-refresh-token")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, WebSocket, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from streaming.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in, tastytrade_account
 from tests.support.live import LiveApp
 from tests.support.orders import market_buy

@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxServer
 from tests.support.live import DEMO_USER, LiveApp
 
 ROOT = Path(__file__).resolve().parents[2]

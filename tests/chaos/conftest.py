@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
 from tests.support.clients import SseClient, StreamClient, WsClient
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.live import LiveApp

@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.chaos.conftest import (
     DEMO_ALPACA,
     DEMO_TRADIER,

@@ -23,7 +23,7 @@ def cluster_env() -> dict[str, str]:
 
 @pytest.fixture
 def sandbox_config():
-    from streaming.sandbox.core.config import SandboxConfig
+    from sandbox.core.config import SandboxConfig
 
     return SandboxConfig(
         tick_rate=10,

@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.cluster.conftest import Cluster, SessionWatch, Tab
 from tests.support.live import DEMO_USER
 from tests.support.sdk import SECRET

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.cluster.conftest import Tab
 from tests.cluster.test_cluster import cookie, live_tab
 from tests.support.cluster import Cluster, running_cluster

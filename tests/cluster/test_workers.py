@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 
-from streaming.placement import preferred_worker
+from streaming.cluster.placement import preferred_worker
 from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT
 from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import Cluster, SessionWatch, running_cluster

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import websockets
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.support.live import DEMO_USER
 from tests.support.wait import poll_until
 
@@ -240,7 +240,7 @@ async def test_a_symbol_subscribed_again_streams_again(live_app):
 
 def test_daphne_runs_on_uvloop_as_deployed(live_app):
     """The server is started as deployed (`python -m config.serve`): its loop is uvloop's
-    (streaming/loop.py; the library is mapped into the running process)."""
+    (streaming/runtime/loop.py; the library is mapped into the running process)."""
     with open(f"/proc/{live_app.pid}/maps") as maps:
         mapped = maps.read()
     assert "/uvloop/loop." in mapped

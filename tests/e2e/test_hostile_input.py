@@ -17,7 +17,7 @@ import pytest
 import websockets
 from httpx_sse import aconnect_sse
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.orders import market_buy

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from accounts.link_advice import link_advice
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxServer
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
 

@@ -14,7 +14,7 @@ import zlib
 
 from tests.support.live import DEMO_USER, LiveApp
 
-#: A frame this large is compressed (streaming/transport.py COMPRESS_FROM).
+#: A frame this large is compressed (streaming/tabs/socket.py COMPRESS_FROM).
 LARGE = 128
 
 

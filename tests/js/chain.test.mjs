@@ -1,5 +1,5 @@
 // The option chain page's pure parts (static/js/stream/chain.js): cell text (the same as
-// streaming/chains.py `cell_text`), a side's values (chain first, newer stream values
+// streaming/chains/service.py `cell_text`), a side's values (chain first, newer stream values
 // over it), the symbols streamed and released when the window moves, the messages (the
 // polling URL that carries a tab's own symbols: tests/js/transport.test.mjs).
 // Run: node --test tests/js/

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import websockets
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.postgres_server import PostgresServer
 from tests.support.wait import wait_until

@@ -10,10 +10,10 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
-from streaming.health_report import process_of
-from streaming.lease import PROCESS_ID
-from streaming.registry import registry
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
+from streaming.cluster.agents import registry
+from streaming.cluster.health_report import process_of
+from streaming.cluster.lease import PROCESS_ID
 from tests.streaming.test_consumer import connected, make_trader, receive_until
 from tests.support.redis_server import free_port
 from tests.support.wait import wait_until

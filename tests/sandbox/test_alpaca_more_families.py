@@ -31,9 +31,9 @@ from alpaca.trading.requests import (
     UpdateWatchlistRequest,
 )
 
-from streaming.sandbox.core import trading_calendar as cal
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.symbols import parse_occ_symbol
+from sandbox.core import trading_calendar as cal
+from sandbox.core.config import SandboxConfig
+from sandbox.core.symbols import parse_occ_symbol
 from tests.support import alpaca as shared
 
 SECRET = "more-families-secret"

@@ -14,7 +14,7 @@ from alpaca.data.live.news import NewsDataStream
 from alpaca.data.requests import NewsRequest
 from websockets.asyncio.client import connect
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 from tests.support.alpaca import key_id  # noqa: F401  (fixture)
 from tests.support.wait import poll_until
 
@@ -132,7 +132,7 @@ def test_news_data_stream_sdk_gets_push_and_update(sandbox, control, key_id):  #
 
 
 def _cid(key: str) -> str:
-    from streaming.sandbox.core.credentials import credential_id
+    from sandbox.core.credentials import credential_id
 
     return credential_id(key)
 

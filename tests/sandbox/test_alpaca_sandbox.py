@@ -12,8 +12,8 @@ import orjson
 import pytest
 from httpx_sse import aconnect_sse
 
-from streaming.sandbox.alpaca.wire import MonotonicUlid
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.alpaca.wire import MonotonicUlid
+from sandbox.core.credentials import credential_id
 from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 

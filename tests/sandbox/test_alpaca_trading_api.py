@@ -28,7 +28,7 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.support import alpaca as shared
 from tests.support.wait import wait_until
 

@@ -25,15 +25,10 @@ from tastytrade.order import (
     UnplacedOrder,
 )
 
-from streaming.sandbox.core import records
-from streaming.sandbox.core.brokerage import (
-    AccountEvent,
-    Brokerage,
-    OrderRejected,
-    _occ_to_streamer,
-)
-from streaming.sandbox.tastytrade import wire
-from streaming.sandbox.tastytrade.orders import order_request
+from sandbox.core import records
+from sandbox.core.brokerage import AccountEvent, Brokerage, OrderRejected, _occ_to_streamer
+from sandbox.tastytrade import wire
+from sandbox.tastytrade.orders import order_request
 
 T0 = datetime(2025, 1, 2, 15, 4, 5, tzinfo=UTC).timestamp()
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from streaming.sandbox.app import Sandbox, build_app
+from sandbox.app import Sandbox, build_app
 
 
 @pytest.fixture

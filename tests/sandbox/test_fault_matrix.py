@@ -18,9 +18,9 @@ import httpx
 import pytest
 import websockets
 
-from streaming.sandbox import probe
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
+from sandbox import probe
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
 from tests.support.wait import poll_until, wait_until
 
 SECRET = "matrix-secret"

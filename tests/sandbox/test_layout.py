@@ -10,10 +10,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import streaming.sandbox
+import sandbox
 
-ROOT = Path(streaming.sandbox.__file__).parent
-PACKAGE = "streaming.sandbox"
+ROOT = Path(sandbox.__file__).parent
+PACKAGE = "sandbox"
 CORE = f"{PACKAGE}.core"
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from tastytrade import dxfeed
 
-from streaming.sandbox.core.market import (
+from sandbox.core.market import (
     EVENT_FIELDS,
     RISK_FREE_RATE,
     SNAPSHOT_BEGIN,
@@ -17,8 +17,8 @@ from streaming.sandbox.core.market import (
     Market,
     candle_index,
 )
-from streaming.sandbox.core.pricing import bs_greeks, bs_price
-from streaming.sandbox.core.symbols import parse_candle_symbol
+from sandbox.core.pricing import bs_greeks, bs_price
+from sandbox.core.symbols import parse_candle_symbol
 
 T0 = 1_735_830_245.0  # 2025-01-02 15:04:05 UTC
 EQUITIES = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "TSLA", "SPX", "VIX", "ZZZQ", "BRK/B"]

@@ -26,11 +26,11 @@ from tastytrade.market_data import get_market_data
 from tastytrade.order import InstrumentType
 from tastytrade.utils import TastytradeError
 
-from streaming.sandbox.core import chains
-from streaming.sandbox.core import trading_calendar as cal
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.market import Market
-from streaming.sandbox.core.symbols import OptionSymbol
+from sandbox.core import chains
+from sandbox.core import trading_calendar as cal
+from sandbox.core.config import SandboxConfig
+from sandbox.core.market import Market
+from sandbox.core.symbols import OptionSymbol
 from tests.support.sdk import sdk_session
 from tests.support.tradier import tradier_client
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_position_close_is_the_quotes_prev_close_at_every_broker(sandbox):
 
 def market_name(symbol: str) -> str:
     """The market's (streamer) symbol of a ticker or unpadded OCC symbol."""
-    from streaming.sandbox.core.symbols import parse_occ_symbol
+    from sandbox.core.symbols import parse_occ_symbol
 
     option = parse_occ_symbol(symbol)
     return option.streamer_symbol if option else symbol

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from streaming.sandbox.app import Sandbox
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.tastytrade.orders import order_request
+from sandbox.app import Sandbox
+from sandbox.core.config import SandboxConfig
+from sandbox.tastytrade.orders import order_request
 
 ORDER = {
     "time-in-force": "Day",

@@ -15,7 +15,7 @@ import pytest
 from tastytrade import Account
 from tastytrade.utils import TastytradeError
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 from tests.support.sdk import sdk_session
 
 

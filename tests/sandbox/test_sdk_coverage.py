@@ -19,7 +19,7 @@ import pytest
 import tastytrade
 from starlette.routing import Match
 
-from streaming.sandbox.app import build_app
+from sandbox.app import build_app
 
 SDK = Path(tastytrade.__file__).parent
 DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"

@@ -14,7 +14,7 @@ from tastytrade import DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, TimeAndSale, Trade
 from tastytrade.instruments import NestedOptionChain
 
-from streaming.sandbox import probe
+from sandbox import probe
 from tests.support.sdk import cred, sdk_session
 
 EQUITIES = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "META", "GOOGL", "IWM"]
@@ -183,7 +183,7 @@ def test_field_order_follows_the_clients_feed_setup():
     """The sandbox's default field lists are exactly the SDK's model field order."""
     from tastytrade.dxfeed import Profile, TheoPrice
 
-    from streaming.sandbox.core.market import EVENT_FIELDS
+    from sandbox.core.market import EVENT_FIELDS
 
     for cls in (Quote, Greeks, Trade, Summary, Candle, TheoPrice, Profile, TimeAndSale):
         assert EVENT_FIELDS[cls.__name__] == tuple(cls.model_json_schema()["properties"])

@@ -24,7 +24,7 @@ from tastytrade.order import (
 )
 from tastytrade.utils import TastytradeError
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 from tests.support.sdk import sdk_session
 
 

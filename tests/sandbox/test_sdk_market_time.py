@@ -22,8 +22,8 @@ from tastytrade.market_sessions import (
 from tastytrade.order import InstrumentType
 from tastytrade.utils import TastytradeError
 
-from streaming.sandbox.core import trading_calendar as cal
-from streaming.sandbox.tastytrade.market_time import market_session
+from sandbox.core import trading_calendar as cal
+from sandbox.tastytrade.market_time import market_session
 from tests.support.sdk import sdk_session
 
 UTC = dt.UTC

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from tastytrade.instruments import Option
 
-from streaming.sandbox.core.symbols import (
+from sandbox.core.symbols import (
     CandleSymbol,
     OptionSymbol,
     classify,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from streaming.sandbox.core.symbols import parse_occ_symbol
+from sandbox.core.symbols import parse_occ_symbol
 from tests.support.tradier import tradier_client
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -12,8 +12,8 @@ import httpx
 import orjson
 import pytest
 
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.tradier.api import NEW_YORK
+from sandbox.core.credentials import credential_id
+from sandbox.tradier.api import NEW_YORK
 from tests.support.tradier import tradier_client
 from tests.support.wait import poll_until
 

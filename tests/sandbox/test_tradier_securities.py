@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from streaming.sandbox.core.fundamentals import fundamentals
-from streaming.sandbox.core.market import Market, listed_symbols
+from sandbox.core.fundamentals import fundamentals
+from sandbox.core.market import Market, listed_symbols
 from tests.support.tradier import tradier_client
 
 SECURITY_KEYS = {"symbol", "exchange", "type", "description"}

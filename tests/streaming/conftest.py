@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from streaming import owner_rpc
+from streaming.cluster import owner_rpc
 
 
 @pytest.fixture

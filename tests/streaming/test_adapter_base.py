@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streaming import manager as manager_module
 from streaming.brokers.base import Backoff, DelayMonitor, StreamConfig, SupervisedAdapter
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
-from streaming.manager import LinkInfo, UserStreamManager
+from streaming.stream import manager as manager_module
+from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
 
 

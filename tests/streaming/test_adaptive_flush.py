@@ -1,7 +1,7 @@
-"""The per-socket adaptive flush (streaming/flush.py, TabSession; docs/streaming-contract.md
-"Under load"): under a backed-up transport or a saturated process a socket's quote frames
-are merged (latest wins per symbol, `t` kept) into one frame per interval; account frames
-go out at once and in order; idle, nothing waits; the interval shrinks back.
+"""The per-socket adaptive flush (streaming/tabs/adaptive_flush.py, TabSession;
+docs/streaming-contract.md "Under load"): under a backed-up transport or a saturated process a socket's
+quote frames are merged (latest wins per symbol, `t` kept) into one frame per interval;
+account frames go out at once and in order; idle, nothing waits; the interval shrinks back.
 
 The pacing rules are checked on their own with explicit clocks; the session's behaviour
 over the fake transport of test_tab_session.py, against the real registry in
@@ -21,11 +21,11 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from streaming import flush
+from streaming.cluster.agents import registry
 from streaming.contract import ToTab, now_ms
-from streaming.flush import FlushPace, ProcessLoad
-from streaming.registry import registry
-from streaming.tab_session import HOLD_QUOTES_ABOVE, TabSession
+from streaming.tabs import adaptive_flush as flush
+from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
+from streaming.tabs.session import HOLD_QUOTES_ABOVE, TabSession
 from tests.streaming.test_tab_session import FakeTransport
 from tests.support.stream import owner_frame
 from tests.support.wait import wait_until

@@ -14,8 +14,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from streaming import alert_store
-from streaming.alert_input import MAX_ACTIVE_ALERTS
+from streaming.alerts import store as alert_store
+from streaming.alerts.input import MAX_ACTIVE_ALERTS
 from streaming.models import Alert, AlertTrigger
 
 pytestmark = pytest.mark.django_db(transaction=True)

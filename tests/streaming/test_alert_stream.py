@@ -11,13 +11,13 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
-from streaming import alert_store
-from streaming.alert_store import AlertStore
+from streaming.alerts import store as alert_store
+from streaming.alerts.store import AlertStore
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.cluster.eventlog import LocalEventLog, Position
 from streaming.contract import ACCOUNT_FRAME_TYPES
-from streaming.eventlog import LocalEventLog, Position
-from streaming.manager import LinkInfo, UserStreamManager
 from streaming.models import Alert, AlertTrigger
+from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.streaming.test_manager import Published
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
@@ -154,7 +154,7 @@ class FlakyStore(AlertStore):
 
 
 async def test_a_trigger_whose_write_failed_fires_once_after_the_database_is_back(monkeypatch):
-    monkeypatch.setattr("streaming.alert_runner.RETRY_FIRST", 0.05)
+    monkeypatch.setattr("streaming.alerts.runner.RETRY_FIRST", 0.05)
     user = await database_sync_to_async(get_user_model().objects.create_user)("al2", password="p")
     await database_sync_to_async(Alert.objects.create)(
         user=user, symbol="NFLX", condition="above", level=150

@@ -1,10 +1,10 @@
-"""streaming/alerts.py: the evaluation of price alerts on quotes (pure: no I/O, no clock)."""
+"""streaming/alerts/rules.py: the evaluation of price alerts on quotes (pure: no I/O, no clock)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.alerts import AlertBook, Rule, message, price_of
+from streaming.alerts.rules import AlertBook, Rule, message, price_of
 
 NOW = 1_800_000_000_000
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
 from streaming.brokers.alpaca import POLLING_REASON, AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
 from tests.support.brokers import ALPACA_FAST
 from tests.support.recording import RecordingSink, running
 

@@ -11,12 +11,12 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
 from streaming.brokers import catalog
 from streaming.brokers.alpaca_trading import AlpacaTradingAdapter, stream_url
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.errors import CredentialRejected
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
 from tests.support.brokers import ALPACA_FAST
 from tests.support.recording import RecordingSink, running
 

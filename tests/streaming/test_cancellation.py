@@ -1,4 +1,4 @@
-"""A cancel is never lost in `asyncio.wait_for` (streaming/cancellation.py).
+"""A cancel is never lost in `asyncio.wait_for` (streaming/runtime/cancellation.py).
 
 Python 3.11's `wait_for` returns the result when the task is cancelled in the same loop
 iteration as the awaited operation finishes, and the cancel is gone: a manager's stop
@@ -14,7 +14,7 @@ import asyncio
 
 import pytest
 
-from streaming.cancellation import await_chain, install_wait_for, wait_for
+from streaming.runtime.cancellation import await_chain, install_wait_for, wait_for
 
 
 async def _cancel_as_it_finishes(wait) -> asyncio.Task:

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxControl, SandboxServer
 from streaming.brokers.bars import (
     TIMEFRAMES,
     HistoryError,
@@ -23,10 +26,7 @@ from streaming.brokers.bars import (
     merge,
     no_link_served,
 )
-from streaming.candles import FORMING_TTL, _closed_ttl, candles_clean, sparkline
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.server import SandboxControl, SandboxServer
+from streaming.candles.service import FORMING_TTL, _closed_ttl, candles_clean, sparkline
 from tests.support.buckets import room_in_bucket
 from tests.support.clients import SseClient
 from tests.support.live import LiveApp

@@ -19,9 +19,12 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from streaming import chain_cache, pacing
-from streaming.chain_cache import FetchFailed, cached
-from streaming.chains import (
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxControl, SandboxServer
+from streaming.brokers import market_data_cache as chain_cache
+from streaming.brokers import rate_limit as pacing
+from streaming.brokers.market_data_cache import FetchFailed, cached
+from streaming.chains.service import (
     cell_text,
     clean_expiration,
     clean_strikes,
@@ -30,8 +33,6 @@ from streaming.chains import (
     strike_text,
     window,
 )
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxControl, SandboxServer
 from tests.support.chains import chain_requests, chain_users
 from tests.support.live import DEMO_USER, LiveApp
 

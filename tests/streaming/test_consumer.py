@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.asgi import application
-from streaming.registry import registry
+from streaming.cluster.agents import registry
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
 

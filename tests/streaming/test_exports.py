@@ -1,4 +1,4 @@
-"""CSV exports, pure (streaming/exports.py): the broker's decimals and no float artefacts,
+"""CSV exports, pure (streaming/orders/exports.py): the broker's decimals and no float artefacts,
 signs as the dashboard shows them, times with their offset, formula-safe text. The files
 served by a real daphne against the sandbox: tests/e2e/test_orders_exports.py."""
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from streaming.exports import (
+from streaming.orders.exports import (
     csv_text,
     filename,
     fills_rows,
@@ -23,7 +23,7 @@ from streaming.exports import (
     text,
     when,
 )
-from streaming.order_list import QueryError
+from streaming.orders.listing import QueryError
 
 T = 1_772_461_865_123  # 2026-03-02T14:31:05.123Z
 NY = ZoneInfo("America/New_York")

@@ -1,4 +1,4 @@
-"""The stream-health report an owner publishes (streaming/health_report.py): built from a
+"""The stream-health report an owner publishes (streaming/cluster/health_report.py): built from a
 real manager's link health over the sandbox, written to and read back from a real Redis."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 import redis.asyncio as aioredis
 
-from streaming.health import KindHealth
-from streaming.health_report import (
+from sandbox.core.credentials import credential_id
+from streaming.cluster.health_report import (
     TTL,
     HealthPublisher,
     process_of,
@@ -18,8 +18,8 @@ from streaming.health_report import (
     report_key,
     user_report,
 )
-from streaming.lease import PROCESS_ID
-from streaming.sandbox.core.credentials import credential_id
+from streaming.cluster.lease import PROCESS_ID
+from streaming.stream.health import KindHealth
 from tests.streaming.test_manager import Published, manager_for
 from tests.support.wait import wait_until
 

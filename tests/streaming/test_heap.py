@@ -1,4 +1,4 @@
-"""The server processes' collector policy (streaming/heap.py): a full collection freezes
+"""The server processes' collector policy (streaming/runtime/heap.py): a full collection freezes
 its survivors (later full collections skip them), and cyclic garbage among frozen objects
 is reclaimed once the permanent generation has doubled."""
 
@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from streaming import heap
+from streaming.runtime import heap
 
 
 class Node:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from streaming.eventlog import Fenced, LocalEventLog, Position, RedisEventLog
-from streaming.lease import LocalLease, RedisLease
+from streaming.cluster.eventlog import Fenced, LocalEventLog, Position, RedisEventLog
+from streaming.cluster.lease import LocalLease, RedisLease
 
 pytestmark = pytest.mark.redis
 

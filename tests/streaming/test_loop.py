@@ -1,4 +1,4 @@
-"""The server processes' event loop (streaming/loop.py): uvloop unless switched off."""
+"""The server processes' event loop (streaming/runtime/loop.py): uvloop unless switched off."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import pytest
 import uvloop
 
-from streaming import loop
+from streaming.runtime import loop
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import orjson
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
 from streaming.contract import ACCOUNT_FRAME_TYPES
-from streaming.manager import LinkInfo, UserStreamManager
+from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
 
@@ -132,7 +132,7 @@ async def test_tabs_union_and_status_frames(broker_at_sandbox, control, refresh_
 
 def test_quote_merge_keeps_the_newest_time():
     """A Trade with an older trade time updates `last` but never makes a quote look older."""
-    from streaming.state import merge_values as _merge
+    from streaming.stream.state import merge_values as _merge
 
     table: dict = {}
     _merge(table, "SPY", {"bid": 1.0, "ask": 1.1, "t": 2_000})
@@ -150,8 +150,8 @@ async def test_one_quote_source_across_brokers_with_failover(
     credential is revoked, its link goes to error and the Tradier link takes the symbols."""
     from django.conf import settings
 
+    from sandbox.core.credentials import credential_id
     from streaming.brokers.tradier import TradierAdapter
-    from streaming.sandbox.core.credentials import credential_id
 
     config = StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5, rejected_retry=60)
     tasty = TastytradeAdapter(
@@ -230,7 +230,7 @@ async def test_account_frames_leave_in_seq_order_when_log_writes_race():
     """Two adapters report at once and the first event's log write is slow (Redis under
     load): the frames still go out as seq 1, 2, never 2 before 1 (a tab would see a gap
     the log cannot fill yet and resync)."""
-    from streaming.eventlog import LocalEventLog
+    from streaming.cluster.eventlog import LocalEventLog
 
     class SlowFirstWrite(LocalEventLog):
         async def append(self, user_id: int, owner: str, position, text: str) -> None:
@@ -265,7 +265,7 @@ async def test_an_account_event_does_not_wait_for_the_previous_ones_log_write():
     while the previous write is still in flight: under a burst one Redis round trip took
     15-45 ms, and a fill behind a balance waited for both (docs/performance.md). Frames
     still leave in seq order, each after its own write."""
-    from streaming.eventlog import LocalEventLog
+    from streaming.cluster.eventlog import LocalEventLog
 
     release = asyncio.Event()
     started: list[int] = []

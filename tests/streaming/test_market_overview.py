@@ -16,7 +16,7 @@ from django.test import Client
 
 from accounts.services import broker_link_create
 from streaming.models import MarketOverview
-from streaming.overview import (
+from streaming.overview.service import (
     DEFAULT_OVERVIEW,
     MAX_OVERVIEW_SYMBOLS,
     OverviewError,

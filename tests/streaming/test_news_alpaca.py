@@ -11,11 +11,11 @@ import uuid
 import httpx
 import pytest
 
+from sandbox.core.config import SandboxConfig
+from sandbox.core.credentials import credential_id
 from streaming.brokers.base import Backoff
 from streaming.news.alpaca import AlpacaNewsFeed, parse_time
 from streaming.news.store import Article
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.core.credentials import credential_id
 from tests.support.wait import wait_until
 
 SECRET = "news-secret"

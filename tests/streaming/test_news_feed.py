@@ -10,10 +10,10 @@ import uuid
 import httpx
 import pytest
 
-from streaming.manager import UserStreamManager
+from sandbox.core.config import SandboxConfig
 from streaming.models import NewsItem
 from streaming.news.feed import UserNewsFeed
-from streaming.sandbox.core.config import SandboxConfig
+from streaming.stream.manager import UserStreamManager
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import RequestFactory
 
-from streaming.origin import (
+from streaming.tabs.origin import (
     OriginValidator,
     allowed_origins,
     origin_allowed,

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from streaming.lease import RedisLease
-from streaming.placement import WORKERS_KEY, Placement, preferred_worker
+from streaming.cluster.lease import RedisLease
+from streaming.cluster.placement import WORKERS_KEY, Placement, preferred_worker
 
 pytestmark = pytest.mark.redis
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from streaming import health
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.health import QUOTE_STALE_FLOOR, LinkHealth, QuoteCadence
-from streaming.manager import LinkInfo, UserStreamManager
+from streaming.stream import health
+from streaming.stream.health import QUOTE_STALE_FLOOR, LinkHealth, QuoteCadence
+from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.streaming.test_manager import Published, _QuietAdapter
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
@@ -212,8 +212,8 @@ async def test_quotes_fail_over_on_silence_and_back_when_the_preferred_feed_deli
     on tastytrade, as a new feed; values Tradier sent meanwhile are the old feed's."""
     from django.conf import settings
 
+    from sandbox.core.credentials import credential_id
     from streaming.brokers.tradier import TradierAdapter
-    from streaming.sandbox.core.credentials import credential_id
 
     control.configure(tick_rate=20)
     config = StreamConfig(watchdog_timeout=30, backoff_base=0.1, backoff_cap=0.5)

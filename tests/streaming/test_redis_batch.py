@@ -9,9 +9,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from streaming.eventlog import Fenced, Position, RedisEventLog
-from streaming.lease import RedisLease
-from streaming.redis_batch import ScriptBatch
+from streaming.cluster.eventlog import Fenced, Position, RedisEventLog
+from streaming.cluster.lease import RedisLease
+from streaming.cluster.redis_batch import ScriptBatch
 from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.redis
@@ -136,7 +136,7 @@ async def test_appends_and_renewals_of_many_users_share_pipelines(client):
 async def test_agents_started_apart_renew_in_the_same_loop_iteration(settings):
     """Each agent sleeps to the next multiple of the renewal period (ownership.py), so a
     process's renewals are made together and share one pipeline."""
-    from streaming.ownership import until_next_renewal
+    from streaming.cluster.agent import until_next_renewal
 
     settings.STREAM_LEASE_RENEW = 0.2
     loop = asyncio.get_running_loop()

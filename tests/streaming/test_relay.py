@@ -1,4 +1,4 @@
-"""Frames to other processes' tabs (streaming/relay.py), over the real channels-redis layer:
+"""Frames to other processes' tabs (streaming/cluster/relay.py), over the real channels-redis layer:
 two layer instances are two processes (each its own client prefix, one Redis)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 
 from streaming import metrics
-from streaming.relay import Relay, process_of, relay_channel
+from streaming.cluster.relay import Relay, process_of, relay_channel
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.redis

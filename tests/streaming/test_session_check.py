@@ -1,4 +1,4 @@
-"""The session check behind every open stream (streaming/sessions.py): which login
+"""The session check behind every open stream (streaming/cluster/sessions.py): which login
 sessions no longer authenticate their user, in a constant number of queries however many
 sessions a process has open (it runs every 2 s in every process)."""
 
@@ -12,8 +12,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from streaming import sessions
-from streaming.sessions import ended_sessions
+from streaming.cluster import sessions
+from streaming.cluster.sessions import ended_sessions
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from streaming import validation
-from streaming.registry import registry
-from streaming.tab_session import TabSession
+from streaming.cluster.agents import registry
+from streaming.tabs.session import TabSession
 
 # the tab-session tests' transport and fixtures (fast lease and grace; a fresh user)
 from tests.streaming.test_tab_session import FakeTransport, _fast, user  # noqa: F401

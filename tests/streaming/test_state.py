@@ -1,4 +1,4 @@
-"""UserState (streaming/state.py): pure, so tested without a loop, a broker or a clock."""
+"""UserState (streaming/stream/state.py): pure, so tested without a loop, a broker or a clock."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import get_type_hints
 import pytest
 
 from streaming import contract
-from streaming.eventlog import Position
-from streaming.state import MAX_ORDERS, LinkInfo, UserState
+from streaming.cluster.eventlog import Position
+from streaming.stream.state import MAX_ORDERS, LinkInfo, UserState
 
 TASTY = LinkInfo(1, "tastytrade", "main", simulated=True)
 TRADIER = LinkInfo(2, "tradier", "ira", simulated=False)

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.services import broker_link_create, broker_link_verify
-from streaming.sandbox.core.credentials import credential_id
+from sandbox.core.credentials import credential_id
 from tests.support.sdk import SECRET, cred
 from tests.support.wait import poll_until
 

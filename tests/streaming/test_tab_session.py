@@ -1,4 +1,4 @@
-"""One tab's view of the stream (streaming/tab_session.py), in-process, over a fake
+"""One tab's view of the stream (streaming/tabs/session.py), in-process, over a fake
 transport: hold, duplicate, gap, catch-up, new epoch, resume, slow transport.
 
 The session runs against the real registry in single-process mode (local lease, local
@@ -18,18 +18,12 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from streaming import tab_session
-from streaming.contract import (
-    CLOSE_RESYNC,
-    CLOSE_TOO_SLOW,
-    CLOSE_UNAUTHENTICATED,
-    ToTab,
-    now_ms,
-)
-from streaming.eventlog import Position
-from streaming.fanout import frame_message
-from streaming.registry import registry
-from streaming.tab_session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
+from streaming.cluster.agents import registry
+from streaming.cluster.eventlog import Position
+from streaming.cluster.fanout import frame_message
+from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab, now_ms
+from streaming.tabs import session as tab_session
+from streaming.tabs.session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
 from tests.support.stream import owner_frame
 from tests.support.wait import wait_until
 
@@ -310,7 +304,7 @@ async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
 def test_each_tab_expires_after_its_own_ttl():
     """A polling tab's symbols are held for a short TTL of its own (it re-sends every poll);
     a socket's tab keeps the long one."""
-    from streaming.subscriptions import TabSymbols
+    from streaming.stream.subscriptions import TabSymbols
 
     tabs = TabSymbols()
     tabs.set("socket-1", ["SPY"], set())
@@ -469,7 +463,7 @@ async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs
 def test_the_owners_tab_sets_share_equal_sets_and_strings():
     """The owner's copy of each tab's symbols: equal sets are one set, strings one copy;
     a tab's change replaces its own set only."""
-    from streaming.subscriptions import TabSymbols
+    from streaming.stream.subscriptions import TabSymbols
 
     tabs = TabSymbols()
     tabs.set("t1", ["SPY", "QQ" + "Q"], set())

@@ -12,10 +12,10 @@ from tastytrade import Account, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.utils import TastytradeError
 
+from sandbox.core.config import SandboxConfig
 from streaming.brokers import tastytrade_compact as compact
 from streaming.brokers import tastytrade_events as events
 from streaming.brokers.symbols import streamer_symbol_for
-from streaming.sandbox.core.config import SandboxConfig
 from tests.support.sdk import sdk_session
 
 MODEL_PATH = {

@@ -1,4 +1,4 @@
-"""Frames written straight to the socket (streaming/transport.py): the bytes autobahn
+"""Frames written straight to the socket (streaming/tabs/socket.py): the bytes autobahn
 would write, built once per text, in order behind whatever Twisted still buffers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from twisted.internet import tcp
 from twisted.internet.error import ConnectionDone
 from twisted.python import failure
 
-from streaming.transport import BoundedWebSocketProtocol, TransportProbe, text_frame
+from streaming.tabs.socket import BoundedWebSocketProtocol, TransportProbe, text_frame
 from tests.support.ws_protocol import AppSide, upgrade
 
 

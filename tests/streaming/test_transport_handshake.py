@@ -1,4 +1,4 @@
-"""What a WebSocket keeps of its handshake (streaming/transport.py): the real Twisted
+"""What a WebSocket keeps of its handshake (streaming/tabs/socket.py): the real Twisted
 HTTP channel, daphne's upgrade and our `BoundedWebSocketProtocol` over an in-memory
 transport; only the server around them (daphne's `Server`: the application, its access
 log) is this test's, so it can see the scope and the log.

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from streaming.sandbox.core.config import SandboxConfig
+from sandbox.core.config import SandboxConfig
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ turned between two requests makes a correct miss)."""
 from __future__ import annotations
 
 from streaming.brokers.bars import bucket_start
-from streaming.candles import _closed_ttl
+from streaming.candles.service import _closed_ttl
 from streaming.contract import now_ms
 
 from .wait import poll_until

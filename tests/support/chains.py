@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from streaming.sandbox.server import SandboxControl
+from sandbox.server import SandboxControl
 from tests.support.live import ROOT, LiveApp
 
 

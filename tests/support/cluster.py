@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import redis
 
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import SandboxControl, SandboxServer
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxControl, SandboxServer
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer

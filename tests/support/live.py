@@ -20,7 +20,7 @@ from tests.support.processes import terminate
 from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-#: How daphne is started, as deployed (config/serve.py: on streaming/loop.py's loop).
+#: How daphne is started, as deployed (config/serve.py: on streaming/runtime/loop.py's loop).
 SERVE = [sys.executable, "-m", "config.serve"]
 DEMO_USER = ("demo", "demo-sandbox")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from tastytrade import AlertStreamer, Session
 
-from streaming.sandbox.core.credentials import credential_id
-from streaming.sandbox.server import SandboxServer
+from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxServer
 
 SECRET = "sandbox-provider-secret"
 

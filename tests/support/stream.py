@@ -7,8 +7,8 @@ import itertools
 
 import orjson
 
-from streaming.fanout import frame_message
-from streaming.registry import registry
+from streaming.cluster.agents import registry
+from streaming.cluster.fanout import frame_message
 
 _cash = itertools.count(1)
 

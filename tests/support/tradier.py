@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from streaming.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 
 
 def tradier_client(sandbox: SandboxServer, token: str | None = None) -> httpx.Client:

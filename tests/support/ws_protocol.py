@@ -13,7 +13,7 @@ from daphne.ws_protocol import WebSocketFactory
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
-from streaming.transport import BoundedWebSocketProtocol
+from streaming.tabs.socket import BoundedWebSocketProtocol
 
 HANDSHAKE = (
     b"GET /ws/stream/?since=e1:5 HTTP/1.1\r\n"

@@ -2,7 +2,7 @@
  * The option chain page's pure parts (no DOM, no clock): each cell's text, a side's
  * values (the chain's, then newer stream values), the symbols the page streams, what
  * changes when the window moves, and the messages (greeks' age, a rate limit, an error).
- * streaming/chains.py writes the same text for the server-rendered page
+ * streaming/chains/service.py writes the same text for the server-rendered page
  * (docs/streaming-contract.md "Option chains").
  */
 import { DASH, fmt } from './format.js';

@@ -2,12 +2,12 @@
  * The market overview's numbers, as pure functions (no DOM, no clock): last, change and
  * change % of a quote against its previous close, their text, and the heat level that
  * colours a tile. A value that cannot be computed is `null` and shows "—", never 0.
- * streaming/overview.py computes the same for the server-rendered page.
+ * streaming/overview/service.py computes the same for the server-rendered page.
  */
 import { num } from './contract.js';
 import { DASH, fmt } from './format.js';
 
-/** The user's list when they never saved one (streaming/overview.py DEFAULT_OVERVIEW). */
+/** The user's list when they never saved one (streaming/overview/service.py DEFAULT_OVERVIEW). */
 export const DEFAULT_OVERVIEW = ['SPY', 'QQQ', 'IWM', 'DIA', 'VIX', 'GLD', 'TLT', 'EEM', 'XLF', 'XLE'];
 
 /** The change % at which a tile is one step more green (or red), up to 5 steps. */

@@ -6,11 +6,11 @@ from typing import Any
 import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
 
-from streaming import loop
-from streaming.heap import install_freezing_collector
-from streaming.sandbox.app import Sandbox, build_app
-from streaming.sandbox.core.config import SandboxConfig
-from streaming.sandbox.server import bind_socket, uvicorn_config
+from sandbox.app import Sandbox, build_app
+from sandbox.core.config import SandboxConfig
+from sandbox.server import bind_socket, uvicorn_config
+from streaming.runtime import loop
+from streaming.runtime.heap import install_freezing_collector
 
 
 class Command(BaseCommand):
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             news_interval=options["demo_news"],
             news_backfill=12 if options["demo_news"] > 0 else 0,
         )
-        # the brokers' own pauses are not ours to add to every latency (streaming/heap.py)
+        # the brokers' own pauses are not ours to add to every latency (streaming/runtime/heap.py)
         install_freezing_collector()
         sock = bind_socket(options["host"], options["port"])
         host, port = sock.getsockname()[:2]
@@ -65,5 +65,6 @@ class Command(BaseCommand):
             f"control http://{host}:{port}/_sandbox/state"
         )
         server = uvicorn.Server(uvicorn_config(build_app(Sandbox(config)), log_level="info"))
-        loop.install()  # the broker's own loop overhead is not ours to add (streaming/loop.py)
+        # the broker's own loop overhead is not ours to add (streaming/runtime/loop.py)
+        loop.install()
         asyncio.run(server.serve(sockets=[sock]))

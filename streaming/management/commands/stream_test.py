@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import BrokerLink
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint
-from streaming.manager import LinkInfo, UserStreamManager
+from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.validation import normalize_symbol
 from streaming.wiring import build_manager, stream_config
 

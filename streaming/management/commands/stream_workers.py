@@ -21,12 +21,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from streaming import loop
-from streaming.demand import DemandWorker
-from streaming.heap import install_freezing_collector
-from streaming.lease import PROCESS_ID
-from streaming.placement import Placement
-from streaming.registry import registry
+from streaming.cluster.agents import registry
+from streaming.cluster.demand import DemandWorker
+from streaming.cluster.lease import PROCESS_ID
+from streaming.cluster.placement import Placement
+from streaming.runtime import loop
+from streaming.runtime.heap import install_freezing_collector
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ class Command(BaseCommand):
                 "stream_workers needs STREAM_MANAGERS=workers (with the default `web` the "
                 "daphne processes run the managers themselves and announce no demand)"
             )
-        install_freezing_collector()  # short full collections (streaming/heap.py)
-        loop.install()  # uvloop, as daphne (streaming/loop.py)
+        install_freezing_collector()  # short full collections (streaming/runtime/heap.py)
+        loop.install()  # uvloop, as daphne (streaming/runtime/loop.py)
         asyncio.run(self.serve())
 
     async def serve(self) -> None:

@@ -1,0 +1,384 @@
+"""Alpaca's order semantics, one implementation for the Broker API
+(`/v1/trading/accounts/{id}/orders…`) and the Trading API (`/v2/orders…`): submit (qty or
+notional), list with every filter, look up by id or client order id, replace (PATCH: a NEW
+order, the old one `replaced`), cancel one, cancel all (207).
+
+Orders live in the core brokerage, which keeps each order's client order id and
+replacement links; this module validates Alpaca bodies into `OrderRequest`s, maps the
+core's refusals to Alpaca's codes (see `wire`), and publishes what changed so the trade
+events follow. Only an order's notional amount and extended-hours flag are façade notes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from sandbox.alpaca.facade import Scope
+from sandbox.alpaca.render import OPEN
+from sandbox.alpaca.wire import (
+    FORBIDDEN,
+    NOT_FOUND,
+    WRONG_STATE,
+    Refusal,
+    alpaca_symbol,
+    as_sent,
+    bad,
+    dec,
+    is_option,
+    number_param,
+    query_time,
+    s,
+    tasty_symbol,
+)
+from sandbox.core.brokerage import AccountEvent, OrderRejected
+from sandbox.core.records import EQUITY, EQUITY_OPTION, LegRequest, OrderRecord, OrderRequest
+
+_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
+_ALL_TIF = ("day", "gtc", "opg", "cls", "ioc", "fok")
+TIF_IN = {"day": "Day", "gtc": "GTC", "ioc": "IOC"}
+_OPTION_TIF = ("day", "gtc")
+_MAX_CLIENT_ID = 128
+_REPLACEABLE = {"qty", "time_in_force", "limit_price", "stop_price", "trail", "client_order_id"}
+SOURCE = "alpaca-sandbox"
+
+
+def rejection(exc: OrderRejected) -> Refusal:
+    """The brokerage's refusal in Alpaca's words and codes."""
+    if exc.code == "insufficient_buying_power":
+        return Refusal(403, FORBIDDEN, "insufficient buying power")
+    if exc.code == "short_not_allowed":
+        return Refusal(403, FORBIDDEN, "account is not allowed to short")
+    if exc.status == 404:
+        return Refusal(404, NOT_FOUND, exc.message)
+    if exc.code.startswith("order_not_"):
+        return Refusal(422, WRONG_STATE, exc.message)
+    return bad(exc.message)
+
+
+def publish(scope: Scope, *records: OrderRecord) -> None:
+    """Tell every stream (Alpaca's trade events included) what changed, in this order."""
+    scope.facade.sandbox.publish([AccountEvent("Order", scope.number, r) for r in records])
+
+
+def rendered(scope: Scope, record: OrderRecord) -> dict[str, Any]:
+    """The order as it stands now (fresh from the brokerage)."""
+    brokerage = scope.facade.sandbox.brokerage
+    current = brokerage.order(scope.number, record.id) if record.id is not None else None
+    return scope.facade.render_order(current or record)
+
+
+# --------------------------------------------------------------------------- submitting
+
+
+def held_quantity(scope: Scope, tasty: str) -> Decimal:
+    """The signed quantity held of a brokerage symbol (0 if none)."""
+    for p in scope.facade.sandbox.brokerage.positions(scope.number):
+        if p.symbol == tasty:
+            return p.quantity
+    return Decimal(0)
+
+
+def _whole_shares(scope: Scope, symbol: str, side: str, notional: Decimal) -> Decimal:
+    """How many whole shares the notional buys at the market's current ask (sells: bid)."""
+    market = scope.facade.sandbox.market
+    if not market.ensure(symbol):
+        raise bad(f"asset {symbol} not found")
+    quote = market.quote(symbol)
+    price = dec(quote["askPrice"] if side == "buy" else quote["bidPrice"])
+    if price <= 0:
+        raise bad(f"no price for {symbol}")
+    shares = (notional / price).to_integral_value(rounding=ROUND_DOWN)
+    if shares < 1:
+        raise bad(
+            "notional is less than the price of one share (fractional orders are not supported)"
+        )
+    return shares
+
+
+def _leg(scope: Scope, tasty: str, side: str, qty: Decimal) -> LegRequest:
+    """One leg on the side asked, closing what is held on the other side first."""
+    held = held_quantity(scope, tasty)
+    if side == "buy":
+        action = "Buy to Close" if held < 0 else "Buy to Open"
+    else:
+        action = "Sell to Close" if held > 0 else "Sell to Open"
+    kind = EQUITY_OPTION if is_option(tasty) else EQUITY
+    return LegRequest(symbol=tasty, action=action, quantity=qty, instrument_type=kind)
+
+
+def _whole(qty: Decimal) -> Decimal:
+    if qty <= 0:
+        raise bad("qty must be > 0")
+    if qty != qty.to_integral_value():
+        raise bad("fractional orders are not supported by the sandbox")
+    return qty
+
+
+def _check_option_tif(tif: str, tasty: str) -> None:
+    """Alpaca's options take `day` and `gtc` only (its TimeInForce docs, changelog
+    2026-08-28), so an `ioc` option order is refused as Alpaca refuses it."""
+    if is_option(tasty) and tif not in _OPTION_TIF:
+        raise bad(f"order_time_in_force provided not supported for options trading: {tif}")
+
+
+def order_request(
+    scope: Scope, body: dict[str, Any], client_order_id: str
+) -> tuple[OrderRequest, str | None]:
+    """An Alpaca order body as the brokerage's request, and the notional it was sized from."""
+    symbol = body.get("symbol")
+    side = body.get("side")
+    kind = body.get("type", body.get("order_type"))
+    tif = body.get("time_in_force")
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise bad("symbol is required")
+    if side not in ("buy", "sell"):
+        raise bad("side must be buy or sell")
+    if kind not in _TYPES:
+        raise bad(f"invalid order type: {kind!r}")
+    if tif not in _ALL_TIF:
+        raise bad(f"invalid time_in_force: {tif!r}")
+    if body.get("order_class") not in (None, "", "simple"):
+        raise bad(f"order_class {body['order_class']} is not supported by the sandbox")
+    qty, notional = number_param(body, "qty"), number_param(body, "notional")
+    limit, stop = number_param(body, "limit_price"), number_param(body, "stop_price")
+    if (qty is None) == (notional is None):
+        raise bad(
+            "qty or notional is required"
+            if qty is None
+            else "qty and notional cannot both be given"
+        )
+    if kind in ("limit", "stop_limit") and (limit is None or limit <= 0):
+        raise bad(
+            "limit_price is required for limit orders"
+            if limit is None
+            else "limit_price must be > 0"
+        )
+    if kind in ("stop", "stop_limit") and (stop is None or stop <= 0):
+        raise bad(
+            "stop_price is required for stop orders" if stop is None else "stop_price must be > 0"
+        )
+    if kind in ("stop", "stop_limit", "trailing_stop"):
+        raise bad(f"{kind} orders are not supported by the sandbox")
+    if tif not in TIF_IN:
+        raise bad(f"time_in_force {tif} is not supported by the sandbox")
+    tasty = tasty_symbol(symbol)
+    _check_option_tif(tif, tasty)
+    if notional is not None:
+        if notional <= 0:
+            raise bad("notional must be > 0")
+        if kind != "market" or tif != "day" or is_option(tasty):
+            raise bad("notional orders must be market day orders of a stock")
+        qty = _whole_shares(scope, tasty, side, notional)
+    assert qty is not None
+    request = OrderRequest(
+        order_type="Market" if kind == "market" else "Limit",
+        legs=(_leg(scope, tasty, side, _whole(qty)),),
+        time_in_force=TIF_IN[tif],
+        price=limit if kind == "limit" else None,
+        price_effect=("Debit" if side == "buy" else "Credit") if kind == "limit" else None,
+        source=SOURCE,
+        client_order_id=client_order_id,
+    )
+    return request, (s(notional) if notional is not None else None)
+
+
+def _client_order_id(scope: Scope, given: Any) -> str:
+    """The order's client order id: the one given (unique in the account), else a new uuid."""
+    if given is None:
+        return str(uuid.uuid4())
+    if not isinstance(given, str) or not given or len(given) > _MAX_CLIENT_ID:
+        raise bad(f"client_order_id must be 1 to {_MAX_CLIENT_ID} characters")
+    if scope.facade.sandbox.brokerage.order_by_client_id(scope.number, given) is not None:
+        raise bad("client_order_id must be unique")
+    return given
+
+
+def _check_configuration(scope: Scope, request: OrderRequest) -> None:
+    """The account configuration's `suspend_trade` blocks new orders, `no_shorting` orders
+    that would open a short (403, as the brokerage's own short refusal)."""
+    config = scope.facade.configurations.get(scope.number, {})
+    if config.get("suspend_trade"):
+        raise Refusal(403, FORBIDDEN, "new orders are blocked: trading is suspended by the user")
+    if config.get("no_shorting") and any(leg.action == "Sell to Open" for leg in request.legs):
+        raise Refusal(403, FORBIDDEN, "account is not allowed to short")
+
+
+def place(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
+    """Validate, place through the brokerage, publish; the new order (or raise Refusal)."""
+    client_id = _client_order_id(scope, body.get("client_order_id"))
+    request, notional = order_request(scope, body, client_id)
+    _check_configuration(scope, request)
+    try:
+        placed = scope.facade.sandbox.brokerage.place_order(scope.number, request).order
+    except OrderRejected as exc:
+        raise rejection(exc) from None
+    assert placed.id is not None
+    key = (scope.number, placed.id)
+    if notional is not None:
+        scope.facade.notes.notional[key] = notional
+    if body.get("extended_hours") is True:
+        scope.facade.notes.extended_hours.add(key)
+    publish(scope, placed)
+    return rendered(scope, placed)
+
+
+# --------------------------------------------------------------------------- one order
+
+
+def find(scope: Scope, oid: str) -> OrderRecord:
+    found = scope.facade.find_order(scope.number, oid)
+    if found is None:
+        raise Refusal(404, NOT_FOUND, "order not found")
+    return found
+
+
+def get(scope: Scope, oid: str) -> dict[str, Any]:
+    return scope.facade.render_order(find(scope, oid))
+
+
+def by_client_id(scope: Scope, client_order_id: str | None) -> dict[str, Any]:
+    if not client_order_id:
+        raise bad("client_order_id is required")
+    found = scope.facade.sandbox.brokerage.order_by_client_id(scope.number, client_order_id)
+    if found is None:
+        raise Refusal(404, NOT_FOUND, "order not found")
+    return scope.facade.render_order(found)
+
+
+def cancel(scope: Scope, oid: str) -> dict[str, Any]:
+    """Cancel an open order; the canceled order (or raise Refusal)."""
+    order = find(scope, oid)
+    status = scope.facade.render_order(order)["status"]
+    if status not in OPEN:
+        raise Refusal(422, WRONG_STATE, f'order is already in "{status}" state')
+    assert order.id is not None
+    try:
+        cancelled = scope.facade.sandbox.brokerage.cancel_order(scope.number, order.id)
+    except OrderRejected as exc:
+        raise rejection(exc) from None
+    publish(scope, cancelled)
+    return scope.facade.render_order(cancelled)
+
+
+def cancel_all(scope: Scope) -> list[dict[str, Any]]:
+    """Every working order cancelled: one `{id, status, body}` each (the 207 body)."""
+    cancelled = scope.facade.sandbox.brokerage.cancel_all(scope.number)
+    publish(scope, *cancelled)
+    results = []
+    for record in cancelled:
+        body = scope.facade.render_order(record)
+        results.append({"id": body["id"], "status": 200, "body": body})
+    return results
+
+
+def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Alpaca's replace: a NEW order with the old one's attributes overridden by `changes`
+    (the brokerage's `replace_order`); the old one ends `replaced` and names its successor,
+    which `replaces` it and gets a new client order id unless one is given."""
+    old = find(scope, oid)
+    view = scope.facade.render_order(old)
+    if view["status"] not in ("new", "pending_new", "accepted"):
+        raise Refusal(422, WRONG_STATE, f'order is not replaceable in "{view["status"]}" state')
+    if unknown := set(changes) - _REPLACEABLE:
+        raise bad(f"unknown parameters: {', '.join(sorted(unknown))}")
+    if changes.get("stop_price") is not None or changes.get("trail") is not None:
+        raise bad("stop_price and trail apply to stop orders only")
+    limit = number_param(changes, "limit_price")
+    if limit is not None and old.order_type == "Market":
+        raise bad("limit_price is not allowed for market orders")
+    if limit is not None and limit <= 0:
+        raise bad("limit_price must be > 0")
+    tif = changes.get("time_in_force")
+    if tif is not None and tif not in TIF_IN:
+        raise bad(f"time_in_force {tif} is not supported by the sandbox")
+    if tif is not None:
+        _check_option_tif(tif, old.legs[0].symbol)
+    qty = number_param(changes, "qty")
+    legs: tuple[LegRequest, ...] = ()
+    if qty is not None:
+        leg = old.legs[0]
+        legs = (LegRequest(leg.symbol, leg.action, _whole(qty), leg.instrument_type),)
+    elif view["notional"] is not None:
+        raise bad("qty is required to replace a notional order")
+    client_id = _client_order_id(scope, changes.get("client_order_id"))
+    price = limit if limit is not None else (abs(old.price) if old.price is not None else None)
+    request = OrderRequest(
+        order_type=old.order_type,
+        legs=legs,
+        time_in_force=TIF_IN[tif] if tif else old.time_in_force,
+        price=price,
+        price_effect=("Debit" if old.legs[0].is_buy else "Credit") if price is not None else None,
+        source=old.source or SOURCE,
+        client_order_id=client_id,
+    )
+    assert old.id is not None
+    try:
+        placed = scope.facade.sandbox.brokerage.replace_order(scope.number, old.id, request)
+    except OrderRejected as exc:
+        raise rejection(exc) from None
+    assert placed.replaced is not None and placed.order.id is not None
+    if (scope.number, old.id) in scope.facade.notes.extended_hours:
+        scope.facade.notes.extended_hours.add((scope.number, placed.order.id))
+    publish(scope, placed.replaced, placed.order)
+    return rendered(scope, placed.order)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def _flag(text: str | None, name: str) -> bool | None:
+    if text is None:
+        return None
+    if text.lower() not in ("true", "false"):
+        raise bad(f"{name} must be true or false")
+    return text.lower() == "true"
+
+
+def select(scope: Scope, params: Any) -> list[dict[str, Any]]:
+    """Alpaca's order query over every order the brokerage remembers: `status` (open),
+    `limit` (50, at most 500), `after`/`until` (submission time, exclusive), `direction`
+    (desc), `nested`, `symbols`, `side`."""
+    status = params.get("status", "open")
+    if status not in ("open", "closed", "all"):
+        raise bad("status must be open, closed or all")
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise bad("limit must be an integer") from None
+    if limit <= 0:
+        raise bad("limit must be > 0")
+    after = query_time(params.get("after"), "after")
+    until = query_time(params.get("until"), "until")
+    direction = params.get("direction", "desc")
+    if direction not in ("asc", "desc"):
+        raise bad("direction must be asc or desc")
+    _flag(params.get("nested"), "nested")  # multi-leg orders always carry their legs
+    side = params.get("side") or None
+    if side not in (None, "buy", "sell"):
+        raise bad("side must be buy or sell")
+    symbols = {alpaca_symbol(tasty_symbol(x)) for x in params.get("symbols", "").split(",") if x}
+    history = scope.facade.sandbox.brokerage.order_history(scope.number)  # newest first
+    if direction == "asc":
+        history.reverse()
+    chosen = []
+    for record in history:
+        submitted = as_sent(record.received_at)  # as `submitted_at` says
+        if (after is not None and not submitted > after) or (
+            until is not None and not submitted < until
+        ):
+            continue
+        order = scope.facade.render_order(record)
+        is_open = order["status"] in OPEN
+        if (status == "open" and not is_open) or (status == "closed" and is_open):
+            continue
+        if side and order["side"] != side:
+            continue
+        names = {order["symbol"]} | {leg["symbol"] for leg in order["legs"] or ()}
+        if symbols and not names & symbols:
+            continue
+        chosen.append(order)
+        if len(chosen) >= min(limit, 500):
+            break
+    return chosen

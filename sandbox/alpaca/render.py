@@ -1,0 +1,387 @@
+"""The core's typed records in Alpaca's JSON: accounts, trading accounts, positions, orders,
+assets and activities, the same for the Broker and the Trading API.
+
+Pure functions of records (`core/records.py`): every number comes from the brokerage and
+the market through them, nothing here keeps state. Numbers are strings, as Alpaca sends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sandbox.alpaca import schedule
+from sandbox.alpaca.wire import (
+    NS,
+    ZERO,
+    account_uuid,
+    activity_stamp,
+    alpaca_symbol,
+    asset_uuid,
+    cents,
+    execution_uuid,
+    iso,
+    iso_ns,
+    order_uuid,
+    p4,
+    s,
+)
+from sandbox.core.records import (
+    EQUITY_OPTION,
+    AccountRecord,
+    BalanceFigures,
+    OrderRecord,
+    PositionRecord,
+    TransactionRecord,
+)
+
+_STATUS = {
+    "Received": "new",
+    "Live": "new",
+    "Filled": "filled",
+    "Cancelled": "canceled",
+    "Rejected": "rejected",
+    "Expired": "expired",
+}
+#: Open in Alpaca's sense: listed by `status=open`, cancellable.
+OPEN = {"new", "partially_filled", "pending_new", "accepted", "pending_cancel", "pending_replace"}
+_TIF_OUT = {"Day": "day", "GTC": "gtc", "IOC": "ioc", "GTD": "gtd", "Ext": "day"}
+_ORDER_TYPE = {"Market": "market", "Limit": "limit", "Marketable Limit": "limit"}
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def _previous_close_values(positions: list[PositionRecord]) -> tuple[Decimal, Decimal]:
+    """The long and the short (negative) market value at the previous close."""
+    long_then = short_then = ZERO
+    for p in positions:
+        then = cents(p.quantity * p4(p.close_price) * p.multiplier)
+        if p.quantity >= 0:
+            long_then += then
+        else:
+            short_then += then
+    return long_then, short_then
+
+
+def last_equity(balance: BalanceFigures, positions: list[PositionRecord]) -> Decimal:
+    """Equity at the previous close: cash plus the positions at the market's previous close
+    (each position's `lastday_price`), so `equity - last_equity` is the day's P/L."""
+    long_then, short_then = _previous_close_values(positions)
+    return balance.cash_balance + long_then + short_then
+
+
+def _identity(account: AccountRecord) -> dict[str, Any]:
+    """What every account object starts with."""
+    return {
+        "id": account_uuid(account.number),
+        "account_number": account.number,
+        "status": "ACTIVE",
+        "crypto_status": "INACTIVE",
+        "currency": "USD",
+        "created_at": iso(account.opened_at),
+    }
+
+
+def account_summary(
+    account: AccountRecord, balance: BalanceFigures, positions: list[PositionRecord]
+) -> dict[str, Any]:
+    """The Broker API's `Account` (without the KYC sections)."""
+    roth = "Roth" in account.type_name
+    return _identity(account) | {
+        "last_equity": s(last_equity(balance, positions)),
+        "account_type": "ira" if roth else "trading",
+        "account_sub_type": "roth" if roth else None,
+        "trading_type": "margin" if account.margin else "cash",
+        "enabled_assets": ["us_equity", "us_option"],
+    }
+
+
+def trade_account(
+    account: AccountRecord, b: BalanceFigures, positions: list[PositionRecord]
+) -> dict[str, Any]:
+    """The trading account (balances) both APIs serve: alpaca-py's `TradeAccount`.
+
+    The day-trading fields Alpaca retired on 2026-07-06 (FINRA intraday-margin migration,
+    per alpaca-py 0.44.0's docstring) are not sent. There is no end-of-day ledger: the
+    `last_*` cash and margin figures are today's (UNCONFIRMED); the `last_*` market values
+    and `last_equity` are at the market's previous close."""
+    margin = account.margin
+    long_then, short_then = _previous_close_values(positions)
+    closed = schedule.last_session_close()
+    level = 3 if margin else 2
+    cash = s(b.cash_balance)
+    buying_power = s(b.equity_buying_power)
+    options_bp = s(b.derivative_buying_power)
+    long_now = b.long_equity_value + b.long_derivative_value
+    short_now = -(b.short_equity_value + b.short_derivative_value)
+    return _identity(account) | {
+        "cash": cash,
+        "cash_withdrawable": s(b.cash_available_to_withdraw),
+        "cash_transferable": s(b.cash_available_to_withdraw),
+        "equity": s(b.net_liquidating_value),
+        "last_equity": s(b.cash_balance + long_then + short_then),
+        "portfolio_value": s(b.net_liquidating_value),
+        "position_market_value": s(long_now + short_now),
+        "buying_power": buying_power,
+        "effective_buying_power": buying_power,
+        "regt_buying_power": buying_power,
+        "non_marginable_buying_power": options_bp,
+        "options_buying_power": options_bp,
+        "long_market_value": s(long_now),
+        "short_market_value": s(short_now),
+        "initial_margin": s(b.reg_t_margin_requirement),
+        "maintenance_margin": s(b.maintenance_requirement),
+        "last_maintenance_margin": s(b.maintenance_requirement),
+        "sma": "0",
+        "multiplier": "2" if margin else "1",
+        "trading_blocked": False,
+        "transfers_blocked": False,
+        "account_blocked": False,
+        "trade_suspended_by_user": False,
+        "shorting_enabled": margin,
+        "accrued_fees": "0",
+        "pending_transfer_in": "0",
+        "pending_transfer_out": "0",
+        "balance_asof": closed.date().isoformat(),
+        "previous_close": closed.isoformat(),
+        "last_cash": cash,
+        "last_long_market_value": s(long_then),
+        "last_short_market_value": s(short_then),
+        "last_initial_margin": s(b.reg_t_margin_requirement),
+        "last_regt_buying_power": buying_power,
+        "last_buying_power": buying_power,
+        "last_options_buying_power": options_bp,
+        "options_approved_level": level,
+        "options_trading_level": level,
+        "clearing_broker": "ALPACA_APCA",
+        "memoposts": "0",
+        "intraday_adjustments": "0",
+        "pending_reg_taf_fees": "0",
+    }
+
+
+def trade_configuration(account: AccountRecord) -> dict[str, Any]:
+    margin = account.margin
+    return {
+        "dtbp_check": "entry",
+        "trade_confirm_email": "all",
+        "suspend_trade": False,
+        "no_shorting": not margin,
+        "fractional_trading": False,
+        "max_margin_multiplier": "2" if margin else "1",
+        "max_options_trading_level": 3 if margin else 2,
+        "pdt_check": "entry",
+        "ptp_no_exception_entry": False,
+    }
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def position(p: PositionRecord) -> dict[str, Any]:
+    option = p.instrument_type == EQUITY_OPTION
+    multiplier = Decimal(p.multiplier)
+    signed = p.quantity
+    avg = p4(p.average_open_price)
+    current = p4(p.mark_price if p.mark_price is not None else p.close_price)
+    lastday = p4(p.close_price)
+    market_value = cents(signed * current * multiplier)
+    cost_basis = cents(signed * avg * multiplier)
+    pl = market_value - cost_basis
+    today = cents(signed * (current - lastday) * multiplier)
+    then = abs(market_value - today)
+    symbol = alpaca_symbol(p.symbol)
+    return {
+        "asset_id": asset_uuid(symbol),
+        "symbol": symbol,
+        "exchange": "" if option else "NASDAQ",
+        "asset_class": "us_option" if option else "us_equity",
+        "asset_marginable": not option,
+        "qty": s(signed),
+        "qty_available": s(signed),
+        "avg_entry_price": s(avg),
+        "side": "short" if signed < 0 else "long",
+        "market_value": s(market_value),
+        "cost_basis": s(cost_basis),
+        "unrealized_pl": s(pl),
+        "unrealized_plpc": s((pl / abs(cost_basis)).quantize(Decimal("0.0001")))
+        if cost_basis
+        else "0",
+        "unrealized_intraday_pl": s(today),
+        # the day's P/L over the value at the previous close
+        "unrealized_intraday_plpc": s((today / then).quantize(Decimal("0.0001"))) if then else "0",
+        "current_price": s(current),
+        "lastday_price": s(lastday),
+        "change_today": s(((current - lastday) / lastday).quantize(Decimal("0.0001")))
+        if lastday
+        else "0",
+    }
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def _intent(action: str) -> str:
+    return action.lower().replace(" ", "_")
+
+
+def order_status(o: OrderRecord, *, pending_new: bool = False) -> str:
+    """Alpaca's status of a brokerage order: a cancelled order that has a replacement is
+    `replaced`; a working order with fills `partially_filled`."""
+    if o.replaced_by_order_id is not None and o.status in ("Cancelled", "Replaced"):
+        return "replaced"
+    status = _STATUS.get(o.status, o.status.lower())
+    if o.status == "Received" and pending_new:
+        return "pending_new"
+    if status == "new" and o.legs[0].filled_quantity > 0:
+        return "partially_filled"
+    return status
+
+
+def order(
+    o: OrderRecord,
+    *,
+    status: str | None = None,
+    pending_new: bool = False,
+    notional: str | None = None,
+    extended_hours: bool = False,
+) -> dict[str, Any]:
+    """An Alpaca order object from a brokerage order record; `status` overrides (a trade
+    event reports the state the order had at that event)."""
+    number = o.account_number
+    oid = order_uuid(number, o.id)
+    legs, size = o.legs, o.size
+    first = legs[0]
+    ratio = first.quantity / size if size else Decimal(1)
+    filled_units = first.filled_quantity / ratio if ratio else ZERO
+    value = sum((f.quantity * f.price for f in first.fills), ZERO)
+    qty_filled = sum((f.quantity for f in first.fills), ZERO)
+    single = len(legs) == 1
+    avg = p4(value / qty_filled) if qty_filled else None
+    status = status or order_status(o, pending_new=pending_new)
+    updated, terminal = o.updated_at, o.terminal_at
+    order_type = _ORDER_TYPE.get(o.order_type, o.order_type.lower())
+    option = first.instrument_type == EQUITY_OPTION
+    symbol = alpaca_symbol(first.symbol)
+    data: dict[str, Any] = {
+        "id": oid,
+        "client_order_id": o.client_order_id or str(uuid.uuid5(NS, f"client:{oid}")),
+        "created_at": iso_ns(o.received_at),
+        "updated_at": iso_ns(updated),
+        "submitted_at": iso_ns(o.received_at),
+        "filled_at": iso_ns(terminal) if status == "filled" and terminal else None,
+        "expired_at": iso_ns(terminal) if status == "expired" and terminal else None,
+        "canceled_at": iso_ns(o.cancelled_at or updated) if status == "canceled" else None,
+        "failed_at": iso_ns(updated) if status == "rejected" else None,
+        "replaced_at": iso_ns(o.cancelled_at or updated) if status == "replaced" else None,
+        "replaced_by": order_uuid(number, o.replaced_by_order_id)
+        if o.replaced_by_order_id is not None
+        else None,
+        "replaces": order_uuid(number, o.replaces_order_id)
+        if o.replaces_order_id is not None
+        else None,
+        "asset_id": asset_uuid(symbol) if single else "",
+        "symbol": symbol if single else "",
+        "asset_class": ("us_option" if option else "us_equity") if single else "",
+        "notional": notional,
+        "qty": None if notional else (s(first.quantity) if single else s(size)),
+        "filled_qty": s(first.filled_quantity) if single else s(filled_units),
+        "filled_avg_price": s(avg) if avg is not None and single else None,
+        "order_class": "simple" if single else "mleg",
+        "order_type": order_type,
+        "type": order_type,
+        "side": ("buy" if first.is_buy else "sell") if single else "",
+        "position_intent": _intent(first.action) if single else None,
+        "time_in_force": _TIF_OUT.get(o.time_in_force, "day"),
+        "limit_price": s(p4(abs(o.price))) if o.price is not None else None,
+        "stop_price": None,
+        "status": status,
+        "extended_hours": extended_hours,
+        "legs": None,
+        "trail_percent": None,
+        "trail_price": None,
+        "hwm": None,
+        "commission": "0",
+    }
+    if not single:
+        data["legs"] = [
+            {
+                "symbol": alpaca_symbol(leg.symbol),
+                "side": "buy" if leg.is_buy else "sell",
+                "position_intent": _intent(leg.action),
+                "ratio_qty": s(leg.quantity / size) if size else "1",
+                "qty": s(leg.quantity),
+                "filled_qty": s(leg.filled_quantity),
+                "asset_class": "us_option" if leg.instrument_type == EQUITY_OPTION else "us_equity",
+                "status": status,
+            }
+            for leg in legs
+        ]
+    return data
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def asset(symbol: str, name: str) -> dict[str, Any]:
+    return {
+        "id": asset_uuid(symbol),
+        "class": "us_equity",
+        "exchange": "NASDAQ",
+        "symbol": symbol,
+        "name": name,
+        "status": "active",
+        "tradable": True,
+        "marginable": True,
+        "shortable": True,
+        "easy_to_borrow": True,
+        "fractionable": False,
+        "maintenance_margin_requirement": 30,
+        "attributes": [],
+    }
+
+
+# --------------------------------------------------------------------------- activities
+
+
+def fill_activity(
+    t: TransactionRecord, index: int, cumulative: Decimal, total: Decimal
+) -> dict[str, Any]:
+    """A FILL activity from a ledger trade: the `index`-th execution of its order's leg,
+    `cumulative` filled of `total` after it. Its id carries the trade event's execution id."""
+    assert t.symbol is not None and t.quantity is not None and t.price is not None
+    execution = execution_uuid(t.account_number, t.order_id, t.symbol, index)
+    done = cumulative >= total
+    return {
+        "id": f"{activity_stamp(t.executed_at)}::{execution}",
+        "account_id": account_uuid(t.account_number),
+        "activity_type": "FILL",
+        "transaction_time": iso_ns(t.executed_at),
+        "type": "fill" if done else "partial_fill",
+        "price": s(t.price),
+        "qty": s(t.quantity),
+        "side": "buy" if (t.action or "").startswith("Buy") else "sell",
+        "symbol": alpaca_symbol(t.symbol),
+        "leaves_qty": s(total - cumulative),
+        "order_id": order_uuid(t.account_number, t.order_id),
+        "cum_qty": s(cumulative),
+        "order_status": "filled" if done else "partially_filled",
+    }
+
+
+def cash_activity(t: TransactionRecord) -> dict[str, Any]:
+    """A money movement as a non-trade activity: `CSD` (cash deposit) or `CSW` (withdrawal)."""
+    return {
+        "id": f"{activity_stamp(t.executed_at)}::{uuid.uuid5(NS, f'txn:{t.id}')}",
+        "account_id": account_uuid(t.account_number),
+        "activity_type": "CSD" if t.net_value >= 0 else "CSW",
+        "date": iso(t.executed_at)[:10],
+        "net_amount": s(t.net_value),
+        "description": t.description,
+        "status": "executed",
+        "symbol": None,
+        "qty": None,
+        "per_share_amount": None,
+    }

@@ -1,0 +1,14 @@
+"""Every Alpaca route (all under `/alpaca`), in match order: what `app.py` mounts."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from sandbox.alpaca import broker_api, news, trade_stream, trading_api
+
+routes: list[BaseRoute] = [
+    *news.routes,
+    *broker_api.routes,
+    *trading_api.routes,
+    *trade_stream.routes,
+]

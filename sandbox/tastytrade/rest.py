@@ -1,0 +1,292 @@
+"""tastytrade's REST API as the SDK uses it: OAuth, accounts, balances, positions,
+quote tokens, market data and option chains (orders: `orders.py`).
+
+Every JSON answer is `{"data": ..., "context": path}` with non-empty data, and
+every error is `{"error": {"code", "message"}}`: the only shapes the SDK parses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandbox.core import chains, futures
+from sandbox.core.brokerage import OrderRejected
+from sandbox.core.credentials import AuthError
+from sandbox.core.simulation import Simulation
+from sandbox.core.symbols import classify, parse_occ_symbol
+from sandbox.http import json_response, websocket_url
+from sandbox.tastytrade import wire
+
+MARKET_DATA_LIMIT = 100
+MARKET_DATA_TYPES = {
+    "equity": "Equity",
+    "index": "Index",
+    "equity-option": "Equity Option",
+    "future": "Future",
+    "future-option": "Future Option",
+    "cryptocurrency": "Cryptocurrency",
+}
+
+
+def data_response(request: Request, data: Any, status: int = 200) -> Response:
+    return json_response({"data": data, "context": request.url.path}, status)
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status, headers or None)
+
+
+def sandbox_of(request: Request) -> Simulation:
+    return request.app.state.sandbox
+
+
+Handler = Callable[[Request, Simulation, str], Awaitable[Response]]
+
+
+def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Require a valid bearer access token; the handler gets the credential id."""
+
+    async def endpoint(request: Request) -> Response:
+        sandbox = sandbox_of(request)
+        try:
+            credential = sandbox.credentials.check(request.headers.get("authorization"))
+        except AuthError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        return await handler(request, sandbox, credential)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def owned_account(sandbox: Simulation, credential: str, number: str) -> bool:
+    return sandbox.brokerage.owner(number) == credential
+
+
+def not_found(what: str) -> Response:
+    return error_response(404, "record_not_found", f"{what} not found")
+
+
+# -- OAuth -----------------------------------------------------------------------
+async def oauth_token(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        form = await request.form()
+        body = dict(form)
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_request", "Body must be a JSON object")
+    if body.get("grant_type") != "refresh_token":
+        return error_response(400, "unsupported_grant_type", "Only refresh_token is supported")
+    try:
+        token, credential = sandbox.credentials.refresh(
+            client_secret=str(body.get("client_secret") or ""),
+            refresh_token=str(body.get("refresh_token") or ""),
+            required_secret=sandbox.config.client_secret,
+            lifetime=sandbox.config.token_lifetime,
+        )
+    except AuthError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    sandbox.brokerage.open_customer(credential)
+    return json_response(
+        {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(sandbox.config.token_lifetime),
+            "id_token": None,
+        }
+    )
+
+
+async def sessions_validate(request: Request, sandbox: Simulation, credential: str) -> Response:
+    return data_response(
+        request, {"email": f"{credential}@sandbox.invalid", "external-id": credential}, 201
+    )
+
+
+# -- accounts ----------------------------------------------------------------------
+async def customer_accounts(request: Request, sandbox: Simulation, credential: str) -> Response:
+    items = [
+        wire.account_item(wire.render_account(account))
+        for account in sandbox.brokerage.accounts(credential)
+    ]
+    return data_response(request, {"items": items})
+
+
+async def customer_account(request: Request, sandbox: Simulation, credential: str) -> Response:
+    number = request.path_params["number"]
+    if not owned_account(sandbox, credential, number):
+        return not_found("Account")
+    return data_response(request, wire.render_account(sandbox.brokerage.account(number)))
+
+
+def account_route(
+    build: Callable[[Request, Simulation, str], Any],
+) -> Callable[[Request], Awaitable[Response]]:
+    """An account-scoped GET: 404 unless the account belongs to the caller."""
+
+    async def handler(request: Request, sandbox: Simulation, credential: str) -> Response:
+        number = request.path_params["number"]
+        if not owned_account(sandbox, credential, number):
+            return not_found("Account")
+        try:
+            data = build(request, sandbox, number)
+        except OrderRejected as exc:
+            return error_response(422, exc.code, exc.message)
+        if data is None:
+            return not_found("Record")
+        return data_response(request, data)
+
+    handler.__name__ = build.__name__
+    return authed(handler)
+
+
+def balances(request: Request, sandbox: Simulation, number: str) -> Any:
+    if request.path_params["currency"].upper() != "USD":
+        return None
+    return wire.render_balance(sandbox.brokerage.balance(number))
+
+
+def positions(request: Request, sandbox: Simulation, number: str) -> Any:
+    items = sandbox.brokerage.positions(number)
+    wanted = set(request.query_params.getlist("underlying-symbol[]"))
+    symbol = request.query_params.get("symbol")
+    if wanted:
+        items = [p for p in items if p.underlying_symbol in wanted]
+    if symbol:
+        items = [p for p in items if p.symbol == symbol]
+    return {"items": [wire.render_position(p) for p in items]}
+
+
+# -- market data ---------------------------------------------------------------------
+async def api_quote_tokens(request: Request, sandbox: Simulation, credential: str) -> Response:
+    now = dt.datetime.now(dt.UTC)
+    return data_response(
+        request,
+        {
+            "token": sandbox.credentials.issue_quote_token(credential),
+            "dxlink-url": websocket_url(request, sandbox.public_url, "/dxlink"),
+            "level": "api",
+            "issued-at": now.isoformat(timespec="milliseconds"),
+            "expires-at": (now + dt.timedelta(hours=24)).isoformat(timespec="milliseconds"),
+        },
+    )
+
+
+def _day(day_id: int) -> str:
+    """A dxFeed day id (days since 1970-01-01) as an ISO date."""
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day_id)).isoformat()
+
+
+def market_data_item(
+    sandbox: Simulation, symbol: str, instrument_type: str
+) -> dict[str, Any] | None:
+    """A MarketData object for an equity/index (ticker) or equity option (OCC symbol)."""
+    market = sandbox.market
+    if instrument_type == "Equity Option":
+        option = parse_occ_symbol(symbol)
+        if option is None:
+            return None
+        key = option.streamer_symbol
+    else:
+        key = symbol
+        if classify(key) not in ("equity", "future"):
+            return None
+        if key.startswith("/"):  # a listed contract is quoted under its feed symbol
+            listed = futures.contract(key, sandbox.market_date())
+            key = listed.streamer_symbol if listed else key
+    if not market.ensure(key):
+        return None
+    quote = market.quote(key)
+    summary = market.summary(key)
+    trade = market.trade(key)
+    bid, ask = quote["bidPrice"], quote["askPrice"]
+    mid = round((bid + ask) / 2, 4)
+    return {
+        "symbol": symbol,
+        "instrument-type": instrument_type,
+        "updated-at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "bid": bid,
+        "ask": ask,
+        "bid-size": quote["bidSize"],
+        "ask-size": quote["askSize"],
+        "mid": mid,
+        "mark": mid,
+        "last": trade["price"],
+        "open": summary["dayOpenPrice"],
+        "day-high-price": summary["dayHighPrice"],
+        "day-low-price": summary["dayLowPrice"],
+        "prev-close": summary["prevDayClosePrice"],
+        "volume": trade["dayVolume"],
+        "close-price-type": "Regular",
+        # the market's own days: the previous close is dated its previous trading day
+        "summary-date": _day(summary["dayId"]),
+        "prev-close-date": _day(summary["prevDayId"]),
+        "prev-close-price-type": "Final",
+        "halt-start-time": -1,
+        "halt-end-time": -1,
+        **(
+            {"open-interest": summary["openInterest"]} if instrument_type == "Equity Option" else {}
+        ),
+    }
+
+
+async def market_data_by_type(request: Request, sandbox: Simulation, credential: str) -> Response:
+    wanted = [
+        (symbol, instrument_type)
+        for param, instrument_type in MARKET_DATA_TYPES.items()
+        for symbol in request.query_params.getlist(param)
+    ]
+    if len(wanted) > MARKET_DATA_LIMIT:
+        return error_response(
+            400, "too_many_symbols", f"A maximum of {MARKET_DATA_LIMIT} symbols is allowed"
+        )
+    items = [item for s, t in wanted if (item := market_data_item(sandbox, s, t)) is not None]
+    return data_response(request, {"items": items})
+
+
+async def market_data_one(request: Request, sandbox: Simulation, credential: str) -> Response:
+    item = market_data_item(
+        sandbox, request.path_params["symbol"], request.path_params["instrument_type"]
+    )
+    return data_response(request, item) if item else not_found("Symbol")
+
+
+async def option_chain(request: Request, sandbox: Simulation, credential: str) -> Response:
+    symbol = request.path_params["symbol"]
+    nested = symbol.endswith("/nested")
+    underlying = symbol.removesuffix("/nested")
+    sandbox.counters["tastytrade_chain_requests"] += 1
+    sandbox.counters[f"tastytrade_chain_requests:{underlying}"] += 1  # per underlying
+    if (
+        classify(underlying) != "equity"
+        or not chains.has_options(underlying)
+        or not sandbox.market.ensure(underlying)
+    ):
+        return not_found("Option chain")
+    price = sandbox.market.mid(underlying)
+    today = sandbox.market_date()
+    if nested:
+        return data_response(request, {"items": [chains.nested_chain(underlying, price, today)]})
+    return data_response(request, {"items": chains.flat_chain(underlying, price, today)})
+
+
+routes = [
+    Route("/oauth/token", oauth_token, methods=["POST"]),
+    Route("/sessions/validate", authed(sessions_validate), methods=["POST"]),
+    Route("/customers/me/accounts", authed(customer_accounts)),
+    Route("/customers/me/accounts/{number}", authed(customer_account)),
+    Route("/accounts/{number}/balances/{currency}", account_route(balances)),
+    Route("/accounts/{number}/positions", account_route(positions)),
+    Route("/api-quote-tokens", authed(api_quote_tokens)),
+    Route("/market-data/by-type", authed(market_data_by_type)),
+    Route("/market-data/{instrument_type}/{symbol:path}", authed(market_data_one)),
+    Route("/option-chains/{symbol:path}", authed(option_chain)),
+]

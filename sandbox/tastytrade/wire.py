@@ -1,0 +1,643 @@
+"""tastytrade wire-format builders for the sandbox brokerage.
+
+The sandbox's REST routes and account streamer hand these dicts to the real, unmodified
+`tastytrade` SDK, whose pydantic models are strict: one push that fails validation kills the
+client's account stream. So every builder here emits exactly what the SDK models require
+(kebab-case keys, decimals as strings, ISO-8601 datetimes with milliseconds and `+00:00`), and
+follows the API's sign convention: amounts are never negative on the wire, an `X-effect` of
+`"Debit"` makes the SDK negate `X`, `"Credit"` keeps it positive, and `"None"` goes with zero.
+
+Builders take *signed* Python values (negative = debit, the SDK's own convention) and split
+them into an unsigned amount plus its effect, so callers never hand-write an effect string.
+Nothing here keeps state; `core/brokerage.py` owns the simulation and hands out typed
+records (`core/records.py`); the `render_*` functions turn those into the wire dicts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sandbox.core.brokerage import AccountEvent
+from sandbox.core.records import (
+    EQUITY,
+    EQUITY_OPTION,
+    AccountRecord,
+    BalanceFigures,
+    LegRecord,
+    MarginReport,
+    NetLiqPoint,
+    OrderRecord,
+    PlacedOrder,
+    PositionRecord,
+    TransactionRecord,
+)
+
+__all__ = ["EQUITY", "EQUITY_OPTION", "BalanceFigures"]
+
+_ZERO = Decimal(0)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def money(value: Decimal) -> str:
+    """Format an amount of dollars with 2 decimals (never `-0.00`)."""
+    q = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return str(q.copy_abs() if q.is_zero() else q)
+
+
+def price(value: Decimal) -> str:
+    """Format a per-unit price: up to 4 decimals, at least 2, so `1.245` and `590.00` survive."""
+    q = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if q.is_zero():
+        return "0.00"
+    text = format(q.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def quantity(value: Decimal) -> str:
+    """Format a share/contract count: integral counts without a decimal point."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def effect(signed: Decimal) -> str:
+    """The tastytrade effect of a signed amount: negative is a Debit, positive a Credit."""
+    if signed < 0:
+        return "Debit"
+    if signed > 0:
+        return "Credit"
+    return "None"
+
+
+def iso(epoch: float) -> str:
+    """ISO-8601 UTC with milliseconds, the format every tastytrade timestamp uses."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+00:00"
+
+
+def epoch_ms(epoch: float) -> int:
+    """Epoch milliseconds (the SDK parses ints as datetimes; orders use them)."""
+    return round(epoch * 1000)
+
+
+def _signed(key: str, value: Decimal) -> dict[str, str]:
+    """`{key: |value|, key-effect: effect}` for one signed amount."""
+    return {key: money(abs(value)), f"{key}-effect": effect(value)}
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def account(
+    *,
+    account_number: str,
+    nickname: str,
+    account_type_name: str,
+    margin_or_cash: str,
+    opened_at: float,
+    options_level: str,
+) -> dict[str, Any]:
+    """One ACCOUNT object (`tastytrade.account.Account`)."""
+    return {
+        "account-number": account_number,
+        "external-id": f"A{account_number[3:]}",
+        "opened-at": iso(opened_at),
+        "nickname": nickname,
+        "account-type-name": account_type_name,
+        "day-trader-status": False,
+        "is-closed": False,
+        "is-firm-error": False,
+        "is-firm-proprietary": False,
+        "is-futures-approved": False,
+        "is-test-drive": False,
+        "margin-or-cash": margin_or_cash,
+        "is-foreign": False,
+        "funding-date": datetime.fromtimestamp(opened_at, UTC).date().isoformat(),
+        "investment-objective": "GROWTH",
+        "suitable-options-level": options_level,
+        "created-at": iso(opened_at),
+    }
+
+
+def account_item(account_dict: dict[str, Any]) -> dict[str, Any]:
+    """An entry of GET /customers/me/accounts: the account wrapped with its authority level."""
+    return {"account": account_dict, "authority-level": "owner"}
+
+
+# --------------------------------------------------------------------------- balances
+
+
+_ZERO_BALANCE_FIELDS = (
+    "long-futures-value",
+    "short-futures-value",
+    "long-futures-derivative-value",
+    "short-futures-derivative-value",
+    "futures-margin-requirement",
+    "reg-t-call-value",
+    "day-trading-call-value",
+    "day-equity-call-value",
+    "long-cryptocurrency-value",
+    "short-cryptocurrency-value",
+    "cryptocurrency-margin-requirement",
+    "closed-loop-available-balance",
+    "equity-offering-margin-requirement",
+    "long-bond-value",
+    "bond-margin-requirement",
+    "futures-overnight-margin-requirement",
+    "futures-intraday-margin-requirement",
+    "pending-margin-interest",
+    "effective-cryptocurrency-buying-power",
+)
+
+
+def balance(figures: BalanceFigures, *, now: float) -> dict[str, Any]:
+    """One BALANCE object (`tastytrade.account.AccountBalance`, all 44 required keys)."""
+    data: dict[str, Any] = {
+        "account-number": figures.account_number,
+        "currency": "USD",
+        "cash-balance": money(figures.cash_balance),
+        "long-equity-value": money(figures.long_equity_value),
+        "short-equity-value": money(figures.short_equity_value),
+        "long-derivative-value": money(figures.long_derivative_value),
+        "short-derivative-value": money(figures.short_derivative_value),
+        "long-margineable-value": money(figures.long_margineable_value),
+        "short-margineable-value": money(figures.short_margineable_value),
+        "margin-equity": money(figures.margin_equity),
+        "equity-buying-power": money(figures.equity_buying_power),
+        "derivative-buying-power": money(figures.derivative_buying_power),
+        "day-trading-buying-power": money(figures.day_trading_buying_power),
+        "available-trading-funds": money(figures.available_trading_funds),
+        "maintenance-requirement": money(figures.maintenance_requirement),
+        "maintenance-call-value": money(figures.maintenance_call_value),
+        "net-liquidating-value": money(figures.net_liquidating_value),
+        "cash-available-to-withdraw": money(figures.cash_available_to_withdraw),
+        "day-trade-excess": money(figures.day_trade_excess),
+        "used-derivative-buying-power": money(figures.used_derivative_buying_power),
+        "reg-t-margin-requirement": money(figures.reg_t_margin_requirement),
+        "maintenance-excess": money(figures.maintenance_excess),
+        "pending-cash": "0.00",
+        "pending-cash-effect": "None",
+        "unsettled-cryptocurrency-fiat-amount": "0.00",
+        "unsettled-cryptocurrency-fiat-effect": "None",
+        "buying-power-adjustment": "0.00",
+        "buying-power-adjustment-effect": "None",
+        "snapshot-date": datetime.fromtimestamp(now, UTC).date().isoformat(),
+        "updated-at": iso(now),
+    }
+    for key in _ZERO_BALANCE_FIELDS:
+        data[key] = "0.00"
+    return data
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def position(
+    *,
+    account_number: str,
+    symbol: str,
+    streamer_symbol: str,
+    instrument_type: str,
+    underlying_symbol: str,
+    signed_quantity: Decimal,
+    multiplier: int,
+    average_open_price: Decimal,
+    close_price: Decimal,
+    mark_price: Decimal | None,
+    realized_today: Decimal,
+    created_at: float,
+    updated_at: float,
+    expires_at: float | None,
+) -> dict[str, Any]:
+    """One POSITION object (`tastytrade.account.CurrentPosition`).
+
+    `signed_quantity` is negative for a short; the wire carries it unsigned with a
+    `quantity-direction` ("Zero" for a just-closed position). `realized_today` is signed
+    (a gain is a Credit). `mark` is the position's market value and `mark-price` the per-unit
+    mark, as the real API sends them with `include-marks`.
+    """
+    size = abs(signed_quantity)
+    if signed_quantity > 0:
+        direction, cost = "Long", "Debit"
+    elif signed_quantity < 0:
+        direction, cost = "Short", "Credit"
+    else:
+        direction, cost = "Zero", "None"
+    today = datetime.fromtimestamp(updated_at, UTC).date().isoformat()
+    data: dict[str, Any] = {
+        "account-number": account_number,
+        "symbol": symbol,
+        "streamer-symbol": streamer_symbol,
+        "instrument-type": instrument_type,
+        "underlying-symbol": underlying_symbol,
+        "quantity": quantity(size),
+        "quantity-direction": direction,
+        "close-price": price(close_price),
+        "average-open-price": price(average_open_price),
+        "average-daily-market-close-price": price(close_price),
+        "average-yearly-market-close-price": price(average_open_price),
+        "multiplier": str(multiplier),
+        "cost-effect": cost,
+        "is-suppressed": False,
+        "is-frozen": False,
+        "restricted-quantity": "0",
+        "realized-day-gain": money(abs(realized_today)),
+        "realized-day-gain-effect": effect(realized_today),
+        "realized-day-gain-date": today,
+        "realized-today": money(abs(realized_today)),
+        "realized-today-effect": effect(realized_today),
+        "realized-today-date": today,
+        "created-at": iso(created_at),
+        "updated-at": iso(updated_at),
+    }
+    if mark_price is not None:
+        data["mark-price"] = price(mark_price)
+        data["mark"] = money(mark_price * size * multiplier)
+    if expires_at is not None:
+        data["expires-at"] = iso(expires_at)
+    return data
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def fill(*, fill_id: str, fill_quantity: Decimal, fill_price: Decimal, filled_at: float) -> dict:
+    """One entry of a leg's `fills` (`tastytrade.order.FillInfo`)."""
+    return {
+        "fill-id": fill_id,
+        "quantity": quantity(fill_quantity),
+        "fill-price": price(fill_price),
+        "filled-at": iso(filled_at),
+        "destination-venue": "SANDBOX",
+        "ext-exec-id": fill_id,
+    }
+
+
+def leg(
+    *,
+    instrument_type: str,
+    symbol: str,
+    action: str,
+    leg_quantity: Decimal,
+    remaining_quantity: Decimal,
+    fills: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One order leg (`tastytrade.order.Leg`), with its fills so far."""
+    return {
+        "instrument-type": instrument_type,
+        "symbol": symbol,
+        "quantity": quantity(leg_quantity),
+        "remaining-quantity": quantity(remaining_quantity),
+        "action": action,
+        "fills": fills,
+    }
+
+
+def order(
+    *,
+    order_id: int | None,
+    account_number: str,
+    time_in_force: str,
+    order_type: str,
+    underlying_symbol: str,
+    status: str,
+    size: Decimal,
+    signed_price: Decimal | None,
+    legs: list[dict[str, Any]],
+    received_at: float,
+    updated_at: float,
+    live_at: float | None = None,
+    terminal_at: float | None = None,
+    cancelled_at: float | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """One order (`tastytrade.order.PlacedOrder`; without `order_id`, an `UnplacedOrder`).
+
+    `signed_price` follows the SDK: negative is a debit (paying), positive a credit. Market
+    orders pass None and carry no price.
+    """
+    working = status in ("Received", "Live")
+    data: dict[str, Any] = {}
+    if order_id is not None:
+        data["id"] = order_id
+    data.update(
+        {
+            "account-number": account_number,
+            "time-in-force": time_in_force,
+            "order-type": order_type,
+            "size": quantity(size),
+            "underlying-symbol": underlying_symbol,
+            "underlying-instrument-type": EQUITY,
+            "status": status,
+            "cancellable": working,
+            "editable": working,
+            "edited": False,
+            "received-at": iso(received_at),
+            "updated-at": epoch_ms(updated_at),
+            "legs": legs,
+        }
+    )
+    if signed_price is not None:
+        data["price"] = price(abs(signed_price))
+        data["price-effect"] = effect(signed_price)
+    if live_at is not None:
+        data["live-at"] = iso(live_at)
+    if cancelled_at is not None:
+        data["cancelled-at"] = iso(cancelled_at)
+    if terminal_at is not None:
+        data["terminal-at"] = iso(terminal_at)
+    if source is not None:
+        data["source"] = source
+    return data
+
+
+def buying_power_effect(
+    *,
+    change_in_margin_requirement: Decimal,
+    change_in_buying_power: Decimal,
+    current_buying_power: Decimal,
+    new_buying_power: Decimal,
+    isolated_order_margin_requirement: Decimal,
+    is_spread: bool,
+) -> dict[str, Any]:
+    """The `buying-power-effect` of a place-order response (`tastytrade.order.BuyingPowerEffect`).
+
+    All amounts are signed from the account's point of view: a requirement that grows or
+    buying power that shrinks is negative (a Debit), as the real API reports them.
+    """
+    return {
+        **_signed("change-in-margin-requirement", change_in_margin_requirement),
+        **_signed("change-in-buying-power", change_in_buying_power),
+        **_signed("current-buying-power", current_buying_power),
+        **_signed("new-buying-power", new_buying_power),
+        **_signed("isolated-order-margin-requirement", isolated_order_margin_requirement),
+        "is-spread": is_spread,
+        "impact": money(abs(change_in_buying_power)),
+        "effect": effect(change_in_buying_power),
+    }
+
+
+def fee_calculation(*, commission: Decimal, clearing_fees: Decimal = _ZERO) -> dict[str, Any]:
+    """The `fee-calculation` of a place-order response; fees are costs, hence Debits."""
+    total = commission + clearing_fees
+    return {
+        **_signed("regulatory-fees", _ZERO),
+        **_signed("clearing-fees", -clearing_fees),
+        **_signed("commission", -commission),
+        **_signed("proprietary-index-option-fees", _ZERO),
+        **_signed("total-fees", -total),
+    }
+
+
+def place_order_response(
+    *,
+    order_dict: dict[str, Any],
+    buying_power: dict[str, Any],
+    fees: dict[str, Any],
+    warnings: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The `data` of POST /accounts/{n}/orders (`tastytrade.order.PlacedOrderResponse`)."""
+    return {
+        "order": order_dict,
+        "buying-power-effect": buying_power,
+        "fee-calculation": fees,
+        "warnings": warnings or [],
+    }
+
+
+def snapshot_date(now: float) -> date:
+    """Today's date as the sandbox sees it (UTC, from the injected clock)."""
+    return datetime.fromtimestamp(now, UTC).date()
+
+
+# --------------------------------------------------------------------------- records
+
+
+def render_account(record: AccountRecord) -> dict[str, Any]:
+    """An account record as an ACCOUNT object."""
+    return account(
+        account_number=record.number,
+        nickname=record.nickname,
+        account_type_name=record.type_name,
+        margin_or_cash="Margin" if record.margin else "Cash",
+        opened_at=record.opened_at,
+        options_level=record.options_level,
+    )
+
+
+def render_balance(figures: BalanceFigures) -> dict[str, Any]:
+    """A balance record as a BALANCE object, stamped with the time it was marked."""
+    return balance(figures, now=figures.as_of)
+
+
+def render_position(record: PositionRecord) -> dict[str, Any]:
+    """A position record as a POSITION object."""
+    return position(
+        account_number=record.account_number,
+        symbol=record.symbol,
+        streamer_symbol=record.streamer_symbol,
+        instrument_type=record.instrument_type,
+        underlying_symbol=record.underlying_symbol,
+        signed_quantity=record.quantity,
+        multiplier=record.multiplier,
+        average_open_price=record.average_open_price,
+        close_price=record.close_price,
+        mark_price=record.mark_price,
+        realized_today=record.realized_today,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        expires_at=record.expires_at,
+    )
+
+
+def _render_leg(record: LegRecord) -> dict[str, Any]:
+    return leg(
+        instrument_type=record.instrument_type,
+        symbol=record.symbol,
+        action=record.action,
+        leg_quantity=record.quantity,
+        remaining_quantity=record.remaining_quantity,
+        fills=[
+            fill(
+                fill_id=f.fill_id,
+                fill_quantity=f.quantity,
+                fill_price=f.price,
+                filled_at=f.filled_at,
+            )
+            for f in record.fills
+        ],
+    )
+
+
+def render_order(record: OrderRecord) -> dict[str, Any]:
+    """An order record as a PlacedOrder (or, without an id, an UnplacedOrder) object."""
+    data = order(
+        order_id=record.id,
+        account_number=record.account_number,
+        time_in_force=record.time_in_force,
+        order_type=record.order_type,
+        underlying_symbol=record.underlying_symbol,
+        status=record.status,
+        size=record.size,
+        signed_price=record.price,
+        legs=[_render_leg(leg_record) for leg_record in record.legs],
+        received_at=record.received_at,
+        updated_at=record.updated_at,
+        live_at=record.live_at,
+        terminal_at=record.terminal_at,
+        cancelled_at=record.cancelled_at,
+        source=record.source,
+    )
+    if record.edited:
+        data["edited"] = True
+    if record.replaces_order_id is not None:
+        data["replaces-order-id"] = str(record.replaces_order_id)
+    if record.replaced_by_order_id is not None:
+        data["replacing-order-id"] = str(record.replaced_by_order_id)
+    return data
+
+
+def render_placed(placed: PlacedOrder) -> dict[str, Any]:
+    """A placement (or dry run) as the `data` of POST /accounts/{n}/orders."""
+    p = placed.preview
+    return place_order_response(
+        order_dict=render_order(placed.order),
+        buying_power=buying_power_effect(
+            change_in_margin_requirement=p.change_in_margin_requirement,
+            change_in_buying_power=p.change_in_buying_power,
+            current_buying_power=p.current_buying_power,
+            new_buying_power=p.new_buying_power,
+            isolated_order_margin_requirement=p.isolated_order_margin_requirement,
+            is_spread=p.is_spread,
+        ),
+        fees=fee_calculation(commission=p.commission),
+    )
+
+
+def render_event(event: AccountEvent) -> dict[str, Any]:
+    """The `data` of an account-streamer push for one brokerage event."""
+    record = event.record
+    if isinstance(record, BalanceFigures):
+        return render_balance(record)
+    if isinstance(record, PositionRecord):
+        return render_position(record)
+    return render_order(record)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def render_transaction(record: TransactionRecord) -> dict[str, Any]:
+    """A ledger entry as a TRANSACTION object (`tastytrade.account.Transaction`)."""
+    data: dict[str, Any] = {
+        "id": record.id,
+        "account-number": record.account_number,
+        "transaction-type": record.transaction_type,
+        "transaction-sub-type": record.transaction_sub_type,
+        "description": record.description,
+        "executed-at": iso(record.executed_at),
+        "transaction-date": snapshot_date(record.executed_at).isoformat(),
+        **_signed("value", record.value),
+        **_signed("net-value", record.net_value),
+        **_signed("commission", -record.commission),
+        **_signed("clearing-fees", -record.clearing_fees),
+        **_signed("regulatory-fees", -record.regulatory_fees),
+        **_signed("proprietary-index-option-fees", _ZERO),
+        "is-estimated-fee": record.is_estimated_fee,
+        "currency": "USD",
+    }
+    if record.symbol is not None:
+        data.update(
+            {
+                "symbol": record.symbol,
+                "instrument-type": record.instrument_type,
+                "underlying-symbol": record.underlying_symbol,
+                "action": record.action,
+                "quantity": quantity(record.quantity or _ZERO),
+                "price": price(record.price or _ZERO),
+                "order-id": record.order_id,
+                "leg-count": record.leg_count,
+                "exchange": "SANDBOX",
+                "destination-venue": "SANDBOX",
+            }
+        )
+    return data
+
+
+def render_net_liq_point(point: NetLiqPoint) -> dict[str, Any]:
+    """One NetLiqOhlc bar; nothing is ever pending, so the pending-cash bars are zero."""
+    return {
+        "open": money(point.open),
+        "high": money(point.high),
+        "low": money(point.low),
+        "close": money(point.close),
+        "pending-cash-open": "0.00",
+        "pending-cash-high": "0.00",
+        "pending-cash-low": "0.00",
+        "pending-cash-close": "0.00",
+        "total-open": money(point.total_open),
+        "total-high": money(point.total_high),
+        "total-low": money(point.total_low),
+        "total-close": money(point.total_close),
+        "time": iso(point.at),
+    }
+
+
+def render_margin_report(report: MarginReport, *, option_level: str, now: float) -> dict[str, Any]:
+    """The margin report (`tastytrade.account.MarginReport`): requirements are Debits."""
+    kind = "Reg T" if report.margin else "Cash"
+    groups = [
+        {
+            "description": e.description,
+            "code": e.underlying_symbol,
+            "underlying-symbol": e.underlying_symbol,
+            "underlying-type": EQUITY,
+            "margin-calculation-type": kind,
+            **_signed("margin-requirement", -e.maintenance_requirement),
+            **_signed("maintenance-requirement", -e.maintenance_requirement),
+            **_signed("initial-requirement", -e.initial_requirement),
+            **_signed("buying-power", -e.buying_power),
+            "groups": [],
+        }
+        for e in report.entries
+    ]
+    return {
+        "account-number": report.account_number,
+        "description": "Margin Requirements" if report.margin else "Cash Requirements",
+        "margin-calculation-type": kind,
+        "option-level": option_level,
+        **_signed("margin-requirement", -report.maintenance_requirement),
+        **_signed("maintenance-requirement", -report.maintenance_requirement),
+        **_signed("initial-requirement", -report.initial_requirement),
+        **_signed("reg-t-margin-requirement", -report.initial_requirement),
+        **_signed("margin-equity", report.net_liquidating_value),
+        **_signed("option-buying-power", report.excess),
+        **_signed("reg-t-option-buying-power", report.excess),
+        **_signed("maintenance-excess", report.excess),
+        "last-state-timestamp": epoch_ms(now),
+        "groups": groups,
+    }
+
+
+def paged(items: list[Any], *, per_page: int, page_offset: int) -> tuple[list[Any], dict]:
+    """One page of `items` and the top-level `pagination` object tastytrade sends with it."""
+    total = len(items)
+    pages = max(1, -(-total // per_page))
+    start = page_offset * per_page
+    page = items[start : start + per_page]
+    return page, {
+        "per-page": per_page,
+        "page-offset": page_offset,
+        "item-offset": start,
+        "total-items": total,
+        "total-pages": pages,
+        "current-item-count": len(page),
+        "previous-link": None,
+        "next-link": None,
+        "paging-link-template": None,
+    }

@@ -1,0 +1,278 @@
+"""Tradier's order endpoints beyond placing: the order list and one order, `preview=true`
+(the brokerage's dry run), modify (`PUT`, in place: same id) and cancel (`DELETE`), in
+Tradier's answer and error shapes.
+
+The brokerage is read through its records only (`OrderRecord`, `PlacedOrder`); what a
+record's status means in Tradier's words is `_STATUS` in api.py, shared with the renderer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
+from sandbox.core.records import OrderRecord, PlacedOrder
+from sandbox.core.symbols import parse_occ_symbol
+from sandbox.tradier.api import (
+    _STATUS,
+    PREFIX,
+    TradierCustomer,
+    TradierSandbox,
+    collapse,
+    endpoint,
+    errors,
+    params,
+    place_order,
+    render,
+    time_in_force,
+)
+from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
+
+_TERMINAL = {"filled", "canceled", "rejected", "expired"}
+#: modify's `type`: what the brokerage can do, and what Tradier documents but it cannot
+_MODIFY_TYPES = {"market": "Market", "limit": "Limit"}
+_UNSUPPORTED_TYPES = {"stop", "stop_limit", "debit", "credit", "even"}
+#: one month back, as Tradier's `filter=all` defaults to
+_ALL_DAYS = 31
+
+
+def _status(order: OrderRecord) -> str:
+    """The order's state in Tradier's words."""
+    return _STATUS.get(order.status, "open")
+
+
+def _include_tags(values: dict[str, str]) -> bool:
+    return values.get("includeTags", "").strip().lower() == "true"
+
+
+# -- list and one -----------------------------------------------------------------------
+def _listed(facade: TradierSandbox, number: str, values: dict[str, str]) -> list[OrderRecord]:
+    """Today's orders, or with paging/filter parameters every remembered order they select
+    (as Tradier's docs say), oldest first either way."""
+    brokerage = facade.sandbox.brokerage
+    scope = values.get("filter", "")
+    if scope not in ("", "intraday", "all"):
+        raise BadQuery(f"Invalid filter {scope}: one of intraday, all")
+    on_day, start, end = day(values, "date"), day(values, "start"), day(values, "end")
+    paged = any(values.get(k) for k in ("page", "limit", "date", "start", "end"))
+    if scope == "all" or paged:
+        orders = brokerage.order_history(number)
+        orders.reverse()  # oldest first, as the day's list is
+        if scope == "all" and start is None:
+            now = brokerage.balance(number).as_of  # the brokerage's clock
+            start = day_of(now) - dt.timedelta(days=_ALL_DAYS)
+    else:
+        orders = brokerage.live_orders(number)
+    if on_day is not None:
+        start = end = on_day
+    return [o for o in orders if in_days(o.received_at, start, end)]
+
+
+def orders_part(request: Request, facade: TradierSandbox, number: str) -> Any:
+    """One account's `orders` value (also each account's part of `/v1/user/orders`);
+    BadQuery for a parameter Tradier would refuse."""
+    values = dict(request.query_params)
+    selected = _listed(facade, number, values)
+    if any(values.get(k) for k in ("page", "limit")):
+        selected = page_of(selected, values, 25)
+    tags = _include_tags(values)
+    items = [facade.order_item(o, include_tag=tags) for o in selected]
+    return {"order": collapse(items)} if items else "null"
+
+
+async def list_orders(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    try:
+        body = orders_part(request, facade, number)
+    except BadQuery as exc:
+        return errors(request, str(exc))
+    return render(request, {"orders": body})
+
+
+async def one_order(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    raw = request.path_params["order_id"]
+    order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
+    if order is None:
+        return render(request, {"order": "null"})
+    tags = _include_tags(dict(request.query_params))
+    return render(request, {"order": facade.order_item(order, include_tag=tags)})
+
+
+# -- preview ----------------------------------------------------------------------------
+def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOrder) -> dict:
+    """Tradier's preview answer from the dry run: costs from the order's leg at the price
+    it would fill at now (the limit, or the far side of the quote)."""
+    order, preview = placed.order, placed.preview
+    leg = order.legs[0]
+    option = parse_occ_symbol(leg.symbol)
+    name = option.streamer_symbol if option else leg.symbol
+    quote = facade.sandbox.market.quote(name)
+    side = form.get("side", "")
+    price = abs(order.price) if order.price is not None else None
+    fill = float(price) if price is not None else quote["askPrice" if leg.is_buy else "bidPrice"]
+    quantity = float(leg.quantity)
+    multiplier = 100 if option else 1
+    order_cost = round(fill * quantity * multiplier, 4)
+    commission = float(preview.commission)
+    other_fees = 0.0  # the brokerage charges no regulatory fees
+    item: dict[str, Any] = {
+        "status": "ok",
+        "commission": commission,
+        "cost": round(order_cost + commission + other_fees, 4),
+        "fees": other_fees,
+        "symbol": option.underlying if option else leg.symbol,
+        "quantity": quantity,
+        "side": side,
+        "type": form.get("type", "market"),
+        "duration": form["duration"].strip(),  # validated by the dry run's request
+        "result": True,
+        "order_cost": order_cost,
+        # positive when the requirement grows (the record signs it from the account's side)
+        "margin_change": float(-preview.change_in_margin_requirement),
+        "request_date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+        "extended_hours": False,
+        "class": "option" if option else "equity",
+        "strategy": "option" if option else "equity",
+        "day_trades": 0,
+    }
+    if price is not None:
+        item["price"] = float(price)
+    if option:
+        item["option_symbol"] = form.get("option_symbol", "").upper()
+    return item
+
+
+async def place_or_preview(
+    request: Request, facade: TradierSandbox, c: TradierCustomer
+) -> Response:
+    """`preview=true` runs every check of a real order and places nothing."""
+    form = await params(request)
+    if form.get("preview", "").strip().lower() != "true":
+        return await place_order(request, facade, c)
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    try:
+        request_body = facade.order_request(form)
+        placed = facade.sandbox.brokerage.place_order(number, request_body, dry_run=True)
+    except OrderRejected as exc:
+        return errors(request, exc.message)
+    return render(request, {"order": _preview_item(facade, form, placed)})
+
+
+# -- modify and cancel ------------------------------------------------------------------
+def _working_order(
+    request: Request, facade: TradierSandbox, c: TradierCustomer, verb: str
+) -> OrderRecord | Response:
+    """The account's order named in the path if it can still be `verb`ed, else the refusal."""
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    raw = request.path_params["order_id"]
+    order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
+    if order is None:  # unknown, or another account's: the same answer
+        return errors(request, f"Order {raw} not found", 404)
+    status = _status(order)
+    if status in _TERMINAL:
+        return errors(request, f"Order {raw} is {status} and cannot be {verb}")
+    return order
+
+
+def _changes(form: dict[str, str]) -> dict[str, Any]:
+    """Tradier's modify form as `modify_order` keywords; blank fields are not sent."""
+    form = {k: v.strip() for k, v in form.items() if v.strip()}
+    changes: dict[str, Any] = {}
+    kind = form.get("type")
+    if kind is not None:
+        if kind in _UNSUPPORTED_TYPES:
+            raise BadQuery(f"Order type {kind} is not supported")
+        if kind not in _MODIFY_TYPES:
+            raise BadQuery(f"Invalid order type {kind}")
+        changes["order_type"] = _MODIFY_TYPES[kind]
+    duration = form.get("duration")
+    if duration is not None:
+        changes["time_in_force"] = time_in_force(duration)  # as placing validates it
+    raw_price = form.get("price")
+    if raw_price is not None:
+        price = parse_decimal(raw_price)
+        if price is None or not price.is_finite() or price <= 0:
+            raise BadQuery(f"Invalid price {raw_price}")
+        changes["price"] = price
+    if not changes:
+        raise BadQuery("Nothing to change: send type, duration, price or stop")
+    return changes
+
+
+def _price_effect(order: OrderRecord, price: Decimal | None) -> str | None:
+    """A new limit keeps the order's side: a buy pays (debit), a sell receives."""
+    if price is None:
+        return None
+    return "Debit" if order.legs[0].is_buy else "Credit"
+
+
+async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    """`PUT .../orders/{id}`: change type, duration or price in place (the id stays)."""
+    found = _working_order(request, facade, c, "changed")
+    if isinstance(found, Response):
+        return found
+    try:
+        changes = _changes(await params(request))
+    except BadQuery as exc:
+        return errors(request, str(exc))
+    except OrderRejected as exc:  # the duration, refused as placing refuses it
+        return errors(request, exc.message)
+    if "price" in changes and changes.get("order_type", found.order_type) == "Market":
+        return errors(request, f"Invalid price {changes['price']}: a market order takes none")
+    number = request.path_params["number"]
+    try:
+        modified = facade.sandbox.brokerage.modify_order(
+            number,
+            found.id or 0,
+            price_effect=_price_effect(found, changes.get("price")),
+            **changes,
+        )
+    except OrderRejected as exc:
+        return errors(request, exc.message, 404 if exc.status == 404 else 400)
+    facade.sandbox.publish([AccountEvent("Order", number, modified)])
+    return render(request, {"order": {"id": modified.id, "status": "ok"}})
+
+
+async def cancel(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
+    found = _working_order(request, facade, c, "canceled")
+    if isinstance(found, Response):
+        return found
+    number = request.path_params["number"]
+    try:
+        cancelled = facade.sandbox.brokerage.cancel_order(number, found.id or 0)
+    except OrderRejected as exc:
+        return errors(request, exc.message, 404 if exc.status == 404 else 400)
+    facade.sandbox.publish([AccountEvent("Order", number, cancelled)])
+    return render(request, {"order": {"id": cancelled.id, "status": "ok"}})
+
+
+routes = [
+    Route(f"{PREFIX}/v1/accounts/{{number}}/orders", endpoint(list_orders), methods=["GET"]),
+    Route(f"{PREFIX}/v1/accounts/{{number}}/orders", endpoint(place_or_preview), methods=["POST"]),
+    Route(
+        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}",
+        endpoint(one_order),
+        methods=["GET"],
+    ),
+    Route(
+        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}", endpoint(modify), methods=["PUT"]
+    ),
+    Route(
+        f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}", endpoint(cancel), methods=["DELETE"]
+    ),
+]

@@ -1,0 +1,158 @@
+"""Price alerts over HTTP: `/alerts` (the page) and `/api/alerts[/<id>]` (the JSON API).
+
+Thin: the body is read safely (request_body.py), checked (alert_input.py), stored
+(alert_store.py), and every write tells the user's stream owner (`alerts.changed`), so
+evaluation changes at once (docs/streaming-contract.md "Price alerts").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from streaming.alerts import rules as alerts
+from streaming.alerts import store as alert_store
+from streaming.alerts.input import (
+    MAX_ACTIVE_ALERTS,
+    MAX_ALERT_BODY_BYTES,
+    AlertInputError,
+    clean_alert,
+)
+from streaming.cluster import owner_rpc
+from streaming.dashboard.views import snapshot_for, stream_context
+from streaming.request_body import BodyError, json_body
+
+log = logging.getLogger(__name__)
+
+LIMITS = {"max_active": MAX_ACTIVE_ALERTS, "max_body_bytes": MAX_ALERT_BODY_BYTES}
+
+
+def _error(exc: AlertInputError) -> JsonResponse:
+    return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+
+
+def _not_found() -> JsonResponse:
+    return JsonResponse({"error": "no such alert", "code": "not_found"}, status=404)
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        return json_body(request, limit=MAX_ALERT_BODY_BYTES)
+    except BodyError as exc:
+        raise AlertInputError("bad_body", str(exc)) from None
+
+
+def _listing(user_id: int) -> dict[str, Any]:
+    return {
+        "alerts": [alert_store.alert_dict(a) for a in alert_store.alerts_for(user_id)],
+        "triggers": alert_store.recent_triggers(user_id),
+        "limits": LIMITS,
+    }
+
+
+async def _changed(user_id: int) -> None:
+    try:
+        await owner_rpc.alerts_changed(user_id)
+    except Exception:  # saved all the same: the owner reads them when it starts
+        log.exception("alerts.changed not sent for user %s", user_id)
+
+
+async def api_alerts(request: HttpRequest) -> JsonResponse:
+    """`GET` the user's alerts and recent triggers; `POST` a new alert (201)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    if request.method == "GET":
+        return JsonResponse(await database_sync_to_async(_listing)(user.id))
+    if request.method != "POST":
+        return JsonResponse({"error": "use GET or POST"}, status=405)
+    try:
+        values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC))
+        alert = await database_sync_to_async(alert_store.create_alert)(user.id, values)
+    except AlertInputError as exc:
+        return _error(exc)
+    await _changed(user.id)
+    return JsonResponse(alert_store.alert_dict(alert), status=201)
+
+
+async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """`PATCH` (any of the fields; an edit arms it again) or `DELETE` one alert."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    if request.method == "DELETE":
+        if not await database_sync_to_async(alert_store.delete_alert)(user.id, alert_id):
+            return _not_found()
+        await _changed(user.id)
+        return HttpResponse(status=204)
+    if request.method != "PATCH":
+        return JsonResponse({"error": "use PATCH or DELETE"}, status=405)
+    current = await database_sync_to_async(alert_store.get_alert)(user.id, alert_id)
+    if current is None:
+        return _not_found()
+    try:
+        values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC), partial=current)
+        alert = await database_sync_to_async(alert_store.update_alert)(user.id, alert_id, values)
+    except AlertInputError as exc:
+        return _error(exc)
+    if alert is None:
+        return _not_found()
+    await _changed(user.id)
+    return JsonResponse(alert_store.alert_dict(alert))
+
+
+def condition_text(alert: dict[str, Any]) -> str:
+    """As the browser writes it (static/js/stream/alerts.js `conditionText`)."""
+    level = alert["level"]
+    if alert["condition"] in ("above", "below"):
+        return f"{alert['condition']} {alerts.money(level)}"
+    way = "up" if alert["condition"] == "move_up" else "down"
+    return f"{way} {level:.2f}% from the previous close"
+
+
+def _price_text(quote: dict[str, Any] | None) -> str:
+    price = alerts.price_of(quote or {})
+    return "—" if price is None else alerts.money(price)
+
+
+def _utc_text(at_ms: int | None) -> str:
+    """UTC until the browser writes the user's local time."""
+    if at_ms is None:
+        return "never"
+    return dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@login_required
+async def alerts_page(request: HttpRequest) -> HttpResponse:
+    """The alerts page: the list server-rendered (with the last known prices), then live."""
+    user = await request.auser()
+    request.user = user
+    listing = await database_sync_to_async(_listing)(user.id)
+    symbols = sorted({a["symbol"] for a in listing["alerts"] if a["active"]})
+    snapshot, watchlist = await snapshot_for(user.id, extra=symbols)
+    active = [
+        {
+            **a,
+            "condition_text": condition_text(a),
+            "price_text": _price_text(snapshot["quotes"].get(a["symbol"])),
+            "expires_text": _utc_text(a["expires_at"]),
+        }
+        for a in listing["alerts"]
+        if a["active"]
+    ]
+    context = {
+        **await stream_context(user.id, snapshot, watchlist),
+        "active": active,
+        "alerts": listing["alerts"],
+        "triggers": listing["triggers"],
+        "limits": LIMITS,
+        "extra_symbols": symbols,
+    }
+    return await sync_to_async(render)(request, "streaming/alerts.html", context)

@@ -1,0 +1,249 @@
+"""Candle history for charts and sparklines: validated, cached, asked of the stream owner.
+
+The owner of the user's stream holds the broker sessions (one DXLink session per
+tastytrade credential across the cluster), so history is asked of it (`candles.request`
+over the layer, or directly when this process owns the stream) with a deadline. Answers
+are cached in Django's cache (Redis when `REDIS_URL` is set, so every process shares
+them) per (broker, delayed, symbol, timeframe), and which link served a user's symbol and
+timeframe last (the quote source, or the next link that could: UserStreamManager.candles):
+
+- the **closed** candles until the forming candle closes (they cannot change before: at
+  most `CLOSED_TTL_MAX`), tagged with the bucket they were fetched in;
+- the **forming** candle for `FORMING_TTL` seconds; when only it expired, it is fetched
+  again from the newest closed candle on (a candle or two, not the whole history), of
+  the same link; when that link does not serve it now, the whole history is asked anew.
+
+The live forming candle is the browser's (static/js/stream/candles.js, from quotes):
+docs/streaming-contract.md, "Candle charts".
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+from django.core.cache import cache
+
+from streaming.brokers.bars import (
+    LOOKBACK_DAYS,
+    TIMEFRAMES,
+    HistoryError,
+    bucket_start,
+    day_start_ms,
+)
+from streaming.cluster import owner_rpc
+from streaming.cluster.agents import registry
+from streaming.stream.manager import UserStreamManager
+from streaming.validation import normalize_symbol
+
+#: How long a history request may take end to end (the broker, the owner, the layer).
+HISTORY_DEADLINE = 8.0
+#: How long the forming candle's re-fetch may take: when it fails, the whole history is
+#: asked again (of any link that can serve it) in the time left.
+REFRESH_DEADLINE = HISTORY_DEADLINE / 2
+#: The forming candle is re-fetched after this long (the browser keeps it live from quotes).
+FORMING_TTL = 5
+#: Closed candles live until the forming candle closes, at most this long.
+CLOSED_TTL_MAX = 3600
+#: Which link answered a user's last request of a symbol and timeframe (their quote
+#: source, or the next link that could), to find the cache.
+SOURCE_TTL = 600
+DAY_MS = 86_400_000
+_PREFIX = "candles:v2"
+#: How long an answer is awaited before the request is sent again (no owner had it yet).
+OWNER_PATIENCE = 4.0
+
+
+def candles_clean(symbol: Any, tf: Any) -> tuple[str, str]:
+    """The request's symbol (contract form) and timeframe; HistoryError if either is bad."""
+    if tf not in TIMEFRAMES:
+        shown = str(tf)[:20] if tf is not None else ""
+        raise HistoryError(
+            "bad_timeframe",
+            f"Unknown timeframe {shown!r}: choose one of {', '.join(TIMEFRAMES)}.",
+        )
+    clean = normalize_symbol(symbol)
+    if clean is None:
+        raise HistoryError("bad_symbol", f"Not a valid symbol: {str(symbol)[:40]!r}.")
+    return clean, tf
+
+
+def _key(source: dict[str, Any], symbol: str, tf: str, part: str) -> str:
+    delayed = "d" if source.get("delayed") else "r"
+    return f"{_PREFIX}:{source['source']}:{delayed}:{symbol}:{tf}:{part}"
+
+
+def _source_key(user_id: int, symbol: str, tf: str) -> str:
+    return f"{_PREFIX}:source:{user_id}:{symbol}:{tf}"
+
+
+def _closed_ttl(tf: str, now_ms: int) -> int:
+    """Seconds until the current bucket closes (1d: the next New York date), capped."""
+    start = bucket_start(now_ms, tf)
+    width = DAY_MS if tf == "1d" else TIMEFRAMES[tf]
+    return max(1, min(CLOSED_TTL_MAX, (start + width - now_ms) // 1000 + 1))
+
+
+async def candles_history(*, user_id: int, symbol: str, tf: str) -> dict[str, Any]:
+    """The contract's `GET /api/candles` answer for a clean symbol and timeframe.
+    Raises HistoryError (unknown symbol, no market data, rate limited, broker error)."""
+    began = time.monotonic()
+    now = int(time.time() * 1000)
+    current = bucket_start(now, tf)
+    source = await cache.aget(_source_key(user_id, symbol, tf))
+    if source is not None:
+        closed = await cache.aget(_key(source, symbol, tf, "closed"))
+        if closed is not None and closed["bucket"] == current:
+            forming = await cache.aget(_key(source, symbol, tf, "forming"))
+            if forming is None:
+                forming = await _refresh_forming(user_id, symbol, tf, source, closed, current)
+            if forming is not None:
+                return _answer(source, symbol, tf, [*closed["candles"], *forming], cached=True)
+    from_ms = bucket_start(now - LOOKBACK_DAYS[tf] * DAY_MS, tf)
+    left = max(REFRESH_DEADLINE, HISTORY_DEADLINE - (time.monotonic() - began))
+    answer = await _ask_owner(user_id, symbol, tf, from_ms, within=left)
+    return await _store(user_id, symbol, tf, now, answer)
+
+
+async def _refresh_forming(
+    user_id: int,
+    symbol: str,
+    tf: str,
+    source: dict[str, Any],
+    closed: dict[str, Any],
+    current: int,
+) -> list[dict[str, Any]] | None:
+    """The forming candle again, from the newest closed one on (a window that is never
+    empty where the link had the closed ones: after hours a link with regular hours only
+    has no candle in the current bucket, which is not "no history"). None when the link
+    that served the closed candles does not answer it now (the quotes failed over, it
+    has no such candle): the whole history is asked again, of whichever link can."""
+    since = closed["candles"][-1]["t"] if closed["candles"] else current
+    try:
+        answer = await _ask_owner(user_id, symbol, tf, since, within=REFRESH_DEADLINE)
+    except HistoryError as exc:
+        if exc.code in ("unknown_symbol", "broker_error"):
+            return None
+        raise
+    if not _same_source(answer, source):
+        return None
+    forming = [c for c in answer["candles"] if c["t"] >= current]
+    await cache.aset(_key(source, symbol, tf, "forming"), forming, FORMING_TTL)
+    return forming
+
+
+def _same_source(answer: dict[str, Any], source: dict[str, Any]) -> bool:
+    return all(answer.get(k) == source.get(k) for k in ("source", "delayed", "link"))
+
+
+async def _store(
+    user_id: int, symbol: str, tf: str, now: int, answer: dict[str, Any]
+) -> dict[str, Any]:
+    source = {k: answer[k] for k in ("source", "delayed", "link", "simulated")}
+    await cache.aset(_source_key(user_id, symbol, tf), source, SOURCE_TTL)
+    current = bucket_start(now, tf)
+    closed = [c for c in answer["candles"] if c["t"] < current]
+    forming = [c for c in answer["candles"] if c["t"] >= current]
+    entry = {"bucket": current, "candles": closed}
+    await cache.aset(_key(source, symbol, tf, "closed"), entry, _closed_ttl(tf, now))
+    await cache.aset(_key(source, symbol, tf, "forming"), forming, FORMING_TTL)
+    return _answer(source, symbol, tf, answer["candles"], cached=False)
+
+
+def _answer(
+    source: dict[str, Any], symbol: str, tf: str, candles: list[dict[str, Any]], *, cached: bool
+) -> dict[str, Any]:
+    return {
+        "symbol": symbol,
+        "tf": tf,
+        "width_ms": TIMEFRAMES[tf],
+        "source": source["source"],
+        "link": source["link"],
+        "simulated": source["simulated"],
+        "delayed": source["delayed"],
+        "cached": cached,
+        "t": int(time.time() * 1000),
+        "candles": candles,
+    }
+
+
+async def _ask_owner(
+    user_id: int, symbol: str, tf: str, from_ms: int, *, within: float
+) -> dict[str, Any]:
+    """History from the user's stream owner: this process's manager, or the owner
+    elsewhere over the layer (`registry.at_owner`), all within `within` seconds."""
+
+    async def here(manager: UserStreamManager, left: float) -> dict[str, Any] | None:
+        try:
+            return await manager.candles(symbol, tf, from_ms, within=left)
+        except TimeoutError:
+            return None
+
+    def read(message: dict[str, Any]) -> dict[str, Any]:
+        if message.get("error"):
+            raise HistoryError(
+                str(message["error"]), str(message.get("message")), message.get("retry_after")
+            )
+        return orjson.loads(message["text"])
+
+    holder = f"chart-{uuid.uuid4().hex}"
+    await registry.attach(user_id, holder)
+    try:
+        answer = await registry.at_owner(
+            user_id,
+            here=here,
+            ask=lambda reply, left: owner_rpc.request_candles(
+                user_id, reply, symbol, tf, from_ms, time.time() + left
+            ),
+            read=read,
+            within=within,
+            reask=OWNER_PATIENCE,
+        )
+    finally:
+        registry.detach(user_id, holder)
+    if answer is None:
+        raise HistoryError(
+            "broker_error",
+            f"The broker did not send {symbol} history within {within:.0f} s.",
+        )
+    return answer
+
+
+#: A sparkline's candles: the day's path at 15-minute steps.
+SPARK_TF = "15m"
+
+
+def sparkline(answer: dict[str, Any]) -> dict[str, Any]:
+    """The contract's `GET /api/sparklines` answer from a 15m history answer: only what a
+    sparkline draws — the newest day's open, then the closes of its closed candles at
+    15-minute steps (the forming close is the live quote's, in the browser). Closed
+    candles never change, so neither does this until the current bucket closes."""
+    step = TIMEFRAMES[SPARK_TF]
+    out: dict[str, Any] = {
+        "symbol": answer["symbol"],
+        **{k: answer[k] for k in ("source", "link", "simulated", "delayed")},
+        "day": None,
+        "t0": None,
+        "step_ms": step,
+        "open": None,
+        "closes": [],
+    }
+    candles = answer["candles"]
+    if not candles:
+        return out
+    day = day_start_ms(candles[-1]["t"])
+    today = [c for c in candles if day_start_ms(c["t"]) == day]
+    current = bucket_start(answer["t"], SPARK_TF)
+    closed = [c for c in today if c["t"] < current]
+    t0 = today[0]["t"]
+    closes: list[float | None] = [None] * ((closed[-1]["t"] - t0) // step + 1 if closed else 0)
+    for c in closed:
+        closes[(c["t"] - t0) // step] = c["close"]
+    return {**out, "day": day, "t0": t0, "open": today[0]["open"], "closes": closes}
+
+
+def sparkline_max_age(t_ms: int) -> int:
+    """Seconds the sparkline answer at `t_ms` stays what it is: until its bucket closes."""
+    return _closed_ttl(SPARK_TF, t_ms)

@@ -1,0 +1,136 @@
+"""The option chain page (`/chain/<SYMBOL>`) and its JSON (`/api/chain/<SYMBOL>`,
+`/api/chain/<SYMBOL>/expirations`).
+
+Thin: the query is checked here (chains.py rules), the chain is built at the user's
+stream owner (registry.chain → owner_rpc `chain.request`), and the same JSON serves the
+page's first render, the WebSocket page, and the SSE and polling fallbacks (the page
+subscribes the visible options as its own symbols; docs/streaming-contract.md
+"Option chains").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from streaming.brokers.market_data_cache import FetchFailed
+from streaming.chains.service import (
+    DEFAULT_STRIKES,
+    STRIKE_COUNTS,
+    clean_expiration,
+    clean_strikes,
+    clean_symbol,
+    error_body,
+    rows_html,
+)
+from streaming.cluster.agents import registry
+from streaming.dashboard.views import snapshot_for, stream_context
+
+#: How long a request waits for the owner's answer (a cold fetch, paced, included).
+CHAIN_WAIT = 8.0
+
+
+async def chain_answer(user_id: int, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(status, body) from the user's stream owner; a short hold keeps the stream alive
+    while it is asked (as the page's snapshot does)."""
+    holder = f"chain-{uuid.uuid4().hex}"
+    await registry.attach(user_id, holder)
+    try:
+        return await registry.chain(user_id, request, within=CHAIN_WAIT)
+    finally:
+        registry.detach(user_id, holder)
+
+
+def _query(request: HttpRequest, symbol: str, kind: str) -> dict[str, Any]:
+    """The checked query, or FetchFailed 400."""
+    query: dict[str, Any] = {"kind": kind, "symbol": clean_symbol(symbol)}
+    if kind == "chain":
+        query["expiration"] = clean_expiration(request.GET.get("expiration"))
+        query["strikes"] = clean_strikes(request.GET.get("strikes"))
+    return query
+
+
+def _json(status: int, body: dict[str, Any]) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    if status == 429 and body.get("retry_in") is not None:
+        response["Retry-After"] = str(max(1, round(body["retry_in"])))
+    return response
+
+
+async def _api(request: HttpRequest, symbol: str, kind: str) -> JsonResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    try:
+        query = _query(request, symbol, kind)
+    except FetchFailed as exc:
+        return _json(exc.status, error_body(exc))
+    return _json(*await chain_answer(user.id, query))
+
+
+async def api_chain(request: HttpRequest, symbol: str) -> JsonResponse:
+    """One expiration's chain around the money: `?expiration=YYYY-MM-DD&strikes=N`."""
+    return await _api(request, symbol, "chain")
+
+
+async def api_chain_expirations(request: HttpRequest, symbol: str) -> JsonResponse:
+    """The underlying's expirations at the user's quote-source broker."""
+    return await _api(request, symbol, "expirations")
+
+
+@login_required
+async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The chain, server-rendered with the last known values, then live. Bad input or a
+    broker failure renders the page with the message (and its status); the stream goes on.
+
+    The user's snapshot (the page's stream state) and the chain are asked for at once."""
+    user = await request.auser()
+    request.user = user  # the template's `user` without a database hop
+    timings: dict[str, float] = {}
+    chain: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    status = 200
+
+    async def timed(name: str, coro: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return await coro
+        finally:
+            timings[name] = time.monotonic() - began
+
+    try:
+        query = _query(request, symbol, "chain")
+    except FetchFailed as exc:
+        status, error = exc.status, error_body(exc)
+        query = {"symbol": symbol.upper()[:20], "strikes": DEFAULT_STRIKES, "expiration": None}
+        snapshot, watchlist = await timed("page", snapshot_for(user.id))
+    else:
+        (snapshot, watchlist), (status, body) = await asyncio.gather(
+            timed("page", snapshot_for(user.id, extra=[query["symbol"]])),
+            timed("chain", chain_answer(user.id, query)),
+        )
+        chain, error = (body, None) if status == 200 else (None, body)
+    began = time.monotonic()
+    context = {
+        **await stream_context(user.id, snapshot, watchlist),
+        "chain": chain,
+        "chain_rows_html": rows_html(chain) if chain else "",
+        "chain_error": error,
+        "chain_query": query,
+        "strike_counts": STRIKE_COUNTS,
+        "chain_url": f"/api/chain/{query['symbol']}",
+    }
+    # rendered on the event loop: everything it reads is in hand (no database), and the
+    # shared sync thread is where 20 pages at once queued behind each other
+    response = render(request, "streaming/chain.html", context)
+    timings["render"] = time.monotonic() - began
+    response.status_code = 200 if status == 429 else status
+    # where a slow page spent its time (the browser's devtools and bench/chain.py read it)
+    response["Server-Timing"] = ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timings.items())
+    return response

@@ -1,0 +1,203 @@
+"""Thin page views. The dashboard is rendered from the user's stream manager's last
+values, then kept live by the websocket; `/api/snapshot` is the polling fallback."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from accounts.notification_settings import notification_settings_for
+from accounts.selectors import user_has_broker_links
+from streaming import validation
+from streaming.chains.service import chain_links
+from streaming.cluster import owner_rpc
+from streaming.cluster.agents import registry
+from streaming.dashboard.totals import totals_panel
+from streaming.dashboard.watchlist import WatchlistError, watchlist_apply
+from streaming.models import Watchlist
+from streaming.news.panel import news_panel, panel_symbols
+from streaming.orders.listing import orders_panel
+from streaming.overview.service import overview_context, overview_symbols
+from streaming.request_body import BodyError, json_body
+from streaming.stream.subscriptions import POLL_TAB_PREFIX, POLL_TAB_TTL
+
+#: How long a page waits for the broker's first snapshot before rendering what it has.
+PAGE_SNAPSHOT_WAIT = 3.0
+#: How long a login keeps the trader's stream up for the page it redirects to (seconds).
+LOGIN_HOLD = 10.0
+#: A polling page's own id (`/api/snapshot?tab=`): random per page, never a channel name.
+POLL_TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+POLL_TAB_ERROR = "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
+
+
+async def snapshot_for(
+    user_id: int, extra: list[str] | None = None, hold: float | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The user's current state, starting their manager if needed (a short hold keeps
+    it alive until the page's socket connects, or `hold` s: until a polling page's next
+    poll); `extra`: symbols the page shows beyond the watchlist (their last quotes, if
+    the stream has them)."""
+    watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
+    holder = f"page-{uuid.uuid4().hex}"
+    await registry.attach(user_id, holder)
+    try:
+        wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
+        snapshot = await registry.snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT)
+    finally:
+        registry.detach(user_id, holder, grace=hold)
+    return snapshot or empty_snapshot(watchlist), watchlist
+
+
+_login_form = auth_views.LoginView.as_view()
+
+
+async def login(request: HttpRequest) -> HttpResponse:
+    """Django's login form. A trader who just logged in has their stream started at once:
+    its broker sessions connect while the browser follows the redirect and the dashboard
+    is asked for (the page waits for the stream's first snapshot)."""
+    response = await sync_to_async(_login_form)(request)
+    user = getattr(request, "user", None)
+    logged_in = request.method == "POST" and response.status_code == 302
+    if (
+        logged_in
+        and user
+        and user.is_authenticated
+        and await database_sync_to_async(user_has_broker_links)(user_id=user.pk)
+    ):
+        holder = f"login-{uuid.uuid4().hex}"
+        await registry.attach(user.pk, holder)
+        registry.detach(user.pk, holder, grace=LOGIN_HOLD)
+    return response
+
+
+def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
+    """What a page shows when the stream has not answered yet (the socket fills it in)."""
+    return {
+        "type": "snapshot",
+        "epoch": None,
+        "seq": 0,
+        "simulated": settings.BROKER_ENV == "sandbox",
+        "accounts": [],
+        "quotes": {},
+        "greeks": {},
+        "orders": [],
+        "links": [],
+        "watchlist": {"symbols": watchlist, "version": 0},
+        "subscriptions": watchlist,
+        "alerts": [],
+        "alert_triggers": [],
+        "t": int(time.time() * 1000),
+    }
+
+
+async def stream_context(
+    user_id: int, snapshot: dict[str, Any], watchlist: list[str]
+) -> dict[str, Any]:
+    """What every live page's template needs to show the last known values, reach the
+    stream (templates/streaming/_live_attrs.html) and raise the user's notifications
+    (templates/streaming/_notifications.html: the settings are embedded, no request at
+    load)."""
+    settings_ = await database_sync_to_async(notification_settings_for)(user_id=user_id)
+    return {
+        "notification_settings": settings_,
+        "snapshot": snapshot,
+        "watchlist": watchlist,
+        "simulated": snapshot["simulated"],
+        "ws_path": "/ws/stream/",
+        "snapshot_url": "/api/snapshot",
+        "events_url": "/api/events",
+    }
+
+
+async def live_page_context(user_id: int) -> dict[str, Any]:
+    """What every live page (the dashboard, the market overview) is rendered from: the
+    user's snapshot with their overview symbols, its transport URLs and the overview's
+    tiles from the last known quotes."""
+    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
+    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
+    return {
+        **await stream_context(user_id, snapshot, watchlist),
+        **await database_sync_to_async(overview_context)(
+            user_id=user_id, quotes=snapshot["quotes"], symbols=overview
+        ),
+    }
+
+
+@login_required
+async def dashboard(request: HttpRequest) -> HttpResponse:
+    """The live dashboard, server-rendered with the last known values."""
+    user = await request.auser()
+    context = await live_page_context(user.id)
+    context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
+    context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
+    context["orders_panel"] = orders_panel(context["snapshot"])
+    symbols = panel_symbols(context["snapshot"], context["watchlist"])
+    context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
+    return await sync_to_async(render)(request, "streaming/dashboard.html", context)
+
+
+async def api_snapshot(request: HttpRequest) -> JsonResponse:
+    """The `snapshot` frame as JSON: the polling fallback when a socket cannot stay open.
+    `?tab=<id>&symbols=…` also holds the page's extra symbols subscribed while it polls."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    tab = request.GET.get("tab")
+    if tab is not None and not POLL_TAB_ID.fullmatch(tab):
+        return JsonResponse({"error": POLL_TAB_ERROR}, status=400)
+    extra = sorted(validation.symbols_param(request.GET.get("symbols")) or ())
+    # a polling page holds the stream between its polls, as a socket would
+    hold = max(settings.STREAM_IDLE_GRACE, POLL_TAB_TTL) if tab is not None else None
+    snapshot, _ = await snapshot_for(user.id, extra=extra, hold=hold)
+    if tab is not None:  # a polling tab's subscription, renewed by every poll
+        tab_name = f"{POLL_TAB_PREFIX}{tab}"
+        await owner_rpc.announce_symbols(user.id, tab_name, extra, ttl=POLL_TAB_TTL)
+    return JsonResponse(snapshot)
+
+
+@require_POST
+async def watchlist(request: HttpRequest) -> JsonResponse:
+    """Change the user's watchlist: `{"add": [...]}`, `{"remove": [...]}` or
+    `{"symbols": [...]}` (replace) → `{"symbols": [...], "version": N}`; then every tab
+    of the user gets the new list (`watchlist.changed` to the user's stream owner).
+
+    CSRF-protected (the middleware); anonymous → 403 JSON. Any bad body (over
+    `MAX_WATCHLIST_BODY_BYTES`, not JSON, nested too deep, wrong shape, an invalid
+    symbol) → 400 with `{"error": <message>}`.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return JsonResponse({"error": "not_authenticated"}, status=403)
+    try:
+        data = json_body(request)
+    except BodyError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if not isinstance(data, dict):
+        return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+    if len(data) != 1 or next(iter(data)) not in {"add", "remove", "symbols"}:
+        return JsonResponse(
+            {"error": "give exactly one of 'add', 'remove' or 'symbols' (a list of symbols)"},
+            status=400,
+        )
+    try:
+        symbols, version = await database_sync_to_async(watchlist_apply)(user_id=user.id, **data)
+    except WatchlistError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    try:
+        await owner_rpc.watchlist_changed(user.id, symbols, version)
+    except Exception:
+        # Saved all the same: the tabs get the list with their next snapshot.
+        logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)
+    return JsonResponse({"symbols": symbols, "version": version})

@@ -1,0 +1,139 @@
+"""The market overview: a user's list of symbols (selector + service) and the values a
+tile shows (last, change and change % from the quote's previous close).
+
+The symbols stream through the tab's own subscription (the browser's `subscribe`
+message, inside the per-user union and its cap): there is no second quote path.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from accounts.selectors import broker_links_for_user
+from streaming.brokers.catalog import QUOTE_BROKERS
+from streaming.models import MarketOverview
+from streaming.validation import MAX_SYMBOLS_PER_MESSAGE, clean_symbol_list
+
+DASH = "—"
+#: The main index ETFs (and the VIX), in the order the overview shows them.
+DEFAULT_OVERVIEW = ["SPY", "QQQ", "IWM", "DIA", "VIX", "GLD", "TLT", "EEM", "XLF", "XLE"]
+#: At most this many symbols (one `subscribe` message carries them all).
+MAX_OVERVIEW_SYMBOLS = 20
+assert MAX_OVERVIEW_SYMBOLS <= MAX_SYMBOLS_PER_MESSAGE
+#: The change % at which a tile's colour is one step stronger (up to 5 steps).
+HEAT_STEPS = ("0.05", "0.5", "1", "2", "3")
+
+
+class OverviewError(ValueError):
+    """An overview list that cannot be saved, with a message for the user."""
+
+
+def overview_symbols(*, user_id: int) -> list[str]:
+    """The user's overview symbols; the default list if they never saved one."""
+    row = MarketOverview.objects.filter(user_id=user_id).only("symbols").first()
+    return list(DEFAULT_OVERVIEW) if row is None else list(row.symbols)
+
+
+def overview_clean(raw: Any) -> list[str]:
+    """Validate and normalize a list of symbols (order kept, duplicates dropped).
+
+    Raises OverviewError naming the problem: not a list of strings, empty, more than
+    `MAX_OVERVIEW_SYMBOLS`, or a symbol the stream's rules refuse.
+    """
+    if isinstance(raw, list) and not raw:
+        raise OverviewError("the overview needs at least one symbol")
+    return clean_symbol_list(
+        raw, field="symbols", limit=MAX_OVERVIEW_SYMBOLS, holder="the overview", error=OverviewError
+    )
+
+
+def overview_set(*, user_id: int, symbols: Any) -> list[str]:
+    """Replace the user's overview list (validated first; nothing is stored on error)."""
+    clean = overview_clean(symbols)
+    MarketOverview.objects.update_or_create(user_id=user_id, defaults={"symbols": clean})
+    return clean
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def tile_values(quote: dict[str, Any] | None) -> dict[str, Decimal | None]:
+    """`last`, `change` (last - prev_close) and `change_pct` of one quote, for the
+    server-rendered page (static/js/stream/overview.js computes the same in the browser).
+    A value that cannot be computed is None (shown "—"), never 0."""
+    quote = quote or {}
+    last = _dec(quote.get("last"))
+    prev = _dec(quote.get("prev_close"))
+    change = last - prev if last is not None and prev is not None else None
+    pct = change / prev * 100 if change is not None and prev is not None and prev > 0 else None
+    return {"last": last, "prev_close": prev, "change": change, "change_pct": pct}
+
+
+def tile_text(values: dict[str, Decimal | None]) -> dict[str, str]:
+    """The tile's text as the browser writes it (overview.js `tileText`): "—" if None."""
+    last, change, pct = values["last"], values["change"], values["change_pct"]
+
+    def signed(v: Decimal, text: str) -> str:
+        if Decimal(text.replace(",", "").rstrip("%")) == 0:
+            return text
+        return f"{'+' if v > 0 else '-'}{text}"
+
+    return {
+        "last": DASH if last is None else f"{last:,.2f}",
+        "change": DASH if change is None else signed(change, f"{abs(change):,.2f}"),
+        "change_pct": DASH if pct is None else signed(pct, f"{abs(pct):.2f}%"),
+    }
+
+
+def heat_level(pct: Decimal | None) -> int | None:
+    """-5..5 by change % (static/js/stream/overview.js `heatLevel`: the same steps)."""
+    if pct is None:
+        return None
+    size = abs(pct)
+    level = sum(size >= Decimal(step) for step in HEAT_STEPS)
+    return level if pct > 0 else -level
+
+
+def has_quote_link(*, user_id: int) -> bool | None:
+    """Whether one of the user's links streams quotes: True; False when links exist but
+    none quotes (e.g. Alpaca only); None without any link."""
+    links = broker_links_for_user(user_id=user_id)
+    if not links:
+        return None
+    return any(link.broker in QUOTE_BROKERS for link in links)
+
+
+def overview_context(
+    *, user_id: int, quotes: dict[str, Any], symbols: list[str] | None = None
+) -> dict[str, Any]:
+    """The template's `overview`: the tiles from the last known quotes (before the
+    stream is up), and whether quotes can come at all."""
+    if symbols is None:
+        symbols = overview_symbols(user_id=user_id)
+    tiles = []
+    for symbol in symbols:
+        values = tile_values(quotes.get(symbol))
+        tiles.append(
+            {
+                "symbol": symbol,
+                **values,
+                "text": tile_text(values),
+                "heat": heat_level(values["change_pct"]),
+            }
+        )
+    return {
+        "overview": {
+            "symbols": symbols,
+            "tiles": tiles,
+            "quotes_available": has_quote_link(user_id=user_id),
+            "max_symbols": MAX_OVERVIEW_SYMBOLS,
+        }
+    }

@@ -1,0 +1,352 @@
+"""The health of a user's broker links, per data kind, and which link feeds the quotes.
+
+A link's adapter reports each data kind's state (quotes, account); the manager's sweep
+marks data that stopped arriving stale even if the adapter says live, against what the
+link usually delivers (`QuoteCadence`: a ticking link is stale after a couple of seconds
+of silence, a quiet one only after the configured ceiling); the link's status object
+(docs/streaming-contract.md "link status") is rendered from it; and one link, not one per
+broker, is the user's quote source, failing over when its market data is down and back
+to the preferred link once a standby probe shows that link delivering again for long
+enough (doubling with each failover, so a flapping link does not flap the quotes).
+Pure bookkeeping: the manager decides when to send a status frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from streaming.contract import now_ms
+from streaming.stream.state import LinkInfo
+
+log = logging.getLogger(__name__)
+
+#: The data kinds whose state is reported separately: one failing never hides the other.
+KINDS = ("quotes", "account")
+#: Market data is stale after this long without a quote while subscribed (seconds): the
+#: ceiling; a link that was ticking is judged by its own cadence (`QuoteCadence`).
+QUOTE_STALE_AFTER = 10.0
+#: ...after this many of its usual gaps between events...
+SILENCE_GAPS = 20
+#: ...but never sooner than this (seconds): one slow batch is not an outage.
+QUOTE_STALE_FLOOR = 2.0
+#: Account data is stale after this many of its adapter's confirmation intervals.
+STALE_FACTOR = 2.5
+#: The quote source hands over after its market data failed (or went stale) this long...
+FAILOVER_AFTER = 3.0
+#: ...or has not come up at all for this long after the link started (seconds).
+FIRST_CONNECT_GRACE = 10.0
+#: ...to a link that has not failed as a source in this long.
+FAILOVER_COOLDOWN = 60.0
+#: Quotes go back to the preferred link once its standby probe has delivered for this
+#: long (seconds), doubled for every failover in the last FLAP_WINDOW, up to FAILBACK_CAP.
+FAILBACK_AFTER = 10.0
+FAILBACK_CAP = 300.0
+FLAP_WINDOW = 600.0
+#: A standby probe that delivered nothing for this long starts its clock again (seconds).
+PROBE_GAP = 5.0
+#: Which link feeds the quotes when several can: the richest market data first
+#: (tastytrade's DXLink carries greeks and candles; Tradier's stream quotes only).
+QUOTE_PREFERENCE = {"tastytrade": 0, "tradier": 1}
+#: The worst state of a link's kinds is the link's state.
+_SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live": 1, "stopped": 0}
+#: The states that mean a kind's data is not flowing: their reason is kept as the last error.
+TROUBLE = ("error", "reconnecting", "stale")
+#: Adapter status extras that are shown on the link (others are ignored).
+STATUS_EXTRA = ("reconnects", "token_expires_at", "retry_in")
+
+
+@dataclass
+class KindHealth:
+    """One data kind of one link: what its adapter said, and whether data is overdue."""
+
+    state: str = "stopped"
+    reason: str = ""
+    since: int = field(default_factory=now_ms)
+    #: When data of this kind was last confirmed current (ms), None if never.
+    last_ok: int | None = None
+    #: Set by the staleness sweep: the adapter says live, but data stopped arriving.
+    stale: bool = False
+    stale_reason: str = ""
+    #: When the data last stopped being live (ms; the start while it never was): a
+    #: connect that hangs after a drop counts as down as much as `reconnecting` does.
+    down_since: int = field(default_factory=now_ms)
+    was_live: bool = False
+    #: How often this kind's adapter reported `reconnecting` (one report per attempt).
+    reconnects: int = 0
+    #: The reason of the last trouble (error, reconnecting, stale) and when (ms): kept
+    #: after the kind healed, for the staff's stream-health view.
+    last_error: str = ""
+    last_error_at: int | None = None
+
+    def _trouble(self, state: str, reason: str) -> None:
+        if state == "reconnecting":
+            self.reconnects += 1
+        if state in TROUBLE and reason:
+            self.last_error, self.last_error_at = reason, now_ms()
+
+    def set(self, state: str, reason: str) -> None:
+        self._trouble(state, reason)
+        if (state, reason) != (self.state, self.reason) or self.stale:
+            self.since = now_ms()
+        if state != "live" and self.state == "live" and not self.stale:
+            self.down_since = now_ms()
+        self.was_live = self.was_live or state == "live"
+        self.state, self.reason, self.stale = state, reason, False
+
+    def mark_stale(self, stale: bool, reason: str = "", *, last_data_ms: int = 0) -> None:
+        """The staleness sweep's verdict on a kind its adapter says is live; the data has
+        been down since it last arrived."""
+        self.stale, self.since = stale, now_ms()
+        if stale:
+            self.stale_reason = reason
+            self._trouble("stale", reason)
+            self.down_since = last_data_ms or self.since
+
+    def check_overdue(self, overdue: bool, reason: str, last_data: float) -> bool:
+        """The staleness sweep's verdict (data last arrived at `last_data`, epoch s);
+        True if it changed what is shown."""
+        if overdue == self.stale:
+            return False
+        self.mark_stale(overdue, reason, last_data_ms=int(last_data * 1000))
+        return True
+
+    @property
+    def shown(self) -> tuple[str, str]:
+        if self.stale and self.state == "live":
+            return "stale", self.stale_reason
+        return self.state, self.reason
+
+
+@dataclass
+class LinkHealth:
+    kinds: dict[str, KindHealth] = field(default_factory=lambda: {k: KindHealth() for k in KINDS})
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: Per kind: how often the adapter promised to confirm the data (seconds).
+    expect_every: dict[str, float] = field(default_factory=dict)
+    delayed: bool = False
+    delay_ms: int | None = None
+    #: When this link last stopped being the quote source because it failed (monotonic).
+    failed_at: float = -1e9
+    #: When it failed as a source (monotonic), the last FLAP_WINDOW's: the failback's
+    #: hysteresis doubles with each.
+    failures: list[float] = field(default_factory=list)
+    #: The standby probe (one symbol streamed while this preferred link is not the
+    #: source): when it started delivering without a gap of PROBE_GAP, and last delivered.
+    probe_since: float | None = None
+    probe_last: float | None = None
+
+    def view(self, name: str, info: LinkInfo, *, quote_source: bool) -> dict[str, Any]:
+        entry = self.kinds[name]
+        if name == "quotes" and not (info.streams_quotes and quote_source):
+            state, reason = "idle", ""
+        else:
+            state, reason = entry.shown
+        return {"state": state, "reason": reason, "since": entry.since, "last_ok": entry.last_ok}
+
+    def overall(self, info: LinkInfo, *, quote_source: bool) -> tuple[str, str]:
+        """The worst state of the kinds in use (idle ones do not count)."""
+        shown = [
+            (view["state"], view["reason"])
+            for view in (self.view(k, info, quote_source=quote_source) for k in KINDS)
+            if view["state"] != "idle"
+        ]
+        return max(shown, key=lambda s: _SEVERITY.get(s[0], 0), default=("stopped", ""))
+
+    def failing_quotes(self, now: float) -> bool:
+        """Whether this link's market data has been down long enough to fail over: in
+        error, or not live (stale, reconnecting, a connect that hangs) for
+        `FAILOVER_AFTER` — `FIRST_CONNECT_GRACE` while it never came up."""
+        quotes = self.kinds["quotes"]
+        state, _ = quotes.shown
+        if state == "error":
+            return True
+        if state in ("live", "stopped"):
+            return False
+        grace = FAILOVER_AFTER if quotes.was_live else FIRST_CONNECT_GRACE
+        return now_ms() - quotes.down_since >= grace * 1000
+
+    def failed_as_source(self, now: float) -> None:
+        """This link stopped being the quote source because its market data failed."""
+        self.failed_at = now
+        self.failures = [t for t in self.failures if now - t < FLAP_WINDOW] + [now]
+        self.probe_since = self.probe_last = None
+
+    def failback_after(self, now: float) -> float:
+        """How long the standby probe must deliver before quotes come back (seconds)."""
+        recent = sum(1 for t in self.failures if now - t < FLAP_WINDOW)
+        return min(FAILBACK_CAP, FAILBACK_AFTER * 2 ** max(0, recent - 1))
+
+    def probe_tick(self, now: float) -> None:
+        """The standby probe delivered market data."""
+        if self.probe_last is None or now - self.probe_last > PROBE_GAP:
+            self.probe_since = now
+        self.probe_last = now
+
+    def ready_to_fail_back(self, now: float) -> bool:
+        """Whether this (preferred, standby) link has shown working market data long
+        enough to take the quotes back: its probe delivered for `failback_after` without
+        a gap, up to now, and the link is not reconnecting or rejected."""
+        if self.kinds["quotes"].state in ("error", "reconnecting", "connecting"):
+            return False
+        if self.probe_since is None or self.probe_last is None:
+            return False
+        if now - self.probe_last > PROBE_GAP:
+            return False
+        wait = self.failback_after(now)
+        return now - self.probe_since >= wait and now - self.failed_at >= wait
+
+    def took_quotes(self) -> None:
+        """This link became the quote source: its probe is over and whatever the sweep
+        said of its idle feed no longer applies (the grace period starts over)."""
+        self.probe_since = self.probe_last = None
+        quotes = self.kinds["quotes"]
+        if quotes.stale:
+            quotes.stale = False
+            quotes.since = now_ms()
+
+
+class QuoteCadence:
+    """How often the quote source delivers (events per second, smoothed), so that its
+    silence is judged against what it usually does: a link ticking many times a second is
+    stale after a couple of seconds without data, a quiet one (a thin overnight market)
+    only after the configured ceiling. Only windows that had events update the rate, each
+    over the time since the previous such window, so a silence never lowers the rate that
+    judges it."""
+
+    ALPHA = 0.3
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self._since: float | None = None
+
+    def observe(self, events: int, now: float) -> None:
+        """`events` arrived since the last call (monotonic `now`)."""
+        if events <= 0:
+            if self._since is None:
+                self._since = now
+            return
+        if self._since is not None and now > self._since:
+            sample = events / (now - self._since)
+            self.rate = (
+                sample if self.rate is None else self.rate + self.ALPHA * (sample - self.rate)
+            )
+        self._since = now
+
+    def reset(self) -> None:
+        """A new source: its cadence is learnt again."""
+        self.rate = None
+        self._since = None
+
+    def threshold(self, ceiling: float) -> float:
+        """Seconds of silence after which the source's data is stale."""
+        if not self.rate:
+            return ceiling
+        return max(QUOTE_STALE_FLOOR, min(ceiling, SILENCE_GAPS / self.rate))
+
+
+def render_status(
+    info: LinkInfo,
+    health: LinkHealth,
+    *,
+    quote_source: bool,
+    last_event_at: float | None,
+    quote_feed: str | None = None,
+) -> dict[str, Any]:
+    """The contract's link status object."""
+    state, reason = health.overall(info, quote_source=quote_source)
+    age = int((time.time() - last_event_at) * 1000) if last_event_at else None
+    since = max((k.since for k in health.kinds.values()), default=now_ms())
+    return {
+        "id": info.id,
+        "broker": info.broker,
+        "label": info.label,
+        "state": state,
+        "reason": reason,
+        "since": since,
+        "kinds": {name: health.view(name, info, quote_source=quote_source) for name in KINDS},
+        "quote_source": quote_source,
+        "quote_feed": quote_feed if quote_source else None,
+        "delayed": health.delayed,
+        "delay_ms": health.delay_ms,
+        "last_event_age_ms": age,
+        "reconnects": health.extra.get("reconnects", 0),
+        "token_expires_at": health.extra.get("token_expires_at"),
+        "retry_in": health.extra.get("retry_in"),
+        "simulated": info.simulated,
+    }
+
+
+def visible(status: dict[str, Any]) -> tuple[Any, ...]:
+    """What a status frame is sent for (not the ages, which change all the time)."""
+    kinds = tuple((name, k["state"], k["reason"]) for name, k in sorted(status["kinds"].items()))
+    return (
+        status["state"],
+        status["reason"],
+        kinds,
+        status["quote_source"],
+        status.get("quote_feed"),
+        status["delayed"],
+        status["reconnects"],
+        status["retry_in"],
+        status["token_expires_at"],
+    )
+
+
+def quote_preference(info: LinkInfo) -> tuple[int, int]:
+    """The order links are asked to feed the quotes in (QUOTE_PREFERENCE, then link id)."""
+    return (QUOTE_PREFERENCE.get(info.broker, len(QUOTE_PREFERENCE)), info.id)
+
+
+def preferred_quote_link(links: dict[int, LinkInfo]) -> int | None:
+    """The link that should feed the quotes whenever it works."""
+    capable = [info for info in links.values() if info.streams_quotes]
+    return min(capable, key=quote_preference).id if capable else None
+
+
+def choose_quote_source(
+    links: dict[int, LinkInfo], health: dict[int, LinkHealth], current: int | None, user_id: int
+) -> int | None:
+    """One source, not one per broker: the same symbol from two feeds would interleave
+    two different markets (and cost a second upstream subscription). The current
+    source stays while it works; a source whose market data failed or went stale for
+    `FAILOVER_AFTER` hands over to the first capable link (in `quote_preference` order)
+    that is not failing (and did not fail recently), and a credential error hands over at
+    once. While another link feeds the quotes, the preferred one is watched through a
+    standby probe; once it delivered for its `failback_after`, the quotes go back to it."""
+    capable = sorted(
+        (i for i, info in links.items() if info.streams_quotes),
+        key=lambda i: quote_preference(links[i]),
+    )
+    if not capable:
+        return None
+    now = time.monotonic()
+    if current in capable and not health[current].failing_quotes(now):
+        preferred = capable[0]
+        if preferred != current and health[preferred].ready_to_fail_back(now):
+            log.warning(
+                "user %s: quotes fail back from link %s to link %s", user_id, current, preferred
+            )
+            return preferred
+        return current
+
+    def healthy(link_id: int) -> bool:
+        recent = now - health[link_id].failed_at < FAILOVER_COOLDOWN
+        return not recent and health[link_id].kinds["quotes"].state not in ("error", "reconnecting")
+
+    for link_id in capable:
+        if link_id != current and healthy(link_id):
+            if current is not None:
+                health[current].failed_as_source(now)
+                log.warning(
+                    "user %s: quotes fail over from link %s to link %s", user_id, current, link_id
+                )
+            return link_id
+    if current in capable:
+        return current  # nothing better: keep trying the one we have
+    for link_id in capable:
+        if health[link_id].kinds["quotes"].state != "error":
+            return link_id
+    return capable[0]

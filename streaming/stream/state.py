@@ -1,0 +1,214 @@
+"""One user's last known values and the position of their account stream.
+
+Pure: no I/O, no tasks, no clock of its own (callers pass `now`). The manager feeds it
+from the adapters; a snapshot of it is what a page and a new tab start from, and every
+account event applied here becomes the numbered frame that tabs apply to that snapshot
+(docs/streaming-contract.md "Positions" and "Ordering").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streaming import contract
+from streaming.brokers.values import order_status
+from streaming.cluster.eventlog import Position, new_epoch
+from streaming.orders.listing import RECENT_CHANGES_KEPT, bounded
+
+#: Orders kept here (the newest changed); a snapshot lists the newest of them and every
+#: working one (order_list.py); older ones live at the broker (`GET /api/orders`).
+MAX_ORDERS = 200
+#: Alert triggers kept for the snapshot (newest first).
+MAX_ALERT_TRIGGERS = 50
+
+
+@dataclass
+class LinkInfo:
+    """What the stream knows about a broker link (no secrets)."""
+
+    id: int
+    broker: str
+    label: str
+    simulated: bool
+    #: Whether the broker streams quotes; one such link feeds all of the user's quotes.
+    streams_quotes: bool = True
+
+
+@dataclass
+class AccountState:
+    number: str
+    link: LinkInfo
+    balance: dict[str, Any] | None = None
+    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "link": self.link.id,
+            "broker": self.link.broker,
+            "label": self.link.label,
+            "simulated": self.link.simulated,
+            "balance": self.balance,
+            "positions": list(self.positions.values()),
+        }
+
+
+def merge_values(table: dict[str, dict[str, Any]], symbol: str, fields: dict[str, Any]) -> None:
+    """Latest values win per field, but `t` stays the newest time seen: a Trade event
+    carrying an older trade time must not make a fresh quote look old."""
+    entry = table.get(symbol)
+    if entry is None:
+        table[symbol] = dict(fields)
+        return
+    t = entry.get("t")
+    entry.update(fields)
+    if t is not None and entry["t"] < t:
+        entry["t"] = t
+
+
+class UserState:
+    """Accounts, orders, quotes, greeks, watchlist and link statuses, and (epoch, seq)."""
+
+    def __init__(
+        self, links: Iterable[LinkInfo], watchlist: tuple[list[str], int] | None = None
+    ) -> None:
+        self.links: dict[int, LinkInfo] = {info.id: info for info in links}
+        #: The stream's position: `epoch` names this run of seqs.
+        self.epoch = new_epoch()
+        self.seq = 0
+        self.accounts: dict[str, AccountState] = {}
+        self.quotes: dict[str, dict[str, Any]] = {}
+        self.greeks: dict[str, dict[str, Any]] = {}
+        #: Newest orders by (link, broker order id): ids are only unique within a broker.
+        self.orders: OrderedDict[tuple[int, Any], dict[str, Any]] = OrderedDict()
+        self.watchlist, self.watchlist_version = watchlist or ([], 0)
+        #: The rendered status object of each link (the manager keeps it current).
+        self.link_status: dict[int, dict[str, Any]] = {}
+        #: The user's active price alerts (alert_runner.py keeps them current).
+        self.alerts: list[dict[str, Any]] = []
+        #: The newest `alert` payloads, newest first.
+        self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
+
+    def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
+        """The recent triggers as stored (newest first), when the stream starts."""
+        self.alert_triggers = deque(payloads[:MAX_ALERT_TRIGGERS], maxlen=MAX_ALERT_TRIGGERS)
+
+    @property
+    def simulated(self) -> bool:
+        return any(info.simulated for info in self.links.values())
+
+    @property
+    def position(self) -> Position:
+        return Position(self.epoch, self.seq)
+
+    def continue_from(self, head: Position) -> None:
+        """Continue the numbering of the stream's event log."""
+        self.epoch, self.seq = head.epoch, head.seq
+
+    # -- account events ----------------------------------------------------------------------
+    def apply_account_event(
+        self, kind: str, link_id: int, account: str, payload: Any, *, now_ms: int
+    ) -> dict[str, Any]:
+        """Apply one account event and number it: the frame every tab applies next."""
+        if kind not in contract.ACCOUNT_FRAMES:
+            raise ValueError(f"unknown account event kind {kind!r}")
+        if kind == "alert":  # the user's, not a link's: account "" and link 0
+            if not any(t["id"] == payload["id"] for t in self.alert_triggers):
+                self.alert_triggers.appendleft(payload)
+            self.seq += 1
+            return {
+                "type": "alert",
+                "epoch": self.epoch,
+                "seq": self.seq,
+                "account": "",
+                "link": 0,
+                "alert": payload,
+                "t": now_ms,
+                "simulated": self.simulated,
+            }
+        link = self.links[link_id]
+        state = self.accounts.setdefault(account, AccountState(account, link))
+        if kind == "balance":
+            state.balance = payload
+        elif kind == "positions":
+            state.positions = {p["symbol"]: p for p in payload}
+        elif kind == "position":
+            if payload.get("quantity") in (0, None):
+                state.positions.pop(payload["symbol"], None)
+            else:
+                state.positions[payload["symbol"]] = payload
+        else:
+            # one status vocabulary for every broker (the browser knows which are final)
+            payload = {**payload, "status": order_status(payload.get("status"))}
+            key = (link_id, payload["id"])
+            self.orders[key] = {**payload, "link": link_id, "account": account}
+            self.orders.move_to_end(key)
+            while len(self.orders) > MAX_ORDERS:
+                self.orders.popitem(last=False)
+        self.seq += 1
+        return {
+            "type": kind,
+            "epoch": self.epoch,
+            "seq": self.seq,
+            "account": account,
+            "link": link_id,
+            kind: payload,  # the body is named for the frame type
+            "t": now_ms,
+            "simulated": link.simulated,
+        }
+
+    # -- live values ---------------------------------------------------------------------------
+    def set_watchlist(self, symbols: list[str], version: int) -> bool:
+        """A newer watchlist replaces ours (versions only grow); False if not newer."""
+        if version <= self.watchlist_version:
+            return False
+        self.watchlist, self.watchlist_version = list(symbols), version
+        return True
+
+    def position_symbols(self) -> set[str]:
+        """Every position's streamer symbol: positions always stream."""
+        return {
+            p["streamer_symbol"]
+            for account in self.accounts.values()
+            for p in account.positions.values()
+            if p.get("streamer_symbol")
+        }
+
+    def live_values(self, wanted: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The last quotes and greeks of the wanted symbols."""
+        quotes = {s: q for s, q in self.quotes.items() if s in wanted}
+        greeks = {s: g for s, g in self.greeks.items() if s in wanted}
+        return quotes, greeks
+
+    # -- reading -------------------------------------------------------------------------------
+    def snapshot(self, wanted: set[str], *, now_ms: int) -> contract.SnapshotFrame:
+        """The contract's `snapshot` of everything, with quotes for `wanted`."""
+        quotes, greeks = self.live_values(wanted)
+        return {
+            "type": "snapshot",
+            "epoch": self.epoch,
+            "seq": self.seq,
+            "simulated": self.simulated,
+            "accounts": [a.as_dict() for a in self.accounts_in_link_order()],
+            "quotes": quotes,
+            "greeks": greeks,
+            "orders": bounded(self.orders.values(), recent=self.recent_orders()),
+            "links": list(self.link_status.values()),
+            "watchlist": {"symbols": self.watchlist, "version": self.watchlist_version},
+            "subscriptions": sorted(wanted),
+            "alerts": list(self.alerts),
+            "alert_triggers": list(self.alert_triggers),
+            "t": now_ms,
+        }
+
+    def recent_orders(self) -> list[dict[str, Any]]:
+        """The orders changed last (`orders` is kept in the order of their changes)."""
+        return list(self.orders.values())[-RECENT_CHANGES_KEPT:]
+
+    def accounts_in_link_order(self) -> list[AccountState]:
+        """Accounts grouped by link, links in the order they were made (stable pages)."""
+        rank = {link_id: i for i, link_id in enumerate(self.links)}
+        return sorted(self.accounts.values(), key=lambda a: (rank.get(a.link.id, 0), a.number))

@@ -1,0 +1,168 @@
+"""`/ws/stream/`: one browser tab's live stream over a WebSocket.
+
+Socket concerns only: accept (or close anonymous sockets with 4401), `?since=`, close
+codes and the send backlog; the client's messages are size- and rate-limited and parsed
+by validation.py (a bad message gets an `error` frame, never the end of the stream).
+Everything the contract promises the tab is its `TabSession` (tab_session.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
+
+from streaming import validation
+from streaming.cluster.agents import registry
+from streaming.cluster.fanout import dispatch
+from streaming.contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED, now_ms
+from streaming.tabs.session import TabSession, load_watchlist, parse_since
+from streaming.tabs.socket import REFUSED_KEY, probe_of
+
+#: A socket closed for being slow is cut if its client has not taken the close by then.
+SLOW_CLOSE_GRACE = 5.0
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """A logged-in user's socket; anonymous sockets are closed with 4401."""
+
+    tab: TabSession | None = None
+    transport_name = "ws"  # the metrics' label
+
+    @property
+    def channel_receive(self) -> Any:
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        """channels reads this socket's own channel (replies from the owner) with
+        `receive`; a Redis outage must not kill the socket (1011) through it: frames
+        reach the socket another way, so wait Redis out."""
+
+        async def resilient() -> Any:
+            while True:
+                try:
+                    return await receive()
+                except (RedisError, OSError) as exc:
+                    registry.redis.failed(exc)
+                    await asyncio.sleep(0.5)
+
+        self._channel_receive = resilient
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Socket events are ours; layer messages (the owner's replies) are the tab's.
+        Skips channels' per-message `aclose_old_connections()` thread hop (it halves
+        throughput, see shared/reference/fanout-measurements.md): handlers here do no ORM
+        work; the one DB read (at connect) goes through `database_sync_to_async`."""
+        kind = message["type"]
+        if kind.startswith("websocket."):
+            await getattr(self, kind.replace(".", "_"))(message)
+        elif self.tab is not None:
+            await dispatch(self.tab, message)
+
+    # -- the tab's transport -------------------------------------------------------------------
+    async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
+        if not probe_of(self.scope).send_text(text):  # daphne: straight to the socket
+            await self.send(text_data=text)
+
+    def backlog(self) -> int:
+        return probe_of(self.scope).backlog()
+
+    def written(self) -> int | None:
+        return probe_of(self.scope).written()
+
+    def taken(self) -> int | None:
+        return probe_of(self.scope).taken()
+
+    async def end(self, code: int) -> None:
+        try:
+            await self.close(code=code)
+        except Exception as exc:  # the client was already gone
+            if type(exc).__name__ != "Disconnected":
+                raise
+        if code == CLOSE_TOO_SLOW:
+            # the close frame waits behind the backlog; a client that never reads it
+            # must not keep that memory
+            probe = probe_of(self.scope)
+            asyncio.get_running_loop().call_later(SLOW_CLOSE_GRACE, probe.abort)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.limiter = validation.RateLimiter()
+        session = self.scope.get("session")
+        token = self.scope.get("api_token")  # accounts/bearer.py: a bearer socket
+        tab = TabSession(
+            self,
+            self.channel_name,
+            getattr(session, "session_key", None),
+            token_id=token.pk if token is not None else None,
+        )
+        await self.accept()
+        symbols = set(await database_sync_to_async(load_watchlist)(user.id))
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.tab = tab
+        try:
+            await tab.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
+        except (RedisError, OSError) as exc:
+            # Redis is away and this process cannot reach the stream: the client backs off
+            registry.redis.failed(exc)
+            await self.end(CLOSE_TRY_AGAIN_LATER)
+
+    async def disconnect(self, code: int) -> None:
+        if self.tab is not None:
+            await self.tab.finish()
+
+    # -- client messages -----------------------------------------------------------------------
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """A message the protocol refused while reading it (transport.py) -> an error."""
+        refused = message.get(REFUSED_KEY)
+        if refused is None:
+            await super().websocket_receive(message)
+        elif self.tab is not None and refused == "too_large":
+            limit = validation.MAX_MESSAGE_BYTES
+            await self._error("too_large", f"Messages are limited to {limit} bytes")
+        elif self.tab is not None:
+            await self._error("bad_utf8", "Text messages must be valid UTF-8")
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.tab is None:
+            return
+        if not self.limiter.allow():
+            await self._error("rate_limited", "Too many messages; slow down")
+            return
+        try:
+            message = validation.parse_client_message(text_data)
+        except validation.MessageError as exc:
+            await self._error(exc.code, exc.message, exc.ref)
+            return
+        if message.type == "ping":
+            await self.tab.send_json({"type": "pong", "id": message.ping_id, "t": now_ms()})
+            return
+        if message.type == "pace":
+            self.tab.set_pace(message.max_frequency)
+            return
+        await self.tab.change_symbols(message.type == "subscribe", message.symbols)
+
+    async def _error(self, code: str, message: str, ref: str | None = None) -> None:
+        assert self.tab is not None
+        await self.tab.send_json({"type": "error", "code": code, "message": message, "ref": ref})
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """A frame racing the client's close is dropped quietly: the disconnect handler
+        runs next (daphne/autobahn raise `Disconnected` for it, which is not an error)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Exception as exc:
+            if type(exc).__name__ != "Disconnected":
+                raise
