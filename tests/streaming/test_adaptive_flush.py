@@ -1,7 +1,8 @@
 """The per-socket adaptive flush (streaming/tabs/adaptive_flush.py, TabSession;
 docs/streaming-contract.md "Under load"): under a backed-up transport or a saturated
 process a socket's quote frames are merged (latest wins per symbol, `t` kept) into one
-frame per interval; account frames go out at once and in order; idle, nothing waits; the interval shrinks back.
+frame per interval; account frames go out at once and in order; idle, nothing waits;
+the interval shrinks back.
 
 The pacing rules are checked on their own with explicit clocks; the session's behaviour
 over the fake transport of test_tab_session.py, against the real registry in
