@@ -15,6 +15,7 @@ command -v node >/dev/null || bash scripts/bootstrap.sh nodejs
 
 echo "== ruff format --check"; ruff format --check .
 echo "== ruff check"; ruff check .
+echo "== mypy (pyproject.toml [tool.mypy]: the contract, stream, cluster, tabs and brokers)"; mypy
 echo "== django checks"
 python manage.py check --fail-level WARNING
 python manage.py makemigrations --check --dry-run >/dev/null

@@ -9,10 +9,17 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
+from tests.support.global_state import reset_all
 from tests.support.redis_server import RedisServer
 
 #: A fixed Fernet key for tests (never used outside them).
 TEST_ENCRYPTION_KEY = "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4="
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> None:
+    """Each test starts with none of the app's process-wide state (support/global_state.py)."""
+    reset_all()
 
 
 @pytest.fixture(autouse=True)

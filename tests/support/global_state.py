@@ -1,0 +1,21 @@
+"""The app's process-wide state, cleared between tests by name (Zulip's habit).
+
+Production code keeps a few process-wide objects (a process's agents, its relay, the
+broker pacing windows…). Each test runs on its own event loop, so what one test left bound
+to its loop must not leak into the next. Instead of "new loop → start afresh" checks in
+production code, each such module exposes a reset function, listed here, and
+`tests/conftest.py` calls every one before each test.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+#: "module:function" for every reset; each function takes no arguments.
+RESETS: list[str] = []
+
+
+def reset_all() -> None:
+    for entry in RESETS:
+        module, _, name = entry.partition(":")
+        getattr(import_module(module), name)()
