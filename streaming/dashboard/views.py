@@ -28,7 +28,7 @@ from streaming.dashboard.totals import totals_panel
 from streaming.dashboard.watchlist import WatchlistError, watchlist_apply
 from streaming.models import Watchlist
 from streaming.news.panel import news_panel, panel_symbols
-from streaming.orders.listing import orders_panel
+from streaming.order_list import orders_panel
 from streaming.overview.service import overview_context, overview_symbols
 from streaming.request_body import BodyError, json_body
 from streaming.stream.subscriptions import POLL_TAB_PREFIX, POLL_TAB_TTL

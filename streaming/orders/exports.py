@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from streaming.orders.listing import QueryError, account_names
+from streaming.order_list import QueryError, account_names
 
 KINDS = ("positions", "orders", "fills")
 #: Characters a spreadsheet reads as the start of a formula.

@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 
 from streaming.brokers.errors import describe
 from streaming.brokers.order_history import HistoryLink, order_history
-from streaming.orders.listing import (
+from streaming.order_list import (
     Key,
     OrderQuery,
     format_cursor,

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from accounts.display_preferences import display_preferences_for
 from streaming.dashboard.views import snapshot_for
 from streaming.orders import exports
-from streaming.orders.listing import (
+from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,
     QueryError,

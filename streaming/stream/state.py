@@ -16,7 +16,7 @@ from typing import Any
 from streaming import contract
 from streaming.brokers.values import order_status
 from streaming.cluster.eventlog import Position, new_epoch
-from streaming.orders.listing import RECENT_CHANGES_KEPT, bounded
+from streaming.order_list import RECENT_CHANGES_KEPT, bounded
 
 #: Orders kept here (the newest changed); a snapshot lists the newest of them and every
 #: working one (order_list.py); older ones live at the broker (`GET /api/orders`).

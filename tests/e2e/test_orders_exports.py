@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from streaming.orders.listing import ORDERS_KEPT, order_key
+from streaming.order_list import ORDERS_KEPT, order_key
 from tests.support.chains import chain_users
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.orders import market_buy

@@ -15,7 +15,7 @@ from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.order_history import HistoryLink, order_history
 from streaming.brokers.values import order_status
-from streaming.orders.listing import order_key
+from streaming.order_list import order_key
 from tests.support.brokers import ALPACA_FAST, TASTYTRADE_FAST, TRADIER_FAST
 from tests.support.orders import market_buy
 from tests.support.recording import RecordingSink, running

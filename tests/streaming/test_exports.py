@@ -23,7 +23,7 @@ from streaming.orders.exports import (
     text,
     when,
 )
-from streaming.orders.listing import QueryError
+from streaming.order_list import QueryError
 
 T = 1_772_461_865_123  # 2026-03-02T14:31:05.123Z
 NY = ZoneInfo("America/New_York")

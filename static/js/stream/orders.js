@@ -1,6 +1,6 @@
 /*
  * The orders panel's rules, pure (docs/streaming-contract.md "Orders"; the server's
- * streaming/orders/listing.py follows the same ones): newest first by the order key
+ * streaming/order_list.py follows the same ones): newest first by the order key
  * (placed ms, link, id), status groups, the bound (the newest ORDERS_KEPT orders and
  * every working one), the panel's filter, the cursor that asks `GET /api/orders` for older
  * orders, and pages of older orders merged in. No DOM, no clock.

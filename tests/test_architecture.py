@@ -1,0 +1,206 @@
+"""The layout's rules, kept true (docs/streaming.md, "The map").
+
+Every import counts, also one made only for typing or inside a function: a typing-only
+import is still two-way knowledge. Three rules:
+- no import circles between the app's modules;
+- the broker sandbox imports nothing from the app;
+- imports point down the flow: a module imports only from its own tier or lower ones
+  (`TIERS`); what a lower tier needs from a higher one is handed in at the composition
+  root (`streaming/wiring.py`, `streaming/apps.py`).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_PACKAGES = ("streaming", "accounts", "operations", "config", "sandbox")
+
+#: The tiers of streaming/, lowest first. A module's tier is that of the longest prefix
+#: listed; a module imports only from its own tier or lower ones.
+TIERS: list[tuple[str, ...]] = [
+    ("streaming.runtime",),
+    (
+        "streaming.brokers",
+        "streaming.contract",
+        "streaming.validation",
+        "streaming.metrics",
+        "streaming.models",
+        "streaming.checkpoints",
+        "streaming.request_body",
+        "streaming.order_list",
+    ),
+    ("streaming.stream",),
+    ("streaming.cluster",),
+    ("streaming.tabs",),
+    (
+        "streaming.alerts",
+        "streaming.chains",
+        "streaming.candles",
+        "streaming.overview",
+        "streaming.news",
+        "streaming.orders",
+        "streaming.dashboard",
+    ),
+    (
+        "streaming.wiring",
+        "streaming.apps",
+        "streaming.routing",
+        "streaming.management",
+        "streaming.templatetags",
+        "streaming.migrations",
+    ),
+]
+
+#: The one user's stream knows no ORM (it is handed what it needs).
+STREAM_FORBIDDEN = ("streaming.models", "django.db", "streaming.checkpoints")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def app_modules() -> dict[str, Path]:
+    found = {}
+    for package in APP_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            found[module_name(path)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every module of the app `name` imports, wherever the import statement is."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".")
+                if not is_package:
+                    base = base[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            targets = [f"{source}.{alias.name}" for alias in node.names]
+            targets = [t if t in modules else source for t in targets]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = app_modules()
+    return {name: imports_of(name, path, modules) for name, path in modules.items()}
+
+
+def circles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+
+    def visit(node: str) -> None:
+        nonlocal counter
+        index[node] = low[node] = counter
+        counter += 1
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in edges.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def tier_of(name: str) -> int | None:
+    best: tuple[int, int] | None = None
+    for tier, prefixes in enumerate(TIERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[1]
+            ):
+                best = (tier, len(prefix))
+    return None if best is None else best[0]
+
+
+def test_no_import_circles() -> None:
+    assert circles(graph()) == []
+
+
+def test_the_sandbox_imports_nothing_from_the_app() -> None:
+    edges = graph()
+    wrong = {
+        (name, target)
+        for name, targets in edges.items()
+        if name.startswith("sandbox")
+        for target in targets
+        if not target.startswith("sandbox")
+    }
+    assert wrong == set()
+
+
+def test_imports_point_down_the_flow() -> None:
+    upward = []
+    for name, targets in sorted(graph().items()):
+        mine = tier_of(name)
+        if mine is None:
+            continue
+        for target in sorted(targets):
+            theirs = tier_of(target)
+            if theirs is not None and theirs > mine:
+                upward.append(f"{name} -> {target}")
+    assert upward == []
+
+
+def test_every_streaming_module_has_a_tier() -> None:
+    untiered = [
+        name for name in app_modules() if name.startswith("streaming.") and tier_of(name) is None
+    ]
+    assert untiered == []
+
+
+def test_the_stream_knows_no_orm() -> None:
+    wrong = []
+    for name, path in app_modules().items():
+        if not name.startswith("streaming.stream"):
+            continue
+        text = path.read_text()
+        wrong += [f"{name} -> {f}" for f in STREAM_FORBIDDEN if f in text]
+    assert wrong == []
+
+
+def test_the_checks_see_a_circle_and_an_upward_import() -> None:
+    """The checks themselves can fail."""
+    assert circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+    assert tier_of("streaming.stream.manager") < tier_of("streaming.cluster.agents")
