@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.display_preferences import display_preferences_for
 from streaming.dashboard.views import snapshot_for
-from streaming.orders import exports
 from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,
@@ -26,6 +25,7 @@ from streaming.order_list import (
     parse_cursor,
     parse_query,
 )
+from streaming.orders import exports
 from streaming.orders.pages import UnknownAccount, check_account, orders_page, user_links
 
 #: Pages one export reads at most (each up to MAX_LIMIT orders).

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from streaming.order_list import QueryError
 from streaming.orders.exports import (
     csv_text,
     filename,
@@ -23,7 +24,6 @@ from streaming.orders.exports import (
     text,
     when,
 )
-from streaming.order_list import QueryError
 
 T = 1_772_461_865_123  # 2026-03-02T14:31:05.123Z
 NY = ZoneInfo("America/New_York")
