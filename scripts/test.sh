@@ -30,7 +30,7 @@ fi
 IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
 status=0
 echo "== pytest, in-process tests, 4 workers: ${IN_PROCESS[*]}"
-pytest -n 4 "${IN_PROCESS[@]}" || status=$?
+pytest -n 4 --durations=10 "${IN_PROCESS[@]}" || status=$?
 echo "== pytest, live-process tests, one at a time: the rest"
-pytest "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+pytest --durations=25 "${IN_PROCESS[@]/#/--ignore=}" || status=$?
 exit "$status"
