@@ -22,7 +22,7 @@ from tests.chaos.conftest import (
     add_trader,
     tastytrade_link,
 )
-from tests.support.clients import StreamClient
+from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import FAST_CLUSTER, Cluster, SessionWatch
 from tests.support.orders import market_buy
 
@@ -167,8 +167,9 @@ OUTAGE = 6.0
 OWNER_FILL_WITHIN = settings.STREAM_ORDER_POLL_INTERVAL + START_MARGIN
 
 
-# two tabs opened before; while down the owner's fill and a newcomer; after: the remote's fill
-@budget(2 * 20.0, OWNER_FILL_WITHIN, START_MARGIN, OUTAGE, FILL_WITHIN)
+# three tabs opened before; while down a newcomer opens and one elsewhere is refused
+# (START_MARGIN each); the owner's fill; after: the one elsewhere back, the remote's fill
+@budget(3 * 20.0, 2 * START_MARGIN, OWNER_FILL_WITHIN, OUTAGE, 2 * FILL_WITHIN)
 async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs):
     """Redis down for 6 s: tabs on the owner keep streaming (fills included) without
     reconnecting, tabs elsewhere back off (1013) instead of looping, and each process
@@ -189,10 +190,20 @@ async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs
             lambda: first.filled_quantity(link, placed) == 3, within=OWNER_FILL_WITHIN
         )
         newcomer = await asyncio.wait_for(_open_while_down(tabs, owner, cookie), START_MARGIN)
+        # a tab opened elsewhere cannot reach the stream: it is told to come back later
+        elsewhere = WsClient(other.url, cookie, name="elsewhere").start()
+        tabs.all.append(elsewhere)
+        await elsewhere.wait_for(lambda: elsewhere.closes(), within=START_MARGIN)
+        assert elsewhere.closes()[0] == 1013
         await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - down)))  # the outage itself
     finally:
         cluster.redis._start()
     await remote.wait_for(lambda: remote.filled_quantity(link, placed) == 3, within=FILL_WITHIN)
+    await elsewhere.wait_live(within=FILL_WITHIN)
+    # it backed off: every attempt while Redis was away was refused with 1013, and no
+    # more of them than its backoff (0.5, 1, 2, 4, 5 s...) fits in the outage
+    assert set(elsewhere.closes()) == {1013}, elsewhere.closes()
+    assert len(elsewhere.closes()) <= 5, elsewhere.closes()
     assert len(first.segments) == 1, "the owner's tab never reconnected"
     assert len(newcomer.segments) <= 3, "a new tab on the owner did not loop"
     assert len(remote.segments) <= 4, f"the remote tab reconnected {len(remote.segments)} times"
