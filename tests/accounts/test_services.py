@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import socket
 
-import httpx2
 import pytest
 
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_credentials, broker_links_for_user
 from accounts.services import (
+    VERIFY_TIMEOUT_SECONDS,
     BrokerLinkError,
     broker_link_create,
     broker_link_record_stream_state,
@@ -194,14 +194,19 @@ def test_verify_unreachable_broker(settings, link, refresh_token):
     )
 
 
-def test_verify_timeout_message(monkeypatch, link):
-    """An httpx2 timeout is 'Broker did not answer within 15 s'."""
+#: How much longer than the client's timeout the sandbox holds the answer: any amount
+#: makes the client give up first (the sandbox starts its delay after the request
+#: arrived); a few seconds more so a loaded box cannot blur it, and few enough that the
+#: held request ends before the sandbox is stopped (it waits for open requests).
+PAST_THE_TIMEOUT = 3.0
 
-    async def slow(provider_secret: str, refresh_token: str) -> list[str]:
-        raise httpx2.ReadTimeout("timed out")
 
-    monkeypatch.setattr(tastytrade_client, "fetch_account_numbers", slow)
+def test_verify_timeout_message(broker_at_sandbox, control, link):
+    """The broker holds its answer past the client's timeout (the sandbox's delay fault):
+    the real client gives up, and that is 'Broker did not answer within 15 s'."""
+    control.fault("delay", seconds=VERIFY_TIMEOUT_SECONDS + PAST_THE_TIMEOUT, broker="tastytrade")
     broker_link_verify(link=link)
+    link.refresh_from_db()
     assert link.status == BrokerLink.Status.ERROR
     assert link.last_error == "Broker did not answer within 15 s"
 

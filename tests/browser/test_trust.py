@@ -367,6 +367,16 @@ def test_link_chips_per_kind_and_delayed(page: Page, browser_app):
 
 # ---------------------------------------------------------------- 5. staleness per value
 
+#: hello's stale_after_ms.quotes as the fake stream sends it (fake_stream.hello's default).
+STALE_QUOTES_MS = 10_000
+#: The page re-checks values' ages this often without frames (static/js/stream/contract.js).
+FRESHNESS_EVERY_MS = 1000
+#: How long the checks made while a quote must still be fresh may take: a page going
+#: live, a dozen expects and a frame's round trip, each ~0.1 s here; a loaded box has
+#: been seen to take seconds over such a run. The quote is made this much younger than
+#: the staleness age, and is then awaited crossing it within this plus the re-check.
+FRESH_WINDOW_MS = 6_000
+
 
 def test_quotes_go_stale_on_a_timer(page: Page, browser_app):
     """A quote that names no feed (the age rule) older than hello's stale_after_ms.quotes
@@ -376,7 +386,8 @@ def test_quotes_go_stale_on_a_timer(page: Page, browser_app):
     fake = FakeStream(page)
     log_in(page, browser_app.url)
     now = fake.now_ms()
-    quotes = {"SPY": quote(now - 7_500, 500, 501), "QQQ": quote(now - 20_000, 400, 401)}
+    spy_age = STALE_QUOTES_MS - FRESH_WINDOW_MS
+    quotes = {"SPY": quote(now - spy_age, 500, 501), "QQQ": quote(now - 20_000, 400, 401)}
     acct = account("T1", 1, positions=[position("SPY", 10, 490, 495), position("QQQ", 5, 390, 395)])
     fake.go_live(snapshot(now, links=[link(1, now)], accounts=[acct], quotes=quotes), n=1)
 
@@ -408,7 +419,9 @@ def test_quotes_go_stale_on_a_timer(page: Page, browser_app):
     expect(pill).to_have_attribute("data-state", "fresh")
     expect(pill).to_have_text("fresh")
     # no frame from here on: SPY crosses 10 s and the timer marks it
-    expect(spy).to_have_attribute("data-stale", "true", timeout=8_000)
+    expect(spy).to_have_attribute(
+        "data-stale", "true", timeout=FRESH_WINDOW_MS + 2 * FRESHNESS_EVERY_MS
+    )
     expect(spy_mark).to_have_class(re.compile(r"\bis-stale\b"))
     expect(pill).to_have_attribute("data-state", "stale")
     expect(pill).to_have_text("stale")

@@ -12,7 +12,7 @@ import websockets
 
 from sandbox.core.credentials import credential_id
 from tests.support.live import DEMO_USER
-from tests.support.wait import poll_until
+from tests.support.wait import poll_until, wait_until
 
 
 async def frames_until(ws, predicate, within: float = 15.0) -> dict:
@@ -216,11 +216,25 @@ def test_a_polling_tab_subscribes_its_extra_symbols(live_app):
     }
 
 
-async def test_a_symbol_subscribed_again_streams_again(live_app):
+def upstream_quotes(control) -> set[str]:
+    """The symbols the demo trader's DXLink sessions subscribe quotes for, as the sandbox
+    (the broker) sees them."""
+    entry = control.state()["credentials"].get(credential_id("demo-refresh-token"), {})
+    return {
+        symbol
+        for session in entry.get("dxlink", [])
+        for channel in session["channels"].values()
+        for symbol in channel["subscriptions"].get("Quote", [])
+    }
+
+
+async def test_a_symbol_subscribed_again_streams_again(live_app, live_sandbox):
     """Leaving a screen unsubscribes its symbols upstream; coming back subscribes them
     again, and their quotes flow again (and the quote carries a trade's `last`)."""
     client = live_app.login(*DEMO_USER)
     headers = {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
+    control = live_sandbox.control()
+    upstream = 15.0  # as long as a frame may take here (frames_until): one broker message
 
     def xle(frame: dict) -> bool:
         return frame["type"] == "quotes" and frame["quotes"].get("XLE", {}).get("bid") is not None
@@ -229,11 +243,19 @@ async def test_a_symbol_subscribed_again_streams_again(live_app):
         await frames_until(ws, lambda f: f["type"] == "snapshot")
         await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
         await frames_until(ws, xle)
+        assert "XLE" in upstream_quotes(control)
         await ws.send(json.dumps({"type": "unsubscribe", "symbols": ["XLE"]}))
         await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" not in f["symbols"])
+        await wait_until(
+            lambda: "XLE" not in upstream_quotes(control), upstream, "XLE unsubscribed upstream"
+        )
         await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
         await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" in f["symbols"])
+        await wait_until(
+            lambda: "XLE" in upstream_quotes(control), upstream, "XLE subscribed upstream again"
+        )
         await frames_until(ws, xle)
+    control.close()
     data = client.get("/api/snapshot", params={"symbols": "XLE"}).json()
     assert data["quotes"]["XLE"]["last"] is not None
 

@@ -123,21 +123,24 @@ def test_blackout_is_listed_and_ends_by_itself_or_when_lifted(sandbox, control):
 def test_faults_aimed_at_a_broker_or_a_credential(sandbox, control):
     """Delays and http errors can name a broker; a path relative to the broker is mounted
     under it; refusals can name a credential for the HTTP streams."""
-    control.fault("delay", seconds=0.2, broker="tradier")
+    # the delay is long enough that a request it held cannot be mistaken for one it did
+    # not: a loopback round trip takes far less, even on a loaded box
+    delay = 2.0
+    control.fault("delay", seconds=delay, broker="tradier")
     control.fault("http_error", status=503, broker="alpaca", path_prefix="/v2/events", count=None)
     control.fault("refuse_sessions", target="tradier-stream", credential="c0ffee", status=429)
     faults = control.state()["faults"]
-    assert faults["broker_delay"] == {"tradier": 0.2} and faults["rest_delay"] == 0
+    assert faults["broker_delay"] == {"tradier": delay} and faults["rest_delay"] == 0
     assert faults["http"][0]["path_prefix"] == "/alpaca/v2/events"
     assert faults["http"][0]["broker"] == "alpaca" and faults["http"][0]["count"] is None
     assert faults["refuse_sessions_by_credential"] == {"c0ffee": {"tradier-stream": 429}}
     assert faults["refuse_sessions"] == {}
     started = time.monotonic()
     assert httpx.get(f"{sandbox.url}/tradier/v1/user/profile").status_code == 401
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= delay  # held: a sleep never ends early
     started = time.monotonic()
     assert httpx.get(f"{sandbox.url}/customers/me/accounts").status_code == 401
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < delay  # not held: held, it would take the delay
     control.fault("delay", seconds=0, broker="tradier")
     control.fault("refuse_sessions", target="tradier-stream", credential="c0ffee", status=0)
     faults = control.state()["faults"]

@@ -15,6 +15,7 @@ from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, TimeAndSale, Trade
 from tastytrade.instruments import NestedOptionChain
 
 from sandbox import probe
+from sandbox.core.config import SandboxConfig
 from tests.support.sdk import cred, sdk_session
 
 EQUITIES = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN", "META", "GOOGL", "IWM"]
@@ -31,6 +32,8 @@ async def collect(streamer: DXLinkStreamer, cls: type, symbols: set[str], within
     raise AssertionError("unreachable")
 
 
+# the market moves only when the test moves it: a quote's sequence counts its symbol's ticks
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(tick_rate=0)])
 async def test_quotes_for_many_symbols(sandbox, control, refresh_token):
     """Quotes arrive for 60 symbols (known and hashed tickers) with bid < ask and sizes."""
     symbols = EQUITIES + [f"ZZ{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(50)]
@@ -42,13 +45,16 @@ async def test_quotes_for_many_symbols(sandbox, control, refresh_token):
             assert quote.bid_size > 0 and quote.ask_size > 0
         # and they keep coming as the market ticks
         first = quotes["SPY"].sequence
-        while (await streamer.get_event(Quote)).event_symbol != "SPY":
+        control.set_price("SPY", 612.5)
+        while (later := await streamer.get_event(Quote)).event_symbol != "SPY":
             pass
         state = control.state()["credentials"][cred(refresh_token)]
     assert len(state["dxlink"]) == 1
     subscriptions = state["dxlink"][0]["channels"]["7"]["subscriptions"]["Quote"]
     assert sorted(subscriptions) == sorted(symbols)
-    assert first >= 0
+    # SPY had not ticked before it was subscribed; the move is its first tick
+    assert (first, later.sequence) == (0, 1)
+    assert later.bid_price < 612.5 < later.ask_price
 
 
 async def test_trades_summaries_and_unsubscribe(sandbox, control, refresh_token):
