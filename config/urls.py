@@ -7,14 +7,14 @@ from django.urls import path
 from accounts import views as accounts
 from accounts.bearer import token_readable
 from operations import views as operations
-from streaming.alerts.rules import views as alert_views
-from streaming.candles.service import views as candles_views
-from streaming.chains.service import views as chain_views
+from streaming.alerts import views as alert_views
+from streaming.candles import views as candles_views
+from streaming.chains import views as chain_views
 from streaming.dashboard import views
 from streaming.news import sse_stream as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
-from streaming.overview.service import views as overview_views
+from streaming.overview import views as overview_views
 from streaming.tabs import sse
 
 urlpatterns = [

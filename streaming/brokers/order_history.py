@@ -33,7 +33,7 @@ from streaming.brokers.tastytrade_events import order_payload as tastytrade_orde
 from streaming.brokers.tradier import FillBook
 from streaming.brokers.tradier import order_payload as tradier_order
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
-from streaming.orders.listing import Key, newest_first, order_key
+from streaming.order_list import Key, newest_first, order_key
 
 #: Seconds one history request may take (a person waits for it).
 HISTORY_TIMEOUT = 10.0

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from streaming.alerts.input import MAX_ACTIVE_ALERTS
-from streaming.alerts.rules import store as alert_store
+from streaming.alerts import store as alert_store
 from streaming.models import Alert, AlertTrigger
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
-from streaming.alerts.rules import store as alert_store
+from streaming.alerts import store as alert_store
 from streaming.alerts.store import AlertStore
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog, Position

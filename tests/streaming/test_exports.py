@@ -11,8 +11,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from streaming.orders.listing import QueryError
 
+from streaming.order_list import QueryError
 from streaming.orders.exports import (
     csv_text,
     filename,

@@ -1,4 +1,4 @@
-"""The order list's rules (streaming/orders/listing.py), pure: the same as the browser's
+"""The order list's rules (streaming/order_list.py), pure: the same as the browser's
 (static/js/stream/orders.js, tests/js/orders.test.mjs) and as documented
 (docs/streaming-contract.md "Orders"); and the snapshot's bound (streaming/stream/state.py)."""
 
@@ -8,7 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from streaming.orders.listing import (
+
+from streaming.order_list import (
     ENDED_STATUSES,
     FILLED_STATUSES,
     ORDERS_KEPT,
@@ -23,7 +24,6 @@ from streaming.orders.listing import (
     status_group,
     window_floor,
 )
-
 from streaming.stream.state import LinkInfo, UserState
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "streaming-contract.md").read_text()
