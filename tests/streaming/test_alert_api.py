@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from streaming.alerts.input import MAX_ACTIVE_ALERTS
 from streaming.alerts import store as alert_store
+from streaming.alerts.input import MAX_ACTIVE_ALERTS
 from streaming.models import Alert, AlertTrigger
 
 pytestmark = pytest.mark.django_db(transaction=True)
