@@ -18,8 +18,9 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_SERVER_ERROR = 1011
 #: Server restarting / channel layer reconnected: reconnect at once with the position.
 CLOSE_SERVICE_RESTART = 1012
-#: The stream cannot be served right now: reconnect with backoff.
-CLOSE_TRY_AGAIN_LATER = 1013
+#: The stream cannot be served right now: reconnect with backoff. RFC 6455 has 1013 for it,
+#: but daphne (autobahn) sends only 1000 and 3000-4999; 4503 as HTTP's 503.
+CLOSE_TRY_AGAIN_LATER = 4503
 #: Not logged in, or the session ended: go to the login page.
 CLOSE_UNAUTHENTICATED = 4401
 #: Too slow to take account events: reconnect with the position.

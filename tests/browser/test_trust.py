@@ -113,11 +113,11 @@ def test_positions_are_epoch_and_seq(page: Page, browser_app):
 
 @pytest.mark.parametrize(
     ("code", "resumes", "at_once"),
-    [(4408, True, True), (1012, True, True), (4409, False, True), (1013, True, False)],
+    [(4408, True, True), (1012, True, True), (4409, False, True), (4503, True, False)],
 )
 def test_close_codes(page: Page, browser_app, code: int, resumes: bool, at_once: bool):
     """4408 and 1012 reconnect at once with the position, 4409 at once without it (a
-    fresh snapshot), 1013 after a backoff delay, with the position."""
+    fresh snapshot), 4503 after a backoff delay, with the position."""
     fake = FakeStream(page)
     log_in(page, browser_app.url)
     now = fake.now_ms()
@@ -560,7 +560,7 @@ def test_layout_at_375px(browser: Browser, browser_app):
         page.click('[data-switch="view"] [data-value="watchlist"]')
         expect(page.locator('tr[data-quote="NVDA"] [data-badge="delayed"]')).to_be_visible()
         # the pills reach their widest words
-        fake.close(1013)
+        fake.close(4503)
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "reconnecting")
         page.evaluate("window.streamdesk.flush()")
 

@@ -44,7 +44,7 @@ TAKEOVER = LEASE_TTL + LEASE_RENEW + 2 * LEASE_RENEW + HANDOVER_DELAY
 #: 14 s silence): this is that, with room to spare.
 START_MARGIN = 15.0
 #: A tab's longest wait between reconnect attempts (tests/support/clients.py backs off
-#: up to 5 s after a 1013 or a connection that never got a frame).
+#: up to 5 s after a 4503 or a connection that never got a frame).
 RECONNECT_CAP = 5.0
 #: No open tab goes longer than this without a frame while connected (quotes flow at
 #: 10 ticks/s; the longest planned outage is an owner's lease expiring).
@@ -172,7 +172,7 @@ OWNER_FILL_WITHIN = settings.STREAM_ORDER_POLL_INTERVAL + START_MARGIN
 @budget(3 * 20.0, 2 * START_MARGIN, OWNER_FILL_WITHIN, OUTAGE, 2 * FILL_WITHIN)
 async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs):
     """Redis down for 6 s: tabs on the owner keep streaming (fills included) without
-    reconnecting, tabs elsewhere back off (1013) instead of looping, and each process
+    reconnecting, tabs elsewhere back off (4503) instead of looping, and each process
     logs the outage once, not a traceback per attempt."""
     cookie = cluster.cookie()
     first = await tabs.ws(cluster.a, cookie, "owner-ws")
@@ -194,15 +194,15 @@ async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs
         elsewhere = WsClient(other.url, cookie, name="elsewhere").start()
         tabs.all.append(elsewhere)
         await elsewhere.wait_for(lambda: elsewhere.closes(), within=START_MARGIN)
-        assert elsewhere.closes()[0] == 1013
+        assert elsewhere.closes()[0] == 4503
         await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - down)))  # the outage itself
     finally:
         cluster.redis._start()
     await remote.wait_for(lambda: remote.filled_quantity(link, placed) == 3, within=FILL_WITHIN)
     await elsewhere.wait_live(within=FILL_WITHIN)
-    # it backed off: every attempt while Redis was away was refused with 1013, and no
+    # it backed off: every attempt while Redis was away was refused with 4503, and no
     # more of them than its backoff (0.5, 1, 2, 4, 5 s...) fits in the outage
-    assert set(elsewhere.closes()) == {1013}, elsewhere.closes()
+    assert set(elsewhere.closes()) == {4503}, elsewhere.closes()
     assert len(elsewhere.closes()) <= 5, elsewhere.closes()
     assert len(first.segments) == 1, "the owner's tab never reconnected"
     assert len(newcomer.segments) <= 3, "a new tab on the owner did not loop"

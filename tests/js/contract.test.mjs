@@ -44,7 +44,7 @@ test('close codes', () => {
   assert.deepEqual(closePolicy(4401), { login: true, resume: false, immediate: false });
   for (const code of [4408, 1012]) assert.deepEqual(closePolicy(code), { login: false, resume: true, immediate: true });
   assert.deepEqual(closePolicy(4409), { login: false, resume: false, immediate: true });
-  for (const code of [1013, 1001, 1011, 1006, 1000]) {
+  for (const code of [4503, 1013, 1001, 1011, 1006, 1000]) {
     assert.deepEqual(closePolicy(code), { login: false, resume: true, immediate: false }, String(code));
   }
 });

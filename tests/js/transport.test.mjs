@@ -195,7 +195,7 @@ test('SSE: a live stream reconnects by itself (Last-Event-ID); a closed one reop
   assert.equal(since(h.es.url), 'E1:9');
 });
 
-test('SSE close codes: 4409 at once without position, 1013 after backoff, 4401 to log in', () => {
+test('SSE close codes: 4409 at once without position, 4503 after backoff, 4401 to log in', () => {
   const h = harness({ mode: 'sse' });
   h.tr.start();
   h.es.frame({ type: 'snapshot' });
@@ -206,9 +206,9 @@ test('SSE close codes: 4409 at once without position, 1013 after backoff, 4401 t
   assert.equal(since(h.es.url), null, 'a fresh snapshot');
   h.es.frame({ type: 'snapshot' });
   h.setPosition('E1:6');
-  h.es.serverClose(1013);
+  h.es.serverClose(4503);
   assert.equal(h.c.status, 'reconnecting');
-  assert.deepEqual(h.c.lastRetry, { code: 1013, delay: 500, since: 'E1:6' });
+  assert.deepEqual(h.c.lastRetry, { code: 4503, delay: 500, since: 'E1:6' });
   h.clock.advance(499);
   assert.equal(h.sources.length, 2, 'never at once');
   h.clock.advance(1);
@@ -219,7 +219,7 @@ test('SSE close codes: 4409 at once without position, 1013 after backoff, 4401 t
   assert.equal(h.sources.length, 3);
 });
 
-for (const [code, resumes, delay] of [[4408, true, 0], [1012, true, 0], [4409, false, 0], [1013, true, 500], [1001, true, 500], [1011, true, 500], [1006, true, 500]]) {
+for (const [code, resumes, delay] of [[4408, true, 0], [1012, true, 0], [4409, false, 0], [4503, true, 500], [1013, true, 500], [1001, true, 500], [1011, true, 500], [1006, true, 500]]) {
   test(`close ${code}: reconnect ${delay ? 'after backoff' : 'at once'} ${resumes ? 'with' : 'without'} the position`, () => {
     const h = harness();
     h.tr.start();

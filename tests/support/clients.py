@@ -3,7 +3,7 @@ WebSocket or real SSE, for the fault suite and the soak benchmark.
 
 A client keeps the state the page would keep (position, orders by link and id, accounts
 seen), reconnects the way the page does (with its position after 1012/4408/abnormal
-closes, without one after 4409 or a gap, with backoff after 1013, never after 4401), and
+closes, without one after 4409 or a gap, with backoff after 4503, never after 4401), and
 records what a test asserts on: every account frame applied (epoch, seq), protocol
 violations (a duplicate or a gap the server let through, a frame of another epoch),
 foreign accounts, and the longest silence while connected.
@@ -249,7 +249,7 @@ class StreamClient:
             if seg.first_frame is not None and not self._awaiting:
                 attempt = 0
             delay = 0.1
-            if code == 1013 or seg.first_frame is None:
+            if code == 4503 or seg.first_frame is None:
                 delay = min(5.0, 0.5 * 2**attempt)
                 attempt += 1
             await asyncio.sleep(delay)
@@ -322,7 +322,7 @@ class SseClient(StreamClient):
             if source.response.status_code == 403:
                 return 4401
             if source.response.status_code != 200:
-                return 1013 if source.response.status_code == 503 else 1011
+                return 4503 if source.response.status_code == 503 else 1011
             result = await self._until_closed_or_resync(self._read(source))
             return None if result is _RESYNC else result
 

@@ -112,7 +112,7 @@ export const CLOSE = {
   GOING_AWAY: 1001,
   SERVER_ERROR: 1011,
   RESTARTING: 1012,
-  TRY_LATER: 1013,
+  TRY_LATER: 4503, // RFC 6455's 1013, which daphne cannot send
   NOT_LOGGED_IN: 4401,
   TOO_SLOW: 4408,
   RESYNC: 4409,
@@ -138,7 +138,7 @@ export function closePolicy(code) {
       return { login: false, resume: false, immediate: true };
     case CLOSE.TRY_LATER: // try again later: never at once
     case CLOSE.TOKEN_RATE_LIMITED: // too many connects with one API token: back off
-    default: // 1000, 1001, 1006, 1011, …
+    default: // 1000, 1001, 1006, 1011, 1013 (a proxy's), …
       return { login: false, resume: true, immediate: false };
   }
 }

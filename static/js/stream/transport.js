@@ -285,7 +285,7 @@ export function createTransport({ env, urls, hooks }) {
       if (policy.login) return goToLogin();
       if (!policy.resume) hooks.forgetPosition();
       closeSse();
-      // a fresh stream: resumed (1012, 4408), a new snapshot (4409), later (1013, …)
+      // a fresh stream: resumed (1012, 4408), a new snapshot (4409), later (4503, …)
       const delay = policy.immediate ? 0 : backoffDelay(c.sseAttempt++, env.random);
       c.lastRetry = { code, delay, since: hooks.position() };
       if (!policy.immediate) setStatus('reconnecting');
