@@ -63,9 +63,8 @@ from sandbox.alpaca.wire import (
     s,
     ulid_time,
 )
-from sandbox.core.brokerage import AccountEvent
 from sandbox.core.hub import Session
-from sandbox.core.records import OrderRecord
+from sandbox.core.records import AccountEvent, OrderRecord
 from sandbox.core.simulation import Simulation
 
 __all__ = ["SseSession", "StoredEvent", "TradeEvents", "open_stream"]

@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import OrderRejected
-from sandbox.core.records import TransactionRecord
+from sandbox.core.records import OrderRejected, TransactionRecord
 from sandbox.core.simulation import Simulation
 from sandbox.http import json_response
 from sandbox.tastytrade import wire

@@ -15,8 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
-from sandbox.core.records import LegRequest, OrderRequest
+from sandbox.core.records import (
+    AccountEvent,
+    LegRequest,
+    OrderRejected,
+    OrderRequest,
+    parse_decimal,
+)
 from sandbox.core.simulation import Simulation
 from sandbox.tastytrade import wire
 from sandbox.tastytrade.history import BadQuery, day_bounds, guarded, paged_response

@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core import chains, futures
-from sandbox.core.brokerage import OrderRejected
 from sandbox.core.credentials import AuthError
+from sandbox.core.records import OrderRejected
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify, parse_occ_symbol
 from sandbox.http import json_response, websocket_url

@@ -19,10 +19,10 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.core.brokerage import AccountEvent
 from sandbox.core.records import (
     EQUITY,
     EQUITY_OPTION,
+    AccountEvent,
     AccountRecord,
     BalanceFigures,
     LegRecord,

@@ -59,17 +59,19 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from sandbox.core import chains
-from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
 from sandbox.core.credentials import credential_id
 from sandbox.core.hub import Session
 from sandbox.core.market import instrument_kind, option_underlying
 from sandbox.core.records import (
+    AccountEvent,
     AccountRecord,
     LegRecord,
     LegRequest,
     OrderRecord,
+    OrderRejected,
     OrderRequest,
     PositionRecord,
+    parse_decimal,
 )
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, classify, parse_occ_symbol

@@ -16,8 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
-from sandbox.core.records import OrderRecord, PlacedOrder
+from sandbox.core.records import (
+    AccountEvent,
+    OrderRecord,
+    OrderRejected,
+    PlacedOrder,
+    parse_decimal,
+)
 from sandbox.core.symbols import parse_occ_symbol
 from sandbox.tradier.api import (
     _STATUS,

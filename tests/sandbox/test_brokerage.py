@@ -26,7 +26,9 @@ from tastytrade.order import (
 )
 
 from sandbox.core import records
-from sandbox.core.brokerage import AccountEvent, Brokerage, OrderRejected, _occ_to_streamer
+from sandbox.core.brokerage import Brokerage
+from sandbox.core.instruments import occ_to_streamer
+from sandbox.core.records import AccountEvent, OrderRejected
 from sandbox.tastytrade import wire
 from sandbox.tastytrade.orders import order_request
 
@@ -318,7 +320,7 @@ def test_balances_follow_prices():
     before = sdk("AccountBalance", broker.balance(margin))
     spy = sdk("CurrentPosition", position_of(broker, margin, "SPY"))
     option = option_position(broker, margin)
-    streamer = _occ_to_streamer(option["symbol"])
+    streamer = occ_to_streamer(option["symbol"])
     market.prices["SPY"] += 10.0
     market.prices[streamer] += 1.0
     after = sdk("AccountBalance", broker.balance(margin))
@@ -371,9 +373,9 @@ def test_positions_validate_with_signs_and_options():
 def test_occ_converter_matches_sdk():
     """Our OCC -> streamer converter agrees with the SDK, half strikes included."""
     for occ in ("SPY   250221C00590000", "SPY   250221P00590500", "QQQ   250321C00012250"):
-        assert _occ_to_streamer(occ) == Option.occ_to_streamer_symbol(occ)
-    assert _occ_to_streamer("SPY   250221C00590500") == ".SPY250221C590.5"
-    assert _occ_to_streamer("SPY") == ""
+        assert occ_to_streamer(occ) == Option.occ_to_streamer_symbol(occ)
+    assert occ_to_streamer("SPY   250221C00590500") == ".SPY250221C590.5"
+    assert occ_to_streamer("SPY") == ""
 
 
 # --------------------------------------------------------------------------- orders
@@ -450,7 +452,7 @@ def test_marketable_limit_fills_in_partial_fills():
     """A big marketable limit fills in 2-3 fills; position and cash add up to the cent."""
     broker, market, clock, margin, _ = make()
     option = option_position(broker, margin)
-    streamer = _occ_to_streamer(option["symbol"])
+    streamer = occ_to_streamer(option["symbol"])
     qty_before = Decimal(option["quantity"])
     avg_before = Decimal(option["average-open-price"])
     cash_before = sdk("AccountBalance", broker.balance(margin)).cash_balance
