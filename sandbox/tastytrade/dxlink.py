@@ -1,6 +1,6 @@
 """The DXLink market-data websocket, as tastytrade's quote streamer speaks it.
 
-Flow (see shared/reference/tastytrade-sdk-and-protocol.md §3): SETUP →
+Flow (the DXLink protocol as the tastytrade SDK drives it; docs/sandbox.md): SETUP →
 AUTH_STATE UNAUTHORIZED → AUTH → AUTH_STATE AUTHORIZED → CHANNEL_REQUEST /
 CHANNEL_OPENED → FEED_SETUP / FEED_CONFIG → FEED_SUBSCRIPTION add/remove/reset →
 FEED_DATA (COMPACT, the client's field order, one event type per message, each

@@ -1,9 +1,9 @@
 """Tradier's REST API and HTTP market stream, as a façade over the shared simulation.
 
 Mounted under `/tradier` on the sandbox port: REST paths are `/tradier/v1/...` and the
-market stream is `/tradier/v1/markets/events`. The wire shapes follow
-/work/shared/reference/tradier-alpaca-sse.md §1; the brokerage's typed records are
-rendered here. What the reference could not confirm is a guess, listed here with
+market stream is `/tradier/v1/markets/events`. The wire shapes follow Tradier's public API
+documentation (docs/sandbox.md); the brokerage's typed records are
+rendered here. What the documentation does not confirm is a guess, listed here with
 the switch that changes it (sandbox/core/config.py) where one exists:
 
 * 401 answers carry the plain-text body `Invalid Access Token` (guess, no switch).
