@@ -29,8 +29,8 @@ from sandbox.tastytrade import orders as tastytrade_orders
 from sandbox.tastytrade import rest, wire
 from sandbox.tastytrade.routes import routes as tastytrade_routes
 from sandbox.tradier.api import TradierSandbox
-from sandbox.tradier.api import render as tradier_render
 from sandbox.tradier.routes import routes as tradier_routes
+from sandbox.tradier.wire import render as tradier_render
 
 log = logging.getLogger(__name__)
 

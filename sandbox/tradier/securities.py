@@ -18,15 +18,8 @@ from starlette.routing import Route
 
 from sandbox.core.fundamentals import fundamentals
 from sandbox.core.market import instrument_kind, listed_symbols
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    render,
-)
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
+from sandbox.tradier.wire import PREFIX, collapse, errors, render
 
 #: the exchange every listed security reports (the one the look-up and quotes use)
 EXCHANGE = "Q"
