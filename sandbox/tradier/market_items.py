@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from sandbox.core import chains
-from sandbox.core.market import instrument_kind, option_underlying
+from sandbox.core.listings import instrument_kind, option_underlying
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, classify, parse_occ_symbol
 from sandbox.tradier.wire import NEW_YORK, stream_price
