@@ -202,15 +202,17 @@ class Brokerage:
         """Every remembered order of the account, terminal ones included, newest first;
         `start`/`end` bound the time it was received (end exclusive)."""
         self._require_account(account_number)
-        found = self._book.history(
-            account_number,
-            statuses=statuses,
-            underlying_symbol=underlying_symbol,
-            symbol=symbol,
-            start=start,
-            end=end,
-        )
-        return [order_record(o) for o in found]
+
+        def wanted(o: Order) -> bool:
+            return (
+                (not statuses or o.status in statuses)
+                and (not underlying_symbol or o.underlying == underlying_symbol)
+                and (not symbol or any(leg.instrument.symbol == symbol for leg in o.legs))
+                and (start is None or o.received_at >= start)
+                and (end is None or o.received_at < end)
+            )
+
+        return [order_record(o) for o in self._book.history(account_number, wanted)]
 
     def order_by_client_id(self, account_number: str, client_order_id: str) -> OrderRecord | None:
         """The newest order of the account placed with this client order id, or None."""

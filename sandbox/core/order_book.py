@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from sandbox.core.account_state import WORKING, Order, snapshot_date
 from sandbox.core.records import OrderRejected
@@ -67,32 +68,11 @@ class OrderBook:
             and (o.status in WORKING or snapshot_date(o.updated_at) == today)
         ]
 
-    def history(
-        self,
-        account_number: str,
-        *,
-        statuses: set[str] | None = None,
-        underlying_symbol: str | None = None,
-        symbol: str | None = None,
-        start: float | None = None,
-        end: float | None = None,
-    ) -> list[Order]:
-        """Every remembered order of the account, newest first, filtered."""
-        found = []
-        for o in self.orders.values():
-            if o.account_number != account_number:
-                continue
-            if statuses and o.status not in statuses:
-                continue
-            if underlying_symbol and o.underlying != underlying_symbol:
-                continue
-            if symbol and all(leg.instrument.symbol != symbol for leg in o.legs):
-                continue
-            if (start is not None and o.received_at < start) or (
-                end is not None and o.received_at >= end
-            ):
-                continue
-            found.append(o)
+    def history(self, account_number: str, wanted: Callable[[Order], bool]) -> list[Order]:
+        """Every remembered order of the account that is `wanted`, newest first."""
+        found = [
+            o for o in self.orders.values() if o.account_number == account_number and wanted(o)
+        ]
         found.sort(key=lambda o: (o.received_at, o.id or 0), reverse=True)
         return found
 
