@@ -29,6 +29,11 @@ _IRA_ETFS = ("VTI", "VOO", "SCHD", "QQQ", "VXUS", "BND")
 _DEMO_MARGIN_TICKERS = ("SPY", "QQQ", "AAPL", "MSFT")
 _DEMO_IRA_TICKERS = ("VTI", "VOO", "SCHD")
 _DEMO_SOURCE = "streamdesk-sandbox-demo"
+#: (margin?, name, age in days, opening cash) of a customer's two accounts, in order
+_DEMO_ACCOUNTS = (
+    (True, "Individual", (400, 2500), (25_000, 100_000)),
+    (False, "Roth IRA", (100, 1500), (5_000, 30_000)),
+)
 
 
 def new_accounts(
@@ -37,26 +42,20 @@ def new_accounts(
     """Open a customer's margin and Roth IRA accounts (added to `accounts`) with their
     seeded starting positions; their books are not opened yet."""
     rng = random.Random(f"{seed}|customer|{customer_id}")
-    margin = Account(
-        number=_new_account_number(seed, customer_id, 0, accounts),
-        customer_id=customer_id,
-        margin=True,
-        nickname="Individual",
-        type_name="Individual",
-        opened_at=now - rng.randint(400, 2500) * 86400.0,
-        cash=Decimal(rng.randint(25_000, 100_000)) + Decimal(rng.randint(0, 99)) / 100,
-    )
-    accounts[margin.number] = margin
-    ira = Account(
-        number=_new_account_number(seed, customer_id, 1, accounts),
-        customer_id=customer_id,
-        margin=False,
-        nickname="Roth IRA",
-        type_name="Roth IRA",
-        opened_at=now - rng.randint(100, 1500) * 86400.0,
-        cash=Decimal(rng.randint(5_000, 30_000)) + Decimal(rng.randint(0, 99)) / 100,
-    )
-    accounts[ira.number] = ira
+    opened = []
+    for index, (is_margin, name, age_days, deposit) in enumerate(_DEMO_ACCOUNTS):
+        acct = Account(
+            number=_new_account_number(seed, customer_id, index, accounts),
+            customer_id=customer_id,
+            margin=is_margin,
+            nickname=name,
+            type_name=name,
+            opened_at=now - rng.randint(*age_days) * 86400.0,
+            cash=Decimal(rng.randint(*deposit)) + Decimal(rng.randint(0, 99)) / 100,
+        )
+        accounts[acct.number] = acct
+        opened.append(acct)
+    margin, ira = opened
     _seed_margin_positions(margin, rng, now, marks)
     _seed_ira_positions(ira, rng, now, marks)
     return margin, ira

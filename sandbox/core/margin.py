@@ -49,22 +49,26 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
             short_der += value
     cash = cents(acct.cash)
     net_liq = cash + long_eq + long_der - short_eq - short_der
+    values = {
+        "account_number": acct.number,
+        "cash_balance": cash,
+        "long_equity_value": long_eq,
+        "short_equity_value": short_eq,
+        "long_derivative_value": long_der,
+        "short_derivative_value": short_der,
+        "net_liquidating_value": net_liq,
+        "margin_equity": net_liq,
+        "as_of": now,
+    }
     if acct.margin:
         maintenance = _maintenance(long_eq, short_eq, long_der + short_der)
         reg_t = _reg_t(long_eq, short_eq, long_der + short_der)
         excess = net_liq - maintenance
         free = max(excess, ZERO)
         balance = BalanceFigures(
-            account_number=acct.number,
-            cash_balance=cash,
-            long_equity_value=long_eq,
-            short_equity_value=short_eq,
-            long_derivative_value=long_der,
-            short_derivative_value=short_der,
-            net_liquidating_value=net_liq,
+            **values,
             long_margineable_value=long_eq,
             short_margineable_value=short_eq,
-            margin_equity=net_liq,
             equity_buying_power=2 * free,
             derivative_buying_power=free,
             day_trading_buying_power=4 * free if net_liq >= 25_000 else ZERO,
@@ -76,21 +80,13 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
             reg_t_margin_requirement=reg_t,
             used_derivative_buying_power=long_der + short_der,
             day_trade_excess=free,
-            as_of=now,
         )
         return Excess(balance, excess)
     free = max(cash, ZERO)
     balance = BalanceFigures(
-        account_number=acct.number,
-        cash_balance=cash,
-        long_equity_value=long_eq,
-        short_equity_value=short_eq,
-        long_derivative_value=long_der,
-        short_derivative_value=short_der,
-        net_liquidating_value=net_liq,
+        **values,
         long_margineable_value=ZERO,
         short_margineable_value=ZERO,
-        margin_equity=net_liq,
         equity_buying_power=free,
         derivative_buying_power=free,
         day_trading_buying_power=ZERO,
@@ -102,7 +98,6 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
         reg_t_margin_requirement=ZERO,
         used_derivative_buying_power=ZERO,
         day_trade_excess=ZERO,
-        as_of=now,
     )
     return Excess(balance, cash)
 
