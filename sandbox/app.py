@@ -26,11 +26,11 @@ from sandbox.core.credentials import credential_id
 from sandbox.core.faults import DEFAULT_ERROR_BODIES, HttpFault, broker_of_path
 from sandbox.core.simulation import Simulation
 from sandbox.tastytrade import orders as tastytrade_orders
-from sandbox.tastytrade import rest, wire
+from sandbox.tastytrade import record_wire, rest
 from sandbox.tastytrade.routes import routes as tastytrade_routes
 from sandbox.tradier.api import TradierSandbox
-from sandbox.tradier.api import render as tradier_render
 from sandbox.tradier.routes import routes as tradier_routes
+from sandbox.tradier.wire import render as tradier_render
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,9 @@ def build_app(sandbox: Sandbox | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox
-    app.state.order_codec = control.OrderCodec(tastytrade_orders.order_request, wire.render_placed)
+    app.state.order_codec = control.OrderCodec(
+        tastytrade_orders.order_request, record_wire.render_placed
+    )
     app.state.tradier = sandbox.tradier
     app.state.alpaca = sandbox.alpaca
     return app

@@ -21,10 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import AccountEvent, OrderRejected
 from sandbox.core.faults import BROKER_KINDS, BROKER_MOUNTS, HttpFault
 from sandbox.core.news import NewsArticle
-from sandbox.core.records import OrderRequest, PlacedOrder
+from sandbox.core.records import AccountEvent, OrderRejected, OrderRequest, PlacedOrder
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
 from sandbox.http import is_loopback, json_response

@@ -4,7 +4,8 @@ A Broker API key (HTTP Basic `key_id:secret_key`) is a customer with two account
 and Roth IRA); a Trading API key (`APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` headers) is a
 customer with ONE account. The first secret seen for a key is its secret; a key belongs to
 the API it was first used with (a Broker key does not trade on the Trading API and the
-other way round). Each customer keeps its trade events (see `events.py`) for replay.
+other way round). Each customer keeps its trade events (`StoredEvent`, made by
+`trade_events.py`) for replay.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import binascii
 import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 
@@ -22,10 +23,17 @@ from sandbox.alpaca.wire import account_uuid
 from sandbox.core.credentials import credential_id
 from sandbox.core.simulation import Simulation
 
-if TYPE_CHECKING:
-    from sandbox.alpaca.events import StoredEvent
-
 BROKER, TRADING = "broker", "trading"
+
+
+@dataclass
+class StoredEvent:
+    """One trade event as kept for replay."""
+
+    seq: int  # the v1 integer event id
+    ulid: str  # the v2 event id
+    at: float
+    body: dict[str, Any]  # the v2 payload without event_id
 
 
 @dataclass

@@ -32,8 +32,15 @@ from sandbox.alpaca.wire import (
     s,
     tasty_symbol,
 )
-from sandbox.core.brokerage import AccountEvent, OrderRejected
-from sandbox.core.records import EQUITY, EQUITY_OPTION, LegRequest, OrderRecord, OrderRequest
+from sandbox.core.records import (
+    EQUITY,
+    EQUITY_OPTION,
+    AccountEvent,
+    LegRequest,
+    OrderRecord,
+    OrderRejected,
+    OrderRequest,
+)
 
 _TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
 _ALL_TIF = ("day", "gtc", "opg", "cls", "ioc", "fok")

@@ -24,8 +24,7 @@ from sandbox.alpaca.wire import (
     s,
     tasty_symbol,
 )
-from sandbox.core.brokerage import OrderRejected
-from sandbox.core.records import PositionRecord
+from sandbox.core.records import OrderRejected, PositionRecord
 
 
 def records(scope: Scope) -> list[PositionRecord]:

@@ -5,7 +5,7 @@ Handshake: the client authenticates in-band (`{"action":"authenticate","data":{"
 listens (`{"action":"listen","data":{"streams":["trade_updates"]}}`). Every server message
 is UTF-8 JSON in a **binary** frame, as Alpaca's paper endpoint sends them (clients that
 assume text frames break here as they would there). Updates are the façade's trade events
-(`events.py`) of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
+(`trade_events.py`) of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
 "execution_id","order","timestamp"[,"price","qty","position_qty"]}}`. No replay: a client
 that was away missed what happened meanwhile (it reconciles over REST).
 
@@ -26,8 +26,7 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from sandbox.alpaca.customers import TRADING, Customer
-from sandbox.alpaca.events import StoredEvent
+from sandbox.alpaca.customers import TRADING, Customer, StoredEvent
 from sandbox.alpaca.facade import AlpacaSandbox
 from sandbox.alpaca.wire import NS
 from sandbox.core.hub import WsSession

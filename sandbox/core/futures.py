@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sandbox.core.market import named_symbols
+from sandbox.core.listings import named_symbols
 
 __all__ = ["MONTH_CODES", "FutureContract", "FutureProduct", "contract", "contracts", "products"]
 

@@ -9,7 +9,8 @@ times are epoch seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 #: Instrument types, spelled as the brokerage (and tastytrade) names them.
 EQUITY = "Equity"
@@ -20,6 +21,30 @@ WORKING_STATUSES = ("Received", "Live")
 TERMINAL_STATUSES = ("Filled", "Cancelled", "Rejected", "Expired", "Replaced")
 
 _ZERO = Decimal(0)
+
+
+class OrderRejected(Exception):
+    """An order request the broker refuses; the REST layer turns it into an error body.
+
+    `status` is the HTTP status the real API would use (404 for unknown accounts/orders).
+    """
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def parse_decimal(raw: Any) -> Decimal | None:
+    """A wire number (int, float or numeric string) as a Decimal; None if it is not one."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -272,3 +297,12 @@ class MarginReport:
     initial_requirement: Decimal
     net_liquidating_value: Decimal
     excess: Decimal
+
+
+@dataclass(frozen=True)
+class AccountEvent:
+    """One change of an account, for every façade's push: the record of what changed."""
+
+    kind: str  # "AccountBalance" | "CurrentPosition" | "Order"
+    account_number: str
+    record: BalanceFigures | PositionRecord | OrderRecord

@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from sandbox.core.brokerage import AccountEvent, Brokerage
+from sandbox.core.brokerage import Brokerage
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import Credentials
 from sandbox.core.faults import Faults
 from sandbox.core.hub import Hub
 from sandbox.core.market import Market
 from sandbox.core.news import Newsroom
+from sandbox.core.records import AccountEvent
 from sandbox.core.symbols import classify
 from sandbox.core.trading_calendar import market_date
 

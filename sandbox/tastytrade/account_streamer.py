@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket
 from sandbox.core.credentials import AuthError
 from sandbox.core.hub import WsSession
 from sandbox.core.simulation import Simulation
-from sandbox.tastytrade import wire
+from sandbox.tastytrade import record_wire
 
 ACTIONS = {"connect", "heartbeat", "public-watchlists-subscribe", "quote-alerts-subscribe"}
 #: Pushes a socket may have waiting before the server gives up on it, as a real server would.
@@ -100,7 +100,7 @@ class StreamerSession(WsSession):
         self._queue(
             {
                 "type": event.kind,
-                "data": wire.render_event(event),
+                "data": record_wire.render_event(event),
                 "timestamp": int(time.time() * 1000),
             },
             is_event=True,

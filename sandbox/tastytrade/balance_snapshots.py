@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from sandbox.core.records import BalanceFigures, NetLiqPoint
 from sandbox.core.simulation import Simulation
-from sandbox.tastytrade import wire
+from sandbox.tastytrade import record_wire
 from sandbox.tastytrade.history import BadQuery, guarded, paged_response, query_date
 
 RECENT_DAYS = 5  # without a range, the few latest snapshots (UNCONFIRMED how many)
@@ -90,7 +90,7 @@ def scaled(live: BalanceFigures, net_liq: Decimal, at: float) -> BalanceFigures:
 
 def snapshot(figures: BalanceFigures, day: dt.date, time_of_day: str) -> dict[str, Any]:
     """A balance rendered as an AccountBalanceSnapshot of `day`."""
-    data = wire.render_balance(figures)
+    data = record_wire.render_balance(figures)
     data["snapshot-date"] = day.isoformat()
     data["time-of-day"] = time_of_day
     return data

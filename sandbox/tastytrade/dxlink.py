@@ -1,6 +1,6 @@
 """The DXLink market-data websocket, as tastytrade's quote streamer speaks it.
 
-Flow (see shared/reference/tastytrade-sdk-and-protocol.md §3): SETUP →
+Flow (the DXLink protocol as the tastytrade SDK drives it; docs/sandbox.md): SETUP →
 AUTH_STATE UNAUTHORIZED → AUTH → AUTH_STATE AUTHORIZED → CHANNEL_REQUEST /
 CHANNEL_OPENED → FEED_SETUP / FEED_CONFIG → FEED_SUBSCRIPTION add/remove/reset →
 FEED_DATA (COMPACT, the client's field order, one event type per message, each
@@ -24,7 +24,7 @@ import orjson
 from starlette.websockets import WebSocket
 
 from sandbox.core.hub import WsSession, encode_compact
-from sandbox.core.market import EVENT_FIELDS
+from sandbox.core.market_events import EVENT_FIELDS
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify, parse_candle_symbol
 

@@ -2,7 +2,7 @@
 transaction, total fees of a day, net-liq history and the margin report.
 
 Everything is read from the brokerage's books (`Brokerage.transactions`, `net_liq_history`,
-`margin_requirements`) and rendered by `wire.py`; bad query parameters answer 400 in
+`margin_requirements`) and rendered by `record_wire.py`; bad query parameters answer 400 in
 tastytrade's error shape, never a 500.
 """
 
@@ -16,11 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import OrderRejected
-from sandbox.core.records import TransactionRecord
+from sandbox.core.records import OrderRejected, TransactionRecord
 from sandbox.core.simulation import Simulation
 from sandbox.http import json_response
-from sandbox.tastytrade import wire
+from sandbox.tastytrade import record_wire, wire
 from sandbox.tastytrade.rest import (
     account_route,
     authed,
@@ -102,7 +101,7 @@ def paged_response(
     follows `page-offset` up to `total-pages`)."""
     per_page = query_int(request, "per-page", default_per_page, 1, MAX_PER_PAGE)
     offset = query_int(request, "page-offset", 0, 0, 1_000_000)
-    page, pagination = wire.paged(items, per_page=per_page, page_offset=offset)
+    page, pagination = record_wire.paged(items, per_page=per_page, page_offset=offset)
     return json_response(
         {"data": {"items": page}, "context": request.url.path, "pagination": pagination}
     )
@@ -153,12 +152,12 @@ def transactions(request: Request, sandbox: Simulation, number: str) -> Response
     window = day_bounds(request, "start-date", "end-date")
     found = [t for t in sandbox.brokerage.transactions(number) if _matches(t, request, window)]
     found.sort(key=lambda t: (t.executed_at, t.id), reverse=sort == "Desc")
-    return paged_response(request, [wire.render_transaction(t) for t in found], 250)
+    return paged_response(request, [record_wire.render_transaction(t) for t in found], 250)
 
 
 def one_transaction(request: Request, sandbox: Simulation, number: str) -> Any:
     record = sandbox.brokerage.transaction(number, int(request.path_params["transaction_id"]))
-    return None if record is None else wire.render_transaction(record)
+    return None if record is None else record_wire.render_transaction(record)
 
 
 def total_fees(request: Request, sandbox: Simulation, number: str) -> Response:
@@ -186,7 +185,7 @@ def net_liq_history(request: Request, sandbox: Simulation, number: str) -> Respo
     if start is None and not time_back:
         raise BadQuery("time-back or start-time is required")
     points = sandbox.brokerage.net_liq_history(number, time_back=time_back, start=start)
-    return data_response(request, {"items": [wire.render_net_liq_point(p) for p in points]})
+    return data_response(request, {"items": [record_wire.render_net_liq_point(p) for p in points]})
 
 
 def margin_requirements(request: Request, sandbox: Simulation, number: str) -> Response:
@@ -195,7 +194,9 @@ def margin_requirements(request: Request, sandbox: Simulation, number: str) -> R
     account = sandbox.brokerage.account(number)
     level = account.options_level if account is not None else "Limited"
     now = dt.datetime.now(dt.UTC).timestamp()
-    return data_response(request, wire.render_margin_report(report, option_level=level, now=now))
+    return data_response(
+        request, record_wire.render_margin_report(report, option_level=level, now=now)
+    )
 
 
 routes = [

@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from sandbox.core import chains, futures
 from sandbox.core.fundamentals import Fundamentals, fundamentals
-from sandbox.core.market import instrument_kind, named_symbols, option_underlying
+from sandbox.core.listings import instrument_kind, named_symbols, option_underlying
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, classify, parse_occ_symbol
 from sandbox.http import json_response

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from sandbox.core import chains
 from sandbox.core.fundamentals import Fundamentals, fundamentals
-from sandbox.core.market import RISK_FREE_RATE
+from sandbox.core.market_state import RISK_FREE_RATE
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
 from sandbox.tastytrade.instruments import bad_request

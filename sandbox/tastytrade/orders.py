@@ -2,7 +2,7 @@
 orders and the order history (filters and the SDK's paging).
 
 The SDK's order JSON is parsed here into the brokerage's broker-neutral `OrderRequest`, and
-the brokerage's order records are rendered back through `wire.py`. Refusals answer in
+the brokerage's order records are rendered back through `record_wire.py`. Refusals answer in
 tastytrade's one error shape (`rest.error_response`).
 """
 
@@ -15,10 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
-from sandbox.core.records import LegRequest, OrderRequest
+from sandbox.core.records import (
+    AccountEvent,
+    LegRequest,
+    OrderRejected,
+    OrderRequest,
+    parse_decimal,
+)
 from sandbox.core.simulation import Simulation
-from sandbox.tastytrade import wire
+from sandbox.tastytrade import record_wire
 from sandbox.tastytrade.history import BadQuery, day_bounds, guarded, paged_response
 from sandbox.tastytrade.rest import (
     account_route,
@@ -107,18 +112,18 @@ _INVALID_JSON = object()
 
 
 def live_orders(request: Request, sandbox: Simulation, number: str) -> Any:
-    return {"items": [wire.render_order(o) for o in sandbox.brokerage.live_orders(number)]}
+    return {"items": [record_wire.render_order(o) for o in sandbox.brokerage.live_orders(number)]}
 
 
 def get_order(request: Request, sandbox: Simulation, number: str) -> Any:
     order = sandbox.brokerage.order(number, int(request.path_params["order_id"]))
-    return None if order is None else wire.render_order(order)
+    return None if order is None else record_wire.render_order(order)
 
 
 def cancel_order(request: Request, sandbox: Simulation, number: str) -> Any:
     order = sandbox.brokerage.cancel_order(number, int(request.path_params["order_id"]))
     sandbox.publish([AccountEvent("Order", number, order)])
-    return wire.render_order(order)
+    return record_wire.render_order(order)
 
 
 async def place_order(request: Request, sandbox: Simulation, credential: str) -> Response:
@@ -135,7 +140,7 @@ async def place_order(request: Request, sandbox: Simulation, credential: str) ->
         return error_response(422, exc.code, exc.message)
     if not dry_run:
         sandbox.publish([AccountEvent("Order", number, placed.order)])
-    return data_response(request, wire.render_placed(placed), 201 if not dry_run else 200)
+    return data_response(request, record_wire.render_placed(placed), 201 if not dry_run else 200)
 
 
 async def replace_order(request: Request, sandbox: Simulation, credential: str) -> Response:
@@ -156,7 +161,7 @@ async def replace_order(request: Request, sandbox: Simulation, credential: str) 
     if placed.replaced is not None:
         events.insert(0, AccountEvent("Order", number, placed.replaced))
     sandbox.publish(events)
-    return data_response(request, wire.render_order(placed.order))
+    return data_response(request, record_wire.render_order(placed.order))
 
 
 def order_history(request: Request, sandbox: Simulation, number: str) -> Response:
@@ -176,7 +181,7 @@ def order_history(request: Request, sandbox: Simulation, number: str) -> Respons
     )
     if sort == "Asc":
         found.reverse()
-    return paged_response(request, [wire.render_order(o) for o in found], 10)
+    return paged_response(request, [record_wire.render_order(o) for o in found], 10)
 
 
 routes = [

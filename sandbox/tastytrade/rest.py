@@ -17,12 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core import chains, futures
-from sandbox.core.brokerage import OrderRejected
 from sandbox.core.credentials import AuthError
+from sandbox.core.records import OrderRejected
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify, parse_occ_symbol
 from sandbox.http import json_response, websocket_url
-from sandbox.tastytrade import wire
+from sandbox.tastytrade import record_wire, wire
 
 MARKET_DATA_LIMIT = 100
 MARKET_DATA_TYPES = {
@@ -114,7 +114,7 @@ async def sessions_validate(request: Request, sandbox: Simulation, credential: s
 # -- accounts ----------------------------------------------------------------------
 async def customer_accounts(request: Request, sandbox: Simulation, credential: str) -> Response:
     items = [
-        wire.account_item(wire.render_account(account))
+        wire.account_item(record_wire.render_account(account))
         for account in sandbox.brokerage.accounts(credential)
     ]
     return data_response(request, {"items": items})
@@ -124,7 +124,7 @@ async def customer_account(request: Request, sandbox: Simulation, credential: st
     number = request.path_params["number"]
     if not owned_account(sandbox, credential, number):
         return not_found("Account")
-    return data_response(request, wire.render_account(sandbox.brokerage.account(number)))
+    return data_response(request, record_wire.render_account(sandbox.brokerage.account(number)))
 
 
 def account_route(
@@ -151,7 +151,7 @@ def account_route(
 def balances(request: Request, sandbox: Simulation, number: str) -> Any:
     if request.path_params["currency"].upper() != "USD":
         return None
-    return wire.render_balance(sandbox.brokerage.balance(number))
+    return record_wire.render_balance(sandbox.brokerage.balance(number))
 
 
 def positions(request: Request, sandbox: Simulation, number: str) -> Any:
@@ -162,7 +162,7 @@ def positions(request: Request, sandbox: Simulation, number: str) -> Any:
         items = [p for p in items if p.underlying_symbol in wanted]
     if symbol:
         items = [p for p in items if p.symbol == symbol]
-    return {"items": [wire.render_position(p) for p in items]}
+    return {"items": [record_wire.render_position(p) for p in items]}
 
 
 # -- market data ---------------------------------------------------------------------

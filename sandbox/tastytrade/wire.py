@@ -10,28 +10,19 @@ follows the API's sign convention: amounts are never negative on the wire, an `X
 Builders take *signed* Python values (negative = debit, the SDK's own convention) and split
 them into an unsigned amount plus its effect, so callers never hand-write an effect string.
 Nothing here keeps state; `core/brokerage.py` owns the simulation and hands out typed
-records (`core/records.py`); the `render_*` functions turn those into the wire dicts.
+records (`core/records.py`); `record_wire.py` turns those into the wire dicts with these.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sandbox.core.brokerage import AccountEvent
 from sandbox.core.records import (
     EQUITY,
     EQUITY_OPTION,
-    AccountRecord,
     BalanceFigures,
-    LegRecord,
-    MarginReport,
-    NetLiqPoint,
-    OrderRecord,
-    PlacedOrder,
-    PositionRecord,
-    TransactionRecord,
 )
 
 __all__ = ["EQUITY", "EQUITY_OPTION", "BalanceFigures"]
@@ -85,7 +76,7 @@ def epoch_ms(epoch: float) -> int:
     return round(epoch * 1000)
 
 
-def _signed(key: str, value: Decimal) -> dict[str, str]:
+def signed(key: str, value: Decimal) -> dict[str, str]:
     """`{key: |value|, key-effect: effect}` for one signed amount."""
     return {key: money(abs(value)), f"{key}-effect": effect(value)}
 
@@ -371,11 +362,11 @@ def buying_power_effect(
     buying power that shrinks is negative (a Debit), as the real API reports them.
     """
     return {
-        **_signed("change-in-margin-requirement", change_in_margin_requirement),
-        **_signed("change-in-buying-power", change_in_buying_power),
-        **_signed("current-buying-power", current_buying_power),
-        **_signed("new-buying-power", new_buying_power),
-        **_signed("isolated-order-margin-requirement", isolated_order_margin_requirement),
+        **signed("change-in-margin-requirement", change_in_margin_requirement),
+        **signed("change-in-buying-power", change_in_buying_power),
+        **signed("current-buying-power", current_buying_power),
+        **signed("new-buying-power", new_buying_power),
+        **signed("isolated-order-margin-requirement", isolated_order_margin_requirement),
         "is-spread": is_spread,
         "impact": money(abs(change_in_buying_power)),
         "effect": effect(change_in_buying_power),
@@ -386,11 +377,11 @@ def fee_calculation(*, commission: Decimal, clearing_fees: Decimal = _ZERO) -> d
     """The `fee-calculation` of a place-order response; fees are costs, hence Debits."""
     total = commission + clearing_fees
     return {
-        **_signed("regulatory-fees", _ZERO),
-        **_signed("clearing-fees", -clearing_fees),
-        **_signed("commission", -commission),
-        **_signed("proprietary-index-option-fees", _ZERO),
-        **_signed("total-fees", -total),
+        **signed("regulatory-fees", _ZERO),
+        **signed("clearing-fees", -clearing_fees),
+        **signed("commission", -commission),
+        **signed("proprietary-index-option-fees", _ZERO),
+        **signed("total-fees", -total),
     }
 
 
@@ -407,237 +398,4 @@ def place_order_response(
         "buying-power-effect": buying_power,
         "fee-calculation": fees,
         "warnings": warnings or [],
-    }
-
-
-def snapshot_date(now: float) -> date:
-    """Today's date as the sandbox sees it (UTC, from the injected clock)."""
-    return datetime.fromtimestamp(now, UTC).date()
-
-
-# --------------------------------------------------------------------------- records
-
-
-def render_account(record: AccountRecord) -> dict[str, Any]:
-    """An account record as an ACCOUNT object."""
-    return account(
-        account_number=record.number,
-        nickname=record.nickname,
-        account_type_name=record.type_name,
-        margin_or_cash="Margin" if record.margin else "Cash",
-        opened_at=record.opened_at,
-        options_level=record.options_level,
-    )
-
-
-def render_balance(figures: BalanceFigures) -> dict[str, Any]:
-    """A balance record as a BALANCE object, stamped with the time it was marked."""
-    return balance(figures, now=figures.as_of)
-
-
-def render_position(record: PositionRecord) -> dict[str, Any]:
-    """A position record as a POSITION object."""
-    return position(
-        account_number=record.account_number,
-        symbol=record.symbol,
-        streamer_symbol=record.streamer_symbol,
-        instrument_type=record.instrument_type,
-        underlying_symbol=record.underlying_symbol,
-        signed_quantity=record.quantity,
-        multiplier=record.multiplier,
-        average_open_price=record.average_open_price,
-        close_price=record.close_price,
-        mark_price=record.mark_price,
-        realized_today=record.realized_today,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        expires_at=record.expires_at,
-    )
-
-
-def _render_leg(record: LegRecord) -> dict[str, Any]:
-    return leg(
-        instrument_type=record.instrument_type,
-        symbol=record.symbol,
-        action=record.action,
-        leg_quantity=record.quantity,
-        remaining_quantity=record.remaining_quantity,
-        fills=[
-            fill(
-                fill_id=f.fill_id,
-                fill_quantity=f.quantity,
-                fill_price=f.price,
-                filled_at=f.filled_at,
-            )
-            for f in record.fills
-        ],
-    )
-
-
-def render_order(record: OrderRecord) -> dict[str, Any]:
-    """An order record as a PlacedOrder (or, without an id, an UnplacedOrder) object."""
-    data = order(
-        order_id=record.id,
-        account_number=record.account_number,
-        time_in_force=record.time_in_force,
-        order_type=record.order_type,
-        underlying_symbol=record.underlying_symbol,
-        status=record.status,
-        size=record.size,
-        signed_price=record.price,
-        legs=[_render_leg(leg_record) for leg_record in record.legs],
-        received_at=record.received_at,
-        updated_at=record.updated_at,
-        live_at=record.live_at,
-        terminal_at=record.terminal_at,
-        cancelled_at=record.cancelled_at,
-        source=record.source,
-    )
-    if record.edited:
-        data["edited"] = True
-    if record.replaces_order_id is not None:
-        data["replaces-order-id"] = str(record.replaces_order_id)
-    if record.replaced_by_order_id is not None:
-        data["replacing-order-id"] = str(record.replaced_by_order_id)
-    return data
-
-
-def render_placed(placed: PlacedOrder) -> dict[str, Any]:
-    """A placement (or dry run) as the `data` of POST /accounts/{n}/orders."""
-    p = placed.preview
-    return place_order_response(
-        order_dict=render_order(placed.order),
-        buying_power=buying_power_effect(
-            change_in_margin_requirement=p.change_in_margin_requirement,
-            change_in_buying_power=p.change_in_buying_power,
-            current_buying_power=p.current_buying_power,
-            new_buying_power=p.new_buying_power,
-            isolated_order_margin_requirement=p.isolated_order_margin_requirement,
-            is_spread=p.is_spread,
-        ),
-        fees=fee_calculation(commission=p.commission),
-    )
-
-
-def render_event(event: AccountEvent) -> dict[str, Any]:
-    """The `data` of an account-streamer push for one brokerage event."""
-    record = event.record
-    if isinstance(record, BalanceFigures):
-        return render_balance(record)
-    if isinstance(record, PositionRecord):
-        return render_position(record)
-    return render_order(record)
-
-
-# --------------------------------------------------------------------------- history
-
-
-def render_transaction(record: TransactionRecord) -> dict[str, Any]:
-    """A ledger entry as a TRANSACTION object (`tastytrade.account.Transaction`)."""
-    data: dict[str, Any] = {
-        "id": record.id,
-        "account-number": record.account_number,
-        "transaction-type": record.transaction_type,
-        "transaction-sub-type": record.transaction_sub_type,
-        "description": record.description,
-        "executed-at": iso(record.executed_at),
-        "transaction-date": snapshot_date(record.executed_at).isoformat(),
-        **_signed("value", record.value),
-        **_signed("net-value", record.net_value),
-        **_signed("commission", -record.commission),
-        **_signed("clearing-fees", -record.clearing_fees),
-        **_signed("regulatory-fees", -record.regulatory_fees),
-        **_signed("proprietary-index-option-fees", _ZERO),
-        "is-estimated-fee": record.is_estimated_fee,
-        "currency": "USD",
-    }
-    if record.symbol is not None:
-        data.update(
-            {
-                "symbol": record.symbol,
-                "instrument-type": record.instrument_type,
-                "underlying-symbol": record.underlying_symbol,
-                "action": record.action,
-                "quantity": quantity(record.quantity or _ZERO),
-                "price": price(record.price or _ZERO),
-                "order-id": record.order_id,
-                "leg-count": record.leg_count,
-                "exchange": "SANDBOX",
-                "destination-venue": "SANDBOX",
-            }
-        )
-    return data
-
-
-def render_net_liq_point(point: NetLiqPoint) -> dict[str, Any]:
-    """One NetLiqOhlc bar; nothing is ever pending, so the pending-cash bars are zero."""
-    return {
-        "open": money(point.open),
-        "high": money(point.high),
-        "low": money(point.low),
-        "close": money(point.close),
-        "pending-cash-open": "0.00",
-        "pending-cash-high": "0.00",
-        "pending-cash-low": "0.00",
-        "pending-cash-close": "0.00",
-        "total-open": money(point.total_open),
-        "total-high": money(point.total_high),
-        "total-low": money(point.total_low),
-        "total-close": money(point.total_close),
-        "time": iso(point.at),
-    }
-
-
-def render_margin_report(report: MarginReport, *, option_level: str, now: float) -> dict[str, Any]:
-    """The margin report (`tastytrade.account.MarginReport`): requirements are Debits."""
-    kind = "Reg T" if report.margin else "Cash"
-    groups = [
-        {
-            "description": e.description,
-            "code": e.underlying_symbol,
-            "underlying-symbol": e.underlying_symbol,
-            "underlying-type": EQUITY,
-            "margin-calculation-type": kind,
-            **_signed("margin-requirement", -e.maintenance_requirement),
-            **_signed("maintenance-requirement", -e.maintenance_requirement),
-            **_signed("initial-requirement", -e.initial_requirement),
-            **_signed("buying-power", -e.buying_power),
-            "groups": [],
-        }
-        for e in report.entries
-    ]
-    return {
-        "account-number": report.account_number,
-        "description": "Margin Requirements" if report.margin else "Cash Requirements",
-        "margin-calculation-type": kind,
-        "option-level": option_level,
-        **_signed("margin-requirement", -report.maintenance_requirement),
-        **_signed("maintenance-requirement", -report.maintenance_requirement),
-        **_signed("initial-requirement", -report.initial_requirement),
-        **_signed("reg-t-margin-requirement", -report.initial_requirement),
-        **_signed("margin-equity", report.net_liquidating_value),
-        **_signed("option-buying-power", report.excess),
-        **_signed("reg-t-option-buying-power", report.excess),
-        **_signed("maintenance-excess", report.excess),
-        "last-state-timestamp": epoch_ms(now),
-        "groups": groups,
-    }
-
-
-def paged(items: list[Any], *, per_page: int, page_offset: int) -> tuple[list[Any], dict]:
-    """One page of `items` and the top-level `pagination` object tastytrade sends with it."""
-    total = len(items)
-    pages = max(1, -(-total // per_page))
-    start = page_offset * per_page
-    page = items[start : start + per_page]
-    return page, {
-        "per-page": per_page,
-        "page-offset": page_offset,
-        "item-offset": start,
-        "total-items": total,
-        "total-pages": pages,
-        "current-item-count": len(page),
-        "previous-link": None,
-        "next-link": None,
-        "paging-link-template": None,
     }

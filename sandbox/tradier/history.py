@@ -21,17 +21,9 @@ from starlette.routing import Route
 from sandbox.core.lots import ClosedLot, closed_lots
 from sandbox.core.records import EQUITY_OPTION, TransactionRecord
 from sandbox.core.symbols import parse_occ_symbol
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    occ_symbol,
-    render,
-)
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
 from sandbox.tradier.query import BadQuery, day, day_of, in_days, midnight, page_of
+from sandbox.tradier.wire import PREFIX, collapse, errors, occ_symbol, render
 
 #: Tradier's documented activity types (only trade and journal occur in the sandbox)
 HISTORY_TYPES = (

@@ -20,18 +20,10 @@ from starlette.routing import Route
 from sandbox.core import chains
 from sandbox.core import trading_calendar as cal
 from sandbox.core.bars import Bar, History, day_figures
-from sandbox.core.market import listed_symbols
+from sandbox.core.listings import listed_symbols
 from sandbox.core.symbols import OptionSymbol, parse_occ_symbol
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    occ_symbol,
-    render,
-)
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
+from sandbox.tradier.wire import PREFIX, collapse, errors, occ_symbol, render
 
 #: Option roots besides the underlying's own (weeklies of index options).
 EXTRA_ROOTS = {"SPX": "SPXW", "NDX": "NDXP", "RUT": "RUTW", "VIX": "VIXW"}

@@ -3,7 +3,7 @@
 Tradier's answer and error shapes.
 
 The brokerage is read through its records only (`OrderRecord`, `PlacedOrder`); what a
-record's status means in Tradier's words is `_STATUS` in api.py, shared with the renderer.
+record's status means in Tradier's words is `ORDER_STATUS` in api.py, shared with the renderer.
 """
 
 from __future__ import annotations
@@ -16,23 +16,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core.brokerage import AccountEvent, OrderRejected, parse_decimal
-from sandbox.core.records import OrderRecord, PlacedOrder
+from sandbox.core.records import (
+    AccountEvent,
+    OrderRecord,
+    OrderRejected,
+    PlacedOrder,
+    parse_decimal,
+)
 from sandbox.core.symbols import parse_occ_symbol
-from sandbox.tradier.api import (
-    _STATUS,
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint, place_order
+from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
+from sandbox.tradier.wire import (
+    ORDER_STATUS,
     PREFIX,
-    TradierCustomer,
-    TradierSandbox,
     collapse,
-    endpoint,
     errors,
     params,
-    place_order,
     render,
     time_in_force,
 )
-from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
 
 _TERMINAL = {"filled", "canceled", "rejected", "expired"}
 #: modify's `type`: what the brokerage can do, and what Tradier documents but it cannot
@@ -44,7 +46,7 @@ _ALL_DAYS = 31
 
 def _status(order: OrderRecord) -> str:
     """The order's state in Tradier's words."""
-    return _STATUS.get(order.status, "open")
+    return ORDER_STATUS.get(order.status, "open")
 
 
 def _include_tags(values: dict[str, str]) -> bool:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from sandbox.tradier import api, history, markets, orders, securities, user, watchlists
+from sandbox.tradier import (
+    api,
+    history,
+    markets,
+    orders,
+    securities,
+    stream,
+    user,
+    watchlists,
+)
 
 routes: list[BaseRoute] = [
     *markets.routes,
@@ -14,4 +23,5 @@ routes: list[BaseRoute] = [
     *history.routes,
     *user.routes,
     *api.routes,
+    *stream.routes,
 ]

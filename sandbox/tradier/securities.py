@@ -3,7 +3,7 @@ easy-to-borrow list (`GET /v1/markets/etb`), both over the securities the simula
 knows by name.
 
 A security is described the way the quotes describe it (the market's description and
-`core.market.instrument_kind`), and ETB follows the market's lendability
+`core.listings.instrument_kind`), and ETB follows the market's lendability
 (`core.fundamentals`), the fact tastytrade reports as `lendability`: the brokers agree on
 what can be shorted.
 """
@@ -17,16 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core.fundamentals import fundamentals
-from sandbox.core.market import instrument_kind, listed_symbols
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    render,
-)
+from sandbox.core.listings import instrument_kind, listed_symbols
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
+from sandbox.tradier.wire import PREFIX, collapse, errors, render
 
 #: the exchange every listed security reports (the one the look-up and quotes use)
 EXCHANGE = "Q"

@@ -18,18 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.tradier import api
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    render,
-)
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
 from sandbox.tradier.history import gainloss_part, history_part
 from sandbox.tradier.orders import orders_part
 from sandbox.tradier.query import BadQuery
+from sandbox.tradier.wire import PREFIX, collapse, errors, render
 
 Part = Callable[[Request, TradierSandbox, str], Any]
 

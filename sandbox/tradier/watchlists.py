@@ -17,15 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core.symbols import classify, parse_occ_symbol
-from sandbox.tradier.api import (
-    PREFIX,
-    TradierCustomer,
-    TradierSandbox,
-    collapse,
-    endpoint,
-    errors,
-    render,
-)
+from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
+from sandbox.tradier.wire import PREFIX, collapse, errors, render
 
 DEFAULT = "default"
 

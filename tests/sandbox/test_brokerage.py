@@ -1,7 +1,7 @@
 """Unit tests for the sandbox brokerage and its tastytrade rendering (no DB, no sockets).
 
 The brokerage hands out typed records; the tests read it through `WireBroker`, which renders
-every record with the tastytrade façade's `wire.py` and places orders from the SDK's JSON
+every record with the tastytrade façade's `record_wire.py` and places orders from the SDK's JSON
 through `tastytrade/orders.py`, exactly as the REST routes and account streamer do. Every
 dict is parsed by the real tastytrade SDK models: a push that fails validation would kill a
 client's account stream, so validation here is the contract.
@@ -26,8 +26,10 @@ from tastytrade.order import (
 )
 
 from sandbox.core import records
-from sandbox.core.brokerage import AccountEvent, Brokerage, OrderRejected, _occ_to_streamer
-from sandbox.tastytrade import wire
+from sandbox.core.brokerage import Brokerage
+from sandbox.core.instruments import occ_to_streamer
+from sandbox.core.records import AccountEvent, OrderRejected
+from sandbox.tastytrade import record_wire, wire
 from sandbox.tastytrade.orders import order_request
 
 T0 = datetime(2025, 1, 2, 15, 4, 5, tzinfo=UTC).timestamp()
@@ -102,7 +104,7 @@ class WireEvent:
 
 
 class WireBroker:
-    """The brokerage seen through the tastytrade façade: records rendered by `wire.py`,
+    """The brokerage seen through the tastytrade façade: records rendered by `record_wire.py`,
     order JSON parsed by `tastytrade/orders.py`."""
 
     def __init__(self, core: Brokerage) -> None:
@@ -118,36 +120,36 @@ class WireBroker:
         return self.core.position_symbols(number)
 
     def accounts(self, customer_id: str) -> list[dict]:
-        return [wire.render_account(a) for a in self.core.accounts(customer_id)]
+        return [record_wire.render_account(a) for a in self.core.accounts(customer_id)]
 
     def account(self, number: str) -> dict | None:
         record = self.core.account(number)
-        return None if record is None else wire.render_account(record)
+        return None if record is None else record_wire.render_account(record)
 
     def balance(self, number: str) -> dict:
-        return wire.render_balance(self.core.balance(number))
+        return record_wire.render_balance(self.core.balance(number))
 
     def positions(self, number: str) -> list[dict]:
-        return [wire.render_position(p) for p in self.core.positions(number)]
+        return [record_wire.render_position(p) for p in self.core.positions(number)]
 
     def place_order(self, number: str, body: dict, *, dry_run: bool = False) -> dict:
-        return wire.render_placed(
+        return record_wire.render_placed(
             self.core.place_order(number, order_request(body), dry_run=dry_run)
         )
 
     def cancel_order(self, number: str, order_id: int) -> dict:
-        return wire.render_order(self.core.cancel_order(number, order_id))
+        return record_wire.render_order(self.core.cancel_order(number, order_id))
 
     def live_orders(self, number: str) -> list[dict]:
-        return [wire.render_order(o) for o in self.core.live_orders(number)]
+        return [record_wire.render_order(o) for o in self.core.live_orders(number)]
 
     def order(self, number: str, order_id: int) -> dict | None:
         record = self.core.order(number, order_id)
-        return None if record is None else wire.render_order(record)
+        return None if record is None else record_wire.render_order(record)
 
     @staticmethod
     def _wire(events: list[AccountEvent]) -> list[WireEvent]:
-        return [WireEvent(e.kind, e.account_number, wire.render_event(e)) for e in events]
+        return [WireEvent(e.kind, e.account_number, record_wire.render_event(e)) for e in events]
 
     def step(self) -> list[WireEvent]:
         return self._wire(self.core.step())
@@ -318,7 +320,7 @@ def test_balances_follow_prices():
     before = sdk("AccountBalance", broker.balance(margin))
     spy = sdk("CurrentPosition", position_of(broker, margin, "SPY"))
     option = option_position(broker, margin)
-    streamer = _occ_to_streamer(option["symbol"])
+    streamer = occ_to_streamer(option["symbol"])
     market.prices["SPY"] += 10.0
     market.prices[streamer] += 1.0
     after = sdk("AccountBalance", broker.balance(margin))
@@ -371,9 +373,9 @@ def test_positions_validate_with_signs_and_options():
 def test_occ_converter_matches_sdk():
     """Our OCC -> streamer converter agrees with the SDK, half strikes included."""
     for occ in ("SPY   250221C00590000", "SPY   250221P00590500", "QQQ   250321C00012250"):
-        assert _occ_to_streamer(occ) == Option.occ_to_streamer_symbol(occ)
-    assert _occ_to_streamer("SPY   250221C00590500") == ".SPY250221C590.5"
-    assert _occ_to_streamer("SPY") == ""
+        assert occ_to_streamer(occ) == Option.occ_to_streamer_symbol(occ)
+    assert occ_to_streamer("SPY   250221C00590500") == ".SPY250221C590.5"
+    assert occ_to_streamer("SPY") == ""
 
 
 # --------------------------------------------------------------------------- orders
@@ -450,7 +452,7 @@ def test_marketable_limit_fills_in_partial_fills():
     """A big marketable limit fills in 2-3 fills; position and cash add up to the cent."""
     broker, market, clock, margin, _ = make()
     option = option_position(broker, margin)
-    streamer = _occ_to_streamer(option["symbol"])
+    streamer = occ_to_streamer(option["symbol"])
     qty_before = Decimal(option["quantity"])
     avg_before = Decimal(option["average-open-price"])
     cash_before = sdk("AccountBalance", broker.balance(margin)).cash_balance

@@ -61,7 +61,7 @@ def test_the_walk_sees_the_sandbox():
     """Guard against a vacuous pass: the walk finds the known modules and edges."""
     assert f"{CORE}.brokerage" in GRAPH and f"{PACKAGE}.tastytrade.wire" in GRAPH
     assert f"{CORE}.records" in GRAPH[f"{CORE}.brokerage"]
-    assert f"{PACKAGE}.tastytrade.wire" in GRAPH[f"{PACKAGE}.tastytrade.orders"]
+    assert f"{PACKAGE}.tastytrade.record_wire" in GRAPH[f"{PACKAGE}.tastytrade.orders"]
 
 
 def test_core_imports_no_facade_or_protocol_module():

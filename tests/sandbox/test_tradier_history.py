@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.tradier.api import NEW_YORK
+from sandbox.tradier.wire import NEW_YORK
 from tests.support.tradier import tradier_client
 
 

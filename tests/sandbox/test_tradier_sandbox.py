@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from sandbox.core.credentials import credential_id
-from sandbox.tradier.api import NEW_YORK
+from sandbox.tradier.wire import NEW_YORK
 from tests.support.tradier import tradier_client
 from tests.support.wait import poll_until
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from sandbox.core.fundamentals import fundamentals
-from sandbox.core.market import Market, listed_symbols
+from sandbox.core.listings import listed_symbols
+from sandbox.core.market import Market
 from tests.support.tradier import tradier_client
 
 SECURITY_KEYS = {"symbol", "exchange", "type", "description"}

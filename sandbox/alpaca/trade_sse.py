@@ -1,11 +1,8 @@
-"""Alpaca trade events: brokerage `Order` events of Alpaca accounts become Alpaca trade
-events (`new`, `partial_fill`, `fill`, `canceled`, `replaced`, `rejected`, `expired`),
-kept per key for replay and offered to the key's open streams: the Broker API's SSE
-stream (`/v1|v2/events/trades`, here) and the Trading API's `trade_updates` socket
-(`trade_stream.py`). Each event's `order` is the one renderer's (`render.order`).
+"""The Broker API's SSE trade-event stream (`/v1|v2/events/trades`) of one key.
 
-The SSE stream sends `data: <one-line JSON>\\n\\n` (no `event:`/`id:` lines, `:heartbeat`
-comments when idle), as the broker reference (section 2b) describes.
+It sends `data: <one-line JSON>\\n\\n` (no `event:`/`id:` lines, `:heartbeat` comments when
+idle), as Alpaca's Broker API documents its event streams; v2 ids are ULIDs, v1 ids integers
+(plus `event_ulid`), and `since*`/`until*` query parameters replay what the key retained.
 
 Guesses (UNCONFIRMED at Alpaca) and the switch for each; every switch is a `SandboxConfig`
 field `alpaca_<name>`, settable at start or through `POST /_sandbox/config`:
@@ -13,19 +10,14 @@ field `alpaca_<name>`, settable at start or through `POST /_sandbox/config`:
 * `alpaca_second_connection`: a second stream of the same key gets HTTP 429 ("reject",
   as reported for trade_updates in alpaca-py #740) or closes the older one ("kick").
 * `alpaca_heartbeat_interval`: the `:heartbeat` interval (the spec suggests ~15 s).
-* `alpaca_event_retention`: how many events per key can be replayed.
 * `alpaca_stale_cleanup` (0 s): how long a disconnected client still counts as connected (the
   server-side cleanup delay behind #740's 429 storms).
 * `alpaca_stale_since` ("retained"): a `since_id` older than the retained window gets what is
   retained; "error" answers 400 instead.
 * `alpaca_honour_last_event_id` (False): a `Last-Event-ID` header acts as `since_id`; Alpaca
   documents only query parameters.
-* `alpaca_pending_new_event` (False): the brokerage's `Received` state is reported as
-  `pending_new` (then `new` when live) instead of `new` at once.
-* `alpaca_fill_price` ("execution"): a fill event's `price` is that execution's price; "average"
-  sends the order's average fill price (the docs' single-fill examples cannot tell).
 * `alpaca_error_comment` (True): a dropped stream ends with `: internal server error` (the v2
-  reference says so for error closes).
+  spec says so for error closes).
 * v1 `/v1/events/trades` uses the same events with an integer `event_id` plus
   `event_ulid`, and accepts `since_ulid`/`until_ulid` as well.
 """
@@ -34,12 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -47,28 +36,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from sandbox.alpaca.customers import Customer, Customers
-from sandbox.alpaca.wire import (
-    BAD_INPUT,
-    TOO_MANY,
-    ULID_RE,
-    ZERO,
-    MonotonicUlid,
-    account_uuid,
-    alpaca_error,
-    dec,
-    execution_uuid,
-    iso,
-    iso_ns,
-    s,
-    ulid_time,
-)
-from sandbox.core.brokerage import AccountEvent
+from sandbox.alpaca.customers import Customer, StoredEvent
+from sandbox.alpaca.trade_events import TradeEvents
+from sandbox.alpaca.wire import BAD_INPUT, TOO_MANY, ULID_RE, alpaca_error, ulid_time
 from sandbox.core.hub import Session
-from sandbox.core.records import OrderRecord
-from sandbox.core.simulation import Simulation
 
-__all__ = ["SseSession", "StoredEvent", "TradeEvents", "open_stream"]
+__all__ = ["SseSession", "open_stream"]
 
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -77,147 +50,6 @@ _SSE_HEADERS = [
 ]
 #: Events queued for a client that reads too slowly before it gets a warning instead.
 _MAX_QUEUED = 10_000
-_TERMINAL_EVENTS = ("canceled", "replaced", "rejected", "expired")
-
-# --------------------------------------------------------------------------- tracking
-
-
-@dataclass
-class StoredEvent:
-    seq: int  # the v1 integer event id
-    ulid: str  # the v2 event id
-    at: float
-    body: dict[str, Any]  # the v2 payload without event_id
-
-
-@dataclass
-class _OrderTrack:
-    """What was last reported for one brokerage order."""
-
-    status: str
-    filled: Decimal
-    fills_seen: int
-
-
-class TradeEvents:
-    """Turns the brokerage's `Order` events of Alpaca accounts into stored trade events.
-
-    `render_order(record, status)` is the façade's order renderer (with its notes and
-    switches); `streams` maps a credential id to the listeners its events are offered to.
-    """
-
-    def __init__(
-        self,
-        sandbox: Simulation,
-        customers: Customers,
-        render_order: Callable[[OrderRecord, str | None], dict[str, Any]],
-    ) -> None:
-        self.sandbox = sandbox
-        self.customers = customers
-        self.render_order = render_order
-        self.streams: dict[str, set[Any]] = {}
-        self._tracks: dict[tuple[str, int], _OrderTrack] = {}
-        self._ulids = MonotonicUlid()
-        self._seq = itertools.count(1)
-        sandbox.account_listeners.append(self.on_account_event)
-
-    def option(self, name: str) -> Any:
-        """The switch `SandboxConfig.alpaca_<name>` (settable through the control API)."""
-        return getattr(self.sandbox.config, f"alpaca_{name}")
-
-    def on_account_event(self, event: AccountEvent) -> None:
-        """One brokerage event: for an Alpaca account's order, the trade events it implies
-        (compared with what was last reported for that order)."""
-        if event.kind != "Order":
-            return
-        customer = self.customers.owner_of(event.account_number)
-        o = event.record
-        if customer is None or not isinstance(o, OrderRecord) or o.id is None:
-            return
-        key = (event.account_number, o.id)
-        track = self._tracks.get(key)
-        now = o.updated_at or time.time()
-        if track is None:
-            track = _OrderTrack(status="", filled=ZERO, fills_seen=0)
-            self._tracks[key] = track
-            if o.working or o.legs[0].fills:
-                pending = self.option("pending_new_event") and o.status == "Received"
-                status = "pending_new" if pending else "new"
-                self.emit(customer, o.account_number, "new", self.render_order(o, status), now)
-                track.status = status
-        if o.status == "Live" and track.status == "pending_new":
-            self.emit(customer, o.account_number, "new", self.render_order(o, "new"), now)
-            track.status = "new"
-        self._report_fills(customer, o, track, now)
-        status = self.render_order(o, None)["status"]
-        if status in _TERMINAL_EVENTS and track.status != status:
-            self.emit(customer, o.account_number, status, self.render_order(o, None), now)
-            track.status = status
-
-    def _report_fills(
-        self, customer: Customer, o: OrderRecord, track: _OrderTrack, now: float
-    ) -> None:
-        first = o.legs[0]
-        ratio = first.quantity / o.size if o.size else Decimal(1)
-        number = o.account_number
-        for index, fill in enumerate(first.fills):
-            if index < track.fills_seen:
-                continue
-            track.fills_seen = index + 1
-            track.filled += fill.quantity
-            final = track.filled >= first.quantity
-            alpaca = self.render_order(o, None)
-            if not final:  # a later fill of the same step may be in `o` already
-                alpaca["status"] = "partially_filled"
-                alpaca["filled_qty"] = s(track.filled / ratio)
-                alpaca["filled_at"] = None
-            price = fill.price
-            if self.option("fill_price") == "average" and alpaca["filled_avg_price"]:
-                price = dec(alpaca["filled_avg_price"])
-            extra = {
-                "price": s(price),
-                "qty": s(fill.quantity / ratio),
-                "position_qty": self._position_qty(number, first.symbol),
-                "execution_id": execution_uuid(number, o.id, first.symbol, index),
-            }
-            event_name = "fill" if final else "partial_fill"
-            self.emit(customer, number, event_name, alpaca, fill.filled_at or now, extra)
-            track.status = alpaca["status"]
-
-    def _position_qty(self, number: str, symbol: str) -> str:
-        for p in self.sandbox.brokerage.positions(number):
-            if p.symbol == symbol:
-                return s(p.quantity)
-        return "0"
-
-    def emit(
-        self,
-        customer: Customer,
-        number: str,
-        name: str,
-        order: dict[str, Any],
-        timestamp: float,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """Store one trade event for the customer and offer it to its open streams."""
-        now = time.time()
-        body = {
-            "account_id": account_uuid(number),
-            "at": iso(now),
-            "event": name,
-            "timestamp": iso_ns(timestamp),
-            "order": order,
-            **(extra or {}),
-        }
-        stored = StoredEvent(next(self._seq), self._ulids.new(now), now, body)
-        customer.events.append(stored)
-        retention = max(1, int(self.sandbox.config.alpaca_event_retention))
-        while len(customer.events) > retention:
-            customer.last_dropped = customer.events.popleft()
-            customer.dropped += 1
-        self.sandbox.counters["alpaca_events"] += 1
-        for listener in list(self.streams.get(customer.cid, ())):
-            listener.offer(stored)
 
 
 # --------------------------------------------------------------------------- replay

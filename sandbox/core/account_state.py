@@ -1,0 +1,120 @@
+"""The brokerage's mutable state: accounts, their positions, orders with legs and fills.
+
+Plain dataclasses, changed only by the brokerage's modules (order entry, matching, the
+ledger, demo seeding); the outside world sees them as the frozen records of `records.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sandbox.core.instruments import Instrument
+from sandbox.core.net_liq_history import NetLiqHistory
+from sandbox.core.records import PositionRecord, TransactionRecord
+
+CENT = Decimal("0.01")
+TICK4 = Decimal("0.0001")
+ZERO = Decimal(0)
+WORKING = ("Received", "Live")
+ACTION_SIGN = {"Buy to Open": 1, "Buy to Close": 1, "Sell to Open": -1, "Sell to Close": -1}
+
+
+@dataclass
+class Position:
+    instrument: Instrument
+    quantity: Decimal  # signed: negative is short
+    average_open_price: Decimal
+    created_at: float
+    updated_at: float
+    realized_today: Decimal = ZERO  # signed: a gain is positive
+
+
+@dataclass
+class Account:
+    number: str
+    customer_id: str
+    margin: bool
+    nickname: str
+    type_name: str
+    opened_at: float
+    cash: Decimal
+    positions: dict[str, Position] = field(default_factory=dict)
+    transactions: list[TransactionRecord] = field(default_factory=list)
+    net_liq: NetLiqHistory = field(default_factory=lambda: NetLiqHistory([]))
+    #: The positions the account opened with (bought before its ledger starts: their cost
+    #: is in the opening deposit), as the first lots of any cost-basis report.
+    opening: tuple[PositionRecord, ...] = ()
+
+
+@dataclass
+class Fill:
+    fill_id: str
+    quantity: Decimal
+    price: Decimal
+    filled_at: float
+
+
+@dataclass
+class Leg:
+    instrument: Instrument
+    action: str
+    quantity: Decimal
+    ratio: Decimal  # leg quantity per unit of order size
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def sign(self) -> int:
+        return ACTION_SIGN[self.action]
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - sum((f.quantity for f in self.fills), ZERO)
+
+
+@dataclass
+class Order:
+    id: int | None
+    account_number: str
+    time_in_force: str
+    order_type: str
+    legs: list[Leg]
+    size: Decimal
+    limit: Decimal | None  # signed net price per unit (negative = debit); None for Market
+    status: str
+    received_at: float
+    updated_at: float
+    chunks: list[Decimal]  # planned fill sizes, in order units
+    source: str | None = None
+    client_order_id: str | None = None
+    live_at: float | None = None
+    terminal_at: float | None = None
+    cancelled_at: float | None = None
+    filled_units: Decimal = ZERO
+    edited: bool = False
+    replaces: int | None = None
+    replaced_by: int | None = None
+
+    @property
+    def underlying(self) -> str:
+        return self.legs[0].instrument.underlying
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def finite_positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def snapshot_date(now: float) -> date:
+    """Today's date as the sandbox sees it (UTC, from the injected clock)."""
+    return datetime.fromtimestamp(now, UTC).date()

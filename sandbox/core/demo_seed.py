@@ -1,0 +1,201 @@
+"""Demo seeding: a customer's starting accounts and positions, and the orders that keep
+the demo lively. Everything derives from the seed, so a restart shows the same book."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sandbox.core import chains
+from sandbox.core.account_state import (
+    ACTION_SIGN,
+    CENT,
+    Account,
+    Position,
+    cents,
+    to_decimal,
+)
+from sandbox.core.instruments import Instrument, equity, option
+from sandbox.core.marks import Marks
+from sandbox.core.records import EQUITY, EQUITY_OPTION, LegRequest, OrderRequest
+from sandbox.core.trading_calendar import market_date
+
+__all__ = ["demo_requests", "new_accounts"]
+
+_MARGIN_SHORTS = ("TSLA", "NVDA", "AMD", "META")
+_IRA_ETFS = ("VTI", "VOO", "SCHD", "QQQ", "VXUS", "BND")
+_DEMO_MARGIN_TICKERS = ("SPY", "QQQ", "AAPL", "MSFT")
+_DEMO_IRA_TICKERS = ("VTI", "VOO", "SCHD")
+_DEMO_SOURCE = "streamdesk-sandbox-demo"
+#: (margin?, name, age in days, opening cash) of a customer's two accounts, in order
+_DEMO_ACCOUNTS = (
+    (True, "Individual", (400, 2500), (25_000, 100_000)),
+    (False, "Roth IRA", (100, 1500), (5_000, 30_000)),
+)
+
+
+def new_accounts(
+    customer_id: str, seed: int, now: float, marks: Marks, accounts: dict[str, Account]
+) -> tuple[Account, Account]:
+    """Open a customer's margin and Roth IRA accounts (added to `accounts`) with their
+    seeded starting positions; their books are not opened yet."""
+    rng = random.Random(f"{seed}|customer|{customer_id}")
+    opened = []
+    for index, (is_margin, name, age_days, deposit) in enumerate(_DEMO_ACCOUNTS):
+        acct = Account(
+            number=_new_account_number(seed, customer_id, index, accounts),
+            customer_id=customer_id,
+            margin=is_margin,
+            nickname=name,
+            type_name=name,
+            opened_at=now - rng.randint(*age_days) * 86400.0,
+            cash=Decimal(rng.randint(*deposit)) + Decimal(rng.randint(0, 99)) / 100,
+        )
+        accounts[acct.number] = acct
+        opened.append(acct)
+    margin, ira = opened
+    _seed_margin_positions(margin, rng, now, marks)
+    _seed_ira_positions(ira, rng, now, marks)
+    return margin, ira
+
+
+def _new_account_number(seed: int, customer_id: str, index: int, taken: dict[str, Account]) -> str:
+    """`5WT` + 5 digits from a hash of seed and customer; probe on a collision."""
+    digest = hashlib.sha256(f"{seed}|{customer_id}|{index}".encode()).digest()
+    n = int.from_bytes(digest[:8], "big") % 99999 + 1
+    for _ in range(99999):
+        number = f"5WT{n:05d}"
+        if number not in taken:
+            return number
+        n = n % 99999 + 1
+    raise RuntimeError("the sandbox ran out of account numbers")
+
+
+def _seed_margin_positions(acct: Account, rng: random.Random, now: float, marks: Marks) -> None:
+    """A few equities (one short) and one or two SPY/QQQ options about 30-60 days out."""
+    short = rng.choice(_MARGIN_SHORTS)
+    for ticker, qty in (("SPY", 10), ("AAPL", 50), (short, -rng.choice((10, 15, 20, 25)))):
+        _seed_position(acct, equity(ticker), Decimal(qty), rng, now, marks, spread=0.06)
+    expiry = _option_expiry(market_date(now), rng)
+    specs = [("SPY", "C", rng.choice((1, 2, 3)))]
+    if rng.random() < 0.6:
+        specs.append(("QQQ", "P", -1))
+    for root, call_put, qty in specs:
+        if not marks.prices.ensure(root):
+            continue
+        underlying = to_decimal(marks.prices.mid(root))
+        strike = Decimal(int((underlying / 5).to_integral_value(ROUND_HALF_UP)) * 5)
+        if call_put == "P":
+            strike -= 5
+        instrument = option(root, expiry, call_put, strike)
+        _seed_position(acct, instrument, Decimal(qty), rng, now, marks, spread=0.25)
+
+
+def _seed_ira_positions(acct: Account, rng: random.Random, now: float, marks: Marks) -> None:
+    """Two long-term ETF holdings."""
+    for ticker in rng.sample(_IRA_ETFS, 2):
+        qty = Decimal(rng.randint(4, 16) * 5)
+        _seed_position(acct, equity(ticker), qty, rng, now, marks, spread=0.12)
+
+
+def _seed_position(
+    acct: Account,
+    instrument: Instrument,
+    qty: Decimal,
+    rng: random.Random,
+    now: float,
+    marks: Marks,
+    *,
+    spread: float,
+) -> None:
+    """Open a starting position with an average price near the current price."""
+    if not marks.prices.ensure(instrument.streamer_symbol):
+        return
+    mark = marks.mark(instrument.streamer_symbol)
+    if mark <= 0:
+        return
+    average = cents(mark * to_decimal(1 + rng.uniform(-spread, spread / 2)))
+    opened = now - rng.randint(3, 25) * 86400.0
+    acct.positions[instrument.symbol] = Position(
+        instrument=instrument,
+        quantity=qty,
+        average_open_price=max(average, CENT),
+        created_at=opened,
+        updated_at=opened,
+    )
+
+
+def _option_expiry(today: date, rng: random.Random) -> date:
+    """A monthly expiration 30-60 days out, else the last listed expiration in range
+    (the chains' dates: a holiday Friday's expiration is the Thursday before)."""
+    first, last = today + timedelta(days=30), today + timedelta(days=60)
+    candidates = []
+    for months_ahead in range(0, 4):
+        year = today.year + (today.month - 1 + months_ahead) // 12
+        month = (today.month - 1 + months_ahead) % 12 + 1
+        monthly = chains.monthly_expiration(year, month)
+        if first <= monthly <= last:
+            candidates.append(monthly)
+    if candidates:
+        return rng.choice(candidates)
+    expiry = chains.listed_expiration(last)
+    return expiry if expiry <= last else chains.listed_expiration(last - timedelta(days=7))
+
+
+def demo_requests(acct: Account, rng: random.Random, marks: Marks) -> list[OrderRequest]:
+    """A few plausible order requests in random order; the first one accepted is placed."""
+    requests: list[OrderRequest] = []
+    pool = _DEMO_MARGIN_TICKERS if acct.margin else _DEMO_IRA_TICKERS
+    held = [p for p in acct.positions.values() if p.instrument.instrument_type == EQUITY]
+    tickers = sorted({*pool, *(p.instrument.symbol for p in held if p.quantity > 0)})
+    ticker = rng.choice(tickers)
+    requests.append(_demo_body(equity(ticker), "Buy to Open", rng.randint(1, 10), rng, marks))
+    longs = [p for p in held if p.quantity > 0]
+    if longs:
+        pos = rng.choice(longs)
+        qty = rng.randint(1, int(min(pos.quantity, 10)))
+        requests.append(_demo_body(pos.instrument, "Sell to Close", qty, rng, marks))
+    options = [p for p in acct.positions.values() if p.instrument.instrument_type == EQUITY_OPTION]
+    if options:
+        pos = rng.choice(options)
+        if pos.quantity > 0:
+            action = rng.choice(("Buy to Open", "Sell to Close"))
+        else:
+            action = rng.choice(("Sell to Open", "Buy to Close"))
+        requests.append(_demo_body(pos.instrument, action, 1, rng, marks))
+    rng.shuffle(requests)
+    return requests
+
+
+def _demo_body(
+    instrument: Instrument, action: str, qty: int, rng: random.Random, marks: Marks
+) -> OrderRequest:
+    """A demo order: Market, a marketable Limit, or a resting Limit."""
+    legs = (
+        LegRequest(
+            symbol=instrument.symbol,
+            action=action,
+            quantity=Decimal(qty),
+            instrument_type=instrument.instrument_type,
+        ),
+    )
+    market = OrderRequest(order_type="Market", legs=legs, source=_DEMO_SOURCE)
+    roll = rng.random()
+    if roll < 0.3 and instrument.instrument_type == EQUITY:
+        return market
+    if not marks.prices.ensure(instrument.streamer_symbol):
+        return market
+    bid, ask = marks.bid_ask(instrument.streamer_symbol)
+    buying = ACTION_SIGN[action] > 0
+    marketable = roll < 0.75
+    # a marketable limit crosses the spread; a resting one waits on its own side
+    limit = (ask if marketable else bid) if buying else (bid if marketable else ask)
+    return OrderRequest(
+        order_type="Limit",
+        legs=legs,
+        price=max(limit, CENT),
+        price_effect="Debit" if buying else "Credit",
+        source=_DEMO_SOURCE,
+    )

@@ -1,0 +1,96 @@
+"""What an order leg can name: an equity ticker or an OCC option symbol, in both spellings.
+
+The wire spelling (ticker / OCC `SPY   250221C00590000`) is what orders and positions carry;
+the streamer spelling (`SPY` / `.SPY250221C590`) is what the market prices.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sandbox.core.records import EQUITY, EQUITY_OPTION, OrderRejected
+
+__all__ = ["Instrument", "equity", "occ_to_streamer", "option", "parse_instrument"]
+
+OPTION_MULTIPLIER = 100
+_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})\s*(\d{6})([CP])(\d{8})$")
+_TICKER_RE = re.compile(r"^[A-Z][A-Z0-9./]{0,9}$")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A tradeable symbol in both spellings: wire (ticker / OCC) and streamer (for prices)."""
+
+    symbol: str
+    streamer_symbol: str
+    instrument_type: str
+    underlying: str
+    multiplier: int
+    expires_on: date | None = None
+
+    @property
+    def expires_at(self) -> float | None:
+        """Expiry as epoch seconds (21:00 UTC, the close on the expiration date)."""
+        if self.expires_on is None:
+            return None
+        moment = datetime(*self.expires_on.timetuple()[:3], 21, tzinfo=UTC)
+        return moment.timestamp()
+
+
+def _strike_text(strike: Decimal) -> str:
+    """Strike as the streamer spells it: `590`, `590.5`."""
+    if strike == strike.to_integral_value():
+        return str(int(strike))
+    return format(strike.normalize(), "f")
+
+
+def option(root: str, expiry: date, call_put: str, strike: Decimal) -> Instrument:
+    """An equity option with its OCC symbol (`SPY   250221C00590000`) and `.SPY250221C590`."""
+    ymd = expiry.strftime("%y%m%d")
+    occ = f"{root:<6}{ymd}{call_put}{int(strike * 1000):08d}"
+    streamer = f".{root}{ymd}{call_put}{_strike_text(strike)}"
+    return Instrument(occ, streamer, EQUITY_OPTION, root, OPTION_MULTIPLIER, expiry)
+
+
+def occ_to_streamer(occ: str) -> str:
+    """OCC option symbol to streamer symbol; '' if `occ` is not an OCC symbol."""
+    match = _OCC_RE.match(occ.strip())
+    if match is None:
+        return ""
+    root, ymd, call_put, strike = match.groups()
+    return f".{root}{ymd}{call_put}{_strike_text(Decimal(strike) / 1000)}"
+
+
+def equity(ticker: str) -> Instrument:
+    return Instrument(ticker, ticker, EQUITY, ticker, 1)
+
+
+def parse_instrument(symbol: Any, instrument_type: Any) -> Instrument:
+    """The instrument an order leg names, or OrderRejected for anything we cannot trade."""
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
+    match = _OCC_RE.match(symbol.strip())
+    kind = EQUITY_OPTION if match is not None else EQUITY
+    if instrument_type is not None and instrument_type != kind:
+        if instrument_type in (EQUITY, EQUITY_OPTION):
+            raise OrderRejected(
+                "invalid_symbol", f"{symbol!r} is not a valid {instrument_type} symbol."
+            )
+        raise OrderRejected(
+            "unsupported_instrument_type", f"The sandbox does not trade {instrument_type!r}."
+        )
+    if match is not None:
+        root, ymd, call_put, strike = match.groups()
+        try:
+            expiry = datetime.strptime(ymd, "%y%m%d").date()
+        except ValueError:
+            raise OrderRejected("invalid_symbol", f"Bad expiration in {symbol!r}.") from None
+        return option(root, expiry, call_put, Decimal(strike) / 1000)
+    ticker = symbol.strip().upper()
+    if not _TICKER_RE.match(ticker):
+        raise OrderRejected("invalid_symbol", f"{symbol!r} is not a valid equity symbol.")
+    return equity(ticker)

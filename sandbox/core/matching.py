@@ -1,0 +1,113 @@
+"""Matching: how a working order fills against the current quotes.
+
+A Market order fills at once (at the ask for buys, the bid for sells); a Limit order once
+marketable, a big one in 2-3 partial fills on consecutive steps. Each fill moves cash and
+the positions and books one ledger entry per leg.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from decimal import Decimal
+
+from sandbox.core import ledger
+from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, Position, cents
+from sandbox.core.marks import Marks
+from sandbox.core.records import EQUITY, EQUITY_OPTION
+
+__all__ = ["apply_leg_fill", "fill_next_chunk", "plan_chunks"]
+
+#: a marketable Limit order at least this big (in order units) fills in 2-3 partial fills
+_PARTIAL_FROM = {EQUITY: Decimal(100), EQUITY_OPTION: Decimal(3)}
+
+
+def plan_chunks(order: Order, rng: random.Random) -> list[Decimal]:
+    """Fill sizes: one fill, or 2-3 partial fills for a big enough Limit order."""
+    threshold = min(_PARTIAL_FROM[leg.instrument.instrument_type] for leg in order.legs)
+    units = int(order.size)
+    if order.order_type == "Market" or order.size < threshold or units < 2:
+        return [order.size]
+    parts = min(rng.choice((2, 3)), units)
+    cuts = sorted(rng.sample(range(1, units), parts - 1))
+    bounds = [0, *cuts, units]
+    return [Decimal(bounds[i + 1] - bounds[i]) for i in range(parts)]
+
+
+def _next_chunk(order: Order) -> Decimal:
+    """Size of the next fill: the next planned chunk, capped by what remains."""
+    filled = order.filled_units
+    cumulative = ZERO
+    for chunk in order.chunks:
+        cumulative += chunk
+        if cumulative > filled:
+            return cumulative - filled
+    return order.size - filled
+
+
+def fill_next_chunk(
+    order: Order,
+    acct: Account,
+    marks: Marks,
+    now: float,
+    *,
+    fill_ids: Iterator[int],
+    transaction_ids: Iterator[int],
+) -> list[Position] | None:
+    """Fill the next planned chunk if the order is marketable now; the positions it touched
+    (in leg order, closed ones included), or None when it is not marketable."""
+    if order.limit is not None and marks.market_net(order) < order.limit:
+        return None
+    units = _next_chunk(order)
+    touched: list[Position] = []
+    for leg in order.legs:
+        qty = leg.ratio * units
+        fill_price = marks.leg_price(leg)
+        leg.fills.append(Fill(f"F{next(fill_ids):08d}", qty, fill_price, now))
+        touched.append(apply_leg_fill(acct, leg, qty, fill_price, now=now))
+    acct.cash -= ledger.fees(order.legs, units)
+    for leg in order.legs:
+        acct.transactions.append(
+            ledger.trade(acct, order, leg, leg.fills[-1], next(transaction_ids))
+        )
+    order.filled_units += units
+    order.updated_at = now
+    return touched
+
+
+def apply_leg_fill(
+    acct: Account, leg: Leg, qty: Decimal, fill_price: Decimal, *, now: float
+) -> Position:
+    """Move cash and the position for one leg fill; return the (possibly closed) position."""
+    instrument = leg.instrument
+    delta = leg.sign * qty
+    acct.cash -= delta * fill_price * instrument.multiplier
+    pos = acct.positions.get(instrument.symbol)
+    if pos is None:
+        pos = Position(
+            instrument=instrument,
+            quantity=delta,
+            average_open_price=fill_price,
+            created_at=now,
+            updated_at=now,
+        )
+        acct.positions[instrument.symbol] = pos
+        return pos
+    pos.updated_at = now
+    if pos.quantity == 0 or (pos.quantity > 0) == (delta > 0):
+        total = abs(pos.quantity) + abs(delta)
+        pos.average_open_price = (
+            abs(pos.quantity) * pos.average_open_price + abs(delta) * fill_price
+        ) / total
+        pos.quantity += delta
+        return pos
+    closing = min(abs(delta), abs(pos.quantity))
+    direction = 1 if pos.quantity > 0 else -1
+    pos.realized_today += cents(
+        (fill_price - pos.average_open_price) * closing * instrument.multiplier * direction
+    )
+    pos.quantity += delta
+    if pos.quantity != 0 and (pos.quantity > 0) != (direction > 0):
+        pos.average_open_price = fill_price  # flipped: the remainder opened at this fill
+        pos.created_at = now
+    return pos

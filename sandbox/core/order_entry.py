@@ -1,0 +1,262 @@
+"""Order entry: turn an `OrderRequest` into an order the brokerage can work, or refuse it.
+
+Checks the type, time in force, legs (1-4, one underlying, known and unexpired symbols,
+whole quantities), the limit price and its effect, the cash-account rule (no shorts,
+counting sells already working) and the buying power a full fill would need.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sandbox.core import ledger, margin
+from sandbox.core.account_state import (
+    ACTION_SIGN,
+    ZERO,
+    Account,
+    Leg,
+    Order,
+    snapshot_date,
+)
+from sandbox.core.instruments import Instrument, parse_instrument
+from sandbox.core.marks import Marks
+from sandbox.core.matching import apply_leg_fill
+from sandbox.core.records import LegRequest, OrderPreview, OrderRejected, OrderRequest
+
+__all__ = [
+    "closing_request",
+    "modified_terms",
+    "parse_order",
+    "preview",
+    "replacement_request",
+]
+
+TIME_IN_FORCE = (
+    "Day",
+    "GTC",
+    "GTD",
+    "Ext",
+    "Ext Overnight",
+    "GTC Ext",
+    "GTC Ext Overnight",
+    "IOC",
+)
+ORDER_TYPES = ("Limit", "Market", "Marketable Limit")
+
+
+def parse_order(
+    acct: Account, request: OrderRequest, now: float, marks: Marks, working: Iterable[Order]
+) -> Order:
+    """Turn an order request into an unaccepted `Order`, or raise OrderRejected."""
+    if not isinstance(request, OrderRequest):
+        raise OrderRejected("invalid_order", "The order must be an OrderRequest.")
+    order_type = request.order_type
+    if order_type not in ORDER_TYPES:
+        raise OrderRejected(
+            "unsupported_order_type",
+            f"Order type {order_type!r} is not supported (use Limit or Market).",
+        )
+    tif = request.time_in_force
+    if tif not in TIME_IN_FORCE:
+        raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {tif!r}.")
+    if not request.legs or len(request.legs) > 4:
+        raise OrderRejected("invalid_legs", "An order needs 1 to 4 legs.")
+    parsed: list[tuple[Instrument, str, Decimal]] = []
+    for raw in request.legs:
+        instrument = parse_instrument(raw.symbol, raw.instrument_type)
+        if raw.action not in ACTION_SIGN:
+            raise OrderRejected("invalid_action", f"Unsupported leg action {raw.action!r}.")
+        qty = _check_quantity(raw.quantity)
+        if instrument.expires_on is not None and instrument.expires_on < snapshot_date(now):
+            raise OrderRejected("option_expired", f"{instrument.symbol} has expired.")
+        if not marks.prices.ensure(instrument.streamer_symbol):
+            raise OrderRejected("unknown_symbol", f"Unknown symbol {instrument.symbol!r}.")
+        parsed.append((instrument, raw.action, qty))
+    if len({i.underlying for i, _, _ in parsed}) != 1:
+        raise OrderRejected("invalid_legs", "All legs must share one underlying.")
+    if len({i.symbol for i, _, _ in parsed}) != len(parsed):
+        raise OrderRejected("invalid_legs", "A symbol may appear in one leg only.")
+    size = Decimal(math.gcd(*(int(q) for _, _, q in parsed)))
+    legs = [Leg(i, a, q, q / size) for i, a, q in parsed]
+    limit = None
+    if order_type != "Market":
+        limit = signed_limit(request, legs)
+    client_id = request.client_order_id
+    order = Order(
+        id=None,
+        account_number=acct.number,
+        time_in_force=tif,
+        order_type=order_type,
+        legs=legs,
+        size=size,
+        limit=limit,
+        status="Received",
+        received_at=now,
+        updated_at=now,
+        chunks=[],
+        source=request.source,
+        client_order_id=client_id[:128] if client_id else None,
+    )
+    _check_account_rules(acct, order, working)
+    return order
+
+
+def _check_quantity(qty: Decimal) -> Decimal:
+    if not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
+        raise OrderRejected("invalid_quantity", "Quantity must be greater than zero.")
+    if qty != qty.to_integral_value():
+        raise OrderRejected("invalid_quantity", "Fractional quantities are not supported.")
+    return qty
+
+
+def signed_limit(request: OrderRequest, legs: list[Leg]) -> Decimal:
+    """Signed limit per order unit from price + effect (negative = debit)."""
+    value = request.price
+    if value is None:
+        raise OrderRejected("price_required", "A Limit order needs a price.")
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        raise OrderRejected("invalid_price", "Price must be a non-negative number.")
+    price_effect = request.price_effect
+    if price_effect not in ("Debit", "Credit", "None", None):
+        raise OrderRejected("invalid_price_effect", f"Bad price-effect {price_effect!r}.")
+    if price_effect in ("None", None):
+        # infer from the legs: a net buy pays
+        buying = sum(leg.sign * leg.ratio for leg in legs) > 0
+        price_effect = "Debit" if buying else "Credit"
+    return -value if price_effect == "Debit" else value
+
+
+def _check_account_rules(acct: Account, order: Order, working: Iterable[Order]) -> None:
+    """A cash account cannot go short, counting the sells already working."""
+    if acct.margin:
+        return
+    working = list(working)
+    for leg in order.legs:
+        symbol = leg.instrument.symbol
+        pos = acct.positions.get(symbol)
+        held = pos.quantity if pos else ZERO
+        working_sells = sum(
+            (
+                other.remaining
+                for o in working
+                if o.account_number == acct.number
+                for other in o.legs
+                if other.instrument.symbol == symbol and other.sign < 0
+            ),
+            ZERO,
+        )
+        if leg.sign < 0 and held - working_sells - leg.quantity < 0:
+            raise OrderRejected(
+                "short_not_allowed", f"A {acct.type_name} account cannot hold short positions."
+            )
+
+
+def preview(acct: Account, order: Order, marks: Marks, now: float) -> OrderPreview:
+    """Buying-power effect and fees of filling the whole order now; refuse if unaffordable."""
+    # positions are all a fill changes; the books (ledger, history) are not copied
+    trial = dataclasses.replace(acct, positions=copy.deepcopy(acct.positions), transactions=[])
+    for leg in order.legs:
+        fill_price = marks.leg_price(leg)
+        if order.limit is not None and len(order.legs) == 1:
+            fill_price = abs(order.limit)
+        apply_leg_fill(trial, leg, leg.quantity, fill_price, now=order.received_at)
+    fees = ledger.fees(order.legs, None)
+    trial.cash -= fees
+    before, after = margin.figures(acct, marks, now), margin.figures(trial, marks, now)
+    if after.excess < 0 and after.excess < before.excess:
+        raise OrderRejected(
+            "insufficient_buying_power",
+            "This order exceeds the account's buying power.",
+        )
+    b, a = before.figures, after.figures
+    if acct.margin:
+        requirement_change = a.maintenance_requirement - b.maintenance_requirement
+    else:
+        requirement_change = max(b.cash_balance - a.cash_balance, ZERO)
+    return OrderPreview(
+        change_in_margin_requirement=-requirement_change,
+        change_in_buying_power=a.derivative_buying_power - b.derivative_buying_power,
+        current_buying_power=b.derivative_buying_power,
+        new_buying_power=a.derivative_buying_power,
+        isolated_order_margin_requirement=-abs(requirement_change),
+        is_spread=len(order.legs) > 1,
+        commission=fees,
+    )
+
+
+def replacement_request(old: Order, request: OrderRequest) -> OrderRequest:
+    """What replaces `old`: the request's terms, on the old order's remaining legs unless
+    the request names legs of its own."""
+    legs = request.legs or tuple(
+        LegRequest(
+            symbol=leg.instrument.symbol,
+            action=leg.action,
+            quantity=leg.remaining,
+            instrument_type=leg.instrument.instrument_type,
+        )
+        for leg in old.legs
+    )
+    return OrderRequest(
+        order_type=request.order_type,
+        legs=legs,
+        time_in_force=request.time_in_force,
+        price=request.price,
+        price_effect=request.price_effect,
+        source=request.source or old.source,
+        client_order_id=request.client_order_id or old.client_order_id,
+    )
+
+
+def modified_terms(
+    order: Order,
+    order_type: str | None,
+    time_in_force: str | None,
+    price: Decimal | None,
+    price_effect: str | None,
+) -> tuple[str, str, Decimal | None]:
+    """The order's (type, time in force, signed limit) after an in-place change; only what
+    is given changes."""
+    new_type = order_type or order.order_type
+    if new_type not in ORDER_TYPES:
+        raise OrderRejected("unsupported_order_type", f"Order type {new_type!r} is not supported.")
+    new_tif = time_in_force or order.time_in_force
+    if new_tif not in TIME_IN_FORCE:
+        raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {new_tif!r}.")
+    limit = None
+    if new_type != "Market":
+        if price is None and order.limit is not None:
+            limit = order.limit
+        else:
+            request = OrderRequest(new_type, (), price=price, price_effect=price_effect)
+            limit = signed_limit(request, order.legs)
+    return new_type, new_tif, limit
+
+
+def closing_request(
+    acct: Account,
+    symbol: str,
+    quantity: Decimal | None,
+    source: str | None,
+    client_order_id: str | None,
+) -> OrderRequest:
+    """A Market order closing all (or `quantity`) of a position."""
+    pos = acct.positions.get(symbol)
+    if pos is None or pos.quantity == 0:
+        raise OrderRejected("position_not_found", f"No open position in {symbol}.", 404)
+    held = abs(pos.quantity)
+    qty = held if quantity is None else quantity
+    if not isinstance(qty, Decimal) or qty <= 0 or qty > held:
+        raise OrderRejected(
+            "invalid_quantity", f"Can close between 1 and {held} of {symbol}, not {qty}."
+        )
+    action = "Sell to Close" if pos.quantity > 0 else "Buy to Close"
+    return OrderRequest(
+        order_type="Market",
+        legs=(LegRequest(symbol, action, qty, pos.instrument.instrument_type),),
+        source=source,
+        client_order_id=client_order_id,
+    )
