@@ -12,7 +12,6 @@ process while it has tabs), another concept: seconds apart, for the owner, not t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -114,14 +113,6 @@ class Heartbeat:
             log.exception("user %s: a tab's heartbeat failed", tab.user_id)
         finally:
             beats.task = None
-
-    async def stop(self) -> None:
-        """For tests: end the task now."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     def reset(self) -> None:
         """Forget every tab and the task (tests: each runs on its own event loop)."""
