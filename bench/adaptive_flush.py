@@ -1,17 +1,18 @@
 """How a socket's merged quotes should leave under load (streaming/tabs/adaptive_flush.py):
 with the next frame that arrives after the interval plus one process tick for stragglers
-(`arrival`, what runs), or only from one process-wide flusher that walks the sockets due
-(`tick`).
+(`arrival`, what runs: `adaptive_flush.ArrivalFlush`), or only from one process-wide
+flusher that walks the sockets due (`tick`: `TickOnly` below, handed to each session).
 
     python -m bench.adaptive_flush                      # 250 users x 4 tabs, 10 s each
     python -m bench.adaptive_flush --users 100 --seconds 5
 
 In one process, without daphne: `--users` owners each make a quotes batch of `--symbols`
-symbols every 150 ms and hand it to their `--tabs` `TabSession`s in turn (as fanout.py
-does); every socket reports a backlog over the growth threshold, so every socket paces at
-a longer interval. Prints per mode: frames sent per second, the age of the newest value
-in a frame when it was sent (p50/p99: what the trader waits for), the CPU the process
-used per second, and how the merged frames left (with a frame / by the tick).
+symbols every 150 ms and hand it to their `--tabs` `TabSession`s in turn (as
+cluster/fanout.py does); every socket reports a backlog over the growth threshold, so
+every socket paces at a longer interval. Prints per mode: frames sent per second, the
+age of the newest value in a frame when it was sent (p50/p99: what the trader waits
+for), the CPU the process used per second, and how the merged frames left (with a frame
+/ by the tick).
 """
 
 from __future__ import annotations
@@ -23,11 +24,26 @@ import random
 import statistics
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streaming.tabs.adaptive_flush import FlushPace
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
-class Transport:
+class TickOnly:
+    """The alternative policy: merged values leave only from the process's tick, once
+    the socket's interval has passed (never with an arriving frame)."""
+
+    def with_arriving_frame(self, pace: FlushPace, now: float) -> bool:
+        return False
+
+    def by_tick(self, pace: FlushPace, now: float) -> bool:
+        return pace.due(now)
+
+
+class Carrier:
     """A socket that never drains below the growth threshold; records the age of each
     quotes frame's newest value when it is sent."""
 
@@ -48,6 +64,12 @@ class Transport:
     def backlog(self) -> int:
         return self._backlog
 
+    def written(self) -> int | None:
+        return None
+
+    def taken(self) -> int | None:
+        return None
+
 
 async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     import orjson
@@ -56,22 +78,19 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     from streaming.tabs import adaptive_flush as flush
     from streaming.tabs.session import TabSession
 
-    flush.FLUSH_ON_ARRIVAL = mode == "arrival"
-    if args.grace is not None:
-        flush.STRAGGLER_GRACE = args.grace
-    flush.flusher.sent = {"arrival": 0, "tick": 0}
-    flush.load.reset()
+    grace = flush.STRAGGLER_GRACE if args.grace is None else args.grace
+    policy = flush.ArrivalFlush(grace) if mode == "arrival" else TickOnly()
+    flush.reset()
     ages: list[float] = []
     users = []
     for u in range(args.users):
         tabs = []
         for k in range(args.tabs):
-            transport = Transport(flush.GROW_BACKLOG + 1, ages)
-            tab = TabSession(transport, f"tab{u}-{k}")
+            carrier = Carrier(flush.GROW_BACKLOG + 1, ages)
+            tab = TabSession(carrier, f"tab{u}-{k}", flush_policy=policy)
             tab.awaiting_snapshot = False
-            flush.flusher.opened()
-            tab._flush_open = True
-            tabs.append((tab, transport))
+            tab.pacing.open()
+            tabs.append((tab, carrier))
         users.append(tabs)
     symbols = [f"B{i:03d}" for i in range(100)]
     stop = time.monotonic() + args.seconds
@@ -95,7 +114,7 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     frames = sum(t.frames for tabs in users for _, t in tabs)
     for tabs in users:
         for tab, _ in tabs:
-            flush.flusher.closed(tab)
+            tab.pacing.close()
     await flush.flusher.stop()
     ages.sort()
     return {
@@ -114,7 +133,7 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=4)
     parser.add_argument("--symbols", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--grace", type=float, help="flush.STRAGGLER_GRACE (seconds)")
+    parser.add_argument("--grace", type=float, help="arrival's straggler grace (seconds)")
     parser.add_argument("--modes", default="arrival,tick,arrival,tick")
     args = parser.parse_args()
     import django

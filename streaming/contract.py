@@ -275,3 +275,12 @@ class ToOwner:
     CHAIN_REQUEST = "chain.request"
     #: The user's price alerts changed (created, edited, deleted): read them again.
     ALERTS_CHANGED = "alerts.changed"
+
+
+# --- tabs ---
+#: `resumed` as sent, with its `from` (the client's seq; a Python keyword, hence the
+#: functional form; ResumedFrame above leaves it out).
+ResumedWireFrame = TypedDict(
+    "ResumedWireFrame",
+    {"type": Literal["resumed"], "epoch": str, "from": int, "count": int},
+)

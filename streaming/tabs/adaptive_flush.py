@@ -9,12 +9,12 @@ socket's transport is backed up or the process is saturated, and halves back whe
 
 Two inputs, measured where they are cheap:
 - the socket's backlog, which the tab reads before every frame anyway (`FlushPace`);
-- the event loop's lag, measured **once per process** by `Flusher`'s tick (`ProcessLoad`):
+- the event loop's lag, measured **once per process** by `AdaptiveFlusher`'s tick (`ProcessLoad`):
   a saturated process raises every socket's floor at once, with no work per socket.
 
 Merged values go out with the socket's next quote frame after the interval (the fan-out
 already runs the tab then: no wake-up of its own, and the newest values ride along).
-`Flusher`'s one tick per process (every `TICK`) sends what waits on sockets no frame came
+`AdaptiveFlusher`'s one tick per process (every `TICK`) sends what waits on sockets no frame came
 to (the last values before a pause) and the held values of slow sockets once their
 backlog drains: no timer or task per socket. Measured against a process-wide timer that
 sends every merge when due: docs/performance.md, "Per-socket adaptive flush (item 3)".
@@ -52,9 +52,6 @@ TICK = 0.05
 #: always comes first and the merged frame leaves with the newest values (measured:
 #: docs/performance.md); only the last values before a pause wait for the tick.
 STRAGGLER_GRACE = 0.15
-#: Merged values leave with the next frame after the interval (True), or only from the
-#: tick once due (False: the alternative measured by bench/adaptive_flush.py).
-FLUSH_ON_ARRIVAL = True
 #: How often the tick adds the pacing's plain counts to the metrics (seconds).
 PUBLISH_EVERY = 1.0
 
@@ -66,14 +63,20 @@ def min_interval() -> float:
 
 class PacingCounts:
     """What the pacing does, in plain ints the per-frame path adds to (a metric write per
-    frame would cost more than the frame): `Flusher`'s tick publishes them once a second."""
+    frame would cost more than the frame): `AdaptiveFlusher`'s tick publishes them once a second."""
 
     __slots__ = ("merged", "paced")
 
+    #: Streams whose own interval is above the minimum now.
+    paced: int
+    #: Quotes frames merged into a later one, by reason (not yet published).
+    merged: dict[str, int]
+
     def __init__(self) -> None:
-        #: Streams whose own interval is above the minimum now.
+        self.reset()
+
+    def reset(self) -> None:
         self.paced = 0
-        #: Quotes frames merged into a later one, by reason (not yet published).
         self.merged = {"paced": 0, "held": 0}
 
 
@@ -165,8 +168,40 @@ class ProcessLoad:
             self._changed_at = now
 
 
+class FlushPolicy(Protocol):
+    """When a socket's merged quotes leave: production sends them with the next frame
+    that arrives once the interval has passed (`ArrivalFlush`); bench/adaptive_flush.py
+    hands the session its alternative (only from the tick) to measure against it."""
+
+    def with_arriving_frame(self, pace: FlushPace, now: float) -> bool:
+        """Whether a frame arriving now carries the merged values out."""
+        ...
+
+    def by_tick(self, pace: FlushPace, now: float) -> bool:
+        """Whether the process's tick sends them now (no frame came to carry them)."""
+        ...
+
+
+class ArrivalFlush:
+    """Merged values leave with the next frame after the interval; the tick sends them
+    only `grace` later (the last values before a pause)."""
+
+    def __init__(self, grace: float = STRAGGLER_GRACE) -> None:
+        self.grace = grace
+
+    def with_arriving_frame(self, pace: FlushPace, now: float) -> bool:
+        return pace.due(now)
+
+    def by_tick(self, pace: FlushPace, now: float) -> bool:
+        return pace.due(now - self.grace)
+
+
+#: What every tab uses.
+ON_ARRIVAL = ArrivalFlush()
+
+
 class Waiting(Protocol):
-    """A socket with values waiting (TabSession)."""
+    """A socket with values waiting (a tab's `QuotePacing`)."""
 
     async def flush_waiting(self, now: float) -> bool:
         """Send what waits if it is time; True when nothing waits any more."""
@@ -177,19 +212,21 @@ class Waiting(Protocol):
 load = ProcessLoad()
 
 
-class Flusher:
+class AdaptiveFlusher:
     """The one task per process: measures the loop lag every `TICK` and sends what waits
     on sockets whose interval passed without a frame (or whose backlog drained). Runs
     while the process has open tabs."""
 
+    _open: int
+    _waiting: dict[int, Waiting]
+    _task: asyncio.Task[None] | None
+    #: How merged values left: with a frame ("arrival") or by the tick ("tick").
+    sent: dict[str, int]
+    #: The floor and the paced count last written to the metrics.
+    _shown: tuple[float, int] | None
+
     def __init__(self) -> None:
-        self._open = 0
-        self._waiting: dict[int, Waiting] = {}
-        self._task: asyncio.Task[None] | None = None
-        #: How merged values left: with a frame ("arrival") or by the tick ("tick").
-        self.sent = {"arrival": 0, "tick": 0}
-        #: The floor and the paced count last written to the metrics.
-        self._shown: tuple[float, int] | None = None
+        self.reset()
 
     def opened(self) -> None:
         """A tab opened: the process measures its load while it has any."""
@@ -209,11 +246,8 @@ class Flusher:
         self._waiting.pop(id(tab), None)
 
     def _ensure_running(self) -> None:
-        task = self._task
-        loop = asyncio.get_running_loop()
-        if task is not None and not task.done() and task.get_loop() is loop:
-            return
-        self._task = loop.create_task(self._run(), name="quote-flusher")
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="quote-flusher")
 
     async def _run(self) -> None:
         expected = time.monotonic() + TICK
@@ -259,9 +293,27 @@ class Flusher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def reset(self) -> None:
+        """Forget every tab and the task (tests: each runs on its own event loop; the
+        process's other reset is `reset` below)."""
+        self._open = 0
+        self._waiting = {}
+        self._task = None
+        self.sent = {"arrival": 0, "tick": 0}
+        self._shown = None
+
 
 #: This process's flusher.
-flusher = Flusher()
+flusher = AdaptiveFlusher()
+
+
+def reset() -> None:
+    """The process's flusher, load and counts as at start (tests/support/global_state.py)."""
+    global _last_parsed
+    flusher.reset()
+    load.reset()
+    counts.reset()
+    _last_parsed = None
 
 
 _last_parsed: tuple[str, dict[str, Any]] | None = None

@@ -3,7 +3,7 @@
 Socket concerns only: accept (or close anonymous sockets with 4401), `?since=`, close
 codes and the send backlog; the client's messages are size- and rate-limited and parsed
 by validation.py (a bad message gets an `error` frame, never the end of the stream).
-Everything the contract promises the tab is its `TabSession` (tab_session.py).
+Everything the contract promises the tab is its `TabSession` (tabs/session.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from redis.exceptions import RedisError
 from streaming import validation
 from streaming.cluster.agents import registry
 from streaming.cluster.fanout import dispatch
-from streaming.contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED, now_ms
+from streaming.contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
+from streaming.tabs import frames
 from streaming.tabs.session import TabSession, load_watchlist, parse_since
 from streaming.tabs.socket import REFUSED_KEY, probe_of
 
@@ -31,7 +32,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """A logged-in user's socket; anonymous sockets are closed with 4401."""
 
     tab: TabSession | None = None
-    transport_name = "ws"  # the metrics' label
+    carrier_name = "ws"  # the metrics' label
 
     @property
     def channel_receive(self) -> Any:
@@ -55,8 +56,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Socket events are ours; layer messages (the owner's replies) are the tab's.
-        Skips channels' per-message `aclose_old_connections()` thread hop (it halves
-        throughput, see shared/reference/fanout-measurements.md): handlers here do no ORM
+        Skips channels' per-message `aclose_old_connections()` thread hop (it halved the
+        fan-out's throughput where measured): handlers here do no ORM
         work; the one DB read (at connect) goes through `database_sync_to_async`."""
         kind = message["type"]
         if kind.startswith("websocket."):
@@ -64,7 +65,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         elif self.tab is not None:
             await dispatch(self.tab, message)
 
-    # -- the tab's transport -------------------------------------------------------------------
+    # -- the tab's carrier ---------------------------------------------------------------------
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         if not probe_of(self.scope).send_text(text):  # daphne: straight to the socket
             await self.send(text_data=text)
@@ -123,7 +124,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # -- client messages -----------------------------------------------------------------------
     async def websocket_receive(self, message: dict[str, Any]) -> None:
-        """A message the protocol refused while reading it (transport.py) -> an error."""
+        """A message the protocol refused while reading it (tabs/socket.py) -> an error."""
         refused = message.get(REFUSED_KEY)
         if refused is None:
             await super().websocket_receive(message)
@@ -145,7 +146,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._error(exc.code, exc.message, exc.ref)
             return
         if message.type == "ping":
-            await self.tab.send_json({"type": "pong", "id": message.ping_id, "t": now_ms()})
+            await self.tab.send_frame(frames.pong(message.ping_id))
             return
         if message.type == "pace":
             self.tab.set_pace(message.max_frequency)
@@ -154,7 +155,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def _error(self, code: str, message: str, ref: str | None = None) -> None:
         assert self.tab is not None
-        await self.tab.send_json({"type": "error", "code": code, "message": message, "ref": ref})
+        await self.tab.send_frame(frames.error(code, message, ref))
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False

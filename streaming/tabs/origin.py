@@ -113,7 +113,7 @@ def _allowed_hosts() -> list[str]:
     return allowed
 
 
-def origin_allowed(origin: str | None, host: str | None, scheme: str) -> bool:
+def origin_allowed(origin: str | None, host: str | None, scheme: str | None) -> bool:
     """Whether a request from `origin` may be served.
 
     `host` is the request's raw Host (`127.0.0.1:8000`), `scheme` its effective scheme
@@ -126,7 +126,7 @@ def origin_allowed(origin: str | None, host: str | None, scheme: str) -> bool:
     parsed = parse_origin(origin)
     if parsed is None:
         return False
-    page_scheme = PAGE_SCHEMES.get(scheme)
+    page_scheme = PAGE_SCHEMES.get(scheme) if scheme is not None else None
     if host and page_scheme:
         domain, port = split_domain_port(host)
         if domain and validate_host(domain, _allowed_hosts()):

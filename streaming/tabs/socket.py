@@ -36,6 +36,7 @@ import socket
 import struct
 import termios
 import zlib
+from collections.abc import Mapping
 from typing import Any
 
 from autobahn.exception import Disconnected
@@ -176,8 +177,10 @@ def _kernel_bytes_acked(transport: Any) -> int | None:
     return struct.unpack_from("Q", info, _BYTES_ACKED_AT)[0]
 
 
-def probe_of(scope: dict[str, Any]) -> TransportProbe:
-    return scope.get(SCOPE_KEY) or TransportProbe()
+def probe_of(scope: Mapping[str, Any]) -> TransportProbe:
+    """The probe `probe_middleware` put in the scope (a blind one where there is none)."""
+    probe: TransportProbe | None = scope.get(SCOPE_KEY)
+    return probe or TransportProbe()
 
 
 def probe_middleware(app: Any) -> Any:
@@ -319,6 +322,10 @@ class BoundedWebSocketProtocol(ws_protocol.WebSocketProtocol):
     invalid UTF-8 is reported: the application answers both with an error frame."""
 
     _discarding = False
+    #: The handshake's Twisted request (daphne sets it), then just its path (`onOpen`).
+    request: Any
+    #: autobahn's frames of the message being read.
+    message_data: list[bytes]
 
     def _connectionMade(self) -> None:
         super()._connectionMade()

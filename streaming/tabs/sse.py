@@ -2,14 +2,14 @@
 WebSockets (some proxies and corporate gateways do).
 
 Same frames, same order, same guarantees as `/ws/stream/` (its `TabSession`,
-tab_session.py, does the work): each frame is one `data:` line; account frames and
+tabs/session.py, does the work): each frame is one `data:` line; account frames and
 snapshots carry their position as `id: <epoch>:<seq>`, so the browser's automatic reconnect sends
 `Last-Event-ID` and resumes exactly after the last account frame it applied. It is
 one-way: symbols come from `?symbols=` (default: the watchlist), and a tab that wants
 others reconnects. A contract close code arrives as
-`event: close` with `{"code": …}` before the response ends. Headers follow
-shared/reference/tradier-alpaca-sse.md §4: no caching, `X-Accel-Buffering: no`, a
-`retry:` hint, and a comment heartbeat every 15 s so proxies keep the stream open.
+`event: close` with `{"code": …}` before the response ends. Headers as the brokers' own
+SSE streams send them: no caching, `X-Accel-Buffering: no`, a `retry:` hint, and a
+comment heartbeat every 15 s so proxies keep the stream open.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 import orjson
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from streaming import validation
@@ -43,10 +44,10 @@ SLOW_CLOSE_GRACE = 5.0
 
 
 class EventStreamTab:
-    """One SSE response, the transport of one `TabSession`: frames are collected by
+    """One SSE response, the carrier of one `TabSession`: frames are collected by
     `emit` and written by the generator."""
 
-    transport_name = "sse"  # the metrics' label
+    carrier_name = "sse"  # the metrics' label
 
     def __init__(
         self,
@@ -143,7 +144,7 @@ class EventStreamTab:
             await dispatch(self.session, message)
 
 
-async def event_stream(request: HttpRequest) -> HttpResponseBase:
+async def event_stream(request: ASGIRequest) -> HttpResponseBase:
     """The stream as `text/event-stream`; 403 for anyone not logged in, and for a page of
     another site (the WebSocket's origin check). An API token's request (accounts/bearer.py
     authenticated it) needs no Origin and uses no session."""

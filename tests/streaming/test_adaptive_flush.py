@@ -26,7 +26,8 @@ from streaming.cluster.agents import registry
 from streaming.contract import ToTab, now_ms
 from streaming.tabs import adaptive_flush as flush
 from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
-from streaming.tabs.session import HOLD_QUOTES_ABOVE, TabSession
+from streaming.tabs.session import TabSession
+from streaming.tabs.slow_client import HOLD_QUOTES_ABOVE
 from tests.streaming.test_tab_session import FakeTransport
 from tests.support.stream import owner_frame
 from tests.support.wait import wait_until

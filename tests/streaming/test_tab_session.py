@@ -22,8 +22,11 @@ from streaming.cluster.agents import registry
 from streaming.cluster.eventlog import Position
 from streaming.cluster.fanout import frame_message
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab, now_ms
+from streaming.tabs import heartbeat as tab_heartbeat
 from streaming.tabs import session as tab_session
-from streaming.tabs.session import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, TabSession
+from streaming.tabs import slow_client
+from streaming.tabs.session import TabSession
+from streaming.tabs.slow_client import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE
 from tests.support.stream import owner_frame
 from tests.support.wait import wait_until
 
@@ -198,7 +201,7 @@ async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(u
     first = await owner_frame(user)
     refresh = manager.snapshot({"SPY"})
     before = resyncs("epoch")
-    async with session._frames:  # the fan-out is busy: both queue behind it, frame first
+    async with session.order_lock:  # the fan-out is busy: both queue behind it, frame first
         frame_task = asyncio.create_task(session.stream_frame(first))
         await asyncio.sleep(0)
         snapshot_task = asyncio.create_task(
@@ -266,8 +269,8 @@ async def test_an_account_frame_not_taken_in_time_ends_the_tab_however_little_wa
     user, monkeypatch
 ):
     """Little in front of it (no quotes held), but the client never acknowledges it."""
-    monkeypatch.setattr(tab_session, "ACCOUNT_WAIT_LIMIT", 0.3)
-    monkeypatch.setattr(tab_session, "DRAIN_POLL", 0.02)
+    monkeypatch.setattr(slow_client, "ACCOUNT_WAIT_LIMIT", 0.3)
+    monkeypatch.setattr(slow_client, "DRAIN_POLL", 0.02)
     session, transport = await live_tab(user)
     transport.acked = transport.sent  # everything so far taken; nothing after
     transport.pending = 100
@@ -277,18 +280,18 @@ async def test_an_account_frame_not_taken_in_time_ends_the_tab_however_little_wa
 
 
 async def test_an_account_frame_taken_in_time_keeps_the_tab(user, monkeypatch):
-    monkeypatch.setattr(tab_session, "ACCOUNT_WAIT_LIMIT", 0.3)
-    monkeypatch.setattr(tab_session, "DRAIN_POLL", 0.02)
+    monkeypatch.setattr(slow_client, "ACCOUNT_WAIT_LIMIT", 0.3)
+    monkeypatch.setattr(slow_client, "DRAIN_POLL", 0.02)
     session, transport = await live_tab(user)
     transport.acked = transport.sent
     await session.stream_frame(await owner_frame(user))
-    assert tab_session.taken_watch.watching(session)  # sent, not yet acknowledged
+    assert slow_client.taken_watch.watching(session)  # sent, not yet acknowledged
 
     def acknowledge() -> None:
         transport.acked = transport.sent
 
     asyncio.get_running_loop().call_later(0.1, acknowledge)
-    await wait_until(lambda: not tab_session.taken_watch.watching(session), within=5)
+    await wait_until(lambda: not slow_client.taken_watch.watching(session), within=5)
     assert transport.ended is None
 
 
@@ -374,8 +377,8 @@ def lost(monkeypatch) -> LostToOwner:
     monkeypatch.setattr(registry, "get", lambda user_id: None)  # the owner is elsewhere
     monkeypatch.setattr(tab_session.owner_rpc, "request_snapshot", owner.request_snapshot)
     monkeypatch.setattr(tab_session.owner_rpc, "announce_symbols", owner.announce_symbols)
-    monkeypatch.setattr(tab_session, "SNAPSHOT_RETRY", 0.1)
-    monkeypatch.setattr(tab_session, "SYMBOLS_HEARTBEAT", 0.3)
+    monkeypatch.setattr(tab_heartbeat, "SNAPSHOT_RETRY", 0.1)
+    monkeypatch.setattr(tab_heartbeat, "SYMBOLS_HEARTBEAT", 0.3)
     return owner
 
 
@@ -392,7 +395,7 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user
     tabs = [await open_tab(user) for _ in range(3)]
     channels = [session.channel_name for session, _ in tabs]
     assert sorted(lost.requests) == sorted(channels)  # begin() asked once each
-    assert len(tab_session.heartbeat) == 3
+    assert len(tab_heartbeat.heartbeat) == 3
 
     def asked(channel: str) -> int:
         return lost.requests.count(channel)
@@ -419,8 +422,8 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user
     await wait_until(lambda: asked(channels[2]) >= last + 2, what="the last one repeats")
     for session, _ in (tabs[0], tabs[2]):
         await session.finish()
-    assert len(tab_session.heartbeat) == 0
-    await wait_until(lambda: tab_session.heartbeat._task.done(), what="the heartbeat ends")
+    assert len(tab_heartbeat.heartbeat) == 0
+    await wait_until(lambda: tab_heartbeat.heartbeat._task.done(), what="the heartbeat ends")
     assert asked(channels[1]) == closed
 
 
@@ -436,7 +439,7 @@ async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(user,
     )
     for session, _ in tabs:
         await session.finish()
-    assert len(tab_session.heartbeat) == 0
+    assert len(tab_heartbeat.heartbeat) == 0
 
 
 async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs_own(user):

@@ -12,7 +12,11 @@ from __future__ import annotations
 from importlib import import_module
 
 #: "module:function" for every reset; each function takes no arguments.
-RESETS: list[str] = []
+RESETS: list[str] = [
+    "streaming.tabs.adaptive_flush:reset",
+    "streaming.tabs.heartbeat:reset",
+    "streaming.tabs.slow_client:reset",
+]
 
 
 def reset_all() -> None:
