@@ -26,7 +26,7 @@ from streaming.alerts.input import (
     clean_alert,
 )
 from streaming.cluster import owner_rpc
-from streaming.dashboard.views import snapshot_for, stream_context
+from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.request_body import BodyError, json_body
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from streaming.dashboard.views import snapshot_for, stream_context
+from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.news.access import NO_NEWS, user_has_news
 from streaming.news.panel import news_panel, read_news
 from streaming.news.query import NewsQueryError, news_query, news_symbol
