@@ -21,7 +21,8 @@ from prometheus_client import REGISTRY
 from config.asgi import application
 from streaming.cluster.agents import registry
 from streaming.news import live, quota, store
-from streaming.news.sse_stream import BadRequest, parse_params, settled
+from streaming.news.sse_params import BadRequest, parse_params
+from streaming.news.sse_stream import settled
 from tests.support.wait import wait_until
 
 T0 = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.UTC)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from importlib import import_module
 
 #: "module:function" for every reset; each function takes no arguments.
-RESETS: list[str] = []
+RESETS: list[str] = [
+    "streaming.news.hub:hub_reset",
+]
 
 
 def reset_all() -> None:
