@@ -22,6 +22,7 @@ from django.db.models import F, Q
 
 from streaming.alerts import rules as alerts
 from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInputError
+from streaming.contract import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
 
 #: Triggers in a snapshot and the page's history (newest first).
@@ -32,7 +33,7 @@ def ms(value: dt.datetime | None) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
 
-def alert_dict(alert: Alert) -> dict[str, Any]:
+def alert_dict(alert: Alert) -> AlertState:
     """An alert as the API and the snapshot have it."""
     return {
         "id": alert.id,
@@ -50,7 +51,7 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
     }
 
 
-def trigger_payload(trigger: AlertTrigger) -> dict[str, Any]:
+def trigger_payload(trigger: AlertTrigger) -> AlertPayload:
     """The `alert` frame's payload."""
     return {
         "id": trigger.id,
@@ -59,7 +60,7 @@ def trigger_payload(trigger: AlertTrigger) -> dict[str, Any]:
         "condition": trigger.condition,
         "level": float(trigger.level),
         "price": float(trigger.price),
-        "at": ms(trigger.triggered_at),
+        "at": int(trigger.triggered_at.timestamp() * 1000),
         "message": trigger.message,
         "rearm": trigger.rearm,
     }
@@ -83,7 +84,7 @@ def alerts_for(
     return list(rows.order_by("-created_at", "-id")[:limit])
 
 
-def recent_triggers(user_id: int, limit: int = RECENT_TRIGGERS) -> list[dict[str, Any]]:
+def recent_triggers(user_id: int, limit: int = RECENT_TRIGGERS) -> list[AlertPayload]:
     rows = AlertTrigger.objects.filter(user_id=user_id).order_by("-triggered_at", "-id")[:limit]
     return [trigger_payload(t) for t in rows]
 
@@ -146,14 +147,12 @@ def delete_alert(user_id: int, alert_id: int) -> bool:
 
 
 # -- the stream's writes (AlertStore) ------------------------------------------------------
-def active_alerts(user_id: int) -> list[dict[str, Any]]:
+def active_alerts(user_id: int) -> list[AlertState]:
     """The user's active, unexpired alerts (the book's rules, the snapshot's `alerts`)."""
     return [alert_dict(a) for a in alerts_for(user_id, active_only=True)]
 
 
-def fire(
-    alert_id: int, price: float, at_ms: int, pct: float | None = None
-) -> dict[str, Any] | None:
+def fire(alert_id: int, price: float, at_ms: int, pct: float | None = None) -> AlertPayload | None:
     """Compare-and-set: the alert's trigger payload if this call moved it from armed to
     fired (and recorded the crossing), None if it was not armed (already fired elsewhere,
     edited, deleted, expired)."""
@@ -190,7 +189,7 @@ def expire(alert_id: int) -> None:
     Alert.objects.filter(id=alert_id, active=True).update(active=False, updated_at=_now())
 
 
-def undelivered(user_id: int) -> list[dict[str, Any]]:
+def undelivered(user_id: int) -> list[AlertPayload]:
     """Triggers committed but not yet in the event log, oldest first."""
     rows = AlertTrigger.objects.filter(user_id=user_id, delivered=False).order_by("id")
     return [trigger_payload(t) for t in rows[:RECENT_TRIGGERS]]
@@ -231,6 +230,6 @@ class AlertStore:
         await database_sync_to_async(mark_delivered)(trigger_ids)
 
 
-def get_alert(user_id: int, alert_id: int) -> dict[str, Any] | None:
+def get_alert(user_id: int, alert_id: int) -> AlertState | None:
     alert = Alert.objects.filter(id=alert_id, user_id=user_id).first()
     return None if alert is None else alert_dict(alert)

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.notification_settings import notification_settings_for
+from streaming.contract import SnapshotFrame
 from streaming.dashboard.owner import stream_snapshot
 from streaming.models import Watchlist
 from streaming.overview.service import overview_context, overview_symbols
@@ -32,7 +33,7 @@ async def snapshot_for(
     return snapshot or empty_snapshot(watchlist), watchlist
 
 
-def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
+def empty_snapshot(watchlist: list[str]) -> SnapshotFrame:
     """What a page shows when the stream has not answered yet (the socket fills it in)."""
     return {
         "type": "snapshot",

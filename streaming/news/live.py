@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 from channels.layers import get_channel_layer
 
+from streaming.contract import NewsStored
 from streaming.models import NewsItem
 
 #: The group every news reader's channel joins.
 NEWS_GROUP = "news.stored"
-#: The layer message type (a consumer's handler `news_stored`).
+#: The layer message type (contract.NewsStored; a consumer's handler `news_stored`).
 NEWS_STORED = "news.stored"
 
 
@@ -28,7 +29,9 @@ async def announce(rows: Sequence[NewsItem]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    await layer.group_send(
-        NEWS_GROUP,
-        {"type": NEWS_STORED, "cursor": max(r.pk for r in rows), "symbols": symbols},
-    )
+    message: NewsStored = {
+        "type": "news.stored",
+        "cursor": max(r.pk for r in rows),
+        "symbols": symbols,
+    }
+    await layer.group_send(NEWS_GROUP, message)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -28,7 +28,13 @@ from django.utils import timezone
 
 from streaming import metrics
 from streaming.cluster.fanout import Message
-from streaming.contract import now_ms
+from streaming.contract import (
+    NewsConnectedEvent,
+    NewsEndEvent,
+    NewsLimitEvent,
+    NewsProgressEvent,
+    now_ms,
+)
 from streaming.models import NewsItem
 from streaming.news import owner, quota, store
 from streaming.news.hub import hub
@@ -72,7 +78,7 @@ async def _db(fn: Any, *args: Any) -> Any:
     return result
 
 
-def sse_event(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+def sse_event(event: str, data: Mapping[str, object], event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
@@ -121,7 +127,7 @@ class NewsStream:
 
     # -- the response body ------------------------------------------------------------------
     async def body(
-        self, connected: dict[str, Any], cursor: int, backlog: int, duration: float
+        self, connected: NewsConnectedEvent, cursor: int, backlog: int, duration: float
     ) -> AsyncIterator[bytes]:
         """`connected`, the backlog, then news after `cursor` until the end or the client
         goes; whatever ends it, the finally leaves nothing behind."""
@@ -202,7 +208,8 @@ class NewsStream:
                         async with asyncio.timeout(due - now):
                             await self._wake.wait()
             if not self._closed:  # else the client is gone
-                yield sse_event("end", {"reason": self.end_reason, **self._status(started)})
+                end: NewsEndEvent = {"reason": self.end_reason, **self._status(started)}
+                yield sse_event("end", end)
         finally:
             await self._close()
 
@@ -251,7 +258,7 @@ class NewsStream:
         metrics.NEWS_ITEMS_SENT.inc()
         return sse_event("news", store.to_wire(row), row.pk)
 
-    def _status(self, started: float) -> dict[str, Any]:
+    def _status(self, started: float) -> NewsProgressEvent:
         elapsed = int((time.monotonic() - started) * 1000)
         return {
             "cursor": self.cursor,
@@ -332,8 +339,11 @@ class NewsStream:
             self._wake.set()
 
     async def stream_limit(self, message: Message) -> None:
-        refused = sorted(message.get("symbols", []))
-        self._notes.append(sse_event("limit", {"symbols": refused, "reason": "user_limit_reached"}))
+        limit: NewsLimitEvent = {
+            "symbols": sorted(message.get("symbols", [])),
+            "reason": "user_limit_reached",
+        }
+        self._notes.append(sse_event("limit", limit))
         self._wake.set()
 
     async def stream_owner_changed(self, message: Message) -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from streaming import metrics, validation
-from streaming.contract import now_ms
+from streaming.contract import NewsConnectedEvent, now_ms
 from streaming.news import quota, store
 from streaming.news.sse_params import MAX_BACKLOG, BadRequest, parse_params
 from streaming.news.sse_stream import NewsStream
@@ -72,7 +72,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         )
     maximum = settings.NEWS_STREAM_MAX_SECONDS
     cursor = params.after if params.after is not None else head
-    connected = {
+    connected: NewsConnectedEvent = {
         "user": user.get_username(),
         "symbols": symbols,
         "rejected": params.rejected,

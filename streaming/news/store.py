@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from streaming.contract import NewsArticle
 from streaming.models import NewsItem, NewsSymbol
 
 #: Longest lists a reader gets in one call.
@@ -120,7 +120,7 @@ def _ms(value: dt.datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def to_wire(row: NewsItem) -> dict[str, Any]:
+def to_wire(row: NewsItem) -> NewsArticle:
     """The contract's news item (docs/streaming-contract.md "News"): times as epoch ms."""
     return {
         "id": f"{row.provider}:{row.news_id}",
