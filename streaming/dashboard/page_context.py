@@ -10,11 +10,11 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from accounts.notification_settings import notification_settings_for
+from accounts.notification_settings import notification_settings_get
 from streaming.contract import SnapshotFrame
 from streaming.dashboard.owner import stream_snapshot
 from streaming.models import Watchlist
-from streaming.overview.service import overview_context, overview_symbols
+from streaming.overview.service import overview_context, overview_get
 
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
@@ -60,7 +60,7 @@ async def stream_context(
     stream (templates/streaming/_live_attrs.html) and raise the user's notifications
     (templates/streaming/_notifications.html: the settings are embedded, no request at
     load)."""
-    settings_ = await database_sync_to_async(notification_settings_for)(user_id=user_id)
+    settings_ = await database_sync_to_async(notification_settings_get)(user_id=user_id)
     return {
         "notification_settings": settings_,
         "snapshot": snapshot,
@@ -76,7 +76,7 @@ async def live_page_context(user_id: int) -> dict[str, Any]:
     """What every live page (the dashboard, the market overview) is rendered from: the
     user's snapshot with their overview symbols, its transport URLs and the overview's
     tiles from the last known quotes."""
-    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
+    overview = await database_sync_to_async(overview_get)(user_id=user_id)
     snapshot, watchlist = await snapshot_for(user_id, extra=overview)
     return {
         **await stream_context(user_id, snapshot, watchlist),

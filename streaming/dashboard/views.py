@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import user_has_broker_links
+from accounts.selectors import broker_link_exists
 from streaming import validation
 from streaming.chains.service import chain_links
 from streaming.dashboard.owner import poll_symbols_announce, stream_hold, watchlist_changed
@@ -52,7 +52,7 @@ async def login(request: HttpRequest) -> HttpResponse:
         logged_in
         and user
         and user.is_authenticated
-        and await database_sync_to_async(user_has_broker_links)(user_id=user.pk)
+        and await database_sync_to_async(broker_link_exists)(user_id=user.pk)
     ):
         await stream_hold(user.pk, grace=LOGIN_HOLD)
     return response

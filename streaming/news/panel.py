@@ -11,7 +11,7 @@ from streaming.news.query import DEFAULT_LIMIT, NewsQuery
 from streaming.validation import EQUITY_RE, normalize_symbol
 
 
-def read_news(query: NewsQuery) -> dict[str, Any]:
+def news_list(query: NewsQuery) -> dict[str, Any]:
     """The API's answer to a checked query (a DB read)."""
     if query.after is None:
         cursor = store.head()
@@ -31,7 +31,7 @@ def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) 
     if not user_has_news(user_id=user_id):
         return {"available": False, "message": NO_NEWS, "symbols": symbols, "items": []}
     answer = (
-        read_news(NewsQuery(symbols, limit, None))
+        news_list(NewsQuery(symbols, limit, None))
         if symbols
         else {"items": [], "cursor": store.head()}
     )

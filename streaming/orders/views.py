@@ -15,7 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.display_preferences import display_preferences_for
+from accounts.display_preferences import display_preferences_get
 from streaming.dashboard.page_context import snapshot_for
 from streaming.order_list import (
     MAX_LIMIT,
@@ -89,7 +89,7 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         # no ?tz=: the trader's own zone (display preferences), else UTC
         asked = params.get("tz")
         if asked is None:
-            prefs = await database_sync_to_async(display_preferences_for)(user_id=user.id)
+            prefs = await database_sync_to_async(display_preferences_get)(user_id=user.id)
             asked = prefs["time_zone"] or None
         zone, zone_name = exports.parse_zone(asked)
     except QueryError as exc:
