@@ -22,7 +22,7 @@ NEWS_STORED = "news.stored"
 
 
 async def announce(rows: Sequence[NewsItem]) -> None:
-    """After `store.upsert`: `{"type": "news.stored", "cursor": <newest pk>, "symbols"}`."""
+    """After `store.news_upsert`: `{"type": "news.stored", "cursor": <newest pk>, "symbols"}`."""
     if not rows:
         return
     symbols = sorted({s for row in rows for s in row.symbols})

@@ -14,10 +14,10 @@ from streaming.validation import EQUITY_RE, normalize_symbol
 def news_list(query: NewsQuery) -> dict[str, Any]:
     """The API's answer to a checked query (a DB read)."""
     if query.after is None:
-        cursor = store.head()
-        rows = store.latest(query.symbols, query.limit)
+        cursor = store.news_head_get()
+        rows = store.news_list_latest(query.symbols, query.limit)
         return {"items": [store.to_wire(r) for r in rows], "cursor": cursor}
-    rows = store.after(query.symbols, query.after, query.limit)
+    rows = store.news_list_after(query.symbols, query.after, query.limit)
     return {
         "items": [store.to_wire(r) for r in rows],
         "cursor": rows[-1].pk if rows else query.after,
@@ -33,7 +33,7 @@ def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) 
     answer = (
         news_list(NewsQuery(symbols, limit, None))
         if symbols
-        else {"items": [], "cursor": store.head()}
+        else {"items": [], "cursor": store.news_head_get()}
     )
     return {"available": True, "message": "", "symbols": symbols, **answer}
 

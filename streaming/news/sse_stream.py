@@ -277,14 +277,14 @@ class NewsStream:
         )
 
     async def _read(self) -> tuple[list[NewsItem], float | None]:
-        rows = await _db(store.after, self.symbols, self.cursor, PAGE)
+        rows = await _db(store.news_list_after, self.symbols, self.cursor, PAGE)
         ready, wait = settled(rows, settings.NEWS_STREAM_SETTLE)
         return ready, wait
 
     async def _backlog(self, count: int, head: int) -> list[NewsItem]:
         """The `count` newest articles stored up to `head` (what is newer comes live),
         in cursor order so that every `id:` is a resume point."""
-        rows = await _db(store.latest, self.symbols, count)
+        rows = await _db(store.news_list_latest, self.symbols, count)
         return sorted((r for r in rows if r.pk <= head), key=lambda r: r.pk)
 
     # -- the user's stream and the cluster ---------------------------------------------------
@@ -359,6 +359,6 @@ class NewsStream:
         pass
 
     async def session_ended(self) -> None:
-        """The login or the API token ended (sessions.py): end with `unauthenticated`."""
+        """The login or the API token ended (cluster/sessions.py): end with `unauthenticated`."""
         self.end_reason = "unauthenticated"
         self._wake.set()

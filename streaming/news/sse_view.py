@@ -53,7 +53,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         symbols = sorted(await database_sync_to_async(load_watchlist)(user.id))
         if not symbols:
             return _error(400, "bad_symbols", "give 'symbols' (your watchlist is empty)")
-    head = await database_sync_to_async(store.head)()
+    head = await database_sync_to_async(store.news_head_get)()
     if params.after is not None and params.after > head:
         return _error(400, "cursor_ahead", f"cursor {params.after} is ahead of the newest ({head})")
     slot = uuid.uuid4().hex

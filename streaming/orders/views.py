@@ -1,7 +1,7 @@
 """`GET /api/orders` (pages of a user's orders) and `GET /api/exports/<kind>.csv`.
 
 Thin: the query is checked (order_list.py, exports.py), the user's snapshot read (as the
-polling fallback reads it), the pages built by order_pages.py and the file by exports.py
+polling fallback reads it), the pages built by orders/pages.py and the file by orders/exports.py
 (docs/streaming-contract.md, "Orders" and "CSV exports"). Session or API token (read
 only; accounts/bearer.py); anonymous → 403 JSON; another user's or an unknown account →
 404 with a sentence; bad input → 400 with a sentence.
