@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from streaming.news import store
-from streaming.news.access import NO_NEWS, user_has_news
+from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.query import DEFAULT_LIMIT, NewsQuery
 from streaming.validation import EQUITY_RE, normalize_symbol
 
@@ -28,7 +28,7 @@ def news_list(query: NewsQuery) -> dict[str, Any]:
 def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """What a page embeds for its news panel (a DB read): `available` false (and the
     sentence to show) for a user without a news link."""
-    if not user_has_news(user_id=user_id):
+    if not news_link_exists(user_id=user_id):
         return {"available": False, "message": NO_NEWS, "symbols": symbols, "items": []}
     answer = (
         news_list(NewsQuery(symbols, limit, None))

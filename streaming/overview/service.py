@@ -102,7 +102,7 @@ def heat_level(pct: Decimal | None) -> int | None:
     return level if pct > 0 else -level
 
 
-def has_quote_link(*, user_id: int) -> bool | None:
+def quote_link_exists(*, user_id: int) -> bool | None:
     """Whether one of the user's links streams quotes: True; False when links exist but
     none quotes (e.g. Alpaca only); None without any link."""
     links = broker_link_list(user_id=user_id)
@@ -133,7 +133,11 @@ def overview_context(
         "overview": {
             "symbols": symbols,
             "tiles": tiles,
-            "quotes_available": has_quote_link(user_id=user_id),
+            "quotes_available": quote_link_exists(user_id=user_id),
             "max_symbols": MAX_OVERVIEW_SYMBOLS,
         }
     }
+
+
+# The earlier name, until streaming/candles/views.py calls the one above.
+has_quote_link = quote_link_exists
