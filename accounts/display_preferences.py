@@ -64,7 +64,7 @@ def time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def display_preferences_for(*, user_id: int) -> dict[str, Any]:
+def display_preferences_get(*, user_id: int) -> dict[str, Any]:
     """The user's preferences (the defaults when none are stored)."""
     row = DisplayPreferences.objects.filter(user_id=user_id).values(*DEFAULTS).first()
     return {**DEFAULTS, **(row or {})}
@@ -116,7 +116,7 @@ def display_preferences_update(*, user_id: int, changes: Any) -> dict[str, Any]:
         raise DisplayPreferencesError(
             f"unknown preference {unknown[0][:32]!r}: the preferences are {', '.join(DEFAULTS)}"
         )
-    current = display_preferences_for(user_id=user_id)
+    current = display_preferences_get(user_id=user_id)
     clean: dict[str, Any] = {}
     if "flashes" in changes:
         if not isinstance(changes["flashes"], bool):

@@ -24,7 +24,7 @@ class NotificationSettingsError(ValueError):
     """A refused update (400); the message says what is wrong, in a sentence."""
 
 
-def notification_settings_for(*, user_id: int) -> dict[str, bool]:
+def notification_settings_get(*, user_id: int) -> dict[str, bool]:
     """The user's settings (the defaults when none are stored)."""
     row = NotificationSettings.objects.filter(user_id=user_id).values(*DEFAULTS).first()
     return {**DEFAULTS, **(row or {})}
@@ -48,4 +48,4 @@ def notification_settings_update(*, user_id: int, changes: Any) -> dict[str, boo
             raise NotificationSettingsError(f"{key!r} must be true or false, not {shown}")
     if changes:
         NotificationSettings.objects.update_or_create(user_id=user_id, defaults=changes)
-    return notification_settings_for(user_id=user_id)
+    return notification_settings_get(user_id=user_id)

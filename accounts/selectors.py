@@ -5,7 +5,7 @@ from __future__ import annotations
 from accounts.models import BrokerLink
 
 
-def broker_links_for_user(*, user_id: int, enabled_only: bool = True) -> list[BrokerLink]:
+def broker_link_list(*, user_id: int, enabled_only: bool = True) -> list[BrokerLink]:
     """The user's links, oldest first; only enabled ones unless `enabled_only` is False."""
     links = BrokerLink.objects.filter(user_id=user_id)
     if enabled_only:
@@ -13,13 +13,18 @@ def broker_links_for_user(*, user_id: int, enabled_only: bool = True) -> list[Br
     return list(links.order_by("created_at", "pk"))
 
 
-def user_has_broker_links(*, user_id: int) -> bool:
+def broker_link_exists(*, user_id: int) -> bool:
     """Whether the user has an enabled link (a stream to start at all)."""
     return BrokerLink.objects.filter(user_id=user_id, enabled=True).exists()
 
 
-def broker_link_credentials(*, link: BrokerLink) -> dict[str, str]:
+def broker_link_credentials_get(*, link: BrokerLink) -> dict[str, str]:
     """The secrets the link's broker needs (`BrokerLink.SECRET_FIELDS`), e.g.
     `{"provider_secret", "refresh_token"}` for tastytrade; raises `SecretsUnreadable`."""
     secrets = link.secrets()
     return {name: str(secrets.get(name) or "") for name in BrokerLink.SECRET_FIELDS[link.broker]}
+
+
+# The earlier names, until streaming/wiring.py calls the ones above.
+broker_links_for_user = broker_link_list
+broker_link_credentials = broker_link_credentials_get

@@ -24,7 +24,7 @@ from tastytrade.utils import TastytradeError
 
 from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials
+from accounts.selectors import broker_link_credentials_get
 from streaming.brokers import catalog, tastytrade_client
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected, http_status, is_rejection
 
@@ -255,7 +255,7 @@ def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
     """
     secrets: dict[str, Any] = {}
     try:
-        secrets = broker_link_credentials(link=link)
+        secrets = broker_link_credentials_get(link=link)
         account_numbers = async_to_sync(catalog.fetch_account_numbers)(
             link.broker, secrets, alpaca_api=link.alpaca_api
         )

@@ -76,7 +76,7 @@ def api_token_create(
         raise ApiTokenError(f"A token lives {', '.join(map(str, LIFETIME_CHOICES))} days.")
     now = now or timezone.now()
     limit = settings.API_TOKEN_MAX_PER_USER
-    if api_tokens_active(user_id=user.pk, now=now).count() >= limit:
+    if api_token_active_list(user_id=user.pk, now=now).count() >= limit:
         raise ApiTokenError(f"You have {limit} active tokens: revoke one first.")
     secret = secrets.token_urlsafe(32)
     for _ in range(5):  # a prefix collision is a 1 in 10^15 event; retry all the same
@@ -156,19 +156,19 @@ def api_token_revoke(
 # ------------------------------------------------------------------ selectors
 
 
-def api_tokens_for_user(*, user_id: int) -> list[ApiToken]:
+def api_token_list(*, user_id: int) -> list[ApiToken]:
     """The user's tokens, newest first, revoked and expired ones included."""
     return list(ApiToken.objects.filter(user_id=user_id).order_by("-created_at", "-id"))
 
 
-def api_tokens_active(*, user_id: int, now: datetime | None = None) -> QuerySet[ApiToken]:
+def api_token_active_list(*, user_id: int, now: datetime | None = None) -> QuerySet[ApiToken]:
     """The user's tokens that are neither revoked nor expired (a queryset)."""
     return ApiToken.objects.filter(
         user_id=user_id, revoked_at__isnull=True, expires_at__gt=now or timezone.now()
     )
 
 
-def api_tokens_ended(*, token_ids: set[int], now: datetime | None = None) -> set[int]:
+def api_token_ended_ids(*, token_ids: set[int], now: datetime | None = None) -> set[int]:
     """Of `token_ids`, those that no longer authenticate: revoked, expired, deleted, or
     their user deactivated (one query; the open-stream check in streaming/cluster/sessions.py)."""
     if not token_ids:
@@ -180,3 +180,7 @@ def api_tokens_ended(*, token_ids: set[int], now: datetime | None = None) -> set
         user__is_active=True,
     ).values_list("pk", flat=True)
     return set(token_ids) - set(live)
+
+
+# The earlier name, until streaming/cluster/sessions.py calls the one above.
+api_tokens_ended = api_token_ended_ids

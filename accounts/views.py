@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.display_preferences import (
     MAX_PREFERENCES_BODY_BYTES,
     DisplayPreferencesError,
-    display_preferences_for,
+    display_preferences_get,
     display_preferences_update,
     time_zones,
 )
@@ -27,10 +27,10 @@ from accounts.models import ApiToken
 from accounts.notification_settings import (
     MAX_SETTINGS_BODY_BYTES,
     NotificationSettingsError,
-    notification_settings_for,
+    notification_settings_get,
     notification_settings_update,
 )
-from accounts.tokens import ApiTokenError, api_token_create, api_token_revoke, api_tokens_for_user
+from accounts.tokens import ApiTokenError, api_token_create, api_token_list, api_token_revoke
 from streaming.request_body import BodyError, json_body
 
 
@@ -57,9 +57,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     else:
         form = ApiTokenCreateForm()
     now = timezone.now()
-    tokens = [
-        (token, token.state_at(now)) for token in api_tokens_for_user(user_id=request.user.pk)
-    ]
+    tokens = [(token, token.state_at(now)) for token in api_token_list(user_id=request.user.pk)]
     response = render(
         request,
         "accounts/api_tokens.html",
@@ -108,7 +106,7 @@ def notification_settings(request: HttpRequest) -> JsonResponse:
     """The user's notification settings: `PUT` `{"fills": false, …}` (booleans)."""
     return _settings_api(
         request,
-        notification_settings_for,
+        notification_settings_get,
         notification_settings_update,
         limit=MAX_SETTINGS_BODY_BYTES,
         refused=NotificationSettingsError,
@@ -120,7 +118,7 @@ def preferences(request: HttpRequest) -> JsonResponse:
     """The user's display preferences: `PUT` `{"flashes": false, …}`."""
     return _settings_api(
         request,
-        display_preferences_for,
+        display_preferences_get,
         display_preferences_update,
         limit=MAX_PREFERENCES_BODY_BYTES,
         refused=DisplayPreferencesError,
@@ -145,7 +143,7 @@ def display_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Display preferences saved.")
             return redirect("display-settings")
-    prefs = display_preferences_for(user_id=request.user.pk)
+    prefs = display_preferences_get(user_id=request.user.pk)
     return render(
         request,
         "accounts/display_settings.html",

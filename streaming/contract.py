@@ -284,3 +284,92 @@ ResumedWireFrame = TypedDict(
     "ResumedWireFrame",
     {"type": Literal["resumed"], "epoch": str, "from": int, "count": int},
 )
+
+
+# --- features ---
+class NewsStored(TypedDict):
+    """The layer message to the `news.stored` group (streaming/news/live.py): only a hint
+    that articles up to `cursor` were stored for `symbols`; readers read the store."""
+
+    type: Literal["news.stored"]
+    cursor: int
+    symbols: list[str]
+
+
+class NewsArticle(TypedDict):
+    """One news item (a `news` frame's `items`, an SSE `news` event, `/api/news`)."""
+
+    id: str
+    cursor: int
+    headline: str
+    summary: str
+    author: str
+    source: str
+    url: str
+    symbols: list[str]
+    created_at: int
+    updated_at: int
+
+
+class NewsStreamLimits(TypedDict):
+    max_symbols: int
+    streams_per_user: int
+    connects_per_minute: int
+    max_duration_s: int
+    max_backlog: int
+
+
+class NewsConnectedEvent(TypedDict):
+    """The news SSE stream's first event (`event: connected`)."""
+
+    user: str
+    symbols: list[str]
+    rejected: list[Rejection]
+    head: int
+    cursor: int
+    resumed: bool
+    backlog: int
+    duration_s: int | None
+    heartbeat_s: float
+    progress_s: float
+    limits: NewsStreamLimits
+    server_time: int
+
+
+class NewsProgressEvent(TypedDict):
+    """`event: progress` every few seconds (and the `end` event's counts)."""
+
+    cursor: int
+    sent: int
+    elapsed_ms: int
+    server_time: int
+
+
+class NewsEndEvent(NewsProgressEvent):
+    """`event: end`: why the stream ended (`duration`, `max_duration`, `too_slow`,
+    `unauthenticated`)."""
+
+    reason: str | None
+
+
+class NewsLimitEvent(TypedDict):
+    """`event: limit`: symbols the user's stream refused (the user's symbol limit)."""
+
+    symbols: list[str]
+    reason: Literal["user_limit_reached"]
+
+
+class AlertState(TypedDict):
+    """A price alert as `/api/alerts` and the snapshot's `alerts` have it."""
+
+    id: int
+    symbol: str
+    condition: str
+    level: float
+    rearm: bool
+    expires_at: int | None
+    active: bool
+    armed: bool
+    crossings: int
+    created_at: int | None
+    updated_at: int | None

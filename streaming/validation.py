@@ -17,6 +17,7 @@ from streaming.brokers.symbols import (
     occ_to_streamer_symbol,
     streamer_to_occ_symbol,
 )
+from streaming.contract import CLIENT_MESSAGE_TYPES
 
 MAX_MESSAGE_BYTES = 4096
 #: The largest `POST /watchlist` body, checked before it is parsed.
@@ -31,7 +32,6 @@ MAX_SYMBOLS_PER_SOCKET = MAX_SYMBOLS_PER_USER
 MAX_SYMBOLS_PER_LIST = 200
 RATE_LIMIT = 30  # messages
 RATE_WINDOW = 10.0  # seconds
-MESSAGE_TYPES = {"subscribe", "unsubscribe", "ping", "pace"}
 #: The quote frames a socket may ask for per second (`pace`): between these.
 MIN_PACE_FREQUENCY = 0.5
 MAX_PACE_FREQUENCY = 20.0
@@ -91,7 +91,7 @@ def parse_client_message(text: str | None) -> ClientMessage:
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise MessageError("bad_message", "Message must be a JSON object with a string 'type'")
     kind = data["type"]
-    if kind not in MESSAGE_TYPES:
+    if kind not in CLIENT_MESSAGE_TYPES:
         raise MessageError("unknown_type", f"Unknown message type {kind[:40]!r}", ref=kind[:40])
     if kind == "ping":
         ping_id = data.get("id")

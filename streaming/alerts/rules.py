@@ -4,7 +4,7 @@ One `AlertBook` per user stream, alerts indexed by symbol: a quote of a symbol w
 alerts costs one dictionary lookup; one with alerts, a few comparisons per alert. The
 book only *proposes* changes (a trigger, a re-arm, an expiry) and updates its own copy
 at once so that the next tick does not propose the same change again; whether a trigger
-really happened is decided by the database's compare-and-set (alert_store.py), which
+really happened is decided by the database's compare-and-set (alerts/store.py), which
 makes a crossing fire once in the cluster (docs/streaming-contract.md "Price alerts").
 """
 
@@ -43,7 +43,7 @@ class Rule:
 
     @classmethod
     def from_dict(cls, alert: dict[str, Any]) -> Rule:
-        """From an alert as the API and the snapshot have it (alert_store.alert_dict)."""
+        """From an alert as the API and the snapshot have it (alerts/store.py `alert_dict`)."""
         return cls(
             id=alert["id"],
             symbol=alert["symbol"],

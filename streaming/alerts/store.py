@@ -22,6 +22,7 @@ from django.db.models import F, Q
 
 from streaming.alerts import rules as alerts
 from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInputError
+from streaming.contract import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
 
 #: Triggers in a snapshot and the page's history (newest first).
@@ -32,7 +33,7 @@ def ms(value: dt.datetime | None) -> int | None:
     return None if value is None else int(value.timestamp() * 1000)
 
 
-def alert_dict(alert: Alert) -> dict[str, Any]:
+def alert_dict(alert: Alert) -> AlertState:
     """An alert as the API and the snapshot have it."""
     return {
         "id": alert.id,
@@ -50,7 +51,7 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
     }
 
 
-def trigger_payload(trigger: AlertTrigger) -> dict[str, Any]:
+def trigger_payload(trigger: AlertTrigger) -> AlertPayload:
     """The `alert` frame's payload."""
     return {
         "id": trigger.id,
@@ -59,7 +60,7 @@ def trigger_payload(trigger: AlertTrigger) -> dict[str, Any]:
         "condition": trigger.condition,
         "level": float(trigger.level),
         "price": float(trigger.price),
-        "at": ms(trigger.triggered_at),
+        "at": int(trigger.triggered_at.timestamp() * 1000),
         "message": trigger.message,
         "rearm": trigger.rearm,
     }
@@ -74,7 +75,7 @@ def _not_expired(now: dt.datetime) -> Q:
 
 
 # -- the user's alerts (views) ---------------------------------------------------------------
-def alerts_for(
+def alert_list(
     user_id: int, *, active_only: bool = False, limit: int = MAX_KEPT_ALERTS
 ) -> list[Alert]:
     rows = Alert.objects.filter(user_id=user_id)
@@ -83,12 +84,17 @@ def alerts_for(
     return list(rows.order_by("-created_at", "-id")[:limit])
 
 
-def recent_triggers(user_id: int, limit: int = RECENT_TRIGGERS) -> list[dict[str, Any]]:
+def alert_get(user_id: int, alert_id: int) -> AlertState | None:
+    alert = Alert.objects.filter(id=alert_id, user_id=user_id).first()
+    return None if alert is None else alert_dict(alert)
+
+
+def alert_trigger_list(user_id: int, limit: int = RECENT_TRIGGERS) -> list[AlertPayload]:
     rows = AlertTrigger.objects.filter(user_id=user_id).order_by("-triggered_at", "-id")[:limit]
     return [trigger_payload(t) for t in rows]
 
 
-def create_alert(user_id: int, values: dict[str, Any]) -> Alert:
+def alert_create(user_id: int, values: dict[str, Any]) -> Alert:
     """A new active, armed alert; AlertInputError `too_many_alerts` past the limit. The
     count is taken under a lock on the user's row: parallel creates cannot pass it."""
     with transaction.atomic():
@@ -116,7 +122,7 @@ def _prune(user_id: int) -> None:
     Alert.objects.filter(id__in=ids).delete()
 
 
-def update_alert(user_id: int, alert_id: int, values: dict[str, Any]) -> Alert | None:
+def alert_update(user_id: int, alert_id: int, values: dict[str, Any]) -> Alert | None:
     """Change an alert (None if it is not the user's). An edit of what it watches arms it
     again; making it active again counts against the limit."""
     with transaction.atomic():
@@ -140,20 +146,20 @@ def update_alert(user_id: int, alert_id: int, values: dict[str, Any]) -> Alert |
     return alert
 
 
-def delete_alert(user_id: int, alert_id: int) -> bool:
+def alert_delete(user_id: int, alert_id: int) -> bool:
     deleted, _ = Alert.objects.filter(id=alert_id, user_id=user_id).delete()
     return bool(deleted)
 
 
 # -- the stream's writes (AlertStore) ------------------------------------------------------
-def active_alerts(user_id: int) -> list[dict[str, Any]]:
+def alert_active_list(user_id: int) -> list[AlertState]:
     """The user's active, unexpired alerts (the book's rules, the snapshot's `alerts`)."""
-    return [alert_dict(a) for a in alerts_for(user_id, active_only=True)]
+    return [alert_dict(a) for a in alert_list(user_id, active_only=True)]
 
 
-def fire(
+def alert_fire(
     alert_id: int, price: float, at_ms: int, pct: float | None = None
-) -> dict[str, Any] | None:
+) -> AlertPayload | None:
     """Compare-and-set: the alert's trigger payload if this call moved it from armed to
     fired (and recorded the crossing), None if it was not armed (already fired elsewhere,
     edited, deleted, expired)."""
@@ -180,23 +186,23 @@ def fire(
     return trigger_payload(trigger)
 
 
-def rearm(alert_id: int) -> bool:
+def alert_rearm(alert_id: int) -> bool:
     """Arm a re-arming alert again (the price went back across its level)."""
     rows = Alert.objects.filter(id=alert_id, active=True, rearm=True, armed=False)
     return bool(rows.update(armed=True, updated_at=_now()))
 
 
-def expire(alert_id: int) -> None:
+def alert_expire(alert_id: int) -> None:
     Alert.objects.filter(id=alert_id, active=True).update(active=False, updated_at=_now())
 
 
-def undelivered(user_id: int) -> list[dict[str, Any]]:
+def alert_trigger_undelivered_list(user_id: int) -> list[AlertPayload]:
     """Triggers committed but not yet in the event log, oldest first."""
     rows = AlertTrigger.objects.filter(user_id=user_id, delivered=False).order_by("id")
     return [trigger_payload(t) for t in rows[:RECENT_TRIGGERS]]
 
 
-def mark_delivered(trigger_ids: Iterable[int]) -> None:
+def alert_trigger_mark_delivered(trigger_ids: Iterable[int]) -> None:
     AlertTrigger.objects.filter(id__in=list(trigger_ids)).update(delivered=True)
 
 
@@ -208,29 +214,24 @@ class AlertStore:
         self.user_id = user_id
 
     async def load(self) -> list[dict[str, Any]]:
-        return await database_sync_to_async(active_alerts)(self.user_id)
+        return await database_sync_to_async(alert_active_list)(self.user_id)
 
     async def recent(self) -> list[dict[str, Any]]:
-        return await database_sync_to_async(recent_triggers)(self.user_id)
+        return await database_sync_to_async(alert_trigger_list)(self.user_id)
 
     async def fire(
         self, alert_id: int, price: float, at_ms: int, pct: float | None
     ) -> dict[str, Any] | None:
-        return await database_sync_to_async(fire)(alert_id, price, at_ms, pct)
+        return await database_sync_to_async(alert_fire)(alert_id, price, at_ms, pct)
 
     async def rearm(self, alert_id: int) -> bool:
-        return await database_sync_to_async(rearm)(alert_id)
+        return await database_sync_to_async(alert_rearm)(alert_id)
 
     async def expire(self, alert_id: int) -> None:
-        await database_sync_to_async(expire)(alert_id)
+        await database_sync_to_async(alert_expire)(alert_id)
 
     async def undelivered(self) -> list[dict[str, Any]]:
-        return await database_sync_to_async(undelivered)(self.user_id)
+        return await database_sync_to_async(alert_trigger_undelivered_list)(self.user_id)
 
     async def mark_delivered(self, trigger_ids: list[int]) -> None:
-        await database_sync_to_async(mark_delivered)(trigger_ids)
-
-
-def get_alert(user_id: int, alert_id: int) -> dict[str, Any] | None:
-    alert = Alert.objects.filter(id=alert_id, user_id=user_id).first()
-    return None if alert is None else alert_dict(alert)
+        await database_sync_to_async(alert_trigger_mark_delivered)(trigger_ids)

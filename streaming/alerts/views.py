@@ -1,14 +1,13 @@
 """Price alerts over HTTP: `/alerts` (the page) and `/api/alerts[/<id>]` (the JSON API).
 
-Thin: the body is read safely (request_body.py), checked (alert_input.py), stored
-(alert_store.py), and every write tells the user's stream owner (`alerts.changed`), so
+Thin: the body is read safely (request_body.py), checked (alerts/input.py), stored
+(alerts/store.py), and every write tells the user's stream owner (alerts/owner.py), so
 evaluation changes at once (docs/streaming-contract.md "Price alerts").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -25,11 +24,9 @@ from streaming.alerts.input import (
     AlertInputError,
     clean_alert,
 )
-from streaming.cluster import owner_rpc
-from streaming.dashboard.views import snapshot_for, stream_context
+from streaming.alerts.owner import alerts_changed
+from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.request_body import BodyError, json_body
-
-log = logging.getLogger(__name__)
 
 LIMITS = {"max_active": MAX_ACTIVE_ALERTS, "max_body_bytes": MAX_ALERT_BODY_BYTES}
 
@@ -51,17 +48,10 @@ def _body(request: HttpRequest) -> Any:
 
 def _listing(user_id: int) -> dict[str, Any]:
     return {
-        "alerts": [alert_store.alert_dict(a) for a in alert_store.alerts_for(user_id)],
-        "triggers": alert_store.recent_triggers(user_id),
+        "alerts": [alert_store.alert_dict(a) for a in alert_store.alert_list(user_id)],
+        "triggers": alert_store.alert_trigger_list(user_id),
         "limits": LIMITS,
     }
-
-
-async def _changed(user_id: int) -> None:
-    try:
-        await owner_rpc.alerts_changed(user_id)
-    except Exception:  # saved all the same: the owner reads them when it starts
-        log.exception("alerts.changed not sent for user %s", user_id)
 
 
 async def api_alerts(request: HttpRequest) -> JsonResponse:
@@ -75,10 +65,10 @@ async def api_alerts(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "use GET or POST"}, status=405)
     try:
         values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC))
-        alert = await database_sync_to_async(alert_store.create_alert)(user.id, values)
+        alert = await database_sync_to_async(alert_store.alert_create)(user.id, values)
     except AlertInputError as exc:
         return _error(exc)
-    await _changed(user.id)
+    await alerts_changed(user.id)
     return JsonResponse(alert_store.alert_dict(alert), status=201)
 
 
@@ -88,23 +78,23 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     if request.method == "DELETE":
-        if not await database_sync_to_async(alert_store.delete_alert)(user.id, alert_id):
+        if not await database_sync_to_async(alert_store.alert_delete)(user.id, alert_id):
             return _not_found()
-        await _changed(user.id)
+        await alerts_changed(user.id)
         return HttpResponse(status=204)
     if request.method != "PATCH":
         return JsonResponse({"error": "use PATCH or DELETE"}, status=405)
-    current = await database_sync_to_async(alert_store.get_alert)(user.id, alert_id)
+    current = await database_sync_to_async(alert_store.alert_get)(user.id, alert_id)
     if current is None:
         return _not_found()
     try:
         values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC), partial=current)
-        alert = await database_sync_to_async(alert_store.update_alert)(user.id, alert_id, values)
+        alert = await database_sync_to_async(alert_store.alert_update)(user.id, alert_id, values)
     except AlertInputError as exc:
         return _error(exc)
     if alert is None:
         return _not_found()
-    await _changed(user.id)
+    await alerts_changed(user.id)
     return JsonResponse(alert_store.alert_dict(alert))
 
 

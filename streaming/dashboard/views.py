@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-import uuid
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -18,46 +15,27 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from accounts.notification_settings import notification_settings_for
-from accounts.selectors import user_has_broker_links
+from accounts.selectors import broker_link_exists
 from streaming import validation
 from streaming.chains.service import chain_links
-from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
+from streaming.dashboard.owner import poll_symbols_announce, stream_hold, watchlist_changed
+from streaming.dashboard.page_context import (  # stream_context: still imported from
+    live_page_context,  # here by streaming/chains/views.py and streaming/candles/views.py
+    snapshot_for,
+    stream_context,  # noqa: F401
+)
 from streaming.dashboard.totals import totals_panel
 from streaming.dashboard.watchlist import WatchlistError, watchlist_apply
-from streaming.models import Watchlist
 from streaming.news.panel import news_panel, panel_symbols
 from streaming.order_list import orders_panel
-from streaming.overview.service import overview_context, overview_symbols
 from streaming.request_body import BodyError, json_body
 from streaming.stream.subscriptions import POLL_TAB_PREFIX, POLL_TAB_TTL
 
-#: How long a page waits for the broker's first snapshot before rendering what it has.
-PAGE_SNAPSHOT_WAIT = 3.0
 #: How long a login keeps the trader's stream up for the page it redirects to (seconds).
 LOGIN_HOLD = 10.0
 #: A polling page's own id (`/api/snapshot?tab=`): random per page, never a channel name.
 POLL_TAB_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 POLL_TAB_ERROR = "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
-
-
-async def snapshot_for(
-    user_id: int, extra: list[str] | None = None, hold: float | None = None
-) -> tuple[dict[str, Any], list[str]]:
-    """The user's current state, starting their manager if needed (a short hold keeps
-    it alive until the page's socket connects, or `hold` s: until a polling page's next
-    poll); `extra`: symbols the page shows beyond the watchlist (their last quotes, if
-    the stream has them)."""
-    watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
-    holder = f"page-{uuid.uuid4().hex}"
-    await registry.attach(user_id, holder)
-    try:
-        wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
-        snapshot = await registry.snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT)
-    finally:
-        registry.detach(user_id, holder, grace=hold)
-    return snapshot or empty_snapshot(watchlist), watchlist
 
 
 _login_form = auth_views.LoginView.as_view()
@@ -74,65 +52,10 @@ async def login(request: HttpRequest) -> HttpResponse:
         logged_in
         and user
         and user.is_authenticated
-        and await database_sync_to_async(user_has_broker_links)(user_id=user.pk)
+        and await database_sync_to_async(broker_link_exists)(user_id=user.pk)
     ):
-        holder = f"login-{uuid.uuid4().hex}"
-        await registry.attach(user.pk, holder)
-        registry.detach(user.pk, holder, grace=LOGIN_HOLD)
+        await stream_hold(user.pk, grace=LOGIN_HOLD)
     return response
-
-
-def empty_snapshot(watchlist: list[str]) -> dict[str, Any]:
-    """What a page shows when the stream has not answered yet (the socket fills it in)."""
-    return {
-        "type": "snapshot",
-        "epoch": None,
-        "seq": 0,
-        "simulated": settings.BROKER_ENV == "sandbox",
-        "accounts": [],
-        "quotes": {},
-        "greeks": {},
-        "orders": [],
-        "links": [],
-        "watchlist": {"symbols": watchlist, "version": 0},
-        "subscriptions": watchlist,
-        "alerts": [],
-        "alert_triggers": [],
-        "t": int(time.time() * 1000),
-    }
-
-
-async def stream_context(
-    user_id: int, snapshot: dict[str, Any], watchlist: list[str]
-) -> dict[str, Any]:
-    """What every live page's template needs to show the last known values, reach the
-    stream (templates/streaming/_live_attrs.html) and raise the user's notifications
-    (templates/streaming/_notifications.html: the settings are embedded, no request at
-    load)."""
-    settings_ = await database_sync_to_async(notification_settings_for)(user_id=user_id)
-    return {
-        "notification_settings": settings_,
-        "snapshot": snapshot,
-        "watchlist": watchlist,
-        "simulated": snapshot["simulated"],
-        "ws_path": "/ws/stream/",
-        "snapshot_url": "/api/snapshot",
-        "events_url": "/api/events",
-    }
-
-
-async def live_page_context(user_id: int) -> dict[str, Any]:
-    """What every live page (the dashboard, the market overview) is rendered from: the
-    user's snapshot with their overview symbols, its transport URLs and the overview's
-    tiles from the last known quotes."""
-    overview = await database_sync_to_async(overview_symbols)(user_id=user_id)
-    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
-    return {
-        **await stream_context(user_id, snapshot, watchlist),
-        **await database_sync_to_async(overview_context)(
-            user_id=user_id, quotes=snapshot["quotes"], symbols=overview
-        ),
-    }
 
 
 @login_required
@@ -163,7 +86,7 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     snapshot, _ = await snapshot_for(user.id, extra=extra, hold=hold)
     if tab is not None:  # a polling tab's subscription, renewed by every poll
         tab_name = f"{POLL_TAB_PREFIX}{tab}"
-        await owner_rpc.announce_symbols(user.id, tab_name, extra, ttl=POLL_TAB_TTL)
+        await poll_symbols_announce(user.id, tab_name, extra, ttl=POLL_TAB_TTL)
     return JsonResponse(snapshot)
 
 
@@ -196,7 +119,7 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
     except WatchlistError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     try:
-        await owner_rpc.watchlist_changed(user.id, symbols, version)
+        await watchlist_changed(user.id, symbols, version)
     except Exception:
         # Saved all the same: the tabs get the list with their next snapshot.
         logging.getLogger(__name__).exception("watchlist.changed not sent for user %s", user.id)

@@ -14,8 +14,8 @@ NEWS_BROKERS = frozenset({"alpaca"})
 NO_NEWS = "Link an Alpaca account for news."
 
 
-def user_has_news(*, user_id: int) -> bool:
+def news_link_exists(*, user_id: int) -> bool:
     """Whether the user has an enabled link that brings news (a DB read: not per tick)."""
-    from accounts.selectors import broker_links_for_user
+    from accounts.selectors import broker_link_list
 
-    return any(link.broker in NEWS_BROKERS for link in broker_links_for_user(user_id=user_id))
+    return any(link.broker in NEWS_BROKERS for link in broker_link_list(user_id=user_id))

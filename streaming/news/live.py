@@ -12,23 +12,26 @@ from collections.abc import Sequence
 
 from channels.layers import get_channel_layer
 
+from streaming.contract import NewsStored
 from streaming.models import NewsItem
 
 #: The group every news reader's channel joins.
 NEWS_GROUP = "news.stored"
-#: The layer message type (a consumer's handler `news_stored`).
+#: The layer message type (contract.NewsStored; a consumer's handler `news_stored`).
 NEWS_STORED = "news.stored"
 
 
 async def announce(rows: Sequence[NewsItem]) -> None:
-    """After `store.upsert`: `{"type": "news.stored", "cursor": <newest pk>, "symbols"}`."""
+    """After `store.news_upsert`: `{"type": "news.stored", "cursor": <newest pk>, "symbols"}`."""
     if not rows:
         return
     symbols = sorted({s for row in rows for s in row.symbols})
     layer = get_channel_layer()
     if layer is None:
         return
-    await layer.group_send(
-        NEWS_GROUP,
-        {"type": NEWS_STORED, "cursor": max(r.pk for r in rows), "symbols": symbols},
-    )
+    message: NewsStored = {
+        "type": "news.stored",
+        "cursor": max(r.pk for r in rows),
+        "symbols": symbols,
+    }
+    await layer.group_send(NEWS_GROUP, message)

@@ -6,18 +6,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from streaming.news import store
-from streaming.news.access import NO_NEWS, user_has_news
+from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.query import DEFAULT_LIMIT, NewsQuery
 from streaming.validation import EQUITY_RE, normalize_symbol
 
 
-def read_news(query: NewsQuery) -> dict[str, Any]:
+def news_list(query: NewsQuery) -> dict[str, Any]:
     """The API's answer to a checked query (a DB read)."""
     if query.after is None:
-        cursor = store.head()
-        rows = store.latest(query.symbols, query.limit)
+        cursor = store.news_head_get()
+        rows = store.news_list_latest(query.symbols, query.limit)
         return {"items": [store.to_wire(r) for r in rows], "cursor": cursor}
-    rows = store.after(query.symbols, query.after, query.limit)
+    rows = store.news_list_after(query.symbols, query.after, query.limit)
     return {
         "items": [store.to_wire(r) for r in rows],
         "cursor": rows[-1].pk if rows else query.after,
@@ -28,12 +28,12 @@ def read_news(query: NewsQuery) -> dict[str, Any]:
 def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """What a page embeds for its news panel (a DB read): `available` false (and the
     sentence to show) for a user without a news link."""
-    if not user_has_news(user_id=user_id):
+    if not news_link_exists(user_id=user_id):
         return {"available": False, "message": NO_NEWS, "symbols": symbols, "items": []}
     answer = (
-        read_news(NewsQuery(symbols, limit, None))
+        news_list(NewsQuery(symbols, limit, None))
         if symbols
-        else {"items": [], "cursor": store.head()}
+        else {"items": [], "cursor": store.news_head_get()}
     )
     return {"available": True, "message": "", "symbols": symbols, **answer}
 

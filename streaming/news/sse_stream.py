@@ -1,16 +1,14 @@
-"""`GET /api/news/stream`: news as Server-Sent Events for scripts and other tools
-(docs/streaming-contract.md, "News").
+"""One `GET /api/news/stream` response: news as Server-Sent Events for scripts and other
+tools (docs/streaming-contract.md, "News"; the view is news/sse_view.py).
 
-The view checks who asks (session + Origin, or an API token), the parameters and the
-per-user limits (quota.py), then hands the response a `NewsStream`: `connected` at once,
-then every article revision stored after the stream's cursor, read from the store — on
-each `news.stored` announcement about its symbols (live.py; one reader per process,
-`NewsHub`, wakes the streams), and every few seconds regardless — with `id: <cursor>`
-so `Last-Event-ID` resumes exactly. While open it holds the user's stream as a tab with
-its symbols (registry.py, owner_rpc.py), so the user's news feed keeps running. When the
-client goes (daphne's `http.disconnect`: Django cancels the response; or the watch sees
-the connection closed) it stops its task, drops the tab, gives back its slot and the
-gauge.
+A `NewsStream` writes `connected` at once, then every article revision stored after the
+stream's cursor, read from the store — on each `news.stored` announcement about its
+symbols (live.py; one reader per process, news/hub.py, wakes the streams), and every few
+seconds regardless — with `id: <cursor>` so `Last-Event-ID` resumes exactly. While open
+it holds the user's stream as a tab with its symbols (news/owner.py), so the user's news
+feed keeps running. When the client goes (daphne's `http.disconnect`: Django cancels the
+response; or the watch sees the connection closed) it stops its task, drops the tab,
+gives back its slot and the gauge.
 """
 
 from __future__ import annotations
@@ -18,44 +16,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from streaming import metrics, validation
-from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
-from streaming.cluster.fanout import Message, dispatch, messages
-from streaming.contract import now_ms
+from streaming import metrics
+from streaming.cluster.fanout import Message
+from streaming.contract import (
+    NewsConnectedEvent,
+    NewsEndEvent,
+    NewsLimitEvent,
+    NewsProgressEvent,
+    now_ms,
+)
 from streaming.models import NewsItem
-from streaming.news import live, quota, store
-from streaming.tabs.origin import sse_request_allowed
-from streaming.tabs.session import SYMBOLS_HEARTBEAT, load_watchlist
-from streaming.tabs.socket import TransportProbe, probe_of
+from streaming.news import owner, quota, store
+from streaming.news.hub import hub
+from streaming.tabs.session import SYMBOLS_HEARTBEAT
+from streaming.tabs.socket import TransportProbe
 
 log = logging.getLogger(__name__)
 
 #: How long a client waits before reconnecting a dropped stream (ms), sent once.
 RETRY_MS = 3000
-#: `?symbols=` longer than this many bytes is refused before it is split (200 symbols
-#: of at most 32 characters and their commas).
-MAX_SYMBOLS_BYTES = validation.MAX_SYMBOLS_PER_LIST * 33
 #: Revisions read from the store at a time (the stream writes each page before the next).
 PAGE = 100
-#: `?backlog=` at most.
-MAX_BACKLOG = 100
 #: Bytes written that the client has not taken: beyond this the stream ends (`too_slow`).
 TOO_SLOW_BYTES = 1024 * 1024
 #: How often the stream looks whether its client is still connected (seconds).
@@ -64,87 +55,6 @@ CLIENT_CHECK = 0.25
 TASK_STOP_WAIT = 1.0
 #: After a failed store read, the first retry (seconds); it doubles up to NEWS_STREAM_CHECK.
 STORE_RETRY = 0.5
-#: A cursor or a number parameter: ASCII digits only (no sign, no spaces, no other digits).
-_NUMBER = re.compile(r"[0-9]{1,15}", re.ASCII)
-
-
-class BadRequest(ValueError):
-    """A parameter the stream refuses: a 400 `{"error": code, "message": message}`."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Params:
-    """A stream request's parameters, checked (symbols None: the watchlist)."""
-
-    symbols: list[str] | None
-    rejected: list[dict[str, str]]
-    after: int | None
-    backlog: int
-    duration: int | None
-
-
-def parse_symbols(raw: str) -> tuple[list[str], list[dict[str, str]]]:
-    """`A,B,…` → (accepted, sorted; rejected with reasons). Over 200 symbols or
-    `MAX_SYMBOLS_BYTES` is refused whole, before anything is split."""
-    if len(raw) > MAX_SYMBOLS_BYTES:
-        raise BadRequest(
-            "bad_symbols",
-            f"'symbols' is {len(raw)} characters; at most {MAX_SYMBOLS_BYTES} "
-            f"({validation.MAX_SYMBOLS_PER_LIST} symbols)",
-        )
-    parts = [p for p in raw.split(",") if p.strip()]
-    if len(parts) > validation.MAX_SYMBOLS_PER_LIST:
-        raise BadRequest(
-            "bad_symbols",
-            f"at most {validation.MAX_SYMBOLS_PER_LIST} symbols per stream "
-            f"('symbols' has {len(parts)})",
-        )
-    accepted: set[str] = set()
-    rejected: list[dict[str, str]] = []
-    for part in parts:
-        symbol = validation.normalize_symbol(part)
-        if symbol is None:
-            rejected.append({"symbol": part[:40], "reason": "invalid_symbol"})
-        else:
-            accepted.add(symbol)
-    return sorted(accepted), rejected
-
-
-def _number(raw: str, name: str, code: str, low: int, high: int) -> int:
-    if not _NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
-        raise BadRequest(code, f"'{name}' must be a whole number from {low} to {high}")
-    return int(raw)
-
-
-def parse_params(query: Any, last_event_id: str | None) -> Params:
-    """The query (`symbols`, `after`, `backlog`, `duration`) and `Last-Event-ID` (which
-    wins over `after`: a browser's reconnect sends it with the original URL)."""
-    symbols, rejected = None, []
-    if query.get("symbols") is not None:
-        symbols, rejected = parse_symbols(query["symbols"])
-        if not symbols:
-            raise BadRequest("bad_symbols", "no valid symbol in 'symbols'")
-    raw_after = last_event_id or query.get("after")
-    after = None
-    if raw_after is not None:
-        name = "Last-Event-ID" if last_event_id else "after"
-        if not _NUMBER.fullmatch(raw_after.strip()):
-            raise BadRequest(
-                "bad_cursor",
-                f"'{name}' must be a news cursor (a whole number), not {raw_after[:40]!r}",
-            )
-        after = int(raw_after.strip())
-    backlog = _number(query.get("backlog", "0"), "backlog", "bad_backlog", 0, MAX_BACKLOG)
-    duration = None
-    if query.get("duration") is not None:
-        high = settings.NEWS_STREAM_MAX_SECONDS
-        duration = _number(query["duration"], "duration", "bad_duration", 1, high)
-    return Params(symbols, rejected, after, backlog, duration)
 
 
 def _stopped(task: asyncio.Task[None]) -> None:
@@ -168,7 +78,7 @@ async def _db(fn: Any, *args: Any) -> Any:
     return result
 
 
-def sse_event(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+def sse_event(event: str, data: Mapping[str, object], event_id: int | None = None) -> bytes:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
@@ -217,7 +127,7 @@ class NewsStream:
 
     # -- the response body ------------------------------------------------------------------
     async def body(
-        self, connected: dict[str, Any], cursor: int, backlog: int, duration: float
+        self, connected: NewsConnectedEvent, cursor: int, backlog: int, duration: float
     ) -> AsyncIterator[bytes]:
         """`connected`, the backlog, then news after `cursor` until the end or the client
         goes; whatever ends it, the finally leaves nothing behind."""
@@ -298,7 +208,8 @@ class NewsStream:
                         async with asyncio.timeout(due - now):
                             await self._wake.wait()
             if not self._closed:  # else the client is gone
-                yield sse_event("end", {"reason": self.end_reason, **self._status(started)})
+                end: NewsEndEvent = {"reason": self.end_reason, **self._status(started)}
+                yield sse_event("end", end)
         finally:
             await self._close()
 
@@ -347,7 +258,7 @@ class NewsStream:
         metrics.NEWS_ITEMS_SENT.inc()
         return sse_event("news", store.to_wire(row), row.pk)
 
-    def _status(self, started: float) -> dict[str, Any]:
+    def _status(self, started: float) -> NewsProgressEvent:
         elapsed = int((time.monotonic() - started) * 1000)
         return {
             "cursor": self.cursor,
@@ -366,14 +277,14 @@ class NewsStream:
         )
 
     async def _read(self) -> tuple[list[NewsItem], float | None]:
-        rows = await _db(store.after, self.symbols, self.cursor, PAGE)
+        rows = await _db(store.news_list_after, self.symbols, self.cursor, PAGE)
         ready, wait = settled(rows, settings.NEWS_STREAM_SETTLE)
         return ready, wait
 
     async def _backlog(self, count: int, head: int) -> list[NewsItem]:
         """The `count` newest articles stored up to `head` (what is newer comes live),
         in cursor order so that every `id:` is a resume point."""
-        rows = await _db(store.latest, self.symbols, count)
+        rows = await _db(store.news_list_latest, self.symbols, count)
         return sorted((r for r in rows if r.pk <= head), key=lambda r: r.pk)
 
     # -- the user's stream and the cluster ---------------------------------------------------
@@ -381,14 +292,14 @@ class NewsStream:
         """Hold the user's stream as a tab with our symbols; hear `news.stored`. Redis
         trouble is not fatal: the periodic check reads the store, `_keepalive` retries."""
         assert self.user_id is not None
-        await registry.attach(self.user_id, self.channel_name, self)
+        await owner.tab_attach(self.user_id, self)
         self._attached = True
         await hub.add(self)
         await self._announce()
 
     async def _announce(self) -> None:
         assert self.user_id is not None
-        await owner_rpc.announce_symbols(self.user_id, self.channel_name, self.symbols)
+        await owner.tab_symbols_announce(self.user_id, self, self.symbols)
 
     async def _leave(self) -> None:
         """Everything `_join` and the limits took, given back (each step on its own)."""
@@ -397,8 +308,7 @@ class NewsStream:
         hub.remove(self)
         if self._attached:
             self._attached = False
-            registry.detach(user_id, self.channel_name)
-            await owner_rpc.drop_tab(user_id, self.channel_name)
+            await owner.tab_detach(user_id, self)
         await asyncio.to_thread(quota.release, user_id, self.slot)
 
     async def _watch(self) -> None:
@@ -429,8 +339,11 @@ class NewsStream:
             self._wake.set()
 
     async def stream_limit(self, message: Message) -> None:
-        refused = sorted(message.get("symbols", []))
-        self._notes.append(sse_event("limit", {"symbols": refused, "reason": "user_limit_reached"}))
+        limit: NewsLimitEvent = {
+            "symbols": sorted(message.get("symbols", [])),
+            "reason": "user_limit_reached",
+        }
+        self._notes.append(sse_event("limit", limit))
         self._wake.set()
 
     async def stream_owner_changed(self, message: Message) -> None:
@@ -446,138 +359,6 @@ class NewsStream:
         pass
 
     async def session_ended(self) -> None:
-        """The login or the API token ended (sessions.py): end with `unauthenticated`."""
+        """The login or the API token ended (cluster/sessions.py): end with `unauthenticated`."""
         self.end_reason = "unauthenticated"
         self._wake.set()
-
-
-class NewsHub:
-    """This process's one member of the `news.stored` group: it wakes the local streams.
-
-    One channel and one reader per event loop, started with the first stream and kept for
-    the loop's life (like the session watch): a reader per stream would cancel a
-    channels-redis `receive()` at every stream end, and one cancelled just as its receive
-    lock was granted never ended (seen against daphne). Rejoined every 30 s by the
-    streams (Redis may forget a group).
-    """
-
-    def __init__(self) -> None:
-        self.streams: set[NewsStream] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._channel: str | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def add(self, stream: NewsStream) -> None:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (a test): start afresh
-            self._loop, self._channel, self.streams = loop, None, set()
-        self.streams.add(stream)
-        if self._channel is None:
-            self._channel = await get_channel_layer().new_channel()
-            with contextlib.suppress(RedisError, OSError):
-                await get_channel_layer().group_add(live.NEWS_GROUP, self._channel)
-            self._task = loop.create_task(self._run(self._channel), name="news-hub")
-
-    def remove(self, stream: NewsStream) -> None:
-        self.streams.discard(stream)
-
-    async def rejoin(self) -> None:
-        """Keep the channel in the group (called by the streams every 30 s)."""
-        if self._channel is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await get_channel_layer().group_add(live.NEWS_GROUP, self._channel)
-
-    async def _run(self, channel: str) -> None:
-        async for message in messages(channel):
-            for stream in list(self.streams):
-                await dispatch(stream, message)
-
-
-hub = NewsHub()
-
-
-def _error(status: int, code: str, message: str, retry_after: int | None = None) -> JsonResponse:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if retry_after is not None:
-        body["retry_after"] = retry_after
-    response = JsonResponse(body, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="streamdesk"'
-    return response
-
-
-async def news_stream(request: HttpRequest) -> HttpResponseBase:
-    """The stream, or at once a JSON error: 403 another site's cookie request, 401
-    nobody, 400 bad parameters, 429 over a per-user limit (docs: "News")."""
-    token = getattr(request, "api_token", None)
-    if token is None and not sse_request_allowed(request):
-        return _error(403, "origin_not_allowed", "a request from another site is refused")
-    user = await request.auser()
-    if not user.is_authenticated:
-        return _error(401, "not_authenticated", "log in, or send 'Authorization: Bearer <token>'")
-    try:
-        params = parse_params(request.GET, request.headers.get("Last-Event-ID") or None)
-    except BadRequest as exc:
-        return _error(400, exc.code, exc.message)
-    symbols = params.symbols
-    if symbols is None:
-        symbols = sorted(await database_sync_to_async(load_watchlist)(user.id))
-        if not symbols:
-            return _error(400, "bad_symbols", "give 'symbols' (your watchlist is empty)")
-    head = await database_sync_to_async(store.head)()
-    if params.after is not None and params.after > head:
-        return _error(400, "cursor_ahead", f"cursor {params.after} is ahead of the newest ({head})")
-    slot = uuid.uuid4().hex
-    if not await asyncio.to_thread(quota.acquire, user.id, slot):
-        metrics.NEWS_STREAMS_REFUSED.labels("too_many_streams").inc()
-        cap = settings.NEWS_STREAMS_PER_USER
-        message = f"you have {cap} news streams open (the most per user): close one"
-        return _error(429, "too_many_streams", message, quota.SLOT_RETRY_AFTER)
-    verdict = await asyncio.to_thread(quota.open_hit, user.id)  # only opens that get a slot
-    if not verdict.allowed:
-        await asyncio.to_thread(quota.release, user.id, slot)
-        metrics.NEWS_STREAMS_REFUSED.labels("rate_limited").inc()
-        limit = settings.NEWS_STREAM_CONNECTS_PER_MINUTE
-        return _error(
-            429, "rate_limited", f"at most {limit} news streams per minute", verdict.retry_after
-        )
-    maximum = settings.NEWS_STREAM_MAX_SECONDS
-    cursor = params.after if params.after is not None else head
-    connected = {
-        "user": user.get_username(),
-        "symbols": symbols,
-        "rejected": params.rejected,
-        "head": head,
-        "cursor": cursor,
-        "resumed": params.after is not None,
-        "backlog": 0 if params.after is not None else params.backlog,
-        "duration_s": params.duration,
-        "heartbeat_s": settings.NEWS_STREAM_HEARTBEAT,
-        "progress_s": settings.NEWS_STREAM_PROGRESS,
-        "limits": {
-            "max_symbols": validation.MAX_SYMBOLS_PER_LIST,
-            "streams_per_user": settings.NEWS_STREAMS_PER_USER,
-            "connects_per_minute": settings.NEWS_STREAM_CONNECTS_PER_MINUTE,
-            "max_duration_s": maximum,
-            "max_backlog": MAX_BACKLOG,
-        },
-        "server_time": now_ms(),
-    }
-    # the default prefix, like every private channel here (see streaming/tabs/sse.py)
-    channel = await get_channel_layer().new_channel()
-    stream = NewsStream(
-        user_id=user.id,
-        channel_name=channel,
-        slot=slot,
-        symbols=symbols,
-        session_key=None if token is not None else request.session.session_key,
-        token_id=token.pk if token is not None else None,
-        probe=probe_of(request.scope),
-    )
-    body = stream.body(connected, cursor, connected["backlog"], params.duration or maximum)
-    response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from streaming.contract import NewsArticle
 from streaming.models import NewsItem, NewsSymbol
 
 #: Longest lists a reader gets in one call.
@@ -43,7 +43,7 @@ class Article:
                 raise ValueError(f"{name} must be timezone-aware, got {value!r}")
 
 
-def upsert(articles: Iterable[Article]) -> list[NewsItem]:
+def news_upsert(articles: Iterable[Article]) -> list[NewsItem]:
     """Store new articles and newer revisions; returns the rows written (ascending cursor).
 
     An article already stored with the same or a newer `updated_at` is skipped, so two
@@ -98,19 +98,21 @@ def _for_symbols(symbols: Collection[str] | None):  # type: ignore[no-untyped-de
     return rows
 
 
-def after(symbols: Collection[str] | None, cursor: int, limit: int = 100) -> list[NewsItem]:
+def news_list_after(
+    symbols: Collection[str] | None, cursor: int, limit: int = 100
+) -> list[NewsItem]:
     """Revisions stored after `cursor` about any of `symbols` (None: all), oldest first."""
     limit = max(1, min(limit, MAX_LIMIT))
     return list(_for_symbols(symbols).filter(pk__gt=cursor).order_by("pk")[:limit])
 
 
-def latest(symbols: Collection[str] | None, limit: int = 50) -> list[NewsItem]:
+def news_list_latest(symbols: Collection[str] | None, limit: int = 50) -> list[NewsItem]:
     """The newest articles (by publication time) about any of `symbols`, newest first."""
     limit = max(1, min(limit, MAX_LIMIT))
     return list(_for_symbols(symbols).order_by("-created_at", "-pk")[:limit])
 
 
-def head() -> int:
+def news_head_get() -> int:
     """The newest cursor stored (0 if none): where a new reader starts live."""
     row = NewsItem.objects.order_by("-pk").only("pk").first()
     return row.pk if row is not None else 0
@@ -120,7 +122,7 @@ def _ms(value: dt.datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
-def to_wire(row: NewsItem) -> dict[str, Any]:
+def to_wire(row: NewsItem) -> NewsArticle:
     """The contract's news item (docs/streaming-contract.md "News"): times as epoch ms."""
     return {
         "id": f"{row.provider}:{row.news_id}",
@@ -134,3 +136,7 @@ def to_wire(row: NewsItem) -> dict[str, Any]:
         "created_at": _ms(row.created_at),
         "updated_at": _ms(row.updated_at),
     }
+
+
+# The earlier name, until streaming/news/feed.py calls the one above.
+upsert = news_upsert

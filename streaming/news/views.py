@@ -15,9 +15,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from streaming.dashboard.views import snapshot_for, stream_context
-from streaming.news.access import NO_NEWS, user_has_news
-from streaming.news.panel import news_panel, read_news
+from streaming.dashboard.page_context import snapshot_for, stream_context
+from streaming.news.access import NO_NEWS, news_link_exists
+from streaming.news.panel import news_list, news_panel
 from streaming.news.query import NewsQueryError, news_query, news_symbol
 
 
@@ -29,9 +29,9 @@ async def api_news(request: HttpRequest) -> JsonResponse:
         query = news_query(request.META.get("QUERY_STRING", ""), request.GET)
     except NewsQueryError as exc:
         return JsonResponse({"error": exc.message}, status=exc.status)
-    if not await database_sync_to_async(user_has_news)(user_id=user.id):
+    if not await database_sync_to_async(news_link_exists)(user_id=user.id):
         return JsonResponse({"error": NO_NEWS}, status=403)
-    return JsonResponse(await database_sync_to_async(read_news)(query))
+    return JsonResponse(await database_sync_to_async(news_list)(query))
 
 
 @login_required

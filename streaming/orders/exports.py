@@ -1,7 +1,7 @@
 """CSV exports of positions, orders and fills (docs/streaming-contract.md, "CSV exports").
 
 Pure: rows from a snapshot (positions) or from order pages (orders, fills); the views
-(order_views.py) fetch those and send the file. The rules a spreadsheet can trust:
+(orders/views.py) fetch those and send the file. The rules a spreadsheet can trust:
 
 - **Numbers as the broker sent them**: every number is written from `Decimal(str(x))`
   (the shortest text of the JSON number, never a float's binary expansion), and the few

@@ -57,12 +57,12 @@ class OrdersPage:
 
 def _load_links(user_id: int) -> list[tuple[HistoryLink, list[str]]]:
     from accounts.crypto import SecretsUnreadable
-    from accounts.selectors import broker_link_credentials, broker_links_for_user
+    from accounts.selectors import broker_link_credentials_get, broker_link_list
 
     loaded = []
-    for link in broker_links_for_user(user_id=user_id):
+    for link in broker_link_list(user_id=user_id):
         try:
-            secrets = broker_link_credentials(link=link)
+            secrets = broker_link_credentials_get(link=link)
         except SecretsUnreadable:
             secrets = {}
         info = HistoryLink(link.id, link.broker, link.label, secrets, link.alpaca_api)

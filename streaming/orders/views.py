@@ -1,7 +1,7 @@
 """`GET /api/orders` (pages of a user's orders) and `GET /api/exports/<kind>.csv`.
 
 Thin: the query is checked (order_list.py, exports.py), the user's snapshot read (as the
-polling fallback reads it), the pages built by order_pages.py and the file by exports.py
+polling fallback reads it), the pages built by orders/pages.py and the file by orders/exports.py
 (docs/streaming-contract.md, "Orders" and "CSV exports"). Session or API token (read
 only; accounts/bearer.py); anonymous → 403 JSON; another user's or an unknown account →
 404 with a sentence; bad input → 400 with a sentence.
@@ -15,8 +15,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.display_preferences import display_preferences_for
-from streaming.dashboard.views import snapshot_for
+from accounts.display_preferences import display_preferences_get
+from streaming.dashboard.page_context import snapshot_for
 from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,
@@ -89,7 +89,7 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         # no ?tz=: the trader's own zone (display preferences), else UTC
         asked = params.get("tz")
         if asked is None:
-            prefs = await database_sync_to_async(display_preferences_for)(user_id=user.id)
+            prefs = await database_sync_to_async(display_preferences_get)(user_id=user.id)
             asked = prefs["time_zone"] or None
         zone, zone_name = exports.parse_zone(asked)
     except QueryError as exc:

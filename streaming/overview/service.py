@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from accounts.selectors import broker_links_for_user
+from accounts.selectors import broker_link_list
 from streaming.brokers.catalog import QUOTE_BROKERS
 from streaming.models import MarketOverview
 from streaming.validation import MAX_SYMBOLS_PER_MESSAGE, clean_symbol_list
@@ -29,7 +29,7 @@ class OverviewError(ValueError):
     """An overview list that cannot be saved, with a message for the user."""
 
 
-def overview_symbols(*, user_id: int) -> list[str]:
+def overview_get(*, user_id: int) -> list[str]:
     """The user's overview symbols; the default list if they never saved one."""
     row = MarketOverview.objects.filter(user_id=user_id).only("symbols").first()
     return list(DEFAULT_OVERVIEW) if row is None else list(row.symbols)
@@ -102,10 +102,10 @@ def heat_level(pct: Decimal | None) -> int | None:
     return level if pct > 0 else -level
 
 
-def has_quote_link(*, user_id: int) -> bool | None:
+def quote_link_exists(*, user_id: int) -> bool | None:
     """Whether one of the user's links streams quotes: True; False when links exist but
     none quotes (e.g. Alpaca only); None without any link."""
-    links = broker_links_for_user(user_id=user_id)
+    links = broker_link_list(user_id=user_id)
     if not links:
         return None
     return any(link.broker in QUOTE_BROKERS for link in links)
@@ -117,7 +117,7 @@ def overview_context(
     """The template's `overview`: the tiles from the last known quotes (before the
     stream is up), and whether quotes can come at all."""
     if symbols is None:
-        symbols = overview_symbols(user_id=user_id)
+        symbols = overview_get(user_id=user_id)
     tiles = []
     for symbol in symbols:
         values = tile_values(quotes.get(symbol))
@@ -133,7 +133,11 @@ def overview_context(
         "overview": {
             "symbols": symbols,
             "tiles": tiles,
-            "quotes_available": has_quote_link(user_id=user_id),
+            "quotes_available": quote_link_exists(user_id=user_id),
             "max_symbols": MAX_OVERVIEW_SYMBOLS,
         }
     }
+
+
+# The earlier name, until streaming/candles/views.py calls the one above.
+has_quote_link = quote_link_exists

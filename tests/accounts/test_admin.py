@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials
+from accounts.selectors import broker_link_credentials_get
 from accounts.services import broker_link_create
 from tests.support.sdk import cred
 
@@ -94,7 +94,7 @@ def test_add_through_admin_stores_encrypted_and_never_shows_secrets(
     assert response.status_code == 200
     link = BrokerLink.objects.get()
     assert (link.user, link.label, link.environment) == (trader, "from admin", "sandbox")
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": PROVIDER_SECRET,
         "refresh_token": refresh_token,
     }
@@ -140,7 +140,7 @@ def test_change_with_blank_secrets_keeps_them(admin_client, link, refresh_token)
     assert link.label == "renamed"
     assert not link.enabled  # unchecked box
     assert link.status == BrokerLink.Status.VERIFIED
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": PROVIDER_SECRET,
         "refresh_token": refresh_token,
     }
@@ -156,7 +156,7 @@ def test_change_with_new_refresh_token_replaces_it(admin_client, link):
     )
     link.refresh_from_db()
     assert link.status == BrokerLink.Status.UNVERIFIED
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": PROVIDER_SECRET,
         "refresh_token": "brand-new-token",
     }

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts.broker_help import HELP
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials
+from accounts.selectors import broker_link_credentials_get
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,7 @@ def test_only_the_chosen_brokers_inputs_are_saved(admin_client, trader, broker):
     assert response.status_code == 302
     link = BrokerLink.objects.get()
     assert link.broker == broker
-    assert broker_link_credentials(link=link) == SECRETS[broker]
+    assert broker_link_credentials_get(link=link) == SECRETS[broker]
     assert link.alpaca_api == ("live" if broker == "alpaca" else "broker")
     others = set(EVERY_SECRET.values()) - set(SECRETS[broker].values())
     assert not any(value in link.encrypted_secrets for value in EVERY_SECRET.values())

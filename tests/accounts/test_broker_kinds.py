@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials
+from accounts.selectors import broker_link_credentials_get
 from accounts.services import (
     BrokerLinkError,
     broker_link_create,
@@ -55,7 +55,7 @@ def test_add_tradier_link_in_admin_stores_only_its_token(admin_client, trader):
     assert response.status_code == 200
     link = BrokerLink.objects.get()
     assert (link.broker, link.label) == ("tradier", "options")
-    assert broker_link_credentials(link=link) == {"access_token": TRADIER_TOKEN}
+    assert broker_link_credentials_get(link=link) == {"access_token": TRADIER_TOKEN}
     assert TRADIER_TOKEN not in link.encrypted_secrets
     page = admin_client.get(reverse("admin:accounts_brokerlink_change", args=[link.pk]))
     html = page.content.decode()
@@ -76,7 +76,7 @@ def test_add_alpaca_link_requires_both_keys_and_ignores_other_brokers_secrets(ad
     assert not BrokerLink.objects.exists()
     admin_client.post(ADD_URL, {**form, "secret_key": ALPACA_SECRET, "access_token": TRADIER_TOKEN})
     link = BrokerLink.objects.get()
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "key_id": ALPACA_KEY,
         "secret_key": ALPACA_SECRET,
     }
@@ -96,7 +96,7 @@ def test_services_take_each_brokers_named_secrets(trader):
     link.save()
     broker_link_set_secrets(link=link, secret_key="rotated-secret")
     link.refresh_from_db()
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "key_id": ALPACA_KEY,
         "secret_key": "rotated-secret",
     }

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials
+from accounts.selectors import broker_link_credentials_get
 from accounts.services import broker_link_create
 from tests.conftest import TEST_ENCRYPTION_KEY
 
@@ -41,7 +41,7 @@ def test_demo_setup_is_idempotent(settings):
     ]
     link = links[0]
     assert link.label == "tastytrade sandbox (SIMULATED)"
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": "sandbox-provider-secret",
         "refresh_token": "demo-refresh-token",
     }

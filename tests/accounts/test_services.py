@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials, broker_links_for_user
+from accounts.selectors import broker_link_credentials_get, broker_link_list
 from accounts.services import (
     VERIFY_TIMEOUT_SECONDS,
     BrokerLinkError,
@@ -59,7 +59,7 @@ def test_create_strips_and_takes_environment_from_settings(settings, link, refre
     assert link.environment == "sandbox"
     assert link.is_simulated
     assert link.status == BrokerLink.Status.UNVERIFIED
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": SECRET,
         "refresh_token": refresh_token,
     }
@@ -108,12 +108,12 @@ def test_set_secrets_blank_keeps_and_change_resets_status(link, refresh_token):
     broker_link_set_secrets(link=link, provider_secret=None, refresh_token="   ")
     link.refresh_from_db()
     assert link.status == BrokerLink.Status.VERIFIED
-    assert broker_link_credentials(link=link)["refresh_token"] == refresh_token
+    assert broker_link_credentials_get(link=link)["refresh_token"] == refresh_token
 
     broker_link_set_secrets(link=link, refresh_token=" new-token ")
     link.refresh_from_db()
     assert link.status == BrokerLink.Status.UNVERIFIED
-    assert broker_link_credentials(link=link) == {
+    assert broker_link_credentials_get(link=link) == {
         "provider_secret": SECRET,
         "refresh_token": "new-token",
     }
@@ -283,5 +283,5 @@ def test_broker_links_for_user(django_user_model, user, link):
         refresh_token="r",
         enabled=False,
     )
-    assert broker_links_for_user(user_id=user.pk) == [link]
-    assert broker_links_for_user(user_id=user.pk, enabled_only=False) == [link, disabled]
+    assert broker_link_list(user_id=user.pk) == [link]
+    assert broker_link_list(user_id=user.pk, enabled_only=False) == [link, disabled]

@@ -17,10 +17,10 @@ from accounts.tokens import (
     ApiTokenError,
     api_token_authenticate,
     api_token_create,
+    api_token_ended_ids,
+    api_token_list,
     api_token_revoke,
     api_token_touch,
-    api_tokens_ended,
-    api_tokens_for_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -115,8 +115,8 @@ def test_ended_tokens_are_revoked_expired_deleted_or_of_an_inactive_user(trader,
     other.is_active = False
     other.save()
     ids = {ok.pk, revoked.pk, expired.pk, deleted_id, inactive.pk}
-    assert api_tokens_ended(token_ids=ids) == {revoked.pk, expired.pk, deleted_id, inactive.pk}
-    assert api_tokens_ended(token_ids=set()) == set()
+    assert api_token_ended_ids(token_ids=ids) == {revoked.pk, expired.pk, deleted_id, inactive.pk}
+    assert api_token_ended_ids(token_ids=set()) == set()
 
 
 def test_last_used_is_written_at_most_once_a_minute(trader, django_assert_num_queries):
@@ -159,4 +159,4 @@ def test_active_tokens_per_user_are_capped(trader, settings):
         api_token_create(user=trader, name="3", lifetime_days=7)
     api_token_revoke(token=first.token)
     api_token_create(user=trader, name="3", lifetime_days=7)
-    assert [t.name for t in api_tokens_for_user(user_id=trader.pk)] == ["3", "2", "1"]
+    assert [t.name for t in api_token_list(user_id=trader.pk)] == ["3", "2", "1"]

@@ -62,7 +62,7 @@ def create(client: Client, **body):
 
 def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
     once = Alert.objects.create(user=user, symbol="AAPL", condition="above", level=200)
-    first = alert_store.fire(once.id, 201.3, AT, None)
+    first = alert_store.alert_fire(once.id, 201.3, AT, None)
     assert first == {
         "id": first["id"],
         "alert_id": once.id,
@@ -74,26 +74,26 @@ def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
         "message": "AAPL rose to 201.30, above 200.00",
         "rearm": False,
     }
-    assert alert_store.fire(once.id, 202.0, AT + 1, None) is None  # a stale or second owner
+    assert alert_store.alert_fire(once.id, 202.0, AT + 1, None) is None  # a stale or second owner
     once.refresh_from_db()
     assert (once.armed, once.active, once.crossings) == (False, False, 1)
 
     again = Alert.objects.create(user=user, symbol="SPY", condition="below", level=500, rearm=True)
-    assert alert_store.fire(again.id, 499, AT, None)["rearm"] is True
-    assert alert_store.fire(again.id, 498, AT, None) is None
-    assert alert_store.rearm(again.id) is True
-    assert alert_store.rearm(again.id) is False  # already armed
-    second = alert_store.fire(again.id, 497, AT + 2, None)
+    assert alert_store.alert_fire(again.id, 499, AT, None)["rearm"] is True
+    assert alert_store.alert_fire(again.id, 498, AT, None) is None
+    assert alert_store.alert_rearm(again.id) is True
+    assert alert_store.alert_rearm(again.id) is False  # already armed
+    second = alert_store.alert_fire(again.id, 497, AT + 2, None)
     again.refresh_from_db()
     assert (again.armed, again.active, again.crossings) == (False, True, 2)
     rows = AlertTrigger.objects.filter(alert=again).order_by("crossing")
     assert [(t.crossing, t.delivered) for t in rows] == [(1, False), (2, False)]
-    assert [p["id"] for p in alert_store.undelivered(user.id)] == [
+    assert [p["id"] for p in alert_store.alert_trigger_undelivered_list(user.id)] == [
         first["id"],
         *[t.id for t in rows],
     ]
-    alert_store.mark_delivered([first["id"], second["id"]])
-    assert [p["id"] for p in alert_store.undelivered(user.id)] == [rows[0].id]
+    alert_store.alert_trigger_mark_delivered([first["id"], second["id"]])
+    assert [p["id"] for p in alert_store.alert_trigger_undelivered_list(user.id)] == [rows[0].id]
 
 
 def test_expired_or_deleted_alerts_never_fire_and_history_survives_a_delete(user):
@@ -103,13 +103,13 @@ def test_expired_or_deleted_alerts_never_fire_and_history_survives_a_delete(user
     expired = Alert.objects.create(
         user=user, symbol="AAPL", condition="above", level=1, expires_at=past
     )
-    assert alert_store.fire(expired.id, 5, AT, None) is None
+    assert alert_store.alert_fire(expired.id, 5, AT, None) is None
     gone = Alert.objects.create(user=user, symbol="MSFT", condition="above", level=1)
-    payload = alert_store.fire(gone.id, 5, AT, None)
-    assert alert_store.delete_alert(user.id, gone.id)
-    assert alert_store.fire(gone.id, 6, AT, None) is None
-    assert alert_store.recent_triggers(user.id) == [{**payload, "alert_id": None}]
-    assert alert_store.active_alerts(user.id) == []
+    payload = alert_store.alert_fire(gone.id, 5, AT, None)
+    assert alert_store.alert_delete(user.id, gone.id)
+    assert alert_store.alert_fire(gone.id, 6, AT, None) is None
+    assert alert_store.alert_trigger_list(user.id) == [{**payload, "alert_id": None}]
+    assert alert_store.alert_active_list(user.id) == []
 
 
 # --------------------------------------------------------------------------- the API

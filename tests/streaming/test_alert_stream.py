@@ -124,7 +124,9 @@ async def test_crossings_fire_once_each_as_numbered_frames_and_survive_a_restart
     gap = await database_sync_to_async(Alert.objects.create)(
         user=user, symbol="NFLX", condition="above", level=10
     )
-    lost = await database_sync_to_async(alert_store.fire)(gap.id, 85.0, 1_800_000_000_000, None)
+    lost = await database_sync_to_async(alert_store.alert_fire)(
+        gap.id, 85.0, 1_800_000_000_000, None
+    )
     published2 = Published()
     manager = manager_for(user.id, refresh_token, published2, log)
     await manager.start()

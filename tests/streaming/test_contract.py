@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 from typing import get_type_hints
 
-from streaming import contract
+import pytest
+
+from streaming import contract, validation
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "streaming-contract.md").read_text()
 
@@ -84,6 +86,19 @@ def test_client_message_types_match_the_table():
     for message, _ in table_rows(section("Client messages (client → server)")):
         documented |= set(re.findall(r'"type":"([a-z]+)"', message))
     assert documented == set(contract.CLIENT_MESSAGE_TYPES)
+
+
+def test_the_consumer_reads_the_documented_client_message_types():
+    """The list the table is checked against is the one the consumer's parser reads."""
+    assert validation.CLIENT_MESSAGE_TYPES is contract.CLIENT_MESSAGE_TYPES
+    for kind in contract.CLIENT_MESSAGE_TYPES:
+        try:
+            validation.parse_client_message(f'{{"type":"{kind}"}}')
+        except validation.MessageError as exc:
+            assert exc.code != "unknown_type", kind
+    with pytest.raises(validation.MessageError) as refused:
+        validation.parse_client_message('{"type":"undocumented"}')
+    assert refused.value.code == "unknown_type"
 
 
 def test_the_snapshot_says_subscriptions_are_the_users_union():

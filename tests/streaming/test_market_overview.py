@@ -21,8 +21,8 @@ from streaming.overview.service import (
     MAX_OVERVIEW_SYMBOLS,
     OverviewError,
     heat_level,
+    overview_get,
     overview_set,
-    overview_symbols,
     tile_text,
     tile_values,
 )
@@ -88,7 +88,7 @@ def test_heat_steps_match_the_browser():
 
 
 def test_a_user_without_a_list_gets_the_ten_defaults(user):
-    assert overview_symbols(user_id=user.id) == DEFAULT_OVERVIEW
+    assert overview_get(user_id=user.id) == DEFAULT_OVERVIEW
     assert DEFAULT_OVERVIEW == [
         "SPY",
         "QQQ",
@@ -108,9 +108,9 @@ def test_the_list_is_normalized_and_stored_per_user(user, client):
     answer = post(client, {"symbols": ["spy", "/ESZ26", "SPY", "gld"]})
     assert answer.status_code == 200, answer.content
     assert answer.json() == {"symbols": ["SPY", "/ESZ26", "GLD"]}
-    assert overview_symbols(user_id=user.id) == ["SPY", "/ESZ26", "GLD"]
+    assert overview_get(user_id=user.id) == ["SPY", "/ESZ26", "GLD"]
     other = get_user_model().objects.create_user("ov-other", password="pw")
-    assert overview_symbols(user_id=other.id) == DEFAULT_OVERVIEW
+    assert overview_get(user_id=other.id) == DEFAULT_OVERVIEW
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_bad_input_is_a_400_with_a_clear_message_and_nothing_is_stored(user, cli
     answer = post(client, body)
     assert answer.status_code == 400
     assert answer.json() == {"error": message}
-    assert overview_symbols(user_id=user.id) == ["QQQ"]
+    assert overview_get(user_id=user.id) == ["QQQ"]
 
 
 def test_the_service_refuses_as_the_view_does(user):
@@ -156,7 +156,7 @@ def test_anonymous_and_csrf_less_posts_are_refused(user):
         "/market/symbols", data=b'{"symbols":["SPY"]}', content_type="application/json"
     )
     assert no_token.status_code == 403
-    assert overview_symbols(user_id=user.id) == DEFAULT_OVERVIEW
+    assert overview_get(user_id=user.id) == DEFAULT_OVERVIEW
 
 
 # ----------------------------------------------------------------------- the page

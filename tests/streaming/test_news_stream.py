@@ -21,7 +21,8 @@ from prometheus_client import REGISTRY
 from config.asgi import application
 from streaming.cluster.agents import registry
 from streaming.news import live, quota, store
-from streaming.news.sse_stream import BadRequest, parse_params, settled
+from streaming.news.sse_params import BadRequest, parse_params
+from streaming.news.sse_stream import settled
 from tests.support.wait import wait_until
 
 T0 = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.UTC)
@@ -161,7 +162,7 @@ def trader(username: str) -> tuple[int, str]:
 
 @database_sync_to_async
 def stored(news_id: str, symbols: tuple[str, ...], minutes: int = 0):
-    return store.upsert(
+    return store.news_upsert(
         [
             store.Article(
                 provider="alpaca",
@@ -230,7 +231,7 @@ async def test_a_failed_store_read_is_retried_with_the_stream_open(settings, mon
     user_id, cookie = await trader("outage")
     (row,) = await stored("n1", ("AAPL",))
     errors = REGISTRY.get_sample_value("streamdesk_news_store_errors_total") or 0.0
-    real_after = store.after
+    real_after = store.news_list_after
     failures = []
 
     def flaky_after(*args, **kwargs):
@@ -239,7 +240,7 @@ async def test_a_failed_store_read_is_retried_with_the_stream_open(settings, mon
             raise OperationalError("database table is locked: streaming_newsitem")
         return real_after(*args, **kwargs)
 
-    monkeypatch.setattr(store, "after", flaky_after)
+    monkeypatch.setattr(store, "news_list_after", flaky_after)
     stream = AsgiStream(f"symbols=AAPL&after={row.pk - 1}", cookie).start()
     events = await stream.until(lambda events: len(events) == 2, within=5)
     assert events[1] == ("news", str(row.pk), store.to_wire(row))

@@ -16,6 +16,7 @@ RESETS: list[str] = [
     "streaming.tabs.adaptive_flush:reset",
     "streaming.tabs.heartbeat:reset",
     "streaming.tabs.slow_client:reset",
+    "streaming.news.hub:hub_reset",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Articles stored the way the app stores them, from a process of its own: `store.upsert`
+"""Articles stored the way the app stores them, from a process of its own: `store.news_upsert`
 then `live.announce` (streaming/news) in a Python process with a LiveApp's environment
 (its database, its Redis), kept running so each write costs one round trip, not a Django
 start-up. Also makes users (for per-user limits)."""
@@ -25,7 +25,7 @@ print(json.dumps("ready"), flush=True)
 for line in sys.stdin:
     command = json.loads(line)
     if command["op"] == "store":
-        rows = store.upsert(
+        rows = store.news_upsert(
             store.Article(
                 provider="alpaca",
                 news_id=a["id"],

@@ -1,0 +1,43 @@
+"""The dashboard's one way to reach the user's stream: through the cluster.
+
+Pages hold the stream while they render (and a login holds it for the page it redirects
+to); a polling page announces its symbols; a saved watchlist is told to the owner.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from streaming.cluster import owner_rpc
+from streaming.cluster.agents import registry
+
+
+async def stream_snapshot(
+    user_id: int, symbols: list[str], *, within: float, hold: float | None = None
+) -> dict[str, Any] | None:
+    """The user's snapshot with `symbols`, starting their stream if needed; the stream is
+    then held `hold` s (None: the idle grace) for the page's socket or next poll."""
+    holder = f"page-{uuid.uuid4().hex}"
+    await registry.attach(user_id, holder)
+    try:
+        return await registry.snapshot(user_id, symbols, within=within)
+    finally:
+        registry.detach(user_id, holder, grace=hold)
+
+
+async def stream_hold(user_id: int, *, grace: float) -> None:
+    """Start the user's stream now and keep it `grace` s (a login, before its redirect)."""
+    holder = f"login-{uuid.uuid4().hex}"
+    await registry.attach(user_id, holder)
+    registry.detach(user_id, holder, grace=grace)
+
+
+async def poll_symbols_announce(user_id: int, tab: str, symbols: list[str], ttl: float) -> None:
+    """A polling page's subscription, renewed by every poll (forgotten `ttl` s after)."""
+    await owner_rpc.announce_symbols(user_id, tab, symbols, ttl=ttl)
+
+
+async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> None:
+    """Every tab of the user gets the new watchlist (`watchlist.changed` to the owner)."""
+    await owner_rpc.watchlist_changed(user_id, symbols, version)

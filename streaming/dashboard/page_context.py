@@ -1,0 +1,86 @@
+"""What every live page is rendered from: the user's last known values and the way to
+their stream. Shared by the features' views (dashboard, overview, alerts, news, orders,
+chains, candles), so none imports another feature's views."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from accounts.notification_settings import notification_settings_get
+from streaming.contract import SnapshotFrame
+from streaming.dashboard.owner import stream_snapshot
+from streaming.models import Watchlist
+from streaming.overview.service import overview_context, overview_get
+
+#: How long a page waits for the broker's first snapshot before rendering what it has.
+PAGE_SNAPSHOT_WAIT = 3.0
+
+
+async def snapshot_for(
+    user_id: int, extra: list[str] | None = None, hold: float | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The user's current state, starting their manager if needed (a short hold keeps
+    it alive until the page's socket connects, or `hold` s: until a polling page's next
+    poll); `extra`: symbols the page shows beyond the watchlist (their last quotes, if
+    the stream has them)."""
+    watchlist = await database_sync_to_async(Watchlist.symbols_for)(user_id)
+    wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
+    snapshot = await stream_snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT, hold=hold)
+    return snapshot or empty_snapshot(watchlist), watchlist
+
+
+def empty_snapshot(watchlist: list[str]) -> SnapshotFrame:
+    """What a page shows when the stream has not answered yet (the socket fills it in)."""
+    return {
+        "type": "snapshot",
+        "epoch": None,
+        "seq": 0,
+        "simulated": settings.BROKER_ENV == "sandbox",
+        "accounts": [],
+        "quotes": {},
+        "greeks": {},
+        "orders": [],
+        "links": [],
+        "watchlist": {"symbols": watchlist, "version": 0},
+        "subscriptions": watchlist,
+        "alerts": [],
+        "alert_triggers": [],
+        "t": int(time.time() * 1000),
+    }
+
+
+async def stream_context(
+    user_id: int, snapshot: dict[str, Any], watchlist: list[str]
+) -> dict[str, Any]:
+    """What every live page's template needs to show the last known values, reach the
+    stream (templates/streaming/_live_attrs.html) and raise the user's notifications
+    (templates/streaming/_notifications.html: the settings are embedded, no request at
+    load)."""
+    settings_ = await database_sync_to_async(notification_settings_get)(user_id=user_id)
+    return {
+        "notification_settings": settings_,
+        "snapshot": snapshot,
+        "watchlist": watchlist,
+        "simulated": snapshot["simulated"],
+        "ws_path": "/ws/stream/",
+        "snapshot_url": "/api/snapshot",
+        "events_url": "/api/events",
+    }
+
+
+async def live_page_context(user_id: int) -> dict[str, Any]:
+    """What every live page (the dashboard, the market overview) is rendered from: the
+    user's snapshot with their overview symbols, its transport URLs and the overview's
+    tiles from the last known quotes."""
+    overview = await database_sync_to_async(overview_get)(user_id=user_id)
+    snapshot, watchlist = await snapshot_for(user_id, extra=overview)
+    return {
+        **await stream_context(user_id, snapshot, watchlist),
+        **await database_sync_to_async(overview_context)(
+            user_id=user_id, quotes=snapshot["quotes"], symbols=overview
+        ),
+    }
