@@ -190,7 +190,7 @@ class ErrorFrame(TypedDict):
 
 class PongFrame(TypedDict):
     type: Literal["pong"]
-    id: NotRequired[str | int | None]
+    id: NotRequired[str | int | float | None]
     t: int
 
 

@@ -38,7 +38,7 @@ from streaming.contract import (
 from streaming.models import NewsItem
 from streaming.news import owner, quota, store
 from streaming.news.hub import hub
-from streaming.tabs.session import SYMBOLS_HEARTBEAT
+from streaming.tabs.heartbeat import SYMBOLS_HEARTBEAT
 from streaming.tabs.socket import TransportProbe
 
 log = logging.getLogger(__name__)

@@ -40,10 +40,6 @@ from streaming.stream.manager import UserStreamManager
 from streaming.stream.subscriptions import shared_set
 from streaming.tabs import adaptive_flush, frames
 from streaming.tabs.carrier import Carrier, CarrierCounts
-
-# SYMBOLS_HEARTBEAT: re-exported for streaming/news/sse_stream.py until it imports it from
-# tabs/heartbeat.py.
-from streaming.tabs.heartbeat import SYMBOLS_HEARTBEAT as SYMBOLS_HEARTBEAT
 from streaming.tabs.heartbeat import heartbeat
 from streaming.tabs.quote_pacing import QuotePacing
 from streaming.tabs.slow_client import (
