@@ -27,9 +27,9 @@ from django.conf import settings
 from tastytrade import Account
 
 from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
-from streaming.brokers.alpaca import order_payload as alpaca_order
+from streaming.brokers.alpaca_wire import order_payload as alpaca_order
 from streaming.brokers.catalog import alpaca_trading_url
-from streaming.brokers.tastytrade_events import order_payload as tastytrade_order
+from streaming.brokers.tastytrade_wire import order_payload as tastytrade_order
 from streaming.brokers.tradier_fills import FillBook
 from streaming.brokers.tradier_wire import order_payload as tradier_order
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms

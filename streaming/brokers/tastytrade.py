@@ -42,7 +42,7 @@ from tastytrade.utils import TastytradeError
 
 from streaming import metrics
 from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_events as events
+from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.bars import HistoryError, bucket_start, candle, daily_t, ordered
 from streaming.brokers.base import (
     STALE_HEARTBEATS,
@@ -390,12 +390,12 @@ class TastytradeAdapter(SupervisedAdapter):
         """Balances, positions and live orders over REST; on reconcile only what changed."""
         for account in accounts:
             number = account.account_number
-            balance = events.balance_payload(await account.get_balances(session))
-            positions = [events.position_payload(p) for p in await account.get_positions(session)]
+            balance = wire.balance_payload(await account.get_balances(session))
+            positions = [wire.position_payload(p) for p in await account.get_positions(session)]
             await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
             await self._emit_changed(sink, "positions", number, positions, full=full)
             for order in await account.get_live_orders(session):
-                payload = events.order_payload(order)
+                payload = wire.order_payload(order)
                 key = ("order", str(order.id))
                 await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
@@ -431,19 +431,19 @@ class TastytradeAdapter(SupervisedAdapter):
 
     async def _balance(self, b: AccountBalance, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
-        payload = events.balance_payload(b)
+        payload = wire.balance_payload(b)
         self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
         await sink.account_event("balance", self.link_id, b.account_number, payload)
 
     async def _position(self, p: CurrentPosition, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
         self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
-        payload = events.position_payload(p)
+        payload = wire.position_payload(p)
         await sink.account_event("position", self.link_id, p.account_number, payload)
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
-        payload = events.order_payload(o)
+        payload = wire.order_payload(o)
         self._known[("order", str(o.id))] = payload
         await sink.account_event("order", self.link_id, o.account_number, payload)
 
@@ -474,24 +474,24 @@ class TastytradeAdapter(SupervisedAdapter):
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for q in await latest_events(dx, Quote):
-                await self._quote(sink, q.event_symbol, compact.fields_of(q, events.quote_fields))
+                await self._quote(sink, q.event_symbol, compact.fields_of(q, wire.quote_fields))
 
     async def _pump_trades(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for t in await latest_events(dx, Trade):
-                await self._quote(sink, t.event_symbol, compact.fields_of(t, events.trade_fields))
+                await self._quote(sink, t.event_symbol, compact.fields_of(t, wire.trade_fields))
 
     async def _pump_summaries(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for s in await latest_events(dx, Summary):
                 self.last_data = time.monotonic()
-                sink.quote(s.event_symbol, compact.fields_of(s, events.summary_fields))
+                sink.quote(s.event_symbol, compact.fields_of(s, wire.summary_fields))
 
     async def _pump_greeks(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
             for g in await latest_events(dx, Greeks):
                 self.last_data = time.monotonic()
-                sink.greeks(g.event_symbol, compact.fields_of(g, events.greeks_fields))
+                sink.greeks(g.event_symbol, compact.fields_of(g, wire.greeks_fields))
 
     # -- housekeeping ------------------------------------------------------------------
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:

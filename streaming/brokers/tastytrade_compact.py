@@ -9,7 +9,7 @@ overrides it for Quote, Trade, Summary and Greeks in the COMPACT format and queu
 is decoded exactly as the model path would (field order: the model's fields, which is
 what the SDK asked DXLink for and reads itself); a row with anything unusual (a `"NaN"`
 where a number is required, a string, a bool) goes through the SDK's own model and
-`tastytrade_events`, so the values are identical either way (tests/streaming/
+`tastytrade_wire`, so the values are identical either way (tests/streaming/
 test_tastytrade_compact.py). Candles, the FULL format and anything unknown go to the SDK.
 
 The same hook puts every Quote, Trade, Summary, Greeks and Candle event on ONE queue
@@ -37,7 +37,7 @@ from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import NAN_VALUES, Event
 
-from streaming.brokers import tastytrade_events as events
+from streaming.brokers import tastytrade_wire as wire
 
 Fields = dict[str, Any]
 
@@ -116,7 +116,7 @@ class _Decoder:
 
 
 def _quote_decoder() -> _Decoder:
-    d = _Decoder(Quote, events.quote_fields, lambda row: None)
+    d = _Decoder(Quote, wire.quote_fields, lambda row: None)
     bid, ask = d.index("bid_price"), d.index("ask_price")
     bid_size, ask_size = d.index("bid_size"), d.index("ask_size")
     bid_t, ask_t = d.index("bid_time"), d.index("ask_time")
@@ -177,7 +177,7 @@ def _checked(
 
 
 def _trade_decoder() -> _Decoder:
-    d = _Decoder(Trade, events.trade_fields, lambda row: None)
+    d = _Decoder(Trade, wire.trade_fields, lambda row: None)
     ix = d.index
     ints = [ix(k) for k in ("event_time", "time", "time_nano_part", "sequence", "day_id")]
     strs = [ix("exchange_code"), ix("tick_direction")]
@@ -209,7 +209,7 @@ def _trade_decoder() -> _Decoder:
 
 
 def _summary_decoder() -> _Decoder:
-    d = _Decoder(Summary, events.summary_fields, lambda row: None)
+    d = _Decoder(Summary, wire.summary_fields, lambda row: None)
     ix = d.index
     ints = [ix(k) for k in ("event_time", "day_id", "prev_day_id", "open_interest")]
     strs = [ix("day_close_price_type"), ix("prev_day_close_price_type")]
@@ -242,7 +242,7 @@ def _summary_decoder() -> _Decoder:
 
 
 def _greeks_decoder() -> _Decoder:
-    d = _Decoder(Greeks, events.greeks_fields, lambda row: None)
+    d = _Decoder(Greeks, wire.greeks_fields, lambda row: None)
     ix = d.index
     ints = [ix(k) for k in ("event_time", "event_flags", "index", "time", "sequence")]
     names = ("price", "volatility", "delta", "gamma", "theta", "vega", "rho")

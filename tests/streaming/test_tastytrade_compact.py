@@ -1,5 +1,5 @@
 """DXLink COMPACT rows decoded without a model per event give exactly the values of the
-SDK's models + tastytrade_events (streaming/brokers/tastytrade_compact.py)."""
+SDK's models + tastytrade_wire (streaming/brokers/tastytrade_compact.py)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ from tastytrade.utils import TastytradeError
 
 from sandbox.core.config import SandboxConfig
 from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_events as events
+from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.symbols import streamer_symbol_for
 from tests.support.sdk import sdk_session
 
 MODEL_PATH = {
-    "Quote": (Quote, events.quote_fields),
-    "Trade": (Trade, events.trade_fields),
-    "Summary": (Summary, events.summary_fields),
-    "Greeks": (Greeks, events.greeks_fields),
+    "Quote": (Quote, wire.quote_fields),
+    "Trade": (Trade, wire.trade_fields),
+    "Summary": (Summary, wire.summary_fields),
+    "Greeks": (Greeks, wire.greeks_fields),
 }
 
 
@@ -194,7 +194,7 @@ def test_a_full_format_message_joins_the_one_queue_with_the_models_values():
     dx._map_message([model.model_dump(by_alias=True)], dx._channels["Quote"])
     trade, quote = dx.events.take(10)
     assert (trade.kind, quote.kind) == ("Trade", "Quote")
-    assert quote == compact.Row("SPY", events.quote_fields(model), "Quote")
+    assert quote == compact.Row("SPY", wire.quote_fields(model), "Quote")
 
 
 def test_a_payload_that_is_not_whole_rows_fails_the_reader_as_the_sdk_does():
