@@ -50,8 +50,10 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 from streaming import metrics
 from streaming.brokers.alpaca_client import AlpacaClient
 from streaming.brokers.alpaca_wire import balance_payload, order_payload, position_payload
-from streaming.brokers.base import AdapterSink, Backoff, Checkpoint, StreamConfig, SupervisedAdapter
+from streaming.brokers.backoff import Backoff
+from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.values import decimal, num, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
@@ -300,6 +302,8 @@ class AlpacaAdapter(SupervisedAdapter):
                         content_type = response.headers.get("content-type", "")
                         if "text/event-stream" not in content_type.partition(";")[0]:
                             raise SSEError(f"unexpected content type {content_type[:40]!r}")
+                        if not isinstance(response.stream, httpx.AsyncByteStream):
+                            raise TypeError("an async client's response streams asynchronously")
                         response.stream = _Heard(response.stream, self._touch)
                         opened_at = time.monotonic()
                         if poller is not None:

@@ -41,15 +41,11 @@ from streaming.brokers import tastytrade_compact as compact
 from streaming.brokers import tastytrade_streamers as streamers
 from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.bars import HistoryError
-from streaming.brokers.base import (
-    STALE_HEARTBEATS,
-    AdapterSink,
-    DelayMonitor,
-    StreamConfig,
-    SupervisedAdapter,
-)
+from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
+from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade_candles import CandleRequests
 from streaming.brokers.tastytrade_client import (
     base_url,
@@ -76,6 +72,8 @@ class TastytradeAdapter(SupervisedAdapter):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
     broker = "tastytrade"
+    #: Always set: the quotes kind reports whether the data is delayed.
+    delay: DelayMonitor
 
     def __init__(
         self,

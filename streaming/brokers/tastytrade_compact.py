@@ -13,7 +13,7 @@ SDK's own model and `tastytrade_wire`, so the values are identical either way
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
@@ -115,7 +115,7 @@ def _quote_decoder() -> _Decoder:
             return None
         if not all(isinstance(row[i], str) and row[i] not in NAN_VALUES for i in strs):
             return None
-        sizes = []
+        sizes: list[float | int] = []
         for i in (bid_size, ask_size):
             v = row[i]
             if isinstance(v, str) and v in NAN_VALUES:
@@ -149,7 +149,7 @@ def _optional(value: Any) -> tuple[bool, Any]:
 
 
 def _checked(
-    row: list[Any], ints: list[int], strs: list[int], required: list[int], bools: list[int] = ()
+    row: list[Any], ints: list[int], strs: list[int], required: list[int], bools: Sequence[int] = ()
 ) -> bool:
     return (
         all(type(row[i]) is int for i in ints)

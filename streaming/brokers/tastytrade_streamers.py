@@ -60,8 +60,10 @@ def supported() -> bool:
             and set(QUEUED) <= set(probe._channels_reversed.values())
         )
     finally:
-        for stream in (*probe._send.values(), *probe._recv.values()):
-            stream.close()
+        for send in probe._send.values():
+            send.close()
+        for receive in probe._recv.values():
+            receive.close()
 
 
 class EventQueue:
@@ -271,17 +273,17 @@ async def update_subscriptions(dx: DXLinkStreamer, added: list[str], removed: li
         for cls in (Quote, Trade, Summary):
             await dx.subscribe(cls, chunk)
     for chunk in _chunks([s for s in added if is_option(s)], 500):
-        for cls in (Quote, Greeks):
-            await dx.subscribe(cls, chunk)
+        for option_cls in (Quote, Greeks):
+            await dx.subscribe(option_cls, chunk)
     for chunk in _chunks(removed, 500):
         equities = [s for s in chunk if not is_option(s)]
         options = [s for s in chunk if is_option(s)]
         for cls in (Quote, Trade, Summary):
             if equities:
                 await dx.unsubscribe(cls, equities)
-        for cls in (Quote, Greeks):
+        for option_cls in (Quote, Greeks):
             if options:
-                await dx.unsubscribe(cls, options)
+                await dx.unsubscribe(option_cls, options)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -35,10 +35,12 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from streaming.brokers.base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.base import AdapterSink, StreamConfig
+from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier_client import TradierClient, as_list
 from streaming.brokers.tradier_fills import FillBook, fill_ids
@@ -76,6 +78,8 @@ class TradierAdapter(SupervisedAdapter):
     """Streams one Tradier link into a sink, forever, healing on every failure."""
 
     broker = "tradier"
+    #: Always set: the quotes kind reports whether the data is delayed.
+    delay: DelayMonitor
 
     def __init__(
         self,
@@ -429,10 +433,10 @@ class TradierAdapter(SupervisedAdapter):
                 log.info("tradier link %s: chain %s %s: %s", self.link_id, root, expiration, exc)
                 continue
             for row in rows:
-                symbol = wanted.get(str(row.get("symbol")))
-                fields = greeks_fields(row) if symbol else None
-                if symbol and fields:
-                    sink.greeks(symbol, fields)
+                streamer = wanted.get(str(row.get("symbol")))
+                fields = greeks_fields(row) if streamer else None
+                if streamer and fields:
+                    sink.greeks(streamer, fields)
                     reported += 1
         return reported
 

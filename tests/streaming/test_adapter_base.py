@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streaming.brokers.base import Backoff, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.backoff import Backoff
+from streaming.brokers.base import StreamConfig
+from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.stream import manager as manager_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
