@@ -29,6 +29,7 @@ class DelayMonitor:
     ) -> None:
         self.known_delay_ms = known_delay_ms
         self.threshold_ms = threshold_ms
+        self.window = window
         self.lags: deque[int] = deque(maxlen=window)
         self.detected_ms: int | None = None
         self._last_t: dict[str, int] = {}
@@ -56,7 +57,7 @@ class DelayMonitor:
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         self.lags.append(now - t_ms)
         self._samples += 1
-        if len(self.lags) < self.lags.maxlen // 2 or self._samples % 5:  # type: ignore[operator]
+        if len(self.lags) < self.window // 2 or self._samples % 5:
             return False
         was = self.detected_ms is not None
         median = int(statistics.median(self.lags))

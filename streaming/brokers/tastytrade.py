@@ -27,7 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -360,8 +360,8 @@ class TastytradeAdapter(SupervisedAdapter):
         while True:
             if await queue.wait(min(1.0, timeout / 4)):
                 for event in streamers.latest_rows(queue.take(streamers.DRAIN_BATCH + 1)):
-                    if type(event) is not compact.Row:
-                        self._candles.add(event)  # type: ignore[arg-type]
+                    if type(event) is not compact.Row:  # the one queue's other type
+                        self._candles.add(cast(Candle, event))
                     elif event.kind in ("Quote", "Trade"):
                         await self._quote(sink, event.event_symbol, event.fields)
                     elif event.kind == "Summary":

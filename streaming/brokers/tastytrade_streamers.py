@@ -50,6 +50,7 @@ def supported() -> bool:
     } <= set(slots):
         return False
     try:  # no I/O: the SDK's per-type queues and channels, as `CompactDXLinkStreamer` uses them
+        # a probe never connects: the SDK's signature wants a Session it would only use then
         probe = DXLinkStreamer(None)  # type: ignore[arg-type]
     except Exception:
         return False
@@ -140,15 +141,15 @@ class CompactDXLinkStreamer(DXLinkStreamer):
     def _map_message(self, message: list[Any], channel: int) -> None:
         kind = self._channels_reversed.get(channel)
         cls = QUEUED.get(kind) if kind is not None else None
-        if cls is None:
+        if kind is None or cls is None:
             super()._map_message(message, channel)  # a type nobody here reads
             return
-        decoder = DECODERS.get(kind)  # type: ignore[arg-type]
+        decoder = DECODERS.get(kind)
         rows = None
         if decoder is not None and len(message) >= 2 and isinstance(message[1], list):
             rows = decoder.rows(message[1])
         if rows is None:  # FULL format, candles, a payload that is not whole rows
-            self._through_the_sdk(message, channel, kind, cls, decoder)  # type: ignore[arg-type]
+            self._through_the_sdk(message, channel, kind, cls, decoder)
             return
         put = self.events.put
         for row in rows:
