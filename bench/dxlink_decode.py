@@ -1,4 +1,4 @@
-"""CPU per DXLink event: the SDK's models + tastytrade_events vs the compact decoder.
+"""CPU per DXLink event: the SDK's models + tastytrade_wire vs the compact decoder.
 
     python -m bench.dxlink_decode              # 20,000 rows per type, best of 5
 

@@ -244,7 +244,12 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         data = message.get("data")
         order = data.get("order") if isinstance(data, dict) else None
         number = next(iter(self._accounts.values()), None)
-        if not isinstance(order, dict) or not order.get("id") or number is None:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(order, dict)
+            or not order.get("id")
+            or number is None
+        ):
             self.bad_events += 1  # e.g. `"data": null`, seen at Alpaca
             return
         execution = None

@@ -43,7 +43,9 @@ _delete, _delete_many = _off_loop("delete"), _off_loop("delete_many")
 
 #: Broker fetches made by this process, per cache key (tests, the bench).
 fetches: collections.Counter[str] = collections.Counter()
-_inflight: dict[tuple[int, str], asyncio.Future[tuple[Any, int]]] = {}
+#: The fetch in flight per key in this process (its futures belong to the process's one
+#: event loop; `reset` drops them).
+_inflight: dict[str, asyncio.Future[tuple[Any, int]]] = {}
 
 
 class FetchFailed(Exception):
@@ -81,12 +83,11 @@ async def cached(
     caller in the cluster while the others wait up to `wait` seconds.
 
     Raises FetchFailed (the fetch's, or a shared recent one) or TimeoutError."""
-    loop_key = (id(asyncio.get_running_loop()), key)
-    pending = _inflight.get(loop_key)
+    pending = _inflight.get(key)
     if pending is not None:
         return await asyncio.shield(pending)
     future: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
-    _inflight[loop_key] = future
+    _inflight[key] = future
     try:
         result = await _cluster_fetch(key, fetch, ttl=ttl, wait=wait)
     except BaseException as exc:
@@ -97,7 +98,7 @@ async def cached(
         future.set_result(result)
         return result
     finally:
-        _inflight.pop(loop_key, None)
+        _inflight.pop(key, None)
 
 
 async def _cluster_fetch(
@@ -142,6 +143,13 @@ async def _fetch_and_store(
     at = int(time.time() * 1000)
     await _set(key, {"value": value, "at": at}, timeout=ttl)
     return value, at
+
+
+def reset() -> None:
+    """Forget this process's fetches in flight and its counts (tests: each runs on an
+    event loop of its own; tests/support/global_state.py)."""
+    _inflight.clear()
+    fetches.clear()
 
 
 async def forget(key: str) -> None:

@@ -18,6 +18,7 @@ The shapes (docs/streaming-contract.md "Option chains"):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -208,7 +209,7 @@ class TastytradeChains:
                 items = await _paced(
                     self._bucket,
                     TASTYTRADE_PER_MINUTE,
-                    lambda batch=batch: get_market_data_by_type(session, options=batch),
+                    functools.partial(get_market_data_by_type, session, options=batch),
                     f"{symbol} {expiration}",
                 )
                 for item in items:
@@ -272,7 +273,7 @@ class TradierChains:
             dates = [
                 {
                     "date": str(i["date"]),
-                    "type": _TRADIER_TYPES.get(i.get("expiration_type"), "Weekly"),
+                    "type": _TRADIER_TYPES.get(str(i.get("expiration_type")), "Weekly"),
                 }
                 for i in items
                 if isinstance(i, dict) and i.get("date")

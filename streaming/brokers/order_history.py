@@ -27,11 +27,11 @@ from django.conf import settings
 from tastytrade import Account
 
 from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
-from streaming.brokers.alpaca import order_payload as alpaca_order
+from streaming.brokers.alpaca_wire import order_payload as alpaca_order
 from streaming.brokers.catalog import alpaca_trading_url
-from streaming.brokers.tastytrade_events import order_payload as tastytrade_order
-from streaming.brokers.tradier import FillBook
-from streaming.brokers.tradier import order_payload as tradier_order
+from streaming.brokers.tastytrade_wire import order_payload as tastytrade_order
+from streaming.brokers.tradier_fills import FillBook
+from streaming.brokers.tradier_wire import order_payload as tradier_order
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 from streaming.order_list import Key, newest_first, order_key
 
@@ -143,19 +143,25 @@ async def _tradier(
 async def _alpaca(
     link: HistoryLink, account: str, before_ms: int | None, size: int
 ) -> tuple[list[dict[str, Any]], bool]:
-    keys = {
-        "key_id": link.secrets.get("key_id", ""),
-        "secret_key": link.secrets.get("secret_key", ""),
-    }
+    key_id = link.secrets.get("key_id", "")
+    secret_key = link.secrets.get("secret_key", "")
     trading_url = alpaca_trading_url(link.alpaca_api)
     client: alpaca_client.AlpacaClient
     if trading_url:
         client = alpaca_client.AlpacaTradingClient(
-            **keys, api_url=trading_url, timeout=HISTORY_TIMEOUT, max_retries=0
+            key_id=key_id,
+            secret_key=secret_key,
+            api_url=trading_url,
+            timeout=HISTORY_TIMEOUT,
+            max_retries=0,
         )
     else:
         client = alpaca_client.AlpacaClient(
-            **keys, api_url=settings.ALPACA_API_URL, timeout=HISTORY_TIMEOUT, max_retries=0
+            key_id=key_id,
+            secret_key=secret_key,
+            api_url=settings.ALPACA_API_URL,
+            timeout=HISTORY_TIMEOUT,
+            max_retries=0,
         )
     async with client:
         account_id = ""

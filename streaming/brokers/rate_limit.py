@@ -19,7 +19,6 @@ import collections
 import logging
 import time
 import uuid
-import weakref
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -55,22 +54,20 @@ class PacingTimeout(Exception):
 
 
 _memory: dict[str, collections.deque[float]] = {}
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary()
-)
+#: The process's Redis client, made on first use (its connections belong to the event
+#: loop that made it: the process's one loop; `reset` drops it).
+_redis: aioredis.Redis | None = None
 #: Calls taken per bucket in this process (tests, the bench).
 taken: collections.Counter[str] = collections.Counter()
 
 
 def _client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(
+    global _redis
+    if _redis is None:
+        _redis = aioredis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=2.0, socket_connect_timeout=2.0
         )
-        _clients[loop] = client
-    return client
+    return _redis
 
 
 def _take_local(bucket: str, per_minute: int) -> float:
@@ -114,6 +111,9 @@ async def acquire(bucket: str, per_minute: int, *, deadline: float) -> None:
 
 
 def reset() -> None:
-    """Forget this process's windows (tests)."""
+    """Forget this process's windows and its Redis client (tests: each runs on an event
+    loop of its own; tests/support/global_state.py)."""
+    global _redis
     _memory.clear()
     taken.clear()
+    _redis = None

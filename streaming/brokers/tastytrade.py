@@ -23,38 +23,36 @@ docs/streaming-contract.md for events and states.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import math
 import time
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
 from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
-from tastytrade.dxfeed.event import Event
 from tastytrade.order import PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
-from tastytrade.utils import TastytradeError
 
-from streaming import metrics
 from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_events as events
-from streaming.brokers.bars import HistoryError, bucket_start, candle, daily_t, ordered
-from streaming.brokers.base import (
-    STALE_HEARTBEATS,
-    AdapterSink,
-    DelayMonitor,
-    StreamConfig,
-    SupervisedAdapter,
-)
-from streaming.brokers.errors import CredentialRejected, StreamSilent, describe, is_rejection
+from streaming.brokers import tastytrade_streamers as streamers
+from streaming.brokers import tastytrade_wire as wire
+from streaming.brokers.bars import HistoryError
+from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
+from streaming.brokers.delay import DelayMonitor
+from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
-from streaming.brokers.symbols import is_option
-from streaming.brokers.tastytrade_client import base_url, make_alert_streamer, make_session
+from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.tastytrade_candles import CandleRequests
+from streaming.brokers.tastytrade_client import (
+    base_url,
+    make_alert_streamer,
+    make_session,
+    refresh_token,
+)
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
@@ -66,51 +64,16 @@ __all__ = ["StreamConfig", "TastytradeAdapter"]
 REFRESH_DEDUPE = 2.0
 
 
-E = TypeVar("E", bound=Event)
-#: How many queued events of one kind are taken (and collapsed) at once.
-DRAIN_BATCH = 1000
 #: A balance's timestamp: a re-read with only a new one is no change.
 VOLATILE = ("updated_at",)
-
-
-async def latest_events(dx: DXLinkStreamer, cls: type[E]) -> list[E]:
-    """The next events of one kind, only the newest per symbol. Each DXLink event is a
-    whole record (every field of its kind), so a newer one replaces an older one: when
-    this process falls behind the feed, the SDK's (unbounded) queue is drained in
-    batches whose work is bounded by the symbols, not by the lag; memory and quote age
-    stay bounded (quotes are latest-wins, docs/streaming-contract.md)."""
-    first = await dx.get_event(cls)
-    newest: dict[str, E] = {first.event_symbol: first}
-    for _ in range(DRAIN_BATCH):
-        event = dx.get_event_nowait(cls)
-        if event is None:
-            break
-        newest.pop(event.event_symbol, None)  # in the order of their newest updates
-        newest[event.event_symbol] = event
-    return list(newest.values())
-
-
-def latest_rows(items: list[compact.Row | Event]) -> list[compact.Row | Event]:
-    """The newest event of each type per symbol, in the order of those newest events
-    (each DXLink event is a whole record of its type: latest-wins, as `latest_events`);
-    candles are kept, every one in order (a snapshot is many events of one symbol)."""
-    newest: dict[tuple[str, str], compact.Row | Event] = {}
-    candles = 0
-    for item in items:
-        if type(item) is compact.Row:
-            key = (item.kind, item.event_symbol)
-            newest.pop(key, None)
-        else:
-            key = ("", str(candles))
-            candles += 1
-        newest[key] = item
-    return list(newest.values())
 
 
 class TastytradeAdapter(SupervisedAdapter):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
     broker = "tastytrade"
+    #: Always set: the quotes kind reports whether the data is delayed.
+    delay: DelayMonitor
 
     def __init__(
         self,
@@ -147,9 +110,8 @@ class TastytradeAdapter(SupervisedAdapter):
         #: The connected DXLink (None between connections): candle history asks it.
         self._dx: DXLinkStreamer | None = None
         self._dx_up = asyncio.Event()
-        #: Candle snapshots being collected, by candle symbol (one request per symbol).
-        self._candle_waits: dict[str, _CandleWait] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        #: Candle snapshots being collected on this DXLink.
+        self._candles = CandleRequests(link_id)
 
     # -- control --------------------------------------------------------------------
     def set_symbols(self, symbols: set[str]) -> None:
@@ -188,20 +150,9 @@ class TastytradeAdapter(SupervisedAdapter):
                 self._session = None
 
     async def _refresh_token(self, session: Session, sink: AdapterSink) -> None:
-        """A new access token now (behind the lease gate); a refused grant is a rejection."""
+        """A new access token now, behind the lease gate."""
         await self._gate(sink)
-        try:
-            await session.refresh(force=True)
-        except TastytradeError as exc:
-            if is_rejection(exc):
-                metrics.TOKEN_REFRESHES.labels("tastytrade", "rejected").inc()
-                raise CredentialRejected(str(exc).strip()) from exc
-            metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
-            raise
-        except Exception:
-            metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
-            raise
-        metrics.TOKEN_REFRESHES.labels("tastytrade", "ok").inc()
+        await refresh_token(session)
         self._refreshed_at = time.monotonic()
         self.token_expires_at = session.session_expiration
 
@@ -258,7 +209,7 @@ class TastytradeAdapter(SupervisedAdapter):
         self._subscribed = set()
         self.delay.forget()
         with anyio.fail_after(self.config.handshake_timeout) as scope:
-            async with compact.STREAMER(session) as dx:
+            async with streamers.STREAMER(session) as dx:
                 scope.deadline = math.inf  # connected: the timeout guarded the handshake only
                 await self._apply_symbols(dx)
                 self.last_data = time.monotonic()
@@ -269,7 +220,7 @@ class TastytradeAdapter(SupervisedAdapter):
                     async with anyio.create_task_group() as tg:
                         self._dx_tg = tg
                         self._start_symbol_updates()  # a change since `_apply_symbols`
-                        if isinstance(dx, compact.CompactDXLinkStreamer):
+                        if isinstance(dx, streamers.CompactDXLinkStreamer):
                             tg.start_soon(self._pump_market, dx, sink)
                         else:  # the SDK's queue per type (an SDK the hook does not know)
                             tg.start_soon(self._pump_quotes, dx, sink)
@@ -282,75 +233,27 @@ class TastytradeAdapter(SupervisedAdapter):
                     self._dx_tg = None
                     self._dx_up.clear()
                     self._dx = None
-                    for wait in self._candle_waits.values():
-                        wait.fail(HistoryError("broker_error", "tastytrade's market data dropped"))
+                    self._candles.fail_all(
+                        HistoryError("broker_error", "tastytrade's market data dropped")
+                    )
 
     # -- candle history (DXLink Candle on the running streamer) ---------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of `symbol` from `from_ms` (ascending, the last one forming), as the
-        DXLink snapshot of `SYM{=tf,tho=true}` on this link's running streamer (the one
-        DXLink session per credential). No candle within `quiet` seconds of subscribing
-        means DXLink does not know the symbol (it ignores unknown ones)."""
+        """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
+        this link's running streamer (tastytrade_candles.py)."""
         async with asyncio.timeout(within):
             await self._dx_up.wait()
         dx = self._dx
         if dx is None:
             raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
-        key = f"{symbol}{{={tf},tho=true}}"
-        wait = self._candle_waits.get(key)
-        if wait is not None:  # the same series is being asked already: share its answer
-            async with asyncio.timeout(within):
-                return await asyncio.shield(wait.done)
-        wait = self._candle_waits[key] = _CandleWait(tf, from_ms)
-        try:
-            start = dt.datetime.fromtimestamp(from_ms / 1000, dt.UTC)
-            await dx.subscribe_candle([symbol], tf, start_time=start)
-            quiet = min(within, CANDLE_QUIET)
-            try:
-                async with asyncio.timeout(quiet):
-                    await wait.first.wait()
-            except TimeoutError:
-                raise HistoryError(
-                    "unknown_symbol", f"tastytrade has no candles for {symbol}"
-                ) from None
-            async with asyncio.timeout(max(0.1, within - quiet)):
-                return await asyncio.shield(wait.done)
-        except HistoryError as exc:
-            wait.fail(exc)
-            raise
-        except (TimeoutError, asyncio.CancelledError):
-            wait.fail(HistoryError("broker_error", f"tastytrade candles for {symbol}: no answer"))
-            raise
-        except Exception as exc:  # the streamer failed under the request
-            error = HistoryError(
-                "broker_error", f"tastytrade candles for {symbol}: {describe(exc)}"
-            )
-            wait.fail(error)
-            raise error from exc
-        finally:
-            self._candle_waits.pop(key, None)
-            if self._dx is dx:  # in its own task: a cancelled request still unsubscribes
-                task = asyncio.create_task(self._candle_unsubscribe(dx, symbol, tf))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
-
-    async def _candle_unsubscribe(self, dx: DXLinkStreamer, symbol: str, tf: str) -> None:
-        try:
-            await dx.unsubscribe_candle(symbol, tf)
-        except Exception as exc:  # the stream is going anyway
-            log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
+        return await self._candles.fetch(
+            dx, symbol, tf, from_ms, within=within, connected=lambda: self._dx
+        )
 
     async def _pump_candles(self, dx: DXLinkStreamer) -> None:
         """Candle events to the request collecting their symbol's snapshot."""
         while True:
-            self._candle(await dx.get_event(Candle))
-
-    def _candle(self, event: Candle) -> None:
-        """To the request collecting its symbol's snapshot; live updates after a snapshot
-        (nobody waits) are dropped."""
-        wait = self._candle_waits.get(event.event_symbol)
-        if wait is not None:
-            wait.add(event)
+            self._candles.add(await dx.get_event(Candle))
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:
@@ -374,7 +277,7 @@ class TastytradeAdapter(SupervisedAdapter):
                 await self._report(sink, "account", "live")
                 sink.fresh(self.link_id, "account")
                 async with anyio.create_task_group() as tg:
-                    if isinstance(alerts, compact.QueuedAlertStreamer):
+                    if isinstance(alerts, streamers.QueuedAlertStreamer):
                         tg.start_soon(self._pump_account, alerts, sink)
                     else:  # the SDK's queue per type (an SDK the hook does not know)
                         tg.start_soon(self._pump_balances, alerts, sink)
@@ -390,17 +293,17 @@ class TastytradeAdapter(SupervisedAdapter):
         """Balances, positions and live orders over REST; on reconcile only what changed."""
         for account in accounts:
             number = account.account_number
-            balance = events.balance_payload(await account.get_balances(session))
-            positions = [events.position_payload(p) for p in await account.get_positions(session)]
+            balance = wire.balance_payload(await account.get_balances(session))
+            positions = [wire.position_payload(p) for p in await account.get_positions(session)]
             await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
             await self._emit_changed(sink, "positions", number, positions, full=full)
             for order in await account.get_live_orders(session):
-                payload = events.order_payload(order)
+                payload = wire.order_payload(order)
                 key = ("order", str(order.id))
                 await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
     # -- account pumps ----------------------------------------------------------------
-    async def _pump_account(self, alerts: compact.QueuedAlertStreamer, sink: AdapterSink) -> None:
+    async def _pump_account(self, alerts: streamers.QueuedAlertStreamer, sink: AdapterSink) -> None:
         """Balances, positions and orders from the streamer's one queue, in the order it
         sent them, and the account watchdog (`_account_silent`): one task where a pump
         per type and a watchdog were four (issue 15)."""
@@ -408,7 +311,7 @@ class TastytradeAdapter(SupervisedAdapter):
         period = min(1.0, self.config.account_heartbeat_interval / 4)
         while True:
             if await queue.wait(period):
-                for kind, item in queue.take(DRAIN_BATCH):
+                for kind, item in queue.take(streamers.DRAIN_BATCH):
                     if kind == "AccountBalance":
                         await self._balance(item, sink)
                     elif kind == "CurrentPosition":
@@ -431,23 +334,23 @@ class TastytradeAdapter(SupervisedAdapter):
 
     async def _balance(self, b: AccountBalance, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
-        payload = events.balance_payload(b)
+        payload = wire.balance_payload(b)
         self._known[("balance", b.account_number)] = without(payload, *VOLATILE)
         await sink.account_event("balance", self.link_id, b.account_number, payload)
 
     async def _position(self, p: CurrentPosition, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
         self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
-        payload = events.position_payload(p)
+        payload = wire.position_payload(p)
         await sink.account_event("position", self.link_id, p.account_number, payload)
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
-        payload = events.order_payload(o)
+        payload = wire.order_payload(o)
         self._known[("order", str(o.id))] = payload
         await sink.account_event("order", self.link_id, o.account_number, payload)
 
-    async def _pump_market(self, dx: compact.CompactDXLinkStreamer, sink: AdapterSink) -> None:
+    async def _pump_market(self, dx: streamers.CompactDXLinkStreamer, sink: AdapterSink) -> None:
         """Every market event of the compact streamer's one queue, in DXLink's order (a
         tick's Quote, Trade and Summary reach the sink in one batch, in that order), and
         the watchdog: nothing while subscribed for `watchdog_timeout` ends the connection.
@@ -456,9 +359,9 @@ class TastytradeAdapter(SupervisedAdapter):
         timeout = self.config.watchdog_timeout
         while True:
             if await queue.wait(min(1.0, timeout / 4)):
-                for event in latest_rows(queue.take(DRAIN_BATCH + 1)):
-                    if type(event) is not compact.Row:
-                        self._candle(event)  # type: ignore[arg-type]
+                for event in streamers.latest_rows(queue.take(streamers.DRAIN_BATCH + 1)):
+                    if type(event) is not compact.Row:  # the one queue's other type
+                        self._candles.add(cast(Candle, event))
                     elif event.kind in ("Quote", "Trade"):
                         await self._quote(sink, event.event_symbol, event.fields)
                     elif event.kind == "Summary":
@@ -473,48 +376,33 @@ class TastytradeAdapter(SupervisedAdapter):
 
     async def _pump_quotes(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
-            for q in await latest_events(dx, Quote):
-                await self._quote(sink, q.event_symbol, compact.fields_of(q, events.quote_fields))
+            for q in await streamers.latest_events(dx, Quote):
+                await self._quote(sink, q.event_symbol, compact.fields_of(q, wire.quote_fields))
 
     async def _pump_trades(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
-            for t in await latest_events(dx, Trade):
-                await self._quote(sink, t.event_symbol, compact.fields_of(t, events.trade_fields))
+            for t in await streamers.latest_events(dx, Trade):
+                await self._quote(sink, t.event_symbol, compact.fields_of(t, wire.trade_fields))
 
     async def _pump_summaries(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
-            for s in await latest_events(dx, Summary):
+            for s in await streamers.latest_events(dx, Summary):
                 self.last_data = time.monotonic()
-                sink.quote(s.event_symbol, compact.fields_of(s, events.summary_fields))
+                sink.quote(s.event_symbol, compact.fields_of(s, wire.summary_fields))
 
     async def _pump_greeks(self, dx: DXLinkStreamer, sink: AdapterSink) -> None:
         while True:
-            for g in await latest_events(dx, Greeks):
+            for g in await streamers.latest_events(dx, Greeks):
                 self.last_data = time.monotonic()
-                sink.greeks(g.event_symbol, compact.fields_of(g, events.greeks_fields))
+                sink.greeks(g.event_symbol, compact.fields_of(g, wire.greeks_fields))
 
     # -- housekeeping ------------------------------------------------------------------
     async def _apply_symbols(self, dx: DXLinkStreamer) -> None:
-        """Diff wanted vs subscribed; equities get Quote/Trade/Summary, options Quote/Greeks."""
+        """Tell DXLink what changed between the wanted and the subscribed symbols."""
         wanted = set(self._symbols)
         self._symbols_dirty = False
         added = sorted(wanted - self._subscribed)
-        removed = sorted(self._subscribed - wanted)
-        for chunk in _chunks([s for s in added if not is_option(s)], 500):
-            for cls in (Quote, Trade, Summary):
-                await dx.subscribe(cls, chunk)
-        for chunk in _chunks([s for s in added if is_option(s)], 500):
-            for cls in (Quote, Greeks):
-                await dx.subscribe(cls, chunk)
-        for chunk in _chunks(removed, 500):
-            equities = [s for s in chunk if not is_option(s)]
-            options = [s for s in chunk if is_option(s)]
-            for cls in (Quote, Trade, Summary):
-                if equities:
-                    await dx.unsubscribe(cls, equities)
-            for cls in (Quote, Greeks):
-                if options:
-                    await dx.unsubscribe(cls, options)
+        await streamers.update_subscriptions(dx, added, sorted(self._subscribed - wanted))
         if added and not self._subscribed:
             self.last_data = time.monotonic()  # the watchdog counts from the first subscription
         self._subscribed = wanted
@@ -579,45 +467,3 @@ class TastytradeAdapter(SupervisedAdapter):
             await asyncio.sleep(self.config.reconcile_interval)
             await self._gate(sink)
             await self._snapshot(session, accounts, sink, full=False)
-
-
-#: Seconds without any candle after a subscription: DXLink does not know the symbol.
-CANDLE_QUIET = 3.0
-
-
-class _CandleWait:
-    """One candle snapshot being collected: the events until SNAPSHOT_END (or SNIP)."""
-
-    def __init__(self, tf: str, from_ms: int) -> None:
-        self.tf = tf
-        self.from_ms = daily_t(from_ms) if tf == "1d" else bucket_start(from_ms, tf)
-        self.rows: dict[int, dict] = {}
-        self.first = asyncio.Event()
-        self.done: asyncio.Future[list[dict]] = asyncio.get_running_loop().create_future()
-
-    def add(self, event: Candle) -> None:
-        self.first.set()
-        if self.done.done():
-            return
-        t = daily_t(int(event.time)) if self.tf == "1d" else bucket_start(int(event.time), self.tf)
-        row = (
-            None
-            if event.remove
-            else candle(t, event.open, event.high, event.low, event.close, event.volume)
-        )
-        if row is None:
-            self.rows.pop(t, None)
-        elif t >= self.from_ms:
-            self.rows[t] = row
-        if event.snapshot_end:
-            self.done.set_result(ordered(self.rows.values()))
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
-            self.done.exception()  # retrieved: nobody may be waiting any more
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -11,7 +11,10 @@ from typing import Any
 
 from django.conf import settings
 from tastytrade import Account, AlertStreamer, Session
+from tastytrade.utils import TastytradeError
 
+from streaming import metrics
+from streaming.brokers.errors import CredentialRejected, is_rejection
 from streaming.brokers.http_client import shared_ssl_context
 
 #: Where the real account streamer lives (the SDK's own default).
@@ -45,13 +48,29 @@ def make_session(provider_secret: str, refresh_token: str, **client_kwargs: Any)
 
 def make_alert_streamer(session: Session) -> AlertStreamer:
     """An AlertStreamer pointed at the account streamer that matches the REST URL (the
-    one-queue subclass when the SDK's private hook is as known: tastytrade_compact)."""
-    from streaming.brokers.tastytrade_compact import ALERT_STREAMER
+    one-queue subclass when the SDK's private hook is as known: tastytrade_streamers)."""
+    from streaming.brokers.tastytrade_streamers import ALERT_STREAMER
 
     streamer = ALERT_STREAMER(session)
     if base_url():
         streamer.base_url = streamer_url()
     return streamer
+
+
+async def refresh_token(session: Session) -> None:
+    """A new access token for the session now; a refused grant is a rejection."""
+    try:
+        await session.refresh(force=True)
+    except TastytradeError as exc:
+        if is_rejection(exc):
+            metrics.TOKEN_REFRESHES.labels("tastytrade", "rejected").inc()
+            raise CredentialRejected(str(exc).strip()) from exc
+        metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
+        raise
+    except Exception:
+        metrics.TOKEN_REFRESHES.labels("tastytrade", "failed").inc()
+        raise
+    metrics.TOKEN_REFRESHES.labels("tastytrade", "ok").inc()
 
 
 async def fetch_account_numbers(provider_secret: str, refresh_token: str) -> list[str]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
@@ -36,35 +35,26 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from streaming.brokers import rate_limit as pacing
-from streaming.brokers.bars import (
-    HistoryError,
-    bucket_start,
-    candle,
-    daily_t,
-    date_ms,
-    merge,
-    ordered,
-)
-from streaming.brokers.base import AdapterSink, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.base import AdapterSink, StreamConfig
+from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
-from streaming.brokers.symbols import (
-    NEW_YORK,
-    is_option,
-    occ_parts,
-    occ_to_streamer_symbol,
-    option_expiry_ms,
-    streamer_to_occ_symbol,
-)
+from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier_client import TradierClient, as_list
-from streaming.brokers.values import now_ms, num, quantity_text, time_ms
+from streaming.brokers.tradier_fills import FillBook, fill_ids
+from streaming.brokers.tradier_history import history_candles
+from streaming.brokers.tradier_wire import (
+    balance_payload,
+    greeks_fields,
+    order_payload,
+    position_payload,
+    quote_fields,
+)
+from streaming.brokers.values import num
 
 log = logging.getLogger(__name__)
-
-#: How long a history request waits for a slot of the token's market-data limit.
-HISTORY_PACING_WAIT = 3.0
 
 __all__ = ["StreamConfig", "TradierAdapter"]
 
@@ -73,8 +63,6 @@ STREAM_FILTER = "quote,trade,summary"
 SYMBOL_SETTLE = 0.05
 #: Tradier's paper environment serves quotes 15 minutes late.
 DELAYED_HOSTS = {"sandbox.tradier.com": 15 * 60 * 1000}
-#: Order statuses after which an order can never be open again (Tradier's vocabulary).
-FINAL_STATUSES = {"filled", "canceled", "expired", "rejected"}
 
 
 def known_delay_ms(*urls: str) -> int | None:
@@ -86,275 +74,12 @@ def known_delay_ms(*urls: str) -> int | None:
     return None
 
 
-# -- normalization (docs/streaming-contract.md) ---------------------------------------------------
-def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
-    """Tradier balances → the contract's balance (short values as positive amounts)."""
-    margin = b.get("margin") if isinstance(b.get("margin"), dict) else None
-    cash = b.get("cash") if isinstance(b.get("cash"), dict) else None
-    pdt = b.get("pdt") if isinstance(b.get("pdt"), dict) else None
-    nested = margin or pdt or {}
-    stock_bp = num(nested.get("stock_buying_power")) if nested else None
-    option_bp = num(nested.get("option_buying_power")) if nested else None
-    if stock_bp is None and cash is not None:
-        stock_bp = option_bp = num(cash.get("cash_available"))
-
-    def magnitude(key: str) -> float | int | None:
-        value = num(b.get(key))
-        return abs(value) if value is not None else None
-
-    return {
-        "net_liquidating_value": num(b.get("total_equity")),
-        "buying_power": stock_bp,
-        "equity_buying_power": stock_bp,
-        "derivative_buying_power": option_bp,
-        "day_trading_buying_power": num(pdt.get("day_trade_buying_power")) if pdt else None,
-        "cash": num(b.get("total_cash")),
-        "cash_available_to_withdraw": num(cash.get("cash_available")) if cash else None,
-        "maintenance_requirement": num(b.get("current_requirement")),
-        "long_equity_value": num(b.get("stock_long_value")),
-        "short_equity_value": abs(num(nested.get("stock_short_value")) or 0)
-        if nested.get("stock_short_value") is not None
-        else None,
-        "long_derivative_value": num(b.get("option_long_value")),
-        "short_derivative_value": magnitude("option_short_value"),
-        "pending_cash": num(b.get("pending_cash")),
-        "updated_at": now_ms(),
-    }
-
-
-def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[str, Any]:
-    """A Tradier position (signed quantity, total cost basis) → the contract's position."""
-    symbol = str(p.get("symbol", ""))
-    streamer = occ_to_streamer_symbol(symbol)
-    option = streamer is not None
-    multiplier = 100 if option else 1
-    signed = num(p.get("quantity")) or 0
-    qty = abs(signed)
-    cost = num(p.get("cost_basis"))
-    average = abs(cost / signed / multiplier) if cost is not None and signed else None
-    parts = occ_parts(symbol) if option else None
-    mark = None
-    close = None
-    if quote:
-        bid, ask = num(quote.get("bid")), num(quote.get("ask"))
-        mark = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
-        close = num(quote.get("prevclose"))
-    return {
-        "symbol": symbol,
-        "streamer_symbol": streamer or symbol,
-        "underlying": parts[0] if parts else symbol,
-        "instrument_type": "Equity Option" if option else "Equity",
-        "quantity": qty,
-        "direction": "Zero" if not signed else ("Long" if signed > 0 else "Short"),
-        "average_open_price": round(average, 6) if average is not None else None,
-        "close_price": close,
-        "mark_price": mark,
-        "multiplier": multiplier,
-        "cost_effect": None if not signed else ("Debit" if signed > 0 else "Credit"),
-        "realized_day_gain": None,
-        "expires_at": option_expiry_ms(symbol) if option else None,
-    }
-
-
-def _fill_ids(order: dict[str, Any] | None) -> set[str]:
-    if not order:
-        return set()
-    return {f["id"] for leg in order.get("legs") or () for f in leg.get("fills") or ()}
-
-
-class FillBook:
-    """Synthesizes fills from Tradier's cumulative `exec_quantity`.
-
-    Tradier's order rows carry no fill list, only `exec_quantity`, `last_fill_price`,
-    `last_fill_quantity` and `avg_fill_price`. A fill is made when the executed quantity
-    grows; its id is `f"{key}:{cumulative}"`, so the same fill always has the same id —
-    after a restart too. Seen for the first time part-filled, an order gets the earlier
-    executions as one fill (at the implied average price) plus its last fill.
-
-    An order whose history goes backwards (another creation time, a smaller executed
-    quantity, or open again after it was final) is a new order under a reused id (a
-    broker restart): its fills are forgotten, so new fills are never merged into old ones.
-    """
-
-    def __init__(self) -> None:
-        self.seen: dict[str, float] = {}
-        self.fills: dict[str, list[dict[str, Any]]] = {}
-        #: Per order id: (creation time, status) last seen.
-        self.orders: dict[str, tuple[Any, Any]] = {}
-        self.resets = 0
-
-    def observe(self, order_id: str, order: dict[str, Any], rows: dict[str, Any]) -> bool:
-        """Note an order's identity before its legs are updated (`rows`: leg key -> row);
-        forget its fills if the id was reused. Returns whether it was."""
-        created, status = order.get("create_date"), order.get("status")
-        known = self.orders.get(order_id)
-        self.orders[order_id] = (created, status)
-        if known is None:
-            return False
-        went_back = any(
-            float(num(row.get("exec_quantity")) or 0) < self.seen.get(key, 0.0)
-            for key, row in rows.items()
-        )
-        if created and known[0] and created != known[0]:
-            went_back = True
-        if known[1] in FINAL_STATUSES and status not in FINAL_STATUSES:
-            went_back = True
-        if went_back:
-            self.resets += 1
-            for key in rows:
-                self.seen.pop(key, None)
-                self.fills.pop(key, None)
-        return went_back
-
-    def update(self, key: str, row: dict[str, Any], at: int | None) -> list[dict[str, Any]]:
-        executed = float(num(row.get("exec_quantity")) or 0)
-        previous = self.seen.get(key)
-        fills = self.fills.setdefault(key, [])
-        if executed > (previous or 0):
-            last_price = num(row.get("last_fill_price"))
-            if previous is None:
-                last_qty = float(num(row.get("last_fill_quantity")) or executed)
-                last_qty = min(last_qty, executed) or executed
-                earlier = executed - last_qty
-                if earlier > 0:
-                    average = float(num(row.get("avg_fill_price")) or 0)
-                    price = (average * executed - (last_price or 0) * last_qty) / earlier
-                    fills.append(
-                        {
-                            "id": f"{key}:{quantity_text(earlier)}",
-                            "quantity": num(quantity_text(earlier)),
-                            "price": round(price, 6),
-                            "at": at,
-                        }
-                    )
-                delta = last_qty
-            else:
-                delta = executed - previous
-            fills.append(
-                {
-                    "id": f"{key}:{quantity_text(executed)}",
-                    "quantity": num(quantity_text(delta)),
-                    "price": last_price,
-                    "at": at,
-                }
-            )
-        self.seen[key] = max(executed, previous or 0)
-        return list(fills)
-
-
-def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
-    """A Tradier order (single-leg or multileg) → the contract's order, fills synthesized."""
-    order_id = o.get("id")
-    at = time_ms(o.get("transaction_date"))
-    rows = [r for r in as_list(o.get("leg")) if isinstance(r, dict)]
-    if o.get("class") != "multileg" or not rows:
-        rows = [o]
-    keyed = {
-        (f"{order_id}" if len(rows) == 1 else f"{order_id}:{row.get('id', index)}"): row
-        for index, row in enumerate(rows)
-    }
-    book.observe(str(order_id), o, keyed)
-    legs = []
-    for key, row in keyed.items():
-        option_symbol = row.get("option_symbol")
-        legs.append(
-            {
-                "symbol": option_symbol or row.get("symbol"),
-                "instrument_type": "Equity Option" if option_symbol else "Equity",
-                "action": row.get("side"),
-                "quantity": num(row.get("quantity")),
-                "remaining_quantity": num(row.get("remaining_quantity")),
-                "fills": book.update(key, row, at),
-            }
-        )
-    order_type = o.get("type")
-    side = str(o.get("side") or "")
-    if order_type in ("debit", "credit"):
-        effect: str | None = order_type.capitalize()
-    elif side:
-        effect = "Debit" if side.startswith("buy") else "Credit"
-    else:
-        effect = None
-    price = num(o.get("price"))
-    return {
-        "id": order_id,
-        "status": o.get("status"),
-        "order_type": order_type,
-        "time_in_force": o.get("duration"),
-        "price": abs(price) if price is not None else None,
-        "price_effect": effect if price is not None else None,
-        "underlying": o.get("symbol"),
-        "legs": legs,
-        "received_at": time_ms(o.get("create_date")),
-        "updated_at": at,
-    }
-
-
-def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, Any] | None:
-    """One stream payload → contract quote fields (only what that payload carries)."""
-    kind = event.get("type")
-    if kind == "quote":
-        fields = {
-            "bid": num(event.get("bid")),
-            "ask": num(event.get("ask")),
-            "bid_size": num(event.get("bidsz")),
-            "ask_size": num(event.get("asksz")),
-        }
-        times = [t for t in (time_ms(event.get("biddate")), time_ms(event.get("askdate"))) if t]
-    elif kind in ("trade", "tradex"):
-        last = num(event.get("last", event.get("price")))
-        fields = {"last": last, "volume": num(event.get("cvol"))}
-        if last is not None and prev_close is not None:
-            fields["change"] = round(last - prev_close, 4)
-        times = [t for t in (time_ms(event.get("date")),) if t]
-    elif kind == "summary":
-        fields = {
-            "day_high": num(event.get("high")),
-            "day_low": num(event.get("low")),
-            "prev_close": num(event.get("prevClose")),
-        }
-        times = []
-    elif kind == "timesale":
-        fields = {
-            "bid": num(event.get("bid")),
-            "ask": num(event.get("ask")),
-            "last": num(event.get("last")),
-        }
-        times = [t for t in (time_ms(event.get("date")),) if t]
-    else:
-        return None
-    if times:
-        fields["t"] = max(times)
-    return fields
-
-
-def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
-    """A chain row's greeks → contract greeks; `iv` falls back to smv_vol if mid_iv is 0."""
-    g = row.get("greeks")
-    if not isinstance(g, dict):
-        return None
-    iv = num(g.get("mid_iv")) or num(g.get("smv_vol"))
-    bid, ask = num(row.get("bid")), num(row.get("ask"))
-    price = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
-    fields = {
-        "price": price if price is not None else num(row.get("last")),
-        "iv": iv,
-        "delta": num(g.get("delta")),
-        "gamma": num(g.get("gamma")),
-        "theta": num(g.get("theta")),
-        "vega": num(g.get("vega")),
-        "rho": num(g.get("rho")),
-    }
-    updated = time_ms(g.get("updated_at"), zone=NEW_YORK)  # `2025-01-02 15:00:00`, New York
-    if updated is not None:
-        fields["t"] = updated
-    return fields
-
-
 class TradierAdapter(SupervisedAdapter):
     """Streams one Tradier link into a sink, forever, healing on every failure."""
 
     broker = "tradier"
+    #: Always set: the quotes kind reports whether the data is delayed.
+    delay: DelayMonitor
 
     def __init__(
         self,
@@ -562,7 +287,7 @@ class TradierAdapter(SupervisedAdapter):
                 previous = self._known.get(key)
                 if full or previous != payload:
                     await sink.account_event("order", self.link_id, number_, payload)
-                    if not full and _fill_ids(payload) - _fill_ids(previous):
+                    if not full and fill_ids(payload) - fill_ids(previous):
                         self._account_wanted.set()
                 self._known[key] = payload
 
@@ -661,6 +386,13 @@ class TradierAdapter(SupervisedAdapter):
             if fields:
                 await self._quote(sink, symbol, fields)
 
+    # -- candle history ------------------------------------------------------------------
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
+        """Candles of `symbol` from `from_ms` (tradier_history.py)."""
+        return await history_candles(
+            self._get, self._market_bucket, symbol, tf, from_ms, within=within
+        )
+
     # -- greeks from option chains ----------------------------------------------------------
     async def option_chain(self, symbol: str, expiration: str) -> list[dict[str, Any]]:
         """The chain of one expiration with greeks, as Tradier sends it: shared by every
@@ -668,71 +400,6 @@ class TradierAdapter(SupervisedAdapter):
         greeks loop or a chain page) and paced under the token's market-data limit."""
         rows, _ = await self.chains.raw_rows(symbol, expiration)
         return rows
-
-    # -- candle history ------------------------------------------------------------------
-    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of `symbol` from `from_ms` (ascending, the last one forming):
-        `/v1/markets/timesales` for 1m, 5m and 15m (1h: four 15m merged; regular hours
-        only, like tastytrade's `tho=true`), `/v1/markets/history` for 1d."""
-        occ = streamer_to_occ_symbol(symbol) if is_option(symbol) else None
-        name = occ or symbol
-        start = dt.datetime.fromtimestamp(from_ms / 1000, NEW_YORK)
-        first = daily_t(from_ms) if tf == "1d" else bucket_start(from_ms, tf)
-        async with asyncio.timeout(within):
-            if tf == "1d":  # the date of the daily candle `first` (00:00 UTC of it)
-                day = dt.datetime.fromtimestamp(first / 1000, dt.UTC).date()
-                params = {"symbol": name, "interval": "daily", "start": day.isoformat()}
-                body = await self._history_get("/v1/markets/history", params)
-                wrapper = (body or {}).get("history")
-                rows = as_list(wrapper.get("day") if isinstance(wrapper, dict) else None)
-                bars = [_day_candle(r) for r in rows if isinstance(r, dict)]
-            else:
-                params = {
-                    "symbol": name,
-                    "interval": {"1m": "1min", "5m": "5min"}.get(tf, "15min"),
-                    "start": start.strftime("%Y-%m-%d %H:%M"),
-                    "session_filter": "open",
-                }
-                body = await self._history_get("/v1/markets/timesales", params)
-                wrapper = (body or {}).get("series")
-                rows = as_list(wrapper.get("data") if isinstance(wrapper, dict) else None)
-                bars = [_timesale_candle(r) for r in rows if isinstance(r, dict)]
-        found = ordered(b for b in bars if b is not None)
-        if not found:
-            raise HistoryError("unknown_symbol", f"Tradier has no history for {symbol}")
-        if tf == "1h":
-            found = merge(found, tf)
-        return [b for b in found if b["t"] >= first]
-
-    async def _history_get(self, path: str, params: dict[str, Any]) -> Any:
-        """One history call, paced under the token's market-data limit across processes
-        and not retried (the chart says "rate limited, retry in N s" instead of hanging),
-        mapped to the contract's history errors."""
-        bucket, per_minute = self._market_bucket
-        try:
-            await pacing.acquire(
-                bucket, per_minute, deadline=time.monotonic() + HISTORY_PACING_WAIT
-            )
-        except pacing.PacingTimeout as exc:
-            raise HistoryError(
-                "rate_limited", "Tradier's rate limit is used up for now", round(exc.retry_in, 1)
-            ) from exc
-        try:
-            return await self._get(path, params)
-        except BrokerHTTPError as exc:
-            if exc.status == 429:
-                raise HistoryError(
-                    "rate_limited", "Tradier rate-limited the history request", exc.retry_after
-                ) from exc
-            if exc.status == 400:
-                raise HistoryError(
-                    "unknown_symbol", f"Tradier refused the symbol {params['symbol']}"
-                ) from exc
-            raise HistoryError(
-                "broker_error", f"Tradier refused the history request (HTTP {exc.status})"
-            ) from exc
-        except (httpx.HTTPError, OSError) as exc:
-            raise HistoryError("broker_error", f"Tradier did not answer: {describe(exc)}") from exc
 
     async def expirations(self, symbol: str) -> list[str]:
         """The underlying's expiration dates, cached like the chains."""
@@ -766,10 +433,10 @@ class TradierAdapter(SupervisedAdapter):
                 log.info("tradier link %s: chain %s %s: %s", self.link_id, root, expiration, exc)
                 continue
             for row in rows:
-                symbol = wanted.get(str(row.get("symbol")))
-                fields = greeks_fields(row) if symbol else None
-                if symbol and fields:
-                    sink.greeks(symbol, fields)
+                streamer = wanted.get(str(row.get("symbol")))
+                fields = greeks_fields(row) if streamer else None
+                if streamer and fields:
+                    sink.greeks(streamer, fields)
                     reported += 1
         return reported
 
@@ -786,28 +453,3 @@ class TradierAdapter(SupervisedAdapter):
                 await asyncio.sleep(SYMBOL_SETTLE)
             except TimeoutError:
                 pass
-
-
-def _timesale_candle(row: dict[str, Any]) -> dict[str, Any] | None:
-    stamp = num(row.get("timestamp"))
-    if stamp is None:
-        return None
-    t = int(stamp) * 1000
-    return candle(
-        t, row.get("open"), row.get("high"), row.get("low"), row.get("close"), row.get("volume")
-    )
-
-
-def _day_candle(row: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        day = dt.date.fromisoformat(str(row.get("date")))
-    except ValueError:
-        return None
-    return candle(
-        date_ms(day),
-        row.get("open"),
-        row.get("high"),
-        row.get("low"),
-        row.get("close"),
-        row.get("volume"),
-    )

@@ -30,7 +30,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from streaming.brokers.base import Backoff
+from streaming.brokers.backoff import Backoff
 from streaming.brokers.http_client import async_client
 from streaming.news.store import Article
 

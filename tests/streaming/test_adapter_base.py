@@ -6,8 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streaming.brokers.base import Backoff, DelayMonitor, StreamConfig, SupervisedAdapter
+from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.backoff import Backoff
+from streaming.brokers.base import (
+    BrokerAdapter,
+    MemoryCheckpoint,
+    StreamConfig,
+    SupportsCandles,
+    SupportsChains,
+)
+from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
+from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.tastytrade import TastytradeAdapter
+from streaming.brokers.tradier import TradierAdapter
 from streaming.stream import manager as manager_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
@@ -263,3 +275,24 @@ async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog)
     abandoned.cancel()
     await asyncio.wait({abandoned})
     assert not manager_module._abandoned  # forgotten once it ended
+
+
+# -- capabilities ----------------------------------------------------------------------------
+def test_the_capabilities_name_the_adapters_that_serve_candles_and_chains():
+    """The manager asks for history and chains only the adapters that declare them
+    (`SupportsCandles`, `SupportsChains` in streaming/brokers/base.py): tastytrade and
+    Tradier serve market data, Alpaca does not."""
+    tastytrade = TastytradeAdapter(link_id=1, provider_secret="s", refresh_token="r")
+    tradier = TradierAdapter(
+        link_id=2, access_token="t", api_url="http://tradier", stream_url="http://stream"
+    )
+    alpaca = AlpacaAdapter(
+        link_id=3,
+        key_id="k",
+        secret_key="s",
+        api_url="http://alpaca",
+        checkpoint=MemoryCheckpoint(),
+    )
+    adapters: list[BrokerAdapter] = [tastytrade, tradier, alpaca]
+    assert [isinstance(a, SupportsCandles) for a in adapters] == [True, True, False]
+    assert [isinstance(a, SupportsChains) for a in adapters] == [True, True, False]

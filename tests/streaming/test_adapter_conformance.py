@@ -27,7 +27,8 @@ from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from sandbox.core.faults import BROKER_KINDS
 from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.base import MemoryCheckpoint, StreamConfig, SupervisedAdapter
+from streaming.brokers.base import MemoryCheckpoint, StreamConfig
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade import TastytradeAdapter
 from streaming.brokers.tradier import TradierAdapter
 from tests.support.brokers import ALPACA_FAST, FAST, TASTYTRADE_FAST, TRADIER_FAST

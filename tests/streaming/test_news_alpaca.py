@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
-from streaming.brokers.base import Backoff
+from streaming.brokers.backoff import Backoff
 from streaming.news.alpaca import AlpacaNewsFeed, parse_time
 from streaming.news.store import Article
 from tests.support.wait import wait_until

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from streaming.brokers.base import StreamConfig, SupervisedAdapter
+from streaming.brokers.base import StreamConfig
 from streaming.brokers.errors import CredentialRejected
+from streaming.brokers.supervised import SupervisedAdapter
 from streaming.wiring import stream_config
 from tests.support.recording import RecordingSink, running
 from tests.test_settings import load_settings

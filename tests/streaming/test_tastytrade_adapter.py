@@ -11,13 +11,9 @@ import pytest
 from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Quote
 
-from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers.tastytrade import (
-    REFRESH_DEDUPE,
-    StreamConfig,
-    TastytradeAdapter,
-    latest_events,
-)
+from streaming.brokers import tastytrade_streamers as streamers
+from streaming.brokers.tastytrade import REFRESH_DEDUPE, StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade_streamers import latest_events
 from tests.streaming.test_tastytrade_compact import feed, row_of
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.recording import RecordingSink, running
@@ -502,7 +498,7 @@ async def test_a_ticks_quote_trade_and_summary_reach_the_sink_in_dxlink_order_in
     them to the manager in that order and in one batch (a pump per type split them over
     batches and reordered them: the manager's `t` and the frames showed it)."""
     now = int(time.time() * 1000)
-    dx = compact.CompactDXLinkStreamer(None)
+    dx = streamers.CompactDXLinkStreamer(None)
     feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.5, ask_price=1.75, bid_time=now))
     feed(dx, "Trade", row_of("Trade", "SPY", price=1.625, time=now - 5))
     feed(dx, "Summary", row_of("Summary", "SPY", day_high_price=2.5))
@@ -523,7 +519,7 @@ async def test_a_ticks_quote_trade_and_summary_reach_the_sink_in_dxlink_order_in
 async def test_the_one_pump_keeps_only_the_newest_event_per_type_and_symbol():
     """Behind the feed, the queued backlog collapses into the newest event of each type
     per symbol, in the order of those newest events (latest-wins, as per type before)."""
-    dx = compact.CompactDXLinkStreamer(None)
+    dx = streamers.CompactDXLinkStreamer(None)
     feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.0), row_of("Quote", "SPY", bid_price=2.0))
     feed(dx, "Trade", row_of("Trade", "SPY", price=2.5))
     feed(dx, "Quote", row_of("Quote", "SPY", bid_price=3.0), row_of("Quote", "QQQ", bid_price=9.0))
@@ -544,7 +540,7 @@ async def test_every_quote_type_and_greeks_stream_with_either_streamer(
     """The one pump (the compact streamer) and, for an SDK without the private hook, the
     plain streamer with a pump per type: Quote, Trade, Summary and Greeks all arrive."""
     if streamer == "plain":
-        monkeypatch.setattr(compact, "STREAMER", DXLinkStreamer)
+        monkeypatch.setattr(streamers, "STREAMER", DXLinkStreamer)
     adapter = make_adapter(refresh_token)
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
@@ -561,7 +557,7 @@ async def test_every_quote_type_and_greeks_stream_with_either_streamer(
                 and "delta" in sink.greek_values.get(option, {})
             )
         )
-        assert type(adapter._dx) is compact.STREAMER
+        assert type(adapter._dx) is streamers.STREAMER
 
 
 @pytest.mark.parametrize("streamer", ["queued", "plain"])
@@ -572,7 +568,7 @@ async def test_a_fills_order_position_and_balance_reach_the_sink_in_the_streamer
     broker, in that order): the one account pump hands them on in that order. With an
     SDK whose private hook is not as known (`plain`: a pump per type) they still arrive."""
     if streamer == "plain":
-        monkeypatch.setattr(compact, "ALERT_STREAMER", AlertStreamer)
+        monkeypatch.setattr(streamers, "ALERT_STREAMER", AlertStreamer)
     adapter = make_adapter(refresh_token)
     sink = RecordingSink()
     async with running(adapter, sink):

@@ -1,5 +1,5 @@
 """DXLink COMPACT rows decoded without a model per event give exactly the values of the
-SDK's models + tastytrade_events (streaming/brokers/tastytrade_compact.py)."""
+SDK's models + tastytrade_wire (streaming/brokers/tastytrade_compact.py)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ from tastytrade.utils import TastytradeError
 
 from sandbox.core.config import SandboxConfig
 from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_events as events
+from streaming.brokers import tastytrade_streamers as streamers
+from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.symbols import streamer_symbol_for
 from tests.support.sdk import sdk_session
 
 MODEL_PATH = {
-    "Quote": (Quote, events.quote_fields),
-    "Trade": (Trade, events.trade_fields),
-    "Summary": (Summary, events.summary_fields),
-    "Greeks": (Greeks, events.greeks_fields),
+    "Quote": (Quote, wire.quote_fields),
+    "Trade": (Trade, wire.trade_fields),
+    "Summary": (Summary, wire.summary_fields),
+    "Greeks": (Greeks, wire.greeks_fields),
 }
 
 
@@ -86,8 +87,8 @@ def test_a_payload_that_is_not_whole_rows_is_left_to_the_sdk():
 
 
 def test_the_adapter_opens_dxlink_with_the_compact_streamer():
-    assert compact.supported()
-    assert compact.STREAMER is compact.CompactDXLinkStreamer
+    assert streamers.supported()
+    assert streamers.STREAMER is streamers.CompactDXLinkStreamer
 
 
 async def test_a_sandbox_session_gives_the_same_fields_either_way(sandbox, refresh_token):
@@ -107,14 +108,14 @@ async def test_a_sandbox_session_gives_the_same_fields_either_way(sandbox, refre
     symbols = ["SPY", "QQQ", "AAPL", *options[:3]]
     assert options, "the sandbox customer holds options (their greeks are compared)"
     seen: dict[str, dict] = {}
-    for streamer in (compact.CompactDXLinkStreamer, DXLinkStreamer):
+    for streamer in (streamers.CompactDXLinkStreamer, DXLinkStreamer):
         got: dict = {}
         async with sdk_session(sandbox, refresh_token) as session, streamer(session) as dx:
             for kind, (cls, _) in MODEL_PATH.items():
                 wanted = options[:3] if kind == "Greeks" else symbols
                 await dx.subscribe(cls, wanted)
                 while len([k for k in got if k[0] == kind]) < len(wanted):
-                    if streamer is compact.CompactDXLinkStreamer:  # one queue, all types
+                    if streamer is streamers.CompactDXLinkStreamer:  # one queue, all types
                         await dx.events.wait(10)
                         for event in dx.events.take(100):
                             assert type(event) is compact.Row
@@ -159,7 +160,7 @@ def feed(dx: DXLinkStreamer, kind: str, *rows: list) -> None:
 def test_every_quote_type_and_candles_go_on_one_queue_in_dxlink_order():
     """A tick is several DXLink messages (one per type): their events are queued on the
     streamer's one queue in the order they came, not on a queue per type."""
-    dx = compact.CompactDXLinkStreamer(None)
+    dx = streamers.CompactDXLinkStreamer(None)
     feed(dx, "Quote", row_of("Quote", "SPY", bid_price=1.5, ask_price=1.75, bid_time=9))
     feed(dx, "Trade", row_of("Trade", "SPY", price=1.625, time=8))
     feed(dx, "Candle", row_of("Candle", "SPY{=1m,tho=true}", time=60_000, close=1.5))
@@ -188,19 +189,19 @@ def test_every_quote_type_and_candles_go_on_one_queue_in_dxlink_order():
 def test_a_full_format_message_joins_the_one_queue_with_the_models_values():
     """The SDK parses what the fast path does not take (here the FULL format); its models
     move at once to the one queue, as Rows with the model path's fields."""
-    dx = compact.CompactDXLinkStreamer(None)
+    dx = streamers.CompactDXLinkStreamer(None)
     model = Quote.from_stream(row_of("Quote", "SPY", bid_price=2.5, ask_price=3.0))[0]
     feed(dx, "Trade", row_of("Trade", "SPY", price=2.75))
     dx._map_message([model.model_dump(by_alias=True)], dx._channels["Quote"])
     trade, quote = dx.events.take(10)
     assert (trade.kind, quote.kind) == ("Trade", "Quote")
-    assert quote == compact.Row("SPY", events.quote_fields(model), "Quote")
+    assert quote == compact.Row("SPY", wire.quote_fields(model), "Quote")
 
 
 def test_a_payload_that_is_not_whole_rows_fails_the_reader_as_the_sdk_does():
     """The SDK raises for a COMPACT payload that is not whole rows (its reader, and so the
     connection, ends); through the one queue it still does, and queues nothing."""
-    dx = compact.CompactDXLinkStreamer(None)
+    dx = streamers.CompactDXLinkStreamer(None)
     with pytest.raises(TastytradeError):
         dx._map_message(["Quote", ["SPY", 1, 2]], dx._channels["Quote"])
     plain = DXLinkStreamer(None)
@@ -210,7 +211,7 @@ def test_a_payload_that_is_not_whole_rows_fails_the_reader_as_the_sdk_does():
 
 
 async def test_the_queue_wakes_its_reader_and_times_out_when_quiet():
-    queue = compact.EventQueue()
+    queue = streamers.EventQueue()
     assert await queue.wait(0.01) is False
     waiting = asyncio.create_task(queue.wait(10))
     await asyncio.sleep(0)

@@ -17,6 +17,8 @@ RESETS: list[str] = [
     "streaming.tabs.heartbeat:reset",
     "streaming.tabs.slow_client:reset",
     "streaming.news.hub:hub_reset",
+    "streaming.brokers.rate_limit:reset",
+    "streaming.brokers.market_data_cache:reset",
 ]
 
 

@@ -1,0 +1,134 @@
+"""tastytrade's candle history: the DXLink snapshot of `SYM{=tf,tho=true}`, asked on the
+link's running streamer (the one DXLink session per credential) and collected from the
+Candle events until SNAPSHOT_END. DXLink ignores a symbol it does not know, so no candle
+within `CANDLE_QUIET` seconds of subscribing means "unknown symbol"."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from tastytrade import DXLinkStreamer
+from tastytrade.dxfeed import Candle
+
+from streaming.brokers.bars import HistoryError, bucket_start, candle, daily_t, ordered
+from streaming.brokers.errors import describe
+
+log = logging.getLogger(__name__)
+
+#: Seconds without any candle after a subscription: DXLink does not know the symbol.
+CANDLE_QUIET = 3.0
+
+
+class CandleRequests:
+    """The candle snapshots being collected on one link's DXLink, by candle symbol (one
+    request per series: a second ask for the same series shares the first's answer)."""
+
+    def __init__(self, link_id: int) -> None:
+        self.link_id = link_id
+        self._waits: dict[str, _CandleWait] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def fetch(
+        self,
+        dx: DXLinkStreamer,
+        symbol: str,
+        tf: str,
+        from_ms: int,
+        *,
+        within: float,
+        connected: Callable[[], DXLinkStreamer | None],
+    ) -> list[dict]:
+        """Candles of `symbol` from `from_ms` (ascending, the last one forming).
+        `connected()`: the link's DXLink now (a request ending on a dropped one does not
+        unsubscribe from it)."""
+        key = f"{symbol}{{={tf},tho=true}}"
+        wait = self._waits.get(key)
+        if wait is not None:  # the same series is being asked already: share its answer
+            async with asyncio.timeout(within):
+                return await asyncio.shield(wait.done)
+        wait = self._waits[key] = _CandleWait(tf, from_ms)
+        try:
+            start = dt.datetime.fromtimestamp(from_ms / 1000, dt.UTC)
+            await dx.subscribe_candle([symbol], tf, start_time=start)
+            quiet = min(within, CANDLE_QUIET)
+            try:
+                async with asyncio.timeout(quiet):
+                    await wait.first.wait()
+            except TimeoutError:
+                raise HistoryError(
+                    "unknown_symbol", f"tastytrade has no candles for {symbol}"
+                ) from None
+            async with asyncio.timeout(max(0.1, within - quiet)):
+                return await asyncio.shield(wait.done)
+        except HistoryError as exc:
+            wait.fail(exc)
+            raise
+        except (TimeoutError, asyncio.CancelledError):
+            wait.fail(HistoryError("broker_error", f"tastytrade candles for {symbol}: no answer"))
+            raise
+        except Exception as exc:  # the streamer failed under the request
+            error = HistoryError(
+                "broker_error", f"tastytrade candles for {symbol}: {describe(exc)}"
+            )
+            wait.fail(error)
+            raise error from exc
+        finally:
+            self._waits.pop(key, None)
+            if connected() is dx:  # in its own task: a cancelled request still unsubscribes
+                task = asyncio.create_task(self._unsubscribe(dx, symbol, tf))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    async def _unsubscribe(self, dx: DXLinkStreamer, symbol: str, tf: str) -> None:
+        try:
+            await dx.unsubscribe_candle(symbol, tf)
+        except Exception as exc:  # the stream is going anyway
+            log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
+
+    def add(self, event: Candle) -> None:
+        """To the request collecting its symbol's snapshot; live updates after a snapshot
+        (nobody waits) are dropped."""
+        wait = self._waits.get(event.event_symbol)
+        if wait is not None:
+            wait.add(event)
+
+    def fail_all(self, exc: BaseException) -> None:
+        """The streamer dropped: every request still collecting fails with `exc`."""
+        for wait in self._waits.values():
+            wait.fail(exc)
+
+
+class _CandleWait:
+    """One candle snapshot being collected: the events until SNAPSHOT_END (or SNIP)."""
+
+    def __init__(self, tf: str, from_ms: int) -> None:
+        self.tf = tf
+        self.from_ms = daily_t(from_ms) if tf == "1d" else bucket_start(from_ms, tf)
+        self.rows: dict[int, dict] = {}
+        self.first = asyncio.Event()
+        self.done: asyncio.Future[list[dict]] = asyncio.get_running_loop().create_future()
+
+    def add(self, event: Candle) -> None:
+        self.first.set()
+        if self.done.done():
+            return
+        t = daily_t(int(event.time)) if self.tf == "1d" else bucket_start(int(event.time), self.tf)
+        row = (
+            None
+            if event.remove
+            else candle(t, event.open, event.high, event.low, event.close, event.volume)
+        )
+        if row is None:
+            self.rows.pop(t, None)
+        elif t >= self.from_ms:
+            self.rows[t] = row
+        if event.snapshot_end:
+            self.done.set_result(ordered(self.rows.values()))
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+            self.done.exception()  # retrieved: nobody may be waiting any more
