@@ -4,7 +4,8 @@
 
 Decodes the same COMPACT payloads (rows as the sandbox sends them, in the models' field
 order) both ways in this process and prints µs per event. No network: this is the parse
-only, which the profile in docs/performance.md put at ~5-8 % of daphne's CPU.
+only, which a profile of daphne (docs/performance.md, "What limits it") put at ~5-8 %
+of daphne's CPU.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ import httpx
 def shared_ssl_context() -> ssl.SSLContext:
     """One TLS context for every broker client in the process (the SDK's, Tradier's,
     Alpaca's, the news feed's). A client that builds its own spends ~33 ms of CPU and
-    ~820 KiB on it (measured: docs/performance.md, "Issue 15"), per user and reconnect."""
+    ~820 KiB on it, per user and reconnect (measured: docs/performance.md, "Why the hot path
+    looks as it does")."""
     return ssl.create_default_context()
 
 

@@ -1,5 +1,5 @@
 """DXLink COMPACT rows straight into the contract's quote fields, without a pydantic model
-per event (issue 15: the models were ~26 µs of a ~32 µs event; docs/performance.md).
+per event (docs/performance.md, "Why the hot path looks as it does").
 
 `CompactDXLinkStreamer` (tastytrade_streamers.py) queues a `Row` (the event's symbol and
 its contract fields) where the SDK queued a model, for Quote, Trade, Summary and Greeks in

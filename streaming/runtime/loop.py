@@ -5,8 +5,8 @@ Twisted reactor runs on the asyncio loop), the stream workers and the broker san
 uvloop runs the same asyncio API in C (libuv): the loop's own work per callback, its
 timers and its asyncio sockets (Redis, the brokers' websockets) cost less. Measured on the
 2-core machine at 500 sockets: daphne 9-18 % less CPU, ~32 KiB less RSS per connection
-(docs/performance.md, "Stop 32"). Twisted's asyncio reactor needs only the loop's
-reader/writer and timer API, which uvloop has.
+(docs/performance.md, "Why the hot path looks as it does"). Twisted's asyncio reactor
+needs only the loop's reader/writer and timer API, which uvloop has.
 
 Read before Django is set up (daphne builds its loop when it is imported), so it looks at
 the environment itself, as settings.env_bool reads it.

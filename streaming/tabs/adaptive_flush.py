@@ -17,7 +17,7 @@ already runs the tab then: no wake-up of its own, and the newest values ride alo
 `AdaptiveFlusher`'s one tick per process (every `TICK`) sends what waits on sockets no frame came
 to (the last values before a pause) and the held values of slow sockets once their
 backlog drains: no timer or task per socket. Measured against a process-wide timer that
-sends every merge when due: docs/performance.md, "Per-socket adaptive flush (item 3)".
+sends every merge when due: docs/performance.md, "Per-socket adaptive flush".
 """
 
 from __future__ import annotations

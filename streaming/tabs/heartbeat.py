@@ -4,7 +4,7 @@ Every `SNAPSHOT_RETRY` after it began, a tab repeats its snapshot request while 
 unanswered (a message to the owner can be lost while the owner changes or Redis
 recovers), and every `SYMBOLS_HEARTBEAT` it re-sends its symbols (the owner forgets silent
 tabs after 90 s). A task per tab cost ~1.5-2 KiB per socket at rest (docs/performance.md,
-"Memory per socket"); here a tab is two times, and a task runs only while a tab has
+"Memory per socket and per user"); here a tab is two times, and a task runs only while a tab has
 something to send. The same pattern as adaptive_flush.AdaptiveFlusher (one task per
 process while it has tabs), another concept: seconds apart, for the owner, not the client.
 """

@@ -101,7 +101,7 @@ class TabSession:
         self.account_waits = AccountWaits(self)
         #: The owner's time of the last snapshot sent: a quotes frame made before it is
         #: older than its values (it waited in the outbox, or behind another tab's send)
-        #: and is not sent after it (docs/performance.md, "Issue 15").
+        #: and is not sent after it (docs/performance.md, "Quote times: `t` never goes back").
         self._quotes_after: int | None = None
         #: Held while frames go out, so that they leave in order.
         self.order_lock = asyncio.Lock()

@@ -5,8 +5,9 @@ A fill never waits for a socket that stopped reading until a keepalive gives up 
 an account frame not taken (acknowledged by the client's TCP) within
 `ACCOUNT_WAIT_LIMIT` ends the tab with 4408, and the client reconnects with its position.
 A task and a timer per tab and account frame cost about as much as sending the frame
-(docs/performance.md, "Stop 32"); `TakenWatch` looks at every tab with frames not yet
-taken every `DRAIN_POLL`, and a healthy connection's frames are taken at the first look.
+(docs/performance.md, "Why the hot path looks as it does"); `TakenWatch` looks at every
+tab with frames not yet taken every `DRAIN_POLL`, and a healthy connection's frames are
+taken at the first look.
 """
 
 from __future__ import annotations

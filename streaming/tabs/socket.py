@@ -16,7 +16,7 @@ too large is read and discarded (never buffered) and invalid UTF-8 is reported t
 application, instead of autobahn failing the connection (1006 for the client): both
 become an `error` frame and the stream goes on. Once open, it also lets go of what the
 handshake left behind (`_forget_handshake`: ~4-6 KiB per socket, docs/performance.md
-"Memory per socket"); the scope keeps its own path and headers.
+"Memory per socket and per user"); the scope keeps its own path and headers.
 
 It also accepts a browser's permessage-deflate offer (RFC 7692) when
 `STREAM_WS_DEFLATE` is on, with **no context takeover** from the server: every message

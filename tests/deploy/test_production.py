@@ -298,7 +298,8 @@ def test_a_sessions_streams_all_land_on_one_daphne(stack: Stack):
     """nginx sends every request of one session to the same daphne process (`hash` on
     the session cookie): that process owns the user's stream and serves its tabs itself,
     so no frame of the user crosses the channel layer — the layer's receive path is what
-    saturated first with two processes (docs/performance.md, "Where managers run"). With
+    saturated first with two processes (docs/performance.md, "Where managers run, and the
+    channel layer"). With
     round-robin the other process joined the user's group to relay half of the tabs."""
     port = stack.nginx.https_port
     store = redis_client.Redis.from_url(stack.cluster.redis.url)
