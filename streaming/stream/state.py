@@ -15,8 +15,8 @@ from typing import Any
 
 from streaming import contract
 from streaming.brokers.values import order_status
-from streaming.cluster.eventlog import Position, new_epoch
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
+from streaming.stream.position import Position, new_epoch
 
 #: Orders kept here (the newest changed); a snapshot lists the newest of them and every
 #: working one (order_list.py); older ones live at the broker (`GET /api/orders`).
