@@ -411,6 +411,10 @@ class UserStreamManager:
         """Counts the status changes a trader sees (health_report.py writes on a move)."""
         return self.feed.health_version
 
+    @health_version.setter
+    def health_version(self, version: int) -> None:
+        self.feed.health_version = version
+
     @property
     def last_event_at(self) -> float | None:
         return self.feed.last_event_at
