@@ -2,12 +2,13 @@
 in the background, triggers sent as account-class `alert` frames.
 
 Per tick (`on_quote`) only dictionary work: a symbol without alerts is one lookup; a
-proposed change goes into a queue. One worker task takes the queue in order and does the
-database work (alert_store.py, injected): a trigger is the store's compare-and-set, and
-only a trigger that won it becomes a frame, through the stream's `account_event_logged`
-(the same seq, event log and outbox as fills), then is marked delivered once logged. At start the
-worker loads the alerts, the recent triggers (for snapshots) and sends the triggers a
-previous owner committed but did not log (docs/streaming-contract.md "Price alerts").
+proposed change goes into a queue. One worker task takes the queue in order and does
+the database work (streaming/alerts/store.py, injected): a trigger is the store's
+compare-and-set, and only a trigger that won it becomes a frame, through the stream's
+`account_event_logged` (the same seq, event log and outbox as fills), then is marked
+delivered once logged. At start the worker loads the alerts, the recent triggers (for
+snapshots) and sends the triggers a previous owner committed but did not log
+(docs/streaming-contract.md "Price alerts").
 The runner is one of the stream's listeners (streaming/stream/listener.py), handed to the
 manager by the composition root (streaming/wiring.py).
 """

@@ -87,7 +87,7 @@ class UserState:
         self.watchlist, self.watchlist_version = watchlist or ([], 0)
         #: The rendered status object of each link (the manager keeps it current).
         self.link_status: dict[int, dict[str, Any]] = {}
-        #: The user's active price alerts (alert_runner.py keeps them current).
+        #: The user's active price alerts (streaming/alerts/runner.py keeps them current).
         self.alerts: list[dict[str, Any]] = []
         #: The newest `alert` payloads, newest first.
         self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
