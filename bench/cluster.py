@@ -17,7 +17,7 @@ the sandbox's tick rate so that about `--quote-rate` quote events/s reach the st
 managers, places Market orders at `--order-rate`, and measures for `--duration` s.
 
 Each phase prints one markdown row: the designed mode (conflated 150 ms batches), then
-the naive baseline (`STREAM_NAIVE_FANOUT=true`: one frame per tick) under the same
+the naive baseline (bench/baselines.py via bench/naive.py: one frame per tick) under the same
 load, and a ratio line. Latency is client receive time minus the broker's event time
 (`t` of a quote; `updated_at` of a Filled order), on the same host clock. Everything
 runs on 127.0.0.1, every wait is bounded, and everything started is stopped by pid.
@@ -62,6 +62,16 @@ SERVE = [sys.executable, "-m", "config.serve"]
 #: The bench's daphne processes answer /metrics with this token (each its own registry).
 METRICS_TOKEN = "bench-metrics"
 ORDER_SYMBOL = "B050"
+
+
+def asgi_app(naive: bool) -> str:
+    """The server's application: the naive phase's swaps in the per-tick baseline."""
+    return "bench.naive:application" if naive else "config.asgi:application"
+
+
+def manage_command(naive: bool) -> list[str]:
+    """`manage.py`, or for the naive phase the same commands with the per-tick baseline."""
+    return [sys.executable, "-m", "bench.naive"] if naive else [sys.executable, "manage.py"]
 
 
 def log(message: str) -> None:
@@ -343,7 +353,7 @@ class Cluster:
     encryption_key: str = ""
 
     # -- environment ---------------------------------------------------------------
-    def env(self, naive: bool = False) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         """The env of tests/support/live.py LiveApp, plus Redis and the bench's knobs."""
         return {
             **os.environ,
@@ -358,7 +368,6 @@ class Cluster:
             "STREAM_FLUSH_INTERVAL": str(self.args.flush_interval),
             "REDIS_URL": self.redis_url(),
             "CHANNEL_LAYER_BACKEND": LAYERS[self.args.layer],
-            "STREAM_NAIVE_FANOUT": "true" if naive else "false",
             "STREAM_MANAGERS": self.args.layout,
             "TASTYTRADE_LOG_LEVEL": "WARNING",
             "LOG_LEVEL": "WARNING",
@@ -500,9 +509,9 @@ class Cluster:
             proc = self.procs.add(
                 f"daphne-{index}",
                 subprocess.Popen(
-                    [*SERVE, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                    [*SERVE, "-b", "127.0.0.1", "-p", str(port), asgi_app(naive)],
                     cwd=ROOT,
-                    env=self.env(naive=naive),
+                    env=self.env(),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 ),
@@ -516,9 +525,9 @@ class Cluster:
             proc = self.procs.add(
                 f"worker-{index}",
                 subprocess.Popen(
-                    [sys.executable, "manage.py", "stream_workers"],
+                    [*manage_command(naive), "stream_workers"],
                     cwd=ROOT,
-                    env=self.env(naive=naive),
+                    env=self.env(),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 ),

@@ -360,8 +360,6 @@ NEWS_STREAMS_PER_USER = int(os.environ.get("NEWS_STREAMS_PER_USER", "3"))
 #: Server processes freeze what survives each full garbage collection (streaming/runtime/heap.py:
 #: ~40 ms pauses instead of ~250 ms at 200 sockets); off: CPython's collector as is.
 STREAM_GC_FREEZE = env_bool("STREAM_GC_FREEZE", True)
-# Benchmark baseline only (bench/): one frame per tick, no conflation. Never in production.
-STREAM_NAIVE_FANOUT = env_bool("STREAM_NAIVE_FANOUT", False)
 
 # Fernet keys (comma-separated, newest first) that encrypt broker secrets at rest.
 # Rotation: put a new key first, run `manage.py rotate_secrets`, then drop the old one.

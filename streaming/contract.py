@@ -373,3 +373,23 @@ class AlertState(TypedDict):
     crossings: int
     created_at: int | None
     updated_at: int | None
+
+
+# --- stream ---
+class HeadFrame(TypedDict):
+    """Where a user's stream is (not a client frame): relays in other processes compare it
+    with what they relayed and fetch what they missed from the event log."""
+
+    type: Literal["head"]
+    epoch: str
+    seq: int
+
+
+class CandleHistory(TypedDict):
+    """A user's candle history as the stream's owner answers it: the link that served."""
+
+    link: int
+    source: str
+    simulated: bool
+    delayed: bool
+    candles: list[dict[str, Any]]

@@ -8,20 +8,28 @@ state when it changes, recorded in the background. Where frames go is injected
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
 from streaming.brokers import catalog
 from streaming.brokers.base import BrokerAdapter, StreamConfig
 from streaming.checkpoints import DatabaseCheckpoint
-from streaming.cluster.eventlog import EventLog
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
+from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
+from streaming.stream.outbox import QuoteBatch
 from streaming.stream.state import LinkInfo
+from streaming.stream.write_ahead import WriteAheadLog
+
+#: How a manager batches quotes between flushes. Production conflates (`QuoteBatch`); a
+#: benchmark process may swap in its baseline before any manager starts (bench/baselines.py).
+quote_batch: Callable[[], QuoteBatch] = QuoteBatch
 
 
 def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
@@ -106,7 +114,7 @@ async def build_manager(
     user_id: int,
     publish: Publish,
     *,
-    event_log: EventLog | None = None,
+    event_log: WriteAheadLog | None = None,
     owner: str = "",
     authorize: Authorize | None = None,
 ) -> UserStreamManager:
@@ -119,18 +127,23 @@ async def build_manager(
     async def on_link_state(link_id: int, state: str, reason: str) -> None:
         await record(link_id, state, reason)
 
+    # the features run beside the stream: price alerts, and news if a link brings it
+    listeners: list[StreamListener] = [AlertRunner(AlertStore(user_id))]
+    news = make_news_feed(loaded)
+    if news is not None:
+        listeners.append(news)
+
     return UserStreamManager(
         user_id,
         links=[(info, make_adapter(info, spec, config)) for info, spec in loaded],
         publish=publish,
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,
-        per_tick_quotes=settings.STREAM_NAIVE_FANOUT,
+        quote_batch=quote_batch,
         event_log=event_log,
         owner=owner,
         authorize=authorize,
         watchlist=watchlist,
         quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
-        alert_store=AlertStore(user_id),
-        news=make_news_feed(loaded),
+        listeners=listeners,
     )

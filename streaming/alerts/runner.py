@@ -2,12 +2,15 @@
 in the background, triggers sent as account-class `alert` frames.
 
 Per tick (`on_quote`) only dictionary work: a symbol without alerts is one lookup; a
-proposed change goes into a queue. One worker task takes the queue in order and does the
-database work (alert_store.py, injected): a trigger is the store's compare-and-set, and
-only a trigger that won it becomes a frame, through the manager's `account_event_logged`
-(the same seq, event log and outbox as fills), then is marked delivered once logged. At start the
-worker loads the alerts, the recent triggers (for snapshots) and sends the triggers a
-previous owner committed but did not log (docs/streaming-contract.md "Price alerts").
+proposed change goes into a queue. One worker task takes the queue in order and does
+the database work (streaming/alerts/store.py, injected): a trigger is the store's
+compare-and-set, and only a trigger that won it becomes a frame, through the stream's
+`account_event_logged` (the same seq, event log and outbox as fills), then is marked
+delivered once logged. At start the worker loads the alerts, the recent triggers (for
+snapshots) and sends the triggers a previous owner committed but did not log
+(docs/streaming-contract.md "Price alerts").
+The runner is one of the stream's listeners (streaming/stream/listener.py), handed to the
+manager by the composition root (streaming/wiring.py).
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from streaming.alerts.rules import AlertBook, Change, Rule
 from streaming.contract import now_ms
+from streaming.stream.listener import StreamHost
 
 if TYPE_CHECKING:
     from streaming.alerts.store import AlertStore
-    from streaming.stream.manager import UserStreamManager
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,10 @@ RETRY_CAP = 30.0
 
 
 class AlertRunner:
-    def __init__(self, manager: UserStreamManager, store: AlertStore) -> None:
-        self.manager = manager
+    """The price alerts as a `StreamListener`: attached to the user's stream manager."""
+
+    def __init__(self, store: AlertStore) -> None:
+        self._manager: StreamHost | None = None
         self.store = store
         self.book = AlertBook()
         self._work: asyncio.Queue[Change | str] = asyncio.Queue()
@@ -53,6 +58,25 @@ class AlertRunner:
 
     def symbols(self) -> set[str]:
         return set(self.book.by_symbol)
+
+    # -- the rest of the listener's hooks ---------------------------------------------------
+    def attach(self, stream: StreamHost) -> None:
+        self._manager = stream
+
+    @property
+    def manager(self) -> StreamHost:
+        assert self._manager is not None, "attached when the manager is built"
+        return self._manager
+
+    def on_symbols(self, wanted: set[str]) -> None:
+        pass
+
+    def on_tab_opened(self) -> None:
+        pass
+
+    def on_user_changed(self, what: str) -> None:
+        if what == "alerts":
+            self.reload()
 
     # -- from the owner's control channel ------------------------------------------------
     def reload(self) -> None:

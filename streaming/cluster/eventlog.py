@@ -11,51 +11,26 @@ nothing of E2 and takes a snapshot, instead of dropping E2's frames 1…18 as du
 A socket that reconnects with its position gets exactly the frames after it, or `None`
 when the log cannot prove it has all of them (another epoch, trimmed away, a hole): the
 caller then sends a fresh snapshot. With Redis the log is shared by all processes, and
-writes are fenced by the lease: a process that lost ownership cannot write.
+writes are fenced by the lease: a process that lost ownership cannot write. Positions
+and the fence are the stream's (streaming/stream/position.py); the owner writes through
+`WriteAheadLog` (streaming/stream/write_ahead.py), which both logs here satisfy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import secrets
-import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
 
 from streaming import metrics
 from streaming.cluster.redis_batch import ScriptBatch
+from streaming.stream.position import Fenced, Position, new_epoch
+from streaming.stream.write_ahead import WriteAheadLog
 
-_POSITION = re.compile(r"([A-Za-z0-9]{1,32}):([0-9]{1,15})", re.ASCII)
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a client is in a user's account stream: after seq `seq` of epoch `epoch`."""
-
-    epoch: str
-    seq: int
-
-    def __str__(self) -> str:
-        return f"{self.epoch}:{self.seq}"
-
-    @classmethod
-    def parse(cls, raw: str | None) -> Position | None:
-        """`<epoch>:<seq>` from a query string or a Last-Event-ID; None if malformed."""
-        if not raw or len(raw) > 64:
-            return None
-        match = _POSITION.fullmatch(raw.strip())
-        return cls(match[1], int(match[2])) if match else None
-
-
-def new_epoch() -> str:
-    """A fresh epoch name: unique, and roughly ordered by time for whoever reads logs."""
-    return f"{int(time.time()):x}{secrets.token_hex(3)}"
-
+__all__ = ["EventLog", "Fenced", "LocalEventLog", "Position", "RedisEventLog", "new_epoch"]
 
 # KEYS[1] lease, KEYS[2] head (hash: epoch, seq), KEYS[3] log (zset by seq).
 # ARGV[1] owner value, ARGV[2] a new epoch to start if there is no head, ARGV[3] ttl s.
@@ -141,32 +116,12 @@ return 1
 """
 
 
-class Fenced(Exception):
-    """This process no longer owns the user: it must stop writing (and streaming)."""
-
-
-class EventLog(Protocol):
-    async def open(self, user_id: int, owner: str) -> Position:
-        """The head a new owner continues from; starts a new epoch if there is none."""
-        ...
+class EventLog(WriteAheadLog, Protocol):
+    """The whole log: what the owner writes (`WriteAheadLog`) and what resuming tabs read."""
 
     async def head(self, user_id: int) -> Position | None: ...
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None: ...
-
-    def append_soon(
-        self, user_id: int, owner: str, position: Position, text: str
-    ) -> asyncio.Future[None]:
-        """`append`, sent now (writes leave in the order they are made); the future is
-        done once the frame is in the log (Fenced if not ours)."""
-        ...
-
-    async def restore(
-        self, user_id: int, owner: str, head: Position, frames: Sequence[tuple[int, str]] = ()
-    ) -> None:
-        """Put the owner's head back if the store lost it, with the newest `frames`
-        ((seq, frame), oldest first) it still holds (Fenced if not ours)."""
-        ...
 
     async def since(self, user_id: int, position: Position) -> list[str] | None: ...
 
@@ -256,14 +211,13 @@ class RedisEventLog:
             raise Fenced(f"user {user_id}: lease held by another process")
         if result[0] == 2:
             metrics.EPOCHS_STARTED.inc()
-        epoch = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
-        return Position(epoch, int(result[2]))
+        return Position(_text(result[1]), int(result[2]))
 
     async def head(self, user_id: int) -> Position | None:
         epoch, seq = await self.client.hmget(self.keys(user_id)[1], "epoch", "seq")
         if epoch is None:
             return None
-        return Position(epoch.decode(), int(seq or 0))
+        return Position(_text(epoch), int(seq or 0))
 
     async def append(self, user_id: int, owner: str, position: Position, text: str) -> None:
         await self.append_soon(user_id, owner, position, text)
@@ -308,10 +262,15 @@ class RedisEventLog:
             pipe.hmget(head_key, "epoch", "seq")
             pipe.zrange(log, f"({position.seq}", "+inf", byscore=True, withscores=True)
             (epoch, head), entries = await pipe.execute()
-        if epoch is None or epoch.decode() != position.epoch:
+        if epoch is None or _text(epoch) != position.epoch:
             return None
-        after = [(int(score), raw.decode()) for raw, score in entries]
+        after = [(int(score), _text(raw)) for raw, score in entries]
         return _window(after, position.seq, int(head or 0))
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (bytes unless the client decodes responses)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _window(after: list[tuple[int, str]], seq: int, head: int) -> list[str] | None:

@@ -1,6 +1,7 @@
 """A user's news feed, run by their stream manager: provider articles → the store → tabs.
 
-The manager runs `UserNewsFeed.run(sink)` beside its adapters (only the owner of the
+The feed is one of the stream's listeners (streaming/stream/listener.py, handed in by
+streaming/wiring.py): the manager runs it beside its adapters (only the owner of the
 user's stream does, so one feed per user in the cluster) and hands it the wanted-symbol
 union whenever that changes. Each batch the provider delivers is stored (`store.upsert`,
 off the event loop through `database_sync_to_async`: never on the per-tick path),
@@ -82,9 +83,28 @@ class UserNewsFeed:
     def status(self) -> dict[str, str]:
         return {"state": self.provider.state, "reason": self.provider.reason}
 
-    async def run(self, sink: NewsSink) -> None:
-        self._sink = sink
+    # -- the stream's listener hooks (streaming/stream/listener.py) ---------------------------
+    def attach(self, stream: NewsSink) -> None:
+        self._sink = stream
+
+    async def run(self) -> None:
         await self.provider.run()
+
+    def symbols(self) -> set[str]:
+        return set()  # news follows what the tabs want; it asks for nothing itself
+
+    def on_symbols(self, wanted: set[str]) -> None:
+        self.set_symbols(wanted)
+
+    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+        pass
+
+    def on_tab_opened(self) -> None:
+        """A new tab learns the feed's state."""
+        self._report(self.provider.state, self.provider.reason)
+
+    def on_user_changed(self, what: str) -> None:
+        pass
 
     def _report(self, state: str, reason: str) -> None:
         if self._sink is not None:

@@ -1,27 +1,35 @@
 """What leaves a user's stream manager, in order: frames serialized once, quotes conflated.
 
 Every frame is serialized here once, for every tab of the user, and queued; one sender
-publishes them in order. Quotes and greeks are not queued per tick: they merge into a
-batch (latest wins per symbol) that the manager flushes once per interval, and only
-while no earlier batch still waits to be published, so neither the queue nor the age of
-the quotes grows when publishing falls behind.
+publishes them in order (`Sender`), an account frame once it is in the event log.
+Quotes and greeks are not queued per tick: they merge into a batch (latest wins per
+symbol) that the manager flushes once per interval, and only while no earlier batch
+still waits to be published, so neither the queue nor the age of the quotes grows when
+publishing falls behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 
-from streaming.contract import QuotesFrame, now_ms
+from streaming.contract import QuotesFrame
 from streaming.stream.state import merge_values
+
+log = logging.getLogger(__name__)
 
 #: Outbox frames that only carry the newest state (one queued at a time is enough).
 LATEST_WINS = frozenset({"quotes", "head"})
 
-Frame = dict[str, Any]
+#: A frame as queued: one of the contract's frames (a TypedDict), or the `head`.
+Frame = Mapping[str, Any]
+#: Where a frame goes (injected: fanout.py in the server, the terminal in `stream_test`).
+Publish = Callable[[Frame, str], Awaitable[None]]
 
 
 class Outbox:
@@ -58,8 +66,9 @@ class QuoteBatch:
         self.quotes: dict[str, dict[str, Any]] = {}
         self.greeks: dict[str, dict[str, Any]] = {}
 
-    def add_quote(self, symbol: str, fields: dict[str, Any]) -> Frame | None:
-        """Merge a tick; returns a frame to send now (never, here: see PerTickQuotes)."""
+    def add_quote(self, symbol: str, fields: dict[str, Any]) -> QuotesFrame | None:
+        """Merge a tick; returns a frame to send now (never, here: a benchmark's baseline
+        may, bench/baselines.py)."""
         merge_values(self.quotes, symbol, fields)
         return None
 
@@ -75,10 +84,48 @@ class QuoteBatch:
         return {"type": "quotes", "quotes": quotes, "greeks": greeks, "t": now_ms}
 
 
-class PerTickQuotes(QuoteBatch):
-    """The benchmarks' baseline of what not to do (`STREAM_NAIVE_FANOUT`): one frame
-    per tick, no conflation."""
+class Sender:
+    """Publishes the outbox in order: an account frame once its write to the event log
+    is done, nothing once this process no longer owns the user."""
 
-    def add_quote(self, symbol: str, fields: dict[str, Any]) -> Frame | None:
-        # the frame's `t` is when it was made (as a batch's): tabs order it by that
-        return {"type": "quotes", "quotes": {symbol: fields}, "greeks": {}, "t": now_ms()}
+    def __init__(
+        self,
+        user_id: int,
+        outbox: Outbox,
+        publish: Publish,
+        *,
+        wait_written: Callable[[asyncio.Future[None]], Awaitable[None]],
+        authorized: Callable[[], Awaitable[bool]],
+        recovered: Callable[[], None],
+    ) -> None:
+        self.user_id = user_id
+        self._outbox = outbox
+        self._publish = publish
+        self._wait_written = wait_written
+        self._authorized = authorized
+        #: Called when publishing works again after a failure (the latest state again).
+        self._recovered = recovered
+        #: A layer publish failed (Redis away): other processes' tabs missed quotes and
+        #: statuses; they get the latest of each once publishing works again.
+        self._failing = False
+
+    async def run(self) -> None:
+        while True:
+            frame, text, written = await self._outbox.get()
+            if written is not None:
+                await self._wait_written(written)  # written ahead: published only once logged
+            if not await self._authorized():
+                continue  # not the owner any more: the new owner speaks for this user
+            try:
+                await self._publish(frame, text)
+            except Exception as exc:
+                if not self._failing:
+                    log.warning("user %s: publishing frames failed: %s", self.user_id, exc)
+                self._failing = True
+                continue
+            if self._failing:
+                # other processes' tabs missed quotes and statuses: send the latest ones
+                # (account frames they missed come from the event log: see `head` frames)
+                self._failing = False
+                log.warning("user %s: publishing frames works again", self.user_id)
+                self._recovered()

@@ -15,8 +15,8 @@ from typing import Any
 
 from streaming import contract
 from streaming.brokers.values import order_status
-from streaming.cluster.eventlog import Position, new_epoch
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
+from streaming.stream.position import Position, new_epoch
 
 #: Orders kept here (the newest changed); a snapshot lists the newest of them and every
 #: working one (order_list.py); older ones live at the broker (`GET /api/orders`).
@@ -87,7 +87,7 @@ class UserState:
         self.watchlist, self.watchlist_version = watchlist or ([], 0)
         #: The rendered status object of each link (the manager keeps it current).
         self.link_status: dict[int, dict[str, Any]] = {}
-        #: The user's active price alerts (alert_runner.py keeps them current).
+        #: The user's active price alerts (streaming/alerts/runner.py keeps them current).
         self.alerts: list[dict[str, Any]] = []
         #: The newest `alert` payloads, newest first.
         self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)

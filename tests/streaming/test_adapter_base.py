@@ -20,7 +20,7 @@ from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade import TastytradeAdapter
 from streaming.brokers.tradier import TradierAdapter
-from streaming.stream import manager as manager_module
+from streaming.stream import tasks as tasks_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
 
@@ -259,8 +259,8 @@ class Unstoppable(SupervisedAdapter):
 async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog):
     """The stop gives up on such a task after STOP_GIVE_UP, says so, and returns: the
     caller (the user's agent) must go on, or that process's tabs freeze."""
-    monkeypatch.setattr(manager_module, "STOP_GIVE_UP", 1.0)
-    monkeypatch.setattr(manager_module, "STOP_RECANCEL", 0.2)
+    monkeypatch.setattr(tasks_module, "STOP_GIVE_UP", 1.0)
+    monkeypatch.setattr(tasks_module, "STOP_RECANCEL", 0.2)
     adapter = Unstoppable()
     manager = UserStreamManager(
         4, links=[(LinkInfo(8, "test", "t", simulated=True), adapter)], publish=discard
@@ -270,11 +270,11 @@ async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog)
     async with asyncio.timeout(5):
         await manager.stop()
     assert "did not stop in 1 s; abandoned" in caplog.text
-    (abandoned,) = manager_module._abandoned
+    (abandoned,) = tasks_module._abandoned
     adapter.released = True
     abandoned.cancel()
     await asyncio.wait({abandoned})
-    assert not manager_module._abandoned  # forgotten once it ended
+    assert not tasks_module._abandoned  # forgotten once it ended
 
 
 # -- capabilities ----------------------------------------------------------------------------

@@ -12,12 +12,14 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from streaming.alerts import store as alert_store
+from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.cluster.eventlog import LocalEventLog, Position
+from streaming.cluster.eventlog import LocalEventLog
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.models import Alert, AlertTrigger
 from streaming.stream.manager import LinkInfo, UserStreamManager
+from streaming.stream.position import Position
 from tests.streaming.test_manager import Published
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
@@ -39,7 +41,7 @@ def manager_for(user_id, refresh_token, published, event_log) -> UserStreamManag
         publish=published,
         flush_interval=0.1,
         event_log=event_log,
-        alert_store=AlertStore(user_id),
+        listeners=[AlertRunner(AlertStore(user_id))],
     )
 
 
@@ -78,7 +80,7 @@ async def test_crossings_fire_once_each_as_numbered_frames_and_survive_a_restart
         return published.of("alert")
 
     try:
-        await manager.alerts.loaded.wait()
+        await manager.listener(AlertRunner).loaded.wait()
         assert "NFLX" in manager.wanted_symbols()  # no tab wants it: the alert does
         await wait_until(lambda: near(manager, "NFLX", 100))
         await jump(160)
@@ -163,14 +165,16 @@ async def test_a_trigger_whose_write_failed_fires_once_after_the_database_is_bac
     )
     published = Published()
     store = FlakyStore(user.id)
-    manager = UserStreamManager(user.id, links=[], publish=published, alert_store=store)
+    manager = UserStreamManager(
+        user.id, links=[], publish=published, listeners=[AlertRunner(store)]
+    )
     await manager.start()
     try:
-        await manager.alerts.loaded.wait()
+        await manager.listener(AlertRunner).loaded.wait()
         manager.quote("NFLX", {"last": 160.0})
         await wait_until(lambda: store.failures == 0)
         # the book reads the alert again (still armed in the store): the next quote fires it
-        await wait_until(lambda: all(r.armed for r in manager.alerts.book.rules()))
+        await wait_until(lambda: all(r.armed for r in manager.listener(AlertRunner).book.rules()))
         manager.quote("NFLX", {"last": 161.0})
         await wait_until(lambda: published.of("alert"))
         manager.quote("NFLX", {"last": 162.0})

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from streaming.cluster.eventlog import Fenced, LocalEventLog, Position, RedisEventLog
+from streaming.cluster.eventlog import LocalEventLog, RedisEventLog
 from streaming.cluster.lease import LocalLease, RedisLease
+from streaming.stream.position import Fenced, Position
 
 pytestmark = pytest.mark.redis
 

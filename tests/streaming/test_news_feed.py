@@ -35,7 +35,7 @@ def manager_with_feed(sandbox, key: str, secret: str, frames: list) -> UserStrea
         rest_url=f"{sandbox.url}/alpaca/data",
         stream_url=sandbox.url.replace("http", "ws", 1) + "/alpaca/data/v1beta1/news",
     )
-    return UserStreamManager(7, links=[], publish=publish, news=feed, flush_interval=0.05)
+    return UserStreamManager(7, links=[], publish=publish, listeners=[feed], flush_interval=0.05)
 
 
 def news(frames: list) -> list[dict]:
@@ -49,7 +49,9 @@ async def test_tabs_symbols_drive_the_feed_and_articles_become_frames(sandbox, c
     await manager.start()
     try:
         manager.set_tab_symbols("tab-1", ["NWSF", ".SPY260116C500"])
-        await wait_until(lambda: manager.news.status["state"] == "live", what="live")
+        await wait_until(
+            lambda: manager.listener(UserNewsFeed).status["state"] == "live", what="live"
+        )
         article = await asyncio.to_thread(
             control.publish_news, "Feed test", ["NWSF"], created_at="2026-03-02T14:30:00Z"
         )
@@ -70,7 +72,9 @@ async def test_tabs_symbols_drive_the_feed_and_articles_become_frames(sandbox, c
                 "updated_at": 1772461800000,
             }
         ]
-        assert manager.news.provider._subscribed == {"NWSF"}  # options are not news symbols
+        assert manager.listener(UserNewsFeed).provider._subscribed == {
+            "NWSF"
+        }  # options are not news symbols
     finally:
         await manager.stop()
     assert not manager.running

@@ -7,7 +7,7 @@ from typing import get_type_hints
 import pytest
 
 from streaming import contract
-from streaming.cluster.eventlog import Position
+from streaming.stream.position import Position
 from streaming.stream.state import MAX_ORDERS, LinkInfo, UserState
 
 TASTY = LinkInfo(1, "tastytrade", "main", simulated=True)

@@ -1,0 +1,357 @@
+"""What the links' adapters report, turned into the user's quotes and link statuses.
+
+One link feeds all of the user's quotes (the source, chosen by health.py); the preferred
+link streams one probe symbol while on standby, to see when its market data is back.
+Per tick only dictionary work: merge into the last values and into the pending batch
+(outbox.py). Each link's health per data kind is kept here, rendered as `status` frames
+when what a trader sees changes, and swept for data that stopped arriving.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from streaming import metrics
+from streaming.brokers.base import BrokerAdapter
+from streaming.contract import StatusFrame, now_ms
+from streaming.stream.health import (
+    KINDS,
+    STALE_FACTOR,
+    STATUS_EXTRA,
+    LinkHealth,
+    QuoteCadence,
+    choose_quote_source,
+    preferred_quote_link,
+    render_status,
+    visible,
+)
+from streaming.stream.outbox import QuoteBatch
+from streaming.stream.state import LinkInfo, UserState, merge_values
+
+#: The symbol the preferred quote link streams while on standby, when the user wants it.
+PROBE_SYMBOL = "SPY"
+_ABSENT = object()
+
+
+def changed_fields(entry: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an event that differ from what the stream holds for the symbol: a
+    batch entry carries only those (the contract: "a field absent from a batch entry did
+    not change"), so an unchanged day high or previous close is not sent with every tick."""
+    if entry is None:
+        return fields
+    return {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v}
+
+
+def status_frame(link: dict[str, Any]) -> StatusFrame:
+    return {"type": "status", "link": link, "t": now_ms()}
+
+
+class QuoteFeed:
+    """The quote source, its feed and cadence, and every link's health."""
+
+    def __init__(
+        self,
+        user_id: int,
+        *,
+        links: dict[int, LinkInfo],
+        adapters: dict[int, BrokerAdapter],
+        state: UserState,
+        batch: QuoteBatch,
+        send: Callable[[Mapping[str, Any]], None],
+        wanted: Callable[[], set[str]],
+        resync: Callable[[], None],
+        on_quote: Callable[[str, dict[str, Any]], None],
+        quote_stale_after: float,
+    ) -> None:
+        self.user_id = user_id
+        self.links = links
+        self.adapters = adapters
+        self.state = state
+        self.batch = batch
+        self._send = send
+        self._wanted = wanted
+        #: Subscribes the wanted union again (the manager's: its listeners follow it).
+        self._resync = resync
+        self._on_quote = on_quote
+        self.quote_stale_after = quote_stale_after
+        self.last_event_at: float | None = None
+        self.health: dict[int, LinkHealth] = {i: LinkHealth() for i in links}
+        #: Counts the status changes a trader sees: a health report (health_report.py)
+        #: is written again when it moved, without any work per frame.
+        self.health_version = 0
+        self.source: int | None = None
+        #: The link that should feed the quotes whenever it works (health.QUOTE_PREFERENCE).
+        self._preferred = preferred_quote_link(links)
+        #: The quote feed now: "<link>:<n>", a new n each time the source changes or its
+        #: market data comes back after a drop. Every quote and greeks entry carries the
+        #: feed it came from (`src`), so a value the current feed has not re-sent is known
+        #: stale (docs/streaming-contract.md, "Staleness").
+        self.feed: str | None = None
+        self._feed_number = 0
+        #: How often the source delivers: its silence is judged against that.
+        self._cadence = QuoteCadence()
+        self._source_delayed = False
+        #: Symbols whose quote source sends its own event times (see `quote`).
+        self._broker_timed: set[str] = set()
+        self.last_quote_at: float | None = None
+        #: Ticks since the last flush (added to the metrics once per flush, not per tick).
+        self._ticks_in = {"quote": 0, "greeks": 0}
+        #: The source's events since the last staleness sweep (its cadence).
+        self._events_since_sweep = 0
+        #: Each link's overall state as counted in `metrics.LINKS` (while running).
+        self._counted_states: dict[int, str] = {}
+        self.source = choose_quote_source(links, self.health, None, user_id)
+        self._new_feed()
+        for info in links.values():
+            self.state.link_status[info.id] = self.render_status(info)
+
+    # -- the source and what each link streams ----------------------------------------------
+    def subscribe(self, wanted: set[str]) -> None:
+        """Choose the source again (it may fail over or back) and give each adapter its
+        symbols: the source all wanted ones, the preferred link on standby its probe."""
+        source = choose_quote_source(self.links, self.health, self.source, self.user_id)
+        if source != self.source:
+            previous, self.source = self.source, source
+            self._broker_timed.clear()  # the new source's events say whether they are timed
+            self.last_quote_at = time.time()  # the new source gets the full grace period
+            self._cadence.reset()
+            if source is not None:
+                self.health[source].took_quotes()
+            self._new_feed()
+            for link_id in (previous, source):
+                if link_id is not None:
+                    self.health[link_id].kinds["quotes"].since = now_ms()
+                    self.emit_status(link_id)
+        self._source_delayed = bool(source is not None and self.health[source].delayed)
+        probe = self._probe_symbols(wanted)
+        for link_id, adapter in self.adapters.items():
+            if link_id == source:
+                adapter.set_symbols(wanted)
+            elif link_id == self._preferred:
+                adapter.set_symbols(probe)  # on standby: is its market data back?
+            else:
+                adapter.set_symbols(set())
+
+    def _probe_symbols(self, wanted: set[str]) -> set[str]:
+        """What the preferred link streams while another feeds the quotes: one symbol
+        that trades all day (SPY if wanted, else the first wanted stock), enough to see
+        whether its market data flows again; nothing while it is the source itself."""
+        if self.source == self._preferred or not wanted:
+            return set()
+        if PROBE_SYMBOL in wanted:
+            return {PROBE_SYMBOL}
+        stocks = sorted(s for s in wanted if not s.startswith((".", "/")))
+        return {stocks[0]} if stocks else {min(wanted)}
+
+    def _new_feed(self) -> None:
+        """The quotes come from a new feed: another source, or the source back after a
+        drop. Values the new feed has not sent again are stale until it does."""
+        self._feed_number += 1
+        source = self.source
+        self.feed = None if source is None else f"{source}:{self._feed_number}"
+
+    def silence_threshold(self) -> float:
+        """Seconds without market data after which the source is shown stale now."""
+        return self._cadence.threshold(self.quote_stale_after)
+
+    # -- per tick ------------------------------------------------------------------------------
+    def quote_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+        """A link's quote: the user's if the link is the source, else the standby probe's."""
+        if link_id == self.source:
+            self.quote(symbol, fields)
+        else:
+            self.health[link_id].probe_tick(time.monotonic())
+
+    def greeks_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+        if link_id == self.source:
+            self.greeks(symbol, fields)
+
+    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+        """Per tick: merge into the last value and into the pending batch. Nothing else.
+
+        `t` leaves as the symbol's newest time (the state's), never the event's own: the
+        SDK queues Quote, Trade and Summary apart, so one tick's events can land in two
+        batches, and a Trade's `t` is its print's (often older than the quote's). An event
+        without a time (a Summary) is stamped with the receipt time only while the source
+        sends no times for the symbol: a receipt time is later than the broker's, and would
+        label a lagging quote as fresh (docs/performance.md, "Issue 15")."""
+        now = time.time()
+        self.last_event_at = now
+        self.last_quote_at = now
+        self._ticks_in["quote"] += 1
+        entry = self.state.quotes.get(symbol)
+        if "t" in fields:
+            self._broker_timed.add(symbol)
+        elif entry is None or symbol not in self._broker_timed:
+            fields["t"] = int(now * 1000)
+        if self._source_delayed or (entry is not None and entry.get("delayed")):
+            fields["delayed"] = self._source_delayed
+        if self.feed is not None:
+            fields["src"] = self.feed
+        fields = changed_fields(entry, fields)
+        if not fields:
+            return  # the same values again: nothing to tell anyone
+        merge_values(self.state.quotes, symbol, fields)
+        entry = self.state.quotes[symbol]
+        fields["t"] = entry["t"]  # every entry carries the symbol's newest time
+        self._on_quote(symbol, entry)
+        frame = self.batch.add_quote(symbol, fields)
+        if frame is not None:
+            self._send(frame)
+
+    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+        self.last_event_at = time.time()
+        self._ticks_in["greeks"] += 1
+        fields.setdefault("t", int(self.last_event_at * 1000))
+        if self.feed is not None:
+            fields["src"] = self.feed
+        entry = self.state.greeks.get(symbol)
+        fields = changed_fields(entry, fields)
+        if not fields:
+            return
+        merge_values(self.state.greeks, symbol, fields)
+        fields["t"] = self.state.greeks[symbol]["t"]  # never backwards, as quotes
+        self.batch.add_greeks(symbol, fields)
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        """An adapter confirmed data of `kind` current now (a heartbeat, a poll round)."""
+        health = self.health.get(link_id)
+        if health is None or kind not in health.kinds:
+            return
+        if kind == "quotes" and link_id == self.source:
+            self.last_quote_at = time.time()
+        entry = health.kinds[kind]
+        entry.last_ok = now_ms()
+        if entry.stale:
+            entry.stale = False
+            entry.since = now_ms()
+            self.emit_status(link_id)
+
+    # -- link statuses -----------------------------------------------------------------------------
+    def report(
+        self, link_id: int, state: str, reason: str, kind: str, extra: dict[str, Any]
+    ) -> tuple[str, str]:
+        """A link's adapter reports the state of one data kind (or of all of them): the
+        health is updated and the status sent if it changed. Returns the link's overall
+        state (before, after)."""
+        info = self.links[link_id]
+        health = self.health[link_id]
+        before = health.overall(info, quote_source=link_id == self.source)[0]
+        for name in KINDS if kind == "all" else (kind,):
+            entry = health.kinds[name]
+            if (
+                name == "quotes"
+                and state == "live"
+                and entry.state != "live"
+                and entry.was_live
+                and link_id == self.source
+            ):
+                self._new_feed()  # back after a drop: what it did not send again is stale
+            entry.set(state, reason)
+            if state == "live":
+                entry.last_ok = now_ms()
+                if name == "quotes" and link_id == self.source:
+                    self.last_quote_at = time.time()
+        health.extra.update({k: v for k, v in extra.items() if k in STATUS_EXTRA})
+        if "expect_every" in extra:
+            health.expect_every[kind] = float(extra["expect_every"])
+        if "delayed" in extra:
+            health.delayed = bool(extra["delayed"])
+            health.delay_ms = extra.get("delay_ms") if health.delayed else None
+        self._resync()  # the quote source may fail over (or the delay flag change)
+        return before, health.overall(info, quote_source=link_id == self.source)[0]
+
+    def emit_status(self, link_id: int) -> None:
+        """Render a link's status and send it if anything a trader sees changed."""
+        info = self.links[link_id]
+        status = self.render_status(info)
+        previous = self.state.link_status.get(link_id)
+        self.state.link_status[link_id] = status
+        if link_id in self._counted_states:
+            self.count_state(info, status["state"])
+        if previous is None or visible(previous) != visible(status):
+            self.health_version += 1
+            self._send(status_frame(status))
+
+    def render_status(self, info: LinkInfo) -> dict[str, Any]:
+        return render_status(
+            info,
+            self.health[info.id],
+            quote_source=info.id == self.source,
+            last_event_at=self.last_event_at,
+            quote_feed=self.feed,
+        )
+
+    def mark_stopped(self) -> None:
+        """Every link's every kind is stopped (the manager stopped): no longer counted."""
+        for info in self.links.values():
+            health = self.health[info.id]
+            for kind in KINDS:
+                health.kinds[kind].set("stopped", "")
+            self.state.link_status[info.id] = self.render_status(info)
+        self.flush_tick_counts()
+        for info in self.links.values():
+            self.count_state(info, None)
+
+    def count_state(self, info: LinkInfo, state: str | None) -> None:
+        """Move the link in `metrics.LINKS` to `state` (None: no longer counted)."""
+        before = self._counted_states.pop(info.id, None)
+        if before == state:
+            if state is not None:
+                self._counted_states[info.id] = state
+            return
+        if before is not None:
+            metrics.LINKS.labels(info.broker, before).dec()
+        if state is not None:
+            metrics.LINKS.labels(info.broker, state).inc()
+            self._counted_states[info.id] = state
+
+    # -- once per flush / per second ---------------------------------------------------------------
+    def flush_tick_counts(self) -> None:
+        """The ticks since the last flush into the metrics (one write per kind)."""
+        self._events_since_sweep += self._ticks_in["quote"] + self._ticks_in["greeks"]
+        for kind, count in self._ticks_in.items():
+            if count:
+                metrics.QUOTE_EVENTS_IN.labels(kind).inc(count)
+                self._ticks_in[kind] = 0
+
+    def sweep(self) -> None:
+        """`sweep_staleness` with the source's events since the last sweep."""
+        events, self._events_since_sweep = self._events_since_sweep, 0
+        self.sweep_staleness(events)
+
+    def sweep_staleness(self, quote_events: int = 0) -> None:
+        """Data that stopped arriving is shown stale, even if no adapter said so: the
+        source's market data after a silence longer than its cadence allows (a couple of
+        seconds for a ticking link, `quote_stale_after` at most: `QuoteCadence`), account
+        data after 2.5 times the interval its adapter promised to confirm it in.
+        `quote_events`: the source's events since the last sweep."""
+        now = time.time()
+        self._cadence.observe(quote_events, time.monotonic())
+        silence_after = self.silence_threshold()
+        for link_id, health in self.health.items():
+            changed = False
+            quotes = health.kinds["quotes"]
+            if link_id == self.source and quotes.state == "live" and self._wanted():
+                last = self.last_quote_at or (quotes.last_ok or 0) / 1000
+                reason = f"no market data for {now - last:.0f} s"
+                changed |= quotes.check_overdue(now - last > silence_after, reason, last)
+            account = health.kinds["account"]
+            every = health.expect_every.get("account")
+            if account.state == "live" and every:
+                last = (account.last_ok or 0) / 1000
+                reason = f"account data {now - last:.0f} s old"
+                changed |= account.check_overdue(now - last > STALE_FACTOR * every, reason, last)
+            if changed:
+                self.emit_status(link_id)
+        standby = self._preferred
+        if (
+            self.source is not None and self.health[self.source].failing_quotes(time.monotonic())
+        ) or (
+            standby is not None
+            and standby != self.source
+            and self.health[standby].ready_to_fail_back(time.monotonic())
+        ):
+            self._resync()

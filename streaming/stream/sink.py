@@ -1,0 +1,55 @@
+"""What one link's adapter reports into (the `AdapterSink` of streaming/brokers/base.py).
+
+Per-tick market data goes straight to the quote feed, told which link it came from (the
+preferred link's standby probe is not the user's quotes); account events, statuses and
+the lease gate go to the stream manager.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from streaming.stream.quote_feed import QuoteFeed
+
+
+class AccountSink(Protocol):
+    """The manager's side of an adapter's reports."""
+
+    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None: ...
+
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None: ...
+
+    async def authorized(self) -> bool: ...
+
+
+class LinkSink:
+    """One link's reports: its ticks to the quote feed, the rest to the manager."""
+
+    __slots__ = ("_feed", "_manager", "link_id")
+
+    def __init__(self, manager: AccountSink, feed: QuoteFeed, link_id: int) -> None:
+        self._manager = manager
+        self._feed = feed
+        self.link_id = link_id
+
+    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+        self._feed.quote_from(self.link_id, symbol, fields)
+
+    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+        self._feed.greeks_from(self.link_id, symbol, fields)
+
+    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
+        await self._manager.account_event(kind, link_id, account, payload)
+
+    async def status(
+        self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
+    ) -> None:
+        await self._manager.status(link_id, state, reason, kind=kind, **extra)
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        self._feed.fresh(link_id, kind)
+
+    async def authorized(self) -> bool:
+        return await self._manager.authorized()
