@@ -34,9 +34,9 @@ from redis.exceptions import RedisError
 from streaming import metrics
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import registry
-from streaming.cluster.eventlog import Position
-from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
+from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
 from streaming.stream.manager import UserStreamManager
+from streaming.stream.position import Position
 from streaming.stream.subscriptions import shared_set
 from streaming.tabs import adaptive_flush, frames
 from streaming.tabs.carrier import Carrier, CarrierCounts
@@ -217,7 +217,7 @@ class TabSession:
         else:
             await self.request_snapshot()
 
-    async def _send_live_state(self, snapshot: dict[str, Any]) -> None:
+    async def _send_live_state(self, snapshot: SnapshotFrame) -> None:
         t = snapshot["t"]
         self._quotes_after = t
         self.pacing.drop_quotes()  # older than the snapshot's
@@ -229,17 +229,17 @@ class TabSession:
         if watchlist is not None:
             await self.send_frame(frames.watchlist(watchlist))
 
-    async def _deliver_snapshot(self, snapshot: dict[str, Any]) -> None:
+    async def _deliver_snapshot(self, snapshot: SnapshotFrame) -> None:
         async with self.order_lock:
             await self._deliver_snapshot_held(snapshot)
 
-    async def _deliver_snapshot_held(self, snapshot: dict[str, Any]) -> None:
+    async def _deliver_snapshot_held(self, snapshot: SnapshotFrame) -> None:
         """`_deliver_snapshot` with `order_lock` already held."""
         self.pacing.drop_waiting()
         await self._emit_snapshot(snapshot)
         await self._release_held(snapshot.get("epoch"), snapshot["seq"])
 
-    async def _emit_snapshot(self, snapshot: dict[str, Any]) -> None:
+    async def _emit_snapshot(self, snapshot: SnapshotFrame) -> None:
         """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
         self._quotes_after = snapshot["t"]
         await self.emit(orjson.dumps(snapshot).decode(), snapshot["seq"], snapshot.get("epoch"))
@@ -403,7 +403,7 @@ class TabSession:
         else:
             await self._reconcile(snapshot)
 
-    async def _reconcile(self, snapshot: dict[str, Any]) -> None:
+    async def _reconcile(self, snapshot: SnapshotFrame) -> None:
         """A refresh (after a resume, an owner change or Redis trouble): the live parts,
         and every account frame up to the snapshot's position that we have not sent (some
         may have gone out before the owner knew of this tab); a new epoch: all of it.

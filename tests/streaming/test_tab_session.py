@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
 from streaming.cluster.agents import registry
-from streaming.cluster.eventlog import Position
 from streaming.cluster.fanout import frame_message
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab, now_ms
+from streaming.stream.position import Position
 from streaming.tabs import heartbeat as tab_heartbeat
 from streaming.tabs import session as tab_session
 from streaming.tabs import slow_client
