@@ -20,6 +20,7 @@ from streaming.contract import (
     StatusFrame,
     SubscribedFrame,
     WatchlistFrame,
+    WatchlistState,
     now_ms,
 )
 from streaming.tabs import adaptive_flush
@@ -77,7 +78,7 @@ def quotes(
     return {"type": "quotes", "quotes": values, "greeks": greeks, "t": t}
 
 
-def watchlist(state: dict[str, Any]) -> WatchlistFrame:
+def watchlist(state: WatchlistState) -> WatchlistFrame:
     return {"type": "watchlist", "symbols": state["symbols"], "version": state["version"]}
 
 
