@@ -12,7 +12,10 @@ from __future__ import annotations
 from importlib import import_module
 
 #: "module:function" for every reset; each function takes no arguments.
-RESETS: list[str] = []
+RESETS: list[str] = [
+    "streaming.cluster.agents:reset",
+    "streaming.cluster.relay:reset",
+]
 
 
 def reset_all() -> None:
