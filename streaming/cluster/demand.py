@@ -119,9 +119,9 @@ class DemandWorker:
     """A stream worker's loop: an agent for every user some web process wants."""
 
     def __init__(
-        self, registry: Holders, client: aioredis.Redis, placement: Placement | None = None
+        self, agents: Holders, client: aioredis.Redis, placement: Placement | None = None
     ) -> None:
-        self.registry = registry
+        self.agents = agents
         self.client = client
         #: Renewed before each read: which worker claims a new user first (placement.py).
         self.placement = placement
@@ -140,7 +140,7 @@ class DemandWorker:
                 await self.follow(await wanted(self.client))
                 self.ready.set()
             except (RedisError, OSError) as exc:
-                self.registry.redis.failed(exc)
+                self.agents.redis.failed(exc)
             except Exception:  # a worker that stops following would strand its users
                 log.exception("following the stream demand failed")
             await asyncio.sleep(POLL_INTERVAL)
@@ -149,8 +149,8 @@ class DemandWorker:
         """Hold an agent for each wanted user (a new one competes for the lease at once);
         let go of the others after `STREAM_IDLE_GRACE` (a new demand meanwhile keeps them)."""
         for user_id in sorted(users - self.held):
-            await self.registry.attach(user_id, HOLDER)
+            await self.agents.attach(user_id, HOLDER)
         for user_id in sorted(self.held - users):
             log.info("user %s: no web process wants the stream; letting go", user_id)
-            self.registry.detach(user_id, HOLDER)
+            self.agents.detach(user_id, HOLDER)
         self.held = set(users)

@@ -34,7 +34,7 @@ __all__ = ["Message", "Tab", "UserFanout", "dispatch", "frame_message", "message
 
 
 class Tab(Protocol):
-    """What the stream needs of one open tab (tab_session.TabSession is one)."""
+    """What the stream needs of one open tab (tabs/session.py TabSession is one)."""
 
     #: The tab's own layer channel: the owner's replies come there.
     channel_name: str

@@ -3,8 +3,8 @@
 Any part of the process that meets a Redis error reports it here (`failed`, logged once
 per outage); the lease loops report success (`ok`). A watch notices a restart (Redis's
 `run_id` changes: groups, leases and logs are gone) even when no error was seen. Both a
-recovery and a restart call `on_recover`: the registry then rejoins groups and
-reconciles tabs. Just after trouble (`recovering`), a process takes a free lease
+recovery and a restart call `on_recover`: the agents then rejoin groups and
+reconcile tabs. Just after trouble (`recovering`), a process takes a free lease
 carefully: a live owner may not have re-claimed it yet.
 """
 
