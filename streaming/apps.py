@@ -24,3 +24,21 @@ class StreamingConfig(AppConfig):
         from streaming.runtime.cancellation import install_wait_for
 
         install_wait_for()
+
+        self.hand_in_to_the_cluster()
+
+    @staticmethod
+    def hand_in_to_the_cluster() -> None:
+        """The composition root: the cluster builds managers with wiring's factory (the
+        lease loop never imports wiring), and the owner answers the features' questions
+        with the handlers they give (the cluster imports no feature)."""
+        from streaming.candles.owner import answer_history
+        from streaming.chains.owner import answer_chain
+        from streaming.cluster import owner_rpc
+        from streaming.cluster.agents import agents
+        from streaming.contract import ToOwner
+        from streaming.wiring import build_manager
+
+        agents.configure(build_manager=build_manager)
+        owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
+        owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)

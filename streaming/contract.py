@@ -393,3 +393,142 @@ class CandleHistory(TypedDict):
     simulated: bool
     delayed: bool
     candles: list[dict[str, Any]]
+
+
+# --- cluster ---
+# Layer messages: what crosses the channel layer between processes (streaming/cluster/).
+class FrameMessage(TypedDict):
+    """`ToTab.FRAME`: one frame, serialized once by the owner (cluster/fanout.py)."""
+
+    type: str
+    kind: str
+    text: str
+    seq: int | None
+    epoch: str | None
+    #: The owner's clock: a tab drops quotes older than its snapshot.
+    t: int | None
+    #: The broker's time, for the latency histograms.
+    broker_t: int | None
+
+
+class HeadMessage(TypedDict):
+    """`ToTab.HEAD`: the stream's position, for relays to find what they missed."""
+
+    type: str
+    epoch: str
+    seq: int
+
+
+class OwnerChanged(TypedDict):
+    """`ToTab.OWNER_CHANGED`: re-register with the owner and reconcile."""
+
+    type: str
+
+
+class RelayBatch(TypedDict):
+    """`RELAY_FRAMES`: a turn's frames for one process, each `[user id, layer message]`."""
+
+    type: str
+    frames: list[list[Any]]
+
+
+#: The layer message type of a relay batch (cluster/relay.py).
+RELAY_FRAMES = "relay.frames"
+
+
+class TabSymbolsRequest(TypedDict):
+    """`ToOwner.TAB_SYMBOLS`."""
+
+    type: str
+    tab: str
+    symbols: list[str]
+    ttl: NotRequired[float]
+
+
+class TabDropRequest(TypedDict):
+    """`ToOwner.TAB_DROP`."""
+
+    type: str
+    tab: str
+
+
+class SnapshotRequest(TypedDict):
+    """`ToOwner.SNAPSHOT_REQUEST`: the answer (`SnapshotReply`) goes to `reply`."""
+
+    type: str
+    reply: str
+    symbols: list[str]
+
+
+class WatchlistChangedRequest(TypedDict):
+    """`ToOwner.WATCHLIST_CHANGED`."""
+
+    type: str
+    symbols: list[str]
+    version: int
+
+
+class AlertsChangedRequest(TypedDict):
+    """`ToOwner.ALERTS_CHANGED`."""
+
+    type: str
+
+
+class OwnerCall(TypedDict):
+    """A feature's question to the stream's owner (cluster/agents.py `ask_owner`): the
+    cluster fills in `reply` (the channel the answer goes to) and `deadline` (epoch
+    seconds: a request found after it is not served)."""
+
+    type: str
+    reply: NotRequired[str]
+    deadline: NotRequired[float]
+
+
+class CandlesRequest(OwnerCall):
+    """`ToOwner.CANDLES_REQUEST`: answered with a `CandlesReply`."""
+
+    symbol: str
+    tf: str
+    from_ms: int
+
+
+class ChainRequest(OwnerCall):
+    """`ToOwner.CHAIN_REQUEST`: answered with a `ChainReply`."""
+
+    kind: str
+    symbol: str
+    expiration: NotRequired[str | None]
+    strikes: NotRequired[int]
+
+
+class SnapshotReply(TypedDict):
+    """`ToTab.SNAPSHOT`."""
+
+    type: str
+    text: str
+    seq: int
+
+
+class LimitReply(TypedDict):
+    """`ToTab.LIMIT`: symbols refused for the user's limit."""
+
+    type: str
+    symbols: list[str]
+
+
+class CandlesReply(TypedDict):
+    """`ToTab.CANDLES`: `text` (the history JSON), or `error`, `message`, `retry_after`."""
+
+    type: str
+    text: NotRequired[str]
+    error: NotRequired[str]
+    message: NotRequired[str]
+    retry_after: NotRequired[float | None]
+
+
+class ChainReply(TypedDict):
+    """`ToTab.CHAIN_REPLY`: `status` (HTTP), `text` (the JSON body)."""
+
+    type: str
+    status: int
+    text: str

@@ -1,8 +1,9 @@
 """Candle history for charts and sparklines: validated, cached, asked of the stream owner.
 
 The owner of the user's stream holds the broker sessions (one DXLink session per
-tastytrade credential across the cluster), so history is asked of it (`candles.request`
-over the layer, or directly when this process owns the stream) with a deadline. Answers
+tastytrade credential across the cluster), so history is asked of it (candles/owner.py:
+`candles.request` over the layer, or directly when this process owns the stream) with
+a deadline. Answers
 are cached in Django's cache (Redis when `REDIS_URL` is set, so every process shares
 them) per (broker, delayed, symbol, timeframe), and which link served a user's symbol and
 timeframe last (the quote source, or the next link that could: UserStreamManager.candles):
@@ -20,10 +21,8 @@ docs/streaming-contract.md, "Candle charts".
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
-import orjson
 from django.core.cache import cache
 
 from streaming.brokers.bars import (
@@ -33,9 +32,7 @@ from streaming.brokers.bars import (
     bucket_start,
     day_start_ms,
 )
-from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
-from streaming.stream.manager import UserStreamManager
+from streaming.candles.owner import ask_history
 from streaming.validation import normalize_symbol
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
@@ -52,8 +49,6 @@ CLOSED_TTL_MAX = 3600
 SOURCE_TTL = 600
 DAY_MS = 86_400_000
 _PREFIX = "candles:v2"
-#: How long an answer is awaited before the request is sent again (no owner had it yet).
-OWNER_PATIENCE = 4.0
 
 
 def candles_clean(symbol: Any, tf: Any) -> tuple[str, str]:
@@ -103,7 +98,7 @@ async def candles_history(*, user_id: int, symbol: str, tf: str) -> dict[str, An
                 return _answer(source, symbol, tf, [*closed["candles"], *forming], cached=True)
     from_ms = bucket_start(now - LOOKBACK_DAYS[tf] * DAY_MS, tf)
     left = max(REFRESH_DEADLINE, HISTORY_DEADLINE - (time.monotonic() - began))
-    answer = await _ask_owner(user_id, symbol, tf, from_ms, within=left)
+    answer = await ask_history(user_id, symbol, tf, from_ms, within=left)
     return await _store(user_id, symbol, tf, now, answer)
 
 
@@ -122,7 +117,7 @@ async def _refresh_forming(
     has no such candle): the whole history is asked again, of whichever link can."""
     since = closed["candles"][-1]["t"] if closed["candles"] else current
     try:
-        answer = await _ask_owner(user_id, symbol, tf, since, within=REFRESH_DEADLINE)
+        answer = await ask_history(user_id, symbol, tf, since, within=REFRESH_DEADLINE)
     except HistoryError as exc:
         if exc.code in ("unknown_symbol", "broker_error"):
             return None
@@ -167,48 +162,6 @@ def _answer(
         "t": int(time.time() * 1000),
         "candles": candles,
     }
-
-
-async def _ask_owner(
-    user_id: int, symbol: str, tf: str, from_ms: int, *, within: float
-) -> dict[str, Any]:
-    """History from the user's stream owner: this process's manager, or the owner
-    elsewhere over the layer (`registry.at_owner`), all within `within` seconds."""
-
-    async def here(manager: UserStreamManager, left: float) -> dict[str, Any] | None:
-        try:
-            return await manager.candles(symbol, tf, from_ms, within=left)
-        except TimeoutError:
-            return None
-
-    def read(message: dict[str, Any]) -> dict[str, Any]:
-        if message.get("error"):
-            raise HistoryError(
-                str(message["error"]), str(message.get("message")), message.get("retry_after")
-            )
-        return orjson.loads(message["text"])
-
-    holder = f"chart-{uuid.uuid4().hex}"
-    await registry.attach(user_id, holder)
-    try:
-        answer = await registry.at_owner(
-            user_id,
-            here=here,
-            ask=lambda reply, left: owner_rpc.request_candles(
-                user_id, reply, symbol, tf, from_ms, time.time() + left
-            ),
-            read=read,
-            within=within,
-            reask=OWNER_PATIENCE,
-        )
-    finally:
-        registry.detach(user_id, holder)
-    if answer is None:
-        raise HistoryError(
-            "broker_error",
-            f"The broker did not send {symbol} history within {within:.0f} s.",
-        )
-    return answer
 
 
 #: A sparkline's candles: the day's path at 15-minute steps.

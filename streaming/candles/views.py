@@ -54,7 +54,7 @@ def _error(exc: HistoryError) -> JsonResponse:
     return response
 
 
-async def api_candles(request: HttpRequest, symbol: str) -> JsonResponse:
+async def api_candles(request: HttpRequest, symbol: str) -> HttpResponse:
     """Candle history of one symbol and timeframe (`?tf=`, default 5m)."""
     user = await request.auser()
     if not user.is_authenticated:

@@ -1,7 +1,7 @@
 """Option chains for the chain page and `/api/chain/...`: the query's rules, the strike
 window around the money, the user's held strikes and the last known values.
 
-It runs at the user's stream owner (owner_rpc.py `chain.request`), whose quote-source
+It runs at the user's stream owner (chains/owner.py `chain.request`), whose quote-source
 link holds the broker session; the structure comes from that link's `chains`
 (brokers/option_chains.py: cached cluster-wide, paced). Live values then arrive as
 ordinary `quotes` frames for the symbols the page subscribes. Shapes and errors:
@@ -151,7 +151,7 @@ def _chains_of(manager: UserStreamManager) -> tuple[Any, Any]:
     source = manager.quote_source()
     adapter = manager.adapters.get(source) if source is not None else None
     chains = getattr(adapter, "chains", None)
-    if chains is None:
+    if source is None or chains is None:
         names = sorted({i.broker.capitalize() for i in manager.links.values()}) or ["no link"]
         raise FetchFailed("no_quote_link", NO_QUOTE_LINK.format(names=", ".join(names)), 409)
     return manager.links[source], chains

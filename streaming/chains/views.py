@@ -2,7 +2,7 @@
 `/api/chain/<SYMBOL>/expirations`).
 
 Thin: the query is checked here (chains.py rules), the chain is built at the user's
-stream owner (registry.chain → owner_rpc `chain.request`), and the same JSON serves the
+stream owner (chains/owner.py: `chain.request`), and the same JSON serves the
 page's first render, the WebSocket page, and the SSE and polling fallbacks (the page
 subscribes the visible options as its own symbols; docs/streaming-contract.md
 "Option chains").
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -20,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from streaming.brokers.market_data_cache import FetchFailed
+from streaming.chains.owner import ask_chain
 from streaming.chains.service import (
     DEFAULT_STRIKES,
     STRIKE_COUNTS,
@@ -29,27 +29,17 @@ from streaming.chains.service import (
     error_body,
     rows_html,
 )
-from streaming.cluster.agents import registry
+from streaming.contract import ChainRequest, ToOwner
 from streaming.dashboard.views import snapshot_for, stream_context
 
-#: How long a request waits for the owner's answer (a cold fetch, paced, included).
-CHAIN_WAIT = 8.0
 
-
-async def chain_answer(user_id: int, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """(status, body) from the user's stream owner; a short hold keeps the stream alive
-    while it is asked (as the page's snapshot does)."""
-    holder = f"chain-{uuid.uuid4().hex}"
-    await registry.attach(user_id, holder)
-    try:
-        return await registry.chain(user_id, request, within=CHAIN_WAIT)
-    finally:
-        registry.detach(user_id, holder)
-
-
-def _query(request: HttpRequest, symbol: str, kind: str) -> dict[str, Any]:
+def _query(request: HttpRequest, symbol: str, kind: str) -> ChainRequest:
     """The checked query, or FetchFailed 400."""
-    query: dict[str, Any] = {"kind": kind, "symbol": clean_symbol(symbol)}
+    query: ChainRequest = {
+        "type": ToOwner.CHAIN_REQUEST,
+        "kind": kind,
+        "symbol": clean_symbol(symbol),
+    }
     if kind == "chain":
         query["expiration"] = clean_expiration(request.GET.get("expiration"))
         query["strikes"] = clean_strikes(request.GET.get("strikes"))
@@ -71,7 +61,7 @@ async def _api(request: HttpRequest, symbol: str, kind: str) -> JsonResponse:
         query = _query(request, symbol, kind)
     except FetchFailed as exc:
         return _json(exc.status, error_body(exc))
-    return _json(*await chain_answer(user.id, query))
+    return _json(*await ask_chain(user.id, query))
 
 
 async def api_chain(request: HttpRequest, symbol: str) -> JsonResponse:
@@ -108,12 +98,18 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         query = _query(request, symbol, "chain")
     except FetchFailed as exc:
         status, error = exc.status, error_body(exc)
-        query = {"symbol": symbol.upper()[:20], "strikes": DEFAULT_STRIKES, "expiration": None}
+        query = {
+            "type": ToOwner.CHAIN_REQUEST,
+            "kind": "chain",
+            "symbol": symbol.upper()[:20],
+            "strikes": DEFAULT_STRIKES,
+            "expiration": None,
+        }
         snapshot, watchlist = await timed("page", snapshot_for(user.id))
     else:
         (snapshot, watchlist), (status, body) = await asyncio.gather(
             timed("page", snapshot_for(user.id, extra=[query["symbol"]])),
-            timed("chain", chain_answer(user.id, query)),
+            timed("chain", ask_chain(user.id, query)),
         )
         chain, error = (body, None) if status == 200 else (None, body)
     began = time.monotonic()

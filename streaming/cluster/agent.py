@@ -2,8 +2,9 @@
 and process.
 
 For every user with a tab (or a page view) here, an agent competes for the user's lease
-(lease.py). The holder runs the manager (built by wiring.py, publishing through the
-user's fan-out) and answers the tabs (owner_rpc.py); the others relay its frames to
+(lease.py). The holder runs the manager (built by the factory the composition root
+hands in, `BuildManager`: the cluster never imports streaming/wiring.py; publishing
+through the user's fan-out) and answers the tabs (owner_rpc.py); the others relay its frames to
 their tabs (fanout.py). If the owner dies, the lease expires and an agent elsewhere
 takes over; an owner that loses its lease (it was paused, Redis said so) stops before it
 touches the broker or the layer again.
@@ -19,7 +20,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -28,9 +30,8 @@ from streaming.cluster.eventlog import Fenced
 from streaming.cluster.fanout import Tab, UserFanout
 from streaming.cluster.lease import Lease, LocalLease
 from streaming.cluster.owner_rpc import OwnerRpc
-from streaming.contract import ToTab
-from streaming.stream.manager import UserStreamManager
-from streaming.wiring import build_manager
+from streaming.contract import OwnerChanged, ToTab
+from streaming.stream.manager import Authorize, Publish, UserStreamManager
 
 if TYPE_CHECKING:
     from streaming.cluster.eventlog import EventLog
@@ -40,6 +41,21 @@ log = logging.getLogger(__name__)
 
 #: How often group memberships in Redis are refreshed (they expire; a restart forgets them).
 REJOIN_INTERVAL = 5.0
+
+
+class BuildManager(Protocol):
+    """Builds a user's manager when this process wins the lease (streaming/wiring.py's
+    `build_manager`, handed in by streaming/apps.py)."""
+
+    def __call__(
+        self,
+        user_id: int,
+        publish: Publish,
+        *,
+        event_log: EventLog,
+        owner: str,
+        authorize: Authorize,
+    ) -> Awaitable[UserStreamManager]: ...
 
 
 def until_next_renewal() -> float:
@@ -54,7 +70,14 @@ def until_next_renewal() -> float:
 class UserAgent:
     """This process's part in one user's stream: local holders, the lease, the manager."""
 
-    def __init__(self, user_id: int, lease: Lease, event_log: EventLog, redis: RedisHealth) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        lease: Lease,
+        event_log: EventLog,
+        redis: RedisHealth,
+        build_manager: BuildManager,
+    ) -> None:
         self.user_id = user_id
         #: Holder name -> its tab, or None for a page view (holders keep the agent alive).
         self.holders: dict[str, Tab | None] = {}
@@ -62,16 +85,14 @@ class UserAgent:
         self.event_log = event_log
         self.redis = redis
         self.fanout = UserFanout(user_id)
+        self._build_manager = build_manager
+        #: The user's manager while this process owns the stream.
+        self.manager: UserStreamManager | None = None
         self.rpc: OwnerRpc | None = None
         self.owned = asyncio.Event()
         self._joined_at = 0.0
         self._authorizing = asyncio.Lock()
         self._task = asyncio.create_task(self._run(), name=f"agent-{user_id}")
-
-    @property
-    def manager(self) -> UserStreamManager | None:
-        """The user's manager while this process owns the stream."""
-        return self.fanout.manager
 
     @property
     def local(self) -> bool:
@@ -147,7 +168,7 @@ class UserAgent:
             return held
 
     async def _start_manager(self) -> None:
-        manager = await build_manager(
+        manager = await self._build_manager(
             self.user_id,
             self.fanout.publisher(),
             event_log=self.event_log,
@@ -164,9 +185,10 @@ class UserAgent:
             log.warning("user %s: another process owns the stream", self.user_id)
             await manager.stop()
             return
-        self.fanout.manager = manager
+        self.manager = manager
+        self.fanout.own(lambda: manager.tab_symbols)
         try:
-            self.rpc = OwnerRpc(manager, self.fanout)
+            self.rpc = OwnerRpc(manager, self.fanout.tabs)
             await self.rpc.open()
             await self.rejoin()
         except BaseException:
@@ -182,7 +204,8 @@ class UserAgent:
         if self.rpc is not None:
             await self.rpc.close()
             self.rpc = None
-        manager, self.fanout.manager = self.manager, None
+        manager, self.manager = self.manager, None
+        self.fanout.disown()
         if manager is not None:
             await manager.stop()
         if self.holders and self.fanout.joined:
@@ -194,7 +217,7 @@ class UserAgent:
 
     async def announce_owner_changed(self, *, everywhere: bool = False) -> None:
         """Tell this process's tabs (and with `everywhere` the other processes' too)."""
-        changed = {"type": ToTab.OWNER_CHANGED}
+        changed: OwnerChanged = {"type": ToTab.OWNER_CHANGED}
         await self.fanout.deliver(changed)
         if everywhere:
             await self.fanout.broadcast(changed)

@@ -1,10 +1,11 @@
 """This process's part in the cluster's user streams: an agent per user with a tab here.
 
 The entry point for tabs, pages and views: `attach` a holder (a tab, or a page view
-while it renders) and the process takes part in the user's stream (ownership.py) until
+while it renders) and the process takes part in the user's stream (agent.py) until
 `STREAM_IDLE_GRACE` seconds after its last holder left; `snapshot` gives a page the
-user's state from the local manager or asks the owner for it. Per event loop it sets up
-the shared parts: the Redis client behind leases and the event log, the Redis health
+user's state from the local manager or asks the owner for it; `ask_owner` is how a
+feature asks the owner anything (chains, candles). On its first use it sets up the
+process's shared parts: the Redis client behind leases and the event log, the Redis health
 watch (redis_health.py) and the session watch (sessions.py).
 
 Where managers run (`STREAM_MANAGERS`): with `web` every process's agents compete for
@@ -20,8 +21,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -29,41 +31,51 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from streaming.chains import service as chains
-from streaming.cluster import demand
-from streaming.cluster.agent import UserAgent
+from streaming.cluster import demand, owner_rpc
+from streaming.cluster.agent import BuildManager, UserAgent
 from streaming.cluster.eventlog import EventLog, LocalEventLog, RedisEventLog
-from streaming.cluster.fanout import Message, Tab
+from streaming.cluster.fanout import Tab
 from streaming.cluster.health_report import HealthPublisher
+from streaming.cluster.layer import Message
 from streaming.cluster.lease import Lease, LocalLease, NoLease, RedisLease
-from streaming.cluster.owner_rpc import request_chain, request_snapshot
 from streaming.cluster.placement import Placement
 from streaming.cluster.redis_batch import ScriptBatch
 from streaming.cluster.redis_health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
-from streaming.contract import ToTab
-from streaming.stream.manager import UserStreamManager
+from streaming.contract import OwnerCall, OwnerChanged, ToTab
+
+if TYPE_CHECKING:
+    from streaming.stream.manager import UserStreamManager
 
 log = logging.getLogger(__name__)
 
 
 #: How long a page waits for this process to become the owner it was elected to be.
 PAGE_OWNER_WAIT = 3.0
-#: A chain request is sent again after this long without an answer (the owner moved).
-CHAIN_REASK = 4.0
 #: A snapshot request likewise (a snapshot is built at once).
 SNAPSHOT_REASK = 1.0
 
 T = TypeVar("T")
 
 
-class ManagerRegistry:
-    """Process-local agents by user id, reference-counted by holder name."""
+class Agents:
+    """This process's agents by user id, reference-counted by holder name."""
 
     def __init__(self) -> None:
+        #: Builds a user's manager (the composition root hands it in: `configure`).
+        self._build_manager: BuildManager | None = None
+        self.clear()
+
+    def configure(self, *, build_manager: BuildManager) -> None:
+        """What the cluster needs from above, handed in once (streaming/apps.py)."""
+        self._build_manager = build_manager
+
+    def clear(self) -> None:
+        """Forget every agent and shared part, as in a new process (what was bound to an
+        old event loop is dropped, not stopped); the next holder sets them up again."""
         self._agents: dict[int, UserAgent] = {}
         self._stops: dict[int, asyncio.TimerHandle] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
         self._redis: aioredis.Redis | None = None
         self._scripts: ScriptBatch | None = None
         self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
@@ -84,19 +96,16 @@ class ManagerRegistry:
         """Set up this process's shared parts on the running loop now (a stream worker
         does before its first user; the web processes on their first holder); the Redis
         client behind leases (None without Redis)."""
-        self._check_loop()
+        self._start_once()
         return self._redis
 
-    # -- set-up per event loop ------------------------------------------------------
-    def _check_loop(self) -> None:
-        """Agents belong to one event loop; a new loop (a new test) starts afresh."""
-        loop = asyncio.get_running_loop()
-        if self._loop is loop:
+    # -- set-up ----------------------------------------------------------------------------
+    def _start_once(self) -> None:
+        """The Redis client, the watches and the health reports, on the running loop."""
+        if self._started:
             return
-        self._agents.clear()
-        self._stops.clear()
-        self._loop = loop
-        self._redis = None
+        self._started = True
+        loop = asyncio.get_running_loop()
         if settings.REDIS_URL:
             # leases and the event log: a bounded pool that waits for a free connection
             pool = aioredis.BlockingConnectionPool.from_url(
@@ -144,14 +153,18 @@ class ManagerRegistry:
     # -- holders ------------------------------------------------------------------------
     async def attach(self, user_id: int, holder: str, tab: Tab | None = None) -> UserAgent:
         """A tab or page of this user is here: make sure this process takes part."""
-        self._check_loop()
+        self._start_once()
         timer = self._stops.pop(user_id, None)
         if timer is not None:
             timer.cancel()
         agent = self._agents.get(user_id)
         if agent is None:
             lease = self.make_lease(user_id)
-            agent = self._agents[user_id] = UserAgent(user_id, lease, self.event_log, self.redis)
+            if self._build_manager is None:
+                raise RuntimeError("no manager factory: streaming/apps.py configures the agents")
+            agent = self._agents[user_id] = UserAgent(
+                user_id, lease, self.event_log, self.redis, self._build_manager
+            )
         first = not agent.holders
         await agent.hold(holder, tab)
         if first and not self.runs_managers and self._redis is not None:
@@ -194,9 +207,13 @@ class ManagerRegistry:
     def agent(self, user_id: int) -> UserAgent | None:
         return self._agents.get(user_id)
 
-    def agents(self) -> dict[int, UserAgent]:
+    def by_user(self) -> dict[int, UserAgent]:
         """This process's agents by user (a copy), for the stream-health view."""
         return dict(self._agents)
+
+    #: Temporary alias for callers not yet renamed (operations/stream_health.py,
+    #: streaming/management/commands/stream_workers.py).
+    agents = by_user
 
     def wanted_users(self) -> list[int]:
         """The users with a holder here (a tab, a stream, a page being rendered)."""
@@ -215,7 +232,7 @@ class ManagerRegistry:
             task.cancel()
 
     # -- reading ---------------------------------------------------------------------------
-    async def at_owner(
+    async def _at_owner(
         self,
         user_id: int,
         *,
@@ -262,37 +279,48 @@ class ManagerRegistry:
             await manager.wait_ready(within=left)
             return manager.snapshot(symbols)
 
-        return await self.at_owner(
+        return await self._at_owner(
             user_id,
             here=here,
-            ask=lambda reply, _left: request_snapshot(user_id, reply, symbols),
+            ask=lambda reply, _left: owner_rpc.request_snapshot(user_id, reply, symbols),
             read=lambda message: orjson.loads(message["text"]),
             within=within,
             reask=SNAPSHOT_REASK,
         )
 
-    async def chain(
-        self, user_id: int, request: dict[str, Any], within: float
-    ) -> tuple[int, dict[str, Any]]:
-        """An option chain (or its expirations) built at the user's owner: here, or asked
-        over the layer (`chain.request`); (HTTP status, body). 504 when nobody answers."""
+    async def ask_owner(
+        self, user_id: int, request: OwnerCall, *, within: float, reask: float
+    ) -> Message | None:
+        """A feature's question to the user's stream owner, answered by the handler the
+        feature registered for `request["type"]` (owner_rpc.register): called here when
+        this process owns the stream, else sent over the layer with a fresh reply channel
+        and a deadline, and sent again after `reask` s of silence (the owner may have
+        moved). The owner's reply; None if nobody answered within `within` seconds. The
+        stream is held meanwhile (it starts if nobody held it)."""
+        handler = owner_rpc.handler_for(request["type"])
 
-        async def here(manager: UserStreamManager, left: float) -> tuple[int, dict[str, Any]]:
-            await manager.wait_ready(within=min(left, PAGE_OWNER_WAIT))
-            return await chains.answer(manager, request)
+        def asked(left: float, reply: str = "") -> OwnerCall:
+            call = request.copy()
+            call["reply"] = reply
+            call["deadline"] = time.time() + left
+            return call
 
-        answer = await self.at_owner(
-            user_id,
-            here=here,
-            ask=lambda reply, _left: request_chain(user_id, reply, request),
-            read=lambda message: (int(message["status"]), orjson.loads(message["text"])),
-            within=within,
-            # a fetch may wait for the broker: ask again only after a long silence
-            reask=CHAIN_REASK,
-        )
-        if answer is None:
-            return 504, {"error": "the stream did not answer in time; try again", "code": "timeout"}
-        return answer
+        async def here(manager: UserStreamManager, left: float) -> Message | None:
+            answer = await handler(manager, dict(asked(left)), left)
+            return None if answer is None else dict(answer)
+
+        async def ask(reply: str, left: float) -> None:
+            await owner_rpc.to_owner(user_id, asked(left, reply))
+
+        # a short hold keeps the stream alive while it is asked (as a page view's does)
+        holder = f"ask-{uuid.uuid4().hex}"
+        await self.attach(user_id, holder)
+        try:
+            return await self._at_owner(
+                user_id, here=here, ask=ask, read=lambda m: m, within=within, reask=reask
+            )
+        finally:
+            self.detach(user_id, holder)
 
     # -- after Redis trouble ---------------------------------------------------------------
     async def _recover(self, reason: str, restarted: bool) -> None:
@@ -314,7 +342,20 @@ class ManagerRegistry:
                     await manager.restore_head()
                 manager.republish_live_state()
             else:
-                await agent.fanout.deliver({"type": ToTab.OWNER_CHANGED})
+                changed: OwnerChanged = {"type": ToTab.OWNER_CHANGED}
+                await agent.fanout.deliver(changed)
 
 
-registry = ManagerRegistry()
+#: This process's agents.
+agents = Agents()
+
+
+def reset() -> None:
+    """A fresh start for the next test (each runs on its own event loop); the manager
+    factory handed in at start-up stays."""
+    agents.clear()
+
+
+#: Temporary aliases for callers not yet renamed (see the branch's report).
+ManagerRegistry = Agents
+registry = agents

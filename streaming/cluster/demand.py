@@ -7,9 +7,9 @@ until when it is wanted, in Redis's own clock): every `DEMAND_INTERVAL` each web
 renews, in one script call, the users with a holder there (a tab, an SSE stream, a page
 being rendered), and it adds a user's first holder at once. Every worker reads the set
 every `POLL_INTERVAL` (expired entries are dropped there) and holds an agent
-(ownership.py) for every user in it: the agents of all workers compete for the user's
+(agent.py) for every user in it: the agents of all workers compete for the user's
 lease, so exactly one worker runs the manager and the others stand by to take over. A
-user who leaves the set is let go `STREAM_IDLE_GRACE` later (registry.detach), as a web
+user who leaves the set is let go `STREAM_IDLE_GRACE` later (agents.detach), as a web
 process does after its last tab.
 
 Why a set and not layer messages: a worker reads the current state whenever it looks,
@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
-    from streaming.cluster.agents import ManagerRegistry
     from streaming.cluster.placement import Placement
+    from streaming.cluster.redis_health import RedisHealth
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ DEMAND_INTERVAL = 2.0
 DEMAND_TTL = 5 * DEMAND_INTERVAL
 #: How often a worker reads the demand (the first tab of a user waits at most this long).
 POLL_INTERVAL = 0.5
-#: The name a worker holds its agents under (registry.attach / detach).
+#: The name a worker holds its agents under (agents.attach / detach).
 HOLDER = "demand"
 
 # KEYS[1] the demand set. ARGV[1] ttl ms, ARGV[2..] user ids: wanted until now + ttl
@@ -105,13 +105,23 @@ async def wanted(client: aioredis.Redis) -> set[int]:
     return users
 
 
+class Holders(Protocol):
+    """What a worker needs of its process's agents (agents.Agents is one)."""
+
+    redis: RedisHealth
+
+    async def attach(self, user_id: int, holder: str) -> object: ...
+
+    def detach(self, user_id: int, holder: str) -> None: ...
+
+
 class DemandWorker:
     """A stream worker's loop: an agent for every user some web process wants."""
 
     def __init__(
-        self, registry: ManagerRegistry, client: aioredis.Redis, placement: Placement | None = None
+        self, agents: Holders, client: aioredis.Redis, placement: Placement | None = None
     ) -> None:
-        self.registry = registry
+        self.agents = agents
         self.client = client
         #: Renewed before each read: which worker claims a new user first (placement.py).
         self.placement = placement
@@ -130,7 +140,7 @@ class DemandWorker:
                 await self.follow(await wanted(self.client))
                 self.ready.set()
             except (RedisError, OSError) as exc:
-                self.registry.redis.failed(exc)
+                self.agents.redis.failed(exc)
             except Exception:  # a worker that stops following would strand its users
                 log.exception("following the stream demand failed")
             await asyncio.sleep(POLL_INTERVAL)
@@ -139,8 +149,8 @@ class DemandWorker:
         """Hold an agent for each wanted user (a new one competes for the lease at once);
         let go of the others after `STREAM_IDLE_GRACE` (a new demand meanwhile keeps them)."""
         for user_id in sorted(users - self.held):
-            await self.registry.attach(user_id, HOLDER)
+            await self.agents.attach(user_id, HOLDER)
         for user_id in sorted(self.held - users):
             log.info("user %s: no web process wants the stream; letting go", user_id)
-            self.registry.detach(user_id, HOLDER)
+            self.agents.detach(user_id, HOLDER)
         self.held = set(users)

@@ -14,26 +14,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
 from streaming import metrics
+from streaming.cluster.layer import Message, messages
 from streaming.cluster.relay import process_of, relay
-from streaming.contract import ToTab, user_group
+from streaming.contract import FrameMessage, HeadMessage, ToTab, user_group
 
 if TYPE_CHECKING:
-    from streaming.stream.manager import Publish, UserStreamManager
+    from streaming.stream.manager import Publish
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
+__all__ = ["Message", "Tab", "UserFanout", "dispatch", "frame_message", "messages"]
 
 
 class Tab(Protocol):
-    """What the stream needs of one open tab (tab_session.TabSession is one)."""
+    """What the stream needs of one open tab (tabs/session.py TabSession is one)."""
 
     #: The tab's own layer channel: the owner's replies come there.
     channel_name: str
@@ -56,26 +57,14 @@ class Tab(Protocol):
     async def session_ended(self) -> None: ...
 
 
-async def dispatch(tab: Tab, message: Message) -> None:
+async def dispatch(tab: Tab, message: Mapping[str, Any]) -> None:
     """Call the tab's handler for a layer message (`stream.frame` -> `stream_frame`)."""
     handler = getattr(tab, str(message.get("type", "")).replace(".", "_"), None)
     if handler is not None:
         await handler(message)
 
 
-async def messages(channel: str, layer: Any = None) -> AsyncIterator[Message]:
-    """A channel's messages, forever; a Redis hiccup is waited out, not fatal."""
-    layer = layer or get_channel_layer()
-    while True:
-        try:
-            message = await layer.receive(channel)
-        except (RedisError, OSError):
-            await asyncio.sleep(0.5)
-            continue
-        yield message
-
-
-def frame_message(frame: dict[str, Any], text: str) -> Message:
+def frame_message(frame: dict[str, Any], text: str) -> FrameMessage:
     """A frame as a layer message: serialized once, with what a tab needs to place it."""
     return {
         "type": ToTab.FRAME,
@@ -95,8 +84,9 @@ class UserFanout:
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
         self.tabs: dict[str, Tab] = {}
-        #: The user's manager while this process owns it (it then needs no fan-out channel).
-        self.manager: UserStreamManager | None = None
+        #: While this process owns the stream: the names of the tabs its manager knows of
+        #: (all processes'), to find which other processes want its frames.
+        self._owner_tabs: Callable[[], Iterable[str]] | None = None
         self._channel: str | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -107,11 +97,12 @@ class UserFanout:
         group = user_group(self.user_id)
 
         async def publish(frame: dict[str, Any], text: str) -> None:
+            message: FrameMessage | HeadMessage
             if frame["type"] == "head":  # for relays in other processes only
                 message = {"type": ToTab.HEAD, "epoch": frame["epoch"], "seq": frame["seq"]}
             else:
                 message = frame_message(frame, text)
-                if self.manager is None:  # no longer the owner here: the group has our tabs
+                if not self.owning:  # no longer the owner here: the group has our tabs
                     await layer.group_send(group, message)
                     return
                 await self.deliver(message)  # this process's tabs: directly, in order
@@ -121,25 +112,37 @@ class UserFanout:
 
         return publish
 
+    @property
+    def owning(self) -> bool:
+        """Whether this process owns the user's stream (its tabs get frames directly)."""
+        return self._owner_tabs is not None
+
+    def own(self, tab_names: Callable[[], Iterable[str]]) -> None:
+        """This process's manager publishes now; `tab_names`: the tabs it knows of."""
+        self._owner_tabs = tab_names
+
+    def disown(self) -> None:
+        """Another process owns the stream (or nobody yet): frames come through the layer."""
+        self._owner_tabs = None
+
     def remote_processes(self) -> set[str]:
         """The other processes with a tab the owner knows of. A tab registers (its
         symbols) before it asks the owner for a snapshot, and reconciles against one after
         an owner change, so frames sent before the owner knew of it are older than that
         snapshot and come from the event log."""
-        manager = self.manager
-        if manager is None:
+        if self._owner_tabs is None:
             return set()
         processes = set()
-        for tab in manager.tab_symbols:
+        for tab in self._owner_tabs():
             if tab not in self.tabs:
                 process = process_of(tab)
                 if process is not None:
                     processes.add(process)
         return processes
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver(self, message: Mapping[str, Any]) -> None:
         """Hand one message to every local tab of the user, in order."""
-        if self.tabs:
+        if self.tabs and isinstance(message, dict):  # always (metrics reads a dict)
             metrics.observe_delivery(message)
         for tab in list(self.tabs.values()):
             try:
@@ -147,7 +150,7 @@ class UserFanout:
             except Exception:  # one broken tab must not starve the others
                 log.exception("user %s: delivering %s failed", self.user_id, message.get("type"))
 
-    async def broadcast(self, message: Message) -> None:
+    async def broadcast(self, message: Mapping[str, Any]) -> None:
         """A message for the user's tabs in the other processes."""
         await get_channel_layer().group_send(user_group(self.user_id), message)
 
@@ -164,7 +167,7 @@ class UserFanout:
             self._task = asyncio.create_task(
                 self._loop(self._channel), name=f"fanout-{self.user_id}"
             )
-        if self.manager is not None:
+        if self.owning:
             return
         try:
             await layer.group_add(user_group(self.user_id), self._channel)
@@ -174,7 +177,7 @@ class UserFanout:
     async def rejoin(self) -> None:
         """Keep the fan-out channel in the user's group while another process owns the
         stream (group membership lives in Redis: it expires, and a restart forgets it)."""
-        if self._channel is not None and self.manager is None:
+        if self._channel is not None and not self.owning:
             await get_channel_layer().group_add(user_group(self.user_id), self._channel)
 
     async def leave(self) -> None:

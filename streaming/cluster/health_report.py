@@ -151,7 +151,8 @@ async def read_reports(redis: aioredis.Redis) -> list[UserHealth]:
     """Every user some process wrote about within `TTL`, in two round trips."""
     now = int(time.time() * 1000)
     cutoff = now - int(TTL * 1000)
-    users = sorted(int(u) for u in await redis.zrangebyscore(USERS_KEY, cutoff, "+inf"))
+    members = await redis.zrangebyscore(USERS_KEY, cutoff, "+inf")  # no scores: ids
+    users = sorted(int(member) for member in members if isinstance(member, bytes | str))
     pipe = redis.pipeline(transaction=False)
     for user_id in users:
         pipe.get(report_key(user_id))

@@ -1,9 +1,11 @@
 """Tabs -> the owner of their user's stream, wherever each runs: named layer messages.
 
 A tab sends to the user's owner group (`to_owner`); the owning process's control channel
-is its only member, and `OwnerRpc` handles each message type with one method (the
-`type` names it, as in channels' consumers). Replies go to the asking tab's own channel,
-or straight to the tab if it is in this process.
+is its only member, and `OwnerRpc` handles each message type with one handler: the
+stream's own by method (the `type` names it, as in channels' consumers), a feature's
+questions (chains, candles) by the handler the feature registered at the composition
+root (`register`, in streaming/apps.py), so the cluster imports no feature. Replies go
+to the asker's own channel, or straight to the tab if it is in this process.
 """
 
 from __future__ import annotations
@@ -12,17 +14,28 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-from streaming.brokers.bars import HistoryError
-from streaming.chains import service as chains
-from streaming.cluster.fanout import Message, UserFanout, dispatch, messages
-from streaming.contract import ToOwner, ToTab, owner_group
+from streaming.cluster.fanout import Tab, dispatch
+from streaming.cluster.layer import Message, messages
+from streaming.contract import (
+    AlertsChangedRequest,
+    LimitReply,
+    SnapshotReply,
+    SnapshotRequest,
+    TabDropRequest,
+    TabSymbolsRequest,
+    ToOwner,
+    ToTab,
+    WatchlistChangedRequest,
+    owner_group,
+)
 from streaming.stream.subscriptions import POLL_TAB_PREFIX, TAB_TTL
 
 if TYPE_CHECKING:
@@ -32,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 # -- the tab's side -----------------------------------------------------------------------
-async def to_owner(user_id: int, message: Message) -> None:
+async def to_owner(user_id: int, message: Mapping[str, Any]) -> None:
     """Send a message to the owner of the user's stream (lost while Redis is away: tabs
     repeat what matters)."""
     with contextlib.suppress(RedisError, OSError):
@@ -41,7 +54,11 @@ async def to_owner(user_id: int, message: Message) -> None:
 
 async def request_snapshot(user_id: int, reply: str, symbols: list[str]) -> None:
     """Ask the owner for a snapshot; it arrives on `reply` as `stream.snapshot`."""
-    message = {"type": ToOwner.SNAPSHOT_REQUEST, "reply": reply, "symbols": symbols}
+    message: SnapshotRequest = {
+        "type": ToOwner.SNAPSHOT_REQUEST,
+        "reply": reply,
+        "symbols": symbols,
+    }
     await to_owner(user_id, message)
 
 
@@ -49,53 +66,66 @@ async def announce_symbols(
     user_id: int, tab: str, symbols: list[str], ttl: float | None = None
 ) -> None:
     """A tab's wanted symbols; `ttl`: forget them that long after (default: a socket's)."""
-    message: Message = {"type": ToOwner.TAB_SYMBOLS, "tab": tab, "symbols": symbols}
+    message: TabSymbolsRequest = {"type": ToOwner.TAB_SYMBOLS, "tab": tab, "symbols": symbols}
     if ttl is not None:
         message["ttl"] = ttl
     await to_owner(user_id, message)
 
 
 async def drop_tab(user_id: int, tab: str) -> None:
-    await to_owner(user_id, {"type": ToOwner.TAB_DROP, "tab": tab})
-
-
-async def request_candles(
-    user_id: int, reply: str, symbol: str, tf: str, from_ms: int, deadline: float
-) -> None:
-    """Ask the owner for candle history; the answer arrives on `reply` as `stream.candles`."""
-    message = {
-        "type": ToOwner.CANDLES_REQUEST,
-        "reply": reply,
-        "symbol": symbol,
-        "tf": tf,
-        "from_ms": from_ms,
-        "deadline": deadline,
-    }
+    message: TabDropRequest = {"type": ToOwner.TAB_DROP, "tab": tab}
     await to_owner(user_id, message)
 
 
 async def watchlist_changed(user_id: int, symbols: list[str], version: int) -> None:
-    message = {"type": ToOwner.WATCHLIST_CHANGED, "symbols": symbols, "version": version}
+    message: WatchlistChangedRequest = {
+        "type": ToOwner.WATCHLIST_CHANGED,
+        "symbols": symbols,
+        "version": version,
+    }
     await to_owner(user_id, message)
 
 
 async def alerts_changed(user_id: int) -> None:
     """The user's alerts changed: the owner reads them again (evaluation changes at once)."""
-    await to_owner(user_id, {"type": ToOwner.ALERTS_CHANGED})
+    message: AlertsChangedRequest = {"type": ToOwner.ALERTS_CHANGED}
+    await to_owner(user_id, message)
 
 
-async def request_chain(user_id: int, reply: str, request: dict) -> None:
-    """Ask the owner for an option chain; it arrives on `reply` as `chain.reply`."""
-    await to_owner(user_id, {"type": ToOwner.CHAIN_REQUEST, "reply": reply, **request})
+# -- features' questions ---------------------------------------------------------------------
+#: How the owner answers a feature's question (`OwnerCall`): `handler(manager, request,
+#: left)` -> the reply for `request["reply"]` (None: no reply; the asker times out). The
+#: same handler serves the question when the asking process owns the stream
+#: (agents.ask_owner), so it must catch what it can answer with.
+OwnerHandler = Callable[["UserStreamManager", Message, float], Awaitable[Mapping[str, Any] | None]]
+
+#: Message type -> the feature's handler; registered at the composition root
+#: (streaming/apps.py), so the cluster imports no feature.
+_handlers: dict[str, OwnerHandler] = {}
+
+
+def register(message_type: str, handler: OwnerHandler) -> None:
+    """The owner answers `message_type` with `handler` (one handler per type)."""
+    if message_type in _handlers and _handlers[message_type] is not handler:
+        raise ValueError(f"{message_type!r} already has an owner handler")
+    _handlers[message_type] = handler
+
+
+def handler_for(message_type: str) -> OwnerHandler:
+    handler = _handlers.get(message_type)
+    if handler is None:
+        raise LookupError(f"no owner handler for {message_type!r} (streaming/apps.py)")
+    return handler
 
 
 # -- the owner's side ------------------------------------------------------------------------
 class OwnerRpc:
     """The owner's control channel: one handler per message type."""
 
-    def __init__(self, manager: UserStreamManager, fanout: UserFanout) -> None:
+    def __init__(self, manager: UserStreamManager, tabs: Mapping[str, Tab]) -> None:
         self.manager = manager
-        self.fanout = fanout
+        #: This process's tabs of the user: a reply to one of them is handed over directly.
+        self.tabs = tabs
         self.user_id = manager.user_id
         self.channel: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -136,7 +166,19 @@ class OwnerRpc:
                 log.exception("user %s: handling %s failed", self.user_id, message.get("type"))
 
     async def handle(self, message: Message) -> None:
-        handler = getattr(self, str(message.get("type", "")).replace(".", "_"), None)
+        """The stream's own messages by method (the `type` names it); a feature's question
+        by its registered handler, in a task of its own (a broker call takes time: other
+        tabs' messages must not wait)."""
+        kind = str(message.get("type", ""))
+        feature = _handlers.get(kind)
+        if feature is not None:
+            task = asyncio.create_task(
+                self._answer_call(message, feature), name=f"{kind}-{self.user_id}"
+            )
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
+            return
+        handler = getattr(self, kind.replace(".", "_"), None)
         if handler is None:
             log.warning("user %s: unknown owner message %r", self.user_id, message.get("type"))
             return
@@ -147,7 +189,8 @@ class OwnerRpc:
         ttl = float(message.get("ttl") or TAB_TTL)
         refused = self.manager.set_tab_symbols(message["tab"], message.get("symbols", []), ttl)
         if refused and not message["tab"].startswith(POLL_TAB_PREFIX):
-            await self.reply(message["tab"], {"type": ToTab.LIMIT, "symbols": refused})
+            limit: LimitReply = {"type": ToTab.LIMIT, "symbols": refused}
+            await self.reply(message["tab"], limit)
 
     async def tab_drop(self, message: Message) -> None:
         self.manager.drop_tab(message["tab"])
@@ -161,62 +204,26 @@ class OwnerRpc:
 
     async def snapshot_request(self, message: Message) -> None:
         snapshot = self.manager.snapshot(message.get("symbols") or ())
-        reply = {
+        reply: SnapshotReply = {
             "type": ToTab.SNAPSHOT,
             "text": orjson.dumps(snapshot).decode(),
             "seq": snapshot["seq"],
         }
         await self.reply(message["reply"], reply)
 
-    async def candles_request(self, message: Message) -> None:
-        """Served in a task of its own: the broker call takes time, tabs must not wait."""
-        task = asyncio.create_task(self._answer_candles(message), name=f"candles-{self.user_id}")
-        self._work.add(task)
-        task.add_done_callback(self._work.discard)
-
-    async def _answer_candles(self, message: Message) -> None:
-        within = float(message.get("deadline", 0)) - time.time()
-        if within <= 0:
+    async def _answer_call(self, message: Message, handler: OwnerHandler) -> None:
+        left = float(message.get("deadline", 0)) - time.time()
+        if left <= 0:
             return  # the asker has given up
-        try:
-            result = await self.manager.candles(
-                str(message["symbol"]), str(message["tf"]), int(message["from_ms"]), within=within
-            )
-            reply: Message = {"type": ToTab.CANDLES, "text": orjson.dumps(result).decode()}
-        except HistoryError as exc:
-            reply = {
-                "type": ToTab.CANDLES,
-                "error": exc.code,
-                "message": exc.message,
-                "retry_after": exc.retry_after,
-            }
-        except TimeoutError:
-            return  # the asker times out on its own and says so
-        except Exception as exc:  # never leave the asker waiting for nothing
-            log.exception("user %s: candles.request failed", self.user_id)
-            reply = {"type": ToTab.CANDLES, "error": "broker_error", "message": str(exc)[:200]}
-        await self.reply(str(message["reply"]), reply)
+        answer = await handler(self.manager, message, left)
+        if answer is not None:
+            await self.reply(str(message["reply"]), answer)
 
-    async def chain_request(self, message: Message) -> None:
-        """Answered in its own task: a broker fetch must not hold up other tabs' messages."""
-        task = asyncio.create_task(self._answer_chain(message), name=f"chain-{self.user_id}")
-        self._work.add(task)
-        task.add_done_callback(self._work.discard)
-
-    async def _answer_chain(self, message: Message) -> None:
-        try:
-            status, body = await chains.answer(self.manager, message)
-        except Exception:
-            log.exception("user %s: chain request failed", self.user_id)
-            status, body = 500, {"error": "the chain could not be built", "code": "server_error"}
-        reply = {"type": ToTab.CHAIN_REPLY, "status": status, "text": orjson.dumps(body).decode()}
-        await self.reply(message["reply"], reply)
-
-    async def reply(self, tab: str, message: Message) -> None:
+    async def reply(self, tab: str, message: Mapping[str, Any]) -> None:
         """A reply to one tab, here or in another process. If that process's inbox is
         full (it was paused, or is far behind) the reply is dropped: the tab asks again
         until it is answered."""
-        local = self.fanout.tabs.get(tab)
+        local = self.tabs.get(tab)
         if local is not None:
             await dispatch(local, message)
             return

@@ -3,8 +3,8 @@
 Any part of the process that meets a Redis error reports it here (`failed`, logged once
 per outage); the lease loops report success (`ok`). A watch notices a restart (Redis's
 `run_id` changes: groups, leases and logs are gone) even when no error was seen. Both a
-recovery and a restart call `on_recover`: the registry then rejoins groups and
-reconciles tabs. Just after trouble (`recovering`), a process takes a free lease
+recovery and a restart call `on_recover`: the agents then rejoin groups and
+reconcile tabs. Just after trouble (`recovering`), a process takes a free lease
 carefully: a live owner may not have re-claimed it yet.
 """
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 #: How often the watch asks Redis for its run id (seconds).
 WATCH_INTERVAL = 1.0
 
-OnRecover = Callable[[str, bool], Awaitable[None]]
+OnRecover = Callable[[str, bool], Coroutine[Any, Any, None]]
 
 
 class RedisHealth:
@@ -50,7 +51,7 @@ class RedisHealth:
         log.warning("Redis is back after %.1f s", time.monotonic() - self._down_since)
         self._down_since = None
         self._recovered_at = time.monotonic()
-        task = asyncio.get_running_loop().create_task(
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
             self._on_recover("Redis connection restored", False)
         )
         self._background.add(task)

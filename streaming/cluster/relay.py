@@ -25,22 +25,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 
 from streaming import metrics
-
-if TYPE_CHECKING:
-    from streaming.cluster.fanout import Message, UserFanout
+from streaming.cluster.layer import messages
+from streaming.contract import RELAY_FRAMES, RelayBatch
 
 log = logging.getLogger(__name__)
 
-#: The layer message type of a batch: `frames`, a list of [user id, layer message].
-BATCH = "relay.frames"
+#: The layer message type of a batch (contract.RelayBatch).
+BATCH = RELAY_FRAMES
 #: The local part of every process's relay channel.
 RELAY_NAME = "streamdesk-relay"
+
+
+class Receiver(Protocol):
+    """What the relay hands a user's relayed frames to (fanout.UserFanout is one)."""
+
+    async def deliver(self, message: Mapping[str, Any]) -> None: ...
 
 
 def process_of(channel: str) -> str | None:
@@ -61,37 +67,27 @@ class Relay:
     def __init__(self, layer: Any = None) -> None:
         #: The channel layer (None: the project's, looked up when used).
         self._layer = layer
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.clear()
+
+    def clear(self) -> None:
+        """Nothing queued, no reader, no fan-outs: as this process started."""
         #: Frames waiting for the end of this turn, per receiving process.
         self._out: dict[str, list[tuple[list[Any], asyncio.Future[None]]]] = {}
         self._flushing = False
         self._sending: set[asyncio.Task[None]] = set()
         #: This process's name and the fan-outs of the users it relays for.
         self.process: str | None = None
-        self._fanouts: dict[int, UserFanout] = {}
+        self._fanouts: dict[int, Receiver] = {}
         self._reader: asyncio.Task[None] | None = None
         self._full_warned = False
 
     def layer(self) -> Any:
         return self._layer if self._layer is not None else get_channel_layer()
 
-    def _check_loop(self) -> None:
-        """Batches and the reader belong to one event loop (a new loop: a new test)."""
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._loop = loop
-            self._out = {}
-            self._flushing = False
-            self._sending = set()
-            self.process = None
-            self._fanouts = {}
-            self._reader = None
-
     # -- the owner's side ------------------------------------------------------------------
-    def send(self, process: str, user_id: int, message: Message) -> asyncio.Future[None]:
+    def send(self, process: str, user_id: int, message: Mapping[str, Any]) -> asyncio.Future[None]:
         """Queue one of the user's frames for `process`; the future is done when the batch
         is sent (an exception if Redis refused it)."""
-        self._check_loop()
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._out.setdefault(process, []).append(([user_id, message], done))
@@ -111,7 +107,7 @@ class Relay:
     async def _send_batch(
         self, process: str, items: list[tuple[list[Any], asyncio.Future[None]]]
     ) -> None:
-        message = {"type": BATCH, "frames": [frame for frame, _ in items]}
+        message: RelayBatch = {"type": BATCH, "frames": [frame for frame, _ in items]}
         error: BaseException | None = None
         try:
             await self.layer().send(relay_channel(process), message)
@@ -138,23 +134,20 @@ class Relay:
             raise error
 
     # -- the receiving side ------------------------------------------------------------------
-    async def listen(self, user_id: int, fanout: UserFanout) -> None:
+    async def listen(self, user_id: int, fanout: Receiver) -> None:
         """Hand `fanout` the frames other processes relay for its user here (reading this
         process's relay channel from the first such user on)."""
-        self._check_loop()
         self._fanouts[user_id] = fanout
         if self.process is None:
             self.process = process_of(await self.layer().new_channel())
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._read(), name="relay-in")
 
-    def forget(self, user_id: int, fanout: UserFanout) -> None:
-        if self._loop is asyncio.get_running_loop() and self._fanouts.get(user_id) is fanout:
+    def forget(self, user_id: int, fanout: Receiver) -> None:
+        if self._fanouts.get(user_id) is fanout:
             del self._fanouts[user_id]
 
     async def _read(self) -> None:
-        from streaming.cluster.fanout import messages
-
         assert self.process is not None
         async for message in messages(relay_channel(self.process), self.layer()):
             if message.get("type") != BATCH:
@@ -179,3 +172,8 @@ class Relay:
 
 #: This process's relay.
 relay = Relay()
+
+
+def reset() -> None:
+    """Forget the batches, the reader and the fan-outs (tests: each runs on its own loop)."""
+    relay.clear()

@@ -72,7 +72,7 @@ def session_data(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         return {key: data for key in keys if (data := store(session_key=key).load())}
     decoder, model, now = store(), store.get_model_class(), timezone.now()
     keys = list(keys)
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), SESSIONS_PER_QUERY):
         rows = model.objects.filter(
             session_key__in=keys[start : start + SESSIONS_PER_QUERY], expire_date__gt=now

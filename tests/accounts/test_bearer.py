@@ -17,7 +17,7 @@ from accounts import ratelimit
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from config.asgi import application
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.models import Watchlist
 from tests.support.wait import wait_until
 
@@ -41,7 +41,7 @@ def _setup(settings, monkeypatch):
 @pytest.fixture
 async def stop_managers():
     yield
-    await registry.stop_all()
+    await agents.stop_all()
 
 
 @database_sync_to_async
@@ -277,7 +277,7 @@ async def test_revoking_a_token_closes_its_open_socket_with_4401(stop_managers):
         pass
     assert reply["id"] == 1  # the other token's socket is still served
     await kept.disconnect()
-    await wait_until(lambda: registry.get(user.pk) is None, within=5, what="manager stopped")
+    await wait_until(lambda: agents.get(user.pk) is None, within=5, what="manager stopped")
 
 
 def test_another_views_own_bearer_secret_is_left_to_it(django_user_model):

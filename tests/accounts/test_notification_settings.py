@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import NotificationSettings
 from accounts.notification_settings import DEFAULTS
 from accounts.tokens import api_token_create
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +130,7 @@ async def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(async_clie
     try:
         html = (await async_client.get("/")).content.decode()
     finally:
-        await registry.stop_all()
+        await agents.stop_all()
     (embedded,) = re.findall(
         r'<script id="notification-settings" type="application/json">([^<]*)</script>', html
     )

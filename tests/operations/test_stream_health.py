@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from sandbox.core.credentials import credential_id
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.health_report import process_of
 from streaming.cluster.lease import PROCESS_ID
 from tests.streaming.test_consumer import connected, make_trader, receive_until
@@ -31,7 +31,7 @@ def _one_process(settings):
 @pytest.fixture
 async def stop_managers():
     yield
-    await registry.stop_all()
+    await agents.stop_all()
 
 
 @database_sync_to_async
@@ -92,7 +92,7 @@ async def test_a_live_link_and_a_rejected_one_in_one_process(
     await login(async_client, staff=True)
     async with connected(cookie) as comm:
         await receive_until(comm, lambda f: f["type"] == "snapshot")
-        manager = await wait_until(lambda: registry.get(user_id), what="owner")
+        manager = await wait_until(lambda: agents.get(user_id), what="owner")
 
         def states() -> dict[int, str]:
             return {i: manager.link_health(i).kinds["account"].state for i in manager.links}

@@ -5,7 +5,7 @@ frame per interval; account frames go out at once and in order; idle, nothing wa
 the interval shrinks back.
 
 The pacing rules are checked on their own with explicit clocks; the session's behaviour
-over the fake transport of test_tab_session.py, against the real registry in
+over the fake transport of test_tab_session.py, against this process's real agents in
 single-process mode.
 """
 
@@ -22,7 +22,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.contract import ToTab, now_ms
 from streaming.tabs import adaptive_flush as flush
 from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
@@ -116,7 +116,7 @@ def calm_process(monkeypatch):
 async def user(calm_process):
     make = database_sync_to_async(get_user_model().objects.create_user)
     yield await make(f"flush-{uuid.uuid4().hex[:8]}", password="pw")
-    await registry.stop_all()
+    await agents.stop_all()
 
 
 async def live_tab(user) -> tuple[TabSession, FakeTransport]:
@@ -243,7 +243,7 @@ async def test_waiting_quotes_older_than_a_refresh_are_dropped(user):
     await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
     await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))  # waits
     assert session.has_waiting_values()
-    await session._reconcile(registry.get(user.id).snapshot({"SPY"}))  # newer values
+    await session._reconcile(agents.get(user.id).snapshot({"SPY"}))  # newer values
     assert not session.has_waiting_values()  # nothing older can follow the refresh
     assert [f["quotes"].get("SPY", {}).get("bid") for f in transport.of("quotes")] == [1.0]
 

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.asgi import application
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
 
@@ -29,7 +29,7 @@ def _fast_streams(settings):
 @pytest.fixture
 async def stop_managers():
     yield
-    await registry.stop_all()
+    await agents.stop_all()
 
 
 @database_sync_to_async
@@ -221,11 +221,11 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
     async with connected(cookie) as one, connected(cookie) as two:
         for comm in (one, two):
             await receive_until(comm, lambda f: f["type"] == "snapshot")
-        user_id = next(iter(registry._agents))
+        user_id = next(iter(agents._agents))
         await receive_until(one, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
         sessions = control.state()["credentials"][cred(refresh_token)]
         assert len(sessions["dxlink"]) == 1 and len(sessions["streamer"]) == 1
-    await wait_until(lambda: registry.get(user_id) is None, within=5, what="manager stopped")
+    await wait_until(lambda: agents.get(user_id) is None, within=5, what="manager stopped")
 
     def broker_sessions() -> dict:
         return control.state()["credentials"][cred(refresh_token)]

@@ -19,7 +19,7 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from config.asgi import application
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.news import live, quota, store
 from streaming.news.sse_params import BadRequest, parse_params
 from streaming.news.sse_stream import settled
@@ -191,7 +191,7 @@ async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_ta
     warm = AsgiStream("symbols=AAPL", cookie).start()
     await warm.until(lambda events: events)
     await warm.disconnect()
-    await wait_until(lambda: registry.agent(user_id) is None, within=5, what="agent stopped")
+    await wait_until(lambda: agents.agent(user_id) is None, within=5, what="agent stopped")
     baseline = asyncio.all_tasks()
     gauge = open_streams()
 
@@ -205,7 +205,7 @@ async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_ta
     assert connected["rejected"] == [{"symbol": "$$$", "reason": "invalid_symbol"}]
     assert connected["cursor"] == connected["head"] > 0  # live from the head: "old" not sent
     assert open_streams() == gauge + 1
-    await wait_until(lambda: registry.agent(user_id) is not None, what="the stream holds")
+    await wait_until(lambda: agents.agent(user_id) is not None, what="the stream holds")
 
     (row,) = await stored("n1", ("AAPL", "MSFT"))
     await live.announce([row])
@@ -215,7 +215,7 @@ async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_ta
     await stream.disconnect()
     assert open_streams() == gauge
     assert quota._memory.held(user_id) == 0
-    await wait_until(lambda: registry.agent(user_id) is None, within=5, what="agent stopped")
+    await wait_until(lambda: agents.agent(user_id) is None, within=5, what="agent stopped")
     # no task the stream started is left (the first agent's may still be winding down
     # at the baseline: they may end meanwhile)
     await wait_until(lambda: asyncio.all_tasks() <= baseline, within=5, what="tasks at baseline")
@@ -249,4 +249,4 @@ async def test_a_failed_store_read_is_retried_with_the_stream_open(settings, mon
     assert REGISTRY.get_sample_value("streamdesk_news_store_errors_total") == errors + 2
 
     await stream.disconnect()
-    await wait_until(lambda: registry.agent(user_id) is None, within=5, what="agent stopped")
+    await wait_until(lambda: agents.agent(user_id) is None, within=5, what="agent stopped")

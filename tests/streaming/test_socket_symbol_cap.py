@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from streaming import validation
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.tabs.session import TabSession
 
 # the tab-session tests' transport and fixtures (fast lease and grace; a fresh user)
@@ -45,7 +45,7 @@ async def test_a_shared_socket_subscribes_past_200_symbols(user):  # noqa: F811 
     assert over_cap and set(over_cap) <= set(wanted[400:])
     # the per-user cap still bounds the total: the watchlist counts too, so the owner
     # refuses a few of the socket's symbols (`user_limit_reached`)
-    manager = registry.get(user.id)
+    manager = agents.get(user.id)
     await wait_until(lambda: rejected("user_limit_reached"))
     assert len(manager.wanted_symbols()) == validation.MAX_SYMBOLS_PER_USER
     assert len(session.symbols) > 300

@@ -1,7 +1,7 @@
 """One tab's view of the stream (streaming/tabs/session.py), in-process, over a fake
 transport: hold, duplicate, gap, catch-up, new epoch, resume, slow transport.
 
-The session runs against the real registry in single-process mode (local lease, local
+The session runs against this process's real agents in single-process mode (local lease, local
 event log, in-memory layer) for a user without links: the owner's account frames are
 made here, written to the event log as the manager would, and handed to the session as
 the fan-out would, so a test can drop, repeat or reorder them.
@@ -18,7 +18,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.fanout import frame_message
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab, now_ms
 from streaming.stream.position import Position
@@ -79,7 +79,7 @@ def _fast(settings):
 async def user():
     make = database_sync_to_async(get_user_model().objects.create_user)
     yield await make(f"tab-{uuid.uuid4().hex[:8]}", password="pw")
-    await registry.stop_all()
+    await agents.stop_all()
 
 
 async def open_tab(user, since: Position | None = None) -> tuple[TabSession, FakeTransport]:
@@ -131,7 +131,7 @@ async def test_a_gap_the_log_cannot_fill_ends_the_tab_with_4409(user):
     """…and counts one `resyncs{reason="gap"}` (the operator's sign of lost frames)."""
     session, transport = await live_tab(user)
     await session.stream_frame(await owner_frame(user))
-    manager = registry.get(user.id)
+    manager = agents.get(user.id)
     before = resyncs("gap")
     manager.state.seq += 5  # frames the log never saw (a Redis outage)
     await session.stream_frame(await owner_frame(user))
@@ -150,7 +150,7 @@ async def test_frames_before_the_snapshot_are_held_then_sent_after_it(user):
     for message in (frames[0], quotes, frames[1], frames[2]):
         await session.stream_frame(message)
     assert transport.account_seqs() == []
-    snapshot = registry.get(user.id).snapshot()
+    snapshot = agents.get(user.id).snapshot()
     snapshot["seq"] = 1  # taken after frame 1
     await session.stream_snapshot({"type": ToTab.SNAPSHOT, "text": orjson.dumps(snapshot)})
     assert transport.frames[-3]["type"] == "snapshot"
@@ -162,7 +162,7 @@ async def test_a_head_ahead_of_the_tab_fetches_what_it_missed(user):
     session, transport = await live_tab(user)
     await owner_frame(user)
     await owner_frame(user)  # both lost on the way to this tab
-    head = registry.get(user.id).position
+    head = agents.get(user.id).position
     await session.stream_head({"type": ToTab.HEAD, "epoch": head.epoch, "seq": head.seq})
     assert transport.account_seqs() == [1, 2]
 
@@ -170,11 +170,11 @@ async def test_a_head_ahead_of_the_tab_fetches_what_it_missed(user):
 async def test_a_new_epoch_gets_a_fresh_snapshot_before_its_first_frame(user):
     session, transport = await live_tab(user)
     await session.stream_frame(await owner_frame(user))
-    manager = registry.get(user.id)
+    manager = agents.get(user.id)
     old_epoch = manager.state.epoch
     # the store lost the stream's head and a new owner numbers from a new epoch
-    registry.event_log._logs.pop(user.id, None)
-    registry.event_log._epochs[user.id] = "NewEpoch1"
+    agents.event_log._logs.pop(user.id, None)
+    agents.event_log._epochs[user.id] = "NewEpoch1"
     manager.state.epoch, manager.state.seq = "NewEpoch1", 0
     await session.stream_frame(await owner_frame(user))
     snapshots = transport.of("snapshot")
@@ -194,9 +194,9 @@ async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(u
     import asyncio
 
     session, transport = await live_tab(user)
-    manager = registry.get(user.id)
-    registry.event_log._logs.pop(user.id, None)
-    registry.event_log._epochs[user.id] = "NewEpoch2"
+    manager = agents.get(user.id)
+    agents.event_log._logs.pop(user.id, None)
+    agents.event_log._epochs[user.id] = "NewEpoch2"
     manager.state.epoch, manager.state.seq = "NewEpoch2", 0
     first = await owner_frame(user)
     refresh = manager.snapshot({"SPY"})
@@ -219,7 +219,7 @@ async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(u
 
 async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
     session, _ = await live_tab(user)
-    start = registry.get(user.id).position
+    start = agents.get(user.id).position
     for _ in range(3):
         await owner_frame(user)
     await session.finish()
@@ -337,7 +337,7 @@ async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
     or behind another tab's send). Sent, it would show 1.0 under the time of 2.0: an older
     value labelled with a newer time. It is older than the snapshot: it stays unsent."""
     await live_tab(user)
-    manager = registry.get(user.id)
+    manager = agents.get(user.id)
     manager.quote("SPY", {"bid": 1.0, "t": 1_000})
     frame = manager._batch.take(now_ms() - 5)  # the flusher's step, just before
     older = frame_message(frame, orjson.dumps(frame).decode())
@@ -374,7 +374,7 @@ def lost(monkeypatch) -> LostToOwner:
     """Tabs of a process that does not own the user's stream, whose messages to the
     owner are lost; the heartbeat's periods short (0.1 s, symbols 0.3 s)."""
     owner = LostToOwner()
-    monkeypatch.setattr(registry, "get", lambda user_id: None)  # the owner is elsewhere
+    monkeypatch.setattr(agents, "get", lambda user_id: None)  # the owner is elsewhere
     monkeypatch.setattr(tab_session.owner_rpc, "request_snapshot", owner.request_snapshot)
     monkeypatch.setattr(tab_session.owner_rpc, "announce_symbols", owner.announce_symbols)
     monkeypatch.setattr(tab_heartbeat, "SNAPSHOT_RETRY", 0.1)
@@ -407,7 +407,7 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user
 
     # the owner's answer reaches the first tab: it stops asking, the others go on
     first, transport = tabs[0]
-    snapshot = registry.agent(user.id).manager.snapshot(first.symbols)
+    snapshot = agents.agent(user.id).manager.snapshot(first.symbols)
     await first.stream_snapshot({"text": orjson.dumps(snapshot).decode()})
     assert transport.of("snapshot")
     answered = asked(channels[0])

@@ -19,6 +19,8 @@ RESETS: list[str] = [
     "streaming.news.hub:hub_reset",
     "streaming.brokers.rate_limit:reset",
     "streaming.brokers.market_data_cache:reset",
+    "streaming.cluster.agents:reset",
+    "streaming.cluster.relay:reset",
 ]
 
 

@@ -7,7 +7,7 @@ import itertools
 
 import orjson
 
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.fanout import frame_message
 
 _cash = itertools.count(1)
@@ -16,7 +16,7 @@ _cash = itertools.count(1)
 async def owner_frame(user) -> dict:
     """The next account frame of the user's stream, numbered and logged as the manager
     does it; returned as the fan-out's layer message (not yet delivered)."""
-    manager = registry.get(user.id)
+    manager = agents.get(user.id)
     assert manager is not None
     state = manager.state
     state.seq += 1
@@ -31,5 +31,5 @@ async def owner_frame(user) -> dict:
         "simulated": True,
     }
     text = orjson.dumps(frame).decode()
-    await registry.event_log.append(user.id, manager._owner, state.position, text)
+    await agents.event_log.append(user.id, manager._owner, state.position, text)
     return frame_message(frame, text)

@@ -1,0 +1,119 @@
+"""A feature's question to the stream's owner (cluster/agents.py `ask_owner`, the owner's
+handlers registered through cluster/owner_rpc.py), and the chains' and candles' own
+modules that use it (chains/owner.py, candles/owner.py): here when this process owns
+the stream, else over the layer with a reply channel and a deadline."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+from channels.layers import get_channel_layer
+
+from streaming.brokers.bars import HistoryError
+from streaming.candles.owner import answer_history, ask_history
+from streaming.chains.owner import answer_chain
+from streaming.cluster import owner_rpc
+from streaming.cluster.agents import agents
+from streaming.contract import ToOwner, ToTab
+
+
+class FakeManager:
+    user_id = 7
+
+    def __init__(self, candles: Any = None) -> None:
+        self._candles = candles
+
+    async def wait_ready(self, within: float) -> bool:
+        return True
+
+    async def candles(self, symbol: str, tf: str, from_ms: int, within: float) -> Any:
+        if isinstance(self._candles, BaseException):
+            raise self._candles
+        return self._candles
+
+
+@pytest.fixture
+def no_hold(monkeypatch):
+    """Asking holds the stream; here nothing runs it (the owner is faked)."""
+
+    async def attach(user_id: int, holder: str, tab: Any = None) -> None:
+        return None
+
+    monkeypatch.setattr(agents, "attach", attach)
+    monkeypatch.setattr(agents, "detach", lambda user_id, holder, grace=None: None)
+
+
+def test_the_features_register_their_handlers_at_the_root() -> None:
+    assert owner_rpc.handler_for(ToOwner.CHAIN_REQUEST) is answer_chain
+    assert owner_rpc.handler_for(ToOwner.CANDLES_REQUEST) is answer_history
+    owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)  # the same again: fine
+    with pytest.raises(ValueError):
+        owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_history)
+    with pytest.raises(LookupError):
+        owner_rpc.handler_for("nobody.answers")
+
+
+async def test_the_owner_here_answers_with_the_same_handler(monkeypatch, no_hold) -> None:
+    manager = FakeManager({"candles": [{"t": 1}]})
+    monkeypatch.setattr(agents, "get", lambda user_id: manager)
+    answer = await ask_history(7, "SPY", "5m", 0, within=2)
+    assert answer == {"candles": [{"t": 1}]}
+
+
+async def test_a_refusal_reaches_the_asker_as_the_brokers_error(monkeypatch, no_hold) -> None:
+    manager = FakeManager(HistoryError("rate_limited", "slow down", 3.0))
+    monkeypatch.setattr(agents, "get", lambda user_id: manager)
+    with pytest.raises(HistoryError) as caught:
+        await ask_history(7, "SPY", "5m", 0, within=2)
+    assert (caught.value.code, caught.value.retry_after) == ("rate_limited", 3.0)
+
+
+async def test_the_owner_elsewhere_is_asked_over_the_layer(monkeypatch, no_hold) -> None:
+    monkeypatch.setattr(agents, "get", lambda user_id: None)
+    asked: list[dict[str, Any]] = []
+
+    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
+        asked.append(dict(message))
+        reply = await answer_history(FakeManager({"candles": []}), dict(message), 1.0)
+        await get_channel_layer().send(message["reply"], reply)
+
+    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
+    assert await ask_history(7, "QQQ", "1h", 5, within=2) == {"candles": []}
+    [request] = asked
+    assert request["type"] == ToOwner.CANDLES_REQUEST
+    assert (request["symbol"], request["tf"], request["from_ms"]) == ("QQQ", "1h", 5)
+    assert 0 < request["deadline"] - time.time() <= 2
+
+
+async def test_nobody_answering_is_said_in_time(monkeypatch, no_hold) -> None:
+    monkeypatch.setattr(agents, "get", lambda user_id: None)
+
+    async def to_owner(user_id: int, message: dict[str, Any]) -> None:
+        return None
+
+    monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
+    with pytest.raises(HistoryError) as caught:
+        await ask_history(7, "SPY", "5m", 0, within=0.3)
+    assert caught.value.code == "broker_error"
+
+
+async def test_a_timed_out_fetch_sends_no_reply() -> None:
+    assert (
+        await answer_history(
+            FakeManager(TimeoutError()), {"symbol": "SPY", "tf": "5m", "from_ms": 0}, 1
+        )
+        is None
+    )
+
+
+async def test_a_chain_that_cannot_be_built_answers_500(monkeypatch) -> None:
+    async def broken(manager: Any, request: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("streaming.chains.owner.answer", broken)
+    reply = await answer_chain(FakeManager(), {"symbol": "SPY", "kind": "chain"}, 1.0)
+    assert reply["type"] == ToTab.CHAIN_REPLY and reply["status"] == 500
+    assert orjson.loads(reply["text"])["code"] == "server_error"
