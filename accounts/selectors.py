@@ -23,8 +23,3 @@ def broker_link_credentials_get(*, link: BrokerLink) -> dict[str, str]:
     `{"provider_secret", "refresh_token"}` for tastytrade; raises `SecretsUnreadable`."""
     secrets = link.secrets()
     return {name: str(secrets.get(name) or "") for name in BrokerLink.SECRET_FIELDS[link.broker]}
-
-
-# The earlier names, until streaming/wiring.py calls the ones above.
-broker_links_for_user = broker_link_list
-broker_link_credentials = broker_link_credentials_get

@@ -180,7 +180,3 @@ def api_token_ended_ids(*, token_ids: set[int], now: datetime | None = None) -> 
         user__is_active=True,
     ).values_list("pk", flat=True)
     return set(token_ids) - set(live)
-
-
-# The earlier name, until streaming/cluster/sessions.py calls the one above.
-api_tokens_ended = api_token_ended_ids

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from redis.exceptions import RedisError
 
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.health_report import UserHealth, local_reports, process_of, read_reports
 from streaming.cluster.lease import PROCESS_ID
 from streaming.stream.health import TROUBLE
@@ -38,7 +38,7 @@ def link_failing(link: dict[str, Any]) -> bool:
 
 async def _collect() -> list[UserHealth]:
     if not settings.REDIS_URL:
-        return local_reports(registry.agents())
+        return local_reports(agents.by_user())
     client = aioredis.from_url(
         settings.REDIS_URL, socket_timeout=READ_TIMEOUT, socket_connect_timeout=READ_TIMEOUT
     )

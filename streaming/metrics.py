@@ -16,6 +16,7 @@ broker, link state, data kind, a reason class): never a user, an account or a sy
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -214,7 +215,7 @@ def count_reconnect(broker: str, kind: str, exc: BaseException | None) -> None:
         RATE_LIMITED.labels(broker).inc()
 
 
-def observe_delivery(message: dict[str, Any]) -> None:
+def observe_delivery(message: Mapping[str, Any]) -> None:
     """A frame handed to this process's tabs: its broker -> here latency, if it has one
     (`broker_t`, set by fanout.frame_message)."""
     broker_t = message.get("broker_t")
@@ -231,7 +232,7 @@ def observe_delivery(message: dict[str, Any]) -> None:
         ACCOUNT_LATENCY.labels(message.get("kind", "")).observe(age)
 
 
-def broker_time(frame: dict[str, Any]) -> int | None:
+def broker_time(frame: Mapping[str, Any]) -> int | None:
     """The broker time a frame carries (ms): a quotes frame's oldest live quote or greeks
     `t`, an order's or balance's `updated_at`; None for everything else."""
     kind = frame.get("type")

@@ -33,10 +33,10 @@ quote_batch: Callable[[], QuoteBatch] = QuoteBatch
 
 
 def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
-    from accounts.selectors import broker_link_credentials, broker_links_for_user
+    from accounts.selectors import broker_link_credentials_get, broker_link_list
 
     loaded = []
-    for link in broker_links_for_user(user_id=user_id):
+    for link in broker_link_list(user_id=user_id):
         info = LinkInfo(
             link.id,
             link.broker,
@@ -45,7 +45,7 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
             streams_quotes=link.broker in catalog.QUOTE_BROKERS,
         )
         spec = {
-            "credentials": broker_link_credentials(link=link),
+            "credentials": broker_link_credentials_get(link=link),
             "account_numbers": list(link.account_numbers or []),
             "alpaca_api": link.alpaca_api,
         }

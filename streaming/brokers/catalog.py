@@ -1,7 +1,7 @@
 """Which adapter and which account lookup serve each broker.
 
 The only place that knows the list of brokers on the streaming side: the stream manager,
-the registry and the admin's verify action ask here and stay broker-agnostic.
+the agents and the admin's verify action ask here and stay broker-agnostic.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ underlying in one call); Tradier: `/v1/markets/options/expirations` and
 Tradier recomputes hourly). Each fetch goes through the cluster-wide cache
 (`streaming/brokers/market_data_cache.py`: one broker fetch per key and TTL) and takes a slot of its
 broker's pacing window (`streaming/brokers/rate_limit.py`) first. Failures become
-`chain_cache.FetchFailed` with a code and status the chain API answers with.
+`market_data_cache.FetchFailed` with a code and status the chain API answers with.
 
 The shapes (docs/streaming-contract.md "Option chains"):
 

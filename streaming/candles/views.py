@@ -28,8 +28,8 @@ from streaming.candles.service import (
     sparkline,
     sparkline_max_age,
 )
-from streaming.dashboard.views import snapshot_for, stream_context
-from streaming.overview.service import has_quote_link, tile_text, tile_values
+from streaming.dashboard.page_context import snapshot_for, stream_context
+from streaming.overview.service import quote_link_exists, tile_text, tile_values
 
 #: The HTTP status of each history error.
 STATUS = {
@@ -121,7 +121,7 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
             "tf": tf,
             "timeframes": list(TIMEFRAMES),
             "problem": problem,
-            "quotes_available": await database_sync_to_async(has_quote_link)(user_id=user.id),
+            "quotes_available": await database_sync_to_async(quote_link_exists)(user_id=user.id),
             "values": values,
             "text": tile_text(values),
             "quote_t": (quote or {}).get("t"),

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Protocol
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from streaming.cluster.eventlog import Fenced
 from streaming.cluster.fanout import Tab, UserFanout
 from streaming.cluster.lease import Lease, LocalLease
 from streaming.cluster.owner_rpc import OwnerRpc
 from streaming.contract import OwnerChanged, ToTab
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
+from streaming.stream.position import Fenced
 
 if TYPE_CHECKING:
     from streaming.cluster.eventlog import EventLog

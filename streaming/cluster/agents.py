@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -42,7 +42,7 @@ from streaming.cluster.placement import Placement
 from streaming.cluster.redis_batch import ScriptBatch
 from streaming.cluster.redis_health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
-from streaming.contract import OwnerCall, OwnerChanged, ToTab
+from streaming.contract import OwnerCall, OwnerChanged, SnapshotFrame, ToTab
 
 if TYPE_CHECKING:
     from streaming.stream.manager import UserStreamManager
@@ -211,10 +211,6 @@ class Agents:
         """This process's agents by user (a copy), for the stream-health view."""
         return dict(self._agents)
 
-    #: Temporary alias for callers not yet renamed (operations/stream_health.py,
-    #: streaming/management/commands/stream_workers.py).
-    agents = by_user
-
     def wanted_users(self) -> list[int]:
         """The users with a holder here (a tab, a stream, a page being rendered)."""
         return [user_id for user_id, agent in list(self._agents.items()) if agent.holders]
@@ -272,10 +268,10 @@ class Agents:
 
     async def snapshot(
         self, user_id: int, symbols: list[str], within: float
-    ) -> dict[str, Any] | None:
+    ) -> SnapshotFrame | None:
         """A snapshot for a page view: from the local manager, or asked of the owner."""
 
-        async def here(manager: UserStreamManager, left: float) -> dict[str, Any]:
+        async def here(manager: UserStreamManager, left: float) -> SnapshotFrame:
             await manager.wait_ready(within=left)
             return manager.snapshot(symbols)
 
@@ -354,8 +350,3 @@ def reset() -> None:
     """A fresh start for the next test (each runs on its own event loop); the manager
     factory handed in at start-up stays."""
     agents.clear()
-
-
-#: Temporary aliases for callers not yet renamed (see the branch's report).
-ManagerRegistry = Agents
-registry = agents

@@ -30,7 +30,7 @@ from streaming.cluster.redis_batch import ScriptBatch
 from streaming.stream.position import Fenced, Position, new_epoch
 from streaming.stream.write_ahead import WriteAheadLog
 
-__all__ = ["EventLog", "Fenced", "LocalEventLog", "Position", "RedisEventLog", "new_epoch"]
+__all__ = ["EventLog", "LocalEventLog", "RedisEventLog"]
 
 # KEYS[1] lease, KEYS[2] head (hash: epoch, seq), KEYS[3] log (zset by seq).
 # ARGV[1] owner value, ARGV[2] a new epoch to start if there is no head, ARGV[3] ttl s.

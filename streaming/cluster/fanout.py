@@ -64,7 +64,7 @@ async def dispatch(tab: Tab, message: Mapping[str, Any]) -> None:
         await handler(message)
 
 
-def frame_message(frame: dict[str, Any], text: str) -> FrameMessage:
+def frame_message(frame: Mapping[str, Any], text: str) -> FrameMessage:
     """A frame as a layer message: serialized once, with what a tab needs to place it."""
     return {
         "type": ToTab.FRAME,
@@ -96,7 +96,7 @@ class UserFanout:
         layer = get_channel_layer()
         group = user_group(self.user_id)
 
-        async def publish(frame: dict[str, Any], text: str) -> None:
+        async def publish(frame: Mapping[str, Any], text: str) -> None:
             message: FrameMessage | HeadMessage
             if frame["type"] == "head":  # for relays in other processes only
                 message = {"type": ToTab.HEAD, "epoch": frame["epoch"], "seq": frame["seq"]}
@@ -142,7 +142,7 @@ class UserFanout:
 
     async def deliver(self, message: Mapping[str, Any]) -> None:
         """Hand one message to every local tab of the user, in order."""
-        if self.tabs and isinstance(message, dict):  # always (metrics reads a dict)
+        if self.tabs:
             metrics.observe_delivery(message)
         for tab in list(self.tabs.values()):
             try:

@@ -199,8 +199,7 @@ class OwnerRpc:
         self.manager.set_watchlist(message.get("symbols", []), int(message.get("version", 0)))
 
     async def alerts_changed(self, message: Message) -> None:
-        if self.manager.alerts is not None:
-            self.manager.alerts.reload()
+        self.manager.user_changed("alerts")
 
     async def snapshot_request(self, message: Message) -> None:
         snapshot = self.manager.snapshot(message.get("symbols") or ())

@@ -24,7 +24,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from accounts.tokens import api_tokens_ended
+from accounts.tokens import api_token_ended_ids
 
 if TYPE_CHECKING:
     from streaming.cluster.fanout import Tab
@@ -84,7 +84,7 @@ def session_data(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
 def ended_credentials(sessions: dict[str, int], tokens: set[int]) -> tuple[set[str], set[int]]:
     """The session keys of `{session key: user id}` and the API token ids of `tokens`
     that no longer authenticate (one thread hop for both)."""
-    return ended_sessions(sessions), api_tokens_ended(token_ids=tokens)
+    return ended_sessions(sessions), api_token_ended_ids(token_ids=tokens)
 
 
 async def watch_sessions(open_tabs: Callable[[], Iterable[Tab]]) -> None:

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 
 
 async def stream_snapshot(
@@ -19,18 +19,18 @@ async def stream_snapshot(
     """The user's snapshot with `symbols`, starting their stream if needed; the stream is
     then held `hold` s (None: the idle grace) for the page's socket or next poll."""
     holder = f"page-{uuid.uuid4().hex}"
-    await registry.attach(user_id, holder)
+    await agents.attach(user_id, holder)
     try:
-        return await registry.snapshot(user_id, symbols, within=within)
+        return await agents.snapshot(user_id, symbols, within=within)
     finally:
-        registry.detach(user_id, holder, grace=hold)
+        agents.detach(user_id, holder, grace=hold)
 
 
 async def stream_hold(user_id: int, *, grace: float) -> None:
     """Start the user's stream now and keep it `grace` s (a login, before its redirect)."""
     holder = f"login-{uuid.uuid4().hex}"
-    await registry.attach(user_id, holder)
-    registry.detach(user_id, holder, grace=grace)
+    await agents.attach(user_id, holder)
+    agents.detach(user_id, holder, grace=grace)
 
 
 async def poll_symbols_announce(user_id: int, tab: str, symbols: list[str], ttl: float) -> None:

@@ -19,11 +19,7 @@ from accounts.selectors import broker_link_exists
 from streaming import validation
 from streaming.chains.service import chain_links
 from streaming.dashboard.owner import poll_symbols_announce, stream_hold, watchlist_changed
-from streaming.dashboard.page_context import (  # stream_context: still imported from
-    live_page_context,  # here by streaming/chains/views.py and streaming/candles/views.py
-    snapshot_for,
-    stream_context,  # noqa: F401
-)
+from streaming.dashboard.page_context import live_page_context, snapshot_for
 from streaming.dashboard.totals import totals_panel
 from streaming.dashboard.watchlist import WatchlistError, watchlist_apply
 from streaming.news.panel import news_panel, panel_symbols

@@ -3,7 +3,7 @@
 The feed is one of the stream's listeners (streaming/stream/listener.py, handed in by
 streaming/wiring.py): the manager runs it beside its adapters (only the owner of the
 user's stream does, so one feed per user in the cluster) and hands it the wanted-symbol
-union whenever that changes. Each batch the provider delivers is stored (`store.upsert`,
+union whenever that changes. Each batch the provider delivers is stored (`store.news_upsert`,
 off the event loop through `database_sync_to_async`: never on the per-tick path),
 announced to the cluster (`live.announce`, for the news SSE stream and any other reader),
 and sent to the user's tabs as one `news` frame. An article another user's feed stored
@@ -35,7 +35,7 @@ def store_articles(articles: Iterable[Article]) -> tuple[list[NewsItem], list[Ne
     """(rows written now, every stored row of these articles): the second list is what
     the user's tabs get, ascending cursor, one row per article."""
     articles = list(articles)
-    written = store.upsert(articles)
+    written = store.news_upsert(articles)
     wanted: dict[str, set[str]] = {}
     for article in articles:
         wanted.setdefault(article.provider, set()).add(article.news_id)

@@ -59,6 +59,6 @@ class NewsHub:
 hub = NewsHub()
 
 
-def hub_reset() -> None:
+def reset() -> None:
     """Between tests (tests/support/global_state.py): each runs on its own event loop."""
     hub.forget()

@@ -7,13 +7,13 @@ feed keeps running) and gives it back when it ends.
 from __future__ import annotations
 
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.fanout import Tab
 
 
 async def tab_attach(user_id: int, tab: Tab) -> None:
     """Hold the user's stream (starting it if needed) for this tab."""
-    await registry.attach(user_id, tab.channel_name, tab)
+    await agents.attach(user_id, tab.channel_name, tab)
 
 
 async def tab_symbols_announce(user_id: int, tab: Tab, symbols: list[str]) -> None:
@@ -23,5 +23,5 @@ async def tab_symbols_announce(user_id: int, tab: Tab, symbols: list[str]) -> No
 
 async def tab_detach(user_id: int, tab: Tab) -> None:
     """Give back the hold and tell the owner the tab is gone."""
-    registry.detach(user_id, tab.channel_name)
+    agents.detach(user_id, tab.channel_name)
     await owner_rpc.drop_tab(user_id, tab.channel_name)

@@ -136,7 +136,3 @@ def to_wire(row: NewsItem) -> NewsArticle:
         "created_at": _ms(row.created_at),
         "updated_at": _ms(row.updated_at),
     }
-
-
-# The earlier name, until streaming/news/feed.py calls the one above.
-upsert = news_upsert

@@ -137,7 +137,3 @@ def overview_context(
             "max_symbols": MAX_OVERVIEW_SYMBOLS,
         }
     }
-
-
-# The earlier name, until streaming/candles/views.py calls the one above.
-has_quote_link = quote_link_exists

@@ -55,16 +55,6 @@ LinkStateHook = Callable[[int, str, str], Awaitable[None]]
 L = TypeVar("L")
 
 
-class _ReloadAlias:
-    """`manager.alerts.reload()` as before the listeners (see `UserStreamManager.alerts`)."""
-
-    def __init__(self, manager: UserStreamManager, what: str) -> None:
-        self._manager, self._what = manager, what
-
-    def reload(self) -> None:
-        self._manager.user_changed(self._what)
-
-
 __all__ = ["Authorize", "LinkInfo", "LinkStateHook", "Publish", "UserStreamManager"]
 
 
@@ -280,12 +270,6 @@ class UserStreamManager:
         the listeners that read it read it again."""
         for listener in self.listeners:
             listener.on_user_changed(what)
-
-    @property
-    def alerts(self) -> _ReloadAlias:
-        """Thin alias, to go at the merge: streaming/cluster/owner_rpc.py `alerts_changed`
-        is to call `manager.user_changed("alerts")` instead of `manager.alerts.reload()`."""
-        return _ReloadAlias(self, "alerts")
 
     def _sync_symbols(self) -> None:
         wanted = self.wanted_symbols()

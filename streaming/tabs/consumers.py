@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
 from streaming import validation
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.fanout import dispatch
 from streaming.contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
 from streaming.tabs import frames
@@ -49,7 +49,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 try:
                     return await receive()
                 except (RedisError, OSError) as exc:
-                    registry.redis.failed(exc)
+                    agents.redis.failed(exc)
                     await asyncio.sleep(0.5)
 
         self._channel_receive = resilient
@@ -115,7 +115,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await tab.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
         except (RedisError, OSError) as exc:
             # Redis is away and this process cannot reach the stream: the client backs off
-            registry.redis.failed(exc)
+            agents.redis.failed(exc)
             await self.end(CLOSE_TRY_AGAIN_LATER)
 
     async def disconnect(self, code: int) -> None:

@@ -9,7 +9,6 @@ import orjson
 from django.conf import settings
 
 from streaming import validation
-from streaming.cluster.eventlog import Position
 from streaming.contract import (
     ErrorFrame,
     HelloFrame,
@@ -23,6 +22,7 @@ from streaming.contract import (
     WatchlistState,
     now_ms,
 )
+from streaming.stream.position import Position
 from streaming.tabs import adaptive_flush
 
 #: Every frame the tab builds.

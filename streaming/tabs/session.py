@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from streaming import metrics
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.position import Position
@@ -135,16 +135,16 @@ class TabSession:
         self.user_id = user.id
         self.counts.opened()
         self.pacing.open()
-        await registry.attach(user.id, self.channel_name, self)
+        await agents.attach(user.id, self.channel_name, self)
         self.symbols = self._share(symbols)
-        head = await self._safe(registry.event_log.head(user.id), default=None)
+        head = await self._safe(agents.event_log.head(user.id), default=None)
         await self.send_frame(frames.hello(user.get_username(), head, self._simulated()))
         # Register with the owner first: it then sends our frames through the channel
         # layer if we are in another process, from before the snapshot it makes for us.
         await self.announce_symbols()
         missed = None
         if since is not None:
-            missed = await self._safe(registry.event_log.since(user.id, since), default=None)
+            missed = await self._safe(agents.event_log.since(user.id, since), default=None)
         if since is not None and missed is not None:
             async with self.order_lock:
                 self.epoch = since.epoch
@@ -165,11 +165,11 @@ class TabSession:
         taken_watch.forget(self)
         await heartbeat.leave(self)
         self.counts.closed()
-        registry.detach(self.user_id, self.channel_name)
+        agents.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 
     async def session_ended(self) -> None:
-        """Called by the registry's session watch: the login (or the API token) is over
+        """Called by the agents' session watch: the login (or the API token) is over
         (4401)."""
         if self.closing:
             return
@@ -181,7 +181,7 @@ class TabSession:
     # -- helpers ---------------------------------------------------------------------------
     def _owner_here(self) -> UserStreamManager | None:
         """The user's stream manager if this process owns the stream."""
-        return registry.get(self.user_id) if self.user_id is not None else None
+        return agents.get(self.user_id) if self.user_id is not None else None
 
     def _simulated(self) -> bool:
         manager = self._owner_here()
@@ -195,7 +195,7 @@ class TabSession:
         try:
             return await awaitable
         except (RedisError, OSError) as exc:
-            registry.redis.failed(exc)
+            agents.redis.failed(exc)
             return default
 
     async def send_frame(self, frame: frames.TabFrame) -> None:
@@ -282,7 +282,7 @@ class TabSession:
 
     def _share(self, symbols: Iterable[str]) -> set[str]:
         """`symbols`, as the set of another tab of the user here if it is equal."""
-        agent = registry.agent(self.user_id) if self.user_id is not None else None
+        agent = agents.agent(self.user_id) if self.user_id is not None else None
         holders = agent.holders.values() if agent is not None else ()
         others = (tab.symbols for tab in holders if isinstance(tab, TabSession) and tab is not self)
         return shared_set(symbols, others)
@@ -331,7 +331,7 @@ class TabSession:
         cannot prove it has all of them, end the tab with 4409 (the client resyncs)."""
         assert self.user_id is not None and self.last_seq is not None and self.epoch is not None
         position = Position(self.epoch, self.last_seq)
-        missed = await self._safe(registry.event_log.since(self.user_id, position), None)
+        missed = await self._safe(agents.event_log.since(self.user_id, position), None)
         if missed is None:
             metrics.RESYNCS.labels("gap").inc()
             await self.end(CLOSE_RESYNC)

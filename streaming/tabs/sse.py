@@ -27,7 +27,7 @@ from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from streaming import validation
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.fanout import dispatch
 from streaming.contract import CLOSE_SERVICE_RESTART, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER
 from streaming.stream.position import Position
@@ -109,7 +109,7 @@ class EventStreamTab:
             try:
                 await self.session.begin(user, since, symbols)
             except (RedisError, OSError) as exc:
-                registry.redis.failed(exc)
+                agents.redis.failed(exc)
                 await self.end(CLOSE_TRY_AGAIN_LATER)
             replies = asyncio.create_task(self._replies())
             while True:
@@ -138,7 +138,7 @@ class EventStreamTab:
             try:
                 message = await self.layer.receive(self.channel_name)
             except (RedisError, OSError) as exc:
-                registry.redis.failed(exc)
+                agents.redis.failed(exc)
                 await asyncio.sleep(0.5)
                 continue
             await dispatch(self.session, message)

@@ -29,14 +29,14 @@ from tests.support.orders import market_buy
 #: The second trader's tastytrade refresh token at the sandbox (any token opens an account).
 SECOND_TOKEN = "second-refresh-token"
 # The bounds below come from the daphne processes' configuration (FAST_CLUSTER) and the
-# paths in streaming/cluster/lease.py, ownership.py, registry.py and redis_health.py.
+# paths in streaming/cluster/lease.py, agent.py, agents.py and redis_health.py.
 LEASE_TTL = float(FAST_CLUSTER["STREAM_LEASE_TTL"])
 LEASE_RENEW = float(FAST_CLUSTER["STREAM_LEASE_RENEW"])
 HANDOVER_DELAY = float(FAST_CLUSTER["STREAM_HANDOVER_DELAY"])
 #: An owner that died (or froze) is replaced after: its lease expires (up to a TTL after
 #: its last renewal), another agent's next renewal tick finds the key free (one period;
 #: right after Redis trouble it takes a free key only once seen free for claim_delay, two
-#: periods more: registry.py), then it waits the handover delay before connecting.
+#: periods more: agents.py), then it waits the handover delay before connecting.
 TAKEOVER = LEASE_TTL + LEASE_RENEW + 2 * LEASE_RENEW + HANDOVER_DELAY
 #: What no configuration bounds: a manager's start (broker logins and stream handshakes
 #: with the sandbox, the first snapshot to the tabs) and the scheduling of three Python

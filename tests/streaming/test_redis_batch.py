@@ -9,9 +9,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from streaming.cluster.eventlog import Fenced, Position, RedisEventLog
+from streaming.cluster.eventlog import RedisEventLog
 from streaming.cluster.lease import RedisLease
 from streaming.cluster.redis_batch import ScriptBatch
+from streaming.stream.position import Fenced, Position
 from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.redis

@@ -16,7 +16,7 @@ RESETS: list[str] = [
     "streaming.tabs.adaptive_flush:reset",
     "streaming.tabs.heartbeat:reset",
     "streaming.tabs.slow_client:reset",
-    "streaming.news.hub:hub_reset",
+    "streaming.news.hub:reset",
     "streaming.brokers.rate_limit:reset",
     "streaming.brokers.market_data_cache:reset",
     "streaming.cluster.agents:reset",

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from streaming.cluster.agents import registry
+from streaming.cluster.agents import agents
 from streaming.cluster.demand import DemandWorker
 from streaming.cluster.lease import PROCESS_ID
 from streaming.cluster.placement import Placement
@@ -50,11 +50,11 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        registry.worker = True
-        registry.placement = placement = Placement()
-        client = registry.start()
+        agents.worker = True
+        agents.placement = placement = Placement()
+        client = agents.start()
         assert client is not None, "settings refuse STREAM_MANAGERS=workers without REDIS_URL"
-        worker = DemandWorker(registry, client, placement)
+        worker = DemandWorker(agents, client, placement)
         task = asyncio.create_task(worker.run(), name="stream-worker")
         stopping = asyncio.create_task(stop.wait())
         ready = asyncio.create_task(worker.ready.wait())
@@ -69,12 +69,12 @@ class Command(BaseCommand):
             for waiting in (ready, stopping, task):
                 waiting.cancel()
             await asyncio.gather(ready, stopping, task, return_exceptions=True)
-            began, users = time.monotonic(), len(registry.agents())
+            began, users = time.monotonic(), len(agents.by_user())
             try:  # before the leases are released: the others stop waiting for us
                 await placement.leave(client)
             except (RedisError, OSError) as exc:
                 log.warning("could not leave the workers set (Redis: %s)", type(exc).__name__)
-            await registry.stop_all()
+            await agents.stop_all()
             log.info("stopped %d users' agents in %.1f s", users, time.monotonic() - began)
         if not task.cancelled() and task.exception() is not None:
             raise CommandError(f"the stream worker failed: {task.exception()!r}")
