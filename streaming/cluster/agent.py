@@ -58,13 +58,33 @@ class BuildManager(Protocol):
     ) -> Awaitable[UserStreamManager]: ...
 
 
-def until_next_renewal() -> float:
-    """Seconds to the next multiple of STREAM_LEASE_RENEW on the loop's clock: every
-    agent of a process renews in the same loop iteration, so their renewals leave in one
-    pipeline (redis_batch.py) instead of one round trip each, spread over the second."""
+def next_renewal_at() -> float:
+    """The next multiple of STREAM_LEASE_RENEW on the loop's clock (a hair away: the one
+    after). Every agent of a process wakes at that very instant, so their renewals leave in
+    one pipeline (redis_batch.py) instead of one round trip each, spread over the second."""
     period = settings.STREAM_LEASE_RENEW
-    wait = period - asyncio.get_running_loop().time() % period
-    return wait if wait > period / 100 else wait + period  # woken a hair early: next one
+    now = asyncio.get_running_loop().time()
+    when = (now // period + 1) * period
+    return when if when - now > period / 100 else when + period
+
+
+async def sleep_until(when: float) -> None:
+    """Sleep to an absolute time of the loop's clock. `asyncio.sleep(when - now)` would add
+    the microseconds between reading the clock and scheduling to each agent's deadline,
+    and spread agents meant to wake together over several loop iterations; timers with
+    the same deadline run in the same iteration."""
+    loop = asyncio.get_running_loop()
+    woken = loop.create_future()
+    timer = loop.call_at(when, _wake, woken)
+    try:
+        await woken
+    finally:
+        timer.cancel()
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 class UserAgent:
@@ -138,7 +158,7 @@ class UserAgent:
                 raise
             except Exception:
                 log.exception("user %s: ownership loop error", self.user_id)
-            await asyncio.sleep(until_next_renewal())
+            await sleep_until(next_renewal_at())
 
     async def authorize(self) -> bool:
         """The lease gate: may this process still act for the user? Cheap while the lease

@@ -135,9 +135,9 @@ async def test_appends_and_renewals_of_many_users_share_pipelines(client):
 
 
 async def test_agents_started_apart_renew_in_the_same_loop_iteration(settings):
-    """Each agent sleeps to the next multiple of the renewal period (ownership.py), so a
-    process's renewals are made together and share one pipeline."""
-    from streaming.cluster.agent import until_next_renewal
+    """Each agent sleeps to the next multiple of the renewal period (cluster/agent.py), so
+    a process's renewals are made together and share one pipeline."""
+    from streaming.cluster.agent import next_renewal_at, sleep_until
 
     period = settings.STREAM_LEASE_RENEW
     loop = asyncio.get_running_loop()
@@ -154,12 +154,12 @@ async def test_agents_started_apart_renew_in_the_same_loop_iteration(settings):
 
     async def agent(start: float) -> None:
         await asyncio.sleep(start)
-        wait = until_next_renewal()
-        targets.append(round((loop.time() + wait) / period))
-        await asyncio.sleep(wait)
+        when = next_renewal_at()
+        targets.append(round(when / period))
+        await sleep_until(when)
         woke.append((iteration, loop.time()))
 
-    await asyncio.sleep(until_next_renewal())  # just past a multiple of the period
+    await sleep_until(next_renewal_at())  # just past a multiple of the period
     try:
         # started apart within one period (the last one 0.13 of it in: the rest of the
         # period is the margin for a loaded box's late wake-ups)
