@@ -163,11 +163,11 @@ class NewsFrame(TypedDict):
     t: int
 
 
-class ResumedFrame(TypedDict):
-    type: Literal["resumed"]
-    epoch: str
-    count: int
-    # `from` (the client's seq) is a Python keyword: see RESUMED_FIELDS
+#: `from` (the client's seq) is a Python keyword, hence the functional form.
+ResumedFrame = TypedDict(
+    "ResumedFrame",
+    {"type": Literal["resumed"], "epoch": str, "from": int, "count": int},
+)
 
 
 class Rejection(TypedDict):
@@ -217,7 +217,6 @@ FRAMES: dict[str, type] = {
     "error": ErrorFrame,
     "pong": PongFrame,
 }
-RESUMED_FIELDS = ("type", "epoch", "from", "count")
 # -- client messages (client -> server) ------------------------------------------------------
 CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping", "pace")
 
@@ -277,16 +276,7 @@ class ToOwner:
     ALERTS_CHANGED = "alerts.changed"
 
 
-# --- tabs ---
-#: `resumed` as sent, with its `from` (the client's seq; a Python keyword, hence the
-#: functional form; ResumedFrame above leaves it out).
-ResumedWireFrame = TypedDict(
-    "ResumedWireFrame",
-    {"type": Literal["resumed"], "epoch": str, "from": int, "count": int},
-)
-
-
-# --- features ---
+# -- news and alerts: the layer announcement, the items, the news SSE stream's events ------
 class NewsStored(TypedDict):
     """The layer message to the `news.stored` group (streaming/news/live.py): only a hint
     that articles up to `cursor` were stored for `symbols`; readers read the store."""
@@ -375,7 +365,7 @@ class AlertState(TypedDict):
     updated_at: int | None
 
 
-# --- stream ---
+# -- what the stream's owner publishes beside the client frames --------------------------
 class HeadFrame(TypedDict):
     """Where a user's stream is (not a client frame): relays in other processes compare it
     with what they relayed and fetch what they missed from the event log."""
@@ -395,8 +385,7 @@ class CandleHistory(TypedDict):
     candles: list[dict[str, Any]]
 
 
-# --- cluster ---
-# Layer messages: what crosses the channel layer between processes (streaming/cluster/).
+# -- layer messages: what crosses the channel layer between processes (streaming/cluster/) --
 class FrameMessage(TypedDict):
     """`ToTab.FRAME`: one frame, serialized once by the owner (cluster/fanout.py)."""
 

@@ -15,7 +15,7 @@ from streaming.contract import (
     PongFrame,
     QuotesFrame,
     Rejection,
-    ResumedWireFrame,
+    ResumedFrame,
     StatusFrame,
     SubscribedFrame,
     WatchlistFrame,
@@ -28,7 +28,7 @@ from streaming.tabs import adaptive_flush
 #: Every frame the tab builds.
 TabFrame = (
     HelloFrame
-    | ResumedWireFrame
+    | ResumedFrame
     | StatusFrame
     | QuotesFrame
     | WatchlistFrame
@@ -64,7 +64,7 @@ def hello(username: str, head: Position | None, simulated: bool) -> HelloFrame:
     }
 
 
-def resumed(since: Position, count: int) -> ResumedWireFrame:
+def resumed(since: Position, count: int) -> ResumedFrame:
     return {"type": "resumed", "epoch": since.epoch, "from": since.seq, "count": count}
 
 
