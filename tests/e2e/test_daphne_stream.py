@@ -230,34 +230,36 @@ def upstream_quotes(control) -> set[str]:
 
 async def test_a_symbol_subscribed_again_streams_again(live_app, live_sandbox):
     """Leaving a screen unsubscribes its symbols upstream; coming back subscribes them
-    again, and their quotes flow again (and the quote carries a trade's `last`)."""
+    again, and their quotes flow again (and the quote carries a trade's `last`). XLU: no
+    other test of this module's app wants it (the polling test's tab still wants XLE, and
+    the upstream subscription is the union of every tab's symbols)."""
     client = live_app.login(*DEMO_USER)
     headers = {"Cookie": live_app.cookie_header(client), "Origin": live_app.url}
     control = live_sandbox.control()
     upstream = 15.0  # as long as a frame may take here (frames_until): one broker message
 
-    def xle(frame: dict) -> bool:
-        return frame["type"] == "quotes" and frame["quotes"].get("XLE", {}).get("bid") is not None
+    def xlu(frame: dict) -> bool:
+        return frame["type"] == "quotes" and frame["quotes"].get("XLU", {}).get("bid") is not None
 
     async with websockets.connect(live_app.ws_url, additional_headers=headers) as ws:
         await frames_until(ws, lambda f: f["type"] == "snapshot")
-        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
-        await frames_until(ws, xle)
-        assert "XLE" in upstream_quotes(control)
-        await ws.send(json.dumps({"type": "unsubscribe", "symbols": ["XLE"]}))
-        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" not in f["symbols"])
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLU"]}))
+        await frames_until(ws, xlu)
+        assert "XLU" in upstream_quotes(control)
+        await ws.send(json.dumps({"type": "unsubscribe", "symbols": ["XLU"]}))
+        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLU" not in f["symbols"])
         await wait_until(
-            lambda: "XLE" not in upstream_quotes(control), upstream, "XLE unsubscribed upstream"
+            lambda: "XLU" not in upstream_quotes(control), upstream, "XLU unsubscribed upstream"
         )
-        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLE"]}))
-        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLE" in f["symbols"])
+        await ws.send(json.dumps({"type": "subscribe", "symbols": ["XLU"]}))
+        await frames_until(ws, lambda f: f["type"] == "subscribed" and "XLU" in f["symbols"])
         await wait_until(
-            lambda: "XLE" in upstream_quotes(control), upstream, "XLE subscribed upstream again"
+            lambda: "XLU" in upstream_quotes(control), upstream, "XLU subscribed upstream again"
         )
-        await frames_until(ws, xle)
+        await frames_until(ws, xlu)
     control.close()
-    data = client.get("/api/snapshot", params={"symbols": "XLE"}).json()
-    assert data["quotes"]["XLE"]["last"] is not None
+    data = client.get("/api/snapshot", params={"symbols": "XLU"}).json()
+    assert data["quotes"]["XLU"]["last"] is not None
 
 
 def test_daphne_runs_on_uvloop_as_deployed(live_app):
