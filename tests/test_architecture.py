@@ -42,6 +42,7 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.news",
         "streaming.orders",
         "streaming.dashboard",
+        "streaming.risk",
     ),
     (
         "streaming.wiring",

@@ -28,7 +28,7 @@ TOTAL_FIELDS = {
 }
 
 
-def _num(value: Any) -> float | None:
+def number(value: Any) -> float | None:
     """A finite number (or numeric string) or None, as contract.js's `num`."""
     if isinstance(value, str):
         try:
@@ -41,22 +41,22 @@ def _num(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _is_option(p: dict[str, Any]) -> bool:
+def is_option_position(p: dict[str, Any]) -> bool:
     return "option" in str(p.get("instrument_type") or "").lower() or str(
         p.get("streamer_symbol") or ""
     ).startswith(".")
 
 
-def _mark(symbol: str, fallback: Any, quotes: dict[str, Any]) -> tuple[float | None, bool]:
+def live_mark(symbol: str, fallback: Any, quotes: dict[str, Any]) -> tuple[float | None, bool]:
     """The live quote's mid (or last), else the broker's mark; and whether it is live."""
     q = quotes.get(symbol)
     if isinstance(q, dict):
-        bid, ask, last = _num(q.get("bid")), _num(q.get("ask")), _num(q.get("last"))
+        bid, ask, last = number(q.get("bid")), number(q.get("ask")), number(q.get("last"))
         if bid is not None and ask is not None:
             return (bid + ask) / 2, True
         if last is not None:
             return last, True
-    return _num(fallback), False
+    return number(fallback), False
 
 
 def _position_values(
@@ -64,26 +64,26 @@ def _position_values(
 ) -> dict[str, float | None]:
     """A position's P&L (day, open), delta (shares, money) and theta; None if an input lacks."""
     sign = -1 if p.get("direction") == "Short" else 1
-    qty = _num(p.get("quantity"))
-    mult = _num(p.get("multiplier"))
+    qty = number(p.get("quantity"))
+    mult = number(p.get("multiplier"))
     mult = 1.0 if mult is None else mult
     key = str(p.get("streamer_symbol") or p.get("symbol"))
-    mark, live = _mark(key, p.get("mark_price"), quotes)
-    avg, close = _num(p.get("average_open_price")), _num(p.get("close_price"))
+    mark, live = live_mark(key, p.get("mark_price"), quotes)
+    avg, close = number(p.get("average_open_price")), number(p.get("close_price"))
     values: dict[str, float | None] = {
         "open_pnl": (mark - avg) * qty * mult * sign
         if None not in (mark, avg, qty)  # type: ignore[operator]
         else None,
         "day_pnl": (mark - close) * qty * mult * sign if None not in (mark, close, qty) else None,  # type: ignore[operator]
     }
-    if _is_option(p):
+    if is_option_position(p):
         g = greeks.get(key) if isinstance(greeks.get(key), dict) else {}
-        delta, theta = _num(g.get("delta")), _num(g.get("theta"))
+        delta, theta = number(g.get("delta")), number(g.get("theta"))
         shares = delta * qty * mult * sign if delta is not None and qty is not None else None
         values["theta"] = (
             theta * qty * mult * sign if theta is not None and qty is not None else None
         )
-        price, price_live = _mark(str(p.get("underlying") or ""), None, quotes)
+        price, price_live = live_mark(str(p.get("underlying") or ""), None, quotes)
     else:
         stock = any(
             k in str(p.get("instrument_type") or "Equity").lower()
@@ -129,8 +129,8 @@ def portfolio_totals(snapshot: dict[str, Any]) -> dict[str, Any]:
                 sums[field][1] += 1
 
         balance = acct.get("balance") or {}
-        add("net_liq", _num(balance.get("net_liquidating_value")))
-        add("buying_power", _num(balance.get("buying_power")))
+        add("net_liq", number(balance.get("net_liquidating_value")))
+        add("buying_power", number(balance.get("buying_power")))
         # as the reducer holds them: by symbol (repeated: the last one, in the first's place)
         positions = {
             str(p["symbol"]): p
