@@ -23,7 +23,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 EXPIRY_TIME = dt.time(16, 0)
 
 
-def _date(yymmdd: str) -> dt.date | None:
+def option_date(yymmdd: str) -> dt.date | None:
     """`YYMMDD` as a calendar date (20YY), or None: no month 13, no day 32, no Feb 30."""
     try:
         return dt.date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6]))
@@ -42,7 +42,7 @@ def occ_to_streamer_symbol(occ: str) -> str | None:
     if not match:
         return None
     root, date, right, strike = match.groups()
-    if _date(date) is None or int(strike) <= 0:
+    if option_date(date) is None or int(strike) <= 0:
         return None
     value = int(strike) / 1000
     text = f"{value:.3f}".rstrip("0").rstrip(".")
@@ -56,7 +56,7 @@ def streamer_to_occ_symbol(symbol: str) -> str | None:
     if match is None:
         return None
     root, date, right, strike = match.groups()
-    if _date(date) is None:
+    if option_date(date) is None:
         return None
     thousandths = round(float(strike) * 1000)
     if not 0 < thousandths < 10**8:
@@ -74,7 +74,7 @@ def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
 def occ_parts(occ: str) -> tuple[str, str] | None:
     """(root, `YYYY-MM-DD` expiration) of an OCC option symbol, padded or not."""
     match = OPTION_OCC_RE.match(occ)
-    day = _date(match.group(2)) if match else None
+    day = option_date(match.group(2)) if match else None
     if match is None or day is None:
         return None
     return match.group(1), day.isoformat()

@@ -92,3 +92,26 @@ def test_an_unknown_beta_leaves_the_sum_unknown_not_zero():
     rows = {r.underlying: r for r in underlying_rows(snap, now_ms=NOW)}
     assert rows["QQQ"].beta_delta is None
     assert portfolio_beta_delta(snap, now_ms=NOW) is None
+
+
+def test_legs_carry_kind_strike_expiration_signed_quantity_cost_and_iv():
+    from streaming.risk.legs import legs_from_snapshot
+
+    snap = {
+        **SNAPSHOT,
+        "accounts": [
+            {
+                "number": "A1",
+                "positions": [
+                    {**p, "average_open_price": 3.5} for p in SNAPSHOT["accounts"][0]["positions"]
+                ],
+            }
+        ],
+    }
+    stock, call = legs_from_snapshot(snap, "AAPL")
+    assert (stock.kind, stock.quantity, stock.strike, stock.cost) == ("stock", 100, None, 3.5)
+    assert (call.kind, call.quantity, call.multiplier, call.strike) == ("call", -2, 100, 200.0)
+    assert call.expiration.isoformat() == "2026-12-18"
+    assert call.expires_at.isoformat() == "2026-12-18T21:00:00+00:00"
+    assert (call.iv, call.greeks["delta"]) == (0.3, 0.5)
+    assert legs_from_snapshot(snap, "QQQ") == []
