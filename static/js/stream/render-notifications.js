@@ -53,14 +53,13 @@ export function createNotifications(doc, win, { user, message }) {
     const { title, body } = notificationText(e);
     const item = { key: e.key, kind: e.kind, title, body, at: Date.now(), partial: !!e.partial };
     if (!wanted(e, settings)) {
-      claimed(e.key); // recorded all the same: turning the kind on later replays nothing
-      return;
+      return claimed(e.key); // recorded all the same: turning the kind on later replays nothing
     }
     history = addToHistory(history.filter((h) => h.key !== item.key), item, HISTORY_SIZE);
     if (els.panel && els.panel.hidden) unseen += 1;
     toast(item);
     drawHistory();
-    claimed(e.key).then((mine) => {
+    return claimed(e.key).then((mine) => {
       if (!mine) return;
       if (settings.sound) beep();
       if (settings.desktop && permission() === 'granted') desktop(item);
@@ -243,11 +242,12 @@ export function createNotifications(doc, win, { user, message }) {
   return {
     /** The page's own snapshot: its orders and triggers are history, not news. */
     seed(snap) { tracker = seedTracker(tracker, snap); },
-    /** One reducer step `prev` → `next`, made by `frame`: raise what it made. */
+    /** One reducer step `prev` → `next`, made by `frame`: raise what it made. Resolves
+     *  once each event's claim is settled (tests wait on it). */
     observe(prev, next, frame) {
       let events;
       ({ tracker, events } = deriveEvents(tracker, prev, next, frame));
-      for (const e of events) raise(e);
+      return Promise.all(events.map(raise));
     },
     snapshot: () => ({
       history: history.map((h) => ({ ...h })),
