@@ -9,6 +9,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
+import { createClaims } from '../../static/js/stream/claims.js';
+import { NOTIFIED_MAX, NOTIFIED_TTL_MS } from '../../static/js/stream/notify.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 
 // dom.js reads `window` when loaded (reduced motion); nothing else of it is used here
@@ -180,4 +182,21 @@ test('without IndexedDB the localStorage record still keeps a reload from raisin
   const reloaded = browser.tab(page);
   await reloaded.feed(filled);
   assert.deepEqual(reloaded.notified, []);
+});
+
+test('the IndexedDB record: the newest NOTIFIED_MAX keys, none older than the TTL', async () => {
+  const indexedDB = fakeIndexedDB();
+  let now = T;
+  const claims = createClaims({ indexedDB, storage: null, locks: null, user: 'u', now: () => now });
+  for (let i = 0; i < NOTIFIED_MAX + 20; i += 1) {
+    now = T + i;
+    assert.equal(await claims.claim(`alert:${i}`), true);
+  }
+  const record = indexedDB.dbs.get('streamdesk.notified.u');
+  assert.equal(record.size, NOTIFIED_MAX);
+  assert.equal(record.has('alert:19'), false);
+  assert.equal(record.get('alert:20'), T + 20);
+  assert.equal(await claims.claim('alert:20'), false);
+  now = T + NOTIFIED_TTL_MS + 600; // all expired: claimable again
+  assert.equal(await claims.claim('alert:20'), true);
 });
