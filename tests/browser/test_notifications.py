@@ -57,6 +57,16 @@ RESTORE_FILLS = """() => fetch('/api/notifications/settings', {
   body: JSON.stringify({ fills: true }),
 }).then((r) => r.json())"""
 RAISED = "() => window.streamdesk.notifications()"
+#: The keys this browser claimed (static/js/stream/claims.js's IndexedDB record).
+CLAIMED = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('streamdesk.notified.demo', 1);
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const keys = open.result.transaction('claims').objectStore('claims').getAllKeys();
+    keys.onsuccess = () => { open.result.close(); resolve(keys.result); };
+    keys.onerror = () => reject(keys.error);
+  };
+})"""
 
 
 def account_at(page: Page, broker: str) -> tuple[str, str]:
@@ -417,8 +427,7 @@ def test_partial_fill_rejection_and_alert_frames_on_the_page(page: Page, browser
     assert raised["permission"] == "default" and raised["desktop"] == []  # never asked
     assert page.evaluate("() => window.__permissionAsked") == 0
     page.wait_for_function("() => window.streamdesk.notifications().beeps === 3")
-    record = json.loads(page.evaluate("() => localStorage.getItem('streamdesk.notified.demo')"))
-    assert {"alert:9001", "rejected:1:502", "fill:1:501:501:80"} <= set(record)
+    assert {"alert:9001", "rejected:1:502", "fill:1:501:501:80"} <= set(page.evaluate(CLAIMED))
     # a replayed frame adds nothing (the next alert, sent after it, is the barrier)
     fake.send(
         account_frame("order", "E1", 7, "T1", 1, rejected, now),

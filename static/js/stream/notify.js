@@ -2,7 +2,7 @@
  * Notifications as pure functions (docs/streaming-contract.md "Notifications"): which
  * events a step of the reducer made (a fill, a partial fill, a rejected order, a triggered
  * price alert), each with a key that names it for ever; whether this browser already
- * raised it (a bounded record in localStorage, injected); the user's settings; the text.
+ * raised it (claims.js; `claim` is its localStorage fallback); the user's settings; the text.
  *
  * Events are derived from the state before and after a frame, not from the frame alone:
  * a fill replayed after `resumed`, held until a snapshot, or first seen in a resync
@@ -131,8 +131,9 @@ function bounded(set) {
  * Claim `key` for this browser (localStorage-like `storage`, one record per user): true
  * when nobody raised it yet (now it is recorded), false when a tab or an earlier page
  * already did. The record keeps the newest NOTIFIED_MAX keys younger than NOTIFIED_TTL_MS.
- * Storage that fails claims (a notification twice beats none). Atomic across tabs only
- * under a lock: render-notifications.js holds a Web Lock around it.
+ * Storage that fails claims (a notification twice beats none). claims.js's fallback where
+ * IndexedDB is missing: not atomic across Chromium's tabs even under a Web Lock (each
+ * reads its own copy of localStorage, which another tab's write reaches only later).
  */
 export function claim(storage, user, key, now) {
   if (!storage) return true;

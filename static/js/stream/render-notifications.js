@@ -1,22 +1,22 @@
 /*
  * Notifications on the page (docs/streaming-contract.md "Notifications"): the events
  * notify.js derives from each reducer step become a toast (every tab), an entry in the
- * bell's history, and, once per browser (a claim in localStorage under a Web Lock), a
+ * bell's history, and, once per browser (a claim in IndexedDB, claims.js), a
  * desktop notification and an optional beep. Desktop permission is asked for only from the
  * button's click; the user's settings come embedded in the page and are saved with PUT.
  *
  * For tests: `snapshot()` returns {history, toasts, desktop (raised here), beeps, settings,
  * permission}.
  */
+import { createClaims } from './claims.js';
 import { el, setText } from './dom.js';
 import { fmt } from './format.js';
 import {
-  HISTORY_SIZE, addToHistory, ageText, claim, createTracker, deriveEvents, notificationText, seedTracker,
+  HISTORY_SIZE, addToHistory, ageText, createTracker, deriveEvents, notificationText, seedTracker,
   settingsOf, wanted,
 } from './notify.js';
 
 const TOAST_MS = 8000;
-const LOCK_NAME = 'streamdesk.notify';
 const SETTING_NAMES = ['fills', 'rejections', 'alerts', 'desktop', 'sound'];
 
 /** The page's notifications, or null on a page without the bell (`#notify`). */
@@ -38,29 +38,25 @@ export function createNotifications(doc, win, { user, message }) {
   let audio = null;
 
   const storage = (() => { try { return win.localStorage; } catch (e) { return null; } })();
-  const locks = win.navigator && win.navigator.locks;
+  const indexedDB = (() => { try { return win.indexedDB; } catch (e) { return null; } })();
+  const claims = createClaims({ indexedDB, storage, locks: win.navigator && win.navigator.locks, user });
   const hasNotification = typeof win.Notification === 'function';
   const permission = () => (hasNotification ? win.Notification.permission : 'unsupported');
 
-  /** Claim the event for this browser: true if this tab raises it (atomic under a Web Lock). */
-  function claimed(key) {
-    const run = () => claim(storage, user, key, Date.now());
-    if (locks && typeof locks.request === 'function') return locks.request(LOCK_NAME, run).catch(() => run());
-    return Promise.resolve(run());
-  }
+  /** Claim the event for this browser: true if this tab raises it (claims.js). */
+  const claimed = (key) => claims.claim(key);
 
   function raise(e) {
     const { title, body } = notificationText(e);
     const item = { key: e.key, kind: e.kind, title, body, at: Date.now(), partial: !!e.partial };
     if (!wanted(e, settings)) {
-      claimed(e.key); // recorded all the same: turning the kind on later replays nothing
-      return;
+      return claimed(e.key); // recorded all the same: turning the kind on later replays nothing
     }
     history = addToHistory(history.filter((h) => h.key !== item.key), item, HISTORY_SIZE);
     if (els.panel && els.panel.hidden) unseen += 1;
     toast(item);
     drawHistory();
-    claimed(e.key).then((mine) => {
+    return claimed(e.key).then((mine) => {
       if (!mine) return;
       if (settings.sound) beep();
       if (settings.desktop && permission() === 'granted') desktop(item);
@@ -243,11 +239,12 @@ export function createNotifications(doc, win, { user, message }) {
   return {
     /** The page's own snapshot: its orders and triggers are history, not news. */
     seed(snap) { tracker = seedTracker(tracker, snap); },
-    /** One reducer step `prev` → `next`, made by `frame`: raise what it made. */
+    /** One reducer step `prev` → `next`, made by `frame`: raise what it made. Resolves
+     *  once each event's claim is settled (tests wait on it). */
     observe(prev, next, frame) {
       let events;
       ({ tracker, events } = deriveEvents(tracker, prev, next, frame));
-      for (const e of events) raise(e);
+      return Promise.all(events.map(raise));
     },
     snapshot: () => ({
       history: history.map((h) => ({ ...h })),
