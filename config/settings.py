@@ -133,7 +133,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": os.environ.get(
-                "CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer"
+                "CHANNEL_LAYER_BACKEND", "streaming.cluster.redis_layer.RedisChannelLayer"
             ),
             # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
             # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout
@@ -151,7 +151,7 @@ if REDIS_URL:
             },
         }
     }
-    if CHANNEL_LAYERS["default"]["BACKEND"].endswith("core.RedisChannelLayer"):
+    if CHANNEL_LAYERS["default"]["BACKEND"].endswith(".RedisChannelLayer"):
         CHANNEL_LAYERS["default"]["CONFIG"].update(capacity=1000, group_expiry=86400)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
