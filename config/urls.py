@@ -15,6 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.risk import strategy_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -77,4 +78,11 @@ urlpatterns = [
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
     path("", views.dashboard, name="home"),
+    # risk: strategies (docs/streaming-contract.md "Risk: strategies"); before any
+    # api/risk/<underlying> route, which would take "strategies" for a symbol
+    path(
+        "api/risk/strategies",
+        token_readable("snapshot")(strategy_views.api_strategies),
+        name="api-risk-strategies",
+    ),
 ]
