@@ -15,6 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.risk import limits_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -77,4 +78,10 @@ urlpatterns = [
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
     path("", views.dashboard, name="home"),
+]
+
+# --- risk: limits (docs/streaming-contract.md "Portfolio limits") ---
+urlpatterns += [
+    path("settings/limits", limits_views.limits_page, name="limits-settings"),
+    path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
 ]
