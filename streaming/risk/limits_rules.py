@@ -87,7 +87,7 @@ def band_hysteresis(limit: float) -> float:
 
 
 def outside(kind: str, value: float, limit: float) -> bool:
-    """Whether the value is past the limit (the daily loss: P&L at −limit or below)."""
+    """Whether the value is past the limit (the daily loss: P&L at -limit or below)."""
     if kind == BETA_DELTA_ABOVE:
         return value > limit
     if kind == BETA_DELTA_BELOW:
@@ -104,14 +104,14 @@ def back_inside(kind: str, value: float, limit: float) -> bool:
 
 def _shares(value: float) -> str:
     return (
-        f"{value:+,.0f}".replace("-", "−")
+        f"{value:+,.0f}".replace("-", "-")
         if abs(value) >= 10
-        else f"{value:+,.1f}".replace("-", "−")
+        else f"{value:+,.1f}".replace("-", "-")
     )
 
 
 def _usd(value: float) -> str:
-    return f"{value:,.2f}".replace("-", "−") + " USD"
+    return f"{value:,.2f}".replace("-", "-") + " USD"
 
 
 def message(kind: str, value: float, limit: float) -> str:

@@ -59,19 +59,21 @@ def limits_page(request: HttpRequest) -> HttpResponse:
     """The limits as a form: saved by static/js/risk/limits-form.js through the API, or
     posted here without the script."""
     error = ""
+    user_id = request.user.pk
+    assert user_id is not None  # login_required
     if request.method == "POST":
         try:
-            limits_store.limits_save(request.user.pk, parse_limits(_form_values(request.POST)))
+            limits_store.limits_save(user_id, parse_limits(_form_values(request.POST)))
         except LimitInputError as exc:
             error = str(exc)
         else:
-            async_to_sync(limits_changed)(request.user.pk)
+            async_to_sync(limits_changed)(user_id)
             return redirect("limits-settings")
     return render(
         request,
         "streaming/limits.html",
         {
-            "limits": limits_store.limits_get(request.user.pk),
+            "limits": limits_store.limits_get(user_id),
             "error": error,
             "hysteresis_pct": BAND_HYSTERESIS * 100,
             "hysteresis_min": BAND_HYSTERESIS_MIN,
