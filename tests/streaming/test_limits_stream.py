@@ -143,7 +143,8 @@ async def test_the_beta_weighted_delta_band_crosses_once_and_rearms_inside(
             what="a whole β-weighted delta",
         )
         now = values(manager).beta_delta
-        # the band's top 5 SPY shares under the portfolio (AAPL, 50 shares, is ~20 of it): crossed as soon as it is saved
+        # the band's top 5 SPY shares under the portfolio (AAPL's 50 shares are ~20 of it):
+        # crossed as soon as it is saved
         await save(manager, user.id, beta_delta_max=round(now - 5))
         await wait_until(lambda: published.of("limit"), what="the band's crossing")
         await asyncio.sleep(INTERVAL * 3)  # evaluations while outside: nothing more
