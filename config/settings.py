@@ -385,3 +385,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- risk: limits (docs/streaming-contract.md "Portfolio limits") ---
+# The portfolio limits are evaluated at most this often (seconds) while quotes move.
+RISK_LIMITS_INTERVAL = float(os.environ.get("RISK_LIMITS_INTERVAL", "0.5"))

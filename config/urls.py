@@ -16,6 +16,7 @@ from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import strategy_views
+from streaming.risk import limits_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -85,4 +86,10 @@ urlpatterns = [
         token_readable("snapshot")(strategy_views.api_strategies),
         name="api-risk-strategies",
     ),
+]
+
+# --- risk: limits (docs/streaming-contract.md "Portfolio limits") ---
+urlpatterns += [
+    path("settings/limits", limits_views.limits_page, name="limits-settings"),
+    path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
 ]

@@ -521,3 +521,44 @@ class ChainReply(TypedDict):
     type: str
     status: int
     text: str
+
+
+# --- risk: limits ---
+class LimitPayload(TypedDict):
+    """A portfolio limit crossed (docs/streaming-contract.md "Portfolio limits")."""
+
+    id: int
+    kind: str  # "beta_delta_above" | "beta_delta_below" | "daily_loss"
+    value: float
+    limit: float
+    at: int
+    message: str
+
+
+class LimitFrame(_AccountFrame):
+    """A portfolio limit crossed: `account` is always "" and `link` 0; clients
+    deduplicate by `limit["id"]`."""
+
+    type: Literal["limit"]
+    limit: LimitPayload
+
+
+class LimitSettings(TypedDict):
+    """The user's portfolio limits (`GET`/`PUT /api/risk/limits`); None: off."""
+
+    beta_delta_min: float | None
+    beta_delta_max: float | None
+    daily_loss: float | None
+    updated_at: int | None
+
+
+class LimitsChangedRequest(TypedDict):
+    """`limits.changed`: the user's limits changed; the owner reads them again."""
+
+    type: str
+
+
+LIMITS_CHANGED = "limits.changed"
+ACCOUNT_FRAMES["limit"] = LimitFrame
+ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
+FRAMES["limit"] = LimitFrame

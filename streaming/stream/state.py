@@ -115,17 +115,17 @@ class UserState:
         """Apply one account event and number it: the frame every tab applies next."""
         if kind not in contract.ACCOUNT_FRAMES:
             raise ValueError(f"unknown account event kind {kind!r}")
-        if kind == "alert":  # the user's, not a link's: account "" and link 0
-            if not any(t["id"] == payload["id"] for t in self.alert_triggers):
+        if kind in ("alert", "limit"):  # the user's, not a link's: account "" and link 0
+            if kind == "alert" and not any(t["id"] == payload["id"] for t in self.alert_triggers):
                 self.alert_triggers.appendleft(payload)
             self.seq += 1
             return {
-                "type": "alert",
+                "type": kind,
                 "epoch": self.epoch,
                 "seq": self.seq,
                 "account": "",
                 "link": 0,
-                "alert": payload,
+                kind: payload,
                 "t": now_ms,
                 "simulated": self.simulated,
             }

@@ -14,8 +14,9 @@ export function parseFrame(text) {
 }
 
 /** Account frames: `epoch` + `seq`, applied in order, never conflated or dropped
- *  (`alert`: a price alert triggered; deduplicated by `alert.id`). */
-export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order', 'alert']);
+ *  (`alert`: a price alert triggered; deduplicated by `alert.id`; `limit`: a portfolio
+ *  limit crossed, deduplicated by `limit.id`). */
+export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order', 'alert', 'limit']);
 /** Alert triggers the page keeps (newest first), as the snapshot's `alert_triggers`. */
 export const MAX_ALERT_TRIGGERS = 50;
 

@@ -1,8 +1,9 @@
 /*
  * Notifications as pure functions (docs/streaming-contract.md "Notifications"): which
  * events a step of the reducer made (a fill, a partial fill, a rejected order, a triggered
- * price alert), each with a key that names it for ever; whether this browser already
- * raised it (claims.js; `claim` is its localStorage fallback); the user's settings; the text.
+ * price alert, a portfolio limit crossed), each with a key that names it for ever; whether
+ * this browser already raised it (claims.js; `claim` is its localStorage fallback); the
+ * user's settings; the text.
  *
  * Events are derived from the state before and after a frame, not from the frame alone:
  * a fill replayed after `resumed`, held until a snapshot, or first seen in a resync
@@ -19,13 +20,13 @@ export const NOTIFIED_TTL_MS = 7 * 24 * 3600 * 1000;
 const SEEN_ALERTS_MAX = 500; // trigger ids this tab remembers (a snapshot lists at most 50)
 
 /** Which setting turns each kind of event on. */
-const SETTING_OF = { fill: 'fills', rejected: 'rejections', alert: 'alerts' };
+const SETTING_OF = { fill: 'fills', rejected: 'rejections', alert: 'alerts', limit: 'alerts' };
 
 // ------------------------------------------------------------------ deriving events
 
 /** What the tab remembers beyond the reducer's state: the trigger ids it has seen. */
 export function createTracker() {
-  return { alerts: new Set() };
+  return { alerts: new Set(), limits: new Set() };
 }
 
 /** The tracker knowing a snapshot's triggers (the page's own: its baseline, no events). */
@@ -55,6 +56,13 @@ export function deriveEvents(tracker, prev, next, frame) {
     if (!t.alerts.has(id)) {
       t = { ...t, alerts: bounded(new Set(t.alerts).add(id)) };
       events.push(alertEvent(frame.alert));
+    }
+  } else if (frame && frame.type === 'limit' && frame.limit && frame.limit.id !== undefined && frame.limit.id !== null) {
+    const id = String(frame.limit.id);
+    const seen = t.limits || new Set();
+    if (!seen.has(id)) { // a breach sent twice across a failover is one event
+      t = { ...t, limits: bounded(new Set(seen).add(id)) };
+      events.push(limitEvent(frame.limit));
     }
   } else if (frame && frame.type === 'snapshot') {
     const fresh = triggersOf(frame).filter((a) => !t.alerts.has(String(a.id)));
@@ -113,6 +121,16 @@ function alertEvent(a) {
     message: typeof a.message === 'string' ? a.message : '', at: num(a.at),
   };
 }
+
+/** A portfolio limit crossed (docs/streaming-contract.md "Portfolio limits"). */
+function limitEvent(l) {
+  return {
+    kind: 'limit', key: `limit:${l.id}`, breachId: String(l.id), limitKind: l.kind ?? null,
+    value: num(l.value), limit: num(l.limit), message: typeof l.message === 'string' ? l.message : '', at: num(l.at),
+  };
+}
+
+const LIMIT_TITLES = { beta_delta_above: 'β-weighted delta above your limit', beta_delta_below: 'β-weighted delta below your limit', daily_loss: 'Daily loss limit reached' };
 
 const legsOf = (o) => (o && Array.isArray(o.legs) ? o.legs.filter((l) => l && typeof l === 'object') : []);
 const fillsOf = (leg) => (Array.isArray(leg.fills) ? leg.fills.filter((f) => f && typeof f === 'object') : []);
@@ -194,6 +212,9 @@ export function notificationText(e) {
   }
   if (e.kind === 'alert') {
     return { title: `Alert: ${e.symbol}`, body: e.message || `${e.symbol} at ${fmt.price(e.price)}` };
+  }
+  if (e.kind === 'limit') {
+    return { title: `Limit: ${LIMIT_TITLES[e.limitKind] || 'portfolio limit crossed'}`, body: e.message || `${fmt.qty(e.value)} past ${fmt.qty(e.limit)}` };
   }
   return { title: 'Notification', body: '' };
 }

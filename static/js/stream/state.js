@@ -245,6 +245,7 @@ function accountFrame(s, f) {
     alertTriggered(s, f.alert);
     return;
   }
+  if (f.type === 'limit') return; // the user's, not an account's: notify.js raises it
   if (f.type === 'order') {
     putOrder(s, f.order, { account: f.account, simulated: f.simulated, link: f.link });
     trimOrders(s);
