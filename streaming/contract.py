@@ -194,6 +194,25 @@ class PongFrame(TypedDict):
     t: int
 
 
+class LimitPayload(TypedDict):
+    """A portfolio limit crossed (docs/streaming-contract.md "Portfolio limits")."""
+
+    id: int
+    kind: str  # "beta_delta_above" | "beta_delta_below" | "daily_loss"
+    value: float
+    limit: float
+    at: int
+    message: str
+
+
+class LimitFrame(_AccountFrame):
+    """A portfolio limit crossed: `account` is always "" and `link` 0; clients
+    deduplicate by `limit["id"]`."""
+
+    type: Literal["limit"]
+    limit: LimitPayload
+
+
 #: The account frame types: numbered, logged, never conflated or dropped.
 ACCOUNT_FRAMES: dict[str, type] = {
     "balance": BalanceFrame,
@@ -201,6 +220,7 @@ ACCOUNT_FRAMES: dict[str, type] = {
     "position": PositionFrame,
     "order": OrderFrame,
     "alert": AlertFrame,
+    "limit": LimitFrame,
 }
 ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
 #: Every frame type a client can receive, with its fields.
@@ -274,6 +294,8 @@ class ToOwner:
     CHAIN_REQUEST = "chain.request"
     #: The user's price alerts changed (created, edited, deleted): read them again.
     ALERTS_CHANGED = "alerts.changed"
+    #: The user's portfolio limits changed: read them again.
+    LIMITS_CHANGED = "limits.changed"
 
 
 # -- news and alerts: the layer announcement, the items, the news SSE stream's events ------
@@ -523,26 +545,7 @@ class ChainReply(TypedDict):
     text: str
 
 
-# --- risk: limits ---
-class LimitPayload(TypedDict):
-    """A portfolio limit crossed (docs/streaming-contract.md "Portfolio limits")."""
-
-    id: int
-    kind: str  # "beta_delta_above" | "beta_delta_below" | "daily_loss"
-    value: float
-    limit: float
-    at: int
-    message: str
-
-
-class LimitFrame(_AccountFrame):
-    """A portfolio limit crossed: `account` is always "" and `link` 0; clients
-    deduplicate by `limit["id"]`."""
-
-    type: Literal["limit"]
-    limit: LimitPayload
-
-
+# -- portfolio limits: the settings and their layer message ---------------------------
 class LimitSettings(TypedDict):
     """The user's portfolio limits (`GET`/`PUT /api/risk/limits`); None: off."""
 
@@ -556,9 +559,3 @@ class LimitsChangedRequest(TypedDict):
     """`limits.changed`: the user's limits changed; the owner reads them again."""
 
     type: str
-
-
-LIMITS_CHANGED = "limits.changed"
-ACCOUNT_FRAMES["limit"] = LimitFrame
-ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
-FRAMES["limit"] = LimitFrame

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.cluster import owner_rpc
-from streaming.contract import LIMITS_CHANGED
+from streaming.contract import ToOwner
 
 if TYPE_CHECKING:
     from streaming.stream.manager import UserStreamManager
@@ -30,7 +30,7 @@ async def limits_changed(user_id: int) -> None:
     saved all the same: an owner reads them when it starts)."""
     try:
         await owner_rpc.to_owner(
-            user_id, {"type": LIMITS_CHANGED, "deadline": time.time() + DEADLINE}
+            user_id, {"type": ToOwner.LIMITS_CHANGED, "deadline": time.time() + DEADLINE}
         )
     except Exception:
         log.exception("limits.changed not sent for user %s", user_id)

@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from streaming.contract import LIMITS_CHANGED
+from streaming.contract import ToOwner
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
 from streaming.risk import limits_store
 from streaming.risk.limits_rules import BETA_DELTA_ABOVE, DAILY_LOSS, Change
@@ -143,7 +143,7 @@ def test_get_and_put_store_merge_and_tell_the_owner(client, user, notified):
     assert isinstance(body["updated_at"], int)
     r = put(client, {"beta_delta_min": None})
     assert r.json()["beta_delta_min"] is None
-    assert [m["type"] for _, m in notified] == [LIMITS_CHANGED] * 3
+    assert [m["type"] for _, m in notified] == [ToOwner.LIMITS_CHANGED] * 3
     assert all(uid == user.id and m["deadline"] > 0 for uid, m in notified)
 
 
