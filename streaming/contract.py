@@ -521,3 +521,28 @@ class ChainReply(TypedDict):
     type: str
     status: int
     text: str
+
+
+# --- risk: pnl ---
+#: `ToOwner`'s P&L question (docs/streaming-contract.md "P&L over the day"): one
+#: account's balance history for a day, asked of the owner (it holds the sessions).
+PNL_HISTORY_REQUEST = "pnl.history"
+#: The owner's answer to `pnl.history`.
+PNL_HISTORY_REPLY = "pnl.history.reply"
+
+
+class PnlHistoryRequest(OwnerCall):
+    """`PNL_HISTORY_REQUEST`: `account`, `day` (YYYY-MM-DD); answered with a
+    `PnlHistoryReply`."""
+
+    account: str
+    day: str
+
+
+class PnlHistoryReply(TypedDict):
+    """`PNL_HISTORY_REPLY`: `points` ([ms, net liq], ascending), or `error` (a sentence;
+    "unsupported" when the account's broker keeps no balance history)."""
+
+    type: str
+    points: NotRequired[list[list[float]]]
+    error: NotRequired[str]

@@ -21,6 +21,7 @@ from streaming.brokers.base import BrokerAdapter, StreamConfig
 from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
+from streaming.risk.pnl_sampler import PnlSampler
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.outbox import QuoteBatch
@@ -129,6 +130,7 @@ async def build_manager(
 
     # the features run beside the stream: price alerts, and news if a link brings it
     listeners: list[StreamListener] = [AlertRunner(AlertStore(user_id))]
+    listeners.append(PnlSampler.for_user(user_id))  # P&L over the day (risk/pnl_sampler.py)
     news = make_news_feed(loaded)
     if news is not None:
         listeners.append(news)
