@@ -36,9 +36,11 @@ class StreamingConfig(AppConfig):
         from streaming.chains.owner import answer_chain
         from streaming.cluster import owner_rpc
         from streaming.cluster.agents import agents
-        from streaming.contract import ToOwner
+        from streaming.contract import PNL_HISTORY_REQUEST, ToOwner
+        from streaming.risk.pnl_owner import answer_balance_history
         from streaming.wiring import build_manager
 
         agents.configure(build_manager=build_manager)
         owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
         owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
+        owner_rpc.register(PNL_HISTORY_REQUEST, answer_balance_history)
