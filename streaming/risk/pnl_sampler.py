@@ -81,7 +81,8 @@ class PnlSampler:
 
     @property
     def manager(self) -> StreamHost:
-        assert self._manager is not None, "attached when the manager is built"
+        if self._manager is None:
+            raise RuntimeError("the sampler runs only once attached to a stream manager")
         return self._manager
 
     def symbols(self) -> set[str]:
@@ -125,7 +126,11 @@ class PnlSampler:
             "quotes": state.quotes,
             "greeks": state.greeks,
         }
-        await self.store.write(at, sample_rows(snapshot))
+        rows = sample_rows(snapshot)
+        streamed = {a.link.id for a in state.accounts.values() if a.balance is not None}
+        if set(state.links) - streamed:  # a link's accounts not in yet: no total (not 0)
+            rows = [row for row in rows if row[0]] + [("", None, None)]
+        await self.store.write(at, rows)
         self.last_at = at
         self.wrote.set()
         return True

@@ -15,30 +15,15 @@ import pytest
 
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig, SupportsBalanceHistory
-from tests.support.brokers import ALPACA_FAST, TASTYTRADE_FAST, TRADIER_FAST
+from tests.streaming.test_broker_order_history import BROKERS as ORDER_HISTORY_BROKERS
+from tests.streaming.test_broker_order_history import alpaca_paper_at_sandbox  # noqa: F401 (a fixture)
+from tests.support.brokers import TRADIER_FAST
 from tests.support.recording import RecordingSink, running
 
 WITHIN = 20.0
 
-BROKERS = {
-    "tastytrade": (
-        "broker",
-        lambda u: {"provider_secret": "s", "refresh_token": f"pnl-refresh-{u}"},
-        TASTYTRADE_FAST,
-    ),
-    "alpaca": ("broker", lambda u: {"key_id": f"pnl-key-{u}", "secret_key": "x"}, ALPACA_FAST),
-    "alpaca-paper": (
-        "paper",
-        lambda u: {"key_id": f"pnl-paper-{u}", "secret_key": "x"},
-        ALPACA_FAST,
-    ),
-}
-
-
-@pytest.fixture
-def alpaca_paper_at_sandbox(settings, broker_at_sandbox):
-    settings.ALPACA_TRADING_PAPER_URL = f"{broker_at_sandbox.url}/alpaca"
-    return broker_at_sandbox
+#: The links with a balance history, as the order-history test makes them.
+BROKERS = {name: ORDER_HISTORY_BROKERS[name] for name in ("tastytrade", "alpaca", "alpaca-paper")}
 
 
 def adapter_for(name: str):
@@ -90,7 +75,7 @@ async def independent_read(name: str, adapter, account: str, day: dt.date, url: 
 
 
 @pytest.mark.parametrize("name", list(BROKERS))
-async def test_a_days_net_liq_from_the_brokers_history(name, alpaca_paper_at_sandbox):
+async def test_a_days_net_liq_from_the_brokers_history(name, alpaca_paper_at_sandbox):  # noqa: F811
     adapter = adapter_for(name)
     assert isinstance(adapter, SupportsBalanceHistory)
     sink = RecordingSink()

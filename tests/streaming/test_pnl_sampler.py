@@ -183,3 +183,16 @@ async def test_the_running_sampler_follows_the_grid_and_the_day_reads_back():
     by_account = await database_sync_to_async(samples_of_day)(user_id, day)
     assert sorted(by_account) == ["", "AP1", "TT1"]
     assert by_account[""][0] == {"t": found[0], "net_liq": 1500.5, "day_pnl": 30.0}
+
+
+async def test_no_total_until_every_link_has_streamed_its_accounts():
+    user_id = await user("pnl-partial")
+    state = UserState([LINK, ALPACA])  # Alpaca's accounts are not in yet
+    state.apply_account_event("balance", 1, "TT1", {"net_liquidating_value": 10}, now_ms=0)
+    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler.attach(Host(user_id, state))
+    assert await sampler.sample_once(60_000) is True
+    assert await database_sync_to_async(rows_of)(user_id) == [
+        ("", 60_000, None, None),
+        ("TT1", 60_000, Decimal("10"), Decimal("0")),
+    ]

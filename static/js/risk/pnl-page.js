@@ -10,6 +10,26 @@ import { chartPoints, mergeAnswer, statMarkers, statsText } from './pnl-model.js
 
 const COLORS = ['#f6f5f4', '#62a0ea', '#57e389', '#ffa348', '#c061cb', '#f66151', '#99c1f1'];
 
+/** A stats row for a series that appeared after the page was rendered (an account whose
+ * data came in later), in the server's markup. */
+function addRow(body, s) {
+  body.querySelector('[data-pnl-empty]')?.remove();
+  const row = body.ownerDocument.createElement('tr');
+  row.setAttribute('data-pnl-row', s.account);
+  const head = body.ownerDocument.createElement('th');
+  head.scope = 'row';
+  head.textContent = s.account ? `${s.label} ${s.broker} ${s.account}` : s.label;
+  row.append(head);
+  for (const field of ['net_liq', 'day_pnl', 'high', 'low', 'drawdown', 'points']) {
+    const cell = body.ownerDocument.createElement('td');
+    cell.className = 'num';
+    cell.setAttribute('data-field', field);
+    row.append(cell);
+  }
+  body.append(row);
+  return row;
+}
+
 function createPnlPage(doc, root, data) {
   const box = root.querySelector('[data-pnl-chart]');
   const status = root.querySelector('[data-pnl-status]');
@@ -28,14 +48,17 @@ function createPnlPage(doc, root, data) {
       let line = lines.get(s.account);
       if (!line) {
         const series = chart.addSeries(LineSeries, {
-          color: COLORS[i % COLORS.length], lineWidth: s.account === '' ? 3 : 1.5, title: s.label,
+          color: COLORS[i % COLORS.length], lineWidth: s.account === '' ? 3 : 1.5,
+          title: s.account ? s.account : s.label,
         });
         line = { series, markers: createSeriesMarkers(series, []) };
         lines.set(s.account, line);
       }
       line.series.setData(chartPoints(s.points));
       line.markers.setMarkers(s.account === '' || answer.series.length === 1 ? statMarkers(s) : []);
-      const row = root.querySelector(`[data-pnl-row="${CSS.escape(s.account)}"]`);
+      let row = root.querySelector(`[data-pnl-row="${CSS.escape(s.account)}"]`);
+      const body = root.querySelector('.pnl-stats tbody');
+      if (!row && body) row = addRow(body, s);
       if (row) {
         const text = statsText(s);
         for (const [field, value] of Object.entries(text)) {
