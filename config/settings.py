@@ -389,3 +389,7 @@ LOGGING = {
 # --- risk: limits (docs/streaming-contract.md "Portfolio limits") ---
 # The portfolio limits are evaluated at most this often (seconds) while quotes move.
 RISK_LIMITS_INTERVAL = float(os.environ.get("RISK_LIMITS_INTERVAL", "0.5"))
+# P&L over the day (docs/streaming-contract.md "P&L over the day"): the owner of a user's
+# stream samples net liq and day P&L per account and in total every this many seconds,
+# on a grid aligned to the epoch (streaming/risk/pnl_sampler.py).
+PNL_SAMPLE_INTERVAL = float(os.environ.get("PNL_SAMPLE_INTERVAL", "60"))

@@ -15,8 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
-from streaming.risk import strategy_views
-from streaming.risk import limits_views
+from streaming.risk import limits_views, pnl_views, strategy_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -78,6 +77,12 @@ urlpatterns = [
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
+    # P&L over the day (docs/streaming-contract.md "P&L over the day")
+    path("pnl", pnl_views.pnl_page, name="pnl"),
+    path("api/pnl", token_readable("snapshot")(pnl_views.api_pnl), name="api-pnl"),
+    # portfolio limits (docs/streaming-contract.md "Portfolio limits")
+    path("settings/limits", limits_views.limits_page, name="limits-settings"),
+    path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
     path("", views.dashboard, name="home"),
     # risk: strategies (docs/streaming-contract.md "Risk: strategies"); before any
     # api/risk/<underlying> route, which would take "strategies" for a symbol
@@ -86,10 +91,4 @@ urlpatterns = [
         token_readable("snapshot")(strategy_views.api_strategies),
         name="api-risk-strategies",
     ),
-]
-
-# --- risk: limits (docs/streaming-contract.md "Portfolio limits") ---
-urlpatterns += [
-    path("settings/limits", limits_views.limits_page, name="limits-settings"),
-    path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
 ]

@@ -38,9 +38,11 @@ class StreamingConfig(AppConfig):
         from streaming.cluster.agents import agents
         from streaming.contract import ToOwner
         from streaming.risk.limits_owner import answer_limits_changed
+        from streaming.risk.pnl_owner import answer_balance_history
         from streaming.wiring import build_manager
 
         agents.configure(build_manager=build_manager)
         owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
         owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
         owner_rpc.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
+        owner_rpc.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)

@@ -272,6 +272,8 @@ class ToTab:
     CANDLES = "stream.candles"
     #: The owner's answer to `chain.request`: `status` (HTTP), `text` (the JSON body).
     CHAIN_REPLY = "chain.reply"
+    #: The owner's answer to `pnl.history`.
+    PNL_HISTORY_REPLY = "pnl.history.reply"
 
 
 class ToOwner:
@@ -296,6 +298,9 @@ class ToOwner:
     ALERTS_CHANGED = "alerts.changed"
     #: The user's portfolio limits changed: read them again.
     LIMITS_CHANGED = "limits.changed"
+    #: One account's balance history for a day (`account`, `day`), for `reply`: the
+    #: owner holds the broker sessions (docs/streaming-contract.md "P&L over the day").
+    PNL_HISTORY_REQUEST = "pnl.history"
 
 
 # -- news and alerts: the layer announcement, the items, the news SSE stream's events ------
@@ -559,3 +564,21 @@ class LimitsChangedRequest(TypedDict):
     """`limits.changed`: the user's limits changed; the owner reads them again."""
 
     type: str
+
+
+# --- risk: pnl ---
+class PnlHistoryRequest(OwnerCall):
+    """`ToOwner.PNL_HISTORY_REQUEST`: `account`, `day` (YYYY-MM-DD); answered with a
+    `PnlHistoryReply`."""
+
+    account: str
+    day: str
+
+
+class PnlHistoryReply(TypedDict):
+    """`ToTab.PNL_HISTORY_REPLY`: `points` ([ms, net liq], ascending), or `error` (a sentence;
+    "unsupported" when the account's broker keeps no balance history)."""
+
+    type: str
+    points: NotRequired[list[list[float]]]
+    error: NotRequired[str]

@@ -23,6 +23,7 @@ from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.risk.limits_runner import LimitRunner
 from streaming.risk.limits_store import LimitStore
+from streaming.risk.pnl_sampler import PnlSampler
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.outbox import QuoteBatch
@@ -132,6 +133,7 @@ async def build_manager(
     # the features run beside the stream: price alerts, and news if a link brings it
     listeners: list[StreamListener] = [AlertRunner(AlertStore(user_id))]
     listeners.append(LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL))
+    listeners.append(PnlSampler.for_user(user_id))  # P&L over the day (risk/pnl_sampler.py)
     news = make_news_feed(loaded)
     if news is not None:
         listeners.append(news)

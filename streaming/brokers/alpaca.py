@@ -39,7 +39,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +49,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
 from streaming.brokers.alpaca_client import AlpacaClient
+from streaming.brokers.alpaca_portfolio import broker_path, portfolio_history
 from streaming.brokers.alpaca_wire import balance_payload, order_payload, position_payload
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
@@ -156,6 +157,22 @@ class AlpacaAdapter(SupervisedAdapter):
     async def run(self, sink: AdapterSink) -> None:
         await self._report(sink, "quotes", "idle", "the broker streams no quotes here")
         await self._run_loops(sink, {"account": self._connect_once})
+
+    # -- balance history (portfolio history, with this link's key) -------------------------
+    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
+        """One day of the account's equity from Alpaca's portfolio history
+        (alpaca_portfolio.py): a short REST client of this link's key (keys need no session)."""
+        ids = [i for i, number in self._accounts.items() if number == account]
+        if not ids:
+            raise RuntimeError(f"Alpaca account {account} is not connected on this link")
+        async with self._history_client() as client:
+            return await portfolio_history(client, self._history_path(ids[0]), day)
+
+    def _history_client(self) -> AlpacaClient:
+        return AlpacaClient(key_id=self._key_id, secret_key=self._secret, api_url=self.api_url)
+
+    def _history_path(self, account_id: str) -> str:
+        return broker_path(account_id)
 
     # -- one connection ---------------------------------------------------------------
     async def _connect_once(self, sink: AdapterSink) -> None:

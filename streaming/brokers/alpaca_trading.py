@@ -34,7 +34,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_client import AlpacaTradingClient
+from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.alpaca_portfolio import TRADING_PATH
 from streaming.brokers.base import AdapterSink, Checkpoint, MemoryCheckpoint, StreamConfig
 from streaming.brokers.errors import (
     BrokerHTTPError,
@@ -93,6 +94,15 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         self.reconciliations = 0
         self.gaps = 0  # updates that showed a missed fill
         self._lock = asyncio.Lock()  # one fold at a time: socket updates or reconciliation
+
+    # -- balance history: the Trading API's path and client (AlpacaAdapter.balance_history)
+    def _history_client(self) -> AlpacaClient:
+        return AlpacaTradingClient(
+            key_id=self._key_id, secret_key=self._secret, api_url=self.api_url
+        )
+
+    def _history_path(self, account_id: str) -> str:
+        return TRADING_PATH
 
     # -- one connection ---------------------------------------------------------------
     async def _connect_once(self, sink: AdapterSink) -> None:

@@ -14,6 +14,7 @@ reverse (docs/streaming-contract.md, "link status"). The loops every adapter sha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -149,3 +150,15 @@ class SupportsChains(Protocol):
     """An adapter whose link serves option chains (tastytrade, Tradier)."""
 
     chains: OptionChainSource
+
+
+@runtime_checkable
+class SupportsBalanceHistory(Protocol):
+    """An adapter whose broker keeps its accounts' net liq over time (tastytrade's net-liq
+    history, Alpaca's portfolio history; Tradier keeps none): asked for an earlier day's
+    P&L curve (docs/streaming-contract.md "P&L over the day")."""
+
+    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
+        """(epoch ms, net liq) of one of the link's accounts during the (UTC) `day`,
+        ascending; raises when the broker cannot serve it."""
+        ...

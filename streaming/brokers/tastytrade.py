@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
+from datetime import date
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -53,6 +54,7 @@ from streaming.brokers.tastytrade_client import (
     make_session,
     refresh_token,
 )
+from streaming.brokers.tastytrade_net_liq import net_liq_history
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
@@ -249,6 +251,14 @@ class TastytradeAdapter(SupervisedAdapter):
         return await self._candles.fetch(
             dx, symbol, tf, from_ms, within=within, connected=lambda: self._dx
         )
+
+    # -- balance history (REST on the running session) ------------------------------------
+    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
+        """One day of the account's net liq from tastytrade's own history
+        (tastytrade_net_liq.py), on the session this link already holds."""
+        if self._session is None or not self._wants(account):
+            raise RuntimeError(f"tastytrade account {account} is not connected on this link")
+        return await net_liq_history(self._session, account, day)
 
     async def _pump_candles(self, dx: DXLinkStreamer) -> None:
         """Candle events to the request collecting their symbol's snapshot."""

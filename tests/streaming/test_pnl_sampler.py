@@ -1,0 +1,198 @@
+"""The P&L sampler and its store in-process, on the real database: rows on the grid, one
+per account and a total, null (never 0) where an input is missing, only at the owner,
+and a second writer of the same grid time (a restart, a failover) doubles nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from streaming.models import PnlSample
+from streaming.risk.pnl_sampler import PnlSampler, grid_time, sample_rows
+from streaming.risk.pnl_store import PnlStore, samples_of_day
+from streaming.stream.state import LinkInfo, UserState
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LINK = LinkInfo(1, "tastytrade", "tt", simulated=True)
+ALPACA = LinkInfo(2, "alpaca", "ap", simulated=True)
+
+
+class Host:
+    """The part of the stream manager a listener sees (listener.StreamHost)."""
+
+    def __init__(self, user_id: int, state: UserState, owner: bool = True) -> None:
+        self.user_id = user_id
+        self.state = state
+        self.owner = owner
+
+    async def authorized(self) -> bool:
+        return self.owner
+
+    def symbols_changed(self) -> None:
+        pass
+
+
+def stock(symbol: str, qty: float, close: float | None, mark: float = 0.0) -> dict:
+    return {
+        "symbol": symbol,
+        "streamer_symbol": symbol,
+        "instrument_type": "Equity",
+        "quantity": qty,
+        "direction": "Long",
+        "close_price": close,
+        "mark_price": mark,
+        "average_open_price": close,
+        "multiplier": 1,
+    }
+
+
+def state_with(*, second_close: float | None = 90.0, second_balance: bool = True) -> UserState:
+    state = UserState([LINK, ALPACA])
+    state.apply_account_event("balance", 1, "TT1", {"net_liquidating_value": "1000.5"}, now_ms=0)
+    state.apply_account_event("positions", 1, "TT1", [stock("AAPL", 10, 100.0)], now_ms=0)
+    if second_balance:
+        state.apply_account_event("balance", 2, "AP1", {"net_liquidating_value": 500}, now_ms=0)
+    state.apply_account_event("positions", 2, "AP1", [stock("MSFT", 2, second_close)], now_ms=0)
+    state.quotes["AAPL"] = {"bid": 101.0, "ask": 103.0, "t": 1}  # mid 102: +20 on the day
+    state.quotes["MSFT"] = {"last": 95.0, "t": 1}  # +10 on the day
+    return state
+
+
+async def user(name: str) -> int:
+    made = await database_sync_to_async(get_user_model().objects.create_user)(name, password="pw")
+    return made.id
+
+
+def rows_of(user_id: int) -> list[tuple[str, int, Decimal | None, Decimal | None]]:
+    return [
+        (s.account, int(s.at.timestamp() * 1000), s.net_liq, s.day_pnl)
+        for s in PnlSample.objects.filter(user_id=user_id).order_by("at", "account")
+    ]
+
+
+def test_the_grid_time_is_the_start_of_the_bucket():
+    assert grid_time(125_999, 60_000) == 120_000
+    assert grid_time(120_000, 60_000) == 120_000
+    assert grid_time(1_700, 500) == 1_500
+
+
+def test_rows_per_account_and_total_from_live_marks():
+    state = state_with()
+    snapshot = {
+        "accounts": [a.as_dict() for a in state.accounts_in_link_order()],
+        "quotes": state.quotes,
+        "greeks": state.greeks,
+    }
+    assert sample_rows(snapshot) == [
+        ("TT1", 1000.5, 20.0),
+        ("AP1", 500.0, 10.0),
+        ("", 1500.5, 30.0),
+    ]
+
+
+def test_a_missing_input_is_null_never_0():
+    state = state_with(second_close=None, second_balance=False)
+    snapshot = {
+        "accounts": [a.as_dict() for a in state.accounts_in_link_order()],
+        "quotes": state.quotes,
+        "greeks": {},
+    }
+    # AP1 has no balance and a position without a close: both its values are unknown,
+    # and the total of a partly known sum is unknown too
+    assert sample_rows(snapshot) == [("TT1", 1000.5, 20.0), ("AP1", None, None), ("", None, None)]
+
+
+async def test_a_sample_is_written_once_per_grid_time_whoever_writes_it():
+    user_id = await user("pnl-once")
+    first = PnlSampler(PnlStore(user_id), interval=60)
+    first.attach(Host(user_id, state_with()))
+    assert await first.sample_once(120_500) is True
+    assert await first.sample_once(179_999) is False  # same bucket: not even tried again
+    # a restarted or new owner, with other values, in the same bucket: the first stands
+    moved = state_with()
+    moved.quotes["AAPL"] = {"bid": 110.0, "ask": 110.0, "t": 2}
+    second = PnlSampler(PnlStore(user_id), interval=60)
+    second.attach(Host(user_id, moved))
+    assert await second.sample_once(150_000) is True
+    rows = await database_sync_to_async(rows_of)(user_id)
+    assert rows == [
+        ("", 120_000, Decimal("1500.5"), Decimal("30")),
+        ("AP1", 120_000, Decimal("500"), Decimal("10")),
+        ("TT1", 120_000, Decimal("1000.5"), Decimal("20")),
+    ]
+    # the next bucket is the new owner's
+    assert await second.sample_once(180_000) is True
+    rows = await database_sync_to_async(rows_of)(user_id)
+    assert [(a, t, d) for a, t, _, d in rows[3:]] == [
+        ("", 180_000, Decimal("110")),
+        ("AP1", 180_000, Decimal("10")),
+        ("TT1", 180_000, Decimal("100")),
+    ]
+
+
+async def test_only_the_owner_samples_and_only_once_there_are_accounts():
+    user_id = await user("pnl-owner")
+    host = Host(user_id, state_with(), owner=False)
+    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler.attach(host)
+    assert await sampler.sample_once(60_000) is False
+    empty = PnlSampler(PnlStore(user_id), interval=60)
+    empty.attach(Host(user_id, UserState([LINK])))
+    assert await empty.sample_once(60_000) is False
+    assert await database_sync_to_async(rows_of)(user_id) == []
+    host.owner = True  # the lease came to this process: the same bucket is sampled now
+    assert await sampler.sample_once(60_000) is True
+    assert len(await database_sync_to_async(rows_of)(user_id)) == 3
+
+
+class CountingStore(PnlStore):
+    """The real store, counting the grid times written (the test waits on them)."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(user_id)
+        self.times: list[int] = []
+
+    async def write(self, at_ms, rows):
+        await super().write(at_ms, rows)
+        self.times.append(at_ms)
+
+
+async def test_the_running_sampler_follows_the_grid_and_the_day_reads_back():
+    user_id = await user("pnl-run")
+    store = CountingStore(user_id)
+    sampler = PnlSampler(store, interval=0.2)
+    sampler.attach(Host(user_id, state_with()))
+    task = asyncio.create_task(sampler.run())
+    try:
+        await wait_until(lambda: len(store.times) >= 4, what="4 grid times sampled")
+    finally:
+        task.cancel()
+    rows = await database_sync_to_async(rows_of)(user_id)
+    found = sorted({t for _, t, _, _ in rows})
+    assert found == sorted(set(store.times))
+    assert all(t % 200 == 0 for t in found)  # on the grid
+    assert len(rows) == 3 * len(found)  # one per account and the total, per grid time
+    day = dt.datetime.fromtimestamp(found[0] / 1000, dt.UTC).date()
+    by_account = await database_sync_to_async(samples_of_day)(user_id, day)
+    assert sorted(by_account) == ["", "AP1", "TT1"]
+    assert by_account[""][0] == {"t": found[0], "net_liq": 1500.5, "day_pnl": 30.0}
+
+
+async def test_no_total_until_every_link_has_streamed_its_accounts():
+    user_id = await user("pnl-partial")
+    state = UserState([LINK, ALPACA])  # Alpaca's accounts are not in yet
+    state.apply_account_event("balance", 1, "TT1", {"net_liquidating_value": 10}, now_ms=0)
+    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler.attach(Host(user_id, state))
+    assert await sampler.sample_once(60_000) is True
+    assert await database_sync_to_async(rows_of)(user_id) == [
+        ("", 60_000, None, None),
+        ("TT1", 60_000, Decimal("10"), Decimal("0")),
+    ]
