@@ -1,0 +1,85 @@
+"""An earlier day on `GET /api/pnl` at a real daphne: no samples, so the owner of the
+user's stream asks each broker (`pnl.history` over owner RPC) and the answer is the
+brokers' own history — tastytrade's net-liq bars as the SDK reads them, Alpaca's
+portfolio history, and a sentence for Tradier, which keeps none
+(docs/streaming-contract.md "P&L over the day")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import httpx
+import pytest
+from tastytrade import Account
+
+from tests.support.live import DEMO_USER, LiveApp
+from tests.support.sdk import sdk_session
+from tests.support.wait import poll_until
+
+#: The stream may take this long to show the demo user's accounts (a loaded box).
+SEEN_WITHIN = 30.0
+
+
+def read(client: httpx.Client, path: str, **params: str) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def demo(live_app: LiveApp) -> httpx.Client:
+    client = live_app.login(*DEMO_USER)
+    client.timeout = httpx.Timeout(60)
+    poll_until(
+        lambda: len(read(client, "/api/snapshot")["accounts"]) == 6,
+        within=SEEN_WITHIN,
+        what="the demo user's six accounts in the stream",
+    )
+    yield client
+    client.close()
+
+
+async def sdk_day(live_sandbox, account: str, day: dt.date) -> list[dict[str, Any]]:
+    """The day's tastytrade bars read by the SDK itself (`time-back=1m`), filtered here."""
+    session = sdk_session(live_sandbox, "demo-refresh-token")
+    bars = await (await Account.get(session, account)).get_net_liquidating_value_history(
+        session, time_back="1m"
+    )
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    points = []
+    for bar in bars:
+        when = dt.datetime.fromisoformat(bar.time)
+        when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+        if start <= when < start + dt.timedelta(days=1):
+            points.append({"t": int(when.timestamp() * 1000), "net_liq": float(bar.close)})
+    return sorted(points, key=lambda p: p["t"])
+
+
+async def test_an_earlier_day_comes_from_the_brokers_through_the_owner(live_sandbox, demo):
+    snapshot = read(demo, "/api/snapshot")
+    by_broker: dict[str, list[str]] = {}
+    for account in snapshot["accounts"]:
+        by_broker.setdefault(account["broker"], []).append(account["number"])
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
+    while day.weekday() >= 5:  # a trading day: Alpaca keeps points on those only
+        day -= dt.timedelta(days=1)
+    body = read(demo, "/api/pnl", day=str(day))
+    assert (body["day"], body["source"]) == (str(day), "broker"), body
+    for number in by_broker["tradier"]:
+        assert f"no balance history at Tradier ({number})" in body["reason"]
+    series = {s["account"]: s for s in body["series"]}
+    assert series[""]["label"] == "Total"
+    assert not set(by_broker["tradier"]) & set(series)
+    for number in by_broker["tastytrade"]:
+        expected = await sdk_day(live_sandbox, number, day)
+        assert [(p["t"], p["net_liq"]) for p in series[number]["points"]] == [
+            (p["t"], p["net_liq"]) for p in expected
+        ], number
+        assert expected, "the sandbox seeds a daily net-liq bar for every past day"
+    for number in by_broker["alpaca"]:
+        points = series[number]["points"]
+        assert len(points) > 1 and all(
+            b["t"] - a["t"] == 300_000 for a, b in itertools.pairwise(points)
+        )
