@@ -15,6 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.risk import views as risk_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -76,5 +77,17 @@ urlpatterns = [
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
+    # the what-if risk curve (docs/streaming-contract.md "Risk: the what-if curve");
+    # "portfolio" before the symbol route
+    path(
+        "api/risk/portfolio",
+        token_readable("snapshot")(risk_views.api_risk_portfolio),
+        name="api-risk-portfolio",
+    ),
+    path(
+        "api/risk/<str:underlying>",
+        token_readable("snapshot")(risk_views.api_risk),
+        name="api-risk",
+    ),
     path("", views.dashboard, name="home"),
 ]

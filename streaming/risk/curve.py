@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,24 +111,29 @@ def breakevens(
     hi: float,
     fallback_iv: Mapping[str, float] | None = None,
 ) -> list[float]:
-    """The prices in [lo, hi] where the P&L crosses zero: sign changes on a fine grid,
-    each refined by brentq (to 1e-9); a grid point exactly at zero between a loss and a
-    gain counts once. A P&L that touches zero without crossing it is no breakeven."""
+    """The prices in [lo, hi] where the legs' P&L crosses zero (see `crossings`)."""
+    return crossings(lambda prices: pnl_at(legs, prices, scenario, fallback_iv), lo, hi)
+
+
+def crossings(pnl: Callable[[Array], Array], lo: float, hi: float) -> list[float]:
+    """Where `pnl` (vectorized over prices) crosses zero in [lo, hi], ascending: sign
+    changes on a fine grid, each refined by brentq (to 1e-9); where the P&L is exactly 0
+    at grid points between a loss and a gain, the first of them. A P&L that touches zero
+    without crossing it has no breakeven there."""
     if not hi > lo > 0:
         return []
     grid = np.linspace(lo, hi, BREAKEVEN_GRID)
-    pnl = pnl_at(legs, grid, scenario, fallback_iv)
-    sign = np.sign(pnl)
+    sign = np.sign(pnl(grid))
     nonzero = np.flatnonzero(sign)
     found: list[float] = []
 
     def at(price: float) -> float:
-        return float(pnl_at(legs, np.array([price]), scenario, fallback_iv)[0])
+        return float(pnl(np.array([price]))[0])
 
     for a, b in itertools.pairwise(nonzero):
         if sign[a] == sign[b]:
             continue
-        if b - a > 1:  # the P&L is exactly 0 at grid points between: the first one
+        if b - a > 1:
             found.append(float(grid[a + 1]))
             continue
         found.append(float(brentq(at, grid[a], grid[b], xtol=1e-9, rtol=4 * np.finfo(float).eps)))
