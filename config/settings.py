@@ -393,3 +393,6 @@ RISK_LIMITS_INTERVAL = float(os.environ.get("RISK_LIMITS_INTERVAL", "0.5"))
 # stream samples net liq and day P&L per account and in total every this many seconds,
 # on a grid aligned to the epoch (streaming/risk/pnl_sampler.py).
 PNL_SAMPLE_INTERVAL = float(os.environ.get("PNL_SAMPLE_INTERVAL", "60"))
+# --- risk: the what-if curve (docs/streaming-contract.md, "Risk: the what-if curve") ---
+# The continuous risk-free rate the option model prices with: no broker here streams one.
+RISK_INTEREST_RATE = float(os.environ.get("RISK_INTEREST_RATE", "0.04"))

@@ -16,6 +16,7 @@ from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import limits_views, pnl_views, strategy_views
+from streaming.risk import views as risk_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -83,7 +84,6 @@ urlpatterns = [
     # portfolio limits (docs/streaming-contract.md "Portfolio limits")
     path("settings/limits", limits_views.limits_page, name="limits-settings"),
     path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
-    path("", views.dashboard, name="home"),
     # risk: strategies (docs/streaming-contract.md "Risk: strategies"); before any
     # api/risk/<underlying> route, which would take "strategies" for a symbol
     path(
@@ -91,4 +91,17 @@ urlpatterns = [
         token_readable("snapshot")(strategy_views.api_strategies),
         name="api-risk-strategies",
     ),
+    # the what-if risk curve (docs/streaming-contract.md "Risk: the what-if curve");
+    # "portfolio" (like "strategies" and "limits" above) before the symbol route
+    path(
+        "api/risk/portfolio",
+        token_readable("snapshot")(risk_views.api_risk_portfolio),
+        name="api-risk-portfolio",
+    ),
+    path(
+        "api/risk/<str:underlying>",
+        token_readable("snapshot")(risk_views.api_risk),
+        name="api-risk",
+    ),
+    path("", views.dashboard, name="home"),
 ]
