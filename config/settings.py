@@ -385,3 +385,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- risk: metrics (issue 32) ---
+#: How often a user's stream fetches the market metrics of its position underlyings (s).
+RISK_METRICS_REFRESH = float(os.environ.get("RISK_METRICS_REFRESH", "900"))

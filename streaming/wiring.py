@@ -21,6 +21,7 @@ from streaming.brokers.base import BrokerAdapter, StreamConfig
 from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
+from streaming.risk.metrics_runner import MetricsRunner
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.outbox import QuoteBatch
@@ -127,8 +128,12 @@ async def build_manager(
     async def on_link_state(link_id: int, state: str, reason: str) -> None:
         await record(link_id, state, reason)
 
-    # the features run beside the stream: price alerts, and news if a link brings it
-    listeners: list[StreamListener] = [AlertRunner(AlertStore(user_id))]
+    # the features run beside the stream: price alerts, market metrics, and news if a
+    # link brings it
+    listeners: list[StreamListener] = [
+        AlertRunner(AlertStore(user_id)),
+        MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
+    ]
     news = make_news_feed(loaded)
     if news is not None:
         listeners.append(news)
