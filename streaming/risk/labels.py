@@ -56,7 +56,8 @@ def iv_rank_title(underlying: str, m: dict[str, Any], now_ms: int) -> str:
     rank = number(m.get("iv_rank"))
     if rank is None:
         return f"No IV rank for {underlying}: no source has it (tastytrade's market metrics)"
-    return f"IV rank {rank:.0f} ({m.get('iv_source') or 'unknown source'}, {age_text(m.get('t'), now_ms)})"
+    source = m.get("iv_source") or "unknown source"
+    return f"IV rank {rank:.0f} ({source}, {age_text(m.get('t'), now_ms)})"
 
 
 def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, dict[str, Any]]:

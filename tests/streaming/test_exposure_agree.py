@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import orjson
@@ -21,24 +19,16 @@ from streaming.risk.exposure import position_exposure, underlying_of
 from streaming.risk.metrics_runner import MetricsRunner
 from tests.streaming.test_manager import Published
 from tests.streaming.test_metrics_runner import READY, covered, tastytrade_manager
+from tests.support.node import needs_node, node_tool
 from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tests" / "js" / "tools" / "exposure.mjs"
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "exposure-snapshot.json").read_text())
-
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node runs exposure.js")
 
 
 def browser_exposures(snapshot: dict) -> list[dict]:
-    result = subprocess.run(
-        ["node", str(TOOL)],
-        input=orjson.dumps(snapshot),
-        capture_output=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    """What the browser computes from this snapshot (tests/js/tools/exposure.mjs)."""
+    return node_tool("exposure.mjs", snapshot)
 
 
 def server_exposures(snapshot: dict) -> list[dict]:

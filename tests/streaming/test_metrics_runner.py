@@ -15,20 +15,17 @@ import uuid
 
 import numpy as np
 import pytest
-from django.conf import settings
 from tastytrade.metrics import get_market_metrics
 
 from streaming.brokers.bars import date_ms, day_start_ms
-from streaming.brokers.base import StreamConfig, SupportsMarketMetrics
-from streaming.brokers.tastytrade import TastytradeAdapter
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.base import SupportsMarketMetrics
 from streaming.contract import now_ms
 from streaming.risk import beta
 from streaming.risk.metrics_runner import MetricsRunner
 from streaming.stream.manager import LinkInfo, UserStreamManager
-from tests.streaming.test_manager import Published
-from tests.support.brokers import TRADIER_FAST
-from tests.support.sdk import SECRET, cred, sdk_session
+from tests.streaming.test_manager import Published, manager_for
+from tests.streaming.test_tradier_adapter import make_adapter as tradier_adapter
+from tests.support.sdk import cred, sdk_session
 from tests.support.tradier import tradier_client
 from tests.support.wait import wait_until
 
@@ -39,16 +36,7 @@ READY = 20.0
 def tastytrade_manager(
     refresh_token: str, runner: MetricsRunner, published: Published
 ) -> UserStreamManager:
-    adapter = TastytradeAdapter(
-        link_id=7,
-        provider_secret=SECRET,
-        refresh_token=refresh_token,
-        config=StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5),
-    )
-    info = LinkInfo(7, "tastytrade", "sandbox link", simulated=True)
-    return UserStreamManager(
-        42, links=[(info, adapter)], publish=published, flush_interval=0.2, listeners=[runner]
-    )
+    return manager_for(refresh_token, published, listeners=[runner])
 
 
 def underlyings(manager: UserStreamManager) -> set[str]:
@@ -152,13 +140,7 @@ def numpy_beta(stock: dict[int, float], spy: dict[int, float], start: int, today
 
 async def test_a_tradier_user_gets_a_regression_beta_and_no_iv_rank(broker_at_sandbox):
     token = f"tradier-metrics-{uuid.uuid4().hex[:12]}"
-    adapter = TradierAdapter(
-        link_id=3,
-        access_token=token,
-        api_url=settings.TRADIER_API_URL,
-        stream_url=settings.TRADIER_STREAM_URL,
-        config=StreamConfig(**TRADIER_FAST),
-    )
+    adapter = tradier_adapter(token)  # link 3
     assert not isinstance(adapter, SupportsMarketMetrics)
     runner = MetricsRunner(refresh=600)
     info = LinkInfo(3, "tradier", "sandbox tradier", simulated=True)
