@@ -396,3 +396,6 @@ PNL_SAMPLE_INTERVAL = float(os.environ.get("PNL_SAMPLE_INTERVAL", "60"))
 # --- risk: the what-if curve (docs/streaming-contract.md, "Risk: the what-if curve") ---
 # The continuous risk-free rate the option model prices with: no broker here streams one.
 RISK_INTEREST_RATE = float(os.environ.get("RISK_INTEREST_RATE", "0.04"))
+# --- risk: metrics (issue 32) ---
+#: How often a user's stream fetches the market metrics of its position underlyings (s).
+RISK_METRICS_REFRESH = float(os.environ.get("RISK_METRICS_REFRESH", "900"))

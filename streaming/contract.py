@@ -85,6 +85,8 @@ class SnapshotFrame(TypedDict):
     subscriptions: list[str]
     alerts: list[dict[str, Any]]
     alert_triggers: list[dict[str, Any]]
+    #: underlying -> Metrics (the block "risk: metrics" at the end)
+    metrics: dict[str, Metrics]
     t: int
 
 
@@ -213,6 +215,31 @@ class LimitFrame(_AccountFrame):
     limit: LimitPayload
 
 
+class Metrics(TypedDict):
+    """An underlying's market metrics (docs/streaming-contract.md "Risk: market metrics
+    and β-weighted delta"): each value with its source and age."""
+
+    beta: float | None
+    beta_source: Literal["tastytrade", "regression"] | None
+    beta_window: str | None
+    beta_as_of: int | None
+    iv_index: float | None
+    iv_rank: float | None  # 0-100
+    iv_percentile: float | None  # 0-100
+    iv_source: Literal["tastytrade"] | None
+    expiration_ivs: dict[str, float]
+    dividend_yield: float | None
+    t: int
+
+
+class MetricsFrame(TypedDict):
+    """Quote class (not numbered, latest wins): every underlying's metrics the stream has."""
+
+    type: Literal["metrics"]
+    metrics: dict[str, Metrics]
+    t: int
+
+
 #: The account frame types: numbered, logged, never conflated or dropped.
 ACCOUNT_FRAMES: dict[str, type] = {
     "balance": BalanceFrame,
@@ -232,6 +259,7 @@ FRAMES: dict[str, type] = {
     "status": StatusFrame,
     "watchlist": WatchlistFrame,
     "news": NewsFrame,
+    "metrics": MetricsFrame,
     "resumed": ResumedFrame,
     "subscribed": SubscribedFrame,
     "error": ErrorFrame,

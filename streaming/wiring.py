@@ -23,6 +23,7 @@ from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.risk.limits_runner import LimitRunner
 from streaming.risk.limits_store import LimitStore
+from streaming.risk.metrics_runner import MetricsRunner
 from streaming.risk.pnl_sampler import PnlSampler
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
@@ -130,10 +131,14 @@ async def build_manager(
     async def on_link_state(link_id: int, state: str, reason: str) -> None:
         await record(link_id, state, reason)
 
-    # the features run beside the stream: price alerts, and news if a link brings it
-    listeners: list[StreamListener] = [AlertRunner(AlertStore(user_id))]
-    listeners.append(LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL))
-    listeners.append(PnlSampler.for_user(user_id))  # P&L over the day (risk/pnl_sampler.py)
+    # the features run beside the stream: price alerts, market metrics, portfolio limits,
+    # P&L sampling, and news if a link brings it
+    listeners: list[StreamListener] = [
+        AlertRunner(AlertStore(user_id)),
+        MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
+        LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL),
+        PnlSampler.for_user(user_id),
+    ]
     news = make_news_feed(loaded)
     if news is not None:
         listeners.append(news)

@@ -110,7 +110,8 @@ class AdapterSink(Protocol):
 
 class BrokerAdapter(Protocol):
     """What the stream manager calls on every adapter. What only some brokers serve is a
-    capability of its own: `SupportsCandles`, `SupportsChains`."""
+    capability of its own: `SupportsCandles`, `SupportsChains`,
+    `SupportsMarketMetrics`."""
 
     link_id: int
 
@@ -143,6 +144,17 @@ class OptionChainSource(Protocol):
     async def strikes(self, symbol: str, expiration: str) -> dict[str, Any]: ...
 
     async def underlying_price(self, symbol: str) -> float | None: ...
+
+
+@runtime_checkable
+class SupportsMarketMetrics(Protocol):
+    """An adapter whose link serves market metrics (tastytrade): β, IV rank and percentile,
+    per-expiration IVs, dividend yield, as the contract's Metrics per symbol."""
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Metrics per symbol the broker knows (unknown symbols left out); raises what the
+        broker raised."""
+        ...
 
 
 @runtime_checkable

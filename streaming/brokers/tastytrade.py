@@ -23,6 +23,7 @@ docs/streaming-contract.md for events and states.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -54,6 +55,7 @@ from streaming.brokers.tastytrade_client import (
     make_session,
     refresh_token,
 )
+from streaming.brokers.tastytrade_metrics import market_metrics
 from streaming.brokers.tastytrade_net_liq import net_liq_history
 from streaming.brokers.values import without
 
@@ -64,6 +66,8 @@ __all__ = ["StreamConfig", "TastytradeAdapter"]
 #: A kind loop reconnecting after a failure takes a new access token, unless one was
 #: taken this recently (the other loop just did).
 REFRESH_DEDUPE = 2.0
+#: Seconds a market metrics request waits for the link to connect.
+METRICS_WAIT = 30.0
 
 
 #: A balance's timestamp: a re-read with only a new one is no change.
@@ -259,6 +263,15 @@ class TastytradeAdapter(SupervisedAdapter):
         if self._session is None or not self._wants(account):
             raise RuntimeError(f"tastytrade account {account} is not connected on this link")
         return await net_liq_history(self._session, account, day)
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """tastytrade's market metrics through this link's session (tastytrade_metrics.py)."""
+        with contextlib.suppress(TimeoutError):  # the link may be connecting still
+            async with asyncio.timeout(METRICS_WAIT):
+                await self._dx_up.wait()
+        if self._session is None:
+            raise RuntimeError("tastytrade's session is not connected")
+        return await market_metrics(self._session, symbols)
 
     async def _pump_candles(self, dx: DXLinkStreamer) -> None:
         """Candle events to the request collecting their symbol's snapshot."""

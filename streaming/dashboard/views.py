@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import broker_link_exists
 from streaming import validation
 from streaming.chains.service import chain_links
+from streaming.contract import now_ms
 from streaming.dashboard.owner import poll_symbols_announce, stream_hold, watchlist_changed
 from streaming.dashboard.page_context import live_page_context, snapshot_for
 from streaming.dashboard.totals import totals_panel
@@ -25,6 +27,7 @@ from streaming.dashboard.watchlist import WatchlistError, watchlist_apply
 from streaming.news.panel import news_panel, panel_symbols
 from streaming.order_list import orders_panel
 from streaming.request_body import BodyError, json_body
+from streaming.risk.labels import risk_cells
 from streaming.stream.subscriptions import POLL_TAB_PREFIX, POLL_TAB_TTL
 
 #: How long a login keeps the trader's stream up for the page it redirects to (seconds).
@@ -54,6 +57,33 @@ async def login(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def with_risk(snapshot: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The snapshot's accounts with each position's risk cells (streaming/risk/labels.py)
+    under `key`, computed now from the snapshot's own quotes, greeks and metrics."""
+    cells = risk_cells(snapshot, now_ms())
+    return [
+        {
+            **a,
+            "positions": [
+                {**p, key: cells[f"{a.get('number')}|{p.get('symbol')}"]}
+                for p in a.get("positions") or []
+            ],
+        }
+        for a in snapshot.get("accounts") or []
+    ]
+
+
+def with_beta_delta(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with each position's `beta_delta` (SPY shares; None when an input lacks)."""
+    accounts = with_risk(snapshot, "risk")
+    for a in accounts:
+        a["positions"] = [
+            {**{k: v for k, v in p.items() if k != "risk"}, "beta_delta": p["risk"]["beta_delta"]}
+            for p in a["positions"]
+        ]
+    return {**snapshot, "accounts": accounts}
+
+
 @login_required
 async def dashboard(request: HttpRequest) -> HttpResponse:
     """The live dashboard, server-rendered with the last known values."""
@@ -62,6 +92,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
     context["orders_panel"] = orders_panel(context["snapshot"])
+    context["accounts"] = with_risk(context["snapshot"], "risk")  # β-Δ and IV rank cells
     symbols = panel_symbols(context["snapshot"], context["watchlist"])
     context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)
@@ -83,7 +114,7 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     if tab is not None:  # a polling tab's subscription, renewed by every poll
         tab_name = f"{POLL_TAB_PREFIX}{tab}"
         await poll_symbols_announce(user.id, tab_name, extra, ttl=POLL_TAB_TTL)
-    return JsonResponse(snapshot)
+    return JsonResponse(with_beta_delta(dict(snapshot)))
 
 
 @require_POST

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from streaming.contract import CandleHistory, Metrics
 from streaming.stream.state import UserState
 
 
@@ -39,6 +40,19 @@ class StreamHost(Protocol):
 
     def news_status(self, state: str, reason: str) -> None:
         """The news feed's state, for the user's tabs."""
+        ...
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Market metrics (the contract's Metrics) from the first link that serves them;
+        {} without one. Raises what the broker raised."""
+        ...
+
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> CandleHistory:
+        """Candle history from the first link that can serve it."""
+        ...
+
+    def metrics_changed(self, metrics: dict[str, Metrics]) -> None:
+        """New market metrics per underlying, for the snapshot and the user's tabs."""
         ...
 
 

@@ -24,9 +24,11 @@ from typing import Any, TypeVar
 
 import orjson
 
-from streaming.brokers.base import BrokerAdapter
+from streaming.brokers.base import BrokerAdapter, SupportsMarketMetrics
 from streaming.contract import (
     CandleHistory,
+    Metrics,
+    MetricsFrame,
     NewsFrame,
     QuotesFrame,
     SnapshotFrame,
@@ -372,9 +374,30 @@ class UserStreamManager:
         frame: NewsFrame = {"type": "news", "items": [], "feed": feed, "t": now_ms()}
         self._outbox.put(frame)
 
+    # -- market metrics (a metrics listener asks and reports: streaming/risk/) -------------
+    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """Metrics from the first link whose adapter serves them ({} without one)."""
+        for adapter in self.adapters.values():
+            if isinstance(adapter, SupportsMarketMetrics):
+                return await adapter.market_metrics(symbols)
+        return {}
+
+    def metrics_changed(self, metrics: dict[str, Metrics]) -> None:
+        """New metrics: the state's (the snapshot's) and, if any changed, every tab's."""
+        if self.state.set_metrics(metrics):
+            self._send_metrics()
+
+    def _send_metrics(self) -> None:
+        frame: MetricsFrame = {
+            "type": "metrics",
+            "metrics": dict(self.state.metrics),
+            "t": now_ms(),
+        }
+        self._outbox.put(frame)
+
     # -- publishing -----------------------------------------------------------------------
     def republish_live_state(self) -> None:
-        """The latest quotes and statuses, and the head, for tabs in other processes
+        """The latest quotes, statuses and metrics, and the head, for tabs in other processes
         (after Redis trouble they may have missed some)."""
         for link_id in self.links:
             self._outbox.put(status_frame(self.state.link_status[link_id]))
@@ -387,6 +410,8 @@ class UserStreamManager:
                 "t": now_ms(),
             }
             self._outbox.put(frame)
+        if self.state.metrics:
+            self._send_metrics()
         self.flusher.send_head()
 
     # -- reading ---------------------------------------------------------------------------

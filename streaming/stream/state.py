@@ -91,6 +91,8 @@ class UserState:
         self.alerts: list[dict[str, Any]] = []
         #: The newest `alert` payloads, newest first.
         self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
+        #: Market metrics per underlying (a metrics listener keeps them: streaming/risk/).
+        self.metrics: dict[str, contract.Metrics] = {}
 
     def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
         """The recent triggers as stored (newest first), when the stream starts."""
@@ -183,6 +185,12 @@ class UserState:
         greeks = {s: g for s, g in self.greeks.items() if s in wanted}
         return quotes, greeks
 
+    def set_metrics(self, metrics: dict[str, contract.Metrics]) -> bool:
+        """Newer metrics replace ours per underlying; False if none changed."""
+        changed = {u: m for u, m in metrics.items() if self.metrics.get(u) != m}
+        self.metrics.update(changed)
+        return bool(changed)
+
     # -- reading -------------------------------------------------------------------------------
     def snapshot(self, wanted: set[str], *, now_ms: int) -> contract.SnapshotFrame:
         """The contract's `snapshot` of everything, with quotes for `wanted`."""
@@ -201,6 +209,7 @@ class UserState:
             "subscriptions": sorted(wanted),
             "alerts": list(self.alerts),
             "alert_triggers": list(self.alert_triggers),
+            "metrics": dict(self.metrics),
             "t": now_ms,
         }
 

@@ -138,3 +138,28 @@ def test_blocked_websocket_falls_back_to_sse(page: Page, browser_app, browser_sa
     control.close()
     state = page.evaluate("window.streamdesk.state()")
     assert state["sse"] is True and state["fallback"] == "sse"  # SSE is the active fallback
+
+
+def test_account_cards_show_beta_delta_and_iv_rank_with_source_and_age(page: Page, browser_app):
+    """Each position's β-weighted delta (SPY shares) and its underlying's IV rank, each
+    titled with where it came from and how old it is (the demo user's tastytrade link
+    serves the metrics); a value without its inputs is "—", never 0."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    account = tastytrade_account(page)
+    row = page.locator(f'[data-account="{account}"] tr[data-position]').first
+    beta_delta = row.locator("[data-field=beta_delta]")
+    iv_rank = row.locator("[data-field=iv_rank]")
+    expect(beta_delta).to_have_text(re.compile(r"^[+\u2212-]?[\d,]+(\.\d)?$"), timeout=20_000)
+    expect(beta_delta).to_have_attribute(
+        "title",
+        re.compile(r"^β -?\d+\.\d\d from tastytrade, as of .+ \(fetched (just now|\d+ min ago)\)"),
+    )
+    expect(iv_rank).to_have_text(re.compile(r"^\d{1,3}$"))
+    expect(iv_rank).to_have_attribute(
+        "title", re.compile(r"^IV rank \d{1,3} \(tastytrade, (just now|\d+ min ago)\)$")
+    )
+    headers = page.locator(f'[data-account="{account}"] table.positions thead th')
+    expect(headers.filter(has_text="β-Δ")).to_have_count(1)
+    expect(headers.filter(has_text="IVR")).to_have_count(1)
+    assert page.errors == []  # type: ignore[attr-defined]

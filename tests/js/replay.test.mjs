@@ -54,6 +54,7 @@ test('replay.mjs prints the projection of snapshot + frames', () => {
     },
     orders: { '1:77': { account: 'T1', id: '77', legs: [{ fills: [{ id: '77:2', price: 10, quantity: 2 }], quantity: 2, symbol: 'SPY' }], status: 'Filled' } },
     watchlist: { symbols: ['SPY', 'AAPL'], version: 2 },
+    metrics: {},
     resyncs: [],
   });
 });

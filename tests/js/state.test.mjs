@@ -258,7 +258,7 @@ test('the position is forgotten on 4409; extra symbols are the tab\'s', () => {
 test('comparable(): only what a snapshot carries, keys sorted', () => {
   const s = run(live(), frame('order', 6, order('77', 'Filled', [fill('77:3', 3)])), { type: 'quotes', quotes: { SPY: { bid: 1 } }, t: T });
   const c = comparable(s);
-  assert.deepEqual(Object.keys(c), ['accounts', 'epoch', 'greeks', 'orders', 'quotes', 'seq', 'watchlist']);
+  assert.deepEqual(Object.keys(c), ['accounts', 'epoch', 'greeks', 'metrics', 'orders', 'quotes', 'seq', 'watchlist']);
   assert.deepEqual(Object.keys(c.accounts), ['1:T1']);
   assert.deepEqual(c.accounts['1:T1'].positions.map((p) => p.symbol), ['SPY']);
   assert.equal(c.orders['1:77'].account, 'T1');

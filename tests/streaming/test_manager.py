@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import orjson
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
 from streaming.contract import ACCOUNT_FRAME_TYPES
+from streaming.stream.listener import StreamListener
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
@@ -28,7 +30,12 @@ class Published:
         return [f for f in self.frames if f["type"] == kind]
 
 
-def manager_for(refresh_token: str, published: Published, flush: float = 0.2) -> UserStreamManager:
+def manager_for(
+    refresh_token: str,
+    published: Published,
+    flush: float = 0.2,
+    listeners: Sequence[StreamListener] = (),
+) -> UserStreamManager:
     adapter = TastytradeAdapter(
         link_id=7,
         provider_secret=SECRET,
@@ -36,7 +43,9 @@ def manager_for(refresh_token: str, published: Published, flush: float = 0.2) ->
         config=StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5),
     )
     info = LinkInfo(7, "tastytrade", "sandbox link", simulated=True)
-    return UserStreamManager(42, links=[(info, adapter)], publish=published, flush_interval=flush)
+    return UserStreamManager(
+        42, links=[(info, adapter)], publish=published, flush_interval=flush, listeners=listeners
+    )
 
 
 async def test_account_frames_are_numbered_and_quotes_conflated(

@@ -7,6 +7,7 @@ import { rowMenuButton } from './alert-menu.js';
 import { kindsOf, num } from './contract.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
 import { sortItems, validSort } from './sort.js';
+import { betaTitle, ivRankTitle, metricsOf, positionExposure, underlyingOf } from './exposure.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
@@ -29,6 +30,12 @@ const POSITION_HEADS = [
   ['Vega', '/sh', 'Vega per share, per vol point (a contract: × its multiplier)'],
   ['IV', '', 'Implied volatility'],
 ];
+// β-weighted delta and IV rank (exposure.js): not sortable (sort.js lists the sortable ones)
+const RISK_COLS = ['beta_delta', 'iv_rank'];
+const RISK_HEADS = [
+  ['β-Δ', 'β-weighted delta in SPY shares: β × underlying price × position delta ÷ SPY price'],
+  ['IVR', "The underlying's IV rank (0–100)"],
+];
 const BALANCE_FIELDS = ['net_liquidating_value', 'buying_power', 'cash', 'derivative_buying_power', 'maintenance_requirement', 'cash_available_to_withdraw'];
 
 const linkOf = (state, acct) => (acct.link === null || acct.link === undefined ? null : state.links.get(String(acct.link)) || null);
@@ -37,6 +44,7 @@ function buildPositionRow(acct, p) {
   const tr = el('tr', { 'data-position': `${acct.number}|${p.symbol}`, 'data-streamer': p.streamer_symbol || '', 'data-option': isOption(p) ? 'true' : null });
   tr.append(el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym' }, ''), el('span', { class: 'sub' }, ''), rowMenuButton(p.streamer_symbol || p.symbol)));
   for (const f of POSITION_COLS) tr.append(el('td', { class: f.endsWith('pnl') ? 'num pnl' : 'num', 'data-field': f }, DASH));
+  for (const f of RISK_COLS) tr.append(el('td', { class: 'num', 'data-field': f }, DASH));
   return tr;
 }
 
@@ -47,7 +55,8 @@ function buildBalance(label, field, cls) {
 function buildAccount(acct) {
   const thead = el('thead', null, el('tr', null, ...POSITION_HEADS.map(([label, unit, title], i) => el('th', {
     scope: 'col', class: i === 0 ? 'col-sym' : null, title: title || null, 'data-col': i ? POSITION_COLS[i - 1] : 'symbol',
-  }, label, unit ? el('span', { class: 'unit' }, unit) : null))));
+  }, label, unit ? el('span', { class: 'unit' }, unit) : null)),
+  ...RISK_HEADS.map(([label, title], i) => el('th', { scope: 'col', title, 'data-risk-col': RISK_COLS[i] }, label))));
   return el('article', { class: 'card account', 'data-account': acct.number, 'data-account-link': acct.link ?? '', 'data-simulated': acct.simulated ? 'true' : 'false' },
     el('header', { class: 'account-head' },
       el('h2', { class: 'account-name' }, el('span', { 'data-field': 'name' }, ''), ' ', el('span', { class: 'acct-no', 'data-field': 'number' }, acct.number)),
@@ -211,6 +220,7 @@ export function createAccountsView(doc, visibility = createVisibility(null), sor
     const c = cellsOf(row);
     const accountWhy = av.live ? '' : av.why;
     const pnlWhy = [mv.why, accountWhy].filter(Boolean).join('; ');
+    renderRisk(state, p, c, now);
     markCell(c.quantity, !av.live, false, accountWhy);
     markCell(c.average_open_price, !av.live, false, accountWhy);
     markCell(c.position_delta, !av.live, false, accountWhy);
@@ -221,6 +231,18 @@ export function createAccountsView(doc, visibility = createVisibility(null), sor
     setAttr(row, 'data-delayed', mv.delayed ? 'true' : 'false');
     delayedBadge(c.symbol, mv.delayed, true);
     return mv;
+  }
+
+  /** β-weighted delta and IV rank, each titled with its source and age (ages grow: run
+   *  with the freshness marks, every second). */
+  function renderRisk(state, p, c, now) {
+    if (!c.beta_delta) return;
+    const e = positionExposure(state, p, now);
+    const m = metricsOf(state, underlyingOf(p));
+    setCell(c.beta_delta, fmt.delta(e.beta_delta), e.beta_delta, { signed: true });
+    setCell(c.iv_rank, e.iv_rank === null ? DASH : e.iv_rank.toFixed(0), e.iv_rank);
+    setAttr(c.beta_delta, 'title', betaTitle(e.underlying, m, now));
+    setAttr(c.iv_rank, 'title', ivRankTitle(e.underlying, m, now));
   }
 
   function renderBalance(acct, ctx) {

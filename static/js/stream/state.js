@@ -41,6 +41,7 @@ export function initialState() {
     freshness: feedRule([], DEFAULT_STALE_QUOTES_MS), // contract.feedRule: how quotes are judged now
     alerts: [], // the user's active price alerts (snapshot `alerts`)
     alertTriggers: [], // `alert` payloads, newest first, one per `id` (at most MAX_ALERT_TRIGGERS)
+    metrics: new Map(), // underlying -> market metrics (snapshot `metrics`, `metrics` frames)
     effects: [], // {type: 'resync', reason, resume} | {type: 'rejected', symbol, reason} | {type: 'error', frame} | {type: 'watchlist'} | {type: 'alert', alert}
   };
 }
@@ -83,6 +84,10 @@ export function applyFrame(state, frame) {
       return s;
     case 'watchlist':
       adopt(s, { symbols: frame.symbols, version: frame.version }, false);
+      return s;
+    case 'metrics':
+      if (!frame.metrics || typeof frame.metrics !== 'object') return state;
+      s.metrics = withMetrics(new Map(s.metrics), frame.metrics);
       return s;
     case 'subscribed':
       subscribed(s, frame);
@@ -185,6 +190,7 @@ function snapshot(s, snap, source) {
   incoming.sort((a, b) => (timeMs(a.updated_at) ?? 0) - (timeMs(b.updated_at) ?? 0));
   for (const o of incoming) putOrder(s, o, { account: o.account ?? o.account_number ?? null, link: o.link });
   trimOrders(s);
+  if (snap.metrics && typeof snap.metrics === 'object') s.metrics = withMetrics(new Map(), snap.metrics);
   if (snap.watchlist !== undefined) adopt(s, snap.watchlist, true);
   if (source === 'stream' && Array.isArray(snap.subscriptions)) s.subscriptions = snap.subscriptions.slice();
   if (Array.isArray(snap.alerts)) s.alerts = snap.alerts.filter((a) => a && a.id !== undefined).map((a) => ({ ...a }));
@@ -199,6 +205,12 @@ function snapshot(s, snap, source) {
   const pending = bySeq(s.pending.filter((f) => f.epoch === undefined || f.epoch === null || f.epoch === s.epoch));
   s.pending = [];
   for (const f of pending) if (num(f.seq) > s.seq) accountFrame(s, f);
+}
+
+/** `map` with each underlying's metrics from `incoming` replacing its entry. */
+function withMetrics(map, incoming) {
+  for (const [u, m] of Object.entries(incoming)) if (m && typeof m === 'object') map.set(u, { ...m });
+  return map;
 }
 
 function resumed(s, frame) {
@@ -415,7 +427,7 @@ function trimOrders(s) {
  *   {epoch, seq, quotes: {symbol: quote}, greeks: {symbol: greeks},
  *    accounts: {"<link>:<number>": {balance, positions: [position, … by symbol]}},
  *    orders: {"<link>:<id>": order's wire fields + account (its link is the key's)},
- *    watchlist: {symbols, version}}
+ *    watchlist: {symbols, version}, metrics: {underlying: metrics}}
  * Keys are sorted at every level; a quote's `delayed` is a boolean (absent = false).
  * Left out: links (their ages move with the clock), what this tab asked for
  * (subscriptions, rejections) and what the page adds (ranks, labels from links).
@@ -441,6 +453,7 @@ export function comparable(state) {
     accounts,
     orders,
     watchlist: state.watchlist,
+    metrics: Object.fromEntries(state.metrics),
   });
 }
 
