@@ -54,7 +54,10 @@ class MetricsRunner:
         self._stream = stream
 
     def symbols(self) -> set[str]:
-        return {BENCHMARK}
+        """SPY and every position's underlying stream while the stream runs: an option
+        position streams its own quote, and its β-weighted delta, expected move and
+        what-if curve price from its underlying's."""
+        return self.wanted()
 
     def on_symbols(self, wanted: set[str]) -> None:
         """Called when the positions change (among others): a new underlying wakes us."""

@@ -1,7 +1,7 @@
 """The risk feature's one way to reach the user's stream, through the cluster: the user's
 snapshot, and the underlyings (and SPY) the curve needs quotes of, subscribed for a while
-as a polling page's symbols are (an option position streams its own quote, not its
-underlying's, unless a page or the watchlist wants it)."""
+as a polling page's symbols are (the stream already streams every position's underlying
+and SPY, metrics_runner.py; this covers a position opened a moment ago)."""
 
 from __future__ import annotations
 

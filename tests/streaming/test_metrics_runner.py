@@ -72,6 +72,13 @@ async def test_tastytrade_metrics_are_the_sdks_mapped_and_reach_snapshot_and_fra
     finally:
         await manager.stop()
     assert "SPY" in snapshot["subscriptions"]
+    # every position's underlying streams, an option-only one too: β-weighted delta,
+    # expected move and the what-if curve price from it
+    positions = [p for a in snapshot["accounts"] for p in a["positions"]]
+    options = [p for p in positions if str(p["streamer_symbol"]).startswith(".")]
+    assert options, "the sandbox's accounts hold options"
+    held = {str(p.get("underlying") or p["symbol"]) for p in positions}
+    assert held <= set(snapshot["subscriptions"]), held - set(snapshot["subscriptions"])
     assert snapshot["metrics"] and snapshot["metrics"].keys() == theirs.keys()
     for symbol, m in snapshot["metrics"].items():
         info = theirs[symbol]
