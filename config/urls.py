@@ -15,6 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.risk import page_views as risk_page_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -76,5 +77,7 @@ urlpatterns = [
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
+    # risk (docs/streaming-contract.md "The /risk page")
+    path("risk", risk_page_views.risk_page, name="risk"),
     path("", views.dashboard, name="home"),
 ]

@@ -1,0 +1,192 @@
+/*
+ * The /risk page's what-if graph, live: the select and the two sliders ask the server for
+ * the curves (`GET /api/risk/...`: today, the chosen date, expiration); every render of
+ * the stream's state compares the driving quote (the underlying's, SPY's for the
+ * portfolio) with the price the curves were drawn at and re-fetches when it moved,
+ * throttled (risk-graph.js `createThrottle`: ≤ 1 per second, never two at once). A stale
+ * quote marks the card stale (the curve is the last price's); a refused request is its
+ * sentence in the status line, and the graph keeps the last curve.
+ *
+ * For tests: the card's data-state (loading | live | stale | error), data-price (the
+ * price the curves are drawn at), data-fetches; window.streamdesk.risk() → snapshot().
+ */
+import { quoteStale } from '../stream/contract.js';
+import { quoteWhy } from '../stream/format.js';
+import {
+  REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
+  needsRecenter, priceGrid, quotePrice, riskUrl, sliderDate, sliderDateText,
+} from './risk-graph.js';
+import { createRiskChart } from './risk-chart.js';
+import { renderTables } from './risk-tables.js';
+
+/** env: {fetch, now, setTimeout, clearTimeout, replaceUrl} */
+export function createRiskPage(doc, root, card, env) {
+  const base = card.getAttribute('data-api') || '/api/risk/';
+  const select = card.querySelector('[data-risk-choice]');
+  const dateInput = card.querySelector('[data-risk-date]');
+  const ivInput = card.querySelector('[data-risk-iv]');
+  const statusEl = card.querySelector('[data-risk-status]');
+  const priceEl = card.querySelector('[data-risk-price]');
+  const beEl = card.querySelector('[data-risk-breakevens]');
+  const chart = createRiskChart(card.querySelector('[data-risk-box]'));
+  const today = card.getAttribute('data-today');
+  const view = {
+    choice: card.getAttribute('data-underlying'),
+    livePrice: Number(card.getAttribute('data-price')) || null,
+    drawnAt: null, // the price the curves were asked at
+    grid: [],
+    fetches: 0,
+    error: '',
+    stale: false,
+    why: '',
+    answers: {},
+  };
+  let maxDays = Number(dateInput.max) || 0;
+  let seq = 0; // answers of an older request (another choice, slider) are dropped
+
+  const status = (state, text) => {
+    card.setAttribute('data-state', state);
+    if (statusEl.textContent !== text) statusEl.textContent = text;
+  };
+
+  async function getJson(url) {
+    const r = await env.fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    let body = null;
+    try { body = await r.json(); } catch (e) { body = null; }
+    if (!r.ok) throw new Error((body && body.error) || `HTTP ${r.status}`);
+    return body;
+  }
+
+  /** Ask for the three curves at the live price; draw them when they answer. */
+  async function refresh() {
+    const mine = ++seq;
+    const price = view.livePrice;
+    if (price !== null && needsRecenter(view.grid, price)) {
+      view.grid = priceGrid(price, gridSpan(price, view.answers.today && view.answers.today.bands));
+    }
+    if (!view.grid.length) { status('loading', 'Waiting for a price…'); return; }
+    const days = Number(dateInput.value) || 0;
+    const ivShift = Number(ivInput.value) || 0;
+    const date = sliderDate(today, days, maxDays);
+    const ask = (d) => getJson(riskUrl(base, view.choice, { date: d, ivShift, prices: view.grid }));
+    view.fetches += 1;
+    card.setAttribute('data-fetches', String(view.fetches));
+    try {
+      const [now, exp, chosen] = await Promise.all([
+        ask(null), ask('expiration'), date && date !== 'expiration' ? ask(date) : Promise.resolve(null),
+      ]);
+      if (mine !== seq) return;
+      view.answers = { today: now, expiration: exp, date: chosen || (date === 'expiration' ? exp : now) };
+      view.drawnAt = typeof now.price === 'number' ? now.price : price;
+      view.error = '';
+      const last = exp && typeof exp.date === 'string' ? exp.date : null;
+      if (last) setMaxDays(last);
+      draw();
+    } catch (e) {
+      if (mine !== seq) return;
+      view.error = e.message;
+      status('error', `The curve could not be drawn: ${e.message}`);
+    }
+  }
+
+  function setMaxDays(lastIso) {
+    const [y, m, d] = today.split('-').map(Number);
+    const [y2, m2, d2] = lastIso.split('-').map(Number);
+    const days = Math.max(0, Math.round((Date.UTC(y2, m2 - 1, d2) - Date.UTC(y, m - 1, d)) / 86400000));
+    if (days !== maxDays) {
+      maxDays = days;
+      dateInput.max = String(days);
+      sliderLabels();
+    }
+  }
+
+  function draw() {
+    const { today: now, date, expiration } = view.answers;
+    const bands = (date && date.bands) || (now && now.bands) || null;
+    chart.draw({
+      grid: view.grid,
+      today: curveData(now),
+      date: curveData(date),
+      expiration: curveData(expiration),
+      shading: bandShading(view.grid, bands),
+      priceMarkers: graphMarkers(view.grid, view.drawnAt, []),
+      beMarkers: graphMarkers(view.grid, null, expiration ? expiration.breakevens : []),
+    });
+    card.setAttribute('data-price', view.drawnAt === null ? '' : String(view.drawnAt));
+    priceEl.textContent = view.drawnAt === null ? '—' : view.drawnAt.toFixed(2);
+    const bes = expiration && Array.isArray(expiration.breakevens) ? expiration.breakevens : [];
+    beEl.textContent = bes.length ? bes.map((b) => b.toFixed(2)).join(', ') : 'none in range';
+    const unpriced = now && Array.isArray(now.unpriced) && now.unpriced.length ? ` Not priced (no IV or price): ${now.unpriced.join(', ')}.` : '';
+    if (view.stale) status('stale', `The ${drivingSymbol(view.choice)} quote is stale (${view.why}): the curve is drawn at the last price.${unpriced}`);
+    else status('live', `Live: drawn at ${view.drawnAt === null ? '—' : view.drawnAt.toFixed(2)}, as of ${new Date(now.as_of || Date.now()).toLocaleTimeString('en-US')}.${unpriced}`);
+  }
+
+  const throttle = createThrottle(refresh, REFETCH_GAP_MS, env);
+
+  function sliderLabels() {
+    const days = Number(dateInput.value) || 0;
+    const text = sliderDateText(today, days, maxDays);
+    card.querySelector('[data-risk-date-text]').textContent = text;
+    dateInput.setAttribute('aria-valuetext', text);
+    const iv = ivShiftText(Number(ivInput.value) || 0);
+    card.querySelector('[data-risk-iv-text]').textContent = iv;
+    ivInput.setAttribute('aria-valuetext', iv);
+  }
+
+  // a slider or the choice: at once (a user's move is never throttled behind a tick)
+  const now = () => { sliderLabels(); throttle.cancel(); refresh(); };
+  dateInput.addEventListener('input', now);
+  ivInput.addEventListener('input', now);
+  select.addEventListener('change', () => {
+    view.choice = select.value;
+    card.setAttribute('data-underlying', view.choice);
+    view.grid = [];
+    view.answers = {};
+    dateInput.value = '0';
+    ivInput.value = '0';
+    if (env.replaceUrl) env.replaceUrl(`?u=${encodeURIComponent(view.choice)}`);
+    view.livePrice = lastState ? quotePrice(lastState.quotes.get(drivingSymbol(view.choice))) : null;
+    now();
+  });
+
+  let lastState = null;
+  /** Every render of the stream's state: the tables, and the graph when its quote moved. */
+  function render(state) {
+    lastState = state;
+    renderTables(doc, root, state, env.now());
+    const q = state.quotes.get(drivingSymbol(view.choice));
+    const price = quotePrice(q);
+    const stale = quoteStale(q, env.now(), state.freshness);
+    if (stale !== view.stale) {
+      view.stale = stale;
+      view.why = q ? quoteWhy(q, env.now(), state.freshness) : 'no quote yet';
+      card.setAttribute('data-stale', String(stale));
+      if (view.answers.today) draw();
+    }
+    if (price !== null && price !== view.livePrice) {
+      view.livePrice = price;
+      throttle.request();
+    }
+  }
+
+  sliderLabels();
+  refresh();
+
+  return {
+    render,
+    tick: (state) => render(state),
+    snapshot: () => ({
+      choice: view.choice,
+      state: card.getAttribute('data-state'),
+      drawnAt: view.drawnAt,
+      livePrice: view.livePrice,
+      fetches: view.fetches,
+      grid: view.grid.length,
+      maxDays,
+      breakevens: view.answers.expiration ? view.answers.expiration.breakevens : null,
+      error: view.error,
+      throttle: throttle.info(),
+      chart: chart.data(),
+    }),
+  };
+}
