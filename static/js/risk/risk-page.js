@@ -8,7 +8,7 @@
  * sentence in the status line, and the graph keeps the last curve.
  *
  * For tests: the card's data-state (loading | live | stale | error), data-price (the
- * price the curves are drawn at), data-fetches; window.streamdesk.risk() → snapshot().
+ * price the curves are drawn at), data-fetches (asked), data-answered (drawn); window.streamdesk.risk() → snapshot().
  */
 import { quoteStale } from '../stream/contract.js';
 import { quoteWhy } from '../stream/format.js';
@@ -18,6 +18,9 @@ import {
 } from './risk-graph.js';
 import { createRiskChart } from './risk-chart.js';
 import { renderTables } from './risk-tables.js';
+
+/** A slider's re-fetches: at most one per this many ms. */
+const USER_GAP_MS = 150;
 
 /** env: {fetch, now, setTimeout, clearTimeout, replaceUrl} */
 export function createRiskPage(doc, root, card, env) {
@@ -36,6 +39,7 @@ export function createRiskPage(doc, root, card, env) {
     drawnAt: null, // the price the curves were asked at
     grid: [],
     fetches: 0,
+    answered: 0, // answers drawn
     error: '',
     stale: false,
     why: '',
@@ -81,6 +85,8 @@ export function createRiskPage(doc, root, card, env) {
       view.error = '';
       const last = exp && typeof exp.date === 'string' ? exp.date : null;
       if (last) setMaxDays(last);
+      view.answered += 1;
+      card.setAttribute('data-answered', String(view.answered));
       draw();
     } catch (e) {
       if (mine !== seq) return;
@@ -133,8 +139,10 @@ export function createRiskPage(doc, root, card, env) {
     ivInput.setAttribute('aria-valuetext', iv);
   }
 
-  // a slider or the choice: at once (a user's move is never throttled behind a tick)
-  const now = () => { sliderLabels(); throttle.cancel(); refresh(); };
+  // a slider or the choice: within 150 ms (a drag asks ~7 times a second, not per pixel),
+  // never queued behind a live tick's throttle; an older answer is dropped (`seq`)
+  const userThrottle = createThrottle(refresh, USER_GAP_MS, env);
+  const now = () => { sliderLabels(); throttle.cancel(); userThrottle.request(); };
   dateInput.addEventListener('input', now);
   ivInput.addEventListener('input', now);
   select.addEventListener('change', () => {
@@ -181,6 +189,7 @@ export function createRiskPage(doc, root, card, env) {
       drawnAt: view.drawnAt,
       livePrice: view.livePrice,
       fetches: view.fetches,
+      answered: view.answered,
       grid: view.grid.length,
       maxDays,
       breakevens: view.answers.expiration ? view.answers.expiration.breakevens : null,

@@ -1,0 +1,121 @@
+"""The /risk page in a real Chromium against a real daphne + sandbox: the tables are
+server-rendered (one per underlying across accounts, every value with its source), the
+what-if graph draws three curves and the break-evens the API answers, the IV slider
+changes the curve, and the graph moves live: the sandbox moves SPY's price and the
+current-price marker and today's curve follow without a reload."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dashboard import log_in
+from tests.support.wait import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+#: The README's picture: written only with UPDATE_DOCS_IMAGES=1.
+DOCS_IMAGE = ROOT / "docs" / "img" / "risk.png"
+RISK = "() => window.streamdesk.risk()"
+#: A live re-fetch waits for the quote frame (≤ 1 s at the stream's pace), the throttle
+#: (≤ 1 s) and three API answers: 10 s is that with a wide margin for a busy box.
+LIVE_WITHIN_MS = 10_000
+
+
+def api(page: Page, path: str) -> dict:
+    return page.evaluate("(p) => fetch(p).then((r) => r.json())", path)
+
+
+def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser_sandbox):
+    control = browser_sandbox.control()
+    control.configure(tick_rate=0)  # the market stands still: only our moves move it
+    control.set_price("SPY", 600)
+    try:
+        log_in(page, browser_app.url)
+
+        # server-rendered: the tables are in the HTML before any script runs
+        html = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+        assert 'data-risk-underlying="SPY"' in html
+        assert re.search(r'data-risk-position="[^"|]+\|SPY"', html), "the SPY stock row"
+        assert 'id="risk-portfolio"' in html
+        assert "data-risk-choice" in html and 'value="portfolio"' in html
+
+        page.goto(f"{browser_app.url}/risk?u=SPY")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+        spy = page.locator("[data-risk-underlying=SPY]")
+        # one row per account holding SPY stock, across brokers; a share's delta is 1
+        held = page.evaluate(
+            "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
+            ".filter((p) => p.symbol === 'SPY').map((p) => [a.number, p.quantity, p.direction]))"
+        )
+        assert len(held) >= 2, held  # the demo trader holds SPY at more than one broker
+        for number, qty, direction in held:
+            row = spy.locator(f"tr[data-risk-position='{number}|SPY']")
+            shares = float(qty) * (-1 if direction == "Short" else 1)
+            expect(row.locator("[data-field=quantity]")).to_have_text(f"{shares:,.0f}")
+            expect(row.locator("[data-field=delta_shares]")).to_have_text(f"{shares:+,.1f}")
+        expect(spy.locator("[data-field=beta]")).to_have_attribute("title", re.compile(r"^β "))
+        expect(spy.locator("[data-field=price]")).to_have_attribute(
+            "title", re.compile(r"^SPY .*quote")
+        )
+
+        # the graph: three curves on the same grid, break-evens as the API answers them
+        card = page.locator("[data-risk-graph]")
+        expect(card).to_have_attribute("data-state", "live", timeout=15_000)
+        drawn = page.evaluate(RISK)
+        grid = [p["time"] for p in drawn["chart"]["today"]]
+        assert len(grid) == drawn["grid"] > 100
+        assert [p["time"] for p in drawn["chart"]["expiration"]] == grid
+        assert [p["time"] for p in drawn["chart"]["date"]] == grid
+        assert drawn["chart"]["bands"] > 0  # the 1 and 2 sigma bands shaded under the curves
+        prices = ",".join(f"{p:g}" for p in grid)
+        expiration = api(page, f"/api/risk/SPY?date=expiration&prices={prices}")
+        assert drawn["breakevens"] == expiration["breakevens"]
+        be_markers = [m for m in drawn["chart"]["markers"] if m["id"].startswith("be-")]
+        in_range = [b for b in expiration["breakevens"] if grid[0] <= b <= grid[-1]]
+        assert len(be_markers) == len(in_range)
+        (price_marker,) = [m for m in drawn["chart"]["markers"] if m["id"] == "price"]
+        assert abs(price_marker["time"] - 600) <= (grid[1] - grid[0])
+
+        # the IV slider: +20 vol points raises today's curve (the SPY calls are long)
+        before = {p["time"]: p["value"] for p in drawn["chart"]["today"]}
+        answered = drawn["answered"]
+        page.locator("[data-risk-iv]").fill("20")
+        expect(page.locator("[data-risk-iv-text]")).to_have_text("+20 vol pts")
+        poll_until(
+            lambda: page.evaluate(RISK)["answered"] > answered,
+            what="the curve re-fetched at +20 vol points",
+        )
+        after = {p["time"]: p["value"] for p in page.evaluate(RISK)["chart"]["today"]}
+        assert after.keys() == before.keys()
+        assert all(after[p] > before[p] for p in before), "long vega: higher everywhere"
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "risk.png"), full_page=False)
+        if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+            shutil.copyfile(ARTIFACTS / "risk.png", DOCS_IMAGE)
+
+        # live: SPY jumps 3 % in the sandbox; the marker and today's curve follow
+        answered = page.evaluate(RISK)["answered"]
+        control.set_price("SPY", 618)
+        poll_until(
+            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - 618) < 1.0,
+            timeout=LIVE_WITHIN_MS / 1000,
+            what="the graph drawn at SPY's new price",
+        )
+        moved = page.evaluate(RISK)
+        (marker,) = [m for m in moved["chart"]["markers"] if m["id"] == "price"]
+        assert abs(marker["time"] - 618) <= (grid[1] - grid[0])
+        assert marker["time"] != price_marker["time"]
+        expect(spy.locator("[data-field=price]")).to_have_text(re.compile(r"^61[78]\.\d\d$"))
+        # the curves were asked again at the new price (P&L against a grid price does not
+        # depend on the current price: the marker moves, the curves are the server's anew)
+        assert moved["answered"] > answered
+        assert [p["time"] for p in moved["chart"]["today"]] == grid
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.configure(tick_rate=4)
