@@ -24,6 +24,7 @@ from streaming.risk.exposure import (
     underlying_rows,
 )
 from streaming.risk.legs import legs_from_snapshot
+from streaming.risk.strategies import strategies_of
 
 DASH = "—"
 #: The graph's choice that β-weights every underlying to SPY.
@@ -243,3 +244,38 @@ def last_expiration(snapshot: dict[str, Any], choice: str, today: dt.date) -> dt
     legs = legs_from_snapshot(snapshot, None if choice == PORTFOLIO else choice)
     days = [leg.expiration for leg in legs if leg.expiration is not None]
     return max([today, *days])
+
+
+def _extreme(value: float | str | None) -> str:
+    if value == "unlimited":
+        return "unlimited"
+    return fmt(value if isinstance(value, int | float) else None)
+
+
+def strategy_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    """The strategies held (streaming/risk/strategies.py), as the page's list shows them:
+    name, account, legs, expirations, greeks, net credit/debit, max profit and loss,
+    break-evens; "—" where one is not defined or an input is unknown."""
+    out = []
+    for s in strategies_of(legs_from_snapshot(snapshot)):
+        d = s.as_dict()
+        net = d["net"]
+        out.append(
+            {
+                "name": d["name"],
+                "underlying": d["underlying"],
+                "account": d["account"],
+                "legs": ", ".join(f"{leg['quantity']:+g} {leg['symbol']}" for leg in d["legs"]),
+                "expirations": ", ".join(d["expirations"]) or DASH,
+                "delta": fmt(d["greeks"].get("delta"), 1, sign=True),
+                "theta": fmt(d["greeks"].get("theta"), 2, sign=True),
+                "vega": fmt(d["greeks"].get("vega"), 2, sign=True),
+                "net": DASH if net is None else f"{fmt(abs(net))} {d['net_kind']}",
+                "max_profit": _extreme(d["max_profit"]),
+                "max_loss": _extreme(d["max_loss"]),
+                "breakevens": DASH
+                if not d["breakevens"]
+                else ", ".join(fmt(b) for b in d["breakevens"]),
+            }
+        )
+    return out

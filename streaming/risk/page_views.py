@@ -23,6 +23,7 @@ from streaming.risk.page_rows import (
     graph_choices,
     last_expiration,
     portfolio_line,
+    strategy_rows,
     underlying_tables,
 )
 
@@ -42,6 +43,7 @@ def risk_context(snapshot: dict[str, Any], asked: str | None, now_ms: int) -> di
     price_of = {t.underlying: t.price for t in tables}
     return {
         "portfolio": portfolio_line(tables, snapshot),
+        "strategies": strategy_rows(snapshot),
         "tables": tables,
         "graph": {
             "choices": graph_choices(snapshot),

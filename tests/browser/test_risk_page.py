@@ -58,6 +58,15 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
             shares = float(qty) * (-1 if direction == "Short" else 1)
             expect(row.locator("[data-field=quantity]")).to_have_text(f"{shares:,.0f}")
             expect(row.locator("[data-field=delta_shares]")).to_have_text(f"{shares:+,.1f}")
+        # the strategies: every option leg held is in exactly one strategy row
+        options = page.evaluate(
+            "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
+            ".filter((p) => (p.streamer_symbol || '').startsWith('.')).map((p) => p.symbol))"
+        )
+        assert options, "the demo trader holds options"
+        legs = page.locator("#risk-strategy-rows tr td:nth-child(4)").all_text_contents()
+        for symbol in options:
+            assert sum(symbol in text for text in legs) == 1, (symbol, legs)
         expect(spy.locator("[data-field=beta]")).to_have_attribute("title", re.compile(r"^β "))
         expect(spy.locator("[data-field=price]")).to_have_attribute(
             "title", re.compile(r"^SPY .*quote")

@@ -15,6 +15,7 @@ from streaming.risk.page_rows import (
     graph_choices,
     last_expiration,
     portfolio_line,
+    strategy_rows,
     underlying_tables,
 )
 
@@ -113,3 +114,21 @@ def test_formatting() -> None:
     assert (fmt(None), fmt(-0.001, 2), fmt(1234.5, 1, sign=True)) == ("—", "0.00", "+1,234.5")
     assert age_text(None, NOW) == "age unknown"
     assert age_text(NOW - 7_300_000, NOW) == "2 h old"
+
+
+def test_strategy_rows_as_the_page_lists_them() -> None:
+    snap = snapshot()
+    snap["accounts"][0]["positions"][1]["average_open_price"] = 12.5
+    rows = {(r["account"], r["name"]): r for r in strategy_rows(snap)}
+    call = rows[("A1", "long call")]
+    assert call["legs"] == "+2 SPY   261218C00600000"
+    assert (call["expirations"], call["delta"]) == ("2026-12-18", "+100.0")
+    assert (call["net"], call["max_profit"], call["max_loss"]) == (
+        "2,500.00 debit",
+        "unlimited",
+        "2,500.00",
+    )
+    assert call["breakevens"] == "612.50"
+    # a leg without a cost: no net, and "—" rather than a made-up number
+    short = rows[("B2", "short stock")]
+    assert (short["net"], short["max_loss"], short["breakevens"]) == ("—", "unlimited", "—")
