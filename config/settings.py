@@ -385,3 +385,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# --- risk: the what-if curve (docs/streaming-contract.md, "Risk: the what-if curve") ---
+# The continuous risk-free rate the option model prices with: no broker here streams one.
+RISK_INTEREST_RATE = float(os.environ.get("RISK_INTEREST_RATE", "0.04"))

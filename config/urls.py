@@ -16,6 +16,7 @@ from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import page_views as risk_page_views
+from streaming.risk import views as risk_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -79,5 +80,17 @@ urlpatterns = [
     path("api/news", news_views.api_news, name="api-news"),
     # risk (docs/streaming-contract.md "The /risk page")
     path("risk", risk_page_views.risk_page, name="risk"),
+    # the what-if risk curve (docs/streaming-contract.md "Risk: the what-if curve");
+    # "portfolio" before the symbol route
+    path(
+        "api/risk/portfolio",
+        token_readable("snapshot")(risk_views.api_risk_portfolio),
+        name="api-risk-portfolio",
+    ),
+    path(
+        "api/risk/<str:underlying>",
+        token_readable("snapshot")(risk_views.api_risk),
+        name="api-risk",
+    ),
     path("", views.dashboard, name="home"),
 ]

@@ -36,6 +36,7 @@ class Leg:
     cost: float | None  # average open price per unit (share or option), None if unknown
     iv: float | None  # the option's implied volatility (fraction), None if unknown
     greeks: dict[str, float | None]  # per share: delta, gamma, theta, vega (as streamed)
+    iv_t: float | None = None  # ms: the `t` of the greeks the IV came from (the IV's age)
 
     @property
     def is_option(self) -> bool:
@@ -90,6 +91,7 @@ def leg_from_position(account: str, position: dict[str, Any], greeks: dict[str, 
         cost=cost,
         iv=number(g.get("iv")),
         greeks=leg_greeks,
+        iv_t=number(g.get("t")),
     )
 
 
