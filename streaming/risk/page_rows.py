@@ -238,12 +238,11 @@ def default_choice(snapshot: dict[str, Any], asked: str | None) -> str:
     return values[0]
 
 
-def last_expiration(snapshot: dict[str, Any], choice: str, today: dt.date) -> dt.date:
+def last_expiration(snapshot: dict[str, Any], choice: str) -> dt.date | None:
     """The date slider's end: the last expiration held (of the underlying, or any for the
-    portfolio); today when only stock is held."""
+    portfolio); None when only stock is held (the API has no `date=expiration` then)."""
     legs = legs_from_snapshot(snapshot, None if choice == PORTFOLIO else choice)
-    days = [leg.expiration for leg in legs if leg.expiration is not None]
-    return max([today, *days])
+    return max((leg.expiration for leg in legs if leg.expiration is not None), default=None)
 
 
 def _extreme(value: float | str | None) -> str:

@@ -36,7 +36,9 @@ def risk_context(snapshot: dict[str, Any], asked: str | None, now_ms: int) -> di
     tables = underlying_tables(snapshot, now_ms=now_ms)
     choice = default_choice(snapshot, asked) if tables else PORTFOLIO
     today = dt.datetime.fromtimestamp(now_ms / 1000, NEW_YORK).date()
-    end = last_expiration(snapshot, choice, today)
+    choices = graph_choices(snapshot)
+    ends = {c["value"]: last_expiration(snapshot, c["value"]) for c in choices}
+    end = max(today, ends.get(choice) or today)
     held = sorted(
         {underlying_of(p) for a in snapshot.get("accounts") or [] for p in a.get("positions") or []}
     )
@@ -46,7 +48,9 @@ def risk_context(snapshot: dict[str, Any], asked: str | None, now_ms: int) -> di
         "strategies": strategy_rows(snapshot),
         "tables": tables,
         "graph": {
-            "choices": graph_choices(snapshot),
+            "choices": choices,
+            # per choice: its last expiration (the date slider's end), null for stock only
+            "expirations": {k: v.isoformat() if v else None for k, v in ends.items()},
             "choice": choice,
             "price": price_of.get(BENCHMARK if choice == PORTFOLIO else choice),
             "today": today.isoformat(),

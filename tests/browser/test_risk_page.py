@@ -23,7 +23,7 @@ DOCS_IMAGE = ROOT / "docs" / "img" / "risk.png"
 RISK = "() => window.streamdesk.risk()"
 #: A live re-fetch waits for the quote frame (≤ 1 s at the stream's pace), the throttle
 #: (≤ 1 s) and three API answers: 10 s is that with a wide margin for a busy box.
-LIVE_WITHIN_MS = 10_000
+LIVE_WITHIN_S = 10.0
 
 
 def api(page: Page, path: str) -> dict:
@@ -32,8 +32,6 @@ def api(page: Page, path: str) -> dict:
 
 def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser_sandbox):
     control = browser_sandbox.control()
-    control.configure(tick_rate=0)  # the market stands still: only our moves move it
-    control.set_price("SPY", 600)
     try:
         log_in(page, browser_app.url)
 
@@ -58,15 +56,21 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
             shares = float(qty) * (-1 if direction == "Short" else 1)
             expect(row.locator("[data-field=quantity]")).to_have_text(f"{shares:,.0f}")
             expect(row.locator("[data-field=delta_shares]")).to_have_text(f"{shares:+,.1f}")
-        # the strategies: every option leg held is in exactly one strategy row
+        # the strategies: every option leg held is in exactly one strategy of its account
         options = page.evaluate(
             "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
-            ".filter((p) => (p.streamer_symbol || '').startsWith('.')).map((p) => p.symbol))"
+            ".filter((p) => (p.streamer_symbol || '').startsWith('.'))"
+            ".map((p) => [a.number, p.symbol]))"
         )
         assert options, "the demo trader holds options"
-        legs = page.locator("#risk-strategy-rows tr td:nth-child(4)").all_text_contents()
-        for symbol in options:
-            assert sum(symbol in text for text in legs) == 1, (symbol, legs)
+        rows = page.locator("#risk-strategy-rows tr")
+        listed = [
+            (row.locator("td").nth(1).text_content(), row.locator("td").nth(2).text_content())
+            for row in rows.all()
+        ]
+        for number, symbol in options:
+            mine = [legs for account, legs in listed if account == number and symbol in legs]
+            assert len(mine) == 1, (number, symbol, listed)
         expect(spy.locator("[data-field=beta]")).to_have_attribute("title", re.compile(r"^β "))
         expect(spy.locator("[data-field=price]")).to_have_attribute(
             "title", re.compile(r"^SPY .*quote")
@@ -88,7 +92,8 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         in_range = [b for b in expiration["breakevens"] if grid[0] <= b <= grid[-1]]
         assert len(be_markers) == len(in_range)
         (price_marker,) = [m for m in drawn["chart"]["markers"] if m["id"] == "price"]
-        assert abs(price_marker["time"] - 600) <= (grid[1] - grid[0])
+        step = grid[1] - grid[0]
+        assert abs(price_marker["time"] - drawn["drawnAt"]) <= step / 2 + 0.01
 
         # the IV slider: +20 vol points raises today's curve (the SPY calls are long)
         before = {p["time"]: p["value"] for p in drawn["chart"]["today"]}
@@ -103,24 +108,51 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         assert after.keys() == before.keys()
         assert all(after[p] > before[p] for p in before), "long vega: higher everywhere"
 
+        # the date slider halfway: the chosen date's curve lies between today's and expiry's
+        days = int(page.locator("[data-risk-date]").get_attribute("max"))
+        answered = page.evaluate(RISK)["answered"]
+        page.locator("[data-risk-date]").fill(str(days // 2))
+        expect(page.locator("[data-risk-date-text]")).to_have_text(
+            re.compile(rf"\(\+{days // 2} d\)$")
+        )
+        poll_until(lambda: page.evaluate(RISK)["answered"] > answered, what="the date's curve")
+        curves = page.evaluate(RISK)["chart"]
+        mid = grid[len(grid) // 2]
+        at = {
+            k: {p["time"]: p["value"] for p in curves[k]}[mid]
+            for k in ("today", "date", "expiration")
+        }
+        assert at["today"] > at["date"] > at["expiration"], at  # long options lose time value
+
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "risk.png"), full_page=False)
         if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
             shutil.copyfile(ARTIFACTS / "risk.png", DOCS_IMAGE)
 
-        # live: SPY jumps 3 % in the sandbox; the marker and today's curve follow
-        answered = page.evaluate(RISK)["answered"]
-        control.set_price("SPY", 618)
+        # live: the market stands still, then SPY jumps 3 %; the marker and curves follow
+        control.configure(tick_rate=0)
+        start = page.evaluate(RISK)
+        answered, target = start["answered"], round(start["drawnAt"] * 1.03, 2)
+        control.set_price("SPY", target)
         poll_until(
-            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - 618) < 1.0,
-            timeout=LIVE_WITHIN_MS / 1000,
+            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - target) < 1.0,
+            within=LIVE_WITHIN_S,
             what="the graph drawn at SPY's new price",
         )
         moved = page.evaluate(RISK)
         (marker,) = [m for m in moved["chart"]["markers"] if m["id"] == "price"]
-        assert abs(marker["time"] - 618) <= (grid[1] - grid[0])
-        assert marker["time"] != price_marker["time"]
-        expect(spy.locator("[data-field=price]")).to_have_text(re.compile(r"^61[78]\.\d\d$"))
+        assert abs(marker["time"] - moved["drawnAt"]) <= step / 2 + 0.01
+        assert marker["time"] > start["drawnAt"] + step  # it moved right, by ~3 %
+        poll_until(
+            lambda: (
+                abs(
+                    float(spy.locator("[data-field=price]").text_content().replace(",", ""))
+                    - target
+                )
+                < 1.0
+            ),
+            what="the SPY table's price live",
+        )
         # the curves were asked again at the new price (P&L against a grid price does not
         # depend on the current price: the marker moves, the curves are the server's anew)
         assert moved["answered"] > answered

@@ -104,10 +104,9 @@ def test_graph_choices_and_the_date_slider() -> None:
     assert default_choice(snap, "ko") == "KO"
     assert default_choice(snap, "NFLX") == "SPY"  # not held
     assert default_choice(snap, PORTFOLIO) == PORTFOLIO
-    today = dt.date(2026, 11, 18)
-    assert last_expiration(snap, "SPY", today) == dt.date(2026, 12, 18)
-    assert last_expiration(snap, "KO", today) == today
-    assert last_expiration(snap, PORTFOLIO, today) == dt.date(2026, 12, 18)
+    assert last_expiration(snap, "SPY") == dt.date(2026, 12, 18)
+    assert last_expiration(snap, "KO") is None  # stock only
+    assert last_expiration(snap, PORTFOLIO) == dt.date(2026, 12, 18)
 
 
 def test_formatting() -> None:

@@ -11,7 +11,7 @@
  * price the curves are drawn at), data-fetches (asked), data-answered (drawn); window.streamdesk.risk() → snapshot().
  */
 import { quoteStale } from '../stream/contract.js';
-import { quoteWhy } from '../stream/format.js';
+import { fmt, quoteWhy } from '../stream/format.js';
 import {
   REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
   needsRecenter, priceGrid, quotePrice, riskUrl, sliderDate, sliderDateText,
@@ -21,6 +21,8 @@ import { renderTables } from './risk-tables.js';
 
 /** A slider's re-fetches: at most one per this many ms. */
 const USER_GAP_MS = 150;
+/** After a failed request: the next try. */
+const RETRY_MS = 5000;
 
 /** env: {fetch, now, setTimeout, clearTimeout, replaceUrl} */
 export function createRiskPage(doc, root, card, env) {
@@ -46,6 +48,10 @@ export function createRiskPage(doc, root, card, env) {
     answers: {},
   };
   let maxDays = Number(dateInput.max) || 0;
+  // per choice: its last expiration held (the date slider's end), null for stock only
+  let expirations = {};
+  try { expirations = JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { expirations = {}; }
+  let retryTimer = null;
   let seq = 0; // answers of an older request (another choice, slider) are dropped
 
   const status = (state, text) => {
@@ -76,11 +82,15 @@ export function createRiskPage(doc, root, card, env) {
     view.fetches += 1;
     card.setAttribute('data-fetches', String(view.fetches));
     try {
+      // only stock held: no expiration (the API refuses `date=expiration`), one line thrice
+      const hasOptions = !!expirations[view.choice];
       const [now, exp, chosen] = await Promise.all([
-        ask(null), ask('expiration'), date && date !== 'expiration' ? ask(date) : Promise.resolve(null),
+        ask(null), hasOptions ? ask('expiration') : Promise.resolve(null),
+        date && date !== 'expiration' ? ask(date) : Promise.resolve(null),
       ]);
       if (mine !== seq) return;
-      view.answers = { today: now, expiration: exp, date: chosen || (date === 'expiration' ? exp : now) };
+      const atEnd = exp || now;
+      view.answers = { today: now, expiration: atEnd, date: chosen || (date === 'expiration' ? atEnd : now) };
       view.drawnAt = typeof now.price === 'number' ? now.price : price;
       view.error = '';
       const last = exp && typeof exp.date === 'string' ? exp.date : null;
@@ -92,6 +102,8 @@ export function createRiskPage(doc, root, card, env) {
       if (mine !== seq) return;
       view.error = e.message;
       status('error', `The curve could not be drawn: ${e.message}`);
+      // a price not there yet (409), a stream starting (503): ask again, unhurried
+      if (retryTimer === null) retryTimer = env.setTimeout(() => { retryTimer = null; throttle.request(); }, RETRY_MS);
     }
   }
 
@@ -124,7 +136,7 @@ export function createRiskPage(doc, root, card, env) {
     beEl.textContent = bes.length ? bes.map((b) => b.toFixed(2)).join(', ') : 'none in range';
     const unpriced = now && Array.isArray(now.unpriced) && now.unpriced.length ? ` Not priced (no IV or price): ${now.unpriced.join(', ')}.` : '';
     if (view.stale) status('stale', `The ${drivingSymbol(view.choice)} quote is stale (${view.why}): the curve is drawn at the last price.${unpriced}`);
-    else status('live', `Live: drawn at ${view.drawnAt === null ? '—' : view.drawnAt.toFixed(2)}, as of ${new Date(now.as_of || Date.now()).toLocaleTimeString('en-US')}.${unpriced}`);
+    else status('live', `Live: drawn at ${view.drawnAt === null ? '—' : view.drawnAt.toFixed(2)}, inputs as of ${fmt.time(now.as_of || env.now())}.${unpriced}`);
   }
 
   const throttle = createThrottle(refresh, REFETCH_GAP_MS, env);
@@ -152,6 +164,7 @@ export function createRiskPage(doc, root, card, env) {
     view.answers = {};
     dateInput.value = '0';
     ivInput.value = '0';
+    setMaxDays(expirations[view.choice] || today);
     if (env.replaceUrl) env.replaceUrl(`?u=${encodeURIComponent(view.choice)}`);
     view.livePrice = lastState ? quotePrice(lastState.quotes.get(drivingSymbol(view.choice))) : null;
     now();
