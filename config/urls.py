@@ -17,6 +17,7 @@ from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
+from streaming.risk import strategy_views
 from streaming.tabs import sse
 
 urlpatterns = [
@@ -80,6 +81,13 @@ urlpatterns = [
     path("api/news", news_views.api_news, name="api-news"),
     # risk (docs/streaming-contract.md "The /risk page")
     path("risk", risk_page_views.risk_page, name="risk"),
+    # risk: strategies (docs/streaming-contract.md "Risk: strategies"); before any
+    # api/risk/<underlying> route, which would take "strategies" for a symbol
+    path(
+        "api/risk/strategies",
+        token_readable("snapshot")(strategy_views.api_strategies),
+        name="api-risk-strategies",
+    ),
     # the what-if risk curve (docs/streaming-contract.md "Risk: the what-if curve");
     # "portfolio" before the symbol route
     path(

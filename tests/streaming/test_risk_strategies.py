@@ -7,6 +7,7 @@ dollars for the whole strategy (quantity x multiplier 100 x price per share); `n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from typing import Any
@@ -396,8 +397,7 @@ def portfolio() -> list[Leg]:
     """Every row's legs at once, each row in its own account (so none mixes)."""
     legs = []
     for i, (_, row, _) in enumerate(CASES):
-        for leg in row:
-            legs.append(Leg(**{**leg.__dict__, "account": f"{leg.account}-{i:02d}"}))
+        legs += [dataclasses.replace(leg, account=f"{leg.account}-{i:02d}") for leg in row]
     return legs
 
 
