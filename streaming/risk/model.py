@@ -51,50 +51,20 @@ def intrinsic(is_call: ArrayLike, spot: ArrayLike, strike: ArrayLike) -> Array:
 
 
 def _inputs(
-    is_call: ArrayLike,
-    spot: ArrayLike,
-    strike: ArrayLike,
-    years: ArrayLike,
-    vol: ArrayLike,
-    rate: ArrayLike,
-    dividend_yield: ArrayLike,
+    is_call: ArrayLike, *numbers: ArrayLike
 ) -> tuple[NDArray[np.bool_], Array, Array, Array, Array, Array, Array]:
-    arrays = np.broadcast_arrays(
-        np.asarray(is_call, dtype=bool),
-        np.asarray(spot, dtype=np.float64),
-        np.asarray(strike, dtype=np.float64),
-        np.asarray(years, dtype=np.float64),
-        np.asarray(vol, dtype=np.float64),
-        np.asarray(rate, dtype=np.float64),
-        np.asarray(dividend_yield, dtype=np.float64),
+    """`valuation`'s arguments as arrays of one shape (booleans, then floats)."""
+    call, *floats = np.broadcast_arrays(
+        np.asarray(is_call, dtype=bool), *(np.asarray(x, dtype=np.float64) for x in numbers)
     )
-    call, s, k, t, v, r, q = arrays
+    s, k, t, v, r, q = floats
     return call, s, k, t, v, r, q
 
 
-def option_value(
-    is_call: ArrayLike,
-    spot: ArrayLike,
-    strike: ArrayLike,
-    years: ArrayLike,
-    vol: ArrayLike,
-    rate: ArrayLike,
-    dividend_yield: ArrayLike,
-) -> Array:
-    """The value alone (what the what-if curve needs; cheaper than `valuation`)."""
-    call, s, k, t, v, r, q = _inputs(is_call, spot, strike, years, vol, rate, dividend_yield)
-    live = (t > 0) & (v > 0) & (s > 0) & (k > 0)
-    tt = np.where(t > 0, t, 0.0)
-    s_disc = s * np.exp(-q * tt)
-    k_disc = k * np.exp(-r * tt)
-    sign = np.where(call, 1.0, -1.0)
-    # the degenerate limit: discounted intrinsic against the forward (T ≤ 0: intrinsic)
-    value = _writable(np.maximum(sign * (s_disc - k_disc), 0.0))
-    if live.any():
-        d1, d2 = _d1_d2(s[live], k[live], tt[live], v[live], r[live], q[live])
-        sg = sign[live]
-        value[live] = sg * (s_disc[live] * ndtr(sg * d1) - k_disc[live] * ndtr(sg * d2))
-    return value
+def option_value(*args: ArrayLike) -> Array:
+    """The value alone, with `valuation`'s arguments (what the what-if curve needs; the
+    greeks are not computed)."""
+    return valuation(*args, greeks=False).value
 
 
 def _writable(x: ArrayLike) -> Array:
@@ -116,8 +86,11 @@ def valuation(
     vol: ArrayLike,
     rate: ArrayLike,
     dividend_yield: ArrayLike,
+    *,
+    greeks: bool = True,
 ) -> Valuation:
-    """Value, delta, gamma, theta (per day) and vega (per vol point), per share."""
+    """Value, delta, gamma, theta (per day) and vega (per vol point), per share; with
+    `greeks=False` only the value (the greeks are left at their degenerate limits)."""
     call, s, k, t, v, r, q = _inputs(is_call, spot, strike, years, vol, rate, dividend_yield)
     live = (t > 0) & (v > 0) & (s > 0) & (k > 0)
     tt = np.where(t > 0, t, 0.0)
@@ -142,6 +115,8 @@ def valuation(
         cdf1, cdf2 = ndtr(sg * d1), ndtr(sg * d2)
         sqrt_t = np.sqrt(tl)
         value[live] = sg * (sl * dql * cdf1 - kl * drl * cdf2)
+        if not greeks:
+            return Valuation(value=value, delta=delta, gamma=gamma, theta=theta, vega=vega)
         delta[live] = sg * dql * cdf1
         gamma[live] = dql * n1 / (sl * vl * sqrt_t)
         vega[live] = sl * dql * n1 * sqrt_t / 100.0

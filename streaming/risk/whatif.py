@@ -117,8 +117,17 @@ def _bands(
 
 
 def _answer(
-    name: str, price: float, at: dt.datetime, query: RiskQuery, rate: float
+    name: str,
+    price: float,
+    at: dt.datetime,
+    query: RiskQuery,
+    rate: float,
+    curve: tuple[list[dict[str, float]], list[float]],
+    bands: dict[str, tuple[float, float]] | None,
+    ages: _Ages,
+    left_out: list[str],
 ) -> dict[str, Any]:
+    points, found = curve
     return {
         "underlying": name,
         "price": price,
@@ -126,6 +135,11 @@ def _answer(
         "at": int(at.timestamp() * 1000),
         "iv_shift": query.iv_shift,
         "rate": rate,
+        "points": points,
+        "breakevens": found,
+        "bands": bands,
+        "as_of": ages.oldest(),
+        "unpriced": left_out,
     }
 
 
@@ -157,17 +171,9 @@ def underlying_answer(
     if dividend is not None or (index is not None and band_iv == index):
         ages.add(metrics.get("t"))
     horizon = years_until(last, now)
-    points, found = _curve(
-        lambda p: pnl_at(legs, p, scenario, fallback), query, price, band_iv, horizon
-    )
-    return {
-        **_answer(underlying, price, at, query, rate),
-        "points": points,
-        "breakevens": found,
-        "bands": _bands(price, band_iv, query.iv_shift, at, now, last),
-        "as_of": ages.oldest(),
-        "unpriced": left_out,
-    }
+    curve = _curve(lambda p: pnl_at(legs, p, scenario, fallback), query, price, band_iv, horizon)
+    bands = _bands(price, band_iv, query.iv_shift, at, now, last)
+    return _answer(underlying, price, at, query, rate, curve, bands, ages, left_out)
 
 
 def portfolio_answer(
@@ -205,15 +211,9 @@ def portfolio_answer(
         left_out.update(unpriced(g.legs, scenario, fallback))
     spy_iv = number(_metrics(snapshot, BENCHMARK).get("iv_index"))
     horizon = years_until(last, now)
-    points, found = _curve(
+    curve = _curve(
         lambda p: beta_weighted_pnl(groups, p, spy, scenario), query, spy, spy_iv, horizon
     )
-    return {
-        **_answer("portfolio", spy, at, query, rate),
-        "benchmark": BENCHMARK,
-        "points": points,
-        "breakevens": found,
-        "bands": _bands(spy, spy_iv, query.iv_shift, at, now, last),
-        "as_of": ages.oldest(),
-        "unpriced": sorted(left_out),
-    }
+    bands = _bands(spy, spy_iv, query.iv_shift, at, now, last)
+    answer = _answer("portfolio", spy, at, query, rate, curve, bands, ages, sorted(left_out))
+    return {**answer, "benchmark": BENCHMARK}
