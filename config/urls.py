@@ -16,8 +16,8 @@ from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import page_views as risk_page_views
-from streaming.risk import views as risk_views
 from streaming.risk import strategy_views
+from streaming.risk import views as risk_views
 from streaming.tabs import sse
 
 urlpatterns = [
