@@ -6,11 +6,13 @@ current-price marker and today's curve follow without a reload."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import log_in
@@ -97,12 +99,11 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
 
         # the IV slider: +20 vol points raises today's curve (the SPY calls are long)
         before = {p["time"]: p["value"] for p in drawn["chart"]["today"]}
-        answered = drawn["answered"]
         page.locator("[data-risk-iv]").fill("20")
         expect(page.locator("[data-risk-iv-text]")).to_have_text("+20 vol pts")
         poll_until(
-            lambda: page.evaluate(RISK)["answered"] > answered,
-            what="the curve re-fetched at +20 vol points",
+            lambda: page.evaluate(RISK)["asked"] == {"date": None, "ivShift": 20},
+            what="the curve drawn at +20 vol points",
         )
         after = {p["time"]: p["value"] for p in page.evaluate(RISK)["chart"]["today"]}
         assert after.keys() == before.keys()
@@ -110,12 +111,17 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
 
         # the date slider halfway: the chosen date's curve lies between today's and expiry's
         days = int(page.locator("[data-risk-date]").get_attribute("max"))
-        answered = page.evaluate(RISK)["answered"]
         page.locator("[data-risk-date]").fill(str(days // 2))
         expect(page.locator("[data-risk-date-text]")).to_have_text(
             re.compile(rf"\(\+{days // 2} d\)$")
         )
-        poll_until(lambda: page.evaluate(RISK)["answered"] > answered, what="the date's curve")
+        halfway = (
+            dt.date.fromisoformat(card.get_attribute("data-today")) + dt.timedelta(days=days // 2)
+        ).isoformat()
+        poll_until(
+            lambda: page.evaluate(RISK)["asked"] == {"date": halfway, "ivShift": 20},
+            what="the date's curve drawn",
+        )
         curves = page.evaluate(RISK)["chart"]
         mid = grid[len(grid) // 2]
         at = {
@@ -157,6 +163,37 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         # depend on the current price: the marker moves, the curves are the server's anew)
         assert moved["answered"] > answered
         assert [p["time"] for p in moved["chart"]["today"]] == grid
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.configure(tick_rate=4)
+
+
+@pytest.mark.parametrize("transport", ["sse", "poll"])
+def test_risk_graph_moves_live_over_the_fallbacks(
+    page: Page, browser_app, browser_sandbox, transport: str
+):
+    """The same graph over SSE and over polling `/api/snapshot`: the quote that moves it
+    arrives by the fallback, and the curves are re-asked at the new price."""
+    control = browser_sandbox.control()
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=SPY&transport={transport}")
+    expect(page.locator("#conn-state")).to_have_attribute(
+        "data-state", "sse" if transport == "sse" else "polling", timeout=15_000
+    )
+    card = page.locator("[data-risk-graph]")
+    expect(card).to_have_attribute("data-state", "live", timeout=15_000)
+    control.configure(tick_rate=0)
+    try:
+        start = page.evaluate(RISK)
+        target = round(start["drawnAt"] * 0.97, 2)
+        control.set_price("SPY", target)
+        # polling: one poll interval (2 s) more than the socket's path
+        poll_until(
+            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - target) < 1.0,
+            within=LIVE_WITHIN_S + 2,
+            what=f"the graph drawn at SPY's new price over {transport}",
+        )
+        assert page.evaluate(RISK)["answered"] > start["answered"]
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         control.configure(tick_rate=4)

@@ -42,6 +42,7 @@ export function createRiskPage(doc, root, card, env) {
     grid: [],
     fetches: 0,
     answered: 0, // answers drawn
+    asked: null, // the date and IV shift of the curves drawn
     error: '',
     stale: false,
     why: '',
@@ -96,6 +97,7 @@ export function createRiskPage(doc, root, card, env) {
       const last = exp && typeof exp.date === 'string' ? exp.date : null;
       if (last) setMaxDays(last);
       view.answered += 1;
+      view.asked = { date, ivShift };
       card.setAttribute('data-answered', String(view.answered));
       draw();
     } catch (e) {
@@ -154,7 +156,7 @@ export function createRiskPage(doc, root, card, env) {
   // a slider or the choice: within 150 ms (a drag asks ~7 times a second, not per pixel),
   // never queued behind a live tick's throttle; an older answer is dropped (`seq`)
   const userThrottle = createThrottle(refresh, USER_GAP_MS, env);
-  const now = () => { sliderLabels(); throttle.cancel(); userThrottle.request(); };
+  const now = () => { sliderLabels(); seq += 1; throttle.cancel(); userThrottle.request(); }; // in-flight answers are old now
   dateInput.addEventListener('input', now);
   ivInput.addEventListener('input', now);
   select.addEventListener('change', () => {
@@ -203,6 +205,7 @@ export function createRiskPage(doc, root, card, env) {
       livePrice: view.livePrice,
       fetches: view.fetches,
       answered: view.answered,
+      asked: view.asked,
       grid: view.grid.length,
       maxDays,
       breakevens: view.answers.expiration ? view.answers.expiration.breakevens : null,
