@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import log_in
@@ -163,6 +164,15 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         # depend on the current price: the marker moves, the curves are the server's anew)
         assert moved["answered"] > answered
         assert [p["time"] for p in moved["chart"]["today"]] == grid
+
+        # no quote since: once the feed is older than the stale rule, the graph and the
+        # table's price look stale and say why; the curve stays, at the last price
+        expect(card).to_have_attribute(
+            "data-state", "stale", timeout=(settings.STREAM_QUOTE_STALE_AFTER + 10) * 1000
+        )
+        expect(page.locator("[data-risk-status]")).to_contain_text("The SPY quote is stale")
+        expect(spy.locator("[data-field=price]")).to_have_class(re.compile(r"\bis-stale\b"))
+        assert page.evaluate(RISK)["chart"]["today"] == moved["chart"]["today"]
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         control.configure(tick_rate=4)

@@ -26,8 +26,18 @@ function betaOf(state, underlying, fallback) {
 
 let drawn = { quotes: null, greeks: null, metrics: null };
 
-/** Redraw what the stream moved (nothing when quotes, greeks and metrics are the same). */
+/** Each price's staleness and age (every call: values age without frames). */
+function markPrices(root, state, now) {
+  for (const block of root.querySelectorAll('[data-risk-underlying]')) {
+    const u = block.getAttribute('data-risk-underlying');
+    const q = state.quotes.get(u);
+    markCell(block.querySelector('[data-field="price"]'), quoteStale(q, now, state.freshness), !!(q && q.delayed), `${u} ${quoteWhy(q, now, state.freshness)}`);
+  }
+}
+
+/** Redraw what the stream moved (values only when quotes, greeks or metrics changed). */
 export function renderTables(doc, root, state, now) {
+  markPrices(root, state, now);
   if (drawn.quotes === state.quotes && drawn.greeks === state.greeks && drawn.metrics === state.metrics) return;
   drawn = { quotes: state.quotes, greeks: state.greeks, metrics: state.metrics };
   const spy = quotePrice(state.quotes.get('SPY'));
@@ -40,7 +50,7 @@ export function renderTables(doc, root, state, now) {
     const priceCell = block.querySelector('[data-field="price"]');
     const shownPrice = price !== null ? price : num(priceCell.getAttribute('data-value'));
     setText(priceCell, plain(shownPrice));
-    markCell(priceCell, quoteStale(q, now, state.freshness), !!(q && q.delayed), `${u} ${quoteWhy(q, now, state.freshness)}`);
+    if (price !== null) priceCell.setAttribute('data-value', String(price));
     const beta = betaOf(state, u, block.getAttribute('data-beta'));
     const deltas = [];
     const betas = [];
