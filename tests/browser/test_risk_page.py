@@ -17,6 +17,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_dashboard import log_in
+from tests.support.orders import market_buy
 from tests.support.wait import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,3 +208,33 @@ def test_risk_graph_moves_live_over_the_fallbacks(
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         control.configure(tick_rate=4)
+
+
+def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browser_sandbox):
+    """A fill in a new underlying (KO, held nowhere): its table and its "long stock"
+    strategy appear without a reload (the rows rendered again by the server, the list
+    asked again), and its price goes live from the stream."""
+    control = browser_sandbox.control()
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=SPY")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(page.locator("[data-risk-underlying=KO]")).to_have_count(0)
+    account = page.evaluate(
+        "() => window.streamdesk.state().accounts.find((a) => a.broker === 'tastytrade').number"
+    )
+    control.place_order(account, market_buy("KO", 7))
+    ko = page.locator("[data-risk-underlying=KO]")
+    expect(ko.locator(f"tr[data-risk-position='{account}|KO'] [data-field=quantity]")).to_have_text(
+        "7", timeout=LIVE_WITHIN_S * 1000
+    )
+    strategy = page.locator(f"#risk-strategy-rows tr[data-strategy^='{account}|KO|']")
+    expect(strategy).to_have_attribute("data-name", "long stock", timeout=LIVE_WITHIN_S * 1000)
+    expect(strategy.locator("td").nth(2)).to_have_text("+7 KO")
+    # the new table's values are the stream's: its price, a share's delta
+    expect(ko.locator("[data-field=price]")).to_have_text(re.compile(r"^\d[\d,]*\.\d\d$"))
+    expect(
+        ko.locator(f"tr[data-risk-position='{account}|KO'] [data-field=delta_shares]")
+    ).to_have_text("+7.0")
+    risk = page.evaluate(RISK)
+    assert risk["rowReloads"] >= 1 and risk["strategyRefreshes"] >= 1
+    assert page.errors == []  # type: ignore[attr-defined]

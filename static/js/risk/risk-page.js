@@ -18,6 +18,7 @@ import {
 } from './risk-graph.js';
 import { createRiskChart } from './risk-chart.js';
 import { renderTables } from './risk-tables.js';
+import { createStrategiesList } from './risk-strategies.js';
 
 /** A slider's re-fetches: at most one per this many ms. */
 const USER_GAP_MS = 150;
@@ -172,11 +173,13 @@ export function createRiskPage(doc, root, card, env) {
     now();
   });
 
+  const strategies = createStrategiesList(doc, { ...env, pageUrl: () => `${env.pagePath || '/risk'}?u=${encodeURIComponent(view.choice)}` });
   let lastState = null;
   /** Every render of the stream's state: the tables, and the graph when its quote moved. */
   function render(state) {
     lastState = state;
     renderTables(doc, root, state, env.now());
+    strategies.render(state);
     const q = state.quotes.get(drivingSymbol(view.choice));
     const price = quotePrice(q);
     const stale = quoteStale(q, env.now(), state.freshness);
@@ -205,6 +208,8 @@ export function createRiskPage(doc, root, card, env) {
       livePrice: view.livePrice,
       fetches: view.fetches,
       answered: view.answered,
+      strategyRefreshes: strategies.refreshes(),
+      rowReloads: strategies.rowReloads(),
       asked: view.asked,
       grid: view.grid.length,
       maxDays,

@@ -26,6 +26,22 @@ function betaOf(state, underlying, fallback) {
 
 let drawn = { quotes: null, greeks: null, metrics: null };
 
+/**
+ * New positions or underlyings (a fill): the tables' rows as the server renders them now
+ * (this page fetched again, its `#risk-tables` section parsed and swapped in; no
+ * innerHTML), then their values live again from the stream. Returns whether it did.
+ */
+export async function reloadRows(doc, fetch, url) {
+  const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+  if (!r.ok) return false;
+  const fresh = new DOMParser().parseFromString(await r.text(), 'text/html').getElementById('risk-tables');
+  const old = doc.getElementById('risk-tables');
+  if (!fresh || !old) return false;
+  old.replaceWith(doc.importNode(fresh, true));
+  drawn = { quotes: null, greeks: null, metrics: null }; // every value again
+  return true;
+}
+
 /** Each price's staleness and age (every call: values age without frames). */
 function markPrices(root, state, now) {
   for (const block of root.querySelectorAll('[data-risk-underlying]')) {
