@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_a11y import SIZES, check, open_page
 from tests.browser.test_dashboard import log_in
 from tests.support.orders import market_buy
 from tests.support.wait import poll_until
@@ -238,3 +239,21 @@ def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browse
     risk = page.evaluate(RISK)
     assert risk["rowReloads"] >= 1 and risk["strategyRefreshes"] >= 1
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_risk_page_has_no_serious_axe_violation(browser, browser_app, size: str):
+    """axe-core (as tests/browser/test_a11y.py runs it on every page): 0 serious or
+    critical violations on /risk, the graph drawn, at the desktop and the phone size, also
+    with every value flashed."""
+    context = browser.new_context(**SIZES[size])
+    try:
+        log_in(context.new_page(), browser_app.url)
+        page = open_page(context, browser_app.url, "/risk?u=SPY")
+        expect(page.locator("[data-risk-graph]")).to_have_attribute(
+            "data-state", "live", timeout=15_000
+        )
+        check(page, f"{size} /risk")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()
