@@ -16,6 +16,7 @@ from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.risk import limits_views, pnl_views, strategy_views
+from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
 from streaming.tabs import sse
 
@@ -78,6 +79,8 @@ urlpatterns = [
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
+    # risk (docs/streaming-contract.md "The /risk page")
+    path("risk", risk_page_views.risk_page, name="risk"),
     # P&L over the day (docs/streaming-contract.md "P&L over the day")
     path("pnl", pnl_views.pnl_page, name="pnl"),
     path("api/pnl", token_readable("snapshot")(pnl_views.api_pnl), name="api-pnl"),

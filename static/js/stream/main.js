@@ -37,7 +37,7 @@ import { setTimeZone } from './format.js';
 import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
 
-  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page');
+  const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page') || document.getElementById('risk-page');
 if (root) start(root);
 
 function start(root) {
@@ -89,6 +89,21 @@ function start(root) {
       scheduleRender();
     }, (e) => renderer.message(`The chart could not be loaded: ${e.message}`, 'error'));
   }
+  // the /risk page's what-if graph and tables (static/js/risk/: the chart library again)
+  const riskCard = document.querySelector('[data-risk-graph]');
+  let risk = null;
+  if (riskCard) {
+    import('../risk/risk-page.js').then((m) => {
+      risk = m.createRiskPage(document, root, riskCard, {
+        fetch: (url, opts) => window.fetch(url, opts),
+        now: () => Date.now() + clock.skew,
+        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+        clearTimeout: (id) => window.clearTimeout(id),
+        replaceUrl: (url) => history.replaceState(null, '', url),
+      });
+      scheduleRender();
+    }, (e) => renderer.message(`The risk graph could not be loaded: ${e.message}`, 'error'));
+  }
   const sparklines = createSparklines(document, {
     fetch: (url, opts) => window.fetch(url, opts),
     redraw: () => scheduleRender(),
@@ -99,6 +114,7 @@ function start(root) {
   const drawOverviews = (all = true) => {
     for (const o of overviews) o.render(state, Date.now() + clock.skew, all);
     if (chart) chart.render(state);
+    if (risk) risk.render(state);
     if (all || state.quotes !== sparkQuotes) {
       sparkQuotes = state.quotes;
       sparklines.render(state);
@@ -451,6 +467,8 @@ function start(root) {
     },
     /** The chart page's chart: its data read back from the library (render-chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
+    /** The /risk page's graph: its curves read back from the library (risk-page.js). */
+    risk: () => (risk ? risk.snapshot() : null),
     /** What the notifications raised here (render-notifications.js), or null without a bell. */
     notifications: () => (notifier ? notifier.snapshot() : null),
     /** The news panel's items (news.js) and cursor, or null without a panel. */
@@ -489,6 +507,8 @@ function start(root) {
   // the chart's symbol, likewise (its quotes move the forming candle)
   const chartSymbol = chartCard ? normalizeSymbol(chartCard.getAttribute('data-symbol')) : null;
   if (chartSymbol) state = addExtraSymbols(state, [chartSymbol]).state;
+  // the risk page's underlyings and SPY (β-weighting), likewise
+  if (riskCard) state = addExtraSymbols(state, (readJSON('risk-symbols') || []).map(normalizeSymbol).filter(Boolean)).state;
   createOverviewEditor({
     form: document.getElementById('overview-form'),
     url: data.overviewUrl || '/market/symbols',

@@ -1,0 +1,50 @@
+/*
+ * The strategies list's rows from `GET /api/risk/strategies` (pure): each strategy's cells
+ * as the server renders them at load (streaming/risk/page_rows.py `strategy_rows`: the
+ * same texts, so a refresh never changes how a value reads), and the key of the positions
+ * that decides when the list is asked again.
+ */
+
+const DASH = '—';
+
+/** en-US with grouping, `digits` decimals, a sign when asked; "—" for null; never "-0.00". */
+export function fmtNumber(v, digits = 2, sign = false) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return DASH;
+  const x = Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v;
+  const text = Math.abs(x).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  if (x < 0) return `-${text}`;
+  return sign ? `+${text}` : text;
+}
+
+const extreme = (v) => (v === 'unlimited' ? 'unlimited' : fmtNumber(typeof v === 'number' ? v : null));
+
+/** A signed quantity as Python's `{:+g}`: "+2", "-1", "+0.5". */
+const signedQty = (q) => `${q < 0 ? '-' : '+'}${Number(Math.abs(q).toPrecision(6))}`;
+
+/** One strategy (`Strategy.as_dict()`) as the list's cells. */
+export function strategyCells(s) {
+  const g = s.greeks || {};
+  return {
+    name: s.name,
+    underlying: s.underlying,
+    account: s.account,
+    legs: (s.legs || []).map((l) => `${signedQty(l.quantity)} ${l.symbol}`).join(', '),
+    expirations: (s.expirations || []).join(', ') || DASH,
+    delta: fmtNumber(g.delta, 1, true),
+    theta: fmtNumber(g.theta, 2, true),
+    vega: fmtNumber(g.vega, 2, true),
+    net: s.net === null || s.net === undefined ? DASH : `${fmtNumber(Math.abs(s.net))} ${s.net_kind}`,
+    max_profit: extreme(s.max_profit),
+    max_loss: extreme(s.max_loss),
+    breakevens: s.breakevens && s.breakevens.length ? s.breakevens.map((b) => fmtNumber(b)).join(', ') : DASH,
+  };
+}
+
+/** What the strategies depend on: every account's positions (symbol, quantity, side, cost). */
+export function positionsKey(accounts) {
+  const parts = [];
+  for (const a of accounts.values()) {
+    for (const p of a.positions.values()) parts.push(`${a.number}|${p.symbol}|${p.quantity}|${p.direction}|${p.average_open_price}`);
+  }
+  return parts.sort().join('\n');
+}

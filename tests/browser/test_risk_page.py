@@ -1,0 +1,259 @@
+"""The /risk page in a real Chromium against a real daphne + sandbox: the tables are
+server-rendered (one per underlying across accounts, every value with its source), the
+what-if graph draws three curves and the break-evens the API answers, the IV slider
+changes the curve, and the graph moves live: the sandbox moves SPY's price and the
+current-price marker and today's curve follow without a reload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_a11y import SIZES, check, open_page
+from tests.browser.test_dashboard import log_in
+from tests.support.orders import market_buy
+from tests.support.wait import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
+#: The README's picture: written only with UPDATE_DOCS_IMAGES=1.
+DOCS_IMAGE = ROOT / "docs" / "img" / "risk.png"
+RISK = "() => window.streamdesk.risk()"
+#: A live re-fetch waits for the quote frame (≤ 1 s at the stream's pace), the throttle
+#: (≤ 1 s) and three API answers: 10 s is that with a wide margin for a busy box.
+LIVE_WITHIN_S = 10.0
+
+
+def api(page: Page, path: str) -> dict:
+    return page.evaluate("(p) => fetch(p).then((r) => r.json())", path)
+
+
+def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser_sandbox):
+    control = browser_sandbox.control()
+    try:
+        log_in(page, browser_app.url)
+
+        # server-rendered: the tables are in the HTML before any script runs
+        html = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+        assert 'data-risk-underlying="SPY"' in html
+        assert re.search(r'data-risk-position="[^"|]+\|SPY"', html), "the SPY stock row"
+        assert 'id="risk-portfolio"' in html
+        assert "data-risk-choice" in html and 'value="portfolio"' in html
+
+        page.goto(f"{browser_app.url}/risk?u=SPY")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+        spy = page.locator("[data-risk-underlying=SPY]")
+        # one row per account holding SPY stock, across brokers; a share's delta is 1
+        held = page.evaluate(
+            "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
+            ".filter((p) => p.symbol === 'SPY').map((p) => [a.number, p.quantity, p.direction]))"
+        )
+        assert len(held) >= 2, held  # the demo trader holds SPY at more than one broker
+        for number, qty, direction in held:
+            row = spy.locator(f"tr[data-risk-position='{number}|SPY']")
+            shares = float(qty) * (-1 if direction == "Short" else 1)
+            expect(row.locator("[data-field=quantity]")).to_have_text(f"{shares:,.0f}")
+            expect(row.locator("[data-field=delta_shares]")).to_have_text(f"{shares:+,.1f}")
+        # the strategies: every option leg held is in exactly one strategy of its account
+        options = page.evaluate(
+            "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
+            ".filter((p) => (p.streamer_symbol || '').startsWith('.'))"
+            ".map((p) => [a.number, p.symbol]))"
+        )
+        assert options, "the demo trader holds options"
+        rows = page.locator("#risk-strategy-rows tr")
+        listed = [
+            (row.locator("td").nth(1).text_content(), row.locator("td").nth(2).text_content())
+            for row in rows.all()
+        ]
+        for number, symbol in options:
+            mine = [legs for account, legs in listed if account == number and symbol in legs]
+            assert len(mine) == 1, (number, symbol, listed)
+        expect(spy.locator("[data-field=beta]")).to_have_attribute("title", re.compile(r"^β "))
+        expect(spy.locator("[data-field=price]")).to_have_attribute(
+            "title", re.compile(r"^SPY .*quote")
+        )
+
+        # the graph: three curves on the same grid, break-evens as the API answers them
+        card = page.locator("[data-risk-graph]")
+        expect(card).to_have_attribute("data-state", "live", timeout=15_000)
+        drawn = page.evaluate(RISK)
+        grid = [p["time"] for p in drawn["chart"]["today"]]
+        assert len(grid) == drawn["grid"] > 100
+        assert [p["time"] for p in drawn["chart"]["expiration"]] == grid
+        assert [p["time"] for p in drawn["chart"]["date"]] == grid
+        assert drawn["chart"]["bands"] > 0  # the 1 and 2 sigma bands shaded under the curves
+        prices = ",".join(f"{p:g}" for p in grid)
+        expiration = api(page, f"/api/risk/SPY?date=expiration&prices={prices}")
+        assert drawn["breakevens"] == expiration["breakevens"]
+        be_markers = [m for m in drawn["chart"]["markers"] if m["id"].startswith("be-")]
+        in_range = [b for b in expiration["breakevens"] if grid[0] <= b <= grid[-1]]
+        assert len(be_markers) == len(in_range)
+        (price_marker,) = [m for m in drawn["chart"]["markers"] if m["id"] == "price"]
+        step = grid[1] - grid[0]
+        assert abs(price_marker["time"] - drawn["drawnAt"]) <= step / 2 + 0.01
+
+        # the IV slider: +20 vol points raises today's curve (the SPY calls are long)
+        before = {p["time"]: p["value"] for p in drawn["chart"]["today"]}
+        page.locator("[data-risk-iv]").fill("20")
+        expect(page.locator("[data-risk-iv-text]")).to_have_text("+20 vol pts")
+        poll_until(
+            lambda: page.evaluate(RISK)["asked"] == {"date": None, "ivShift": 20},
+            what="the curve drawn at +20 vol points",
+        )
+        after = {p["time"]: p["value"] for p in page.evaluate(RISK)["chart"]["today"]}
+        assert after.keys() == before.keys()
+        assert all(after[p] > before[p] for p in before), "long vega: higher everywhere"
+
+        # the date slider halfway: the chosen date's curve lies between today's and expiry's
+        days = int(page.locator("[data-risk-date]").get_attribute("max"))
+        page.locator("[data-risk-date]").fill(str(days // 2))
+        expect(page.locator("[data-risk-date-text]")).to_have_text(
+            re.compile(rf"\(\+{days // 2} d\)$")
+        )
+        halfway = (
+            dt.date.fromisoformat(card.get_attribute("data-today")) + dt.timedelta(days=days // 2)
+        ).isoformat()
+        poll_until(
+            lambda: page.evaluate(RISK)["asked"] == {"date": halfway, "ivShift": 20},
+            what="the date's curve drawn",
+        )
+        curves = page.evaluate(RISK)["chart"]
+        mid = grid[len(grid) // 2]
+        at = {
+            k: {p["time"]: p["value"] for p in curves[k]}[mid]
+            for k in ("today", "date", "expiration")
+        }
+        assert at["today"] > at["date"] > at["expiration"], at  # long options lose time value
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "risk.png"), full_page=False)
+        if os.environ.get("UPDATE_DOCS_IMAGES") == "1":
+            shutil.copyfile(ARTIFACTS / "risk.png", DOCS_IMAGE)
+
+        # live: the market stands still, then SPY jumps 3 %; the marker and curves follow
+        control.configure(tick_rate=0)
+        start = page.evaluate(RISK)
+        answered, target = start["answered"], round(start["drawnAt"] * 1.03, 2)
+        control.set_price("SPY", target)
+        poll_until(
+            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - target) < 1.0,
+            within=LIVE_WITHIN_S,
+            what="the graph drawn at SPY's new price",
+        )
+        moved = page.evaluate(RISK)
+        (marker,) = [m for m in moved["chart"]["markers"] if m["id"] == "price"]
+        assert abs(marker["time"] - moved["drawnAt"]) <= step / 2 + 0.01
+        assert marker["time"] > start["drawnAt"] + step  # it moved right, by ~3 %
+        poll_until(
+            lambda: (
+                abs(
+                    float(spy.locator("[data-field=price]").text_content().replace(",", ""))
+                    - target
+                )
+                < 1.0
+            ),
+            what="the SPY table's price live",
+        )
+        # the curves were asked again at the new price (P&L against a grid price does not
+        # depend on the current price: the marker moves, the curves are the server's anew)
+        assert moved["answered"] > answered
+        assert [p["time"] for p in moved["chart"]["today"]] == grid
+
+        # no quote since: once the feed is older than the stale rule, the graph and the
+        # table's price look stale and say why; the curve stays, at the last price
+        expect(card).to_have_attribute(
+            "data-state", "stale", timeout=(settings.STREAM_QUOTE_STALE_AFTER + 10) * 1000
+        )
+        expect(page.locator("[data-risk-status]")).to_contain_text("The SPY quote is stale")
+        expect(spy.locator("[data-field=price]")).to_have_class(re.compile(r"\bis-stale\b"))
+        assert page.evaluate(RISK)["chart"]["today"] == moved["chart"]["today"]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.configure(tick_rate=4)
+
+
+@pytest.mark.parametrize("transport", ["sse", "poll"])
+def test_risk_graph_moves_live_over_the_fallbacks(
+    page: Page, browser_app, browser_sandbox, transport: str
+):
+    """The same graph over SSE and over polling `/api/snapshot`: the quote that moves it
+    arrives by the fallback, and the curves are re-asked at the new price."""
+    control = browser_sandbox.control()
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=SPY&transport={transport}")
+    expect(page.locator("#conn-state")).to_have_attribute(
+        "data-state", "sse" if transport == "sse" else "polling", timeout=15_000
+    )
+    card = page.locator("[data-risk-graph]")
+    expect(card).to_have_attribute("data-state", "live", timeout=15_000)
+    control.configure(tick_rate=0)
+    try:
+        start = page.evaluate(RISK)
+        target = round(start["drawnAt"] * 0.97, 2)
+        control.set_price("SPY", target)
+        # polling: one poll interval (2 s) more than the socket's path
+        poll_until(
+            lambda: abs((page.evaluate(RISK)["drawnAt"] or 0) - target) < 1.0,
+            within=LIVE_WITHIN_S + 2,
+            what=f"the graph drawn at SPY's new price over {transport}",
+        )
+        assert page.evaluate(RISK)["answered"] > start["answered"]
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.configure(tick_rate=4)
+
+
+def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browser_sandbox):
+    """A fill in a new underlying (KO, held nowhere): its table and its "long stock"
+    strategy appear without a reload (the rows rendered again by the server, the list
+    asked again), and its price goes live from the stream."""
+    control = browser_sandbox.control()
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=SPY")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(page.locator("[data-risk-underlying=KO]")).to_have_count(0)
+    account = page.evaluate(
+        "() => window.streamdesk.state().accounts.find((a) => a.broker === 'tastytrade').number"
+    )
+    control.place_order(account, market_buy("KO", 7))
+    ko = page.locator("[data-risk-underlying=KO]")
+    expect(ko.locator(f"tr[data-risk-position='{account}|KO'] [data-field=quantity]")).to_have_text(
+        "7", timeout=LIVE_WITHIN_S * 1000
+    )
+    strategy = page.locator(f"#risk-strategy-rows tr[data-strategy^='{account}|KO|']")
+    expect(strategy).to_have_attribute("data-name", "long stock", timeout=LIVE_WITHIN_S * 1000)
+    expect(strategy.locator("td").nth(2)).to_have_text("+7 KO")
+    # the new table's values are the stream's: its price, a share's delta
+    expect(ko.locator("[data-field=price]")).to_have_text(re.compile(r"^\d[\d,]*\.\d\d$"))
+    expect(
+        ko.locator(f"tr[data-risk-position='{account}|KO'] [data-field=delta_shares]")
+    ).to_have_text("+7.0")
+    risk = page.evaluate(RISK)
+    assert risk["rowReloads"] >= 1 and risk["strategyRefreshes"] >= 1
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_risk_page_has_no_serious_axe_violation(browser, browser_app, size: str):
+    """axe-core (as tests/browser/test_a11y.py runs it on every page): 0 serious or
+    critical violations on /risk, the graph drawn, at the desktop and the phone size, also
+    with every value flashed."""
+    context = browser.new_context(**SIZES[size])
+    try:
+        log_in(context.new_page(), browser_app.url)
+        page = open_page(context, browser_app.url, "/risk?u=SPY")
+        expect(page.locator("[data-risk-graph]")).to_have_attribute(
+            "data-state", "live", timeout=15_000
+        )
+        check(page, f"{size} /risk")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()

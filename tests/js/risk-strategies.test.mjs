@@ -1,0 +1,50 @@
+// The strategies list's rows (static/js/risk/strategy-rows.js): the same texts the server
+// renders at load (tests/streaming/test_risk_page_rows.py has the same cases), and the
+// positions key that decides when the list is asked again. Run: node --test tests/js/
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import { fmtNumber, positionsKey, strategyCells } from '../../static/js/risk/strategy-rows.js';
+
+test('a long call as the server writes it', () => {
+  const c = strategyCells({
+    name: 'long call', family: 'single', underlying: 'SPY', account: 'A1',
+    legs: [{ symbol: 'SPY   261218C00600000', kind: 'call', strike: 600, expiration: '2026-12-18', quantity: 2 }],
+    expirations: ['2026-12-18'], quantity: 2, greeks: { delta: 100, gamma: 0.02, theta: null, vega: null },
+    net: -2500, net_kind: 'debit', max_profit: 'unlimited', max_loss: 2500, breakevens: [612.5],
+  });
+  assert.deepEqual(c, {
+    name: 'long call', underlying: 'SPY', account: 'A1', legs: '+2 SPY   261218C00600000', expirations: '2026-12-18',
+    delta: '+100.0', theta: '—', vega: '—', net: '2,500.00 debit', max_profit: 'unlimited', max_loss: '2,500.00', breakevens: '612.50',
+  });
+});
+
+test('short stock without a cost: "—" where undefined, never a made-up number', () => {
+  const c = strategyCells({
+    name: 'short stock', underlying: 'SPY', account: 'B2', legs: [{ symbol: 'SPY', quantity: -5 }],
+    expirations: [], greeks: { delta: -5, theta: 0, vega: 0 }, net: null, net_kind: null,
+    max_profit: null, max_loss: 'unlimited', breakevens: null,
+  });
+  assert.deepEqual([c.legs, c.expirations, c.delta, c.theta, c.net, c.max_profit, c.max_loss, c.breakevens],
+    ['-5 SPY', '—', '-5.0', '+0.00', '—', '—', 'unlimited', '—']);
+});
+
+test('numbers: grouping, sign, no negative zero, half a contract', () => {
+  assert.equal(fmtNumber(1234.5, 1, true), '+1,234.5');
+  assert.equal(fmtNumber(-0.001, 2, true), '+0.00');
+  assert.equal(fmtNumber(-0.001, 2), '0.00');
+  assert.equal(fmtNumber(-1234.567), '-1,234.57');
+  assert.equal(fmtNumber(null), '—');
+  assert.equal(strategyCells({ legs: [{ symbol: 'X', quantity: 0.5 }], greeks: {} }).legs, '+0.5 X');
+});
+
+test('the positions key: changes with a fill, not with order or balances', () => {
+  const acct = (number, positions) => ({ number, balance: {}, positions: new Map(positions.map((p) => [p.symbol, p])) });
+  const spy = { symbol: 'SPY', quantity: '10', direction: 'Long', average_open_price: '590' };
+  const call = { symbol: 'SPY   261218C00600000', quantity: '2', direction: 'Long', average_open_price: '12.5' };
+  const a = positionsKey(new Map([['A1', acct('A1', [spy, call])]]));
+  assert.equal(positionsKey(new Map([['A1', acct('A1', [call, spy])]])), a);
+  assert.notEqual(positionsKey(new Map([['A1', acct('A1', [spy, { ...call, quantity: '3' }])]])), a);
+  assert.notEqual(positionsKey(new Map([['A1', acct('A1', [spy])]])), a);
+  assert.notEqual(positionsKey(new Map([['B2', acct('B2', [spy, call])]])), a);
+});
