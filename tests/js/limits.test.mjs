@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 
 import { ACCOUNT_FRAMES, MAX_LIMIT_BREACHES } from '../../static/js/stream/contract.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
-import { claim, createTracker, deriveEvents, notificationText, seedTracker, settingsOf, wanted } from '../../static/js/stream/notify.js';
+import { claim, createTracker, deriveEvents, notificationText, settingsOf, wanted } from '../../static/js/stream/notify.js';
+import { notifyingTab } from './tools/notifying-tab.mjs';
 import { limitsBody, saveLimits } from '../../static/js/risk/limits-form.js';
 
 const T = 1_760_000_000_000;
@@ -47,25 +48,8 @@ test('a limit frame raises one event per breach id, a repeat (failover) none', (
   assert.deepEqual(events.map((e) => e.key), ['limit:2']);
 });
 
-/** A tab as main.js runs one: the page's snapshot is its baseline, then every frame. */
-function tab(pageSnapshot) {
-  let state = applySnapshot(initialState(), pageSnapshot, 'page');
-  let tracker = seedTracker(createTracker(), pageSnapshot);
-  const keys = [];
-  return {
-    keys,
-    feed(...frames) {
-      for (const f of frames) {
-        const next = applyFrame(state, f);
-        const r = deriveEvents(tracker, state, next, f);
-        [tracker, state] = [r.tracker, next];
-        keys.push(...r.events.map((e) => e.key));
-      }
-      return this;
-    },
-    get state() { return state; },
-  };
-}
+/** The keys of what a tab (tools/notifying-tab.mjs) raised. */
+const raised = (t) => t.events.map((e) => e.key);
 
 test('the reducer keeps the breaches: the snapshot\'s once per id, newest first, then each frame\'s', () => {
   const many = Array.from({ length: MAX_LIMIT_BREACHES + 3 }, (_, i) => breach(MAX_LIMIT_BREACHES + 3 - i));
@@ -80,29 +64,29 @@ test('the reducer keeps the breaches: the snapshot\'s once per id, newest first,
 });
 
 test('a breach first seen in a resync snapshot notifies once, oldest first; one the tab knew does not', () => {
-  const t = tab(snap({ limit_breaches: [breach(1)] }));
+  const t = notifyingTab(snap({ limit_breaches: [breach(1)] }));
   t.feed(frame(6, breach(2))); // live
   t.feed( // a gap: the tab resyncs from a snapshot that lists breaches it never got as frames
     { type: 'hello', epoch: 'E2', seq: 9 },
     snap({ epoch: 'E2', seq: 9, limit_breaches: [breach(4), breach(3), breach(2), breach(1)] }),
   );
-  assert.deepEqual(t.keys, ['limit:2', 'limit:3', 'limit:4']);
+  assert.deepEqual(raised(t), ['limit:2', 'limit:3', 'limit:4']);
   assert.deepEqual(t.state.limitBreaches.map((b) => b.id), [4, 3, 2, 1]);
   t.feed( // the same breaches again: a later resync, and a new owner's resend as a frame
     snap({ epoch: 'E2', seq: 9, limit_breaches: [breach(4), breach(3)] }),
     frame(10, breach(4), 'E2'),
   );
-  assert.deepEqual(t.keys, ['limit:2', 'limit:3', 'limit:4']);
+  assert.deepEqual(raised(t), ['limit:2', 'limit:3', 'limit:4']);
 });
 
 test('on first load the breaches listed are history, not news (as alert triggers)', () => {
-  assert.deepEqual(tab(snap({ limit_breaches: [breach(5)] })).keys, []);
+  assert.deepEqual(raised(notifyingTab(snap({ limit_breaches: [breach(5)] }))), []);
   // a page rendered before the stream answered (no epoch): the stream's first snapshot is the baseline
-  const t = tab(snap({ epoch: null, seq: 0 }));
+  const t = notifyingTab(snap({ epoch: null, seq: 0 }));
   t.feed({ type: 'hello', epoch: 'E1', seq: 5 }, snap({ limit_breaches: [breach(5)] }));
-  assert.deepEqual(t.keys, []);
+  assert.deepEqual(raised(t), []);
   t.feed(frame(6, breach(6)));
-  assert.deepEqual(t.keys, ['limit:6']);
+  assert.deepEqual(raised(t), ['limit:6']);
 });
 
 test('the text names the limit and says the sentence; the alerts setting turns limits on and off', () => {
