@@ -85,6 +85,8 @@ class SnapshotFrame(TypedDict):
     subscriptions: list[str]
     alerts: list[dict[str, Any]]
     alert_triggers: list[dict[str, Any]]
+    #: the newest `limit` payloads, newest first (LimitPayload, below)
+    limit_breaches: list[dict[str, Any]]
     #: underlying -> Metrics (the block "risk: metrics" at the end)
     metrics: dict[str, Metrics]
     t: int

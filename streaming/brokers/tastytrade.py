@@ -17,18 +17,18 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
 The kind loops fail and reconnect independently, each with its own backoff: a refused
 account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
 upstream connect, token refresh and REST batch first asks the sink's lease gate. See
-docs/streaming-contract.md for events and states.
+docs/streaming-contract.md for events and states. What the link answers when asked
+(candle history, net-liq history, market metrics) is tastytrade_reads.py, on the session
+and DXLink these loops hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 from collections.abc import Iterable
-from datetime import date
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -47,16 +47,13 @@ from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
-from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade_candles import CandleRequests
 from streaming.brokers.tastytrade_client import (
     base_url,
     make_alert_streamer,
     make_session,
     refresh_token,
 )
-from streaming.brokers.tastytrade_metrics import market_metrics
-from streaming.brokers.tastytrade_net_liq import net_liq_history
+from streaming.brokers.tastytrade_reads import TastytradeReads
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
@@ -66,15 +63,13 @@ __all__ = ["StreamConfig", "TastytradeAdapter"]
 #: A kind loop reconnecting after a failure takes a new access token, unless one was
 #: taken this recently (the other loop just did).
 REFRESH_DEDUPE = 2.0
-#: Seconds a market metrics request waits for the link to connect.
-METRICS_WAIT = 30.0
 
 
 #: A balance's timestamp: a re-read with only a new one is no change.
 VOLATILE = ("updated_at",)
 
 
-class TastytradeAdapter(SupervisedAdapter):
+class TastytradeAdapter(TastytradeReads):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
     broker = "tastytrade"
@@ -90,7 +85,7 @@ class TastytradeAdapter(SupervisedAdapter):
         account_numbers: Iterable[str] = (),
         config: StreamConfig | None = None,
     ) -> None:
-        super().__init__(link_id, config, account_numbers)
+        super().__init__(link_id, config, account_numbers)  # also the session/DXLink handles
         self._secret = provider_secret
         self._refresh = refresh_token
         self._symbols: set[str] = set()
@@ -103,7 +98,6 @@ class TastytradeAdapter(SupervisedAdapter):
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
         self.heartbeats = 0
-        self._session: Session | None = None
         self._refreshed_at = -math.inf  # monotonic
         #: Option chains through this session, the cluster-wide cache and pacing.
         self.chains = TastytradeChains(
@@ -113,11 +107,6 @@ class TastytradeAdapter(SupervisedAdapter):
             self.config.chain_cache_ttl,
         )
         self.delay = DelayMonitor()
-        #: The connected DXLink (None between connections): candle history asks it.
-        self._dx: DXLinkStreamer | None = None
-        self._dx_up = asyncio.Event()
-        #: Candle snapshots being collected on this DXLink.
-        self._candles = CandleRequests(link_id)
 
     # -- control --------------------------------------------------------------------
     def set_symbols(self, symbols: set[str]) -> None:
@@ -242,41 +231,6 @@ class TastytradeAdapter(SupervisedAdapter):
                     self._candles.fail_all(
                         HistoryError("broker_error", "tastytrade's market data dropped")
                     )
-
-    # -- candle history (DXLink Candle on the running streamer) ---------------------------
-    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
-        this link's running streamer (tastytrade_candles.py)."""
-        async with asyncio.timeout(within):
-            await self._dx_up.wait()
-        dx = self._dx
-        if dx is None:
-            raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
-        return await self._candles.fetch(
-            dx, symbol, tf, from_ms, within=within, connected=lambda: self._dx
-        )
-
-    # -- balance history (REST on the running session) ------------------------------------
-    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
-        """One day of the account's net liq from tastytrade's own history
-        (tastytrade_net_liq.py), on the session this link already holds."""
-        if self._session is None or not self._wants(account):
-            raise RuntimeError(f"tastytrade account {account} is not connected on this link")
-        return await net_liq_history(self._session, account, day)
-
-    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """tastytrade's market metrics through this link's session (tastytrade_metrics.py)."""
-        with contextlib.suppress(TimeoutError):  # the link may be connecting still
-            async with asyncio.timeout(METRICS_WAIT):
-                await self._dx_up.wait()
-        if self._session is None:
-            raise RuntimeError("tastytrade's session is not connected")
-        return await market_metrics(self._session, symbols)
-
-    async def _pump_candles(self, dx: DXLinkStreamer) -> None:
-        """Candle events to the request collecting their symbol's snapshot."""
-        while True:
-            self._candles.add(await dx.get_event(Candle))
 
     # -- account: REST snapshot + account streamer --------------------------------------
     async def _account_once(self, sink: AdapterSink) -> None:

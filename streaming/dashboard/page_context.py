@@ -49,6 +49,7 @@ def empty_snapshot(watchlist: list[str]) -> SnapshotFrame:
         "subscriptions": watchlist,
         "alerts": [],
         "alert_triggers": [],
+        "limit_breaches": [],
         "metrics": {},
         "t": int(time.time() * 1000),
     }

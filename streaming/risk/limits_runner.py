@@ -7,8 +7,10 @@ RISK_LIMITS_INTERVAL). A breach is the store's compare-and-set (risk/limits_stor
 injected), tried only while this process owns the stream (`authorized()`); only a breach
 that won it becomes a frame, through the stream's `account_event_logged` (the same seq,
 event log and outbox as fills), then is marked delivered once logged. At start the task
-loads the limits and sends the breaches a previous owner committed but did not log
-(docs/streaming-contract.md "Portfolio limits"). The runner is one of the stream's
+loads the limits, puts the newest breaches into the stream's state (the snapshot's
+`limit_breaches`, for a tab that resyncs and never got their frames) and sends the
+breaches a previous owner committed but did not log (docs/streaming-contract.md
+"Portfolio limits"). The runner is one of the stream's
 listeners (streaming/stream/listener.py), handed to the manager by streaming/wiring.py.
 """
 
@@ -103,10 +105,11 @@ class LimitRunner:
 
     # -- the task --------------------------------------------------------------------------
     async def run(self) -> None:
-        """Load (retried while the database is away), deliver what a previous owner left,
-        then evaluate whenever quotes moved, at most every `interval`."""
+        """Load (retried while the database is away), list the recent breaches, deliver
+        what a previous owner left, then evaluate whenever quotes moved, at most every
+        `interval`."""
         retry = RETRY_FIRST
-        delivered = False
+        delivered = listed = False
         self._wake.set()
         while True:
             await self._wake.wait()
@@ -114,6 +117,9 @@ class LimitRunner:
             try:
                 if self._reload_wanted:
                     await self._reload()
+                if not listed:  # before the undelivered ones go out (they join it then)
+                    self.manager.state.set_limit_breaches(await self.store.recent())
+                    listed = True
                 if not delivered:
                     delivered = await self._deliver_undelivered()
                 if self._dirty:

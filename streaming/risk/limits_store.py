@@ -26,6 +26,8 @@ from streaming.risk.limits_input import FIELDS, check_band
 
 #: Undelivered breaches a new owner sends at most (oldest first).
 MAX_UNDELIVERED = 50
+#: Breaches a starting stream lists in its snapshot (newest first: the state's bound).
+RECENT_BREACHES = 50
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -149,6 +151,12 @@ def limit_breach_undelivered_list(user_id: int) -> list[LimitPayload]:
     return [breach_payload(b) for b in rows[:MAX_UNDELIVERED]]
 
 
+def limit_breach_recent_list(user_id: int, limit: int = RECENT_BREACHES) -> list[LimitPayload]:
+    """The newest breaches, newest first (delivered or not), for the snapshot."""
+    rows = LimitBreach.objects.filter(user_id=user_id).order_by("-breached_at", "-id")[:limit]
+    return [breach_payload(b) for b in rows]
+
+
 def limit_breach_mark_delivered(breach_ids: Iterable[int]) -> None:
     LimitBreach.objects.filter(id__in=list(breach_ids)).update(delivered=True)
 
@@ -175,6 +183,10 @@ class LimitStore:
 
     async def undelivered(self) -> list[dict[str, Any]]:
         rows = await database_sync_to_async(limit_breach_undelivered_list)(self.user_id)
+        return [dict(p) for p in rows]
+
+    async def recent(self) -> list[dict[str, Any]]:
+        rows = await database_sync_to_async(limit_breach_recent_list)(self.user_id)
         return [dict(p) for p in rows]
 
     async def mark_delivered(self, breach_ids: list[int]) -> None:

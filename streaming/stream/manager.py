@@ -7,7 +7,8 @@ position) and written ahead to the event log (write_ahead.py); it subscribes the
 source to the union of what the user's tabs and listeners want (subscriptions.py), and
 publishes every frame through one ordered outbox (outbox.py), quotes conflated per flush
 interval. Per-tick work is dictionary updates only: no database, no I/O. Features (price
-alerts, news) are listeners handed in at the composition root (listener.py). Where a
+alerts, news, market metrics) are listeners handed in at the composition root
+(listener.py); what the stream does for them is listener_services.py. Where a
 frame goes is not its concern: `publish` is injected (fanout.py in the server, the
 terminal in `manage.py stream_test`). The frames are specified in
 docs/streaming-contract.md.
@@ -24,12 +25,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from streaming.brokers.base import BrokerAdapter, SupportsMarketMetrics
+from streaming.brokers.base import BrokerAdapter
 from streaming.contract import (
-    CandleHistory,
-    Metrics,
-    MetricsFrame,
-    NewsFrame,
     QuotesFrame,
     SnapshotFrame,
     WatchlistFrame,
@@ -37,8 +34,8 @@ from streaming.contract import (
 )
 from streaming.stream.flusher import Flusher
 from streaming.stream.health import QUOTE_STALE_AFTER, LinkHealth
-from streaming.stream.history import candle_history
 from streaming.stream.listener import StreamListener
+from streaming.stream.listener_services import ListenerServices
 from streaming.stream.outbox import Outbox, Publish, QuoteBatch, Sender
 from streaming.stream.position import Position
 from streaming.stream.quote_feed import QuoteFeed, status_frame
@@ -60,7 +57,7 @@ L = TypeVar("L")
 __all__ = ["Authorize", "LinkInfo", "LinkStateHook", "Publish", "UserStreamManager"]
 
 
-class UserStreamManager:
+class UserStreamManager(ListenerServices):
     """Holds one user's broker adapters and the state they feed."""
 
     def __init__(
@@ -362,39 +359,6 @@ class UserStreamManager:
             self._sync_symbols()
         return written
 
-    # -- news (a news listener reports here: news/feed.py) ----------------------------------
-    def news_items(self, items: list[dict[str, Any]]) -> None:
-        """Stored articles (the contract's news items) for the user's tabs."""
-        frame: NewsFrame = {"type": "news", "items": items, "t": now_ms()}
-        self._outbox.put(frame)
-
-    def news_status(self, state: str, reason: str) -> None:
-        """The news feed's state changed (e.g. the key was rejected), or a new tab joined."""
-        feed = {"state": state, "reason": reason}
-        frame: NewsFrame = {"type": "news", "items": [], "feed": feed, "t": now_ms()}
-        self._outbox.put(frame)
-
-    # -- market metrics (a metrics listener asks and reports: streaming/risk/) -------------
-    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """Metrics from the first link whose adapter serves them ({} without one)."""
-        for adapter in self.adapters.values():
-            if isinstance(adapter, SupportsMarketMetrics):
-                return await adapter.market_metrics(symbols)
-        return {}
-
-    def metrics_changed(self, metrics: dict[str, Metrics]) -> None:
-        """New metrics: the state's (the snapshot's) and, if any changed, every tab's."""
-        if self.state.set_metrics(metrics):
-            self._send_metrics()
-
-    def _send_metrics(self) -> None:
-        frame: MetricsFrame = {
-            "type": "metrics",
-            "metrics": dict(self.state.metrics),
-            "t": now_ms(),
-        }
-        self._outbox.put(frame)
-
     # -- publishing -----------------------------------------------------------------------
     def republish_live_state(self) -> None:
         """The latest quotes, statuses and metrics, and the head, for tabs in other processes
@@ -453,20 +417,6 @@ class UserStreamManager:
     def link_health(self, link_id: int) -> LinkHealth:
         """One link's health (read-only use: the stream-health report)."""
         return self.feed.health[link_id]
-
-    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> CandleHistory:
-        """Candle history from the first link that can serve it (history.py)."""
-        return await candle_history(
-            self.user_id,
-            links=self.links,
-            adapters=self.adapters,
-            health=self.feed.health,
-            source=self.feed.source,
-            symbol=symbol,
-            tf=tf,
-            from_ms=from_ms,
-            within=within,
-        )
 
     def snapshot(self, symbols: Iterable[str] | None = None) -> SnapshotFrame:
         """The full current state (contract `snapshot`), for pages and new sockets."""

@@ -23,6 +23,8 @@ from streaming.stream.position import Position, new_epoch
 MAX_ORDERS = 200
 #: Alert triggers kept for the snapshot (newest first).
 MAX_ALERT_TRIGGERS = 50
+#: Portfolio-limit breaches kept for the snapshot (newest first).
+MAX_LIMIT_BREACHES = 50
 
 
 @dataclass
@@ -91,12 +93,19 @@ class UserState:
         self.alerts: list[dict[str, Any]] = []
         #: The newest `alert` payloads, newest first.
         self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
+        #: The newest `limit` payloads, newest first (a tab that resyncs from a snapshot
+        #: learns from them of a breach whose frame it never got).
+        self.limit_breaches: deque[dict[str, Any]] = deque(maxlen=MAX_LIMIT_BREACHES)
         #: Market metrics per underlying (a metrics listener keeps them: streaming/risk/).
         self.metrics: dict[str, contract.Metrics] = {}
 
     def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
         """The recent triggers as stored (newest first), when the stream starts."""
         self.alert_triggers = deque(payloads[:MAX_ALERT_TRIGGERS], maxlen=MAX_ALERT_TRIGGERS)
+
+    def set_limit_breaches(self, payloads: list[dict[str, Any]]) -> None:
+        """The recent limit breaches as stored (newest first), when the stream starts."""
+        self.limit_breaches = deque(payloads[:MAX_LIMIT_BREACHES], maxlen=MAX_LIMIT_BREACHES)
 
     @property
     def simulated(self) -> bool:
@@ -118,8 +127,9 @@ class UserState:
         if kind not in contract.ACCOUNT_FRAMES:
             raise ValueError(f"unknown account event kind {kind!r}")
         if kind in ("alert", "limit"):  # the user's, not a link's: account "" and link 0
-            if kind == "alert" and not any(t["id"] == payload["id"] for t in self.alert_triggers):
-                self.alert_triggers.appendleft(payload)
+            kept = self.alert_triggers if kind == "alert" else self.limit_breaches
+            if not any(p["id"] == payload["id"] for p in kept):  # a new owner may resend one
+                kept.appendleft(payload)
             self.seq += 1
             return {
                 "type": kind,
@@ -209,6 +219,7 @@ class UserState:
             "subscriptions": sorted(wanted),
             "alerts": list(self.alerts),
             "alert_triggers": list(self.alert_triggers),
+            "limit_breaches": list(self.limit_breaches),
             "metrics": dict(self.metrics),
             "t": now_ms,
         }

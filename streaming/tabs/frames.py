@@ -12,6 +12,8 @@ from streaming import validation
 from streaming.contract import (
     ErrorFrame,
     HelloFrame,
+    Metrics,
+    MetricsFrame,
     PongFrame,
     QuotesFrame,
     Rejection,
@@ -32,6 +34,7 @@ TabFrame = (
     | StatusFrame
     | QuotesFrame
     | WatchlistFrame
+    | MetricsFrame
     | SubscribedFrame
     | ErrorFrame
     | PongFrame
@@ -76,6 +79,11 @@ def quotes(
     values: dict[str, dict[str, Any]], greeks: dict[str, dict[str, Any]], t: int
 ) -> QuotesFrame:
     return {"type": "quotes", "quotes": values, "greeks": greeks, "t": t}
+
+
+def metrics(values: dict[str, Metrics], t: int) -> MetricsFrame:
+    """Every underlying's metrics (a resumed tab's live state: they are not in the log)."""
+    return {"type": "metrics", "metrics": values, "t": t}
 
 
 def watchlist(state: WatchlistState) -> WatchlistFrame:

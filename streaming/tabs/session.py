@@ -210,7 +210,8 @@ class TabSession:
         await self.request_snapshot()
 
     async def _refresh_live_state(self) -> None:
-        """After a resume: link states and quotes are not in the event log; fetch them."""
+        """After a resume: link states, quotes and metrics are not in the event log; fetch
+        them."""
         manager = self._owner_here()
         if manager is not None:
             await self._reconcile(manager.snapshot(self.symbols))
@@ -225,6 +226,9 @@ class TabSession:
             await self.send_frame(frames.status(link, t))
         if snapshot["quotes"] or snapshot["greeks"]:
             await self.send_frame(frames.quotes(snapshot["quotes"], snapshot["greeks"], t))
+        market_metrics = snapshot.get("metrics")  # an owner older than metrics has none
+        if market_metrics:
+            await self.send_frame(frames.metrics(market_metrics, t))
         watchlist = snapshot.get("watchlist")
         if watchlist is not None:
             await self.send_frame(frames.watchlist(watchlist))

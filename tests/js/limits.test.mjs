@@ -4,15 +4,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ACCOUNT_FRAMES } from '../../static/js/stream/contract.js';
+import { ACCOUNT_FRAMES, MAX_LIMIT_BREACHES } from '../../static/js/stream/contract.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 import { claim, createTracker, deriveEvents, notificationText, settingsOf, wanted } from '../../static/js/stream/notify.js';
+import { notifyingTab } from './tools/notifying-tab.mjs';
 import { limitsBody, saveLimits } from '../../static/js/risk/limits-form.js';
 
 const T = 1_760_000_000_000;
 const breach = (id, extra = {}) => ({ id, kind: 'daily_loss', value: -1204.5, limit: 1000, at: T, message: 'Day P&L −1,204.50 USD is past your daily loss limit of 1,000.00 USD', ...extra });
 const frame = (seq, limit, epoch = 'E1') => ({ type: 'limit', epoch, seq, t: T, simulated: true, account: '', link: 0, limit });
-const snap = () => ({ type: 'snapshot', epoch: 'E1', seq: 5, simulated: true, accounts: [], quotes: {}, greeks: {}, orders: [], links: [], watchlist: { symbols: [], version: 1 }, subscriptions: [], alerts: [], alert_triggers: [], t: T });
+const snap = (extra = {}) => ({ type: 'snapshot', epoch: 'E1', seq: 5, simulated: true, accounts: [], quotes: {}, greeks: {}, orders: [], links: [], watchlist: { symbols: [], version: 1 }, subscriptions: [], alerts: [], alert_triggers: [], limit_breaches: [], t: T, ...extra });
 
 function memoryStorage() {
   const m = new Map();
@@ -45,6 +46,47 @@ test('a limit frame raises one event per breach id, a repeat (failover) none', (
   assert.deepEqual(events, []);
   ({ events } = deriveEvents(tracker, again, applyFrame(again, frame(8, breach(2, { kind: 'beta_delta_above' }))), frame(8, breach(2, { kind: 'beta_delta_above' }))));
   assert.deepEqual(events.map((e) => e.key), ['limit:2']);
+});
+
+/** The keys of what a tab (tools/notifying-tab.mjs) raised. */
+const raised = (t) => t.events.map((e) => e.key);
+
+test('the reducer keeps the breaches: the snapshot\'s once per id, newest first, then each frame\'s', () => {
+  const many = Array.from({ length: MAX_LIMIT_BREACHES + 3 }, (_, i) => breach(MAX_LIMIT_BREACHES + 3 - i));
+  let s = applySnapshot(initialState(), snap({ limit_breaches: [breach(2), breach(2), ...many] }), 'stream');
+  assert.equal(s.limitBreaches.length, MAX_LIMIT_BREACHES);
+  assert.deepEqual(s.limitBreaches.slice(0, 3).map((b) => b.id), [2, MAX_LIMIT_BREACHES + 3, MAX_LIMIT_BREACHES + 2]);
+  s = applyFrame(s, frame(6, breach(100)));
+  s = applyFrame(s, frame(7, breach(100))); // a failover's resend
+  assert.deepEqual(s.limitBreaches.slice(0, 2).map((b) => b.id), [100, 2]);
+  assert.equal(s.limitBreaches.length, MAX_LIMIT_BREACHES);
+  assert.deepEqual(s.alertTriggers, []);
+});
+
+test('a breach first seen in a resync snapshot notifies once, oldest first; one the tab knew does not', () => {
+  const t = notifyingTab(snap({ limit_breaches: [breach(1)] }));
+  t.feed(frame(6, breach(2))); // live
+  t.feed( // a gap: the tab resyncs from a snapshot that lists breaches it never got as frames
+    { type: 'hello', epoch: 'E2', seq: 9 },
+    snap({ epoch: 'E2', seq: 9, limit_breaches: [breach(4), breach(3), breach(2), breach(1)] }),
+  );
+  assert.deepEqual(raised(t), ['limit:2', 'limit:3', 'limit:4']);
+  assert.deepEqual(t.state.limitBreaches.map((b) => b.id), [4, 3, 2, 1]);
+  t.feed( // the same breaches again: a later resync, and a new owner's resend as a frame
+    snap({ epoch: 'E2', seq: 9, limit_breaches: [breach(4), breach(3)] }),
+    frame(10, breach(4), 'E2'),
+  );
+  assert.deepEqual(raised(t), ['limit:2', 'limit:3', 'limit:4']);
+});
+
+test('on first load the breaches listed are history, not news (as alert triggers)', () => {
+  assert.deepEqual(raised(notifyingTab(snap({ limit_breaches: [breach(5)] }))), []);
+  // a page rendered before the stream answered (no epoch): the stream's first snapshot is the baseline
+  const t = notifyingTab(snap({ epoch: null, seq: 0 }));
+  t.feed({ type: 'hello', epoch: 'E1', seq: 5 }, snap({ limit_breaches: [breach(5)] }));
+  assert.deepEqual(raised(t), []);
+  t.feed(frame(6, breach(6)));
+  assert.deepEqual(raised(t), ['limit:6']);
 });
 
 test('the text names the limit and says the sentence; the alerts setting turns limits on and off', () => {

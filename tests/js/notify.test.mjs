@@ -5,11 +5,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 import {
-  DEFAULT_SETTINGS, NOTIFIED_MAX, NOTIFIED_TTL_MS, addToHistory, ageText, claim, createTracker, deriveEvents,
-  notificationText, seedTracker, settingsOf, wanted,
+  DEFAULT_SETTINGS, NOTIFIED_MAX, NOTIFIED_TTL_MS, addToHistory, ageText, claim, notificationText, settingsOf,
+  wanted,
 } from '../../static/js/stream/notify.js';
+import { notifyingTab } from './tools/notifying-tab.mjs';
 
 const T = 1_760_000_000_000;
 
@@ -30,25 +30,7 @@ const trigger = (id, extra = {}) => ({
 const alertFrame = (seq, a, epoch = 'E1') => ({ type: 'alert', epoch, seq, t: T, simulated: true, account: '', link: 0, alert: a });
 
 /** A tab: the page's snapshot is its baseline; then every frame, with the events it made. */
-function tab(pageSnapshot) {
-  let state = applySnapshot(initialState(), pageSnapshot, 'page');
-  let tracker = seedTracker(createTracker(), pageSnapshot);
-  const events = [];
-  return {
-    events,
-    feed(...frames) {
-      for (const f of frames) {
-        const next = applyFrame(state, f);
-        const r = deriveEvents(tracker, state, next, f);
-        tracker = r.tracker;
-        state = next;
-        events.push(...r.events);
-      }
-      return this;
-    },
-    get state() { return state; },
-  };
-}
+const tab = notifyingTab;
 
 const keys = (events) => events.map((e) => e.key);
 

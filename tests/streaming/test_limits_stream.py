@@ -163,3 +163,30 @@ async def test_the_beta_weighted_delta_band_crosses_once_and_rearms_inside(
     assert frame["limit"]["kind"] == BETA_DELTA_ABOVE
     assert frame["limit"]["limit"] == round(now - 5)
     assert frame["limit"]["value"] > frame["limit"]["limit"]
+
+
+async def test_a_starting_stream_lists_the_recent_breaches_in_its_snapshot_once_each():
+    """A tab that resyncs from a snapshot learns of a breach it never got as a frame: the
+    stream lists the stored ones from its start, newest first, also one a previous owner
+    committed but did not log (sent now as a frame, listed once)."""
+    user = await database_sync_to_async(get_user_model().objects.create_user)("lr", password="p")
+    bounds = {"beta_delta_max": 5.0, "daily_loss": LOSS_LIMIT}
+    await database_sync_to_async(limits_store.limits_save)(user.id, bounds)
+    at = 1_800_000_000_000
+    fire = database_sync_to_async(limits_store.limit_fire)
+    logged = await fire(user.id, BETA_DELTA_ABOVE, 9.5, 5.0, at, trading_day(at))
+    lost = await fire(user.id, DAILY_LOSS, -3200.0, LOSS_LIMIT, at + 1000, trading_day(at))
+    assert logged is not None and lost is not None
+    await database_sync_to_async(limits_store.limit_breach_mark_delivered)([logged["id"]])
+    published = Published()
+    manager = UserStreamManager(
+        user.id, links=[], publish=published, listeners=[LimitRunner(LimitStore(user.id), INTERVAL)]
+    )
+    await manager.start()
+    try:
+        await wait_until(lambda: published.of("limit"), what="the undelivered breach")
+        listed = manager.snapshot()["limit_breaches"]
+    finally:
+        await manager.stop()
+    assert [f["limit"] for f in published.of("limit")] == [lost]
+    assert listed == [lost, logged]

@@ -8,7 +8,7 @@ import pytest
 
 from streaming import contract
 from streaming.stream.position import Position
-from streaming.stream.state import MAX_ORDERS, LinkInfo, UserState
+from streaming.stream.state import MAX_LIMIT_BREACHES, MAX_ORDERS, LinkInfo, UserState
 
 TASTY = LinkInfo(1, "tastytrade", "main", simulated=True)
 TRADIER = LinkInfo(2, "tradier", "ira", simulated=False)
@@ -81,3 +81,30 @@ def test_the_snapshot_has_the_documented_fields_and_the_wanted_quotes_only():
     assert snapshot["quotes"] == {"SPY": {"bid": 1.0, "t": 5}}
     assert [a["number"] for a in snapshot["accounts"]] == ["A1", "B1"]  # in link order
     assert (snapshot["seq"], snapshot["t"], snapshot["simulated"]) == (2, 99, True)
+
+
+def breach(breach_id: int) -> dict:
+    return {
+        "id": breach_id,
+        "kind": "daily_loss",
+        "value": -1200.0,
+        "limit": 1000.0,
+        "at": breach_id,
+        "message": f"breach {breach_id}",
+    }
+
+
+def test_the_snapshot_lists_the_newest_limit_breaches_once_each_newest_first():
+    """A tab that resyncs from a snapshot learns of a breach it never got as a frame."""
+    s = state()
+    s.set_limit_breaches([breach(i) for i in range(MAX_LIMIT_BREACHES + 5, 0, -1)])
+    assert [b["id"] for b in s.snapshot(set(), now_ms=1)["limit_breaches"]] == list(
+        range(MAX_LIMIT_BREACHES + 5, 5, -1)
+    )
+    frame = s.apply_account_event("limit", 0, "", breach(100), now_ms=2)
+    again = s.apply_account_event("limit", 0, "", breach(100), now_ms=3)  # a failover's resend
+    assert (frame["limit"], again["seq"]) == (breach(100), frame["seq"] + 1)
+    listed = s.snapshot(set(), now_ms=4)["limit_breaches"]
+    assert [b["id"] for b in listed[:3]] == [100, MAX_LIMIT_BREACHES + 5, MAX_LIMIT_BREACHES + 4]
+    assert len(listed) == MAX_LIMIT_BREACHES
+    assert s.snapshot(set(), now_ms=5)["alert_triggers"] == []  # a breach is not a trigger

@@ -20,7 +20,14 @@ from prometheus_client import REGISTRY
 
 from streaming.cluster.agents import agents
 from streaming.cluster.fanout import frame_message
-from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, ToTab, now_ms
+from streaming.contract import (
+    CLOSE_RESYNC,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    Metrics,
+    ToTab,
+    now_ms,
+)
 from streaming.stream.position import Position
 from streaming.tabs import heartbeat as tab_heartbeat
 from streaming.tabs import session as tab_session
@@ -92,6 +99,15 @@ async def open_tab(user, since: Position | None = None) -> tuple[TabSession, Fak
 def resyncs(reason: str) -> float:
     """This process's `streamdesk_resyncs_total{reason}`."""
     return REGISTRY.get_sample_value("streamdesk_resyncs_total", {"reason": reason}) or 0.0
+
+
+async def metrics_fetched(user) -> dict:
+    """The stream's market metrics after the metrics listener's first round (for a user
+    without links: SPY, every field unknown), so what a resume sends is known."""
+    manager = agents.get(user.id)
+    assert manager is not None
+    await wait_until(lambda: manager.state.metrics)
+    return dict(manager.state.metrics)
 
 
 async def live_tab(user) -> tuple[TabSession, FakeTransport]:
@@ -219,6 +235,7 @@ async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(u
 
 async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
     session, _ = await live_tab(user)
+    await metrics_fetched(user)
     start = agents.get(user.id).position
     for _ in range(3):
         await owner_frame(user)
@@ -238,8 +255,49 @@ async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
         "resumed",
         "balance",
         "balance",
+        "metrics",
         "watchlist",
     ]
+
+
+AAPL_METRICS: Metrics = {
+    "beta": 1.2,
+    "beta_source": "tastytrade",
+    "beta_window": None,
+    "beta_as_of": 1_700_000_000_000,
+    "iv_index": 0.25,
+    "iv_rank": 40.0,
+    "iv_percentile": 55.0,
+    "iv_source": "tastytrade",
+    "expiration_ivs": {},
+    "dividend_yield": 0.005,
+    "t": 1_700_000_000_000,
+}
+
+
+async def test_a_resumed_tab_gets_the_streams_market_metrics_with_the_live_state(user):
+    """Metrics are not in the event log: without them in the live state a resumed tab
+    would show no beta or IV rank until the next refresh (15 min)."""
+    session, _ = await live_tab(user)
+    fetched = await metrics_fetched(user)
+    manager = agents.get(user.id)
+    assert manager is not None
+    manager.state.set_metrics({"AAPL": AAPL_METRICS})
+    start = manager.position
+    await owner_frame(user)
+    await session.finish()
+    _, resumed = await open_tab(user, since=start)
+    await wait_until(lambda: resumed.of("watchlist"))  # the live state has gone out
+    assert [f["type"] for f in resumed.frames] == [
+        "hello",
+        "resumed",
+        "balance",
+        "metrics",
+        "watchlist",
+    ]
+    (frame,) = resumed.of("metrics")
+    assert frame["metrics"] == {**fetched, "AAPL": AAPL_METRICS}
+    assert isinstance(frame["t"], int)
 
 
 async def test_a_slow_transport_gets_the_newest_quotes_once_it_drains(user):

@@ -19,6 +19,8 @@ export function parseFrame(text) {
 export const ACCOUNT_FRAMES = new Set(['balance', 'positions', 'position', 'order', 'alert', 'limit']);
 /** Alert triggers the page keeps (newest first), as the snapshot's `alert_triggers`. */
 export const MAX_ALERT_TRIGGERS = 50;
+/** Portfolio-limit breaches the page keeps (newest first), as the snapshot's `limit_breaches`. */
+export const MAX_LIMIT_BREACHES = 50;
 
 /** Order statuses after which an order cannot change any more. */
 export const TERMINAL_ORDER = new Set(['Filled', 'Cancelled', 'Rejected', 'Expired', 'Removed', 'Partially Removed']);

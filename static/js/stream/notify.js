@@ -29,11 +29,18 @@ export function createTracker() {
   return { alerts: new Set(), limits: new Set() };
 }
 
-/** The tracker knowing a snapshot's triggers (the page's own: its baseline, no events). */
+/** The tracker knowing a snapshot's triggers and breaches (the page's own: its baseline,
+ *  no events). */
 export function seedTracker(tracker, snap) {
-  const ids = triggersOf(snap).map((a) => String(a.id));
-  if (ids.every((id) => tracker.alerts.has(id))) return tracker;
-  return { ...tracker, alerts: bounded(new Set([...tracker.alerts, ...ids])) };
+  const alerts = triggersOf(snap).map((a) => String(a.id));
+  const limits = breachesOf(snap).map((b) => String(b.id));
+  const seenLimits = tracker.limits || new Set();
+  if (alerts.every((id) => tracker.alerts.has(id)) && limits.every((id) => seenLimits.has(id))) return tracker;
+  return {
+    ...tracker,
+    alerts: bounded(new Set([...tracker.alerts, ...alerts])),
+    limits: bounded(new Set([...seenLimits, ...limits])),
+  };
 }
 
 /**
@@ -64,11 +71,13 @@ export function deriveEvents(tracker, prev, next, frame) {
       t = { ...t, limits: bounded(new Set(seen).add(id)) };
       events.push(limitEvent(frame.limit));
     }
-  } else if (frame && frame.type === 'snapshot') {
+  } else if (frame && frame.type === 'snapshot') { // a resync: what it lists that the tab never saw
     const fresh = triggersOf(frame).filter((a) => !t.alerts.has(String(a.id)));
-    if (fresh.length) {
+    const seenLimits = t.limits || new Set();
+    const freshLimits = breachesOf(frame).filter((b) => !seenLimits.has(String(b.id)));
+    if (fresh.length || freshLimits.length) {
       t = seedTracker(t, frame);
-      if (knew) events.push(...fresh.reverse().map(alertEvent)); // oldest first
+      if (knew) events.push(...fresh.reverse().map(alertEvent), ...freshLimits.reverse().map(limitEvent)); // oldest first
     }
   }
   return { tracker: t, events };
@@ -137,6 +146,8 @@ const fillsOf = (leg) => (Array.isArray(leg.fills) ? leg.fills.filter((f) => f &
 const fillId = (f) => (f.id === undefined || f.id === null ? null : String(f.id));
 const triggersOf = (snap) => (snap && Array.isArray(snap.alert_triggers)
   ? snap.alert_triggers.filter((a) => a && a.id !== undefined && a.id !== null) : []);
+const breachesOf = (snap) => (snap && Array.isArray(snap.limit_breaches)
+  ? snap.limit_breaches.filter((b) => b && b.id !== undefined && b.id !== null) : []);
 
 /** The newest SEEN_ALERTS_MAX of a set (insertion order). */
 function bounded(set) {

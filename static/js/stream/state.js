@@ -9,7 +9,7 @@
  * them with `takeEffects`. tests/js/tools/replay.mjs runs this same reducer under node.
  */
 import {
-  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_PENDING_FRAMES,
+  ACCOUNT_FRAMES, DEFAULT_LIMITS, DEFAULT_STALE_QUOTES_MS, MAX_ALERT_TRIGGERS, MAX_LIMIT_BREACHES, MAX_PENDING_FRAMES,
   TERMINAL_ORDER, accountFrameVerdict, epochOf, feedRule, formatPosition, newestLiveQuoteT, num, orderCopy,
   orderKey, timeMs, watchlistOf, watchlistReplaces,
 } from './contract.js';
@@ -41,6 +41,7 @@ export function initialState() {
     freshness: feedRule([], DEFAULT_STALE_QUOTES_MS), // contract.feedRule: how quotes are judged now
     alerts: [], // the user's active price alerts (snapshot `alerts`)
     alertTriggers: [], // `alert` payloads, newest first, one per `id` (at most MAX_ALERT_TRIGGERS)
+    limitBreaches: [], // `limit` payloads, newest first, one per `id` (at most MAX_LIMIT_BREACHES)
     metrics: new Map(), // underlying -> market metrics (snapshot `metrics`, `metrics` frames)
     effects: [], // {type: 'resync', reason, resume} | {type: 'rejected', symbol, reason} | {type: 'error', frame} | {type: 'watchlist'} | {type: 'alert', alert}
   };
@@ -194,17 +195,22 @@ function snapshot(s, snap, source) {
   if (snap.watchlist !== undefined) adopt(s, snap.watchlist, true);
   if (source === 'stream' && Array.isArray(snap.subscriptions)) s.subscriptions = snap.subscriptions.slice();
   if (Array.isArray(snap.alerts)) s.alerts = snap.alerts.filter((a) => a && a.id !== undefined).map((a) => ({ ...a }));
-  if (Array.isArray(snap.alert_triggers)) {
-    s.alertTriggers = [];
-    for (const t of snap.alert_triggers) if (t && t.id !== undefined && !s.alertTriggers.some((x) => x.id === t.id)) s.alertTriggers.push({ ...t });
-    s.alertTriggers = s.alertTriggers.slice(0, MAX_ALERT_TRIGGERS);
-  }
+  if (Array.isArray(snap.alert_triggers)) s.alertTriggers = oncePerId(snap.alert_triggers, MAX_ALERT_TRIGGERS);
+  if (Array.isArray(snap.limit_breaches)) s.limitBreaches = oncePerId(snap.limit_breaches, MAX_LIMIT_BREACHES);
   // Account frames that arrived before it: those of its epoch it does not include apply
   // (older ones are duplicates; other epochs are not ours).
   s.awaitingSnapshot = false;
   const pending = bySeq(s.pending.filter((f) => f.epoch === undefined || f.epoch === null || f.epoch === s.epoch));
   s.pending = [];
   for (const f of pending) if (num(f.seq) > s.seq) accountFrame(s, f);
+}
+
+/** Copies of the payloads with an `id`, the first of each id, at most `max` (a snapshot's
+ *  `alert_triggers` / `limit_breaches`: newest first). */
+function oncePerId(payloads, max) {
+  const kept = [];
+  for (const p of payloads) if (p && p.id !== undefined && !kept.some((x) => x.id === p.id)) kept.push({ ...p });
+  return kept.slice(0, max);
 }
 
 /** `map` with each underlying's metrics from `incoming` replacing its entry. */
@@ -257,7 +263,10 @@ function accountFrame(s, f) {
     alertTriggered(s, f.alert);
     return;
   }
-  if (f.type === 'limit') return; // the user's, not an account's: notify.js raises it
+  if (f.type === 'limit') { // the user's, not an account's: kept once per id; notify.js raises it
+    if (f.limit && typeof f.limit === 'object' && f.limit.id !== undefined) s.limitBreaches = oncePerId([f.limit, ...s.limitBreaches], MAX_LIMIT_BREACHES);
+    return;
+  }
   if (f.type === 'order') {
     putOrder(s, f.order, { account: f.account, simulated: f.simulated, link: f.link });
     trimOrders(s);

@@ -1,0 +1,84 @@
+"""What a tastytrade link answers when asked, on the connections it already holds.
+
+Candle history on its running DXLink (tastytrade_candles.py), one day of net liq
+(tastytrade_net_liq.py) and market metrics (tastytrade_metrics.py) over REST on its
+OAuth session. None of them opens a connection of its own: a chart, the P&L page or the
+metrics listener would otherwise cost a login or a DXLink per ask, and a broker's limits
+count those. Kept apart from the adapter's loops (tastytrade.py), which set the session
+and the streamer these read and clear them when a connection ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from tastytrade import DXLinkStreamer, Session
+from tastytrade.dxfeed import Candle
+
+from streaming.brokers.bars import HistoryError
+from streaming.brokers.base import StreamConfig
+from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.tastytrade_candles import CandleRequests
+from streaming.brokers.tastytrade_metrics import market_metrics
+from streaming.brokers.tastytrade_net_liq import net_liq_history
+
+#: Seconds a market metrics request waits for the link to connect.
+METRICS_WAIT = 30.0
+
+
+class TastytradeReads(SupervisedAdapter):
+    """The asks of a tastytrade link, over its session and its DXLink (set by the loops)."""
+
+    def __init__(
+        self,
+        link_id: int,
+        config: StreamConfig | None,
+        account_numbers: Iterable[str],
+    ) -> None:
+        super().__init__(link_id, config, account_numbers)
+        #: The OAuth session while the link holds one (None between connections).
+        self._session: Session | None = None
+        #: The connected DXLink (None between connections): candle history asks it.
+        self._dx: DXLinkStreamer | None = None
+        self._dx_up = asyncio.Event()
+        #: Candle snapshots being collected on this DXLink.
+        self._candles = CandleRequests(link_id)
+
+    # -- candle history (DXLink Candle on the running streamer) ---------------------------
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
+        """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
+        this link's running streamer (tastytrade_candles.py)."""
+        async with asyncio.timeout(within):
+            await self._dx_up.wait()
+        dx = self._dx
+        if dx is None:
+            raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
+        return await self._candles.fetch(
+            dx, symbol, tf, from_ms, within=within, connected=lambda: self._dx
+        )
+
+    async def _pump_candles(self, dx: DXLinkStreamer) -> None:
+        """Candle events to the request collecting their symbol's snapshot."""
+        while True:
+            self._candles.add(await dx.get_event(Candle))
+
+    # -- REST on the running session ------------------------------------------------------
+    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
+        """One day of the account's net liq from tastytrade's own history
+        (tastytrade_net_liq.py), on the session this link already holds."""
+        if self._session is None or not self._wants(account):
+            raise RuntimeError(f"tastytrade account {account} is not connected on this link")
+        return await net_liq_history(self._session, account, day)
+
+    async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        """tastytrade's market metrics through this link's session (tastytrade_metrics.py)."""
+        with contextlib.suppress(TimeoutError):  # the link may be connecting still
+            async with asyncio.timeout(METRICS_WAIT):
+                await self._dx_up.wait()
+        if self._session is None:
+            raise RuntimeError("tastytrade's session is not connected")
+        return await market_metrics(self._session, symbols)
