@@ -18,6 +18,7 @@ import {
 } from './risk-graph.js';
 import { livePrice } from '../stream/exposure.js';
 import { createRiskChart } from './risk-chart.js';
+import { renderLimits } from './risk-limits.js';
 import { renderTables } from './risk-tables.js';
 import { createStrategiesList } from './risk-strategies.js';
 
@@ -182,6 +183,7 @@ export function createRiskPage(doc, root, card, env) {
   function render(state) {
     lastState = state;
     renderTables(doc, root, state, env.now());
+    renderLimits(doc, state, env.now());
     strategies.render(state);
     const q = state.quotes.get(drivingSymbol(view.choice));
     const price = livePrice(drivingSymbol(view.choice), state.quotes);
