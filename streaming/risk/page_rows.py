@@ -278,3 +278,67 @@ def strategy_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# -- the portfolio limits beside the portfolio line ------------------------------------------
+def band_status(value: float | None, low: float | None, high: float | None) -> tuple[str, str]:
+    """Where the β-weighted delta stands against the band (limits_rules.py's crossing rule):
+    (state, sentence); state: off | unknown | inside | above | below. Mirrored by
+    static/js/risk/risk-limits.js `bandStatus` (the page's live value)."""
+    if low is None and high is None:
+        return "off", "no band set"
+    if value is None:
+        return "unknown", "β-weighted delta unknown: the band is not evaluated"
+    if high is not None and value > high:
+        return "above", f"above the band by {fmt(value - high, 1)} SPY shares"
+    if low is not None and value < low:
+        return "below", f"below the band by {fmt(low - value, 1)} SPY shares"
+    room = min(abs(edge - value) for edge in (low, high) if edge is not None)
+    return "inside", f"inside, {fmt(room, 1)} SPY shares from the edge"
+
+
+def loss_status(day_pnl: float | None, limit: float | None) -> tuple[str, str]:
+    """Where the day P&L stands against the daily loss limit (crossed at -limit or below):
+    (state, sentence); state: off | unknown | inside | outside. Mirrored by
+    static/js/risk/risk-limits.js `lossStatus`."""
+    if limit is None:
+        return "off", "no daily loss limit"
+    if day_pnl is None:
+        return "unknown", "day P&L unknown (a price or close missing): not evaluated"
+    if day_pnl <= -limit:
+        return "outside", f"past the limit by {fmt(-limit - day_pnl)} $"
+    return "inside", f"{fmt(day_pnl + limit)} $ before the limit"
+
+
+def band_text(low: float | None, high: float | None) -> str:
+    """ "-100.0 … +300.0", "≥ -100.0", "≤ +300.0" (SPY shares); "—" without a band."""
+    if low is not None and high is not None:
+        return f"{fmt(low, 1, sign=True)} … {fmt(high, 1, sign=True)}"
+    if low is not None:
+        return f"≥ {fmt(low, 1, sign=True)}"
+    return DASH if high is None else f"≤ {fmt(high, 1, sign=True)}"
+
+
+def limits_line(
+    limits: dict[str, Any], beta_delta: float | None, day_pnl: float | None
+) -> dict[str, Any]:
+    """The limits row: the user's band and daily loss limit (limits_store.py's settings)
+    with the values they are evaluated on (limits_runner.py `portfolio_values`)."""
+    low, high = number(limits.get("beta_delta_min")), number(limits.get("beta_delta_max"))
+    loss = number(limits.get("daily_loss"))
+    band_state, band_sentence = band_status(beta_delta, low, high)
+    loss_state, loss_sentence = loss_status(day_pnl, loss)
+    return {
+        "set": not (low is None and high is None and loss is None),
+        "beta_delta_min": low,
+        "beta_delta_max": high,
+        "daily_loss": loss,
+        "band_text": band_text(low, high),
+        "beta_delta_text": fmt(beta_delta, 1, sign=True),
+        "band_state": band_state,
+        "band_status": band_sentence,
+        "loss_text": fmt(loss),
+        "day_pnl_text": fmt(day_pnl, sign=True),
+        "loss_state": loss_state,
+        "loss_status": loss_sentence,
+    }

@@ -211,6 +211,91 @@ def test_risk_graph_moves_live_over_the_fallbacks(
         control.configure(tick_rate=4)
 
 
+def put_limits(page: Page, base: str, body: dict) -> dict:
+    """PUT /api/risk/limits with the page's session and CSRF token (as the limits form)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    answer = page.request.put(f"{base}/api/risk/limits", data=body, headers={"X-CSRFToken": token})
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def money(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def test_the_limits_row_server_rendered_then_live(page: Page, browser_app, browser_sandbox):
+    """No limits: a sentence and a link to set them. With a band and a daily loss limit:
+    the row is in the HTML with the values against them, then the stream moves it: SPY
+    jumps 3 %, the day P&L and what is left before the limit follow without a reload, and
+    the β-weighted delta is the portfolio line's."""
+    control = browser_sandbox.control()
+    log_in(page, browser_app.url)
+    html = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+    assert re.search(r"No limits set — <a href=\"/settings/limits\">set them</a>", html)
+    page.goto(f"{browser_app.url}/risk?u=SPY")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    # the owner's snapshot knows every β (the metrics runner) before the HTML is asked
+    expect(page.locator("#risk-portfolio [data-field=portfolio_beta_delta]")).to_have_attribute(
+        "data-value", re.compile(r"\d"), timeout=15_000
+    )
+    try:
+        put_limits(
+            page,
+            browser_app.url,
+            {"beta_delta_min": -100000, "beta_delta_max": 100000, "daily_loss": 1e6},
+        )
+        html = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+        assert 'id="risk-limits" data-set="true"' in html
+        assert "-100,000.0 … +100,000.0" in html and "1,000,000.00" in html
+        assert re.search(r'data-field="band_status" data-state="inside">inside, [\d,.]+ SPY', html)
+        assert re.search(r'data-field="loss_status" data-state="inside">[\d,.]+ \$ before', html)
+        assert '<a href="/settings/limits">edit limits</a>' in html
+
+        page.goto(f"{browser_app.url}/risk?u=SPY")
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+        row = page.locator("#risk-limits")
+        day_pnl = row.locator("[data-field=day_pnl]")
+        expect(day_pnl).to_have_text(re.compile(r"^[+-][\d,]+\.\d\d$"))
+        control.configure(tick_rate=0)
+        target = round(page.evaluate(RISK)["livePrice"] * 1.03, 2)
+        before = money(day_pnl.text_content())
+        control.set_price("SPY", target)
+        poll_until(
+            lambda: money(day_pnl.text_content()) > before,
+            within=LIVE_WITHIN_S,
+            what="the day P&L up with SPY (held long)",
+        )
+        poll_until(
+            lambda: (
+                abs(
+                    money(
+                        page.locator("[data-risk-underlying=SPY] [data-field=price]").text_content()
+                    )
+                    - target
+                )
+                < 1.0
+            ),
+            what="SPY's new price on the page",
+        )
+        pnl = money(day_pnl.text_content())
+        expect(row.locator("[data-field=loss_status]")).to_have_text(
+            f"{pnl + 1e6:,.2f} $ before the limit"
+        )
+        expect(row.locator("[data-field=loss_status]")).to_have_attribute("data-state", "inside")
+        expect(row.locator("[data-field=beta_delta]")).to_have_text(
+            page.locator("#risk-portfolio [data-field=portfolio_beta_delta]").text_content()
+        )
+        expect(row.locator("[data-field=band_status]")).to_have_attribute("data-state", "inside")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        control.configure(tick_rate=4)
+        put_limits(
+            page,
+            browser_app.url,
+            {"beta_delta_min": None, "beta_delta_max": None, "daily_loss": None},
+        )
+
+
 def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browser_sandbox):
     """A fill in a new underlying (KO, held nowhere): its table and its "long stock"
     strategy appear without a reload (the rows rendered again by the server, the list
@@ -231,6 +316,9 @@ def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browse
     strategy = page.locator(f"#risk-strategy-rows tr[data-strategy^='{account}|KO|']")
     expect(strategy).to_have_attribute("data-name", "long stock", timeout=LIVE_WITHIN_S * 1000)
     expect(strategy.locator("td").nth(2)).to_have_text("+7 KO")
+    # the graph's select offers KO now (from the page rendered again), the choice kept
+    expect(page.locator("[data-risk-choice] option[value=KO]")).to_have_count(1)
+    expect(page.locator("[data-risk-choice]")).to_have_value("SPY")
     # the new table's values are the stream's: its price, a share's delta
     expect(ko.locator("[data-field=price]")).to_have_text(re.compile(r"^\d[\d,]*\.\d\d$"))
     expect(

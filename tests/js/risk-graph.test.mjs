@@ -1,12 +1,11 @@
-// The what-if graph's pure parts (static/js/risk/risk-graph.js) and the tables' rules
-// (β-weighted delta, as static/js/risk/risk-tables.js draws it): the grid of prices, slider → query string, series and
+// The what-if graph's pure parts (static/js/risk/risk-graph.js): the grid of prices, slider → query string, series and
 // markers from the API's answers, the live re-fetch throttle. Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  GRID_POINTS, PORTFOLIO, betaDelta, positionDelta, bandShading, createThrottle, curveData, dateAfter, drivingSymbol, graphMarkers, gridSpan,
-  ivShiftText, nearestPoint, needsRecenter, priceGrid, quotePrice, riskUrl, sliderDate, sliderDateText,
+  GRID_POINTS, PORTFOLIO, bandShading, createThrottle, curveData, dateAfter, drivingSymbol, graphMarkers, gridSpan,
+  ivShiftText, nearestPoint, needsRecenter, nextChoices, priceGrid, riskUrl, sliderDate, sliderDateText,
 } from '../../static/js/risk/risk-graph.js';
 
 test('the grid: evenly spaced cents, ascending, distinct, centred on the price', () => {
@@ -94,21 +93,20 @@ test('markers: the current price and the break-evens on the nearest grid point',
   assert.deepEqual(graphMarkers(grid, null, []), []);
 });
 
-test('a quote\'s price: the mid, else the last', () => {
-  assert.equal(quotePrice({ bid: 99, ask: 101, last: 50 }), 100);
-  assert.equal(quotePrice({ bid: null, ask: 101, last: 50 }), 50);
-  assert.equal(quotePrice({}), null);
-  assert.equal(quotePrice(null), null);
-});
-
-test('position delta and β-weighted delta (tastytrade\'s definition)', () => {
-  const greeks = new Map([['.SPY261218C600', { delta: 0.5 }]]);
-  assert.equal(positionDelta({ qty: '-2', option: true, multiplier: '100', streamer: '.SPY261218C600' }, greeks), -100);
-  assert.equal(positionDelta({ qty: '10', option: false }, greeks), 10);
-  assert.equal(positionDelta({ qty: '1', option: true, multiplier: '100', streamer: '.X' }, greeks), null);
-  assert.equal(betaDelta(1.2, 200, 50, 600), 20);
-  assert.equal(betaDelta(null, 200, 50, 600), null);
-  assert.equal(betaDelta(1, 200, 50, null), null);
+test('the select after a fill: the reloaded page\'s choices, the current choice kept while offered', () => {
+  const opt = (...values) => values.map((value) => ({ value, label: value === PORTFOLIO ? 'Portfolio (β-weighted to SPY)' : value }));
+  const before = opt('AAPL', 'SPY', PORTFOLIO);
+  // KO bought: one more option, in the server's order; the graph stays on SPY
+  const added = nextChoices(before, opt('AAPL', 'KO', 'SPY', PORTFOLIO), 'SPY', 'SPY');
+  assert.deepEqual(added.choices.map((c) => c.value), ['AAPL', 'KO', 'SPY', PORTFOLIO]);
+  assert.equal(added.choice, 'SPY');
+  assert.equal(added.changed, true);
+  // nothing new (a quantity changed): the options stay as they are
+  assert.deepEqual(nextChoices(before, opt('AAPL', 'SPY', PORTFOLIO), 'AAPL', 'AAPL'), { choices: opt('AAPL', 'SPY', PORTFOLIO), choice: 'AAPL', changed: false });
+  // AAPL closed while shown: the server's default for the page (its `selected`)
+  const gone = nextChoices(before, opt('SPY', PORTFOLIO), 'AAPL', 'SPY');
+  assert.equal(gone.choice, 'SPY');
+  assert.equal(nextChoices(before, opt(PORTFOLIO), 'AAPL', 'nonsense').choice, PORTFOLIO);
 });
 
 /** A clock and timers that advance only when told. */

@@ -5,18 +5,31 @@ value's source and age, the graph's choices and the date slider's end."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from streaming.risk.limits_runner import portfolio_values
 from streaming.risk.page_rows import (
     PORTFOLIO,
     age_text,
+    band_status,
     default_choice,
     fmt,
     graph_choices,
     last_expiration,
+    limits_line,
+    loss_status,
     portfolio_line,
     strategy_rows,
     underlying_tables,
+)
+from tests.support.node import needs_node, node_tool
+
+FIXTURE = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "exposure-snapshot.json").read_text()
 )
 
 NOW = int(dt.datetime(2026, 11, 18, 21, tzinfo=dt.UTC).timestamp() * 1000)
@@ -131,3 +144,63 @@ def test_strategy_rows_as_the_page_lists_them() -> None:
     # a leg without a cost: no net, and "—" rather than a made-up number
     short = rows[("B2", "short stock")]
     assert (short["net"], short["max_loss"], short["breakevens"]) == ("—", "unlimited", "—")
+
+
+def test_the_limits_row_against_the_values_they_are_evaluated_on() -> None:
+    limits = {"beta_delta_min": -50.0, "beta_delta_max": 100.0, "daily_loss": 1000.0}
+    row = limits_line(limits, 105.18, -1204.5)
+    assert row["set"] and row["band_text"] == "-50.0 … +100.0"
+    assert (row["beta_delta_text"], row["band_state"]) == ("+105.2", "above")
+    assert row["band_status"] == "above the band by 5.2 SPY shares"
+    assert (row["loss_text"], row["day_pnl_text"], row["loss_state"]) == (
+        "1,000.00",
+        "-1,204.50",
+        "outside",
+    )
+    assert row["loss_status"] == "past the limit by 204.50 $"
+    inside = limits_line(limits, 20.0, -300.0)
+    assert (inside["band_state"], inside["band_status"]) == (
+        "inside",
+        "inside, 70.0 SPY shares from the edge",
+    )
+    assert (inside["loss_state"], inside["loss_status"]) == ("inside", "700.00 $ before the limit")
+    # unknown values are not evaluated (as the stream's owner does not), never 0
+    unknown = limits_line(limits, None, None)
+    assert (unknown["band_state"], unknown["loss_state"]) == ("unknown", "unknown")
+    assert (unknown["beta_delta_text"], unknown["day_pnl_text"]) == ("—", "—")
+    none = limits_line({"beta_delta_min": None, "beta_delta_max": None, "daily_loss": None}, 1, 2)
+    assert not none["set"] and none["band_state"] == "off" and none["loss_state"] == "off"
+    assert limits_line({"beta_delta_min": -10.0}, -11.0, None)["band_text"] == "≥ -10.0"
+
+
+BANDS = [
+    [105.18, -50.0, 100.0],
+    [-60.0, -50.0, 100.0],
+    [-50.0, -50.0, 100.0],  # on the edge: inside (crossed only past it)
+    [20.0, None, 100.0],
+    [20.0, -50.0, None],
+    [None, -50.0, 100.0],
+    [1.0, None, None],
+]
+LOSSES = [[-1204.5, 1000.0], [-1000.0, 1000.0], [250.0, 1000.0], [None, 1000.0], [5.0, None]]
+
+
+@needs_node
+def test_the_browser_computes_the_limits_row_as_the_server() -> None:
+    """One snapshot and one table of cases, fed to page_rows.py / limits_runner.py and to
+    static/js/risk/risk-limits.js (through node): the same values, states and sentences."""
+    snapshot = json.loads(json.dumps(FIXTURE))
+    now = snapshot["now_ms"]
+    values = portfolio_values(snapshot, now)
+    # NOQ has no β, no position a close: both unknown, not partial sums
+    assert (values.beta_delta, values.day_pnl) == (None, None)
+    snapshot["metrics"]["NOQ"] = {"beta": 0.8}
+    for i, p in enumerate(p for a in snapshot["accounts"] for p in a["positions"]):
+        p["close_price"], p["mark_price"] = 10.0 + i, 12.5 + i  # options: no quote of their own
+    values = portfolio_values(snapshot, now)
+    assert values.beta_delta is not None and values.day_pnl is not None
+    browser = node_tool("risk-limits.mjs", {"snapshot": snapshot, "bands": BANDS, "losses": LOSSES})
+    assert browser["beta_delta"] == pytest.approx(values.beta_delta, rel=1e-12)
+    assert browser["day_pnl"] == pytest.approx(values.day_pnl, rel=1e-12)
+    assert [list(band_status(*c)) for c in BANDS] == browser["bands"]
+    assert [list(loss_status(*c)) for c in LOSSES] == browser["losses"]

@@ -18,12 +18,6 @@ export const REFETCH_GAP_MS = 1000;
 export const PORTFOLIO = 'portfolio';
 
 const round2 = (v) => Math.round(v * 100) / 100;
-/** A number from a number or numeric text (a data attribute), else null. */
-const toNum = (v) => {
-  if (v === null || v === undefined || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-};
 const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
 /** The half-width of the grid around `price`: ±15 %, or ±2σ (the answer's bands) × 1.25. */
@@ -150,29 +144,18 @@ export function graphMarkers(grid, price, breakevens) {
   return out.sort((a, b) => a.time - b.time);
 }
 
-/** A quote's price as the server takes it: the bid/ask mid, else the last trade. */
-export function quotePrice(q) {
-  if (!q) return null;
-  const bid = Number(q.bid);
-  const ask = Number(q.ask);
-  if (q.bid != null && q.ask != null && Number.isFinite(bid) && Number.isFinite(ask)) return (bid + ask) / 2;
-  const last = Number(q.last);
-  return q.last != null && Number.isFinite(last) ? last : null;
-}
-
-/** One position's delta in shares: greek delta × multiplier × signed qty (stock: qty). */
-export function positionDelta(row, greeks) {
-  const qty = toNum(row.qty);
-  if (qty === null) return null;
-  if (!row.option) return qty;
-  const g = greeks ? greeks.get(row.streamer) : null;
-  const delta = g ? toNum(g.delta) : null;
-  return delta === null ? null : delta * (toNum(row.multiplier) ?? 100) * qty;
-}
-
-/** β-weighted delta in SPY shares: β × price × delta ÷ SPY price; null when any lacks. */
-export function betaDelta(beta, price, delta, spy) {
-  return beta === null || price === null || delta === null || !spy ? null : (beta * price * delta) / spy;
+/**
+ * The graph's select after the page was rendered again (a fill: risk-tables.js
+ * `reloadRows`): the server's choices now (`[{value, label}]`, each underlying held and
+ * the portfolio), the current choice kept while it is offered, else the server's
+ * (`selected`: the page asked with the current choice picks its default).
+ * `changed`: the options differ from `current` (their values, in order).
+ */
+export function nextChoices(current, fresh, choice, selected) {
+  const values = fresh.map((c) => c.value);
+  const kept = values.includes(choice) ? choice : (values.includes(selected) ? selected : PORTFOLIO);
+  const changed = values.join('\n') !== current.map((c) => c.value).join('\n');
+  return { choices: fresh, choice: kept, changed };
 }
 
 /** The symbol whose quote moves the graph: the underlying, or SPY for the portfolio. */

@@ -14,9 +14,11 @@ import { quoteStale } from '../stream/contract.js';
 import { fmt, quoteWhy } from '../stream/format.js';
 import {
   REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
-  needsRecenter, priceGrid, quotePrice, riskUrl, sliderDate, sliderDateText,
+  needsRecenter, priceGrid, riskUrl, sliderDate, sliderDateText,
 } from './risk-graph.js';
+import { livePrice } from '../stream/exposure.js';
 import { createRiskChart } from './risk-chart.js';
+import { renderLimits } from './risk-limits.js';
 import { renderTables } from './risk-tables.js';
 import { createStrategiesList } from './risk-strategies.js';
 
@@ -50,9 +52,11 @@ export function createRiskPage(doc, root, card, env) {
     answers: {},
   };
   let maxDays = Number(dateInput.max) || 0;
-  // per choice: its last expiration held (the date slider's end), null for stock only
-  let expirations = {};
-  try { expirations = JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { expirations = {}; }
+  // per choice: its last expiration held (the date slider's end), null for stock only;
+  // read when asked: a fill's reload (risk-tables.js `reloadRows`) renders it again
+  const expirations = () => {
+    try { return JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { return {}; }
+  };
   let retryTimer = null;
   let seq = 0; // answers of an older request (another choice, slider) are dropped
 
@@ -85,7 +89,7 @@ export function createRiskPage(doc, root, card, env) {
     card.setAttribute('data-fetches', String(view.fetches));
     try {
       // only stock held: no expiration (the API refuses `date=expiration`), one line thrice
-      const hasOptions = !!expirations[view.choice];
+      const hasOptions = !!expirations()[view.choice];
       const [now, exp, chosen] = await Promise.all([
         ask(null), hasOptions ? ask('expiration') : Promise.resolve(null),
         date && date !== 'expiration' ? ask(date) : Promise.resolve(null),
@@ -167,9 +171,9 @@ export function createRiskPage(doc, root, card, env) {
     view.answers = {};
     dateInput.value = '0';
     ivInput.value = '0';
-    setMaxDays(expirations[view.choice] || today);
+    setMaxDays(expirations()[view.choice] || today);
     if (env.replaceUrl) env.replaceUrl(`?u=${encodeURIComponent(view.choice)}`);
-    view.livePrice = lastState ? quotePrice(lastState.quotes.get(drivingSymbol(view.choice))) : null;
+    view.livePrice = lastState ? livePrice(drivingSymbol(view.choice), lastState.quotes) : null;
     now();
   });
 
@@ -179,9 +183,10 @@ export function createRiskPage(doc, root, card, env) {
   function render(state) {
     lastState = state;
     renderTables(doc, root, state, env.now());
+    renderLimits(doc, state, env.now());
     strategies.render(state);
     const q = state.quotes.get(drivingSymbol(view.choice));
-    const price = quotePrice(q);
+    const price = livePrice(drivingSymbol(view.choice), state.quotes);
     const stale = quoteStale(q, env.now(), state.freshness);
     if (stale !== view.stale) {
       view.stale = stale;

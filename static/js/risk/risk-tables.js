@@ -1,45 +1,75 @@
 /*
  * The /risk page's tables, live: each underlying's price, each position's delta in
  * shares and β-weighted delta (SPY shares), their sums and the portfolio line, from the
- * stream's quotes and greeks; the server rendered them first (streaming/risk/page_rows.py,
- * the same rules as streaming/risk/exposure.py). β comes from the stream's `metrics`
- * when the state carries them, else the server-rendered `data-beta`. Kept in this one
- * module so the shared exposure rules (static/js/stream/exposure.js) can replace it.
+ * stream's state through the dashboard's exposure rules (static/js/stream/exposure.js,
+ * the mirror of streaming/risk/exposure.py that rendered them first, via page_rows.py).
+ * A row is found in the state by its account and symbol; one the state no longer holds
+ * (closed, the rows not yet reloaded) reads "—".
  */
-import { num, quoteStale } from '../stream/contract.js';
+import { quoteStale } from '../stream/contract.js';
 import { markCell, setText } from '../stream/dom.js';
+import { BENCHMARK, knownSum, livePrice, portfolioBetaDelta, positionExposure } from '../stream/exposure.js';
 import { quoteWhy } from '../stream/format.js';
-import { betaDelta, positionDelta, quotePrice } from './risk-graph.js';
+import { nextChoices } from './risk-graph.js';
+import { fmtNumber } from './strategy-rows.js';
 
-const DASH = '—';
-const signed = (v, digits) => (v === null ? DASH : `${v >= 0 ? '+' : '−'}${Math.abs(v).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`);
-const plain = (v) => (v === null ? DASH : v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
-const sum = (values) => (values.length && values.every((v) => v !== null) ? values.reduce((a, b) => a + b, 0) : null);
+const plain = (v) => fmtNumber(v, 2);
+const signed = (v, digits) => fmtNumber(v, digits, true);
 
-/** β of an underlying: the stream's metrics (a Map or an object), else the page's. */
-function betaOf(state, underlying, fallback) {
-  const m = state.metrics;
-  const entry = m ? (typeof m.get === 'function' ? m.get(underlying) : m[underlying]) : null;
-  const beta = entry ? num(entry.beta) : null;
-  return beta !== null ? beta : num(fallback);
+/** The state's position of a table row (`data-risk-position="<account>|<symbol>"`), or null. */
+export function rowPosition(state, key) {
+  const cut = key.indexOf('|');
+  const acct = state.accounts.get(key.slice(0, cut));
+  return (acct && acct.positions.get(key.slice(cut + 1))) || null;
 }
 
-let drawn = { quotes: null, greeks: null, metrics: null };
+let drawn = {};
 
 /**
  * New positions or underlyings (a fill): the tables' rows as the server renders them now
  * (this page fetched again, its `#risk-tables` section parsed and swapped in; no
- * innerHTML), then their values live again from the stream. Returns whether it did.
+ * innerHTML), then their values live again from the stream; the graph's select and its
+ * per-choice expirations likewise (`syncChoices`). Returns whether it did.
  */
 export async function reloadRows(doc, fetch, url) {
   const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
   if (!r.ok) return false;
-  const fresh = new DOMParser().parseFromString(await r.text(), 'text/html').getElementById('risk-tables');
+  const page = new DOMParser().parseFromString(await r.text(), 'text/html');
+  const fresh = page.getElementById('risk-tables');
   const old = doc.getElementById('risk-tables');
   if (!fresh || !old) return false;
   old.replaceWith(doc.importNode(fresh, true));
-  drawn = { quotes: null, greeks: null, metrics: null }; // every value again
+  drawn = {}; // every value again
+  syncChoices(doc, page);
   return true;
+}
+
+const optionsOf = (select) => Array.from(select.options, (o) => ({ value: o.value, label: o.textContent }));
+
+/**
+ * The graph's select as the fetched page offers it (a new underlying held: one more
+ * option) and the expirations the date slider ends at. The choice is kept while offered;
+ * if it is gone, the select changes (its `change` handler draws the new choice).
+ */
+function syncChoices(doc, page) {
+  const expirations = doc.getElementById('risk-expirations');
+  const freshExpirations = page.getElementById('risk-expirations');
+  if (expirations && freshExpirations) expirations.textContent = freshExpirations.textContent;
+  const select = doc.querySelector('[data-risk-choice]');
+  const freshSelect = page.querySelector('[data-risk-choice]');
+  if (!select || !freshSelect) return;
+  const before = select.value;
+  const next = nextChoices(optionsOf(select), optionsOf(freshSelect), before, freshSelect.value);
+  if (next.changed) {
+    select.replaceChildren(...next.choices.map((c) => {
+      const o = doc.createElement('option');
+      o.value = c.value;
+      o.textContent = c.label;
+      return o;
+    }));
+  }
+  select.value = next.choice;
+  if (next.choice !== before) select.dispatchEvent(new Event('change'));
 }
 
 /** Each price's staleness and age (every call: values age without frames). */
@@ -51,48 +81,39 @@ function markPrices(root, state, now) {
   }
 }
 
-/** Redraw what the stream moved (values only when quotes, greeks or metrics changed). */
+/** Redraw what the stream moved (values only when quotes, greeks, metrics or positions changed). */
 export function renderTables(doc, root, state, now) {
   markPrices(root, state, now);
-  if (drawn.quotes === state.quotes && drawn.greeks === state.greeks && drawn.metrics === state.metrics) return;
-  drawn = { quotes: state.quotes, greeks: state.greeks, metrics: state.metrics };
-  const spy = quotePrice(state.quotes.get('SPY'));
-  const totals = [];
-  const dollars = [];
+  if (drawn.quotes === state.quotes && drawn.greeks === state.greeks && drawn.metrics === state.metrics && drawn.accounts === state.accounts) return;
+  drawn = { quotes: state.quotes, greeks: state.greeks, metrics: state.metrics, accounts: state.accounts };
+  const spy = livePrice(BENCHMARK, state.quotes);
   for (const block of root.querySelectorAll('[data-risk-underlying]')) {
-    const u = block.getAttribute('data-risk-underlying');
-    const q = state.quotes.get(u);
-    const price = quotePrice(q);
     const priceCell = block.querySelector('[data-field="price"]');
-    const shownPrice = price !== null ? price : num(priceCell.getAttribute('data-value'));
-    setText(priceCell, plain(shownPrice));
-    if (price !== null) priceCell.setAttribute('data-value', String(price));
-    const beta = betaOf(state, u, block.getAttribute('data-beta'));
+    const price = livePrice(block.getAttribute('data-risk-underlying'), state.quotes);
+    if (price !== null) {
+      setText(priceCell, plain(price));
+      priceCell.setAttribute('data-value', String(price));
+    }
     const deltas = [];
     const betas = [];
     for (const row of block.querySelectorAll('tr[data-risk-position]')) {
-      const delta = positionDelta({
-        qty: row.getAttribute('data-qty'), option: row.getAttribute('data-option') === 'true',
-        multiplier: row.getAttribute('data-multiplier'), streamer: row.getAttribute('data-streamer'),
-      }, state.greeks);
-      const bd = betaDelta(beta, shownPrice, delta, spy);
-      deltas.push(delta);
-      betas.push(bd);
-      setText(row.querySelector('[data-field="delta_shares"]'), signed(delta, 1));
-      setText(row.querySelector('[data-field="beta_delta"]'), signed(bd, 1));
+      const p = rowPosition(state, row.getAttribute('data-risk-position'));
+      const e = p ? positionExposure(state, p, now) : null;
+      deltas.push(e ? e.delta_shares : null);
+      betas.push(e ? e.beta_delta : null);
+      setText(row.querySelector('[data-field="delta_shares"]'), signed(e ? e.delta_shares : null, 1));
+      setText(row.querySelector('[data-field="beta_delta"]'), signed(e ? e.beta_delta : null, 1));
     }
-    const bd = sum(betas);
-    setText(block.querySelector('[data-field="delta"]'), signed(sum(deltas), 1));
+    const bd = knownSum(betas);
+    setText(block.querySelector('[data-field="delta"]'), signed(knownSum(deltas), 1));
     setText(block.querySelector('[data-field="beta_delta"]'), signed(bd, 1));
     setText(block.querySelector('[data-field="beta_delta_dollars"]'), signed(bd === null || !spy ? null : bd * spy, 0));
-    totals.push(bd);
-    dollars.push(bd === null || !spy ? null : bd * spy);
   }
   const line = doc.getElementById('risk-portfolio');
   if (!line) return;
-  const total = totals.length ? sum(totals) : 0;
+  const total = portfolioBetaDelta(state, now);
   const cell = line.querySelector('[data-field="portfolio_beta_delta"]');
   setText(cell, signed(total, 1));
   cell.setAttribute('data-value', total === null ? '' : String(total));
-  setText(line.querySelector('[data-field="portfolio_beta_delta_dollars"]'), signed(dollars.length ? sum(dollars) : 0, 0));
+  setText(line.querySelector('[data-field="portfolio_beta_delta_dollars"]'), signed(total === null || !spy ? null : total * spy, 0));
 }

@@ -97,6 +97,25 @@ export function positionExposure(state, p, nowMs) {
   };
 }
 
+/** The sum, or null as soon as one input is unknown (a partial sum is not the risk). */
+export function knownSum(values) {
+  if (!values.length || values.some((v) => v === null)) return null;
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The whole portfolio's β-weighted delta in SPY shares (exposure.py
+ * `portfolio_beta_delta`): every account's positions summed; null if any input lacks,
+ * 0 without positions.
+ */
+export function portfolioBetaDelta(state, nowMs) {
+  const values = [];
+  for (const acct of state.accounts.values()) {
+    for (const p of acct.positions.values()) values.push(positionExposure(state, p, nowMs).beta_delta);
+  }
+  return values.length ? knownSum(values) : 0;
+}
+
 // ------------------------------------------------------------------ what the cells' titles say
 
 /** "just now", "3 min ago", "2 h ago", "4 d ago" (as streaming/risk/labels.py). */
