@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -12,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.display_preferences import display_preferences_get
 from streaming.risk.pnl_day import DayError, parse_day, pnl_day
 from streaming.risk.pnl_owner import hold_stream
 
@@ -21,11 +23,25 @@ PAGE_ROWS = 10
 HOLD_MARGIN = 10.0
 
 
-def time_text(ms: int | None) -> str:
-    """HH:MM:SS UTC, as pnl-model.js's `timeText`."""
+def page_zone(name: str) -> dt.tzinfo:
+    """The trader's time zone (display preferences) for the first render; UTC when they
+    chose the browser's (the page's script then shows that one, as every page does)."""
+    try:
+        return zoneinfo.ZoneInfo(name) if name else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def clock(ms: int, zone: dt.tzinfo) -> str:
+    """HH:MM:SS in `zone`, unlabelled, as pnl-model.js's `clock`."""
+    return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S")
+
+
+def time_text(ms: int | None, zone: dt.tzinfo = dt.UTC) -> str:
+    """HH:MM:SS and the zone's label, as pnl-model.js's `timeText`."""
     if ms is None:
         return "—"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S %Z")
 
 
 def money(value: float | None, signed: bool = True) -> str:
@@ -38,21 +54,23 @@ def money(value: float | None, signed: bool = True) -> str:
     return f"+{text}" if value > 0 else f"-{text}" if value < 0 else text
 
 
-def stats_text(series: dict[str, Any]) -> dict[str, str]:
+def stats_text(series: dict[str, Any], zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
     """A series' stats row in the words pnl-model.js's `statsText` writes (the page's
-    first render and its script agree)."""
+    first render and its script agree): each value, and its time under it."""
     last = series["points"][-1] if series["points"] else None
     high, low, dd = series["high"], series["low"], series["max_drawdown"]
     return {
         "net_liq": money(last["net_liq"] if last else None, signed=False),
         "day_pnl": money(last["day_pnl"] if last else None),
-        "high": f"{money(high['value'])} at {time_text(high['t'])}" if high else "—",
-        "low": f"{money(low['value'])} at {time_text(low['t'])}" if low else "—",
-        "drawdown": (
-            f"{money(dd['value'], signed=False)} ({time_text(dd['peak_t'])} → "
-            f"{time_text(dd['trough_t'])})"
-            if dd
-            else "—"
+        "high": money(high["value"]) if high else "—",
+        "high_at": time_text(high["t"], zone) if high else "",
+        "low": money(low["value"]) if low else "—",
+        "low_at": time_text(low["t"], zone) if low else "",
+        "drawdown": money(dd["value"], signed=False) if dd else "—",
+        "drawdown_at": (
+            f"{clock(dd['peak_t'], zone)} → {time_text(dd['trough_t'], zone)}"
+            if dd and dd["value"] > 0
+            else ""
         ),
         "points": str(len(series["points"])),
     }
@@ -93,13 +111,17 @@ async def pnl_page(request: HttpRequest) -> HttpResponse:
         answer, status, error = await _answer(user.pk, request.GET.get("day")), 200, ""
     except DayError as exc:
         answer, status, error = await _answer(user.pk, None), 400, str(exc)
+    prefs = await sync_to_async(display_preferences_get)(user_id=user.pk)
+    zone = page_zone(prefs["time_zone"])
     rows = [
         {
             **s,
-            "text": stats_text(s),
+            "text": stats_text(s, zone),
             "recent": [
                 {
-                    "time": time_text(p["t"]),
+                    "t": p["t"],
+                    "iso": dt.datetime.fromtimestamp(p["t"] / 1000, dt.UTC).isoformat(),
+                    "time": time_text(p["t"], zone),
                     "net_liq": money(p["net_liq"], signed=False),
                     "day_pnl": money(p["day_pnl"]),
                 }
@@ -114,5 +136,6 @@ async def pnl_page(request: HttpRequest) -> HttpResponse:
         "error": error,
         "today": _today().isoformat(),
         "is_today": answer["day"] == _today().isoformat(),
+        "zone": prefs["time_zone"] or "UTC",
     }
     return await sync_to_async(render)(request, "streaming/pnl.html", context, status=status)

@@ -16,6 +16,7 @@ never cover data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,11 +34,22 @@ SIZES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
 #: Every page a trader opens (the admin and the staff-only stream health are Django's/ops').
-PAGES = ["/", "/market", "/chain/SPY", "/chart/SPY", "/alerts", "/news/SPY", "/settings/tokens"]
+PAGES = [
+    "/",
+    "/market",
+    "/chain/SPY",
+    "/chart/SPY",
+    "/alerts",
+    "/news/SPY",
+    "/settings/tokens",
+    "/pnl",
+]
 #: Pages whose values tick and flash (a flashed cell is on screen before axe runs).
 FLASHING = {"/", "/market", "/chain/SPY"}
 #: Pages without a value cell to flash.
-NO_VALUES = {"/news/SPY", "/settings/tokens"}
+NO_VALUES = {"/news/SPY", "/settings/tokens", "/pnl"}
+#: Pages that open no stream (no connection state to wait for).
+NO_STREAM = {"/settings/tokens", "/pnl"}
 #: The fading background of a flash is an animation (static/js/stream/dom.js); the colours
 #: under test are the classes', so the animation is turned off (fade() then skips it).
 NO_ANIMATE = "Object.defineProperty(Element.prototype, 'animate', {value: undefined});"
@@ -104,8 +116,10 @@ def open_page(context: BrowserContext, url: str, path: str) -> Page:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
     page.goto(url + path)
-    if path != "/settings/tokens":
+    if path not in NO_STREAM:
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    if path == "/pnl":  # the chart drawn, the view reported
+        expect(page.locator("#pnl-page")).to_have_attribute("data-view", re.compile("span"))
     if path == "/chain/SPY":
         expect(page.locator("#chain-table tbody tr").first).to_be_visible()
     if path == "/chart/SPY":

@@ -2,18 +2,25 @@
 sandbox's tastytrade, Tradier and Alpaca links) every second while /pnl is open in a real
 Chromium; the server is stopped and started again on the same database and port; the open
 page goes on polling and shows the points from before the restart and the new ones, and
-the database holds exactly one row per (account, grid time)."""
+the database holds exactly one row per (account, grid time). The page as a trader sees
+it: the chart's view fitted to the day (first to last sample across the plot, not a
+sliver at the right edge), times in the trader's zone and labelled, no sideways scroll at
+desktop or phone width."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_all_day import put_preferences
 from tests.browser.test_dashboard import ARTIFACTS, log_in
 from tests.support.live import LiveApp
 
@@ -25,6 +32,18 @@ INTERVAL = 1.0
 #: stream and its accounts have streamed (the sandbox's links connect within ~3 s; the
 #: watchdog, 5 s, bounds a slow one): the gap beyond the downtime stays under this.
 START_MARGIN = INTERVAL + 5 + 4
+#: The trader's zone (display preferences): every time on the page is in it, labelled.
+ZONE = "America/New_York"
+#: Points of the total before the screenshot: a curve a trader can read (~20 s at 1 s).
+SHOWN_POINTS = 20
+#: The share of the plot's width the day's first-to-last sample must span (fitted view).
+FITTED_SPAN = 0.8
+
+FITTED = """(min) => {
+  const v = JSON.parse(document.getElementById('pnl-page').dataset.view || 'null');
+  return !!v && v.first !== null && v.from <= v.first && v.to >= v.last && v.span >= min;
+}"""
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 TOTAL_TIMES = """async () => {
   const r = await fetch('/api/pnl', { credentials: 'same-origin' });
@@ -38,9 +57,11 @@ def test_the_curve_survives_a_restart(page: Page, browser_sandbox, tmp_path):
     app = LiveApp(browser_sandbox.url, tmp_path, PNL_SAMPLE_INTERVAL=str(INTERVAL)).start()
     try:
         log_in(page, app.url)
+        put_preferences(page, {"time_zone": ZONE})
         page.goto(f"{app.url}/pnl")
         root = page.locator("#pnl-page")
         expect(root).to_have_attribute("data-today", "true")
+        expect(page.locator("[data-pnl-zone]")).to_contain_text(ZONE)
         # samples accumulate while the page is open (each poll holds the stream)
         page.wait_for_function(
             """() => Number(document.querySelector('[data-pnl-row=""] [data-field=points]')
@@ -84,7 +105,32 @@ def test_the_curve_survives_a_restart(page: Page, browser_sandbox, tmp_path):
         assert doubled == []
         assert len(accounts) >= 3  # the total and the demo's accounts
 
+        # enough points for a curve a trader can read, then the page as they see it
+        page.wait_for_function(
+            """(n) => Number(document.querySelector('[data-pnl-row=""] [data-field=points]')
+                 .textContent) >= n""",
+            arg=SHOWN_POINTS,
+            timeout=60_000,
+            polling=200,
+        )
         expect(page.locator("[data-pnl-chart] canvas").first).to_be_visible()
+        label = datetime.now(ZoneInfo(ZONE)).strftime("%Z")  # "EST" or "EDT"
+        for cell in ("high_at", "low_at"):
+            expect(page.locator(f'[data-pnl-row=""] [data-field={cell}]')).to_have_text(
+                re.compile(rf"^\d\d:\d\d:\d\d {label}$")
+            )
+        expect(page.locator("[data-pnl-recent] time").first).to_have_text(
+            re.compile(rf"^\d\d:\d\d:\d\d {label}$")
+        )
+        expect(page.locator("[data-pnl-status]")).to_contain_text(label)
+        for width, height in ((390, 844), (1280, 800)):
+            page.set_viewport_size({"width": width, "height": height})
+            # the chart refits to its new width, covering the first and last sample
+            page.wait_for_function(FITTED, arg=FITTED_SPAN, timeout=10_000, polling=100)
+            assert page.evaluate(OVERFLOW) <= 0, f"sideways scroll at {width} px"
+            if width < 700:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "pnl-phone.png"), full_page=True)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "pnl.png"), full_page=True)
         if os.environ.get("UPDATE_DOCS_IMAGES") == "1":

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.display_preferences import display_preferences_update
 from streaming.risk.pnl_store import write_samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,6 +81,13 @@ def test_the_page_renders_the_stats_first(client, user):
     page = client.get("/pnl", {"day": str(DAY)})
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'data-pnl-row=""' in html and "-2.50 at 15:00:00 UTC" in html
+    assert 'data-pnl-row=""' in html and "15:00:00 UTC" in html and "-2.50" in html
     bad = client.get("/pnl", {"day": "nope"})
     assert bad.status_code == 400 and "day must be a date as YYYY-MM-DD" in bad.content.decode()
+
+
+def test_the_page_shows_times_in_the_traders_zone(client, user):
+    display_preferences_update(user_id=user.id, changes={"time_zone": "America/New_York"})
+    write_samples(user.id, START, [("", 1000.0, -2.5)])
+    html = client.get("/pnl", {"day": str(DAY)}).content.decode()
+    assert "10:00:00 EST" in html and "15:00:00 UTC" not in html

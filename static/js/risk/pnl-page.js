@@ -1,31 +1,60 @@
 /*
  * The /pnl page: the server rendered the stats and the newest samples; this draws the
- * day P&L curve (total and each account) with lightweight-charts, marks the high, low
- * and drawdown at their times, and — while the day shown is today — polls /api/pnl every
- * sample interval and appends the new points (the page polls, it opens no stream: the
- * samples are the database's, so the curve is the same after a restart of the server).
+ * day P&L curve with lightweight-charts — the total the main curve, each account a thin
+ * line the legend shows or hides — marks the high, low and drawdown at their times, fits
+ * the view to the day until the trader zooms or scrolls, shows every time in the trader's
+ * zone (display preferences, format.js), and — while the day shown is today — polls
+ * /api/pnl every sample interval and appends the new points (the page polls, it opens no
+ * stream: the samples are the database's, so the curve is the same after a restart).
  */
 import { LineSeries, createChart, createSeriesMarkers } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
-import { chartPoints, mergeAnswer, statMarkers, statsText } from './pnl-model.js';
+import { csrfToken } from '../stream/alert-api.js';
+import { setTimeZone, timeZone } from '../stream/format.js';
+import { createPreferences } from '../stream/preferences.js';
+import {
+  chartPoints, clock, createFitPolicy, mergeAnswer, money, seriesLooks, statMarkers, statsText, timeText, viewReport, zoneLabel,
+} from './pnl-model.js';
 
-const COLORS = ['#f6f5f4', '#62a0ea', '#57e389', '#ffa348', '#c061cb', '#f66151', '#99c1f1'];
+/** The newest samples the page lists (the server's PAGE_ROWS). */
+const RECENT_ROWS = 10;
 
 /** A stats row for a series that appeared after the page was rendered (an account whose
  * data came in later), in the server's markup. */
 function addRow(body, s) {
+  const doc = body.ownerDocument;
   body.querySelector('[data-pnl-empty]')?.remove();
-  const row = body.ownerDocument.createElement('tr');
+  const row = doc.createElement('tr');
   row.setAttribute('data-pnl-row', s.account);
-  const head = body.ownerDocument.createElement('th');
+  const head = doc.createElement('th');
   head.scope = 'row';
-  head.textContent = s.account ? `${s.label} ${s.broker} ${s.account}` : s.label;
-  row.append(head);
-  for (const field of ['net_liq', 'day_pnl', 'high', 'low', 'drawdown', 'points']) {
-    const cell = body.ownerDocument.createElement('td');
-    cell.className = 'num';
-    cell.setAttribute('data-field', field);
-    row.append(cell);
+  head.textContent = s.label;
+  if (s.account) {
+    const sub = doc.createElement('span');
+    sub.className = 'muted pnl-acct';
+    sub.textContent = `${s.broker} ${s.account}`;
+    head.append(' ', sub);
   }
+  row.append(head);
+  const cell = (fields, extra = '') => {
+    const td = doc.createElement('td');
+    td.className = `num${extra}`;
+    if (fields.length === 1) td.setAttribute('data-field', fields[0]);
+    else {
+      fields.forEach((f, i) => {
+        const span = doc.createElement('span');
+        span.setAttribute('data-field', f);
+        if (i) { span.className = 'pnl-at'; td.append(' '); }
+        td.append(span);
+      });
+    }
+    row.append(td);
+  };
+  cell(['net_liq'], ' pnl-net-liq');
+  cell(['day_pnl']);
+  cell(['high', 'high_at']);
+  cell(['low', 'low_at']);
+  cell(['drawdown', 'drawdown_at']);
+  cell(['points'], ' pnl-points');
   body.append(row);
   return row;
 }
@@ -33,41 +62,121 @@ function addRow(body, s) {
 function createPnlPage(doc, root, data) {
   const box = root.querySelector('[data-pnl-chart]');
   const status = root.querySelector('[data-pnl-status]');
+  const legend = root.querySelector('[data-pnl-legend]');
   let answer = data;
   const lines = new Map(); // account -> {series, markers}
+  const chosen = new Set(); // accounts the legend shows
+  const fit = createFitPolicy();
   const chart = createChart(box, {
     autoSize: true,
     layout: { background: { color: 'transparent' }, textColor: '#9aa4b2', attributionLogo: true },
     grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
-    rightPriceScale: { borderVisible: false },
-    timeScale: { borderVisible: false, timeVisible: true, secondsVisible: true },
+    rightPriceScale: { borderVisible: false, scaleMargins: { top: 0.15, bottom: 0.15 } },
+    timeScale: {
+      borderVisible: false, timeVisible: true, secondsVisible: true, rightOffsetPixels: 36,
+      tickMarkFormatter: (t) => clock(t * 1000),
+    },
+    localization: { timeFormatter: (t) => timeText(t * 1000) },
   });
+  // the trader's zoom or scroll is theirs: the view is no longer fitted at each draw
+  for (const kind of ['wheel', 'pointerdown', 'touchstart']) box.addEventListener(kind, () => fit.interacted(), { passive: true });
+
+  function report() {
+    const total = answer.series[0];
+    const pts = chartPoints(total ? total.points : []).filter((x) => x.value !== undefined);
+    const first = pts.length ? pts[0].time : null;
+    const last = pts.length ? pts[pts.length - 1].time : null;
+    const scale = chart.timeScale();
+    const view = viewReport(scale.getVisibleRange(), first, last,
+      first === null ? null : scale.timeToCoordinate(first), last === null ? null : scale.timeToCoordinate(last), scale.width());
+    root.setAttribute('data-view', JSON.stringify(view));
+  }
+  chart.timeScale().subscribeVisibleLogicalRangeChange(() => report());
+
+  function drawLegend(looks) {
+    if (!legend || answer.series.length < 2) return;
+    for (const [i, look] of looks.entries()) {
+      const s = answer.series[i];
+      let item = legend.querySelector(`[data-pnl-show="${CSS.escape(look.account)}"]`);
+      if (!item) {
+        item = doc.createElement('label');
+        item.className = 'pnl-key';
+        const box = doc.createElement('input');
+        box.type = 'checkbox';
+        box.setAttribute('data-pnl-show', look.account);
+        box.checked = look.options.visible;
+        box.disabled = look.main;
+        box.addEventListener('change', () => {
+          if (box.checked) chosen.add(look.account); else chosen.delete(look.account);
+          draw();
+        });
+        const swatch = doc.createElement('span');
+        swatch.className = 'pnl-swatch';
+        swatch.style.background = look.options.color;
+        item.append(box, swatch, doc.createTextNode(look.main ? s.label : `${s.broker} ${s.account}`));
+        item.title = s.label;
+        legend.append(item);
+      }
+    }
+    if (!legend.querySelector('[data-pnl-fit]')) {
+      const again = doc.createElement('button');
+      again.type = 'button';
+      again.className = 'btn btn-quiet';
+      again.setAttribute('data-pnl-fit', '');
+      again.textContent = 'Fit the day';
+      again.addEventListener('click', () => { fit.reset(); draw(); });
+      legend.append(again);
+    }
+  }
+
+  /** The newest samples of the main series, newest first, as the server rendered them. */
+  function drawRecent() {
+    const body = root.querySelector('[data-pnl-recent] tbody');
+    const main = answer.series[0];
+    if (!body || !main) return;
+    const rows = main.points.slice(-RECENT_ROWS).reverse().map((p) => {
+      const tr = doc.createElement('tr');
+      const when = doc.createElement('time');
+      when.setAttribute('data-pnl-t', String(p.t));
+      when.dateTime = new Date(p.t).toISOString();
+      when.textContent = timeText(p.t);
+      const td = (text, cls) => { const c = doc.createElement('td'); if (cls) c.className = cls; c.append(text); return c; };
+      tr.append(td(when), td(money(p.net_liq, false), 'num'), td(money(p.day_pnl), 'num'));
+      return tr;
+    });
+    body.replaceChildren(...rows);
+  }
 
   function draw() {
+    const looks = seriesLooks(answer.series, chosen);
     answer.series.forEach((s, i) => {
+      const look = looks[i];
       let line = lines.get(s.account);
       if (!line) {
-        const series = chart.addSeries(LineSeries, {
-          color: COLORS[i % COLORS.length], lineWidth: s.account === '' ? 3 : 1.5,
-          title: s.account ? s.account : s.label,
-        });
+        const series = chart.addSeries(LineSeries, look.options);
         line = { series, markers: createSeriesMarkers(series, []) };
         lines.set(s.account, line);
-      }
-      line.series.setData(chartPoints(s.points));
-      line.markers.setMarkers(s.account === '' || answer.series.length === 1 ? statMarkers(s) : []);
+      } else line.series.applyOptions(look.options);
+      // the samples' grid is filled where a sample is missing; a broker's history is as it came
+      line.series.setData(chartPoints(s.points, answer.source === 'samples' ? answer.interval : 0));
+      line.markers.setMarkers(look.main ? statMarkers(s) : []);
       let row = root.querySelector(`[data-pnl-row="${CSS.escape(s.account)}"]`);
       const body = root.querySelector('.pnl-stats tbody');
       if (!row && body) row = addRow(body, s);
       if (row) {
-        const text = statsText(s);
-        for (const [field, value] of Object.entries(text)) {
+        for (const [field, value] of Object.entries(statsText(s))) {
           const cell = row.querySelector(`[data-field="${field}"]`);
           if (cell && cell.textContent !== value) cell.textContent = value;
         }
       }
     });
+    drawLegend(looks);
+    drawRecent();
+    const zone = root.querySelector('[data-pnl-zone]');
+    if (zone) zone.textContent = `${timeZone()} (${zoneLabel(answer.as_of || Date.now())})`;
+    if (fit.shouldFit()) chart.timeScale().fitContent();
     root.setAttribute('data-points', String(answer.series.reduce((n, s) => n + s.points.length, 0)));
+    report();
   }
 
   async function poll() {
@@ -76,14 +185,28 @@ function createPnlPage(doc, root, data) {
       if (!r.ok) throw new Error(`HTTP ${r.status}`);
       answer = mergeAnswer(answer, await r.json());
       draw();
-      status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
+      status.textContent = `Updated ${timeText(Date.now())}`;
       root.setAttribute('data-polls', String(Number(root.getAttribute('data-polls') || 0) + 1));
     } catch (exc) {
       status.textContent = `Could not refresh (${exc.message}); trying again.`;
     }
   }
 
-  draw();
+  // the trader's time zone: this browser's kept copy at once, then the server's (as every page)
+  const prefs = createPreferences({
+    user: root.getAttribute('data-user') || '',
+    env: {
+      fetch: (url, opts) => window.fetch(url, opts),
+      storage: (() => { try { return window.localStorage; } catch (e) { return null; } })(),
+      csrf: () => csrfToken(doc),
+    },
+    apply(p) {
+      setTimeZone(p.time_zone);
+      chart.applyOptions({}); // the axis formats anew
+      draw();
+    },
+  });
+  prefs.start();
   if (root.getAttribute('data-today') === 'true') {
     const every = Math.max(1, Number(answer.interval) || 60) * 1000;
     setInterval(poll, every);
