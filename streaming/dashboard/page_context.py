@@ -4,12 +4,14 @@ chains, candles), so none imports another feature's views."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from accounts.display_preferences import display_preferences_get
 from accounts.notification_settings import notification_settings_get
 from streaming.contract import SnapshotFrame
 from streaming.dashboard.owner import stream_snapshot
@@ -61,10 +63,12 @@ async def stream_context(
     """What every live page's template needs to show the last known values, reach the
     stream (templates/streaming/_live_attrs.html) and raise the user's notifications
     (templates/streaming/_notifications.html: the settings are embedded, no request at
-    load)."""
+    load), with the trader's display preferences applied from the first paint."""
     settings_ = await database_sync_to_async(notification_settings_get)(user_id=user_id)
+    preferences = await database_sync_to_async(display_preferences_get)(user_id=user_id)
     return {
         "notification_settings": settings_,
+        "display_preferences_json": json.dumps(preferences),
         "snapshot": snapshot,
         "watchlist": watchlist,
         "simulated": snapshot["simulated"],

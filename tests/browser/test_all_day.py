@@ -68,8 +68,20 @@ def test_flashes_follow_the_setting(page: Page, browser_app):
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
     bid = page.locator('tr[data-quote="SPY"] [data-field=bid]')
     expect(bid).to_have_class(re.compile(r"\bflash-(up|down)\b"), timeout=10_000)
+    held = []  # the page's GET /api/preferences, never answered while the page is watched
+
+    def hold_reads(route) -> None:
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
     try:
         assert put_preferences(page, {"flashes": False})["flashes"] is False
+        # a fresh browser (no kept copy) and a server slow to answer: the page must start
+        # from the preferences it was rendered with, not from the defaults
+        page.evaluate("() => localStorage.clear()")
+        page.route("**/api/preferences", hold_reads)
         page.reload()
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
         page.evaluate(
@@ -82,7 +94,9 @@ def test_flashes_follow_the_setting(page: Page, browser_app):
         expect(bid).not_to_have_text(before, timeout=10_000)  # values move...
         expect(page.locator(".flash-up, .flash-down")).to_have_count(0)
         assert page.evaluate("window.__flashes") == 0  # ...without a flash
+        assert held, "the page asked the server for the preferences (held unanswered)"
     finally:
+        page.unroute("**/api/preferences")  # the held reads are let go with it
         put_preferences(page, {"flashes": True})
 
 

@@ -67,3 +67,23 @@ test('preferences: the kept copy at once, the server\'s when it answers, a chang
   assert.equal(prefs.get().time_zone, 'Europe/Berlin', 'a refused change is taken back');
   assert.deepEqual(cleanPreferences({ flashes: 'yes', sorts: [], extra: 1 }), { flashes: true, time_zone: '', sorts: {} });
 });
+
+test('the page\'s own copy of the preferences applies first, before any answer, in a fresh browser', async () => {
+  // a browser that never kept a copy, a server slow to answer: flashes must already be off
+  let answer;
+  const fetch = () => new Promise((resolve) => { answer = resolve; });
+  const applied = [];
+  const prefs = createPreferences({
+    user: 'demo',
+    initial: { flashes: false, time_zone: 'Europe/Berlin', sorts: {} },
+    env: { fetch, storage: null, csrf: () => 'tok' },
+    apply: (p) => applied.push(p),
+  });
+  const started = prefs.start();
+  assert.equal(applied.length, 1);
+  assert.equal(applied[0].flashes, false, 'the server-rendered preferences, not the defaults');
+  assert.equal(applied[0].time_zone, 'Europe/Berlin');
+  answer({ ok: true, json: async () => ({ flashes: true, time_zone: '', sorts: {} }) });
+  await started;
+  assert.equal(prefs.get().flashes, true, 'then the server\'s answer wins');
+});

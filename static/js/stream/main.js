@@ -149,6 +149,8 @@ function start(root) {
   let appliedZone = null;
   prefs = createPreferences({
     user: cfg.user,
+    // the preferences the server rendered the page with (_live_attrs.html)
+    initial: (() => { try { return JSON.parse(data.preferences || 'null'); } catch (e) { return null; } })(),
     env: {
       fetch: (url, opts) => window.fetch(url, opts),
       storage: (() => { try { return window.localStorage; } catch (e) { return null; } })(),

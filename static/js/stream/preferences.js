@@ -3,7 +3,10 @@
  * flashes on or off, the time zone, each table's sort. Kept on the server per user
  * (`GET/PUT /api/preferences`), so they follow the trader to every browser; this browser
  * keeps a copy (localStorage, per user) to apply them before the server answers, then
- * adopts the server's. `apply(prefs)` is called with every version.
+ * adopts the server's. A page rendered by the server carries the user's preferences as
+ * they were then (`initial`): those apply first, so a fresh browser never shows the
+ * defaults (e.g. flashes the trader turned off) while the answer is on its way.
+ * `apply(prefs)` is called with every version.
  *
  * env: {fetch, storage (localStorage or null), csrf()}.
  */
@@ -20,7 +23,7 @@ export function cleanPreferences(raw) {
   };
 }
 
-export function createPreferences({ user, url = '/api/preferences', env, apply }) {
+export function createPreferences({ user, url = '/api/preferences', env, apply, initial = null }) {
   const key = `streamdesk.preferences.${user || ''}`;
   let prefs = DEFAULT_PREFERENCES;
 
@@ -37,7 +40,8 @@ export function createPreferences({ user, url = '/api/preferences', env, apply }
     async start() {
       let cached = null;
       try { cached = env.storage ? JSON.parse(env.storage.getItem(key) || 'null') : null; } catch (e) { cached = null; }
-      adopt(cached, false);
+      if (initial && typeof initial === 'object') adopt(initial, true); // as rendered
+      else adopt(cached, false);
       if (!user) return prefs;
       try {
         const r = await env.fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
