@@ -7,14 +7,29 @@ by a client socket that stays on across the failover."""
 from __future__ import annotations
 
 import psycopg
+from django.conf import settings
 
 from tests.cluster.conftest import Cluster
 from tests.cluster.test_cluster import cookie, is_live, live_tab, owner_pid
+from tests.support.cluster import FAST_CLUSTER
 from tests.support.live import DEMO_USER
 from tests.support.wait import wait_until
 
 #: Far below the demo portfolio's usual day P&L; AAPL at $1 costs its shares far more.
 LOSS_LIMIT = 3000
+#: The bounds: the configured intervals plus a margin for a loaded 2-core box.
+MARGIN = 15.0
+#: A crossing: the quote's flush, one limits evaluation, the breach written and logged.
+CROSSING_WITHIN = settings.STREAM_FLUSH_INTERVAL + settings.RISK_LIMITS_INTERVAL + MARGIN
+#: A new owner: the dead one's lease runs out, the survivor's next renewal takes it, the
+#: handover delay (tests/support/cluster.py's FAST_CLUSTER), then its stream starts.
+TAKEOVER_WITHIN = (
+    sum(float(FAST_CLUSTER[k]) for k in ("STREAM_LEASE_TTL", "STREAM_LEASE_RENEW"))
+    + float(FAST_CLUSTER["STREAM_HANDOVER_DELAY"])
+    + MARGIN
+)
+#: The next quotes batch with AAPL (the sandbox ticks several times a second).
+QUOTES_WITHIN = settings.STREAM_FLUSH_INTERVAL + MARGIN
 
 
 def breaches(cluster: Cluster) -> list[tuple[str, int, bool]]:
@@ -52,7 +67,7 @@ async def test_a_daily_loss_crossing_notifies_once_across_an_owner_kill(cluster:
 
     # 1. the crossing, while the owner lives
     control.set_price("AAPL", 1.0)
-    await tab.wait_for(lambda _: len(limit_frames(tab)) == 1, within=15)
+    await tab.wait_for(lambda _: len(limit_frames(tab)) == 1, within=CROSSING_WITHIN)
     await wait_until(lambda: (rows := breaches(cluster)) and all(b[2] for b in rows))
     assert breaches(cluster) == [("daily_loss", 1, True)]
     (first,) = limit_frames(tab)
@@ -62,25 +77,29 @@ async def test_a_daily_loss_crossing_notifies_once_across_an_owner_kill(cluster:
     # limit as crossed today and sends nothing, however many quotes it evaluates
     mark = len(tab.frames)
     owner.kill()
-    await tab.wait_for(is_live, within=20, start=mark)
+    await tab.wait_for(is_live, within=TAKEOVER_WITHIN, start=mark)
     assert owner_pid(cluster) == survivor.pid
     control.set_price("AAPL", 0.5)
     for _ in range(10):  # 10 quote batches with AAPL at the new owner: many evaluations
         seen = len(tab.frames)
         await tab.wait_for(
-            lambda f: f["type"] == "quotes" and "AAPL" in f["quotes"], within=10, start=seen
+            lambda f: f["type"] == "quotes" and "AAPL" in f["quotes"],
+            within=QUOTES_WITHIN,
+            start=seen,
         )
     assert limit_frames(tab, mark) == []
     assert breaches(cluster) == [("daily_loss", 1, True)]
 
     # 3. a save re-arms it: the new owner crosses it once more, once
     save_limits(http, daily_loss=LOSS_LIMIT + 1)
-    await tab.wait_for(lambda _: len(limit_frames(tab, mark)) == 1, within=15)
+    await tab.wait_for(lambda _: len(limit_frames(tab, mark)) == 1, within=CROSSING_WITHIN)
     await wait_until(lambda: len(breaches(cluster)) == 2 and all(b[2] for b in breaches(cluster)))
     for _ in range(5):
         seen = len(tab.frames)
         await tab.wait_for(
-            lambda f: f["type"] == "quotes" and "AAPL" in f["quotes"], within=10, start=seen
+            lambda f: f["type"] == "quotes" and "AAPL" in f["quotes"],
+            within=QUOTES_WITHIN,
+            start=seen,
         )
     frames = limit_frames(tab)
     assert len(frames) == 2 and len({f["limit"]["id"] for f in frames}) == 2
