@@ -15,8 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from streaming.risk.exposure import BENCHMARK
 from streaming.risk.input import RiskInputError, RiskQuery, parse_query
-from streaming.risk.legs import legs_from_snapshot
-from streaming.risk.owner import stream_snapshot, want_symbols
+from streaming.risk.owner import stream_snapshot
 from streaming.risk.whatif import NoPriceError, portfolio_answer, underlying_answer
 
 #: How long a request waits for the user's snapshot, and then for a first quote of a
@@ -70,16 +69,10 @@ async def _answer(request: HttpRequest, underlying: str | None) -> HttpResponse:
 
 
 async def _snapshot(user_id: int, underlying: str | None) -> dict[str, Any] | None:
-    """The snapshot with the quotes of the underlying (or, for the portfolio, of every
-    underlying held and SPY), whose subscription each request renews."""
-    wanted = {BENCHMARK} if underlying is None else {underlying}
-    snapshot = await stream_snapshot(user_id, sorted(wanted), within=SNAPSHOT_WAIT)
-    if snapshot is None:
-        return None
-    if underlying is None:
-        wanted.update(leg.underlying for leg in legs_from_snapshot(snapshot))
-    await want_symbols(user_id, underlying or "portfolio", sorted(wanted))
-    return snapshot
+    """The snapshot with the quotes of the underlying (or SPY's, for the portfolio); every
+    underlying held streams already (the metrics runner wants them)."""
+    wanted = BENCHMARK if underlying is None else underlying
+    return await stream_snapshot(user_id, [wanted], within=SNAPSHOT_WAIT)
 
 
 def _compute(
