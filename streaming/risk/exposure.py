@@ -152,18 +152,22 @@ def position_exposure(
     )
 
 
-def _positions(snapshot: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(account number, position) of every account, as the reducer holds them."""
+def account_positions(
+    snapshot: dict[str, Any], *, by_symbol: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """(account number, position) of every account, as the reducer holds them (a symbol
+    repeated: the last one); within an account in symbol order if `by_symbol`."""
     out: list[tuple[str, dict[str, Any]]] = []
     for acct in snapshot.get("accounts") or []:
         if not isinstance(acct, dict):
             continue
-        by_symbol = {
+        held = {
             str(p["symbol"]): p
             for p in acct.get("positions") or []
             if isinstance(p, dict) and p.get("symbol") is not None
         }
-        out.extend((str(acct.get("number")), p) for p in by_symbol.values())
+        symbols = sorted(held) if by_symbol else list(held)
+        out.extend((str(acct.get("number")), held[symbol]) for symbol in symbols)
     return out
 
 
@@ -186,7 +190,7 @@ def underlying_rows(snapshot: dict[str, Any], *, now_ms: int) -> list[Underlying
     all_metrics = snapshot.get("metrics") or {}
     spy_price, _ = live_mark(BENCHMARK, None, quotes)
     grouped: dict[str, list[tuple[str, PositionExposure]]] = {}
-    for account, p in _positions(snapshot):
+    for account, p in account_positions(snapshot):
         u = underlying_of(p)
         m = _metrics_of(all_metrics, u)
         grouped.setdefault(u, []).append(

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from streaming.brokers.symbols import EXPIRY_TIME, NEW_YORK, OPTION_STREAMER_RE, option_date
 from streaming.dashboard.totals import is_option_position, number
-from streaming.risk.exposure import quote_key, signed_quantity, underlying_of
+from streaming.risk.exposure import account_positions, quote_key, signed_quantity, underlying_of
 
 Kind = Literal["stock", "call", "put"]
 
@@ -99,16 +99,8 @@ def legs_from_snapshot(snapshot: dict[str, Any], underlying: str | None = None) 
     """Every account's legs (of one underlying, if given), in account then symbol order."""
     greeks = snapshot.get("greeks") or {}
     legs = []
-    for acct in snapshot.get("accounts") or []:
-        if not isinstance(acct, dict):
-            continue
-        by_symbol = {
-            str(p["symbol"]): p
-            for p in acct.get("positions") or []
-            if isinstance(p, dict) and p.get("symbol") is not None
-        }
-        for symbol in sorted(by_symbol):
-            leg = leg_from_position(str(acct.get("number")), by_symbol[symbol], greeks)
-            if leg is not None and (underlying is None or leg.underlying == underlying):
-                legs.append(leg)
+    for account, position in account_positions(snapshot, by_symbol=True):
+        leg = leg_from_position(account, position, greeks)
+        if leg is not None and (underlying is None or leg.underlying == underlying):
+            legs.append(leg)
     return legs

@@ -145,23 +145,13 @@ class LimitRunner:
         self.loaded.set()
         self._dirty = True  # a value already outside crosses at once
 
-    def snapshot(self) -> dict[str, Any]:
-        """The state as the exposure and totals functions read it (a snapshot's shape)."""
-        state = self.manager.state
-        return {
-            "accounts": [a.as_dict() for a in state.accounts_in_link_order()],
-            "quotes": state.quotes,
-            "greeks": state.greeks,
-            "metrics": getattr(state, "metrics", None) or {},
-        }
-
     async def evaluate(self) -> None:
         """One evaluation: the book's proposals, breaches tried in the store."""
         self._dirty = False
         self._last_evaluated = time.monotonic()
         self.evaluations += 1
         now = now_ms()
-        changes = self.book.check(portfolio_values(self.snapshot(), now), now)
+        changes = self.book.check(portfolio_values(self.manager.state.portfolio(), now), now)
         for change in changes:
             if change.action == "rearm":
                 await self.store.rearm(change.kind)

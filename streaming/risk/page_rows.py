@@ -17,6 +17,7 @@ from streaming.dashboard.totals import live_mark, number
 from streaming.risk.exposure import (
     BENCHMARK,
     PositionExposure,
+    account_positions,
     position_exposure,
     quote_key,
     signed_quantity,
@@ -207,20 +208,10 @@ def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> d
 
 def graph_choices(snapshot: dict[str, Any]) -> list[dict[str, str]]:
     """The graph's select: each underlying held, then the β-weighted portfolio."""
-    held = sorted({underlying_of(p) for _, p in _all_positions(snapshot)} - {""})
+    held = sorted({underlying_of(p) for _, p in account_positions(snapshot)} - {""})
     return [
         *({"value": u, "label": u} for u in held),
         {"value": PORTFOLIO, "label": "Portfolio (β-weighted to SPY)"},
-    ]
-
-
-def _all_positions(snapshot: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (str(a.get("number")), p)
-        for a in snapshot.get("accounts") or []
-        if isinstance(a, dict)
-        for p in a.get("positions") or []
-        if isinstance(p, dict) and p.get("symbol") is not None
     ]
 
 

@@ -121,12 +121,7 @@ class PnlSampler:
         if not await self.manager.authorized():
             return False
         state = self.manager.state
-        snapshot = {
-            "accounts": [a.as_dict() for a in state.accounts_in_link_order()],
-            "quotes": state.quotes,
-            "greeks": state.greeks,
-        }
-        rows = sample_rows(snapshot)
+        rows = sample_rows(state.portfolio())
         streamed = {a.link.id for a in state.accounts.values() if a.balance is not None}
         if set(state.links) - streamed:  # a link's accounts not in yet: no total (not 0)
             rows = [row for row in rows if row[0]] + [("", None, None)]

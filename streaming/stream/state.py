@@ -202,6 +202,16 @@ class UserState:
         return bool(changed)
 
     # -- reading -------------------------------------------------------------------------------
+    def portfolio(self) -> dict[str, Any]:
+        """Every account with every last quote, greek and metric, in a snapshot's shape:
+        what the features computing portfolio numbers read (totals, risk, limits, P&L)."""
+        return {
+            "accounts": [a.as_dict() for a in self.accounts_in_link_order()],
+            "quotes": self.quotes,
+            "greeks": self.greeks,
+            "metrics": self.metrics,
+        }
+
     def snapshot(self, wanted: set[str], *, now_ms: int) -> contract.SnapshotFrame:
         """The contract's `snapshot` of everything, with quotes for `wanted`."""
         quotes, greeks = self.live_values(wanted)

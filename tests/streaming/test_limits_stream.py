@@ -54,7 +54,7 @@ def manager_for(user_id, refresh_token, published, event_log) -> UserStreamManag
 
 def values(manager: UserStreamManager):
     runner = manager.listener(LimitRunner)
-    return portfolio_values(runner.snapshot(), 1_800_000_000_000)
+    return portfolio_values(runner.manager.state.portfolio(), 1_800_000_000_000)
 
 
 async def save(manager: UserStreamManager, user_id: int, **limits) -> None:
