@@ -2,11 +2,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.live import LiveApp
+from tests.support.live import DEMO_USER, LiveApp, read_json
+from tests.support.wait import poll_until
+
+#: How long the stream may take to show the demo user's six accounts (a loaded box).
+DEMO_SEEN_WITHIN = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +27,17 @@ def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]
     app = LiveApp(live_sandbox.url, tmp_path_factory.mktemp("live")).start()
     yield app
     app.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(live_app: LiveApp) -> Iterator[httpx.Client]:
+    """The demo trader logged in, once the stream shows their six accounts."""
+    client = live_app.login(*DEMO_USER)
+    client.timeout = httpx.Timeout(60)
+    poll_until(
+        lambda: len(read_json(client, "/api/snapshot")["accounts"]) == 6,
+        within=DEMO_SEEN_WITHIN,
+        what="the demo user's six accounts in the stream",
+    )
+    yield client
+    client.close()

@@ -10,35 +10,10 @@ import datetime as dt
 import itertools
 from typing import Any
 
-import httpx
-import pytest
 from tastytrade import Account
 
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.live import read_json as read
 from tests.support.sdk import sdk_session
-from tests.support.wait import poll_until
-
-#: The stream may take this long to show the demo user's accounts (a loaded box).
-SEEN_WITHIN = 30.0
-
-
-def read(client: httpx.Client, path: str, **params: str) -> Any:
-    response = client.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-@pytest.fixture(scope="module")
-def demo(live_app: LiveApp) -> httpx.Client:
-    client = live_app.login(*DEMO_USER)
-    client.timeout = httpx.Timeout(60)
-    poll_until(
-        lambda: len(read(client, "/api/snapshot")["accounts"]) == 6,
-        within=SEEN_WITHIN,
-        what="the demo user's six accounts in the stream",
-    )
-    yield client
-    client.close()
 
 
 async def sdk_day(live_sandbox, account: str, day: dt.date) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import pytest
 from sandbox.core.instruments import option
 from streaming.brokers.symbols import OPTION_STREAMER_RE, option_date
 from tests.e2e.test_api_tokens import bearer, create_token
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.live import read_json as read
 from tests.support.wait import poll_until
 
 #: How long the stream may take to show what the sandbox did (its order step is 1 s,
@@ -24,12 +24,6 @@ from tests.support.wait import poll_until
 SEEN_WITHIN = 30.0
 #: How far above the seeded long call the short call is sold (SPY's strikes are 5 apart).
 WIDTH = 5
-
-
-def read(client: httpx.Client, path: str, **params: str) -> Any:
-    response = client.get(path, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def without_greeks(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -42,19 +36,6 @@ def is_option(p: dict[str, Any]) -> bool:
 
 def signed(p: dict[str, Any]) -> float:
     return float(p["quantity"]) * (-1 if p["direction"] == "Short" else 1)
-
-
-@pytest.fixture(scope="module")
-def demo(live_app: LiveApp) -> httpx.Client:
-    client = live_app.login(*DEMO_USER)
-    client.timeout = httpx.Timeout(30)
-    poll_until(
-        lambda: len(read(client, "/api/snapshot")["accounts"]) == 6,
-        within=SEEN_WITHIN,
-        what="the demo user's six accounts in the stream",
-    )
-    yield client
-    client.close()
 
 
 def spy_long_call(snapshot: dict[str, Any]) -> tuple[str, dict[str, Any]]:

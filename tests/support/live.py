@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -152,3 +153,10 @@ class LiveApp:
 
     def cookie_header(self, client: httpx.Client) -> str:
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+def read_json(client: httpx.Client, path: str, **params: str) -> Any:
+    """GET `path` with the client's session: its JSON, asserting a 200."""
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
