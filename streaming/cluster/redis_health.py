@@ -23,6 +23,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,7 @@ class RedisHealth:
         while True:
             self._wake.clear()
             try:
-                async with asyncio.timeout(PROBE_TIMEOUT):
-                    run_id = (await self._client.info("server"))["run_id"]
-                await self._up(run_id)
+                await self._up(await self._ask())
             except (RedisError, OSError, TimeoutError) as exc:
                 self._down(exc)
             except asyncio.CancelledError:
@@ -96,6 +95,19 @@ class RedisHealth:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(WATCH_INTERVAL):
                     await self._wake.wait()
+
+    async def _ask(self) -> str:
+        """Redis's run id. A pooled connection the server closed (a restart) fails once
+        and leaves the pool: asked again at once on a fresh one, it is not an outage."""
+        assert self._client is not None
+        for attempt in (1, 2):
+            try:
+                async with asyncio.timeout(PROBE_TIMEOUT):
+                    return str((await self._client.info("server"))["run_id"])
+            except RedisConnectionError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _down(self, exc: BaseException) -> None:
         self._suspect = False

@@ -112,3 +112,24 @@ async def test_a_stale_failure_after_the_recovery_does_not_open_another(health, 
     client.up = False  # a second outage
     tracker.failed(RedisConnectionError("Connection refused."))
     await until(lambda: unavailable(caplog) == 2)
+
+
+async def test_a_connection_the_restart_closed_is_not_a_second_outage(health, caplog):
+    """After a restart the pool may hand the watch a connection the old server closed: it
+    fails once ("Connection closed by server") and leaves the pool; asked again at once
+    on a fresh one, Redis answers, and no outage is logged."""
+    _, client, _ = health
+    answer = client.info
+    closed = [True]
+
+    async def once_closed(section: str) -> dict[str, str]:
+        if closed and closed.pop():
+            client.asked += 1
+            raise RedisConnectionError("Connection closed by server.")
+        return await answer(section)
+
+    client.info = once_closed  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="streaming.cluster.redis_health"):
+        await probes(client, 3)
+    assert closed == []
+    assert unavailable(caplog) == 0
