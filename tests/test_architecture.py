@@ -43,6 +43,7 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.orders",
         "streaming.dashboard",
         "streaming.risk",
+        "streaming.trading",
     ),
     (
         "streaming.wiring",

@@ -1,0 +1,119 @@
+"""Order entry at a broker: the values a ticket hands an adapter, and what it answers.
+
+An order is in the contract's vocabulary (docs/streaming-contract.md, "Trading"): legs of
+(symbol, action, quantity) with the contract's symbols, `Limit`/`Market`, `Day`/`GTC`.
+Each adapter that trades (`SupportsOrders`) spells it the broker's way, runs the broker's
+own dry run where there is one, and tags every order with the ticket's client order id
+so that a lost answer can be looked up before anything is placed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+ACTIONS = ("Buy to Open", "Sell to Close", "Sell to Open", "Buy to Close")
+ORDER_TYPES = ("Limit", "Market")
+TIMES_IN_FORCE = ("Day", "GTC")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderLeg:
+    """One leg: the contract's symbol (a ticker, an option's streamer symbol)."""
+
+    symbol: str
+    action: str
+    quantity: int
+
+    @property
+    def is_option(self) -> bool:
+        return self.symbol.startswith(".")
+
+    @property
+    def buys(self) -> bool:
+        return self.action.startswith("Buy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRequest:
+    """What a ticket asks a broker to do, checked already (streaming/trading/input.py)."""
+
+    account: str
+    legs: tuple[OrderLeg, ...]
+    order_type: str
+    time_in_force: str
+    #: Limit price per unit (a multi-leg's net price, positive); None for Market.
+    price: Decimal | None = None
+    #: The client order id (`sd-<ticket id>`): tastytrade's external-identifier,
+    #: Tradier's tag, Alpaca's client_order_id.
+    client_order_id: str = ""
+
+
+@dataclass(kw_only=True)
+class PreviewResult:
+    """A dry run's answer, in US dollars; None where the broker gives no value."""
+
+    #: "broker" (the broker's own dry run) or "app" (checks made here: Alpaca).
+    checks: str
+    cost: float | None = None
+    fees: float | None = None
+    buying_power_before: float | None = None
+    buying_power_after: float | None = None
+    margin_change: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: The broker's answer as it came (for the audit trail: no header, token or secret).
+    said: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class PlaceResult:
+    """A placed (or replaced) order: its broker id and the status the broker answered."""
+
+    order_id: str
+    status: str
+    said: dict[str, Any] = field(default_factory=dict)
+
+
+class OrderRefused(Exception):
+    """The broker (or the adapter, for what the broker does not take) refused: `code` is
+    the contract's (`rejected`, `unsupported`, `unknown_symbol`, `not_found`), the message
+    a sentence a trader can act on."""
+
+    def __init__(self, code: str, message: str, said: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.said = said or {}
+
+
+@runtime_checkable
+class SupportsOrders(Protocol):
+    """An adapter that places orders (all three brokers). Every call may raise
+    `OrderRefused` (the broker said no, in words) or a transport error (the answer is
+    unknown: the caller reconciles by `find` before trying again)."""
+
+    async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        """The broker's dry run (nothing placed), or the app's checks where none exists."""
+        ...
+
+    async def place_order(self, order: OrderRequest) -> PlaceResult:
+        """Place `order` once, tagged with `order.client_order_id`."""
+        ...
+
+    async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        """The order of `account` tagged `client_order_id` (today's and working orders),
+        or None: how a lost answer is reconciled."""
+        ...
+
+    async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        """Replace working order `order_id` with `order` (same legs); the answer's id is
+        the order that works now (tastytrade and Alpaca: a new id; Tradier: the same)."""
+        ...
+
+    async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        """Ask the broker to cancel `order_id` (the Cancelled status comes over the stream)."""
+        ...
+
+    async def working_orders(self, account: str) -> list[str]:
+        """The ids of `account`'s orders that can still change (for cancel-all)."""
+        ...
