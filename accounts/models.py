@@ -80,6 +80,22 @@ class BrokerLink(models.Model):
     last_error = models.TextField(blank=True, default="", editable=False)
     encrypted_secrets = models.TextField(editable=False)
     enabled = models.BooleanField(default=True)
+    #: Orders may be placed through this link (docs/streaming-contract.md, "Trading"):
+    #: off until staff turns it on; the staff kill switch turns it off again.
+    trading_enabled = models.BooleanField(
+        default=False, help_text="Orders may be placed through this link from the screen."
+    )
+    #: Staff's per-link limits; blank: the user's, else the server's defaults.
+    max_order_notional = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Largest order (quantity x multiplier x price, US dollars); blank: the default.",
+    )
+    max_orders_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Orders placed per minute at most; blank: the default."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -399,3 +399,17 @@ RISK_INTEREST_RATE = float(os.environ.get("RISK_INTEREST_RATE", "0.04"))
 # --- risk: metrics (issue 32) ---
 #: How often a user's stream fetches the market metrics of its position underlyings (s).
 RISK_METRICS_REFRESH = float(os.environ.get("RISK_METRICS_REFRESH", "900"))
+# --- trading (docs/streaming-contract.md "Trading") ---
+# How long trading stays on after the second factor (seconds).
+TRADING_GRANT_TTL = float(os.environ.get("TRADING_GRANT_TTL", "3600"))
+# Trading requests (previews, confirms, cancels…) per user per minute.
+TRADING_RATE_PER_MINUTE = int(os.environ.get("TRADING_RATE_PER_MINUTE", "60"))
+# Order limits where neither the link (staff) nor the user set one.
+TRADING_MAX_ORDER_NOTIONAL = float(os.environ.get("TRADING_MAX_ORDER_NOTIONAL", "100000"))
+TRADING_MAX_ORDERS_PER_MINUTE = int(os.environ.get("TRADING_MAX_ORDERS_PER_MINUTE", "10"))
+# A preview may be confirmed this long (seconds), while the quote stays within the band.
+TRADING_PREVIEW_TTL = float(os.environ.get("TRADING_PREVIEW_TTL", "30"))
+# The band: the mid may move this fraction of the preview's mid (at least one tick).
+TRADING_QUOTE_BAND = float(os.environ.get("TRADING_QUOTE_BAND", "0.01"))
+# A limit price this fraction away from the mid is a warning in the app's own checks.
+TRADING_PRICE_WARN = float(os.environ.get("TRADING_PRICE_WARN", "0.10"))

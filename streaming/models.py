@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 DEFAULT_WATCHLIST = ["SPY", "QQQ", "AAPL", "MSFT", "NVDA", "TSLA"]
 
@@ -294,3 +297,76 @@ class PnlSample(models.Model):
 
     def __str__(self) -> str:
         return f"pnl {self.user_id} {self.account or 'total'} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- trading: access (docs/streaming-contract.md "Trading") ---
+class TradingProfile(models.Model):
+    """A user's trading switch and limits: whether they turned trading on with a second
+    factor (and until when), when a kill switch last turned it off, and their own limits
+    (a link's limits, set by staff, come first)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trading_profile"
+    )
+    #: Trading is on until then (the second factor's window); null: off.
+    granted_until = models.DateTimeField(null=True, blank=True)
+    #: How it was turned on: "totp" or "password".
+    granted_with = models.CharField(max_length=16, blank=True)
+    killed_at = models.DateTimeField(null=True, blank=True)
+    max_order_notional = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    max_orders_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"trading of user {self.user_id}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """An audit trail is never changed: bulk updates and deletes are refused here, and
+    the database refuses them too (a trigger, migration 0009)."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise TypeError("the trading audit trail is append-only")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise TypeError("the trading audit trail is append-only")
+
+
+class TradingAudit(models.Model):
+    """One step of order entry, as it happened: who, when, from where, what the trader
+    saw and what the broker said. Append-only; never a secret, header or token."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trading_audit"
+    )
+    #: Who acted: the user's username, or the staff member's for a staff action.
+    actor = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=24)
+    link = models.ForeignKey(
+        "accounts.BrokerLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    account = models.CharField(max_length=64, blank=True)
+    ticket = models.UUIDField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    #: A short hash of the login session (never its key).
+    session = models.CharField(max_length=16, blank=True)
+    shown = models.TextField(blank=True)
+    said = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-id"], name="trading_audit_user_id")]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("the trading audit trail is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        raise TypeError("the trading audit trail is append-only")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} (user {self.user_id})"
