@@ -48,6 +48,9 @@ class OrderRequest:
     #: The client order id (`sd-<ticket id>`): tastytrade's external-identifier,
     #: Tradier's tag, Alpaca's client_order_id.
     client_order_id: str = ""
+    #: The live quote's far side per unit (the ask for a buy), set by the owner: what a
+    #: market order's cost is estimated at where the broker has no dry run (Alpaca).
+    reference_price: Decimal | None = None
 
 
 @dataclass(kw_only=True)
