@@ -14,7 +14,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -47,7 +46,7 @@ def trading_request(view: TradingView) -> TradingView:
 
     @functools.wraps(view)
     async def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: AbstractBaseUser = await request.auser()
+        user = await request.auser()
         if not user.is_authenticated:
             return _refuse(403, "forbidden", "Log in to trade.")
         if request.method not in SAFE_METHODS and not same_origin(request):
