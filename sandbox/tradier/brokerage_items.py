@@ -18,6 +18,7 @@ from sandbox.core.records import (
 )
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import parse_occ_symbol
+from sandbox.tradier.multileg import multileg_request, multileg_type
 from sandbox.tradier.wire import (
     EQUITY_SIDE,
     ORDER_STATUS,
@@ -136,8 +137,21 @@ class BrokerageItems:
             if leg["class"] == "equity":
                 item.pop("option_symbol", None)
         else:
+            kind = multileg_type(order)
+            for leg in legs:  # each leg carries the order's terms, as Tradier's do
+                leg.update(
+                    status=self._status(order, [leg]),
+                    type=kind,
+                    duration=item["duration"],
+                    price=item["price"],
+                    create_date=item["create_date"],
+                    transaction_date=item["transaction_date"],
+                )
+                if leg["price"] is None:
+                    leg.pop("price")
             item.update(
                 {
+                    "type": kind,
                     "class": "multileg",
                     "status": self._status(order, legs),
                     "quantity": sum(leg["quantity"] for leg in legs),
@@ -184,6 +198,8 @@ class BrokerageItems:
     def order_request(self, form: dict[str, str]) -> OrderRequest:
         """Tradier's order form as the brokerage's order request."""
         order_class = form.get("class", "equity")
+        if order_class == "multileg":
+            return multileg_request(form)
         side = form.get("side", "")
         if order_class not in ("equity", "option"):
             raise OrderRejected("invalid_class", f"Unsupported order class {order_class!r}.")

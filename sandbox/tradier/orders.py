@@ -25,6 +25,7 @@ from sandbox.core.records import (
 )
 from sandbox.core.symbols import parse_occ_symbol
 from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint, place_order
+from sandbox.tradier.multileg import MULTILEG_TYPES, multileg_preview_item
 from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
 from sandbox.tradier.wire import (
     ORDER_STATUS,
@@ -170,7 +171,11 @@ async def place_or_preview(
         placed = facade.sandbox.brokerage.place_order(number, request_body, dry_run=True)
     except OrderRejected as exc:
         return errors(request, exc.message)
-    return render(request, {"order": _preview_item(facade, form, placed)})
+    if form.get("class") == "multileg":
+        item = multileg_preview_item(facade.sandbox, form, placed)
+    else:
+        item = _preview_item(facade, form, placed)
+    return render(request, {"order": item})
 
 
 # -- modify and cancel ------------------------------------------------------------------
@@ -191,12 +196,22 @@ def _working_order(
     return order
 
 
-def _changes(form: dict[str, str]) -> dict[str, Any]:
-    """Tradier's modify form as `modify_order` keywords; blank fields are not sent."""
+def _changes(form: dict[str, str], multileg: bool = False) -> dict[str, Any]:
+    """Tradier's modify form as `modify_order` keywords; blank fields are not sent. A
+    multileg order's `type` is market, debit, credit or even (its price effect with it)."""
     form = {k: v.strip() for k, v in form.items() if v.strip()}
     changes: dict[str, Any] = {}
     kind = form.get("type")
-    if kind is not None:
+    if kind is not None and multileg:
+        if kind not in MULTILEG_TYPES:
+            raise BadQuery(
+                f"Invalid order type {kind}: a multileg order is one of market, debit, credit, even"
+            )
+        changes["order_type"], changes["price_effect"] = MULTILEG_TYPES[kind]
+        if kind == "even":
+            form.pop("price", None)
+            changes["price"] = Decimal(0)
+    elif kind is not None:
         if kind in _UNSUPPORTED_TYPES:
             raise BadQuery(f"Order type {kind} is not supported")
         if kind not in _MODIFY_TYPES:
@@ -217,9 +232,14 @@ def _changes(form: dict[str, str]) -> dict[str, Any]:
 
 
 def _price_effect(order: OrderRecord, price: Decimal | None) -> str | None:
-    """A new limit keeps the order's side: a buy pays (debit), a sell receives."""
+    """A new limit keeps the order's side: a buy pays (debit), a sell receives; a
+    multi-leg order keeps its limit's effect (none yet: the core infers it from the legs)."""
     if price is None:
         return None
+    if len(order.legs) > 1:
+        if order.price is None:
+            return None
+        return "Debit" if order.price < 0 else "Credit"
     return "Debit" if order.legs[0].is_buy else "Credit"
 
 
@@ -229,7 +249,7 @@ async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     if isinstance(found, Response):
         return found
     try:
-        changes = _changes(await params(request))
+        changes = _changes(await params(request), multileg=len(found.legs) > 1)
     except BadQuery as exc:
         return errors(request, str(exc))
     except OrderRejected as exc:  # the duration, refused as placing refuses it
@@ -237,12 +257,10 @@ async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     if "price" in changes and changes.get("order_type", found.order_type) == "Market":
         return errors(request, f"Invalid price {changes['price']}: a market order takes none")
     number = request.path_params["number"]
+    effect = changes.pop("price_effect", None) or _price_effect(found, changes.get("price"))
     try:
         modified = facade.sandbox.brokerage.modify_order(
-            number,
-            found.id or 0,
-            price_effect=_price_effect(found, changes.get("price")),
-            **changes,
+            number, found.id or 0, price_effect=effect, **changes
         )
     except OrderRejected as exc:
         return errors(request, exc.message, 404 if exc.status == 404 else 400)
