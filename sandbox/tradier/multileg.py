@@ -8,7 +8,6 @@ only spells Tradier's form and answers; there is no second order lifecycle.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
@@ -23,7 +22,7 @@ from sandbox.core.records import (
 )
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import parse_occ_symbol
-from sandbox.tradier.wire import SIDE_ACTION, time_in_force
+from sandbox.tradier.wire import SIDE_ACTION, preview_answer, time_in_force
 
 __all__ = ["multileg_preview_item", "multileg_request", "multileg_type"]
 
@@ -156,29 +155,17 @@ def multileg_preview_item(
     """The preview answer of a multileg order: `order_cost` is the net price (the limit,
     or the quotes' far sides for market) x the order's units x 100, unsigned, as a
     single leg's is; `type` says whether it is a debit or a credit."""
-    order, preview = placed.order, placed.preview
+    order = placed.order
     net = abs(_net_at_quotes(sandbox, placed) if order.price is None else order.price)
     order_cost = round(float(net * order.size * 100), 4)
-    commission = float(preview.commission)
-    other_fees = 0.0  # the brokerage charges no regulatory fees
-    item: dict[str, Any] = {
-        "status": "ok",
-        "commission": commission,
-        "cost": round(order_cost + commission + other_fees, 4),
-        "fees": other_fees,
+    described = {
         "symbol": order.underlying_symbol,
         "quantity": float(sum(leg.quantity for leg in order.legs)),
         "type": form.get("type", "").strip(),
         "duration": form.get("duration", "").strip(),
-        "result": True,
-        "order_cost": order_cost,
-        # positive when the requirement grows (the record signs it from the account's side)
-        "margin_change": float(-preview.change_in_margin_requirement),
-        "request_date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
-        "extended_hours": False,
         "class": "multileg",
-        "day_trades": 0,
     }
+    item = preview_answer(placed.preview, order_cost, described)
     if order.price is not None and order.price != 0:
         item["price"] = float(abs(order.price))
     return item

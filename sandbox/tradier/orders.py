@@ -33,6 +33,7 @@ from sandbox.tradier.wire import (
     collapse,
     errors,
     params,
+    preview_answer,
     render,
     time_in_force,
 )
@@ -127,28 +128,16 @@ def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOr
     quantity = float(leg.quantity)
     multiplier = 100 if option else 1
     order_cost = round(fill * quantity * multiplier, 4)
-    commission = float(preview.commission)
-    other_fees = 0.0  # the brokerage charges no regulatory fees
-    item: dict[str, Any] = {
-        "status": "ok",
-        "commission": commission,
-        "cost": round(order_cost + commission + other_fees, 4),
-        "fees": other_fees,
+    described = {
         "symbol": option.underlying if option else leg.symbol,
         "quantity": quantity,
         "side": side,
         "type": form.get("type", "market"),
         "duration": form["duration"].strip(),  # validated by the dry run's request
-        "result": True,
-        "order_cost": order_cost,
-        # positive when the requirement grows (the record signs it from the account's side)
-        "margin_change": float(-preview.change_in_margin_requirement),
-        "request_date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
-        "extended_hours": False,
         "class": "option" if option else "equity",
         "strategy": "option" if option else "equity",
-        "day_trades": 0,
     }
+    item = preview_answer(preview, order_cost, described)
     if price is not None:
         item["price"] = float(price)
     if option:

@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from sandbox.core.records import OrderRejected
+from sandbox.core.records import OrderPreview, OrderRejected
 from sandbox.core.symbols import OptionSymbol
 
 PREFIX = "/tradier"
@@ -139,6 +139,29 @@ def time_in_force(duration: str | None) -> str:
     if duration not in DURATIONS:
         raise OrderRejected("invalid_duration", f"Invalid duration {duration}")
     return DURATIONS[duration]
+
+
+def preview_answer(
+    preview: OrderPreview, order_cost: float, described: dict[str, Any]
+) -> dict[str, Any]:
+    """Tradier's preview answer: the dry run's costs around what the order is
+    (`described`: symbol, quantity, type, duration, class ...)."""
+    commission = float(preview.commission)
+    other_fees = 0.0  # the brokerage charges no regulatory fees
+    return {
+        "status": "ok",
+        "commission": commission,
+        "cost": round(order_cost + commission + other_fees, 4),
+        "fees": other_fees,
+        **described,
+        "result": True,
+        "order_cost": order_cost,
+        # positive when the requirement grows (the record signs it from the account's side)
+        "margin_change": float(-preview.change_in_margin_requirement),
+        "request_date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+        "extended_hours": False,
+        "day_trades": 0,
+    }
 
 
 async def params(request: Request) -> dict[str, str]:

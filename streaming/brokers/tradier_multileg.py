@@ -13,18 +13,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders import ACTIONS, OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
 
 __all__ = ["multileg_form", "net_effect"]
 
-#: the contract's action → Tradier's option side
-SIDES = {
-    "Buy to Open": "buy_to_open",
-    "Buy to Close": "buy_to_close",
-    "Sell to Open": "sell_to_open",
-    "Sell to Close": "sell_to_close",
-}
+#: the contract's action → Tradier's option side ("Buy to Open" → "buy_to_open")
+SIDES = {action: action.lower().replace(" ", "_") for action in ACTIONS}
 DURATIONS = {"Day": "day", "GTC": "gtc"}
 
 

@@ -38,23 +38,38 @@ IRON_CONDOR = (
 )
 
 
+def indexed(*legs: tuple[str, str, str]) -> dict[str, str]:
+    """Tradier's indexed leg fields for (OCC symbol, side, quantity) legs."""
+    fields: dict[str, str] = {}
+    for index, (symbol, side, quantity) in enumerate(legs):
+        fields.update(
+            {
+                f"option_symbol[{index}]": symbol,
+                f"side[{index}]": side,
+                f"quantity[{index}]": quantity,
+            }
+        )
+    return fields
+
+
 def test_the_form_of_a_vertical_and_an_iron_condor():
     vertical = order(*BULL_CALL, price=Decimal("2.35"), client_order_id="sd-41")
     assert multileg_form(vertical, preview=True) == {
-        "class": "multileg", "symbol": "SPY", "type": "debit", "price": "2.35",
-        "duration": "day",
-        "option_symbol[0]": "SPY270115C00590000", "side[0]": "buy_to_open", "quantity[0]": "2",
-        "option_symbol[1]": "SPY270115C00595000", "side[1]": "sell_to_open", "quantity[1]": "2",
+        "class": "multileg", "symbol": "SPY", "type": "debit", "price": "2.35", "duration": "day",
+        **indexed(
+            ("SPY270115C00590000", "buy_to_open", "2"), ("SPY270115C00595000", "sell_to_open", "2")
+        ),
         "tag": "sd-41", "preview": "true",
     }  # fmt: skip
     condor = order(*IRON_CONDOR, price=Decimal("1.10"), time_in_force="GTC")
     assert multileg_form(condor, preview=False) == {
-        "class": "multileg", "symbol": "SPY", "type": "credit", "price": "1.10",
-        "duration": "gtc",
-        "option_symbol[0]": "SPY270115P00570000", "side[0]": "buy_to_open", "quantity[0]": "1",
-        "option_symbol[1]": "SPY270115P00575000", "side[1]": "sell_to_open", "quantity[1]": "1",
-        "option_symbol[2]": "SPY270115C00605000", "side[2]": "sell_to_open", "quantity[2]": "1",
-        "option_symbol[3]": "SPY270115C00610000", "side[3]": "buy_to_open", "quantity[3]": "1",
+        "class": "multileg", "symbol": "SPY", "type": "credit", "price": "1.10", "duration": "gtc",
+        **indexed(
+            ("SPY270115P00570000", "buy_to_open", "1"),
+            ("SPY270115P00575000", "sell_to_open", "1"),
+            ("SPY270115C00605000", "sell_to_open", "1"),
+            ("SPY270115C00610000", "buy_to_open", "1"),
+        ),
     }  # fmt: skip
     market = multileg_form(order(*IRON_CONDOR, order_type="Market"), preview=False)
     assert market["type"] == "market" and "price" not in market and "tag" not in market
