@@ -54,7 +54,8 @@ def _body(request: HttpRequest) -> Any:
     try:
         return json_body(request, limit=MAX_BODY_BYTES)
     except BodyError as exc:
-        raise SecondFactorInputError(f"{str(exc).capitalize()}.") from None
+        text = str(exc)
+        raise SecondFactorInputError(f"{text[:1].upper()}{text[1:]}.") from None
 
 
 def _state(user: AbstractBaseUser) -> dict[str, Any]:
