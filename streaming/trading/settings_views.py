@@ -10,6 +10,7 @@ trail as `refused` and answered 403 `second_factor` (docs/streaming-contract.md,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -132,16 +133,26 @@ async def api_trading(request: HttpRequest, user: AbstractBaseUser) -> HttpRespo
     return JsonResponse({"trading": await database_sync_to_async(_state)(user)})
 
 
-@trading_request
-async def api_trading_enable(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
-    """`POST {"otp"}` or `{"password"}`: trading on for `TRADING_GRANT_TTL` seconds."""
+FactorStep = Callable[[HttpRequest, AbstractBaseUser, Factor], JsonResponse]
+
+
+async def _with_factor(
+    request: HttpRequest, user: AbstractBaseUser, step: FactorStep
+) -> HttpResponse:
+    """A `POST` whose body is a second factor (`{"otp"}` or `{"password"}`), then `step`."""
     if request.method != "POST":
         return _wrong_method("POST")
     try:
         factor = factor_from_body(_body(request))
     except SecondFactorInputError as exc:
         return _bad(str(exc))
-    return await database_sync_to_async(_enable)(request, user, factor)
+    return await database_sync_to_async(step)(request, user, factor)
+
+
+@trading_request
+async def api_trading_enable(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
+    """`POST {"otp"}` or `{"password"}`: trading on for `TRADING_GRANT_TTL` seconds."""
+    return await _with_factor(request, user, _enable)
 
 
 @trading_request
@@ -162,25 +173,13 @@ async def api_trading_disable(request: HttpRequest, user: AbstractBaseUser) -> H
 async def api_totp_start(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
     """`POST {"password"}` (or the current device's `{"otp"}`): a new authenticator to
     scan: `{"totp": {uri, secret, svg}}`; it counts once confirmed."""
-    if request.method != "POST":
-        return _wrong_method("POST")
-    try:
-        factor = factor_from_body(_body(request))
-    except SecondFactorInputError as exc:
-        return _bad(str(exc))
-    return await database_sync_to_async(_totp_start)(request, user, factor)
+    return await _with_factor(request, user, _totp_start)
 
 
 @trading_request
 async def api_totp_confirm(request: HttpRequest, user: AbstractBaseUser) -> HttpResponse:
     """`POST {"otp"}`: the new authenticator's code; it replaces any earlier one."""
-    if request.method != "POST":
-        return _wrong_method("POST")
-    try:
-        factor = factor_from_body(_body(request))
-    except SecondFactorInputError as exc:
-        return _bad(str(exc))
-    return await database_sync_to_async(_totp_confirm)(request, user, factor)
+    return await _with_factor(request, user, _totp_confirm)
 
 
 def audit_page_query(query: Any) -> tuple[int | None, int]:

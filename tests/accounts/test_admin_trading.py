@@ -27,6 +27,7 @@ def trader(django_user_model):
 
 @pytest.fixture
 def link(trader) -> BrokerLink:
+    """A saved link (through the service, as the admin saves one): trading off."""
     return broker_link_create(
         user=trader,
         broker="tastytrade",
