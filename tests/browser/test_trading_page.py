@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.fake_stream import log_in
+from tests.browser.test_a11y import report, serious
 from tests.support.live import DEMO_USER
 
 
@@ -50,4 +51,10 @@ def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app
     page.reload()
     expect(state).to_have_text("Trading is off.")
     expect(rows.locator("[data-action]")).to_have_text(["Trading off", "Trading on", "Refused"])
+    found = serious(page)
+    assert not found, report("desktop /trading", found)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing off-screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    found = serious(page)
+    assert not found, report("phone /trading", found)
     assert page.errors == []
