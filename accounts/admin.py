@@ -22,6 +22,7 @@ from accounts.forms import BrokerLinkAdminForm
 from accounts.models import ApiToken, BrokerLink
 from accounts.services import broker_link_verify
 from accounts.tokens import api_token_revoke
+from accounts.trading_admin import LINK_TRADING_FIELDS, LINK_TRADING_HELP, BrokerLinkTradingForm
 
 
 def _report_verification(
@@ -45,7 +46,7 @@ def _report_verification(
 class BrokerLinkAdmin(admin.ModelAdmin):
     """Broker links. The secret fields only ever accept input; nothing decrypted is shown."""
 
-    form = BrokerLinkAdminForm
+    form = BrokerLinkTradingForm
 
     class Media:
         js = [Script("js/admin/broker-link-form.js", type="module")]
@@ -59,8 +60,9 @@ class BrokerLinkAdmin(admin.ModelAdmin):
         "account_numbers_display",
         "last_verified_at",
         "last_error_display",
+        "trading_enabled",
     ]
-    list_filter = ["broker", "alpaca_api", "status", "environment"]
+    list_filter = ["broker", "alpaca_api", "status", "environment", "trading_enabled"]
     search_fields = ["user__username", "label"]
     list_select_related = ["user"]
     actions = ["verify_selected"]
@@ -97,6 +99,7 @@ class BrokerLinkAdmin(admin.ModelAdmin):
                 for broker, names in BrokerLink.SECRET_FIELDS.items()
             ]
             main = ["user", "broker", "label", "enabled", "environment_badge"]
+            # trading is enabled on a saved link, from its change page
             return [(None, {"fields": main, "description": environment_help()}), *per_broker]
         alpaca = ["alpaca_api"] if obj.broker == BrokerLink.Broker.ALPACA else []
         return [
@@ -108,8 +111,15 @@ class BrokerLinkAdmin(admin.ModelAdmin):
                     "description": broker_help(obj.broker),
                 },
             ),
+            self.trading_fieldset,
             ("State", {"fields": [*self.state_fields, "verify_button"]}),
         ]
+
+    #: Staff's trading switch and limits for the link (accounts/trading_admin.py).
+    trading_fieldset = (
+        "Trading",
+        {"fields": LINK_TRADING_FIELDS, "description": LINK_TRADING_HELP},
+    )
 
     @admin.display(description="Environment", ordering="environment")
     def environment_badge(self, obj: BrokerLink | None) -> str:

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",  # the trading second factor (streaming/trading/second_factor.py)
+    "django_otp.plugins.otp_totp",
     "accounts",
     "streaming",
     "operations",
@@ -413,3 +415,6 @@ TRADING_PREVIEW_TTL = float(os.environ.get("TRADING_PREVIEW_TTL", "30"))
 TRADING_QUOTE_BAND = float(os.environ.get("TRADING_QUOTE_BAND", "0.01"))
 # A limit price this fraction away from the mid is a warning in the app's own checks.
 TRADING_PRICE_WARN = float(os.environ.get("TRADING_PRICE_WARN", "0.10"))
+# --- trading: access (the second factor) ---
+# The issuer an authenticator app shows next to the user's name.
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "streamdesk")

@@ -19,6 +19,7 @@ from streaming.risk import limits_views, pnl_views, strategy_views
 from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
 from streaming.tabs import sse
+from streaming.trading import settings_views as trading_settings
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -107,4 +108,20 @@ urlpatterns = [
         name="api-risk",
     ),
     path("", views.dashboard, name="home"),
+]
+
+# trading: the user's switch, the second factor, the audit trail (docs/streaming-contract.md
+# "Trading"); never token-readable (a read-only token gets 403 token_read_only)
+urlpatterns += [
+    path("trading", trading_settings.trading_page, name="trading"),
+    path("api/trading", trading_settings.api_trading, name="api-trading"),
+    path("api/trading/enable", trading_settings.api_trading_enable, name="api-trading-enable"),
+    path("api/trading/disable", trading_settings.api_trading_disable, name="api-trading-disable"),
+    path("api/trading/audit", trading_settings.api_trading_audit, name="api-trading-audit"),
+    path("api/trading/totp", trading_settings.api_totp_start, name="api-trading-totp"),
+    path(
+        "api/trading/totp/confirm",
+        trading_settings.api_totp_confirm,
+        name="api-trading-totp-confirm",
+    ),
 ]

@@ -1,0 +1,60 @@
+"""The /trading page in a real Chromium against daphne: turn trading on with the
+password, watch the countdown to the window's end run, turn it off, and see each step
+appear in the audit trail (newest first)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.fake_stream import log_in
+from tests.browser.test_a11y import report, serious
+from tests.support.live import DEMO_USER
+
+
+def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app):
+    log_in(page, browser_app.url)
+    page.get_by_role("link", name="Trading", exact=True).click()
+    page.wait_for_url(f"{browser_app.url}/trading")
+    state = page.locator("[data-trading-state]")
+    expect(state).to_have_text("Trading is off.")
+    rows = page.locator("[data-audit-rows] tr")
+    expect(rows).to_have_text(["Nothing yet."])
+    # the demo links are listed with staff's switch (off by default)
+    expect(page.locator("[data-link-rows] tr").first).to_contain_text(
+        "Not enabled (staff enable it in the admin)"
+    )
+
+    # a wrong password: refused in words, and audited
+    page.get_by_label("Your password").first.fill("not-the-password")
+    page.get_by_role("button", name="Turn trading on").click()
+    expect(page.locator("[data-trading-message]")).to_have_text("That password is not right.")
+    expect(rows.first.locator("[data-action]")).to_have_text("Refused")
+    expect(state).to_have_text("Trading is off.")
+
+    page.get_by_label("Your password").first.fill(DEMO_USER[1])
+    page.get_by_role("button", name="Turn trading on").click()
+    expect(state).to_have_text(re.compile(r"^Trading is on until \d\d:\d\d:\d\d\.$"))
+    left = page.locator("[data-trading-left]")
+    expect(left).to_have_text(re.compile(r"^(59:\d\d|1:00:00) left$"))
+    first = left.text_content()
+    expect(left).not_to_have_text(first or "", timeout=3000)  # it counts down each second
+    expect(rows.first.locator("[data-action]")).to_have_text("Trading on")
+    expect(rows.first).to_contain_text("on with password")
+
+    page.get_by_role("button", name="Turn trading off").click()
+    expect(state).to_have_text("Trading is off.")
+    expect(left).to_have_text("")
+    expect(rows.locator("[data-action]")).to_have_text(["Trading off", "Trading on", "Refused"])
+    # the page says the same after a reload (the server's state, not the page's)
+    page.reload()
+    expect(state).to_have_text("Trading is off.")
+    expect(rows.locator("[data-action]")).to_have_text(["Trading off", "Trading on", "Refused"])
+    found = serious(page)
+    assert not found, report("desktop /trading", found)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing off-screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    found = serious(page)
+    assert not found, report("phone /trading", found)
+    assert page.errors == []
