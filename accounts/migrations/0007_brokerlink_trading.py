@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             field=models.DecimalField(
                 blank=True,
                 decimal_places=2,
-                help_text="Largest order (quantity × multiplier × price, US dollars); blank: the default.",
+                help_text="Largest order (quantity x multiplier x price, US dollars); blank: the default.",
                 max_digits=14,
                 null=True,
             ),

@@ -18,7 +18,7 @@ from typing import Any
 import segno
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django_otp.plugins.otp_totp.models import TOTPDevice  # type: ignore[import-untyped]
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 #: The name of the device streamdesk creates (a user has at most one confirmed).
 DEVICE_NAME = "streamdesk authenticator"

@@ -34,9 +34,12 @@ def test_a_row_is_appended_and_never_changed(user):
 
 def test_the_database_refuses_an_update_too(user):
     row = audit_record(user_id=user.id, action="confirm")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE streaming_tradingaudit SET shown = 'x' WHERE id = %s", [row.pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE streaming_tradingaudit SET shown = 'x' WHERE id = %s", [row.pk])
     assert TradingAudit.objects.get().shown == ""
 
 
