@@ -370,7 +370,7 @@ class DemoSetup:
 
 def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
     """Idempotently create the demo trader, a superuser and sandbox links at all three
-    brokers (sandbox only). Existing users keep their passwords; a demo user who has any
+    brokers (sandbox only), enabled for trading (SIMULATED money). Existing users keep their passwords; a demo user who has any
     link gets no new one (an operator's deletions stick)."""
     if settings.BROKER_ENV != "sandbox":
         raise BrokerLinkError("demo data is only created when BROKER_ENV is 'sandbox'")
@@ -393,4 +393,11 @@ def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
                 broker_link_create(user=user, broker=broker, label=label, **secrets)
                 for broker, label, secrets in DEMO_LINKS
             ]
+            # staff's trading switch, on for the SIMULATED demo links only: the demo
+            # trader still turns trading on with their password (docs: "Trading")
+            BrokerLink.objects.filter(pk__in=[link.pk for link in links]).update(
+                trading_enabled=True
+            )
+            for link in links:
+                link.trading_enabled = True
     return DemoSetup(user, user_created, admin, admin_created, links, links_created)
