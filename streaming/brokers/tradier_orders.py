@@ -199,6 +199,17 @@ class TradierOrders:
         return None
 
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        """Tradier's modify: type, duration and price; its quantity cannot change."""
+        body = await self._call("GET", f"/v1/accounts/{order.account}/orders/{order_id}")
+        current = (body or {}).get("order")
+        if not isinstance(current, dict):
+            raise OrderRefused("not_found", f"Tradier has no order {order_id}.", body)
+        if num(current.get("quantity")) != sum(leg.quantity for leg in order.legs):
+            raise OrderRefused(
+                "unsupported",
+                "Tradier cannot change an order's quantity: cancel it and place a new one.",
+                current,
+            )
         form = {"type": order.order_type.lower(), "duration": order.time_in_force.lower()}
         if order.price is not None:
             form["price"] = str(order.price)

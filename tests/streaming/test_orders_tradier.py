@@ -29,7 +29,13 @@ def limit_buy(account: str, symbol: str = "SPY", price: str = "1.00", **kw) -> O
     """A buy far below the quote: it stays working."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol=symbol, action=kw.pop("action", "Buy to Open"), quantity=1),),
+        legs=(
+            OrderLeg(
+                symbol=symbol,
+                action=kw.pop("action", "Buy to Open"),
+                quantity=kw.pop("quantity", 1),
+            ),
+        ),
         order_type=kw.pop("order_type", "Limit"),
         time_in_force="Day",
         price=Decimal(price) if price else None,
@@ -98,6 +104,10 @@ async def test_place_find_modify_cancel_and_the_frames_follow_at_once(linked):
         lambda: any(p["price"] == 1.1 for p in order_frames(sink, placed.order_id)),
         within=KICKED_WITHIN,
     )
+
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.replace_order(placed.order_id, limit_buy(account, quantity=2))
+    assert refused.value.code == "unsupported"  # Tradier modifies no quantity
 
     await adapter.cancel_order(account, placed.order_id)
     assert placed.order_id not in await adapter.working_orders(account)
