@@ -18,6 +18,7 @@ from typing import Any
 
 from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
+from streaming.brokers.order_refusals import refusal_code
 from streaming.brokers.orders import (
     OrderLeg,
     OrderRefused,
@@ -34,10 +35,6 @@ FINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Replaced", "Do
 ERROR_TEXT = re.compile(r"^(?:HTTP \d+: )?(.*) \((\d+)\)$", re.DOTALL)
 #: Alpaca's code for a refused order (buying power, shorting, suspended): not the key.
 ORDER_FORBIDDEN = "4031"
-#: Words of a refusal that name a symbol Alpaca does not know (its code is bad input's).
-UNKNOWN_SYMBOL = re.compile(
-    r"asset .* not found|not a valid \w+ symbol|unknown symbol", re.IGNORECASE
-)
 
 
 def alpaca_symbol(symbol: str) -> str:
@@ -61,14 +58,7 @@ def _said(text: str) -> dict[str, Any]:
 def refusal(status: int, text: str) -> OrderRefused:
     said = _said(text)
     message = str(said.get("message", text))
-    if status == 404:
-        code = "not_found"
-    elif UNKNOWN_SYMBOL.search(message):
-        code = "unknown_symbol"
-    elif "not supported" in message:
-        code = "unsupported"
-    else:
-        code = "rejected"
+    code = refusal_code(status, message)
     return OrderRefused(code, f"Alpaca refused the order: {message}", said)
 
 

@@ -12,21 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 from tastytrade import Account, Session
+from tastytrade import order as tt
 from tastytrade.market_data import get_market_data_by_type
-from tastytrade.order import (
-    InstrumentType,
-    Leg,
-    LimitOrder,
-    MarketOrder,
-    OrderAction,
-    OrderStatus,
-    OrderTimeInForce,
-    PlacedOrder,
-)
 from tastytrade.utils import TastytradeError
 
 from streaming.brokers.orders import (
@@ -40,17 +32,18 @@ from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
 from streaming.brokers.tastytrade_reads import TastytradeReads
 from streaming.brokers.values import num
 
+SdkOrder = tt.LimitOrder | tt.MarketOrder
 #: Seconds an order request waits for the link to connect (as market metrics do).
 ORDER_WAIT = 30.0
 #: Statuses after which an order can no longer change.
 FINAL = frozenset(
     {
-        OrderStatus.FILLED,
-        OrderStatus.CANCELLED,
-        OrderStatus.EXPIRED,
-        OrderStatus.REJECTED,
-        OrderStatus.REMOVED,
-        OrderStatus.PARTIALLY_REMOVED,
+        tt.OrderStatus.FILLED,
+        tt.OrderStatus.CANCELLED,
+        tt.OrderStatus.EXPIRED,
+        tt.OrderStatus.REJECTED,
+        tt.OrderStatus.REMOVED,
+        tt.OrderStatus.PARTIALLY_REMOVED,
     }
 )
 #: tastytrade's error codes (the sandbox's, which follow the real API's) → the contract's.
@@ -77,12 +70,12 @@ def tastytrade_symbol(symbol: str) -> str:
     return f"{match.group(1):<6}{occ[len(match.group(1)) :] if occ else ''}"
 
 
-def sdk_leg(leg: OrderLeg) -> Leg:
-    kind = InstrumentType.EQUITY_OPTION if leg.is_option else InstrumentType.EQUITY
-    return Leg(
+def sdk_leg(leg: OrderLeg) -> tt.Leg:
+    kind = tt.InstrumentType.EQUITY_OPTION if leg.is_option else tt.InstrumentType.EQUITY
+    return tt.Leg(
         instrument_type=kind,
         symbol=tastytrade_symbol(leg.symbol),
-        action=OrderAction(leg.action),
+        action=tt.OrderAction(leg.action),
         quantity=Decimal(leg.quantity),
     )
 
@@ -98,6 +91,15 @@ def refusal(exc: TastytradeError) -> OrderRefused:
     code = next((CODES[e["code"]] for e in errors if e["code"] in CODES), "rejected")
     sentence = " ".join(e["message"] for e in errors) or str(exc)
     return OrderRefused(code, f"tastytrade refused the order: {sentence}", said)
+
+
+@contextlib.contextmanager
+def sdk_refusals() -> Iterator[None]:
+    """The SDK's refusals inside the block raised as the contract's."""
+    try:
+        yield
+    except TastytradeError as exc:
+        raise refusal(exc) from None
 
 
 def multiplier(order: OrderRequest) -> int:
@@ -150,27 +152,28 @@ class TastytradeOrders(TastytradeReads):
             return net > 0
         return sum(leg.quantity if leg.buys else -leg.quantity for leg in order.legs) >= 0
 
-    async def _sdk_order(self, session: Session, order: OrderRequest) -> LimitOrder | MarketOrder:
+    async def _sdk_order(self, session: Session, order: OrderRequest) -> SdkOrder:
         legs = [sdk_leg(leg) for leg in order.legs]
-        tif = OrderTimeInForce(order.time_in_force)
+        tif = tt.OrderTimeInForce(order.time_in_force)
         ident = order.client_order_id or None
         if order.order_type == "Market":
-            return MarketOrder(time_in_force=tif, legs=legs, external_identifier=ident)
+            return tt.MarketOrder(time_in_force=tif, legs=legs, external_identifier=ident)
         if order.price is None:
             raise OrderRefused("rejected", "A limit order needs a price.")
         signed = -order.price if await self._debit(session, order) else order.price
-        return LimitOrder(time_in_force=tif, legs=legs, price=signed, external_identifier=ident)
+        return tt.LimitOrder(time_in_force=tif, legs=legs, price=signed, external_identifier=ident)
+
+    async def _prepared(self, order: OrderRequest) -> tuple[Session, SdkOrder]:
+        session = await self._order_session(order.account)
+        return session, await self._sdk_order(session, order)
 
     # -- SupportsOrders --------------------------------------------------------------------
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
-        session = await self._order_session(order.account)
-        sdk_order = await self._sdk_order(session, order)
-        try:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
             answer = await self._account(order.account).place_order(
                 session, sdk_order, dry_run=True
             )
-        except TastytradeError as exc:
-            raise refusal(exc) from None
         effect = answer.buying_power_effect
         price = getattr(sdk_order, "price", None)
         unit = -price if price is not None else order.reference_price
@@ -187,14 +190,11 @@ class TastytradeOrders(TastytradeReads):
         )
 
     async def place_order(self, order: OrderRequest) -> PlaceResult:
-        session = await self._order_session(order.account)
-        sdk_order = await self._sdk_order(session, order)
-        try:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
             answer = await self._account(order.account).place_order(
                 session, sdk_order, dry_run=False
             )
-        except TastytradeError as exc:
-            raise refusal(exc) from None
         return placed(answer.order)
 
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
@@ -204,36 +204,29 @@ class TastytradeOrders(TastytradeReads):
         return None
 
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
-        session = await self._order_session(order.account)
-        sdk_order = await self._sdk_order(session, order)
-        try:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
             answer = await self._account(order.account).replace_order(
                 session, int(order_id), sdk_order
             )
-        except TastytradeError as exc:
-            raise refusal(exc) from None
         return placed(answer)
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
         session = await self._order_session(account)
-        try:
+        with sdk_refusals():
             await self._account(account).delete_order(session, int(order_id))
-        except TastytradeError as exc:
-            raise refusal(exc) from None
-        return PlaceResult(order_id=order_id, status=OrderStatus.CANCEL_REQUESTED.value)
+        return PlaceResult(order_id=order_id, status=tt.OrderStatus.CANCEL_REQUESTED.value)
 
     async def working_orders(self, account: str) -> list[str]:
         return [str(o.id) for o in await self._live_orders(account) if o.status not in FINAL]
 
-    async def _live_orders(self, account: str) -> list[PlacedOrder]:
+    async def _live_orders(self, account: str) -> list[tt.PlacedOrder]:
         session = await self._order_session(account)
-        try:
+        with sdk_refusals():
             return await self._account(account).get_live_orders(session)
-        except TastytradeError as exc:
-            raise refusal(exc) from None
 
 
-def placed(order: PlacedOrder) -> PlaceResult:
+def placed(order: tt.PlacedOrder) -> PlaceResult:
     """A placed order as the contract's answer (tastytrade's statuses are the contract's)."""
     return PlaceResult(
         order_id=str(order.id),

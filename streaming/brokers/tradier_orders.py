@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from streaming.brokers.errors import BrokerHTTPError
+from streaming.brokers.order_refusals import refusal_code
 from streaming.brokers.orders import (
     OrderLeg,
     OrderRefused,
@@ -39,10 +40,6 @@ STOCK_SIDES = {
 OPTION_SIDES = {action: action.lower().replace(" ", "_") for action in STOCK_SIDES}
 #: Statuses after which an order can no longer change (the contract's words).
 FINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Replaced", "Done For Day"})
-#: Words of a Tradier refusal that name a symbol it does not know.
-UNKNOWN_SYMBOL = re.compile(
-    r"unknown symbol|invalid symbol|not a valid \w+ symbol|not an OCC symbol", re.IGNORECASE
-)
 TAG_INVALID = re.compile(r"[^A-Za-z0-9-]")
 
 
@@ -110,16 +107,9 @@ def refusal(exc: BrokerHTTPError) -> OrderRefused:
     errors = said.get("errors")
     texts = as_list(errors.get("error") if isinstance(errors, dict) else None)
     sentence = " ".join(str(t) for t in texts) or exc.message
-    if exc.status == 404:
-        code = "not_found"
-    elif exc.status == 429:
+    code = refusal_code(exc.status, sentence)
+    if exc.status == 429:
         code, sentence = "rejected", "Tradier asks for a pause before the next order."
-    elif UNKNOWN_SYMBOL.search(sentence):
-        code = "unknown_symbol"
-    elif "not supported" in sentence:
-        code = "unsupported"
-    else:
-        code = "rejected"
     return OrderRefused(code, f"Tradier refused the order: {sentence}", said)
 
 

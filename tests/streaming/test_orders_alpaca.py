@@ -4,7 +4,6 @@ adapter's modes: the Broker API (per-account paths) and the Trading API (`/v2`).
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -13,11 +12,11 @@ from sandbox.core.config import SandboxConfig
 from streaming.brokers.alpaca import AlpacaAdapter
 from streaming.brokers.alpaca_trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders import OrderRefused
 from tests.support.brokers import ALPACA_FAST
+from tests.support.order_entry import CALL_LOW, limit_buy, market_buy
 
 SECRET = "sk-orders-secret-789"
-CALL = ".SPY261218C600"
 
 
 @pytest.fixture
@@ -57,24 +56,6 @@ def linked(request, broker_at_sandbox) -> tuple[AlpacaAdapter, str, httpx.Client
     rest.base_url = f"{url}{prefix}"
     yield adapter, str(account["account_number"]), rest
     rest.close()
-
-
-def limit_buy(account: str, symbol: str = "SPY", price: str = "1.00", **kw) -> OrderRequest:
-    """A buy far below the quote: it stays working."""
-    return OrderRequest(
-        account=account,
-        legs=(
-            OrderLeg(
-                symbol=symbol,
-                action=kw.pop("action", "Buy to Open"),
-                quantity=kw.pop("quantity", 1),
-            ),
-        ),
-        order_type="Limit",
-        time_in_force="Day",
-        price=Decimal(price),
-        client_order_id=kw.pop("client_order_id", f"sd-{uuid.uuid4().hex[:12]}"),
-    )
 
 
 async def test_preview_is_the_apps_checks(linked):
@@ -136,14 +117,7 @@ async def test_unknown_symbol_is_refused(linked):
 
 async def test_market_order(linked):
     adapter, account, _ = linked
-    order = OrderRequest(
-        account=account,
-        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=2),),
-        order_type="Market",
-        time_in_force="Day",
-        client_order_id="sd-mkt-1",
-        reference_price=Decimal("500.10"),
-    )
+    order = market_buy(account, 2, "500.10", "sd-mkt-1")
     preview = await adapter.preview_order(order)
     assert preview.cost == 1000.2  # the reference price x 2
     placed = await adapter.place_order(order)
@@ -154,7 +128,7 @@ async def test_market_order(linked):
 
 async def test_single_option_order(linked):
     adapter, account, _ = linked
-    order = limit_buy(account, symbol=CALL, price="0.05", client_order_id="sd-opt-1")
+    order = limit_buy(account, symbol=CALL_LOW, price="0.05", client_order_id="sd-opt-1")
     preview = await adapter.preview_order(order)
     assert preview.cost == 5.0  # 0.05 x 1 contract x 100
     placed = await adapter.place_order(order)

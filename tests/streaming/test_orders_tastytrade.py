@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
 import pytest
 
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders import OrderRefused
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
 from tests.support.brokers import TASTYTRADE_FAST
+from tests.support.order_entry import (
+    CALL_HIGH,
+    CALL_LOW,
+    limit_buy,
+    margin_account,
+    market_buy,
+    vertical,
+)
 from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET
-
-#: SPY's December 2026 calls (the sandbox's chain lists them; docs/sandbox.md).
-CALL_LOW = ".SPY261218C600"
-CALL_HIGH = ".SPY261218C610"
-
-
-def limit_buy(account: str, symbol: str = "SPY", price: str = "1.00", **kw) -> OrderRequest:
-    """A buy far below the quote: it stays working."""
-    return OrderRequest(
-        account=account,
-        legs=(OrderLeg(symbol=symbol, action="Buy to Open", quantity=kw.pop("quantity", 1)),),
-        order_type="Limit",
-        time_in_force=kw.pop("time_in_force", "Day"),
-        price=Decimal(price),
-        client_order_id=kw.pop("client_order_id", f"sd-{uuid.uuid4().hex[:12]}"),
-    )
 
 
 @pytest.fixture
 async def linked(broker_at_sandbox, refresh_token) -> AsyncIterator[tuple[TastytradeAdapter, str]]:
-    """A connected adapter and its margin account (the one with derivative buying power)."""
+    """A connected adapter (orders go over its session) and its margin account."""
     adapter = TastytradeAdapter(
         link_id=1,
         provider_secret=SECRET,
@@ -43,12 +33,7 @@ async def linked(broker_at_sandbox, refresh_token) -> AsyncIterator[tuple[Tastyt
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
-        margin = next(
-            a
-            for k, _, a, p in sink.events
-            if k == "balance" and p.get("derivative_buying_power") is not None
-        )
-        yield adapter, margin
+        yield adapter, margin_account(sink)
 
 
 async def test_preview_is_the_brokers_dry_run(linked):
@@ -57,7 +42,6 @@ async def test_preview_is_the_brokers_dry_run(linked):
     assert preview.checks == "broker"
     assert preview.cost == 2.0  # 1.00 x 2 shares, a debit
     assert preview.fees is not None and preview.fees >= 0
-    assert preview.buying_power_before is not None and preview.buying_power_after is not None
     # the sandbox marks the fill at the quote: a buy far under it raises buying power
     assert preview.buying_power_before > 0 and preview.buying_power_after > 0
     bpe = preview.said["buying-power-effect"]
@@ -69,8 +53,7 @@ async def test_preview_is_the_brokers_dry_run(linked):
 
 async def test_place_find_replace_cancel(linked):
     adapter, account = linked
-    order = limit_buy(account, client_order_id="sd-ticket-41")
-    placed = await adapter.place_order(order)
+    placed = await adapter.place_order(limit_buy(account, client_order_id="sd-ticket-41"))
     assert placed.status == "Received"
     found = await adapter.find_order(account, "sd-ticket-41")
     assert found is not None and found.order_id == placed.order_id
@@ -99,14 +82,7 @@ async def test_unknown_symbol_is_refused(linked):
 
 async def test_market_order(linked):
     adapter, account = linked
-    order = OrderRequest(
-        account=account,
-        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=1),),
-        order_type="Market",
-        time_in_force="Day",
-        client_order_id="sd-market-1",
-        reference_price=Decimal("500"),
-    )
+    order = market_buy(account, 1, "500", "sd-market-1")
     preview = await adapter.preview_order(order)
     assert preview.cost == 500.0
     placed = await adapter.place_order(order)
@@ -127,22 +103,13 @@ async def test_single_option_order(linked):
 async def test_vertical_debit_spread(linked):
     """Buy the lower call, sell the higher: the buy is worth more, so a debit."""
     adapter, account = linked
-    order = OrderRequest(
-        account=account,
-        legs=(
-            OrderLeg(symbol=CALL_LOW, action="Buy to Open", quantity=1),
-            OrderLeg(symbol=CALL_HIGH, action="Sell to Open", quantity=1),
-        ),
-        order_type="Limit",
-        time_in_force="GTC",
-        price=Decimal("0.10"),
-        client_order_id="sd-vertical-1",
-    )
+    order = vertical(account, CALL_LOW, CALL_HIGH, "0.10", time_in_force="GTC")
     preview = await adapter.preview_order(order)
     assert preview.said["order"]["price"] == "-0.10"  # a debit
     assert preview.cost == 10.0
     placed = await adapter.place_order(order)
     assert len(placed.said["legs"]) == 2 and placed.said["price"] == "-0.10"
+    assert placed.said["time-in-force"] == "GTC"
     assert placed.order_id in await adapter.working_orders(account)
 
 
@@ -150,17 +117,6 @@ async def test_vertical_credit_spread_from_the_quotes(linked):
     """Sell the lower call, buy the higher: one buy and one sell, yet a credit, because the
     call sold is worth more (read from tastytrade's market data)."""
     adapter, account = linked
-    order = OrderRequest(
-        account=account,
-        legs=(
-            OrderLeg(symbol=CALL_LOW, action="Sell to Open", quantity=1),
-            OrderLeg(symbol=CALL_HIGH, action="Buy to Open", quantity=1),
-        ),
-        order_type="Limit",
-        time_in_force="Day",
-        price=Decimal("50.00"),
-        client_order_id="sd-vertical-2",
-    )
-    preview = await adapter.preview_order(order)
+    preview = await adapter.preview_order(vertical(account, CALL_HIGH, CALL_LOW, "50.00"))
     assert preview.said["order"]["price"] == "50.00"  # a credit: unsigned
     assert preview.cost == -5000.0  # received

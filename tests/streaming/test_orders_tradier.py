@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders import OrderRefused
 from streaming.brokers.tradier import TradierAdapter
 from streaming.brokers.tradier_orders import tradier_tag
 from tests.support.brokers import TRADIER_FAST
+from tests.support.order_entry import CALL_LOW, limit_buy, margin_account, market_buy
 from tests.support.recording import RecordingSink, running
 
 #: Orders are polled every 30 s here: only the wake-up after an order call is fast.
@@ -22,25 +22,6 @@ SLOW_POLL = 30.0
 #: How soon the order's frame must follow the broker's answer (a poll round trip on
 #: loopback is a few ms; the margin is for a loaded 2-core box), well under SLOW_POLL.
 KICKED_WITHIN = 1.5
-CALL = ".SPY261218C600"
-
-
-def limit_buy(account: str, symbol: str = "SPY", price: str = "1.00", **kw) -> OrderRequest:
-    """A buy far below the quote: it stays working."""
-    return OrderRequest(
-        account=account,
-        legs=(
-            OrderLeg(
-                symbol=symbol,
-                action=kw.pop("action", "Buy to Open"),
-                quantity=kw.pop("quantity", 1),
-            ),
-        ),
-        order_type=kw.pop("order_type", "Limit"),
-        time_in_force="Day",
-        price=Decimal(price) if price else None,
-        client_order_id=kw.pop("client_order_id", f"sd-{uuid.uuid4().hex[:12]}"),
-    )
 
 
 @pytest.fixture
@@ -56,12 +37,7 @@ async def linked(broker_at_sandbox) -> AsyncIterator[tuple[TradierAdapter, Recor
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
-        margin = next(
-            a
-            for k, _, a, p in sink.events
-            if k == "balance" and p.get("derivative_buying_power") is not None
-        )
-        yield adapter, sink, margin
+        yield adapter, sink, margin_account(sink)
 
 
 def order_frames(sink: RecordingSink, order_id: str) -> list[dict]:
@@ -75,7 +51,7 @@ def test_tags_keep_to_tradiers_alphabet():
 
 async def test_preview_is_tradiers_dry_run(linked):
     adapter, _, account = linked
-    preview = await adapter.preview_order(limit_buy(account, symbol=CALL, price="0.50"))
+    preview = await adapter.preview_order(limit_buy(account, symbol=CALL_LOW, price="0.50"))
     assert preview.checks == "broker"
     assert preview.cost == 50.0  # 0.50 x 1 contract x 100
     assert preview.fees == 1.0  # the commission of one contract
@@ -134,7 +110,7 @@ async def test_cancel_of_an_unknown_order_is_not_found(linked):
 
 async def test_market_order(linked):
     adapter, _, account = linked
-    order = limit_buy(account, price="", order_type="Market", client_order_id="sd-mkt-1")
+    order = market_buy(account, 1, "500", "sd-mkt-1")
     placed = await adapter.place_order(order)
     found = await adapter.find_order(account, "sd-mkt-1")
     assert found is not None and found.order_id == placed.order_id
@@ -144,7 +120,7 @@ async def test_market_order(linked):
 async def test_single_option_order(linked):
     adapter, _, account = linked
     placed = await adapter.place_order(
-        limit_buy(account, symbol=CALL, price="0.05", client_order_id="sd-opt-1")
+        limit_buy(account, symbol=CALL_LOW, price="0.05", client_order_id="sd-opt-1")
     )
     found = await adapter.find_order(account, "sd-opt-1")
     assert found is not None and found.order_id == placed.order_id
