@@ -125,6 +125,8 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
     )
     if record.edited:
         data["edited"] = True
+    if record.client_order_id is not None:  # the order's `external-identifier`, echoed
+        data["external-identifier"] = record.client_order_id
     if record.replaces_order_id is not None:
         data["replaces-order-id"] = str(record.replaces_order_id)
     if record.replaced_by_order_id is not None:

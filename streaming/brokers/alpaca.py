@@ -49,6 +49,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
 from streaming.brokers.alpaca_client import AlpacaClient
+from streaming.brokers.alpaca_orders import AlpacaOrders
 from streaming.brokers.alpaca_portfolio import broker_path, portfolio_history
 from streaming.brokers.alpaca_wire import balance_payload, order_payload, position_payload
 from streaming.brokers.backoff import Backoff
@@ -102,7 +103,7 @@ class _OrderView:
     updated_ms: int | None = None  # `updated_at` of the order state last applied
 
 
-class AlpacaAdapter(SupervisedAdapter):
+class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
     """Streams one Alpaca Broker API key's accounts into a sink, forever, healing on failure.
 
     Usage::

@@ -70,6 +70,9 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         await adapter.run(sink)   # until cancelled
     """
 
+    #: Orders go to the Trading API's paths (alpaca_orders.py).
+    trading_api = True
+
     def __init__(
         self,
         *,

@@ -19,7 +19,7 @@ account streamer or a 429 on /accounts never restarts DXLink, and the reverse. E
 upstream connect, token refresh and REST batch first asks the sink's lease gate. See
 docs/streaming-contract.md for events and states. What the link answers when asked
 (candle history, net-liq history, market metrics) is tastytrade_reads.py, on the session
-and DXLink these loops hold.
+and DXLink these loops hold; order entry (SupportsOrders) is tastytrade_orders.py.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from streaming.brokers.tastytrade_client import (
     make_session,
     refresh_token,
 )
-from streaming.brokers.tastytrade_reads import TastytradeReads
+from streaming.brokers.tastytrade_orders import TastytradeOrders
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ REFRESH_DEDUPE = 2.0
 VOLATILE = ("updated_at",)
 
 
-class TastytradeAdapter(TastytradeReads):
+class TastytradeAdapter(TastytradeOrders):
     """Streams one tastytrade link into a sink, forever, healing on every failure."""
 
     broker = "tastytrade"

@@ -7,7 +7,8 @@ independent supervised loops, each with its own backoff and status:
 - **account**: list the token's accounts, take a REST snapshot (balances, positions,
   orders), report live, then poll (Tradier's HTTP API has no account push): balances and
   positions every `account_poll_interval` — and at once after a fill — and orders every
-  `order_poll_interval`. A successful balances round confirms the account data fresh; a
+  `order_poll_interval` — and at once after this link placed, replaced or cancelled an
+  order (tradier_orders.py). A successful balances round confirms the account data fresh; a
   failed round reports `stale`; `poll_failures_before_reconnect` failures in a row
   reconnect the account side.
 - **quotes**: the market stream, a greeks refresher and a watchdog. Tradier's streaming
@@ -45,6 +46,7 @@ from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symb
 from streaming.brokers.tradier_client import TradierClient, as_list
 from streaming.brokers.tradier_fills import FillBook, fill_ids
 from streaming.brokers.tradier_history import history_candles
+from streaming.brokers.tradier_orders import TradierOrders
 from streaming.brokers.tradier_wire import (
     balance_payload,
     greeks_fields,
@@ -74,7 +76,7 @@ def known_delay_ms(*urls: str) -> int | None:
     return None
 
 
-class TradierAdapter(SupervisedAdapter):
+class TradierAdapter(TradierOrders, SupervisedAdapter):
     """Streams one Tradier link into a sink, forever, healing on every failure."""
 
     broker = "tradier"
@@ -100,6 +102,9 @@ class TradierAdapter(SupervisedAdapter):
         self._greeks_wanted = asyncio.Event()
         #: Set when an order filled: balances and positions are re-read at once.
         self._account_wanted = asyncio.Event()
+        #: Set after an order was placed, replaced or cancelled (tradier_orders.py): the
+        #: orders are polled at once, by the one poll that reports them.
+        self._orders_wanted = asyncio.Event()
         self._subscribed: set[str] = set()
         self._client: TradierClient | None = None
         self._fills = FillBook()
@@ -179,6 +184,7 @@ class TradierAdapter(SupervisedAdapter):
                     client,
                     accounts,
                     sink,
+                    wake=self._orders_wanted,
                 )
             )
 

@@ -1,0 +1,254 @@
+"""Order entry at Alpaca (`SupportsOrders`), in both of the adapter's modes: the Broker
+API's per-account paths (`/v1/trading/accounts/{id}/orders`) and the Trading API's
+(`/v2/orders`).
+
+Alpaca has no dry run, so a preview is the app's checks (`checks="app"`): the asset
+exists, the buying power before and after a buy, a closing order's quantity against the
+position, and the cost at the limit (or the owner's reference price for a market order).
+Keys need no session: every call opens a short client with the link's key, like the
+balance history, so an order does not wait for the stream to connect. Refusals are
+Alpaca's `{"code", "message"}`; a 403 with a `4031…` code refuses the order, not the key.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
+from streaming.brokers.order_refusals import refusal_code
+from streaming.brokers.orders import (
+    OrderLeg,
+    OrderRefused,
+    OrderRequest,
+    PlaceResult,
+    PreviewResult,
+)
+from streaming.brokers.symbols import streamer_to_occ_symbol
+from streaming.brokers.values import decimal, num, order_status
+
+#: Statuses after which an order can no longer change (the contract's words).
+FINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Replaced", "Done For Day"})
+#: `message (code)`: how the client words Alpaca's error body.
+ERROR_TEXT = re.compile(r"^(?:HTTP \d+: )?(.*) \((\d+)\)$", re.DOTALL)
+#: Alpaca's code for a refused order (buying power, shorting, suspended): not the key.
+ORDER_FORBIDDEN = "4031"
+
+
+def alpaca_symbol(symbol: str) -> str:
+    """The contract's symbol as Alpaca spells it (an option's OCC symbol, unpadded)."""
+    if not symbol.startswith("."):
+        return symbol
+    occ = streamer_to_occ_symbol(symbol)
+    if occ is None:
+        raise OrderRefused("unknown_symbol", f"{symbol} is not an option symbol Alpaca knows.")
+    return occ
+
+
+def _said(text: str) -> dict[str, Any]:
+    """Alpaca's error body back from the client's `message (code)` text."""
+    match = ERROR_TEXT.match(text)
+    if match is None:
+        return {"message": text}
+    return {"code": int(match.group(2)), "message": match.group(1)}
+
+
+def refusal(status: int, text: str) -> OrderRefused:
+    said = _said(text)
+    message = str(said.get("message", text))
+    code = refusal_code(status, message)
+    return OrderRefused(code, f"Alpaca refused the order: {message}", said)
+
+
+def single_leg(order: OrderRequest) -> OrderLeg:
+    if len(order.legs) != 1:
+        raise OrderRefused("unsupported", "Alpaca takes single-leg orders only here.")
+    return order.legs[0]
+
+
+def order_body(order: OrderRequest) -> dict[str, Any]:
+    leg = single_leg(order)
+    body: dict[str, Any] = {
+        "symbol": alpaca_symbol(leg.symbol),
+        "qty": str(leg.quantity),
+        "side": "buy" if leg.buys else "sell",
+        "type": order.order_type.lower(),
+        "time_in_force": order.time_in_force.lower(),
+    }
+    if leg.is_option:  # Alpaca's options say whether they open or close
+        body["position_intent"] = leg.action.lower().replace(" ", "_")
+    if order.price is not None:
+        body["limit_price"] = str(order.price)
+    if order.client_order_id:
+        body["client_order_id"] = order.client_order_id
+    return body
+
+
+def placed(body: Any) -> PlaceResult:
+    body = body if isinstance(body, dict) else {}
+    return PlaceResult(
+        order_id=str(body.get("id", "")), status=order_status(body.get("status")), said=body
+    )
+
+
+class AlpacaOrders:
+    """`SupportsOrders` for an Alpaca link (a mixin of `AlpacaAdapter`; the Trading API
+    adapter sets `trading_api`)."""
+
+    #: True for the Trading API (one account, `/v2` paths), False for the Broker API.
+    trading_api = False
+    _key_id: str
+    _secret: str
+    api_url: str
+    _accounts: dict[str, str]  # Alpaca account id -> account number (set on connect)
+
+    def _order_client(self) -> AlpacaClient:
+        kind = AlpacaTradingClient if self.trading_api else AlpacaClient
+        return kind(key_id=self._key_id, secret_key=self._secret, api_url=self.api_url)
+
+    async def _call(self, client: AlpacaClient, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return await client.request(method, path, **kwargs)
+        except BrokerHTTPError as exc:
+            raise refusal(exc.status, exc.message) from None
+        except CredentialRejected as exc:  # a 403 refusing the order, not the key
+            if f"({ORDER_FORBIDDEN}" not in str(exc):
+                raise
+            raise refusal(403, str(exc)) from None
+
+    async def _prefix(self, client: AlpacaClient, account: str) -> str:
+        """The path the account's trading resources live under."""
+        if self.trading_api:
+            return "/v2"
+        ids = [i for i, number in self._accounts.items() if number == account]
+        if not ids:  # not connected yet: the key lists its accounts
+            listed = await client.accounts()
+            ids = [str(a["id"]) for a in listed if str(a.get("account_number")) == account]
+        if not ids:
+            raise OrderRefused("not_found", f"No Alpaca account {account} on this link.")
+        return f"/v1/trading/accounts/{ids[0]}"
+
+    # -- SupportsOrders --------------------------------------------------------------------
+    async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        leg = single_leg(order)
+        symbol = alpaca_symbol(leg.symbol)
+        warnings: list[str] = []
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, order.account)
+            await self._check_asset(client, leg, symbol)
+            trading = await self._call(client, "GET", f"{prefix}/account")
+            if leg.action in ("Sell to Close", "Buy to Close"):
+                await self._check_position(client, prefix, leg, symbol)
+        unit = order.price if order.price is not None else order.reference_price
+        multiplier = 100 if leg.is_option else 1
+        cost = unit * leg.quantity * multiplier if unit is not None else None
+        if cost is not None and not leg.buys:
+            cost = -cost  # received
+        before = decimal(trading.get("buying_power"))
+        after = before - cost if before is not None and cost is not None and leg.buys else None
+        if after is not None and after < 0:
+            warnings.append("This order costs more than the account's buying power.")
+        if cost is None:
+            warnings.append("No price to estimate the cost of this market order at.")
+        return PreviewResult(
+            checks="app",
+            cost=num(cost),
+            fees=None,
+            buying_power_before=num(before),
+            buying_power_after=num(after),
+            warnings=warnings,
+            said={"account": {"buying_power": trading.get("buying_power")}},
+        )
+
+    async def _check_asset(self, client: AlpacaClient, leg: OrderLeg, symbol: str) -> None:
+        """The asset (or option contract) is one Alpaca knows."""
+        if leg.is_option:
+            if not self.trading_api:
+                return  # the Broker API lists no option contracts: the order itself checks
+            path = f"/v2/options/contracts/{symbol}"
+        else:
+            path = f"{'/v2' if self.trading_api else '/v1'}/assets/{symbol}"
+        try:
+            asset = await client.request("GET", path)
+        except BrokerHTTPError as exc:
+            if exc.status != 404:
+                raise refusal(exc.status, exc.message) from None
+            raise OrderRefused(
+                "unknown_symbol", f"Alpaca does not know {leg.symbol}.", _said(exc.message)
+            ) from None
+        if isinstance(asset, dict) and asset.get("tradable") is False:
+            raise OrderRefused("rejected", f"Alpaca does not trade {leg.symbol} now.", asset)
+
+    async def _check_position(
+        self, client: AlpacaClient, prefix: str, leg: OrderLeg, symbol: str
+    ) -> None:
+        """A closing order closes at most what is held."""
+        try:
+            position = await client.request("GET", f"{prefix}/positions/{symbol}")
+        except BrokerHTTPError as exc:
+            if exc.status != 404:
+                raise refusal(exc.status, exc.message) from None
+            position = {}
+        held = abs(decimal(position.get("qty")) or Decimal(0))
+        if leg.quantity > held:
+            raise OrderRefused(
+                "rejected",
+                f"{leg.action} {leg.quantity} {leg.symbol}: only {held:f} are held.",
+                position,
+            )
+
+    async def place_order(self, order: OrderRequest) -> PlaceResult:
+        body = order_body(order)
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, order.account)
+            return placed(await self._call(client, "POST", f"{prefix}/orders", json=body))
+
+    async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, account)
+            try:
+                body = await client.request(
+                    "GET",
+                    f"{prefix}/orders:by_client_order_id",
+                    params={"client_order_id": client_order_id},
+                )
+            except BrokerHTTPError as exc:
+                if exc.status == 404:
+                    return None
+                raise refusal(exc.status, exc.message) from None
+        return placed(body)
+
+    async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        leg = single_leg(order)
+        body: dict[str, Any] = {
+            "qty": str(leg.quantity),
+            "time_in_force": order.time_in_force.lower(),
+        }
+        if order.price is not None:
+            body["limit_price"] = str(order.price)
+        if order.client_order_id:
+            body["client_order_id"] = order.client_order_id
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, order.account)
+            answer = await self._call(client, "PATCH", f"{prefix}/orders/{order_id}", json=body)
+        return placed(answer)
+
+    async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, account)
+            await self._call(client, "DELETE", f"{prefix}/orders/{order_id}")
+        return PlaceResult(order_id=order_id, status="Cancel Requested")
+
+    async def working_orders(self, account: str) -> list[str]:
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, account)
+            rows = await self._call(
+                client, "GET", f"{prefix}/orders", params={"status": "open", "limit": 500}
+            )
+        return [
+            str(row["id"])
+            for row in rows or []
+            if isinstance(row, dict) and order_status(row.get("status")) not in FINAL
+        ]

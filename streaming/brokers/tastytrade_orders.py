@@ -1,0 +1,235 @@
+"""Order entry at tastytrade (`SupportsOrders`), through the SDK on the link's own session.
+
+The orders go over the OAuth session the adapter's loops hold (tastytrade_reads.py): a
+ticket never costs a login. The SDK signs a price (negative = debit) and sends its
+`price-effect`; a one-leg order's effect follows from its action, a multi-leg order's
+from the legs' quotes (the buys worth more than the sells: a debit). The SDK raises
+refusals as `TastytradeError("code: message")` lines; they become `OrderRefused` with the
+codes and messages the broker sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from tastytrade import Account, Session
+from tastytrade import order as tt
+from tastytrade.market_data import get_market_data_by_type
+from tastytrade.utils import TastytradeError
+
+from streaming.brokers.orders import (
+    OrderLeg,
+    OrderRefused,
+    OrderRequest,
+    PlaceResult,
+    PreviewResult,
+)
+from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
+from streaming.brokers.tastytrade_reads import TastytradeReads
+from streaming.brokers.values import num
+
+SdkOrder = tt.LimitOrder | tt.MarketOrder
+#: Seconds an order request waits for the link to connect (as market metrics do).
+ORDER_WAIT = 30.0
+#: Statuses after which an order can no longer change.
+FINAL = frozenset(
+    {
+        tt.OrderStatus.FILLED,
+        tt.OrderStatus.CANCELLED,
+        tt.OrderStatus.EXPIRED,
+        tt.OrderStatus.REJECTED,
+        tt.OrderStatus.REMOVED,
+        tt.OrderStatus.PARTIALLY_REMOVED,
+    }
+)
+#: tastytrade's error codes (the sandbox's, which follow the real API's) → the contract's.
+CODES = {
+    "unknown_symbol": "unknown_symbol",
+    "invalid_symbol": "unknown_symbol",
+    "option_expired": "unknown_symbol",
+    "record_not_found": "not_found",
+    "not_found": "not_found",
+    "unsupported_order_type": "unsupported",
+    "complex_order_not_supported": "unsupported",
+}
+
+
+def tastytrade_symbol(symbol: str) -> str:
+    """The contract's symbol as tastytrade's REST spells it: an option's OCC symbol with
+    its root padded to six characters (`SPY   270115C00590000`), a ticker as is."""
+    if not symbol.startswith("."):
+        return symbol
+    occ = streamer_to_occ_symbol(symbol)
+    match = OPTION_OCC_RE.match(occ or "")
+    if match is None:
+        raise OrderRefused("unknown_symbol", f"{symbol} is not an option symbol tastytrade knows.")
+    return f"{match.group(1):<6}{occ[len(match.group(1)) :] if occ else ''}"
+
+
+def sdk_leg(leg: OrderLeg) -> tt.Leg:
+    kind = tt.InstrumentType.EQUITY_OPTION if leg.is_option else tt.InstrumentType.EQUITY
+    return tt.Leg(
+        instrument_type=kind,
+        symbol=tastytrade_symbol(leg.symbol),
+        action=tt.OrderAction(leg.action),
+        quantity=Decimal(leg.quantity),
+    )
+
+
+def refusal(exc: TastytradeError) -> OrderRefused:
+    """The SDK's error (one `code: message` line per error) as the contract's refusal."""
+    errors = []
+    for line in str(exc).splitlines():
+        code, _, message = line.partition(":")
+        if message:
+            errors.append({"code": code.strip(), "message": message.strip()})
+    said: dict[str, Any] = {"error": {"errors": errors}} if errors else {"error": str(exc)}
+    code = next((CODES[e["code"]] for e in errors if e["code"] in CODES), "rejected")
+    sentence = " ".join(e["message"] for e in errors) or str(exc)
+    return OrderRefused(code, f"tastytrade refused the order: {sentence}", said)
+
+
+@contextlib.contextmanager
+def sdk_refusals() -> Iterator[None]:
+    """The SDK's refusals inside the block raised as the contract's."""
+    try:
+        yield
+    except TastytradeError as exc:
+        raise refusal(exc) from None
+
+
+def multiplier(order: OrderRequest) -> int:
+    return 100 if any(leg.is_option for leg in order.legs) else 1
+
+
+def order_size(order: OrderRequest) -> int:
+    """The number of units a (net) price is per: the legs' common quantity."""
+    return min(leg.quantity for leg in order.legs)
+
+
+class TastytradeOrders(TastytradeReads):
+    """`SupportsOrders` for a tastytrade link, on the session its loops set."""
+
+    async def _order_session(self, account: str) -> Session:
+        with contextlib.suppress(TimeoutError):  # the link may be connecting still
+            async with asyncio.timeout(ORDER_WAIT):
+                await self._dx_up.wait()
+        if self._session is None:
+            raise RuntimeError("tastytrade's session is not connected")
+        if not self._wants(account):
+            raise OrderRefused("not_found", f"No tastytrade account {account} on this link.")
+        return self._session
+
+    @staticmethod
+    def _account(account: str) -> Account:
+        """An `Account` for the SDK's order calls (they only read its number)."""
+        return Account.model_construct(account_number=account)
+
+    async def _debit(self, session: Session, order: OrderRequest) -> bool:
+        """Whether the order pays (tastytrade's Debit): one leg, a buy; several, the buys
+        worth more than the sells at the quotes' mids (a net buy when no quote is read)."""
+        if len(order.legs) == 1:
+            return order.legs[0].buys
+        symbols = [tastytrade_symbol(leg.symbol) for leg in order.legs]
+        options = [s for s, leg in zip(symbols, order.legs, strict=True) if leg.is_option]
+        equities = [s for s, leg in zip(symbols, order.legs, strict=True) if not leg.is_option]
+        try:
+            data = await get_market_data_by_type(
+                session, equities=equities or None, options=options or None
+            )
+        except TastytradeError:
+            data = []
+        mids = {d.symbol: d.mid for d in data if d.mid is not None}
+        if set(symbols) <= mids.keys():
+            net = sum(
+                (mids[s] * leg.quantity * (1 if leg.buys else -1))
+                for s, leg in zip(symbols, order.legs, strict=True)
+            )
+            return net > 0
+        return sum(leg.quantity if leg.buys else -leg.quantity for leg in order.legs) >= 0
+
+    async def _sdk_order(self, session: Session, order: OrderRequest) -> SdkOrder:
+        legs = [sdk_leg(leg) for leg in order.legs]
+        tif = tt.OrderTimeInForce(order.time_in_force)
+        ident = order.client_order_id or None
+        if order.order_type == "Market":
+            return tt.MarketOrder(time_in_force=tif, legs=legs, external_identifier=ident)
+        if order.price is None:
+            raise OrderRefused("rejected", "A limit order needs a price.")
+        signed = -order.price if await self._debit(session, order) else order.price
+        return tt.LimitOrder(time_in_force=tif, legs=legs, price=signed, external_identifier=ident)
+
+    async def _prepared(self, order: OrderRequest) -> tuple[Session, SdkOrder]:
+        session = await self._order_session(order.account)
+        return session, await self._sdk_order(session, order)
+
+    # -- SupportsOrders --------------------------------------------------------------------
+    async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
+            answer = await self._account(order.account).place_order(
+                session, sdk_order, dry_run=True
+            )
+        effect = answer.buying_power_effect
+        price = getattr(sdk_order, "price", None)
+        unit = -price if price is not None else order.reference_price
+        fees = answer.fee_calculation
+        return PreviewResult(
+            checks="broker",
+            cost=num(unit * order_size(order) * multiplier(order)) if unit is not None else None,
+            fees=num(-fees.total_fees) if fees is not None else None,
+            buying_power_before=num(effect.current_buying_power),
+            buying_power_after=num(effect.new_buying_power),
+            margin_change=num(-effect.change_in_margin_requirement),
+            warnings=[w.message for w in answer.warnings or []],
+            said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+
+    async def place_order(self, order: OrderRequest) -> PlaceResult:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
+            answer = await self._account(order.account).place_order(
+                session, sdk_order, dry_run=False
+            )
+        return placed(answer.order)
+
+    async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        for found in await self._live_orders(account):
+            if client_order_id and found.external_identifier == client_order_id:
+                return placed(found)
+        return None
+
+    async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        session, sdk_order = await self._prepared(order)
+        with sdk_refusals():
+            answer = await self._account(order.account).replace_order(
+                session, int(order_id), sdk_order
+            )
+        return placed(answer)
+
+    async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        session = await self._order_session(account)
+        with sdk_refusals():
+            await self._account(account).delete_order(session, int(order_id))
+        return PlaceResult(order_id=order_id, status=tt.OrderStatus.CANCEL_REQUESTED.value)
+
+    async def working_orders(self, account: str) -> list[str]:
+        return [str(o.id) for o in await self._live_orders(account) if o.status not in FINAL]
+
+    async def _live_orders(self, account: str) -> list[tt.PlacedOrder]:
+        session = await self._order_session(account)
+        with sdk_refusals():
+            return await self._account(account).get_live_orders(session)
+
+
+def placed(order: tt.PlacedOrder) -> PlaceResult:
+    """A placed order as the contract's answer (tastytrade's statuses are the contract's)."""
+    return PlaceResult(
+        order_id=str(order.id),
+        status=order.status.value,
+        said=order.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )

@@ -1,0 +1,225 @@
+"""Order entry at Tradier (`SupportsOrders`): form posts on the link's REST client.
+
+Tradier takes one leg per order in its form (`class=equity|option`); a multi-leg order's
+form comes from `tradier_multileg.py` where that exists. The dry run is `preview=true`;
+the client order id is the order's `tag` (letters, digits and `-` only). A modify keeps
+the order's id. After any change the adapter's order poll is woken (`_orders_wanted`), so
+the new state reaches the screen from the one poll that reports orders, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from streaming.brokers.errors import BrokerHTTPError
+from streaming.brokers.order_refusals import refusal_code
+from streaming.brokers.orders import (
+    OrderLeg,
+    OrderRefused,
+    OrderRequest,
+    PlaceResult,
+    PreviewResult,
+)
+from streaming.brokers.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
+from streaming.brokers.tradier_client import TradierClient, as_list
+from streaming.brokers.values import num, order_status
+
+#: The contract's actions as Tradier's sides, for stock and for options.
+STOCK_SIDES = {
+    "Buy to Open": "buy",
+    "Sell to Close": "sell",
+    "Sell to Open": "sell_short",
+    "Buy to Close": "buy_to_cover",
+}
+OPTION_SIDES = {action: action.lower().replace(" ", "_") for action in STOCK_SIDES}
+#: Statuses after which an order can no longer change (the contract's words).
+FINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Replaced", "Done For Day"})
+TAG_INVALID = re.compile(r"[^A-Za-z0-9-]")
+
+
+def tradier_tag(client_order_id: str) -> str:
+    """A client order id as a valid Tradier tag: letters, digits and `-`, ≤ 255."""
+    return TAG_INVALID.sub("-", client_order_id)[:255]
+
+
+def _placed_status(raw: Any) -> str:
+    """An order call's `status` (`ok`: taken, not yet worked) in the contract's words."""
+    return "Received" if raw == "ok" else order_status(raw if isinstance(raw, str) else None)
+
+
+def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
+    form = {
+        "type": order.order_type.lower(),
+        "duration": order.time_in_force.lower(),
+        "quantity": str(leg.quantity),
+    }
+    if leg.is_option:
+        occ = streamer_to_occ_symbol(leg.symbol)
+        match = OPTION_STREAMER_RE.match(leg.symbol)
+        if occ is None or match is None:
+            raise OrderRefused("unknown_symbol", f"{leg.symbol} is not an option symbol.")
+        form |= {
+            "class": "option",
+            "symbol": match.group(1),
+            "option_symbol": occ,
+            "side": OPTION_SIDES[leg.action],
+        }
+    else:
+        form |= {"class": "equity", "symbol": leg.symbol, "side": STOCK_SIDES[leg.action]}
+    if order.price is not None:
+        form["price"] = str(order.price)
+    if order.client_order_id:
+        form["tag"] = tradier_tag(order.client_order_id)
+    return form
+
+
+def order_form(order: OrderRequest, *, preview: bool) -> dict[str, str]:
+    """The order as Tradier's form (a multi-leg one from `tradier_multileg`)."""
+    if len(order.legs) > 1:
+        try:
+            from streaming.brokers.tradier_multileg import multileg_form  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise OrderRefused(
+                "unsupported", "Tradier multi-leg orders are not available here."
+            ) from None
+        form: dict[str, str] = multileg_form(order, preview)
+        return form
+    form = single_leg_form(order, order.legs[0])
+    if preview:
+        form["preview"] = "true"
+    return form
+
+
+def refusal(exc: BrokerHTTPError) -> OrderRefused:
+    """Tradier's error answer (`{"errors": {"error": [...]}}`) as the contract's refusal."""
+    try:
+        said = orjson.loads(exc.message)
+    except orjson.JSONDecodeError:
+        said = {"error": exc.message}
+    if not isinstance(said, dict):
+        said = {"error": exc.message}
+    errors = said.get("errors")
+    texts = as_list(errors.get("error") if isinstance(errors, dict) else None)
+    sentence = " ".join(str(t) for t in texts) or exc.message
+    code = refusal_code(exc.status, sentence)
+    if exc.status == 429:
+        code, sentence = "rejected", "Tradier asks for a pause before the next order."
+    return OrderRefused(code, f"Tradier refused the order: {sentence}", said)
+
+
+class TradierOrders:
+    """`SupportsOrders` for a Tradier link (a mixin of `TradierAdapter`)."""
+
+    _token: str
+    api_url: str
+    _client: TradierClient | None
+    _orders_wanted: asyncio.Event
+
+    @contextlib.asynccontextmanager
+    async def _order_client(self) -> AsyncIterator[TradierClient]:
+        """The link's running client (its rate-limit book), else one for this call: a
+        Tradier token needs no session, so an order does not wait for the loops."""
+        if self._client is not None:
+            yield self._client
+            return
+        async with TradierClient(access_token=self._token, api_url=self.api_url) as client:
+            yield client
+
+    async def _call(
+        self, method: str, path: str, *, data: dict[str, str] | None = None, params: Any = None
+    ) -> Any:
+        async with self._order_client() as client:
+            try:
+                return await client.request(method, path, data=data, params=params, max_retries=0)
+            except BrokerHTTPError as exc:
+                raise refusal(exc) from None
+
+    async def _changed(self, method: str, path: str, data: dict[str, str] | None) -> PlaceResult:
+        """A place, modify or cancel; then the order poll runs at once."""
+        try:
+            body = await self._call(method, path, data=data)
+        finally:
+            self._orders_wanted.set()
+        answer = (body or {}).get("order") or {}
+        return PlaceResult(
+            order_id=str(answer.get("id", "")),
+            status=_placed_status(answer.get("status")),
+            said=body,
+        )
+
+    # -- SupportsOrders --------------------------------------------------------------------
+    async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        body = await self._call(
+            "POST", f"/v1/accounts/{order.account}/orders", data=order_form(order, preview=True)
+        )
+        answer = (body or {}).get("order") or {}
+        if answer.get("result") is False or answer.get("status") not in (None, "ok"):
+            raise OrderRefused("rejected", "Tradier's preview refused the order.", body)
+        sells = not order.legs[0].buys and len(order.legs) == 1
+        cost = num(answer.get("order_cost"))
+        fees = [num(answer.get(k)) for k in ("commission", "fees")]
+        return PreviewResult(
+            checks="broker",
+            cost=(-cost if sells else cost) if cost is not None else None,
+            fees=sum(f for f in fees if f is not None)
+            if any(f is not None for f in fees)
+            else None,
+            margin_change=num(answer.get("margin_change")),
+            warnings=[str(w) for w in as_list(answer.get("warnings"))],
+            said=body,
+        )
+
+    async def place_order(self, order: OrderRequest) -> PlaceResult:
+        form = order_form(order, preview=False)
+        return await self._changed("POST", f"/v1/accounts/{order.account}/orders", form)
+
+    async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        tag = tradier_tag(client_order_id)
+        for row in await self._orders(account):
+            if tag and row.get("tag") == tag:
+                return PlaceResult(
+                    order_id=str(row.get("id")), status=order_status(row.get("status")), said=row
+                )
+        return None
+
+    async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        """Tradier's modify: type, duration and price; its quantity cannot change."""
+        body = await self._call("GET", f"/v1/accounts/{order.account}/orders/{order_id}")
+        current = (body or {}).get("order")
+        if not isinstance(current, dict):
+            raise OrderRefused("not_found", f"Tradier has no order {order_id}.", body)
+        if num(current.get("quantity")) != sum(leg.quantity for leg in order.legs):
+            raise OrderRefused(
+                "unsupported",
+                "Tradier cannot change an order's quantity: cancel it and place a new one.",
+                current,
+            )
+        form = {"type": order.order_type.lower(), "duration": order.time_in_force.lower()}
+        if order.price is not None:
+            form["price"] = str(order.price)
+        return await self._changed("PUT", f"/v1/accounts/{order.account}/orders/{order_id}", form)
+
+    async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        return await self._changed("DELETE", f"/v1/accounts/{account}/orders/{order_id}", None)
+
+    async def working_orders(self, account: str) -> list[str]:
+        return [
+            str(row.get("id"))
+            for row in await self._orders(account)
+            if order_status(row.get("status")) not in FINAL
+        ]
+
+    async def _orders(self, account: str) -> list[dict[str, Any]]:
+        """The account's orders working now or finished today, with their tags."""
+        body = await self._call(
+            "GET", f"/v1/accounts/{account}/orders", params={"includeTags": "true"}
+        )
+        wrapper = (body or {}).get("orders")
+        rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
+        return [row for row in rows if isinstance(row, dict)]

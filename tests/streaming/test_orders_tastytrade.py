@@ -1,0 +1,122 @@
+"""tastytrade's order entry (SupportsOrders) through the real SDK against the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from streaming.brokers.orders import OrderRefused
+from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from tests.support.brokers import TASTYTRADE_FAST
+from tests.support.order_entry import (
+    CALL_HIGH,
+    CALL_LOW,
+    limit_buy,
+    margin_account,
+    market_buy,
+    vertical,
+)
+from tests.support.recording import RecordingSink, running
+from tests.support.sdk import SECRET
+
+
+@pytest.fixture
+async def linked(broker_at_sandbox, refresh_token) -> AsyncIterator[tuple[TastytradeAdapter, str]]:
+    """A connected adapter (orders go over its session) and its margin account."""
+    adapter = TastytradeAdapter(
+        link_id=1,
+        provider_secret=SECRET,
+        refresh_token=refresh_token,
+        config=StreamConfig(**TASTYTRADE_FAST),
+    )
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        yield adapter, margin_account(sink)
+
+
+async def test_preview_is_the_brokers_dry_run(linked):
+    adapter, account = linked
+    preview = await adapter.preview_order(limit_buy(account, quantity=2))
+    assert preview.checks == "broker"
+    assert preview.cost == 2.0  # 1.00 x 2 shares, a debit
+    assert preview.fees is not None and preview.fees >= 0
+    # the sandbox marks the fill at the quote: a buy far under it raises buying power
+    assert preview.buying_power_before > 0 and preview.buying_power_after > 0
+    bpe = preview.said["buying-power-effect"]
+    assert preview.buying_power_before == float(bpe["current-buying-power"])
+    assert preview.margin_change is not None
+    assert preview.said["order"]["price"] == "-1.00"  # the SDK signs a debit negative
+    assert await adapter.working_orders(account) == []  # nothing placed
+
+
+async def test_place_find_replace_cancel(linked):
+    adapter, account = linked
+    placed = await adapter.place_order(limit_buy(account, client_order_id="sd-ticket-41"))
+    assert placed.status == "Received"
+    found = await adapter.find_order(account, "sd-ticket-41")
+    assert found is not None and found.order_id == placed.order_id
+    assert await adapter.find_order(account, "sd-ticket-404") is None
+    assert placed.order_id in await adapter.working_orders(account)
+
+    replaced = await adapter.replace_order(
+        placed.order_id, limit_buy(account, price="1.05", client_order_id="sd-ticket-41")
+    )
+    assert replaced.order_id != placed.order_id
+    assert replaced.said["price"] == "-1.05"
+    working = await adapter.working_orders(account)
+    assert replaced.order_id in working and placed.order_id not in working
+
+    await adapter.cancel_order(account, replaced.order_id)
+    assert replaced.order_id not in await adapter.working_orders(account)
+
+
+async def test_unknown_symbol_is_refused(linked):
+    adapter, account = linked
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.preview_order(limit_buy(account, symbol="NOSUCHTICKER"))
+    assert refused.value.code == "unknown_symbol"
+    assert refused.value.said["error"]["errors"][0]["code"] == "invalid_symbol"
+
+
+async def test_market_order(linked):
+    adapter, account = linked
+    order = market_buy(account, 1, "500", "sd-market-1")
+    preview = await adapter.preview_order(order)
+    assert preview.cost == 500.0
+    placed = await adapter.place_order(order)
+    assert placed.said["order-type"] == "Market"
+    assert (await adapter.find_order(account, "sd-market-1")).order_id == placed.order_id
+
+
+async def test_single_option_order(linked):
+    adapter, account = linked
+    order = limit_buy(account, symbol=CALL_LOW, price="0.05")
+    preview = await adapter.preview_order(order)
+    assert preview.cost == 5.0  # 0.05 x 1 contract x 100
+    placed = await adapter.place_order(order)
+    assert placed.said["legs"][0]["symbol"] == "SPY   261218C00600000"
+    assert placed.said["legs"][0]["instrument-type"] == "Equity Option"
+
+
+async def test_vertical_debit_spread(linked):
+    """Buy the lower call, sell the higher: the buy is worth more, so a debit."""
+    adapter, account = linked
+    order = vertical(account, CALL_LOW, CALL_HIGH, "0.10", time_in_force="GTC")
+    preview = await adapter.preview_order(order)
+    assert preview.said["order"]["price"] == "-0.10"  # a debit
+    assert preview.cost == 10.0
+    placed = await adapter.place_order(order)
+    assert len(placed.said["legs"]) == 2 and placed.said["price"] == "-0.10"
+    assert placed.said["time-in-force"] == "GTC"
+    assert placed.order_id in await adapter.working_orders(account)
+
+
+async def test_vertical_credit_spread_from_the_quotes(linked):
+    """Sell the lower call, buy the higher: one buy and one sell, yet a credit, because the
+    call sold is worth more (read from tastytrade's market data)."""
+    adapter, account = linked
+    preview = await adapter.preview_order(vertical(account, CALL_HIGH, CALL_LOW, "50.00"))
+    assert preview.said["order"]["price"] == "50.00"  # a credit: unsigned
+    assert preview.cost == -5000.0  # received

@@ -1,0 +1,128 @@
+"""Tradier's order entry (SupportsOrders) over httpx against the sandbox's Tradier façade."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from django.conf import settings
+
+from streaming.brokers.base import StreamConfig
+from streaming.brokers.orders import OrderRefused
+from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tradier_orders import tradier_tag
+from tests.support.brokers import TRADIER_FAST
+from tests.support.order_entry import CALL_LOW, limit_buy, margin_account, market_buy
+from tests.support.recording import RecordingSink, running
+
+#: Orders are polled every 30 s here: only the wake-up after an order call is fast.
+SLOW_POLL = 30.0
+#: How soon the order's frame must follow the broker's answer (a poll round trip on
+#: loopback is a few ms; the margin is for a loaded 2-core box), well under SLOW_POLL.
+KICKED_WITHIN = 1.5
+
+
+@pytest.fixture
+async def linked(broker_at_sandbox) -> AsyncIterator[tuple[TradierAdapter, RecordingSink, str]]:
+    """A connected adapter (orders polled only every SLOW_POLL), its sink, its margin account."""
+    adapter = TradierAdapter(
+        link_id=3,
+        access_token=f"tradier-token-{uuid.uuid4().hex[:12]}",
+        api_url=settings.TRADIER_API_URL,
+        stream_url=settings.TRADIER_STREAM_URL,
+        config=StreamConfig(**{**TRADIER_FAST, "order_poll_interval": SLOW_POLL}),
+    )
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        yield adapter, sink, margin_account(sink)
+
+
+def order_frames(sink: RecordingSink, order_id: str) -> list[dict]:
+    return [p for k, _, _, p in sink.events if k == "order" and str(p["id"]) == order_id]
+
+
+def test_tags_keep_to_tradiers_alphabet():
+    assert tradier_tag("sd-12_ab:c") == "sd-12-ab-c"
+    assert len(tradier_tag("x" * 300)) == 255
+
+
+async def test_preview_is_tradiers_dry_run(linked):
+    adapter, _, account = linked
+    preview = await adapter.preview_order(limit_buy(account, symbol=CALL_LOW, price="0.50"))
+    assert preview.checks == "broker"
+    assert preview.cost == 50.0  # 0.50 x 1 contract x 100
+    assert preview.fees == 1.0  # the commission of one contract
+    assert preview.margin_change is not None
+    assert preview.said["order"]["result"] is True
+    assert await adapter.working_orders(account) == []  # nothing placed
+
+
+async def test_place_find_modify_cancel_and_the_frames_follow_at_once(linked):
+    adapter, sink, account = linked
+    placed = await adapter.place_order(limit_buy(account, client_order_id="sd-ticket-7"))
+    answered = time.monotonic()
+    assert placed.status == "Received" and placed.said["order"]["status"] == "ok"
+    await sink.wait_for(lambda: order_frames(sink, placed.order_id), within=KICKED_WITHIN)
+    assert time.monotonic() - answered < KICKED_WITHIN
+
+    found = await adapter.find_order(account, "sd-ticket-7")
+    assert found is not None and found.order_id == placed.order_id
+    assert found.said["tag"] == "sd-ticket-7"
+    assert await adapter.find_order(account, "sd-ticket-8") is None
+    assert placed.order_id in await adapter.working_orders(account)
+
+    modified = await adapter.replace_order(placed.order_id, limit_buy(account, price="1.10"))
+    assert modified.order_id == placed.order_id  # Tradier modifies in place
+    await sink.wait_for(
+        lambda: any(p["price"] == 1.1 for p in order_frames(sink, placed.order_id)),
+        within=KICKED_WITHIN,
+    )
+
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.replace_order(placed.order_id, limit_buy(account, quantity=2))
+    assert refused.value.code == "unsupported"  # Tradier modifies no quantity
+
+    await adapter.cancel_order(account, placed.order_id)
+    assert placed.order_id not in await adapter.working_orders(account)
+    await sink.wait_for(
+        lambda: order_frames(sink, placed.order_id)[-1]["status"] == "canceled",
+        within=KICKED_WITHIN,
+    )
+
+
+async def test_unknown_symbol_is_refused(linked):
+    adapter, _, account = linked
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.place_order(limit_buy(account, symbol="NOSUCHTICKER"))
+    assert refused.value.code == "unknown_symbol"
+    assert refused.value.said["errors"]["error"]
+
+
+async def test_cancel_of_an_unknown_order_is_not_found(linked):
+    adapter, _, account = linked
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.cancel_order(account, "999999999")
+    assert refused.value.code == "not_found"
+
+
+async def test_market_order(linked):
+    adapter, _, account = linked
+    order = market_buy(account, 1, "500", "sd-mkt-1")
+    placed = await adapter.place_order(order)
+    found = await adapter.find_order(account, "sd-mkt-1")
+    assert found is not None and found.order_id == placed.order_id
+    assert found.said["type"] == "market"
+
+
+async def test_single_option_order(linked):
+    adapter, _, account = linked
+    placed = await adapter.place_order(
+        limit_buy(account, symbol=CALL_LOW, price="0.05", client_order_id="sd-opt-1")
+    )
+    found = await adapter.find_order(account, "sd-opt-1")
+    assert found is not None and found.order_id == placed.order_id
+    assert found.said["option_symbol"] == "SPY261218C00600000"
+    assert found.said["side"] == "buy_to_open" and found.said["class"] == "option"

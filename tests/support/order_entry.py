@@ -1,0 +1,71 @@
+"""Orders as a trading ticket hands them to an adapter (streaming/brokers/orders.py), for
+the order-entry tests of every broker: one place, so each broker is asked the same."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from streaming.brokers.orders import OrderLeg, OrderRequest
+from tests.support.recording import RecordingSink
+
+#: SPY's December 2026 calls, which every broker of the sandbox lists.
+CALL_LOW = ".SPY261218C600"
+CALL_HIGH = ".SPY261218C610"
+
+
+def limit_buy(
+    account: str,
+    symbol: str = "SPY",
+    price: str = "1.00",
+    *,
+    action: str = "Buy to Open",
+    quantity: int = 1,
+    time_in_force: str = "Day",
+    client_order_id: str = "",
+) -> OrderRequest:
+    """One leg at a limit far below the quote (so it stays working)."""
+    return OrderRequest(
+        account=account,
+        legs=(OrderLeg(symbol=symbol, action=action, quantity=quantity),),
+        order_type="Limit",
+        time_in_force=time_in_force,
+        price=Decimal(price),
+        client_order_id=client_order_id or f"sd-{uuid.uuid4().hex[:12]}",
+    )
+
+
+def market_buy(account: str, quantity: int, reference: str, client_order_id: str) -> OrderRequest:
+    """A day market buy of SPY, with the quote's ask the owner would set."""
+    return OrderRequest(
+        account=account,
+        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=quantity),),
+        order_type="Market",
+        time_in_force="Day",
+        client_order_id=client_order_id,
+        reference_price=Decimal(reference),
+    )
+
+
+def vertical(account: str, buy: str, sell: str, price: str, **kw: str) -> OrderRequest:
+    """A one-lot two-leg option order: `buy` bought, `sell` sold, at a net `price`."""
+    return OrderRequest(
+        account=account,
+        legs=(
+            OrderLeg(symbol=buy, action="Buy to Open", quantity=1),
+            OrderLeg(symbol=sell, action="Sell to Open", quantity=1),
+        ),
+        order_type="Limit",
+        time_in_force=kw.get("time_in_force", "Day"),
+        price=Decimal(price),
+        client_order_id=kw.get("client_order_id", ""),
+    )
+
+
+def margin_account(sink: RecordingSink) -> str:
+    """The link's margin account: the one whose balance has derivative buying power."""
+    return next(
+        a
+        for k, _, a, p in sink.events
+        if k == "balance" and p.get("derivative_buying_power") is not None
+    )
