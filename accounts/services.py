@@ -370,8 +370,9 @@ class DemoSetup:
 
 def demo_data_ensure(*, demo_password: str, admin_password: str) -> DemoSetup:
     """Idempotently create the demo trader, a superuser and sandbox links at all three
-    brokers (sandbox only), enabled for trading (SIMULATED money). Existing users keep their passwords; a demo user who has any
-    link gets no new one (an operator's deletions stick)."""
+    brokers (sandbox only), enabled for trading (SIMULATED money). Existing users keep
+    their passwords; a demo user who has any link gets no new one (an operator's
+    deletions stick)."""
     if settings.BROKER_ENV != "sandbox":
         raise BrokerLinkError("demo data is only created when BROKER_ENV is 'sandbox'")
     user_model = get_user_model()

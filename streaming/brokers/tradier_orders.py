@@ -28,6 +28,7 @@ from streaming.brokers.orders import (
 )
 from streaming.brokers.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
 from streaming.brokers.tradier_client import TradierClient, as_list
+from streaming.brokers.tradier_multileg import multileg_form
 from streaming.brokers.values import num, order_status
 
 #: The contract's actions as Tradier's sides, for stock and for options.
@@ -82,14 +83,7 @@ def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
 def order_form(order: OrderRequest, *, preview: bool) -> dict[str, str]:
     """The order as Tradier's form (a multi-leg one from `tradier_multileg`)."""
     if len(order.legs) > 1:
-        try:
-            from streaming.brokers.tradier_multileg import multileg_form  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise OrderRefused(
-                "unsupported", "Tradier multi-leg orders are not available here."
-            ) from None
-        form: dict[str, str] = multileg_form(order, preview)
-        return form
+        return multileg_form(order, preview=preview)
     form = single_leg_form(order, order.legs[0])
     if preview:
         form["preview"] = "true"

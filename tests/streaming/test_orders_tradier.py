@@ -14,7 +14,14 @@ from streaming.brokers.orders import OrderRefused
 from streaming.brokers.tradier import TradierAdapter
 from streaming.brokers.tradier_orders import tradier_tag
 from tests.support.brokers import TRADIER_FAST
-from tests.support.order_entry import CALL_LOW, limit_buy, margin_account, market_buy
+from tests.support.order_entry import (
+    CALL_HIGH,
+    CALL_LOW,
+    limit_buy,
+    margin_account,
+    market_buy,
+    vertical,
+)
 from tests.support.recording import RecordingSink, running
 
 #: Orders are polled every 30 s here: only the wake-up after an order call is fast.
@@ -126,3 +133,16 @@ async def test_single_option_order(linked):
     assert found is not None and found.order_id == placed.order_id
     assert found.said["option_symbol"] == "SPY261218C00600000"
     assert found.said["side"] == "buy_to_open" and found.said["class"] == "option"
+
+
+async def test_a_vertical_is_one_multileg_order(linked):
+    adapter, _, account = linked
+    spread = vertical(account, CALL_LOW, CALL_HIGH, "0.05", client_order_id="sd-vert-1")
+    preview = await adapter.preview_order(spread)
+    assert preview.checks == "broker" and preview.said["order"]["class"] == "multileg"
+    placed = await adapter.place_order(spread)
+    found = await adapter.find_order(account, "sd-vert-1")
+    assert found is not None and found.order_id == placed.order_id
+    assert found.said["class"] == "multileg" and found.said["type"] == "debit"
+    await adapter.cancel_order(account, placed.order_id)
+    assert placed.order_id not in await adapter.working_orders(account)
