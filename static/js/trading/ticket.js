@@ -166,7 +166,7 @@ export function createTicket(env) {
         setText(orderStatus, t.state === 'placed' ? followText(f) : '');
       }
       // the live quote of a single leg
-      const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) : null;
+      const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) || draft.quote || null : null;
       setText(quoteLine, q ? `${legs[0].symbol}: bid ${q.bid ?? '—'} · ask ${q.ask ?? '—'}` : legs.length === 1 ? `${legs[0].symbol}: no quote yet` : '');
     }
 
@@ -180,7 +180,7 @@ export function createTicket(env) {
       r.action.addEventListener('change', () => {
         if (!priceTouched && legs.length === 1) {
           legs[0].action = r.action.value;
-          price.value = prefillPrice(legs, (sym) => env.getState().quotes.get(sym)) || price.value;
+          price.value = prefillPrice(legs, (sym) => env.getState().quotes.get(sym) || draft.quote) || price.value;
         }
         edited();
       });

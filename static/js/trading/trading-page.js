@@ -42,9 +42,19 @@ export function createTrading(env) {
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
   }
 
+  /** A chain cell's ticket: the stream's quote, else the chain's own bid and ask (the
+   *  cells show the chain's values until the option's first quote arrives). */
   function chainCell(cell) {
     const symbol = cell.getAttribute('data-trade-symbol');
-    if (symbol) ticket.open(fromChainCell(symbol, cell.getAttribute('data-field'), quote, choices()));
+    if (!symbol) return;
+    const side = cell.getAttribute('data-side');
+    const shown = (f) => {
+      const td = cell.closest('tr').querySelector(`td[data-side="${side}"][data-field="${f}"]`);
+      const v = td ? td.getAttribute('data-value') : '';
+      return v === null || v === '' ? null : Number(v);
+    };
+    const own = (sym) => quote(sym) || (sym === symbol ? { bid: shown('bid'), ask: shown('ask') } : undefined);
+    ticket.open({ ...fromChainCell(symbol, cell.getAttribute('data-field'), own, choices()), quote: own(symbol) });
   }
   doc.addEventListener('click', (ev) => {
     const target = ev.target.closest ? ev.target : null;
