@@ -100,3 +100,19 @@ def test_ticket_from_rows_and_chain(page: Page, browser_app, browser_sandbox):
     expect(ticket).to_have_count(0)
     expect(bid).to_be_focused()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_ticket_from_the_risk_graph(page: Page, browser_app, browser_sandbox):
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=AAPL")
+    button = page.locator("[data-risk-trade]")
+    expect(button).to_have_attribute("data-risk-trade", "AAPL", timeout=15_000)
+    expect(button).to_have_text("Trade AAPL…")
+    button.click()
+    ticket = page.locator("#trade-ticket")
+    expect(ticket.locator("legend")).to_have_text("AAPL")
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
+    expect(ticket.locator("[data-ticket-account]")).to_have_value("")
+    page.keyboard.press("Escape")
+    expect(ticket).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]

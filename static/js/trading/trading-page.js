@@ -77,14 +77,17 @@ export function createTrading(env) {
     if (action === 'cancel') {
       if (!win.confirm(`Cancel order ${order.id} (${account})?`)) return;
       const r = await api.cancel(link, order.id);
-      env.message(r.ok ? `Cancel sent for order ${order.id}: ${r.body.cancel.status}.` : r.error, r.ok ? 'info' : 'error');
+      const status = r.ok && r.body && r.body.cancel ? r.body.cancel.status : '';
+      env.message(r.ok ? `Cancel sent for order ${order.id}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
       return;
     }
     if (action === 'cancel-all') {
       if (!win.confirm(`Cancel every working order of account ${account}?`)) return;
       const r = await api.cancelAll(link, account);
       if (!r.ok) { env.message(r.error, 'error'); return; }
-      for (const line of resultLines(r.body.results)) env.message(line.text, line.ok ? 'info' : 'error');
+      const lines = resultLines(r.body && r.body.results);
+      if (!lines.length) env.message(`No working orders in ${account}.`, 'info');
+      for (const line of lines) env.message(line.text, line.ok ? 'info' : 'error');
     }
   });
 
