@@ -37,6 +37,7 @@ export function createTicket(env) {
     const legs = draft.legs.map((l) => ({ ...l }));
     let choices = accountChoices(state.accounts).filter((c) => !brokerOffers(c.broker, legs).error);
     let priceTouched = false;
+    let formError = null; // the ticket's own check of the form (a sentence), until the next edit
 
     const [account, accountLabel] = selectOf('account', 'Account', [], { 'data-ticket-account': '', required: true });
     const legRows = legs.map((leg, i) => {
@@ -138,10 +139,11 @@ export function createTicket(env) {
         setText(countdown, countdownText(p.expires_at, env.now()));
         setAttr(countdown, 'data-seconds', String(v.secondsLeft));
       }
-      // the error
-      error.hidden = !v.error;
-      setText(errorText, v.error ? v.error.text : '');
-      setAttr(error, 'data-code', v.error ? v.error.code || '' : null);
+      // the error: the server's refusal, else the form's own
+      const shownError = v.error || (formError && { text: formError, code: 'form' });
+      error.hidden = !shownError;
+      setText(errorText, shownError ? shownError.text : '');
+      setAttr(error, 'data-code', shownError ? shownError.code || '' : null);
       tradingLink.hidden = !(v.error && v.error.tradingPage);
       // the buttons
       const expired = !!p && v.secondsLeft === 0 && !(v.error && v.error.resend);
@@ -170,7 +172,7 @@ export function createTicket(env) {
       setText(quoteLine, q ? `${legs[0].symbol}: bid ${q.bid ?? '—'} · ask ${q.ask ?? '—'}` : legs.length === 1 ? `${legs[0].symbol}: no quote yet` : '');
     }
 
-    const edited = () => { flow.edited(); draw(); };
+    const edited = () => { formError = null; flow.edited(); draw(); };
     account.addEventListener('change', () => { brokerFields(); edited(); });
     type.addEventListener('change', () => { price.disabled = type.value === 'Market'; edited(); });
     tif.addEventListener('change', edited);
@@ -187,15 +189,10 @@ export function createTicket(env) {
     }
     previewBtn.addEventListener('click', () => {
       const made = orderBody(values());
-      if (made.error) {
-        flow.edited();
-        setAttr(dialog, 'data-phase', 'editing');
-        error.hidden = false;
-        setText(errorText, made.error);
-        setAttr(error, 'data-code', 'form');
-        return;
-      }
-      flow.preview(made.body);
+      formError = made.error || null;
+      flow.edited();
+      draw();
+      if (!made.error) flow.preview(made.body);
     });
     repreviewBtn.addEventListener('click', () => flow.repreview());
     confirmBtn.addEventListener('click', () => flow.confirm());
