@@ -137,6 +137,8 @@ test('what each broker takes: Alpaca options Day only, multi-leg only at tastytr
   assert.equal(tradable('SPY'), true);
   assert.equal(tradable(OPT), true);
   assert.equal(tradable('/ESZ26'), false);
+  assert.equal(tradable('BRK/B'), true);
+  assert.equal(tradable('not a symbol'), false);
 });
 
 test('account choices name broker, label and number; links staff did not enable are marked', () => {

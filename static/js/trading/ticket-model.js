@@ -7,7 +7,7 @@
  * preview, and the order's status and fills read back from the stream's state. No DOM, no
  * clock: the ticket (ticket.js, ticket-flow.js) passes the time and the state in.
  */
-import { num, optionParts, orderKey } from '../stream/contract.js';
+import { normalizeSymbol, num, optionParts, orderKey } from '../stream/contract.js';
 
 export const ACTIONS = ['Buy to Open', 'Sell to Close', 'Sell to Open', 'Buy to Close'];
 export const MAX_QUANTITY = 1000000;
@@ -25,7 +25,7 @@ export const BROKER_RULES = {
 export const isBuy = (action) => String(action).startsWith('Buy');
 export const isOptionSymbol = (symbol) => optionParts(symbol) !== null;
 /** A symbol a ticket can trade: a stock ticker or an option's streamer symbol (no futures). */
-export const tradable = (symbol) => /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/.test(String(symbol || '')) || isOptionSymbol(symbol);
+export const tradable = (symbol) => normalizeSymbol(symbol) === symbol && !String(symbol).startsWith('/');
 
 // ------------------------------------------------------------------ the tick grid
 
