@@ -27,7 +27,8 @@ const USER_GAP_MS = 150;
 /** After a failed request: the next try. */
 const RETRY_MS = 5000;
 
-/** env: {fetch, now, setTimeout, clearTimeout, replaceUrl} */
+/** env: {fetch, now, setTimeout, clearTimeout, replaceUrl, trading (a "Trade …" button for
+ *  the graph's underlying: static/js/trading/ticket-entry.js opens the ticket)} */
 export function createRiskPage(doc, root, card, env) {
   const base = card.getAttribute('data-api') || '/api/risk/';
   const select = card.querySelector('[data-risk-choice]');
@@ -57,6 +58,20 @@ export function createRiskPage(doc, root, card, env) {
   const expirations = () => {
     try { return JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { return {}; }
   };
+  // the graph's underlying (SPY for the portfolio: its β-weighting's hedge) in a ticket
+  const tradeButton = env.trading ? doc.createElement('button') : null;
+  const tradeLabel = () => {
+    if (!tradeButton) return;
+    const sym = drivingSymbol(view.choice);
+    tradeButton.setAttribute('data-risk-trade', sym);
+    tradeButton.textContent = `Trade ${sym}…`;
+  };
+  if (tradeButton) {
+    tradeButton.type = 'button';
+    tradeButton.className = 'btn';
+    tradeLabel();
+    select.closest('.risk-graph-head').append(tradeButton);
+  }
   let retryTimer = null;
   let seq = 0; // answers of an older request (another choice, slider) are dropped
 
@@ -167,6 +182,7 @@ export function createRiskPage(doc, root, card, env) {
   select.addEventListener('change', () => {
     view.choice = select.value;
     card.setAttribute('data-underlying', view.choice);
+    tradeLabel();
     view.grid = [];
     view.answers = {};
     dateInput.value = '0';

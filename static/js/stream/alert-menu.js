@@ -1,8 +1,10 @@
 /*
  * The dashboard rows' menu (positions and watchlist): a row's ⋯ button opens a small menu
  * with "Alert…", which turns into an inline form that creates a price alert for the row's
- * symbol (`POST /api/alerts`). Delegated from the page root, so rows the renderer adds
- * later have it too. A refusal's sentence is shown in the form.
+ * symbol (`POST /api/alerts`), and the trading items a page adds (`items(button)`: a
+ * position's "Trade…" and "Close…", a watchlist row's "Trade…": static/js/trading/). Delegated
+ * from the page root, so rows the renderer adds later have it too. A refusal's sentence is
+ * shown in the form.
  */
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
@@ -13,8 +15,9 @@ export function rowMenuButton(sym) {
   return el('button', { type: 'button', class: 'row-menu', 'data-row-menu': sym, 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-label': `Actions for ${sym}`, title: `Actions for ${sym}` }, '⋯');
 }
 
-/** root: the dashboard; quote(sym): its last quote; message(text, kind); fetch. */
-export function createRowMenu({ doc, root, quote, message, fetch }) {
+/** root: the dashboard; quote(sym): its last quote; message(text, kind); fetch;
+ *  items(button): more items, [{text, attr, run()}] (none without it). */
+export function createRowMenu({ doc, root, quote, message, fetch, items = null }) {
   let open = null; // {pop, button}
 
   // the event's path as it was dispatched (the clicked item may be gone from the DOM by now)
@@ -30,7 +33,12 @@ export function createRowMenu({ doc, root, quote, message, fetch }) {
   function showMenu(button) {
     const sym = button.getAttribute('data-row-menu');
     const item = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', 'data-menu-alert': sym }, 'Alert…');
-    const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item);
+    const more = (items ? items(button) : []).map((m) => {
+      const b = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', [m.attr]: sym }, m.text);
+      b.addEventListener('click', () => { close(); m.run(); });
+      return b;
+    });
+    const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item, ...more);
     // in the body, placed under the button: a table cell (sticky, in a scrolling wrapper)
     // would clip it or paint the next rows over it
     const at = button.getBoundingClientRect();

@@ -36,6 +36,7 @@ import { setFlashes } from './dom.js';
 import { setTimeZone } from './format.js';
 import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
+import { createTrading } from '../trading/ticket-entry.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page') || document.getElementById('risk-page');
 if (root) start(root);
@@ -68,6 +69,11 @@ function start(root) {
     skew: 0, // server clock minus client clock, ms (hello, pong, a polled snapshot)
     lastFrameAt: Date.now(), // client ms of the last frame of any kind
   };
+  // the order ticket and its entry points (static/js/trading/): the dashboard, chain, risk
+  const trading = cfg.user && ['dashboard', 'chain', 'risk-page'].includes(root.id) ? createTrading({
+    doc: document, win: window, getState: () => state, now: () => Date.now() + clock.skew,
+    fetch: (url, opts) => window.fetch(url, opts), message: (text, kind) => renderer.message(text, kind),
+  }) : null;
   let renderPending = false;
   let quoteSource = null; // {link, label}: the link that fed the quotes last (a switch is told)
   // the quote frames per second this page asks (`pace`): the chain's CHAIN_PACE, else none
@@ -100,6 +106,7 @@ function start(root) {
         setTimeout: (fn, ms) => window.setTimeout(fn, ms),
         clearTimeout: (id) => window.clearTimeout(id),
         replaceUrl: (url) => history.replaceState(null, '', url),
+        trading: !!trading,
       });
       scheduleRender();
     }, (e) => renderer.message(`The risk graph could not be loaded: ${e.message}`, 'error'));
@@ -282,6 +289,7 @@ function start(root) {
       renderer.render(state, true);
       drawOverviews(false);
       drawChain();
+      if (trading) trading.render();
       if (newsPanel && state.watchlist !== linkedWatchlist) {
         linkedWatchlist = state.watchlist;
         newsPanel.linkRows();
@@ -568,6 +576,7 @@ function start(root) {
       quote: (sym) => state.quotes.get(sym),
       message: (text, kind) => renderer.message(text, kind),
       fetch: (url, opts) => window.fetch(url, opts),
+      items: trading ? trading.menuItems : null,
     });
   }
   // the news panel: its page's symbol streams as this tab's own (the feed follows it)

@@ -16,8 +16,16 @@ import { OFF_SCREEN_EVERY_MS, createVisibility } from './visibility.js';
 
 const NO_SORTING = { get: () => null, change() {} };
 
-function sideCells(side, itm) {
-  return COLUMNS.map((f) => el('td', { class: `num${itm ? ' itm' : ''}`, 'data-side': side, 'data-field': f }, '—'));
+/** A side's cells; its bid and ask open the order ticket (static/js/trading/ticket-entry.js:
+ *  the bid sells, the ask buys), by click or by Enter. */
+function sideCells(side, itm, symbol) {
+  return COLUMNS.map((f) => {
+    const trade = f === 'bid' || f === 'ask';
+    return el('td', {
+      class: `num${itm ? ' itm' : ''}${trade ? ' tradable' : ''}`, 'data-side': side, 'data-field': f,
+      'data-trade-symbol': trade ? symbol : null, tabindex: trade ? '0' : null,
+    }, '—');
+  });
 }
 
 function heldMark(right, strike) {
@@ -33,9 +41,9 @@ function buildRow(row, chain, held) {
     k,
     held.has(row.put.symbol) ? heldMark('put', k) : null);
   const tr = el('tr', { 'data-strike': k, class: atm ? 'atm' : null, 'data-atm': atm ? 'true' : null },
-    ...sideCells('call', typeof price === 'number' && row.strike < price),
+    ...sideCells('call', typeof price === 'number' && row.strike < price, row.call.symbol),
     strike,
-    ...sideCells('put', typeof price === 'number' && row.strike > price));
+    ...sideCells('put', typeof price === 'number' && row.strike > price, row.put.symbol));
   tr._sdRow = row;
   return tr;
 }

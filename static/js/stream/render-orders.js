@@ -3,13 +3,17 @@
  * orders.js): one entry per order with its broker and account, the account and status
  * filters, the bounded list from the state and, on "Older…", pages of older orders from
  * `GET /api/orders` (docs/streaming-contract.md "Orders"); and the links to the CSV files,
- * pointed at the filtered account and the page's time zone. DOM only; never innerHTML.
+ * pointed at the filtered account and the page's time zone. A working order has Cancel and
+ * Replace… (`[data-order-cancel]`, `[data-order-replace]`), the filtered account "Cancel all
+ * working" (`#orders-cancel-all`): each is an `sd-order-action` event on the document,
+ * `{action: cancel | replace | cancel-all, order, link, account}`, that the trading module
+ * (static/js/trading/ticket-entry.js) acts on. DOM only; never innerHTML.
  */
 import { num, timeMs } from './contract.js';
 import { el, fade, reconcileChildren, setAttr, setText } from './dom.js';
 import { fmt, timeZone } from './format.js';
 import {
-  PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, noOlder, olderCursor,
+  PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, linkOf, noOlder, olderCursor,
   olderQuery, panelList, statusGroup,
 } from './orders.js';
 
@@ -56,6 +60,26 @@ export function createOrdersView(doc) {
   if (els.status) els.status.addEventListener('change', changed);
   if (els.older) els.older.addEventListener('click', () => loadOlder());
 
+  // acting on orders: the trading module hears these (ticket-entry.js)
+  const act = (action, order, link, account) => doc.dispatchEvent(new win.CustomEvent('sd-order-action', { detail: { action, order, link, account } }));
+  if (els.list) {
+    els.list.addEventListener('click', (ev) => {
+      const b = ev.target.closest && ev.target.closest('[data-order-cancel], [data-order-replace]');
+      const li = b && b.closest('li[data-order]');
+      const d = li && drawn.get(li.getAttribute('data-order'));
+      if (d) act(b.hasAttribute('data-order-cancel') ? 'cancel' : 'replace', d.order, linkOf(d.order), accountOf(d.order));
+    });
+  }
+  const tools = els.panel && els.panel.querySelector('.orders-tools');
+  const cancelAll = tools ? el('button', { type: 'button', id: 'orders-cancel-all', class: 'btn', hidden: true }, 'Cancel all working') : null;
+  if (cancelAll) {
+    tools.append(cancelAll);
+    cancelAll.addEventListener('click', () => {
+      const acct = shown && shown.accounts.get(filter.account);
+      if (acct) act('cancel-all', null, Number(acct.link), filter.account);
+    });
+  }
+
   /** Every export link gets the zone the page shows times in (the trader's, else the
    *  browser's: format.js); the panel's, the filtered account. */
   function exportLinks() {
@@ -99,6 +123,11 @@ export function createOrdersView(doc) {
   }
 
   function controls() {
+    if (cancelAll) {
+      const acct = shown && filter.account ? shown.accounts.get(filter.account) : null;
+      cancelAll.hidden = !acct;
+      setText(cancelAll, acct ? `Cancel all working (${filter.account})` : 'Cancel all working');
+    }
     if (els.older) {
       els.older.hidden = !els.panel || older.done;
       els.older.disabled = loading;
@@ -161,7 +190,12 @@ export function createOrdersView(doc) {
       if (fills.childElementCount) legEl.append(fills);
       legs.append(legEl);
     }
-    li.replaceChildren(head, acct, legs);
+    const actions = statusGroup(o.status) === 'working'
+      ? el('div', { class: 'order-actions' },
+        el('button', { type: 'button', class: 'btn btn-quiet', 'data-order-cancel': String(o.id), 'aria-label': `Cancel order ${o.id}` }, 'Cancel'),
+        el('button', { type: 'button', class: 'btn btn-quiet', 'data-order-replace': String(o.id), 'aria-label': `Replace order ${o.id}…` }, 'Replace…'))
+      : null;
+    li.replaceChildren(head, acct, legs, ...(actions ? [actions] : []));
     if (flash) fade(li, 'rgba(88, 166, 255, 0.25)', 1200);
   }
 

@@ -1,0 +1,100 @@
+/*
+ * Where a page opens the order ticket (docs/streaming-contract.md "In the browser"): the
+ * rows' ⋯ menu (a position's Trade… and Close…, a watchlist row's Trade…), a chain cell's
+ * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
+ * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
+ * render-orders.js). Delegated from the document, so rows drawn later have it too.
+ */
+import { optionParts } from '../stream/contract.js';
+import { accountChoices, fromChainCell, fromOrder, fromPosition, fromSymbol, tradable } from './ticket-model.js';
+import { createTicket } from './ticket.js';
+import { createTradingApi, resultLines } from './trading-api.js';
+
+/** env: {doc, win, getState(), now() (server ms), fetch, message(text, kind)}. */
+export function createTrading(env) {
+  const { doc, win } = env;
+  const api = createTradingApi(doc, env.fetch);
+  const ticket = createTicket({
+    doc, api, getState: env.getState, now: env.now,
+    randomUUID: () => win.crypto.randomUUID(),
+    setTimeout: (fn, ms) => win.setTimeout(fn, ms), clearTimeout: (id) => win.clearTimeout(id),
+    setInterval: (fn, ms) => win.setInterval(fn, ms), clearInterval: (id) => win.clearInterval(id),
+  });
+  const quote = (sym) => env.getState().quotes.get(sym);
+  const choices = () => accountChoices(env.getState().accounts);
+
+  const tradeSymbol = (sym) => ticket.open(fromSymbol(sym, quote, choices()));
+
+  /** The row menu's trading items for a row's ⋯ button: [{text, attr, run}]. */
+  function menuItems(button) {
+    const sym = button.getAttribute('data-row-menu');
+    const row = button.closest('tr');
+    const key = row && row.getAttribute('data-position');
+    if (key) {
+      const [number, symbol] = key.split('|');
+      const acct = env.getState().accounts.get(number);
+      const p = acct && acct.positions.get(symbol);
+      if (!p || !tradable(optionParts(p.streamer_symbol) ? p.streamer_symbol : p.symbol)) return [];
+      const items = [{ text: 'Trade…', attr: 'data-menu-trade', run: () => ticket.open(fromPosition(p, acct, quote, 'trade')) }];
+      if (Number(p.quantity) > 0) items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
+      return items;
+    }
+    return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
+  }
+
+  /** A chain cell's ticket: the stream's quote, else the chain's own bid and ask (the
+   *  cells show the chain's values until the option's first quote arrives). */
+  function chainCell(cell) {
+    const symbol = cell.getAttribute('data-trade-symbol');
+    if (!symbol) return;
+    const side = cell.getAttribute('data-side');
+    const shown = (f) => {
+      const td = cell.closest('tr').querySelector(`td[data-side="${side}"][data-field="${f}"]`);
+      const v = td ? td.getAttribute('data-value') : '';
+      return v === null || v === '' ? null : Number(v);
+    };
+    const own = (sym) => quote(sym) || (sym === symbol ? { bid: shown('bid'), ask: shown('ask') } : undefined);
+    ticket.open({ ...fromChainCell(symbol, cell.getAttribute('data-field'), own, choices()), quote: own(symbol) });
+  }
+  doc.addEventListener('click', (ev) => {
+    const target = ev.target.closest ? ev.target : null;
+    if (!target) return;
+    const cell = target.closest('[data-trade-symbol]');
+    if (cell) { chainCell(cell); return; }
+    const riskButton = target.closest('[data-risk-trade]');
+    if (riskButton) tradeSymbol(riskButton.getAttribute('data-risk-trade'));
+  });
+  doc.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+    const cell = ev.target.closest && ev.target.closest('[data-trade-symbol]');
+    if (cell) { ev.preventDefault(); chainCell(cell); }
+  });
+
+  // the orders panel (render-orders.js): one order's Cancel and Replace…, and cancel-all
+  doc.addEventListener('sd-order-action', async (ev) => {
+    const { action, order, link, account } = ev.detail;
+    if (action === 'replace') { ticket.open(fromOrder(order, link, account)); return; }
+    if (action === 'cancel') {
+      if (!win.confirm(`Cancel order ${order.id} (${account})?`)) return;
+      const r = await api.cancel(link, order.id);
+      const status = r.ok && r.body && r.body.cancel ? r.body.cancel.status : '';
+      env.message(r.ok ? `Cancel sent for order ${order.id}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
+      return;
+    }
+    if (action === 'cancel-all') {
+      if (!win.confirm(`Cancel every working order of account ${account}?`)) return;
+      const r = await api.cancelAll(link, account);
+      if (!r.ok) { env.message(r.error, 'error'); return; }
+      const lines = resultLines(r.body && r.body.results);
+      if (!lines.length) env.message(`No working orders in ${account}.`, 'info');
+      for (const line of lines) env.message(line.text, line.ok ? 'info' : 'error');
+    }
+  });
+
+  return {
+    menuItems,
+    tradeSymbol,
+    open: (draft) => ticket.open(draft),
+    render: () => ticket.render(),
+  };
+}

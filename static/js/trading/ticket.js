@@ -1,0 +1,235 @@
+/*
+ * The order ticket on the page: a modal <dialog> (keyboard: Tab through labelled fields,
+ * Escape closes) over one draft (ticket-model.js) and its steps (ticket-flow.js). DOM only;
+ * never innerHTML. What the browser tests read (tests/browser/README.md):
+ *   #trade-ticket[data-phase]          editing | previewing | previewed | confirming | sent
+ *   [data-ticket-account] [data-ticket-action="<leg>"] [data-ticket-quantity="<leg>"]
+ *   [data-ticket-type] [data-ticket-price] [data-ticket-tif]          the form
+ *   [data-ticket-preview] [data-ticket-confirm] [data-ticket-repreview] [data-ticket-close]
+ *   [data-ticket-words] [data-ticket-effect] [data-ticket-warnings] [data-ticket-countdown]
+ *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
+ *   [data-ticket-result][data-ticket-state][data-order-id] and [data-ticket-order-status]
+ *   (the order's status on the stream; data-filled, the filled quantity).
+ */
+import { el, setAttr, setText } from '../stream/dom.js';
+import { ACTIONS, accountChoices, brokerOffers, countdownText, followOrder, followText, orderBody, prefillPrice } from './ticket-model.js';
+import { createTicketFlow } from './ticket-flow.js';
+
+const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
+const EFFECT_WORDS = [['cost', 'Cost'], ['fees', 'Fees'], ['buying_power_before', 'Buying power before'], ['buying_power_after', 'Buying power after'], ['margin_change', 'Margin change']];
+
+function selectOf(name, label, values, attrs) {
+  const select = el('select', { name, ...attrs }, ...values.map(([v, t]) => el('option', { value: v }, t)));
+  return [select, el('label', { class: 'ticket-field' }, label, ' ', select)];
+}
+
+/** env: {doc, api, getState(), now() (server ms), randomUUID, setTimeout, clearTimeout,
+ *  setInterval, clearInterval}. Opens one ticket at a time. */
+export function createTicket(env) {
+  const { doc } = env;
+  let open = null;
+
+  function openTicket(draft) {
+    if (open) open.close();
+    const state = env.getState();
+    const quote = (sym) => state.quotes.get(sym);
+    const opener = doc.activeElement;
+    const legs = draft.legs.map((l) => ({ ...l }));
+    let choices = accountChoices(state.accounts).filter((c) => !brokerOffers(c.broker, legs).error);
+    let priceTouched = false;
+    let formError = null; // the ticket's own check of the form (a sentence), until the next edit
+
+    const [account, accountLabel] = selectOf('account', 'Account', [], { 'data-ticket-account': '', required: true });
+    const legRows = legs.map((leg, i) => {
+      const [action, actionLabel] = selectOf(`action-${i}`, 'Action', ACTIONS.map((a) => [a, a]), { 'data-ticket-action': String(i) });
+      action.value = leg.action;
+      action.disabled = !!draft.replaces;
+      const quantity = el('input', { name: `quantity-${i}`, type: 'text', inputmode: 'numeric', size: '7', value: String(leg.quantity), 'data-ticket-quantity': String(i) });
+      return { action, quantity, node: el('fieldset', { class: 'ticket-leg', 'data-ticket-leg': String(i) }, el('legend', null, leg.symbol), actionLabel, el('label', { class: 'ticket-field' }, 'Quantity ', quantity)) };
+    });
+    const [type, typeLabel] = selectOf('order_type', 'Order type', [], { 'data-ticket-type': '' });
+    const price = el('input', { name: 'price', type: 'text', inputmode: 'decimal', size: '9', value: draft.price || '', 'data-ticket-price': '' });
+    const priceLabel = el('label', { class: 'ticket-field' }, 'Price ', price);
+    const [tif, tifLabel] = selectOf('time_in_force', 'Time in force', [], { 'data-ticket-tif': '' });
+    const quoteLine = el('p', { class: 'ticket-quote muted', 'data-ticket-quote': '' });
+    const tradingNote = el('p', { class: 'ticket-note', 'data-ticket-trading': '', hidden: true });
+    const words = el('p', { class: 'ticket-words', 'data-ticket-words': '' });
+    const effect = el('dl', { class: 'ticket-effect', 'data-ticket-effect': '' });
+    const warnings = el('ul', { class: 'ticket-warnings', 'data-ticket-warnings': '' });
+    const countdown = el('p', { class: 'ticket-countdown muted', 'data-ticket-countdown': '' });
+    const previewBox = el('section', { class: 'ticket-preview', 'data-ticket-preview-box': '', 'aria-label': 'Preview', hidden: true }, words, effect, warnings, countdown);
+    const errorText = el('span', { 'data-ticket-error-text': '' });
+    const tradingLink = el('a', { href: '/trading', 'data-ticket-trading-link': '', hidden: true }, 'Trading settings');
+    const error = el('p', { class: 'form-error', role: 'alert', 'data-ticket-error': '', hidden: true }, errorText, ' ', tradingLink);
+    const ticketState = el('p', { 'data-ticket-state': '' });
+    const orderStatus = el('p', { class: 'ticket-order-status', role: 'status', 'aria-live': 'polite', 'data-ticket-order-status': '' });
+    const result = el('section', { class: 'ticket-result', 'data-ticket-result': '', 'aria-label': 'Order', hidden: true }, ticketState, orderStatus);
+    const button = (attr, text, cls = 'btn') => el('button', { type: 'button', class: cls, [attr]: '' }, text);
+    const previewBtn = button('data-ticket-preview', 'Preview', 'btn btn-primary');
+    const repreviewBtn = button('data-ticket-repreview', 'Preview again', 'btn btn-primary');
+    const confirmBtn = button('data-ticket-confirm', 'Confirm', 'btn btn-primary');
+    const checkBtn = button('data-ticket-check', 'Check again');
+    const closeBtn = button('data-ticket-close', 'Close');
+    const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
+    const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
+      title, tradingNote, accountLabel, ...legRows.map((r) => r.node), typeLabel, priceLabel, tifLabel, quoteLine,
+      previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn));
+    const dialog = el('dialog', { id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces }, form);
+
+    const flow = createTicketFlow(env, () => draw());
+
+    function fillAccounts() {
+      const opts = [];
+      if (draft.accountFixed && draft.account) {
+        const c = choices.find((x) => x.link === draft.account.link && x.account === draft.account.account);
+        opts.push([`${draft.account.link}|${draft.account.account}`, c ? c.text : draft.account.account]);
+      } else {
+        opts.push(['', 'Choose an account…']);
+        for (const c of choices) opts.push([c.value, c.text]);
+      }
+      const was = account.value || (draft.account ? `${draft.account.link}|${draft.account.account}` : '');
+      account.replaceChildren(...opts.map(([v, t]) => el('option', { value: v }, t)));
+      account.value = opts.some(([v]) => v === was) ? was : '';
+      account.disabled = !!draft.accountFixed;
+    }
+
+    /** The order types and times in force the chosen account's broker takes. */
+    function brokerFields() {
+      const c = choices.find((x) => x.value === account.value);
+      const offers = brokerOffers(c ? c.broker : '', legs);
+      for (const [select, values, want] of [[type, offers.orderTypes, type.value || draft.order_type], [tif, offers.timesInForce, tif.value || draft.time_in_force]]) {
+        select.replaceChildren(...values.map((v) => el('option', { value: v }, v)));
+        select.value = values.includes(want) ? want : values[0];
+      }
+      price.disabled = type.value === 'Market';
+    }
+
+    function values() {
+      const [link, number] = account.value ? account.value.split('|') : [];
+      legRows.forEach((r, i) => { legs[i].action = r.action.value; legs[i].quantity = r.quantity.value; });
+      return {
+        account: account.value ? { link: Number(link), account: number } : null, legs,
+        order_type: type.value, price: price.value, time_in_force: tif.value, replaces: draft.replaces,
+      };
+    }
+
+    function draw() {
+      const v = flow.view();
+      const s = env.getState();
+      setAttr(dialog, 'data-phase', v.phase);
+      const busy = v.phase === 'previewing' || v.phase === 'confirming';
+      const locked = v.phase !== 'editing' && v.phase !== 'previewed';
+      for (const f of [price, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
+      for (const f of [type, tif]) f.disabled = locked;
+      for (const r of legRows) r.action.disabled = locked || !!draft.replaces;
+      account.disabled = !!draft.accountFixed || locked;
+      price.disabled = type.value === 'Market';
+      setAttr(form, 'aria-busy', busy ? 'true' : 'false');
+      // the preview
+      const p = v.phase === 'previewed' || v.phase === 'confirming' ? v.preview : null;
+      previewBox.hidden = !p;
+      if (p) {
+        setText(words, `${p.simulated ? '[SIMULATED] ' : ''}${p.words}`);
+        const rows = EFFECT_WORDS.filter(([k]) => p.effect && money(p.effect[k]) !== null)
+          .flatMap(([k, label]) => [el('dt', null, label), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
+        if (effect.childElementCount !== rows.length || effect.getAttribute('data-preview') !== p.id) effect.replaceChildren(...rows);
+        setAttr(effect, 'data-preview', p.id);
+        if (warnings.getAttribute('data-preview') !== p.id) warnings.replaceChildren(...(p.warnings || []).map((w) => el('li', null, w)));
+        setAttr(warnings, 'data-preview', p.id);
+        setText(countdown, countdownText(p.expires_at, env.now()));
+        setAttr(countdown, 'data-seconds', String(v.secondsLeft));
+      }
+      // the error: the server's refusal, else the form's own
+      const shownError = v.error || (formError && { text: formError, code: 'form' });
+      error.hidden = !shownError;
+      setText(errorText, shownError ? shownError.text : '');
+      setAttr(error, 'data-code', shownError ? shownError.code || '' : null);
+      tradingLink.hidden = !(v.error && v.error.tradingPage);
+      // the buttons
+      const expired = !!p && v.secondsLeft === 0 && !(v.error && v.error.resend);
+      previewBtn.hidden = v.phase === 'sent' || !!p;
+      previewBtn.disabled = busy;
+      repreviewBtn.hidden = !(expired || (v.error && v.error.repreview));
+      confirmBtn.hidden = !p;
+      confirmBtn.disabled = v.phase !== 'previewed' || expired;
+      setText(confirmBtn, v.error && v.error.resend ? 'Send again' : 'Confirm');
+      // the ticket and its order on the stream
+      result.hidden = !v.ticket;
+      checkBtn.hidden = !(v.ticket && (v.ticket.state === 'placing' || v.ticket.state === 'unknown'));
+      if (v.ticket) {
+        const t = v.ticket;
+        setAttr(result, 'data-ticket-state', t.state);
+        setAttr(result, 'data-order-id', t.order_id === null || t.order_id === undefined ? null : String(t.order_id));
+        const said = t.state === 'rejected' && t.said ? `: ${typeof t.said === 'string' ? t.said : JSON.stringify(t.said)}` : '';
+        setText(ticketState, `${t.words || ''} — ${t.state}${t.order_id ? ` (order ${t.order_id})` : ''}${said}`);
+        const f = t.state === 'placed' ? followOrder(s.orders, t.link, t.order_id) : null;
+        setAttr(orderStatus, 'data-status', f ? f.status : null);
+        setAttr(orderStatus, 'data-filled', f ? String(f.filled) : null);
+        setText(orderStatus, t.state === 'placed' ? followText(f) : '');
+      }
+      // the live quote of a single leg
+      const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) || draft.quote || null : null;
+      setText(quoteLine, q ? `${legs[0].symbol}: bid ${q.bid ?? '—'} · ask ${q.ask ?? '—'}` : legs.length === 1 ? `${legs[0].symbol}: no quote yet` : '');
+    }
+
+    const edited = () => { formError = null; flow.edited(); draw(); };
+    account.addEventListener('change', () => { brokerFields(); edited(); });
+    type.addEventListener('change', () => { price.disabled = type.value === 'Market'; edited(); });
+    tif.addEventListener('change', edited);
+    price.addEventListener('input', () => { priceTouched = true; edited(); });
+    for (const r of legRows) {
+      r.quantity.addEventListener('input', edited);
+      r.action.addEventListener('change', () => {
+        if (!priceTouched && legs.length === 1) {
+          legs[0].action = r.action.value;
+          price.value = prefillPrice(legs, (sym) => env.getState().quotes.get(sym) || draft.quote) || price.value;
+        }
+        edited();
+      });
+    }
+    previewBtn.addEventListener('click', () => {
+      const made = orderBody(values());
+      formError = made.error || null;
+      flow.edited();
+      draw();
+      if (!made.error) flow.preview(made.body);
+    });
+    repreviewBtn.addEventListener('click', () => flow.repreview());
+    confirmBtn.addEventListener('click', () => flow.confirm());
+    checkBtn.addEventListener('click', () => flow.check());
+    closeBtn.addEventListener('click', () => dialog.close());
+    form.addEventListener('submit', (ev) => ev.preventDefault());
+    const ticker = env.setInterval(draw, 500); // the countdown, and the order as frames arrive
+    dialog.addEventListener('close', () => {
+      flow.close();
+      env.clearInterval(ticker);
+      dialog.remove();
+      if (open && open.dialog === dialog) open = null;
+      if (opener && opener.isConnected && opener.focus) opener.focus();
+    });
+
+    fillAccounts();
+    brokerFields();
+    doc.body.append(dialog);
+    dialog.showModal();
+    draw();
+    open = { dialog, close: () => dialog.close(), draw };
+    // trading off, or a link not enabled: said now; the server's refusal says it again
+    env.api.trading().then((r) => {
+      if (!r.ok || !r.body || !r.body.trading || !dialog.isConnected) return;
+      const t = r.body.trading;
+      choices = accountChoices(env.getState().accounts, t).filter((c) => !brokerOffers(c.broker, legs).error);
+      fillAccounts();
+      tradingNote.hidden = !!t.on;
+      if (!t.on) tradingNote.replaceChildren('Trading is off for you: turn it on in ', el('a', { href: '/trading' }, 'Trading settings'), ' before you confirm.');
+    });
+    return dialog;
+  }
+
+  return {
+    open: openTicket,
+    /** The stream's state changed: the open ticket redraws (its order, its quote). */
+    render() { if (open) open.draw(); },
+    close() { if (open) open.close(); },
+  };
+}

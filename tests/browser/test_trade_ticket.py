@@ -1,0 +1,118 @@
+"""The order ticket's entry points in a real Chromium against the sandbox (the form only:
+placing through it is tested with the trading endpoints, tests/browser/test_trading*.py):
+a watchlist row's Trade… chooses no account across brokers, a position's Close… is the
+opposite order for the whole quantity in its own account, a chain cell's bid sells and
+its ask buys, the form says what is missing in words, Escape closes and focus goes back;
+the orders panel's "Cancel all working" follows its account filter; the header has the
+kill switch."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dashboard import log_in
+
+OPTION_PRICE = re.compile(r"^\d+\.\d\d$")
+
+
+def test_ticket_from_rows_and_chain(page: Page, browser_app, browser_sandbox):
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(page.locator("[data-kill-switch]")).to_have_text("Kill switch")
+
+    # a watchlist row: buy 1 at the ask; several accounts at several brokers: none chosen
+    ask = page.locator("#watchlist-rows tr[data-quote=AAPL] [data-field=ask]")
+    expect(ask).to_have_attribute("data-value", re.compile(r"^\d"), timeout=10_000)
+    page.click("#watchlist-rows [data-row-menu=AAPL]")
+    expect(page.locator("[data-menu-alert=AAPL]")).to_be_visible()
+    page.click("[data-menu-trade=AAPL]")
+    ticket = page.locator("#trade-ticket")
+    expect(ticket).to_be_visible()
+    expect(ticket).to_have_attribute("data-phase", "editing")
+    expect(ticket.locator("[data-ticket-account]")).to_have_value("")
+    assert ticket.locator("[data-ticket-account] option").count() >= 3
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
+    expect(ticket.locator("[data-ticket-quantity='0']")).to_have_value("1")
+    expect(ticket.locator("[data-ticket-price]")).to_have_value(re.compile(r"^\d+\.\d\d$"))
+    ticket.locator("[data-ticket-preview]").click()
+    expect(ticket.locator("[data-ticket-error]")).to_have_text(
+        re.compile("^Choose the account to trade in.")
+    )
+    expect(ticket.locator("[data-ticket-error]")).to_have_attribute("data-code", "form")
+    # an Alpaca account: Day and GTC for a stock
+    alpaca = ticket.locator("[data-ticket-account] option", has_text="alpaca").first.get_attribute(
+        "value"
+    )
+    ticket.locator("[data-ticket-account]").select_option(alpaca)
+    expect(ticket.locator("[data-ticket-tif] option")).to_have_text(["Day", "GTC"])
+    ticket.locator("[data-ticket-quantity='0']").fill("0")
+    ticket.locator("[data-ticket-preview]").click()
+    expect(ticket.locator("[data-ticket-error]")).to_contain_text(
+        "whole number from 1 to 1,000,000"
+    )
+    page.keyboard.press("Escape")
+    expect(ticket).to_have_count(0)
+
+    # a position: Close… sells (or buys back) the whole quantity in its own account
+    row = page.locator("tr[data-position]").first
+    key = row.get_attribute("data-position")
+    account = key.split("|")[0]
+    quantity = row.locator("[data-field=quantity]").get_attribute("data-value")
+    row.locator("[data-row-menu]").click()
+    page.locator("[data-menu-close]").click()
+    expect(ticket).to_be_visible()
+    expect(ticket.locator("[data-ticket-account]")).to_be_disabled()
+    expect(ticket.locator("[data-ticket-account] option")).to_have_count(1)
+    assert ticket.locator("[data-ticket-account]").input_value().endswith(f"|{account}")
+    qty = abs(int(float(quantity)))
+    expect(ticket.locator("[data-ticket-quantity='0']")).to_have_value(str(qty))
+    action = "Buy to Close" if float(quantity) < 0 else "Sell to Close"
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value(action)
+    ticket.locator("[data-ticket-close]").click()
+    expect(ticket).to_have_count(0)
+
+    # the orders panel: "Cancel all working" for the filtered account only
+    cancel_all = page.locator("#orders-cancel-all")
+    expect(cancel_all).to_be_hidden()
+    page.select_option("#orders-account", account)
+    expect(cancel_all).to_have_text(f"Cancel all working ({account})")
+    page.select_option("#orders-account", "")
+    expect(cancel_all).to_be_hidden()
+
+    # a chain cell: the bid sells to open at the bid, the ask buys to open at the ask
+    page.goto(f"{browser_app.url}/chain/SPY")
+    cell = page.locator("#chain td[data-side=call][data-field=ask][data-trade-symbol]").first
+    expect(cell).to_have_attribute("data-value", re.compile(r"^\d"), timeout=15_000)
+    symbol = cell.get_attribute("data-trade-symbol")
+    cell.click()
+    expect(ticket).to_be_visible()
+    expect(ticket.locator("legend")).to_have_text(symbol)
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
+    expect(ticket.locator("[data-ticket-price]")).to_have_value(OPTION_PRICE)
+    page.keyboard.press("Escape")
+    bid = page.locator(f"#chain td[data-side=call][data-field=bid][data-trade-symbol='{symbol}']")
+    bid.focus()
+    page.keyboard.press("Enter")
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Open")
+    page.keyboard.press("Escape")
+    expect(ticket).to_have_count(0)
+    expect(bid).to_be_focused()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_ticket_from_the_risk_graph(page: Page, browser_app, browser_sandbox):
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/risk?u=AAPL")
+    button = page.locator("[data-risk-trade]")
+    expect(button).to_have_attribute("data-risk-trade", "AAPL", timeout=15_000)
+    expect(button).to_have_text("Trade AAPL…")
+    button.click()
+    ticket = page.locator("#trade-ticket")
+    expect(ticket.locator("legend")).to_have_text("AAPL")
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
+    expect(ticket.locator("[data-ticket-account]")).to_have_value("")
+    page.keyboard.press("Escape")
+    expect(ticket).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,223 @@
+// static/js/trading/ticket-model.js: the ticket's drafts, prices, broker rules, body,
+// countdown, idempotency keys and the order followed on the stream
+// (docs/streaming-contract.md "Trading …", "In the browser").
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+import {
+  BROKER_RULES, REPREVIEW_CODES, TRADING_PAGE_CODES, accountChoices, brokerOffers, countdownText, createConfirmKeys,
+  followOrder, followText, fromChainCell, fromOrder, fromPosition, fromSymbol, orderBody, prefillPrice, priceProblem,
+  refusalText, roundToTick, secondsLeft, startingAccount, tickOf, tradable,
+} from '../../static/js/trading/ticket-model.js';
+
+const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
+const OPT = '.SPY270115C590';
+const AAPL_OPT = '.AAPL270115C200';
+const quotes = new Map([
+  ['SPY', { bid: 589.98, ask: 590.02 }],
+  [OPT, { bid: 2.3, ask: 2.35 }],
+  [AAPL_OPT, { bid: 4.12, ask: 4.38 }],
+  ['PENNY', { bid: 0.12344, ask: 0.12356 }],
+  ['.SPY270115P580', { bid: 1.1, ask: 1.2 }],
+]);
+const quote = (sym) => quotes.get(sym);
+const accounts = new Map([
+  ['5WT00001', { number: '5WT00001', link: 3, broker: 'tastytrade', label: 'Main' }],
+  ['VA000001', { number: 'VA000001', link: 4, broker: 'tradier', label: 'IRA' }],
+  ['PA000001', { number: 'PA000001', link: 5, broker: 'alpaca', label: 'Paper' }],
+]);
+
+test('the tick grid is the contract\'s: stock ≥1.00 0.01, <1.00 0.0001; options <3.00 0.01, ≥3.00 0.05; SPY/QQQ/IWM 0.01', () => {
+  assert.match(DOC, /stock ≥ 1\.00 in 0\.01, below 1\.00 in 0\.0001; options\s+below 3\.00 in 0\.01, from 3\.00 in 0\.05 \(SPY, QQQ, IWM: 0\.01 throughout\)/);
+  assert.equal(tickOf('AAPL', 1), '0.01');
+  assert.equal(tickOf('AAPL', 0.99), '0.0001');
+  assert.equal(tickOf(AAPL_OPT, 2.99), '0.01');
+  assert.equal(tickOf(AAPL_OPT, 3), '0.05');
+  for (const root of ['SPY', 'QQQ', 'IWM']) assert.equal(tickOf(`.${root}270115C590`, 12.5), '0.01');
+  assert.equal(roundToTick('AAPL', 190.126), '190.13');
+  assert.equal(roundToTick('PENNY', 0.12356), '0.1236');
+  assert.equal(roundToTick(AAPL_OPT, 4.38), '4.40');
+  assert.equal(roundToTick(AAPL_OPT, 4.12), '4.10');
+  assert.equal(roundToTick(OPT, 12.34), '12.34');
+  assert.equal(roundToTick(AAPL_OPT, 0.004), '0.01', 'never below one tick');
+  assert.equal(roundToTick('AAPL', null), null);
+  assert.equal(roundToTick('AAPL', 0), null);
+});
+
+test('a typed price is checked against the grid, with a sentence', () => {
+  assert.equal(priceProblem(AAPL_OPT, '4.35'), null);
+  assert.match(priceProblem(AAPL_OPT, '4.37'), /off the tick grid: \.AAPL270115C200 trades in steps of 0\.05/);
+  assert.equal(priceProblem('PENNY', '0.1234'), null);
+  assert.match(priceProblem('PENNY', '0.12345'), /steps of 0\.0001/);
+  assert.match(priceProblem('AAPL', '-1'), /positive number/);
+  assert.match(priceProblem('AAPL', '1e3'), /positive number/);
+  assert.match(priceProblem('AAPL', '0'), /positive number/);
+});
+
+test('prices prefill from the live quote: buy at the ask, sell at the bid, a multi-leg at the net mid', () => {
+  assert.equal(prefillPrice([{ symbol: OPT, action: 'Buy to Open', quantity: 1 }], quote), '2.35');
+  assert.equal(prefillPrice([{ symbol: OPT, action: 'Sell to Close', quantity: 1 }], quote), '2.30');
+  assert.equal(prefillPrice([{ symbol: 'NOQUOTE', action: 'Buy to Open', quantity: 1 }], quote), null);
+  // a vertical: buy the 590 call (mid 2.325), sell the 580 put (mid 1.15): net 1.175 → 1.18
+  const legs = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
+  assert.equal(prefillPrice(legs, quote), '1.18');
+  assert.equal(prefillPrice([...legs, { symbol: 'NOQUOTE', action: 'Buy to Open', quantity: 1 }], quote), null);
+});
+
+test('a position\'s Close… is the opposite action for the whole quantity, in its own account', () => {
+  const acct = accounts.get('5WT00001');
+  const long = { symbol: 'SPY   270115C00590000', streamer_symbol: OPT, direction: 'Long', quantity: 3 };
+  const close = fromPosition(long, acct, quote, 'close');
+  assert.deepEqual(close.legs, [{ symbol: OPT, action: 'Sell to Close', quantity: 3 }]);
+  assert.deepEqual(close.account, { link: 3, account: '5WT00001' });
+  assert.equal(close.accountFixed, true);
+  assert.equal(close.price, '2.30', 'a sell at the bid');
+  const short = fromPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Short', quantity: 100 }, acct, quote, 'close');
+  assert.deepEqual(short.legs, [{ symbol: 'SPY', action: 'Buy to Close', quantity: 100 }]);
+  assert.equal(short.price, '590.02', 'a buy at the ask');
+  // Trade…: the same instrument, in its own account (changeable), its own direction
+  const trade = fromPosition(long, acct, quote, 'trade');
+  assert.deepEqual(trade.legs, [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }]);
+  assert.equal(trade.accountFixed, false);
+  assert.deepEqual(trade.account, { link: 3, account: '5WT00001' });
+  assert.equal(fromPosition({ symbol: 'SPY', direction: 'Short', quantity: 5 }, acct, quote, 'trade').legs[0].action, 'Sell to Open');
+});
+
+test('a watchlist row\'s ticket chooses no account across brokers; a single account is preselected', () => {
+  const all = accountChoices(accounts);
+  assert.equal(all.length, 3);
+  const many = fromSymbol('SPY', quote, all);
+  assert.equal(many.account, null);
+  assert.deepEqual(many.legs, [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }]);
+  assert.equal(many.price, '590.02');
+  const one = fromSymbol('SPY', quote, all.filter((c) => c.broker === 'alpaca'));
+  assert.deepEqual(one.account, { link: 5, account: 'PA000001' });
+  assert.equal(startingAccount(all), null);
+  assert.equal(startingAccount(all, { link: 4, account: 'VA000001' }).broker, 'tradier');
+});
+
+test('a chain cell: the bid sells to open at the bid, the ask buys to open at the ask', () => {
+  const choices = accountChoices(accounts);
+  const bid = fromChainCell(OPT, 'bid', quote, choices);
+  assert.deepEqual(bid.legs, [{ symbol: OPT, action: 'Sell to Open', quantity: 1 }]);
+  assert.equal(bid.price, '2.30');
+  const ask = fromChainCell(OPT, 'ask', quote, choices);
+  assert.deepEqual(ask.legs, [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }]);
+  assert.equal(ask.price, '2.35');
+  assert.equal(ask.account, null);
+});
+
+test('a working order\'s Replace… keeps its account and legs (the quantity still open) and names it', () => {
+  const order = {
+    id: '1234', order_type: 'Limit', price: 2.3, time_in_force: 'GTC',
+    legs: [{ symbol: OPT, action: 'Buy to Open', quantity: 3, remaining_quantity: 2 }],
+  };
+  const d = fromOrder(order, 3, '5WT00001');
+  assert.equal(d.replaces, '1234');
+  assert.deepEqual(d.account, { link: 3, account: '5WT00001' });
+  assert.equal(d.accountFixed, true);
+  assert.deepEqual(d.legs, [{ symbol: OPT, action: 'Buy to Open', quantity: 2 }]);
+  assert.equal(d.price, '2.30');
+  assert.equal(d.time_in_force, 'GTC');
+  assert.equal(fromOrder({ ...order, order_type: 'Market', price: null }, 3, '5WT00001').price, null);
+});
+
+test('what each broker takes: Alpaca options Day only, multi-leg only at tastytrade', () => {
+  assert.match(DOC, /Alpaca\s+— stock and single options, Market\/Limit, Day\/GTC \(options Day only\)/);
+  const single = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
+  assert.deepEqual(brokerOffers('alpaca', single).timesInForce, ['Day']);
+  assert.deepEqual(brokerOffers('alpaca', [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }]).timesInForce, ['Day', 'GTC']);
+  assert.deepEqual(brokerOffers('tradier', single).timesInForce, ['Day', 'GTC']);
+  for (const b of Object.keys(BROKER_RULES)) assert.deepEqual(brokerOffers(b, single).orderTypes, ['Limit', 'Market']);
+  const two = [...single, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
+  assert.equal(brokerOffers('tastytrade', two).error, null);
+  assert.match(brokerOffers('tradier', two).error, /tradier does not take multi-leg orders/);
+  assert.match(brokerOffers('alpaca', two).error, /multi-leg/);
+  assert.equal(tradable('SPY'), true);
+  assert.equal(tradable(OPT), true);
+  assert.equal(tradable('/ESZ26'), false);
+  assert.equal(tradable('BRK/B'), true);
+  assert.equal(tradable('not a symbol'), false);
+});
+
+test('account choices name broker, label and number; links staff did not enable are marked', () => {
+  const c = accountChoices(accounts, { links: [{ link: 4, enabled: false }, { link: 3, enabled: true }] });
+  assert.deepEqual(c.map((x) => x.value), ['5WT00001', 'PA000001', 'VA000001'].map((n) => `${accounts.get(n).link}|${n}`).sort((a, b) => {
+    const text = (v) => c.find((x) => x.value === v).text;
+    return text(a) < text(b) ? -1 : 1;
+  }));
+  const tradier = c.find((x) => x.broker === 'tradier');
+  assert.equal(tradier.text, 'tradier · IRA VA000001 (trading not enabled)');
+  assert.equal(tradier.enabled, false);
+  assert.equal(c.find((x) => x.broker === 'tastytrade').text, 'tastytrade · Main 5WT00001');
+});
+
+test('the order body is the contract\'s, the price a decimal string', () => {
+  const values = {
+    account: { link: 3, account: '5WT00001' }, legs: [{ symbol: OPT, action: 'Buy to Open', quantity: '2' }],
+    order_type: 'Limit', price: '2.35', time_in_force: 'Day', replaces: null,
+  };
+  const made = orderBody(values);
+  assert.deepEqual(made.body, {
+    link: 3, account: '5WT00001', legs: [{ symbol: OPT, action: 'Buy to Open', quantity: 2 }],
+    order_type: 'Limit', price: '2.35', time_in_force: 'Day', replaces: null,
+  });
+  // the documented example, key for key
+  const example = JSON.parse(DOC.split('### The order')[1].split('```json')[1].split('```')[0]);
+  assert.deepEqual(Object.keys(made.body).sort(), Object.keys(example).sort());
+  assert.deepEqual(made.body, example);
+  assert.equal(orderBody({ ...values, order_type: 'Market', price: '9' }).body.price, null);
+  assert.equal(orderBody({ ...values, replaces: '77' }).body.replaces, '77');
+  assert.match(orderBody({ ...values, account: null }).error, /Choose the account/);
+  for (const q of ['0', '-1', '1.5', '', '1000001']) assert.match(orderBody({ ...values, legs: [{ ...values.legs[0], quantity: q }] }).error, /whole number from 1 to 1,000,000/);
+  assert.match(orderBody({ ...values, price: '2.351' }).error, /tick grid/);
+  assert.match(orderBody({ ...values, price: '' }).error, /positive number/);
+  assert.match(orderBody({ ...values, legs: [{ ...values.legs[0], action: 'Buy' }] }).error, /Choose an action/);
+});
+
+test('the countdown runs to expires_at and then says to preview again', () => {
+  const at = 1_760_000_030_000;
+  assert.equal(secondsLeft(at, at - 30_000), 30);
+  assert.equal(secondsLeft(at, at - 29_001), 30, "a part second counts");
+  assert.equal(secondsLeft(at, at - 29_000), 29);
+  assert.equal(secondsLeft(at, at - 1), 1);
+  assert.equal(secondsLeft(at, at), 0);
+  assert.equal(secondsLeft(at, at + 5000), 0);
+  assert.equal(countdownText(at, at - 12_000), 'Expires in 12 s.');
+  assert.equal(countdownText(at, at), 'The preview expired: preview again.');
+});
+
+test('one Idempotency-Key per preview, the same one again for a resend', () => {
+  let n = 0;
+  const keys = createConfirmKeys(() => `key-${++n}`);
+  assert.equal(keys.keyFor('p1'), 'key-1');
+  assert.equal(keys.keyFor('p1'), 'key-1');
+  assert.equal(keys.keyFor('p2'), 'key-2');
+  assert.equal(keys.keyFor('p1'), 'key-1');
+});
+
+test('refusals: the server\'s sentence; which codes offer a new preview or the /trading page', () => {
+  assert.equal(refusalText(409, { error: 'The quote moved.', code: 'quote_moved' }, 'x'), 'The quote moved.');
+  assert.match(refusalText(0, null, 'the order was not previewed'), /cannot be reached: the order was not previewed/);
+  assert.equal(refusalText(500, null, 'the order was not previewed'), 'The order was not previewed (HTTP 500).');
+  assert.deepEqual([...REPREVIEW_CODES].sort(), ['preview_expired', 'quote_moved']);
+  assert.deepEqual([...TRADING_PAGE_CODES].sort(), ['second_factor', 'trading_disabled']);
+});
+
+test('the placed order is followed on the stream by (link, order id): status and fills', () => {
+  const order = (status, fills) => ({ id: '88', status, legs: [{ symbol: OPT, action: 'Buy to Open', quantity: 2, remaining_quantity: 2, fills }] });
+  const orders = new Map([['3:88', order('Received', [])], ['4:88', order('Filled', [{ id: 'x', quantity: 2, price: 9 }])]]);
+  assert.equal(followOrder(orders, 3, null), null);
+  assert.equal(followOrder(orders, 5, '88'), null, 'another link\'s order 88 is not ours');
+  assert.equal(followText(followOrder(new Map(), 3, '88')), 'Waiting for the order on the stream…');
+  assert.equal(followText(followOrder(orders, 3, '88')), 'Received');
+  orders.set('3:88', order('Live', []));
+  assert.equal(followText(followOrder(orders, 3, '88')), 'Live');
+  orders.set('3:88', order('Partially Filled', [{ id: 'a', quantity: 1, price: 2.3 }]));
+  assert.equal(followText(followOrder(orders, 3, '88')), 'Partially Filled 1/2 @ 2.30');
+  orders.set('3:88', order('Filled', [{ id: 'a', quantity: 1, price: 2.3 }, { id: 'b', quantity: 1, price: 2.4 }]));
+  const f = followOrder(orders, 3, '88');
+  assert.deepEqual({ status: f.status, filled: f.filled, quantity: f.quantity }, { status: 'Filled', filled: 2, quantity: 2 });
+  assert.equal(followText(f), 'Filled 2 @ 2.35');
+});
