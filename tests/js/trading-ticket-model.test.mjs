@@ -123,7 +123,29 @@ test('a working order\'s Replace… keeps its account and legs (the quantity sti
   assert.equal(fromOrder({ ...order, order_type: 'Market', price: null }, 3, '5WT00001').price, null);
 });
 
-test('what each broker takes: Alpaca options Day only, multi-leg only at tastytrade', () => {
+test('Replace… of an order in a broker\'s own words (Tradier, Alpaca) speaks the contract\'s', () => {
+  const tradier = {
+    id: '77', order_type: 'limit', price: 1.1, time_in_force: 'gtc',
+    legs: [{ symbol: 'SPY261218C00600000', action: 'buy_to_open', quantity: 1, remaining_quantity: 1 }],
+  };
+  const d = fromOrder(tradier, 5, 'VA000001');
+  assert.deepEqual(d.legs, [{ symbol: '.SPY261218C600', action: 'Buy to Open', quantity: 1 }]);
+  assert.equal(d.order_type, 'Limit');
+  assert.equal(d.time_in_force, 'GTC');
+  const stock = (action) => fromOrder({ ...tradier, legs: [{ symbol: 'SPY', action, quantity: 5 }] }, 5, 'VA000001').legs[0].action;
+  assert.equal(stock('buy'), 'Buy to Open');
+  assert.equal(stock('sell'), 'Sell to Close');
+  assert.equal(stock('sell_short'), 'Sell to Open');
+  assert.equal(stock('buy_to_cover'), 'Buy to Close');
+  const alpaca = { id: 'a-1', order_type: 'market', price: null, time_in_force: 'day', legs: [{ symbol: 'AAPL', action: 'buy', quantity: 2 }] };
+  const a = fromOrder(alpaca, 6, 'ALP1');
+  assert.equal(a.order_type, 'Market');
+  assert.equal(a.time_in_force, 'Day');
+  const tasty = fromOrder({ ...tradier, legs: [{ symbol: 'SPY   261218C00600000', action: 'Sell to Close', quantity: 1 }] }, 3, '5WT1');
+  assert.deepEqual(tasty.legs, [{ symbol: '.SPY261218C600', action: 'Sell to Close', quantity: 1 }]);
+});
+
+test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade and Tradier', () => {
   assert.match(DOC, /Alpaca\s+— stock and single options, Market\/Limit, Day\/GTC \(options Day only\)/);
   const single = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
   assert.deepEqual(brokerOffers('alpaca', single).timesInForce, ['Day']);
@@ -132,8 +154,9 @@ test('what each broker takes: Alpaca options Day only, multi-leg only at tastytr
   for (const b of Object.keys(BROKER_RULES)) assert.deepEqual(brokerOffers(b, single).orderTypes, ['Limit', 'Market']);
   const two = [...single, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
   assert.equal(brokerOffers('tastytrade', two).error, null);
-  assert.match(brokerOffers('tradier', two).error, /tradier does not take multi-leg orders/);
-  assert.match(brokerOffers('alpaca', two).error, /multi-leg/);
+  assert.equal(brokerOffers('tradier', two).error, null);
+  assert.match(DOC, /Tradier — stock,\s+single options and multileg option orders/);
+  assert.match(brokerOffers('alpaca', two).error, /alpaca does not take multi-leg orders here: choose a tastytrade or Tradier account/);
   assert.equal(tradable('SPY'), true);
   assert.equal(tradable(OPT), true);
   assert.equal(tradable('/ESZ26'), false);

@@ -18,7 +18,7 @@ export const PENNY_ROOTS = new Set(['SPY', 'QQQ', 'IWM']);
  *  (for stock, for options), and multi-leg orders. */
 export const BROKER_RULES = {
   tastytrade: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
-  tradier: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 1 },
+  tradier: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
   alpaca: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1 },
 };
 
@@ -126,7 +126,7 @@ export function brokerOffers(broker, legs) {
   const rules = BROKER_RULES[String(broker || '').toLowerCase()];
   if (!rules) return { orderTypes: ['Limit', 'Market'], timesInForce: ['Day', 'GTC'], error: null };
   const option = legs.some((l) => isOptionSymbol(l.symbol));
-  const error = legs.length > rules.maxLegs ? `${broker} does not take multi-leg orders here: choose a tastytrade account.` : null;
+  const error = legs.length > rules.maxLegs ? `${broker} does not take multi-leg orders here: choose a tastytrade or Tradier account.` : null;
   return { orderTypes: rules.orderTypes.slice(), timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error };
 }
 
@@ -172,17 +172,32 @@ export function fromChainCell(symbol, side, quote, choices) {
 
 /** A working order's Replace…: its legs (the quantity still open), type, price and time in
  *  force, in its own account, `replaces` its id. `link`, `account`: the order's. */
+/** The brokers' own action words (Tradier's and Alpaca's sides) in the contract's. */
+const BROKER_ACTIONS = {
+  buy: 'Buy to Open', sell: 'Sell to Close', sell_short: 'Sell to Open', buy_to_cover: 'Buy to Close',
+  buy_to_open: 'Buy to Open', sell_to_close: 'Sell to Close', sell_to_open: 'Sell to Open', buy_to_close: 'Buy to Close',
+};
+const contractAction = (a) => (ACTIONS.includes(a) ? a : BROKER_ACTIONS[String(a || '').toLowerCase()] || String(a));
+
+/** A working order's Replace…: its account, its legs (the quantity still open) in the
+ *  contract's words (an order frame carries each broker's own: OCC symbols, `buy_to_open`,
+ *  `limit`, `gtc`), its type, price and time in force. */
 export function fromOrder(order, link, account) {
   const legs = (order.legs || []).map((l) => {
     const rem = num(l.remaining_quantity);
-    return { symbol: String(l.symbol), action: String(l.action), quantity: Math.trunc(rem !== null && rem > 0 ? rem : num(l.quantity) || 1) };
+    return {
+      symbol: normalizeSymbol(l.symbol) || String(l.symbol),
+      action: contractAction(l.action),
+      quantity: Math.trunc(rem !== null && rem > 0 ? rem : num(l.quantity) || 1),
+    };
   });
   const price = num(order.price);
+  const type = String(order.order_type || '').toLowerCase();
   return draft({
     title: `Replace order ${order.id}`, legs, account: { link: num(link), account: String(account) }, accountFixed: true,
-    orderType: order.order_type === 'Market' ? 'Market' : 'Limit',
+    orderType: type === 'market' ? 'Market' : 'Limit',
     price: price === null ? null : roundToTick(legs[0] ? legs[0].symbol : '', Math.abs(price)),
-    tif: order.time_in_force === 'GTC' ? 'GTC' : 'Day', replaces: String(order.id),
+    tif: String(order.time_in_force || '').toLowerCase() === 'gtc' ? 'GTC' : 'Day', replaces: String(order.id),
   });
 }
 
