@@ -413,3 +413,6 @@ TRADING_PREVIEW_TTL = float(os.environ.get("TRADING_PREVIEW_TTL", "30"))
 TRADING_QUOTE_BAND = float(os.environ.get("TRADING_QUOTE_BAND", "0.01"))
 # A limit price this fraction away from the mid is a warning in the app's own checks.
 TRADING_PRICE_WARN = float(os.environ.get("TRADING_PRICE_WARN", "0.10"))
+# --- trading: core ---
+# A failed CSRF check on /api/ answers JSON `{"code": "csrf"}`; pages keep Django's page.
+CSRF_FAILURE_VIEW = "streaming.trading.csrf.csrf_failure"

@@ -98,6 +98,11 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
         return _refused(400, "unsupported", "This broker link does not take orders here yet.")
     op = str(request.get("op"))
     if op in ("cancel", "working", "cancel_all", "find"):
+        if op == "cancel" and not request.get("account"):
+            request = {
+                **request,
+                "account": order_account(manager, link_id, request.get("order_id")),
+            }
         return await _manage(adapter, op, request)
     try:
         ticket = parse_order(request.get("order"))
@@ -123,6 +128,14 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
             return await once(key, lambda: _place(adapter, order, request, replaces))
         return await once(key, lambda: _place(adapter, order, request, None))
     return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+
+
+def order_account(manager: UserStreamManager, link_id: int, order_id: Any) -> str:
+    """The account a working order of the link is in, as the stream knows it ("" if not)."""
+    for (link, known), order in reversed(manager.state.orders.items()):
+        if link == link_id and str(known) == str(order_id):
+            return str(order.get("account") or "")
+    return ""
 
 
 async def _live_quote(manager: UserStreamManager, order: OrderRequest) -> dict[str, Any] | None:
