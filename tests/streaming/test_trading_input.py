@@ -152,7 +152,7 @@ def test_rounding_to_the_tick():
     assert round_to_tick(legs, Decimal("3.07")) == Decimal("3.05")
     assert round_to_tick(legs, Decimal("3.08")) == Decimal("3.10")
     assert on_grid(legs, Decimal("3.10")) and not on_grid(legs, Decimal("3.11"))
-    spread = legs + [OrderLeg(symbol=".AAPL270115C210", action="Sell to Open", quantity=1)]
+    spread = [*legs, OrderLeg(symbol=".AAPL270115C210", action="Sell to Open", quantity=1)]
     assert tick_for(spread, Decimal("4.00")) == Decimal("0.01")
 
 
