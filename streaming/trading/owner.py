@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 #: How long the web side waits for a preview, cancel or list (a broker round trip or two).
 ORDER_WAIT = 15.0
+#: Every step but a place is asked again after this long without an answer (the owner
+#: moved: a new owner's control channel may not have existed when it was first sent).
+ORDER_REASK = 4.0
 #: How long it waits for a place; never asked again on silence (`reask` = `within`): a
 #: place whose answer is lost is reconciled, not re-sent.
 PLACE_WAIT = 20.0
@@ -58,8 +61,10 @@ def reset() -> None:
 async def ask_order(user_id: int, call: OrderCall) -> Answer:
     """One order-entry step at the user's owner: (HTTP status, body); 504 `timeout` when
     nobody answered (for a place: the outcome is unknown, reconciled later)."""
-    within = PLACE_WAIT if call["op"] in ("place", "replace") else ORDER_WAIT
-    reply = await agents.ask_owner(user_id, call, within=within, reask=within)
+    places = call["op"] in ("place", "replace")
+    within = PLACE_WAIT if places else ORDER_WAIT
+    reask = within if places else ORDER_REASK
+    reply = await agents.ask_owner(user_id, call, within=within, reask=reask)
     if reply is None:
         return 504, {"error": "The stream did not answer in time; try again.", "code": "timeout"}
     return int(reply["status"]), orjson.loads(reply["text"])
