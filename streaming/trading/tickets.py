@@ -44,6 +44,28 @@ POLL = 0.1
 audit = database_sync_to_async(audit_record)
 
 
+async def _audit_ticket(
+    ticket: TradeTicket,
+    action: str,
+    request: HttpRequest | None,
+    *,
+    said: dict[str, Any] | None = None,
+    outcome: str = "",
+) -> None:
+    """One step of a ticket in the audit trail (what the trader was shown with it)."""
+    await audit(
+        user_id=ticket.user_id,
+        action=action,
+        request=request,
+        link_id=ticket.link_id,
+        account=ticket.account,
+        ticket=ticket.id,
+        shown=ticket.words,
+        said=said,
+        outcome=outcome,
+    )
+
+
 def _refused(refusal: Refusal, **extra: Any) -> Answer:
     return refusal.status, {"error": refusal.message, "code": refusal.code, **extra}
 
@@ -212,16 +234,7 @@ async def confirm_order(
             }
         if won:
             ticket = await db(claims.fresh)(ticket)
-            await audit(
-                user_id=user_id,
-                action="confirm",
-                request=request,
-                link_id=ticket.link_id,
-                account=ticket.account,
-                ticket=ticket.id,
-                shown=ticket.words,
-                outcome="claimed",
-            )
+            await _audit_ticket(ticket, "confirm", request, outcome="claimed")
             return await _place(ticket, request, reconcile=False)
         ticket = await db(claims.fresh)(ticket)
     if ticket.idempotency_key != key:
@@ -251,17 +264,8 @@ async def _before_claim(
     )
     if refusal is None:
         return None
-    await audit(
-        user_id=user_id,
-        action="refused",
-        request=request,
-        link_id=ticket.link_id,
-        account=ticket.account,
-        ticket=ticket.id,
-        shown=ticket.words,
-        said={"code": refusal.code, "error": refusal.message},
-        outcome=f"confirm {refusal.code}",
-    )
+    said = {"code": refusal.code, "error": refusal.message}
+    await _audit_ticket(ticket, "refused", request, said=said, outcome=f"confirm {refusal.code}")
     return _refused(refusal)
 
 
@@ -332,17 +336,7 @@ async def _settle(
         said = {"code": answer.get("code"), "error": answer.get("error")}
         await db(claims.record)(ticket, "unknown", said=said)
         action, outcome = "unknown", str(answer.get("code"))
-    await audit(
-        user_id=ticket.user_id,
-        action=action,
-        request=request,
-        link_id=ticket.link_id,
-        account=ticket.account,
-        ticket=ticket.id,
-        shown=ticket.words,
-        said=said,
-        outcome=outcome,
-    )
+    await _audit_ticket(ticket, action, request, said=said, outcome=outcome)
 
 
 # -- a ticket --------------------------------------------------------------------------------

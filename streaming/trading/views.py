@@ -39,23 +39,29 @@ def _bad_body(exc: BodyError) -> JsonResponse:
     return _error(400, "bad_body", f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
 
 
-@trading_request
-async def preview_view(request: HttpRequest, user: Any) -> HttpResponse:
+def _posted(request: HttpRequest, what: str) -> dict[str, Any] | JsonResponse:
+    """A POST's JSON object, or the refusal to answer (another method; a bad body)."""
     if request.method != "POST":
-        return _error(405, "method_not_allowed", "Preview with POST.")
+        return _error(405, "method_not_allowed", f"{what} with POST.")
     try:
-        body = _body(request)
+        return dict(_body(request))
     except BodyError as exc:
         return _bad_body(exc)
+
+
+@trading_request
+async def preview_view(request: HttpRequest, user: Any) -> HttpResponse:
+    body = _posted(request, "Preview")
+    if isinstance(body, JsonResponse):
+        return body
     return _answer(*await preview_order(user.pk, body, request))
 
 
 @trading_request
 async def _confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
-    try:
-        body = _body(request)
-    except BodyError as exc:
-        return _bad_body(exc)
+    body = _posted(request, "Confirm")
+    if isinstance(body, JsonResponse):
+        return body
     if set(body) - {"preview_id"} or not isinstance(body.get("preview_id"), str):
         return _error(400, "bad_body", 'The body is {"preview_id": "<the preview\'s id>"}.')
     key = request.headers.get("Idempotency-Key")
@@ -94,12 +100,9 @@ async def cancel_view(request: HttpRequest, user: Any, order_id: str) -> HttpRes
 
 @trading_request
 async def cancel_all_view(request: HttpRequest, user: Any) -> HttpResponse:
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", "Cancel all with POST.")
-    try:
-        body = _body(request)
-    except BodyError as exc:
-        return _bad_body(exc)
+    body = _posted(request, "Cancel all")
+    if isinstance(body, JsonResponse):
+        return body
     link, account = body.get("link"), body.get("account")
     if set(body) - {"link", "account"} or not isinstance(link, int) or not isinstance(account, str):
         return _error(400, "bad_body", 'The body is {"link": <link id>, "account": "<account>"}.')
@@ -108,12 +111,9 @@ async def cancel_all_view(request: HttpRequest, user: Any) -> HttpResponse:
 
 @trading_request
 async def kill_switch_view(request: HttpRequest, user: Any) -> HttpResponse:
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", "Use the kill switch with POST.")
-    try:
-        body = _body(request)
-    except BodyError as exc:
-        return _bad_body(exc)
+    body = _posted(request, "Use the kill switch")
+    if isinstance(body, JsonResponse):
+        return body
     if body:
         return _bad_body(BodyError("the kill switch takes an empty object"))
     return JsonResponse(await kill_switch(user.pk, request=request))

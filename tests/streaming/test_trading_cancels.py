@@ -4,8 +4,6 @@ the API is JSON, an API token never trades, cancels need no second factor."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -18,7 +16,7 @@ from streaming.brokers.orders import OrderRefused
 from streaming.cluster.agents import agents
 from streaming.models import TradingAudit, TradingProfile
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
-from tests.support.fake_orders import FakeBroker, FakeOwner
+from tests.support.fake_orders import FakeBroker, FakeOwner, own_here
 from tests.support.trading import enable_trading
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,13 +53,7 @@ def brokers(monkeypatch, user, links) -> dict[int, FakeBroker]:
     """Every link's broker, at this process's owner; the Alpaca one does not trade."""
     found = {links[0].id: FakeBroker(), links[1].id: FakeBroker()}
     owner = FakeOwner(user.id, {**found, links[2].id: object()})
-    monkeypatch.setattr(agents, "get", lambda user_id: owner if user_id == user.id else None)
-
-    async def attach(user_id: int, holder: str, tab: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(agents, "attach", attach)
-    monkeypatch.setattr(agents, "detach", lambda user_id, holder, grace=None: None)
+    own_here(monkeypatch, owner)
     return found
 
 

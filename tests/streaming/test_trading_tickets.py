@@ -17,13 +17,12 @@ from django.utils import timezone
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create
 from streaming.brokers.orders import OrderRefused
-from streaming.cluster.agents import agents
 from streaming.models import TradeTicket, TradingAudit
 from streaming.trading import claim as claims
 from streaming.trading import owner as order_owner
 from streaming.trading import tickets
 from streaming.trading.grant import trading_disable
-from tests.support.fake_orders import FakeBroker, FakeOwner
+from tests.support.fake_orders import FakeBroker, FakeOwner, own_here
 from tests.support.trading import enable_trading
 from tests.support.wait import wait_until
 
@@ -60,13 +59,7 @@ def owner(monkeypatch, user, link, broker) -> FakeOwner:
     """This process owns the user's stream: `ask_owner` answers with the real handler."""
     fake = FakeOwner(user.id, {link.id: broker})
     fake.state.quotes[OPTION] = {"bid": 2.30, "ask": 2.40, "t": 1}
-    monkeypatch.setattr(agents, "get", lambda user_id: fake if user_id == user.id else None)
-
-    async def attach(user_id: int, holder: str, tab: Any = None) -> None:
-        return None
-
-    monkeypatch.setattr(agents, "attach", attach)
-    monkeypatch.setattr(agents, "detach", lambda user_id, holder, grace=None: None)
+    own_here(monkeypatch, fake)
     return fake
 
 

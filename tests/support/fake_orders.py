@@ -121,4 +121,18 @@ class FakeOwner:
         return []
 
 
+def own_here(monkeypatch: Any, owner: FakeOwner) -> None:
+    """This process owns the user's stream: `agents.ask_owner` answers with the real
+    handler, here (nothing else runs the stream, so holding it is a no-op)."""
+    from streaming.cluster.agents import agents
+
+    monkeypatch.setattr(agents, "get", lambda user_id: owner if user_id == owner.user_id else None)
+
+    async def attach(user_id: int, holder: str, tab: Any = None) -> None:
+        return None
+
+    monkeypatch.setattr(agents, "attach", attach)
+    monkeypatch.setattr(agents, "detach", lambda user_id, holder, grace=None: None)
+
+
 assert isinstance(FakeBroker(), SupportsOrders)
