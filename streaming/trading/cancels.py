@@ -49,6 +49,7 @@ async def cancel_one(
         "op": "cancel",
         "link": link.id,
         "account": account or None,
+        "accounts": list(link.account_numbers or []),
         "order_id": order_id,
     }
     status, answer = await ask_order(user_id, call)

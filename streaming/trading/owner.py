@@ -104,10 +104,17 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
     op = str(request.get("op"))
     if op in ("cancel", "working", "cancel_all", "find"):
         if op == "cancel" and not request.get("account"):
-            request = {
-                **request,
-                "account": order_account(manager, link_id, request.get("order_id")),
-            }
+            account = order_account(manager, link_id, request.get("order_id"))
+            accounts = list(request.get("accounts") or [])
+            if not account and len(accounts) == 1:
+                account = accounts[0]
+            if not account:
+                return _refused(
+                    404,
+                    "not_found",
+                    f"Order {request.get('order_id')} is not in the stream yet; name its account.",
+                )
+            request = {**request, "account": account}
         return await _manage(adapter, op, request)
     try:
         ticket = parse_order(request.get("order"))
@@ -136,7 +143,8 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
 
 
 def order_account(manager: UserStreamManager, link_id: int, order_id: Any) -> str:
-    """The account a working order of the link is in, as the stream knows it ("" if not)."""
+    """The account an order of the link is in, as the stream knows it ("" if not: a cancel
+    without an account falls back to the link's only account, else is refused)."""
     for (link, known), order in reversed(manager.state.orders.items()):
         if link == link_id and str(known) == str(order_id):
             return str(order.get("account") or "")

@@ -83,7 +83,7 @@ def test_preview_confirm_and_the_order_works_at_the_broker(trader, accounts, bro
     # and cancelled
     cancel = trader.client.delete(
         f"/api/orders/{ticket['order_id']}",
-        params={"link": account["link"]},
+        params={"link": account["link"], "account": account["number"]},
         headers=trader.headers(),
     )
     assert cancel.status_code == 200, cancel.text

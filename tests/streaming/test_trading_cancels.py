@@ -134,6 +134,17 @@ async def test_cancel_one_finds_the_account_in_the_stream_and_needs_no_second_fa
     assert (status, body["code"]) == (400, "rejected")
     status, body = await cancel_one(user.id, "999", links[0].id, "5WT2", None)
     assert (status, body["code"]) == (404, "not_found")
+    # unknown to the stream, at a link of two accounts: the account must be named
+    status, body = await cancel_one(user.id, "998", links[0].id, "", None)
+    assert (status, body) == (
+        404,
+        {"error": "Order 998 is not in the stream yet; name its account.", "code": "not_found"},
+    )
+    # ... at a link of one account: that one
+    tradier = brokers[links[1].id]
+    lone = tradier.add_working("VA1", "sd-z")
+    status, body = await cancel_one(user.id, lone, links[1].id, "", None)
+    assert (status, tradier.cancel_calls) == (200, [lone])
 
 
 # -- the front door ------------------------------------------------------------------------
