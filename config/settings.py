@@ -418,3 +418,6 @@ TRADING_PRICE_WARN = float(os.environ.get("TRADING_PRICE_WARN", "0.10"))
 # --- trading: access (the second factor) ---
 # The issuer an authenticator app shows next to the user's name.
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "streamdesk")
+# --- trading: core ---
+# A failed CSRF check on /api/ answers JSON `{"code": "csrf"}`; pages keep Django's page.
+CSRF_FAILURE_VIEW = "streaming.trading.csrf.csrf_failure"

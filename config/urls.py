@@ -20,6 +20,7 @@ from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
 from streaming.tabs import sse
 from streaming.trading import settings_views as trading_settings
+from streaming.trading import views as trading_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -40,7 +41,8 @@ urlpatterns = [
         name="api-news-stream",
     ),
     # orders page by page, and CSV exports (docs/streaming-contract.md "Orders", "CSV exports")
-    path("api/orders", token_readable("snapshot")(order_views.api_orders), name="api-orders"),
+    # GET: the order list (session or token); POST: confirm a preview (trading/views.py)
+    path("api/orders", trading_views.orders_view, name="api-orders"),
     path(
         "api/exports/<slug:kind>.csv",
         token_readable("snapshot")(order_views.export_csv),
@@ -108,6 +110,16 @@ urlpatterns = [
         name="api-risk",
     ),
     path("", views.dashboard, name="home"),
+    # trading (docs/streaming-contract.md "Trading: preview, confirm, place, cancel, …")
+    path("api/orders/preview", trading_views.preview_view, name="api-orders-preview"),
+    path("api/orders/cancel-all", trading_views.cancel_all_view, name="api-orders-cancel-all"),
+    path(
+        "api/orders/tickets/<str:ticket_id>",
+        trading_views.ticket_view,
+        name="api-orders-ticket",
+    ),
+    path("api/orders/<str:order_id>", trading_views.cancel_view, name="api-orders-cancel"),
+    path("api/trading/kill-switch", trading_views.kill_switch_view, name="api-kill-switch"),
 ]
 
 # trading: the user's switch, the second factor, the audit trail (docs/streaming-contract.md

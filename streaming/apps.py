@@ -39,6 +39,7 @@ class StreamingConfig(AppConfig):
         from streaming.contract import ToOwner
         from streaming.risk.limits_owner import answer_limits_changed
         from streaming.risk.pnl_owner import answer_balance_history
+        from streaming.trading.owner import answer_order
         from streaming.wiring import build_manager
 
         agents.configure(build_manager=build_manager)
@@ -46,3 +47,4 @@ class StreamingConfig(AppConfig):
         owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
         owner_rpc.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
         owner_rpc.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
+        owner_rpc.register(ToOwner.ORDER_REQUEST, answer_order)

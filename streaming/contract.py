@@ -304,6 +304,8 @@ class ToTab:
     CHAIN_REPLY = "chain.reply"
     #: The owner's answer to `pnl.history`.
     PNL_HISTORY_REPLY = "pnl.history.reply"
+    #: The owner's answer to an order-entry step (`OrderReply`).
+    ORDER_REPLY = "order.reply"
 
 
 class ToOwner:
@@ -331,6 +333,9 @@ class ToOwner:
     #: One account's balance history for a day (`account`, `day`), for `reply`: the
     #: owner holds the broker sessions (docs/streaming-contract.md "P&L over the day").
     PNL_HISTORY_REQUEST = "pnl.history"
+    #: Order entry at the broker that holds the account (`op`: preview, place, replace,
+    #: cancel, working, cancel_all), for `reply` (docs/streaming-contract.md "Trading").
+    ORDER_REQUEST = "order.request"
 
 
 # -- news and alerts: the layer announcement, the items, the news SSE stream's events ------
@@ -612,3 +617,29 @@ class PnlHistoryReply(TypedDict):
     type: str
     points: NotRequired[list[list[float]]]
     error: NotRequired[str]
+
+
+# --- trading: core ---
+class OrderCall(OwnerCall):
+    """`ToOwner.ORDER_REQUEST`: one order-entry step at the owner (streaming/trading/
+    owner.py), answered with an `OrderReply`. `order` is the contract's order JSON as
+    previewed; `client_order_id` tags a place; `quote` is the preview's (the band);
+    `reconcile`: the ticket was claimed before, so the broker is asked first."""
+
+    op: str
+    link: int
+    account: NotRequired[str | None]
+    accounts: NotRequired[list[str]]
+    order: NotRequired[dict[str, Any]]
+    order_id: NotRequired[str]
+    client_order_id: NotRequired[str]
+    quote: NotRequired[dict[str, Any] | None]
+    reconcile: NotRequired[bool]
+
+
+class OrderReply(TypedDict):
+    """The owner's answer to an `OrderCall`: `status` (HTTP), `text` (the JSON body)."""
+
+    type: str
+    status: int
+    text: str

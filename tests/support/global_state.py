@@ -21,6 +21,7 @@ RESETS: list[str] = [
     "streaming.brokers.market_data_cache:reset",
     "streaming.cluster.agents:reset",
     "streaming.cluster.relay:reset",
+    "streaming.trading.owner:reset",
 ]
 
 

@@ -1,0 +1,169 @@
+"""A ticket's order, checked: the contract's order JSON into an `OrderRequest`.
+
+Every refusal is the contract's code with a sentence a trader can act on
+(docs/streaming-contract.md, "Trading": "The order", "Errors"). Pure: what the broker
+takes (`check_supported`) needs only the link's broker name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from streaming.brokers.orders import ACTIONS, ORDER_TYPES, TIMES_IN_FORCE, OrderLeg, OrderRequest
+from streaming.trading.ticks import on_grid, tick_for
+from streaming.validation import FUTURE_RE, normalize_symbol
+
+FIELDS = frozenset({"link", "account", "legs", "order_type", "price", "time_in_force", "replaces"})
+LEG_FIELDS = frozenset({"symbol", "action", "quantity"})
+MAX_LEGS = 4
+MAX_QUANTITY = 1_000_000
+#: What each broker takes: (most legs, options Day only).
+BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
+MAX_LEGS_AT = {"tastytrade": 4, "tradier": 1, "alpaca": 1}
+
+
+class OrderInputError(ValueError):
+    """A refused order: the contract's `code` (400) and a sentence."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TicketOrder:
+    """A checked order and where it goes: the link, and the order it replaces (if any)."""
+
+    link: int
+    order: OrderRequest
+    replaces: str | None = None
+
+
+def _link(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+        raise OrderInputError("bad_order", "Choose the broker link (a link id) for the order.")
+    return raw
+
+
+def _account(raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
+        raise OrderInputError("bad_order", "Choose the account for the order.")
+    return raw.strip()
+
+
+def _quantity(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_QUANTITY:
+        raise OrderInputError(
+            "bad_quantity", "The quantity must be a whole number from 1 to 1,000,000."
+        )
+    return raw
+
+
+def _symbol(raw: Any) -> str:
+    symbol = normalize_symbol(raw)
+    if symbol is None:
+        raise OrderInputError("unknown_symbol", f"{str(raw)[:32]!r} is not a symbol.")
+    if FUTURE_RE.match(symbol):
+        raise OrderInputError("unsupported", f"{symbol}: futures are not traded here.")
+    return symbol
+
+
+def _leg(raw: Any) -> OrderLeg:
+    if not isinstance(raw, dict) or set(raw) - LEG_FIELDS:
+        raise OrderInputError("bad_body", "Each leg is {symbol, action, quantity}.")
+    action = raw.get("action")
+    if action not in ACTIONS:
+        raise OrderInputError("bad_order", f"The action must be one of: {', '.join(ACTIONS)}.")
+    return OrderLeg(
+        symbol=_symbol(raw.get("symbol")), action=action, quantity=_quantity(raw.get("quantity"))
+    )
+
+
+def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
+    if order_type == "Market":
+        if raw is not None:
+            raise OrderInputError("bad_price", "A market order takes no price.")
+        return None
+    if raw is None:
+        raise OrderInputError("bad_price", "A limit order needs a price.")
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise OrderInputError("bad_price", 'The price must be a decimal number, such as "2.35".')
+    try:
+        price = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise OrderInputError(
+            "bad_price", 'The price must be a decimal number, such as "2.35".'
+        ) from None
+    if not price.is_finite() or price <= 0:
+        raise OrderInputError("bad_price", "The price must be more than 0.")
+    if price >= 10**7:
+        raise OrderInputError("bad_price", "The price is too large.")
+    if not on_grid(legs, price):
+        raise OrderInputError(
+            "bad_price",
+            f"{price} is off the tick grid: this price moves in {tick_for(legs, price)}.",
+        )
+    return Decimal(format(price.normalize(), "f"))
+
+
+def parse_order(body: Any) -> TicketOrder:
+    """The body of `POST /api/orders/preview` as a checked order, or `OrderInputError`."""
+    if not isinstance(body, dict):
+        raise OrderInputError("bad_body", "The order must be a JSON object.")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise OrderInputError("bad_body", f"Unknown field: {unknown[0][:32]}.")
+    link = _link(body.get("link"))
+    account = _account(body.get("account"))
+    raw_legs = body.get("legs")
+    if not isinstance(raw_legs, list) or not 1 <= len(raw_legs) <= MAX_LEGS:
+        raise OrderInputError("bad_order", "An order has from 1 to 4 legs.")
+    legs = tuple(_leg(leg) for leg in raw_legs)
+    if len({leg.symbol for leg in legs}) != len(legs):
+        raise OrderInputError("bad_order", "Each leg must name a different symbol.")
+    order_type = body.get("order_type")
+    if order_type not in ORDER_TYPES:
+        raise OrderInputError("bad_order", "The order type must be Limit or Market.")
+    tif = body.get("time_in_force")
+    if tif not in TIMES_IN_FORCE:
+        raise OrderInputError("bad_order", "The time in force must be Day or GTC.")
+    price = _price(body.get("price"), order_type, legs)
+    replaces = body.get("replaces")
+    if replaces is not None and (not isinstance(replaces, str) or not 0 < len(replaces) <= 64):
+        raise OrderInputError("bad_order", "`replaces` is a working order's id.")
+    order = OrderRequest(
+        account=account, legs=legs, order_type=order_type, time_in_force=tif, price=price
+    )
+    return TicketOrder(link=link, order=order, replaces=replaces)
+
+
+def check_supported(broker: str, order: OrderRequest) -> None:
+    """Refuse (400 `unsupported`, naming the broker) what the link's broker does not take."""
+    name = BROKER_NAMES.get(broker, broker)
+    legs = order.legs
+    if len(legs) > MAX_LEGS_AT.get(broker, 1):
+        raise OrderInputError("unsupported", f"{name} does not take multi-leg orders here.")
+    if len(legs) > 1 and not all(leg.is_option for leg in legs):
+        raise OrderInputError("unsupported", f"{name} takes multi-leg orders of options only.")
+    if broker == "alpaca" and legs[0].is_option and order.time_in_force != "Day":
+        raise OrderInputError("unsupported", "Alpaca takes option orders for the day only.")
+
+
+def order_json(ticket: TicketOrder) -> dict[str, Any]:
+    """The order as the preview keeps and shows it (normalized; the price a string)."""
+    order = ticket.order
+    return {
+        "link": ticket.link,
+        "account": order.account,
+        "legs": [
+            {"symbol": leg.symbol, "action": leg.action, "quantity": leg.quantity}
+            for leg in order.legs
+        ],
+        "order_type": order.order_type,
+        "price": None if order.price is None else str(order.price),
+        "time_in_force": order.time_in_force,
+        "replaces": ticket.replaces,
+    }

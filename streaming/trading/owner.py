@@ -1,0 +1,303 @@
+"""How trading reaches the user's stream owner: one question, `order.request`.
+
+The owner holds the broker sessions, so every order-entry step runs there
+(`answer_order`, registered for `ToOwner.ORDER_REQUEST` in streaming/apps.py): find the
+link's adapter, attach the live quote, hold a place to the preview's quote band, and place
+at most once — a place asked again while one is in flight joins it, a finished one is
+answered from memory, and a ticket claimed before (`reconcile`) is looked up at the
+broker by its client order id before anything is placed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from django.conf import settings
+
+from streaming.brokers.orders import OrderRefused, OrderRequest, PlaceResult, SupportsOrders
+from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
+from streaming.contract import OrderCall, OrderReply, ToTab
+from streaming.trading.input import OrderInputError, parse_order
+from streaming.trading.quote import far_side, net_quote, notional, price_warning, quote_moved
+
+if TYPE_CHECKING:
+    from streaming.cluster.layer import Message
+    from streaming.stream.manager import UserStreamManager
+
+log = logging.getLogger(__name__)
+
+#: How long the web side waits for a preview, cancel or list (a broker round trip or two).
+ORDER_WAIT = 15.0
+#: Every step but a place is asked again after this long without an answer (the owner
+#: moved: a new owner's control channel may not have existed when it was first sent).
+ORDER_REASK = 4.0
+#: How long it waits for a place; never asked again on silence (`reask` = `within`): a
+#: place whose answer is lost is reconciled, not re-sent.
+PLACE_WAIT = 20.0
+#: How long a preview waits for the first quote of a symbol it just subscribed.
+QUOTE_WAIT = 2.0
+#: Finished places remembered per process (a re-asked place answers from here).
+REMEMBERED = 2000
+
+Answer = tuple[int, dict[str, Any]]
+
+_in_flight: dict[str, asyncio.Future[Answer]] = {}
+_finished: OrderedDict[str, Answer] = OrderedDict()
+
+
+def reset() -> None:
+    """A fresh start for the next test (futures belong to a test's event loop)."""
+    _in_flight.clear()
+    _finished.clear()
+
+
+async def ask_order(user_id: int, call: OrderCall) -> Answer:
+    """One order-entry step at the user's owner: (HTTP status, body); 504 `timeout` when
+    nobody answered (for a place: the outcome is unknown, reconciled later)."""
+    places = call["op"] in ("place", "replace")
+    within = PLACE_WAIT if places else ORDER_WAIT
+    reask = within if places else ORDER_REASK
+    reply = await agents.ask_owner(user_id, call, within=within, reask=reask)
+    if reply is None:
+        return 504, {"error": "The stream did not answer in time; try again.", "code": "timeout"}
+    return int(reply["status"]), orjson.loads(reply["text"])
+
+
+def _refused(status: int, code: str, message: str, **extra: Any) -> Answer:
+    return status, {"error": message, "code": code, **extra}
+
+
+def _placed(result: PlaceResult, *, reconciled: bool = False) -> Answer:
+    return 200, {
+        "order_id": str(result.order_id),
+        "status": result.status,
+        "said": result.said,
+        "reconciled": reconciled,
+    }
+
+
+async def answer_order(manager: UserStreamManager, request: Message, left: float) -> OrderReply:
+    """The owner's side of `order.request` (a just-started manager gets a moment first)."""
+    await manager.wait_ready(within=min(left, PAGE_OWNER_WAIT))
+    try:
+        status, body = await _answer(manager, request)
+    except Exception:
+        log.exception("user %s: order request failed", manager.user_id)
+        status, body = _refused(500, "server_error", "The order step failed on the server.")
+    return {"type": ToTab.ORDER_REPLY, "status": status, "text": orjson.dumps(body).decode()}
+
+
+async def _answer(manager: UserStreamManager, request: Message) -> Answer:
+    link_id = int(request.get("link") or 0)
+    adapter = manager.adapters.get(link_id)
+    if adapter is None:
+        return _refused(404, "not_found", "No such broker link is linked to you.")
+    if not isinstance(adapter, SupportsOrders):
+        return _refused(400, "unsupported", "This broker link does not take orders here yet.")
+    op = str(request.get("op"))
+    if op in ("cancel", "working", "cancel_all", "find"):
+        if op == "cancel" and not request.get("account"):
+            account = order_account(manager, link_id, request.get("order_id"))
+            accounts = list(request.get("accounts") or [])
+            if not account and len(accounts) == 1:
+                account = accounts[0]
+            if not account:
+                return _refused(
+                    404,
+                    "not_found",
+                    f"Order {request.get('order_id')} is not in the stream yet; name its account.",
+                )
+            request = {**request, "account": account}
+        return await _manage(adapter, op, request)
+    try:
+        ticket = parse_order(request.get("order"))
+    except OrderInputError as exc:
+        return _refused(400, exc.code, exc.message)
+    order = ticket.order
+    quote = await _live_quote(manager, order)
+    order = replace(
+        order,
+        client_order_id=str(request.get("client_order_id") or ""),
+        reference_price=far_side(order, quote),
+    )
+    if op == "preview":
+        return await _preview(manager, adapter, order, quote)
+    if op in ("place", "replace"):
+        if quote_moved(order, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
+            return _refused(
+                409, "quote_moved", "The quote moved since the preview; preview the order again."
+            )
+        key = f"{manager.user_id}:{order.client_order_id}"
+        if op == "replace":
+            replaces = str(request.get("order_id") or ticket.replaces or "")
+            return await once(key, lambda: _place(adapter, order, request, replaces))
+        return await once(key, lambda: _place(adapter, order, request, None))
+    return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+
+
+def order_account(manager: UserStreamManager, link_id: int, order_id: Any) -> str:
+    """The account an order of the link is in, as the stream knows it ("" if not: a cancel
+    without an account falls back to the link's only account, else is refused)."""
+    for (link, known), order in reversed(manager.state.orders.items()):
+        if link == link_id and str(known) == str(order_id):
+            return str(order.get("account") or "")
+    return ""
+
+
+async def _live_quote(manager: UserStreamManager, order: OrderRequest) -> dict[str, Any] | None:
+    """The order's quote from the stream; its symbols are subscribed (for a preview's
+    lifetime and a margin) so that the confirm finds the quote still moving."""
+    symbols = sorted(leg.symbol for leg in order.legs)
+    ttl = float(settings.TRADING_PREVIEW_TTL) + 60.0
+    manager.set_tab_symbols(f"trading:{','.join(symbols)}", symbols, ttl=ttl)
+    deadline = time.monotonic() + QUOTE_WAIT
+    quote = net_quote(order, manager.state.quotes)
+    while quote is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        quote = net_quote(order, manager.state.quotes)
+    return quote
+
+
+async def _preview(
+    manager: UserStreamManager,
+    adapter: SupportsOrders,
+    order: OrderRequest,
+    quote: dict[str, Any] | None,
+) -> Answer:
+    try:
+        result = await adapter.preview_order(order)
+    except OrderRefused as exc:
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    except Exception as exc:
+        log.warning("user %s: preview failed: %r", manager.user_id, exc)
+        return _refused(504, "timeout", "The broker did not answer the preview; try again.")
+    warnings = list(result.warnings)
+    warning = price_warning(order, quote, settings.TRADING_PRICE_WARN)
+    if warning is not None:
+        warnings.append(warning)
+    amount = notional(order, manager.state.quotes)
+    return 200, {
+        "checks": result.checks,
+        "effect": {
+            "cost": result.cost,
+            "fees": result.fees,
+            "buying_power_before": result.buying_power_before,
+            "buying_power_after": result.buying_power_after,
+            "margin_change": result.margin_change,
+        },
+        "warnings": warnings,
+        "quote": quote,
+        "reference_price": None if order.reference_price is None else str(order.reference_price),
+        "notional": None if amount is None else str(amount),
+        "said": result.said,
+    }
+
+
+async def once(key: str, place: Callable[[], Awaitable[Answer]]) -> Answer:
+    """Run `place` at most once per key in this process: a second ask while it runs
+    joins it; one after it finished gets its answer. An unknown outcome (504) is not
+    remembered: the next ask reconciles at the broker."""
+    if key in _finished:
+        return _finished[key]
+    running = _in_flight.get(key)
+    if running is not None:
+        return await asyncio.shield(running)
+    future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+    _in_flight[key] = future
+    try:
+        answer = await place()
+    except BaseException as exc:
+        answer = _refused(504, "unknown", "The broker's answer was lost; the order is checked.")
+        future.set_result(answer)
+        if not isinstance(exc, Exception):
+            raise
+        log.warning("place %s failed: %r", key, exc)
+        return answer
+    finally:
+        _in_flight.pop(key, None)
+    future.set_result(answer)
+    if answer[0] != 504:
+        _finished[key] = answer
+        while len(_finished) > REMEMBERED:
+            _finished.popitem(last=False)
+    return answer
+
+
+async def _place(
+    adapter: SupportsOrders, order: OrderRequest, request: Message, replaces: str | None
+) -> Answer:
+    """Reconcile first when asked (found: that order, nothing placed), then place once."""
+    if not order.client_order_id:
+        return _refused(400, "bad_order", "An order is placed only with its client order id.")
+    if request.get("reconcile"):
+        try:
+            found = await adapter.find_order(order.account, order.client_order_id)
+        except Exception as exc:
+            log.warning("reconcile %s failed: %r", order.client_order_id, exc)
+            return _refused(504, "unknown", "The broker's order list could not be read.")
+        if found is not None:
+            return _placed(found, reconciled=True)
+    try:
+        if replaces is not None:
+            result = await adapter.replace_order(replaces, order)
+        else:
+            result = await adapter.place_order(order)
+    except OrderRefused as exc:
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    return _placed(result)
+
+
+async def _manage(adapter: SupportsOrders, op: str, request: Message) -> Answer:
+    """Cancels, the working-order list and a lookup by client order id: no quote, no
+    band, no second factor."""
+    account = str(request.get("account") or "")
+    try:
+        if op == "cancel":
+            result = await adapter.cancel_order(account, str(request.get("order_id") or ""))
+            return 200, {
+                "order_id": str(result.order_id),
+                "status": result.status,
+                "said": result.said,
+            }
+        if op == "working":
+            return 200, {"order_ids": [str(i) for i in await adapter.working_orders(account)]}
+        if op == "find":
+            found = await adapter.find_order(account, str(request.get("client_order_id") or ""))
+            if found is None:
+                return _refused(404, "not_found", "The broker has no such order.")
+            return _placed(found, reconciled=True)
+    except OrderRefused as exc:
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    except Exception as exc:
+        log.warning("order %s at link %s failed: %r", op, request.get("link"), exc)
+        return _refused(504, "timeout", "The broker did not answer; try again.")
+    accounts = list(request.get("accounts") or ([account] if account else []))
+    return 200, await cancel_every(adapter, accounts)
+
+
+async def cancel_every(adapter: SupportsOrders, accounts: list[str]) -> dict[str, Any]:
+    """Cancel every working order of these accounts: `{cancelled, failed, error}`."""
+    cancelled: list[str] = []
+    failed: list[dict[str, str]] = []
+    errors: list[str] = []
+    for account in accounts:
+        try:
+            ids = [str(i) for i in await adapter.working_orders(account)]
+        except Exception as exc:
+            errors.append(f"{account}: the working orders could not be read ({exc}).")
+            continue
+        for order_id in ids:
+            try:
+                await adapter.cancel_order(account, order_id)
+            except Exception as exc:
+                failed.append({"order_id": order_id, "error": str(exc) or type(exc).__name__})
+            else:
+                cancelled.append(order_id)
+    return {"cancelled": cancelled, "failed": failed, "error": " ".join(errors) or None}

@@ -1,0 +1,114 @@
+"""An order against the live quote: the net bid/ask of its legs, the far side a market
+order is estimated at, its notional, the price warning and the quote band. Pure: the
+owner (owner.py) reads the quotes from the stream's state and asks these."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from streaming.brokers.orders import OrderRequest
+from streaming.trading.ticks import tick_for
+from streaming.trading.words import multiplier
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() and number > 0 else None
+
+
+def _ratio_unit(order: OrderRequest) -> int:
+    return math.gcd(*(leg.quantity for leg in order.legs))
+
+
+def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The order's quote per unit, `{bid, ask, t}` (a multi-leg's net: buys add, sells
+    subtract, legs weighted by their ratio), or None when a leg has no two-sided quote."""
+    unit = _ratio_unit(order)
+    bid = ask = Decimal(0)
+    newest = 0
+    for leg in order.legs:
+        quote = quotes.get(leg.symbol) or {}
+        leg_bid, leg_ask = _number(quote.get("bid")), _number(quote.get("ask"))
+        if leg_bid is None or leg_ask is None:
+            return None
+        ratio = Decimal(leg.quantity // unit)
+        if leg.buys:
+            bid, ask = bid + leg_bid * ratio, ask + leg_ask * ratio
+        else:
+            bid, ask = bid - leg_ask * ratio, ask - leg_bid * ratio
+        newest = max(newest, int(quote.get("t") or 0))
+    return {"bid": float(bid), "ask": float(ask), "t": newest or None}
+
+
+def mid(quote: dict[str, Any]) -> Decimal:
+    return (Decimal(str(quote["bid"])) + Decimal(str(quote["ask"]))) / 2
+
+
+def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | None:
+    """What a market order pays (the ask of what it buys) or gets (the bid), per unit,
+    as a positive number; None without a quote."""
+    if quote is None:
+        return None
+    buys = order.legs[0].buys if len(order.legs) == 1 else mid(quote) >= 0
+    side = Decimal(str(quote["ask"] if buys else quote["bid"]))
+    return abs(side)
+
+
+def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
+    """Quantity x multiplier x (limit price, else the far side of the live quote); a
+    multi-leg adds its legs' (each at its far side; at the net price without quotes)."""
+    if len(order.legs) == 1:
+        leg = order.legs[0]
+        price = (
+            order.price if order.price is not None else far_side(order, net_quote(order, quotes))
+        )
+        if price is None:
+            return None
+        return price * leg.quantity * multiplier(leg)
+    total = Decimal(0)
+    for leg in order.legs:
+        quote = quotes.get(leg.symbol) or {}
+        price = _number(quote.get("ask" if leg.buys else "bid"))
+        if price is None:
+            if order.price is None:
+                return None
+            return order.price * _ratio_unit(order) * multiplier(leg)
+        total += price * leg.quantity * multiplier(leg)
+    return total
+
+
+def price_warning(order: OrderRequest, quote: dict[str, Any] | None, warn: float) -> str | None:
+    """A sentence when a limit is more than `warn` (a fraction) away from the mid."""
+    if order.price is None or quote is None:
+        return None
+    middle = abs(mid(quote))
+    if middle == 0:
+        return None
+    away = abs(order.price - middle) / middle
+    if away <= Decimal(str(warn)):
+        return None
+    return (
+        f"The limit {order.price} is {float(away) * 100:.0f} % from the mid "
+        f"{float(middle):.2f} of the live quote."
+    )
+
+
+def quote_moved(
+    order: OrderRequest, then: dict[str, Any] | None, now: dict[str, Any] | None, band: float
+) -> bool:
+    """Whether the mid moved more than `band` of the preview's mid (at least one tick)
+    since the preview. No quote at the preview: nothing to hold it to."""
+    if then is None:
+        return False
+    if now is None:
+        return True
+    before = mid(then)
+    allowed = max(abs(before) * Decimal(str(band)), tick_for(order.legs, abs(before) or Decimal(1)))
+    return abs(mid(now) - before) > allowed

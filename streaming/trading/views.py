@@ -1,0 +1,119 @@
+"""The order endpoints (docs/streaming-contract.md "Trading: … Endpoints"): thin — every
+one passes the guard (`trading_request`), reads its small JSON body, and hands the work
+to tickets.py (preview, confirm, a ticket) or cancels.py (cancel, cancel-all, the kill
+switch). `GET /api/orders` (the order list) shares its route with the confirm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.bearer import SCOPE_KEY, token_readable
+from streaming.orders.views import api_orders
+from streaming.request_body import BodyError, json_body
+from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
+from streaming.trading.guard import trading_request
+from streaming.trading.tickets import confirm_order, preview_order, ticket_status
+from streaming.validation import MAX_MESSAGE_BYTES
+
+
+def _answer(status: int, body: dict[str, Any]) -> JsonResponse:
+    return JsonResponse(body, status=status)
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": message, "code": code}, status=status)
+
+
+def _body(request: HttpRequest) -> Any:
+    """The JSON object of the body; `BodyError` (400 `bad_body`) otherwise."""
+    body = json_body(request, limit=MAX_MESSAGE_BYTES)
+    if not isinstance(body, dict):
+        raise BodyError("the body must be a JSON object")
+    return body
+
+
+def _bad_body(exc: BodyError) -> JsonResponse:
+    return _error(400, "bad_body", f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+
+
+def _posted(request: HttpRequest, what: str) -> dict[str, Any] | JsonResponse:
+    """A POST's JSON object, or the refusal to answer (another method; a bad body)."""
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", f"{what} with POST.")
+    try:
+        return dict(_body(request))
+    except BodyError as exc:
+        return _bad_body(exc)
+
+
+@trading_request
+async def preview_view(request: HttpRequest, user: Any) -> HttpResponse:
+    body = _posted(request, "Preview")
+    if isinstance(body, JsonResponse):
+        return body
+    return _answer(*await preview_order(user.pk, body, request))
+
+
+@trading_request
+async def _confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
+    body = _posted(request, "Confirm")
+    if isinstance(body, JsonResponse):
+        return body
+    if set(body) - {"preview_id"} or not isinstance(body.get("preview_id"), str):
+        return _error(400, "bad_body", 'The body is {"preview_id": "<the preview\'s id>"}.')
+    key = request.headers.get("Idempotency-Key")
+    return _answer(*await confirm_order(user.pk, body["preview_id"], key, request))
+
+
+@token_readable("snapshot")
+async def orders_view(request: HttpRequest) -> HttpResponse:
+    """`/api/orders`: GET the order list (session or API token); POST confirm a preview
+    (a session only: an API token never trades)."""
+    if request.method == "POST":
+        if getattr(request, SCOPE_KEY, None) is not None:
+            return JsonResponse({"error": "token_read_only"}, status=403)
+        return await _confirm_view(request)
+    return await api_orders(request)
+
+
+@trading_request
+async def ticket_view(request: HttpRequest, user: Any, ticket_id: str) -> HttpResponse:
+    if request.method != "GET":
+        return _error(405, "method_not_allowed", "Read a ticket with GET.")
+    return _answer(*await ticket_status(user.pk, ticket_id, request))
+
+
+@trading_request
+async def cancel_view(request: HttpRequest, user: Any, order_id: str) -> HttpResponse:
+    if request.method != "DELETE":
+        return _error(405, "method_not_allowed", "Cancel an order with DELETE.")
+    try:
+        link = int(request.GET.get("link", ""))
+    except ValueError:
+        return _error(400, "bad_order", "Name the order's broker link: ?link=<link id>.")
+    account = request.GET.get("account", "")
+    return _answer(*await cancel_one(user.pk, order_id, link, account, request))
+
+
+@trading_request
+async def cancel_all_view(request: HttpRequest, user: Any) -> HttpResponse:
+    body = _posted(request, "Cancel all")
+    if isinstance(body, JsonResponse):
+        return body
+    link, account = body.get("link"), body.get("account")
+    if set(body) - {"link", "account"} or not isinstance(link, int) or not isinstance(account, str):
+        return _error(400, "bad_body", 'The body is {"link": <link id>, "account": "<account>"}.')
+    return _answer(*await cancel_all(user.pk, link, account, request))
+
+
+@trading_request
+async def kill_switch_view(request: HttpRequest, user: Any) -> HttpResponse:
+    body = _posted(request, "Use the kill switch")
+    if isinstance(body, JsonResponse):
+        return body
+    if body:
+        return _bad_body(BodyError("the kill switch takes an empty object"))
+    return JsonResponse(await kill_switch(user.pk, request=request))

@@ -1,0 +1,87 @@
+"""An order and its effect in one sentence: what the trader confirms (the preview's
+`words`), e.g. "Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day: debit 470.00 + fees 2.00,
+buying power after 178,846.92". Pure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.brokers.symbols import OPTION_STREAMER_RE, option_date
+
+VERBS = {
+    "Buy to Open": "Buy",
+    "Sell to Close": "Sell",
+    "Sell to Open": "Sell to open",
+    "Buy to Close": "Buy to close",
+}
+#: Contract multiplier of an equity option; a share is 1.
+OPTION_MULTIPLIER = 100
+
+
+def instrument(symbol: str) -> str:
+    """`.SPY270115C590` → `SPY 590C 15 Jan 27`; a ticker as it is."""
+    match = OPTION_STREAMER_RE.match(symbol)
+    if match is None:
+        return symbol
+    root, yymmdd, right, strike = match.groups()
+    day = option_date(yymmdd)
+    when = f"{day.day} {day:%b %y}" if day else yymmdd
+    return f"{root} {strike}{right} {when}"
+
+
+def money(value: float | Decimal) -> str:
+    """`178846.92` → `178,846.92`."""
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def price_text(price: Decimal) -> str:
+    """At least two decimals (`190.00`), more where the tick has them (`0.5123`)."""
+    places = max(2, -price.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return f"{price:.{places}f}"
+
+
+def leg_text(leg: OrderLeg) -> str:
+    return f"{VERBS[leg.action]} {leg.quantity} {instrument(leg.symbol)}"
+
+
+def multiplier(leg: OrderLeg) -> int:
+    return OPTION_MULTIPLIER if leg.is_option else 1
+
+
+def estimated_cost(order: OrderRequest) -> Decimal | None:
+    """Price x quantity x multiplier, positive for a debit (a single leg that buys);
+    None where it cannot be told (a market order without a reference price; a
+    multi-leg, whose direction the broker's dry run says)."""
+    price = order.price if order.price is not None else order.reference_price
+    if price is None or len(order.legs) != 1:
+        return None
+    leg = order.legs[0]
+    amount = price * leg.quantity * multiplier(leg)
+    return amount if leg.buys else -amount
+
+
+def describe(order: OrderRequest, effect: PreviewResult) -> str:
+    """The one sentence. `effect.cost` is positive for a debit, negative for a credit."""
+    legs = " / ".join(leg_text(leg) for leg in order.legs)
+    if order.price is None:
+        how = "at market"
+    else:
+        net = " net" if len(order.legs) > 1 else ""
+        how = f"at {price_text(order.price)}{net} limit"
+    tif = "day" if order.time_in_force == "Day" else "GTC"
+    parts: list[str] = []
+    cost = effect.cost if effect.cost is not None else estimated_cost(order)
+    if cost is not None:
+        side = "debit" if cost > 0 else "credit"
+        about = "about " if order.price is None else ""
+        text = f"{side} {about}{money(abs(Decimal(str(cost))))}"
+        if effect.fees is not None:
+            text += f" + fees {money(effect.fees)}"
+        parts.append(text)
+    elif effect.fees is not None:
+        parts.append(f"fees {money(effect.fees)}")
+    if effect.buying_power_after is not None:
+        parts.append(f"buying power after {money(effect.buying_power_after)}")
+    tail = f": {', '.join(parts)}" if parts else ""
+    return f"{legs} {how}, {tif}{tail}"

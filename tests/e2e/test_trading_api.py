@@ -1,0 +1,236 @@
+"""Trading over real HTTP (a real daphne, the sandbox's three brokers): preview then
+confirm at each broker, the order arriving over the stream as a working order, a resent
+confirm answered with the same ticket, cancels, cancel-all and the kill switch, and every
+refusal with its code (docs/streaming-contract.md "Trading").
+
+Needs the adapters' `SupportsOrders` (streaming/brokers/*_orders.py)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from sandbox.server import SandboxServer
+from tests.support.live import LiveApp
+from tests.support.trading_http import (
+    WORKING,
+    Trader,
+    app_python,
+    demo_python,
+    enable_demo_trading,
+)
+from tests.support.wait import poll_until
+
+BROKERS = ("tastytrade", "tradier", "alpaca")
+#: A preview lives this long here (s): long enough for a confirm right after it on a
+#: loaded box, short enough to wait out.
+PREVIEW_TTL = 4
+
+
+@pytest.fixture(scope="module")
+def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(
+        live_sandbox.url,
+        tmp_path_factory.mktemp("trading"),
+        TRADING_PREVIEW_TTL=str(PREVIEW_TTL),
+    ).start()
+    enable_demo_trading(app)
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def trader(live_app: LiveApp) -> Iterator[Trader]:
+    trader = Trader(live_app)
+    yield trader
+    trader.client.close()
+
+
+@pytest.fixture(scope="module")
+def accounts(trader: Trader) -> dict[str, dict]:
+    found = trader.accounts()
+    assert set(found) >= set(BROKERS), found.keys()
+    return found
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_preview_confirm_and_the_order_works_at_the_broker(trader, accounts, broker):
+    account = accounts[broker]
+    preview = trader.preview(trader.order(account))
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()["preview"]
+    assert shown["words"].startswith("Buy 1 AAPL at 1.00 limit, day")
+    assert (shown["broker"], shown["account"], shown["simulated"]) == (
+        broker,
+        account["number"],
+        True,
+    )
+    key = uuid.uuid4().hex
+    confirmed = trader.confirm(shown["id"], key)
+    assert confirmed.status_code == 201, confirmed.text
+    ticket = confirmed.json()["ticket"]
+    assert (ticket["id"], ticket["state"]) == (shown["id"], "placed")
+    assert trader.wait_status(account["number"], ticket["order_id"], WORKING) in WORKING
+    # sent again: the same ticket, nothing new
+    again = trader.confirm(shown["id"], key)
+    assert (again.status_code, again.json()["ticket"]) == (200, ticket)
+    read = trader.client.get(f"/api/orders/tickets/{ticket['id']}")
+    assert read.json()["ticket"] == ticket
+    # and cancelled
+    cancel = trader.client.delete(
+        f"/api/orders/{ticket['order_id']}",
+        params={"link": account["link"], "account": account["number"]},
+        headers=trader.headers(),
+    )
+    assert cancel.status_code == 200, cancel.text
+    assert cancel.json()["cancel"]["order_id"] == ticket["order_id"]
+    trader.wait_status(account["number"], ticket["order_id"], frozenset({"Cancelled"}))
+
+
+def test_another_key_is_already_confirmed(trader, accounts):
+    preview = trader.preview(trader.order(accounts["tastytrade"])).json()["preview"]
+    assert trader.confirm(preview["id"]).status_code == 201
+    other = trader.confirm(preview["id"])
+    assert (other.status_code, other.json()["code"]) == (409, "already_confirmed")
+
+
+def test_an_expired_preview_is_refused(trader, accounts):
+    preview = trader.preview(trader.order(accounts["tradier"])).json()["preview"]
+    poll_until(
+        lambda: time.time() * 1000 > preview["expires_at"],
+        within=PREVIEW_TTL + 5,
+        what="the preview's expiry",
+    )
+    answer = trader.confirm(preview["id"])
+    assert (answer.status_code, answer.json()["code"]) == (409, "preview_expired")
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        (
+            {"legs": [{"symbol": "AAPL", "action": "Buy to Open", "quantity": 0}]},
+            400,
+            "bad_quantity",
+        ),
+        ({"price": "1.005"}, 400, "bad_price"),
+        ({"order_type": "Market"}, 400, "bad_price"),
+        (
+            {"legs": [{"symbol": "AA PL!", "action": "Buy to Open", "quantity": 1}]},
+            400,
+            "unknown_symbol",
+        ),
+        ({"time_in_force": "IOC"}, 400, "bad_order"),
+        ({"colour": "red"}, 400, "bad_body"),
+        ({"account": "NOT-MINE"}, 404, "not_found"),
+    ],
+)
+def test_bad_input_is_refused_with_its_code(trader, accounts, changes, status, code):
+    answer = trader.preview(trader.order(accounts["alpaca"], **changes))
+    assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    assert answer.json()["error"].endswith(".")
+
+
+def test_what_a_broker_does_not_take_is_unsupported(trader, accounts):
+    spread = [
+        {"symbol": ".SPY270115C590", "action": "Buy to Open", "quantity": 1},
+        {"symbol": ".SPY270115C600", "action": "Sell to Open", "quantity": 1},
+    ]
+    answer = trader.preview(trader.order(accounts["alpaca"], legs=spread, price="1.20"))
+    assert answer.json() == {
+        "error": "Alpaca does not take multi-leg orders here.",
+        "code": "unsupported",
+    }
+
+
+def test_writes_need_the_csrf_token_and_the_origin(trader, live_app, accounts):
+    order = trader.order(accounts["tastytrade"])
+    no_csrf = trader.client.post(
+        "/api/orders/preview", json=order, headers={"Origin": live_app.url}
+    )
+    assert (no_csrf.status_code, no_csrf.json()["code"]) == (403, "csrf")
+    other_site = trader.client.post(
+        "/api/orders/preview",
+        json=order,
+        headers={**trader.headers(), "Origin": "https://evil.example"},
+    )
+    assert other_site.status_code == 403
+
+
+def test_a_read_only_token_can_never_trade(live_app, accounts):
+    raw = demo_python(
+        live_app,
+        "from django.contrib.auth import get_user_model\n"
+        "from accounts.tokens import api_token_create\n"
+        "print(api_token_create(user=get_user_model().objects.get(pk=uid), name='bot', "
+        "lifetime_days=7).raw)\n",
+    ).strip()
+    with httpx.Client(base_url=live_app.url, timeout=30) as bot:
+        bearer = {"Authorization": f"Bearer {raw}"}
+        for path in ("/api/orders/preview", "/api/orders", "/api/trading/kill-switch"):
+            answer = bot.post(path, json={}, headers=bearer)
+            assert (answer.status_code, answer.json()) == (403, {"error": "token_read_only"}), path
+        assert bot.get("/api/orders", headers=bearer).status_code == 200
+
+
+def test_a_disabled_link_and_a_missing_second_factor_are_refused(trader, live_app, accounts):
+    account = accounts["tradier"]
+    demo_python(
+        live_app,
+        "from accounts.models import BrokerLink\n"
+        f"BrokerLink.objects.filter(pk={account['link']}).update(trading_enabled=False)\n",
+    )
+    answer = trader.preview(trader.order(account))
+    assert (answer.status_code, answer.json()["code"]) == (403, "trading_disabled")
+    demo_python(
+        live_app, "from streaming.trading.grant import trading_disable\ntrading_disable(uid)\n"
+    )
+    answer = trader.preview(trader.order(accounts["tastytrade"]))
+    assert (answer.status_code, answer.json()["code"]) == (403, "second_factor")
+    enable_demo_trading(live_app)
+    assert trader.preview(trader.order(account)).status_code == 200
+
+
+def test_cancel_all_cancels_every_working_order_of_the_account(trader, accounts):
+    account = accounts["tastytrade"]
+    placed = [trader.place(trader.order(account))["order_id"] for _ in range(2)]
+    for order_id in placed:
+        trader.wait_status(account["number"], order_id, WORKING)
+    answer = trader.post(
+        "/api/orders/cancel-all", {"link": account["link"], "account": account["number"]}
+    )
+    assert answer.status_code == 200, answer.text
+    (result,) = answer.json()["results"]
+    assert set(placed) <= set(result["cancelled"])
+    assert (result["failed"], result["error"]) == ([], None)
+    for order_id in placed:
+        trader.wait_status(account["number"], order_id, frozenset({"Cancelled"}))
+
+
+def test_the_kill_switch_cancels_everything_at_every_broker(trader, live_app, accounts):
+    placed = {b: trader.place(trader.order(accounts[b]))["order_id"] for b in BROKERS}
+    for broker, order_id in placed.items():
+        trader.wait_status(accounts[broker]["number"], order_id, WORKING)
+    answer = trader.post("/api/trading/kill-switch", {})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    by_link = {r["link"]: r for r in body["results"]}
+    for broker, order_id in placed.items():
+        result = by_link[accounts[broker]["link"]]
+        assert order_id in result["cancelled"], result
+        assert (result["failed"], result["error"]) == ([], None)
+    assert body["trading"]["on"] is False and body["trading"]["killed_at"] is not None
+    for broker, order_id in placed.items():
+        trader.wait_status(accounts[broker]["number"], order_id, frozenset({"Cancelled"}))
+    refused = trader.preview(trader.order(accounts["tastytrade"]))
+    assert (refused.status_code, refused.json()["code"]) == (403, "second_factor")
+    audit = app_python(
+        live_app,
+        "from streaming.models import TradingAudit\n"
+        "print(TradingAudit.objects.filter(action='kill_switch').count())\n",
+    )
+    assert audit.strip() == "1"

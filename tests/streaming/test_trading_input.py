@@ -1,0 +1,270 @@
+"""A ticket's order checked (input.py), the tick grid (ticks.py), the one sentence
+(words.py) and the order against the live quote (quote.py): pure, every refusal with the
+contract's code and a sentence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.trading.input import OrderInputError, check_supported, order_json, parse_order
+from streaming.trading.quote import far_side, net_quote, notional, price_warning, quote_moved
+from streaming.trading.ticks import on_grid, round_to_tick, tick_for
+from streaming.trading.words import describe, instrument
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    order: dict[str, Any] = {
+        "link": 3,
+        "account": "5WT00001",
+        "legs": [{"symbol": ".SPY270115C590", "action": "Buy to Open", "quantity": 2}],
+        "order_type": "Limit",
+        "price": "2.35",
+        "time_in_force": "Day",
+        "replaces": None,
+    }
+    order.update(changes)
+    return order
+
+
+def leg(symbol: str = ".SPY270115C590", action: str = "Buy to Open", quantity: int = 2) -> dict:
+    return {"symbol": symbol, "action": action, "quantity": quantity}
+
+
+def refused(raw: Any) -> tuple[str, str]:
+    with pytest.raises(OrderInputError) as caught:
+        parse_order(raw)
+    return caught.value.code, caught.value.message
+
+
+def test_the_contracts_example_is_taken_as_sent():
+    ticket = parse_order(body())
+    assert ticket.link == 3 and ticket.replaces is None
+    assert ticket.order == OrderRequest(
+        account="5WT00001",
+        legs=(OrderLeg(symbol=".SPY270115C590", action="Buy to Open", quantity=2),),
+        order_type="Limit",
+        time_in_force="Day",
+        price=Decimal("2.35"),
+    )
+    assert order_json(ticket) == body()
+
+
+def test_symbols_and_prices_are_normalized():
+    ticket = parse_order(body(legs=[leg("spy", quantity=10)], price="590.500"))
+    assert ticket.order.legs[0].symbol == "SPY"
+    assert order_json(ticket)["price"] == "590.5"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "says"),
+    [
+        ([1, 2], "bad_body", "The order must be a JSON object."),
+        (body(colour="red"), "bad_body", "Unknown field: colour."),
+        (body(legs=[{**leg(), "note": 1}]), "bad_body", "Each leg is {symbol, action, quantity}."),
+        (
+            body(legs=[leg(quantity=0)]),
+            "bad_quantity",
+            "The quantity must be a whole number from 1 to 1,000,000.",
+        ),
+        (
+            body(legs=[leg(quantity=1.5)]),
+            "bad_quantity",
+            "The quantity must be a whole number from 1 to 1,000,000.",
+        ),
+        (
+            body(legs=[leg(quantity=1_000_001)]),
+            "bad_quantity",
+            "The quantity must be a whole number from 1 to 1,000,000.",
+        ),
+        (
+            body(legs=[leg(quantity=True)]),
+            "bad_quantity",
+            "The quantity must be a whole number from 1 to 1,000,000.",
+        ),
+        (body(price=None), "bad_price", "A limit order needs a price."),
+        (body(order_type="Market"), "bad_price", "A market order takes no price."),
+        (body(price="-1"), "bad_price", "The price must be more than 0."),
+        (body(price="0"), "bad_price", "The price must be more than 0."),
+        (body(price="abc"), "bad_price", 'The price must be a decimal number, such as "2.35".'),
+        (body(price="NaN"), "bad_price", "The price must be more than 0."),
+        (body(price="2.355"), "bad_price", "2.355 is off the tick grid: this price moves in 0.01."),
+        (
+            body(legs=[leg(".AAPL270115C200")], price="3.07"),
+            "bad_price",
+            "3.07 is off the tick grid: this price moves in 0.05.",
+        ),
+        (
+            body(legs=[leg(action="Buy")]),
+            "bad_order",
+            "The action must be one of: Buy to Open, Sell to Close, Sell to Open, Buy to Close.",
+        ),
+        (body(order_type="Stop"), "bad_order", "The order type must be Limit or Market."),
+        (body(time_in_force="IOC"), "bad_order", "The time in force must be Day or GTC."),
+        (body(legs=[]), "bad_order", "An order has from 1 to 4 legs."),
+        (
+            body(legs=[leg(f".SPY270115C{590 + i}") for i in range(5)]),
+            "bad_order",
+            "An order has from 1 to 4 legs.",
+        ),
+        (body(legs=[leg(), leg()]), "bad_order", "Each leg must name a different symbol."),
+        (body(link="3"), "bad_order", "Choose the broker link (a link id) for the order."),
+        (body(account=""), "bad_order", "Choose the account for the order."),
+        (body(legs=[leg("SPY!")]), "unknown_symbol", "'SPY!' is not a symbol."),
+        (body(legs=[leg(".SPY271345C590")]), "unknown_symbol", "'.SPY271345C590' is not a symbol."),
+        (body(legs=[leg("/ESZ26")]), "unsupported", "/ESZ26: futures are not traded here."),
+    ],
+)
+def test_each_bad_input_is_refused_in_words(raw, code, says):
+    got_code, message = refused(raw)
+    assert got_code == code
+    if says is not None:
+        assert message == says
+
+
+def test_a_stock_price_above_a_dollar_is_in_cents_and_below_in_hundredths_of_a_cent():
+    assert refused(body(legs=[leg("AAPL")], price="190.001"))[0] == "bad_price"
+    assert parse_order(body(legs=[leg("PENNY")], price="0.5123")).order.price == Decimal("0.5123")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "price", "tick"),
+    [
+        ("AAPL", "190", "0.01"),
+        ("AAPL", "0.99", "0.0001"),
+        (".AAPL270115C200", "2.99", "0.01"),
+        (".AAPL270115C200", "3.00", "0.05"),
+        (".SPY270115C590", "12.00", "0.01"),
+        (".QQQ270115P400", "7.00", "0.01"),
+        (".IWM270115P200", "5.00", "0.01"),
+    ],
+)
+def test_the_tick_grid(symbol, price, tick):
+    legs = [OrderLeg(symbol=symbol, action="Buy to Open", quantity=1)]
+    assert tick_for(legs, Decimal(price)) == Decimal(tick)
+
+
+def test_rounding_to_the_tick():
+    legs = [OrderLeg(symbol=".AAPL270115C200", action="Buy to Open", quantity=1)]
+    assert round_to_tick(legs, Decimal("3.07")) == Decimal("3.05")
+    assert round_to_tick(legs, Decimal("3.08")) == Decimal("3.10")
+    assert on_grid(legs, Decimal("3.10")) and not on_grid(legs, Decimal("3.11"))
+    spread = [*legs, OrderLeg(symbol=".AAPL270115C210", action="Sell to Open", quantity=1)]
+    assert tick_for(spread, Decimal("4.00")) == Decimal("0.01")
+
+
+@pytest.mark.parametrize(
+    ("broker", "raw", "says"),
+    [
+        (
+            "tradier",
+            body(legs=[leg(), leg(".SPY270115C600", "Sell to Open")], price="1.20"),
+            "Tradier does not take multi-leg orders here.",
+        ),
+        (
+            "alpaca",
+            body(legs=[leg(), leg(".SPY270115C600", "Sell to Open")], price="1.20"),
+            "Alpaca does not take multi-leg orders here.",
+        ),
+        ("alpaca", body(time_in_force="GTC"), "Alpaca takes option orders for the day only."),
+        (
+            "tastytrade",
+            body(legs=[leg(), leg("SPY", "Sell to Open")], price="1.20"),
+            "tastytrade takes multi-leg orders of options only.",
+        ),
+    ],
+)
+def test_what_a_broker_does_not_take_is_unsupported_naming_it(broker, raw, says):
+    with pytest.raises(OrderInputError) as caught:
+        check_supported(broker, parse_order(raw).order)
+    assert (caught.value.code, caught.value.message) == ("unsupported", says)
+
+
+def test_what_each_broker_takes_passes():
+    four = [
+        leg(f".SPY270115C{590 + 5 * i}", "Buy to Open" if i % 2 else "Sell to Open", 1)
+        for i in range(4)
+    ]
+    check_supported("tastytrade", parse_order(body(legs=four, price="0.40")).order)
+    check_supported("tradier", parse_order(body(time_in_force="GTC")).order)
+    check_supported(
+        "alpaca", parse_order(body(legs=[leg("AAPL")], time_in_force="GTC", price="190")).order
+    )
+
+
+def test_the_one_sentence():
+    order = parse_order(body()).order
+    effect = PreviewResult(checks="broker", cost=470.0, fees=2.0, buying_power_after=178846.92)
+    assert describe(order, effect) == (
+        "Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day: debit 470.00 + fees 2.00, "
+        "buying power after 178,846.92"
+    )
+
+
+def test_the_sentence_of_a_credit_a_market_order_and_a_spread():
+    sell = parse_order(
+        body(
+            legs=[leg("AAPL", "Sell to Close", 10)],
+            order_type="Market",
+            price=None,
+            time_in_force="GTC",
+        )
+    ).order
+    assert describe(sell, PreviewResult(checks="app", cost=-1900.5)) == (
+        "Sell 10 AAPL at market, GTC: credit about 1,900.50"
+    )
+    spread = parse_order(
+        body(legs=[leg(quantity=1), leg(".SPY270115C600", "Sell to Open", 1)], price="1.20")
+    ).order
+    assert describe(spread, PreviewResult(checks="broker", fees=2.5)) == (
+        "Buy 1 SPY 590C 15 Jan 27 / Sell to open 1 SPY 600C 15 Jan 27 at 1.20 net limit, "
+        "day: fees 2.50"
+    )
+    assert instrument(".SPY270115P587.5") == "SPY 587.5P 15 Jan 27"
+
+
+QUOTES = {
+    ".SPY270115C590": {"bid": 2.30, "ask": 2.40, "t": 5},
+    ".SPY270115C600": {"bid": 1.10, "ask": 1.16, "t": 7},
+}
+
+
+def test_the_net_quote_far_side_and_notional():
+    single = parse_order(body()).order
+    assert net_quote(single, QUOTES) == {"bid": 2.30, "ask": 2.40, "t": 5}
+    assert far_side(single, net_quote(single, QUOTES)) == Decimal("2.4")
+    assert notional(single, QUOTES) == Decimal("470.00")
+    spread = parse_order(
+        body(legs=[leg(quantity=2), leg(".SPY270115C600", "Sell to Open", 2)], price="1.20")
+    ).order
+    quote = net_quote(spread, QUOTES)
+    assert quote is not None
+    assert (round(quote["bid"], 2), round(quote["ask"], 2), quote["t"]) == (1.14, 1.30, 7)
+    # each leg at its far side: 2 x 100 x 2.40 + 2 x 100 x 1.10
+    assert notional(spread, QUOTES) == Decimal("700.00")
+    market = parse_order(body(order_type="Market", price=None)).order
+    assert notional(market, QUOTES) == Decimal("480.00")
+    assert notional(market, {}) is None
+
+
+def test_the_price_warning_and_the_band():
+    quote = {"bid": 2.30, "ask": 2.40}
+    far = parse_order(body(price="2.80")).order
+    assert (
+        price_warning(far, quote, 0.10)
+        == "The limit 2.8 is 19 % from the mid 2.35 of the live quote."
+    )
+    assert price_warning(parse_order(body()).order, quote, 0.10) is None
+    order = parse_order(body()).order
+    # the band is 1 % of the preview's mid (2.35: 0.0235)
+    assert not quote_moved(order, quote, {"bid": 2.32, "ask": 2.42}, 0.01)
+    assert quote_moved(order, quote, {"bid": 2.33, "ask": 2.42}, 0.01)
+    # ... and at least one tick (1 % of 0.50 is half a cent)
+    cheap = {"bid": 0.49, "ask": 0.51}
+    assert not quote_moved(order, cheap, {"bid": 0.50, "ask": 0.52}, 0.01)
+    assert quote_moved(order, cheap, {"bid": 0.50, "ask": 0.53}, 0.01)
+    assert not quote_moved(order, None, {"bid": 9, "ask": 10}, 0.01)
+    assert quote_moved(order, quote, None, 0.01)
