@@ -21,10 +21,9 @@ def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app
     expect(state).to_have_text("Trading is off.")
     rows = page.locator("[data-audit-rows] tr")
     expect(rows).to_have_text(["Nothing yet."])
-    # the demo links are listed with staff's switch (off by default)
-    expect(page.locator("[data-link-rows] tr").first).to_contain_text(
-        "Not enabled (staff enable it in the admin)"
-    )
+    # the demo links are listed with staff's switch (demo_setup turns it on for the
+    # SIMULATED links)
+    expect(page.locator("[data-link-rows] tr").first).to_contain_text("Enabled by staff")
 
     # a wrong password: refused in words, and audited
     page.get_by_label("Your password").first.fill("not-the-password")
