@@ -126,17 +126,18 @@ class TradingProfileAdmin(admin.ModelAdmin):
 class TradingAuditAdmin(admin.ModelAdmin):
     """The audit trail, read-only for staff: append-only, so no add, change or delete."""
 
-    list_display = ["at", "user", "actor", "action", "link", "account", "outcome", "ip"]
+    list_display = ["at", "user", "actor", "action", "link_label", "account", "outcome", "ip"]
     list_filter = ["action", "user"]
     search_fields = ["user__username", "actor", "account", "shown", "outcome"]
-    list_select_related = ["user", "link"]
+    list_select_related = ["user"]
     date_hierarchy = "at"
     fields = [
         "at",
         "user",
         "actor",
         "action",
-        "link",
+        "link_id",
+        "link_label",
         "account",
         "ticket",
         "ip",

@@ -421,3 +421,5 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "streamdesk")
 # --- trading: core ---
 # A failed CSRF check on /api/ answers JSON `{"code": "csrf"}`; pages keep Django's page.
 CSRF_FAILURE_VIEW = "streaming.trading.csrf.csrf_failure"
+# Staff never see a trader's TOTP secret or its QR code in the admin (django-otp).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

@@ -344,9 +344,10 @@ class TradingAudit(models.Model):
     #: Who acted: the user's username, or the staff member's for a staff action.
     actor = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=24)
-    link = models.ForeignKey(
-        "accounts.BrokerLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    #: The broker link's id and name as they were: a plain value, not a foreign key, so
+    #: deleting a link (which a foreign key would update) leaves its history readable.
+    link_id = models.BigIntegerField(null=True, blank=True)
+    link_label = models.CharField(max_length=200, blank=True)
     account = models.CharField(max_length=64, blank=True)
     ticket = models.UUIDField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

@@ -62,15 +62,10 @@ class Migration(migrations.Migration):
                 ("said", models.JSONField(blank=True, default=dict)),
                 ("outcome", models.CharField(blank=True, max_length=200)),
                 (
-                    "link",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="accounts.brokerlink",
-                    ),
+                    "link_id",
+                    models.BigIntegerField(blank=True, null=True),
                 ),
+                ("link_label", models.CharField(blank=True, max_length=200)),
                 (
                     "user",
                     models.ForeignKey(

@@ -14,7 +14,9 @@ from uuid import UUID
 
 from django.http import HttpRequest
 
+from accounts.models import BrokerLink
 from streaming.models import TradingAudit
+from streaming.trading.access import link_title
 
 #: The actions the contract lists for an audit entry.
 ACTIONS = frozenset(
@@ -63,6 +65,7 @@ def audit_record(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     ip, session = request_source(request)
+    link = BrokerLink.objects.filter(pk=link_id).first() if link_id is not None else None
     if not actor and request is not None and request.user.is_authenticated:
         actor = request.user.get_username()
     return TradingAudit.objects.create(
@@ -70,6 +73,7 @@ def audit_record(
         actor=actor,
         action=action,
         link_id=link_id,
+        link_label=link_title(link) if link is not None else "",
         account=account,
         ticket=ticket,
         ip=ip,

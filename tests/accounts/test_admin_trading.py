@@ -192,3 +192,14 @@ def test_the_staff_kill_switch_action_turns_trading_off(admin_client, trader):
     profile.refresh_from_db()
     assert profile.granted_until is None and profile.killed_at is not None
     assert TradingAudit.objects.filter(user=trader, action="kill_switch").count() == 1
+
+
+def test_staff_never_see_a_traders_totp_secret(admin_client, trader):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=trader, name="phone", confirmed=True)
+    page = admin_client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert device.key not in page.content.decode()
+    qr = admin_client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk]))
+    assert qr.status_code == 403

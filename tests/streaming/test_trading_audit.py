@@ -46,3 +46,14 @@ def test_the_database_refuses_an_update_too(user):
 def test_an_unknown_action_is_refused(user):
     with pytest.raises(ValueError, match="unknown audit action"):
         audit_record(user_id=user.id, action="teleport")
+
+
+def test_a_deleted_link_leaves_its_audit_rows_readable(user):
+    from accounts.services import broker_link_create
+
+    link = broker_link_create(user=user, broker="tradier", label="Main", access_token="t0k3n")
+    audit_record(user_id=user.id, action="preview", link_id=link.id, account="VA1")
+    link_id = link.id
+    link.delete()
+    row = TradingAudit.objects.get()
+    assert (row.link_id, row.link_label) == (link_id, "Tradier · Main")
