@@ -92,6 +92,7 @@ def audit_entry(row: TradingAudit) -> dict[str, Any]:
         "action": row.action,
         "user": row.actor,
         "link": row.link_id,
+        "link_label": row.link_label,
         "account": row.account,
         "ticket": str(row.ticket) if row.ticket else None,
         "ip": row.ip,

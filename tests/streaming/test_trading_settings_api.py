@@ -28,7 +28,7 @@ CSRF = "c" * 32
 ORIGIN = "http://testserver"
 PASSWORD = "pw-for-tess-123"
 #: The contract's audit `entry`.
-ENTRY_FIELDS = "id at action user link account ticket ip session shown said outcome"
+ENTRY_FIELDS = "id at action user link link_label account ticket ip session shown said outcome"
 
 
 @pytest.fixture(autouse=True)

@@ -109,7 +109,7 @@ export function startTradingPage(doc, root) {
   function drawEntries(entries, append) {
     const made = entries.map((e) => entryRow(e)).map((e) => el('tr', { 'data-entry': e.id },
       el('td', null, e.at), el('td', { 'data-action': '' }, e.action), el('td', null, e.who), el('td', null, e.where),
-      el('td', null, e.shown), el('td', null, e.said), el('td', null, e.outcome), el('td', { class: 'muted' }, e.from)));
+      el('td', null, e.shown), el('td', { title: e.saidFull }, e.said), el('td', null, e.outcome), el('td', { class: 'muted' }, e.from)));
     if (append) rows.append(...made); else rows.replaceChildren(...made);
     if (!rows.children.length) rows.append(el('tr', null, el('td', { colspan: 8, class: 'muted' }, 'Nothing yet.')));
   }

@@ -117,13 +117,17 @@ export function killSwitchWords(answer) {
   return { failed, headline: failed ? 'Kill switch: trading is off; some orders were not cancelled.' : 'Kill switch: trading is off.', lines };
 }
 
+/** A broker's answer without a status or message is cut to this many characters. */
+const SAID_LENGTH = 80;
+
 /** What the broker said (`{status, message}` or any object) in a few words. */
 export function saidWords(said) {
   if (!said || typeof said !== 'object' || !Object.keys(said).length) return '';
   const status = said.status ? String(said.status) : '';
   const message = said.message || said.error || said.sentence || '';
   if (status || message) return [status, message].filter(Boolean).join(': ');
-  return JSON.stringify(said);
+  const text = JSON.stringify(said);
+  return text.length > SAID_LENGTH ? `${text.slice(0, SAID_LENGTH)}…` : text;
 }
 
 /** An audit entry as a table row's cells. */
@@ -133,9 +137,10 @@ export function entryRow(entry, timeZone) {
     at: when(entry.at, timeZone),
     action: ACTION_WORDS[entry.action] || entry.action,
     who: entry.user || '',
-    where: [entry.link ? `link ${entry.link}` : '', entry.account || ''].filter(Boolean).join(' · '),
+    where: [entry.link_label || (entry.link ? `link ${entry.link}` : ''), entry.account || ''].filter(Boolean).join(' · '),
     shown: entry.shown || '',
     said: saidWords(entry.said),
+    saidFull: entry.said && Object.keys(entry.said).length ? JSON.stringify(entry.said) : '',
     outcome: entry.outcome || '',
     from: [entry.ip || '', entry.session ? `session ${entry.session}` : ''].filter(Boolean).join(' · '),
   };
