@@ -15,11 +15,18 @@ from django.utils import timezone
 
 from accounts.models import BrokerLink
 from streaming.models import TradingProfile
-from streaming.trading.access import order_limits, trading_on
+from streaming.trading.access import OrderLimits, order_limits, trading_on
 
 
 def _ms(moment: Any) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _limits_json(limits: OrderLimits) -> dict[str, Any]:
+    return {
+        "max_order_notional": float(limits.max_order_notional),
+        "max_orders_per_minute": limits.max_orders_per_minute,
+    }
 
 
 def trading_profile(user_id: int) -> TradingProfile:
@@ -61,17 +68,15 @@ def trading_state(user_id: int, *, second_factor: str = "password") -> dict[str,
                 "label": link.label,
                 "accounts": list(link.account_numbers or []),
                 "enabled": link.trading_enabled,
+                "limits": _limits_json(order_limits(user_id, link.id)),
             }
         )
-    limits = order_limits(user_id, links[0]["link"] if links else 0)
     return {
         "on": on,
         "until": _ms(profile.granted_until) if on and profile else None,
         "second_factor": second_factor,
         "links": links,
-        "limits": {
-            "max_order_notional": float(limits.max_order_notional),
-            "max_orders_per_minute": limits.max_orders_per_minute,
-        },
+        # the user's own (no link: the link's limits are in its row)
+        "limits": _limits_json(order_limits(user_id, 0)),
         "killed_at": _ms(profile.killed_at) if profile else None,
     }

@@ -43,13 +43,13 @@ test('turning on asks for the code with an authenticator, else the password', ()
 
 test('links and limits in words', () => {
   assert.equal(limitsWords({ max_order_notional: 2500, max_orders_per_minute: 1 }),
-    'At most 2,500.00 USD per order and 1 order per minute.');
+    'Your own limits, where staff set none for a link: at most 2,500.00 USD per order and 1 order per minute.');
   assert.deepEqual(linkRows([
-    { link: 3, broker: 'tradier', label: 'IRA', accounts: ['VA1', 'VA2'], enabled: true },
+    { link: 3, broker: 'tradier', label: 'IRA', accounts: ['VA1', 'VA2'], enabled: true, limits: { max_order_notional: 2500, max_orders_per_minute: 1 } },
     { link: 4, broker: 'alpaca', label: 'Paper', accounts: [], enabled: false },
   ]), [
-    { link: 3, title: 'Tradier · IRA', accounts: 'VA1, VA2', trading: 'Enabled by staff' },
-    { link: 4, title: 'Alpaca · Paper', accounts: '—', trading: 'Not enabled (staff enable it in the admin)' },
+    { link: 3, title: 'Tradier · IRA', accounts: 'VA1, VA2', trading: 'Enabled by staff', limits: '2,500.00 USD per order, 1 order per minute' },
+    { link: 4, title: 'Alpaca · Paper', accounts: '—', trading: 'Not enabled (staff enable it in the admin)', limits: '—' },
   ]);
 });
 

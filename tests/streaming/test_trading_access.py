@@ -118,3 +118,14 @@ def test_order_limits_link_before_user_before_default(user, link, settings):
     link.max_orders_per_minute = 2
     link.save()
     assert order_limits(user.id, link.id).max_orders_per_minute == 2
+
+
+def test_the_trading_state_names_each_links_own_limits(user, link, settings):
+    settings.TRADING_MAX_ORDER_NOTIONAL = 100000
+    settings.TRADING_MAX_ORDERS_PER_MINUTE = 10
+    link.max_order_notional = Decimal("2500")
+    link.save(update_fields=["max_order_notional"])
+    state = trading_state(user.id)
+    assert state["limits"] == {"max_order_notional": 100000.0, "max_orders_per_minute": 10}
+    (row,) = state["links"]
+    assert row["limits"] == {"max_order_notional": 2500.0, "max_orders_per_minute": 10}

@@ -97,8 +97,8 @@ export function startTradingPage(doc, root) {
     setText(q('[data-trading-limits]'), limitsWords(trading.limits));
     const body = q('[data-link-rows]');
     body.replaceChildren(...linkRows(trading.links).map((l) => el('tr', { 'data-link': l.link },
-      el('th', { scope: 'row' }, l.title), el('td', null, l.accounts), el('td', null, l.trading))));
-    if (!trading.links.length) body.append(el('tr', null, el('td', { colspan: 3, class: 'muted' }, 'No broker is linked.')));
+      el('th', { scope: 'row' }, l.title), el('td', null, l.accounts), el('td', null, l.trading), el('td', null, l.limits))));
+    if (!trading.links.length) body.append(el('tr', null, el('td', { colspan: 4, class: 'muted' }, 'No broker is linked.')));
   }
 
   async function loadState() {

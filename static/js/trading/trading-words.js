@@ -82,7 +82,13 @@ const money = (v) => Number(v).toLocaleString('en-US', { minimumFractionDigits: 
 /** The limits in one sentence. */
 export function limitsWords(limits) {
   const n = limits.max_orders_per_minute;
-  return `At most ${money(limits.max_order_notional)} USD per order and ${n} order${n === 1 ? '' : 's'} per minute.`;
+  return `Your own limits, where staff set none for a link: at most ${money(limits.max_order_notional)} USD per order and ${n} order${n === 1 ? '' : 's'} per minute.`;
+}
+
+/** A link's limits, short: `2,500.00 USD per order, 1 order per minute`. */
+function linkLimitsWords(limits) {
+  const n = limits.max_orders_per_minute;
+  return `${money(limits.max_order_notional)} USD per order, ${n} order${n === 1 ? '' : 's'} per minute`;
 }
 
 /** A broker link as it is named in sentences: `tastytrade · Main`. */
@@ -95,6 +101,7 @@ export function linkRows(links) {
     title: linkTitle(l.broker, l.label),
     accounts: (l.accounts || []).join(', ') || '—',
     trading: l.enabled ? 'Enabled by staff' : 'Not enabled (staff enable it in the admin)',
+    limits: l.limits ? linkLimitsWords(l.limits) : '—',
   }));
 }
 
