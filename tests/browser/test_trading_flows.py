@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from sandbox.server import SandboxServer
+from tests.browser.test_dashboard import log_in
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.trading_http import Trader, demo_python, enable_demo_trading
 
@@ -39,53 +41,72 @@ EXPIRED_MS = PREVIEW_TTL * 1000 + 5_000
 #: Far below any sandbox AAPL price: the limit works and never fills.
 LOW = "1.00"
 LOWER = "1.05"
-WORKING = re.compile(r"^(Received|Live)$")
+#: What each preview's effect shows (the amounts the broker's dry run gives; at Alpaca,
+#: which has none, the app's from the stream's balance), in the ticket's order.
+EFFECTS = {
+    "tastytrade": ["cost", "fees", "buying_power_before", "buying_power_after", "margin_change"],
+    "tradier": ["cost", "fees", "margin_change"],
+    "alpaca": ["cost", "buying_power_before", "buying_power_after"],
+}
+
+
+#: The app's settings here: this module places about 20 orders within a minute or two (the
+#: limits themselves are tested over HTTP: tests/e2e/test_trading_api.py, tests/streaming).
+APP_ENV = {
+    "TRADING_PREVIEW_TTL": str(PREVIEW_TTL),
+    "TRADING_MAX_ORDERS_PER_MINUTE": "100",
+    "TRADING_RATE_PER_MINUTE": "600",
+}
 
 
 @pytest.fixture(scope="module")
 def app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    live = LiveApp(
-        browser_sandbox.url,
-        tmp_path_factory.mktemp("trading-flows"),
-        TRADING_PREVIEW_TTL=str(PREVIEW_TTL),
-        # this module places about 20 orders within a minute or two; the limits themselves
-        # are tested over HTTP (tests/e2e/test_trading_api.py, tests/streaming)
-        TRADING_MAX_ORDERS_PER_MINUTE="100",
-        TRADING_RATE_PER_MINUTE="600",
-    ).start()
-    yield live
-    live.stop()
+    workdir = tmp_path_factory.mktemp("trading-flows")
+    with running(LiveApp(browser_sandbox.url, workdir, **APP_ENV)) as live:
+        yield live
+
+
+@contextmanager
+def running(live: LiveApp) -> Iterator[LiveApp]:
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
 
 
 @pytest.fixture(scope="module")
 def trader(browser: Browser, app: LiveApp) -> Iterator[BrowserContext]:
     """The demo trader's browser, logged in once."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{app.url}/login/")
-    page.fill("input[name=username]", DEMO_USER[0])
-    page.fill("input[name=password]", DEMO_USER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{app.url}/")
-    page.close()
+    first = context.new_page()
+    log_in(first, app.url)
+    first.close()
     yield context
     context.close()
 
 
 @pytest.fixture
 def page(trader: BrowserContext) -> Iterator[Page]:
-    page = trader.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    yield page
-    page.close()
+    """A new tab of the trader's; `page.errors`: the page's uncaught errors."""
+    tab = trader.new_page()
+    tab.errors = []  # type: ignore[attr-defined]
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))  # type: ignore[attr-defined]
+    yield tab
+    tab.close()
 
 
 def dashboard(page: Page, app: LiveApp) -> None:
     page.goto(f"{app.url}/")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
     expect(page.locator("[data-account]")).to_have_count(6, timeout=SEEN_MS)
+
+
+def broker_account(page: Page, app: LiveApp, broker: str) -> tuple[str, int]:
+    """The dashboard, live; the broker's margin account and its link."""
+    dashboard(page, app)
+    number = margin_account(page, broker)
+    return number, link_of(page, number)
 
 
 def margin_account(page: Page, broker: str) -> str:
@@ -148,9 +169,7 @@ def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
 
 @pytest.mark.parametrize("broker", BROKERS)
 def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
-    dashboard(page, app)
-    number = margin_account(page, broker)
-    link = link_of(page, number)
+    number, link = broker_account(page, app, broker)
     row_menu(page, page.locator(f'tr[data-position="{number}|AAPL"]'), "trade")
     ticket = page.locator("#trade-ticket")
     # a position's Trade…: its own account, buy 1 more
@@ -161,15 +180,21 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(rf"^\[SIMULATED\] Buy 1 AAPL at {LOW} limit, day")
     )
-    expect(ticket.locator("[data-ticket-effect] [data-effect]").first).to_have_text(
-        re.compile(r"^-?[\d,]+\.\d\d$")
+    # the effect as each broker's dry run (or, at Alpaca, the app) gives it
+    effect = ticket.locator("[data-ticket-effect] [data-effect]")
+    expect(effect).to_have_count(len(EFFECTS[broker]))
+    assert [e.get_attribute("data-effect") for e in effect.all()] == EFFECTS[broker]
+    expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_text(LOW)
+    expect(ticket.locator("[data-ticket-warnings] li")).to_have_text(
+        [re.compile(rf"^The limit {LOW} is \d+ % from the mid [\d.]+ of the live quote\.$")]
     )
     expect(ticket.locator("[data-ticket-countdown]")).to_have_text(
         re.compile(r"^Expires in \d+ s\.$")
     )
     order_id = confirm(ticket)
     status = ticket.locator("[data-ticket-order-status]")
-    expect(status).to_have_attribute("data-status", WORKING, timeout=SEEN_MS)
+    expect(status).to_have_attribute("data-status", "Live", timeout=SEEN_MS)
+    expect(status).to_have_text("Live")
     ticket.locator("[data-ticket-close]").click()
     expect(ticket).to_have_count(0)
 
@@ -184,11 +209,14 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
     preview(ticket)
     expect(ticket.locator("[data-ticket-words]")).to_contain_text(f"at {LOWER} limit")
     new_id = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
     if broker == "tradier":
         assert new_id == order_id  # Tradier changes the order in place
     else:
-        assert new_id != order_id  # a replacement order, the old one ends
-    ticket.locator("[data-ticket-close]").click()
+        assert new_id != order_id  # a replacement order, and the old one ends
+        expect(order_entry(page, link, order_id)).to_have_attribute(
+            "data-group", "ended", timeout=SEEN_MS
+        )
     replaced = order_entry(page, link, new_id)
     expect(replaced.locator(".order-type")).to_contain_text(LOWER, timeout=SEEN_MS)
     expect(replaced).to_have_attribute("data-group", "working", timeout=SEEN_MS)
@@ -203,9 +231,7 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
 
 @pytest.mark.parametrize("broker", BROKERS)
 def test_close_a_position_at_the_market(page: Page, app: LiveApp, broker: str):
-    dashboard(page, app)
-    number = margin_account(page, broker)
-    link = link_of(page, number)
+    number, link = broker_account(page, app, broker)
     position = page.locator(f'tr[data-position="{number}|SPY"]')
     quantity = int(float(position.locator("[data-field=quantity]").get_attribute("data-value")))
     assert quantity > 0  # the demo's SPY is long
@@ -306,7 +332,7 @@ def test_an_expired_preview_is_previewed_again(page: Page, app: LiveApp):
     expect(again).to_be_hidden()
     order_id = confirm(ticket)
     status = ticket.locator("[data-ticket-order-status]")
-    expect(status).to_have_attribute("data-status", WORKING, timeout=SEEN_MS)
+    expect(status).to_have_attribute("data-status", "Live", timeout=SEEN_MS)
     link = int(option.split("|")[0])
     expect(order_entry(page, link, order_id)).to_have_attribute("data-group", "working")
     assert page.errors == []  # type: ignore[attr-defined]
