@@ -10,7 +10,7 @@ from typing import Any
 
 from streaming.brokers.orders import OrderRequest
 from streaming.trading.ticks import tick_for
-from streaming.trading.words import multiplier
+from streaming.trading.words import multiplier, price_text
 
 
 def _number(value: Any) -> Decimal | None:
@@ -95,7 +95,7 @@ def price_warning(order: OrderRequest, quote: dict[str, Any] | None, warn: float
     if away <= Decimal(str(warn)):
         return None
     return (
-        f"The limit {order.price} is {float(away) * 100:.0f} % from the mid "
+        f"The limit {price_text(order.price)} is {float(away) * 100:.0f} % from the mid "
         f"{float(middle):.2f} of the live quote."
     )
 

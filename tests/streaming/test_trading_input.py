@@ -255,7 +255,7 @@ def test_the_price_warning_and_the_band():
     far = parse_order(body(price="2.80")).order
     assert (
         price_warning(far, quote, 0.10)
-        == "The limit 2.8 is 19 % from the mid 2.35 of the live quote."
+        == "The limit 2.80 is 19 % from the mid 2.35 of the live quote."
     )
     assert price_warning(parse_order(body()).order, quote, 0.10) is None
     order = parse_order(body()).order

@@ -1,0 +1,410 @@
+"""Trading through the ticket in a real Chromium against the real daphne and the sandbox's
+three brokers (docs/streaming-contract.md "Trading …", tests/browser/README.md "Trading"):
+at tastytrade, Tradier and Alpaca a limit far below the market is previewed, confirmed,
+followed on the stream, replaced from the orders panel and cancelled; a position is closed
+at the market and leaves the dashboard; a missing second factor, a link staff did not
+enable and a preview left to expire are refused in words in the ticket; the header's kill
+switch cancels every working order at every broker and the /trading page's audit trail
+shows each step; on a phone the ticket fits the screen.
+
+One daphne and one logged-in browser context for the module (each test opens its own
+page); the tests run in file order and build on each other's state (trading turned on
+once, through the /trading page, by the first)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from sandbox.server import SandboxServer
+from tests.browser.test_dashboard import log_in
+from tests.support.live import DEMO_USER, LiveApp
+from tests.support.trading_http import Trader, demo_python, enable_demo_trading
+
+BROKERS = ("tastytrade", "tradier", "alpaca")
+#: A preview lives this long here (s): a confirm right after the preview is in time on a
+#: loaded box, and the expiry test waits it out on the countdown.
+PREVIEW_TTL = 8
+#: The sandbox steps orders every second and Tradier's orders are polled every 2 s: an
+#: order's change reaches the page within a few seconds; the margin is for a loaded box.
+SEEN_MS = 20_000
+#: A preview or a confirm goes to the stream's owner and on to the broker: well under a
+#: second here; the margin is for a loaded 2-core box.
+ANSWER_MS = 15_000
+#: The countdown is redrawn every 0.5 s (ticket.js); the expiry shows within that of
+#: `expires_at`, plus the margin.
+EXPIRED_MS = PREVIEW_TTL * 1000 + 5_000
+#: Far below any sandbox AAPL price: the limit works and never fills.
+LOW = "1.00"
+LOWER = "1.05"
+#: What each preview's effect shows (the amounts the broker's dry run gives; at Alpaca,
+#: which has none, the app's from the stream's balance), in the ticket's order.
+EFFECTS = {
+    "tastytrade": ["cost", "fees", "buying_power_before", "buying_power_after", "margin_change"],
+    "tradier": ["cost", "fees", "margin_change"],
+    "alpaca": ["cost", "buying_power_before", "buying_power_after"],
+}
+
+
+#: The app's settings here: this module places about 20 orders within a minute or two (the
+#: limits themselves are tested over HTTP: tests/e2e/test_trading_api.py, tests/streaming).
+APP_ENV = {
+    "TRADING_PREVIEW_TTL": str(PREVIEW_TTL),
+    "TRADING_MAX_ORDERS_PER_MINUTE": "100",
+    "TRADING_RATE_PER_MINUTE": "600",
+}
+
+
+@pytest.fixture(scope="module")
+def app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    workdir = tmp_path_factory.mktemp("trading-flows")
+    with running(LiveApp(browser_sandbox.url, workdir, **APP_ENV)) as live:
+        yield live
+
+
+@contextmanager
+def running(live: LiveApp) -> Iterator[LiveApp]:
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def trader(browser: Browser, app: LiveApp) -> Iterator[BrowserContext]:
+    """The demo trader's browser, logged in once."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    first = context.new_page()
+    log_in(first, app.url)
+    first.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(trader: BrowserContext) -> Iterator[Page]:
+    """A new tab of the trader's; `page.errors`: the page's uncaught errors."""
+    tab = trader.new_page()
+    tab.errors = []  # type: ignore[attr-defined]
+    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))  # type: ignore[attr-defined]
+    yield tab
+    tab.close()
+
+
+def dashboard(page: Page, app: LiveApp) -> None:
+    page.goto(f"{app.url}/")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
+    expect(page.locator("[data-account]")).to_have_count(6, timeout=SEEN_MS)
+
+
+def broker_account(page: Page, app: LiveApp, broker: str) -> tuple[str, int]:
+    """The dashboard, live; the broker's margin account and its link."""
+    dashboard(page, app)
+    number = margin_account(page, broker)
+    return number, link_of(page, number)
+
+
+def margin_account(page: Page, broker: str) -> str:
+    """The broker's margin account: the one holding the demo's SPY and AAPL."""
+    for card in page.locator("[data-account]").all():
+        number = card.get_attribute("data-account") or ""
+        if card.locator("[data-field=broker]").first.inner_text() != broker:
+            continue
+        if page.locator(f'tr[data-position="{number}|AAPL"]').count():
+            return number
+    raise AssertionError(f"no {broker} account holds AAPL")
+
+
+def link_of(page: Page, number: str) -> int:
+    """The account's broker link, as the stream's state says."""
+    accounts = page.evaluate("() => window.streamdesk.state().accounts")
+    (found,) = [a for a in accounts if a["number"] == number]
+    return int(found["link"])
+
+
+def row_menu(page: Page, row: Locator, item: str) -> None:
+    """Open `row`'s ⋯ menu and choose `item` (`trade` or `close`). The row is scrolled
+    into view first and the scroll's event let through (two animation frames): a scroll
+    closes an open menu, and the one Playwright makes before a click would otherwise
+    arrive just after the menu opened."""
+    row.scroll_into_view_if_needed()
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    row.locator("[data-row-menu]").click()
+    page.locator(f"[data-menu-{item}]").click()
+
+
+def preview(ticket: Locator) -> None:
+    ticket.locator("[data-ticket-preview]").click()
+    expect(ticket).to_have_attribute("data-phase", "previewed", timeout=ANSWER_MS)
+
+
+def confirm(ticket: Locator) -> str:
+    """Confirm the preview shown: the broker's order id of the placed ticket."""
+    ticket.locator("[data-ticket-confirm]").click()
+    result = ticket.locator("[data-ticket-result]")
+    expect(result).to_have_attribute("data-ticket-state", "placed", timeout=ANSWER_MS)
+    order_id = result.get_attribute("data-order-id")
+    assert order_id
+    return order_id
+
+
+def order_entry(page: Page, link: int, order_id: str) -> Locator:
+    return page.locator(f'#orders > li[data-order="{link}:{order_id}"]')
+
+
+def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
+    page.goto(f"{app.url}/trading")
+    page.get_by_label("Your password").first.fill(DEMO_USER[1])
+    page.get_by_role("button", name="Turn trading on").click()
+    expect(page.locator("[data-trading-state]")).to_have_text(
+        re.compile(r"^Trading is on until \d\d:\d\d:\d\d\.$")
+    )
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
+    number, link = broker_account(page, app, broker)
+    row_menu(page, page.locator(f'tr[data-position="{number}|AAPL"]'), "trade")
+    ticket = page.locator("#trade-ticket")
+    # a position's Trade…: its own account, buy 1 more
+    expect(ticket.locator("[data-ticket-account]")).to_have_value(f"{link}|{number}")
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
+    ticket.locator("[data-ticket-price]").fill(LOW)
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_have_text(
+        re.compile(rf"^\[SIMULATED\] Buy 1 AAPL at {LOW} limit, day")
+    )
+    # the effect as each broker's dry run (or, at Alpaca, the app) gives it
+    effect = ticket.locator("[data-ticket-effect] [data-effect]")
+    expect(effect).to_have_count(len(EFFECTS[broker]))
+    assert [e.get_attribute("data-effect") for e in effect.all()] == EFFECTS[broker]
+    expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_text(LOW)
+    expect(ticket.locator("[data-ticket-warnings] li")).to_have_text(
+        [re.compile(rf"^The limit {LOW} is \d+ % from the mid [\d.]+ of the live quote\.$")]
+    )
+    expect(ticket.locator("[data-ticket-countdown]")).to_have_text(
+        re.compile(r"^Expires in \d+ s\.$")
+    )
+    order_id = confirm(ticket)
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_attribute("data-status", "Live", timeout=SEEN_MS)
+    expect(status).to_have_text("Live")
+    ticket.locator("[data-ticket-close]").click()
+    expect(ticket).to_have_count(0)
+
+    # the orders panel: Replace… at a new price
+    entry = order_entry(page, link, order_id)
+    expect(entry).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+    entry.locator("[data-order-replace]").click()
+    expect(ticket).to_have_attribute("data-replaces", order_id)
+    expect(ticket.locator("[data-ticket-account]")).to_be_disabled()
+    expect(ticket.locator("[data-ticket-price]")).to_have_value(LOW)
+    ticket.locator("[data-ticket-price]").fill(LOWER)
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_contain_text(f"at {LOWER} limit")
+    new_id = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
+    if broker == "tradier":
+        assert new_id == order_id  # Tradier changes the order in place
+    else:
+        assert new_id != order_id  # a replacement order, and the old one ends
+        expect(order_entry(page, link, order_id)).to_have_attribute(
+            "data-group", "ended", timeout=SEEN_MS
+        )
+    replaced = order_entry(page, link, new_id)
+    expect(replaced.locator(".order-type")).to_contain_text(LOWER, timeout=SEEN_MS)
+    expect(replaced).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+
+    # Cancel (confirm()ed), and the stream says Cancelled
+    page.once("dialog", lambda dialog: dialog.accept())
+    replaced.locator("[data-order-cancel]").click()
+    expect(page.locator("#messages")).to_contain_text(f"Cancel sent for order {new_id}")
+    expect(replaced).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_close_a_position_at_the_market(page: Page, app: LiveApp, broker: str):
+    number, link = broker_account(page, app, broker)
+    position = page.locator(f'tr[data-position="{number}|SPY"]')
+    quantity = int(float(position.locator("[data-field=quantity]").get_attribute("data-value")))
+    assert quantity > 0  # the demo's SPY is long
+    row_menu(page, position, "close")
+    ticket = page.locator("#trade-ticket")
+    # the opposite action for the whole quantity, in the position's own account only
+    account = ticket.locator("[data-ticket-account]")
+    expect(account).to_be_disabled()
+    expect(account).to_have_value(f"{link}|{number}")
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Close")
+    expect(ticket.locator("[data-ticket-quantity='0']")).to_have_value(str(quantity))
+    ticket.locator("[data-ticket-type]").select_option("Market")
+    expect(ticket.locator("[data-ticket-price]")).to_be_disabled()
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_have_text(
+        re.compile(rf"^\[SIMULATED\] Sell {quantity} SPY at market, day")
+    )
+    confirm(ticket)
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+    expect(status).to_have_attribute("data-filled", str(quantity))
+    expect(status).to_have_text(re.compile(rf"^Filled {quantity} @ \d+\.\d\d$"))
+    ticket.locator("[data-ticket-close]").click()
+    expect(position).to_have_count(0, timeout=SEEN_MS)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def trade_from_the_watchlist(page: Page, broker: str) -> tuple[Locator, str]:
+    """A watchlist row's Trade… for AAPL in the broker's margin account, chosen by hand
+    (the ticket chooses none across brokers): the ticket and the account's option."""
+    number = margin_account(page, broker)
+    option = f"{link_of(page, number)}|{number}"
+    row_menu(page, page.locator("#watchlist-rows tr[data-quote=AAPL]"), "trade")
+    ticket = page.locator("#trade-ticket")
+    expect(ticket.locator("[data-ticket-account]")).to_have_value("")
+    ticket.locator("[data-ticket-account]").select_option(option)
+    ticket.locator("[data-ticket-price]").fill(LOW)
+    return ticket, option
+
+
+def test_refused_in_words_without_the_second_factor_or_the_link(page: Page, app: LiveApp):
+    # trading turned off at /trading: the ticket says so, and the server's refusal too
+    page.goto(f"{app.url}/trading")
+    page.get_by_role("button", name="Turn trading off").click()
+    expect(page.locator("[data-trading-state]")).to_have_text("Trading is off.")
+    dashboard(page, app)
+    ticket, _ = trade_from_the_watchlist(page, "tastytrade")
+    expect(ticket.locator("[data-ticket-trading]")).to_contain_text("Trading is off for you")
+    ticket.locator("[data-ticket-preview]").click()
+    error = ticket.locator("[data-ticket-error]")
+    expect(error).to_have_attribute("data-code", "second_factor", timeout=ANSWER_MS)
+    expect(error.locator("[data-ticket-error-text]")).to_have_text(
+        "Trading is off for you: turn it on with your second factor on the Trading page."
+    )
+    expect(error.locator("a[data-ticket-trading-link]")).to_have_attribute("href", "/trading")
+    expect(ticket.locator("[data-ticket-confirm]")).to_be_hidden()
+    page.keyboard.press("Escape")
+
+    # trading on again, but staff's switch off on the Tradier link
+    enable_demo_trading(app)
+    number = margin_account(page, "tradier")
+    link = link_of(page, number)
+    demo_python(
+        app,
+        "from accounts.models import BrokerLink\n"
+        f"BrokerLink.objects.filter(pk={link}).update(trading_enabled=False)\n",
+    )
+    try:
+        ticket, option = trade_from_the_watchlist(page, "tradier")
+        chosen = ticket.locator(f'[data-ticket-account] option[value="{option}"]')
+        expect(chosen).to_contain_text("(trading not enabled)")
+        ticket.locator("[data-ticket-preview]").click()
+        expect(error).to_have_attribute("data-code", "trading_disabled", timeout=ANSWER_MS)
+        expect(error.locator("[data-ticket-error-text]")).to_have_text(
+            re.compile(r"^Trading is not enabled for .+; staff can enable it in the admin\.$")
+        )
+        expect(error.locator("a[data-ticket-trading-link]")).to_be_visible()
+        expect(ticket.locator("[data-ticket-confirm]")).to_be_hidden()
+    finally:
+        enable_demo_trading(app)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_an_expired_preview_is_previewed_again(page: Page, app: LiveApp):
+    dashboard(page, app)
+    ticket, option = trade_from_the_watchlist(page, "tastytrade")
+    preview(ticket)
+    countdown = ticket.locator("[data-ticket-countdown]")
+    expect(countdown).to_have_text(re.compile(r"^Expires in \d+ s\.$"))
+    # the countdown runs out: Confirm is refused, Preview again is offered
+    again = ticket.locator("[data-ticket-repreview]")
+    expect(again).to_be_visible(timeout=EXPIRED_MS)
+    expect(countdown).to_have_text("The preview expired: preview again.")
+    expect(countdown).to_have_attribute("data-seconds", "0")
+    expect(ticket.locator("[data-ticket-confirm]")).to_be_disabled()
+    again.click()
+    expect(countdown).to_have_text(re.compile(r"^Expires in \d+ s\.$"), timeout=ANSWER_MS)
+    expect(again).to_be_hidden()
+    order_id = confirm(ticket)
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_attribute("data-status", "Live", timeout=SEEN_MS)
+    link = int(option.split("|")[0])
+    expect(order_entry(page, link, order_id)).to_have_attribute("data-group", "working")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_kill_switch_cancels_everything_and_the_audit_shows_each_step(page: Page, app: LiveApp):
+    dashboard(page, app)
+    # a working order at every broker (placed over HTTP: the ticket's flows are above)
+    http = Trader(app)
+    try:
+        placed = {}
+        for broker in BROKERS:
+            number = margin_account(page, broker)
+            where = {"link": link_of(page, number), "number": number}
+            placed[broker] = (where["link"], http.place(http.order(where))["order_id"])
+    finally:
+        http.client.close()
+    for link, order_id in placed.values():
+        expect(order_entry(page, link, order_id)).to_have_attribute(
+            "data-group", "working", timeout=SEEN_MS
+        )
+    working = page.locator('#orders > li[data-group="working"]')
+    # every working order of each link (the tastytrade one of the expiry test too)
+    keys = [key or "" for key in working.evaluate_all("(lis) => lis.map((li) => li.dataset.order)")]
+    per_link = {link: sum(k.startswith(f"{link}:") for k in keys) for link, _ in placed.values()}
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-kill-switch]").click()
+    result = page.locator("#kill-switch-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=ANSWER_MS)
+    lines = result.locator("p[data-kill-link]")
+    expect(lines).to_have_count(len(BROKERS))  # the demo has one link per broker
+    for broker, (link, _) in placed.items():
+        line = result.locator(f'p[data-kill-link="{link}"]')
+        expect(line).to_have_attribute("data-ok", "true")
+        n = per_link[link]
+        plural = "order" if n == 1 else "orders"
+        expect(line).to_have_text(re.compile(rf"^{broker} · .+: {n} {plural} cancelled$"))
+    expect(result).to_contain_text("Trading is off")
+    for link, order_id in placed.values():
+        expect(order_entry(page, link, order_id)).to_have_attribute(
+            "data-status", "Cancelled", timeout=SEEN_MS
+        )
+    expect(working).to_have_count(0, timeout=SEEN_MS)
+    answer = page.request.get(f"{app.url}/api/trading")
+    assert answer.ok
+    assert answer.json()["trading"]["on"] is False
+
+    # the audit trail, newest first: the kill switch, and the steps before it
+    page.goto(f"{app.url}/trading")
+    actions = page.locator("[data-audit-rows] tr [data-action]")
+    expect(actions.first).to_have_text("Kill switch")
+    shown = set(actions.all_text_contents())
+    assert {"Kill switch", "Preview", "Confirm", "Placed", "Cancel"} <= shown, shown
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_ticket_fits_a_phone(page: Page, app: LiveApp):
+    page.set_viewport_size({"width": 390, "height": 844})
+    dashboard(page, app)
+    number = margin_account(page, "tastytrade")
+    row_menu(page, page.locator(f'tr[data-position="{number}|AAPL"]'), "trade")
+    ticket = page.locator("#trade-ticket")
+    expect(ticket).to_be_visible()
+    box = ticket.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert ticket.evaluate("(d) => d.scrollWidth <= d.clientWidth")  # nothing sideways
+    for hook in ("[data-ticket-preview]", "[data-ticket-close]", "[data-ticket-price]"):
+        control = ticket.locator(hook)
+        control.scroll_into_view_if_needed()
+        expect(control).to_be_in_viewport()
+    ticket.locator("[data-ticket-close]").click()
+    expect(ticket).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]
