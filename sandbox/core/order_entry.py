@@ -162,7 +162,11 @@ def preview(acct: Account, order: Order, marks: Marks, now: float) -> OrderPrevi
     for leg in order.legs:
         fill_price = marks.leg_price(leg)
         if order.limit is not None and len(order.legs) == 1:
-            fill_price = abs(order.limit)
+            # at the limit or the market, whichever costs the trader more: a limit away
+            # from the market, filled at its price and marked at the market's, would
+            # count the distance as a gain of buying power
+            limit = abs(order.limit)
+            fill_price = max(limit, fill_price) if leg.sign > 0 else min(limit, fill_price)
         apply_leg_fill(trial, leg, leg.quantity, fill_price, now=order.received_at)
     fees = ledger.fees(order.legs, None)
     trial.cash -= fees

@@ -416,6 +416,19 @@ def test_dry_run_changes_nothing():
     assert broker.balance(margin)["cash-balance"] == cash
 
 
+def test_a_dry_run_never_counts_a_limit_below_the_market_as_a_gain():
+    """A buy's buying-power effect is never positive: a limit far below the market is
+    costed as if it filled at the market, not marked up from its limit at once."""
+    broker, _, _, margin, _ = make()
+    for price in ("1.00", "1000.00"):
+        data = broker.place_order(
+            margin, limit_body("AAPL", "Buy to Open", 5, price, "Debit", "Equity"), dry_run=True
+        )
+        effect = data["buying-power-effect"]
+        assert effect["change-in-buying-power-effect"] == "Debit", price
+        assert Decimal(effect["new-buying-power"]) < Decimal(effect["current-buying-power"])
+
+
 def test_market_order_lifecycle_and_event_order():
     """Received, Live on the next step, filled at the ask on the following one."""
     broker, market, clock, margin, _ = make()
