@@ -53,6 +53,13 @@ LAZY_MODULES = {"render-chart.js", "chart-format.js"}
 STREAM_MODULES = sorted(
     p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js") if p.name not in LAZY_MODULES
 )
+#: The order ticket's modules the dashboard imports (static/js/trading/): all but the
+#: /trading page's own and the header's kill switch (its own script on every page).
+TICKET_MODULES = sorted(
+    p.name
+    for p in (ROOT / "static" / "js" / "trading").glob("*.js")
+    if p.name not in {"trading-page.js", "trading-words.js", "kill-switch.js"}
+)
 
 
 @dataclass
@@ -240,8 +247,12 @@ def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Br
     assert seen["errors"] == []
     assert [url for url in seen["static"] if not HASHED.match(url)] == []
     modules = sorted(url for url in seen["static"] if url.endswith(".js"))
-    wanted = sorted(f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES)
-    assert modules == wanted
+    wanted = sorted(
+        [f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES]
+        + [f"/static/{stack.manifest[f'js/trading/{m}']}" for m in TICKET_MODULES]
+    )
+    kill_switch = f"/static/{stack.manifest['js/trading/kill-switch.js']}"
+    assert modules == sorted([*wanted, kill_switch])
     assert prefetched == wanted
 
 
