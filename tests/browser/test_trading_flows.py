@@ -96,6 +96,13 @@ def page(trader: BrowserContext) -> Iterator[Page]:
     tab.close()
 
 
+@pytest.fixture
+def trading(app: LiveApp) -> None:
+    """Trading on for the demo trader (staff's switch and the second factor), whatever
+    the tests before left: each test stands alone (the first turns it on at /trading)."""
+    enable_demo_trading(app)
+
+
 def dashboard(page: Page, app: LiveApp) -> None:
     page.goto(f"{app.url}/")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
@@ -158,6 +165,12 @@ def order_entry(page: Page, link: int, order_id: str) -> Locator:
 
 
 def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
+    demo_python(
+        app,
+        "from django.contrib.auth import get_user_model\n"
+        "from streaming.trading.grant import trading_disable\n"
+        f"trading_disable(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",
+    )
     page.goto(f"{app.url}/trading")
     page.get_by_label("Your password").first.fill(DEMO_USER[1])
     page.get_by_role("button", name="Turn trading on").click()
@@ -168,7 +181,7 @@ def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
 
 
 @pytest.mark.parametrize("broker", BROKERS)
-def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
+def test_place_replace_and_cancel(page: Page, app: LiveApp, trading: None, broker: str):
     number, link = broker_account(page, app, broker)
     row_menu(page, page.locator(f'tr[data-position="{number}|AAPL"]'), "trade")
     ticket = page.locator("#trade-ticket")
@@ -230,7 +243,7 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, broker: str):
 
 
 @pytest.mark.parametrize("broker", BROKERS)
-def test_close_a_position_at_the_market(page: Page, app: LiveApp, broker: str):
+def test_close_a_position_at_the_market(page: Page, app: LiveApp, trading: None, broker: str):
     number, link = broker_account(page, app, broker)
     position = page.locator(f'tr[data-position="{number}|SPY"]')
     quantity = int(float(position.locator("[data-field=quantity]").get_attribute("data-value")))
@@ -272,7 +285,9 @@ def trade_from_the_watchlist(page: Page, broker: str) -> tuple[Locator, str]:
     return ticket, option
 
 
-def test_refused_in_words_without_the_second_factor_or_the_link(page: Page, app: LiveApp):
+def test_refused_in_words_without_the_second_factor_or_the_link(
+    page: Page, app: LiveApp, trading: None
+):
     # trading turned off at /trading: the ticket says so, and the server's refusal too
     page.goto(f"{app.url}/trading")
     page.get_by_role("button", name="Turn trading off").click()
@@ -315,7 +330,7 @@ def test_refused_in_words_without_the_second_factor_or_the_link(page: Page, app:
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_an_expired_preview_is_previewed_again(page: Page, app: LiveApp):
+def test_an_expired_preview_is_previewed_again(page: Page, app: LiveApp, trading: None):
     dashboard(page, app)
     ticket, option = trade_from_the_watchlist(page, "tastytrade")
     preview(ticket)
@@ -338,7 +353,9 @@ def test_an_expired_preview_is_previewed_again(page: Page, app: LiveApp):
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_the_kill_switch_cancels_everything_and_the_audit_shows_each_step(page: Page, app: LiveApp):
+def test_the_kill_switch_cancels_everything_and_the_audit_shows_each_step(
+    page: Page, app: LiveApp, trading: None
+):
     dashboard(page, app)
     # a working order at every broker (placed over HTTP: the ticket's flows are above)
     http = Trader(app)
@@ -348,6 +365,13 @@ def test_the_kill_switch_cancels_everything_and_the_audit_shows_each_step(page: 
             number = margin_account(page, broker)
             where = {"link": link_of(page, number), "number": number}
             placed[broker] = (where["link"], http.place(http.order(where))["order_id"])
+        # and one cancelled on its own, so the trail has every kind of step
+        where = {"link": placed["tastytrade"][0], "number": margin_account(page, "tastytrade")}
+        extra = http.place(http.order(where))["order_id"]
+        cancel = http.client.delete(
+            f"/api/orders/{extra}", params={"link": where["link"]}, headers=http.headers()
+        )
+        assert cancel.status_code == 200, cancel.text
     finally:
         http.client.close()
     for link, order_id in placed.values():
@@ -390,7 +414,7 @@ def test_the_kill_switch_cancels_everything_and_the_audit_shows_each_step(page: 
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_the_ticket_fits_a_phone(page: Page, app: LiveApp):
+def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
     page.set_viewport_size({"width": 390, "height": 844})
     dashboard(page, app)
     number = margin_account(page, "tastytrade")
