@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from streaming.brokers.orders import ACTIONS, ORDER_TYPES, TIMES_IN_FORCE, OrderLeg, OrderRequest
+from streaming.brokers.symbols import OPTION_STREAMER_RE
 from streaming.trading.ticks import on_grid, tick_for
 from streaming.validation import FUTURE_RE, normalize_symbol
 
@@ -21,7 +22,7 @@ MAX_LEGS = 4
 MAX_QUANTITY = 1_000_000
 #: What each broker takes: (most legs, options Day only).
 BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
-MAX_LEGS_AT = {"tastytrade": 4, "tradier": 1, "alpaca": 1}
+MAX_LEGS_AT = {"tastytrade": 4, "tradier": 4, "alpaca": 1}
 
 
 class OrderInputError(ValueError):
@@ -140,6 +141,12 @@ def parse_order(body: Any) -> TicketOrder:
     return TicketOrder(link=link, order=order, replaces=replaces)
 
 
+def _root(symbol: str) -> str:
+    """An option's underlying root (`.SPY270115C600` → SPY)."""
+    match = OPTION_STREAMER_RE.match(symbol)
+    return match[1] if match else symbol
+
+
 def check_supported(broker: str, order: OrderRequest) -> None:
     """Refuse (400 `unsupported`, naming the broker) what the link's broker does not take."""
     name = BROKER_NAMES.get(broker, broker)
@@ -148,6 +155,10 @@ def check_supported(broker: str, order: OrderRequest) -> None:
         raise OrderInputError("unsupported", f"{name} does not take multi-leg orders here.")
     if len(legs) > 1 and not all(leg.is_option for leg in legs):
         raise OrderInputError("unsupported", f"{name} takes multi-leg orders of options only.")
+    if broker == "tradier" and len({_root(leg.symbol) for leg in legs}) > 1:
+        raise OrderInputError(
+            "unsupported", "Tradier takes multi-leg orders of one underlying only."
+        )
     if broker == "alpaca" and legs[0].is_option and order.time_in_force != "Day":
         raise OrderInputError("unsupported", "Alpaca takes option orders for the day only.")
 

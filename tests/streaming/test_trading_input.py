@@ -156,13 +156,18 @@ def test_rounding_to_the_tick():
     assert tick_for(spread, Decimal("4.00")) == Decimal("0.01")
 
 
+def test_tradier_takes_a_multileg_order_of_one_underlying():
+    spread = body(legs=[leg(), leg(".SPY270115C600", "Sell to Open")], price="1.20")
+    check_supported("tradier", parse_order(spread).order)  # no refusal
+
+
 @pytest.mark.parametrize(
     ("broker", "raw", "says"),
     [
         (
             "tradier",
-            body(legs=[leg(), leg(".SPY270115C600", "Sell to Open")], price="1.20"),
-            "Tradier does not take multi-leg orders here.",
+            body(legs=[leg(), leg(".QQQ270115C500", "Sell to Open")], price="1.20"),
+            "Tradier takes multi-leg orders of one underlying only.",
         ),
         (
             "alpaca",
