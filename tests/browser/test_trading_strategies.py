@@ -7,7 +7,8 @@ actions and whole quantities in the strategy's own account, previews both legs i
 confirms, and the one multi-leg order works on the stream; at Alpaca the button is
 disabled and says why.
 
-One daphne and one logged-in browser context for the module; trading turned on in the
+One daphne and one logged-in browser context for the module (test_trading_flows.py's
+`trader` and `page` fixtures over this module's `app`); trading turned on in the
 app's database (staff enabled every link; the trader turned it on)."""
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from sandbox.server import SandboxServer
-from tests.browser.test_dashboard import log_in
+from tests.browser import test_trading_flows as flows
 from tests.support.live import LiveApp, read_json
 from tests.support.orders import market_buy
 from tests.support.trading_http import Trader, enable_demo_trading
@@ -48,42 +50,25 @@ CLOSING_WORDS = {
 APP_ENV = {"TRADING_QUOTE_BAND": "0.5", "TRADING_PREVIEW_TTL": "30"}
 
 
+#: test_trading_flows.py's fixtures `trader` (the logged-in browser context) and `page` (a
+#: tab of it, its errors kept), over this module's `app`.
+trader, page = flows.trader, flows.page
+
+
 @pytest.fixture(scope="module")
 def app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    live = LiveApp(browser_sandbox.url, tmp_path_factory.mktemp("trading-strategies"), **APP_ENV)
-    live.start()
-    try:
+    workdir = tmp_path_factory.mktemp("trading-strategies")
+    with flows.running(LiveApp(browser_sandbox.url, workdir, **APP_ENV)) as live:
         enable_demo_trading(live)
         yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")
 def api(app: LiveApp) -> Iterator[Trader]:
+    """The demo trader over HTTP (the set-up's reads, the clean-up's cancel)."""
     trader = Trader(app)
-    yield trader
-    trader.client.close()
-
-
-@pytest.fixture(scope="module")
-def trader(browser: Browser, app: LiveApp) -> Iterator[BrowserContext]:
-    """The demo trader's browser, logged in once."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    first = context.new_page()
-    log_in(first, app.url)
-    first.close()
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(trader: BrowserContext) -> Iterator[Page]:
-    tab = trader.new_page()
-    tab.errors = []  # type: ignore[attr-defined]
-    tab.on("pageerror", lambda exc: tab.errors.append(str(exc)))  # type: ignore[attr-defined]
-    yield tab
-    tab.close()
+    with closing(trader.client):
+        yield trader
 
 
 def margin_account(api: Trader, broker: str) -> dict:
@@ -166,7 +151,7 @@ def test_close_a_vertical_from_the_strategies_table(
     price.fill(FAR_CREDIT)
     ticket.locator("[data-ticket-preview]").click()
     expect(ticket).to_have_attribute("data-phase", "previewed", timeout=ANSWER_MS)
-    low, high = (re.search(r"C(\d+)$", leg).group(1) for leg in (long_leg, short_leg))
+    low, high = (leg.rsplit("C", 1)[1] for leg in (long_leg, short_leg))
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
             rf"^\[SIMULATED\] Sell 1 SPY {low}C 18 Jun 27 / Buy to close 1 SPY {high}C 18 Jun 27 "
