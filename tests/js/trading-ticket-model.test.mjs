@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 
 import {
   BROKER_RULES, REPREVIEW_CODES, TRADING_PAGE_CODES, accountChoices, brokerOffers, countdownText, createConfirmKeys,
-  followOrder, followText, fromChainCell, fromOrder, fromPosition, fromSymbol, orderBody, prefillPrice, priceProblem,
-  refusalText, roundToTick, secondsLeft, startingAccount, tickOf, tradable,
+  followOrder, followText, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, orderBody, prefillPrice, priceProblem,
+  refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickOf, tradable,
 } from '../../static/js/trading/ticket-model.js';
 
 const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
@@ -243,4 +243,89 @@ test('the placed order is followed on the stream by (link, order id): status and
   const f = followOrder(orders, 3, '88');
   assert.deepEqual({ status: f.status, filled: f.filled, quantity: f.quantity }, { status: 'Filled', filled: 2, quantity: 2 });
   assert.equal(followText(f), 'Filled 2 @ 2.35');
+});
+
+// ------------------------------------------------------------------ a strategy's Close…
+
+const CALL_LOW = 'SPY   270115C00590000';
+const CALL_HIGH = 'SPY   270115C00600000';
+/** A call debit vertical of 2 at tastytrade (`GET /api/risk/strategies`' shape). */
+const vertical = {
+  name: 'call debit vertical', family: 'vertical', underlying: 'SPY', account: '5WT00001', quantity: 2,
+  legs: [
+    { symbol: CALL_LOW, kind: 'call', strike: 590, expiration: '2027-01-15', quantity: 2 },
+    { symbol: CALL_HIGH, kind: 'call', strike: 600, expiration: '2027-01-15', quantity: -2 },
+  ],
+};
+const tastyAcct = {
+  number: '5WT00001', link: 3, broker: 'tastytrade',
+  positions: new Map([
+    [CALL_LOW, { symbol: CALL_LOW, streamer_symbol: '.SPY270115C590', quantity: '3', direction: 'Long' }],
+    [CALL_HIGH, { symbol: CALL_HIGH, streamer_symbol: '.SPY270115C600', quantity: '2', direction: 'Short' }],
+  ]),
+};
+const spreadQuotes = new Map([['.SPY270115C590', { bid: 2.3, ask: 2.35 }], ['.SPY270115C600', { bid: 0.61, ask: 0.64 }]]);
+
+test('a strategy\'s Close…: every option leg, the opposite closing action, its whole quantity, its own account', () => {
+  const d = fromStrategy(vertical, tastyAcct, (sym) => spreadQuotes.get(sym));
+  assert.deepEqual(d.legs, [
+    { symbol: '.SPY270115C590', action: 'Sell to Close', quantity: 2 }, // the strategy's 2, not the position's 3
+    { symbol: '.SPY270115C600', action: 'Buy to Close', quantity: 2 },
+  ]);
+  assert.deepEqual(d.account, { link: 3, account: '5WT00001' });
+  assert.equal(d.accountFixed, true);
+  assert.equal(d.order_type, 'Limit');
+  assert.equal(d.replaces, null);
+  assert.equal(d.title, 'Close call debit vertical SPY (5WT00001)');
+  // the net mid per vertical: sell 2.325, buy back 0.625 → a 1.70 credit, positive
+  assert.equal(d.price, '1.70');
+  // the body the server reads: a multi-leg limit with the positive net price
+  const made = orderBody({ ...d, price: d.price });
+  assert.deepEqual(made.body, {
+    link: 3, account: '5WT00001', legs: d.legs, order_type: 'Limit', price: '1.70', time_in_force: 'Day', replaces: null,
+  });
+});
+
+test('a strategy\'s Close…: legs not on the stream are spelled from the broker\'s OCC symbol; a stock leg stays', () => {
+  const covered = {
+    name: 'covered call', underlying: 'SPY', account: '5WT00001',
+    legs: [{ symbol: 'SPY', kind: 'stock', quantity: 100 }, { symbol: 'SPY   270115C00620000', kind: 'call', quantity: -1 }],
+  };
+  const d = fromStrategy(covered, { ...tastyAcct, positions: new Map() }, () => undefined);
+  assert.deepEqual(d.legs, [{ symbol: '.SPY270115C620', action: 'Buy to Close', quantity: 1 }]);
+  assert.equal(d.price, null, 'no quote: no price made up');
+  assert.deepEqual(strategyCloseOffer(covered, 'alpaca'), { offered: true, why: null, stockStays: true });
+  const stock = { name: 'long stock', legs: [{ symbol: 'SPY', kind: 'stock', quantity: 5 }] };
+  assert.equal(fromStrategy(stock, tastyAcct, quote), null);
+  assert.deepEqual(strategyCloseOffer(stock, 'tastytrade'), { offered: false, why: null, stockStays: true });
+  assert.equal(fromStrategy(vertical, undefined, quote), null, 'an account not on the stream');
+});
+
+test('a strategy\'s Close… is offered where the broker takes its legs in one order, else says why', () => {
+  assert.deepEqual(strategyCloseOffer(vertical, 'tastytrade'), { offered: true, why: null, stockStays: false });
+  assert.deepEqual(strategyCloseOffer(vertical, 'tradier'), { offered: true, why: null, stockStays: false });
+  const alpaca = strategyCloseOffer(vertical, 'alpaca');
+  assert.equal(alpaca.offered, false);
+  assert.equal(alpaca.why, "Alpaca takes no multi-leg orders: close each leg from its position's row.");
+  const five = { legs: Array.from({ length: 5 }, (_, i) => ({ symbol: `X${i}`, kind: 'put', quantity: 1 })) };
+  assert.match(strategyCloseOffer(five, 'tastytrade').why, /^tastytrade takes at most 4 legs in one order/);
+  assert.equal(strategyCloseOffer(vertical, '').offered, false);
+  const single = { legs: [vertical.legs[0]] };
+  assert.equal(strategyCloseOffer(single, 'alpaca').offered, true);
+});
+
+test('a multi-leg net price: on the 0.01 grid at every price, per unit of the legs\' ratio', () => {
+  assert.equal(tickOf(AAPL_OPT, 4.37, 2), '0.01');
+  assert.equal(priceProblem(AAPL_OPT, '4.37', 2), null);
+  assert.match(priceProblem(AAPL_OPT, '4.375', 2), /off the tick grid: a multi-leg net price moves in steps of 0\.01/);
+  assert.match(DOC, /multi-leg limit's `price` is the net price/);
+  const fly = [
+    { symbol: AAPL_OPT, action: 'Buy to Open', quantity: 2 },
+    { symbol: OPT, action: 'Sell to Open', quantity: 4 },
+    { symbol: '.SPY270115P580', action: 'Buy to Open', quantity: 2 },
+  ];
+  // (4.25 × 2 − 2.325 × 4 + 1.15 × 2) / 2 = 0.75 per 1:2:1
+  assert.equal(prefillPrice(fly, quote), '0.75');
+  // 4.25 − 1.15 = 3.10 net: not rounded to the single option's nickel
+  assert.equal(prefillPrice([{ symbol: AAPL_OPT, action: 'Buy to Open', quantity: 1 }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }], quote), '3.10');
 });

@@ -3,8 +3,15 @@
  * stream's positions change (a fill, a position frame) the list is asked again
  * (`GET /api/risk/strategies`) and the tables' rows are rendered again by the server
  * (risk-tables.js `reloadRows`): at most once per 2 s, never two at once.
+ *
+ * With trading (`env.trading`), each strategy's name cell has a Close… button
+ * (`[data-strategy-close="<key>"]`): the list is asked once at load (the rendered rows
+ * carry no legs), and a click raises `sd-strategy-close` ({strategy}) on the document for
+ * the ticket (static/js/trading/ticket-entry.js). Where the account's broker does not take
+ * the legs in one order the button is disabled and its title says why.
  */
 import { el, reconcileChildren } from '../stream/dom.js';
+import { strategyCloseOffer } from '../trading/ticket-model.js';
 import { createThrottle } from './risk-graph.js';
 import { reloadRows } from './risk-tables.js';
 import { positionsKey, strategyCells } from './strategy-rows.js';
@@ -12,35 +19,86 @@ import { positionsKey, strategyCells } from './strategy-rows.js';
 const REFRESH_GAP_MS = 2000;
 const NUMS = ['delta', 'theta', 'vega', 'net', 'max_profit', 'max_loss', 'breakevens'];
 
-function row(s, i) {
+/** A strategy's Close… button (null: nothing to close in one ticket, e.g. stock alone). */
+function closeButton(s, key, broker) {
+  const offer = strategyCloseOffer(s, broker);
+  if (!offer.offered && !offer.why) return null;
+  const title = !offer.offered ? offer.why
+    : offer.stockStays ? 'Close the option legs in one order; the shares stay (close them from their position\'s row).'
+      : 'Close every leg in one order.';
+  return el('button', {
+    type: 'button', class: 'btn', 'data-strategy-close': key, disabled: !offer.offered, title,
+    'aria-label': `Close ${s.name} ${s.underlying} (${s.account})…${offer.offered ? '' : `: ${offer.why}`}`,
+  }, 'Close…');
+}
+
+function row(s, i, brokerOf) {
   const c = strategyCells(s);
-  return el('tr', { 'data-strategy': `${c.account}|${c.underlying}|${i}`, 'data-name': c.name },
-    el('th', { scope: 'row' }, c.name), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),
+  const key = `${c.account}|${c.underlying}|${i}`;
+  const close = brokerOf ? closeButton(s, key, brokerOf(c.account)) : null;
+  return el('tr', { 'data-strategy': key, 'data-name': c.name },
+    el('th', { scope: 'row' }, c.name, close && ' ', close), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),
     el('td', {}, c.legs), el('td', {}, c.expirations),
     ...NUMS.map((k) => el('td', { class: 'num', 'data-field': k }, c[k])));
 }
 
-/** env: {fetch, now, setTimeout, clearTimeout, pageUrl}; returns {render(state), refreshes(), rowReloads()}. */
+/** Each account's broker, as a key: the Close… buttons change when it does. */
+const brokersKey = (accounts) => Array.from(accounts.values(), (a) => `${a.number}:${a.broker || ''}`).sort().join(',');
+
+/** env: {fetch, now, setTimeout, clearTimeout, pageUrl, trading}; returns {render(state), refreshes(), rowReloads()}. */
 export function createStrategiesList(doc, env) {
   const body = () => doc.getElementById('risk-strategy-rows');
   let accounts = null;
   let key = null; // null until the first state: the page's own rows are current
+  let brokers = null;
+  let list = null; // the last list asked (null: the page's own rows, without legs)
+  let byKey = new Map();
+  let asked = 0; // the newest answer drawn wins: an older one (a slow load) is dropped
+  let drawnSeq = 0;
   let refreshes = 0;
   let rowReloads = 0;
+
+  function draw() {
+    if (!list) return;
+    const brokerOf = env.trading && accounts ? (number) => { const a = accounts.get(number); return a ? a.broker : ''; } : null;
+    const rows = list.map((s, i) => row(s, i, brokerOf));
+    byKey = new Map(list.map((s, i) => [rows[i].getAttribute('data-strategy'), s]));
+    if (body()) reconcileChildren(body(), rows);
+    const empty = doc.getElementById('risk-strategies-empty');
+    if (empty) empty.hidden = list.length > 0;
+  }
+
+  /** Ask the list; draw it unless a newer answer was drawn already. */
+  async function askList() {
+    const seq = ++asked;
+    const r = await env.fetch('/api/risk/strategies', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (!r.ok) return false; // the rows stay as they were; the next change asks again
+    const answer = await r.json();
+    if (seq < drawnSeq) return true;
+    drawnSeq = seq;
+    list = answer.strategies || [];
+    draw();
+    return true;
+  }
+
   const throttle = createThrottle(async () => {
-    const [r, reloaded] = await Promise.all([
-      env.fetch('/api/risk/strategies', { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
+    const [listed, reloaded] = await Promise.all([
+      askList(),
       reloadRows(doc, env.fetch, env.pageUrl()).catch(() => false),
     ]);
     if (reloaded) rowReloads += 1;
-    if (!r.ok) return; // the rows stay as they were; the next change asks again
-    const answer = await r.json();
-    refreshes += 1;
-    const list = answer.strategies || [];
-    if (body()) reconcileChildren(body(), list.map(row));
-    const empty = doc.getElementById('risk-strategies-empty');
-    if (empty) empty.hidden = list.length > 0;
+    if (listed) refreshes += 1;
   }, REFRESH_GAP_MS, env);
+
+  if (env.trading) {
+    askList().catch(() => {});
+    doc.addEventListener('click', (ev) => {
+      const button = ev.target.closest ? ev.target.closest('[data-strategy-close]') : null;
+      const strategy = button && byKey.get(button.getAttribute('data-strategy-close'));
+      if (!strategy || button.disabled) return;
+      doc.dispatchEvent(new CustomEvent('sd-strategy-close', { detail: { strategy } }));
+    });
+  }
 
   return {
     render(state) {
@@ -49,6 +107,8 @@ export function createStrategiesList(doc, env) {
       const next = positionsKey(state.accounts);
       if (key !== null && next !== key) throttle.request();
       key = next;
+      const nextBrokers = brokersKey(state.accounts);
+      if (env.trading && nextBrokers !== brokers) { brokers = nextBrokers; draw(); }
     },
     refreshes: () => refreshes,
     rowReloads: () => rowReloads,

@@ -3,10 +3,11 @@
  * rows' ⋯ menu (a position's Trade… and Close…, a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
- * render-orders.js). Delegated from the document, so rows drawn later have it too.
+ * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
+ * static/js/risk/risk-strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../stream/contract.js';
-import { accountChoices, fromChainCell, fromOrder, fromPosition, fromSymbol, tradable } from './ticket-model.js';
+import { accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, tradable } from './ticket-model.js';
 import { createTicket } from './ticket.js';
 import { createTradingApi, resultLines } from './trading-api.js';
 
@@ -68,6 +69,14 @@ export function createTrading(env) {
     if (ev.key !== 'Enter' && ev.key !== ' ') return;
     const cell = ev.target.closest && ev.target.closest('[data-trade-symbol]');
     if (cell) { ev.preventDefault(); chainCell(cell); }
+  });
+
+  // a strategy's Close… on /risk: its option legs closed in one ticket, in its own account
+  doc.addEventListener('sd-strategy-close', (ev) => {
+    const { strategy } = ev.detail;
+    const draft = fromStrategy(strategy, env.getState().accounts.get(String(strategy.account)), quote);
+    if (draft) ticket.open(draft);
+    else env.message(`Account ${strategy.account} is not on the stream yet: try again in a moment.`, 'error');
   });
 
   // the orders panel (render-orders.js): one order's Cancel and Replace…, and cancel-all

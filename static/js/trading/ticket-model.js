@@ -22,6 +22,9 @@ export const BROKER_RULES = {
   alpaca: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1 },
 };
 
+/** The brokers' names as a sentence writes them. */
+export const BROKER_NAMES = { tastytrade: 'tastytrade', tradier: 'Tradier', alpaca: 'Alpaca' };
+
 export const isBuy = (action) => String(action).startsWith('Buy');
 export const isOptionSymbol = (symbol) => optionParts(symbol) !== null;
 /** A symbol a ticket can trade: a stock ticker or an option's streamer symbol (no futures). */
@@ -30,8 +33,10 @@ export const tradable = (symbol) => normalizeSymbol(symbol) === symbol && !Strin
 // ------------------------------------------------------------------ the tick grid
 
 /** The tick (a decimal string) of `symbol` at `price`: stock ≥ 1.00 0.01, below 0.0001;
- *  options below 3.00 0.01, from 3.00 0.05 (SPY, QQQ, IWM: 0.01 throughout). */
-export function tickOf(symbol, price) {
+ *  options below 3.00 0.01, from 3.00 0.05 (SPY, QQQ, IWM: 0.01 throughout); a multi-leg's
+ *  net price (`legCount` > 1) 0.01 at every broker here. */
+export function tickOf(symbol, price, legCount = 1) {
+  if (legCount > 1) return '0.01';
   const option = optionParts(symbol);
   if (option) return PENNY_ROOTS.has(option.root) || price < 3 ? '0.01' : '0.05';
   return price >= 1 ? '0.01' : '0.0001';
@@ -41,10 +46,10 @@ const decimalsOf = (tick) => (tick.split('.')[1] || '').length;
 
 /** `price` on `symbol`'s tick grid, as the decimal string the order carries (the nearest
  *  tick; never below one tick); null for no price. */
-export function roundToTick(symbol, price) {
+export function roundToTick(symbol, price, legCount = 1) {
   const p = num(price);
   if (p === null || !(p > 0)) return null;
-  const tick = tickOf(symbol, p);
+  const tick = tickOf(symbol, p, legCount);
   const places = decimalsOf(tick);
   const scale = 10 ** places;
   const step = Math.round(Number(tick) * scale);
@@ -53,15 +58,17 @@ export function roundToTick(symbol, price) {
 }
 
 /** Whether a price the trader typed is a positive decimal on the grid (a sentence if not). */
-export function priceProblem(symbol, text) {
+export function priceProblem(symbol, text, legCount = 1) {
   const s = String(text || '').trim();
   if (!/^[0-9]+(\.[0-9]+)?$/.test(s) || !(Number(s) > 0)) return 'The price must be a positive number, e.g. 2.35.';
-  const tick = tickOf(symbol, Number(s));
+  const tick = tickOf(symbol, Number(s), legCount);
   const places = decimalsOf(tick);
   const [, frac = ''] = s.split('.');
   const scaled = Math.round(Number(s) * 10 ** Math.max(places, frac.length));
   const step = Math.round(Number(tick) * 10 ** Math.max(places, frac.length));
-  return scaled % step === 0 ? null : `The price ${s} is off the tick grid: ${symbol} trades in steps of ${tick} at that price.`;
+  if (scaled % step === 0) return null;
+  const what = legCount > 1 ? 'a multi-leg net price moves' : `${symbol} trades`;
+  return `The price ${s} is off the tick grid: ${what} in steps of ${tick} at that price.`;
 }
 
 // ------------------------------------------------------------------ prices from the quote
@@ -73,9 +80,12 @@ const midOf = (q) => {
   return bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
 };
 
+const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+
 /** The limit price a ticket starts from: buy at the ask, sell at the bid (one leg), the net
- *  mid for several (what the buys cost less what the sells bring, as a positive number);
- *  on the first leg's tick grid. `quote(symbol)`: the stream's quote. Null when unknown. */
+ *  mid for several (what the buys cost less what the sells bring, as a positive number, per
+ *  unit of the legs' ratio: a 2 × 2 vertical's net is one vertical's) on the 0.01 grid;
+ *  one leg on its tick grid. `quote(symbol)`: the stream's quote. Null when unknown. */
 export function prefillPrice(legs, quote) {
   if (!legs.length) return null;
   if (legs.length === 1) {
@@ -83,12 +93,15 @@ export function prefillPrice(legs, quote) {
     return roundToTick(legs[0].symbol, num(q && (isBuy(legs[0].action) ? q.ask : q.bid)));
   }
   let net = 0;
+  let unit = 0;
   for (const leg of legs) {
     const mid = midOf(quote(leg.symbol));
     if (mid === null) return null;
-    net += (isBuy(leg.action) ? 1 : -1) * mid * (num(leg.quantity) || 1);
+    const qty = Math.max(1, Math.trunc(num(leg.quantity) || 1));
+    net += (isBuy(leg.action) ? 1 : -1) * mid * qty;
+    unit = gcd(qty, unit);
   }
-  return roundToTick(legs[0].symbol, Math.abs(net) / (num(legs[0].quantity) || 1));
+  return roundToTick(legs[0].symbol, Math.abs(net) / unit, legs.length);
 }
 
 // ------------------------------------------------------------------ accounts
@@ -196,8 +209,54 @@ export function fromOrder(order, link, account) {
   return draft({
     title: `Replace order ${order.id}`, legs, account: { link: num(link), account: String(account) }, accountFixed: true,
     orderType: type === 'market' ? 'Market' : 'Limit',
-    price: price === null ? null : roundToTick(legs[0] ? legs[0].symbol : '', Math.abs(price)),
+    price: price === null ? null : roundToTick(legs[0] ? legs[0].symbol : '', Math.abs(price), legs.length),
     tif: String(order.time_in_force || '').toLowerCase() === 'gtc' ? 'GTC' : 'Day', replaces: String(order.id),
+  });
+}
+
+/** A strategy's option legs (`GET /api/risk/strategies`' legs: `kind` call or put). */
+const optionLegs = (strategy) => (strategy.legs || []).filter((l) => l.kind === 'call' || l.kind === 'put');
+
+/** Whether the strategies table offers Close… for `strategy` in an account at `broker`:
+ *  {offered, why, stockStays}. Close… closes the strategy's option legs in one order (no
+ *  broker here takes stock and options in one order: a covered call's shares stay, and are
+ *  closed from their position's row); none → not offered (stock alone: the position's own
+ *  Close…); more option legs than the broker takes in one order → offered: false, `why`
+ *  says it (Alpaca takes no multi-leg orders; at most 4 legs elsewhere). */
+export function strategyCloseOffer(strategy, broker) {
+  const legs = optionLegs(strategy);
+  const stockStays = legs.length < (strategy.legs || []).length;
+  if (!legs.length) return { offered: false, why: null, stockStays };
+  const rules = BROKER_RULES[String(broker || '').toLowerCase()];
+  if (!rules) return { offered: false, why: 'The account\'s broker is not known yet.', stockStays };
+  if (legs.length > rules.maxLegs) {
+    const name = BROKER_NAMES[String(broker).toLowerCase()];
+    const why = rules.maxLegs === 1
+      ? `${name} takes no multi-leg orders: close each leg from its position's row.`
+      : `${name} takes at most ${rules.maxLegs} legs in one order: close the legs from their positions' rows.`;
+    return { offered: false, why, stockStays };
+  }
+  return { offered: true, why: null, stockStays };
+}
+
+/** A strategy's Close… (the strategies table on /risk): one ticket with every option leg,
+ *  each leg's opposite closing action (Sell to Close a long leg, Buy to Close a short one)
+ *  for its whole quantity in the strategy, the strategy's own link and account fixed, a
+ *  limit at the legs' net mid. `acct`: the stream's account (its link; its positions spell
+ *  each leg's streamer symbol); null when the account is not on the stream. */
+export function fromStrategy(strategy, acct, quote) {
+  if (!acct) return null;
+  const legs = optionLegs(strategy).map((l) => {
+    const p = acct.positions && acct.positions.get(l.symbol);
+    const symbol = (p && isOptionSymbol(p.streamer_symbol) && p.streamer_symbol) || normalizeSymbol(l.symbol) || String(l.symbol);
+    const qty = num(l.quantity) || 0;
+    return { symbol, action: qty < 0 ? 'Buy to Close' : 'Sell to Close', quantity: Math.abs(Math.trunc(qty)) };
+  });
+  if (!legs.length) return null;
+  return draft({
+    title: `Close ${strategy.name} ${strategy.underlying} (${strategy.account})`, legs,
+    account: { link: num(acct.link), account: String(acct.number) }, accountFixed: true,
+    price: prefillPrice(legs, quote),
   });
 }
 
@@ -219,7 +278,7 @@ export function orderBody(values) {
   }
   let price = null;
   if (values.order_type === 'Limit') {
-    const problem = priceProblem(legs.length ? legs[0].symbol : '', values.price);
+    const problem = priceProblem(legs.length ? legs[0].symbol : '', values.price, legs.length);
     if (problem) return { error: problem };
     price = String(values.price).trim();
   } else if (values.order_type !== 'Market') {
