@@ -103,20 +103,7 @@ def strategy_row(page: Page, number: str):
     )
 
 
-@pytest.mark.parametrize(
-    "broker",
-    [
-        "tastytrade",
-        pytest.param(
-            "tradier",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="streaming/trading/input.py MAX_LEGS_AT takes 1 leg at Tradier: the "
-                "preview is refused 'Tradier does not take multi-leg orders here.'",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("broker", ["tastytrade", "tradier"])
 def test_close_a_vertical_from_the_strategies_table(
     page: Page, app: LiveApp, api: Trader, browser_sandbox: SandboxServer, broker: str
 ):

@@ -73,6 +73,7 @@ function start(root) {
   const trading = cfg.user && ['dashboard', 'chain', 'risk-page'].includes(root.id) ? createTrading({
     doc: document, win: window, getState: () => state, now: () => Date.now() + clock.skew,
     fetch: (url, opts) => window.fetch(url, opts), message: (text, kind) => renderer.message(text, kind),
+    subscribe: (symbols) => window.streamdesk.subscribe(symbols),
   }) : null;
   let renderPending = false;
   let quoteSource = null; // {link, label}: the link that fed the quotes last (a switch is told)

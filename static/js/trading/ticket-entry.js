@@ -11,7 +11,7 @@ import { accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, f
 import { createTicket } from './ticket.js';
 import { createTradingApi, resultLines } from './trading-api.js';
 
-/** env: {doc, win, getState(), now() (server ms), fetch, message(text, kind)}. */
+/** env: {doc, win, getState(), now() (server ms), fetch, message(text, kind), subscribe(symbols)}. */
 export function createTrading(env) {
   const { doc, win } = env;
   const api = createTradingApi(doc, env.fetch);
@@ -20,6 +20,7 @@ export function createTrading(env) {
     randomUUID: () => win.crypto.randomUUID(),
     setTimeout: (fn, ms) => win.setTimeout(fn, ms), clearTimeout: (id) => win.clearTimeout(id),
     setInterval: (fn, ms) => win.setInterval(fn, ms), clearInterval: (id) => win.clearInterval(id),
+    subscribe: env.subscribe,
   });
   const quote = (sym) => env.getState().quotes.get(sym);
   const choices = () => accountChoices(env.getState().accounts);

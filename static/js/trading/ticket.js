@@ -24,7 +24,8 @@ function selectOf(name, label, values, attrs) {
 }
 
 /** env: {doc, api, getState(), now() (server ms), randomUUID, setTimeout, clearTimeout,
- *  setInterval, clearInterval}. Opens one ticket at a time. */
+ *  setInterval, clearInterval, subscribe(symbols)?: the legs stream while it is open}. Opens
+ *  one ticket at a time. */
 export function createTicket(env) {
   const { doc } = env;
   let open = null;
@@ -117,6 +118,10 @@ export function createTicket(env) {
       const v = flow.view();
       const s = env.getState();
       setAttr(dialog, 'data-phase', v.phase);
+      // a leg's quote that came after the ticket opened prefills the price the trader left empty
+      if (v.phase === 'editing' && !priceTouched && !price.value && type.value === 'Limit') {
+        price.value = prefillPrice(legs, (sym) => s.quotes.get(sym) || draft.quote) || '';
+      }
       const busy = v.phase === 'previewing' || v.phase === 'confirming';
       const locked = v.phase !== 'editing' && v.phase !== 'previewed';
       for (const f of [price, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
@@ -212,6 +217,8 @@ export function createTicket(env) {
     brokerFields();
     doc.body.append(dialog);
     dialog.showModal();
+    // the legs' quotes stream while the ticket is open (a leg the page does not show yet)
+    if (env.subscribe) env.subscribe(legs.map((l) => l.symbol));
     draw();
     open = { dialog, close: () => dialog.close(), draw };
     // trading off, or a link not enabled: said now; the server's refusal says it again
