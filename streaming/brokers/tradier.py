@@ -26,6 +26,7 @@ docs/streaming-contract.md.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -122,6 +123,10 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         self.streams_started = 0
         self.account_polls = 0  # balances/positions rounds (started)
         self.order_polls = 0  # order rounds (started)
+        #: Order lists read, per account (a round woken by an order call reads one).
+        self.accounts_polled: collections.Counter[str] = collections.Counter()
+        #: The accounts an order call changed since the last order round.
+        self._orders_changed_in: set[str] = set()
         self.bad_lines = 0
         self.stream_errors: list[str] = []
 
@@ -204,17 +209,29 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
     ) -> None:
         """Poll on a schedule (or when woken). A failed round makes the account data
         `stale` at once; enough failures in a row end the account loop (reconnect)."""
+        last_full = time.monotonic()
         while True:
+            woken = False
             if wake is None:
                 await asyncio.sleep(interval)
             else:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(interval):
                         await wake.wait()
+                        woken = True
                 wake.clear()
             await self._gate(sink)
+            targets = accounts
+            if woken and time.monotonic() - last_full < interval:
+                # woken by an order call: that account only (the schedule keeps the rest)
+                changed = self._orders_changed_in if name == "orders" else set()
+                targets = [a for a in accounts if a in changed] or accounts
+            if name == "orders":
+                self._orders_changed_in.clear()
+            if targets is accounts:
+                last_full = time.monotonic()
             try:
-                await poll(client, accounts, sink, full=False)
+                await poll(client, targets, sink, full=False)
             except (BrokerHTTPError, httpx.TransportError) as exc:
                 failures = self._poll_failures[name] = self._poll_failures.get(name, 0) + 1
                 if failures >= self.config.poll_failures_before_reconnect:
@@ -282,6 +299,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         positions at once (not at the next account poll)."""
         self.order_polls += 1
         for number_ in accounts:
+            self.accounts_polled[number_] += 1
             body = await client.get(f"/v1/accounts/{number_}/orders")
             wrapper = (body or {}).get("orders")
             rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)

@@ -114,6 +114,7 @@ class TradierOrders:
     api_url: str
     _client: TradierClient | None
     _orders_wanted: asyncio.Event
+    _orders_changed_in: set[str]
 
     @contextlib.asynccontextmanager
     async def _order_client(self) -> AsyncIterator[TradierClient]:
@@ -135,10 +136,11 @@ class TradierOrders:
                 raise refusal(exc) from None
 
     async def _changed(self, method: str, path: str, data: dict[str, str] | None) -> PlaceResult:
-        """A place, modify or cancel; then the order poll runs at once."""
+        """A place, modify or cancel; then the order poll runs at once, for that account."""
         try:
             body = await self._call(method, path, data=data)
         finally:
+            self._orders_changed_in.add(path.split("/")[3])  # /v1/accounts/{n}/orders…
             self._orders_wanted.set()
         answer = (body or {}).get("order") or {}
         return PlaceResult(

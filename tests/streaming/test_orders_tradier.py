@@ -146,3 +146,17 @@ async def test_a_vertical_is_one_multileg_order(linked):
     assert found.said["class"] == "multileg" and found.said["type"] == "debit"
     await adapter.cancel_order(account, placed.order_id)
     assert placed.order_id not in await adapter.working_orders(account)
+
+
+async def test_an_order_call_polls_only_its_own_account_at_once(linked):
+    """The poll woken by an order call reads that account's orders, not every account's:
+    Tradier's 120 reads a minute are shared with the scheduled polls."""
+    adapter, sink, account = linked
+    others = [a for a in adapter.accounts_polled if a != account]
+    assert others, "the sandbox token has more than one account"
+    before = dict(adapter.accounts_polled)
+    placed = await adapter.place_order(limit_buy(account, client_order_id="sd-one-account"))
+    await sink.wait_for(lambda: order_frames(sink, placed.order_id), within=KICKED_WITHIN)
+    assert adapter.accounts_polled[account] == before[account] + 1
+    assert all(adapter.accounts_polled[a] == before[a] for a in others)
+    await adapter.cancel_order(account, placed.order_id)
