@@ -80,7 +80,11 @@ async def test_history_live_update_and_symbol_change(sandbox, control, key_id):
     """History first (exact UTC times), then a live push, an update with the same id, and a
     new symbol's history plus subscription after `set_symbols`."""
     publish = control.publish_news
-    old = publish("Old AAPL", ["AAPL"], created_at="2026-11-23T09:15:30.123456789-05:00")
+    # an hour ago, spelled as Alpaca does (New York offset, nanoseconds): within the lookback
+    # whatever day the suite runs
+    at = (dt.datetime.now(UTC) - dt.timedelta(hours=1)).replace(microsecond=0)
+    stamp = at.astimezone(dt.timezone(dt.timedelta(hours=-5))).strftime("%Y-%m-%dT%H:%M:%S")
+    old = publish("Old AAPL", ["AAPL"], created_at=f"{stamp}.123456789-05:00")
     publish("Old MSFT", ["MSFT"], created_at=_iso(3600))
     publish("Older than lookback", ["AAPL"], created_at=_iso(5 * 86400))
     feed = Feed(sandbox, key_id)
@@ -90,7 +94,7 @@ async def test_history_live_update_and_symbol_change(sandbox, control, key_id):
         assert feed.headlines() == ["Old AAPL"]
         first = feed.articles[0]
         assert first.news_id == str(old["id"]) and first.provider == "alpaca"
-        assert first.created_at == dt.datetime(2026, 11, 23, 14, 15, 30, tzinfo=UTC)
+        assert first.created_at == at
         live = await asyncio.to_thread(publish, "Live AAPL", ["AAPL", "NVDA"])
         await wait_until(lambda: len(feed.articles) == 2, what="the live push")
         assert feed.articles[1].news_id == str(live["id"])

@@ -313,12 +313,12 @@ async def test_a_foreign_account_or_unsupported_order_is_refused(user, link, own
         404,
         {"error": "No account OTHER1 is linked to you.", "code": "not_found"},
     )
-    five = [
+    three = [
         {"symbol": f".SPY270115C{590 + i}", "action": "Buy to Open", "quantity": 1}
         for i in range(3)
     ]
-    await db(BrokerLink.objects.filter(pk=link.pk).update)(broker="tradier")
-    status, body = await tickets.preview_order(user.id, order(link, legs=five, price="1.00"), None)
+    await db(BrokerLink.objects.filter(pk=link.pk).update)(broker="alpaca")
+    status, body = await tickets.preview_order(user.id, order(link, legs=three, price="1.00"), None)
     assert (status, body["code"]) == (400, "unsupported")
 
 
