@@ -291,7 +291,10 @@ def test_sse_through_nginx_frame_by_frame(stack: Stack):
                 events += [(time.monotonic() - started, event) for event in complete]
                 if len(events) >= 40 or time.monotonic() - started > 15:
                     break
-    assert first == b"retry: 3000\n\n"
+    # the hint is the first bytes; the frames right behind it may share its read when the
+    # user's stream was already running (the kernel joins back-to-back writes): that nginx
+    # does not hold frames back is what the spacing below checks
+    assert first.startswith(b"retry: 3000\n\n")
     assert len(events) >= 10
     assert events[0][1] == b"retry: 3000"
     assert all(re.match(rb"(id: \S+\n)?data: \{", event) for _, event in events[1:]), events
