@@ -15,8 +15,9 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest
 
 from accounts.models import BrokerLink
+from accounts.selectors import broker_link_list
 from streaming.contract import OrderCall, ToOwner
-from streaming.trading.access import link_title
+from streaming.trading.access import link_title, trading_link
 from streaming.trading.audit import audit_record
 from streaming.trading.grant import trading_disable, trading_state
 from streaming.trading.owner import ask_order
@@ -26,20 +27,12 @@ Answer = tuple[int, dict[str, Any]]
 audit = database_sync_to_async(audit_record)
 
 
-def _user_link(user_id: int, link_id: int) -> BrokerLink | None:
-    return BrokerLink.objects.filter(pk=link_id, user_id=user_id, enabled=True).first()
-
-
-def _user_links(user_id: int) -> list[BrokerLink]:
-    return list(BrokerLink.objects.filter(user_id=user_id, enabled=True).order_by("id"))
-
-
 async def cancel_one(
     user_id: int, order_id: str, link_id: int, account: str, request: HttpRequest | None
 ) -> Answer:
     """`DELETE /api/orders/<order id>?link=`: the broker took the cancel (the Cancelled
     status arrives over the stream), or why not."""
-    link = await database_sync_to_async(_user_link)(user_id, link_id)
+    link = await database_sync_to_async(trading_link)(user_id, link_id)
     if link is None:
         return 404, {"error": "No such broker link is linked to you.", "code": "not_found"}
     if account and account not in (link.account_numbers or []):
@@ -115,7 +108,7 @@ async def cancel_all(
     user_id: int, link_id: int, account: str, request: HttpRequest | None
 ) -> Answer:
     """`POST /api/orders/cancel-all`: every working order of one account."""
-    link = await database_sync_to_async(_user_link)(user_id, link_id)
+    link = await database_sync_to_async(trading_link)(user_id, link_id)
     if link is None or account not in (link.account_numbers or []):
         return 404, {"error": f"No account {account} is linked to you.", "code": "not_found"}
     result = await _sweep(user_id, link, account)
@@ -145,7 +138,7 @@ async def kill_switch(
     link. Staff (`staff`: their username) also turn trading off on the user's links."""
     db = database_sync_to_async
     await db(_switch_off)(user_id, staff)
-    links = await db(_user_links)(user_id)
+    links = await db(broker_link_list)(user_id=user_id)
     results = list(await asyncio.gather(*(_sweep(user_id, link, None) for link in links)))
     await audit(
         user_id=user_id,

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import BrokerLink
+from accounts.selectors import broker_link_list
 from streaming.models import TradingProfile
 from streaming.trading.access import OrderLimits, order_limits, trading_on
 
@@ -60,7 +60,7 @@ def trading_state(user_id: int, *, second_factor: str = "password") -> dict[str,
     profile = TradingProfile.objects.filter(user_id=user_id).first()
     on = trading_on(profile)
     links: list[dict[str, Any]] = []
-    for link in BrokerLink.objects.filter(user_id=user_id, enabled=True).order_by("id"):
+    for link in broker_link_list(user_id=user_id):
         links.append(
             {
                 "link": link.id,
