@@ -126,7 +126,16 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
             "CONN_MAX_AGE": 0,
-            "OPTIONS": {"timeout": 20},
+            # Several processes and threads write this file (daphne, stream workers, the
+            # news writer, manage.py). A deferred transaction that reads first and then
+            # writes cannot wait for the write lock: SQLite answers "database is locked"
+            # at once, whatever the timeout. IMMEDIATE takes the write lock at BEGIN, so a
+            # second writer waits (up to `timeout` s); WAL lets readers go on meanwhile.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL",
+            },
         }
     }
 

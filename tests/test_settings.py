@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,61 @@ async def test_channels_redis_layer_round_trip(redis_server):
             await layer.flush()
             await layer.close_pools()
             channel_layers.backends.clear()
+
+
+#: A writer that reads first, then writes, in one transaction (what a service's atomic
+#: block does): it waits until the other writer has read too, or 2 s, before it writes.
+READ_THEN_WRITE = r"""
+import os, sys, time
+from pathlib import Path
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+me, other = Path(sys.argv[1]), Path(sys.argv[2])
+
+def wait_for(path):
+    deadline = time.monotonic() + 2
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+Path(f"{me}.started").write_text("")
+wait_for(Path(f"{other}.started"))
+with transaction.atomic():
+    get_user_model().objects.count()
+    me.write_text("read")
+    wait_for(other)
+    get_user_model().objects.create_user(f"writer-{os.getpid()}")
+print("written")
+"""
+
+
+def test_two_writer_processes_wait_for_each_other_on_the_embedded_sqlite(tmp_path):
+    """Two processes each read, then write, in one transaction on the same SQLite file (the
+    embedded default): both land. With SQLite's deferred transactions both would hold a
+    read lock and the second to write would fail at once with "database is locked"
+    instead of waiting; the default opens write transactions at BEGIN (IMMEDIATE), so the
+    second waits, and the file is in WAL mode, so readers never wait for a writer."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
+    migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
+    signals = [str(tmp_path / "a"), str(tmp_path / "b")]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READ_THEN_WRITE, *order],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for order in (signals, signals[::-1])
+    ]
+    outcomes = [writer.communicate(timeout=60) for writer in writers]
+    for writer, (out, err) in zip(writers, outcomes, strict=True):
+        assert (writer.returncode, out.strip()) == (0, "written"), err[-2000:]
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT COUNT(*) FROM auth_user").fetchone() == (2,)
