@@ -19,7 +19,7 @@ from streaming.risk.exposure import position_exposure, underlying_of
 from streaming.risk.metrics_runner import MetricsRunner
 from tests.streaming.test_manager import Published
 from tests.streaming.test_metrics_runner import READY, covered, tastytrade_manager
-from tests.support.node import needs_node, node_tool
+from tests.support.node import node_tool
 from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,6 @@ def assert_agree(server: list[dict], browser: list[dict]) -> None:
                 assert a == pytest.approx(b, rel=1e-12, abs=1e-9), (ours["symbol"], field)
 
 
-@needs_node
 def test_server_and_browser_agree_on_the_fixture():
     server = server_exposures(FIXTURE)
     known = [e for e in server if e["beta_delta"] is not None]
@@ -73,7 +72,6 @@ def test_server_and_browser_agree_on_the_fixture():
     assert_agree(server, browser_exposures(FIXTURE))
 
 
-@needs_node
 async def test_server_and_browser_agree_on_a_real_snapshot(broker_at_sandbox, refresh_token):
     manager = tastytrade_manager(refresh_token, MetricsRunner(refresh=600), Published())
     await manager.start()

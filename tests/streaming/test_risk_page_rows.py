@@ -26,7 +26,7 @@ from streaming.risk.page_rows import (
     strategy_rows,
     underlying_tables,
 )
-from tests.support.node import needs_node, node_tool
+from tests.support.node import node_tool
 
 FIXTURE = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "exposure-snapshot.json").read_text()
@@ -185,7 +185,6 @@ BANDS = [
 LOSSES = [[-1204.5, 1000.0], [-1000.0, 1000.0], [250.0, 1000.0], [None, 1000.0], [5.0, None]]
 
 
-@needs_node
 def test_the_browser_computes_the_limits_row_as_the_server() -> None:
     """One snapshot and one table of cases, fed to page_rows.py / limits_runner.py and to
     static/js/risk/risk-limits.js (through node): the same values, states and sentences."""

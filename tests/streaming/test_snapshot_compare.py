@@ -9,20 +9,13 @@ reducer: quotes, balances, positions and orders, and the stream's position.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import time
-from pathlib import Path
-
-import orjson
-import pytest
 
 from streaming.contract import FRAMES
 from tests.streaming.test_manager import Published, manager_for
+from tests.support.node import node_tool
 from tests.support.wait import wait_until
 
-REPLAY = Path(__file__).resolve().parents[1] / "js" / "tools" / "replay.mjs"
 MARKET_BUY = {
     "time-in-force": "Day",
     "order-type": "Market",
@@ -31,19 +24,10 @@ MARKET_BUY = {
     ],
 }
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node runs the reducer")
-
 
 def replay(snapshot: dict, frames: list[dict]) -> dict:
     """The browser's state after `snapshot` then `frames`, as the reducer projects it."""
-    result = subprocess.run(
-        ["node", str(REPLAY)],
-        input=orjson.dumps({"snapshot": snapshot, "frames": frames}),
-        capture_output=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    return node_tool("replay.mjs", {"snapshot": snapshot, "frames": frames})
 
 
 async def settled(published: Published, window: float = 1.0) -> None:

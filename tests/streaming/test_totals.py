@@ -11,8 +11,6 @@ tastytrade sandbox.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import orjson
@@ -20,25 +18,16 @@ import pytest
 
 from streaming.dashboard.totals import portfolio_totals
 from tests.streaming.test_manager import Published, manager_for
+from tests.support.node import node_tool
 from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tests" / "js" / "tools" / "totals.mjs"
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "totals-snapshot.json").read_text())
-
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node runs totals.js")
 
 
 def browser_totals(snapshot: dict) -> dict:
-    """What the browser computes from this snapshot."""
-    result = subprocess.run(
-        ["node", str(TOOL)],
-        input=orjson.dumps(snapshot),
-        capture_output=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    """What the browser computes from this snapshot (static/js/stream/totals.js)."""
+    return node_tool("totals.mjs", snapshot)
 
 
 def assert_agree(server: dict, browser: dict) -> None:
@@ -95,13 +84,11 @@ def test_nothing_known_is_none_and_nothing_to_sum_is_zero():
     assert group["day_pnl"]["value"] == 0.0 and not group["day_pnl"]["partial"]
 
 
-@needs_node
 def test_server_and_browser_agree_on_the_fixture():
     """streaming/dashboard/totals.py == totals.js on the hand-made snapshot."""
     assert_agree(portfolio_totals(FIXTURE), browser_totals(FIXTURE))
 
 
-@needs_node
 async def test_server_and_browser_agree_on_a_real_snapshot(
     broker_at_sandbox, control, refresh_token
 ):

@@ -14,16 +14,21 @@ import pytest
 
 TOOLS = Path(__file__).resolve().parents[1] / "js" / "tools"
 
-needs_node = pytest.mark.skipif(
-    shutil.which("node") is None, reason="node runs the browser's modules"
-)
+
+def node_binary() -> str:
+    """Where node is; the test fails (never skips) without it, like a missing Chromium: a
+    comparison that silently did not run proves nothing."""
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail("node is not installed (scripts/test.sh installs it)")
+    return path
 
 
-def node_tool(name: str, snapshot: dict[str, Any]) -> Any:
-    """`node tests/js/tools/<name>` with the snapshot on stdin: its JSON answer."""
+def node_tool(name: str, payload: Any) -> Any:
+    """`node tests/js/tools/<name>` with `payload` as JSON on stdin: its JSON answer."""
     result = subprocess.run(
-        ["node", str(TOOLS / name)],
-        input=orjson.dumps(snapshot),
+        [node_binary(), str(TOOLS / name)],
+        input=orjson.dumps(payload),
         capture_output=True,
         timeout=30,
         check=True,
