@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server for the session, and a broker sandbox per test."""
+"""Shared fixtures: a real redis-server for the session, and a broker sandbox per test; the
+reaper that stops whatever a test leaves running (tests/support/reaper.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,33 @@ import pytest
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
 from tests.support.global_state import reset_all
+from tests.support.reaper import Reaper
 from tests.support.redis_server import RedisServer
 
 #: A fixed Fernet key for tests (never used outside them).
 TEST_ENCRYPTION_KEY = "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4="
+
+_reaper = Reaper()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before anything is started: this process's token, its watchdog, SIGTERM handled."""
+    _reaper.install()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every fixture's teardown (and, in the xdist controller, after the workers
+    ended): nothing this process started may still run. What does is stopped, and fails
+    the run unless it was interrupted (then stopping it is all there is to do)."""
+    left = _reaper.finish()
+    if left and not _reaper.interrupted and exitstatus != pytest.ExitCode.INTERRUPTED:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = "\n  ".join(left)
+        message = f"processes left running after the tests (a fixture leaked them):\n  {lines}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

@@ -181,8 +181,7 @@ async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs
     link = tastytrade_link(cluster.a)
     account = sorted(accounts_of(control, DEMO_TT))[0]
     remote = await tabs.ws(other, cookie, "remote")
-    cluster.redis._process.terminate()
-    cluster.redis._process.wait(timeout=10)
+    cluster.redis.stop_process()
     down = time.monotonic()
     try:
         placed = control.place_order(account, market_buy("XLF", 3))["order"]["id"]
@@ -197,7 +196,7 @@ async def test_a_redis_outage_is_waited_out_quietly(cluster: Cluster, tabs: Tabs
         assert elsewhere.closes()[0] == 4503
         await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - down)))  # the outage itself
     finally:
-        cluster.redis._start()
+        cluster.redis.start_process()
     await remote.wait_for(lambda: remote.filled_quantity(link, placed) == 3, within=FILL_WITHIN)
     await elsewhere.wait_live(within=FILL_WITHIN)
     # it backed off: every attempt while Redis was away was refused with 4503, and no

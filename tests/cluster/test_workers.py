@@ -26,6 +26,7 @@ from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import ROOT, LiveApp
 from tests.support.orders import market_buy
+from tests.support.processes import spawn
 from tests.support.wait import poll_until, wait_until
 
 METRICS_TOKEN = "workers-test-metrics-token"
@@ -38,7 +39,7 @@ class StreamWorker(LiveApp):
     def spawn(self) -> StreamWorker:
         self.log_path = self.log_path.with_name(f"worker-{self.port}.log")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
+        self._proc = spawn(
             [sys.executable, "manage.py", "stream_workers"],
             cwd=ROOT,
             env=self.env,

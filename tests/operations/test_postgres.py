@@ -58,14 +58,14 @@ def _ready(app: LiveApp) -> httpx.Response:
 async def test_ready_names_the_database_while_postgres_is_down(pg_app, postgres):
     assert _ready(pg_app).json()["checks"]["database"] == "ok"
     log_from = pg_app.log_path.stat().st_size
-    postgres._stop_process()
+    postgres.stop_process()
     try:
         down = _ready(pg_app)
         assert down.status_code == 503
         assert down.json()["failing"] == ["database"]
         assert down.json()["checks"]["database"].startswith("OperationalError")
     finally:
-        postgres._start()
+        postgres.start_process()
     await wait_until(lambda: _ready(pg_app).status_code == 200, what="ready again")
     assert "Traceback" not in pg_app.log_path.read_text()[log_from:]
 

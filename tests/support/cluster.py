@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,18 +88,29 @@ def running_cluster(
     workdir: Path, sandbox_config: SandboxConfig | None = None, **env: str
 ) -> Iterator[Cluster]:
     """Redis, PostgreSQL, a sandbox and two daphne processes on one database, torn down
-    after."""
-    redis_server = RedisServer()
-    postgres = PostgresServer(data_from=migrated_postgres_data())
-    database_url = postgres.create_database(template=MIGRATED_TEMPLATE)
-    config = sandbox_config or SandboxConfig(
-        tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
-    )
-    sandbox = SandboxServer(config).start()
-    env = {"REDIS_URL": redis_server.url, "DATABASE_URL": database_url, **FAST_CLUSTER, **env}
-    started: list[LiveApp] = []
-    cluster: Cluster | None = None
-    try:
+    after: each one stopped even when another's stop fails or the test's timeout cuts a
+    stop short (an exit stack: every callback runs, the errors are raised after)."""
+    with ExitStack() as stack:
+        redis_server = RedisServer()
+        stack.callback(redis_server.stop)
+        postgres = PostgresServer(data_from=migrated_postgres_data())
+        stack.callback(postgres.stop)
+        database_url = postgres.create_database(template=MIGRATED_TEMPLATE)
+        config = sandbox_config or SandboxConfig(
+            tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
+        )
+        sandbox = SandboxServer(config).start()
+        stack.callback(sandbox.stop)
+        env = {"REDIS_URL": redis_server.url, "DATABASE_URL": database_url, **FAST_CLUSTER, **env}
+        started: list[LiveApp] = []
+        holder: list[Cluster] = []
+        # a test may have replaced a process (cluster.a = a fresh LiveApp): stop those too;
+        # the daphne processes all at once (each may take a while to end its sockets)
+        stack.callback(
+            lambda: _all_at_once(
+                [app.stop for app in {*started, *(holder[0].apps if holder else [])}]
+            )
+        )
         started.append(LiveApp(sandbox.url, workdir, **env))
         started.append(LiveApp(sandbox.url, workdir, seed=False, **env))
         # the database is migrated and seeded first; then both processes start side by
@@ -109,15 +120,8 @@ def running_cluster(
             app.spawn()
         for app in started:
             app.wait_started()
-        cluster = Cluster(redis_server, postgres, database_url, sandbox, *started)
-        yield cluster
-    finally:
-        # a test may have replaced a process (cluster.a = a fresh LiveApp): stop those too;
-        # the daphne processes all at once (each may take a while to end its sockets)
-        _all_at_once([app.stop for app in {*started, *(cluster.apps if cluster else [])}])
-        sandbox.stop()
-        postgres.stop()
-        redis_server.stop()
+        holder.append(Cluster(redis_server, postgres, database_url, sandbox, *started))
+        yield holder[0]
 
 
 def _all_at_once(calls: list[Callable[[], None]]) -> None:

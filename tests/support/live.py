@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.conftest import TEST_ENCRYPTION_KEY
-from tests.support.processes import terminate
-from tests.support.redis_server import free_port
+from tests.support.processes import kill, listening_socket, spawn, terminate, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 #: How daphne is started, as deployed (config/serve.py: on streaming/runtime/loop.py's loop).
@@ -28,14 +27,16 @@ DEMO_USER = ("demo", "demo-sandbox")
 
 class LiveApp:
     """daphne (`python -m config.serve config.asgi:application`, as deployed) on a free
-    loopback port."""
+    loopback port: the test binds the listening socket and daphne adopts it (`--fd`), so
+    no other process can take the port in between. A restart listens on the same port."""
 
     def __init__(
         self, sandbox_url: str, workdir: Path, *, seed: bool = True, **extra_env: str
     ) -> None:
         """`seed=False`: a further process on an already migrated and seeded database."""
         self.seed = seed
-        self.port = free_port()
+        self._sock: socket.socket | None = listening_socket()
+        self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/stream/"
         self.log_path = workdir / f"daphne-{self.port}.log"
@@ -95,31 +96,36 @@ class LiveApp:
 
     def spawn(self) -> LiveApp:
         """Start the daphne process without waiting for it (see `wait_started`): several
-        processes start side by side."""
+        processes start side by side. It adopts our listening socket (ours is closed
+        then, so the port refuses once daphne is gone); a restart binds the port again."""
+        sock = self._sock or listening_socket(self.port)
+        self._sock = None
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
-            [*SERVE, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            self._proc = spawn(
+                [*SERVE, "--fd", str(sock.fileno()), "config.asgi:application"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(sock.fileno(),),
+            )
+        finally:
+            sock.close()
         return self
 
     def wait_started(self) -> LiveApp:
         """Until `/health` answers 200 (or fail with daphne's log)."""
         assert self._proc is not None, "spawn() first"
-        deadline = time.monotonic() + 30
-        while True:
+
+        def healthy() -> bool:
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
+                return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"daphne did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.05)
+                return False
+
+        wait_for(healthy, self._proc, 30, "daphne", self.log_path)
+        return self
 
     @property
     def pid(self) -> int:
@@ -128,14 +134,15 @@ class LiveApp:
 
     def kill(self) -> None:
         """kill -9: no goodbye to Redis, the broker or the sockets."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
+        kill(self._proc)
 
     def stop(self) -> None:
         terminate(self._proc)
         if getattr(self, "_log", None):
             self._log.close()
+        if self._sock is not None:  # never spawned
+            self._sock.close()
+            self._sock = None
 
     def login(self, username: str, password: str) -> httpx.Client:
         """An HTTP client logged in through the real login form (CSRF and all)."""

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from tests.support.live import ROOT, LiveApp
+from tests.support.processes import spawn, terminate
 
 SCRIPT = r"""
 import datetime as dt, json, sys
@@ -52,7 +53,7 @@ class NewsWriter:
     """One long-lived writer process for `app` (stop it with `close`)."""
 
     def __init__(self, app: LiveApp) -> None:
-        self._proc = subprocess.Popen(
+        self._proc = spawn(
             [sys.executable, "-c", SCRIPT],
             cwd=ROOT,
             env=app.env,
@@ -84,6 +85,10 @@ class NewsWriter:
         return self._ask({"op": "user", "name": name, "password": password})
 
     def close(self) -> None:
+        """End of input: the writer ends (stopped if it does not)."""
         if self._proc.stdin is not None:
             self._proc.stdin.close()
-        self._proc.wait(timeout=10)
+        try:
+            self._proc.wait(timeout=10)
+        finally:
+            terminate(self._proc)

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -22,8 +21,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.processes import terminate
-from tests.support.redis_server import free_port
+from tests.support.processes import (
+    PortClash,
+    spawn,
+    terminate,
+    unused_port,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILE = ROOT / "deploy" / "nginx" / "streamdesk.conf"
@@ -95,11 +99,8 @@ class Nginx:
 
     def __init__(self, workdir: Path, upstreams: list[int]) -> None:
         self.dir = workdir
-        self.https_port = free_port()
-        self.http_port = free_port()
-        self.url = f"https://{SERVER_NAME}:{self.https_port}"
-        site = self.dir / "streamdesk.conf"
-        site.write_text(site_config(upstreams, self.https_port, self.http_port, self.dir))
+        self.upstreams = upstreams
+        self._ports()
         user = "user root;\n" if os.geteuid() == 0 else ""
         temp = "\n".join(
             f"    {kind}_temp_path {self.dir / kind};"
@@ -112,9 +113,17 @@ class Nginx:
             "events { worker_connections 256; }\n"
             "http {\n    include /etc/nginx/mime.types;\n"
             f"    access_log {self.dir / 'access.log'};\n{temp}\n"
-            f"    include {site};\n}}\n"
+            f"    include {self.dir / 'streamdesk.conf'};\n}}\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
+
+    def _ports(self) -> None:
+        """Two ports nothing listens on now, and the site file written for them."""
+        self.https_port = unused_port()
+        self.http_port = unused_port()
+        self.url = f"https://{SERVER_NAME}:{self.https_port}"
+        site = self.dir / "streamdesk.conf"
+        site.write_text(site_config(self.upstreams, self.https_port, self.http_port, self.dir))
 
     def check(self) -> subprocess.CompletedProcess[str]:
         """`nginx -t`: the configuration as nginx reads it."""
@@ -125,29 +134,41 @@ class Nginx:
             timeout=30,
         )
 
-    def start(self) -> Nginx:
+    def start(self, attempts: int = 5) -> Nginx:
+        """`nginx -t`, then nginx, until it answers; on other ports while another process
+        took one of its ports first."""
         checked = self.check()
         if checked.returncode != 0:
             raise RuntimeError(f"nginx -t failed:\n{checked.stderr}")
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except PortClash:
+                if attempt == attempts - 1:
+                    raise
+                self._ports()
+        raise AssertionError("unreachable")
+
+    def _start(self) -> Nginx:
+        (self.dir / "error.log").unlink(missing_ok=True)
         self._log = open(self.dir / "nginx.out", "wb")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
+        self._proc = spawn(
             [nginx_binary(), "-p", str(self.dir), "-c", str(self.config)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 15
+
+        def answers() -> bool:
+            try:
+                # nginx itself answers (the port-80 redirect), whatever the app does
+                client.get(f"http://127.0.0.1:{self.http_port}/", headers={"Host": "x"})
+                return True
+            except httpx.TransportError:
+                return False
+
         with httpx.Client(verify=False, timeout=1) as client:
-            while True:
-                try:
-                    # nginx itself answers (the port-80 redirect), whatever the app does
-                    client.get(f"http://127.0.0.1:{self.http_port}/", headers={"Host": "x"})
-                    return self
-                except httpx.TransportError:
-                    pass
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"nginx did not start:\n{self.error_log()}")
-                time.sleep(0.05)
+            wait_for(answers, self._proc, 15, "nginx", self.dir / "error.log")
+        return self
 
     def error_log(self) -> str:
         path = self.dir / "error.log"

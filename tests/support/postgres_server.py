@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.redis_server import free_port
+from tests.support.processes import PortClash, spawn, start_on_a_free_port, terminate, wait_for
 
 
 def _bin_dir() -> Path:
@@ -83,13 +83,13 @@ class PostgresServer:
 
     def __init__(self, data_from: Path | None = None) -> None:
         self._bin = _bin_dir()
-        self.port = free_port()
         self._dir = _owned_tempdir("streamdesk-pg-")
         self._data = self._dir / "data"
+        self._log = self._dir / "postgres.log"
         self._as_postgres = os.geteuid() == 0
         # cp -a as the server's user: the copy keeps initdb's owner and modes (0700)
         self._run("cp", "-a", str(data_from or _pristine_data()), str(self._data))
-        self._start()
+        self.port = start_on_a_free_port(self._start)
 
     @property
     def _user(self) -> dict[str, str]:
@@ -98,10 +98,11 @@ class PostgresServer:
     def _run(self, *args: str) -> None:
         subprocess.run(args, check=True, capture_output=True, timeout=120, **self._user)
 
-    def _start(self) -> None:
+    def _start(self, port: int) -> None:
+        """Start on `port`; `PortClash` if another process took it first."""
         settings = {
             "listen_addresses": "127.0.0.1",
-            "port": str(self.port),
+            "port": str(port),
             "unix_socket_directories": str(self._dir),
             "fsync": "off",
             "synchronous_commit": "off",
@@ -109,22 +110,23 @@ class PostgresServer:
             "max_connections": "300",
         }
         options = [f"-c{name}={value}" for name, value in settings.items()]
-        self._process = subprocess.Popen(
-            [str(self._bin / "postgres"), "-D", str(self._data), *options],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **self._user,
-        )
-        deadline = time.monotonic() + 30
-        while True:
+        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        with open(self._log, "wb") as log:
+            self._process = spawn(
+                [str(self._bin / "postgres"), "-D", str(self._data), *options],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                **self._user,
+            )
+
+        def answers() -> bool:
             try:
-                psycopg.connect(self.url("postgres"), connect_timeout=1).close()
-                return
+                psycopg.connect(url, connect_timeout=1).close()
+                return True
             except psycopg.OperationalError:
-                if time.monotonic() > deadline or self._process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("postgres did not start") from None
-                time.sleep(0.1)
+                return False
+
+        wait_for(answers, self._process, 30, "postgres", self._log)
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -141,7 +143,7 @@ class PostgresServer:
     def copy_data(self) -> Path:
         """Stop the server and copy its data directory (removed at exit), for
         `PostgresServer(data_from=...)`: a set-up made once, started many times."""
-        self._stop_process()
+        self.stop_process()
         holder = _owned_tempdir("streamdesk-pg-copy-")
         atexit.register(shutil.rmtree, holder, ignore_errors=True)
         self._run("cp", "-a", str(self._data), str(holder / "data"))
@@ -159,22 +161,24 @@ class PostgresServer:
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop (fast: every client connection is cut) and start on the same port."""
-        self._stop_process()
-        time.sleep(down_for)
-        self._start()
+        self.stop_process()
+        time.sleep(down_for)  # the outage itself
+        self.start_process()
 
-    def _stop_process(self) -> None:
-        if self._process.poll() is None:
-            # SIGINT is PostgreSQL's "fast" shutdown: every client connection is cut.
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+    def stop_process(self) -> None:
+        """Stop the server, keep its data: its port refuses until `start_process`.
+        SIGINT is PostgreSQL's "fast" shutdown: every client connection is cut."""
+        terminate(self._process, timeout=20, signum=signal.SIGINT)
+
+    def start_process(self) -> None:
+        """Start it again on its port (after `stop_process`)."""
+        try:
+            self._start(self.port)
+        except PortClash:
+            raise RuntimeError(f"postgres: port {self.port} was taken meanwhile") from None
 
     def stop(self) -> None:
-        self._stop_process()
+        self.stop_process()
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def __repr__(self) -> str:

@@ -1,17 +1,157 @@
-"""Ending the servers the tests start (daphne, nginx, redis-server): one way, by pid."""
+"""Every process a test starts, and how each one ends, however the test ends.
+
+A service (redis-server, PostgreSQL, daphne, a stream worker, nginx, a helper process) is
+started with `spawn`: in a process group of its own, so a Ctrl-C at the terminal reaches
+pytest alone (which then tears its fixtures down in order) and `terminate` ends the whole
+group (nginx's workers, PostgreSQL's backends), not only its leader.
+
+Each pytest process (the xdist controller and every worker) is an *owner*: it puts a token
+of its own in the environment (`OWNER_VAR`) before it starts anything, so every process it
+starts, and theirs in turn (Chromium under Playwright's driver included), carries it; and
+`spawn` writes each new process group down in the owner's register (`register_path`), since
+redis-server, PostgreSQL and nginx write their process titles over their environment. The
+reaper (tests/support/reaper.py) finds what is left by both: at the end of the session, on
+SIGTERM, and from a watchdog process when the owner itself is killed with -9.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
 import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: In the environment of every process a pytest process starts: that owner's token.
+OWNER_VAR = "STREAMDESK_TEST_OWNER"
+#: In the environment of every process of one test run (scripts/test.sh sets it once, for
+#: its leftover check; the outermost pytest sets it when nothing did).
+RUN_VAR = "STREAMDESK_TEST_RUN"
 
 
-def terminate(process: subprocess.Popen | None, timeout: float = 10) -> None:
-    """SIGTERM and wait; SIGKILL if it has not ended by then. Nothing if already gone."""
-    if process is None or process.poll() is not None:
+def register_path(run: str, owner: str = "") -> Path:
+    """The run's register of process groups (a folder), or one owner's file in it."""
+    folder = Path(tempfile.gettempdir()) / f"streamdesk-run-{run}"
+    return folder / f"{owner}.groups" if owner else folder
+
+
+def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """`subprocess.Popen` in a new process group, written down in this owner's register,
+    with the owner's token in its environment (an explicit `env` gets it too, and the run
+    id unless it names one)."""
+    env = popen.pop("env", None)
+    env = dict(os.environ if env is None else env)
+    if OWNER_VAR in os.environ:
+        env[OWNER_VAR] = os.environ[OWNER_VAR]
+    if RUN_VAR in os.environ:
+        env.setdefault(RUN_VAR, os.environ[RUN_VAR])
+    process = subprocess.Popen(argv, env=env, process_group=0, **popen)
+    if OWNER_VAR in os.environ and RUN_VAR in os.environ:
+        register = register_path(os.environ[RUN_VAR], os.environ[OWNER_VAR])
+        register.parent.mkdir(exist_ok=True)
+        with open(register, "a") as f:
+            f.write(f"{process.pid}\n")
+    return process
+
+
+def signal_group(process: subprocess.Popen[Any], signum: int) -> None:
+    """Send `signum` to the process's group (it leads one: `spawn`); nothing if gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def terminate(
+    process: subprocess.Popen[Any] | None, timeout: float = 10, signum: int = signal.SIGTERM
+) -> None:
+    """`signum` (SIGTERM) to the process's group and wait for the leader; SIGKILL to the
+    group if it has not ended by then. Nothing if it already has. The group is killed in
+    any case once the leader is gone, so no child of it outlives it."""
+    if process is None:
         return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    if process.poll() is None:
+        signal_group(process, signum)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            signal_group(process, signal.SIGKILL)
+            process.wait(timeout=timeout)
+    signal_group(process, signal.SIGKILL)
+
+
+def kill(process: subprocess.Popen[Any] | None) -> None:
+    """kill -9 of the process alone (a crash: no goodbye), then wait for it."""
+    if process is not None and process.poll() is None:
         process.kill()
-        process.wait(timeout=timeout)
+        process.wait(timeout=10)
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on now: an address that refuses connections. Never
+    a port to start a server on (another process may take it first): servers bind their
+    own (`listening_socket`) or retry on a clash (`start_on_a_free_port`)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listening_socket(port: int = 0) -> socket.socket:
+    """A listening loopback socket (port 0: the kernel picks a free one), to hand to a
+    server process that adopts it (daphne's `--fd`): bound once, never raced."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    return sock
+
+
+class PortClash(RuntimeError):
+    """The server could not bind the port it was given: another process took it."""
+
+
+#: How a server says it could not bind (redis-server, PostgreSQL, nginx).
+CLASH_WORDS = ("Address already in use", "could not bind", "bind() to")
+
+
+def clashed(log: Path) -> bool:
+    """Whether a server's log says it lost its port to another process."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return any(words in text for words in CLASH_WORDS)
+
+
+def start_on_a_free_port(start: Callable[[int], None], attempts: int = 5) -> int:
+    """Call `start(port)` with a port nothing listens on, again with another one while it
+    raises `PortClash`; the port it started on."""
+    for attempt in range(attempts):
+        port = unused_port()
+        try:
+            start(port)
+            return port
+        except PortClash:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def wait_for(
+    ready: Callable[[], bool],
+    process: subprocess.Popen[Any],
+    within: float,
+    what: str,
+    log: Path | None = None,
+) -> None:
+    """Until `ready()`; a `PortClash` if the process ended on a bind error, a RuntimeError
+    if it ended otherwise or `within` seconds passed (the process is stopped then)."""
+    deadline = time.monotonic() + within
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            terminate(process)
+            if log is not None and clashed(log):
+                raise PortClash(f"{what}: port taken")
+            detail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} did not start\n{detail}")
+        time.sleep(0.05)

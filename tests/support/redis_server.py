@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -11,13 +10,17 @@ from pathlib import Path
 
 import redis
 
-from tests.support.processes import terminate
+from tests.support.processes import (
+    PortClash,
+    spawn,
+    start_on_a_free_port,
+    terminate,
+    unused_port,
+    wait_for,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+#: A port nothing listens on (an address that refuses): tests of what a dead server does.
+free_port = unused_port
 
 
 class RedisServer:
@@ -27,19 +30,20 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (scripts/test.sh installs it)")
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="streamdesk-redis-")
+        self._log = Path(self._dir) / "redis.log"
         self._binary = binary
-        self._start()
+        self.port = start_on_a_free_port(self._start)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
 
-    def _start(self) -> None:
-        binary = self._binary
-        self._process = subprocess.Popen(
+    def _start(self, port: int) -> None:
+        """Start on `port`; `PortClash` if another process took it first."""
+        self._log.unlink(missing_ok=True)
+        self._process = spawn(
             [
-                binary,
+                self._binary,
                 "--port",
-                str(self.port),
+                str(port),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -48,29 +52,41 @@ class RedisServer:
                 "no",
                 "--dir",
                 self._dir,
+                "--logfile",
+                str(self._log),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
+        client = redis.Redis(port=port)
+
+        def answers() -> bool:
             try:
-                client.ping()
-                break
+                return bool(client.ping())
             except redis.ConnectionError:
-                if time.monotonic() > deadline or self._process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        client.close()
+                return False
+
+        try:
+            wait_for(answers, self._process, 10, "redis-server", self._log)
+        finally:
+            client.close()
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop and start again on the same port, empty (no persistence): a Redis restart."""
-        self._process.terminate()
-        self._process.wait(timeout=10)
-        time.sleep(down_for)
-        self._start()
+        self.stop_process()
+        time.sleep(down_for)  # the outage itself
+        self.start_process()
+
+    def stop_process(self) -> None:
+        """Stop the server (SIGTERM; its port refuses from then on), keep its directory."""
+        terminate(self._process)
+
+    def start_process(self) -> None:
+        """Start it again on its port (after `stop_process`)."""
+        try:
+            self._start(self.port)
+        except PortClash:
+            raise RuntimeError(f"redis-server: port {self.port} was taken meanwhile") from None
 
     def stop(self) -> None:
         terminate(self._process)
