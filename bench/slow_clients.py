@@ -38,9 +38,10 @@ from pathlib import Path
 from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.chaos.conftest import DEMO_TT, market_buy
+from tests.chaos.conftest import DEMO_TT
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.orders import market_buy
 from tests.support.tcp import server_send_queue
 
 #: Linux TCP states (include/net/tcp_states.h) as reported by TCP_INFO's first byte.

@@ -59,10 +59,11 @@ from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from sandbox.server import SandboxControl
-from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT, add_trader, market_buy
+from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT, add_trader
 from tests.support.clients import SseClient, StreamClient, WsClient
 from tests.support.cluster import FAST_CLUSTER, Cluster, running_cluster
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.orders import market_buy
 
 SYMBOLS = ("XLF", "F", "T", "INTC", "PFE", "KO", "XLE", "CSCO")
 FAULTS = {  # kind: weight
