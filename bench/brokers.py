@@ -40,6 +40,9 @@ from .sandbox_dxlink import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYMBOLS = "SPY QQQ IWM DIA AAPL MSFT NVDA TSLA AMZN GOOGL META AMD NFLX INTC CSCO ORCL".split()
+#: Steps of the sandbox's brokerage one market order may take: Received -> Live, then
+#: its fills (one step each); more means it will not fill.
+STEPS_PER_ORDER = 10
 ORDER = {
     "time-in-force": "Day",
     "order-type": "Market",
@@ -57,6 +60,8 @@ class TimingSink:
         self.first_quote_at: float | None = None
         self.quotes = 0
         self.orders: list[tuple[float, dict[str, Any]]] = []
+        self.fills: list[tuple[float, dict[str, Any]]] = []  # the order events that add a fill
+        self._fill_rows: dict[str, int] = {}
         self.states: list[tuple[str, str]] = []
         self.changed = asyncio.Event()
 
@@ -72,7 +77,13 @@ class TimingSink:
 
     async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
         if kind == "order":
-            self.orders.append((time.monotonic(), payload))
+            arrived = time.monotonic()
+            self.orders.append((arrived, payload))
+            legs = payload.get("legs") or [{}]
+            rows = len(legs[0].get("fills") or [])
+            if rows > self._fill_rows.get(payload["id"], 0):
+                self._fill_rows[payload["id"]] = rows
+                self.fills.append((arrived, payload))
             self.changed.set()
 
     async def status(
@@ -170,15 +181,20 @@ async def alpaca(base: str, control: SandboxControl, fills: int, *, polling: boo
             number = (await api.get("/v1/accounts")).json()[0]["account_number"]
         for _ in range(fills):
             await grows(sink, lambda: asyncio.to_thread(control.place_order, number, ORDER))
-            while True:
+            for _step in range(STEPS_PER_ORDER):
                 # a random phase against the poll interval, as real fills have
                 await asyncio.sleep(random.uniform(0, 2.0))
+                before = len(sink.fills)
                 stepped_at = time.monotonic()
+                stepped = await asyncio.to_thread(control.step)
+                if not any(e["kind"] == "CurrentPosition" for e in stepped["events"]):
+                    # Received -> Live: no fill to time (Alpaca said `new` when it was placed)
+                    continue
                 try:
-                    await grows(sink, lambda: asyncio.to_thread(control.step))
+                    await wait_for(sink, lambda before=before: len(sink.fills) > before, within=10)
                 except TimeoutError:
                     break
-                arrived, payload = sink.orders[-1]
+                arrived, payload = sink.fills[before]
                 lags.append((arrived - stepped_at) * 1000)
                 if payload.get("status") in ("filled", "Filled"):
                     break
@@ -212,7 +228,8 @@ async def main(args: argparse.Namespace) -> None:
         control.configure(order_step_interval=0, demo_order_interval=0)
         await tradier(base, args.symbols, args.seconds)
         await alpaca(base, control, args.fills, polling=False)
-        await alpaca(base, control, max(3, args.fills // 3), polling=True)
+        polled = args.polled_fills if args.polled_fills is not None else max(3, args.fills // 3)
+        await alpaca(base, control, polled, polling=True)
     finally:
         control.close()
         proc.terminate()
@@ -225,4 +242,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--tick-rate", type=float, default=10.0)
     parser.add_argument("--fills", type=int, default=15)
+    parser.add_argument(
+        "--polled-fills", type=int, help="fills over the polling fallback (max(3, fills / 3))"
+    )
     asyncio.run(main(parser.parse_args()))
