@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -130,6 +131,11 @@ def main() -> None:
     parser.add_argument("--tick-rate", type=float, default=10.0)
     args = parser.parse_args()
     symbols = SYMBOLS[: args.symbols]
+    # tests/streaming/test_candles.py imports the app's models: Django first
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
     from tests.streaming.test_candles import create_users
 
     users = {
