@@ -200,12 +200,12 @@ def main() -> None:
         workdir = Path(tempfile.mkdtemp(prefix="bench-orders-"))
         app = LiveApp(sandbox.url, workdir, **settings)
         app.seed_database()
-        app._python(
-            "import django\ndjango.setup()\n"
+        app.manage(  # trading on for the demo trader
+            "shell",
+            "-c",
             "from django.contrib.auth import get_user_model\n"
             "from tests.support.trading import enable_trading\n"
             f"enable_trading(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",
-            what="enable trading for the demo trader",
         )
         app.spawn().wait_started()
         socket = None
