@@ -15,7 +15,6 @@ never cover data.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -346,12 +345,51 @@ def test_each_form_has_one_current_error(contexts, browser_app):
         page.close()
 
 
-def test_axe_is_served_to_the_test_only(browser_app):
-    """axe-core is a devDependency the test injects: the app does not serve it."""
-    import httpx
+#: How an axe-core build begins (axe.js, axe.min.js): a copy is known by it under any name.
+AXE_BANNER = b"/*! axe v"
+#: Where axe would be if the app served it as it serves its npm libraries
+#: (operations/vendor_static.py: `vendor/<package>/<file>`).
+AXE_URLS = ("/static/vendor/axe-core/axe.min.js", "/static/vendor/axe-core/axe.js")
+#: The pages' resources (scripts as loaded, dynamic imports included) and the axe global.
+LOADED = """() => ({
+  axe: typeof window.axe,
+  urls: [...performance.getEntriesByType('resource').map((e) => e.name),
+         ...[...document.scripts].map((s) => s.src).filter(Boolean)],
+})"""
 
-    package = json.loads((ROOT / "package.json").read_text())
-    assert "axe-core" in package["devDependencies"]
-    assert "axe-core" not in package.get("dependencies", {})
-    for path in ("/static/vendor/axe-core/axe.min.js", "/static/axe-core/axe.min.js"):
-        assert httpx.get(browser_app.url + path).status_code == 404
+
+def static_files_holding_axe() -> list[str]:
+    """The static files the app's finders give (what the development server serves and
+    `collectstatic` copies for production) that are axe-core, whatever their name."""
+    from django.contrib.staticfiles import finders
+
+    found = []
+    for finder in finders.get_finders():
+        for path, storage in finder.list(["CVS", ".*", "*~"]):
+            with storage.open(path) as f:
+                body = f.read()
+            prefix = getattr(storage, "prefix", None)  # a finder's URL prefix (vendor/…)
+            name = f"{prefix}/{path}" if prefix else path
+            if AXE_BANNER in body or "axe-core" in name:
+                found.append(name)
+    return found
+
+
+def test_axe_is_served_to_the_test_only(contexts, browser_app):
+    """axe-core is a devDependency the test injects (node_modules/axe-core): no static file
+    the app finds, serves or collects is axe, its vendor URL is a 404, and no page a trader
+    opens loads it (no axe global, no resource or script tag naming it)."""
+    assert axe_source().encode().startswith(AXE_BANNER), "the test injects axe-core's build"
+    assert static_files_holding_axe() == []
+    request = contexts["desktop"].request
+    for path in AXE_URLS:
+        assert request.get(browser_app.url + path).status == 404, path
+    for path in [*PAGES, "/risk?u=SPY"]:
+        page = open_page(contexts["desktop"], browser_app.url, path)
+        try:
+            loaded = page.evaluate(LOADED)
+        finally:
+            page.close()
+        assert loaded["urls"], path
+        assert loaded["axe"] == "undefined", path
+        assert [u for u in loaded["urls"] if "axe" in u.lower()] == [], path

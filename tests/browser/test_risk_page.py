@@ -7,10 +7,12 @@ current-price marker and today's curve follow without a reload."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -36,8 +38,62 @@ RISK_PRICED = (
 LIVE_WITHIN_S = 10.0
 
 
-def api(page: Page, path: str) -> dict:
-    return page.evaluate("(p) => fetch(p).then((r) => r.json())", path)
+#: An option's streamer symbol: root, expiration (yymmdd), right, strike.
+OPTION_SYMBOL = re.compile(r"^\.([A-Z][A-Z0-9]*)(\d{6})([CP])(\d+(?:\.\d+)?)$")
+#: Every position the page's stream holds, with its account.
+HELD = "() => window.streamdesk.state().accounts.flatMap((a) => a.positions)"
+
+
+def expiration_legs(positions: list[dict[str, Any]], underlying: str) -> list[tuple]:
+    """(right or None for stock, strike, signed quantity * multiplier, cost) of every
+    position in `underlying` with a cost (docs/streaming-contract.md: "P&L is against cost";
+    a position without `average_open_price` is left out)."""
+    legs = []
+    for p in positions:
+        if p.get("average_open_price") is None:
+            continue
+        size = float(p["quantity"]) * (-1 if p["direction"] == "Short" else 1)
+        cost = float(p["average_open_price"])
+        option = OPTION_SYMBOL.match(p.get("streamer_symbol") or "")
+        if option and option[1] == underlying:
+            mult = float(p.get("multiplier") or 100)
+            legs.append((option[3], float(option[4]), size * mult, cost))
+        elif not option and (p.get("underlying") or p["symbol"]) == underlying:
+            legs.append((None, None, size * float(p.get("multiplier") or 1), cost))
+    return legs
+
+
+def pnl_at_expiration(legs: list[tuple], price: float) -> float:
+    """The legs' P&L at `price` once every option is worth its intrinsic value."""
+    total = 0.0
+    for right, strike, size, cost in legs:
+        if right is None:
+            value = price
+        elif right == "C":
+            value = max(price - strike, 0.0)
+        else:
+            value = max(strike - price, 0.0)
+        total += (value - cost) * size
+    return total
+
+
+def expiration_breakevens(legs: list[tuple], lo: float, hi: float) -> list[float]:
+    """Where the P&L at expiration crosses zero in [lo, hi], exactly: it is linear between
+    the strikes, so each sign change between two strikes (or the ends) is one root; a P&L
+    that only touches zero is no break-even."""
+    points = sorted({lo, hi, *(strike for _, strike, _, _ in legs if strike and lo < strike < hi)})
+    values = [pnl_at_expiration(legs, x) for x in points]
+    signed = [i for i, v in enumerate(values) if v != 0]
+    found = []
+    for a, b in itertools.pairwise(signed):
+        if (values[a] > 0) == (values[b] > 0):
+            continue
+        if b > a + 1:  # zero at the points between: the first of them
+            found.append(points[a + 1])
+            continue
+        x0, x1, y0, y1 = points[a], points[b], values[a], values[b]
+        found.append(x0 - y0 * (x1 - x0) / (y1 - y0))
+    return found
 
 
 def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser_sandbox):
@@ -86,7 +142,8 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
             "title", re.compile(r"^SPY .*quote")
         )
 
-        # the graph: three curves on the same grid, break-evens as the API answers them
+        # the graph: three curves on the same grid; the break-evens are where the positions'
+        # P&L at expiration (every option at its intrinsic value) crosses zero
         card = page.locator("[data-risk-graph]")
         expect(card).to_have_attribute("data-state", "live", timeout=15_000)
         drawn = page.evaluate(RISK)
@@ -95,12 +152,14 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         assert [p["time"] for p in drawn["chart"]["expiration"]] == grid
         assert [p["time"] for p in drawn["chart"]["date"]] == grid
         assert drawn["chart"]["bands"] > 0  # the 1 and 2 sigma bands shaded under the curves
-        prices = ",".join(f"{p:g}" for p in grid)
-        expiration = api(page, f"/api/risk/SPY?date=expiration&prices={prices}")
-        assert drawn["breakevens"] == expiration["breakevens"]
+        legs = expiration_legs(page.evaluate(HELD), "SPY")
+        expected = expiration_breakevens(legs, grid[0], grid[-1])
+        assert expected, "the SPY positions break even within the graph's range"
+        assert drawn["breakevens"] == pytest.approx(expected, rel=0, abs=1e-6), legs
+        shown = page.locator("[data-risk-breakevens]").text_content()
+        assert [float(b) for b in shown.split(", ")] == pytest.approx(expected, rel=0, abs=0.005)
         be_markers = [m for m in drawn["chart"]["markers"] if m["id"].startswith("be-")]
-        in_range = [b for b in expiration["breakevens"] if grid[0] <= b <= grid[-1]]
-        assert len(be_markers) == len(in_range)
+        assert len(be_markers) == len(expected)
         (price_marker,) = [m for m in drawn["chart"]["markers"] if m["id"] == "price"]
         step = grid[1] - grid[0]
         assert abs(price_marker["time"] - drawn["drawnAt"]) <= step / 2 + 0.01

@@ -5,14 +5,17 @@ breaks as failing (its last error, its reconnects) until it heals."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from sandbox.core.credentials import credential_id
+from streaming.cluster.eventlog import RedisEventLog
 from tests.cluster.conftest import Tab
 from tests.cluster.test_cluster import cookie, live_tab
 from tests.support.cluster import Cluster, running_cluster
@@ -20,6 +23,10 @@ from tests.support.cluster import Cluster, running_cluster
 DEMO_TRADIER = credential_id("demo-tradier-token")
 #: Tradier's account polls every 2 s: a failing one is seen within seconds.
 FAST_POLLS = {"STREAM_ACCOUNT_POLL_INTERVAL": "2", "STREAM_ACCOUNT_HEARTBEAT": "2"}
+#: The owner sends a frame's event-log write in its next pipelined batch (one event-loop
+#: turn, milliseconds) while the report goes by another connection: 5 s is margin for a
+#: loaded box.
+LOGGED_WITHIN = 5.0
 
 
 @pytest.fixture
@@ -48,6 +55,34 @@ async def view_until(
             return last
         await asyncio.sleep(0.2)
     raise AssertionError(f"{what}: not within {within} s; last: {last}")
+
+
+def event_log(cluster: Cluster, user_id: int) -> tuple[str, int, list[dict[str, Any]]]:
+    """The user's event log as Redis holds it (one transaction): the head's epoch and seq,
+    and every logged frame, in seq order."""
+    _, head_key, log_key = RedisEventLog.keys(user_id)
+    client = redis.Redis.from_url(cluster.redis.url)
+    try:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.hmget(head_key, "epoch", "seq")
+            pipe.zrange(log_key, 0, -1)
+            (epoch, seq), entries = pipe.execute()
+    finally:
+        client.close()
+    assert epoch is not None, "the stream has an event log"
+    return epoch.decode(), int(seq), [json.loads(raw) for raw in entries]
+
+
+async def event_log_at(
+    cluster: Cluster, user_id: int, seq: int
+) -> tuple[str, int, list[dict[str, Any]]]:
+    """The event log once its head is at `seq` or past it (read off the event loop)."""
+    deadline = time.monotonic() + LOGGED_WITHIN
+    while True:
+        epoch, head, frames = await asyncio.to_thread(event_log, cluster, user_id)
+        if head >= seq or time.monotonic() > deadline:
+            return epoch, head, frames
+        await asyncio.sleep(0.05)
 
 
 def demo_of(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -99,7 +134,23 @@ async def test_the_non_owner_serves_the_cluster_view(cluster: Cluster):
             "tastytrade",
             "tradier",
         ]
-        assert user["epoch"] and user["seq"] >= 0
+        # the report's position is the stream's: the event log numbers every account frame
+        # of the epoch once, from 1, none skipped; the report names the last one numbered
+        # when it was written (the frames up to it were numbered at or before `reported_at`,
+        # those after it at or after: the owner reads both in one step of its event loop)
+        epoch, head, frames = await event_log_at(cluster, user["id"], user["seq"])
+        assert epoch == user["epoch"]
+        assert frames, "the live links' balances and positions were numbered"
+        assert [(f["epoch"], f["seq"]) for f in frames] == [
+            (epoch, n) for n in range(1, head + 1)
+        ], "every seq of the epoch once, in order, none skipped"
+        assert 1 <= user["seq"] <= head, (user["seq"], head)
+        numbered = [f["t"] for f in frames[: user["seq"]]]
+        later = [f["t"] for f in frames[user["seq"] :]]
+        assert max(numbered) <= user["reported_at"] <= min(later, default=user["reported_at"]), (
+            f"seq {user['seq']} reported at {user['reported_at']}; frames numbered at "
+            f"{[(f['seq'], f['t']) for f in frames[max(0, user['seq'] - 3) : user['seq'] + 3]]}"
+        )
         tt = link_of(user, "tastytrade")
         assert tt["quote_source"] is True
         assert tt["token_expires_at"] > data["now"]

@@ -295,7 +295,24 @@ def test_positions_signed_with_exact_marks_and_pnl(live_sandbox, demo, accounts)
     assert [tuple(r.values()) for r in per_account] == [tuple(r.values()) for r in everything]
 
 
-def test_an_api_token_reads_orders_and_exports(live_app, demo):
+def test_an_api_token_reads_orders_and_exports(live_app, live_sandbox, demo, accounts):
+    """A read-only API token reads what the session reads: an order filled just now is on
+    the token's page of that account's orders (the very page the session gets) and its
+    fill in the token's fills file."""
+    tt = accounts["tastytrade"][0]
+    control = live_sandbox.control()
+    try:
+        placed = str(control.place_order(tt, market_buy("KO", 4))["order"]["id"])
+    finally:
+        control.close()
+    poll_until(
+        lambda: any(
+            str(o["id"]) == placed and o["status"] == "Filled" for o in snapshot(demo)["orders"]
+        ),
+        within=SEEN_WITHIN,
+        what="the order filled, in the stream",
+    )
+    session_page = demo.get("/api/orders", params={"account": tt}).json()
     page = demo.get("/settings/tokens")
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
     made = demo.post(
@@ -308,9 +325,23 @@ def test_an_api_token_reads_orders_and_exports(live_app, demo):
     )[1]
     with httpx.Client(base_url=live_app.url, timeout=30) as script:
         bearer = {"Authorization": f"Bearer {raw}"}
-        assert script.get("/api/orders", headers=bearer).json()["orders"] is not None
-        response = script.get("/api/exports/fills.csv", headers=bearer)
+        listed = script.get("/api/orders", params={"account": tt}, headers=bearer)
+        assert listed.status_code == 200, listed.text
+        mine = [
+            (o["account"], o["status"], [(leg["symbol"], leg["quantity"]) for leg in o["legs"]])
+            for o in listed.json()["orders"]
+            if str(o["id"]) == placed
+        ]
+        assert mine == [(tt, "Filled", [("KO", 4)])], listed.json()["orders"][:3]
+        assert listed.json() == session_page, "the token reads the session's page"
+        response = script.get("/api/exports/fills.csv", params={"account": tt}, headers=bearer)
         assert response.status_code == 200 and response.text.startswith("broker,account,")
+        filled = [
+            (r["account"], r["symbol"], Decimal(r["quantity"]))
+            for r in rows(response)
+            if r["order_id"] == placed
+        ]
+        assert filled == [(tt, "KO", 4)], response.text[:500]
         bad = script.get("/api/orders", headers={"Authorization": "Bearer sdt_nope"})
         assert (bad.status_code, bad.json()) == (401, {"error": "invalid_token"})
 

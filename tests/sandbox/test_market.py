@@ -482,7 +482,14 @@ def test_greeks_index_and_types():
 # ------------------------------------------------------------------------------ candles
 
 
+def lot_of(symbol: str) -> int:
+    """The sandbox's trading unit (a trade's size is a multiple of it): one contract of a
+    future, a round lot of 100 shares of anything else."""
+    return 1 if symbol.startswith("/") else 100
+
+
 def check_snapshot(candles, width, symbol):
+    lot = lot_of(symbol)
     assert candles[0]["eventFlags"] & SNAPSHOT_BEGIN
     assert candles[-1]["eventFlags"] & SNAPSHOT_END
     if len(candles) > 1:
@@ -497,22 +504,45 @@ def check_snapshot(candles, width, symbol):
         assert c["index"] == candle_index(c["time"], c["sequence"])
         assert c["low"] <= min(c["open"], c["close"]) <= max(c["open"], c["close"]) <= c["high"]
         assert c["low"] > 0
-        assert c["volume"] >= 0 and c["count"] >= 0
+        assert type(c["volume"]) is int and type(c["count"]) is int
+        assert min(c["bidVolume"], c["askVolume"]) >= 0
         assert c["bidVolume"] + c["askVolume"] == c["volume"]
+        # a trade is at least one lot (a made-up candle's trades average two), and a
+        # candle has volume exactly when it has trades
+        assert c["count"] * lot <= c["volume"], c
+        assert (c["count"] == 0) == (c["volume"] == 0), c
         if c["volume"]:
             assert c["low"] - 1e-9 <= c["vwap"] <= c["high"] + 1e-9
+        else:  # nothing traded: the price stood still
+            assert c["open"] == c["high"] == c["low"] == c["close"] == c["vwap"], c
 
 
 @pytest.mark.parametrize("symbol", [*CANDLES, "SPY{=1w}", "SPY{=mo}", "SPY{=1h,tho=true}"])
 def test_candle_snapshot(symbol):
     clock = FakeClock()
     m = make_market(7, [symbol], clock)
-    width = parse_candle_symbol(symbol).width_ms
-    m.tick(200)
+    spec = parse_candle_symbol(symbol)
+    width = spec.width_ms
+    before = m.candle(symbol)
+    m.keep_sales(spec.base)
+    first_sale = m.last_sale_sequence(spec.base)
+    m.tick(200)  # the clock stands still: every trade lands in the live candle
+    sales = m.sales_since(spec.base, first_sale)
     now_ms = int(clock() * 1000)
     from_ms = now_ms - now_ms % width - 40 * width
     candles = m.candles(symbol, from_ms)
     assert len(candles) == 41
+    # the live candle grew by exactly the trades made, each on its side
+    assert len(sales) > 0
+    live = candles[0]
+    assert live["count"] - before["count"] == len(sales), "one count per trade"
+    assert live["volume"] - before["volume"] == sum(s["size"] for s in sales), "their sizes"
+    bought = sum(s["size"] for s in sales if s["aggressorSide"] == "BUY")
+    assert live["askVolume"] - before["askVolume"] == bought
+    assert live["bidVolume"] - before["bidVolume"] == sum(s["size"] for s in sales) - bought
+    # a market that trades all day: every candle of the range has trades
+    idle = [(c["time"], c["count"], c["volume"]) for c in candles if not c["count"] > 0]
+    assert idle == [], "candles without trades (time, count, volume)"
     assert candles[-1]["time"] == from_ms  # ttcli waits for the fromTime candle
     assert candles[0]["time"] == now_ms - now_ms % width
     assert candles[0]["close"] == m.last(symbol.split("{")[0])
