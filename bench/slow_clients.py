@@ -160,15 +160,20 @@ async def run(args: argparse.Namespace) -> int:
         http = app.login(*DEMO_USER)
         cookie = app.cookie_header(http)
         http.close()
-        state = control.state()["credentials"]
-        account = state[DEMO_TT]["accounts"][0]  # the margin account
         link_out = app.manage(
             "shell",
             "-c",
             "from accounts.models import BrokerLink\n"
-            "print(BrokerLink.objects.get(user__username='demo', broker='tastytrade').id)",
+            "from accounts.services import broker_link_verify\n"
+            "link = BrokerLink.objects.get(user__username='demo', broker='tastytrade')\n"
+            # a login here, so this sandbox knows the customer whose account is read below
+            # (the database may have been seeded against another sandbox)
+            "broker_link_verify(link=link)\n"
+            "print(link.id)",
         )
         link = int(link_out.strip().splitlines()[-1])
+        state = control.state()["credentials"]
+        account = state[DEMO_TT]["accounts"][0]  # the margin account
 
         reader = WsClient(app.url, cookie, name="reader").start()
         await reader.wait_live(30)

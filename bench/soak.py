@@ -150,6 +150,12 @@ class Soak:
             "shell",
             "-c",
             "from accounts.models import BrokerLink\n"
+            "from accounts.services import broker_link_verify\n"
+            # the demo trader's links log in here, so this sandbox knows its customers (their
+            # accounts are read from its state below): the database may have been seeded
+            # against another sandbox
+            f"for l in BrokerLink.objects.filter(user__username={DEMO_USER[0]!r}):\n"
+            "    broker_link_verify(link=l)\n"
             "for l in BrokerLink.objects.filter(broker='tastytrade').select_related('user'):\n"
             "    print('LINK', l.user.username, l.user_id, l.id)\n",
         )
