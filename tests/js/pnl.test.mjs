@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  chartPoints, clock, createFitPolicy, mergeAnswer, mergePoints, money, seriesLooks, statMarkers, statsText, timeText, viewReport, zoneLabel,
+  chartEdges, chartPoints, clock, createFitPolicy, mergeAnswer, mergePoints, money, seriesLooks, sourceText, statMarkers, statsText, timeText, viewReport, zoneLabel,
 } from '../../static/js/risk/pnl-model.js';
 import { setTimeZone } from '../../static/js/stream/format.js';
 
@@ -88,10 +88,31 @@ test('the view: fitted on every draw until the trader zooms or scrolls; "fit" re
 });
 
 test('the view report: the range against the first and last point, and their share of the width', () => {
-  assert.deepEqual(viewReport({ from: 60, to: 180 }, 60, 180, 10, 910, 1000), { from: 60, to: 180, first: 60, last: 180, span: 0.9 });
+  assert.deepEqual(viewReport({ from: 60, to: 180 }, 60, 180, 10, 910, 1000), {
+    from: 60, to: 180, first: 60, last: 180, span: 0.9, left: null, right: null, bar: null, width: 1000, box: null,
+  });
   // squeezed into a sliver at the right edge: every point visible, but a tiny span
   assert.ok(viewReport({ from: 60, to: 180 }, 60, 180, 950, 990, 1000).span < 0.1);
   assert.equal(viewReport(null, null, null, null, null, 1000).span, 0);
+});
+
+test('the view report: the geometry a fitted view is judged by, and the size it was measured at', () => {
+  // the first bar half a bar in, the last the right margin (36 px) and half a bar from the edge
+  const view = viewReport({ from: 60, to: 180 }, 60, 180, 4, 955, 1000, { leftX: 4, rightX: 955, bar: 10, box: 1080 });
+  assert.deepEqual([view.left, view.right, view.bar, view.width, view.box], [4, 45, 10, 1000, 1080]);
+});
+
+test('the chart\'s edges: every series\' first and last time, points without a value included', () => {
+  const total = [{ time: 62 }, { time: 63, value: 1 }, { time: 64, value: 2 }];
+  const account = [{ time: 61, value: 5 }, { time: 63, value: 6 }];
+  assert.deepEqual(chartEdges([total, account, []]), { first: 61, last: 64 });
+  assert.deepEqual(chartEdges([[], []]), { first: null, last: null });
+});
+
+test('the source line: the sampling interval once samples exist, else the reason', () => {
+  assert.equal(sourceText({ source: 'samples', interval: 1, reason: '' }), 'Sampled from your live stream every 1 s.');
+  assert.equal(sourceText({ source: 'samples', interval: 0.5, reason: '' }), 'Sampled from your live stream every 0.5 s.');
+  assert.equal(sourceText({ source: 'none', interval: 60, reason: 'No samples yet today.' }), 'No samples yet today.');
 });
 
 test('the words: signed P&L, unsigned net liq, times in the trader\'s zone labelled, "—" for nothing', () => {

@@ -101,16 +101,47 @@ export function createFitPolicy() {
 }
 
 /** What the chart shows of a series, for the page's `data-view` (tests, and a check that
- * the view covers the day): the visible time range against the first and last point, and
- * the share of the plot's width between the first and last point's x. */
-export function viewReport(range, first, last, firstX, lastX, width) {
+ * the view covers the day): the visible time range against the first and last point, the
+ * share of the plot's width between the first and last point's x, and the geometry a
+ * fitted view is judged by (`geometry`, each null when unknown): `left`, px from the plot's
+ * left edge to the chart's first bar (`leftX`); `right`, px from its last bar (`rightX`) to
+ * the plot's right edge — the chart's bars are every series' times, a sample without a
+ * value included, so they may reach beyond the series' points — the bar spacing `bar`, the
+ * plot's `width`, and `box` (the chart container's width when this was measured: a report
+ * from before a resize is told from one after it). */
+export function viewReport(range, first, last, firstX, lastX, width, geometry = {}) {
+  const { leftX = null, rightX = null, bar = null, box = null } = geometry;
   return {
     from: range ? range.from : null,
     to: range ? range.to : null,
     first,
     last,
     span: width > 0 && firstX !== null && lastX !== null ? (lastX - firstX) / width : 0,
+    left: leftX,
+    right: rightX === null ? null : width - rightX,
+    bar,
+    width,
+    box,
   };
+}
+
+/** The first and last time (s) of a chart's data, every series' points together (a
+ * point without a value included: it is a bar of the time axis too); nulls when none. */
+export function chartEdges(datas) {
+  let first = null;
+  let last = null;
+  for (const data of datas) {
+    if (!data.length) continue;
+    if (first === null || data[0].time < first) first = data[0].time;
+    if (last === null || data[data.length - 1].time > last) last = data[data.length - 1].time;
+  }
+  return { first, last };
+}
+
+/** The words of the page's source line for an answer (the server renders the same). */
+export function sourceText(answer) {
+  if (answer.source === 'samples') return `Sampled from your live stream every ${Number(answer.interval)} s.`;
+  return answer.reason || '';
 }
 
 const clocks = new Map(); // zone -> Intl.DateTimeFormat of HH:MM:SS

@@ -5,14 +5,22 @@
  * the view to the day until the trader zooms or scrolls, shows every time in the trader's
  * zone (display preferences, format.js), and — while the day shown is today — polls
  * /api/pnl every sample interval and appends the new points (the page polls, it opens no
- * stream: the samples are the database's, so the curve is the same after a restart).
+ * stream: the samples are the database's, so the curve is the same after a restart). A
+ * page rendered before the day's first sample grows the total's row, the newest samples
+ * and the source line when it comes.
+ *
+ * lightweight-charts applies a fit (and a resize) at its next paint, not when asked: the
+ * view is fitted again whenever the chart changes size (it keeps its bar spacing, so a
+ * narrower chart would show only the newest points until the next sample — a minute away
+ * at the default interval, never on an earlier day's page), and `data-view` is measured
+ * after the paint, so it describes what the chart shows.
  */
 import { LineSeries, createChart, createSeriesMarkers } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 import { csrfToken } from '../stream/alert-api.js';
 import { setTimeZone, timeZone } from '../stream/format.js';
 import { createPreferences } from '../stream/preferences.js';
 import {
-  chartPoints, clock, createFitPolicy, mergeAnswer, money, seriesLooks, statMarkers, statsText, timeText, viewReport, zoneLabel,
+  chartEdges, chartPoints, clock, createFitPolicy, mergeAnswer, money, seriesLooks, sourceText, statMarkers, statsText, timeText, viewReport, zoneLabel,
 } from './pnl-model.js';
 
 /** The newest samples the page lists (the server's PAGE_ROWS). */
@@ -67,6 +75,7 @@ function createPnlPage(doc, root, data) {
   const lines = new Map(); // account -> {series, markers}
   const chosen = new Set(); // accounts the legend shows
   const fit = createFitPolicy();
+  let edges = { first: null, last: null }; // the chart's first and last bar (s)
   const chart = createChart(box, {
     autoSize: true,
     layout: { background: { color: 'transparent' }, textColor: '#9aa4b2', attributionLogo: true },
@@ -87,11 +96,26 @@ function createPnlPage(doc, root, data) {
     const first = pts.length ? pts[0].time : null;
     const last = pts.length ? pts[pts.length - 1].time : null;
     const scale = chart.timeScale();
-    const view = viewReport(scale.getVisibleRange(), first, last,
-      first === null ? null : scale.timeToCoordinate(first), last === null ? null : scale.timeToCoordinate(last), scale.width());
+    const x = (t) => (t === null ? null : scale.timeToCoordinate(t));
+    const view = viewReport(scale.getVisibleRange(), first, last, x(first), x(last), scale.width(), {
+      leftX: x(edges.first), rightX: x(edges.last), bar: scale.options().barSpacing, box: box.clientWidth,
+    });
     root.setAttribute('data-view', JSON.stringify(view));
   }
-  chart.timeScale().subscribeVisibleLogicalRangeChange(() => report());
+  // measured once the chart has painted what it was asked (its paint is the frame's first
+  // callback: the library asks for the frame before this does)
+  let reportPlanned = false;
+  function planReport() {
+    if (reportPlanned) return;
+    reportPlanned = true;
+    requestAnimationFrame(() => { reportPlanned = false; report(); });
+  }
+  chart.timeScale().subscribeVisibleLogicalRangeChange(() => planReport());
+  // a new size keeps the bar spacing: fitted again, unless the trader chose the view
+  chart.timeScale().subscribeSizeChange(() => {
+    if (fit.shouldFit()) chart.timeScale().fitContent();
+    planReport();
+  });
 
   function drawLegend(looks) {
     if (!legend || answer.series.length < 2) return;
@@ -129,11 +153,16 @@ function createPnlPage(doc, root, data) {
     }
   }
 
-  /** The newest samples of the main series, newest first, as the server rendered them. */
+  /** The newest samples of the main series, newest first, as the server rendered them;
+   * the section shows once the main series has a point (it may come after the render). */
   function drawRecent() {
+    const card = root.querySelector('[data-pnl-recent-card]');
     const body = root.querySelector('[data-pnl-recent] tbody');
     const main = answer.series[0];
-    if (!body || !main) return;
+    if (!card || !body || !main || !main.points.length) return;
+    card.hidden = false;
+    const label = card.querySelector('[data-pnl-recent-label]');
+    if (label && label.textContent !== main.label) label.textContent = main.label;
     const rows = main.points.slice(-RECENT_ROWS).reverse().map((p) => {
       const tr = doc.createElement('tr');
       const when = doc.createElement('time');
@@ -147,8 +176,17 @@ function createPnlPage(doc, root, data) {
     body.replaceChildren(...rows);
   }
 
+  /** Where the day's points come from (samples once the first is taken), as rendered. */
+  function drawSource() {
+    if (root.getAttribute('data-source') !== answer.source) root.setAttribute('data-source', answer.source);
+    const text = root.querySelector('[data-pnl-source-text]');
+    const words = sourceText(answer);
+    if (text && text.textContent !== words) text.textContent = words;
+  }
+
   function draw() {
     const looks = seriesLooks(answer.series, chosen);
+    const datas = [];
     answer.series.forEach((s, i) => {
       const look = looks[i];
       let line = lines.get(s.account);
@@ -158,7 +196,9 @@ function createPnlPage(doc, root, data) {
         lines.set(s.account, line);
       } else line.series.applyOptions(look.options);
       // the samples' grid is filled where a sample is missing; a broker's history is as it came
-      line.series.setData(chartPoints(s.points, answer.source === 'samples' ? answer.interval : 0));
+      const data = chartPoints(s.points, answer.source === 'samples' ? answer.interval : 0);
+      datas.push(data);
+      line.series.setData(data);
       line.markers.setMarkers(look.main ? statMarkers(s) : []);
       let row = root.querySelector(`[data-pnl-row="${CSS.escape(s.account)}"]`);
       const body = root.querySelector('.pnl-stats tbody');
@@ -170,13 +210,15 @@ function createPnlPage(doc, root, data) {
         }
       }
     });
+    edges = chartEdges(datas);
     drawLegend(looks);
     drawRecent();
+    drawSource();
     const zone = root.querySelector('[data-pnl-zone]');
     if (zone) zone.textContent = `${timeZone()} (${zoneLabel(answer.as_of || Date.now())})`;
     if (fit.shouldFit()) chart.timeScale().fitContent();
     root.setAttribute('data-points', String(answer.series.reduce((n, s) => n + s.points.length, 0)));
-    report();
+    planReport();
   }
 
   async function poll() {
