@@ -60,11 +60,22 @@ def news_app(live_sandbox, tmp_path_factory) -> Iterator[LiveApp]:
     redis_server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def writer(news_app: LiveApp) -> Iterator[NewsWriter]:
+    """A writer of the test's own: one that dies fails that test alone, with its cause."""
     news_writer = NewsWriter(news_app)
     yield news_writer
     news_writer.close()
+
+
+@pytest.fixture(autouse=True)
+async def no_stream_left(news_app: LiveApp) -> None:
+    """Each test starts with no news stream open: one a test before left is cleaned up
+    within CLEANED_WITHIN of its client leaving, and until then it would count against
+    the user's two streams (a 429) and in the gauge."""
+    await wait_until(
+        lambda: gauge(news_app) == 0, within=CLEANED_WITHIN, what="no news stream open"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -260,8 +271,7 @@ async def test_an_open_stream_holds_the_users_stream_and_leaves_nothing_when_the
     def subscribed() -> list[str]:
         return demo.get("/api/snapshot").json()["subscriptions"]
 
-    # the streams of earlier tests are gone (their cleanup runs after their clients left)
-    await wait_until(lambda: gauge(news_app) == 0, within=3, what="no news stream open")
+    # no stream is open (no_stream_left): the gauge counts this test's
     async with (
         news(news_app, "symbols=NWHOLD,NWH", cookie) as one,
         news(news_app, "symbols=NWH", cookie) as two,
