@@ -40,6 +40,9 @@ from .sandbox_dxlink import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYMBOLS = "SPY QQQ IWM DIA AAPL MSFT NVDA TSLA AMZN GOOGL META AMD NFLX INTC CSCO ORCL".split()
+#: How long `manage.py sandbox` may take to answer: a Django start-up, ~3 s on a quiet box
+#: and several times that on a loaded one.
+SANDBOX_START = 60.0
 #: Steps of the sandbox's brokerage one market order may take: Received -> Live, then
 #: its fills (one step each); more means it will not fill.
 STEPS_PER_ORDER = 10
@@ -219,11 +222,14 @@ async def main(args: argparse.Namespace) -> None:
     proc = subprocess.Popen(command, cwd=ROOT, stdout=DEVNULL, stderr=DEVNULL)  # noqa: ASYNC220
     control = SandboxControl(base)
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + SANDBOX_START
+        while True:
             try:
                 control.state()
                 break
             except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start") from None
                 await asyncio.sleep(0.1)
         control.configure(order_step_interval=0, demo_order_interval=0)
         await tradier(base, args.symbols, args.seconds)

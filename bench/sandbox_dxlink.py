@@ -28,6 +28,9 @@ from sandbox import probe
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: How long `manage.py sandbox` may take to answer: a Django start-up, ~3 s on a quiet box
+#: and several times that on a loaded one.
+SANDBOX_START = 60.0
 
 
 @dataclass
@@ -120,11 +123,14 @@ async def run(scenario: Scenario, warmup: float, duration: float) -> dict:
     )
     try:
         async with httpx.AsyncClient(base_url=base) as control:
-            for _ in range(200):
+            deadline = time.monotonic() + SANDBOX_START
+            while True:
                 try:
                     await control.get("/_sandbox/state")
                     break
                 except httpx.TransportError:
+                    if proc.returncode is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the sandbox did not start") from None
                     await asyncio.sleep(0.05)
             symbols = [f"B{i:04d}" for i in range(scenario.symbols)]
             counts = [0] * scenario.clients
