@@ -217,7 +217,9 @@ def test_a_resize_refits_the_view_without_a_new_sample(page: Page, browser_sandb
     app = LiveApp(browser_sandbox.url, tmp_path, PNL_SAMPLE_INTERVAL=str(INTERVAL)).start()
     try:
         day = (datetime.now(UTC) - timedelta(days=1)).date()
-        app.python(
+        app.manage(
+            "shell",
+            "-c",
             "import datetime as dt\n"
             "from decimal import Decimal\n"
             "from django.contrib.auth import get_user_model\n"
@@ -226,7 +228,7 @@ def test_a_resize_refits_the_view_without_a_new_sample(page: Page, browser_sandb
             f"start = dt.datetime({day.year}, {day.month}, {day.day}, 15, tzinfo=dt.UTC)\n"
             "PnlSample.objects.bulk_create(PnlSample(user=user, account='',"
             " at=start + dt.timedelta(seconds=i), net_liq=Decimal(100000 + 7 * i),"
-            f" day_pnl=Decimal(7 * i - 40)) for i in range({SHOWN_POINTS}))\n"
+            f" day_pnl=Decimal(7 * i - 40)) for i in range({SHOWN_POINTS}))\n",
         )
         log_in_to(page, app, f"/pnl?day={day.isoformat()}")
         expect(page.locator("#pnl-page")).to_have_attribute("data-today", "false")
