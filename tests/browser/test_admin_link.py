@@ -80,9 +80,7 @@ def expect_only(page: Page, chosen: str) -> None:
 
 def stored_secret_names(app: LiveApp, label: str) -> dict:
     """The broker and the names (never the values) of a link's stored secrets."""
-    out = app.manage(
-        "shell",
-        "-c",
+    out = app.python(
         "import json\n"
         "from accounts.models import BrokerLink\n"
         f"link = BrokerLink.objects.get(label={label!r})\n"

@@ -78,9 +78,7 @@ def add_trader(app: LiveApp, username: str, refresh_token: str | None = None) ->
             f" provider_secret='{SECRET}', refresh_token='{refresh_token}')\n"
             "broker_link_verify(link=l)\n"
         )
-    app.manage(
-        "shell",
-        "-c",
+    app.python(
         "from django.contrib.auth import get_user_model\n"
         f"u = get_user_model().objects.create_user('{username}', password='pw-{username}')\n"
         + link,
@@ -89,9 +87,7 @@ def add_trader(app: LiveApp, username: str, refresh_token: str | None = None) ->
 
 def tastytrade_link(app: LiveApp, username: str = "demo") -> int:
     """The id of a trader's tastytrade link."""
-    out = app.manage(
-        "shell",
-        "-c",
+    out = app.python(
         "from accounts.models import BrokerLink\n"
         f"print(BrokerLink.objects.get(user__username='{username}', broker='tastytrade').id)",
     )

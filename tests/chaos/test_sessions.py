@@ -42,9 +42,7 @@ def end_session(cluster: Cluster, how: str, client: httpx.Client) -> None:
             "Session.objects.all().update(expire_date=timezone.now())"
         ),
     }[how]
-    cluster.a.manage(
-        "shell",
-        "-c",
+    cluster.a.python(
         "from django.contrib.auth import get_user_model\n"
         "u = get_user_model().objects.get(username='demo')\n" + code,
     )

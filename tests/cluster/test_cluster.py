@@ -48,9 +48,7 @@ def is_live(f) -> bool:
 
 def alpaca_cursor(app) -> str:
     """The demo trader's Alpaca replay checkpoint, as stored in the shared database."""
-    return app.manage(
-        "shell",
-        "-c",
+    return app.python(
         "from streaming.models import StreamCheckpoint\n"
         "print(StreamCheckpoint.objects.filter(stream='alpaca-events')"
         ".values_list('cursor', flat=True).first() or '')",
@@ -87,9 +85,7 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
     """Two users, each with tabs on both processes: each credential has exactly one DXLink
     and one account-streamer session at the broker at every sampled instant, every tab
     gets quotes, and no tab ever sees the other user's accounts."""
-    cluster.a.manage(
-        "shell",
-        "-c",
+    cluster.a.python(
         "from django.contrib.auth import get_user_model\n"
         "from accounts.services import broker_link_create, broker_link_verify\n"
         "u = get_user_model().objects.create_user('trader2', password='pw-trader2')\n"

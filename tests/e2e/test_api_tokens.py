@@ -162,9 +162,7 @@ async def test_revoking_closes_open_streams_within_seconds(live_app, owner):
 
 async def test_bad_tokens_are_refused_without_a_traceback(live_app, owner):
     expired = create_token(live_app, owner, "expired")
-    live_app.manage(
-        "shell",
-        "-c",
+    live_app.python(
         "from django.utils import timezone\n"
         "from accounts.models import ApiToken\n"
         f"ApiToken.objects.filter(prefix={expired.split('_')[1]!r})"

@@ -76,9 +76,7 @@ def statuses(tab: WsClient, link_id: int, since: float) -> list[dict[str, Any]]:
 
 def stored(app: LiveApp, link_id: int) -> dict[str, str]:
     """The link's recorded state in the database (what the admin's list shows)."""
-    out = app.manage(
-        "shell",
-        "-c",
+    out = app.python(
         "import json\n"
         "from accounts.models import BrokerLink\n"
         f"link = BrokerLink.objects.get(pk={link_id})\n"

@@ -55,9 +55,7 @@ def users(live_app: LiveApp, tokens: dict[str, str]) -> Iterator[dict[str, httpx
         ),
         "risk-tr": ("tradier", {"access_token": tokens["tr"]}),
     }
-    live_app.manage(
-        "shell",
-        "-c",
+    live_app.python(
         "from django.contrib.auth import get_user_model\n"
         "from accounts.services import broker_link_create, broker_link_verify\n"
         f"for name, (broker, secrets) in {links!r}.items():\n"

@@ -19,7 +19,6 @@ from tests.support.live import LiveApp
 from tests.support.trading_http import (
     WORKING,
     Trader,
-    app_python,
     demo_python,
     enable_demo_trading,
 )
@@ -228,8 +227,7 @@ def test_the_kill_switch_cancels_everything_at_every_broker(trader, live_app, ac
         trader.wait_status(accounts[broker]["number"], order_id, frozenset({"Cancelled"}))
     refused = trader.preview(trader.order(accounts["tastytrade"]))
     assert (refused.status_code, refused.json()["code"]) == (403, "second_factor")
-    audit = app_python(
-        live_app,
+    audit = live_app.python(
         "from streaming.models import TradingAudit\n"
         "print(TradingAudit.objects.filter(action='kill_switch').count())\n",
     )

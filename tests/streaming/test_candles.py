@@ -58,7 +58,7 @@ def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> 
         "    link = broker_link_create(user=user, broker=broker, label=label, **secrets)\n"
         "    broker_link_verify(link=link)\n"
     )
-    app.manage("shell", "-c", code)
+    app.python(code)
 
 
 def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
@@ -77,7 +77,7 @@ def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
         "        link = broker_link_create(user=user, broker=broker, label=broker, **secrets)\n"
         "        broker_link_verify(link=link)\n"
     )
-    app.manage("shell", "-c", code)
+    app.python(code)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ sandbox broker: what the multi-process tests and the fault suite stand on."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +10,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import redis
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.databases import SEEDED_TEMPLATE, seeded_postgres_data
+from tests.support.live import DEMO_USER, LiveApp, app_env
 from tests.support.postgres_server import PostgresServer
 from tests.support.redis_server import RedisServer
 
@@ -27,32 +25,6 @@ FAST_CLUSTER = {
     "STREAM_HANDOVER_DELAY": "1",
     "STREAM_IDLE_GRACE": "3",
 }
-
-
-#: The database each cluster's database is copied from: migrated once per test process.
-MIGRATED_TEMPLATE = "streamdesk_migrated"
-_migrated_data: Path | None = None
-
-
-def migrated_postgres_data() -> Path:
-    """A stopped PostgreSQL data directory holding `MIGRATED_TEMPLATE`, a database with
-    every migration applied, made once per test process. A cluster starts a copy of it and
-    clones the template (CREATE DATABASE ... TEMPLATE, ~0.1 s) instead of migrating an
-    empty database (~3 s); its first process still runs `migrate` (then a no-op)."""
-    global _migrated_data
-    if _migrated_data is None:
-        server = PostgresServer()
-        workdir = Path(tempfile.mkdtemp(prefix="streamdesk-migrate-"))
-        try:
-            with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{MIGRATED_TEMPLATE}"')
-            app = LiveApp("http://127.0.0.1:9", workdir, DATABASE_URL=server.url(MIGRATED_TEMPLATE))
-            app.manage("migrate", "--no-input", "-v", "0")
-            _migrated_data = server.copy_data()
-        finally:
-            server.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    return _migrated_data
 
 
 @dataclass
@@ -93,9 +65,10 @@ def running_cluster(
     with ExitStack() as stack:
         redis_server = RedisServer()
         stack.callback(redis_server.stop)
-        postgres = PostgresServer(data_from=migrated_postgres_data())
+        # a copy of the run's seeded database: migrated, the demo trader and links
+        postgres = PostgresServer(data_from=seeded_postgres_data(app_env("", workdir, **env)))
         stack.callback(postgres.stop)
-        database_url = postgres.create_database(template=MIGRATED_TEMPLATE)
+        database_url = postgres.create_database(template=SEEDED_TEMPLATE)
         config = sandbox_config or SandboxConfig(
             tick_rate=10, alpaca_heartbeat_interval=2, order_step_interval=0.3
         )
@@ -111,11 +84,9 @@ def running_cluster(
                 [app.stop for app in {*started, *(holder[0].apps if holder else [])}]
             )
         )
-        started.append(LiveApp(sandbox.url, workdir, **env))
         started.append(LiveApp(sandbox.url, workdir, seed=False, **env))
-        # the database is migrated and seeded first; then both processes start side by
-        # side (each is ~2 s of imports, and the machine has 2 cores)
-        started[0].seed_database()
+        started.append(LiveApp(sandbox.url, workdir, seed=False, **env))
+        # both processes start side by side (each is ~2 s of imports on 2 cores)
         for app in started:
             app.spawn()
         for app in started:

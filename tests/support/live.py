@@ -1,7 +1,9 @@
 """A real daphne process serving streamdesk, for end-to-end and browser tests.
 
-It gets its own SQLite file, is migrated and seeded with the demo user and a sandbox
-link (`demo_setup --verify`), and talks to the given sandbox over loopback.
+It gets its own SQLite file, a copy of one migrated and seeded with the demo user and
+sandbox links (`demo_setup --verify`, once per test run: tests/support/databases.py), and
+talks to the given sandbox over loopback. Its settings are config.settings plus the tests'
+fast password hashing (tests/live_settings.py).
 """
 
 from __future__ import annotations
@@ -17,12 +19,35 @@ from typing import Any
 import httpx
 
 from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.app_shell import AppShell
+from tests.support.databases import copy_seeded_sqlite, seed
 from tests.support.processes import kill, listening_socket, spawn, terminate, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 #: How daphne is started, as deployed (config/serve.py: on streaming/runtime/loop.py's loop).
 SERVE = [sys.executable, "-m", "config.serve"]
 DEMO_USER = ("demo", "demo-sandbox")
+#: The tests' settings for live processes; a bench measuring a login passes config.settings.
+LIVE_SETTINGS = "tests.live_settings"
+
+
+def app_env(sandbox_url: str, workdir: Path, **extra_env: str) -> dict[str, str]:
+    """The environment of a live process of the app (daphne, a worker, a shell) talking to
+    the sandbox at `sandbox_url`, its SQLite file in `workdir` unless DATABASE_URL is set."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": LIVE_SETTINGS,
+        "SQLITE_PATH": str(workdir / "db.sqlite3"),
+        "BROKER_ENV": "sandbox",
+        "SANDBOX_URL": sandbox_url,
+        "TASTYTRADE_BASE_URL": sandbox_url,
+        "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "STREAM_IDLE_GRACE": "2",
+        "STREAM_WATCHDOG_TIMEOUT": "5",
+        "STREAM_FLUSH_INTERVAL": "0.15",
+        **extra_env,
+    }
 
 
 class LiveApp:
@@ -40,24 +65,21 @@ class LiveApp:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/stream/"
         self.log_path = workdir / f"daphne-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "SQLITE_PATH": str(workdir / "db.sqlite3"),
-            "BROKER_ENV": "sandbox",
-            "SANDBOX_URL": sandbox_url,
-            "TASTYTRADE_BASE_URL": sandbox_url,
-            "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "STREAM_IDLE_GRACE": "2",
-            "STREAM_WATCHDOG_TIMEOUT": "5",
-            "STREAM_FLUSH_INTERVAL": "0.15",
-            **extra_env,
-        }
+        self.env = app_env(sandbox_url, workdir, **extra_env)
         self._proc: subprocess.Popen[bytes] | None = None
+        self._shell: AppShell | None = None
 
     def manage(self, *args: str) -> str:
+        """A management command in a process of its own (a Django start-up: for commands
+        whose start-up is what is tested; `python` for anything else)."""
         return self._run(["manage.py", *args], what=f"manage.py {' '.join(args)}")
+
+    def python(self, code: str) -> str:
+        """Run `code` with Django set up in the app's environment (its database, its
+        settings): its stdout. One long-lived shell per app answers every call."""
+        if self._shell is None:
+            self._shell = AppShell(self.env)
+        return self._shell.run(code)
 
     def start(self) -> LiveApp:
         """Migrate and seed (unless `seed=False`), start daphne, wait until it answers."""
@@ -66,19 +88,12 @@ class LiveApp:
         return self.spawn().wait_started()
 
     def seed_database(self) -> None:
-        """`migrate` then `demo_setup --verify`, in one process: one Django start-up
-        instead of two (each is ~1-2 s of imports on the CI machine)."""
-        self._python(
-            "import django\n"
-            "django.setup()\n"
-            "from django.core.management import call_command\n"
-            "call_command('migrate', interactive=False, verbosity=0)\n"
-            "call_command('demo_setup', verify=True)\n",
-            what="manage.py migrate; manage.py demo_setup --verify",
-        )
-
-    def _python(self, code: str, what: str) -> str:
-        return self._run(["-c", code], what=what)
+        """The database migrated and seeded (`demo_setup --verify`): the SQLite file a copy
+        of the run's seeded one; a DATABASE_URL's database migrated and seeded in place."""
+        if self.env.get("DATABASE_URL"):
+            seed(self.env)
+        else:
+            copy_seeded_sqlite(self.env)
 
     def _run(self, argv: list[str], what: str) -> str:
         """Python with the app's environment; its stdout, or a RuntimeError with stderr."""
@@ -138,6 +153,9 @@ class LiveApp:
 
     def stop(self) -> None:
         terminate(self._proc)
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
         if getattr(self, "_log", None):
             self._log.close()
         if self._sock is not None:  # never spawned

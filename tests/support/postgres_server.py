@@ -4,14 +4,13 @@ Like the Redis one: the test session starts it, tests make databases in it, and 
 may restart it to prove connections heal. PostgreSQL refuses to run as root, so under
 root (CI) it runs as Debian's `postgres` user.
 
-`initdb` runs once per test process: every server starts from a copy of that pristine data
+`initdb` runs once per test run: every server starts from a copy of that pristine data
 directory (what initdb would write again, in a fraction of the time), or from a copy of
-another stopped server's data (`data_from`, e.g. one with a migrated template database).
+another stopped server's data (`data_from`, e.g. tests/support/databases.py's seeded one).
 """
 
 from __future__ import annotations
 
-import atexit
 import glob
 import os
 import shutil
@@ -24,7 +23,15 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.processes import PortClash, spawn, start_on_a_free_port, terminate, wait_for
+from tests.support.processes import (
+    PortClash,
+    made_once,
+    run_cache,
+    spawn,
+    start_on_a_free_port,
+    terminate,
+    wait_for,
+)
 
 
 def _bin_dir() -> Path:
@@ -34,9 +41,13 @@ def _bin_dir() -> Path:
     return Path(found[-1]).parent
 
 
-def _owned_tempdir(prefix: str) -> Path:
-    """A new temporary directory the server's user owns."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+def owned_dir(path: Path | None = None, prefix: str = "streamdesk-pg-") -> Path:
+    """A new directory (`path`, or a temporary one) the server's user owns."""
+    if path is None:
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
     if os.geteuid() == 0:
         shutil.chown(path, "postgres", "postgres")
     return path
@@ -46,33 +57,30 @@ def _as_server_user() -> dict[str, str]:
     return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
 
 
-_pristine: Path | None = None
-
-
 def _pristine_data() -> Path:
-    """A freshly initdb'd data directory, made once per test process (removed at exit)."""
-    global _pristine
-    if _pristine is None:
-        holder = _owned_tempdir("streamdesk-pg-initdb-")
-        atexit.register(shutil.rmtree, holder, ignore_errors=True)
-        subprocess.run(
-            [
-                str(_bin_dir() / "initdb"),
-                "-D",
-                str(holder / "data"),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-            **_as_server_user(),
-        )
-        _pristine = holder / "data"
-    return _pristine
+    """A freshly initdb'd data directory, made once per test run."""
+    holder = run_cache() / "pg-initdb"
+    with made_once(holder) as missing:
+        if missing:
+            made = owned_dir(holder.with_name(holder.name + ".new"))
+            subprocess.run(
+                [
+                    str(_bin_dir() / "initdb"),
+                    "-D",
+                    str(made / "data"),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+                **_as_server_user(),
+            )
+            os.replace(made, holder)
+    return holder / "data"
 
 
 class PostgresServer:
@@ -83,7 +91,7 @@ class PostgresServer:
 
     def __init__(self, data_from: Path | None = None) -> None:
         self._bin = _bin_dir()
-        self._dir = _owned_tempdir("streamdesk-pg-")
+        self._dir = owned_dir()
         self._data = self._dir / "data"
         self._log = self._dir / "postgres.log"
         self._as_postgres = os.geteuid() == 0
@@ -140,14 +148,12 @@ class PostgresServer:
             admin.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
-    def copy_data(self) -> Path:
-        """Stop the server and copy its data directory (removed at exit), for
-        `PostgresServer(data_from=...)`: a set-up made once, started many times."""
+    def copy_data_to(self, destination: Path) -> None:
+        """Stop the server and copy its data directory to `destination` (in a folder the
+        server's user owns), for `PostgresServer(data_from=...)`: a set-up made once,
+        started many times."""
         self.stop_process()
-        holder = _owned_tempdir("streamdesk-pg-copy-")
-        atexit.register(shutil.rmtree, holder, ignore_errors=True)
-        self._run("cp", "-a", str(self._data), str(holder / "data"))
-        return holder / "data"
+        self._run("cp", "-a", str(self._data), str(destination))
 
     def connections(self, database_url: str) -> int:
         """Client connections to that database now (pg_stat_activity)."""

@@ -17,13 +17,14 @@ SIGTERM, and from a watchdog process when the owner itself is killed with -9.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,28 @@ def register_path(run: str, owner: str = "") -> Path:
     """The run's register of process groups (a folder), or one owner's file in it."""
     folder = Path(tempfile.gettempdir()) / f"streamdesk-run-{run}"
     return folder / f"{owner}.groups" if owner else folder
+
+
+def run_cache() -> Path:
+    """This test run's folder for what is made once and shared by its pytest processes
+    (removed at the run's end); a folder of this process's own outside a run (a bench)."""
+    run, owner = os.environ.get(RUN_VAR), os.environ.get(OWNER_VAR)
+    folder = (
+        register_path(run) / "cache"
+        if run and owner
+        else Path(tempfile.gettempdir()) / f"streamdesk-cache-{os.getpid()}"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def made_once(path: Path) -> Iterator[bool]:
+    """Hold the run's lock on `path` (other processes wait); yields whether it still has
+    to be made. Make it inside, and only move it to `path` once complete."""
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield not path.exists()
 
 
 def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:

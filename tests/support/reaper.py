@@ -153,12 +153,14 @@ class Reaper:
     def __init__(self) -> None:
         self.token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.run = ""
+        self.owns_run = False
         self.watchdog: subprocess.Popen[bytes] | None = None
         self.interrupted = False
 
     def install(self) -> None:
         """Take a token (every process started from now on carries it), start the
-        watchdog, handle SIGTERM."""
+        watchdog, handle SIGTERM. The outermost pytest of a run names the run too."""
+        self.owns_run = RUN_VAR not in os.environ
         self.run = os.environ.setdefault(RUN_VAR, uuid.uuid4().hex)
         os.environ[OWNER_VAR] = self.token
         # the watchdog must not carry the token (it would stop itself), nor share our
@@ -190,6 +192,8 @@ class Reaper:
         if self.watchdog is not None and self.watchdog.stdin is not None:
             self.watchdog.stdin.close()  # it finds nothing left and ends
             self.watchdog.wait(timeout=GRACE * 3)
+        if self.owns_run:  # the run's registers and what it made once
+            shutil.rmtree(register_path(self.run), ignore_errors=True)
         return left
 
 

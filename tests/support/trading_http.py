@@ -16,15 +16,9 @@ from tests.support.wait import poll_until
 WORKING = frozenset({"Received", "Routed", "Live", "In Flight", "Contingent"})
 
 
-def app_python(app: LiveApp, code: str) -> str:
-    """Run `code` in the app's environment (its database), Django set up: its stdout."""
-    return app.manage("shell", "--no-imports", "-v", "0", "-c", code)
-
-
 def enable_demo_trading(app: LiveApp) -> None:
     """Staff enable every demo link; the demo trader turned trading on just now."""
-    app_python(
-        app,
+    app.python(
         "from django.contrib.auth import get_user_model\n"
         "from tests.support.trading import enable_trading\n"
         f"enable_trading(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",
@@ -33,8 +27,7 @@ def enable_demo_trading(app: LiveApp) -> None:
 
 def demo_python(app: LiveApp, statement: str) -> str:
     """A statement about the demo user (`uid` is their id)."""
-    return app_python(
-        app,
+    return app.python(
         "from django.contrib.auth import get_user_model\n"
         f"uid = get_user_model().objects.get(username={DEMO_USER[0]!r}).id\n" + statement,
     )
