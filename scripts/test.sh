@@ -3,15 +3,26 @@
 # and pytest (unit, sandbox, Redis-backed, Chromium).
 # Installs what it needs first (Debian's redis-server, postgresql, chromium, nginx, and
 # systemd for systemd-analyze; the virtualenv). The tests start their own redis-server,
-# PostgreSQL clusters, sandboxes, nginx and daphne processes on free loopback ports and
-# stop them afterwards (the multi-process tests and the fault suite run on PostgreSQL).
-# Browser tests drive Debian's Chromium.
+# PostgreSQL clusters, sandboxes, nginx and daphne processes on loopback and stop them
+# afterwards, however a test ends (tests/support/reaper.py); this script fails if anything
+# it started is still running at its end. Browser tests drive Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server postgresql chromium nginx systemd
 # node runs the browser modules' unit tests; the machine image has it, Debian's nodejs otherwise
 command -v node >/dev/null || bash scripts/bootstrap.sh nodejs
 . .venv/bin/activate
+
+# Every process of this run carries the run's id in its environment; whatever ends the
+# run, what is still running at the end is listed, stopped, and fails it.
+STREAMDESK_TEST_RUN=${STREAMDESK_TEST_RUN:-$(python -c 'import uuid; print(uuid.uuid4().hex)')}
+export STREAMDESK_TEST_RUN
+leftovers() {
+  local code=$?
+  python -m tests.support.reaper --run "$STREAMDESK_TEST_RUN" || code=1
+  exit "$code"
+}
+trap leftovers EXIT
 
 echo "== ruff format --check"; ruff format --check .
 echo "== ruff check"; ruff check .
@@ -22,17 +33,26 @@ python manage.py makemigrations --check --dry-run >/dev/null
 echo "== node --test (browser modules)"; node --test tests/js/
 if [ "$#" -gt 0 ]; then
   echo "== pytest $*"
-  exec pytest "$@"
+  pytest "$@"
+  exit
 fi
-# In-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
-# sockets: four workers. Tests that run live processes (daphne, Redis, PostgreSQL,
-# nginx, Chromium): two files at a time, each file in one worker (its module-scoped
-# processes stay with it); their liveness bounds come from the configured timeouts plus
-# stated margins, so they hold beside another file's processes.
+# Two pytest sessions side by side, so both cores stay busy:
+# - the in-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
+#   sockets: three workers, their report printed when they end;
+# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): two
+#   files at a time, each file in one worker (its module-scoped processes stay with it).
+# Liveness bounds come from the configured timeouts plus stated margins, so every test
+# holds beside the others' processes.
 IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
-status=0
-echo "== pytest, in-process tests, 4 workers: ${IN_PROCESS[*]}"
-pytest -n 4 --durations=10 "${IN_PROCESS[@]}" || status=$?
+in_process_log=$(mktemp)
+echo "== pytest, in-process tests, 3 workers, in the background: ${IN_PROCESS[*]}"
+pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}" >"$in_process_log" 2>&1 &
+in_process=$!
 echo "== pytest, live-process tests, two files at a time: the rest"
-pytest -n 2 --dist loadfile --durations=25 "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+status=0
+pytest -n 2 --dist loadfile -p no:cacheprovider --durations=25 "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+wait "$in_process" || status=$?
+echo "== pytest, in-process tests (their report)"
+cat "$in_process_log"
+rm -f "$in_process_log"
 exit "$status"
