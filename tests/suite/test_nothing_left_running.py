@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import RUN_VAR, spawn, terminate
+from tests.support.processes import CACHE_VAR, RUN_VAR, run_cache, spawn, terminate
 from tests.support.reaper import GRACE, describe, of_run
 from tests.support.wait import poll_until
 
@@ -37,7 +37,12 @@ class Run:
         self.run_id = uuid.uuid4().hex
         self.ready = tmp_path / "ready"
         self.output = tmp_path / "pytest.out"
-        env = {**os.environ, RUN_VAR: self.run_id, "STOPPED_READY": str(self.ready)}
+        env = {
+            **os.environ,
+            RUN_VAR: self.run_id,
+            CACHE_VAR: str(run_cache()),  # the seeded databases this run already made
+            "STOPPED_READY": str(self.ready),
+        }
         with open(self.output, "wb") as out:
             self.proc = spawn(
                 [

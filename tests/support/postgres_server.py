@@ -73,6 +73,7 @@ def _pristine_data() -> Path:
                     "--auth=trust",
                     "--encoding=UTF8",
                     "--no-sync",
+                    "--wal-segsize=1",  # 1 MB, not 16: every cluster copies this folder
                 ],
                 check=True,
                 capture_output=True,

@@ -16,9 +16,11 @@ SIGTERM, and from a watchdog process when the owner itself is killed with -9.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,15 +43,23 @@ def register_path(run: str, owner: str = "") -> Path:
     return folder / f"{owner}.groups" if owner else folder
 
 
+#: A test run's cache folder handed to a run inside it (tests/suite), which then makes
+#: nothing again that the outer run already made.
+CACHE_VAR = "STREAMDESK_TEST_CACHE"
+
+
 def run_cache() -> Path:
     """This test run's folder for what is made once and shared by its pytest processes
     (removed at the run's end); a folder of this process's own outside a run (a bench)."""
     run, owner = os.environ.get(RUN_VAR), os.environ.get(OWNER_VAR)
-    folder = (
-        register_path(run) / "cache"
-        if run and owner
-        else Path(tempfile.gettempdir()) / f"streamdesk-cache-{os.getpid()}"
-    )
+    if os.environ.get(CACHE_VAR):
+        folder = Path(os.environ[CACHE_VAR])
+    elif run and owner:
+        folder = register_path(run) / "cache"
+    else:
+        folder = Path(tempfile.gettempdir()) / f"streamdesk-cache-{os.getpid()}"
+        if not folder.exists():
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
