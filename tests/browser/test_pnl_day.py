@@ -217,9 +217,7 @@ def test_a_resize_refits_the_view_without_a_new_sample(page: Page, browser_sandb
     app = LiveApp(browser_sandbox.url, tmp_path, PNL_SAMPLE_INTERVAL=str(INTERVAL)).start()
     try:
         day = (datetime.now(UTC) - timedelta(days=1)).date()
-        app.manage(
-            "shell",
-            "-c",
+        app.python(
             "import datetime as dt\n"
             "from decimal import Decimal\n"
             "from django.contrib.auth import get_user_model\n"

@@ -5,26 +5,20 @@ writer of its own)."""
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.live import app_env
 from tests.support.news_writer import NewsWriter
 
 
 def writer_over_an_empty_database(tmp_path: Path) -> NewsWriter:
     """A writer whose database (a new SQLite file) has no tables: its first store fails
     inside it."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
-        "STREAMDESK_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
-    }
+    env = app_env("http://127.0.0.1:9", tmp_path)
     env.pop("DATABASE_URL", None)
     return NewsWriter(SimpleNamespace(env=env))
 
