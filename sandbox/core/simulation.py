@@ -118,11 +118,12 @@ class Simulation:
         return len(accounts)
 
     async def _every(self, interval_name: str, action: Any) -> None:
-        """Run `action` every `config.<interval_name>` seconds (0 pauses it); log, never die."""
+        """Run `action` every `config.<interval_name>` seconds (0 pauses it, also a wait
+        already under way: a caller that paused it steps alone from then on); log, never die."""
         while True:
             interval = getattr(self.config, interval_name)
             await asyncio.sleep(interval if interval > 0 else 1.0)
-            if interval > 0:
+            if interval > 0 and getattr(self.config, interval_name) > 0:
                 try:
                     action()
                 except Exception:
