@@ -1,0 +1,156 @@
+"""The benches that stand on several server processes (Redis, PostgreSQL or SQLite, two
+daphne or stream workers) or on none (in-process, the sandbox alone) get a smoke run each
+(tests/bench/smoke.py): tiny sizes, a real process, exit 0 and the numbers it exists to
+print. The one-daphne benches are in test_benches_daphne.py: the live-process phase's two
+workers share the benches.
+
+The helpers run through the benches that use them: bench/chain_users.py (chain, through
+tests/support/chains.py), bench/cluster_users.py and bench/cluster_loadgen.py (cluster),
+bench/naive.py and bench/baselines.py (cluster's naive phase; with --layout workers both of
+naive's entry points), bench/proc.py (soak), bench/probes (gc_pauses: a probed process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bench.smoke import TEARDOWN, Smoke, finish, run
+
+#: A number as the benches print it (1,234.5 or -3; never nan).
+N = r"-?\d[\d,]*(?:\.\d+)?"
+
+SMOKES = [
+    Smoke(
+        "adaptive_flush",
+        ("--users", "2", "--tabs", "2", "--symbols", "3", "--seconds", "0.5"),
+        seconds=10,
+        expect=tuple(
+            rf"^\| {mode} \| {N} \| {N} / {N} \| {N} \| {N} \| {N} \|$"
+            for mode in ("arrival", "tick")
+        ),
+    ),
+    Smoke(
+        "brokers",
+        ("--symbols", "2", "--seconds", "0.5", "--fills", "1", "--polled-fills", "1"),
+        seconds=30,
+        expect=(
+            rf"^tradier .* quote events +{N}/s .* p50 +{N} ms +p99 +{N} ms +\(n=[1-9]",
+            rf"^alpaca +SSE trade events +step→order event p50 +{N} ms .*\(n=[1-9]",
+            rf"^alpaca +polling fallback .* step→order event p50 +{N} ms .*\(n=[1-9]",
+        ),
+    ),
+    Smoke(
+        "chain",
+        ("--users", "2", "--strikes", "10", "--warmup", "0.5", "--measure", "1"),
+        seconds=100,
+        expect=(
+            rf"^\| full first render .* \| {N} ms \| {N} ms \| 2/2 \| < 1000 ms \|$",
+            rf"^\| quote/greeks to the page .* \| {N} ms \| {N} ms \| [1-9]\d* \| ≤ 300 ms \|$",
+            r"^\| broker chain fetches for SPY \S+ \| [1-9]\d* \|",
+        ),
+    ),
+    Smoke(
+        "cluster",
+        (
+            *("--users", "2", "--tabs", "2", "--daphne", "1", "--load-procs", "1"),
+            *("--layout", "workers", "--workers", "1", "--phases", "designed,naive"),
+            *("--duration", "2", "--quote-rate", "100", "--order-rate", "1", "--drain", "0.5"),
+        ),
+        seconds=100,
+        expect=(
+            rf"^\*\*naive / designed:\*\* frames/s out {N}x \({N} vs {N}\)",
+            r"^- PASS sockets connected = 4: 4$",
+            rf"^- (PASS|FAIL) quote p99 ≤ 300 ms \(t as sent\): {N} \([1-9]\d* samples\)$",
+        ),
+    ),
+    Smoke(
+        "dxlink_decode",
+        ("--rows", "50", "--repeat", "1"),
+        seconds=8,
+        expect=tuple(
+            rf"^\| {kind} \| {N} \| {N} \| {N}x \|$"
+            for kind in ("Quote", "Trade", "Summary", "Greeks")
+        ),
+    ),
+    Smoke(
+        "idle_users",
+        (
+            *("--users", "2", "--symbols", "2", "--settle", "0.5", "--concurrency", "2"),
+            *("--tracemalloc", "--top", "3"),
+        ),
+        seconds=17,
+        expect=(
+            r"^- users: 2 tastytrade \(2 ready in ",
+            rf"^- \*\*RSS per idle user: {N} KiB\*\*$",
+            rf"^- Python allocations per idle user \(tracemalloc\): {N} KiB$",
+        ),
+    ),
+    Smoke(
+        "metrics_overhead",
+        ("1000",),
+        seconds=10,
+        expect=(
+            rf"^single-process:\n(?:  .*\n)*  Histogram\.observe\(\) +{N} ns/op$",
+            rf"^multiprocess:\n(?:  .*\n)*  Histogram\.observe\(\) +{N} ns/op$",
+            rf"^  /metrics exposition \(this process\) +{N} ns/op$",
+        ),
+    ),
+    Smoke(
+        "sandbox_dxlink",
+        (
+            *("--clients", "2", "--symbols", "5", "--tick-rate", "10"),
+            *("--warmup", "0.5", "--duration", "1"),
+        ),
+        seconds=10,
+        expect=(rf"^\| 2 \| 5 \| raw \| 10\.0 \| 0\.1 \| {N} \| [1-9]\d* \| [1-9]\d* \| {N} \|",),
+    ),
+    Smoke(
+        "soak",
+        (
+            *("--minutes", "0.1", "--users", "2", "--order-min", "1", "--order-max", "2"),
+            *("--fault-min", "1", "--fault-max", "1", "--faults", "drop-dxlink"),
+            *("--drain", "20", "--workdir", "{tmp}/soak"),
+        ),
+        seconds=60,
+        expect=(
+            r"^\[ *[\d.]+s\] FAULT drop DXLink of ",
+            r"^\[ *[\d.]+s\]   all 4 tabs live [\d.]+ s after drop-dxlink$",
+            r"^SUMMARY orders placed [1-9]\d* \(0 rejected\); at the tabs: placed (\d+) "
+            r"delivered \1 lost 0 duplicated 0 violations 0 foreign 0;",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("smoke", [s.param() for s in SMOKES])
+def test_bench(smoke: Smoke, tmp_path: Path) -> None:
+    run(smoke, tmp_path)
+
+
+#: What the probe process does: two full collections, the second after a freeze (so the
+#: log's frozen-objects column is not 0), as a server process's heap.py would.
+PROBED = "import gc; gc.collect(); gc.freeze(); gc.collect()"
+GC_PAUSES = Smoke(
+    "gc_pauses",
+    ("{tmp}/gc", "--match", "bench-smoke"),
+    seconds=5,
+    expect=(
+        r"^\| process \| full collections \| full p50 / max ms \| pauses > 50 ms \| frozen",
+        rf"^\| \d+ \| [1-9]\d* \| {N} / {N} \| \d+ \| [1-9][\d,]* \|$",
+    ),
+)
+
+
+@pytest.mark.timeout(int(2 * GC_PAUSES.bound + TEARDOWN) + 1)
+def test_gc_pauses(tmp_path: Path) -> None:
+    """bench.gc_pauses reads bench/probes' logs: a Python process run with the probes on
+    PYTHONPATH writes one, as daphne does under bench.cluster (docs/performance.md)."""
+    (tmp_path / "gc").mkdir()
+    env = {"GC_PROBE_DIR": str(tmp_path / "gc"), "PYTHONPATH": "bench/probes"}
+    argv = [sys.executable, "-c", PROBED, "bench-smoke"]
+    code, _ = finish(argv, env, GC_PAUSES.bound, subprocess.DEVNULL, subprocess.DEVNULL)
+    assert code == 0, f"the probed process: exit code {code}"
+    run(GC_PAUSES, tmp_path)
