@@ -330,9 +330,29 @@ STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "6
 STREAM_ACCOUNT_POLL_INTERVAL = float(os.environ.get("STREAM_ACCOUNT_POLL_INTERVAL", "15"))
 STREAM_ORDER_POLL_INTERVAL = float(os.environ.get("STREAM_ORDER_POLL_INTERVAL", "2"))
 STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
-# Market data of the quote source older than this (while subscribed) is stale; 3 s later
-# another healthy quote-capable link takes the symbols over (docs/streaming.md).
+# The quote source's health (seconds; docs/streaming.md, "What a trader sees when something
+# fails"). Its market data is stale after a silence of 20 of its usual gaps between events,
+# at most STREAM_QUOTE_STALE_AFTER and at least STREAM_QUOTE_STALE_FLOOR; down (stale or not
+# live) for STREAM_FAILOVER_AFTER, or not come up STREAM_FIRST_CONNECT_GRACE after the link
+# started, another healthy quote-capable link takes the symbols over; the preferred link
+# takes them back once its standby probe delivered for STREAM_FAILBACK_AFTER, doubled for
+# each failover in the last 10 minutes, up to STREAM_FAILBACK_CAP.
 STREAM_QUOTE_STALE_AFTER = float(os.environ.get("STREAM_QUOTE_STALE_AFTER", "10"))
+STREAM_QUOTE_STALE_FLOOR = float(os.environ.get("STREAM_QUOTE_STALE_FLOOR", "2"))
+STREAM_FAILOVER_AFTER = float(os.environ.get("STREAM_FAILOVER_AFTER", "3"))
+STREAM_FIRST_CONNECT_GRACE = float(os.environ.get("STREAM_FIRST_CONNECT_GRACE", "10"))
+STREAM_FAILBACK_AFTER = float(os.environ.get("STREAM_FAILBACK_AFTER", "10"))
+STREAM_FAILBACK_CAP = float(os.environ.get("STREAM_FAILBACK_CAP", "300"))
+if not 0 < STREAM_QUOTE_STALE_FLOOR <= STREAM_QUOTE_STALE_AFTER:
+    raise ImproperlyConfigured(
+        "STREAM_QUOTE_STALE_FLOOR must be > 0 and not above STREAM_QUOTE_STALE_AFTER"
+    )
+if not 0 < STREAM_FAILBACK_AFTER <= STREAM_FAILBACK_CAP:
+    raise ImproperlyConfigured(
+        "STREAM_FAILBACK_AFTER must be > 0 and not above STREAM_FAILBACK_CAP"
+    )
+if STREAM_FAILOVER_AFTER <= 0 or STREAM_FIRST_CONNECT_GRACE <= 0:
+    raise ImproperlyConfigured("STREAM_FAILOVER_AFTER and STREAM_FIRST_CONNECT_GRACE must be > 0")
 # WebSocket frames compressed (permessage-deflate, RFC 7692) when the browser offers it,
 # without context takeover so each frame is compressed once per process for every socket
 # (streaming/tabs/socket.py; docs/streaming-contract.md "Connecting").

@@ -25,6 +25,7 @@ from streaming.risk.limits_runner import LimitRunner
 from streaming.risk.limits_store import LimitStore
 from streaming.risk.metrics_runner import MetricsRunner
 from streaming.risk.pnl_sampler import PnlSampler
+from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.outbox import QuoteBatch
@@ -82,6 +83,18 @@ def stream_config() -> StreamConfig:
         order_poll_interval=settings.STREAM_ORDER_POLL_INTERVAL,
         chain_cache_ttl=settings.STREAM_CHAIN_CACHE_TTL,
         account_heartbeat_interval=settings.STREAM_ACCOUNT_HEARTBEAT,
+    )
+
+
+def quote_waits() -> QuoteWaits:
+    """How long the quote feed's health verdicts wait: stale, fail over, fail back."""
+    return QuoteWaits(
+        stale_after=settings.STREAM_QUOTE_STALE_AFTER,
+        stale_floor=settings.STREAM_QUOTE_STALE_FLOOR,
+        failover_after=settings.STREAM_FAILOVER_AFTER,
+        first_connect_grace=settings.STREAM_FIRST_CONNECT_GRACE,
+        failback_after=settings.STREAM_FAILBACK_AFTER,
+        failback_cap=settings.STREAM_FAILBACK_CAP,
     )
 
 
@@ -154,6 +167,6 @@ async def build_manager(
         owner=owner,
         authorize=authorize,
         watchlist=watchlist,
-        quote_stale_after=settings.STREAM_QUOTE_STALE_AFTER,
+        quote_waits=quote_waits(),
         listeners=listeners,
     )

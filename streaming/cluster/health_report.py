@@ -90,7 +90,9 @@ def user_report(manager: UserStreamManager, *, owner: str = PROCESS_ID) -> dict[
         kinds = {}
         for name in KINDS:
             entry = health.kinds[name]
-            view = health.view(name, info, quote_source=source)
+            view = health.view(
+                name, info, quote_source=source, quote_silence=manager.silence_threshold()
+            )
             kinds[name] = {
                 **view,
                 "reconnects": entry.reconnects,

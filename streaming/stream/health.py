@@ -8,7 +8,8 @@ of silence, a quiet one only after the configured ceiling); the link's status ob
 broker, is the user's quote source, failing over when its market data is down and back
 to the preferred link once a standby probe shows that link delivering again for long
 enough (doubling with each failover, so a flapping link does not flap the quotes).
-Pure bookkeeping: the manager decides when to send a status frame.
+Pure bookkeeping: the manager decides when to send a status frame. How long each wait is
+comes in as `QuoteWaits` (the composition root reads the `STREAM_*` settings).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: The data kinds whose state is reported separately: one failing never hides the other.
 KINDS = ("quotes", "account")
+# The waits below in seconds are `QuoteWaits`' defaults (production's): the settings
+# STREAM_QUOTE_STALE_AFTER, STREAM_QUOTE_STALE_FLOOR, STREAM_FAILOVER_AFTER,
+# STREAM_FIRST_CONNECT_GRACE, STREAM_FAILBACK_AFTER and STREAM_FAILBACK_CAP set them.
 #: Market data is stale after this long without a quote while subscribed (seconds): the
 #: ceiling; a link that was ticking is judged by its own cadence (`QuoteCadence`).
 QUOTE_STALE_AFTER = 10.0
@@ -56,6 +60,38 @@ _SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live":
 TROUBLE = ("error", "reconnecting", "stale")
 #: Adapter status extras that are shown on the link (others are ignored).
 STATUS_EXTRA = ("reconnects", "token_expires_at", "retry_in")
+
+
+@dataclass(frozen=True)
+class QuoteWaits:
+    """How long the quote feed waits before each verdict (seconds): handed in by the
+    composition root from the settings (docs/streaming.md, "What a trader sees when
+    something fails"); the defaults are production's."""
+
+    #: The longest silence of the source's market data before it is stale (the ceiling).
+    stale_after: float = QUOTE_STALE_AFTER
+    #: The shortest: a source ticking fast is stale after this (`QuoteCadence`).
+    stale_floor: float = QUOTE_STALE_FLOOR
+    #: A source whose market data is down this long hands the quotes over...
+    failover_after: float = FAILOVER_AFTER
+    #: ...or whose market data has not come up this long after the link started.
+    first_connect_grace: float = FIRST_CONNECT_GRACE
+    #: The preferred link's probe delivers this long before the quotes go back to it,
+    #: doubled for every failover in the last FLAP_WINDOW, up to `failback_cap`.
+    failback_after: float = FAILBACK_AFTER
+    failback_cap: float = FAILBACK_CAP
+
+    def __post_init__(self) -> None:
+        if not 0 < self.stale_floor <= self.stale_after:
+            raise ValueError("the quote stale floor must be > 0 and not above the ceiling")
+        if not 0 < self.failback_after <= self.failback_cap:
+            raise ValueError("the failback wait must be > 0 and not above its cap")
+        if self.failover_after <= 0 or self.first_connect_grace <= 0:
+            raise ValueError("the failover waits must be > 0")
+
+
+#: Production's waits (what a manager gets unless the composition root hands in others).
+DEFAULT_QUOTE_WAITS = QuoteWaits()
 
 
 @dataclass
@@ -137,35 +173,56 @@ class LinkHealth:
     #: source): when it started delivering without a gap of PROBE_GAP, and last delivered.
     probe_since: float | None = None
     probe_last: float | None = None
+    waits: QuoteWaits = DEFAULT_QUOTE_WAITS
 
-    def view(self, name: str, info: LinkInfo, *, quote_source: bool) -> dict[str, Any]:
+    def stale_after(self, name: str, quote_silence: float) -> float | None:
+        """How long data of kind `name` may stop before the sweep calls it stale (seconds):
+        the quote source's `quote_silence` (its cadence's), or STALE_FACTOR of the
+        interval the adapter promised to confirm account data in (None: none promised)."""
+        if name == "quotes":
+            return quote_silence
+        every = self.expect_every.get(name)
+        return STALE_FACTOR * every if every else None
+
+    def view(
+        self, name: str, info: LinkInfo, *, quote_source: bool, quote_silence: float
+    ) -> dict[str, Any]:
         entry = self.kinds[name]
+        stale_after = self.stale_after(name, quote_silence)
         if name == "quotes" and not (info.streams_quotes and quote_source):
-            state, reason = "idle", ""
+            state, reason, stale_after = "idle", "", None
         else:
             state, reason = entry.shown
-        return {"state": state, "reason": reason, "since": entry.since, "last_ok": entry.last_ok}
+        return {
+            "state": state,
+            "reason": reason,
+            "since": entry.since,
+            "last_ok": entry.last_ok,
+            "stale_after_ms": None if stale_after is None else int(stale_after * 1000),
+        }
 
     def overall(self, info: LinkInfo, *, quote_source: bool) -> tuple[str, str]:
         """The worst state of the kinds in use (idle ones do not count)."""
-        shown = [
-            (view["state"], view["reason"])
-            for view in (self.view(k, info, quote_source=quote_source) for k in KINDS)
-            if view["state"] != "idle"
-        ]
+        shown = []
+        for name in KINDS:
+            entry = self.kinds[name]
+            if name == "quotes" and not (info.streams_quotes and quote_source):
+                continue  # idle
+            shown.append(entry.shown)
         return max(shown, key=lambda s: _SEVERITY.get(s[0], 0), default=("stopped", ""))
 
     def failing_quotes(self, now: float) -> bool:
         """Whether this link's market data has been down long enough to fail over: in
         error, or not live (stale, reconnecting, a connect that hangs) for
-        `FAILOVER_AFTER` — `FIRST_CONNECT_GRACE` while it never came up."""
+        `waits.failover_after` — `waits.first_connect_grace` while it never came up."""
         quotes = self.kinds["quotes"]
         state, _ = quotes.shown
         if state == "error":
             return True
         if state in ("live", "stopped"):
             return False
-        grace = FAILOVER_AFTER if quotes.was_live else FIRST_CONNECT_GRACE
+        waits = self.waits
+        grace = waits.failover_after if quotes.was_live else waits.first_connect_grace
         return now_ms() - quotes.down_since >= grace * 1000
 
     def failed_as_source(self, now: float) -> None:
@@ -177,7 +234,8 @@ class LinkHealth:
     def failback_after(self, now: float) -> float:
         """How long the standby probe must deliver before quotes come back (seconds)."""
         recent = sum(1 for t in self.failures if now - t < FLAP_WINDOW)
-        return min(FAILBACK_CAP, FAILBACK_AFTER * 2 ** max(0, recent - 1))
+        waits = self.waits
+        return min(waits.failback_cap, waits.failback_after * 2 ** max(0, recent - 1))
 
     def probe_tick(self, now: float) -> None:
         """The standby probe delivered market data."""
@@ -240,11 +298,11 @@ class QuoteCadence:
         self.rate = None
         self._since = None
 
-    def threshold(self, ceiling: float) -> float:
+    def threshold(self, ceiling: float, floor: float = QUOTE_STALE_FLOOR) -> float:
         """Seconds of silence after which the source's data is stale."""
         if not self.rate:
             return ceiling
-        return max(QUOTE_STALE_FLOOR, min(ceiling, SILENCE_GAPS / self.rate))
+        return max(floor, min(ceiling, SILENCE_GAPS / self.rate))
 
 
 def render_status(
@@ -254,8 +312,10 @@ def render_status(
     quote_source: bool,
     last_event_at: float | None,
     quote_feed: str | None = None,
+    quote_silence: float = QUOTE_STALE_AFTER,
 ) -> dict[str, Any]:
-    """The contract's link status object."""
+    """The contract's link status object (`quote_silence`: how long the quote feed may be
+    silent before it is stale now, seconds)."""
     state, reason = health.overall(info, quote_source=quote_source)
     age = int((time.time() - last_event_at) * 1000) if last_event_at else None
     since = max((k.since for k in health.kinds.values()), default=now_ms())
@@ -266,7 +326,10 @@ def render_status(
         "state": state,
         "reason": reason,
         "since": since,
-        "kinds": {name: health.view(name, info, quote_source=quote_source) for name in KINDS},
+        "kinds": {
+            name: health.view(name, info, quote_source=quote_source, quote_silence=quote_silence)
+            for name in KINDS
+        },
         "quote_source": quote_source,
         "quote_feed": quote_feed if quote_source else None,
         "delayed": health.delayed,
@@ -279,9 +342,17 @@ def render_status(
     }
 
 
+def _whole_seconds(ms: int | None) -> int | None:
+    return None if ms is None else round(ms / 1000)
+
+
 def visible(status: dict[str, Any]) -> tuple[Any, ...]:
-    """What a status frame is sent for (not the ages, which change all the time)."""
-    kinds = tuple((name, k["state"], k["reason"]) for name, k in sorted(status["kinds"].items()))
+    """What a status frame is sent for (not the ages, which change all the time; a kind's
+    `stale_after_ms` only when it moves by whole seconds, not with every sweep's rate)."""
+    kinds = tuple(
+        (name, k["state"], k["reason"], _whole_seconds(k.get("stale_after_ms")))
+        for name, k in sorted(status["kinds"].items())
+    )
     return (
         status["state"],
         status["reason"],
@@ -312,7 +383,7 @@ def choose_quote_source(
     """One source, not one per broker: the same symbol from two feeds would interleave
     two different markets (and cost a second upstream subscription). The current
     source stays while it works; a source whose market data failed or went stale for
-    `FAILOVER_AFTER` hands over to the first capable link (in `quote_preference` order)
+    `QuoteWaits.failover_after` hands over to the first capable link (in `quote_preference` order)
     that is not failing (and did not fail recently), and a credential error hands over at
     once. While another link feeds the quotes, the preferred one is watched through a
     standby probe; once it delivered for its `failback_after`, the quotes go back to it."""

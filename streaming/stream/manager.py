@@ -33,7 +33,7 @@ from streaming.contract import (
     now_ms,
 )
 from streaming.stream.flusher import Flusher
-from streaming.stream.health import QUOTE_STALE_AFTER, LinkHealth
+from streaming.stream.health import DEFAULT_QUOTE_WAITS, LinkHealth, QuoteWaits
 from streaming.stream.listener import StreamListener
 from streaming.stream.listener_services import ListenerServices
 from streaming.stream.outbox import Outbox, Publish, QuoteBatch, Sender
@@ -73,7 +73,7 @@ class UserStreamManager(ListenerServices):
         owner: str = "",
         authorize: Authorize | None = None,
         watchlist: tuple[list[str], int] | None = None,
-        quote_stale_after: float = QUOTE_STALE_AFTER,
+        quote_waits: QuoteWaits = DEFAULT_QUOTE_WAITS,
         listeners: Sequence[StreamListener] = (),
     ) -> None:
         self.user_id = user_id
@@ -108,7 +108,7 @@ class UserStreamManager(ListenerServices):
             wanted=self.wanted_symbols,
             resync=self._sync_symbols,
             on_quote=self._on_quote,
-            quote_stale_after=quote_stale_after,
+            waits=quote_waits,
         )
         self.flusher = Flusher(
             interval=flush_interval,
@@ -399,7 +399,7 @@ class UserStreamManager(ListenerServices):
 
     @property
     def quote_stale_after(self) -> float:
-        return self.feed.quote_stale_after
+        return self.feed.waits.stale_after
 
     @property
     def quote_feed(self) -> str | None:

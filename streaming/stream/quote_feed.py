@@ -22,6 +22,7 @@ from streaming.stream.health import (
     STATUS_EXTRA,
     LinkHealth,
     QuoteCadence,
+    QuoteWaits,
     choose_quote_source,
     preferred_quote_link,
     render_status,
@@ -63,7 +64,7 @@ class QuoteFeed:
         wanted: Callable[[], set[str]],
         resync: Callable[[], None],
         on_quote: Callable[[str, dict[str, Any]], None],
-        quote_stale_after: float,
+        waits: QuoteWaits,
     ) -> None:
         self.user_id = user_id
         self.links = links
@@ -75,9 +76,10 @@ class QuoteFeed:
         #: Subscribes the wanted union again (the manager's: its listeners follow it).
         self._resync = resync
         self._on_quote = on_quote
-        self.quote_stale_after = quote_stale_after
+        #: How long each verdict of the quotes' health waits (the settings').
+        self.waits = waits
         self.last_event_at: float | None = None
-        self.health: dict[int, LinkHealth] = {i: LinkHealth() for i in links}
+        self.health: dict[int, LinkHealth] = {i: LinkHealth(waits=waits) for i in links}
         #: Counts the status changes a trader sees: a health report (health_report.py)
         #: is written again when it moved, without any work per frame.
         self.health_version = 0
@@ -154,7 +156,7 @@ class QuoteFeed:
 
     def silence_threshold(self) -> float:
         """Seconds without market data after which the source is shown stale now."""
-        return self._cadence.threshold(self.quote_stale_after)
+        return self._cadence.threshold(self.waits.stale_after, self.waits.stale_floor)
 
     # -- per tick ------------------------------------------------------------------------------
     def quote_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
@@ -282,6 +284,7 @@ class QuoteFeed:
             quote_source=info.id == self.source,
             last_event_at=self.last_event_at,
             quote_feed=self.feed,
+            quote_silence=self.silence_threshold(),
         )
 
     def mark_stopped(self) -> None:
@@ -325,8 +328,10 @@ class QuoteFeed:
     def sweep_staleness(self, quote_events: int = 0) -> None:
         """Data that stopped arriving is shown stale, even if no adapter said so: the
         source's market data after a silence longer than its cadence allows (a couple of
-        seconds for a ticking link, `quote_stale_after` at most: `QuoteCadence`), account
-        data after 2.5 times the interval its adapter promised to confirm it in.
+        seconds for a ticking link, `waits.stale_after` at most: `QuoteCadence`), account
+        data after 2.5 times the interval its adapter promised to confirm it in. The
+        source's status is rendered again: the threshold its cadence allows is part of it
+        (sent when it moved by whole seconds, `health.visible`).
         `quote_events`: the source's events since the last sweep."""
         now = time.time()
         self._cadence.observe(quote_events, time.monotonic())
@@ -344,7 +349,7 @@ class QuoteFeed:
                 last = (account.last_ok or 0) / 1000
                 reason = f"account data {now - last:.0f} s old"
                 changed |= account.check_overdue(now - last > STALE_FACTOR * every, reason, last)
-            if changed:
+            if changed or link_id == self.source:
                 self.emit_status(link_id)
         standby = self._preferred
         if (

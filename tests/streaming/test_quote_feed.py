@@ -10,8 +10,17 @@ import time
 import pytest
 
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.contract import now_ms
 from streaming.stream import health
-from streaming.stream.health import QUOTE_STALE_FLOOR, LinkHealth, QuoteCadence
+from streaming.stream.flusher import SWEEP_EVERY
+from streaming.stream.health import (
+    QUOTE_STALE_FLOOR,
+    LinkHealth,
+    QuoteCadence,
+    QuoteWaits,
+    render_status,
+    visible,
+)
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.streaming.test_manager import Published, _QuietAdapter
 from tests.support.sdk import SECRET
@@ -135,6 +144,7 @@ def test_the_silence_threshold_follows_the_feeds_cadence():
         now += 1.0
         cadence.observe(0, now)  # silent seconds
     assert cadence.threshold(10.0) == QUOTE_STALE_FLOOR
+    assert cadence.threshold(10.0, floor=0.5) == 0.5  # 20 gaps of 1/400 s: the floor set
     quiet = QuoteCadence()
     now = 1_000.0
     quiet.observe(0, now)
@@ -148,7 +158,7 @@ async def test_a_ticking_source_that_goes_silent_is_stale_within_the_floor():
     """No market data from a source that was ticking: its quotes kind is shown stale
     within the floor plus the sweep, far before the ceiling (a quiet feed would not)."""
     published = Published()
-    manager = quiet_manager(published, quote_stale_after=30.0)
+    manager = quiet_manager(published, quote_waits=QuoteWaits(stale_after=30.0))
     await manager.start()
     try:
         manager.set_tab_symbols("tab", {"SPY"})
@@ -170,19 +180,20 @@ async def test_a_ticking_source_that_goes_silent_is_stale_within_the_floor():
     assert reason.startswith("no market data for")
 
 
-def test_failback_waits_longer_after_each_failover():
-    """Hysteresis: the probe must deliver for FAILBACK_AFTER, doubled for each failover
-    within FLAP_WINDOW; a gap in the probe starts its clock over."""
-    link = LinkHealth()
+@pytest.mark.parametrize("waits", [QuoteWaits(), QuoteWaits(failback_after=3.0)])
+def test_failback_waits_longer_after_each_failover(waits):
+    """Hysteresis: the probe must deliver for the configured failback wait, doubled for
+    each failover within FLAP_WINDOW; a gap in the probe starts its clock over."""
+    link = LinkHealth(waits=waits)
     link.kinds["quotes"].set("live", "")
     now = 10_000.0
     link.failed_as_source(now)
-    assert link.failback_after(now) == health.FAILBACK_AFTER
+    assert link.failback_after(now) == waits.failback_after
     link.failed_as_source(now + 1)
     link.failed_as_source(now + 2)
-    assert link.failback_after(now + 2) == 4 * health.FAILBACK_AFTER
+    assert link.failback_after(now + 2) == 4 * waits.failback_after
     t = now + 2
-    for _ in range(int(4 * health.FAILBACK_AFTER) - 1):
+    for _ in range(int(4 * waits.failback_after) - 1):
         t += 1.0
         link.probe_tick(t)
     assert not link.ready_to_fail_back(t)
@@ -193,28 +204,94 @@ def test_failback_waits_longer_after_each_failover():
     assert not link.ready_to_fail_back(t)
     link.probe_tick(t)
     assert not link.ready_to_fail_back(t + 1)
-    assert link.failback_after(now + health.FLAP_WINDOW + 10) == health.FAILBACK_AFTER
+    assert link.failback_after(now + health.FLAP_WINDOW + 10) == waits.failback_after
 
 
-@pytest.fixture
-def quick_failback(monkeypatch):
-    """Fail back after 2 s of the probe delivering (production: 10 s)."""
-    monkeypatch.setattr(health, "FAILBACK_AFTER", 2.0)
-    return 2.0
+def test_the_failback_wait_stops_at_its_cap_and_the_failover_at_its_own_wait():
+    waits = QuoteWaits(failback_after=2.0, failback_cap=5.0, failover_after=5.0)
+    link = LinkHealth(waits=waits)
+    for t in range(4):
+        link.failed_as_source(10_000.0 + t)
+    assert link.failback_after(10_004.0) == 5.0  # 2 s doubled three times, capped
+    quotes = link.kinds["quotes"]
+    quotes.set("live", "")
+    quotes.set("reconnecting", "dropped")
+    quotes.down_since = now_ms() - 4_000  # down 4 s: not yet (production's 3 s would)
+    assert not link.failing_quotes(0.0)
+    quotes.down_since = now_ms() - 6_000
+    assert link.failing_quotes(0.0)
+    with pytest.raises(ValueError):
+        QuoteWaits(failback_after=10.0, failback_cap=5.0)
+    with pytest.raises(ValueError):
+        QuoteWaits(stale_after=1.0, stale_floor=2.0)
+
+
+def test_a_status_says_how_long_each_kind_may_be_silent():
+    """Each kind of a link status carries the silence after which it is shown stale, as
+    judged now: the quote source's, 2.5 of the account's promised interval; an idle quotes
+    kind and an account kind without a promise carry none (null)."""
+    info = LinkInfo(1, "tastytrade", "t", simulated=True)
+    link = LinkHealth()
+    link.expect_every["account"] = 4.0
+    status = render_status(info, link, quote_source=True, last_event_at=None, quote_silence=2.0)
+    assert status["kinds"]["quotes"]["stale_after_ms"] == 2_000
+    assert status["kinds"]["account"]["stale_after_ms"] == 10_000
+    idle = render_status(info, LinkHealth(), quote_source=False, last_event_at=None)
+    assert idle["kinds"]["quotes"]["stale_after_ms"] is None
+    assert idle["kinds"]["account"]["stale_after_ms"] is None
+    # a status frame follows the threshold by whole seconds, not every sweep's move
+    moved = render_status(info, link, quote_source=True, last_event_at=None, quote_silence=2.3)
+    assert visible(moved) == visible(status)
+    moved = render_status(info, link, quote_source=True, last_event_at=None, quote_silence=3.0)
+    assert visible(moved) != visible(status)
+
+
+async def test_the_status_frame_says_when_the_feeds_cadence_is_learnt():
+    """Until the source's cadence is learnt its quotes are stale only at the ceiling; a
+    status frame says when a ticking feed's threshold came down to the floor (what a test or
+    a trader's screen waits for instead of a fixed time)."""
+    published = Published()
+    waits = QuoteWaits(stale_after=8.0, stale_floor=1.5)
+    manager = quiet_manager(published, quote_waits=waits)
+
+    def said(ms: int) -> bool:
+        return any(
+            f["link"]["kinds"]["quotes"]["stale_after_ms"] == ms for f in published.of("status")
+        )
+
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab", {"SPY"})
+        await manager.status(1, "live", kind="all")
+        await wait_until(lambda: said(8_000))  # nothing learnt: the ceiling
+        assert not said(1_500)
+        # learnt over two sweeps (the first only starts the clock), sent with the third's
+        # frame at the latest; a loaded box: twice the margin
+        within = 3 * SWEEP_EVERY + 2 * SWEEP_MARGIN
+        started = time.monotonic()
+        while not said(1_500):  # ticking: ~200 events a second
+            assert time.monotonic() - started < within, "the cadence was not learnt"
+            manager.quote("SPY", {"bid": round(time.monotonic() % 100, 3), "t": 1})
+            await asyncio.sleep(0.005)
+        assert manager.silence_threshold() == 1.5
+    finally:
+        await manager.stop()
 
 
 async def test_quotes_fail_over_on_silence_and_back_when_the_preferred_feed_delivers(
-    broker_at_sandbox, control, refresh_token, quick_failback
+    broker_at_sandbox, control, refresh_token
 ):
     """tastytrade's DXLink goes silent: the quotes move to Tradier; the tastytrade link
     keeps one probe symbol while on standby (the sandbox counts its DXLink subscription);
-    once the silence ends and the probe delivered for FAILBACK_AFTER, the quotes are back
+    once the silence ends and the probe delivered for the failback wait (2 s here,
+    production's 10 s), the quotes are back
     on tastytrade, as a new feed; values Tradier sent meanwhile are the old feed's."""
     from django.conf import settings
 
     from sandbox.core.credentials import credential_id
     from streaming.brokers.tradier import TradierAdapter
 
+    quick_failback = 2.0  # the probe delivers this long before the quotes go back (10 s)
     control.configure(tick_rate=20)
     config = StreamConfig(watchdog_timeout=30, backoff_base=0.1, backoff_cap=0.5)
     tasty = TastytradeAdapter(
@@ -236,6 +313,7 @@ async def test_quotes_fail_over_on_silence_and_back_when_the_preferred_feed_deli
         ],
         publish=published,
         flush_interval=0.1,
+        quote_waits=QuoteWaits(failback_after=quick_failback),
     )
     silence = 6.0
     await manager.start()
