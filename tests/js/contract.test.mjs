@@ -162,6 +162,20 @@ test('per-kind link states', () => {
   assert.equal(accountFreshness(L('stale', 'live')).live, true, 'quote trouble does not age balances');
 });
 
+test('how long a kind may be silent before it is stale, as the server judges it now', () => {
+  const link = L('live', 'live');
+  link.kinds.quotes.stale_after_ms = 2000;
+  link.kinds.account.stale_after_ms = '12500';
+  assert.equal(kindsOf(link).quotes.stale_after_ms, 2000);
+  assert.equal(kindsOf(link).account.stale_after_ms, 12500);
+  link.kinds.quotes.stale_after_ms = null; // idle, or nothing promised
+  link.kinds.account.stale_after_ms = -1; // nonsense
+  assert.equal(kindsOf(link).quotes.stale_after_ms, null);
+  assert.equal(kindsOf(link).account.stale_after_ms, null);
+  assert.equal(kindsOf(L('live', 'live')).quotes.stale_after_ms, null, 'a server before the field');
+  assert.equal(kindsOf({ state: 'live' }).quotes.stale_after_ms, null, 'an older status without kinds');
+});
+
 test('the data pill', () => {
   const base = { now: NOW, staleMs: 10_000, silentMs: 0, silentAfterMs: 10_000 };
   assert.equal(dataState({ ...base, links: [L('live', 'live')], newestQuoteT: NOW - 5_000 }).state, 'fresh');

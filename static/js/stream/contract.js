@@ -340,8 +340,10 @@ export function newestLiveQuoteT(quotes) {
 export const KINDS = ['quotes', 'account'];
 
 /**
- * A link's state per data kind: `{quotes: {state, reason, since, last_ok}, account: …}`.
- * A status without `kinds` (an older server) gives its overall state to both kinds.
+ * A link's state per data kind: `{quotes: {state, reason, since, last_ok, stale_after_ms}, account: …}`
+ * (`stale_after_ms`: how long the kind's data may stop before the server shows it stale, as
+ * it judges now; null when unknown). A status without `kinds` (an older server) gives its
+ * overall state to both kinds.
  */
 export function kindsOf(link) {
   const out = {};
@@ -349,9 +351,10 @@ export function kindsOf(link) {
   for (const k of KINDS) {
     const v = kinds ? kinds[k] : null;
     if (v && typeof v === 'object') {
-      out[k] = { state: String(v.state || 'stopped'), reason: v.reason ? String(v.reason) : '', since: timeMs(v.since), last_ok: timeMs(v.last_ok) };
+      const staleAfter = num(v.stale_after_ms);
+      out[k] = { state: String(v.state || 'stopped'), reason: v.reason ? String(v.reason) : '', since: timeMs(v.since), last_ok: timeMs(v.last_ok), stale_after_ms: staleAfter !== null && staleAfter > 0 ? staleAfter : null };
     } else {
-      out[k] = { state: String((link && link.state) || 'stopped'), reason: (link && link.reason) ? String(link.reason) : '', since: timeMs(link && link.since), last_ok: null };
+      out[k] = { state: String((link && link.state) || 'stopped'), reason: (link && link.reason) ? String(link.reason) : '', since: timeMs(link && link.since), last_ok: null, stale_after_ms: null };
     }
   }
   return out;

@@ -151,7 +151,11 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     const state = String(l.state || 'stopped');
     const kinds = kindsOf(l);
     setAttr(node, 'data-state', state);
-    for (const k of KINDS) setAttr(node, `data-${k}-state`, kinds[k].state);
+    for (const k of KINDS) {
+      setAttr(node, `data-${k}-state`, kinds[k].state);
+      const after = kinds[k].stale_after_ms;
+      setAttr(node, `data-${k}-stale-after-ms`, after === null ? null : String(Math.round(after)));
+    }
     setAttr(node, 'data-quote-source', l.quote_source ? 'true' : 'false');
     setAttr(node, 'data-delayed', l.delayed ? 'true' : 'false');
     let label = node.querySelector('.link-label');
@@ -179,7 +183,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     for (const k of KINDS) {
       const v = kinds[k];
       if (v.state === 'idle') parts.push(`${k}: idle (not the quote source)`);
-      else parts.push(`${k}: ${v.state}${v.reason ? ` (${v.reason})` : ''}${v.last_ok ? `, last confirmed ${fmt.time(v.last_ok)}` : ''}`);
+      else parts.push(`${k}: ${v.state}${v.reason ? ` (${v.reason})` : ''}${v.last_ok ? `, last confirmed ${fmt.time(v.last_ok)}` : ''}${v.stale_after_ms !== null ? `, stale after ${fmtAge(v.stale_after_ms)} without data` : ''}`);
     }
     if (l.quote_source) parts.push('feeds your quotes');
     if (l.delayed) parts.push(`DELAYED market data${num(l.delay_ms) !== null ? ` (about ${fmtAge(num(l.delay_ms))})` : ''}`);
