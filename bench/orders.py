@@ -200,9 +200,7 @@ def main() -> None:
         workdir = Path(tempfile.mkdtemp(prefix="bench-orders-"))
         app = LiveApp(sandbox.url, workdir, **settings)
         app.seed_database()
-        app.manage(  # trading on for the demo trader
-            "shell",
-            "-c",
+        app.python(  # trading on for the demo trader
             "from django.contrib.auth import get_user_model\n"
             "from tests.support.trading import enable_trading\n"
             f"enable_trading(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",

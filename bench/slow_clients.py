@@ -160,9 +160,7 @@ async def run(args: argparse.Namespace) -> int:
         http = app.login(*DEMO_USER)
         cookie = app.cookie_header(http)
         http.close()
-        link_out = app.manage(
-            "shell",
-            "-c",
+        link_out = app.python(
             "from accounts.models import BrokerLink\n"
             "from accounts.services import broker_link_verify\n"
             "link = BrokerLink.objects.get(user__username='demo', broker='tastytrade')\n"

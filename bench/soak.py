@@ -146,9 +146,7 @@ class Soak:
         a = self.cluster.a
         for i in range(1, self.args.users):
             add_trader(a, f"trader{i:02d}", f"soak-refresh-{i:02d}")
-        out = a.manage(
-            "shell",
-            "-c",
+        out = a.python(
             "from accounts.models import BrokerLink\n"
             "from accounts.services import broker_link_verify\n"
             # the demo trader's links log in here, so this sandbox knows its customers (their
