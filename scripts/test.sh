@@ -39,8 +39,9 @@ fi
 # Two pytest sessions side by side, so both cores stay busy:
 # - the in-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
 #   sockets: three workers, their report printed when they end;
-# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): two
-#   files at a time, each file in one worker (its module-scoped processes stay with it).
+# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): three
+#   files at a time, each file in one worker (its module-scoped processes stay with it),
+#   the longest first (tests/conftest.py).
 # Liveness bounds come from the configured timeouts plus stated margins, so every test
 # holds beside the others' processes.
 IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
@@ -48,9 +49,10 @@ in_process_log=$(mktemp)
 echo "== pytest, in-process tests, 3 workers, in the background: ${IN_PROCESS[*]}"
 pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}" >"$in_process_log" 2>&1 &
 in_process=$!
-echo "== pytest, live-process tests, two files at a time: the rest"
+echo "== pytest, live-process tests, three files at a time: the rest"
 status=0
-pytest -n 2 --dist loadfile -p no:cacheprovider --durations=25 "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+pytest -n 3 --dist loadfile --no-loadscope-reorder -p no:cacheprovider --durations=25 \
+  "${IN_PROCESS[@]/#/--ignore=}" || status=$?
 wait "$in_process" || status=$?
 echo "== pytest, in-process tests (their report)"
 cat "$in_process_log"

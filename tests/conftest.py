@@ -25,6 +25,28 @@ def pytest_configure(config: pytest.Config) -> None:
     _reaper.install()
 
 
+#: The live-process files that take longest (benches, and a cluster per test) go to the
+#: workers first: the workers then end together instead of one waiting out another's last
+#: long file (scripts/test.sh keeps this order: --no-loadscope-reorder).
+LONGEST_FIRST = (
+    "tests/bench/",
+    "tests/chaos/",
+    "tests/cluster/",
+    "tests/suite/",
+    "tests/operations/",
+    "tests/deploy/",
+    "tests/browser/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        found = (i for i, folder in enumerate(LONGEST_FIRST) if item.nodeid.startswith(folder))
+        return next(found, len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: within a folder, the collection's order
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After every fixture's teardown (and, in the xdist controller, after the workers
