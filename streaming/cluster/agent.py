@@ -197,16 +197,21 @@ class UserAgent:
         )
         # The owner hands frames to this process's tabs itself (its publish does, from
         # the first frame on): its fan-out leaves the user's group, which the fan-outs of
-        # the other processes stay in.
+        # the other processes stay in. It is the owner's first, so a tab that joins while
+        # the manager starts keeps it out of the group.
+        self.fanout.own(lambda: manager.tab_symbols)
         await self.fanout.leave()
         try:
             await manager.start()
         except Fenced:
             log.warning("user %s: another process owns the stream", self.user_id)
+            self.fanout.disown()
             await manager.stop()
+            if self.holders and self.fanout.joined:
+                with contextlib.suppress(RedisError, OSError):
+                    await self.rejoin()
             return
         self.manager = manager
-        self.fanout.own(lambda: manager.tab_symbols)
         try:
             self.rpc = OwnerRpc(manager, self.fanout.tabs)
             await self.rpc.open()

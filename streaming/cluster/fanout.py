@@ -173,12 +173,20 @@ class UserFanout:
             await layer.group_add(user_group(self.user_id), self._channel)
         except (RedisError, OSError):  # a pooled connection from before a Redis restart
             await layer.group_add(user_group(self.user_id), self._channel)
+        await self._out_if_owning()
 
     async def rejoin(self) -> None:
         """Keep the fan-out channel in the user's group while another process owns the
         stream (group membership lives in Redis: it expires, and a restart forgets it)."""
         if self._channel is not None and not self.owning:
             await get_channel_layer().group_add(user_group(self.user_id), self._channel)
+            await self._out_if_owning()
+
+    async def _out_if_owning(self) -> None:
+        """This process took the stream over while its add was on its way: the owner's
+        `leave` may have reached Redis first, so it leaves (again) after the add."""
+        if self.owning:
+            await self.leave()
 
     async def leave(self) -> None:
         """This process owns the stream now: its tabs get frames directly."""
