@@ -98,3 +98,42 @@ def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
     expect(page.locator("#alerts-empty")).to_be_visible()
     assert page.errors == []
     control.close()
+
+
+#: The viewport's rect of the open row menu and of the dock (the bar fixed at the bottom).
+OPEN_MENU = """() => {
+  const pop = document.querySelector('.row-menu-pop').getBoundingClientRect();
+  return {top: pop.top, bottom: pop.bottom, height: innerHeight};
+}"""
+
+
+def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browser_app):
+    """A row scrolled to the bottom of the screen: its menu opens above the row, inside the
+    viewport (under it, it was off-screen, and reaching it scrolled the page, which closes
+    the menu), and its item is chosen without a scroll."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    rows = page.locator("tr[data-position] [data-row-menu]")
+    expect(rows.first).to_be_visible()
+    symbol = rows.last.get_attribute("data-row-menu")  # the page's last position row
+    # its button just above the dock, at the bottom of the screen
+    scrolled = page.evaluate(
+        """() => {
+          const buttons = document.querySelectorAll('tr[data-position] [data-row-menu]');
+          const b = buttons[buttons.length - 1];
+          const dock = document.querySelector('.dock').getBoundingClientRect().height;
+          window.scrollBy(0, b.getBoundingClientRect().bottom - (innerHeight - dock - 4));
+          return scrollY;
+        }"""
+    )
+    assert scrolled > 0, "the row is far enough down the page to be scrolled to the bottom"
+    page.evaluate(
+        "() => { const b = document.querySelectorAll('tr[data-position] [data-row-menu]');"
+        " b[b.length - 1].click(); }"
+    )
+    menu = page.evaluate(OPEN_MENU)
+    assert 0 <= menu["top"] and menu["bottom"] <= menu["height"], menu
+    page.locator(".row-menu-pop [data-menu-alert]").click()
+    expect(page.locator(f'[data-row-alert-form="{symbol}"]')).to_be_visible()
+    assert page.evaluate("() => scrollY") == scrolled
+    assert page.errors == []  # type: ignore[attr-defined]

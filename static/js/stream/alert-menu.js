@@ -9,6 +9,7 @@
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
 import { el } from './dom.js';
+import { menuPlacement } from './menu-placement.js';
 
 /** A row's ⋯ button (the renderers and the template put one in each symbol cell). */
 export function rowMenuButton(sym) {
@@ -39,12 +40,14 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
       return b;
     });
     const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item, ...more);
-    // in the body, placed under the button: a table cell (sticky, in a scrolling wrapper)
+    // in the body, placed by the button: a table cell (sticky, in a scrolling wrapper)
     // would clip it or paint the next rows over it
-    const at = button.getBoundingClientRect();
-    pop.style.left = `${Math.max(4, Math.min(at.left, doc.documentElement.clientWidth - 320))}px`;
-    pop.style.top = `${at.bottom + 2}px`;
     doc.body.append(pop);
+    const size = pop.getBoundingClientRect();
+    const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
+    const place = menuPlacement(button.getBoundingClientRect(), size, viewport);
+    pop.style.left = `${place.left}px`;
+    pop.style.top = `${place.top}px`;
     button.setAttribute('aria-expanded', 'true');
     open = { pop, button };
     item.addEventListener('click', () => showForm(sym));

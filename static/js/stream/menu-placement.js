@@ -1,0 +1,16 @@
+/*
+ * Where a row's ⋯ menu opens (static/js/stream/alert-menu.js): a pure function, so the
+ * rule is unit-tested without a page (tests/js/row-menu.test.mjs).
+ */
+
+/** Where a row's menu goes, in viewport pixels: under its button, or above it when the
+ * viewport has no room below (a row at the bottom of the screen), never off its left or
+ * right edge. Off-screen it could not be seen, and reaching it would scroll, which closes
+ * it. `at`: the button's rect; `size`: the menu's; `viewport`: {width, height}. */
+export function menuPlacement(at, size, viewport) {
+  const left = Math.max(4, Math.min(at.left, viewport.width - size.width - 4));
+  const below = at.bottom + 2;
+  const above = at.top - 2 - size.height;
+  const fitsBelow = below + size.height <= viewport.height;
+  return { left, top: fitsBelow || above < 0 ? below : above };
+}
