@@ -100,7 +100,7 @@ def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
     control.close()
 
 
-#: The viewport's rect of the open row menu and of the dock (the bar fixed at the bottom).
+#: The open row menu's top and bottom, and the viewport's height.
 OPEN_MENU = """() => {
   const pop = document.querySelector('.row-menu-pop').getBoundingClientRect();
   return {top: pop.top, bottom: pop.bottom, height: innerHeight};
@@ -132,7 +132,7 @@ def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browse
         " b[b.length - 1].click(); }"
     )
     menu = page.evaluate(OPEN_MENU)
-    assert 0 <= menu["top"] and menu["bottom"] <= menu["height"], menu
+    assert menu["top"] >= 0 and menu["bottom"] <= menu["height"], menu
     page.locator(".row-menu-pop [data-menu-alert]").click()
     expect(page.locator(f'[data-row-alert-form="{symbol}"]')).to_be_visible()
     assert page.evaluate("() => scrollY") == scrolled
