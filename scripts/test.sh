@@ -26,35 +26,44 @@ trap leftovers EXIT
 
 echo "== ruff format --check"; ruff format --check .
 echo "== ruff check"; ruff check .
-echo "== mypy (pyproject.toml [tool.mypy]: the contract, stream, cluster, tabs and brokers)"; mypy
-echo "== django checks"
-python manage.py check --fail-level WARNING
-python manage.py makemigrations --check --dry-run >/dev/null
-echo "== node --test (browser modules)"; node --test tests/js/
+checks() {
+  echo "== mypy (pyproject.toml [tool.mypy]: the contract, stream, cluster, tabs and brokers)"; mypy
+  echo "== django checks"
+  python manage.py check --fail-level WARNING
+  python manage.py makemigrations --check --dry-run >/dev/null
+  echo "== node --test (browser modules)"; node --test tests/js/
+}
 if [ "$#" -gt 0 ]; then
+  checks
   echo "== pytest $*"
   pytest "$@"
   exit
 fi
-# Two pytest sessions side by side, so both cores stay busy:
+# The checks and two pytest sessions side by side, so both cores stay busy; the reports of
+# the background ones are printed when they end:
+# - mypy, Django's checks and the browser modules' unit tests;
 # - the in-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
-#   sockets: three workers, their report printed when they end;
-# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): three
+#   sockets: three workers;
+# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): four
 #   files at a time, each file in one worker (its module-scoped processes stay with it),
 #   the longest first (tests/conftest.py).
 # Liveness bounds come from the configured timeouts plus stated margins, so every test
 # holds beside the others' processes.
 IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
-in_process_log=$(mktemp)
+logs=$(mktemp -d)
+(set -e; checks) >"$logs/checks" 2>&1 &
+checked=$!
 echo "== pytest, in-process tests, 3 workers, in the background: ${IN_PROCESS[*]}"
-pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}" >"$in_process_log" 2>&1 &
+pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}" >"$logs/in-process" 2>&1 &
 in_process=$!
-echo "== pytest, live-process tests, three files at a time: the rest"
+echo "== pytest, live-process tests, four files at a time: the rest"
 status=0
-pytest -n 3 --dist loadfile --no-loadscope-reorder -p no:cacheprovider --durations=25 \
+pytest -n 4 --dist loadfile --no-loadscope-reorder -p no:cacheprovider --durations=25 \
   "${IN_PROCESS[@]/#/--ignore=}" || status=$?
+wait "$checked" || status=$?
+cat "$logs/checks"
 wait "$in_process" || status=$?
 echo "== pytest, in-process tests (their report)"
-cat "$in_process_log"
-rm -f "$in_process_log"
+cat "$logs/in-process"
+rm -rf "$logs"
 exit "$status"
