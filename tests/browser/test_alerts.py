@@ -116,15 +116,16 @@ def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browse
     rows = page.locator("tr[data-position] [data-row-menu]")
     expect(rows.first).to_be_visible()
     symbol = rows.last.get_attribute("data-row-menu")  # the page's last position row
-    # its button just above the dock, at the bottom of the screen
+    # its button just above the dock, at the bottom of the screen; once the scroll's event
+    # is out (it comes a frame later, and a scroll closes an open menu)
     scrolled = page.evaluate(
-        """() => {
+        """() => new Promise((done) => {
           const buttons = document.querySelectorAll('tr[data-position] [data-row-menu]');
           const b = buttons[buttons.length - 1];
           const dock = document.querySelector('.dock').getBoundingClientRect().height;
+          addEventListener('scroll', () => done(scrollY), { once: true });
           window.scrollBy(0, b.getBoundingClientRect().bottom - (innerHeight - dock - 4));
-          return scrollY;
-        }"""
+        })"""
     )
     assert scrolled > 0, "the row is far enough down the page to be scrolled to the bottom"
     page.evaluate(

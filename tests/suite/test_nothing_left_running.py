@@ -128,8 +128,9 @@ def test_sigterm_to_pytest_leaves_nothing(sample):
 
 
 def test_a_worker_killed_with_minus_9_leaves_nothing(sample):
-    """An xdist worker dies (kill -9): its watchdog stops what it had started."""
-    run = sample("test_holds_its_cluster_until_stopped", "-n", "1")
+    """An xdist worker dies (kill -9): its watchdog stops what it had started (and the run
+    ends: no worker replaces it, which would only boot to find no test left)."""
+    run = sample("test_holds_its_cluster_until_stopped", "-n", "1", "--max-worker-restart", "0")
     worker = run.wait_up()
     assert worker != run.proc.pid, "the test runs in the xdist worker"
     stopped = time.monotonic()
