@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.forkserver import fork_server_pid
 from tests.support.processes import OWNER_VAR, RUN_VAR, spawn, terminate
 from tests.support.reaper import describe, owned_by
 
@@ -82,7 +83,7 @@ def still_running(before: set[int]) -> set[int]:
     run, owner = os.environ.get(RUN_VAR), os.environ.get(OWNER_VAR)
     if not run or not owner:
         return set()
-    return set(owned_by(run, owner)()) - before
+    return set(owned_by(run, owner)()) - before - {fork_server_pid()}
 
 
 def finish(

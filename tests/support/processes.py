@@ -24,9 +24,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,23 +74,63 @@ def made_once(path: Path) -> Iterator[bool]:
         yield not path.exists()
 
 
-def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
-    """`subprocess.Popen` in a new process group, written down in this owner's register,
+def spawn(argv: list[str], **popen: Any) -> Any:
+    """A new process in a process group of its own, written down in this owner's register,
     with the owner's token in its environment (an explicit `env` gets it too, and the run
-    id unless it names one)."""
+    id unless it names one). The app's Python processes are forked from this owner's fork
+    server (tests/support/forkserver.py: their libraries imported once); the rest are
+    `subprocess.Popen`. Either way the result has what the tests use of a `Popen`."""
     env = popen.pop("env", None)
     env = dict(os.environ if env is None else env)
     if OWNER_VAR in os.environ:
         env[OWNER_VAR] = os.environ[OWNER_VAR]
     if RUN_VAR in os.environ:
         env.setdefault(RUN_VAR, os.environ[RUN_VAR])
-    process = subprocess.Popen(argv, env=env, process_group=0, **popen)
+    if not _forkable(argv, env, popen):
+        return _start(argv, env=env, **popen)
+    from tests.support.forkserver import fork_server
+
+    process = fork_server(_start).fork(argv, env=env, **popen)
+    _register(process.pid)
+    return process
+
+
+#: The app's commands, as the tests start them: daphne, manage.py, code, a bench.
+FORKED = ("-m config.serve ", "manage.py ", "-c ", "-m bench.")
+#: What a forked process can be given of Popen's arguments.
+FORK_ARGUMENTS = {"cwd", "stdin", "stdout", "stderr", "pass_fds", "text"}
+
+
+def _forkable(argv: list[str], env: dict[str, str], popen: dict[str, Any]) -> bool:
+    """An app command, with nothing the fork server cannot give it: the interpreter's own
+    start-up settings (PYTHONPATH's sitecustomize, PYTHONTRACEMALLOC...) must be ours."""
+    from tests.support.forkserver import fork_server_off
+
+    if fork_server_off() or not argv or argv[0] != sys.executable or set(popen) - FORK_ARGUMENTS:
+        return False
+    if _interpreter_settings(env) != _interpreter_settings(os.environ):
+        return False
+    return " ".join([*argv[1:3], ""]).startswith(FORKED)
+
+
+def _interpreter_settings(env: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name.startswith("PYTHON")}
+
+
+def _start(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """`subprocess.Popen` in a new process group, written down in the register."""
+    process = subprocess.Popen(argv, process_group=0, **popen)
+    _register(process.pid)
+    return process
+
+
+def _register(group: int) -> None:
+    """Write the process group down in this owner's register (the reaper reads it)."""
     if OWNER_VAR in os.environ and RUN_VAR in os.environ:
         register = register_path(os.environ[RUN_VAR], os.environ[OWNER_VAR])
         register.parent.mkdir(exist_ok=True)
         with open(register, "a") as f:
-            f.write(f"{process.pid}\n")
-    return process
+            f.write(f"{group}\n")
 
 
 def signal_group(process: subprocess.Popen[Any], signum: int) -> None:

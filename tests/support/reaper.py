@@ -68,11 +68,14 @@ def _ancestors(pid: int) -> set[int]:
 
 
 def describe(pid: int) -> str:
+    """Its pid, name (a forked process names what it runs: tests/support/forkserver.py)
+    and command line."""
     try:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
-        cmd = "?"
-    return f"{pid} {cmd.strip()[:160]}"
+        cmd, name = "?", "?"
+    return f"{pid} [{name}] {cmd.strip()[:160]}"
 
 
 def registered_groups(run: str, owner: str = "") -> set[int]:
@@ -188,6 +191,9 @@ class Reaper:
     def finish(self) -> list[str]:
         """Stop what is still running (it should be nothing) and the watchdog; what was
         found."""
+        from tests.support.forkserver import stop_fork_server
+
+        stop_fork_server()
         left = stop(self._mine())
         if self.watchdog is not None and self.watchdog.stdin is not None:
             self.watchdog.stdin.close()  # it finds nothing left and ends
