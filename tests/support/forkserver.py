@@ -35,8 +35,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: What every app process imports and nothing of the app: third-party libraries only, and
-#: none that chooses an event loop or a reactor at import (daphne.server, twisted's reactor).
+#: What every app process imports and nothing of the app: third-party libraries only; none
+#: that chooses an event loop or a reactor at import (daphne.server, twisted's reactor), and
+#: none that reads its environment at import (prometheus-client picks its multiprocess
+#: mode then: PROMETHEUS_MULTIPROC_DIR is the process's own).
 PRELOAD = (
     "numpy",
     "pandas",
@@ -60,7 +62,6 @@ PRELOAD = (
     "argon2",
     "uvloop",
     "websockets",
-    "prometheus_client",
     "whitenoise",
     "django.db.models",
     "django.http",
@@ -68,6 +69,8 @@ PRELOAD = (
     "django.forms",
     "django.core.handlers.asgi",
 )
+#: Never imported before the fork (see PRELOAD), not even by what PRELOAD imports.
+NOT_PRELOADED = ("prometheus_client", "daphne.server", "twisted.internet.reactor")
 #: The largest message: a request names a command and its whole environment.
 MAX_MESSAGE = 1 << 20
 #: File descriptors a request may carry: stdin, stdout, stderr and the ones passed on.
@@ -222,6 +225,7 @@ def main() -> None:
         __import__(module)
     # the modules above start no thread (numpy's BLAS is kept to one: its environment)
     assert threading.active_count() == 1, threading.enumerate()
+    assert not set(sys.modules) & set(NOT_PRELOADED), set(sys.modules) & set(NOT_PRELOADED)
     control.send(b'{"ready": true}')
     _serve(control)
 
