@@ -10,22 +10,28 @@ from pathlib import Path
 
 from sandbox.server import SandboxControl
 from tests.support.live import ROOT, LiveApp
+from tests.support.processes import spawn, terminate
 
 
 def chain_users(app: LiveApp, broker: str, n: int, prefix: str) -> list[dict]:
     """Users with one `broker` link each, logged in (bench/chain_users.py), in `app`'s DB."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run(
+        made = spawn(
             [
                 *(sys.executable, "-m", "bench.chain_users", out.name),
                 *("--broker", broker, "--users", str(n), "--prefix", prefix),
             ],
             cwd=ROOT,
             env=app.env,
-            check=True,
-            capture_output=True,
-            timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
+        try:
+            errors = made.stderr.read()
+            if made.wait(timeout=120) != 0:
+                raise RuntimeError(f"bench.chain_users failed:\n{errors.decode()[-3000:]}")
+        finally:
+            terminate(made)
         return json.loads(Path(out.name).read_text())
 
 
