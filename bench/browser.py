@@ -40,7 +40,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.redis_server import free_port
 
@@ -262,7 +262,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{proxy.port}"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+                browser = pw.chromium.launch(
+                    executable_path=chromium_path(), args=list(CHROMIUM_FLAGS)
+                )
                 rows = [
                     measure_page(browser, base, proxy, name, args)
                     for name in args.pages

@@ -99,10 +99,12 @@ async def history_loads(
 def live_lags(app: LiveApp, user: str, seconds: float) -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+    from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path(), args=list(CHROMIUM_FLAGS)
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{app.url}/login/")
         page.fill("input[name=username]", user)

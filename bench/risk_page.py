@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 from bench.browser import log_in
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
+from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
 from tests.support.live import LiveApp
 
 RISK = "() => window.streamdesk.risk()"
@@ -88,7 +88,9 @@ def main() -> None:
         app.spawn().wait_started()
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+                browser = pw.chromium.launch(
+                    executable_path=chromium_path(), args=list(CHROMIUM_FLAGS)
+                )
                 rows = [measure(browser, app.url, args) for _ in range(args.runs)]
                 browser.close()
         finally:

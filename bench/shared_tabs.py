@@ -30,8 +30,8 @@ from playwright.sync_api import expect, sync_playwright
 from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.browser.test_dashboard import log_in
+from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
 from tests.support.live import LiveApp
 
 TOKEN = "bench-shared-tabs"
@@ -99,7 +99,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         sync_playwright() as pw,
     ):
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_FLAGS))
         try:
             print("| tabs | mode | sockets | frames/s | KiB/s | daphne RSS delta (MiB) |")
             print("|---|---|---|---|---|---|")

@@ -10,6 +10,8 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
+from tests.support.browsers import close_unless_used
+from tests.support.browsers import shared as shared_browser
 from tests.support.global_state import reset_all
 from tests.support.reaper import Reaper
 from tests.support.redis_server import RedisServer
@@ -47,11 +49,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: within a folder, the collection's order
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that does not use the browser runs with Playwright closed (its loop would
+    stop an asyncio test): tests/support/browsers.py."""
+    close_unless_used(item)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After every fixture's teardown (and, in the xdist controller, after the workers
     ended): nothing this process started may still run. What does is stopped, and fails
     the run unless it was interrupted (then stopping it is all there is to do)."""
+    shared_browser.close()
     left = _reaper.finish()
     if left and not _reaper.interrupted and exitstatus != pytest.ExitCode.INTERRUPTED:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

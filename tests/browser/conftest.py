@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.support.browsers import shared
 from tests.support.live import LiveApp
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # module scope, not session: sync Playwright runs an event loop in this thread
-    # while it is open, and the async tests after the browser modules need it closed
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+def browser() -> Browser:
+    """The process's Chromium (tests/support/browsers.py: kept for the next browser module,
+    closed before a test that does not use it)."""
+    return shared.get()
 
 
 @pytest.fixture(scope="module")

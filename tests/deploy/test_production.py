@@ -24,11 +24,11 @@ import brotli
 import httpx
 import pytest
 import redis as redis_client
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from streaming.contract import user_group
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path
 from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.support.browsers import shared
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.live import DEMO_USER, ROOT
 from tests.support.nginx import SERVER_NAME, Nginx
@@ -108,12 +108,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    flags = [*CHROMIUM_FLAGS, f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags)
-        yield browser
-        browser.close()
+def browser() -> Browser:
+    """The process's Chromium (tests/support/browsers.py), resolving the site's name to
+    loopback: nginx serves it there."""
+    return shared.get(f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1")
 
 
 def test_nginx_accepts_the_shipped_site_file(stack: Stack):
