@@ -314,6 +314,15 @@ if PRODUCTION and BROKER_ENV == "live":
 # Live streaming: how often quote batches go out, how long a user's manager outlives
 # their last socket, and the broker watchdog (seconds).
 STREAM_FLUSH_INTERVAL = float(os.environ.get("STREAM_FLUSH_INTERVAL", "0.15"))
+# The adaptive flush (docs/streaming-contract.md, "Under load"): a process whose event loop
+# runs more than STREAM_LOOP_LAG_SATURATED late is saturated (every socket's quotes are
+# paced); it is calm again after a whole interval under STREAM_LOOP_LAG_CALM (seconds).
+STREAM_LOOP_LAG_SATURATED = float(os.environ.get("STREAM_LOOP_LAG_SATURATED", "0.05"))
+STREAM_LOOP_LAG_CALM = float(os.environ.get("STREAM_LOOP_LAG_CALM", "0.015"))
+if not 0 < STREAM_LOOP_LAG_CALM < STREAM_LOOP_LAG_SATURATED:
+    raise ImproperlyConfigured(
+        "STREAM_LOOP_LAG_CALM must be > 0 and below STREAM_LOOP_LAG_SATURATED"
+    )
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
 # A credential the broker rejects is tried again after the base wait, doubling up to the

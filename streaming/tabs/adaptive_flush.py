@@ -41,10 +41,6 @@ MAX_INTERVAL = 1.0
 GROW_BACKLOG = 16 * 1024
 #: ...and at or below which it halves back.
 SHRINK_BACKLOG = 4 * 1024
-#: The event loop ran this late (seconds): the process is saturated, every floor doubles...
-LAG_HIGH = 0.05
-#: ...and under this for a whole interval, it is calm again: the floor halves.
-LAG_LOW = 0.015
 #: How often the process measures its loop lag and looks at waiting sockets (seconds).
 TICK = 0.05
 #: A socket's merged values wait this long past its interval for a frame to carry them
@@ -59,6 +55,16 @@ PUBLISH_EVERY = 1.0
 def min_interval() -> float:
     """The manager's batch period: the shortest interval (no added delay)."""
     return float(settings.STREAM_FLUSH_INTERVAL)
+
+
+def saturated_lag() -> float:
+    """The event loop ran this late (seconds): the process is saturated, every floor doubles..."""
+    return float(settings.STREAM_LOOP_LAG_SATURATED)
+
+
+def calm_lag() -> float:
+    """...and under this for a whole interval, it is calm again: the floor halves."""
+    return float(settings.STREAM_LOOP_LAG_CALM)
 
 
 class PacingCounts:
@@ -152,13 +158,13 @@ class ProcessLoad:
         most once per floor), halve it after a whole floor of calm."""
         now = time.monotonic() if now is None else now
         self.lag = lag
-        if lag > LAG_HIGH:
+        if lag > saturated_lag():
             self._calm_since = None
             if now - self._changed_at >= self.interval and self.interval < MAX_INTERVAL:
                 self.level += 1
                 self._changed_at = now
             return
-        if lag >= LAG_LOW:
+        if lag >= calm_lag():
             self._calm_since = None
             return
         if self._calm_since is None:

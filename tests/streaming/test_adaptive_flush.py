@@ -103,10 +103,10 @@ def _fast(settings):
 
 
 @pytest.fixture
-def calm_process(monkeypatch):
+def calm_process(settings):
     """The box is shared: its real loop lag must not pace these tabs (the test that wants
     a saturated process reports a lag itself)."""
-    monkeypatch.setattr(flush, "LAG_HIGH", 60.0)
+    settings.STREAM_LOOP_LAG_SATURATED = 60.0
     flush.load.reset()
     yield
     flush.load.reset()
@@ -192,8 +192,8 @@ async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(us
 
 
 @db
-async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(user, monkeypatch):
-    monkeypatch.setattr(flush, "LAG_HIGH", 0.05)
+async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(user, settings):
+    settings.STREAM_LOOP_LAG_SATURATED = 0.05
     session, transport = await live_tab(user)
     flush.load.report_lag(0.2, now=time.monotonic())  # a saturated process
     assert session.flush_interval() > MIN
@@ -341,16 +341,16 @@ async def test_a_stream_that_ends_while_paced_leaves_the_paced_gauge(user, publi
 
 
 @db
-async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, published, monkeypatch):
+async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, published, settings):
     # the box's real lag (4 test workers on 2 cores) neither saturates nor keeps busy
-    monkeypatch.setattr(flush, "LAG_LOW", 59.0)
+    settings.STREAM_LOOP_LAG_CALM = 59.0
     lags_before = sample("streamdesk_event_loop_lag_seconds_count")
     await live_tab(user)  # the process has a stream: its tick runs
     await wait_until(lambda: sample("streamdesk_event_loop_lag_seconds_count") > lags_before)
     assert sample(FLOOR) == 0.0
-    flush.load.report_lag(61.0, now=time.monotonic())  # a saturated process (LAG_HIGH: 60)
+    flush.load.report_lag(61.0, now=time.monotonic())  # a saturated process (saturated above 60 s)
     await wait_until(lambda: sample(FLOOR) == 0.3, within=5)
-    # calm again (every real lag is under LAG_LOW): the floor goes back to none
+    # calm again (every real lag is under the calm 59 s): the floor goes back to none
     await wait_until(lambda: sample(FLOOR) == 0.0, within=5)
 
 
