@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, Django checks, the browser modules' unit tests (node --test)
 # and pytest (unit, sandbox, Redis-backed, Chromium).
-# Installs what it needs first (Debian's redis-server, postgresql, chromium, nginx, and
-# systemd for systemd-analyze; the virtualenv). The tests start their own redis-server,
-# PostgreSQL clusters, sandboxes, nginx and daphne processes on loopback and stop them
-# afterwards, however a test ends (tests/support/reaper.py); this script fails if anything
-# it started is still running at its end. Browser tests drive Debian's Chromium.
+# Installs what it needs first (Debian's redis-server, postgresql, chromium and its
+# headless shell, nginx, and systemd for systemd-analyze; the virtualenv). The tests start
+# their own redis-server, PostgreSQL clusters, sandboxes, nginx and daphne processes on
+# loopback and stop them afterwards, however a test ends (tests/support/reaper.py); this
+# script fails if anything it started is still running at its end. Browser tests drive
+# Debian's Chromium headless shell; the benches' smoke runs, the full Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server postgresql chromium nginx systemd
+REQUIREMENTS=requirements-dev.txt bash scripts/bootstrap.sh redis-server postgresql chromium chromium-headless-shell nginx systemd
 # node runs the browser modules' unit tests; the machine image has it, Debian's nodejs otherwise
 command -v node >/dev/null || bash scripts/bootstrap.sh nodejs
 . .venv/bin/activate

@@ -19,12 +19,22 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from tests.browser.fake_stream import FakeStream, account_frame, link, snapshot
 from tests.browser.test_dashboard import ARTIFACTS, log_in
+from tests.support.browsers import shared
 from tests.support.orders import market_buy
 from tests.support.wait import poll_until
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    """The full browser: Chromium's headless shell denies web notifications without
+    asking, and these tests are about asking."""
+    return shared.get(full=True)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The README's picture: written only with UPDATE_DOCS_IMAGES=1.

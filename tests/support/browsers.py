@@ -1,5 +1,13 @@
 """One Chromium per pytest process, kept from one browser module to the next.
 
+The tests drive Chromium's headless shell (Debian's chromium-headless-shell: the same
+Blink and V8 as the browser, without its windowing layers; what Playwright runs headless
+by default). On this 2-core box it opens a context and a page for ~0.1 s of CPU where the
+full browser in its headless mode takes ~0.35 s, and loads the dashboard to its first
+live quote on half the CPU (~0.7 s against ~1.4 s; docs/performance.md): the browser tests
+are most of the suite's CPU. The benches that measure what a trader's browser pays
+(bench/browser.py, bench/risk_page.py...) run the full browser (`chromium_path`).
+
 Starting Playwright's driver and Chromium costs ~2 s of CPU; the browser modules ran one
 each. A test gets a fresh context from it (tests/browser/conftest.py `page`), so nothing of
 one test reaches the next. Playwright's synchronous API keeps an event loop running in the
@@ -29,9 +37,20 @@ CHROMIUM_FLAGS = (
 
 
 def chromium_path() -> str:
+    """The full browser (Debian's chromium): what the benches measure."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
         pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
+    return path
+
+
+def headless_shell_path() -> str:
+    """Chromium's headless shell (Debian's chromium-headless-shell): what the tests drive."""
+    path = shutil.which("chromium-headless-shell")
+    if path is None:
+        pytest.fail(
+            "Debian's chromium-headless-shell is not installed (scripts/test.sh installs it)"
+        )
     return path
 
 
@@ -41,18 +60,23 @@ class SharedBrowser:
     def __init__(self) -> None:
         self._playwright: Any = None
         self._browser: Browser | None = None
-        self._flags: tuple[str, ...] = ()
+        self._launched: tuple[str, ...] = ()
 
-    def get(self, *extra_flags: str) -> Browser:
-        flags = (*CHROMIUM_FLAGS, *extra_flags)
-        if self._browser is not None and (flags != self._flags or not self._browser.is_connected()):
+    def get(self, *extra_flags: str, full: bool = False) -> Browser:
+        """The headless shell with `extra_flags`; `full`: the full browser (what the
+        shell lacks: it denies web notifications without asking)."""
+        path = chromium_path() if full else headless_shell_path()
+        launched = (path, *CHROMIUM_FLAGS, *extra_flags)
+        if self._browser is not None and (
+            launched != self._launched or not self._browser.is_connected()
+        ):
             self.close()
         if self._browser is None:
             self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(
-                executable_path=chromium_path(), args=list(flags)
+                executable_path=path, args=list(launched[1:])
             )
-            self._flags = flags
+            self._launched = launched
         return self._browser
 
     def close(self) -> None:
