@@ -252,11 +252,9 @@ def main() -> None:
     )
     extra = dict(kv.split("=", 1) for kv in args.env)
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        # static files as scripts/run.sh serves them: collected, hashed, compressed
-        static = {"STREAMDESK_STATIC": "collected", "STATIC_ROOT": str(Path(tmp) / "static")}
-        app = LiveApp(sandbox.url, Path(tmp), **{**static, **extra})
+        app = LiveApp(sandbox.url, Path(tmp), **extra)
         app.seed_database()
-        app.manage("collectstatic", "--no-input", "-v", "0")
+        app.collect_static()  # as scripts/run.sh serves them: collected, hashed, compressed
         app.spawn().wait_started()
         proxy = CountingProxy(app.port).start()
         base = f"http://127.0.0.1:{proxy.port}"

@@ -81,10 +81,9 @@ def main() -> None:
     args = parser.parse_args()
     config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=20)
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
-        static = {"STREAMDESK_STATIC": "collected", "STATIC_ROOT": str(Path(tmp) / "static")}
-        app = LiveApp(sandbox.url, Path(tmp), **static)
+        app = LiveApp(sandbox.url, Path(tmp))
         app.seed_database()
-        app.manage("collectstatic", "--no-input", "-v", "0")
+        app.collect_static()  # as scripts/run.sh serves them: collected, hashed, compressed
         app.spawn().wait_started()
         try:
             with sync_playwright() as pw:

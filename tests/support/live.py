@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,7 +22,15 @@ import httpx
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.support.app_shell import AppShell
 from tests.support.databases import copy_seeded_sqlite, seed
-from tests.support.processes import kill, listening_socket, spawn, terminate, wait_for
+from tests.support.processes import (
+    kill,
+    listening_socket,
+    made_once,
+    run_cache,
+    spawn,
+    terminate,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 #: How daphne is started, as deployed (config/serve.py: on streaming/runtime/loop.py's loop).
@@ -95,12 +104,29 @@ class LiveApp:
         else:
             copy_seeded_sqlite(self.env)
 
-    def _run(self, argv: list[str], what: str) -> str:
-        """Python with the app's environment; its stdout, or a RuntimeError with stderr."""
+    def collect_static(self) -> None:
+        """Serve the static files as production does (`collectstatic`: hashed, gzip and
+        brotli copies) from the test run's one collection: collecting costs ~10 s of CPU,
+        and its output depends only on the source tree. Before `spawn`."""
+        root = run_cache() / "collected-static"
+        with made_once(root) as to_make:
+            if to_make:
+                partial = root.with_name(root.name + ".partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                env = {**self.env, "STREAMDESK_STATIC": "collected", "STATIC_ROOT": str(partial)}
+                self._run(
+                    ["manage.py", "collectstatic", "--no-input", "-v", "0"], "collectstatic", env
+                )
+                partial.rename(root)
+        self.env.update(STREAMDESK_STATIC="collected", STATIC_ROOT=str(root))
+
+    def _run(self, argv: list[str], what: str, env: dict[str, str] | None = None) -> str:
+        """Python with the app's environment (or `env`); its stdout, or a RuntimeError
+        with stderr."""
         result = subprocess.run(
             [sys.executable, *argv],
             cwd=ROOT,
-            env=self.env,
+            env=self.env if env is None else env,
             capture_output=True,
             text=True,
             timeout=120,
