@@ -45,6 +45,14 @@ SMOKES = [
         ),
     ),
     Smoke(
+        "chromium_pages",
+        ("--runs", "1", "--idle", "0.5"),
+        seconds=30,
+        expect=tuple(
+            rf"^\| {which} \| {N} \| {N} \| {N} \| {N} \|$" for which in ("full", "shell")
+        ),
+    ),
+    Smoke(
         "orders",
         ("--orders", "1", "--pace", "0"),
         seconds=40,
@@ -104,7 +112,7 @@ SMOKES = [
     ),
 ]
 #: The benches that drive Chromium (Playwright).
-BROWSER = {"browser", "candles", "risk_page", "shared_tabs"}
+BROWSER = {"browser", "candles", "chromium_pages", "risk_page", "shared_tabs"}
 
 
 @pytest.mark.parametrize(

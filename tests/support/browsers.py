@@ -2,11 +2,12 @@
 
 The tests drive Chromium's headless shell (Debian's chromium-headless-shell: the same
 Blink and V8 as the browser, without its windowing layers; what Playwright runs headless
-by default). On this 2-core box it opens a context and a page for ~0.1 s of CPU where the
-full browser in its headless mode takes ~0.35 s, and loads the dashboard to its first
-live quote on half the CPU (~0.7 s against ~1.4 s; docs/performance.md): the browser tests
-are most of the suite's CPU. The benches that measure what a trader's browser pays
-(bench/browser.py, bench/risk_page.py...) run the full browser (`chromium_path`).
+by default). On this 2-core box it opens a context, a page and the login page for ~0.2 s of
+CPU where the full browser in its headless mode takes ~0.5 s, and logs in to the
+dashboard's first live quote on half the CPU (~0.6 s against ~1.35 s:
+bench/chromium_pages.py, docs/performance.md): the browser tests are most of the suite's
+CPU. The benches that measure what a trader's browser pays (bench/browser.py,
+bench/risk_page.py...) run the full browser (`chromium_path`).
 
 Starting Playwright's driver and Chromium costs ~2 s of CPU; the browser modules ran one
 each. A test gets a fresh context from it (tests/browser/conftest.py `page`), so nothing of
