@@ -53,8 +53,13 @@ def changes_over(page: Page, cell, seconds: float) -> list[float]:
 
 
 class PriceMover:
-    """Moves an underlying's price at the sandbox every MOVE_EVERY s (between two prices
-    a dollar apart) until stopped: the row's value changes many times within every tick."""
+    """Moves an underlying's price at the sandbox every MOVE_EVERY s, a cent each time
+    through STEPS prices, until stopped: the row's value changes many times within every
+    tick, and no two ticks apart show the same value (between two prices, a tick could
+    land on the one it showed before: no change to see)."""
+
+    #: Distinct prices walked through (a tick is ~10 moves: never a whole walk).
+    STEPS = 97
 
     def __init__(self, sandbox, symbol: str, price: float) -> None:
         self._control = sandbox.control()
@@ -63,10 +68,10 @@ class PriceMover:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        up = False
+        step = 0
         while not self._stop.is_set():
-            up = not up
-            self._control.set_price(self._symbol, self._price + (1.0 if up else 0.0))
+            step = step % self.STEPS + 1
+            self._control.set_price(self._symbol, round(self._price + 0.01 * step, 2))
             time.sleep(MOVE_EVERY)  # the pace of the moves (not a wait for anything)
 
     def __enter__(self) -> PriceMover:

@@ -78,7 +78,8 @@ function buildAccount(acct) {
 /**
  * The cards of `document`. `render(prev, next, ctx)` redraws what differs between two
  * states (everything when `ctx.all`); `freshness(state, ctx)` re-marks what ages with the
- * clock. ctx: {all, flash, now (server ms), clientNow}. Both return whether a DELAYED value is in view.
+ * clock, and draws the rows held out of view when `ctx.tick` (the once-a-second call).
+ * ctx: {all, flash, now (server ms), clientNow, tick}. Both return whether a DELAYED value is in view.
  */
 /** A position's value in a sortable column (sort.js), null when it has none. */
 export function positionValue(state, p, col) {
@@ -350,7 +351,7 @@ export function createAccountsView(doc, visibility = createVisibility(null), sor
   function freshness(state, ctx) {
     let delayed = false;
     let stale = 0;
-    redrawHeld(state, ctx, held.take());
+    if (ctx.tick !== false) redrawHeld(state, ctx, held.take()); // out of view: once a second
     if (sorting.get('positions')) reorder(state); // live values move: once a second
     for (const acct of state.accounts.values()) {
       const av = accountView(linkOf(state, acct), ctx.clientNow);

@@ -2,8 +2,9 @@
  * The page from the state: DOM rendering and reconciliation only. `render(state)` redraws
  * what is not identical to the state it drew last (the reducer copies what it changes, so
  * identity says what changed; a new snapshot redraws everything, without flashing);
- * `freshness(state)` re-marks everything that ages with the clock (every second, and after a
- * link changed). Hooks: tests/browser/README.md.
+ * `freshness()` re-marks everything that ages with the clock (every second, and after a
+ * link changed); rows out of view get their held values only on the once-a-second tick
+ * (`freshness(true)`), never closer. Hooks: tests/browser/README.md.
  */
 import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale } from './contract.js';
 import { cellsOf, delayedBadge, el, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
@@ -278,12 +279,14 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   }
 
   /** Everything whose freshness depends on the clock (of the state drawn last): a value
-   *  goes stale without any frame arriving. */
-  function freshness() {
+   *  goes stale without any frame arriving. `tick`: the once-a-second call, which also
+   *  draws the values held for rows out of view (a sweep after a link changed does not:
+   *  they are drawn at most once a second). */
+  function freshness(tick = true) {
     const state = shown;
     if (!state) return;
     const now = clock.serverNow();
-    for (const sym of heldQuotes.take()) renderQuoteRow(state, sym, false, now, true); // once a second
+    if (tick) for (const sym of heldQuotes.take()) renderQuoteRow(state, sym, false, now, true);
     if (sorting.get('watchlist')) reconcileWatchlist(state); // sorted by live values: once a second
     staleInView = 0;
     for (const [sym, row] of quoteRows) {
@@ -291,7 +294,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
       const q = state.quotes.get(sym);
       if (q && quoteStale(q, now, state.freshness)) staleInView++;
     }
-    const marks = accounts.freshness(state, { now, clientNow: clock.now() });
+    const marks = accounts.freshness(state, { now, clientNow: clock.now(), tick });
     delayedInView = marks.delayed;
     staleInView += marks.stale;
     if (totals.render(state, now)) delayedInView = true;
@@ -324,7 +327,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     const sim = isSimulated(next);
     if (sim !== shownSimulated) renderSimulated((shownSimulated = sim));
     position(next);
-    if (sweep) freshness();
+    if (sweep) freshness(false);
     else renderPill(next);
   }
 
