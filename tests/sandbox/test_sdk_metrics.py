@@ -21,8 +21,9 @@ SYMBOLS = ["SPY", "AAPL", "NVDA", "SPX", "/ES", "ZZQX"]
 
 
 async def test_market_metrics_for_every_kind_of_underlying(sandbox, refresh_token):
-    """One MarketMetricInfo per symbol the market has, typed as the SDK reads it; repeatable."""
-    today = dt.datetime.now(dt.UTC).date()
+    """One MarketMetricInfo per symbol the market has, typed as the SDK reads it; repeatable.
+    Dates are the market's: New York's (the UTC date turns hours before its day ends)."""
+    today = sandbox.sandbox.market_date()
     async with sdk_session(sandbox, refresh_token) as session:
         metrics = await get_market_metrics(session, [*SYMBOLS, "1BAD"])
         again = await get_market_metrics(session, SYMBOLS)
@@ -52,7 +53,8 @@ async def test_market_metrics_for_every_kind_of_underlying(sandbox, refresh_toke
     assert spy.beta == 1 and spy.implied_volatility_index == Decimal("0.15")
     assert future.option_expiration_implied_volatilities is None
     expirations = [e.expiration_date for e in spy.option_expiration_implied_volatilities or []]
-    assert expirations and all(d > today for d in expirations)
+    # listed until their day's close in New York: today's too (a Friday's weekly)
+    assert expirations and all(d >= today for d in expirations)
 
 
 async def test_metrics_agree_with_the_feed(sandbox, refresh_token):
@@ -79,7 +81,7 @@ async def test_metrics_agree_with_the_feed(sandbox, refresh_token):
 
 async def test_dividends_and_earnings_history(sandbox, refresh_token):
     """Quarterly history, oldest first; `start-date` limits earnings; none for an ETF."""
-    today = dt.datetime.now(dt.UTC).date()
+    today = sandbox.sandbox.market_date()
     start = today - dt.timedelta(days=365)
     async with sdk_session(sandbox, refresh_token) as session:
         dividends = await get_dividends(session, "SPY")
