@@ -96,14 +96,14 @@ async def history_loads(
     return cold, single, [took for took, _ in warm], sum(cached for _, cached in warm)
 
 
-def live_lags(app: LiveApp, user: str, seconds: float) -> list[float]:
+def live_lags(app: LiveApp, user: str, seconds: float, which: str = "full") -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
+    from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=chromium_path(), args=list(CHROMIUM_FLAGS)
+            executable_path=BROWSERS[which](), args=list(CHROMIUM_FLAGS)
         )
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{app.url}/login/")
@@ -131,6 +131,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--live-seconds", type=float, default=30.0)
     parser.add_argument("--tick-rate", type=float, default=10.0)
+    parser.add_argument(
+        "--browser", choices=("full", "shell"), default="full", help="Chromium build to drive"
+    )
     args = parser.parse_args()
     symbols = SYMBOLS[: args.symbols]
     # tests/streaming/test_candles.py imports the app's models: Django first
@@ -160,7 +163,7 @@ def main() -> None:
                 cold, single, warm, cached = asyncio.run(
                     history_loads(app, user, symbols, args.rounds, args.concurrency)
                 )
-                lags = live_lags(app, user, args.live_seconds)
+                lags = live_lags(app, user, args.live_seconds, args.browser)
                 rows.append(
                     f"| {broker} | {summary(cold)} | {summary(single)} "
                     f"| {summary(warm)} ({cached:,} said cached) "

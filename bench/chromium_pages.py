@@ -22,10 +22,9 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import CHROMIUM_FLAGS, chromium_path, headless_shell_path
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
 from tests.support.live import DEMO_USER, LiveApp
 
-BROWSERS: dict[str, Callable[[], str]] = {"full": chromium_path, "shell": headless_shell_path}
 STEPS = ("context and page", "login page", "login → live dashboard", "idle dashboard")
 
 

@@ -31,7 +31,7 @@ from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in
-from tests.support.browsers import CHROMIUM_FLAGS, chromium_path
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
 from tests.support.live import LiveApp
 
 TOKEN = "bench-shared-tabs"
@@ -92,6 +92,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabs", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--measure", type=float, default=15.0)
+    parser.add_argument(
+        "--browser", choices=sorted(BROWSERS), default="full", help="Chromium build to drive"
+    )
     args = parser.parse_args()
     config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0)
     with (
@@ -99,7 +102,8 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         sync_playwright() as pw,
     ):
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_FLAGS))
+        path = BROWSERS[args.browser]()
+        browser = pw.chromium.launch(executable_path=path, args=list(CHROMIUM_FLAGS))
         try:
             print("| tabs | mode | sockets | frames/s | KiB/s | daphne RSS delta (MiB) |")
             print("|---|---|---|---|---|---|")

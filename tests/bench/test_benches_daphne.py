@@ -24,7 +24,10 @@ SMOKES = [
     Smoke(
         "browser",
         # the chain page takes the same path as the market page (a page after the login)
-        ("--pages", "dashboard", "market", "--measure", "0.5", "--settle", "0", "--json"),
+        (
+            *("--pages", "dashboard", "market", "--measure", "0.5", "--settle", "0", "--json"),
+            *("--tick-rate", "4", "--browser", "shell"),
+        ),
         seconds=70,
         expect=(
             rf'^  "first_live_quote_ms": {N},$',
@@ -37,7 +40,10 @@ SMOKES = [
     ),
     Smoke(
         "candles",
-        ("--symbols", "1", "--rounds", "1", "--concurrency", "1", "--live-seconds", "2"),
+        (
+            *("--symbols", "1", "--rounds", "1", "--concurrency", "1", "--live-seconds", "2"),
+            *("--browser", "shell"),
+        ),
         seconds=50,
         expect=tuple(
             rf"^\| {broker} \| {LIVE} \| {LIVE} \| {LIVE} \([1-9]\d* said cached\) \| {LIVE} \|$"
@@ -73,7 +79,7 @@ SMOKES = [
     ),
     Smoke(
         "risk_page",
-        ("--measure", "0.5", "--settle", "0"),
+        ("--measure", "0.5", "--settle", "0", "--browser", "shell"),
         seconds=60,
         expect=(
             r"^\| /risk\?u=SPY \| main_thread_pct \| script_pct \| layout_pct \|",
@@ -82,7 +88,7 @@ SMOKES = [
     ),
     Smoke(
         "shared_tabs",
-        ("--tabs", "2", "--measure", "0.5"),
+        ("--tabs", "2", "--measure", "0.5", "--browser", "shell"),
         seconds=50,
         expect=tuple(
             rf"^\| 2 \| {mode} \| {N} \| {N} \| {N} \| [+-]{N} \|$"
@@ -111,7 +117,9 @@ SMOKES = [
         ),
     ),
 ]
-#: The benches that drive Chromium (Playwright).
+#: The benches that drive Chromium (Playwright). Their smoke runs drive the headless shell,
+#: the tests' browser (`--browser shell`; half the CPU of the full one); what they measure is
+#: the full browser's, their default. bench.chromium_pages compares the two.
 BROWSER = {"browser", "candles", "chromium_pages", "risk_page", "shared_tabs"}
 
 

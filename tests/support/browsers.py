@@ -20,6 +20,7 @@ next browser module.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -53,6 +54,12 @@ def headless_shell_path() -> str:
             "Debian's chromium-headless-shell is not installed (scripts/test.sh installs it)"
         )
     return path
+
+
+#: The Chromium builds a bench can drive (`--browser`): the full browser, what a trader
+#: runs and what the benches measure by default, or the headless shell, the tests' own (the
+#: suite's smoke runs take it: they prove a bench runs, not what it measures).
+BROWSERS: dict[str, Callable[[], str]] = {"full": chromium_path, "shell": headless_shell_path}
 
 
 class SharedBrowser:
