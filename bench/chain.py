@@ -137,7 +137,9 @@ class ChainTab:
 
 
 async def run(args: argparse.Namespace) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-chain-"))
+    # removed when the bench ends (the object goes when `run` returns)
+    scratch = tempfile.TemporaryDirectory(prefix="bench-chain-", ignore_cleanup_errors=True)
+    workdir = Path(scratch.name)
     config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=0)
     with running_cluster(workdir, config) as cluster:
         control = cluster.sandbox.control()

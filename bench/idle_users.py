@@ -203,7 +203,9 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="streamdesk-idle-"))
+    # removed when the bench ends
+    scratch = tempfile.TemporaryDirectory(prefix="streamdesk-idle-", ignore_cleanup_errors=True)
+    workdir = Path(scratch.name)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",

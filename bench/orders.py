@@ -197,7 +197,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = {"TRADING_RATE_PER_MINUTE": "100000", "TRADING_MAX_ORDERS_PER_MINUTE": "100000"}
     with SandboxServer(SandboxConfig(tick_rate=10, demo_order_interval=0)) as sandbox:
-        workdir = Path(tempfile.mkdtemp(prefix="bench-orders-"))
+        # removed when the bench ends
+        scratch = tempfile.TemporaryDirectory(prefix="bench-orders-", ignore_cleanup_errors=True)
+        workdir = Path(scratch.name)
         app = LiveApp(sandbox.url, workdir, **settings)
         app.seed_database()
         app.python(  # trading on for the demo trader

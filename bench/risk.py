@@ -144,7 +144,9 @@ def bench_recompute(ticks: int) -> list[float]:
 
 def bench_api(requests: int) -> list[float]:
     with SandboxServer(SandboxConfig(tick_rate=10, demo_order_interval=0)) as sandbox:
-        app = LiveApp(sandbox.url, Path(tempfile.mkdtemp(prefix="bench-risk-"))).start()
+        # removed when the bench ends
+        scratch = tempfile.TemporaryDirectory(prefix="bench-risk-", ignore_cleanup_errors=True)
+        app = LiveApp(sandbox.url, Path(scratch.name)).start()
         try:
             client = app.login(*DEMO_USER)
             prices = ",".join(f"{400 + i * 1.5:.2f}" for i in range(200))

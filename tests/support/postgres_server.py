@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.support.processes import (
     PortClash,
     made_once,
     run_cache,
+    scratch_dir,
     spawn,
     start_on_a_free_port,
     terminate,
@@ -44,7 +44,7 @@ def _bin_dir() -> Path:
 def owned_dir(path: Path | None = None, prefix: str = "streamdesk-pg-") -> Path:
     """A new directory (`path`, or a temporary one) the server's user owns."""
     if path is None:
-        path = Path(tempfile.mkdtemp(prefix=prefix))
+        path = scratch_dir(prefix)
     else:
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)

@@ -65,6 +65,17 @@ def run_cache() -> Path:
     return folder
 
 
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary folder (a server's data, logs): in a test run, inside the run's
+    folder, which goes with the run however a test ended (a process killed with -9 removes
+    nothing of its own); outside one, in the system's."""
+    parent = None
+    if run := os.environ.get(RUN_VAR):
+        parent = register_path(run) / "scratch"
+        parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 @contextlib.contextmanager
 def made_once(path: Path) -> Iterator[bool]:
     """Hold the run's lock on `path` (other processes wait); yields whether it still has

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import redis
 
 from tests.support.processes import (
     PortClash,
+    scratch_dir,
     spawn,
     start_on_a_free_port,
     terminate,
@@ -30,7 +30,7 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (scripts/test.sh installs it)")
-        self._dir = tempfile.mkdtemp(prefix="streamdesk-redis-")
+        self._dir = str(scratch_dir("streamdesk-redis-"))
         self._log = Path(self._dir) / "redis.log"
         self._binary = binary
         self.port = start_on_a_free_port(self._start)
