@@ -20,6 +20,7 @@ from sandbox.core.credentials import credential_id
 from sandbox.server import SandboxServer
 from tests.support.clients import WsClient
 from tests.support.live import DEMO_USER, LiveApp
+from tests.support.wait import poll_until
 
 #: The rejected-credential backoff this server runs with (seconds): 1, 2, 4, 4, …
 RETRY_BASE = 1.0
@@ -139,8 +140,14 @@ async def test_a_revoked_credential_is_an_error_and_heals_once_valid_again(
         assert "rejected the saved credential" in advice and "admin (Broker links)" in advice
         recorded = poll_stored(healing_app, link_id, "error", within=MARGIN)
         assert recorded["last_error"].startswith("credential rejected")
-        row = health_row(staff, link_id)
-        assert (row["state"], row["failing"]) == ("error", True)
+        # the staff's view while the link is in its error (it is `connecting` again on each
+        # try, a second or two later: read once, the row may have moved on)
+        row = poll_until(
+            lambda: (found := health_row(staff, link_id))["state"] == "error" and found,
+            within=RETRY_CAP + MARGIN,
+            what="the stream-health row in error",
+        )
+        assert row["failing"] is True
 
         # tried again on a growing wait, never in a storm: 1 s, then 2 s (jittered down
         # by at most 30 %), each try a `connecting` and a new `error`
