@@ -40,7 +40,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.redis_server import free_port
 
@@ -245,9 +245,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the raw rows too")
     parser.add_argument("--dump", default="", help="write each page's frames to DUMP.<page>.jsonl")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for daphne")
-    parser.add_argument(
-        "--browser", choices=sorted(BROWSERS), default="full", help="Chromium build to drive"
-    )
+    add_browser_option(parser)
     args = parser.parse_args()
     args.viewport = {"width": 1280, "height": 800}
     config = SandboxConfig(

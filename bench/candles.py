@@ -37,6 +37,7 @@ import httpx
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
 from tests.support.live import LiveApp
 
 SYMBOLS = (
@@ -99,8 +100,6 @@ async def history_loads(
 def live_lags(app: LiveApp, user: str, seconds: float, which: str = "full") -> list[float]:
     from playwright.sync_api import sync_playwright
 
-    from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=BROWSERS[which](), args=list(CHROMIUM_FLAGS)
@@ -131,9 +130,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--live-seconds", type=float, default=30.0)
     parser.add_argument("--tick-rate", type=float, default=10.0)
-    parser.add_argument(
-        "--browser", choices=("full", "shell"), default="full", help="Chromium build to drive"
-    )
+    add_browser_option(parser)
     args = parser.parse_args()
     symbols = SYMBOLS[: args.symbols]
     # tests/streaming/test_candles.py imports the app's models: Django first

@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 from bench.browser import log_in
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
 from tests.support.live import LiveApp
 
 RISK = "() => window.streamdesk.risk()"
@@ -78,9 +78,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0)
     parser.add_argument("--tick-rate", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=1, help="repeat; medians")
-    parser.add_argument(
-        "--browser", choices=sorted(BROWSERS), default="full", help="Chromium build to drive"
-    )
+    add_browser_option(parser)
     args = parser.parse_args()
     config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=20)
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:

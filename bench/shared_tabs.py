@@ -31,7 +31,7 @@ from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
+from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
 from tests.support.live import LiveApp
 
 TOKEN = "bench-shared-tabs"
@@ -92,9 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tabs", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--measure", type=float, default=15.0)
-    parser.add_argument(
-        "--browser", choices=sorted(BROWSERS), default="full", help="Chromium build to drive"
-    )
+    add_browser_option(parser)
     args = parser.parse_args()
     config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0)
     with (

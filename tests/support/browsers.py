@@ -19,6 +19,7 @@ next browser module.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from collections.abc import Callable
 from typing import Any
@@ -60,6 +61,13 @@ def headless_shell_path() -> str:
 #: runs and what the benches measure by default, or the headless shell, the tests' own (the
 #: suite's smoke runs take it: they prove a bench runs, not what it measures).
 BROWSERS: dict[str, Callable[[], str]] = {"full": chromium_path, "shell": headless_shell_path}
+
+
+def add_browser_option(parser: argparse.ArgumentParser) -> None:
+    """A bench's `--browser full|shell` (`BROWSERS`; the full browser by default)."""
+    parser.add_argument(
+        "--browser", choices=sorted(BROWSERS), default="full", help="Chromium build to drive"
+    )
 
 
 class SharedBrowser:
