@@ -214,12 +214,14 @@ class LinkHealth:
     def failing_quotes(self, now: float) -> bool:
         """Whether this link's market data has been down long enough to fail over: in
         error, or not live (stale, reconnecting, a connect that hangs) for
-        `waits.failover_after` — `waits.first_connect_grace` while it never came up."""
+        `waits.failover_after` — `waits.first_connect_grace` while it never came up.
+        An `idle` link streams no quotes because none are asked of it (another link is
+        the source): nothing of it is down, however long ago it started."""
         quotes = self.kinds["quotes"]
         state, _ = quotes.shown
         if state == "error":
             return True
-        if state in ("live", "stopped"):
+        if state in ("live", "stopped", "idle"):
             return False
         waits = self.waits
         grace = waits.failover_after if quotes.was_live else waits.first_connect_grace

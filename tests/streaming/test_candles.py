@@ -27,6 +27,9 @@ from streaming.brokers.bars import (
     no_link_served,
 )
 from streaming.candles.service import FORMING_TTL, _closed_ttl, candles_clean, sparkline
+from streaming.stream.health import LinkHealth, QuoteWaits
+from streaming.stream.history import candle_history
+from streaming.stream.state import LinkInfo
 from tests.support.buckets import room_in_bucket
 from tests.support.clients import SseClient
 from tests.support.live import LiveApp
@@ -471,6 +474,55 @@ def test_when_no_link_serves_the_history_the_error_says_why_for_each():
     assert link_budget(8.0, 1) == 5.0  # 3 s kept for the one after
     assert link_budget(4.0, 1) == 2.0  # at least half
     assert link_budget(8.0, 2) == 4.0
+
+
+class _Candles:
+    """A link's candle asks: its answer, or its refusal; records that it was asked."""
+
+    def __init__(self, answer: list[dict] | HistoryError) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
+        self.asked += 1
+        if isinstance(self.answer, HistoryError):
+            raise self.answer
+        return self.answer
+
+
+async def test_a_link_idle_since_long_ago_is_asked_when_the_source_cannot_serve():
+    """A link that streams no quotes because another is the source reports its quotes
+    `idle`: that is not market data that is down, however long ago the link started.
+    When the source cannot serve a history, the idle link serves it (before, an idle
+    link counted as down once `first_connect_grace` had passed since its start, and was
+    never asked while another link could be)."""
+    waits = QuoteWaits(first_connect_grace=0.05, failover_after=0.05)
+    links = {
+        1: LinkInfo(1, "tastytrade", "tt", simulated=True),
+        2: LinkInfo(2, "tradier", "tr", simulated=True),
+    }
+    health = {i: LinkHealth(waits=waits) for i in links}
+    health[1].kinds["quotes"].set("live", "")
+    health[2].kinds["quotes"].set("idle", "no symbols wanted")
+    bar = {"t": 0, "open": 1.0, "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1}
+    tastytrade = _Candles(HistoryError("broker_error", "tastytrade did not answer"))
+    tradier = _Candles([bar])
+    for kind in health[2].kinds.values():  # the link started a minute ago
+        kind.down_since -= 60_000
+    assert not health[2].failing_quotes(time.monotonic())
+    answer = await candle_history(
+        7,
+        links=links,
+        adapters={1: tastytrade, 2: tradier},  # type: ignore[dict-item]
+        health=health,
+        source=1,
+        symbol="AAPL",
+        tf="15m",
+        from_ms=0,
+        within=5.0,
+    )
+    assert (tastytrade.asked, tradier.asked) == (1, 1)
+    assert (answer["link"], answer["source"], answer["candles"]) == (2, "tradier", [bar])
 
 
 def test_a_sparkline_is_the_newest_days_open_and_closed_15_minute_closes():
