@@ -10,6 +10,7 @@ the fan-out would, so a test can drop, repeat or reorder them.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import orjson
@@ -46,6 +47,8 @@ class FakeTransport:
 
     def __init__(self) -> None:
         self.frames: list[dict] = []
+        #: When each frame went out (time.monotonic()).
+        self.times: list[float] = []
         self.positions: list[tuple[str | None, int | None]] = []
         self.ended: int | None = None
         self.pending = 0
@@ -54,6 +57,7 @@ class FakeTransport:
 
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
         self.frames.append(orjson.loads(text))
+        self.times.append(time.monotonic())
         self.positions.append((epoch, seq))
         self.sent += len(text)
 
