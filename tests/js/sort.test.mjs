@@ -87,3 +87,37 @@ test('the page\'s own copy of the preferences applies first, before any answer, 
   await started;
   assert.equal(prefs.get().flashes, true, 'then the server\'s answer wins');
 });
+
+test('two quick changes: sent one after the other, and the older answer never undoes the newer', async () => {
+  // the server applies each PUT as it comes; a second click before the first answer
+  // (ascending, then descending) must end descending on the screen and on the server
+  const server = { flashes: true, time_zone: '', sorts: {} };
+  const pending = [];
+  const fetch = (url, opts = {}) => {
+    if (opts.method !== 'PUT') return Promise.resolve({ ok: true, json: async () => structuredClone(server) });
+    return new Promise((resolve) => pending.push({ body: JSON.parse(opts.body), resolve }));
+  };
+  const answer = (put) => {
+    Object.assign(server.sorts, put.body.sorts);
+    const state = structuredClone(server);
+    put.resolve({ ok: true, json: async () => state });
+  };
+  const prefs = createPreferences({ user: 'demo', env: { fetch, storage: null, csrf: () => 'tok' }, apply: () => {} });
+  await prefs.start();
+  const asc = { col: 'quantity', dir: 'asc' };
+  const desc = { col: 'quantity', dir: 'desc' };
+  const first = prefs.save({ sorts: { positions: asc } });
+  const second = prefs.save({ sorts: { positions: desc } });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(pending.length, 1, 'the second change waits for the first answer');
+  assert.deepEqual(prefs.get().sorts.positions, desc, 'both applied at once, the newer shown');
+  answer(pending[0]);
+  assert.equal(await first, '');
+  assert.deepEqual(prefs.get().sorts.positions, desc, 'the first answer does not undo the second click');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(pending.length, 2, 'then the second is sent');
+  answer(pending[1]);
+  assert.equal(await second, '');
+  assert.deepEqual(server.sorts.positions, desc, 'the server holds the last click');
+  assert.deepEqual(prefs.get().sorts.positions, desc);
+});

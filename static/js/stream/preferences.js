@@ -26,6 +26,9 @@ export function cleanPreferences(raw) {
 export function createPreferences({ user, url = '/api/preferences', env, apply, initial = null }) {
   const key = `streamdesk.preferences.${user || ''}`;
   let prefs = DEFAULT_PREFERENCES;
+  /** The changes sent so far, in order (each waits for the one before it), and the newest's number. */
+  let saving = Promise.resolve();
+  let newest = 0;
 
   function adopt(raw, store) {
     prefs = cleanPreferences(raw);
@@ -51,25 +54,31 @@ export function createPreferences({ user, url = '/api/preferences', env, apply, 
     },
     get: () => prefs,
     /** Change some preferences: applied at once, then stored on the server; its answer wins.
+     *  Changes go to the server one after the other (two in flight could land in either
+     *  order, and a quick second click be undone), and only the newest change's answer is
+     *  adopted: an older one would take back what the trader has just done.
      *  Returns the error sentence of a refusal, or ''. */
     async save(changes) {
       const before = prefs;
+      const mine = ++newest;
       const optimistic = { ...prefs, ...changes, sorts: { ...prefs.sorts, ...(changes.sorts || {}) } };
       for (const [table, sort] of Object.entries(changes.sorts || {})) if (sort === null) delete optimistic.sorts[table];
       adopt(optimistic, true);
+      const sent = saving.then(() => env.fetch(url, {
+        method: 'PUT',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': env.csrf() },
+        body: JSON.stringify(changes),
+      }));
+      saving = sent.catch(() => {}); // the next change goes once this one is answered
       try {
-        const r = await env.fetch(url, {
-          method: 'PUT',
-          credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRFToken': env.csrf() },
-          body: JSON.stringify(changes),
-        });
+        const r = await sent;
         const answer = await r.json().catch(() => ({}));
         if (!r.ok) {
-          adopt(before, true); // refused: back to what the server holds
+          if (mine === newest) adopt(before, true); // refused: back to what the server holds
           return answer.error || `HTTP ${r.status}`;
         }
-        adopt(answer, true);
+        if (mine === newest) adopt(answer, true);
         return '';
       } catch (e) {
         return 'the server could not be reached; kept in this browser only';
