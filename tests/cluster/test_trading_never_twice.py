@@ -16,7 +16,7 @@ import pytest
 
 from tests.cluster.conftest import Cluster
 from tests.cluster.test_cluster import is_live, live_tab
-from tests.support.cluster import FAST_CLUSTER
+from tests.support.cluster import TAKEOVER
 from tests.support.live import read_json
 from tests.support.trading_http import WORKING, Trader, demo_python, enable_demo_trading
 from tests.support.wait import poll_until
@@ -25,13 +25,8 @@ from tests.support.wait import poll_until
 PRICE = "1.37"
 #: Placed after the confirms: once the stream lists it, it lists every order before it.
 MARKER_PRICE = "1.38"
-#: A new owner: the dead one's lease runs out, the survivor takes it, the handover delay,
-#: and a margin for a loaded 2-core box.
-TAKEOVER_WITHIN = (
-    sum(float(FAST_CLUSTER[k]) for k in ("STREAM_LEASE_TTL", "STREAM_LEASE_RENEW"))
-    + float(FAST_CLUSTER["STREAM_HANDOVER_DELAY"])
-    + 15.0
-)
+#: A new owner (tests/support/cluster.py's TAKEOVER) and a margin for a loaded 2-core box.
+TAKEOVER_WITHIN = TAKEOVER + 15.0
 
 
 def orders_at(trader: Trader, account: str, price: str) -> list[str]:
@@ -54,14 +49,6 @@ def settled_orders_at(trader: Trader, account: dict[str, Any], price: str) -> li
         what="the marker order in the stream",
     )
     return orders_at(trader, account["number"], price)
-
-
-def owner_now(cluster: Cluster, user_id: int) -> int | None:
-    """The owner's pid, or None while nobody holds the lease (between owners)."""
-    try:
-        return cluster.owner_pid(user_id)
-    except AssertionError:
-        return None
 
 
 def is_order(order_id: str):
@@ -113,7 +100,7 @@ async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
     assert (again.status_code, again.json()["ticket"]) == (200, ticket)
     await run(
         poll_until,
-        lambda: owner_now(cluster, uid) == survivor.pid,
+        lambda: cluster.lease_holder(uid) == survivor.pid,
         TAKEOVER_WITHIN,
         "the survivor owns the stream",
     )

@@ -25,6 +25,11 @@ FAST_CLUSTER = {
     "STREAM_HANDOVER_DELAY": "1",
     "STREAM_IDLE_GRACE": "3",
 }
+#: A new owner after a kill: the dead one's lease runs out, the survivor's next renewal
+#: takes it, the handover delay; then its stream starts (seconds, without a margin).
+TAKEOVER = sum(float(FAST_CLUSTER[k]) for k in ("STREAM_LEASE_TTL", "STREAM_LEASE_RENEW")) + float(
+    FAST_CLUSTER["STREAM_HANDOVER_DELAY"]
+)
 
 
 @dataclass
@@ -45,6 +50,11 @@ class Cluster:
         value = redis.Redis.from_url(self.redis.url).get(f"sd:lease:user:{user_id}")
         assert value, "somebody owns the stream"
         return int(value.decode().split(":")[1])
+
+    def lease_holder(self, user_id: int = 1) -> int | None:
+        """The pid holding the user's stream lease, None between owners."""
+        value = redis.Redis.from_url(self.redis.url).get(f"sd:lease:user:{user_id}")
+        return int(value.decode().split(":")[1]) if value else None
 
     def owner_and_other(self, user_id: int = 1) -> tuple[LiveApp, LiveApp]:
         pid = self.owner_pid(user_id)
