@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import select
@@ -226,6 +227,11 @@ def main() -> None:
     # the modules above start no thread (numpy's BLAS is kept to one: its environment)
     assert threading.active_count() == 1, threading.enumerate()
     assert not set(sys.modules) & set(NOT_PRELOADED), set(sys.modules) & set(NOT_PRELOADED)
+    # what is imported now lives as long as every process forked from here: out of the
+    # collector's sight (a forked daphne's first full collection would traverse it all, and
+    # touching it copies the shared pages), ~0.3 s of CPU less to its first page
+    gc.collect()
+    gc.freeze()
     control.send(b'{"ready": true}')
     _serve(control)
 
