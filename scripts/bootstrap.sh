@@ -12,12 +12,18 @@ for pkg in "$@"; do
   # "install ok installed" only: a removed package can leave config files behind
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# the Debian packages install in the background while the virtualenv is made and filled
+# (neither needs the other; on a fresh machine each takes most of a minute)
+apt_job=""
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "bootstrap: installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  (
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ) &
+  apt_job=$!
 fi
 
 python=${PYTHON:-python3.11}
@@ -34,6 +40,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "bootstrap: installing $req"
   .venv/bin/pip install -q --disable-pip-version-check -r "$req"
   echo "$digest" >"$stamp"
+fi
+
+if [ -n "$apt_job" ] && ! wait "$apt_job"; then
+  echo "bootstrap: installing the Debian packages failed: ${missing[*]}" >&2
+  exit 1
 fi
 
 # browser libraries (package.json / package-lock.json): npm from Debian if missing
