@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Iterable
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from streaming import metrics
-from streaming.cluster import owner_rpc
+from streaming.cluster import owner_rpc, redis_health
 from streaming.cluster.agents import agents
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
 from streaming.stream.manager import UserStreamManager
@@ -53,6 +54,12 @@ from streaming.tabs.symbols import apply_change, over_user_limit
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: How long a relay waits for the event log to get the user's head back after Redis lost
+#: it (the owner's watch notices within its interval, or a probe's timeout) before it
+#: resyncs the tab, and how often it looks meanwhile (seconds).
+LOG_RESTORE_WAIT = redis_health.WATCH_INTERVAL + redis_health.PROBE_TIMEOUT
+LOG_RESTORE_POLL = 0.1
 
 
 def parse_since(raw: str | None) -> Position | None:
@@ -320,6 +327,19 @@ class TabSession:
         self.last_seq = seq
         self.account_waits.sent()
 
+    async def _head_restored(self) -> bool:
+        """Whether the event log had no head for the user and has one again within
+        `LOG_RESTORE_WAIT` (False at once when it has one: the log had its say)."""
+        assert self.user_id is not None
+        if await self._safe(agents.event_log.head(self.user_id), None) is not None:
+            return False
+        deadline = time.monotonic() + LOG_RESTORE_WAIT
+        while time.monotonic() < deadline and not self.closing:
+            await asyncio.sleep(LOG_RESTORE_POLL)
+            if await self._safe(agents.event_log.head(self.user_id), None) is not None:
+                return True
+        return False
+
     async def too_slow(self) -> None:
         """An account frame would wait behind a backlog: end the tab (4408); the client
         reconnects with its position and gets exactly the frames it missed."""
@@ -332,10 +352,15 @@ class TabSession:
 
     async def _fill_from_log(self) -> bool:
         """Send the account frames after our position from the event log; if the log
-        cannot prove it has all of them, end the tab with 4409 (the client resyncs)."""
+        cannot prove it has all of them, end the tab with 4409 (the client resyncs).
+        A log that lost the user's head (Redis restarted empty) is waited for first: the
+        owner puts its head and newest frames back once it notices (agents._recover),
+        which a relay's process may notice sooner."""
         assert self.user_id is not None and self.last_seq is not None and self.epoch is not None
         position = Position(self.epoch, self.last_seq)
         missed = await self._safe(agents.event_log.since(self.user_id, position), None)
+        if missed is None and await self._head_restored():
+            missed = await self._safe(agents.event_log.since(self.user_id, position), None)
         if missed is None:
             metrics.RESYNCS.labels("gap").inc()
             await self.end(CLOSE_RESYNC)
