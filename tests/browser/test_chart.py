@@ -191,7 +191,9 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_no_market_data_bad_input_and_sparklines(page: Page, browser_app, chart_users):
+def test_no_market_data_bad_input_and_sparklines(
+    page: Page, browser_app, browser_sandbox, chart_users
+):
     """Alpaca only: "no market data" on the page; a bad timeframe and an unknown symbol:
     their message on the page while the stream stays live; the watchlist's sparklines
     have the day's path, and positions and market tiles link to charts."""
@@ -236,11 +238,22 @@ def test_no_market_data_bad_input_and_sparklines(page: Page, browser_app, chart_
     for s in spark:
         assert s["points"] >= 2 and s["d"].startswith("M"), s
         assert s["href"] == f"/chart/{s['symbol']}"
-    # live: the SPY line grows by the quotes (its last point follows the last quote)
-    before = page.locator('svg[data-spark="SPY"] path').get_attribute("d")
-    expect(page.locator('svg[data-spark="SPY"] path')).not_to_have_attribute(
-        "d", before, timeout=20_000
-    )
+    # live: the SPY line ends at the last quote, below the day's open, then above it. (Not
+    # "the path changes": before the newest day's first 15-minute candle has closed, just
+    # after midnight in New York, the line is the open and the live point, drawn the same
+    # wherever the price is on one side of the open.)
+    day_open = page.request.get(f"{browser_app.url}/api/sparklines/SPY").json()["open"]
+    spy = page.locator('svg[data-spark="SPY"]')
+    control = browser_sandbox.control()
+    try:
+        control.set_price("SPY", round(day_open * 0.97, 2))
+        expect(spy).to_have_attribute("data-trend", "down", timeout=20_000)
+        below = spy.locator("path").get_attribute("d")
+        control.set_price("SPY", round(day_open * 1.03, 2))
+        expect(spy).to_have_attribute("data-trend", "up", timeout=20_000)
+        expect(spy.locator("path")).not_to_have_attribute("d", below)
+    finally:
+        control.close()
     # positions and the market strip link to charts too
     link = page.locator("tr[data-position] a.chart-link").first
     expect(link).to_have_attribute("href", _chart_href())
