@@ -49,10 +49,9 @@ fi
 # - mypy, Django's checks and the browser modules' unit tests;
 # - the in-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
 #   sockets: three workers;
-# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): four
-#   files at a time, each file in one worker (its module-scoped processes stay with it),
-#   the longest first (tests/conftest.py); many of them wait (TTLs, failovers, restarts),
-#   and with three the cores were a third idle (docs/performance.md).
+# - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): three
+#   files at a time (a fourth measured slower: the cores are busy), each file in one worker (its module-scoped processes stay with it),
+#   the longest first (tests/conftest.py).
 # Liveness bounds come from the configured timeouts plus stated margins, so every test
 # holds beside the others' processes.
 IN_PROCESS=(tests/sandbox tests/streaming tests/accounts)
@@ -63,9 +62,9 @@ checked=$!
 echo "== pytest, in-process tests, 3 workers, in the background: ${IN_PROCESS[*]}"
 pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}" >"$logs/in-process" 2>&1 &
 in_process=$!
-echo "== pytest, live-process tests, four files at a time: the rest"
+echo "== pytest, live-process tests, three files at a time: the rest"
 status=0
-pytest -n 4 --dist loadfile --no-loadscope-reorder -p no:cacheprovider --durations=25 \
+pytest -n 3 --dist loadfile --no-loadscope-reorder -p no:cacheprovider --durations=25 \
   "${IN_PROCESS[@]/#/--ignore=}" || status=$?
 wait "$checked" || status=$?
 cat "$logs/checks"
