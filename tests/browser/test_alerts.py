@@ -116,13 +116,12 @@ def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browse
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
     rows = page.locator("tr[data-position] [data-row-menu]")
     expect(rows.first).to_be_visible()
-    symbol = rows.last.get_attribute("data-row-menu")  # the page's last position row
     # its button just above the dock, at the bottom of the screen; once the scroll's event
     # is out (it comes a frame later, and a scroll closes an open menu)
     scrolled = page.evaluate(
         """() => new Promise((done) => {
           const buttons = document.querySelectorAll('tr[data-position] [data-row-menu]');
-          const b = buttons[buttons.length - 1];
+          const b = window.testTarget = buttons[buttons.length - 1];
           const dock = document.querySelector('.dock').getBoundingClientRect().height;
           addEventListener('scroll', () => done(scrollY), { once: true });
           window.scrollBy(0, b.getBoundingClientRect().bottom - (innerHeight - dock - 4));
@@ -131,14 +130,12 @@ def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browse
     assert scrolled > 0, "the row is far enough down the page to be scrolled to the bottom"
     # where the row's button is on the screen; not scrollY: the live page above it may grow
     # meanwhile, and the browser's scroll anchoring then moves scrollY to keep it in place
-    button_top = (
-        "() => { const b = document.querySelectorAll('tr[data-position] [data-row-menu]');"
-        " return b[b.length - 1].getBoundingClientRect().top; }"
-    )
+    # (the button scrolled to, kept: a link that delivers its positions later adds rows
+    # under the ones there were when the page went live)
+    button_top = "() => window.testTarget.getBoundingClientRect().top"
     on_screen = page.evaluate(button_top)
-    page.evaluate(
-        "() => { const b = document.querySelectorAll('tr[data-position] [data-row-menu]');"
-        " b[b.length - 1].click(); }"
+    symbol = page.evaluate(
+        "() => { const b = window.testTarget; b.click(); return b.getAttribute('data-row-menu'); }"
     )
     menu = page.evaluate(OPEN_MENU)
     assert menu["top"] >= 0 and menu["bottom"] <= menu["height"], menu
