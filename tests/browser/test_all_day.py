@@ -8,10 +8,29 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in, tastytrade_account
+from tests.support.live import LiveApp
+
+
+@pytest.fixture(scope="module")
+def browser_app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    """The browser tests' daphne, except that its loop counts as saturated only after 5 s
+    of lag: what is measured here is the page's redraws of the quotes it gets, and a
+    saturated server (a loaded box: 50 ms of lag) paces them to one a second, when a tick
+    can find nothing new to draw (redraws 2 s apart in a loaded run). The server's
+    pacing is tests/streaming/test_adaptive_flush.py's."""
+    app = LiveApp(
+        browser_sandbox.url, tmp_path_factory.mktemp("all-day"), STREAM_LOOP_LAG_SATURATED="5"
+    ).start()
+    yield app
+    app.stop()
+
 
 #: The renderers' freshness tick: what a row out of view is redrawn at most once per.
 TICK_MS = 1000
