@@ -67,7 +67,10 @@ def an_option(api: httpx.Client) -> str:
         "/v1/markets/options/chains",
         params={"symbol": "SPY", "expiration": expirations.json()["expirations"]["date"][-1]},
     ).json()["options"]["option"]
-    return next(row["symbol"] for row in chain if row["bid"] > 0.5)
+    # the cheapest call with a real bid: the first listed (the deepest in the money) may
+    # cost more than the account can buy
+    calls = [row for row in chain if row["option_type"] == "call" and row["bid"] > 0.5]
+    return min(calls, key=lambda row: row["ask"])["symbol"]
 
 
 def test_history_starts_with_the_funding_and_lists_each_fill_newest_first(api, control):
