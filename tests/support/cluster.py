@@ -47,9 +47,9 @@ class Cluster:
 
     def owner_pid(self, user_id: int = 1) -> int:
         """The pid of the process that owns the user's stream now."""
-        value = redis.Redis.from_url(self.redis.url).get(f"sd:lease:user:{user_id}")
-        assert value, "somebody owns the stream"
-        return int(value.decode().split(":")[1])
+        pid = self.lease_holder(user_id)
+        assert pid is not None, "somebody owns the stream"
+        return pid
 
     def lease_holder(self, user_id: int = 1) -> int | None:
         """The pid holding the user's stream lease, None between owners."""
