@@ -14,7 +14,7 @@ import psycopg
 
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from tests.cluster.conftest import Cluster
-from tests.cluster.test_cluster import cookie, is_live, live_tab, owner_pid
+from tests.cluster.test_cluster import cookie, is_live, live_tab
 from tests.support.cluster import TAKEOVER
 from tests.support.live import DEMO_USER
 from tests.support.wait import wait_until
@@ -55,7 +55,7 @@ async def test_each_crossing_triggers_once_across_an_owner_kill(cluster: Cluster
     once = create_alert(http, symbol="NFLX", condition="above", level=150)
     again = create_alert(http, symbol="NFLX", condition="above", level=150, rearm=True)
     dip = create_alert(http, symbol="ORCL", condition="below", level=90)
-    pid = owner_pid(cluster)
+    pid = cluster.owner_pid()
     owner, survivor = (cluster.a, cluster.b) if pid == cluster.a.pid else (cluster.b, cluster.a)
     tab = tab_b if survivor is cluster.b else tab_a  # a socket on the process that survives
     for symbol in ("NFLX", "ORCL"):  # streamed for the alerts alone

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import redis
-
 from sandbox.core.credentials import credential_id
 from tests.cluster.conftest import Cluster, SessionWatch, Tab
 from tests.support.live import DEMO_USER
@@ -30,12 +28,6 @@ MARKET_BUY = {
 def cookie(cluster: Cluster, username: str = DEMO_USER[0], password: str = DEMO_USER[1]) -> str:
     client = cluster.a.login(username, password)
     return cluster.a.cookie_header(client)
-
-
-def owner_pid(cluster: Cluster, user_id: int = 1) -> int:
-    value = redis.Redis.from_url(cluster.redis.url).get(f"sd:lease:user:{user_id}")
-    assert value, "somebody owns the stream"
-    return int(value.decode().split(":")[1])
 
 
 def is_quotes(symbol: str):
@@ -142,7 +134,7 @@ async def test_owner_killed_another_process_takes_over(cluster: Cluster):
     tab_b = await live_tab(cluster.b, demo)
     for tab in (tab_a, tab_b):
         await tab.wait_for(is_quotes("SPY"))
-    pid = owner_pid(cluster)
+    pid = cluster.owner_pid()
     owner, survivor_tab = (cluster.a, tab_b) if pid == cluster.a.pid else (cluster.b, tab_a)
     survivor = cluster.b if owner is cluster.a else cluster.a
     with (
@@ -159,7 +151,7 @@ async def test_owner_killed_another_process_takes_over(cluster: Cluster):
         await asyncio.sleep(1.0)
     print(f"\nowner killed → stream live again in the other process after {took_over:.1f} s")
     assert took_over <= 10.0
-    assert owner_pid(cluster) == survivor.pid
+    assert cluster.owner_pid() == survivor.pid
     assert watch.max_dxlink <= 1 and watch.max_streamer <= 1
     assert alpaca_watch.max_alpaca <= 1
     await survivor_tab.close()
@@ -186,7 +178,7 @@ async def test_alpaca_fill_while_no_process_owns_the_stream_arrives_once(cluster
                 and f["order"]["status"] == "Filled"
             )
         )
-    pid = owner_pid(cluster)
+    pid = cluster.owner_pid()
     owner, survivor_tab = (cluster.a, tab_b) if pid == cluster.a.pid else (cluster.b, tab_a)
     survivor = cluster.b if owner is cluster.a else cluster.a
     cursor_before = alpaca_cursor(survivor)

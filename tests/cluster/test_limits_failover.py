@@ -10,7 +10,7 @@ import psycopg
 from django.conf import settings
 
 from tests.cluster.conftest import Cluster
-from tests.cluster.test_cluster import cookie, is_live, live_tab, owner_pid
+from tests.cluster.test_cluster import cookie, is_live, live_tab
 from tests.support.cluster import TAKEOVER
 from tests.support.live import DEMO_USER
 from tests.support.wait import wait_until
@@ -55,7 +55,7 @@ async def test_a_daily_loss_crossing_notifies_once_across_an_owner_kill(cluster:
         await tab.wait_for(is_live)
     http = cluster.b.login(*DEMO_USER)
     save_limits(http, daily_loss=LOSS_LIMIT)  # through either process: the owner reloads
-    pid = owner_pid(cluster)
+    pid = cluster.owner_pid()
     owner, survivor = (cluster.a, cluster.b) if pid == cluster.a.pid else (cluster.b, cluster.a)
     tab = tab_b if survivor is cluster.b else tab_a  # a socket on the process that survives
     assert limit_frames(tab) == []
