@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from streaming.order_terms import group_text, order_terms
+
 #: Orders a snapshot, the panel and the browser keep (plus every working order).
 ORDERS_KEPT = 50
 #: And the orders changed last: an old order that just filled stays listed.
@@ -199,7 +201,9 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
             {
                 **order,
                 "key": f"{order['link']}:{order['id']}" if order.get("link") else str(order["id"]),
-                "group": status_group(order.get("status")),
+                "status_group": status_group(order.get("status")),
+                "terms": order_terms(order),
+                "link_text": group_text(order),
                 "broker": name.get("broker") or link.get("broker") or order.get("broker") or "",
                 "account_label": name.get("label") or link.get("label") or "",
             }

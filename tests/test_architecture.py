@@ -30,6 +30,7 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.checkpoints",
         "streaming.request_body",
         "streaming.order_list",
+        "streaming.order_terms",
     ),
     ("streaming.stream",),
     ("streaming.cluster",),

@@ -201,6 +201,18 @@ ORDER_COLUMNS = [
     "time_in_force",
     "price",
     "price_effect",
+    "stop_price",
+    "trail_amount",
+    "trail_percent",
+    "high_water_mark",
+    "notional",
+    "good_till",
+    "extended_hours",
+    "order_class",
+    "group_id",
+    "group_class",
+    "group_role",
+    "unsupported",
     "underlying",
     "leg",
     "action",
@@ -213,6 +225,12 @@ ORDER_COLUMNS = [
 ]
 
 
+def _part(o: dict[str, Any], key: str) -> dict[str, Any]:
+    """An order's object field (`trail`, `group`, `unsupported`), {} when it has none."""
+    value = o.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def orders_rows(
     snapshot: dict[str, Any], orders: Iterable[dict[str, Any]], zone: dt.tzinfo, zone_name: str
 ) -> tuple[list[str], list[list[str]]]:
@@ -223,6 +241,7 @@ def orders_rows(
     for o in orders:
         name = names.get(str(o.get("account")), {})
         broker = name.get("broker") or str(o.get("broker") or "")
+        trail, group, unsupported = (_part(o, key) for key in ("trail", "group", "unsupported"))
         head = [
             text(broker),
             text(o.get("account")),
@@ -233,6 +252,18 @@ def orders_rows(
             text(o.get("time_in_force")),
             number(o.get("price")),
             text(o.get("price_effect")),
+            number(o.get("stop_price")),
+            number(trail.get("amount")),
+            number(trail.get("percent")),
+            number(trail.get("high_water_mark")),
+            number(o.get("notional")),
+            text(o.get("good_till")),
+            "true" if o.get("extended_hours") else "false",
+            text(o.get("order_class")),
+            text(group.get("id")),
+            text(group.get("class")),
+            text(group.get("role")),
+            text(unsupported.get("name")),
             text(o.get("underlying")),
         ]
         legs = [leg for leg in o.get("legs") or [] if isinstance(leg, dict)] or [{}]

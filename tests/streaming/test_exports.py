@@ -222,3 +222,66 @@ def test_the_file_is_rfc_4180_and_named_for_the_day():
     day = dt.date(2026, 3, 2)
     assert filename("orders", None, day) == "streamdesk-orders-all-accounts-2026-03-02.csv"
     assert filename("fills", "5WT1", day) == "streamdesk-fills-5WT1-2026-03-02.csv"
+
+
+def test_orders_carry_stops_trails_amounts_dates_and_their_link():
+    trailing = {
+        **orders()[1],
+        "id": "t-1",
+        "status": "Contingent",
+        "order_type": "Trailing Stop",
+        "time_in_force": "GTC",
+        "stop_price": 97.5,
+        "trail": {"amount": None, "percent": 2.5, "high_water_mark": 100},
+        "order_class": "bracket",
+        "group": {"id": "b-1", "class": "bracket", "role": "stop_loss"},
+        "unsupported": None,
+    }
+    dollars = {
+        **orders()[1],
+        "id": "n-1",
+        "status": "Live",
+        "order_type": "Notional Market",
+        "notional": 500,
+        "time_in_force": "GTD",
+        "good_till": "2026-12-31",
+        "extended_hours": True,
+        "order_class": "simple",
+        "unsupported": {"kind": "time_in_force", "name": "gtx", "fields": {}},
+        "legs": [{"symbol": "BTC/USD", "instrument_type": "Cryptocurrency", "quantity": None}],
+    }
+    header, rows = orders_rows(snapshot(), [trailing, dollars], dt.UTC, "UTC")
+    table = [dict(zip(header, r, strict=True)) for r in rows]
+    columns = (
+        "stop_price",
+        "trail_amount",
+        "trail_percent",
+        "high_water_mark",
+        "notional",
+        "good_till",
+        "extended_hours",
+        "order_class",
+        "group_id",
+        "group_class",
+        "group_role",
+        "unsupported",
+        "quantity",
+    )
+    assert [tuple(r[c] for c in columns) for r in table] == [
+        (
+            "97.5",
+            "",
+            "2.5",
+            "100",
+            "",
+            "",
+            "false",
+            "bracket",
+            "b-1",
+            "bracket",
+            "stop_loss",
+            "",
+            "",
+        ),
+        ("", "", "", "", "500", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
+    ]

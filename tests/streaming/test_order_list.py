@@ -136,7 +136,7 @@ def test_the_panel_names_broker_and_account_as_the_cards_do():
         "orders": [order(1, 7, "Filled", T), order(2, 8, "Live", T - 1, "B9")],
     }
     panel = orders_panel(snapshot)
-    rows = [(o["key"], o["broker"], o["account_label"], o["group"]) for o in panel["orders"]]
+    rows = [(o["key"], o["broker"], o["account_label"], o["status_group"]) for o in panel["orders"]]
     assert rows == [
         ("1:7", "tastytrade", "Margin", "filled"),
         ("2:8", "alpaca", "Paper", "working"),

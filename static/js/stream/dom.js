@@ -110,10 +110,12 @@ function sweepFlashes() {
   if (flashing.size) flashTimer = setTimeout(sweepFlashes, FLASH_MS / 3);
 }
 
-/** A background that fades out (an order that changed): rare, so an animation is fine. */
-export function fade(node, color, ms) {
+/** A ring that fades out (an order that changed): an inset outline, not a background, so
+ *  the row's text keeps its contrast while it shows (a tinted background under the muted
+ *  text read 4.06:1, below WCAG AA). Rare, so an animation is fine. */
+export function highlight(node, color, ms) {
   if (!flashesOn || typeof node.animate !== 'function') return;
-  node.animate([{ backgroundColor: color }, { backgroundColor: 'rgba(0, 0, 0, 0)' }], { duration: ms, easing: 'ease-out' });
+  node.animate([{ boxShadow: `inset 0 0 0 2px ${color}` }, { boxShadow: 'inset 0 0 0 2px rgba(0, 0, 0, 0)' }], { duration: ms, easing: 'ease-out' });
 }
 
 /** The `[data-field]` cells of a row (or block), looked up once. */

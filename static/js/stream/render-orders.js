@@ -10,8 +10,9 @@
  * (static/js/trading/ticket-entry.js) acts on. DOM only; never innerHTML.
  */
 import { num, timeMs } from './contract.js';
-import { el, fade, reconcileChildren, setAttr, setText } from './dom.js';
+import { el, highlight, reconcileChildren, setAttr, setText } from './dom.js';
 import { fmt, timeZone } from './format.js';
+import { groupText, orderTerms } from './order-terms.js';
 import {
   PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, linkOf, noOlder, olderCursor,
   olderQuery, panelList, statusGroup,
@@ -162,12 +163,13 @@ export function createOrdersView(doc) {
     setAttr(li, 'data-group', statusGroup(o.status));
     setAttr(li, 'data-order-account', accountOf(o) || null);
     setAttr(li, 'data-older', isOlder ? 'true' : null);
-    const price = num(o.price);
+    setAttr(li, 'data-linked', o.group ? String(o.group.id) : null);
+    const linked = groupText(o);
     const head = el('div', { class: 'order-head' },
       el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
       el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
-      el('span', { class: 'order-type' },
-        [o.order_type, price !== null ? fmt.price(price) : null, o.price_effect, o.time_in_force].filter((x) => x !== null && x !== undefined && x !== '').join(' ')),
+      el('span', { class: 'order-type', 'data-field': 'terms' }, orderTerms(o)),
+      linked ? el('span', { class: 'order-link', 'data-field': 'link' }, linked) : null,
       sim ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
       el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
     const acct = el('div', { class: 'order-acct' },
@@ -196,7 +198,7 @@ export function createOrdersView(doc) {
         el('button', { type: 'button', class: 'btn btn-quiet', 'data-order-replace': String(o.id), 'aria-label': `Replace order ${o.id}…` }, 'Replace…'))
       : null;
     li.replaceChildren(head, acct, legs, ...(actions ? [actions] : []));
-    if (flash) fade(li, 'rgba(88, 166, 255, 0.25)', 1200);
+    if (flash) highlight(li, 'rgb(88, 166, 255)', 1200);
   }
 
   /** Draw the list for `state` (`all`: every entry again, e.g. a new snapshot). */

@@ -1,0 +1,50 @@
+/*
+ * An order's terms in words, as the broker holds them (docs/streaming-contract.md,
+ * "Objects": order): its type with its limit, stop, trail or dollar amount, its time in
+ * force with its date, and the linked order it belongs to. An order the app does not know
+ * says so ("unsupported: <the broker's name>") rather than pass for another. Pure.
+ */
+import { num } from './contract.js';
+import { fmt } from './format.js';
+
+const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
+const CLASSES = { oco: 'OCO', oto: 'OTO', otoco: 'OTOCO', bracket: 'Bracket' };
+const EXTENDED = new Set(['Ext', 'Ext Overnight', 'GTC Ext', 'GTC Ext Overnight', 'Pre', 'Post']);
+
+const present = (x) => x !== null && x !== undefined && x !== '';
+
+/** The trail of a trailing stop: `trail $0.50` or `trail 2%`, with where its stop and high stand. */
+function trailText(trail) {
+  if (!trail) return null;
+  const amount = num(trail.amount);
+  const percent = num(trail.percent);
+  const hwm = num(trail.high_water_mark);
+  const size = amount !== null ? `$${fmt.price(amount)}` : percent !== null ? `${percent}%` : null;
+  return [size !== null ? `trail ${size}` : 'trail', hwm !== null ? `high ${fmt.price(hwm)}` : null].filter(present).join(' · ');
+}
+
+/** The type, prices and time in force, in the order a trader reads them. */
+export function orderTerms(o) {
+  const parts = [];
+  const u = o.unsupported;
+  if (u) parts.push(`unsupported: ${u.name}`);
+  if (!u || u.kind !== 'order_type') parts.push(o.order_type);
+  const notional = num(o.notional);
+  if (notional !== null) parts.push(`$${fmt.money(notional)}`);
+  const price = num(o.price);
+  if (price !== null) parts.push(fmt.price(price), o.price_effect);
+  const stop = num(o.stop_price);
+  if (stop !== null) parts.push(`stop ${fmt.price(stop)}`);
+  parts.push(trailText(o.trail));
+  if (!u || u.kind !== 'time_in_force') parts.push(o.time_in_force);
+  if (o.time_in_force === 'GTD' && o.good_till) parts.push(o.good_till);
+  if (o.extended_hours && !EXTENDED.has(o.time_in_force)) parts.push('ext hours');
+  return parts.filter(present).join(' ');
+}
+
+/** A member of a linked order: its link's name and id and this member's role, or null. */
+export function groupText(o) {
+  const g = o.group;
+  if (!g) return null;
+  return `${CLASSES[g.class] || g.class} ${g.id} · ${ROLES[g.role] || g.role}`;
+}

@@ -1,0 +1,86 @@
+"""An order's terms in words, for the page rendered before its script runs: the same
+text as static/js/stream/order-terms.js (tests/streaming/test_order_terms.py holds them
+to the same cases), so the row does not change when the live values arrive."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+ROLES = {"trigger": "entry", "take_profit": "take profit", "stop_loss": "stop loss"}
+CLASSES = {"oco": "OCO", "oto": "OTO", "otoco": "OTOCO", "bracket": "Bracket"}
+EXTENDED = frozenset({"Ext", "Ext Overnight", "GTC Ext", "GTC Ext Overnight", "Pre", "Post"})
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _fixed(value: float, least: int, most: int) -> str:
+    """en-US digits with at least `least` and at most `most` decimals, halves rounded away
+    from zero on the double's exact value (format.js's `nf`, Intl.NumberFormat)."""
+    exact = Decimal(value).quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    text = f"{exact:,.{most}f}"
+    while most > least and text.endswith("0"):
+        text, most = text[:-1], most - 1
+    return text
+
+
+def price_text(value: float) -> str:
+    return _fixed(value, 2, 4 if abs(value) < 10 else 2)
+
+
+def _trail_text(trail: Any) -> str | None:
+    if not isinstance(trail, dict):
+        return None
+    amount, percent = _number(trail.get("amount")), _number(trail.get("percent"))
+    hwm = _number(trail.get("high_water_mark"))
+    if amount is not None:
+        size: str | None = f"trail ${price_text(amount)}"
+    elif percent is not None:
+        size = f"trail {percent:g}%"
+    else:
+        size = "trail"
+    return " · ".join(
+        part for part in (size, f"high {price_text(hwm)}" if hwm is not None else None) if part
+    )
+
+
+def order_terms(o: dict[str, Any]) -> str:
+    """The type, prices and time in force, in the order a trader reads them."""
+    u = o.get("unsupported") if isinstance(o.get("unsupported"), dict) else None
+    parts: list[Any] = []
+    if u:
+        parts.append(f"unsupported: {u.get('name')}")
+    if not u or u.get("kind") != "order_type":
+        parts.append(o.get("order_type"))
+    notional = _number(o.get("notional"))
+    if notional is not None:
+        parts.append(f"${_fixed(notional, 2, 2)}")
+    price = _number(o.get("price"))
+    if price is not None:
+        parts += [price_text(price), o.get("price_effect")]
+    stop = _number(o.get("stop_price"))
+    if stop is not None:
+        parts.append(f"stop {price_text(stop)}")
+    parts.append(_trail_text(o.get("trail")))
+    tif = o.get("time_in_force")
+    if not u or u.get("kind") != "time_in_force":
+        parts.append(tif)
+    if tif == "GTD" and o.get("good_till"):
+        parts.append(o.get("good_till"))
+    if o.get("extended_hours") and tif not in EXTENDED:
+        parts.append("ext hours")
+    return " ".join(str(p) for p in parts if p is not None and p != "")
+
+
+def group_text(o: dict[str, Any]) -> str | None:
+    """A member of a linked order: its link's name and id and this member's role."""
+    g = o.get("group")
+    if not isinstance(g, dict):
+        return None
+    name = CLASSES.get(str(g.get("class")), str(g.get("class")))
+    role = ROLES.get(str(g.get("role")), str(g.get("role")))
+    return f"{name} {g.get('id')} · {role}"

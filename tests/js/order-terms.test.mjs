@@ -1,0 +1,46 @@
+// static/js/stream/order-terms.js: an order's terms as the broker holds them
+// (docs/streaming-contract.md, "Objects": order).
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+import { groupText, orderTerms } from '../../static/js/stream/order-terms.js';
+
+const order = (fields) => ({
+  order_type: 'Market', price: null, price_effect: null, stop_price: null, trail: null, notional: null,
+  time_in_force: 'Day', good_till: null, extended_hours: false, group: null, unsupported: null, ...fields,
+});
+
+test('a limit, a stop and a stop limit show their prices', () => {
+  assert.equal(orderTerms(order({ order_type: 'Limit', price: 1.25, price_effect: 'Debit' })), 'Limit 1.25 Debit Day');
+  assert.equal(orderTerms(order({ order_type: 'Stop', stop_price: 180 })), 'Stop stop 180.00 Day');
+  assert.equal(
+    orderTerms(order({ order_type: 'Stop Limit', price: 179.5, price_effect: 'Credit', stop_price: 180, time_in_force: 'GTC' })),
+    'Stop Limit 179.50 Credit stop 180.00 GTC');
+});
+
+test('a trailing stop shows its trail, where its stop stands and its high', () => {
+  const pct = order({ order_type: 'Trailing Stop', stop_price: 97.5, trail: { amount: null, percent: 2.5, high_water_mark: 100 } });
+  assert.equal(orderTerms(pct), 'Trailing Stop stop 97.50 trail 2.5% · high 100.00 Day');
+  const dollars = order({ order_type: 'Trailing Stop', stop_price: null, trail: { amount: 0.5, percent: null, high_water_mark: null } });
+  assert.equal(orderTerms(dollars), 'Trailing Stop trail $0.50 Day');
+});
+
+test('a dollar order shows its amount; GTD its date; extended hours are said', () => {
+  assert.equal(orderTerms(order({ order_type: 'Notional Market', notional: 500, time_in_force: 'IOC' })), 'Notional Market $500.00 IOC');
+  assert.equal(orderTerms(order({ order_type: 'Limit', price: 12, time_in_force: 'GTD', good_till: '2026-12-31' })), 'Limit 12.00 GTD 2026-12-31');
+  assert.equal(orderTerms(order({ order_type: 'Limit', price: 12, extended_hours: true })), 'Limit 12.00 Day ext hours');
+  assert.equal(orderTerms(order({ order_type: 'Limit', price: 12, time_in_force: 'Post', extended_hours: true })), 'Limit 12.00 Post');
+});
+
+test('what the app does not know is said in the broker\'s words, never as another type', () => {
+  const u = { kind: 'order_type', name: 'pegged', fields: { type: 'pegged' } };
+  assert.equal(orderTerms(order({ order_type: 'Unsupported', unsupported: u })), 'unsupported: pegged Day');
+  const tif = { kind: 'time_in_force', name: 'gtx', fields: {} };
+  assert.equal(orderTerms(order({ time_in_force: 'Unsupported', unsupported: tif })), 'unsupported: gtx Market');
+});
+
+test('a member of a linked order names its link and role', () => {
+  assert.equal(groupText(order({ group: { id: '7', class: 'otoco', role: 'stop_loss' } })), 'OTOCO 7 · stop loss');
+  assert.equal(groupText(order({ group: { id: 'b1', class: 'bracket', role: 'trigger' } })), 'Bracket b1 · entry');
+  assert.equal(groupText(order({})), null);
+});

@@ -1,0 +1,68 @@
+"""An order's terms as the page first renders them (streaming/order_terms.py) are the
+words its script writes once it runs (static/js/stream/order-terms.js): the row does not
+change under the trader's eyes. Unit cases of the words are in tests/js/order-terms.test.mjs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streaming.order_terms import group_text, order_terms
+from tests.support.node import node_tool
+
+
+def order(**fields: Any) -> dict[str, Any]:
+    base = {
+        "order_type": "Market",
+        "price": None,
+        "price_effect": None,
+        "stop_price": None,
+        "trail": None,
+        "notional": None,
+        "time_in_force": "Day",
+        "good_till": None,
+        "extended_hours": False,
+        "group": None,
+        "unsupported": None,
+    }
+    return {**base, **fields}
+
+
+ORDERS = [
+    order(order_type="Limit", price=1.25, price_effect="Debit"),
+    order(order_type="Limit", price=1234.5, price_effect="Credit", time_in_force="GTC"),
+    order(order_type="Stop", stop_price=180),
+    order(order_type="Stop Limit", price=179.5, price_effect="Credit", stop_price=180.125),
+    order(
+        order_type="Trailing Stop",
+        stop_price=97.5,
+        trail={"amount": None, "percent": 2.5, "high_water_mark": 100},
+    ),
+    order(
+        order_type="Trailing Stop", trail={"amount": 0.5, "percent": None, "high_water_mark": None}
+    ),
+    order(order_type="Notional Market", notional=1500, time_in_force="IOC"),
+    order(order_type="Limit", price=12, time_in_force="GTD", good_till="2026-12-31"),
+    order(order_type="Limit", price=12, extended_hours=True),
+    order(order_type="Limit", price=0.0125, time_in_force="Post", extended_hours=True),
+    order(
+        order_type="Unsupported",
+        unsupported={"kind": "order_type", "name": "pegged", "fields": {}},
+    ),
+    order(
+        order_type="Limit",
+        price=3,
+        group={"id": "55", "class": "otoco", "role": "take_profit"},
+    ),
+    order(
+        order_type="Stop", stop_price=2, group={"id": "b1", "class": "bracket", "role": "stop_loss"}
+    ),
+    order(order_type="Market", group={"id": "9", "class": "oto", "role": "member"}),
+]
+
+
+def test_the_page_and_its_script_say_the_same_terms():
+    script = node_tool("order-terms.mjs", ORDERS)
+    server = [{"terms": order_terms(o), "link": group_text(o)} for o in ORDERS]
+    assert server == script
+    # a half rounds away from zero, as Intl.NumberFormat does (Python's own would give .12)
+    assert server[3]["terms"] == "Stop Limit 179.50 Credit stop 180.13 Day"
