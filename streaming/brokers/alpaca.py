@@ -51,10 +51,16 @@ from streaming import metrics
 from streaming.brokers.alpaca_client import AlpacaClient
 from streaming.brokers.alpaca_orders import AlpacaOrders
 from streaming.brokers.alpaca_portfolio import broker_path, portfolio_history
-from streaming.brokers.alpaca_wire import balance_payload, order_payload, position_payload
+from streaming.brokers.alpaca_wire import (
+    balance_payload,
+    linked_members,
+    order_payload,
+    position_payload,
+)
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
+from streaming.brokers.order_shape import Fill, Group, Order
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.values import decimal, num, quantity_text, time_ms
 
@@ -98,8 +104,8 @@ class _Heard(httpx.AsyncByteStream):
 class _OrderView:
     number: str
     covered: Decimal = Decimal(0)  # highest cumulative filled qty covered by a fill row
-    fills: list[dict[str, Any]] = field(default_factory=list)
-    last: dict[str, Any] | None = None  # the payload last emitted
+    fills: list[Fill] = field(default_factory=list)
+    last: Order | None = None  # the payload last emitted
     updated_ms: int | None = None  # `updated_at` of the order state last applied
 
 
@@ -138,6 +144,9 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         self.stale_updates = 0  # order states older than the one already applied
         self._accounts: dict[str, str] = {}  # Alpaca account id -> account number
         self._orders: dict[str, _OrderView] = {}
+        #: order id -> its linked order: Alpaca's children do not name their parent, so a
+        #: child's later event or lone REST row is linked by what its parent once said
+        self._groups: dict[str, Group] = {}
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
         self._lookback_from = time.time() - ORDER_LOOKBACK
@@ -233,12 +242,13 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
     async def _poll_orders(
         self, client: AlpacaClient, sink: AdapterSink, account_id: str, *, synthesize: bool
     ) -> None:
-        """Open orders plus those submitted within the lookback; emit what changed."""
+        """Open orders plus those submitted within the lookback; emit what changed. Nested:
+        a linked order's children come under their parent, which is what links them."""
         number = self._accounts[account_id]
         after = datetime.fromtimestamp(self._lookback_from, UTC).isoformat()
         seen: dict[str, dict[str, Any]] = {}
         for params in ({"status": "open"}, {"status": "all", "after": after}):
-            for order in await client.orders(account_id, limit=500, **params):
+            for order in await client.orders(account_id, limit=500, nested="true", **params):
                 if isinstance(order, dict) and order.get("id"):
                     seen[str(order["id"])] = order
         for order in sorted(seen.values(), key=lambda o: str(o.get("submitted_at"))):
@@ -253,9 +263,32 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         execution: tuple[Decimal | None, Decimal | None, int | None] | None = None,
         synthesize: bool = False,
     ) -> bool:
-        """Fold an order state (and maybe one execution) in; emit it if it changed.
+        """Fold an order state (and maybe one execution, which is the order's own) in;
+        emit what changed. A linked order with its children nested (`legs`) is several
+        orders: the parent and each child are folded in as orders of their own, and the
+        group each belongs to is remembered for when it comes alone.
 
         Returns whether a fill row was added."""
+        members = linked_members(order)
+        for member, linked in members:
+            self._groups[str(member["id"])] = linked
+        added = await self._apply_one(
+            sink, number, order, execution=execution, synthesize=synthesize
+        )
+        for child, _ in members[1:]:
+            added = await self._apply_one(sink, number, child, synthesize=synthesize) or added
+        return added
+
+    async def _apply_one(
+        self,
+        sink: AdapterSink,
+        number: str,
+        order: dict[str, Any],
+        *,
+        execution: tuple[Decimal | None, Decimal | None, int | None] | None = None,
+        synthesize: bool = False,
+    ) -> bool:
+        """`_apply_order` for one order (a linked order's member, or any other)."""
         oid = str(order["id"])
         view = self._orders.setdefault(oid, _OrderView(number))
         updated = time_ms(order.get("updated_at"))
@@ -292,7 +325,7 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
             )
             view.covered = filled
             added = True
-        payload = order_payload(order, view.fills)
+        payload = order_payload(order, view.fills, group=self._groups.get(oid))
         if payload != view.last:
             view.last = payload
             await sink.account_event("order", self.link_id, number, payload)

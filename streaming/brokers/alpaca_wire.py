@@ -1,11 +1,30 @@
 """Alpaca's Broker API rows → the contract (docs/streaming-contract.md): trading account
-balances, positions and orders (with the fill rows the adapter synthesized)."""
+balances, positions and orders (with the fill rows the adapter synthesized).
+
+An order keeps what Alpaca sent: its type with its stop, trail or dollar amount, its time
+in force, its class, and — for a bracket, OCO or OTO — the linked order it belongs to,
+each member an order of its own (`linked_members`). What is not known here is kept and
+said (`unsupported`), never dropped or relabelled."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from streaming.brokers.order_shape import (
+    LINKED,
+    UNSUPPORTED,
+    Fill,
+    Group,
+    Leg,
+    Order,
+    Role,
+    Trail,
+    Unsupported,
+    exit_role,
+    unsupported,
+)
+from streaming.brokers.order_shape import group as linked_group
 from streaming.brokers.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 from streaming.brokers.values import decimal, now_ms, num, time_ms
 
@@ -29,6 +48,40 @@ def balance_payload(a: dict[str, Any]) -> dict[str, Any]:
         "pending_cash": None,
         "updated_at": now_ms(),
     }
+
+
+#: Alpaca's order types (`type`, formerly `order_type`) in the contract's words.
+ORDER_TYPES = {
+    "market": "Market",
+    "limit": "Limit",
+    "stop": "Stop",
+    "stop_limit": "Stop Limit",
+    "trailing_stop": "Trailing Stop",
+}
+#: Alpaca's times in force in the contract's spelling.
+TIMES_IN_FORCE = {
+    "day": "Day",
+    "gtc": "GTC",
+    "opg": "OPG",
+    "cls": "CLS",
+    "ioc": "IOC",
+    "fok": "FOK",
+}
+#: Alpaca's order classes; "" (and a missing class) is a simple order.
+ORDER_CLASSES = {
+    "": "simple",
+    "simple": "simple",
+    "mleg": "multileg",
+    "bracket": "bracket",
+    "oco": "oco",
+    "oto": "oto",
+}
+#: Alpaca's asset classes as the contract's instrument types (tastytrade's names).
+INSTRUMENT_TYPES = {
+    "us_equity": "Equity",
+    "us_option": "Equity Option",
+    "crypto": "Cryptocurrency",
+}
 
 
 def position_payload(p: dict[str, Any]) -> dict[str, Any]:
@@ -61,58 +114,136 @@ def position_payload(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _instrument(symbol: str, asset_class: Any) -> str:
-    if asset_class == "us_option" or occ_parts(symbol) is not None:
+    """The contract's instrument type: Alpaca's asset class by name, an OCC symbol as an
+    option (positions may omit the class), another class as Alpaca names it, else Equity."""
+    if asset_class in INSTRUMENT_TYPES:
+        return INSTRUMENT_TYPES[asset_class]
+    if occ_parts(symbol) is not None:
         return "Equity Option"
+    if isinstance(asset_class, str) and asset_class:
+        return asset_class
     return "Equity"
 
 
-def order_payload(o: dict[str, Any], fills: list[dict[str, Any]]) -> dict[str, Any]:
-    """An Alpaca order as the contract's order; this process's fill rows on the first leg."""
-    qty = decimal(o.get("qty")) or Decimal(0)
-    filled = decimal(o.get("filled_qty")) or Decimal(0)
-    symbol = str(o.get("symbol") or "")
-    side = o.get("side")
-    limit = decimal(o.get("limit_price"))
-    raw_legs = o.get("legs") if isinstance(o.get("legs"), list) and o.get("legs") else None
-    if raw_legs:
-        legs = []
-        for index, leg in enumerate(raw_legs):
-            leg_qty = decimal(leg.get("qty")) or Decimal(0)
-            leg_filled = decimal(leg.get("filled_qty")) or Decimal(0)
-            leg_symbol = str(leg.get("symbol", ""))
-            legs.append(
-                {
-                    "symbol": leg_symbol,
-                    "instrument_type": _instrument(leg_symbol, leg.get("asset_class")),
-                    "action": leg.get("side"),
-                    "quantity": num(leg_qty),
-                    "remaining_quantity": num(leg_qty - leg_filled),
-                    "fills": list(fills) if index == 0 else [],
-                }
-            )
-        first_symbol = str(raw_legs[0].get("symbol", ""))
-    else:
+def _broker_type(o: dict[str, Any]) -> str | None:
+    """Alpaca's type as sent (`type`; `order_type` is its deprecated twin)."""
+    raw = o.get("type") or o.get("order_type")
+    return str(raw) if raw is not None else None
+
+
+def _order_type(o: dict[str, Any]) -> str | None:
+    """The contract's order type; a market order for a dollar amount is `Notional Market`."""
+    raw = _broker_type(o)
+    if raw is None:
+        return None
+    mapped = ORDER_TYPES.get(raw, UNSUPPORTED)
+    if mapped == "Market" and o.get("notional") is not None:
+        return "Notional Market"
+    return mapped
+
+
+def _leg(raw: dict[str, Any], symbol: str, asset_class: Any, action: Any, fills: list[Fill]) -> Leg:
+    """One leg; a notional order has no quantity (null, never 0) until Alpaca says."""
+    qty = decimal(raw.get("qty"))
+    filled = decimal(raw.get("filled_qty")) or Decimal(0)
+    return {
+        "symbol": symbol,
+        "instrument_type": _instrument(symbol, asset_class),
+        "action": action,
+        "quantity": num(qty),
+        "remaining_quantity": num(max(qty - filled, Decimal(0))) if qty is not None else None,
+        "fills": fills,
+    }
+
+
+def _trail(o: dict[str, Any]) -> Trail:
+    return {
+        "amount": num(decimal(o.get("trail_price"))),
+        "percent": num(decimal(o.get("trail_percent"))),
+        "high_water_mark": num(decimal(o.get("hwm"))),
+    }
+
+
+def order_payload(o: dict[str, Any], fills: list[Fill], *, group: Group | None = None) -> Order:
+    """One Alpaca order as the contract's order, this process's fill rows on its first leg.
+
+    `group`: the linked order it is a member of (Alpaca's children do not name their
+    parent, so the caller knows it from the nesting: `linked_members`). A multi-leg
+    order's `legs` are its option legs; a linked parent's `legs` are member orders and
+    are not read here."""
+    order_type = _order_type(o)
+    raw_tif = o.get("time_in_force")
+    time_in_force = TIMES_IN_FORCE.get(raw_tif, UNSUPPORTED) if raw_tif is not None else None
+    raw_class = o.get("order_class") or ""
+    order_class = ORDER_CLASSES.get(raw_class, UNSUPPORTED)
+    unknown: Unsupported | None = None
+    if order_type == UNSUPPORTED:
+        unknown = unsupported("order_type", _broker_type(o), o)
+    elif order_class == UNSUPPORTED:
+        unknown = unsupported("order_class", raw_class, o)
+    elif time_in_force == UNSUPPORTED:
+        unknown = unsupported("time_in_force", raw_tif, o)
+    side = o.get("side") or None
+    raw_legs = o.get("legs")
+    if order_class == "multileg" and isinstance(raw_legs, list) and raw_legs:
+        # the top-level symbol, side and asset class arrive as "": the legs say them
+        option_legs = [leg for leg in raw_legs if isinstance(leg, dict)]
         legs = [
-            {
-                "symbol": symbol,
-                "instrument_type": _instrument(symbol, o.get("asset_class")),
-                "action": side,
-                "quantity": num(qty),
-                "remaining_quantity": num(max(qty - filled, Decimal(0))),
-                "fills": list(fills),
-            }
+            _leg(
+                leg,
+                str(leg.get("symbol") or ""),
+                leg.get("asset_class"),
+                leg.get("side"),
+                list(fills) if index == 0 else [],
+            )
+            for index, leg in enumerate(option_legs)
         ]
-        first_symbol = symbol
+    else:
+        symbol = str(o.get("symbol") or "")
+        legs = [_leg(o, symbol, o.get("asset_class"), side, list(fills))]
+    first_symbol = legs[0]["symbol"] if legs else ""
     parts = occ_parts(first_symbol)
+    limit = decimal(o.get("limit_price"))
     return {
         "id": str(o.get("id")),
         "status": o.get("status"),
-        "order_type": o.get("order_type") or o.get("type"),
-        "time_in_force": o.get("time_in_force"),
+        "order_type": order_type,
+        "broker_type": _broker_type(o),
+        "time_in_force": time_in_force,
+        "good_till": None,
+        "extended_hours": o.get("extended_hours") is True,
         "price": num(limit),
         "price_effect": ("Debit" if side == "buy" else "Credit") if limit and side else None,
+        "stop_price": num(decimal(o.get("stop_price"))),
+        "trail": _trail(o) if order_type == "Trailing Stop" else None,
+        "notional": num(decimal(o.get("notional"))),
+        "order_class": order_class,
+        "group": group,
         "underlying": parts[0] if parts else first_symbol,
         "legs": legs,
         "received_at": time_ms(o.get("submitted_at") or o.get("created_at")),
         "updated_at": time_ms(o.get("updated_at")),
+        "unsupported": unknown,
     }
+
+
+def linked_members(o: dict[str, Any]) -> list[tuple[dict[str, Any], Group]]:
+    """A linked order (bracket, OCO, OTO) read with `nested=true` as its member orders
+    with the group they share: the parent first, then each child (`legs`). Empty for any
+    other order, and for a member listed alone (Alpaca's children do not name their
+    parent: only the nesting links them, so the caller remembers it).
+
+    The parent of a bracket or OTO is the entry (`trigger`); an OCO's parent is its
+    take-profit. Each child's role is told by its type."""
+    order_class = o.get("order_class")
+    children = [c for c in o.get("legs") or () if isinstance(c, dict) and c.get("id")]
+    if order_class not in LINKED or not children:
+        return []
+    parent_role: Role = (
+        "trigger" if order_class in ("bracket", "oto") else exit_role(_order_type(o))
+    )
+    members = [(o, linked_group(o["id"], order_class, parent_role))]
+    members += [
+        (c, linked_group(o["id"], order_class, exit_role(_order_type(c)))) for c in children
+    ]
+    return members

@@ -27,11 +27,13 @@ from django.conf import settings
 from tastytrade import Account
 
 from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
+from streaming.brokers.alpaca_wire import linked_members
 from streaming.brokers.alpaca_wire import order_payload as alpaca_order
 from streaming.brokers.catalog import alpaca_trading_url
+from streaming.brokers.order_shape import Fill, Group, Order
 from streaming.brokers.tastytrade_wire import order_payload as tastytrade_order
 from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_wire import order_payload as tradier_order
+from streaming.brokers.tradier_wire import order_payloads as tradier_orders
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 from streaming.order_list import Key, newest_first, order_key
 
@@ -105,7 +107,7 @@ def _utc(ms: int) -> dt.datetime:
 
 async def _tastytrade(
     link: HistoryLink, account: str, before_ms: int | None, size: int
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[Order], bool]:
     session = tastytrade_client.make_session(
         link.secrets.get("provider_secret", ""),
         link.secrets.get("refresh_token", ""),
@@ -123,7 +125,7 @@ async def _tastytrade(
 
 async def _tradier(
     link: HistoryLink, account: str, before_ms: int | None, size: int
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[Order], bool]:
     async with tradier_client.TradierClient(
         access_token=link.secrets.get("access_token", ""),
         api_url=settings.TRADIER_API_URL,
@@ -137,12 +139,13 @@ async def _tradier(
     rows = tradier_client.as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
     book = FillBook()
     # everything Tradier keeps came in one answer: complete once cut to `size`
-    return [tradier_order(r, book) for r in rows if isinstance(r, dict)], True
+    orders = [o for r in rows if isinstance(r, dict) for o in tradier_orders(r, book)]
+    return orders, True
 
 
 async def _alpaca(
     link: HistoryLink, account: str, before_ms: int | None, size: int
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[Order], bool]:
     key_id = link.secrets.get("key_id", "")
     secret_key = link.secrets.get("secret_key", "")
     trading_url = alpaca_trading_url(link.alpaca_api)
@@ -177,10 +180,15 @@ async def _alpaca(
             account_id, status="all", direction="desc", limit=size, until=until, nested="true"
         )
     rows = [o for o in raw or [] if isinstance(o, dict) and o.get("id")]
-    return [alpaca_order(o, _alpaca_fills(o)) for o in rows], len(rows) < size
+    orders = []
+    for row in rows:  # a linked order (nested): each member is an order of its own
+        members: list[tuple[dict[str, Any], Group | None]] = [*linked_members(row)]
+        members = members or [(row, None)]
+        orders += [alpaca_order(o, _alpaca_fills(o), group=group) for o, group in members]
+    return orders, len(rows) < size
 
 
-def _alpaca_fills(order: dict[str, Any]) -> list[dict[str, Any]]:
+def _alpaca_fills(order: dict[str, Any]) -> list[Fill]:
     """What filled, as one fill at the average price: the adapter's baseline row (same
     id, `<order id>:<filled quantity>`), so the stream's copy and this one agree."""
     filled = decimal(order.get("filled_qty")) or Decimal(0)

@@ -11,8 +11,8 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
 - **account**: list the link's accounts, a REST snapshot (balances, positions, live
   orders), the account streamer with a heartbeat every `account_heartbeat_interval`
   (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation;
-  ONE pump for balances, positions and orders in the streamer's order (a pump per type
-  with an SDK whose private hook is not as known).
+  ONE pump for balances, positions, orders and complex orders (each member an order) in
+  the streamer's order (a pump per type with an SDK whose private hook is not as known).
 
 The kind loops fail and reconnect independently, each with its own backoff: a refused
 account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
@@ -36,7 +36,7 @@ import anyio
 from tastytrade import Account, DXLinkStreamer, Session
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
-from tastytrade.order import PlacedOrder
+from tastytrade.order import PlacedComplexOrder, PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 
 from streaming.brokers import tastytrade_compact as compact
@@ -47,6 +47,7 @@ from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
+from streaming.brokers.order_shape import Order
 from streaming.brokers.tastytrade_client import (
     base_url,
     make_alert_streamer,
@@ -260,6 +261,7 @@ class TastytradeAdapter(TastytradeOrders):
                         tg.start_soon(self._pump_balances, alerts, sink)
                         tg.start_soon(self._pump_positions, alerts, sink)
                         tg.start_soon(self._pump_orders, alerts, sink)
+                        tg.start_soon(self._pump_complex_orders, alerts, sink)
                         tg.start_soon(self._account_watchdog, sink)
                     tg.start_soon(self._heartbeat, alerts, sink)
                     tg.start_soon(self._reconcile, session, accounts, sink)
@@ -293,6 +295,8 @@ class TastytradeAdapter(TastytradeOrders):
                         await self._balance(item, sink)
                     elif kind == "CurrentPosition":
                         await self._position(item, sink)
+                    elif kind == "ComplexOrder":
+                        await self._complex_order(item, sink)
                     else:
                         await self._order(item, sink)
             await self._account_silent(sink)
@@ -309,6 +313,10 @@ class TastytradeAdapter(TastytradeOrders):
         async for o in alerts.listen(PlacedOrder):
             await self._order(o, sink)
 
+    async def _pump_complex_orders(self, alerts: AlertStreamer, sink: AdapterSink) -> None:
+        async for c in alerts.listen(PlacedComplexOrder):
+            await self._complex_order(c, sink)
+
     async def _balance(self, b: AccountBalance, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
         payload = wire.balance_payload(b)
@@ -323,9 +331,18 @@ class TastytradeAdapter(TastytradeOrders):
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
-        payload = wire.order_payload(o)
-        self._known[("order", str(o.id))] = payload
-        await sink.account_event("order", self.link_id, o.account_number, payload)
+        await self._emit_order(o.account_number, wire.order_payload(o), sink)
+
+    async def _complex_order(self, c: PlacedComplexOrder, sink: AdapterSink) -> None:
+        """A complex order (OCO, OTO, OTOCO) is several orders: each member reaches the
+        screen as an order of its own, linked by the complex order's `group`."""
+        self.last_account_message = time.monotonic()
+        for payload in wire.complex_order_payloads(c):
+            await self._emit_order(c.account_number, payload, sink)
+
+    async def _emit_order(self, account: str, payload: Order, sink: AdapterSink) -> None:
+        self._known[("order", str(payload["id"]))] = payload
+        await sink.account_event("order", self.link_id, account, payload)
 
     async def _pump_market(self, dx: streamers.CompactDXLinkStreamer, sink: AdapterSink) -> None:
         """Every market event of the compact streamer's one queue, in DXLink's order (a

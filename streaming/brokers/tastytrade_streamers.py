@@ -9,7 +9,7 @@ and puts every Quote, Trade, Summary, Greeks (as compact `Row`s, tastytrade_comp
 and Candle event on ONE queue, where the SDK keeps a queue per type; a tick's Quote, Trade
 and Summary (separate DXLink messages) reach the manager in DXLink's order. Candles, the
 FULL format and anything unknown are parsed by the SDK. `QueuedAlertStreamer` does the
-same for the account streamer's balances, positions and orders.
+same for the account streamer's balances, positions, orders and complex orders.
 
 The hooks are private, so they are checked when this module loads (`supported()`,
 `alerts_supported()`): if a future SDK changes them, the adapter uses the plain
@@ -186,8 +186,9 @@ def sdk_events(cls: type[Event], message: list[Any]) -> list[Event]:
 #: What the adapter opens DXLink with.
 STREAMER: type[DXLinkStreamer] = CompactDXLinkStreamer if supported() else DXLinkStreamer
 
-#: The account streamer's message types read through its one queue, and their models.
-ACCOUNT_TYPES = ("AccountBalance", "CurrentPosition", "Order")
+#: The account streamer's message types read through its one queue, and their models
+#: (a `ComplexOrder` carries its member orders: the SDK's `PlacedComplexOrder`).
+ACCOUNT_TYPES = ("AccountBalance", "CurrentPosition", "Order", "ComplexOrder")
 
 
 def alerts_supported() -> bool:
@@ -206,10 +207,11 @@ def alerts_supported() -> bool:
 
 
 class QueuedAlertStreamer(AlertStreamer):
-    """The SDK's account streamer, queueing balances, positions and orders (the SDK's
-    models, built as it builds them) as `(type, model)` on one queue (`events`) in the
-    order the streamer sent them, where the SDK keeps a queue per type (`listen`): one
-    task reads them, and a fill's order, position and balance reach the sink in order."""
+    """The SDK's account streamer, queueing balances, positions, orders and complex
+    orders (the SDK's models, built as it builds them) as `(type, model)` on one queue
+    (`events`) in the order the streamer sent them, where the SDK keeps a queue per type
+    (`listen`): one task reads them, and a fill's order, position and balance reach the
+    sink in order."""
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)

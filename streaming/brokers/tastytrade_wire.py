@@ -1,21 +1,36 @@
 """tastytrade's SDK models in the contract's shapes (docs/streaming-contract.md).
 
-The account streamer's and REST's balances, positions and orders, and DXLink's quote,
-trade, summary and greeks events, as the normalized payloads every adapter emits. Broker
-values are kept as they came: Decimals become JSON numbers, a missing value is None (null),
-never 0; order statuses are already the contract's vocabulary (tastytrade's).
+The account streamer's and REST's balances, positions and orders (a complex order's
+members each an order of its own, linked by `group`), and DXLink's quote, trade, summary
+and greeks events, as the normalized payloads every adapter emits. Broker values are kept
+as they came: Decimals become JSON numbers, a missing value is None (null), never 0; order
+statuses, types, times in force and instrument kinds are already the contract's vocabulary
+(tastytrade's); what the contract does not know is kept and said (`unsupported`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
-from tastytrade.order import PlacedOrder
+from tastytrade.order import FillInfo, PlacedComplexOrder, PlacedOrder
+from tastytrade.order import Leg as OrderLeg
 
+from streaming.brokers.order_shape import (
+    EXTENDED,
+    LINKED,
+    UNSUPPORTED,
+    Fill,
+    Leg,
+    Order,
+    Role,
+    exit_role,
+    group,
+    unsupported,
+)
 from streaming.brokers.symbols import streamer_symbol_for
-from streaming.brokers.values import num, time_ms
+from streaming.brokers.values import decimal, num, time_ms
 
 
 def balance_payload(b: AccountBalance) -> dict[str, Any]:
@@ -58,37 +73,123 @@ def position_payload(p: CurrentPosition) -> dict[str, Any]:
     }
 
 
-def order_payload(o: PlacedOrder) -> dict[str, Any]:
+#: tastytrade's order types and times in force, each also the contract's (one spelling).
+KNOWN_ORDER_TYPES = ("Limit", "Market", "Marketable Limit", "Stop", "Stop Limit", "Notional Market")
+KNOWN_TIMES_IN_FORCE = (
+    "Day",
+    "GTC",
+    "GTD",
+    "Ext",
+    "Ext Overnight",
+    "GTC Ext",
+    "GTC Ext Overnight",
+    "IOC",
+)
+#: The part of a `complex-order-tag` (`OTOCO::trigger-order`) naming the trigger.
+TRIGGER_TAG = "trigger-order"
+
+
+class _Link(NamedTuple):
+    """A complex order's member: the complex order's id and type as tastytrade names it
+    (`OTOCO`), the name to report if that type is unknown, and the member's role."""
+
+    id: int | str
+    kind: str
+    name: str
+    role: Role
+
+
+def order_payload(o: PlacedOrder) -> Order:
+    """A tastytrade order as the broker holds it. A component of a complex order (it
+    carries `complex-order-id`) is linked by its `complex-order-tag`, so it is the same
+    member whether it came alone (live orders, history, an `Order` message) or in its
+    complex order (`complex_order_payloads`)."""
+    if o.complex_order_id is None:
+        return _order(o, None)
+    tag = o.complex_order_tag or ""
+    kind, _, part = tag.partition("::")
+    role: Role = "trigger" if part == TRIGGER_TAG else exit_role(str(o.order_type))
+    return _order(o, _Link(o.complex_order_id, kind, tag, role))
+
+
+def complex_order_payloads(c: PlacedComplexOrder) -> list[Order]:
+    """Every member of a complex order (the account streamer's `ComplexOrder`), each an
+    order of its own linked by the complex order's id and type: its trigger (OTO,
+    OTOCO), then the orders it triggers or that cancel each other (roles by type)."""
+    kind = str(c.type)
+    members: list[tuple[PlacedOrder, Role]] = [(o, exit_role(str(o.order_type))) for o in c.orders]
+    if c.trigger_order is not None:
+        members.insert(0, (c.trigger_order, "trigger"))
+    return [_order(o, _Link(c.id, kind, kind, role)) for o, role in members]
+
+
+def _order(o: PlacedOrder, link: _Link | None) -> Order:
+    """The contract's order; an order has one `unsupported`: its type's, else its
+    class's, else its time in force's."""
+    broker_type = str(o.order_type)
+    broker_tif = str(o.time_in_force)
+    order_type = broker_type if broker_type in KNOWN_ORDER_TYPES else UNSUPPORTED
+    time_in_force = broker_tif if broker_tif in KNOWN_TIMES_IN_FORCE else UNSUPPORTED
+    linked = None
+    if link is None:
+        order_class = "multileg" if len(o.legs) > 1 else "simple"
+    else:
+        order_class = link.kind.lower() if link.kind.lower() in LINKED else UNSUPPORTED
+        linked = group(link.id, order_class, link.role)
+    unknown = None
+    if order_type == UNSUPPORTED:
+        unknown = unsupported("order_type", broker_type, _fields(o))
+    elif order_class == UNSUPPORTED and link is not None:
+        unknown = unsupported("order_class", link.name, _fields(o))
+    elif time_in_force == UNSUPPORTED:
+        unknown = unsupported("time_in_force", broker_tif, _fields(o))
     return {
         "id": o.id,
-        "status": o.status.value,
-        "order_type": o.order_type.value,
-        "time_in_force": o.time_in_force.value,
+        "status": str(o.status),
+        "order_type": order_type,
+        "broker_type": broker_type,
+        "time_in_force": time_in_force,
+        "good_till": o.gtc_date.isoformat() if o.gtc_date and time_in_force == "GTD" else None,
+        "extended_hours": time_in_force in EXTENDED,
         "price": num(abs(o.price)) if o.price is not None else None,
         "price_effect": ("Debit" if o.price < 0 else "Credit") if o.price else None,
+        "stop_price": num(o.stop_trigger),
+        "trail": None,  # tastytrade has no trailing stop
+        # the SDK signs `value` as it signs `price` (negative: a debit); the amount is unsigned
+        "notional": num(abs(o.value)) if o.value is not None else None,
+        "order_class": order_class,
+        "group": linked,
         "underlying": o.underlying_symbol,
-        "legs": [
-            {
-                "symbol": leg.symbol,
-                "instrument_type": leg.instrument_type.value,
-                "action": leg.action.value,
-                "quantity": num(leg.quantity),
-                "remaining_quantity": num(leg.remaining_quantity),
-                "fills": [
-                    {
-                        "id": f.fill_id,
-                        "quantity": num(f.quantity),
-                        "price": num(f.fill_price),
-                        "at": time_ms(f.filled_at),
-                    }
-                    for f in leg.fills or []
-                ],
-            }
-            for leg in o.legs
-        ],
+        "legs": [_leg(leg) for leg in o.legs],
         "received_at": time_ms(o.received_at),
         "updated_at": time_ms(o.updated_at),
+        "unsupported": unknown,
     }
+
+
+def _leg(leg: OrderLeg) -> Leg:
+    return {
+        "symbol": leg.symbol,
+        "instrument_type": str(leg.instrument_type),
+        "action": str(leg.action),
+        "quantity": num(decimal(leg.quantity)),
+        "remaining_quantity": num(decimal(leg.remaining_quantity)),
+        "fills": [_fill(f) for f in leg.fills or []],
+    }
+
+
+def _fill(f: FillInfo) -> Fill:
+    return {
+        "id": f.fill_id,
+        "quantity": num(decimal(f.quantity)),
+        "price": num(f.fill_price),
+        "at": time_ms(f.filled_at),
+    }
+
+
+def _fields(o: PlacedOrder) -> dict[str, Any]:
+    """The order's fields as the SDK read them (its keys; `price` and `value` signed)."""
+    return o.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _event_time(*times: int | None) -> dict[str, int]:

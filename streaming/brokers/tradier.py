@@ -51,7 +51,7 @@ from streaming.brokers.tradier_orders import TradierOrders
 from streaming.brokers.tradier_wire import (
     balance_payload,
     greeks_fields,
-    order_payload,
+    order_payloads,
     position_payload,
     quote_fields,
 )
@@ -306,14 +306,14 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
             for row in rows:
                 if not isinstance(row, dict):
                     continue
-                payload = order_payload(row, self._fills)
-                key = ("order", str(payload["id"]))
-                previous = self._known.get(key)
-                if full or previous != payload:
-                    await sink.account_event("order", self.link_id, number_, payload)
-                    if not full and fill_ids(payload) - fill_ids(previous):
-                        self._account_wanted.set()
-                self._known[key] = payload
+                for payload in order_payloads(row, self._fills):  # a linked order: several
+                    key = ("order", str(payload["id"]))
+                    previous = self._known.get(key)
+                    if full or previous != payload:
+                        await sink.account_event("order", self.link_id, number_, payload)
+                        if not full and fill_ids(payload) - fill_ids(previous):
+                            self._account_wanted.set()
+                    self._known[key] = payload
 
     # -- quotes: the market stream --------------------------------------------------------------
     async def _quotes_once(self, sink: AdapterSink) -> None:

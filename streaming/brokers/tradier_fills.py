@@ -3,6 +3,7 @@ executed quantity, so the fills are made up from how it grows (docs/streaming-co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from streaming.brokers.values import num, quantity_text
@@ -11,7 +12,7 @@ from streaming.brokers.values import num, quantity_text
 FINAL_STATUSES = {"filled", "canceled", "expired", "rejected"}
 
 
-def fill_ids(order: dict[str, Any] | None) -> set[str]:
+def fill_ids(order: Mapping[str, Any] | None) -> set[str]:
     """The ids of every fill of a contract order (None: no order yet)."""
     if not order:
         return set()

@@ -8,10 +8,21 @@ import datetime as dt
 from typing import Any
 
 from streaming.brokers.bars import candle, date_ms
+from streaming.brokers.order_shape import (
+    EXTENDED,
+    UNSUPPORTED,
+    Leg,
+    Order,
+    Role,
+    Unsupported,
+    exit_role,
+    group,
+    unsupported,
+)
 from streaming.brokers.symbols import NEW_YORK, occ_parts, occ_to_streamer_symbol, option_expiry_ms
 from streaming.brokers.tradier_client import as_list
 from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.values import now_ms, num, time_ms
+from streaming.brokers.values import decimal, now_ms, num, order_status, time_ms
 
 
 def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
@@ -83,52 +94,130 @@ def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[st
     }
 
 
-def order_payload(o: dict[str, Any], book: FillBook) -> dict[str, Any]:
-    """A Tradier order (single-leg or multileg) → the contract's order, fills synthesized."""
+#: Tradier's single-order types in the contract's names.
+ORDER_TYPES = {"market": "Market", "limit": "Limit", "stop": "Stop", "stop_limit": "Stop Limit"}
+#: Tradier's net-price types of a multileg or combo order: a limit that pays (debit),
+#: receives (credit) or neither (even, at price 0).
+NET_PRICE_EFFECTS = {"debit": "Debit", "credit": "Credit", "even": None}
+TYPE_NAMES = {**ORDER_TYPES, **dict.fromkeys(NET_PRICE_EFFECTS, "Limit")}
+#: A single order's price effect, from the first word of its side (buy_to_open: buy).
+SIDE_EFFECTS = {"buy": "Debit", "sell": "Credit"}
+DURATIONS = {"day": "Day", "gtc": "GTC", "pre": "Pre", "post": "Post"}
+#: One order, one leg: the row is its own leg.
+SIMPLE_CLASSES = frozenset({"equity", "option"})
+#: One order whose `leg` rows are its legs (shares and options in a combo).
+LEGGED_CLASSES = frozenset({"multileg", "combo"})
+#: Linked orders: each `leg` row is a whole order of its own.
+LINKED_CLASSES = frozenset({"oto", "oco", "otoco"})
+#: Fields a linked order's member may leave to its parent (the form's one duration).
+SHARED_FIELDS = ("symbol", "duration", "create_date", "transaction_date")
+
+
+def order_payloads(o: dict[str, Any], book: FillBook) -> list[Order]:
+    """A Tradier order → the contract's orders, fills synthesized: one order, or one per
+    member of a linked order (oto, oco, otoco), each with its own id, type, prices and
+    status, all grouped under the parent's id."""
+    order_class = text(o.get("class"))
+    if order_class not in LINKED_CLASSES:
+        return [_order(o, book, order_class)]
+    members = [m for m in as_list(o.get("leg")) if isinstance(m, dict)] or [o]
+    orders = []
+    for index, member in enumerate(members):
+        # each member is read from its own fields (an OCO's parent leaves its own empty),
+        # the parent's only for a shared field the member lacks
+        shared = {key: o.get(key) for key in SHARED_FIELDS if text(member.get(key)) is None}
+        payload = _order({**member, **shared}, book, order_class)
+        trigger = index == 0 and order_class in ("oto", "otoco")
+        role: Role = "trigger" if trigger else exit_role(payload["order_type"])
+        payload["group"] = group(o.get("id"), order_class, role)
+        orders.append(payload)
+    return orders
+
+
+def _order(o: dict[str, Any], book: FillBook, order_class: str | None) -> Order:
+    """One Tradier order (one leg, or legs in `leg` rows) → one contract order."""
     order_id = o.get("id")
     at = time_ms(o.get("transaction_date"))
     rows = [r for r in as_list(o.get("leg")) if isinstance(r, dict)]
-    if o.get("class") != "multileg" or not rows:
-        rows = [o]
-    keyed = {
-        (f"{order_id}" if len(rows) == 1 else f"{order_id}:{row.get('id', index)}"): row
-        for index, row in enumerate(rows)
-    }
-    book.observe(str(order_id), o, keyed)
-    legs = []
-    for key, row in keyed.items():
-        option_symbol = row.get("option_symbol")
-        legs.append(
-            {
-                "symbol": option_symbol or row.get("symbol"),
-                "instrument_type": "Equity Option" if option_symbol else "Equity",
-                "action": row.get("side"),
-                "quantity": num(row.get("quantity")),
-                "remaining_quantity": num(row.get("remaining_quantity")),
-                "fills": book.update(key, row, at),
-            }
-        )
-    order_type = o.get("type")
-    side = str(o.get("side") or "")
-    if order_type in ("debit", "credit"):
-        effect: str | None = order_type.capitalize()
-    elif side:
-        effect = "Debit" if side.startswith("buy") else "Credit"
+    if order_class in SIMPLE_CLASSES or order_class in LINKED_CLASSES or not rows:
+        keyed = {str(order_id): o}
     else:
-        effect = None
-    price = num(o.get("price"))
+        keyed = {f"{order_id}:{row.get('id', index)}": row for index, row in enumerate(rows)}
+    book.observe(str(order_id), o, keyed)
+    legs = [_leg(row, book.update(key, row, at)) for key, row in keyed.items()]
+
+    raw_type, raw_duration = text(o.get("type")), text(o.get("duration"))
+    kept: Unsupported | None = None
+    if order_class is None or order_class in SIMPLE_CLASSES:
+        contract_class = "simple"
+    elif order_class in LEGGED_CLASSES or order_class in LINKED_CLASSES:
+        contract_class = order_class
+    else:
+        contract_class, kept = UNSUPPORTED, unsupported("order_class", order_class, o)
+    order_type = _known(raw_type, TYPE_NAMES)
+    if order_type == UNSUPPORTED:
+        kept = kept or unsupported("order_type", raw_type, o)
+    time_in_force = _known(raw_duration, DURATIONS)
+    if time_in_force == UNSUPPORTED:
+        kept = kept or unsupported("time_in_force", raw_duration, o)
+
+    price = None if order_type in ("Market", "Stop") else num(o.get("price"))
+    if raw_type in NET_PRICE_EFFECTS:
+        effect = NET_PRICE_EFFECTS[raw_type]
+        price = 0 if raw_type == "even" else price
+    else:
+        effect = SIDE_EFFECTS.get(str(o.get("side")).split("_")[0])
+    stop = o.get("stop_price") if text(o.get("stop_price")) is not None else o.get("stop")
     return {
         "id": order_id,
-        "status": o.get("status"),
+        "status": order_status(text(o.get("status"))),
         "order_type": order_type,
-        "time_in_force": o.get("duration"),
+        "broker_type": raw_type,
+        "time_in_force": time_in_force,
+        "good_till": None,
+        "extended_hours": time_in_force in EXTENDED,
         "price": abs(price) if price is not None else None,
         "price_effect": effect if price is not None else None,
-        "underlying": o.get("symbol"),
+        "stop_price": num(stop),
+        "trail": None,
+        "notional": None,
+        "order_class": contract_class,
+        "group": None,
+        "underlying": text(o.get("symbol")),
         "legs": legs,
         "received_at": time_ms(o.get("create_date")),
         "updated_at": at,
+        "unsupported": kept,
     }
+
+
+def _leg(row: dict[str, Any], fills: list[dict[str, Any]]) -> Leg:
+    option_symbol = text(row.get("option_symbol"))
+    return {
+        "symbol": option_symbol or text(row.get("symbol")) or "",
+        "instrument_type": "Equity Option" if option_symbol else "Equity",
+        "action": text(row.get("side")),
+        "quantity": num(decimal(row.get("quantity"))),
+        "remaining_quantity": num(decimal(row.get("remaining_quantity"))),
+        "fills": [
+            {"id": f["id"], "quantity": f["quantity"], "price": f["price"], "at": f["at"]}
+            for f in fills
+        ],
+    }
+
+
+def _known(raw: str | None, names: dict[str, str]) -> str | None:
+    """A Tradier name in the contract's words: None when absent, Unsupported when unknown."""
+    if raw is None:
+        return None
+    return names.get(raw, UNSUPPORTED)
+
+
+def text(value: Any) -> str | None:
+    """A Tradier string field, None when absent (Tradier writes an empty one as "null")."""
+    if value is None or value in ("", "null"):
+        return None
+    return str(value)
 
 
 def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, Any] | None:

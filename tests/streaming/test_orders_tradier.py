@@ -95,7 +95,7 @@ async def test_place_find_modify_cancel_and_the_frames_follow_at_once(linked):
     await adapter.cancel_order(account, placed.order_id)
     assert placed.order_id not in await adapter.working_orders(account)
     await sink.wait_for(
-        lambda: order_frames(sink, placed.order_id)[-1]["status"] == "canceled",
+        lambda: order_frames(sink, placed.order_id)[-1]["status"] == "Cancelled",
         within=KICKED_WITHIN,
     )
 

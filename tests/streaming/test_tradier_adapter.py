@@ -16,7 +16,7 @@ from streaming.brokers.symbols import occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier import TradierAdapter
 from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
 from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_wire import order_payload
+from streaming.brokers.tradier_wire import order_payloads
 from tests.support.brokers import TRADIER_FAST
 from tests.support.recording import RecordingSink, running
 
@@ -268,14 +268,14 @@ async def test_order_fills_are_synthesized_once_with_deterministic_ids(
                 # poll that failed or waited must not let two chunks merge into one)
                 await sink.wait_for(lambda: reported() == filled)  # noqa: B023
 
-        await sink.wait_for(lambda: order_frames() and order_frames()[-1]["status"] == "filled")
+        await sink.wait_for(lambda: order_frames() and order_frames()[-1]["status"] == "Filled")
         final = order_frames()[-1]
         fills = final["legs"][0]["fills"]
         assert sum(f["quantity"] for f in fills) == 120
         assert len({f["id"] for f in fills}) == len(fills) >= 2  # a partial fill happened
         assert fills[-1]["id"] == f"{order_id}:120"
         assert all(f["price"] > 0 for f in fills)
-        assert final["order_type"] == "limit" and final["legs"][0]["action"] == "buy"
+        assert final["order_type"] == "Limit" and final["legs"][0]["action"] == "buy"
         await asyncio.sleep(0.5)
         assert order_frames()[-1] == final  # no further frames: nothing duplicated
         frames_before = len(order_frames())
@@ -367,7 +367,7 @@ async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, to
         filled_at = time.monotonic()
         await sink.wait_for(
             lambda: any(
-                k == "order" and p["id"] == order_id and p["status"] == "filled"
+                k == "order" and p["id"] == order_id and p["status"] == "Filled"
                 for k, _, _, p in sink.events
             ),
             at_once,
@@ -396,20 +396,20 @@ def test_a_reused_order_id_starts_a_new_fill_book():
         "quantity": 10, "exec_quantity": 10, "last_fill_price": 600.5,
         "last_fill_quantity": 10, "avg_fill_price": 600.5, "remaining_quantity": 0,
     }  # fmt: skip
-    assert [f["id"] for f in order_payload(first, book)["legs"][0]["fills"]] == ["77:10"]
+    assert [f["id"] for f in order_payloads(first, book)[0]["legs"][0]["fills"]] == ["77:10"]
     reused = {
         **first, "status": "partially_filled", "create_date": "2025-01-03T14:30:00.000Z",
         "quantity": 20, "exec_quantity": 5, "last_fill_price": 601.0,
         "last_fill_quantity": 5, "avg_fill_price": 601.0, "remaining_quantity": 15,
     }  # fmt: skip
-    fills = order_payload(reused, book)["legs"][0]["fills"]
+    fills = order_payloads(reused, book)[0]["legs"][0]["fills"]
     assert fills == [{"id": "77:5", "quantity": 5, "price": 601.0, "at": fills[0]["at"]}]
     assert book.resets == 1
     more = {**reused, "exec_quantity": 12, "last_fill_price": 602.0, "last_fill_quantity": 7}
-    fills = order_payload(more, book)["legs"][0]["fills"]
+    fills = order_payloads(more, book)[0]["legs"][0]["fills"]
     assert [(f["id"], f["quantity"]) for f in fills] == [("77:5", 5), ("77:12", 7)]
     # the same order seen again changes nothing
-    assert order_payload(more, book)["legs"][0]["fills"] == fills and book.resets == 1
+    assert order_payloads(more, book)[0]["legs"][0]["fills"] == fills and book.resets == 1
 
 
 def test_tradier_paper_environment_is_delayed():

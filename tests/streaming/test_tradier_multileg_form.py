@@ -14,7 +14,7 @@ from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.symbols import occ_to_streamer_symbol
 from streaming.brokers.tradier_fills import FillBook
 from streaming.brokers.tradier_multileg import multileg_form, net_effect
-from streaming.brokers.tradier_wire import order_payload
+from streaming.brokers.tradier_wire import order_payloads
 from tests.support.tradier import tradier_client
 
 
@@ -160,9 +160,10 @@ def test_the_sandbox_takes_the_form_and_the_adapter_reads_the_order_back(api, co
 
     listed = api.get(url, params={"includeTags": "true"}).json()["orders"]["order"]
     assert (listed["id"], listed["tag"], listed["status"]) == (order_id, "sd-77", "open")
-    seen = order_payload(listed, FillBook())
-    assert (seen["order_type"], seen["price"], seen["price_effect"]) == ("debit", 0.01, "Debit")
-    assert seen["underlying"] == "SPY"
+    [seen] = order_payloads(listed, FillBook())
+    assert (seen["order_type"], seen["broker_type"]) == ("Limit", "debit")
+    assert (seen["price"], seen["price_effect"]) == (0.01, "Debit")
+    assert (seen["order_class"], seen["status"], seen["underlying"]) == ("multileg", "Live", "SPY")
     assert [(leg["action"], leg["quantity"]) for leg in seen["legs"]] == [
         ("buy_to_open", 3.0),
         ("sell_to_open", 3.0),
