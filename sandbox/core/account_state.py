@@ -97,6 +97,10 @@ class Order:
     edited: bool = False
     replaces: int | None = None
     replaced_by: int | None = None
+    #: A Stop or Stop Limit order's trigger per unit (unsigned); it works (a Stop as a
+    #: Market order, a Stop Limit as a Limit order) from `triggered_at` on.
+    stop: Decimal | None = None
+    triggered_at: float | None = None
 
     @property
     def underlying(self) -> str:

@@ -1,8 +1,10 @@
 """Matching: how a working order fills against the current quotes.
 
 A Market order fills at once (at the ask for buys, the bid for sells); a Limit order once
-marketable, a big one in 2-3 partial fills on consecutive steps. Each fill moves cash and
-the positions and books one ledger entry per leg.
+marketable, a big one in 2-3 partial fills on consecutive steps. A stop waits until the
+market (the mark) reaches its trigger — at or above it for a buy, at or below for a sell —
+then works as a Market (Stop) or Limit (Stop Limit) order. Each fill moves cash and the
+positions and books one ledger entry per leg.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def plan_chunks(order: Order, rng: random.Random) -> list[Decimal]:
     """Fill sizes: one fill, or 2-3 partial fills for a big enough Limit order."""
     threshold = min(_PARTIAL_FROM[leg.instrument.instrument_type] for leg in order.legs)
     units = int(order.size)
-    if order.order_type == "Market" or order.size < threshold or units < 2:
+    if order.order_type in ("Market", "Stop") or order.size < threshold or units < 2:
         return [order.size]
     parts = min(rng.choice((2, 3)), units)
     cuts = sorted(rng.sample(range(1, units), parts - 1))
@@ -56,6 +58,8 @@ def fill_next_chunk(
 ) -> list[Position] | None:
     """Fill the next planned chunk if the order is marketable now; the positions it touched
     (in leg order, closed ones included), or None when it is not marketable."""
+    if not triggered(order, marks, now):
+        return None
     if order.limit is not None and marks.market_net(order) < order.limit:
         return None
     units = _next_chunk(order)
@@ -73,6 +77,19 @@ def fill_next_chunk(
     order.filled_units += units
     order.updated_at = now
     return touched
+
+
+def triggered(order: Order, marks: Marks, now: float) -> bool:
+    """Whether the order works now: any order but an untriggered stop, which triggers (and
+    records when) once the mark reaches its trigger in the direction that protects."""
+    if order.stop is None or order.triggered_at is not None:
+        return True
+    leg = order.legs[0]
+    mark = marks.mark(leg.instrument.streamer_symbol)
+    if (mark >= order.stop) if leg.sign > 0 else (mark <= order.stop):
+        order.triggered_at = order.updated_at = now
+        return True
+    return False
 
 
 def apply_leg_fill(

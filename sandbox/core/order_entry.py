@@ -45,7 +45,10 @@ TIME_IN_FORCE = (
     "GTC Ext Overnight",
     "IOC",
 )
-ORDER_TYPES = ("Limit", "Market", "Marketable Limit")
+ORDER_TYPES = ("Limit", "Market", "Marketable Limit", "Stop", "Stop Limit")
+#: Types with a limit price; the stops wait for their trigger (one leg each, like a Market).
+LIMIT_TYPES = ("Limit", "Marketable Limit", "Stop Limit")
+STOP_TYPES = ("Stop", "Stop Limit")
 
 
 def parse_order(
@@ -58,7 +61,8 @@ def parse_order(
     if order_type not in ORDER_TYPES:
         raise OrderRejected(
             "unsupported_order_type",
-            f"Order type {order_type!r} is not supported (use Limit or Market).",
+            f"Order type {order_type!r} is not supported "
+            f"(use {', '.join(ORDER_TYPES[:-1])} or {ORDER_TYPES[-1]}).",
         )
     tif = request.time_in_force
     if tif not in TIME_IN_FORCE:
@@ -82,9 +86,8 @@ def parse_order(
         raise OrderRejected("invalid_legs", "A symbol may appear in one leg only.")
     size = Decimal(math.gcd(*(int(q) for _, _, q in parsed)))
     legs = [Leg(i, a, q, q / size) for i, a, q in parsed]
-    limit = None
-    if order_type != "Market":
-        limit = signed_limit(request, legs)
+    limit = signed_limit(request, legs) if order_type in LIMIT_TYPES else None
+    stop = stop_trigger(order_type, request.stop_trigger, legs)
     client_id = request.client_order_id
     order = Order(
         id=None,
@@ -100,9 +103,28 @@ def parse_order(
         chunks=[],
         source=request.source,
         client_order_id=client_id[:128] if client_id else None,
+        stop=stop,
     )
     _check_account_rules(acct, order, working)
     return order
+
+
+def stop_trigger(order_type: str, value: Decimal | None, legs: list[Leg]) -> Decimal | None:
+    """A stop's trigger per unit (positive, one leg), None for any other type; a trigger
+    on an order that is not a stop is refused, not ignored."""
+    if order_type not in STOP_TYPES:
+        if value is not None:
+            raise OrderRejected(
+                "invalid_stop_trigger", f"A {order_type} order has no stop trigger."
+            )
+        return None
+    if value is None:
+        raise OrderRejected("stop_trigger_required", f"A {order_type} order needs a stop trigger.")
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise OrderRejected("invalid_stop_trigger", "The stop trigger must be a positive number.")
+    if len(legs) != 1:
+        raise OrderRejected("invalid_legs", f"A {order_type} order has exactly one leg.")
+    return value
 
 
 def _check_quantity(qty: Decimal) -> Decimal:
@@ -212,6 +234,7 @@ def replacement_request(old: Order, request: OrderRequest) -> OrderRequest:
         price_effect=request.price_effect,
         source=request.source or old.source,
         client_order_id=request.client_order_id or old.client_order_id,
+        stop_trigger=request.stop_trigger,
     )
 
 
@@ -230,8 +253,13 @@ def modified_terms(
     new_tif = time_in_force or order.time_in_force
     if new_tif not in TIME_IN_FORCE:
         raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {new_tif!r}.")
+    if (new_type in STOP_TYPES) != (order.stop is not None):
+        raise OrderRejected(
+            "unsupported_order_type",
+            f"A {order.order_type} order cannot become a {new_type} order in place: replace it.",
+        )
     limit = None
-    if new_type != "Market":
+    if new_type in LIMIT_TYPES:
         if price is None and order.limit is not None:
             limit = order.limit
         else:

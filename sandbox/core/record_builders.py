@@ -80,6 +80,8 @@ def order_record(order: Order) -> OrderRecord:
         edited=order.edited,
         replaces_order_id=order.replaces,
         replaced_by_order_id=order.replaced_by,
+        stop_trigger=order.stop,
+        triggered_at=order.triggered_at,
     )
 
 

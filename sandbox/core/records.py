@@ -152,7 +152,7 @@ class OrderRecord:
     id: int | None
     account_number: str
     time_in_force: str
-    order_type: str  # "Market" | "Limit" | "Marketable Limit"
+    order_type: str  # "Market" | "Limit" | "Marketable Limit" | "Stop" | "Stop Limit"
     underlying_symbol: str
     status: str  # "Received" | "Live" | "Filled" | "Cancelled" | "Replaced"
     size: Decimal
@@ -168,6 +168,8 @@ class OrderRecord:
     edited: bool = False
     replaces_order_id: int | None = None
     replaced_by_order_id: int | None = None
+    stop_trigger: Decimal | None = None  # a Stop or Stop Limit order's trigger (unsigned)
+    triggered_at: float | None = None  # when the market reached the trigger
 
     @property
     def working(self) -> bool:
@@ -228,6 +230,8 @@ class OrderRequest:
     price_effect: str | None = None
     source: str | None = None
     client_order_id: str | None = None
+    #: A Stop or Stop Limit order's trigger price per unit (unsigned).
+    stop_trigger: Decimal | None = None
 
 
 @dataclass(frozen=True)

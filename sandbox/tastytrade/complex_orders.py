@@ -1,8 +1,8 @@
 """tastytrade's complex orders (OCO, OTO, OTOCO, PAIRS): refused, honestly.
 
-The brokerage simulates Market and Limit orders only. An OCO or OTOCO bracket always has a
-Stop or Stop Limit leg (the SDK's models require one), which nothing here would trigger,
-and an OTO needs orders placed by a fill, a second order lifecycle the core does not have.
+The brokerage simulates single orders only: an OCO needs one fill to cancel the other, an
+OTO or OTOCO orders that start working when another fills, a second order lifecycle the
+core does not have yet.
 Rather than accept orders that would never behave like the real ones, placing (or
 dry-running) any complex order answers 422 in tastytrade's preflight-failure shape; the
 read endpoints answer as for an account that has none.
@@ -27,9 +27,9 @@ KINDS = ("OCO", "OTO", "OTOCO", "PAIRS")
 
 def refusal(kind: str) -> Response:
     """The 422 a complex order gets: one preflight check failed, saying why."""
-    if kind in ("OCO", "OTOCO"):
-        why = "its stop-loss leg needs Stop triggers, which this sandbox does not simulate"
-    elif kind == "OTO":
+    if kind == "OCO":
+        why = "it needs one order's fill to cancel the other, which this sandbox does not simulate"
+    elif kind in ("OTO", "OTOCO"):
         why = "it needs orders placed on a fill, which this sandbox does not simulate"
     else:
         why = (

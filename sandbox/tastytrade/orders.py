@@ -48,6 +48,7 @@ def replace_request(body: Any) -> OrderRequest:
         price_effect=body.get("price-effect"),
         source=body.get("source") if isinstance(body.get("source"), str) else None,
         client_order_id=_text(body.get("external-identifier")),
+        stop_trigger=_decimal(body, "stop-trigger"),
     )
 
 
@@ -84,16 +85,23 @@ def order_request(body: Any) -> OrderRequest:
         price_effect=body.get("price-effect"),
         source=body.get("source") if isinstance(body.get("source"), str) else None,
         client_order_id=_text(body.get("external-identifier")),
+        stop_trigger=_decimal(body, "stop-trigger"),
     )
 
 
 def _price(body: dict[str, Any]) -> Any:
-    raw = body.get("price")
+    return _decimal(body, "price")
+
+
+def _decimal(body: dict[str, Any], field: str) -> Any:
+    """A number field of the body (the SDK sends them as strings), None when absent."""
+    raw = body.get(field)
     if raw is None:
         return None
     value = parse_decimal(raw)
     if value is None:
-        raise OrderRejected("invalid_price", f"Bad price {raw!r}.")
+        code = "invalid_price" if field == "price" else f"invalid_{field.replace('-', '_')}"
+        raise OrderRejected(code, f"Bad {field} {raw!r}.")
     return value
 
 

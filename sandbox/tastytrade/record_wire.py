@@ -123,6 +123,8 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
         cancelled_at=record.cancelled_at,
         source=record.source,
     )
+    if record.stop_trigger is not None:  # a Stop or Stop Limit order's trigger, unsigned
+        data["stop-trigger"] = price(record.stop_trigger)
     if record.edited:
         data["edited"] = True
     if record.client_order_id is not None:  # the order's `external-identifier`, echoed

@@ -651,6 +651,11 @@ def test_rejections():
         (
             margin,
             {**market_body("AAPL", "Buy to Open", 1), "order-type": "Stop"},
+            "stop_trigger_required",
+        ),
+        (
+            margin,
+            {**market_body("AAPL", "Buy to Open", 1), "order-type": "Trailing Stop"},
             "unsupported_order_type",
         ),
         (margin, {**market_body("AAPL", "Buy to Open", 1), "legs": []}, "invalid_legs"),
