@@ -76,8 +76,14 @@ class Trail(TypedDict):
 Group = TypedDict("Group", {"id": str, "class": str, "role": Role})
 
 
+#: The field whose value an adapter does not know.
+UnsupportedKind = Literal[
+    "order_type", "order_class", "time_in_force", "status", "action", "instrument_type"
+]
+
+
 class Unsupported(TypedDict):
-    kind: Literal["order_type", "order_class", "time_in_force"]
+    kind: UnsupportedKind
     name: str
     fields: dict[str, Any]
 
@@ -119,9 +125,7 @@ def exit_role(order_type: str | None) -> Role:
     return "member"
 
 
-def unsupported(
-    kind: Literal["order_type", "order_class", "time_in_force"], name: Any, fields: Any
-) -> Unsupported:
+def unsupported(kind: UnsupportedKind, name: Any, fields: Any) -> Unsupported:
     """What the adapter does not know, kept with the broker's fields as they came."""
     return {
         "kind": kind,

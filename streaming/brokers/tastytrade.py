@@ -276,9 +276,11 @@ class TastytradeAdapter(TastytradeOrders):
             positions = [wire.position_payload(p) for p in await account.get_positions(session)]
             await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
             await self._emit_changed(sink, "positions", number, positions, full=full)
-            for order in await account.get_live_orders(session):
-                payload = wire.order_payload(order)
-                key = ("order", str(order.id))
+            # read item by item: one order the SDK cannot read must not hide the others
+            live = await session._get(f"/accounts/{number}/orders/live")
+            for item in live.get("items") or ():
+                payload = wire.order_from_json(item)
+                key = ("order", str(payload["id"]))
                 await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
     # -- account pumps ----------------------------------------------------------------
@@ -297,6 +299,10 @@ class TastytradeAdapter(TastytradeOrders):
                         await self._position(item, sink)
                     elif kind == "ComplexOrder":
                         await self._complex_order(item, sink)
+                    elif kind == "RawOrder":  # the SDK could not read it: as it came
+                        await self._raw_orders(item, [wire.order_from_json(item)], sink)
+                    elif kind == "RawComplexOrder":
+                        await self._raw_orders(item, wire.complex_orders_from_json(item), sink)
                     else:
                         await self._order(item, sink)
             await self._account_silent(sink)
@@ -339,6 +345,14 @@ class TastytradeAdapter(TastytradeOrders):
         self.last_account_message = time.monotonic()
         for payload in wire.complex_order_payloads(c):
             await self._emit_order(c.account_number, payload, sink)
+
+    async def _raw_orders(
+        self, data: dict[str, Any], payloads: list[Order], sink: AdapterSink
+    ) -> None:
+        """An order message the SDK could not read, mapped field by field."""
+        self.last_account_message = time.monotonic()
+        for payload in payloads:
+            await self._emit_order(str(data.get("account-number") or ""), payload, sink)
 
     async def _emit_order(self, account: str, payload: Order, sink: AdapterSink) -> None:
         self._known[("order", str(payload["id"]))] = payload

@@ -199,8 +199,8 @@ class TastytradeOrders(TastytradeReads):
 
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
         for found in await self._live_orders(account):
-            if client_order_id and found.external_identifier == client_order_id:
-                return placed(found)
+            if client_order_id and found.get("external-identifier") == client_order_id:
+                return placed(tt.PlacedOrder(**found))
         return None
 
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
@@ -218,12 +218,17 @@ class TastytradeOrders(TastytradeReads):
         return PlaceResult(order_id=order_id, status=tt.OrderStatus.CANCEL_REQUESTED.value)
 
     async def working_orders(self, account: str) -> list[str]:
-        return [str(o.id) for o in await self._live_orders(account) if o.status not in FINAL]
+        items = await self._live_orders(account)
+        return [str(i.get("id")) for i in items if i.get("status") not in FINAL]
 
-    async def _live_orders(self, account: str) -> list[tt.PlacedOrder]:
+    async def _live_orders(self, account: str) -> list[dict[str, Any]]:
+        """Today's orders as tastytrade sent them: read as JSON, not through the SDK's
+        models, so an order whose values they lack (a new status) cannot hide the
+        others from a cancel-all."""
         session = await self._order_session(account)
         with sdk_refusals():
-            return await self._account(account).get_live_orders(session)
+            live = await session._get(f"/accounts/{account}/orders/live")
+        return [i for i in live.get("items") or () if isinstance(i, dict)]
 
 
 def placed(order: tt.PlacedOrder) -> PlaceResult:

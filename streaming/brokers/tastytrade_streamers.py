@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -31,6 +32,8 @@ from tastytrade.dxfeed.event import Event
 
 from streaming.brokers.symbols import is_option
 from streaming.brokers.tastytrade_compact import DECODERS, Row
+
+log = logging.getLogger(__name__)
 
 
 def supported() -> bool:
@@ -189,6 +192,8 @@ STREAMER: type[DXLinkStreamer] = CompactDXLinkStreamer if supported() else DXLin
 #: The account streamer's message types read through its one queue, and their models
 #: (a `ComplexOrder` carries its member orders: the SDK's `PlacedComplexOrder`).
 ACCOUNT_TYPES = ("AccountBalance", "CurrentPosition", "Order", "ComplexOrder")
+#: What an order message the SDK cannot read is queued as (its JSON, as it came).
+RAW_ORDER_TYPES = {"Order": "RawOrder", "ComplexOrder": "RawComplexOrder"}
 
 
 def alerts_supported() -> bool:
@@ -216,6 +221,9 @@ class QueuedAlertStreamer(AlertStreamer):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.events = EventQueue()
+        #: Balance and position messages the SDK could not read (skipped: the next
+        #: reconcile reads them again over REST).
+        self.unreadable = 0
 
     async def _map_message(self, type_str: str, data: dict[str, Any]) -> None:
         if type_str not in ACCOUNT_TYPES:
@@ -223,7 +231,17 @@ class QueuedAlertStreamer(AlertStreamer):
             return
         from tastytrade.streamer import MAP_ALERTS
 
-        self.events.put((type_str, MAP_ALERTS[type_str](**data)))
+        try:
+            self.events.put((type_str, MAP_ALERTS[type_str](**data)))
+        except ValidationError as exc:
+            # a value the SDK's models lack (a new status, the OpenAPI's BLAST) must not
+            # end the account stream: an order is queued as it came (the adapter reads
+            # it field by field, tastytrade_wire.order_from_json), anything else skipped
+            if type_str in RAW_ORDER_TYPES:
+                self.events.put((RAW_ORDER_TYPES[type_str], data))
+            else:
+                self.unreadable += 1
+                log.warning("tastytrade %s message the SDK cannot read, skipped: %s", type_str, exc)
 
 
 #: What the adapter opens the account streamer with.

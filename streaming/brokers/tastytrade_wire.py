@@ -10,11 +10,22 @@ statuses, types, times in force and instrument kinds are already the contract's 
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple
 
+from pydantic import ValidationError
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
-from tastytrade.order import FillInfo, PlacedComplexOrder, PlacedOrder
+from tastytrade.order import (
+    FillInfo,
+    InstrumentType,
+    OrderAction,
+    OrderStatus,
+    PlacedComplexOrder,
+    PlacedOrder,
+)
 from tastytrade.order import Leg as OrderLeg
 
 from streaming.brokers.order_shape import (
@@ -25,6 +36,7 @@ from streaming.brokers.order_shape import (
     Leg,
     Order,
     Role,
+    Unsupported,
     exit_role,
     group,
     unsupported,
@@ -123,9 +135,140 @@ def complex_order_payloads(c: PlacedComplexOrder) -> list[Order]:
     return [_order(o, _Link(c.id, kind, kind, role)) for o, role in members]
 
 
-def _order(o: PlacedOrder, link: _Link | None) -> Order:
+def order_from_json(data: dict[str, Any]) -> Order:
+    """tastytrade's order JSON (an item of a REST list, an `Order` message) as the
+    contract's order: through the SDK's model when it reads it, field by field when it
+    does not (a value its enums lack, such as the OpenAPI's `Allocate` action or a new
+    status), so such an order is shown as sent, never dropped, and never ends a stream."""
+    try:
+        return order_payload(PlacedOrder(**data))
+    except ValidationError:
+        raw = _RawOrder.read(data)
+        return _order(raw, _raw_link(raw))
+
+
+def complex_orders_from_json(data: dict[str, Any]) -> list[Order]:
+    """A `ComplexOrder` message as its members (`complex_order_payloads`), read field by
+    field when the SDK cannot (a type its enum lacks: the OpenAPI's BLAST)."""
+    try:
+        return complex_order_payloads(PlacedComplexOrder(**data))
+    except ValidationError:
+        kind = str(data.get("type") or "")
+        orders = [_RawOrder.read(o) for o in data.get("orders") or () if isinstance(o, dict)]
+        members: list[tuple[_RawOrder, Role]] = [(o, exit_role(o.order_type)) for o in orders]
+        trigger = data.get("trigger-order")
+        if isinstance(trigger, dict):
+            members.insert(0, (_RawOrder.read(trigger), "trigger"))
+        return [_order(o, _Link(data.get("id") or "", kind, kind, role)) for o, role in members]
+
+
+def _raw_link(o: _RawOrder) -> _Link | None:
+    if o.complex_order_id is None:
+        return None
+    kind, _, part = o.complex_order_tag.partition("::")
+    role: Role = "trigger" if part == TRIGGER_TAG else exit_role(o.order_type)
+    return _Link(o.complex_order_id, kind, o.complex_order_tag, role)
+
+
+@dataclass
+class _RawFill:
+    fill_id: str
+    quantity: Any
+    fill_price: Any
+    filled_at: Any
+
+
+@dataclass
+class _RawLeg:
+    symbol: str
+    instrument_type: str
+    action: str
+    quantity: Any
+    remaining_quantity: Any
+    fills: list[_RawFill]
+
+
+@dataclass
+class _RawOrder:
+    """An order the SDK could not read, with the attributes `_order` reads of a
+    `PlacedOrder` (prices signed as the SDK signs them: negative is a debit)."""
+
+    id: Any
+    status: str
+    order_type: str
+    time_in_force: str
+    gtc_date: dt.date | None
+    price: Decimal | None
+    stop_trigger: Decimal | None
+    value: Decimal | None
+    underlying_symbol: str | None
+    legs: list[_RawLeg]
+    received_at: Any
+    updated_at: Any
+    complex_order_id: Any
+    complex_order_tag: str
+    data: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def read(cls, d: dict[str, Any]) -> _RawOrder:
+        def signed(amount: str, effect: str) -> Decimal | None:
+            value = decimal(d.get(amount))
+            return -value if value is not None and d.get(effect) == "Debit" else value
+
+        try:
+            gtc_date = dt.date.fromisoformat(str(d.get("gtc-date")))
+        except ValueError:
+            gtc_date = None
+        legs = [
+            _RawLeg(
+                symbol=str(leg.get("symbol") or ""),
+                instrument_type=str(leg.get("instrument-type") or ""),
+                action=str(leg.get("action") or ""),
+                quantity=leg.get("quantity"),
+                remaining_quantity=leg.get("remaining-quantity"),
+                fills=[
+                    _RawFill(
+                        str(f.get("fill-id") or ""),
+                        f.get("quantity"),
+                        f.get("fill-price"),
+                        f.get("filled-at"),
+                    )
+                    for f in leg.get("fills") or ()
+                    if isinstance(f, dict)
+                ],
+            )
+            for leg in d.get("legs") or ()
+            if isinstance(leg, dict)
+        ]
+        return cls(
+            id=d.get("id"),
+            status=str(d.get("status") or ""),
+            order_type=str(d.get("order-type") or ""),
+            time_in_force=str(d.get("time-in-force") or ""),
+            gtc_date=gtc_date,
+            price=signed("price", "price-effect"),
+            stop_trigger=decimal(d.get("stop-trigger")),
+            value=signed("value", "value-effect"),
+            underlying_symbol=d.get("underlying-symbol"),
+            legs=legs,
+            received_at=d.get("received-at"),
+            updated_at=d.get("updated-at"),
+            complex_order_id=d.get("complex-order-id"),
+            complex_order_tag=str(d.get("complex-order-tag") or ""),
+            data=d,
+        )
+
+
+#: The values of tastytrade's enums the SDK knows (what it reads, the contract shows).
+KNOWN_STATUSES = frozenset(str(s) for s in OrderStatus)
+KNOWN_ACTIONS = frozenset(str(a) for a in OrderAction)
+KNOWN_INSTRUMENTS = frozenset(str(i) for i in InstrumentType)
+
+
+def _order(o: PlacedOrder | _RawOrder, link: _Link | None) -> Order:
     """The contract's order; an order has one `unsupported`: its type's, else its
-    class's, else its time in force's."""
+    class's, else its time in force's, else (an order the SDK could not read) its
+    status's, a leg's action's or instrument kind's."""
     broker_type = str(o.order_type)
     broker_tif = str(o.time_in_force)
     order_type = broker_type if broker_type in KNOWN_ORDER_TYPES else UNSUPPORTED
@@ -143,6 +286,8 @@ def _order(o: PlacedOrder, link: _Link | None) -> Order:
         unknown = unsupported("order_class", link.name, _fields(o))
     elif time_in_force == UNSUPPORTED:
         unknown = unsupported("time_in_force", broker_tif, _fields(o))
+    else:
+        unknown = _unknown_value(o)
     return {
         "id": o.id,
         "status": str(o.status),
@@ -167,7 +312,20 @@ def _order(o: PlacedOrder, link: _Link | None) -> Order:
     }
 
 
-def _leg(leg: OrderLeg) -> Leg:
+def _unknown_value(o: PlacedOrder | _RawOrder) -> Unsupported | None:
+    """A status, action or instrument kind outside the SDK's enums (only an order it
+    could not read has one), kept as sent and said."""
+    if str(o.status) not in KNOWN_STATUSES:
+        return unsupported("status", o.status, _fields(o))
+    for leg in o.legs:
+        if str(leg.action) not in KNOWN_ACTIONS:
+            return unsupported("action", leg.action, _fields(o))
+        if str(leg.instrument_type) not in KNOWN_INSTRUMENTS:
+            return unsupported("instrument_type", leg.instrument_type, _fields(o))
+    return None
+
+
+def _leg(leg: OrderLeg | _RawLeg) -> Leg:
     return {
         "symbol": leg.symbol,
         "instrument_type": str(leg.instrument_type),
@@ -178,7 +336,7 @@ def _leg(leg: OrderLeg) -> Leg:
     }
 
 
-def _fill(f: FillInfo) -> Fill:
+def _fill(f: FillInfo | _RawFill) -> Fill:
     return {
         "id": f.fill_id,
         "quantity": num(decimal(f.quantity)),
@@ -187,8 +345,11 @@ def _fill(f: FillInfo) -> Fill:
     }
 
 
-def _fields(o: PlacedOrder) -> dict[str, Any]:
-    """The order's fields as the SDK read them (its keys; `price` and `value` signed)."""
+def _fields(o: PlacedOrder | _RawOrder) -> dict[str, Any]:
+    """The order's fields as the SDK read them (its keys; `price` and `value` signed),
+    or as they came when it could not."""
+    if isinstance(o, _RawOrder):
+        return o.data
     return o.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 

@@ -28,7 +28,12 @@ from tastytrade.streamer import AlertStreamer
 
 from streaming.brokers import tastytrade_streamers as streamers
 from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.brokers.tastytrade_wire import complex_order_payloads, order_payload
+from streaming.brokers.tastytrade_wire import (
+    complex_order_payloads,
+    complex_orders_from_json,
+    order_from_json,
+    order_payload,
+)
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.recording import RecordingSink
 
@@ -784,3 +789,102 @@ async def test_a_complex_order_message_reaches_the_sink_as_its_member_orders(str
     assert sink.events == [("order", 1, "5WT00001", payload) for payload in OTOCO_MEMBERS]
     for payload in OTOCO_MEMBERS:
         assert adapter._known[("order", str(payload["id"]))] == payload
+
+
+# -- what the SDK's models cannot read -------------------------------------------------------
+#: tastytrade's OpenAPI orders spec (api-evangelist/tastytrade openapi/_original/orders.json)
+#: lists the leg action `Allocate` and the complex order type `BLAST`, which the SDK's enums
+#: (13.2.3 `OrderAction`, `ComplexOrderType`) lack: its models refuse such an order.
+ALLOCATE = {
+    **PLACED,
+    "time-in-force": "Day",
+    "order-type": "Market",
+    "underlying-symbol": "AAPL",
+    "underlying-instrument-type": "Equity",
+    "legs": [
+        {
+            "instrument-type": "Equity",
+            "symbol": "AAPL",
+            "quantity": "100",
+            "remaining-quantity": "40",
+            "action": "Allocate",
+            "fills": [
+                {
+                    "fill-id": "f-1",
+                    "quantity": "60",
+                    "fill-price": "190.25",
+                    "filled-at": "2019-10-01T18:26:53.000+00:00",
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_an_order_the_sdk_cannot_read_is_shown_as_sent_and_said():
+    with pytest.raises(ValueError):  # pydantic's ValidationError: the SDK refuses it
+        PlacedOrder.model_validate(copy.deepcopy(ALLOCATE))
+    payload = order_from_json(copy.deepcopy(ALLOCATE))
+    fill = {"id": "f-1", "quantity": 60, "price": 190.25, "at": 1569954413000}
+    assert payload == mapped(
+        order_type="Market",
+        broker_type="Market",
+        legs=[
+            {
+                **leg("AAPL", "Equity", "Allocate", 100),
+                "remaining_quantity": 40,
+                "fills": [fill],
+            }
+        ],
+        unsupported={"kind": "action", "name": "Allocate", "fields": ALLOCATE},
+    )
+    # an order the SDK reads takes the SDK's path: the same payload as order_payload
+    readable = {**ALLOCATE, "legs": [{**ALLOCATE["legs"][0], "action": "Sell to Close"}]}
+    assert order_from_json(copy.deepcopy(readable)) == order_payload(
+        PlacedOrder.model_validate(copy.deepcopy(readable))
+    )
+
+
+def test_a_complex_order_of_a_type_the_sdk_lacks_is_kept_as_its_members():
+    blast = {**copy.deepcopy(OTOCO), "type": "BLAST"}
+    with pytest.raises(ValueError):
+        PlacedComplexOrder.model_validate(copy.deepcopy(blast))
+    members = complex_orders_from_json(blast)
+    assert [m["id"] for m in members] == [m["id"] for m in OTOCO_MEMBERS]
+    assert [m["group"] for m in members] == [
+        {"id": str(OTOCO["id"]), "class": "Unsupported", "role": m["group"]["role"]}
+        for m in OTOCO_MEMBERS
+    ]
+    assert {(m["unsupported"]["kind"], m["unsupported"]["name"]) for m in members} == {
+        ("order_class", "BLAST")
+    }
+    for got, want in zip(members, OTOCO_MEMBERS, strict=True):
+        kept = ("order_type", "price", "stop_price", "status", "legs", "time_in_force")
+        assert {k: got[k] for k in kept} == {k: want[k] for k in kept}
+
+
+async def test_an_order_message_the_sdk_cannot_read_does_not_end_the_stream():
+    """Before, the SDK's ValidationError escaped the streamer's reader and ended the
+    account stream; now the order reaches the sink, and the next message too."""
+    adapter = TastytradeAdapter(
+        link_id=1,
+        provider_secret="unused",
+        refresh_token="unused",
+        config=StreamConfig(**TASTYTRADE_FAST),
+    )
+    adapter.last_account_message = time.monotonic()
+    queued = streamers.QueuedAlertStreamer(SimpleNamespace(is_test=True))
+    await queued._map_message("Order", copy.deepcopy(ALLOCATE))
+    await queued._map_message("ComplexOrder", {**copy.deepcopy(OTOCO), "type": "BLAST"})
+    sink = RecordingSink()
+    task = asyncio.create_task(adapter._pump_account(queued, sink))
+    try:
+        await sink.wait_for(lambda: len(sink.events) >= 4, 5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [(k, a, p["id"]) for k, _, a, p in sink.events] == [
+        ("order", "5WT0001", 771043),
+        *[("order", "5WT00001", m["id"]) for m in OTOCO_MEMBERS],
+    ]
