@@ -54,6 +54,7 @@ from streaming.brokers.tastytrade_client import (
     make_session,
     refresh_token,
 )
+from streaming.brokers.tastytrade_instruments import StreamerSymbols
 from streaming.brokers.tastytrade_orders import TastytradeOrders
 from streaming.brokers.values import without
 
@@ -96,6 +97,7 @@ class TastytradeAdapter(TastytradeOrders):
         self._applying = False
         self._dx_tg: anyio.abc.TaskGroup | None = None
         self._subscribed: set[str] = set()
+        self._streamer_symbols = StreamerSymbols()
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
         self.heartbeats = 0
@@ -273,7 +275,9 @@ class TastytradeAdapter(TastytradeOrders):
         for account in accounts:
             number = account.account_number
             balance = wire.balance_payload(await account.get_balances(session))
-            positions = [wire.position_payload(p) for p in await account.get_positions(session)]
+            held = await account.get_positions(session)
+            await self._streamer_symbols.resolve(session, held)
+            positions = [self._position_payload(p) for p in held]
             await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
             await self._emit_changed(sink, "positions", number, positions, full=full)
             # read item by item: one order the SDK cannot read must not hide the others
@@ -332,8 +336,13 @@ class TastytradeAdapter(TastytradeOrders):
     async def _position(self, p: CurrentPosition, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()
         self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
-        payload = wire.position_payload(p)
+        if self._session is not None:  # a future's, crypto's: once per new symbol
+            await self._streamer_symbols.resolve(self._session, [p])
+        payload = self._position_payload(p)
         await sink.account_event("position", self.link_id, p.account_number, payload)
+
+    def _position_payload(self, p: CurrentPosition) -> dict[str, Any]:
+        return wire.position_payload(p, self._streamer_symbols.get(p.symbol))
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()

@@ -64,9 +64,13 @@ def balance_payload(b: AccountBalance) -> dict[str, Any]:
     }
 
 
-def position_payload(p: CurrentPosition) -> dict[str, Any]:
-    streamer_symbol = getattr(p, "streamer_symbol", None) or streamer_symbol_for(
-        p.symbol, str(p.instrument_type.value)
+def position_payload(p: CurrentPosition, looked_up: str | None = None) -> dict[str, Any]:
+    """A position; `looked_up` is its streamer symbol from the instruments endpoints (a
+    future, a future option, a cryptocurrency: tastytrade_instruments.py)."""
+    streamer_symbol = (
+        looked_up
+        or getattr(p, "streamer_symbol", None)
+        or streamer_symbol_for(p.symbol, str(p.instrument_type.value))
     )
     return {
         "symbol": p.symbol,
