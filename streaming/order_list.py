@@ -209,4 +209,36 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
             }
         )
     accounts = [{"number": number, **name} for number, name in names.items()]
-    return {"orders": rows, "accounts": accounts}
+    return {"orders": linked_together(rows), "accounts": accounts}
+
+
+#: A linked order's members in the order a trader reads them (static/js/stream/orders.js).
+ROLE_ORDER = ("trigger", "take_profit", "stop_loss", "member")
+
+
+def linked_together(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows (newest first) with each linked order's members together at the place of its
+    newest member, in `ROLE_ORDER` (then by key), each after the first marked `member`:
+    the same as the browser's `linkedTogether`."""
+
+    def group_key(row: dict[str, Any]) -> tuple[Any, str] | None:
+        g = row.get("group")
+        return (row.get("link"), str(g.get("id"))) if isinstance(g, dict) else None
+
+    def rank(row: dict[str, Any]) -> tuple[int, str]:
+        role = row["group"].get("role")
+        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), row["key"])
+
+    groups: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        if (key := group_key(row)) is not None:
+            groups.setdefault(key, []).append(row)
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        key = group_key(row)
+        if key is None:
+            out.append(row)
+        elif key in groups:
+            members = sorted(groups.pop(key), key=rank)
+            out += [members[0], *({**m, "member": True} for m in members[1:])]
+    return out

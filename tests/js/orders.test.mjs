@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import {
   ENDED_STATUSES, FILLED_STATUSES, ORDERS_KEPT, STATUS_GROUPS, accountName, addOlderPage, boundOrders, compareOrders,
   exportHref, formatCursor, keepGone, linkOf, matchesFilter, newestFirst, noOlder, olderCursor, olderQuery, panelList,
-  sortKey, statusGroup, windowFloor,
+  ROLE_ORDER, linkedTogether, sortKey, statusGroup, windowFloor,
 } from '../../static/js/stream/orders.js';
 
 const T = 1_760_000_000_000;
@@ -139,4 +139,23 @@ test('an old working order that fills beyond the newest 50 stays in the step tha
     state = applyFrame(state, { type: 'order', epoch: 'E1', seq: 3 + i, account: 'A1', link: 1, t: T, order: { ...recent[59 - i], status: 'Filled', updated_at: T + 200 + i } });
   }
   assert.ok(!state.orders.has('1:gtc'), 'ten changes later the bound lets it go');
+});
+
+test('a linked order\'s members are listed together, entry first, at the place of its newest member', () => {
+  const g = (id, t, role, gid = 'B1') => ({ ...mine(1, id, 'Live', t), group: { id: gid, class: 'bracket', role } });
+  const rows = [
+    { key: '1:9', order: mine(1, 9, 'Live', T + 9) },
+    { key: '1:sl', order: g('sl', T + 8, 'stop_loss') },
+    { key: '1:7', order: mine(1, 7, 'Filled', T + 7) },
+    { key: '1:tp', order: g('tp', T + 6, 'take_profit') },
+    { key: '1:en', order: g('en', T + 5, 'trigger') },
+    { key: '2:en', order: { ...g('en', T + 4, 'trigger'), _key: '2:en' } }, // same group id, another link
+  ];
+  const listed = linkedTogether(rows);
+  assert.deepEqual(listed.map((r) => [r.key, !!r.member]), [
+    ['1:9', false], ['1:en', false], ['1:tp', true], ['1:sl', true], ['1:7', false], ['2:en', false],
+  ]);
+  assert.deepEqual(ROLE_ORDER, ['trigger', 'take_profit', 'stop_loss', 'member']);
+  const panel = panelList(mapOf(rows.map((r) => r.order)).values(), noOlder(), { account: '', status: 'all' });
+  assert.deepEqual(panel.map((r) => r.key), listed.map((r) => r.key));
 });

@@ -142,3 +142,33 @@ def test_the_panel_names_broker_and_account_as_the_cards_do():
         ("2:8", "alpaca", "Paper", "working"),
     ]
     assert panel["accounts"] == [{"number": "A1", "broker": "tastytrade", "label": "Margin"}]
+
+
+def test_the_panel_lists_a_linked_orders_members_together_entry_first():
+    """The same rows and order as the browser's `linkedTogether` (tests/js/orders.test.mjs)."""
+
+    def member(link, id_, t, role, gid="B1"):
+        return {
+            **order(link, id_, "Live", t),
+            "group": {"id": gid, "class": "bracket", "role": role},
+        }
+
+    snapshot = {
+        "orders": [
+            order(1, 9, "Live", T + 9),
+            member(1, "sl", T + 8, "stop_loss"),
+            order(1, 7, "Filled", T + 7),
+            member(1, "tp", T + 6, "take_profit"),
+            member(1, "en", T + 5, "trigger"),
+            member(2, "en", T + 4, "trigger"),
+        ]
+    }
+    rows = orders_panel(snapshot)["orders"]
+    assert [(o["key"], o.get("member", False)) for o in rows] == [
+        ("1:9", False),
+        ("1:en", False),
+        ("1:tp", True),
+        ("1:sl", True),
+        ("1:7", False),
+        ("2:en", False),
+    ]

@@ -157,7 +157,39 @@ export function panelList(stateOrders, older, filter) {
     const key = keyOf(o);
     if (!rows.has(key) && matchesFilter(o, filter)) rows.set(key, { key, order: o, older: true });
   }
-  return Array.from(rows.values()).sort((a, b) => compareOrders(a.order, b.order));
+  return linkedTogether(Array.from(rows.values()).sort((a, b) => compareOrders(a.order, b.order)));
+}
+
+/** A linked order's members in the order a trader reads them: the trigger (entry), then
+ *  the take profit, the stop loss, the others. */
+export const ROLE_ORDER = ['trigger', 'take_profit', 'stop_loss', 'member'];
+
+const groupKey = (o) => (o.group ? `${linkOf(o)}|${o.group.id}` : null);
+
+/** Rows with each linked order's members together, at the place of its newest member,
+ *  in `ROLE_ORDER` (then by key), each member after the first marked `member: true`:
+ *  a bracket reads as one entry with its members, not as orders scattered by time. */
+export function linkedTogether(rows) {
+  const groups = new Map();
+  for (const row of rows) {
+    const g = groupKey(row.order);
+    if (g !== null) (groups.get(g) || groups.set(g, []).get(g)).push(row);
+  }
+  const rank = (row) => {
+    const i = ROLE_ORDER.indexOf(row.order.group.role);
+    return i < 0 ? ROLE_ORDER.length : i;
+  };
+  const out = [];
+  const placed = new Set();
+  for (const row of rows) {
+    const g = groupKey(row.order);
+    if (g === null) { out.push(row); continue; }
+    if (placed.has(g)) continue;
+    placed.add(g);
+    const members = groups.get(g).slice().sort((a, b) => rank(a) - rank(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    members.forEach((m, i) => out.push(i === 0 ? m : { ...m, member: true }));
+  }
+  return out;
 }
 
 /** The URL of a link to a CSV file: its path, the account (none: all) and the page's time zone. */

@@ -220,11 +220,12 @@ export function createOrdersView(doc) {
       if (fresh) orderEls.set(row.key, (li = el('li', { class: 'order', 'data-order': row.key })));
       const name = accountName(row.order, state.accounts, state.links);
       const before = drawn.get(row.key);
-      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older) {
+      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older || before.member !== !!row.member) {
         const acct = state.accounts.get(accountOf(row.order));
         const sim = !!(row.order._simulated || (acct && acct.simulated));
         renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order);
-        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older });
+        setAttr(li, 'data-member', row.member ? 'true' : null);
+        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older, member: !!row.member });
       }
       nodes.push(li);
     }
