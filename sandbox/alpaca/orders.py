@@ -7,6 +7,9 @@ Orders live in the core brokerage, which keeps each order's client order id and
 replacement links; this module validates Alpaca bodies into `OrderRequest`s, maps the
 core's refusals to Alpaca's codes (see `wire`), and publishes what changed so the trade
 events follow. Only an order's notional amount and extended-hours flag are façade notes.
+Stops, stop-limits and trailing stops are the core's: their `stop_price` and trail go in
+on the `OrderRequest`, and come back (a trailing stop's with its high-water mark and
+current stop) on its record.
 """
 
 from __future__ import annotations
@@ -42,7 +45,16 @@ from sandbox.core.records import (
     OrderRequest,
 )
 
-_TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
+#: Alpaca's order types and the core's (alpaca-py `OrderType`; alpaca-docs orders.md).
+_TYPES = {
+    "market": "Market",
+    "limit": "Limit",
+    "stop": "Stop",
+    "stop_limit": "Stop Limit",
+    "trailing_stop": "Trailing Stop",
+}
+#: "Valid time-in-force values for trailing stop are "day" and "gtc"" (orders.md).
+_TRAILING_TIF = ("day", "gtc")
 _ALL_TIF = ("day", "gtc", "opg", "cls", "ioc", "fok")
 TIF_IN = {"day": "Day", "gtc": "GTC", "ioc": "IOC"}
 _OPTION_TIF = ("day", "gtc")
@@ -142,7 +154,7 @@ def order_request(
         raise bad("symbol is required")
     if side not in ("buy", "sell"):
         raise bad("side must be buy or sell")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         raise bad(f"invalid order type: {kind!r}")
     if tif not in _ALL_TIF:
         raise bad(f"invalid time_in_force: {tif!r}")
@@ -150,6 +162,8 @@ def order_request(
         raise bad(f"order_class {body['order_class']} is not supported by the sandbox")
     qty, notional = number_param(body, "qty"), number_param(body, "notional")
     limit, stop = number_param(body, "limit_price"), number_param(body, "stop_price")
+    trail_price = number_param(body, "trail_price")
+    trail_percent = number_param(body, "trail_percent")
     if (qty is None) == (notional is None):
         raise bad(
             "qty or notional is required"
@@ -166,12 +180,15 @@ def order_request(
         raise bad(
             "stop_price is required for stop orders" if stop is None else "stop_price must be > 0"
         )
-    if kind in ("stop", "stop_limit", "trailing_stop"):
-        raise bad(f"{kind} orders are not supported by the sandbox")
+    if kind not in ("stop", "stop_limit") and stop is not None:
+        raise bad(f"stop_price is not allowed for {kind} orders")
+    _check_trail(kind, trail_price, trail_percent, tif)
     if tif not in TIF_IN:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
     tasty = tasty_symbol(symbol)
     _check_option_tif(tif, tasty)
+    if kind == "trailing_stop" and is_option(tasty):
+        raise bad("trailing_stop orders are not supported for options")
     if notional is not None:
         if notional <= 0:
             raise bad("notional must be > 0")
@@ -179,16 +196,41 @@ def order_request(
             raise bad("notional orders must be market day orders of a stock")
         qty = _whole_shares(scope, tasty, side, notional)
     assert qty is not None
+    limited = kind in ("limit", "stop_limit")
     request = OrderRequest(
-        order_type="Market" if kind == "market" else "Limit",
+        order_type=_TYPES[kind],
         legs=(_leg(scope, tasty, side, _whole(qty)),),
         time_in_force=TIF_IN[tif],
-        price=limit if kind == "limit" else None,
-        price_effect=("Debit" if side == "buy" else "Credit") if kind == "limit" else None,
+        price=limit if limited else None,
+        price_effect=("Debit" if side == "buy" else "Credit") if limited else None,
         source=SOURCE,
         client_order_id=client_order_id,
+        stop_trigger=stop,
+        trail_price=trail_price,
+        trail_percent=trail_percent,
     )
     return request, (s(notional) if notional is not None else None)
+
+
+def _check_trail(
+    kind: str, trail_price: Decimal | None, trail_percent: Decimal | None, tif: str
+) -> None:
+    """A trailing stop takes one of `trail_price` (dollars) and `trail_percent`, positive,
+    and `day` or `gtc`; no other type takes a trail (alpaca-docs orders.md, "Trailing
+    Stop Orders"; alpaca-py `TrailingStopOrderRequest`)."""
+    if kind != "trailing_stop":
+        if trail_price is not None or trail_percent is not None:
+            raise bad(f"trail_price and trail_percent are not allowed for {kind} orders")
+        return
+    if trail_price is None and trail_percent is None:
+        raise bad("trail_price or trail_percent is required for trailing_stop orders")
+    if trail_price is not None and trail_percent is not None:
+        raise bad("only one of trail_price and trail_percent may be given")
+    for name, value in (("trail_price", trail_price), ("trail_percent", trail_percent)):
+        if value is not None and value <= 0:
+            raise bad(f"{name} must be > 0")
+    if tif not in _TRAILING_TIF:
+        raise bad(f"time_in_force {tif} is not allowed for trailing_stop orders (day or gtc)")
 
 
 def _client_order_id(scope: Scope, given: Any) -> str:
@@ -290,11 +332,18 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
         raise Refusal(422, WRONG_STATE, f'order is not replaceable in "{view["status"]}" state')
     if unknown := set(changes) - _REPLACEABLE:
         raise bad(f"unknown parameters: {', '.join(sorted(unknown))}")
-    if changes.get("stop_price") is not None or changes.get("trail") is not None:
-        raise bad("stop_price and trail apply to stop orders only")
+    kind = view["type"]
+    stop, trail = number_param(changes, "stop_price"), number_param(changes, "trail")
+    if stop is not None and kind not in ("stop", "stop_limit"):
+        raise bad(f"stop_price is not allowed for {kind} orders")
+    if trail is not None and kind != "trailing_stop":
+        raise bad(f"trail is not allowed for {kind} orders")
+    for name, value in (("stop_price", stop), ("trail", trail)):
+        if value is not None and value <= 0:
+            raise bad(f"{name} must be > 0")
     limit = number_param(changes, "limit_price")
-    if limit is not None and old.order_type == "Market":
-        raise bad("limit_price is not allowed for market orders")
+    if limit is not None and kind in ("market", "stop", "trailing_stop"):
+        raise bad(f"limit_price is not allowed for {kind} orders")
     if limit is not None and limit <= 0:
         raise bad("limit_price must be > 0")
     tif = changes.get("time_in_force")
@@ -302,6 +351,8 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
     if tif is not None:
         _check_option_tif(tif, old.legs[0].symbol)
+        if kind == "trailing_stop" and tif not in _TRAILING_TIF:
+            raise bad(f"time_in_force {tif} is not allowed for trailing_stop orders (day or gtc)")
     qty = number_param(changes, "qty")
     legs: tuple[LegRequest, ...] = ()
     if qty is not None:
@@ -319,6 +370,12 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
         price_effect=("Debit" if old.legs[0].is_buy else "Credit") if price is not None else None,
         source=old.source or SOURCE,
         client_order_id=client_id,
+        # a stop keeps its trigger unless given one; a trailing stop its kind of trail (a
+        # new `trail` is a new amount of the same kind: "you cannot change the price
+        # trailing to the percent trailing or vice versa", orders.md)
+        stop_trigger=(stop or old.stop_trigger) if kind in ("stop", "stop_limit") else None,
+        trail_price=(trail or old.trail_price) if old.trail_price is not None else None,
+        trail_percent=(trail or old.trail_percent) if old.trail_percent is not None else None,
     )
     assert old.id is not None
     try:

@@ -47,7 +47,14 @@ _STATUS = {
 #: Open in Alpaca's sense: listed by `status=open`, cancellable.
 OPEN = {"new", "partially_filled", "pending_new", "accepted", "pending_cancel", "pending_replace"}
 _TIF_OUT = {"Day": "day", "GTC": "gtc", "IOC": "ioc", "GTD": "gtd", "Ext": "day"}
-_ORDER_TYPE = {"Market": "market", "Limit": "limit", "Marketable Limit": "limit"}
+_ORDER_TYPE = {
+    "Market": "market",
+    "Limit": "limit",
+    "Marketable Limit": "limit",
+    "Stop": "stop",
+    "Stop Limit": "stop_limit",
+    "Trailing Stop": "trailing_stop",
+}
 
 
 # --------------------------------------------------------------------------- accounts
@@ -227,6 +234,10 @@ def _intent(action: str) -> str:
     return action.lower().replace(" ", "_")
 
 
+def _price(value: Decimal | None) -> str | None:
+    return s(p4(value)) if value is not None else None
+
+
 def order_status(o: OrderRecord, *, pending_new: bool = False) -> str:
     """Alpaca's status of a brokerage order: a cancelled order that has a replacement is
     `replaced`; a working order with fills `partially_filled`."""
@@ -296,13 +307,15 @@ def order(
         "position_intent": _intent(first.action) if single else None,
         "time_in_force": _TIF_OUT.get(o.time_in_force, "day"),
         "limit_price": s(p4(abs(o.price))) if o.price is not None else None,
-        "stop_price": None,
+        # a trailing stop's is its current stop, "derived from hwm and trail parameter, and
+        # continuously updates as hwm changes" (alpaca-docs orders.md)
+        "stop_price": _price(o.stop_trigger),
         "status": status,
         "extended_hours": extended_hours,
         "legs": None,
-        "trail_percent": None,
-        "trail_price": None,
-        "hwm": None,
+        "trail_percent": s(o.trail_percent) if o.trail_percent is not None else None,
+        "trail_price": s(o.trail_price) if o.trail_price is not None else None,
+        "hwm": _price(o.hwm),
         "commission": "0",
     }
     if not single:

@@ -98,9 +98,13 @@ class Order:
     replaces: int | None = None
     replaced_by: int | None = None
     #: A Stop or Stop Limit order's trigger per unit (unsigned); it works (a Stop as a
-    #: Market order, a Stop Limit as a Limit order) from `triggered_at` on.
+    #: Market order, a Stop Limit as a Limit order) from `triggered_at` on. A Trailing
+    #: Stop's is its current stop, moved with `hwm` (`matching.follow`) until it triggers.
     stop: Decimal | None = None
     triggered_at: float | None = None
+    trail_price: Decimal | None = None  # a Trailing Stop's trail in dollars per unit
+    trail_percent: Decimal | None = None  # or in percent of the high-water mark
+    hwm: Decimal | None = None  # the best mark since placing (highest: sell, lowest: buy)
 
     @property
     def underlying(self) -> str:

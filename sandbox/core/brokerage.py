@@ -31,7 +31,7 @@ from decimal import Decimal
 from sandbox.core import demo_seed, ledger, margin, order_entry
 from sandbox.core.account_state import WORKING, Account, Order
 from sandbox.core.marks import Marks, PriceSource
-from sandbox.core.matching import fill_next_chunk, plan_chunks
+from sandbox.core.matching import fill_next_chunk, follow, plan_chunks
 from sandbox.core.net_liq_history import TIME_BACK, NetLiqHistory
 from sandbox.core.order_book import OrderBook
 from sandbox.core.record_builders import (
@@ -258,11 +258,13 @@ class Brokerage:
         time_in_force: str | None = None,
         price: Decimal | None = None,
         price_effect: str | None = None,
+        stop_trigger: Decimal | None = None,
     ) -> OrderRecord:
         """Change a working order in place (same id, `edited`), as Tradier's PUT does.
 
-        Only what is given changes; the result is checked like a new order. The caller
-        publishes the returned order.
+        Only what is given changes; the result is checked like a new order. A stop's
+        `stop_trigger` may change (a triggered stop stays triggered). The caller publishes
+        the returned order.
         """
         order = self._find_order(account_number, order_id)
         if order.status not in WORKING:
@@ -271,12 +273,16 @@ class Brokerage:
             )
         acct = self._accounts[account_number]
         changed = order_entry.modified_terms(order, order_type, time_in_force, price, price_effect)
-        saved = (order.order_type, order.time_in_force, order.limit)
+        stop = order.stop
+        if stop_trigger is not None:  # checked as placing checks it
+            stop = order_entry.stop_trigger(changed[0], stop_trigger, order.legs)
+        saved = (order.order_type, order.time_in_force, order.limit, order.stop)
         order.order_type, order.time_in_force, order.limit = changed
+        order.stop = stop
         try:
             order_entry.preview(acct, order, self._marks, self._clock())
         except OrderRejected:
-            order.order_type, order.time_in_force, order.limit = saved
+            order.order_type, order.time_in_force, order.limit, order.stop = saved
             raise
         order.edited = True
         order.updated_at = self._clock()
@@ -355,6 +361,7 @@ class Brokerage:
             if order.status == "Received":
                 now = self._clock()
                 order.status, order.live_at, order.updated_at = "Live", now, now
+                follow(order, self._marks)  # a trailing stop's high-water mark, every step
                 events.append(order_event(order))
             elif order.status == "Live":
                 events.extend(self._try_fill(order))

@@ -3,8 +3,10 @@
 A Market order fills at once (at the ask for buys, the bid for sells); a Limit order once
 marketable, a big one in 2-3 partial fills on consecutive steps. A stop waits until the
 market (the mark) reaches its trigger — at or above it for a buy, at or below for a sell —
-then works as a Market (Stop) or Limit (Stop Limit) order. Each fill moves cash and the
-positions and books one ledger entry per leg.
+then works as a Market (Stop) or Limit (Stop Limit) order. A Trailing Stop's stop follows
+its high-water mark (the highest mark since it was placed for a sell, the lowest for a
+buy) at its trail, and once the mark reaches that stop it works as a Market order. Each
+fill moves cash and the positions and books one ledger entry per leg.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, Position
 from sandbox.core.marks import Marks
 from sandbox.core.records import EQUITY, EQUITY_OPTION
 
-__all__ = ["apply_leg_fill", "fill_next_chunk", "plan_chunks"]
+__all__ = [
+    "apply_leg_fill",
+    "fill_next_chunk",
+    "follow",
+    "plan_chunks",
+    "trailing_stop",
+    "triggered",
+]
 
 #: a marketable Limit order at least this big (in order units) fills in 2-3 partial fills
 _PARTIAL_FROM = {EQUITY: Decimal(100), EQUITY_OPTION: Decimal(3)}
@@ -28,7 +37,11 @@ def plan_chunks(order: Order, rng: random.Random) -> list[Decimal]:
     """Fill sizes: one fill, or 2-3 partial fills for a big enough Limit order."""
     threshold = min(_PARTIAL_FROM[leg.instrument.instrument_type] for leg in order.legs)
     units = int(order.size)
-    if order.order_type in ("Market", "Stop") or order.size < threshold or units < 2:
+    if (
+        order.order_type in ("Market", "Stop", "Trailing Stop")
+        or order.size < threshold
+        or units < 2
+    ):
         return [order.size]
     parts = min(rng.choice((2, 3)), units)
     cuts = sorted(rng.sample(range(1, units), parts - 1))
@@ -79,11 +92,38 @@ def fill_next_chunk(
     return touched
 
 
+def trailing_stop(
+    sign: int, hwm: Decimal, trail_price: Decimal | None, trail_percent: Decimal | None
+) -> Decimal:
+    """A trailing stop's stop at high-water mark `hwm`, to the cent: hwm - trail for a sell
+    (`sign` < 0), hwm + trail for a buy; a percent trail is hwm x (1 -/+ percent/100)."""
+    if trail_price is not None:
+        return cents(hwm + sign * trail_price)
+    assert trail_percent is not None
+    return cents(hwm * (1 + sign * trail_percent / 100))
+
+
+def follow(order: Order, marks: Marks) -> None:
+    """Move an untriggered trailing stop's high-water mark to the mark if the mark is better
+    (higher for a sell, lower for a buy) and its stop with it; anything else is untouched."""
+    if order.hwm is None or order.triggered_at is not None:
+        return
+    leg = order.legs[0]
+    mark = marks.mark(leg.instrument.streamer_symbol)
+    if mark <= 0:  # no price: nothing to follow
+        return
+    if (mark < order.hwm) if leg.sign > 0 else (mark > order.hwm):
+        order.hwm = mark
+        order.stop = trailing_stop(leg.sign, mark, order.trail_price, order.trail_percent)
+
+
 def triggered(order: Order, marks: Marks, now: float) -> bool:
     """Whether the order works now: any order but an untriggered stop, which triggers (and
-    records when) once the mark reaches its trigger in the direction that protects."""
+    records when) once the mark reaches its trigger in the direction that protects. A
+    trailing stop's high-water mark and stop follow the mark first."""
     if order.stop is None or order.triggered_at is not None:
         return True
+    follow(order, marks)
     leg = order.legs[0]
     mark = marks.mark(leg.instrument.streamer_symbol)
     if (mark >= order.stop) if leg.sign > 0 else (mark <= order.stop):

@@ -1,8 +1,9 @@
 """Order entry: turn an `OrderRequest` into an order the brokerage can work, or refuse it.
 
 Checks the type, time in force, legs (1-4, one underlying, known and unexpired symbols,
-whole quantities), the limit price and its effect, the cash-account rule (no shorts,
-counting sells already working) and the buying power a full fill would need.
+whole quantities), the limit price and its effect, a stop's trigger or a trailing stop's
+trail, the cash-account rule (no shorts, counting sells already working) and the buying
+power a full fill would need.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sandbox.core.account_state import (
 )
 from sandbox.core.instruments import Instrument, parse_instrument
 from sandbox.core.marks import Marks
-from sandbox.core.matching import apply_leg_fill
+from sandbox.core.matching import apply_leg_fill, trailing_stop
 from sandbox.core.records import LegRequest, OrderPreview, OrderRejected, OrderRequest
 
 __all__ = [
@@ -45,7 +46,8 @@ TIME_IN_FORCE = (
     "GTC Ext Overnight",
     "IOC",
 )
-ORDER_TYPES = ("Limit", "Market", "Marketable Limit", "Stop", "Stop Limit")
+TRAILING_STOP = "Trailing Stop"
+ORDER_TYPES = ("Limit", "Market", "Marketable Limit", "Stop", "Stop Limit", TRAILING_STOP)
 #: Types with a limit price; the stops wait for their trigger (one leg each, like a Market).
 LIMIT_TYPES = ("Limit", "Marketable Limit", "Stop Limit")
 STOP_TYPES = ("Stop", "Stop Limit")
@@ -88,6 +90,11 @@ def parse_order(
     legs = [Leg(i, a, q, q / size) for i, a, q in parsed]
     limit = signed_limit(request, legs) if order_type in LIMIT_TYPES else None
     stop = stop_trigger(order_type, request.stop_trigger, legs)
+    trail_price, trail_percent = trail(order_type, request, legs)
+    hwm = None
+    if order_type == TRAILING_STOP:  # the mark now starts the high-water mark
+        hwm = marks.mark(legs[0].instrument.streamer_symbol)
+        stop = trailing_stop(legs[0].sign, hwm, trail_price, trail_percent)
     client_id = request.client_order_id
     order = Order(
         id=None,
@@ -104,6 +111,9 @@ def parse_order(
         source=request.source,
         client_order_id=client_id[:128] if client_id else None,
         stop=stop,
+        trail_price=trail_price,
+        trail_percent=trail_percent,
+        hwm=hwm,
     )
     _check_account_rules(acct, order, working)
     return order
@@ -111,11 +121,13 @@ def parse_order(
 
 def stop_trigger(order_type: str, value: Decimal | None, legs: list[Leg]) -> Decimal | None:
     """A stop's trigger per unit (positive, one leg), None for any other type; a trigger
-    on an order that is not a stop is refused, not ignored."""
+    on an order that is not a stop is refused, not ignored (a Trailing Stop's stop follows
+    its high-water mark: it takes no trigger)."""
     if order_type not in STOP_TYPES:
         if value is not None:
+            what = "a trail, not" if order_type == TRAILING_STOP else "no"
             raise OrderRejected(
-                "invalid_stop_trigger", f"A {order_type} order has no stop trigger."
+                "invalid_stop_trigger", f"A {order_type} order has {what} stop trigger."
             )
         return None
     if value is None:
@@ -125,6 +137,37 @@ def stop_trigger(order_type: str, value: Decimal | None, legs: list[Leg]) -> Dec
     if len(legs) != 1:
         raise OrderRejected("invalid_legs", f"A {order_type} order has exactly one leg.")
     return value
+
+
+def trail(
+    order_type: str, request: OrderRequest, legs: list[Leg]
+) -> tuple[Decimal | None, Decimal | None]:
+    """A Trailing Stop's (trail price, trail percent): exactly one, positive, on one leg;
+    a trail on any other type is refused, not ignored."""
+    given = {
+        name: value
+        for name, value in (("price", request.trail_price), ("percent", request.trail_percent))
+        if value is not None
+    }
+    if order_type != TRAILING_STOP:
+        if given:
+            raise OrderRejected("invalid_trail", f"A {order_type} order has no trail.")
+        return None, None
+    if not given:
+        raise OrderRejected(
+            "trail_required", "A Trailing Stop order needs a trail price or a trail percent."
+        )
+    if len(given) > 1:
+        raise OrderRejected(
+            "invalid_trail",
+            "A Trailing Stop order takes a trail price or a trail percent, not both.",
+        )
+    for name, value in given.items():
+        if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+            raise OrderRejected("invalid_trail", f"The trail {name} must be a positive number.")
+    if len(legs) != 1:
+        raise OrderRejected("invalid_legs", f"A {order_type} order has exactly one leg.")
+    return request.trail_price, request.trail_percent
 
 
 def _check_quantity(qty: Decimal) -> Decimal:
@@ -235,6 +278,8 @@ def replacement_request(old: Order, request: OrderRequest) -> OrderRequest:
         source=request.source or old.source,
         client_order_id=request.client_order_id or old.client_order_id,
         stop_trigger=request.stop_trigger,
+        trail_price=request.trail_price,
+        trail_percent=request.trail_percent,
     )
 
 
@@ -253,7 +298,9 @@ def modified_terms(
     new_tif = time_in_force or order.time_in_force
     if new_tif not in TIME_IN_FORCE:
         raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {new_tif!r}.")
-    if (new_type in STOP_TYPES) != (order.stop is not None):
+    if (new_type in STOP_TYPES) != (order.order_type in STOP_TYPES) or (
+        (new_type == TRAILING_STOP) != (order.order_type == TRAILING_STOP)
+    ):
         raise OrderRejected(
             "unsupported_order_type",
             f"A {order.order_type} order cannot become a {new_type} order in place: replace it.",

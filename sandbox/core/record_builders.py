@@ -82,6 +82,9 @@ def order_record(order: Order) -> OrderRecord:
         replaced_by_order_id=order.replaced_by,
         stop_trigger=order.stop,
         triggered_at=order.triggered_at,
+        trail_price=order.trail_price,
+        trail_percent=order.trail_percent,
+        hwm=order.hwm,
     )
 
 

@@ -152,7 +152,8 @@ class OrderRecord:
     id: int | None
     account_number: str
     time_in_force: str
-    order_type: str  # "Market" | "Limit" | "Marketable Limit" | "Stop" | "Stop Limit"
+    #: "Market" | "Limit" | "Marketable Limit" | "Stop" | "Stop Limit" | "Trailing Stop"
+    order_type: str
     underlying_symbol: str
     status: str  # "Received" | "Live" | "Filled" | "Cancelled" | "Replaced"
     size: Decimal
@@ -168,8 +169,14 @@ class OrderRecord:
     edited: bool = False
     replaces_order_id: int | None = None
     replaced_by_order_id: int | None = None
-    stop_trigger: Decimal | None = None  # a Stop or Stop Limit order's trigger (unsigned)
+    #: A Stop or Stop Limit order's trigger (unsigned); a Trailing Stop's current stop
+    stop_trigger: Decimal | None = None
     triggered_at: float | None = None  # when the market reached the trigger
+    trail_price: Decimal | None = None  # a Trailing Stop's trail in dollars per unit
+    trail_percent: Decimal | None = None  # or in percent of its high-water mark
+    #: A Trailing Stop's high-water mark: the highest mark since it was placed (a sell),
+    #: the lowest (a buy); it stops following once the order triggers
+    hwm: Decimal | None = None
 
     @property
     def working(self) -> bool:
@@ -232,6 +239,9 @@ class OrderRequest:
     client_order_id: str | None = None
     #: A Stop or Stop Limit order's trigger price per unit (unsigned).
     stop_trigger: Decimal | None = None
+    #: A Trailing Stop's trail: dollars per unit or percent of the high-water mark (one).
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)

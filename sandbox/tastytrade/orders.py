@@ -41,7 +41,7 @@ def replace_request(body: Any) -> OrderRequest:
     if not isinstance(body, dict):
         raise OrderRejected("invalid_order", "The order body must be a JSON object.")
     return OrderRequest(
-        order_type=body.get("order-type"),
+        order_type=_order_type(body),
         legs=(),
         time_in_force=body.get("time-in-force", "Day"),
         price=_price(body),
@@ -78,7 +78,7 @@ def order_request(body: Any) -> OrderRequest:
             )
         )
     return OrderRequest(
-        order_type=body.get("order-type"),
+        order_type=_order_type(body),
         legs=tuple(legs),
         time_in_force=body.get("time-in-force", "Day"),
         price=_price(body),
@@ -87,6 +87,15 @@ def order_request(body: Any) -> OrderRequest:
         client_order_id=_text(body.get("external-identifier")),
         stop_trigger=_decimal(body, "stop-trigger"),
     )
+
+
+def _order_type(body: dict[str, Any]) -> Any:
+    """The body's `order-type`; the core's Trailing Stop is not a tastytrade order type (the
+    SDK's `OrderType` has none), so it is refused as any unknown type is."""
+    kind = body.get("order-type")
+    if kind == "Trailing Stop":
+        raise OrderRejected("unsupported_order_type", f"Order type {kind!r} is not supported.")
+    return kind
 
 
 def _price(body: dict[str, Any]) -> Any:

@@ -22,10 +22,13 @@ from sandbox.tradier.multileg import multileg_request, multileg_type
 from sandbox.tradier.wire import (
     EQUITY_SIDE,
     ORDER_STATUS,
+    ORDER_TYPES,
     SIDE_ACTION,
+    TYPE_NAMES,
     iso_at,
     occ_symbol,
     p4,
+    stop_price,
     time_in_force,
 )
 
@@ -121,13 +124,15 @@ class BrokerageItems:
         legs = [self._leg_item(order, leg) for leg in order.legs]
         item: dict[str, Any] = {
             "id": order.id,
-            "type": order.order_type.lower().replace("marketable limit", "limit"),
+            "type": TYPE_NAMES.get(order.order_type, order.order_type.lower()),
             "symbol": order.underlying_symbol,
             "duration": "gtc" if order.time_in_force.startswith("GTC") else "day",
             "price": p4(abs(order.price)) if order.price is not None else None,
             "create_date": iso_at(order.received_at),
             "transaction_date": iso_at(order.updated_at),
         }
+        if order.stop_trigger is not None:  # a stop or stop_limit order's trigger
+            item["stop_price"] = p4(order.stop_trigger)
         if include_tag and order.client_order_id:
             item["tag"] = order.client_order_id
         if len(legs) == 1:
@@ -196,9 +201,17 @@ class BrokerageItems:
         }
 
     def order_request(self, form: dict[str, str]) -> OrderRequest:
-        """Tradier's order form as the brokerage's order request."""
+        """Tradier's order form as the brokerage's order request: `type` market, limit,
+        stop or stop_limit; `price` for limit and stop_limit, `stop` for stop and
+        stop_limit (docs.tradier.com, place-equity-order / place-option-order)."""
         order_class = form.get("class", "equity")
         if order_class == "multileg":
+            if (form.get("stop") or "").strip():
+                raise OrderRejected(
+                    "invalid_stop",
+                    f"Invalid stop {form['stop'].strip()}: a multileg order takes none "
+                    "(stop and stop_limit orders are class equity or option)",
+                )
             return multileg_request(form)
         side = form.get("side", "")
         if order_class not in ("equity", "option"):
@@ -215,18 +228,22 @@ class BrokerageItems:
         if not symbol.strip():
             raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
         order_type = form.get("type", "market")
-        if order_type not in ("market", "limit"):
+        if order_type not in ORDER_TYPES:
             raise OrderRejected("invalid_type", f"Unsupported order type {order_type!r}.")
         quantity = parse_decimal(form.get("quantity", ""))
         if quantity is None:
             raise OrderRejected("invalid_quantity", f"Bad quantity {form.get('quantity', '')!r}.")
+        stop = stop_price(form.get("stop"), order_type)
         price = None
-        if order_type == "limit" and form.get("price") is not None:
+        limited = order_type in ("limit", "stop_limit")
+        if limited and form.get("price") is not None:
             price = parse_decimal(form.get("price"))
             if price is None:
                 raise OrderRejected("invalid_price", f"Bad price {form.get('price')!r}.")
+        if order_type == "stop_limit" and price is None:
+            raise OrderRejected("price_required", "A stop_limit order needs a price: send price")
         return OrderRequest(
-            order_type="Limit" if order_type == "limit" else "Market",
+            order_type=ORDER_TYPES[order_type],
             legs=(
                 LegRequest(
                     symbol=symbol,
@@ -237,8 +254,7 @@ class BrokerageItems:
             ),
             time_in_force=time_in_force(form.get("duration", "").strip() or None),
             price=price,
-            price_effect=("Debit" if side.startswith("buy") else "Credit")
-            if order_type == "limit"
-            else None,
+            price_effect=("Debit" if side.startswith("buy") else "Credit") if limited else None,
             client_order_id=form.get("tag") or None,
+            stop_trigger=stop,
         )

@@ -29,19 +29,23 @@ from sandbox.tradier.multileg import MULTILEG_TYPES, multileg_preview_item
 from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
 from sandbox.tradier.wire import (
     ORDER_STATUS,
+    ORDER_TYPES,
     PREFIX,
+    STOP_TYPES,
+    TYPE_NAMES,
     collapse,
     errors,
     params,
     preview_answer,
     render,
+    stop_price,
     time_in_force,
 )
 
 _TERMINAL = {"filled", "canceled", "rejected", "expired"}
-#: modify's `type`: what the brokerage can do, and what Tradier documents but it cannot
-_MODIFY_TYPES = {"market": "Market", "limit": "Limit"}
-_UNSUPPORTED_TYPES = {"stop", "stop_limit", "debit", "credit", "even"}
+#: modify's `type` on a single-leg order: Tradier's `ORDER_TYPES`, less what Tradier
+#: documents for multileg orders only
+_UNSUPPORTED_TYPES = {"debit", "credit", "even"}
 #: one month back, as Tradier's `filter=all` defaults to
 _ALL_DAYS = 31
 
@@ -124,7 +128,13 @@ def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOr
     quote = facade.sandbox.market.quote(name)
     side = form.get("side", "")
     price = abs(order.price) if order.price is not None else None
-    fill = float(price) if price is not None else quote["askPrice" if leg.is_buy else "bidPrice"]
+    stop = order.stop_trigger
+    if price is not None:
+        fill = float(price)
+    elif stop is not None:  # a stop works as a market order from its trigger on
+        fill = float(stop)
+    else:
+        fill = quote["askPrice" if leg.is_buy else "bidPrice"]
     quantity = float(leg.quantity)
     multiplier = 100 if option else 1
     order_cost = round(fill * quantity * multiplier, 4)
@@ -140,6 +150,8 @@ def _preview_item(facade: TradierSandbox, form: dict[str, str], placed: PlacedOr
     item = preview_answer(preview, order_cost, described)
     if price is not None:
         item["price"] = float(price)
+    if stop is not None:
+        item["stop_price"] = float(stop)
     if option:
         item["option_symbol"] = form.get("option_symbol", "").upper()
     return item
@@ -185,10 +197,15 @@ def _working_order(
     return order
 
 
-def _changes(form: dict[str, str], multileg: bool = False) -> dict[str, Any]:
+def _changes(form: dict[str, str], order: OrderRecord) -> dict[str, Any]:
     """Tradier's modify form as `modify_order` keywords; blank fields are not sent. A
-    multileg order's `type` is market, debit, credit or even (its price effect with it)."""
+    multileg order's `type` is market, debit, credit or even (its price effect with it); a
+    single-leg order's market, limit, stop or stop_limit, but a stop stays a stop kind and
+    any other order not one (the brokerage changes a stop's trigger, not whether it has
+    one). `stop` changes a stop's trigger."""
     form = {k: v.strip() for k, v in form.items() if v.strip()}
+    multileg = len(order.legs) > 1
+    current = TYPE_NAMES.get(order.order_type, order.order_type.lower())
     changes: dict[str, Any] = {}
     kind = form.get("type")
     if kind is not None and multileg:
@@ -203,9 +220,20 @@ def _changes(form: dict[str, str], multileg: bool = False) -> dict[str, Any]:
     elif kind is not None:
         if kind in _UNSUPPORTED_TYPES:
             raise BadQuery(f"Order type {kind} is not supported")
-        if kind not in _MODIFY_TYPES:
+        if kind not in ORDER_TYPES:
             raise BadQuery(f"Invalid order type {kind}")
-        changes["order_type"] = _MODIFY_TYPES[kind]
+        if (kind in STOP_TYPES) != (current in STOP_TYPES):
+            raise BadQuery(
+                f"Order type {kind} cannot replace {current} in place: cancel the order and "
+                f"place a {kind} order"
+            )
+        changes["order_type"] = ORDER_TYPES[kind]
+    raw_stop = form.get("stop")
+    if raw_stop is not None and multileg:
+        raise BadQuery(f"Invalid stop {raw_stop}: a multileg order takes none")
+    stop = stop_price(raw_stop, kind or current, required=False)  # OrderRejected: 400
+    if stop is not None:
+        changes["stop_trigger"] = stop
     duration = form.get("duration")
     if duration is not None:
         changes["time_in_force"] = time_in_force(duration)  # as placing validates it
@@ -217,6 +245,12 @@ def _changes(form: dict[str, str], multileg: bool = False) -> dict[str, Any]:
         changes["price"] = price
     if not changes:
         raise BadQuery("Nothing to change: send type, duration, price or stop")
+    new_type = changes.get("order_type", order.order_type)
+    if "price" in changes and new_type in ("Market", "Stop"):
+        name = TYPE_NAMES[new_type]
+        raise BadQuery(f"Invalid price {changes['price']}: a {name} order takes none")
+    if new_type == "Stop Limit" and "price" not in changes and order.price is None:
+        raise BadQuery("A stop_limit order needs a price: send price")
     return changes
 
 
@@ -233,18 +267,16 @@ def _price_effect(order: OrderRecord, price: Decimal | None) -> str | None:
 
 
 async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
-    """`PUT .../orders/{id}`: change type, duration or price in place (the id stays)."""
+    """`PUT .../orders/{id}`: change type, duration, price or stop in place (the id stays)."""
     found = _working_order(request, facade, c, "changed")
     if isinstance(found, Response):
         return found
     try:
-        changes = _changes(await params(request), multileg=len(found.legs) > 1)
+        changes = _changes(await params(request), found)
     except BadQuery as exc:
         return errors(request, str(exc))
-    except OrderRejected as exc:  # the duration, refused as placing refuses it
+    except OrderRejected as exc:  # the duration or stop, refused as placing refuses them
         return errors(request, exc.message)
-    if "price" in changes and changes.get("order_type", found.order_type) == "Market":
-        return errors(request, f"Invalid price {changes['price']}: a market order takes none")
     number = request.path_params["number"]
     effect = changes.pop("price_effect", None) or _price_effect(found, changes.get("price"))
     try:

@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from sandbox.core.records import OrderPreview, OrderRejected
+from sandbox.core.records import OrderPreview, OrderRejected, parse_decimal
 from sandbox.core.symbols import OptionSymbol
 
 PREFIX = "/tradier"
@@ -38,6 +38,18 @@ EQUITY_SIDE = {
     "Sell to Open": "sell_short",
     "Buy to Close": "buy_to_cover",
 }
+#: Tradier's single-leg `type` (equity and option orders) as the brokerage's order type
+ORDER_TYPES = {"market": "Market", "limit": "Limit", "stop": "Stop", "stop_limit": "Stop Limit"}
+#: the brokerage's order type in Tradier's words (a marketable limit is a limit to Tradier)
+TYPE_NAMES = {
+    "Market": "market",
+    "Limit": "limit",
+    "Marketable Limit": "limit",
+    "Stop": "stop",
+    "Stop Limit": "stop_limit",
+}
+#: the types that take a `stop` (Tradier's form) and report a `stop_price` (its GET)
+STOP_TYPES = frozenset({"stop", "stop_limit"})
 #: Tradier's `duration`: what the brokerage can do, and what Tradier documents but it cannot
 DURATIONS = {"day": "Day", "gtc": "GTC"}
 UNSUPPORTEDDURATIONS = {"pre", "post"}
@@ -139,6 +151,30 @@ def time_in_force(duration: str | None) -> str:
     if duration not in DURATIONS:
         raise OrderRejected("invalid_duration", f"Invalid duration {duration}")
     return DURATIONS[duration]
+
+
+def stop_price(raw: str | None, kind: str, *, required: bool = True) -> Decimal | None:
+    """Tradier's `stop` for an order of type `kind` (Tradier's word), for placing and modify
+    alike: above zero on a stop or stop_limit order (needed unless `required` is False:
+    modify keeps the order's own), refused on any other type rather than ignored. Blank
+    counts as not sent. OrderRejected (400) says why."""
+    text = (raw or "").strip() or None
+    if kind not in STOP_TYPES:
+        if text is not None:
+            raise OrderRejected(
+                "invalid_stop",
+                f"Invalid stop {text}: a {kind} order takes none (stop is for stop and "
+                "stop_limit orders)",
+            )
+        return None
+    if text is None:
+        if required:
+            raise OrderRejected("stop_required", f"A {kind} order needs a stop price: send stop")
+        return None
+    value = parse_decimal(text)
+    if value is None or not value.is_finite() or value <= 0:
+        raise OrderRejected("invalid_stop", f"Invalid stop {text}: a stop price is above zero")
+    return value
 
 
 def preview_answer(

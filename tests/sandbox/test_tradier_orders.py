@@ -187,7 +187,16 @@ def test_modify_refuses_in_tradier_shape(sandbox, api, control):
         ({"price": "abc"}, "Invalid price abc"),
         ({"price": "-1"}, "Invalid price -1"),
         ({"price": "0"}, "Invalid price 0"),
-        ({"type": "stop", "stop": "1.00"}, "Order type stop is not supported"),
+        (
+            {"type": "stop", "stop": "1.00"},
+            "Order type stop cannot replace limit in place: "
+            "cancel the order and place a stop order",
+        ),
+        ({"type": "debit"}, "Order type debit is not supported"),
+        (
+            {"stop": "1.00"},
+            "Invalid stop 1.00: a limit order takes none (stop is for stop and stop_limit orders)",
+        ),
         ({"type": "bogus"}, "Invalid order type bogus"),
         ({"duration": "forever"}, "Invalid duration forever"),
         ({}, "Nothing to change: send type, duration, price or stop"),
