@@ -25,11 +25,12 @@ from streaming.brokers.order_shape import (
     unsupported,
 )
 from streaming.brokers.order_shape import group as linked_group
+from streaming.brokers.payloads import Balance, Position
 from streaming.brokers.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 from streaming.brokers.values import decimal, now_ms, num, time_ms
 
 
-def balance_payload(a: dict[str, Any]) -> dict[str, Any]:
+def balance_payload(a: dict[str, Any]) -> Balance:
     """An Alpaca trading account as the contract's balance; null where Alpaca has no value."""
     short = decimal(a.get("short_market_value"))
     return {
@@ -84,7 +85,7 @@ INSTRUMENT_TYPES = {
 }
 
 
-def position_payload(p: dict[str, Any]) -> dict[str, Any]:
+def position_payload(p: dict[str, Any]) -> Position:
     symbol = str(p.get("symbol", ""))
     instrument = _instrument(symbol, p.get("asset_class"))
     parts = occ_parts(symbol)

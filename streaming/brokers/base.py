@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, overload, runtime_checkable
+
+from streaming.brokers.order_shape import Order
+from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 
 
 class Checkpoint(Protocol):
@@ -78,12 +81,20 @@ class StreamConfig:
 STALE_HEARTBEATS = 2.5
 
 
+#: The kinds of account event an adapter reports, and their payloads (`AdapterSink`).
+AccountKind = Literal["balance", "position", "positions", "order"]
+AccountPayload = Balance | Position | list[Position] | Order
+
+
 class AdapterSink(Protocol):
     """Where an adapter reports (the stream manager implements it).
 
     - `quote`/`greeks`: sync and cheap (called per tick); a quote also counts as
       "quotes are fresh" for the link.
-    - `account_event`: one normalized account event (never dropped).
+    - `account_event`: one normalized account event (never dropped), its payload typed
+      by its kind: "balance" a `Balance`, "position" a `Position` (one that changed),
+      "positions" a list of them (the account's whole list), "order" an `Order`. An
+      implementation may take `AccountKind` and `AccountPayload` (the overloads' unions).
     - `status`: the state of one data kind (`kind` "quotes", "account" or "all") —
       connecting | live | stale | reconnecting | error | idle; `extra` may carry
       `reconnects`, `token_expires_at`, `retry_in`, `expect_every` (seconds: how often
@@ -93,11 +104,29 @@ class AdapterSink(Protocol):
       and REST batch; False means "do not do that I/O" (the manager cancels soon).
     """
 
-    def quote(self, symbol: str, fields: dict[str, Any]) -> None: ...
+    def quote(self, symbol: str, fields: QuoteFields) -> None: ...
 
-    def greeks(self, symbol: str, fields: dict[str, Any]) -> None: ...
+    def greeks(self, symbol: str, fields: GreeksFields) -> None: ...
 
-    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None: ...
+    @overload
+    async def account_event(
+        self, kind: Literal["balance"], link_id: int, account: str, payload: Balance
+    ) -> None: ...
+
+    @overload
+    async def account_event(
+        self, kind: Literal["position"], link_id: int, account: str, payload: Position
+    ) -> None: ...
+
+    @overload
+    async def account_event(
+        self, kind: Literal["positions"], link_id: int, account: str, payload: list[Position]
+    ) -> None: ...
+
+    @overload
+    async def account_event(
+        self, kind: Literal["order"], link_id: int, account: str, payload: Order
+    ) -> None: ...
 
     async def status(
         self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any

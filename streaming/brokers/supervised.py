@@ -8,13 +8,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from streaming import metrics
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import StreamSilent, describe, is_rejection, retry_after
+from streaming.brokers.order_shape import Order
+from streaming.brokers.payloads import Balance, Position, QuoteFields
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,11 @@ WAITING = ("error", "reconnecting")
 
 
 Once = Callable[[AdapterSink], Awaitable[None]]
+#: What `_known` remembers per key: an order as last emitted, or what `_emit_changed`
+#: compared (a balance, an account's positions) without its volatile fields.
+Known = Order | dict[str, object] | list[dict[str, object]]
+#: The account events `_emit_changed` reports (only what changed).
+ChangedKind = Literal["balance", "positions", "order"]
 
 
 class SupervisedAdapter:
@@ -80,7 +87,7 @@ class SupervisedAdapter:
         #: When the watched stream last delivered anything (monotonic; see `_watchdog`).
         self.last_data = time.monotonic()
         #: The last account payloads emitted, by key, to emit only what changed.
-        self._known: dict[tuple[str, str], Any] = {}
+        self._known: dict[tuple[str, str], Known] = {}
 
     def stopping(self) -> None:
         """The manager stops this adapter (its task is cancelled next)."""
@@ -192,7 +199,7 @@ class SupervisedAdapter:
             if armed() and idle > timeout:
                 raise StreamSilent(f"no {what} for {idle:.0f} s (watchdog)")
 
-    async def _quote(self, sink: AdapterSink, symbol: str, fields: dict[str, Any]) -> None:
+    async def _quote(self, sink: AdapterSink, symbol: str, fields: QuoteFields) -> None:
         """Report a quote; when its event time turns the delayed verdict, say so (the
         quotes kind's status carries `delayed` and `delay_ms`)."""
         self.last_data = time.monotonic()
@@ -208,12 +215,51 @@ class SupervisedAdapter:
             state, reason = self._kind_state.get("quotes", ("live", ""))
             await self._report(sink, "quotes", state, reason)
 
+    @overload
     async def _emit_changed(
         self,
         sink: AdapterSink,
-        kind: str,
+        kind: Literal["balance"],
         account: str,
-        payload: Any,
+        payload: Balance,
+        *,
+        full: bool = False,
+        key: tuple[str, str] | None = None,
+        volatile: tuple[str, ...] = (),
+    ) -> None: ...
+
+    @overload
+    async def _emit_changed(
+        self,
+        sink: AdapterSink,
+        kind: Literal["positions"],
+        account: str,
+        payload: list[Position],
+        *,
+        full: bool = False,
+        key: tuple[str, str] | None = None,
+        volatile: tuple[str, ...] = (),
+    ) -> None: ...
+
+    @overload
+    async def _emit_changed(
+        self,
+        sink: AdapterSink,
+        kind: Literal["order"],
+        account: str,
+        payload: Order,
+        *,
+        full: bool = False,
+        key: tuple[str, str] | None = None,
+        volatile: tuple[str, ...] = (),
+    ) -> None: ...
+
+    async def _emit_changed(
+        self,
+        sink: AdapterSink,
+        kind: ChangedKind,
+        account: str,
+        payload: Balance | list[Position] | Order,
         *,
         full: bool = False,
         key: tuple[str, str] | None = None,
@@ -225,7 +271,10 @@ class SupervisedAdapter:
         key = key or (kind, account)
         seen = without(payload, *volatile)
         if full or self._known.get(key) != seen:
-            await sink.account_event(kind, self.link_id, account, payload)
+            # The overloads above pair each kind with its payload; in here both are
+            # unions, which the sink's overloads cannot pair again (mypy would try every
+            # kind with every payload), so the payload passes on unchecked.
+            await sink.account_event(kind, self.link_id, account, cast(Any, payload))
         self._known[key] = seen
 
     async def _gate(self, sink: AdapterSink) -> None:

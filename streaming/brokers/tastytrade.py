@@ -48,6 +48,7 @@ from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
 from streaming.brokers.order_shape import Order
+from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.brokers.tastytrade_client import (
     base_url,
     make_alert_streamer,
@@ -341,7 +342,7 @@ class TastytradeAdapter(TastytradeOrders):
         payload = self._position_payload(p)
         await sink.account_event("position", self.link_id, p.account_number, payload)
 
-    def _position_payload(self, p: CurrentPosition) -> dict[str, Any]:
+    def _position_payload(self, p: CurrentPosition) -> Position:
         return wire.position_payload(p, self._streamer_symbols.get(p.symbol))
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
@@ -379,14 +380,14 @@ class TastytradeAdapter(TastytradeOrders):
                 for event in streamers.latest_rows(queue.take(streamers.DRAIN_BATCH + 1)):
                     if type(event) is not compact.Row:  # the one queue's other type
                         self._candles.add(cast(Candle, event))
-                    elif event.kind in ("Quote", "Trade"):
-                        await self._quote(sink, event.event_symbol, event.fields)
+                    elif event.kind in ("Quote", "Trade"):  # a row's fields are its kind's
+                        await self._quote(sink, event.event_symbol, cast(QuoteFields, event.fields))
                     elif event.kind == "Summary":
                         self.last_data = time.monotonic()
-                        sink.quote(event.event_symbol, event.fields)
+                        sink.quote(event.event_symbol, cast(QuoteFields, event.fields))
                     else:
                         self.last_data = time.monotonic()
-                        sink.greeks(event.event_symbol, event.fields)
+                        sink.greeks(event.event_symbol, cast(GreeksFields, event.fields))
             idle = time.monotonic() - self.last_data
             if idle > timeout and self._subscribed:
                 raise StreamSilent(f"no market data for {idle:.0f} s (watchdog)")

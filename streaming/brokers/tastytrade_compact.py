@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pydantic import ValidationError
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import NAN_VALUES, Event
 
 from streaming.brokers import tastytrade_wire as wire
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 
-Fields = dict[str, Any]
+#: A row's fields: a Quote's, Trade's or Summary's quote fields, or a Greeks' greeks.
+Fields = QuoteFields | GreeksFields
+F = TypeVar("F", QuoteFields, GreeksFields)
 
 
 class Row(NamedTuple):
@@ -108,7 +111,7 @@ def _quote_decoder() -> _Decoder:
     ]
     strs = [d.index(k) for k in ("bid_exchange_code", "ask_exchange_code")]
 
-    def fast(row: list[Any]) -> Fields | None:
+    def fast(row: list[Any]) -> QuoteFields | None:
         if not (_plain(row[bid]) and _plain(row[ask])):
             return None
         if not all(type(row[i]) is int for i in ints):
@@ -124,7 +127,7 @@ def _quote_decoder() -> _Decoder:
                 sizes.append(_number(v))
             else:
                 return None
-        fields: Fields = {
+        fields: QuoteFields = {
             "bid": _number(row[bid]),
             "ask": _number(row[ask]),
             "bid_size": sizes[0],
@@ -170,7 +173,7 @@ def _trade_decoder() -> _Decoder:
     at = ix("time")
     bools = [ix("extended_trading_hours")]
 
-    def fast(row: list[Any]) -> Fields | None:
+    def fast(row: list[Any]) -> QuoteFields | None:
         if not _checked(row, ints, strs, [price], bools):
             return None
         out = []
@@ -182,7 +185,7 @@ def _trade_decoder() -> _Decoder:
         v = row[size]  # `int | None`: a whole number, or none
         if not (v is None or type(v) is int or (isinstance(v, str) and v in NAN_VALUES)):
             return None
-        fields: Fields = {"last": _number(row[price]), "change": out[0], "volume": out[1]}
+        fields: QuoteFields = {"last": _number(row[price]), "change": out[0], "volume": out[1]}
         if row[at] > 0:
             fields["t"] = row[at]
         return fields
@@ -209,7 +212,7 @@ def _summary_decoder() -> _Decoder:
     ]
     high, low, prev = ix("day_high_price"), ix("day_low_price"), ix("prev_day_close_price")
 
-    def fast(row: list[Any]) -> Fields | None:
+    def fast(row: list[Any]) -> QuoteFields | None:
         if not _checked(row, ints, strs, []):
             return None
         values = {}
@@ -233,18 +236,20 @@ def _greeks_decoder() -> _Decoder:
     at = ix("time")
     price, iv, delta, gamma, theta, vega, rho = required
 
-    def fast(row: list[Any]) -> Fields | None:
+    def fast(row: list[Any]) -> GreeksFields | None:
         if not _checked(row, ints, [], required):
             return None
-        fields: Fields = {"t": row[at]} if row[at] > 0 else {}
-        fields.update(
-            price=_number(row[price]),
-            iv=_number(row[iv]),
-            delta=_number(row[delta]),
-            gamma=_number(row[gamma]),
-            theta=_number(row[theta]),
-            vega=_number(row[vega]),
-            rho=_number(row[rho]),
+        fields: GreeksFields = {"t": row[at]} if row[at] > 0 else {}
+        fields.update(  # a dict, not keywords: mypy checks a TypedDict's update by its keys
+            {
+                "price": _number(row[price]),
+                "iv": _number(row[iv]),
+                "delta": _number(row[delta]),
+                "gamma": _number(row[gamma]),
+                "theta": _number(row[theta]),
+                "vega": _number(row[vega]),
+                "rho": _number(row[rho]),
+            }
         )
         return fields
 
@@ -261,8 +266,9 @@ DECODERS: dict[str, _Decoder] = {
 }
 
 
-def fields_of(event: Any, to_fields: Callable[[Any], Fields]) -> Fields:
+def fields_of(event: Any, to_fields: Callable[[Any], F]) -> F:
     """A queued event's contract fields: a decoded `Row`'s, or the model's."""
     if type(event) is Row:
-        return event.fields
+        # a queue of one event type holds rows of its decoder's, built as `to_fields` builds them
+        return cast(F, event.fields)
     return to_fields(event)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from pydantic import ValidationError
 from tastytrade.account import AccountBalance, CurrentPosition
@@ -41,11 +41,12 @@ from streaming.brokers.order_shape import (
     group,
     unsupported,
 )
+from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.brokers.symbols import streamer_symbol_for
 from streaming.brokers.values import decimal, num, time_ms
 
 
-def balance_payload(b: AccountBalance) -> dict[str, Any]:
+def balance_payload(b: AccountBalance) -> Balance:
     return {
         "net_liquidating_value": num(b.net_liquidating_value),
         "buying_power": num(b.equity_buying_power),
@@ -64,7 +65,7 @@ def balance_payload(b: AccountBalance) -> dict[str, Any]:
     }
 
 
-def position_payload(p: CurrentPosition, looked_up: str | None = None) -> dict[str, Any]:
+def position_payload(p: CurrentPosition, looked_up: str | None = None) -> Position:
     """A position; `looked_up` is its streamer symbol from the instruments endpoints (a
     future, a future option, a cryptocurrency: tastytrade_instruments.py)."""
     streamer_symbol = (
@@ -357,14 +358,18 @@ def _fields(o: PlacedOrder | _RawOrder) -> dict[str, Any]:
     return o.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _event_time(*times: int | None) -> dict[str, int]:
+class _EventTime(TypedDict, total=False):
+    t: int
+
+
+def _event_time(*times: int | None) -> _EventTime:
     """`t` is the broker's own event time when it sent one (data age and latency are
     measured from the source); otherwise the manager stamps the receipt time."""
     newest = max((t for t in times if t), default=0)
     return {"t": newest} if newest > 0 else {}
 
 
-def quote_fields(q: Quote) -> dict[str, Any]:
+def quote_fields(q: Quote) -> QuoteFields:
     return {
         "bid": num(q.bid_price),
         "ask": num(q.ask_price),
@@ -374,7 +379,7 @@ def quote_fields(q: Quote) -> dict[str, Any]:
     }
 
 
-def trade_fields(t: Trade) -> dict[str, Any]:
+def trade_fields(t: Trade) -> QuoteFields:
     return {
         "last": num(t.price),
         "change": num(t.change),
@@ -383,7 +388,7 @@ def trade_fields(t: Trade) -> dict[str, Any]:
     }
 
 
-def summary_fields(s: Summary) -> dict[str, Any]:
+def summary_fields(s: Summary) -> QuoteFields:
     return {
         "day_high": num(s.day_high_price),
         "day_low": num(s.day_low_price),
@@ -391,7 +396,7 @@ def summary_fields(s: Summary) -> dict[str, Any]:
     }
 
 
-def greeks_fields(g: Greeks) -> dict[str, Any]:
+def greeks_fields(g: Greeks) -> GreeksFields:
     return {
         **_event_time(g.time),
         "price": num(g.price),

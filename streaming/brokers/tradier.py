@@ -31,7 +31,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -42,6 +42,8 @@ from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
+from streaming.brokers.order_shape import Order
+from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier_client import TradierClient, as_list
@@ -254,7 +256,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         """Balances and positions; on a poll only what changed is reported."""
         self.account_polls += 1
         raw_positions: dict[str, list[dict[str, Any]]] = {}
-        balances: dict[str, dict[str, Any]] = {}
+        balances: dict[str, Balance] = {}
         for number_ in accounts:
             body = await client.get(f"/v1/accounts/{number_}/balances")
             balances[number_] = balance_payload((body or {}).get("balances") or {})
@@ -308,7 +310,8 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
                     continue
                 for payload in order_payloads(row, self._fills):  # a linked order: several
                     key = ("order", str(payload["id"]))
-                    previous = self._known.get(key)
+                    # an order's key holds only the order last emitted (here)
+                    previous = cast("Order | None", self._known.get(key))
                     if full or previous != payload:
                         await sink.account_event("order", self.link_id, number_, payload)
                         if not full and fill_ids(payload) - fill_ids(previous):

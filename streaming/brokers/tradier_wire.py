@@ -19,13 +19,14 @@ from streaming.brokers.order_shape import (
     group,
     unsupported,
 )
+from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.brokers.symbols import NEW_YORK, occ_parts, occ_to_streamer_symbol, option_expiry_ms
 from streaming.brokers.tradier_client import as_list
 from streaming.brokers.tradier_fills import FillBook
 from streaming.brokers.values import decimal, now_ms, num, order_status, time_ms
 
 
-def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
+def balance_payload(b: dict[str, Any]) -> Balance:
     """Tradier balances → the contract's balance (short values as positive amounts)."""
     margin = b.get("margin") if isinstance(b.get("margin"), dict) else None
     cash = b.get("cash") if isinstance(b.get("cash"), dict) else None
@@ -60,7 +61,7 @@ def balance_payload(b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> dict[str, Any]:
+def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> Position:
     """A Tradier position (signed quantity, total cost basis) → the contract's position."""
     symbol = str(p.get("symbol", ""))
     streamer = occ_to_streamer_symbol(symbol)
@@ -220,9 +221,10 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
-def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, Any] | None:
+def quote_fields(event: dict[str, Any], prev_close: float | None) -> QuoteFields | None:
     """One stream payload → contract quote fields (only what that payload carries)."""
     kind = event.get("type")
+    fields: QuoteFields
     if kind == "quote":
         fields = {
             "bid": num(event.get("bid")),
@@ -258,7 +260,7 @@ def quote_fields(event: dict[str, Any], prev_close: float | None) -> dict[str, A
     return fields
 
 
-def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
+def greeks_fields(row: dict[str, Any]) -> GreeksFields | None:
     """A chain row's greeks → contract greeks; `iv` falls back to smv_vol if mid_iv is 0."""
     g = row.get("greeks")
     if not isinstance(g, dict):
@@ -266,7 +268,7 @@ def greeks_fields(row: dict[str, Any]) -> dict[str, Any] | None:
     iv = num(g.get("mid_iv")) or num(g.get("smv_vol"))
     bid, ask = num(row.get("bid")), num(row.get("ask"))
     price = round((bid + ask) / 2, 4) if bid is not None and ask is not None else None
-    fields = {
+    fields: GreeksFields = {
         "price": price if price is not None else num(row.get("last")),
         "iv": iv,
         "delta": num(g.get("delta")),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 #: Epoch numbers below this are seconds, from it on milliseconds (10**11 s is the year
 #: 5138, 10**11 ms is 1973: no real time of either kind is on the wrong side).
@@ -71,6 +72,14 @@ def quantity_text(value: Decimal | float | int) -> str:
     built from it, so the same fill has the same id whichever way the broker wrote it."""
     text = format(Decimal(str(value)).normalize(), "f")
     return text if text != "-0" else "0"
+
+
+@overload
+def without(payload: Mapping[str, object], *fields: str) -> dict[str, object]: ...
+
+
+@overload
+def without(payload: Sequence[Mapping[str, object]], *fields: str) -> list[dict[str, object]]: ...
 
 
 def without(payload: Any, *fields: str) -> Any:

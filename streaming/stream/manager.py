@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from streaming.brokers.base import BrokerAdapter
+from streaming.brokers.base import AccountKind, AccountPayload, BrokerAdapter
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.contract import (
     QuotesFrame,
     SnapshotFrame,
@@ -277,17 +278,17 @@ class UserStreamManager(ListenerServices):
             listener.on_symbols(wanted)
 
     # -- the sink adapters report into (AdapterSink, through LinkSink) -----------------------
-    def quote_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+    def quote_from(self, link_id: int, symbol: str, fields: QuoteFields) -> None:
         self.feed.quote_from(link_id, symbol, fields)
 
-    def greeks_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+    def greeks_from(self, link_id: int, symbol: str, fields: GreeksFields) -> None:
         self.feed.greeks_from(link_id, symbol, fields)
 
-    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+    def quote(self, symbol: str, fields: QuoteFields) -> None:
         """Per tick: the user's quote (quote_feed.py, `QuoteFeed.quote`)."""
         self.feed.quote(symbol, fields)
 
-    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+    def greeks(self, symbol: str, fields: GreeksFields) -> None:
         self.feed.greeks(symbol, fields)
 
     def _on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
@@ -323,7 +324,9 @@ class UserStreamManager(ListenerServices):
             except Exception:
                 log.exception("recording the state of link %s failed", link_id)
 
-    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
+    async def account_event(
+        self, kind: AccountKind, link_id: int, account: str, payload: AccountPayload
+    ) -> None:
         """Apply an account event to the state, number it, write it ahead to the event
         log and queue it (never conflated). The write is not waited for here: the sender
         publishes the frame once it is done, in seq order, and the user's next event (a

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.contract import StatusFrame, now_ms
 from streaming.stream.health import (
     KINDS,
@@ -36,12 +37,15 @@ PROBE_SYMBOL = "SPY"
 _ABSENT = object()
 
 
-def changed_fields(entry: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+def changed_fields(
+    entry: dict[str, Any] | None, fields: QuoteFields | GreeksFields
+) -> dict[str, Any]:
     """The fields of an event that differ from what the stream holds for the symbol: a
     batch entry carries only those (the contract: "a field absent from a batch entry did
-    not change"), so an unchanged day high or previous close is not sent with every tick."""
+    not change"), so an unchanged day high or previous close is not sent with every tick.
+    From here on they are the state's values (`dict[str, Any]`, state.py)."""
     if entry is None:
-        return fields
+        return cast("dict[str, Any]", fields)  # the same dict, handed on
     return {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v}
 
 
@@ -159,18 +163,18 @@ class QuoteFeed:
         return self._cadence.threshold(self.waits.stale_after, self.waits.stale_floor)
 
     # -- per tick ------------------------------------------------------------------------------
-    def quote_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+    def quote_from(self, link_id: int, symbol: str, fields: QuoteFields) -> None:
         """A link's quote: the user's if the link is the source, else the standby probe's."""
         if link_id == self.source:
             self.quote(symbol, fields)
         else:
             self.health[link_id].probe_tick(time.monotonic())
 
-    def greeks_from(self, link_id: int, symbol: str, fields: dict[str, Any]) -> None:
+    def greeks_from(self, link_id: int, symbol: str, fields: GreeksFields) -> None:
         if link_id == self.source:
             self.greeks(symbol, fields)
 
-    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+    def quote(self, symbol: str, fields: QuoteFields) -> None:
         """Per tick: merge into the last value and into the pending batch. Nothing else.
 
         `t` leaves as the symbol's newest time (the state's), never the event's own: the
@@ -192,30 +196,30 @@ class QuoteFeed:
             fields["delayed"] = self._source_delayed
         if self.feed is not None:
             fields["src"] = self.feed
-        fields = changed_fields(entry, fields)
-        if not fields:
+        changed = changed_fields(entry, fields)
+        if not changed:
             return  # the same values again: nothing to tell anyone
-        merge_values(self.state.quotes, symbol, fields)
+        merge_values(self.state.quotes, symbol, changed)
         entry = self.state.quotes[symbol]
-        fields["t"] = entry["t"]  # every entry carries the symbol's newest time
+        changed["t"] = entry["t"]  # every entry carries the symbol's newest time
         self._on_quote(symbol, entry)
-        frame = self.batch.add_quote(symbol, fields)
+        frame = self.batch.add_quote(symbol, changed)
         if frame is not None:
             self._send(frame)
 
-    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+    def greeks(self, symbol: str, fields: GreeksFields) -> None:
         self.last_event_at = time.time()
         self._ticks_in["greeks"] += 1
         fields.setdefault("t", int(self.last_event_at * 1000))
         if self.feed is not None:
             fields["src"] = self.feed
         entry = self.state.greeks.get(symbol)
-        fields = changed_fields(entry, fields)
-        if not fields:
+        changed = changed_fields(entry, fields)
+        if not changed:
             return
-        merge_values(self.state.greeks, symbol, fields)
-        fields["t"] = self.state.greeks[symbol]["t"]  # never backwards, as quotes
-        self.batch.add_greeks(symbol, fields)
+        merge_values(self.state.greeks, symbol, changed)
+        changed["t"] = self.state.greeks[symbol]["t"]  # never backwards, as quotes
+        self.batch.add_greeks(symbol, changed)
 
     def fresh(self, link_id: int, kind: str) -> None:
         """An adapter confirmed data of `kind` current now (a heartbeat, a poll round)."""

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from streaming.brokers.base import AccountKind, AccountPayload
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.stream.quote_feed import QuoteFeed
 
 
 class AccountSink(Protocol):
     """The manager's side of an adapter's reports."""
 
-    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None: ...
+    async def account_event(
+        self, kind: AccountKind, link_id: int, account: str, payload: AccountPayload
+    ) -> None: ...
 
     async def status(
         self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
@@ -34,13 +38,15 @@ class LinkSink:
         self._feed = feed
         self.link_id = link_id
 
-    def quote(self, symbol: str, fields: dict[str, Any]) -> None:
+    def quote(self, symbol: str, fields: QuoteFields) -> None:
         self._feed.quote_from(self.link_id, symbol, fields)
 
-    def greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+    def greeks(self, symbol: str, fields: GreeksFields) -> None:
         self._feed.greeks_from(self.link_id, symbol, fields)
 
-    async def account_event(self, kind: str, link_id: int, account: str, payload: Any) -> None:
+    async def account_event(
+        self, kind: AccountKind, link_id: int, account: str, payload: AccountPayload
+    ) -> None:
         await self._manager.account_event(kind, link_id, account, payload)
 
     async def status(
