@@ -19,7 +19,9 @@ from sandbox.core.records import PositionRecord, TransactionRecord
 CENT = Decimal("0.01")
 TICK4 = Decimal("0.0001")
 ZERO = Decimal(0)
-WORKING = ("Received", "Live")
+#: A member of a linked order waiting for its trigger to fill (sandbox/core/linked.py).
+CONTINGENT = "Contingent"
+WORKING = ("Received", "Live", CONTINGENT)
 ACTION_SIGN = {"Buy to Open": 1, "Buy to Close": 1, "Sell to Open": -1, "Sell to Close": -1}
 
 
@@ -75,6 +77,17 @@ class Leg:
         return self.quantity - sum((f.quantity for f in self.fills), ZERO)
 
 
+@dataclass(frozen=True)
+class Link:
+    """A linked order's member: its group (`kind` OCO, OTO or OTOCO) and its `role`:
+    `trigger`, `oco` (one of the pair that cancel each other: an OCO's two, an OTOCO's
+    exits) or `member` (an OTO's others)."""
+
+    group_id: int
+    kind: str
+    role: str
+
+
 @dataclass
 class Order:
     id: int | None
@@ -105,6 +118,7 @@ class Order:
     trail_price: Decimal | None = None  # a Trailing Stop's trail in dollars per unit
     trail_percent: Decimal | None = None  # or in percent of the high-water mark
     hwm: Decimal | None = None  # the best mark since placing (highest: sell, lowest: buy)
+    link: Link | None = None  # a member of a linked order (sandbox/core/linked.py)
 
     @property
     def underlying(self) -> str:

@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from sandbox.core import demo_seed, ledger, margin, order_entry
-from sandbox.core.account_state import WORKING, Account, Order
+from sandbox.core import demo_seed, ledger, linked, margin, order_entry
+from sandbox.core.account_state import CONTINGENT, WORKING, Account, Link, Order
 from sandbox.core.marks import Marks, PriceSource
 from sandbox.core.matching import fill_next_chunk, follow, plan_chunks
 from sandbox.core.net_liq_history import TIME_BACK, NetLiqHistory
@@ -44,11 +44,13 @@ from sandbox.core.records import (
     AccountEvent,
     AccountRecord,
     BalanceFigures,
+    LinkedRequest,
     MarginReport,
     NetLiqPoint,
     OrderRecord,
     OrderRejected,
     OrderRequest,
+    PlacedLinked,
     PlacedOrder,
     PositionRecord,
     TransactionRecord,
@@ -170,15 +172,84 @@ class Brokerage:
         return PlacedOrder(order_record(order), preview)
 
     def cancel_order(self, account_number: str, order_id: int) -> OrderRecord:
-        """Cancel a working order and return it (the caller publishes it as an Order event)."""
+        """Cancel a working order and return it (the caller publishes it as an Order event).
+        A linked order's member is cancelled with its group (`cancel_group`), as every
+        broker does it its own way: refused here."""
         order = self._find_order(account_number, order_id)
         if order.status not in WORKING:
             raise OrderRejected(
                 "order_not_cancellable",
                 f"Order {order_id} is {order.status} and cannot be cancelled.",
             )
+        if order.link is not None:
+            raise OrderRejected(
+                "order_linked",
+                f"Order {order_id} is part of {order.link.kind} order {order.link.group_id}: "
+                "cancel that one.",
+            )
         self._cancel(order)
         return order_record(order)
+
+    # ----------------------------------------------------------------- linked orders
+
+    def place_linked(
+        self, account_number: str, request: LinkedRequest, *, dry_run: bool = False
+    ) -> PlacedLinked:
+        """Validate and accept a linked order (sandbox/core/linked.py): every member is
+        checked as an order; the buying power is that of what fills first (the trigger,
+        else the first order). A dry run changes nothing. The caller publishes the
+        members' `Received` / `Contingent` events (`placed.orders`)."""
+        acct = self._require_account(account_number)
+        kind = request.kind
+        linked.shape(kind, request.trigger is not None, len(request.orders))
+        now = self._clock()
+        trigger_role, roles = linked.roles(kind, len(request.orders))
+        parsed: list[tuple[Order, str]] = []
+        if request.trigger is not None:
+            parsed.append((self._parse(acct, request.trigger, now), trigger_role or "trigger"))
+        for index, (member, role) in enumerate(zip(request.orders, roles, strict=True)):
+            # an exit waits for its entry; an OCO's second order cannot fill with the first
+            rules = request.trigger is None and index == 0
+            parsed.append((self._parse(acct, member, now, account_rules=rules), role))
+        preview = order_entry.preview(acct, parsed[0][0], self._marks, now)
+        group_id = None if dry_run else self._book.new_group_id()
+        for order, role in parsed:
+            if group_id is not None:
+                order.link = Link(group_id, kind, role)
+            if request.trigger is not None and role != "trigger":
+                order.status = CONTINGENT
+            if not dry_run:
+                self._accept(order)
+        return PlacedLinked(group_id, kind, tuple(order_record(o) for o, _ in parsed), preview)
+
+    def cancel_group(self, account_number: str, group_id: int) -> list[OrderRecord]:
+        """Cancel every member of a linked order that is not done (each broker's way of
+        cancelling one: tastytrade's complex order, Tradier's and Alpaca's parent); the
+        members it cancelled (the caller publishes them). Unknown group: 404."""
+        self._require_account(account_number)
+        found = [
+            o
+            for o in linked.members(self._book.orders.values(), group_id)
+            if o.account_number == account_number
+        ]
+        if not found:
+            raise OrderRejected("order_not_found", f"Linked order {group_id} not found.", 404)
+        cancelled = [o for o in found if o.status in WORKING]
+        if not cancelled:
+            raise OrderRejected(
+                "order_not_cancellable", f"Linked order {group_id} has no order left working."
+            )
+        for order in cancelled:
+            self._cancel(order)
+        return [order_record(o) for o in cancelled]
+
+    def group(self, account_number: str, group_id: int) -> list[OrderRecord]:
+        """A linked order's members, in id order (empty: no such group of the account)."""
+        return [
+            order_record(o)
+            for o in linked.members(self._book.orders.values(), group_id)
+            if o.account_number == account_number
+        ]
 
     def live_orders(self, account_number: str) -> list[OrderRecord]:
         """Orders working now or finished today, as GET /orders/live returns them."""
@@ -235,6 +306,7 @@ class Brokerage:
                 "order_not_replaceable",
                 f"Order {order_id} is {old.status} and cannot be replaced.",
             )
+        _not_linked(old, "replaced")
         acct = self._accounts[account_number]
         merged = order_entry.replacement_request(old, request)
         self._book.working.pop(order_id, None)  # the old order's sells must not count twice
@@ -271,6 +343,7 @@ class Brokerage:
             raise OrderRejected(
                 "order_not_editable", f"Order {order_id} is {order.status} and cannot be changed."
             )
+        _not_linked(order, "changed")
         acct = self._accounts[account_number]
         changed = order_entry.modified_terms(order, order_type, time_in_force, price, price_effect)
         stop = order.stop
@@ -381,7 +454,7 @@ class Brokerage:
         count = self._demo_counts.get(account_number, 0) + 1
         self._demo_counts[account_number] = count
         rng = random.Random(f"{self._seed}|demo|{account_number}|{count}")
-        working = self._book.working_of(account_number)
+        working = [o for o in self._book.working_of(account_number) if o.link is None]
         if len(working) >= 3:
             return [self._cancel(working[0])]
         now = self._clock()
@@ -400,9 +473,13 @@ class Brokerage:
     def _balance(self, acct: Account) -> BalanceFigures:
         return margin.figures(acct, self._marks, self._clock()).figures
 
-    def _parse(self, acct: Account, request: OrderRequest, now: float) -> Order:
+    def _parse(
+        self, acct: Account, request: OrderRequest, now: float, *, account_rules: bool = True
+    ) -> Order:
         working = self._book.working.values()
-        return order_entry.parse_order(acct, request, now, self._marks, working)
+        return order_entry.parse_order(
+            acct, request, now, self._marks, working, account_rules=account_rules
+        )
 
     def _open_books(self, acct: Account, now: float) -> None:
         """The opening deposit (the cash the account started with, plus what its starting
@@ -432,6 +509,17 @@ class Brokerage:
         self._book.finish(order, "Cancelled", self._clock())
         return order_event(order)
 
+    def _after_complete_fill(self, order: Order, now: float) -> list[AccountEvent]:
+        """A linked order's consequences of `order` filling completely: its contingent
+        members start working, or the other of its cancel-each-other pair is cancelled."""
+        events = []
+        for member in linked.activated(order, self._book.orders.values()):
+            member.status, member.updated_at = "Received", now
+            events.append(order_event(member))
+        for sibling in linked.siblings(order, self._book.orders.values(), WORKING):
+            events.append(self._cancel(sibling))
+        return events
+
     def _try_fill(self, order: Order) -> list[AccountEvent]:
         """Fill the next planned chunk if the order is marketable now: the order's event, one
         CurrentPosition per leg and the account's balance."""
@@ -447,9 +535,10 @@ class Brokerage:
         )
         if touched is None:
             return []
+        events = [order_event(order)]
         if order.filled_units >= order.size:
             self._book.finish(order, "Filled", now)
-        events = [order_event(order)]
+            events = [order_event(order), *self._after_complete_fill(order, now)]
         for pos in touched:
             record = position_record(acct, pos, self._marks)
             events.append(AccountEvent("CurrentPosition", acct.number, record))
@@ -459,3 +548,15 @@ class Brokerage:
         acct.net_liq.record(now, balance.net_liquidating_value)
         events.append(AccountEvent("AccountBalance", acct.number, balance))
         return events
+
+
+def _not_linked(order: Order, done: str) -> None:
+    """A linked order's member is not replaced or changed on its own (Alpaca: "order
+    replacement is not supported yet" for OTO; tastytrade has no replace for a complex
+    order): refused in words."""
+    if order.link is not None:
+        raise OrderRejected(
+            "order_linked",
+            f"Order {order.id} is part of {order.link.kind} order {order.link.group_id} and "
+            f"cannot be {done} on its own: cancel the group and place it again.",
+        )

@@ -21,6 +21,10 @@ class OrderBook:
         self.working: dict[int, Order] = {}
         self._ids = itertools.count(first_order_id)
 
+    def new_group_id(self) -> int:
+        """An id for a linked order's group, from the same counter as the orders'."""
+        return next(self._ids)
+
     def add(self, order: Order) -> None:
         """Give an accepted order its id and start working it."""
         order.id = next(self._ids)

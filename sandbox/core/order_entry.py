@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sandbox.core import ledger, margin
+from sandbox.core import ledger, linked, margin
 from sandbox.core.account_state import (
     ACTION_SIGN,
     ZERO,
@@ -54,9 +54,17 @@ STOP_TYPES = ("Stop", "Stop Limit")
 
 
 def parse_order(
-    acct: Account, request: OrderRequest, now: float, marks: Marks, working: Iterable[Order]
+    acct: Account,
+    request: OrderRequest,
+    now: float,
+    marks: Marks,
+    working: Iterable[Order],
+    *,
+    account_rules: bool = True,
 ) -> Order:
-    """Turn an order request into an unaccepted `Order`, or raise OrderRejected."""
+    """Turn an order request into an unaccepted `Order`, or raise OrderRejected.
+    `account_rules=False`: a linked order's member that cannot fill with the order checked
+    against them (an exit waiting for its entry, the other half of an OCO pair)."""
     if not isinstance(request, OrderRequest):
         raise OrderRejected("invalid_order", "The order must be an OrderRequest.")
     order_type = request.order_type
@@ -115,7 +123,8 @@ def parse_order(
         trail_percent=trail_percent,
         hwm=hwm,
     )
-    _check_account_rules(acct, order, working)
+    if account_rules:
+        _check_account_rules(acct, order, working)
     return order
 
 
@@ -199,7 +208,7 @@ def _check_account_rules(acct: Account, order: Order, working: Iterable[Order]) 
     """A cash account cannot go short, counting the sells already working."""
     if acct.margin:
         return
-    working = list(working)
+    working = linked.exposure(working)  # what can fill: no contingent exit, one of a pair
     for leg in order.legs:
         symbol = leg.instrument.symbol
         pos = acct.positions.get(symbol)

@@ -17,7 +17,7 @@ EQUITY = "Equity"
 EQUITY_OPTION = "Equity Option"
 
 #: Order statuses: working ones can still fill, be replaced or cancelled.
-WORKING_STATUSES = ("Received", "Live")
+WORKING_STATUSES = ("Received", "Live", "Contingent")
 TERMINAL_STATUSES = ("Filled", "Cancelled", "Rejected", "Expired", "Replaced")
 
 _ZERO = Decimal(0)
@@ -178,6 +178,10 @@ class OrderRecord:
     #: the lowest (a buy); it stops following once the order triggers
     hwm: Decimal | None = None
 
+    group_id: int | None = None  # a linked order's member: its group (core/linked.py)
+    group_kind: str | None = None  # OCO | OTO | OTOCO
+    group_role: str | None = None  # trigger | oco | member
+
     @property
     def working(self) -> bool:
         return self.status in WORKING_STATUSES
@@ -212,6 +216,27 @@ class PlacedOrder:
     order: OrderRecord
     preview: OrderPreview
     replaced: OrderRecord | None = None  # the order a replacement took the place of
+
+
+@dataclass(frozen=True)
+class LinkedRequest:
+    """Linked orders to place as one group (sandbox/core/linked.py): `kind` OCO, OTO or
+    OTOCO, the `trigger` that must fill first (OTO, OTOCO) and the `orders` it links."""
+
+    kind: str
+    trigger: OrderRequest | None
+    orders: tuple[OrderRequest, ...]
+
+
+@dataclass(frozen=True)
+class PlacedLinked:
+    """A placed linked order: its group id and kind, its members (the trigger first) and
+    the buying-power effect of what can fill first (the trigger, else the first order)."""
+
+    group_id: int | None
+    kind: str
+    orders: tuple[OrderRecord, ...]
+    preview: OrderPreview
 
 
 @dataclass(frozen=True)
