@@ -25,7 +25,11 @@ def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
     log_in(page, browser_app.url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
 
-    # the dashboard: the AAPL watchlist row's menu -> Alert… -> an inline form
+    # the dashboard: the AAPL watchlist row's menu -> Alert… -> an inline form, its level
+    # the live price (so the quote must be in: "live" is the connection, not AAPL's quote)
+    for side in ("bid", "ask"):
+        cell = page.locator(f"#watchlist-rows tr[data-quote=AAPL] [data-field={side}]")
+        expect(cell).to_have_attribute("data-value", re.compile(r"^\d"), timeout=10_000)
     page.click("#watchlist-rows [data-row-menu=AAPL]")
     page.click("[data-menu-alert=AAPL]")
     form = page.locator("[data-row-alert-form=AAPL]")
