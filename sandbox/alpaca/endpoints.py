@@ -22,6 +22,7 @@ from sandbox.alpaca import (
     accounts,
     activities,
     assets,
+    brackets,
     contracts,
     orders,
     portfolio,
@@ -239,7 +240,10 @@ async def _list_orders(request: Request, scope: Scope) -> Response:
 
 
 async def _submit_order(request: Request, scope: Scope) -> Response:
-    return ok(orders.place(scope, await json_body(request)))
+    body = await json_body(request)
+    if brackets.is_linked(body):  # bracket, oco, oto
+        return ok(brackets.place(scope, body))
+    return ok(orders.place(scope, body))
 
 
 async def _cancel_orders(request: Request, scope: Scope) -> Response:
@@ -251,7 +255,8 @@ async def _order_by_client_id(request: Request, scope: Scope) -> Response:
 
 
 async def _get_order(request: Request, scope: Scope) -> Response:
-    return ok(orders.get(scope, request.path_params["order_id"]))
+    nested = request.query_params.get("nested")
+    return ok(orders.get(scope, request.path_params["order_id"], nested))
 
 
 async def _replace_order(request: Request, scope: Scope) -> Response:

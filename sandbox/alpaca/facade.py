@@ -40,7 +40,7 @@ class AlpacaSandbox:
         self.sandbox = sandbox
         self.keys = Customers(sandbox)
         self.notes = OrderNotes({}, set())
-        self.events = TradeEvents(sandbox, self.keys, self.render_order)
+        self.events = TradeEvents(sandbox, self.keys, self.render_event_order)
         self._order_ids: dict[str, tuple[str, int]] = {}  # Alpaca id -> (number, id), seen
         self.watchlists = WatchlistBook()
         #: Account configuration set through PATCH, by account number (over the defaults).
@@ -53,17 +53,45 @@ class AlpacaSandbox:
     def credential_states(self) -> dict[str, dict[str, Any]]:
         return self.keys.credential_states()
 
-    def render_order(self, o: OrderRecord, status: str | None = None) -> dict[str, Any]:
-        """The one rendering of an order, with the façade's notes and switches."""
+    def render_order(
+        self, o: OrderRecord, status: str | None = None, *, nested: bool = False
+    ) -> dict[str, Any]:
+        """The one rendering of an order, with the façade's notes and switches. `nested`:
+        a linked order's parent carries its other members, as they stand now, in `legs`
+        (Alpaca's `nested=true`; `legs` is null otherwise)."""
         key = (o.account_number, o.id or 0)
         self._order_ids[order_uuid(*key)] = key
-        return render.order(
+        data = render.order(
             o,
             status=status,
             pending_new=bool(self.sandbox.config.alpaca_pending_new_event),
             notional=self.notes.notional.get(key),
             extended_hours=key in self.notes.extended_hours,
         )
+        if nested and o.group_id is not None:
+            members = self.group(o)
+            parent = render.linked_parent(members)
+            if parent is not None and parent.id == o.id:
+                data["legs"] = [self.render_order(m) for m in members if m.id != o.id]
+        return data
+
+    def render_event_order(self, o: OrderRecord, status: str | None = None) -> dict[str, Any]:
+        """A trade event's order: a linked order's parent with its members nested, so a
+        listener learns the group from the parent's events (UNCONFIRMED at Alpaca)."""
+        return self.render_order(o, status, nested=True)
+
+    def group(self, o: OrderRecord) -> list[OrderRecord]:
+        """The members of `o`'s linked order, as they stand now (id order); [] if none."""
+        if o.group_id is None:
+            return []
+        return self.sandbox.brokerage.group(o.account_number, o.group_id)
+
+    def is_child(self, o: OrderRecord) -> bool:
+        """A linked order's member that Alpaca nests under another (its parent)."""
+        if o.group_id is None:
+            return False
+        parent = render.linked_parent(self.group(o))
+        return parent is not None and parent.id != o.id
 
     def find_order(self, number: str, oid: str) -> OrderRecord | None:
         """One of the account's orders by its Alpaca id (a uuid5 of number and id)."""

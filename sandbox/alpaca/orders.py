@@ -9,7 +9,8 @@ core's refusals to Alpaca's codes (see `wire`), and publishes what changed so th
 events follow. Only an order's notional amount and extended-hours flag are façade notes.
 Stops, stop-limits and trailing stops are the core's: their `stop_price` and trail go in
 on the `OrderRequest`, and come back (a trailing stop's with its high-water mark and
-current stop) on its record.
+current stop) on its record. Linked orders (bracket, oco, oto) are placed by `brackets.py`;
+here a member's cancel cancels its group, and `nested` lists a group under its parent.
 """
 
 from __future__ import annotations
@@ -283,8 +284,10 @@ def find(scope: Scope, oid: str) -> OrderRecord:
     return found
 
 
-def get(scope: Scope, oid: str) -> dict[str, Any]:
-    return scope.facade.render_order(find(scope, oid))
+def get(scope: Scope, oid: str, nested: str | None = None) -> dict[str, Any]:
+    """One order; `nested=true` nests a linked order's other members under its parent
+    (alpaca-py `GetOrderByIdRequest(nested=…)`)."""
+    return scope.facade.render_order(find(scope, oid), nested=bool(_flag(nested, "nested")))
 
 
 def by_client_id(scope: Scope, client_order_id: str | None) -> dict[str, Any]:
@@ -304,10 +307,16 @@ def cancel(scope: Scope, oid: str) -> dict[str, Any]:
         raise Refusal(422, WRONG_STATE, f'order is already in "{status}" state')
     assert order.id is not None
     try:
-        cancelled = scope.facade.sandbox.brokerage.cancel_order(scope.number, order.id)
+        if order.group_id is not None:
+            # a bracket / oco / oto member: "canceling one cancels the rest" (orders.md)
+            group = scope.facade.sandbox.brokerage.cancel_group(scope.number, order.group_id)
+            publish(scope, *group)
+            cancelled = next(o for o in group if o.id == order.id)
+        else:
+            cancelled = scope.facade.sandbox.brokerage.cancel_order(scope.number, order.id)
+            publish(scope, cancelled)
     except OrderRejected as exc:
         raise rejection(exc) from None
-    publish(scope, cancelled)
     return scope.facade.render_order(cancelled)
 
 
@@ -328,6 +337,15 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
     which `replaces` it and gets a new client order id unless one is given."""
     old = find(scope, oid)
     view = scope.facade.render_order(old)
+    if old.group_id is not None:
+        # orders.md lets PATCH move a bracket's exit prices; "order replacement is not
+        # supported yet" for oto; the core changes no member on its own
+        raise Refusal(
+            422,
+            WRONG_STATE,
+            f"replacing an order of a {view['order_class']} order is not supported by the "
+            "sandbox: cancel it (its whole group) and place it again",
+        )
     if view["status"] not in ("new", "pending_new", "accepted"):
         raise Refusal(422, WRONG_STATE, f'order is not replaceable in "{view["status"]}" state')
     if unknown := set(changes) - _REPLACEABLE:
@@ -418,7 +436,10 @@ def select(scope: Scope, params: Any) -> list[dict[str, Any]]:
     direction = params.get("direction", "desc")
     if direction not in ("asc", "desc"):
         raise bad("direction must be asc or desc")
-    _flag(params.get("nested"), "nested")  # multi-leg orders always carry their legs
+    # multi-leg orders always carry their legs; with `nested`, a linked order is listed
+    # once, as its parent with the other members under `legs` ("otherwise each is listed
+    # alone", orders.md), open while any member is
+    nested = bool(_flag(params.get("nested"), "nested"))
     side = params.get("side") or None
     if side not in (None, "buy", "sell"):
         raise bad("side must be buy or sell")
@@ -433,8 +454,13 @@ def select(scope: Scope, params: Any) -> list[dict[str, Any]]:
             until is not None and not submitted < until
         ):
             continue
-        order = scope.facade.render_order(record)
-        is_open = order["status"] in OPEN
+        if nested and scope.facade.is_child(record):
+            continue
+        order = scope.facade.render_order(record, nested=nested)
+        statuses = [order["status"]]
+        if nested and record.group_id is not None:
+            statuses += [child["status"] for child in order["legs"] or ()]
+        is_open = any(x in OPEN for x in statuses)
         if (status == "open" and not is_open) or (status == "closed" and is_open):
             continue
         if side and order["side"] != side:

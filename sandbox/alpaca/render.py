@@ -43,9 +43,24 @@ _STATUS = {
     "Cancelled": "canceled",
     "Rejected": "rejected",
     "Expired": "expired",
+    # a linked order's member waiting for its trigger: Alpaca's bracket exits are `held`
+    # until the entry fills (forum.alpaca.markets/t/bracket-order-exit-trades-not-executing/3697)
+    "Contingent": "held",
 }
-#: Open in Alpaca's sense: listed by `status=open`, cancellable.
-OPEN = {"new", "partially_filled", "pending_new", "accepted", "pending_cancel", "pending_replace"}
+#: Open in Alpaca's sense: listed by `status=open`, cancellable. A `held` exit is open: it
+#: protects the position to be, and cancelling it cancels its group.
+OPEN = {
+    "new",
+    "partially_filled",
+    "pending_new",
+    "accepted",
+    "pending_cancel",
+    "pending_replace",
+    "held",
+}
+#: The core's linked kinds as Alpaca's order classes (alpaca-py `OrderClass`; alpaca-docs
+#: content/trading/orders.md "Bracket Orders", "OCO Orders", "OTO Orders").
+ORDER_CLASSES = {"OTOCO": "bracket", "OCO": "oco", "OTO": "oto"}
 _TIF_OUT = {"Day": "day", "GTC": "gtc", "IOC": "ioc", "GTD": "gtd", "Ext": "day"}
 _ORDER_TYPE = {
     "Market": "market",
@@ -300,7 +315,9 @@ def order(
         "qty": None if notional else (s(first.quantity) if single else s(size)),
         "filled_qty": s(first.filled_quantity) if single else s(filled_units),
         "filled_avg_price": s(avg) if avg is not None and single else None,
-        "order_class": "simple" if single else "mleg",
+        "order_class": ORDER_CLASSES.get(o.group_kind or "", o.group_kind or "")
+        if o.group_kind
+        else ("simple" if single else "mleg"),
         "order_type": order_type,
         "type": order_type,
         "side": ("buy" if first.is_buy else "sell") if single else "",
@@ -333,6 +350,16 @@ def order(
             for leg in legs
         ]
     return data
+
+
+def linked_parent(members: list[OrderRecord]) -> OrderRecord | None:
+    """The member Alpaca shows as a linked order's parent, the others nested under it with
+    `nested=true`: the entry (the core's trigger) of a bracket or OTO; an OCO's
+    take-profit, its limit ("with `nested=true` the TP is the parent and the SL its
+    child", orders.md). None for no members."""
+    trigger = next((m for m in members if m.group_role == "trigger"), None)
+    take_profit = next((m for m in members if m.order_type == "Limit"), None)
+    return trigger or take_profit or (members[0] if members else None)
 
 
 # --------------------------------------------------------------------------- assets

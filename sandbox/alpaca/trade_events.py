@@ -2,7 +2,9 @@
 events (`new`, `partial_fill`, `fill`, `canceled`, `replaced`, `rejected`, `expired`),
 kept per key for replay (`Customer.events`) and offered to the key's open streams: the
 Broker API's SSE stream (`trade_sse.py`) and the Trading API's `trade_updates` socket
-(`trade_stream.py`). Each event's `order` is the one renderer's (`render.order`).
+(`trade_stream.py`). Each event's `order` is the one renderer's (`render.order`); a linked
+order's parent (a bracket's or oto's entry, an oco's take-profit) carries its other members
+in `legs`, as `nested=true` shows them.
 
 Guesses (UNCONFIRMED at Alpaca) about what is reported, each a `SandboxConfig` switch
 `alpaca_<name>` (settable at start or through `POST /_sandbox/config`; the stream's own
@@ -93,11 +95,13 @@ class TradeEvents:
         if track is None:
             track = _OrderTrack(status="", filled=ZERO, fills_seen=0)
             self._tracks[key] = track
-            if o.working or o.legs[0].fills:
-                pending = self.option("pending_new_event") and o.status == "Received"
-                status = "pending_new" if pending else "new"
-                self.emit(customer, o.account_number, "new", self.render_order(o, status), now)
-                track.status = status
+        # a linked order's member `held` for its trigger is announced when it starts
+        # working (UNCONFIRMED at Alpaca); until then its parent's events nest it
+        if not track.status and ((o.working and o.status != "Contingent") or o.legs[0].fills):
+            pending = self.option("pending_new_event") and o.status == "Received"
+            status = "pending_new" if pending else "new"
+            self.emit(customer, o.account_number, "new", self.render_order(o, status), now)
+            track.status = status
         if o.status == "Live" and track.status == "pending_new":
             self.emit(customer, o.account_number, "new", self.render_order(o, "new"), now)
             track.status = "new"

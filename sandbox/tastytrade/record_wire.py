@@ -19,6 +19,7 @@ from sandbox.core.records import (
     LegRecord,
     MarginReport,
     NetLiqPoint,
+    OrderPreview,
     OrderRecord,
     PlacedOrder,
     PositionRecord,
@@ -133,15 +134,48 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
         data["replaces-order-id"] = str(record.replaces_order_id)
     if record.replaced_by_order_id is not None:
         data["replacing-order-id"] = str(record.replaced_by_order_id)
+    if record.group_id is not None:  # a component of a complex order (complex_orders.py)
+        data["complex-order-id"] = record.group_id
+        data.update(complex_order_fields(record.group_kind, record.group_role, record.status))
+    return data
+
+
+#: A component's `complex-order-tag` by its complex order's type and its role in the core's
+#: group (sandbox/core/linked.py): the values developer.tastytrade.com order-management
+#: shows (copy in tastytrade/tastytrade-mcp, tastytrade-llms-txt-docs/docs/order-management.md).
+COMPLEX_ORDER_TAGS = {
+    ("OTOCO", "trigger"): "OTOCO::trigger-order",
+    ("OTOCO", "oco"): "OTOCO::oco-1-order",
+    ("OTO", "trigger"): "OTO::trigger-order",
+    ("OTO", "member"): "OTO::order",
+    ("OCO", "oco"): "OCO::order",
+}
+
+
+def complex_order_fields(kind: str | None, role: str | None, status: str) -> dict[str, Any]:
+    """A complex order component's `complex-order-tag`, and while it waits for its trigger
+    the `contingent-status` the docs show (`Pending Order`)."""
+    data: dict[str, Any] = {}
+    tag = COMPLEX_ORDER_TAGS.get((kind or "", role or ""))
+    if tag is not None:
+        data["complex-order-tag"] = tag
+    if status == "Contingent":
+        data["contingent-status"] = "Pending Order"
     return data
 
 
 def render_placed(placed: PlacedOrder) -> dict[str, Any]:
     """A placement (or dry run) as the `data` of POST /accounts/{n}/orders."""
-    p = placed.preview
+    buying_power, fees = render_preview(placed.preview)
     return place_order_response(
-        order_dict=render_order(placed.order),
-        buying_power=buying_power_effect(
+        order_dict=render_order(placed.order), buying_power=buying_power, fees=fees
+    )
+
+
+def render_preview(p: OrderPreview) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An order's (or complex order's) buying-power effect and fee calculation."""
+    return (
+        buying_power_effect(
             change_in_margin_requirement=p.change_in_margin_requirement,
             change_in_buying_power=p.change_in_buying_power,
             current_buying_power=p.current_buying_power,
@@ -149,7 +183,7 @@ def render_placed(placed: PlacedOrder) -> dict[str, Any]:
             isolated_order_margin_requirement=p.isolated_order_margin_requirement,
             is_spread=p.is_spread,
         ),
-        fees=fee_calculation(commission=p.commission),
+        fee_calculation(commission=p.commission),
     )
 
 

@@ -1,6 +1,7 @@
 """Tradier's order endpoints beyond placing: the order list and one order, `preview=true`
 (the brokerage's dry run), modify (`PUT`, in place: same id) and cancel (`DELETE`), in
-Tradier's answer and error shapes.
+Tradier's answer and error shapes. Linked orders (`class=oto|oco|otoco`, tradier/linked.py)
+are placed here, listed as one parent item, cancelled as a whole and never changed.
 
 The brokerage is read through its records only (`OrderRecord`, `PlacedOrder`); what a
 record's status means in Tradier's words is `ORDER_STATUS` in api.py, shared with the renderer.
@@ -25,6 +26,13 @@ from sandbox.core.records import (
 )
 from sandbox.core.symbols import parse_occ_symbol
 from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint, place_order
+from sandbox.tradier.linked import (
+    LINKED_CLASSES,
+    linked_forms,
+    linked_item,
+    linked_request,
+    parent_status,
+)
 from sandbox.tradier.multileg import MULTILEG_TYPES, multileg_preview_item
 from sandbox.tradier.query import BadQuery, day, day_of, in_days, page_of
 from sandbox.tradier.wire import (
@@ -87,11 +95,43 @@ def orders_part(request: Request, facade: TradierSandbox, number: str) -> Any:
     BadQuery for a parameter Tradier would refuse."""
     values = dict(request.query_params)
     selected = _listed(facade, number, values)
-    if any(values.get(k) for k in ("page", "limit")):
-        selected = page_of(selected, values, 25)
     tags = _include_tags(values)
-    items = [facade.order_item(o, include_tag=tags) for o in selected]
+    items = [_entry_item(facade, number, e, tags) for e in _entries(selected)]
+    if any(values.get(k) for k in ("page", "limit")):
+        items = page_of(items, values, 25)
     return {"order": collapse(items)} if items else "null"
+
+
+def _entries(orders: list[OrderRecord]) -> list[OrderRecord | int]:
+    """The listed orders with each linked order once, as its group's id, where its first
+    member is listed (its members are not listed on their own)."""
+    entries: list[OrderRecord | int] = []
+    seen: set[int] = set()
+    for order in orders:
+        if order.group_id is None:
+            entries.append(order)
+        elif order.group_id not in seen:
+            seen.add(order.group_id)
+            entries.append(order.group_id)
+    return entries
+
+
+def _entry_item(
+    facade: TradierSandbox, number: str, entry: OrderRecord | int, tags: bool
+) -> dict[str, Any]:
+    if isinstance(entry, int):
+        return _group_item(facade, number, entry, tags) or {}
+    return facade.order_item(entry, include_tag=tags)
+
+
+def _group_item(
+    facade: TradierSandbox, number: str, group_id: int, tags: bool
+) -> dict[str, Any] | None:
+    """A linked order's parent item (every member in `leg`), or None: no such group."""
+    members = facade.sandbox.brokerage.group(number, group_id)
+    if not members:
+        return None
+    return linked_item(group_id, members, lambda o: facade.order_item(o, include_tag=tags))
 
 
 async def list_orders(request: Request, facade: TradierSandbox, c: TradierCustomer) -> Response:
@@ -111,9 +151,11 @@ async def one_order(request: Request, facade: TradierSandbox, c: TradierCustomer
         return errors(request, f"Invalid account number {number}")
     raw = request.path_params["order_id"]
     order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
-    if order is None:
-        return render(request, {"order": "null"})
     tags = _include_tags(dict(request.query_params))
+    if order is None:  # a linked order's id (its group's), or nothing
+        group = _group_item(facade, number, int(raw), tags) if raw.isdigit() else None
+        return render(request, {"order": group or "null"})
+    # a linked order's member by its own id: its own item (the parent lists it in `leg`)
     return render(request, {"order": facade.order_item(order, include_tag=tags)})
 
 
@@ -162,6 +204,8 @@ async def place_or_preview(
 ) -> Response:
     """`preview=true` runs every check of a real order and places nothing."""
     form = await params(request)
+    if form.get("class", "").strip() in LINKED_CLASSES:
+        return await _place_linked(request, facade, c, form)
     if form.get("preview", "").strip().lower() != "true":
         return await place_order(request, facade, c)
     number = request.path_params["number"]
@@ -179,18 +223,50 @@ async def place_or_preview(
     return render(request, {"order": item})
 
 
+async def _place_linked(
+    request: Request, facade: TradierSandbox, c: TradierCustomer, form: dict[str, str]
+) -> Response:
+    """`class=oto|oco|otoco` (tradier/linked.py): placed as one linked order of the core;
+    answers the group's id, which GET, DELETE and the order list use. `preview=true` runs
+    the core's dry run and answers the preview of the order that fills first."""
+    number = request.path_params["number"]
+    if number not in c.accounts:
+        return errors(request, f"Invalid account number {number}")
+    order_class = form["class"].strip()
+    dry_run = form.get("preview", "").strip().lower() == "true"
+    brokerage = facade.sandbox.brokerage
+    try:
+        forms = linked_forms(form)
+        linked = linked_request(order_class, forms, facade.order_request)
+        placed = brokerage.place_linked(number, linked, dry_run=dry_run)
+    except OrderRejected as exc:
+        return errors(request, exc.message)
+    if dry_run:
+        first = PlacedOrder(placed.orders[0], placed.preview)
+        item = _preview_item(facade, forms[0], first)
+        item.update({"class": order_class, "strategy": order_class, "num_legs": len(forms)})
+        return render(request, {"order": item})
+    facade.sandbox.publish([AccountEvent("Order", number, o) for o in placed.orders])
+    return render(request, {"order": {"id": placed.group_id, "status": "ok"}})
+
+
 # -- modify and cancel ------------------------------------------------------------------
 def _working_order(
     request: Request, facade: TradierSandbox, c: TradierCustomer, verb: str
-) -> OrderRecord | Response:
-    """The account's order named in the path if it can still be `verb`ed, else the refusal."""
+) -> OrderRecord | int | Response:
+    """The account's order named in the path if it can still be `verb`ed, a linked order's
+    group id when the path names one, else the refusal."""
     number = request.path_params["number"]
     if number not in c.accounts:
         return errors(request, f"Invalid account number {number}")
     raw = request.path_params["order_id"]
     order = facade.sandbox.brokerage.order(number, int(raw)) if raw.isdigit() else None
+    if order is None and raw.isdigit() and facade.sandbox.brokerage.group(number, int(raw)):
+        return int(raw)  # a linked order's (group) id
     if order is None:  # unknown, or another account's: the same answer
         return errors(request, f"Order {raw} not found", 404)
+    if order.group_id is not None:  # a member: its linked order decides
+        return order
     status = _status(order)
     if status in _TERMINAL:
         return errors(request, f"Order {raw} is {status} and cannot be {verb}")
@@ -271,6 +347,8 @@ async def modify(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     found = _working_order(request, facade, c, "changed")
     if isinstance(found, Response):
         return found
+    if isinstance(found, int) or found.group_id is not None:
+        return _linked_unchangeable(request, found)
     try:
         changes = _changes(await params(request), found)
     except BadQuery as exc:
@@ -294,6 +372,8 @@ async def cancel(request: Request, facade: TradierSandbox, c: TradierCustomer) -
     if isinstance(found, Response):
         return found
     number = request.path_params["number"]
+    if isinstance(found, int) or found.group_id is not None:
+        return _cancel_linked(request, facade, number, found)
     try:
         cancelled = facade.sandbox.brokerage.cancel_order(number, found.id or 0)
     except OrderRejected as exc:
@@ -317,3 +397,38 @@ routes = [
         f"{PREFIX}/v1/accounts/{{number}}/orders/{{order_id}}", endpoint(cancel), methods=["DELETE"]
     ),
 ]
+
+
+# -- linked orders: cancelled as a whole, never changed ----------------------------------
+def _linked_unchangeable(request: Request, found: OrderRecord | int) -> Response:
+    """`PUT` of a linked order or of one of its members: refused in words (the core changes
+    no member on its own; Tradier documents no change of an advanced order)."""
+    raw = request.path_params["order_id"]
+    if isinstance(found, int):
+        what = f"Order {raw} is a linked order"
+    else:
+        kind = (found.group_kind or "").lower()
+        what = f"Order {raw} is part of {kind} order {found.group_id}"
+    return errors(
+        request, f"{what} and cannot be changed: cancel the linked order and place it again"
+    )
+
+
+def _cancel_linked(
+    request: Request, facade: TradierSandbox, number: str, found: OrderRecord | int
+) -> Response:
+    """`DELETE` of a linked order (its group id) or of one of its members: the whole group
+    is cancelled (`Brokerage.cancel_group`: every member not done); answers the group id."""
+    group_id = found if isinstance(found, int) else found.group_id or 0
+    brokerage = facade.sandbox.brokerage
+    members = brokerage.group(number, group_id)
+    raw = request.path_params["order_id"]
+    status = parent_status(members)
+    if status in _TERMINAL:
+        return errors(request, f"Order {raw} is {status} and cannot be canceled")
+    try:
+        cancelled = brokerage.cancel_group(number, group_id)
+    except OrderRejected as exc:
+        return errors(request, exc.message, 404 if exc.status == 404 else 400)
+    facade.sandbox.publish([AccountEvent("Order", number, o) for o in cancelled])
+    return render(request, {"order": {"id": group_id, "status": "ok"}})

@@ -26,6 +26,9 @@ ORDER_STATUS = {
     "Routed": "pending",
     "In Flight": "pending",
     "Live": "open",
+    # a linked order's member waiting for its trigger to fill (Tradier documents no status
+    # for a waiting leg: `pending`, its word for an order not yet working, is a guess)
+    "Contingent": "pending",
     "Filled": "filled",
     "Cancelled": "canceled",
     "Canceled": "canceled",
