@@ -236,10 +236,17 @@ class AlpacaOrders:
         return placed(answer)
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        """One order; a member of a bracket, OCO or OTO cancels the others with it
+        (Alpaca: "canceling one cancels the rest"), which the answer names."""
         async with self._order_client() as client:
             prefix = await self._prefix(client, account)
+            nested = await self._call(
+                client, "GET", f"{prefix}/orders", params={"status": "open", "nested": "true"}
+            )
             await self._call(client, "DELETE", f"{prefix}/orders/{order_id}")
-        return PlaceResult(order_id=order_id, status="Cancel Requested")
+        group = next((g for g in _groups(nested) if order_id in g), [])
+        others = [member for member in group if member != order_id]
+        return PlaceResult(order_id=order_id, status="Cancel Requested", with_it=others)
 
     async def working_orders(self, account: str) -> list[str]:
         async with self._order_client() as client:
@@ -252,3 +259,18 @@ class AlpacaOrders:
             for row in rows or []
             if isinstance(row, dict) and order_status(row.get("status")) not in FINAL
         ]
+
+
+def _groups(rows: Any) -> list[list[str]]:
+    """The open linked orders of a nested list: each parent's id and its legs' ids that
+    can still change (an mleg's legs are one order's, not members)."""
+    groups = []
+    for row in rows or []:
+        legs = row.get("legs") if isinstance(row, dict) else None
+        if not legs or row.get("order_class") == "mleg":
+            continue
+        members = [row, *(leg for leg in legs if isinstance(leg, dict))]
+        groups.append(
+            [str(m.get("id")) for m in members if order_status(m.get("status")) not in FINAL]
+        )
+    return groups

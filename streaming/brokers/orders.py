@@ -71,11 +71,14 @@ class PreviewResult:
 
 @dataclass(kw_only=True)
 class PlaceResult:
-    """A placed (or replaced) order: its broker id and the status the broker answered."""
+    """A placed (or replaced, or cancelled) order: its broker id and the status the
+    broker answered; `with_it`: the other orders the broker cancelled with it (a linked
+    order's members, cancelled as one)."""
 
     order_id: str
     status: str
     said: dict[str, Any] = field(default_factory=dict)
+    with_it: list[str] = field(default_factory=list)
 
 
 class OrderRefused(Exception):
@@ -114,9 +117,11 @@ class SupportsOrders(Protocol):
         ...
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
-        """Ask the broker to cancel `order_id` (the Cancelled status comes over the stream)."""
+        """Ask the broker to cancel `order_id` (the Cancelled status comes over the stream);
+        a linked order's member cancels its whole group, as the broker does it."""
         ...
 
     async def working_orders(self, account: str) -> list[str]:
-        """The ids of `account`'s orders that can still change (for cancel-all)."""
+        """The ids of `account`'s orders that can still change (for cancel-all): every
+        member of a linked order, the contingent ones included."""
         ...

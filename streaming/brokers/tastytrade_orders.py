@@ -212,12 +212,29 @@ class TastytradeOrders(TastytradeReads):
         return placed(answer)
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        """One order; a complex order's component cancels the complex order, as tastytrade
+        requires ("cancel with the complex id only"), its other working components with it."""
         session = await self._order_session(account)
+        items = await self._live_orders(account)
+        this = next((i for i in items if str(i.get("id")) == order_id), {})
+        complex_id = this.get("complex-order-id")
+        status = tt.OrderStatus.CANCEL_REQUESTED.value
         with sdk_refusals():
-            await self._account(account).delete_order(session, int(order_id))
-        return PlaceResult(order_id=order_id, status=tt.OrderStatus.CANCEL_REQUESTED.value)
+            if complex_id is None:
+                await self._account(account).delete_order(session, int(order_id))
+                return PlaceResult(order_id=order_id, status=status)
+            await self._account(account).delete_complex_order(session, int(complex_id))
+        with_it = [
+            str(i.get("id"))
+            for i in items
+            if i.get("complex-order-id") == complex_id
+            and str(i.get("id")) != order_id
+            and i.get("status") not in FINAL
+        ]
+        return PlaceResult(order_id=order_id, status=status, with_it=with_it)
 
     async def working_orders(self, account: str) -> list[str]:
+        """Every order that can still change, a complex order's contingent components too."""
         items = await self._live_orders(account)
         return [str(i.get("id")) for i in items if i.get("status") not in FINAL]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -202,14 +203,21 @@ class TradierOrders:
         return await self._changed("PUT", f"/v1/accounts/{order.account}/orders/{order_id}", form)
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
-        return await self._changed("DELETE", f"/v1/accounts/{account}/orders/{order_id}", None)
+        """One order; a member of an oto/oco/otoco cancels its parent (the linked order as
+        Tradier lists it), the other working members with it."""
+        rows = await self._orders(account)
+        parent = next((row for row in rows if order_id in _member_ids(row)), None)
+        target = str(parent.get("id")) if parent is not None else order_id
+        result = await self._changed("DELETE", f"/v1/accounts/{account}/orders/{target}", None)
+        if parent is None:
+            return result
+        others = [m for m in _working_members(parent) if m != order_id]
+        return dataclasses.replace(result, order_id=order_id, with_it=others)
 
     async def working_orders(self, account: str) -> list[str]:
-        return [
-            str(row.get("id"))
-            for row in await self._orders(account)
-            if order_status(row.get("status")) not in FINAL
-        ]
+        """Every order that can still change; a linked order's working members (the app
+        shows each member as an order), not its parent."""
+        return [m for row in await self._orders(account) for m in _working_members(row)]
 
     async def _orders(self, account: str) -> list[dict[str, Any]]:
         """The account's orders working now or finished today, with their tags."""
@@ -219,3 +227,23 @@ class TradierOrders:
         wrapper = (body or {}).get("orders")
         rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
         return [row for row in rows if isinstance(row, dict)]
+
+
+def _linked(row: dict[str, Any]) -> bool:
+    return row.get("class") in ("oto", "oco", "otoco")
+
+
+def _member_ids(row: dict[str, Any]) -> list[str]:
+    """A linked order's member ids (its `leg` orders), else the order's own id."""
+    if not _linked(row):
+        return [str(row.get("id"))]
+    return [str(m.get("id")) for m in as_list(row.get("leg")) if isinstance(m, dict)]
+
+
+def _working_members(row: dict[str, Any]) -> list[str]:
+    """The ids of the order (or of a linked order's members) that can still change."""
+    if not _linked(row):
+        rows = [row]
+    else:
+        rows = [m for m in as_list(row.get("leg")) if isinstance(m, dict)]
+    return [str(m.get("id")) for m in rows if order_status(m.get("status")) not in FINAL]

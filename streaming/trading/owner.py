@@ -293,11 +293,19 @@ async def cancel_every(adapter: SupportsOrders, accounts: list[str]) -> dict[str
         except Exception as exc:
             errors.append(f"{account}: the working orders could not be read ({exc}).")
             continue
+        working = set(ids)
+        done: set[str] = set()  # each once, a linked order's members with the one cancelled
         for order_id in ids:
+            if order_id in done:
+                continue
             try:
-                await adapter.cancel_order(account, order_id)
+                result = await adapter.cancel_order(account, order_id)
             except Exception as exc:
                 failed.append({"order_id": order_id, "error": str(exc) or type(exc).__name__})
-            else:
-                cancelled.append(order_id)
+                continue
+            for went in (order_id, *result.with_it):
+                if went in working and went not in done:
+                    done.add(went)
+                    cancelled.append(went)
+        failed = [f for f in failed if f["order_id"] not in done]
     return {"cancelled": cancelled, "failed": failed, "error": " ".join(errors) or None}
