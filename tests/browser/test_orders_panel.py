@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -288,3 +290,76 @@ def test_csv_downloads_match_the_page(page: Page, browser_app, browser_sandbox):
         s: Decimal(q.replace(",", "")) for s, q in quantities.items()
     }
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_bracket_reads_as_one_entry_and_a_trailing_stop_shows_its_trail(
+    page: Page, browser_app, browser_sandbox
+):
+    """What a real Alpaca account holds, placed with Alpaca's documented bodies (alpaca-docs
+    content/trading/orders.md: a bracket's `take_profit`/`stop_loss`, a trailing stop's
+    `trail_percent`): the panel lists the bracket's three orders together, the entry first
+    with its exits indented under it, each named by its role, and the trailing stop with its
+    trail, where its stop stands and its high (docs/streaming-contract.md, "The dashboard's
+    panel")."""
+    from accounts.services import DEMO_LINKS
+
+    log_in(page, browser_app.url)
+    number = by_broker(page)["alpaca"][0]
+    key = next(secrets for broker, _, secrets in DEMO_LINKS if broker == "alpaca")
+    browser_sandbox.control().set_price("AAPL", 200.0)
+    with httpx.Client(
+        base_url=f"{browser_sandbox.url}/alpaca",
+        auth=(key["key_id"], key["secret_key"]),
+        timeout=10,
+    ) as alpaca:
+        (found,) = alpaca.get("/v1/accounts", params={"query": number}).json()
+        orders = f"/v1/trading/accounts/{found['id']}/orders"
+        bracket = alpaca.post(
+            orders,
+            json={
+                "symbol": "AAPL", "qty": "2", "side": "buy", "type": "limit",
+                "limit_price": "150", "time_in_force": "gtc", "order_class": "bracket",
+                "take_profit": {"limit_price": "215"}, "stop_loss": {"stop_price": "140"},
+            },
+        )  # fmt: skip
+        assert bracket.status_code == 200, bracket.text
+        trailing = alpaca.post(
+            orders,
+            json={
+                "symbol": "AAPL", "qty": "1", "side": "sell", "type": "trailing_stop",
+                "trail_percent": "2.5", "time_in_force": "gtc",
+            },
+        )  # fmt: skip
+        assert trailing.status_code == 200, trailing.text
+    entry = bracket.json()
+    take_profit, stop_loss = (leg["id"] for leg in entry["legs"])
+
+    group = page.locator(f"#orders > li[data-linked='{entry['id']}']")
+    expect(group).to_have_count(3, timeout=SEEN_MS)
+    rows = [(r["key"].split(":", 1)[1], r["member"]) for r in linked_rows(page, entry["id"])]
+    assert rows == [(entry["id"], False), (take_profit, True), (stop_loss, True)]
+    link = [f"Bracket {entry['id']} · {role}" for role in ("entry", "take profit", "stop loss")]
+    expect(group.locator("[data-field=link]")).to_have_text(link)
+    expect(group.locator("[data-field=terms]")).to_have_text(
+        ["Limit 150.00 Debit GTC", "Limit 215.00 Credit GTC", "Stop stop 140.00 GTC"]
+    )
+    expect(group.locator("[data-field=status]")).to_have_text(["Live", "Contingent", "Contingent"])
+
+    terms = page.locator(f"#orders > li[data-order$=':{trailing.json()['id']}'] .order-type")
+    shape = re.compile(r"^Trailing Stop stop ([\d.]+) trail 2\.5% · high ([\d.]+) GTC$")
+    expect(terms).to_have_text(shape, timeout=SEEN_MS)
+    stop, high = (Decimal(x) for x in shape.match(terms.inner_text()).groups())
+    # the stop trails the high by 2.5 %, to the cent (the order as the broker holds it)
+    assert abs(stop - high * Decimal("0.975")) <= Decimal("0.01")
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def linked_rows(page: Page, group_id: str) -> list[dict]:
+    """The panel's rows of one linked order, top to bottom: key and whether indented."""
+    return page.evaluate(
+        """(id) => Array.from(document.querySelectorAll('#orders > li[data-order]'))
+            .filter((li) => li.getAttribute('data-linked') === id)
+            .map((li) => ({ key: li.getAttribute('data-order'),
+                            member: li.getAttribute('data-member') === 'true' }))""",
+        group_id,
+    )
