@@ -104,6 +104,13 @@ def seeded_postgres_data(env: dict[str, str]) -> Path:
     return target / "data"
 
 
+#: What says how the app's processes run, not what its database holds: the seed is made
+#: once per settings module whatever layout asks first (a `workers` layout's settings
+#: refuse to load without the Redis the seeding process has no use for).
+LAYOUT_VARS = ("STREAM_MANAGERS",)
+
+
 def _pointed_at(env: dict[str, str], sandbox_url: str) -> dict[str, str]:
-    """`env` with its broker URLs at `sandbox_url`."""
-    return env | {"SANDBOX_URL": sandbox_url, "TASTYTRADE_BASE_URL": sandbox_url}
+    """`env` without its process layout, its broker URLs at `sandbox_url`."""
+    kept = {k: v for k, v in env.items() if k not in LAYOUT_VARS}
+    return kept | {"SANDBOX_URL": sandbox_url, "TASTYTRADE_BASE_URL": sandbox_url}
