@@ -25,8 +25,9 @@ from tastytrade.utils import TastytradeError
 from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_credentials_get
-from streaming.brokers import catalog, tastytrade_client
+from streaming.brokers import catalog
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected, http_status, is_rejection
+from streaming.brokers.tastytrade import client as tastytrade_client
 
 log = logging.getLogger(__name__)
 

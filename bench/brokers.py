@@ -32,9 +32,9 @@ from typing import Any
 import httpx
 
 from sandbox.server import SandboxControl
-from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 
 from .sandbox_dxlink import free_port
 

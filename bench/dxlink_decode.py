@@ -25,7 +25,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from streaming.brokers import tastytrade_compact as compact
+    from streaming.brokers.tastytrade import compact
     from tests.streaming.test_tastytrade_compact import MODEL_PATH, random_row
 
     rng = random.Random(1)

@@ -73,8 +73,8 @@ async def wait_for_sandbox(url: str, proc: subprocess.Popen[Any]) -> None:
 def make_manager(index: int, symbols: list[str], broker: str) -> Any:
     from django.conf import settings
 
-    from streaming.brokers.tastytrade import TastytradeAdapter
-    from streaming.brokers.tradier import TradierAdapter
+    from streaming.brokers.tastytrade.adapter import TastytradeAdapter
+    from streaming.brokers.tradier.adapter import TradierAdapter
     from streaming.stream.manager import LinkInfo, UserStreamManager
     from streaming.wiring import stream_config
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from django.conf import settings
 
-from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
-from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_trading import AlpacaTradingAdapter
+from streaming.brokers.alpaca import client as alpaca_client
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import BrokerAdapter, Checkpoint, StreamConfig
-from streaming.brokers.tastytrade import TastytradeAdapter
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tastytrade import client as tastytrade_client
+from streaming.brokers.tastytrade.adapter import TastytradeAdapter
+from streaming.brokers.tradier import client as tradier_client
+from streaming.brokers.tradier.adapter import TradierAdapter
 
 #: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
 QUOTE_BROKERS = ("tastytrade", "tradier")

@@ -33,7 +33,7 @@ from streaming.brokers import rate_limit as pacing
 from streaming.brokers.errors import CredentialRejected, describe, http_status, retry_after
 from streaming.brokers.market_data_cache import FetchFailed, cache_key, cached
 from streaming.brokers.symbols import NEW_YORK, occ_to_streamer_symbol
-from streaming.brokers.tradier_client import as_list
+from streaming.brokers.tradier.client import as_list
 from streaming.brokers.values import num, time_ms
 
 #: tastytrade publishes no REST rate limit: one call a second per credential is a

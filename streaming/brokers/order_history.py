@@ -26,14 +26,16 @@ from typing import Any
 from django.conf import settings
 from tastytrade import Account
 
-from streaming.brokers import alpaca_client, tastytrade_client, tradier_client
-from streaming.brokers.alpaca_wire import linked_members
-from streaming.brokers.alpaca_wire import order_payload as alpaca_order
+from streaming.brokers.alpaca import client as alpaca_client
+from streaming.brokers.alpaca.wire import linked_members
+from streaming.brokers.alpaca.wire import order_payload as alpaca_order
 from streaming.brokers.catalog import alpaca_trading_url
 from streaming.brokers.order_shape import Fill, Group, Order
-from streaming.brokers.tastytrade_wire import order_payload as tastytrade_order
-from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_wire import order_payloads as tradier_orders
+from streaming.brokers.tastytrade import client as tastytrade_client
+from streaming.brokers.tastytrade.wire import order_payload as tastytrade_order
+from streaming.brokers.tradier import client as tradier_client
+from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.wire import order_payloads as tradier_orders
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 from streaming.order_list import Key, newest_first, order_key
 

@@ -17,7 +17,7 @@ from accounts.services import (
     broker_link_set_secrets,
     broker_link_verify,
 )
-from streaming.brokers import tastytrade_client
+from streaming.brokers.tastytrade import client as tastytrade_client
 from tests.support.sdk import SECRET, cred
 
 pytestmark = pytest.mark.django_db

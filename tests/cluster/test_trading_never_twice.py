@@ -3,7 +3,7 @@ confirm sent five times in parallel to both processes places exactly one order a
 broker, which arrives over the stream as a working order; after a kill -9 of the
 stream's owner the confirm once more answers the same ticket, and the broker still holds
 exactly one order (docs/streaming-contract.md "Never twice"). Needs the adapters'
-`SupportsOrders` (streaming/brokers/*_orders.py)."""
+`SupportsOrders` (streaming/brokers/*/orders.py)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ confirm at each broker, the order arriving over the stream as a working order, a
 confirm answered with the same ticket, cancels, cancel-all and the kill switch, and every
 refusal with its code (docs/streaming-contract.md "Trading").
 
-Needs the adapters' `SupportsOrders` (streaming/brokers/*_orders.py)."""
+Needs the adapters' `SupportsOrders` (streaming/brokers/*/orders.py)."""
 
 from __future__ import annotations
 

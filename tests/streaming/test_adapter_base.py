@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import (
     BrokerAdapter,
@@ -18,8 +18,8 @@ from streaming.brokers.base import (
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade import TastytradeAdapter
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tastytrade.adapter import TastytradeAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.stream import tasks as tasks_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running

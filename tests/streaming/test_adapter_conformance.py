@@ -26,11 +26,11 @@ from django.conf import settings
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from sandbox.core.faults import BROKER_KINDS
-from streaming.brokers.alpaca import AlpacaAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade import TastytradeAdapter
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tastytrade.adapter import TastytradeAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 from tests.support.brokers import ALPACA_FAST, FAST, TASTYTRADE_FAST, TRADIER_FAST
 from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET as TASTYTRADE_SECRET

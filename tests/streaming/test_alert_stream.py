@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from streaming.alerts import store as alert_store
 from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.models import Alert, AlertTrigger

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
-from streaming.brokers.alpaca import POLLING_REASON, AlpacaAdapter
+from streaming.brokers.alpaca.adapter import POLLING_REASON, AlpacaAdapter
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from tests.support.brokers import ALPACA_FAST

@@ -14,7 +14,7 @@ import pytest
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from streaming.brokers import catalog
-from streaming.brokers.alpaca_trading import AlpacaTradingAdapter, stream_url
+from streaming.brokers.alpaca.trading import AlpacaTradingAdapter, stream_url
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.errors import CredentialRejected
 from tests.support.brokers import ALPACA_FAST

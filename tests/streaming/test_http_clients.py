@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
 from streaming.brokers.http_client import async_client, shared_ssl_context
-from streaming.brokers.tastytrade_client import make_session
-from streaming.brokers.tradier_client import TradierClient
+from streaming.brokers.tastytrade.client import make_session
+from streaming.brokers.tradier.client import TradierClient
 from streaming.news import alpaca as news_alpaca
 from tests.support.sdk import SECRET
 

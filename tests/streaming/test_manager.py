@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import LinkInfo, UserStreamManager
@@ -160,7 +160,7 @@ async def test_one_quote_source_across_brokers_with_failover(
     from django.conf import settings
 
     from sandbox.core.credentials import credential_id
-    from streaming.brokers.tradier import TradierAdapter
+    from streaming.brokers.tradier.adapter import TradierAdapter
 
     config = StreamConfig(watchdog_timeout=5, backoff_base=0.1, backoff_cap=0.5, rejected_retry=60)
     tasty = TastytradeAdapter(

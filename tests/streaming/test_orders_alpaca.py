@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from sandbox.core.config import SandboxConfig
-from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_trading import AlpacaTradingAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.orders import OrderRefused
 from tests.support.brokers import ALPACA_FAST

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_trading import AlpacaTradingAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint
 from streaming.brokers.orders import SupportsOrders
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade import TastytradeAdapter
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tastytrade.adapter import TastytradeAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 
 URL = "http://127.0.0.1:9"  # never connected: the adapters are only built
 

@@ -22,8 +22,8 @@ import orjson
 import pytest
 from httpx_sse import ServerSentEvent
 
-from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_wire import linked_members, order_payload, position_payload
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.wire import linked_members, order_payload, position_payload
 from streaming.brokers.base import MemoryCheckpoint
 from streaming.brokers.values import time_ms
 from tests.support.recording import RecordingSink

@@ -1,5 +1,5 @@
 """tastytrade's orders as its docs show them, parsed by the SDK's models and mapped to the
-contract's order (streaming/brokers/tastytrade_wire.py; docs/streaming-contract.md,
+contract's order (streaming/brokers/tastytrade/wire.py; docs/streaming-contract.md,
 "Objects": order), and a `ComplexOrder` account-streamer message reaching the sink as its
 member orders. Pure unit tests: no network.
 
@@ -26,9 +26,9 @@ import pytest
 from tastytrade.order import PlacedComplexOrder, PlacedOrder
 from tastytrade.streamer import AlertStreamer
 
-from streaming.brokers import tastytrade_streamers as streamers
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
-from streaming.brokers.tastytrade_wire import (
+from streaming.brokers.tastytrade import streamers
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.wire import (
     complex_order_payloads,
     complex_orders_from_json,
     order_from_json,

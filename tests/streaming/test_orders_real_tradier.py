@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from streaming.brokers.order_shape import Order
-from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_wire import order_payloads
+from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.wire import order_payloads
 
 ZERO_FILLS = {
     "avg_fill_price": 0.0,

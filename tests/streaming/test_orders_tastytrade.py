@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from streaming.brokers.orders import OrderRefused
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.order_entry import (
     CALL_HIGH,

@@ -11,8 +11,8 @@ from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
 from streaming.brokers.orders import OrderRefused
-from streaming.brokers.tradier import TradierAdapter
-from streaming.brokers.tradier_orders import tradier_tag
+from streaming.brokers.tradier.adapter import TradierAdapter
+from streaming.brokers.tradier.orders import tradier_tag
 from tests.support.brokers import TRADIER_FAST
 from tests.support.order_entry import (
     CALL_HIGH,

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.contract import now_ms
 from streaming.stream import health
 from streaming.stream.flusher import SWEEP_EVERY
@@ -289,7 +289,7 @@ async def test_quotes_fail_over_on_silence_and_back_when_the_preferred_feed_deli
     from django.conf import settings
 
     from sandbox.core.credentials import credential_id
-    from streaming.brokers.tradier import TradierAdapter
+    from streaming.brokers.tradier.adapter import TradierAdapter
 
     quick_failback = 2.0  # the probe delivers this long before the quotes go back (10 s)
     control.configure(tick_rate=20)

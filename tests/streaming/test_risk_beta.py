@@ -1,5 +1,5 @@
 """β by regression (streaming/risk/beta.py) and tastytrade's metrics as the contract's
-(streaming/brokers/tastytrade_metrics.py), on hand-made inputs with known answers."""
+(streaming/brokers/tastytrade/metrics.py), on hand-made inputs with known answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from tastytrade.metrics import MarketMetricInfo
 
 from streaming.brokers.bars import DAY_MS, day_start_ms
-from streaming.brokers.tastytrade_metrics import metrics_of
+from streaming.brokers.tastytrade.metrics import metrics_of
 from streaming.risk import beta
 
 NOW = 1_795_700_000_000  # 2026-11-26, a Thursday afternoon UTC

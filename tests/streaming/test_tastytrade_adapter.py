@@ -11,9 +11,9 @@ import pytest
 from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Quote
 
-from streaming.brokers import tastytrade_streamers as streamers
-from streaming.brokers.tastytrade import REFRESH_DEDUPE, StreamConfig, TastytradeAdapter
-from streaming.brokers.tastytrade_streamers import latest_events
+from streaming.brokers.tastytrade import streamers
+from streaming.brokers.tastytrade.adapter import REFRESH_DEDUPE, StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.streamers import latest_events
 from tests.streaming.test_tastytrade_compact import feed, row_of
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.recording import RecordingSink, running

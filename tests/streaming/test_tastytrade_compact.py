@@ -1,5 +1,5 @@
 """DXLink COMPACT rows decoded without a model per event give exactly the values of the
-SDK's models + tastytrade_wire (streaming/brokers/tastytrade_compact.py)."""
+SDK's models + tastytrade_wire (streaming/brokers/tastytrade/compact.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.utils import TastytradeError
 
 from sandbox.core.config import SandboxConfig
-from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_streamers as streamers
-from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.symbols import streamer_symbol_for
+from streaming.brokers.tastytrade import compact, streamers, wire
 from tests.support.sdk import sdk_session
 
 MODEL_PATH = {

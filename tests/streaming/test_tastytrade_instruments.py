@@ -12,8 +12,8 @@ from tastytrade import Account
 from tastytrade.account import CurrentPosition
 from tastytrade.instruments import Future
 
-from streaming.brokers.tastytrade_instruments import StreamerSymbols
-from streaming.brokers.tastytrade_wire import position_payload
+from streaming.brokers.tastytrade.instruments import StreamerSymbols
+from streaming.brokers.tastytrade.wire import position_payload
 from tests.support.sdk import sdk_session
 
 

@@ -7,7 +7,7 @@ streamer, each with `complex-order-id` and `complex-order-tag` (`OTOCO::trigger-
 then one fills and the other is cancelled (developer.tastytrade.com order-management and
 streaming-account-data; copies in tastytrade/tastytrade-mcp,
 tastytrade-llms-txt-docs/docs/order-management.md and streaming-account-data.md). The
-adapter maps each by its tag (streaming/brokers/tastytrade_wire.py `order_payload`).
+adapter maps each by its tag (streaming/brokers/tastytrade/wire.py `order_payload`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tastytrade.order import (
     StopOrder,
 )
 
-from streaming.brokers.tastytrade import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.trading.owner import cancel_every
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.order_entry import margin_account

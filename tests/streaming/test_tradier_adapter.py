@@ -13,10 +13,10 @@ from sandbox.core.credentials import credential_id
 from streaming.brokers.base import StreamConfig
 from streaming.brokers.errors import CredentialRejected
 from streaming.brokers.symbols import occ_parts, streamer_to_occ_symbol
-from streaming.brokers.tradier import TradierAdapter
-from streaming.brokers.tradier_client import TradierClient, fetch_account_numbers
-from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_wire import order_payloads
+from streaming.brokers.tradier.adapter import TradierAdapter
+from streaming.brokers.tradier.client import TradierClient, fetch_account_numbers
+from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.wire import order_payloads
 from tests.support.brokers import TRADIER_FAST
 from tests.support.recording import RecordingSink, running
 

@@ -3,7 +3,7 @@ Tradier's documented form (docs.tradier.com "Place an OTOCO order": `class=otoco
 `symbol[index]`, `side[index]`, `quantity[index]`, `type[index]`, `price[index]`,
 `stop[index]`, one `duration`), read back by polling `GET /v1/accounts/{id}/orders` (one
 parent with `class: "otoco"` and a `leg` array of child orders, reference/response/orders)
-and mapped by `streaming/brokers/tradier_wire.py` `order_payloads`: one contract order per
+and mapped by `streaming/brokers/tradier/wire.py` `order_payloads`: one contract order per
 member, each grouped under the parent's id with its role, then Filled / Cancelled as the
 entry and the take-profit fill and the stop-loss is cancelled.
 """
@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.trading.owner import cancel_every
 from tests.support.brokers import TRADIER_FAST
 from tests.support.order_entry import margin_account

@@ -12,9 +12,9 @@ import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.symbols import occ_to_streamer_symbol
-from streaming.brokers.tradier_fills import FillBook
-from streaming.brokers.tradier_multileg import multileg_form, net_effect
-from streaming.brokers.tradier_wire import order_payloads
+from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.multileg import multileg_form, net_effect
+from streaming.brokers.tradier.wire import order_payloads
 from tests.support.tradier import tradier_client
 
 

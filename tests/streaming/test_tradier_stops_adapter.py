@@ -2,7 +2,7 @@
 order placed with Tradier's documented form (docs.tradier.com "Place an equity order":
 `type=stop`, `stop=<trigger>`), read back through `GET /v1/accounts/{id}/orders` (its
 `type` and `stop_price`, reference/response/orders) and mapped by
-`streaming/brokers/tradier_wire.py` `order_payloads`: first Live with its stop price, then,
+`streaming/brokers/tradier/wire.py` `order_payloads`: first Live with its stop price, then,
 once the price crosses the trigger, Filled with its fill.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier import TradierAdapter
+from streaming.brokers.tradier.adapter import TradierAdapter
 from tests.support.brokers import TRADIER_FAST
 from tests.support.order_entry import margin_account
 from tests.support.recording import RecordingSink, running

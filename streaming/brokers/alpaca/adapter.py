@@ -48,10 +48,10 @@ import orjson
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
-from streaming.brokers.alpaca_client import AlpacaClient
-from streaming.brokers.alpaca_orders import AlpacaOrders
-from streaming.brokers.alpaca_portfolio import broker_path, portfolio_history
-from streaming.brokers.alpaca_wire import (
+from streaming.brokers.alpaca.client import AlpacaClient
+from streaming.brokers.alpaca.orders import AlpacaOrders
+from streaming.brokers.alpaca.portfolio import broker_path, portfolio_history
+from streaming.brokers.alpaca.wire import (
     balance_payload,
     linked_members,
     order_payload,
@@ -171,7 +171,7 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
     # -- balance history (portfolio history, with this link's key) -------------------------
     async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
         """One day of the account's equity from Alpaca's portfolio history
-        (alpaca_portfolio.py): a short REST client of this link's key (keys need no session)."""
+        (alpaca/portfolio.py): a short REST client of this link's key (keys need no session)."""
         ids = [i for i, number in self._accounts.items() if number == account]
         if not ids:
             raise RuntimeError(f"Alpaca account {account} is not connected on this link")

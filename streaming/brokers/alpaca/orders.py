@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.order_refusals import refusal_code
 from streaming.brokers.orders import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from streaming.brokers.alpaca_client import AlpacaClient
+from streaming.brokers.alpaca.client import AlpacaClient
 
 #: One point per this window: 78 points over a regular session.
 TIMEFRAME = "5Min"

@@ -1,6 +1,6 @@
 """The Alpaca adapter in Trading API mode: a trader's own (paper or live) key pair.
 
-Same normalized events as the Broker API mode (streaming/brokers/alpaca.py, whose
+Same normalized events as the Broker API mode (streaming/brokers/alpaca/adapter.py, whose
 snapshot, polls and order folding this reuses); what differs is where order events come
 from. Each connection: read the key's one account (balance, positions) over REST, open
 the `trade_updates` WebSocket (`<api>/stream`: authenticate, listen), and only then —
@@ -33,9 +33,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from streaming.brokers.alpaca import AlpacaAdapter
-from streaming.brokers.alpaca_client import AlpacaClient, AlpacaTradingClient
-from streaming.brokers.alpaca_portfolio import TRADING_PATH
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.alpaca.portfolio import TRADING_PATH
 from streaming.brokers.base import AdapterSink, Checkpoint, MemoryCheckpoint, StreamConfig
 from streaming.brokers.errors import (
     BrokerHTTPError,
@@ -70,7 +70,7 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         await adapter.run(sink)   # until cancelled
     """
 
-    #: Orders go to the Trading API's paths (alpaca_orders.py).
+    #: Orders go to the Trading API's paths (alpaca/orders.py).
     trading_api = True
 
     def __init__(

@@ -7,7 +7,7 @@ One adapter per broker link, three supervised loops over one shared SDK Session:
 - **quotes**: DXLink (with a handshake timeout: the SDK has none), subscriptions, ONE
   pump for quote / trade / summary / greeks / candle events in DXLink's order, which is
   also the watchdog (a silent DXLink never closes by itself); with an SDK whose private
-  hook `tastytrade_compact` does not know, a pump per type and a watchdog task;
+  hook `compact.py` does not know, a pump per type and a watchdog task;
 - **account**: list the link's accounts, a REST snapshot (balances, positions, live
   orders), the account streamer with a heartbeat every `account_heartbeat_interval`
   (silence for 2.5 intervals: `stale`, then reconnect), periodic REST reconciliation;
@@ -18,8 +18,8 @@ The kind loops fail and reconnect independently, each with its own backoff: a re
 account streamer or a 429 on /accounts never restarts DXLink, and the reverse. Every
 upstream connect, token refresh and REST batch first asks the sink's lease gate. See
 docs/streaming-contract.md for events and states. What the link answers when asked
-(candle history, net-liq history, market metrics) is tastytrade_reads.py, on the session
-and DXLink these loops hold; order entry (SupportsOrders) is tastytrade_orders.py.
+(candle history, net-liq history, market metrics) is tastytrade/reads.py, on the session
+and DXLink these loops hold; order entry (SupportsOrders) is tastytrade/orders.py.
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.order import PlacedComplexOrder, PlacedOrder
 from tastytrade.streamer import AlertStreamer, SubscriptionType
 
-from streaming.brokers import tastytrade_compact as compact
-from streaming.brokers import tastytrade_streamers as streamers
-from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.bars import HistoryError
 from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
@@ -49,14 +46,15 @@ from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
 from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
-from streaming.brokers.tastytrade_client import (
+from streaming.brokers.tastytrade import compact, streamers, wire
+from streaming.brokers.tastytrade.client import (
     base_url,
     make_alert_streamer,
     make_session,
     refresh_token,
 )
-from streaming.brokers.tastytrade_instruments import StreamerSymbols
-from streaming.brokers.tastytrade_orders import TastytradeOrders
+from streaming.brokers.tastytrade.instruments import StreamerSymbols
+from streaming.brokers.tastytrade.orders import TastytradeOrders
 from streaming.brokers.values import without
 
 log = logging.getLogger(__name__)

@@ -48,8 +48,8 @@ def make_session(provider_secret: str, refresh_token: str, **client_kwargs: Any)
 
 def make_alert_streamer(session: Session) -> AlertStreamer:
     """An AlertStreamer pointed at the account streamer that matches the REST URL (the
-    one-queue subclass when the SDK's private hook is as known: tastytrade_streamers)."""
-    from streaming.brokers.tastytrade_streamers import ALERT_STREAMER
+    one-queue subclass when the SDK's private hook is as known: streamers.py)."""
+    from streaming.brokers.tastytrade.streamers import ALERT_STREAMER
 
     streamer = ALERT_STREAMER(session)
     if base_url():

@@ -1,12 +1,12 @@
 """DXLink COMPACT rows straight into the contract's quote fields, without a pydantic model
 per event (docs/performance.md, "Why the hot path looks as it does").
 
-`CompactDXLinkStreamer` (tastytrade_streamers.py) queues a `Row` (the event's symbol and
+`CompactDXLinkStreamer` (tastytrade/streamers.py) queues a `Row` (the event's symbol and
 its contract fields) where the SDK queued a model, for Quote, Trade, Summary and Greeks in
 the COMPACT format. Each row is decoded exactly as the model path would (field order: the
 model's fields, which is what the SDK asked DXLink for and reads itself); a row with
 anything unusual (a `"NaN"` where a number is required, a string, a bool) goes through the
-SDK's own model and `tastytrade_wire`, so the values are identical either way
+SDK's own model and `wire.py`, so the values are identical either way
 (tests/streaming/test_tastytrade_compact.py).
 """
 
@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from tastytrade.dxfeed import Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import NAN_VALUES, Event
 
-from streaming.brokers import tastytrade_wire as wire
 from streaming.brokers.payloads import GreeksFields, QuoteFields
+from streaming.brokers.tastytrade import wire
 
 #: A row's fields: a Quote's, Trade's or Summary's quote fields, or a Greeks' greeks.
 Fields = QuoteFields | GreeksFields

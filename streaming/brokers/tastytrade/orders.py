@@ -1,6 +1,6 @@
 """Order entry at tastytrade (`SupportsOrders`), through the SDK on the link's own session.
 
-The orders go over the OAuth session the adapter's loops hold (tastytrade_reads.py): a
+The orders go over the OAuth session the adapter's loops hold (tastytrade/reads.py): a
 ticket never costs a login. The SDK signs a price (negative = debit) and sends its
 `price-effect`; a one-leg order's effect follows from its action, a multi-leg order's
 from the legs' quotes (the buys worth more than the sells: a debit). The SDK raises
@@ -29,7 +29,7 @@ from streaming.brokers.orders import (
     PreviewResult,
 )
 from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
-from streaming.brokers.tastytrade_reads import TastytradeReads
+from streaming.brokers.tastytrade.reads import TastytradeReads
 from streaming.brokers.values import num
 
 SdkOrder = tt.LimitOrder | tt.MarketOrder

@@ -1,7 +1,7 @@
 """What a tastytrade link answers when asked, on the connections it already holds.
 
-Candle history on its running DXLink (tastytrade_candles.py), one day of net liq
-(tastytrade_net_liq.py) and market metrics (tastytrade_metrics.py) over REST on its
+Candle history on its running DXLink (tastytrade/candles.py), one day of net liq
+(tastytrade/net_liq.py) and market metrics (tastytrade/metrics.py) over REST on its
 OAuth session. None of them opens a connection of its own: a chart, the P&L page or the
 metrics listener would otherwise cost a login or a DXLink per ask, and a broker's limits
 count those. Kept apart from the adapter's loops (tastytrade.py), which set the session
@@ -22,9 +22,9 @@ from tastytrade.dxfeed import Candle
 from streaming.brokers.bars import HistoryError
 from streaming.brokers.base import StreamConfig
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade_candles import CandleRequests
-from streaming.brokers.tastytrade_metrics import market_metrics
-from streaming.brokers.tastytrade_net_liq import net_liq_history
+from streaming.brokers.tastytrade.candles import CandleRequests
+from streaming.brokers.tastytrade.metrics import market_metrics
+from streaming.brokers.tastytrade.net_liq import net_liq_history
 
 #: Seconds a market metrics request waits for the link to connect.
 METRICS_WAIT = 30.0
@@ -51,7 +51,7 @@ class TastytradeReads(SupervisedAdapter):
     # -- candle history (DXLink Candle on the running streamer) ---------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
-        this link's running streamer (tastytrade_candles.py)."""
+        this link's running streamer (tastytrade/candles.py)."""
         async with asyncio.timeout(within):
             await self._dx_up.wait()
         dx = self._dx
@@ -69,13 +69,13 @@ class TastytradeReads(SupervisedAdapter):
     # -- REST on the running session ------------------------------------------------------
     async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
         """One day of the account's net liq from tastytrade's own history
-        (tastytrade_net_liq.py), on the session this link already holds."""
+        (tastytrade/net_liq.py), on the session this link already holds."""
         if self._session is None or not self._wants(account):
             raise RuntimeError(f"tastytrade account {account} is not connected on this link")
         return await net_liq_history(self._session, account, day)
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """tastytrade's market metrics through this link's session (tastytrade_metrics.py)."""
+        """tastytrade's market metrics through this link's session (tastytrade/metrics.py)."""
         with contextlib.suppress(TimeoutError):  # the link may be connecting still
             async with asyncio.timeout(METRICS_WAIT):
                 await self._dx_up.wait()

@@ -5,7 +5,7 @@ of ~330), in the order the broker sent them.
 The SDK stays in charge of the DXLink session (connect, auth, channels, subscriptions,
 keepalive). Its one hook for the data is `DXLinkStreamer._map_message(data, channel)`, a
 private method called for every FEED_DATA message: `CompactDXLinkStreamer` overrides it
-and puts every Quote, Trade, Summary, Greeks (as compact `Row`s, tastytrade_compact.py)
+and puts every Quote, Trade, Summary, Greeks (as compact `Row`s, tastytrade/compact.py)
 and Candle event on ONE queue, where the SDK keeps a queue per type; a tick's Quote, Trade
 and Summary (separate DXLink messages) reach the manager in DXLink's order. Candles, the
 FULL format and anything unknown are parsed by the SDK. `QueuedAlertStreamer` does the
@@ -31,7 +31,7 @@ from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import Event
 
 from streaming.brokers.symbols import is_option
-from streaming.brokers.tastytrade_compact import DECODERS, Row
+from streaming.brokers.tastytrade.compact import DECODERS, Row
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class QueuedAlertStreamer(AlertStreamer):
         except ValidationError as exc:
             # a value the SDK's models lack (a new status, the OpenAPI's BLAST) must not
             # end the account stream: an order is queued as it came (the adapter reads
-            # it field by field, tastytrade_wire.order_from_json), anything else skipped
+            # it field by field, wire.order_from_json), anything else skipped
             if type_str in RAW_ORDER_TYPES:
                 self.events.put((RAW_ORDER_TYPES[type_str], data))
             else:

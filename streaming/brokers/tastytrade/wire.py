@@ -67,7 +67,7 @@ def balance_payload(b: AccountBalance) -> Balance:
 
 def position_payload(p: CurrentPosition, looked_up: str | None = None) -> Position:
     """A position; `looked_up` is its streamer symbol from the instruments endpoints (a
-    future, a future option, a cryptocurrency: tastytrade_instruments.py)."""
+    future, a future option, a cryptocurrency: tastytrade/instruments.py)."""
     streamer_symbol = (
         looked_up
         or getattr(p, "streamer_symbol", None)

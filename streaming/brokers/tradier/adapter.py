@@ -8,7 +8,7 @@ independent supervised loops, each with its own backoff and status:
   orders), report live, then poll (Tradier's HTTP API has no account push): balances and
   positions every `account_poll_interval` — and at once after a fill — and orders every
   `order_poll_interval` — and at once after this link placed, replaced or cancelled an
-  order (tradier_orders.py). A successful balances round confirms the account data fresh; a
+  order (tradier/orders.py). A successful balances round confirms the account data fresh; a
   failed round reports `stale`; `poll_failures_before_reconnect` failures in a row
   reconnect the account side.
 - **quotes**: the market stream, a greeks refresher and a watchdog. Tradier's streaming
@@ -46,11 +46,11 @@ from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symbol
-from streaming.brokers.tradier_client import TradierClient, as_list
-from streaming.brokers.tradier_fills import FillBook, fill_ids
-from streaming.brokers.tradier_history import history_candles
-from streaming.brokers.tradier_orders import TradierOrders
-from streaming.brokers.tradier_wire import (
+from streaming.brokers.tradier.client import TradierClient, as_list
+from streaming.brokers.tradier.fills import FillBook, fill_ids
+from streaming.brokers.tradier.history import history_candles
+from streaming.brokers.tradier.orders import TradierOrders
+from streaming.brokers.tradier.wire import (
     balance_payload,
     greeks_fields,
     order_payloads,
@@ -105,7 +105,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         self._greeks_wanted = asyncio.Event()
         #: Set when an order filled: balances and positions are re-read at once.
         self._account_wanted = asyncio.Event()
-        #: Set after an order was placed, replaced or cancelled (tradier_orders.py): the
+        #: Set after an order was placed, replaced or cancelled (tradier/orders.py): the
         #: orders are polled at once, by the one poll that reports them.
         self._orders_wanted = asyncio.Event()
         self._subscribed: set[str] = set()
@@ -415,7 +415,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
 
     # -- candle history ------------------------------------------------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of `symbol` from `from_ms` (tradier_history.py)."""
+        """Candles of `symbol` from `from_ms` (tradier/history.py)."""
         return await history_candles(
             self._get, self._market_bucket, symbol, tf, from_ms, within=within
         )

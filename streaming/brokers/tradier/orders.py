@@ -1,7 +1,7 @@
 """Order entry at Tradier (`SupportsOrders`): form posts on the link's REST client.
 
 Tradier takes one leg per order in its form (`class=equity|option`); a multi-leg order's
-form comes from `tradier_multileg.py` where that exists. The dry run is `preview=true`;
+form comes from `tradier/multileg.py` where that exists. The dry run is `preview=true`;
 the client order id is the order's `tag` (letters, digits and `-` only). A modify keeps
 the order's id. After any change the adapter's order poll is woken (`_orders_wanted`), so
 the new state reaches the screen from the one poll that reports orders, at once.
@@ -28,8 +28,8 @@ from streaming.brokers.orders import (
     PreviewResult,
 )
 from streaming.brokers.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
-from streaming.brokers.tradier_client import TradierClient, as_list
-from streaming.brokers.tradier_multileg import multileg_form
+from streaming.brokers.tradier.client import TradierClient, as_list
+from streaming.brokers.tradier.multileg import multileg_form
 from streaming.brokers.values import num, order_status
 
 #: The contract's actions as Tradier's sides, for stock and for options.
@@ -82,7 +82,7 @@ def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
 
 
 def order_form(order: OrderRequest, *, preview: bool) -> dict[str, str]:
-    """The order as Tradier's form (a multi-leg one from `tradier_multileg`)."""
+    """The order as Tradier's form (a multi-leg one from `multileg.py`)."""
     if len(order.legs) > 1:
         return multileg_form(order, preview=preview)
     form = single_leg_form(order, order.legs[0])

@@ -1,5 +1,5 @@
 """Tradier's wire format → the contract (docs/streaming-contract.md): balances,
-positions, orders (fills synthesized by `tradier_fills.FillBook`), stream quotes, chain
+positions, orders (fills synthesized by `fills.FillBook`), stream quotes, chain
 greeks and history bars."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from streaming.brokers.order_shape import (
 )
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.brokers.symbols import NEW_YORK, occ_parts, occ_to_streamer_symbol, option_expiry_ms
-from streaming.brokers.tradier_client import as_list
-from streaming.brokers.tradier_fills import FillBook
+from streaming.brokers.tradier.client import as_list
+from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.values import decimal, now_ms, num, order_status, time_ms
 
 
