@@ -103,6 +103,8 @@ async def test_each_crossing_triggers_once_across_an_owner_kill(cluster: Cluster
     # triggers since, from the event log
     back = await live_tab(survivor, demo, since=position)
     assert back.frames[1]["type"] == "resumed", back.frames[1]
+    # the missed events follow `resumed`, a frame each: wait for the two, then no more
+    await back.wait_for(lambda _: len(alert_frames(back)) >= 2, within=15)
     assert [f["alert"]["alert_id"] for f in alert_frames(back)] == [dip, again]
     print(f"\ntriggers: {len(rows)} rows, {len(frames)} frames across the kill -9")
     control.close()
