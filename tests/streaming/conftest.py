@@ -8,6 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from streaming.cluster import owner_rpc
+from tests.support.tradier_adapter import tradier_streaming  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -10,42 +10,10 @@ entry and the take-profit fill and the stop-loss is cancelled.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-from django.conf import settings
-
-from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.trading.owner import cancel_every
-from tests.support.brokers import TRADIER_FAST
-from tests.support.order_entry import margin_account
-from tests.support.recording import RecordingSink, running
+from tests.support.recording import RecordingSink
 from tests.support.tradier import tradier_client
-
-SYMBOL = "AAPL"
-
-
-@pytest.fixture
-async def linked(
-    broker_at_sandbox, control
-) -> AsyncIterator[tuple[TradierAdapter, RecordingSink, str, str]]:
-    """A connected adapter (orders polled every 0.2 s), its sink, token and margin account."""
-    control.configure(tick_rate=0.0)  # quotes hold still: only set_price moves them
-    control.set_price(SYMBOL, 200.0)
-    token = f"tradier-token-{uuid.uuid4().hex[:12]}"
-    adapter = TradierAdapter(
-        link_id=3,
-        access_token=token,
-        api_url=settings.TRADIER_API_URL,
-        stream_url=settings.TRADIER_STREAM_URL,
-        config=StreamConfig(**TRADIER_FAST),
-    )
-    sink = RecordingSink()
-    async with running(adapter, sink):
-        await sink.wait_for(lambda: sink.state("account") == "live")
-        yield adapter, sink, token, margin_account(sink)
+from tests.support.tradier_adapter import SYMBOL
 
 
 def latest(sink: RecordingSink, order_id: int) -> dict | None:
@@ -65,9 +33,9 @@ def members(sink: RecordingSink, ids: list[int], wanted: list[str]) -> list[dict
 
 
 async def test_an_otocos_members_are_shown_grouped_then_filled_and_cancelled(
-    broker_at_sandbox, control, linked
+    broker_at_sandbox, control, tradier_streaming
 ):
-    _, sink, token, account = linked
+    _, sink, token, account = tradier_streaming
     form = {"class": "otoco", "duration": "gtc",
             "symbol[0]": SYMBOL, "side[0]": "buy", "quantity[0]": "3", "type[0]": "limit",
             "price[0]": "195.00",
@@ -115,12 +83,12 @@ async def test_an_otocos_members_are_shown_grouped_then_filled_and_cancelled(
 
 
 async def test_cancelling_a_member_cancels_the_parent_and_names_the_others(
-    broker_at_sandbox, control, linked
+    broker_at_sandbox, control, tradier_streaming
 ):
     """Tradier lists an OTOCO as one parent; cancelling any member from the screen cancels
     the parent (DELETE of its id), and the answer names the members that went with it;
     cancel-all lists every waiting member and cancels the group once."""
-    adapter, sink, token, account = linked
+    adapter, sink, token, account = tradier_streaming
     form = {"class": "otoco", "duration": "gtc",
             "symbol[0]": SYMBOL, "side[0]": "buy", "quantity[0]": "3", "type[0]": "limit",
             "price[0]": "150.00",

@@ -8,41 +8,9 @@ once the price crosses the trigger, Filled with its fill.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-from django.conf import settings
-
-from streaming.brokers.base import StreamConfig
-from streaming.brokers.tradier.adapter import TradierAdapter
-from tests.support.brokers import TRADIER_FAST
-from tests.support.order_entry import margin_account
-from tests.support.recording import RecordingSink, running
+from tests.support.recording import RecordingSink
 from tests.support.tradier import tradier_client
-
-SYMBOL = "AAPL"
-
-
-@pytest.fixture
-async def linked(
-    broker_at_sandbox, control
-) -> AsyncIterator[tuple[TradierAdapter, RecordingSink, str, str]]:
-    """A connected adapter (orders polled every 0.2 s), its sink, token and margin account."""
-    control.configure(tick_rate=0.0)  # quotes hold still: only set_price moves them
-    control.set_price(SYMBOL, 200.0)
-    token = f"tradier-token-{uuid.uuid4().hex[:12]}"
-    adapter = TradierAdapter(
-        link_id=3,
-        access_token=token,
-        api_url=settings.TRADIER_API_URL,
-        stream_url=settings.TRADIER_STREAM_URL,
-        config=StreamConfig(**TRADIER_FAST),
-    )
-    sink = RecordingSink()
-    async with running(adapter, sink):
-        await sink.wait_for(lambda: sink.state("account") == "live")
-        yield adapter, sink, token, margin_account(sink)
+from tests.support.tradier_adapter import SYMBOL
 
 
 def frames(sink: RecordingSink, order_id: int) -> list[dict]:
@@ -56,9 +24,9 @@ def latest(sink: RecordingSink, order_id: int, status: str) -> dict | None:
 
 
 async def test_a_stop_is_shown_live_with_its_trigger_then_filled(
-    broker_at_sandbox, control, linked
+    broker_at_sandbox, control, tradier_streaming
 ):
-    _, sink, token, account = linked
+    _, sink, token, account = tradier_streaming
     with tradier_client(broker_at_sandbox, token) as api:
         placed = api.post(
             f"/v1/accounts/{account}/orders",
