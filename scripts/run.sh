@@ -22,7 +22,7 @@ python manage.py migrate --no-input -v 0
 # static files as production serves them: hashed (cached for a year), gzip and brotli
 export STREAMDESK_STATIC=${STREAMDESK_STATIC:-collected}
 python manage.py collectstatic --no-input -v 0
-python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 >var/sandbox.log 2>&1 &
+python manage.py sandbox --port "$SANDBOX_PORT" --demo-orders 20 --demo-holdings >var/sandbox.log 2>&1 &
 sandbox_pid=$!
 trap 'kill $sandbox_pid 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 100); do

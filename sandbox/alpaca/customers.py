@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 
 from sandbox.alpaca.wire import account_uuid
+from sandbox.core import demo_seed
 from sandbox.core.credentials import credential_id
 from sandbox.core.simulation import Simulation
 
@@ -76,7 +77,7 @@ class Customers:
         customer = self.by_cid.get(cid)
         if customer is None:
             prefix = "alpaca" if api == BROKER else "alpaca-trading"
-            numbers = self.sandbox.brokerage.open_customer(f"{prefix}-{cid}")
+            numbers = self.sandbox.open_customer(f"{prefix}-{cid}", demo_seed.ALPACA)
             customer = Customer(cid, secret_hash, numbers if api == BROKER else numbers[:1], api)
             self.by_cid[cid] = customer
             for number in customer.accounts:

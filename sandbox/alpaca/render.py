@@ -28,6 +28,7 @@ from sandbox.alpaca.wire import (
     s,
 )
 from sandbox.core.records import (
+    CRYPTOCURRENCY,
     EQUITY_OPTION,
     AccountRecord,
     BalanceFigures,
@@ -202,8 +203,19 @@ def trade_configuration(account: AccountRecord) -> dict[str, Any]:
 # --------------------------------------------------------------------------- positions
 
 
+def asset_class(instrument_type: str) -> str:
+    """Alpaca's name for an instrument type: us_equity, us_option or crypto."""
+    return _ASSET_CLASSES.get(instrument_type, "us_equity")
+
+
+_ASSET_CLASSES = {EQUITY_OPTION: "us_option", CRYPTOCURRENCY: "crypto"}
+
+
 def position(p: PositionRecord) -> dict[str, Any]:
+    """A Position; a coin's symbol loses its slash (`BTCUSD`), as Alpaca's positions spell
+    it while its orders and assets say `BTC/USD` (alpaca-py #537)."""
     option = p.instrument_type == EQUITY_OPTION
+    coin = p.instrument_type == CRYPTOCURRENCY
     multiplier = Decimal(p.multiplier)
     signed = p.quantity
     avg = p4(p.average_open_price)
@@ -214,13 +226,13 @@ def position(p: PositionRecord) -> dict[str, Any]:
     pl = market_value - cost_basis
     today = cents(signed * (current - lastday) * multiplier)
     then = abs(market_value - today)
-    symbol = alpaca_symbol(p.symbol)
+    symbol = p.symbol.replace("/", "") if coin else alpaca_symbol(p.symbol)
     return {
-        "asset_id": asset_uuid(symbol),
+        "asset_id": asset_uuid(p.symbol if coin else symbol),
         "symbol": symbol,
-        "exchange": "" if option else "NASDAQ",
-        "asset_class": "us_option" if option else "us_equity",
-        "asset_marginable": not option,
+        "exchange": "" if option else "CRYPTO" if coin else "NASDAQ",
+        "asset_class": asset_class(p.instrument_type),
+        "asset_marginable": not (option or coin),
         "qty": s(signed),
         "qty_available": s(signed),
         "avg_entry_price": s(avg),
@@ -289,7 +301,6 @@ def order(
     status = status or order_status(o, pending_new=pending_new)
     updated, terminal = o.updated_at, o.terminal_at
     order_type = _ORDER_TYPE.get(o.order_type, o.order_type.lower())
-    option = first.instrument_type == EQUITY_OPTION
     symbol = alpaca_symbol(first.symbol)
     data: dict[str, Any] = {
         "id": oid,
@@ -310,7 +321,7 @@ def order(
         else None,
         "asset_id": asset_uuid(symbol) if single else "",
         "symbol": symbol if single else "",
-        "asset_class": ("us_option" if option else "us_equity") if single else "",
+        "asset_class": asset_class(first.instrument_type) if single else "",
         "notional": notional,
         "qty": None if notional else (s(first.quantity) if single else s(size)),
         "filled_qty": s(first.filled_quantity) if single else s(filled_units),
@@ -344,7 +355,7 @@ def order(
                 "ratio_qty": s(leg.quantity / size) if size else "1",
                 "qty": s(leg.quantity),
                 "filled_qty": s(leg.filled_quantity),
-                "asset_class": "us_option" if leg.instrument_type == EQUITY_OPTION else "us_equity",
+                "asset_class": asset_class(leg.instrument_type),
                 "status": status,
             }
             for leg in legs

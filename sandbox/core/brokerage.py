@@ -95,18 +95,29 @@ class Brokerage:
 
     # ----------------------------------------------------------------- customers & accounts
 
-    def open_customer(self, customer_id: str) -> list[str]:
+    def open_customer(
+        self, customer_id: str, holdings: demo_seed.Holdings = demo_seed.PLAIN
+    ) -> list[str]:
         """Create (once) the customer's demo accounts and return their numbers.
 
         Everything is derived from the seed and the customer id, so a customer sees the same
-        accounts every time the sandbox starts with the same seed and prices.
+        accounts every time the sandbox starts with the same seed and prices. `holdings`:
+        what the margin account also holds (its broker's, with `demo_holdings` on): its
+        orders are placed here, before anyone can listen, so they need no publishing.
         """
         if customer_id in self._customers:
             return list(self._customers[customer_id])
         now = self._clock()
-        opened = demo_seed.new_accounts(customer_id, self._seed, now, self._marks, self._accounts)
+        opened = demo_seed.new_accounts(
+            customer_id, self._seed, now, self._marks, self._accounts, holdings
+        )
         for acct in opened:
             self._open_books(acct, now)
+            for request in demo_seed.holding_orders(acct, holdings, self._marks):
+                if isinstance(request, LinkedRequest):
+                    self.place_linked(acct.number, request)
+                else:
+                    self.place_order(acct.number, request)
         self._customers[customer_id] = [a.number for a in opened]
         return list(self._customers[customer_id])
 
@@ -454,7 +465,11 @@ class Brokerage:
         count = self._demo_counts.get(account_number, 0) + 1
         self._demo_counts[account_number] = count
         rng = random.Random(f"{self._seed}|demo|{account_number}|{count}")
-        working = [o for o in self._book.working_of(account_number) if o.link is None]
+        working = [
+            o
+            for o in self._book.working_of(account_number)
+            if o.link is None and o.source != demo_seed.HOLDING_SOURCE
+        ]
         if len(working) >= 3:
             return [self._cancel(working[0])]
         now = self._clock()

@@ -27,6 +27,10 @@ class SandboxConfig:
     balance_push_interval: float = 5.0
     #: How often a random demo order is placed per subscribed account (0: never).
     demo_order_interval: float = 0.0
+    #: Whether a customer's margin account also holds what real accounts hold and its
+    #: broker offers: a bracket, a stop-loss, a trailing stop, a crypto position
+    #: (sandbox/core/demo_seed.py). The demo turns it on; tests start from a plain book.
+    demo_holdings: bool = False
     #: How often a made-up news article about a simulated symbol is published (0: never).
     news_interval: float = 0.0
     #: Made-up articles written at start, 10 minutes apart back in time (the demo's history).

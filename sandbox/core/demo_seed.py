@@ -1,8 +1,15 @@
 """Demo seeding: a customer's starting accounts and positions, and the orders that keep
-the demo lively. Everything derives from the seed, so a restart shows the same book."""
+the demo lively. Everything derives from the seed, so a restart shows the same book.
+
+With `SandboxConfig.demo_holdings` (the demo's default; off in tests, which start from a
+plain book) a customer's margin account also holds what real accounts hold and what its
+broker offers (`Holdings`): a bracket (an entry that fills at once, then its take-profit
+and stop-loss working as one group), a protective stop-loss, a trailing stop, and a
+crypto position."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from datetime import date, timedelta
@@ -17,18 +24,56 @@ from sandbox.core.account_state import (
     cents,
     to_decimal,
 )
-from sandbox.core.instruments import Instrument, equity, option
+from sandbox.core.instruments import Instrument, crypto, equity, option
 from sandbox.core.marks import Marks
-from sandbox.core.records import EQUITY, EQUITY_OPTION, LegRequest, OrderRequest
+from sandbox.core.records import (
+    EQUITY,
+    EQUITY_OPTION,
+    LegRequest,
+    LinkedRequest,
+    OrderRequest,
+)
 from sandbox.core.trading_calendar import market_date
 
-__all__ = ["demo_requests", "new_accounts"]
+__all__ = [
+    "ALPACA",
+    "HOLDING_SOURCE",
+    "PLAIN",
+    "TASTYTRADE",
+    "TRADIER",
+    "Holdings",
+    "demo_requests",
+    "holding_orders",
+    "new_accounts",
+]
 
 _MARGIN_SHORTS = ("TSLA", "NVDA", "AMD", "META")
 _IRA_ETFS = ("VTI", "VOO", "SCHD", "QQQ", "VXUS", "BND")
 _DEMO_MARGIN_TICKERS = ("SPY", "QQQ", "AAPL", "MSFT")
 _DEMO_IRA_TICKERS = ("VTI", "VOO", "SCHD")
 _DEMO_SOURCE = "streamdesk-sandbox-demo"
+#: The source of the holdings' orders: the demo's own orders never cancel them.
+HOLDING_SOURCE = "streamdesk-sandbox-holding"
+#: The demo's coin position (units of BTC/USD) where the broker offers crypto.
+_DEMO_COIN = ("BTC/USD", Decimal("0.25"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Holdings:
+    """What a customer's margin account holds beyond stocks and options, by what its
+    broker offers (tastytrade has no trailing stops, Tradier no crypto)."""
+
+    bracket: bool = False
+    stop_loss: bool = False
+    trailing_stop: bool = False
+    crypto: bool = False
+
+
+#: No demo holdings: the plain book tests start from.
+PLAIN = Holdings()
+TASTYTRADE = Holdings(bracket=True, stop_loss=True, crypto=True)
+TRADIER = Holdings(bracket=True, stop_loss=True)
+ALPACA = Holdings(bracket=True, stop_loss=True, trailing_stop=True, crypto=True)
 #: (margin?, name, age in days, opening cash) of a customer's two accounts, in order
 _DEMO_ACCOUNTS = (
     (True, "Individual", (400, 2500), (25_000, 100_000)),
@@ -37,7 +82,12 @@ _DEMO_ACCOUNTS = (
 
 
 def new_accounts(
-    customer_id: str, seed: int, now: float, marks: Marks, accounts: dict[str, Account]
+    customer_id: str,
+    seed: int,
+    now: float,
+    marks: Marks,
+    accounts: dict[str, Account],
+    holdings: Holdings = PLAIN,
 ) -> tuple[Account, Account]:
     """Open a customer's margin and Roth IRA accounts (added to `accounts`) with their
     seeded starting positions; their books are not opened yet."""
@@ -58,7 +108,59 @@ def new_accounts(
     margin, ira = opened
     _seed_margin_positions(margin, rng, now, marks)
     _seed_ira_positions(ira, rng, now, marks)
+    if holdings.crypto:
+        pair, units = _DEMO_COIN
+        _seed_position(margin, crypto(pair), units, rng, now, marks, spread=0.2)
     return margin, ira
+
+
+def holding_orders(
+    acct: Account, holdings: Holdings, marks: Marks
+) -> list[OrderRequest | LinkedRequest]:
+    """The working orders a margin account starts with (`Holdings`), GTC, priced off the
+    marks: a bracket on MSFT (a market entry; a limit 8 % above, a stop 7 % below), a
+    stop-loss 5 % under the SPY position and a 4 % trailing stop under AAPL."""
+    if not acct.margin:
+        return []
+    orders: list[OrderRequest | LinkedRequest] = []
+    if holdings.bracket and marks.prices.ensure("MSFT"):
+        mark = marks.mark("MSFT")
+        entry = _gtc("Market", "MSFT", "Buy to Open", Decimal(10))
+        take_profit = _gtc("Limit", "MSFT", "Sell to Close", Decimal(10), price=mark * _UP_8)
+        stop_loss = _gtc("Stop", "MSFT", "Sell to Close", Decimal(10), stop=mark * _DOWN_7)
+        orders.append(LinkedRequest("OTOCO", entry, (take_profit, stop_loss)))
+    spy = acct.positions.get("SPY")
+    if holdings.stop_loss and spy is not None and spy.quantity > 0:
+        stop = marks.mark("SPY") * _DOWN_5
+        orders.append(_gtc("Stop", "SPY", "Sell to Close", spy.quantity, stop=stop))
+    aapl = acct.positions.get("AAPL")
+    if holdings.trailing_stop and aapl is not None and aapl.quantity > 0:
+        trailing = _gtc("Trailing Stop", "AAPL", "Sell to Close", aapl.quantity)
+        orders.append(dataclasses.replace(trailing, trail_percent=Decimal(4)))
+    return orders
+
+
+_UP_8, _DOWN_7, _DOWN_5 = Decimal("1.08"), Decimal("0.93"), Decimal("0.95")
+
+
+def _gtc(
+    order_type: str,
+    ticker: str,
+    action: str,
+    qty: Decimal,
+    *,
+    price: Decimal | None = None,
+    stop: Decimal | None = None,
+) -> OrderRequest:
+    leg = LegRequest(symbol=ticker, action=action, quantity=qty, instrument_type=EQUITY)
+    return OrderRequest(
+        order_type=order_type,
+        legs=(leg,),
+        time_in_force="GTC",
+        price=None if price is None else cents(price),
+        stop_trigger=None if stop is None else cents(stop),
+        source=HOLDING_SOURCE,
+    )
 
 
 def _new_account_number(seed: int, customer_id: str, index: int, taken: dict[str, Account]) -> str:

@@ -1,7 +1,9 @@
-"""What an order leg can name: an equity ticker or an OCC option symbol, in both spellings.
+"""What an order leg can name: an equity ticker, an OCC option symbol or a crypto pair, in
+both spellings.
 
 The wire spelling (ticker / OCC `SPY   250221C00590000`) is what orders and positions carry;
-the streamer spelling (`SPY` / `.SPY250221C590`) is what the market prices.
+the streamer spelling (`SPY` / `.SPY250221C590`) is what the market prices. A coin is
+`BTC/USD` on the wire and `BTC/USD:CXTALP` on the feed (tastytrade's spelling).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core.records import EQUITY, EQUITY_OPTION, OrderRejected
+from sandbox.core.listings import CRYPTO_PAIRS, crypto_feed_symbol
+from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, OrderRejected
 
-__all__ = ["Instrument", "equity", "occ_to_streamer", "option", "parse_instrument"]
+__all__ = ["Instrument", "crypto", "equity", "occ_to_streamer", "option", "parse_instrument"]
 
 OPTION_MULTIPLIER = 100
 _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})\s*(\d{6})([CP])(\d{8})$")
@@ -69,10 +72,22 @@ def equity(ticker: str) -> Instrument:
     return Instrument(ticker, ticker, EQUITY, ticker, 1)
 
 
+def crypto(pair: str) -> Instrument:
+    """A listed coin against the dollar ("BTC/USD"); KeyError for a pair the market lacks."""
+    feed = crypto_feed_symbol(pair)
+    if feed is None:
+        raise KeyError(pair)
+    return Instrument(pair, feed, CRYPTOCURRENCY, pair, 1)
+
+
 def parse_instrument(symbol: Any, instrument_type: Any) -> Instrument:
     """The instrument an order leg names, or OrderRejected for anything we cannot trade."""
     if not isinstance(symbol, str) or not symbol.strip():
         raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
+    if instrument_type == CRYPTOCURRENCY:
+        if symbol.strip() not in CRYPTO_PAIRS:
+            raise OrderRejected("invalid_symbol", f"{symbol!r} is not a listed cryptocurrency.")
+        return crypto(symbol.strip())
     match = _OCC_RE.match(symbol.strip())
     kind = EQUITY_OPTION if match is not None else EQUITY
     if instrument_type is not None and instrument_type != kind:

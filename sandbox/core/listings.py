@@ -3,7 +3,7 @@ description), which are indices, ETFs, stocks or futures, and option roots' unde
 
 from __future__ import annotations
 
-from sandbox.core.symbols import classify
+from sandbox.core.symbols import classify, crypto_pair
 
 # symbol -> (start price, annualized vol, description)
 KNOWN: dict[str, tuple[float, float, str]] = {
@@ -44,6 +44,13 @@ KNOWN: dict[str, tuple[float, float, str]] = {
     "/ZN": (109.0, 0.06, "10-Year U.S. Treasury Note Futures"),
     "/6E": (1.04, 0.08, "Euro FX Futures"),
 }
+#: The coins the market quotes against the dollar (24/7), by pair, as KNOWN lists tickers.
+CRYPTO: dict[str, tuple[float, float, str]] = {
+    "BTC/USD": (95000.0, 0.55, "Bitcoin"),
+    "ETH/USD": (3400.0, 0.70, "Ethereum"),
+    "SOL/USD": (180.0, 0.90, "Solana"),
+}
+CRYPTO_PAIRS = tuple(CRYPTO)
 INDICES = frozenset({"SPX", "XSP", "NDX", "RUT", "VIX", "DJX"})
 ETFS = frozenset({"SPY", "QQQ", "IWM", "DIA", "VOO", "VTI", "SCHD", "VXUS", "BND"})
 UNIT_BETA = frozenset({"SPY", "SPX", "XSP", "/ES", "/MES"})
@@ -52,11 +59,11 @@ ROOT_ALIASES = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX", "XSP
 
 
 def instrument_kind(symbol: str) -> str | None:
-    """What a ticker is in the simulated market: "index", "etf", "stock" or "future";
+    """What a ticker is in the simulated market: "index", "etf", "stock", "future" or "crypto";
     None if the market would not quote it."""
     kind = classify(symbol)
-    if kind == "future":
-        return "future"
+    if kind in ("future", "crypto"):
+        return kind
     if kind != "equity":
         return None
     if symbol in INDICES:
@@ -68,6 +75,15 @@ def named_symbols() -> dict[str, str]:
     """The tickers the market knows by name, with their descriptions (any other valid
     ticker is quoted too, at a made-up price: these are the ones it lists and searches)."""
     return {symbol: known[2] for symbol, known in KNOWN.items()}
+
+
+def crypto_feed_symbol(pair: str) -> str | None:
+    """The feed symbol of a listed pair ("BTC/USD" -> "BTC/USD:CXTALP"), else None."""
+    return f"{pair}:CXTALP" if pair in CRYPTO_PAIRS else None
+
+
+def is_crypto(symbol: str) -> bool:
+    return crypto_pair(symbol) is not None
 
 
 def option_underlying(root: str) -> str:

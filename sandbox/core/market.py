@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.listings import (
+    CRYPTO,
     INDICES,
     KNOWN,
     ROOT_ALIASES,
@@ -62,6 +63,7 @@ from sandbox.core.symbols import (
     CandleSymbol,
     OptionSymbol,
     classify,
+    crypto_pair,
     future_root,
     parse_candle_symbol,
     parse_option_streamer_symbol,
@@ -126,7 +128,7 @@ class Market(MarketEvents):
 
     def _register(self, symbol: str, now_ms: int) -> bool:
         kind = classify(symbol)
-        if kind in ("equity", "future"):
+        if kind in ("equity", "future", "crypto"):
             self._underlying(symbol, now_ms)
             return True
         if kind == "option":
@@ -158,7 +160,7 @@ class Market(MarketEvents):
         obj = self._known.get(symbol)
         if isinstance(obj, Underlying):
             return obj
-        if obj is not None or classify(symbol) not in ("equity", "future"):
+        if obj is not None or classify(symbol) not in ("equity", "future", "crypto"):
             raise ValueError(f"{symbol!r} is not an underlying")
         u = self._new_underlying(symbol, now_ms)
         self._add(symbol, u)
@@ -178,32 +180,34 @@ class Market(MarketEvents):
 
     def _new_underlying(self, symbol: str, now_ms: int) -> Underlying:
         future = symbol.startswith("/")
-        table_key = (future_root(symbol) or symbol) if future else symbol
-        known = KNOWN.get(table_key)
+        pair = crypto_pair(symbol)
+        table_key = (future_root(symbol) or symbol) if future else (pair or symbol)
+        known = CRYPTO.get(table_key) if pair else KNOWN.get(table_key)
         h1, h2, h3, h4, h5 = hash_units(stable_hash(table_key), 5)
         if known:
             start, vol, description = known
         else:
             start = 5.0 * 100.0**h1  # log-uniform in 5..500
             vol = 0.20 + 0.40 * h2
-            description = f"{symbol} (sandbox {'future' if future else 'equity'})"
-        lot = 1 if future else 100
+            kind = "future" if future else "crypto" if pair else "equity"
+            description = f"{symbol} (sandbox {kind})"
+        lot = 1 if future or pair else 100
         is_index = table_key in INDICES
         step = vol * math.sqrt(TICK_DT)
         u = Underlying(
             symbol=symbol,
-            kind="future" if future else "equity",
+            kind="future" if future else "crypto" if pair else "equity",
             rng=random.Random(f"{self._seed}:{symbol}"),
             price=start,
             vol=vol,
             step=step,
             drift=-0.5 * step * step,
             lot=lot,
-            exchange="X" if future else "Q",
+            exchange="X" if future or pair else "Q",
             description=description,
             start_c=to_cents(start),
             beta=1.0 if table_key in UNIT_BETA else round(0.5 + 1.5 * h3, 2),
-            shares=None if future or is_index else float(int(1e8 * 100.0**h4)),
+            shares=None if future or pair or is_index else float(int(1e8 * 100.0**h4)),
         )
         rng = u.rng
         daily = vol / math.sqrt(252.0)

@@ -117,7 +117,7 @@ NO_GREEKS = Greeks(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 @dataclass(slots=True, eq=False)
 class Underlying:
     symbol: str
-    kind: str  # "equity" | "future"
+    kind: str  # "equity" | "future" | "crypto"
     rng: random.Random
     price: float  # the unrounded walking price
     vol: float

@@ -15,6 +15,7 @@ from typing import Any
 #: Instrument types, spelled as the brokerage (and tastytrade) names them.
 EQUITY = "Equity"
 EQUITY_OPTION = "Equity Option"
+CRYPTOCURRENCY = "Cryptocurrency"
 
 #: Order statuses: working ones can still fill, be replaced or cancelled.
 WORKING_STATUSES = ("Received", "Live", "Contingent")

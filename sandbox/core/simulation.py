@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
+from sandbox.core import demo_seed
 from sandbox.core.brokerage import Brokerage
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import Credentials
@@ -65,6 +66,12 @@ class Simulation:
         self.account_listeners: list[Callable[[AccountEvent], None]] = []
         #: Each façade's per-credential report for `state()` (its customers and streams).
         self.credential_reporters: list[Callable[[], dict[str, dict[str, Any]]]] = []
+
+    def open_customer(self, customer_id: str, offered: demo_seed.Holdings) -> list[str]:
+        """A façade's customer (opened once): with `demo_holdings`, its margin account also
+        holds what its broker `offered` (a bracket, stops, crypto)."""
+        holdings = offered if self.config.demo_holdings else demo_seed.PLAIN
+        return self.brokerage.open_customer(customer_id, holdings)
 
     # -- the clock ---------------------------------------------------------------
     def now(self) -> float:

@@ -1,7 +1,8 @@
 """Parse and classify the symbols that the sandbox's fake DXLink feed accepts.
 
 The feed uses dxFeed streamer symbols: equities/indices ("SPY", "BRK/B", "SPX"),
-futures ("/ESZ26:XCME"), equity options (".SPY250221C590") and candle symbols
+futures ("/ESZ26:XCME"), cryptocurrencies ("BTC/USD:CXTALP", tastytrade's spelling of a
+coin against the dollar), equity options (".SPY250221C590") and candle symbols
 ("SPY{=5m,tho=true}").  OCC option symbols ("SPY   250221C00590000") are used by the
 REST API, so conversions between the two forms live here too.
 """
@@ -20,6 +21,7 @@ __all__ = [
     "OptionSymbol",
     "SymbolKind",
     "classify",
+    "crypto_pair",
     "format_strike",
     "future_root",
     "is_valid_equity_symbol",
@@ -32,7 +34,7 @@ __all__ = [
     "streamer_to_occ",
 ]
 
-SymbolKind = Literal["equity", "option", "candle", "future"]
+SymbolKind = Literal["equity", "option", "candle", "future", "crypto"]
 
 # Greedy root + backtracking works because the date must sit right before C/P.
 _STREAMER_OPTION_RE = re.compile(r"^\.([A-Z][A-Z0-9]{0,5})(\d{6})([CP])(\d{1,5}(?:\.\d{1,3})?)$")
@@ -41,6 +43,8 @@ _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *(\d{6})([CP])(\d{8})$")
 _EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:[./][A-Z0-9]+)*$")
 _FUTURE_RE = re.compile(r"^/([A-Z][A-Z0-9]{0,9})(?::([A-Z]{2,6}))?$")
 _FUTURE_CONTRACT_RE = re.compile(r"^([A-Z0-9]+?)([FGHJKMNQUVXZ])(\d{1,2})$")
+#: A coin against the dollar on tastytrade's crypto venue: "BTC/USD:CXTALP".
+_CRYPTO_RE = re.compile(r"^([A-Z][A-Z0-9]{1,9}/USD):CXTALP$")
 _CANDLE_RE = re.compile(r"^([^{}]+)\{([^{}]*)\}$")
 _PERIOD_RE = re.compile(r"^(\d+(?:\.\d+)?)?(mo|s|m|h|d|w|y)$")
 
@@ -233,6 +237,12 @@ def is_valid_future_symbol(s: str) -> bool:
     return isinstance(s, str) and len(s) <= _MAX_FUTURE_LEN and _FUTURE_RE.match(s) is not None
 
 
+def crypto_pair(s: str) -> str | None:
+    """The pair a crypto feed symbol quotes ("BTC/USD:CXTALP" -> "BTC/USD"), else None."""
+    m = _CRYPTO_RE.match(s) if isinstance(s, str) else None
+    return m.group(1) if m else None
+
+
 def future_root(s: str) -> str | None:
     """Map "/ESZ26:XCME" to its root "/ES"; a bare root is returned as is."""
     m = _FUTURE_RE.match(s) if isinstance(s, str) else None
@@ -255,4 +265,6 @@ def classify(s: str) -> SymbolKind | None:
         return "option" if parse_option_streamer_symbol(s) else None
     if s.startswith("/"):
         return "future" if is_valid_future_symbol(s) else None
+    if crypto_pair(s) is not None:
+        return "crypto"
     return "equity" if is_valid_equity_symbol(s) else None

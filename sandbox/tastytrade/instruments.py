@@ -4,9 +4,10 @@
 any ticker it would quote is an equity (named ones with their real descriptions), any
 contract the chains list (or a position still holds) is an option, with the same fields
 the flat chain gives. Futures are the market's named products (`core/futures.py`) with
-their next few contracts. It has no futures options, no crypto, no warrants and no currency
-pairs, so those answer as tastytrade does for symbols it does not have: 404
-`record_not_found`, or an empty list.
+their next few contracts; cryptocurrencies are the market's coins against the dollar
+(`core/listings.py` CRYPTO). It has no futures options, no warrants and no currency pairs,
+so those answer as tastytrade does for symbols it does not have: 404 `record_not_found`,
+or an empty list.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +24,14 @@ from starlette.routing import Route
 
 from sandbox.core import chains, futures
 from sandbox.core.fundamentals import Fundamentals, fundamentals
-from sandbox.core.listings import instrument_kind, named_symbols, option_underlying
+from sandbox.core.listings import (
+    CRYPTO,
+    CRYPTO_PAIRS,
+    crypto_feed_symbol,
+    instrument_kind,
+    named_symbols,
+    option_underlying,
+)
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, classify, parse_occ_symbol
 from sandbox.http import json_response
@@ -313,6 +322,49 @@ async def get_future_product(request: Request, sandbox: Simulation, credential: 
     return data_response(request, future_product_item(product, sandbox.market_date()))
 
 
+# -- cryptocurrencies -----------------------------------------------------------------------
+def crypto_item(pair: str) -> dict[str, Any]:
+    """A Cryptocurrency (developer.tastytrade.com/api-guides/instruments): a coin against
+    the dollar, quoted on the feed as `BTC/USD:CXTALP`, quantities to 8 places."""
+    index = CRYPTO_PAIRS.index(pair) + 1
+    return {
+        "id": index,
+        "symbol": pair,
+        "instrument-type": "Cryptocurrency",
+        "short-description": CRYPTO[pair][2],
+        "description": f"{CRYPTO[pair][2]} to USD",
+        "is-closing-only": False,
+        "active": True,
+        "tick-size": "0.01",
+        "streamer-symbol": crypto_feed_symbol(pair),
+        "destination-venue-symbols": [
+            {
+                "id": index,
+                "symbol": pair,
+                "destination-venue": "CXTALP",
+                "routable": True,
+                "max-quantity-precision": 8,
+                "max-price-precision": 2,
+            }
+        ],
+    }
+
+
+async def list_cryptocurrencies(request: Request, sandbox: Simulation, credential: str) -> Response:
+    """By `symbol[]` (unknown pairs left out), else every listed pair."""
+    wanted = request.query_params.getlist("symbol[]") or list(CRYPTO_PAIRS)
+    found = [p for p in dict.fromkeys(wanted) if p in CRYPTO_PAIRS]
+    return data_response(request, {"items": [crypto_item(p) for p in found]})
+
+
+async def get_cryptocurrency(request: Request, sandbox: Simulation, credential: str) -> Response:
+    """`/instruments/cryptocurrencies/BTC%2FUSD` (the SDK escapes the slash)."""
+    pair = unquote(request.path_params["symbol"])
+    if pair not in CRYPTO_PAIRS:
+        return not_found("Cryptocurrency")
+    return data_response(request, crypto_item(pair))
+
+
 # -- what the market does not have ------------------------------------------------------
 async def empty_list(request: Request, sandbox: Simulation, credential: str) -> Response:
     """A list endpoint of a product the simulated market has none of."""
@@ -332,7 +384,7 @@ def absent(what: str) -> Callable[[Request, Simulation, str], Awaitable[Response
 # -- quantity precisions -------------------------------------------------------------------
 #: How many decimals an order quantity may carry, per instrument type: whole shares,
 #: options and futures, as the brokerage takes them (no equity says
-#: `is-fractional-quantity-eligible`). Cryptocurrency is reference only: the market has none.
+#: `is-fractional-quantity-eligible`); coins to 8 places.
 QUANTITY_PRECISIONS = [
     {"instrument-type": "Equity", "value": 0, "minimum-increment-precision": 0},
     {"instrument-type": "Equity Option", "value": 0, "minimum-increment-precision": 0},
@@ -402,8 +454,8 @@ routes = [
         authed(absent("Future option product")),
     ),
     Route("/futures-option-chains/{symbol:path}", authed(absent("Future option chain"))),
-    Route("/instruments/cryptocurrencies", authed(empty_list)),
-    Route("/instruments/cryptocurrencies/{symbol:path}", authed(absent("Cryptocurrency"))),
+    Route("/instruments/cryptocurrencies", authed(list_cryptocurrencies)),
+    Route("/instruments/cryptocurrencies/{symbol:path}", authed(get_cryptocurrency)),
     Route("/instruments/warrants", authed(empty_list)),
     Route("/instruments/warrants/{symbol:path}", authed(absent("Warrant"))),
     Route("/instruments/currency-pairs", authed(empty_list)),

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core import chains, futures
+from sandbox.core import chains, demo_seed, futures
 from sandbox.core.credentials import AuthError
 from sandbox.core.records import OrderRejected
 from sandbox.core.simulation import Simulation
@@ -94,7 +94,7 @@ async def oauth_token(request: Request) -> Response:
         )
     except AuthError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    sandbox.brokerage.open_customer(credential)
+    sandbox.open_customer(credential, demo_seed.TASTYTRADE)
     return json_response(
         {
             "access_token": token,

@@ -52,6 +52,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.core import demo_seed
 from sandbox.core.credentials import credential_id
 from sandbox.core.records import AccountEvent, OrderRejected
 from sandbox.core.simulation import Simulation
@@ -131,7 +132,7 @@ class TradierSandbox(MarketItems, BrokerageItems):
             return None
         customer = self.customers.get(cid)
         if customer is None:
-            accounts = self.sandbox.brokerage.open_customer("tradier-" + cid)
+            accounts = self.sandbox.open_customer("tradier-" + cid, demo_seed.TRADIER)
             customer = self.customers[cid] = TradierCustomer(cid, accounts)
         return customer
 

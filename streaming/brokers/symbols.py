@@ -64,10 +64,25 @@ def streamer_to_occ_symbol(symbol: str) -> str | None:
     return f"{root}{date}{right}{thousandths:08d}"
 
 
+#: A coin against the dollar as the brokers spell it: `BTC/USD` (tastytrade, Alpaca's
+#: orders) or `BTCUSD` (Alpaca's positions).
+CRYPTO_USD_RE = re.compile(r"^([A-Z][A-Z0-9]{1,9}?)/?USD$", re.ASCII)
+
+
+def crypto_streamer_symbol(symbol: str) -> str | None:
+    """`BTC/USD` or `BTCUSD` → `BTC/USD:CXTALP`, the DXLink symbol of the coin against the
+    dollar (tastytrade's crypto venue); None for another pair, which no feed here quotes."""
+    match = CRYPTO_USD_RE.match(symbol)
+    return f"{match.group(1)}/USD:CXTALP" if match else None
+
+
 def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
-    """The DXLink symbol of a position: tickers as-is, OCC options converted."""
+    """The DXLink symbol of a position: tickers as-is, OCC options converted, a coin
+    against the dollar on tastytrade's crypto venue."""
     if instrument_type == "Equity Option":
         return occ_to_streamer_symbol(symbol) or symbol
+    if instrument_type == "Cryptocurrency":
+        return crypto_streamer_symbol(symbol) or symbol
     return symbol
 
 

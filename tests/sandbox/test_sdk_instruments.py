@@ -188,15 +188,38 @@ async def test_futures_products_and_contracts(sandbox, refresh_token):
 
 
 async def test_products_the_market_does_not_have(sandbox, refresh_token):
-    """Future options and crypto: tastytrade's not-found error or an empty list."""
+    """Future options: tastytrade's not-found error; a coin the market lacks, too."""
     async with sdk_session(sandbox, refresh_token) as session:
         with pytest.raises(TastytradeError, match="record_not_found"):
             await FutureOption.get(session, "./ESZ6 EW4X6 261127C6000")
         with pytest.raises(TastytradeError, match="record_not_found"):
             await get_future_option_chain(session, "/ES")
         with pytest.raises(TastytradeError, match="record_not_found"):
-            await Cryptocurrency.get(session, "BTC/USD")
-        assert await Cryptocurrency.get(session) == []
+            await Cryptocurrency.get(session, "DOGE/USD")
+
+
+async def test_cryptocurrencies_and_their_quotes(sandbox, refresh_token):
+    """developer.tastytrade.com/api-guides/instruments: `GET /instruments/cryptocurrencies`
+    (one by its symbol, the slash escaped as the SDK sends it) gives `BTC/USD` with its
+    `streamer-symbol` `BTC/USD:CXTALP` and its venue's 8 quantity places; DXLink quotes
+    the streamer symbol around the clock."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        btc = await Cryptocurrency.get(session, "BTC/USD")
+        assert (btc.symbol, btc.streamer_symbol) == ("BTC/USD", "BTC/USD:CXTALP")
+        assert btc.instrument_type == InstrumentType.CRYPTOCURRENCY
+        [venue] = btc.destination_venue_symbols
+        assert (venue.destination_venue, venue.max_quantity_precision) == ("CXTALP", 8)
+        listed = await Cryptocurrency.get(session)
+        assert [c.symbol for c in listed] == ["BTC/USD", "ETH/USD", "SOL/USD"]
+        assert [c.symbol for c in await Cryptocurrency.get(session, ["ETH/USD", "X/USD"])] == [
+            "ETH/USD"
+        ]
+        async with DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, [btc.streamer_symbol])
+            with anyio.fail_after(10):
+                quote = await streamer.get_event(Quote)
+        assert quote.event_symbol == "BTC/USD:CXTALP"
+        assert 50_000 < quote.bid_price < quote.ask_price < 200_000
 
 
 async def test_symbol_search(sandbox, refresh_token):

@@ -11,8 +11,7 @@ option symbol, one duration; OTOCO: 3 orders, each limit/stop/stop_limit, the se
 third of one symbol, different types, one duration. The GET order object of an advanced
 order is a parent with `class`, `num_legs` and a `leg` array of child orders with their
 own ids and statuses; an OCO parent leaves many fields empty (reference/response/orders;
-lumibot's Tradier broker reads them from the legs). Gathered in
-../shared/reference/orders-real-accounts.md section 2.
+lumibot's Tradier broker reads them from the legs).
 
 A member waiting for its trigger shows `pending`: Tradier documents no status for a
 waiting leg; `pending` is its word for an order not working yet (a guess, docs/sandbox.md).

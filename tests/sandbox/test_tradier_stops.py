@@ -7,7 +7,6 @@ market, limit, stop, stop_limit; `price` "required for limit and stop_limit orde
 `stop` "required for stop and stop_limit orders") and "Change an order" (`PUT
 /v1/accounts/{account_id}/orders/{order_id}` with `type`, `duration`, `price`, `stop`);
 the GET order object reports the trigger as `stop_price` (reference/response/orders).
-Gathered in ../shared/reference/orders-real-accounts.md section 2.
 
 A stop stays `open` until the mark reaches its trigger (at or above it for a buy), then
 works as a market (stop) or limit (stop_limit) order; `control.step()` runs the matching

@@ -222,7 +222,10 @@ def test_a_crypto_order():
 
 def test_a_crypto_position_is_a_cryptocurrency():
     """alpacahq/alpaca-docs data/webapi/entities/position-crypto.yaml (its example):
-    a position says `BTCUSD`, not `BTC/USD`."""
+    a position says `BTCUSD`, not `BTC/USD`. It keeps the symbol Alpaca sent; its
+    underlying is the pair as Alpaca's orders spell it, and its streamer symbol the coin on
+    tastytrade's crypto venue (`BTC/USD:CXTALP`, developer.tastytrade.com instruments), so
+    the user's quote feed can mark it."""
     position = {
         "asset_id": "904837e3-3b76-47ec-b432-046db621571b",
         "symbol": "BTCUSD",
@@ -245,8 +248,8 @@ def test_a_crypto_position_is_a_cryptocurrency():
     payload = position_payload(position)
     assert (payload["symbol"], payload["streamer_symbol"], payload["underlying"]) == (
         "BTCUSD",
-        "BTCUSD",
-        "BTCUSD",
+        "BTC/USD:CXTALP",
+        "BTC/USD",
     )
     assert (payload["instrument_type"], payload["multiplier"]) == ("Cryptocurrency", 1)
     assert (payload["quantity"], payload["direction"]) == (2.61937, "Long")

@@ -2,7 +2,7 @@
 (docs/streaming-contract.md, "Objects": order): types with their stop prices, durations,
 classes, and linked orders as one order per member. Pure unit tests: no network.
 
-Sources (the reference is ../shared/reference/orders-real-accounts.md, section 2):
+Sources:
 - GET_ORDERS: the response example of GET /v1/accounts/{id}/orders,
   documentation.tradier.com/brokerage-api/accounts/get-account-orders (also copied in
   jcobey/asynctradier tests/test_common.py).

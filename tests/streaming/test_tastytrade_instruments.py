@@ -1,6 +1,6 @@
 """A tastytrade future's, future option's or cryptocurrency's position streams under a
 symbol only the instruments endpoints give (tastytrade developer docs, "Instruments";
-symbology in ../shared/reference/orders-real-accounts.md §4: `/ESZ6` streams as
+symbology: `/ESZ6` streams as
 `/ESZ26:XCME`, `BTC/USD` as `BTC/USD:CXTALP`): the link asks the real SDK's
 `Future.get` / `FutureOption.get` / `Cryptocurrency.get` at the sandbox, once per symbol."""
 
@@ -24,9 +24,7 @@ def as_kind(p: CurrentPosition, symbol: str, kind: str) -> CurrentPosition:
     return CurrentPosition.model_validate(data)
 
 
-async def test_a_future_streams_under_its_streamer_symbol_and_the_unknown_keep_theirs(
-    sandbox, refresh_token
-):
+async def test_futures_and_coins_stream_under_their_streamer_symbols(sandbox, refresh_token):
     async with sdk_session(sandbox, refresh_token) as session:
         account = (await Account.get(session))[0]
         equity = next(
@@ -34,14 +32,20 @@ async def test_a_future_streams_under_its_streamer_symbol_and_the_unknown_keep_t
         )
         front = (await Future.get(session, product_codes=["ES"], page_offset=None))[0]
         future = as_kind(equity, front.symbol, "Future")
-        crypto = as_kind(equity, "BTC/USD", "Cryptocurrency")  # the sandbox lists none
+        crypto = as_kind(equity, "BTC/USD", "Cryptocurrency")
+        unknown = as_kind(equity, "DOGE/USD", "Cryptocurrency")  # the sandbox lists none
         symbols = StreamerSymbols()
-        await symbols.resolve(session, [equity, future, crypto])
+        await symbols.resolve(session, [equity, future, crypto, unknown])
         assert symbols.get(front.symbol) == front.streamer_symbol != front.symbol
         assert position_payload(future, symbols.get(future.symbol))["streamer_symbol"] == (
             front.streamer_symbol
         )
-        assert symbols.get("BTC/USD") is None
-        assert position_payload(crypto, symbols.get("BTC/USD"))["streamer_symbol"] == "BTC/USD"
+        assert symbols.get("BTC/USD") == "BTC/USD:CXTALP"
+        assert position_payload(crypto, symbols.get("BTC/USD"))["streamer_symbol"] == (
+            "BTC/USD:CXTALP"
+        )
+        # a coin the endpoint does not list streams under the venue's spelling, if at all
+        assert symbols.get("DOGE/USD") is None
+        assert position_payload(unknown, None)["streamer_symbol"] == "DOGE/USD:CXTALP"
         assert symbols.get(equity.symbol) is None, "an equity is not looked up"
         assert position_payload(equity)["streamer_symbol"] == equity.symbol

@@ -11,6 +11,7 @@ class Market:
 
     def __init__(self) -> None:
         self.prices = {"AAPL": 200.0, "SPY": 590.0, "QQQ": 510.0, "MSFT": 420.0}
+        self.prices["BTC/USD:CXTALP"] = 95_000.0
         for name in ("TSLA", "NVDA", "AMD", "META", "VTI", "VOO", "SCHD", "VXUS", "BND"):
             self.prices[name] = 100.0
 

@@ -100,7 +100,7 @@ def position_payload(p: dict[str, Any]) -> Position:
     return {
         "symbol": symbol,
         "streamer_symbol": streamer_symbol_for(symbol, instrument),
-        "underlying": parts[0] if parts else symbol,
+        "underlying": parts[0] if parts else _pair(symbol, instrument),
         "instrument_type": instrument,
         "quantity": num(abs(qty)),
         "direction": direction,
@@ -112,6 +112,13 @@ def position_payload(p: dict[str, Any]) -> Position:
         "realized_day_gain": None,
         "expires_at": option_expiry_ms(symbol),
     }
+
+
+def _pair(symbol: str, instrument: str) -> str:
+    """A coin's underlying is its pair as Alpaca's orders spell it (`BTCUSD` → `BTC/USD`),
+    so a position and the orders that opened it share one."""
+    streamer = streamer_symbol_for(symbol, instrument) if instrument == "Cryptocurrency" else ""
+    return streamer.removesuffix(":CXTALP") if streamer.endswith(":CXTALP") else symbol
 
 
 def _instrument(symbol: str, asset_class: Any) -> str:

@@ -38,7 +38,12 @@ class Command(BaseCommand):
             default=20.0,
             help="Seconds between random demo orders per subscribed account (0: none).",
         )
-
+        parser.add_argument(
+            "--demo-holdings",
+            action="store_true",
+            help="Each margin account also holds a bracket, a stop-loss, a trailing stop and "
+            "a crypto position, as its broker offers them (the demo's; tests start plain).",
+        )
         parser.add_argument(
             "--demo-news",
             type=float,
@@ -52,6 +57,7 @@ class Command(BaseCommand):
             tick_rate=options["tick_rate"],
             token_lifetime=options["token_lifetime"],
             demo_order_interval=options["demo_orders"],
+            demo_holdings=options["demo_holdings"],
             news_interval=options["demo_news"],
             news_backfill=12 if options["demo_news"] > 0 else 0,
         )

@@ -1,0 +1,128 @@
+"""What the demo accounts hold beyond stocks and options (`manage.py sandbox
+--demo-holdings`, sandbox/core/demo_seed.py `Holdings`), read by the real adapters from
+each broker's own API and shown by the dashboard in a real Chromium:
+
+- a bracket at every broker — tastytrade's OTOCO complex order, Tradier's otoco, Alpaca's
+  `order_class: bracket` — listed as one entry with its take profit and stop loss under
+  it, each named by its role (alpaca-docs content/trading/orders.md "Bracket Orders";
+  developer.tastytrade.com order-submission "OTOCO"; docs.tradier.com "OTOCO Order");
+- a protective stop-loss under the SPY position, with its trigger price;
+- at Alpaca, a trailing stop under AAPL with its trail, its stop and its high
+  (orders.md "Trailing Stop Orders");
+- a crypto position at tastytrade (`BTC/USD`, its streamer symbol `BTC/USD:CXTALP` from
+  `GET /instruments/cryptocurrencies`) and at Alpaca (`BTCUSD`, `asset_class` crypto:
+  alpaca-py #537), both marked live by the user's quote feed (tastytrade's DXLink).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from sandbox.core.config import SandboxConfig
+from sandbox.server import SandboxServer
+from tests.browser.test_orders_panel import by_broker, linked_rows, log_in
+from tests.support.live import LiveApp
+
+#: Orders step every second, Tradier is polled every 2 s and a bracket's entry fills on
+#: its first step: each shows within a few seconds; the margin is for a loaded box.
+SEEN_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser_sandbox() -> Iterator[SandboxServer]:
+    config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_holdings=True)
+    with SandboxServer(config) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def browser_app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(browser_sandbox.url, tmp_path_factory.mktemp("holdings")).start()
+    yield app
+    app.stop()
+
+
+def entries(page: Page, number: str, underlying: str, selector: str = "") -> Locator:
+    """The orders panel's entries of account `number` on `underlying`."""
+    on = page.locator("[data-field=underlying]", has_text=re.compile(f"^{underlying}$"))
+    return page.locator(f"#orders > li[data-order-account='{number}']{selector}").filter(has=on)
+
+
+def group_of(page: Page, number: str, underlying: str) -> str:
+    """The group id of the linked order on `underlying` in account `number`, once listed."""
+    entry = entries(page, number, underlying, "[data-linked]").first
+    expect(entry).to_be_attached(timeout=SEEN_MS)
+    return entry.get_attribute("data-linked") or ""
+
+
+@pytest.mark.parametrize(
+    ("broker", "name"),
+    [("tastytrade", "OTOCO"), ("tradier", "OTOCO"), ("alpaca", "Bracket")],
+)
+def test_each_brokers_demo_bracket_is_one_entry_with_its_exits(
+    page: Page, browser_app, browser_sandbox, broker: str, name: str
+):
+    log_in(page, browser_app.url)
+    number = by_broker(page)[broker][0]  # the margin account
+    group = group_of(page, number, "MSFT")
+    rows = page.locator(f"#orders > li[data-linked='{group}']")
+    expect(rows).to_have_count(3, timeout=SEEN_MS)
+    assert [r["member"] for r in linked_rows(page, group)] == [False, True, True]
+    link = rows.locator("[data-field=link]")
+    expect(link).to_have_text(
+        [re.compile(rf"^{name} \S+ · {role}$") for role in ("entry", "take profit", "stop loss")]
+    )
+    terms = rows.locator("[data-field=terms]")
+    expect(terms).to_have_text(
+        [
+            re.compile(r"^Market\b"),
+            re.compile(r"^Limit \d+\.\d\d Credit GTC$"),
+            re.compile(r"^Stop stop \d+\.\d\d GTC$"),
+        ]
+    )
+    # the entry fills on the sandbox's first step; its exits then work
+    expect(rows.locator("[data-field=status]")).to_have_text(
+        ["Filled", "Live", "Live"], timeout=SEEN_MS
+    )
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_a_stop_loss_and_alpacas_trailing_stop_show_their_triggers(
+    page: Page, browser_app, browser_sandbox
+):
+    log_in(page, browser_app.url)
+    accounts = by_broker(page)
+    for broker in ("tastytrade", "tradier", "alpaca"):
+        stop = entries(page, accounts[broker][0], "SPY", ":not([data-linked])").locator(
+            "[data-field=terms]"
+        )
+        expect(stop).to_have_text(re.compile(r"^Stop stop \d+\.\d\d GTC$"), timeout=SEEN_MS)
+    trailing = entries(page, accounts["alpaca"][0], "AAPL").locator("[data-field=terms]")
+    shape = re.compile(r"^Trailing Stop stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
+    expect(trailing).to_have_text(shape, timeout=SEEN_MS)
+    stop, high = (Decimal(x) for x in shape.match(trailing.inner_text()).groups())
+    assert abs(stop - high * Decimal("0.96")) <= Decimal("0.01")
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("broker", "symbol"), [("tastytrade", "BTC/USD"), ("alpaca", "BTCUSD")])
+def test_a_crypto_position_is_marked_live_by_the_quote_feed(
+    page: Page, browser_app, browser_sandbox, broker: str, symbol: str
+):
+    log_in(page, browser_app.url)
+    number = by_broker(page)[broker][0]
+    row = page.locator(f"tr[data-position='{number}|{symbol}']")
+    expect(row).to_have_attribute("data-streamer", "BTC/USD:CXTALP", timeout=SEEN_MS)
+    expect(row.locator(".sub")).to_have_text("Cryptocurrency")
+    expect(row.locator("[data-field=quantity]")).to_have_text("0.25")
+    mark = row.locator("[data-field=mark]")
+    # a live quote, not the broker's mark: the coin trades near its listed price
+    expect(mark).not_to_have_class(re.compile(r"\bbroker-mark\b"), timeout=SEEN_MS)
+    expect(mark).to_have_attribute("data-value", re.compile(r"^\d{5,6}(\.\d+)?$"), timeout=SEEN_MS)
+    expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
+    assert not page.errors  # type: ignore[attr-defined]
