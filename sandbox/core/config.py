@@ -28,8 +28,8 @@ class SandboxConfig:
     #: How often a random demo order is placed per subscribed account (0: never).
     demo_order_interval: float = 0.0
     #: Whether a customer's margin account also holds what real accounts hold and its
-    #: broker offers: a bracket, a stop-loss, a trailing stop, a crypto position
-    #: (sandbox/core/demo_seed.py). The demo turns it on; tests start from a plain book.
+    #: broker offers: a bracket, a stop-loss, a trailing stop, a crypto position, a future
+    #: option (sandbox/core/demo_seed.py). The demo turns it on; tests start from a plain book.
     demo_holdings: bool = False
     #: How often a made-up news article about a simulated symbol is published (0: never).
     news_interval: float = 0.0

@@ -4,8 +4,8 @@ the demo lively. Everything derives from the seed, so a restart shows the same b
 With `SandboxConfig.demo_holdings` (the demo's default; off in tests, which start from a
 plain book) a customer's margin account also holds what real accounts hold and what its
 broker offers (`Holdings`): a bracket (an entry that fills at once, then its take-profit
-and stop-loss working as one group), a protective stop-loss, a trailing stop, and a
-crypto position."""
+and stop-loss working as one group), a protective stop-loss, a trailing stop, a crypto
+position and an option on a future."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import random
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sandbox.core import chains
+from sandbox.core import chains, futures
 from sandbox.core.account_state import (
     ACTION_SIGN,
     CENT,
@@ -24,7 +24,7 @@ from sandbox.core.account_state import (
     cents,
     to_decimal,
 )
-from sandbox.core.instruments import Instrument, crypto, equity, option
+from sandbox.core.instruments import Instrument, crypto, equity, future_option, option
 from sandbox.core.marks import Marks
 from sandbox.core.records import (
     EQUITY,
@@ -61,17 +61,19 @@ _DEMO_COIN = ("BTC/USD", Decimal("0.25"))
 @dataclasses.dataclass(frozen=True)
 class Holdings:
     """What a customer's margin account holds beyond stocks and options, by what its
-    broker offers (tastytrade has no trailing stops, Tradier no crypto)."""
+    broker offers (tastytrade has no trailing stops; Tradier no crypto and no futures;
+    Alpaca no futures)."""
 
     bracket: bool = False
     stop_loss: bool = False
     trailing_stop: bool = False
     crypto: bool = False
+    future_option: bool = False
 
 
 #: No demo holdings: the plain book tests start from.
 PLAIN = Holdings()
-TASTYTRADE = Holdings(bracket=True, stop_loss=True, crypto=True)
+TASTYTRADE = Holdings(bracket=True, stop_loss=True, crypto=True, future_option=True)
 TRADIER = Holdings(bracket=True, stop_loss=True)
 ALPACA = Holdings(bracket=True, stop_loss=True, trailing_stop=True, crypto=True)
 #: (margin?, name, age in days, opening cash) of a customer's two accounts, in order
@@ -111,7 +113,23 @@ def new_accounts(
     if holdings.crypto:
         pair, units = _DEMO_COIN
         _seed_position(margin, crypto(pair), units, rng, now, marks, spread=0.2)
+    if holdings.future_option:
+        _seed_future_option(margin, rng, now, marks)
     return margin, ira
+
+
+def _seed_future_option(acct: Account, rng: random.Random, now: float, marks: Marks) -> None:
+    """One /ES call about 100 points out of the money, on the first contract that does
+    not expire within a week."""
+    today = market_date(now)
+    es = futures.product("ES")
+    assert es is not None
+    listed = next(c for c in futures.contracts(es, today) if c.expires_on > today + timedelta(7))
+    if not marks.prices.ensure(listed.streamer_symbol):
+        return
+    strike = Decimal(int(marks.mark(listed.streamer_symbol) / 50) * 50 + 100)
+    instrument = future_option(listed, "C", strike)
+    _seed_position(acct, instrument, Decimal(1), rng, now, marks, spread=0.25)
 
 
 def holding_orders(

@@ -16,7 +16,16 @@ from decimal import Decimal
 
 from sandbox.core.listings import named_symbols
 
-__all__ = ["MONTH_CODES", "FutureContract", "FutureProduct", "contract", "contracts", "products"]
+__all__ = [
+    "MONTH_CODES",
+    "FutureContract",
+    "FutureProduct",
+    "contract",
+    "contracts",
+    "expires_on",
+    "option_symbol",
+    "products",
+]
 
 #: Futures month codes, January first.
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -118,6 +127,20 @@ def product(code: str) -> FutureProduct | None:
 def _third_friday(year: int, month: int) -> dt.date:
     first = dt.date(year, month, 1)
     return first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
+
+
+def expires_on(month_code: str, year: int) -> dt.date:
+    """When a contract of that month expires (its options too: the quarterly options the
+    market lists expire with their future, on the simplified third Friday)."""
+    return _third_friday(year, MONTH_CODES.index(month_code) + 1)
+
+
+def option_symbol(listed: FutureContract, right: str, strike: Decimal) -> str:
+    """A quarterly option's tastytrade symbol: "./ESZ6 ESZ6 261218C6000" (the future, the
+    option contract — its product code is the future's — expiration, C/P and strike)."""
+    text = format(strike.normalize(), "f") if strike % 1 else str(int(strike))
+    code = listed.symbol.lstrip("/")
+    return f".{listed.symbol} {code} {listed.expires_on:%y%m%d}{right}{text}"
 
 
 def contracts(prod: FutureProduct, today: dt.date) -> list[FutureContract]:

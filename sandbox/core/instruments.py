@@ -3,7 +3,8 @@ both spellings.
 
 The wire spelling (ticker / OCC `SPY   250221C00590000`) is what orders and positions carry;
 the streamer spelling (`SPY` / `.SPY250221C590`) is what the market prices. A coin is
-`BTC/USD` on the wire and `BTC/USD:CXTALP` on the feed (tastytrade's spelling).
+`BTC/USD` on the wire and `BTC/USD:CXTALP` on the feed (tastytrade's spelling); an option on
+a future is `./ESZ6 ESZ6 261218C6000` and `./ESZ26C6000:XCME`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.core.futures import FutureContract, option_symbol
 from sandbox.core.listings import CRYPTO_PAIRS, crypto_feed_symbol
-from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, OrderRejected
+from sandbox.core.records import (
+    CRYPTOCURRENCY,
+    EQUITY,
+    EQUITY_OPTION,
+    FUTURE_OPTION,
+    OrderRejected,
+)
+from sandbox.core.symbols import FutureOptionSymbol
 
-__all__ = ["Instrument", "crypto", "equity", "occ_to_streamer", "option", "parse_instrument"]
+__all__ = [
+    "Instrument",
+    "crypto",
+    "equity",
+    "future_option",
+    "occ_to_streamer",
+    "option",
+    "parse_instrument",
+]
 
 OPTION_MULTIPLIER = 100
 _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})\s*(\d{6})([CP])(\d{8})$")
@@ -78,6 +95,27 @@ def crypto(pair: str) -> Instrument:
     if feed is None:
         raise KeyError(pair)
     return Instrument(pair, feed, CRYPTOCURRENCY, pair, 1)
+
+
+def future_option(listed: FutureContract, right: str, strike: Decimal) -> Instrument:
+    """A quarterly option on a listed future; a point is worth the future's multiplier."""
+    product = listed.product
+    feed = FutureOptionSymbol(
+        product.code,
+        listed.month_code,
+        listed.year % 100,
+        "C" if right == "C" else "P",
+        strike,
+        product.streamer_exchange_code,
+    ).streamer_symbol
+    return Instrument(
+        option_symbol(listed, right, strike),
+        feed,
+        FUTURE_OPTION,
+        listed.symbol,
+        int(product.multiplier),
+        listed.expires_on,
+    )
 
 
 def parse_instrument(symbol: Any, instrument_type: Any) -> Instrument:

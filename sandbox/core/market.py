@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.core import futures
 from sandbox.core.listings import (
     CRYPTO,
     INDICES,
@@ -66,6 +67,7 @@ from sandbox.core.symbols import (
     crypto_pair,
     future_root,
     parse_candle_symbol,
+    parse_future_option_symbol,
     parse_option_streamer_symbol,
 )
 
@@ -131,6 +133,8 @@ class Market(MarketEvents):
         if kind in ("equity", "future", "crypto"):
             self._underlying(symbol, now_ms)
             return True
+        if kind == "option" and symbol.startswith("./"):
+            return self._register_future_option(symbol, now_ms)
         if kind == "option":
             spec = parse_option_streamer_symbol(symbol)
             assert spec is not None
@@ -150,6 +154,20 @@ class Market(MarketEvents):
             under.dependents.append(symbol)
             return True
         return False
+
+    def _register_future_option(self, symbol: str, now_ms: int) -> bool:
+        """An option on a futures contract, priced off that contract like an equity option
+        off its stock; it expires with the contract (futures.expires_on)."""
+        fo = parse_future_option_symbol(symbol)
+        assert fo is not None
+        under = self._underlying(fo.future_streamer_symbol, now_ms)
+        expiry = futures.expires_on(fo.month_code, 2000 + fo.year2)
+        spec = OptionSymbol(fo.future_streamer_symbol, expiry, fo.right, fo.strike)
+        opt = self._new_option(symbol, spec, under)
+        self._sync_option(opt, now_ms)
+        self._add(symbol, opt)
+        under.dependents.append(symbol)
+        return True
 
     def _add(self, symbol: str, obj: Underlying | OptionContract | CandleSeries) -> None:
         self._known[symbol] = obj

@@ -1,10 +1,11 @@
 """Parse and classify the symbols that the sandbox's fake DXLink feed accepts.
 
 The feed uses dxFeed streamer symbols: equities/indices ("SPY", "BRK/B", "SPX"),
-futures ("/ESZ26:XCME"), cryptocurrencies ("BTC/USD:CXTALP", tastytrade's spelling of a
-coin against the dollar), equity options (".SPY250221C590") and candle symbols
-("SPY{=5m,tho=true}").  OCC option symbols ("SPY   250221C00590000") are used by the
-REST API, so conversions between the two forms live here too.
+futures ("/ESZ26:XCME"), futures options ("./ESZ26C6000:XCME": an option on the
+/ESZ26 contract; `FutureOptionSymbol`), cryptocurrencies ("BTC/USD:CXTALP",
+tastytrade's spelling of a coin against the dollar), equity options (".SPY250221C590")
+and candle symbols ("SPY{=5m,tho=true}").  OCC option symbols ("SPY   250221C00590000")
+are used by the REST API, so conversions between the two forms live here too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 __all__ = [
     "CANDLE_UNIT_MS",
     "CandleSymbol",
+    "FutureOptionSymbol",
     "OptionSymbol",
     "SymbolKind",
     "classify",
@@ -28,6 +30,7 @@ __all__ = [
     "is_valid_future_symbol",
     "occ_to_streamer",
     "parse_candle_symbol",
+    "parse_future_option_symbol",
     "parse_occ_symbol",
     "parse_option_streamer_symbol",
     "parse_option_symbol",
@@ -43,6 +46,11 @@ _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *(\d{6})([CP])(\d{8})$")
 _EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:[./][A-Z0-9]+)*$")
 _FUTURE_RE = re.compile(r"^/([A-Z][A-Z0-9]{0,9})(?::([A-Z]{2,6}))?$")
 _FUTURE_CONTRACT_RE = re.compile(r"^([A-Z0-9]+?)([FGHJKMNQUVXZ])(\d{1,2})$")
+#: An option on a futures contract, as the feed spells it: "./ESZ26C6000:XCME" (the
+#: option product, here the future's own code, its month and two-digit year, C/P, strike).
+_FUTURE_OPTION_RE = re.compile(
+    r"^\./([A-Z0-9]{1,4}?)([FGHJKMNQUVXZ])(\d{2})([CP])(\d{1,7}(?:\.\d{1,6})?):([A-Z]{2,6})$"
+)
 #: A coin against the dollar on tastytrade's crypto venue: "BTC/USD:CXTALP".
 _CRYPTO_RE = re.compile(r"^([A-Z][A-Z0-9]{1,9}/USD):CXTALP$")
 _CANDLE_RE = re.compile(r"^([^{}]+)\{([^{}]*)\}$")
@@ -237,6 +245,45 @@ def is_valid_future_symbol(s: str) -> bool:
     return isinstance(s, str) and len(s) <= _MAX_FUTURE_LEN and _FUTURE_RE.match(s) is not None
 
 
+@dataclass(frozen=True, slots=True)
+class FutureOptionSymbol:
+    """An option on a futures contract: its product code ("ES"), contract month code and
+    two-digit year, right and strike, and the venue ("XCME")."""
+
+    code: str
+    month_code: str
+    year2: int
+    right: Literal["C", "P"]
+    strike: Decimal
+    venue: str
+
+    @property
+    def is_call(self) -> bool:
+        return self.right == "C"
+
+    @property
+    def future_streamer_symbol(self) -> str:
+        """The contract it is an option on, as the feed spells it: "/ESZ26:XCME"."""
+        return f"/{self.code}{self.month_code}{self.year2:02d}:{self.venue}"
+
+    @property
+    def streamer_symbol(self) -> str:
+        strike = format_strike(self.strike)
+        return f"./{self.code}{self.month_code}{self.year2:02d}{self.right}{strike}:{self.venue}"
+
+
+def parse_future_option_symbol(s: str) -> FutureOptionSymbol | None:
+    """Parse "./ESZ26C6000:XCME"; None if it is not a future option's feed symbol."""
+    m = _FUTURE_OPTION_RE.match(s) if isinstance(s, str) else None
+    if m is None:
+        return None
+    code, month, year2, right, strike, venue = m.groups()
+    value = _canonical_strike(Decimal(strike))
+    if value <= 0:
+        return None
+    return FutureOptionSymbol(code, month, int(year2), "C" if right == "C" else "P", value, venue)
+
+
 def crypto_pair(s: str) -> str | None:
     """The pair a crypto feed symbol quotes ("BTC/USD:CXTALP" -> "BTC/USD"), else None."""
     m = _CRYPTO_RE.match(s) if isinstance(s, str) else None
@@ -261,6 +308,8 @@ def classify(s: str) -> SymbolKind | None:
         return None
     if "{" in s:
         return "candle" if parse_candle_symbol(s) else None
+    if s.startswith("./"):
+        return "option" if parse_future_option_symbol(s) else None
     if s.startswith("."):
         return "option" if parse_option_streamer_symbol(s) else None
     if s.startswith("/"):

@@ -4,8 +4,10 @@
 any ticker it would quote is an equity (named ones with their real descriptions), any
 contract the chains list (or a position still holds) is an option, with the same fields
 the flat chain gives. Futures are the market's named products (`core/futures.py`) with
-their next few contracts; cryptocurrencies are the market's coins against the dollar
-(`core/listings.py` CRYPTO). It has no futures options, no warrants and no currency pairs,
+their next few contracts, with quarterly options on them (`FutureOption.get`: the option
+contract is the future's, expiring with it); cryptocurrencies are the market's coins against
+the dollar (`core/listings.py` CRYPTO). It has no futures option chains, no warrants and no
+currency pairs,
 so those answer as tastytrade does for symbols it does not have: 404 `record_not_found`,
 or an empty list.
 """
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +28,7 @@ from starlette.routing import Route
 
 from sandbox.core import chains, futures
 from sandbox.core.fundamentals import Fundamentals, fundamentals
+from sandbox.core.instruments import future_option
 from sandbox.core.listings import (
     CRYPTO,
     CRYPTO_PAIRS,
@@ -322,6 +327,92 @@ async def get_future_product(request: Request, sandbox: Simulation, credential: 
     return data_response(request, future_product_item(product, sandbox.market_date()))
 
 
+# -- future options -------------------------------------------------------------------------
+#: `./ESZ6 ESZ6 261218C6000`: the future, the option contract, expiration, C/P and strike.
+_FUTURE_OPTION_RE = re.compile(
+    r"^\./([A-Z0-9]+[FGHJKMNQUVXZ]\d) ([A-Z0-9]+[FGHJKMNQUVXZ]\d) (\d{6})([CP])(\d+(?:\.\d+)?)$"
+)
+
+
+def future_option_of(
+    symbol: str, today: dt.date
+) -> tuple[futures.FutureContract, str, Decimal] | None:
+    """(contract, right, strike) of a quarterly option on a listed future — its option
+    contract code is the future's and it expires with it — or None."""
+    match = _FUTURE_OPTION_RE.match(symbol)
+    if match is None or match.group(1) != match.group(2):
+        return None
+    listed = futures.contract(match.group(1), today)
+    strike = Decimal(match.group(5))
+    if listed is None or strike <= 0 or f"{listed.expires_on:%y%m%d}" != match.group(3):
+        return None
+    return listed, match.group(4), strike
+
+
+def future_option_item(
+    listed: futures.FutureContract, right: str, strike: Decimal, today: dt.date
+) -> dict[str, Any]:
+    """A FutureOption (the SDK's model; its fields as tastytrade's future-option
+    instruments answer them): the feed symbol is the option's, `./ESZ26C6000:XCME`."""
+    product = listed.product
+    option = future_option(listed, right, strike)
+    expires = listed.expires_on
+    return {
+        "symbol": option.symbol,
+        "instrument-type": "Future Option",
+        "underlying-symbol": listed.symbol,
+        "product-code": product.code,
+        "expiration-date": expires.isoformat(),
+        "root-symbol": product.root,
+        "option-root-symbol": product.code,
+        "strike-price": str(strike),
+        "exchange": product.exchange,
+        "exchange-symbol": f"{listed.symbol.lstrip('/')} {right}{strike}",
+        "security-exchange": product.streamer_exchange_code,
+        "streamer-symbol": option.streamer_symbol,
+        "option-type": right,
+        "exercise-style": "American",
+        "is-vanilla": True,
+        "is-primary-deliverable": True,
+        "future-price-ratio": "1.0",
+        "multiplier": "1.0",
+        "underlying-count": "1.0",
+        "is-confirmed": True,
+        "notional-value": "1.0",
+        "display-factor": "1",
+        "settlement-type": "Future",
+        "strike-factor": "1.0",
+        "maturity-date": expires.isoformat(),
+        "is-exercisable-weekly": False,
+        "last-trade-time": "0",
+        "days-to-expiration": (expires - today).days,
+        "is-closing-only": False,
+        "active": True,
+        "stops-trading-at": _stamp(expires, "13:30:00"),
+        "expires-at": _stamp(expires, "13:30:00"),
+        "sx-id": "0",
+    }
+
+
+async def list_future_options(request: Request, sandbox: Simulation, credential: str) -> Response:
+    """By `symbol[]`: the quarterly options on listed futures among them."""
+    today = sandbox.market_date()
+    found = [
+        future_option_item(*spec, today)
+        for s in dict.fromkeys(request.query_params.getlist("symbol[]"))
+        if (spec := future_option_of(s, today))
+    ]
+    return data_response(request, {"items": found})
+
+
+async def get_future_option(request: Request, sandbox: Simulation, credential: str) -> Response:
+    today = sandbox.market_date()
+    spec = future_option_of(unquote(request.path_params["symbol"]), today)
+    if spec is None:
+        return not_found("Future option")
+    return data_response(request, future_option_item(*spec, today))
+
+
 # -- cryptocurrencies -----------------------------------------------------------------------
 def crypto_item(pair: str) -> dict[str, Any]:
     """A Cryptocurrency (developer.tastytrade.com/api-guides/instruments): a coin against
@@ -446,8 +537,8 @@ routes = [
     Route("/instruments/futures/{symbol:path}", authed(get_future)),
     Route("/instruments/future-products", authed(list_future_products)),
     Route("/instruments/future-products/{exchange}/{code}", authed(get_future_product)),
-    Route("/instruments/future-options", authed(empty_list)),
-    Route("/instruments/future-options/{symbol:path}", authed(absent("Future option"))),
+    Route("/instruments/future-options", authed(list_future_options)),
+    Route("/instruments/future-options/{symbol:path}", authed(get_future_option)),
     Route("/instruments/future-option-products", authed(empty_list)),
     Route(
         "/instruments/future-option-products/{path:path}",

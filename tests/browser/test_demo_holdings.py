@@ -126,3 +126,26 @@ def test_a_crypto_position_is_marked_live_by_the_quote_feed(
     expect(mark).to_have_attribute("data-value", re.compile(r"^\d{5,6}(\.\d+)?$"), timeout=SEEN_MS)
     expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
     assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_a_future_option_is_marked_live_under_its_streamer_symbol(
+    page: Page, browser_app, browser_sandbox
+):
+    """tastytrade's `./ESZ6 ESZ6 261218C6000` streams as `./ESZ26C6000:XCME`, the
+    `streamer-symbol` of `GET /instruments/future-options/{symbol}` (the SDK's
+    `FutureOption.get`; developer.tastytrade.com api-guides/instruments, symbology)."""
+    log_in(page, browser_app.url)
+    number = by_broker(page)["tastytrade"][0]
+    row = page.locator(f"tr[data-position^='{number}|./ES']")
+    expect(row).to_have_count(1, timeout=SEEN_MS)
+    symbol = row.get_attribute("data-position").split("|", 1)[1]
+    future, code, rest = symbol.removeprefix("./").split(" ")
+    assert future == code and re.fullmatch(r"ES[HMUZ]\d", future), symbol
+    year, strike = re.fullmatch(r"(\d\d)\d{4}C(\d+)", rest).groups()
+    feed = f"./{future[:-1]}{year}C{strike}:XCME"  # ESZ6 expiring 2026-12-18: ESZ26
+    expect(row).to_have_attribute("data-streamer", feed, timeout=SEEN_MS)
+    expect(row.locator(".sub")).to_have_text("Future Option")
+    mark = row.locator("[data-field=mark]")
+    expect(mark).not_to_have_class(re.compile(r"\bbroker-mark\b"), timeout=SEEN_MS)
+    expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
+    assert not page.errors  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@ sandbox/core/demo_seed.py), each as its broker offers it, read by the official c
 over real sockets:
 
 - tastytrade (SDK): an OTOCO complex order (developer.tastytrade.com order-submission,
-  "OTOCO"; SDK `Account.get_live_complex_orders`), a Stop under SPY, and a `BTC/USD`
-  Cryptocurrency position (api-guides/instruments);
+  "OTOCO"; SDK `Account.get_live_complex_orders`), a Stop under SPY, a `BTC/USD`
+  Cryptocurrency position and a call on the /ES future (api-guides/instruments);
 - Tradier (its documented REST API): an otoco order with its `leg` array and a stop
   (docs.tradier.com "OTOCO Order", "Get an account's orders"); no crypto;
 - Alpaca (alpaca-py): a bracket read with `nested=true`, a stop, a trailing stop with
@@ -91,6 +91,9 @@ def test_tastytrade_holds_an_otoco_a_stop_and_bitcoin(sandbox, control, refresh_
     positions, orders, complex_orders = asyncio.run(read())
     coin = next(p for p in positions if p.instrument_type == InstrumentType.CRYPTOCURRENCY)
     assert (coin.symbol, coin.quantity) == ("BTC/USD", Decimal("0.25"))
+    [call] = [p for p in positions if p.instrument_type == InstrumentType.FUTURE_OPTION]
+    assert call.symbol.startswith("./ES") and call.underlying_symbol.startswith("/ES")
+    assert (call.quantity, call.multiplier) == (1, 50)
     [otoco] = complex_orders
     assert otoco.type == "OTOCO" and otoco.trigger_order.status == TTStatus.FILLED
     assert sorted(o.order_type for o in otoco.orders) == [TTType.LIMIT, TTType.STOP]

@@ -198,6 +198,31 @@ async def test_products_the_market_does_not_have(sandbox, refresh_token):
             await Cryptocurrency.get(session, "DOGE/USD")
 
 
+async def test_a_quarterly_option_on_a_listed_future_and_its_quotes(sandbox, refresh_token):
+    """developer.tastytrade.com api-guides/instruments (symbology): a future option is
+    `./` + the future + the option contract + yymmdd + C/P + strike, and streams under its
+    `streamer-symbol`; the sandbox lists quarterly options, whose option contract is the
+    future itself, expiring with it (`GET /instruments/future-options/{symbol}`, the SDK's
+    `FutureOption.get`)."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        front = (await Future.get(session, product_codes=["ES"], page_offset=None))[0]
+        code = front.symbol.removeprefix("/")
+        symbol = f"./{code} {code} {front.expiration_date:%y%m%d}C6000"
+        option = await FutureOption.get(session, symbol)
+        assert (option.symbol, option.underlying_symbol) == (symbol, front.symbol)
+        assert option.streamer_symbol == f"./{front.streamer_symbol[1:-5]}C6000:XCME"
+        assert (option.strike_price, option.option_type.value) == (6000, "C")
+        assert option.expiration_date == front.expiration_date
+        with pytest.raises(TastytradeError, match="record_not_found"):
+            await FutureOption.get(session, symbol.replace("C6000", "C0"))
+        async with DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Quote, [option.streamer_symbol])
+            with anyio.fail_after(10):
+                quote = await streamer.get_event(Quote)
+        assert quote.event_symbol == option.streamer_symbol
+        assert 0 < quote.bid_price < quote.ask_price
+
+
 async def test_cryptocurrencies_and_their_quotes(sandbox, refresh_token):
     """developer.tastytrade.com/api-guides/instruments: `GET /instruments/cryptocurrencies`
     (one by its symbol, the slash escaped as the SDK sends it) gives `BTC/USD` with its

@@ -41,8 +41,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo-holdings",
             action="store_true",
-            help="Each margin account also holds a bracket, a stop-loss, a trailing stop and "
-            "a crypto position, as its broker offers them (the demo's; tests start plain).",
+            help="Each margin account also holds a bracket, a stop-loss, a trailing stop, a "
+            "crypto position and a future option, as its broker offers them (the demo's; "
+            "tests start plain).",
         )
         parser.add_argument(
             "--demo-news",
