@@ -18,7 +18,7 @@ from sandbox.core.records import (
 )
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import parse_occ_symbol
-from sandbox.tradier.multileg import multileg_request, multileg_type
+from sandbox.tradier.multileg import combo_request, multileg_request, multileg_type
 from sandbox.tradier.wire import (
     EQUITY_SIDE,
     ORDER_STATUS,
@@ -154,10 +154,13 @@ class BrokerageItems:
                 )
                 if leg["price"] is None:
                     leg.pop("price")
+                if leg["class"] == "equity":  # a combo's shares
+                    leg.pop("option_symbol", None)
             item.update(
                 {
                     "type": kind,
-                    "class": "multileg",
+                    # shares with options on them: a combo (place-combo-order)
+                    "class": "combo" if any(g["class"] == "equity" for g in legs) else "multileg",
                     "status": self._status(order, legs),
                     "quantity": sum(leg["quantity"] for leg in legs),
                     "exec_quantity": sum(leg["exec_quantity"] for leg in legs),
@@ -213,6 +216,8 @@ class BrokerageItems:
                     "(stop and stop_limit orders are class equity or option)",
                 )
             return multileg_request(form)
+        if order_class == "combo":
+            return combo_request(form)
         side = form.get("side", "")
         if order_class not in ("equity", "option"):
             raise OrderRejected("invalid_class", f"Unsupported order class {order_class!r}.")

@@ -1,6 +1,7 @@
-"""Tradier's multileg option orders (`class=multileg`): the indexed form as one core
-order of 2-4 option legs, its `type` (market, debit, credit, even) as the core's
-market or limit with a price effect, and its preview.
+"""Tradier's multileg option orders (`class=multileg`) and combo orders (`class=combo`:
+shares of the underlying with one or two options on it): the indexed form as one core
+order of 2-4 legs, its `type` (market, debit, credit, even) as the core's market or limit
+with a price effect, and its preview.
 
 The core brokerage already works multi-leg orders (tastytrade places them): this module
 only spells Tradier's form and answers; there is no second order lifecycle.
@@ -24,10 +25,12 @@ from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import parse_occ_symbol
 from sandbox.tradier.wire import SIDE_ACTION, preview_answer, time_in_force
 
-__all__ = ["multileg_preview_item", "multileg_request", "multileg_type"]
+__all__ = ["combo_request", "multileg_preview_item", "multileg_request", "multileg_type"]
 
 _INDEXED = re.compile(r"^(option_symbol|side|quantity)\[([0-9]+)\]$", re.ASCII)
 OPTION_SIDES = ("buy_to_open", "buy_to_close", "sell_to_open", "sell_to_close")
+#: A combo's equity leg (its first, without `option_symbol`) takes an equity order's sides.
+EQUITY_SIDES = ("buy", "buy_to_cover", "sell", "sell_short")
 #: Tradier's multileg `type` → (the core's order type, the price effect of its limit)
 MULTILEG_TYPES: dict[str, tuple[str, str | None]] = {
     "market": ("Market", None),
@@ -37,7 +40,7 @@ MULTILEG_TYPES: dict[str, tuple[str, str | None]] = {
 }
 
 
-def _indexed_legs(form: dict[str, str]) -> list[dict[str, str]]:
+def _indexed_legs(form: dict[str, str], fewest: int = 2, most: int = 4) -> list[dict[str, str]]:
     """The `option_symbol[i]`/`side[i]`/`quantity[i]` fields grouped per leg, in order."""
     found: dict[int, dict[str, str]] = {}
     for key, value in form.items():
@@ -45,8 +48,11 @@ def _indexed_legs(form: dict[str, str]) -> list[dict[str, str]]:
         if match:
             found.setdefault(int(match.group(2)), {})[match.group(1)] = value.strip()
     count = len(found)
-    if not 2 <= count <= 4:
-        raise OrderRejected("invalid_legs", f"A multileg order needs 2 to 4 legs, not {count}.")
+    if not fewest <= count <= most:
+        what = "multileg" if most == 4 else "combo"
+        raise OrderRejected(
+            "invalid_legs", f"A {what} order needs {fewest} to {most} legs, not {count}."
+        )
     if sorted(found) != list(range(count)):
         raise OrderRejected(
             "invalid_legs", f"Legs must be numbered 0 to {count - 1} (option_symbol[0], ...)."
@@ -87,8 +93,48 @@ def _leg(index: int, fields: dict[str, str], underlying: str) -> LegRequest:
     )
 
 
+def _equity_leg(fields: dict[str, str], underlying: str) -> LegRequest:
+    """A combo's first leg: shares of the underlying (no `option_symbol[0]`)."""
+    side = fields.get("side", "")
+    if side not in EQUITY_SIDES:
+        raise OrderRejected(
+            "invalid_side",
+            f"Unsupported side[0] {side!r}: a combo's shares are one of {', '.join(EQUITY_SIDES)}.",
+        )
+    quantity = parse_decimal(fields.get("quantity", ""))
+    if quantity is None or quantity <= 0 or quantity != quantity.to_integral_value():
+        raise OrderRejected("invalid_quantity", f"Bad quantity[0] {fields.get('quantity', '')!r}.")
+    return LegRequest(
+        symbol=underlying, action=SIDE_ACTION[side], quantity=quantity, instrument_type="Equity"
+    )
+
+
 def multileg_request(form: dict[str, str]) -> OrderRequest:
     """Tradier's multileg form as the brokerage's order request, or OrderRejected."""
+    underlying, kind = _underlying_and_type(form, "multileg")
+    legs = tuple(
+        _leg(index, fields, underlying) for index, fields in enumerate(_indexed_legs(form))
+    )
+    return _net_order(form, kind, legs)
+
+
+def combo_request(form: dict[str, str]) -> OrderRequest:
+    """Tradier's combo form (place-combo-order): leg 0 the shares (`side[0]` buy, sell,
+    …, no `option_symbol[0]`), legs 1-2 options on the same underlying."""
+    underlying, kind = _underlying_and_type(form, "combo")
+    fields = _indexed_legs(form, 2, 3)
+    if fields[0].get("option_symbol"):
+        raise OrderRejected(
+            "invalid_legs", "A combo order's first leg is the shares: no option_symbol[0]."
+        )
+    legs = (
+        _equity_leg(fields[0], underlying),
+        *(_leg(index, leg, underlying) for index, leg in enumerate(fields) if index > 0),
+    )
+    return _net_order(form, kind, legs)
+
+
+def _underlying_and_type(form: dict[str, str], what: str) -> tuple[str, str]:
     underlying = form.get("symbol", "").strip().upper()
     if not underlying:
         raise OrderRejected("invalid_symbol", "Missing symbol: the options' underlying.")
@@ -96,12 +142,14 @@ def multileg_request(form: dict[str, str]) -> OrderRequest:
     if kind not in MULTILEG_TYPES:
         raise OrderRejected(
             "invalid_type",
-            f"Unsupported order type {kind!r}: a multileg order is one of "
+            f"Unsupported order type {kind!r}: a {what} order is one of "
             "market, debit, credit, even.",
         )
-    legs = tuple(
-        _leg(index, fields, underlying) for index, fields in enumerate(_indexed_legs(form))
-    )
+    return underlying, kind
+
+
+def _net_order(form: dict[str, str], kind: str, legs: tuple[LegRequest, ...]) -> OrderRequest:
+    """The legs at the form's net `type` and `price`."""
     order_type, effect = MULTILEG_TYPES[kind]
     price: Decimal | None = None
     if kind in ("debit", "credit"):

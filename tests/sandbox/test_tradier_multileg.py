@@ -191,3 +191,64 @@ def test_multileg_refusals_in_tradier_shape(api):
             assert refused.status_code == 400, (form, refused.text)
             assert refused.json() == {"errors": {"error": [message]}}, form
     assert api.get(url).json() == {"orders": "null"}
+
+
+def test_a_covered_call_combo_placed_listed_and_filled(sandbox, api, control):
+    """documentation.tradier.com place-combo-order: `class=combo`, `symbol` the
+    underlying, leg 0 the shares (`side[0]` buy, `quantity[0]` 100, no option_symbol), leg 1
+    the option (`option_symbol[1]`, `side[1]` sell_to_open); GET answers it as the
+    get-account-orders example's covered call: `class` combo and a `leg` array of one
+    equity and one option order. A market combo fills both legs."""
+    account = account_of(api)
+    url = f"/v1/accounts/{account}/orders"
+    call = calls(api)[-1]  # far out of the money: the premium is small
+    positions = f"/v1/accounts/{account}/positions"
+    before = {
+        p["symbol"]: p["quantity"] for p in api.get(positions).json()["positions"]["position"]
+    }
+    form = {
+        "class": "combo", "symbol": "SPY", "type": "market", "duration": "day",
+        "side[0]": "buy", "quantity[0]": "100",
+        "option_symbol[1]": call["symbol"], "side[1]": "sell_to_open", "quantity[1]": "1",
+    }  # fmt: skip
+    placed = api.post(url, data=form)
+    assert placed.status_code == 200, placed.text
+    order_id = placed.json()["order"]["id"]
+    control.step()  # Received -> Live
+    control.step()  # filled at the quotes
+    listed = api.get(f"{url}/{order_id}").json()["order"]
+    assert (listed["class"], listed["type"], listed["status"], listed["num_legs"]) == (
+        "combo", "market", "filled", 2,
+    )  # fmt: skip
+    shares, option = listed["leg"]
+    assert (shares["class"], shares["symbol"], shares["side"], shares["quantity"]) == (
+        "equity", "SPY", "buy", 100.0,
+    )  # fmt: skip
+    assert "option_symbol" not in shares
+    assert (option["class"], option["option_symbol"], option["side"], option["quantity"]) == (
+        "option", call["symbol"], "sell_to_open", 1.0,
+    )  # fmt: skip
+    assert {shares["status"], option["status"]} == {"filled"}
+    held = {p["symbol"]: p["quantity"] for p in api.get(positions).json()["positions"]["position"]}
+    assert (held["SPY"] - before.get("SPY", 0), held[call["symbol"]]) == (100.0, -1.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"option_symbol[0]": "SPY", "side[0]": "buy_to_open"}, "first leg is the shares"),
+        ({"side[0]": "buy_to_open"}, "Unsupported side[0] 'buy_to_open'"),
+        ({"quantity[0]": "10.5"}, "Bad quantity[0] '10.5'"),
+    ],
+)
+def test_a_combo_is_refused_in_tradiers_error_shape(api, changes, message):
+    account = account_of(api)
+    form = {
+        "class": "combo", "symbol": "SPY", "type": "market", "duration": "day",
+        "side[0]": "buy", "quantity[0]": "100",
+        "option_symbol[1]": calls(api)[-1]["symbol"], "side[1]": "sell_to_open",
+        "quantity[1]": "1", **changes,
+    }  # fmt: skip
+    refused = api.post(f"/v1/accounts/{account}/orders", data=form)
+    assert refused.status_code == 400, refused.text
+    assert message in refused.text
