@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from streaming.order_terms import group_text, order_terms
+from streaming.order_terms import fill_text, group_text, leg_filled_text, leg_text, order_terms
 
 #: Orders a snapshot, the panel and the browser keep (plus every working order).
 ORDERS_KEPT = 50
@@ -204,12 +204,31 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
                 "status_group": status_group(order.get("status")),
                 "terms": order_terms(order),
                 "link_text": group_text(order),
+                "leg_lines": leg_lines(order),
                 "broker": name.get("broker") or link.get("broker") or order.get("broker") or "",
                 "account_label": name.get("label") or link.get("label") or "",
             }
         )
     accounts = [{"number": number, **name} for number, name in names.items()]
     return {"orders": linked_together(rows), "accounts": accounts}
+
+
+def leg_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each leg in words as the panel's script writes it (order-terms.js): `desc`, `filled`
+    (None when nothing filled) and its fills, each with its `id` and `text`."""
+    return [
+        {
+            "desc": leg_text(leg),
+            "filled": leg_filled_text(leg),
+            "fills": [
+                {"id": f.get("id"), "text": fill_text(f)}
+                for f in leg.get("fills") or []
+                if isinstance(f, dict)
+            ],
+        }
+        for leg in order.get("legs") or []
+        if isinstance(leg, dict)
+    ]
 
 
 #: A linked order's members in the order a trader reads them (static/js/stream/orders.js).

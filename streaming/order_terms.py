@@ -1,6 +1,7 @@
-"""An order's terms in words, for the page rendered before its script runs: the same
-text as static/js/stream/order-terms.js (tests/streaming/test_order_terms.py holds them
-to the same cases), so the row does not change when the live values arrive."""
+"""An order's terms and its legs in words, for the page rendered before its script runs:
+the same text as static/js/stream/order-terms.js (tests/streaming/test_order_terms.py holds
+them to the same cases, and to every documented broker example), so the row does not change
+when the live values arrive. A quantity the broker did not send is left out, never 0."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 ROLES = {"trigger": "entry", "take_profit": "take profit", "stop_loss": "stop loss"}
 CLASSES = {"oco": "OCO", "oto": "OTO", "otoco": "OTOCO", "bracket": "Bracket"}
+#: What format.js writes for a value nobody sent.
+DASH = "\u2014"
 EXTENDED = frozenset({"Ext", "Ext Overnight", "GTC Ext", "GTC Ext Overnight", "Pre", "Post"})
 
 
@@ -25,11 +28,16 @@ def _fixed(value: float, least: int, most: int) -> str:
     text = f"{exact:,.{most}f}"
     while most > least and text.endswith("0"):
         text, most = text[:-1], most - 1
-    return text
+    return text.removesuffix(".")
 
 
 def price_text(value: float) -> str:
     return _fixed(value, 2, 4 if abs(value) < 10 else 2)
+
+
+def quantity_text(value: float) -> str:
+    """A quantity as format.js's `fmt.qty` writes it: up to 4 decimals (`0.001`, `1,000`)."""
+    return _fixed(value, 0, 4)
 
 
 def _trail_text(trail: Any) -> str | None:
@@ -84,3 +92,36 @@ def group_text(o: dict[str, Any]) -> str | None:
     name = CLASSES.get(str(g.get("class")), str(g.get("class")))
     role = ROLES.get(str(g.get("role")), str(g.get("role")))
     return f"{name} {g.get('id')} · {role}"
+
+
+def leg_text(leg: dict[str, Any]) -> str:
+    """A leg: its side, quantity and symbol (`Buy to Open 100 AAPL`; no quantity: `buy AAPL`)."""
+    quantity = _number(leg.get("quantity"))
+    parts = (
+        leg.get("action"),
+        quantity_text(quantity) if quantity is not None else None,
+        leg.get("symbol"),
+    )
+    return " ".join(str(p) for p in parts if p is not None and p != "")
+
+
+def leg_filled_text(leg: dict[str, Any]) -> str | None:
+    """How much of a leg filled, by its fills (`60/100 filled`), or None when nothing did.
+    An order that ended unfilled has nothing left to fill, and still filled nothing."""
+    fills = leg.get("fills") or []
+    filled = sum((_number(f.get("quantity")) or 0.0) for f in fills if isinstance(f, dict))
+    if not filled > 0:
+        return None
+    quantity = _number(leg.get("quantity"))
+    if quantity is None:
+        return f"{quantity_text(filled)} filled"
+    return f"{quantity_text(filled)}/{quantity_text(quantity)} filled"
+
+
+def fill_text(fill: dict[str, Any]) -> str:
+    """One fill: `filled 60 @ 190.25`."""
+    quantity, price = _number(fill.get("quantity")), _number(fill.get("price"))
+    return (
+        f"filled {quantity_text(quantity) if quantity is not None else DASH}"
+        f" @ {price_text(price) if price is not None else DASH}"
+    )

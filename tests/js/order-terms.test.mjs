@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { groupText, orderTerms } from '../../static/js/stream/order-terms.js';
+import { fillText, groupText, legFilledText, legText, orderTerms } from '../../static/js/stream/order-terms.js';
 
 const order = (fields) => ({
   order_type: 'Market', price: null, price_effect: null, stop_price: null, trail: null, notional: null,
@@ -43,4 +43,22 @@ test('a member of a linked order names its link and role', () => {
   assert.equal(groupText(order({ group: { id: '7', class: 'otoco', role: 'stop_loss' } })), 'OTOCO 7 · stop loss');
   assert.equal(groupText(order({ group: { id: 'b1', class: 'bracket', role: 'trigger' } })), 'Bracket b1 · entry');
   assert.equal(groupText(order({})), null);
+});
+
+test('a leg says its side, its exact quantity and its symbol; no quantity is left out, never 0', () => {
+  const leg = (fields) => ({ symbol: 'AAPL', action: 'buy', quantity: 100, remaining_quantity: 100, fills: [], ...fields });
+  assert.equal(legText(leg({})), 'buy 100 AAPL');
+  assert.equal(legText(leg({ quantity: 0.001, symbol: 'BTC/USD' })), 'buy 0.001 BTC/USD');
+  assert.equal(legText(leg({ quantity: 1500 })), 'buy 1,500 AAPL');
+  assert.equal(legText(leg({ quantity: null, remaining_quantity: null })), 'buy AAPL');
+});
+
+test('what filled is counted from the fills: an order that ended unfilled filled nothing', () => {
+  const fill = (quantity, price) => ({ id: `x:${quantity}`, quantity, price, at: 1 });
+  const leg = (fields) => ({ symbol: 'AAPL', action: 'buy', quantity: 100, remaining_quantity: 100, fills: [], ...fields });
+  assert.equal(legFilledText(leg({ remaining_quantity: 0 })), null); // expired: nothing left, nothing filled
+  assert.equal(legFilledText(leg({ remaining_quantity: 40, fills: [fill(60, 190.25)] })), '60/100 filled');
+  assert.equal(legFilledText(leg({ quantity: null, remaining_quantity: null, fills: [fill(0.5, 190)] })), '0.5 filled');
+  assert.equal(fillText(fill(60, 190.25)), 'filled 60 @ 190.25');
+  assert.equal(fillText(fill(0.001, 3.345)), 'filled 0.001 @ 3.345');
 });

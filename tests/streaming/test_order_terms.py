@@ -1,12 +1,15 @@
-"""An order's terms as the page first renders them (streaming/order_terms.py) are the
-words its script writes once it runs (static/js/stream/order-terms.js): the row does not
-change under the trader's eyes. Unit cases of the words are in tests/js/order-terms.test.mjs."""
+"""An order's terms and legs as the page first renders them (streaming/order_terms.py) are
+the words its script writes once it runs (static/js/stream/order-terms.js): the row does not
+change under the trader's eyes. Unit cases of the words are in tests/js/order-terms.test.mjs;
+every documented broker example is compared too (tests/streaming/test_orders_real_on_the_page.py
+carries them onto the page)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from streaming.order_terms import group_text, order_terms
+from streaming.order_terms import fill_text, group_text, leg_filled_text, leg_text, order_terms
+from tests.streaming.test_orders_real_on_the_page import CASES, documented_orders
 from tests.support.node import node_tool
 
 
@@ -60,9 +63,34 @@ ORDERS = [
 ]
 
 
+def words(o: dict[str, Any]) -> dict[str, Any]:
+    """The server's words for an order, as tests/js/tools/order-terms.mjs gives the script's."""
+    return {
+        "terms": order_terms(o),
+        "link": group_text(o),
+        "legs": [
+            {
+                "desc": leg_text(leg),
+                "filled": leg_filled_text(leg),
+                "fills": [fill_text(f) for f in leg.get("fills") or []],
+            }
+            for leg in o.get("legs") or []
+        ],
+    }
+
+
 def test_the_page_and_its_script_say_the_same_terms():
     script = node_tool("order-terms.mjs", ORDERS)
-    server = [{"terms": order_terms(o), "link": group_text(o)} for o in ORDERS]
+    server = [words(o) for o in ORDERS]
     assert server == script
     # a half rounds away from zero, as Intl.NumberFormat does (Python's own would give .12)
     assert server[3]["terms"] == "Stop Limit 179.50 Credit stop 180.13 Day"
+
+
+def test_every_documented_broker_example_reads_the_same_in_the_browser():
+    """Each order of every documented tastytrade, Tradier and Alpaca example, as the
+    stream's state holds it (test_orders_real_on_the_page.py: the same orders it puts on the
+    page): the script writes the same terms, link and leg words as the page."""
+    orders = documented_orders()
+    assert len(orders) == sum(len(case.entries) for case in CASES)
+    assert node_tool("order-terms.mjs", orders) == [words(o) for o in orders]

@@ -114,32 +114,34 @@ def test_a_notional_market_order_has_no_quantity_and_every_contract_key():
     }
 
 
+#: ORDERS_MD, "Bracket Orders": a stop-loss with only `stop_price` (sell 100 SPY, 299, gtc).
+STOP = spy(type="stop", order_type="stop", side="sell", stop_price="299", time_in_force="gtc")
+
+
 def test_a_stop_order_is_a_market_order_armed_at_its_stop_price():
     """ORDERS_MD, "Bracket Orders": a stop-loss with only `stop_price` "is queued as a stop
     order" — sell 100 SPY, stop 299, gtc."""
-    payload = order_payload(
-        spy(type="stop", order_type="stop", side="sell", stop_price="299", time_in_force="gtc"),
-        [],
-    )
+    payload = order_payload(STOP, [])
     assert (payload["order_type"], payload["broker_type"]) == ("Stop", "stop")
     assert (payload["stop_price"], payload["price"], payload["price_effect"]) == (299, None, None)
     assert (payload["time_in_force"], payload["trail"]) == ("GTC", None)
 
 
+#: ORDERS_MD, "Bracket Orders": the stop-loss with a stop and a limit (sell 100 SPY, gtc).
+STOP_LIMIT = spy(
+    type="stop_limit",
+    order_type="stop_limit",
+    side="sell",
+    stop_price="299",
+    limit_price="298.5",
+    time_in_force="gtc",
+)
+
+
 def test_a_stop_limit_order_has_its_limit_and_its_stop():
     """ORDERS_MD, "Bracket Orders": the stop-loss `{"stop_price": "299", "limit_price":
     "298.5"}` "is queued as a stop-limit order" — sell 100 SPY, gtc."""
-    payload = order_payload(
-        spy(
-            type="stop_limit",
-            order_type="stop_limit",
-            side="sell",
-            stop_price="299",
-            limit_price="298.5",
-            time_in_force="gtc",
-        ),
-        [],
-    )
+    payload = order_payload(STOP_LIMIT, [])
     assert (payload["order_type"], payload["broker_type"]) == ("Stop Limit", "stop_limit")
     assert (payload["price"], payload["price_effect"], payload["stop_price"]) == (
         298.5,
@@ -148,15 +150,19 @@ def test_a_stop_limit_order_has_its_limit_and_its_stop():
     )
 
 
+#: ORDERS_MD, "Trailing Stop Orders": a $6.15 trail, just accepted (no hwm or stop yet).
+TRAILING_DOLLARS = spy(type="trailing_stop", order_type="trailing_stop", side="sell",
+                       trail_price="6.15", status="new")  # fmt: skip
+#: ORDERS_MD, "Trailing Stop Orders": a 1.0% trail at an hwm of 300, its stop at 297.
+TRAILING_PERCENT = spy(type="trailing_stop", order_type="trailing_stop", side="sell",
+                       trail_percent="1.0", hwm="300", stop_price="297", status="new")  # fmt: skip
+
+
 def test_a_trailing_stop_in_dollars_before_alpaca_set_its_high_water_mark():
     """ORDERS_MD, "Trailing Stop Orders": `{"side": "sell", "symbol": "SPY", "type":
     "trailing_stop", "qty": "100", "time_in_force": "day", "trail_price": "6.15"}`, just
     accepted ("the order status becomes new"): no hwm or stop yet."""
-    payload = order_payload(
-        spy(type="trailing_stop", order_type="trailing_stop", side="sell", trail_price="6.15",
-            status="new"),
-        [],
-    )  # fmt: skip
+    payload = order_payload(TRAILING_DOLLARS, [])
     assert (payload["order_type"], payload["broker_type"]) == ("Trailing Stop", "trailing_stop")
     assert payload["trail"] == {"amount": 6.15, "percent": None, "high_water_mark": None}
     assert (payload["stop_price"], payload["status"]) == (None, "new")
@@ -166,44 +172,49 @@ def test_a_trailing_stop_in_percent_carries_its_high_water_mark_and_current_stop
     """ORDERS_MD, "Trailing Stop Orders": `trail_percent` 1.0 on a sell puts the stop at
     `hwm * 0.99`, and the order's `stop_price` is that stop, "continuously updated as hwm
     changes" — at an hwm of 300 it stands at 297."""
-    payload = order_payload(
-        spy(type="trailing_stop", order_type="trailing_stop", side="sell", trail_percent="1.0",
-            hwm="300", stop_price="297", status="new"),
-        [],
-    )  # fmt: skip
+    payload = order_payload(TRAILING_PERCENT, [])
     assert payload["order_type"] == "Trailing Stop"
     assert payload["trail"] == {"amount": None, "percent": 1.0, "high_water_mark": 300}
     assert payload["stop_price"] == 297
 
 
+#: alpaca-docs broker-api/trading/orders.md, "Passing Commissions": 4.125 AAPL at market.
+FRACTIONAL = order(qty="4.125", notional=None)
+
+
 def test_a_fractional_quantity_is_exact():
     """alpaca-docs broker-api/trading/orders.md, "Passing Commissions": `{"symbol":
     "AAPL", "qty": "4.125", "side": "buy", "type": "market", "time_in_force": "day"}`."""
-    payload = order_payload(order(qty="4.125", notional=None), [])
+    payload = order_payload(FRACTIONAL, [])
     assert payload["order_type"] == "Market" and payload["notional"] is None
     assert payload["legs"][0]["quantity"] == 4.125
     assert payload["legs"][0]["remaining_quantity"] == 4.125
 
 
+#: alpacahq/alpaca-py tests/broker/broker_client/test_trading_routes.py,
+#: test_close_all_positions_for_account: the BTC/USD order in its answer.
+CRYPTO = {
+    "id": "e6419d12-56e4-4d67-a61b-f6e464e1f8a8",
+    "client_order_id": "c6814ede-8c93-4480-9a27-7a00853d9881",
+    "created_at": "2022-07-27T08:12:33.66897767Z",
+    "updated_at": "2022-07-27T08:12:33.66902729Z",
+    "submitted_at": "2022-07-27T08:12:33.667750101Z",
+    "filled_at": None, "expired_at": None, "canceled_at": None, "failed_at": None,
+    "replaced_at": None, "replaced_by": None, "replaces": None,
+    "asset_id": "276e2673-764b-4ab6-a611-caf665ca6340",
+    "symbol": "BTC/USD", "asset_class": "crypto", "notional": None, "qty": "0.0283",
+    "filled_qty": "0", "filled_avg_price": None, "order_class": "", "order_type": "market",
+    "type": "market", "side": "sell", "time_in_force": "gtc", "limit_price": None,
+    "stop_price": None, "status": "pending_new", "extended_hours": False, "legs": None,
+    "trail_percent": None, "trail_price": None, "hwm": None,
+    "position_intent": "buy_to_open", "subtag": None, "source": None,
+}  # fmt: skip
+
+
 def test_a_crypto_order():
     """alpacahq/alpaca-py tests/broker/broker_client/test_trading_routes.py,
     test_close_all_positions_for_account: the BTC/USD order in its answer."""
-    crypto = {
-        "id": "e6419d12-56e4-4d67-a61b-f6e464e1f8a8",
-        "client_order_id": "c6814ede-8c93-4480-9a27-7a00853d9881",
-        "created_at": "2022-07-27T08:12:33.66897767Z",
-        "updated_at": "2022-07-27T08:12:33.66902729Z",
-        "submitted_at": "2022-07-27T08:12:33.667750101Z",
-        "filled_at": None, "expired_at": None, "canceled_at": None, "failed_at": None,
-        "replaced_at": None, "replaced_by": None, "replaces": None,
-        "asset_id": "276e2673-764b-4ab6-a611-caf665ca6340",
-        "symbol": "BTC/USD", "asset_class": "crypto", "notional": None, "qty": "0.0283",
-        "filled_qty": "0", "filled_avg_price": None, "order_class": "", "order_type": "market",
-        "type": "market", "side": "sell", "time_in_force": "gtc", "limit_price": None,
-        "stop_price": None, "status": "pending_new", "extended_hours": False, "legs": None,
-        "trail_percent": None, "trail_price": None, "hwm": None,
-        "position_intent": "buy_to_open", "subtag": None, "source": None,
-    }  # fmt: skip
+    crypto = CRYPTO
     payload = order_payload(crypto, [])
     assert (payload["order_type"], payload["time_in_force"]) == ("Market", "GTC")
     assert (payload["underlying"], payload["status"]) == ("BTC/USD", "pending_new")
@@ -255,21 +266,30 @@ def test_a_crypto_position_is_a_cryptocurrency():
     assert (payload["quantity"], payload["direction"]) == (2.61937, "Long")
 
 
-@pytest.mark.parametrize(
-    ("alpaca", "contract"), [("opg", "OPG"), ("cls", "CLS"), ("ioc", "IOC"), ("fok", "FOK")]
-)
+#: ORDERS_MD, "Time in Force": opg (market on open), cls (market on close), ioc, fok.
+TIMES_IN_FORCE = [("opg", "OPG"), ("cls", "CLS"), ("ioc", "IOC"), ("fok", "FOK")]
+
+
+def timed(time_in_force: str) -> dict[str, Any]:
+    """ENTITY as a 100-share order (no notional) with the time in force `time_in_force`."""
+    return order(qty="100", notional=None, time_in_force=time_in_force)
+
+
+@pytest.mark.parametrize(("alpaca", "contract"), TIMES_IN_FORCE)
 def test_auction_and_immediate_times_in_force(alpaca, contract):
     """ORDERS_MD, "Time in Force": opg (market on open), cls (market on close), ioc, fok."""
-    payload = order_payload(order(qty="100", notional=None, time_in_force=alpaca), [])
+    payload = order_payload(timed(alpaca), [])
     assert (payload["time_in_force"], payload["unsupported"]) == (contract, None)
+
+
+#: ORDERS_MD, "Submitting an Extended Hours Eligible Order": limit 301, day, extended hours.
+EXTENDED_LIMIT = spy(type="limit", order_type="limit", limit_price="301", extended_hours=True)
 
 
 def test_an_extended_hours_limit_day_order():
     """ORDERS_MD, "Submitting an Extended Hours Eligible Order": only `limit` + `day`,
     with `extended_hours` true. The limit is ORDERS_MD's take-profit price (301)."""
-    payload = order_payload(
-        spy(type="limit", order_type="limit", limit_price="301", extended_hours=True), []
-    )
+    payload = order_payload(EXTENDED_LIMIT, [])
     assert (payload["order_type"], payload["time_in_force"]) == ("Limit", "Day")
     assert (payload["extended_hours"], payload["price"], payload["price_effect"]) == (
         True,
@@ -278,11 +298,28 @@ def test_an_extended_hours_limit_day_order():
     )
 
 
+#: ORDERS_MD's trailing-stop request body (with an id): no `extended_hours`.
+TRAILING_REQUEST = {"side": "sell", "symbol": "SPY", "type": "trailing_stop", "qty": "100",
+                    "time_in_force": "day", "trail_price": "6.15", "id": "trail-1"}  # fmt: skip
+
+
 def test_an_order_without_extended_hours_is_regular_hours():
     """ORDERS_MD's trailing-stop request body has no `extended_hours`: False, not null."""
-    request = {"side": "sell", "symbol": "SPY", "type": "trailing_stop", "qty": "100",
-               "time_in_force": "day", "trail_price": "6.15", "id": "trail-1"}  # fmt: skip
-    assert order_payload(request, [])["extended_hours"] is False
+    assert order_payload(TRAILING_REQUEST, [])["extended_hours"] is False
+
+
+#: alpacahq/alpaca-py alpaca/trading/models.py (`Order`) and tests/trading/test_trading_models.py:
+#: an mleg put spread, limit 1.
+MLEG = order(
+    symbol="", side="", asset_class="", asset_id="", notional=None, qty="1",
+    type="limit", order_type="limit", limit_price="1", order_class="mleg",
+    legs=[
+        {"id": "leg-1", "symbol": "AAPL250117P00200000", "asset_class": "us_option",
+         "side": "buy", "ratio_qty": "1", "qty": "1", "filled_qty": "0", "status": "new"},
+        {"id": "leg-2", "symbol": "AAPL250117P00250000", "asset_class": "us_option",
+         "side": "sell", "ratio_qty": "1", "qty": "1", "filled_qty": "0", "status": "new"},
+    ],
+)  # fmt: skip
 
 
 def test_a_multileg_option_order_reads_its_legs():
@@ -290,16 +327,7 @@ def test_a_multileg_option_order_reads_its_legs():
     `symbol`, `side` and `asset_class` are "" and its legs carry no `type`; the legs are
     tests/trading/test_trading_models.py's (AAPL250117P00200000 buy, AAPL250117P00250000
     sell, ratio 1, qty 1, limit 1)."""
-    mleg = order(
-        symbol="", side="", asset_class="", asset_id="", notional=None, qty="1",
-        type="limit", order_type="limit", limit_price="1", order_class="mleg",
-        legs=[
-            {"id": "leg-1", "symbol": "AAPL250117P00200000", "asset_class": "us_option",
-             "side": "buy", "ratio_qty": "1", "qty": "1", "filled_qty": "0", "status": "new"},
-            {"id": "leg-2", "symbol": "AAPL250117P00250000", "asset_class": "us_option",
-             "side": "sell", "ratio_qty": "1", "qty": "1", "filled_qty": "0", "status": "new"},
-        ],
-    )  # fmt: skip
+    mleg = MLEG
     payload = order_payload(mleg, [])
     assert (payload["order_class"], payload["order_type"], payload["group"]) == (
         "multileg",
@@ -317,10 +345,29 @@ def test_a_multileg_option_order_reads_its_legs():
     assert linked_members(mleg) == []
 
 
+@pytest.mark.parametrize(
+    ("limit", "price", "effect"), [("1", 1, "Debit"), ("-0.45", 0.45, "Credit")]
+)
+def test_a_multileg_net_limit_is_signed_debit_positive(limit, price, effect):
+    """An mleg order has no `side`: its net `limit_price` is signed, positive a debit and
+    negative a credit (alpacahq/alpaca-mcp-server src/alpaca_mcp_server/overrides.py,
+    place_option_order); the contract's price is unsigned with its effect."""
+    payload = order_payload({**MLEG, "limit_price": limit}, [])
+    assert (payload["price"], payload["price_effect"]) == (price, effect)
+
+
+#: ENTITY with a `type` alpaca-py's `OrderType` does not list.
+PEGGED = order(type="pegged", order_type="pegged")
+#: ORDERS_MD's SPY order under the class `otoco`, which Alpaca does not have.
+OTOCO_CLASS = spy(order_class="otoco")
+#: ORDERS_MD's SPY order with a time in force Alpaca does not have (gtd).
+GTD = spy(time_in_force="gtd")
+
+
 def test_an_unknown_type_is_kept_as_unsupported():
     """ENTITY with a `type` alpaca-py's `OrderType` (alpaca/trading/enums.py: market, limit,
     stop, stop_limit, trailing_stop) does not list: kept, said, with Alpaca's fields."""
-    unknown = order(type="pegged", order_type="pegged")
+    unknown = PEGGED
     payload = order_payload(unknown, [])
     assert (payload["order_type"], payload["broker_type"]) == ("Unsupported", "pegged")
     assert payload["unsupported"] == {"kind": "order_type", "name": "pegged", "fields": unknown}
@@ -330,7 +377,7 @@ def test_an_unknown_type_is_kept_as_unsupported():
 def test_an_unknown_class_is_kept_as_unsupported():
     """ORDERS_MD calls a bracket "a common use case of an OTOCO" order; Alpaca has no
     `otoco` class (alpaca-py `OrderClass`): one that came would be kept and said."""
-    unknown = spy(order_class="otoco")
+    unknown = OTOCO_CLASS
     payload = order_payload(unknown, [])
     assert (payload["order_class"], payload["group"]) == ("Unsupported", None)
     assert payload["unsupported"] == {"kind": "order_class", "name": "otoco", "fields": unknown}
@@ -339,7 +386,7 @@ def test_an_unknown_class_is_kept_as_unsupported():
 
 def test_an_unknown_time_in_force_is_kept_as_unsupported():
     """Alpaca has no GTD (ORDERS_MD's "Time in Force" lists day, gtc, opg, cls, ioc, fok)."""
-    unknown = spy(time_in_force="gtd")
+    unknown = GTD
     payload = order_payload(unknown, [])
     assert payload["time_in_force"] == "Unsupported"
     assert payload["unsupported"] == {"kind": "time_in_force", "name": "gtd", "fields": unknown}
@@ -435,12 +482,19 @@ def test_a_bracket_is_three_orders_with_one_group():
     )
 
 
+#: ORDERS_MD's OCO, listed with nested=true: the take-profit is the parent.
+OCO = take_profit(order_class="oco", status="new", legs=[stop_loss(order_class="oco")])
+#: ORDERS_MD's OTO (a market entry and its stop-loss), listed with nested=true.
+OTO = spy(id=PARENT, order_class="oto", time_in_force="gtc", status="new",
+          legs=[stop_loss(order_class="oto")])  # fmt: skip
+
+
 def test_an_oco_parent_is_its_take_profit():
     """ORDERS_MD's OCO: `{"side": "sell", "symbol": "SPY", "type": "limit", "qty": "100",
     "time_in_force": "gtc", "order_class": "oco", "take_profit": {"limit_price": "301"},
     "stop_loss": {"stop_price": "299", "limit_price": "298.5"}}`; "the take-profit order
     shows up as the parent order while the stop-loss order appears as a child"."""
-    oco = take_profit(order_class="oco", status="new", legs=[stop_loss(order_class="oco")])
+    oco = OCO
     assert groups(linked_members(oco)) == [
         (TAKE_PROFIT, {"id": TAKE_PROFIT, "class": "oco", "role": "take_profit"}),
         (STOP_LOSS, {"id": TAKE_PROFIT, "class": "oco", "role": "stop_loss"}),
@@ -452,8 +506,7 @@ def test_an_oto_is_an_entry_and_one_exit():
     """ORDERS_MD's OTO: `{"side": "buy", "symbol": "SPY", "type": "market", "qty": "100",
     "time_in_force": "gtc", "order_class": "oto", "stop_loss": {"stop_price": "299",
     "limit_price": "298.5"}}`."""
-    oto = spy(id=PARENT, order_class="oto", time_in_force="gtc", status="new",
-              legs=[stop_loss(order_class="oto")])  # fmt: skip
+    oto = OTO
     assert groups(linked_members(oto)) == [
         (PARENT, {"id": PARENT, "class": "oto", "role": "trigger"}),
         (STOP_LOSS, {"id": PARENT, "class": "oto", "role": "stop_loss"}),

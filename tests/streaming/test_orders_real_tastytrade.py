@@ -112,22 +112,25 @@ AAPL_1_BUY_TO_OPEN = leg("AAPL", "Equity", "Buy to Open", 1)
 
 
 # -- single orders ----------------------------------------------------------------------------
+#: ORDER_SUBMISSION, "Closing Stop Market Order Example".
+STOP_BODY = {
+    "time-in-force": "GTC",
+    "order-type": "Stop",
+    "stop-trigger": 105,
+    "legs": [
+        {
+            "instrument-type": "Equity",
+            "symbol": "AAPL",
+            "quantity": 100,
+            "action": "Sell to Close",
+        }
+    ],
+}
+
+
 def test_a_stop_is_a_market_order_armed_at_its_stop_trigger():
     """ORDER_SUBMISSION, "Closing Stop Market Order Example"."""
-    body = {
-        "time-in-force": "GTC",
-        "order-type": "Stop",
-        "stop-trigger": 105,
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": "AAPL",
-                "quantity": 100,
-                "action": "Sell to Close",
-            }
-        ],
-    }
-    assert order_payload(placed(body, "AAPL", "Equity")) == mapped(
+    assert order_payload(placed(STOP_BODY, "AAPL", "Equity")) == mapped(
         order_type="Stop",
         broker_type="Stop",
         time_in_force="GTC",
@@ -136,26 +139,29 @@ def test_a_stop_is_a_market_order_armed_at_its_stop_trigger():
     )
 
 
+#: ORDER_SUBMISSION, "Stop Limit Order Example".
+STOP_LIMIT_BODY = {
+    "time-in-force": "GTC",
+    "order-type": "Stop Limit",
+    "stop-trigger": 110,
+    "price": 115,
+    "price-effect": "Debit",
+    "legs": [
+        {
+            "instrument-type": "Equity",
+            "symbol": "AAPL",
+            "quantity": 100,
+            "action": "Buy to Open",
+        }
+    ],
+}
+
+
 def test_a_stop_limit_has_its_limit_price_and_its_stop_trigger():
     """ORDER_SUBMISSION, "Stop Limit Order Example" (the page spells its type "Stop" there
     and "Limit" in "Stop Limit Order" further down; the type it describes, and the SDK's
     `OrderType.STOP_LIMIT`, is "Stop Limit")."""
-    body = {
-        "time-in-force": "GTC",
-        "order-type": "Stop Limit",
-        "stop-trigger": 110,
-        "price": 115,
-        "price-effect": "Debit",
-        "legs": [
-            {
-                "instrument-type": "Equity",
-                "symbol": "AAPL",
-                "quantity": 100,
-                "action": "Buy to Open",
-            }
-        ],
-    }
-    assert order_payload(placed(body, "AAPL", "Equity")) == mapped(
+    assert order_payload(placed(STOP_LIMIT_BODY, "AAPL", "Equity")) == mapped(
         order_type="Stop Limit",
         broker_type="Stop Limit",
         time_in_force="GTC",
@@ -166,20 +172,21 @@ def test_a_stop_limit_has_its_limit_price_and_its_stop_trigger():
     )
 
 
+#: ORDER_SUBMISSION, "Notional Cryptocurrency Order".
+NOTIONAL_CRYPTO_BODY = {
+    "time-in-force": "GTC",
+    "order-type": "Notional Market",
+    "value": 10.0,
+    "value-effect": "Debit",
+    "legs": [{"instrument-type": "Cryptocurrency", "symbol": "BTC/USD", "action": "Buy to Open"}],
+}
+
+
 def test_a_notional_crypto_order_is_a_dollar_amount_without_a_quantity():
     """ORDER_SUBMISSION, "Notional Cryptocurrency Order": `value` 10.0 Debit, a leg with
     no quantity. The SDK signs `value` (negative: a debit); `notional` is the amount, and
     `price_effect` stays about `price` (there is none)."""
-    body = {
-        "time-in-force": "GTC",
-        "order-type": "Notional Market",
-        "value": 10.0,
-        "value-effect": "Debit",
-        "legs": [
-            {"instrument-type": "Cryptocurrency", "symbol": "BTC/USD", "action": "Buy to Open"}
-        ],
-    }
-    order = placed(body, "BTC/USD", "Cryptocurrency")
+    order = placed(NOTIONAL_CRYPTO_BODY, "BTC/USD", "Cryptocurrency")
     assert order.value is not None and order.value < 0  # the SDK's sign
     assert order_payload(order) == mapped(
         order_type="Notional Market",
@@ -191,19 +198,22 @@ def test_a_notional_crypto_order_is_a_dollar_amount_without_a_quantity():
     )
 
 
+#: ORDER_SUBMISSION, "AAPL GTD Order".
+GTD_BODY = {
+    "time-in-force": "GTD",
+    "gtc-date": "2022-12-01",
+    "price": 0.85,
+    "price-effect": "Credit",
+    "order-type": "Limit",
+    "legs": [
+        {"instrument-type": "Equity", "symbol": "AAPL", "quantity": 1, "action": "Buy to Open"}
+    ],
+}
+
+
 def test_a_gtd_order_is_good_till_its_gtc_date():
     """ORDER_SUBMISSION, "AAPL GTD Order" (`gtc-date`, which the docs apologise for)."""
-    body = {
-        "time-in-force": "GTD",
-        "gtc-date": "2022-12-01",
-        "price": 0.85,
-        "price-effect": "Credit",
-        "order-type": "Limit",
-        "legs": [
-            {"instrument-type": "Equity", "symbol": "AAPL", "quantity": 1, "action": "Buy to Open"}
-        ],
-    }
-    assert order_payload(placed(body, "AAPL", "Equity")) == mapped(
+    assert order_payload(placed(GTD_BODY, "AAPL", "Equity")) == mapped(
         time_in_force="GTD",
         good_till="2022-12-01",
         price=0.85,
@@ -212,23 +222,22 @@ def test_a_gtd_order_is_good_till_its_gtc_date():
     )
 
 
-@pytest.mark.parametrize(
-    ("time_in_force", "extended"),
-    [
-        ("Ext", True),
-        ("Ext Overnight", True),
-        ("GTC Ext", True),
-        ("GTC Ext Overnight", True),
-        ("Day", False),
-        ("GTC", False),
-        ("IOC", False),
-    ],
-)
-def test_the_ext_sessions_may_fill_outside_regular_hours(time_in_force, extended):
-    """ORDER_SUBMISSION, "Limit Order Example" with each time in force of its "Time In
-    Force" table (the Ext ones: single-leg equity orders in the extended or 24-hour
-    session) and IOC (the SDK's `OrderTimeInForce`, not in the table)."""
-    body = {
+#: ORDER_SUBMISSION's "Time In Force" table, and IOC (the SDK's `OrderTimeInForce`, not in
+#: the table): whether each may fill outside regular hours.
+TIMES_IN_FORCE = [
+    ("Ext", True),
+    ("Ext Overnight", True),
+    ("GTC Ext", True),
+    ("GTC Ext Overnight", True),
+    ("Day", False),
+    ("GTC", False),
+    ("IOC", False),
+]
+
+
+def limit_body(time_in_force: str) -> dict[str, Any]:
+    """ORDER_SUBMISSION, "Limit Order Example" with the time in force `time_in_force`."""
+    return {
         "time-in-force": time_in_force,
         "order-type": "Limit",
         "price": 5,
@@ -242,7 +251,14 @@ def test_the_ext_sessions_may_fill_outside_regular_hours(time_in_force, extended
             }
         ],
     }
-    assert order_payload(placed(body, "AAPL", "Equity")) == mapped(
+
+
+@pytest.mark.parametrize(("time_in_force", "extended"), TIMES_IN_FORCE)
+def test_the_ext_sessions_may_fill_outside_regular_hours(time_in_force, extended):
+    """ORDER_SUBMISSION, "Limit Order Example" with each time in force of its "Time In
+    Force" table (the Ext ones: single-leg equity orders in the extended or 24-hour
+    session) and IOC (the SDK's `OrderTimeInForce`, not in the table)."""
+    assert order_payload(placed(limit_body(time_in_force), "AAPL", "Equity")) == mapped(
         time_in_force=time_in_force,
         extended_hours=extended,
         price=5,
@@ -251,23 +267,26 @@ def test_the_ext_sessions_may_fill_outside_regular_hours(time_in_force, extended
     )
 
 
+#: ORDER_SUBMISSION, "Short Futures Limit Order".
+FUTURE_BODY = {
+    "time-in-force": "Day",
+    "price": 90.03,
+    "price-effect": "Credit",
+    "order-type": "Limit",
+    "legs": [
+        {
+            "instrument-type": "Future",
+            "symbol": "/CLZ2",
+            "quantity": 1,
+            "action": "Sell to Open",
+        }
+    ],
+}
+
+
 def test_a_futures_order():
     """ORDER_SUBMISSION, "Short Futures Limit Order" (/CLZ2)."""
-    body = {
-        "time-in-force": "Day",
-        "price": 90.03,
-        "price-effect": "Credit",
-        "order-type": "Limit",
-        "legs": [
-            {
-                "instrument-type": "Future",
-                "symbol": "/CLZ2",
-                "quantity": 1,
-                "action": "Sell to Open",
-            }
-        ],
-    }
-    assert order_payload(placed(body, "/CL", "Future")) == mapped(
+    assert order_payload(placed(FUTURE_BODY, "/CL", "Future")) == mapped(
         price=90.03,
         price_effect="Credit",
         underlying="/CL",
@@ -275,25 +294,28 @@ def test_a_futures_order():
     )
 
 
+#: API_OVERVIEW's future option in ORDER_SUBMISSION's "Short Futures Limit Order".
+FUTURE_OPTION_BODY = {
+    "time-in-force": "Day",
+    "price": 1.25,
+    "price-effect": "Debit",
+    "order-type": "Limit",
+    "legs": [
+        {
+            "instrument-type": "Future Option",
+            "symbol": "./CLZ2 LO1X2 221104C91",
+            "quantity": 2,
+            "action": "Buy to Open",
+        }
+    ],
+}
+
+
 def test_a_future_option_leg():
     """A future option of API_OVERVIEW's symbology (`./CLZ2 LO1X2 221104C91`: a CL weekly
     call settling into /CLZ2) in ORDER_SUBMISSION's "Short Futures Limit Order" (future
     options: up to 4 legs, whole quantities)."""
-    body = {
-        "time-in-force": "Day",
-        "price": 1.25,
-        "price-effect": "Debit",
-        "order-type": "Limit",
-        "legs": [
-            {
-                "instrument-type": "Future Option",
-                "symbol": "./CLZ2 LO1X2 221104C91",
-                "quantity": 2,
-                "action": "Buy to Open",
-            }
-        ],
-    }
-    assert order_payload(placed(body, "/CL", "Future")) == mapped(
+    assert order_payload(placed(FUTURE_OPTION_BODY, "/CL", "Future")) == mapped(
         price=1.25,
         price_effect="Debit",
         underlying="/CL",
@@ -301,25 +323,28 @@ def test_a_future_option_leg():
     )
 
 
+#: ORDER_SUBMISSION, "Quantity": a crypto limit order for 0.001 BTC.
+CRYPTO_QUANTITY_BODY = {
+    "time-in-force": "GTC",
+    "order-type": "Limit",
+    "price": 95000.5,
+    "price-effect": "Debit",
+    "legs": [
+        {
+            "instrument-type": "Cryptocurrency",
+            "symbol": "BTC/USD",
+            "quantity": "0.001",
+            "action": "Buy to Open",
+        }
+    ],
+}
+
+
 def test_a_crypto_quantity_is_exact():
     """ORDER_SUBMISSION, "Quantity": "For cryptocurrency orders, the quantity can have a
     decimal value" — its "Notional Cryptocurrency Order" leg (BTC/USD) as a limit order for
     0.001 BTC (a string, as its "Iron Condor Order" sends quantities)."""
-    body = {
-        "time-in-force": "GTC",
-        "order-type": "Limit",
-        "price": 95000.5,
-        "price-effect": "Debit",
-        "legs": [
-            {
-                "instrument-type": "Cryptocurrency",
-                "symbol": "BTC/USD",
-                "quantity": "0.001",
-                "action": "Buy to Open",
-            }
-        ],
-    }
-    assert order_payload(placed(body, "BTC/USD", "Cryptocurrency")) == mapped(
+    assert order_payload(placed(CRYPTO_QUANTITY_BODY, "BTC/USD", "Cryptocurrency")) == mapped(
         time_in_force="GTC",
         price=95000.5,
         price_effect="Debit",
@@ -410,7 +435,7 @@ UA_SELL = [
     {"instrument-type": "Equity", "symbol": "UA", "quantity": 100, "action": "Sell to Close"}
 ]
 #: ORDER_MANAGEMENT, "Submit Complex Order", OTOCO: the response's `data.complex-order`.
-OTOCO = {
+OTOCO: dict[str, Any] = {
     "id": 2000010530,
     "account-number": "5WT00001",
     "type": "OTOCO",
@@ -531,216 +556,226 @@ def test_an_otoco_component_listed_alone_is_the_same_member():
     assert [order_payload(o) for o in parsed] == OTOCO_MEMBERS
 
 
+#: ORDER_MANAGEMENT, "Submit Complex Order", OCO: the response's `data.complex-order`.
+AAPL_SELL = [
+    {"instrument-type": "Equity", "symbol": "AAPL", "quantity": 100, "action": "Sell to Close"}
+]
+OCO: dict[str, Any] = {
+    "id": 2000010529,
+    "account-number": "5WT00001",
+    "type": "OCO",
+    "orders": [
+        component(
+            2002750868,
+            2000010529,
+            "OCO::order",
+            {
+                "time-in-force": "GTC",
+                "order-type": "Limit",
+                "underlying-symbol": "AAPL",
+                "price": "200.5",
+                "price-effect": "Credit",
+                "preflight-id": 0,
+            },
+            AAPL_SELL,
+            received_at="2023-07-31T15:57:55.245+00:00",
+            updated_at=1690819075245,
+        ),
+        component(
+            2002750869,
+            2000010529,
+            "OCO::order",
+            {
+                "time-in-force": "GTC",
+                "order-type": "Stop",
+                "underlying-symbol": "AAPL",
+                "stop-trigger": "150.25",
+                "preflight-id": 1,
+            },
+            AAPL_SELL,
+            received_at="2023-07-31T15:57:55.289+00:00",
+            updated_at=1690819075289,
+        ),
+    ],
+}
+
+
 def test_an_oco_is_a_take_profit_and_a_stop_loss():
     """ORDER_MANAGEMENT, "Submit Complex Order", OCO response (AAPL, GTC)."""
-    aapl_sell = [
-        {"instrument-type": "Equity", "symbol": "AAPL", "quantity": 100, "action": "Sell to Close"}
-    ]
-    oco = {
-        "id": 2000010529,
-        "account-number": "5WT00001",
-        "type": "OCO",
-        "orders": [
-            component(
-                2002750868,
-                2000010529,
-                "OCO::order",
-                {
-                    "time-in-force": "GTC",
-                    "order-type": "Limit",
-                    "underlying-symbol": "AAPL",
-                    "price": "200.5",
-                    "price-effect": "Credit",
-                    "preflight-id": 0,
-                },
-                aapl_sell,
-                received_at="2023-07-31T15:57:55.245+00:00",
-                updated_at=1690819075245,
-            ),
-            component(
-                2002750869,
-                2000010529,
-                "OCO::order",
-                {
-                    "time-in-force": "GTC",
-                    "order-type": "Stop",
-                    "underlying-symbol": "AAPL",
-                    "stop-trigger": "150.25",
-                    "preflight-id": 1,
-                },
-                aapl_sell,
-                received_at="2023-07-31T15:57:55.289+00:00",
-                updated_at=1690819075289,
-            ),
-        ],
-    }
     expected = [
         {
-            **member(oco["orders"][0], "2000010529", "oco", "take_profit"),
+            **member(OCO["orders"][0], "2000010529", "oco", "take_profit"),
             "price": 200.5,
             "price_effect": "Credit",
             "received_at": 1690819075245,
         },
         {
-            **member(oco["orders"][1], "2000010529", "oco", "stop_loss"),
+            **member(OCO["orders"][1], "2000010529", "oco", "stop_loss"),
             "stop_price": 150.25,
             "received_at": 1690819075289,
         },
     ]
-    complex_order = PlacedComplexOrder.model_validate(copy.deepcopy(oco))
+    complex_order = PlacedComplexOrder.model_validate(copy.deepcopy(OCO))
     assert complex_order_payloads(complex_order) == expected
-    alone = [PlacedOrder.model_validate(copy.deepcopy(o)) for o in oco["orders"]]
+    alone = [PlacedOrder.model_validate(copy.deepcopy(o)) for o in OCO["orders"]]
     assert [order_payload(o) for o in alone] == expected
+
+
+#: ORDER_MANAGEMENT, "Submit Complex Order", OTO: the response's `data.complex-order`.
+OTO: dict[str, Any] = {
+    "id": 2000054627,
+    "account-number": "5WT05674",
+    "type": "OTO",
+    "trigger-order": {
+        "id": 4007362691,
+        "account-number": "5WT05674",
+        "cancellable": True,
+        "complex-order-id": 2000054627,
+        "complex-order-tag": "OTO::trigger-order",
+        "contingent-status": "Pending Order",
+        "editable": True,
+        "edited": False,
+        "global-request-id": "e2905f39e30d832b45595dd752341642",
+        "order-type": "Limit",
+        "preflight-id": 0,
+        "price": "1.5",
+        "price-effect": "Debit",
+        "received-at": "2025-01-28T15:43:09.626+00:00",
+        "size": 1,
+        "status": "Contingent",
+        "time-in-force": "Day",
+        "underlying-instrument-type": "Equity",
+        "underlying-symbol": "AAPL",
+        "updated-at": 1738078989626,
+        "legs": [
+            {
+                "action": "Buy to Close",
+                "instrument-type": "Equity Option",
+                "quantity": 1,
+                "remaining-quantity": 1,
+                "symbol": "AAPL  250214C00240000",
+                "fills": [],
+            },
+            {
+                "action": "Buy to Close",
+                "instrument-type": "Equity Option",
+                "quantity": 1,
+                "remaining-quantity": 1,
+                "symbol": "AAPL  250214P00235000",
+                "fills": [],
+            },
+        ],
+    },
+    "orders": [
+        {
+            "id": order_id,
+            "account-number": "5WT05674",
+            "cancellable": True,
+            "complex-order-id": 2000054627,
+            "complex-order-tag": "OTO::order",
+            "contingent-status": "Pending Order",
+            "editable": True,
+            "edited": False,
+            "global-request-id": "e2905f39e30d832b45595dd752341642",
+            "order-type": "Market",
+            "preflight-id": preflight,
+            "received-at": received_at,
+            "size": 1,
+            "status": "Contingent",
+            "time-in-force": "Day",
+            "underlying-instrument-type": "Equity",
+            "underlying-symbol": "AAPL",
+            "updated-at": updated_at,
+            "legs": [
+                {
+                    "action": "Sell to Close",
+                    "instrument-type": "Equity Option",
+                    "quantity": 1,
+                    "remaining-quantity": 1,
+                    "symbol": symbol,
+                    "fills": [],
+                }
+            ],
+        }
+        for order_id, preflight, received_at, updated_at, symbol in [
+            (
+                4007362692,
+                1,
+                "2025-01-28T15:43:09.644+00:00",
+                1738078989644,
+                "AAPL  250214C00242500",
+            ),
+            (
+                4007362693,
+                2,
+                "2025-01-28T15:43:09.654+00:00",
+                1738078989654,
+                "AAPL  250214P00232500",
+            ),
+        ]
+    ],
+}
 
 
 def test_an_oto_is_a_trigger_and_the_orders_it_routes():
     """ORDER_MANAGEMENT, "Submit Complex Order", OTO response: a two-leg option trigger
     (an OTO member, not `multileg`) and two market orders it routes (`member`: neither
     takes profit nor stops a loss)."""
-    oto = {
-        "id": 2000054627,
-        "account-number": "5WT05674",
-        "type": "OTO",
-        "trigger-order": {
-            "id": 4007362691,
-            "account-number": "5WT05674",
-            "cancellable": True,
-            "complex-order-id": 2000054627,
-            "complex-order-tag": "OTO::trigger-order",
-            "contingent-status": "Pending Order",
-            "editable": True,
-            "edited": False,
-            "global-request-id": "e2905f39e30d832b45595dd752341642",
-            "order-type": "Limit",
-            "preflight-id": 0,
-            "price": "1.5",
-            "price-effect": "Debit",
-            "received-at": "2025-01-28T15:43:09.626+00:00",
-            "size": 1,
-            "status": "Contingent",
-            "time-in-force": "Day",
-            "underlying-instrument-type": "Equity",
-            "underlying-symbol": "AAPL",
-            "updated-at": 1738078989626,
-            "legs": [
-                {
-                    "action": "Buy to Close",
-                    "instrument-type": "Equity Option",
-                    "quantity": 1,
-                    "remaining-quantity": 1,
-                    "symbol": "AAPL  250214C00240000",
-                    "fills": [],
-                },
-                {
-                    "action": "Buy to Close",
-                    "instrument-type": "Equity Option",
-                    "quantity": 1,
-                    "remaining-quantity": 1,
-                    "symbol": "AAPL  250214P00235000",
-                    "fills": [],
-                },
-            ],
-        },
-        "orders": [
-            {
-                "id": order_id,
-                "account-number": "5WT05674",
-                "cancellable": True,
-                "complex-order-id": 2000054627,
-                "complex-order-tag": "OTO::order",
-                "contingent-status": "Pending Order",
-                "editable": True,
-                "edited": False,
-                "global-request-id": "e2905f39e30d832b45595dd752341642",
-                "order-type": "Market",
-                "preflight-id": preflight,
-                "received-at": received_at,
-                "size": 1,
-                "status": "Contingent",
-                "time-in-force": "Day",
-                "underlying-instrument-type": "Equity",
-                "underlying-symbol": "AAPL",
-                "updated-at": updated_at,
-                "legs": [
-                    {
-                        "action": "Sell to Close",
-                        "instrument-type": "Equity Option",
-                        "quantity": 1,
-                        "remaining-quantity": 1,
-                        "symbol": symbol,
-                        "fills": [],
-                    }
-                ],
-            }
-            for order_id, preflight, received_at, updated_at, symbol in [
-                (
-                    4007362692,
-                    1,
-                    "2025-01-28T15:43:09.644+00:00",
-                    1738078989644,
-                    "AAPL  250214C00242500",
-                ),
-                (
-                    4007362693,
-                    2,
-                    "2025-01-28T15:43:09.654+00:00",
-                    1738078989654,
-                    "AAPL  250214P00232500",
-                ),
-            ]
-        ],
-    }
     expected = [
         {
-            **member(oto["trigger-order"], "2000054627", "oto", "trigger"),
+            **member(OTO["trigger-order"], "2000054627", "oto", "trigger"),
             "price": 1.5,
             "price_effect": "Debit",
             "received_at": 1738078989626,
         },
         {
-            **member(oto["orders"][0], "2000054627", "oto", "member"),
+            **member(OTO["orders"][0], "2000054627", "oto", "member"),
             "received_at": 1738078989644,
         },
         {
-            **member(oto["orders"][1], "2000054627", "oto", "member"),
+            **member(OTO["orders"][1], "2000054627", "oto", "member"),
             "received_at": 1738078989654,
         },
     ]
-    complex_order = PlacedComplexOrder.model_validate(copy.deepcopy(oto))
+    complex_order = PlacedComplexOrder.model_validate(copy.deepcopy(OTO))
     assert complex_order_payloads(complex_order) == expected
-    components = [oto["trigger-order"], *oto["orders"]]
+    components = [OTO["trigger-order"], *OTO["orders"]]
     alone = [PlacedOrder.model_validate(copy.deepcopy(c)) for c in components]
     assert [order_payload(o) for o in alone] == expected
+
+
+#: ORDER_MANAGEMENT's OCO limit component tagged `PAIRS::order` (the SDK's `ComplexOrderType`
+#: knows PAIRS; the contract has no class for it).
+PAIRS_COMPONENT = component(
+    2002750868,
+    2000010529,
+    "PAIRS::order",
+    {
+        "time-in-force": "GTC",
+        "order-type": "Limit",
+        "underlying-symbol": "AAPL",
+        "price": "200.5",
+        "price-effect": "Credit",
+        "preflight-id": 0,
+    },
+    [
+        {
+            "instrument-type": "Equity",
+            "symbol": "AAPL",
+            "quantity": 100,
+            "action": "Sell to Close",
+        }
+    ],
+    received_at="2023-07-31T15:57:55.245+00:00",
+    updated_at=1690819075245,
+)
 
 
 def test_a_component_of_an_unknown_complex_order_type_is_kept_and_said():
     """The SDK's `ComplexOrderType` also knows PAIRS, which the contract has no class for:
     ORDER_MANAGEMENT's OCO limit component tagged `PAIRS::order` is kept, its class
     `Unsupported`, its group still the complex order's, the tag reported."""
-    oco_limit = component(
-        2002750868,
-        2000010529,
-        "PAIRS::order",
-        {
-            "time-in-force": "GTC",
-            "order-type": "Limit",
-            "underlying-symbol": "AAPL",
-            "price": "200.5",
-            "price-effect": "Credit",
-            "preflight-id": 0,
-        },
-        [
-            {
-                "instrument-type": "Equity",
-                "symbol": "AAPL",
-                "quantity": 100,
-                "action": "Sell to Close",
-            }
-        ],
-        received_at="2023-07-31T15:57:55.245+00:00",
-        updated_at=1690819075245,
-    )
-    payload = order_payload(PlacedOrder.model_validate(copy.deepcopy(oco_limit)))
+    payload = order_payload(PlacedOrder.model_validate(copy.deepcopy(PAIRS_COMPONENT)))
     assert payload["order_class"] == "Unsupported"
     assert payload["group"] == {"id": "2000010529", "class": "Unsupported", "role": "take_profit"}
     unknown = payload["unsupported"]
@@ -845,8 +880,12 @@ def test_an_order_the_sdk_cannot_read_is_shown_as_sent_and_said():
     )
 
 
+#: ORDER_MANAGEMENT's OTOCO as a complex order of the OpenAPI's type `BLAST`.
+BLAST = {**OTOCO, "type": "BLAST"}
+
+
 def test_a_complex_order_of_a_type_the_sdk_lacks_is_kept_as_its_members():
-    blast = {**copy.deepcopy(OTOCO), "type": "BLAST"}
+    blast = copy.deepcopy(BLAST)
     with pytest.raises(ValueError):
         PlacedComplexOrder.model_validate(copy.deepcopy(blast))
     members = complex_orders_from_json(blast)
@@ -875,7 +914,7 @@ async def test_an_order_message_the_sdk_cannot_read_does_not_end_the_stream():
     adapter.last_account_message = time.monotonic()
     queued = streamers.QueuedAlertStreamer(SimpleNamespace(is_test=True))
     await queued._map_message("Order", copy.deepcopy(ALLOCATE))
-    await queued._map_message("ComplexOrder", {**copy.deepcopy(OTOCO), "type": "BLAST"})
+    await queued._map_message("ComplexOrder", copy.deepcopy(BLAST))
     sink = RecordingSink()
     task = asyncio.create_task(adapter._pump_account(queued, sink))
     try:

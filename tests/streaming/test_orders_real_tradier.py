@@ -99,7 +99,7 @@ MULTILEG_CREDIT = {
 
 #: LUMIBOT_OCO: the take-profit filled, the stop was cancelled; the parent's own order
 #: fields are empty.
-OCO = {
+OCO: dict[str, Any] = {
     "avg_fill_price": None, "class": "oco", "create_date": "2025-02-26T20:52:33.982Z",
     "duration": None, "exec_quantity": None, "id": 16710952, "last_fill_price": None,
     "last_fill_quantity": None,
@@ -176,9 +176,11 @@ def test_a_limit_order_in_the_pre_market_session():
     }
 
 
-@pytest.mark.parametrize(
-    ("duration", "session"), [("pre", "Pre"), ("post", "Post"), ("day", "Day")]
-)
+#: place-equity-order's durations, and the contract's time in force of each.
+DURATIONS = [("pre", "Pre"), ("post", "Post"), ("day", "Day")]
+
+
+@pytest.mark.parametrize(("duration", "session"), DURATIONS)
 def test_pre_and_post_are_extended_hours(duration, session):
     """GET_ORDERS, order 228175, in each duration of the place-equity-order page."""
     order = one({**EQUITY_LIMIT_PRE, "duration": duration})
@@ -206,18 +208,25 @@ def test_a_stop_order():
     )
 
 
+#: place-equity-order: SPY, buy 10, type stop_limit, price 1.00, stop 1.00, day.
+STOP_LIMIT = {**member(1, "buy", "stop_limit", "open", price=1.0, stop_price=1.0), "symbol": "SPY"}
+
+
 def test_a_stop_limit_order():
     """place-equity-order: SPY, buy 10, type stop_limit, price 1.00, stop 1.00, day."""
-    placed = member(1, "buy", "stop_limit", "open", price=1.0, stop_price=1.0)
-    order = one({**placed, "symbol": "SPY"})
+    order = one(STOP_LIMIT)
     assert (order["order_type"], order["broker_type"]) == ("Stop Limit", "stop_limit")
     assert (order["price"], order["price_effect"], order["stop_price"]) == (1.0, "Debit", 1.0)
     assert (order["status"], order["time_in_force"]) == ("Live", "Day")
 
 
+#: place-equity-order's stop order, its trigger under the form's name `stop`.
+STOP_FORM = member(1, "sell", "stop", "open", stop=120.0)
+
+
 def test_the_stop_price_is_also_read_as_the_forms_stop():
     """place-equity-order names the trigger `stop`; GET names it `stop_price`."""
-    order = one(member(1, "sell", "stop", "open", stop=120.0))
+    order = one(STOP_FORM)
     assert order["stop_price"] == 120.0
 
 
@@ -253,51 +262,68 @@ def test_a_multileg_credit():
     ]
 
 
+#: GET_ORDERS' condor placed as place-multileg-order's `debit` at price 1.00.
+MULTILEG_DEBIT = {**MULTILEG_CREDIT, "type": "debit", "price": 1.0}
+#: GET_ORDERS' condor placed as place-multileg-order's `even` (no price is sent).
+MULTILEG_EVEN = {
+    **{key: value for key, value in MULTILEG_CREDIT.items() if key != "price"},
+    "type": "even",
+}
+#: GET_ORDERS' condor with one leg, which Tradier writes as the bare leg object.
+SINGLE_LEG = {**MULTILEG_CREDIT, "num_legs": 1, "leg": MULTILEG_CREDIT["leg"][0]}
+
+
 def test_a_multileg_debit():
     """GET_ORDERS' condor placed as place-multileg-order's `debit` at price 1.00."""
-    order = one({**MULTILEG_CREDIT, "type": "debit", "price": 1.0})
+    order = one(MULTILEG_DEBIT)
     assert (order["order_type"], order["broker_type"]) == ("Limit", "debit")
     assert (order["price"], order["price_effect"]) == (1.0, "Debit")
 
 
 def test_a_multileg_even_is_a_limit_at_zero():
     """GET_ORDERS' condor placed as place-multileg-order's `even` (no price is sent)."""
-    even = {key: value for key, value in MULTILEG_CREDIT.items() if key != "price"}
-    order = one({**even, "type": "even"})
+    order = one(MULTILEG_EVEN)
     assert (order["order_type"], order["broker_type"]) == ("Limit", "even")
     assert (order["price"], order["price_effect"]) == (0, None)
 
 
 def test_a_single_leg_comes_as_a_bare_object():
     """Tradier writes a one-element list as the element: GET_ORDERS' condor with one leg."""
-    order = one({**MULTILEG_CREDIT, "num_legs": 1, "leg": MULTILEG_CREDIT["leg"][0]})
+    order = one(SINGLE_LEG)
     assert [(leg["symbol"], leg["action"]) for leg in order["legs"]] == [
         ("SPY180720C00274000", "buy_to_open")
     ]
 
 
+#: GET_ORDERS' order 228175 with an empty field written as "null" (reference, pitfall 1).
+NULL_STRING = {**EQUITY_LIMIT_PRE, "option_symbol": "null"}
+
+
 def test_a_null_string_is_no_value():
     """Tradier writes an empty field as "null" (reference, pitfall 1)."""
-    order = one({**EQUITY_LIMIT_PRE, "option_symbol": "null"})
+    order = one(NULL_STRING)
     assert (order["legs"][0]["symbol"], order["legs"][0]["instrument_type"]) == ("AAPL", "Equity")
+
+
+#: place-otoco-order: AAPL buy 10 limit 130 (filled), then sell 10 limit 150 or stop 120.
+OTOCO = {
+    "id": 500, "type": "limit", "symbol": "AAPL", "status": "open", "duration": "day",
+    "create_date": "2018-06-01T12:02:29.682Z", "class": "otoco",
+    "leg": [
+        {
+            **member(501, "buy", "limit", "filled", price=130.0), "exec_quantity": 10.0,
+            "last_fill_price": 130.0, "last_fill_quantity": 10.0, "avg_fill_price": 130.0,
+            "remaining_quantity": 0.0,
+        },
+        member(502, "sell", "limit", "open", price=150.0),
+        member(503, "sell", "stop", "open", stop_price=120.0),
+    ],
+}  # fmt: skip
 
 
 def test_an_otoco_is_three_orders_in_one_group():
     """place-otoco-order: AAPL buy 10 limit 130, then sell 10 limit 150 or stop 120."""
-    otoco = {
-        "id": 500, "type": "limit", "symbol": "AAPL", "status": "open", "duration": "day",
-        "create_date": "2018-06-01T12:02:29.682Z", "class": "otoco",
-        "leg": [
-            {
-                **member(501, "buy", "limit", "filled", price=130.0), "exec_quantity": 10.0,
-                "last_fill_price": 130.0, "last_fill_quantity": 10.0, "avg_fill_price": 130.0,
-                "remaining_quantity": 0.0,
-            },
-            member(502, "sell", "limit", "open", price=150.0),
-            member(503, "sell", "stop", "open", stop_price=120.0),
-        ],
-    }  # fmt: skip
-    orders = order_payloads(otoco, FillBook())
+    orders = order_payloads(OTOCO, FillBook())
     assert [
         (o["id"], o["order_type"], o["price"], o["price_effect"], o["stop_price"], o["status"])
         for o in orders
@@ -364,24 +390,37 @@ def test_an_oco_reads_its_members_not_its_empty_parent():
     assert stop_loss["group"] == {"id": "16710952", "class": "oco", "role": "stop_loss"}
 
 
-def test_an_oto_triggers_its_second_order():
-    """place-oto-order: AAPL buy 10 limit 130, then sell 10 stop 120; the duration sent
-    once for both (the form's top-level `duration`) is read from the parent."""
+def oto() -> dict[str, Any]:
+    """place-oto-order: AAPL buy 10 limit 130, then sell 10 stop 120, the duration sent once
+    for both (the form's top-level `duration`)."""
     first = member(601, "buy", "limit", "open", price=130.0)
     second = member(602, "sell", "stop", "open", stop_price=120.0)
     del first["duration"], second["duration"]
-    oto = {"id": 600, "class": "oto", "status": "open", "duration": "day", "leg": [first, second]}
-    orders = order_payloads(oto, FillBook())
+    return {"id": 600, "class": "oto", "status": "open", "duration": "day", "leg": [first, second]}
+
+
+def test_an_oto_triggers_its_second_order():
+    """place-oto-order: AAPL buy 10 limit 130, then sell 10 stop 120; the duration sent
+    once for both (the form's top-level `duration`) is read from the parent."""
+    orders = order_payloads(oto(), FillBook())
     assert [(o["id"], o["order_type"], o["time_in_force"], o["group"]) for o in orders] == [
         (601, "Limit", "Day", {"id": "600", "class": "oto", "role": "trigger"}),
         (602, "Stop", "Day", {"id": "600", "class": "oto", "role": "stop_loss"}),
     ]
 
 
+#: GET_ORDERS' order 228175 with a type Tradier does not document (lumibot tradier.py).
+TRAILING = {**EQUITY_LIMIT_PRE, "type": "trailing_stop"}
+#: GET_ORDERS' condor under a class this adapter does not know.
+SPREAD = {**MULTILEG_CREDIT, "class": "spread"}
+#: GET_ORDERS' order 228175 with a duration Tradier does not document (no GTD).
+GTD = {**EQUITY_LIMIT_PRE, "duration": "gtd"}
+
+
 def test_an_unknown_type_is_kept_and_said():
     """GET_ORDERS' order 228175 with a type Tradier does not document (no trailing stop:
     lumibot tradier.py)."""
-    trailing = {**EQUITY_LIMIT_PRE, "type": "trailing_stop"}
+    trailing = TRAILING
     order = one(trailing)
     assert (order["order_type"], order["broker_type"]) == ("Unsupported", "trailing_stop")
     assert order["unsupported"] == {
@@ -394,7 +433,7 @@ def test_an_unknown_type_is_kept_and_said():
 
 def test_an_unknown_class_is_kept_as_one_order():
     """GET_ORDERS' condor under a class this adapter does not know."""
-    unknown = {**MULTILEG_CREDIT, "class": "spread"}
+    unknown = SPREAD
     order = one(unknown)
     assert order["order_class"] == "Unsupported"
     assert order["unsupported"] == {"kind": "order_class", "name": "spread", "fields": unknown}
@@ -403,7 +442,7 @@ def test_an_unknown_class_is_kept_as_one_order():
 
 def test_an_unknown_duration_is_kept_and_said():
     """GET_ORDERS' order 228175 with a duration Tradier does not document (no GTD)."""
-    unknown = {**EQUITY_LIMIT_PRE, "duration": "gtd"}
+    unknown = GTD
     order = one(unknown)
     assert (order["time_in_force"], order["extended_hours"]) == ("Unsupported", False)
     assert order["unsupported"] == {"kind": "time_in_force", "name": "gtd", "fields": unknown}

@@ -1,8 +1,10 @@
 /*
  * An order's terms in words, as the broker holds them (docs/streaming-contract.md,
  * "Objects": order): its type with its limit, stop, trail or dollar amount, its time in
- * force with its date, and the linked order it belongs to. An order the app does not know
- * says so ("unsupported: <the broker's name>") rather than pass for another. Pure.
+ * force with its date, and the linked order it belongs to; each leg's side, quantity and
+ * symbol, how much of it filled and each fill. An order the app does not know says so
+ * ("unsupported: <the broker's name>") rather than pass for another. A quantity the broker
+ * did not send (a dollar order before it fills) is left out, never shown as 0. Pure.
  */
 import { num } from './contract.js';
 import { fmt } from './format.js';
@@ -47,4 +49,24 @@ export function groupText(o) {
   const g = o.group;
   if (!g) return null;
   return `${CLASSES[g.class] || g.class} ${g.id} · ${ROLES[g.role] || g.role}`;
+}
+
+/** A leg: its side, quantity and symbol (`Buy to Open 100 AAPL`; no quantity: `buy AAPL`). */
+export function legText(leg) {
+  const qty = num(leg.quantity);
+  return [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter(present).join(' ');
+}
+
+/** How much of a leg filled, by its fills (`60/100 filled`), or null when nothing did. An
+ * order that ended unfilled has nothing left to fill, and still filled nothing. */
+export function legFilledText(leg) {
+  const filled = (leg.fills || []).reduce((sum, f) => sum + (num(f.quantity) || 0), 0);
+  if (!(filled > 0)) return null;
+  const qty = num(leg.quantity);
+  return qty !== null ? `${fmt.qty(filled)}/${fmt.qty(qty)} filled` : `${fmt.qty(filled)} filled`;
+}
+
+/** One fill: `filled 60 @ 190.25`. */
+export function fillText(f) {
+  return `filled ${fmt.qty(num(f.quantity))} @ ${fmt.price(num(f.price))}`;
 }

@@ -9,10 +9,10 @@
  * `{action: cancel | replace | cancel-all, order, link, account}`, that the trading module
  * (static/js/trading/ticket-entry.js) acts on. DOM only; never innerHTML.
  */
-import { num, timeMs } from './contract.js';
+import { timeMs } from './contract.js';
 import { el, highlight, reconcileChildren, setAttr, setText } from './dom.js';
 import { fmt, timeZone } from './format.js';
-import { groupText, orderTerms } from './order-terms.js';
+import { fillText, groupText, legFilledText, legText, orderTerms } from './order-terms.js';
 import {
   PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, linkOf, noOlder, olderCursor,
   olderQuery, panelList, statusGroup,
@@ -177,16 +177,14 @@ export function createOrdersView(doc) {
       el('span', { 'data-field': 'account' }, name.text));
     const legs = el('div', { class: 'legs' });
     for (const leg of o.legs || []) {
-      const qty = num(leg.quantity);
-      const rem = num(leg.remaining_quantity);
-      const filled = qty !== null && rem !== null ? qty - rem : null;
+      const filled = legFilledText(leg);
       const legEl = el('div', { class: 'leg' },
-        el('span', { class: 'leg-desc' }, [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter((x) => x !== null && x !== undefined).join(' ')),
-        filled !== null && filled > 0 ? el('span', { class: 'leg-filled' }, ` ${fmt.qty(filled)}/${fmt.qty(qty)} filled`) : null);
+        el('span', { class: 'leg-desc' }, legText(leg)),
+        filled !== null ? el('span', { class: 'leg-filled' }, ` ${filled}`) : null);
       const fills = el('div', { class: 'fills' });
       for (const f of leg.fills || []) {
         fills.append(el('div', { class: 'fill', 'data-fill': String(f.id) },
-          `filled ${fmt.qty(num(f.quantity))} @ ${fmt.price(num(f.price))}`,
+          fillText(f),
           f.at !== null && f.at !== undefined ? el('time', { class: 'fill-time' }, ` ${fmt.time(timeMs(f.at))}`) : null));
       }
       if (fills.childElementCount) legEl.append(fills);

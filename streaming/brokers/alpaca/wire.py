@@ -212,6 +212,14 @@ def order_payload(o: dict[str, Any], fills: list[Fill], *, group: Group | None =
     first_symbol = legs[0]["symbol"] if legs else ""
     parts = occ_parts(first_symbol)
     limit = decimal(o.get("limit_price"))
+    effect: str | None = None
+    if limit and side:
+        effect = "Debit" if side == "buy" else "Credit"
+    elif limit and order_class == "multileg":
+        # an mleg order has no side: its net limit is signed, a debit positive and a credit
+        # negative (alpacahq/alpaca-mcp-server src/alpaca_mcp_server/overrides.py,
+        # place_option_order); the contract's price is unsigned
+        effect, limit = ("Debit" if limit > 0 else "Credit"), abs(limit)
     return {
         "id": str(o.get("id")),
         "status": o.get("status"),
@@ -221,7 +229,7 @@ def order_payload(o: dict[str, Any], fills: list[Fill], *, group: Group | None =
         "good_till": None,
         "extended_hours": o.get("extended_hours") is True,
         "price": num(limit),
-        "price_effect": ("Debit" if side == "buy" else "Credit") if limit and side else None,
+        "price_effect": effect,
         "stop_price": num(decimal(o.get("stop_price"))),
         "trail": _trail(o) if order_type == "Trailing Stop" else None,
         "notional": num(decimal(o.get("notional"))),

@@ -10,6 +10,7 @@ statuses, types, times in force and instrument kinds are already the contract's 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -145,8 +146,8 @@ def order_from_json(data: dict[str, Any]) -> Order:
     contract's order: through the SDK's model when it reads it, field by field when it
     does not (a value its enums lack, such as the OpenAPI's `Allocate` action or a new
     status), so such an order is shown as sent, never dropped, and never ends a stream."""
-    try:
-        return order_payload(PlacedOrder(**data))
+    try:  # a copy: the SDK's validators change what they are given, even when they refuse it
+        return order_payload(PlacedOrder(**copy.deepcopy(data)))
     except ValidationError:
         raw = _RawOrder.read(data)
         return _order(raw, _raw_link(raw))
@@ -155,8 +156,8 @@ def order_from_json(data: dict[str, Any]) -> Order:
 def complex_orders_from_json(data: dict[str, Any]) -> list[Order]:
     """A `ComplexOrder` message as its members (`complex_order_payloads`), read field by
     field when the SDK cannot (a type its enum lacks: the OpenAPI's BLAST)."""
-    try:
-        return complex_order_payloads(PlacedComplexOrder(**data))
+    try:  # a copy, as order_from_json's: the SDK signs a debit's price in what it reads
+        return complex_order_payloads(PlacedComplexOrder(**copy.deepcopy(data)))
     except ValidationError:
         kind = str(data.get("type") or "")
         orders = [_RawOrder.read(o) for o in data.get("orders") or () if isinstance(o, dict)]
