@@ -227,12 +227,12 @@ TT_BLAST = (
     Entry(
         key(2002750871), "Contingent", "UA", "unsupported: BLAST Limit 8.00 Credit Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "Unsupported",
-        "Unsupported 2000010530 · take profit", "2000010530", member=True,
+        "Unsupported 2000010530 · member", "2000010530", member=True,
     ),
     Entry(
         key(2002750872), "Contingent", "UA", "unsupported: BLAST Stop stop 6.00 Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "Unsupported",
-        "Unsupported 2000010530 · stop loss", "2000010530", member=True,
+        "Unsupported 2000010530 · member", "2000010530", member=True,
     ),
 )  # fmt: skip
 
@@ -342,7 +342,7 @@ TASTYTRADE_CASES = [
         (Entry(key(2002750868), "Contingent", AAPL,
                "unsupported: PAIRS::order Limit 200.50 Credit GTC",
                (Leg("Sell to Close 100 AAPL"),), ("Equity",), "Unsupported",
-               "Unsupported 2000010529 · take profit", "2000010529"),),
+               "Unsupported 2000010529 · member", "2000010529"),),
     ),
     Case(
         "tastytrade-unsupported-action-allocate",

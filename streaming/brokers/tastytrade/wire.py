@@ -284,7 +284,10 @@ def _order(o: PlacedOrder | _RawOrder, link: _Link | None) -> Order:
         order_class = "multileg" if len(o.legs) > 1 else "simple"
     else:
         order_class = link.kind.lower() if link.kind.lower() in LINKED else UNSUPPORTED
-        linked = group(link.id, order_class, link.role)
+        # in a complex order of a type the app does not know, only the tagged trigger has a
+        # known role: the others are members, not guessed exits (PAIRS pairs two entries)
+        known = order_class != UNSUPPORTED or link.role == "trigger"
+        linked = group(link.id, order_class, link.role if known else "member")
     unknown = None
     if order_type == UNSUPPORTED:
         unknown = unsupported("order_type", broker_type, _fields(o))
