@@ -255,8 +255,8 @@ async def tick(request: Request, sandbox: Simulation, body: dict[str, Any]) -> A
 
 async def set_price(request: Request, sandbox: Simulation, body: dict[str, Any]) -> Any:
     symbol, price = body.get("symbol"), body.get("price")
-    if not isinstance(symbol, str) or classify(symbol) not in ("equity", "future"):
-        raise ControlError("symbol must be an equity or future symbol")
+    if not isinstance(symbol, str) or classify(symbol) not in ("equity", "future", "crypto"):
+        raise ControlError("symbol must be an equity, future or crypto (BTC/USD:CXTALP) symbol")
     if isinstance(price, bool) or not isinstance(price, int | float) or not 0.01 <= price <= 1e6:
         raise ControlError("price must be a number from 0.01 to 1000000")
     return {"changed": len(sandbox.set_price(symbol, float(price)))}

@@ -79,10 +79,6 @@ def update_configuration(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
             allowed = tuple(range(4 if account.margin else 3))
         if isinstance(value, bool) != (allowed == _BOOL) or value not in allowed:
             raise bad(f"invalid {name}: {value!r} (allowed: {', '.join(map(str, allowed))})")
-        if name == "fractional_trading" and value:
-            # the brokerage trades whole units: a switch that could not take effect is
-            # refused rather than stored (orders for a fraction are 422 either way)
-            raise bad("fractional_trading cannot be enabled: the account trades whole shares")
         changes[name] = value
     scope.facade.configurations.setdefault(scope.number, {}).update(changes)
     return trade_configuration(scope)

@@ -13,7 +13,9 @@ As Alpaca documents them (alpacahq/alpaca-docs content/trading/orders.md "Bracke
 - oco: the exit pair of a position held, `type` `limit`, with `take_profit` and
   `stop_loss` → the core's OCO (the take-profit first: it is the parent);
 - oto: an entry with one of `take_profit` / `stop_loss` → the core's OTO;
-- `time_in_force` `day` or `gtc`, no `extended_hours`, stocks only, whole `qty`;
+- `time_in_force` `day` or `gtc`, no `extended_hours`, stocks only (no option, no coin:
+  alpaca-py `OrderClass`: crypto trading is simple only), a whole `qty` (no fractional
+  `qty`, no `notional`);
 - a buy's take-profit above its stop-loss (a sell's below), each at least $0.01 beyond
   the base price: the entry's limit, the market's (ask for a buy, bid for a sell) for a
   market entry, the take-profit's limit for an oco's stop-loss.
@@ -40,7 +42,7 @@ from sandbox.alpaca.orders import (
     rejection,
     rendered,
 )
-from sandbox.alpaca.wire import WRONG_STATE, Refusal, bad, dec, is_option, number_param
+from sandbox.alpaca.wire import WRONG_STATE, Refusal, bad, dec, number_param
 from sandbox.core.records import (
     EQUITY,
     LegRequest,
@@ -93,6 +95,9 @@ def _check_common(body: dict[str, Any], order_class: str) -> None:
         raise bad(f"extended_hours is not supported for {order_class} orders")
     if body.get("notional") not in (None, ""):
         raise bad(f"notional is not supported for {order_class} orders: give qty")
+    qty = number_param(body, "qty")
+    if qty is not None and qty != qty.to_integral_value():
+        raise bad(f"fractional qty is not supported for {order_class} orders: give whole shares")
 
 
 def _is_buy(leg: LegRequest) -> bool:
@@ -100,10 +105,10 @@ def _is_buy(leg: LegRequest) -> bool:
 
 
 def _stock(request: OrderRequest, order_class: str) -> LegRequest:
-    """The order's one leg, a stock's: Alpaca's option orders are simple or mleg only
-    (alpaca-py `OrderClass`)."""
+    """The order's one leg, a stock's: Alpaca's option orders are simple or mleg only, its
+    crypto orders simple only (alpaca-py `OrderClass`)."""
     leg = request.legs[0]
-    if is_option(leg.symbol):
+    if leg.instrument_type != EQUITY:
         raise bad(f"{order_class} orders are for stocks only")
     return leg
 

@@ -307,7 +307,10 @@ def market_routes(prefix: str, api: str) -> list[Route]:
         Route(f"{prefix}/clock", authed(api, clock), methods=["GET"]),
         Route(f"{prefix}/calendar", authed(api, calendar), methods=["GET"]),
         Route(f"{prefix}/assets", authed(api, list_assets), methods=["GET"]),
-        Route(f"{prefix}/assets/{{symbol_or_asset_id}}", authed(api, get_asset), methods=["GET"]),
+        # `:path`: a coin's symbol has a slash (`GET …/assets/BTC/USD`, as alpaca-py sends it)
+        Route(
+            f"{prefix}/assets/{{symbol_or_asset_id:path}}", authed(api, get_asset), methods=["GET"]
+        ),
     ]
 
 

@@ -7,6 +7,15 @@ Orders live in the core brokerage, which keeps each order's client order id and
 replacement links; this module validates Alpaca bodies into `OrderRequest`s, maps the
 core's refusals to Alpaca's codes (see `wire`), and publishes what changed so the trade
 events follow. Only an order's notional amount and extended-hours flag are façade notes.
+
+Fractional and notional orders of stocks, and coins (`BTC/USD`, or the legacy `BTCUSD`),
+are the core's `fractional` requests: a stock's fractional `qty` (to 9 places) on a
+`market`/`limit`/`stop`/`stop_limit` `day` order; a `notional` (dollars, at least $1) on a
+`market` order — `day` for a stock —, which the brokerage sizes when it fills (the notional
+over the fill price, to 9 places, rounded down); a coin's `market`/`limit`/`stop_limit`
+`gtc`/`ioc` order in any quantity to 9 places. None of them sells more than is held
+(alpaca-docs content/trading/fractional-trading.md, crypto-trading.md).
+
 Stops, stop-limits and trailing stops are the core's: their `stop_price` and trail go in
 on the `OrderRequest`, and come back (a trailing stop's with its high-water mark and
 current stop) on its record. Linked orders (bracket, oco, oto) are placed by `brackets.py`;
@@ -16,11 +25,11 @@ here a member's cancel cancels its group, and `nested` lists a group under its p
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sandbox.alpaca.facade import Scope
-from sandbox.alpaca.render import OPEN
+from sandbox.alpaca.render import OPEN, coin_pair
 from sandbox.alpaca.wire import (
     FORBIDDEN,
     NOT_FOUND,
@@ -36,7 +45,10 @@ from sandbox.alpaca.wire import (
     s,
     tasty_symbol,
 )
+from sandbox.core.instruments import crypto
+from sandbox.core.matching import QUANTITY_STEP, notional_quantity
 from sandbox.core.records import (
+    CRYPTOCURRENCY,
     EQUITY,
     EQUITY_OPTION,
     AccountEvent,
@@ -59,6 +71,13 @@ _TRAILING_TIF = ("day", "gtc")
 _ALL_TIF = ("day", "gtc", "opg", "cls", "ioc", "fok")
 TIF_IN = {"day": "Day", "gtc": "GTC", "ioc": "IOC"}
 _OPTION_TIF = ("day", "gtc")
+#: A stock's fractional `qty`: these types, `day` only (orders.md "Fractional Trading").
+_FRACTIONAL_TYPES = ("market", "limit", "stop", "stop_limit")
+#: Crypto: "Market, Limit and Stop Limit orders", "gtc and ioc" (crypto-trading.md).
+_COIN_TYPES = ("market", "limit", "stop_limit")
+_COIN_TIF = ("gtc", "ioc")
+#: "buy as little as $1 worth of shares" (fractional-trading.md).
+_MIN_NOTIONAL = Decimal(1)
 _MAX_CLIENT_ID = 128
 _REPLACEABLE = {"qty", "time_in_force", "limit_price", "stop_price", "trail", "client_order_id"}
 SOURCE = "alpaca-sandbox"
@@ -100,40 +119,117 @@ def held_quantity(scope: Scope, tasty: str) -> Decimal:
     return Decimal(0)
 
 
-def _whole_shares(scope: Scope, symbol: str, side: str, notional: Decimal) -> Decimal:
-    """How many whole shares the notional buys at the market's current ask (sells: bid)."""
-    market = scope.facade.sandbox.market
-    if not market.ensure(symbol):
-        raise bad(f"asset {symbol} not found")
-    quote = market.quote(symbol)
-    price = dec(quote["askPrice"] if side == "buy" else quote["bidPrice"])
-    if price <= 0:
-        raise bad(f"no price for {symbol}")
-    shares = (notional / price).to_integral_value(rounding=ROUND_DOWN)
-    if shares < 1:
-        raise bad(
-            "notional is less than the price of one share (fractional orders are not supported)"
-        )
-    return shares
+def available_quantity(scope: Scope, tasty: str) -> Decimal:
+    """What a sell may still take of a long position: the quantity held less what the
+    account's working sell orders have yet to sell (Alpaca's `qty_available`)."""
+    selling = sum(
+        (
+            leg.remaining_quantity
+            for o in scope.facade.sandbox.brokerage.order_history(scope.number)
+            if o.status in ("Received", "Live")
+            for leg in o.legs
+            if leg.symbol == tasty and not leg.is_buy
+        ),
+        Decimal(0),
+    )
+    return max(held_quantity(scope, tasty), Decimal(0)) - selling
 
 
-def _leg(scope: Scope, tasty: str, side: str, qty: Decimal) -> LegRequest:
+def _leg(scope: Scope, tasty: str, side: str, qty: Decimal, *, coin: bool = False) -> LegRequest:
     """One leg on the side asked, closing what is held on the other side first."""
     held = held_quantity(scope, tasty)
     if side == "buy":
         action = "Buy to Close" if held < 0 else "Buy to Open"
     else:
         action = "Sell to Close" if held > 0 else "Sell to Open"
-    kind = EQUITY_OPTION if is_option(tasty) else EQUITY
+    kind = CRYPTOCURRENCY if coin else EQUITY_OPTION if is_option(tasty) else EQUITY
     return LegRequest(symbol=tasty, action=action, quantity=qty, instrument_type=kind)
 
 
-def _whole(qty: Decimal) -> Decimal:
+def _places(value: Decimal, name: str) -> None:
+    """Alpaca's `qty` and `notional` "can take up to 9 decimal point values"
+    (alpaca-docs content/trading/fractional-trading.md)."""
+    if value % QUANTITY_STEP:
+        raise bad(f"{name} must have at most 9 decimal places")
+
+
+def _check_qty(qty: Decimal, kind: str, tif: str, tasty: str, *, coin: bool) -> None:
+    """A positive `qty`; a fractional one (to 9 places) only for a coin, or for a stock's
+    `market`, `limit`, `stop` or `stop_limit` `day` order (alpaca-py `OrderRequest`:
+    "Fractional qty for stocks only with market orders"; orders.md "Fractional Trading")."""
     if qty <= 0:
         raise bad("qty must be > 0")
-    if qty != qty.to_integral_value():
-        raise bad("fractional orders are not supported by the sandbox")
-    return qty
+    _places(qty, "qty")
+    if qty == qty.to_integral_value() or coin:
+        return
+    if is_option(tasty):
+        raise bad("fractional orders are not supported for options: qty must be whole")
+    if kind not in _FRACTIONAL_TYPES:
+        raise bad(f"fractional orders are not supported for {kind} orders")
+    if tif != "day":
+        raise bad("fractional orders must be day orders")
+
+
+def _check_notional(notional: Decimal, kind: str, tif: str, tasty: str, *, coin: bool) -> None:
+    """A notional (dollar) order: a `market` order of a stock (`day`) or a coin, of at
+    least $1 (orders.md "Fractional Trading": "buy as little as $1 worth of shares";
+    alpaca-py: "For stocks, only works with MarketOrders")."""
+    if is_option(tasty):
+        raise bad("notional orders are not supported for options")
+    if kind != "market":
+        raise bad("notional orders must be market orders")
+    if not coin and tif != "day":
+        raise bad("notional orders of stocks must be day orders")
+    if notional < _MIN_NOTIONAL:
+        raise bad("notional must be >= 1")
+    _places(notional, "notional")
+
+
+def _check_coin(kind: str, tif: str) -> None:
+    """Crypto takes "Market, Limit and Stop Limit orders" and "only gtc and ioc time in
+    force" (alpaca-docs content/trading/crypto-trading.md "Supported Orders")."""
+    if kind not in _COIN_TYPES:
+        raise bad(f"{kind} orders are not supported for crypto (market, limit or stop_limit)")
+    if tif not in _COIN_TIF:
+        raise bad(f"invalid crypto time_in_force: {tif} (gtc or ioc)")
+
+
+def _check_sell(
+    scope: Scope, leg: LegRequest, qty: Decimal | None, notional: Decimal | None
+) -> None:
+    """A coin, a fractional quantity and a notional amount sell only what is held: "We do
+    not support short sales in fractional orders" (fractional-trading.md);
+    "Cryptocurrencies are not shortable" (crypto-trading.md). 403, as Alpaca answers a
+    sell over the quantity available."""
+    coin = leg.instrument_type == CRYPTOCURRENCY
+    if qty is not None and not coin and qty == qty.to_integral_value():
+        return  # whole shares may go short in a margin account (the core's rules)
+    available = available_quantity(scope, leg.symbol)
+    if notional is not None:
+        market, symbol = scope.facade.sandbox.market, _market_symbol(leg.symbol, coin)
+        if not market.ensure(symbol):
+            raise bad(f"asset {leg.symbol} not found")
+        qty = notional_quantity(notional, dec(market.quote(symbol)["bidPrice"]))
+    assert qty is not None
+    if qty <= available:
+        return
+    if coin:
+        base = leg.symbol.split("/")[0]
+        raise Refusal(
+            403,
+            FORBIDDEN,
+            f"insufficient balance for {base} (requested: {s(qty)}, available: {s(available)})",
+        )
+    raise Refusal(
+        403,
+        FORBIDDEN,
+        f"insufficient qty available for order (requested: {s(qty)}, available: {s(available)})",
+    )
+
+
+def _market_symbol(tasty: str, coin: bool) -> str:
+    """The market's symbol of a brokerage symbol: a coin's feed symbol, a stock's ticker."""
+    return crypto(tasty).streamer_symbol if coin else tasty
 
 
 def _check_option_tif(tif: str, tasty: str) -> None:
@@ -146,7 +242,7 @@ def _check_option_tif(tif: str, tasty: str) -> None:
 def order_request(
     scope: Scope, body: dict[str, Any], client_order_id: str
 ) -> tuple[OrderRequest, str | None]:
-    """An Alpaca order body as the brokerage's request, and the notional it was sized from."""
+    """An Alpaca order body as the brokerage's request, and its notional (as it shows)."""
     symbol = body.get("symbol")
     side = body.get("side")
     kind = body.get("type", body.get("order_type"))
@@ -184,23 +280,29 @@ def order_request(
     if kind not in ("stop", "stop_limit") and stop is not None:
         raise bad(f"stop_price is not allowed for {kind} orders")
     _check_trail(kind, trail_price, trail_percent, tif)
-    if tif not in TIF_IN:
+    pair = coin_pair(symbol)  # BTC/USD or the legacy BTCUSD
+    if pair is not None:
+        _check_coin(kind, tif)
+    elif tif not in TIF_IN:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
-    tasty = tasty_symbol(symbol)
+    tasty = pair or tasty_symbol(symbol)
     _check_option_tif(tif, tasty)
     if kind == "trailing_stop" and is_option(tasty):
         raise bad("trailing_stop orders are not supported for options")
+    coin = pair is not None
     if notional is not None:
-        if notional <= 0:
-            raise bad("notional must be > 0")
-        if kind != "market" or tif != "day" or is_option(tasty):
-            raise bad("notional orders must be market day orders of a stock")
-        qty = _whole_shares(scope, tasty, side, notional)
-    assert qty is not None
+        _check_notional(notional, kind, tif, tasty, coin=coin)
+    else:
+        assert qty is not None
+        _check_qty(qty, kind, tif, tasty, coin=coin)
+    # a notional order's quantity is the brokerage's to work out (at the fill's price)
+    leg = _leg(scope, tasty, side, qty if qty is not None else Decimal(0), coin=coin)
+    if side == "sell":
+        _check_sell(scope, leg, qty, notional)
     limited = kind in ("limit", "stop_limit")
     request = OrderRequest(
         order_type=_TYPES[kind],
-        legs=(_leg(scope, tasty, side, _whole(qty)),),
+        legs=(leg,),
         time_in_force=TIF_IN[tif],
         price=limit if limited else None,
         price_effect=("Debit" if side == "buy" else "Credit") if limited else None,
@@ -209,6 +311,8 @@ def order_request(
         stop_trigger=stop,
         trail_price=trail_price,
         trail_percent=trail_percent,
+        fractional=not is_option(tasty),  # stocks and coins: Alpaca's fractional orders
+        notional=notional,
     )
     return request, (s(notional) if notional is not None else None)
 
@@ -247,10 +351,17 @@ def _client_order_id(scope: Scope, given: Any) -> str:
 
 def _check_configuration(scope: Scope, request: OrderRequest) -> None:
     """The account configuration's `suspend_trade` blocks new orders, `no_shorting` orders
-    that would open a short (403, as the brokerage's own short refusal)."""
+    that would open a short (403, as the brokerage's own short refusal), and
+    `fractional_trading: false` a stock's fractional or notional order (a coin trades in
+    fractions regardless)."""
     config = scope.facade.configurations.get(scope.number, {})
     if config.get("suspend_trade"):
         raise Refusal(403, FORBIDDEN, "new orders are blocked: trading is suspended by the user")
+    stock = all(leg.instrument_type == EQUITY for leg in request.legs)
+    whole = all(leg.quantity == leg.quantity.to_integral_value() for leg in request.legs)
+    in_parts = request.notional is not None or not whole
+    if config.get("fractional_trading") is False and stock and in_parts:
+        raise Refusal(403, FORBIDDEN, "fractional trading is not enabled for this account")
     if config.get("no_shorting") and any(leg.action == "Sell to Open" for leg in request.legs):
         raise Refusal(403, FORBIDDEN, "account is not allowed to short")
 
@@ -365,19 +476,26 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
     if limit is not None and limit <= 0:
         raise bad("limit_price must be > 0")
     tif = changes.get("time_in_force")
-    if tif is not None and tif not in TIF_IN:
+    first = old.legs[0]
+    coin = first.instrument_type == CRYPTOCURRENCY
+    if tif is not None and coin:
+        _check_coin(kind, tif)
+    elif tif is not None and tif not in TIF_IN:
         raise bad(f"time_in_force {tif} is not supported by the sandbox")
     if tif is not None:
-        _check_option_tif(tif, old.legs[0].symbol)
+        _check_option_tif(tif, first.symbol)
         if kind == "trailing_stop" and tif not in _TRAILING_TIF:
             raise bad(f"time_in_force {tif} is not allowed for trailing_stop orders (day or gtc)")
     qty = number_param(changes, "qty")
     legs: tuple[LegRequest, ...] = ()
-    if qty is not None:
-        leg = old.legs[0]
-        legs = (LegRequest(leg.symbol, leg.action, _whole(qty), leg.instrument_type),)
-    elif view["notional"] is not None:
+    if qty is None and view["notional"] is not None:
         raise bad("qty is required to replace a notional order")
+    # the new order's quantity (given, or what is left) under its time in force: a
+    # stock's fractional quantity stays a day order
+    new_qty = qty if qty is not None else first.remaining_quantity
+    _check_qty(new_qty, kind, tif or view["time_in_force"], first.symbol, coin=coin)
+    if qty is not None:
+        legs = (LegRequest(first.symbol, first.action, qty, first.instrument_type),)
     client_id = _client_order_id(scope, changes.get("client_order_id"))
     price = limit if limit is not None else (abs(old.price) if old.price is not None else None)
     request = OrderRequest(
@@ -394,6 +512,7 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
         stop_trigger=(stop or old.stop_trigger) if kind in ("stop", "stop_limit") else None,
         trail_price=(trail or old.trail_price) if old.trail_price is not None else None,
         trail_percent=(trail or old.trail_percent) if old.trail_percent is not None else None,
+        fractional=not is_option(first.symbol),
     )
     assert old.id is not None
     try:
@@ -443,7 +562,11 @@ def select(scope: Scope, params: Any) -> list[dict[str, Any]]:
     side = params.get("side") or None
     if side not in (None, "buy", "sell"):
         raise bad("side must be buy or sell")
-    symbols = {alpaca_symbol(tasty_symbol(x)) for x in params.get("symbols", "").split(",") if x}
+    symbols = {
+        coin_pair(x) or alpaca_symbol(tasty_symbol(x))
+        for x in params.get("symbols", "").split(",")
+        if x
+    }
     history = scope.facade.sandbox.brokerage.order_history(scope.number)  # newest first
     if direction == "asc":
         history.reverse()

@@ -3,7 +3,11 @@ or asset id), close one (all of it, `qty` or `percentage`), close all (207, opti
 cancelling open orders first).
 
 Closing is the core brokerage's `close_position` (a market order on the other side);
-this module only works out Alpaca's quantity and Alpaca's refusals.
+this module only works out Alpaca's quantity and Alpaca's refusals. A `qty` may be
+fractional (to 9 places); a `percentage` of a whole holding rounds down to whole shares,
+of a fractional one (bought fractionally, or a coin) to 9 places ("would only sell
+fractional if position is originally fractional"). A coin's position is found by
+`BTCUSD` (as it reads) or `BTC/USD`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sandbox.alpaca.wire import (
     s,
     tasty_symbol,
 )
+from sandbox.core.matching import QUANTITY_STEP
 from sandbox.core.records import OrderRejected, PositionRecord
 
 
@@ -37,8 +42,9 @@ def all_positions(scope: Scope) -> list[dict[str, Any]]:
 
 
 def find(scope: Scope, key: str) -> PositionRecord:
-    """By symbol (case-insensitive, OCC options padded or not) or by asset id."""
-    wanted = alpaca_symbol(tasty_symbol(key))
+    """By symbol (case-insensitive, OCC options padded or not, a coin in either spelling)
+    or by asset id."""
+    wanted = render.coin_pair(key) or alpaca_symbol(tasty_symbol(key))
     for p in records(scope):
         symbol = alpaca_symbol(p.symbol)
         if symbol == wanted or asset_uuid(symbol) == key.strip().lower():
@@ -57,15 +63,18 @@ def close_quantity(held: Decimal, qty: str | None, percentage: str | None) -> De
             share = Decimal(percentage)
             if not share.is_finite() or not 0 < share <= 100:
                 raise bad("percentage must be > 0 and <= 100")
-            amount = (held * share / 100).to_integral_value(rounding=ROUND_DOWN)
+            whole = held == held.to_integral_value()
+            amount = (held * share / 100).quantize(
+                Decimal(1) if whole else QUANTITY_STEP, rounding=ROUND_DOWN
+            )
         else:
             amount = held
     except InvalidOperation:
         raise bad("qty and percentage must be numbers") from None
     if not amount.is_finite() or amount <= 0:
         raise bad("the quantity to close must be > 0")
-    if amount != amount.to_integral_value():
-        raise bad("fractional orders are not supported by the sandbox")
+    if amount % QUANTITY_STEP:
+        raise bad("qty must have at most 9 decimal places")
     if amount > held:
         raise Refusal(
             403,

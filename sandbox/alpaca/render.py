@@ -8,7 +8,7 @@ the market through them, nothing here keeps state. Numbers are strings, as Alpac
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from sandbox.alpaca import schedule
@@ -27,6 +27,7 @@ from sandbox.alpaca.wire import (
     p4,
     s,
 )
+from sandbox.core.listings import CRYPTO, CRYPTO_PAIRS
 from sandbox.core.records import (
     CRYPTOCURRENCY,
     EQUITY_OPTION,
@@ -101,7 +102,7 @@ def _identity(account: AccountRecord) -> dict[str, Any]:
         "id": account_uuid(account.number),
         "account_number": account.number,
         "status": "ACTIVE",
-        "crypto_status": "INACTIVE",
+        "crypto_status": "ACTIVE",  # the market's coins trade (alpaca/orders.py)
         "currency": "USD",
         "created_at": iso(account.opened_at),
     }
@@ -117,7 +118,7 @@ def account_summary(
         "account_type": "ira" if roth else "trading",
         "account_sub_type": "roth" if roth else None,
         "trading_type": "margin" if account.margin else "cash",
-        "enabled_assets": ["us_equity", "us_option"],
+        "enabled_assets": ["us_equity", "us_option", "crypto"],
     }
 
 
@@ -192,7 +193,7 @@ def trade_configuration(account: AccountRecord) -> dict[str, Any]:
         "trade_confirm_email": "all",
         "suspend_trade": False,
         "no_shorting": not margin,
-        "fractional_trading": False,
+        "fractional_trading": True,
         "max_margin_multiplier": "2" if margin else "1",
         "max_options_trading_level": 3 if margin else 2,
         "pdt_check": "entry",
@@ -377,6 +378,8 @@ def linked_parent(members: list[OrderRecord]) -> OrderRecord | None:
 
 
 def asset(symbol: str, name: str) -> dict[str, Any]:
+    """A stock: fractionable, as every stock the sandbox trades takes fractional and
+    notional orders (alpaca/orders.py)."""
     return {
         "id": asset_uuid(symbol),
         "class": "us_equity",
@@ -388,8 +391,62 @@ def asset(symbol: str, name: str) -> dict[str, Any]:
         "marginable": True,
         "shortable": True,
         "easy_to_borrow": True,
-        "fractionable": False,
+        "fractionable": True,
         "maintenance_margin_requirement": 30,
+        "attributes": [],
+    }
+
+
+#: A coin's quantity step: "fractional quantities to 9 decimals" (alpaca-docs
+#: fractional-trading.md: "Both notional and qty fields can take up to 9 decimal point
+#: values"); its price step is the market's cent.
+COIN_QTY_STEP = Decimal("0.000000001")
+COIN_PRICE_STEP = Decimal("0.01")
+
+
+def coin_pair(symbol: Any) -> str | None:
+    """The listed coin pair a symbol names, in either of Alpaca's spellings (`BTC/USD`, or
+    the legacy `BTCUSD` its positions use; crypto-trading.md: "Our API has made proper
+    changes to support the legacy convention as well"), else None."""
+    if not isinstance(symbol, str):
+        return None
+    text = symbol.strip().upper()
+    if text in CRYPTO_PAIRS:
+        return text
+    for pair in CRYPTO_PAIRS:
+        if text == pair.replace("/", ""):
+            return pair
+    return None
+
+
+def coin_min_order_size(pair: str) -> Decimal:
+    """About a dollar of the coin at its listing price, up to two significant digits (a
+    fixed figure; Alpaca derives its minimum from a $1 order, UNCONFIRMED)."""
+    amount = Decimal(1) / Decimal(str(CRYPTO[pair][0]))
+    exponent = amount.adjusted() - 1  # two significant digits
+    return amount.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_CEILING)
+
+
+def coin_asset(pair: str) -> dict[str, Any]:
+    """A coin against the dollar as Alpaca's crypto Asset (alpaca-docs
+    content/trading/crypto-trading.md "Supported Assets"; alpaca-py `Asset`): not
+    marginable, not shortable, fractionable, with its minimum order and increments."""
+    return {
+        "id": asset_uuid(pair),  # the id its position and orders carry
+        "class": "crypto",
+        "exchange": "CRYPTO",
+        "symbol": pair,
+        "name": f"{CRYPTO[pair][2]} / US Dollar",
+        "status": "active",
+        "tradable": True,
+        "marginable": False,
+        "shortable": False,
+        "easy_to_borrow": False,
+        "fractionable": True,
+        "min_order_size": s(coin_min_order_size(pair)),
+        "min_trade_increment": s(COIN_QTY_STEP),
+        "price_increment": s(COIN_PRICE_STEP),
+        "maintenance_margin_requirement": 100,
         "attributes": [],
     }
 

@@ -119,6 +119,9 @@ class Order:
     trail_percent: Decimal | None = None  # or in percent of the high-water mark
     hwm: Decimal | None = None  # the best mark since placing (highest: sell, lowest: buy)
     link: Link | None = None  # a member of a linked order (sandbox/core/linked.py)
+    #: A notional (dollar) Market order's amount: its one leg is sized at the fill
+    #: (`matching.size_notional`); until then its quantity is the one at the current price.
+    notional: Decimal | None = None
 
     @property
     def underlying(self) -> str:

@@ -6,35 +6,46 @@ market (the mark) reaches its trigger — at or above it for a buy, at or below 
 then works as a Market (Stop) or Limit (Stop Limit) order. A Trailing Stop's stop follows
 its high-water mark (the highest mark since it was placed for a sell, the lowest for a
 buy) at its trail, and once the mark reaches that stop it works as a Market order. Each
-fill moves cash and the positions and books one ledger entry per leg.
+fill moves cash (to the cent) and the positions and books one ledger entry per leg.
+
+Quantities may be fractional (a façade's fractional orders, and coins), to
+`QUANTITY_STEP`. A notional (dollar) Market order is sized when it fills: the notional over
+the price it fills at, rounded down to `QUANTITY_STEP` (a Sell to Close never more than is
+held).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sandbox.core import ledger
 from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, Position, cents
 from sandbox.core.marks import Marks
-from sandbox.core.records import EQUITY, EQUITY_OPTION
+from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION
 
 __all__ = [
+    "QUANTITY_STEP",
     "apply_leg_fill",
     "fill_next_chunk",
     "follow",
+    "notional_quantity",
     "plan_chunks",
+    "size_notional",
     "trailing_stop",
     "triggered",
 ]
 
 #: a marketable Limit order at least this big (in order units) fills in 2-3 partial fills
-_PARTIAL_FROM = {EQUITY: Decimal(100), EQUITY_OPTION: Decimal(3)}
+_PARTIAL_FROM = {EQUITY: Decimal(100), EQUITY_OPTION: Decimal(3), CRYPTOCURRENCY: Decimal(100)}
+#: The smallest part of a unit a fractional quantity can have (9 decimals, as Alpaca's).
+QUANTITY_STEP = Decimal("0.000000001")
 
 
 def plan_chunks(order: Order, rng: random.Random) -> list[Decimal]:
-    """Fill sizes: one fill, or 2-3 partial fills for a big enough Limit order."""
+    """Fill sizes: one fill, or 2-3 partial fills (whole units, but for the last one's
+    fraction) for a big enough Limit order."""
     threshold = min(_PARTIAL_FROM[leg.instrument.instrument_type] for leg in order.legs)
     units = int(order.size)
     if (
@@ -45,8 +56,33 @@ def plan_chunks(order: Order, rng: random.Random) -> list[Decimal]:
         return [order.size]
     parts = min(rng.choice((2, 3)), units)
     cuts = sorted(rng.sample(range(1, units), parts - 1))
-    bounds = [0, *cuts, units]
-    return [Decimal(bounds[i + 1] - bounds[i]) for i in range(parts)]
+    bounds = [Decimal(0), *(Decimal(c) for c in cuts), order.size]
+    return [bounds[i + 1] - bounds[i] for i in range(parts)]
+
+
+def notional_quantity(notional: Decimal, price: Decimal) -> Decimal:
+    """What `notional` dollars buy (or sell) at `price`: rounded down to QUANTITY_STEP, so
+    the order never costs more than its notional; 0 when there is no price."""
+    if price <= 0:
+        return ZERO
+    return (notional / price).quantize(QUANTITY_STEP, rounding=ROUND_DOWN)
+
+
+def size_notional(order: Order, acct: Account, marks: Marks) -> bool:
+    """Size a notional order's one leg at the price it fills at now (a Sell to Close at most
+    what is held); False, leaving it unfilled, when that is nothing."""
+    leg = order.legs[0]
+    assert order.notional is not None
+    qty = notional_quantity(order.notional, marks.leg_price(leg))
+    if leg.action == "Sell to Close":
+        pos = acct.positions.get(leg.instrument.symbol)
+        qty = min(qty, max(pos.quantity, ZERO) if pos else ZERO)
+    if qty <= 0:
+        return False
+    leg.quantity = order.size = qty
+    leg.ratio = Decimal(1)
+    order.chunks = [qty]
+    return True
 
 
 def _next_chunk(order: Order) -> Decimal:
@@ -74,6 +110,9 @@ def fill_next_chunk(
     if not triggered(order, marks, now):
         return None
     if order.limit is not None and marks.market_net(order) < order.limit:
+        return None
+    sized = order.notional is None or order.filled_units or size_notional(order, acct, marks)
+    if not sized:
         return None
     units = _next_chunk(order)
     touched: list[Position] = []
@@ -138,7 +177,7 @@ def apply_leg_fill(
     """Move cash and the position for one leg fill; return the (possibly closed) position."""
     instrument = leg.instrument
     delta = leg.sign * qty
-    acct.cash -= delta * fill_price * instrument.multiplier
+    acct.cash -= cents(delta * fill_price * instrument.multiplier)
     pos = acct.positions.get(instrument.symbol)
     if pos is None:
         pos = Position(

@@ -1,9 +1,11 @@
 """Order entry: turn an `OrderRequest` into an order the brokerage can work, or refuse it.
 
 Checks the type, time in force, legs (1-4, one underlying, known and unexpired symbols,
-whole quantities), the limit price and its effect, a stop's trigger or a trailing stop's
-trail, the cash-account rule (no shorts, counting sells already working) and the buying
-power a full fill would need.
+whole quantities — or, when the request is `fractional`, a one-leg equity or coin order in
+parts of a unit, or a notional Market order sized at the current price until it fills),
+the limit price and its effect, a stop's trigger or a trailing stop's trail, the short
+rules (a cash account, a coin and a fractional quantity cannot go short, counting sells
+already working) and the buying power a full fill would need.
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ from sandbox.core.account_state import (
 )
 from sandbox.core.instruments import Instrument, parse_instrument
 from sandbox.core.marks import Marks
-from sandbox.core.matching import apply_leg_fill, trailing_stop
-from sandbox.core.records import LegRequest, OrderPreview, OrderRejected, OrderRequest
+from sandbox.core.matching import QUANTITY_STEP, apply_leg_fill, notional_quantity, trailing_stop
+from sandbox.core.records import (
+    CRYPTOCURRENCY,
+    EQUITY,
+    LegRequest,
+    OrderPreview,
+    OrderRejected,
+    OrderRequest,
+)
 
 __all__ = [
     "closing_request",
@@ -51,6 +60,8 @@ ORDER_TYPES = ("Limit", "Market", "Marketable Limit", "Stop", "Stop Limit", TRAI
 #: Types with a limit price; the stops wait for their trigger (one leg each, like a Market).
 LIMIT_TYPES = ("Limit", "Marketable Limit", "Stop Limit")
 STOP_TYPES = ("Stop", "Stop Limit")
+#: What a `fractional` request may hold in parts of a unit (never an option).
+FRACTIONAL_TYPES = (EQUITY, CRYPTOCURRENCY)
 
 
 def parse_order(
@@ -79,22 +90,34 @@ def parse_order(
         raise OrderRejected("invalid_time_in_force", f"Unknown time-in-force {tif!r}.")
     if not request.legs or len(request.legs) > 4:
         raise OrderRejected("invalid_legs", "An order needs 1 to 4 legs.")
+    notional = _check_notional(request)
     parsed: list[tuple[Instrument, str, Decimal]] = []
     for raw in request.legs:
         instrument = parse_instrument(raw.symbol, raw.instrument_type)
         if raw.action not in ACTION_SIGN:
             raise OrderRejected("invalid_action", f"Unsupported leg action {raw.action!r}.")
-        qty = _check_quantity(raw.quantity)
+        fractional = request.fractional is True and instrument.instrument_type in FRACTIONAL_TYPES
+        if instrument.instrument_type == CRYPTOCURRENCY and not fractional:
+            # coins trade in parts of a unit: only a façade that sends parts trades them
+            raise OrderRejected(
+                "unsupported_instrument_type", f"{instrument.symbol} is not traded here."
+            )
+        qty = raw.quantity if notional is not None else _check_quantity(raw.quantity, fractional)
         if instrument.expires_on is not None and instrument.expires_on < snapshot_date(now):
             raise OrderRejected("option_expired", f"{instrument.symbol} has expired.")
         if not marks.prices.ensure(instrument.streamer_symbol):
             raise OrderRejected("unknown_symbol", f"Unknown symbol {instrument.symbol!r}.")
+        if notional is not None:
+            qty = _notional_leg_quantity(notional, instrument, raw.action, marks, fractional)
         parsed.append((instrument, raw.action, qty))
     if len({i.underlying for i, _, _ in parsed}) != 1:
         raise OrderRejected("invalid_legs", "All legs must share one underlying.")
     if len({i.symbol for i, _, _ in parsed}) != len(parsed):
         raise OrderRejected("invalid_legs", "A symbol may appear in one leg only.")
-    size = Decimal(math.gcd(*(int(q) for _, _, q in parsed)))
+    if len(parsed) > 1 and any(q != q.to_integral_value() for _, _, q in parsed):
+        raise OrderRejected("invalid_quantity", "A fractional quantity is for a one-leg order.")
+    # one leg: the order is that many units (a whole or a fractional quantity)
+    size = parsed[0][2] if len(parsed) == 1 else Decimal(math.gcd(*(int(q) for _, _, q in parsed)))
     legs = [Leg(i, a, q, q / size) for i, a, q in parsed]
     limit = signed_limit(request, legs) if order_type in LIMIT_TYPES else None
     stop = stop_trigger(order_type, request.stop_trigger, legs)
@@ -122,6 +145,7 @@ def parse_order(
         trail_price=trail_price,
         trail_percent=trail_percent,
         hwm=hwm,
+        notional=notional,
     )
     if account_rules:
         _check_account_rules(acct, order, working)
@@ -179,11 +203,52 @@ def trail(
     return request.trail_price, request.trail_percent
 
 
-def _check_quantity(qty: Decimal) -> Decimal:
+def _check_quantity(qty: Decimal, fractional: bool) -> Decimal:
+    """A positive quantity: whole, or (`fractional`) in steps of QUANTITY_STEP."""
     if not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
         raise OrderRejected("invalid_quantity", "Quantity must be greater than zero.")
     if qty != qty.to_integral_value():
-        raise OrderRejected("invalid_quantity", "Fractional quantities are not supported.")
+        if not fractional:
+            raise OrderRejected("invalid_quantity", "Fractional quantities are not supported.")
+        if qty % QUANTITY_STEP:
+            raise OrderRejected(
+                "invalid_quantity",
+                f"A fractional quantity has at most {-QUANTITY_STEP.as_tuple().exponent} "
+                "decimal places.",
+            )
+    return qty
+
+
+def _check_notional(request: OrderRequest) -> Decimal | None:
+    """A notional order's amount (None for a quantity order): a positive amount on a
+    `fractional` one-leg Market order."""
+    value = request.notional
+    if value is None:
+        return None
+    if not request.fractional:
+        raise OrderRejected("invalid_notional", "Notional orders are not supported.")
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise OrderRejected("invalid_notional", "The notional must be a positive amount.")
+    if request.order_type != "Market" or len(request.legs) != 1:
+        raise OrderRejected("invalid_notional", "A notional order is a one-leg Market order.")
+    return value
+
+
+def _notional_leg_quantity(
+    notional: Decimal, instrument: Instrument, action: str, marks: Marks, fractional: bool
+) -> Decimal:
+    """A notional order's quantity at the current price (ask for a buy, bid for a sell);
+    its fill sizes it again at the fill's price."""
+    if not fractional:
+        raise OrderRejected(
+            "invalid_notional", f"A notional order cannot trade {instrument.instrument_type}."
+        )
+    bid, ask = marks.bid_ask(instrument.streamer_symbol)
+    qty = notional_quantity(notional, ask if ACTION_SIGN[action] > 0 else bid)
+    if qty <= 0:
+        raise OrderRejected(
+            "invalid_notional", f"The notional buys no quantity of {instrument.symbol} now."
+        )
     return qty
 
 
@@ -204,12 +269,24 @@ def signed_limit(request: OrderRequest, legs: list[Leg]) -> Decimal:
     return -value if price_effect == "Debit" else value
 
 
+def _never_short(order: Order, leg: Leg) -> bool:
+    """A leg that may not open a short in any account: a coin, a fractional quantity, a
+    notional order's."""
+    return (
+        leg.instrument.instrument_type == CRYPTOCURRENCY
+        or order.notional is not None
+        or leg.quantity != leg.quantity.to_integral_value()
+    )
+
+
 def _check_account_rules(acct: Account, order: Order, working: Iterable[Order]) -> None:
-    """A cash account cannot go short, counting the sells already working."""
-    if acct.margin:
+    """A cash account cannot go short, nor can a coin or a fractional quantity in any
+    account, counting the sells already working."""
+    legs = [leg for leg in order.legs if not acct.margin or _never_short(order, leg)]
+    if not legs:
         return
     working = linked.exposure(working)  # what can fill: no contingent exit, one of a pair
-    for leg in order.legs:
+    for leg in legs:
         symbol = leg.instrument.symbol
         pos = acct.positions.get(symbol)
         held = pos.quantity if pos else ZERO
@@ -224,9 +301,16 @@ def _check_account_rules(acct: Account, order: Order, working: Iterable[Order]) 
             ZERO,
         )
         if leg.sign < 0 and held - working_sells - leg.quantity < 0:
-            raise OrderRejected(
-                "short_not_allowed", f"A {acct.type_name} account cannot hold short positions."
-            )
+            raise OrderRejected("short_not_allowed", _short_refusal(acct, leg))
+
+
+def _short_refusal(acct: Account, leg: Leg) -> str:
+    symbol = leg.instrument.symbol
+    if not acct.margin:
+        return f"A {acct.type_name} account cannot hold short positions."
+    if leg.instrument.instrument_type == CRYPTOCURRENCY:
+        return f"{symbol} cannot be sold short: sell at most what is held."
+    return f"A fractional quantity of {symbol} cannot be sold short."
 
 
 def preview(acct: Account, order: Order, marks: Marks, now: float) -> OrderPreview:
@@ -289,6 +373,8 @@ def replacement_request(old: Order, request: OrderRequest) -> OrderRequest:
         stop_trigger=request.stop_trigger,
         trail_price=request.trail_price,
         trail_percent=request.trail_percent,
+        fractional=request.fractional,
+        notional=request.notional,
     )
 
 
@@ -347,4 +433,9 @@ def closing_request(
         legs=(LegRequest(symbol, action, qty, pos.instrument.instrument_type),),
         source=source,
         client_order_id=client_order_id,
+        # a coin, a holding in parts of a unit (bought fractionally), or a part of a unit
+        # asked for, closes in parts (an option's is refused all the same)
+        fractional=pos.instrument.instrument_type == CRYPTOCURRENCY
+        or held != held.to_integral_value()
+        or qty != qty.to_integral_value(),
     )

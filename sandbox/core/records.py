@@ -269,6 +269,16 @@ class OrderRequest:
     #: A Trailing Stop's trail: dollars per unit or percent of the high-water mark (one).
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
+    #: The façade takes fractional quantities (Alpaca's fractional and notional orders and
+    #: coins): a one-leg order of an equity or a coin may then be in parts of a unit, to
+    #: `matching.QUANTITY_STEP`; without it a fractional quantity is refused, as
+    #: tastytrade's and Tradier's orders are.
+    fractional: bool = False
+    #: A notional (dollar) Market order: one leg, `fractional`, its quantity the notional
+    #: over the price it fills at (rounded down to `matching.QUANTITY_STEP`; a Sell to
+    #: Close never more than is held), worked out when it fills; the leg's `quantity` is
+    #: ignored (until the fill the order carries the quantity at the current price).
+    notional: Decimal | None = None
 
 
 @dataclass(frozen=True)

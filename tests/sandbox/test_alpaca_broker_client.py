@@ -360,7 +360,7 @@ def test_submit_refusals_in_alpaca_shape(broker, sandbox, key_id):
     assert poor.status_code == 403 and poor.code == 40310000
 
 
-def test_notional_market_order_buys_whole_shares_worth(broker, control):
+def test_notional_market_order_buys_the_fractional_shares_the_dollars_buy(broker, control):
     account_id = margin_account(broker)
     order = broker.submit_order_for_account(
         account_id,
@@ -375,8 +375,10 @@ def test_notional_market_order_buys_whole_shares_worth(broker, control):
         return broker.get_order_for_account_by_id(account_id, order.id)
 
     filled = poll_until(lambda: (o := done()).status == OrderStatus.FILLED and o, what="filled")
-    cost = Decimal(filled.filled_qty) * Decimal(filled.filled_avg_price)
-    assert Decimal(filled.filled_qty) >= 1 and cost <= Decimal(1000)
+    qty, price = Decimal(filled.filled_qty), Decimal(filled.filled_avg_price)
+    # 1000 / fill price to 9 decimals, rounded down (fractional-trading.md): never over
+    assert qty == (Decimal(1000) / price).quantize(Decimal("1E-9"), rounding="ROUND_DOWN")
+    assert qty * price <= Decimal(1000) and filled.qty is None
 
 
 def test_replace_gives_a_new_order_and_a_replaced_event(broker, sandbox, key_id):
@@ -466,7 +468,8 @@ def test_assets_clock_and_calendar(broker):
     aapl = broker.get_asset("AAPL")
     assert aapl.symbol == "AAPL" and aapl.tradable and aapl.name.startswith("Apple")
     assert broker.get_asset(aapl.id).symbol == "AAPL"
-    assert broker.get_all_assets(GetAssetsRequest(asset_class=AssetClass.CRYPTO)) == []
+    coins = broker.get_all_assets(GetAssetsRequest(asset_class=AssetClass.CRYPTO))
+    assert [a.symbol for a in coins] == ["BTC/USD", "ETH/USD", "SOL/USD"]  # the market's
     missing = refused(broker.get_asset, "NOT-A-TICKER!")
     assert missing.status_code == 404 and missing.code == 40410000
     clock = broker.get_clock()

@@ -359,20 +359,32 @@ def test_broker_trade_configuration_update_per_account(broker):
     assert (error.status_code, error.code) == (422, 40010000)
 
 
-def test_fractional_trading_cannot_be_switched_on(client, sandbox):
-    """The brokerage trades whole units only, so `fractional_trading: true` is refused
-    (422, Alpaca's bad-input code) rather than stored without effect; false is taken."""
+def test_fractional_trading_switched_off_refuses_a_stocks_fractions(client, sandbox):
+    """`fractional_trading` (alpaca-docs broker-api account configurations; on by default)
+    switched off: a stock's fractional or notional order is refused (403), a whole-share
+    order still placed; switched on again, the fraction is taken. The Broker API's
+    per-account configuration takes the switch too."""
     config = client.get_account_configurations()
-    error = refused(
-        client.set_account_configurations, config.model_copy(update={"fractional_trading": True})
+    assert config.fractional_trading is True
+    off = client.set_account_configurations(config.model_copy(update={"fractional_trading": False}))
+    assert off.fractional_trading is False
+    fraction = MarketOrderRequest(
+        symbol="AAPL", qty=0.5, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
     )
-    assert (error.status_code, error.code) == (422, 40010000)
-    assert "fractional" in error.message
-    assert client.get_account_configurations() == config  # nothing stored
-    kept = client.set_account_configurations(
-        config.model_copy(update={"fractional_trading": False})
+    dollars = MarketOrderRequest(
+        symbol="AAPL", notional=100, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
     )
-    assert kept.fractional_trading is False
+    for request in (fraction, dollars):
+        error = refused(client.submit_order, request)
+        assert (error.status_code, error.message) == (
+            403, "fractional trading is not enabled for this account",
+        )  # fmt: skip
+    whole = MarketOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+    )
+    assert client.submit_order(whole).qty == "1"
+    client.set_account_configurations(off.model_copy(update={"fractional_trading": True}))
+    assert client.submit_order(fraction).qty == "0.5"
     broker = BrokerClient(  # a Broker key of its own (a key serves one API)
         f"AK{uuid.uuid4().hex[:14].upper()}",
         SECRET,
@@ -381,9 +393,7 @@ def test_fractional_trading_cannot_be_switched_on(client, sandbox):
     )
     margin, _ = broker_accounts(broker)
     current = broker.get_trade_configuration_for_account(margin)
-    error = refused(
-        broker.update_trade_configuration_for_account,
-        margin,
-        current.model_copy(update={"fractional_trading": True}),
+    changed = broker.update_trade_configuration_for_account(
+        margin, current.model_copy(update={"fractional_trading": False})
     )
-    assert (error.status_code, error.code) == (422, 40010000)
+    assert changed.fractional_trading is False
