@@ -27,9 +27,11 @@ from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_orders_panel import by_broker, linked_rows, log_in
 from tests.support.live import LiveApp
+from tests.support.wait import poll_until
 
-#: Orders step every second, Tradier is polled every 2 s and a bracket's entry fills on
-#: its first step: each shows within a few seconds; the margin is for a loaded box.
+#: Orders step every second, Tradier's orders and Alpaca's accounts are polled every 2 s
+#: and a bracket's entry fills on its second step: each shows within a few seconds; the
+#: margin is for a loaded box.
 SEEN_MS = 20_000
 
 
@@ -40,9 +42,16 @@ def browser_sandbox() -> Iterator[SandboxServer]:
         yield sandbox
 
 
+#: Alpaca pushes no event when a trailing stop's high moves: the adapter reads it again with
+#: the account, every this many seconds (STREAM_ACCOUNT_POLL_INTERVAL; 15 s by default).
+ACCOUNT_POLL = 2
+
+
 @pytest.fixture(scope="module")
 def browser_app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    app = LiveApp(browser_sandbox.url, tmp_path_factory.mktemp("holdings")).start()
+    workdir = tmp_path_factory.mktemp("holdings")
+    poll = str(ACCOUNT_POLL)
+    app = LiveApp(browser_sandbox.url, workdir, STREAM_ACCOUNT_POLL_INTERVAL=poll).start()
     yield app
     app.stop()
 
@@ -148,4 +157,73 @@ def test_a_future_option_is_marked_live_under_its_streamer_symbol(
     mark = row.locator("[data-field=mark]")
     expect(mark).not_to_have_class(re.compile(r"\bbroker-mark\b"), timeout=SEEN_MS)
     expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def price_in(terms: str, pattern: str) -> Decimal:
+    found = re.search(pattern, terms)
+    assert found is not None, f"{pattern!r} not in {terms!r}"
+    return Decimal(found.group(1))
+
+
+def test_prices_moved_at_the_sandbox_trigger_the_holdings_on_the_page(
+    page: Page, browser_app, browser_sandbox
+):
+    """The behaviours, with the price moved at the sandbox and each outcome read on the
+    page (the module's last test: it moves the market the others read):
+    - a bracket's take profit fills when the price reaches it, and its stop loss is
+      cancelled (one cancels the other: orders.md "Bracket Orders"; tastytrade OTOCO,
+      Tradier otoco), at each broker;
+    - a stop-loss triggers when the price falls through it, then fills;
+    - Alpaca's trailing stop follows the price up (its high and stop rise, read again with
+      the account: Alpaca sends no event for it) and triggers when the price falls its
+      trail from that high (orders.md "Trailing Stop Orders")."""
+    log_in(page, browser_app.url)
+    accounts = by_broker(page)
+    control = browser_sandbox.control()
+    try:
+        groups = {b: group_of(page, accounts[b][0], "MSFT") for b in accounts}
+        rows = {b: page.locator(f"#orders > li[data-linked='{g}']") for b, g in groups.items()}
+        for broker_rows in rows.values():
+            expect(broker_rows.locator("[data-field=status]")).to_have_text(
+                ["Filled", "Live", "Live"], timeout=SEEN_MS
+            )
+        take_profit = max(
+            price_in(r.locator("[data-field=terms]").nth(1).inner_text(), r"^Limit ([\d.]+)")
+            for r in rows.values()
+        )
+        control.set_price("MSFT", float(take_profit * Decimal("1.03")))
+        for broker_rows in rows.values():
+            expect(broker_rows.locator("[data-field=status]")).to_have_text(
+                ["Filled", "Filled", "Cancelled"], timeout=SEEN_MS
+            )
+
+        stops = {b: entries(page, accounts[b][0], "SPY", ":not([data-linked])") for b in accounts}
+        lowest = min(
+            price_in(s.locator("[data-field=terms]").inner_text(), r"^Stop stop ([\d.]+)")
+            for s in stops.values()
+        )
+        control.set_price("SPY", float(lowest * Decimal("0.97")))
+        for stop in stops.values():
+            expect(stop.locator("[data-field=status]")).to_have_text("Filled", timeout=SEEN_MS)
+
+        trailing = entries(page, accounts["alpaca"][0], "AAPL")
+        terms = trailing.locator("[data-field=terms]")
+        high = price_in(terms.inner_text(), r"high ([\d.]+)")
+        control.set_price("AAPL", float(high * Decimal("1.06")))
+        risen = re.compile(r"^Trailing Stop stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
+        floor = high * Decimal("1.05")
+
+        def risen_terms() -> re.Match[str] | None:
+            found = risen.match(terms.inner_text())
+            return found if found and Decimal(found.group(2)) >= floor else None
+
+        seen = poll_until(risen_terms, SEEN_MS / 1000, "the trailing stop's high rose")
+        stop, new_high = (Decimal(x) for x in seen.groups())
+        assert abs(stop - new_high * Decimal("0.96")) <= Decimal("0.01")
+        expect(trailing.locator("[data-field=status]")).to_have_text("Live")
+        control.set_price("AAPL", float(new_high * Decimal("0.94")))
+        expect(trailing.locator("[data-field=status]")).to_have_text("Filled", timeout=SEEN_MS)
+    finally:
+        control.close()
     assert not page.errors  # type: ignore[attr-defined]

@@ -185,3 +185,55 @@ async def test_cancel_all_cancels_a_bracket_once_and_names_each_member(
             ),
             SEEN_WITHIN,
         )
+
+
+def place_trailing_stop(settings, key_id: str, account_id: str) -> dict:
+    """orders.md's trailing stop: sell 1 AAPL 5 % under its high, GTC."""
+    with httpx.Client(
+        base_url=settings.ALPACA_API_URL, auth=(key_id, SECRET), timeout=10
+    ) as client:
+        response = client.post(
+            f"/v1/trading/accounts/{account_id}/orders",
+            json={
+                "symbol": SYMBOL, "qty": "1", "side": "sell", "type": "trailing_stop",
+                "trail_percent": "5", "time_in_force": "gtc",
+            },
+        )  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+#: How often the accounts (and with them a working trailing stop) are read again here.
+TRAIL_POLL = 0.5
+
+
+async def test_a_trailing_stops_high_and_stop_are_read_again_with_the_account(
+    broker_at_sandbox, settings, control, key_id
+):
+    """orders.md "Trailing Stop Orders": the high-water mark and the stop move with the
+    price at Alpaca, and no trade event says so (the events are new, fill, canceled, …:
+    broker-api events.md). While the account holds a working trailing stop the adapter
+    reads its open orders again with the account (every `account_poll_interval`), so the
+    stop the screen shows is the one the broker holds; the fill comes as an event."""
+    sink = RecordingSink()
+    adapter = make_adapter(settings, key_id, MemoryCheckpoint(), account_poll_interval=TRAIL_POLL)
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        await stream_open(sink, control, key_id)
+        _, account_id = margin_account(settings, key_id)
+        control.configure(tick_rate=0.0)  # quotes hold still: only set_price moves them
+        control.set_price(SYMBOL, 200.0)
+        oid = place_trailing_stop(settings, key_id, account_id)["id"]
+        await sink.wait_for(lambda: last_order(sink, oid) is not None, SEEN_WITHIN)
+        control.set_price(SYMBOL, 220.0)
+        control.step()  # the sandbox follows the new high on its order step
+
+        # read again within one account poll (and its margin), not pushed by any event
+        def high() -> float:
+            return (last_order(sink, oid)["trail"] or {}).get("high_water_mark") or 0
+
+        # the new high is the mark: the mid of the quote set_price made (the market holds)
+        mark = broker_at_sandbox.sandbox.market.mid(SYMBOL)
+        await sink.wait_for(lambda: high() == mark, TRAIL_POLL + SEEN_WITHIN)
+        assert last_order(sink, oid)["stop_price"] == 209  # 5 % under, to the cent
+        assert order_status(last_order(sink, oid)["status"]) == "Live"

@@ -7,7 +7,9 @@ positions, open and recent orders, with fills synthesized for what already fille
 `live`, then follow `GET /v2/events/trades` (httpx-sse), resuming from the link's
 checkpoint (the last applied event's ULID) so that nothing is lost across drops and
 restarts. Alpaca has no account push, so balances and positions are re-read every
-`account_poll_interval`, and right after a fill. Every connect and REST batch first asks
+`account_poll_interval`, and right after a fill; with them, while the account holds a
+working trailing stop, its open orders (a trailing stop's high-water mark and stop move
+with the price, and no trade event says so). Every connect and REST batch first asks
 the sink's lease gate.
 
 Idempotence: a fill row's id is `"{order_id}:{cumulative filled qty}"`, so a replayed event
@@ -49,7 +51,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
 from streaming.brokers.alpaca.client import AlpacaClient
-from streaming.brokers.alpaca.orders import AlpacaOrders
+from streaming.brokers.alpaca.orders import FINAL, AlpacaOrders
 from streaming.brokers.alpaca.portfolio import broker_path, portfolio_history
 from streaming.brokers.alpaca.wire import (
     balance_payload,
@@ -62,7 +64,7 @@ from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
 from streaming.brokers.order_shape import Fill, Group, Order
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.values import decimal, num, quantity_text, time_ms
+from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,29 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         positions = [position_payload(p) for p in await client.positions(account_id)]
         await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
         await self._emit_changed(sink, "positions", number, positions, full=full)
+        if self._trailing(number):
+            await self._refresh_trailing(client, sink, account_id)
+
+    def _trailing(self, number: str) -> bool:
+        """Whether the account holds a working trailing stop."""
+        return any(
+            view.number == number
+            and view.last is not None
+            and view.last["order_type"] == "Trailing Stop"
+            and order_status(view.last["status"]) not in FINAL
+            for view in self._orders.values()
+        )
+
+    async def _refresh_trailing(
+        self, client: AlpacaClient, sink: AdapterSink, account_id: str
+    ) -> None:
+        """A trailing stop's high-water mark and stop move at Alpaca with the price, and no
+        trade event says so: its open orders are read again with the account, so the
+        screen shows the stop the broker holds (at most `account_poll_interval` old)."""
+        number = self._accounts[account_id]
+        for order in await client.orders(account_id, status="open", nested="true", limit=500):
+            if isinstance(order, dict) and order.get("id"):
+                await self._apply_order(sink, number, order)
 
     async def _poll_accounts(self, client: AlpacaClient, sink: AdapterSink) -> None:
         """Every account_poll_interval all accounts; right after a fill, that account."""
