@@ -535,6 +535,15 @@ class Brokerage:
             events.append(self._cancel(sibling))
         return events
 
+    def _after_partial_fill(self, order: Order, now: float) -> list[AccountEvent]:
+        """A partial fill of one of a cancel-each-other pair leaves the other only what is
+        left (linked.shrunk): together they never close more than the position."""
+        events = []
+        for sibling in linked.shrunk(order, self._book.orders.values(), WORKING):
+            sibling.updated_at = now
+            events.append(order_event(sibling))
+        return events
+
     def _try_fill(self, order: Order) -> list[AccountEvent]:
         """Fill the next planned chunk if the order is marketable now: the order's event, one
         CurrentPosition per leg and the account's balance."""
@@ -554,6 +563,8 @@ class Brokerage:
         if order.filled_units >= order.size:
             self._book.finish(order, "Filled", now)
             events = [order_event(order), *self._after_complete_fill(order, now)]
+        else:
+            events += self._after_partial_fill(order, now)
         for pos in touched:
             record = position_record(acct, pos, self._marks)
             events.append(AccountEvent("CurrentPosition", acct.number, record))

@@ -7,7 +7,9 @@ status) with a `Link` to its group:
 - a member under a trigger waits `Contingent`: not worked and not counted against the
   account, until the trigger has filled completely; then it works (`Received`, then Live);
 - when a member of the pair that cancel each other has filled completely, the other is
-  cancelled (a partial fill cancels nothing);
+  cancelled; a partial fill cancels nothing, but leaves the other only the quantity still
+  unfilled (Alpaca: a partly filled take profit reduces the stop loss), so the pair never
+  closes more than the position;
 - cancelling the group, or its trigger before it fills, cancels every member not done.
 """
 
@@ -18,7 +20,7 @@ from collections.abc import Iterable
 from sandbox.core.account_state import CONTINGENT, Order
 from sandbox.core.records import OrderRejected
 
-__all__ = ["KINDS", "activated", "exposure", "members", "roles", "shape", "siblings"]
+__all__ = ["KINDS", "activated", "exposure", "members", "roles", "shape", "shrunk", "siblings"]
 
 KINDS = ("OCO", "OTO", "OTOCO")
 #: How many orders each kind links besides its trigger, and whether it has one.
@@ -69,6 +71,22 @@ def siblings(order: Order, book: Iterable[Order], working: tuple[str, ...]) -> l
         for o in members(book, link.group_id)
         if o is not order and o.link is not None and o.link.role == "oco" and o.status in working
     ]
+
+
+def shrunk(order: Order, book: Iterable[Order], working: tuple[str, ...]) -> list[Order]:
+    """After a partial fill of `order`: each other member of its pair that has not filled
+    and is larger than what `order` has left, resized to that (its legs by their ratio,
+    one fill planned); the orders resized."""
+    left = order.size - order.filled_units
+    resized = []
+    for other in siblings(order, book, working):
+        if other.filled_units == 0 and other.size > left:
+            other.size = left
+            for leg in other.legs:
+                leg.quantity = leg.ratio * left
+            other.chunks = [left]
+            resized.append(other)
+    return resized
 
 
 def exposure(working: Iterable[Order]) -> list[Order]:

@@ -215,3 +215,29 @@ def test_a_group_of_the_wrong_shape_is_refused_in_words(setup, request_, message
     with pytest.raises(OrderRejected, match=message) as refused:
         broker.place_linked(margin, request_)
     assert refused.value.code == "invalid_complex_order"
+
+
+def test_a_partial_fill_of_one_exit_shrinks_the_other_to_what_is_left(setup):
+    """alpaca-docs content/trading/orders.md ("Bracket Orders", OCO): when the take profit
+    fills in part, the stop loss is reduced to the quantity left, so the pair never sells
+    more than the entry bought — the stop then sells only what is still held."""
+    broker, market, margin, _ = setup
+    held_before = broker_position(broker, margin)
+    placed = broker.place_linked(margin, bracket(qty=300))
+    group = placed.group_id
+    assert group is not None
+    step_at(broker, market, 200.0, times=3)  # Received → Live → the entry fills
+    assert statuses(broker, margin, group) == ["Filled", "Live", "Live"]
+    step_at(broker, market, 211.0)  # the take profit fills its first part
+    _, take_profit, stop_loss = broker.group(margin, group)
+    sold = take_profit.legs[0].quantity - take_profit.legs[0].remaining_quantity
+    assert 0 < sold < 300 and take_profit.status == "Live"
+    assert (stop_loss.size, stop_loss.legs[0].quantity) == (300 - sold, 300 - sold)
+    step_at(broker, market, 189.0, times=2)  # through the stop: it sells what is left
+    assert statuses(broker, margin, group) == ["Filled", "Cancelled", "Filled"]
+    assert broker_position(broker, margin) == held_before  # sold all it bought, no more
+
+
+def broker_position(broker: Brokerage, account: str) -> Decimal:
+    found = [p.quantity for p in broker.positions(account) if p.symbol == "AAPL"]
+    return found[0] if found else Decimal(0)

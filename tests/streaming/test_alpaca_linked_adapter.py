@@ -237,3 +237,46 @@ async def test_a_trailing_stops_high_and_stop_are_read_again_with_the_account(
         await sink.wait_for(lambda: high() == mark, TRAIL_POLL + SEEN_WITHIN)
         assert last_order(sink, oid)["stop_price"] == 209  # 5 % under, to the cent
         assert order_status(last_order(sink, oid)["status"]) == "Live"
+
+
+async def test_a_partly_filled_take_profit_shrinks_the_stop_loss_on_the_screen(
+    broker_at_sandbox, settings, control, key_id
+):
+    """orders.md "Bracket Orders": when the take profit fills in part, the stop loss is
+    reduced to what is left. No trade event announces the smaller stop loss; the fill
+    refreshes the account, and with it the open orders, so the sink holds the quantity the
+    broker holds."""
+    sink = RecordingSink()
+    adapter = make_adapter(settings, key_id, MemoryCheckpoint())
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        await stream_open(sink, control, key_id)
+        _, account_id = margin_account(settings, key_id)
+        control.configure(tick_rate=0.0)  # quotes hold still: only set_price moves them
+        control.set_price(SYMBOL, 200.0)
+        placed = place_bracket(settings, key_id, account_id, qty="300")
+        parent, (tp, sl) = placed["id"], (leg["id"] for leg in placed["legs"])
+        for _ in range(4):  # Received → Live → the entry fills
+            control.step()
+        await sink.wait_for(lambda: status_of(sink, parent) == "filled", SEEN_WITHIN)
+        control.set_price(SYMBOL, 216.0)
+        control.step()  # the take profit fills its first part only (300 shares in parts)
+
+        def sold() -> float:
+            leg = last_order(sink, tp)["legs"][0]
+            return leg["quantity"] - leg["remaining_quantity"]
+
+        def partly() -> bool:
+            return last_order(sink, tp) is not None and 0 < sold() < 300
+
+        await sink.wait_for(partly, SEEN_WITHIN)
+        await sink.wait_for(
+            lambda: last_order(sink, sl)["legs"][0]["quantity"] == 300 - sold(), SEEN_WITHIN
+        )
+        assert order_status(last_order(sink, sl)["status"]) == "Live"
+
+
+def status_of(sink: RecordingSink, order_id: str) -> str | None:
+    """The order's last status the sink holds (None before its first frame)."""
+    frame = last_order(sink, order_id)
+    return None if frame is None else frame["status"]

@@ -8,8 +8,9 @@ positions, open and recent orders, with fills synthesized for what already fille
 checkpoint (the last applied event's ULID) so that nothing is lost across drops and
 restarts. Alpaca has no account push, so balances and positions are re-read every
 `account_poll_interval`, and right after a fill; with them, while the account holds a
-working trailing stop, its open orders (a trailing stop's high-water mark and stop move
-with the price, and no trade event says so). Every connect and REST batch first asks
+working trailing stop or linked order, its open orders (a trailing stop's high-water mark
+and stop move with the price, a partly filled take profit shrinks its stop loss, and no
+trade event says so). Every connect and REST batch first asks
 the sink's lease gate.
 
 Idempotence: a fill row's id is `"{order_id}:{cumulative filled qty}"`, so a replayed event
@@ -222,25 +223,27 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         positions = [position_payload(p) for p in await client.positions(account_id)]
         await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
         await self._emit_changed(sink, "positions", number, positions, full=full)
-        if self._trailing(number):
-            await self._refresh_trailing(client, sink, account_id)
+        if self._changes_unannounced(number):
+            await self._refresh_open_orders(client, sink, account_id)
 
-    def _trailing(self, number: str) -> bool:
-        """Whether the account holds a working trailing stop."""
+    def _changes_unannounced(self, number: str) -> bool:
+        """Whether the account holds a working order Alpaca changes without a trade event:
+        a trailing stop (its high-water mark and stop follow the price) or an exit of a
+        linked order (a partly filled take profit shrinks its stop loss: orders.md)."""
         return any(
             view.number == number
             and view.last is not None
-            and view.last["order_type"] == "Trailing Stop"
+            and (view.last["order_type"] == "Trailing Stop" or view.last["group"] is not None)
             and order_status(view.last["status"]) not in FINAL
             for view in self._orders.values()
         )
 
-    async def _refresh_trailing(
+    async def _refresh_open_orders(
         self, client: AlpacaClient, sink: AdapterSink, account_id: str
     ) -> None:
-        """A trailing stop's high-water mark and stop move at Alpaca with the price, and no
-        trade event says so: its open orders are read again with the account, so the
-        screen shows the stop the broker holds (at most `account_poll_interval` old)."""
+        """The account's open orders read again with the account (`_changes_unannounced`),
+        so the screen shows what the broker holds: at most `account_poll_interval` old, and
+        at once after a fill (a fill refreshes its account)."""
         number = self._accounts[account_id]
         for order in await client.orders(account_id, status="open", nested="true", limit=500):
             if isinstance(order, dict) and order.get("id"):
