@@ -38,7 +38,9 @@ stamp=.venv/.installed-$(basename "$req")
 digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "bootstrap: installing $req"
-  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  # --no-compile: pip would compile every installed module (~20 s of CPU on two cores);
+  # Python compiles what is imported on first use and caches it instead
+  .venv/bin/pip install -q --disable-pip-version-check --no-compile -r "$req"
   echo "$digest" >"$stamp"
 fi
 

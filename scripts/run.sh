@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 . .venv/bin/activate
+# the packages are installed uncompiled (bootstrap.sh): Python caches what it compiles on
+# first use, even where the machine says not to, so each start does not compile it again
+unset PYTHONDONTWRITEBYTECODE
 mkdir -p var
 
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
