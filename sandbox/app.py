@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox import control
+from sandbox.alpaca import market_data as alpaca_market_data
 from sandbox.alpaca import news as alpaca_news
 from sandbox.alpaca.facade import AlpacaSandbox
 from sandbox.alpaca.routes import routes as alpaca_routes
@@ -44,6 +45,7 @@ class Sandbox(Simulation):
         self.tradier = TradierSandbox(self)
         #: Alpaca's Broker and Trading API keys, orders and trade events.
         self.alpaca = AlpacaSandbox(self)
+        alpaca_market_data.attach(self.alpaca)  # keys seen by market data only, in state()
         alpaca_news.attach(self.alpaca)  # its market data news sockets hear the newsroom
         self.credential_reporters += [self.tradier.credential_states, self.alpaca.credential_states]
 

@@ -30,7 +30,7 @@ from sandbox.http import is_loopback, json_response
 
 #: Live upstream connections the socket faults (drop, silence) can target: tastytrade's
 #: two websockets, Tradier's HTTP market stream, Alpaca's SSE trade-event stream and its
-#: Trading API `trade_updates` websocket, and its market data news websocket.
+#: Trading API `trade_updates` websocket, and its market data news and crypto websockets.
 SOCKET_TARGETS = {
     "dxlink",
     "streamer",
@@ -38,6 +38,7 @@ SOCKET_TARGETS = {
     "alpaca-sse",
     "alpaca-ws",
     "alpaca-news",
+    "alpaca-crypto",
     "all",
 }
 #: Kinds whose request names the credential before it is served (the HTTP streams): only

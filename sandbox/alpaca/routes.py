@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from sandbox.alpaca import broker_api, news, trade_stream, trading_api
+from sandbox.alpaca import (
+    broker_api,
+    crypto_data,
+    crypto_stream,
+    news,
+    trade_stream,
+    trading_api,
+)
 
 routes: list[BaseRoute] = [
     *news.routes,
+    *crypto_data.routes,
+    *crypto_stream.routes,
     *broker_api.routes,
     *trading_api.routes,
     *trade_stream.routes,

@@ -81,6 +81,8 @@ class SandboxConfig:
     alpaca_heartbeat_interval: float = 15.0
     #: Seconds a market data news socket may stay unauthenticated (Alpaca: 10).
     alpaca_news_auth_timeout: float = 10.0
+    #: Seconds a market data crypto socket may stay unauthenticated (Alpaca: "a few").
+    alpaca_crypto_auth_timeout: float = 10.0
     #: Trade events kept per key for replay (`since_id`/`since_ulid`).
     alpaca_event_retention: int = 10_000
     #: Seconds a disconnected stream still counts as connected (alpaca-py #740 saw stale

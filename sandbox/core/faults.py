@@ -21,7 +21,7 @@ BROKER_MOUNTS = {"tastytrade": "", "tradier": "/tradier", "alpaca": "/alpaca"}
 BROKER_KINDS = {
     "tastytrade": ("dxlink", "streamer"),
     "tradier": ("tradier-stream",),
-    "alpaca": ("alpaca-sse", "alpaca-ws", "alpaca-news"),
+    "alpaca": ("alpaca-sse", "alpaca-ws", "alpaca-news", "alpaca-crypto"),
 }
 KIND_BROKER = {kind: broker for broker, kinds in BROKER_KINDS.items() for kind in kinds}
 

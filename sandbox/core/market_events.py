@@ -95,7 +95,8 @@ class MarketEvents:
         u.version += 1
         u.quote_time = now_ms
         price_c = max(1, round(price * 100))
-        u.tick_dir, u.last_up = ("UP", True) if price_c > u.last_c else ("DOWN", False)
+        up = price_c > u.last_c
+        u.tick_dir, u.last_up = ("UP", True) if up else ("DOWN", False)
         u.last_c = price_c
         u.last_size = u.lot
         u.trade_time = now_ms
@@ -103,6 +104,8 @@ class MarketEvents:
         u.day_high_c = max(u.day_high_c, price_c)
         u.day_low_c = min(u.day_low_c, price_c) if u.day_low_c else price_c
         u.day_volume += u.lot
+        for series in u.candles:  # the trade is in the candles too (bought if it went up)
+            series.on_trade(now_ms, price_c, u.lot, up)
         return {u.symbol, *u.dependents}
 
     def mid(self, symbol: str) -> float:
@@ -311,6 +314,15 @@ class MarketEvents:
             obj.sales = deque(maxlen=SALES_CAP)
             if obj.last_sale is not None:
                 obj.sales.append(obj.last_sale)
+
+    def last_trade_bought(self, symbol: str) -> bool | None:
+        """Whether the latest trade hit the ask (a buyer took it: True) or the bid (False);
+        None when the walk did not make it (a `set_price` jump, or the opening state)."""
+        obj = self._get_priced(symbol, self._now_ms())
+        sale = obj.last_sale
+        if sale is None or sale[1] != obj.trade_seq:
+            return None
+        return sale[6]
 
     def last_sale_sequence(self, symbol: str) -> int:
         """The trade sequence of the newest simulated trade (0 if none yet)."""

@@ -88,7 +88,7 @@ class Simulation:
     def underlying_count(self) -> int:
         symbols = self.market.symbols
         if self._underlyings[0] != len(symbols):
-            count = sum(1 for s in symbols if classify(s) in ("equity", "future"))
+            count = sum(1 for s in symbols if classify(s) in ("equity", "future", "crypto"))
             self._underlyings = (len(symbols), count)
         return self._underlyings[1]
 

@@ -4,8 +4,9 @@ The feed uses dxFeed streamer symbols: equities/indices ("SPY", "BRK/B", "SPX"),
 futures ("/ESZ26:XCME"), futures options ("./ESZ26C6000:XCME": an option on the
 /ESZ26 contract; `FutureOptionSymbol`), cryptocurrencies ("BTC/USD:CXTALP",
 tastytrade's spelling of a coin against the dollar), equity options (".SPY250221C590")
-and candle symbols ("SPY{=5m,tho=true}").  OCC option symbols ("SPY   250221C00590000")
-are used by the REST API, so conversions between the two forms live here too.
+and candle symbols ("SPY{=5m,tho=true}", "BTC/USD:CXTALP{=1m}").  OCC option symbols
+("SPY   250221C00590000") are used by the REST API, so conversions between the two forms
+live here too.
 """
 
 from __future__ import annotations
@@ -194,14 +195,16 @@ def _parse_period(period: str) -> int | None:
 
 
 def parse_candle_symbol(s: str) -> CandleSymbol | None:
-    """Parse "SPY{=5m,tho=true}"; None if malformed, without a period or a bad base."""
+    """Parse "SPY{=5m,tho=true}" (or a coin's "BTC/USD:CXTALP{=1m}"); None if malformed,
+    without a period or a bad base."""
     if not isinstance(s, str):
         return None
     m = _CANDLE_RE.match(s)
     if m is None:
         return None
     base = m.group(1)
-    if not (is_valid_equity_symbol(base) or is_valid_future_symbol(base)):
+    valid = is_valid_equity_symbol(base) or is_valid_future_symbol(base)
+    if not (valid or crypto_pair(base) is not None):
         return None
     period: str | None = None
     width: int | None = None

@@ -145,6 +145,7 @@ def test_invalid_occ(bad):
         ("SPY{=mo}", 30 * 86_400_000, False),
         ("SPY{=1mo,tho=true}", 30 * 86_400_000, True),
         ("/ESZ26:XCME{=5m}", 5 * 60_000, False),
+        ("BTC/USD:CXTALP{=1m}", 60_000, False),  # a coin's candles (Alpaca's crypto bars)
         ("SPY{=5m,price=mark}", 5 * 60_000, False),
     ],
 )
@@ -182,6 +183,7 @@ def test_candle_symbols_built_like_the_sdk(interval):
         ".SPY250221C590{=5m}",
         "SPY{=5m}{=1m}",
         "SPY{=-5m}",
+        "BTC/USD:XNAS{=1m}",
     ],
 )
 def test_invalid_candle_symbols(bad):
