@@ -312,10 +312,21 @@ def test_the_limits_row_server_rendered_then_live(page: Page, browser_app, brows
             browser_app.url,
             {"beta_delta_min": -100000, "beta_delta_max": 100000, "daily_loss": 1e6},
         )
-        html = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+        band = re.compile(r'data-field="band_status" data-state="([a-z]+)">([^<]*)<')
+
+        def evaluated() -> str | None:
+            """The page's HTML once the server's snapshot knows the β-weighted delta (every
+            position's price and β: on a loaded box its owner may still be reading them
+            when the page already shows its own): state "unknown" until then."""
+            text = page.request.get(f"{browser_app.url}/risk?u=SPY").text()
+            found = band.search(text)
+            return text if found and found.group(1) != "unknown" else None
+
+        html = poll_until(evaluated, 15, "the server evaluates the band")
         assert 'id="risk-limits" data-set="true"' in html
         assert "-100,000.0 … +100,000.0" in html and "1,000,000.00" in html
-        assert re.search(r'data-field="band_status" data-state="inside">inside, [\d,.]+ SPY', html)
+        state, sentence = band.search(html).groups()
+        assert state == "inside" and re.match(r"inside, [\d,.]+ SPY", sentence), sentence
         assert re.search(r'data-field="loss_status" data-state="inside">[\d,.]+ \$ before', html)
         assert '<a href="/settings/limits">edit limits</a>' in html
 

@@ -153,15 +153,22 @@ async def test_only_the_owner_samples_and_only_once_there_are_accounts():
 
 
 class CountingStore(PnlStore):
-    """The real store, counting the grid times written (the test waits on them)."""
+    """The real store, counting the grid times written (the test waits on them) and saying
+    whether a write is under way (its database work runs in a thread, which cancelling
+    the sampler would not stop: the test stops it between writes)."""
 
     def __init__(self, user_id: int) -> None:
         super().__init__(user_id)
         self.times: list[int] = []
+        self.writing = False
 
     async def write(self, at_ms, rows):
-        await super().write(at_ms, rows)
-        self.times.append(at_ms)
+        self.writing = True
+        try:
+            await super().write(at_ms, rows)
+            self.times.append(at_ms)
+        finally:
+            self.writing = False
 
 
 async def test_the_running_sampler_follows_the_grid_and_the_day_reads_back():
@@ -171,9 +178,11 @@ async def test_the_running_sampler_follows_the_grid_and_the_day_reads_back():
     sampler.attach(Host(user_id, state_with()))
     task = asyncio.create_task(sampler.run())
     try:
-        await wait_until(lambda: len(store.times) >= 4, what="4 grid times sampled")
+        await wait_until(
+            lambda: len(store.times) >= 4 and not store.writing, what="4 grid times sampled"
+        )
     finally:
-        task.cancel()
+        task.cancel()  # no await in between: the sampler is not inside a write
     rows = await database_sync_to_async(rows_of)(user_id)
     found = sorted({t for _, t, _, _ in rows})
     assert found == sorted(set(store.times))
