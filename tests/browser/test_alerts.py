@@ -112,6 +112,45 @@ OPEN_MENU = """() => {
 }"""
 
 
+def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: Page, browser_app):
+    """A link that delivers its positions after the page went live adds rows above an open
+    menu's row; the browser's scroll anchoring scrolls the page to keep that row in place.
+    The menu stays open under the pointer, and its item can be chosen. A scroll the trader
+    makes moves the row, and closes the menu (it was placed for where the row was)."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(page.locator("tr[data-position] [data-row-menu]").first).to_be_visible()
+    symbol = page.evaluate(
+        """() => {
+          const buttons = document.querySelectorAll('tr[data-position] [data-row-menu]');
+          const b = window.testTarget = buttons[buttons.length - 1];
+          b.scrollIntoView({ block: 'center' });
+          return b.getAttribute('data-row-menu');
+        }"""
+    )
+    page.evaluate("() => window.testTarget.click()")
+    expect(page.locator(".row-menu-pop")).to_be_visible()
+    # rows come in above: the page grows over the button, the browser anchors the scroll
+    anchored = page.evaluate(
+        """() => new Promise((done) => {
+          const top = window.testTarget.getBoundingClientRect().top;
+          addEventListener('scroll', () => done({ before: top,
+            after: window.testTarget.getBoundingClientRect().top, y: scrollY }), { once: true });
+          const rows = document.createElement('div');
+          rows.style.height = '300px';
+          document.querySelector('#accounts-panel').prepend(rows);
+        })"""
+    )
+    assert anchored["y"] > 0 and anchored["after"] == pytest.approx(anchored["before"], abs=1)
+    expect(page.locator(".row-menu-pop")).to_be_visible()
+    page.locator(".row-menu-pop [data-menu-alert]").click()
+    expect(page.locator(f'[data-row-alert-form="{symbol}"]')).to_be_visible()
+    # the trader scrolls: the row moves, the menu closes
+    page.evaluate("() => window.scrollBy(0, -120)")
+    expect(page.locator(".row-menu-pop")).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browser_app):
     """A row scrolled to the bottom of the screen: its menu opens above the row, inside the
     viewport (under it, it was off-screen, and reaching it scrolled the page, which closes

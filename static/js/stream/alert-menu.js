@@ -9,7 +9,7 @@
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
 import { el } from './dom.js';
-import { menuPlacement } from './menu-placement.js';
+import { menuPlacement, stillAnchored } from './menu-placement.js';
 
 /** A row's ⋯ button (the renderers and the template put one in each symbol cell). */
 export function rowMenuButton(sym) {
@@ -19,7 +19,7 @@ export function rowMenuButton(sym) {
 /** root: the dashboard; quote(sym): its last quote; message(text, kind); fetch;
  *  items(button): more items, [{text, attr, run()}] (none without it). */
 export function createRowMenu({ doc, root, quote, message, fetch, items = null }) {
-  let open = null; // {pop, button}
+  let open = null; // {pop, button, at: the button's {top, left} when it opened}
 
   // the event's path as it was dispatched (the clicked item may be gone from the DOM by now)
   const inside = (ev) => ev.composedPath().includes(open.pop);
@@ -45,11 +45,12 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     doc.body.append(pop);
     const size = pop.getBoundingClientRect();
     const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
-    const place = menuPlacement(button.getBoundingClientRect(), size, viewport);
+    const at = button.getBoundingClientRect();
+    const place = menuPlacement(at, size, viewport);
     pop.style.left = `${place.left}px`;
     pop.style.top = `${place.top}px`;
     button.setAttribute('aria-expanded', 'true');
-    open = { pop, button };
+    open = { pop, button, at: { top: at.top, left: at.left } };
     item.addEventListener('click', () => showForm(sym));
     item.focus();
   }
@@ -95,6 +96,10 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
   });
   doc.addEventListener('click', (ev) => { if (open && !inside(ev) && !root.contains(ev.target)) close(); });
   doc.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') close(); });
-  window.addEventListener('scroll', close, { passive: true });
+  // a scroll closes the menu unless it left the button in place (stillAnchored: rows a
+  // link delivers later, anchored by the browser, must not close it under the pointer)
+  window.addEventListener('scroll', () => {
+    if (open && !(open.button.isConnected && stillAnchored(open.at, open.button.getBoundingClientRect()))) close();
+  }, { passive: true });
   return { close };
 }
