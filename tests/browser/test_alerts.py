@@ -115,8 +115,8 @@ OPEN_MENU = """() => {
 def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: Page, browser_app):
     """A link that delivers its positions after the page went live adds rows above an open
     menu's row; the browser's scroll anchoring scrolls the page to keep that row in place.
-    The menu stays open under the pointer, and its item can be chosen. A scroll the trader
-    makes moves the row, and closes the menu (it was placed for where the row was)."""
+    The menu stays open by its row, and its item can be chosen. A scroll the trader makes
+    (the mouse wheel) closes it."""
     log_in(page, browser_app.url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
     expect(page.locator("tr[data-position] [data-row-menu]").first).to_be_visible()
@@ -145,8 +145,8 @@ def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: 
     expect(page.locator(".row-menu-pop")).to_be_visible()
     page.locator(".row-menu-pop [data-menu-alert]").click()
     expect(page.locator(f'[data-row-alert-form="{symbol}"]')).to_be_visible()
-    # the trader scrolls: the row moves, the menu closes
-    page.evaluate("() => window.scrollBy(0, -120)")
+    # the trader scrolls: the menu closes
+    page.mouse.wheel(0, -120)
     expect(page.locator(".row-menu-pop")).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
 

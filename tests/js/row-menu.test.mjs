@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { menuPlacement, stillAnchored } from '../../static/js/stream/menu-placement.js';
+import { menuPlacement } from '../../static/js/stream/menu-placement.js';
 
 const viewport = { width: 1280, height: 800 };
 const size = { width: 160, height: 90 };
@@ -28,16 +28,4 @@ test('under its button when there is no room above either (a very short viewport
 test('never off the right or left edge', () => {
   assert.equal(menuPlacement(button(300, 1250), size, viewport).left, 1280 - 160 - 4);
   assert.equal(menuPlacement(button(300, -20), size, viewport).left, 4);
-});
-
-test('a scroll that left the button where it was (the browser anchoring rows that came in above) keeps the menu', () => {
-  const opened = { top: 700, left: 40 };
-  assert.equal(stillAnchored(opened, { top: 700, left: 40 }), true);
-  assert.equal(stillAnchored(opened, { top: 700.4, left: 40 }), true); // sub-pixel rounding
-});
-
-test('a scroll that moved the button (the trader scrolled) closes it', () => {
-  const opened = { top: 700, left: 40 };
-  assert.equal(stillAnchored(opened, { top: 640, left: 40 }), false);
-  assert.equal(stillAnchored(opened, { top: 700, left: 10 }), false);
 });

@@ -9,7 +9,10 @@
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
 import { el } from './dom.js';
-import { menuPlacement, stillAnchored } from './menu-placement.js';
+import { menuPlacement } from './menu-placement.js';
+
+/** The keys that scroll the page (a trader's scroll: it closes an open menu). */
+const SCROLL_KEYS = new Set(['PageUp', 'PageDown', 'Home', 'End', 'ArrowUp', 'ArrowDown', ' ']);
 
 /** A row's ⋯ button (the renderers and the template put one in each symbol cell). */
 export function rowMenuButton(sym) {
@@ -19,7 +22,7 @@ export function rowMenuButton(sym) {
 /** root: the dashboard; quote(sym): its last quote; message(text, kind); fetch;
  *  items(button): more items, [{text, attr, run()}] (none without it). */
 export function createRowMenu({ doc, root, quote, message, fetch, items = null }) {
-  let open = null; // {pop, button, at: the button's {top, left} when it opened}
+  let open = null; // {pop, button}
 
   // the event's path as it was dispatched (the clicked item may be gone from the DOM by now)
   const inside = (ev) => ev.composedPath().includes(open.pop);
@@ -29,6 +32,19 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     open.pop.remove();
     open.button.setAttribute('aria-expanded', 'false');
     open = null;
+  }
+
+  /** The open menu by its button (menuPlacement); false when the button is gone or off
+   *  the screen, where the menu could not follow it. */
+  function place() {
+    const { pop, button } = open;
+    const at = button.getBoundingClientRect();
+    const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
+    if (!button.isConnected || at.bottom < 0 || at.top > viewport.height) return false;
+    const spot = menuPlacement(at, pop.getBoundingClientRect(), viewport);
+    pop.style.left = `${spot.left}px`;
+    pop.style.top = `${spot.top}px`;
+    return true;
   }
 
   function showMenu(button) {
@@ -43,14 +59,9 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     // in the body, placed by the button: a table cell (sticky, in a scrolling wrapper)
     // would clip it or paint the next rows over it
     doc.body.append(pop);
-    const size = pop.getBoundingClientRect();
-    const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
-    const at = button.getBoundingClientRect();
-    const place = menuPlacement(at, size, viewport);
-    pop.style.left = `${place.left}px`;
-    pop.style.top = `${place.top}px`;
+    open = { pop, button };
+    place();
     button.setAttribute('aria-expanded', 'true');
-    open = { pop, button, at: { top: at.top, left: at.left } };
     item.addEventListener('click', () => showForm(sym));
     item.focus();
   }
@@ -96,10 +107,13 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
   });
   doc.addEventListener('click', (ev) => { if (open && !inside(ev) && !root.contains(ev.target)) close(); });
   doc.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') close(); });
-  // a scroll closes the menu unless it left the button in place (stillAnchored: rows a
-  // link delivers later, anchored by the browser, must not close it under the pointer)
-  window.addEventListener('scroll', () => {
-    if (open && !(open.button.isConnected && stillAnchored(open.at, open.button.getBoundingClientRect()))) close();
-  }, { passive: true });
+  // The trader scrolling (wheel, touch, scroll keys) closes the menu. A scroll the page
+  // makes itself (the browser anchoring rows a link delivers later, a row's height
+  // changing above) moves it with its button, under the pointer; it closes only when the
+  // button is gone or off the screen.
+  window.addEventListener('wheel', close, { passive: true });
+  window.addEventListener('touchmove', close, { passive: true });
+  doc.addEventListener('keydown', (ev) => { if (open && SCROLL_KEYS.has(ev.key) && !inside(ev)) close(); });
+  window.addEventListener('scroll', () => { if (open && !place()) close(); }, { passive: true });
   return { close };
 }

@@ -14,12 +14,3 @@ export function menuPlacement(at, size, viewport) {
   const fitsBelow = below + size.height <= viewport.height;
   return { left, top: fitsBelow || above < 0 ? below : above };
 }
-
-/** Whether an open menu still sits by its button after a scroll: the button where it was
- * on the screen (within a pixel). The browser's scroll anchoring scrolls the page when rows
- * come in above the button and leaves the button in place: the menu stays open. A scroll
- * the trader made moves the button: the menu, placed for where it was, closes.
- * `opened`: the button's {top, left} when the menu opened; `now`: after the scroll. */
-export function stillAnchored(opened, now) {
-  return Math.abs(now.top - opened.top) <= 1 && Math.abs(now.left - opened.left) <= 1;
-}
