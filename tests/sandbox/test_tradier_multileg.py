@@ -10,8 +10,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandbox.core.config import SandboxConfig
 from tests.sandbox.test_tradier_orders import account_of, order_events
 from tests.support.tradier import tradier_client
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Orders advance only on control.step(): the events a test reads are the ones its own
+    calls caused (a background step could add a `Live` event between two reads)."""
+    return SandboxConfig(tick_rate=20.0, order_step_interval=0)
 
 
 @pytest.fixture
