@@ -183,10 +183,12 @@ class HealthPublisher:
         agents: Callable[[], Mapping[int, UserAgent]],
         *,
         process_id: str = PROCESS_ID,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.redis = redis
         self.agents = agents
         self.process_id = process_id
+        self.clock = clock
         #: Per user: (written at (monotonic), health version, tab count, owner?) last written.
         self._written: dict[int, tuple[float, int, int, bool]] = {}
 
@@ -203,7 +205,7 @@ class HealthPublisher:
 
     async def publish(self) -> None:
         """Write what changed or is due; forget the users that left this process."""
-        now = time.monotonic()
+        now = self.clock()
         agents = dict(self.agents())
         pipe = self.redis.pipeline(transaction=False)
         ttl_ms = int(TTL * 1000)

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from sandbox.core.credentials import credential_id
 from streaming.cluster.health_report import (
+    INTERVAL,
     TTL,
     HealthPublisher,
     process_of,
@@ -109,6 +110,18 @@ async def test_report_from_a_real_manager_through_a_dropped_streamer(
     assert report["last_event_at"] <= now
 
 
+class PinnedVersion:
+    """A real manager whose visible-status version the test sets: a live manager bumps
+    its own whenever a link's state moves, which would make "nothing changed" a race."""
+
+    def __init__(self, manager) -> None:
+        self._manager = manager
+        self.health_version = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._manager, name)
+
+
 def fake_agent(manager, tabs: int) -> SimpleNamespace:
     """What the publisher reads of an agent: its manager (None unless owner) and tabs."""
     return SimpleNamespace(
@@ -129,10 +142,16 @@ async def test_publisher_writes_and_forgets_what_it_knows(
     await manager.start()
     try:
         assert await manager.wait_ready(within=10)
-        owner_agents = {42: fake_agent(manager, 2)}
+        pinned = PinnedVersion(manager)
+        now = [1000.0]  # the publishers' monotonic clock, moved by the test alone
+        owner_agents = {42: fake_agent(pinned, 2)}
         other_agents = {42: fake_agent(None, 3)}
-        owner = HealthPublisher(client, lambda: owner_agents, process_id="host-a:101:aaaa")
-        other = HealthPublisher(client, lambda: other_agents, process_id="host-b:202:bbbb")
+        owner = HealthPublisher(
+            client, lambda: owner_agents, process_id="host-a:101:aaaa", clock=lambda: now[0]
+        )
+        other = HealthPublisher(
+            client, lambda: other_agents, process_id="host-b:202:bbbb", clock=lambda: now[0]
+        )
         await owner.publish()
         await other.publish()
         (found,) = await read_reports(client)
@@ -145,10 +164,16 @@ async def test_publisher_writes_and_forgets_what_it_knows(
 
         # nothing changed and nothing is due: nothing is written
         await client.delete(report_key(42))
+        now[0] += INTERVAL - 0.01
         await owner.publish()
         assert await client.get(report_key(42)) is None
         # a visible change is written at once
-        manager.health_version += 1
+        pinned.health_version += 1
+        await owner.publish()
+        assert await client.get(report_key(42)) is not None
+        # and an unchanged report is rewritten once it is due
+        await client.delete(report_key(42))
+        now[0] += INTERVAL
         await owner.publish()
         assert await client.get(report_key(42)) is not None
 
