@@ -46,10 +46,13 @@ CARD_SUMS = """() => {
 
 
 def every_row_priced(page: Page) -> None:
+    """Every position row has its day P&L from a live mark, and its position delta (an
+    option's needs its greeks, which stream apart from, and may follow, its quote)."""
     page.wait_for_function(
         """() => document.querySelectorAll('tr[data-position]').length > 0 &&
              [...document.querySelectorAll('tr[data-position]')].every((r) =>
                r.querySelector('[data-field=day_pnl]').getAttribute('data-value') &&
+               r.querySelector('[data-field=position_delta]').getAttribute('data-value') &&
                !r.querySelector('[data-field=mark]').classList.contains('broker-mark'))""",
         timeout=20_000,
     )
