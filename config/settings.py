@@ -297,10 +297,18 @@ ALPACA_NEWS_STREAM_URL = os.environ.get("ALPACA_NEWS_STREAM_URL") or (
     if _SANDBOXED
     else "wss://stream.data.alpaca.markets/v1beta1/news"
 )
+# Alpaca's real-time crypto market data: the coins of a user whose quote source has no
+# crypto (docs/streaming-contract.md, "Coins"), with the Alpaca link's key.
+ALPACA_CRYPTO_STREAM_URL = os.environ.get("ALPACA_CRYPTO_STREAM_URL") or (
+    f"{SANDBOX_URL.replace('http', 'ws', 1)}/alpaca/data/v1beta3/crypto/us"
+    if _SANDBOXED
+    else "wss://stream.data.alpaca.markets/v1beta3/crypto/us"
+)
 if PRODUCTION and BROKER_ENV == "live":
     for _url in (
         ALPACA_DATA_URL,
         ALPACA_NEWS_STREAM_URL,
+        ALPACA_CRYPTO_STREAM_URL,
         TASTYTRADE_BASE_URL,
         TRADIER_API_URL,
         TRADIER_STREAM_URL,

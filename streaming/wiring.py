@@ -48,6 +48,7 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
             link.label,
             link.is_simulated,
             streams_quotes=link.broker in catalog.QUOTE_BROKERS,
+            quotes_coins=link.broker in catalog.COIN_QUOTE_BROKERS,
         )
         spec = {
             "credentials": broker_link_credentials_get(link=link),

@@ -95,6 +95,9 @@ def broker_at_sandbox(settings, sandbox: SandboxServer) -> SandboxServer:
     settings.ALPACA_NEWS_STREAM_URL = (
         sandbox.url.replace("http", "ws", 1) + "/alpaca/data/v1beta1/news"
     )
+    settings.ALPACA_CRYPTO_STREAM_URL = (
+        sandbox.url.replace("http", "ws", 1) + "/alpaca/data/v1beta3/crypto/us"
+    )
     return sandbox
 
 

@@ -22,6 +22,9 @@ from streaming.brokers.tradier.adapter import TradierAdapter
 
 #: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
 QUOTE_BROKERS = ("tastytrade", "tradier")
+#: Brokers whose adapter quotes coins: tastytrade's feed has them; Alpaca's crypto market
+#: data streams nothing else, and feeds the coins of a user whose quote source has none.
+COIN_QUOTE_BROKERS = ("tastytrade", "alpaca")
 
 
 def alpaca_trading_url(alpaca_api: str) -> str | None:
@@ -96,6 +99,7 @@ def make_adapter(
             account_numbers=numbers,
             api_url=trading_url,
             config=config,
+            coin_stream_url=settings.ALPACA_CRYPTO_STREAM_URL,
         )
     elif broker == "alpaca":
         adapter = AlpacaAdapter(
@@ -106,6 +110,7 @@ def make_adapter(
             api_url=settings.ALPACA_API_URL,
             checkpoint=checkpoint,
             config=config,
+            coin_stream_url=settings.ALPACA_CRYPTO_STREAM_URL,
         )
     else:
         raise ValueError(f"no adapter for broker {broker!r}")

@@ -76,6 +76,21 @@ def crypto_streamer_symbol(symbol: str) -> str | None:
     return f"{match.group(1)}/USD:CXTALP" if match else None
 
 
+#: A coin's streamer symbol (`BTC/USD:CXTALP`); the group is the pair (`BTC/USD`).
+COIN_STREAMER_RE = re.compile(r"^([A-Z][A-Z0-9]{1,9}/USD):CXTALP$", re.ASCII)
+
+
+def coin_pair(streamer_symbol: str) -> str | None:
+    """`BTC/USD:CXTALP` → `BTC/USD` (the pair Alpaca's crypto data names); None for a
+    symbol that is not a coin against the dollar."""
+    match = COIN_STREAMER_RE.match(streamer_symbol)
+    return match.group(1) if match else None
+
+
+def is_coin(streamer_symbol: str) -> bool:
+    return COIN_STREAMER_RE.match(streamer_symbol) is not None
+
+
 def streamer_symbol_for(symbol: str, instrument_type: str) -> str:
     """The DXLink symbol of a position: tickers as-is, OCC options converted, a coin
     against the dollar on tastytrade's crypto venue."""

@@ -86,13 +86,12 @@ def user_report(manager: UserStreamManager, *, owner: str = PROCESS_ID) -> dict[
     for link_id, info in manager.links.items():
         health = manager.link_health(link_id)
         source = manager.quote_source() == link_id
-        state, reason = health.overall(info, quote_source=source)
+        used = manager.feed.quotes_used(link_id)
+        state, reason = health.overall(quotes_used=used)
         kinds = {}
         for name in KINDS:
             entry = health.kinds[name]
-            view = health.view(
-                name, info, quote_source=source, quote_silence=manager.silence_threshold()
-            )
+            view = health.view(name, quotes_used=used, quote_silence=manager.silence_threshold())
             kinds[name] = {
                 **view,
                 "reconnects": entry.reconnects,

@@ -30,7 +30,9 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from streaming.brokers.alpaca.data_socket import authenticate
 from streaming.brokers.backoff import Backoff
+from streaming.brokers.errors import CredentialRejected
 from streaming.brokers.http_client import async_client
 from streaming.news.store import Article
 
@@ -201,30 +203,11 @@ class AlpacaNewsFeed:
             return {}
         return {"APCA-API-KEY-ID": self._key_id, "APCA-API-SECRET-KEY": self._secret}
 
-    async def _recv(self, ws: ClientConnection) -> list[dict[str, Any]]:
-        raw = await asyncio.wait_for(ws.recv(), self._timeout)
-        messages = orjson.loads(raw)
-        if not isinstance(messages, list):
-            raise ValueError(f"unexpected news message: {raw!r:.200}")
-        return [m for m in messages if isinstance(m, dict)]
-
     async def _handshake(self, ws: ClientConnection) -> None:
-        first = await self._recv(ws)
-        if not first or first[0].get("T") != "success" or first[0].get("msg") != "connected":
-            raise ValueError(f"no 'connected' from the news socket: {first!r:.200}")
-        await ws.send(
-            orjson.dumps({"action": "auth", "key": self._key_id, "secret": self._secret}).decode()
-        )
-        answer = await self._recv(ws)
-        for message in answer:
-            if message.get("T") == "error":
-                code, text = message.get("code"), message.get("msg", "")
-                if code in (401, 402, 403):
-                    raise Rejected(f"Alpaca rejected the key for news ({code} {text})")
-                raise ConnectionError(f"news socket refused: {code} {text}")
-            if message.get("T") == "success" and message.get("msg") == "authenticated":
-                return
-        raise ValueError(f"unexpected auth answer: {answer!r:.200}")
+        try:
+            await authenticate(ws, self._key_id, self._secret, within=self._timeout, what="news")
+        except CredentialRejected as exc:
+            raise Rejected(str(exc)) from exc
 
     async def _sync_subscription(self, ws: ClientConnection) -> set[str]:
         """Subscribe what is wanted and not subscribed, unsubscribe the rest; returns the

@@ -184,12 +184,12 @@ class LinkHealth:
         every = self.expect_every.get(name)
         return STALE_FACTOR * every if every else None
 
-    def view(
-        self, name: str, info: LinkInfo, *, quote_source: bool, quote_silence: float
-    ) -> dict[str, Any]:
+    def view(self, name: str, *, quotes_used: bool, quote_silence: float) -> dict[str, Any]:
+        """One kind as the status shows it (`quotes_used`: the link's market data is in
+        use, as the quote source or the coin feed; else its quotes kind is `idle`)."""
         entry = self.kinds[name]
         stale_after = self.stale_after(name, quote_silence)
-        if name == "quotes" and not (info.streams_quotes and quote_source):
+        if name == "quotes" and not quotes_used:
             state, reason, stale_after = "idle", "", None
         else:
             state, reason = entry.shown
@@ -201,12 +201,12 @@ class LinkHealth:
             "stale_after_ms": None if stale_after is None else int(stale_after * 1000),
         }
 
-    def overall(self, info: LinkInfo, *, quote_source: bool) -> tuple[str, str]:
+    def overall(self, *, quotes_used: bool) -> tuple[str, str]:
         """The worst state of the kinds in use (idle ones do not count)."""
         shown = []
         for name in KINDS:
             entry = self.kinds[name]
-            if name == "quotes" and not (info.streams_quotes and quote_source):
+            if name == "quotes" and not quotes_used:
                 continue  # idle
             shown.append(entry.shown)
         return max(shown, key=lambda s: _SEVERITY.get(s[0], 0), default=("stopped", ""))
@@ -315,10 +315,13 @@ def render_status(
     last_event_at: float | None,
     quote_feed: str | None = None,
     quote_silence: float = QUOTE_STALE_AFTER,
+    coin_feed: bool = False,
 ) -> dict[str, Any]:
-    """The contract's link status object (`quote_silence`: how long the quote feed may be
-    silent before it is stale now, seconds)."""
-    state, reason = health.overall(info, quote_source=quote_source)
+    """The contract's link status object (`quote_silence`: how long the link's quote feed
+    may be silent before it is stale now, seconds; `coin_feed`: the link feeds the coins
+    the source cannot quote, and `quote_feed` is that feed)."""
+    quotes_used = (info.streams_quotes and quote_source) or coin_feed
+    state, reason = health.overall(quotes_used=quotes_used)
     age = int((time.time() - last_event_at) * 1000) if last_event_at else None
     since = max((k.since for k in health.kinds.values()), default=now_ms())
     return {
@@ -329,11 +332,12 @@ def render_status(
         "reason": reason,
         "since": since,
         "kinds": {
-            name: health.view(name, info, quote_source=quote_source, quote_silence=quote_silence)
+            name: health.view(name, quotes_used=quotes_used, quote_silence=quote_silence)
             for name in KINDS
         },
         "quote_source": quote_source,
-        "quote_feed": quote_feed if quote_source else None,
+        "coin_feed": coin_feed,
+        "quote_feed": quote_feed if quote_source or coin_feed else None,
         "delayed": health.delayed,
         "delay_ms": health.delay_ms,
         "last_event_age_ms": age,
@@ -360,6 +364,7 @@ def visible(status: dict[str, Any]) -> tuple[Any, ...]:
         status["reason"],
         kinds,
         status["quote_source"],
+        status.get("coin_feed"),
         status.get("quote_feed"),
         status["delayed"],
         status["reconnects"],

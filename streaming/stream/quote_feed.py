@@ -1,7 +1,9 @@
 """What the links' adapters report, turned into the user's quotes and link statuses.
 
-One link feeds all of the user's quotes (the source, chosen by health.py); the preferred
-link streams one probe symbol while on standby, to see when its market data is back.
+One link feeds all of the user's quotes (the source, chosen by health.py), but for the
+coins a source without crypto cannot quote: those come from the coin feed, the first link
+that quotes coins and nothing else (Alpaca's crypto data). The preferred link streams one
+probe symbol while on standby, to see when its market data is back.
 Per tick only dictionary work: merge into the last values and into the pending batch
 (outbox.py). Each link's health per data kind is kept here, rendered as `status` frames
 when what a trader sees changes, and swept for data that stopped arriving.
@@ -16,6 +18,7 @@ from typing import Any, cast
 from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
+from streaming.brokers.symbols import is_coin
 from streaming.contract import StatusFrame, now_ms
 from streaming.stream.health import (
     KINDS,
@@ -88,6 +91,12 @@ class QuoteFeed:
         #: is written again when it moved, without any work per frame.
         self.health_version = 0
         self.source: int | None = None
+        #: The link that feeds the coins the source cannot quote (None: no such link, or
+        #: the source quotes them, or none are wanted), and the feed its values carry.
+        self.coin_link: int | None = None
+        self.coin_feed: str | None = None
+        #: When the coin feed last sent market data (epoch s).
+        self.coin_quote_at: float | None = None
         #: The link that should feed the quotes whenever it works (health.QUOTE_PREFERENCE).
         self._preferred = preferred_quote_link(links)
         #: The quote feed now: "<link>:<n>", a new n each time the source changes or its
@@ -131,14 +140,41 @@ class QuoteFeed:
                     self.health[link_id].kinds["quotes"].since = now_ms()
                     self.emit_status(link_id)
         self._source_delayed = bool(source is not None and self.health[source].delayed)
+        coins = {s for s in wanted if is_coin(s)}
+        for_source = wanted
+        if coins and (source is None or not self.links[source].quotes_coins):
+            for_source = wanted - coins
+        else:
+            coins = set()  # the source quotes them, or none are wanted
+        self._choose_coin_link(coins)
         probe = self._probe_symbols(wanted)
         for link_id, adapter in self.adapters.items():
             if link_id == source:
-                adapter.set_symbols(wanted)
+                adapter.set_symbols(for_source)
+            elif link_id == self.coin_link:
+                adapter.set_symbols(coins)
             elif link_id == self._preferred:
                 adapter.set_symbols(probe)  # on standby: is its market data back?
             else:
                 adapter.set_symbols(set())
+
+    def _choose_coin_link(self, coins: set[str]) -> None:
+        """The coin feed for `coins`: the first link (by id) that quotes coins and nothing
+        else, preferring one whose market data is not in error; None without coins."""
+        candidates = sorted(
+            i for i, info in self.links.items() if info.quotes_coins and not info.streams_quotes
+        )
+        working = [i for i in candidates if self.health[i].kinds["quotes"].state != "error"]
+        chosen = next(iter(working or candidates), None) if coins else None
+        if chosen == self.coin_link:
+            return
+        previous, self.coin_link = self.coin_link, chosen
+        self.coin_quote_at = time.time() if chosen is not None else None  # a full grace period
+        self._new_coin_feed()
+        for link_id in (previous, chosen):
+            if link_id is not None:
+                self.health[link_id].kinds["quotes"].since = now_ms()
+                self.emit_status(link_id)
 
     def _probe_symbols(self, wanted: set[str]) -> set[str]:
         """What the preferred link streams while another feeds the quotes: one symbol
@@ -158,15 +194,33 @@ class QuoteFeed:
         source = self.source
         self.feed = None if source is None else f"{source}:{self._feed_number}"
 
+    def _new_coin_feed(self) -> None:
+        """The coins come from a new feed (another link, or the coin feed back after a
+        drop): the coin values it has not sent again are stale until it does."""
+        self._feed_number += 1
+        link = self.coin_link
+        self.coin_feed = None if link is None else f"{link}:{self._feed_number}"
+
     def silence_threshold(self) -> float:
         """Seconds without market data after which the source is shown stale now."""
         return self._cadence.threshold(self.waits.stale_after, self.waits.stale_floor)
 
+    def quotes_used(self, link_id: int) -> bool:
+        """Whether the link's market data is in use now: the source's, or the coin feed's."""
+        return (link_id == self.source and self.links[link_id].streams_quotes) or (
+            link_id == self.coin_link
+        )
+
     # -- per tick ------------------------------------------------------------------------------
     def quote_from(self, link_id: int, symbol: str, fields: QuoteFields) -> None:
-        """A link's quote: the user's if the link is the source, else the standby probe's."""
+        """A link's quote: the user's if the link is the source (or the coin feed, for a
+        coin), else the standby probe's."""
         if link_id == self.source:
             self.quote(symbol, fields)
+        elif link_id == self.coin_link:
+            if is_coin(symbol):
+                self.coin_quote_at = time.time()
+                self._take_quote(symbol, fields, self.coin_feed, delayed=False)
         else:
             self.health[link_id].probe_tick(time.monotonic())
 
@@ -183,19 +237,26 @@ class QuoteFeed:
         without a time (a Summary) is stamped with the receipt time only while the source
         sends no times for the symbol: a receipt time is later than the broker's, and would
         label a lagging quote as fresh (docs/performance.md, "Issue 15")."""
+        self.last_quote_at = time.time()
+        self._take_quote(symbol, fields, self.feed, delayed=self._source_delayed)
+
+    def _take_quote(
+        self, symbol: str, fields: QuoteFields, feed: str | None, *, delayed: bool
+    ) -> None:
+        """Merge one feed's tick (`feed`: the `src` its values carry) into the state and
+        the pending batch."""
         now = time.time()
         self.last_event_at = now
-        self.last_quote_at = now
         self._ticks_in["quote"] += 1
         entry = self.state.quotes.get(symbol)
         if "t" in fields:
             self._broker_timed.add(symbol)
         elif entry is None or symbol not in self._broker_timed:
             fields["t"] = int(now * 1000)
-        if self._source_delayed or (entry is not None and entry.get("delayed")):
-            fields["delayed"] = self._source_delayed
-        if self.feed is not None:
-            fields["src"] = self.feed
+        if delayed or (entry is not None and entry.get("delayed")):
+            fields["delayed"] = delayed
+        if feed is not None:
+            fields["src"] = feed
         changed = changed_fields(entry, fields)
         if not changed:
             return  # the same values again: nothing to tell anyone
@@ -228,6 +289,8 @@ class QuoteFeed:
             return
         if kind == "quotes" and link_id == self.source:
             self.last_quote_at = time.time()
+        elif kind == "quotes" and link_id == self.coin_link:
+            self.coin_quote_at = time.time()
         entry = health.kinds[kind]
         entry.last_ok = now_ms()
         if entry.stale:
@@ -242,24 +305,22 @@ class QuoteFeed:
         """A link's adapter reports the state of one data kind (or of all of them): the
         health is updated and the status sent if it changed. Returns the link's overall
         state (before, after)."""
-        info = self.links[link_id]
         health = self.health[link_id]
-        before = health.overall(info, quote_source=link_id == self.source)[0]
+        before = health.overall(quotes_used=self.quotes_used(link_id))[0]
         for name in KINDS if kind == "all" else (kind,):
             entry = health.kinds[name]
-            if (
-                name == "quotes"
-                and state == "live"
-                and entry.state != "live"
-                and entry.was_live
-                and link_id == self.source
-            ):
+            back = name == "quotes" and state == "live" and entry.state != "live"
+            if back and entry.was_live and link_id == self.source:
                 self._new_feed()  # back after a drop: what it did not send again is stale
+            elif back and entry.was_live and link_id == self.coin_link:
+                self._new_coin_feed()
             entry.set(state, reason)
             if state == "live":
                 entry.last_ok = now_ms()
                 if name == "quotes" and link_id == self.source:
                     self.last_quote_at = time.time()
+                elif name == "quotes" and link_id == self.coin_link:
+                    self.coin_quote_at = time.time()
         health.extra.update({k: v for k, v in extra.items() if k in STATUS_EXTRA})
         if "expect_every" in extra:
             health.expect_every[kind] = float(extra["expect_every"])
@@ -267,7 +328,7 @@ class QuoteFeed:
             health.delayed = bool(extra["delayed"])
             health.delay_ms = extra.get("delay_ms") if health.delayed else None
         self._resync()  # the quote source may fail over (or the delay flag change)
-        return before, health.overall(info, quote_source=link_id == self.source)[0]
+        return before, health.overall(quotes_used=self.quotes_used(link_id))[0]
 
     def emit_status(self, link_id: int) -> None:
         """Render a link's status and send it if anything a trader sees changed."""
@@ -282,13 +343,15 @@ class QuoteFeed:
             self._send(status_frame(status))
 
     def render_status(self, info: LinkInfo) -> dict[str, Any]:
+        coin_feed = info.id == self.coin_link
         return render_status(
             info,
             self.health[info.id],
             quote_source=info.id == self.source,
+            coin_feed=coin_feed,
             last_event_at=self.last_event_at,
-            quote_feed=self.feed,
-            quote_silence=self.silence_threshold(),
+            quote_feed=self.coin_feed if coin_feed else self.feed,
+            quote_silence=self.waits.stale_after if coin_feed else self.silence_threshold(),
         )
 
     def mark_stopped(self) -> None:
@@ -347,6 +410,12 @@ class QuoteFeed:
                 last = self.last_quote_at or (quotes.last_ok or 0) / 1000
                 reason = f"no market data for {now - last:.0f} s"
                 changed |= quotes.check_overdue(now - last > silence_after, reason, last)
+            elif link_id == self.coin_link and quotes.state == "live":
+                # no cadence is learnt for coins: the ceiling (a coin trades around the clock)
+                last = self.coin_quote_at or (quotes.last_ok or 0) / 1000
+                reason = f"no crypto market data for {now - last:.0f} s"
+                overdue = now - last > self.waits.stale_after
+                changed |= quotes.check_overdue(overdue, reason, last)
             account = health.kinds["account"]
             every = health.expect_every.get("account")
             if account.state == "live" and every:

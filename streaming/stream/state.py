@@ -37,6 +37,10 @@ class LinkInfo:
     simulated: bool
     #: Whether the broker streams quotes; one such link feeds all of the user's quotes.
     streams_quotes: bool = True
+    #: Whether its quotes include coins (`<coin>/USD:CXTALP`). A link that quotes coins
+    #: and nothing else (Alpaca's crypto data) feeds the coins a source without them
+    #: cannot quote (quote_feed.py, the coin feed).
+    quotes_coins: bool = True
 
 
 @dataclass

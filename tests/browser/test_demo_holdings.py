@@ -11,7 +11,8 @@ each broker's own API and shown by the dashboard in a real Chromium:
   (orders.md "Trailing Stop Orders");
 - a crypto position at tastytrade (`BTC/USD`, its streamer symbol `BTC/USD:CXTALP` from
   `GET /instruments/cryptocurrencies`) and at Alpaca (`BTCUSD`, `asset_class` crypto:
-  alpaca-py #537), both marked live by the user's quote feed (tastytrade's DXLink).
+  alpaca-py #537), both marked live by the user's quote feed (tastytrade's DXLink); for a
+  trader whose quote source is Tradier, by the Alpaca link's crypto market data.
 """
 
 from __future__ import annotations
@@ -134,6 +135,58 @@ def test_a_crypto_position_is_marked_live_by_the_quote_feed(
     expect(mark).not_to_have_class(re.compile(r"\bbroker-mark\b"), timeout=SEEN_MS)
     expect(mark).to_have_attribute("data-value", re.compile(r"^\d{5,6}(\.\d+)?$"), timeout=SEEN_MS)
     expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+#: A trader whose links are Tradier and Alpaca (fresh credentials: their own sandbox
+#: customers, holding what the demo offers): no quote source of theirs has crypto.
+COIN_TRADER = ("coins", "coins-sandbox-pw")
+MAKE_COIN_TRADER = f"""
+from django.contrib.auth import get_user_model
+from accounts.services import broker_link_create, broker_link_verify
+user, made = get_user_model().objects.get_or_create(username={COIN_TRADER[0]!r})
+if made:
+    user.set_password({COIN_TRADER[1]!r})
+    user.save()
+    for broker, secrets in (
+        ("tradier", {{"access_token": "coin-trader-tradier-token"}}),
+        ("alpaca", {{"key_id": "COINTRADERKEY", "secret_key": "coin-trader-secret"}}),
+    ):
+        link = broker_link_create(user=user, broker=broker, label=f"{{broker}} coins", **secrets)
+        assert broker_link_verify(link=link).status == "verified", link.last_error
+print("ok")
+"""
+
+
+def test_with_a_tradier_source_alpacas_crypto_data_marks_the_coin(
+    page: Page, browser_app, browser_sandbox
+):
+    """docs/streaming-contract.md "Coins": Tradier's feed has no crypto, so the Alpaca
+    link's crypto market data (`v1beta3/crypto/us`) marks the Alpaca BTC position live,
+    and the quotes pill says where the coins come from."""
+    assert browser_app.python(MAKE_COIN_TRADER).strip().endswith("ok")
+    page.goto(f"{browser_app.url}/login/")
+    page.fill("input[name=username]", COIN_TRADER[0])
+    page.fill("input[name=password]", COIN_TRADER[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{browser_app.url}/")
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
+    card = page.locator("[data-account]").filter(
+        has=page.locator("[data-field=broker]", has_text="alpaca")
+    )
+    expect(card).to_have_count(2, timeout=SEEN_MS)  # its cash and margin accounts
+    row = page.locator("tr[data-position$='|BTCUSD']")
+    expect(row).to_have_count(1, timeout=SEEN_MS)
+    expect(row).to_have_attribute("data-streamer", "BTC/USD:CXTALP")
+    mark = row.locator("[data-field=mark]")
+    expect(mark).not_to_have_class(re.compile(r"\bbroker-mark\b"), timeout=SEEN_MS)
+    expect(mark).to_have_attribute("data-value", re.compile(r"^\d{5,6}(\.\d+)?$"))
+    expect(mark).to_have_attribute("title", re.compile(r"^quote \d"), timeout=SEEN_MS)
+    source = page.locator("#quote-source")
+    expect(source.locator("[data-field=source]")).to_have_text("tradier", timeout=SEEN_MS)
+    expect(source).to_have_attribute(
+        "title", "Quotes come from tradier coins; coins from alpaca coins", timeout=SEEN_MS
+    )
     assert not page.errors  # type: ignore[attr-defined]
 
 

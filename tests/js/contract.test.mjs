@@ -138,7 +138,7 @@ test('quote staleness and data age', () => {
     { id: 2, broker: 'tradier', label: 'tr', quote_source: true, quote_feed: '2:4', kinds: { quotes: { state: 'live' } } },
   ];
   const rule = feedRule(links, 10_000);
-  assert.deepEqual(rule, { staleMs: 10_000, src: '2:4', live: true, link: '2', label: 'tr', broker: 'tradier' });
+  assert.deepEqual(rule, { staleMs: 10_000, src: '2:4', live: true, link: '2', label: 'tr', broker: 'tradier', coins: null });
   assert.equal(quoteStale({ t: now - 86_400_000, src: '2:4' }, now, rule), false, 'quiet overnight: live');
   assert.equal(quoteStale({ t: now, src: '1:3' }, now, rule), true, 'streamed by the feed before the failover');
   assert.equal(staleReason({ t: now, src: '1:3' }, now, rule), 'from an earlier feed');
@@ -146,6 +146,21 @@ test('quote staleness and data age', () => {
   assert.equal(staleReason({ t: now, src: '2:4' }, now, silent), 'market data not live', 'a silent feed greys everything at once');
   assert.equal(quoteStale({ t: now - 11_000 }, now, rule), true, 'no src (an older server): the age rule');
   assert.equal(feedRule([{ id: 3, quote_source: true, kinds: { quotes: { state: 'live' } } }], 10_000).src, undefined, 'a server before feeds');
+  // the coin feed (contract "Coins"): an Alpaca link feeds the coins a Tradier source cannot quote
+  const coinLink = { id: 5, broker: 'alpaca', label: 'ap', quote_source: false, coin_feed: true, quote_feed: '5:6', kinds: { quotes: { state: 'live' } } };
+  const withCoins = feedRule([...links, coinLink], 10_000);
+  assert.deepEqual(withCoins.coins, { src: '5:6', live: true, link: '5', label: 'ap' });
+  assert.equal(withCoins.src, '2:4', 'the source is still the source');
+  assert.equal(staleReason({ t: now - 3_600_000, src: '5:6' }, now, withCoins), '', 'a quiet coin on a live coin feed: live');
+  assert.equal(staleReason({ t: now, src: '2:4' }, now, withCoins), '', "the source's values: live");
+  assert.equal(staleReason({ t: now, src: '5:2' }, now, withCoins), 'from an earlier feed', 'the coin feed before it reconnected');
+  const coinsDown = feedRule([...links, { ...coinLink, kinds: { quotes: { state: 'reconnecting' } } }], 10_000);
+  assert.equal(staleReason({ t: now, src: '5:6' }, now, coinsDown), 'market data not live', 'the coin feed down greys the coins');
+  assert.equal(staleReason({ t: now, src: '2:4' }, now, coinsDown), '', 'and only the coins');
+  const coinsAlone = feedRule([coinLink], 10_000);
+  assert.equal(coinsAlone.src, undefined, 'no quote source: an Alpaca link alone');
+  assert.equal(staleReason({ t: now, src: '5:6' }, now, coinsAlone), '', 'its coins are live');
+  assert.equal(staleReason({ t: now, src: '1:3' }, now, coinsAlone), 'from an earlier feed');
   assert.equal(newestLiveQuoteT([{ t: now + 5 }, { t: now + 9, delayed: true }, { t: now + 7, delayed: false }, null]), now + 7);
   assert.equal(newestLiveQuoteT([{ t: now, delayed: true }]), null);
   assert.equal(num(null), null);

@@ -286,12 +286,17 @@ export function quoteAge(q, now) {
 /**
  * How the page judges quotes and greeks (contract "Staleness"): the feed the user's quotes
  * come from now (`src` of the quote source's `quote_feed`), whether that link's market
- * data is live, and the age rule for values that name no feed (`staleMs`).
- * `{staleMs, src, live, link, label}`; `src` undefined: no link says (an older server).
+ * data is live, the coin feed's (`coins`: `{src, live, link, label}` of the link whose
+ * `coin_feed` is true, null without one), and the age rule for values that name no feed
+ * (`staleMs`). `{staleMs, src, live, link, label, broker, coins}`; `src` undefined: no
+ * link says (an older server).
  */
 export function feedRule(links, staleMs) {
-  const rule = { staleMs, src: undefined, live: false, link: null, label: '', broker: '' };
+  const rule = { staleMs, src: undefined, live: false, link: null, label: '', broker: '', coins: null };
   for (const l of links || []) {
+    if (l && l.coin_feed && l.quote_feed) {
+      rule.coins = { src: l.quote_feed, live: kindsOf(l).quotes.state === 'live', link: String(l.id), label: String(l.label || l.broker || `link ${l.id}`) };
+    }
     if (!l || !l.quote_source) continue;
     rule.src = l.quote_feed === undefined ? undefined : l.quote_feed;
     rule.live = kindsOf(l).quotes.state === 'live';
@@ -317,7 +322,10 @@ export function quoteStale(q, now, rule) {
 export function staleReason(q, now, rule) {
   if (!q) return 'no quote yet';
   const r = typeof rule === 'number' ? { staleMs: rule, src: undefined } : rule || { staleMs: DEFAULT_STALE_QUOTES_MS, src: undefined };
-  if (q.src !== undefined && q.src !== null && r.src !== undefined) {
+  if (q.src !== undefined && q.src !== null && r.coins && q.src === r.coins.src) {
+    return r.coins.live ? '' : 'market data not live';
+  }
+  if (q.src !== undefined && q.src !== null && (r.src !== undefined || r.coins)) {
     if (q.src !== r.src) return 'from an earlier feed';
     return r.live ? '' : 'market data not live';
   }

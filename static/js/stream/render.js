@@ -271,11 +271,17 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
       node = el('span', { id: 'quote-source', class: 'status-item quote-source' }, el('span', { class: 'status-label' }, 'quotes'), ' ', el('span', { 'data-field': 'source' }, ''));
       bar.insertBefore(node, $('sim-pill'));
     }
-    node.hidden = !f.link;
+    const coins = f.coins;
+    node.hidden = !f.link && !coins;
     setAttr(node, 'data-source-link', f.link);
+    setAttr(node, 'data-coin-link', coins ? coins.link : null);
     setAttr(node, 'data-live', f.live ? 'true' : 'false');
     setText(node.querySelector('[data-field="source"]'), f.broker || DASH);
-    setAttr(node, 'title', f.link ? `Quotes come from ${f.label}${f.live ? '' : ' (its market data is not live)'}` : null);
+    const said = [];
+    if (f.link) said.push(`Quotes come from ${f.label}${f.live ? '' : ' (its market data is not live)'}`);
+    if (coins) said.push(`coins from ${coins.label}${coins.live ? '' : ' (its crypto market data is not live)'}`);
+    const title = said.join('; ');
+    setAttr(node, 'title', title ? title[0].toUpperCase() + title.slice(1) : null);
   }
 
   /** Everything whose freshness depends on the clock (of the state drawn last): a value

@@ -1,8 +1,9 @@
 """The Alpaca adapter: Broker API REST snapshot + SSE trade events, with a polling fallback.
 
-One adapter per broker link (one Broker API key pair). Alpaca serves no quotes here: the
-link's `quotes` kind is reported `idle` once, and one supervised loop serves the
-`account` kind. Each connection: list the key's accounts, take a REST snapshot (balance,
+One adapter per broker link (one Broker API key pair). Alpaca serves no stock quotes
+here: the `quotes` kind streams only the coins the quote feed asks of it (alpaca/coins.py,
+its crypto market data; `idle` while none are), and a supervised loop of its own serves
+the `account` kind. Each connection: list the key's accounts, take a REST snapshot (balance,
 positions, open and recent orders, with fills synthesized for what already filled), report
 `live`, then follow `GET /v2/events/trades` (httpx-sse), resuming from the link's
 checkpoint (the last applied event's ULID) so that nothing is lost across drops and
@@ -52,6 +53,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
 from streaming.brokers.alpaca.client import AlpacaClient
+from streaming.brokers.alpaca.coins import AlpacaCoins
 from streaming.brokers.alpaca.orders import FINAL, AlpacaOrders
 from streaming.brokers.alpaca.portfolio import broker_path, portfolio_history
 from streaming.brokers.alpaca.wire import (
@@ -64,7 +66,6 @@ from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
 from streaming.brokers.order_shape import Fill, Group, Order
-from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ class _OrderView:
     updated_ms: int | None = None  # `updated_at` of the order state last applied
 
 
-class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
+class AlpacaAdapter(AlpacaOrders, AlpacaCoins):
     """Streams one Alpaca Broker API key's accounts into a sink, forever, healing on failure.
 
     Usage::
@@ -134,8 +135,10 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         api_url: str,
         checkpoint: Checkpoint,
         config: StreamConfig | None = None,
+        coin_stream_url: str | None = None,
     ) -> None:
         super().__init__(link_id, config, account_numbers)
+        self._init_coins(coin_stream_url)
         self._key_id = key_id
         self._secret = secret_key
         self.api_url = api_url
@@ -156,9 +159,6 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         self._sink: AdapterSink | None = None
 
     # -- control --------------------------------------------------------------------
-    def set_symbols(self, symbols: set[str]) -> None:
-        """Alpaca provides no quotes here: symbols are ignored."""
-
     def _entering(self, kind: str, state: str) -> None:
         self.mode = state
 
@@ -168,8 +168,7 @@ class AlpacaAdapter(AlpacaOrders, SupervisedAdapter):
         return self.config.account_poll_interval
 
     async def run(self, sink: AdapterSink) -> None:
-        await self._report(sink, "quotes", "idle", "the broker streams no quotes here")
-        await self._run_loops(sink, {"account": self._connect_once})
+        await self._run_loops(sink, {"quotes": self._coins_once, "account": self._connect_once})
 
     # -- balance history (portfolio history, with this link's key) -------------------------
     async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:

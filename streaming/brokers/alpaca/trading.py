@@ -83,6 +83,7 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         api_url: str,
         checkpoint: Checkpoint | None = None,
         config: StreamConfig | None = None,
+        coin_stream_url: str | None = None,
     ) -> None:
         super().__init__(
             link_id=link_id,
@@ -92,6 +93,7 @@ class AlpacaTradingAdapter(AlpacaAdapter):
             api_url=api_url,
             checkpoint=checkpoint or MemoryCheckpoint(),  # nothing to resume: no replay
             config=config,
+            coin_stream_url=coin_stream_url,
         )
         self.stream_url = stream_url(api_url)
         self.reconciliations = 0

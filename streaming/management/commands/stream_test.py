@@ -111,6 +111,7 @@ class Command(BaseCommand):
                 f"bare {broker} credential",
                 simulated=settings.BROKER_ENV == "sandbox",
                 streams_quotes=broker in catalog.QUOTE_BROKERS,
+                quotes_coins=broker in catalog.COIN_QUOTE_BROKERS,
             )
             manager = UserStreamManager(0, links=[(info, adapter)], publish=printer)
         manager.set_tab_symbols("stream_test", symbols)
