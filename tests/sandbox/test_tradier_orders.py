@@ -62,12 +62,14 @@ def test_preview_checks_and_prices_the_order_but_places_nothing(api, control):
         "expiration": api.get("/v1/markets/options/expirations", params={"symbol": "SPY"})
         .json()["expirations"]["date"][-1],
     }).json()["options"]["option"][0]  # fmt: skip
-    option_preview = api.post(
+    answer = api.post(
         f"/v1/accounts/{account}/orders",
         data={"class": "option", "symbol": "SPY", "option_symbol": option["symbol"],
               "side": "buy_to_open", "quantity": "2", "type": "limit", "price": "3.10",
               "duration": "day", "preview": "true"},
-    ).json()["order"]  # fmt: skip
+    )  # fmt: skip
+    assert answer.status_code == 200 and "order" in answer.json(), (option, answer.text)
+    option_preview = answer.json()["order"]
     assert option_preview["commission"] == 2.0  # one dollar a contract
     assert option_preview["option_symbol"] == option["symbol"]
     assert option_preview["order_cost"] == 620.0  # 3.10 x 2 contracts x 100
