@@ -88,6 +88,7 @@ def order_record(order: Order) -> OrderRecord:
         trail_price=order.trail_price,
         trail_percent=order.trail_percent,
         hwm=order.hwm,
+        notional=order.notional,
     )
 
 

@@ -179,6 +179,8 @@ class OrderRecord:
     #: A Trailing Stop's high-water mark: the highest mark since it was placed (a sell),
     #: the lowest (a buy); it stops following once the order triggers
     hwm: Decimal | None = None
+    #: A notional (dollar) Market order's amount (unsigned); its leg is sized at the fill
+    notional: Decimal | None = None
 
     group_id: int | None = None  # a linked order's member: its group (core/linked.py)
     group_kind: str | None = None  # OCO | OTO | OTOCO

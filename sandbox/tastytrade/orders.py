@@ -8,6 +8,7 @@ tastytrade's one error shape (`rest.error_response`).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core.records import (
+    CRYPTOCURRENCY,
     AccountEvent,
     LegRequest,
     OrderRejected,
@@ -33,6 +35,9 @@ from sandbox.tastytrade.rest import (
     not_found,
     owned_account,
 )
+
+#: tastytrade's order type for a dollar amount (the core's notional Market order).
+NOTIONAL_MARKET = "Notional Market"
 
 
 def replace_request(body: Any) -> OrderRequest:
@@ -53,12 +58,19 @@ def replace_request(body: Any) -> OrderRequest:
 
 
 def order_request(body: Any) -> OrderRequest:
-    """The SDK's order JSON (`NewOrder.model_dump(by_alias=True)`) as an OrderRequest."""
+    """The SDK's order JSON (`NewOrder.model_dump(by_alias=True)`) as an OrderRequest.
+
+    Coins trade in parts of a unit (a `Cryptocurrency` leg's quantity to 8 places), and a
+    `Notional Market` order buys or sells `value` dollars of one coin, its leg without a
+    quantity (developer.tastytrade.com order-submission: "one leg without quantity",
+    `value` + `value-effect`, not with a price). The notional of an equity needs
+    `is-fractional-quantity-eligible`, which no sandbox equity is."""
     if not isinstance(body, dict):
         raise OrderRejected("invalid_order", "The order body must be a JSON object.")
     raw_legs = body.get("legs")
     if not isinstance(raw_legs, list) or not raw_legs or len(raw_legs) > 4:
         raise OrderRejected("invalid_legs", "An order needs 1 to 4 legs.")
+    notional = _notional(body)
     legs = []
     for raw in raw_legs:
         if not isinstance(raw, dict):
@@ -67,7 +79,9 @@ def order_request(body: Any) -> OrderRequest:
         if not isinstance(symbol, str) or not symbol.strip():
             raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
         quantity = parse_decimal(raw.get("quantity"))
-        if quantity is None:
+        if notional is not None and raw.get("quantity") is None:
+            quantity = Decimal(0)  # sized at the fill
+        elif quantity is None:
             raise OrderRejected("invalid_quantity", f"Bad quantity {raw.get('quantity')!r}.")
         legs.append(
             LegRequest(
@@ -77,8 +91,15 @@ def order_request(body: Any) -> OrderRequest:
                 instrument_type=raw.get("instrument-type"),
             )
         )
+    coins = any(leg.instrument_type == CRYPTOCURRENCY for leg in legs)
+    if notional is not None and not coins:
+        raise OrderRejected(
+            "invalid_notional",
+            "A Notional Market order trades a cryptocurrency here (no equity is "
+            "fractional-quantity eligible).",
+        )
     return OrderRequest(
-        order_type=_order_type(body),
+        order_type="Market" if notional is not None else _order_type(body),
         legs=tuple(legs),
         time_in_force=body.get("time-in-force", "Day"),
         price=_price(body),
@@ -86,7 +107,23 @@ def order_request(body: Any) -> OrderRequest:
         source=body.get("source") if isinstance(body.get("source"), str) else None,
         client_order_id=_text(body.get("external-identifier")),
         stop_trigger=_decimal(body, "stop-trigger"),
+        fractional=coins,
+        notional=notional,
     )
+
+
+def _notional(body: dict[str, Any]) -> Decimal | None:
+    """A `Notional Market` order's `value` (unsigned; None for any other type)."""
+    if body.get("order-type") != NOTIONAL_MARKET:
+        if body.get("value") is not None:
+            raise OrderRejected("invalid_notional", "Only a Notional Market order has a value.")
+        return None
+    if body.get("price") is not None:
+        raise OrderRejected("invalid_notional", "A Notional Market order has a value, no price.")
+    value = _decimal(body, "value")
+    if value is None:
+        raise OrderRejected("invalid_notional", "A Notional Market order needs a value.")
+    return value
 
 
 def _order_type(body: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox.core.account_state import snapshot_date
 from sandbox.core.records import (
+    CRYPTOCURRENCY,
     EQUITY,
     AccountEvent,
     AccountRecord,
@@ -126,6 +127,13 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
     )
     if record.stop_trigger is not None:  # a Stop or Stop Limit order's trigger, unsigned
         data["stop-trigger"] = price(record.stop_trigger)
+    if record.notional is not None:  # a dollar amount: tastytrade's Notional Market order
+        data["order-type"] = "Notional Market"
+        buying = record.legs[0].action.startswith("Buy")
+        data["value"] = price(record.notional)
+        data["value-effect"] = "Debit" if buying else "Credit"
+    if record.legs and record.legs[0].instrument_type == CRYPTOCURRENCY:
+        data["underlying-instrument-type"] = CRYPTOCURRENCY
     if record.edited:
         data["edited"] = True
     if record.client_order_id is not None:  # the order's `external-identifier`, echoed

@@ -79,7 +79,11 @@ def axe_source() -> str:
 
 
 def serious(page: Page, options: dict | None = None) -> list[dict]:
-    """axe's serious and critical violations on the page as it is now."""
+    """axe's serious and critical violations on the page as it is now, once its stylesheets
+    are in (`load`): a page's elements can be laid out before a slow stylesheet arrives,
+    and axe would judge the browser's default colours (a loaded run once saw the dark
+    scheme's default link blue, #9e9eff, on white)."""
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_source())
     return page.evaluate(RUN_AXE, options or {"resultTypes": ["violations"]})

@@ -260,9 +260,20 @@ async def test_restart_with_a_checkpoint_shows_every_fill_once_with_its_price(
             lambda: (last_order(second, order["id"]) or {}).get("status") == "filled", SEEN_WITHIN
         )
         final = last_order(second, order["id"])
-        await second.wait_for(
-            lambda: checkpoint.cursor == last_event_id(broker_at_sandbox, key_id), SEEN_WITHIN
-        )  # the replay is through
+        try:
+            await second.wait_for(
+                lambda: checkpoint.cursor == last_event_id(broker_at_sandbox, key_id),
+                SEEN_WITHIN,
+            )  # the replay is through
+        except AssertionError as exc:  # a loaded run once missed it: say where it stood
+            cid = credential_id(key_id)
+            streams = control.state()["credentials"].get(cid, {}).get("alpaca-sse", [])
+            last = last_event_id(broker_at_sandbox, key_id)
+            raise AssertionError(
+                f"{exc}: cursor {checkpoint.cursor} (last {last}),"
+                f" mode {adapter.mode}, {adapter.stream_attempts} stream attempts,"
+                f" statuses {second.statuses[-4:]}, sandbox streams {streams}"
+            ) from exc
     frames = [p for k, _, _, p in second.events if k == "order" and p["id"] == order["id"]]
     assert frames == [final]  # the replayed partial fills added nothing, changed nothing
     fills = final["legs"][0]["fills"]
