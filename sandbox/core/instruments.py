@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.core import futures
 from sandbox.core.futures import FutureContract, option_symbol
 from sandbox.core.listings import CRYPTO_PAIRS, crypto_feed_symbol
 from sandbox.core.records import (
@@ -31,6 +32,8 @@ __all__ = [
     "crypto",
     "equity",
     "future_option",
+    "future_option_of",
+    "multiplier_of",
     "occ_to_streamer",
     "option",
     "parse_instrument",
@@ -39,6 +42,10 @@ __all__ = [
 OPTION_MULTIPLIER = 100
 _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})\s*(\d{6})([CP])(\d{8})$")
 _TICKER_RE = re.compile(r"^[A-Z][A-Z0-9./]{0,9}$")
+#: `./ESZ6 ESZ6 261218C6000`: the future, the option contract, expiration, C/P and strike.
+_FUTURE_OPTION_RE = re.compile(
+    r"^\./([A-Z0-9]+[FGHJKMNQUVXZ]\d) ([A-Z0-9]+[FGHJKMNQUVXZ]\d) (\d{6})([CP])(\d+(?:\.\d+)?)$"
+)
 
 
 @dataclass(frozen=True)
@@ -118,10 +125,39 @@ def future_option(listed: FutureContract, right: str, strike: Decimal) -> Instru
     )
 
 
-def parse_instrument(symbol: Any, instrument_type: Any) -> Instrument:
-    """The instrument an order leg names, or OrderRejected for anything we cannot trade."""
+def future_option_of(symbol: str, today: date) -> tuple[FutureContract, str, Decimal] | None:
+    """(contract, right, strike) of a quarterly option on a listed future — its option
+    contract code is the future's and it expires with it — or None."""
+    match = _FUTURE_OPTION_RE.match(symbol)
+    if match is None or match.group(1) != match.group(2):
+        return None
+    listed = futures.contract(match.group(1), today)
+    strike = Decimal(match.group(5))
+    if listed is None or strike <= 0 or f"{listed.expires_on:%y%m%d}" != match.group(3):
+        return None
+    return listed, match.group(4), strike
+
+
+def multiplier_of(symbol: str, instrument_type: str | None) -> int:
+    """What one unit of a symbol is worth in units of its price: 100 for a stock option,
+    the future's point value for an option on it (50 for /ES), 1 for anything else."""
+    if instrument_type == EQUITY_OPTION:
+        return OPTION_MULTIPLIER
+    match = _FUTURE_OPTION_RE.match(symbol) if instrument_type == FUTURE_OPTION else None
+    product = futures.product(match.group(1)[:-2]) if match else None
+    return int(product.multiplier) if product is not None else 1
+
+
+def parse_instrument(symbol: Any, instrument_type: Any, today: date | None = None) -> Instrument:
+    """The instrument an order leg names, or OrderRejected for anything we cannot trade
+    (`today`: the market's date, which lists the futures an option can be on)."""
     if not isinstance(symbol, str) or not symbol.strip():
         raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
+    if instrument_type == FUTURE_OPTION and today is not None:
+        spec = future_option_of(symbol.strip(), today)
+        if spec is None:
+            raise OrderRejected("invalid_symbol", f"{symbol!r} is not a listed future option.")
+        return future_option(*spec)
     if instrument_type == CRYPTOCURRENCY:
         if symbol.strip() not in CRYPTO_PAIRS:
             raise OrderRejected("invalid_symbol", f"{symbol!r} is not a listed cryptocurrency.")

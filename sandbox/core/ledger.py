@@ -5,18 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, cents
-from sandbox.core.records import EQUITY_OPTION, TransactionRecord
+from sandbox.core.records import EQUITY_OPTION, FUTURE_OPTION, TransactionRecord
 
 __all__ = ["FEE_PER_CONTRACT", "fees", "opening_deposit", "trade"]
 
 FEE_PER_CONTRACT = Decimal("1.00")
+OPTIONS = (EQUITY_OPTION, FUTURE_OPTION)
 
 
 def fees(legs: list[Leg], units: Decimal | None) -> Decimal:
-    """Commission: 1.00 per option contract, nothing for equities (`units` None: all)."""
+    """Commission: 1.00 per option contract (on a stock or a future), nothing for equities
+    and coins (`units` None: all)."""
     total = ZERO
     for leg in legs:
-        if leg.instrument.instrument_type == EQUITY_OPTION:
+        if leg.instrument.instrument_type in OPTIONS:
             qty = leg.quantity if units is None else leg.ratio * units
             total += qty * FEE_PER_CONTRACT
     return total
@@ -50,9 +52,7 @@ def trade(
     """One trade transaction for one leg fill: gross value, commission, net value."""
     instrument = leg.instrument
     value = cents(-leg.sign * fill.quantity * fill.price * instrument.multiplier)
-    commission = (
-        fill.quantity * FEE_PER_CONTRACT if instrument.instrument_type == EQUITY_OPTION else ZERO
-    )
+    commission = fill.quantity * FEE_PER_CONTRACT if instrument.instrument_type in OPTIONS else ZERO
     verb = "Bought" if leg.sign > 0 else "Sold"
     return TransactionRecord(
         id=transaction_id,

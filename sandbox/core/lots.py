@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sandbox.core.records import EQUITY_OPTION, PositionRecord, TransactionRecord
+from sandbox.core.instruments import multiplier_of
+from sandbox.core.records import PositionRecord, TransactionRecord
 
 _ZERO = Decimal(0)
 
@@ -51,10 +52,6 @@ class _Lot:
     opened_at: float
 
 
-def _multiplier(instrument_type: str | None) -> int:
-    return 100 if instrument_type == EQUITY_OPTION else 1
-
-
 def closed_lots(
     opening: Iterable[PositionRecord], transactions: Iterable[TransactionRecord]
 ) -> list[ClosedLot]:
@@ -77,7 +74,7 @@ def closed_lots(
             continue
         kinds.setdefault(t.symbol, (t.underlying_symbol, t.instrument_type))
         underlying, instrument_type = kinds[t.symbol]
-        multiplier = _multiplier(instrument_type)
+        multiplier = multiplier_of(t.symbol, instrument_type)
         buying = (t.action or "").startswith("Buy")
         remaining = t.quantity if buying else -t.quantity
         fee = t.commission / t.quantity

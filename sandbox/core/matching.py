@@ -23,7 +23,7 @@ from decimal import ROUND_DOWN, Decimal
 from sandbox.core import ledger
 from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, Position, cents
 from sandbox.core.marks import Marks
-from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION
+from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, FUTURE_OPTION
 
 __all__ = [
     "QUANTITY_STEP",
@@ -38,7 +38,12 @@ __all__ = [
 ]
 
 #: a marketable Limit order at least this big (in order units) fills in 2-3 partial fills
-_PARTIAL_FROM = {EQUITY: Decimal(100), EQUITY_OPTION: Decimal(3), CRYPTOCURRENCY: Decimal(100)}
+_PARTIAL_FROM = {
+    EQUITY: Decimal(100),
+    EQUITY_OPTION: Decimal(3),
+    FUTURE_OPTION: Decimal(3),
+    CRYPTOCURRENCY: Decimal(100),
+}
 #: The smallest part of a unit a fractional quantity can have (9 decimals, as Alpaca's).
 QUANTITY_STEP = Decimal("0.000000001")
 

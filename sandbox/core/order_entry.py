@@ -36,6 +36,7 @@ from sandbox.core.records import (
     OrderRejected,
     OrderRequest,
 )
+from sandbox.core.trading_calendar import market_date
 
 __all__ = [
     "closing_request",
@@ -93,7 +94,7 @@ def parse_order(
     notional = _check_notional(request)
     parsed: list[tuple[Instrument, str, Decimal]] = []
     for raw in request.legs:
-        instrument = parse_instrument(raw.symbol, raw.instrument_type)
+        instrument = parse_instrument(raw.symbol, raw.instrument_type, market_date(now))
         if raw.action not in ACTION_SIGN:
             raise OrderRejected("invalid_action", f"Unsupported leg action {raw.action!r}.")
         fractional = request.fractional is True and instrument.instrument_type in FRACTIONAL_TYPES

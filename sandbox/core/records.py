@@ -16,6 +16,7 @@ from typing import Any
 EQUITY = "Equity"
 EQUITY_OPTION = "Equity Option"
 CRYPTOCURRENCY = "Cryptocurrency"
+FUTURE = "Future"
 FUTURE_OPTION = "Future Option"
 
 #: Order statuses: working ones can still fill, be replaced or cancelled.

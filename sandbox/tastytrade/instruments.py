@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -28,7 +27,7 @@ from starlette.routing import Route
 
 from sandbox.core import chains, futures
 from sandbox.core.fundamentals import Fundamentals, fundamentals
-from sandbox.core.instruments import future_option
+from sandbox.core.instruments import future_option, future_option_of
 from sandbox.core.listings import (
     CRYPTO,
     CRYPTO_PAIRS,
@@ -328,27 +327,6 @@ async def get_future_product(request: Request, sandbox: Simulation, credential: 
 
 
 # -- future options -------------------------------------------------------------------------
-#: `./ESZ6 ESZ6 261218C6000`: the future, the option contract, expiration, C/P and strike.
-_FUTURE_OPTION_RE = re.compile(
-    r"^\./([A-Z0-9]+[FGHJKMNQUVXZ]\d) ([A-Z0-9]+[FGHJKMNQUVXZ]\d) (\d{6})([CP])(\d+(?:\.\d+)?)$"
-)
-
-
-def future_option_of(
-    symbol: str, today: dt.date
-) -> tuple[futures.FutureContract, str, Decimal] | None:
-    """(contract, right, strike) of a quarterly option on a listed future — its option
-    contract code is the future's and it expires with it — or None."""
-    match = _FUTURE_OPTION_RE.match(symbol)
-    if match is None or match.group(1) != match.group(2):
-        return None
-    listed = futures.contract(match.group(1), today)
-    strike = Decimal(match.group(5))
-    if listed is None or strike <= 0 or f"{listed.expires_on:%y%m%d}" != match.group(3):
-        return None
-    return listed, match.group(4), strike
-
-
 def future_option_item(
     listed: futures.FutureContract, right: str, strike: Decimal, today: dt.date
 ) -> dict[str, Any]:

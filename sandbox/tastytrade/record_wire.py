@@ -14,6 +14,8 @@ from sandbox.core.account_state import snapshot_date
 from sandbox.core.records import (
     CRYPTOCURRENCY,
     EQUITY,
+    FUTURE,
+    FUTURE_OPTION,
     AccountEvent,
     AccountRecord,
     BalanceFigures,
@@ -132,8 +134,11 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
         buying = record.legs[0].action.startswith("Buy")
         data["value"] = price(record.notional)
         data["value-effect"] = "Debit" if buying else "Credit"
-    if record.legs and record.legs[0].instrument_type == CRYPTOCURRENCY:
+    kind = record.legs[0].instrument_type if record.legs else None
+    if kind == CRYPTOCURRENCY:
         data["underlying-instrument-type"] = CRYPTOCURRENCY
+    elif kind == FUTURE_OPTION:  # an option on a future: its underlying is the future
+        data["underlying-instrument-type"] = FUTURE
     if record.edited:
         data["edited"] = True
     if record.client_order_id is not None:  # the order's `external-identifier`, echoed

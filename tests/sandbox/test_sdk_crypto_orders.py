@@ -1,4 +1,4 @@
-"""The real tastytrade SDK's crypto orders at the sandbox, over real sockets.
+"""The real tastytrade SDK's crypto and future-option orders at the sandbox, over real sockets.
 
 tastytrade trades coins 24/7 in parts of a unit ("decimals only for crypto"), and a
 `Notional Market` order is "one leg without quantity" with a `value` and `value-effect`,
@@ -17,10 +17,12 @@ from decimal import Decimal
 
 import pytest
 from tastytrade import Account
-from tastytrade.instruments import Cryptocurrency, Equity
+from tastytrade.instruments import Cryptocurrency, Equity, Future, FutureOption
 from tastytrade.order import (
     InstrumentType,
+    Leg,
     LimitOrder,
+    MarketOrder,
     NotionalOrder,
     OrderAction,
     OrderStatus,
@@ -137,3 +139,58 @@ async def test_a_notional_order_of_a_stock_or_with_a_price_is_refused(sandbox, r
         )
         assert answer.status_code == 422
         assert "has a value, no price" in answer.text
+
+
+async def test_a_future_option_is_bought_and_sold_with_its_multiplier(
+    sandbox, control, refresh_token
+):
+    """A quarterly /ES call (`FutureOption.get`; developer.tastytrade.com order-submission:
+    future options take up to 4 legs, Limit with price and price-effect) fills at its mark
+    and is held as a Future Option of the future, its multiplier 50; selling it to close
+    leaves nothing. A symbol that is not a listed option is refused."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        account = await margin_account(session)
+        front = (await Future.get(session, product_codes=["ES"], page_offset=None))[0]
+        code = front.symbol.removeprefix("/")
+        option = await FutureOption.get(
+            session, f"./{code} {code} {front.expiration_date:%y%m%d}C6000"
+        )
+        buy = MarketOrder(
+            time_in_force=OrderTimeInForce.DAY,
+            legs=[option.build_leg(Decimal(1), OrderAction.BUY_TO_OPEN)],
+        )
+        placed = (await account.place_order(session, buy, dry_run=False)).order
+        assert placed.underlying_symbol == front.symbol
+        assert placed.underlying_instrument_type == InstrumentType.FUTURE
+        for _ in range(3):
+            control.step()
+        filled = await account.get_order(session, placed.id)
+        assert filled.status == OrderStatus.FILLED
+        (position,) = await account.get_positions(session, symbol=option.symbol)
+        assert position.instrument_type == InstrumentType.FUTURE_OPTION
+        assert (position.quantity, position.multiplier) == (1, 50)
+        assert position.underlying_symbol == front.symbol
+
+        sell = MarketOrder(
+            time_in_force=OrderTimeInForce.DAY,
+            legs=[option.build_leg(Decimal(1), OrderAction.SELL_TO_CLOSE)],
+        )
+        closing = (await account.place_order(session, sell, dry_run=False)).order
+        for _ in range(3):
+            control.step()
+        assert (await account.get_order(session, closing.id)).status == OrderStatus.FILLED
+        assert await account.get_positions(session, symbol=option.symbol) == []
+
+        unlisted = MarketOrder(
+            time_in_force=OrderTimeInForce.DAY,
+            legs=[
+                Leg(
+                    instrument_type=InstrumentType.FUTURE_OPTION,
+                    symbol=option.symbol.replace(code, "ESZ9", 1),
+                    action=OrderAction.BUY_TO_OPEN,
+                    quantity=Decimal(1),
+                )
+            ],
+        )
+        with pytest.raises(TastytradeError, match="not a listed future option"):
+            await account.place_order(session, unlisted, dry_run=True)
