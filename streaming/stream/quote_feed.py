@@ -111,8 +111,10 @@ class QuoteFeed:
         #: Symbols whose quote source sends its own event times (see `quote`).
         self._broker_timed: set[str] = set()
         self.last_quote_at: float | None = None
-        #: Ticks since the last flush (added to the metrics once per flush, not per tick).
+        #: Ticks since the last flush (added to the metrics once per flush, not per tick);
+        #: of the quotes, those of the coin feed.
         self._ticks_in = {"quote": 0, "greeks": 0}
+        self._coin_ticks = 0
         #: The source's events since the last staleness sweep (its cadence).
         self._events_since_sweep = 0
         #: Each link's overall state as counted in `metrics.LINKS` (while running).
@@ -219,8 +221,9 @@ class QuoteFeed:
             self.quote(symbol, fields)
         elif link_id == self.coin_link:
             if is_coin(symbol):
-                self.coin_quote_at = time.time()
-                self._take_quote(symbol, fields, self.coin_feed, delayed=False)
+                now = self.coin_quote_at = time.time()
+                self._coin_ticks += 1  # not the source's: its cadence does not count them
+                self._take_quote(symbol, fields, self.coin_feed, False, now)
         else:
             self.health[link_id].probe_tick(time.monotonic())
 
@@ -237,15 +240,14 @@ class QuoteFeed:
         without a time (a Summary) is stamped with the receipt time only while the source
         sends no times for the symbol: a receipt time is later than the broker's, and would
         label a lagging quote as fresh (docs/performance.md, "Issue 15")."""
-        self.last_quote_at = time.time()
-        self._take_quote(symbol, fields, self.feed, delayed=self._source_delayed)
+        now = self.last_quote_at = time.time()
+        self._take_quote(symbol, fields, self.feed, self._source_delayed, now)
 
     def _take_quote(
-        self, symbol: str, fields: QuoteFields, feed: str | None, *, delayed: bool
+        self, symbol: str, fields: QuoteFields, feed: str | None, delayed: bool, now: float
     ) -> None:
         """Merge one feed's tick (`feed`: the `src` its values carry) into the state and
         the pending batch."""
-        now = time.time()
         self.last_event_at = now
         self._ticks_in["quote"] += 1
         entry = self.state.quotes.get(symbol)
@@ -381,7 +383,9 @@ class QuoteFeed:
     # -- once per flush / per second ---------------------------------------------------------------
     def flush_tick_counts(self) -> None:
         """The ticks since the last flush into the metrics (one write per kind)."""
-        self._events_since_sweep += self._ticks_in["quote"] + self._ticks_in["greeks"]
+        source_ticks = self._ticks_in["quote"] - self._coin_ticks + self._ticks_in["greeks"]
+        self._events_since_sweep += source_ticks
+        self._coin_ticks = 0
         for kind, count in self._ticks_in.items():
             if count:
                 metrics.QUOTE_EVENTS_IN.labels(kind).inc(count)
