@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from streaming.brokers.symbols import OPTION_STREAMER_RE
 from tests.browser.test_dashboard import log_in
 from tests.support.chains import chain_requests, chain_users
+from tests.support.wait import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The README's picture: written only with UPDATE_DOCS_IMAGES=1.
@@ -48,16 +49,26 @@ def open_as(page: Page, app, broker: str, users: dict[str, dict]) -> None:
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
 
 
+#: The page is live before the link's first account read has landed (Tradier's and
+#: Alpaca's come with their connect): seconds on a quiet box, the rest a loaded one's margin.
+ACCOUNTS_WITHIN = 20.0
+
+
 def held_spy_option(page: Page, app) -> tuple[str, str, str]:
-    """(streamer symbol, expiration, strike text) of a SPY option the user holds."""
-    snapshot = page.request.get(f"{app.url}/api/snapshot").json()
-    for account in snapshot["accounts"]:
-        for p in account["positions"]:
-            match = OPTION_STREAMER_RE.match(p.get("streamer_symbol") or "")
-            if match and match.group(1) == "SPY":
-                day = dt.datetime.strptime(match.group(2), "%y%m%d").date().isoformat()
-                return p["streamer_symbol"], day, match.group(4)
-    raise AssertionError(f"no SPY option position: {snapshot['accounts']}")
+    """(streamer symbol, expiration, strike text) of a SPY option the user holds, once
+    the server's snapshot has the user's accounts."""
+
+    def found() -> tuple[str, str, str] | None:
+        snapshot = page.request.get(f"{app.url}/api/snapshot").json()
+        for account in snapshot["accounts"]:
+            for p in account["positions"]:
+                match = OPTION_STREAMER_RE.match(p.get("streamer_symbol") or "")
+                if match and match.group(1) == "SPY":
+                    day = dt.datetime.strptime(match.group(2), "%y%m%d").date().isoformat()
+                    return p["streamer_symbol"], day, match.group(4)
+        return None
+
+    return poll_until(found, within=ACCOUNTS_WITHIN, what="a SPY option position")
 
 
 @pytest.mark.parametrize("broker", ["tastytrade", "tradier"])
