@@ -5,6 +5,7 @@ trader's zone, labelled (docs/streaming-contract.md, "Display preferences")."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import threading
 import time
@@ -16,6 +17,7 @@ from playwright.sync_api import Page, expect
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in, tastytrade_account
 from tests.support.live import LiveApp
+from tests.support.wait import poll_until
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,11 @@ WATCH = """(el) => {
   new MutationObserver(() => window.__changes.push(performance.now()))
     .observe(el, {childList: true, characterData: true, subtree: true});
 }"""
+
+
+def stored_preferences(page: Page) -> dict:
+    """GET /api/preferences from the page: what the server has stored."""
+    return page.evaluate("async () => (await fetch('/api/preferences')).json()")
 
 
 def put_preferences(page: Page, body: dict) -> dict:
@@ -210,7 +217,12 @@ def test_columns_sort_and_the_sort_is_remembered(page: Page, browser_app):
         head.locator("button.sort-btn").click()
         expect(head).to_have_attribute("aria-sort", "descending")
         expect_sorted(page, quantities, -1)
-        # remembered for the trader: another load (any browser) shows it sorted
+        # remembered for the trader: another load (any browser) shows it sorted, once the
+        # page's save has reached the server (a reload at once can overtake the PUT)
+        poll_until(
+            lambda: "desc" in json.dumps(stored_preferences(page)["sorts"].get("positions")),
+            what="the descending sort saved",
+        )
         page.reload()
         expect(head).to_have_attribute("aria-sort", "descending")
         expect_sorted(page, quantities, -1)

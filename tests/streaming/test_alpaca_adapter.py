@@ -248,6 +248,11 @@ async def test_restart_with_a_checkpoint_shows_every_fill_once_with_its_price(
         control.step()
         control.step()  # the first partial fill
         await first.wait_for(lambda: fill_rows(first, order["id"]), SEEN_WITHIN)
+        # the first process applied the partial fill's event, not only read the order: the
+        # re-read right after the stream opens can show the fill first (then exiting here
+        # would leave no checkpoint, and the next process nothing to replay)
+        seen = last_event_id(broker_at_sandbox, key_id)
+        await first.wait_for(lambda: checkpoint.cursor == seen, SEEN_WITHIN)
     step_until_filled(control, broker_at_sandbox, key_id, order["id"])  # nobody listening
     with rest(settings, key_id) as client:
         avg = client.get(f"/v1/trading/accounts/{account_id}/orders/{order['id']}").json()[
