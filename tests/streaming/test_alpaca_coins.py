@@ -103,6 +103,15 @@ ALPACA_INFO = LinkInfo(3, "alpaca", "ap", simulated=True, streams_quotes=False)
 TRADIER_INFO = LinkInfo(2, "tradier", "tr", simulated=True, quotes_coins=False)
 
 
+def quote_states(published: Published, link_id: int) -> list[str]:
+    """The `quotes` kind's states the link's status frames said, in order."""
+    return [
+        f["link"]["kinds"]["quotes"]["state"]
+        for f in published.of("status")
+        if f["link"]["id"] == link_id
+    ]
+
+
 def crypto_sockets(control, key_id: str) -> list[dict]:
     return control.state()["credentials"].get(credential_id(key_id), {}).get("alpaca-crypto", [])
 
@@ -116,10 +125,11 @@ async def test_a_tradier_source_leaves_the_coins_to_the_alpaca_link(
     socket closes and its quotes are `idle` again."""
     key_id = f"AK{uuid.uuid4().hex[:14].upper()}"
     tradier_adapter = tradier(settings, f"tradier-{uuid.uuid4().hex[:12]}")
+    alpaca_adapter = alpaca(settings, key_id)
     published = Published()
     manager = UserStreamManager(
         42,
-        links=[(TRADIER_INFO, tradier_adapter), (ALPACA_INFO, alpaca(settings, key_id))],
+        links=[(TRADIER_INFO, tradier_adapter), (ALPACA_INFO, alpaca_adapter)],
         publish=published,
         flush_interval=0.1,
     )
@@ -160,6 +170,15 @@ async def test_a_tradier_source_leaves_the_coins_to_the_alpaca_link(
             what="the coin feed idle",
         )
         assert feed.coin_link is None
+        # coins no longer wanted are no reconnect: the socket closes, the kind is idle
+        await wait_until(
+            lambda: manager.link_health(3).kinds["quotes"].reason == "no coins wanted",
+            within=WITHIN,
+            what="the adapter idle",
+        )
+        assert alpaca_adapter.kind_state("quotes") == "idle"
+        assert manager.link_health(3).kinds["quotes"].reconnects == 0
+        assert "reconnecting" not in quote_states(published, 3)
         assert manager.state.link_status[3]["coin_feed"] is False
         assert manager.state.link_status[3]["quote_feed"] is None
         await wait_until(

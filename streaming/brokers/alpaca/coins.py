@@ -87,29 +87,33 @@ class AlpacaCoins(SupervisedAdapter):
             self._coins_changed.set()
 
     async def _coins_once(self, sink: AdapterSink) -> None:
-        """One connection of the `quotes` kind (or none while no coin is wanted)."""
+        """The `quotes` kind's connections, until one fails: a socket while coins are
+        wanted, none (`idle`) while none are. Coins no longer wanted close the socket
+        here, not by ending the loop: that is no reconnect."""
         url = self.coin_stream_url
         if url is None:
             await self._report_change(sink, "quotes", "idle", NO_FEED)
             await asyncio.Event().wait()  # until cancelled
             return
-        while not self._coins:
-            self._coins_changed.clear()
-            await self._report_change(sink, "quotes", "idle", "no coins wanted")
-            await self._coins_changed.wait()
-        if self.kind_state("quotes") != "live":
-            await self._report_change(sink, "quotes", "connecting")
-        await self._gate(sink)
-        timeout = max(self.config.watchdog_timeout, 1.0)
-        async with connect(url, open_timeout=timeout, ping_interval=20) as ws:
-            await authenticate(
-                ws, self._key_id, self._secret, within=timeout, what="crypto market data"
-            )
-            subscribed: dict[str, str] = {}
-            await self._sync_coins(ws, subscribed)
-            self.coin_connects += 1
-            await self._report(sink, "quotes", "live")
-            await self._read_coins(ws, subscribed, sink)
+        while True:
+            while not self._coins:
+                self._coins_changed.clear()
+                await self._report_change(sink, "quotes", "idle", "no coins wanted")
+                await self._coins_changed.wait()
+            if self.kind_state("quotes") != "live":
+                await self._report_change(sink, "quotes", "connecting")
+            await self._gate(sink)
+            timeout = max(self.config.watchdog_timeout, 1.0)
+            async with connect(url, open_timeout=timeout, ping_interval=20) as ws:
+                await authenticate(
+                    ws, self._key_id, self._secret, within=timeout, what="crypto market data"
+                )
+                subscribed: dict[str, str] = {}
+                await self._sync_coins(ws, subscribed)
+                self.coin_connects += 1
+                if self.kind_state("quotes") != "live":
+                    await self._report(sink, "quotes", "live")
+                await self._read_coins(ws, subscribed, sink)
 
     async def _sync_coins(self, ws: ClientConnection, subscribed: dict[str, str]) -> None:
         """Subscribe the wanted pairs not subscribed yet, unsubscribe the others."""
