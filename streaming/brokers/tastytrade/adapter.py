@@ -53,7 +53,7 @@ from streaming.brokers.tastytrade.client import (
     make_session,
     refresh_token,
 )
-from streaming.brokers.tastytrade.instruments import StreamerSymbols
+from streaming.brokers.tastytrade.instruments import InstrumentLookup
 from streaming.brokers.tastytrade.orders import TastytradeOrders
 from streaming.brokers.values import without
 
@@ -96,7 +96,7 @@ class TastytradeAdapter(TastytradeOrders):
         self._applying = False
         self._dx_tg: anyio.abc.TaskGroup | None = None
         self._subscribed: set[str] = set()
-        self._streamer_symbols = StreamerSymbols()
+        self._instruments = InstrumentLookup()
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
         self.heartbeats = 0
@@ -275,7 +275,7 @@ class TastytradeAdapter(TastytradeOrders):
             number = account.account_number
             balance = wire.balance_payload(await account.get_balances(session))
             held = await account.get_positions(session)
-            await self._streamer_symbols.resolve(session, held)
+            await self._instruments.resolve(session, held)
             positions = [self._position_payload(p) for p in held]
             await self._emit_changed(sink, "balance", number, balance, full=full, volatile=VOLATILE)
             await self._emit_changed(sink, "positions", number, positions, full=full)
@@ -336,12 +336,12 @@ class TastytradeAdapter(TastytradeOrders):
         self.last_account_message = time.monotonic()
         self._known.pop(("positions", p.account_number), None)  # reconcile re-sends all
         if self._session is not None:  # a future's, crypto's: once per new symbol
-            await self._streamer_symbols.resolve(self._session, [p])
+            await self._instruments.resolve(self._session, [p])
         payload = self._position_payload(p)
         await sink.account_event("position", self.link_id, p.account_number, payload)
 
     def _position_payload(self, p: CurrentPosition) -> Position:
-        return wire.position_payload(p, self._streamer_symbols.get(p.symbol))
+        return wire.position_payload(p, self._instruments.get(p.symbol))
 
     async def _order(self, o: PlacedOrder, sink: AdapterSink) -> None:
         self.last_account_message = time.monotonic()

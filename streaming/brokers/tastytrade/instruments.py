@@ -1,17 +1,28 @@
-"""The DXLink symbol of a tastytrade position that is not an equity or an equity option.
+"""What tastytrade's instruments endpoints say of a position that is not an equity or an
+equity option: its DXLink symbol, and for a future or a future option its dollars per point.
 
 A future (`/ESZ6`), a future option (`./ESZ6 EW3U6 260918P9100`) or a cryptocurrency
 (`BTC/USD`) streams under a symbol of its own (`/ESZ26:XCME`, `./EW3U26P9100:XCME`,
-`BTC/USD:CXTALP`) that neither its REST symbol nor a rule gives: tastytrade's instruments
-endpoints say it. Without it such a position would never get a live mark. Asked once per
-symbol per link and kept; a symbol tastytrade cannot resolve stays on its REST symbol
-(its quote then never arrives, and the position's mark shows its age).
+`BTC/USD:CXTALP`) that neither its REST symbol nor a rule gives: the instruments endpoints
+say it. Without it such a position would never get a live mark.
+
+A future's point is worth its `notional-multiplier` (50 for /ES), and so is a point of an
+option on it: the option instrument's own `multiplier` is 1 (a captured sandbox chain:
+`multiplier` "1.0", `notional-value` "0.5", `display-factor` "0.01"), so a position whose
+`multiplier` followed the instrument's would value an /ES option at a fiftieth. The
+future's notional multiplier (`Future.get` of the option's underlying) is taken instead.
+
+Asked once per symbol per link and kept; a symbol tastytrade cannot resolve keeps its REST
+symbol and its own multiplier (its quote then never arrives, and the position's mark shows
+its age).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from pydantic import ValidationError
 from tastytrade import Session
@@ -21,18 +32,28 @@ from tastytrade.utils import TastytradeError
 
 log = logging.getLogger(__name__)
 
-#: The instrument kinds whose streamer symbol only the instruments endpoints know.
+#: The instrument kinds only the instruments endpoints describe.
 LOOKED_UP = ("Future", "Future Option", "Cryptocurrency")
 
 
-class StreamerSymbols:
-    """REST symbol → DXLink symbol of the positions of `LOOKED_UP` kinds, asked once."""
+@dataclass(frozen=True)
+class Looked:
+    """What the instruments endpoints said of one symbol."""
+
+    streamer_symbol: str | None
+    #: Dollars per point of its price (None: the position's own `multiplier` stands).
+    multiplier: Decimal | None = None
+
+
+class InstrumentLookup:
+    """REST symbol → what the instruments endpoints say of it, for positions of the
+    `LOOKED_UP` kinds, asked once."""
 
     def __init__(self) -> None:
-        self._known: dict[str, str | None] = {}
+        self._known: dict[str, Looked | None] = {}
 
-    def get(self, symbol: str) -> str | None:
-        """The streamer symbol found for `symbol`, or None (not looked up, or unknown)."""
+    def get(self, symbol: str) -> Looked | None:
+        """What was found for `symbol`, or None (not looked up, or unknown)."""
         return self._known.get(symbol)
 
     async def resolve(self, session: Session, positions: Iterable[CurrentPosition]) -> None:
@@ -42,19 +63,19 @@ class StreamerSymbols:
             if kind not in LOOKED_UP or p.symbol in self._known:
                 continue
             try:
-                self._known[p.symbol] = await _streamer_symbol(session, kind, p.symbol)
+                self._known[p.symbol] = await _look_up(session, kind, p.symbol)
             except (TastytradeError, ValidationError) as exc:
-                log.warning("tastytrade has no streamer symbol for %s %s: %s", kind, p.symbol, exc)
+                log.warning("tastytrade does not describe %s %s: %s", kind, p.symbol, exc)
                 self._known[p.symbol] = None
 
 
-async def _streamer_symbol(session: Session, kind: str, symbol: str) -> str | None:
-    found: object
+async def _look_up(session: Session, kind: str, symbol: str) -> Looked | None:
     if kind == "Future":
-        found = await Future.get(session, symbol)
-    elif kind == "Future Option":
-        found = await FutureOption.get(session, symbol)
-    else:
-        found = await Cryptocurrency.get(session, symbol)
-    item = found[0] if isinstance(found, list) and found else found
-    return getattr(item, "streamer_symbol", None) or None
+        future = await Future.get(session, symbol)
+        return Looked(future.streamer_symbol or None, future.notional_multiplier)
+    if kind == "Future Option":
+        option = await FutureOption.get(session, symbol)
+        future = await Future.get(session, option.underlying_symbol)
+        return Looked(option.streamer_symbol or None, future.notional_multiplier)
+    coin = await Cryptocurrency.get(session, symbol)
+    return Looked(coin.streamer_symbol or None)

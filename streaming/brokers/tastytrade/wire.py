@@ -44,6 +44,7 @@ from streaming.brokers.order_shape import (
 )
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.brokers.symbols import streamer_symbol_for
+from streaming.brokers.tastytrade.instruments import Looked
 from streaming.brokers.values import decimal, num, time_ms
 
 
@@ -66,14 +67,16 @@ def balance_payload(b: AccountBalance) -> Balance:
     }
 
 
-def position_payload(p: CurrentPosition, looked_up: str | None = None) -> Position:
-    """A position; `looked_up` is its streamer symbol from the instruments endpoints (a
-    future, a future option, a cryptocurrency: tastytrade/instruments.py)."""
+def position_payload(p: CurrentPosition, looked_up: Looked | None = None) -> Position:
+    """A position; `looked_up` is what the instruments endpoints say of it (a future, a
+    future option, a cryptocurrency: tastytrade/instruments.py): its streamer symbol, and
+    a future's or future option's dollars per point."""
     streamer_symbol = (
-        looked_up
+        (looked_up.streamer_symbol if looked_up else None)
         or getattr(p, "streamer_symbol", None)
         or streamer_symbol_for(p.symbol, str(p.instrument_type.value))
     )
+    multiplier = looked_up.multiplier if looked_up and looked_up.multiplier else p.multiplier
     return {
         "symbol": p.symbol,
         "streamer_symbol": streamer_symbol,
@@ -84,7 +87,7 @@ def position_payload(p: CurrentPosition, looked_up: str | None = None) -> Positi
         "average_open_price": num(p.average_open_price),
         "close_price": num(p.close_price),
         "mark_price": num(p.mark_price),
-        "multiplier": num(p.multiplier),
+        "multiplier": num(multiplier),
         "cost_effect": p.cost_effect,
         "realized_day_gain": num(p.realized_day_gain),
         "expires_at": time_ms(p.expires_at),
