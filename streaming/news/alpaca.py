@@ -17,7 +17,6 @@ seconds below 1e11 (year 5138), else milliseconds: the two classic news-time bug
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -30,7 +29,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from streaming.brokers.alpaca.data_socket import authenticate
+from streaming.brokers.alpaca.data_socket import authenticate, receive_or
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.errors import CredentialRejected
 from streaming.brokers.http_client import async_client
@@ -224,18 +223,9 @@ class AlpacaNewsFeed:
 
     async def _stream(self, ws: ClientConnection) -> None:
         while True:
-            changed = asyncio.ensure_future(self._changed.wait())
-            received = asyncio.ensure_future(ws.recv())
-            try:
-                await asyncio.wait({changed, received}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                changed.cancel()
-                if not received.done():
-                    received.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await received
-            if received.done() and not received.cancelled():
-                await self._on_message(received.result())
+            raw = await receive_or(ws, self._changed)
+            if raw is not None:
+                await self._on_message(raw)
             if self._changed.is_set():
                 added = await self._sync_subscription(ws)
                 if added:

@@ -15,10 +15,11 @@ from tests.support.live import DEMO_USER
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 
 
-def log_in(page: Page, base_url: str) -> float:
+def log_in(page: Page, base_url: str, user: tuple[str, str] = DEMO_USER) -> float:
+    """Log `user` (name, password; the demo trader) in; when the login was sent."""
     page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", DEMO_USER[0])
-    page.fill("input[name=password]", DEMO_USER[1])
+    page.fill("input[name=username]", user[0])
+    page.fill("input[name=password]", user[1])
     started = time.monotonic()
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")

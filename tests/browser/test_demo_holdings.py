@@ -26,6 +26,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.browser.test_dashboard import log_in as dashboard_log_in
 from tests.browser.test_orders_panel import by_broker, linked_rows, log_in
 from tests.support.live import LiveApp
 from tests.support.wait import poll_until
@@ -165,11 +166,7 @@ def test_with_a_tradier_source_alpacas_crypto_data_marks_the_coin(
     link's crypto market data (`v1beta3/crypto/us`) marks the Alpaca BTC position live,
     and the quotes pill says where the coins come from."""
     assert browser_app.python(MAKE_COIN_TRADER).strip().endswith("ok")
-    page.goto(f"{browser_app.url}/login/")
-    page.fill("input[name=username]", COIN_TRADER[0])
-    page.fill("input[name=password]", COIN_TRADER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{browser_app.url}/")
+    dashboard_log_in(page, browser_app.url, COIN_TRADER)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
     card = page.locator("[data-account]").filter(
         has=page.locator("[data-field=broker]", has_text="alpaca")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.live import DEMO_USER
+from tests.browser.test_dashboard import log_in as dashboard_log_in
 from tests.support.orders import market_buy as order
 from tests.support.wait import poll_until
 
@@ -42,11 +42,7 @@ def page(browser: Browser) -> Page:
 
 
 def log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", DEMO_USER[0])
-    page.fill("input[name=password]", DEMO_USER[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
+    dashboard_log_in(page, base_url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=SEEN_MS)
     expect(page.locator("[data-account]")).to_have_count(6, timeout=SEEN_MS)
 

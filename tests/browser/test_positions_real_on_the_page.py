@@ -14,8 +14,8 @@ Sources:
   future option's dollars per point, which are the future's `notional-multiplier` (the
   instruments endpoints: tastytrade/instruments.py, `Looked`).
 - Alpaca: the Position entity with `asset_class` us_equity, us_option, crypto (alpaca-py
-  alpaca/trading/models.py `Position`; alpacahq/alpaca-docs broker-api positions; the
-  crypto position of alpaca-py #537, `BTCUSD`).
+  alpaca/trading/models.py `Position`; the crypto one is alpacahq/alpaca-docs
+  data/webapi/entities/position-crypto.yaml's example, `BTCUSD`).
 - Tradier: get-account-positions (documentation.tradier.com/brokerage-api/accounts/
   get-account-positions): `cost_basis`, `date_acquired`, `id`, `quantity`, `symbol`.
 """
@@ -34,6 +34,7 @@ from streaming.brokers.tastytrade import wire as tastytrade_wire
 from streaming.brokers.tastytrade.instruments import Looked
 from streaming.brokers.tradier import wire as tradier_wire
 from tests.browser.fake_stream import FakeStream, link, log_in, quote, snapshot
+from tests.streaming.test_orders_real_alpaca import CRYPTO_POSITION
 
 TT, ALPACA, TRADIER = "5WT00001", "PA1ALPACA01", "VA000001"
 
@@ -77,82 +78,37 @@ def tastytrade_position(
 Row = tuple[str, str, str, str, str, float, int, dict[str, Any]]
 
 
+def row(number: str, payload: Any, kind: str, quantity: str, avg: float, multiplier: int) -> Row:
+    """One expected row of the adapter's contract position `payload`."""
+    position = dict(payload)
+    symbol, streamer = str(position["symbol"]), str(position["streamer_symbol"])
+    return (number, symbol, kind, streamer, quantity, avg, multiplier, position)
+
+
 def rows() -> list[Row]:
+    # symbol, kind, underlying, quantity, average open, close, the position's own
+    # multiplier; what the instruments endpoints say; the row's words; the multiplier
+    # its P&L must use (a future option's instrument says 1; its point is the future's $50)
+    es = Looked("/ESZ26:XCME", Decimal(50))
+    es_put = Looked("./EW3U26P9100:XCME", Decimal(50))
+    btc = Looked("BTC/USD:CXTALP")
     tt = [
-        (
-            tastytrade_position("/ESZ6", "Future", "/ES", "2", "5990", "6000", "1"),
-            Looked("/ESZ26:XCME", Decimal(50)),
-            "Future",
-            2,
-            5990.0,
-            50,
-        ),
-        (
-            # a future option's instrument multiplier is 1; its point is the future's $50
-            tastytrade_position(
-                "./ESZ6 EW3U6 260918P9100", "Future Option", "/ESZ6", "1", "12.5", "13", "1"
-            ),
-            Looked("./EW3U26P9100:XCME", Decimal(50)),
-            "Future Option",
-            1,
-            12.5,
-            50,
-        ),
-        (
-            tastytrade_position(
-                "BTC/USD", "Cryptocurrency", "BTC/USD", "0.25", "60000", "61000", "1"
-            ),
-            Looked("BTC/USD:CXTALP"),
-            "Cryptocurrency",
-            0.25,
-            60000.0,
-            1,
-        ),
-        (
-            tastytrade_position(
-                "SPY   261218C00600000", "Equity Option", "SPY", "3", "20", "21", "100"
-            ),
-            None,
-            "exp 18 Dec 26",
-            3,
-            20.0,
-            100,
-        ),
-    ]
-    out: list[Row] = []
-    for position, looked, kind, quantity, avg, multiplier in tt:
-        payload = dict(tastytrade_wire.position_payload(position, looked))
-        out.append(
-            (
-                TT,
-                position.symbol,
-                kind,
-                str(payload["streamer_symbol"]),
-                f"{quantity:g}",
-                avg,
-                multiplier,
-                payload,
-            )
-        )
+        (("/ESZ6", "Future", "/ES", "2", "5990", "6000", "1"), es, "Future", 50),
+        (("./ESZ6 EW3U6 260918P9100", "Future Option", "/ESZ6", "1", "12.5", "13", "1"), es_put,
+         "Future Option", 50),
+        (("BTC/USD", "Cryptocurrency", "BTC/USD", "0.25", "60000", "61000", "1"), btc,
+         "Cryptocurrency", 1),
+        (("SPY   261218C00600000", "Equity Option", "SPY", "3", "20", "21", "100"), None,
+         "exp 18 Dec 26", 100),
+    ]  # fmt: skip
+    out = [
+        row(TT, tastytrade_wire.position_payload(tastytrade_position(*words), looked), kind,
+            words[3], float(words[4]), multiplier)
+        for words, looked, kind, multiplier in tt
+    ]  # fmt: skip
     alpaca = [
         (
-            {
-                "asset_id": "904837e3-3b76-47ec-b432-046db621571b",
-                "symbol": "BTCUSD",
-                "exchange": "FTXU",
-                "asset_class": "crypto",
-                "avg_entry_price": "19660.5738784516887649",
-                "qty": "2.61937",
-                "qty_available": "2.61937",
-                "side": "long",
-                "market_value": "50931.03028",
-                "cost_basis": "51498.3174",
-                "unrealized_pl": "-567.28712",
-                "unrealized_plpc": "-0.0110156437848977",
-                "current_price": "19444",
-                "lastday_price": "19358",
-                "change_today": "0.0044426077074078",
-            },
+            CRYPTO_POSITION,
             "Cryptocurrency",
             "2.6194",  # the page's 4 places (data-value: 2.61937, as Alpaca sent it)
             1,
@@ -178,20 +134,11 @@ def rows() -> list[Row]:
             100,
         ),
     ]
-    for raw, kind, quantity, multiplier in alpaca:
-        payload = dict(alpaca_wire.position_payload(raw))
-        out.append(
-            (
-                ALPACA,
-                str(raw["symbol"]),
-                kind,
-                str(payload["streamer_symbol"]),
-                quantity,
-                float(raw["avg_entry_price"]),
-                multiplier,
-                payload,
-            )
-        )
+    out += [
+        row(ALPACA, alpaca_wire.position_payload(raw), kind, quantity,
+            float(raw["avg_entry_price"]), multiplier)
+        for raw, kind, quantity, multiplier in alpaca
+    ]  # fmt: skip
     tradier = [
         (
             {
@@ -220,20 +167,10 @@ def rows() -> list[Row]:
             100,
         ),
     ]
-    for raw, kind, quantity, avg, multiplier in tradier:
-        payload = dict(tradier_wire.position_payload(raw, None))
-        out.append(
-            (
-                TRADIER,
-                str(raw["symbol"]),
-                kind,
-                str(payload["streamer_symbol"]),
-                quantity,
-                avg,
-                multiplier,
-                payload,
-            )
-        )
+    out += [
+        row(TRADIER, tradier_wire.position_payload(raw, None), kind, quantity, avg, multiplier)
+        for raw, kind, quantity, avg, multiplier in tradier
+    ]
     return out
 
 

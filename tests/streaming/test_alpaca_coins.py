@@ -14,7 +14,9 @@ stock socket's documented messages in ../shared/reference (the same shape).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -103,6 +105,23 @@ ALPACA_INFO = LinkInfo(3, "alpaca", "ap", simulated=True, streams_quotes=False)
 TRADIER_INFO = LinkInfo(2, "tradier", "tr", simulated=True, quotes_coins=False)
 
 
+@contextlib.asynccontextmanager
+async def started(
+    user_id: int, links: list, published: Published | None = None
+) -> AsyncIterator[UserStreamManager]:
+    """A started manager of `links` whose tab wants SPY and BTC, ready; stopped after."""
+    manager = UserStreamManager(
+        user_id, links=links, publish=published or Published(), flush_interval=0.1
+    )
+    await manager.start()
+    try:
+        manager.set_tab_symbols("tab", {"SPY", BTC})
+        assert await manager.wait_ready(within=WITHIN)
+        yield manager
+    finally:
+        await manager.stop()
+
+
 def quote_states(published: Published, link_id: int) -> list[str]:
     """The `quotes` kind's states the link's status frames said, in order."""
     return [
@@ -127,16 +146,9 @@ async def test_a_tradier_source_leaves_the_coins_to_the_alpaca_link(
     tradier_adapter = tradier(settings, f"tradier-{uuid.uuid4().hex[:12]}")
     alpaca_adapter = alpaca(settings, key_id)
     published = Published()
-    manager = UserStreamManager(
-        42,
-        links=[(TRADIER_INFO, tradier_adapter), (ALPACA_INFO, alpaca_adapter)],
-        publish=published,
-        flush_interval=0.1,
-    )
-    await manager.start()
-    try:
-        manager.set_tab_symbols("tab", {"SPY", BTC})
-        assert await manager.wait_ready(within=WITHIN)
+    async with started(
+        42, [(TRADIER_INFO, tradier_adapter), (ALPACA_INFO, alpaca_adapter)], published
+    ) as manager:
         assert manager.quote_source() == 2
         feed = manager.feed
         assert feed.coin_link == 3
@@ -184,8 +196,6 @@ async def test_a_tradier_source_leaves_the_coins_to_the_alpaca_link(
         await wait_until(
             lambda: crypto_sockets(control, key_id) == [], within=WITHIN, what="socket closed"
         )
-    finally:
-        await manager.stop()
 
 
 async def test_a_dropped_crypto_socket_starts_a_new_coin_feed(settings, broker_at_sandbox, control):
@@ -193,19 +203,13 @@ async def test_a_dropped_crypto_socket_starts_a_new_coin_feed(settings, broker_a
     new one (what the old one sent is stale until sent again), and BTC comes again under
     it. The Tradier source's feed is untouched."""
     key_id = f"AK{uuid.uuid4().hex[:14].upper()}"
-    manager = UserStreamManager(
+    async with started(
         43,
-        links=[
+        [
             (TRADIER_INFO, tradier(settings, f"tradier-{uuid.uuid4().hex[:12]}")),
             (ALPACA_INFO, alpaca(settings, key_id)),
         ],
-        publish=Published(),
-        flush_interval=0.1,
-    )
-    await manager.start()
-    try:
-        manager.set_tab_symbols("tab", {"SPY", BTC})
-        assert await manager.wait_ready(within=WITHIN)
+    ) as manager:
         feed = manager.feed
         first = feed.coin_feed
         await wait_until(
@@ -228,8 +232,6 @@ async def test_a_dropped_crypto_socket_starts_a_new_coin_feed(settings, broker_a
         assert manager.link_health(3).kinds["quotes"].reconnects == 1
         assert manager.link_health(3).kinds["account"].reconnects == 0
         assert feed.feed == source_feed
-    finally:
-        await manager.stop()
 
 
 async def test_a_tastytrade_source_quotes_the_coins_itself(
@@ -241,19 +243,13 @@ async def test_a_tastytrade_source_quotes_the_coins_itself(
     tasty = TastytradeAdapter(
         link_id=1, provider_secret=TASTY_SECRET, refresh_token=refresh_token, config=CONFIG
     )
-    manager = UserStreamManager(
+    async with started(
         44,
-        links=[
+        [
             (LinkInfo(1, "tastytrade", "tt", simulated=True), tasty),
             (ALPACA_INFO, alpaca(settings, key_id)),
         ],
-        publish=Published(),
-        flush_interval=0.1,
-    )
-    await manager.start()
-    try:
-        manager.set_tab_symbols("tab", {"SPY", BTC})
-        assert await manager.wait_ready(within=WITHIN)
+    ) as manager:
         feed = manager.feed
         await wait_until(
             lambda: manager.state.quotes.get(BTC, {}).get("src") == feed.feed,
@@ -264,21 +260,13 @@ async def test_a_tastytrade_source_quotes_the_coins_itself(
         assert (feed.coin_link, feed.coin_feed) == (None, None)
         assert manager.state.link_status[3]["kinds"]["quotes"]["state"] == "idle"
         assert crypto_sockets(control, key_id) == []
-    finally:
-        await manager.stop()
 
 
 async def test_an_alpaca_link_alone_feeds_its_coins(settings, broker_at_sandbox, control):
     """No link quotes stocks (Alpaca's only): no quote source, but the coin feed marks
     BTC, and its status says so; SPY gets no quote, and no link claims it does."""
     key_id = f"AK{uuid.uuid4().hex[:14].upper()}"
-    manager = UserStreamManager(
-        45, links=[(ALPACA_INFO, alpaca(settings, key_id))], publish=Published(), flush_interval=0.1
-    )
-    await manager.start()
-    try:
-        manager.set_tab_symbols("tab", {"SPY", BTC})
-        assert await manager.wait_ready(within=WITHIN)
+    async with started(45, [(ALPACA_INFO, alpaca(settings, key_id))]) as manager:
         feed = manager.feed
         await wait_until(
             lambda: manager.state.quotes.get(BTC, {}).get("src") == feed.coin_feed,
@@ -290,5 +278,3 @@ async def test_an_alpaca_link_alone_feeds_its_coins(settings, broker_at_sandbox,
         status = manager.state.link_status[3]
         assert (status["quote_source"], status["coin_feed"]) == (False, True)
         assert status["kinds"]["quotes"]["state"] == "live"
-    finally:
-        await manager.stop()

@@ -231,31 +231,35 @@ def test_a_crypto_order():
     assert payload["received_at"] == time_ms("2022-07-27T08:12:33.667750101Z")
 
 
+#: alpacahq/alpaca-docs data/webapi/entities/position-crypto.yaml, its example.
+CRYPTO_POSITION = {
+    "asset_id": "904837e3-3b76-47ec-b432-046db621571b",
+    "symbol": "BTCUSD",
+    "exchange": "FTXU",
+    "asset_class": "crypto",
+    "avg_entry_price": "19660.5738784516887649",
+    "qty": "2.61937",
+    "qty_available": "2.61937",
+    "side": "long",
+    "market_value": "50931.03028",
+    "cost_basis": "51498.3174",
+    "unrealized_pl": "-567.28712",
+    "unrealized_plpc": "-0.0110156437848977",
+    "unrealized_intraday_pl": "-514.790552088631999405963",
+    "unrealized_intraday_plpc": "-0.0100064600731871",
+    "current_price": "19444",
+    "lastday_price": "19358",
+    "change_today": "0.0044426077074078",
+}
+
+
 def test_a_crypto_position_is_a_cryptocurrency():
     """alpacahq/alpaca-docs data/webapi/entities/position-crypto.yaml (its example):
     a position says `BTCUSD`, not `BTC/USD`. It keeps the symbol Alpaca sent; its
     underlying is the pair as Alpaca's orders spell it, and its streamer symbol the coin on
     tastytrade's crypto venue (`BTC/USD:CXTALP`, developer.tastytrade.com instruments), so
     the user's quote feed can mark it."""
-    position = {
-        "asset_id": "904837e3-3b76-47ec-b432-046db621571b",
-        "symbol": "BTCUSD",
-        "exchange": "FTXU",
-        "asset_class": "crypto",
-        "avg_entry_price": "19660.5738784516887649",
-        "qty": "2.61937",
-        "qty_available": "2.61937",
-        "side": "long",
-        "market_value": "50931.03028",
-        "cost_basis": "51498.3174",
-        "unrealized_pl": "-567.28712",
-        "unrealized_plpc": "-0.0110156437848977",
-        "unrealized_intraday_pl": "-514.790552088631999405963",
-        "unrealized_intraday_plpc": "-0.0100064600731871",
-        "current_price": "19444",
-        "lastday_price": "19358",
-        "change_today": "0.0044426077074078",
-    }
+    position = CRYPTO_POSITION
     payload = position_payload(position)
     assert (payload["symbol"], payload["streamer_symbol"], payload["underlying"]) == (
         "BTCUSD",

@@ -14,7 +14,6 @@ loop's backoff); a refused key is the kind's `error`. Times are Alpaca's own (RF
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from streaming.brokers.alpaca.data_socket import authenticate
+from streaming.brokers.alpaca.data_socket import authenticate, receive_or
 from streaming.brokers.base import AdapterSink
 from streaming.brokers.errors import StreamSilent
 from streaming.brokers.payloads import QuoteFields
@@ -139,20 +138,11 @@ class AlpacaCoins(SupervisedAdapter):
         while True:
             if not subscribed:
                 return  # nothing wanted any more: the next connection waits, idle
-            changed = asyncio.ensure_future(self._coins_changed.wait())
-            received = asyncio.ensure_future(ws.recv())
-            try:
-                left = max(0.0, silent_after - (time.monotonic() - heard))
-                await asyncio.wait({changed, received}, timeout=left, return_when="FIRST_COMPLETED")
-            finally:
-                changed.cancel()
-                if not received.done():
-                    received.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await received
-            if received.done() and not received.cancelled():
+            left = max(0.0, silent_after - (time.monotonic() - heard))
+            raw = await receive_or(ws, self._coins_changed, left)
+            if raw is not None:
                 heard = time.monotonic()
-                await self._on_coin_frame(received.result(), subscribed, sink)
+                await self._on_coin_frame(raw, subscribed, sink)
             elif time.monotonic() - heard >= silent_after and not self._coins_changed.is_set():
                 raise StreamSilent(f"no crypto market data for {silent_after:.0f} s (watchdog)")
             if self._coins_changed.is_set():

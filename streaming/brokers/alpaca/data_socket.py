@@ -9,6 +9,7 @@ key, above all) is a connection failure that a backoff retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import orjson
@@ -27,6 +28,25 @@ async def receive(ws: ClientConnection, within: float) -> list[dict[str, Any]]:
     if not isinstance(messages, list):
         raise ValueError(f"unexpected market data message: {raw!r:.200}")
     return [m for m in messages if isinstance(m, dict)]
+
+
+async def receive_or(
+    ws: ClientConnection, changed: asyncio.Event, within: float | None = None
+) -> str | bytes | None:
+    """The next frame, or None if `changed` is set (or `within` seconds pass) first: a
+    subscription change is sent between two frames. A receive cut short is cancelled,
+    which loses nothing (the frame stays queued for the next one)."""
+    waiting = asyncio.ensure_future(changed.wait())
+    received = asyncio.ensure_future(ws.recv())
+    try:
+        await asyncio.wait({waiting, received}, timeout=within, return_when="FIRST_COMPLETED")
+    finally:
+        waiting.cancel()
+        if not received.done():
+            received.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await received
+    return received.result() if received.done() and not received.cancelled() else None
 
 
 async def authenticate(
