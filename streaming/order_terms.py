@@ -35,9 +35,15 @@ def price_text(value: float) -> str:
     return _fixed(value, 2, 4 if abs(value) < 10 else 2)
 
 
+#: The places a quantity is shown to: every place a broker gives (Alpaca's 9; a coin's 8
+#: at tastytrade), so the screen never rounds what the account holds (format.js QTY_PLACES).
+QUANTITY_PLACES = 9
+
+
 def quantity_text(value: float) -> str:
-    """A quantity as format.js's `fmt.qty` writes it: up to 4 decimals (`0.001`, `1,000`)."""
-    return _fixed(value, 0, 4)
+    """A quantity as format.js's `fmt.qty` writes it: every place it has, up to
+    `QUANTITY_PLACES` (`0.001`, `2.61937`, `1,000`)."""
+    return _fixed(value, 0, QUANTITY_PLACES)
 
 
 def _trail_text(trail: Any) -> str | None:

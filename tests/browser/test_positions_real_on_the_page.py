@@ -110,7 +110,7 @@ def rows() -> list[Row]:
         (
             CRYPTO_POSITION,
             "Cryptocurrency",
-            "2.6194",  # the page's 4 places (data-value: 2.61937, as Alpaca sent it)
+            "2.61937",  # as Alpaca sent it: the screen does not round what is held
             1,
         ),
         (

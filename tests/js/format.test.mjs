@@ -41,7 +41,12 @@ test('numbers in en-US', () => {
   assert.equal(fmt.change(0.1234), '+0.1234');
   assert.equal(fmt.change(-2.5), '-2.50');
   assert.equal(fmt.qty(-2), '-2');
-  assert.equal(fmt.qty(0.12345), '0.1235');
+  assert.equal(fmt.qty(0.12345), '0.12345', 'a quantity keeps its places');
+  assert.equal(fmt.qty(2.61937), '2.61937', "Alpaca's documented BTC position");
+  assert.equal(fmt.qty(0.123456789), '0.123456789', "Alpaca's 9 places");
+  assert.equal(fmt.qty(1 / 3), '0.333333333', 'a double is cut at 9 places');
+  assert.equal(fmt.qty(1000), '1,000');
+  assert.equal(fmt.amount(1234.5678), '1,234.57');
   assert.equal(fmt.delta(52.25), '+52.3');
   assert.equal(fmt.greek(0.5, 3), '0.500');
   assert.equal(fmt.greek(-0.0004, 3), '0.000', 'never -0.000');

@@ -10,6 +10,9 @@ export const DASH = '—';
 // ------------------------------------------------------------------ numbers and times
 
 const formatters = new Map();
+/** The places a quantity is shown to (streaming/order_terms.py QUANTITY_PLACES). */
+export const QTY_PLACES = 9;
+
 function nf(min, max, extra) {
   const key = `${min}|${max}|${extra || ''}`;
   let f = formatters.get(key);
@@ -86,7 +89,11 @@ export const fmt = {
   pnl: (v) => (v == null ? DASH : nf(2, 2, 'sign').format(v)),
   price: (v) => (v == null ? DASH : nf(2, Math.abs(v) < 10 ? 4 : 2).format(v)),
   change: (v) => (v == null ? DASH : nf(2, Math.abs(v) < 1 ? 4 : 2, 'sign').format(v)),
-  qty: (v) => (v == null ? DASH : nf(0, 4).format(v)),
+  /** A quantity as the broker holds it: every place it has, to Alpaca's 9 (a coin's 8 at
+   *  tastytrade), so 2.61937 BTC is never shown as 2.6194. */
+  qty: (v) => (v == null ? DASH : nf(0, QTY_PLACES).format(v)),
+  /** A number of a limit or a total (2 places at most). */
+  amount: (v) => (v == null ? DASH : nf(0, 2).format(v)),
   delta: (v) => (v == null ? DASH : nf(0, 1, 'sign').format(v)),
   /** A greek: never "-0.000" (a value that rounds to zero has no sign). */
   greek: (v, digits) => (v == null ? DASH : nf(digits, digits).format(Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v)),

@@ -225,7 +225,7 @@ export function notificationText(e) {
     return { title: `Alert: ${e.symbol}`, body: e.message || `${e.symbol} at ${fmt.price(e.price)}` };
   }
   if (e.kind === 'limit') {
-    return { title: `Limit: ${LIMIT_TITLES[e.limitKind] || 'portfolio limit crossed'}`, body: e.message || `${fmt.qty(e.value)} past ${fmt.qty(e.limit)}` };
+    return { title: `Limit: ${LIMIT_TITLES[e.limitKind] || 'portfolio limit crossed'}`, body: e.message || `${fmt.amount(e.value)} past ${fmt.amount(e.limit)}` };
   }
   return { title: 'Notification', body: '' };
 }
