@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import orjson
 from django.conf import settings
 
+from streaming.brokers.errors import describe, leaves
 from streaming.brokers.orders import OrderRefused, OrderRequest, PlaceResult, SupportsOrders
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
 from streaming.contract import OrderCall, OrderReply, ToTab
@@ -68,6 +70,15 @@ async def ask_order(user_id: int, call: OrderCall) -> Answer:
     if reply is None:
         return 504, {"error": "The stream did not answer in time; try again.", "code": "timeout"}
     return int(reply["status"]), orjson.loads(reply["text"])
+
+
+def unanswered(exc: BaseException) -> bool:
+    """Whether a broker call failed for want of an answer (a timeout, a connection that
+    broke or never opened), rather than with one."""
+    return any(
+        isinstance(leaf, TimeoutError | httpx.TimeoutException | httpx.TransportError | OSError)
+        for leaf in leaves(exc)
+    )
 
 
 def _refused(status: int, code: str, message: str, **extra: Any) -> Answer:
@@ -176,8 +187,11 @@ async def _preview(
     except OrderRefused as exc:
         return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
     except Exception as exc:
-        log.warning("user %s: preview failed: %r", manager.user_id, exc)
-        return _refused(504, "timeout", "The broker did not answer the preview; try again.")
+        log.warning("user %s: preview failed: %r", manager.user_id, exc, exc_info=exc)
+        if unanswered(exc):
+            return _refused(504, "timeout", "The broker did not answer the preview; try again.")
+        # anything else is said as it is: a preview places nothing, so no outcome is unknown
+        return _refused(502, "broker_error", f"The preview failed: {describe(exc)}")
     warnings = list(result.warnings)
     warning = price_warning(order, quote, settings.TRADING_PRICE_WARN)
     if warning is not None:

@@ -6,18 +6,22 @@ the stream, else over the layer with a reply channel and a deadline."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from channels.layers import get_channel_layer
 
 from streaming.brokers.bars import HistoryError
+from streaming.brokers.orders import OrderLeg, OrderRequest
 from streaming.candles.owner import answer_history, ask_history
 from streaming.chains.owner import answer_chain
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
 from streaming.contract import ToOwner, ToTab
+from streaming.trading import owner
 
 
 class FakeManager:
@@ -117,3 +121,37 @@ async def test_a_chain_that_cannot_be_built_answers_500(monkeypatch) -> None:
     reply = await answer_chain(FakeManager(), {"symbol": "SPY", "kind": "chain"}, 1.0)
     assert reply["type"] == ToTab.CHAIN_REPLY and reply["status"] == 500
     assert orjson.loads(reply["text"])["code"] == "server_error"
+
+
+class _FailingPreview:
+    """An adapter whose preview raises `exc` (the broker answered badly, or not at all)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    async def preview_order(self, order: OrderRequest) -> None:
+        raise self.exc
+
+
+async def test_a_failed_preview_says_why_unless_the_broker_did_not_answer() -> None:
+    """A preview places nothing, so its failure is said as it is (502 with the reason); only
+    a call the broker never answered (a timeout, a connection that broke) is "did not
+    answer; try again" (504 `timeout`, which the ticket offers to send again). A loaded CI
+    run once showed "did not answer" for a failure whose cause it then hid."""
+    manager = SimpleNamespace(user_id=7, state=SimpleNamespace(quotes={}))
+    order = OrderRequest(
+        account="5WT1",
+        order_type="Limit",
+        time_in_force="Day",
+        price=1.5,
+        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=1),),
+    )
+    for unanswered in (TimeoutError(), httpx.ReadTimeout("slow"), httpx.ConnectError("refused")):
+        status, body = await owner._preview(manager, _FailingPreview(unanswered), order, None)
+        assert (status, body["code"]) == (504, "timeout"), unanswered
+        assert body["error"] == "The broker did not answer the preview; try again."
+    failed = ValueError("1 validation error for PlacedOrder: status")
+    status, body = await owner._preview(manager, _FailingPreview(failed), order, None)
+    assert (status, body["code"]) == (502, "broker_error")
+    assert body["error"].startswith("The preview failed: ")
+    assert "validation error" in body["error"]
