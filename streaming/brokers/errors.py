@@ -133,6 +133,17 @@ def retry_after(exc: BaseException) -> float:
 
 
 # -- saying what happened ------------------------------------------------------------------
+#: A call the broker never answered: it timed out, or its connection broke or never opened
+#: (httpx's and the tastytrade SDK's httpx alike).
+NO_ANSWER_TIMEOUTS = (httpx.TimeoutException, httpx2.TimeoutException, TimeoutError)
+NO_ANSWER_TRANSPORT = (httpx.TransportError, httpx2.TransportError, OSError)
+
+
+def unanswered(exc: BaseException) -> bool:
+    """Whether a broker call failed for want of an answer, rather than with one."""
+    return any(isinstance(leaf, NO_ANSWER_TIMEOUTS + NO_ANSWER_TRANSPORT) for leaf in leaves(exc))
+
+
 def _reason(leaf: BaseException) -> str | None:
     if isinstance(leaf, CredentialRejected):
         return f"credential rejected: {leaf}"
@@ -146,11 +157,11 @@ def _reason(leaf: BaseException) -> str | None:
         return f"broker error: {str(leaf).strip()[:200]}"
     if isinstance(leaf, SSEError):
         return "broker answered without an event stream"
-    if isinstance(leaf, httpx.TimeoutException | httpx2.TimeoutException | TimeoutError):
+    if isinstance(leaf, NO_ANSWER_TIMEOUTS):
         return "broker did not answer in time"
     if isinstance(leaf, httpx.RemoteProtocolError | httpx2.RemoteProtocolError):
         return "broker closed the stream"
-    if isinstance(leaf, httpx.TransportError | httpx2.TransportError | OSError):
+    if isinstance(leaf, NO_ANSWER_TRANSPORT):
         return f"cannot reach broker: {type(leaf).__name__}"
     if isinstance(leaf, HTTPXWSException):
         return f"stream error: {type(leaf).__name__}"

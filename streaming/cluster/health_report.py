@@ -86,7 +86,7 @@ def user_report(manager: UserStreamManager, *, owner: str = PROCESS_ID) -> dict[
     for link_id, info in manager.links.items():
         health = manager.link_health(link_id)
         source = manager.quote_source() == link_id
-        used = manager.feed.quotes_used(link_id)
+        used = manager.quotes_used(link_id)
         state, reason = health.overall(quotes_used=used)
         kinds = {}
         for name in KINDS:

@@ -417,6 +417,10 @@ class UserStreamManager(ListenerServices):
         """Seconds without market data after which the source is shown stale now."""
         return self.feed.silence_threshold()
 
+    def quotes_used(self, link_id: int) -> bool:
+        """Whether the link's market data is in use now (the source's, or the coin feed's)."""
+        return self.feed.quotes_used(link_id)
+
     def link_health(self, link_id: int) -> LinkHealth:
         """One link's health (read-only use: the stream-health report)."""
         return self.feed.health[link_id]

@@ -18,11 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 from django.conf import settings
 
-from streaming.brokers.errors import describe, leaves
+from streaming.brokers.errors import describe, unanswered
 from streaming.brokers.orders import OrderRefused, OrderRequest, PlaceResult, SupportsOrders
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
 from streaming.contract import OrderCall, OrderReply, ToTab
@@ -70,15 +69,6 @@ async def ask_order(user_id: int, call: OrderCall) -> Answer:
     if reply is None:
         return 504, {"error": "The stream did not answer in time; try again.", "code": "timeout"}
     return int(reply["status"]), orjson.loads(reply["text"])
-
-
-def unanswered(exc: BaseException) -> bool:
-    """Whether a broker call failed for want of an answer (a timeout, a connection that
-    broke or never opened), rather than with one."""
-    return any(
-        isinstance(leaf, TimeoutError | httpx.TimeoutException | httpx.TransportError | OSError)
-        for leaf in leaves(exc)
-    )
 
 
 def _refused(status: int, code: str, message: str, **extra: Any) -> Answer:
