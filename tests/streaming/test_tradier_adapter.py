@@ -202,6 +202,39 @@ async def test_rate_window_is_respected_without_hitting_429(broker_at_sandbox, c
     assert rate["used"] <= 4
 
 
+async def test_a_burst_before_the_first_answer_stays_within_the_window(
+    broker_at_sandbox, control, token
+):
+    """Twelve concurrent calls on a new client with a window of 4: until the first answer
+    says what the window is, one call is in flight; after it, no more are in flight
+    than the window has left. None meets a 429."""
+    control.configure(tradier_rate_limit_standard=4, tradier_rate_window=0.5)
+    async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as client:
+        answers = await asyncio.gather(*(client.get("/v1/user/profile") for _ in range(12)))
+        assert all(a["profile"]["account"] for a in answers)
+        assert client.retries_429 == 0
+    assert totals(control).get("tradier_rate_limited", 0) == 0
+
+
+async def test_a_burst_after_the_window_expired_counts_the_calls_in_flight(
+    broker_at_sandbox, control, token
+):
+    """The window the client knows has expired: a new one begins, and calls in flight
+    count against it (a stale `Available` or a first answer of the new window that
+    forgets them would let the burst through to a 429)."""
+    control.configure(tradier_rate_limit_standard=4, tradier_rate_window=0.5)
+    async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as client:
+        await client.get("/v1/user/profile")
+        known = client.rate["standard"]
+        assert known.expiry_ms is not None
+        # the condition awaited is the wall clock passing the window's end
+        while time.time() * 1000 <= known.expiry_ms:
+            await asyncio.sleep(0.05)
+        answers = await asyncio.gather(*(client.get("/v1/user/profile") for _ in range(12)))
+        assert len(answers) == 12 and client.retries_429 == 0
+    assert totals(control).get("tradier_rate_limited", 0) == 0
+
+
 async def test_chain_cache_serves_greeks_within_ttl(broker_at_sandbox, control, token):
     """Greeks come from the chain; two refreshes within the TTL cost one chain request,
     after the TTL a second one; iv falls back to smv_vol where mid_iv is 0."""

@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -36,11 +35,9 @@ from streaming.brokers.errors import (
     retry_after_header,
 )
 from streaming.brokers.http_client import HTTPClient, async_client
+from streaming.brokers.tradier.pacing import RateState, RateWindow
 
 log = logging.getLogger(__name__)
-
-#: Longest a request waits for a rate window to reset (Tradier's windows last a minute).
-MAX_RATE_WAIT = 65.0
 
 
 def as_list(value: Any) -> list[Any]:
@@ -61,20 +58,16 @@ def rate_group(method: str, path: str) -> str:
     return "standard"
 
 
-@dataclass
-class RateState:
-    """The last `X-Ratelimit-*` headers seen for one group."""
-
-    allowed: int | None = None
-    used: int | None = None
-    available: int | None = None
-    expiry_ms: int | None = None
-
-    def wait_needed(self, now: float) -> float:
-        """Seconds to wait before the next request of this group (0: go)."""
-        if self.available is None or self.available > 0 or self.expiry_ms is None:
-            return 0.0
-        return max(0.0, self.expiry_ms / 1000 - now)
+def _rate_state(headers: httpx.Headers) -> RateState | None:
+    """An answer's `X-Ratelimit-*` headers (None: it had none)."""
+    if "x-ratelimit-available" not in headers:
+        return None
+    return RateState(
+        allowed=_int(headers.get("x-ratelimit-allowed")),
+        used=_int(headers.get("x-ratelimit-used")),
+        available=_int(headers.get("x-ratelimit-available")),
+        expiry_ms=_int(headers.get("x-ratelimit-expiry")),
+    )
 
 
 def _int(value: str | None) -> int | None:
@@ -99,9 +92,7 @@ class TradierClient(HTTPClient):
         self.api_url = api_url.rstrip("/")
         self.max_retries = max_retries
         self.max_backoff = max_backoff
-        self.rate: dict[str, RateState] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-        self.rate_waits = 0  # times a request waited for a window to reset
+        self.windows: dict[str, RateWindow] = {}
         self.retries_429 = 0  # 429 answers that were retried
         self._http = async_client(
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
@@ -130,11 +121,16 @@ class TradierClient(HTTPClient):
         group = rate_group(method, path)
         retries = self.max_retries if max_retries is None else max_retries
         for attempt in range(retries + 1):
-            await self._respect_window(group)
-            response = await self._http.request(
-                method, self.api_url + path, params=params, data=data
-            )
-            self._note_rate(group, response)
+            window = self.windows.setdefault(group, RateWindow(group))
+            await window.reserve()
+            answer: RateState | None = None
+            try:
+                response = await self._http.request(
+                    method, self.api_url + path, params=params, data=data
+                )
+                answer = _rate_state(response.headers)
+            finally:
+                window.answered(answer)
             if response.status_code != 429:
                 return self._parse(response)
             metrics.RATE_LIMITED.labels("tradier").inc()
@@ -165,47 +161,17 @@ class TradierClient(HTTPClient):
             if isinstance(a, dict) and a.get("account_number")
         ]
 
+    @property
+    def rate(self) -> dict[str, RateState]:
+        """The newest rate-limit headers of each group answered so far."""
+        return {g: w.state for g, w in self.windows.items() if w.state is not None}
+
+    @property
+    def rate_waits(self) -> int:
+        """Times a request waited for a rate window to reset."""
+        return sum(w.waits for w in self.windows.values())
+
     # -- internals -------------------------------------------------------------------------
-    async def _respect_window(self, group: str) -> None:
-        """Reserve one request of the group's window, waiting for Expiry if none is left.
-
-        Reservations are counted locally (under a lock) so that concurrent pollers do not
-        all spend the last request the headers announced."""
-        lock = self._locks.setdefault(group, asyncio.Lock())
-        async with lock:
-            state = self.rate.get(group)
-            if state is None:
-                return
-            wait = state.wait_needed(time.time())
-            if wait > 0:
-                self.rate_waits += 1
-                log.info("tradier %s rate window exhausted: waiting %.1f s", group, wait)
-                await asyncio.sleep(min(wait + 0.05, MAX_RATE_WAIT))
-                state.available, state.expiry_ms = state.allowed, None  # a fresh window
-            if state.available is not None:
-                state.available -= 1
-
-    def _note_rate(self, group: str, response: httpx.Response) -> None:
-        headers = response.headers
-        if "x-ratelimit-available" not in headers:
-            return
-        fresh = RateState(
-            allowed=_int(headers.get("x-ratelimit-allowed")),
-            used=_int(headers.get("x-ratelimit-used")),
-            available=_int(headers.get("x-ratelimit-available")),
-            expiry_ms=_int(headers.get("x-ratelimit-expiry")),
-        )
-        known = self.rate.get(group)
-        if (
-            known is not None
-            and known.expiry_ms == fresh.expiry_ms
-            and known.available is not None
-            and fresh.available is not None
-        ):
-            # same window: requests reserved but not yet counted by the server still count
-            fresh.available = min(fresh.available, known.available)
-        self.rate[group] = fresh
-
     def _retry_delay(self, response: httpx.Response, group: str, attempt: int) -> float:
         """Retry-After if given, else until the window's Expiry, else exponential."""
         retry_after = retry_after_header(response.headers)
