@@ -60,6 +60,8 @@ T = TypeVar("T")
 #: resyncs the tab, and how often it looks meanwhile (seconds).
 LOG_RESTORE_WAIT = redis_health.WATCH_INTERVAL + redis_health.PROBE_TIMEOUT
 LOG_RESTORE_POLL = 0.1
+#: Frames of the live state a snapshot carries too (a newer snapshot supersedes them).
+LIVE_STATE_KINDS = frozenset({"quotes", "status"})
 
 
 def parse_since(raw: str | None) -> Position | None:
@@ -106,10 +108,11 @@ class TabSession:
         self.pacing = QuotePacing(self, flush_policy)
         #: Account frames sent and not yet taken by the client.
         self.account_waits = AccountWaits(self)
-        #: The owner's time of the last snapshot sent: a quotes frame made before it is
-        #: older than its values (it waited in the outbox, or behind another tab's send)
-        #: and is not sent after it (docs/performance.md, "Quote times: `t` never goes back").
-        self._quotes_after: int | None = None
+        #: The owner's time of the last snapshot sent: a quotes or status frame made
+        #: before it is older than its values (it waited in the outbox, or behind another
+        #: tab's send) and is not sent after it (docs/performance.md, "Quote times: `t`
+        #: never goes back"; a link's state never goes back either).
+        self._live_state_at: int | None = None
         #: Held while frames go out, so that they leave in order.
         self.order_lock = asyncio.Lock()
         self.closing = False
@@ -227,7 +230,7 @@ class TabSession:
 
     async def _send_live_state(self, snapshot: SnapshotFrame) -> None:
         t = snapshot["t"]
-        self._quotes_after = t
+        self._live_state_at = t
         self.pacing.drop_quotes()  # older than the snapshot's
         for link in snapshot["links"]:
             await self.send_frame(frames.status(link, t))
@@ -252,7 +255,7 @@ class TabSession:
 
     async def _emit_snapshot(self, snapshot: SnapshotFrame) -> None:
         """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
-        self._quotes_after = snapshot["t"]
+        self._live_state_at = snapshot["t"]
         await self.emit(orjson.dumps(snapshot).decode(), snapshot["seq"], snapshot.get("epoch"))
 
     async def _release_held(self, epoch: str | None, last_seq: int) -> None:
@@ -395,7 +398,7 @@ class TabSession:
             await self._account_frame(event.get("epoch"), seq, event["text"])
             return
         kind = event["kind"]
-        if kind == "quotes" and self._older_than_snapshot(event.get("t")):
+        if kind in LIVE_STATE_KINDS and self._older_than_snapshot(event.get("t")):
             return
         backlog = self.backlog()
         if backlog > HOLD_QUOTES_ABOVE:
@@ -409,9 +412,10 @@ class TabSession:
         await self.emit(event["text"])
 
     def _older_than_snapshot(self, t: int | None) -> bool:
-        """Whether a quotes frame was made before the last snapshot sent (its values are
-        all in it, some older than it)."""
-        return t is not None and self._quotes_after is not None and t < self._quotes_after
+        """Whether a quotes or status frame was made before the last snapshot sent (the
+        snapshot holds its values or newer ones): the layer does not order an owner's
+        frames against its answer to a snapshot request, so an older one can come after."""
+        return t is not None and self._live_state_at is not None and t < self._live_state_at
 
     def set_pace(self, max_frequency: float | None) -> None:
         """The client's `pace` message (tabs/quote_pacing.py)."""

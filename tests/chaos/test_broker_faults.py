@@ -54,6 +54,21 @@ def kind_states(tab: StreamClient, link: int, kind: str, since: float = 0.0) -> 
     return states
 
 
+def kind_history(tab: StreamClient, link: int, kind: str, since: float) -> list[tuple]:
+    """What the tab was told of one kind from `since`: (seconds after, frame type, state,
+    reason), for a failure to say where a state came from."""
+    told = []
+    for t, frame in tab.frames:
+        if t < since or frame["type"] not in ("snapshot", "status"):
+            continue
+        links = frame.get("links", []) if frame["type"] == "snapshot" else [frame["link"]]
+        for item in links:
+            if item["id"] == link:
+                said = item["kinds"][kind]
+                told.append((round(t - since, 2), frame["type"], said["state"], said.get("reason")))
+    return told
+
+
 def quote_source(tab: StreamClient) -> int | None:
     sources = [link_id for link_id, link in links_of(tab).items() if link.get("quote_source")]
     assert len(sources) <= 1, f"one quote source at a time: {sources}"
@@ -143,7 +158,10 @@ async def test_an_account_fault_during_a_fill(cluster: Cluster, tabs: Tabs, faul
         assert_clean(tab)
         assert tab.max_silence() <= SILENCE_BOUND, tab.name
         # market data of the same link never stopped while its account side failed
-        assert set(kind_states(tab, link, "quotes", since=began)) <= {"live"}, tab.name
+        assert set(kind_states(tab, link, "quotes", since=began)) <= {"live"}, (
+            tab.name,
+            kind_history(tab, link, "quotes", began),
+        )
         assert longest_quote_gap(tab, began, healed) < 2.0, tab.name
         assert quote_source(tab) == link
     if fault == "silence":  # a silent account streamer is shown stale, never live

@@ -416,6 +416,27 @@ async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
     assert shown_quotes(transport)["SPY"] == {"bid": 3.0, "t": 3_000}
 
 
+async def test_a_status_older_than_the_snapshot_is_not_sent_after_it(user):
+    """A link's status made before a tab's snapshot (DXLink still connecting) reaches a
+    tab of another process only after the snapshot (which says live): the layer does not
+    order an owner's group frames against its answer to the snapshot request. Sent, it
+    would show the link connecting again though it is live. It stays unsent; a status
+    made after the snapshot goes out."""
+    session, transport = await live_tab(user)
+    taken_at = transport.of("snapshot")[-1]["t"]
+
+    def status(state: str, t: int) -> dict:
+        frame = {"type": "status", "link": {"id": 7, "kinds": {"quotes": {"state": state}}}}
+        frame["t"] = t
+        return frame_message(frame, orjson.dumps(frame).decode())
+
+    await session.stream_frame(status("connecting", taken_at - 1))
+    assert transport.of("status") == []
+    await session.stream_frame(status("reconnecting", taken_at + 1))
+    states = [f["link"]["kinds"]["quotes"]["state"] for f in transport.of("status")]
+    assert states == ["reconnecting"]
+
+
 class LostToOwner:
     """The tabs' messages to an owner in another process, recorded and lost on the way
     (the owner never answers): what a tab must repeat, it repeats."""
