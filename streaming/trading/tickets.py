@@ -112,12 +112,15 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         user_id, ticket_order.link, order.account
     )
     if isinstance(found, Refusal):
-        return _refused(found)
+        return await _preview_refused(
+            user_id, ticket_order.link, order.account, request, *_refused(found)
+        )
     link = found
     try:
         check_supported(link.broker, order)
     except OrderInputError as exc:
-        return 400, {"error": exc.message, "code": exc.code}
+        answer = {"error": exc.message, "code": exc.code}
+        return await _preview_refused(user_id, link.id, order.account, request, 400, answer)
     shown = order_json(ticket_order)
     call: OrderCall = {
         "type": ToOwner.ORDER_REQUEST,
@@ -127,16 +130,7 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
     }
     status, answer = await ask_order(user_id, call)
     if status != 200:
-        await audit(
-            user_id=user_id,
-            action="refused",
-            request=request,
-            link_id=link.id,
-            account=order.account,
-            said={"code": answer.get("code"), "error": answer.get("error")},
-            outcome=f"preview {answer.get('code')}",
-        )
-        return status, {"error": answer.get("error"), "code": answer.get("code")}
+        return await _preview_refused(user_id, link.id, order.account, request, status, answer)
     effect = answer["effect"]
     reference = answer.get("reference_price")
     priced = order if reference is None else replace(order, reference_price=Decimal(reference))
@@ -158,6 +152,29 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         outcome="previewed",
     )
     return 200, {"preview": claims.preview_json(ticket, link)}
+
+
+async def _preview_refused(
+    user_id: int,
+    link_id: int,
+    account: str,
+    request: HttpRequest | None,
+    status: int,
+    answer: dict[str, Any],
+) -> Answer:
+    """A preview refused (who may trade, what the broker takes, the broker's dry run):
+    answered with its sentence, and a `refused` row in the audit trail."""
+    said = {"code": answer.get("code"), "error": answer.get("error")}
+    await audit(
+        user_id=user_id,
+        action="refused",
+        request=request,
+        link_id=link_id,
+        account=account,
+        said=said,
+        outcome=f"preview {said['code']}",
+    )
+    return status, said
 
 
 # -- confirm ---------------------------------------------------------------------------------
@@ -239,6 +256,8 @@ async def confirm_order(
         ticket = await db(claims.fresh)(ticket)
     if ticket.idempotency_key != key:
         if ticket.idempotency_key is None:
+            if ticket.state == "expired":  # a new try, not a resend of a claimed one
+                return await _refuse_expired(ticket, request)
             return _outcome(ticket)
         return 409, {
             "error": "This preview was already confirmed.",
@@ -255,10 +274,7 @@ async def _before_claim(
     db = database_sync_to_async
     if ticket.expires_at <= timezone.now():
         await db(claims.expire)(ticket)
-        return 409, {
-            "error": "This preview expired; preview the order again.",
-            "code": "preview_expired",
-        }
+        return await _refuse_expired(await db(claims.fresh)(ticket), request)
     refusal = await db(may_place)(user_id, ticket.link_id) or await db(_limit_refusal)(
         user_id, ticket
     )
@@ -267,6 +283,14 @@ async def _before_claim(
     said = {"code": refusal.code, "error": refusal.message}
     await _audit_ticket(ticket, "refused", request, said=said, outcome=f"confirm {refusal.code}")
     return _refused(refusal)
+
+
+async def _refuse_expired(ticket: TradeTicket, request: HttpRequest | None) -> Answer:
+    """A confirm of an expired preview: refused in words, and a `refused` row."""
+    status, body = _outcome(ticket)
+    said = {"code": body["code"], "error": body["error"]}
+    await _audit_ticket(ticket, "refused", request, said=said, outcome=f"confirm {said['code']}")
+    return status, body
 
 
 async def _follow(ticket: TradeTicket, key: str, request: HttpRequest | None) -> Answer:
