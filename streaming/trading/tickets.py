@@ -119,8 +119,8 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
     try:
         check_supported(link.broker, order)
     except OrderInputError as exc:
-        answer = {"error": exc.message, "code": exc.code}
-        return await _preview_refused(user_id, link.id, order.account, request, 400, answer)
+        refused = {"error": exc.message, "code": exc.code}
+        return await _preview_refused(user_id, link.id, order.account, request, 400, refused)
     shown = order_json(ticket_order)
     call: OrderCall = {
         "type": ToOwner.ORDER_REQUEST,
@@ -137,7 +137,15 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
     words = describe(priced, PreviewResult(checks=answer["checks"], **effect))
     kept = {
         k: answer.get(k)
-        for k in ("checks", "effect", "warnings", "quote", "reference_price", "notional")
+        for k in (
+            "checks",
+            "effect",
+            "warnings",
+            "second_confirm",
+            "quote",
+            "reference_price",
+            "notional",
+        )
     }
     ticket = await database_sync_to_async(_store_preview)(user_id, link, shown, words, kept)
     await audit(
@@ -205,6 +213,15 @@ def _limit_refusal(user_id: int, ticket: TradeTicket) -> Refusal | None:
     return None
 
 
+def _second_confirm_refusal(ticket: TradeTicket, second_confirm: bool) -> Refusal | None:
+    """A preview that warned its stop would trigger at once is placed only on the second
+    confirm (the contract's "A stop that would trigger at once")."""
+    warning = (ticket.preview or {}).get("second_confirm")
+    if not warning or second_confirm:
+        return None
+    return Refusal(409, "second_confirm", f"{warning} Confirm again to place it anyway.")
+
+
 def _outcome(ticket: TradeTicket, *, first: bool = False) -> Answer:
     """What a confirm answers for a ticket as it stands."""
     body = {"ticket": claims.ticket_json(ticket)}
@@ -225,9 +242,15 @@ def _outcome(ticket: TradeTicket, *, first: bool = False) -> Answer:
 
 
 async def confirm_order(
-    user_id: int, preview_id: str, key: str | None, request: HttpRequest | None
+    user_id: int,
+    preview_id: str,
+    key: str | None,
+    request: HttpRequest | None,
+    *,
+    second_confirm: bool = False,
 ) -> Answer:
-    """`POST /api/orders`: exactly one order per preview, whatever is resent."""
+    """`POST /api/orders`: exactly one order per preview, whatever is resent.
+    `second_confirm`: the trader confirmed a preview that asks for it a second time."""
     if not valid_key(key):
         return 400, {
             "error": "Send an Idempotency-Key header of 1 to 100 printable characters.",
@@ -239,7 +262,7 @@ async def confirm_order(
     if ticket is None:
         return 404, {"error": "No such preview; preview the order again.", "code": "not_found"}
     if ticket.idempotency_key is None and ticket.state == "previewed":
-        refused = await _before_claim(user_id, ticket, request)
+        refused = await _before_claim(user_id, ticket, request, second_confirm)
         if refused is not None:
             return refused
         try:
@@ -268,15 +291,17 @@ async def confirm_order(
 
 
 async def _before_claim(
-    user_id: int, ticket: TradeTicket, request: HttpRequest | None
+    user_id: int, ticket: TradeTicket, request: HttpRequest | None, second_confirm: bool
 ) -> Answer | None:
-    """Expiry, who may place, the limits: a refusal, or None to go on."""
+    """Expiry, the second confirm, who may place, the limits: a refusal, or None to go on."""
     db = database_sync_to_async
     if ticket.expires_at <= timezone.now():
         await db(claims.expire)(ticket)
         return await _refuse_expired(await db(claims.fresh)(ticket), request)
-    refusal = await db(may_place)(user_id, ticket.link_id) or await db(_limit_refusal)(
-        user_id, ticket
+    refusal = (
+        _second_confirm_refusal(ticket, second_confirm)
+        or await db(may_place)(user_id, ticket.link_id)
+        or await db(_limit_refusal)(user_id, ticket)
     )
     if refusal is None:
         return None

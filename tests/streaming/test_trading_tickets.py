@@ -221,6 +221,42 @@ async def test_a_preview_refused_for_who_may_trade_is_an_audit_row(user, link, o
     assert broker.preview_calls == 0
 
 
+async def test_a_stop_that_would_trigger_at_once_needs_a_second_confirm(user, link, owner, broker):
+    """A sell stop at or above the bid: the preview says so and asks for a second confirm;
+    a confirm without it is refused (audited, nothing sent), one with it places."""
+    stop = {"order_type": "Stop", "price": None, "stop_price": "2.35"}
+    status, body = await tickets.preview_order(
+        user.id, order(link, legs=[{"symbol": OPTION, "action": "Sell to Close", "quantity": 2}],
+                       **stop), None,
+    )  # fmt: skip
+    assert status == 200, body
+    shown = body["preview"]
+    warning = "This sell stop at 2.35 is at or above the bid 2.30: it would trigger at once."
+    assert shown["second_confirm"] is True and warning in shown["warnings"]
+    status, refused = await tickets.confirm_order(user.id, shown["id"], "key-1", None)
+    assert (status, refused["code"], broker.place_calls) == (409, "second_confirm", 0)
+    assert refused["error"] == f"{warning} Confirm again to place it anyway."
+    rows = await db(lambda: list(TradingAudit.objects.filter(user=user).order_by("id")))()
+    assert [(r.action, r.outcome) for r in rows] == [
+        ("preview", "previewed"),
+        ("refused", "confirm second_confirm"),
+    ]
+    status, placed = await tickets.confirm_order(
+        user.id, shown["id"], "key-1", None, second_confirm=True
+    )
+    assert (status, placed["ticket"]["state"], broker.place_calls) == (201, "placed", 1)
+
+
+async def test_a_stop_away_from_the_market_confirms_once(user, link, owner, broker):
+    stop = {"order_type": "Stop", "price": None, "stop_price": "2.20"}
+    sell = [{"symbol": OPTION, "action": "Sell to Close", "quantity": 2}]
+    status, body = await tickets.preview_order(user.id, order(link, legs=sell, **stop), None)
+    assert (status, body["preview"]["second_confirm"]) == (200, False)
+    assert body["preview"]["words"].startswith("Sell 2 SPY 590C 15 Jan 27 at a 2.20 stop, day")
+    status, _ = await tickets.confirm_order(user.id, body["preview"]["id"], "key-1", None)
+    assert (status, broker.place_calls) == (201, 1)
+
+
 async def test_a_moved_quote_refuses_the_confirm_without_placing(user, link, owner, broker):
     preview_id = await preview(user, link)
     owner.state.quotes[OPTION] = {"bid": 2.36, "ask": 2.44, "t": 2}  # mid 2.35 → 2.40
