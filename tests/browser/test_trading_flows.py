@@ -174,6 +174,11 @@ def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
         f"trading_disable(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",
     )
     page.goto(f"{app.url}/trading")
+    takes = page.locator("[data-broker-order-types] tr[data-broker]")
+    expect(takes).to_have_count(3)  # what each broker takes, as the ticket offers it
+    expect(takes.filter(has_text="Trailing Stop of stock")).to_have_attribute(
+        "data-broker", "alpaca"
+    )
     page.get_by_label("Your password").first.fill(DEMO_USER[1])
     page.get_by_role("button", name="Turn trading on").click()
     expect(page.locator("[data-trading-state]")).to_have_text(
@@ -294,8 +299,9 @@ def test_a_protective_stop_and_a_stop_that_would_trigger_at_once(
     button.click()
     expect(button).to_have_attribute("data-armed", "true")
     expect(button).to_have_text("Confirm anyway")
-    expect(ticket.locator("[data-ticket-result]")).to_have_count(0)
-    expect(ticket).to_have_attribute("data-phase", "previewed")
+    expect(ticket.locator("[data-ticket-second-confirm]")).to_contain_text("trigger at once")
+    expect(ticket).to_have_attribute("data-phase", "previewed")  # nothing sent
+    expect(ticket.locator("[data-ticket-result]")).to_be_hidden()
     button.click()
     result = ticket.locator("[data-ticket-result]")
     expect(result).to_have_attribute("data-ticket-state", "placed", timeout=ANSWER_MS)
