@@ -1,7 +1,8 @@
 """Order entry at a broker: the values a ticket hands an adapter, and what it answers.
 
 An order is in the contract's vocabulary (docs/streaming-contract.md, "Trading"): legs of
-(symbol, action, quantity) with the contract's symbols, `Limit`/`Market`, `Day`/`GTC`.
+(symbol, action, quantity) with the contract's symbols, `Limit`/`Market`/`Stop`/`Stop
+Limit`/`Trailing Stop`, `Day`/`GTC`.
 Each adapter that trades (`SupportsOrders`) spells it the broker's way, runs the broker's
 own dry run where there is one, and tags every order with the ticket's client order id
 so that a lost answer can be looked up before anything is placed again.
@@ -14,7 +15,9 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 ACTIONS = ("Buy to Open", "Sell to Close", "Sell to Open", "Buy to Close")
-ORDER_TYPES = ("Limit", "Market")
+ORDER_TYPES = ("Limit", "Market", "Stop", "Stop Limit", "Trailing Stop")
+#: The types armed at a trigger (one leg each).
+STOP_TYPES = frozenset({"Stop", "Stop Limit", "Trailing Stop"})
 TIMES_IN_FORCE = ("Day", "GTC")
 
 
@@ -45,6 +48,11 @@ class OrderRequest:
     time_in_force: str
     #: Limit price per unit (a multi-leg's net price, positive); None for Market.
     price: Decimal | None = None
+    #: The trigger of a Stop or Stop Limit; None for the others.
+    stop_price: Decimal | None = None
+    #: A Trailing Stop's trail: in dollars or in percent (one of the two).
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
     #: The client order id (`sd-<ticket id>`): tastytrade's external-identifier,
     #: Tradier's tag, Alpaca's client_order_id.
     client_order_id: str = ""

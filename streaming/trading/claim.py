@@ -67,6 +67,7 @@ def preview_json(ticket: TradeTicket, link: BrokerLink) -> dict[str, Any]:
         "label": link.label,
         "effect": preview.get("effect"),
         "warnings": preview.get("warnings", []),
+        "second_confirm": bool(preview.get("second_confirm")),
         "checks": preview.get("checks"),
         "quote": preview.get("quote"),
         "simulated": link.is_simulated,

@@ -11,18 +11,40 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from streaming.brokers.orders import ACTIONS, ORDER_TYPES, TIMES_IN_FORCE, OrderLeg, OrderRequest
+from streaming.brokers.orders import (
+    ACTIONS,
+    ORDER_TYPES,
+    STOP_TYPES,
+    TIMES_IN_FORCE,
+    OrderLeg,
+    OrderRequest,
+)
 from streaming.brokers.symbols import OPTION_STREAMER_RE
 from streaming.trading.ticks import on_grid, tick_for
 from streaming.validation import FUTURE_RE, normalize_symbol
 
-FIELDS = frozenset({"link", "account", "legs", "order_type", "price", "time_in_force", "replaces"})
+FIELDS = frozenset(
+    {
+        "link",
+        "account",
+        "legs",
+        "order_type",
+        "price",
+        "stop_price",
+        "trail",
+        "time_in_force",
+        "replaces",
+    }
+)
+TRAIL_FIELDS = frozenset({"amount", "percent"})
 LEG_FIELDS = frozenset({"symbol", "action", "quantity"})
 MAX_LEGS = 4
 MAX_QUANTITY = 1_000_000
 #: What each broker takes: (most legs, options Day only).
 BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
 MAX_LEGS_AT = {"tastytrade": 4, "tradier": 4, "alpaca": 1}
+#: The brokers that take a Trailing Stop (Alpaca, of stock).
+TRAILING_STOPS_AT = frozenset({"alpaca"})
 
 
 class OrderInputError(ValueError):
@@ -83,31 +105,84 @@ def _leg(raw: Any) -> OrderLeg:
     )
 
 
+#: Which types take a limit price, and which a stop price.
+PRICED = frozenset({"Limit", "Stop Limit"})
+STOPPED = frozenset({"Stop", "Stop Limit"})
+DECIMAL_EXAMPLE = 'a decimal number, such as "2.35"'
+
+
+def _decimal(raw: Any, what: str) -> Decimal:
+    """A positive decimal (a JSON string or number), or `bad_price` naming `what`."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise OrderInputError("bad_price", f"The {what} must be {DECIMAL_EXAMPLE}.")
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise OrderInputError("bad_price", f"The {what} must be {DECIMAL_EXAMPLE}.") from None
+    if not value.is_finite() or value <= 0:
+        raise OrderInputError("bad_price", f"The {what} must be more than 0.")
+    if value >= 10**7:
+        raise OrderInputError("bad_price", f"The {what} is too large.")
+    return value
+
+
+def _on_grid(value: Decimal, what: str, legs: tuple[OrderLeg, ...]) -> Decimal:
+    if not on_grid(legs, value):
+        raise OrderInputError(
+            "bad_price",
+            f"The {what} {value} is off the tick grid: it moves in {tick_for(legs, value)}.",
+        )
+    return Decimal(format(value.normalize(), "f"))
+
+
 def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
-    if order_type == "Market":
+    if order_type not in PRICED:
         if raw is not None:
-            raise OrderInputError("bad_price", "A market order takes no price.")
+            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no price.")
         return None
     if raw is None:
-        raise OrderInputError("bad_price", "A limit order needs a price.")
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        raise OrderInputError("bad_price", 'The price must be a decimal number, such as "2.35".')
-    try:
-        price = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise OrderInputError(
-            "bad_price", 'The price must be a decimal number, such as "2.35".'
-        ) from None
-    if not price.is_finite() or price <= 0:
-        raise OrderInputError("bad_price", "The price must be more than 0.")
-    if price >= 10**7:
-        raise OrderInputError("bad_price", "The price is too large.")
+        raise OrderInputError("bad_price", f"A {order_type.lower()} order needs a price.")
+    price = _decimal(raw, "price")
     if not on_grid(legs, price):
         raise OrderInputError(
             "bad_price",
             f"{price} is off the tick grid: this price moves in {tick_for(legs, price)}.",
         )
     return Decimal(format(price.normalize(), "f"))
+
+
+def _stop_price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
+    if order_type not in STOPPED:
+        if raw is not None:
+            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no stop price.")
+        return None
+    if raw is None:
+        raise OrderInputError(
+            "bad_price", f"A {order_type.lower()} order needs a stop price (its trigger)."
+        )
+    return _on_grid(_decimal(raw, "stop price"), "stop price", legs)
+
+
+def _trail(
+    raw: Any, order_type: str, legs: tuple[OrderLeg, ...]
+) -> tuple[Decimal | None, Decimal | None]:
+    """A Trailing Stop's (amount, percent): exactly one of the two."""
+    if order_type != "Trailing Stop":
+        if raw is not None:
+            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no trail.")
+        return None, None
+    if not isinstance(raw, dict) or set(raw) - TRAIL_FIELDS or len(raw) != 1:
+        raise OrderInputError(
+            "bad_price",
+            'A trailing stop needs a trail: {"amount": "1.50"} in dollars or '
+            '{"percent": "2.5"}, one of the two.',
+        )
+    if "amount" in raw:
+        return _on_grid(_decimal(raw["amount"], "trail"), "trail", legs), None
+    percent = _decimal(raw["percent"], "trail percent")
+    if percent >= 100:
+        raise OrderInputError("bad_price", "The trail percent must be less than 100.")
+    return None, Decimal(format(percent.normalize(), "f"))
 
 
 def parse_order(body: Any) -> TicketOrder:
@@ -127,16 +202,30 @@ def parse_order(body: Any) -> TicketOrder:
         raise OrderInputError("bad_order", "Each leg must name a different symbol.")
     order_type = body.get("order_type")
     if order_type not in ORDER_TYPES:
-        raise OrderInputError("bad_order", "The order type must be Limit or Market.")
+        raise OrderInputError(
+            "bad_order",
+            "The order type must be Limit, Market, Stop, Stop Limit or Trailing Stop.",
+        )
+    if order_type in STOP_TYPES and len(legs) > 1:
+        raise OrderInputError("bad_order", f"A {order_type.lower()} order has one leg.")
     tif = body.get("time_in_force")
     if tif not in TIMES_IN_FORCE:
         raise OrderInputError("bad_order", "The time in force must be Day or GTC.")
     price = _price(body.get("price"), order_type, legs)
+    stop_price = _stop_price(body.get("stop_price"), order_type, legs)
+    trail_amount, trail_percent = _trail(body.get("trail"), order_type, legs)
     replaces = body.get("replaces")
     if replaces is not None and (not isinstance(replaces, str) or not 0 < len(replaces) <= 64):
         raise OrderInputError("bad_order", "`replaces` is a working order's id.")
     order = OrderRequest(
-        account=account, legs=legs, order_type=order_type, time_in_force=tif, price=price
+        account=account,
+        legs=legs,
+        order_type=order_type,
+        time_in_force=tif,
+        price=price,
+        stop_price=stop_price,
+        trail_amount=trail_amount,
+        trail_percent=trail_percent,
     )
     return TicketOrder(link=link, order=order, replaces=replaces)
 
@@ -161,6 +250,20 @@ def check_supported(broker: str, order: OrderRequest) -> None:
         )
     if broker == "alpaca" and legs[0].is_option and order.time_in_force != "Day":
         raise OrderInputError("unsupported", "Alpaca takes option orders for the day only.")
+    if order.order_type == "Trailing Stop":
+        if broker not in TRAILING_STOPS_AT:
+            raise OrderInputError("unsupported", f"{name} takes no trailing stops; use a Stop.")
+        if legs[0].is_option:
+            raise OrderInputError("unsupported", f"{name} takes trailing stops of stock only.")
+
+
+def trail_json(order: OrderRequest) -> dict[str, str] | None:
+    """A trailing stop's trail as the contract spells it (None for any other order)."""
+    if order.trail_amount is not None:
+        return {"amount": str(order.trail_amount)}
+    if order.trail_percent is not None:
+        return {"percent": str(order.trail_percent)}
+    return None
 
 
 def order_json(ticket: TicketOrder) -> dict[str, Any]:
@@ -175,6 +278,8 @@ def order_json(ticket: TicketOrder) -> dict[str, Any]:
         ],
         "order_type": order.order_type,
         "price": None if order.price is None else str(order.price),
+        "stop_price": None if order.stop_price is None else str(order.stop_price),
+        "trail": trail_json(order),
         "time_in_force": order.time_in_force,
         "replaces": ticket.replaces,
     }

@@ -26,7 +26,14 @@ from streaming.brokers.orders import OrderRefused, OrderRequest, PlaceResult, Su
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
 from streaming.contract import OrderCall, OrderReply, ToTab
 from streaming.trading.input import OrderInputError, parse_order
-from streaming.trading.quote import far_side, net_quote, notional, price_warning, quote_moved
+from streaming.trading.quote import (
+    far_side,
+    net_quote,
+    notional,
+    price_warning,
+    quote_moved,
+    stop_at_once,
+)
 
 if TYPE_CHECKING:
     from streaming.cluster.layer import Message
@@ -186,6 +193,9 @@ async def _preview(
     warning = price_warning(order, quote, settings.TRADING_PRICE_WARN)
     if warning is not None:
         warnings.append(warning)
+    at_once = stop_at_once(order, manager.state.quotes)
+    if at_once is not None:
+        warnings.append(at_once)
     amount = notional(order, manager.state.quotes)
     return 200, {
         "checks": result.checks,
@@ -197,6 +207,7 @@ async def _preview(
             "margin_change": result.margin_change,
         },
         "warnings": warnings,
+        "second_confirm": at_once,
         "quote": quote,
         "reference_price": None if order.reference_price is None else str(order.reference_price),
         "notional": None if amount is None else str(amount),

@@ -52,23 +52,25 @@ def mid(quote: dict[str, Any]) -> Decimal:
 
 
 def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | None:
-    """What a market order pays (the ask of what it buys) or gets (the bid), per unit,
-    as a positive number; None without a quote."""
+    """What a market order pays (the ask of what it buys) or gets (the bid of what it
+    sells), per unit, as a positive number; None without a quote. `quote` is the net
+    quote (net_quote: what is sold counts negative, its bid as minus its ask), so its
+    `ask` is the far side either way: a buy's ask, minus a sell's bid, a spread's worst
+    net debit or smallest net credit."""
     if quote is None:
         return None
-    buys = order.legs[0].buys if len(order.legs) == 1 else mid(quote) >= 0
-    side = Decimal(str(quote["ask"] if buys else quote["bid"]))
-    return abs(side)
+    return abs(Decimal(str(quote["ask"])))
 
 
 def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
-    """Quantity x multiplier x (limit price, else the far side of the live quote); a
-    multi-leg adds its legs' (each at its far side; at the net price without quotes)."""
+    """Quantity x multiplier x (the limit price, else a stop's trigger, else the far side
+    of the live quote); a multi-leg adds its legs' (each at its far side; at the net price
+    without quotes)."""
     if len(order.legs) == 1:
         leg = order.legs[0]
-        price = (
-            order.price if order.price is not None else far_side(order, net_quote(order, quotes))
-        )
+        price = order.price if order.price is not None else order.stop_price
+        if price is None:
+            price = far_side(order, net_quote(order, quotes))
         if price is None:
             return None
         return price * leg.quantity * multiplier(leg)
@@ -97,6 +99,31 @@ def price_warning(order: OrderRequest, quote: dict[str, Any] | None, warn: float
     return (
         f"The limit {price_text(order.price)} is {float(away) * 100:.0f} % from the mid "
         f"{float(middle):.2f} of the live quote."
+    )
+
+
+def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str | None:
+    """A sentence when a Stop or Stop Limit would trigger as soon as it is placed: a sell
+    stop at or above the bid, a buy stop at or below the ask of its leg's live quote
+    (None: it would not, or no quote tells)."""
+    if order.stop_price is None or len(order.legs) != 1:
+        return None
+    leg, stop = order.legs[0], order.stop_price
+    quote = quotes.get(leg.symbol) or {}
+    if leg.buys:
+        ask = _number(quote.get("ask"))
+        if ask is None or stop > ask:
+            return None
+        return (
+            f"This buy stop at {price_text(stop)} is at or below the ask {price_text(ask)}: "
+            "it would trigger at once."
+        )
+    bid = _number(quote.get("bid"))
+    if bid is None or stop < bid:
+        return None
+    return (
+        f"This sell stop at {price_text(stop)} is at or above the bid {price_text(bid)}: "
+        "it would trigger at once."
     )
 
 

@@ -112,12 +112,15 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         user_id, ticket_order.link, order.account
     )
     if isinstance(found, Refusal):
-        return _refused(found)
+        return await _preview_refused(
+            user_id, ticket_order.link, order.account, request, *_refused(found)
+        )
     link = found
     try:
         check_supported(link.broker, order)
     except OrderInputError as exc:
-        return 400, {"error": exc.message, "code": exc.code}
+        refused = {"error": exc.message, "code": exc.code}
+        return await _preview_refused(user_id, link.id, order.account, request, 400, refused)
     shown = order_json(ticket_order)
     call: OrderCall = {
         "type": ToOwner.ORDER_REQUEST,
@@ -127,23 +130,22 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
     }
     status, answer = await ask_order(user_id, call)
     if status != 200:
-        await audit(
-            user_id=user_id,
-            action="refused",
-            request=request,
-            link_id=link.id,
-            account=order.account,
-            said={"code": answer.get("code"), "error": answer.get("error")},
-            outcome=f"preview {answer.get('code')}",
-        )
-        return status, {"error": answer.get("error"), "code": answer.get("code")}
+        return await _preview_refused(user_id, link.id, order.account, request, status, answer)
     effect = answer["effect"]
     reference = answer.get("reference_price")
     priced = order if reference is None else replace(order, reference_price=Decimal(reference))
     words = describe(priced, PreviewResult(checks=answer["checks"], **effect))
     kept = {
         k: answer.get(k)
-        for k in ("checks", "effect", "warnings", "quote", "reference_price", "notional")
+        for k in (
+            "checks",
+            "effect",
+            "warnings",
+            "second_confirm",
+            "quote",
+            "reference_price",
+            "notional",
+        )
     }
     ticket = await database_sync_to_async(_store_preview)(user_id, link, shown, words, kept)
     await audit(
@@ -158,6 +160,29 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         outcome="previewed",
     )
     return 200, {"preview": claims.preview_json(ticket, link)}
+
+
+async def _preview_refused(
+    user_id: int,
+    link_id: int,
+    account: str,
+    request: HttpRequest | None,
+    status: int,
+    answer: dict[str, Any],
+) -> Answer:
+    """A preview refused (who may trade, what the broker takes, the broker's dry run):
+    answered with its sentence, and a `refused` row in the audit trail."""
+    said = {"code": answer.get("code"), "error": answer.get("error")}
+    await audit(
+        user_id=user_id,
+        action="refused",
+        request=request,
+        link_id=link_id,
+        account=account,
+        said=said,
+        outcome=f"preview {said['code']}",
+    )
+    return status, said
 
 
 # -- confirm ---------------------------------------------------------------------------------
@@ -188,6 +213,15 @@ def _limit_refusal(user_id: int, ticket: TradeTicket) -> Refusal | None:
     return None
 
 
+def _second_confirm_refusal(ticket: TradeTicket, second_confirm: bool) -> Refusal | None:
+    """A preview that warned its stop would trigger at once is placed only on the second
+    confirm (the contract's "A stop that would trigger at once")."""
+    warning = (ticket.preview or {}).get("second_confirm")
+    if not warning or second_confirm:
+        return None
+    return Refusal(409, "second_confirm", f"{warning} Confirm again to place it anyway.")
+
+
 def _outcome(ticket: TradeTicket, *, first: bool = False) -> Answer:
     """What a confirm answers for a ticket as it stands."""
     body = {"ticket": claims.ticket_json(ticket)}
@@ -208,9 +242,15 @@ def _outcome(ticket: TradeTicket, *, first: bool = False) -> Answer:
 
 
 async def confirm_order(
-    user_id: int, preview_id: str, key: str | None, request: HttpRequest | None
+    user_id: int,
+    preview_id: str,
+    key: str | None,
+    request: HttpRequest | None,
+    *,
+    second_confirm: bool = False,
 ) -> Answer:
-    """`POST /api/orders`: exactly one order per preview, whatever is resent."""
+    """`POST /api/orders`: exactly one order per preview, whatever is resent.
+    `second_confirm`: the trader confirmed a preview that asks for it a second time."""
     if not valid_key(key):
         return 400, {
             "error": "Send an Idempotency-Key header of 1 to 100 printable characters.",
@@ -222,7 +262,7 @@ async def confirm_order(
     if ticket is None:
         return 404, {"error": "No such preview; preview the order again.", "code": "not_found"}
     if ticket.idempotency_key is None and ticket.state == "previewed":
-        refused = await _before_claim(user_id, ticket, request)
+        refused = await _before_claim(user_id, ticket, request, second_confirm)
         if refused is not None:
             return refused
         try:
@@ -239,6 +279,8 @@ async def confirm_order(
         ticket = await db(claims.fresh)(ticket)
     if ticket.idempotency_key != key:
         if ticket.idempotency_key is None:
+            if ticket.state == "expired":  # a new try, not a resend of a claimed one
+                return await _refuse_expired(ticket, request)
             return _outcome(ticket)
         return 409, {
             "error": "This preview was already confirmed.",
@@ -249,24 +291,31 @@ async def confirm_order(
 
 
 async def _before_claim(
-    user_id: int, ticket: TradeTicket, request: HttpRequest | None
+    user_id: int, ticket: TradeTicket, request: HttpRequest | None, second_confirm: bool
 ) -> Answer | None:
-    """Expiry, who may place, the limits: a refusal, or None to go on."""
+    """Expiry, the second confirm, who may place, the limits: a refusal, or None to go on."""
     db = database_sync_to_async
     if ticket.expires_at <= timezone.now():
         await db(claims.expire)(ticket)
-        return 409, {
-            "error": "This preview expired; preview the order again.",
-            "code": "preview_expired",
-        }
-    refusal = await db(may_place)(user_id, ticket.link_id) or await db(_limit_refusal)(
-        user_id, ticket
+        return await _refuse_expired(await db(claims.fresh)(ticket), request)
+    refusal = (
+        _second_confirm_refusal(ticket, second_confirm)
+        or await db(may_place)(user_id, ticket.link_id)
+        or await db(_limit_refusal)(user_id, ticket)
     )
     if refusal is None:
         return None
     said = {"code": refusal.code, "error": refusal.message}
     await _audit_ticket(ticket, "refused", request, said=said, outcome=f"confirm {refusal.code}")
     return _refused(refusal)
+
+
+async def _refuse_expired(ticket: TradeTicket, request: HttpRequest | None) -> Answer:
+    """A confirm of an expired preview: refused in words, and a `refused` row."""
+    status, body = _outcome(ticket)
+    said = {"code": body["code"], "error": body["error"]}
+    await _audit_ticket(ticket, "refused", request, said=said, outcome=f"confirm {said['code']}")
+    return status, body
 
 
 async def _follow(ticket: TradeTicket, key: str, request: HttpRequest | None) -> Answer:

@@ -62,10 +62,22 @@ async def _confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
     body = _posted(request, "Confirm")
     if isinstance(body, JsonResponse):
         return body
-    if set(body) - {"preview_id"} or not isinstance(body.get("preview_id"), str):
-        return _error(400, "bad_body", 'The body is {"preview_id": "<the preview\'s id>"}.')
+    second = body.get("second_confirm", False)
+    if (
+        set(body) - {"preview_id", "second_confirm"}
+        or not isinstance(body.get("preview_id"), str)
+        or not isinstance(second, bool)
+    ):
+        return _error(
+            400,
+            "bad_body",
+            'The body is {"preview_id": "<the preview\'s id>"}, with "second_confirm": true '
+            "where the preview asks for it.",
+        )
     key = request.headers.get("Idempotency-Key")
-    return _answer(*await confirm_order(user.pk, body["preview_id"], key, request))
+    return _answer(
+        *await confirm_order(user.pk, body["preview_id"], key, request, second_confirm=second)
+    )
 
 
 @token_readable("snapshot")

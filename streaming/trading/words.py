@@ -52,8 +52,10 @@ def multiplier(leg: OrderLeg) -> int:
 def estimated_cost(order: OrderRequest) -> Decimal | None:
     """Price x quantity x multiplier, positive for a debit (a single leg that buys);
     None where it cannot be told (a market order without a reference price; a
-    multi-leg, whose direction the broker's dry run says)."""
-    price = order.price if order.price is not None else order.reference_price
+    multi-leg, whose direction the broker's dry run says). A stop is at its trigger."""
+    price = order.price if order.price is not None else order.stop_price
+    if price is None:
+        price = order.reference_price
     if price is None or len(order.legs) != 1:
         return None
     leg = order.legs[0]
@@ -61,20 +63,36 @@ def estimated_cost(order: OrderRequest) -> Decimal | None:
     return amount if leg.buys else -amount
 
 
+def how_text(order: OrderRequest) -> str:
+    """How the order trades: `at market`, `at 2.35 limit`, `at a 480.00 stop`, `at a
+    480.00 stop, limit 479.00`, `at a trailing stop 1.50 below the high`."""
+    if order.order_type == "Trailing Stop":
+        by = (
+            f"{price_text(order.trail_amount)}"
+            if order.trail_amount is not None
+            else f"{order.trail_percent} %"
+        )
+        where = "above the low" if order.legs[0].buys else "below the high"
+        return f"at a trailing stop {by} {where}"
+    if order.stop_price is not None:
+        stop = f"at a {price_text(order.stop_price)} stop"
+        return stop if order.price is None else f"{stop}, limit {price_text(order.price)}"
+    if order.price is None:
+        return "at market"
+    net = " net" if len(order.legs) > 1 else ""
+    return f"at {price_text(order.price)}{net} limit"
+
+
 def describe(order: OrderRequest, effect: PreviewResult) -> str:
     """The one sentence. `effect.cost` is positive for a debit, negative for a credit."""
     legs = " / ".join(leg_text(leg) for leg in order.legs)
-    if order.price is None:
-        how = "at market"
-    else:
-        net = " net" if len(order.legs) > 1 else ""
-        how = f"at {price_text(order.price)}{net} limit"
+    how = how_text(order)
     tif = "day" if order.time_in_force == "Day" else "GTC"
     parts: list[str] = []
     cost = effect.cost if effect.cost is not None else estimated_cost(order)
     if cost is not None:
         side = "debit" if cost > 0 else "credit"
-        about = "about " if order.price is None else ""
+        about = "about " if order.price is None else ""  # at market once triggered
         text = f"{side} {about}{money(abs(Decimal(str(cost))))}"
         if effect.fees is not None:
             text += f" + fees {money(effect.fees)}"

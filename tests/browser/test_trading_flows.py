@@ -1,7 +1,9 @@
 """Trading through the ticket in a real Chromium against the real daphne and the sandbox's
 three brokers (docs/streaming-contract.md "Trading …", tests/browser/README.md "Trading"):
 at tastytrade, Tradier and Alpaca a limit far below the market is previewed, confirmed,
-followed on the stream, replaced from the orders panel and cancelled; a position is closed
+followed on the stream, replaced from the orders panel and cancelled; a protective stop
+(at Alpaca a trailing stop) is placed with one Confirm, and a stop that would trigger at
+once only with a second; a position is closed
 at the market and leaves the dashboard; a missing second factor, a link staff did not
 enable and a preview left to expire are refused in words in the ticket; the header's kill
 switch cancels every working order at every broker and the /trading page's audit trail
@@ -172,6 +174,11 @@ def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
         f"trading_disable(get_user_model().objects.get(username={DEMO_USER[0]!r}).id)\n",
     )
     page.goto(f"{app.url}/trading")
+    takes = page.locator("[data-broker-order-types] tr[data-broker]")
+    expect(takes).to_have_count(3)  # what each broker takes, as the ticket offers it
+    expect(takes.filter(has_text="Trailing Stop of stock")).to_have_attribute(
+        "data-broker", "alpaca"
+    )
     page.get_by_label("Your password").first.fill(DEMO_USER[1])
     page.get_by_role("button", name="Turn trading on").click()
     expect(page.locator("[data-trading-state]")).to_have_text(
@@ -239,6 +246,68 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, trading: None, broke
     replaced.locator("[data-order-cancel]").click()
     expect(page.locator("#messages")).to_contain_text(f"Cancel sent for order {new_id}")
     expect(replaced).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_a_protective_stop_and_a_stop_that_would_trigger_at_once(
+    page: Page, app: LiveApp, trading: None, broker: str
+):
+    """Close… as a stop far below the market (at Alpaca a trailing stop in percent): one
+    Confirm places it and the orders panel holds it working. A buy stop at or below the
+    ask would trigger at once: the preview says so, the first Confirm only arms ("Confirm
+    anyway"), nothing is placed until the second."""
+    number, link = broker_account(page, app, broker)
+    position = page.locator(f'tr[data-position="{number}|AAPL"]')
+    quantity = int(float(position.locator("[data-field=quantity]").get_attribute("data-value")))
+    row_menu(page, position, "close")
+    ticket = page.locator("#trade-ticket")
+    kind = "Trailing Stop" if broker == "alpaca" else "Stop"
+    ticket.locator("[data-ticket-type]").select_option(kind)
+    if broker == "alpaca":
+        ticket.locator("[data-ticket-trail-unit]").select_option("percent")
+        ticket.locator("[data-ticket-trail]").fill("5")
+        how = "at a trailing stop 5 % below the high"
+    else:
+        # prefilled a tick under the bid: a protective sell stop, which the trader lowers
+        expect(ticket.locator("[data-ticket-stop]")).to_have_value(re.compile(r"^\d+\.\d\d$"))
+        ticket.locator("[data-ticket-stop]").fill(LOW)
+        how = f"at a {LOW} stop"
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_have_text(
+        re.compile(rf"^\[SIMULATED\] Sell {quantity} AAPL {re.escape(how)}, day")
+    )
+    expect(ticket.locator("[data-ticket-confirm]")).not_to_have_attribute("data-armed", "true")
+    order_id = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
+    entry = order_entry(page, link, order_id)
+    expect(entry).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+    expect(entry).to_have_attribute("data-status", re.compile("^(Live|Received)$"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    entry.locator("[data-order-cancel]").click()
+    expect(entry).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+
+    row_menu(page, position, "trade")  # buy 1 more, armed at a stop under the ask
+    ticket.locator("[data-ticket-type]").select_option("Stop")
+    ticket.locator("[data-ticket-stop]").fill(LOW)
+    preview(ticket)
+    warning = re.compile(
+        rf"^This buy stop at {LOW} is at or below the ask [\d.]+: it would trigger at once\.$"
+    )
+    expect(ticket.locator("[data-ticket-warnings] li[data-second-confirm]")).to_have_text(warning)
+    button = ticket.locator("[data-ticket-confirm]")
+    button.click()
+    expect(button).to_have_attribute("data-armed", "true")
+    expect(button).to_have_text("Confirm anyway")
+    expect(ticket.locator("[data-ticket-second-confirm]")).to_contain_text("trigger at once")
+    expect(ticket).to_have_attribute("data-phase", "previewed")  # nothing sent
+    expect(ticket.locator("[data-ticket-result]")).to_be_hidden()
+    button.click()
+    result = ticket.locator("[data-ticket-result]")
+    expect(result).to_have_attribute("data-ticket-state", "placed", timeout=ANSWER_MS)
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+    ticket.locator("[data-ticket-close]").click()
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -6,12 +6,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import {
-  BROKER_RULES, REPREVIEW_CODES, TRADING_PAGE_CODES, accountChoices, brokerOffers, countdownText, createConfirmKeys,
-  followOrder, followText, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, orderBody, prefillPrice, priceProblem,
-  refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickOf, tradable,
+  BROKER_RULES, ORDER_TYPES, REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, accountChoices, brokerOffers,
+  contractOrderType, countdownText, createConfirmKeys, followOrder, followText, fromChainCell, fromOrder, fromPosition,
+  fromStrategy, fromSymbol, needsSecondConfirm, orderBody, prefillPrice, prefillStopPrice, previewWarnings, priceProblem,
+  refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickBeyond, tickOf, tradable, typeFields,
 } from '../../static/js/trading/ticket-model.js';
 
 const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
+/** The contract's text with its line breaks and indents as single spaces (a sentence may wrap). */
+const FLAT = DOC.replace(/\s+/g, ' ');
 const OPT = '.SPY270115C590';
 const AAPL_OPT = '.AAPL270115C200';
 const quotes = new Map([
@@ -29,7 +32,7 @@ const accounts = new Map([
 ]);
 
 test('the tick grid is the contract\'s: stock ≥1.00 0.01, <1.00 0.0001; options <3.00 0.01, ≥3.00 0.05; SPY/QQQ/IWM 0.01', () => {
-  assert.match(DOC, /stock ≥ 1\.00 in 0\.01, below 1\.00 in 0\.0001; options\s+below 3\.00 in 0\.01, from 3\.00 in 0\.05 \(SPY, QQQ, IWM: 0\.01 throughout\)/);
+  assert.match(FLAT, /Tick grid \(`price`, `stop_price`, a trail's `amount`\): stock ≥ 1\.00 in 0\.01, below 1\.00 in 0\.0001; options below 3\.00 in 0\.01, from 3\.00 in 0\.05 \(SPY, QQQ, IWM: 0\.01 throughout\)/);
   assert.equal(tickOf('AAPL', 1), '0.01');
   assert.equal(tickOf('AAPL', 0.99), '0.0001');
   assert.equal(tickOf(AAPL_OPT, 2.99), '0.01');
@@ -146,12 +149,11 @@ test('Replace… of an order in a broker\'s own words (Tradier, Alpaca) speaks t
 });
 
 test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade and Tradier', () => {
-  assert.match(DOC, /Alpaca\s+— stock and single options, Market\/Limit, Day\/GTC \(options Day only\)/);
+  assert.match(FLAT, /Alpaca — stock and single options, Market\/Limit\/Stop\/Stop Limit, and Trailing Stop of stock; Day\/GTC \(options Day only\)/);
   const single = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
   assert.deepEqual(brokerOffers('alpaca', single).timesInForce, ['Day']);
   assert.deepEqual(brokerOffers('alpaca', [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }]).timesInForce, ['Day', 'GTC']);
   assert.deepEqual(brokerOffers('tradier', single).timesInForce, ['Day', 'GTC']);
-  for (const b of Object.keys(BROKER_RULES)) assert.deepEqual(brokerOffers(b, single).orderTypes, ['Limit', 'Market']);
   const two = [...single, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
   assert.equal(brokerOffers('tastytrade', two).error, null);
   assert.equal(brokerOffers('tradier', two).error, null);
@@ -184,12 +186,11 @@ test('the order body is the contract\'s, the price a decimal string', () => {
   const made = orderBody(values);
   assert.deepEqual(made.body, {
     link: 3, account: '5WT00001', legs: [{ symbol: OPT, action: 'Buy to Open', quantity: 2 }],
-    order_type: 'Limit', price: '2.35', time_in_force: 'Day', replaces: null,
+    order_type: 'Limit', price: '2.35', stop_price: null, trail: null, time_in_force: 'Day', replaces: null,
   });
-  // the documented example, key for key
+  // the documented example, key for key, and a limit's stop_price and trail (null: it takes none)
   const example = JSON.parse(DOC.split('### The order')[1].split('```json')[1].split('```')[0]);
-  assert.deepEqual(Object.keys(made.body).sort(), Object.keys(example).sort());
-  assert.deepEqual(made.body, example);
+  assert.deepEqual(made.body, { ...example, stop_price: null, trail: null });
   assert.equal(orderBody({ ...values, order_type: 'Market', price: '9' }).body.price, null);
   assert.equal(orderBody({ ...values, replaces: '77' }).body.replaces, '77');
   assert.match(orderBody({ ...values, account: null }).error, /Choose the account/);
@@ -282,7 +283,8 @@ test('a strategy\'s Close…: every option leg, the opposite closing action, its
   // the body the server reads: a multi-leg limit with the positive net price
   const made = orderBody({ ...d, price: d.price });
   assert.deepEqual(made.body, {
-    link: 3, account: '5WT00001', legs: d.legs, order_type: 'Limit', price: '1.70', time_in_force: 'Day', replaces: null,
+    link: 3, account: '5WT00001', legs: d.legs, order_type: 'Limit', price: '1.70', stop_price: null, trail: null,
+    time_in_force: 'Day', replaces: null,
   });
 });
 
@@ -318,7 +320,7 @@ test('a multi-leg net price: on the 0.01 grid at every price, per unit of the le
   assert.equal(tickOf(AAPL_OPT, 4.37, 2), '0.01');
   assert.equal(priceProblem(AAPL_OPT, '4.37', 2), null);
   assert.match(priceProblem(AAPL_OPT, '4.375', 2), /off the tick grid: a multi-leg net price moves in steps of 0\.01/);
-  assert.match(DOC, /multi-leg limit's `price` is the net price/);
+  assert.match(FLAT, /multi-leg limit's `price` is the net price/);
   const fly = [
     { symbol: AAPL_OPT, action: 'Buy to Open', quantity: 2 },
     { symbol: OPT, action: 'Sell to Open', quantity: 4 },
@@ -328,4 +330,182 @@ test('a multi-leg net price: on the 0.01 grid at every price, per unit of the le
   assert.equal(prefillPrice(fly, quote), '0.75');
   // 4.25 − 1.15 = 3.10 net: not rounded to the single option's nickel
   assert.equal(prefillPrice([{ symbol: AAPL_OPT, action: 'Buy to Open', quantity: 1 }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }], quote), '3.10');
+});
+
+// ------------------------------------------------------------------ Stop, Stop Limit, Trailing Stop
+
+const STOCK = { link: 5, account: 'PA000001' };
+const stockValues = (over = {}) => ({
+  account: STOCK, legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: '10' }], order_type: 'Stop',
+  price: '', stop_price: '', trail: null, time_in_force: 'GTC', replaces: null, ...over,
+});
+
+test('the order types are the contract\'s; each takes its fields: a price, a stop price, a trail', () => {
+  assert.match(FLAT, /`order_type`: `Limit`, `Market`, `Stop`, `Stop Limit` or `Trailing Stop`/);
+  assert.deepEqual(ORDER_TYPES, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop']);
+  assert.deepEqual(typeFields('Limit'), { price: true, stop: false, trail: false });
+  assert.deepEqual(typeFields('Market'), { price: false, stop: false, trail: false });
+  assert.deepEqual(typeFields('Stop'), { price: false, stop: true, trail: false });
+  assert.deepEqual(typeFields('Stop Limit'), { price: true, stop: true, trail: false });
+  assert.deepEqual(typeFields('Trailing Stop'), { price: false, stop: false, trail: true });
+});
+
+test('what each broker offers: stops of one leg; trailing stops at Alpaca, of stock only', () => {
+  assert.match(FLAT, /tastytrade — stock, single options and multi-leg option orders \(up to 4 legs\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops\./);
+  assert.match(FLAT, /Tradier — stock, single options and multileg option orders \(2-4 option legs of one underlying\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops\./);
+  const stock = [{ symbol: 'AAPL', action: 'Buy to Open', quantity: 1 }];
+  const option = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
+  const two = [...option, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
+  for (const b of ['tastytrade', 'tradier']) {
+    assert.deepEqual(brokerOffers(b, stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], b);
+    assert.deepEqual(brokerOffers(b, option).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], b);
+    assert.deepEqual(brokerOffers(b, two).orderTypes, ['Limit', 'Market'], `${b}: a multi-leg order is a Limit or a Market`);
+  }
+  assert.deepEqual(brokerOffers('alpaca', stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop']);
+  assert.deepEqual(brokerOffers('alpaca', option).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], 'no trailing stop of an option');
+  assert.deepEqual(brokerOffers('Alpaca', stock).orderTypes, brokerOffers('alpaca', stock).orderTypes, 'the broker\'s name in any case');
+  assert.deepEqual(brokerOffers('', stock).orderTypes, ['Limit', 'Market'], 'no account chosen yet');
+  assert.deepEqual(brokerOffers('schwab', stock).orderTypes, ['Limit', 'Market']);
+  // the rules themselves: every broker takes stops, only Alpaca trails (of stock)
+  for (const [b, r] of Object.entries(BROKER_RULES)) {
+    assert.ok(r.optionTypes.includes('Stop Limit') && !r.optionTypes.includes('Trailing Stop'), b);
+    assert.equal(r.stockTypes.includes('Trailing Stop'), b === 'alpaca', b);
+  }
+});
+
+test('the body of each type: price, stop_price and trail always sent, null where the type takes none', () => {
+  const keys = ['link', 'account', 'legs', 'order_type', 'price', 'stop_price', 'trail', 'time_in_force', 'replaces'];
+  const base = { link: 5, account: 'PA000001', legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10 }], time_in_force: 'GTC', replaces: null };
+  const stop = orderBody(stockValues({ stop_price: ' 185.50 ', price: '190.00', trail: { amount: '1.00' } }));
+  assert.deepEqual(stop.body, { ...base, order_type: 'Stop', price: null, stop_price: '185.50', trail: null });
+  assert.deepEqual(Object.keys(stop.body), keys);
+  const stopLimit = orderBody(stockValues({ order_type: 'Stop Limit', stop_price: '185.50', price: '185.00' }));
+  assert.deepEqual(stopLimit.body, { ...base, order_type: 'Stop Limit', price: '185.00', stop_price: '185.50', trail: null });
+  const amount = orderBody(stockValues({ order_type: 'Trailing Stop', stop_price: '185.50', price: '1', trail: { amount: '1.50' } }));
+  assert.deepEqual(amount.body, { ...base, order_type: 'Trailing Stop', price: null, stop_price: null, trail: { amount: '1.50' } });
+  const percent = orderBody(stockValues({ order_type: 'Trailing Stop', trail: { percent: '2.5', amount: '' } }));
+  assert.deepEqual(percent.body.trail, { percent: '2.5' }, 'the empty amount beside it is not a second trail');
+  const market = orderBody(stockValues({ order_type: 'Market', stop_price: '185.50', trail: { percent: '2' } }));
+  assert.deepEqual(market.body, { ...base, order_type: 'Market', price: null, stop_price: null, trail: null });
+  assert.deepEqual(Object.keys(market.body), keys);
+  const limit = orderBody(stockValues({ order_type: 'Limit', price: '190.00', stop_price: '185.50' }));
+  assert.deepEqual([limit.body.price, limit.body.stop_price, limit.body.trail], ['190.00', null, null]);
+  // an option's stop on its own grid (a nickel from 3.00)
+  const opt = orderBody(stockValues({ legs: [{ symbol: AAPL_OPT, action: 'Sell to Close', quantity: '1' }], stop_price: '4.05' }));
+  assert.equal(opt.body.stop_price, '4.05');
+});
+
+test('every refusal of a stop, a stop limit and a trailing stop is a sentence', () => {
+  const error = (over) => orderBody(stockValues(over)).error;
+  assert.equal(error({ order_type: 'Stop Market' }), 'Choose an order type: Limit, Market, Stop, Stop Limit or Trailing Stop.');
+  const two = [{ symbol: OPT, action: 'Buy to Open', quantity: '1' }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: '1' }];
+  assert.equal(error({ legs: two, stop_price: '1.00' }), 'A stop order has one leg: an order of 2 legs is a Limit or a Market.');
+  assert.equal(error({ legs: two, order_type: 'Stop Limit', price: '1.00', stop_price: '1.00' }), 'A stop limit order has one leg: an order of 2 legs is a Limit or a Market.');
+  assert.equal(error({ legs: two, order_type: 'Trailing Stop', trail: { amount: '1' } }), 'A trailing stop order has one leg: an order of 2 legs is a Limit or a Market.');
+  assert.equal(orderBody(stockValues({ legs: two, order_type: 'Market' })).error, undefined, 'a multi-leg market order is fine');
+  // the stop price
+  for (const missing of ['', '  ', undefined, null]) assert.equal(error({ stop_price: missing }), 'A stop order needs a stop price (its trigger).');
+  assert.equal(error({ order_type: 'Stop Limit', price: '185.00', stop_price: '' }), 'A stop limit order needs a stop price (its trigger).');
+  for (const bad of ['0', '-1', 'abc', '1e3']) assert.equal(error({ stop_price: bad }), 'The stop price must be a positive number, e.g. 2.35.', bad);
+  assert.equal(error({ stop_price: '185.505' }), 'The stop price 185.505 is off the tick grid: AAPL trades in steps of 0.01 at that price.');
+  assert.equal(error({ legs: [{ symbol: AAPL_OPT, action: 'Sell to Close', quantity: '1' }], stop_price: '4.37' }),
+    'The stop price 4.37 is off the tick grid: .AAPL270115C200 trades in steps of 0.05 at that price.');
+  // a stop limit's limit price is checked like a limit's
+  assert.equal(error({ order_type: 'Stop Limit', stop_price: '185.50', price: '' }), 'The price must be a positive number, e.g. 2.35.');
+  assert.match(error({ order_type: 'Stop Limit', stop_price: '185.50', price: '185.001' }), /^The price 185\.001 is off the tick grid/);
+  // the trail
+  const trailing = (trail) => error({ order_type: 'Trailing Stop', trail });
+  const need = 'A trailing stop needs a trail: an amount in dollars (e.g. 1.50) or a percent (e.g. 2.5).';
+  for (const missing of [null, undefined, {}, { amount: '' }, { percent: ' ' }, { points: '2' }]) assert.equal(trailing(missing), need, JSON.stringify(missing));
+  assert.equal(trailing({ amount: '1.50', percent: '2.5' }), 'A trail is an amount or a percent, not both.');
+  assert.equal(trailing({ amount: '1.555' }), 'The trail amount 1.555 is off the tick grid: AAPL trades in steps of 0.01 at that price.');
+  for (const bad of ['0', '-1', 'one']) assert.equal(trailing({ amount: bad }), 'The trail amount must be a positive number, e.g. 2.35.', bad);
+  for (const bad of ['0', '-2', 'two', '0.0']) assert.equal(trailing({ percent: bad }), 'The trail percent must be a positive number, e.g. 2.5.', bad);
+  for (const big of ['100', '100.0', '150']) assert.equal(trailing({ percent: big }), 'The trail percent must be less than 100.', big);
+  assert.deepEqual(orderBody(stockValues({ order_type: 'Trailing Stop', trail: { percent: '99.99' } })).body.trail, { percent: '99.99' });
+  assert.deepEqual(orderBody(stockValues({ order_type: 'Trailing Stop', trail: { amount: '0.50' } })).body.trail, { amount: '0.50' });
+});
+
+test('a stop price starts a tick beyond the market on the protective side: a sell below the bid, a buy above the ask', () => {
+  const q = new Map([
+    ['AAPL', { bid: 479.5, ask: 479.6 }], [AAPL_OPT, { bid: 4.1, ask: 4.4 }], ['.AAPL270115C210', { bid: 3, ask: 2.99 }],
+    ['CHEAP', { bid: 1, ask: 0.9999 }], ['.AAPL270115P100', { bid: 0.01, ask: 0.02 }], ['HALF', { bid: null, ask: 12 }],
+  ]);
+  const at = (symbol, action) => prefillStopPrice([{ symbol, action, quantity: 1 }], (s) => q.get(s));
+  assert.equal(at('AAPL', 'Sell to Close'), '479.49', 'a sell: one tick below the bid');
+  assert.equal(at('AAPL', 'Sell to Open'), '479.49');
+  assert.equal(at('AAPL', 'Buy to Open'), '479.61', 'a buy: one tick above the ask');
+  assert.equal(at('AAPL', 'Buy to Close'), '479.61');
+  assert.equal(at(AAPL_OPT, 'Sell to Close'), '4.05', 'an option from 3.00 moves in nickels');
+  assert.equal(at(AAPL_OPT, 'Buy to Close'), '4.45');
+  assert.equal(at('.AAPL270115C210', 'Sell to Close'), '2.99', 'below 3.00 the finer tick');
+  assert.equal(at('.AAPL270115C210', 'Buy to Open'), '3.00');
+  assert.equal(at('CHEAP', 'Sell to Close'), '0.9999', 'stock below 1.00 in 0.0001');
+  assert.equal(at('CHEAP', 'Buy to Open'), '1.00');
+  assert.equal(at('.AAPL270115P100', 'Sell to Close'), null, 'no stop below one tick');
+  assert.equal(at('HALF', 'Sell to Close'), null, 'no bid: nothing made up');
+  assert.equal(at('HALF', 'Buy to Open'), '12.01');
+  assert.equal(at('NOQUOTE', 'Buy to Open'), null);
+  assert.equal(prefillStopPrice([{ symbol: 'AAPL', action: 'Sell to Close', quantity: 1 }, { symbol: AAPL_OPT, action: 'Buy to Open', quantity: 1 }], (s) => q.get(s)), null, 'a stop has one leg');
+  // the step itself, at the grid's boundaries
+  assert.equal(tickBeyond('AAPL', 1, false), '0.9999');
+  assert.equal(tickBeyond('AAPL', 0.9999, true), '1.00');
+  assert.equal(tickBeyond(AAPL_OPT, 3.05, false), '3.00');
+  assert.equal(tickBeyond(OPT, 12.34, true), '12.35', 'SPY options in pennies throughout');
+});
+
+test('an order frame\'s type in the contract\'s words or a broker\'s own', () => {
+  for (const [t, want] of [['Stop', 'Stop'], ['stop', 'Stop'], ['Stop Limit', 'Stop Limit'], ['stop_limit', 'Stop Limit'],
+    ['Trailing Stop', 'Trailing Stop'], ['trailing_stop', 'Trailing Stop'], ['market', 'Market'], ['Limit', 'Limit'],
+    ['Marketable Limit', 'Limit'], ['debit', 'Limit'], ['', 'Limit'], [undefined, 'Limit']]) {
+    assert.equal(contractOrderType(t), want, String(t));
+  }
+});
+
+test('Replace… of a stop limit and a trailing stop keeps its type, stop price and trail', () => {
+  const stopLimit = {
+    id: '501', order_type: 'Stop Limit', broker_type: 'Stop Limit', price: 185, stop_price: 185.5, trail: null, time_in_force: 'GTC',
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10, remaining_quantity: 10 }],
+  };
+  const d = fromOrder(stopLimit, 3, '5WT00001');
+  assert.deepEqual([d.order_type, d.price, d.stop_price, d.trail, d.time_in_force], ['Stop Limit', '185.00', '185.50', null, 'GTC']);
+  assert.deepEqual(orderBody({ ...d, legs: d.legs.map((l) => ({ ...l, quantity: String(l.quantity) })) }).body, {
+    link: 3, account: '5WT00001', legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10 }], order_type: 'Stop Limit',
+    price: '185.00', stop_price: '185.50', trail: null, time_in_force: 'GTC', replaces: '501',
+  });
+  // a broker's own words (Tradier's stop_limit, an option's OCC symbol)
+  const tradier = fromOrder({ ...stopLimit, order_type: 'stop_limit', price: 4.1, stop_price: 4.2, legs: [{ symbol: 'AAPL270115C00200000', action: 'sell_to_close', quantity: 1 }] }, 4, 'VA000001');
+  assert.deepEqual([tradier.order_type, tradier.price, tradier.stop_price, tradier.legs[0].symbol], ['Stop Limit', '4.10', '4.20', AAPL_OPT]);
+  const stop = fromOrder({ ...stopLimit, order_type: 'stop', price: null }, 4, 'VA000001');
+  assert.deepEqual([stop.order_type, stop.price, stop.stop_price], ['Stop', null, '185.50']);
+
+  const trailing = {
+    id: 'a-9', order_type: 'Trailing Stop', broker_type: 'trailing_stop', price: null, stop_price: 186.02, time_in_force: 'day',
+    trail: { amount: 1.5, percent: null, high_water_mark: 187.52 }, legs: [{ symbol: 'AAPL', action: 'sell', quantity: 10 }],
+  };
+  const t = fromOrder(trailing, 5, 'PA000001');
+  assert.deepEqual([t.order_type, t.price, t.stop_price, t.trail, t.time_in_force], ['Trailing Stop', null, null, { amount: '1.50' }, 'Day'],
+    'where the stop stands now is not sent back');
+  assert.deepEqual(orderBody({ ...t, legs: t.legs.map((l) => ({ ...l, quantity: String(l.quantity) })) }).body.trail, { amount: '1.50' });
+  const pct = fromOrder({ ...trailing, order_type: 'trailing_stop', trail: { amount: null, percent: 2.5, high_water_mark: null } }, 5, 'PA000001');
+  assert.deepEqual([pct.order_type, pct.trail], ['Trailing Stop', { percent: '2.5' }]);
+  assert.deepEqual(fromOrder({ ...trailing, trail: { amount: null, percent: '2.50' } }, 5, 'PA000001').trail, { percent: '2.5' });
+  // a limit's frame keeps none of them
+  const limit = fromOrder({ ...stopLimit, order_type: 'Limit', stop_price: null }, 3, '5WT00001');
+  assert.deepEqual([limit.order_type, limit.stop_price, limit.trail], ['Limit', null, null]);
+});
+
+test('a preview whose stop would trigger at once asks for a second confirm; its warning stands out', () => {
+  assert.match(FLAT, /the preview has `second_confirm: true`\. Its confirm must carry `"second_confirm": true`/);
+  const atOnce = 'This sell stop at 480.00 is at or above the bid 479.50: it would trigger at once.';
+  const far = 'The limit 2.00 is more than 10% from the mid 2.33.';
+  assert.equal(needsSecondConfirm({ second_confirm: true }), true);
+  assert.equal(needsSecondConfirm({ second_confirm: false }), false);
+  assert.equal(needsSecondConfirm({}), false);
+  assert.equal(needsSecondConfirm(null), false);
+  assert.deepEqual(previewWarnings({ second_confirm: true, warnings: [far, atOnce] }), [{ text: far, strong: false }, { text: atOnce, strong: true }]);
+  assert.deepEqual(previewWarnings({ second_confirm: false, warnings: [far] }), [{ text: far, strong: false }]);
+  assert.deepEqual(previewWarnings({ second_confirm: true, warnings: ['Worded otherwise.'] }), [{ text: 'Worded otherwise.', strong: true }], 'none says it: each stands out');
+  assert.deepEqual(previewWarnings({ second_confirm: true }), []);
+  assert.match(SECOND_CONFIRM_TEXT, /would trigger at once.*Confirm anyway/);
 });

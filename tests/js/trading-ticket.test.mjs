@@ -231,3 +231,370 @@ test('the kill switch asks first, then shows each broker\'s result', async () =>
   ]);
   assert.equal(button.disabled, false);
 });
+
+// ------------------------------------------------------------------ the second confirm (the flow)
+
+const STOP_ORDER = {
+  link: 5, account: 'PA000001', legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10 }],
+  order_type: 'Stop', price: null, stop_price: '480.00', trail: null, time_in_force: 'Day', replaces: null,
+};
+const AT_ONCE = 'This sell stop at 480.00 is at or above the bid 479.50: it would trigger at once.';
+const stopPreview = (id, second = true) => ({ ...preview(id), second_confirm: second, warnings: second ? [AT_ONCE] : [] });
+
+test('the confirm says "second_confirm": true only when asked to', async () => {
+  const net = fakeFetch([[201, {}], [201, {}]]);
+  const api = createTradingApi(doc, net.fetch);
+  await api.confirm('p1', 'key-1', true);
+  await api.confirm('p2', 'key-2');
+  assert.deepEqual(net.calls[0].json, { preview_id: 'p1', second_confirm: true });
+  assert.equal(net.calls[0].headers['Idempotency-Key'], 'key-1');
+  assert.deepEqual(net.calls[1].json, { preview_id: 'p2' });
+});
+
+test('a stop that would trigger at once: the first Confirm only arms, the second sends second_confirm with the preview\'s key', async () => {
+  const { flow, net } = flowOver([[200, { preview: stopPreview('p1') }], [201, { ticket: ticket('placed', '88') }]]);
+  await flow.preview(STOP_ORDER);
+  assert.deepEqual([flow.view().phase, flow.view().armed], ['previewed', false]);
+  await flow.confirm();
+  assert.deepEqual([flow.view().phase, flow.view().armed], ['previewed', true]);
+  assert.equal(net.calls.filter((c) => c.url === '/api/orders').length, 0, 'the first Confirm sends nothing');
+  await flow.confirm();
+  const confirms = net.calls.filter((c) => c.url === '/api/orders');
+  assert.deepEqual(confirms.map((c) => c.json), [{ preview_id: 'p1', second_confirm: true }]);
+  assert.equal(confirms[0].headers['Idempotency-Key'], 'k1');
+  assert.equal(flow.view().phase, 'sent');
+
+  // second_confirm false: one Confirm, as ever
+  const plain = flowOver([[200, { preview: stopPreview('p1', false) }], [201, { ticket: ticket('placed', '9') }]]);
+  await plain.flow.preview(STOP_ORDER);
+  await plain.flow.confirm();
+  assert.deepEqual(plain.net.calls[1].json, { preview_id: 'p1' });
+  assert.equal(plain.flow.view().phase, 'sent');
+});
+
+test('an edit disarms; a new preview arms again under its own key; a lost answer is resent the same', async () => {
+  const { flow, net, clock } = flowOver([
+    [200, { preview: stopPreview('p1') }], [200, { preview: stopPreview('p2') }], 'network', [201, { ticket: ticket('placed', '88') }],
+  ]);
+  await flow.preview(STOP_ORDER);
+  await flow.confirm();
+  assert.equal(flow.view().armed, true);
+  flow.edited();
+  assert.deepEqual([flow.view().phase, flow.view().armed, flow.view().preview], ['editing', false, null]);
+  await flow.preview({ ...STOP_ORDER, stop_price: '479.00' });
+  assert.equal(flow.view().armed, false, 'a new preview is not armed');
+  await flow.confirm();
+  await flow.confirm();
+  assert.equal(flow.view().error.resend, true);
+  assert.equal(flow.view().armed, true);
+  clock.now = T + 31_000;
+  await flow.confirm(); // the resend: no arming again, the same key, second_confirm again
+  const confirms = net.calls.filter((c) => c.url === '/api/orders');
+  // p1 had k1 (the view shows a preview's key), p2 its own
+  assert.deepEqual(confirms.map((c) => [c.json, c.headers['Idempotency-Key']]), [
+    [{ preview_id: 'p2', second_confirm: true }, 'k2'], [{ preview_id: 'p2', second_confirm: true }, 'k2'],
+  ]);
+  assert.equal(flow.view().phase, 'sent');
+});
+
+test('an expired preview is said before it is armed; the server\'s second_confirm refusal arms it', async () => {
+  const old = flowOver([[200, { preview: stopPreview('p1') }]]);
+  await old.flow.preview(STOP_ORDER);
+  old.clock.now = T + 30_000;
+  await old.flow.confirm();
+  assert.deepEqual([old.flow.view().error.code, old.flow.view().armed], ['preview_expired', false]);
+
+  // the server asks for it (nothing was placed; the key unused): Confirm anyway, the same key
+  const sentence = `${AT_ONCE} Confirm again to place it anyway.`;
+  const { flow, net } = flowOver([
+    [200, { preview: stopPreview('p1', false) }], [409, { error: sentence, code: 'second_confirm' }], [201, { ticket: ticket('placed', '88') }],
+  ]);
+  await flow.preview(STOP_ORDER);
+  await flow.confirm();
+  const v = flow.view();
+  assert.deepEqual([v.phase, v.armed, v.error.code, v.error.text, v.error.repreview], ['previewed', true, 'second_confirm', sentence, false]);
+  await flow.confirm();
+  assert.deepEqual(net.calls.filter((c) => c.url === '/api/orders').map((c) => [c.json, c.headers['Idempotency-Key']]), [
+    [{ preview_id: 'p1' }, 'k1'], [{ preview_id: 'p1', second_confirm: true }, 'k1'],
+  ]);
+  assert.equal(flow.view().phase, 'sent');
+});
+
+// ------------------------------------------------------------------ the ticket on the page (a small fake DOM)
+
+/** Just what ticket.js and dom.js touch: elements with attributes, children, text, a
+ *  select's value (its chosen option, else the first; '' when set to none), events. */
+class FakeNode {
+  constructor() { this.parentNode = null; }
+  get isConnected() { let n = this; while (n.parentNode) n = n.parentNode; return n === fakeDoc.body; }
+  remove() {
+    if (!this.parentNode) return;
+    const siblings = this.parentNode.childNodes;
+    siblings.splice(siblings.indexOf(this), 1);
+    this.parentNode = null;
+  }
+}
+class FakeText extends FakeNode {
+  constructor(text) { super(); this.data = String(text); }
+  get textContent() { return this.data; }
+}
+class FakeElement extends FakeNode {
+  constructor(tag) {
+    super();
+    Object.assign(this, { tagName: tag.toUpperCase(), attributes: new Map(), childNodes: [], listeners: new Map(), hidden: false, disabled: false, readOnly: false, className: '', open: false });
+  }
+  setAttribute(k, v) { this.attributes.set(k, String(v)); }
+  getAttribute(k) { return this.attributes.has(k) ? this.attributes.get(k) : null; }
+  hasAttribute(k) { return this.attributes.has(k); }
+  removeAttribute(k) { this.attributes.delete(k); }
+  append(...nodes) {
+    for (const n of nodes) {
+      const node = n instanceof FakeNode ? n : new FakeText(n);
+      node.remove();
+      node.parentNode = this;
+      this.childNodes.push(node);
+    }
+  }
+  replaceChildren(...nodes) {
+    for (const c of this.childNodes) c.parentNode = null;
+    this.childNodes = [];
+    this.chosen = undefined;
+    this.append(...nodes);
+  }
+  get children() { return this.childNodes.filter((c) => c instanceof FakeElement); }
+  get childElementCount() { return this.children.length; }
+  get textContent() { return this.childNodes.map((c) => c.textContent).join(''); }
+  set textContent(text) { this.replaceChildren(new FakeText(text)); }
+  get value() {
+    if (this.tagName === 'OPTION') return this.getAttribute('value') ?? this.textContent;
+    if (this.tagName !== 'SELECT') return this.typed ?? this.getAttribute('value') ?? '';
+    if (this.chosen === null) return '';
+    const options = this.children;
+    return ((this.chosen && options.includes(this.chosen) ? this.chosen : options[0]) || { value: '' }).value;
+  }
+  set value(v) {
+    if (this.tagName === 'SELECT') this.chosen = this.children.find((o) => o.value === String(v)) || null;
+    else this.typed = String(v);
+  }
+  addEventListener(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, []);
+    this.listeners.get(type).push(fn);
+  }
+  dispatch(type) { for (const fn of this.listeners.get(type) || []) fn({ type, target: this, preventDefault() {} }); }
+  showModal() { this.open = true; }
+  close() { if (this.open) { this.open = false; this.dispatch('close'); } }
+  focus() { fakeDoc.activeElement = this; }
+}
+const fakeDoc = {
+  cookie: 'csrftoken=tok', querySelector: () => null, activeElement: null,
+  createElement: (tag) => new FakeElement(tag), createTextNode: (text) => new FakeText(text),
+};
+fakeDoc.body = new FakeElement('body');
+globalThis.window ??= { matchMedia: () => ({ matches: false }) };
+globalThis.document = fakeDoc;
+globalThis.Node = FakeNode;
+const { createTicket } = await import('../../static/js/trading/ticket.js');
+const { accountChoices, fromOrder, fromSymbol } = await import('../../static/js/trading/ticket-model.js');
+
+function* descendants(node) {
+  for (const c of node.children || []) { yield c; yield* descendants(c); }
+}
+/** The element with attribute `attr` (= `value` when given) under `root`. */
+const find = (root, attr, value) => [...descendants(root)].find((n) => n.hasAttribute(attr) && (value === undefined || n.getAttribute(attr) === value)) || null;
+/** Whether a node is shown: neither it nor any ancestor is hidden. */
+const shown = (node) => { for (let n = node; n; n = n.parentNode) if (n.hidden) return false; return true; };
+/** The <label> a control is in, and its words (what a screen reader names the control). */
+const labelOf = (node) => { let n = node.parentNode; while (n && n.tagName !== 'LABEL') n = n.parentNode; return n; };
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+const TICKET_ACCOUNTS = new Map([
+  ['5WT00001', { number: '5WT00001', link: 3, broker: 'tastytrade', label: 'Main', positions: new Map() }],
+  ['PA000001', { number: 'PA000001', link: 5, broker: 'alpaca', label: 'Paper', positions: new Map() }],
+]);
+
+/** A ticket over the fake DOM and a fetch answered by route ("POST /api/orders": [answers]). */
+function ticketOver(routes) {
+  const calls = [];
+  const fetch = async (url, opts) => {
+    const route = `${opts.method} ${url}`;
+    calls.push({ route, ...opts, json: opts.body ? JSON.parse(opts.body) : undefined });
+    const answers = routes[route] || [];
+    const [status, body] = route === 'GET /api/trading' ? [200, { trading: { on: true, links: [] } }] : answers.shift() || [500, null];
+    return { ok: status >= 200 && status < 300, status, json: async () => body };
+  };
+  const state = {
+    quotes: new Map([['AAPL', { bid: 479.5, ask: 479.6 }], ['.SPY270115C590', { bid: 2.3, ask: 2.35 }], ['.SPY270115P580', { bid: 1.1, ask: 1.2 }]]),
+    accounts: TICKET_ACCOUNTS, orders: new Map(),
+  };
+  const uuids = ['k1', 'k2'];
+  const ticketUi = createTicket({
+    doc: fakeDoc, api: createTradingApi(fakeDoc, fetch), getState: () => state, now: () => T, randomUUID: () => uuids.shift(),
+    setTimeout: () => 0, clearTimeout: () => {}, setInterval: () => 0, clearInterval: () => {},
+  });
+  return { ticketUi, calls, state };
+}
+const pick = (select, value) => { select.value = value; select.dispatch('change'); };
+const type = (input, text) => { input.value = text; input.dispatch('input'); };
+
+test('the ticket shows the fields each type takes: a stop price, a price, a trail ($ or %)', async () => {
+  const { ticketUi, calls } = ticketOver({});
+  const alpacaOnly = accountChoices(TICKET_ACCOUNTS).filter((c) => c.broker === 'alpaca');
+  const dialog = ticketUi.open(fromSymbol('AAPL', (s) => (s === 'AAPL' ? { bid: 479.5, ask: 479.6 } : undefined), alpacaOnly));
+  await settle();
+  const typeSelect = find(dialog, 'data-ticket-type');
+  const price = find(dialog, 'data-ticket-price');
+  const stop = find(dialog, 'data-ticket-stop');
+  const trail = find(dialog, 'data-ticket-trail');
+  const unit = find(dialog, 'data-ticket-trail-unit');
+  assert.equal(find(dialog, 'data-ticket-account').value, '5|PA000001');
+  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop'], 'Alpaca, one stock leg');
+  // real labels name every new field
+  assert.equal(labelOf(stop).textContent.trim(), 'Stop price');
+  assert.equal(labelOf(trail).textContent.trim(), 'Trail');
+  assert.match(labelOf(unit).textContent, /^Trail in dollars or percent/);
+  assert.deepEqual(unit.children.map((o) => [o.value, o.textContent]), [['amount', '$'], ['percent', '%']]);
+  const fields = () => ({ price: shown(price) && !price.disabled, stop: shown(stop) && !stop.disabled, trail: shown(trail) && !trail.disabled && !unit.disabled });
+  assert.deepEqual(fields(), { price: true, stop: false, trail: false }, 'Limit');
+  assert.equal(price.value, '479.60', 'a buy at the ask');
+
+  pick(typeSelect, 'Stop');
+  assert.deepEqual(fields(), { price: false, stop: true, trail: false }, 'Stop');
+  assert.equal(price.disabled, true);
+  assert.equal(stop.value, '479.61', 'a buy stop: a tick above the ask');
+  pick(find(dialog, 'data-ticket-action', '0'), 'Sell to Close');
+  assert.equal(stop.value, '479.49', 'a sell stop: a tick below the bid');
+  pick(typeSelect, 'Stop Limit');
+  assert.deepEqual(fields(), { price: true, stop: true, trail: false }, 'Stop Limit');
+  assert.equal(stop.value, '479.49', 'kept across the change');
+  pick(typeSelect, 'Trailing Stop');
+  assert.deepEqual(fields(), { price: false, stop: false, trail: true }, 'Trailing Stop');
+  pick(typeSelect, 'Market');
+  assert.deepEqual(fields(), { price: false, stop: false, trail: false }, 'Market');
+  assert.equal(price.disabled, true);
+
+  // a trailing stop of 2.5 %: the body has the trail and nulls for the rest
+  pick(typeSelect, 'Trailing Stop');
+  type(trail, '2.5');
+  pick(unit, 'percent');
+  find(dialog, 'data-ticket-preview').dispatch('click');
+  await settle();
+  const sent = calls.find((c) => c.route === 'POST /api/orders/preview');
+  assert.deepEqual(sent.json, {
+    link: 5, account: 'PA000001', legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 1 }], order_type: 'Trailing Stop',
+    price: null, stop_price: null, trail: { percent: '2.5' }, time_in_force: 'Day', replaces: null,
+  });
+  ticketUi.close();
+  assert.equal(dialog.isConnected, false);
+});
+
+test('a stop price the trader typed stays; a cleared one is refused in words; tastytrade offers no trailing stop', async () => {
+  const { ticketUi, calls } = ticketOver({});
+  const dialog = ticketUi.open(fromSymbol('AAPL', () => undefined, accountChoices(TICKET_ACCOUNTS)));
+  const typeSelect = find(dialog, 'data-ticket-type');
+  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market'], 'no account chosen yet');
+  pick(find(dialog, 'data-ticket-account'), '5|PA000001');
+  pick(typeSelect, 'Trailing Stop');
+  pick(find(dialog, 'data-ticket-account'), '3|5WT00001');
+  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit']);
+  assert.equal(typeSelect.value, 'Limit', 'a type the broker does not take falls back');
+  const stop = find(dialog, 'data-ticket-stop');
+  type(stop, '470.00');
+  pick(typeSelect, 'Stop');
+  assert.equal(stop.value, '470.00', 'not prefilled over the trader\'s own');
+  type(stop, '');
+  find(dialog, 'data-ticket-preview').dispatch('click');
+  await settle();
+  const error = find(dialog, 'data-ticket-error');
+  assert.equal(shown(error), true);
+  assert.equal(error.getAttribute('data-code'), 'form');
+  assert.equal(find(dialog, 'data-ticket-error-text').textContent, 'A stop order needs a stop price (its trigger).');
+  assert.equal(calls.filter((c) => c.route === 'POST /api/orders/preview').length, 0);
+  ticketUi.close();
+
+  // two legs at tastytrade: a Limit or a Market only
+  const spread = ticketUi.open({
+    title: 'Trade', legs: [{ symbol: '.SPY270115C590', action: 'Buy to Open', quantity: 1 }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }],
+    account: { link: 3, account: '5WT00001' }, accountFixed: false, order_type: 'Limit', price: null, stop_price: null, trail: null, time_in_force: 'Day', replaces: null,
+  });
+  assert.deepEqual(find(spread, 'data-ticket-type').children.map((o) => o.value), ['Limit', 'Market']);
+  ticketUi.close();
+});
+
+test('Replace… of a trailing stop opens with its trail; of a stop limit with its stop price', () => {
+  const { ticketUi } = ticketOver({});
+  const trailing = fromOrder({
+    id: 'a-9', order_type: 'trailing_stop', price: null, stop_price: 186.02, time_in_force: 'gtc',
+    trail: { amount: null, percent: 2.5, high_water_mark: 190 }, legs: [{ symbol: 'AAPL', action: 'sell', quantity: 10 }],
+  }, 5, 'PA000001');
+  const dialog = ticketUi.open(trailing);
+  assert.equal(find(dialog, 'data-ticket-type').value, 'Trailing Stop');
+  assert.equal(find(dialog, 'data-ticket-trail').value, '2.5');
+  assert.equal(find(dialog, 'data-ticket-trail-unit').value, 'percent');
+  assert.equal(shown(find(dialog, 'data-ticket-trail')), true);
+  assert.equal(shown(find(dialog, 'data-ticket-stop')), false);
+  ticketUi.close();
+  const stopLimit = fromOrder({
+    id: '501', order_type: 'Stop Limit', price: 185, stop_price: 185.5, trail: null, time_in_force: 'Day',
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10, remaining_quantity: 10 }],
+  }, 3, '5WT00001');
+  const again = ticketUi.open(stopLimit);
+  assert.equal(find(again, 'data-ticket-type').value, 'Stop Limit');
+  assert.equal(find(again, 'data-ticket-stop').value, '185.50');
+  assert.equal(find(again, 'data-ticket-price').value, '185.00');
+  assert.equal(shown(find(again, 'data-ticket-stop')) && shown(find(again, 'data-ticket-price')), true);
+  ticketUi.close();
+});
+
+test('on the page: the stop\'s warning stands out, Confirm arms "Confirm anyway", the second click sends it', async () => {
+  const far = 'The price is far from the mid.';
+  const { ticketUi, calls } = ticketOver({
+    'POST /api/orders/preview': [[200, { preview: { ...stopPreview('p1'), warnings: [far, AT_ONCE] } }]],
+    'POST /api/orders': [[201, { ticket: ticket('placed', '88') }]],
+  });
+  const dialog = ticketUi.open(fromOrder({
+    id: '501', order_type: 'Stop', price: null, stop_price: 480, trail: null, time_in_force: 'Day',
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10, remaining_quantity: 10 }],
+  }, 5, 'PA000001'));
+  find(dialog, 'data-ticket-preview').dispatch('click');
+  await settle();
+  assert.equal(dialog.getAttribute('data-phase'), 'previewed');
+  assert.equal(calls.find((c) => c.route === 'POST /api/orders/preview').json.stop_price, '480.00');
+  const items = find(dialog, 'data-ticket-warnings').children;
+  assert.deepEqual(items.map((li) => [li.textContent, li.hasAttribute('data-second-confirm'), li.children.map((c) => c.tagName)]), [
+    [far, false, []], [AT_ONCE, true, ['STRONG']],
+  ]);
+  const confirm = find(dialog, 'data-ticket-confirm');
+  const note = find(dialog, 'data-ticket-second-confirm');
+  assert.deepEqual([confirm.textContent, confirm.getAttribute('data-armed'), shown(note)], ['Confirm', null, false]);
+  confirm.dispatch('click');
+  await settle();
+  assert.equal(calls.filter((c) => c.route === 'POST /api/orders').length, 0, 'the first click sends nothing');
+  assert.deepEqual([confirm.textContent, confirm.getAttribute('data-armed'), shown(note), confirm.disabled], ['Confirm anyway', 'true', true, false]);
+  assert.match(note.textContent, /would trigger at once/);
+  assert.equal(note.getAttribute('role'), 'alert');
+  confirm.dispatch('click');
+  await settle();
+  const sent = calls.filter((c) => c.route === 'POST /api/orders');
+  assert.deepEqual(sent.map((c) => [c.json, c.headers['Idempotency-Key']]), [[{ preview_id: 'p1', second_confirm: true }, 'k1']]);
+  assert.equal(dialog.getAttribute('data-phase'), 'sent');
+  assert.equal(find(dialog, 'data-ticket-result').getAttribute('data-order-id'), '88');
+  ticketUi.close();
+
+  // second_confirm false: Confirm sends at once
+  const plain = ticketOver({
+    'POST /api/orders/preview': [[200, { preview: stopPreview('p2', false) }]],
+    'POST /api/orders': [[201, { ticket: ticket('placed', '89') }]],
+  });
+  const d2 = plain.ticketUi.open(fromOrder({
+    id: '502', order_type: 'Stop', price: null, stop_price: 470, trail: null, time_in_force: 'Day',
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 10 }],
+  }, 5, 'PA000001'));
+  find(d2, 'data-ticket-preview').dispatch('click');
+  await settle();
+  assert.equal(find(d2, 'data-ticket-warnings').childElementCount, 0);
+  find(d2, 'data-ticket-confirm').dispatch('click');
+  await settle();
+  assert.deepEqual(plain.calls.filter((c) => c.route === 'POST /api/orders').map((c) => c.json), [{ preview_id: 'p2' }]);
+  assert.equal(d2.getAttribute('data-phase'), 'sent');
+  plain.ticketUi.close();
+});

@@ -14,7 +14,7 @@ from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.orders import OrderRefused
 from tests.support.brokers import ALPACA_FAST
-from tests.support.order_entry import CALL_LOW, limit_buy, market_buy
+from tests.support.order_entry import CALL_LOW, limit_buy, market_buy, stop_order
 
 SECRET = "sk-orders-secret-789"
 
@@ -147,3 +147,32 @@ async def test_too_little_buying_power_refuses_the_order_not_the_key(linked):
         await adapter.place_order(order)
     assert refused.value.code == "rejected"
     assert refused.value.said == {"code": 40310000, "message": "insufficient buying power"}
+
+
+async def test_stops_and_trailing_stops_are_held_as_placed(linked):
+    """A Stop, a Stop Limit and a Trailing Stop (in dollars, then in percent) as Alpaca
+    takes them: `stop_price`, `limit_price`, `trail_price` / `trail_percent`; a replace
+    of a trailing stop sends its new `trail`."""
+    adapter, account, rest = linked
+    stop = stop_order(account, "Stop", stop="9000.00")
+    assert (await adapter.preview_order(stop)).cost == 9000.0  # priced at the trigger
+    placed = (await adapter.place_order(stop)).said
+    assert (placed["type"], placed["stop_price"], placed["limit_price"]) == (
+        "stop",
+        "9000",
+        None,
+    )
+    held = rest.get(f"/orders/{placed['id']}").json()
+    assert (held["type"], held["stop_price"]) == ("stop", "9000")
+    limit = stop_order(account, "Stop Limit", stop="9000.00", price="9001.00")
+    said = (await adapter.place_order(limit)).said
+    assert (said["type"], said["stop_price"], said["limit_price"]) == ("stop_limit", "9000", "9001")
+    dollars = stop_order(account, "Trailing Stop", trail_amount="2.50")
+    trailing = await adapter.place_order(dollars)
+    assert (trailing.said["type"], trailing.said["trail_price"]) == ("trailing_stop", "2.5")
+    wider = stop_order(account, "Trailing Stop", trail_amount="3.00")
+    replaced = await adapter.replace_order(trailing.order_id, wider)
+    assert replaced.said["trail_price"] == "3"
+    percent = stop_order(account, "Trailing Stop", trail_percent="1.5")
+    said = (await adapter.place_order(percent)).said
+    assert (said["type"], said["trail_percent"]) == ("trailing_stop", "1.5")

@@ -15,6 +15,7 @@ from tests.support.order_entry import (
     limit_buy,
     margin_account,
     market_buy,
+    stop_order,
     vertical,
 )
 from tests.support.recording import RecordingSink, running
@@ -120,3 +121,35 @@ async def test_vertical_credit_spread_from_the_quotes(linked):
     preview = await adapter.preview_order(vertical(account, CALL_HIGH, CALL_LOW, "50.00"))
     assert preview.said["order"]["price"] == "50.00"  # a credit: unsigned
     assert preview.cost == -5000.0  # received
+
+
+async def test_stop_and_stop_limit_are_armed_at_their_trigger(linked):
+    """A buy stop far above the market and a buy stop limit: the dry run prices the stop
+    at its trigger, and tastytrade holds each with its `stop-trigger` (and limit)."""
+    adapter, account = linked
+    stop = stop_order(account, "Stop", stop="9000.00")
+    preview = await adapter.preview_order(stop)
+    assert preview.checks == "broker" and preview.cost == 9000.0  # a debit at the trigger
+    assert preview.said["order"]["stop-trigger"] == "9000.00"
+    placed = await adapter.place_order(stop)
+    assert (placed.said["order-type"], placed.said["stop-trigger"]) == ("Stop", "9000.00")
+    stop_limit = stop_order(account, "Stop Limit", stop="9000.00", price="9001.00")
+    placed_limit = await adapter.place_order(stop_limit)
+    said = placed_limit.said
+    assert (said["order-type"], said["stop-trigger"], said["price"]) == (
+        "Stop Limit",
+        "9000.00",
+        "-9001.00",
+    )
+    working = await adapter.working_orders(account)
+    assert {placed.order_id, placed_limit.order_id} <= set(working)
+
+
+async def test_a_trailing_stop_is_refused_in_words(linked):
+    adapter, account = linked
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.preview_order(stop_order(account, "Trailing Stop", trail_amount="1.00"))
+    assert (refused.value.code, str(refused.value)) == (
+        "unsupported",
+        "tastytrade takes no trailing stops; use a Stop.",
+    )

@@ -20,6 +20,7 @@ from tests.support.order_entry import (
     limit_buy,
     margin_account,
     market_buy,
+    stop_order,
     vertical,
 )
 from tests.support.recording import RecordingSink, running
@@ -160,3 +161,37 @@ async def test_an_order_call_polls_only_its_own_account_at_once(linked):
     assert adapter.accounts_polled[account] == before[account] + 1
     assert all(adapter.accounts_polled[a] == before[a] for a in others)
     await adapter.cancel_order(account, placed.order_id)
+
+
+async def test_stop_and_stop_limit_are_tradiers_stop_and_stop_limit(linked):
+    """Tradier's form: `type=stop` with `stop`, `type=stop_limit` with `price` and `stop`;
+    its modify sends a new stop; a trailing stop is refused in words."""
+    adapter, sink, account = linked
+    stop = stop_order(account, "Stop", stop="9000.00", client_order_id="sd-stop-1")
+    preview = await adapter.preview_order(stop)
+    assert preview.said["order"]["type"] == "stop" and preview.said["order"]["result"] is True
+    placed = await adapter.place_order(stop)
+    await sink.wait_for(lambda: order_frames(sink, placed.order_id), within=KICKED_WITHIN)
+    shown = order_frames(sink, placed.order_id)[-1]
+    assert (shown["order_type"], shown["stop_price"], shown["price"]) == ("Stop", 9000.0, None)
+    moved = stop_order(account, "Stop", stop="9100.00", client_order_id="sd-stop-1")
+    await adapter.replace_order(placed.order_id, moved)
+    await sink.wait_for(
+        lambda: order_frames(sink, placed.order_id)[-1]["stop_price"] == 9100.0,
+        within=KICKED_WITHIN,
+    )
+    limit = stop_order(account, "Stop Limit", stop="9000.00", price="9001.00")
+    placed_limit = await adapter.place_order(limit)
+    await sink.wait_for(lambda: order_frames(sink, placed_limit.order_id), within=KICKED_WITHIN)
+    shown = order_frames(sink, placed_limit.order_id)[-1]
+    assert (shown["order_type"], shown["stop_price"], shown["price"]) == (
+        "Stop Limit",
+        9000.0,
+        9001.0,
+    )
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.place_order(stop_order(account, "Trailing Stop", trail_amount="1.00"))
+    assert (refused.value.code, str(refused.value)) == (
+        "unsupported",
+        "Tradier takes no trailing stop orders; use a Stop.",
+    )

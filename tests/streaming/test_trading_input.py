@@ -11,7 +11,14 @@ import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
 from streaming.trading.input import OrderInputError, check_supported, order_json, parse_order
-from streaming.trading.quote import far_side, net_quote, notional, price_warning, quote_moved
+from streaming.trading.quote import (
+    far_side,
+    net_quote,
+    notional,
+    price_warning,
+    quote_moved,
+    stop_at_once,
+)
 from streaming.trading.ticks import on_grid, round_to_tick, tick_for
 from streaming.trading.words import describe, instrument
 
@@ -23,6 +30,8 @@ def body(**changes: Any) -> dict[str, Any]:
         "legs": [{"symbol": ".SPY270115C590", "action": "Buy to Open", "quantity": 2}],
         "order_type": "Limit",
         "price": "2.35",
+        "stop_price": None,
+        "trail": None,
         "time_in_force": "Day",
         "replaces": None,
     }
@@ -102,7 +111,74 @@ def test_symbols_and_prices_are_normalized():
             "bad_order",
             "The action must be one of: Buy to Open, Sell to Close, Sell to Open, Buy to Close.",
         ),
-        (body(order_type="Stop"), "bad_order", "The order type must be Limit or Market."),
+        (
+            body(order_type="Stop Loss"),
+            "bad_order",
+            "The order type must be Limit, Market, Stop, Stop Limit or Trailing Stop.",
+        ),
+        (body(order_type="Stop"), "bad_price", "A stop order takes no price."),
+        (
+            body(order_type="Stop", price=None),
+            "bad_price",
+            "A stop order needs a stop price (its trigger).",
+        ),
+        (
+            body(order_type="Stop Limit", stop_price=None),
+            "bad_price",
+            "A stop limit order needs a stop price (its trigger).",
+        ),
+        (body(order_type="Stop Limit", price=None, stop_price="2.30"), "bad_price", None),
+        (body(stop_price="2.30"), "bad_price", "A limit order takes no stop price."),
+        (
+            body(order_type="Stop", price=None, stop_price="0"),
+            "bad_price",
+            "The stop price must be more than 0.",
+        ),
+        (
+            body(order_type="Stop", price=None, stop_price="2.333"),
+            "bad_price",
+            "The stop price 2.333 is off the tick grid: it moves in 0.01.",
+        ),
+        (
+            body(order_type="Stop", price=None, stop_price=[1]),
+            "bad_price",
+            'The stop price must be a decimal number, such as "2.35".',
+        ),
+        (
+            body(
+                order_type="Stop",
+                price=None,
+                stop_price="2.30",
+                legs=[leg(), leg(".SPY270115C600", "Sell to Open")],
+            ),
+            "bad_order",
+            "A stop order has one leg.",
+        ),
+        (body(trail={"amount": "1.00"}), "bad_price", "A limit order takes no trail."),
+        *[
+            (
+                body(order_type="Trailing Stop", price=None, trail=trail),
+                "bad_price",
+                'A trailing stop needs a trail: {"amount": "1.50"} in dollars or '
+                '{"percent": "2.5"}, one of the two.',
+            )
+            for trail in (None, "1.50", {}, {"amount": "1", "percent": "1"}, {"points": "1"})
+        ],
+        (
+            body(order_type="Trailing Stop", price=None, trail={"percent": "100"}),
+            "bad_price",
+            "The trail percent must be less than 100.",
+        ),
+        (
+            body(order_type="Trailing Stop", price=None, trail={"amount": "-1"}),
+            "bad_price",
+            "The trail must be more than 0.",
+        ),
+        (
+            body(order_type="Trailing Stop", price=None, trail={"amount": "1.005"}),
+            "bad_price",
+            "The trail 1.005 is off the tick grid: it moves in 0.01.",
+        ),
         (body(time_in_force="IOC"), "bad_order", "The time in force must be Day or GTC."),
         (body(legs=[]), "bad_order", "An order has from 1 to 4 legs."),
         (
@@ -200,6 +276,93 @@ def test_what_each_broker_takes_passes():
     )
 
 
+def test_stops_and_trailing_stops_are_taken_as_sent():
+    stop = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)], order_type="Stop",
+                            price=None, stop_price="480.50"))  # fmt: skip
+    assert (stop.order.stop_price, stop.order.price) == (Decimal("480.5"), None)
+    assert order_json(stop)["stop_price"] == "480.5" and order_json(stop)["trail"] is None
+    stop_limit = parse_order(body(order_type="Stop Limit", stop_price="2.30", price="2.25"))
+    assert (stop_limit.order.stop_price, stop_limit.order.price) == (
+        Decimal("2.3"),
+        Decimal("2.25"),
+    )
+    dollars = parse_order(body(legs=[leg("SPY")], order_type="Trailing Stop", price=None,
+                               trail={"amount": "1.50"}))  # fmt: skip
+    assert (dollars.order.trail_amount, dollars.order.trail_percent) == (Decimal("1.5"), None)
+    assert order_json(dollars)["trail"] == {"amount": "1.5"}
+    percent = parse_order(body(legs=[leg("SPY")], order_type="Trailing Stop", price=None,
+                               trail={"percent": "2.50"}))  # fmt: skip
+    assert order_json(percent)["trail"] == {"percent": "2.5"}
+    check_supported("alpaca", dollars.order)
+    for broker, name in (("tastytrade", "tastytrade"), ("tradier", "Tradier")):
+        check_supported(broker, stop.order)
+        check_supported(broker, stop_limit.order)
+        with pytest.raises(OrderInputError) as caught:
+            check_supported(broker, dollars.order)
+        assert (caught.value.code, caught.value.message) == (
+            "unsupported",
+            f"{name} takes no trailing stops; use a Stop.",
+        )
+    option = parse_order(body(order_type="Trailing Stop", price=None, trail={"amount": "0.10"}))
+    with pytest.raises(OrderInputError) as caught:
+        check_supported("alpaca", option.order)
+    assert caught.value.message == "Alpaca takes trailing stops of stock only."
+
+
+def test_the_sentence_of_each_stop():
+    effect = PreviewResult(checks="broker", cost=-4805.0, fees=0.0)
+    stop = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)], order_type="Stop", price=None,
+                            stop_price="480.50", time_in_force="GTC")).order  # fmt: skip
+    assert describe(stop, effect) == (
+        "Sell 10 SPY at a 480.50 stop, GTC: credit about 4,805.00 + fees 0.00"
+    )
+    limit = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)], order_type="Stop Limit",
+                             price="480.00", stop_price="480.50")).order  # fmt: skip
+    assert describe(limit, PreviewResult(checks="app")) == (
+        "Sell 10 SPY at a 480.50 stop, limit 480.00, day: credit 4,800.00"
+    )
+    trailing = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)],
+                                order_type="Trailing Stop", price=None,
+                                trail={"percent": "2.5"})).order  # fmt: skip
+    assert describe(trailing, PreviewResult(checks="app")) == (
+        "Sell 10 SPY at a trailing stop 2.5 % below the high, day"
+    )
+    buy = parse_order(body(legs=[leg("SPY")], order_type="Trailing Stop", price=None,
+                           trail={"amount": "1.50"})).order  # fmt: skip
+    assert describe(buy, PreviewResult(checks="app")).startswith(
+        "Buy 2 SPY at a trailing stop 1.50 above the low, day"
+    )
+
+
+def test_a_stop_that_would_trigger_at_once_is_said():
+    quote = {"bid": 480.0, "ask": 480.2, "t": 1}
+    quotes = {"SPY": quote}
+    sell = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)], order_type="Stop",
+                            price=None, stop_price="480.00")).order  # fmt: skip
+    assert stop_at_once(sell, quotes) == (
+        "This sell stop at 480.00 is at or above the bid 480.00: it would trigger at once."
+    )
+    below = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)], order_type="Stop",
+                             price=None, stop_price="479.99")).order  # fmt: skip
+    assert stop_at_once(below, quotes) is None
+    buy = parse_order(body(legs=[leg("SPY")], order_type="Stop Limit", price="481.00",
+                           stop_price="480.20")).order  # fmt: skip
+    assert stop_at_once(buy, quotes) == (
+        "This buy stop at 480.20 is at or below the ask 480.20: it would trigger at once."
+    )
+    above = parse_order(body(legs=[leg("SPY")], order_type="Stop", price=None,
+                             stop_price="480.21")).order  # fmt: skip
+    assert stop_at_once(above, quotes) is None
+    assert stop_at_once(sell, {}) is None  # no quote: nothing to tell
+    assert stop_at_once(parse_order(body()).order, quotes) is None  # not a stop
+    # a stop's notional is at its trigger; a trailing stop's at the far side
+    assert notional(sell, {}) == Decimal("4800.00")
+    trailing = parse_order(body(legs=[leg("SPY", "Sell to Close", 10)],
+                                order_type="Trailing Stop", price=None,
+                                trail={"amount": "1.00"})).order  # fmt: skip
+    assert notional(trailing, {"SPY": quote}) == Decimal("4800.0")
+
+
 def test_the_one_sentence():
     order = parse_order(body()).order
     effect = PreviewResult(checks="broker", cost=470.0, fees=2.0, buying_power_after=178846.92)
@@ -253,6 +416,11 @@ def test_the_net_quote_far_side_and_notional():
     market = parse_order(body(order_type="Market", price=None)).order
     assert notional(market, QUOTES) == Decimal("480.00")
     assert notional(market, {}) is None
+    # a market sell gets the bid: its far side (not the ask, which the net quote negates)
+    sell = parse_order(body(order_type="Market", price=None,
+                            legs=[leg(action="Sell to Close")])).order  # fmt: skip
+    assert far_side(sell, net_quote(sell, QUOTES)) == Decimal("2.3")
+    assert notional(sell, QUOTES) == Decimal("460.0")
 
 
 def test_the_price_warning_and_the_band():

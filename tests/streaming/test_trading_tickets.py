@@ -181,6 +181,82 @@ async def test_an_expired_preview_is_refused_and_stays_expired(user, link, owner
     assert (await db(TradeTicket.objects.get)(pk=preview_id)).state == "expired"
 
 
+async def test_every_confirm_of_an_expired_preview_is_an_audit_row(user, link, owner, broker):
+    """The confirm that finds the preview expired, and any later one, are refusals: each
+    is a `refused` row with the ticket and its words (docs/operations.md)."""
+    preview_id = await preview(user, link)
+    await db(TradeTicket.objects.filter(pk=preview_id).update)(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    for key in ("key-1", "key-2"):
+        status, body = await tickets.confirm_order(user.id, preview_id, key, None)
+        assert (status, body["code"]) == (409, "preview_expired")
+    rows = await db(lambda: list(TradingAudit.objects.filter(user=user).order_by("id")))()
+    refused = [(r.action, r.outcome, str(r.ticket), r.shown) for r in rows[1:]]
+    words = rows[0].shown
+    assert refused == [("refused", "confirm preview_expired", preview_id, words)] * 2
+    assert broker.place_calls == 0
+
+
+async def test_a_preview_refused_for_who_may_trade_is_an_audit_row(user, link, owner, broker):
+    """Trading off (the kill switch, or never turned on) and a link not enabled refuse
+    the preview before the broker is asked: each is a `refused` row with its reason."""
+    await db(trading_disable)(user.id)
+    status, body = await tickets.preview_order(user.id, order(link), None)
+    assert (status, body["code"]) == (403, "second_factor")
+    enable = db(enable_trading)
+    await enable(user.id)
+    await db(BrokerLink.objects.filter(pk=link.pk).update)(trading_enabled=False)
+    status, body = await tickets.preview_order(user.id, order(link), None)
+    assert (status, body["code"]) == (403, "trading_disabled")
+    status, body = await tickets.preview_order(user.id, order(link, account="OTHER1"), None)
+    assert (status, body["code"]) == (403, "trading_disabled")
+    rows = await db(lambda: list(TradingAudit.objects.filter(user=user).order_by("id")))()
+    assert [(r.action, r.outcome, r.link_id, r.account) for r in rows] == [
+        ("refused", "preview second_factor", link.id, ACCOUNT),
+        ("refused", "preview trading_disabled", link.id, ACCOUNT),
+        ("refused", "preview trading_disabled", link.id, "OTHER1"),
+    ]
+    assert rows[-1].said == {"code": "trading_disabled", "error": body["error"]}
+    assert broker.preview_calls == 0
+
+
+async def test_a_stop_that_would_trigger_at_once_needs_a_second_confirm(user, link, owner, broker):
+    """A sell stop at or above the bid: the preview says so and asks for a second confirm;
+    a confirm without it is refused (audited, nothing sent), one with it places."""
+    stop = {"order_type": "Stop", "price": None, "stop_price": "2.35"}
+    status, body = await tickets.preview_order(
+        user.id, order(link, legs=[{"symbol": OPTION, "action": "Sell to Close", "quantity": 2}],
+                       **stop), None,
+    )  # fmt: skip
+    assert status == 200, body
+    shown = body["preview"]
+    warning = "This sell stop at 2.35 is at or above the bid 2.30: it would trigger at once."
+    assert shown["second_confirm"] is True and warning in shown["warnings"]
+    status, refused = await tickets.confirm_order(user.id, shown["id"], "key-1", None)
+    assert (status, refused["code"], broker.place_calls) == (409, "second_confirm", 0)
+    assert refused["error"] == f"{warning} Confirm again to place it anyway."
+    rows = await db(lambda: list(TradingAudit.objects.filter(user=user).order_by("id")))()
+    assert [(r.action, r.outcome) for r in rows] == [
+        ("preview", "previewed"),
+        ("refused", "confirm second_confirm"),
+    ]
+    status, placed = await tickets.confirm_order(
+        user.id, shown["id"], "key-1", None, second_confirm=True
+    )
+    assert (status, placed["ticket"]["state"], broker.place_calls) == (201, "placed", 1)
+
+
+async def test_a_stop_away_from_the_market_confirms_once(user, link, owner, broker):
+    stop = {"order_type": "Stop", "price": None, "stop_price": "2.20"}
+    sell = [{"symbol": OPTION, "action": "Sell to Close", "quantity": 2}]
+    status, body = await tickets.preview_order(user.id, order(link, legs=sell, **stop), None)
+    assert (status, body["preview"]["second_confirm"]) == (200, False)
+    assert body["preview"]["words"].startswith("Sell 2 SPY 590C 15 Jan 27 at a 2.20 stop, day")
+    status, _ = await tickets.confirm_order(user.id, body["preview"]["id"], "key-1", None)
+    assert (status, broker.place_calls) == (201, 1)
+
+
 async def test_a_moved_quote_refuses_the_confirm_without_placing(user, link, owner, broker):
     preview_id = await preview(user, link)
     owner.state.quotes[OPTION] = {"bid": 2.36, "ask": 2.44, "t": 2}  # mid 2.35 → 2.40

@@ -27,6 +27,7 @@ class FakeBroker:
 
     def __init__(self) -> None:
         self.orders: dict[str, dict[str, Any]] = {}
+        self.preview_calls = 0
         self.place_calls = 0
         self.cancel_calls: list[str] = []
         self.gate: asyncio.Event | None = None
@@ -36,6 +37,7 @@ class FakeBroker:
         self.failing_cancels: set[str] = set()
 
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        self.preview_calls += 1
         if self.refuse is not None:
             raise self.refuse
         leg = order.legs[0]

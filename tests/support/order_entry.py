@@ -47,6 +47,33 @@ def market_buy(account: str, quantity: int, reference: str, client_order_id: str
     )
 
 
+def stop_order(
+    account: str,
+    order_type: str,
+    *,
+    action: str = "Buy to Open",
+    symbol: str = "SPY",
+    stop: str | None = None,
+    price: str | None = None,
+    trail_amount: str | None = None,
+    trail_percent: str | None = None,
+    time_in_force: str = "GTC",
+    client_order_id: str = "",
+) -> OrderRequest:
+    """One leg armed at a trigger: a Stop, a Stop Limit or a Trailing Stop."""
+    return OrderRequest(
+        account=account,
+        legs=(OrderLeg(symbol=symbol, action=action, quantity=1),),
+        order_type=order_type,
+        time_in_force=time_in_force,
+        price=None if price is None else Decimal(price),
+        stop_price=None if stop is None else Decimal(stop),
+        trail_amount=None if trail_amount is None else Decimal(trail_amount),
+        trail_percent=None if trail_percent is None else Decimal(trail_percent),
+        client_order_id=client_order_id or f"sd-{uuid.uuid4().hex[:12]}",
+    )
+
+
 def vertical(account: str, buy: str, sell: str, price: str, **kw: str) -> OrderRequest:
     """A one-lot two-leg option order: `buy` bought, `sell` sold, at a net `price`."""
     return OrderRequest(

@@ -4,12 +4,14 @@
  * Idempotency-Key) → the ticket, and the order it placed followed on the stream. Confirm
  * sends at most one request at a time (a double click is one request); a lost answer may be
  * sent again with the same key (the server answers the same ticket, never a second order);
- * a ticket left `placing`/`unknown` is read again (GET) until it says. Every refusal is a
- * sentence in `error`, with what the trader can do next (`repreview`, `tradingPage`).
+ * a ticket left `placing`/`unknown` is read again (GET) until it says. A preview whose stop
+ * would trigger at once (`second_confirm`) takes two Confirms: the first only arms it, the
+ * second sends `"second_confirm": true`. Every refusal is a sentence in `error`, with what
+ * the trader can do next (`repreview`, `tradingPage`).
  *
  * phase: editing | previewing | previewed | confirming | sent.
  */
-import { REPREVIEW_CODES, TRADING_PAGE_CODES, createConfirmKeys, secondsLeft } from './ticket-model.js';
+import { REPREVIEW_CODES, TRADING_PAGE_CODES, createConfirmKeys, needsSecondConfirm, secondsLeft } from './ticket-model.js';
 
 /** How often, and how many times, a `placing`/`unknown` ticket is read again. */
 export const CHECK_EVERY_MS = 1000;
@@ -20,7 +22,7 @@ const OPEN_TICKET = new Set(['placing', 'unknown']);
  *  changed(): the view should draw again. */
 export function createTicketFlow(env, changed) {
   const keys = createConfirmKeys(env.randomUUID);
-  const s = { phase: 'editing', preview: null, ticket: null, error: null, body: null, sent: new Set(), checks: 0, requests: 0 };
+  const s = { phase: 'editing', preview: null, armed: false, ticket: null, error: null, body: null, sent: new Set(), checks: 0, requests: 0 };
   let timer = null;
   let closed = false;
 
@@ -59,7 +61,7 @@ export function createTicketFlow(env, changed) {
 
   async function preview(body) {
     if (s.phase === 'previewing' || s.phase === 'confirming' || s.phase === 'sent') return;
-    set({ phase: 'previewing', preview: null, error: null, body });
+    set({ phase: 'previewing', preview: null, armed: false, error: null, body });
     s.requests += 1;
     const r = await env.api.preview(body);
     if (closed) return;
@@ -75,14 +77,18 @@ export function createTicketFlow(env, changed) {
       set({ phase: 'editing', error: { text: 'The preview expired: preview again.', code: 'preview_expired', repreview: true, tradingPage: false, resend: false } });
       return;
     }
+    // a stop that would trigger at once: the first Confirm only arms the second
+    if (needsSecondConfirm(s.preview) && !s.armed) { set({ armed: true }); return; }
     set({ phase: 'confirming', error: null });
     s.sent.add(id);
     s.requests += 1;
-    const r = await env.api.confirm(id, keys.keyFor(id));
+    const r = await env.api.confirm(id, keys.keyFor(id), s.armed);
     if (closed) return;
     const ticket = r.body && r.body.ticket;
     if ((r.ok || r.code === 'already_confirmed') && ticket) { adoptTicket(ticket); return; }
     const error = refusal(r);
+    // the server asks for the second confirm (nothing was sent, the key is unused): armed
+    if (r.code === 'second_confirm') { set({ phase: 'previewed', armed: true, error }); return; }
     // a lost answer: Confirm again sends the same key; a refusal: the preview is done with
     set(error.resend ? { phase: 'previewed', error } : { phase: 'editing', preview: null, error });
   }
@@ -90,7 +96,7 @@ export function createTicketFlow(env, changed) {
   return {
     /** The form changed: a preview no longer says what would be sent. */
     edited() {
-      if (s.phase === 'previewed' || (s.phase === 'editing' && s.error)) set({ phase: 'editing', preview: null, error: null });
+      if (s.phase === 'previewed' || (s.phase === 'editing' && s.error)) set({ phase: 'editing', preview: null, armed: false, error: null });
     },
     preview,
     /** Preview the last order again (after `preview_expired` / `quote_moved`). */
@@ -98,9 +104,10 @@ export function createTicketFlow(env, changed) {
     confirm,
     check,
     close() { closed = true; stopChecks(); },
-    /** What the view draws: {phase, preview, ticket, error, secondsLeft, confirmKey}. */
+    /** What the view draws: {phase, preview, armed (the next Confirm is the second, "Confirm
+     *  anyway"), ticket, error, secondsLeft, confirmKey}. */
     view: () => ({
-      phase: s.phase, preview: s.preview, ticket: s.ticket, error: s.error, requests: s.requests,
+      phase: s.phase, preview: s.preview, armed: s.armed, ticket: s.ticket, error: s.error, requests: s.requests,
       secondsLeft: s.preview ? secondsLeft(s.preview.expires_at, env.now()) : null,
       confirmKey: s.preview ? keys.keyFor(s.preview.id) : null,
     }),

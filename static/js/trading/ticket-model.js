@@ -2,10 +2,11 @@
  * The order ticket's rules, pure (docs/streaming-contract.md "Trading …", "In the browser"):
  * a ticket's draft from each entry point (a position's Trade…/Close…, a watchlist row, a
  * chain cell, the risk graph's underlying, a working order's Replace…), the price from the
- * live quote on the contract's tick grid, what each broker takes (so the form offers no
- * more), the order body the server reads, the preview's countdown, one Idempotency-Key per
- * preview, and the order's status and fills read back from the stream's state. No DOM, no
- * clock: the ticket (ticket.js, ticket-flow.js) passes the time and the state in.
+ * live quote on the contract's tick grid (a stop's trigger a tick beyond the market), what
+ * each broker takes (so the form offers no more), the order body the server reads, the
+ * preview's countdown and its second confirm, one Idempotency-Key per preview, and the
+ * order's status and fills read back from the stream's state. No DOM, no clock: the ticket
+ * (ticket.js, ticket-flow.js) passes the time and the state in.
  */
 import { normalizeSymbol, num, optionParts, orderKey } from '../stream/contract.js';
 
@@ -14,12 +15,23 @@ export const MAX_QUANTITY = 1000000;
 /** Underlyings whose options trade in pennies throughout. */
 export const PENNY_ROOTS = new Set(['SPY', 'QQQ', 'IWM']);
 
-/** What each broker takes (and the form offers nothing more): order types, times in force
- *  (for stock, for options), and multi-leg orders. */
+export const ORDER_TYPES = ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop'];
+/** The types that take a limit price, and those armed at a stop price (the contract's). */
+export const PRICED_TYPES = new Set(['Limit', 'Stop Limit']);
+export const STOP_TYPES = new Set(['Stop', 'Stop Limit']);
+/** The types of one leg only (every stop: a multi-leg order is a Limit or a Market). */
+export const ONE_LEG_TYPES = new Set(['Stop', 'Stop Limit', 'Trailing Stop']);
+/** A trail is one of these: dollars or percent. */
+export const TRAIL_UNITS = ['amount', 'percent'];
+
+/** What each broker takes (and the form offers nothing more): order types (of stock, of
+ *  options; a multi-leg order only those not in ONE_LEG_TYPES), times in force (for stock,
+ *  for options), and multi-leg orders. Trailing stops: Alpaca's, of stock only. */
+const STOPS = ['Limit', 'Market', 'Stop', 'Stop Limit'];
 export const BROKER_RULES = {
-  tastytrade: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
-  tradier: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
-  alpaca: { orderTypes: ['Limit', 'Market'], stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1 },
+  tastytrade: { stockTypes: STOPS, optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
+  tradier: { stockTypes: STOPS, optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
+  alpaca: { stockTypes: [...STOPS, 'Trailing Stop'], optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1 },
 };
 
 /** The brokers' names as a sentence writes them. */
@@ -57,18 +69,22 @@ export function roundToTick(symbol, price, legCount = 1) {
   return (units / scale).toFixed(places);
 }
 
-/** Whether a price the trader typed is a positive decimal on the grid (a sentence if not). */
-export function priceProblem(symbol, text, legCount = 1) {
+const isPositiveDecimal = (s) => /^[0-9]+(\.[0-9]+)?$/.test(s) && Number(s) > 0;
+
+/** Whether a price the trader typed is a positive decimal on the grid (a sentence if not).
+ *  `what`: the field the sentence names (a stop price and a trail's amount are on the grid
+ *  too). */
+export function priceProblem(symbol, text, legCount = 1, what = 'price') {
   const s = String(text || '').trim();
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(s) || !(Number(s) > 0)) return 'The price must be a positive number, e.g. 2.35.';
+  if (!isPositiveDecimal(s)) return `The ${what} must be a positive number, e.g. 2.35.`;
   const tick = tickOf(symbol, Number(s), legCount);
   const places = decimalsOf(tick);
   const [, frac = ''] = s.split('.');
   const scaled = Math.round(Number(s) * 10 ** Math.max(places, frac.length));
   const step = Math.round(Number(tick) * 10 ** Math.max(places, frac.length));
   if (scaled % step === 0) return null;
-  const what = legCount > 1 ? 'a multi-leg net price moves' : `${symbol} trades`;
-  return `The price ${s} is off the tick grid: ${what} in steps of ${tick} at that price.`;
+  const moves = legCount > 1 ? 'a multi-leg net price moves' : `${symbol} trades`;
+  return `The ${what} ${s} is off the tick grid: ${moves} in steps of ${tick} at that price.`;
 }
 
 // ------------------------------------------------------------------ prices from the quote
@@ -104,6 +120,31 @@ export function prefillPrice(legs, quote) {
   return roundToTick(legs[0].symbol, Math.abs(net) / unit, legs.length);
 }
 
+/** One tick above (`up`) or below `price` (a price on `symbol`'s grid), as the order's decimal
+ *  string: a step down from a grid's boundary (1.00 for stock, 3.00 for options) takes the
+ *  finer tick below it (3.00 → 2.99). Null at or below 0. */
+export function tickBeyond(symbol, price, up) {
+  const SCALE = 10000; // the finest tick is 0.0001
+  const tick = (units) => Math.round(Number(tickOf(symbol, units / SCALE)) * SCALE);
+  const at = Math.round(price * SCALE);
+  const units = up ? at + tick(at) : at - Math.min(tick(at), tick(at - tick(at)));
+  if (units <= 0) return null;
+  return (units / SCALE).toFixed(decimalsOf(tickOf(symbol, units / SCALE)));
+}
+
+/** The stop price a ticket starts from when the type becomes Stop or Stop Limit: one tick
+ *  beyond the market on the protective side (a sell one tick below the bid, a buy one above
+ *  the ask), so that it does not trigger as soon as it is placed. One leg only (a stop has
+ *  one); null without that side of the quote. */
+export function prefillStopPrice(legs, quote) {
+  if (legs.length !== 1) return null;
+  const leg = legs[0];
+  const q = quote(leg.symbol);
+  const buy = isBuy(leg.action);
+  const market = roundToTick(leg.symbol, num(q && (buy ? q.ask : q.bid)));
+  return market === null ? null : tickBeyond(leg.symbol, Number(market), buy);
+}
+
 // ------------------------------------------------------------------ accounts
 
 /** The accounts a ticket may choose from, from the stream's state (`accounts`: number →
@@ -134,21 +175,28 @@ export function startingAccount(choices, own = null) {
 }
 
 /** What the form offers for `broker` and the draft's legs: {orderTypes, timesInForce,
- *  error} — `error` a sentence when the broker does not take the order at all. */
+ *  error} — `error` a sentence when the broker does not take the order at all. Stops are
+ *  offered for one leg only; no broker chosen yet: Limit and Market. */
 export function brokerOffers(broker, legs) {
   const rules = BROKER_RULES[String(broker || '').toLowerCase()];
   if (!rules) return { orderTypes: ['Limit', 'Market'], timesInForce: ['Day', 'GTC'], error: null };
   const option = legs.some((l) => isOptionSymbol(l.symbol));
   const error = legs.length > rules.maxLegs ? `${broker} does not take multi-leg orders here: choose a tastytrade or Tradier account.` : null;
-  return { orderTypes: rules.orderTypes.slice(), timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error };
+  const types = (option ? rules.optionTypes : rules.stockTypes).filter((t) => legs.length <= 1 || !ONE_LEG_TYPES.has(t));
+  return { orderTypes: types, timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error };
 }
+
+/** The fields an order type takes (the form shows only those): {price, stop, trail}. */
+export const typeFields = (orderType) => ({
+  price: PRICED_TYPES.has(orderType), stop: STOP_TYPES.has(orderType), trail: orderType === 'Trailing Stop',
+});
 
 // ------------------------------------------------------------------ drafts (one per entry point)
 
 /** A draft: what the ticket opens with. `account`: {link, account} or null (to choose);
  *  `accountFixed`: the account may not change (Close…, Replace…). */
-function draft({ title, legs, account = null, accountFixed = false, orderType = 'Limit', price = null, tif = 'Day', replaces = null }) {
-  return { title, legs, account, accountFixed, order_type: orderType, price, time_in_force: tif, replaces };
+function draft({ title, legs, account = null, accountFixed = false, orderType = 'Limit', price = null, stopPrice = null, trail = null, tif = 'Day', replaces = null }) {
+  return { title, legs, account, accountFixed, order_type: orderType, price, stop_price: stopPrice, trail, time_in_force: tif, replaces };
 }
 
 const positionSymbol = (p) => (isOptionSymbol(p.streamer_symbol) ? p.streamer_symbol : String(p.symbol));
@@ -183,8 +231,6 @@ export function fromChainCell(symbol, side, quote, choices) {
   return draft({ title: `Trade ${symbol}`, legs, account: only && { link: only.link, account: only.account }, price: prefillPrice(legs, quote) });
 }
 
-/** A working order's Replace…: its legs (the quantity still open), type, price and time in
- *  force, in its own account, `replaces` its id. `link`, `account`: the order's. */
 /** The brokers' own action words (Tradier's and Alpaca's sides) in the contract's. */
 const BROKER_ACTIONS = {
   buy: 'Buy to Open', sell: 'Sell to Close', sell_short: 'Sell to Open', buy_to_cover: 'Buy to Close',
@@ -192,9 +238,27 @@ const BROKER_ACTIONS = {
 };
 const contractAction = (a) => (ACTIONS.includes(a) ? a : BROKER_ACTIONS[String(a || '').toLowerCase()] || String(a));
 
+/** An order frame's type as a ticket sends it: the contract's words or a broker's own
+ *  (`stop_limit`, `trailing_stop`, `market`); Limit for the rest (a `Marketable Limit`,
+ *  Tradier's net `debit`/`credit`: a limit at its price). */
+export function contractOrderType(type) {
+  const words = String(type || '').toLowerCase().replace(/[\s_-]+/g, ' ').trim();
+  return ORDER_TYPES.find((t) => t.toLowerCase() === words) || 'Limit';
+}
+
+/** A trailing stop's trail from its frame (`{amount, percent, high_water_mark}`, numbers)
+ *  as the body spells it: `{amount: "1.50"}` on the grid, or `{percent: "2.5"}`; else null. */
+function trailOf(trail, symbol) {
+  const amount = num(trail && trail.amount);
+  if (amount !== null && amount > 0) return { amount: roundToTick(symbol, amount) };
+  const percent = num(trail && trail.percent);
+  return percent !== null && percent > 0 ? { percent: String(percent) } : null;
+}
+
 /** A working order's Replace…: its account, its legs (the quantity still open) in the
  *  contract's words (an order frame carries each broker's own: OCC symbols, `buy_to_open`,
- *  `limit`, `gtc`), its type, price and time in force. */
+ *  `limit`, `gtc`), its type, price, stop price, trail and time in force. A trailing stop's
+ *  frame `stop_price` is where its stop stands now, not what the trader sends: not kept. */
 export function fromOrder(order, link, account) {
   const legs = (order.legs || []).map((l) => {
     const rem = num(l.remaining_quantity);
@@ -205,11 +269,15 @@ export function fromOrder(order, link, account) {
     };
   });
   const price = num(order.price);
-  const type = String(order.order_type || '').toLowerCase();
+  const stop = num(order.stop_price);
+  const type = contractOrderType(order.order_type);
+  const symbol = legs[0] ? legs[0].symbol : '';
   return draft({
     title: `Replace order ${order.id}`, legs, account: { link: num(link), account: String(account) }, accountFixed: true,
-    orderType: type === 'market' ? 'Market' : 'Limit',
-    price: price === null ? null : roundToTick(legs[0] ? legs[0].symbol : '', Math.abs(price), legs.length),
+    orderType: type,
+    price: price === null ? null : roundToTick(symbol, Math.abs(price), legs.length),
+    stopPrice: STOP_TYPES.has(type) && stop !== null ? roundToTick(symbol, Math.abs(stop)) : null,
+    trail: type === 'Trailing Stop' ? trailOf(order.trail, symbol) : null,
     tif: String(order.time_in_force || '').toLowerCase() === 'gtc' ? 'GTC' : 'Day', replaces: String(order.id),
   });
 }
@@ -262,9 +330,28 @@ export function fromStrategy(strategy, acct, quote) {
 
 // ------------------------------------------------------------------ the order body
 
+/** A Trailing Stop's trail from the form ({amount: text} or {percent: text}) as the body
+ *  spells it, or {error: sentence}: one of the two, an amount on the grid, a percent more
+ *  than 0 and less than 100. */
+function trailBody(trail, symbol) {
+  const given = TRAIL_UNITS.filter((u) => trail && String(trail[u] ?? '').trim() !== '');
+  if (!given.length) return { error: 'A trailing stop needs a trail: an amount in dollars (e.g. 1.50) or a percent (e.g. 2.5).' };
+  if (given.length > 1) return { error: 'A trail is an amount or a percent, not both.' };
+  const text = String(trail[given[0]]).trim();
+  if (given[0] === 'amount') {
+    const problem = priceProblem(symbol, text, 1, 'trail amount');
+    return problem ? { error: problem } : { trail: { amount: text } };
+  }
+  if (!isPositiveDecimal(text)) return { error: 'The trail percent must be a positive number, e.g. 2.5.' };
+  if (Number(text) >= 100) return { error: 'The trail percent must be less than 100.' };
+  return { trail: { percent: text } };
+}
+
 /** The body of `POST /api/orders/preview` from the form's values, or {error: sentence}.
- *  values: {account: {link, account} | null, legs, order_type, price (text), time_in_force,
- *  replaces}. A single leg's action and quantity are the form's. */
+ *  values: {account: {link, account} | null, legs, order_type, price (text), stop_price
+ *  (text), trail ({amount: text} | {percent: text} | null), time_in_force, replaces}. A
+ *  single leg's action and quantity are the form's. The body always has `price`,
+ *  `stop_price` and `trail`: null where the type takes none. */
 export function orderBody(values) {
   if (!values.account) return { error: 'Choose the account to trade in.' };
   const legs = [];
@@ -276,18 +363,37 @@ export function orderBody(values) {
     if (!ACTIONS.includes(leg.action)) return { error: `Choose an action: ${ACTIONS.join(', ')}.` };
     legs.push({ symbol: leg.symbol, action: leg.action, quantity: Number(q) });
   }
+  const type = values.order_type;
+  if (!ORDER_TYPES.includes(type)) return { error: 'Choose an order type: Limit, Market, Stop, Stop Limit or Trailing Stop.' };
+  if (ONE_LEG_TYPES.has(type) && legs.length > 1) {
+    return { error: `A ${type.toLowerCase()} order has one leg: an order of ${legs.length} legs is a Limit or a Market.` };
+  }
+  const symbol = legs.length ? legs[0].symbol : '';
+  const fields = typeFields(type);
   let price = null;
-  if (values.order_type === 'Limit') {
-    const problem = priceProblem(legs.length ? legs[0].symbol : '', values.price, legs.length);
+  let stopPrice = null;
+  let trail = null;
+  if (fields.price) {
+    const problem = priceProblem(symbol, values.price, legs.length);
     if (problem) return { error: problem };
     price = String(values.price).trim();
-  } else if (values.order_type !== 'Market') {
-    return { error: 'Choose Limit or Market.' };
+  }
+  if (fields.stop) {
+    const text = String(values.stop_price ?? '').trim();
+    if (!text) return { error: `A ${type.toLowerCase()} order needs a stop price (its trigger).` };
+    const problem = priceProblem(symbol, text, 1, 'stop price');
+    if (problem) return { error: problem };
+    stopPrice = text;
+  }
+  if (fields.trail) {
+    const made = trailBody(values.trail, symbol);
+    if (made.error) return { error: made.error };
+    trail = made.trail;
   }
   return {
     body: {
-      link: values.account.link, account: values.account.account, legs, order_type: values.order_type, price,
-      time_in_force: values.time_in_force, replaces: values.replaces ?? null,
+      link: values.account.link, account: values.account.account, legs, order_type: type, price,
+      stop_price: stopPrice, trail, time_in_force: values.time_in_force, replaces: values.replaces ?? null,
     },
   };
 }
@@ -311,6 +417,22 @@ export function createConfirmKeys(randomUUID) {
       return keys.get(previewId);
     },
   };
+}
+
+/** Whether a preview's confirm takes a second click: a stop that would trigger at once
+ *  (its `second_confirm`; the confirm then says `"second_confirm": true`). */
+export const needsSecondConfirm = (preview) => !!(preview && preview.second_confirm);
+
+/** What the ticket says once the first Confirm armed the second. */
+export const SECOND_CONFIRM_TEXT = 'This stop would trigger at once, as soon as it is placed: Confirm anyway to place it, or change it and preview again.';
+
+/** A preview's warnings to show: [{text, strong}] — `strong` the one a second confirm is
+ *  for (it says the stop would trigger at once; every warning when none says so). */
+export function previewWarnings(preview) {
+  const list = (preview && Array.isArray(preview.warnings) ? preview.warnings : []).map(String);
+  const second = needsSecondConfirm(preview);
+  const atOnce = list.findIndex((w) => /trigger at once/i.test(w));
+  return list.map((text, i) => ({ text, strong: second && (atOnce < 0 || i === atOnce) }));
 }
 
 /** The codes a new preview answers (the old one is too old, or the quote moved). */

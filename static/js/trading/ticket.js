@@ -5,14 +5,21 @@
  *   #trade-ticket[data-phase]          editing | previewing | previewed | confirming | sent
  *   [data-ticket-account] [data-ticket-action="<leg>"] [data-ticket-quantity="<leg>"]
  *   [data-ticket-type] [data-ticket-price] [data-ticket-tif]          the form
- *   [data-ticket-preview] [data-ticket-confirm] [data-ticket-repreview] [data-ticket-close]
+ *   [data-ticket-stop] (Stop, Stop Limit) [data-ticket-trail] [data-ticket-trail-unit]
+ *   (Trailing Stop: amount | percent); a field the type takes none of is hidden, disabled
+ *   [data-ticket-preview] [data-ticket-confirm][data-armed] [data-ticket-repreview] [data-ticket-close]
  *   [data-ticket-words] [data-ticket-effect] [data-ticket-warnings] [data-ticket-countdown]
+ *   [data-ticket-second-confirm] (shown once Confirm is armed: "Confirm anyway", data-armed),
+ *   [data-ticket-warnings] li[data-second-confirm] (the warning that asks for it, in <strong>)
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
  *   [data-ticket-result][data-ticket-state][data-order-id] and [data-ticket-order-status]
  *   (the order's status on the stream; data-filled, the filled quantity).
  */
 import { el, setAttr, setText } from '../stream/dom.js';
-import { ACTIONS, accountChoices, brokerOffers, countdownText, followOrder, followText, orderBody, prefillPrice } from './ticket-model.js';
+import {
+  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, followOrder, followText, orderBody, prefillPrice,
+  prefillStopPrice, previewWarnings, typeFields,
+} from './ticket-model.js';
 import { createTicketFlow } from './ticket-flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
@@ -38,6 +45,7 @@ export function createTicket(env) {
     const legs = draft.legs.map((l) => ({ ...l }));
     let choices = accountChoices(state.accounts).filter((c) => !brokerOffers(c.broker, legs).error);
     let priceTouched = false;
+    let stopTouched = false;
     let formError = null; // the ticket's own check of the form (a sentence), until the next edit
 
     const [account, accountLabel] = selectOf('account', 'Account', [], { 'data-ticket-account': '', required: true });
@@ -51,6 +59,16 @@ export function createTicket(env) {
     const [type, typeLabel] = selectOf('order_type', 'Order type', [], { 'data-ticket-type': '' });
     const price = el('input', { name: 'price', type: 'text', inputmode: 'decimal', size: '9', value: draft.price || '', 'data-ticket-price': '' });
     const priceLabel = el('label', { class: 'ticket-field' }, 'Price ', price);
+    const stop = el('input', { name: 'stop_price', type: 'text', inputmode: 'decimal', size: '9', value: draft.stop_price || '', 'data-ticket-stop': '' });
+    const stopLabel = el('label', { class: 'ticket-field' }, 'Stop price ', stop);
+    const draftTrail = draft.trail || {};
+    const trailText = draftTrail.percent ?? draftTrail.amount ?? '';
+    const trail = el('input', { name: 'trail', type: 'text', inputmode: 'decimal', size: '7', value: String(trailText), 'data-ticket-trail': '' });
+    const trailUnit = el('select', { name: 'trail_unit', 'data-ticket-trail-unit': '' }, el('option', { value: 'amount' }, '$'), el('option', { value: 'percent' }, '%'));
+    trailUnit.value = draftTrail.percent !== undefined && draftTrail.percent !== null ? 'percent' : 'amount';
+    // the unit's label is read out, not shown: the $ / % beside the number says it
+    const trailField = el('span', { class: 'ticket-field', 'data-ticket-trail-field': '' },
+      el('label', null, 'Trail ', trail), ' ', el('label', null, el('span', { class: 'sr-only' }, 'Trail in dollars or percent'), trailUnit));
     const [tif, tifLabel] = selectOf('time_in_force', 'Time in force', [], { 'data-ticket-tif': '' });
     const quoteLine = el('p', { class: 'ticket-quote muted', 'data-ticket-quote': '' });
     const tradingNote = el('p', { class: 'ticket-note', 'data-ticket-trading': '', hidden: true });
@@ -58,7 +76,8 @@ export function createTicket(env) {
     const effect = el('dl', { class: 'ticket-effect', 'data-ticket-effect': '' });
     const warnings = el('ul', { class: 'ticket-warnings', 'data-ticket-warnings': '' });
     const countdown = el('p', { class: 'ticket-countdown muted', 'data-ticket-countdown': '' });
-    const previewBox = el('section', { class: 'ticket-preview', 'data-ticket-preview-box': '', 'aria-label': 'Preview', hidden: true }, words, effect, warnings, countdown);
+    const secondNote = el('p', { class: 'ticket-note', role: 'alert', 'data-ticket-second-confirm': '', hidden: true }, SECOND_CONFIRM_TEXT);
+    const previewBox = el('section', { class: 'ticket-preview', 'data-ticket-preview-box': '', 'aria-label': 'Preview', hidden: true }, words, effect, warnings, countdown, secondNote);
     const errorText = el('span', { 'data-ticket-error-text': '' });
     const tradingLink = el('a', { href: '/trading', 'data-ticket-trading-link': '', hidden: true }, 'Trading settings');
     const error = el('p', { class: 'form-error', role: 'alert', 'data-ticket-error': '', hidden: true }, errorText, ' ', tradingLink);
@@ -73,7 +92,7 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, tradingNote, accountLabel, ...legRows.map((r) => r.node), typeLabel, priceLabel, tifLabel, quoteLine,
+      title, tradingNote, accountLabel, ...legRows.map((r) => r.node), typeLabel, stopLabel, priceLabel, trailField, tifLabel, quoteLine,
       previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn));
     const dialog = el('dialog', { id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces }, form);
 
@@ -102,15 +121,37 @@ export function createTicket(env) {
         select.replaceChildren(...values.map((v) => el('option', { value: v }, v)));
         select.value = values.includes(want) ? want : values[0];
       }
-      price.disabled = type.value === 'Market';
+      typeFieldsShown();
     }
+
+    /** Only the fields the order type takes: shown and enabled (a price for Limit and Stop
+     *  Limit, a stop price for Stop and Stop Limit, a trail for Trailing Stop). `locked`:
+     *  a preview or a confirm is under way (the unit, a select, cannot be read-only). */
+    function typeFieldsShown(locked = false) {
+      const f = typeFields(type.value);
+      priceLabel.hidden = !f.price;
+      price.disabled = !f.price;
+      stopLabel.hidden = !f.stop;
+      stop.disabled = !f.stop;
+      trailField.hidden = !f.trail;
+      trail.disabled = !f.trail;
+      trailUnit.disabled = !f.trail || locked;
+    }
+
+    /** The legs as the form has them now (the trader's actions and quantities). */
+    function formLegs() {
+      legRows.forEach((r, i) => { legs[i].action = r.action.value; legs[i].quantity = r.quantity.value; });
+      return legs;
+    }
+
+    const liveQuote = (sym) => env.getState().quotes.get(sym) || draft.quote;
 
     function values() {
       const [link, number] = account.value ? account.value.split('|') : [];
-      legRows.forEach((r, i) => { legs[i].action = r.action.value; legs[i].quantity = r.quantity.value; });
       return {
-        account: account.value ? { link: Number(link), account: number } : null, legs,
-        order_type: type.value, price: price.value, time_in_force: tif.value, replaces: draft.replaces,
+        account: account.value ? { link: Number(link), account: number } : null, legs: formLegs(),
+        order_type: type.value, price: price.value, stop_price: stop.value, trail: { [trailUnit.value]: trail.value },
+        time_in_force: tif.value, replaces: draft.replaces,
       };
     }
 
@@ -119,16 +160,20 @@ export function createTicket(env) {
       const s = env.getState();
       setAttr(dialog, 'data-phase', v.phase);
       // a leg's quote that came after the ticket opened prefills the price the trader left empty
-      if (v.phase === 'editing' && !priceTouched && !price.value && type.value === 'Limit') {
+      if (v.phase === 'editing' && !priceTouched && !price.value && typeFields(type.value).price) {
         price.value = prefillPrice(legs, (sym) => s.quotes.get(sym) || draft.quote) || '';
+      }
+      // and the stop price, the same way (a tick beyond the market)
+      if (v.phase === 'editing' && !stopTouched && !stop.value && typeFields(type.value).stop) {
+        stop.value = prefillStopPrice(formLegs(), liveQuote) || '';
       }
       const busy = v.phase === 'previewing' || v.phase === 'confirming';
       const locked = v.phase !== 'editing' && v.phase !== 'previewed';
-      for (const f of [price, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
+      for (const f of [price, stop, trail, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
       for (const f of [type, tif]) f.disabled = locked;
       for (const r of legRows) r.action.disabled = locked || !!draft.replaces;
       account.disabled = !!draft.accountFixed || locked;
-      price.disabled = type.value === 'Market';
+      typeFieldsShown(locked);
       setAttr(form, 'aria-busy', busy ? 'true' : 'false');
       // the preview
       const p = v.phase === 'previewed' || v.phase === 'confirming' ? v.preview : null;
@@ -139,7 +184,12 @@ export function createTicket(env) {
           .flatMap(([k, label]) => [el('dt', null, label), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
         if (effect.childElementCount !== rows.length || effect.getAttribute('data-preview') !== p.id) effect.replaceChildren(...rows);
         setAttr(effect, 'data-preview', p.id);
-        if (warnings.getAttribute('data-preview') !== p.id) warnings.replaceChildren(...(p.warnings || []).map((w) => el('li', null, w)));
+        // the warning a second confirm is for stands out
+        if (warnings.getAttribute('data-preview') !== p.id) {
+          warnings.replaceChildren(...previewWarnings(p).map((w) => (w.strong
+            ? el('li', { 'data-second-confirm': '' }, el('strong', null, w.text))
+            : el('li', null, w.text))));
+        }
         setAttr(warnings, 'data-preview', p.id);
         setText(countdown, countdownText(p.expires_at, env.now()));
         setAttr(countdown, 'data-seconds', String(v.secondsLeft));
@@ -157,7 +207,9 @@ export function createTicket(env) {
       repreviewBtn.hidden = !(expired || (v.error && v.error.repreview));
       confirmBtn.hidden = !p;
       confirmBtn.disabled = v.phase !== 'previewed' || expired;
-      setText(confirmBtn, v.error && v.error.resend ? 'Send again' : 'Confirm');
+      setText(confirmBtn, v.error && v.error.resend ? 'Send again' : v.armed ? 'Confirm anyway' : 'Confirm');
+      setAttr(confirmBtn, 'data-armed', p && v.armed ? 'true' : null);
+      secondNote.hidden = !(p && v.armed);
       // the ticket and its order on the stream
       result.hidden = !v.ticket;
       checkBtn.hidden = !(v.ticket && (v.ticket.state === 'placing' || v.ticket.state === 'unknown'));
@@ -179,15 +231,27 @@ export function createTicket(env) {
 
     const edited = () => { formError = null; flow.edited(); draw(); };
     account.addEventListener('change', () => { brokerFields(); edited(); });
-    type.addEventListener('change', () => { price.disabled = type.value === 'Market'; edited(); });
+    type.addEventListener('change', () => {
+      // a stop starts a tick beyond the market on the protective side, from the live quote
+      if (typeFields(type.value).stop && !stop.value) stop.value = prefillStopPrice(formLegs(), liveQuote) || '';
+      typeFieldsShown();
+      edited();
+    });
     tif.addEventListener('change', edited);
     price.addEventListener('input', () => { priceTouched = true; edited(); });
+    stop.addEventListener('input', () => { stopTouched = true; edited(); });
+    trail.addEventListener('input', edited);
+    trailUnit.addEventListener('change', edited);
     for (const r of legRows) {
       r.quantity.addEventListener('input', edited);
       r.action.addEventListener('change', () => {
         if (!priceTouched && legs.length === 1) {
           legs[0].action = r.action.value;
           price.value = prefillPrice(legs, (sym) => env.getState().quotes.get(sym) || draft.quote) || price.value;
+        }
+        // a buy's stop is above the ask, a sell's below the bid: the side changed with it
+        if (!stopTouched && legs.length === 1 && typeFields(type.value).stop) {
+          stop.value = prefillStopPrice(formLegs(), liveQuote) || stop.value;
         }
         edited();
       });

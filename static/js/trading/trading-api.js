@@ -1,7 +1,8 @@
 /*
  * The trading endpoints from the browser (docs/streaming-contract.md "Trading …",
  * "Endpoints"): JSON with the session cookie and the CSRF header (the browser adds the
- * Origin itself); the confirm carries its Idempotency-Key. Every call answers
+ * Origin itself); the confirm carries its Idempotency-Key, and `"second_confirm": true` when
+ * the trader confirmed a stop that would trigger at once a second time. Every call answers
  * {ok, status, body, code, error}: `error` is the sentence the ticket shows when not ok.
  */
 import { csrfToken } from '../stream/alert-api.js';
@@ -29,7 +30,10 @@ export function createTradingApi(doc, fetch) {
   return {
     trading: () => call('GET', '/api/trading', undefined, 'trading could not be read'),
     preview: (order) => call('POST', '/api/orders/preview', order, 'the order was not previewed'),
-    confirm: (previewId, key) => call('POST', '/api/orders', { preview_id: previewId }, 'the order may not have been sent; send again', { 'Idempotency-Key': key }),
+    confirm: (previewId, key, secondConfirm = false) => call(
+      'POST', '/api/orders', secondConfirm ? { preview_id: previewId, second_confirm: true } : { preview_id: previewId },
+      'the order may not have been sent; send again', { 'Idempotency-Key': key },
+    ),
     ticket: (id) => call('GET', `/api/orders/tickets/${encodeURIComponent(id)}`, undefined, 'the ticket could not be read'),
     cancel: (link, orderId) => call('DELETE', `/api/orders/${encodeURIComponent(orderId)}?link=${encodeURIComponent(link)}`, undefined, 'the cancel was not sent'),
     cancelAll: (link, account) => call('POST', '/api/orders/cancel-all', { link, account }, 'the cancels were not sent'),

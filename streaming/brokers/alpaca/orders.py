@@ -68,19 +68,43 @@ def single_leg(order: OrderRequest) -> OrderLeg:
     return order.legs[0]
 
 
+#: The contract's order types as Alpaca's `type`.
+TYPES = {
+    "Market": "market",
+    "Limit": "limit",
+    "Stop": "stop",
+    "Stop Limit": "stop_limit",
+    "Trailing Stop": "trailing_stop",
+}
+
+
+def prices(order: OrderRequest) -> dict[str, str]:
+    """The prices the order's type has: `limit_price`, `stop_price`, and a trailing
+    stop's `trail_price` or `trail_percent` (a replace sends its `trail`)."""
+    body: dict[str, str] = {}
+    if order.price is not None:
+        body["limit_price"] = str(order.price)
+    if order.stop_price is not None:
+        body["stop_price"] = str(order.stop_price)
+    if order.trail_amount is not None:
+        body["trail_price"] = str(order.trail_amount)
+    if order.trail_percent is not None:
+        body["trail_percent"] = str(order.trail_percent)
+    return body
+
+
 def order_body(order: OrderRequest) -> dict[str, Any]:
     leg = single_leg(order)
     body: dict[str, Any] = {
         "symbol": alpaca_symbol(leg.symbol),
         "qty": str(leg.quantity),
         "side": "buy" if leg.buys else "sell",
-        "type": order.order_type.lower(),
+        "type": TYPES[order.order_type],
         "time_in_force": order.time_in_force.lower(),
     }
     if leg.is_option:  # Alpaca's options say whether they open or close
         body["position_intent"] = leg.action.lower().replace(" ", "_")
-    if order.price is not None:
-        body["limit_price"] = str(order.price)
+    body |= prices(order)
     if order.client_order_id:
         body["client_order_id"] = order.client_order_id
     return body
@@ -141,7 +165,9 @@ class AlpacaOrders:
             trading = await self._call(client, "GET", f"{prefix}/account")
             if leg.action in ("Sell to Close", "Buy to Close"):
                 await self._check_position(client, prefix, leg, symbol)
-        unit = order.price if order.price is not None else order.reference_price
+        unit = order.price if order.price is not None else order.stop_price
+        if unit is None:
+            unit = order.reference_price
         multiplier = 100 if leg.is_option else 1
         cost = unit * leg.quantity * multiplier if unit is not None else None
         if cost is not None and not leg.buys:
@@ -226,8 +252,11 @@ class AlpacaOrders:
             "qty": str(leg.quantity),
             "time_in_force": order.time_in_force.lower(),
         }
-        if order.price is not None:
-            body["limit_price"] = str(order.price)
+        replaced = prices(order)
+        trail = replaced.pop("trail_price", None) or replaced.pop("trail_percent", None)
+        if trail is not None:  # Alpaca's PATCH says `trail` in the order's own unit
+            replaced["trail"] = trail
+        body |= replaced
         if order.client_order_id:
             body["client_order_id"] = order.client_order_id
         async with self._order_client() as client:

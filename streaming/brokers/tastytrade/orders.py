@@ -32,7 +32,7 @@ from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
 from streaming.brokers.tastytrade.reads import TastytradeReads
 from streaming.brokers.values import num
 
-SdkOrder = tt.LimitOrder | tt.MarketOrder
+SdkOrder = tt.LimitOrder | tt.MarketOrder | tt.StopOrder | tt.StopLimitOrder
 #: Seconds an order request waits for the link to connect (as market metrics do).
 ORDER_WAIT = 30.0
 #: Statuses after which an order can no longer change.
@@ -106,6 +106,15 @@ def multiplier(order: OrderRequest) -> int:
     return 100 if any(leg.is_option for leg in order.legs) else 1
 
 
+def unpriced_unit(order: OrderRequest) -> Decimal | None:
+    """The cost per unit of a one-leg order without a limit (positive for a buy): at its
+    stop's trigger, else at the live quote's far side."""
+    unit = order.stop_price if order.stop_price is not None else order.reference_price
+    if unit is None:
+        return None
+    return unit if order.legs[0].buys else -unit
+
+
 def order_size(order: OrderRequest) -> int:
     """The number of units a (net) price is per: the legs' common quantity."""
     return min(leg.quantity for leg in order.legs)
@@ -158,9 +167,30 @@ class TastytradeOrders(TastytradeReads):
         ident = order.client_order_id or None
         if order.order_type == "Market":
             return tt.MarketOrder(time_in_force=tif, legs=legs, external_identifier=ident)
+        if order.order_type == "Trailing Stop":
+            raise OrderRefused("unsupported", "tastytrade takes no trailing stops; use a Stop.")
+        if order.order_type == "Stop":
+            if order.stop_price is None:
+                raise OrderRefused("rejected", "A stop order needs a stop price.")
+            return tt.StopOrder(
+                time_in_force=tif,
+                legs=legs,
+                stop_trigger=order.stop_price,
+                external_identifier=ident,
+            )
         if order.price is None:
             raise OrderRefused("rejected", "A limit order needs a price.")
         signed = -order.price if await self._debit(session, order) else order.price
+        if order.order_type == "Stop Limit":
+            if order.stop_price is None:
+                raise OrderRefused("rejected", "A stop limit order needs a stop price.")
+            return tt.StopLimitOrder(
+                time_in_force=tif,
+                legs=legs,
+                price=signed,
+                stop_trigger=order.stop_price,
+                external_identifier=ident,
+            )
         return tt.LimitOrder(time_in_force=tif, legs=legs, price=signed, external_identifier=ident)
 
     async def _prepared(self, order: OrderRequest) -> tuple[Session, SdkOrder]:
@@ -176,7 +206,7 @@ class TastytradeOrders(TastytradeReads):
             )
         effect = answer.buying_power_effect
         price = getattr(sdk_order, "price", None)
-        unit = -price if price is not None else order.reference_price
+        unit = -price if price is not None else unpriced_unit(order)
         fees = answer.fee_calculation
         return PreviewResult(
             checks="broker",

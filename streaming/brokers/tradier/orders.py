@@ -55,12 +55,27 @@ def _placed_status(raw: Any) -> str:
     return "Received" if raw == "ok" else order_status(raw if isinstance(raw, str) else None)
 
 
+#: The contract's one-leg order types as Tradier's `type` (it has no trailing stop).
+TYPES = {"Market": "market", "Limit": "limit", "Stop": "stop", "Stop Limit": "stop_limit"}
+
+
+def priced_form(order: OrderRequest) -> dict[str, str]:
+    """`type`, `duration`, and the `price` and `stop` the type has."""
+    kind = TYPES.get(order.order_type)
+    if kind is None:
+        raise OrderRefused(
+            "unsupported", f"Tradier takes no {order.order_type.lower()} orders; use a Stop."
+        )
+    form = {"type": kind, "duration": order.time_in_force.lower()}
+    if order.price is not None:
+        form["price"] = str(order.price)
+    if order.stop_price is not None:
+        form["stop"] = str(order.stop_price)
+    return form
+
+
 def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
-    form = {
-        "type": order.order_type.lower(),
-        "duration": order.time_in_force.lower(),
-        "quantity": str(leg.quantity),
-    }
+    form = priced_form(order) | {"quantity": str(leg.quantity)}
     if leg.is_option:
         occ = streamer_to_occ_symbol(leg.symbol)
         match = OPTION_STREAMER_RE.match(leg.symbol)
@@ -74,8 +89,6 @@ def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
         }
     else:
         form |= {"class": "equity", "symbol": leg.symbol, "side": STOCK_SIDES[leg.action]}
-    if order.price is not None:
-        form["price"] = str(order.price)
     if order.client_order_id:
         form["tag"] = tradier_tag(order.client_order_id)
     return form
@@ -186,7 +199,7 @@ class TradierOrders:
         return None
 
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
-        """Tradier's modify: type, duration and price; its quantity cannot change."""
+        """Tradier's modify: type, duration, price and stop; its quantity cannot change."""
         body = await self._call("GET", f"/v1/accounts/{order.account}/orders/{order_id}")
         current = (body or {}).get("order")
         if not isinstance(current, dict):
@@ -197,9 +210,7 @@ class TradierOrders:
                 "Tradier cannot change an order's quantity: cancel it and place a new one.",
                 current,
             )
-        form = {"type": order.order_type.lower(), "duration": order.time_in_force.lower()}
-        if order.price is not None:
-            form["price"] = str(order.price)
+        form = priced_form(order)
         return await self._changed("PUT", f"/v1/accounts/{order.account}/orders/{order_id}", form)
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
