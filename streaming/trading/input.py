@@ -135,13 +135,22 @@ def _on_grid(value: Decimal, what: str, legs: tuple[OrderLeg, ...]) -> Decimal:
     return Decimal(format(value.normalize(), "f"))
 
 
-def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
-    if order_type not in PRICED:
+def _wanted(raw: Any, order_type: str, takes: frozenset[str], what: str, needs: str) -> Any:
+    """The raw field where the type takes it (refused if missing), None where it takes
+    none (refused if given)."""
+    if order_type not in takes:
         if raw is not None:
-            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no price.")
+            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no {what}.")
         return None
     if raw is None:
-        raise OrderInputError("bad_price", f"A {order_type.lower()} order needs a price.")
+        raise OrderInputError("bad_price", f"A {order_type.lower()} order needs {needs}.")
+    return raw
+
+
+def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
+    raw = _wanted(raw, order_type, PRICED, "price", "a price")
+    if raw is None:
+        return None
     price = _decimal(raw, "price")
     if not on_grid(legs, price):
         raise OrderInputError(
@@ -152,14 +161,9 @@ def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | N
 
 
 def _stop_price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | None:
-    if order_type not in STOPPED:
-        if raw is not None:
-            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no stop price.")
-        return None
+    raw = _wanted(raw, order_type, STOPPED, "stop price", "a stop price (its trigger)")
     if raw is None:
-        raise OrderInputError(
-            "bad_price", f"A {order_type.lower()} order needs a stop price (its trigger)."
-        )
+        return None
     return _on_grid(_decimal(raw, "stop price"), "stop price", legs)
 
 
@@ -168,8 +172,7 @@ def _trail(
 ) -> tuple[Decimal | None, Decimal | None]:
     """A Trailing Stop's (amount, percent): exactly one of the two."""
     if order_type != "Trailing Stop":
-        if raw is not None:
-            raise OrderInputError("bad_price", f"A {order_type.lower()} order takes no trail.")
+        _wanted(raw, order_type, frozenset(), "trail", "")
         return None, None
     if not isinstance(raw, dict) or set(raw) - TRAIL_FIELDS or len(raw) != 1:
         raise OrderInputError(

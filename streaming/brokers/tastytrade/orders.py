@@ -162,36 +162,28 @@ class TastytradeOrders(TastytradeReads):
         return sum(leg.quantity if leg.buys else -leg.quantity for leg in order.legs) >= 0
 
     async def _sdk_order(self, session: Session, order: OrderRequest) -> SdkOrder:
-        legs = [sdk_leg(leg) for leg in order.legs]
-        tif = tt.OrderTimeInForce(order.time_in_force)
-        ident = order.client_order_id or None
+        common: dict[str, Any] = {
+            "time_in_force": tt.OrderTimeInForce(order.time_in_force),
+            "legs": [sdk_leg(leg) for leg in order.legs],
+            "external_identifier": order.client_order_id or None,
+        }
         if order.order_type == "Market":
-            return tt.MarketOrder(time_in_force=tif, legs=legs, external_identifier=ident)
+            return tt.MarketOrder(**common)
         if order.order_type == "Trailing Stop":
             raise OrderRefused("unsupported", "tastytrade takes no trailing stops; use a Stop.")
-        if order.order_type == "Stop":
-            if order.stop_price is None:
-                raise OrderRefused("rejected", "A stop order needs a stop price.")
-            return tt.StopOrder(
-                time_in_force=tif,
-                legs=legs,
-                stop_trigger=order.stop_price,
-                external_identifier=ident,
+        stop = order.stop_price
+        if order.order_type in ("Stop", "Stop Limit") and stop is None:
+            raise OrderRefused(
+                "rejected", f"A {order.order_type.lower()} order needs a stop price."
             )
+        if order.order_type == "Stop" and stop is not None:
+            return tt.StopOrder(**common, stop_trigger=stop)
         if order.price is None:
             raise OrderRefused("rejected", "A limit order needs a price.")
         signed = -order.price if await self._debit(session, order) else order.price
-        if order.order_type == "Stop Limit":
-            if order.stop_price is None:
-                raise OrderRefused("rejected", "A stop limit order needs a stop price.")
-            return tt.StopLimitOrder(
-                time_in_force=tif,
-                legs=legs,
-                price=signed,
-                stop_trigger=order.stop_price,
-                external_identifier=ident,
-            )
-        return tt.LimitOrder(time_in_force=tif, legs=legs, price=signed, external_identifier=ident)
+        if order.order_type == "Stop Limit" and stop is not None:
+            return tt.StopLimitOrder(**common, price=signed, stop_trigger=stop)
+        return tt.LimitOrder(**common, price=signed)
 
     async def _prepared(self, order: OrderRequest) -> tuple[Session, SdkOrder]:
         session = await self._order_session(order.account)
