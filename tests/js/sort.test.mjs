@@ -121,3 +121,26 @@ test('two quick changes: sent one after the other, and the older answer never un
   assert.deepEqual(server.sorts.positions, desc, 'the server holds the last click');
   assert.deepEqual(prefs.get().sorts.positions, desc);
 });
+
+test('the first read answered after a change never undoes it: the change\'s own answer wins', async () => {
+  // a loaded server: the page's GET /api/preferences is answered only after the trader
+  // sorted twice (its state is from before the second click): the screen stays descending
+  let answerGet;
+  const server = { flashes: true, time_zone: '', sorts: {} };
+  const fetch = (url, opts = {}) => {
+    if (opts.method !== 'PUT') return new Promise((resolve) => { answerGet = resolve; });
+    Object.assign(server.sorts, JSON.parse(opts.body).sorts);
+    const state = structuredClone(server);
+    return Promise.resolve({ ok: true, json: async () => state });
+  };
+  const prefs = createPreferences({ user: 'demo', env: { fetch, storage: null, csrf: () => 'tok' }, apply: () => {} });
+  const started = prefs.start();
+  const asc = { col: 'quantity', dir: 'asc' };
+  const desc = { col: 'quantity', dir: 'desc' };
+  assert.equal(await prefs.save({ sorts: { positions: asc } }), '');
+  const stale = structuredClone(server); // the server's state when it read for the GET
+  assert.equal(await prefs.save({ sorts: { positions: desc } }), '');
+  answerGet({ ok: true, json: async () => stale });
+  await started;
+  assert.deepEqual(prefs.get().sorts.positions, desc, 'the late first read does not take the click back');
+});

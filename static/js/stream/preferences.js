@@ -39,16 +39,20 @@ export function createPreferences({ user, url = '/api/preferences', env, apply, 
   }
 
   return {
-    /** The copy this browser kept (at once), then the server's. */
+    /** The copy this browser kept (at once), then the server's (unless the trader changed
+     *  something meanwhile: that change's answer is newer). */
     async start() {
       let cached = null;
       try { cached = env.storage ? JSON.parse(env.storage.getItem(key) || 'null') : null; } catch (e) { cached = null; }
       if (initial && typeof initial === 'object') adopt(initial, true); // as rendered
       else adopt(cached, false);
       if (!user) return prefs;
+      const changesBefore = newest;
       try {
         const r = await env.fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } });
-        if (r.ok) adopt(await r.json(), true);
+        const answer = r.ok ? await r.json() : null;
+        // a change made meanwhile is newer than this read: its own answer wins
+        if (answer && newest === changesBefore) adopt(answer, true);
       } catch (e) { /* offline: the kept copy stays */ }
       return prefs;
     },
