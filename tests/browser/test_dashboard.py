@@ -35,7 +35,8 @@ def tastytrade_account(page: Page) -> str:
 
 def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_sandbox):
     """Log in, see a balance and the SIMULATED banner, see a quote change live, then see
-    the link indicator go reconnecting and back to live after the broker is dropped."""
+    the link indicator leave live (reconnecting, then connecting) and come back after the
+    broker is dropped."""
     started = log_in(page, browser_app.url)
     expect(page.locator("#simulated-banner")).to_be_visible()
     balance = page.locator("[data-account] [data-field=net_liquidating_value]").first
@@ -56,10 +57,22 @@ def test_login_balance_live_quote_and_recovery(page: Page, browser_app, browser_
     expect(link.locator('[data-kind="quotes"]')).to_have_text("quotes live")
     expect(link.locator('[data-kind="account"]')).to_have_text("account live")
     expect(page.locator("#data-state")).to_have_attribute("data-state", "fresh", timeout=10_000)
+    # every state the indicator shows from here: a transient one can fall between two
+    # polls of an expect, and a busy socket keeps only a link's newest status (the contract)
+    link.evaluate(
+        """(el) => { window.__linkStates = [];
+        new MutationObserver(() => window.__linkStates.push(el.getAttribute('data-state')))
+          .observe(el, { attributes: true, attributeFilter: ['data-state'] }); }"""
+    )
     control = browser_sandbox.control()
     control.fault("drop", target="all", credential=credential_id("demo-refresh-token"))
-    expect(link).to_have_attribute("data-state", "reconnecting", timeout=10_000)
-    expect(link).to_have_attribute("data-state", "live", timeout=15_000)
+    page.wait_for_function(
+        "() => window.__linkStates.some((s) => s !== 'live')", timeout=10_000
+    )  # the drop is shown...
+    expect(link).to_have_attribute("data-state", "live", timeout=15_000)  # ...and healed
+    shown = page.evaluate("() => window.__linkStates")
+    assert set(shown) - {"live"} <= {"reconnecting", "connecting"}, shown  # never error
+    expect(link).to_have_attribute("title", re.compile(r"· [1-9]\d* reconnects? ·"))
     after = bid.inner_text()
     expect(bid).not_to_have_text(after, timeout=10_000)
     control.close()
