@@ -60,6 +60,15 @@ class OrderRequest:
     #: market order's cost is estimated at where the broker has no dry run (Alpaca).
     reference_price: Decimal | None = None
 
+    @property
+    def estimated_price(self) -> Decimal | None:
+        """What one unit is priced at before it fills, unsigned: the limit, else a stop's
+        trigger, else the live quote's far side (None without any)."""
+        for price in (self.price, self.stop_price, self.reference_price):
+            if price is not None:
+                return price
+        return None
+
 
 @dataclass(kw_only=True)
 class PreviewResult:

@@ -53,9 +53,7 @@ def estimated_cost(order: OrderRequest) -> Decimal | None:
     """Price x quantity x multiplier, positive for a debit (a single leg that buys);
     None where it cannot be told (a market order without a reference price; a
     multi-leg, whose direction the broker's dry run says). A stop is at its trigger."""
-    price = order.price if order.price is not None else order.stop_price
-    if price is None:
-        price = order.reference_price
+    price = order.estimated_price
     if price is None or len(order.legs) != 1:
         return None
     leg = order.legs[0]

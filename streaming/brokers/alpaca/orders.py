@@ -165,9 +165,7 @@ class AlpacaOrders:
             trading = await self._call(client, "GET", f"{prefix}/account")
             if leg.action in ("Sell to Close", "Buy to Close"):
                 await self._check_position(client, prefix, leg, symbol)
-        unit = order.price if order.price is not None else order.stop_price
-        if unit is None:
-            unit = order.reference_price
+        unit = order.estimated_price
         multiplier = 100 if leg.is_option else 1
         cost = unit * leg.quantity * multiplier if unit is not None else None
         if cost is not None and not leg.buys:

@@ -109,7 +109,7 @@ def multiplier(order: OrderRequest) -> int:
 def unpriced_unit(order: OrderRequest) -> Decimal | None:
     """The cost per unit of a one-leg order without a limit (positive for a buy): at its
     stop's trigger, else at the live quote's far side."""
-    unit = order.stop_price if order.stop_price is not None else order.reference_price
+    unit = order.estimated_price
     if unit is None:
         return None
     return unit if order.legs[0].buys else -unit
