@@ -707,8 +707,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
 
             tick_rate = phase.quote_rate / max(1.0, expected_pairs(pairs, live))
             await cluster.sandbox_config(tick_rate=tick_rate)
-            await asyncio.sleep(2.0)
-            rate, pairs, live = await measure_event_rate(cluster, 4.0, set(creds))
+            await asyncio.sleep(args.calibrate / 2)  # the new rate reaches the managers
+            rate, pairs, live = await measure_event_rate(cluster, args.calibrate, set(creds))
             efficiency = rate / max(1e-9, tick_rate * pairs)
             tick_rate = phase.quote_rate / (
                 max(0.25, min(1.5, efficiency)) * max(1.0, expected_pairs(pairs, live))
@@ -1488,6 +1488,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="append ?max_connections=N to REDIS_URL (0: the app's and redis-py's default)",
     )
     parser.add_argument("--drain", type=float, default=3.0, help="seconds after the window")
+    parser.add_argument(
+        "--calibrate",
+        type=float,
+        default=4.0,
+        help="seconds the sandbox's event rate is measured to set its tick rate (after half "
+        "as long to settle)",
+    )
     parser.add_argument("--flush-interval", type=float, default=0.15)
     parser.add_argument(
         "--watchdog",

@@ -58,6 +58,7 @@ SMOKES = [
             *("--users", "2", "--tabs", "2", "--daphne", "1", "--load-procs", "1"),
             *("--layout", "workers", "--workers", "1", "--phases", "designed,naive"),
             *("--duration", "2", "--quote-rate", "100", "--order-rate", "1", "--drain", "0.5"),
+            *("--calibrate", "1"),
         ),
         seconds=100,
         expect=(

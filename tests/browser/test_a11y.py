@@ -154,6 +154,7 @@ def test_axe_finds_no_serious_violation(contexts, browser_app, size, path):
     """axe-core: 0 serious or critical violations on the page, live, at this size."""
     page = open_page(contexts[size], browser_app.url, path)
     try:
+        assert_no_axe_loaded(page, path)  # before the test injects it
         if path == "/" and size == "phone":
             # the phone dashboard shows one panel at a time: each is checked
             for view in ("positions", "watchlist", "orders"):
@@ -379,21 +380,27 @@ def static_files_holding_axe() -> list[str]:
     return found
 
 
+def assert_no_axe_loaded(page: Page, path: str) -> None:
+    """The page as a trader opens it loads no axe (no axe global, no resource or script
+    tag naming it): checked on every page the axe test opens, before it injects axe."""
+    loaded = page.evaluate(LOADED)
+    assert loaded["urls"], path
+    assert loaded["axe"] == "undefined", path
+    assert [u for u in loaded["urls"] if "axe" in u.lower()] == [], path
+
+
 def test_axe_is_served_to_the_test_only(contexts, browser_app):
     """axe-core is a devDependency the test injects (node_modules/axe-core): no static file
-    the app finds, serves or collects is axe, its vendor URL is a 404, and no page a trader
-    opens loads it (no axe global, no resource or script tag naming it)."""
+    the app finds, serves or collects is axe, and its vendor URL is a 404. No page a trader
+    opens loads it: the axe test checks each of `PAGES` before it injects axe
+    (`assert_no_axe_loaded`), and this test the one page it does not open."""
     assert axe_source().encode().startswith(AXE_BANNER), "the test injects axe-core's build"
     assert static_files_holding_axe() == []
     request = contexts["desktop"].request
     for path in AXE_URLS:
         assert request.get(browser_app.url + path).status == 404, path
-    for path in [*PAGES, "/risk?u=SPY"]:
-        page = open_page(contexts["desktop"], browser_app.url, path)
-        try:
-            loaded = page.evaluate(LOADED)
-        finally:
-            page.close()
-        assert loaded["urls"], path
-        assert loaded["axe"] == "undefined", path
-        assert [u for u in loaded["urls"] if "axe" in u.lower()] == [], path
+    page = open_page(contexts["desktop"], browser_app.url, "/risk?u=SPY")
+    try:
+        assert_no_axe_loaded(page, "/risk?u=SPY")
+    finally:
+        page.close()
