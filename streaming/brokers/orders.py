@@ -70,6 +70,44 @@ class OrderRequest:
         return None
 
 
+#: The linked orders a group can be: (trigger, number of orders after it).
+LINKED = {"OCO": (False, 2), "OTO": (True, 1), "OTOCO": (True, 2)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkedOrder:
+    """Orders the broker links (the contract's "Linked orders"): an OCO pair, an OTO
+    (a trigger, then one order) or an OTOCO (a trigger, then an OCO pair: a bracket).
+    Checked already (streaming/trading/input.py): one leg each, one symbol."""
+
+    account: str
+    complex: str
+    trigger: OrderRequest | None
+    orders: tuple[OrderRequest, ...]
+    #: The group's client order id (the ticket's); its members carry it too.
+    client_order_id: str = ""
+
+    @property
+    def members(self) -> tuple[OrderRequest, ...]:
+        """Every order of the group, the trigger first."""
+        return self.orders if self.trigger is None else (self.trigger, *self.orders)
+
+    @property
+    def first(self) -> OrderRequest:
+        """What fills first (the trigger, else the first order): what a broker's preview
+        of the group answers for."""
+        return self.trigger or self.orders[0]
+
+    @property
+    def pair(self) -> tuple[OrderRequest, OrderRequest] | None:
+        """The OCO pair as (take-profit, stop-loss), or None (an OTO)."""
+        if len(self.orders) != 2:
+            return None
+        limit = next((o for o in self.orders if o.order_type == "Limit"), self.orders[0])
+        stop = next(o for o in self.orders if o is not limit)
+        return limit, stop
+
+
 @dataclass(kw_only=True)
 class PreviewResult:
     """A dry run's answer, in US dollars; None where the broker gives no value."""
@@ -131,6 +169,15 @@ class SupportsOrders(Protocol):
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
         """Replace working order `order_id` with `order` (same legs); the answer's id is
         the order that works now (tastytrade and Alpaca: a new id; Tradier: the same)."""
+        ...
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        """The broker's dry run of the whole group (or the app's checks of each member)."""
+        ...
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        """Place the group once, tagged with `group.client_order_id`; the answer's id is
+        the group's at the broker (`find_order` finds it by the same tag)."""
         ...
 
     async def cancel_order(self, account: str, order_id: str) -> PlaceResult:

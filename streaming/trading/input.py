@@ -13,9 +13,11 @@ from typing import Any
 
 from streaming.brokers.orders import (
     ACTIONS,
+    LINKED,
     ORDER_TYPES,
     STOP_TYPES,
     TIMES_IN_FORCE,
+    LinkedOrder,
     OrderLeg,
     OrderRequest,
 )
@@ -36,6 +38,10 @@ FIELDS = frozenset(
         "replaces",
     }
 )
+#: A linked order's fields, and each of its members' (an order without link, account
+#: and replaces).
+LINKED_FIELDS = frozenset({"link", "account", "complex", "trigger", "orders"})
+MEMBER_FIELDS = FIELDS - {"link", "account", "replaces"}
 TRAIL_FIELDS = frozenset({"amount", "percent"})
 LEG_FIELDS = frozenset({"symbol", "action", "quantity"})
 MAX_LEGS = 4
@@ -63,6 +69,14 @@ class TicketOrder:
     link: int
     order: OrderRequest
     replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketLinked:
+    """A checked linked order (OCO, OTO, OTOCO) and the link it goes to."""
+
+    link: int
+    group: LinkedOrder
 
 
 def _link(raw: Any) -> int:
@@ -188,15 +202,8 @@ def _trail(
     return None, Decimal(format(percent.normalize(), "f"))
 
 
-def parse_order(body: Any) -> TicketOrder:
-    """The body of `POST /api/orders/preview` as a checked order, or `OrderInputError`."""
-    if not isinstance(body, dict):
-        raise OrderInputError("bad_body", "The order must be a JSON object.")
-    unknown = sorted(set(body) - FIELDS)
-    if unknown:
-        raise OrderInputError("bad_body", f"Unknown field: {unknown[0][:32]}.")
-    link = _link(body.get("link"))
-    account = _account(body.get("account"))
+def _request(body: dict[str, Any], account: str) -> OrderRequest:
+    """An order's terms (legs, type, prices, time in force), checked."""
     raw_legs = body.get("legs")
     if not isinstance(raw_legs, list) or not 1 <= len(raw_legs) <= MAX_LEGS:
         raise OrderInputError("bad_order", "An order has from 1 to 4 legs.")
@@ -217,10 +224,7 @@ def parse_order(body: Any) -> TicketOrder:
     price = _price(body.get("price"), order_type, legs)
     stop_price = _stop_price(body.get("stop_price"), order_type, legs)
     trail_amount, trail_percent = _trail(body.get("trail"), order_type, legs)
-    replaces = body.get("replaces")
-    if replaces is not None and (not isinstance(replaces, str) or not 0 < len(replaces) <= 64):
-        raise OrderInputError("bad_order", "`replaces` is a working order's id.")
-    order = OrderRequest(
+    return OrderRequest(
         account=account,
         legs=legs,
         order_type=order_type,
@@ -230,7 +234,138 @@ def parse_order(body: Any) -> TicketOrder:
         trail_amount=trail_amount,
         trail_percent=trail_percent,
     )
+
+
+def parse_order(body: Any) -> TicketOrder:
+    """The body of `POST /api/orders/preview` as a checked order, or `OrderInputError`."""
+    if not isinstance(body, dict):
+        raise OrderInputError("bad_body", "The order must be a JSON object.")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise OrderInputError("bad_body", f"Unknown field: {unknown[0][:32]}.")
+    link = _link(body.get("link"))
+    account = _account(body.get("account"))
+    order = _request(body, account)
+    replaces = body.get("replaces")
+    if replaces is not None and (not isinstance(replaces, str) or not 0 < len(replaces) <= 64):
+        raise OrderInputError("bad_order", "`replaces` is a working order's id.")
     return TicketOrder(link=link, order=order, replaces=replaces)
+
+
+def parse_ticket(body: Any) -> TicketOrder | TicketLinked:
+    """A preview's body: a linked order when it names a `complex`, else an order."""
+    if isinstance(body, dict) and "complex" in body:
+        return parse_linked(body)
+    return parse_order(body)
+
+
+ORDINALS = ("first", "second")
+#: What an opening action's orders close it with.
+CLOSING = {"Buy to Open": "Sell to Close", "Sell to Open": "Buy to Close"}
+
+
+def _member(raw: Any, account: str, what: str) -> OrderRequest:
+    if not isinstance(raw, dict):
+        raise OrderInputError("bad_body", f"The {what} must be an order (a JSON object).")
+    unknown = sorted(set(raw) - MEMBER_FIELDS)
+    if unknown:
+        raise OrderInputError("bad_body", f"Unknown field of the {what}: {unknown[0][:32]}.")
+    try:
+        order = _request(raw, account)
+    except OrderInputError as exc:
+        raise OrderInputError(exc.code, f"The {what}: {exc.message}") from None
+    if len(order.legs) != 1:
+        raise OrderInputError("bad_order", f"The {what} has one leg (a linked order's do).")
+    if order.order_type == "Trailing Stop":
+        raise OrderInputError(
+            "bad_order", f"The {what} is a trailing stop: a linked order takes a Stop instead."
+        )
+    return order
+
+
+def _check_pair(group: LinkedOrder) -> None:
+    pair = group.pair
+    if pair is None:
+        return
+    take_profit, stop_loss = pair
+    if take_profit.order_type != "Limit" or stop_loss.order_type not in ("Stop", "Stop Limit"):
+        raise OrderInputError(
+            "bad_order",
+            f"An {group.complex}'s two orders are a take-profit Limit and a stop-loss Stop "
+            "or Stop Limit.",
+        )
+    a, b = take_profit.legs[0], stop_loss.legs[0]
+    if (a.action, a.quantity) != (b.action, b.quantity):
+        raise OrderInputError(
+            "bad_order",
+            f"An {group.complex}'s two orders have the same action and quantity "
+            f"({a.action} {a.quantity}, {b.action} {b.quantity}).",
+        )
+    if take_profit.time_in_force != stop_loss.time_in_force:
+        raise OrderInputError(
+            "bad_order", f"An {group.complex}'s two orders have the same time in force."
+        )
+
+
+def _check_closes(group: LinkedOrder) -> None:
+    """Under a trigger, the orders close what it opens, all of it."""
+    trigger = group.trigger
+    if trigger is None:
+        return
+    if trigger.order_type not in ("Limit", "Market"):
+        raise OrderInputError("bad_order", "A linked order's trigger is a Limit or a Market order.")
+    opens = trigger.legs[0]
+    closing = CLOSING.get(opens.action)
+    if closing is None:
+        raise OrderInputError(
+            "bad_order", "A linked order's trigger opens a position (Buy to Open or Sell to Open)."
+        )
+    for order in group.orders:
+        leg = order.legs[0]
+        if (leg.action, leg.quantity) != (closing, opens.quantity):
+            raise OrderInputError(
+                "bad_order",
+                f"The orders after the trigger close what it opens: {closing} "
+                f"{opens.quantity}, not {leg.action} {leg.quantity}.",
+            )
+
+
+def parse_linked(body: dict[str, Any]) -> TicketLinked:
+    """A linked order's body (the contract's "Linked orders"), checked."""
+    unknown = sorted(set(body) - LINKED_FIELDS)
+    if unknown:
+        raise OrderInputError("bad_body", f"Unknown field of a linked order: {unknown[0][:32]}.")
+    link = _link(body.get("link"))
+    account = _account(body.get("account"))
+    complex_ = body.get("complex")
+    if complex_ not in LINKED:
+        raise OrderInputError("bad_order", "A linked order is an OCO, an OTO or an OTOCO.")
+    wants_trigger, count = LINKED[complex_]
+    raw_trigger = body.get("trigger")
+    if wants_trigger and raw_trigger is None:
+        raise OrderInputError(
+            "bad_order", f"An {complex_} needs a trigger: the order it starts on."
+        )
+    if not wants_trigger and raw_trigger is not None:
+        raise OrderInputError("bad_order", f"An {complex_} has no trigger; send its two orders.")
+    raw_orders = body.get("orders")
+    if not isinstance(raw_orders, list) or len(raw_orders) != count:
+        many = "one order" if count == 1 else f"{count} orders"
+        raise OrderInputError(
+            "bad_order",
+            f"An {complex_} has {many} in `orders`"
+            + (" after its trigger." if wants_trigger else "."),
+        )
+    trigger = _member(raw_trigger, account, "trigger") if wants_trigger else None
+    orders = tuple(
+        _member(raw, account, f"{ORDINALS[i]} order") for i, raw in enumerate(raw_orders)
+    )
+    group = LinkedOrder(account=account, complex=complex_, trigger=trigger, orders=orders)
+    if len({m.legs[0].symbol for m in group.members}) != 1:
+        raise OrderInputError("bad_order", "Every order of a linked order is on the same symbol.")
+    _check_pair(group)
+    _check_closes(group)
+    return TicketLinked(link=link, group=group)
 
 
 def _root(symbol: str) -> str:
@@ -260,6 +395,34 @@ def check_supported(broker: str, order: OrderRequest) -> None:
             raise OrderInputError("unsupported", f"{name} takes trailing stops of stock only.")
 
 
+#: The linked orders each broker takes, and what of them.
+LINKED_AT = {
+    "tastytrade": frozenset(LINKED),
+    "tradier": frozenset(LINKED),
+    "alpaca": frozenset(LINKED),
+}
+
+
+def check_linked_supported(broker: str, group: LinkedOrder) -> None:
+    """Refuse (400 `unsupported`, naming the broker) a group the link's broker does not
+    take, or a member it would not take on its own."""
+    name = BROKER_NAMES.get(broker, broker)
+    if group.complex not in LINKED_AT.get(broker, frozenset()):
+        raise OrderInputError("unsupported", f"{name} takes no {group.complex} orders.")
+    if broker == "alpaca" and group.first.legs[0].is_option:
+        raise OrderInputError("unsupported", "Alpaca links orders of stock only.")
+    if broker == "alpaca" and len({m.time_in_force for m in group.members}) > 1:
+        raise OrderInputError(
+            "unsupported", "Alpaca's linked orders have one time in force for every order."
+        )
+    if broker == "tradier" and group.trigger is not None and group.trigger.order_type == "Market":
+        raise OrderInputError(
+            "unsupported", "Tradier's linked orders start on a Limit, not a Market order."
+        )
+    for member in group.members:
+        check_supported(broker, member)
+
+
 def trail_json(order: OrderRequest) -> dict[str, str] | None:
     """A trailing stop's trail as the contract spells it (None for any other order)."""
     if order.trail_amount is not None:
@@ -269,12 +432,9 @@ def trail_json(order: OrderRequest) -> dict[str, str] | None:
     return None
 
 
-def order_json(ticket: TicketOrder) -> dict[str, Any]:
-    """The order as the preview keeps and shows it (normalized; the price a string)."""
-    order = ticket.order
+def member_json(order: OrderRequest) -> dict[str, Any]:
+    """An order's terms as the contract spells them (normalized; prices strings)."""
     return {
-        "link": ticket.link,
-        "account": order.account,
         "legs": [
             {"symbol": leg.symbol, "action": leg.action, "quantity": leg.quantity}
             for leg in order.legs
@@ -284,5 +444,24 @@ def order_json(ticket: TicketOrder) -> dict[str, Any]:
         "stop_price": None if order.stop_price is None else str(order.stop_price),
         "trail": trail_json(order),
         "time_in_force": order.time_in_force,
+    }
+
+
+def order_json(ticket: TicketOrder | TicketLinked) -> dict[str, Any]:
+    """The order (or linked order) as the preview keeps and shows it."""
+    if isinstance(ticket, TicketLinked):
+        group = ticket.group
+        return {
+            "link": ticket.link,
+            "account": group.account,
+            "complex": group.complex,
+            "trigger": None if group.trigger is None else member_json(group.trigger),
+            "orders": [member_json(order) for order in group.orders],
+        }
+    order = ticket.order
+    return {
+        "link": ticket.link,
+        "account": order.account,
+        **member_json(order),
         "replaces": ticket.replaces,
     }

@@ -22,10 +22,17 @@ import orjson
 from django.conf import settings
 
 from streaming.brokers.errors import describe, unanswered
-from streaming.brokers.orders import OrderRefused, OrderRequest, PlaceResult, SupportsOrders
+from streaming.brokers.orders import (
+    LinkedOrder,
+    OrderRefused,
+    OrderRequest,
+    PlaceResult,
+    PreviewResult,
+    SupportsOrders,
+)
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
 from streaming.contract import OrderCall, OrderReply, ToTab
-from streaming.trading.input import OrderInputError, parse_order
+from streaming.trading.input import OrderInputError, TicketLinked, parse_ticket
 from streaming.trading.quote import (
     far_side,
     net_quote,
@@ -125,9 +132,11 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
             request = {**request, "account": account}
         return await _manage(adapter, op, request)
     try:
-        ticket = parse_order(request.get("order"))
+        ticket = parse_ticket(request.get("order"))
     except OrderInputError as exc:
         return _refused(400, exc.code, exc.message)
+    if isinstance(ticket, TicketLinked):
+        return await _answer_linked(manager, adapter, op, ticket.group, request)
     order = ticket.order
     quote = await _live_quote(manager, order)
     order = replace(
@@ -147,6 +156,47 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
             replaces = str(request.get("order_id") or ticket.replaces or "")
             return await once(key, lambda: _place(adapter, order, request, replaces))
         return await once(key, lambda: _place(adapter, order, request, None))
+    return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+
+
+async def _answer_linked(
+    manager: UserStreamManager,
+    adapter: SupportsOrders,
+    op: str,
+    group: LinkedOrder,
+    request: Message,
+) -> Answer:
+    """A linked order's preview or place: every member tagged with the group's client
+    order id and priced at the first member's live quote (one symbol)."""
+    quote = await _live_quote(manager, group.first)
+    cid = str(request.get("client_order_id") or "")
+
+    def tagged(order: OrderRequest) -> OrderRequest:
+        return replace(order, client_order_id=cid, reference_price=far_side(order, quote))
+
+    group = replace(
+        group,
+        client_order_id=cid,
+        trigger=None if group.trigger is None else tagged(group.trigger),
+        orders=tuple(tagged(order) for order in group.orders),
+    )
+    if op == "preview":
+        try:
+            result = await adapter.preview_linked(group)
+        except Exception as exc:
+            return _preview_failed(manager, exc)
+        return _previewed(manager, group.first, group.members, quote, result, priced=group.trigger)
+    if op == "place":
+        if quote_moved(group.first, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
+            return _refused(
+                409, "quote_moved", "The quote moved since the preview; preview the order again."
+            )
+        key = f"{manager.user_id}:{cid}"
+        return await once(key, lambda: _place_linked(adapter, group, request))
+    if op == "replace":
+        return _refused(
+            400, "unsupported", "A linked order is not replaced: cancel it and place a new one."
+        )
     return _refused(400, "bad_order", f"Unknown order step {op!r}.")
 
 
@@ -181,22 +231,43 @@ async def _preview(
 ) -> Answer:
     try:
         result = await adapter.preview_order(order)
-    except OrderRefused as exc:
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
     except Exception as exc:
-        log.warning("user %s: preview failed: %r", manager.user_id, exc, exc_info=exc)
-        if unanswered(exc):
-            return _refused(504, "timeout", "The broker did not answer the preview; try again.")
-        # anything else is said as it is: a preview places nothing, so no outcome is unknown
-        return _refused(502, "broker_error", f"The preview failed: {describe(exc)}")
+        return _preview_failed(manager, exc)
+    return _previewed(manager, order, (order,), quote, result, priced=order)
+
+
+def _preview_failed(manager: UserStreamManager, exc: Exception) -> Answer:
+    """A dry run that failed, in words: the broker's refusal, its silence, or the error."""
+    if isinstance(exc, OrderRefused):
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    log.warning("user %s: preview failed: %r", manager.user_id, exc, exc_info=exc)
+    if unanswered(exc):
+        return _refused(504, "timeout", "The broker did not answer the preview; try again.")
+    # anything else is said as it is: a preview places nothing, so no outcome is unknown
+    return _refused(502, "broker_error", f"The preview failed: {describe(exc)}")
+
+
+def _previewed(
+    manager: UserStreamManager,
+    first: OrderRequest,
+    members: tuple[OrderRequest, ...],
+    quote: dict[str, Any] | None,
+    result: PreviewResult,
+    priced: OrderRequest | None,
+) -> Answer:
+    """A preview's answer: the dry run's effect, the warnings of every member (a limit far
+    from the quote: `priced`, the order or a group's trigger, not a take-profit; a stop
+    that would trigger at once: each), and the notional the limits check (the largest
+    member's)."""
     warnings = list(result.warnings)
-    warning = price_warning(order, quote, settings.TRADING_PRICE_WARN)
-    if warning is not None:
-        warnings.append(warning)
-    at_once = stop_at_once(order, manager.state.quotes)
-    if at_once is not None:
-        warnings.append(at_once)
-    amount = notional(order, manager.state.quotes)
+    if priced is not None:
+        warning = price_warning(priced, quote, settings.TRADING_PRICE_WARN)
+        if warning is not None:
+            warnings.append(warning)
+    at_once = [w for w in (stop_at_once(m, manager.state.quotes) for m in members) if w]
+    warnings.extend(at_once)
+    amounts = [notional(m, manager.state.quotes) for m in members]
+    amount = None if any(a is None for a in amounts) else max(a for a in amounts if a is not None)
     return 200, {
         "checks": result.checks,
         "effect": {
@@ -207,9 +278,9 @@ async def _preview(
             "margin_change": result.margin_change,
         },
         "warnings": warnings,
-        "second_confirm": at_once,
+        "second_confirm": " ".join(at_once) or None,
         "quote": quote,
-        "reference_price": None if order.reference_price is None else str(order.reference_price),
+        "reference_price": None if first.reference_price is None else str(first.reference_price),
         "notional": None if amount is None else str(amount),
         "said": result.said,
     }
@@ -264,6 +335,25 @@ async def _place(
             result = await adapter.replace_order(replaces, order)
         else:
             result = await adapter.place_order(order)
+    except OrderRefused as exc:
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    return _placed(result)
+
+
+async def _place_linked(adapter: SupportsOrders, group: LinkedOrder, request: Message) -> Answer:
+    """Reconcile first when asked (found: that group, nothing placed), then place once."""
+    if not group.client_order_id:
+        return _refused(400, "bad_order", "An order is placed only with its client order id.")
+    if request.get("reconcile"):
+        try:
+            found = await adapter.find_order(group.account, group.client_order_id)
+        except Exception as exc:
+            log.warning("reconcile %s failed: %r", group.client_order_id, exc)
+            return _refused(504, "unknown", "The broker's order list could not be read.")
+        if found is not None:
+            return _placed(found, reconciled=True)
+    try:
+        result = await adapter.place_linked(group)
     except OrderRefused as exc:
         return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
     return _placed(result)

@@ -29,9 +29,17 @@ from streaming.models import TradeTicket
 from streaming.trading import claim as claims
 from streaming.trading.access import Refusal, may_place, order_limits, trading_link
 from streaming.trading.audit import audit_record
-from streaming.trading.input import OrderInputError, check_supported, order_json, parse_order
+from streaming.trading.input import (
+    OrderInputError,
+    TicketLinked,
+    TicketOrder,
+    check_linked_supported,
+    check_supported,
+    order_json,
+    parse_ticket,
+)
 from streaming.trading.owner import PLACE_WAIT, ask_order
-from streaming.trading.words import describe
+from streaming.trading.words import describe, describe_linked
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -101,26 +109,48 @@ def _store_preview(
     )
 
 
+def _words(ticket_order: TicketOrder | TicketLinked, answer: dict[str, Any]) -> str:
+    """What the trader confirms, in words: the order (or each member) and its effect."""
+    effect = PreviewResult(checks=answer["checks"], **answer["effect"])
+    raw = answer.get("reference_price")
+    reference = None if raw is None else Decimal(raw)
+    if isinstance(ticket_order, TicketLinked):
+        group = ticket_order.group
+        if reference is not None and group.trigger is not None:
+            group = replace(group, trigger=replace(group.trigger, reference_price=reference))
+        return describe_linked(group, effect)
+    order = ticket_order.order
+    return describe(
+        order if reference is None else replace(order, reference_price=reference), effect
+    )
+
+
 async def preview_order(user_id: int, body: Any, request: HttpRequest | None) -> Answer:
-    """`POST /api/orders/preview`: 200 `{"preview": …}` or a refusal in words."""
+    """`POST /api/orders/preview` (an order, or a linked order): 200 `{"preview": …}` or a
+    refusal in words."""
     try:
-        ticket_order = parse_order(body)
+        ticket_order = parse_ticket(body)
     except OrderInputError as exc:
         return 400, {"error": exc.message, "code": exc.code}
-    order = ticket_order.order
-    found = await database_sync_to_async(_preview_refusal)(
-        user_id, ticket_order.link, order.account
+    account = (
+        ticket_order.group.account
+        if isinstance(ticket_order, TicketLinked)
+        else ticket_order.order.account
     )
+    found = await database_sync_to_async(_preview_refusal)(user_id, ticket_order.link, account)
     if isinstance(found, Refusal):
         return await _preview_refused(
-            user_id, ticket_order.link, order.account, request, *_refused(found)
+            user_id, ticket_order.link, account, request, *_refused(found)
         )
     link = found
     try:
-        check_supported(link.broker, order)
+        if isinstance(ticket_order, TicketLinked):
+            check_linked_supported(link.broker, ticket_order.group)
+        else:
+            check_supported(link.broker, ticket_order.order)
     except OrderInputError as exc:
         refused = {"error": exc.message, "code": exc.code}
-        return await _preview_refused(user_id, link.id, order.account, request, 400, refused)
+        return await _preview_refused(user_id, link.id, account, request, 400, refused)
     shown = order_json(ticket_order)
     call: OrderCall = {
         "type": ToOwner.ORDER_REQUEST,
@@ -130,11 +160,8 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
     }
     status, answer = await ask_order(user_id, call)
     if status != 200:
-        return await _preview_refused(user_id, link.id, order.account, request, status, answer)
-    effect = answer["effect"]
-    reference = answer.get("reference_price")
-    priced = order if reference is None else replace(order, reference_price=Decimal(reference))
-    words = describe(priced, PreviewResult(checks=answer["checks"], **effect))
+        return await _preview_refused(user_id, link.id, account, request, status, answer)
+    words = _words(ticket_order, answer)
     kept = {
         k: answer.get(k)
         for k in (
@@ -153,7 +180,7 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         action="preview",
         request=request,
         link_id=link.id,
-        account=order.account,
+        account=account,
         ticket=ticket.id,
         shown=words,
         said={"checks": answer["checks"], "broker": answer.get("said") or {}},

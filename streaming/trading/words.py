@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest, PreviewResult
 from streaming.brokers.symbols import OPTION_STREAMER_RE, option_date
 
 VERBS = {
@@ -81,11 +81,8 @@ def how_text(order: OrderRequest) -> str:
     return f"at {price_text(order.price)}{net} limit"
 
 
-def describe(order: OrderRequest, effect: PreviewResult) -> str:
-    """The one sentence. `effect.cost` is positive for a debit, negative for a credit."""
-    legs = " / ".join(leg_text(leg) for leg in order.legs)
-    how = how_text(order)
-    tif = "day" if order.time_in_force == "Day" else "GTC"
+def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
+    """`: debit 470.00 + fees 2.00, buying power after 178,846.92` (or "")."""
     parts: list[str] = []
     cost = effect.cost if effect.cost is not None else estimated_cost(order)
     if cost is not None:
@@ -99,5 +96,37 @@ def describe(order: OrderRequest, effect: PreviewResult) -> str:
         parts.append(f"fees {money(effect.fees)}")
     if effect.buying_power_after is not None:
         parts.append(f"buying power after {money(effect.buying_power_after)}")
-    tail = f": {', '.join(parts)}" if parts else ""
-    return f"{legs} {how}, {tif}{tail}"
+    return f": {', '.join(parts)}" if parts else ""
+
+
+def order_text(order: OrderRequest) -> str:
+    """`Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day`."""
+    legs = " / ".join(leg_text(leg) for leg in order.legs)
+    tif = "day" if order.time_in_force == "Day" else "GTC"
+    return f"{legs} {how_text(order)}, {tif}"
+
+
+def describe(order: OrderRequest, effect: PreviewResult) -> str:
+    """The one sentence. `effect.cost` is positive for a debit, negative for a credit."""
+    return order_text(order) + _effect_text(order, effect)
+
+
+#: How each linked order is said before its members.
+LINKED_NAMES = {"OCO": "One cancels the other", "OTO": "One triggers the other", "OTOCO": "Bracket"}
+
+
+def describe_linked(group: LinkedOrder, effect: PreviewResult) -> str:
+    """Every member in order, then the effect of what fills first: `Bracket: Buy 100 SPY
+    at 480.00 limit, day; then one cancels the other: Sell 100 SPY at 500.00 limit, GTC /
+    Sell 100 SPY at a 460.00 stop, GTC: debit 48,000.00`."""
+    orders = " / ".join(order_text(order) for order in group.orders)
+    if group.trigger is None:
+        text = f"{LINKED_NAMES[group.complex]}: {orders}"
+    elif len(group.orders) == 1:
+        text = f"{LINKED_NAMES[group.complex]}: {order_text(group.trigger)}; then {orders}"
+    else:
+        text = (
+            f"{LINKED_NAMES[group.complex]}: {order_text(group.trigger)}; "
+            f"then one cancels the other: {orders}"
+        )
+    return text + _effect_text(group.first, effect)

@@ -501,3 +501,97 @@ def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
     ticket.locator("[data-ticket-close]").click()
     expect(ticket).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+#: Far above any sandbox AAPL price: a take-profit that never fills here.
+TAKE_PROFIT = "9000.00"
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_protect_a_position_with_an_oco_and_its_stop_triggers(
+    page: Page, app: LiveApp, browser_sandbox: SandboxServer, trading: None, broker: str
+):
+    """Protect… on the AAPL position (one share of it): a take-profit and a stop-loss as an
+    OCO, both working on the page. The price falls through the stop at the sandbox: the
+    stop-loss fills, the broker cancels the take-profit, and the page shows both live."""
+    number, _ = broker_account(page, app, broker)
+    position = page.locator(f'tr[data-position="{number}|AAPL"]')
+    row_menu(page, position, "protect")
+    ticket = page.locator("#trade-ticket")
+    expect(ticket).to_have_attribute("data-protect", "")
+    expect(ticket.locator("[data-ticket-type]")).to_be_hidden()
+    expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Close")
+    ticket.locator("[data-ticket-quantity='0']").fill("1")
+    bid = float(page.evaluate("() => window.streamdesk.state().quotes.AAPL.bid"))
+    stop = f"{bid * 0.8:.2f}"
+    ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
+    ticket.locator("[data-ticket-stop-loss]").fill(stop)
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_have_text(
+        re.compile(
+            rf"^\[SIMULATED\] One cancels the other: Sell 1 AAPL at {TAKE_PROFIT} limit, GTC "
+            rf"/ Sell 1 AAPL at a {re.escape(stop)} stop, GTC"
+        )
+    )
+    group = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
+    members = page.locator(f'#orders > li[data-linked="{group}"]')
+    take = members.filter(has_text="take profit")
+    loss = members.filter(has_text="stop loss")
+    expect(members).to_have_count(2, timeout=SEEN_MS)
+    for member in (take, loss):
+        expect(member).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+    control = browser_sandbox.control()
+    try:
+        control.set_price("AAPL", round(bid * 0.6, 2))
+        expect(loss).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+        expect(take).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+    finally:
+        control.set_price("AAPL", bid)
+        control.close()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_a_bracket_with_its_entry_then_its_stop_triggers(
+    page: Page, app: LiveApp, browser_sandbox: SandboxServer, trading: None, broker: str
+):
+    """Trade… AAPL with both exits: one bracket (OTOCO). The entry fills; its take-profit
+    and stop-loss then work; the price falls through the stop at the sandbox: the
+    stop-loss fills and the take-profit is cancelled, live on the page."""
+    number, _ = broker_account(page, app, broker)
+    position = page.locator(f'tr[data-position="{number}|AAPL"]')
+    row_menu(page, position, "trade")
+    ticket = page.locator("#trade-ticket")
+    ask = float(page.evaluate("() => window.streamdesk.state().quotes.AAPL.ask"))
+    entry, stop = f"{ask * 1.02:.2f}", f"{ask * 0.8:.2f}"  # the entry fills at once
+    ticket.locator("[data-ticket-price]").fill(entry)
+    ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
+    ticket.locator("[data-ticket-stop-loss]").fill(stop)
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_have_text(
+        re.compile(
+            rf"^\[SIMULATED\] Bracket: Buy 1 AAPL at {re.escape(entry)} limit, day; then one "
+            rf"cancels the other: Sell 1 AAPL at {TAKE_PROFIT} limit, day / Sell 1 AAPL at a "
+            rf"{re.escape(stop)} stop, day"
+        )
+    )
+    group = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
+    members = page.locator(f'#orders > li[data-linked="{group}"]')
+    expect(members).to_have_count(3, timeout=SEEN_MS)
+    trigger = members.filter(has_text="entry")
+    take = members.filter(has_text="take profit")
+    loss = members.filter(has_text="stop loss")
+    expect(trigger).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+    for member in (take, loss):
+        expect(member).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+    control = browser_sandbox.control()
+    try:
+        control.set_price("AAPL", round(ask * 0.6, 2))
+        expect(loss).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+        expect(take).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+    finally:
+        control.set_price("AAPL", ask)
+        control.close()
+    assert page.errors == []  # type: ignore[attr-defined]

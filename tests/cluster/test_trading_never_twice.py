@@ -59,10 +59,41 @@ def is_order(order_id: str):
     )
 
 
-@pytest.mark.parametrize("broker", ["tastytrade", "tradier"])
+def bracket(trader: Trader, account: dict[str, Any]) -> dict[str, Any]:
+    """A bracket (OTOCO) on the order at PRICE: it works, its exits wait for it."""
+    entry = trader.order(account, price=PRICE)
+    exit_ = {"legs": [{"symbol": "AAPL", "action": "Sell to Close", "quantity": 1}]}
+    return {
+        "link": entry.pop("link"),
+        "account": entry.pop("account"),
+        "complex": "OTOCO",
+        "trigger": entry,
+        "orders": [
+            {**exit_, "order_type": "Limit", "price": "9000.00", "time_in_force": "Day"},
+            {**exit_, "order_type": "Stop", "stop_price": "1.00", "time_in_force": "Day"},
+        ],
+    }
+
+
+def in_group(trader: Trader, account: str, order_id: str, group: str) -> bool:
+    """The stream lists `order_id` as a member of the linked order `group`."""
+    page = read_json(trader.client, "/api/orders", account=account, status="working", limit="200")
+    return any(
+        str(o["id"]) == order_id and o.get("group") and str(o["group"]["id"]) == group
+        for o in page["orders"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("broker", "linked"),
+    [("tastytrade", False), ("tradier", False), ("tastytrade", True), ("tradier", True)],
+    ids=["tastytrade", "tradier", "tastytrade-bracket", "tradier-bracket"],
+)
 async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
-    cluster: Cluster, broker: str
+    cluster: Cluster, broker: str, linked: bool
 ):
+    """The same for a bracket: one linked order (its entry at PRICE, the one order there,
+    a member of the ticket's group) for the five confirms and the one after the kill."""
     run = asyncio.to_thread
     await run(enable_demo_trading, cluster.a)
     uid = int((await run(demo_python, cluster.a, "print(uid)\n")).strip())
@@ -76,7 +107,8 @@ async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
     for tab in tabs.values():
         await tab.wait_for(is_live, within=30)
     account = (await run(a.accounts))[broker]
-    preview = await run(a.preview, a.order(account, price=PRICE))
+    body = bracket(a, account) if linked else a.order(account, price=PRICE)
+    preview = await run(a.preview, body)
     assert preview.status_code == 200, preview.text
     preview_id = preview.json()["preview"]["id"]
     key = uuid.uuid4().hex
@@ -89,9 +121,14 @@ async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
     assert all(t == tickets[0] for t in tickets)
     ticket = tickets[0]
     assert (ticket["id"], ticket["state"]) == (preview_id, "placed")
+    if linked:  # the one order at PRICE is the group's entry
+        (entry,) = await run(settled_orders_at, a, account, PRICE)
+        assert await run(in_group, a, account["number"], entry, ticket["order_id"])
+    else:
+        entry = ticket["order_id"]
+        assert await run(settled_orders_at, a, account, PRICE) == [entry]
     for tab in tabs.values():  # Received/Live over the stream, in both processes
-        await tab.wait_for(is_order(ticket["order_id"]), within=30)
-    assert await run(settled_orders_at, a, account, PRICE) == [ticket["order_id"]]
+        await tab.wait_for(is_order(entry), within=30)
 
     owner, survivor = cluster.owner_and_other(uid)
     owner.kill()
@@ -104,5 +141,5 @@ async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
         TAKEOVER_WITHIN,
         "the survivor owns the stream",
     )
-    assert await run(settled_orders_at, trader, account, PRICE) == [ticket["order_id"]]
+    assert await run(settled_orders_at, trader, account, PRICE) == [entry]
     await tabs[survivor.pid].close()

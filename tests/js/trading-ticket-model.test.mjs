@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import {
-  BROKER_RULES, ORDER_TYPES, REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, accountChoices, brokerOffers,
+  BROKER_RULES, ORDER_TYPES, REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, accountChoices, brokerOffers, exitsOffered, protectPosition,
   contractOrderType, countdownText, createConfirmKeys, followOrder, followText, fromChainCell, fromOrder, fromPosition,
   fromStrategy, fromSymbol, needsSecondConfirm, orderBody, prefillPrice, prefillStopPrice, previewWarnings, priceProblem,
   refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickBeyond, tickOf, tradable, typeFields,
@@ -508,4 +508,58 @@ test('a preview whose stop would trigger at once asks for a second confirm; its 
   assert.deepEqual(previewWarnings({ second_confirm: true, warnings: ['Worded otherwise.'] }), [{ text: 'Worded otherwise.', strong: true }], 'none says it: each stands out');
   assert.deepEqual(previewWarnings({ second_confirm: true }), []);
   assert.match(SECOND_CONFIRM_TEXT, /would trigger at once.*Confirm anyway/);
+});
+
+test('exits with an opening order make a bracket (both) or an OTO (one): the contract\'s linked body', () => {
+  const values = {
+    account: { link: 3, account: '5WT00001' }, legs: [{ symbol: 'SPY', action: 'Buy to Open', quantity: '100' }],
+    order_type: 'Limit', price: '480.00', time_in_force: 'Day', replaces: null, exits: { take: '500.00', stop: '460.00' },
+  };
+  const bracket = orderBody(values).body;
+  // the contract's example, key for key (it gives the exits GTC; the ticket: the entry's)
+  const example = JSON.parse(DOC.split('### Linked orders')[1].split('```json')[1].split('```')[0]);
+  const gtc = (o) => ({ ...o, time_in_force: 'GTC' });
+  assert.deepEqual({ ...bracket, orders: bracket.orders.map(gtc) }, {
+    ...example,
+    trigger: { ...example.trigger, stop_price: null, trail: null },
+    orders: [{ ...example.orders[0], stop_price: null, trail: null }, { ...example.orders[1], price: null, trail: null }],
+  });
+  const oto = orderBody({ ...values, exits: { take: '', stop: '460.00' } }).body;
+  assert.equal(oto.complex, 'OTO');
+  assert.deepEqual(oto.orders.map((o) => [o.order_type, o.legs[0].action, o.legs[0].quantity]), [['Stop', 'Sell to Close', 100]]);
+  const short = orderBody({ ...values, legs: [{ symbol: 'SPY', action: 'Sell to Open', quantity: '5' }] }).body;
+  assert.deepEqual(short.orders.map((o) => o.legs[0].action), ['Buy to Close', 'Buy to Close']);
+  // no exits given: the order alone
+  assert.equal(orderBody({ ...values, exits: { take: '', stop: ' ' } }).body.complex, undefined);
+  assert.match(orderBody({ ...values, exits: { take: '500.001', stop: '' } }).error, /take-profit price.*tick grid|tick grid/);
+});
+
+test('Protect… closes the whole position: a take-profit, a stop-loss or an OCO of both', () => {
+  const acct = { link: 3, number: '5WT00001', broker: 'tastytrade' };
+  const draft = protectPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Long', quantity: 100 }, acct);
+  assert.deepEqual([draft.title, draft.protect, draft.accountFixed, draft.legs], [
+    'Protect SPY', true, true, [{ symbol: 'SPY', action: 'Sell to Close', quantity: 100 }],
+  ]);
+  const values = { account: draft.account, legs: draft.legs, time_in_force: 'GTC', protect: true };
+  const oco = orderBody({ ...values, exits: { take: '500.00', stop: '460.00' } }).body;
+  assert.deepEqual([oco.complex, oco.trigger, oco.orders.map((o) => o.order_type)], ['OCO', undefined, ['Limit', 'Stop']]);
+  const stop = orderBody({ ...values, exits: { take: '', stop: '460.00' } }).body;
+  assert.deepEqual([stop.order_type, stop.stop_price, stop.legs[0].action, stop.replaces], ['Stop', '460.00', 'Sell to Close', null]);
+  assert.equal(orderBody({ ...values, exits: { take: '', stop: '' } }).error, 'Give a take-profit price, a stop-loss price, or both.');
+  const short = protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Short', quantity: -7 }, acct);
+  assert.deepEqual(short.legs, [{ symbol: 'QQQ', action: 'Buy to Close', quantity: 7 }]);
+});
+
+test('exits are offered where the broker links such orders', () => {
+  const stock = [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }];
+  const option = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
+  assert.equal(exitsOffered('tastytrade', stock, 'Limit'), true);
+  assert.equal(exitsOffered('tastytrade', option, 'Market'), true);
+  assert.equal(exitsOffered('tradier', stock, 'Market'), false); // Tradier's trigger is a Limit
+  assert.equal(exitsOffered('alpaca', option, 'Limit'), false); // Alpaca links stock only
+  assert.equal(exitsOffered('alpaca', stock, 'Stop'), false);
+  assert.equal(exitsOffered('tastytrade', [{ ...stock[0], action: 'Sell to Close' }], 'Limit'), false);
+  assert.equal(exitsOffered('tastytrade', [{ ...stock[0], action: 'Sell to Close' }], 'Limit', true), true);
+  assert.equal(exitsOffered('tastytrade', [...option, { symbol: '.SPY270115C600', action: 'Sell to Open', quantity: 1 }], 'Limit'), false);
+  assert.equal(exitsOffered('', stock, 'Limit'), false);
 });

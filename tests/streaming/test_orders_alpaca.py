@@ -4,6 +4,7 @@ adapter's modes: the Broker API (per-account paths) and the Trading API (`/v2`).
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.orders import OrderRefused
 from tests.support.brokers import ALPACA_FAST
 from tests.support.order_entry import CALL_LOW, limit_buy, market_buy, stop_order
+from tests.support.order_entry import linked as linked_order
 
 SECRET = "sk-orders-secret-789"
 
@@ -176,3 +178,41 @@ async def test_stops_and_trailing_stops_are_held_as_placed(linked):
     percent = stop_order(account, "Trailing Stop", trail_percent="1.5")
     said = (await adapter.place_order(percent)).said
     assert (said["type"], said["trail_percent"]) == ("trailing_stop", "1.5")
+
+
+async def test_a_bracket_is_one_order_with_its_exits_nested(linked):
+    """An OTOCO as Alpaca's `bracket`: the entry the parent (tagged), the take-profit and
+    the stop-loss its legs; found by the tag; cancelling the parent takes the legs."""
+    adapter, account, rest = linked
+    group = linked_order(account, "OTOCO", entry_tif="GTC", client_order_id="sd-bracket-3")
+    preview = await adapter.preview_linked(group)
+    assert preview.checks == "app" and preview.cost == 1.0  # the entry: 1.00 x 1
+    placed = await adapter.place_linked(group)
+    said = placed.said
+    assert (said["order_class"], said["client_order_id"], Decimal(said["limit_price"])) == (
+        "bracket",
+        "sd-bracket-3",
+        Decimal("1.00"),
+    )
+    held = rest.get(f"/orders/{placed.order_id}", params={"nested": "true"}).json()
+    exits = {leg["type"]: leg for leg in held["legs"]}
+    assert Decimal(exits["limit"]["limit_price"]) == Decimal("2.00")
+    assert Decimal(exits["stop"]["stop_price"]) == Decimal("0.50")
+    found = await adapter.find_order(account, "sd-bracket-3")
+    assert found is not None and found.order_id == placed.order_id
+    cancelled = await adapter.cancel_order(account, placed.order_id)
+    assert sorted(cancelled.with_it) == sorted(leg["id"] for leg in held["legs"])
+
+
+async def test_an_oco_exits_shares_held(linked):
+    """Alpaca's `oco`: a take-profit limit (the parent) and a stop-loss for shares held."""
+    adapter, account, rest = linked
+    held = rest.get("/positions").json()
+    stock = next(p for p in held if p["asset_class"] == "us_equity" and float(p["qty"]) >= 1)
+    group = linked_order(account, "OCO", symbol=stock["symbol"], take="9000.00", stop="1.00")
+    preview = await adapter.preview_linked(group)
+    assert preview.checks == "app" and preview.cost == -9000.0  # the take-profit: received
+    placed = await adapter.place_linked(group)
+    assert (placed.said["order_class"], placed.said["type"]) == ("oco", "limit")
+    nested = rest.get(f"/orders/{placed.order_id}", params={"nested": "true"}).json()
+    assert [Decimal(leg["stop_price"]) for leg in nested["legs"]] == [Decimal("1.00")]

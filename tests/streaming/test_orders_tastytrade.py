@@ -18,6 +18,9 @@ from tests.support.order_entry import (
     stop_order,
     vertical,
 )
+from tests.support.order_entry import (
+    linked as linked_order,
+)
 from tests.support.recording import RecordingSink, running
 from tests.support.sdk import SECRET
 
@@ -153,3 +156,36 @@ async def test_a_trailing_stop_is_refused_in_words(linked):
         "unsupported",
         "tastytrade takes no trailing stops; use a Stop.",
     )
+
+
+async def test_a_bracket_is_one_complex_order_found_and_cancelled_as_one(linked):
+    """An OTOCO through the SDK's complex orders: the dry run answers for the entry, the
+    group is placed once under its tag, found by it, and a member's cancel takes the
+    group."""
+    adapter, account = linked
+    group = linked_order(account, "OTOCO", client_order_id="sd-bracket-1")
+    preview = await adapter.preview_linked(group)
+    assert preview.checks == "broker" and preview.cost == 1.0  # the entry: 1.00 x 1, a debit
+    assert await adapter.working_orders(account) == []  # a dry run places nothing
+    placed = await adapter.place_linked(group)
+    assert placed.said["type"] == "OTOCO"
+    members = [placed.said["trigger-order"], *placed.said["orders"]]
+    assert [m["order-type"] for m in members] == ["Limit", "Limit", "Stop"]
+    assert {m["external-identifier"] for m in members} == {"sd-bracket-1"}
+    found = await adapter.find_order(account, "sd-bracket-1")
+    assert found is not None and found.order_id == placed.order_id
+    ids = [str(m["id"]) for m in members]
+    assert set(ids) <= set(await adapter.working_orders(account))
+    cancelled = await adapter.cancel_order(account, ids[0])
+    assert sorted(cancelled.with_it) == sorted(ids[1:])
+
+
+async def test_an_oco_and_an_oto(linked):
+    adapter, account = linked
+    oco = await adapter.place_linked(linked_order(account, "OCO", take="9000.00", stop="1.00"))
+    assert oco.said["type"] == "OCO"
+    assert [m["order-type"] for m in oco.said["orders"]] == ["Limit", "Stop"]
+    oto = await adapter.place_linked(linked_order(account, "OTO"))
+    assert oto.said["type"] == "OTO"
+    assert oto.said["trigger-order"]["order-type"] == "Limit"
+    assert [m["order-type"] for m in oto.said["orders"]] == ["Stop"]

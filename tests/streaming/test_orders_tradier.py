@@ -23,6 +23,9 @@ from tests.support.order_entry import (
     stop_order,
     vertical,
 )
+from tests.support.order_entry import (
+    linked as linked_order,
+)
 from tests.support.recording import RecordingSink, running
 
 #: Orders are polled every 30 s here: only the wake-up after an order call is fast.
@@ -195,3 +198,35 @@ async def test_stop_and_stop_limit_are_tradiers_stop_and_stop_limit(linked):
         "unsupported",
         "Tradier takes no trailing stop orders; use a Stop.",
     )
+
+
+async def test_a_bracket_is_one_linked_order_found_and_cancelled_as_one(linked):
+    """An OTOCO as Tradier's `class=otoco` form: `preview=true` answers for the entry; the
+    linked order is placed once under its tag, found by it, and a member's cancel takes
+    the group. Its members reach the stream at once (the poll is woken)."""
+    adapter, sink, account = linked
+    group = linked_order(account, "OTOCO", client_order_id="sd-bracket-2")
+    preview = await adapter.preview_linked(group)
+    assert preview.checks == "broker" and preview.cost is not None and preview.cost > 0
+    assert preview.said["order"]["class"] == "otoco"
+    assert await adapter.working_orders(account) == []  # a preview places nothing
+    placed = await adapter.place_linked(group)
+    found = await adapter.find_order(account, "sd-bracket-2")
+    assert found is not None and found.order_id == placed.order_id
+    assert found.said["class"] == "otoco"
+    members = [str(m["id"]) for m in found.said["leg"]]
+    assert len(members) == 3
+    await sink.wait_for(lambda: all(order_frames(sink, m) for m in members), within=KICKED_WITHIN)
+    cancelled = await adapter.cancel_order(account, members[0])
+    assert sorted(cancelled.with_it) == sorted(members[1:])
+
+
+async def test_an_oco_and_an_oto(linked):
+    adapter, _, account = linked
+    oco = await adapter.place_linked(linked_order(account, "OCO", take="9000.00", stop="1.00"))
+    oto = await adapter.place_linked(linked_order(account, "OTO"))
+    rows = {row["id"]: row for row in await adapter._orders(account)}
+    assert rows[int(oco.order_id)]["class"] == "oco"
+    assert [m["type"] for m in rows[int(oco.order_id)]["leg"]] == ["limit", "stop"]
+    assert rows[int(oto.order_id)]["class"] == "oto"
+    assert [m["type"] for m in rows[int(oto.order_id)]["leg"]] == ["limit", "stop"]

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
-from streaming.trading.input import OrderInputError, check_supported, order_json, parse_order
+from streaming.trading.input import (
+    OrderInputError,
+    TicketLinked,
+    TicketOrder,
+    check_linked_supported,
+    check_supported,
+    order_json,
+    parse_order,
+    parse_ticket,
+)
 from streaming.trading.quote import (
     far_side,
     net_quote,
@@ -20,7 +29,7 @@ from streaming.trading.quote import (
     stop_at_once,
 )
 from streaming.trading.ticks import on_grid, round_to_tick, tick_for
-from streaming.trading.words import describe, instrument
+from streaming.trading.words import describe, describe_linked, instrument
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -441,3 +450,173 @@ def test_the_price_warning_and_the_band():
     assert quote_moved(order, cheap, {"bid": 0.50, "ask": 0.53}, 0.01)
     assert not quote_moved(order, None, {"bid": 9, "ask": 10}, 0.01)
     assert quote_moved(order, quote, None, 0.01)
+
+
+# -- linked orders -----------------------------------------------------------------------
+def member(action: str, order_type: str, symbol: str = "SPY", qty: int = 100, **p: Any) -> dict:
+    return {
+        "legs": [{"symbol": symbol, "action": action, "quantity": qty}],
+        "order_type": order_type,
+        "time_in_force": "GTC",
+        **p,
+    }
+
+
+TYPES_SAID = "An OTOCO's two orders are a take-profit Limit and a stop-loss Stop or Stop Limit."
+TAKE = member("Sell to Close", "Limit", price="500.00")
+STOP = member("Sell to Close", "Stop", stop_price="460.00")
+ENTRY = member("Buy to Open", "Limit", price="480.00")
+OPTION = ".SPY270115C590"
+
+
+def group(complex_: str = "OTOCO", trigger: Any = ENTRY, orders: Any = None, **more: Any) -> dict:
+    body = {"link": 3, "account": "5WT00001", "complex": complex_, "trigger": trigger}
+    return body | {"orders": [TAKE, STOP] if orders is None else orders} | more
+
+
+def test_a_bracket_an_oco_and_an_oto_are_taken_as_sent():
+    ticket = parse_ticket(group())
+    assert isinstance(ticket, TicketLinked)
+    bracket = ticket.group
+    assert (bracket.complex, bracket.first.price, bracket.pair[1].stop_price) == (
+        "OTOCO",
+        Decimal("480.00"),
+        Decimal("460.00"),
+    )
+    assert order_json(ticket) == {
+        "link": 3,
+        "account": "5WT00001",
+        "complex": "OTOCO",
+        "trigger": {**ENTRY, "price": "480", "stop_price": None, "trail": None},
+        "orders": [
+            {**TAKE, "price": "500", "stop_price": None, "trail": None},
+            {**STOP, "price": None, "stop_price": "460", "trail": None},
+        ],
+    }
+    assert parse_ticket(order_json(ticket)) == ticket  # what the preview keeps reads back
+    oco = parse_ticket(group("OCO", trigger=None, orders=[STOP, TAKE])).group
+    assert (oco.trigger, oco.first.order_type, oco.pair[0].order_type) == (None, "Stop", "Limit")
+    oto = parse_ticket(group("OTO", orders=[STOP])).group
+    assert [m.order_type for m in oto.members] == ["Limit", "Stop"]
+    assert isinstance(parse_ticket(body()), TicketOrder)
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (group("OCOO"), "A linked order is an OCO, an OTO or an OTOCO."),
+        (group("OCO", orders=[TAKE]), "An OCO has no trigger; send its two orders."),
+        (group("OCO", trigger=None, orders=[TAKE]), "An OCO has 2 orders in `orders`."),
+        (group(trigger=None), "An OTOCO needs a trigger: the order it starts on."),
+        (group("OTO"), "An OTO has one order in `orders` after its trigger."),
+        (group(orders=[TAKE, TAKE]), TYPES_SAID),
+        (group(orders=[member("Sell to Close", "Market"), STOP]), TYPES_SAID),
+        (
+            group(orders=[TAKE, member("Sell to Close", "Stop", symbol="QQQ", stop_price="1")]),
+            "Every order of a linked order is on the same symbol.",
+        ),
+        (
+            group(orders=[TAKE, member("Sell to Close", "Stop", qty=50, stop_price="460")]),
+            "An OTOCO's two orders have the same action and quantity "
+            "(Sell to Close 100, Sell to Close 50).",
+        ),
+        (
+            group(orders=[TAKE, {**STOP, "time_in_force": "Day"}]),
+            "An OTOCO's two orders have the same time in force.",
+        ),
+        (
+            group(trigger=member("Buy to Open", "Stop", stop_price="490.00")),
+            "A linked order's trigger is a Limit or a Market order.",
+        ),
+        (
+            group(trigger=member("Sell to Close", "Limit", price="480.00")),
+            "A linked order's trigger opens a position (Buy to Open or Sell to Open).",
+        ),
+        (
+            group(trigger=member("Sell to Open", "Limit", price="480.00")),
+            "The orders after the trigger close what it opens: Buy to Close 100, "
+            "not Sell to Close 100.",
+        ),
+        (
+            group(orders=[TAKE, member("Sell to Close", "Trailing Stop", trail={"amount": "5"})]),
+            "The second order is a trailing stop: a linked order takes a Stop instead.",
+        ),
+        (
+            group(orders=[{**TAKE, "legs": [*TAKE["legs"], *body()["legs"]]}, STOP]),
+            "The first order has one leg (a linked order's do).",
+        ),
+        (
+            group(orders=[{**TAKE, "price": "500.001"}, STOP]),
+            "The first order: 500.001 is off the tick grid: this price moves in 0.01.",
+        ),
+        (
+            group(orders=[{**TAKE, "replaces": "1"}, STOP]),
+            "Unknown field of the first order: replaces.",
+        ),
+        (group(replaces="1"), "Unknown field of a linked order: replaces."),
+    ],
+)
+def test_each_bad_linked_order_is_refused_in_words(raw, says):
+    with pytest.raises(OrderInputError) as refused:
+        parse_ticket(raw)
+    assert refused.value.message == says
+
+
+@pytest.mark.parametrize(
+    ("broker", "raw", "says"),
+    [
+        (
+            "alpaca",
+            group(
+                trigger=member("Buy to Open", "Limit", OPTION, 1, price="2.35"),
+                orders=[
+                    member("Sell to Close", "Limit", OPTION, 1, price="3.00"),
+                    member("Sell to Close", "Stop", OPTION, 1, stop_price="1.00"),
+                ],
+            ),
+            "Alpaca links orders of stock only.",
+        ),
+        (
+            "alpaca",
+            group(trigger={**ENTRY, "time_in_force": "Day"}),
+            "Alpaca's linked orders have one time in force for every order.",
+        ),
+        (
+            "tradier",
+            group(trigger=member("Buy to Open", "Market")),
+            "Tradier's linked orders start on a Limit, not a Market order.",
+        ),
+    ],
+)
+def test_a_linked_order_a_broker_does_not_take_is_unsupported(broker, raw, says):
+    ticket = parse_ticket(raw)
+    assert isinstance(ticket, TicketLinked)
+    with pytest.raises(OrderInputError) as refused:
+        check_linked_supported(broker, ticket.group)
+    assert (refused.value.code, refused.value.message) == ("unsupported", says)
+
+
+def test_what_each_broker_takes_of_linked_orders_passes():
+    for broker in ("tastytrade", "tradier", "alpaca"):
+        for raw in (group(), group("OCO", trigger=None), group("OTO", orders=[STOP])):
+            ticket = parse_ticket(raw)
+            assert isinstance(ticket, TicketLinked)
+            check_linked_supported(broker, ticket.group)
+
+
+def test_the_sentence_of_each_linked_order():
+    effect = PreviewResult(checks="broker", cost=48_000.0, fees=2.0)
+    assert describe_linked(parse_ticket(group()).group, effect) == (
+        "Bracket: Buy 100 SPY at 480.00 limit, GTC; then one cancels the other: Sell 100 SPY "
+        "at 500.00 limit, GTC / Sell 100 SPY at a 460.00 stop, GTC: debit 48,000.00 + fees 2.00"
+    )
+    oco = parse_ticket(group("OCO", trigger=None)).group
+    assert describe_linked(oco, PreviewResult(checks="app")) == (
+        "One cancels the other: Sell 100 SPY at 500.00 limit, GTC / Sell 100 SPY at a 460.00 "
+        "stop, GTC: credit 50,000.00"
+    )
+    oto = parse_ticket(group("OTO", orders=[STOP])).group
+    assert describe_linked(oto, PreviewResult(checks="app")) == (
+        "One triggers the other: Buy 100 SPY at 480.00 limit, GTC; then Sell 100 SPY at a "
+        "460.00 stop, GTC: debit 48,000.00"
+    )

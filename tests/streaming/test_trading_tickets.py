@@ -421,3 +421,104 @@ async def test_the_owner_places_once_per_client_order_id():
     assert await first == await second == (200, {"order_id": "1"})
     assert await order_owner.once("7:sd-x", place) == (200, {"order_id": "1"})
     assert calls == 1
+
+
+# -- linked orders -----------------------------------------------------------------------
+def member(action: str, order_type: str, quantity: int = 100, **prices: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "legs": [{"symbol": "SPY", "action": action, "quantity": quantity}],
+        "order_type": order_type,
+        "time_in_force": "GTC",
+    }
+    return body | prices
+
+
+def bracket(link: BrokerLink, quantity: int = 100, stop: str = "460.00") -> dict[str, Any]:
+    entry = member("Buy to Open", "Limit", quantity, price="480.00") | {"time_in_force": "Day"}
+    return {
+        "link": link.id,
+        "account": ACCOUNT,
+        "complex": "OTOCO",
+        "trigger": entry,
+        "orders": [
+            member("Sell to Close", "Limit", quantity, price="500.00"),
+            member("Sell to Close", "Stop", quantity, stop_price=stop),
+        ],
+    }
+
+
+@pytest.fixture
+def spy(owner) -> FakeOwner:
+    owner.state.quotes["SPY"] = {"bid": 479.50, "ask": 480.50, "t": 1}
+    return owner
+
+
+async def test_a_bracket_is_said_member_by_member_and_placed_once_of_five_confirms(
+    user, link, spy, broker
+):
+    status, body = await tickets.preview_order(user.id, bracket(link), None)
+    assert status == 200, body
+    shown = body["preview"]
+    assert shown["words"] == (
+        "Bracket: Buy 100 SPY at 480.00 limit, day; then one cancels the other: "
+        "Sell 100 SPY at 500.00 limit, GTC / Sell 100 SPY at a 460.00 stop, GTC: "
+        "debit 48,000.00 + fees 2.00, buying power after 131,998.00"
+    )
+    assert (shown["order"]["complex"], len(shown["order"]["orders"])) == ("OTOCO", 2)
+    assert shown["second_confirm"] is False
+    broker.gate = asyncio.Event()
+
+    async def release() -> None:
+        await wait_until(lambda: broker.place_calls == 1, within=5)
+        assert broker.gate is not None
+        broker.gate.set()
+
+    answers = await asyncio.gather(
+        *(tickets.confirm_order(user.id, shown["id"], "key-b", None) for _ in range(5)), release()
+    )
+    assert sorted(status for status, _ in answers[:5]) == [200, 200, 200, 200, 201]
+    assert broker.place_calls == 1 and len(broker.linked_placed) == 1
+    group = broker.linked_placed[0]
+    tag = f"sd-{shown['id'].replace('-', '')}"
+    assert group.client_order_id == tag
+    assert [m.client_order_id for m in group.members] == [tag, tag, tag]
+    assert [m.order_type for m in group.members] == ["Limit", "Limit", "Stop"]
+    assert await actions(user) == ["preview", "confirm", "placed"]
+
+
+async def test_a_stop_loss_that_would_trigger_at_once_needs_a_second_confirm(
+    user, link, spy, broker
+):
+    """An exit pair of shares held whose stop-loss sits above the bid: said, and placed
+    only on the second confirm."""
+    body = bracket(link, stop="481.00")
+    body = {"link": link.id, "account": ACCOUNT, "complex": "OCO", "orders": body["orders"]}
+    status, answer = await tickets.preview_order(user.id, body, None)
+    assert status == 200, answer
+    shown = answer["preview"]
+    assert shown["second_confirm"] is True
+    assert any("would trigger at once" in w for w in shown["warnings"]), shown["warnings"]
+    status, refused = await tickets.confirm_order(user.id, shown["id"], "key-s", None)
+    assert (status, refused["code"], broker.place_calls) == (409, "second_confirm", 0)
+    status, placed = await tickets.confirm_order(
+        user.id, shown["id"], "key-s", None, second_confirm=True
+    )
+    assert (status, placed["ticket"]["state"], broker.place_calls) == (201, "placed", 1)
+
+
+async def test_a_linked_order_is_held_to_its_largest_members_notional(user, link, spy, broker):
+    status, body = await tickets.preview_order(user.id, bracket(link, quantity=300), None)
+    assert status == 200, body
+    status, refused = await tickets.confirm_order(user.id, body["preview"]["id"], "key-n", None)
+    assert (status, refused["code"], broker.place_calls) == (409, "limit_notional", 0)
+    assert "150,000.00 US dollars" in refused["error"]  # the take-profit: 300 x 500.00
+
+
+async def test_a_member_no_linked_order_takes_is_refused_in_words(user, link, spy):
+    body = bracket(link)
+    body["orders"][1] = member("Sell to Close", "Trailing Stop", trail={"amount": "5.00"})
+    status, refused = await tickets.preview_order(user.id, body, None)
+    assert (status, refused["code"]) == (400, "bad_order")
+    assert refused["error"] == (
+        "The second order is a trailing stop: a linked order takes a Stop instead."
+    )

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from streaming.brokers.orders import (
+    LinkedOrder,
     OrderRefused,
     OrderRequest,
     PlaceResult,
@@ -35,6 +37,8 @@ class FakeBroker:
         self.fail_before = False
         self.refuse: OrderRefused | None = None
         self.failing_cancels: set[str] = set()
+        self.linked_previews: list[LinkedOrder] = []
+        self.linked_placed: list[LinkedOrder] = []
 
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
         self.preview_calls += 1
@@ -71,6 +75,16 @@ class FakeBroker:
         if self.lose_answer:
             raise ConnectionError("connection reset after the broker took the order")
         return PlaceResult(order_id=order_id, status="Received", said={"id": order_id})
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        """A dry run of what fills first (as tastytrade's and Tradier's answer)."""
+        self.linked_previews.append(group)
+        return await self.preview_order(group.first)
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        """The group kept as one order under its tag (members not kept apart)."""
+        self.linked_placed.append(group)
+        return await self.place_order(replace(group.first, client_order_id=group.client_order_id))
 
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
         found = self.orders.get(client_order_id)

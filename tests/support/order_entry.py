@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from streaming.brokers.orders import OrderLeg, OrderRequest
+from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest
 from tests.support.recording import RecordingSink
 
 #: SPY's December 2026 calls, which every broker of the sandbox lists.
@@ -95,4 +95,55 @@ def margin_account(sink: RecordingSink) -> str:
         a
         for k, _, a, p in sink.events
         if k == "balance" and p.get("derivative_buying_power") is not None
+    )
+
+
+def linked(
+    account: str,
+    complex_: str,
+    *,
+    entry: str | None = "1.00",
+    take: str = "2.00",
+    stop: str = "0.50",
+    quantity: int = 1,
+    symbol: str = "SPY",
+    entry_tif: str = "Day",
+    exit_tif: str = "GTC",
+    client_order_id: str = "",
+) -> LinkedOrder:
+    """A linked order as input.py makes it: an OTOCO (a buy at the `entry` limit, then a
+    take-profit limit and a stop-loss stop that sell it), an OTO (the entry, then the
+    stop-loss) or an OCO (the exit pair alone, of shares held). Far from the quote, so
+    every member keeps working."""
+    cid = client_order_id or f"sd-{uuid.uuid4().hex[:12]}"
+    leg = OrderLeg(symbol=symbol, action="Sell to Close", quantity=quantity)
+    take_profit = OrderRequest(
+        account=account,
+        legs=(leg,),
+        order_type="Limit",
+        time_in_force=exit_tif,
+        price=Decimal(take),
+        client_order_id=cid,
+    )
+    stop_loss = OrderRequest(
+        account=account,
+        legs=(leg,),
+        order_type="Stop",
+        time_in_force=exit_tif,
+        stop_price=Decimal(stop),
+        client_order_id=cid,
+    )
+    trigger = None
+    if complex_ != "OCO":
+        trigger = OrderRequest(
+            account=account,
+            legs=(OrderLeg(symbol=symbol, action="Buy to Open", quantity=quantity),),
+            order_type="Limit" if entry is not None else "Market",
+            time_in_force=entry_tif,
+            price=None if entry is None else Decimal(entry),
+            client_order_id=cid,
+        )
+    orders = (stop_loss,) if complex_ == "OTO" else (take_profit, stop_loss)
+    return LinkedOrder(
+        account=account, complex=complex_, trigger=trigger, orders=orders, client_order_id=cid
     )

@@ -1,13 +1,15 @@
 /*
  * Where a page opens the order ticket (docs/streaming-contract.md "In the browser"): the
- * rows' ⋯ menu (a position's Trade… and Close…, a watchlist row's Trade…), a chain cell's
+ * rows' ⋯ menu (a position's Trade…, Close… and Protect…, a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
  * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
  * static/js/risk/risk-strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../stream/contract.js';
-import { accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, tradable } from './ticket-model.js';
+import {
+  accountChoices, exitsOffered, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, tradable,
+} from './ticket-model.js';
 import { createTicket } from './ticket.js';
 import { createTradingApi, resultLines } from './trading-api.js';
 
@@ -39,6 +41,10 @@ export function createTrading(env) {
       if (!p || !tradable(optionParts(p.streamer_symbol) ? p.streamer_symbol : p.symbol)) return [];
       const items = [{ text: 'Trade…', attr: 'data-menu-trade', run: () => ticket.open(fromPosition(p, acct, quote, 'trade')) }];
       if (Number(p.quantity) > 0) items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
+      const protect = Number(p.quantity) > 0 ? protectPosition(p, acct) : null;
+      if (protect && exitsOffered(acct.broker, protect.legs, 'Limit', true)) {
+        items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => ticket.open(protect) });
+      }
       return items;
     }
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];

@@ -186,6 +186,29 @@ export function brokerOffers(broker, legs) {
   return { orderTypes: types, timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error };
 }
 
+/** The linked orders each broker takes (the contract's "Linked orders"): of options too,
+ *  on a Market trigger, with one time in force for every member. */
+export const LINKED_RULES = {
+  tastytrade: { options: true, marketTrigger: true },
+  tradier: { options: true, marketTrigger: false },
+  alpaca: { options: false, marketTrigger: true },
+};
+
+/** Whether the ticket offers exits (a take-profit, a stop-loss) with this order: one leg
+ *  at a broker that links orders of it; an opening order (a bracket) as a Limit, or a
+ *  Market where the broker takes one as a trigger; `protect`: the exits are the order. */
+export function exitsOffered(broker, legs, orderType, protect = false) {
+  const rules = LINKED_RULES[String(broker || '').toLowerCase()];
+  if (!rules || legs.length !== 1) return false;
+  if (isOptionSymbol(legs[0].symbol) && !rules.options) return false;
+  if (protect) return true;
+  if (!OPENING.has(legs[0].action)) return false;
+  return orderType === 'Limit' || (orderType === 'Market' && rules.marketTrigger);
+}
+
+/** An opening action and the action that closes what it opens. */
+const OPENING = new Map([['Buy to Open', 'Sell to Close'], ['Sell to Open', 'Buy to Close']]);
+
 /** The fields an order type takes (the form shows only those): {price, stop, trail}. */
 export const typeFields = (orderType) => ({
   price: PRICED_TYPES.has(orderType), stop: STOP_TYPES.has(orderType), trail: orderType === 'Trailing Stop',
@@ -214,6 +237,16 @@ export function fromPosition(position, acct, quote, mode) {
   }
   const legs = [{ symbol, action: short ? 'Sell to Open' : 'Buy to Open', quantity: 1 }];
   return draft({ title: `Trade ${symbol}`, legs, account: own, price: prefillPrice(legs, quote) });
+}
+
+/** A position's Protect…: a take-profit, a stop-loss or both (an OCO) that close the whole
+ *  position, in its own account; the trader gives the prices. */
+export function protectPosition(position, acct) {
+  const symbol = positionSymbol(position);
+  const short = position.direction === 'Short';
+  const legs = [{ symbol, action: short ? 'Buy to Close' : 'Sell to Close', quantity: positionQty(position) }];
+  const own = { link: num(acct.link), account: String(acct.number) };
+  return { ...draft({ title: `Protect ${symbol}`, legs, account: own, accountFixed: true, tif: 'GTC' }), protect: true };
 }
 
 /** A symbol's ticket (a watchlist row, the risk graph's underlying): buy 1 at the ask; the
@@ -353,6 +386,61 @@ function trailBody(trail, symbol) {
  *  single leg's action and quantity are the form's. The body always has `price`,
  *  `stop_price` and `trail`: null where the type takes none. */
 export function orderBody(values) {
+  if (values.protect) return protectBody(values);
+  const made = singleBody(values);
+  if (made.error || !values.exits) return made;
+  const exits = exitOrders(made.body, values.exits);
+  if (exits.error) return exits;
+  if (!exits.orders.length) return made;
+  const { link, account, replaces, ...trigger } = made.body;
+  return {
+    body: {
+      link, account, complex: exits.orders.length === 2 ? 'OTOCO' : 'OTO', trigger, orders: exits.orders,
+    },
+  };
+}
+
+/** The exits given (`{take, stop}`: price texts, either empty) as orders that close
+ *  what `order` opens, in its time in force: [take-profit Limit, stop-loss Stop]. */
+function exitOrders(order, exits) {
+  const leg = order.legs[0];
+  const closing = OPENING.get(leg.action) || leg.action;
+  const legs = [{ symbol: leg.symbol, action: closing, quantity: leg.quantity }];
+  const orders = [];
+  const take = String(exits.take ?? '').trim();
+  const stop = String(exits.stop ?? '').trim();
+  const base = { legs, price: null, stop_price: null, trail: null, time_in_force: order.time_in_force };
+  if (take) {
+    const problem = priceProblem(leg.symbol, take, 1, 'take-profit price');
+    if (problem) return { error: problem };
+    orders.push({ ...base, order_type: 'Limit', price: take });
+  }
+  if (stop) {
+    const problem = priceProblem(leg.symbol, stop, 1, 'stop-loss price');
+    if (problem) return { error: problem };
+    orders.push({ ...base, order_type: 'Stop', stop_price: stop });
+  }
+  return { orders };
+}
+
+/** Protect…: the take-profit and the stop-loss given, as one order or an OCO of both. */
+function protectBody(values) {
+  if (!values.account) return { error: 'Choose the account to trade in.' };
+  const leg = values.legs[0];
+  const q = String(leg.quantity).trim();
+  if (!/^[0-9]+$/.test(q) || Number(q) < 1 || Number(q) > MAX_QUANTITY) {
+    return { error: `The quantity must be a whole number from 1 to ${MAX_QUANTITY.toLocaleString('en-US')}.` };
+  }
+  const order = { legs: [{ symbol: leg.symbol, action: leg.action, quantity: Number(q) }], time_in_force: values.time_in_force };
+  const exits = exitOrders(order, values.exits || {});
+  if (exits.error) return exits;
+  const where = { link: values.account.link, account: values.account.account };
+  if (!exits.orders.length) return { error: 'Give a take-profit price, a stop-loss price, or both.' };
+  if (exits.orders.length === 1) return { body: { ...where, ...exits.orders[0], replaces: null } };
+  return { body: { ...where, complex: 'OCO', orders: exits.orders } };
+}
+
+function singleBody(values) {
   if (!values.account) return { error: 'Choose the account to trade in.' };
   const legs = [];
   for (const leg of values.legs) {

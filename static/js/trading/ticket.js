@@ -9,6 +9,9 @@
  *   (Trailing Stop: amount | percent); a field the type takes none of is hidden, disabled
  *   [data-ticket-preview] [data-ticket-confirm][data-armed] [data-ticket-repreview] [data-ticket-close]
  *   [data-ticket-words] [data-ticket-effect] [data-ticket-warnings] [data-ticket-countdown]
+ *   [data-ticket-exits] [data-ticket-take-profit] [data-ticket-stop-loss]: exits placed with
+ *   the order (both: a bracket; one: an OTO), or, in a position's Protect… (data-protect on
+ *   the dialog), the order itself (both: an OCO); shown where the broker links orders
  *   [data-ticket-second-confirm] (shown once Confirm is armed: "Confirm anyway", data-armed),
  *   [data-ticket-warnings] li[data-second-confirm] (the warning that asks for it, in <strong>)
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
@@ -17,8 +20,8 @@
  */
 import { el, setAttr, setText } from '../stream/dom.js';
 import {
-  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, followOrder, followText, orderBody, prefillPrice,
-  prefillStopPrice, previewWarnings, typeFields,
+  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, orderBody,
+  prefillPrice, prefillStopPrice, previewWarnings, typeFields,
 } from './ticket-model.js';
 import { createTicketFlow } from './ticket-flow.js';
 
@@ -70,6 +73,13 @@ export function createTicket(env) {
     const trailField = el('span', { class: 'ticket-field', 'data-ticket-trail-field': '' },
       el('label', null, 'Trail ', trail), ' ', el('label', null, el('span', { class: 'sr-only' }, 'Trail in dollars or percent'), trailUnit));
     const [tif, tifLabel] = selectOf('time_in_force', 'Time in force', [], { 'data-ticket-tif': '' });
+    const exitInput = (name, attr) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: '', [attr]: '' });
+    const takeProfit = exitInput('take_profit', 'data-ticket-take-profit');
+    const stopLoss = exitInput('stop_loss', 'data-ticket-stop-loss');
+    const exitsBox = el('fieldset', { class: 'ticket-exits', 'data-ticket-exits': '' },
+      el('legend', null, draft.protect ? 'Protect with' : 'Exits (optional: a bracket)'),
+      el('label', { class: 'ticket-field' }, 'Take-profit limit ', takeProfit),
+      el('label', { class: 'ticket-field' }, 'Stop-loss stop ', stopLoss));
     const quoteLine = el('p', { class: 'ticket-quote muted', 'data-ticket-quote': '' });
     const tradingNote = el('p', { class: 'ticket-note', 'data-ticket-trading': '', hidden: true });
     const words = el('p', { class: 'ticket-words', 'data-ticket-words': '' });
@@ -92,9 +102,12 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, tradingNote, accountLabel, ...legRows.map((r) => r.node), typeLabel, stopLabel, priceLabel, trailField, tifLabel, quoteLine,
+      title, tradingNote, accountLabel, ...legRows.map((r) => r.node), typeLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
       previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn));
-    const dialog = el('dialog', { id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces }, form);
+    const dialog = el('dialog', {
+      id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces,
+      'data-protect': draft.protect ? '' : null,
+    }, form);
 
     const flow = createTicketFlow(env, () => draw());
 
@@ -128,7 +141,9 @@ export function createTicket(env) {
      *  Limit, a stop price for Stop and Stop Limit, a trail for Trailing Stop). `locked`:
      *  a preview or a confirm is under way (the unit, a select, cannot be read-only). */
     function typeFieldsShown(locked = false) {
-      const f = typeFields(type.value);
+      // Protect…'s order is its exits: no type, price, stop or trail of its own
+      const f = draft.protect ? { price: false, stop: false, trail: false } : typeFields(type.value);
+      typeLabel.hidden = !!draft.protect;
       priceLabel.hidden = !f.price;
       price.disabled = !f.price;
       stopLabel.hidden = !f.stop;
@@ -136,6 +151,10 @@ export function createTicket(env) {
       trailField.hidden = !f.trail;
       trail.disabled = !f.trail;
       trailUnit.disabled = !f.trail || locked;
+      const c = choices.find((x) => x.value === account.value);
+      const exits = !draft.replaces && exitsOffered(c ? c.broker : '', formLegs(), type.value, !!draft.protect);
+      exitsBox.hidden = !exits;
+      takeProfit.disabled = stopLoss.disabled = !exits;
     }
 
     /** The legs as the form has them now (the trader's actions and quantities). */
@@ -151,7 +170,8 @@ export function createTicket(env) {
       return {
         account: account.value ? { link: Number(link), account: number } : null, legs: formLegs(),
         order_type: type.value, price: price.value, stop_price: stop.value, trail: { [trailUnit.value]: trail.value },
-        time_in_force: tif.value, replaces: draft.replaces,
+        time_in_force: tif.value, replaces: draft.replaces, protect: !!draft.protect,
+        exits: exitsBox.hidden ? null : { take: takeProfit.value, stop: stopLoss.value },
       };
     }
 
@@ -169,7 +189,7 @@ export function createTicket(env) {
       }
       const busy = v.phase === 'previewing' || v.phase === 'confirming';
       const locked = v.phase !== 'editing' && v.phase !== 'previewed';
-      for (const f of [price, stop, trail, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
+      for (const f of [price, stop, trail, takeProfit, stopLoss, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
       for (const f of [type, tif]) f.disabled = locked;
       for (const r of legRows) r.action.disabled = locked || !!draft.replaces;
       account.disabled = !!draft.accountFixed || locked;
@@ -241,6 +261,8 @@ export function createTicket(env) {
     price.addEventListener('input', () => { priceTouched = true; edited(); });
     stop.addEventListener('input', () => { stopTouched = true; edited(); });
     trail.addEventListener('input', edited);
+    takeProfit.addEventListener('input', edited);
+    stopLoss.addEventListener('input', edited);
     trailUnit.addEventListener('change', edited);
     for (const r of legRows) {
       r.quantity.addEventListener('input', edited);
@@ -253,6 +275,7 @@ export function createTicket(env) {
         if (!stopTouched && legs.length === 1 && typeFields(type.value).stop) {
           stop.value = prefillStopPrice(formLegs(), liveQuote) || stop.value;
         }
+        typeFieldsShown();
         edited();
       });
     }

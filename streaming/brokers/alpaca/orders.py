@@ -13,6 +13,7 @@ Alpaca's `{"code", "message"}`; a 403 with a `4031…` code refuses the order, n
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.order_refusals import refusal_code
 from streaming.brokers.orders import (
+    LinkedOrder,
     OrderLeg,
     OrderRefused,
     OrderRequest,
@@ -107,6 +109,34 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
     body |= prices(order)
     if order.client_order_id:
         body["client_order_id"] = order.client_order_id
+    return body
+
+
+#: The contract's linked orders as Alpaca's order classes.
+ORDER_CLASSES = {"OTOCO": "bracket", "OCO": "oco", "OTO": "oto"}
+
+
+def _exit(order: OrderRequest) -> tuple[str, dict[str, str]]:
+    """A take-profit (`take_profit: {limit_price}`) or a stop-loss (`stop_loss:
+    {stop_price, limit_price?}`) as Alpaca nests it under its parent."""
+    if order.order_type == "Limit":
+        return "take_profit", {"limit_price": str(order.price)}
+    loss = {"stop_price": str(order.stop_price)}
+    if order.price is not None:
+        loss["limit_price"] = str(order.price)
+    return "stop_loss", loss
+
+
+def linked_body(group: LinkedOrder) -> dict[str, Any]:
+    """A bracket (OTOCO), an OCO or an OTO as one Alpaca order: the parent is the
+    trigger (an OCO's: its take-profit, a `limit`), the exits nested in it."""
+    pair = group.pair
+    parent = group.trigger or (pair[0] if pair else group.orders[0])
+    body = order_body(replace(parent, client_order_id=group.client_order_id))
+    body["order_class"] = ORDER_CLASSES[group.complex]
+    for order in group.orders:
+        key, value = _exit(order)
+        body[key] = value
     return body
 
 
@@ -227,6 +257,17 @@ class AlpacaOrders:
         body = order_body(order)
         async with self._order_client() as client:
             prefix = await self._prefix(client, order.account)
+            return placed(await self._call(client, "POST", f"{prefix}/orders", json=body))
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        """The app's checks of what fills first (Alpaca has no dry run): the asset, the
+        buying power, and for an OCO the position its exits close."""
+        return await self.preview_order(group.first)
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        body = linked_body(group)
+        async with self._order_client() as client:
+            prefix = await self._prefix(client, group.account)
             return placed(await self._call(client, "POST", f"{prefix}/orders", json=body))
 
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:

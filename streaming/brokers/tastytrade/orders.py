@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from tastytrade import Account, Session
 from tastytrade import order as tt
@@ -22,6 +22,7 @@ from tastytrade.market_data import get_market_data_by_type
 from tastytrade.utils import TastytradeError
 
 from streaming.brokers.orders import (
+    LinkedOrder,
     OrderLeg,
     OrderRefused,
     OrderRequest,
@@ -33,6 +34,9 @@ from streaming.brokers.tastytrade.reads import TastytradeReads
 from streaming.brokers.values import num
 
 SdkOrder = tt.LimitOrder | tt.MarketOrder | tt.StopOrder | tt.StopLimitOrder
+#: What an OTO's orders may be (the SDK's list type), and the complex orders placed here.
+OtoMember = tt.LimitOrder | tt.StopOrder | tt.StopLimitOrder | tt.MarketOrder | tt.NotionalOrder
+ComplexOrder = tt.OCOOrder | tt.OTOOrder | tt.OTOCOOrder
 #: Seconds an order request waits for the link to connect (as market metrics do).
 ORDER_WAIT = 30.0
 #: Statuses after which an order can no longer change.
@@ -219,9 +223,81 @@ class TastytradeOrders(TastytradeReads):
             )
         return placed(answer.order)
 
+    async def _complex(self, session: Session, group: LinkedOrder) -> ComplexOrder:
+        """The group as the SDK's complex order (each member tagged with the group's id)."""
+        trigger = None if group.trigger is None else await self._sdk_order(session, group.trigger)
+        if group.complex == "OTO" and trigger is not None:
+            orders: list[OtoMember] = [await self._sdk_order(session, o) for o in group.orders]
+            return tt.OTOOrder(trigger_order=trigger, orders=orders)
+        pair = group.pair
+        take_profit = None if pair is None else await self._sdk_order(session, pair[0])
+        stop_loss = None if pair is None else await self._sdk_order(session, pair[1])
+        if not isinstance(take_profit, tt.LimitOrder) or not isinstance(
+            stop_loss, tt.StopOrder | tt.StopLimitOrder
+        ):
+            raise OrderRefused(
+                "bad_order", "An OCO's orders are a take-profit Limit and a stop-loss Stop."
+            )
+        if group.complex == "OCO":
+            return tt.OCOOrder(take_profit=take_profit, stop_loss=stop_loss)
+        if trigger is None:
+            raise OrderRefused("bad_order", f"An {group.complex} needs a trigger.")
+        return tt.OTOCOOrder(trigger_order=trigger, take_profit=take_profit, stop_loss=stop_loss)
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        """tastytrade's dry run of the complex order: the effect of what fills first."""
+        session = await self._order_session(group.account)
+        complex_order = await self._complex(session, group)
+        with sdk_refusals():
+            answer = await self._account(group.account).place_complex_order(
+                session, complex_order, dry_run=True
+            )
+        first = group.first
+        signed = unpriced_unit(first)
+        effect = answer.buying_power_effect
+        fees = answer.fee_calculation
+        return PreviewResult(
+            checks="broker",
+            cost=num(signed * order_size(first) * multiplier(first))
+            if signed is not None
+            else None,
+            fees=num(-fees.total_fees) if fees is not None else None,
+            buying_power_before=num(effect.current_buying_power),
+            buying_power_after=num(effect.new_buying_power),
+            margin_change=num(-effect.change_in_margin_requirement),
+            warnings=[w.message for w in answer.warnings or []],
+            said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        session = await self._order_session(group.account)
+        complex_order = await self._complex(session, group)
+        with sdk_refusals():
+            # the SDK's overloads pair each complex type with its placed type: one call here
+            answer = await self._account(group.account).place_complex_order(
+                session, cast(Any, complex_order), dry_run=False
+            )
+        placed_group = answer.complex_order
+        members = [
+            *([placed_group.trigger_order] if placed_group.trigger_order else []),
+            *placed_group.orders,
+        ]
+        return PlaceResult(
+            order_id=str(placed_group.id),
+            status=members[0].status.value if members else "Received",
+            said=placed_group.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        """The order tagged `client_order_id`; a complex order's member answers for its
+        group (the ticket's order is the complex order)."""
         for found in await self._live_orders(account):
             if client_order_id and found.get("external-identifier") == client_order_id:
+                complex_id = found.get("complex-order-id")
+                if complex_id is not None:
+                    return PlaceResult(
+                        order_id=str(complex_id), status=str(found.get("status")), said=found
+                    )
                 return placed(tt.PlacedOrder(**found))
         return None
 

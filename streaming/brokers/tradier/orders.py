@@ -21,6 +21,7 @@ import orjson
 from streaming.brokers.errors import BrokerHTTPError
 from streaming.brokers.order_refusals import refusal_code
 from streaming.brokers.orders import (
+    LinkedOrder,
     OrderLeg,
     OrderRefused,
     OrderRequest,
@@ -104,6 +105,21 @@ def order_form(order: OrderRequest, *, preview: bool) -> dict[str, str]:
     return form
 
 
+def linked_form(group: LinkedOrder, *, preview: bool) -> dict[str, str]:
+    """A linked order as Tradier's form: `class` oco/oto/otoco, the group's `tag`, and
+    each member's fields numbered from 0 (the trigger first), its own `duration[i]`."""
+    form = {"class": group.complex.lower()}
+    for i, member in enumerate(group.members):
+        one = single_leg_form(dataclasses.replace(member, client_order_id=""), member.legs[0])
+        one.pop("class")
+        form |= {f"{key}[{i}]": value for key, value in one.items()}
+    if group.client_order_id:
+        form["tag"] = tradier_tag(group.client_order_id)
+    if preview:
+        form["preview"] = "true"
+    return form
+
+
 def refusal(exc: BrokerHTTPError) -> OrderRefused:
     """Tradier's error answer (`{"errors": {"error": [...]}}`) as the contract's refusal."""
     try:
@@ -168,26 +184,24 @@ class TradierOrders:
         body = await self._call(
             "POST", f"/v1/accounts/{order.account}/orders", data=order_form(order, preview=True)
         )
-        answer = (body or {}).get("order") or {}
-        if answer.get("result") is False or answer.get("status") not in (None, "ok"):
-            raise OrderRefused("rejected", "Tradier's preview refused the order.", body)
-        sells = not order.legs[0].buys and len(order.legs) == 1
-        cost = num(answer.get("order_cost"))
-        fees = [num(answer.get(k)) for k in ("commission", "fees")]
-        return PreviewResult(
-            checks="broker",
-            cost=(-cost if sells else cost) if cost is not None else None,
-            fees=sum(f for f in fees if f is not None)
-            if any(f is not None for f in fees)
-            else None,
-            margin_change=num(answer.get("margin_change")),
-            warnings=[str(w) for w in as_list(answer.get("warnings"))],
-            said=body,
-        )
+        return _previewed(order, body)
 
     async def place_order(self, order: OrderRequest) -> PlaceResult:
         form = order_form(order, preview=False)
         return await self._changed("POST", f"/v1/accounts/{order.account}/orders", form)
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        """Tradier's `preview=true` of the linked order: it answers for what fills first."""
+        body = await self._call(
+            "POST",
+            f"/v1/accounts/{group.account}/orders",
+            data=linked_form(group, preview=True),
+        )
+        return _previewed(group.first, body)
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        form = linked_form(group, preview=False)
+        return await self._changed("POST", f"/v1/accounts/{group.account}/orders", form)
 
     async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
         tag = tradier_tag(client_order_id)
@@ -238,6 +252,24 @@ class TradierOrders:
         wrapper = (body or {}).get("orders")
         rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
         return [row for row in rows if isinstance(row, dict)]
+
+
+def _previewed(order: OrderRequest, body: Any) -> PreviewResult:
+    """Tradier's preview answer (of `order`, or of a group's first member)."""
+    answer = (body or {}).get("order") or {}
+    if answer.get("result") is False or answer.get("status") not in (None, "ok"):
+        raise OrderRefused("rejected", "Tradier's preview refused the order.", body)
+    sells = not order.legs[0].buys and len(order.legs) == 1
+    cost = num(answer.get("order_cost"))
+    fees = [num(answer.get(k)) for k in ("commission", "fees")]
+    return PreviewResult(
+        checks="broker",
+        cost=(-cost if sells else cost) if cost is not None else None,
+        fees=sum(f for f in fees if f is not None) if any(f is not None for f in fees) else None,
+        margin_change=num(answer.get("margin_change")),
+        warnings=[str(w) for w in as_list(answer.get("warnings"))],
+        said=body,
+    )
 
 
 def _linked(row: dict[str, Any]) -> bool:
