@@ -595,3 +595,56 @@ def test_a_bracket_with_its_entry_then_its_stop_triggers(
         control.set_price("AAPL", ask)
         control.close()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+#: An option position of an account, as the stream's state has it: (its row key's symbol,
+#: its streamer symbol).
+OPTION_POSITION = """(number) => {
+  const acct = window.streamdesk.state().accounts.find((a) => a.number === number);
+  const p = acct && acct.positions.find((x) => String(x.streamer_symbol || '').startsWith('.'));
+  return p ? [p.symbol, p.streamer_symbol] : null;
+}"""
+
+
+@pytest.mark.parametrize("broker", BROKERS)
+def test_roll_an_option_position_to_a_later_expiration(
+    page: Page, app: LiveApp, trading: None, broker: str
+):
+    """Roll… on the demo's option position: one two-leg order that closes it and opens the
+    same strike at the next expiration (the next four listed offered), at the net mid;
+    placed once and on the page. At Alpaca (single legs only) the menu says why not."""
+    number, link = broker_account(page, app, broker)
+    found = page.evaluate(OPTION_POSITION, number)
+    assert found, f"the {broker} margin account holds no option"
+    symbol, streamer = found
+    row_menu(page, page.locator(f'tr[data-position="{number}|{symbol}"]'), "roll")
+    if broker == "alpaca":
+        said = "Alpaca takes no multi-leg orders here: roll by closing this option, then opening "
+        said += "the later one."
+        message = page.locator("#messages .msg").last
+        expect(message.locator(".msg-text")).to_have_text(said)
+        expect(page.locator("#trade-ticket")).to_have_count(0)
+        return
+    ticket = page.locator("#trade-ticket")
+    root, yymmdd, strike = re.match(r"^\.([A-Z]+)(\d{6})([CP][\d.]+)$", streamer).groups()  # type: ignore[union-attr]
+    listed = page.request.get(f"{app.url}/api/chain/{root}/expirations").json()["expirations"]
+    current = f"20{yymmdd[:2]}-{yymmdd[2:4]}-{yymmdd[4:]}"
+    offered = sorted(e["date"] for e in listed if e["date"] > current)[:4]
+    roll_to = ticket.locator("[data-ticket-roll-to]")
+    expect(roll_to.locator("option")).to_have_text(offered)  # the next four at most
+    later = roll_to.input_value()
+    assert later == offered[0]
+    target = f".{root}{later[2:4]}{later[5:7]}{later[8:10]}{strike}"
+    expect(ticket.locator("[data-ticket-leg='0'] legend")).to_have_text(streamer)
+    expect(ticket.locator("[data-ticket-leg='1'] legend")).to_have_text(target)
+    expect(ticket.locator("[data-ticket-price]")).to_have_value(
+        re.compile(r"^\d+\.\d\d$"), timeout=SEEN_MS
+    )
+    preview(ticket)
+    expect(ticket.locator("[data-ticket-words]")).to_contain_text(" net limit, day")
+    order_id = confirm(ticket)
+    ticket.locator("[data-ticket-close]").click()
+    entry = order_entry(page, link, order_id)
+    expect(entry.locator(".leg-desc")).to_have_count(2, timeout=SEEN_MS)
+    expect(entry).to_have_attribute("data-status", re.compile(r"^(Received|Live|Filled)$"))
+    assert page.errors == []  # type: ignore[attr-defined]

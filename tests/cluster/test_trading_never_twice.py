@@ -86,8 +86,8 @@ def in_group(trader: Trader, account: str, order_id: str, group: str) -> bool:
 
 @pytest.mark.parametrize(
     ("broker", "linked"),
-    [("tastytrade", False), ("tradier", False), ("tastytrade", True), ("tradier", True)],
-    ids=["tastytrade", "tradier", "tastytrade-bracket", "tradier-bracket"],
+    [("tastytrade", False), ("tradier", False), ("tastytrade", True)],
+    ids=["tastytrade", "tradier", "tastytrade-bracket"],
 )
 async def test_five_parallel_confirms_and_one_after_a_kill_place_one_order(
     cluster: Cluster, broker: str, linked: bool

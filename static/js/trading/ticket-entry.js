@@ -1,6 +1,6 @@
 /*
  * Where a page opens the order ticket (docs/streaming-contract.md "In the browser"): the
- * rows' ⋯ menu (a position's Trade…, Close… and Protect…, a watchlist row's Trade…), a chain cell's
+ * rows' ⋯ menu (a position's Trade…, Close…, Protect… and an option's Roll…, a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
  * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
@@ -8,7 +8,8 @@
  */
 import { optionParts } from '../stream/contract.js';
 import {
-  accountChoices, exitsOffered, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, tradable,
+  accountChoices, exitsOffered, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
+  rollRefusal, tradable,
 } from './ticket-model.js';
 import { createTicket } from './ticket.js';
 import { createTradingApi, resultLines } from './trading-api.js';
@@ -45,9 +46,33 @@ export function createTrading(env) {
       if (protect && exitsOffered(acct.broker, protect.legs, 'Limit', true)) {
         items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => ticket.open(protect) });
       }
+      if (protect && optionParts(p.streamer_symbol)) {
+        items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
+      }
       return items;
     }
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
+  }
+
+  /** Roll…: the underlying's expirations from the chain API, then the ticket (its "Roll
+   *  to" choice opens it again on the date chosen); where the broker cannot, why not. */
+  async function roll(position, acct, to = null) {
+    const refusal = rollRefusal(acct.broker);
+    if (refusal) { env.message(refusal, 'error'); return; }
+    const root = optionParts(position.streamer_symbol).root;
+    let dates = [];
+    try {
+      const r = await env.fetch(`/api/chain/${encodeURIComponent(root)}/expirations`, { credentials: 'same-origin' });
+      if (!r.ok) { env.message(`The expirations of ${root} could not be read (${r.status}): try again.`, 'error'); return; }
+      const body = await r.json();
+      dates = Array.isArray(body.expirations) ? body.expirations.map((e) => e.date) : [];
+    } catch (e) {
+      env.message(`The expirations of ${root} could not be read: ${e.message || e}.`, 'error');
+      return;
+    }
+    const made = rollDraft(position, acct, dates, to);
+    if (made.error) { env.message(made.error, 'error'); return; }
+    ticket.open({ ...made, reroll: (date) => roll(position, acct, date) });
   }
 
   /** A chain cell's ticket: the stream's quote, else the chain's own bid and ask (the

@@ -249,6 +249,38 @@ export function protectPosition(position, acct) {
   return { ...draft({ title: `Protect ${symbol}`, legs, account: own, accountFixed: true, tif: 'GTC' }), protect: true };
 }
 
+/** Why a broker cannot roll here (a sentence), or null: a roll is one multi-leg order. */
+export function rollRefusal(broker) {
+  const rules = BROKER_RULES[String(broker || '').toLowerCase()];
+  if (rules && rules.maxLegs > 1) return null;
+  const name = BROKER_NAMES[String(broker || '').toLowerCase()] || broker || 'This broker';
+  return `${name} takes no multi-leg orders here: roll by closing this option, then opening the later one.`;
+}
+
+/** An option position's Roll…: close it and open the same strike at a later expiration, as
+ *  one two-leg order (its price the net mid, prefilled once both legs quote). `expirations`:
+ *  the underlying's listed dates (YYYY-MM-DD); the next four after the position's are offered,
+ *  `to` (else the next) chosen. {error} when there is none. */
+export function rollDraft(position, acct, expirations, to = null) {
+  const symbol = positionSymbol(position);
+  const parts = optionParts(symbol);
+  if (!parts) return { error: `${symbol} is not an option: there is nothing to roll.` };
+  const current = `20${parts.yy}-${String(parts.mm).padStart(2, '0')}-${parts.dd}`;
+  const later = [...new Set(expirations)].filter((d) => d > current).sort().slice(0, 4);
+  if (!later.length) return { error: `No expiration of ${parts.root} after ${current} is listed: there is nothing to roll to.` };
+  const target = later.includes(to) ? to : later[0];
+  const [y, m, d] = target.split('-');
+  const next = `.${parts.root}${y.slice(2)}${m}${d}${parts.right}${parts.strike}`;
+  const short = position.direction === 'Short';
+  const quantity = positionQty(position);
+  const legs = [
+    { symbol, action: short ? 'Buy to Close' : 'Sell to Close', quantity },
+    { symbol: next, action: short ? 'Sell to Open' : 'Buy to Open', quantity },
+  ];
+  const own = { link: num(acct.link), account: String(acct.number) };
+  return { ...draft({ title: `Roll ${symbol}`, legs, account: own, accountFixed: true }), roll: { from: current, to: target, choices: later } };
+}
+
 /** A symbol's ticket (a watchlist row, the risk graph's underlying): buy 1 at the ask; the
  *  account is chosen by the trader (the only one, if there is one). */
 export function fromSymbol(symbol, quote, choices) {
