@@ -41,7 +41,7 @@ from playwright.sync_api import expect, sync_playwright
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp
 from tests.support.redis_server import free_port
 
 PAGES = {
@@ -249,7 +249,11 @@ def main() -> None:
     args = parser.parse_args()
     args.viewport = {"width": 1280, "height": 800}
     config = SandboxConfig(
-        tick_rate=args.tick_rate, demo_order_interval=20, news_interval=45, news_backfill=12
+        tick_rate=args.tick_rate,
+        alpaca_heartbeat_interval=ALPACA_HEARTBEAT,
+        demo_order_interval=20,
+        news_interval=45,
+        news_backfill=12,
     )
     extra = dict(kv.split("=", 1) for kv in args.env)
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:

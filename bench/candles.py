@@ -38,7 +38,7 @@ import httpx
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
-from tests.support.live import LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 
 SYMBOLS = (
     "SPY QQQ IWM DIA AAPL MSFT NVDA TSLA AMZN GOOGL META AMD NFLX INTC CSCO ORCL "
@@ -147,7 +147,9 @@ def main() -> None:
         ),
         "bench-tr": ("tradier", {"access_token": "bench-tradier"}),
     }
-    config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=0)
+    config = SandboxConfig(
+        tick_rate=args.tick_rate, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+    )
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
         app = LiveApp(sandbox.url, Path(tmp)).start()
         try:

@@ -40,6 +40,7 @@ import websockets
 from sandbox.core.config import SandboxConfig
 from tests.support.chains import chain_requests, chain_users
 from tests.support.cluster import running_cluster
+from tests.support.live import ALPACA_HEARTBEAT
 
 CHAIN_JSON = re.compile(r'<script id="chain-data" type="application/json">(.*?)</script>', re.S)
 
@@ -140,7 +141,9 @@ async def run(args: argparse.Namespace) -> None:
     # removed when the bench ends (the object goes when `run` returns)
     scratch = tempfile.TemporaryDirectory(prefix="bench-chain-", ignore_cleanup_errors=True)
     workdir = Path(scratch.name)
-    config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=0)
+    config = SandboxConfig(
+        tick_rate=args.tick_rate, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+    )
     with running_cluster(workdir, config) as cluster:
         control = cluster.sandbox.control()
         users = chain_users(cluster.a, args.broker, args.users, "bc")

@@ -40,7 +40,7 @@ import websockets
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.live import DEMO_USER, LiveApp, read_json
+from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp, read_json
 
 GOAL_ACK_TO_FRAME_MS = 150.0
 WORKING = {"Received", "Routed", "Live", "Partially Filled"}
@@ -196,7 +196,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = {"TRADING_RATE_PER_MINUTE": "100000", "TRADING_MAX_ORDERS_PER_MINUTE": "100000"}
-    with SandboxServer(SandboxConfig(tick_rate=10, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(
+            tick_rate=10, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+        )
+    ) as sandbox:
         # removed when the bench ends
         scratch = tempfile.TemporaryDirectory(prefix="bench-orders-", ignore_cleanup_errors=True)
         workdir = Path(scratch.name)

@@ -35,7 +35,7 @@ from sandbox.server import SandboxServer
 from streaming.risk.exposure import underlying_rows
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.model import valuation
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp
 
 GOALS = {"recompute_p99_ms": 50.0, "api_p99_ms": 100.0}
 UNDERLYINGS = [f"U{i:02d}" for i in range(19)] + ["SPY"]
@@ -143,7 +143,11 @@ def bench_recompute(ticks: int) -> list[float]:
 
 
 def bench_api(requests: int) -> list[float]:
-    with SandboxServer(SandboxConfig(tick_rate=10, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(
+            tick_rate=10, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+        )
+    ) as sandbox:
         # removed when the bench ends
         scratch = tempfile.TemporaryDirectory(prefix="bench-risk-", ignore_cleanup_errors=True)
         app = LiveApp(sandbox.url, Path(scratch.name)).start()

@@ -27,7 +27,7 @@ from bench.browser import log_in
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
-from tests.support.live import LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 
 RISK = "() => window.streamdesk.risk()"
 
@@ -80,7 +80,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repeat; medians")
     add_browser_option(parser)
     args = parser.parse_args()
-    config = SandboxConfig(tick_rate=args.tick_rate, demo_order_interval=20)
+    config = SandboxConfig(
+        tick_rate=args.tick_rate, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=20
+    )
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
         app = LiveApp(sandbox.url, Path(tmp))
         app.seed_database()

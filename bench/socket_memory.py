@@ -402,6 +402,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from sandbox.core.config import SandboxConfig
     from sandbox.server import SandboxServer
+    from tests.support.live import ALPACA_HEARTBEAT
 
     redis = None
     if args.redis:
@@ -415,7 +416,7 @@ def main() -> None:
     print(f"- load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     backend = os.environ.get("CHANNEL_LAYER_BACKEND", "channels_redis.core.RedisChannelLayer")
     print(f"- layer: {backend if redis else 'in-memory'}")
-    config = SandboxConfig(tick_rate=args.tick_rate)
+    config = SandboxConfig(tick_rate=args.tick_rate, alpaca_heartbeat_interval=ALPACA_HEARTBEAT)
     try:
         with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
             run = Run(args, Path(tmp), sandbox.url)

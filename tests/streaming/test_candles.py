@@ -32,7 +32,7 @@ from streaming.stream.history import candle_history
 from streaming.stream.state import LinkInfo
 from tests.support.buckets import room_in_bucket
 from tests.support.clients import SseClient
-from tests.support.live import LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 from tests.support.tradier import tradier_client
 
 PASSWORD = "chart-pw"
@@ -85,7 +85,11 @@ def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def chart_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(
+            tick_rate=4, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+        )
+    ) as sandbox:
         yield sandbox
 
 

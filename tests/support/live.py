@@ -59,6 +59,30 @@ def app_env(sandbox_url: str, workdir: Path, **extra_env: str) -> dict[str, str]
     }
 
 
+#: The Alpaca sandbox's SSE heartbeat (s) an app run here needs: well within its watchdog
+#: (`STREAM_WATCHDOG_TIMEOUT`, 5 s above). At the sandbox's default (15 s, the SSE spec's
+#: suggested keepalive) the watchdog drops an idle trade-event stream every 5 s and it is
+#: replayed from its checkpoint: CPU for nothing, and an order placed meanwhile reaches the
+#: page seconds late (bench.orders' Alpaca tail, 1-3.6 s, was this).
+ALPACA_HEARTBEAT = 2.0
+
+
+def check_heartbeat(env: dict[str, str]) -> None:
+    """Fail loudly when the sandbox's Alpaca heartbeat is not within the app's watchdog."""
+    try:
+        config = httpx.get(f"{env['SANDBOX_URL']}/_sandbox/state", timeout=10).json()["config"]
+    except httpx.TransportError:
+        return  # a test that starts the app with the sandbox down checks something else
+    heartbeat = float(config["alpaca_heartbeat_interval"])
+    watchdog = float(env["STREAM_WATCHDOG_TIMEOUT"])
+    if heartbeat >= watchdog / 2:
+        raise RuntimeError(
+            f"the sandbox's Alpaca heartbeat ({heartbeat:g} s) is not within the app's "
+            f"watchdog ({watchdog:g} s): the trade-event stream would be dropped whenever "
+            f"it is idle; start the sandbox with alpaca_heartbeat_interval={ALPACA_HEARTBEAT:g}"
+        )
+
+
 class LiveApp:
     """daphne (`python -m config.serve config.asgi:application`, as deployed) on a free
     loopback port: the test binds the listening socket and daphne adopts it (`--fd`), so
@@ -139,6 +163,7 @@ class LiveApp:
         """Start the daphne process without waiting for it (see `wait_started`): several
         processes start side by side. It adopts our listening socket (ours is closed
         then, so the port refuses once daphne is gone); a restart binds the port again."""
+        check_heartbeat(self.env)
         sock = self._sock or listening_socket(self.port)
         self._sock = None
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
