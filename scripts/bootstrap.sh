@@ -38,9 +38,11 @@ stamp=.venv/.installed-$(basename "$req")
 digest=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "bootstrap: installing $req"
-  # --no-compile: pip would compile every installed module (~20 s of CPU on two cores);
-  # Python compiles what is imported on first use and caches it instead
-  .venv/bin/pip install -q --disable-pip-version-check --no-compile -r "$req"
+  # uv (pinned) resolves, downloads and installs the pinned requirements in parallel: ~9 s
+  # where pip took ~23 s on a fresh machine (and ~16 s less CPU). Like pip with
+  # --no-compile it leaves compiling to Python, which caches what is imported on first use.
+  .venv/bin/pip install -q --disable-pip-version-check uv==0.13.9
+  .venv/bin/uv pip install -q --python .venv/bin/python -r "$req"
   echo "$digest" >"$stamp"
 fi
 

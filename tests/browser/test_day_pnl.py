@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in
-from tests.support.live import LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 
 BROKERS = ("tastytrade", "tradier", "alpaca")
 CENT = Decimal("0.01")
@@ -27,7 +27,11 @@ CENT = Decimal("0.01")
 @pytest.fixture(scope="module")
 def frozen_sandbox() -> Iterator[SandboxServer]:
     config = SandboxConfig(
-        tick_rate=0, order_step_interval=0, balance_push_interval=0, demo_order_interval=0
+        tick_rate=0,
+        order_step_interval=0,
+        balance_push_interval=0,
+        demo_order_interval=0,
+        alpaca_heartbeat_interval=ALPACA_HEARTBEAT,
     )
     with SandboxServer(config) as sandbox:
         yield sandbox

@@ -34,7 +34,7 @@ from streaming.chains.service import (
     window,
 )
 from tests.support.chains import chain_requests, chain_users
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp
 
 ROWS = [{"strike": float(k)} for k in range(90, 111)]  # 90 … 110
 
@@ -238,7 +238,11 @@ async def test_pacing_in_redis_is_one_window_for_every_process(redis_cache):
 
 @pytest.fixture(scope="module")
 def chain_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxConfig(tick_rate=4, demo_order_interval=0)) as sandbox:
+    with SandboxServer(
+        SandboxConfig(
+            tick_rate=4, alpaca_heartbeat_interval=ALPACA_HEARTBEAT, demo_order_interval=0
+        )
+    ) as sandbox:
         yield sandbox
 
 
