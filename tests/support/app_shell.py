@@ -40,29 +40,45 @@ for line in sys.stdin:
 class AppShell:
     """One long-lived shell process for an app's environment (stop it with `close`)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        """`log`: where its stderr goes (what it logged, and why it ended if it did)."""
+        self._log_path = log
+        self._log = open(log, "ab")  # noqa: SIM115 - closed in close()
         self._proc = spawn(
             [sys.executable, "-c", SCRIPT],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self._log,
             text=True,
         )
         self._answer()
+
+    def _ended(self) -> RuntimeError:
+        """The shell is gone: its exit code and the end of what it wrote to stderr."""
+        try:
+            code: int | str = self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = "none yet"
+        tail = self._log_path.read_text(errors="replace")[-3000:]
+        return RuntimeError(f"the app shell ended (exit {code}); its stderr:\n{tail}")
 
     def _answer(self) -> dict[str, Any]:
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the app shell ended (exit {self._proc.wait(timeout=10)})")
+            raise self._ended()
         return json.loads(line)
 
     def run(self, code: str) -> str:
         """Run `code` (imports included); its stdout, or a RuntimeError with its traceback."""
         assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps(code) + "\n")
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write(json.dumps(code) + "\n")
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._ended() from None
         answer = self._answer()
         if answer["error"]:
             raise RuntimeError(f"app shell code failed:\n{code}\n{answer['error']}")
@@ -70,11 +86,12 @@ class AppShell:
 
     def close(self) -> None:
         """End of input: the shell ends (stopped if it does not)."""
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
         try:
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
             self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        except (subprocess.TimeoutExpired, BrokenPipeError):
+            pass  # gone already (said by the call that found it), or stopped below
         finally:
             terminate(self._proc)
+            self._log.close()

@@ -111,7 +111,7 @@ class LiveApp:
         """Run `code` with Django set up in the app's environment (its database, its
         settings): its stdout. One long-lived shell per app answers every call."""
         if self._shell is None:
-            self._shell = AppShell(self.env)
+            self._shell = AppShell(self.env, self.log_path.with_name(f"shell-{self.port}.log"))
         return self._shell.run(code)
 
     def start(self) -> LiveApp:
