@@ -33,9 +33,11 @@ RISK_PRICED = (
     "() => { const r = window.streamdesk && window.streamdesk.risk && window.streamdesk.risk();"
     " return !!r && typeof r.livePrice === 'number'; }"
 )
-#: A live re-fetch waits for the quote frame (≤ 1 s at the stream's pace), the throttle
-#: (≤ 1 s) and three API answers: 10 s is that with a wide margin for a busy box.
-LIVE_WITHIN_S = 10.0
+#: A live re-fetch waits for the sandbox's order step (a fill: 1 s), the quote frame (≤ 1 s
+#: at the stream's pace), the throttle (≤ 1 s) and three API answers (well under a second
+#: each on a quiet box); the margin is for a loaded 2-core box, where a clean-clone run
+#: once took more than 10 s for all of it.
+LIVE_WITHIN_S = 1.0 + 1.0 + 1.0 + 20.0
 
 
 #: An option's streamer symbol: root, expiration (yymmdd), right, strike.
