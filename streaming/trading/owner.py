@@ -316,47 +316,51 @@ async def once(key: str, place: Callable[[], Awaitable[Answer]]) -> Answer:
     return answer
 
 
+async def _reconciled(
+    adapter: SupportsOrders, account: str, client_order_id: str, request: Message
+) -> Answer | None:
+    """Before a place: a refusal without a client order id; when asked to reconcile, what
+    the broker holds under it (found: that order or group, nothing is placed; its list
+    unreadable: unknown). None: go on and place."""
+    if not client_order_id:
+        return _refused(400, "bad_order", "An order is placed only with its client order id.")
+    if not request.get("reconcile"):
+        return None
+    try:
+        found = await adapter.find_order(account, client_order_id)
+    except Exception as exc:
+        log.warning("reconcile %s failed: %r", client_order_id, exc)
+        return _refused(504, "unknown", "The broker's order list could not be read.")
+    return None if found is None else _placed(found, reconciled=True)
+
+
+async def _sent(call: Awaitable[PlaceResult]) -> Answer:
+    """A place, replace or group's answer: placed, or the broker's refusal in words."""
+    try:
+        result = await call
+    except OrderRefused as exc:
+        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+    return _placed(result)
+
+
 async def _place(
     adapter: SupportsOrders, order: OrderRequest, request: Message, replaces: str | None
 ) -> Answer:
     """Reconcile first when asked (found: that order, nothing placed), then place once."""
-    if not order.client_order_id:
-        return _refused(400, "bad_order", "An order is placed only with its client order id.")
-    if request.get("reconcile"):
-        try:
-            found = await adapter.find_order(order.account, order.client_order_id)
-        except Exception as exc:
-            log.warning("reconcile %s failed: %r", order.client_order_id, exc)
-            return _refused(504, "unknown", "The broker's order list could not be read.")
-        if found is not None:
-            return _placed(found, reconciled=True)
-    try:
-        if replaces is not None:
-            result = await adapter.replace_order(replaces, order)
-        else:
-            result = await adapter.place_order(order)
-    except OrderRefused as exc:
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
-    return _placed(result)
+    before = await _reconciled(adapter, order.account, order.client_order_id, request)
+    if before is not None:
+        return before
+    if replaces is not None:
+        return await _sent(adapter.replace_order(replaces, order))
+    return await _sent(adapter.place_order(order))
 
 
 async def _place_linked(adapter: SupportsOrders, group: LinkedOrder, request: Message) -> Answer:
     """Reconcile first when asked (found: that group, nothing placed), then place once."""
-    if not group.client_order_id:
-        return _refused(400, "bad_order", "An order is placed only with its client order id.")
-    if request.get("reconcile"):
-        try:
-            found = await adapter.find_order(group.account, group.client_order_id)
-        except Exception as exc:
-            log.warning("reconcile %s failed: %r", group.client_order_id, exc)
-            return _refused(504, "unknown", "The broker's order list could not be read.")
-        if found is not None:
-            return _placed(found, reconciled=True)
-    try:
-        result = await adapter.place_linked(group)
-    except OrderRefused as exc:
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
-    return _placed(result)
+    before = await _reconciled(adapter, group.account, group.client_order_id, request)
+    if before is not None:
+        return before
+    return await _sent(adapter.place_linked(group))
 
 
 async def _manage(adapter: SupportsOrders, op: str, request: Message) -> Answer:

@@ -507,6 +507,22 @@ def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
 TAKE_PROFIT = "9000.00"
 
 
+def the_stop_triggers(sandbox: SandboxServer, take: Locator, loss: Locator, price: float) -> None:
+    """Both exits working on the page; AAPL falls to 60 % of `price` at the sandbox: the
+    stop-loss fills and the broker cancels the take-profit, live on the page. AAPL is put
+    back at `price` (the module's other tests trade it)."""
+    for member in (take, loss):
+        expect(member).to_have_attribute("data-group", "working", timeout=SEEN_MS)
+    control = sandbox.control()
+    try:
+        control.set_price("AAPL", round(price * 0.6, 2))
+        expect(loss).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
+        expect(take).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
+    finally:
+        control.set_price("AAPL", price)
+        control.close()
+
+
 @pytest.mark.parametrize("broker", BROKERS)
 def test_protect_a_position_with_an_oco_and_its_stop_triggers(
     page: Page, app: LiveApp, browser_sandbox: SandboxServer, trading: None, broker: str
@@ -539,16 +555,7 @@ def test_protect_a_position_with_an_oco_and_its_stop_triggers(
     take = members.filter(has_text="take profit")
     loss = members.filter(has_text="stop loss")
     expect(members).to_have_count(2, timeout=SEEN_MS)
-    for member in (take, loss):
-        expect(member).to_have_attribute("data-group", "working", timeout=SEEN_MS)
-    control = browser_sandbox.control()
-    try:
-        control.set_price("AAPL", round(bid * 0.6, 2))
-        expect(loss).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
-        expect(take).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
-    finally:
-        control.set_price("AAPL", bid)
-        control.close()
+    the_stop_triggers(browser_sandbox, take, loss, bid)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -584,16 +591,7 @@ def test_a_bracket_with_its_entry_then_its_stop_triggers(
     take = members.filter(has_text="take profit")
     loss = members.filter(has_text="stop loss")
     expect(trigger).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
-    for member in (take, loss):
-        expect(member).to_have_attribute("data-group", "working", timeout=SEEN_MS)
-    control = browser_sandbox.control()
-    try:
-        control.set_price("AAPL", round(ask * 0.6, 2))
-        expect(loss).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
-        expect(take).to_have_attribute("data-status", "Cancelled", timeout=SEEN_MS)
-    finally:
-        control.set_price("AAPL", ask)
-        control.close()
+    the_stop_triggers(browser_sandbox, take, loss, ask)
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -200,20 +200,8 @@ class TastytradeOrders(TastytradeReads):
             answer = await self._account(order.account).place_order(
                 session, sdk_order, dry_run=True
             )
-        effect = answer.buying_power_effect
         price = getattr(sdk_order, "price", None)
-        unit = -price if price is not None else unpriced_unit(order)
-        fees = answer.fee_calculation
-        return PreviewResult(
-            checks="broker",
-            cost=num(unit * order_size(order) * multiplier(order)) if unit is not None else None,
-            fees=num(-fees.total_fees) if fees is not None else None,
-            buying_power_before=num(effect.current_buying_power),
-            buying_power_after=num(effect.new_buying_power),
-            margin_change=num(-effect.change_in_margin_requirement),
-            warnings=[w.message for w in answer.warnings or []],
-            said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),
-        )
+        return dry_run_result(answer, order, -price if price is not None else None)
 
     async def place_order(self, order: OrderRequest) -> PlaceResult:
         session, sdk_order = await self._prepared(order)
@@ -252,22 +240,7 @@ class TastytradeOrders(TastytradeReads):
             answer = await self._account(group.account).place_complex_order(
                 session, complex_order, dry_run=True
             )
-        first = group.first
-        signed = unpriced_unit(first)
-        effect = answer.buying_power_effect
-        fees = answer.fee_calculation
-        return PreviewResult(
-            checks="broker",
-            cost=num(signed * order_size(first) * multiplier(first))
-            if signed is not None
-            else None,
-            fees=num(-fees.total_fees) if fees is not None else None,
-            buying_power_before=num(effect.current_buying_power),
-            buying_power_after=num(effect.new_buying_power),
-            margin_change=num(-effect.change_in_margin_requirement),
-            warnings=[w.message for w in answer.warnings or []],
-            said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),
-        )
+        return dry_run_result(answer, group.first, None)
 
     async def place_linked(self, group: LinkedOrder) -> PlaceResult:
         session = await self._order_session(group.account)
@@ -344,6 +317,26 @@ class TastytradeOrders(TastytradeReads):
         with sdk_refusals():
             live = await session._get(f"/accounts/{account}/orders/live")
         return [i for i in live.get("items") or () if isinstance(i, dict)]
+
+
+def dry_run_result(answer: Any, order: OrderRequest, unit: Decimal | None) -> PreviewResult:
+    """tastytrade's dry run (of an order, or of a complex order: the effect of what fills
+    first, `order`) as the preview's result; `unit`: the signed cost per unit the SDK
+    priced (a debit positive), else the order's own estimate."""
+    if unit is None:
+        unit = unpriced_unit(order)
+    effect = answer.buying_power_effect
+    fees = answer.fee_calculation
+    return PreviewResult(
+        checks="broker",
+        cost=num(unit * order_size(order) * multiplier(order)) if unit is not None else None,
+        fees=num(-fees.total_fees) if fees is not None else None,
+        buying_power_before=num(effect.current_buying_power),
+        buying_power_after=num(effect.new_buying_power),
+        margin_change=num(-effect.change_in_margin_requirement),
+        warnings=[w.message for w in answer.warnings or []],
+        said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),
+    )
 
 
 def placed(order: tt.PlacedOrder) -> PlaceResult:
