@@ -21,7 +21,6 @@ from alpaca.trading.requests import GetOrderByIdRequest
 from tastytrade import Account, Session
 
 from accounts.services import DEMO_LINKS
-from sandbox.server import SandboxServer
 from tests.support.live import LiveApp
 from tests.support.trading_http import Trader, enable_demo_trading
 
@@ -31,15 +30,9 @@ SECRETS = {broker: secrets for broker, _, secrets in DEMO_LINKS}
 
 
 @pytest.fixture(scope="module")
-def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    app = LiveApp(live_sandbox.url, tmp_path_factory.mktemp("held-out")).start()
-    enable_demo_trading(app)
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
 def trader(live_app: LiveApp) -> Iterator[Trader]:
+    """The demo trader with trading on (tests/e2e/conftest.py's app)."""
+    enable_demo_trading(live_app)
     trader = Trader(live_app)
     yield trader
     trader.client.close()
