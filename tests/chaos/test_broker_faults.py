@@ -4,6 +4,7 @@ every fill still reaches every open tab exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -14,8 +15,14 @@ from tests.chaos.test_owner_faults import SILENCE_BOUND, accounts_of, assert_cle
 from tests.support.clients import StreamClient
 from tests.support.cluster import Cluster
 from tests.support.orders import market_buy
+from tests.support.wait import poll_until
 
 #: Heartbeats every 2 s (a silent account streamer is stale after 5 s), polls every 2 s.
+#: Three links (tastytrade, Tradier, Alpaca) of two accounts each.
+DEMO_ACCOUNT_COUNT = 6
+#: The tabs are open, so the trader's stream connects every link: a few seconds on a quiet
+#: box; the margin is for a loaded 2-core one.
+LINKS_WITHIN = 30.0
 FAST_BROKERS = {"STREAM_ACCOUNT_HEARTBEAT": "2", "STREAM_ACCOUNT_POLL_INTERVAL": "2"}
 #: Ten quote frames: ten flush intervals (0.15 s, tests/support/live.py) at 10 ticks a
 #: second is 1.5 s; the rest is a loaded box's margin.
@@ -130,11 +137,17 @@ async def test_an_account_fault_during_a_fill(cluster: Cluster, tabs: Tabs, faul
     """The fill reaches every tab once; DXLink of the same link streams on meanwhile."""
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
-    opened = [
-        await tabs.ws(cluster.a, cookie, "a-ws", own_accounts=own),
-        await tabs.sse(cluster.b, cookie, "b-sse", own_accounts=own),
-    ]
+    opened = [await tabs.ws(cluster.a, cookie, "a-ws"), await tabs.sse(cluster.b, cookie, "b-sse")]
+    # the demo trader's six accounts, once each of the three links has connected (before,
+    # the sandbox may know only some: a link's accounts would then look foreign)
+    await asyncio.to_thread(
+        poll_until,
+        lambda: len(demo_accounts(control)) == DEMO_ACCOUNT_COUNT,
+        LINKS_WITHIN,
+        "every demo link connected at the sandbox",
+    )
+    for tab in opened:
+        tab.own(demo_accounts(control))
     link = tastytrade_link(cluster.a)
     assert quote_source(opened[0]) == link, "tastytrade feeds the quotes"
     # the quotes and the account streamer are live before the fault (on a loaded box

@@ -203,6 +203,13 @@ class StreamClient:
                 "account": f["account"],
             }
 
+    def own(self, accounts: set[str]) -> None:
+        """The tab's user's accounts, where they are known only once every link has
+        connected (the sandbox makes a credential's accounts on its first use): what the
+        tab saw before counts against them too."""
+        self.own_accounts = set(accounts)
+        self.foreign |= self.seen_accounts - self.own_accounts
+
     def _check_account(self, number: str) -> None:
         self.seen_accounts.add(number)
         if self.own_accounts and number not in self.own_accounts:
