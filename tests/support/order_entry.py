@@ -4,6 +4,7 @@ the order-entry tests of every broker: one place, so each broker is asked the sa
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest
@@ -59,11 +60,12 @@ def stop_order(
     trail_percent: str | None = None,
     time_in_force: str = "GTC",
     client_order_id: str = "",
+    quantity: int = 1,
 ) -> OrderRequest:
     """One leg armed at a trigger: a Stop, a Stop Limit or a Trailing Stop."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol=symbol, action=action, quantity=1),),
+        legs=(OrderLeg(symbol=symbol, action=action, quantity=quantity),),
         order_type=order_type,
         time_in_force=time_in_force,
         price=None if price is None else Decimal(price),
@@ -116,33 +118,17 @@ def linked(
     stop-loss) or an OCO (the exit pair alone, of shares held). Far from the quote, so
     every member keeps working."""
     cid = client_order_id or f"sd-{uuid.uuid4().hex[:12]}"
-    leg = OrderLeg(symbol=symbol, action="Sell to Close", quantity=quantity)
-    take_profit = OrderRequest(
-        account=account,
-        legs=(leg,),
-        order_type="Limit",
-        time_in_force=exit_tif,
-        price=Decimal(take),
-        client_order_id=cid,
-    )
-    stop_loss = OrderRequest(
-        account=account,
-        legs=(leg,),
-        order_type="Stop",
-        time_in_force=exit_tif,
-        stop_price=Decimal(stop),
-        client_order_id=cid,
-    )
+    exits = {"action": "Sell to Close", "quantity": quantity, "time_in_force": exit_tif}
+    take_profit = limit_buy(account, symbol, take, **exits, client_order_id=cid)
+    stop_loss = stop_order(account, "Stop", symbol=symbol, stop=stop, **exits, client_order_id=cid)
     trigger = None
     if complex_ != "OCO":
-        trigger = OrderRequest(
-            account=account,
-            legs=(OrderLeg(symbol=symbol, action="Buy to Open", quantity=quantity),),
-            order_type="Limit" if entry is not None else "Market",
-            time_in_force=entry_tif,
-            price=None if entry is None else Decimal(entry),
+        trigger = limit_buy(
+            account, symbol, entry or "1.00", quantity=quantity, time_in_force=entry_tif,
             client_order_id=cid,
-        )
+        )  # fmt: skip
+        if entry is None:  # a market entry
+            trigger = replace(trigger, order_type="Market", price=None)
     orders = (stop_loss,) if complex_ == "OTO" else (take_profit, stop_loss)
     return LinkedOrder(
         account=account, complex=complex_, trigger=trigger, orders=orders, client_order_id=cid
