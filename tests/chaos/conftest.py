@@ -15,11 +15,42 @@ from tests.support.clients import SseClient, StreamClient, WsClient
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.live import LiveApp
 from tests.support.sdk import SECRET
+from tests.support.wait import poll_until
 
 #: The demo trader's tastytrade credential at the sandbox.
 DEMO_TT = credential_id("demo-refresh-token")
 DEMO_ALPACA = credential_id("DEMOALPACAKEY")
 DEMO_TRADIER = credential_id("demo-tradier-token")
+#: Three links (tastytrade, Tradier, Alpaca) of two accounts each.
+DEMO_ACCOUNT_COUNT = 6
+#: A tab is open, so the trader's stream connects every link: a few seconds on a quiet
+#: box; the margin is for a loaded 2-core one.
+LINKS_WITHIN = 30.0
+
+
+def accounts_of(control, *credentials: str) -> set[str]:
+    """The sandbox accounts behind these credentials (all of a trader's links)."""
+    state = control.state()["credentials"]
+    return {a for c in credentials for a in state.get(c, {}).get("accounts", [])}
+
+
+def demo_accounts(control) -> set[str]:
+    """The demo trader's accounts the sandbox knows now (some links may not have
+    connected yet: `linked_demo_accounts` waits for all of them)."""
+    return accounts_of(control, DEMO_TT, DEMO_ALPACA, DEMO_TRADIER)
+
+
+async def linked_demo_accounts(control) -> set[str]:
+    """The demo trader's six accounts, once every demo link has connected at the sandbox
+    (it makes a credential's accounts on first use: taken earlier, a link's accounts would
+    look foreign to a tab). Call it with a tab open: the tab starts the stream."""
+    await asyncio.to_thread(
+        poll_until,
+        lambda: len(demo_accounts(control)) == DEMO_ACCOUNT_COUNT,
+        LINKS_WITHIN,
+        "every demo link connected at the sandbox",
+    )
+    return demo_accounts(control)
 
 
 @pytest.fixture

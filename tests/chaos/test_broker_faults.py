@@ -4,25 +4,25 @@ every fill still reaches every open tab exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 import pytest
 
-from tests.chaos.conftest import DEMO_TRADIER, DEMO_TT, Tabs, tastytrade_link
-from tests.chaos.test_owner_faults import SILENCE_BOUND, accounts_of, assert_clean, demo_accounts
+from tests.chaos.conftest import (
+    DEMO_TRADIER,
+    DEMO_TT,
+    Tabs,
+    accounts_of,
+    linked_demo_accounts,
+    tastytrade_link,
+)
+from tests.chaos.test_owner_faults import SILENCE_BOUND, assert_clean
 from tests.support.clients import StreamClient
 from tests.support.cluster import Cluster
 from tests.support.orders import market_buy
-from tests.support.wait import poll_until
 
 #: Heartbeats every 2 s (a silent account streamer is stale after 5 s), polls every 2 s.
-#: Three links (tastytrade, Tradier, Alpaca) of two accounts each.
-DEMO_ACCOUNT_COUNT = 6
-#: The tabs are open, so the trader's stream connects every link: a few seconds on a quiet
-#: box; the margin is for a loaded 2-core one.
-LINKS_WITHIN = 30.0
 FAST_BROKERS = {"STREAM_ACCOUNT_HEARTBEAT": "2", "STREAM_ACCOUNT_POLL_INTERVAL": "2"}
 #: Ten quote frames: ten flush intervals (0.15 s, tests/support/live.py) at 10 ticks a
 #: second is 1.5 s; the rest is a loaded box's margin.
@@ -138,16 +138,9 @@ async def test_an_account_fault_during_a_fill(cluster: Cluster, tabs: Tabs, faul
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
     opened = [await tabs.ws(cluster.a, cookie, "a-ws"), await tabs.sse(cluster.b, cookie, "b-sse")]
-    # the demo trader's six accounts, once each of the three links has connected (before,
-    # the sandbox may know only some: a link's accounts would then look foreign)
-    await asyncio.to_thread(
-        poll_until,
-        lambda: len(demo_accounts(control)) == DEMO_ACCOUNT_COUNT,
-        LINKS_WITHIN,
-        "every demo link connected at the sandbox",
-    )
+    own = await linked_demo_accounts(control)
     for tab in opened:
-        tab.own(demo_accounts(control))
+        tab.own(own)
     link = tastytrade_link(cluster.a)
     assert quote_source(opened[0]) == link, "tastytrade feeds the quotes"
     # the quotes and the account streamer are live before the fault (on a loaded box
@@ -201,9 +194,11 @@ async def test_a_dead_broker_is_stale_and_quotes_fail_over(
     once the broker is back."""
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
-    ws = await tabs.ws(cluster.a, cookie, "a-ws", own_accounts=own)
-    sse = await tabs.sse(cluster.b, cookie, "b-sse", own_accounts=own)
+    ws = await tabs.ws(cluster.a, cookie, "a-ws")
+    sse = await tabs.sse(cluster.b, cookie, "b-sse")
+    own = await linked_demo_accounts(control)
+    ws.own(own)
+    sse.own(own)
     link = tastytrade_link(cluster.a)
     assert quote_source(ws) == link and tradier_links
     account = sorted(accounts_of(control, DEMO_TT))[0]
@@ -248,7 +243,8 @@ async def test_every_broker_dead_nothing_is_live(cluster: Cluster, tabs: Tabs):
     newest quote ages instead of being refreshed, and everything recovers after."""
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    ws = await tabs.ws(cluster.a, cookie, "a-ws", own_accounts=demo_accounts(control))
+    ws = await tabs.ws(cluster.a, cookie, "a-ws")
+    ws.own(await linked_demo_accounts(control))
     await ws.wait_for(lambda: all(v["state"] == "live" for v in links_of(ws).values()))
 
     control.fault("blackout", seconds=40)
@@ -279,7 +275,8 @@ async def test_tradier_polls_failing_make_its_account_stale_not_its_quotes(
     two (values "as of"), nothing else changes, and it is live again when polls work."""
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    ws = await tabs.ws(cluster.a, cookie, "a-ws", own_accounts=demo_accounts(control))
+    ws = await tabs.ws(cluster.a, cookie, "a-ws")
+    ws.own(await linked_demo_accounts(control))
     tradier = tradier_links[0]
     await ws.wait_for(lambda: links_of(ws)[tradier]["kinds"]["account"]["state"] == "live")
     tt = tastytrade_link(cluster.a)

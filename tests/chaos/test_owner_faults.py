@@ -16,11 +16,12 @@ from django.conf import settings
 from sandbox.core.credentials import credential_id
 from streaming.contract import CLOSE_RESYNC, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
 from tests.chaos.conftest import (
-    DEMO_ALPACA,
-    DEMO_TRADIER,
     DEMO_TT,
+    LINKS_WITHIN,
     Tabs,
+    accounts_of,
     add_trader,
+    linked_demo_accounts,
     tastytrade_link,
 )
 from tests.support.clients import StreamClient, WsClient
@@ -75,20 +76,10 @@ def left(deadline: float) -> float:
     return max(0.01, deadline - time.monotonic())
 
 
-def accounts_of(control, *credentials: str) -> set[str]:
-    """The sandbox accounts behind these credentials (all of a trader's links)."""
-    state = control.state()["credentials"]
-    return {a for c in credentials for a in state.get(c, {}).get("accounts", [])}
-
-
 def holder(cluster: Cluster) -> int | None:
     """The pid holding the demo trader's lease now (None while nobody does)."""
     value = redis.Redis.from_url(cluster.redis.url).get("sd:lease:user:1")
     return int(value.decode().split(":")[1]) if value and value != b"released" else None
-
-
-def demo_accounts(control) -> set[str]:
-    return accounts_of(control, DEMO_TT, DEMO_ALPACA, DEMO_TRADIER)
 
 
 async def wait_for_log(app, text: str, within: float = 10.0) -> None:
@@ -109,13 +100,14 @@ def assert_clean(tab: StreamClient) -> None:
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), (tab.name, epoch)
 
 
-@budget(3 * 20.0, FILL_WITHIN)  # three tabs opened (Tabs waits 20 s for each), the fill
+# three tabs opened (Tabs waits 20 s for each), every link connected, the fill
+@budget(3 * 20.0, LINKS_WITHIN, FILL_WITHIN)
 async def test_owner_killed_during_a_fill(cluster: Cluster, tabs: Tabs):
     cookie = cluster.cookie()
     await tabs.ws(cluster.a, cookie, "owner-ws")
     owner, survivor = cluster.owner_and_other()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
+    own = await linked_demo_accounts(control)
     watching = [
         await tabs.ws(survivor, cookie, "ws", own_accounts=own),
         await tabs.sse(survivor, cookie, "sse", own_accounts=own),
@@ -132,14 +124,15 @@ async def test_owner_killed_during_a_fill(cluster: Cluster, tabs: Tabs):
     control.close()
 
 
-@budget(3 * 20.0, 1.0, 2 * FILL_WITHIN)  # three tabs, Redis down 1 s, two fills
+# three tabs, every link connected, Redis down 1 s, two fills
+@budget(3 * 20.0, LINKS_WITHIN, 1.0, 2 * FILL_WITHIN)
 async def test_redis_restart_during_a_fill(cluster: Cluster, tabs: Tabs):
     cookie = cluster.cookie()
     first = await tabs.ws(cluster.a, cookie, "owner-ws")
     _, other = cluster.owner_and_other()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
-    first.own_accounts = own
+    own = await linked_demo_accounts(control)
+    first.own(own)
     watching = [
         first,
         await tabs.ws(other, cookie, "ws", own_accounts=own),
@@ -259,7 +252,8 @@ async def _open_while_down(tabs: Tabs, app, cookie: str) -> StreamClient:
     return await tabs.ws(app, cookie, "newcomer")
 
 
-@budget(8 * 20.0, FILL_WITHIN)  # eight tabs opened; three fills per user, under way together
+# eight tabs opened, every link connected; three fills per user, under way together
+@budget(8 * 20.0, LINKS_WITHIN, FILL_WITHIN)
 async def test_two_users_sse_and_ws_on_both_processes(cluster: Cluster, tabs: Tabs):
     add_trader(cluster.a, "second", SECOND_TOKEN)
     demo, second = cluster.cookie(), cluster.cookie("second", "pw-second")
@@ -270,7 +264,7 @@ async def test_two_users_sse_and_ws_on_both_processes(cluster: Cluster, tabs: Ta
             opened[user].append(await tabs.ws(app, cookie, f"{user}-ws"))
             opened[user].append(await tabs.sse(app, cookie, f"{user}-sse"))
     second_tt = credential_id(SECOND_TOKEN)
-    own = {"demo": demo_accounts(control), "second": accounts_of(control, second_tt)}
+    own = {"demo": await linked_demo_accounts(control), "second": accounts_of(control, second_tt)}
     assert own["demo"] and own["second"] and own["demo"].isdisjoint(own["second"])
     for user, tabs_of_user in opened.items():
         for tab in tabs_of_user:  # what they saw so far, and everything from now on
@@ -366,7 +360,7 @@ RESTARTS = 3
 # twelve tabs opened; per restart: down 1 s, the tabs healed, the newcomers opened
 # together (20 s), the fills under way together (the manage.py calls are not summed:
 # each has its own 120 s timeout, a different failure)
-@budget(12 * 20.0, RESTARTS * (1.0 + HEAL + 20.0 + FILL_WITHIN))
+@budget(12 * 20.0, LINKS_WITHIN, RESTARTS * (1.0 + HEAL + 20.0 + FILL_WITHIN))
 async def test_relays_on_the_other_process_heal_after_redis_restarts(cluster: Cluster, tabs: Tabs):
     """Several users owned by one process, each with a tab on the other (a relay); Redis
     restarts (empty) three times. After each restart every relay is live again, a new tab
@@ -383,11 +377,15 @@ async def test_relays_on_the_other_process_heal_after_redis_restarts(cluster: Cl
     owned: list[StreamClient] = []
     relays: list[StreamClient] = []
     links: dict[str, int] = {}
-    for name, cookie, credential in users:
-        own = demo_accounts(control) if name == "demo" else accounts_of(control, credential)
-        owned.append(await tabs.ws(cluster.a, cookie, f"{name}-a", own_accounts=own))
-        relays.append(await tabs.ws(cluster.b, cookie, f"{name}-b", own_accounts=own))
+    for name, cookie, _ in users:
+        owned.append(await tabs.ws(cluster.a, cookie, f"{name}-a"))
+        relays.append(await tabs.ws(cluster.b, cookie, f"{name}-b"))
         links[name] = tastytrade_link(cluster.a, name)
+    # each tab's user's accounts, once every link has connected (what it saw counts too)
+    linked = await linked_demo_accounts(control)
+    for (name, _, credential), pair in zip(users, zip(owned, relays, strict=True), strict=True):
+        for tab in pair:
+            tab.own(linked if name == "demo" else accounts_of(control, credential))
     leases = redis.Redis.from_url(cluster.redis.url).keys("sd:lease:user:*")
     assert len(leases) == len(users)
     for key in leases:  # every stream is A's: B only relays

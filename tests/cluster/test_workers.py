@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from streaming.cluster.placement import preferred_worker
-from tests.chaos.conftest import DEMO_ALPACA, DEMO_TRADIER, DEMO_TT
+from tests.chaos.conftest import DEMO_TT, linked_demo_accounts
 from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import ROOT, LiveApp
@@ -107,12 +107,6 @@ def lease_pid(cluster: Cluster) -> int | None:
     return int(value.split(":")[1]) if value and value != "released" else None
 
 
-def demo_accounts(control) -> set[str]:
-    state = control.state()["credentials"]
-    creds = (DEMO_TT, DEMO_ALPACA, DEMO_TRADIER)
-    return {a for c in creds for a in state.get(c, {}).get("accounts", [])}
-
-
 def tastytrade_link(client: StreamClient) -> int:
     """The demo trader's tastytrade link id, from the tab's snapshot."""
     snapshot = next(f for _, f in client.frames if f["type"] == "snapshot")
@@ -160,11 +154,12 @@ async def test_a_worker_runs_the_stream_and_the_web_processes_only_relay(layout,
     worker_pids = {w.pid for w in workers}
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
     with SessionWatch(control, DEMO_TT) as watch:
-        tab = WsClient(cluster.a.url, cookie, name="web-a", own_accounts=own).start()
+        tab = WsClient(cluster.a.url, cookie, name="web-a").start()
         clients.append(tab)
         await tab.wait_live()
+        own = await linked_demo_accounts(control)
+        tab.own(own)
         owner = await wait_until(
             lambda: lease_pid(cluster), within=10, what="a worker owns the stream"
         )
@@ -216,14 +211,16 @@ async def test_a_killed_worker_is_replaced_without_losing_a_fill(layout, clients
     cluster, workers = layout
     cookie = cluster.cookie()
     control = cluster.sandbox.control()
-    own = demo_accounts(control)
     watching = [
-        WsClient(cluster.a.url, cookie, name="web-a", own_accounts=own).start(),
-        WsClient(cluster.b.url, cookie, name="web-b", own_accounts=own).start(),
+        WsClient(cluster.a.url, cookie, name="web-a").start(),
+        WsClient(cluster.b.url, cookie, name="web-b").start(),
     ]
     clients.extend(watching)
     for tab in watching:
         await tab.wait_live()
+    own = await linked_demo_accounts(control)
+    for tab in watching:
+        tab.own(own)
         await tab.wait_for(lambda t=tab: has_quote(t, "SPY"), within=15)
     owner_pid = await wait_until(
         lambda: lease_pid(cluster), within=10, what="a worker owns the stream"

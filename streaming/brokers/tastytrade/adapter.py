@@ -44,6 +44,7 @@ from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
+from streaming.brokers.order_freshness import superseded
 from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.brokers.tastytrade import compact, streamers, wire
@@ -100,6 +101,8 @@ class TastytradeAdapter(TastytradeOrders):
         #: When the account streamer last said anything (a push or a heartbeat ack).
         self.last_account_message = time.monotonic()
         self.heartbeats = 0
+        #: Order reads not sent because the stream had said something newer (a race).
+        self.stale_orders = 0
         self._refreshed_at = -math.inf  # monotonic
         #: Option chains through this session, the cluster-wide cache and pacing.
         self.chains = TastytradeChains(
@@ -282,9 +285,20 @@ class TastytradeAdapter(TastytradeOrders):
             # read item by item: one order the SDK cannot read must not hide the others
             live = await session._get(f"/accounts/{number}/orders/live")
             for item in live.get("items") or ():
-                payload = wire.order_from_json(item)
-                key = ("order", str(payload["id"]))
-                await self._emit_changed(sink, "order", number, payload, full=full, key=key)
+                await self._emit_read_order(sink, number, wire.order_from_json(item), full=full)
+
+    async def _emit_read_order(
+        self, sink: AdapterSink, number: str, payload: Order, *, full: bool
+    ) -> None:
+        """An order as a REST read found it: sent when it changed (always on a `full`
+        snapshot), unless the stream already said something newer of it (the list was read,
+        then the order filled and the fill was pushed: order_freshness.py)."""
+        key = ("order", str(payload["id"]))
+        # an order's key holds only orders (this and `_emit_order`)
+        if superseded(cast("Order | None", self._known.get(key)), payload):
+            self.stale_orders += 1
+            return
+        await self._emit_changed(sink, "order", number, payload, full=full, key=key)
 
     # -- account pumps ----------------------------------------------------------------
     async def _pump_account(self, alerts: streamers.QueuedAlertStreamer, sink: AdapterSink) -> None:
