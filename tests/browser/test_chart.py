@@ -76,17 +76,23 @@ def _drawn():
     return re.compile(r"^(live|waiting|stale)$")
 
 
-def assert_drawn_like_the_api(
-    page: Page, symbol: str, tf: str, width_s: int, asked_at: float
-) -> dict:
-    """The bars the chart holds (read back from the library) are the API's candles in
-    seconds: those that had closed before the chart asked for its history (`asked_at`,
-    epoch s: just before the test opened the chart or switched its timeframe) exactly; a
-    later one was drawn (in part) from live quotes while it formed, however many minutes
-    a loaded box let pass before this reads them."""
-    chart = wait_for_history(page, tf)
+def history_answer(symbol: str, tf: str):
+    """The chart's own history request answered (for `page.expect_response`)."""
+    return lambda r: r.url.endswith(f"/api/candles/{symbol}?tf={tf}") and r.ok
+
+
+def assert_drawn_like_the_api(page: Page, answer: dict, width_s: int, asked_at: float) -> dict:
+    """The bars the chart holds (read back from the library) are the candles of the API's
+    answer to the chart's own request (`answer`, caught on the wire) in seconds: those
+    that had closed before the chart asked for its history (`asked_at`, epoch s: just
+    before the test opened the chart or switched its timeframe) exactly; a later one was
+    drawn (in part) from live quotes while it formed, however many minutes a loaded box
+    let pass before this reads them. Not a later read of the API: once the bucket the
+    chart asked in has closed, that read is a new broker fetch, and the sandbox's Tradier
+    re-draws its live day's bars on every fetch (docs/sandbox.md, "One truth for bars")."""
+    chart = wait_for_history(page, answer["tf"])
     bars = chart["bars"]
-    api = api_candles(page, symbol, tf)["candles"]
+    api = answer["candles"]
     assert len(bars) >= 50, len(bars)
     drawn, said = page.evaluate(
         """() => [window.streamdesk.chart().bars.length,
@@ -156,17 +162,19 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
     spark = page.locator('tr[data-quote="SPY"] a.spark-link')
     expect(spark).to_have_attribute("href", "/chart/SPY")
     asked_at = time.time()
-    spark.click()
-    page.wait_for_url(f"{browser_app.url}/chart/SPY")
+    with page.expect_response(history_answer("SPY", "5m")) as answered:
+        spark.click()
+        page.wait_for_url(f"{browser_app.url}/chart/SPY")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
-    chart = assert_drawn_like_the_api(page, "SPY", "5m", 300, asked_at)
+    chart = assert_drawn_like_the_api(page, answered.value.json(), 300, asked_at)
     assert chart["source"] == broker
     wait_for_live_updates(page)
     page.evaluate("() => { window.__samePage = true; }")
 
     asked_at = time.time()
-    page.click("a[data-tf='1m']")
-    chart = assert_drawn_like_the_api(page, "SPY", "1m", 60, asked_at)
+    with page.expect_response(history_answer("SPY", "1m")) as answered:
+        page.click("a[data-tf='1m']")
+    chart = assert_drawn_like_the_api(page, answered.value.json(), 60, asked_at)
     assert page.url.endswith("/chart/SPY?tf=1m")
     assert page.evaluate("() => window.__samePage") is True  # no reload: the stream went on
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live")
