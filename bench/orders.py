@@ -14,7 +14,11 @@ socket open. Per broker, `--orders` times:
   broker acknowledged), **confirm → the order's first frame** (Received or Live on the
   socket) and **ack → that frame** (0 when the frame came first), then it is cancelled;
 - a market buy of 1 SPY: **fill → Filled frame**, from the fill's time as the sandbox
-  stamped it (`fills[].at`, this machine's clock) to the frame's arrival.
+  stamped it (`fills[].at`, this machine's clock) to the frame's arrival;
+- that share protected by an OCO (a take-profit far above, a stop-loss below the bid):
+  **ack → the group's first frame** (linked orders), then SPY is moved below the stop at
+  the sandbox: **stop triggered → its Filled frame** (the trigger is the step that fills
+  it: `fills[].at`) and **→ the take-profit's Cancelled frame**; SPY is put back.
 
 Everything is on loopback, so the client-side ack → frame is the server's
 acknowledgement-to-frame time plus a loopback hop. Prints markdown rows for
@@ -43,6 +47,10 @@ from sandbox.server import SandboxServer
 from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp, read_json
 
 GOAL_ACK_TO_FRAME_MS = 150.0
+#: A triggered stop on the page, where the broker pushes orders (tastytrade, Alpaca).
+GOAL_TRIGGER_TO_PAGE_MS = 500.0
+#: Tradier has no order push: its orders are polled (STREAM_ORDER_POLL_INTERVAL, 2 s).
+TRADIER_POLL_S = 2.0
 WORKING = {"Received", "Routed", "Live", "Partially Filled"}
 
 
@@ -58,6 +66,8 @@ class Socket:
         self.app, self.cookie = app, cookie
         self.seen: dict[tuple[int, str, str], float] = {}  # (link, order id, status) → time
         self.fills: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        #: A linked order's members by (link, group id): role → order id.
+        self.groups: dict[tuple[int, str], dict[str, str]] = {}
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -89,6 +99,33 @@ class Socket:
             self.fills[(int(link), str(order["id"]))] = [
                 fill for leg in order.get("legs", []) for fill in leg.get("fills", [])
             ]
+            if order.get("group"):
+                members = self.groups.setdefault((int(link), order["group"]["id"]), {})
+                members[order["group"]["role"]] = str(order["id"])
+
+    def members(self, link: int, group_id: str, within: float) -> dict[str, str]:
+        """The group's take-profit and stop-loss order ids, once both were seen."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = dict(self.groups.get((link, group_id), {}))
+            if {"take_profit", "stop_loss"} <= found.keys():
+                return found
+            time.sleep(0.005)
+        raise SystemExit(f"group {group_id}: both exits not seen in {within} s")
+
+    def first_of(self, link: int, order_ids: list[str], within: float) -> float:
+        """When the first frame of any of the orders arrived."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            with self.lock:
+                times = [
+                    t for (lk, oid, _), t in self.seen.items() if lk == link and oid in order_ids
+                ]
+            if times:
+                return min(times)
+            time.sleep(0.005)
+        raise SystemExit(f"no frame for orders {order_ids} in {within} s")
 
     def wait(self, link: int, order_id: str, statuses: set[str], within: float) -> float:
         deadline = time.monotonic() + within
@@ -130,9 +167,63 @@ def place(client: httpx.Client, app: LiveApp, order: dict[str, Any]) -> tuple[di
     return ticket, sent, time.time()
 
 
+def cents(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def protect_and_trigger(
+    client: httpx.Client,
+    app: LiveApp,
+    sandbox: SandboxServer,
+    socket: Socket,
+    link: dict[str, Any],
+    account: str,
+    out: dict[str, list[float]],
+) -> None:
+    """The share just bought, protected by an OCO; SPY moved through its stop at the
+    sandbox (and put back): ack → the group's first frame, the stop's fill → its Filled
+    frame, → the take-profit's Cancelled frame."""
+    quote = read_json(client, "/api/snapshot")["quotes"]["SPY"]
+    bid, mid = Decimal(str(quote["bid"])), (quote["bid"] + quote["ask"]) / 2
+    exit_ = {"legs": [{"symbol": "SPY", "action": "Sell to Close", "quantity": 1}]}
+    group = {
+        "link": link["link"],
+        "account": account,
+        "complex": "OCO",
+        "trigger": None,
+        "orders": [
+            {**exit_, "order_type": "Limit", "price": cents(bid * 2), "time_in_force": "GTC"},
+            {
+                **exit_,
+                "order_type": "Stop",
+                "stop_price": cents(bid * Decimal("0.9")),
+                "time_in_force": "GTC",
+            },
+        ],
+    }
+    ticket, _, acked = place(client, app, group)
+    members = socket.members(link["link"], str(ticket["order_id"]), within=20)
+    first = socket.first_of(link["link"], list(members.values()), within=10)
+    out["linked_ack_frame"].append(max(0.0, first - acked) * 1000)
+    control = sandbox.control()
+    try:
+        control.set_price("SPY", round(mid * 0.8, 2))
+        filled = socket.wait(link["link"], members["stop_loss"], {"Filled"}, within=20)
+        cancelled = socket.wait(link["link"], members["take_profit"], {"Cancelled"}, within=20)
+    finally:
+        control.set_price("SPY", round(mid, 2))
+        control.close()
+    with socket.lock:
+        fills = socket.fills[(link["link"], members["stop_loss"])]
+    triggered = max(fill["at"] for fill in fills) / 1000
+    out["trigger_frame"].append(max(0.0, filled - triggered) * 1000)
+    out["trigger_sibling"].append(max(0.0, cancelled - triggered) * 1000)
+
+
 def bench_broker(
     client: httpx.Client,
     app: LiveApp,
+    sandbox: SandboxServer,
     socket: Socket,
     link: dict[str, Any],
     orders: int,
@@ -143,6 +234,9 @@ def bench_broker(
         "confirm_frame": [],
         "ack_frame": [],
         "fill_frame": [],
+        "linked_ack_frame": [],
+        "trigger_frame": [],
+        "trigger_sibling": [],
     }
     account = link["accounts"][0]
     for n in range(orders):
@@ -176,8 +270,8 @@ def bench_broker(
             fills = socket.fills[(link["link"], ticket["order_id"])]
         last_fill = max(fill["at"] for fill in fills) / 1000
         out["fill_frame"].append(max(0.0, filled - last_fill) * 1000)
-        # sell it back so buying power and positions stay as they were
-        place(client, app, {**market, "legs": [{**market["legs"][0], "action": "Sell to Close"}]})
+        # the stop sells it back: buying power and positions stay as they were
+        protect_and_trigger(client, app, sandbox, socket, link, account, out)
         time.sleep(max(0.0, pace - (time.monotonic() - started)))
     return out
 
@@ -219,7 +313,7 @@ def main() -> None:
             socket = Socket(app, app.cookie_header(client))
             links = read_json(client, "/api/trading")["trading"]["links"]
             for link in [lk for lk in links if lk["broker"] in args.brokers.split(",")]:
-                result = bench_broker(client, app, socket, link, args.orders, args.pace)
+                result = bench_broker(client, app, sandbox, socket, link, args.orders, args.pace)
                 ack, frame, fill = result["confirm_ack"], result["ack_frame"], result["fill_frame"]
                 print(
                     f"| {link['broker']}: confirm → ack ({args.orders} orders) | "
@@ -239,6 +333,26 @@ def main() -> None:
                     f"| {link['broker']}: fill → Filled frame | "
                     f"p50 {pct(fill, 50):.0f} ms, p99 {pct(fill, 99):.0f} ms | — |"
                 )
+                linked = result["linked_ack_frame"]
+                print(
+                    f"| {link['broker']}: linked (OCO) ack → the group's first frame | "
+                    f"p50 {pct(linked, 50):.0f} ms, p99 {pct(linked, 99):.0f} ms | "
+                    f"≤ {GOAL_ACK_TO_FRAME_MS:.0f} ms |"
+                )
+                goal = (
+                    GOAL_TRIGGER_TO_PAGE_MS
+                    if link["broker"] != "tradier"
+                    else TRADIER_POLL_S * 1000 + 200
+                )
+                for key, what in (
+                    ("trigger_frame", "stop triggered → its Filled frame"),
+                    ("trigger_sibling", "stop triggered → the sibling's Cancelled frame"),
+                ):
+                    values = result[key]
+                    print(
+                        f"| {link['broker']}: {what} | p50 {pct(values, 50):.0f} ms, "
+                        f"p99 {pct(values, 99):.0f} ms | ≤ {goal:.0f} ms |"
+                    )
             client.close()
         finally:
             if socket is not None:
