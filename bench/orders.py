@@ -213,11 +213,24 @@ def protect_and_trigger(
     finally:
         control.set_price("SPY", round(mid, 2))
         control.close()
+    back_within(client, mid, within=10)
     with socket.lock:
         fills = socket.fills[(link["link"], members["stop_loss"])]
     triggered = max(fill["at"] for fill in fills) / 1000
     out["trigger_frame"].append(max(0.0, filled - triggered) * 1000)
     out["trigger_sibling"].append(max(0.0, cancelled - triggered) * 1000)
+
+
+def back_within(client: httpx.Client, mid: float, within: float) -> None:
+    """Until the app's SPY quote is back near `mid` (a preview made on the moved quote
+    would be refused as moved at its confirm: the quote band)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        quote = read_json(client, "/api/snapshot")["quotes"]["SPY"]
+        if abs(quote["bid"] - mid) < mid * 0.01:
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"SPY's quote not back near {mid:.2f} in {within} s")
 
 
 def bench_broker(

@@ -59,11 +59,17 @@ SMOKES = [
     Smoke(
         "orders",
         ("--orders", "1", "--pace", "0"),
-        seconds=40,
+        seconds=60,
         expect=tuple(
             rf"^\| {broker}: {what} \| {P50_P99} \|"
             for broker in ("tastytrade", "tradier", "alpaca")
-            for what in (r"confirm → ack \(1 orders\)", "fill → Filled frame")
+            for what in (
+                r"confirm → ack \(1 orders\)",
+                "fill → Filled frame",
+                r"linked \(OCO\) ack → the group's first frame",
+                "stop triggered → its Filled frame",
+                "stop triggered → the sibling's Cancelled frame",
+            )
         ),
     ),
     Smoke(
