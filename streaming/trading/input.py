@@ -395,19 +395,16 @@ def check_supported(broker: str, order: OrderRequest) -> None:
             raise OrderInputError("unsupported", f"{name} takes trailing stops of stock only.")
 
 
-#: The linked orders each broker takes, and what of them.
-LINKED_AT = {
-    "tastytrade": frozenset(LINKED),
-    "tradier": frozenset(LINKED),
-    "alpaca": frozenset(LINKED),
-}
+#: The brokers that take linked orders: each takes every kind of `LINKED`; what one
+#: refuses of a group is checked below, in its words.
+LINKED_BROKERS = frozenset({"tastytrade", "tradier", "alpaca"})
 
 
 def check_linked_supported(broker: str, group: LinkedOrder) -> None:
     """Refuse (400 `unsupported`, naming the broker) a group the link's broker does not
     take, or a member it would not take on its own."""
     name = BROKER_NAMES.get(broker, broker)
-    if group.complex not in LINKED_AT.get(broker, frozenset()):
+    if broker not in LINKED_BROKERS:
         raise OrderInputError("unsupported", f"{name} takes no {group.complex} orders.")
     if broker == "alpaca" and group.first.legs[0].is_option:
         raise OrderInputError("unsupported", "Alpaca links orders of stock only.")
