@@ -102,7 +102,7 @@ def spawn(argv: list[str], **popen: Any) -> Any:
     from tests.support.forkserver import fork_server
 
     process = fork_server(_start).fork(argv, env=env, **popen)
-    _register(process.pid)
+    _register(process)
     return process
 
 
@@ -131,21 +131,41 @@ def _interpreter_settings(env: Mapping[str, str]) -> dict[str, str]:
 def _start(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
     """`subprocess.Popen` in a new process group, written down in the register."""
     process = subprocess.Popen(argv, process_group=0, **popen)
-    _register(process.pid)
+    _register(process)
     return process
 
 
-def _register(group: int) -> None:
-    """Write the process group down in this owner's register (the reaper reads it)."""
+def start_time(pid: int) -> str:
+    """When the process started (clock ticks since boot: /proc/<pid>/stat's 22nd field),
+    "" if it is gone: with its pid, which process it is."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _register(process: Any) -> None:
+    """Remember when the process (its group's leader) started, for `signal_group`, and
+    write the group down in this owner's register (the reaper reads it): its number and
+    that time. The number alone is not enough: it is the leader's pid, which the kernel
+    gives out again once the group is gone (pid_max is 32,768, and threads take pids too),
+    and nothing may stop whoever has it then."""
+    process.leader_started = start_time(process.pid)
     if OWNER_VAR in os.environ and RUN_VAR in os.environ:
         register = register_path(os.environ[RUN_VAR], os.environ[OWNER_VAR])
         register.parent.mkdir(exist_ok=True)
         with open(register, "a") as f:
-            f.write(f"{group}\n")
+            f.write(f"{process.pid} {process.leader_started}".strip() + "\n")
 
 
 def signal_group(process: subprocess.Popen[Any], signum: int) -> None:
-    """Send `signum` to the process's group (it leads one: `spawn`); nothing if gone."""
+    """Send `signum` to the process's group (it leads one: `spawn`); nothing if gone, or
+    if its number now leads another process (the leader ended, the group emptied and the
+    kernel gave the number out again: that group is someone else's)."""
+    started = getattr(process, "leader_started", "")
+    now = start_time(process.pid)
+    if started and now and now != started:
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import OWNER_VAR, RUN_VAR, register_path
+from tests.support.processes import OWNER_VAR, RUN_VAR, register_path, start_time
 
 #: How long a stopped process may take to end before it is killed (PostgreSQL's fast
 #: shutdown and daphne's close of its sockets take well under this).
@@ -78,19 +78,34 @@ def describe(pid: int) -> str:
     return f"{pid} [{name}] {cmd.strip()[:160]}"
 
 
-def registered_groups(run: str, owner: str = "") -> set[int]:
-    """The process groups `spawn` wrote down for one owner, or for every owner of the run."""
+def registered_groups(run: str, owner: str = "") -> dict[int, str]:
+    """The process groups `spawn` wrote down for one owner, or for every owner of the run:
+    each group's number → its leader's start time ("" when not written down)."""
     files = [register_path(run, owner)] if owner else register_path(run).glob("*.groups")
-    groups = set()
+    groups: dict[int, str] = {}
     for path in files:
         with contextlib.suppress(OSError):
-            groups |= {int(line) for line in path.read_text().split()}
+            for line in path.read_text().splitlines():
+                number, _, started = line.partition(" ")
+                if number.strip():
+                    groups[int(number)] = started.strip()
     return groups
 
 
-def carrying(var: str, value: str, groups: set[int], spare: set[int] | None = None) -> list[int]:
-    """The live processes whose environment has `var=value` or whose process group is one
-    of `groups`, but for `spare` and this process's own ancestors."""
+def _same_group(group: int, started: str) -> bool:
+    """Whether group `group` is still the one written down: its leader is the process that
+    started then, or gone (the number is not given out again while the group has members)."""
+    now = start_time(group)
+    return not started or not now or now == started
+
+
+def carrying(
+    var: str, value: str, groups: dict[int, str], spare: set[int] | None = None
+) -> list[int]:
+    """The live processes whose environment has `var=value`, or that carry no such
+    variable (PostgreSQL rewrites its environment) and are in one of `groups` as it was
+    written down; but for `spare` and this process's own ancestors. A process that
+    carries another value is someone else's, whatever its group's number."""
     keep = _ancestors(os.getpid()) | (spare or set())
     pids = []
     for entry in os.listdir("/proc"):
@@ -100,7 +115,11 @@ def carrying(var: str, value: str, groups: set[int], spare: set[int] | None = No
         stat = _stat(pid)
         if not stat or stat[0] == "Z":
             continue
-        if int(stat[2]) in groups or _environ(pid).get(var) == value:
+        carried = _environ(pid).get(var)
+        group = int(stat[2])
+        if carried == value or (
+            carried is None and group in groups and _same_group(group, groups[group])
+        ):
             pids.append(pid)
     return pids
 
