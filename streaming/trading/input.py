@@ -23,6 +23,7 @@ from streaming.brokers.orders import (
 )
 from streaming.brokers.symbols import OPTION_STREAMER_RE
 from streaming.trading.ticks import on_grid, tick_for
+from streaming.trading.words import price_text
 from streaming.validation import FUTURE_RE, normalize_symbol
 
 FIELDS = frozenset(
@@ -330,6 +331,44 @@ def _check_closes(group: LinkedOrder) -> None:
             )
 
 
+def _check_sides(group: LinkedOrder) -> None:
+    """A stop on the wrong side is refused: an exit pair's take-profit beyond its
+    stop-loss (a sell's above, a buy's below), and under a Limit trigger each exit on its
+    side of the entry (a Market trigger's price is the quote's: the owner's checks)."""
+    exits = group.pair or (group.orders if group.trigger is not None else ())
+    if not exits:
+        return
+    take = next((o.price for o in exits if o.order_type == "Limit"), None)
+    stop = next((o.stop_price for o in exits if o.order_type in ("Stop", "Stop Limit")), None)
+    sells = not exits[0].legs[0].buys
+    word, beyond, side = ("sells", "above", "below") if sells else ("buys", "below", "above")
+
+    def past(a: Decimal, b: Decimal) -> bool:
+        return a > b if sells else a < b
+
+    if take is not None and stop is not None and not past(take, stop):
+        raise OrderInputError(
+            "bad_order",
+            f"A take-profit that {word} is {beyond} its stop-loss: {price_text(take)} "
+            f"is not {beyond} the {price_text(stop)} stop.",
+        )
+    entry = group.trigger.price if group.trigger is not None else None
+    if entry is None:  # no trigger, or a Market one
+        return
+    if take is not None and not past(take, entry):
+        raise OrderInputError(
+            "bad_order",
+            f"The take-profit {word} {beyond} the entry: {price_text(take)} is not "
+            f"{beyond} {price_text(entry)}.",
+        )
+    if stop is not None and not past(entry, stop):
+        raise OrderInputError(
+            "bad_order",
+            f"The stop-loss {word} {side} the entry: the {price_text(stop)} stop "
+            f"is not {side} {price_text(entry)}.",
+        )
+
+
 def parse_linked(body: dict[str, Any]) -> TicketLinked:
     """A linked order's body (the contract's "Linked orders"), checked."""
     unknown = sorted(set(body) - LINKED_FIELDS)
@@ -365,6 +404,7 @@ def parse_linked(body: dict[str, Any]) -> TicketLinked:
         raise OrderInputError("bad_order", "Every order of a linked order is on the same symbol.")
     _check_pair(group)
     _check_closes(group)
+    _check_sides(group)
     return TicketLinked(link=link, group=group)
 
 

@@ -554,6 +554,37 @@ def test_a_bracket_an_oco_and_an_oto_are_taken_as_sent():
             "Unknown field of the first order: replaces.",
         ),
         (group(replaces="1"), "Unknown field of a linked order: replaces."),
+        # a stop on the wrong side: of its take-profit, or of the entry it protects
+        (
+            group("OCO", trigger=None, orders=[TAKE, {**STOP, "stop_price": "510.00"}]),
+            "A take-profit that sells is above its stop-loss: 500.00 is not above the 510.00 stop.",
+        ),
+        (
+            group(orders=[{**TAKE, "price": "470.00"}, STOP]),
+            "The take-profit sells above the entry: 470.00 is not above 480.00.",
+        ),
+        (
+            group("OTO", orders=[{**STOP, "stop_price": "490.00"}]),
+            "The stop-loss sells below the entry: the 490.00 stop is not below 480.00.",
+        ),
+        (
+            group(
+                trigger=member("Sell to Open", "Limit", price="480.00"),
+                orders=[
+                    member("Buy to Close", "Limit", price="460.00"),
+                    member("Buy to Close", "Stop", stop_price="450.00"),
+                ],
+            ),
+            "A take-profit that buys is below its stop-loss: 460.00 is not below the 450.00 stop.",
+        ),
+        (
+            group(
+                "OTO",
+                trigger=member("Sell to Open", "Limit", price="480.00"),
+                orders=[member("Buy to Close", "Stop", stop_price="470.00")],
+            ),
+            "The stop-loss buys above the entry: the 470.00 stop is not above 480.00.",
+        ),
     ],
 )
 def test_each_bad_linked_order_is_refused_in_words(raw, says):
@@ -597,8 +628,18 @@ def test_a_linked_order_a_broker_does_not_take_is_unsupported(broker, raw, says)
 
 
 def test_what_each_broker_takes_of_linked_orders_passes():
+    short = member("Sell to Open", "Limit", price="480.00")
+    covers = [
+        member("Buy to Close", "Limit", price="460.00"),
+        member("Buy to Close", "Stop", stop_price="500.00"),
+    ]
     for broker in ("tastytrade", "tradier", "alpaca"):
-        for raw in (group(), group("OCO", trigger=None), group("OTO", orders=[STOP])):
+        for raw in (
+            group(),
+            group("OCO", trigger=None),
+            group("OTO", orders=[STOP]),
+            group(trigger=short, orders=covers),  # a short's bracket: the sides turn over
+        ):
             ticket = parse_ticket(raw)
             assert isinstance(ticket, TicketLinked)
             check_linked_supported(broker, ticket.group)
