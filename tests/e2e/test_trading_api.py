@@ -7,12 +7,14 @@ Needs the adapters' `SupportsOrders` (streaming/brokers/*/orders.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from sandbox.server import SandboxServer
 from tests.support.live import LiveApp
@@ -144,6 +146,81 @@ def test_what_a_broker_does_not_take_is_unsupported(trader, accounts):
         "error": "Alpaca does not take multi-leg orders here.",
         "code": "unsupported",
     }
+
+
+def oco(trader: Trader, where: dict, stop: str) -> dict:
+    """Protect 1 AAPL: a take-profit at 900.00 and a stop-loss at `stop`."""
+    exit_ = {"legs": [{"symbol": "AAPL", "action": "Sell to Close", "quantity": 1}]}
+    entry = trader.order(where)
+    return {
+        "link": entry["link"],
+        "account": entry["account"],
+        "complex": "OCO",
+        "trigger": None,
+        "orders": [
+            {**exit_, "order_type": "Limit", "price": "900.00", "time_in_force": "GTC"},
+            {**exit_, "order_type": "Stop", "stop_price": stop, "time_in_force": "GTC"},
+        ],
+    }
+
+
+def test_bad_linked_and_stop_orders_get_a_sentence_and_the_stream_goes_on(
+    trader, live_app, accounts
+):
+    """The issue's examples, each refused in words at the preview (no broker call), while
+    the trader's socket is open: a stop on the wrong side, a trail at a broker without
+    trailing stops, an OCO with one member, more legs than any broker takes. Then the
+    socket still answers and a good group is previewed."""
+    tt = accounts["tastytrade"]
+    wrong_side = oco(trader, tt, stop="950.00")
+    one_member = {**wrong_side, "orders": wrong_side["orders"][:1]}
+    trail = trader.order(
+        accounts["tradier"],
+        legs=[{"symbol": "AAPL", "action": "Sell to Close", "quantity": 1}],
+        order_type="Trailing Stop",
+        price=None,
+        trail={"amount": "5.00"},
+    )
+    legs = [
+        {"symbol": f".SPY270115C{strike}", "action": "Buy to Open", "quantity": 1}
+        for strike in (580, 590, 600, 610, 620)
+    ]
+    cases = [
+        (
+            wrong_side,
+            "bad_order",
+            "A take-profit that sells is above its stop-loss: 900.00 is not above the 950.00 stop.",
+        ),
+        (trail, "unsupported", "Tradier takes no trailing stops; use a Stop."),
+        (one_member, "bad_order", "An OCO has 2 orders in `orders`."),
+        (trader.order(tt, legs=legs, price="5.00"), "bad_order", "An order has from 1 to 4 legs."),
+    ]
+    headers = {"Cookie": live_app.cookie_header(trader.client), "Origin": live_app.url}
+    with connect(live_app.ws_url, additional_headers=headers, max_size=None) as ws:
+
+        def frames() -> list[dict]:  # a message is a frame or a list of them
+            message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+            return message if isinstance(message, list) else [message]
+
+        deadline = time.monotonic() + 15  # the socket's loaded-box margin
+        assert frames()[0]["type"] == "hello"
+        for body, code, says in cases:
+            answer = trader.preview(body)
+            assert (answer.status_code, answer.json()) == (400, {"error": says, "code": code})
+        ws.send(json.dumps({"type": "ping", "id": "after-bad-input"}))
+        deadline = time.monotonic() + 15
+        pongs: list[dict] = []
+        while not pongs:
+            pongs = [f for f in frames() if f.get("type") == "pong"]
+        assert [f.get("id") for f in pongs] == ["after-bad-input"]
+    # a good group: a bracket on a buy far below the market (no position needed)
+    bracket = {**wrong_side, "complex": "OTOCO", "trigger": trader.order(tt)}
+    for key in ("link", "account"):
+        del bracket["trigger"][key]
+    bracket["orders"][1] = {**bracket["orders"][1], "stop_price": "0.50"}
+    good = trader.preview(bracket)
+    assert good.status_code == 200, good.text
+    assert good.json()["preview"]["words"].startswith("Bracket: Buy 1 AAPL at 1.00 limit")
 
 
 def test_writes_need_the_csrf_token_and_the_origin(trader, live_app, accounts):
