@@ -151,6 +151,41 @@ def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: 
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_a_row_replaced_under_an_open_menu_keeps_it_open_by_the_new_row(page: Page, browser_app):
+    """The renderer replaces a position's row (a live update) while its menu is open; the
+    page then scrolls itself. The menu follows the new row's button
+    and its item can be chosen (a clean clone's click waited 30 s for an item of a menu
+    that had closed under it: its button was no longer in the page)."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(page.locator("tr[data-position] [data-row-menu]").first).to_be_visible()
+    key = page.evaluate(
+        """() => {
+          const b = document.querySelector('tr[data-position] [data-row-menu]');
+          b.scrollIntoView({ block: 'center' });
+          b.click();
+          return b.closest('tr').getAttribute('data-position');
+        }"""
+    )
+    expect(page.locator(".row-menu-pop")).to_be_visible()
+    page.evaluate(
+        """(key) => {
+          const row = document.querySelector(`tr[data-position="${key}"]`);
+          const fresh = row.cloneNode(true);
+          fresh.querySelector('[data-row-menu]').setAttribute('aria-expanded', 'false');
+          row.replaceWith(fresh);  // as the renderer does on a live update
+          dispatchEvent(new Event('scroll'));  // the page's own scroll, as anchoring makes
+        }""",
+        key,
+    )
+    expect(page.locator(".row-menu-pop")).to_be_visible()
+    button = page.locator(f'tr[data-position="{key}"] [data-row-menu]')
+    expect(button).to_have_attribute("aria-expanded", "true")
+    page.locator(".row-menu-pop [data-menu-alert]").click()
+    expect(page.locator(".row-alert-form")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_a_row_menu_at_the_bottom_of_the_screen_opens_in_view(page: Page, browser_app):
     """A row scrolled to the bottom of the screen: its menu opens above the row, inside the
     viewport (under it, it was off-screen, and reaching it took a scroll), so its item is

@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { menuPlacement } from '../../static/js/stream/menu-placement.js';
+import { menuPlacement, sameRowButton } from '../../static/js/stream/menu-placement.js';
 
 const viewport = { width: 1280, height: 800 };
 const size = { width: 160, height: 90 };
@@ -28,4 +28,15 @@ test('under its button when there is no room above either (a very short viewport
 test('never off the right or left edge', () => {
   assert.equal(menuPlacement(button(300, 1250), size, viewport).left, 1280 - 160 - 4);
   assert.equal(menuPlacement(button(300, -20), size, viewport).left, 4);
+});
+
+test('a replaced row is found again by its name: the open menu follows its new button', () => {
+  assert.equal(
+    sameRowButton({ name: 'data-position', value: '5WT13997|AAPL' }),
+    'tr[data-position="5WT13997|AAPL"] [data-row-menu]',
+  );
+  assert.equal(sameRowButton({ name: 'data-quote', value: 'BRK/B' }), 'tr[data-quote="BRK/B"] [data-row-menu]');
+  assert.equal(sameRowButton({ name: 'data-quote', value: 'a"b\\c' }), 'tr[data-quote="a\\"b\\\\c"] [data-row-menu]');
+  assert.equal(sameRowButton({ name: 'data-other', value: 'x' }), null);
+  assert.equal(sameRowButton(null), null);
 });

@@ -9,7 +9,7 @@
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
 import { el } from './dom.js';
-import { menuPlacement } from './menu-placement.js';
+import { ROW_KEYS, menuPlacement, sameRowButton } from './menu-placement.js';
 
 /** The keys that scroll the page (a trader's scroll: it closes an open menu). */
 const SCROLL_KEYS = new Set(['PageUp', 'PageDown', 'Home', 'End', 'ArrowUp', 'ArrowDown', ' ']);
@@ -34,10 +34,31 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     open = null;
   }
 
+  /** The row a button is in, by its name (ROW_KEYS), or null. */
+  function rowOf(button) {
+    const tr = button.closest('tr');
+    const name = tr && ROW_KEYS.find((key) => tr.hasAttribute(key));
+    return name ? { name, value: tr.getAttribute(name) } : null;
+  }
+
+  /** The open menu's button: its own, or, once a live update has replaced its row, the
+   *  new row's of the same name (the menu stays open on the row the trader chose). */
+  function anchor() {
+    if (open.button.isConnected) return open.button;
+    const selector = sameRowButton(open.row);
+    const fresh = selector && root.querySelector(selector);
+    if (fresh) {
+      fresh.setAttribute('aria-expanded', 'true');
+      open.button = fresh;
+    }
+    return open.button;
+  }
+
   /** The open menu by its button (menuPlacement); false when the button is gone or off
    *  the screen, where the menu could not follow it. */
   function place() {
-    const { pop, button } = open;
+    const { pop } = open;
+    const button = anchor();
     const at = button.getBoundingClientRect();
     const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
     if (!button.isConnected || at.bottom < 0 || at.top > viewport.height) return false;
@@ -59,7 +80,7 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     // in the body, placed by the button: a table cell (sticky, in a scrolling wrapper)
     // would clip it or paint the next rows over it
     doc.body.append(pop);
-    open = { pop, button };
+    open = { pop, button, row: rowOf(button) };
     place();
     button.setAttribute('aria-expanded', 'true');
     item.addEventListener('click', () => showForm(sym));
@@ -98,7 +119,7 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
   root.addEventListener('click', (ev) => {
     const button = ev.target.closest && ev.target.closest('[data-row-menu]');
     if (button) {
-      const same = open && open.button === button;
+      const same = open && anchor() === button;
       close();
       if (!same) showMenu(button);
       return;
@@ -109,8 +130,8 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
   doc.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') close(); });
   // The trader scrolling (wheel, touch, scroll keys) closes the menu. A scroll the page
   // makes itself (the browser anchoring rows a link delivers later, a row's height
-  // changing above) moves it with its button, under the pointer; it closes only when the
-  // button is gone or off the screen.
+  // changing above) moves it with its button, under the pointer (the new row's, once a
+  // live update has replaced the row); it closes only when the row is gone or off the screen.
   window.addEventListener('wheel', close, { passive: true });
   window.addEventListener('touchmove', close, { passive: true });
   doc.addEventListener('keydown', (ev) => { if (open && SCROLL_KEYS.has(ev.key) && !inside(ev)) close(); });

@@ -14,3 +14,16 @@ export function menuPlacement(at, size, viewport) {
   const fitsBelow = below + size.height <= viewport.height;
   return { left, top: fitsBelow || above < 0 ? below : above };
 }
+
+/** The attributes that name a row for good (a position by account and symbol, a
+ *  watchlist row by symbol): the renderer may replace a row's element, never its name. */
+export const ROW_KEYS = ['data-position', 'data-quote'];
+
+/** How to find a row's ⋯ button again once the renderer has replaced the row it was in
+ *  (a live update under an open menu): a selector for the button in the row of the same
+ *  name, or null for a button in no named row. `row`: {name, value} of the row it was in. */
+export function sameRowButton(row) {
+  if (!row || !ROW_KEYS.includes(row.name)) return null;
+  const value = String(row.value).replace(/["\\]/g, '\\$&');
+  return `tr[${row.name}="${value}"] [data-row-menu]`;
+}
