@@ -47,6 +47,8 @@ async def test_an_earlier_day_comes_from_the_brokers_through_the_owner(live_sand
     series = {s["account"]: s for s in body["series"]}
     assert series[""]["label"] == "Total"
     assert not set(by_broker["tradier"]) & set(series)
+    # every tastytrade and Alpaca account answered (the reason says why one did not)
+    assert set(by_broker["tastytrade"] + by_broker["alpaca"]) <= set(series), body["reason"]
     for number in by_broker["tastytrade"]:
         expected = await sdk_day(live_sandbox, number, day)
         assert [(p["t"], p["net_liq"]) for p in series[number]["points"]] == [
