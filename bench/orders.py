@@ -45,6 +45,7 @@ import websockets
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp, read_json
+from tests.support.wait import poll_until
 
 GOAL_ACK_TO_FRAME_MS = 150.0
 #: A triggered stop on the page, where the broker pushes orders (tastytrade, Alpaca).
@@ -103,43 +104,38 @@ class Socket:
                 members = self.groups.setdefault((int(link), order["group"]["id"]), {})
                 members[order["group"]["role"]] = str(order["id"])
 
+    def _first(self, link: int, order_ids: set[str], statuses: set[str] | None) -> float | None:
+        """When the first frame of any of the orders (in one of `statuses`) arrived."""
+        with self.lock:
+            times = [
+                t
+                for (lk, oid, status), t in self.seen.items()
+                if lk == link and oid in order_ids and (statuses is None or status in statuses)
+            ]
+        return min(times) if times else None
+
+    def wait(self, link: int, order_id: str, statuses: set[str], within: float) -> float:
+        return poll_until(
+            lambda: self._first(link, {order_id}, statuses),
+            within,
+            f"a {statuses} frame for order {order_id}",
+        )
+
     def members(self, link: int, group_id: str, within: float) -> dict[str, str]:
         """The group's take-profit and stop-loss order ids, once both were seen."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
+
+        def both() -> dict[str, str] | None:
             with self.lock:
                 found = dict(self.groups.get((link, group_id), {}))
-            if {"take_profit", "stop_loss"} <= found.keys():
-                return found
-            time.sleep(0.005)
-        raise SystemExit(f"group {group_id}: both exits not seen in {within} s")
+            return found if {"take_profit", "stop_loss"} <= found.keys() else None
+
+        return poll_until(both, within, f"both exits of group {group_id}")
 
     def first_of(self, link: int, order_ids: list[str], within: float) -> float:
         """When the first frame of any of the orders arrived."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            with self.lock:
-                times = [
-                    t for (lk, oid, _), t in self.seen.items() if lk == link and oid in order_ids
-                ]
-            if times:
-                return min(times)
-            time.sleep(0.005)
-        raise SystemExit(f"no frame for orders {order_ids} in {within} s")
-
-    def wait(self, link: int, order_id: str, statuses: set[str], within: float) -> float:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            with self.lock:
-                times = [
-                    t
-                    for (lk, oid, status), t in self.seen.items()
-                    if lk == link and oid == order_id and status in statuses
-                ]
-            if times:
-                return min(times)
-            time.sleep(0.005)
-        raise SystemExit(f"no {statuses} frame for order {order_id} in {within} s")
+        return poll_until(
+            lambda: self._first(link, set(order_ids), None), within, f"a frame of {order_ids}"
+        )
 
 
 def post(client: httpx.Client, app: LiveApp, path: str, body: Any, **headers: str) -> Any:
@@ -224,13 +220,11 @@ def protect_and_trigger(
 def back_within(client: httpx.Client, mid: float, within: float) -> None:
     """Until the app's SPY quote is back near `mid` (a preview made on the moved quote
     would be refused as moved at its confirm: the quote band)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        quote = read_json(client, "/api/snapshot")["quotes"]["SPY"]
-        if abs(quote["bid"] - mid) < mid * 0.01:
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"SPY's quote not back near {mid:.2f} in {within} s")
+    poll_until(
+        lambda: abs(read_json(client, "/api/snapshot")["quotes"]["SPY"]["bid"] - mid) < mid * 0.01,
+        within,
+        f"SPY's quote back near {mid:.2f}",
+    )
 
 
 def bench_broker(
