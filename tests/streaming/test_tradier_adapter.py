@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -11,10 +12,10 @@ from django.conf import settings
 
 from sandbox.core.credentials import credential_id
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.errors import CredentialRejected
+from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.symbols import occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier.adapter import TradierAdapter
-from streaming.brokers.tradier.client import TradierClient, fetch_account_numbers
+from streaming.brokers.tradier.client import TradierClient, fetch_account_numbers, rate_group
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.wire import order_payloads
 from tests.support.brokers import TRADIER_FAST
@@ -235,6 +236,61 @@ async def test_a_burst_after_the_window_expired_counts_the_calls_in_flight(
     assert totals(control).get("tradier_rate_limited", 0) == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "group"),
+    [
+        ("POST", "/v1/accounts/VA1/orders", "trading"),  # place and preview
+        ("PUT", "/v1/accounts/VA1/orders/42", "trading"),  # modify
+        ("DELETE", "/v1/accounts/VA1/orders/42", "trading"),  # cancel
+        ("GET", "/v1/accounts/VA1/orders", "standard"),
+        ("GET", "/v1/accounts/VA1/orders/42", "standard"),
+        ("GET", "/v1/user/profile", "standard"),
+        ("POST", "/v1/markets/quotes", "market"),
+    ],
+)
+def test_rate_groups_are_tradiers(method, path, group):
+    """Modify and cancel are in the trade scope, as placing is: Tradier counts them in the
+    trading window, so their answers' headers tell of that window."""
+    assert rate_group(method, path) == group
+
+
+async def test_cancels_between_reads_do_not_lead_the_reads_into_a_429(
+    broker_at_sandbox, control, token
+):
+    """A cancel's answer carries the trading window's headers; booked as the standard
+    window's, its room (50 here) let reads through that the standard window (3) refused."""
+    control.configure(
+        tradier_rate_limit_standard=3, tradier_rate_limit_trading=50, tradier_rate_window=5.0
+    )
+    async with TradierClient(access_token=token, api_url=settings.TRADIER_API_URL) as client:
+        number_ = (await client.account_numbers())[0]
+        with pytest.raises(BrokerHTTPError):  # no such order: refused, but counted
+            await client.request("DELETE", f"/v1/accounts/{number_}/orders/1", max_retries=0)
+        reads = [client.get(f"/v1/accounts/{number_}/balances") for _ in range(3)]
+        with contextlib.suppress(TimeoutError):  # the window's last calls wait for its end
+            await asyncio.wait_for(asyncio.gather(*reads), 1.0)
+        assert client.retries_429 == 0
+    assert totals(control).get("tradier_rate_limited", 0) == 0
+
+
+async def test_balances_reads_leave_the_order_polls_their_room(broker_at_sandbox, control, token):
+    """A standard window too small for every poll: the balances reads wait for the next
+    window, and the order polls (how a fill or a triggered stop reaches the page: Tradier
+    has no order push) never do."""
+    window = 3.0
+    control.configure(tradier_rate_limit_standard=24, tradier_rate_window=window)
+    adapter = make_adapter(token, account_poll_interval=0.05, order_poll_interval=0.75)
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        client = adapter._client
+        assert client is not None
+        # two windows in which balances reads waited (the first is the snapshot's)
+        await sink.wait_for(lambda: client.windows["standard"].waits >= 2, 3 * window + 5)
+        assert client.windows["standard"].urgent_waits == 0
+    assert totals(control).get("tradier_rate_limited", 0) == 0
+
+
 async def test_chain_cache_serves_greeks_within_ttl(broker_at_sandbox, control, token):
     """Greeks come from the chain; two refreshes within the TTL cost one chain request,
     after the TTL a second one; iv falls back to smv_vol where mid_iv is 0."""
@@ -371,8 +427,9 @@ async def test_failing_account_polls_go_stale_then_reconnect_while_quotes_stay_l
 
 async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, token):
     """With balances/positions polled only every 60 s, a filled order (seen by the 0.2 s
-    order poll) re-reads them at once: the new position appears long before the next
-    regular poll (a quarter of its interval: the rest is a loaded box's margin)."""
+    order poll) re-reads them at once, for its own account: the new position appears long
+    before the next regular poll (a quarter of its interval: the rest is a loaded box's
+    margin)."""
     account_poll = 60.0
     at_once = account_poll / 4
     adapter = make_adapter(token, account_poll_interval=account_poll, order_poll_interval=0.2)
@@ -395,6 +452,7 @@ async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, to
             lambda: any(k == "order" and p["id"] == order_id for k, _, _, p in sink.events)
         )
         polls = adapter.account_polls
+        read_before = dict(adapter.balances_polled)
         for _ in range(8):
             control.step()
         filled_at = time.monotonic()
@@ -417,6 +475,11 @@ async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, to
         await sink.wait_for(spy_after_fill, at_once)
         assert time.monotonic() - filled_at < at_once
         assert adapter.account_polls > polls
+        # the fill's account only: Tradier's reads a minute are shared by every poll
+        others = [a for a in read_before if a != account]
+        assert others, "the sandbox token has more than one account"
+        assert adapter.balances_polled[account] > read_before[account]
+        assert all(adapter.balances_polled[a] == read_before[a] for a in others)
 
 
 def test_a_reused_order_id_starts_a_new_fill_book():

@@ -50,6 +50,7 @@ from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.fills import FillBook, fill_ids
 from streaming.brokers.tradier.history import history_candles
 from streaming.brokers.tradier.orders import TradierOrders
+from streaming.brokers.tradier.pacing import Reserve
 from streaming.brokers.tradier.wire import (
     balance_payload,
     greeks_fields,
@@ -127,8 +128,14 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         self.order_polls = 0  # order rounds (started)
         #: Order lists read, per account (a round woken by an order call reads one).
         self.accounts_polled: collections.Counter[str] = collections.Counter()
+        #: Balances/positions rounds per account (a round woken by a fill reads one).
+        self.balances_polled: collections.Counter[str] = collections.Counter()
         #: The accounts an order call changed since the last order round.
         self._orders_changed_in: set[str] = set()
+        #: The accounts the order polls read (set when the account loop starts).
+        self._order_accounts: list[str] = []
+        #: The accounts with a new fill since the last balances round.
+        self._filled_in: set[str] = set()
         self.bad_lines = 0
         self.stream_errors: list[str] = []
 
@@ -196,7 +203,14 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
             )
 
     async def _accounts(self, client: TradierClient) -> list[str]:
-        return [n for n in await client.account_numbers() if self._wants(n)]
+        self._order_accounts = [n for n in await client.account_numbers() if self._wants(n)]
+        return self._order_accounts
+
+    def _orders_room(self) -> Reserve:
+        """The reads the order polls need in a window: every account each interval, and a
+        round an order call may wake at any time."""
+        accounts = len(self._order_accounts)
+        return Reserve(per_second=accounts / self.config.order_poll_interval, base=accounts)
 
     async def _poll_every(
         self,
@@ -224,12 +238,12 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
                 wake.clear()
             await self._gate(sink)
             targets = accounts
+            changed = self._orders_changed_in if name == "orders" else self._filled_in
             if woken and time.monotonic() - last_full < interval:
-                # woken by an order call: that account only (the schedule keeps the rest)
-                changed = self._orders_changed_in if name == "orders" else set()
+                # woken by an order call or a fill: that account only (the schedule keeps
+                # the rest): Tradier's 120 reads a minute are shared by every poll
                 targets = [a for a in accounts if a in changed] or accounts
-            if name == "orders":
-                self._orders_changed_in.clear()
+            changed.clear()
             if targets is accounts:
                 last_full = time.monotonic()
             try:
@@ -253,14 +267,18 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
     async def _poll_accounts(
         self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
     ) -> None:
-        """Balances and positions; on a poll only what changed is reported."""
+        """Balances and positions; on a poll only what changed is reported. These reads
+        leave the order polls their room in the window (they are how a fill reaches the
+        page); on a snapshot (`full`) they are what the page waits for, and keep none."""
         self.account_polls += 1
+        keep = None if full else self._orders_room()
         raw_positions: dict[str, list[dict[str, Any]]] = {}
         balances: dict[str, Balance] = {}
         for number_ in accounts:
-            body = await client.get(f"/v1/accounts/{number_}/balances")
+            self.balances_polled[number_] += 1
+            body = await client.get(f"/v1/accounts/{number_}/balances", keep=keep)
             balances[number_] = balance_payload((body or {}).get("balances") or {})
-            body = await client.get(f"/v1/accounts/{number_}/positions")
+            body = await client.get(f"/v1/accounts/{number_}/positions", keep=keep)
             wrapper = (body or {}).get("positions")
             rows = as_list(wrapper.get("position") if isinstance(wrapper, dict) else None)
             raw_positions[number_] = [p for p in rows if isinstance(p, dict)]
@@ -315,6 +333,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
                     if full or previous != payload:
                         await sink.account_event("order", self.link_id, number_, payload)
                         if not full and fill_ids(payload) - fill_ids(previous):
+                            self._filled_in.add(number_)
                             self._account_wanted.set()
                     self._known[key] = payload
 

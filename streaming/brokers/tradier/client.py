@@ -35,7 +35,7 @@ from streaming.brokers.errors import (
     retry_after_header,
 )
 from streaming.brokers.http_client import HTTPClient, async_client
-from streaming.brokers.tradier.pacing import RateState, RateWindow
+from streaming.brokers.tradier.pacing import RateState, RateWindow, Reserve
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,17 @@ def as_list(value: Any) -> list[Any]:
 
 
 def rate_group(method: str, path: str) -> str:
-    """Tradier's rate-limit groups: market data, trading (order placement), standard."""
+    """Tradier's rate-limit groups: market data, trading (the `trade` scope: placing,
+    previewing, modifying and cancelling orders), standard (the other reads). An answer's
+    headers tell of its group's window, so a call booked in the wrong group misleads the
+    pacing of the other (a cancel's trading room taken for the reads' room: a 429)."""
     if path.startswith("/v1/markets"):
         return "market"
-    if method == "POST" and path.startswith("/v1/accounts/") and path.endswith("/orders"):
+    if (
+        method in ("POST", "PUT", "DELETE")
+        and path.startswith("/v1/accounts/")
+        and (path.endswith("/orders") or "/orders/" in path)
+    ):
         return "trading"
     return "standard"
 
@@ -100,8 +107,10 @@ class TradierClient(HTTPClient):
         )
 
     # -- requests ------------------------------------------------------------------------
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return await self.request("GET", path, params=params)
+    async def get(
+        self, path: str, params: dict[str, Any] | None = None, *, keep: Reserve | None = None
+    ) -> Any:
+        return await self.request("GET", path, params=params, keep=keep)
 
     async def post(self, path: str, data: dict[str, Any] | None = None) -> Any:
         return await self.request("POST", path, data=data)
@@ -114,15 +123,17 @@ class TradierClient(HTTPClient):
         params: dict[str, Any] | None = None,
         data: dict[str, Any] | None = None,
         max_retries: int | None = None,
+        keep: Reserve | None = None,
     ) -> Any:
         """One REST call, parsed; waits out exhausted windows and retries 429s (bounded;
         `max_retries=0`: a 429 is raised at once with its Retry-After, for a caller that
-        tells a person when to try again instead of holding them)."""
+        tells a person when to try again instead of holding them). `keep`: the room a
+        less urgent call leaves in its window for the others (pacing.py)."""
         group = rate_group(method, path)
         retries = self.max_retries if max_retries is None else max_retries
         for attempt in range(retries + 1):
             window = self.windows.setdefault(group, RateWindow(group))
-            await window.reserve()
+            await window.reserve(keep)
             answer: RateState | None = None
             try:
                 response = await self._http.request(
