@@ -2,7 +2,7 @@
 
 An order is in the contract's vocabulary (docs/streaming-contract.md, "Trading"): legs of
 (symbol, action, quantity) with the contract's symbols, `Limit`/`Market`/`Stop`/`Stop
-Limit`/`Trailing Stop`, `Day`/`GTC`.
+Limit`/`Trailing Stop`/`Notional Market`, `Day`/`GTC`.
 Each adapter that trades (`SupportsOrders`) spells it the broker's way, runs the broker's
 own dry run where there is one, and tags every order with the ticket's client order id
 so that a lost answer can be looked up before anything is placed again.
@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 ACTIONS = ("Buy to Open", "Sell to Close", "Sell to Open", "Buy to Close")
-ORDER_TYPES = ("Limit", "Market", "Stop", "Stop Limit", "Trailing Stop")
+ORDER_TYPES = ("Limit", "Market", "Stop", "Stop Limit", "Trailing Stop", "Notional Market")
+#: A dollar amount at market: the broker sizes it when it fills.
+NOTIONAL_MARKET = "Notional Market"
 #: The types armed at a trigger (one leg each).
 STOP_TYPES = frozenset({"Stop", "Stop Limit", "Trailing Stop"})
 TIMES_IN_FORCE = ("Day", "GTC")
@@ -23,11 +25,24 @@ TIMES_IN_FORCE = ("Day", "GTC")
 
 @dataclass(frozen=True, kw_only=True)
 class OrderLeg:
-    """One leg: the contract's symbol (a ticker, an option's streamer symbol)."""
+    """One leg: the contract's symbol (a ticker, an option's streamer symbol), and its
+    quantity: exact (a part of a share where the broker takes it), None in a `Notional
+    Market` order, which the broker sizes when it fills."""
 
     symbol: str
     action: str
-    quantity: int
+    quantity: Decimal | None
+
+    @property
+    def size(self) -> Decimal:
+        """The quantity of a leg sized in units (every order but a `Notional Market`)."""
+        if self.quantity is None:
+            raise ValueError(f"{self.symbol}: a dollar amount's leg has no quantity")
+        return self.quantity
+
+    @property
+    def whole(self) -> bool:
+        return self.quantity is None or self.quantity == self.quantity.to_integral_value()
 
     @property
     def is_option(self) -> bool:
@@ -53,6 +68,8 @@ class OrderRequest:
     #: A Trailing Stop's trail: in dollars or in percent (one of the two).
     trail_amount: Decimal | None = None
     trail_percent: Decimal | None = None
+    #: A `Notional Market` order's dollar amount (its leg has no quantity).
+    notional: Decimal | None = None
     #: The client order id (`sd-<ticket id>`): tastytrade's external-identifier,
     #: Tradier's tag, Alpaca's client_order_id.
     client_order_id: str = ""

@@ -14,6 +14,7 @@ from typing import Any
 from streaming.brokers.orders import (
     ACTIONS,
     LINKED,
+    NOTIONAL_MARKET,
     ORDER_TYPES,
     STOP_TYPES,
     TIMES_IN_FORCE,
@@ -35,6 +36,7 @@ FIELDS = frozenset(
         "price",
         "stop_price",
         "trail",
+        "notional",
         "time_in_force",
         "replaces",
     }
@@ -47,11 +49,20 @@ TRAIL_FIELDS = frozenset({"amount", "percent"})
 LEG_FIELDS = frozenset({"symbol", "action", "quantity"})
 MAX_LEGS = 4
 MAX_QUANTITY = 1_000_000
+#: Parts of a share: Alpaca's "up to 9 decimal point values" (the finest any broker takes).
+MAX_QUANTITY_PLACES = 9
+#: A dollar amount's least: Alpaca's "as little as $1 worth of shares".
+MIN_NOTIONAL = Decimal("1.00")
+CENTS = Decimal("0.01")
 #: What each broker takes: (most legs, options Day only).
 BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
 MAX_LEGS_AT = {"tastytrade": 4, "tradier": 4, "alpaca": 1}
 #: The brokers that take a Trailing Stop (Alpaca, of stock).
 TRAILING_STOPS_AT = frozenset({"alpaca"})
+#: The brokers that take a dollar amount (`Notional Market`) of stock.
+NOTIONAL_AT = frozenset({"tastytrade", "alpaca"})
+#: Alpaca's types that take a part of a share (its "Fractional Trading": Day only).
+FRACTIONAL_TYPES_AT_ALPACA = ("Market", "Limit", "Stop", "Stop Limit")
 
 
 class OrderInputError(ValueError):
@@ -92,12 +103,23 @@ def _account(raw: Any) -> str:
     return raw.strip()
 
 
-def _quantity(raw: Any) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_QUANTITY:
-        raise OrderInputError(
-            "bad_quantity", "The quantity must be a whole number from 1 to 1,000,000."
-        )
-    return raw
+QUANTITY_SAID = "The quantity must be more than 0 and at most 1,000,000."
+
+
+def _quantity(raw: Any) -> Decimal:
+    """A positive quantity (a JSON number or a decimal string), exact and normalized."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise OrderInputError("bad_quantity", QUANTITY_SAID)
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise OrderInputError("bad_quantity", QUANTITY_SAID) from None
+    if not value.is_finite() or not 0 < value <= MAX_QUANTITY:
+        raise OrderInputError("bad_quantity", QUANTITY_SAID)
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_QUANTITY_PLACES:
+        raise OrderInputError("bad_quantity", "The quantity has at most 9 decimals.")
+    return Decimal(format(value.normalize(), "f"))
 
 
 def _symbol(raw: Any) -> str:
@@ -109,15 +131,26 @@ def _symbol(raw: Any) -> str:
     return symbol
 
 
-def _leg(raw: Any) -> OrderLeg:
+def _leg(raw: Any, *, dollars: bool) -> OrderLeg:
+    """One leg; a dollar amount's (`dollars`) has no quantity: the broker sizes it."""
     if not isinstance(raw, dict) or set(raw) - LEG_FIELDS:
         raise OrderInputError("bad_body", "Each leg is {symbol, action, quantity}.")
     action = raw.get("action")
     if action not in ACTIONS:
         raise OrderInputError("bad_order", f"The action must be one of: {', '.join(ACTIONS)}.")
-    return OrderLeg(
-        symbol=_symbol(raw.get("symbol")), action=action, quantity=_quantity(raw.get("quantity"))
-    )
+    symbol = _symbol(raw.get("symbol"))
+    if dollars:
+        if raw.get("quantity") is not None:
+            raise OrderInputError(
+                "bad_order", "A notional market order has a dollar amount, not a quantity."
+            )
+        return OrderLeg(symbol=symbol, action=action, quantity=None)
+    leg = OrderLeg(symbol=symbol, action=action, quantity=_quantity(raw.get("quantity")))
+    if leg.is_option and not leg.whole:
+        raise OrderInputError(
+            "bad_quantity", "An option's quantity is a whole number of contracts."
+        )
+    return leg
 
 
 #: Which types take a limit price, and which a stop price.
@@ -182,6 +215,29 @@ def _stop_price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decima
     return _on_grid(_decimal(raw, "stop price"), "stop price", legs)
 
 
+def _notional(raw: Any, order_type: str, legs: tuple[OrderLeg, ...], tif: Any) -> Decimal | None:
+    """A `Notional Market` order's dollar amount (in cents, at least 1.00), of one stock
+    leg that buys or sells what is held, for the day; None for the other types."""
+    raw = _wanted(raw, order_type, frozenset({NOTIONAL_MARKET}), "dollar amount", "a dollar amount")
+    if raw is None:
+        return None
+    if len(legs) != 1 or legs[0].is_option:
+        raise OrderInputError("bad_order", "A notional market order buys or sells stock.")
+    if legs[0].action not in ("Buy to Open", "Sell to Close"):
+        raise OrderInputError(
+            "bad_order",
+            "A notional market order buys (Buy to Open) or sells what is held (Sell to Close).",
+        )
+    if tif != "Day":
+        raise OrderInputError("bad_order", "A notional market order is for the day (Day).")
+    amount = _decimal(raw, "dollar amount")
+    if amount < MIN_NOTIONAL:
+        raise OrderInputError("bad_price", "The dollar amount must be at least 1.00.")
+    if amount != amount.quantize(CENTS):
+        raise OrderInputError("bad_price", f"The dollar amount is in cents: {amount} is not.")
+    return amount.quantize(CENTS)
+
+
 def _trail(
     raw: Any, order_type: str, legs: tuple[OrderLeg, ...]
 ) -> tuple[Decimal | None, Decimal | None]:
@@ -208,15 +264,16 @@ def _request(body: dict[str, Any], account: str) -> OrderRequest:
     raw_legs = body.get("legs")
     if not isinstance(raw_legs, list) or not 1 <= len(raw_legs) <= MAX_LEGS:
         raise OrderInputError("bad_order", "An order has from 1 to 4 legs.")
-    legs = tuple(_leg(leg) for leg in raw_legs)
-    if len({leg.symbol for leg in legs}) != len(legs):
-        raise OrderInputError("bad_order", "Each leg must name a different symbol.")
     order_type = body.get("order_type")
     if order_type not in ORDER_TYPES:
         raise OrderInputError(
             "bad_order",
-            "The order type must be Limit, Market, Stop, Stop Limit or Trailing Stop.",
+            "The order type must be Limit, Market, Stop, Stop Limit, Trailing Stop or "
+            "Notional Market.",
         )
+    legs = tuple(_leg(leg, dollars=order_type == NOTIONAL_MARKET) for leg in raw_legs)
+    if len({leg.symbol for leg in legs}) != len(legs):
+        raise OrderInputError("bad_order", "Each leg must name a different symbol.")
     if order_type in STOP_TYPES and len(legs) > 1:
         raise OrderInputError("bad_order", f"A {order_type.lower()} order has one leg.")
     tif = body.get("time_in_force")
@@ -225,6 +282,7 @@ def _request(body: dict[str, Any], account: str) -> OrderRequest:
     price = _price(body.get("price"), order_type, legs)
     stop_price = _stop_price(body.get("stop_price"), order_type, legs)
     trail_amount, trail_percent = _trail(body.get("trail"), order_type, legs)
+    notional = _notional(body.get("notional"), order_type, legs, tif)
     return OrderRequest(
         account=account,
         legs=legs,
@@ -234,6 +292,7 @@ def _request(body: dict[str, Any], account: str) -> OrderRequest:
         stop_price=stop_price,
         trail_amount=trail_amount,
         trail_percent=trail_percent,
+        notional=notional,
     )
 
 
@@ -280,6 +339,11 @@ def _member(raw: Any, account: str, what: str) -> OrderRequest:
     if order.order_type == "Trailing Stop":
         raise OrderInputError(
             "bad_order", f"The {what} is a trailing stop: a linked order takes a Stop instead."
+        )
+    if order.order_type == NOTIONAL_MARKET:
+        raise OrderInputError(
+            "bad_order",
+            f"The {what}: a linked order's orders have a quantity, not a dollar amount.",
         )
     return order
 
@@ -433,6 +497,33 @@ def check_supported(broker: str, order: OrderRequest) -> None:
             raise OrderInputError("unsupported", f"{name} takes no trailing stops; use a Stop.")
         if legs[0].is_option:
             raise OrderInputError("unsupported", f"{name} takes trailing stops of stock only.")
+    if order.order_type == NOTIONAL_MARKET and broker not in NOTIONAL_AT:
+        raise OrderInputError(
+            "unsupported", f"{name} takes no dollar amounts; give a number of shares."
+        )
+    if not all(leg.whole for leg in legs):
+        _check_fractional(broker, name, order)
+
+
+def _check_fractional(broker: str, name: str, order: OrderRequest) -> None:
+    """A part of a share: Alpaca's fractional trading (Day; Market, Limit, Stop, Stop
+    Limit; never short); tastytrade's only as a dollar amount; Tradier's not at all."""
+    if broker == "tastytrade":
+        raise OrderInputError(
+            "unsupported",
+            "tastytrade takes part of a share as a dollar amount (Notional Market) only.",
+        )
+    if broker != "alpaca":
+        raise OrderInputError("unsupported", f"{name} takes whole shares only.")
+    if order.order_type not in FRACTIONAL_TYPES_AT_ALPACA:
+        raise OrderInputError(
+            "unsupported",
+            "Alpaca takes a part of a share in a Market, Limit, Stop or Stop Limit order.",
+        )
+    if order.time_in_force != "Day":
+        raise OrderInputError("unsupported", "Alpaca takes a part of a share for the day only.")
+    if order.legs[0].action == "Sell to Open":
+        raise OrderInputError("unsupported", "Alpaca does not sell short a part of a share.")
 
 
 #: The brokers that take linked orders: each takes every kind of `LINKED`; what one
@@ -448,6 +539,8 @@ def check_linked_supported(broker: str, group: LinkedOrder) -> None:
         raise OrderInputError("unsupported", f"{name} takes no {group.complex} orders.")
     if broker == "alpaca" and group.first.legs[0].is_option:
         raise OrderInputError("unsupported", "Alpaca links orders of stock only.")
+    if broker == "alpaca" and not all(leg.whole for m in group.members for leg in m.legs):
+        raise OrderInputError("unsupported", "Alpaca links orders of whole shares only.")
     if broker == "alpaca" and len({m.time_in_force for m in group.members}) > 1:
         raise OrderInputError(
             "unsupported", "Alpaca's linked orders have one time in force for every order."
@@ -469,11 +562,20 @@ def trail_json(order: OrderRequest) -> dict[str, str] | None:
     return None
 
 
+def quantity_json(quantity: Decimal | None) -> int | str | None:
+    """A quantity as the contract says it back: a number when whole, else its exact
+    decimal string (a JSON number would not keep 9 decimals of a large quantity)."""
+    if quantity is None:
+        return None
+    return int(quantity) if quantity == quantity.to_integral_value() else str(quantity)
+
+
 def member_json(order: OrderRequest) -> dict[str, Any]:
-    """An order's terms as the contract spells them (normalized; prices strings)."""
-    return {
+    """An order's terms as the contract spells them (normalized; prices strings; a
+    dollar amount's `notional` only where there is one)."""
+    said: dict[str, Any] = {
         "legs": [
-            {"symbol": leg.symbol, "action": leg.action, "quantity": leg.quantity}
+            {"symbol": leg.symbol, "action": leg.action, "quantity": quantity_json(leg.quantity)}
             for leg in order.legs
         ],
         "order_type": order.order_type,
@@ -482,6 +584,9 @@ def member_json(order: OrderRequest) -> dict[str, Any]:
         "trail": trail_json(order),
         "time_in_force": order.time_in_force,
     }
+    if order.notional is not None:
+        said["notional"] = str(order.notional)
+    return said
 
 
 def order_json(ticket: TicketOrder | TicketLinked) -> dict[str, Any]:

@@ -23,8 +23,12 @@ def _number(value: Any) -> Decimal | None:
     return number if number.is_finite() and number > 0 else None
 
 
-def _ratio_unit(order: OrderRequest) -> int:
-    return math.gcd(*(leg.quantity for leg in order.legs))
+def _ratio_unit(order: OrderRequest) -> Decimal:
+    """The quantity a (net) price is per: one leg's own (a dollar amount's: 1), several
+    legs' common divisor (an option spread's legs are whole contracts)."""
+    if len(order.legs) == 1:
+        return order.legs[0].quantity or Decimal(1)
+    return Decimal(math.gcd(*(int(leg.size) for leg in order.legs)))
 
 
 def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
@@ -38,7 +42,7 @@ def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[st
         leg_bid, leg_ask = _number(quote.get("bid")), _number(quote.get("ask"))
         if leg_bid is None or leg_ask is None:
             return None
-        ratio = Decimal(leg.quantity // unit)
+        ratio = (leg.quantity or unit) // unit
         if leg.buys:
             bid, ask = bid + leg_bid * ratio, ask + leg_ask * ratio
         else:
@@ -65,7 +69,9 @@ def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | Non
 def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
     """Quantity x multiplier x (the limit price, else a stop's trigger, else the far side
     of the live quote); a multi-leg adds its legs' (each at its far side; at the net price
-    without quotes)."""
+    without quotes); a dollar amount is its own."""
+    if order.notional is not None:
+        return order.notional
     if len(order.legs) == 1:
         leg = order.legs[0]
         price = order.price if order.price is not None else order.stop_price
@@ -73,7 +79,7 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
             price = far_side(order, net_quote(order, quotes))
         if price is None:
             return None
-        return price * leg.quantity * multiplier(leg)
+        return price * leg.size * multiplier(leg)
     total = Decimal(0)
     for leg in order.legs:
         quote = quotes.get(leg.symbol) or {}
@@ -82,7 +88,7 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
             if order.price is None:
                 return None
             return order.price * _ratio_unit(order) * multiplier(leg)
-        total += price * leg.quantity * multiplier(leg)
+        total += price * leg.size * multiplier(leg)
     return total
 
 

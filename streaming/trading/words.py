@@ -41,7 +41,10 @@ def price_text(price: Decimal) -> str:
     return f"{price:.{places}f}"
 
 
-def leg_text(leg: OrderLeg) -> str:
+def leg_text(leg: OrderLeg, notional: Decimal | None = None) -> str:
+    """`Buy 2 SPY 590C 15 Jan 27`, `Buy 0.5 SPY`; a dollar amount's `Buy $250.00 of SPY`."""
+    if notional is not None:
+        return f"{VERBS[leg.action]} ${money(notional)} of {instrument(leg.symbol)}"
     return f"{VERBS[leg.action]} {leg.quantity} {instrument(leg.symbol)}"
 
 
@@ -52,12 +55,15 @@ def multiplier(leg: OrderLeg) -> int:
 def estimated_cost(order: OrderRequest) -> Decimal | None:
     """Price x quantity x multiplier, positive for a debit (a single leg that buys);
     None where it cannot be told (a market order without a reference price; a
-    multi-leg, whose direction the broker's dry run says). A stop is at its trigger."""
+    multi-leg, whose direction the broker's dry run says). A stop is at its trigger; a
+    dollar amount is its own."""
+    leg = order.legs[0]
+    if order.notional is not None:
+        return order.notional if leg.buys else -order.notional
     price = order.estimated_price
     if price is None or len(order.legs) != 1:
         return None
-    leg = order.legs[0]
-    amount = price * leg.quantity * multiplier(leg)
+    amount = price * leg.size * multiplier(leg)
     return amount if leg.buys else -amount
 
 
@@ -101,7 +107,7 @@ def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
 
 def order_text(order: OrderRequest) -> str:
     """`Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day`."""
-    legs = " / ".join(leg_text(leg) for leg in order.legs)
+    legs = " / ".join(leg_text(leg, order.notional) for leg in order.legs)
     tif = "day" if order.time_in_force == "Day" else "GTC"
     return f"{legs} {how_text(order)}, {tif}"
 

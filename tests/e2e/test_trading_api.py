@@ -17,7 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from sandbox.server import SandboxServer
-from tests.support.live import LiveApp
+from tests.support.live import LiveApp, read_json
 from tests.support.trading_http import (
     WORKING,
     Trader,
@@ -221,6 +221,73 @@ def test_bad_linked_and_stop_orders_get_a_sentence_and_the_stream_goes_on(
     good = trader.preview(bracket)
     assert good.status_code == 200, good.text
     assert good.json()["preview"]["words"].startswith("Bracket: Buy 1 AAPL at 1.00 limit")
+
+
+def test_parts_of_a_share_and_dollar_amounts_where_the_broker_takes_them(trader, accounts):
+    """Alpaca: half a share at a limit, as sent and shown, and 25 dollars of AAPL at market,
+    sized by Alpaca at its fill. tastytrade: a dollar amount goes to its dry run, which the
+    sandbox refuses in tastytrade's words (no stock of its is fractional-quantity
+    eligible). Tradier: neither, refused naming the broker before any broker call."""
+    alpaca = accounts["alpaca"]
+    half = trader.order(
+        alpaca, legs=[{"symbol": "AAPL", "action": "Buy to Open", "quantity": "0.5"}]
+    )
+    preview = trader.preview(half)
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()["preview"]
+    assert shown["words"].startswith("Buy 0.5 AAPL at 1.00 limit, day: debit 0.50")
+    assert shown["order"]["legs"][0]["quantity"] == "0.5"
+    ticket = trader.confirm(shown["id"]).json()["ticket"]
+    trader.wait_status(alpaca["number"], ticket["order_id"], WORKING)
+    listed = read_json(trader.client, "/api/orders", account=alpaca["number"], limit="200")
+    held = next(o for o in listed["orders"] if str(o["id"]) == str(ticket["order_id"]))
+    assert held["legs"][0]["quantity"] == 0.5
+    cancel = trader.client.delete(
+        f"/api/orders/{ticket['order_id']}",
+        params={"link": alpaca["link"], "account": alpaca["number"]},
+        headers=trader.headers(),
+    )
+    assert cancel.status_code == 200, cancel.text
+    dollars = trader.order(
+        alpaca,
+        legs=[{"symbol": "AAPL", "action": "Buy to Open"}],
+        order_type="Notional Market",
+        price=None,
+        notional="25",
+    )
+    preview = trader.preview(dollars)
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()["preview"]
+    assert shown["words"].startswith("Buy $25.00 of AAPL at market, day: debit about 25.00")
+    assert shown["order"]["notional"] == "25.00"
+    ticket = trader.confirm(shown["id"]).json()["ticket"]
+    trader.wait_status(alpaca["number"], ticket["order_id"], frozenset({"Filled"}))
+    listed = read_json(trader.client, "/api/orders", account=alpaca["number"], limit="200")
+    filled = next(o for o in listed["orders"] if str(o["id"]) == str(ticket["order_id"]))
+    assert (filled["order_type"], filled["notional"]) == ("Notional Market", 25.0)
+    shares = sum(f["quantity"] for f in filled["legs"][0]["fills"])
+    price = filled["legs"][0]["fills"][0]["price"]
+    assert 0 < shares < 1 and shares * price == pytest.approx(25, abs=0.01)
+    tt_dollars = {**dollars, "link": accounts["tastytrade"]["link"],
+                  "account": accounts["tastytrade"]["number"]}  # fmt: skip
+    refused = trader.preview(tt_dollars)
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {
+            "code": "rejected",
+            "error": "tastytrade refused the order: A Notional Market order trades a "
+            "cryptocurrency here (no equity is fractional-quantity eligible).",
+        },
+    )
+    tradier = accounts["tradier"]
+    for body, says in (
+        ({**half, "link": tradier["link"], "account": tradier["number"]},
+         "Tradier takes whole shares only."),
+        ({**dollars, "link": tradier["link"], "account": tradier["number"]},
+         "Tradier takes no dollar amounts; give a number of shares."),
+    ):  # fmt: skip
+        answer = trader.preview(body)
+        assert (answer.status_code, answer.json()) == (400, {"error": says, "code": "unsupported"})
 
 
 def test_writes_need_the_csrf_token_and_the_origin(trader, live_app, accounts):

@@ -15,7 +15,7 @@ from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.orders import OrderRefused
 from tests.support.brokers import ALPACA_FAST
-from tests.support.order_entry import CALL_LOW, limit_buy, market_buy, stop_order
+from tests.support.order_entry import CALL_LOW, dollars_of, limit_buy, market_buy, stop_order
 from tests.support.order_entry import linked as linked_order
 
 SECRET = "sk-orders-secret-789"
@@ -125,6 +125,26 @@ async def test_market_order(linked):
     placed = await adapter.place_order(order)
     assert placed.said["type"] == "market" and placed.said["client_order_id"] == "sd-mkt-1"
     found = await adapter.find_order(account, "sd-mkt-1")
+    assert found is not None and found.order_id == placed.order_id
+
+
+async def test_a_part_of_a_share_and_a_dollar_amount(linked):
+    """Alpaca's fractional trading: a `qty` of 0.5 as sent, and a `notional` without a
+    `qty`, which Alpaca sizes at the fill; both previewed at what they cost."""
+    adapter, account, rest = linked
+    half = limit_buy(account, quantity=Decimal("0.5"), client_order_id="sd-half-1")
+    assert (await adapter.preview_order(half)).cost == 0.5  # 1.00 x 0.5
+    placed = await adapter.place_order(half)
+    held = rest.get(f"/orders/{placed.order_id}").json()
+    assert (held["qty"], held["notional"]) == ("0.5", None)
+    amount = dollars_of(account, "25.00", client_order_id="sd-dollars-1")
+    preview = await adapter.preview_order(amount)
+    assert preview.cost == 25.0
+    assert preview.buying_power_after == pytest.approx(preview.buying_power_before - 25.0)
+    placed = await adapter.place_order(amount)
+    held = rest.get(f"/orders/{placed.order_id}").json()
+    assert (held["type"], held["notional"], held["qty"]) == ("market", "25", None)
+    found = await adapter.find_order(account, "sd-dollars-1")
     assert found is not None and found.order_id == placed.order_id
 
 

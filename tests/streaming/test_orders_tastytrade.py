@@ -12,6 +12,7 @@ from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.order_entry import (
     CALL_HIGH,
     CALL_LOW,
+    dollars_of,
     limit_buy,
     margin_account,
     market_buy,
@@ -146,6 +147,21 @@ async def test_stop_and_stop_limit_are_armed_at_their_trigger(linked):
     )
     working = await adapter.working_orders(account)
     assert {placed.order_id, placed_limit.order_id} <= set(working)
+
+
+async def test_a_dollar_amount_goes_as_a_notional_market_order_and_its_refusal_is_said(linked):
+    """tastytrade takes a dollar amount (`Notional Market`, `value`) of the stocks it marks
+    fractional-quantity eligible; the sandbox marks none, so its dry run refuses SPY, in
+    tastytrade's words, and nothing is placed."""
+    adapter, account = linked
+    with pytest.raises(OrderRefused) as refused:
+        await adapter.preview_order(dollars_of(account, "25.00"))
+    assert refused.value.code == "rejected"
+    assert str(refused.value) == (
+        "tastytrade refused the order: A Notional Market order trades a cryptocurrency "
+        "here (no equity is fractional-quantity eligible)."
+    )
+    assert await adapter.working_orders(account) == []
 
 
 async def test_a_trailing_stop_is_refused_in_words(linked):

@@ -86,22 +86,22 @@ def test_symbols_and_prices_are_normalized():
         (
             body(legs=[leg(quantity=0)]),
             "bad_quantity",
-            "The quantity must be a whole number from 1 to 1,000,000.",
+            "The quantity must be more than 0 and at most 1,000,000.",
         ),
         (
             body(legs=[leg(quantity=1.5)]),
             "bad_quantity",
-            "The quantity must be a whole number from 1 to 1,000,000.",
+            "An option's quantity is a whole number of contracts.",
         ),
         (
             body(legs=[leg(quantity=1_000_001)]),
             "bad_quantity",
-            "The quantity must be a whole number from 1 to 1,000,000.",
+            "The quantity must be more than 0 and at most 1,000,000.",
         ),
         (
             body(legs=[leg(quantity=True)]),
             "bad_quantity",
-            "The quantity must be a whole number from 1 to 1,000,000.",
+            "The quantity must be more than 0 and at most 1,000,000.",
         ),
         (body(price=None), "bad_price", "A limit order needs a price."),
         (body(order_type="Market"), "bad_price", "A market order takes no price."),
@@ -123,7 +123,8 @@ def test_symbols_and_prices_are_normalized():
         (
             body(order_type="Stop Loss"),
             "bad_order",
-            "The order type must be Limit, Market, Stop, Stop Limit or Trailing Stop.",
+            "The order type must be Limit, Market, Stop, Stop Limit, Trailing Stop or "
+            "Notional Market.",
         ),
         (body(order_type="Stop"), "bad_price", "A stop order takes no price."),
         (

@@ -133,3 +133,17 @@ def linked(
     return LinkedOrder(
         account=account, complex=complex_, trigger=trigger, orders=orders, client_order_id=cid
     )
+
+
+def dollars_of(
+    account: str, amount: str, *, action: str = "Buy to Open", client_order_id: str = ""
+) -> OrderRequest:
+    """A day `Notional Market` order of SPY: a dollar amount the broker sizes at its fill."""
+    return OrderRequest(
+        account=account,
+        legs=(OrderLeg(symbol="SPY", action=action, quantity=None),),
+        order_type="Notional Market",
+        time_in_force="Day",
+        notional=Decimal(amount),
+        client_order_id=client_order_id or f"sd-{uuid.uuid4().hex[:12]}",
+    )

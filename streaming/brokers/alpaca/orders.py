@@ -77,6 +77,7 @@ TYPES = {
     "Stop": "stop",
     "Stop Limit": "stop_limit",
     "Trailing Stop": "trailing_stop",
+    "Notional Market": "market",
 }
 
 
@@ -99,7 +100,9 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
     leg = single_leg(order)
     body: dict[str, Any] = {
         "symbol": alpaca_symbol(leg.symbol),
-        "qty": str(leg.quantity),
+        # a dollar amount: Alpaca's `notional` (it sizes the order at its fill), no qty
+        **({"notional": str(order.notional)} if order.notional is not None else {}),
+        **({"qty": str(leg.quantity)} if leg.quantity is not None else {}),
         "side": "buy" if leg.buys else "sell",
         "type": TYPES[order.order_type],
         "time_in_force": order.time_in_force.lower(),
@@ -197,7 +200,10 @@ class AlpacaOrders:
                 await self._check_position(client, prefix, leg, symbol)
         unit = order.estimated_price
         multiplier = 100 if leg.is_option else 1
-        cost = unit * leg.quantity * multiplier if unit is not None else None
+        if order.notional is not None:
+            cost: Decimal | None = order.notional
+        else:
+            cost = unit * leg.size * multiplier if unit is not None else None
         if cost is not None and not leg.buys:
             cost = -cost  # received
         before = decimal(trading.get("buying_power"))
@@ -246,7 +252,9 @@ class AlpacaOrders:
                 raise refusal(exc.status, exc.message) from None
             position = {}
         held = abs(decimal(position.get("qty")) or Decimal(0))
-        if leg.quantity > held:
+        if leg.quantity is None and held == 0:  # a dollar amount sells what is held
+            raise OrderRefused("rejected", f"{leg.action} {leg.symbol}: none is held.", position)
+        if leg.quantity is not None and leg.quantity > held:
             raise OrderRefused(
                 "rejected",
                 f"{leg.action} {leg.quantity} {leg.symbol}: only {held:f} are held.",
@@ -287,6 +295,11 @@ class AlpacaOrders:
 
     async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
         leg = single_leg(order)
+        if leg.quantity is None:
+            raise OrderRefused(
+                "unsupported",
+                "Alpaca cannot replace a dollar amount's order: cancel it and place a new one.",
+            )
         body: dict[str, Any] = {
             "qty": str(leg.quantity),
             "time_in_force": order.time_in_force.lower(),

@@ -33,7 +33,7 @@ from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
 from streaming.brokers.tastytrade.reads import TastytradeReads
 from streaming.brokers.values import num
 
-SdkOrder = tt.LimitOrder | tt.MarketOrder | tt.StopOrder | tt.StopLimitOrder
+SdkOrder = tt.LimitOrder | tt.MarketOrder | tt.StopOrder | tt.StopLimitOrder | tt.NotionalOrder
 #: What an OTO's orders may be (the SDK's list type), and the complex orders placed here.
 OtoMember = tt.LimitOrder | tt.StopOrder | tt.StopLimitOrder | tt.MarketOrder | tt.NotionalOrder
 ComplexOrder = tt.OCOOrder | tt.OTOOrder | tt.OTOCOOrder
@@ -80,7 +80,7 @@ def sdk_leg(leg: OrderLeg) -> tt.Leg:
         instrument_type=kind,
         symbol=tastytrade_symbol(leg.symbol),
         action=tt.OrderAction(leg.action),
-        quantity=Decimal(leg.quantity),
+        quantity=leg.quantity,  # None: a dollar amount's leg, which the fill sizes
     )
 
 
@@ -119,9 +119,9 @@ def unpriced_unit(order: OrderRequest) -> Decimal | None:
     return unit if order.legs[0].buys else -unit
 
 
-def order_size(order: OrderRequest) -> int:
+def order_size(order: OrderRequest) -> Decimal:
     """The number of units a (net) price is per: the legs' common quantity."""
-    return min(leg.quantity for leg in order.legs)
+    return min(leg.size for leg in order.legs)
 
 
 class TastytradeOrders(TastytradeReads):
@@ -159,11 +159,11 @@ class TastytradeOrders(TastytradeReads):
         mids = {d.symbol: d.mid for d in data if d.mid is not None}
         if set(symbols) <= mids.keys():
             net = sum(
-                (mids[s] * leg.quantity * (1 if leg.buys else -1))
+                (mids[s] * leg.size * (1 if leg.buys else -1))
                 for s, leg in zip(symbols, order.legs, strict=True)
             )
             return net > 0
-        return sum(leg.quantity if leg.buys else -leg.quantity for leg in order.legs) >= 0
+        return sum(leg.size if leg.buys else -leg.size for leg in order.legs) >= 0
 
     async def _sdk_order(self, session: Session, order: OrderRequest) -> SdkOrder:
         common: dict[str, Any] = {
@@ -173,6 +173,9 @@ class TastytradeOrders(TastytradeReads):
         }
         if order.order_type == "Market":
             return tt.MarketOrder(**common)
+        if order.notional is not None:  # tastytrade's Notional Market: `value`, signed
+            amount = -order.notional if order.legs[0].buys else order.notional
+            return tt.NotionalOrder(**common, value=amount)
         if order.order_type == "Trailing Stop":
             raise OrderRefused("unsupported", "tastytrade takes no trailing stops; use a Stop.")
         stop = order.stop_price
@@ -327,9 +330,14 @@ def dry_run_result(answer: Any, order: OrderRequest, unit: Decimal | None) -> Pr
         unit = unpriced_unit(order)
     effect = answer.buying_power_effect
     fees = answer.fee_calculation
+    cost: Decimal | None
+    if order.notional is not None:  # a dollar amount costs what it says
+        cost = order.notional if order.legs[0].buys else -order.notional
+    else:
+        cost = unit * order_size(order) * multiplier(order) if unit is not None else None
     return PreviewResult(
         checks="broker",
-        cost=num(unit * order_size(order) * multiplier(order)) if unit is not None else None,
+        cost=num(cost),
         fees=num(-fees.total_fees) if fees is not None else None,
         buying_power_before=num(effect.current_buying_power),
         buying_power_after=num(effect.new_buying_power),

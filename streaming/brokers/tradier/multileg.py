@@ -35,7 +35,7 @@ def _option(leg: OrderLeg) -> tuple[str, str, str, Decimal]:
     return root, date, right, Decimal(strike)
 
 
-def _value_at(price: Decimal, legs: list[tuple[int, str, Decimal, int]]) -> Decimal:
+def _value_at(price: Decimal, legs: list[tuple[int, str, Decimal, Decimal]]) -> Decimal:
     """The legs' worth at expiry with the underlying at `price` (long positive)."""
     total = Decimal(0)
     for sign, right, strike, quantity in legs:
@@ -55,8 +55,7 @@ def net_effect(order: OrderRequest) -> str | None:
     options = [(_option(leg), leg) for leg in order.legs]
     expirations = {date for (_, date, _, _), _ in options}
     signed = [
-        (1 if leg.buys else -1, right, strike, leg.quantity)
-        for (_, _, right, strike), leg in options
+        (1 if leg.buys else -1, right, strike, leg.size) for (_, _, right, strike), leg in options
     ]
     if len(expirations) == 1:
         strikes = sorted({strike for _, _, strike, _ in signed})

@@ -218,7 +218,7 @@ class TradierOrders:
         current = (body or {}).get("order")
         if not isinstance(current, dict):
             raise OrderRefused("not_found", f"Tradier has no order {order_id}.", body)
-        if num(current.get("quantity")) != sum(leg.quantity for leg in order.legs):
+        if num(current.get("quantity")) != sum(leg.size for leg in order.legs):
             raise OrderRefused(
                 "unsupported",
                 "Tradier cannot change an order's quantity: cancel it and place a new one.",
