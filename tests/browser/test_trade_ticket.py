@@ -2,7 +2,8 @@
 placing through it is tested with the trading endpoints, tests/browser/test_trading*.py):
 a watchlist row's Trade… chooses no account across brokers, a position's Close… is the
 opposite order for the whole quantity in its own account, a chain cell's bid sells and
-its ask buys, the form says what is missing in words, Escape closes and focus goes back;
+its ask buys, the form says what is missing in words (a quantity, in part of a share at
+Alpaca; a dollar amount), Escape closes and focus goes back;
 the orders panel's "Cancel all working" follows its account filter; the header has the
 kill switch."""
 
@@ -49,8 +50,17 @@ def test_ticket_from_rows_and_chain(page: Page, browser_app, browser_sandbox):
     expect(ticket.locator("[data-ticket-tif] option")).to_have_text(["Day", "GTC"])
     ticket.locator("[data-ticket-quantity='0']").fill("0")
     ticket.locator("[data-ticket-preview]").click()
+    # Alpaca takes part of a share: up to 9 decimals
     expect(ticket.locator("[data-ticket-error]")).to_contain_text(
-        "whole number from 1 to 1,000,000"
+        "more than 0 and at most 1,000,000, with at most 9 decimals"
+    )
+    # a dollar amount in place of the quantity
+    ticket.locator("[data-ticket-type]").select_option("Notional Market")
+    expect(ticket.locator("[data-ticket-quantity='0']")).to_be_hidden()
+    ticket.get_by_label("Amount in dollars").fill("0.50")
+    ticket.locator("[data-ticket-preview]").click()
+    expect(ticket.locator("[data-ticket-error]")).to_contain_text(
+        "The dollar amount must be at least 1.00."
     )
     page.keyboard.press("Escape")
     expect(ticket).to_have_count(0)

@@ -179,6 +179,9 @@ def test_turn_trading_on_at_the_trading_page(page: Page, app: LiveApp):
     expect(takes.filter(has_text="Trailing Stop of stock")).to_have_attribute(
         "data-broker", "alpaca"
     )
+    expect(page.locator("[data-broker=tradier] [data-parts]")).to_have_text(
+        "None: whole shares, no dollar amounts"
+    )
     page.get_by_label("Your password").first.fill(DEMO_USER[1])
     page.get_by_role("button", name="Turn trading on").click()
     expect(page.locator("[data-trading-state]")).to_have_text(

@@ -341,27 +341,30 @@ const stockValues = (over = {}) => ({
 });
 
 test('the order types are the contract\'s; each takes its fields: a price, a stop price, a trail', () => {
-  assert.match(FLAT, /`order_type`: `Limit`, `Market`, `Stop`, `Stop Limit` or `Trailing Stop`/);
-  assert.deepEqual(ORDER_TYPES, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop']);
-  assert.deepEqual(typeFields('Limit'), { price: true, stop: false, trail: false });
-  assert.deepEqual(typeFields('Market'), { price: false, stop: false, trail: false });
-  assert.deepEqual(typeFields('Stop'), { price: false, stop: true, trail: false });
-  assert.deepEqual(typeFields('Stop Limit'), { price: true, stop: true, trail: false });
-  assert.deepEqual(typeFields('Trailing Stop'), { price: false, stop: false, trail: true });
+  assert.match(FLAT, /`order_type`: `Limit`, `Market`, `Stop`, `Stop Limit`, `Trailing Stop` or `Notional Market`/);
+  assert.deepEqual(ORDER_TYPES, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop', 'Notional Market']);
+  const sized = { quantity: true, dollars: false };
+  assert.deepEqual(typeFields('Limit'), { price: true, stop: false, trail: false, ...sized });
+  assert.deepEqual(typeFields('Market'), { price: false, stop: false, trail: false, ...sized });
+  assert.deepEqual(typeFields('Stop'), { price: false, stop: true, trail: false, ...sized });
+  assert.deepEqual(typeFields('Stop Limit'), { price: true, stop: true, trail: false, ...sized });
+  assert.deepEqual(typeFields('Trailing Stop'), { price: false, stop: false, trail: true, ...sized });
+  assert.deepEqual(typeFields('Notional Market'), { price: false, stop: false, trail: false, quantity: false, dollars: true });
 });
 
 test('what each broker offers: stops of one leg; trailing stops at Alpaca, of stock only', () => {
   assert.match(FLAT, /tastytrade — stock, single options and multi-leg option orders \(up to 4 legs\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops\./);
-  assert.match(FLAT, /Tradier — stock, single options and multileg option orders \(2-4 option legs of one underlying\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops\./);
+  assert.match(FLAT, /Tradier — stock, single options and multileg option orders \(2-4 option legs of one underlying\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops, whole shares only, no dollar amounts\./);
   const stock = [{ symbol: 'AAPL', action: 'Buy to Open', quantity: 1 }];
   const option = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
   const two = [...option, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
+  assert.deepEqual(brokerOffers('tradier', stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit']);
+  assert.deepEqual(brokerOffers('tastytrade', stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Notional Market']);
   for (const b of ['tastytrade', 'tradier']) {
-    assert.deepEqual(brokerOffers(b, stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], b);
     assert.deepEqual(brokerOffers(b, option).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], b);
     assert.deepEqual(brokerOffers(b, two).orderTypes, ['Limit', 'Market'], `${b}: a multi-leg order is a Limit or a Market`);
   }
-  assert.deepEqual(brokerOffers('alpaca', stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop']);
+  assert.deepEqual(brokerOffers('alpaca', stock).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop', 'Notional Market']);
   assert.deepEqual(brokerOffers('alpaca', option).orderTypes, ['Limit', 'Market', 'Stop', 'Stop Limit'], 'no trailing stop of an option');
   assert.deepEqual(brokerOffers('Alpaca', stock).orderTypes, brokerOffers('alpaca', stock).orderTypes, 'the broker\'s name in any case');
   assert.deepEqual(brokerOffers('', stock).orderTypes, ['Limit', 'Market'], 'no account chosen yet');
@@ -397,7 +400,7 @@ test('the body of each type: price, stop_price and trail always sent, null where
 
 test('every refusal of a stop, a stop limit and a trailing stop is a sentence', () => {
   const error = (over) => orderBody(stockValues(over)).error;
-  assert.equal(error({ order_type: 'Stop Market' }), 'Choose an order type: Limit, Market, Stop, Stop Limit or Trailing Stop.');
+  assert.equal(error({ order_type: 'Stop Market' }), 'Choose an order type: Limit, Market, Stop, Stop Limit, Trailing Stop or Notional Market.');
   const two = [{ symbol: OPT, action: 'Buy to Open', quantity: '1' }, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: '1' }];
   assert.equal(error({ legs: two, stop_price: '1.00' }), 'A stop order has one leg: an order of 2 legs is a Limit or a Market.');
   assert.equal(error({ legs: two, order_type: 'Stop Limit', price: '1.00', stop_price: '1.00' }), 'A stop limit order has one leg: an order of 2 legs is a Limit or a Market.');
@@ -586,4 +589,46 @@ test('Roll… closes the option and opens the same strike at a later expiration,
   assert.equal(rollRefusal('tastytrade'), null);
   assert.equal(rollRefusal('tradier'), null);
   assert.equal(rollRefusal('alpaca'), 'Alpaca takes no multi-leg orders here: roll by closing this option, then opening the later one.');
+});
+
+test('parts of a share where the broker takes them (Alpaca, stock), whole elsewhere; said in words', () => {
+  assert.match(FLAT, /Alpaca — .* Parts of a share: a fractional `quantity` of stock in a Market, Limit, Stop or Stop Limit order for the Day/);
+  const stock = [{ symbol: 'AAPL', action: 'Buy to Open', quantity: 1 }];
+  assert.equal(brokerOffers('alpaca', stock).fractional, true);
+  assert.equal(brokerOffers('alpaca', [{ ...stock[0], symbol: OPT }]).fractional, false, 'options: whole contracts');
+  for (const b of ['tastytrade', 'tradier', '']) assert.equal(brokerOffers(b, stock).fractional, false, b);
+  const half = (over = {}) => orderBody(stockValues({
+    order_type: 'Limit', price: '190.00', time_in_force: 'Day',
+    legs: [{ symbol: 'AAPL', action: 'Buy to Open', quantity: ' 0.5 ' }], ...over,
+  }));
+  assert.equal(half().error, 'The quantity must be a whole number from 1 to 1,000,000.', 'no broker that takes parts');
+  const made = half({ fractional: true });
+  assert.deepEqual(made.body.legs, [{ symbol: 'AAPL', action: 'Buy to Open', quantity: '0.5' }], 'exact, as its decimal string');
+  assert.deepEqual(half({ fractional: true, legs: [{ symbol: 'AAPL', action: 'Buy to Open', quantity: '3' }] }).body.legs[0].quantity, 3);
+  const parts = 'The quantity must be more than 0 and at most 1,000,000, with at most 9 decimals.';
+  for (const q of ['0', '-1', 'abc', '0.0000000001', '1000001', '']) {
+    assert.equal(half({ fractional: true, legs: [{ symbol: 'AAPL', action: 'Buy to Open', quantity: q }] }).error, parts, q);
+  }
+});
+
+test('a dollar amount is a Notional Market order: one stock leg without a quantity, in cents', () => {
+  assert.match(FLAT, /`Notional Market`: a dollar amount of a stock at market, `notional`/);
+  const dollars = (notional, over = {}) => orderBody(stockValues({
+    order_type: 'Notional Market', time_in_force: 'Day', notional, price: '190.00', stop_price: '185.00',
+    legs: [{ symbol: 'AAPL', action: 'Buy to Open', quantity: '' }], ...over,
+  }));
+  const made = dollars(' 250.5 ');
+  assert.deepEqual(made.body, {
+    link: STOCK.link, account: STOCK.account, legs: [{ symbol: 'AAPL', action: 'Buy to Open' }],
+    order_type: 'Notional Market', price: null, stop_price: null, trail: null, notional: '250.50',
+    time_in_force: 'Day', replaces: null,
+  });
+  assert.equal(dollars('').error, 'A notional market order needs a dollar amount, e.g. 250.00.');
+  assert.equal(dollars('0.50').error, 'The dollar amount must be at least 1.00.');
+  assert.equal(dollars('10.005').error, 'The dollar amount is in cents: 10.005 is not.');
+  assert.equal(dollars('ten').error, 'The dollar amount must be a positive number, e.g. 250.00.');
+  // what a position's Close… sends for part of a share: the exact quantity, not a whole one
+  const acct = accounts.get('5WT00001');
+  const close = fromPosition({ symbol: 'AAPL', streamer_symbol: 'AAPL', direction: 'Long', quantity: 0.75 }, acct, quote, 'close');
+  assert.deepEqual(close.legs, [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 0.75 }]);
 });

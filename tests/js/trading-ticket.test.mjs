@@ -447,7 +447,7 @@ test('the ticket shows the fields each type takes: a stop price, a price, a trai
   const trail = find(dialog, 'data-ticket-trail');
   const unit = find(dialog, 'data-ticket-trail-unit');
   assert.equal(find(dialog, 'data-ticket-account').value, '5|PA000001');
-  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop'], 'Alpaca, one stock leg');
+  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop', 'Notional Market'], 'Alpaca, one stock leg');
   // real labels name every new field
   assert.equal(labelOf(stop).textContent.trim(), 'Stop price');
   assert.equal(labelOf(trail).textContent.trim(), 'Trail');
@@ -487,6 +487,41 @@ test('the ticket shows the fields each type takes: a stop price, a price, a trai
   assert.equal(dialog.isConnected, false);
 });
 
+test('a dollar amount in place of the quantity (Notional Market); part of a share at Alpaca', async () => {
+  const { ticketUi, calls } = ticketOver({});
+  const alpacaOnly = accountChoices(TICKET_ACCOUNTS).filter((c) => c.broker === 'alpaca');
+  const dialog = ticketUi.open(fromSymbol('AAPL', (s) => (s === 'AAPL' ? { bid: 479.5, ask: 479.6 } : undefined), alpacaOnly));
+  await settle();
+  const typeSelect = find(dialog, 'data-ticket-type');
+  const quantity = find(dialog, 'data-ticket-quantity', '0');
+  const dollars = find(dialog, 'data-ticket-notional');
+  assert.equal(labelOf(dollars).textContent.trim(), 'Amount in dollars');
+  assert.deepEqual([shown(dollars), shown(quantity), quantity.getAttribute('inputmode')], [false, true, 'decimal'], 'Limit: a quantity, parts of a share taken');
+  type(quantity, '0.5');
+  find(dialog, 'data-ticket-preview').dispatch('click');
+  await settle();
+  let sent = calls.filter((c) => c.route === 'POST /api/orders/preview').at(-1);
+  assert.deepEqual(sent.json.legs, [{ symbol: 'AAPL', action: 'Buy to Open', quantity: '0.5' }]);
+  ticketUi.close();
+
+  const again = ticketUi.open(fromSymbol('AAPL', (s) => (s === 'AAPL' ? { bid: 479.5, ask: 479.6 } : undefined), alpacaOnly));
+  await settle();
+  pick(find(again, 'data-ticket-type'), 'Notional Market');
+  const amount = find(again, 'data-ticket-notional');
+  assert.deepEqual([shown(amount), amount.disabled, shown(find(again, 'data-ticket-quantity', '0'))], [true, false, false]);
+  assert.equal(shown(find(again, 'data-ticket-price')), false);
+  type(amount, '25');
+  find(again, 'data-ticket-preview').dispatch('click');
+  await settle();
+  sent = calls.filter((c) => c.route === 'POST /api/orders/preview').at(-1);
+  assert.deepEqual(sent.json, {
+    link: 5, account: 'PA000001', legs: [{ symbol: 'AAPL', action: 'Buy to Open' }], order_type: 'Notional Market',
+    price: null, stop_price: null, trail: null, notional: '25.00', time_in_force: 'Day', replaces: null,
+  });
+  ticketUi.close();
+  assert.equal(typeSelect.isConnected, false);
+});
+
 test('a stop price the trader typed stays; a cleared one is refused in words; tastytrade offers no trailing stop', async () => {
   const { ticketUi, calls } = ticketOver({});
   const dialog = ticketUi.open(fromSymbol('AAPL', () => undefined, accountChoices(TICKET_ACCOUNTS)));
@@ -495,7 +530,7 @@ test('a stop price the trader typed stays; a cleared one is refused in words; ta
   pick(find(dialog, 'data-ticket-account'), '5|PA000001');
   pick(typeSelect, 'Trailing Stop');
   pick(find(dialog, 'data-ticket-account'), '3|5WT00001');
-  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit']);
+  assert.deepEqual(typeSelect.children.map((o) => o.value), ['Limit', 'Market', 'Stop', 'Stop Limit', 'Notional Market']);
   assert.equal(typeSelect.value, 'Limit', 'a type the broker does not take falls back');
   const stop = find(dialog, 'data-ticket-stop');
   type(stop, '470.00');

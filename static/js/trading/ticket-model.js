@@ -15,23 +15,29 @@ export const MAX_QUANTITY = 1000000;
 /** Underlyings whose options trade in pennies throughout. */
 export const PENNY_ROOTS = new Set(['SPY', 'QQQ', 'IWM']);
 
-export const ORDER_TYPES = ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop'];
+export const ORDER_TYPES = ['Limit', 'Market', 'Stop', 'Stop Limit', 'Trailing Stop', 'Notional Market'];
+/** A dollar amount at market: the broker sizes it when it fills (no quantity). */
+export const NOTIONAL = 'Notional Market';
+/** Parts of a share: Alpaca's 9 decimals (the finest any broker takes). */
+export const MAX_QUANTITY_PLACES = 9;
 /** The types that take a limit price, and those armed at a stop price (the contract's). */
 export const PRICED_TYPES = new Set(['Limit', 'Stop Limit']);
 export const STOP_TYPES = new Set(['Stop', 'Stop Limit']);
 /** The types of one leg only (every stop: a multi-leg order is a Limit or a Market). */
-export const ONE_LEG_TYPES = new Set(['Stop', 'Stop Limit', 'Trailing Stop']);
+export const ONE_LEG_TYPES = new Set(['Stop', 'Stop Limit', 'Trailing Stop', NOTIONAL]);
 /** A trail is one of these: dollars or percent. */
 export const TRAIL_UNITS = ['amount', 'percent'];
 
 /** What each broker takes (and the form offers nothing more): order types (of stock, of
  *  options; a multi-leg order only those not in ONE_LEG_TYPES), times in force (for stock,
- *  for options), and multi-leg orders. Trailing stops: Alpaca's, of stock only. */
+ *  for options), multi-leg orders, and parts of a share (`fractional`: of stock). Trailing
+ *  stops: Alpaca's, of stock only; dollar amounts (Notional Market): tastytrade's and
+ *  Alpaca's, of stock. */
 const STOPS = ['Limit', 'Market', 'Stop', 'Stop Limit'];
 export const BROKER_RULES = {
-  tastytrade: { stockTypes: STOPS, optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
-  tradier: { stockTypes: STOPS, optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4 },
-  alpaca: { stockTypes: [...STOPS, 'Trailing Stop'], optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1 },
+  tastytrade: { stockTypes: [...STOPS, NOTIONAL], optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4, fractional: false },
+  tradier: { stockTypes: STOPS, optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day', 'GTC'], maxLegs: 4, fractional: false },
+  alpaca: { stockTypes: [...STOPS, 'Trailing Stop', NOTIONAL], optionTypes: STOPS, stockTif: ['Day', 'GTC'], optionTif: ['Day'], maxLegs: 1, fractional: true },
 };
 
 /** The brokers' names as a sentence writes them. */
@@ -179,11 +185,12 @@ export function startingAccount(choices, own = null) {
  *  offered for one leg only; no broker chosen yet: Limit and Market. */
 export function brokerOffers(broker, legs) {
   const rules = BROKER_RULES[String(broker || '').toLowerCase()];
-  if (!rules) return { orderTypes: ['Limit', 'Market'], timesInForce: ['Day', 'GTC'], error: null };
+  if (!rules) return { orderTypes: ['Limit', 'Market'], timesInForce: ['Day', 'GTC'], error: null, fractional: false };
   const option = legs.some((l) => isOptionSymbol(l.symbol));
   const error = legs.length > rules.maxLegs ? `${broker} does not take multi-leg orders here: choose a tastytrade or Tradier account.` : null;
   const types = (option ? rules.optionTypes : rules.stockTypes).filter((t) => legs.length <= 1 || !ONE_LEG_TYPES.has(t));
-  return { orderTypes: types, timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error };
+  const fractional = rules.fractional && !option && legs.length === 1;
+  return { orderTypes: types, timesInForce: (option ? rules.optionTif : rules.stockTif).slice(), error, fractional };
 }
 
 /** The linked orders each broker takes (the contract's "Linked orders"): of options too,
@@ -209,9 +216,11 @@ export function exitsOffered(broker, legs, orderType, protect = false) {
 /** An opening action and the action that closes what it opens. */
 const OPENING = new Map([['Buy to Open', 'Sell to Close'], ['Sell to Open', 'Buy to Close']]);
 
-/** The fields an order type takes (the form shows only those): {price, stop, trail}. */
+/** The fields an order type takes (the form shows only those): {price, stop, trail,
+ *  quantity, dollars} (a Notional Market order has a dollar amount instead of a quantity). */
 export const typeFields = (orderType) => ({
   price: PRICED_TYPES.has(orderType), stop: STOP_TYPES.has(orderType), trail: orderType === 'Trailing Stop',
+  quantity: orderType !== NOTIONAL, dollars: orderType === NOTIONAL,
 });
 
 // ------------------------------------------------------------------ drafts (one per entry point)
@@ -223,7 +232,8 @@ function draft({ title, legs, account = null, accountFixed = false, orderType = 
 }
 
 const positionSymbol = (p) => (isOptionSymbol(p.streamer_symbol) ? p.streamer_symbol : String(p.symbol));
-const positionQty = (p) => Math.abs(Math.trunc(num(p.quantity) || 0));
+/** A position's whole quantity, exactly (part of a share stays a part: Close… closes it all). */
+const positionQty = (p) => Math.abs(num(p.quantity) || 0);
 
 /** A position's Trade… (the same instrument; adds in its own direction, 1 to start) or
  *  Close… (the opposite action for the whole quantity, in the position's own account). */
@@ -459,11 +469,9 @@ function exitOrders(order, exits) {
 function protectBody(values) {
   if (!values.account) return { error: 'Choose the account to trade in.' };
   const leg = values.legs[0];
-  const q = String(leg.quantity).trim();
-  if (!/^[0-9]+$/.test(q) || Number(q) < 1 || Number(q) > MAX_QUANTITY) {
-    return { error: `The quantity must be a whole number from 1 to ${MAX_QUANTITY.toLocaleString('en-US')}.` };
-  }
-  const order = { legs: [{ symbol: leg.symbol, action: leg.action, quantity: Number(q) }], time_in_force: values.time_in_force };
+  const quantity = quantityOf(leg.quantity, !!values.fractional);
+  if (quantity.error) return quantity;
+  const order = { legs: [{ symbol: leg.symbol, action: leg.action, quantity: quantity.quantity }], time_in_force: values.time_in_force };
   const exits = exitOrders(order, values.exits || {});
   if (exits.error) return exits;
   const where = { link: values.account.link, account: values.account.account };
@@ -472,19 +480,50 @@ function protectBody(values) {
   return { body: { ...where, complex: 'OCO', orders: exits.orders } };
 }
 
-function singleBody(values) {
-  if (!values.account) return { error: 'Choose the account to trade in.' };
-  const legs = [];
-  for (const leg of values.legs) {
-    const q = String(leg.quantity).trim();
+/** A typed quantity as the body carries it: a whole number as a number; a part of a share
+ *  (where the broker takes one: `fractional`) as its exact decimal string. {quantity} or
+ *  {error: sentence}. */
+export function quantityOf(text, fractional) {
+  const q = String(text ?? '').trim();
+  if (!fractional) {
     if (!/^[0-9]+$/.test(q) || Number(q) < 1 || Number(q) > MAX_QUANTITY) {
       return { error: `The quantity must be a whole number from 1 to ${MAX_QUANTITY.toLocaleString('en-US')}.` };
     }
-    if (!ACTIONS.includes(leg.action)) return { error: `Choose an action: ${ACTIONS.join(', ')}.` };
-    legs.push({ symbol: leg.symbol, action: leg.action, quantity: Number(q) });
+    return { quantity: Number(q) };
   }
+  const match = /^([0-9]+)(?:\.([0-9]*[1-9])?0*)?$/.exec(q);
+  if (!match || !(Number(q) > 0) || Number(q) > MAX_QUANTITY || (match[2] || '').length > MAX_QUANTITY_PLACES) {
+    return { error: `The quantity must be more than 0 and at most ${MAX_QUANTITY.toLocaleString('en-US')}, with at most ${MAX_QUANTITY_PLACES} decimals.` };
+  }
+  const whole = String(Number(match[1]));
+  return { quantity: match[2] ? `${whole}.${match[2]}` : Number(whole) };
+}
+
+/** A dollar amount as the body carries it ("250.50"), or {error: sentence}. */
+function dollarsOf(text) {
+  const s = String(text ?? '').trim();
+  if (!s) return { error: 'A notional market order needs a dollar amount, e.g. 250.00.' };
+  if (!isPositiveDecimal(s)) return { error: 'The dollar amount must be a positive number, e.g. 250.00.' };
+  if ((s.split('.')[1] || '').replace(/0+$/, '').length > 2) return { error: `The dollar amount is in cents: ${s} is not.` };
+  if (Number(s) < 1) return { error: 'The dollar amount must be at least 1.00.' };
+  return { notional: Number(s).toFixed(2) };
+}
+
+function singleBody(values) {
+  if (!values.account) return { error: 'Choose the account to trade in.' };
   const type = values.order_type;
-  if (!ORDER_TYPES.includes(type)) return { error: 'Choose an order type: Limit, Market, Stop, Stop Limit or Trailing Stop.' };
+  const legs = [];
+  for (const leg of values.legs) {
+    if (!ACTIONS.includes(leg.action)) return { error: `Choose an action: ${ACTIONS.join(', ')}.` };
+    if (type === NOTIONAL) { // a dollar amount: the broker sizes it
+      legs.push({ symbol: leg.symbol, action: leg.action });
+      continue;
+    }
+    const quantity = quantityOf(leg.quantity, !!values.fractional && values.legs.length === 1);
+    if (quantity.error) return quantity;
+    legs.push({ symbol: leg.symbol, action: leg.action, quantity: quantity.quantity });
+  }
+  if (!ORDER_TYPES.includes(type)) return { error: 'Choose an order type: Limit, Market, Stop, Stop Limit, Trailing Stop or Notional Market.' };
   if (ONE_LEG_TYPES.has(type) && legs.length > 1) {
     return { error: `A ${type.toLowerCase()} order has one leg: an order of ${legs.length} legs is a Limit or a Market.` };
   }
@@ -510,10 +549,16 @@ function singleBody(values) {
     if (made.error) return { error: made.error };
     trail = made.trail;
   }
+  let dollars = {};
+  if (fields.dollars) {
+    const made = dollarsOf(values.notional);
+    if (made.error) return { error: made.error };
+    dollars = { notional: made.notional };
+  }
   return {
     body: {
       link: values.account.link, account: values.account.account, legs, order_type: type, price,
-      stop_price: stopPrice, trail, time_in_force: values.time_in_force, replaces: values.replaces ?? null,
+      stop_price: stopPrice, trail, ...dollars, time_in_force: values.time_in_force, replaces: values.replaces ?? null,
     },
   };
 }

@@ -6,7 +6,8 @@
  *   [data-ticket-account] [data-ticket-action="<leg>"] [data-ticket-quantity="<leg>"]
  *   [data-ticket-type] [data-ticket-price] [data-ticket-tif]          the form
  *   [data-ticket-stop] (Stop, Stop Limit) [data-ticket-trail] [data-ticket-trail-unit]
- *   (Trailing Stop: amount | percent); a field the type takes none of is hidden, disabled
+ *   (Trailing Stop: amount | percent) [data-ticket-notional] (Notional Market: the dollar
+ *   amount, in place of the legs' quantity); a field the type takes none of is hidden, disabled
  *   [data-ticket-preview] [data-ticket-confirm][data-armed] [data-ticket-repreview] [data-ticket-close]
  *   [data-ticket-words] [data-ticket-effect] [data-ticket-warnings] [data-ticket-countdown]
  *   [data-ticket-exits] [data-ticket-take-profit] [data-ticket-stop-loss]: exits placed with
@@ -58,13 +59,17 @@ export function createTicket(env) {
       action.value = leg.action;
       action.disabled = !!draft.replaces;
       const quantity = el('input', { name: `quantity-${i}`, type: 'text', inputmode: 'numeric', size: '7', value: String(leg.quantity), 'data-ticket-quantity': String(i) });
-      return { action, quantity, node: el('fieldset', { class: 'ticket-leg', 'data-ticket-leg': String(i) }, el('legend', null, leg.symbol), actionLabel, el('label', { class: 'ticket-field' }, 'Quantity ', quantity)) };
+      const quantityLabel = el('label', { class: 'ticket-field' }, 'Quantity ', quantity);
+      return { action, quantity, quantityLabel, node: el('fieldset', { class: 'ticket-leg', 'data-ticket-leg': String(i) }, el('legend', null, leg.symbol), actionLabel, quantityLabel) };
     });
     const [type, typeLabel] = selectOf('order_type', 'Order type', [], { 'data-ticket-type': '' });
     const price = el('input', { name: 'price', type: 'text', inputmode: 'decimal', size: '9', value: draft.price || '', 'data-ticket-price': '' });
     const priceLabel = el('label', { class: 'ticket-field' }, 'Price ', price);
     const stop = el('input', { name: 'stop_price', type: 'text', inputmode: 'decimal', size: '9', value: draft.stop_price || '', 'data-ticket-stop': '' });
     const stopLabel = el('label', { class: 'ticket-field' }, 'Stop price ', stop);
+    // a Notional Market order: a dollar amount instead of a quantity
+    const dollars = el('input', { name: 'notional', type: 'text', inputmode: 'decimal', size: '9', value: '', 'data-ticket-notional': '' });
+    const dollarsLabel = el('label', { class: 'ticket-field' }, 'Amount in dollars ', dollars);
     const draftTrail = draft.trail || {};
     const trailText = draftTrail.percent ?? draftTrail.amount ?? '';
     const trail = el('input', { name: 'trail', type: 'text', inputmode: 'decimal', size: '7', value: String(trailText), 'data-ticket-trail': '' });
@@ -110,7 +115,7 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, tradingNote, accountLabel, rollLabel, ...legRows.map((r) => r.node), typeLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
+      title, tradingNote, accountLabel, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
       previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn));
     const dialog = el('dialog', {
       id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces,
@@ -159,7 +164,16 @@ export function createTicket(env) {
       trailField.hidden = !f.trail;
       trail.disabled = !f.trail;
       trailUnit.disabled = !f.trail || locked;
+      const sized = f.quantity !== false; // Protect…'s exits are sized
+      dollarsLabel.hidden = sized;
+      dollars.disabled = sized;
       const c = choices.find((x) => x.value === account.value);
+      const parts = brokerOffers(c ? c.broker : '', legs).fractional;
+      for (const r of legRows) {
+        r.quantityLabel.hidden = !sized;
+        r.quantity.disabled = !sized;
+        setAttr(r.quantity, 'inputmode', parts ? 'decimal' : 'numeric');
+      }
       const exits = !draft.replaces && exitsOffered(c ? c.broker : '', formLegs(), type.value, !!draft.protect);
       exitsBox.hidden = !exits;
       takeProfit.disabled = stopLoss.disabled = !exits;
@@ -175,7 +189,9 @@ export function createTicket(env) {
 
     function values() {
       const [link, number] = account.value ? account.value.split('|') : [];
+      const chosen = choices.find((x) => x.value === account.value);
       return {
+        notional: dollars.value, fractional: brokerOffers(chosen ? chosen.broker : '', legs).fractional,
         account: account.value ? { link: Number(link), account: number } : null, legs: formLegs(),
         order_type: type.value, price: price.value, stop_price: stop.value, trail: { [trailUnit.value]: trail.value },
         time_in_force: tif.value, replaces: draft.replaces, protect: !!draft.protect,
@@ -197,7 +213,7 @@ export function createTicket(env) {
       }
       const busy = v.phase === 'previewing' || v.phase === 'confirming';
       const locked = v.phase !== 'editing' && v.phase !== 'previewed';
-      for (const f of [price, stop, trail, takeProfit, stopLoss, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
+      for (const f of [price, stop, trail, dollars, takeProfit, stopLoss, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
       for (const f of [type, tif, rollTo]) f.disabled = locked;
       for (const r of legRows) r.action.disabled = locked || !!draft.replaces;
       account.disabled = !!draft.accountFixed || locked;
