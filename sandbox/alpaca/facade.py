@@ -81,10 +81,12 @@ class AlpacaSandbox:
         return self.render_order(o, status, nested=True)
 
     def group(self, o: OrderRecord) -> list[OrderRecord]:
-        """The members of `o`'s linked order, as they stand now (id order); [] if none."""
+        """The members of `o`'s linked order, as they stand now (id order); [] if none. An
+        exit that was replaced has left it: its replacement took its place."""
         if o.group_id is None:
             return []
-        return self.sandbox.brokerage.group(o.account_number, o.group_id)
+        members = self.sandbox.brokerage.group(o.account_number, o.group_id)
+        return [m for m in members if m.replaced_by_order_id is None]
 
     def is_child(self, o: OrderRecord) -> bool:
         """A linked order's member that Alpaca nests under another (its parent)."""

@@ -448,16 +448,10 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
     which `replaces` it and gets a new client order id unless one is given."""
     old = find(scope, oid)
     view = scope.facade.render_order(old)
-    if old.group_id is not None:
-        # orders.md lets PATCH move a bracket's exit prices; "order replacement is not
-        # supported yet" for oto; the core changes no member on its own
-        raise Refusal(
-            422,
-            WRONG_STATE,
-            f"replacing an order of a {view['order_class']} order is not supported by the "
-            "sandbox: cancel it (its whole group) and place it again",
-        )
-    if view["status"] not in ("new", "pending_new", "accepted"):
+    exit_ = old.group_id is not None
+    if exit_:
+        _check_exit_change(scope, old, view, changes)
+    elif view["status"] not in ("new", "pending_new", "accepted"):
         raise Refusal(422, WRONG_STATE, f'order is not replaceable in "{view["status"]}" state')
     if unknown := set(changes) - _REPLACEABLE:
         raise bad(f"unknown parameters: {', '.join(sorted(unknown))}")
@@ -516,7 +510,9 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
     )
     assert old.id is not None
     try:
-        placed = scope.facade.sandbox.brokerage.replace_order(scope.number, old.id, request)
+        placed = scope.facade.sandbox.brokerage.replace_order(
+            scope.number, old.id, request, member=exit_
+        )
     except OrderRejected as exc:
         raise rejection(exc) from None
     assert placed.replaced is not None and placed.order.id is not None
@@ -524,6 +520,30 @@ def replace(scope: Scope, oid: str, changes: dict[str, Any]) -> dict[str, Any]:
         scope.facade.notes.extended_hours.add((scope.number, placed.order.id))
     publish(scope, placed.replaced, placed.order)
     return rendered(scope, placed.order)
+
+
+def _check_exit_change(
+    scope: Scope, old: OrderRecord, view: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """A linked order's member is replaced only as orders.md allows: a bracket's
+    take-profit (`limit_price`) or stop-loss (`stop_price`), working or held, by that price
+    alone. "order replacement is not supported yet" for oto; an OCO's and a bracket's entry
+    are not documented as replaceable, and are refused."""
+    kind = view["order_class"]
+    if kind == "oto":
+        raise Refusal(422, WRONG_STATE, "order replacement is not supported yet")
+    if kind != "bracket" or not scope.facade.is_child(old):
+        raise Refusal(
+            422,
+            WRONG_STATE,
+            f"only a bracket's take-profit or stop-loss can be replaced, not this {kind} order: "
+            "cancel it (its whole group) and place it again",
+        )
+    if view["status"] not in ("new", "accepted", "held"):
+        raise Refusal(422, WRONG_STATE, f'order is not replaceable in "{view["status"]}" state')
+    price = "limit_price" if view["type"] == "limit" else "stop_price"
+    if set(changes) - {price, "client_order_id"} or price not in changes:
+        raise bad(f"a bracket's {view['type']} exit is replaced by its {price} only")
 
 
 # --------------------------------------------------------------------------- listing

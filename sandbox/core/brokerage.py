@@ -302,7 +302,7 @@ class Brokerage:
         return None if order is None else order_record(order)
 
     def replace_order(
-        self, account_number: str, order_id: int, request: OrderRequest
+        self, account_number: str, order_id: int, request: OrderRequest, *, member: bool = False
     ) -> PlacedOrder:
         """Cancel a working order and place its replacement in one step (new id).
 
@@ -310,6 +310,11 @@ class Brokerage:
         names legs of its own; it takes the request's type, time in force and price. The old
         order ends `Cancelled` and points at its replacement. The caller publishes both
         (`placed.replaced` then `placed.order`).
+
+        A linked order's member is replaced only where the façade's broker does it
+        (`member`: Alpaca's PATCH of a bracket's exit): the replacement takes its place in
+        the group, waiting (`Contingent`) while the old one did, and the account's rules
+        (checked when the group was placed) are not checked again beside its sibling.
         """
         old = self._find_order(account_number, order_id)
         if old.status not in WORKING:
@@ -317,17 +322,22 @@ class Brokerage:
                 "order_not_replaceable",
                 f"Order {order_id} is {old.status} and cannot be replaced.",
             )
-        _not_linked(old, "replaced")
+        if not member:
+            _not_linked(old, "replaced")
         acct = self._accounts[account_number]
         merged = order_entry.replacement_request(old, request)
         self._book.working.pop(order_id, None)  # the old order's sells must not count twice
         try:
-            order = self._parse(acct, merged, self._clock())
+            order = self._parse(acct, merged, self._clock(), account_rules=old.link is None)
             preview = order_entry.preview(acct, order, self._marks, self._clock())
         except OrderRejected:
             self._book.working[order_id] = old
             raise
+        waiting = old.status == CONTINGENT
         self._cancel(old)
+        order.link = old.link
+        if waiting:
+            order.status = CONTINGENT
         self._accept(order)
         order.replaces, old.replaced_by = old.id, order.id
         return PlacedOrder(order_record(order), preview, replaced=order_record(old))

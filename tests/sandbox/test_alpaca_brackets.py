@@ -265,8 +265,8 @@ def test_an_oto_entry_triggers_its_one_exit(client, control):
 
 def test_cancelling_one_member_cancels_the_whole_bracket(client, control):
     """orders.md: "canceling one cancels the rest" — DELETE of the take-profit of a bracket
-    whose entry has not filled cancels the entry and the stop-loss; a member cannot be
-    replaced on its own (422 in words)."""
+    whose entry has not filled cancels the entry and the stop-loss; its entry cannot be
+    replaced (422 in words)."""
     control.set_price(SYMBOL, 200.0)
     placed = client.submit_order(
         LimitOrderRequest(
@@ -286,6 +286,41 @@ def test_cancelling_one_member_cancels_the_whole_bracket(client, control):
     assert caught.value.status_code == 422 and "bracket" in caught.value.message
     client.cancel_order_by_id(tp.id)
     assert statuses(client, placed.id, tp.id, sl.id) == [OrderStatus.CANCELED] * 3
+
+
+def test_a_brackets_exit_price_is_replaced_and_the_new_exit_takes_its_place(client, control):
+    """orders.md lets PATCH move a bracket's exit prices: the stop-loss, held, is replaced
+    by its `stop_price` (a new order, the old one `replaced` and out of the group); the new
+    stop waits for the entry like the old one, is nested in its place, and is what cancels
+    the take-profit when the price falls through it. Anything else of a member is refused
+    in words: its quantity, its entry, an OTO's exit."""
+    control.set_price(SYMBOL, 200.0)
+    placed = market_bracket(client, tp=215, sl=185)
+    tp, sl = placed.legs
+    moved = client.replace_order_by_id(sl.id, ReplaceOrderRequest(stop_price=192))
+    assert moved.id != sl.id and str(moved.replaces) == str(sl.id)
+    assert (moved.status, dec(moved.stop_price), moved.order_class) == (
+        OrderStatus.HELD, 192, OrderClass.BRACKET,
+    )  # fmt: skip
+    old = client.get_order_by_id(sl.id)
+    assert (old.status, str(old.replaced_by)) == (OrderStatus.REPLACED, str(moved.id))
+    nested = client.get_order_by_id(placed.id, GetOrderByIdRequest(nested=True))
+    assert [leg.id for leg in nested.legs] == [tp.id, moved.id]
+    for refused, body, says in (
+        (tp.id, ReplaceOrderRequest(qty=1), "limit exit is replaced by its limit_price only"),
+        (placed.id, ReplaceOrderRequest(limit_price=151), "only a bracket's take-profit"),
+    ):
+        with pytest.raises(APIError) as caught:
+            client.replace_order_by_id(refused, body)
+        assert caught.value.status_code == 422 and says in caught.value.message
+    step_until(
+        control, lambda: client.get_order_by_id(placed.id), lambda o: o.status == OrderStatus.FILLED
+    )
+    control.set_price(SYMBOL, 188.0)  # through the new stop (192), above the old one (185)
+    step_until(
+        control, lambda: client.get_order_by_id(moved.id), lambda o: o.status == OrderStatus.FILLED
+    )
+    assert statuses(client, tp.id, sl.id) == [OrderStatus.CANCELED, OrderStatus.REPLACED]
 
 
 def test_cancel_all_cancels_every_member(client, control):

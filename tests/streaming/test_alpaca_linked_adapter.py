@@ -18,12 +18,15 @@ contract's group (streaming/brokers/order_shape.py `Group`, `exit_role`).
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from sandbox.core.config import SandboxConfig
 from streaming.brokers.base import MemoryCheckpoint
+from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.values import order_status
 from streaming.trading.owner import cancel_every
 from tests.streaming.test_alpaca_adapter import (
@@ -280,3 +283,60 @@ def status_of(sink: RecordingSink, order_id: str) -> str | None:
     """The order's last status the sink holds (None before its first frame)."""
     frame = last_order(sink, order_id)
     return None if frame is None else frame["status"]
+
+
+async def test_a_brackets_stop_moved_from_the_app_takes_its_place_in_the_group(
+    broker_at_sandbox, settings, control, key_id
+):
+    """Replace… of a bracket's stop-loss (its stop price only: Alpaca's PATCH of an exit):
+    the broker's new order reaches the sink in the group, as the stop-loss, held like the
+    old one, which ends Replaced; a change of its quantity is refused in words, nothing
+    sent; the moved stop is what fills when the price falls through it."""
+    sink = RecordingSink()
+    adapter = make_adapter(settings, key_id, MemoryCheckpoint())
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: sink.state("account") == "live")
+        await stream_open(sink, control, key_id)
+        number, account_id = margin_account(settings, key_id)
+        control.set_price(SYMBOL, 200.0)
+        placed = place_bracket(settings, key_id, account_id)
+        parent, sl = placed["id"], placed["legs"][1]["id"]
+        await sink.wait_for(lambda: last_order(sink, sl) is not None, SEEN_WITHIN)
+        stop = OrderRequest(
+            account=number,
+            legs=(OrderLeg(symbol=SYMBOL, action="Sell to Close", quantity=Decimal(2)),),
+            order_type="Stop",
+            time_in_force="GTC",
+            stop_price=Decimal("192"),
+        )
+        more = replace(stop, legs=(replace(stop.legs[0], quantity=Decimal(3)),))
+        with pytest.raises(OrderRefused) as refused:
+            await adapter.replace_order(sl, more)
+        assert refused.value.code == "unsupported" and "by its price only" in str(refused.value)
+        moved = await adapter.replace_order(sl, stop)
+        assert moved.order_id != sl
+        await sink.wait_for(
+            lambda: (
+                (f := last_order(sink, moved.order_id)) is not None
+                and (f["group"], f["status"], f["stop_price"])
+                == ({"id": parent, "class": "bracket", "role": "stop_loss"}, "held", 192)
+            ),
+            SEEN_WITHIN,
+        )
+        await sink.wait_for(lambda: last_order(sink, sl)["status"] == "replaced", SEEN_WITHIN)
+        for _ in range(12):  # the entry fills
+            control.step()
+            if (last_order(sink, parent) or {}).get("status") == "filled":
+                break
+        control.set_price(SYMBOL, 188.0)  # through the moved stop (192), not the old (185)
+        for _ in range(12):
+            control.step()
+            if (last_order(sink, moved.order_id) or {}).get("status") == "filled":
+                break
+        await sink.wait_for(
+            lambda: (
+                last_order(sink, moved.order_id)["status"] == "filled"
+                and last_order(sink, placed["legs"][0]["id"])["status"] == "canceled"
+            ),
+            SEEN_WITHIN,
+        )

@@ -299,6 +299,10 @@ class AlpacaAdapter(AlpacaOrders, AlpacaCoins):
         members = linked_members(order)
         for member, linked in members:
             self._groups[str(member["id"])] = linked
+        replaces = str(order.get("replaces") or "")
+        if replaces in self._groups and str(order["id"]) not in self._groups:
+            # a bracket's exit replaced (its price moved): the new order takes its place
+            self._groups[str(order["id"])] = self._groups[replaces]
         added = await self._apply_one(
             sink, number, order, execution=execution, synthesize=synthesize
         )
@@ -498,6 +502,10 @@ class AlpacaAdapter(AlpacaOrders, AlpacaCoins):
                     time_ms(data.get("timestamp")) or time_ms(data.get("at")),
                 )
             if await self._apply_order(sink, number, order, execution=execution):
+                self._mark_dirty(number)
+            elif order.get("status") == "replaced" and str(order["id"]) in self._groups:
+                # a linked order's exit replaced: its successor may wait (held) unannounced,
+                # so the account's open orders are read again, nested (`_refresh_account`)
                 self._mark_dirty(number)
         if isinstance(event_id, str | int) and not isinstance(event_id, bool):
             await self.checkpoint.save(str(event_id))

@@ -96,6 +96,32 @@ def prices(order: OrderRequest) -> dict[str, str]:
     return body
 
 
+#: Alpaca's linked order classes: a member is changed only as Alpaca allows (`exit_change`).
+LINKED_CLASSES = frozenset({"bracket", "oco", "oto"})
+
+
+def exit_change(current: dict[str, Any], order: OrderRequest) -> dict[str, str]:
+    """A linked order's member as Alpaca changes one (orders.md: PATCH moves a bracket's
+    exit prices): the take-profit's `limit_price` or the stop-loss's `stop_price`, nothing
+    else; what else the ticket changed is refused in words (Alpaca itself refuses the
+    members it does not change: an entry, an OTO's exit)."""
+    leg = single_leg(order)
+    kind = TYPES.get(order.order_type)
+    same = (
+        kind == current.get("type")
+        and decimal(current.get("qty")) == leg.quantity
+        and order.time_in_force.lower() == str(current.get("time_in_force") or "").lower()
+    )
+    price = order.price if kind == "limit" else order.stop_price
+    if not same or price is None or kind not in ("limit", "stop"):
+        raise OrderRefused(
+            "unsupported",
+            "Alpaca changes a linked order's take-profit or stop-loss by its price only: "
+            "keep its type, quantity and time in force, or cancel the group and place it again.",
+        )
+    return {"limit_price" if kind == "limit" else "stop_price": str(price)}
+
+
 def order_body(order: OrderRequest) -> dict[str, Any]:
     leg = single_leg(order)
     body: dict[str, Any] = {
@@ -300,19 +326,20 @@ class AlpacaOrders:
                 "unsupported",
                 "Alpaca cannot replace a dollar amount's order: cancel it and place a new one.",
             )
-        body: dict[str, Any] = {
-            "qty": str(leg.quantity),
-            "time_in_force": order.time_in_force.lower(),
-        }
-        replaced = prices(order)
-        trail = replaced.pop("trail_price", None) or replaced.pop("trail_percent", None)
-        if trail is not None:  # Alpaca's PATCH says `trail` in the order's own unit
-            replaced["trail"] = trail
-        body |= replaced
-        if order.client_order_id:
-            body["client_order_id"] = order.client_order_id
         async with self._order_client() as client:
             prefix = await self._prefix(client, order.account)
+            current = await self._call(client, "GET", f"{prefix}/orders/{order_id}")
+            if str(current.get("order_class") or "simple") in LINKED_CLASSES:
+                body = exit_change(current, order)
+            else:
+                body = {"qty": str(leg.quantity), "time_in_force": order.time_in_force.lower()}
+                replaced = prices(order)
+                trail = replaced.pop("trail_price", None) or replaced.pop("trail_percent", None)
+                if trail is not None:  # Alpaca's PATCH says `trail` in the order's own unit
+                    replaced["trail"] = trail
+                body |= replaced
+            if order.client_order_id:
+                body["client_order_id"] = order.client_order_id
             answer = await self._call(client, "PATCH", f"{prefix}/orders/{order_id}", json=body)
         return placed(answer)
 
