@@ -290,6 +290,81 @@ def test_parts_of_a_share_and_dollar_amounts_where_the_broker_takes_them(trader,
         assert (answer.status_code, answer.json()) == (400, {"error": says, "code": "unsupported"})
 
 
+def group_members(trader: Trader, account: str, group_id: str) -> dict[str, dict]:
+    """The group's members as the stream lists them, by role (once both exits are there)."""
+
+    def found() -> dict[str, dict] | None:
+        page = read_json(trader.client, "/api/orders", account=account, limit="200")
+        members = {
+            o["group"]["role"]: o
+            for o in page["orders"]
+            if (o.get("group") or {}).get("id") == group_id and o["status"] != "Replaced"
+        }
+        return members if {"take_profit", "stop_loss"} <= members.keys() else None
+
+    return poll_until(found, within=30, what=f"the exits of group {group_id}")
+
+
+def test_a_brackets_stop_is_moved_where_the_broker_allows_it(trader, accounts):
+    """Replace… of a bracket's stop-loss by its stop price: at Alpaca the new stop takes the
+    old one's place in the group (the old one Replaced); a change of its quantity is refused
+    in words before anything is sent. tastytrade replaces no member of a complex order: its
+    refusal, in its words, and the group stays as it was."""
+    for broker in ("alpaca", "tastytrade"):
+        where = accounts[broker]
+        exit_ = {"legs": [{"symbol": "AAPL", "action": "Sell to Close", "quantity": 1}]}
+        bracket = {
+            "link": where["link"],
+            "account": where["number"],
+            "complex": "OTOCO",
+            "trigger": {**trader.order(where, time_in_force="GTC"), "replaces": None},
+            "orders": [
+                {**exit_, "order_type": "Limit", "price": "900.00", "time_in_force": "GTC"},
+                {**exit_, "order_type": "Stop", "stop_price": "0.50", "time_in_force": "GTC"},
+            ],
+        }
+        for key in ("link", "account", "replaces"):
+            del bracket["trigger"][key]
+        group_id = str(trader.place(bracket)["order_id"])
+        stop = group_members(trader, where["number"], group_id)["stop_loss"]
+        moved = trader.order(
+            where,
+            legs=exit_["legs"],
+            order_type="Stop",
+            price=None,
+            stop_price="0.60",
+            time_in_force="GTC",
+            replaces=str(stop["id"]),
+        )
+        if broker == "alpaca":
+            more = {**moved, "legs": [{**exit_["legs"][0], "quantity": 2}]}
+            preview = trader.preview(more).json()["preview"]
+            refused = trader.confirm(preview["id"])
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"].startswith(
+                "Alpaca changes a linked order's take-profit or stop-loss by its price only"
+            )
+            ticket = trader.place(moved)
+            exits = group_members(trader, where["number"], group_id)
+            assert str(exits["stop_loss"]["id"]) == str(ticket["order_id"]) != str(stop["id"])
+            assert exits["stop_loss"]["stop_price"] == 0.6
+            assert trader.order_status(where["number"], str(stop["id"])) == "Replaced"
+        else:
+            preview = trader.preview(moved).json()["preview"]
+            refused = trader.confirm(preview["id"])
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"].startswith("tastytrade refused the order: ")
+            assert "cannot be replaced on its own" in refused.json()["error"]
+            assert group_members(trader, where["number"], group_id)["stop_loss"]["id"] == stop["id"]
+        take = group_members(trader, where["number"], group_id)["take_profit"]
+        cancel = trader.client.delete(  # a member cancels its group
+            f"/api/orders/{take['id']}",
+            params={"link": where["link"], "account": where["number"]},
+            headers=trader.headers(),
+        )
+        assert cancel.status_code == 200, cancel.text
+
+
 def test_writes_need_the_csrf_token_and_the_origin(trader, live_app, accounts):
     order = trader.order(accounts["tastytrade"])
     no_csrf = trader.client.post(
