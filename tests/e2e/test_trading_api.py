@@ -38,6 +38,10 @@ def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]
         live_sandbox.url,
         tmp_path_factory.mktemp("trading"),
         TRADING_PREVIEW_TTL=str(PREVIEW_TTL),
+        # this module places more orders a minute than a trader's limits let through; the
+        # limits themselves: tests/streaming/test_trading_tickets.py
+        TRADING_RATE_PER_MINUTE="1000",
+        TRADING_MAX_ORDERS_PER_MINUTE="1000",
     ).start()
     enable_demo_trading(app)
     yield app
