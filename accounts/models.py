@@ -191,6 +191,8 @@ class NotificationSettings(models.Model):
     alerts = models.BooleanField(default=True, help_text="Triggered price alerts notify.")
     desktop = models.BooleanField(default=True, help_text="Raise desktop notifications.")
     sound = models.BooleanField(default=False, help_text="Beep with each notification.")
+    push = models.BooleanField(default=True, help_text="Send Web Push to the user's devices.")
+    email = models.BooleanField(default=False, help_text="Send an e-mail to the user's address.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

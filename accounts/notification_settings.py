@@ -15,6 +15,8 @@ DEFAULTS: dict[str, bool] = {
     "alerts": True,
     "desktop": True,
     "sound": False,
+    "push": True,
+    "email": False,
 }
 #: A settings body is a handful of booleans: anything larger is refused before parsing.
 MAX_SETTINGS_BODY_BYTES = 4096

@@ -469,3 +469,16 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "streamdesk")
 CSRF_FAILURE_VIEW = "streaming.trading.csrf.csrf_failure"
 # Staff never see a trader's TOTP secret or its QR code in the admin (django-otp).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+
+# Web Push and e-mail (docs/streaming-contract.md "Push and e-mail")
+#: The VAPID private key (PEM); empty: one is made on first use and kept, encrypted.
+PUSH_VAPID_PRIVATE_KEY = os.environ.get("PUSH_VAPID_PRIVATE_KEY", "").replace("\\n", "\n")
+#: Who runs this server, told to push services in every VAPID signature (`sub`).
+PUSH_CONTACT = os.environ.get("PUSH_CONTACT", "mailto:operator@streamdesk.invalid")
+#: How long a push service keeps a push for a device that is offline (seconds).
+PUSH_TTL = int(os.environ.get("PUSH_TTL", "21600"))
+#: How long a sender holds a claimed delivery before another may take it (seconds).
+PUSH_CLAIM = float(os.environ.get("PUSH_CLAIM", "30"))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "streamdesk <streamdesk@localhost>")

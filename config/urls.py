@@ -15,6 +15,7 @@ from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.push import views as push_views
 from streaming.risk import limits_views, pnl_views, strategy_views
 from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
@@ -80,6 +81,12 @@ urlpatterns = [
     path("alerts", alert_views.alerts_page, name="alerts"),
     path("api/alerts", alert_views.api_alerts, name="api-alerts"),
     path("api/alerts/<int:alert_id>", alert_views.api_alert, name="api-alert"),
+    # Web Push (docs/streaming-contract.md "Push and e-mail")
+    path("api/push/key", push_views.api_push_key, name="api-push-key"),
+    path(
+        "api/push/subscriptions", push_views.api_push_subscriptions, name="api-push-subscriptions"
+    ),
+    path("api/push/test", push_views.api_push_test, name="api-push-test"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
     # risk (docs/streaming-contract.md "The /risk page")

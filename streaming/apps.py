@@ -37,12 +37,13 @@ class StreamingConfig(AppConfig):
         from streaming.cluster import owner_rpc
         from streaming.cluster.agents import agents
         from streaming.contract import ToOwner
+        from streaming.push.sender import sender
         from streaming.risk.limits_owner import answer_limits_changed
         from streaming.risk.pnl_owner import answer_balance_history
         from streaming.trading.owner import answer_order
         from streaming.wiring import build_manager
 
-        agents.configure(build_manager=build_manager)
+        agents.configure(build_manager=build_manager, on_start=(sender.kick,))
         owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
         owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
         owner_rpc.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)

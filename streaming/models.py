@@ -423,3 +423,78 @@ class TradeTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.id} ({self.state})"
+
+
+class PushKey(models.Model):
+    """The server's VAPID key pair (one row): the private key encrypted at rest
+    (accounts/crypto.py), made on first use unless `PUSH_VAPID_PRIVATE_KEY` names one.
+    Devices subscribe to its public key, so it is kept: a new key makes every device
+    subscribe again."""
+
+    private_key = models.TextField(help_text="The P-256 private key (PEM), encrypted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"push key {self.id}"
+
+
+class PushSubscription(models.Model):
+    """One browser or device of a user that takes Web Push: its push service endpoint and
+    its keys (the browser's `PushSubscription.toJSON()`), checked (streaming/push/input.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1024, unique=True)
+    p256dh = models.CharField(max_length=128)
+    auth = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"push subscription {self.id} of user {self.user_id}"
+
+
+class PushDelivery(models.Model):
+    """The outbox: one event for one channel (one device, or e-mail), written with the
+    event (exactly once: unique on event, channel and device) and claimed by one sender at a
+    time (`claimed_until`, compare-and-set) until it is sent, gone or failed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_deliveries"
+    )
+    #: The event's id (the browser's notification key: `alert:<trigger id>`, …).
+    event = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16)
+    channel = models.CharField(max_length=8)  # "push" or "email"
+    subscription = models.ForeignKey(
+        PushSubscription, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    #: `{"id", "kind", "title", "body", "url"}`: what is sent.
+    message = models.JSONField()
+    state = models.CharField(max_length=8, default="pending")  # sent, gone, failed
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    #: Not before (a retry's backoff); after `expires_at` it is not sent (the push TTL).
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "channel", "subscription"], name="one_delivery_per_device"
+            ),
+            models.UniqueConstraint(
+                fields=["event", "channel"],
+                condition=models.Q(subscription__isnull=True),
+                name="one_email_per_event",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery of {self.event}"

@@ -35,6 +35,7 @@ TIERS: list[tuple[str, ...]] = [
     ("streaming.stream",),
     ("streaming.cluster",),
     ("streaming.tabs",),
+    ("streaming.push",),  # delivery to closed pages: used by the features that notify
     (
         "streaming.alerts",
         "streaming.chains",

@@ -24,6 +24,8 @@ from streaming.alerts import rules as alerts
 from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInputError
 from streaming.contract import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
+from streaming.push import outbox as push_outbox
+from streaming.push.sender import sender as push_sender
 
 #: Triggers in a snapshot and the page's history (newest first).
 RECENT_TRIGGERS = 50
@@ -183,6 +185,11 @@ def alert_fire(
             rearm=alert.rearm,
             message=alerts.message(alert.symbol, alert.condition, alert.level, price, pct)[:200],
         )
+        # the pushes and e-mail of this crossing, written with it: exactly once
+        said = push_outbox.message(
+            f"alert:{trigger.id}", "alert", f"{alert.symbol} alert", trigger.message, "/alerts"
+        )
+        push_outbox.enqueue(alert.user_id, said)
     return trigger_payload(trigger)
 
 
@@ -222,7 +229,10 @@ class AlertStore:
     async def fire(
         self, alert_id: int, price: float, at_ms: int, pct: float | None
     ) -> dict[str, Any] | None:
-        return await database_sync_to_async(alert_fire)(alert_id, price, at_ms, pct)
+        fired = await database_sync_to_async(alert_fire)(alert_id, price, at_ms, pct)
+        if fired is not None:
+            push_sender.kick()  # its pushes are in the outbox: send them now
+        return fired
 
     async def rearm(self, alert_id: int) -> bool:
         return await database_sync_to_async(alert_rearm)(alert_id)

@@ -64,11 +64,17 @@ class Agents:
     def __init__(self) -> None:
         #: Builds a user's manager (the composition root hands it in: `configure`).
         self._build_manager: BuildManager | None = None
+        self._on_start: tuple[Callable[[], None], ...] = ()
         self.clear()
 
-    def configure(self, *, build_manager: BuildManager) -> None:
-        """What the cluster needs from above, handed in once (streaming/apps.py)."""
+    def configure(
+        self, *, build_manager: BuildManager, on_start: tuple[Callable[[], None], ...] = ()
+    ) -> None:
+        """What the cluster needs from above, handed in once (streaming/apps.py):
+        `on_start`, what runs when the process sets up its shared parts (the push
+        sender's first look at the outbox)."""
         self._build_manager = build_manager
+        self._on_start = on_start
 
     def clear(self) -> None:
         """Forget every agent and shared part, as in a new process (what was bound to an
@@ -117,6 +123,8 @@ class Agents:
             self._redis, self._recover, careful_for=3 * settings.STREAM_LEASE_RENEW
         )
         self._tasks = [loop.create_task(watch_sessions(self._open_tabs))]
+        for hook in self._on_start:
+            hook()
         if self._redis is not None:
             self.event_log = RedisEventLog(
                 self._redis,

@@ -45,6 +45,8 @@ def test_defaults_then_a_partial_update_is_stored_per_user(client, trader, djang
         "alerts": True,
         "desktop": True,
         "sound": False,
+        "push": True,
+        "email": False,
     }
     response = client.get(URL)
     assert (response.status_code, response.json()) == (200, DEFAULTS)
@@ -70,8 +72,9 @@ def test_defaults_then_a_partial_update_is_stored_per_user(client, trader, djang
         ("[]", 'the body must be a JSON object such as {"fills": false, "sound": true}'),
         ("not json", "the body is not valid JSON (or nested too deep)"),
         (
-            {"fills": False, "email": True},
-            "unknown setting 'email': the settings are fills, rejections, alerts, desktop, sound",
+            {"fills": False, "sms": True},
+            "unknown setting 'sms': the settings are fills, rejections, alerts, desktop, sound, "
+            "push, email",
         ),
         ({"fills": "false"}, "'fills' must be true or false, not 'false'"),
         ({"sound": 1}, "'sound' must be true or false, not 1"),
