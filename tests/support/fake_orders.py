@@ -46,7 +46,7 @@ class FakeBroker:
             raise self.refuse
         leg = order.legs[0]
         price = order.price or order.reference_price or 0
-        cost = float(price) * leg.quantity * (100 if leg.is_option else 1)
+        cost = float(price) * float(leg.size) * (100 if leg.is_option else 1)
         return PreviewResult(
             checks="broker",
             cost=cost if leg.buys else -cost,
