@@ -87,6 +87,10 @@ urlpatterns = [
         "api/push/subscriptions", push_views.api_push_subscriptions, name="api-push-subscriptions"
     ),
     path("api/push/test", push_views.api_push_test, name="api-push-test"),
+    path("settings/notifications", push_views.devices_page, name="notification-devices"),
+    path("sw.js", push_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", push_views.manifest, name="manifest"),
+    path("offline", push_views.offline_page, name="offline"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
     # risk (docs/streaming-contract.md "The /risk page")

@@ -1,14 +1,20 @@
-"""Web Push over HTTP: `/api/push/key`, `/api/push/subscriptions`, `/api/push/test`.
-Thin: bodies read safely, checked (input.py), stored (store.py); the sender is woken for
-a test push (docs/streaming-contract.md "Push and e-mail")."""
+"""Web Push over HTTP: `/api/push/key`, `/api/push/subscriptions`, `/api/push/test`, the
+devices page, and what makes the app installable (`/manifest.webmanifest`, `/sw.js`,
+`/offline`). Thin: bodies read safely, checked (input.py), stored (store.py); the sender
+is woken for a test push (docs/streaming-contract.md "Push and e-mail")."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 from streaming.push import keys, store
 from streaming.push.input import PushInputError, parse_subscription
@@ -58,8 +64,16 @@ async def api_push_subscriptions(request: HttpRequest) -> HttpResponse:
             device, created = await database_sync_to_async(store.device_subscribe)(user.id, sub)
             return JsonResponse({"subscription": device}, status=201 if created else 200)
         if request.method == "DELETE":
-            endpoint = body.get("endpoint") if isinstance(body, dict) else None
-            if await database_sync_to_async(store.device_remove)(user.id, endpoint):
+            body = body if isinstance(body, dict) else {}
+            if "id" in body:  # the devices page removes a device by its id
+                removed = await database_sync_to_async(store.device_remove_by_id)(
+                    user.id, body["id"]
+                )
+            else:  # a browser unsubscribing itself names its endpoint
+                removed = await database_sync_to_async(store.device_remove)(
+                    user.id, body.get("endpoint")
+                )
+            if removed:
                 return HttpResponse(status=204)
             return _error("not_found", "No such device of yours.", 404)
     except PushInputError as exc:
@@ -85,3 +99,55 @@ async def api_push_test(request: HttpRequest) -> JsonResponse:
         return _error("not_found", "No such device of yours.", 404)
     sender.kick()
     return JsonResponse({"id": event}, status=202)
+
+
+@login_required
+def devices_page(request: HttpRequest) -> HttpResponse:
+    """`/settings/notifications`: this user's devices, pushes on this one, a test, and
+    whether pushes and e-mail are sent (the notification settings' `push` and `email`)."""
+    has_email = bool(getattr(request.user, "email", ""))
+    return render(request, "streaming/notification_devices.html", {"has_email": has_email})
+
+
+#: The service worker, served from the root so that its scope is every page.
+SERVICE_WORKER = Path(__file__).resolve().parents[2] / "static" / "js" / "push" / "sw.js"
+
+
+@cache_control(no_cache=True)
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """`/sw.js` (no login: the browser fetches it to check for updates)."""
+    return HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript")
+
+
+def manifest(request: HttpRequest) -> JsonResponse:
+    """`/manifest.webmanifest`: what makes the app installable (Add to Home Screen)."""
+    return JsonResponse(
+        {
+            "id": "/",
+            "name": "streamdesk",
+            "short_name": "streamdesk",
+            "description": "Your brokerage accounts, live, on one screen.",
+            "start_url": "/",
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#111827",
+            "theme_color": "#111827",
+            "icons": [
+                {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                {"src": static("img/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+                {
+                    "src": static("img/icon-512.png"),
+                    "sizes": "512x512",
+                    "type": "image/png",
+                    "purpose": "maskable",
+                },
+            ],
+        },
+        content_type="application/manifest+json",
+    )
+
+
+def offline_page(request: HttpRequest) -> HttpResponse:
+    """`/offline`: what the service worker shows when the server cannot be reached (kept
+    at install; no login, no live value: nothing in it can be stale)."""
+    return render(request, "streaming/offline.html")

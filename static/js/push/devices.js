@@ -1,0 +1,97 @@
+/*
+ * The devices page (templates/streaming/notification_devices.html): lists the user's
+ * devices, subscribes this browser (a user gesture: the button), sends a test, removes one,
+ * and turns the push and e-mail channels on or off. Rules in devices-model.js.
+ */
+import { deviceCells, permissionProblem, pushUnsupported } from './devices-model.js';
+
+const $ = (sel) => document.querySelector(sel);
+const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || '';
+const status = (text) => { $('[data-push-status]').textContent = text; };
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json', 'X-CSRFToken': csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : {};
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+async function drawDevices() {
+  const { subscriptions } = await api('GET', '/api/push/subscriptions');
+  const rows = subscriptions.map((d) => {
+    const tr = document.createElement('tr');
+    tr.dataset.device = String(d.id);
+    for (const text of deviceCells(d, Date.now())) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    const actions = document.createElement('td');
+    for (const [label, run] of [['Send a test', () => testDevice(d.id)], ['Remove', () => removeDevice(d.id)]]) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn btn-quiet';
+      b.textContent = label;
+      b.dataset.action = label === 'Remove' ? 'remove' : 'test';
+      b.addEventListener('click', run);
+      actions.append(b, ' ');
+    }
+    tr.append(actions);
+    return tr;
+  });
+  $('[data-push-list]').replaceChildren(...rows);
+}
+
+async function testDevice(id) {
+  try {
+    await api('POST', '/api/push/test', { id });
+    status('A test push is on its way.');
+  } catch (e) { status(e.message); }
+}
+
+async function removeDevice(id) {
+  try {
+    await api('DELETE', '/api/push/subscriptions', { id });
+    status('Removed.');
+    await drawDevices();
+  } catch (e) { status(e.message); }
+}
+
+async function subscribeHere() {
+  const problem = permissionProblem(await Notification.requestPermission());
+  if (problem) { status(problem); return; }
+  try {
+    const registration = await navigator.serviceWorker.ready;
+    const { public_key: key } = await api('GET', '/api/push/key');
+    const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    await api('POST', '/api/push/subscriptions', subscription.toJSON());
+    status('This device gets pushes now.');
+    await drawDevices();
+  } catch (e) { status(`Pushes could not be turned on here: ${e.message}`); }
+}
+
+async function drawChannels() {
+  const settings = await api('GET', '/api/notifications/settings');
+  for (const box of document.querySelectorAll('[data-channel]')) {
+    box.checked = !!settings[box.dataset.channel];
+    box.addEventListener('change', async () => {
+      try { await api('PUT', '/api/notifications/settings', { [box.dataset.channel]: box.checked }); status('Saved.'); } catch (e) { status(e.message); }
+    });
+  }
+}
+
+const why = pushUnsupported({
+  serviceWorker: 'serviceWorker' in navigator, PushManager: 'PushManager' in window, Notification: 'Notification' in window,
+  standalone: window.matchMedia('(display-mode: standalone)').matches, ios: /iPhone|iPad|iPod/.test(navigator.userAgent),
+});
+$('[data-push-support]').textContent = why || '';
+$('[data-push-subscribe]').disabled = !!why;
+$('[data-push-subscribe]').addEventListener('click', subscribeHere);
+drawDevices().catch((e) => status(e.message));
+drawChannels().catch((e) => status(e.message));

@@ -1,0 +1,138 @@
+"""The installable app in a real Chromium: the manifest (name, 192 and 512 px icons,
+start_url, standalone), the service worker every page registers, a push delivered to it
+through DevTools (`ServiceWorker.deliverPushMessage`: no push service, no network) shown as
+a notification tagged with its event, and the offline page when the server cannot be
+reached (docs/streaming-contract.md "Push and e-mail").
+
+The notification's click is tested on the worker's own code in node
+(tests/js/push.test.mjs): a headless Chromium has no way to click a system notification.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.test_dashboard import log_in
+from tests.support.browsers import shared
+from tests.support.wait import poll_until
+
+#: How long the worker may take to register, activate and show a push on a loaded box.
+WORKER_WITHIN = 15.0
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    """The full browser: the headless shell denies web notifications without asking."""
+    return shared.get(full=True)
+
+
+@pytest.fixture
+def notifying_page(browser: Browser, browser_app) -> Iterator[Page]:
+    """A page whose origin may show notifications (granted, as a trader would)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, permissions=["notifications"]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", body[16:24])
+
+
+def test_the_manifest_makes_the_app_installable(notifying_page: Page, browser_app):
+    page = notifying_page
+    log_in(page, browser_app.url)
+    href = page.locator("link[rel=manifest]").get_attribute("href")
+    answer = page.request.get(f"{browser_app.url}{href}")
+    assert answer.headers["content-type"].startswith("application/manifest+json")
+    manifest = answer.json()
+    assert (manifest["name"], manifest["start_url"], manifest["display"]) == (
+        "streamdesk",
+        "/",
+        "standalone",
+    )
+    assert manifest["theme_color"] and manifest["background_color"]
+    sizes = {}
+    for icon in manifest["icons"]:
+        body = page.request.get(f"{browser_app.url}{icon['src']}").body()
+        sizes[icon["sizes"]] = png_size(body)
+    assert sizes == {"192x192": (192, 192), "512x512": (512, 512)}
+
+
+def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
+    notifying_page: Page, browser_app
+):
+    page = notifying_page
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/settings/notifications")
+    expect(page.locator("[data-push-devices] h1")).to_have_text("Notifications with no page open")
+    script = page.evaluate(
+        "async () => (await navigator.serviceWorker.ready).active.scriptURL", None
+    )
+    assert script == f"{browser_app.url}/sw.js"
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+
+    def registered() -> dict | None:
+        page.evaluate("0")  # the sync API hands events over while it talks to the browser
+        return next((r for r in registrations if r["scopeURL"] == f"{browser_app.url}/"), None)
+
+    registration = poll_until(registered, WORKER_WITHIN, "the service worker's registration")
+    message = {
+        "id": "alert:41",
+        "kind": "alert",
+        "title": "AAPL alert",
+        "body": "AAPL above 200.00 at 201.50",
+        "url": "/alerts",
+    }
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": browser_app.url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(message),
+        },
+    )
+    shown_js = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
+        .map((n) => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url}))"""
+    shown = poll_until(lambda: page.evaluate(shown_js) or None, WORKER_WITHIN, "the notification")
+    assert shown == [
+        {
+            "title": "AAPL alert",
+            "body": "AAPL above 200.00 at 201.50",
+            "tag": "alert:41",
+            "url": "/alerts",
+        }
+    ]
+    # the same event again replaces it (its tag): still one
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": browser_app.url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(message),
+        },
+    )
+    assert [n["tag"] for n in page.evaluate(shown_js)] == ["alert:41"]
+    # offline: the app's own page, not the browser's
+    page.context.set_offline(True)
+    page.goto(f"{browser_app.url}/alerts")
+    expect(page.locator("[data-offline] h1")).to_have_text("streamdesk is offline")
+    page.context.set_offline(False)
+    assert page.errors == []  # type: ignore[attr-defined]
