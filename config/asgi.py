@@ -22,6 +22,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.bearer import BearerWebsocketMiddleware  # noqa: E402
+from streaming.cluster.agents import agents  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
 from streaming.runtime.heap import install_freezing_collector  # noqa: E402
 from streaming.tabs.origin import OriginValidator  # noqa: E402
@@ -29,6 +30,8 @@ from streaming.tabs.socket import install_bounded_websockets, probe_middleware  
 
 install_bounded_websockets()
 install_freezing_collector()  # short full collections in the server (streaming/runtime/heap.py)
+# the watched users' streams and the push sender start with the server, not its first tab
+agents.start_soon()
 
 application = probe_middleware(
     ProtocolTypeRouter(

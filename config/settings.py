@@ -332,6 +332,10 @@ if not 0 < STREAM_LOOP_LAG_CALM < STREAM_LOOP_LAG_SATURATED:
         "STREAM_LOOP_LAG_CALM must be > 0 and below STREAM_LOOP_LAG_SATURATED"
     )
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
+#: How often a process looks for the users whose streams run with no page open (an armed
+#: alert, a limit set; streaming/cluster/watch.py); 0: never. At most the idle grace, so a
+#: stream a page leaves is held again before it would stop.
+STREAM_WATCH_INTERVAL = float(os.environ.get("STREAM_WATCH_INTERVAL", "5"))
 STREAM_WATCHDOG_TIMEOUT = float(os.environ.get("STREAM_WATCHDOG_TIMEOUT", "60"))
 # A credential the broker rejects is tried again after the base wait, doubling up to the
 # cap (seconds): a credential made valid again heals by itself within a wait.
@@ -482,3 +486,5 @@ PUSH_TTL = int(os.environ.get("PUSH_TTL", "21600"))
 PUSH_CLAIM = float(os.environ.get("PUSH_CLAIM", "30"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "streamdesk <streamdesk@localhost>")
+#: The file e-mail backend's folder (`EMAIL_BACKEND=...filebased.EmailBackend`: tests).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")

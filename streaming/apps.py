@@ -43,9 +43,23 @@ class StreamingConfig(AppConfig):
         from streaming.trading.owner import answer_order
         from streaming.wiring import build_manager
 
-        agents.configure(build_manager=build_manager, on_start=(sender.kick,))
+        agents.configure(build_manager=build_manager, on_start=(sender.kick,), watched=watched)
         owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
         owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
         owner_rpc.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
         owner_rpc.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
         owner_rpc.register(ToOwner.ORDER_REQUEST, answer_order)
+
+
+async def watched() -> set[int]:
+    """The users whose streams run with no page open: an alert that can still fire, a
+    limit set (docs/streaming.md "Managers without tabs")."""
+    from channels.db import database_sync_to_async
+
+    from streaming.alerts.store import alert_watched_users
+    from streaming.risk.limits_store import limits_watched_users
+
+    def read() -> set[int]:
+        return alert_watched_users() | limits_watched_users()
+
+    return await database_sync_to_async(read)()

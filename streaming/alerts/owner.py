@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from streaming.cluster import owner_rpc
+from streaming.cluster.agents import agents
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 async def alerts_changed(user_id: int) -> None:
     """`alerts.changed` to the owner; a failure is logged, never raised (the alert is
     saved all the same: the owner reads the alerts when it starts)."""
+    agents.watch_now()  # an alert armed may start the user's watch here at once
     try:
         await owner_rpc.alerts_changed(user_id)
     except Exception:

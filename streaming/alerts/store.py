@@ -193,6 +193,13 @@ def alert_fire(
     return trigger_payload(trigger)
 
 
+def alert_watched_users() -> set[int]:
+    """The users with an alert that can still fire (armed, or re-arming), unexpired: their
+    streams run with no page open."""
+    armed = Alert.objects.filter(_not_expired(_now()), Q(armed=True) | Q(rearm=True), active=True)
+    return set(armed.values_list("user_id", flat=True))
+
+
 def alert_rearm(alert_id: int) -> bool:
     """Arm a re-arming alert again (the price went back across its level)."""
     rows = Alert.objects.filter(id=alert_id, active=True, rearm=True, armed=False)

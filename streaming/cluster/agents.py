@@ -42,6 +42,7 @@ from streaming.cluster.placement import Placement
 from streaming.cluster.redis_batch import ScriptBatch
 from streaming.cluster.redis_health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
+from streaming.cluster.watch import Watch, Watched
 from streaming.contract import OwnerCall, OwnerChanged, SnapshotFrame, ToTab
 
 if TYPE_CHECKING:
@@ -65,16 +66,35 @@ class Agents:
         #: Builds a user's manager (the composition root hands it in: `configure`).
         self._build_manager: BuildManager | None = None
         self._on_start: tuple[Callable[[], None], ...] = ()
+        self._watched: Watched | None = None
         self.clear()
 
     def configure(
-        self, *, build_manager: BuildManager, on_start: tuple[Callable[[], None], ...] = ()
+        self,
+        *,
+        build_manager: BuildManager,
+        on_start: tuple[Callable[[], None], ...] = (),
+        watched: Watched | None = None,
     ) -> None:
         """What the cluster needs from above, handed in once (streaming/apps.py):
         `on_start`, what runs when the process sets up its shared parts (the push
-        sender's first look at the outbox)."""
+        sender's first look at the outbox); `watched`, the users whose streams run with no
+        page open (watch.py)."""
         self._build_manager = build_manager
         self._on_start = on_start
+        self._watched = watched
+
+    def start_soon(self) -> None:
+        """Set up this process's shared parts as soon as its loop runs (the ASGI server's
+        process, config/asgi.py): the watched users' streams and the push sender do not
+        wait for a first tab."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_event_loop().call_soon(self._start_once)
+
+    def watch_now(self) -> None:
+        """A user's alerts or limits changed: the watch looks again at once."""
+        if self.watch is not None:
+            self.watch.look_now()
 
     def clear(self) -> None:
         """Forget every agent and shared part, as in a new process (what was bound to an
@@ -91,6 +111,8 @@ class Agents:
         self.worker = False
         #: A stream worker's view of the other workers: who claims a free lease first.
         self.placement: Placement | None = None
+        #: The users held with no page open (watch.py), where this process runs managers.
+        self.watch: Watch | None = None
 
     @property
     def runs_managers(self) -> bool:
@@ -125,6 +147,9 @@ class Agents:
         self._tasks = [loop.create_task(watch_sessions(self._open_tabs))]
         for hook in self._on_start:
             hook()
+        if self._watched is not None and self.runs_managers and settings.STREAM_WATCH_INTERVAL > 0:
+            self.watch = Watch(self, self._watched, settings.STREAM_WATCH_INTERVAL)
+            self._tasks.append(loop.create_task(self.watch.run()))
         if self._redis is not None:
             self.event_log = RedisEventLog(
                 self._redis,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.cluster import owner_rpc
+from streaming.cluster.agents import agents
 from streaming.contract import ToOwner
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ DEADLINE = 60.0
 async def limits_changed(user_id: int) -> None:
     """`limits.changed` to the owner; a failure is logged, never raised (the limits are
     saved all the same: an owner reads them when it starts)."""
+    agents.watch_now()  # a limit set may start the user's watch here at once
     try:
         await owner_rpc.to_owner(
             user_id, {"type": ToOwner.LIMITS_CHANGED, "deadline": time.time() + DEADLINE}

@@ -21,6 +21,8 @@ from django.db.models import F, Q
 
 from streaming.contract import LimitPayload, LimitSettings
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
+from streaming.push import outbox as push_outbox
+from streaming.push.sender import sender as push_sender
 from streaming.risk import limits_rules as rules
 from streaming.risk.limits_input import FIELDS, check_band
 
@@ -136,7 +138,19 @@ def limit_fire(
             breached_at=dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC),
             message=rules.message(kind, value, limit)[:200],
         )
+        # the pushes and e-mail of this crossing, written with it: exactly once
+        said = push_outbox.message(
+            f"limit:{breach.id}", "limit", "Portfolio limit", breach.message, "/limits"
+        )
+        push_outbox.enqueue(user_id, said)
     return breach_payload(breach)
+
+
+def limits_watched_users() -> set[int]:
+    """The users with a limit set: their streams run with no page open."""
+    set_ = Q(beta_delta_min__isnull=False) | Q(beta_delta_max__isnull=False)
+    set_ |= Q(daily_loss__isnull=False)
+    return set(PortfolioLimits.objects.filter(set_).values_list("user_id", flat=True))
 
 
 def limit_rearm(user_id: int, kind: str) -> bool:
@@ -176,7 +190,10 @@ class LimitStore:
         payload = await database_sync_to_async(limit_fire)(
             self.user_id, change.kind, change.value, change.limit, at_ms, change.day
         )
-        return None if payload is None else dict(payload)
+        if payload is None:
+            return None
+        push_sender.kick()  # its pushes are in the outbox: send them now
+        return dict(payload)
 
     async def rearm(self, kind: str) -> bool:
         return await database_sync_to_async(limit_rearm)(self.user_id, kind)

@@ -295,3 +295,33 @@ def test_touch_targets_are_at_least_44_px(phone, browser, browser_app):
     finally:
         context.close()
     assert not small, "\n".join(f"{p}: {', '.join(items)}" for p, items in small.items())
+
+
+def test_the_header_is_one_line_with_the_kill_switch_and_a_menu(phone, browser, browser_app):
+    """At 390 px the header is one line (brand, kill switch, Menu: it wrapped the nine
+    links onto three lines, ~130 px); the Menu opens the pages and Log out below it and
+    closes on Escape; the kill switch stays one tap away. A wide screen has no Menu."""
+    page = open_page(phone, browser_app.url, "/alerts")
+    try:
+        header = page.locator("header.topbar")
+        height = header.evaluate("(el) => el.getBoundingClientRect().height")
+        assert height <= TARGET_PX + 16, height  # one row of 44 px targets and its padding
+        expect(page.locator("[data-kill-switch]")).to_be_visible()
+        menu = page.locator("[data-site-menu]")
+        expect(menu).to_be_hidden()
+        toggle = page.locator("[data-menu-toggle]")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        expect(menu.get_by_role("link", name="Risk")).to_be_visible()
+        expect(menu.get_by_role("button", name="Log out")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(menu).to_be_hidden()
+        toggle.click()
+        menu.get_by_role("link", name="Notifications").click()
+        page.wait_for_url(f"{browser_app.url}/settings/notifications")
+        page.set_viewport_size({"width": 1280, "height": 800})
+        expect(page.locator("[data-menu-toggle]")).to_be_hidden()
+        expect(page.locator("[data-site-menu]").get_by_role("link", name="Risk")).to_be_visible()
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        page.close()

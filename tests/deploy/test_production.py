@@ -55,6 +55,8 @@ STREAM_MODULES = sorted(
 )
 #: The order ticket's modules the dashboard imports (static/js/trading/): all but the
 #: /trading page's own and the header's kill switch (its own script on every page).
+#: The modules base.html loads on every page of a logged-in user.
+PAGE_MODULES = ("js/trading/kill-switch.js", "js/push/register.js", "js/site-menu.js")
 TICKET_MODULES = sorted(
     p.name
     for p in (ROOT / "static" / "js" / "trading").glob("*.js")
@@ -110,8 +112,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def browser() -> Browser:
     """The process's Chromium (tests/support/browsers.py), resolving the site's name to
-    loopback: nginx serves it there."""
-    return shared.get(f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1")
+    loopback: nginx serves it there. The stack's certificate is its own, not a trusted
+    one: a page's requests are told so (`ignore_https_errors`), the service worker's
+    script fetch takes only the browser's flag."""
+    return shared.get(
+        f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1", "--ignore-certificate-errors"
+    )
 
 
 def test_nginx_accepts_the_shipped_site_file(stack: Stack):
@@ -249,8 +255,9 @@ def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Br
         [f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES]
         + [f"/static/{stack.manifest[f'js/trading/{m}']}" for m in TICKET_MODULES]
     )
-    kill_switch = f"/static/{stack.manifest['js/trading/kill-switch.js']}"
-    assert modules == sorted([*wanted, kill_switch])
+    # every page's own: the kill switch, the service worker's registration, the phone's menu
+    own = [f"/static/{stack.manifest[m]}" for m in PAGE_MODULES]
+    assert modules == sorted([*wanted, *own])
     assert prefetched == wanted
 
 

@@ -10,21 +10,13 @@ internet); the encryption, the signature and the HTTP are the real ones.
 from __future__ import annotations
 
 import asyncio
-import base64
-import http.server
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import http_ece
 import httpx
 import orjson
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -35,73 +27,13 @@ from streaming.models import Alert, PushDelivery, PushSubscription
 from streaming.push import outbox
 from streaming.push.input import PushInputError, check_endpoint, parse_subscription, send_allowed
 from streaming.push.sender import PushSender
+from tests.support.push import Device, PushService, b64, unb64, verify_vapid
 
 #: The tests that reach the database (the sender's threads see committed rows only).
 DB = pytest.mark.django_db(transaction=True)
 
 CSRF = "b" * 32
 AT = 1_800_000_000_000
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class Device:
-    """A browser's push keys: what it would hand `pushManager.subscribe`'s caller."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.auth = b"0123456789abcdef"
-        point = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        self.keys = {"p256dh": b64(point), "auth": b64(self.auth)}
-
-    def decrypt(self, body: bytes) -> dict[str, Any]:
-        plain = http_ece.decrypt(
-            body, private_key=self.key, auth_secret=self.auth, version="aes128gcm"
-        )
-        return json.loads(plain)
-
-
-class PushService:
-    """A loopback push service: records every POST; answers the statuses queued (then 201)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.answers: list[tuple[int, dict[str, str]]] = []
-        service = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                service.received.append((self.path, dict(self.headers), body))
-                status, headers = service.answers.pop(0) if service.answers else (201, {})
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def endpoint(self, name: str) -> str:
-        return f"{self.origin}/push/{name}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -162,26 +94,6 @@ def crossing(user, symbol: str = "AAPL") -> dict:
 async def send_due(sender: PushSender | None = None) -> int:
     async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
         return await (sender or PushSender()).send_due(http)
-
-
-def verify_vapid(headers: dict[str, str], public_key: str, origin: str) -> dict[str, Any]:
-    """The VAPID header's JWT checked as a push service does (RFC 8292): ES256 by the
-    server's public key, `aud` the push service's origin, `exp` within 24 h."""
-    scheme, _, params = headers["Authorization"].partition(" ")
-    assert scheme == "vapid"
-    fields = dict(p.strip().split("=", 1) for p in params.split(","))
-    assert fields["k"] == public_key
-    head, claims, signature = fields["t"].split(".")
-    raw = unb64(signature)
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64(public_key))
-    key.verify(der, f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
-    assert json.loads(unb64(head)) == {"typ": "JWT", "alg": "ES256"}
-    said = json.loads(unb64(claims))
-    assert said["aud"] == origin
-    assert time.time() < said["exp"] <= time.time() + 24 * 3600
-    assert said["sub"].startswith(("mailto:", "https:"))
-    return said
 
 
 # --------------------------------------------------------------------------- the endpoint rules
@@ -397,3 +309,26 @@ def test_a_kind_turned_off_and_push_turned_off_write_nothing(client, user, servi
     notification_settings_update(user_id=user.id, changes={"alerts": True, "push": False})
     crossing(user, "MSFT")
     assert not PushDelivery.objects.exists()
+
+
+@DB
+def test_a_limits_crossing_writes_its_pushes_once(client, user, service, debug):
+    """A limit crossed (the store's compare-and-set) writes one push per device with it;
+    the same crossing evaluated again writes nothing."""
+    import datetime as dt
+
+    from streaming.models import PortfolioLimits
+    from streaming.risk import limits_rules as rules
+    from streaming.risk.limits_store import limit_fire
+
+    subscribe(client, service.endpoint("one"), Device())
+    PortfolioLimits.objects.create(user=user, daily_loss=1000)
+    day = dt.date(2026, 11, 27)
+    fired = limit_fire(user.id, rules.DAILY_LOSS, -1500.0, 1000.0, AT, day)
+    assert fired is not None
+    assert limit_fire(user.id, rules.DAILY_LOSS, -1600.0, 1000.0, AT, day) is None
+    rows = list(PushDelivery.objects.values_list("event", "kind", "channel"))
+    assert rows == [(f"limit:{fired['id']}", "limit", "push")]
+    assert asyncio.run(send_due()) == 1
+    said = json.loads(json.dumps(PushDelivery.objects.get().message))
+    assert (said["title"], said["url"]) == ("Portfolio limit", "/limits")

@@ -52,9 +52,12 @@ class Cluster:
         return pid
 
     def lease_holder(self, user_id: int = 1) -> int | None:
-        """The pid holding the user's stream lease, None between owners."""
+        """The pid holding the user's stream lease, None between owners (no lease, or the
+        `released` mark a stopped owner leaves: streaming/cluster/lease.py)."""
         value = redis.Redis.from_url(self.redis.url).get(f"sd:lease:user:{user_id}")
-        return int(value.decode().split(":")[1]) if value else None
+        if not value or value == b"released":
+            return None
+        return int(value.decode().split(":")[1])
 
     def owner_and_other(self, user_id: int = 1) -> tuple[LiveApp, LiveApp]:
         pid = self.owner_pid(user_id)

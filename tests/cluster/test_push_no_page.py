@@ -1,0 +1,128 @@
+"""Alerts that reach a closed laptop (2 daphne + Redis + PostgreSQL + the sandbox): an
+alert is set, every page is closed, the idle grace passes, and the price crosses at the
+sandbox. The watched user's stream still runs in the cluster, the crossing is found once,
+and exactly one push reaches the device (decrypted here with the device's own keys, its
+VAPID signature verified) and exactly one e-mail is written; the same again with a kill -9
+of the owner just before the crossing.
+
+The push service is a loopback server of this test (`tests/support/push.py`: a real one is
+on the internet), taken by the app with `DJANGO_DEBUG=true` only; the e-mail backend is
+Django's file backend. Everything else is the real thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import psycopg
+
+from streaming.dashboard.views import LOGIN_HOLD
+from tests.cluster.test_cluster import cookie, is_live, live_tab
+from tests.support.cluster import FAST_CLUSTER, TAKEOVER, running_cluster
+from tests.support.live import DEMO_USER
+from tests.support.push import Device, PushService, verify_vapid
+from tests.support.wait import wait_until
+
+#: How often each process looks for watched users here (seconds).
+WATCH_EVERY = 1.0
+#: A crossing to its push on a loaded box: an evaluation, a commit, a send (margin).
+DELIVERED_WITHIN = 15.0
+
+
+def outbox(cluster) -> list[tuple[str, str, str]]:
+    """(event, channel, state) of every delivery row, in order."""
+    with psycopg.connect(cluster.database_url) as db:
+        rows = db.execute("SELECT event, channel, state FROM streaming_pushdelivery ORDER BY id")
+        return [tuple(row) for row in rows]
+
+
+def mails(folder: Path) -> list[str]:
+    return sorted(p.read_text() for p in folder.glob("*.log")) if folder.exists() else []
+
+
+async def test_an_alert_with_no_page_open_is_pushed_and_mailed_once_also_across_a_kill(
+    tmp_path,
+):
+    service = PushService()
+    mail_dir = tmp_path / "mail"
+    try:
+        with running_cluster(
+            tmp_path,
+            DJANGO_DEBUG="true",
+            STREAM_WATCH_INTERVAL=str(WATCH_EVERY),
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(mail_dir),
+        ) as cluster:
+            cluster.a.python(
+                "from django.contrib.auth import get_user_model\n"
+                "from accounts.notification_settings import notification_settings_update\n"
+                f"u = get_user_model().objects.get(username={DEMO_USER[0]!r})\n"
+                "u.email = 'trader@example.com'\nu.save()\n"
+                "notification_settings_update(user_id=u.id, changes={'email': True})\n"
+            )
+            control = cluster.sandbox.control()
+            control.set_price("NFLX", 100)
+            control.set_price("ORCL", 100)
+            http = cluster.b.login(*DEMO_USER)
+            headers = {"X-CSRFToken": http.cookies["csrftoken"], "Origin": cluster.b.url}
+            phone = Device()
+            subscribed = http.post(
+                "/api/push/subscriptions",
+                json={"endpoint": service.endpoint("phone"), "keys": phone.keys},
+                headers=headers,
+            )
+            assert subscribed.status_code == 201, subscribed.text
+            public_key = http.get("/api/push/key").json()["public_key"]
+            for body in (
+                {"symbol": "NFLX", "condition": "above", "level": 150},
+                {"symbol": "ORCL", "condition": "below", "level": 90},
+            ):
+                made = http.post("/api/alerts", json=body, headers=headers)
+                assert made.status_code == 201, made.text
+            # a page was open, and is closed: no tab, no page, no login holds the user
+            tab = await live_tab(cluster.a, cookie(cluster))
+            logged_in = time.monotonic()
+            await tab.wait_for(is_live)
+            await tab.close()
+            http.close()
+            closed = time.monotonic()
+            # every hold has run out (a login's, LOGIN_HOLD; a tab's, the idle grace), plus
+            # two looks of the watch: what runs the stream now is the watch alone
+            grace = float(FAST_CLUSTER["STREAM_IDLE_GRACE"])
+            until = max(logged_in + LOGIN_HOLD, closed + grace) + 2 * WATCH_EVERY
+            await asyncio.sleep(until - time.monotonic())
+            assert cluster.lease_holder() is not None, "the watched user's stream runs"
+
+            # 1. the crossing, with nothing open
+            control.set_price("NFLX", 160)
+            await wait_until(lambda: len(service.received) == 1, within=DELIVERED_WITHIN)
+            await wait_until(lambda: len(mails(mail_dir)) == 1, within=DELIVERED_WITHIN)
+            path, push_headers, body = service.received[0]
+            assert path == "/push/phone"
+            said = phone.decrypt(body)
+            assert (said["kind"], said["title"], said["url"]) == ("alert", "NFLX alert", "/alerts")
+            assert said["id"].startswith("alert:") and "NFLX" in said["body"]
+            verify_vapid(push_headers, public_key, service.origin)
+            assert "NFLX alert" in mails(mail_dir)[0]
+
+            # 2. a kill -9 of the owner, then ORCL falls through 90 with nothing open
+            owner, survivor = cluster.owner_and_other()
+            owner.kill()
+            control.set_price("ORCL", 80)
+            await wait_until(lambda: cluster.lease_holder() == survivor.pid, within=TAKEOVER + 15)
+            await wait_until(lambda: len(service.received) == 2, within=TAKEOVER + DELIVERED_WITHIN)
+            await wait_until(lambda: len(mails(mail_dir)) == 2, within=DELIVERED_WITHIN)
+            second = phone.decrypt(service.received[1][2])
+            assert (second["title"], second["id"] != said["id"]) == ("ORCL alert", True)
+            # exactly once each: every delivery row sent, one per event and channel
+            await wait_until(lambda: {r[2] for r in outbox(cluster)} == {"sent"})
+            rows = outbox(cluster)
+            assert sorted((r[1], r[0]) for r in rows) == sorted(
+                [("push", said["id"]), ("email", said["id"]), ("push", second["id"]),
+                 ("email", second["id"])]
+            )  # fmt: skip
+            assert len(service.received) == 2 and len(mails(mail_dir)) == 2
+    finally:
+        service.close()
