@@ -14,6 +14,8 @@ mkdir -p var
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
 PORT=${PORT:-8000}
 export BROKER_ENV=${BROKER_ENV:-sandbox}
+# alerts' e-mail (docs/streaming-contract.md "Push and e-mail"): printed to this console
+export EMAIL_BACKEND=${EMAIL_BACKEND:-django.core.mail.backends.console.EmailBackend}
 export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:$SANDBOX_PORT}
 
 # /metrics (docs/operations.md, "Metrics"): every daphne process of this run writes its
