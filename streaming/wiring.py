@@ -21,6 +21,7 @@ from streaming.brokers.base import BrokerAdapter, StreamConfig
 from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
+from streaming.push.orders import OrderPushes
 from streaming.risk.limits_runner import LimitRunner
 from streaming.risk.limits_store import LimitStore
 from streaming.risk.metrics_runner import MetricsRunner
@@ -152,6 +153,7 @@ async def build_manager(
         MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
         LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL),
         PnlSampler.for_user(user_id),
+        OrderPushes(user_id),  # fills and rejections, pushed to the user's devices
     ]
     news = make_news_feed(loaded)
     if news is not None:

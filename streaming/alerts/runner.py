@@ -74,6 +74,9 @@ class AlertRunner:
     def on_tab_opened(self) -> None:
         pass
 
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        pass
+
     def on_user_changed(self, what: str) -> None:
         if what == "alerts":
             self.reload()

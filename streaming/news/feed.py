@@ -103,6 +103,9 @@ class UserNewsFeed:
         """A new tab learns the feed's state."""
         self._report(self.provider.state, self.provider.reason)
 
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        pass
+
     def on_user_changed(self, what: str) -> None:
         pass
 

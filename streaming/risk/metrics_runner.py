@@ -70,6 +70,9 @@ class MetricsRunner:
     def on_tab_opened(self) -> None:
         return None  # the snapshot carries the metrics
 
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        pass
+
     def on_user_changed(self, what: str) -> None:
         return None
 

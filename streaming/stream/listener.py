@@ -86,3 +86,7 @@ class StreamListener(Protocol):
     def on_user_changed(self, what: str) -> None:
         """Something the user edited outside the stream changed (e.g. "alerts")."""
         ...
+
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        """An order event, as the stream applied it (a fill, a status). No I/O here."""
+        ...

@@ -360,6 +360,9 @@ class UserStreamManager(ListenerServices):
         self.fresh(link_id, "account")
         if kind in ("positions", "position"):
             self._sync_symbols()
+        elif kind == "order":
+            for listener in self.listeners:
+                listener.on_order(link_id, account, payload)
         return written
 
     # -- publishing -----------------------------------------------------------------------

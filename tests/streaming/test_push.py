@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,7 @@ from streaming.push import outbox
 from streaming.push.input import PushInputError, check_endpoint, parse_subscription, send_allowed
 from streaming.push.sender import PushSender
 from tests.support.push import Device, PushService, b64, unb64, verify_vapid
+from tests.support.wait import wait_until
 
 #: The tests that reach the database (the sender's threads see committed rows only).
 DB = pytest.mark.django_db(transaction=True)
@@ -332,3 +334,50 @@ def test_a_limits_crossing_writes_its_pushes_once(client, user, service, debug):
     assert asyncio.run(send_due()) == 1
     said = json.loads(json.dumps(PushDelivery.objects.get().message))
     assert (said["title"], said["url"]) == ("Portfolio limit", "/limits")
+
+
+def order(status: str, fills: list[dict], updated_at: float | None = None) -> dict:
+    return {
+        "id": "77",
+        "status": status,
+        "updated_at": updated_at,
+        "legs": [{"symbol": "SPY", "action": "Buy to Open", "quantity": 10, "fills": fills}],
+    }
+
+
+@DB
+def test_fills_and_a_rejection_are_written_once_and_history_is_not(user):
+    """The owner's order events: each new fill once (the same order read again, or by a
+    new owner, writes nothing more), a fill older than RECENT not at all (the day's orders
+    read at the start are history), a rejection once."""
+    from streaming.push.orders import RECENT, OrderPushes
+
+    now = time.time() * 1000
+    old = {"id": "77:2", "quantity": 2, "price": 590.0, "at": now - (RECENT + 60) * 1000}
+    new = {"id": "77:10", "quantity": 8, "price": 590.5, "at": now - 1000}
+
+    async def scenario() -> OrderPushes:
+        pushes = OrderPushes(user.id)
+        worker = asyncio.create_task(pushes.run())
+        pushes.on_order(3, "5WT0001", order("Partially Filled", [old]))
+        pushes.on_order(3, "5WT0001", order("Filled", [old, new]))
+        pushes.on_order(3, "5WT0001", order("Filled", [old, new]))  # read again
+        again = OrderPushes(user.id)  # a new owner reads the orders again
+        again_worker = asyncio.create_task(again.run())
+        again.on_order(3, "5WT0001", order("Filled", [old, new]))
+        pushes.on_order(4, "PA0001", order("Rejected", [], updated_at=now))
+        # each event queued is handled: the first owner's fill and rejection, the second's fill
+        await wait_until(lambda: (pushes.handled, again.handled) == (2, 1), within=10)
+        worker.cancel()
+        again_worker.cancel()
+        return pushes
+
+    notification_settings_update(user_id=user.id, changes={"email": True})
+    asyncio.run(scenario())
+    rows = list(PushDelivery.objects.order_by("id").values_list("event", "kind", "channel"))
+    assert rows == [
+        ("fill:3:77:77:10", "fill", "email"),
+        ("rejected:4:77", "rejected", "email"),
+    ]
+    said = PushDelivery.objects.get(kind="fill").message
+    assert (said["title"], said["body"]) == ("Filled", "Buy to Open 8 SPY at 590.5 (5WT0001)")

@@ -1,0 +1,122 @@
+"""Fills and rejected orders as pushes: one of the stream's listeners, at the owner.
+
+Per order event (`on_order`, no I/O) it finds the fills it has not seen and a status that
+became `Rejected`, and queues them; its task writes each to the outbox (outbox.py) and wakes
+the sender. The event ids are the browser's notification keys (`fill:<link>:<order
+id>:<fill id>`, `rejected:<link>:<order id>`), unique in the outbox, so a new owner that
+reads the same orders again after a failover writes nothing twice. Only what happened
+within `RECENT` is pushed: an owner's first read of the day's orders is history, not news,
+but a fill made while the owner was changing hands still is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import transaction
+
+from streaming.push import outbox
+from streaming.push.sender import sender
+from streaming.stream.listener import StreamHost
+
+log = logging.getLogger(__name__)
+
+#: How old a fill or a rejection may be and still be pushed (seconds).
+RECENT = 600.0
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def legs_text(order: dict[str, Any]) -> str:
+    """`Buy to Open 10 SPY`, the legs joined."""
+    parts = []
+    for leg in order.get("legs") or ():
+        quantity = leg.get("quantity")
+        amount = "" if quantity is None else f" {_number(quantity)}"
+        parts.append(f"{leg.get('action', '')}{amount} {leg.get('symbol', '')}".strip())
+    return " / ".join(parts) or str(order.get("id", ""))
+
+
+class OrderPushes:
+    """The fills and rejections of the user's orders, written to the outbox."""
+
+    def __init__(self, user_id: int, *, recent: float = RECENT) -> None:
+        self.user_id = user_id
+        self.recent = recent
+        self._seen_fills: set[str] = set()
+        self._rejected: set[str] = set()
+        self._work: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self._manager: StreamHost | None = None
+        self.handled = 0  # events taken from the queue (written, or found written)
+        self.written = 0  # outbox rows written
+
+    # -- the listener's hooks ---------------------------------------------------------------
+    def attach(self, stream: StreamHost) -> None:
+        self._manager = stream
+
+    def symbols(self) -> set[str]:
+        return set()
+
+    def on_symbols(self, wanted: set[str]) -> None:
+        pass
+
+    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+        pass
+
+    def on_tab_opened(self) -> None:
+        pass
+
+    def on_user_changed(self, what: str) -> None:
+        pass
+
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        """Queue the order's new fills and its rejection (no I/O)."""
+        now_ms = time.time() * 1000
+        since = now_ms - self.recent * 1000
+        order_id = str(order.get("id", ""))
+        for leg in order.get("legs") or ():
+            for fill in leg.get("fills") or ():
+                event = f"fill:{link_id}:{order_id}:{fill.get('id')}"
+                if event in self._seen_fills:
+                    continue
+                self._seen_fills.add(event)
+                if (fill.get("at") or 0) < since:
+                    continue  # history: filled before this owner could tell anyone
+                price = fill.get("price")
+                at = "" if price is None else f" at {_number(price)}"
+                done = "Filled" if order.get("status") == "Filled" else "Partly filled"
+                body = f"{leg.get('action', '')} {_number(fill.get('quantity'))} "
+                body += f"{leg.get('symbol', '')}{at} ({account})"
+                self._work.put_nowait(outbox.message(event, "fill", done, body, "/"))
+        if order.get("status") == "Rejected":
+            event = f"rejected:{link_id}:{order_id}"
+            if event not in self._rejected:
+                self._rejected.add(event)
+                if (order.get("updated_at") or now_ms) >= since:
+                    body = f"{legs_text(order)} ({account}) was rejected by the broker."
+                    self._work.put_nowait(
+                        outbox.message(event, "rejected", "Order rejected", body, "/")
+                    )
+
+    async def run(self) -> None:
+        """Write what was queued, in order; wake the sender after each."""
+        while True:
+            said = await self._work.get()
+            try:
+                await database_sync_to_async(self._write)(said)
+            except Exception:
+                log.exception("user %s: %s not written to the outbox", self.user_id, said["id"])
+                continue
+            finally:
+                self.handled += 1
+            sender.kick()
+
+    def _write(self, said: dict[str, str]) -> None:
+        with transaction.atomic():
+            self.written += outbox.enqueue(self.user_id, said)
