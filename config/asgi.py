@@ -12,6 +12,7 @@ last one (streaming/runtime/heap.py).
 """
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -30,8 +31,12 @@ from streaming.tabs.socket import install_bounded_websockets, probe_middleware  
 
 install_bounded_websockets()
 install_freezing_collector()  # short full collections in the server (streaming/runtime/heap.py)
-# the watched users' streams and the push sender start with the server, not its first tab
-agents.start_soon()
+# the watched users' streams and the push sender start with the server, not its first tab:
+# on the loop daphne's reactor runs (made when its server module is imported, before the
+# application; not the thread's current loop)
+_daphne = sys.modules.get("daphne.server")
+if _daphne is not None:
+    agents.start_soon(_daphne.twisted_loop)
 
 application = probe_middleware(
     ProtocolTypeRouter(

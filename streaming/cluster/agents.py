@@ -84,12 +84,11 @@ class Agents:
         self._on_start = on_start
         self._watched = watched
 
-    def start_soon(self) -> None:
-        """Set up this process's shared parts as soon as its loop runs (the ASGI server's
-        process, config/asgi.py): the watched users' streams and the push sender do not
-        wait for a first tab."""
-        with contextlib.suppress(RuntimeError):
-            asyncio.get_event_loop().call_soon(self._start_once)
+    def start_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Set up this process's shared parts as soon as `loop` runs (the ASGI server's,
+        config/asgi.py): the watched users' streams and the push sender do not wait for a
+        first tab."""
+        loop.call_soon(self._start_once)
 
     def watch_now(self) -> None:
         """A user's alerts or limits changed: the watch looks again at once."""

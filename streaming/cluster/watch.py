@@ -65,9 +65,17 @@ class Watch:
         except Exception as exc:  # the database away: keep what is held
             log.warning("watched users not read (%s); kept as they were", exc)
             return
-        for user_id in sorted(wanted - self.held):
+        started, stopped = sorted(wanted - self.held), sorted(self.held - wanted)
+        for user_id in started:
             await self._agents.attach(user_id, WATCH_HOLDER)
             self.held.add(user_id)
-        for user_id in sorted(self.held - wanted):
+        for user_id in stopped:
             self._agents.detach(user_id, WATCH_HOLDER)
             self.held.discard(user_id)
+        if started or stopped:
+            log.info(
+                "watching %d users with no page open (+%d, -%d)",
+                len(self.held),
+                len(started),
+                len(stopped),
+            )

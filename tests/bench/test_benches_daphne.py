@@ -110,6 +110,18 @@ SMOKES = [
         ),
     ),
     Smoke(
+        # a watched user's stream starts with the server, no page open (the watch's start
+        # with daphne's loop: a first tab is not what starts it)
+        "watched_users",
+        ("--users", "2", "--measure", "0.5", "--watch-every", "0.5"),
+        seconds=40,
+        expect=(
+            rf"^\| alerts → every DXLink live \| {N} s \| — \|$",
+            r"^\| broker sessions \(DXLink / account streamer\) \| [2-9] / [2-9] \| were 0 / 0 \|$",
+            rf"^\| daphne RSS \| {N} MiB \(idle {N}\) \| {N} KiB per watched user \|$",
+        ),
+    ),
+    Smoke(
         "socket_memory",
         ("--sockets", "4", "--settle", "0.5", "--tracemalloc", "--frames", "4", "--redis"),
         seconds=30,
