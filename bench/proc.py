@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 
 def rss_mib(pid: int) -> float | None:
     """VmRSS of a process in MiB (None once it is gone)."""
@@ -13,3 +17,10 @@ def rss_mib(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, its threads included."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

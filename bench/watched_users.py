@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.proc import cpu_seconds, rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.live import ALPACA_HEARTBEAT, LiveApp
@@ -33,22 +34,6 @@ from tests.support.wait import poll_until
 
 #: The symbols the alerts are on (B000..B019: the sandbox's synthetic tickers).
 POOL = [f"B{i:03d}" for i in range(20)]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """The process's user + system CPU time so far (its threads included)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def cpu_share(pid: int, seconds: float) -> float:
@@ -90,9 +75,11 @@ def main() -> None:
     parser.add_argument("--measure", type=float, default=30.0, help="seconds of CPU measured")
     parser.add_argument("--watch-every", type=float, default=2.0)
     args = parser.parse_args()
-    with SandboxServer(SandboxConfig(
+    with SandboxServer(
+        SandboxConfig(
             tick_rate=4, demo_order_interval=0, alpaca_heartbeat_interval=ALPACA_HEARTBEAT
-        )) as sandbox:
+        )
+    ) as sandbox:
         scratch = tempfile.TemporaryDirectory(prefix="bench-watched-", ignore_cleanup_errors=True)
         app = LiveApp(
             sandbox.url,
@@ -105,7 +92,7 @@ def main() -> None:
         try:
             control = sandbox.control()
             time.sleep(2 * args.watch_every)  # the watch has looked: nobody is watched yet
-            idle_rss = rss_kib(app.pid)
+            idle_rss = (rss_mib(app.pid) or 0) * 1024
             idle_cpu = cpu_share(app.pid, args.measure)
             before = control.state()["totals"]
             app.python(MAKE_ALERTS.format(pool=POOL, user_ids=user_ids))
@@ -119,7 +106,7 @@ def main() -> None:
             )
             to_live = time.monotonic() - started
             time.sleep(5)  # the snapshots and first quotes settle before measuring
-            watched_rss = rss_kib(app.pid)
+            watched_rss = (rss_mib(app.pid) or 0) * 1024
             watched_cpu = cpu_share(app.pid, args.measure)
             totals = control.state()["totals"]
             control.close()

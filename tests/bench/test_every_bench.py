@@ -17,7 +17,7 @@ HELPERS = {
     "cluster_loadgen": "cluster",
     "cluster_users": "cluster, socket_memory",
     "naive": "cluster (its naive phase)",
-    "proc": "shared_tabs, slow_clients, soak",
+    "proc": "shared_tabs, slow_clients, soak, watched_users",
 }
 
 
