@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -36,7 +35,6 @@ class Due:
     channel: str
     message: dict[str, Any]
     attempts: int
-    expires_at: dt.datetime
     endpoint: str
     p256dh: str
     auth: str
@@ -89,7 +87,7 @@ def enqueue(user_id: int, said: dict[str, str], *, subscription: int | None = No
     return written
 
 
-def claim_due(owner: str, limit: int = 20) -> list[Due]:
+def claim_due(limit: int = 20) -> list[Due]:
     """Claim up to `limit` due rows for `PUSH_CLAIM` seconds (compare-and-set: a row
     another sender holds is skipped); rows past their TTL end `failed`."""
     now = timezone.now()
@@ -109,15 +107,15 @@ def claim_due(owner: str, limit: int = 20) -> list[Due]:
             claimed_until=until
         ):
             claimed.append(row_id)
-    users = get_user_model().objects
     out = []
-    for row in PushDelivery.objects.filter(id__in=claimed).select_related("subscription"):
+    rows = PushDelivery.objects.filter(id__in=claimed).select_related("subscription", "user")
+    for row in rows:
         device = row.subscription
-        email = "" if row.channel != "email" else users.get(id=row.user_id).email
+        email = row.user.email if row.channel == "email" else ""
         out.append(
             Due(
                 id=row.id, channel=row.channel, message=row.message, attempts=row.attempts,
-                expires_at=row.expires_at, endpoint=device.endpoint if device else "",
+                endpoint=device.endpoint if device else "",
                 p256dh=device.p256dh if device else "", auth=device.auth if device else "",
                 email=email, subscription_id=row.subscription_id,
             )
@@ -125,12 +123,14 @@ def claim_due(owner: str, limit: int = 20) -> list[Due]:
     return out
 
 
-def next_due() -> dt.datetime | None:
-    """When the next pending row is due (None: none is pending)."""
+def seconds_to_next(at_most: float) -> float:
+    """Seconds until the next pending row is due (or its claim runs out), at most
+    `at_most` (also when none is pending)."""
     row = PushDelivery.objects.filter(state="pending").order_by("due_at").first()
     if row is None:
-        return None
-    return max(row.due_at, row.claimed_until or row.due_at)
+        return at_most
+    due = max(row.due_at, row.claimed_until or row.due_at)
+    return min(at_most, max(0.05, (due - timezone.now()).total_seconds()))
 
 
 def mark_sent(row_id: int, subscription_id: int | None) -> None:

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import logging
 import time
-import uuid
 from urllib.parse import urlsplit
 
 import http_ece
@@ -78,8 +77,6 @@ class PushSender:
     def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self.name = f"sender-{uuid.uuid4().hex[:8]}"
-        self.sent = 0
 
     def kick(self) -> None:
         """Look at the outbox now (an event was written); start the task if needed."""
@@ -100,7 +97,7 @@ class PushSender:
                 self._wake.clear()
                 try:
                     await self.send_due(client)
-                    wait = await database_sync_to_async(_seconds_to_next)()
+                    wait = await database_sync_to_async(outbox.seconds_to_next)(IDLE_LOOK)
                 except Exception:
                     log.exception("push: sending the outbox failed; looking again soon")
                     wait = RETRY_FIRST
@@ -111,7 +108,7 @@ class PushSender:
     async def send_due(self, client: httpx.AsyncClient) -> int:
         """Claim and send every due row; how many were claimed."""
         total = 0
-        while due := await database_sync_to_async(outbox.claim_due)(self.name):
+        while due := await database_sync_to_async(outbox.claim_due)():
             total += len(due)
             await asyncio.gather(*(self._send_one(client, row) for row in due))
         return total
@@ -133,7 +130,6 @@ class PushSender:
             return
         status = answer.status_code
         if status in (200, 201, 202):
-            self.sent += 1
             await database_sync_to_async(outbox.mark_sent)(row.id, row.subscription_id)
         elif status in (404, 410):
             await database_sync_to_async(outbox.mark_gone)(
@@ -166,15 +162,6 @@ class PushSender:
             await self._retry(row, None, f"e-mail not sent: {exc}")
             return
         await database_sync_to_async(outbox.mark_sent)(row.id, None)
-
-
-def _seconds_to_next() -> float:
-    due = outbox.next_due()
-    if due is None:
-        return IDLE_LOOK
-    from django.utils import timezone
-
-    return min(IDLE_LOOK, max(0.05, (due - timezone.now()).total_seconds()))
 
 
 #: This process's sender.
