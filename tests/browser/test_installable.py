@@ -81,6 +81,9 @@ def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
         "async () => (await navigator.serviceWorker.ready).active.scriptURL", None
     )
     assert script == f"{browser_app.url}/sw.js"
+    # `ready` resolves while the worker is still activating: a push goes to an activated one
+    activated = """async () => (await navigator.serviceWorker.ready).active.state === 'activated'"""
+    poll_until(lambda: page.evaluate(activated), WORKER_WITHIN, "the worker activated")
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict] = []
     cdp.on(
