@@ -17,7 +17,8 @@ function worker(windows = []) {
   const opened = [];
   const focused = [];
   const clients = {
-    matchAll: async () => windows,
+    // a window is controlled unless it says otherwise (`controlled: false`)
+    matchAll: async (o = {}) => windows.filter((w) => o.includeUncontrolled || w.controlled !== false),
     openWindow: async (url) => { opened.push(url); return null; },
     claim: async () => {},
   };
@@ -80,6 +81,25 @@ test('a click focuses the window already on the page, else sends one there, else
   w = worker([]);
   await w.fire('notificationclick', click('https://evil.example/phish'));
   assert.deepEqual(w.opened, [`${ORIGIN}/`], 'another origin: the start page instead');
+});
+
+test('a click never gets lost on a window the worker cannot send: it opens one instead', async () => {
+  const click = (url) => ({ notification: { close() {}, data: { url } } });
+  const refused = async () => { throw new TypeError('This service worker is not the client\'s active service worker.'); };
+  // a page loaded before the worker was active is not its to send
+  const uncontrolled = { url: `${ORIGIN}/risk`, controlled: false, navigate: refused };
+  let w = worker([uncontrolled]);
+  await w.fire('notificationclick', click('/alerts'));
+  assert.deepEqual([uncontrolled.url, w.opened], [`${ORIGIN}/risk`, [`${ORIGIN}/alerts`]]);
+  // a navigation that fails all the same
+  w = worker([{ url: `${ORIGIN}/risk`, navigate: refused }]);
+  await w.fire('notificationclick', click('/alerts'));
+  assert.deepEqual(w.opened, [`${ORIGIN}/alerts`]);
+  // an uncontrolled window already on the page is focused
+  const on = { url: `${ORIGIN}/alerts`, controlled: false };
+  w = worker([on]);
+  await w.fire('notificationclick', click('/alerts'));
+  assert.deepEqual([w.focused, w.opened], [[`${ORIGIN}/alerts`], []]);
 });
 
 test('the devices page says why a browser takes no pushes, and each device in words', () => {

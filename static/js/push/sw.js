@@ -42,15 +42,24 @@ function sameOrigin(url, origin) {
   }
 }
 
-/** Focus a window on `url`, else send one of ours there, else open one. */
+/**
+ * Focus a window on `url`, else send one of ours there, else open one. Only a window this
+ * worker controls can be sent (`navigate` refuses the others: a page loaded before the
+ * worker was active), so with none of those a new window opens.
+ */
 async function openOrFocus(clients, url) {
-  const list = await clients.matchAll({ type: 'window', includeUncontrolled: true });
-  const there = list.find((c) => c.url === url);
+  const all = await clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const there = all.find((c) => c.url === url);
   if (there) return there.focus();
-  const ours = list.find((c) => 'navigate' in c);
+  const controlled = await clients.matchAll({ type: 'window' });
+  const ours = controlled.find((c) => 'navigate' in c);
   if (ours) {
-    const moved = await ours.navigate(url);
-    return (moved || ours).focus();
+    try {
+      const moved = await ours.navigate(url);
+      if (moved) return moved.focus();
+    } catch (e) {
+      // not ours to send after all: open one instead
+    }
   }
   return clients.openWindow(url);
 }
