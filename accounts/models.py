@@ -193,6 +193,10 @@ class NotificationSettings(models.Model):
     sound = models.BooleanField(default=False, help_text="Beep with each notification.")
     push = models.BooleanField(default=True, help_text="Send Web Push to the user's devices.")
     email = models.BooleanField(default=False, help_text="Send an e-mail to the user's address.")
+    pnl_all_day = models.BooleanField(
+        default=False,
+        help_text="Sample P&L through the trading session with no page open (the stream runs).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

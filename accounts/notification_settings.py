@@ -17,6 +17,7 @@ DEFAULTS: dict[str, bool] = {
     "sound": False,
     "push": True,
     "email": False,
+    "pnl_all_day": False,
 }
 #: A settings body is a handful of booleans: anything larger is refused before parsing.
 MAX_SETTINGS_BODY_BYTES = 4096

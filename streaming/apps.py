@@ -53,13 +53,19 @@ class StreamingConfig(AppConfig):
 
 async def watched() -> set[int]:
     """The users whose streams run with no page open: an alert that can still fire, a
-    limit set (docs/streaming.md "Managers without tabs")."""
+    limit set, a working order with fills notifying, "P&L all day" in the session
+    (docs/streaming-contract.md "Push and e-mail")."""
+    import time
+
     from channels.db import database_sync_to_async
 
     from streaming.alerts.store import alert_watched_users
+    from streaming.push.working import working_watched_users
     from streaming.risk.limits_store import limits_watched_users
+    from streaming.risk.pnl_store import pnl_watched_users
 
     def read() -> set[int]:
-        return alert_watched_users() | limits_watched_users()
+        found = alert_watched_users() | limits_watched_users()
+        return found | working_watched_users() | pnl_watched_users(time.time())
 
     return await database_sync_to_async(read)()

@@ -22,6 +22,7 @@ from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.push.orders import OrderPushes
+from streaming.push.working import WorkingOrdersMark
 from streaming.risk.limits_runner import LimitRunner
 from streaming.risk.limits_store import LimitStore
 from streaming.risk.metrics_runner import MetricsRunner
@@ -154,6 +155,7 @@ async def build_manager(
         LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL),
         PnlSampler.for_user(user_id),
         OrderPushes(user_id),  # fills and rejections, pushed to the user's devices
+        WorkingOrdersMark(user_id),  # a working order keeps the stream watched
     ]
     news = make_news_feed(loaded)
     if news is not None:

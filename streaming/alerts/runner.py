@@ -59,7 +59,12 @@ class AlertRunner:
     def symbols(self) -> set[str]:
         return set(self.book.by_symbol)
 
+    def watches_positions(self) -> bool:
+        """An alert wants its own symbol only (`symbols`)."""
+        return False
+
     # -- the rest of the listener's hooks ---------------------------------------------------
+
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 

@@ -93,6 +93,9 @@ class UserNewsFeed:
     def symbols(self) -> set[str]:
         return set()  # news follows what the tabs want; it asks for nothing itself
 
+    def watches_positions(self) -> bool:
+        return False
+
     def on_symbols(self, wanted: set[str]) -> None:
         self.set_symbols(wanted)
 

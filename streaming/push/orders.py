@@ -63,6 +63,9 @@ class OrderPushes:
     def symbols(self) -> set[str]:
         return set()
 
+    def watches_positions(self) -> bool:
+        return False
+
     def on_symbols(self, wanted: set[str]) -> None:
         pass
 

@@ -139,6 +139,10 @@ class LimitBook:
         self.limits = limits
         self.states = {kind: states.get(kind, Armed()) for kind in KINDS}
 
+    def any_set(self) -> bool:
+        """Whether any limit is on (a book with none has nothing to evaluate)."""
+        return any(self.limits.bound(kind) is not None for kind in KINDS)
+
     def armed(self, kind: str, today: dt.date) -> bool:
         state = self.states.setdefault(kind, Armed())
         if kind == DAILY_LOSS:

@@ -71,8 +71,8 @@ class LimitRunner:
 
     # -- per tick ------------------------------------------------------------------------
     def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        """A quote moved: evaluate soon (no work here)."""
-        if not self._dirty:
+        """A quote moved: evaluate soon (no work here); with no limit set, nothing."""
+        if not self._dirty and self.book.any_set():
             self._dirty = True
             self._wake.set()
 
@@ -87,6 +87,10 @@ class LimitRunner:
 
     def symbols(self) -> set[str]:
         return set()
+
+    def watches_positions(self) -> bool:
+        """A limit set is evaluated from the positions' live marks, page or not."""
+        return self.book.any_set()
 
     def on_symbols(self, wanted: set[str]) -> None:
         pass
@@ -144,13 +148,18 @@ class LimitRunner:
     async def _reload(self) -> None:
         self._reload_wanted = False
         limits, states = await self.store.load()
+        watched = self.book.any_set()
         self.book.replace(limits, states)
         self.loaded.set()
+        if self.book.any_set() != watched:
+            self.manager.symbols_changed()  # the positions stream for a limit, page or not
         self._dirty = True  # a value already outside crosses at once
 
     async def evaluate(self) -> None:
         """One evaluation: the book's proposals, breaches tried in the store."""
         self._dirty = False
+        if not self.book.any_set():
+            return  # nothing to evaluate: the portfolio's values are not computed
         self._last_evaluated = time.monotonic()
         self.evaluations += 1
         now = now_ms()

@@ -48,6 +48,8 @@ class MetricsRunner:
         self._fetched: set[str] = set()
         self.failures = 0
         self.rounds = 0
+        #: Waiting for the positions to stream (no page, no limit): no metrics fetched.
+        self._parked = False
 
     # -- StreamListener -----------------------------------------------------------------
     def attach(self, stream: StreamHost) -> None:
@@ -56,12 +58,19 @@ class MetricsRunner:
     def symbols(self) -> set[str]:
         """SPY and every position's underlying stream while the stream runs: an option
         position streams its own quote, and its β-weighted delta, expected move and
-        what-if curve price from its underlying's."""
-        return self.wanted()
+        what-if curve price from its underlying's. Only while the positions stream (a page,
+        a limit): a stream run for an alert with no page open fetches and streams none."""
+        assert self._stream is not None
+        return self.wanted() if self._stream.positions_streamed else set()
+
+    def watches_positions(self) -> bool:
+        """It follows the positions when they stream; it watches none itself."""
+        return False
 
     def on_symbols(self, wanted: set[str]) -> None:
-        """Called when the positions change (among others): a new underlying wakes us."""
-        if not self.wanted() <= self._fetched:
+        """Called when the positions change (among others): a new underlying wakes us, and
+        so do the positions starting to stream while we wait for them."""
+        if not self.wanted() <= self._fetched or (self._parked and self.symbols()):
             self._wake.set()
 
     def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
@@ -87,7 +96,14 @@ class MetricsRunner:
         return found
 
     async def run(self) -> None:
+        assert self._stream is not None
         while True:
+            if not self._stream.positions_streamed:
+                self._parked = True
+                await self._wake.wait()
+                self._wake.clear()
+                continue
+            self._parked = False
             wanted = self.wanted()
             try:
                 await self.refresh_once(wanted)

@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from streaming.dashboard.totals import portfolio_totals
+from streaming.risk.pnl_session import in_trading_session
 from streaming.stream.listener import StreamHost
 
 if TYPE_CHECKING:
@@ -65,6 +66,10 @@ class PnlSampler:
         self.last_at: int | None = None
         #: Set after each write (tests wait on it).
         self.wrote = asyncio.Event()
+        #: The user's "P&L all day" setting, read again at every grid time.
+        self.all_day = False
+        #: The wall clock the session is told by (epoch s; a test sets its own).
+        self.clock = time.time
 
     @classmethod
     def for_user(cls, user_id: int) -> PnlSampler:
@@ -88,6 +93,10 @@ class PnlSampler:
     def symbols(self) -> set[str]:
         return set()
 
+    def watches_positions(self) -> bool:
+        """With "P&L all day" on, the positions' marks stream through the session."""
+        return self.all_day and in_trading_session(self.clock())
+
     def on_symbols(self, wanted: set[str]) -> None:
         pass
 
@@ -108,6 +117,7 @@ class PnlSampler:
         """Sample the current bucket, then each next one at its start, until cancelled."""
         while True:
             try:
+                await self._read_setting()
                 await self.sample_once(int(time.time() * 1000))
             except Exception as exc:  # a database blip skips a bucket, never the sampler
                 log.warning("user %s: P&L sample not written (%s)", self.manager.user_id, exc)
@@ -115,11 +125,23 @@ class PnlSampler:
             next_at = grid_time(now_ms, self.interval_ms) + self.interval_ms
             await asyncio.sleep((next_at - now_ms) / 1000)
 
+    async def _read_setting(self) -> None:
+        """The setting, and whether the positions stream for it (a session opened or
+        closed, the trader turned it on or off): the stream subscribes again."""
+        before = self.watches_positions()
+        self.all_day = await self.store.all_day()
+        if self.watches_positions() != before:
+            self.manager.symbols_changed()
+
     async def sample_once(self, now_ms: int) -> bool:
-        """Write the bucket of `now_ms` if this process owns the stream and has accounts
-        (before the first account data there is nothing to sample); whether it wrote."""
+        """Write the bucket of `now_ms` if this process owns the stream, has accounts
+        (before the first account data there is nothing to sample) and streams the
+        positions' marks (a page, or "P&L all day": a sample of marks nobody streams would
+        draw a stale curve); whether it wrote."""
         at = grid_time(now_ms, self.interval_ms)
         if at == self.last_at or not self.manager.state.accounts:
+            return False
+        if not self.manager.positions_streamed:
             return False
         if not await self.manager.authorized():
             return False

@@ -16,6 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from streaming.models import PnlSample
+from streaming.risk.pnl_session import in_trading_session
 
 #: A sample row as the sampler makes it: (account, net liq, day P&L); account "" = total.
 Row = tuple[str, float | None, float | None]
@@ -70,6 +71,23 @@ def samples_of_day(user_id: int, day: dt.date) -> dict[str, list[dict[str, Any]]
     return found
 
 
+def all_day_on(user_id: int) -> bool:
+    """Whether the user turned "P&L all day" on (their notification settings)."""
+    from accounts.notification_settings import notification_settings_get
+
+    return notification_settings_get(user_id=user_id)["pnl_all_day"]
+
+
+def pnl_watched_users(now_s: float) -> set[int]:
+    """The users sampled with no page open now: "P&L all day" on, in the session."""
+    if not in_trading_session(now_s):
+        return set()
+    from accounts.models import NotificationSettings
+
+    rows = NotificationSettings.objects.filter(pnl_all_day=True)
+    return set(rows.values_list("user_id", flat=True))
+
+
 class PnlStore:
     """One user's samples, for the stream's sampler (async: the ORM off the loop)."""
 
@@ -78,3 +96,6 @@ class PnlStore:
 
     async def write(self, at_ms: int, rows: list[Row]) -> None:
         await database_sync_to_async(write_samples)(self.user_id, at_ms, rows)
+
+    async def all_day(self) -> bool:
+        return await database_sync_to_async(all_day_on)(self.user_id)

@@ -20,6 +20,20 @@ class StreamHost(Protocol):
     user_id: int
     state: UserState
 
+    @property
+    def viewed(self) -> bool:
+        """Whether a page shows the stream (not only a watch with no page open)."""
+        ...
+
+    @property
+    def positions_streamed(self) -> bool:
+        """Whether the positions' quotes stream (a page, or a listener watching them)."""
+        ...
+
+    def accounts_known(self) -> bool:
+        """Whether every link's account snapshot was taken."""
+        ...
+
     async def authorized(self) -> bool:
         """Whether this process may still speak for the user (the lease gate)."""
         ...
@@ -69,6 +83,11 @@ class StreamListener(Protocol):
 
     def symbols(self) -> set[str]:
         """Symbols the listener wants streamed, beside the tabs' (e.g. active alerts)."""
+        ...
+
+    def watches_positions(self) -> bool:
+        """Whether the listener evaluates the positions with no page open (a limit set):
+        their quotes then stream though no tab shows them."""
         ...
 
     def on_symbols(self, wanted: set[str]) -> None:

@@ -253,13 +253,37 @@ class UserStreamManager(ListenerServices):
         }
         self._outbox.put(frame)
 
+    @property
+    def viewed(self) -> bool:
+        """Whether a page shows the stream (a tab, a polling page or an API stream), rather
+        than only a watch running it with no page open (cluster/watch.py)."""
+        return bool(self.tabs.by_tab)
+
+    @property
+    def positions_streamed(self) -> bool:
+        """Whether the positions' quotes stream: while a page shows them, or a listener
+        evaluates them with no page open (a limit, P&L all day)."""
+        return self.viewed or any(listener.watches_positions() for listener in self.listeners)
+
     def wanted_symbols(self, exclude_tab: str | None = None) -> set[str]:
-        wanted = (
-            set(self.state.watchlist) | self.tabs.union(exclude_tab) | self.state.position_symbols()
-        )
+        """What the quote source is subscribed to: the listeners' symbols (an alert's)
+        always; the positions' when `positions_streamed`; the watchlist and the tabs' only
+        while a page shows the stream. `exclude_tab`: the others' for a tab being set (so it
+        counts as shown)."""
+        wanted: set[str] = set()
+        if self.viewed or exclude_tab is not None:
+            wanted |= set(self.state.watchlist) | self.tabs.union(exclude_tab)
+            wanted |= self.state.position_symbols()
+        elif self.positions_streamed:
+            wanted |= self.state.position_symbols()
         for listener in self.listeners:
             wanted |= listener.symbols()  # e.g. active alerts stream while the stream runs
         return wanted
+
+    def accounts_known(self) -> bool:
+        """Whether every link's account snapshot was taken (its account data was live at
+        least once): before, no order listed is not "no order"."""
+        return all(self.feed.health[link_id].kinds["account"].was_live for link_id in self.links)
 
     def symbols_changed(self) -> None:
         """Something outside the tabs changed what the stream wants (a listener's)."""
@@ -430,7 +454,8 @@ class UserStreamManager(ListenerServices):
 
     def snapshot(self, symbols: Iterable[str] | None = None) -> SnapshotFrame:
         """The full current state (contract `snapshot`), for pages and new sockets."""
-        wanted = self.wanted_symbols()
+        # a page being rendered is not a tab yet: it gets what it shows, streamed or last known
+        wanted = self.wanted_symbols() | self.state.position_symbols() | set(self.state.watchlist)
         if symbols is not None:
             wanted |= set(symbols)
         return self.state.snapshot(wanted, now_ms=now_ms())

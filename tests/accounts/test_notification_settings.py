@@ -47,6 +47,7 @@ def test_defaults_then_a_partial_update_is_stored_per_user(client, trader, djang
         "sound": False,
         "push": True,
         "email": False,
+        "pnl_all_day": False,
     }
     response = client.get(URL)
     assert (response.status_code, response.json()) == (200, DEFAULTS)

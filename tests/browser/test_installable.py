@@ -79,6 +79,17 @@ def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
     log_in(page, browser_app.url)
     page.goto(f"{browser_app.url}/settings/notifications")
     expect(page.locator("[data-push-devices] h1")).to_have_text("Notifications with no page open")
+    # "P&L all day" is a setting of its own there, off by default, saved on a click
+    all_day = page.locator("input[data-channel=pnl_all_day]")
+    expect(all_day).not_to_be_checked()
+    settings_url = f"{browser_app.url}/api/notifications/settings"
+
+    def all_day_saved() -> bool:
+        return page.request.get(settings_url).json()["pnl_all_day"]
+
+    for wanted in (True, False):  # off again: this server's other tests see no watch of it
+        all_day.set_checked(wanted)
+        poll_until(lambda w=wanted: all_day_saved() is w, WORKER_WITHIN, f"pnl_all_day {wanted}")
     script = page.evaluate(
         "async () => (await navigator.serviceWorker.ready).active.scriptURL", None
     )

@@ -3,7 +3,8 @@ alert is set, every page is closed, the idle grace passes, and the price crosses
 sandbox. The watched user's stream still runs in the cluster, the crossing is found once,
 and exactly one push reaches the device (decrypted here with the device's own keys, its
 VAPID signature verified) and exactly one e-mail is written; the same again with a kill -9
-of the owner just before the crossing.
+of the owner just before the crossing; then a daily loss limit crossed with nothing open:
+one push and one e-mail more.
 
 The push service is a loopback server of this test (`tests/support/push.py`: a real one is
 on the internet), taken by the app with `DJANGO_DEBUG=true` only; the e-mail backend is
@@ -25,6 +26,8 @@ from tests.support.live import DEMO_USER
 from tests.support.push import Device, PushService, verify_vapid
 from tests.support.wait import wait_until
 
+#: Far below the demo portfolio's usual day P&L; AAPL at $1 costs its shares far more.
+LOSS_LIMIT = 3000
 #: How often each process looks for watched users here (seconds).
 WATCH_EVERY = 1.0
 #: A crossing to its push on a loaded box: an evaluation, a commit, a send (margin).
@@ -42,7 +45,7 @@ def mails(folder: Path) -> list[str]:
     return sorted(p.read_text() for p in folder.glob("*.log")) if folder.exists() else []
 
 
-async def test_an_alert_with_no_page_open_is_pushed_and_mailed_once_also_across_a_kill(
+async def test_an_alert_and_a_limit_with_no_page_open_are_pushed_and_mailed_once_across_a_kill(
     tmp_path,
 ):
     service = PushService()
@@ -81,6 +84,9 @@ async def test_an_alert_with_no_page_open_is_pushed_and_mailed_once_also_across_
             ):
                 made = http.post("/api/alerts", json=body, headers=headers)
                 assert made.status_code == 201, made.text
+            # and a daily loss limit, far below the demo portfolio's usual day P&L
+            saved = http.put("/api/risk/limits", json={"daily_loss": LOSS_LIMIT}, headers=headers)
+            assert saved.status_code == 200, saved.text
             # a page was open, and is closed: no tab, no page, no login holds the user
             # (its snapshot is enough: the watch may have the stream live before it opens,
             # so no status frame need come after)
@@ -128,5 +134,22 @@ async def test_an_alert_with_no_page_open_is_pushed_and_mailed_once_also_across_
                  ("email", second["id"])]
             )  # fmt: skip
             assert len(service.received) == 2 and len(mails(mail_dir)) == 2
+
+            # 3. a limit crossed with no page open: AAPL at $1 costs its shares far more
+            control.set_price("AAPL", 1.0)
+            await wait_until(lambda: len(service.received) == 3, within=DELIVERED_WITHIN)
+            await wait_until(lambda: len(mails(mail_dir)) == 3, within=DELIVERED_WITHIN)
+            third = phone.decrypt(service.received[2][2])
+            assert (third["kind"], third["title"], third["url"]) == (
+                "limit",
+                "Portfolio limit",
+                "/limits",
+            )
+            assert third["id"].startswith("limit:") and "daily loss limit" in third["body"]
+            verify_vapid(service.received[2][1], public_key, service.origin)
+            await wait_until(
+                lambda: len(outbox(cluster)) == 6 and {r[2] for r in outbox(cluster)} == {"sent"}
+            )
+            assert len(service.received) == 3 and len(mails(mail_dir)) == 3
     finally:
         service.close()

@@ -76,7 +76,12 @@ async def test_a_daily_loss_crossing_is_one_frame_and_a_restart_sends_nothing_ag
         await wait_until(lambda: values(manager).day_pnl is not None, what="a whole day P&L")
         assert values(manager).beta_delta is None  # no metrics on this stream: not evaluated
         assert values(manager).day_pnl > -LOSS_LIMIT
+        held = manager.state.position_symbols()
+        assert held and not held & manager.wanted_symbols()  # no page, no limit: not streamed
+        assert runner.evaluations == 0  # nothing set: the portfolio is not even computed
         await save(manager, user.id, daily_loss=LOSS_LIMIT)
+        # a limit set: the positions' quotes stream though no page shows them
+        await wait_until(lambda: held <= manager.wanted_symbols(), what="the positions streamed")
         control.set_price("AAPL", 1.0)
         await wait_until(lambda: published.of("limit"), what="the daily loss crossing")
         before = runner.evaluations

@@ -86,8 +86,9 @@ async def test_account_frames_are_numbered_and_quotes_conflated(
 async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
     broker_at_sandbox, refresh_token
 ):
-    """The snapshot carries both accounts with balances and positions; every position's
-    symbol is subscribed even if no tab asked for it; null stays null."""
+    """The snapshot carries both accounts with balances and positions; while a page shows
+    the stream every position's symbol is subscribed even if no tab asked for it, and with
+    no page (a stream watched for an alert) none is; null stays null."""
     published = Published()
     manager = manager_for(refresh_token, published)
     await manager.start()
@@ -97,6 +98,9 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
         position_symbols = {
             p["streamer_symbol"] for a in snapshot["accounts"] for p in a["positions"]
         }
+        assert position_symbols and not manager.viewed
+        assert not position_symbols & manager.wanted_symbols()  # no page: not streamed
+        manager.set_tab_symbols("page", set())  # a page with no symbols of its own
         assert position_symbols <= manager.wanted_symbols()
         await wait_until(lambda: position_symbols <= manager.state.quotes.keys())
         snapshot = manager.snapshot()

@@ -36,7 +36,9 @@ READY = 20.0
 def tastytrade_manager(
     refresh_token: str, runner: MetricsRunner, published: Published
 ) -> UserStreamManager:
-    return manager_for(refresh_token, published, listeners=[runner])
+    manager = manager_for(refresh_token, published, listeners=[runner])
+    manager.set_tab_symbols("page", set())  # a page shows the positions: their metrics
+    return manager
 
 
 def underlyings(manager: UserStreamManager) -> set[str]:
@@ -154,6 +156,7 @@ async def test_a_tradier_user_gets_a_regression_beta_and_no_iv_rank(broker_at_sa
     manager = UserStreamManager(
         43, links=[(info, adapter)], publish=Published(), flush_interval=0.2, listeners=[runner]
     )
+    manager.set_tab_symbols("page", set())
     await manager.start()
     try:
         assert await manager.wait_ready(within=READY)

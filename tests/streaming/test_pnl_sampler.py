@@ -12,9 +12,11 @@ import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
+from accounts.notification_settings import notification_settings_update
 from streaming.models import PnlSample
 from streaming.risk.pnl_sampler import PnlSampler, grid_time, sample_rows
-from streaming.risk.pnl_store import PnlStore, samples_of_day
+from streaming.risk.pnl_session import NEW_YORK, in_trading_session
+from streaming.risk.pnl_store import PnlStore, pnl_watched_users, samples_of_day
 from streaming.stream.state import LinkInfo, UserState
 from tests.support.wait import wait_until
 
@@ -27,16 +29,20 @@ ALPACA = LinkInfo(2, "alpaca", "ap", simulated=True)
 class Host:
     """The part of the stream manager a listener sees (listener.StreamHost)."""
 
-    def __init__(self, user_id: int, state: UserState, owner: bool = True) -> None:
+    def __init__(
+        self, user_id: int, state: UserState, owner: bool = True, shown: bool = True
+    ) -> None:
         self.user_id = user_id
         self.state = state
         self.owner = owner
+        self.viewed = self.positions_streamed = shown  # a page shows the stream
+        self.symbol_changes = 0
 
     async def authorized(self) -> bool:
         return self.owner
 
     def symbols_changed(self) -> None:
-        pass
+        self.symbol_changes += 1
 
 
 def stock(symbol: str, qty: float, close: float | None, mark: float = 0.0) -> dict:
@@ -205,3 +211,38 @@ async def test_no_total_until_every_link_has_streamed_its_accounts():
         ("", 60_000, None, None),
         ("TT1", 60_000, Decimal("10"), Decimal("0")),
     ]
+
+
+async def test_no_sample_from_marks_nobody_streams_and_all_day_streams_them_in_session():
+    """A stream run only for an alert (no page, no "P&L all day") writes no sample: its
+    positions' marks do not stream. "P&L all day" on makes the sampler watch them, in the
+    trading session only."""
+    user_id = await user("pnl-watch")
+    host = Host(user_id, state_with(), shown=False)
+    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler.attach(host)
+    assert await sampler.sample_once(60_000) is False
+    assert await database_sync_to_async(rows_of)(user_id) == []
+
+    await database_sync_to_async(notification_settings_update)(
+        user_id=user_id, changes={"pnl_all_day": True}
+    )
+    in_session = dt.datetime(2026, 11, 30, 10, 0, tzinfo=NEW_YORK).timestamp()  # a Monday
+    sampler.clock = lambda: in_session
+    await sampler._read_setting()
+    assert sampler.watches_positions() is True
+    assert host.symbol_changes == 1  # the stream subscribes the positions again
+    sampler.clock = lambda: in_session + 7 * 3600  # 17:00: the session is over
+    assert sampler.watches_positions() is False
+    assert await database_sync_to_async(pnl_watched_users)(in_session) == {user_id}
+    assert await database_sync_to_async(pnl_watched_users)(in_session + 7 * 3600) == set()
+
+
+def test_the_trading_session_is_new_yorks_regular_one_on_weekdays():
+    at = lambda *hm, day=30: dt.datetime(2026, 11, day, *hm, tzinfo=NEW_YORK).timestamp()  # noqa: E731
+    assert [in_trading_session(at(9, 29)), in_trading_session(at(9, 30))] == [False, True]
+    assert [in_trading_session(at(15, 59)), in_trading_session(at(16, 0))] == [True, False]
+    assert in_trading_session(at(12, 0, day=28)) is False  # a Saturday
+    # summer time: 09:30 New York is 13:30 UTC in July, 14:30 in November
+    july = dt.datetime(2026, 7, 1, 13, 30, tzinfo=dt.UTC).timestamp()
+    assert in_trading_session(july) is True

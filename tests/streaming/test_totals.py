@@ -95,6 +95,7 @@ async def test_server_and_browser_agree_on_a_real_snapshot(
     """A real manager's snapshot of the sandbox (positions, live quotes and greeks)."""
     control.configure(tick_rate=20)
     manager = manager_for(refresh_token, Published(), flush=0.1)
+    manager.set_tab_symbols("page", set())  # a page shows the positions: their quotes stream
     await manager.start()
     try:
         assert await manager.wait_ready(within=10)

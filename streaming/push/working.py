@@ -1,0 +1,123 @@
+"""Whether a user has a working order, kept in the database for the watch: one of the
+stream's listeners, at the owner (docs/streaming-contract.md "Push and e-mail").
+
+A fill is pushed only if a stream sees it, so a user with a working order (and fill
+notifications on) has their stream watched with no page open. The broker's orders are
+known only to a running stream: this listener writes `WorkingOrders.working` when what the
+stream holds says otherwise, checked at each order event and every `CHECK_EVERY` seconds.
+"Working" is written at once; "none" only once every link's account snapshot is in
+(`accounts_known`: before it, no order listed is not "no order"), so a watched stream that
+just started does not release itself before it has read the orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from streaming.order_list import status_group
+from streaming.stream.listener import StreamHost
+
+log = logging.getLogger(__name__)
+
+#: How often the stream's orders are looked at without an order event (seconds): the
+#: account snapshots coming in, an order leaving the state's bound.
+CHECK_EVERY = 5.0
+
+
+def working_orders_set(user_id: int, working: bool) -> None:
+    from streaming.models import WorkingOrders
+
+    WorkingOrders.objects.update_or_create(user_id=user_id, defaults={"working": working})
+
+
+def working_watched_users() -> set[int]:
+    """The users with a working order whose fills notify on a channel: `fills` on and
+    `push` or `email` on (the defaults, for a user without settings, are all three on)."""
+    from accounts.models import NotificationSettings
+    from streaming.models import WorkingOrders
+
+    users = set(WorkingOrders.objects.filter(working=True).values_list("user_id", flat=True))
+    if not users:
+        return set()
+    keys = ("fills", "push", "email")
+    for user_id, fills, push, email in NotificationSettings.objects.filter(
+        user_id__in=users
+    ).values_list("user_id", *keys):
+        if not (fills and (push or email)):
+            users.discard(user_id)
+    return users  # a user without settings has the defaults: watched
+
+
+def has_working(orders: Any) -> bool:
+    """Whether any of the state's orders can still change."""
+    return any(status_group(order.get("status")) == "working" for order in orders)
+
+
+class WorkingOrdersMark:
+    """Writes whether the user has a working order when that changes."""
+
+    def __init__(self, user_id: int, *, every: float = CHECK_EVERY) -> None:
+        self.user_id = user_id
+        self.every = every
+        self._manager: StreamHost | None = None
+        self._wake = asyncio.Event()
+        #: What this process last wrote (None: nothing yet).
+        self.written: bool | None = None
+
+    # -- the listener's hooks ---------------------------------------------------------------
+    def attach(self, stream: StreamHost) -> None:
+        self._manager = stream
+
+    def symbols(self) -> set[str]:
+        return set()
+
+    def watches_positions(self) -> bool:
+        return False
+
+    def on_symbols(self, wanted: set[str]) -> None:
+        pass
+
+    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+        pass
+
+    def on_tab_opened(self) -> None:
+        pass
+
+    def on_user_changed(self, what: str) -> None:
+        pass
+
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        self._wake.set()
+
+    # -- the task ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.every):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.check()
+            except Exception as exc:  # the database away: the next look writes it
+                log.warning("user %s: working orders not recorded (%s)", self.user_id, exc)
+
+    async def check(self) -> bool | None:
+        """Write what the stream's orders say if it changed and this process owns the
+        stream; what is written now (None: nothing known yet)."""
+        manager = self._manager
+        assert manager is not None, "attached when the manager is built"
+        working = has_working(manager.state.orders.values())
+        if working == self.written:
+            return working
+        if not working and not manager.accounts_known():
+            return self.written
+        if not await manager.authorized():
+            return self.written
+        await database_sync_to_async(working_orders_set)(self.user_id, working)
+        self.written = working
+        return working
