@@ -20,10 +20,12 @@ from pathlib import Path
 import psycopg
 
 from streaming.dashboard.views import LOGIN_HOLD
+from streaming.stream.subscriptions import POLL_TAB_TTL
 from tests.cluster.test_cluster import cookie, live_tab
 from tests.support.cluster import FAST_CLUSTER, TAKEOVER, running_cluster
 from tests.support.live import DEMO_USER
 from tests.support.push import Device, PushService, verify_vapid
+from tests.support.trading_http import WORKING, Trader, enable_demo_trading
 from tests.support.wait import wait_until
 
 #: Far below the demo portfolio's usual day P&L; AAPL at $1 costs its shares far more.
@@ -151,5 +153,56 @@ async def test_an_alert_and_a_limit_with_no_page_open_are_pushed_and_mailed_once
                 lambda: len(outbox(cluster)) == 6 and {r[2] for r in outbox(cluster)} == {"sent"}
             )
             assert len(service.received) == 3 and len(mails(mail_dir)) == 3
+    finally:
+        service.close()
+
+
+def working_flag(cluster) -> list[bool]:
+    with psycopg.connect(cluster.database_url) as db:
+        return [row[0] for row in db.execute("SELECT working FROM streaming_workingorders")]
+
+
+async def test_a_working_order_keeps_the_stream_watched_until_its_fill_is_pushed(tmp_path):
+    """Fills are pushed only if a stream sees them: with a working order and every page
+    closed, the stream runs for it alone (no alert, no limit); the order fills at the
+    sandbox, one push says so, and with nothing left to watch the stream stops."""
+    service = PushService()
+    try:
+        with running_cluster(
+            tmp_path, DJANGO_DEBUG="true", STREAM_WATCH_INTERVAL=str(WATCH_EVERY)
+        ) as cluster:
+            enable_demo_trading(cluster.a)
+            control = cluster.sandbox.control()
+            control.set_price("AAPL", 200)
+            trader = Trader(cluster.b)
+            phone = Device()
+            subscribed = trader.post(
+                "/api/push/subscriptions",
+                {"endpoint": service.endpoint("phone"), "keys": phone.keys},
+            )
+            assert subscribed.status_code == 201, subscribed.text
+            account = trader.accounts()["tastytrade"]
+            ticket = trader.place(trader.order(account, price="150.00"))
+            trader.wait_status(account["number"], ticket["order_id"], WORKING)
+            await wait_until(lambda: working_flag(cluster) == [True], what="working recorded")
+            logged_in = time.monotonic()
+            trader.client.close()
+            closed = time.monotonic()
+            grace = float(FAST_CLUSTER["STREAM_IDLE_GRACE"])
+            holds = max(logged_in + LOGIN_HOLD, closed + max(grace, POLL_TAB_TTL))
+            await asyncio.sleep(holds + 2 * WATCH_EVERY - time.monotonic())
+            assert cluster.lease_holder() is not None, "the stream runs for the order alone"
+
+            control.set_price("AAPL", 140)  # the buy at 150 fills
+            await wait_until(lambda: len(service.received) == 1, within=DELIVERED_WITHIN)
+            said = phone.decrypt(service.received[0][2])
+            assert (said["kind"], said["title"]) == ("fill", "Filled")
+            assert said["id"].startswith(f"fill:{account['link']}:{ticket['order_id']}:")
+            assert "AAPL" in said["body"] and account["number"] in said["body"]
+            # nothing left to watch: the flag goes, the watch lets go, the stream stops
+            await wait_until(lambda: working_flag(cluster) == [False], what="none working")
+            stopped_within = 2 * WATCH_EVERY + grace + DELIVERED_WITHIN
+            await wait_until(lambda: cluster.lease_holder() is None, within=stopped_within)
+            assert len(service.received) == 1
     finally:
         service.close()
