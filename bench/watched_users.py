@@ -4,6 +4,7 @@ armed alert (docs/streaming.md "Managers without tabs").
 
     python -m bench.watched_users --users 100
     python -m bench.watched_users --users 100 --measure 60
+    python -m bench.watched_users --users 100 --reason limit
 
 The sandbox (this process's thread, ticking) and one daphne (tests/support/live.py:
 SQLite, the in-memory layer). `--users` users are made, each with a tastytrade sandbox
@@ -13,7 +14,8 @@ watch (`STREAM_WATCH_INTERVAL`) starts every stream. Reported: the time from the
 to every user's DXLink session live at the sandbox, the broker sessions, and daphne's RSS
 and CPU (a share of one core, from /proc) over `--measure` seconds, before the alerts
 (idle) and with every user watched; per watched user where it divides. Bounded; stops
-what it started.
+what it started. `--reason limit`: a daily loss limit no day reaches instead of the alert,
+so the positions stream too (what "P&L all day" costs in the session as well).
 """
 
 from __future__ import annotations
@@ -69,11 +71,21 @@ for n, user_id in enumerate({user_ids!r}):
 """
 
 
+MAKE_LIMITS = """
+from streaming.models import PortfolioLimits
+for user_id in {user_ids!r}:
+    PortfolioLimits.objects.create(user_id=user_id, daily_loss=1_000_000_000)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--measure", type=float, default=30.0, help="seconds of CPU measured")
     parser.add_argument("--watch-every", type=float, default=2.0)
+    parser.add_argument(
+        "--reason", choices=("alert", "limit"), default="alert", help="what each user sets"
+    )
     args = parser.parse_args()
     with SandboxServer(
         SandboxConfig(
@@ -95,7 +107,10 @@ def main() -> None:
             idle_rss = (rss_mib(app.pid) or 0) * 1024
             idle_cpu = cpu_share(app.pid, args.measure)
             before = control.state()["totals"]
-            app.python(MAKE_ALERTS.format(pool=POOL, user_ids=user_ids))
+            if args.reason == "alert":
+                app.python(MAKE_ALERTS.format(pool=POOL, user_ids=user_ids))
+            else:
+                app.python(MAKE_LIMITS.format(user_ids=user_ids))
             started = time.monotonic()
             # the demo trader's own link does not stream (nobody holds it): every DXLink is a
             # watched user's
@@ -118,7 +133,7 @@ def main() -> None:
                 shutil.copy(app.log_path, os.environ["BENCH_KEEP_LOG"])
         n = args.users
         print(f"| watched users | {n} | — |")
-        print(f"| alerts → every DXLink live | {to_live:.1f} s | — |")
+        print(f"| {args.reason}s → every DXLink live | {to_live:.1f} s | — |")
         print(
             f"| broker sessions (DXLink / account streamer) | {totals['dxlink_sessions']} / "
             f"{totals['streamer_sessions']} | were {before['dxlink_sessions']} / "
