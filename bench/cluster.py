@@ -49,6 +49,8 @@ from typing import Any
 
 import httpx
 
+from bench.stages import StageTable, read_raw
+
 ROOT = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAYERS = {
@@ -583,6 +585,51 @@ def subscription_pairs(state: dict[str, Any], creds: set[str]) -> tuple[int, int
     return pairs, live, most
 
 
+def start_profilers(
+    cluster: Cluster, phase: Phase, pids: list[int]
+) -> list[tuple[subprocess.Popen[Any], Path]] | None:
+    """With --profile: py-spy sampling each server process over the measured window
+    (`--nonblocking`: the process is never paused; idle threads are not sampled)."""
+    if not cluster.args.profile:
+        return None
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise RuntimeError("--profile needs py-spy (requirements-dev.txt)")
+    started = []
+    for pid in pids:
+        out = cluster.workdir / f"profile-{phase.name}-{pid}.txt"
+        command = [spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
+        command += [
+            "--nonblocking",
+            "--duration",
+            str(round(cluster.args.duration)),
+            "-o",
+            str(out),
+        ]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append((cluster.procs.add(f"py-spy {pid}", proc), out))
+    return started
+
+
+def finish_profilers(
+    profilers: list[tuple[subprocess.Popen[Any], Path]] | None,
+) -> Counter[str] | None:
+    """Their samples by stage, once each has written its file (bounded)."""
+    if profilers is None:
+        return None
+    samples: Counter[str] = Counter()
+    for proc, out in profilers:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if out.exists():
+            samples.update(read_raw(out.read_text().splitlines()))
+        else:
+            log(f"  py-spy wrote no profile: {(proc.stderr.read() if proc.stderr else b'')!r}")
+    return samples
+
+
 async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
     args = cluster.args
     users = cluster.users[: phase.users]
@@ -751,12 +798,14 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         busy0, own0 = machine_busy_seconds(), cpu_seconds(os.getpid())
         ports = [port for _, port, _ in daphnes]
         pacing0 = await pacing_counts(ports)
+        profilers = start_profilers(cluster, phase, watched["daphne"] + watched["workers"])
         t0 = time.monotonic()
         await ask_all(loads, "start")
         placed = await place_orders(cluster, accounts, args.order_rate, args.duration, args.seed)
         await ask_all(loads, "stop")
         elapsed = time.monotonic() - t0
         cpu1 = {k: [cpu_seconds(p) for p in pids] for k, pids in watched.items()}
+        samples = finish_profilers(profilers)
         busy1, own1 = machine_busy_seconds(), cpu_seconds(os.getpid())
         state1_full = await cluster.sandbox_state()
         state1 = state1_full["totals"]
@@ -818,6 +867,12 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             open_final=final["open"],
             elapsed=elapsed,
         )
+        if samples is not None:
+            server_cpu = sum(cpu1["daphne"]) - sum(cpu0["daphne"])
+            server_cpu += sum(cpu1["workers"]) - sum(cpu0["workers"])
+            row["stages"] = StageTable(
+                samples, server_cpu, events, round(row["frames_s"] * elapsed)
+            ).markdown()
         return row
     finally:
         for lp in loads:
@@ -1300,6 +1355,10 @@ def print_phase_tables(rows: list[dict[str, Any]], args: argparse.Namespace) -> 
     print_table(DETAIL_COLUMNS, [detail_row(r) for r in rows])
     print(NOTES)
     for r in rows:
+        if r.get("stages"):
+            print(f"CPU by stage, {r['phase']} ({r['users']} users; bench/stages.py):\n")
+            print(r["stages"] + "\n")
+    for r in rows:
         logged = r.get("log") or {}
         if not logged.get("levels"):
             print(f"- daphne log, {r['phase']}: no warnings or errors")
@@ -1523,6 +1582,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="a dropped tab stays closed (default: back off"
         " and reconnect with ?since=, like the browser)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy samples each daphne and worker over the measured window: CPU by stage "
+        "of the quote path (bench/stages.py), per quote event and per delivered frame",
     )
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the DB")
     args = parser.parse_args(argv)

@@ -504,11 +504,13 @@ class TabDropRequest(TypedDict):
 
 
 class SnapshotRequest(TypedDict):
-    """`ToOwner.SNAPSHOT_REQUEST`: the answer (`SnapshotReply`) goes to `reply`."""
+    """`ToOwner.SNAPSHOT_REQUEST`: the answer (`SnapshotReply`) goes to `reply`. `shown`: a
+    page's (not a tab's) request, showing the stream that many seconds (its hold)."""
 
     type: str
     reply: str
     symbols: list[str]
+    shown: NotRequired[float]
 
 
 class WatchlistChangedRequest(TypedDict):

@@ -299,18 +299,20 @@ class Agents:
         return None
 
     async def snapshot(
-        self, user_id: int, symbols: list[str], within: float
+        self, user_id: int, symbols: list[str], within: float, shown: float
     ) -> SnapshotFrame | None:
-        """A snapshot for a page view: from the local manager, or asked of the owner."""
+        """A snapshot for a page view: from the local manager, or asked of the owner; the
+        stream is shown `shown` s (its positions stream: `UserStreamManager.shown_for`)."""
 
         async def here(manager: UserStreamManager, left: float) -> SnapshotFrame:
+            manager.shown_for(shown)
             await manager.wait_ready(within=left)
             return manager.snapshot(symbols)
 
         return await self._at_owner(
             user_id,
             here=here,
-            ask=lambda reply, _left: owner_rpc.request_snapshot(user_id, reply, symbols),
+            ask=lambda reply, _left: owner_rpc.request_snapshot(user_id, reply, symbols, shown),
             read=lambda message: orjson.loads(message["text"]),
             within=within,
             reask=SNAPSHOT_REASK,

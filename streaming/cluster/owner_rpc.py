@@ -52,13 +52,18 @@ async def to_owner(user_id: int, message: Mapping[str, Any]) -> None:
         await get_channel_layer().group_send(owner_group(user_id), message)
 
 
-async def request_snapshot(user_id: int, reply: str, symbols: list[str]) -> None:
-    """Ask the owner for a snapshot; it arrives on `reply` as `stream.snapshot`."""
+async def request_snapshot(
+    user_id: int, reply: str, symbols: list[str], shown: float | None = None
+) -> None:
+    """Ask the owner for a snapshot; it arrives on `reply` as `stream.snapshot`. `shown`: a
+    page's request, showing the stream that long (`UserStreamManager.shown_for`)."""
     message: SnapshotRequest = {
         "type": ToOwner.SNAPSHOT_REQUEST,
         "reply": reply,
         "symbols": symbols,
     }
+    if shown is not None:
+        message["shown"] = shown
     await to_owner(user_id, message)
 
 
@@ -202,6 +207,8 @@ class OwnerRpc:
         self.manager.user_changed("alerts")
 
     async def snapshot_request(self, message: Message) -> None:
+        if message.get("shown"):
+            self.manager.shown_for(float(message["shown"]))
         snapshot = self.manager.snapshot(message.get("symbols") or ())
         reply: SnapshotReply = {
             "type": ToTab.SNAPSHOT,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
+
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
 
@@ -20,8 +22,9 @@ async def stream_snapshot(
     then held `hold` s (None: the idle grace) for the page's socket or next poll."""
     holder = f"page-{uuid.uuid4().hex}"
     await agents.attach(user_id, holder)
+    shown = settings.STREAM_IDLE_GRACE if hold is None else hold
     try:
-        return await agents.snapshot(user_id, symbols, within=within)
+        return await agents.snapshot(user_id, symbols, within=within, shown=shown)
     finally:
         agents.detach(user_id, holder, grace=hold)
 

@@ -64,6 +64,8 @@ class LimitRunner:
         self._dirty = False
         self._reload_wanted = True
         self._last_evaluated = 0.0
+        #: Whether any limit is on (the book's, kept for the per-tick check).
+        self._any_set = False
         #: Set once the limits were loaded (tests wait on it).
         self.loaded = asyncio.Event()
         #: Evaluations done (tests and the bench read it).
@@ -72,7 +74,7 @@ class LimitRunner:
     # -- per tick ------------------------------------------------------------------------
     def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
         """A quote moved: evaluate soon (no work here); with no limit set, nothing."""
-        if not self._dirty and self.book.any_set():
+        if self._any_set and not self._dirty:
             self._dirty = True
             self._wake.set()
 
@@ -90,7 +92,7 @@ class LimitRunner:
 
     def watches_positions(self) -> bool:
         """A limit set is evaluated from the positions' live marks, page or not."""
-        return self.book.any_set()
+        return self._any_set
 
     def on_symbols(self, wanted: set[str]) -> None:
         pass
@@ -148,17 +150,18 @@ class LimitRunner:
     async def _reload(self) -> None:
         self._reload_wanted = False
         limits, states = await self.store.load()
-        watched = self.book.any_set()
+        watched = self._any_set
         self.book.replace(limits, states)
+        self._any_set = self.book.any_set()
         self.loaded.set()
-        if self.book.any_set() != watched:
+        if self._any_set != watched:
             self.manager.symbols_changed()  # the positions stream for a limit, page or not
         self._dirty = True  # a value already outside crosses at once
 
     async def evaluate(self) -> None:
         """One evaluation: the book's proposals, breaches tried in the store."""
         self._dirty = False
-        if not self.book.any_set():
+        if not self._any_set:
             return  # nothing to evaluate: the portfolio's values are not computed
         self._last_evaluated = time.monotonic()
         self.evaluations += 1

@@ -10,6 +10,7 @@ to ask an owner: agents.ask_owner) and answered by the account's adapter when it
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -78,9 +79,19 @@ async def answer_balance_history(
     return {"type": ToTab.PNL_HISTORY_REPLY, "points": [[t, v] for t, v in points]}
 
 
+#: The page's showings under way (a task is kept until it ends).
+_showing: set[asyncio.Task[object]] = set()
+#: How long a showing waits for the owner (its answer is not used: the poll goes on).
+SHOW_WAIT = 10.0
+
+
 async def hold_stream(user_id: int, *, grace: float) -> None:
-    """Start the user's stream (if it is not running) and keep it `grace` s: the P&L page
-    polls, and sampling runs only while the stream does."""
+    """Start the user's stream (if it is not running) and keep it `grace` s, shown to a page
+    (its positions stream, so it samples: docs/streaming-contract.md "P&L over the day"):
+    the P&L page polls. The owner is told in the background; the poll does not wait."""
     holder = f"pnl-{uuid.uuid4().hex}"
     await agents.attach(user_id, holder)
     agents.detach(user_id, holder, grace=grace)
+    task = asyncio.create_task(agents.snapshot(user_id, [], within=SHOW_WAIT, shown=grace))
+    _showing.add(task)
+    task.add_done_callback(_showing.discard)

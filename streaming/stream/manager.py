@@ -83,6 +83,8 @@ class UserStreamManager(ListenerServices):
         self.adapters: dict[int, BrokerAdapter] = {info.id: adapter for info, adapter in links}
         self.state = UserState(self.links.values(), watchlist)
         self.tabs = TabSymbols()
+        #: Until when a page (not a tab) shows the stream (monotonic s; `shown_for`).
+        self._shown_until = 0.0
         self._on_link_state = on_link_state
         self._authorize = authorize
         self._owner = owner
@@ -233,9 +235,21 @@ class UserStreamManager(ListenerServices):
 
     def expire_tabs(self, ttl: float | None = None) -> None:
         """Forget tabs that stopped re-sending their symbols (their process died, a polling
-        page closed), each after its own TTL unless `ttl` is given."""
+        page closed), each after its own TTL unless `ttl` is given; and a page's showing
+        once it ran out."""
         for tab in self.tabs.silent(ttl):
             self.drop_tab(tab)
+        if self._shown_until and time.monotonic() >= self._shown_until:
+            self._shown_until = 0.0
+            self._sync_symbols()
+
+    def shown_for(self, seconds: float) -> None:
+        """A page (a render, an API read, a poll) shows the stream for `seconds` (its
+        hold): its positions stream meanwhile, as for a tab."""
+        was = self.viewed
+        self._shown_until = max(self._shown_until, time.monotonic() + seconds)
+        if not was:
+            self._sync_symbols()
 
     @property
     def tab_symbols(self) -> dict[str, set[str]]:
@@ -255,9 +269,10 @@ class UserStreamManager(ListenerServices):
 
     @property
     def viewed(self) -> bool:
-        """Whether a page shows the stream (a tab, a polling page or an API stream), rather
-        than only a watch running it with no page open (cluster/watch.py)."""
-        return bool(self.tabs.by_tab)
+        """Whether a page shows the stream (a tab, a polling page or an API stream, a page
+        rendered or read within its hold: `shown_for`), rather than only a watch running
+        it with no page open (cluster/watch.py)."""
+        return bool(self.tabs.by_tab) or time.monotonic() < self._shown_until
 
     @property
     def positions_streamed(self) -> bool:

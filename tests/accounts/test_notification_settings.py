@@ -75,7 +75,7 @@ def test_defaults_then_a_partial_update_is_stored_per_user(client, trader, djang
         (
             {"fills": False, "sms": True},
             "unknown setting 'sms': the settings are fills, rejections, alerts, desktop, sound, "
-            "push, email",
+            "push, email, pnl_all_day",
         ),
         ({"fills": "false"}, "'fills' must be true or false, not 'false'"),
         ({"sound": 1}, "'sound' must be true or false, not 1"),

@@ -18,6 +18,7 @@ HELPERS = {
     "cluster_users": "cluster, socket_memory",
     "naive": "cluster (its naive phase)",
     "proc": "shared_tabs, slow_clients, soak, watched_users",
+    "stages": "cluster (--profile)",
 }
 
 

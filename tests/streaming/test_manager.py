@@ -100,6 +100,11 @@ async def test_snapshot_reflects_state_and_position_symbols_are_wanted(
         }
         assert position_symbols and not manager.viewed
         assert not position_symbols & manager.wanted_symbols()  # no page: not streamed
+        # a page rendered or read (not a tab) shows the stream for its hold, then not
+        manager.shown_for(0.3)
+        assert manager.viewed and position_symbols <= manager.wanted_symbols()
+        await wait_until(lambda: (manager.expire_tabs(), not manager.viewed)[1], within=5)
+        assert not position_symbols & manager.wanted_symbols()
         manager.set_tab_symbols("page", set())  # a page with no symbols of its own
         assert position_symbols <= manager.wanted_symbols()
         await wait_until(lambda: position_symbols <= manager.state.quotes.keys())
