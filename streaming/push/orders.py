@@ -112,14 +112,17 @@ class OrderPushes:
         while True:
             said = await self._work.get()
             try:
-                await database_sync_to_async(self._write)(said)
+                written = await database_sync_to_async(self._write)(said)
             except Exception:
                 log.exception("user %s: %s not written to the outbox", self.user_id, said["id"])
                 continue
             finally:
                 self.handled += 1
-            sender.kick()
+            if written:  # nothing to send (no device, no e-mail, the kind off): no wake
+                sender.kick()
 
-    def _write(self, said: dict[str, str]) -> None:
+    def _write(self, said: dict[str, str]) -> int:
         with transaction.atomic():
-            self.written += outbox.enqueue(self.user_id, said)
+            written = outbox.enqueue(self.user_id, said)
+        self.written += written
+        return written

@@ -4,7 +4,10 @@ stream's listeners, at the owner (docs/streaming-contract.md "Push and e-mail").
 A fill is pushed only if a stream sees it, so a user with a working order (and fill
 notifications on) has their stream watched with no page open. The broker's orders are
 known only to a running stream: this listener writes `WorkingOrders.working` when what the
-stream holds says otherwise, checked at each order event and every `CHECK_EVERY` seconds.
+stream holds says otherwise, checked every `CHECK_EVERY` seconds (not per order event: a
+market order works for milliseconds, and a write per order was 5 % of a busy daphne's CPU
+in bench.cluster's profile; the watch looks every `STREAM_WATCH_INTERVAL` anyway, and a
+stream runs for the idle grace after its last page).
 "Working" is written at once; "none" only once every link's account snapshot is in
 (`accounts_known`: before it, no order listed is not "no order"), so a watched stream that
 just started does not release itself before it has read the orders.
@@ -13,7 +16,6 @@ just started does not release itself before it has read the orders.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -65,7 +67,6 @@ class WorkingOrdersMark:
         self.user_id = user_id
         self.every = every
         self._manager: StreamHost | None = None
-        self._wake = asyncio.Event()
         #: What this process last wrote (None: nothing yet).
         self.written: bool | None = None
 
@@ -92,15 +93,12 @@ class WorkingOrdersMark:
         pass
 
     def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        self._wake.set()
+        pass
 
     # -- the task ---------------------------------------------------------------------------
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.every):
-                    await self._wake.wait()
-            self._wake.clear()
+            await asyncio.sleep(self.every)
             try:
                 await self.check()
             except Exception as exc:  # the database away: the next look writes it

@@ -127,9 +127,11 @@ class PnlSampler:
 
     async def _read_setting(self) -> None:
         """The setting, and whether the positions stream for it (a session opened or
-        closed, the trader turned it on or off): the stream subscribes again."""
+        closed, the trader turned it on or off): the stream subscribes again. Read only
+        while no page shows the stream (one shown samples anyway: no query then)."""
         before = self.watches_positions()
-        self.all_day = await self.store.all_day()
+        if not self.manager.viewed:
+            self.all_day = await self.store.all_day()
         if self.watches_positions() != before:
             self.manager.symbols_changed()
 
