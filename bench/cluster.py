@@ -624,7 +624,7 @@ def finish_profilers(
         except subprocess.TimeoutExpired:
             proc.kill()
         if out.exists():
-            samples.update(read_raw(out.read_text().splitlines()))
+            samples.update(read_raw(out.read_text(errors="replace").splitlines()))
         else:
             log(f"  py-spy wrote no profile: {(proc.stderr.read() if proc.stderr else b'')!r}")
     return samples

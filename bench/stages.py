@@ -167,7 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     samples: Counter[str] = Counter()
     for path in args.profiles:
-        samples.update(read_raw(path.read_text().splitlines()))
+        samples.update(read_raw(path.read_text(errors="replace").splitlines()))
     print(StageTable(samples, args.cpu_seconds, args.quote_events, args.frames).markdown())
 
 
