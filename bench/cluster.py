@@ -1443,6 +1443,9 @@ async def main_async(args: argparse.Namespace, procs: Processes, workdir: Path) 
                     log(f"sweep point {name} (naive) failed: {exc}")
                     continue
                 print_table(COLUMNS, [table_row(naive)])
+                if naive.get("stages"):
+                    print(f"CPU by stage, {naive['phase']} ({users} users):\n")
+                    print(naive["stages"] + "\n", flush=True)
                 print_ratio([{**row, "phase": "designed"}, {**naive, "phase": "naive"}])
         print("### sweep (designed mode)\n")
         print_phase_tables(rows, args)
