@@ -21,7 +21,7 @@ from django.db import transaction
 
 from streaming.push import outbox
 from streaming.push.sender import sender
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def legs_text(order: dict[str, Any]) -> str:
     return " / ".join(parts) or str(order.get("id", ""))
 
 
-class OrderPushes:
+class OrderPushes(QuietHooks):
     """The fills and rejections of the user's orders, written to the outbox."""
 
     def __init__(self, user_id: int, *, recent: float = RECENT) -> None:
@@ -59,24 +59,6 @@ class OrderPushes:
     # -- the listener's hooks ---------------------------------------------------------------
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
-
-    def symbols(self) -> set[str]:
-        return set()
-
-    def watches_positions(self) -> bool:
-        return False
-
-    def on_symbols(self, wanted: set[str]) -> None:
-        pass
-
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        pass
-
-    def on_tab_opened(self) -> None:
-        pass
-
-    def on_user_changed(self, what: str) -> None:
-        pass
 
     def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
         """Queue the order's new fills and its rejection (no I/O)."""

@@ -22,7 +22,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from streaming.order_list import status_group
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def has_working(orders: Any) -> bool:
     return any(status_group(order.get("status")) == "working" for order in orders)
 
 
-class WorkingOrdersMark:
+class WorkingOrdersMark(QuietHooks):
     """Writes whether the user has a working order when that changes."""
 
     def __init__(self, user_id: int, *, every: float = CHECK_EVERY) -> None:
@@ -73,27 +73,6 @@ class WorkingOrdersMark:
     # -- the listener's hooks ---------------------------------------------------------------
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
-
-    def symbols(self) -> set[str]:
-        return set()
-
-    def watches_positions(self) -> bool:
-        return False
-
-    def on_symbols(self, wanted: set[str]) -> None:
-        pass
-
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        pass
-
-    def on_tab_opened(self) -> None:
-        pass
-
-    def on_user_changed(self, what: str) -> None:
-        pass
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
 
     # -- the task ---------------------------------------------------------------------------
     async def run(self) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from streaming.dashboard.totals import portfolio_totals
 from streaming.risk.pnl_session import in_trading_session
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 if TYPE_CHECKING:
     from streaming.risk.pnl_store import PnlStore, Row
@@ -55,7 +55,7 @@ def sample_rows(snapshot: dict[str, Any]) -> list[Row]:
     return rows
 
 
-class PnlSampler:
+class PnlSampler(QuietHooks):
     """The P&L sampler as a `StreamListener`: attached to the user's stream manager."""
 
     def __init__(self, store: PnlStore, interval: float) -> None:
@@ -80,7 +80,7 @@ class PnlSampler:
 
         return cls(PnlStore(user_id), settings.PNL_SAMPLE_INTERVAL)
 
-    # -- the listener's hooks (no per-tick work: the grid drives it) ----------------------
+    # -- the listener's hooks (no per-tick work: the grid drives it; the rest: QuietHooks) --
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 
@@ -90,27 +90,9 @@ class PnlSampler:
             raise RuntimeError("the sampler runs only once attached to a stream manager")
         return self._manager
 
-    def symbols(self) -> set[str]:
-        return set()
-
     def watches_positions(self) -> bool:
         """With "P&L all day" on, the positions' marks stream through the session."""
         return self.all_day and in_trading_session(self.clock())
-
-    def on_symbols(self, wanted: set[str]) -> None:
-        pass
-
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        pass
-
-    def on_tab_opened(self) -> None:
-        pass
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
-
-    def on_user_changed(self, what: str) -> None:
-        pass
 
     # -- the grid ---------------------------------------------------------------------------
     async def run(self) -> None:

@@ -109,3 +109,29 @@ class StreamListener(Protocol):
     def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
         """An order event, as the stream applied it (a fill, a status). No I/O here."""
         ...
+
+
+class QuietHooks:
+    """The hooks a listener does not use, as no-ops: a listener that cares about few of the
+    stream's events inherits these and writes only its own (and `attach`, `run`)."""
+
+    def symbols(self) -> set[str]:
+        return set()
+
+    def watches_positions(self) -> bool:
+        return False
+
+    def on_symbols(self, wanted: set[str]) -> None:
+        pass
+
+    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+        pass
+
+    def on_tab_opened(self) -> None:
+        pass
+
+    def on_user_changed(self, what: str) -> None:
+        pass
+
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        pass
