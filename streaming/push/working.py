@@ -4,10 +4,12 @@ stream's listeners, at the owner (docs/streaming-contract.md "Push and e-mail").
 A fill is pushed only if a stream sees it, so a user with a working order (and fill
 notifications on) has their stream watched with no page open. The broker's orders are
 known only to a running stream: this listener writes `WorkingOrders.working` when what the
-stream holds says otherwise, checked every `CHECK_EVERY` seconds (not per order event: a
-market order works for milliseconds, and a write per order was 5 % of a busy daphne's CPU
-in bench.cluster's profile; the watch looks every `STREAM_WATCH_INTERVAL` anyway, and a
-stream runs for the idle grace after its last page).
+stream holds says otherwise: `ORDER_SETTLE` seconds after an order event, and every
+`CHECK_EVERY` seconds. Not at the event itself: a market order works for milliseconds, and
+a write per order event (two per market order) was 5 % of a busy daphne's CPU in
+bench.cluster's profile; after the settle it has filled, and nothing changed. Soon after
+the event all the same: the page that placed the order may close at once, and the stream
+then runs only the idle grace.
 "Working" is written at once; "none" only once every link's account snapshot is in
 (`accounts_known`: before it, no order listed is not "no order"), so a watched stream that
 just started does not release itself before it has read the orders.
@@ -16,6 +18,7 @@ just started does not release itself before it has read the orders.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 #: How often the stream's orders are looked at without an order event (seconds): the
 #: account snapshots coming in, an order leaving the state's bound.
 CHECK_EVERY = 5.0
+#: How long after an order event its orders are looked at (a market order has filled).
+ORDER_SETTLE = 1.0
 
 
 def working_orders_set(user_id: int, working: bool) -> None:
@@ -63,21 +68,35 @@ def has_working(orders: Any) -> bool:
 class WorkingOrdersMark(QuietHooks):
     """Writes whether the user has a working order when that changes."""
 
-    def __init__(self, user_id: int, *, every: float = CHECK_EVERY) -> None:
+    def __init__(
+        self, user_id: int, *, every: float = CHECK_EVERY, settle: float = ORDER_SETTLE
+    ) -> None:
         self.user_id = user_id
         self.every = every
+        self.settle = settle
         self._manager: StreamHost | None = None
-        #: What this process last wrote (None: nothing yet).
+        self._order_seen = asyncio.Event()
+        #: What this process last wrote (None: nothing yet); its looks and its writes.
         self.written: bool | None = None
+        self.looks = 0
+        self.writes = 0
 
     # -- the listener's hooks ---------------------------------------------------------------
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 
     # -- the task ---------------------------------------------------------------------------
+    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+        self._order_seen.set()
+
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self.every)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.every):
+                    await self._order_seen.wait()
+            if self._order_seen.is_set():
+                await asyncio.sleep(self.settle)  # the events of that second, looked at once
+                self._order_seen.clear()
             try:
                 await self.check()
             except Exception as exc:  # the database away: the next look writes it
@@ -88,6 +107,7 @@ class WorkingOrdersMark(QuietHooks):
         stream; what is written now (None: nothing known yet)."""
         manager = self._manager
         assert manager is not None, "attached when the manager is built"
+        self.looks += 1
         working = has_working(manager.state.orders.values())
         if working == self.written:
             return working
@@ -97,4 +117,5 @@ class WorkingOrdersMark(QuietHooks):
             return self.written
         await database_sync_to_async(working_orders_set)(self.user_id, working)
         self.written = working
+        self.writes += 1
         return working

@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 
 from streaming.dashboard.views import LOGIN_HOLD
+from streaming.push.working import CHECK_EVERY
 from streaming.stream.subscriptions import POLL_TAB_TTL
 from tests.cluster.test_cluster import cookie, live_tab
 from tests.support.cluster import FAST_CLUSTER, TAKEOVER, running_cluster
@@ -184,7 +185,13 @@ async def test_a_working_order_keeps_the_stream_watched_until_its_fill_is_pushed
             account = trader.accounts()["tastytrade"]
             ticket = trader.place(trader.order(account, price="150.00"))
             trader.wait_status(account["number"], ticket["order_id"], WORKING)
-            await wait_until(lambda: working_flag(cluster) == [True], what="working recorded")
+            # the owner looks at its orders every CHECK_EVERY: that, and the margin
+            recorded_within = CHECK_EVERY + DELIVERED_WITHIN
+            await wait_until(
+                lambda: working_flag(cluster) == [True],
+                within=recorded_within,
+                what="working recorded",
+            )
             logged_in = time.monotonic()
             trader.client.close()
             closed = time.monotonic()
@@ -200,7 +207,11 @@ async def test_a_working_order_keeps_the_stream_watched_until_its_fill_is_pushed
             assert said["id"].startswith(f"fill:{account['link']}:{ticket['order_id']}:")
             assert "AAPL" in said["body"] and account["number"] in said["body"]
             # nothing left to watch: the flag goes, the watch lets go, the stream stops
-            await wait_until(lambda: working_flag(cluster) == [False], what="none working")
+            await wait_until(
+                lambda: working_flag(cluster) == [False],
+                within=recorded_within,
+                what="none working",
+            )
             stopped_within = 2 * WATCH_EVERY + grace + DELIVERED_WITHIN
             await wait_until(lambda: cluster.lease_holder() is None, within=stopped_within)
             assert len(service.received) == 1

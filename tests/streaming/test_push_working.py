@@ -5,6 +5,8 @@ SDK's orders at the sandbox, and the watch reads it with the user's notification
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -115,3 +117,32 @@ async def test_a_working_order_is_watched_only_while_its_fills_notify_somewhere(
     for user_id in (default, off, no_channel, email_only):
         await database_sync_to_async(working_orders_set)(user_id, True)
     assert await database_sync_to_async(working_watched_users)() == {default, email_only}
+
+
+async def test_a_market_order_that_fills_within_the_settle_writes_nothing():
+    """Looked at a settle after the order's events, not at each: a market order's
+    Received → Filled is no change to write (one per event was 5 % of a busy daphne); an
+    order still working after the settle is written."""
+    user = await database_sync_to_async(get_user_model().objects.create_user)("wm", password="p")
+    host = Host(user.id, known=True)
+    mark = WorkingOrdersMark(user.id, every=60, settle=0.2)
+    mark.attach(host)  # type: ignore[arg-type]
+    assert await mark.check() is False and mark.writes == 1  # none, once the accounts are in
+    task = asyncio.create_task(mark.run())
+    try:
+        looks = mark.looks
+        for status in ("Received", "Filled"):  # a market order, within the settle
+            order = {"id": "1", "status": status, "legs": []}
+            host.state.apply_account_event("order", 3, "T1", order, now_ms=1)
+            mark.on_order(3, "T1", order)
+        # looked at once the settle passed (every= 60 s: this look is the order's)
+        await wait_until(lambda: mark.looks > looks, within=0.2 + 5, what="the settled look")
+        assert (mark.written, mark.writes) == (False, 1)  # nothing changed: nothing written
+        order = {"id": "2", "status": "Live", "legs": []}  # a limit order that works
+        host.state.apply_account_event("order", 3, "T1", order, now_ms=2)
+        mark.on_order(3, "T1", order)
+        await wait_until(lambda: mark.written is True, within=0.2 + 5, what="working written")
+        assert mark.writes == 2
+    finally:
+        task.cancel()
+    assert await database_sync_to_async(working_of)(user.id) is True
