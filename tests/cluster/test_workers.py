@@ -7,7 +7,6 @@ process restart leaves the manager alone; the workers let go when the tabs are g
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
@@ -21,13 +20,11 @@ import httpx
 import pytest
 import redis
 
-from streaming.cluster.demand import DEMAND_TTL
 from streaming.cluster.placement import preferred_worker
-from streaming.dashboard.views import LOGIN_HOLD
 from tests.chaos.conftest import DEMO_TT, linked_demo_accounts
 from tests.support.clients import StreamClient, WsClient
 from tests.support.cluster import FAST_CLUSTER, Cluster, SessionWatch, running_cluster
-from tests.support.live import DEMO_USER, ROOT, LiveApp
+from tests.support.live import ROOT, LiveApp
 from tests.support.orders import market_buy
 from tests.support.processes import spawn
 from tests.support.wait import poll_until, wait_until
@@ -274,23 +271,18 @@ def test_workers_layout_refuses_to_start_without_redis(tmp_path: Path):
 
 
 async def test_a_user_watched_with_no_page_open_runs_in_a_worker(layout):
-    """The watch in this layout is the stream workers': an alert set and every page gone,
-    the user's stream runs in a worker (the web processes never own one); with nothing left
-    to watch, the worker lets it go."""
+    """The watch in this layout is the stream workers': a user with an alert and no page
+    (none ever opened: no demand from a web process) has their stream run in a worker; with
+    nothing left to watch, the worker lets it go."""
     cluster, workers = layout
-    http = cluster.a.login(*DEMO_USER)
-    logged_in = time.monotonic()
-    made = http.post(
-        "/api/alerts",
-        json={"symbol": "NFLX", "condition": "above", "level": 1_000_000},
-        headers={"X-CSRFToken": http.cookies["csrftoken"], "Origin": cluster.a.url},
+    assert lease_pid(cluster) is None
+    cluster.a.python(
+        "from streaming.models import Alert\n"
+        "Alert.objects.create(user_id=1, symbol='NFLX', condition='above', level=1_000_000)\n"
     )
-    assert made.status_code == 201, made.text
-    http.close()
-    grace = float(FAST_CLUSTER["STREAM_IDLE_GRACE"])
-    # the login's hold and the demand's renewals have run out: the watch alone holds it
-    await asyncio.sleep(logged_in + LOGIN_HOLD + DEMAND_TTL + grace - time.monotonic())
     worker_pids = {w._proc.pid for w in workers if w._proc is not None}
+    # a look of the watch, the lease, the stream's start: with the margin
     await wait_until(lambda: lease_pid(cluster) in worker_pids, within=2 * WATCH_EVERY + 15)
     cluster.a.python("from streaming.models import Alert\nAlert.objects.update(active=False)\n")
+    grace = float(FAST_CLUSTER["STREAM_IDLE_GRACE"])
     await wait_until(lambda: lease_pid(cluster) is None, within=2 * WATCH_EVERY + grace + 15)

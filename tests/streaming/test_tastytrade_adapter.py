@@ -74,17 +74,20 @@ async def test_snapshot_then_live_quotes_greeks_and_status(broker_at_sandbox, re
 async def test_short_token_lifetime_is_refreshed_before_expiry(
     broker_at_sandbox, control, refresh_token
 ):
-    """With 8 s tokens the adapter refreshes ahead of expiry and the stream never drops."""
+    """With 8 s tokens the adapter refreshes ahead of expiry and the stream, once live,
+    never drops (a first connect that a loaded box answered late may retry before that:
+    not what this test is about)."""
     control.configure(token_lifetime=8)
     adapter = make_adapter(refresh_token)
     adapter.set_symbols({"SPY"})
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: both_live(sink))
+        live_from = len(sink.states)
         await sink.wait_for(
             lambda: control.state()["credentials"][cred(refresh_token)]["refreshes"] >= 3, 20
         )
-        assert "reconnecting" not in sink.states
+        assert "reconnecting" not in sink.states[live_from:]
         assert adapter.token_expires_at is not None
 
 
