@@ -19,6 +19,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+from streaming.order_terms import leg_text
 from streaming.push import outbox
 from streaming.push.sender import sender
 from streaming.stream.listener import QuietHooks, StreamHost
@@ -34,13 +35,8 @@ def _number(value: Any) -> str:
 
 
 def legs_text(order: dict[str, Any]) -> str:
-    """`Buy to Open 10 SPY`, the legs joined."""
-    parts = []
-    for leg in order.get("legs") or ():
-        quantity = leg.get("quantity")
-        amount = "" if quantity is None else f" {_number(quantity)}"
-        parts.append(f"{leg.get('action', '')}{amount} {leg.get('symbol', '')}".strip())
-    return " / ".join(parts) or str(order.get("id", ""))
+    """`Buy to Open 10 SPY`, the legs joined (each as the orders panel says it)."""
+    return " / ".join(leg_text(leg) for leg in order.get("legs") or ()) or str(order.get("id", ""))
 
 
 class OrderPushes(QuietHooks):

@@ -10,9 +10,9 @@ a write per order event (two per market order) was 5 % of a busy daphne's CPU in
 bench.cluster's profile; after the settle it has filled, and nothing changed. Soon after
 the event all the same: the page that placed the order may close at once, and the stream
 then runs only the idle grace.
-"Working" is written at once; "none" only once every link's account snapshot is in
-(`accounts_known`: before it, no order listed is not "no order"), so a watched stream that
-just started does not release itself before it has read the orders.
+"Working" is written at the first look that sees it; "none" only once every link's
+account snapshot is in (`accounts_known`: before it, no order listed is not "no order"), so
+a watched stream that just started does not release itself before it has read the orders.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -60,7 +61,7 @@ def working_watched_users() -> set[int]:
     return users  # a user without settings has the defaults: watched
 
 
-def has_working(orders: Any) -> bool:
+def has_working(orders: Iterable[dict[str, Any]]) -> bool:
     """Whether any of the state's orders can still change."""
     return any(status_group(order.get("status")) == "working" for order in orders)
 
@@ -85,9 +86,10 @@ class WorkingOrdersMark(QuietHooks):
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 
-    # -- the task ---------------------------------------------------------------------------
     def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
         self._order_seen.set()
+
+    # -- the task ---------------------------------------------------------------------------
 
     async def run(self) -> None:
         while True:

@@ -5,9 +5,9 @@ and e-mail"). Holidays are not known: on one, the stream runs with nothing movin
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from streaming.brokers.symbols import NEW_YORK
+
 SESSION_OPENS = dt.time(9, 30)
 SESSION_CLOSES = dt.time(16, 0)
 
