@@ -1,4 +1,5 @@
-"""A server process of the naive baseline (bench/baselines.py: one frame per tick).
+"""A server process of a naive baseline (bench/baselines.py; `BENCH_NAIVE`: group-send,
+the default, or per-tick).
 
     python -m config.serve ... bench.naive:application   # daphne, as config.asgi
     python -m bench.naive stream_workers                  # manage.py, as is
@@ -11,19 +12,20 @@ from __future__ import annotations
 import os
 import sys
 
-from bench.baselines import use_per_tick_quotes
+from bench.baselines import use_naive
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+KIND = os.environ.get("BENCH_NAIVE", "group-send")
 
 if __name__ == "__main__":
     import django
     from django.core.management import execute_from_command_line
 
     django.setup()
-    use_per_tick_quotes()
+    use_naive(KIND)
     execute_from_command_line(["manage.py", *sys.argv[1:]])
 else:
     from config.asgi import application
 
-    use_per_tick_quotes()
+    use_naive(KIND)
     __all__ = ["application"]
