@@ -137,7 +137,8 @@ def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: 
     moved = page.evaluate(
         """() => new Promise((done) => {
           const pop = document.querySelector('.row-menu-pop');
-          const gap = () => pop.getBoundingClientRect().top - window.testTarget.getBoundingClientRect().top;
+          const top = (el) => el.getBoundingClientRect().top;
+          const gap = () => top(pop) - top(window.testTarget);
           const before = { y: scrollY, gap: gap() };
           addEventListener('scroll', () => {
             const at = window.testTarget.getBoundingClientRect();
@@ -150,7 +151,7 @@ def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: 
         })"""
     )
     assert moved["y"] > moved["before"]["y"]  # the page scrolled itself
-    assert 0 <= moved["top"] and moved["bottom"] <= moved["height"]  # the row is still on screen
+    assert moved["top"] >= 0 and moved["bottom"] <= moved["height"]  # the row is still on screen
     assert moved["gap"] == pytest.approx(moved["before"]["gap"], abs=1)  # the menu by its button
     expect(page.locator(".row-menu-pop")).to_be_visible()
     page.locator(".row-menu-pop [data-menu-alert]").click()
