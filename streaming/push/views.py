@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
+from accounts.notification_settings import notification_settings_get
 from streaming.push import keys, store
 from streaming.push.input import PushInputError, parse_subscription
 from streaming.push.sender import sender
@@ -106,7 +107,14 @@ def devices_page(request: HttpRequest) -> HttpResponse:
     """`/settings/notifications`: this user's devices, pushes on this one, a test, and
     whether pushes and e-mail are sent (the notification settings' `push` and `email`)."""
     has_email = bool(getattr(request.user, "email", ""))
-    return render(request, "streaming/notification_devices.html", {"has_email": has_email})
+    user_id = request.user.pk
+    assert user_id is not None  # login_required
+    saved = notification_settings_get(user_id=user_id)
+    return render(
+        request,
+        "streaming/notification_devices.html",
+        {"has_email": has_email, "saved": saved},
+    )
 
 
 #: The service worker, served from the root so that its scope is every page.

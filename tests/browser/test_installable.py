@@ -13,6 +13,7 @@ worker's code in node (tests/js/push.test.mjs).
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterator
 
@@ -70,6 +71,52 @@ def test_the_manifest_makes_the_app_installable(notifying_page: Page, browser_ap
         body = page.request.get(f"{browser_app.url}{icon['src']}").body()
         sizes[icon["sizes"]] = png_size(body)
     assert sizes == {"192x192": (192, 192), "512x512": (512, 512)}
+
+
+def put_settings(page: Page, base_url: str, body: dict) -> dict:
+    """PUT /api/notifications/settings from the page (session + CSRF, as the page does)."""
+    return page.evaluate(
+        """async ([url, body]) => {
+          const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          const r = await fetch(url, {method: 'PUT', body: JSON.stringify(body),
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
+          return r.json();
+        }""",
+        [f"{base_url}/api/notifications/settings", body],
+    )
+
+
+def test_the_channels_show_what_is_saved_and_wait_for_the_page_to_save_a_click(
+    notifying_page: Page, browser_app
+):
+    """The channel boxes come with the saved settings, and are not clickable until the
+    page's script can save a click: a click before it (a slow script on a loaded box) was
+    neither saved nor kept, the script's late read of the settings undoing it."""
+    page = notifying_page
+    log_in(page, browser_app.url)
+    assert put_settings(page, browser_app.url, {"pnl_all_day": True})["pnl_all_day"] is True
+    script = re.compile(r"/js/push/devices\.[^/]*js$")  # the hashed static name
+    held: list = []  # the page's script, until the page has been looked at without it
+    page.route(script, lambda route: held.append(route))
+    # a module script is deferred: the document is parsed, and not loaded, while it is held
+    with page.expect_request(script):
+        page.goto(f"{browser_app.url}/settings/notifications", wait_until="commit")
+    all_day = page.locator("input[data-channel=pnl_all_day]")
+    all_day.wait_for(state="attached")
+    checked, disabled = all_day.is_checked(), all_day.is_disabled()
+    assert held
+    held[0].continue_()
+    assert (checked, disabled) == (True, True)
+    expect(all_day).to_be_enabled()
+    all_day.set_checked(False)
+    settings_url = f"{browser_app.url}/api/notifications/settings"
+    poll_until(
+        lambda: page.request.get(settings_url).json()["pnl_all_day"] is False,
+        WORKER_WITHIN,
+        "the click saved",
+    )
+    expect(all_day).not_to_be_checked()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(

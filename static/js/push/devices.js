@@ -76,13 +76,14 @@ async function subscribeHere() {
   } catch (e) { status(`Pushes could not be turned on here: ${e.message}`); }
 }
 
-async function drawChannels() {
-  const settings = await api('GET', '/api/notifications/settings');
+/** The channel boxes come checked as saved, and disabled until here: a click is saved
+ *  from now on, and a click the server refused is undone (the box shows what is saved). */
+function enableChannels() {
   for (const box of document.querySelectorAll('[data-channel]')) {
-    box.checked = !!settings[box.dataset.channel];
     box.addEventListener('change', async () => {
-      try { await api('PUT', '/api/notifications/settings', { [box.dataset.channel]: box.checked }); status('Saved.'); } catch (e) { status(e.message); }
+      try { await api('PUT', '/api/notifications/settings', { [box.dataset.channel]: box.checked }); status('Saved.'); } catch (e) { box.checked = !box.checked; status(e.message); }
     });
+    if (!box.hasAttribute('data-unavailable')) box.disabled = false;
   }
 }
 
@@ -94,4 +95,4 @@ $('[data-push-support]').textContent = why || '';
 $('[data-push-subscribe]').disabled = !!why;
 $('[data-push-subscribe]').addEventListener('click', subscribeHere);
 drawDevices().catch((e) => status(e.message));
-drawChannels().catch((e) => status(e.message));
+enableChannels();
