@@ -24,10 +24,22 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
+#: How long an idle keep-alive connection stays open (s): as a broker's API behind its load
+#: balancer, and longer than the clients' pools keep one (httpx: 5 s). At uvicorn's 5 s
+#: default the server closed a connection as a client sent its next request on it, which
+#: then died with "Connection reset by peer".
+KEEP_ALIVE = 75
+
+
 def uvicorn_config(app: Any, log_level: str = "warning") -> uvicorn.Config:
     # websockets-sansio: any close code (1009 included) and custom handshake refusals.
     return uvicorn.Config(
-        app, ws="websockets-sansio", log_level=log_level, lifespan="on", access_log=False
+        app,
+        ws="websockets-sansio",
+        log_level=log_level,
+        lifespan="on",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
     )
 
 

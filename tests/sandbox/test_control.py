@@ -145,3 +145,16 @@ def test_faults_aimed_at_a_broker_or_a_credential(sandbox, control):
     control.fault("refuse_sessions", target="tradier-stream", credential="c0ffee", status=0)
     faults = control.state()["faults"]
     assert faults["broker_delay"] == {} and faults["refuse_sessions_by_credential"] == {}
+
+
+def test_an_idle_connection_outlives_its_clients_pools(app):
+    """The sandbox keeps an idle keep-alive connection open longer than httpx's pools keep
+    it (their 5 s `keepalive_expiry`): with uvicorn's 5 s default the server closed it as a
+    test's control client sent its next request on it, and the request died with
+    "Connection reset by peer" (a clean clone's chain test). A broker's API keeps them
+    about a minute behind its load balancer."""
+    from sandbox.server import uvicorn_config
+
+    kept = uvicorn_config(app).timeout_keep_alive
+    assert kept > httpx.Limits().keepalive_expiry
+    assert kept >= 60
