@@ -104,8 +104,9 @@ async def api_push_test(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def devices_page(request: HttpRequest) -> HttpResponse:
-    """`/settings/notifications`: this user's devices, pushes on this one, a test, and
-    whether pushes and e-mail are sent (the notification settings' `push` and `email`)."""
+    """`/settings/notifications`: this user's devices, pushes on this one, a test, and the
+    notification settings `push`, `email` and `pnl_all_day`, rendered as saved (a box the
+    page's script has not yet taken is disabled: a click on it would be lost)."""
     has_email = bool(getattr(request.user, "email", ""))
     user_id = request.user.pk
     assert user_id is not None  # login_required
