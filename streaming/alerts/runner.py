@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from streaming.alerts.rules import AlertBook, Change, Rule
 from streaming.contract import now_ms
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 if TYPE_CHECKING:
     from streaming.alerts.store import AlertStore
@@ -36,7 +36,7 @@ RETRY_FIRST = 1.0
 RETRY_CAP = 30.0
 
 
-class AlertRunner:
+class AlertRunner(QuietHooks):
     """The price alerts as a `StreamListener`: attached to the user's stream manager."""
 
     def __init__(self, store: AlertStore) -> None:
@@ -72,15 +72,6 @@ class AlertRunner:
     def manager(self) -> StreamHost:
         assert self._manager is not None, "attached when the manager is built"
         return self._manager
-
-    def on_symbols(self, wanted: set[str]) -> None:
-        pass
-
-    def on_tab_opened(self) -> None:
-        pass
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
 
     def on_user_changed(self, what: str) -> None:
         if what == "alerts":

@@ -21,6 +21,7 @@ from streaming.models import NewsItem
 from streaming.news import live, store
 from streaming.news.alpaca import AlpacaNewsFeed
 from streaming.news.store import Article
+from streaming.stream.listener import QuietHooks
 
 
 class NewsSink(Protocol):
@@ -51,7 +52,7 @@ def store_articles(articles: Iterable[Article]) -> tuple[list[NewsItem], list[Ne
 _store = database_sync_to_async(store_articles)
 
 
-class UserNewsFeed:
+class UserNewsFeed(QuietHooks):
     """One user's news: Alpaca's, with the key of one of the user's Alpaca links."""
 
     def __init__(
@@ -93,24 +94,12 @@ class UserNewsFeed:
     def symbols(self) -> set[str]:
         return set()  # news follows what the tabs want; it asks for nothing itself
 
-    def watches_positions(self) -> bool:
-        return False
-
     def on_symbols(self, wanted: set[str]) -> None:
         self.set_symbols(wanted)
-
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        pass
 
     def on_tab_opened(self) -> None:
         """A new tab learns the feed's state."""
         self._report(self.provider.state, self.provider.reason)
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
-
-    def on_user_changed(self, what: str) -> None:
-        pass
 
     def _report(self, state: str, reason: str) -> None:
         if self._sink is not None:

@@ -90,7 +90,6 @@ class WorkingOrdersMark(QuietHooks):
         self._order_seen.set()
 
     # -- the task ---------------------------------------------------------------------------
-
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):

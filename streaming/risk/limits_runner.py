@@ -25,7 +25,7 @@ from streaming.contract import now_ms
 from streaming.dashboard.totals import portfolio_totals
 from streaming.risk.exposure import portfolio_beta_delta
 from streaming.risk.limits_rules import LimitBook, Values
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 if TYPE_CHECKING:
     from streaming.risk.limits_store import LimitStore
@@ -52,7 +52,7 @@ def portfolio_values(snapshot: dict[str, Any], now: int) -> Values:
     return Values(beta_delta=beta_delta, day_pnl=day_pnl)
 
 
-class LimitRunner:
+class LimitRunner(QuietHooks):
     """The portfolio limits as a `StreamListener`: attached to the user's stream manager."""
 
     def __init__(self, store: LimitStore, interval: float) -> None:
@@ -87,21 +87,9 @@ class LimitRunner:
         assert self._manager is not None, "attached when the manager is built"
         return self._manager
 
-    def symbols(self) -> set[str]:
-        return set()
-
     def watches_positions(self) -> bool:
         """A limit set is evaluated from the positions' live marks, page or not."""
         return self._any_set
-
-    def on_symbols(self, wanted: set[str]) -> None:
-        pass
-
-    def on_tab_opened(self) -> None:
-        pass
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
 
     def on_user_changed(self, what: str) -> None:
         if what == "limits":

@@ -21,7 +21,7 @@ from streaming.brokers.bars import HistoryError
 from streaming.contract import Metrics, now_ms
 from streaming.risk import beta
 from streaming.risk.exposure import BENCHMARK, underlying_of
-from streaming.stream.listener import StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ SETTLE = 0.5
 NO_HISTORY = frozenset({"unknown_symbol", "no_market_data"})
 
 
-class MetricsRunner:
+class MetricsRunner(QuietHooks):
     """Fetches and refreshes the user's market metrics (one per user's stream)."""
 
     def __init__(
@@ -73,17 +73,8 @@ class MetricsRunner:
         if not self.wanted() <= self._fetched or (self._parked and self.symbols()):
             self._wake.set()
 
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
-        return None
-
     def on_tab_opened(self) -> None:
         return None  # the snapshot carries the metrics
-
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
-        pass
-
-    def on_user_changed(self, what: str) -> None:
-        return None
 
     # -- the loop -------------------------------------------------------------------------
     def wanted(self) -> set[str]:

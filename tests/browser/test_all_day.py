@@ -50,17 +50,23 @@ def stored_preferences(page: Page) -> dict:
     return page.evaluate("async () => (await fetch('/api/preferences')).json()")
 
 
-def put_preferences(page: Page, body: dict) -> dict:
-    """PUT /api/preferences from the page (session + CSRF, as the page does)."""
+def put_json(page: Page, path: str, body: dict) -> dict:
+    """PUT `body` to one of the app's JSON APIs from the page (session + CSRF, as the page
+    does); its answer."""
     return page.evaluate(
-        """async (body) => {
+        """async ([path, body]) => {
           const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
-          const r = await fetch('/api/preferences', {method: 'PUT', body: JSON.stringify(body),
+          const r = await fetch(path, {method: 'PUT', body: JSON.stringify(body),
             headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
           return r.json();
         }""",
-        body,
+        [path, body],
     )
+
+
+def put_preferences(page: Page, body: dict) -> dict:
+    """PUT /api/preferences from the page."""
+    return put_json(page, "/api/preferences", body)
 
 
 #: How often the row's price is moved while a window is observed: several times a tick,

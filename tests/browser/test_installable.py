@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.test_all_day import put_json
 from tests.browser.test_dashboard import log_in
 from tests.support.browsers import shared
 from tests.support.wait import poll_until
@@ -73,19 +74,6 @@ def test_the_manifest_makes_the_app_installable(notifying_page: Page, browser_ap
     assert sizes == {"192x192": (192, 192), "512x512": (512, 512)}
 
 
-def put_settings(page: Page, base_url: str, body: dict) -> dict:
-    """PUT /api/notifications/settings from the page (session + CSRF, as the page does)."""
-    return page.evaluate(
-        """async ([url, body]) => {
-          const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
-          const r = await fetch(url, {method: 'PUT', body: JSON.stringify(body),
-            headers: {'Content-Type': 'application/json', 'X-CSRFToken': token}});
-          return r.json();
-        }""",
-        [f"{base_url}/api/notifications/settings", body],
-    )
-
-
 def test_the_channels_show_what_is_saved_and_wait_for_the_page_to_save_a_click(
     notifying_page: Page, browser_app
 ):
@@ -94,7 +82,8 @@ def test_the_channels_show_what_is_saved_and_wait_for_the_page_to_save_a_click(
     neither saved nor kept, the script's late read of the settings undoing it."""
     page = notifying_page
     log_in(page, browser_app.url)
-    assert put_settings(page, browser_app.url, {"pnl_all_day": True})["pnl_all_day"] is True
+    saved = put_json(page, "/api/notifications/settings", {"pnl_all_day": True})
+    assert saved["pnl_all_day"] is True
     script = re.compile(r"/js/push/devices\.[^/]*js$")  # the hashed static name
     held: list = []  # the page's script, until the page has been looked at without it
     page.route(script, lambda route: held.append(route))
