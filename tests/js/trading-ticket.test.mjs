@@ -380,9 +380,17 @@ class FakeElement extends FakeNode {
     if (!this.listeners.has(type)) this.listeners.set(type, []);
     this.listeners.get(type).push(fn);
   }
-  dispatch(type) { for (const fn of this.listeners.get(type) || []) fn({ type, target: this, preventDefault() {} }); }
+  dispatch(type) {
+    const ev = { type, target: this, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+    for (const fn of this.listeners.get(type) || []) fn(ev);
+    return ev;
+  }
+  contains(node) { for (let n = node; n; n = n.parentNode) if (n === this) return true; return false; }
+  // as a browser: the dialog is closed at once, its `close` event comes in a later task
   showModal() { this.open = true; }
-  close() { if (this.open) { this.open = false; this.dispatch('close'); } }
+  close() { if (this.open) { this.open = false; setTimeout(() => this.dispatch('close'), 0); } }
+  /** Escape on a modal dialog: a `cancel` event, and the browser closes it unless prevented. */
+  pressEscape() { if (!this.dispatch('cancel').defaultPrevented) this.close(); }
   focus() { fakeDoc.activeElement = this; }
 }
 const fakeDoc = {
@@ -406,6 +414,8 @@ const shown = (node) => { for (let n = node; n; n = n.parentNode) if (n.hidden) 
 /** The <label> a control is in, and its words (what a screen reader names the control). */
 const labelOf = (node) => { let n = node.parentNode; while (n && n.tagName !== 'LABEL') n = n.parentNode; return n; };
 const settle = () => new Promise((resolve) => setImmediate(resolve));
+/** Until the browser's queued `close` events have fired. */
+const closeEvents = () => new Promise((resolve) => setTimeout(resolve, 1));
 
 const TICKET_ACCOUNTS = new Map([
   ['5WT00001', { number: '5WT00001', link: 3, broker: 'tastytrade', label: 'Main', positions: new Map() }],
@@ -632,4 +642,44 @@ test('on the page: the stop\'s warning stands out, Confirm arms "Confirm anyway"
   assert.deepEqual(plain.calls.filter((c) => c.route === 'POST /api/orders').map((c) => c.json), [{ preview_id: 'p2' }]);
   assert.equal(d2.getAttribute('data-phase'), 'sent');
   plain.ticketUi.close();
+});
+
+test('a closed ticket leaves the page at once, not at the browser\'s later close event; focus the trader moved stays', async () => {
+  const { ticketUi } = ticketOver({});
+  const quote = (s) => (s === 'AAPL' ? { bid: 479.5, ask: 479.6 } : undefined);
+  const dialogs = () => fakeDoc.body.children.filter((n) => n.tagName === 'DIALOG');
+  const opener = new FakeElement('td');
+  const elsewhere = new FakeElement('td');
+  fakeDoc.body.append(opener, elsewhere);
+
+  // its Close button
+  opener.focus();
+  const first = ticketUi.open(fromSymbol('AAPL', quote, accountChoices(TICKET_ACCOUNTS)));
+  find(first, 'data-ticket-preview').focus();
+  find(first, 'data-ticket-close').dispatch('click');
+  assert.deepEqual([first.open, first.isConnected, fakeDoc.activeElement], [false, false, opener], 'gone, focus back where it was');
+
+  // Escape: the ticket closes itself on the cancel request, in the same task
+  const second = ticketUi.open(fromSymbol('AAPL', quote, accountChoices(TICKET_ACCOUNTS)));
+  second.pressEscape();
+  assert.deepEqual([second.open, second.isConnected, dialogs().length], [false, false, 0]);
+  // the trader moves on before the browser's close events fire: they take nothing back
+  elsewhere.focus();
+  await closeEvents();
+  assert.equal(fakeDoc.activeElement, elsewhere);
+
+  // a ticket opened while another is open replaces it: one ticket on the page
+  const third = ticketUi.open(fromSymbol('AAPL', quote, accountChoices(TICKET_ACCOUNTS)));
+  const fourth = ticketUi.open(fromSymbol('AAPL', quote, accountChoices(TICKET_ACCOUNTS)));
+  assert.deepEqual(dialogs(), [fourth]);
+  assert.equal(third.isConnected, false);
+  await closeEvents();
+  assert.deepEqual(dialogs(), [fourth], 'the first one\'s late close event leaves the second');
+
+  // a browser that closes the dialog with no cancel event (its close-request rules): the close event tears it down
+  fourth.close();
+  await closeEvents();
+  assert.deepEqual([fourth.isConnected, dialogs().length], [false, 0]);
+  opener.remove();
+  elsewhere.remove();
 });

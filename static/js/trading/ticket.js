@@ -313,16 +313,29 @@ export function createTicket(env) {
     repreviewBtn.addEventListener('click', () => flow.repreview());
     confirmBtn.addEventListener('click', () => flow.confirm());
     checkBtn.addEventListener('click', () => flow.check());
-    closeBtn.addEventListener('click', () => dialog.close());
     form.addEventListener('submit', (ev) => ev.preventDefault());
     const ticker = env.setInterval(draw, 500); // the countdown, and the order as frames arrive
-    dialog.addEventListener('close', () => {
+    // Closed in the task that closes it: the browser's `close` event comes a task (or a
+    // frame) later, and a ticket left in the page until then is still found by the next
+    // key or click, and its late focus call would take the focus from where the trader put it.
+    let closed = false;
+    function closeTicket() {
+      if (closed) return;
+      closed = true;
       flow.close();
       env.clearInterval(ticker);
+      if (dialog.open) dialog.close();
+      const focusIn = doc.activeElement;
+      const focusLost = !focusIn || focusIn === doc.body || dialog.contains(focusIn);
       dialog.remove();
       if (open && open.dialog === dialog) open = null;
-      if (opener && opener.isConnected && opener.focus) opener.focus();
-    });
+      if (focusLost && opener && opener.isConnected && opener.focus) opener.focus();
+    }
+    closeBtn.addEventListener('click', closeTicket);
+    // Escape: the ticket closes itself now (a browser may also close a dialog with no
+    // cancel event, by its close-request rules: the close event is the fallback)
+    dialog.addEventListener('cancel', (ev) => { ev.preventDefault(); closeTicket(); });
+    dialog.addEventListener('close', closeTicket);
 
     fillAccounts();
     brokerFields();
@@ -331,7 +344,7 @@ export function createTicket(env) {
     // the legs' quotes stream while the ticket is open (a leg the page does not show yet)
     if (env.subscribe) env.subscribe(legs.map((l) => l.symbol));
     draw();
-    open = { dialog, close: () => dialog.close(), draw };
+    open = { dialog, close: closeTicket, draw };
     // trading off, or a link not enabled: said now; the server's refusal says it again
     env.api.trading().then((r) => {
       if (!r.ok || !r.body || !r.body.trading || !dialog.isConnected) return;
