@@ -112,6 +112,35 @@ def test_ticket_from_rows_and_chain(page: Page, browser_app, browser_sandbox):
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_the_tickets_controls_stay_put_when_its_trading_check_answers(
+    page: Page, browser_app, browser_sandbox
+):
+    """The ticket asks the server whether the trader may trade after it opens: its answer
+    (here "Trading is off for you…") must not move a button or a field under the pointer
+    (a click meant for Close, or for Confirm, would land on something else)."""
+    log_in(page, browser_app.url)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+    held = []
+    page.route("**/api/trading", lambda route: held.append(route))
+    row = page.locator("tr[data-position]").first
+    row.locator("[data-row-menu]").click()
+    with page.expect_request("**/api/trading"):
+        page.locator("[data-menu-close]").click()
+    ticket = page.locator("#trade-ticket")
+    expect(ticket).to_be_visible()
+    controls = ticket.locator("button:visible, input:visible, select:visible")
+    before = [c.bounding_box() for c in controls.all()]
+    for route in held:
+        route.continue_()
+    expect(ticket.locator("[data-ticket-trading]")).to_contain_text("Trading is off for you")
+    after = [c.bounding_box() for c in controls.all()]
+    assert len(before) >= 5
+    assert after == before
+    ticket.locator("[data-ticket-close]").click()
+    expect(ticket).to_have_count(0)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_ticket_from_the_risk_graph(page: Page, browser_app, browser_sandbox):
     log_in(page, browser_app.url)
     page.goto(f"{browser_app.url}/risk?u=AAPL")

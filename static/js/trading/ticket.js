@@ -115,8 +115,10 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, tradingNote, accountLabel, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
-      previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn));
+      title, accountLabel, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
+      previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn),
+      // last: the server's answer on trading (after the ticket opens) moves no control
+      tradingNote);
     const dialog = el('dialog', {
       id: 'trade-ticket', class: 'trade-ticket', 'aria-labelledby': 'trade-ticket-title', 'data-replaces': draft.replaces,
       'data-protect': draft.protect ? '' : null,
