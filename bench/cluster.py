@@ -231,6 +231,7 @@ PACING = (
     "streamdesk_event_loop_lag_seconds_count",
     "streamdesk_event_loop_lag_seconds_bucket:0.05",
     "streamdesk_quote_frames_merged_total",
+    "streamdesk_event_loop_lag_seconds_sum",
 )
 
 
@@ -289,20 +290,26 @@ def handover_p99(before: list[dict[str, float]], after: list[dict[str, float]]) 
 
 def pacing_row(
     before: list[dict[str, float]], after: list[dict[str, float]], elapsed: float
-) -> tuple[list[float | None], list[float | None]]:
-    """Per daphne over the window: % of loop-lag ticks over 50 ms, quotes frames merged/s."""
-    late, merged = [], []
+) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """Per daphne over the window: % of loop-lag ticks over 50 ms, quotes frames merged/s,
+    the mean loop lag (ms)."""
+    late: list[float | None] = []
+    merged: list[float | None] = []
+    mean_lag: list[float | None] = []
     for b, a in zip(before, after, strict=True):
         if not b or not a:
             late.append(None)
             merged.append(None)
+            mean_lag.append(None)
             continue
         # a counter no frame was merged for (or no tick measured) is not in /metrics yet
         ticks = a.get(PACING[0], 0.0) - b.get(PACING[0], 0.0)
         within = a.get(PACING[1], 0.0) - b.get(PACING[1], 0.0)
         late.append(100 * (ticks - within) / ticks if ticks else None)
         merged.append((a.get(PACING[2], 0.0) - b.get(PACING[2], 0.0)) / elapsed)
-    return late, merged
+        lag = a.get(PACING[3], 0.0) - b.get(PACING[3], 0.0)
+        mean_lag.append(1000 * lag / ticks if ticks else None)
+    return late, merged, mean_lag
 
 
 def percentile_hist(hist: Counter[int], q: float) -> float | None:
@@ -814,7 +821,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state1 = state1_full["totals"]
         rss_after = [rss_mb(p.pid) for p, _, _ in daphnes]
         pacing1 = await pacing_counts(ports)
-        loop_late, merged_s = pacing_row(pacing0, pacing1, elapsed)
+        loop_late, merged_s, loop_lag = pacing_row(pacing0, pacing1, elapsed)
         worker_rss_after = [rss_mb(p.pid) for p, _ in workers]
         await cluster.sandbox_config(tick_rate=0)
         await asyncio.sleep(args.drain)
@@ -846,6 +853,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             daphne_cpu=cpu["daphne"],
             loop_late=loop_late,
             merged_s=merged_s,
+            loop_lag=loop_lag,
             handover_p99=handover_p99(pacing0, pacing1),
             worker_cpu=cpu["workers"],
             worker_rss_before=worker_rss_before,
@@ -1107,6 +1115,7 @@ DETAIL_COLUMNS = [
     "workers RSS MB before→after",
     "daphne loop ticks > 50 ms late %",
     "quote frames merged/s",
+    "daphne loop lag mean ms",
     "fresh t p50/p99 ms: broker→batch / batch→client",
     "order frames p99 ms: broker→hand-over",
 ]
@@ -1170,6 +1179,7 @@ def detail_row(r: dict[str, Any]) -> list[str]:
         or "-",
         " + ".join(fmt(v, 1) for v in r["loop_late"]),
         " + ".join(fmt(v, 0) for v in r["merged_s"]),
+        " + ".join(fmt(v, 1) for v in r.get("loop_lag") or [None]),
         " / ".join(
             f"{fmt(percentile_hist(r[key], 50))}/{fmt(percentile_hist(r[key], 99))}"
             for key in ("fresh_before_hist", "fresh_after_hist")
@@ -1366,9 +1376,10 @@ tab reconnects like the browser; warm-up drops are in the second table). "RSS Ki
 managers and broker sessions (not with `--layout workers`: there they are in the workers'
 RSS, a column of the second table, with their CPU). "machine CPU %" is the whole box
 (100 = one core); the part in brackets is not ours (other processes on the box).
-"daphne loop ticks > 50 ms late %" and "quote frames merged/s": each daphne's own
-`/metrics` over the window (docs/operations.md): how often its event loop was saturated
-(the adaptive flush's floor rises then) and how many quotes frames were merged.
+"daphne loop ticks > 50 ms late %", "quote frames merged/s" and "daphne loop lag mean ms":
+each daphne's own `/metrics` over the window (docs/operations.md): how often its event loop
+was saturated (the adaptive flush's floor rises then), how many quotes frames were merged,
+and how late its loop ran on average (ticks 50 ms apart).
 "fresh t ... broker→batch / batch→client": the fresh entries' latency split at the frame's
 `t` (the owner's clock when it made the batch): the broker's aggregation, the way in and
 the batch period before it; the fan-out, the socket's pacing, the network and this client
