@@ -15,7 +15,7 @@ from tests.support.buckets import room_in_bucket
 from tests.support.wait import poll_until
 
 
-@pytest.mark.timeout(240)  # the cluster, and at most a minute for the hour to turn
+@pytest.mark.timeout(240)  # the cluster, and at most a minute for the day to turn
 def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
     """The first request makes a process the owner; the other process's requests are
     answered by it (tastytrade candles, another symbol and timeframe each) or by the
@@ -23,11 +23,12 @@ def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
     sandbox never sees a second DXLink session for the credential."""
     headers = {"Cookie": cookie(cluster)}
     # closed candles are cached until the forming candle closes: the cache hit below needs
-    # the same bucket as the first request (a 5-minute one turned mid-test in CI)
-    hour = room_in_bucket("1h", 60)
+    # the same bucket as the first request (a 5-minute one turned mid-test in CI; an hour's
+    # made a run at xx:59 wait a minute): a day's, which turns at midnight UTC only
+    day = room_in_bucket("1d", 60)
     with SessionWatch(cluster.sandbox.control(), DEMO_CREDENTIAL) as watch:
         with httpx.Client(base_url=cluster.a.url, headers=headers, timeout=20) as a:
-            first = a.get("/api/candles/SPY", params={"tf": "1h"})
+            first = a.get("/api/candles/SPY", params={"tf": "1d"})
             assert first.status_code == 200, first.text
             assert first.json()["source"] == "tastytrade"
         owner, other = cluster.owner_and_other()
@@ -38,10 +39,10 @@ def test_history_from_a_process_that_is_not_the_owner(cluster: Cluster):
                 body = r.json()
                 assert (body["symbol"], body["tf"], body["source"]) == (symbol, tf, "tastytrade")
                 assert body["cached"] is False and len(body["candles"]) > 20
-            # the history cache is the cluster's (Redis): the owner's first answer (SPY 1h)
+            # the history cache is the cluster's (Redis): the owner's first answer (SPY 1d)
             # is a cache hit at the other process
-            again = b.get("/api/candles/SPY", params={"tf": "1h"}).json()
-            assert bucket_start(now_ms(), "1h") == hour, "the hour turned"
+            again = b.get("/api/candles/SPY", params={"tf": "1d"}).json()
+            assert bucket_start(now_ms(), "1d") == day, "the day turned"
             assert again["cached"] is True
             assert again["candles"][0] == first.json()["candles"][0]
             # bad input is answered by the serving process itself, without the owner
