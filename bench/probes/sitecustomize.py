@@ -5,7 +5,10 @@ environment (daphne, the sandbox, load generators) then writes, per process:
 - with GC_PROBE_DIR set: one line per garbage collection that took 5 ms or more, and
   per full collection, to `$GC_PROBE_DIR/gc-<pid>.log` (`python -m bench.gc_pauses`);
 - with SLOW_CALLBACK_DIR set: one line per event-loop callback that ran 20 ms or more
-  (its task or callback), to `$SLOW_CALLBACK_DIR/slow-<pid>.log`.
+  (its task or callback), to `$SLOW_CALLBACK_DIR/slow-<pid>.log`;
+- with HEAP_TYPES_DIR set: on SIGUSR2, the collector's tracked objects counted by type (the
+  frozen ones too: the process is thawed first, so send it once, at the end of a run), to
+  `$HEAP_TYPES_DIR/types-<pid>.log`: what a full collection has to look at.
 """
 
 import gc
@@ -52,3 +55,19 @@ if _slow_dir:
                 _slow.write(f"{time.time():.3f} {took * 1000:.1f} {what}\n")
 
     asyncio.events.Handle._run = _timed_run
+
+_types_dir = os.environ.get("HEAP_TYPES_DIR")
+if _types_dir:
+    import signal
+    from collections import Counter
+
+    def _count_types(signum: int, frame: object) -> None:
+        gc.unfreeze()
+        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+        path = os.path.join(_types_dir, f"types-{os.getpid()}.log")
+        with open(path, "w") as out:
+            out.write(f"# {' '.join(sys.argv)[:200]}\n# tracked {sum(counts.values())}\n")
+            for name, n in counts.most_common(60):
+                out.write(f"{n} {name}\n")
+
+    signal.signal(signal.SIGUSR2, _count_types)
