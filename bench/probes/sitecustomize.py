@@ -6,9 +6,10 @@ environment (daphne, the sandbox, load generators) then writes, per process:
   per full collection, to `$GC_PROBE_DIR/gc-<pid>.log` (`python -m bench.gc_pauses`);
 - with SLOW_CALLBACK_DIR set: one line per event-loop callback that ran 20 ms or more
   (its task or callback), to `$SLOW_CALLBACK_DIR/slow-<pid>.log`;
-- with HEAP_TYPES_DIR set: on SIGUSR2, the collector's tracked objects counted by type (the
-  frozen ones too: the process is thawed first, so send it once, at the end of a run), to
-  `$HEAP_TYPES_DIR/types-<pid>.log`: what a full collection has to look at.
+- with HEAP_TYPES_DIR set: on SIGUSR2, the collector's tracked objects counted by type and
+  the coroutines by their function (the frozen ones too: the process is thawed first, so
+  send it once, at the end of a run), to `$HEAP_TYPES_DIR/types-<pid>.log`: what a full
+  collection has to look at.
 """
 
 import gc
@@ -63,11 +64,18 @@ if _types_dir:
 
     def _count_types(signum: int, frame: object) -> None:
         gc.unfreeze()
-        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+        objects = gc.get_objects()
+        counts = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+        # and what the coroutines are (a task's or an await's): where the tasks come from
+        coroutines = Counter(
+            f"coroutine {o.cr_code.co_filename.rsplit('/', 2)[-1]}:{o.__qualname__}"
+            for o in objects
+            if type(o).__name__ == "coroutine"
+        )
         path = os.path.join(_types_dir, f"types-{os.getpid()}.log")
         with open(path, "w") as out:
             out.write(f"# {' '.join(sys.argv)[:200]}\n# tracked {sum(counts.values())}\n")
-            for name, n in counts.most_common(60):
+            for name, n in counts.most_common(60) + coroutines.most_common(40):
                 out.write(f"{n} {name}\n")
 
     signal.signal(signal.SIGUSR2, _count_types)
