@@ -1179,7 +1179,7 @@ def detail_row(r: dict[str, Any]) -> list[str]:
         or "-",
         " + ".join(fmt(v, 1) for v in r["loop_late"]),
         " + ".join(fmt(v, 0) for v in r["merged_s"]),
-        " + ".join(fmt(v, 1) for v in r.get("loop_lag") or [None]),
+        " + ".join(fmt(v, 1) for v in r["loop_lag"]),
         " / ".join(
             f"{fmt(percentile_hist(r[key], 50))}/{fmt(percentile_hist(r[key], 99))}"
             for key in ("fresh_before_hist", "fresh_after_hist")

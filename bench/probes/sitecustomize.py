@@ -60,6 +60,7 @@ if _slow_dir:
 _types_dir = os.environ.get("HEAP_TYPES_DIR")
 if _types_dir:
     import signal
+    import types
     from collections import Counter
 
     def _count_types(signum: int, frame: object) -> None:
@@ -70,7 +71,7 @@ if _types_dir:
         coroutines = Counter(
             f"coroutine {o.cr_code.co_filename.rsplit('/', 2)[-1]}:{o.__qualname__}"
             for o in objects
-            if type(o).__name__ == "coroutine"
+            if isinstance(o, types.CoroutineType)
         )
         path = os.path.join(_types_dir, f"types-{os.getpid()}.log")
         with open(path, "w") as out:
