@@ -23,6 +23,8 @@ import redis
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from streaming.runtime import redis_driver
+
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
@@ -77,7 +79,9 @@ def rate_hit(*, key: str, limit: int, now: float | None = None) -> Verdict:
 @functools.lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
     # short timeouts: a limiter that waits long would hold the request it guards
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return redis.Redis.from_url(
+        url, **redis_driver.options(socket_timeout=1.0, socket_connect_timeout=1.0)
+    )
 
 
 class _MemoryWindows:

@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from streaming.runtime import redis_driver
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -153,11 +155,11 @@ if REDIS_URL:
             # publishing at once exceed ("Too many connections"): allow more.
             "CONFIG": {
                 "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": 30,
-                        "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "2000")),
-                    }
+                    redis_driver.options(
+                        address=REDIS_URL,
+                        socket_timeout=30,
+                        max_connections=int(os.environ.get("REDIS_MAX_CONNECTIONS", "2000")),
+                    )
                 ]
             },
         }
@@ -177,7 +179,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sd",
-            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 2},
+            "OPTIONS": redis_driver.options(socket_timeout=5, socket_connect_timeout=2),
         }
     }
 else:

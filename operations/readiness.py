@@ -17,6 +17,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections
 
+from streaming.runtime import redis_driver
+
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
@@ -40,7 +42,9 @@ async def database() -> None:
 
 
 async def redis() -> None:
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    client = aioredis.Redis.from_url(
+        settings.REDIS_URL, **redis_driver.options(socket_connect_timeout=2)
+    )
     try:
         await client.ping()
     finally:

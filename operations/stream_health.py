@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from streaming.cluster.agents import agents
 from streaming.cluster.health_report import UserHealth, local_reports, process_of, read_reports
 from streaming.cluster.lease import PROCESS_ID
+from streaming.runtime import redis_driver
 from streaming.stream.health import TROUBLE
 
 #: Reading Redis must not hang the view (seconds).
@@ -40,7 +41,8 @@ async def _collect() -> list[UserHealth]:
     if not settings.REDIS_URL:
         return local_reports(agents.by_user())
     client = aioredis.from_url(
-        settings.REDIS_URL, socket_timeout=READ_TIMEOUT, socket_connect_timeout=READ_TIMEOUT
+        settings.REDIS_URL,
+        **redis_driver.options(socket_timeout=READ_TIMEOUT, socket_connect_timeout=READ_TIMEOUT),
     )
     try:
         return await read_reports(client)

@@ -24,6 +24,8 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from streaming.runtime import redis_driver
+
 log = logging.getLogger(__name__)
 
 WINDOW_MS = 60_000
@@ -65,7 +67,8 @@ def _client() -> aioredis.Redis:
     global _redis
     if _redis is None:
         _redis = aioredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2.0, socket_connect_timeout=2.0
+            settings.REDIS_URL,
+            **redis_driver.options(socket_timeout=2.0, socket_connect_timeout=2.0),
         )
     return _redis
 

@@ -44,6 +44,7 @@ from streaming.cluster.redis_health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
 from streaming.cluster.watch import Watch, Watched
 from streaming.contract import OwnerCall, OwnerChanged, SnapshotFrame, ToTab
+from streaming.runtime import redis_driver
 
 if TYPE_CHECKING:
     from streaming.stream.manager import UserStreamManager
@@ -136,7 +137,7 @@ class Agents:
         if settings.REDIS_URL:
             # leases and the event log: a bounded pool that waits for a free connection
             pool = aioredis.BlockingConnectionPool.from_url(
-                settings.REDIS_URL, max_connections=64, timeout=10
+                settings.REDIS_URL, **redis_driver.options(max_connections=64, timeout=10)
             )
             self._redis = aioredis.Redis(connection_pool=pool)
             self._scripts = ScriptBatch(self._redis)

@@ -23,6 +23,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from accounts.ratelimit import Verdict, rate_hit
+from streaming.runtime import redis_driver
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def _key(user_id: int) -> str:
 @functools.lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
     # short timeouts: a limiter that waits long would hold the request it guards
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    return redis.Redis.from_url(
+        url, **redis_driver.options(socket_timeout=1.0, socket_connect_timeout=1.0)
+    )
 
 
 class _MemorySlots:
