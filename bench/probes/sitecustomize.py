@@ -6,6 +6,12 @@ environment (daphne, the sandbox, load generators) then writes, per process:
   per full collection, to `$GC_PROBE_DIR/gc-<pid>.log` (`python -m bench.gc_pauses`);
 - with SLOW_CALLBACK_DIR set: one line per event-loop callback that ran 20 ms or more
   (its task or callback), to `$SLOW_CALLBACK_DIR/slow-<pid>.log`;
+- with STALL_PROBE_DIR set: one line per stretch of 40 ms or more in which the main
+  thread's event loop did not get back to waiting for I/O, to `$STALL_PROBE_DIR/stall-<pid>.log`:
+  when it ended, how long it was, and the main thread's stacks sampled in it (a thread
+  samples every 5 ms; under uvloop too, where SLOW_CALLBACK_DIR sees nothing). A
+  stretch is one turn of the loop that ran long, or several with no wait between them;
+  a garbage collection in it shows as one long gap between samples;
 - with HEAP_TYPES_DIR set: on SIGUSR2, the collector's tracked objects counted by type and
   the coroutines by their function (the frozen ones too: the process is thawed first, so
   send it once, at the end of a run), to `$HEAP_TYPES_DIR/types-<pid>.log`: what a full
@@ -16,6 +22,7 @@ import gc
 import os
 import sys
 import time
+import types
 
 _gc_dir = os.environ.get("GC_PROBE_DIR")
 if _gc_dir:
@@ -60,7 +67,6 @@ if _slow_dir:
 _types_dir = os.environ.get("HEAP_TYPES_DIR")
 if _types_dir:
     import signal
-    import types
     from collections import Counter
 
     def _count_types(signum: int, frame: object) -> None:
@@ -80,3 +86,58 @@ if _types_dir:
                 out.write(f"{n} {name}\n")
 
     signal.signal(signal.SIGUSR2, _count_types)
+
+_stall_dir = os.environ.get("STALL_PROBE_DIR")
+if _stall_dir:
+    import threading
+    import traceback
+
+    _main_id = threading.main_thread().ident
+    _stalls = open(os.path.join(_stall_dir, f"stall-{os.getpid()}.log"), "a", buffering=1)  # noqa: SIM115
+    _stalls.write(f"# {' '.join(sys.argv)[:200]}\n")
+    #: The frames that run an event loop: Twisted's reactor over asyncio (uvloop's
+    #: run_forever is C), asyncio's own.
+    _LOOP = {("asyncioreactor.py", "run"), ("base_events.py", "run_forever")}
+    #: The innermost Python frame of a loop that waits for I/O: a loop frame itself
+    #: (uvloop, in C below it), or asyncio's selector call.
+    _WAITING = _LOOP | {("selectors.py", "select")}
+
+    def _name(frame: types.FrameType) -> tuple[str, str]:
+        return os.path.basename(frame.f_code.co_filename), frame.f_code.co_name
+
+    def _in_loop(frame: types.FrameType | None) -> bool:
+        while frame is not None:
+            if _name(frame) in _LOOP:
+                return True
+            frame = frame.f_back
+        return False
+
+    def _where(frame: types.FrameType) -> str:
+        stack = traceback.extract_stack(frame)[-8:]
+        return " < ".join(
+            f"{os.path.basename(s.filename)}:{s.lineno}:{s.name}" for s in reversed(stack)
+        )
+
+    def _watch() -> None:
+        busy_since = None
+        samples: list[str] = []
+        while True:
+            time.sleep(0.005)
+            frame = sys._current_frames().get(_main_id)
+            if frame is None:
+                return
+            now = time.perf_counter()
+            if _name(frame) in _WAITING:
+                took = now - busy_since if busy_since is not None else 0.0
+                if took >= 0.04:
+                    where = " || ".join(samples[:20])
+                    _stalls.write(f"{time.time():.3f} {took * 1000:.0f} {len(samples)} | {where}\n")
+                busy_since = None
+            elif not _in_loop(frame):  # starting up or shutting down: not the loop's time
+                busy_since = None
+            else:
+                if busy_since is None:
+                    busy_since, samples = now, []
+                samples.append(_where(frame))
+
+    threading.Thread(target=_watch, name="stall-probe", daemon=True).start()

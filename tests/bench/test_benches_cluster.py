@@ -11,6 +11,7 @@ naive's entry points), bench/proc.py (soak), bench/probes (gc_pauses: a probed p
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.bench.smoke import TEARDOWN, Smoke, finish, run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: A number as the benches print it (1,234.5 or -3; never nan).
 N = r"-?\d[\d,]*(?:\.\d+)?"
@@ -157,3 +160,43 @@ def test_gc_pauses(tmp_path: Path) -> None:
     code, _ = finish(argv, env, GC_PAUSES.bound, subprocess.DEVNULL, subprocess.DEVNULL)
     assert code == 0, f"the probed process: exit code {code}"
     run(GC_PAUSES, tmp_path)
+
+
+#: A loop held for 300 ms by one callback, then idle until the stall probe has written
+#: its line (or a deadline far above any scheduling delay: the test then fails).
+HELD = """
+import asyncio, glob, sys, time
+
+def hold_the_loop():
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        pass
+
+async def main():
+    asyncio.get_running_loop().call_soon(hold_the_loop)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        logs = glob.glob(sys.argv[1] + "/stall-*.log")
+        if logs and any(not line.startswith("#") for line in open(logs[0])):
+            return
+
+asyncio.run(main())
+"""
+
+
+def test_the_stall_probe_names_what_held_the_loop(tmp_path: Path) -> None:
+    """bench/probes' stall probe (STALL_PROBE_DIR) logs a stretch in which the loop did not
+    wait for I/O, with the main thread's stacks in it: what docs/performance.md's
+    account-latency diagnosis reads."""
+    env = {**os.environ, "STALL_PROBE_DIR": str(tmp_path), "PYTHONPATH": "bench/probes"}
+    done = subprocess.run(
+        [sys.executable, "-c", HELD, str(tmp_path)], env=env, cwd=ROOT, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    (log,) = tmp_path.glob("stall-*.log")
+    lines = [line for line in log.read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 1, lines
+    _when, took_ms, samples = lines[0].split(" | ")[0].split()
+    assert int(took_ms) >= 40 and int(samples) >= 1
+    assert ":hold_the_loop" in lines[0].split(" | ")[1]
