@@ -63,7 +63,7 @@ def rate_hit(*, key: str, limit: int, now: float | None = None) -> Verdict:
     if settings.REDIS_URL:
         redis_key = f"{KEY_PREFIX}:{key}:{window}"
         try:
-            pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+            pipe = limiter_client(settings.REDIS_URL).pipeline(transaction=False)
             pipe.incr(redis_key)
             pipe.expire(redis_key, WINDOW_SECONDS + 5)
             count = int(pipe.execute()[0])
@@ -77,8 +77,9 @@ def rate_hit(*, key: str, limit: int, now: float | None = None) -> Verdict:
 
 
 @functools.lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    # short timeouts: a limiter that waits long would hold the request it guards
+def limiter_client(url: str) -> redis.Redis:
+    """The process's client for request limiters (this one, the news quota): short
+    timeouts, since a limiter that waits long would hold the request it guards."""
     return redis.Redis.from_url(
         url, **redis_driver.options(socket_timeout=1.0, socket_connect_timeout=1.0)
     )

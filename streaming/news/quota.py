@@ -13,17 +13,14 @@ not be what takes a working script down.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 
-import redis
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from accounts.ratelimit import Verdict, rate_hit
-from streaming.runtime import redis_driver
+from accounts.ratelimit import Verdict, limiter_client, rate_hit
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +59,7 @@ def acquire(user_id: int, slot: str) -> bool:
     if not settings.REDIS_URL:
         return _memory.acquire(user_id, slot, now, cap)
     try:
-        taken = _client(settings.REDIS_URL).eval(
+        taken = limiter_client(settings.REDIS_URL).eval(
             _ACQUIRE, 1, _key(user_id), now, now + SLOT_TTL, slot, cap, int(SLOT_TTL * 1000)
         )
     except (RedisError, OSError) as exc:
@@ -82,21 +79,13 @@ def release(user_id: int, slot: str) -> None:
         _memory.release(user_id, slot)
         return
     try:
-        _client(settings.REDIS_URL).zrem(_key(user_id), slot)
+        limiter_client(settings.REDIS_URL).zrem(_key(user_id), slot)
     except (RedisError, OSError) as exc:  # it lapses by itself
         log.warning("news stream slot not released (Redis: %s)", type(exc).__name__)
 
 
 def _key(user_id: int) -> str:
     return f"{KEY_PREFIX}:{user_id}"
-
-
-@functools.lru_cache(maxsize=4)
-def _client(url: str) -> redis.Redis:
-    # short timeouts: a limiter that waits long would hold the request it guards
-    return redis.Redis.from_url(
-        url, **redis_driver.options(socket_timeout=1.0, socket_connect_timeout=1.0)
-    )
 
 
 class _MemorySlots:

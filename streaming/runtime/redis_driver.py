@@ -5,7 +5,7 @@ it is told its version, looks it up with `importlib.metadata.version("redis")` f
 connection: stats and reads of the installed packages' metadata, in the thread that
 makes the connection, which for the async clients is the event loop's. A daphne closing
 400 tabs at once grew the channel layer's pool by ~670 connections in two seconds, and
-its loop stopped for 100-480 ms at a time while the disk was busy (docs/performance.md,
+its loop stopped for 48-426 ms at a time while the disk was busy (docs/performance.md,
 "Redis connections without a disk read"); a readiness check made one per probe.
 
 Every client this project makes takes `options(...)`: the same name and version, read

@@ -4,13 +4,13 @@ redis-py 8 names itself to the server on every new connection (CLIENT SETINFO) a
 told its version, looks it up with `importlib.metadata.version("redis")` for each
 connection it makes: stats and reads of the installed packages' metadata, on the event
 loop for the async clients. A daphne closing 400 tabs at once grew the channel layer's
-pool by ~670 connections in two seconds and its loop stopped for 100-480 ms at a time
+pool by ~670 connections in two seconds, and its loop stopped for 48-426 ms at a time
 while the disk was busy (docs/performance.md, "Redis connections without a disk read").
 
 Every Redis client this project makes (the channel layer, the cache, the leases and the
-event log, the rate limits, the readiness and health checks) is checked here, in a fresh
-process with `REDIS_URL` set, as the servers are configured; a plain client is the
-control: its connection does look the version up, so the count can fail.
+event log, the broker rate limits, the request limiters, the readiness and health checks)
+is checked here, in a fresh process with `REDIS_URL` set, as the servers are configured; a
+plain client is the control: its connection does look the version up, so the count can fail.
 """
 
 from __future__ import annotations
@@ -52,13 +52,11 @@ count("control: a plain client", lambda: redis.Redis().connection_pool.make_conn
 count("channel layer", lambda: get_channel_layer().create_pool(0).make_connection())
 count("cache", lambda: caches["default"]._cache._get_connection_pool(True).make_connection())
 
-from accounts import ratelimit as login_limits
-from streaming.news import quota
+from accounts.ratelimit import limiter_client
 from streaming.brokers import rate_limit
 
 url = settings.REDIS_URL
-count("login rate limits", lambda: login_limits._client(url).connection_pool.make_connection())
-count("news quota", lambda: quota._client(url).connection_pool.make_connection())
+count("request limiters", lambda: limiter_client(url).connection_pool.make_connection())
 
 async def in_the_loop():
     from streaming.cluster.agents import agents
@@ -102,8 +100,7 @@ def test_no_redis_connection_of_ours_looks_up_the_library_version():
     assert made == {
         "channel layer": 0,
         "cache": 0,
-        "login rate limits": 0,
-        "news quota": 0,
+        "request limiters": 0,
         "broker rate limits": 0,
         "leases and event log": 0,
         "readiness": 0,
