@@ -7,7 +7,8 @@ workers share the benches.
 The helpers run through the benches that use them: bench/chain_users.py (chain, through
 tests/support/chains.py), bench/cluster_users.py and bench/cluster_loadgen.py (cluster),
 bench/naive.py and bench/baselines.py (cluster's naive phase; with --layout workers both of
-naive's entry points), bench/proc.py (soak), bench/probes (gc_pauses: a probed process)."""
+naive's entry points), bench/proc.py (soak), bench/probes (gc_pauses: a probed process;
+the stall probe: a held loop)."""
 
 from __future__ import annotations
 
