@@ -237,7 +237,8 @@ PACING = (
 
 async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
     """Each daphne's adaptive-flush metrics (docs/operations.md): loop-lag ticks, those
-    within 50 ms, quotes frames merged (summed over reasons); {} where /metrics failed."""
+    within 50 ms, quotes frames merged (summed over reasons); and its order frames'
+    latency buckets by stage; {} where /metrics failed."""
     from prometheus_client.parser import text_string_to_metric_families
 
     counts: list[dict[str, float]] = []
@@ -256,11 +257,13 @@ async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
                             key += ":" + sample.labels.get("le", "")
                         if key in PACING:
                             found[key] = found.get(key, 0.0) + sample.value
-                        elif (
-                            sample.name == "streamdesk_account_latency_seconds_bucket"
-                            and sample.labels.get("kind") == "order"
-                        ):
+                        elif sample.labels.get("kind") != "order":
+                            continue
+                        elif sample.name == "streamdesk_account_latency_seconds_bucket":
                             key = HANDOVER + sample.labels["le"]
+                            found[key] = found.get(key, 0.0) + sample.value
+                        elif sample.name == "streamdesk_account_stage_seconds_bucket":
+                            key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
                             found[key] = found.get(key, 0.0) + sample.value
             counts.append(found)
     return counts
@@ -269,16 +272,28 @@ async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
 #: The owner's order frames by broker time -> hand-over to its tabs (a cumulative
 #: histogram per bucket bound): the server's part of the account latency.
 HANDOVER = "handover:"
+#: ... and by broker time -> a stage in the owner before it (`numbered`, `logged`:
+#: docs/operations.md), where the owner is a daphne (not in the workers layout).
+STAGE = "stage:"
 
 
-def handover_p99(before: list[dict[str, float]], after: list[dict[str, float]]) -> str:
-    """The bucket bound (ms) under which 99 % of the window's order frames were handed
-    to their tabs, over every daphne; '-' without any."""
+def order_p99(before: list[dict[str, float]], after: list[dict[str, float]]) -> str:
+    """The bucket bounds (ms) under which 99 % of the window's order frames were numbered,
+    logged and handed to their tabs, over every daphne ('-' where none were)."""
+    return " / ".join(
+        bucket_p99(before, after, prefix)
+        for prefix in (f"{STAGE}numbered:", f"{STAGE}logged:", HANDOVER)
+    )
+
+
+def bucket_p99(before: list[dict[str, float]], after: list[dict[str, float]], prefix: str) -> str:
+    """The bucket bound (ms) under which 99 % of the window's observations of one
+    histogram (its keys: `prefix` + bound) fall, over every daphne; '-' without any."""
     buckets: Counter[float] = Counter()
     for b, a in zip(before, after, strict=True):
         for key, value in a.items():
-            if key.startswith(HANDOVER):
-                buckets[float(key[len(HANDOVER) :])] += value - b.get(key, 0.0)
+            if key.startswith(prefix):
+                buckets[float(key[len(prefix) :])] += value - b.get(key, 0.0)
     total = buckets.get(float("inf"), 0.0)
     if not total:
         return "-"
@@ -854,7 +869,7 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             loop_late=loop_late,
             merged_s=merged_s,
             loop_lag=loop_lag,
-            handover_p99=handover_p99(pacing0, pacing1),
+            order_p99=order_p99(pacing0, pacing1),
             worker_cpu=cpu["workers"],
             worker_rss_before=worker_rss_before,
             worker_rss_after=worker_rss_after,
@@ -1117,7 +1132,7 @@ DETAIL_COLUMNS = [
     "quote frames merged/s",
     "daphne loop lag mean ms",
     "fresh t p50/p99 ms: broker→batch / batch→client",
-    "order frames p99 ms: broker→hand-over",
+    "order frames p99 ms: broker→numbered / →logged / →hand-over",
 ]
 
 
@@ -1184,7 +1199,7 @@ def detail_row(r: dict[str, Any]) -> list[str]:
             f"{fmt(percentile_hist(r[key], 50))}/{fmt(percentile_hist(r[key], 99))}"
             for key in ("fresh_before_hist", "fresh_after_hist")
         ),
-        r.get("handover_p99", "-"),
+        r.get("order_p99", "-"),
     ]
 
 
@@ -1383,10 +1398,12 @@ and how late its loop ran on average (ticks 50 ms apart).
 "fresh t ... broker→batch / batch→client": the fresh entries' latency split at the frame's
 `t` (the owner's clock when it made the batch): the broker's aggregation, the way in and
 the batch period before it; the fan-out, the socket's pacing, the network and this client
-after it. "order frames p99 ms: broker→hand-over": the bucket bound of each daphne's
-`streamdesk_account_latency_seconds{kind="order"}` under which 99 % of the window's order
-frames (every status, not only fills) were handed to the owner's tabs: the server's part
-of the account latency.
+after it. "order frames p99 ms: broker→numbered / →logged / →hand-over": the bucket bounds
+of the daphnes' `streamdesk_account_stage_seconds{kind="order"}` (the owner applied and
+numbered the frame; its event-log write was done) and `streamdesk_account_latency_seconds
+{kind="order"}` (handed to the owner's tabs) under which 99 % of the window's order frames
+(every status, not only fills) were: the server's part of the account latency, by stage
+("-" for the stages where the owners are stream workers, `--layout workers`).
 Staleness is sampled each second per tab and symbol: it is bounded below by the tick
 rate, not only by the pipeline.
 """

@@ -80,6 +80,14 @@ ACCOUNT_LATENCY = Histogram(
     ["kind"],
     buckets=LATENCY_BUCKETS,
 )
+ACCOUNT_STAGE_LATENCY = Histogram(
+    "streamdesk_account_stage_seconds",
+    "Broker time of an order or balance change (`updated_at`) -> a stage of its owner's "
+    "path before the hand-over: `numbered` (the manager applied it), `logged` (its "
+    "event-log write is done).",
+    ["kind", "stage"],
+    buckets=LATENCY_BUCKETS,
+)
 ACCOUNT_EVENTS_LOGGED = Counter(
     "streamdesk_account_events_logged",
     "Account frames written to the event log (the owner's, for resuming tabs).",
@@ -215,21 +223,38 @@ def count_reconnect(broker: str, kind: str, exc: BaseException | None) -> None:
         RATE_LIMITED.labels(broker).inc()
 
 
+def _age(broker_t: int) -> float | None:
+    """Seconds since a broker time (ms); None past the horizon (not a live event)."""
+    age = time.time() - broker_t / 1000
+    if age < 0:
+        return 0.0  # a broker clock ahead of ours
+    return None if age > LATENCY_HORIZON else age
+
+
 def observe_delivery(message: Mapping[str, Any]) -> None:
     """A frame handed to this process's tabs: its broker -> here latency, if it has one
     (`broker_t`, set by fanout.frame_message)."""
     broker_t = message.get("broker_t")
     if broker_t is None:
         return
-    age = time.time() - broker_t / 1000
-    if age < 0:
-        age = 0.0  # a broker clock ahead of ours
-    elif age > LATENCY_HORIZON:
+    age = _age(broker_t)
+    if age is None:
         return
     if message.get("kind") == "quotes":
         QUOTE_LATENCY.observe(age)
     else:
         ACCOUNT_LATENCY.labels(message.get("kind", "")).observe(age)
+
+
+def observe_account_stage(frame: Mapping[str, Any], stage: str) -> None:
+    """An account frame reached `stage` in its owner: its broker -> here latency, if it has
+    a broker time (an order's or balance's; see `broker_time`)."""
+    broker_t = broker_time(frame)
+    if broker_t is None:
+        return
+    age = _age(broker_t)
+    if age is not None:
+        ACCOUNT_STAGE_LATENCY.labels(frame["type"], stage).observe(age)
 
 
 def broker_time(frame: Mapping[str, Any]) -> int | None:

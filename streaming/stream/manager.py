@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from streaming import metrics
 from streaming.brokers.base import AccountKind, AccountPayload, BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.contract import (
@@ -393,6 +394,7 @@ class UserStreamManager(ListenerServices):
         frame = self.state.apply_account_event(
             kind, link_id, account, payload, now_ms=int(self.feed.last_event_at * 1000)
         )
+        metrics.observe_account_stage(frame, "numbered")
         text = orjson.dumps(frame).decode()
         written = self._log.write(self.position, text)
         self._outbox.put(frame, text, written)

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from streaming import metrics
 from streaming.contract import QuotesFrame
 from streaming.stream.state import merge_values
 
@@ -114,6 +115,7 @@ class Sender:
             frame, text, written = await self._outbox.get()
             if written is not None:
                 await self._wait_written(written)  # written ahead: published only once logged
+                metrics.observe_account_stage(frame, "logged")
             if not await self._authorized():
                 continue  # not the owner any more: the new owner speaks for this user
             try:

@@ -47,3 +47,38 @@ def test_no_ratio_without_a_naive_miss_and_none_when_the_designed_mode_never_hol
     assert sweep_judge([point(100, 400, 20)], [point(100, 200, 20)]) == (None, None)
     assert judge_line(None, None, "fresh t").endswith("misses at no point: no ratio.")
     assert "holds at no point: **0x**" in judge_line(None, 100, "fresh t")
+
+
+def cumulative(prefix: str, counts: dict[float, int]) -> dict[str, float]:
+    """A histogram's cumulative buckets, every bound of the app's, as pacing_counts keys
+    them (`prefix` + bound); `counts`: observations per bucket."""
+    from streaming.metrics import LATENCY_BUCKETS
+
+    total, out = 0, {}
+    for bound in (*LATENCY_BUCKETS, float("inf")):
+        total += counts.get(bound, 0)
+        out[f"{prefix}{bound}"] = float(total)
+    return out
+
+
+def test_the_order_frames_p99_by_stage_is_read_per_window_over_every_daphne():
+    """bench.cluster's last column: per stage the bucket bound under which 99 % of the
+    window's order frames fall, the two daphnes' buckets added, what came before the
+    window left out; '-' for a stage no daphne observed (the workers layout's owners)."""
+    from bench.cluster import order_p99
+
+    before = [cumulative("stage:numbered:", {0.025: 1000}), {}]
+    after = [
+        {
+            **cumulative("stage:numbered:", {0.025: 1000 + 98, 0.3: 1}),
+            **cumulative("handover:", {0.05: 50}),
+        },
+        {
+            **cumulative("stage:numbered:", {0.01: 1}),
+            **cumulative("handover:", {0.05: 49, 0.5: 1}),
+        },
+    ]
+    # numbered: 99 of the window's 100 are within 25 ms; handed over: 99 of 100 within 50 ms
+    assert order_p99(before, after) == "≤ 25 / - / ≤ 50"
+    after[1] = cumulative("stage:numbered:", {0.01: 1, 0.3: 1})
+    assert order_p99(before, after).split(" / ")[0] == "≤ 300"  # 2 of 101 over 25 ms

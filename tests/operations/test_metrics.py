@@ -83,6 +83,7 @@ def test_staff_session_gets_the_metrics(client, django_user_model):
         "streamdesk_quote_events_in",
         "streamdesk_quote_latency_seconds",
         "streamdesk_account_latency_seconds",
+        "streamdesk_account_stage_seconds",
         "streamdesk_account_events_logged",
         "streamdesk_account_events_replayed",
         "streamdesk_resyncs",
@@ -192,6 +193,8 @@ async def test_one_view_of_every_process_and_a_killed_one_drops_out(tmp_path):
         before = scrape(cluster.a)
         logged = value(before, "streamdesk_account_events_logged_total")
         orders_seen = value(before, "streamdesk_account_latency_seconds_count", kind="order")
+        stage = "streamdesk_account_stage_seconds_count"
+        staged = {s: value(before, stage, kind="order", stage=s) for s in ("numbered", "logged")}
         page = cluster.a.login(*DEMO_USER)
         accounts = await wait_until(
             lambda: page.get("/api/snapshot").json()["accounts"], within=15, what="accounts"
@@ -212,8 +215,12 @@ async def test_one_view_of_every_process_and_a_killed_one_drops_out(tmp_path):
 
         def fill_counted():
             text = scrape(cluster.a)
-            done = value(text, "streamdesk_account_events_logged_total") > logged and (
-                value(text, "streamdesk_account_latency_seconds_count", kind="order") > orders_seen
+            done = (
+                value(text, "streamdesk_account_events_logged_total") > logged
+                and value(text, "streamdesk_account_latency_seconds_count", kind="order")
+                > orders_seen
+                # the owner's stages before the hand-over, in whichever process owns the user
+                and all(value(text, stage, kind="order", stage=s) > n for s, n in staged.items())
             )
             return text if done else None
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import orjson
 
+from streaming import metrics
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.stream.listener import StreamListener
@@ -318,6 +320,55 @@ async def test_an_account_event_does_not_wait_for_the_previous_ones_log_write():
     assert [
         (f["type"], f["seq"]) for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES
     ] == [("balance", 1), ("order", 2)]
+
+
+def stage_seen(kind: str, stage: str) -> tuple[float, float]:
+    """(count, sum in seconds) of one account stage's latency histogram so far."""
+    count = total = 0.0
+    for family in metrics.ACCOUNT_STAGE_LATENCY.collect():
+        for sample in family.samples:
+            if sample.labels.get("kind") == kind and sample.labels.get("stage") == stage:
+                if sample.name.endswith("_count"):
+                    count = sample.value
+                elif sample.name.endswith("_sum"):
+                    total = sample.value
+    return count, total
+
+
+async def test_an_account_frames_stages_in_its_owner_are_timed_from_the_broker():
+    """Where an account frame waits before its hand-over (docs/operations.md): `numbered`
+    when the manager applies it, `logged` once its event-log write is done, each from the
+    broker's `updated_at`. The write is held here: the logged age covers the hold."""
+    from streaming.cluster.eventlog import LocalEventLog
+
+    release = asyncio.Event()
+    writing = asyncio.Event()
+
+    class HeldWrite(LocalEventLog):
+        async def append(self, user_id: int, owner: str, position, text: str) -> None:
+            writing.set()
+            await release.wait()
+            await super().append(user_id, owner, position, text)
+
+    published = Published()
+    manager = await _quiet_manager(published, HeldWrite(100))
+    numbered_before, logged_before = stage_seen("order", "numbered"), stage_seen("order", "logged")
+    try:
+        updated_at = int(time.time() * 1000) - 2000  # the broker filled it 2 s ago
+        fill = {"id": 9, "status": "Filled", "legs": [], "updated_at": updated_at}
+        await asyncio.wait_for(manager.account_event("order", 1, "A1", fill), 1)
+        numbered_by = time.time()
+        count, total = stage_seen("order", "numbered")
+        assert count == numbered_before[0] + 1
+        assert 2.0 <= total - numbered_before[1] <= numbered_by - updated_at / 1000
+        await asyncio.wait_for(writing.wait(), 5)
+        released_at = time.time()
+        release.set()
+        await wait_until(lambda: stage_seen("order", "logged")[0] == logged_before[0] + 1)
+    finally:
+        await manager.stop()
+    logged_age = stage_seen("order", "logged")[1] - logged_before[1]
+    assert logged_age >= released_at - updated_at / 1000
 
 
 def latest_bid(published: Published) -> float | None:
