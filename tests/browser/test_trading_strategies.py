@@ -26,6 +26,7 @@ from tests.browser import test_trading_flows as flows
 from tests.support.live import LiveApp, read_json
 from tests.support.orders import market_buy
 from tests.support.trading_http import Trader, enable_demo_trading
+from tests.support.wait import poll_until
 
 #: An expiration the demo's options (30 to 60 days out) never have: the vertical groups
 #: alone.
@@ -81,11 +82,23 @@ def margin_account(api: Trader, broker: str) -> dict:
     raise AssertionError(f"no {broker} account holds SPY")
 
 
+def spy_quote(api: Trader) -> dict:
+    """SPY's quote in the snapshot, once the stream has one: the snapshot answers with what
+    the stream knows, and right after the accounts came (REST) the first quote may not have
+    (a DXLink subscription and a tick; the same bound as an order's change, SEEN_MS)."""
+
+    def quoted() -> dict | None:
+        quote = read_json(api.client, "/api/snapshot").get("quotes", {}).get("SPY")
+        return quote if quote and quote.get("bid") is not None else None
+
+    return poll_until(quoted, within=SEEN_MS / 1000, what="a SPY quote in the snapshot")
+
+
 def open_vertical(sandbox: SandboxServer, api: Trader, account: dict) -> tuple[str, str]:
     """Buy 1 call and sell 1 call 10 higher at the market, straight at the sandox's
     brokerage (the set-up, not what is tested): a call debit vertical once both fill (the
     streamer symbols of its long and short legs)."""
-    quote = read_json(api.client, "/api/snapshot")["quotes"]["SPY"]
+    quote = spy_quote(api)
     low = int(math.floor(float(quote["bid"]) / 5) * 5)
     control = sandbox.control()
     for strike, action in ((low, "Buy to Open"), (low + WIDTH, "Sell to Open")):
