@@ -256,15 +256,16 @@ async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
                         if key.endswith("_bucket"):
                             key += ":" + sample.labels.get("le", "")
                         if key in PACING:
-                            found[key] = found.get(key, 0.0) + sample.value
+                            pass
                         elif sample.labels.get("kind") != "order":
                             continue
                         elif sample.name == "streamdesk_account_latency_seconds_bucket":
                             key = HANDOVER + sample.labels["le"]
-                            found[key] = found.get(key, 0.0) + sample.value
                         elif sample.name == "streamdesk_account_stage_seconds_bucket":
                             key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
-                            found[key] = found.get(key, 0.0) + sample.value
+                        else:
+                            continue
+                        found[key] = found.get(key, 0.0) + sample.value
             counts.append(found)
     return counts
 

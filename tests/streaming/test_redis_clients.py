@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.processes import unused_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
-import asyncio, contextlib, importlib.metadata as metadata, json, sys
+import asyncio, contextlib, importlib.metadata as metadata, inspect, json, sys
 import django
 django.setup()
 
@@ -37,10 +38,12 @@ def counted(name):
 metadata.version = counted
 
 made = {}
-def count(name, make):
+async def count(name, make):
     before = len(lookups)
     with contextlib.suppress(Exception):  # no server listens: the connection is made, not opened
-        make()
+        made_now = make()
+        if inspect.isawaitable(made_now):  # a check that makes its own client
+            await made_now
     made[name] = len(lookups) - before
 
 import redis
@@ -48,42 +51,35 @@ from django.conf import settings
 from django.core.cache import caches
 from channels.layers import get_channel_layer
 
-count("control: a plain client", lambda: redis.Redis().connection_pool.make_connection())
-count("channel layer", lambda: get_channel_layer().create_pool(0).make_connection())
-count("cache", lambda: caches["default"]._cache._get_connection_pool(True).make_connection())
-
 from accounts.ratelimit import limiter_client
+from operations import readiness, stream_health
 from streaming.brokers import rate_limit
+from streaming.cluster.agents import agents
 
-url = settings.REDIS_URL
-count("request limiters", lambda: limiter_client(url).connection_pool.make_connection())
+def connect(client):
+    return client.connection_pool.make_connection()
 
-async def in_the_loop():
-    from streaming.cluster.agents import agents
-    from operations import readiness, stream_health
-    count("broker rate limits", lambda: rate_limit._client().connection_pool.make_connection())
-    count("leases and event log", lambda: agents.start().connection_pool.make_connection())
-    for name, check in (("readiness", readiness.redis), ("stream health", stream_health._collect)):
-        before = len(lookups)
-        with contextlib.suppress(Exception):
-            await check()
-        made[name] = len(lookups) - before
+async def every_client():
+    url = settings.REDIS_URL
+    await count("control: a plain client", lambda: connect(redis.Redis()))
+    await count("channel layer", lambda: get_channel_layer().create_pool(0).make_connection())
+    cache = caches["default"]._cache
+    await count("cache", lambda: cache._get_connection_pool(True).make_connection())
+    await count("request limiters", lambda: connect(limiter_client(url)))
+    await count("broker rate limits", lambda: connect(rate_limit._client()))
+    await count("leases and event log", lambda: connect(agents.start()))
+    await count("readiness", readiness.redis)
+    await count("stream health", stream_health._collect)
 
-asyncio.run(in_the_loop())
+asyncio.run(every_client())
 print(json.dumps(made))
 """
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_no_redis_connection_of_ours_looks_up_the_library_version():
     env = {
         **os.environ,
-        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+        "REDIS_URL": f"redis://127.0.0.1:{unused_port()}/0",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     run = subprocess.run(
