@@ -12,6 +12,11 @@ environment (daphne, the sandbox, load generators) then writes, per process:
   samples every 5 ms; under uvloop too, where SLOW_CALLBACK_DIR sees nothing). A
   stretch is one turn of the loop that ran long, or several with no wait between them;
   a garbage collection in it shows as one long gap between samples;
+- with TURN_PROBE_DIR set: per window of `TURN_PROBE_WINDOW` s (10), how long a task that
+  wakes at a random moment (a timer 5-10 ms out) then waits for one turn of its event loop
+  (`sleep(0)`), to `$TURN_PROBE_DIR/turns-<pid>.log`: what each hop of a frame (a task woken
+  by a socket, a queue or a future) waits for whatever else that turn runs, and how late
+  the timer fired; measured in the loop, unbiased by the GIL;
 - with HEAP_TYPES_DIR set: on SIGUSR2, the collector's tracked objects counted by type and
   the coroutines by their function (the frozen ones too: the process is thawed first, so
   send it once, at the end of a run), to `$HEAP_TYPES_DIR/types-<pid>.log`: what a full
@@ -23,6 +28,7 @@ import os
 import sys
 import time
 import types
+from typing import Any
 
 _gc_dir = os.environ.get("GC_PROBE_DIR")
 if _gc_dir:
@@ -141,3 +147,57 @@ if _stall_dir:
                 samples.append(_where(frame))
 
     threading.Thread(target=_watch, name="stall-probe", daemon=True).start()
+
+_turn_dir = os.environ.get("TURN_PROBE_DIR")
+if _turn_dir:
+    import asyncio
+    import random
+
+    _window = float(os.environ.get("TURN_PROBE_WINDOW", "10"))
+    _turns_out = open(os.path.join(_turn_dir, f"turns-{os.getpid()}.log"), "a", buffering=1)  # noqa: SIM115
+    _turns_out.write(f"# {' '.join(sys.argv)[:200]}\n")
+
+    def _ms(values: list[float], share: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    async def _turn_probe() -> None:
+        while True:
+            turns: list[float] = []
+            late: list[float] = []
+            end = time.perf_counter() + _window
+            while time.perf_counter() < end:
+                wanted = 0.005 + random.random() * 0.005
+                asked = time.perf_counter()
+                await asyncio.sleep(wanted)
+                woke = time.perf_counter()
+                late.append(woke - asked - wanted)
+                await asyncio.sleep(0)
+                turns.append(time.perf_counter() - woke)
+            _turns_out.write(
+                f"{time.time():.3f} n={len(turns)} turn ms p50 {_ms(turns, 0.5):.2f} "
+                f"p90 {_ms(turns, 0.9):.2f} p99 {_ms(turns, 0.99):.2f} max {max(turns) * 1000:.2f}"
+                f" | timer late ms p50 {_ms(late, 0.5):.2f} p99 {_ms(late, 0.99):.2f} "
+                f"max {max(late) * 1000:.2f}\n"
+            )
+
+    def _probed(make: Any) -> Any:
+        """A loop factory whose loops start the probe once they run."""
+
+        def make_probed(*args: Any) -> asyncio.AbstractEventLoop:
+            loop = make(*args)
+            loop.call_soon(lambda: loop.create_task(_turn_probe()))
+            return loop
+
+        return make_probed
+
+    # asyncio's policy, and uvloop's (its policy calls the module's `new_event_loop`)
+    asyncio.events.BaseDefaultEventLoopPolicy.new_event_loop = _probed(  # type: ignore[method-assign]
+        asyncio.events.BaseDefaultEventLoopPolicy.new_event_loop
+    )
+    try:
+        import uvloop
+    except ImportError:
+        pass
+    else:
+        uvloop.new_event_loop = _probed(uvloop.new_event_loop)

@@ -186,6 +186,56 @@ asyncio.run(main())
 """
 
 
+TURNS = """
+import asyncio, glob, sys, time
+
+def hold_the_loop():
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        pass
+
+async def main():
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        asyncio.get_running_loop().call_later(0.05, hold_the_loop)
+        await asyncio.sleep(0.4)
+        logs = glob.glob(sys.argv[1] + "/turns-*.log")
+        if logs and any(not line.startswith("#") for line in open(logs[0])):
+            return
+
+if sys.argv[2] == "uvloop":  # the servers' loop (streaming/runtime/loop.py)
+    import uvloop
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_turn_probe_times_one_turn_of_a_held_loop(tmp_path: Path, loop: str) -> None:
+    """bench/probes' turn probe (TURN_PROBE_DIR): a loop held 300 ms now and then makes a
+    woken task wait that long for its turn (or its timer): the window's line says so."""
+    env = {
+        **os.environ,
+        "TURN_PROBE_DIR": str(tmp_path),
+        "TURN_PROBE_WINDOW": "1",
+        "PYTHONPATH": "bench/probes",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", TURNS, str(tmp_path), loop],
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    (log,) = tmp_path.glob("turns-*.log")
+    (line, *_) = [line for line in log.read_text().splitlines() if not line.startswith("#")]
+    turns, late = line.split(" | ")
+    assert int(turns.split()[1].removeprefix("n=")) >= 10
+    held = max(float(turns.split()[-1]), float(late.split()[-1]))
+    assert held >= 250, line  # the 300 ms hold, seen by the turn or by the timer
+
+
 def test_the_stall_probe_names_what_held_the_loop(tmp_path: Path) -> None:
     """bench/probes' stall probe (STALL_PROBE_DIR) logs a stretch in which the loop did not
     wait for I/O, with the main thread's stacks in it: what docs/performance.md's
