@@ -18,6 +18,7 @@ from streaming.brokers.errors import StreamSilent, describe, is_rejection, retry
 from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import Balance, Position, QuoteFields
 from streaming.brokers.values import without
+from streaming.runtime.heap import lifetimes
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +318,8 @@ class SupervisedAdapter:
             wait_at_least = 0.0
             failure: BaseException | None = None
             try:
-                await once(sink)
+                with lifetimes.living():  # its objects may be cyclic garbage once it ended
+                    await once(sink)
                 self._raise_if_stopping()
                 reason = "stream ended"
             except asyncio.CancelledError:

@@ -11,27 +11,89 @@ process (managers, broker sessions, sockets), so after each full collection
 the next full collection traverses only the objects made since (14-53 ms there).
 
 Objects freed by reference counting leave the permanent generation as always; only
-cyclic garbage among frozen objects waits. It is bounded: once the permanent generation
-has doubled since it was last thawed, it is thawed, and the next full collection looks at
-everything once (one long pause per doubling, not one per collection).
+cyclic garbage among frozen objects waits for a thaw (the next full collection looks at
+everything once, ~0.65 µs per tracked object: 260-330 ms at ~400,000). That garbage is
+left by long-lived things that ended while frozen (a closed tab socket, a stopped stream
+manager, a broker connection that dropped: `lifetimes`), so the thaw comes once as many of
+them have ended since the last full look as are alive now (the population turned over
+once, and what it left may be as large as what lives), or, for garbage of any other
+source, once the frozen set has grown `GROWTH`-fold. Not when it merely doubled: users
+connecting double it with live objects, and a thaw then stopped every stream of the
+process for ~300 ms, as its users arrived, to reclaim ~300 objects (docs/performance.md,
+"Pauses of the garbage collector").
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 
 #: Never thaw below this many frozen objects (a small process has nothing to gain).
 MIN_THAW = 200_000
+#: Thaw for garbage of sources `lifetimes` does not count once the frozen set has grown
+#: this many times over since the last full look.
+GROWTH = 4
+
+
+class Lifetimes:
+    """The process's long-lived things (tabs, stream managers, broker connections),
+    counted as they begin and end: whether they turned over since the last full look."""
+
+    __slots__ = ("_began", "_ended", "_ended_at_look")
+
+    def __init__(self) -> None:
+        self._began = 0
+        self._ended = 0
+        self._ended_at_look = 0
+
+    def began(self) -> None:
+        self._began += 1
+
+    def ended(self) -> None:
+        self._ended += 1
+
+    @contextlib.contextmanager
+    def living(self) -> Iterator[None]:
+        """Alive while the block runs (a broker connection's attempt)."""
+        self.began()
+        try:
+            yield
+        finally:
+            self.ended()
+
+    @property
+    def alive(self) -> int:
+        return self._began - self._ended
+
+    @property
+    def ended_total(self) -> int:
+        return self._ended
+
+    def looked(self) -> None:
+        """A full collection looked at every object: count the ended ones from here."""
+        self._ended_at_look = self._ended
+
+    def turned_over(self) -> bool:
+        """As many ended since the last full look as are alive now (and one at least)."""
+        ended = self._ended - self._ended_at_look
+        return ended > 0 and ended >= self.alive
+
+
+#: This process's: its tab sessions, stream managers and broker connections count here.
+lifetimes = Lifetimes()
 
 
 class FreezingCollector:
-    """A `gc.callbacks` entry: freeze after each full collection, thaw on doubling."""
+    """A `gc.callbacks` entry: freeze after each full collection, thaw once `lives` turned
+    over or the frozen set grew `GROWTH`-fold."""
 
-    def __init__(self, min_thaw: int = MIN_THAW) -> None:
+    def __init__(self, min_thaw: int = MIN_THAW, lives: Lifetimes = lifetimes) -> None:
         self.min_thaw = min_thaw
+        self.lives = lives
         #: Thaw once more objects than this are frozen (None: the last full collection
         #: looked at everything; the next freeze sets it).
         self.thaw_above: int | None = None
@@ -43,8 +105,9 @@ class FreezingCollector:
         gc.freeze()
         frozen = gc.get_freeze_count()
         if self.thaw_above is None:
-            self.thaw_above = max(2 * frozen, self.min_thaw)
-        elif frozen > self.thaw_above:
+            self.thaw_above = max(GROWTH * frozen, self.min_thaw)
+            self.lives.looked()
+        elif frozen > self.thaw_above or (frozen >= self.min_thaw and self.lives.turned_over()):
             gc.unfreeze()  # the next full collection sees every object once
             self.thaw_above = None
             self.thaws += 1
@@ -53,12 +116,12 @@ class FreezingCollector:
 _installed: FreezingCollector | None = None
 
 
-def install_freezing_collector() -> FreezingCollector | None:
+def install_freezing_collector(lives: Lifetimes = lifetimes) -> FreezingCollector | None:
     """In a server process (daphne's ASGI app, stream_workers), once; not with
     `STREAM_GC_FREEZE` off."""
     global _installed
     if _installed is None and settings.STREAM_GC_FREEZE:
-        _installed = FreezingCollector()
+        _installed = FreezingCollector(lives=lives)
         gc.callbacks.append(_installed)
     return _installed
 

@@ -36,6 +36,7 @@ from streaming import metrics
 from streaming.cluster import owner_rpc, redis_health
 from streaming.cluster.agents import agents
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
+from streaming.runtime.heap import lifetimes
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.position import Position
 from streaming.stream.subscriptions import shared_set
@@ -144,6 +145,7 @@ class TabSession:
         Raises the channel layer's error if Redis is away (the carrier ends with 1013)."""
         self.user_id = user.id
         self.counts.opened()
+        lifetimes.began()  # its objects may be cyclic garbage once it ended (runtime/heap.py)
         self.pacing.open()
         await agents.attach(user.id, self.channel_name, self)
         self.symbols = self._share(symbols)
@@ -175,6 +177,7 @@ class TabSession:
         taken_watch.forget(self)
         await heartbeat.leave(self)
         self.counts.closed()
+        lifetimes.ended()
         agents.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 

@@ -20,6 +20,7 @@ from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
 from streaming.brokers.tradier.adapter import TradierAdapter
+from streaming.runtime.heap import lifetimes
 from streaming.stream import tasks as tasks_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
@@ -137,6 +138,20 @@ async def test_an_account_failure_never_touches_the_quotes_loop():
     delays = [e["retry_in"] for s, _, e in sink.of_kind("account") if s == "reconnecting"]
     assert delays[1] >= delays[0] * 0.7 and max(delays) <= 0.2
     assert all(k in ("quotes", "account") for k, *_ in sink.statuses)
+
+
+async def test_every_connection_counts_among_the_long_lived_things_until_it_ended():
+    """What a dropped connection leaves may be cyclic garbage among frozen objects: the
+    collector thaws once as many ended as are alive (streaming/runtime/heap.py)."""
+    alive, ended = lifetimes.alive, lifetimes.ended_total
+    adapter = TwoKinds(BrokerHTTPError(503, "unavailable"))
+    sink = RecordingSink()
+    async with running(adapter, sink):
+        await sink.wait_for(lambda: len(adapter.account_attempts) >= 3)
+        assert lifetimes.alive >= alive + 1  # the quotes connection
+        assert lifetimes.ended_total - ended >= 2  # the account's failed attempts
+    assert lifetimes.alive == alive  # everything that began has ended
+    assert lifetimes.ended_total - ended >= len(adapter.account_attempts) + 1
 
 
 async def test_retry_after_is_honoured_per_kind():

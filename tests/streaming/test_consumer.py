@@ -14,6 +14,7 @@ from django.test import Client
 
 from config.asgi import application
 from streaming.cluster.agents import agents
+from streaming.runtime.heap import lifetimes
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
 
@@ -218,6 +219,7 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
     from tests.support.sdk import cred
 
     cookie, _ = await make_trader("erin", refresh_token)
+    alive = lifetimes.alive
     async with connected(cookie) as one, connected(cookie) as two:
         for comm in (one, two):
             await receive_until(comm, lambda f: f["type"] == "snapshot")
@@ -225,7 +227,11 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
         await receive_until(one, lambda f: f["type"] == "status" and f["link"]["state"] == "live")
         sessions = control.state()["credentials"][cred(refresh_token)]
         assert len(sessions["dxlink"]) == 1 and len(sessions["streamer"]) == 1
+        # the collector's long-lived things (runtime/heap.py): two tabs, the manager, and
+        # its session with the broker and that session's two connections
+        assert lifetimes.alive == alive + 2 + 1 + 3
     await wait_until(lambda: agents.get(user_id) is None, within=5, what="manager stopped")
+    await wait_until(lambda: lifetimes.alive == alive, within=5, what="each counted as ended")
 
     def broker_sessions() -> dict:
         return control.state()["credentials"][cred(refresh_token)]

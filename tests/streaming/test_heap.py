@@ -1,6 +1,8 @@
 """The server processes' collector policy (streaming/runtime/heap.py): a full collection freezes
 its survivors (later full collections skip them), and cyclic garbage among frozen objects
-is reclaimed once the permanent generation has doubled."""
+is reclaimed once the long-lived things of the process turned over (as many ended since the
+last full look as are alive), or once the frozen set grew `GROWTH`-fold; not when it merely
+grew, as it does while users connect."""
 
 from __future__ import annotations
 
@@ -20,13 +22,29 @@ class Node:
 
 
 @pytest.fixture
-def collector():
+def lives():
+    return heap.Lifetimes()
+
+
+@pytest.fixture
+def collector(lives):
     heap.uninstall()
     gc.collect()
-    installed = heap.install_freezing_collector()
+    installed = heap.install_freezing_collector(lives)
     installed.min_thaw = 0
     yield installed
     heap.uninstall()
+
+
+def frozen_garbage() -> weakref.ref[Node]:
+    """A cycle frozen while referenced, then let go: garbage only a thaw reclaims."""
+    node = Node()
+    gone = weakref.ref(node)
+    gc.collect()  # the cycle survives it (still referenced): frozen
+    del node
+    gc.collect()
+    assert gone() is not None  # frozen cyclic garbage waits
+    return gone
 
 
 def test_a_full_collection_freezes_its_survivors(collector):
@@ -35,20 +53,57 @@ def test_a_full_collection_freezes_its_survivors(collector):
     gc.collect()
     assert gc.get_freeze_count() >= len(kept)
     assert gc.is_tracked(kept[0])
-    assert collector.thaw_above >= 2 * len(kept)  # thawed once the frozen ones double
+    assert collector.thaw_above >= heap.GROWTH * len(kept)
 
 
-def test_frozen_cyclic_garbage_is_reclaimed_once_the_frozen_objects_double(collector):
-    node = Node()
-    gone = weakref.ref(node)
-    gc.collect()  # the cycle survives it (still referenced): frozen
-    del node
+def test_the_frozen_set_doubling_with_live_objects_does_not_thaw(collector, lives):
+    """Users connecting: the frozen set grows with what lives; a thaw would stop the
+    process at its busiest to reclaim next to nothing."""
+    frozen_garbage()
+    base = gc.get_freeze_count()
+    for _ in range(10):
+        lives.began()  # sockets, managers, broker connections arriving
+    keep = [Node() for _ in range(2 * base)]  # the frozen set more than doubles
     gc.collect()
-    assert gone() is not None  # frozen cyclic garbage waits...
+    assert gc.get_freeze_count() > 2 * base
     assert collector.thaws == 0
-    keep = [Node() for _ in range(collector.thaw_above)]  # the frozen objects double
-    gc.collect()  # frozen past the limit: thawed
+    assert keep
+
+
+def test_frozen_garbage_is_reclaimed_once_the_population_turned_over(collector, lives):
+    for _ in range(10):
+        lives.began()
+    gc.collect()  # a full look: the turnover counts from here
+    gone = frozen_garbage()
+    for _ in range(4):
+        lives.ended()
+    gc.collect()
+    assert collector.thaws == 0  # 4 ended, 6 alive
+    lives.ended()
+    gc.collect()  # 5 ended since the last full look, 5 alive: thawed
     assert collector.thaws == 1
     gc.collect()  # this full collection looks at everything once
-    assert gone() is None  # ...and is reclaimed
+    assert gone() is None  # ...and the garbage is reclaimed
+    lives.ended()
+    gc.collect()
+    assert collector.thaws == 1  # counted again from that full look: 1 ended, 4 alive
+
+
+def test_frozen_garbage_of_any_source_is_reclaimed_once_the_frozen_set_grew_n_fold(collector):
+    gone = frozen_garbage()
+    assert collector.thaws == 0
+    keep = [Node() for _ in range(collector.thaw_above)]  # past GROWTH times the last look
+    gc.collect()
+    assert collector.thaws == 1
+    gc.collect()
+    assert gone() is None
     assert gc.get_freeze_count() >= len(keep)  # the survivors are frozen again
+
+
+def test_a_small_process_never_thaws_for_a_turnover(collector, lives):
+    collector.min_thaw = 10**9
+    lives.began()
+    gc.collect()
+    lives.ended()
+    gc.collect()
+    assert collector.thaws == 0
