@@ -15,8 +15,9 @@ cyclic garbage among frozen objects waits for a thaw (the next full collection l
 everything once, ~0.65 µs per tracked object: 260-330 ms at ~400,000). That garbage is
 left by long-lived things that ended while frozen (a closed tab socket, a stopped stream
 manager, a broker connection that dropped: `lifetimes`), so the thaw comes once as many of
-them have ended since the last full look as are alive now (the population turned over
-once, and what it left may be as large as what lives), or, for garbage of any other
+them (of those that lived through a freeze) have ended since the last full look as are
+alive now (the population turned over once, and what it left may be as large as what
+lives), or, for garbage of any other
 source, once the frozen set has grown `GROWTH`-fold. Not when it merely doubled: users
 connecting double it with live objects, and a thaw then stopped every stream of the
 process for ~300 ms, as its users arrived, to reclaim ~300 objects (docs/performance.md,
@@ -41,29 +42,38 @@ GROWTH = 4
 
 class Lifetimes:
     """The process's long-lived things (tabs, stream managers, broker connections),
-    counted as they begin and end: whether they turned over since the last full look."""
+    counted as they begin and end: whether they turned over since the last full look. Only
+    one that lived through a freeze counts as turned over: what a shorter one leaves was
+    never frozen (a young collection takes it)."""
 
-    __slots__ = ("_began", "_ended", "_ended_at_look")
+    __slots__ = ("_began", "_ended", "_freezes", "_turned", "_turned_at_look")
 
     def __init__(self) -> None:
         self._began = 0
         self._ended = 0
-        self._ended_at_look = 0
+        #: Ended after living through a freeze (their leftovers may be frozen).
+        self._turned = 0
+        self._turned_at_look = 0
+        self._freezes = 0
 
-    def began(self) -> None:
+    def began(self) -> int:
+        """One more alive; the token its `ended` takes."""
         self._began += 1
+        return self._freezes
 
-    def ended(self) -> None:
+    def ended(self, began: int) -> None:
         self._ended += 1
+        if began < self._freezes:
+            self._turned += 1
 
     @contextlib.contextmanager
     def living(self) -> Iterator[None]:
         """Alive while the block runs (a broker connection's attempt)."""
-        self.began()
+        began = self.began()
         try:
             yield
         finally:
-            self.ended()
+            self.ended(began)
 
     @property
     def alive(self) -> int:
@@ -73,14 +83,19 @@ class Lifetimes:
     def ended_total(self) -> int:
         return self._ended
 
+    def froze(self) -> None:
+        """A full collection froze what survived it."""
+        self._freezes += 1
+
     def looked(self) -> None:
-        """A full collection looked at every object: count the ended ones from here."""
-        self._ended_at_look = self._ended
+        """A full collection looked at every object: count the turned over from here."""
+        self._turned_at_look = self._turned
 
     def turned_over(self) -> bool:
-        """As many ended since the last full look as are alive now (and one at least)."""
-        ended = self._ended - self._ended_at_look
-        return ended > 0 and ended >= self.alive
+        """As many ended (having lived through a freeze) since the last full look as are
+        alive now, and one at least."""
+        turned = self._turned - self._turned_at_look
+        return turned > 0 and turned >= self.alive
 
 
 #: This process's: its tab sessions, stream managers and broker connections count here.
@@ -103,6 +118,7 @@ class FreezingCollector:
         if phase != "stop" or info["generation"] != 2:
             return
         gc.freeze()
+        self.lives.froze()
         frozen = gc.get_freeze_count()
         if self.thaw_above is None:
             self.thaw_above = max(GROWTH * frozen, self.min_thaw)

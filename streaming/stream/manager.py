@@ -125,8 +125,9 @@ class UserStreamManager(ListenerServices):
         )
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
-        #: Counted among the process's long-lived things while it runs (runtime/heap.py).
-        self._counted = False
+        #: Counted among the process's long-lived things while it runs (runtime/heap.py):
+        #: the token of its start.
+        self._lifetime: int | None = None
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
         for listener in self.listeners:
@@ -171,9 +172,8 @@ class UserStreamManager(ListenerServices):
             self.ready.set()
         for info in self.links.values():
             self.feed.count_state(info, self.state.link_status[info.id]["state"])
-        if not self._counted:
-            self._counted = True
-            lifetimes.began()
+        if self._lifetime is None:
+            self._lifetime = lifetimes.began()
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
@@ -185,9 +185,9 @@ class UserStreamManager(ListenerServices):
             adapter.stopping()
         await stop_tasks(self._tasks, self.user_id)
         self.feed.mark_stopped()
-        if self._counted:
-            self._counted = False
-            lifetimes.ended()  # its objects may be cyclic garbage now (runtime/heap.py)
+        if self._lifetime is not None:
+            lifetimes.ended(self._lifetime)  # its objects may be cyclic garbage now
+            self._lifetime = None
 
     @property
     def running(self) -> bool:

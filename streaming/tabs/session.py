@@ -101,6 +101,8 @@ class TabSession:
         #: The position of the last account frame sent (the epoch of what was sent).
         self.epoch: str | None = None
         self.last_seq: int | None = None
+        #: Its count among the process's long-lived things (runtime/heap.py), from `begin`.
+        self._lifetime = 0
         # Frames reach us from this process's fan-out as soon as we are attached: hold
         # them until the snapshot (or the resumed frames) have gone out, in order.
         self.awaiting_snapshot = True
@@ -145,7 +147,8 @@ class TabSession:
         Raises the channel layer's error if Redis is away (the carrier ends with 1013)."""
         self.user_id = user.id
         self.counts.opened()
-        lifetimes.began()  # its objects may be cyclic garbage once it ended (runtime/heap.py)
+        # its objects may be cyclic garbage once it ended (runtime/heap.py)
+        self._lifetime = lifetimes.began()
         self.pacing.open()
         await agents.attach(user.id, self.channel_name, self)
         self.symbols = self._share(symbols)
@@ -177,7 +180,7 @@ class TabSession:
         taken_watch.forget(self)
         await heartbeat.leave(self)
         self.counts.closed()
-        lifetimes.ended()
+        lifetimes.ended(self._lifetime)
         agents.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 

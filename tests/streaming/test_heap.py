@@ -71,22 +71,33 @@ def test_the_frozen_set_doubling_with_live_objects_does_not_thaw(collector, live
 
 
 def test_frozen_garbage_is_reclaimed_once_the_population_turned_over(collector, lives):
-    for _ in range(10):
-        lives.began()
-    gc.collect()  # a full look: the turnover counts from here
+    began = [lives.began() for _ in range(10)]
+    gc.collect()  # a full look (and a freeze they lived through): the turnover counts from here
     gone = frozen_garbage()
-    for _ in range(4):
-        lives.ended()
+    for token in began[:4]:
+        lives.ended(token)
     gc.collect()
     assert collector.thaws == 0  # 4 ended, 6 alive
-    lives.ended()
+    lives.ended(began[4])
     gc.collect()  # 5 ended since the last full look, 5 alive: thawed
     assert collector.thaws == 1
     gc.collect()  # this full collection looks at everything once
     assert gone() is None  # ...and the garbage is reclaimed
-    lives.ended()
+    lives.ended(began[5])
     gc.collect()
     assert collector.thaws == 1  # counted again from that full look: 1 ended, 4 alive
+
+
+def test_what_ended_before_a_freeze_does_not_turn_the_population_over(collector, lives):
+    """A connection that failed at once, a tab closed in a second: none of their objects
+    was frozen (a young collection takes what they leave), so they do not call a thaw."""
+    lives.began()  # one that lives on
+    gc.collect()
+    for _ in range(5):
+        lives.ended(lives.began())  # began and ended between two freezes
+    gc.collect()
+    assert lives.alive == 1
+    assert collector.thaws == 0
 
 
 def test_frozen_garbage_of_any_source_is_reclaimed_once_the_frozen_set_grew_n_fold(collector):
@@ -102,8 +113,8 @@ def test_frozen_garbage_of_any_source_is_reclaimed_once_the_frozen_set_grew_n_fo
 
 def test_a_small_process_never_thaws_for_a_turnover(collector, lives):
     collector.min_thaw = 10**9
-    lives.began()
+    began = lives.began()
     gc.collect()
-    lives.ended()
+    lives.ended(began)
     gc.collect()
     assert collector.thaws == 0
