@@ -163,16 +163,21 @@ def test_gc_pauses(tmp_path: Path) -> None:
     run(GC_PAUSES, tmp_path)
 
 
-#: A loop held for 300 ms by one callback, then idle until the stall probe has written
-#: its line (or a deadline far above any scheduling delay: the test then fails).
-HELD = """
+#: What the probes' tests run: a callback that holds its loop for 300 ms.
+HOLD = """
 import asyncio, glob, sys, time
 
 def hold_the_loop():
     end = time.perf_counter() + 0.3
     while time.perf_counter() < end:
         pass
+"""
 
+#: A loop held once, then idle until the stall probe has written its line (or a deadline
+#: far above any scheduling delay: the test then fails).
+HELD = (
+    HOLD
+    + """
 async def main():
     asyncio.get_running_loop().call_soon(hold_the_loop)
     deadline = time.monotonic() + 30
@@ -184,16 +189,12 @@ async def main():
 
 asyncio.run(main())
 """
+)
 
-
-TURNS = """
-import asyncio, glob, sys, time
-
-def hold_the_loop():
-    end = time.perf_counter() + 0.3
-    while time.perf_counter() < end:
-        pass
-
+#: A loop held now and then (asyncio's or uvloop's) until the turn probe's first window.
+TURNS = (
+    HOLD
+    + """
 async def main():
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -208,6 +209,7 @@ if sys.argv[2] == "uvloop":  # the servers' loop (streaming/runtime/loop.py)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 asyncio.run(main())
 """
+)
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
