@@ -11,6 +11,8 @@ from decimal import Decimal
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.notification_settings import notification_settings_update
 from streaming.models import PnlSample
@@ -140,6 +142,54 @@ async def test_a_sample_is_written_once_per_grid_time_whoever_writes_it():
         ("", 180_000, Decimal("110")),
         ("AP1", 180_000, Decimal("10")),
         ("TT1", 180_000, Decimal("100")),
+    ]
+
+
+async def test_the_users_of_a_process_write_a_grid_time_in_one_statement():
+    """Every sampler of a process wakes at the same grid time: one INSERT for all of them,
+    not one per user (docs/streaming-contract.md "P&L over the day"), and each user's rows
+    are there."""
+    users = [await user(f"pnl-many-{i}") for i in range(5)]
+    samplers = []
+    for user_id in users:
+        sampler = PnlSampler(PnlStore(user_id), interval=60)
+        sampler.attach(Host(user_id, state_with()))
+        samplers.append(sampler)
+    # the queries of the process's database thread, where every write runs
+    capture = CaptureQueriesContext(connection)
+    await database_sync_to_async(capture.__enter__)()
+    try:
+        written = await asyncio.gather(*(s.sample_once(240_000) for s in samplers))
+    finally:
+        await database_sync_to_async(capture.__exit__)(None, None, None)
+    queries = await database_sync_to_async(lambda: list(capture.captured_queries))()
+    assert written == [True] * len(users)
+    inserts = [q for q in queries if q["sql"].lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1, [q["sql"][:80] for q in queries]
+    for user_id in users:
+        rows = await database_sync_to_async(rows_of)(user_id)
+        assert [(a, t) for a, t, _, _ in rows] == [
+            ("", 240_000),
+            ("AP1", 240_000),
+            ("TT1", 240_000),
+        ]
+
+
+async def test_one_users_failed_write_costs_the_others_nothing():
+    """A user deleted while the stream still samples: their rows cannot be written, and the
+    rows gathered with them are written all the same."""
+    kept = await user("pnl-kept")
+    gone = await user("pnl-gone")
+    await database_sync_to_async(get_user_model().objects.filter(id=gone).delete)()
+    writes = [
+        PnlStore(kept).write(300_000, [("", 1.0, 0.0)]),
+        PnlStore(gone).write(300_000, [("", 2.0, 0.0)]),
+    ]
+    kept_write, gone_write = await asyncio.gather(*writes, return_exceptions=True)
+    assert kept_write is None
+    assert isinstance(gone_write, IntegrityError)
+    assert await database_sync_to_async(rows_of)(kept) == [
+        ("", 300_000, Decimal("1"), Decimal("0"))
     ]
 
 
