@@ -103,6 +103,10 @@ class SampleWrites:
         failure: Exception | None = None
         try:
             await database_sync_to_async(write_entries)([entry for entry, _ in pending])
+        except asyncio.CancelledError:  # the loop is shutting down: nobody waits for them
+            for _, written in pending:
+                written.cancel()
+            raise
         except Exception as exc:
             if len(pending) > 1:
                 # one user's rows (a user deleted meanwhile) must not cost the others theirs

@@ -17,11 +17,10 @@ left by long-lived things that ended while frozen (a closed tab socket, a stoppe
 manager, a broker connection that dropped: `lifetimes`), so the thaw comes once as many of
 them (of those that lived through a freeze) have ended since the last full look as are
 alive now (the population turned over once, and what it left may be as large as what
-lives), or, for garbage of any other
-source, once the frozen set has grown `GROWTH`-fold. Not when it merely doubled: users
-connecting double it with live objects, and a thaw then stopped every stream of the
-process for ~300 ms, as its users arrived, to reclaim ~300 objects (docs/performance.md,
-"Pauses of the garbage collector").
+lives), or, for garbage of any other source, once the frozen set has grown `GROWTH`-fold.
+Not when it merely doubled: users connecting double it with live objects, and a thaw then
+stopped every stream of the process for ~300 ms, as its users arrived, to reclaim ~300
+objects (docs/performance.md, "Pauses of the garbage collector").
 """
 
 from __future__ import annotations
