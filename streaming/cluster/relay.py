@@ -34,6 +34,7 @@ from channels.layers import get_channel_layer
 from streaming import metrics
 from streaming.cluster.layer import messages
 from streaming.contract import RELAY_FRAMES, RelayBatch
+from streaming.runtime.waiters import settle
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,7 @@ class Relay:
                 log.warning("relay channel of %s is full: its frames are dropped", process)
         except BaseException as exc:
             error = exc
-        for _, done in items:
-            if done.done():
-                continue
-            if error is None:
-                done.set_result(None)
-            elif isinstance(error, asyncio.CancelledError):
-                done.cancel()
-            else:
-                done.set_exception(error)
+        settle((done for _, done in items), error)
         if error is not None and not isinstance(error, Exception):
             raise error
 

@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 
 from streaming.models import PnlSample
 from streaming.risk.pnl_session import in_trading_session
+from streaming.runtime.waiters import settle
 
 #: A sample row as the sampler makes it: (account, net liq, day P&L); account "" = total.
 Row = tuple[str, float | None, float | None]
@@ -103,9 +104,8 @@ class SampleWrites:
         failure: Exception | None = None
         try:
             await database_sync_to_async(write_entries)([entry for entry, _ in pending])
-        except asyncio.CancelledError:  # the loop is shutting down: nobody waits for them
-            for _, written in pending:
-                written.cancel()
+        except asyncio.CancelledError as exc:  # the loop is shutting down
+            settle((written for _, written in pending), exc)
             raise
         except Exception as exc:
             if len(pending) > 1:
@@ -114,13 +114,7 @@ class SampleWrites:
                     await self._write([one])
                 return
             failure = exc
-        for _, written in pending:
-            if written.done():
-                continue
-            if failure is None:
-                written.set_result(None)
-            else:
-                written.set_exception(failure)
+        settle((written for _, written in pending), failure)
 
 
 #: Each event loop's gathered writes (a process runs one; tests run one each).
