@@ -51,6 +51,7 @@ from typing import Any
 import httpx
 
 from bench.baselines import NAIVE_KINDS
+from bench.proc import cpu_pressure_seconds, runqueue_wait_seconds
 from bench.stages import StageTable, read_raw
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -822,6 +823,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         state0 = (await cluster.sandbox_state())["totals"]
         cpu0 = {k: [cpu_seconds(p) for p in pids] for k, pids in watched.items()}
         busy0, own0 = machine_busy_seconds(), cpu_seconds(os.getpid())
+        waited0 = [runqueue_wait_seconds(p) for p in watched["daphne"]]
+        pressure0 = cpu_pressure_seconds()
         ports = [port for _, port, _ in daphnes]
         pacing0 = await pacing_counts(ports)
         profilers = start_profilers(cluster, phase, watched["daphne"] + watched["workers"])
@@ -833,6 +836,8 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         cpu1 = {k: [cpu_seconds(p) for p in pids] for k, pids in watched.items()}
         samples = finish_profilers(profilers)
         busy1, own1 = machine_busy_seconds(), cpu_seconds(os.getpid())
+        waited1 = [runqueue_wait_seconds(p) for p in watched["daphne"]]
+        pressure1 = cpu_pressure_seconds()
         state1_full = await cluster.sandbox_state()
         state1 = state1_full["totals"]
         rss_after = [rss_mb(p.pid) for p, _, _ in daphnes]
@@ -867,6 +872,15 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             / elapsed,
             broker_reconnects=state1.get("closed_sessions", 0) - state0.get("closed_sessions", 0),
             daphne_cpu=cpu["daphne"],
+            daphne_waited=[
+                None if w0 is None or w1 is None else (w1 - w0) / elapsed * 100
+                for w0, w1 in zip(waited0, waited1, strict=True)
+            ],
+            cpu_pressure=(
+                None
+                if pressure0 is None or pressure1 is None
+                else (pressure1 - pressure0) / elapsed * 100
+            ),
             loop_late=loop_late,
             merged_s=merged_s,
             loop_lag=loop_lag,
@@ -1127,6 +1141,8 @@ DETAIL_COLUMNS = [
     "sandbox CPU %",
     "loadgen CPU %",
     "machine CPU % (not ours)",
+    "daphne waiting for a core %",
+    "CPU pressure %",
     "workers CPU %",
     "workers RSS MB before→after",
     "daphne loop ticks > 50 ms late %",
@@ -1139,6 +1155,11 @@ DETAIL_COLUMNS = [
 
 def joined(values: list[float], digits: int = 0) -> str:
     return " + ".join(fmt(float(v), digits) for v in values)
+
+
+def joined_known(values: list[float | None]) -> str:
+    """`joined`, with "-" for a reading the box could not give (and for no readings)."""
+    return " + ".join("-" if v is None else fmt(v, 0) for v in values) or "-"
 
 
 def table_row(r: dict[str, Any]) -> list[str]:
@@ -1187,6 +1208,8 @@ def detail_row(r: dict[str, Any]) -> list[str]:
         fmt(r["sandbox_cpu"], 0),
         fmt(r["loadgen_cpu"], 0),
         f"{r['machine_cpu']:.0f} ({r['other_cpu']:.0f})",
+        joined_known(r["daphne_waited"]),
+        "-" if r.get("cpu_pressure") is None else fmt(r["cpu_pressure"], 0),
         joined(r["worker_cpu"]) if r["worker_cpu"] else "-",
         " + ".join(
             f"{b:.0f}→{a:.0f}"
@@ -1392,6 +1415,9 @@ tab reconnects like the browser; warm-up drops are in the second table). "RSS Ki
 managers and broker sessions (not with `--layout workers`: there they are in the workers'
 RSS, a column of the second table, with their CPU). "machine CPU %" is the whole box
 (100 = one core); the part in brackets is not ours (other processes on the box).
+"daphne waiting for a core %": the share of the window each daphne's event loop was ready
+to run but had no core (/proc/<pid>/schedstat); "CPU pressure %": the share in which any
+task on the box was (Linux PSI): a loop late because the box is busy, not because it is.
 "daphne loop ticks > 50 ms late %", "quote frames merged/s" and "daphne loop lag mean ms":
 each daphne's own `/metrics` over the window (docs/operations.md): how often its event loop
 was saturated (the adaptive flush's floor rises then), how many quotes frames were merged,
@@ -1521,7 +1547,9 @@ async def main_async(args: argparse.Namespace, procs: Processes, workdir: Path) 
                 f"quote p99 {fmt(percentile_hist(r['quote_hist'], 99))} ms as sent / "
                 f"{fmt(percentile_hist(r['fresh_hist'], 99))} ms fresh t, account p99 "
                 f"{fmt(percentile_hist(r['account_hist'], 99))} ms, daphne CPU "
-                f"{joined(r['daphne_cpu'])} % -> {'; '.join(verdicts)}"
+                f"{joined(r['daphne_cpu'])} %, waiting for a core "
+                f"{joined_known(r['daphne_waited'])} % "
+                f"-> {'; '.join(verdicts)}"
             )
         print()
         for label, key in (("t as sent", "quote_hist"), ("fresh t", "fresh_hist")):
