@@ -46,14 +46,17 @@ def test_three_processes_on_one_core_each_wait_twice_as_long_as_they_run() -> No
     procs, _ = _spinners_on_one_core(3)
     readings = []
     try:
-        # read each spinner just before it ends: it has run most of its SPIN_CPU_S
+        # read each spinner once it has run most of its SPIN_CPU_S (it cannot have ended:
+        # nobody reaped it, and it ends only after all of it)
         for p in procs:
             while True:
                 run, wait = _cpu_and_wait(p.pid)
-                if run >= SPIN_CPU_S * 0.8 or p.poll() is not None:
+                reported = runqueue_wait_seconds(p.pid)
+                if run >= SPIN_CPU_S * 0.8:
                     break
+                assert p.poll() is None, "a spinner ended before it ran its time"
                 time.sleep(0.01)
-            readings.append((run, wait, runqueue_wait_seconds(p.pid)))
+            readings.append((run, wait, reported))
     finally:
         for p in procs:
             p.wait(timeout=60)
