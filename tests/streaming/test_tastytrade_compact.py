@@ -216,3 +216,59 @@ async def test_the_queue_wakes_its_reader_and_times_out_when_quiet():
     queue.put(compact.Row("SPY", {}, "Quote"))
     assert await asyncio.wait_for(waiting, 5) is True
     assert queue.take(10) == [compact.Row("SPY", {}, "Quote")]
+
+
+async def test_a_busy_queue_arms_one_timer_per_period_not_one_per_wait():
+    """The pump waits once per DXLink message (hundreds a second per daphne under load):
+    a timer armed and cancelled for each wait was 3-4 % of a loaded daphne's CPU
+    (docs/performance.md, "Where a daphne's CPU goes")."""
+    loop = asyncio.get_running_loop()
+    armed = 0
+    call_at, call_later = loop.call_at, loop.call_later
+
+    def counting_at(*args, **kwargs):
+        nonlocal armed
+        armed += 1
+        return call_at(*args, **kwargs)
+
+    def counting_later(*args, **kwargs):
+        nonlocal armed
+        armed += 1
+        return call_later(*args, **kwargs)
+
+    queue = streamers.EventQueue()
+
+    async def produce() -> None:
+        for _ in range(100):
+            await asyncio.sleep(0)
+            queue.put(compact.Row("SPY", {}, "Quote"))
+
+    loop.call_at, loop.call_later = counting_at, counting_later
+    try:
+        started = loop.time()
+        producer = asyncio.create_task(produce())
+        taken = 0
+        while taken < 100:
+            assert await queue.wait(1.0) is True
+            taken += len(queue.take(10))
+        await producer
+        elapsed = loop.time() - started
+    finally:
+        loop.call_at, loop.call_later = call_at, call_later
+    # one timer, and one more for each period that passed (a slow box)
+    assert armed <= 1 + int(elapsed / 1.0), (armed, elapsed)
+
+
+async def test_a_shorter_wait_is_not_held_by_a_longer_one_before_it():
+    queue = streamers.EventQueue()
+    queue.put(compact.Row("SPY", {}, "Quote"))
+    waiting = asyncio.create_task(queue.wait(10))
+    assert await waiting is True
+    queue.take(10)
+    longer = asyncio.create_task(queue.wait(10))
+    await asyncio.sleep(0)
+    queue.put(compact.Row("SPY", {}, "Quote"))
+    assert await longer is True  # a timer for +10 s may be armed now
+    queue.take(10)
+    # nothing queued: returns on its own period, not the earlier wait's
+    assert await asyncio.wait_for(queue.wait(0.01), 5) is False

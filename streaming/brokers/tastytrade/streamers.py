@@ -73,13 +73,21 @@ def supported() -> bool:
 class EventQueue:
     """A FIFO of market events that one task waits on: a deque and, while that task
     waits, one future (smaller than an anyio memory stream or an asyncio.Queue, and the
-    producer is synchronous: the SDK's reader calling `_map_message`)."""
+    producer is synchronous: the SDK's reader calling `_map_message`).
 
-    __slots__ = ("_items", "_waiter")
+    A wait's bound (the pump's watchdog looks at least that often) is one timer per
+    period, not per wait: under load the pump waits once per DXLink message, and a timer
+    armed and cancelled each time cost 3-4 % of a daphne's CPU (docs/performance.md,
+    "Where a daphne's CPU goes"). A timer armed for an earlier wait may end a later one
+    sooner, with nothing queued: the pump looks at its watchdog and waits again."""
+
+    __slots__ = ("_expiry", "_expiry_at", "_items", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[Any] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = 0.0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -91,18 +99,29 @@ class EventQueue:
             waiter.set_result(None)
 
     async def wait(self, within: float) -> bool:
-        """Until something is queued (True) or `within` seconds passed (False)."""
+        """Until something is queued (True) or, at the latest, `within` seconds passed
+        with nothing queued (False)."""
         if self._items:
             return True
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        deadline = loop.time() + within
+        if self._expiry is None or self._expiry_at > deadline:
+            if self._expiry is not None:
+                self._expiry.cancel()
+            self._expiry_at = deadline
+            self._expiry = loop.call_at(deadline, self._expire)
         try:
-            async with asyncio.timeout(within):
-                await waiter
-        except TimeoutError:
-            return bool(self._items)
+            await waiter
         finally:
             self._waiter = None
-        return True
+        return bool(self._items)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def take(self, limit: int) -> list[Any]:
         """Up to `limit` queued items, oldest first."""
