@@ -249,7 +249,7 @@ async def test_a_busy_queue_arms_one_timer_per_period_not_one_per_wait():
         producer = asyncio.create_task(produce())
         taken = 0
         while taken < 100:
-            assert await queue.wait(1.0) is True
+            await queue.wait(1.0)  # False only if a period passed first (a slow box)
             taken += len(queue.take(10))
         await producer
         elapsed = loop.time() - started
