@@ -60,10 +60,13 @@ ROOT_ALIASES = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX", "XSP
 
 def instrument_kind(symbol: str) -> str | None:
     """What a ticker is in the simulated market: "index", "etf", "stock", "future" or "crypto";
-    None if the market would not quote it."""
+    None if the market would not quote it. A coin's name in any spelling is the coin
+    (`coin_named`): the market makes up no equity under it."""
     kind = classify(symbol)
     if kind in ("future", "crypto"):
         return kind
+    if coin_named(symbol) is not None:
+        return "crypto"
     if kind != "equity":
         return None
     if symbol in INDICES:
@@ -80,6 +83,20 @@ def named_symbols() -> dict[str, str]:
 def crypto_feed_symbol(pair: str) -> str | None:
     """The feed symbol of a listed pair ("BTC/USD" -> "BTC/USD:CXTALP"), else None."""
     return f"{pair}:CXTALP" if pair in CRYPTO_PAIRS else None
+
+
+def coin_named(symbol: str) -> str | None:
+    """The listed coin a symbol names in any of its spellings, else None: the pair
+    (`BTC/USD`), its feed symbol (`BTC/USD:CXTALP`) or the pair without its slash
+    (`BTCUSD`, Alpaca's legacy spelling, which its API still takes for the coin:
+    docs.alpaca.markets, "Crypto Trading"). A made-up market could otherwise quote a
+    look-alike equity under a coin's name at a second, unrelated price."""
+    if not isinstance(symbol, str):
+        return None
+    text = symbol.strip().upper().removesuffix(":CXTALP")
+    if text in CRYPTO:
+        return text
+    return next((pair for pair in CRYPTO_PAIRS if pair.replace("/", "") == text), None)
 
 
 def is_crypto(symbol: str) -> bool:

@@ -37,6 +37,7 @@ from sandbox.core.listings import (
     KNOWN,
     ROOT_ALIASES,
     UNIT_BETA,
+    coin_named,
 )
 from sandbox.core.market_events import MarketEvents
 from sandbox.core.market_state import (
@@ -77,6 +78,20 @@ logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- market
+
+
+class Unquoted(ValueError):
+    """A symbol the market keeps no series for (`Market.ensure` answers False)."""
+
+
+def _walks(symbol: str) -> bool:
+    """Whether a feed symbol is an underlying the market walks: an equity or index, a
+    future, a coin on its venue. Never an equity under a coin's name (`BTC/USD`, `BTCUSD`):
+    a coin has one series, its feed symbol's (`BTC/USD:CXTALP`)."""
+    kind = classify(symbol)
+    if kind == "equity":
+        return coin_named(symbol) is None
+    return kind in ("future", "crypto")
 
 
 class Market(MarketEvents):
@@ -124,6 +139,8 @@ class Market(MarketEvents):
             return True
         try:
             return self._register(symbol, self._now_ms())
+        except Unquoted:
+            return False
         except Exception:
             logger.exception("could not register %r", symbol)
             return False
@@ -178,8 +195,8 @@ class Market(MarketEvents):
         obj = self._known.get(symbol)
         if isinstance(obj, Underlying):
             return obj
-        if obj is not None or classify(symbol) not in ("equity", "future", "crypto"):
-            raise ValueError(f"{symbol!r} is not an underlying")
+        if obj is not None or not _walks(symbol):
+            raise Unquoted(f"{symbol!r} is not an underlying")
         u = self._new_underlying(symbol, now_ms)
         self._add(symbol, u)
         # Keep the rotation sorted so registration order never matters, and keep the

@@ -16,23 +16,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core import chains, demo_seed, futures
+from sandbox.core import chains, demo_seed, series
 from sandbox.core.credentials import AuthError
-from sandbox.core.records import OrderRejected
+from sandbox.core.records import (
+    CRYPTOCURRENCY,
+    EQUITY,
+    EQUITY_OPTION,
+    FUTURE,
+    FUTURE_OPTION,
+    OrderRejected,
+)
 from sandbox.core.simulation import Simulation
-from sandbox.core.symbols import classify, parse_occ_symbol
+from sandbox.core.symbols import classify
 from sandbox.http import json_response, websocket_url
 from sandbox.tastytrade import record_wire, wire
 
 MARKET_DATA_LIMIT = 100
+#: `/market-data/by-type`'s query names (SDK `get_market_data_by_type`), by instrument type.
 MARKET_DATA_TYPES = {
-    "equity": "Equity",
-    "index": "Index",
-    "equity-option": "Equity Option",
-    "future": "Future",
-    "future-option": "Future Option",
-    "cryptocurrency": "Cryptocurrency",
+    "equity": EQUITY,
+    "index": series.INDEX,
+    "equity-option": EQUITY_OPTION,
+    "future": FUTURE,
+    "future-option": FUTURE_OPTION,
+    "cryptocurrency": CRYPTOCURRENCY,
 }
+OPTION_TYPES = (EQUITY_OPTION, FUTURE_OPTION)
 
 
 def data_response(request: Request, data: Any, status: int = 200) -> Response:
@@ -188,21 +197,12 @@ def _day(day_id: int) -> str:
 def market_data_item(
     sandbox: Simulation, symbol: str, instrument_type: str
 ) -> dict[str, Any] | None:
-    """A MarketData object for an equity/index (ticker) or equity option (OCC symbol)."""
+    """A MarketData object of one instrument: the market series its kind names
+    (`core/series.py`: the streamer symbol its instrument says), or None."""
     market = sandbox.market
-    if instrument_type == "Equity Option":
-        option = parse_occ_symbol(symbol)
-        if option is None:
-            return None
-        key = option.streamer_symbol
-    else:
-        key = symbol
-        if classify(key) not in ("equity", "future"):
-            return None
-        if key.startswith("/"):  # a listed contract is quoted under its feed symbol
-            listed = futures.contract(key, sandbox.market_date())
-            key = listed.streamer_symbol if listed else key
-    if not market.ensure(key):
+    kind = MARKET_DATA_TYPES.get(instrument_type, instrument_type)
+    key = series.feed_symbol(symbol, kind, sandbox.market_date())
+    if key is None or not market.ensure(key):
         return None
     quote = market.quote(key)
     summary = market.summary(key)
@@ -211,7 +211,7 @@ def market_data_item(
     mid = round((bid + ask) / 2, 4)
     return {
         "symbol": symbol,
-        "instrument-type": instrument_type,
+        "instrument-type": kind,
         "updated-at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "bid": bid,
         "ask": ask,
@@ -232,9 +232,7 @@ def market_data_item(
         "prev-close-price-type": "Final",
         "halt-start-time": -1,
         "halt-end-time": -1,
-        **(
-            {"open-interest": summary["openInterest"]} if instrument_type == "Equity Option" else {}
-        ),
+        **({"open-interest": summary["openInterest"]} if kind in OPTION_TYPES else {}),
     }
 
 
@@ -253,9 +251,14 @@ async def market_data_by_type(request: Request, sandbox: Simulation, credential:
 
 
 async def market_data_one(request: Request, sandbox: Simulation, credential: str) -> Response:
-    item = market_data_item(
-        sandbox, request.path_params["symbol"], request.path_params["instrument_type"]
-    )
+    """`/market-data/{type}/{symbol}` (SDK `get_market_data`: the type's value, the symbol
+    unescaped). A future option's leading `./` is a dot segment every RFC 3986 client
+    removes from the path (§5.2.4: `…/Future Option/./ESZ6 ESZ6 261218C6000` is sent as
+    `…/Future Option/ESZ6 ESZ6 261218C6000`), so it is put back."""
+    symbol, kind = request.path_params["symbol"], request.path_params["instrument_type"]
+    if MARKET_DATA_TYPES.get(kind, kind) == FUTURE_OPTION and not symbol.startswith("./"):
+        symbol = f"./{symbol}"
+    item = market_data_item(sandbox, symbol, kind)
     return data_response(request, item) if item else not_found("Symbol")
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 
-from sandbox.core import chains
+from sandbox.core import chains, series
 from sandbox.core.listings import instrument_kind, option_underlying
+from sandbox.core.records import EQUITY, EQUITY_OPTION
 from sandbox.core.simulation import Simulation
-from sandbox.core.symbols import OptionSymbol, classify, parse_occ_symbol
+from sandbox.core.symbols import OptionSymbol, parse_occ_symbol
 from sandbox.tradier.wire import NEW_YORK, stream_price
 
 __all__ = ["MarketItems"]
@@ -25,18 +26,13 @@ class MarketItems:
     _encoded: dict[tuple[str, str], bytes | None]
 
     def market_symbol(self, symbol: str) -> str | None:
-        """The market's (streamer) symbol of a Tradier symbol (ticker or OCC), if valid."""
+        """The market's (streamer) symbol of a Tradier symbol, if valid: an OCC symbol is an
+        equity option, anything else an equity or index (`core/series.py`; Tradier lists no
+        coins and no futures, so `BTC/USD` or `/ESZ6` is unmatched)."""
         symbol = symbol.strip().upper()
-        if not symbol:
-            return None
-        option = parse_occ_symbol(symbol)
-        if option is not None:
-            name = option.streamer_symbol
-        elif classify(symbol) == "equity":
-            name = symbol
-        else:
-            return None
-        return name if self.sandbox.market.ensure(name) else None
+        kind = EQUITY_OPTION if parse_occ_symbol(symbol) is not None else EQUITY
+        name = series.feed_symbol(symbol, kind, self.sandbox.market_date())
+        return name if name is not None and self.sandbox.market.ensure(name) else None
 
     @property
     def delay_ms(self) -> int:

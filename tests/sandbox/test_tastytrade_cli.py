@@ -14,11 +14,13 @@ import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from tastytrade import Account
 
+from sandbox.core.config import SandboxConfig
 from tests.support.sdk import SECRET, sdk_session
 
 TT = shutil.which("tt", path=str(Path(sys.executable).parent))
@@ -87,6 +89,59 @@ async def test_positions_of_every_account_with_greeks_and_metrics(tt, sandbox, r
     #: columns: #, Account, Symbol, Qty, Day P/L, Total P/L, IV Rank, Delta, ...
     delta = _row(out, option)[7]
     assert float(delta) != 0.0, _row(out, option)
+
+
+#: What the demo's accounts hold (`--demo-holdings`: the margin account's coin, /ES call,
+#: stocks and options; the IRA's ETFs), in a market that stands still between reads.
+DEMO_HOLDINGS = SandboxConfig(tick_rate=0, order_step_interval=0, demo_holdings=True)
+
+
+def _dollars(cell: str) -> Decimal:
+    return Decimal(cell.replace("$", ""))
+
+
+@pytest.mark.parametrize("sandbox_config", [DEMO_HOLDINGS])
+async def test_positions_and_balance_of_every_demo_account(tt, sandbox, refresh_token):
+    """`tt pf positions` and `tt pf balance` on each demo account: every holding (the
+    future option, the coin, equities and options) has a row whose Day P/L is its mark
+    against its previous close — the REST market data's, which must be the position's own
+    market (`BTC/USD` near 95,000, not a made-up stock near 14) — and its Net Liq the
+    position's value."""
+    async with sdk_session(sandbox, refresh_token) as session:
+        accounts = await Account.get(session)
+        books = [
+            (
+                await account.get_positions(session, include_marks=True),
+                await account.get_balances(session),
+            )
+            for account in accounts
+        ]
+    kinds = {p.instrument_type.value for p in books[0][0]}
+    assert {"Equity", "Equity Option", "Cryptocurrency", "Future Option"} <= kinds
+    for index, (account, (positions, balance)) in enumerate(zip(accounts, books, strict=True), 1):
+        code, out = tt("pf", "positions", answers=f"{index}\nn\n")
+        assert code == 0 and "Traceback" not in out, out
+        for position in positions:
+            sign = 1 if position.quantity_direction == "Long" else -1
+            quantity = round(position.quantity, 2) * position.multiplier * sign
+            move = position.mark_price - position.close_price
+            #: columns: #, Symbol, Qty, Day P/L, Total P/L, IV Rank, Delta, β Delta, Net Liq
+            row = _row(out, position.symbol)
+            assert abs(_dollars(row[3]) - move * quantity) <= Decimal("0.01"), row
+            assert abs(_dollars(row[8]) - position.mark * sign) <= Decimal("0.01"), row
+        coin = next((p for p in positions if p.symbol == "BTC/USD"), None)
+        if coin is not None:
+            assert 50_000 < coin.mark_price < 200_000 and 50_000 < coin.close_price < 200_000
+        code, out = tt("pf", "balance", answers=f"{index}\n")
+        assert code == 0 and "Traceback" not in out, out
+        assert f"({account.account_number})" in out
+        [net_liq] = [
+            cells[1]
+            for line in out.splitlines()
+            if len(cells := [c.strip() for c in line.strip().strip("│").split("│")]) == 5
+            and cells[1].startswith("$")
+        ]
+        assert _dollars(net_liq) == round(balance.net_liquidating_value, 2), out
 
 
 async def test_balance_margin_history_and_orders_of_one_account(tt, sandbox, refresh_token):
