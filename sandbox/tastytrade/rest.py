@@ -1,5 +1,5 @@
-"""tastytrade's REST API as the SDK uses it: OAuth, accounts, balances, positions,
-quote tokens, market data and option chains (orders: `orders.py`).
+"""tastytrade's REST API as the SDK uses it: sessions, accounts, balances, positions,
+quote tokens, market data and option chains (OAuth: `oauth.py`; orders: `orders.py`).
 
 Every JSON answer is `{"data": ..., "context": path}` with non-empty data, and
 every error is `{"error": {"code", "message"}}`: the only shapes the SDK parses.
@@ -11,12 +11,11 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core import chains, demo_seed, series
+from sandbox.core import chains, series
 from sandbox.core.credentials import AuthError
 from sandbox.core.records import (
     CRYPTOCURRENCY,
@@ -82,38 +81,7 @@ def not_found(what: str) -> Response:
     return error_response(404, "record_not_found", f"{what} not found")
 
 
-# -- OAuth -----------------------------------------------------------------------
-async def oauth_token(request: Request) -> Response:
-    sandbox = sandbox_of(request)
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        form = await request.form()
-        body = dict(form)
-    if not isinstance(body, dict):
-        return error_response(400, "invalid_request", "Body must be a JSON object")
-    if body.get("grant_type") != "refresh_token":
-        return error_response(400, "unsupported_grant_type", "Only refresh_token is supported")
-    try:
-        token, credential = sandbox.credentials.refresh(
-            client_secret=str(body.get("client_secret") or ""),
-            refresh_token=str(body.get("refresh_token") or ""),
-            required_secret=sandbox.config.client_secret,
-            lifetime=sandbox.config.token_lifetime,
-        )
-    except AuthError as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    sandbox.open_customer(credential, demo_seed.TASTYTRADE)
-    return json_response(
-        {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": int(sandbox.config.token_lifetime),
-            "id_token": None,
-        }
-    )
-
-
+# -- sessions ----------------------------------------------------------------------
 async def sessions_validate(request: Request, sandbox: Simulation, credential: str) -> Response:
     return data_response(
         request, {"email": f"{credential}@sandbox.invalid", "external-id": credential}, 201
@@ -282,7 +250,6 @@ async def option_chain(request: Request, sandbox: Simulation, credential: str) -
 
 
 routes = [
-    Route("/oauth/token", oauth_token, methods=["POST"]),
     Route("/sessions/validate", authed(sessions_validate), methods=["POST"]),
     Route("/customers/me/accounts", authed(customer_accounts)),
     Route("/customers/me/accounts/{number}", authed(customer_account)),

@@ -12,6 +12,7 @@ from sandbox.tastytrade import (
     instruments,
     market_time,
     metrics,
+    oauth,
     orders,
     rest,
     watchlists,
@@ -20,6 +21,7 @@ from sandbox.tastytrade.account_streamer import streamer_endpoint
 from sandbox.tastytrade.dxlink import dxlink_endpoint
 
 routes: list[BaseRoute] = [
+    *oauth.routes,
     *rest.routes,
     *orders.routes,
     *history.routes,
