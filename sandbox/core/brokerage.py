@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from sandbox.core import demo_seed, ledger, linked, margin, order_entry
+from sandbox.core import demo_orders, demo_seed, ledger, linked, margin, order_entry
 from sandbox.core.account_state import CONTINGENT, WORKING, Account, Link, Order
 from sandbox.core.marks import Marks, PriceSource
 from sandbox.core.matching import fill_next_chunk, follow, plan_chunks
@@ -55,6 +55,7 @@ from sandbox.core.records import (
     PositionRecord,
     TransactionRecord,
 )
+from sandbox.core.trading_calendar import market_date
 
 __all__ = ["Brokerage"]
 
@@ -464,7 +465,8 @@ class Brokerage:
         return events
 
     def demo_order(self, account_number: str) -> list[AccountEvent]:
-        """Place a small realistic order (or cancel a stale one) to keep the demo lively.
+        """Place a small realistic order in the generator's own symbols (or cancel one of
+        its own stale ones, never a trader's or a holding's): `demo_orders.py`.
 
         Deterministic per seed, account and call count. Returns the events to push now (the
         order's `Received` event); the order then progresses through `step()`.
@@ -476,14 +478,12 @@ class Brokerage:
         self._demo_counts[account_number] = count
         rng = random.Random(f"{self._seed}|demo|{account_number}|{count}")
         working = [
-            o
-            for o in self._book.working_of(account_number)
-            if o.link is None and o.source != demo_seed.HOLDING_SOURCE
+            o for o in self._book.working_of(account_number) if o.source == demo_orders.SOURCE
         ]
         if len(working) >= 3:
             return [self._cancel(working[0])]
         now = self._clock()
-        for request in demo_seed.demo_requests(acct, rng, self._marks):
+        for request in demo_orders.requests(acct, rng, self._marks, market_date(now)):
             try:
                 order = self._parse(acct, request, now)
                 order_entry.preview(acct, order, self._marks, self._clock())

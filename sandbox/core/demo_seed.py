@@ -1,5 +1,6 @@
-"""Demo seeding: a customer's starting accounts and positions, and the orders that keep
-the demo lively. Everything derives from the seed, so a restart shows the same book.
+"""Demo seeding: a customer's starting accounts and positions, and its holdings' orders.
+Everything derives from the seed, so a restart shows the same book (the orders that keep
+the demo lively afterwards are `demo_orders.py`'s, in symbols of their own).
 
 With `SandboxConfig.demo_holdings` (the demo's default; off in tests, which start from a
 plain book) a customer's margin account also holds what real accounts hold and what its
@@ -17,7 +18,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.core import chains, futures
 from sandbox.core.account_state import (
-    ACTION_SIGN,
     CENT,
     Account,
     Position,
@@ -28,7 +28,6 @@ from sandbox.core.instruments import Instrument, crypto, equity, future_option, 
 from sandbox.core.marks import Marks
 from sandbox.core.records import (
     EQUITY,
-    EQUITY_OPTION,
     LegRequest,
     LinkedRequest,
     OrderRequest,
@@ -42,17 +41,13 @@ __all__ = [
     "TASTYTRADE",
     "TRADIER",
     "Holdings",
-    "demo_requests",
     "holding_orders",
     "new_accounts",
 ]
 
 _MARGIN_SHORTS = ("TSLA", "NVDA", "AMD", "META")
 _IRA_ETFS = ("VTI", "VOO", "SCHD", "QQQ", "VXUS", "BND")
-_DEMO_MARGIN_TICKERS = ("SPY", "QQQ", "AAPL", "MSFT")
-_DEMO_IRA_TICKERS = ("VTI", "VOO", "SCHD")
-_DEMO_SOURCE = "streamdesk-sandbox-demo"
-#: The source of the holdings' orders: the demo's own orders never cancel them.
+#: The source of the holdings' orders: the demo's generated orders never cancel them.
 HOLDING_SOURCE = "streamdesk-sandbox-holding"
 #: The demo's coin position (units of BTC/USD) where the broker offers crypto.
 _DEMO_COIN = ("BTC/USD", Decimal("0.25"))
@@ -262,60 +257,3 @@ def _option_expiry(today: date, rng: random.Random) -> date:
         return rng.choice(candidates)
     expiry = chains.listed_expiration(last)
     return expiry if expiry <= last else chains.listed_expiration(last - timedelta(days=7))
-
-
-def demo_requests(acct: Account, rng: random.Random, marks: Marks) -> list[OrderRequest]:
-    """A few plausible order requests in random order; the first one accepted is placed."""
-    requests: list[OrderRequest] = []
-    pool = _DEMO_MARGIN_TICKERS if acct.margin else _DEMO_IRA_TICKERS
-    held = [p for p in acct.positions.values() if p.instrument.instrument_type == EQUITY]
-    tickers = sorted({*pool, *(p.instrument.symbol for p in held if p.quantity > 0)})
-    ticker = rng.choice(tickers)
-    requests.append(_demo_body(equity(ticker), "Buy to Open", rng.randint(1, 10), rng, marks))
-    longs = [p for p in held if p.quantity > 0]
-    if longs:
-        pos = rng.choice(longs)
-        qty = rng.randint(1, int(min(pos.quantity, 10)))
-        requests.append(_demo_body(pos.instrument, "Sell to Close", qty, rng, marks))
-    options = [p for p in acct.positions.values() if p.instrument.instrument_type == EQUITY_OPTION]
-    if options:
-        pos = rng.choice(options)
-        if pos.quantity > 0:
-            action = rng.choice(("Buy to Open", "Sell to Close"))
-        else:
-            action = rng.choice(("Sell to Open", "Buy to Close"))
-        requests.append(_demo_body(pos.instrument, action, 1, rng, marks))
-    rng.shuffle(requests)
-    return requests
-
-
-def _demo_body(
-    instrument: Instrument, action: str, qty: int, rng: random.Random, marks: Marks
-) -> OrderRequest:
-    """A demo order: Market, a marketable Limit, or a resting Limit."""
-    legs = (
-        LegRequest(
-            symbol=instrument.symbol,
-            action=action,
-            quantity=Decimal(qty),
-            instrument_type=instrument.instrument_type,
-        ),
-    )
-    market = OrderRequest(order_type="Market", legs=legs, source=_DEMO_SOURCE)
-    roll = rng.random()
-    if roll < 0.3 and instrument.instrument_type == EQUITY:
-        return market
-    if not marks.prices.ensure(instrument.streamer_symbol):
-        return market
-    bid, ask = marks.bid_ask(instrument.streamer_symbol)
-    buying = ACTION_SIGN[action] > 0
-    marketable = roll < 0.75
-    # a marketable limit crosses the spread; a resting one waits on its own side
-    limit = (ask if marketable else bid) if buying else (bid if marketable else ask)
-    return OrderRequest(
-        order_type="Limit",
-        legs=legs,
-        price=max(limit, CENT),
-        price_effect="Debit" if buying else "Credit",
-        source=_DEMO_SOURCE,
-    )

@@ -25,7 +25,7 @@ from tastytrade.order import (
     UnplacedOrder,
 )
 
-from sandbox.core import records
+from sandbox.core import demo_orders, records
 from sandbox.core.brokerage import Brokerage
 from sandbox.core.instruments import occ_to_streamer
 from sandbox.core.records import AccountEvent, OrderRejected
@@ -163,6 +163,8 @@ class WireBroker:
 
 def make(seed: int = 7) -> tuple[WireBroker, FakeMarket, Clock, str, str]:
     market, clock = FakeMarket(), Clock()
+    for symbol in demo_orders.SYMBOLS:  # the demo order generator's own symbols
+        market.prices[symbol] = 150.0
     broker = WireBroker(Brokerage(market, seed=seed, clock=clock))
     margin, ira = broker.open_customer("alice")
     return broker, market, clock, margin, ira

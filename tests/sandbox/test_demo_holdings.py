@@ -12,6 +12,9 @@ over real sockets:
   position spelled `BTCUSD` with `asset_class` crypto (alpaca-py #537).
 
 With the flag off (every other test), a customer starts with no working order.
+
+The demo's order generator (`--demo-orders`) trades symbols of its own (docs/sandbox.md,
+"Demo orders"), never what a demo account holds, and cancels only its own orders.
 """
 
 from __future__ import annotations
@@ -20,12 +23,20 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+import anyio
 import pytest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import AssetClass, OrderClass, OrderStatus, OrderType, QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 from tastytrade import Account
-from tastytrade.order import InstrumentType
+from tastytrade.order import (
+    InstrumentType,
+    Leg,
+    LimitOrder,
+    OrderAction,
+    OrderTimeInForce,
+    PlacedOrder,
+)
 from tastytrade.order import OrderStatus as TTStatus
 from tastytrade.order import OrderType as TTType
 
@@ -34,7 +45,7 @@ from sandbox.core.brokerage import Brokerage
 from sandbox.core.config import SandboxConfig
 from sandbox.core.records import WORKING_STATUSES
 from tests.support.core_market import Clock, Market
-from tests.support.sdk import sdk_session
+from tests.support.sdk import alert_streamer, sdk_session
 from tests.support.tradier import tradier_client
 
 #: Orders advance only on `control.step()`: a bracket's entry is Live after the first,
@@ -144,3 +155,67 @@ def test_the_demos_own_orders_never_cancel_a_holding():
     for _ in range(12):
         broker.demo_order(margin)
     assert held <= working()
+
+
+#: The generator at full speed (an order per account every 20 ms) over a market that stands
+#: still, so its marketable orders fill and its resting ones wait.
+GENERATOR = SandboxConfig(
+    tick_rate=0, order_step_interval=0.02, demo_order_interval=0.02, demo_holdings=True
+)
+#: What the generator's orders carry as their `source`, and the symbols it trades
+#: (docs/sandbox.md "Demo orders").
+DEMO_SOURCE = "streamdesk-sandbox-demo"
+GENERATOR_SYMBOLS = {"AMZN", "GOOGL", "DIA", "IWM"}
+
+
+def _underlying(order: PlacedOrder) -> str:
+    return order.underlying_symbol or order.legs[0].symbol.split()[0]
+
+
+@pytest.mark.parametrize("sandbox_config", [GENERATOR])
+async def test_the_demo_order_generator_never_trades_what_the_demo_holds(sandbox, refresh_token):
+    async with sdk_session(sandbox, refresh_token) as session:
+        accounts = await Account.get(session)
+        margin = accounts[0]
+        with anyio.fail_after(10):  # the holdings' bracket entry fills on the first steps
+            while "MSFT" not in {p.symbol for p in await margin.get_positions(session)}:
+                await anyio.sleep(0.02)
+        held = {a.account_number: await a.get_positions(session) for a in accounts}
+        seeded = {n: {p.symbol: p.quantity for p in ps} for n, ps in held.items()}
+        underlyings = {p.underlying_symbol for ps in held.values() for p in ps}
+        # the trader's own resting order: the generator must leave it working
+        leg = Leg(
+            instrument_type=InstrumentType.EQUITY,
+            symbol="SPY",
+            action=OrderAction.BUY_TO_OPEN,
+            quantity=Decimal(1),
+        )
+        own = LimitOrder(time_in_force=OrderTimeInForce.GTC, legs=[leg], price=Decimal("-1.00"))
+        mine = (await margin.place_order(session, own, dry_run=False)).order
+        generated: dict[int, PlacedOrder] = {}
+        async with alert_streamer(session, sandbox) as streamer:
+            await streamer.subscribe_accounts(accounts)  # the generator trades watched ones
+            with anyio.fail_after(60):
+                async for order in streamer.listen(PlacedOrder):
+                    if order.source == DEMO_SOURCE:
+                        generated[order.id] = order
+                    sold = [
+                        o
+                        for o in generated.values()
+                        if o.status == TTStatus.FILLED
+                        and o.legs[0].action == OrderAction.SELL_TO_CLOSE
+                    ]
+                    if len(generated) >= 60 and sold:
+                        break
+        after = {a.account_number: await a.get_positions(session) for a in accounts}
+        [otoco] = await margin.get_live_complex_orders(session)
+        live = {o.id: o for o in await margin.get_live_orders(session)}
+    traded = {_underlying(o) for o in generated.values()}
+    assert traded <= GENERATOR_SYMBOLS and not traded & underlyings, traded
+    for number, symbols in seeded.items():
+        now = {p.symbol: p.quantity for p in after[number]}
+        assert {s: now.get(s) for s in symbols} == symbols, number
+    assert {o.status for o in otoco.orders} == {TTStatus.LIVE}
+    assert live[mine.id].status == TTStatus.LIVE
+    stops = [o for o in live.values() if o.order_type == TTType.STOP and o.legs[0].symbol == "SPY"]
+    assert [o.status for o in stops] == [TTStatus.LIVE]
