@@ -5,19 +5,15 @@ Pure functions, so the consumer stays thin and every rule is unit-tested.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from streaming.brokers.symbols import (
-    OPTION_STREAMER_RE,
-    occ_to_streamer_symbol,
-    streamer_to_occ_symbol,
-)
 from streaming.contract import CLIENT_MESSAGE_TYPES
+from streaming.instruments.instrument import parse
+from streaming.instruments.resolve import clean
 
 MAX_MESSAGE_BYTES = 4096
 #: The largest `POST /watchlist` body, checked before it is parsed.
@@ -36,10 +32,6 @@ RATE_WINDOW = 10.0  # seconds
 MIN_PACE_FREQUENCY = 0.5
 MAX_PACE_FREQUENCY = 20.0
 
-# ASCII only (re.ASCII, and `[0-9]`, never `\d`, which matches every Unicode digit).
-EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$", re.ASCII)
-FUTURE_RE = re.compile(r"^/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$", re.ASCII)
-
 
 class MessageError(Exception):
     """A client message that is refused; `code` is the contract's error code."""
@@ -52,21 +44,16 @@ class MessageError(Exception):
 
 
 def normalize_symbol(raw: Any) -> str | None:
-    """The canonical (streamer) form of a client symbol, or None if it is not valid.
+    """The contract's symbol (the instrument's feed symbol) of a client's symbol, or None
+    if it names no instrument (streaming/instruments: any spelling that names one thing).
 
     Non-ASCII input is refused *before* `.upper()`, which would otherwise turn `ß` into
     `SS` or `ﬀ` into `FF`; Unicode digits never pass for `0-9`. Options need a real
     expiration date and a strike > 0.
     """
-    if not isinstance(raw, str) or not 0 < len(raw) <= 32 or not raw.isascii():
-        return None
-    symbol = raw.strip().upper()
-    if EQUITY_RE.match(symbol) or FUTURE_RE.match(symbol):
-        return symbol
-    if OPTION_STREAMER_RE.match(symbol):
-        # A real date and a strike > 0 that an OCC symbol can carry (3 decimals, 8 digits).
-        return symbol if streamer_to_occ_symbol(symbol) is not None else None
-    return occ_to_streamer_symbol(symbol)
+    text = clean(raw)
+    instrument = parse(text) if text is not None else None
+    return instrument.symbol if instrument is not None else None
 
 
 @dataclass

@@ -21,6 +21,7 @@ APP_PACKAGES = ("streaming", "accounts", "operations", "config", "sandbox")
 #: listed; a module imports only from its own tier or lower ones.
 TIERS: list[tuple[str, ...]] = [
     ("streaming.runtime",),
+    ("streaming.instruments",),  # what a symbol names: pure, below every broker
     (
         "streaming.brokers",
         "streaming.contract",

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from streaming.brokers.symbols import NEW_YORK
 from streaming.brokers.values import num
+from streaming.instruments.symbols import NEW_YORK
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000

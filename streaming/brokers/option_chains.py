@@ -32,9 +32,9 @@ from tastytrade.order import InstrumentType
 from streaming.brokers import rate_limit as pacing
 from streaming.brokers.errors import CredentialRejected, describe, http_status, retry_after
 from streaming.brokers.market_data_cache import FetchFailed, cache_key, cached
-from streaming.brokers.symbols import NEW_YORK, occ_to_streamer_symbol
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.values import num, time_ms
+from streaming.instruments.symbols import NEW_YORK, occ_to_streamer_symbol
 
 #: tastytrade publishes no REST rate limit: one call a second per credential is a
 #: conservative pace for reference data (chains are cached for minutes anyway).

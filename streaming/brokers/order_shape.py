@@ -9,7 +9,7 @@ dropped or relabelled. Pure data and functions, no I/O.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 #: The contract's order types (tastytrade's names, which every broker's types map to).
 ORDER_TYPES = (
@@ -58,6 +58,10 @@ class Fill(TypedDict):
 
 class Leg(TypedDict):
     symbol: str
+    #: The instrument's contract symbol and display name (added by the stream on arrival:
+    #: instruments/naming.py); None / the broker's symbol for a kind the app does not act on.
+    streamer_symbol: NotRequired[str | None]
+    display: NotRequired[str]
     instrument_type: str
     action: str | None
     quantity: float | int | None
@@ -104,6 +108,7 @@ class Order(TypedDict):
     order_class: str
     group: Group | None
     underlying: str | None
+    display: NotRequired[str]
     legs: list[Leg]
     received_at: int | None
     updated_at: int | None

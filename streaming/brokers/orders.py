@@ -1,8 +1,8 @@
 """Order entry at a broker: the values a ticket hands an adapter, and what it answers.
 
 An order is in the contract's vocabulary (docs/streaming-contract.md, "Trading"): legs of
-(symbol, action, quantity) with the contract's symbols, `Limit`/`Market`/`Stop`/`Stop
-Limit`/`Trailing Stop`/`Notional Market`, `Day`/`GTC`.
+(instrument, action, quantity), each instrument resolved once (streaming/instruments),
+`Limit`/`Market`/`Stop`/`Stop Limit`/`Trailing Stop`/`Notional Market`, `Day`/`GTC`/`IOC`.
 Each adapter that trades (`SupportsOrders`) spells it the broker's way, runs the broker's
 own dry run where there is one, and tags every order with the ticket's client order id
 so that a lost answer can be looked up before anything is placed again.
@@ -14,24 +14,44 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from streaming.instruments.instrument import Instrument, parse
+from streaming.instruments.kinds import Kind
+
 ACTIONS = ("Buy to Open", "Sell to Close", "Sell to Open", "Buy to Close")
 ORDER_TYPES = ("Limit", "Market", "Stop", "Stop Limit", "Trailing Stop", "Notional Market")
 #: A dollar amount at market: the broker sizes it when it fills.
 NOTIONAL_MARKET = "Notional Market"
 #: The types armed at a trigger (one leg each).
 STOP_TYPES = frozenset({"Stop", "Stop Limit", "Trailing Stop"})
-TIMES_IN_FORCE = ("Day", "GTC")
+TIMES_IN_FORCE = ("Day", "GTC", "IOC")
 
 
 @dataclass(frozen=True, kw_only=True)
 class OrderLeg:
-    """One leg: the contract's symbol (a ticker, an option's streamer symbol), and its
-    quantity: exact (a part of a share where the broker takes it), None in a `Notional
-    Market` order, which the broker sizes when it fills."""
+    """One leg: the instrument (resolved once: its price is its own quote), and its
+    quantity: exact (a part of a share or a coin where the broker takes it), None in a
+    `Notional Market` order, which the broker sizes when it fills."""
 
-    symbol: str
+    instrument: Instrument
     action: str
     quantity: Decimal | None
+
+    @classmethod
+    def of(cls, symbol: str, action: str, quantity: Decimal | None) -> OrderLeg:
+        """A leg of a symbol read by its spelling alone (no broker's facts)."""
+        instrument = parse(symbol)
+        if instrument is None:
+            raise ValueError(f"{symbol!r} names no instrument")
+        return cls(instrument=instrument, action=action, quantity=quantity)
+
+    @property
+    def symbol(self) -> str:
+        """The contract's symbol: the instrument's feed symbol, its quote's key."""
+        return self.instrument.symbol
+
+    @property
+    def kind(self) -> Kind:
+        return self.instrument.kind
 
     @property
     def size(self) -> Decimal:
@@ -46,7 +66,24 @@ class OrderLeg:
 
     @property
     def is_option(self) -> bool:
-        return self.symbol.startswith(".")
+        """An equity option or an option on a future."""
+        return self.instrument.kind.is_option
+
+    @property
+    def multiplier(self) -> Decimal:
+        """Dollars per point of its price per unit (1 where not known)."""
+        return self.instrument.multiplier or Decimal(1)
+
+    def broker_symbol(self, broker: str) -> str:
+        """The symbol `broker` takes in an order; `OrderRefused` when it cannot be told."""
+        symbol = self.instrument.broker_symbol(broker)
+        if symbol is None:
+            raise OrderRefused(
+                "unknown_symbol",
+                f"{self.instrument.display}: the broker's own symbol is not known here; "
+                "trade it from its position, or by the broker's symbol.",
+            )
+        return symbol
 
     @property
     def buys(self) -> bool:

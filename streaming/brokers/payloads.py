@@ -9,7 +9,7 @@ where the broker has none, never 0.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 Number = float | int | None
 
@@ -33,8 +33,12 @@ class Balance(TypedDict):
 
 
 class Position(TypedDict):
+    #: The broker's own symbol; `streamer_symbol` the instrument's contract symbol and
+    #: `display` its name, `underlying` the underlying's contract symbol (the stream names
+    #: each position by its instrument when it arrives: instruments/naming.py).
     symbol: str
     streamer_symbol: str
+    display: NotRequired[str]
     underlying: str
     instrument_type: str
     #: Unsigned; `direction` ("Long", "Short", "Zero") carries the sign.

@@ -20,8 +20,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from streaming.brokers.market_data_cache import FetchFailed
-from streaming.brokers.symbols import OPTION_STREAMER_RE
 from streaming.contract import now_ms
+from streaming.instruments.symbols import OPTION_STREAMER_RE
 from streaming.validation import normalize_symbol
 
 if TYPE_CHECKING:

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 OPTION_STREAMER_RE = re.compile(
     r"^\.([A-Z][A-Z0-9]{0,5})([0-9]{6})([CP])([0-9]+(?:\.[0-9]+)?)$", re.ASCII
 )
+#: A ticker: `AAPL`, `BRK.B`, `BRK/B` (one letter after the slash: a share class, never a
+#: coin pair).
+EQUITY_RE = re.compile(r"^[A-Z][A-Z0-9.]{0,9}(/[A-Z])?$", re.ASCII)
 OPTION_OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5}) *([0-9]{6})([CP])([0-9]{8})$", re.ASCII)
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from streaming.instruments.symbols import EQUITY_RE
 from streaming.news import store
 from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.query import DEFAULT_LIMIT, NewsQuery
-from streaming.validation import EQUITY_RE, normalize_symbol
+from streaming.validation import normalize_symbol
 
 
 def news_list(query: NewsQuery) -> dict[str, Any]:

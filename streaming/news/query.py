@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from streaming.instruments.symbols import EQUITY_RE
 from streaming.news.store import MAX_LIMIT
-from streaming.validation import EQUITY_RE, MAX_SYMBOLS_PER_USER, normalize_symbol
+from streaming.validation import MAX_SYMBOLS_PER_USER, normalize_symbol
 
 #: Longest query string read: room for every symbol a user can stream (400 of 10 chars
 #: plus separators and the other parameters), far below a parse that costs anything.

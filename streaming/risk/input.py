@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from streaming.brokers.symbols import EXPIRY_TIME, NEW_YORK
+from streaming.instruments.symbols import EXPIRY_TIME, NEW_YORK
 
 MAX_PRICES = 200
 MAX_IV_SHIFT = 50.0

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streaming.brokers.symbols import EXPIRY_TIME, NEW_YORK, OPTION_STREAMER_RE, option_date
 from streaming.dashboard.totals import is_option_position, number
+from streaming.instruments.symbols import EXPIRY_TIME, NEW_YORK, OPTION_STREAMER_RE, option_date
 from streaming.risk.exposure import account_positions, quote_key, signed_quantity, underlying_of
 
 Kind = Literal["stock", "call", "put"]

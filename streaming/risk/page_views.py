@@ -16,8 +16,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from streaming.brokers.symbols import NEW_YORK
 from streaming.dashboard.page_context import live_page_context
+from streaming.instruments.symbols import NEW_YORK
 from streaming.risk.exposure import BENCHMARK, underlying_of
 from streaming.risk.limits_runner import portfolio_values
 from streaming.risk.limits_store import limits_get

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from streaming.brokers.symbols import NEW_YORK
+from streaming.instruments.symbols import NEW_YORK
 
 SESSION_OPENS = dt.time(9, 30)
 SESSION_CLOSES = dt.time(16, 0)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 
 from streaming.dashboard.page_context import snapshot_for
+from streaming.instruments.symbols import EQUITY_RE
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.strategies import strategies_of
-from streaming.validation import EQUITY_RE
 
 UNDERLYING_ERROR = "underlying must be a stock or ETF symbol, e.g. SPY (letters, digits, '.', '/')"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from streaming.brokers.symbols import NEW_YORK
 from streaming.dashboard.totals import live_mark, number
+from streaming.instruments.symbols import NEW_YORK
 from streaming.risk.curve import (
     Scenario,
     UnderlyingGroup,

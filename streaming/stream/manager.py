@@ -166,7 +166,8 @@ class UserStreamManager(ListenerServices):
             self._spawn(listener.run(), f"{type(listener).__name__}-{self.user_id}")
         for link_id, adapter in self.adapters.items():
             self._spawn(
-                adapter.run(LinkSink(self, self.feed, link_id)), f"adapter-{self.user_id}-{link_id}"
+                adapter.run(LinkSink(self, self.feed, link_id, self.links[link_id].broker)),
+                f"adapter-{self.user_id}-{link_id}",
             )
         if not self.adapters:
             self.ready.set()

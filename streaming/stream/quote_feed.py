@@ -18,8 +18,8 @@ from typing import Any, cast
 from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
-from streaming.brokers.symbols import is_coin
 from streaming.contract import StatusFrame, now_ms
+from streaming.instruments.symbols import is_coin
 from streaming.stream.health import (
     KINDS,
     STALE_FACTOR,
@@ -123,6 +123,22 @@ class QuoteFeed:
         self._new_feed()
         for info in links.values():
             self.state.link_status[info.id] = self.render_status(info)
+
+    def quote_live(self, symbol: str) -> bool:
+        """Whether the stream's value of `symbol` is live (docs/streaming-contract.md,
+        "Staleness"): it came from a current feed (the quote source's, or the coin feed's)
+        and that link's market data is live now. What the order ticket's guard acts on."""
+        entry = self.state.quotes.get(symbol)
+        src = entry.get("src") if entry else None
+        if src is None:
+            return False
+        if src == self.feed and self.source is not None:
+            link = self.source
+        elif src == self.coin_feed and self.coin_link is not None:
+            link = self.coin_link
+        else:
+            return False
+        return self.health[link].kinds["quotes"].shown[0] == "live"
 
     # -- the source and what each link streams ----------------------------------------------
     def subscribe(self, wanted: set[str]) -> None:

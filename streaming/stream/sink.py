@@ -2,15 +2,19 @@
 
 Per-tick market data goes straight to the quote feed, told which link it came from (the
 preferred link's standby probe is not the user's quotes); account events, statuses and
-the lease gate go to the stream manager.
+the lease gate go to the stream manager, each position and order named by its instrument
+on the way (its contract symbol, display name and underlying: instruments/naming.py), so
+everything downstream reads one name per instrument.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from streaming.brokers.base import AccountKind, AccountPayload
-from streaming.brokers.payloads import GreeksFields, QuoteFields
+from streaming.brokers.order_shape import Order
+from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
+from streaming.instruments.naming import name_order, name_position
 from streaming.stream.quote_feed import QuoteFeed
 
 
@@ -31,12 +35,13 @@ class AccountSink(Protocol):
 class LinkSink:
     """One link's reports: its ticks to the quote feed, the rest to the manager."""
 
-    __slots__ = ("_feed", "_manager", "link_id")
+    __slots__ = ("_feed", "_manager", "broker", "link_id")
 
-    def __init__(self, manager: AccountSink, feed: QuoteFeed, link_id: int) -> None:
+    def __init__(self, manager: AccountSink, feed: QuoteFeed, link_id: int, broker: str) -> None:
         self._manager = manager
         self._feed = feed
         self.link_id = link_id
+        self.broker = broker
 
     def quote(self, symbol: str, fields: QuoteFields) -> None:
         self._feed.quote_from(self.link_id, symbol, fields)
@@ -47,7 +52,16 @@ class LinkSink:
     async def account_event(
         self, kind: AccountKind, link_id: int, account: str, payload: AccountPayload
     ) -> None:
-        await self._manager.account_event(kind, link_id, account, payload)
+        await self._manager.account_event(kind, link_id, account, self._named(kind, payload))
+
+    def _named(self, kind: AccountKind, payload: AccountPayload) -> AccountPayload:
+        if kind == "position" and isinstance(payload, dict):
+            return cast(Position, name_position(payload, self.broker))
+        if kind == "positions" and isinstance(payload, list):
+            return [cast(Position, name_position(p, self.broker)) for p in payload]
+        if kind == "order" and isinstance(payload, dict):
+            return cast(Order, name_order(payload, self.broker))
+        return payload
 
     async def status(
         self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any

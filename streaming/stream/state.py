@@ -15,6 +15,7 @@ from typing import Any
 
 from streaming import contract
 from streaming.brokers.values import order_status
+from streaming.instruments.resolve import InstrumentBook
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
 from streaming.stream.position import Position, new_epoch
 
@@ -192,6 +193,15 @@ class UserState:
             for p in account.positions.values()
             if p.get("streamer_symbol")
         }
+
+    def instrument_book(self) -> InstrumentBook:
+        """Every instrument the accounts hold, by every spelling (the broker's facts kept):
+        what an order, a chart or an alert resolves its symbol through."""
+        return InstrumentBook(
+            (account.link.broker, p)
+            for account in self.accounts.values()
+            for p in account.positions.values()
+        )
 
     def live_values(self, wanted: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The last quotes and greeks of the wanted symbols."""

@@ -1,12 +1,16 @@
 """A ticket's order, checked: the contract's order JSON into an `OrderRequest`.
 
 Every refusal is the contract's code with a sentence a trader can act on
-(docs/streaming-contract.md, "Trading": "The order", "Errors"). Pure: what the broker
-takes (`check_supported`) needs only the link's broker name.
+(docs/streaming-contract.md, "Trading": "The order", "Errors"). Each leg's symbol is
+resolved to its instrument once, by the resolver handed in (the user's holdings at the
+owner: `InstrumentBook.resolve`; a symbol's spelling alone elsewhere), and every price is
+checked on that instrument's own tick grid. Pure. What the broker takes of it:
+streaming/trading/broker_rules.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,10 +26,15 @@ from streaming.brokers.orders import (
     OrderLeg,
     OrderRequest,
 )
-from streaming.brokers.symbols import OPTION_STREAMER_RE
-from streaming.trading.ticks import on_grid, tick_for
+from streaming.instruments.instrument import Instrument
+from streaming.instruments.kinds import Kind
+from streaming.instruments.resolve import InstrumentBook
+from streaming.trading.ticks import UnknownTick, on_grid, tick_for
 from streaming.trading.words import price_text
-from streaming.validation import FUTURE_RE, normalize_symbol
+
+#: Symbol → its instrument (None: it names none).
+Resolver = Callable[[object], Instrument | None]
+BY_SPELLING: Resolver = InstrumentBook().resolve
 
 FIELDS = frozenset(
     {
@@ -54,15 +63,8 @@ MAX_QUANTITY_PLACES = 9
 #: A dollar amount's least: Alpaca's "as little as $1 worth of shares".
 MIN_NOTIONAL = Decimal("1.00")
 CENTS = Decimal("0.01")
-#: What each broker takes: (most legs, options Day only).
-BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
-MAX_LEGS_AT = {"tastytrade": 4, "tradier": 4, "alpaca": 1}
-#: The brokers that take a Trailing Stop (Alpaca, of stock).
-TRAILING_STOPS_AT = frozenset({"alpaca"})
-#: The brokers that take a dollar amount (`Notional Market`) of stock.
-NOTIONAL_AT = frozenset({"tastytrade", "alpaca"})
-#: Alpaca's types that take a part of a share (its "Fractional Trading": Day only).
-FRACTIONAL_TYPES_AT_ALPACA = ("Market", "Limit", "Stop", "Stop Limit")
+#: The kinds a dollar amount (`Notional Market`) buys: stock and coins.
+NOTIONAL_KINDS = frozenset({Kind.EQUITY, Kind.CRYPTO})
 
 
 class OrderInputError(ValueError):
@@ -122,34 +124,34 @@ def _quantity(raw: Any) -> Decimal:
     return Decimal(format(value.normalize(), "f"))
 
 
-def _symbol(raw: Any) -> str:
-    symbol = normalize_symbol(raw)
-    if symbol is None:
+def _instrument(raw: Any, resolve: Resolver) -> Instrument:
+    instrument = resolve(raw)
+    if instrument is None:
         raise OrderInputError("unknown_symbol", f"{str(raw)[:32]!r} is not a symbol.")
-    if FUTURE_RE.match(symbol):
-        raise OrderInputError("unsupported", f"{symbol}: futures are not traded here.")
-    return symbol
+    return instrument
 
 
-def _leg(raw: Any, *, dollars: bool) -> OrderLeg:
+def _leg(raw: Any, *, dollars: bool, resolve: Resolver) -> OrderLeg:
     """One leg; a dollar amount's (`dollars`) has no quantity: the broker sizes it."""
     if not isinstance(raw, dict) or set(raw) - LEG_FIELDS:
         raise OrderInputError("bad_body", "Each leg is {symbol, action, quantity}.")
     action = raw.get("action")
     if action not in ACTIONS:
         raise OrderInputError("bad_order", f"The action must be one of: {', '.join(ACTIONS)}.")
-    symbol = _symbol(raw.get("symbol"))
+    instrument = _instrument(raw.get("symbol"), resolve)
     if dollars:
         if raw.get("quantity") is not None:
             raise OrderInputError(
                 "bad_order", "A notional market order has a dollar amount, not a quantity."
             )
-        return OrderLeg(symbol=symbol, action=action, quantity=None)
-    leg = OrderLeg(symbol=symbol, action=action, quantity=_quantity(raw.get("quantity")))
+        return OrderLeg(instrument=instrument, action=action, quantity=None)
+    leg = OrderLeg(instrument=instrument, action=action, quantity=_quantity(raw.get("quantity")))
     if leg.is_option and not leg.whole:
         raise OrderInputError(
             "bad_quantity", "An option's quantity is a whole number of contracts."
         )
+    if leg.kind is Kind.FUTURE and not leg.whole:
+        raise OrderInputError("bad_quantity", "A future's quantity is a whole number of contracts.")
     return leg
 
 
@@ -174,8 +176,16 @@ def _decimal(raw: Any, what: str) -> Decimal:
     return value
 
 
+def _fits(legs: tuple[OrderLeg, ...], value: Decimal) -> bool:
+    """Whether a price sits on the legs' grid; refused in words when the grid is unknown."""
+    try:
+        return on_grid(legs, value)
+    except UnknownTick as exc:
+        raise OrderInputError("bad_price", f"{exc} Trade it at its broker.") from None
+
+
 def _on_grid(value: Decimal, what: str, legs: tuple[OrderLeg, ...]) -> Decimal:
-    if not on_grid(legs, value):
+    if not _fits(legs, value):
         raise OrderInputError(
             "bad_price",
             f"The {what} {value} is off the tick grid: it moves in {tick_for(legs, value)}.",
@@ -200,7 +210,7 @@ def _price(raw: Any, order_type: str, legs: tuple[OrderLeg, ...]) -> Decimal | N
     if raw is None:
         return None
     price = _decimal(raw, "price")
-    if not on_grid(legs, price):
+    if not _fits(legs, price):
         raise OrderInputError(
             "bad_price",
             f"{price} is off the tick grid: this price moves in {tick_for(legs, price)}.",
@@ -221,15 +231,15 @@ def _notional(raw: Any, order_type: str, legs: tuple[OrderLeg, ...], tif: Any) -
     raw = _wanted(raw, order_type, frozenset({NOTIONAL_MARKET}), "dollar amount", "a dollar amount")
     if raw is None:
         return None
-    if len(legs) != 1 or legs[0].is_option:
-        raise OrderInputError("bad_order", "A notional market order buys or sells stock.")
+    if len(legs) != 1 or legs[0].kind not in NOTIONAL_KINDS:
+        raise OrderInputError("bad_order", "A notional market order buys or sells stock or a coin.")
     if legs[0].action not in ("Buy to Open", "Sell to Close"):
         raise OrderInputError(
             "bad_order",
             "A notional market order buys (Buy to Open) or sells what is held (Sell to Close).",
         )
-    if tif != "Day":
-        raise OrderInputError("bad_order", "A notional market order is for the day (Day).")
+    if tif != "Day" and legs[0].kind is Kind.EQUITY:
+        raise OrderInputError("bad_order", "A notional market order of stock is for the day (Day).")
     amount = _decimal(raw, "dollar amount")
     if amount < MIN_NOTIONAL:
         raise OrderInputError("bad_price", "The dollar amount must be at least 1.00.")
@@ -259,7 +269,7 @@ def _trail(
     return None, Decimal(format(percent.normalize(), "f"))
 
 
-def _request(body: dict[str, Any], account: str) -> OrderRequest:
+def _request(body: dict[str, Any], account: str, resolve: Resolver) -> OrderRequest:
     """An order's terms (legs, type, prices, time in force), checked."""
     raw_legs = body.get("legs")
     if not isinstance(raw_legs, list) or not 1 <= len(raw_legs) <= MAX_LEGS:
@@ -271,14 +281,15 @@ def _request(body: dict[str, Any], account: str) -> OrderRequest:
             "The order type must be Limit, Market, Stop, Stop Limit, Trailing Stop or "
             "Notional Market.",
         )
-    legs = tuple(_leg(leg, dollars=order_type == NOTIONAL_MARKET) for leg in raw_legs)
+    dollars = order_type == NOTIONAL_MARKET
+    legs = tuple(_leg(leg, dollars=dollars, resolve=resolve) for leg in raw_legs)
     if len({leg.symbol for leg in legs}) != len(legs):
         raise OrderInputError("bad_order", "Each leg must name a different symbol.")
     if order_type in STOP_TYPES and len(legs) > 1:
         raise OrderInputError("bad_order", f"A {order_type.lower()} order has one leg.")
     tif = body.get("time_in_force")
     if tif not in TIMES_IN_FORCE:
-        raise OrderInputError("bad_order", "The time in force must be Day or GTC.")
+        raise OrderInputError("bad_order", "The time in force must be Day, GTC or IOC.")
     price = _price(body.get("price"), order_type, legs)
     stop_price = _stop_price(body.get("stop_price"), order_type, legs)
     trail_amount, trail_percent = _trail(body.get("trail"), order_type, legs)
@@ -296,7 +307,7 @@ def _request(body: dict[str, Any], account: str) -> OrderRequest:
     )
 
 
-def parse_order(body: Any) -> TicketOrder:
+def parse_order(body: Any, resolve: Resolver = BY_SPELLING) -> TicketOrder:
     """The body of `POST /api/orders/preview` as a checked order, or `OrderInputError`."""
     if not isinstance(body, dict):
         raise OrderInputError("bad_body", "The order must be a JSON object.")
@@ -305,18 +316,19 @@ def parse_order(body: Any) -> TicketOrder:
         raise OrderInputError("bad_body", f"Unknown field: {unknown[0][:32]}.")
     link = _link(body.get("link"))
     account = _account(body.get("account"))
-    order = _request(body, account)
+    order = _request(body, account, resolve)
     replaces = body.get("replaces")
     if replaces is not None and (not isinstance(replaces, str) or not 0 < len(replaces) <= 64):
         raise OrderInputError("bad_order", "`replaces` is a working order's id.")
     return TicketOrder(link=link, order=order, replaces=replaces)
 
 
-def parse_ticket(body: Any) -> TicketOrder | TicketLinked:
-    """A preview's body: a linked order when it names a `complex`, else an order."""
+def parse_ticket(body: Any, resolve: Resolver = BY_SPELLING) -> TicketOrder | TicketLinked:
+    """A preview's body: a linked order when it names a `complex`, else an order;
+    `resolve`: symbol → instrument (the user's holdings where they are known)."""
     if isinstance(body, dict) and "complex" in body:
-        return parse_linked(body)
-    return parse_order(body)
+        return parse_linked(body, resolve)
+    return parse_order(body, resolve)
 
 
 ORDINALS = ("first", "second")
@@ -324,14 +336,14 @@ ORDINALS = ("first", "second")
 CLOSING = {"Buy to Open": "Sell to Close", "Sell to Open": "Buy to Close"}
 
 
-def _member(raw: Any, account: str, what: str) -> OrderRequest:
+def _member(raw: Any, account: str, what: str, resolve: Resolver) -> OrderRequest:
     if not isinstance(raw, dict):
         raise OrderInputError("bad_body", f"The {what} must be an order (a JSON object).")
     unknown = sorted(set(raw) - MEMBER_FIELDS)
     if unknown:
         raise OrderInputError("bad_body", f"Unknown field of the {what}: {unknown[0][:32]}.")
     try:
-        order = _request(raw, account)
+        order = _request(raw, account, resolve)
     except OrderInputError as exc:
         raise OrderInputError(exc.code, f"The {what}: {exc.message}") from None
     if len(order.legs) != 1:
@@ -433,7 +445,7 @@ def _check_sides(group: LinkedOrder) -> None:
         )
 
 
-def parse_linked(body: dict[str, Any]) -> TicketLinked:
+def parse_linked(body: dict[str, Any], resolve: Resolver = BY_SPELLING) -> TicketLinked:
     """A linked order's body (the contract's "Linked orders"), checked."""
     unknown = sorted(set(body) - LINKED_FIELDS)
     if unknown:
@@ -459,9 +471,9 @@ def parse_linked(body: dict[str, Any]) -> TicketLinked:
             f"An {complex_} has {many} in `orders`"
             + (" after its trigger." if wants_trigger else "."),
         )
-    trigger = _member(raw_trigger, account, "trigger") if wants_trigger else None
+    trigger = _member(raw_trigger, account, "trigger", resolve) if wants_trigger else None
     orders = tuple(
-        _member(raw, account, f"{ORDINALS[i]} order") for i, raw in enumerate(raw_orders)
+        _member(raw, account, f"{ORDINALS[i]} order", resolve) for i, raw in enumerate(raw_orders)
     )
     group = LinkedOrder(account=account, complex=complex_, trigger=trigger, orders=orders)
     if len({m.legs[0].symbol for m in group.members}) != 1:
@@ -470,140 +482,3 @@ def parse_linked(body: dict[str, Any]) -> TicketLinked:
     _check_closes(group)
     _check_sides(group)
     return TicketLinked(link=link, group=group)
-
-
-def _root(symbol: str) -> str:
-    """An option's underlying root (`.SPY270115C600` → SPY)."""
-    match = OPTION_STREAMER_RE.match(symbol)
-    return match[1] if match else symbol
-
-
-def check_supported(broker: str, order: OrderRequest) -> None:
-    """Refuse (400 `unsupported`, naming the broker) what the link's broker does not take."""
-    name = BROKER_NAMES.get(broker, broker)
-    legs = order.legs
-    if len(legs) > MAX_LEGS_AT.get(broker, 1):
-        raise OrderInputError("unsupported", f"{name} does not take multi-leg orders here.")
-    if len(legs) > 1 and not all(leg.is_option for leg in legs):
-        raise OrderInputError("unsupported", f"{name} takes multi-leg orders of options only.")
-    if broker == "tradier" and len({_root(leg.symbol) for leg in legs}) > 1:
-        raise OrderInputError(
-            "unsupported", "Tradier takes multi-leg orders of one underlying only."
-        )
-    if broker == "alpaca" and legs[0].is_option and order.time_in_force != "Day":
-        raise OrderInputError("unsupported", "Alpaca takes option orders for the day only.")
-    if order.order_type == "Trailing Stop":
-        if broker not in TRAILING_STOPS_AT:
-            raise OrderInputError("unsupported", f"{name} takes no trailing stops; use a Stop.")
-        if legs[0].is_option:
-            raise OrderInputError("unsupported", f"{name} takes trailing stops of stock only.")
-    if order.order_type == NOTIONAL_MARKET and broker not in NOTIONAL_AT:
-        raise OrderInputError(
-            "unsupported", f"{name} takes no dollar amounts; give a number of shares."
-        )
-    if not all(leg.whole for leg in legs):
-        _check_fractional(broker, name, order)
-
-
-def _check_fractional(broker: str, name: str, order: OrderRequest) -> None:
-    """A part of a share: Alpaca's fractional trading (Day; Market, Limit, Stop, Stop
-    Limit; never short); tastytrade's only as a dollar amount; Tradier's not at all."""
-    if broker == "tastytrade":
-        raise OrderInputError(
-            "unsupported",
-            "tastytrade takes part of a share as a dollar amount (Notional Market) only.",
-        )
-    if broker != "alpaca":
-        raise OrderInputError("unsupported", f"{name} takes whole shares only.")
-    if order.order_type not in FRACTIONAL_TYPES_AT_ALPACA:
-        raise OrderInputError(
-            "unsupported",
-            "Alpaca takes a part of a share in a Market, Limit, Stop or Stop Limit order.",
-        )
-    if order.time_in_force != "Day":
-        raise OrderInputError("unsupported", "Alpaca takes a part of a share for the day only.")
-    if order.legs[0].action == "Sell to Open":
-        raise OrderInputError("unsupported", "Alpaca does not sell short a part of a share.")
-
-
-#: The brokers that take linked orders: each takes every kind of `LINKED`; what one
-#: refuses of a group is checked below, in its words.
-LINKED_BROKERS = frozenset({"tastytrade", "tradier", "alpaca"})
-
-
-def check_linked_supported(broker: str, group: LinkedOrder) -> None:
-    """Refuse (400 `unsupported`, naming the broker) a group the link's broker does not
-    take, or a member it would not take on its own."""
-    name = BROKER_NAMES.get(broker, broker)
-    if broker not in LINKED_BROKERS:
-        raise OrderInputError("unsupported", f"{name} takes no {group.complex} orders.")
-    if broker == "alpaca" and group.first.legs[0].is_option:
-        raise OrderInputError("unsupported", "Alpaca links orders of stock only.")
-    if broker == "alpaca" and not all(leg.whole for m in group.members for leg in m.legs):
-        raise OrderInputError("unsupported", "Alpaca links orders of whole shares only.")
-    if broker == "alpaca" and len({m.time_in_force for m in group.members}) > 1:
-        raise OrderInputError(
-            "unsupported", "Alpaca's linked orders have one time in force for every order."
-        )
-    if broker == "tradier" and group.trigger is not None and group.trigger.order_type == "Market":
-        raise OrderInputError(
-            "unsupported", "Tradier's linked orders start on a Limit, not a Market order."
-        )
-    for member in group.members:
-        check_supported(broker, member)
-
-
-def trail_json(order: OrderRequest) -> dict[str, str] | None:
-    """A trailing stop's trail as the contract spells it (None for any other order)."""
-    if order.trail_amount is not None:
-        return {"amount": str(order.trail_amount)}
-    if order.trail_percent is not None:
-        return {"percent": str(order.trail_percent)}
-    return None
-
-
-def quantity_json(quantity: Decimal | None) -> int | str | None:
-    """A quantity as the contract says it back: a number when whole, else its exact
-    decimal string (a JSON number would not keep 9 decimals of a large quantity)."""
-    if quantity is None:
-        return None
-    return int(quantity) if quantity == quantity.to_integral_value() else str(quantity)
-
-
-def member_json(order: OrderRequest) -> dict[str, Any]:
-    """An order's terms as the contract spells them (normalized; prices strings; a
-    dollar amount's `notional` only where there is one)."""
-    said: dict[str, Any] = {
-        "legs": [
-            {"symbol": leg.symbol, "action": leg.action, "quantity": quantity_json(leg.quantity)}
-            for leg in order.legs
-        ],
-        "order_type": order.order_type,
-        "price": None if order.price is None else str(order.price),
-        "stop_price": None if order.stop_price is None else str(order.stop_price),
-        "trail": trail_json(order),
-        "time_in_force": order.time_in_force,
-    }
-    if order.notional is not None:
-        said["notional"] = str(order.notional)
-    return said
-
-
-def order_json(ticket: TicketOrder | TicketLinked) -> dict[str, Any]:
-    """The order (or linked order) as the preview keeps and shows it."""
-    if isinstance(ticket, TicketLinked):
-        group = ticket.group
-        return {
-            "link": ticket.link,
-            "account": group.account,
-            "complex": group.complex,
-            "trigger": None if group.trigger is None else member_json(group.trigger),
-            "orders": [member_json(order) for order in group.orders],
-        }
-    order = ticket.order
-    return {
-        "link": ticket.link,
-        "account": order.account,
-        **member_json(order),
-        "replaces": ticket.replaces,
-    }

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from django.conf import settings
 
-from streaming.brokers.errors import describe, unanswered
+from streaming.brokers.errors import describe as describe_error
+from streaming.brokers.errors import unanswered
 from streaming.brokers.orders import (
     LinkedOrder,
     OrderRefused,
@@ -32,15 +33,13 @@ from streaming.brokers.orders import (
 )
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
 from streaming.contract import OrderCall, OrderReply, ToTab
-from streaming.trading.input import OrderInputError, TicketLinked, parse_ticket
-from streaming.trading.quote import (
-    far_side,
-    net_quote,
-    notional,
-    price_warning,
-    quote_moved,
-    stop_at_once,
-)
+from streaming.trading import price_guard
+from streaming.trading.broker_rules import check_linked_supported, check_supported
+from streaming.trading.input import OrderInputError, TicketLinked, TicketOrder, parse_ticket
+from streaming.trading.order_json import order_json
+from streaming.trading.price_guard import Verdict
+from streaming.trading.quote import far_side, net_quote, notional, quote_moved, stop_at_once
+from streaming.trading.words import describe, describe_linked
 
 if TYPE_CHECKING:
     from streaming.cluster.layer import Message
@@ -131,12 +130,17 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
                 )
             request = {**request, "account": account}
         return await _manage(adapter, op, request)
+    broker = manager.links[link_id].broker
     try:
-        ticket = parse_ticket(request.get("order"))
+        ticket = parse_ticket(request.get("order"), manager.state.instrument_book().resolve)
+        if isinstance(ticket, TicketLinked):
+            check_linked_supported(broker, ticket.group)
+        else:
+            check_supported(broker, ticket.order)
     except OrderInputError as exc:
         return _refused(400, exc.code, exc.message)
     if isinstance(ticket, TicketLinked):
-        return await _answer_linked(manager, adapter, op, ticket.group, request)
+        return await _answer_linked(manager, adapter, op, ticket, request)
     order = ticket.order
     quote = await _live_quote(manager, order)
     order = replace(
@@ -144,8 +148,11 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
         client_order_id=str(request.get("client_order_id") or ""),
         reference_price=far_side(order, quote),
     )
+    verdict = _guard(manager, (order,))
+    if verdict.refused is not None:
+        return _refused(409, "stale_quote", verdict.refused)
     if op == "preview":
-        return await _preview(manager, adapter, order, quote)
+        return await _preview(manager, adapter, replace(ticket, order=order), quote, verdict)
     if op in ("place", "replace"):
         if quote_moved(order, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
             return _refused(
@@ -163,11 +170,12 @@ async def _answer_linked(
     manager: UserStreamManager,
     adapter: SupportsOrders,
     op: str,
-    group: LinkedOrder,
+    ticket: TicketLinked,
     request: Message,
 ) -> Answer:
     """A linked order's preview or place: every member tagged with the group's client
     order id and priced at the first member's live quote (one symbol)."""
+    group = ticket.group
     quote = await _live_quote(manager, group.first)
     cid = str(request.get("client_order_id") or "")
 
@@ -180,12 +188,17 @@ async def _answer_linked(
         trigger=None if group.trigger is None else tagged(group.trigger),
         orders=tuple(tagged(order) for order in group.orders),
     )
+    verdict = _guard(manager, group.members)
+    if verdict.refused is not None:
+        return _refused(409, "stale_quote", verdict.refused)
     if op == "preview":
         try:
             result = await adapter.preview_linked(group)
         except Exception as exc:
             return _preview_failed(manager, exc)
-        return _previewed(manager, group.first, group.members, quote, result, priced=group.trigger)
+        shown = replace(ticket, group=group)
+        words = describe_linked(group, result)
+        return _previewed(manager, shown, group.first, group.members, quote, result, verdict, words)
     if op == "place":
         if quote_moved(group.first, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
             return _refused(
@@ -223,17 +236,27 @@ async def _live_quote(manager: UserStreamManager, order: OrderRequest) -> dict[s
     return quote
 
 
+def _guard(manager: UserStreamManager, members: tuple[OrderRequest, ...]) -> Verdict:
+    """The price guard on these members, against each instrument's own live quote."""
+    return price_guard.check(
+        members, manager.state.quotes, manager.feed.quote_live, settings.TRADING_PRICE_WARN
+    )
+
+
 async def _preview(
     manager: UserStreamManager,
     adapter: SupportsOrders,
-    order: OrderRequest,
+    ticket: TicketOrder,
     quote: dict[str, Any] | None,
+    verdict: Verdict,
 ) -> Answer:
+    order = ticket.order
     try:
         result = await adapter.preview_order(order)
     except Exception as exc:
         return _preview_failed(manager, exc)
-    return _previewed(manager, order, (order,), quote, result, priced=order)
+    words = describe(order, result)
+    return _previewed(manager, ticket, order, (order,), quote, result, verdict, words)
 
 
 def _preview_failed(manager: UserStreamManager, exc: Exception) -> Answer:
@@ -244,31 +267,30 @@ def _preview_failed(manager: UserStreamManager, exc: Exception) -> Answer:
     if unanswered(exc):
         return _refused(504, "timeout", "The broker did not answer the preview; try again.")
     # anything else is said as it is: a preview places nothing, so no outcome is unknown
-    return _refused(502, "broker_error", f"The preview failed: {describe(exc)}")
+    return _refused(502, "broker_error", f"The preview failed: {describe_error(exc)}")
 
 
 def _previewed(
     manager: UserStreamManager,
+    ticket: TicketOrder | TicketLinked,
     first: OrderRequest,
     members: tuple[OrderRequest, ...],
     quote: dict[str, Any] | None,
     result: PreviewResult,
-    priced: OrderRequest | None,
+    verdict: Verdict,
+    words: str,
 ) -> Answer:
-    """A preview's answer: the dry run's effect, the warnings of every member (a limit far
-    from the quote: `priced`, the order or a group's trigger, not a take-profit; a stop
-    that would trigger at once: each), and the notional the limits check (the largest
-    member's)."""
-    warnings = list(result.warnings)
-    if priced is not None:
-        warning = price_warning(priced, quote, settings.TRADING_PRICE_WARN)
-        if warning is not None:
-            warnings.append(warning)
+    """A preview's answer: the order as resolved (each leg by its contract symbol), the
+    words the trader confirms, the dry run's effect, the warnings (the broker's, the price
+    guard's, a stop that would trigger at once) and which of them need the second confirm,
+    and the notional the limits check (the largest member's)."""
     at_once = [w for w in (stop_at_once(m, manager.state.quotes) for m in members) if w]
-    warnings.extend(at_once)
+    warnings = [*result.warnings, *verdict.warnings, *at_once]
     amounts = [notional(m, manager.state.quotes) for m in members]
     amount = None if any(a is None for a in amounts) else max(a for a in amounts if a is not None)
     return 200, {
+        "order": order_json(ticket),
+        "words": words,
         "checks": result.checks,
         "effect": {
             "cost": result.cost,
@@ -278,7 +300,7 @@ def _previewed(
             "margin_change": result.margin_change,
         },
         "warnings": warnings,
-        "second_confirm": " ".join(at_once) or None,
+        "second_confirm": " ".join([*verdict.confirm, *at_once]) or None,
         "quote": quote,
         "reference_price": None if first.reference_price is None else str(first.reference_price),
         "notional": None if amount is None else str(amount),

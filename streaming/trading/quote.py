@@ -1,6 +1,6 @@
 """An order against the live quote: the net bid/ask of its legs, the far side a market
-order is estimated at, its notional, the price warning and the quote band. Pure: the
-owner (owner.py) reads the quotes from the stream's state and asks these."""
+order is estimated at, its notional and the quote band. Pure: the owner (owner.py) reads
+the quotes from the stream's state and asks these (the price guard: price_guard.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from streaming.brokers.orders import OrderRequest
 from streaming.trading.ticks import tick_for
-from streaming.trading.words import multiplier, price_text
+from streaming.trading.words import price_text
 
 
 def _number(value: Any) -> Decimal | None:
@@ -79,7 +79,7 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
             price = far_side(order, net_quote(order, quotes))
         if price is None:
             return None
-        return price * leg.size * multiplier(leg)
+        return price * leg.size * leg.multiplier
     total = Decimal(0)
     for leg in order.legs:
         quote = quotes.get(leg.symbol) or {}
@@ -87,25 +87,9 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
         if price is None:
             if order.price is None:
                 return None
-            return order.price * _ratio_unit(order) * multiplier(leg)
-        total += price * leg.size * multiplier(leg)
+            return order.price * _ratio_unit(order) * leg.multiplier
+        total += price * leg.size * leg.multiplier
     return total
-
-
-def price_warning(order: OrderRequest, quote: dict[str, Any] | None, warn: float) -> str | None:
-    """A sentence when a limit is more than `warn` (a fraction) away from the mid."""
-    if order.price is None or quote is None:
-        return None
-    middle = abs(mid(quote))
-    if middle == 0:
-        return None
-    away = abs(order.price - middle) / middle
-    if away <= Decimal(str(warn)):
-        return None
-    return (
-        f"The limit {price_text(order.price)} is {float(away) * 100:.0f} % from the mid "
-        f"{float(middle):.2f} of the live quote."
-    )
 
 
 def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str | None:

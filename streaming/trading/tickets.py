@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,23 +22,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import BrokerLink
-from streaming.brokers.orders import PreviewResult
 from streaming.contract import OrderCall, ToOwner
 from streaming.models import TradeTicket
 from streaming.trading import claim as claims
 from streaming.trading.access import Refusal, may_place, order_limits, trading_link
 from streaming.trading.audit import audit_record
-from streaming.trading.input import (
-    OrderInputError,
-    TicketLinked,
-    TicketOrder,
-    check_linked_supported,
-    check_supported,
-    order_json,
-    parse_ticket,
-)
+from streaming.trading.input import OrderInputError, TicketLinked, parse_ticket
+from streaming.trading.order_json import order_json
 from streaming.trading.owner import PLACE_WAIT, ask_order
-from streaming.trading.words import describe, describe_linked
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -109,22 +99,6 @@ def _store_preview(
     )
 
 
-def _words(ticket_order: TicketOrder | TicketLinked, answer: dict[str, Any]) -> str:
-    """What the trader confirms, in words: the order (or each member) and its effect."""
-    effect = PreviewResult(checks=answer["checks"], **answer["effect"])
-    raw = answer.get("reference_price")
-    reference = None if raw is None else Decimal(raw)
-    if isinstance(ticket_order, TicketLinked):
-        group = ticket_order.group
-        if reference is not None and group.trigger is not None:
-            group = replace(group, trigger=replace(group.trigger, reference_price=reference))
-        return describe_linked(group, effect)
-    order = ticket_order.order
-    return describe(
-        order if reference is None else replace(order, reference_price=reference), effect
-    )
-
-
 async def preview_order(user_id: int, body: Any, request: HttpRequest | None) -> Answer:
     """`POST /api/orders/preview` (an order, or a linked order): 200 `{"preview": …}` or a
     refusal in words."""
@@ -143,25 +117,17 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
             user_id, ticket_order.link, account, request, *_refused(found)
         )
     link = found
-    try:
-        if isinstance(ticket_order, TicketLinked):
-            check_linked_supported(link.broker, ticket_order.group)
-        else:
-            check_supported(link.broker, ticket_order.order)
-    except OrderInputError as exc:
-        refused = {"error": exc.message, "code": exc.code}
-        return await _preview_refused(user_id, link.id, account, request, 400, refused)
-    shown = order_json(ticket_order)
     call: OrderCall = {
         "type": ToOwner.ORDER_REQUEST,
         "op": "preview",
         "link": link.id,
-        "order": shown,
+        "order": order_json(ticket_order),
     }
     status, answer = await ask_order(user_id, call)
     if status != 200:
         return await _preview_refused(user_id, link.id, account, request, status, answer)
-    words = _words(ticket_order, answer)
+    # the order as the owner resolved it against the user's holdings, and its words
+    shown, words = answer["order"], answer["words"]
     kept = {
         k: answer.get(k)
         for k in (

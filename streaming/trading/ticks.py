@@ -1,8 +1,10 @@
-"""The tick grid a limit price must sit on (the contract's "The order").
+"""The tick grid a price must sit on (the contract's "The order"): the instrument's own.
 
-Stock: 0.01 from 1.00, 0.0001 below. Options: 0.01 below 3.00, 0.05 from 3.00, except the
-penny-pilot index ETFs (SPY, QQQ, IWM) at 0.01 throughout. A multi-leg's net price is
-quoted in 0.01 at every broker here.
+Stock and coins: 0.01 from 1.00, 0.0001 below. Equity options: 0.01 below 3.00, 0.05 from
+3.00, except the penny-pilot index ETFs (SPY, QQQ, IWM) at 0.01 throughout. A future: its
+product's tick (/ES 0.25); an option on it: the product's option tick (/ES 0.25 from 5.00
+of premium, 0.05 below). A multi-leg's net price: 0.01 for equity options, the first leg's
+tick for options on a future (streaming/instruments/instrument.py, `Instrument.tick`).
 """
 
 from __future__ import annotations
@@ -10,34 +12,25 @@ from __future__ import annotations
 from decimal import Decimal
 
 from streaming.brokers.orders import OrderLeg
+from streaming.instruments.kinds import Kind
 
-PENNY_EVERYWHERE = frozenset({"SPY", "QQQ", "IWM"})
 CENT = Decimal("0.01")
-NICKEL = Decimal("0.05")
-SUB_PENNY = Decimal("0.0001")
 
 
-def underlying_of(symbol: str) -> str:
-    """`.SPY270115C590` → `SPY`; a ticker is its own underlying."""
-    if not symbol.startswith("."):
-        return symbol
-    root = symbol[1:]
-    for i, ch in enumerate(root):
-        if ch.isdigit() and i > 0:
-            return root[:i]
-    return root
+class UnknownTick(ValueError):
+    """The instrument's tick is not known here (an unlisted future's)."""
 
 
 def tick_for(legs: tuple[OrderLeg, ...] | list[OrderLeg], price: Decimal) -> Decimal:
-    """The tick a (net) limit price of these legs moves in at this price."""
-    if len(legs) > 1:
-        return CENT
+    """The tick a (net) price of these legs moves in at this price; `UnknownTick` when the
+    instrument's is not known."""
     leg = legs[0]
-    if not leg.is_option:
-        return CENT if price >= 1 else SUB_PENNY
-    if underlying_of(leg.symbol) in PENNY_EVERYWHERE or price < 3:
+    if len(legs) > 1 and leg.kind is not Kind.FUTURE_OPTION:
         return CENT
-    return NICKEL
+    tick = leg.instrument.tick(price)
+    if tick is None:
+        raise UnknownTick(f"{leg.instrument.display}: its tick is not known here.")
+    return tick
 
 
 def on_grid(legs: tuple[OrderLeg, ...] | list[OrderLeg], price: Decimal) -> bool:

@@ -1,13 +1,12 @@
 """An order and its effect in one sentence: what the trader confirms (the preview's
-`words`), e.g. "Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day: debit 470.00 + fees 2.00,
-buying power after 178,846.92". Pure."""
+`words`), e.g. "Buy 2 SPY 15 Jan 27 590 C at 2.35 limit, day: debit 470.00 + fees 2.00,
+buying power after 178,846.92". Each instrument by its display name. Pure."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest, PreviewResult
-from streaming.brokers.symbols import OPTION_STREAMER_RE, option_date
 
 VERBS = {
     "Buy to Open": "Buy",
@@ -15,19 +14,8 @@ VERBS = {
     "Sell to Open": "Sell to open",
     "Buy to Close": "Buy to close",
 }
-#: Contract multiplier of an equity option; a share is 1.
-OPTION_MULTIPLIER = 100
-
-
-def instrument(symbol: str) -> str:
-    """`.SPY270115C590` → `SPY 590C 15 Jan 27`; a ticker as it is."""
-    match = OPTION_STREAMER_RE.match(symbol)
-    if match is None:
-        return symbol
-    root, yymmdd, right, strike = match.groups()
-    day = option_date(yymmdd)
-    when = f"{day.day} {day:%b %y}" if day else yymmdd
-    return f"{root} {strike}{right} {when}"
+#: A time in force as the sentence says it.
+TIF_WORDS = {"Day": "day", "GTC": "GTC", "IOC": "immediate or cancel"}
 
 
 def money(value: float | Decimal) -> str:
@@ -42,14 +30,12 @@ def price_text(price: Decimal) -> str:
 
 
 def leg_text(leg: OrderLeg, notional: Decimal | None = None) -> str:
-    """`Buy 2 SPY 590C 15 Jan 27`, `Buy 0.5 SPY`; a dollar amount's `Buy $250.00 of SPY`."""
+    """`Buy 2 SPY 15 Jan 27 590 C`, `Sell 0.25 BTC/USD`; a dollar amount's `Buy $250.00
+    of SPY`."""
+    name = leg.instrument.display
     if notional is not None:
-        return f"{VERBS[leg.action]} ${money(notional)} of {instrument(leg.symbol)}"
-    return f"{VERBS[leg.action]} {leg.quantity} {instrument(leg.symbol)}"
-
-
-def multiplier(leg: OrderLeg) -> int:
-    return OPTION_MULTIPLIER if leg.is_option else 1
+        return f"{VERBS[leg.action]} ${money(notional)} of {name}"
+    return f"{VERBS[leg.action]} {leg.quantity} {name}"
 
 
 def estimated_cost(order: OrderRequest) -> Decimal | None:
@@ -63,7 +49,7 @@ def estimated_cost(order: OrderRequest) -> Decimal | None:
     price = order.estimated_price
     if price is None or len(order.legs) != 1:
         return None
-    amount = price * leg.size * multiplier(leg)
+    amount = price * leg.size * leg.multiplier
     return amount if leg.buys else -amount
 
 
@@ -108,7 +94,7 @@ def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
 def order_text(order: OrderRequest) -> str:
     """`Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day`."""
     legs = " / ".join(leg_text(leg, order.notional) for leg in order.legs)
-    tif = "day" if order.time_in_force == "Day" else "GTC"
+    tif = TIF_WORDS.get(order.time_in_force, order.time_in_force)
     return f"{legs} {how_text(order)}, {tif}"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from streaming.brokers.symbols import OPTION_STREAMER_RE
+from streaming.instruments.symbols import OPTION_STREAMER_RE
 from tests.browser.test_dashboard import log_in
 from tests.support.chains import chain_requests, chain_users
 from tests.support.wait import poll_until

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from sandbox.core.instruments import option
-from streaming.brokers.symbols import OPTION_STREAMER_RE, option_date
+from streaming.instruments.symbols import OPTION_STREAMER_RE, option_date
 from tests.e2e.test_api_tokens import bearer, create_token
 from tests.support.live import read_json as read
 from tests.support.wait import poll_until

@@ -304,7 +304,7 @@ async def test_a_brackets_stop_moved_from_the_app_takes_its_place_in_the_group(
         await sink.wait_for(lambda: last_order(sink, sl) is not None, SEEN_WITHIN)
         stop = OrderRequest(
             account=number,
-            legs=(OrderLeg(symbol=SYMBOL, action="Sell to Close", quantity=Decimal(2)),),
+            legs=(OrderLeg.of(SYMBOL, "Sell to Close", Decimal(2)),),
             order_type="Stop",
             time_in_force="GTC",
             stop_price=Decimal("192"),

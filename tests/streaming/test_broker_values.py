@@ -21,7 +21,6 @@ from streaming.brokers.errors import (
     retry_after,
     retry_after_header,
 )
-from streaming.brokers.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 from streaming.brokers.values import (
     ORDER_STATUSES,
     decimal,
@@ -31,6 +30,7 @@ from streaming.brokers.values import (
     time_ms,
     without,
 )
+from streaming.instruments.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 
 
 # -- numbers -----------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ def test_tastytrade_history_from_dxlink_candles_then_from_the_cache(clients):
         assert_candles(answer.json(), tf)
     future = client.get("/api/candles/%2FESZ26", params={"tf": "15m"})
     assert future.status_code == 200, future.text
-    assert future.json()["symbol"] == "/ESZ26"
+    assert future.json()["symbol"] == "/ESZ26:XCME"
 
 
 def test_tradier_history_equals_the_brokers_time_and_sales(clients, chart_sandbox):

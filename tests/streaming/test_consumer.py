@@ -156,7 +156,8 @@ async def test_bad_client_messages_get_error_frames_and_the_stream_goes_on(
 
 
 async def test_invalid_symbols_are_rejected_individually(broker_at_sandbox, stop_managers):
-    """Bad symbols are listed in `rejected`; good ones (OCC converted) are subscribed."""
+    """Bad symbols are listed in `rejected`; good ones (OCC and REST futures converted to
+    their contract symbols) are subscribed."""
     cookie, _ = await make_trader("carol", None)
     async with connected(cookie) as comm:
         await receive(comm)
@@ -170,7 +171,7 @@ async def test_invalid_symbols_are_rejected_individually(broker_at_sandbox, stop
             ).decode()
         )
         frame = await receive_until(comm, lambda f: f["type"] == "subscribed")
-    assert {"AAPL", ".SPY270115C590", "/ESZ6"} <= set(frame["symbols"])
+    assert {"AAPL", ".SPY270115C590", "/ESZ26:XCME"} <= set(frame["symbols"])
     assert frame["rejected"] == [{"symbol": "DROP TABLE", "reason": "invalid_symbol"}]
 
 

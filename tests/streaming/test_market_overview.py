@@ -107,8 +107,8 @@ def test_the_list_is_normalized_and_stored_per_user(user, client):
     """Upper-cased, duplicates dropped, order kept; another user keeps the defaults."""
     answer = post(client, {"symbols": ["spy", "/ESZ26", "SPY", "gld"]})
     assert answer.status_code == 200, answer.content
-    assert answer.json() == {"symbols": ["SPY", "/ESZ26", "GLD"]}
-    assert overview_get(user_id=user.id) == ["SPY", "/ESZ26", "GLD"]
+    assert answer.json() == {"symbols": ["SPY", "/ESZ26:XCME", "GLD"]}
+    assert overview_get(user_id=user.id) == ["SPY", "/ESZ26:XCME", "GLD"]
     other = get_user_model().objects.create_user("ov-other", password="pw")
     assert overview_get(user_id=other.id) == DEFAULT_OVERVIEW
 

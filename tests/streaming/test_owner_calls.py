@@ -22,6 +22,8 @@ from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
 from streaming.contract import ToOwner, ToTab
 from streaming.trading import owner
+from streaming.trading.input import TicketOrder
+from streaming.trading.price_guard import Verdict
 
 
 class FakeManager:
@@ -144,14 +146,16 @@ async def test_a_failed_preview_says_why_unless_the_broker_did_not_answer() -> N
         order_type="Limit",
         time_in_force="Day",
         price=1.5,
-        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=1),),
+        legs=(OrderLeg.of("SPY", "Buy to Open", 1),),
     )
+    ticket = TicketOrder(link=1, order=order)
     for unanswered in (TimeoutError(), httpx.ReadTimeout("slow"), httpx.ConnectError("refused")):
-        status, body = await owner._preview(manager, _FailingPreview(unanswered), order, None)
+        failing = _FailingPreview(unanswered)
+        status, body = await owner._preview(manager, failing, ticket, None, Verdict())
         assert (status, body["code"]) == (504, "timeout"), unanswered
         assert body["error"] == "The broker did not answer the preview; try again."
     failed = ValueError("1 validation error for PlacedOrder: status")
-    status, body = await owner._preview(manager, _FailingPreview(failed), order, None)
+    status, body = await owner._preview(manager, _FailingPreview(failed), ticket, None, Verdict())
     assert (status, body["code"]) == (502, "broker_error")
     assert body["error"].startswith("The preview failed: ")
     assert "validation error" in body["error"]

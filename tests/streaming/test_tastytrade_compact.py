@@ -13,8 +13,8 @@ from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.utils import TastytradeError
 
 from sandbox.core.config import SandboxConfig
-from streaming.brokers.symbols import streamer_symbol_for
 from streaming.brokers.tastytrade import compact, streamers, wire
+from streaming.instruments.symbols import streamer_symbol_for
 from tests.support.sdk import sdk_session
 
 MODEL_PATH = {

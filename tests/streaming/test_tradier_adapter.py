@@ -13,11 +13,11 @@ from django.conf import settings
 from sandbox.core.credentials import credential_id
 from streaming.brokers.base import StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
-from streaming.brokers.symbols import occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.brokers.tradier.client import TradierClient, fetch_account_numbers, rate_group
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.wire import order_payloads
+from streaming.instruments.symbols import occ_parts, streamer_to_occ_symbol
 from tests.support.brokers import TRADIER_FAST
 from tests.support.recording import RecordingSink, running
 

@@ -11,19 +11,17 @@ import httpx
 import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
-from streaming.brokers.symbols import occ_to_streamer_symbol
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.multileg import multileg_form, net_effect
 from streaming.brokers.tradier.wire import order_payloads
+from streaming.instruments.symbols import occ_to_streamer_symbol
 from tests.support.tradier import tradier_client
 
 
 def order(*legs: tuple[str, str, int], **terms) -> OrderRequest:
     values = {"account": "VA1", "order_type": "Limit", "time_in_force": "Day"}
     values.update(terms)
-    return OrderRequest(
-        legs=tuple(OrderLeg(symbol=s, action=a, quantity=q) for s, a, q in legs), **values
-    )
+    return OrderRequest(legs=tuple(OrderLeg.of(s, a, q) for s, a, q in legs), **values)
 
 
 BULL_CALL = (

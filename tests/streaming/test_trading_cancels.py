@@ -52,7 +52,11 @@ def links(user) -> list[BrokerLink]:
 def brokers(monkeypatch, user, links) -> dict[int, FakeBroker]:
     """Every link's broker, at this process's owner; the Alpaca one does not trade."""
     found = {links[0].id: FakeBroker(), links[1].id: FakeBroker()}
-    owner = FakeOwner(user.id, {**found, links[2].id: object()})
+    owner = FakeOwner(
+        user.id,
+        {**found, links[2].id: object()},
+        {link.id: link.broker for link in links},
+    )
     own_here(monkeypatch, owner)
     return found
 
@@ -228,7 +232,8 @@ def test_a_refusal_from_the_dry_run_reaches_the_browser(user, links, brokers):
             "link": links[0].id,
             "account": "5WT1",
             "legs": [{"symbol": ".SPY270115C590", "action": "Buy to Open", "quantity": 1}],
-            "order_type": "Market",
+            "order_type": "Limit",
+            "price": "2.35",
             "time_in_force": "Day",
         },
         content_type="application/json",

@@ -9,15 +9,14 @@ from typing import Any
 import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import (
     OrderInputError,
     TicketLinked,
-    check_linked_supported,
-    check_supported,
-    order_json,
     parse_order,
     parse_ticket,
 )
+from streaming.trading.order_json import order_json
 from streaming.trading.quote import notional
 from streaming.trading.words import describe, estimated_cost
 
@@ -57,9 +56,7 @@ def refused(raw: Any, broker: str | None = None) -> tuple[str, str]:
 
 def test_a_fractional_quantity_is_taken_exactly_and_said_back_as_its_decimal_string():
     ticket = parse_order(body("0.125000"))
-    assert ticket.order.legs == (
-        OrderLeg(symbol="SPY", action="Buy to Open", quantity=Decimal("0.125")),
-    )
+    assert ticket.order.legs == (OrderLeg.of("SPY", "Buy to Open", Decimal("0.125")),)
     assert order_json(ticket)["legs"][0]["quantity"] == "0.125"
     assert parse_order(body(0.5)).order.legs[0].quantity == Decimal("0.5")
     whole = parse_order(body("3.0"))
@@ -143,12 +140,12 @@ def test_the_words_of_a_fractional_order():
         (
             dollars(time_in_force="GTC"),
             "bad_order",
-            "A notional market order is for the day (Day).",
+            "A notional market order of stock is for the day (Day).",
         ),
         (
             {**dollars(), "legs": [{"symbol": ".SPY270115C590", "action": "Buy to Open"}]},
             "bad_order",
-            "A notional market order buys or sells stock.",
+            "A notional market order buys or sells stock or a coin.",
         ),
     ],
 )
@@ -229,7 +226,7 @@ def test_a_linked_order_takes_no_dollar_amount():
 def test_the_contracts_request_type_carries_the_dollar_amount():
     order = OrderRequest(
         account="A",
-        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=None),),
+        legs=(OrderLeg.of("SPY", "Buy to Open", None),),
         order_type="Notional Market",
         time_in_force="Day",
         notional=Decimal("10.00"),

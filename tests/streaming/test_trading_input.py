@@ -10,26 +10,25 @@ from typing import Any
 import pytest
 
 from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.trading import price_guard
+from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import (
     OrderInputError,
     TicketLinked,
     TicketOrder,
-    check_linked_supported,
-    check_supported,
-    order_json,
     parse_order,
     parse_ticket,
 )
+from streaming.trading.order_json import order_json
 from streaming.trading.quote import (
     far_side,
     net_quote,
     notional,
-    price_warning,
     quote_moved,
     stop_at_once,
 )
 from streaming.trading.ticks import on_grid, round_to_tick, tick_for
-from streaming.trading.words import describe, describe_linked, instrument
+from streaming.trading.words import describe, describe_linked, leg_text
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def test_the_contracts_example_is_taken_as_sent():
     assert ticket.link == 3 and ticket.replaces is None
     assert ticket.order == OrderRequest(
         account="5WT00001",
-        legs=(OrderLeg(symbol=".SPY270115C590", action="Buy to Open", quantity=2),),
+        legs=(OrderLeg.of(".SPY270115C590", "Buy to Open", 2),),
         order_type="Limit",
         time_in_force="Day",
         price=Decimal("2.35"),
@@ -189,7 +188,7 @@ def test_symbols_and_prices_are_normalized():
             "bad_price",
             "The trail 1.005 is off the tick grid: it moves in 0.01.",
         ),
-        (body(time_in_force="IOC"), "bad_order", "The time in force must be Day or GTC."),
+        (body(time_in_force="GTD"), "bad_order", "The time in force must be Day, GTC or IOC."),
         (body(legs=[]), "bad_order", "An order has from 1 to 4 legs."),
         (
             body(legs=[leg(f".SPY270115C{590 + i}") for i in range(5)]),
@@ -201,7 +200,21 @@ def test_symbols_and_prices_are_normalized():
         (body(account=""), "bad_order", "Choose the account for the order."),
         (body(legs=[leg("SPY!")]), "unknown_symbol", "'SPY!' is not a symbol."),
         (body(legs=[leg(".SPY271345C590")]), "unknown_symbol", "'.SPY271345C590' is not a symbol."),
-        (body(legs=[leg("/ESZ26")]), "unsupported", "/ESZ26: futures are not traded here."),
+        (
+            body(legs=[leg("/ESZ26", quantity=1)], price="6000.10"),
+            "bad_price",
+            "6000.10 is off the tick grid: this price moves in 0.25.",
+        ),
+        (
+            body(legs=[leg("BTC/USD", quantity=1)], price="95000.005"),
+            "bad_price",
+            "95000.005 is off the tick grid: this price moves in 0.01.",
+        ),
+        (
+            body(legs=[leg("/ESZ26", quantity="1.5")], price="6000.25"),
+            "bad_quantity",
+            "A future's quantity is a whole number of contracts.",
+        ),
     ],
 )
 def test_each_bad_input_is_refused_in_words(raw, code, says):
@@ -229,16 +242,16 @@ def test_a_stock_price_above_a_dollar_is_in_cents_and_below_in_hundredths_of_a_c
     ],
 )
 def test_the_tick_grid(symbol, price, tick):
-    legs = [OrderLeg(symbol=symbol, action="Buy to Open", quantity=1)]
+    legs = [OrderLeg.of(symbol, "Buy to Open", 1)]
     assert tick_for(legs, Decimal(price)) == Decimal(tick)
 
 
 def test_rounding_to_the_tick():
-    legs = [OrderLeg(symbol=".AAPL270115C200", action="Buy to Open", quantity=1)]
+    legs = [OrderLeg.of(".AAPL270115C200", "Buy to Open", 1)]
     assert round_to_tick(legs, Decimal("3.07")) == Decimal("3.05")
     assert round_to_tick(legs, Decimal("3.08")) == Decimal("3.10")
     assert on_grid(legs, Decimal("3.10")) and not on_grid(legs, Decimal("3.11"))
-    spread = [*legs, OrderLeg(symbol=".AAPL270115C210", action="Sell to Open", quantity=1)]
+    spread = [*legs, OrderLeg.of(".AAPL270115C210", "Sell to Open", 1)]
     assert tick_for(spread, Decimal("4.00")) == Decimal("0.01")
 
 
@@ -377,7 +390,7 @@ def test_the_one_sentence():
     order = parse_order(body()).order
     effect = PreviewResult(checks="broker", cost=470.0, fees=2.0, buying_power_after=178846.92)
     assert describe(order, effect) == (
-        "Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day: debit 470.00 + fees 2.00, "
+        "Buy 2 SPY 15 Jan 27 590 C at 2.35 limit, day: debit 470.00 + fees 2.00, "
         "buying power after 178,846.92"
     )
 
@@ -398,10 +411,12 @@ def test_the_sentence_of_a_credit_a_market_order_and_a_spread():
         body(legs=[leg(quantity=1), leg(".SPY270115C600", "Sell to Open", 1)], price="1.20")
     ).order
     assert describe(spread, PreviewResult(checks="broker", fees=2.5)) == (
-        "Buy 1 SPY 590C 15 Jan 27 / Sell to open 1 SPY 600C 15 Jan 27 at 1.20 net limit, "
+        "Buy 1 SPY 15 Jan 27 590 C / Sell to open 1 SPY 15 Jan 27 600 C at 1.20 net limit, "
         "day: fees 2.50"
     )
-    assert instrument(".SPY270115P587.5") == "SPY 587.5P 15 Jan 27"
+    assert leg_text(OrderLeg.of(".SPY270115P587.5", "Buy to Open", 1)) == (
+        "Buy 1 SPY 15 Jan 27 587.5 P"
+    )
 
 
 QUOTES = {
@@ -433,14 +448,16 @@ def test_the_net_quote_far_side_and_notional():
     assert notional(sell, QUOTES) == Decimal("460.0")
 
 
-def test_the_price_warning_and_the_band():
+def test_the_price_guard_and_the_band():
     quote = {"bid": 2.30, "ask": 2.40}
+    quotes = {".SPY270115C590": quote}
     far = parse_order(body(price="2.80")).order
-    assert (
-        price_warning(far, quote, 0.10)
-        == "The limit 2.80 is 19 % from the mid 2.35 of the live quote."
-    )
-    assert price_warning(parse_order(body()).order, quote, 0.10) is None
+    assert price_guard.check((far,), quotes, lambda symbol: True, 0.10).confirm == [
+        "The limit 2.80 is 19 % from SPY 15 Jan 27 590 C's live price 2.35: check it "
+        "before you confirm."
+    ]
+    near = price_guard.check((parse_order(body()).order,), quotes, lambda symbol: True, 0.10)
+    assert (near.confirm, near.warnings) == ([], [])
     order = parse_order(body()).order
     # the band is 1 % of the preview's mid (2.35: 0.0235)
     assert not quote_moved(order, quote, {"bid": 2.32, "ask": 2.42}, 0.01)

@@ -92,7 +92,7 @@ async def test_a_preview_says_the_order_and_its_effect(user, link, owner):
     assert status == 200, body
     shown = body["preview"]
     assert shown["words"] == (
-        "Buy 2 SPY 590C 15 Jan 27 at 2.35 limit, day: debit 470.00 + fees 2.00, "
+        "Buy 2 SPY 15 Jan 27 590 C at 2.35 limit, day: debit 470.00 + fees 2.00, "
         "buying power after 179,528.00"
     )
     assert shown["quote"] == {"bid": 2.30, "ask": 2.40, "t": 1}
@@ -252,7 +252,7 @@ async def test_a_stop_away_from_the_market_confirms_once(user, link, owner, brok
     sell = [{"symbol": OPTION, "action": "Sell to Close", "quantity": 2}]
     status, body = await tickets.preview_order(user.id, order(link, legs=sell, **stop), None)
     assert (status, body["preview"]["second_confirm"]) == (200, False)
-    assert body["preview"]["words"].startswith("Sell 2 SPY 590C 15 Jan 27 at a 2.20 stop, day")
+    assert body["preview"]["words"].startswith("Sell 2 SPY 15 Jan 27 590 C at a 2.20 stop, day")
     status, _ = await tickets.confirm_order(user.id, body["preview"]["id"], "key-1", None)
     assert (status, broker.place_calls) == (201, 1)
 
@@ -394,8 +394,12 @@ async def test_a_foreign_account_or_unsupported_order_is_refused(user, link, own
         for i in range(3)
     ]
     await db(BrokerLink.objects.filter(pk=link.pk).update)(broker="alpaca")
+    owner.links[link.id].broker = "alpaca"  # the owner checks what its link's broker takes
     status, body = await tickets.preview_order(user.id, order(link, legs=three, price="1.00"), None)
-    assert (status, body["code"]) == (400, "unsupported")
+    assert (status, body) == (
+        400,
+        {"error": "Alpaca does not take multi-leg orders here.", "code": "unsupported"},
+    )
 
 
 async def test_an_adapter_without_orders_is_unsupported(user, link, owner):

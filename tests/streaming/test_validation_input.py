@@ -12,8 +12,8 @@ import re
 import pytest
 
 from streaming import validation
-from streaming.brokers import symbols
-from streaming.brokers.symbols import occ_to_streamer_symbol, streamer_to_occ_symbol
+from streaming.instruments import futures, symbols
+from streaming.instruments.symbols import occ_to_streamer_symbol, streamer_to_occ_symbol
 from streaming.validation import normalize_symbol
 
 
@@ -29,8 +29,11 @@ from streaming.validation import normalize_symbol
         ("SPY   250221C00590000", ".SPY250221C590"),
         ("SPY250221C00590500", ".SPY250221C590.5"),
         (".SPXW240229C5000", ".SPXW240229C5000"),  # 2024 is a leap year
-        ("/ESZ4", "/ESZ4"),
         ("/ESZ24:XCME", "/ESZ24:XCME"),
+        # a REST future's one-digit year is the one from last year on (cases hold to 2034)
+        ("/ESZ6", "/ESZ26:XCME"),
+        ("BTC/USD", "BTC/USD:CXTALP"),
+        ("./ESZ6 ESZ6 261218C6000", "./ESZ26C6000:XCME"),
     ],
 )
 def test_valid_symbols_are_normalized(raw, expected):
@@ -120,10 +123,14 @@ def test_other_invalid_input_is_refused(raw):
 
 def test_the_regexes_are_ascii_only():
     for pattern in (
-        validation.EQUITY_RE,
+        symbols.EQUITY_RE,
         symbols.OPTION_STREAMER_RE,
         symbols.OPTION_OCC_RE,
-        validation.FUTURE_RE,
+        symbols.CRYPTO_USD_RE,
+        futures.FUTURE_REST_RE,
+        futures.FUTURE_FEED_RE,
+        futures.FUTURE_OPTION_REST_RE,
+        futures.FUTURE_OPTION_FEED_RE,
     ):
         assert "\\d" not in pattern.pattern
         assert pattern.flags & re.ASCII

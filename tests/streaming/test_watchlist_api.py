@@ -61,11 +61,11 @@ def test_add_remove_and_replace_keep_order_drop_duplicates_and_bump_the_version(
     symbols, version = watchlist_apply(user_id=user.id, symbols=["aapl", "SPY", "AAPL"])
     assert (symbols, version) == (["AAPL", "SPY"], 1)
     symbols, version = watchlist_apply(user_id=user.id, add=["qqq", "SPY", "/ESZ6", "QQQ"])
-    assert (symbols, version) == (["AAPL", "SPY", "QQQ", "/ESZ6"], 2)
+    assert (symbols, version) == (["AAPL", "SPY", "QQQ", "/ESZ26:XCME"], 2)
     symbols, version = watchlist_apply(user_id=user.id, remove=["spy", "NVDA"])
-    assert (symbols, version) == (["AAPL", "QQQ", "/ESZ6"], 3)
+    assert (symbols, version) == (["AAPL", "QQQ", "/ESZ26:XCME"], 3)
     symbols, version = watchlist_apply(user_id=user.id, add=["SPY   270115C00590000"])
-    assert (symbols, version) == (["AAPL", "QQQ", "/ESZ6", ".SPY270115C590"], 4)
+    assert (symbols, version) == (["AAPL", "QQQ", "/ESZ26:XCME", ".SPY270115C590"], 4)
     assert Watchlist.state_for(user.id) == (symbols, 4)
     assert Watchlist.symbols_for(user.id) == symbols
 

@@ -18,6 +18,8 @@ from streaming.brokers.orders import (
     PreviewResult,
     SupportsOrders,
 )
+from streaming.instruments.resolve import InstrumentBook
+from streaming.stream.state import LinkInfo
 
 _ids = itertools.count(1000)
 
@@ -46,7 +48,7 @@ class FakeBroker:
             raise self.refuse
         leg = order.legs[0]
         price = order.price or order.reference_price or 0
-        cost = float(price) * float(leg.size) * (100 if leg.is_option else 1)
+        cost = float(price) * float(leg.size) * float(leg.multiplier)
         return PreviewResult(
             checks="broker",
             cost=cost if leg.buys else -cost,
@@ -118,15 +120,39 @@ class FakeState:
     def __init__(self) -> None:
         self.quotes: dict[str, dict[str, Any]] = {}
         self.orders: OrderedDict[tuple[int, Any], dict[str, Any]] = OrderedDict()
+        #: (broker, position) the user holds: what the owner resolves symbols against.
+        self.holdings: list[tuple[str, dict[str, Any]]] = []
+
+    def instrument_book(self) -> InstrumentBook:
+        return InstrumentBook(self.holdings)
+
+
+class FakeFeed:
+    """The quote feed's freshness: a quote in the state is live unless named `stale`."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+        self.stale: set[str] = set()
+
+    def quote_live(self, symbol: str) -> bool:
+        return symbol in self.state.quotes and symbol not in self.stale
 
 
 class FakeOwner:
     """The owner's side a handler sees: the user's adapters by link, and the live state."""
 
-    def __init__(self, user_id: int, adapters: dict[int, Any]) -> None:
+    def __init__(
+        self, user_id: int, adapters: dict[int, Any], brokers: dict[int, str] | None = None
+    ) -> None:
         self.user_id = user_id
         self.adapters = adapters
+        #: Each link's broker (tastytrade unless named): what the owner checks orders by.
+        self.links = {
+            link_id: LinkInfo(link_id, (brokers or {}).get(link_id, "tastytrade"), "", True)
+            for link_id in adapters
+        }
         self.state = FakeState()
+        self.feed = FakeFeed(self.state)
         self.tabs: dict[str, list[str]] = {}
 
     async def wait_ready(self, within: float) -> bool:

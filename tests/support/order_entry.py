@@ -8,11 +8,26 @@ from dataclasses import replace
 from decimal import Decimal
 
 from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest
+from streaming.instruments.instrument import Instrument, parse
+from streaming.instruments.kinds import Kind
 from tests.support.recording import RecordingSink
 
 #: SPY's December 2026 calls, which every broker of the sandbox lists.
 CALL_LOW = ".SPY261218C600"
 CALL_HIGH = ".SPY261218C610"
+
+
+def leg_of(symbol: str, action: str, quantity: Decimal | int | None) -> OrderLeg:
+    """A leg of `symbol`; a symbol no instrument has (`NOSUCHTICKER`) as a ticker, so
+    that a broker's own refusal of it is what a test sees."""
+    instrument = parse(symbol) or Instrument(
+        Kind.EQUITY, symbol, symbol, symbol, Decimal(1), symbol
+    )
+    return OrderLeg(
+        instrument=instrument,
+        action=action,
+        quantity=None if quantity is None else Decimal(quantity),
+    )
 
 
 def limit_buy(
@@ -28,7 +43,7 @@ def limit_buy(
     """One leg at a limit far below the quote (so it stays working)."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol=symbol, action=action, quantity=quantity),),
+        legs=(leg_of(symbol, action, quantity),),
         order_type="Limit",
         time_in_force=time_in_force,
         price=Decimal(price),
@@ -40,7 +55,7 @@ def market_buy(account: str, quantity: int, reference: str, client_order_id: str
     """A day market buy of SPY, with the quote's ask the owner would set."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol="SPY", action="Buy to Open", quantity=quantity),),
+        legs=(leg_of("SPY", "Buy to Open", quantity),),
         order_type="Market",
         time_in_force="Day",
         client_order_id=client_order_id,
@@ -65,7 +80,7 @@ def stop_order(
     """One leg armed at a trigger: a Stop, a Stop Limit or a Trailing Stop."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol=symbol, action=action, quantity=quantity),),
+        legs=(leg_of(symbol, action, quantity),),
         order_type=order_type,
         time_in_force=time_in_force,
         price=None if price is None else Decimal(price),
@@ -81,8 +96,8 @@ def vertical(account: str, buy: str, sell: str, price: str, **kw: str) -> OrderR
     return OrderRequest(
         account=account,
         legs=(
-            OrderLeg(symbol=buy, action="Buy to Open", quantity=1),
-            OrderLeg(symbol=sell, action="Sell to Open", quantity=1),
+            leg_of(buy, "Buy to Open", 1),
+            leg_of(sell, "Sell to Open", 1),
         ),
         order_type="Limit",
         time_in_force=kw.get("time_in_force", "Day"),
@@ -141,7 +156,7 @@ def dollars_of(
     """A day `Notional Market` order of SPY: a dollar amount the broker sizes at its fill."""
     return OrderRequest(
         account=account,
-        legs=(OrderLeg(symbol="SPY", action=action, quantity=None),),
+        legs=(leg_of("SPY", action, None),),
         order_type="Notional Market",
         time_in_force="Day",
         notional=Decimal(amount),

@@ -26,8 +26,8 @@ from streaming.brokers.base import AdapterSink
 from streaming.brokers.errors import StreamSilent
 from streaming.brokers.payloads import QuoteFields
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.symbols import coin_pair
 from streaming.brokers.values import num, time_ms
+from streaming.instruments.symbols import coin_pair
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from streaming.brokers.orders import (
     PlaceResult,
     PreviewResult,
 )
-from streaming.brokers.symbols import streamer_to_occ_symbol
 from streaming.brokers.values import decimal, num, order_status
+from streaming.instruments.kinds import Kind
 
 #: Statuses after which an order can no longer change (the contract's words).
 FINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Replaced", "Done For Day"})
@@ -39,14 +39,18 @@ ERROR_TEXT = re.compile(r"^(?:HTTP \d+: )?(.*) \((\d+)\)$", re.DOTALL)
 ORDER_FORBIDDEN = "4031"
 
 
-def alpaca_symbol(symbol: str) -> str:
-    """The contract's symbol as Alpaca spells it (an option's OCC symbol, unpadded)."""
-    if not symbol.startswith("."):
-        return symbol
-    occ = streamer_to_occ_symbol(symbol)
-    if occ is None:
-        raise OrderRefused("unknown_symbol", f"{symbol} is not an option symbol Alpaca knows.")
-    return occ
+def alpaca_symbol(leg: OrderLeg) -> str:
+    """The leg's instrument as Alpaca's orders spell it: a ticker, an option's OCC symbol
+    (unpadded), a coin's pair (`BTC/USD`)."""
+    return leg.broker_symbol("alpaca")
+
+
+def held_symbol(leg: OrderLeg) -> str:
+    """How Alpaca names the leg's position and asset in a path: a coin without its slash
+    (`BTCUSD`: `GET /v2/positions/BTC/USD` answers 404, alpaca-py #537), else as ordered."""
+    if leg.kind is Kind.CRYPTO:
+        return f"{leg.instrument.root}USD"
+    return alpaca_symbol(leg)
 
 
 def _said(text: str) -> dict[str, Any]:
@@ -125,7 +129,7 @@ def exit_change(current: dict[str, Any], order: OrderRequest) -> dict[str, str]:
 def order_body(order: OrderRequest) -> dict[str, Any]:
     leg = single_leg(order)
     body: dict[str, Any] = {
-        "symbol": alpaca_symbol(leg.symbol),
+        "symbol": alpaca_symbol(leg),
         # a dollar amount: Alpaca's `notional` (it sizes the order at its fill), no qty
         **({"notional": str(order.notional)} if order.notional is not None else {}),
         **({"qty": str(leg.quantity)} if leg.quantity is not None else {}),
@@ -133,7 +137,7 @@ def order_body(order: OrderRequest) -> dict[str, Any]:
         "type": TYPES[order.order_type],
         "time_in_force": order.time_in_force.lower(),
     }
-    if leg.is_option:  # Alpaca's options say whether they open or close
+    if leg.kind is Kind.EQUITY_OPTION:  # Alpaca's options say whether they open or close
         body["position_intent"] = leg.action.lower().replace(" ", "_")
     body |= prices(order)
     if order.client_order_id:
@@ -216,7 +220,7 @@ class AlpacaOrders:
     # -- SupportsOrders --------------------------------------------------------------------
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
         leg = single_leg(order)
-        symbol = alpaca_symbol(leg.symbol)
+        symbol = held_symbol(leg)
         warnings: list[str] = []
         async with self._order_client() as client:
             prefix = await self._prefix(client, order.account)
@@ -225,11 +229,10 @@ class AlpacaOrders:
             if leg.action in ("Sell to Close", "Buy to Close"):
                 await self._check_position(client, prefix, leg, symbol)
         unit = order.estimated_price
-        multiplier = 100 if leg.is_option else 1
         if order.notional is not None:
             cost: Decimal | None = order.notional
         else:
-            cost = unit * leg.size * multiplier if unit is not None else None
+            cost = unit * leg.size * leg.multiplier if unit is not None else None
         if cost is not None and not leg.buys:
             cost = -cost  # received
         before = decimal(trading.get("buying_power"))
@@ -250,7 +253,7 @@ class AlpacaOrders:
 
     async def _check_asset(self, client: AlpacaClient, leg: OrderLeg, symbol: str) -> None:
         """The asset (or option contract) is one Alpaca knows."""
-        if leg.is_option:
+        if leg.kind is Kind.EQUITY_OPTION:
             if not self.trading_api:
                 return  # the Broker API lists no option contracts: the order itself checks
             path = f"/v2/options/contracts/{symbol}"
@@ -262,10 +265,14 @@ class AlpacaOrders:
             if exc.status != 404:
                 raise refusal(exc.status, exc.message) from None
             raise OrderRefused(
-                "unknown_symbol", f"Alpaca does not know {leg.symbol}.", _said(exc.message)
+                "unknown_symbol",
+                f"Alpaca does not know {leg.instrument.display}.",
+                _said(exc.message),
             ) from None
         if isinstance(asset, dict) and asset.get("tradable") is False:
-            raise OrderRefused("rejected", f"Alpaca does not trade {leg.symbol} now.", asset)
+            raise OrderRefused(
+                "rejected", f"Alpaca does not trade {leg.instrument.display} now.", asset
+            )
 
     async def _check_position(
         self, client: AlpacaClient, prefix: str, leg: OrderLeg, symbol: str
@@ -279,11 +286,13 @@ class AlpacaOrders:
             position = {}
         held = abs(decimal(position.get("qty")) or Decimal(0))
         if leg.quantity is None and held == 0:  # a dollar amount sells what is held
-            raise OrderRefused("rejected", f"{leg.action} {leg.symbol}: none is held.", position)
+            raise OrderRefused(
+                "rejected", f"{leg.action} {leg.instrument.display}: none is held.", position
+            )
         if leg.quantity is not None and leg.quantity > held:
             raise OrderRefused(
                 "rejected",
-                f"{leg.action} {leg.quantity} {leg.symbol}: only {held:f} are held.",
+                f"{leg.action} {leg.quantity} {leg.instrument.display}: only {held:f} are held.",
                 position,
             )
 

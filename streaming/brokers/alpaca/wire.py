@@ -26,8 +26,8 @@ from streaming.brokers.order_shape import (
 )
 from streaming.brokers.order_shape import group as linked_group
 from streaming.brokers.payloads import Balance, Position
-from streaming.brokers.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 from streaming.brokers.values import decimal, now_ms, num, time_ms
+from streaming.instruments.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 
 
 def balance_payload(a: dict[str, Any]) -> Balance:

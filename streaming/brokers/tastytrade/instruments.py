@@ -43,6 +43,8 @@ class Looked:
     streamer_symbol: str | None
     #: Dollars per point of its price (None: the position's own `multiplier` stands).
     multiplier: Decimal | None = None
+    #: A future option's future, by its streamer symbol (its underlying's quote key).
+    underlying: str | None = None
 
 
 class InstrumentLookup:
@@ -76,6 +78,10 @@ async def _look_up(session: Session, kind: str, symbol: str) -> Looked | None:
     if kind == "Future Option":
         option = await FutureOption.get(session, symbol)
         future = await Future.get(session, option.underlying_symbol)
-        return Looked(option.streamer_symbol or None, future.notional_multiplier)
+        return Looked(
+            option.streamer_symbol or None,
+            future.notional_multiplier,
+            future.streamer_symbol or None,
+        )
     coin = await Cryptocurrency.get(session, symbol)
     return Looked(coin.streamer_symbol or None)

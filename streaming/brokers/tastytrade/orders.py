@@ -29,9 +29,9 @@ from streaming.brokers.orders import (
     PlaceResult,
     PreviewResult,
 )
-from streaming.brokers.symbols import OPTION_OCC_RE, streamer_to_occ_symbol
 from streaming.brokers.tastytrade.reads import TastytradeReads
 from streaming.brokers.values import num
+from streaming.instruments.kinds import Kind
 
 SdkOrder = tt.LimitOrder | tt.MarketOrder | tt.StopOrder | tt.StopLimitOrder | tt.NotionalOrder
 #: What an OTO's orders may be (the SDK's list type), and the complex orders placed here.
@@ -62,23 +62,22 @@ CODES = {
 }
 
 
-def tastytrade_symbol(symbol: str) -> str:
-    """The contract's symbol as tastytrade's REST spells it: an option's OCC symbol with
-    its root padded to six characters (`SPY   270115C00590000`), a ticker as is."""
-    if not symbol.startswith("."):
-        return symbol
-    occ = streamer_to_occ_symbol(symbol)
-    match = OPTION_OCC_RE.match(occ or "")
-    if match is None:
-        raise OrderRefused("unknown_symbol", f"{symbol} is not an option symbol tastytrade knows.")
-    return f"{match.group(1):<6}{occ[len(match.group(1)) :] if occ else ''}"
+#: The contract's kinds as the SDK's instrument types.
+INSTRUMENT_TYPES = {
+    Kind.EQUITY: tt.InstrumentType.EQUITY,
+    Kind.EQUITY_OPTION: tt.InstrumentType.EQUITY_OPTION,
+    Kind.FUTURE: tt.InstrumentType.FUTURE,
+    Kind.FUTURE_OPTION: tt.InstrumentType.FUTURE_OPTION,
+    Kind.CRYPTO: tt.InstrumentType.CRYPTOCURRENCY,
+}
 
 
 def sdk_leg(leg: OrderLeg) -> tt.Leg:
-    kind = tt.InstrumentType.EQUITY_OPTION if leg.is_option else tt.InstrumentType.EQUITY
+    """A leg as tastytrade takes it: its REST symbol (`SPY   270115C00590000`, `/ESZ6`,
+    `./ESZ6 ESZ6 261218C6000`, `BTC/USD`) and instrument type."""
     return tt.Leg(
-        instrument_type=kind,
-        symbol=tastytrade_symbol(leg.symbol),
+        instrument_type=INSTRUMENT_TYPES[leg.kind],
+        symbol=leg.broker_symbol("tastytrade"),
         action=tt.OrderAction(leg.action),
         quantity=leg.quantity,  # None: a dollar amount's leg, which the fill sizes
     )
@@ -106,8 +105,9 @@ def sdk_refusals() -> Iterator[None]:
         raise refusal(exc) from None
 
 
-def multiplier(order: OrderRequest) -> int:
-    return 100 if any(leg.is_option for leg in order.legs) else 1
+def multiplier(order: OrderRequest) -> Decimal:
+    """Dollars per point of the order's (net) price: its legs' multiplier."""
+    return order.legs[0].multiplier
 
 
 def unpriced_unit(order: OrderRequest) -> Decimal | None:
@@ -147,12 +147,16 @@ class TastytradeOrders(TastytradeReads):
         worth more than the sells at the quotes' mids (a net buy when no quote is read)."""
         if len(order.legs) == 1:
             return order.legs[0].buys
-        symbols = [tastytrade_symbol(leg.symbol) for leg in order.legs]
-        options = [s for s, leg in zip(symbols, order.legs, strict=True) if leg.is_option]
-        equities = [s for s, leg in zip(symbols, order.legs, strict=True) if not leg.is_option]
+        symbols = [leg.broker_symbol("tastytrade") for leg in order.legs]
+        by_kind: dict[Kind, list[str]] = {}
+        for symbol, leg in zip(symbols, order.legs, strict=True):
+            by_kind.setdefault(leg.kind, []).append(symbol)
         try:
             data = await get_market_data_by_type(
-                session, equities=equities or None, options=options or None
+                session,
+                equities=by_kind.get(Kind.EQUITY),
+                options=by_kind.get(Kind.EQUITY_OPTION),
+                future_options=by_kind.get(Kind.FUTURE_OPTION),
             )
         except TastytradeError:
             data = []

@@ -30,8 +30,8 @@ from tastytrade import AlertStreamer, DXLinkStreamer
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 from tastytrade.dxfeed.event import Event
 
-from streaming.brokers.symbols import is_option
 from streaming.brokers.tastytrade.compact import DECODERS, Row
+from streaming.instruments.symbols import is_option
 
 log = logging.getLogger(__name__)
 

@@ -43,9 +43,9 @@ from streaming.brokers.order_shape import (
     unsupported,
 )
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
-from streaming.brokers.symbols import streamer_symbol_for
 from streaming.brokers.tastytrade.instruments import Looked
 from streaming.brokers.values import decimal, num, time_ms
+from streaming.instruments.symbols import streamer_symbol_for
 
 
 def balance_payload(b: AccountBalance) -> Balance:
@@ -80,7 +80,7 @@ def position_payload(p: CurrentPosition, looked_up: Looked | None = None) -> Pos
     return {
         "symbol": p.symbol,
         "streamer_symbol": streamer_symbol,
-        "underlying": p.underlying_symbol,
+        "underlying": (looked_up.underlying if looked_up else None) or p.underlying_symbol,
         "instrument_type": p.instrument_type.value,
         "quantity": num(p.quantity),
         "direction": p.quantity_direction,

@@ -45,7 +45,6 @@ from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
 from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.symbols import is_option, occ_parts, streamer_to_occ_symbol
 from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.fills import FillBook, fill_ids
 from streaming.brokers.tradier.history import history_candles
@@ -59,6 +58,7 @@ from streaming.brokers.tradier.wire import (
     quote_fields,
 )
 from streaming.brokers.values import num
+from streaming.instruments.symbols import is_option, occ_parts, streamer_to_occ_symbol
 
 log = logging.getLogger(__name__)
 

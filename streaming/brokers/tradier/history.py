@@ -15,9 +15,9 @@ import httpx
 from streaming.brokers import rate_limit as pacing
 from streaming.brokers.bars import HistoryError, bucket_start, daily_t, merge, ordered
 from streaming.brokers.errors import BrokerHTTPError, describe
-from streaming.brokers.symbols import NEW_YORK, is_option, streamer_to_occ_symbol
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.wire import day_candle, timesale_candle
+from streaming.instruments.symbols import NEW_YORK, is_option, streamer_to_occ_symbol
 
 #: How long a history request waits for a slot of the token's market-data limit.
 HISTORY_PACING_WAIT = 3.0

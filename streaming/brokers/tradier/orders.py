@@ -28,10 +28,12 @@ from streaming.brokers.orders import (
     PlaceResult,
     PreviewResult,
 )
-from streaming.brokers.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
 from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.multileg import multileg_form
 from streaming.brokers.values import num, order_status
+from streaming.instruments.kinds import Kind
+from streaming.instruments.rules import refusal as none_of_kind
+from streaming.instruments.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
 
 #: The contract's actions as Tradier's sides, for stock and for options.
 STOCK_SIDES = {
@@ -77,6 +79,8 @@ def priced_form(order: OrderRequest) -> dict[str, str]:
 
 def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
     form = priced_form(order) | {"quantity": str(leg.quantity)}
+    if leg.kind not in (Kind.EQUITY, Kind.EQUITY_OPTION):
+        raise OrderRefused("unsupported", none_of_kind("tradier", leg.kind))
     if leg.is_option:
         occ = streamer_to_occ_symbol(leg.symbol)
         match = OPTION_STREAMER_RE.match(leg.symbol)

@@ -20,10 +20,15 @@ from streaming.brokers.order_shape import (
     unsupported,
 )
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
-from streaming.brokers.symbols import NEW_YORK, occ_parts, occ_to_streamer_symbol, option_expiry_ms
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.values import decimal, now_ms, num, order_status, time_ms
+from streaming.instruments.symbols import (
+    NEW_YORK,
+    occ_parts,
+    occ_to_streamer_symbol,
+    option_expiry_ms,
+)
 
 
 def balance_payload(b: dict[str, Any]) -> Balance:
