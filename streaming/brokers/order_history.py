@@ -37,6 +37,7 @@ from streaming.brokers.tradier import client as tradier_client
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.wire import order_payloads as tradier_orders
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
+from streaming.instruments.naming import name_order
 from streaming.order_list import Key, newest_first, order_key
 
 #: Seconds one history request may take (a person waits for it).
@@ -89,7 +90,7 @@ async def order_history(
         raise ValueError(f"no order history for broker {link.broker!r}")
     stamped = [
         {
-            **o,
+            **name_order(o, link.broker),  # named as the stream names its orders
             "status": order_status(o.get("status")),
             "link": link.id,
             "account": account,

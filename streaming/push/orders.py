@@ -19,6 +19,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+from streaming.brokers.values import decimal, quantity_text
 from streaming.order_terms import leg_text
 from streaming.push import outbox
 from streaming.push.sender import sender
@@ -31,7 +32,9 @@ RECENT = 600.0
 
 
 def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
+    """A quantity or price exactly as the broker sent it (`0.25`, `0.123456789`)."""
+    exact = decimal(value)
+    return str(value) if exact is None else quantity_text(exact)
 
 
 def legs_text(order: dict[str, Any]) -> str:
@@ -73,7 +76,7 @@ class OrderPushes(QuietHooks):
                 at = "" if price is None else f" at {_number(price)}"
                 done = "Filled" if order.get("status") == "Filled" else "Partly filled"
                 body = f"{leg.get('action', '')} {_number(fill.get('quantity'))} "
-                body += f"{leg.get('symbol', '')}{at} ({account})"
+                body += f"{leg.get('display') or leg.get('symbol', '')}{at} ({account})"
                 self._work.put_nowait(outbox.message(event, "fill", done, body, "/"))
         if order.get("status") == "Rejected":
             event = f"rejected:{link_id}:{order_id}"

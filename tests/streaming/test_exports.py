@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from streaming.instruments.naming import name_order, name_position
 from streaming.order_list import QueryError
 from streaming.orders.exports import (
     csv_text,
@@ -105,11 +106,12 @@ def test_positions_signed_with_the_dashboards_mark_and_exact_pnl():
     """Float arithmetic would write a mid of 0.15000000000000002 and a day P&L of
     254.99999999999997; decimal arithmetic on the broker's values writes 0.15 and 255.00."""
     header, rows = positions_rows(snapshot(), None, NY, "America/New_York")
-    assert header[:7] == [
+    assert header[:8] == [
         "broker",
         "account",
         "account_label",
         "symbol",
+        "display",
         "underlying",
         "instrument_type",
         "quantity",
@@ -209,7 +211,10 @@ def test_orders_one_row_per_leg_with_the_broker_and_account():
 def test_fills_each_once_with_their_own_price_and_time():
     header, rows = fills_rows(snapshot(), orders(), dt.UTC, "UTC")
     assert header[-1] == "filled_at (ISO 8601, UTC)"
-    assert [(r[4], r[8], r[9], r[10]) for r in rows] == [
+    table = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [
+        (r["fill_id"], r["quantity"], r["price"], r["filled_at (ISO 8601, UTC)"]) for r in table
+    ] == [
         ("77:1", "1", "0.1", "2026-03-02T14:31:03.123+00:00"),
         ("77:2", "1", "0.2", "2026-03-02T14:31:04.123+00:00"),
     ]
@@ -285,3 +290,71 @@ def test_orders_carry_stops_trails_amounts_dates_and_their_link():
         ),
         ("", "", "", "", "500", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
     ]
+
+
+def test_the_brokers_symbol_and_the_display_name_side_by_side():
+    """Exports carry both names of an instrument: the broker's own symbol and the display
+    name the page shows (the positions and orders as the stream names them on arrival)."""
+    coin = name_position(
+        {
+            "symbol": "BTCUSD",
+            "streamer_symbol": "BTC/USD:CXTALP",
+            "underlying": "BTC/USD",
+            "instrument_type": "Cryptocurrency",
+            "quantity": "0.25",
+            "direction": "Long",
+            "multiplier": 1,
+        },
+        "alpaca",
+    )
+    es_call = name_position(
+        {
+            "symbol": "./ESZ6 ESZ6 261218C6000",
+            "streamer_symbol": "./ESZ26C6000:XCME",
+            "underlying": "/ESZ26:XCME",
+            "instrument_type": "Future Option",
+            "quantity": 1,
+            "direction": "Long",
+            "multiplier": 50,
+        },
+        "tastytrade",
+    )
+    snap = {
+        "accounts": [
+            {"number": "A1", "broker": "alpaca", "label": "", "positions": [coin, es_call]}
+        ],
+        "quotes": {},
+    }
+    header, rows = positions_rows(snap, None, dt.UTC, "UTC")
+    table = [dict(zip(header, r, strict=True)) for r in rows]
+    assert [(r["symbol"], r["display"], r["underlying"], r["quantity"]) for r in table] == [
+        ("BTCUSD", "BTC/USD", "BTC/USD:CXTALP", "0.25"),
+        ("./ESZ6 ESZ6 261218C6000", "/ES Dec 26 6000 C", "/ESZ26:XCME", "1"),
+    ]
+    order = name_order(
+        {
+            "id": "o1",
+            "account": "A1",
+            "underlying": "BTCUSD",
+            "legs": [
+                {
+                    "symbol": "BTC/USD",
+                    "instrument_type": "Cryptocurrency",
+                    "action": "sell",
+                    "quantity": "0.25",
+                    "fills": [{"id": "o1:0.25", "quantity": "0.25", "price": 95000, "at": T}],
+                }
+            ],
+        },
+        "alpaca",
+    )
+    header, rows = orders_rows(snap, [order], dt.UTC, "UTC")
+    leg = dict(zip(header, rows[0], strict=True))
+    assert (leg["symbol"], leg["display"], leg["underlying"]) == (
+        "BTC/USD",
+        "BTC/USD",
+        "BTC/USD:CXTALP",
+    )
+    header, rows = fills_rows(snap, [order], dt.UTC, "UTC")
+    fill = dict(zip(header, rows[0], strict=True))
+    assert (fill["symbol"], fill["display"], fill["quantity"]) == ("BTC/USD", "BTC/USD", "0.25")

@@ -381,3 +381,45 @@ def test_fills_and_a_rejection_are_written_once_and_history_is_not(user):
     ]
     said = PushDelivery.objects.get(kind="fill").message
     assert (said["title"], said["body"]) == ("Filled", "Buy to Open 8 SPY at 590.5 (5WT0001)")
+
+
+@DB
+def test_a_fill_is_said_by_its_instruments_name_and_exact_quantity(user):
+    """A coin's fill reads `sell 0.123456789 BTC/USD`, not the broker's `BTCUSD` nor a
+    rounded quantity (the order as the stream names it on arrival)."""
+    from streaming.instruments.naming import name_order
+    from streaming.push.orders import OrderPushes
+
+    fill = {"id": "c1:0.123456789", "quantity": "0.123456789", "price": 95012.5}
+    fill["at"] = time.time() * 1000 - 1000
+    coin = name_order(
+        {
+            "id": "c1",
+            "status": "Filled",
+            "legs": [
+                {
+                    "symbol": "BTCUSD",
+                    "instrument_type": "Cryptocurrency",
+                    "action": "sell",
+                    "quantity": "0.123456789",
+                    "fills": [fill],
+                }
+            ],
+        },
+        "alpaca",
+    )
+
+    async def scenario() -> None:
+        pushes = OrderPushes(user.id)
+        worker = asyncio.create_task(pushes.run())
+        pushes.on_order(3, "PA0001", coin)
+        await wait_until(lambda: pushes.handled == 1, within=10)
+        worker.cancel()
+
+    notification_settings_update(user_id=user.id, changes={"email": True})
+    asyncio.run(scenario())
+    said = PushDelivery.objects.get(kind="fill").message
+    assert (said["title"], said["body"]) == (
+        "Filled",
+        "sell 0.123456789 BTC/USD at 95012.5 (PA0001)",
+    )
