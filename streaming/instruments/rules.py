@@ -31,7 +31,8 @@ class Takes:
 
     order_types: tuple[str, ...]
     times_in_force: tuple[str, ...]
-    #: The times in force a Market (or Notional Market) order takes, where fewer.
+    #: The times in force a Market order takes, where fewer (a Notional Market order
+    #: takes the kind's: the documented notional crypto order is GTC).
     market_times_in_force: tuple[str, ...] | None = None
     #: Most legs of one order (several only for options).
     max_legs: int = 1

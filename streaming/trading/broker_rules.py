@@ -71,7 +71,7 @@ def _check_type(broker: str, name: str, what: str, rules: Takes, order: OrderReq
 
 def _check_time_in_force(name: str, what: str, rules: Takes, order: OrderRequest) -> None:
     tif = order.time_in_force
-    market = order.order_type in ("Market", NOTIONAL_MARKET)
+    market = order.order_type == "Market"  # a dollar amount's: its kind's (input.py: stock Day)
     allowed = rules.market_tifs() if market else rules.times_in_force
     if tif in allowed:
         return
