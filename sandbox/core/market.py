@@ -60,6 +60,7 @@ from sandbox.core.market_state import (
     stable_hash,
     to_cents,
 )
+from sandbox.core.option_candles import option_series
 from sandbox.core.pricing import bs_greeks
 from sandbox.core.symbols import (
     CandleSymbol,
@@ -164,6 +165,8 @@ class Market(MarketEvents):
         if kind == "candle":
             cspec = parse_candle_symbol(symbol)
             assert cspec is not None
+            if cspec.base.startswith("."):
+                return self._register_option_candles(cspec, now_ms)
             under = self._underlying(cspec.base, now_ms)
             series = self._new_series(cspec, under, now_ms)
             self._add(symbol, series)
@@ -184,6 +187,17 @@ class Market(MarketEvents):
         self._sync_option(opt, now_ms)
         self._add(symbol, opt)
         under.dependents.append(symbol)
+        return True
+
+    def _register_option_candles(self, spec: CandleSymbol, now_ms: int) -> bool:
+        """An option's candles (option_candles.py), marked whenever its underlying moves."""
+        if not self.ensure(spec.base):
+            return False
+        option = self._known[spec.base]
+        assert isinstance(option, OptionContract)
+        series = option_series(spec, option, self._sync_option, self._seed, now_ms)
+        self._add(spec.symbol, series)
+        option.under.dependents.append(spec.symbol)
         return True
 
     def _add(self, symbol: str, obj: Underlying | OptionContract | CandleSeries) -> None:
@@ -295,25 +309,7 @@ class Market(MarketEvents):
             sd=under.vol * math.sqrt(seconds * TICK_DT),
             base_volume=under.prev_volume * volume_share,
         )
-        # The live candle started before we registered: make up its first part.
-        start = now_ms - now_ms % width
-        elapsed = (now_ms - start) / width
-        close_c = under.last_c
-        _, open_c, high_c, low_c, _, volume, _, bid_v, _, count = series.synthetic(start, close_c)
-        shrink = math.sqrt(elapsed)
-        series.start = start
-        series.open_c = max(1, round(close_c + (open_c - close_c) * shrink))
-        series.high_c = max(series.open_c, close_c, round(close_c + (high_c - close_c) * shrink))
-        series.low_c = max(
-            1, min(series.open_c, close_c, round(close_c - (close_c - low_c) * shrink))
-        )
-        series.close_c = close_c
-        series.volume = int(volume * elapsed)
-        typical_c = (series.open_c + series.high_c + series.low_c + close_c) / 4.0
-        series.turnover = series.volume * typical_c / 100.0
-        series.bid_volume = int(bid_v * elapsed)
-        series.ask_volume = series.volume - series.bid_volume
-        series.count = int(count * elapsed)
+        series.begin(now_ms, under.last_c)
         return series
 
     # --------------------------------------------------------------------------- ticks

@@ -251,6 +251,30 @@ class CandleSeries:
             self.count,
         )
 
+    def begin(self, now_ms: int, close_c: int) -> None:
+        """The live candle at registration, closing at `close_c`: it started before the
+        series was registered, so its first part is made up."""
+        width = self.width
+        start = now_ms - now_ms % width
+        elapsed = (now_ms - start) / width
+        _, open_c, high_c, low_c, _, volume, _, bid_v, _, count = self.synthetic(start, close_c)
+        shrink = math.sqrt(elapsed)
+        self.start = start
+        self.open_c = max(1, round(close_c + (open_c - close_c) * shrink))
+        self.high_c = max(self.open_c, close_c, round(close_c + (high_c - close_c) * shrink))
+        self.low_c = max(1, min(self.open_c, close_c, round(close_c - (close_c - low_c) * shrink)))
+        self.close_c = close_c
+        self.volume = int(volume * elapsed)
+        typical_c = (self.open_c + self.high_c + self.low_c + close_c) / 4.0
+        self.turnover = self.volume * typical_c / 100.0
+        self.bid_volume = int(bid_v * elapsed)
+        self.ask_volume = self.volume - self.bid_volume
+        self.count = int(count * elapsed)
+
+    def price_c(self) -> int:
+        """The price a new candle opens at (and idle slots are flat at): the last trade."""
+        return self.under.last_c
+
     def _reset(self, start: int, price_c: int) -> None:
         self.start = start
         self.open_c = self.high_c = self.low_c = self.close_c = price_c
@@ -263,7 +287,7 @@ class CandleSeries:
         if now_ms < self.start + w:
             return
         new_start = now_ms - now_ms % w
-        price_c = self.under.last_c
+        price_c = self.price_c()
         gap = (new_start - self.start) // w - 1  # idle slots between old and new candle
         if gap >= CANDLE_HISTORY_CAP:
             self.done.clear()

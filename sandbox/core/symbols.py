@@ -4,7 +4,8 @@ The feed uses dxFeed streamer symbols: equities/indices ("SPY", "BRK/B", "SPX"),
 futures ("/ESZ26:XCME"), futures options ("./ESZ26C6000:XCME": an option on the
 /ESZ26 contract; `FutureOptionSymbol`), cryptocurrencies ("BTC/USD:CXTALP",
 tastytrade's spelling of a coin against the dollar), equity options (".SPY250221C590")
-and candle symbols ("SPY{=5m,tho=true}", "BTC/USD:CXTALP{=1m}").  OCC option symbols
+and candle symbols ("SPY{=5m,tho=true}", "BTC/USD:CXTALP{=1m}", an option's by its mark:
+"./ESZ26C6000:XCME{=5m,price=mark}").  OCC option symbols
 ("SPY   250221C00590000") are used by the REST API, so conversions between the two forms
 live here too.
 """
@@ -175,7 +176,9 @@ def streamer_to_occ(streamer_symbol: str) -> str | None:
 class CandleSymbol:
     """A dxFeed candle symbol such as "SPY{=5m,tho=true}".
 
-    ``symbol`` keeps the original string so events can echo it as ``eventSymbol``.
+    ``symbol`` keeps the original string so events can echo it as ``eventSymbol``;
+    ``price`` is what its candles are of: "last" (trades, dxFeed's default) or "mark"
+    (the bid/ask mid: honoured for options, whose mark is what they are valued at).
     """
 
     symbol: str
@@ -183,6 +186,7 @@ class CandleSymbol:
     period: str
     width_ms: int
     tho: bool
+    price: str = "last"
 
 
 def _parse_period(period: str) -> int | None:
@@ -195,8 +199,9 @@ def _parse_period(period: str) -> int | None:
 
 
 def parse_candle_symbol(s: str) -> CandleSymbol | None:
-    """Parse "SPY{=5m,tho=true}" (or a coin's "BTC/USD:CXTALP{=1m}"); None if malformed,
-    without a period or a bad base."""
+    """Parse "SPY{=5m,tho=true}" (or a coin's "BTC/USD:CXTALP{=1m}", an option's
+    "./ESZ26C6000:XCME{=5m,price=mark}"); None if malformed, without a period or a bad
+    base."""
     if not isinstance(s, str):
         return None
     m = _CANDLE_RE.match(s)
@@ -204,11 +209,13 @@ def parse_candle_symbol(s: str) -> CandleSymbol | None:
         return None
     base = m.group(1)
     valid = is_valid_equity_symbol(base) or is_valid_future_symbol(base)
-    if not (valid or crypto_pair(base) is not None):
+    option = parse_future_option_symbol(base) or parse_option_streamer_symbol(base)
+    if not (valid or crypto_pair(base) is not None or option is not None):
         return None
     period: str | None = None
     width: int | None = None
     tho = False
+    price = "last"
     for raw in m.group(2).split(","):
         key, sep, value = raw.strip().partition("=")
         if not sep:
@@ -224,10 +231,12 @@ def parse_candle_symbol(s: str) -> CandleSymbol | None:
             if value.lower() not in ("true", "false"):
                 return None
             tho = value.lower() == "true"
-        # Other dxFeed attributes (price=, a=, ...) are accepted and ignored.
+        elif key == "price" and value.lower() in ("last", "mark"):
+            price = value.lower()
+        # Other dxFeed attributes (a=, another price=, ...) are accepted and ignored.
     if period is None or width is None:
         return None
-    return CandleSymbol(symbol=s, base=base, period=period, width_ms=width, tho=tho)
+    return CandleSymbol(symbol=s, base=base, period=period, width_ms=width, tho=tho, price=price)
 
 
 def is_valid_equity_symbol(s: str) -> bool:

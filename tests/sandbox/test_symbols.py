@@ -180,7 +180,7 @@ def test_candle_symbols_built_like_the_sdk(interval):
         "SPY{=5m",
         "spy{=5m}",
         "{=5m}",
-        ".SPY250221C590{=5m}",
+        ".SPY250231C590{=5m}",  # no 31 February (an option's candles are valid)
         "SPY{=5m}{=1m}",
         "SPY{=-5m}",
         "BTC/USD:XNAS{=1m}",
