@@ -3,7 +3,10 @@
 
 The IV index is the at-the-money volatility the market prices its options (and their
 Greeks) with; beta and shares are its Profile's; the risk-free rate is the pricing's.
-Decimals go out as strings and ranks as fractions, as the real API sends them.
+Decimals go out as strings and ranks as fractions, as the real API sends them. A coin is
+known by its pair (`BTC/USD`, as tastytrade's positions and orders name it; the feed's
+`BTC/USD:CXTALP` is no metrics symbol) and lists no option expirations; a future by its
+product (`/ES`) or its contract.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.routing import Route
 
 from sandbox.core import chains
 from sandbox.core.fundamentals import Fundamentals, fundamentals
+from sandbox.core.listings import coin_named, crypto_feed_symbol
 from sandbox.core.market_state import RISK_FREE_RATE
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
@@ -32,8 +36,21 @@ def _now_iso() -> str:
 
 
 def _facts(sandbox: Simulation, symbol: str) -> Fundamentals | None:
-    """The one adapter to the core's reference data (underlyings: equities, indices, futures)."""
-    return fundamentals(sandbox.market, symbol, sandbox.market_date())
+    """The one adapter to the core's reference data (underlyings: equities, indices,
+    futures, coins by their pair)."""
+    market_symbol = _market_symbol(symbol)
+    if market_symbol is None:
+        return None
+    return fundamentals(sandbox.market, market_symbol, sandbox.market_date())
+
+
+def _market_symbol(symbol: str) -> str | None:
+    """The market's symbol of a metrics symbol: a coin's pair is its feed symbol
+    (`BTC/USD` → `BTC/USD:CXTALP`); a coin in any other spelling is none (None)."""
+    coin = coin_named(symbol)
+    if coin is None:
+        return symbol
+    return crypto_feed_symbol(coin) if symbol == coin else None
 
 
 def _text(value: Any) -> str | None:
@@ -49,10 +66,12 @@ def _quarter_end(day: dt.date) -> dt.date:
     return next_month - dt.timedelta(days=1)
 
 
-def metric_item(sandbox: Simulation, facts: Fundamentals, now: str) -> dict[str, Any]:
-    """One MarketMetricInfo."""
+def metric_item(
+    sandbox: Simulation, facts: Fundamentals, now: str, symbol: str | None = None
+) -> dict[str, Any]:
+    """One MarketMetricInfo, named `symbol` (the one asked; else the facts')."""
     item: dict[str, Any] = {
-        "symbol": facts.symbol,
+        "symbol": symbol or facts.symbol,
         "implied-volatility-index": str(facts.iv_index),
         "implied-volatility-index-5-day-change": str(facts.iv_index_5_day_change),
         "implied-volatility-index-rank": str(facts.iv_rank),
@@ -83,7 +102,7 @@ def metric_item(sandbox: Simulation, facts: Fundamentals, now: str) -> dict[str,
         "dividend-rate-per-share": _text(facts.dividend_rate),
         "dividend-yield": _text(facts.dividend_yield),
     }
-    if facts.kind != "future":
+    if facts.kind not in ("future", "crypto"):
         price = sandbox.market.mid(facts.symbol)
         item["option-expiration-implied-volatilities"] = [
             {
@@ -127,7 +146,7 @@ async def market_metrics(request: Request, sandbox: Simulation, credential: str)
         return bad_request("Too many symbols", symbols=f"at most {MAX_SYMBOLS}")
     now = _now_iso()
     items = [
-        metric_item(sandbox, facts, now)
+        metric_item(sandbox, facts, now, symbol)
         for symbol in dict.fromkeys(symbols)
         if (facts := _facts(sandbox, symbol)) is not None
     ]

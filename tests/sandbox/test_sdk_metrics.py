@@ -57,6 +57,27 @@ async def test_market_metrics_for_every_kind_of_underlying(sandbox, refresh_toke
     assert expirations and all(d >= today for d in expirations)
 
 
+async def test_a_coin_is_named_by_its_pair_and_a_future_by_its_product(sandbox, refresh_token):
+    """tastytrade's market metrics know a coin by its pair (`BTC/USD`, as its positions and
+    orders name it) and a future by its product (`/ES`, as tastytrade-cli asks them): the
+    feed's `BTC/USD:CXTALP` and the look-alike `BTCUSD` are none of its metrics' symbols.
+    The coin's β is its Profile's, and it lists no option expirations."""
+    asked = ["BTC/USD", "BTC/USD:CXTALP", "BTCUSD", "/ES"]
+    async with sdk_session(sandbox, refresh_token) as session:
+        metrics = await get_market_metrics(session, asked)
+        async with DXLinkStreamer(session) as streamer:
+            await streamer.subscribe(Profile, ["BTC/USD:CXTALP"])
+            with anyio.fail_after(10):
+                profile = await streamer.get_event(Profile)
+    by_symbol = {m.symbol: m for m in metrics}
+    assert list(by_symbol) == ["BTC/USD", "/ES"]
+    coin = by_symbol["BTC/USD"]
+    assert coin.beta == Decimal(str(profile.beta)).quantize(Decimal("0.01"))
+    assert coin.implied_volatility_index > 0
+    assert coin.option_expiration_implied_volatilities is None
+    assert coin.dividend_yield is None
+
+
 async def test_metrics_agree_with_the_feed(sandbox, refresh_token):
     """The IV index is the vol the market's Greeks use at the money, beta is the Profile's,
     and the market cap is the Profile's shares times the quote."""
