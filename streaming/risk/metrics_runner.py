@@ -3,10 +3,13 @@
 A `StreamListener` (streaming/stream/listener.py) handed to the manager by
 streaming/wiring.py. It keeps SPY streamed (the benchmark every β is measured against)
 and fetches metrics for every position underlying and SPY: when the stream starts, when
-the positions bring an underlying it has none for, and every `refresh` seconds.
-tastytrade's market metrics where a link serves them (the manager asks the first such
-link); β from one year of daily closes against SPY (beta.py) for a symbol without a
-tastytrade β. A failure never stops the stream: it is logged once per run of failures,
+the positions bring an underlying it has none for, and every `refresh` seconds. An
+underlying is its contract symbol (`BTC/USD:CXTALP`, `/ESZ26:XCME`: the stream names the
+positions' underlyings so), which is its own instrument's quote, the key of its metrics
+and the symbol of its candle history. tastytrade's market metrics where a link serves
+them (the manager asks the first such link; it asks tastytrade by tastytrade's own
+symbols: brokers/tastytrade/metrics.py); β from one year of daily closes against SPY
+(beta.py) for a symbol without a tastytrade β. A failure never stops the stream: it is logged once per run of failures,
 retried with backoff, and the last values stay (their `t` shows their age).
 """
 

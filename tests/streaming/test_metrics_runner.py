@@ -19,6 +19,7 @@ from tastytrade.metrics import get_market_metrics
 
 from streaming.brokers.bars import date_ms, day_start_ms
 from streaming.brokers.base import SupportsMarketMetrics
+from streaming.brokers.tastytrade.metrics import metrics_symbol
 from streaming.contract import now_ms
 from streaming.risk import beta
 from streaming.risk.metrics_runner import MetricsRunner
@@ -97,6 +98,62 @@ async def test_tastytrade_metrics_are_the_sdks_mapped_and_reach_snapshot_and_fra
         assert 0 < now_ms() - m["t"] < READY * 1000
     # the frame carries every underlying's metrics (latest wins): the last one is the state
     assert published.of("metrics")[-1]["metrics"] == snapshot["metrics"]
+
+
+#: The demo holdings' coin and /ES future, by their contract symbols, and the symbols
+#: tastytrade's market metrics know them by (as tastytrade-cli asks them).
+HELD_BY_METRICS_SYMBOL = {"BTC/USD:CXTALP": "BTC/USD", "/ESZ26:XCME": "/ES"}
+
+
+async def test_a_coins_and_a_futures_metrics_are_tastytrades_kept_under_the_contract_symbol(
+    broker_at_sandbox, control, refresh_token
+):
+    """A customer holding a coin and an /ES option (the demo holdings): the runner streams
+    the coin's and the future's own quotes and asks tastytrade for `BTC/USD` and `/ES`;
+    what tastytrade's SDK answers for those is the metrics of `BTC/USD:CXTALP` and
+    `/ESZ26:XCME` (a future's IV rank is tastytrade's `tw` rank)."""
+    control.configure(demo_holdings=True)
+    manager = tastytrade_manager(refresh_token, MetricsRunner(refresh=600), Published())
+    await manager.start()
+    try:
+        await wait_until(
+            lambda: HELD_BY_METRICS_SYMBOL.keys() <= underlyings(manager) and covered(manager),
+            within=READY,
+            what="metrics of the coin and the future",
+        )
+        metrics = dict(manager.state.metrics)
+        subscriptions = set(manager.snapshot()["subscriptions"])
+        session = sdk_session(broker_at_sandbox, refresh_token)
+        asked = sorted(HELD_BY_METRICS_SYMBOL.values())
+        theirs = {i.symbol: i for i in await get_market_metrics(session, asked)}
+    finally:
+        await manager.stop()
+    assert HELD_BY_METRICS_SYMBOL.keys() <= subscriptions
+    assert not set(HELD_BY_METRICS_SYMBOL.values()) & (subscriptions | metrics.keys())
+    for contract, symbol in HELD_BY_METRICS_SYMBOL.items():
+        m, info = metrics[contract], theirs[symbol]
+        assert (m["beta"], m["beta_source"]) == (float(info.beta), "tastytrade"), contract
+        assert m["iv_index"] == float(info.implied_volatility_index), contract
+    future = theirs["/ES"]
+    rank = metrics["/ESZ26:XCME"]["iv_rank"]
+    assert rank == pytest.approx(float(future.tw_implied_volatility_index_rank) * 100)
+
+
+@pytest.mark.parametrize(
+    ("contract", "asked"),
+    [
+        ("BTC/USD:CXTALP", "BTC/USD"),
+        ("ETH/USD:CXTALP", "ETH/USD"),
+        ("/ESZ26:XCME", "/ES"),
+        ("/ESZ6", "/ES"),
+        ("/CLF27:XNYM", "/CL"),
+        ("SPY", "SPY"),
+        ("BRK/B", "BRK/B"),
+        ("BTCUSD", "BTCUSD"),  # a ticker by its spelling: only a holding makes it the coin
+    ],
+)
+def test_each_underlying_is_asked_by_tastytrades_metrics_symbol(contract: str, asked: str):
+    assert metrics_symbol(contract) == asked
 
 
 async def test_a_failing_broker_is_logged_once_retried_and_the_last_values_kept(

@@ -5,6 +5,10 @@ the contract's Metrics: decimals (sent as strings) to floats, ranks and percenti
 IV rank is tastytrade's `tos-implied-volatility-index-rank` for equities, ETFs and
 indices and `tw-implied-volatility-index-rank` for futures (`/ES`), times 100, as
 tastytrade-cli shows it (docs/streaming-contract.md "Risk: market metrics").
+
+The stream asks by contract symbol (`BTC/USD:CXTALP`, `/ESZ26:XCME`); tastytrade's metrics
+know a coin by its pair (`BTC/USD`) and a future by its product (`/ES`, as tastytrade-cli
+asks them): each is asked so, and its answer kept under every contract symbol it stands for.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from tastytrade import Session
 from tastytrade.metrics import MarketMetricInfo, get_market_metrics
 
 from streaming.brokers.values import now_ms
+from streaming.instruments.instrument import parse
+from streaming.instruments.kinds import Kind
+from streaming.instruments.resolve import clean
 
 SOURCE = "tastytrade"
 
@@ -84,10 +91,33 @@ def metrics_of(info: MarketMetricInfo, fetched_ms: int) -> dict[str, Any]:
     }
 
 
+def metrics_symbol(symbol: str) -> str:
+    """The symbol tastytrade's market metrics know an underlying by: a coin's pair
+    (`BTC/USD:CXTALP` → `BTC/USD`), a future's product (`/ESZ26:XCME`, `/ESZ6` → `/ES`), any
+    other as it is."""
+    text = clean(symbol)
+    found = parse(text) if text else None
+    if found is None:
+        return symbol
+    if found.kind is Kind.CRYPTO:
+        return found.broker_symbol("tastytrade") or symbol
+    if found.kind in (Kind.FUTURE, Kind.FUTURE_OPTION):
+        return found.root
+    return symbol
+
+
 async def market_metrics(session: Session, symbols: list[str]) -> dict[str, dict[str, Any]]:
-    """Metrics per symbol tastytrade knows (unknown symbols are left out, as it answers)."""
-    if not symbols:
+    """Metrics per symbol asked (contract symbols), each asked of tastytrade by its metrics
+    symbol; the ones tastytrade does not know are left out, as it answers."""
+    asked: dict[str, list[str]] = {}
+    for symbol in sorted(set(symbols)):
+        asked.setdefault(metrics_symbol(symbol), []).append(symbol)
+    if not asked:
         return {}
-    infos = await get_market_metrics(session, sorted(set(symbols)))
+    infos = await get_market_metrics(session, sorted(asked))
     fetched = now_ms()
-    return {info.symbol: metrics_of(info, fetched) for info in infos}
+    found: dict[str, dict[str, Any]] = {}
+    for info in infos:
+        for symbol in asked.get(info.symbol, ()):
+            found[symbol] = metrics_of(info, fetched)
+    return found

@@ -75,7 +75,8 @@ class TastytradeReads(SupervisedAdapter):
         return await net_liq_history(self._session, account, day)
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
-        """tastytrade's market metrics through this link's session (tastytrade/metrics.py)."""
+        """tastytrade's market metrics through this link's session, per contract symbol
+        asked (`BTC/USD:CXTALP` asked as `BTC/USD`, `/ESZ26:XCME` as `/ES`: metrics.py)."""
         with contextlib.suppress(TimeoutError):  # the link may be connecting still
             async with asyncio.timeout(METRICS_WAIT):
                 await self._dx_up.wait()
