@@ -105,7 +105,8 @@ test('the watchlist: newer versions replace', () => {
 test('symbols as the contract spells them', () => {
   assert.equal(normalizeSymbol(' amd '), 'AMD');
   assert.equal(normalizeSymbol('brk/b'), 'BRK/B');
-  assert.equal(normalizeSymbol('/esz26'), '/ESZ26');
+  assert.equal(normalizeSymbol('/esz26'), '/ESZ26:XCME', 'a future by its contract (feed) symbol');
+  assert.equal(normalizeSymbol('BTC/USD'), 'BTC/USD:CXTALP', 'a coin by its feed symbol');
   assert.equal(normalizeSymbol('SPY   250221C00590000'), '.SPY250221C590');
   assert.equal(normalizeSymbol('DROP TABLE'), null);
   assert.equal(normalizeSymbol('SPY١'), null, 'ASCII digits only');

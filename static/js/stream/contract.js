@@ -3,6 +3,7 @@
  * timers, no globals. The other modules of static/js/stream/ apply them to the page;
  * tests/js/*.test.mjs runs them under `node --test`.
  */
+import { contractSymbol } from './instruments.js';
 
 // ------------------------------------------------------------------ frames
 
@@ -246,24 +247,15 @@ export function watchlistReplaces(current, next, orEqual = false) {
 
 // ------------------------------------------------------------------ symbols
 
-// One copy of each symbol rule of the contract ("Validation"), as streaming/validation.py
-// spells them (ASCII only: `[0-9]`, never `\d`).
-const EQUITY_RE = /^[A-Z][A-Z0-9.]{0,9}(\/[A-Z])?$/;
+// The contract's symbol rules ("Instruments", "Validation") are instruments.js's, the
+// browser's copy of streaming/instruments (tests/fixtures/symbols.json holds both to the
+// same cases). ASCII only: `[0-9]`, never `\d`.
 const OPTION_RE = /^\.([A-Z][A-Z0-9]{0,5})([0-9]{2})([0-9]{2})([0-9]{2})([CP])([0-9]+(?:\.[0-9]+)?)$/;
-const OCC_RE = /^([A-Z][A-Z0-9]{0,5})( *)([0-9]{6})([CP])([0-9]{8})$/;
-const FUTURE_RE = /^\/[A-Z0-9]{1,6}[FGHJKMNQUVXZ][0-9]{1,2}(:[A-Z]{2,6})?$/;
 
-/** Uppercase, trim and check against the contract's symbol syntax; OCC → streamer form. */
+/** The contract symbol of any spelling of an instrument (`BTC/USD` → `BTC/USD:CXTALP`,
+ *  `/ESZ6` → `/ESZ26:XCME`, an OCC option → its streamer symbol), or null: not a symbol. */
 export function normalizeSymbol(raw) {
-  const s = String(raw || '').trim().toUpperCase();
-  if (!s) return null;
-  if (EQUITY_RE.test(s) || OPTION_RE.test(s) || FUTURE_RE.test(s)) return s;
-  const m = OCC_RE.exec(s);
-  if (m && (m[2] === '' || m[1].length + m[2].length === 6)) {
-    const strike = Number(m[5]) / 1000;
-    if (strike > 0) return `.${m[1]}${m[3]}${m[4]}${String(strike)}`;
-  }
-  return null;
+  return contractSymbol(typeof raw === 'string' ? raw : String(raw ?? ''));
 }
 
 /** A streamer option symbol's parts (`.SPY260320P570` → {root, yy, mm, dd, right, strike}); else null. */
