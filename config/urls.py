@@ -115,11 +115,14 @@ urlpatterns = [
         token_readable("snapshot")(risk_views.api_risk_portfolio),
         name="api-risk-portfolio",
     ),
+    # any spelling of an underlying held, a slash included (BTC/USD, /ESZ6: a path
+    # converter, after every fixed route above); any other path under it: a JSON 404
     path(
-        "api/risk/<str:underlying>",
+        "api/risk/<path:underlying>",
         token_readable("snapshot")(risk_views.api_risk),
         name="api-risk",
     ),
+    path("api/risk/", risk_views.api_risk_not_found, name="api-risk-none"),
     path("", views.dashboard, name="home"),
     # trading (docs/streaming-contract.md "Trading: preview, confirm, place, cancel, …")
     path("api/orders/preview", trading_views.preview_view, name="api-orders-preview"),

@@ -2,10 +2,13 @@
 with an IV shift (docs/streaming-contract.md, "Risk: the what-if curve").
 
 P&L is against the legs' cost, as the Open P&L column counts it: an option
-(model value - average open price) * signed quantity * multiplier, stock (S - cost) * signed
-quantity. Each option is priced by `model.option_value` with its own IV (else the
-underlying's, handed in as a fallback) shifted by the scenario's vol points; a leg with no
-IV to use (or no cost) is unpriced: left out of the sum and named, never counted as 0.
+(model value - average open price) * signed quantity * multiplier, the underlying itself (a
+share, a future, a coin) (S - cost) * signed quantity * multiplier. Each option is priced
+by `model.option_value` with its own IV (else the underlying's, handed in as a fallback)
+shifted by the scenario's vol points; an option on a future with the dividend yield equal
+to the rate, which is Black-76 on the future's price (a future costs nothing to carry). A
+leg with no IV to use (or no cost) is unpriced: left out of the sum and named, never
+counted as 0.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ class Scenario:
         if isinstance(self.dividend_yield, dict):
             return float(self.dividend_yield.get(underlying, 0.0))
         return float(self.dividend_yield)
+
+
+def carry(leg: Leg, scenario: Scenario) -> float:
+    """The q of the leg's model: its underlying's dividend yield; for an option on a future,
+    the rate (Black-76: the future's forward is its price)."""
+    return scenario.rate if leg.asset == "future" else scenario.yield_of(leg.underlying)
 
 
 def years_until(when: dt.datetime | None, at: dt.datetime) -> float:
@@ -96,7 +105,7 @@ def pnl_at(
     years = np.array([years_until(leg.expires_at, scenario.at) for leg in options])
     shift = scenario.iv_shift / 100.0
     vols = np.array([max((leg_iv(leg, fallback_iv) or 0.0) + shift, 0.0) for leg in options])
-    divs = np.array([scenario.yield_of(leg.underlying) for leg in options])
+    divs = np.array([carry(leg, scenario) for leg in options])
     cost = np.array([float(leg.cost or 0.0) for leg in options])
     size = np.array([leg.quantity * leg.multiplier for leg in options])
     values = option_value(is_call, s[:, None], strikes, years, vols, scenario.rate, divs)

@@ -4,10 +4,13 @@ Pure functions over the contract's shapes (a snapshot frame, or the reducer's st
 the browser: static/js/stream/exposure.js applies the same rules, and a test runs both on
 one snapshot). tastytrade's definitions (docs/streaming-contract.md, "Risk"):
 
-- position delta, in shares = greek delta * multiplier * signed quantity for an option,
-  signed quantity for stock;
+- position delta, in units of the underlying (shares, coins, a future's points) = greek
+  delta * multiplier * signed quantity for an option (a future option's multiplier is its
+  future's point value), multiplier * signed quantity for the rest (a share and a coin 1,
+  a future its point value);
 - β-weighted delta, in SPY shares = β * underlying price * position delta ÷ SPY price,
-  in dollars = that * SPY price;
+  in dollars = that * SPY price; the underlying's price is its own instrument's quote,
+  keyed by its contract symbol (`BTC/USD:CXTALP`, `/ESZ26:XCME`), as its metrics are;
 - expected move to expiration = underlying price * IV * √(days to expiration ÷ 365),
   with the expiration's own IV where the metrics have it, else the option's, else the
   underlying's IV index.
@@ -63,8 +66,14 @@ class UnderlyingRow:
 
 
 def underlying_of(position: dict[str, Any]) -> str:
-    """The position's underlying symbol (stock: itself)."""
-    return str(position.get("underlying") or position.get("symbol") or "")
+    """The contract symbol of the position's underlying (the stream names it: `SPY` for an
+    SPY option, `/ESZ26:XCME` for an /ES option, `BTC/USD:CXTALP` for a coin); without one,
+    a stock, a future or a coin is its own (its contract symbol, else its symbol)."""
+    found = position.get("underlying")
+    if found:
+        return str(found)
+    own = None if is_option_position(position) else position.get("streamer_symbol")
+    return str(own or position.get("symbol") or "")
 
 
 def quote_key(position: dict[str, Any]) -> str:
@@ -80,17 +89,25 @@ def signed_quantity(position: dict[str, Any]) -> float | None:
     return -qty if position.get("direction") == "Short" else qty
 
 
+def multiplier_of(position: dict[str, Any]) -> float:
+    """Its multiplier as the broker states it; absent: 100 for an option, else 1."""
+    mult = number(position.get("multiplier"))
+    if mult is not None:
+        return mult
+    return 100.0 if is_option_position(position) else 1.0
+
+
 def position_delta(position: dict[str, Any], greeks: dict[str, Any]) -> float | None:
-    """The position's delta in shares of its underlying."""
+    """The position's delta in units of its underlying (shares, coins, a future's points)."""
     qty = signed_quantity(position)
     if qty is None:
         return None
+    mult = multiplier_of(position)
     if not is_option_position(position):
-        return qty
+        return mult * qty
     g = greeks.get(quote_key(position))
     delta = number(g.get("delta")) if isinstance(g, dict) else None
-    mult = number(position.get("multiplier"))
-    return None if delta is None else delta * (100.0 if mult is None else mult) * qty
+    return None if delta is None else delta * mult * qty
 
 
 def _iv_for(

@@ -9,8 +9,9 @@ positions' underlyings so), which is its own instrument's quote, the key of its 
 and the symbol of its candle history. tastytrade's market metrics where a link serves
 them (the manager asks the first such link; it asks tastytrade by tastytrade's own
 symbols: brokers/tastytrade/metrics.py); β from one year of daily closes against SPY
-(beta.py) for a symbol without a tastytrade β. A failure never stops the stream: it is logged once per run of failures,
-retried with backoff, and the last values stay (their `t` shows their age).
+(beta.py) for a symbol without a tastytrade β. A failure never stops the stream: it is
+logged once per run of failures, retried with backoff, and the last values stay (their `t`
+shows their age).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """What the /risk page shows, as text, from a snapshot: the portfolio line, one table per
-underlying across accounts, and the what-if graph's choices.
+underlying across accounts, and the what-if graph's choices. An underlying is keyed by its
+contract symbol (its quote's key) and read by its display name, a position likewise; a
+quantity is exact (names.py).
 
 Pure (no I/O): the view hands in the snapshot and the clock. Every value is formatted as
 the browser formats it (en-US, "—" when unknown, never 0) and carries a title that says
@@ -18,6 +20,7 @@ from streaming.risk.exposure import (
     BENCHMARK,
     PositionExposure,
     account_positions,
+    multiplier_of,
     position_exposure,
     quote_key,
     signed_quantity,
@@ -25,6 +28,12 @@ from streaming.risk.exposure import (
     underlying_rows,
 )
 from streaming.risk.legs import legs_from_snapshot
+from streaming.risk.names import (
+    position_display,
+    quantity_text,
+    resolve_underlying,
+    underlying_display,
+)
 from streaming.risk.strategies import strategies_of
 
 DASH = "—"
@@ -54,14 +63,16 @@ def age_text(ms: float | None, now_ms: int) -> str:
 
 
 def quote_title(symbol: str, quotes: dict[str, Any], now_ms: int) -> str:
-    """Where a price came from: "SPY quote mid, 3 s old" / "no quote yet"."""
+    """Where a price came from: "SPY quote mid, 3 s old" / "no quote yet" (the instrument
+    by its display name: "BTC/USD quote …")."""
     q = quotes.get(symbol)
+    name = underlying_display(symbol)
     if not isinstance(q, dict):
-        return f"{symbol}: no quote yet"
+        return f"{name}: no quote yet"
     bid, ask = number(q.get("bid")), number(q.get("ask"))
     kind = "bid/ask mid" if bid is not None and ask is not None else "last trade"
     delayed = "DELAYED " if q.get("delayed") else ""
-    return f"{symbol} {delayed}quote {kind}, {age_text(number(q.get('t')), now_ms)}"
+    return f"{name} {delayed}quote {kind}, {age_text(number(q.get('t')), now_ms)}"
 
 
 def metrics_title(what: str, metrics: dict[str, Any], now_ms: int) -> str:
@@ -82,7 +93,8 @@ def metrics_title(what: str, metrics: dict[str, Any], now_ms: int) -> str:
 @dataclass
 class PositionLine:
     account: str
-    symbol: str
+    symbol: str  # the broker's (the state's key)
+    display: str
     streamer: str
     option: bool
     multiplier: float
@@ -97,7 +109,8 @@ class PositionLine:
 
 @dataclass
 class UnderlyingTable:
-    underlying: str
+    underlying: str  # its contract symbol
+    display: str
     price: float | None
     price_text: str
     price_title: str
@@ -116,17 +129,17 @@ class UnderlyingTable:
 def _line(
     account: str, p: dict[str, Any], e: PositionExposure, quotes: dict[str, Any], now_ms: int
 ) -> PositionLine:
-    mult = number(p.get("multiplier"))
     option = e.dte is not None
     move = "±" + fmt(e.expected_move) if e.expected_move is not None else DASH
     return PositionLine(
         account=account,
         symbol=e.symbol,
+        display=position_display(p),
         streamer=quote_key(p),
         option=option,
-        multiplier=(100.0 if option else 1.0) if mult is None else mult,
+        multiplier=multiplier_of(p),
         signed_qty=signed_quantity(p),
-        qty=fmt(signed_quantity(p), 0),
+        qty=quantity_text(signed_quantity(p)),
         delta=fmt(e.delta_shares, 1, sign=True),
         beta_delta=fmt(e.beta_delta, 1, sign=True),
         dte=fmt(e.dte, 1) if e.dte is not None else DASH,
@@ -163,6 +176,7 @@ def underlying_tables(snapshot: dict[str, Any], *, now_ms: int) -> list[Underlyi
         tables.append(
             UnderlyingTable(
                 underlying=row.underlying,
+                display=underlying_display(row.underlying),
                 price=row.price,
                 price_text=fmt(row.price),
                 price_title=quote_title(row.underlying, quotes, now_ms),
@@ -176,7 +190,7 @@ def underlying_tables(snapshot: dict[str, Any], *, now_ms: int) -> list[Underlyi
                 beta_delta=fmt(row.beta_delta, 1, sign=True),
                 beta_delta_dollars=fmt(row.beta_delta_dollars, 0, sign=True),
                 positions=sorted(
-                    lines.get(row.underlying, []), key=lambda x: (x.account, x.symbol)
+                    lines.get(row.underlying, []), key=lambda x: (x.account, x.display, x.symbol)
                 ),
             )
         )
@@ -192,7 +206,7 @@ def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> d
     spy, _ = live_mark(BENCHMARK, None, snapshot.get("quotes") or {})
     total = sum(v for v in shares if v is not None) if known else None
     total_dollars = sum(v for v in dollars if v is not None) if known and spy else None
-    missing = [r.underlying for r in rows if r.beta_delta is None]
+    missing = [underlying_display(r.underlying) for r in rows if r.beta_delta is None]
     return {
         "beta_delta": total,
         "text": fmt(total, 1, sign=True) if rows else fmt(0.0, 1, sign=True),
@@ -207,22 +221,26 @@ def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> d
 
 
 def graph_choices(snapshot: dict[str, Any]) -> list[dict[str, str]]:
-    """The graph's select: each underlying held, then the β-weighted portfolio."""
-    held = sorted({underlying_of(p) for _, p in account_positions(snapshot)} - {""})
+    """The graph's select: each underlying held (its contract symbol, labelled by its
+    display name, in label order), then the β-weighted portfolio."""
+    held = {underlying_of(p) for _, p in account_positions(snapshot)} - {""}
+    named = sorted((underlying_display(u), u) for u in held)
     return [
-        *({"value": u, "label": u} for u in held),
+        *({"value": u, "label": label} for label, u in named),
         {"value": PORTFOLIO, "label": "Portfolio (β-weighted to SPY)"},
     ]
 
 
 def default_choice(snapshot: dict[str, Any], asked: str | None) -> str:
-    """The underlying asked (?u=), if held; else the first one with options; else the
-    first held; else the portfolio."""
+    """The underlying asked (?u=, any spelling of one held: `BTC/USD`, `BTCUSD` where
+    Alpaca holds it, `/ESZ6`), if held; else the first one with options; else the first
+    held; else the portfolio."""
     values = [c["value"] for c in graph_choices(snapshot)]
-    if asked and asked.upper() in values:
-        return asked.upper()
     if asked == PORTFOLIO:
         return PORTFOLIO
+    found = resolve_underlying(snapshot, asked) if asked else None
+    if found is not None and found.symbol in values:
+        return found.symbol
     with_options = sorted({leg.underlying for leg in legs_from_snapshot(snapshot) if leg.is_option})
     if with_options:
         return with_options[0]
@@ -254,8 +272,12 @@ def strategy_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": d["name"],
                 "underlying": d["underlying"],
+                "display": d["display"],
                 "account": d["account"],
-                "legs": ", ".join(f"{leg['quantity']:+g} {leg['symbol']}" for leg in d["legs"]),
+                "legs": ", ".join(
+                    f"{quantity_text(leg['quantity'], sign=True)} {leg['display']}"
+                    for leg in d["legs"]
+                ),
                 "expirations": ", ".join(d["expirations"]) or DASH,
                 "delta": fmt(d["greeks"].get("delta"), 1, sign=True),
                 "theta": fmt(d["greeks"].get("theta"), 2, sign=True),

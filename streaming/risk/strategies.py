@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streaming.risk.legs import Leg
+from streaming.risk.names import underlying_display
 from streaming.risk.payoff import DECIMALS, Extreme, Part, payoff
 from streaming.risk.shapes import named_shape, pair_calendars
 
@@ -70,10 +71,12 @@ class Strategy:
             "name": self.name,
             "family": self.family,
             "underlying": self.underlying,
+            "display": underlying_display(self.underlying),
             "account": self.account,
             "legs": [
                 {
                     "symbol": p.leg.symbol,
+                    "display": p.leg.display or p.leg.symbol,
                     "kind": p.leg.kind,
                     "strike": p.leg.strike,
                     "expiration": p.leg.expiration.isoformat() if p.leg.expiration else None,
@@ -93,9 +96,12 @@ class Strategy:
 
 
 def strategies_of(legs: Iterable[Leg]) -> list[Strategy]:
-    """Every leg (stock, calls, puts) in exactly one strategy, in a stable order."""
+    """Every equity leg (stock, calls, puts) in exactly one strategy, in a stable order (a
+    future, a future option or a coin is in none: the curve and the tables count them)."""
     groups: dict[tuple[str, str], list[Leg]] = defaultdict(list)
     for leg in legs:
+        if leg.asset != "equity":
+            continue
         groups[(leg.account, leg.underlying)].append(leg)
     found: list[Strategy] = []
     for account, underlying in sorted(groups):

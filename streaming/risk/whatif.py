@@ -24,10 +24,11 @@ from streaming.risk.curve import (
     unpriced,
     years_until,
 )
-from streaming.risk.exposure import BENCHMARK
+from streaming.risk.exposure import BENCHMARK, portfolio_beta_delta, underlying_rows
 from streaming.risk.input import RiskInputError, RiskQuery, scenario_time
 from streaming.risk.legs import Leg, legs_from_snapshot
 from streaming.risk.model import Array
+from streaming.risk.names import underlying_display
 
 #: The default grid: this many prices over ±3 sd of the move to the last expiration.
 DEFAULT_POINTS = 121
@@ -66,7 +67,8 @@ def _price(snapshot: dict[str, Any], symbol: str, ages: _Ages) -> float:
     quotes = snapshot.get("quotes") or {}
     price, _ = live_mark(symbol, None, quotes)
     if price is None or price <= 0:
-        raise NoPriceError(f"There is no price for {symbol} yet; try again in a moment.")
+        name = underlying_display(symbol)
+        raise NoPriceError(f"There is no price for {name} yet; try again in a moment.")
     ages.add((quotes.get(symbol) or {}).get("t"))
     return price
 
@@ -130,6 +132,7 @@ def _answer(
     points, found = curve
     return {
         "underlying": name,
+        "display": "Portfolio" if name == "portfolio" else underlying_display(name),
         "price": price,
         "date": at.astimezone(NEW_YORK).date().isoformat(),
         "at": int(at.timestamp() * 1000),
@@ -143,15 +146,32 @@ def _answer(
     }
 
 
+def exposure(snapshot: dict[str, Any], underlying: str, now: dt.datetime) -> dict[str, Any]:
+    """The underlying's exposure now, over every account (exposure.py's rules): its delta in
+    units of the underlying, that at its price in dollars, its β and β-weighted delta."""
+    rows = underlying_rows(snapshot, now_ms=int(now.timestamp() * 1000))
+    row = next((r for r in rows if r.underlying == underlying), None)
+    if row is None:
+        return {"delta": None, "notional": None, "beta": None, "beta_delta": None}
+    delta, price = row.delta_shares, row.price
+    return {
+        "delta": delta,
+        "notional": delta * price if delta is not None and price is not None else None,
+        "beta": row.beta,
+        "beta_delta": row.beta_delta,
+    }
+
+
 def underlying_answer(
     snapshot: dict[str, Any], underlying: str, query: RiskQuery, *, now: dt.datetime, rate: float
 ) -> dict[str, Any]:
-    """One underlying's curve over every account's positions in it."""
+    """One underlying's curve (its contract symbol) over every account's positions in it."""
     legs = legs_from_snapshot(snapshot, underlying)
+    name = underlying_display(underlying)
     if not legs:
-        raise RiskInputError(f"You hold no position in {underlying}.")
+        raise RiskInputError(f"You hold no position in {name}.")
     last = last_expiration(legs)
-    at = scenario_time(query, now, last, underlying)
+    at = scenario_time(query, now, last, name)
     ages = _Ages()
     price = _price(snapshot, underlying, ages)
     metrics = _metrics(snapshot, underlying)
@@ -173,7 +193,8 @@ def underlying_answer(
     horizon = years_until(last, now)
     curve = _curve(lambda p: pnl_at(legs, p, scenario, fallback), query, price, band_iv, horizon)
     bands = _bands(price, band_iv, query.iv_shift, at, now, last)
-    return _answer(underlying, price, at, query, rate, curve, bands, ages, left_out)
+    answer = _answer(underlying, price, at, query, rate, curve, bands, ages, left_out)
+    return {**answer, **exposure(snapshot, underlying, now)}
 
 
 def portfolio_answer(
@@ -216,4 +237,5 @@ def portfolio_answer(
     )
     bands = _bands(spy, spy_iv, query.iv_shift, at, now, last)
     answer = _answer("portfolio", spy, at, query, rate, curve, bands, ages, sorted(left_out))
-    return {**answer, "benchmark": BENCHMARK}
+    beta_delta = portfolio_beta_delta(snapshot, now_ms=int(now.timestamp() * 1000))
+    return {**answer, "benchmark": BENCHMARK, "beta_delta": beta_delta}

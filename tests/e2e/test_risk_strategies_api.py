@@ -146,7 +146,9 @@ def test_a_token_reads_and_bad_input_gets_a_sentence(live_app, demo):
         assert {s["underlying"] for s in response.json()["strategies"]} == {"SPY"}
         anonymous = script.get("/api/risk/strategies")
         assert (anonymous.status_code, anonymous.json()) == (403, {"error": "not_authenticated"})
-    symbol_error = "underlying must be a stock or ETF symbol, e.g. SPY (letters, digits, '.', '/')"
+    symbol_error = (
+        "underlying must be a stock, ETF, future or coin symbol, e.g. SPY, /ESZ6 or BTC/USD"
+    )
     bad = {
         "underlying=SP%3BY": symbol_error,
         "underlying=.SPY261218C600": symbol_error,

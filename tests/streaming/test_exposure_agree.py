@@ -1,8 +1,11 @@
 """β-weighted delta, DTE, expected move and IV rank: the server's (streaming/risk/exposure.py)
 equal the browser's (static/js/stream/exposure.js run through node on the reducer's
-state) for one snapshot, fed twice: the hand-made fixture (stock and options, long and
-short, a missing multiplier, a quote with only a last, an underlying without metrics) and
-a real manager's snapshot of the tastytrade sandbox with its metrics runner's metrics.
+state) for one snapshot, fed three times: the hand-made fixture (stock and options, long
+and short, a missing multiplier, a quote with only a last, an underlying without metrics),
+every kind of instrument as the stream names it (a coin at two brokers, an /ES future and
+its option: tests/streaming/test_risk_instruments.py) and a real manager's snapshot of the
+tastytrade sandbox's demo holdings (the coin and the /ES option among them) with its
+metrics runner's metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from streaming.risk.exposure import position_exposure, underlying_of
 from streaming.risk.metrics_runner import MetricsRunner
 from tests.streaming.test_manager import Published
 from tests.streaming.test_metrics_runner import READY, covered, tastytrade_manager
+from tests.streaming.test_risk_instruments import NOW_MS
+from tests.streaming.test_risk_instruments import snapshot as instruments_snapshot
 from tests.support.node import node_tool
 from tests.support.wait import wait_until
 
@@ -72,7 +77,21 @@ def test_server_and_browser_agree_on_the_fixture():
     assert_agree(server, browser_exposures(FIXTURE))
 
 
-async def test_server_and_browser_agree_on_a_real_snapshot(broker_at_sandbox, refresh_token):
+def test_server_and_browser_agree_on_every_kind_of_instrument():
+    kinds = instruments_snapshot()
+    snap = {**FIXTURE, **kinds, "now_ms": NOW_MS}
+    for account in snap["accounts"]:
+        account.setdefault("link", 1)
+    server = server_exposures(snap)
+    assert {e["underlying"] for e in server} >= {"BTC/USD:CXTALP", "/ESZ26:XCME"}
+    assert all(e["beta_delta"] is not None for e in server)
+    assert_agree(server, browser_exposures(snap))
+
+
+async def test_server_and_browser_agree_on_a_real_snapshot(
+    broker_at_sandbox, control, refresh_token
+):
+    control.configure(demo_holdings=True)  # a coin and an /ES option beside the stocks
     manager = tastytrade_manager(refresh_token, MetricsRunner(refresh=600), Published())
     await manager.start()
     try:
@@ -96,4 +115,7 @@ async def test_server_and_browser_agree_on_a_real_snapshot(broker_at_sandbox, re
     server = server_exposures(snapshot)
     assert any(e["beta_delta"] is not None for e in server)
     assert any(e["expected_move"] is not None for e in server)
+    kinds = {e["underlying"]: e for e in server}
+    assert kinds["BTC/USD:CXTALP"]["beta_delta"] is not None
+    assert kinds["/ESZ26:XCME"]["beta_delta"] is not None
     assert_agree(server, browser_exposures(snapshot))
