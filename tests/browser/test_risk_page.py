@@ -124,11 +124,12 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
             shares = float(qty) * (-1 if direction == "Short" else 1)
             expect(row.locator("[data-field=quantity]")).to_have_text(f"{shares:,.0f}")
             expect(row.locator("[data-field=delta_shares]")).to_have_text(f"{shares:+,.1f}")
-        # the strategies: every option leg held is in exactly one strategy of its account
+        # the strategies: every option leg held is in exactly one strategy of its account,
+        # listed by its display name
         options = page.evaluate(
             "() => window.streamdesk.state().accounts.flatMap((a) => a.positions"
             ".filter((p) => (p.streamer_symbol || '').startsWith('.'))"
-            ".map((p) => [a.number, p.symbol]))"
+            ".map((p) => [a.number, p.display]))"
         )
         assert options, "the demo trader holds options"
         rows = page.locator("#risk-strategy-rows tr")

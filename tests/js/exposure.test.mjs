@@ -90,3 +90,42 @@ test('titles say the source and the age', () => {
   assert.equal(ivRankTitle('AAPL', SNAP.metrics.AAPL, NOW), 'IV rank 36 (tastytrade, 3 min ago)');
   assert.match(ivRankTitle('TSLA', SNAP.metrics.TSLA, NOW), /^No IV rank for TSLA/);
 });
+
+// every kind of instrument, as the stream names it (docs/streaming-contract.md "tastytrade's
+// definitions"): the underlying is the contract symbol, its price that instrument's quote
+const KINDS = {
+  ...SNAP,
+  accounts: [{
+    number: 'K1', link: 1, broker: 'tastytrade', positions: [
+      { symbol: 'BTC/USD', streamer_symbol: 'BTC/USD:CXTALP', underlying: 'BTC/USD:CXTALP', instrument_type: 'Cryptocurrency', quantity: 0.25, direction: 'Long', multiplier: 1 },
+      { symbol: '/ESZ6', streamer_symbol: '/ESZ26:XCME', underlying: '/ESZ26:XCME', instrument_type: 'Future', quantity: 2, direction: 'Short', multiplier: 50 },
+      { symbol: './ESZ6 ESZ6 261218C6000', streamer_symbol: './ESZ26C6000:XCME', underlying: '/ESZ26:XCME', instrument_type: 'Future Option', quantity: 1, direction: 'Long', multiplier: 50, expires_at: NOW + 30 * DAY },
+      { symbol: 'BTCUSD', streamer_symbol: 'BTC/USD:CXTALP', instrument_type: 'Cryptocurrency', quantity: 0.5, direction: 'Long', multiplier: 1 },
+    ],
+  }],
+  quotes: { ...SNAP.quotes, 'BTC/USD:CXTALP': { bid: 94995, ask: 95005 }, '/ESZ26:XCME': { bid: 5999.75, ask: 6000.25 }, 'BTC/USD': { bid: 14.3, ask: 14.4 } },
+  greeks: { ...SNAP.greeks, './ESZ26C6000:XCME': { delta: 0.34, iv: 0.15 } },
+  metrics: { ...SNAP.metrics, 'BTC/USD:CXTALP': { beta: 1.81 }, '/ESZ26:XCME': { beta: 1 } },
+};
+
+test('a coin: its quantity at its own feed\'s price, never a look-alike stock\'s', () => {
+  const s = applySnapshot(initialState(), KINDS, 'page');
+  const e = positionExposure(s, s.accounts.get('K1').positions.get('BTC/USD'), NOW);
+  assert.equal(e.underlying, 'BTC/USD:CXTALP');
+  close(e.delta_shares, 0.25);
+  close(e.beta_delta, 1.81 * 95000 * 0.25 / SPY);
+  // without `underlying`, a coin is its own contract symbol, not its broker's spelling
+  const alpaca = positionExposure(s, s.accounts.get('K1').positions.get('BTCUSD'), NOW);
+  assert.equal(alpaca.underlying, 'BTC/USD:CXTALP');
+  close(alpaca.beta_delta, 1.81 * 95000 * 0.5 / SPY);
+});
+
+test('a future: its point value × signed quantity; its option: delta × the future\'s point value', () => {
+  const s = applySnapshot(initialState(), KINDS, 'page');
+  const future = positionExposure(s, s.accounts.get('K1').positions.get('/ESZ6'), NOW);
+  close(future.delta_shares, -100);
+  close(future.beta_delta, 6000 * -100 / SPY);
+  const call = positionExposure(s, s.accounts.get('K1').positions.get('./ESZ6 ESZ6 261218C6000'), NOW);
+  close(call.delta_shares, 0.34 * 50);
+  close(call.beta_delta, 6000 * 0.34 * 50 / SPY);
+});

@@ -48,3 +48,14 @@ test('the positions key: changes with a fill, not with order or balances', () =>
   assert.notEqual(positionsKey(new Map([['A1', acct('A1', [spy])]])), a);
   assert.notEqual(positionsKey(new Map([['B2', acct('B2', [spy, call])]])), a);
 });
+
+test('legs by display name, exact quantities; the underlying by its display', () => {
+  const c = strategyCells({
+    name: 'long call', underlying: 'SPY', display: 'SPY', account: 'A1', greeks: {},
+    legs: [{ symbol: 'SPY270115C00590000', display: 'SPY 15 Jan 27 590 C', quantity: 1000 },
+      { symbol: 'AAPL', display: 'AAPL', quantity: 0.123456789 }, { symbol: 'X', quantity: 1e-7 }],
+  });
+  assert.equal(c.legs, '+1,000 SPY 15 Jan 27 590 C, +0.123456789 AAPL, +0.0000001 X');
+  assert.equal(c.underlying, 'SPY');
+  assert.equal(strategyCells({ underlying: '/ESZ26:XCME', display: '/ES Dec 26', legs: [], greeks: {} }).underlying, '/ES Dec 26');
+});

@@ -13,7 +13,7 @@
 import { quoteStale } from '../stream/contract.js';
 import { fmt, quoteWhy } from '../stream/format.js';
 import {
-  REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
+  PORTFOLIO, REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
   needsRecenter, priceGrid, riskUrl, sliderDate, sliderDateText,
 } from './risk-graph.js';
 import { livePrice } from '../stream/exposure.js';
@@ -58,13 +58,19 @@ export function createRiskPage(doc, root, card, env) {
   const expirations = () => {
     try { return JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { return {}; }
   };
+  // what a trader reads for the driving instrument: the select's label (its display
+  // name: "BTC/USD", "/ES Dec 26"), SPY for the portfolio
+  const drivingName = () => {
+    if (view.choice === PORTFOLIO) return drivingSymbol(view.choice);
+    const option = Array.from(select.options).find((o) => o.value === view.choice);
+    return option ? option.textContent : view.choice;
+  };
   // the graph's underlying (SPY for the portfolio: its β-weighting's hedge) in a ticket
   const tradeButton = env.trading ? doc.createElement('button') : null;
   const tradeLabel = () => {
     if (!tradeButton) return;
-    const sym = drivingSymbol(view.choice);
-    tradeButton.setAttribute('data-risk-trade', sym);
-    tradeButton.textContent = `Trade ${sym}…`;
+    tradeButton.setAttribute('data-risk-trade', drivingSymbol(view.choice));
+    tradeButton.textContent = `Trade ${drivingName()}…`;
   };
   if (tradeButton) {
     tradeButton.type = 'button';
@@ -157,7 +163,7 @@ export function createRiskPage(doc, root, card, env) {
     const bes = expiration && Array.isArray(expiration.breakevens) ? expiration.breakevens : [];
     beEl.textContent = bes.length ? bes.map((b) => b.toFixed(2)).join(', ') : 'none in range';
     const unpriced = now && Array.isArray(now.unpriced) && now.unpriced.length ? ` Not priced (no IV or price): ${now.unpriced.join(', ')}.` : '';
-    if (view.stale) status('stale', `The ${drivingSymbol(view.choice)} quote is stale (${view.why}): the curve is drawn at the last price.${unpriced}`);
+    if (view.stale) status('stale', `The ${drivingName()} quote is stale (${view.why}): the curve is drawn at the last price.${unpriced}`);
     else status('live', `Live: drawn at ${view.drawnAt === null ? '—' : view.drawnAt.toFixed(2)}, inputs as of ${fmt.time(now.as_of || env.now())}.${unpriced}`);
   }
 

@@ -28,13 +28,13 @@ function closeButton(s, key, broker) {
       : 'Close every leg in one order.';
   return el('button', {
     type: 'button', class: 'btn', 'data-strategy-close': key, disabled: !offer.offered, title,
-    'aria-label': `Close ${s.name} ${s.underlying} (${s.account})…${offer.offered ? '' : `: ${offer.why}`}`,
+    'aria-label': `Close ${s.name} ${s.display || s.underlying} (${s.account})…${offer.offered ? '' : `: ${offer.why}`}`,
   }, 'Close…');
 }
 
 function row(s, i, brokerOf) {
   const c = strategyCells(s);
-  const key = `${c.account}|${c.underlying}|${i}`;
+  const key = `${c.account}|${s.underlying}|${i}`; // the contract symbol, as the server keys it
   const close = brokerOf ? closeButton(s, key, brokerOf(c.account)) : null;
   return el('tr', { 'data-strategy': key, 'data-name': c.name },
     el('th', { scope: 'row' }, c.name, close && ' ', close), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),

@@ -75,9 +75,10 @@ function syncChoices(doc, page) {
 /** Each price's staleness and age (every call: values age without frames). */
 function markPrices(root, state, now) {
   for (const block of root.querySelectorAll('[data-risk-underlying]')) {
-    const u = block.getAttribute('data-risk-underlying');
+    const u = block.getAttribute('data-risk-underlying'); // its contract symbol: the quote's key
+    const name = block.getAttribute('data-display') || u;
     const q = state.quotes.get(u);
-    markCell(block.querySelector('[data-field="price"]'), quoteStale(q, now, state.freshness), !!(q && q.delayed), `${u} ${quoteWhy(q, now, state.freshness)}`);
+    markCell(block.querySelector('[data-field="price"]'), quoteStale(q, now, state.freshness), !!(q && q.delayed), `${name} ${quoteWhy(q, now, state.freshness)}`);
   }
 }
 

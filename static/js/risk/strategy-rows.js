@@ -18,17 +18,35 @@ export function fmtNumber(v, digits = 2, sign = false) {
 
 const extreme = (v) => (v === 'unlimited' ? 'unlimited' : fmtNumber(typeof v === 'number' ? v : null));
 
-/** A signed quantity as Python's `{:+g}`: "+2", "-1", "+0.5". */
-const signedQty = (q) => `${q < 0 ? '-' : '+'}${Number(Math.abs(q).toPrecision(6))}`;
+/**
+ * A number's shortest exact decimal, never in exponent form: 1e-7 → "0.0000001" (as
+ * streaming/risk/names.py `quantity_text` reads Python's repr).
+ */
+function plainDecimal(v) {
+  const text = String(v);
+  const m = /^(\d)(?:\.(\d+))?e([+-])(\d+)$/.exec(text);
+  if (!m) return text;
+  const digits = m[1] + (m[2] || '');
+  const exp = Number(m[4]);
+  if (m[3] === '-') return `0.${'0'.repeat(exp - 1)}${digits}`;
+  return digits + '0'.repeat(Math.max(0, exp - digits.length + 1));
+}
+
+/** A quantity exactly as held, en-US grouping, signed: "+2", "-1,000", "+0.25". */
+export function signedQty(q) {
+  const [whole, part] = plainDecimal(Math.abs(q)).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${q < 0 ? '-' : '+'}${grouped}${part ? `.${part}` : ''}`;
+}
 
 /** One strategy (`Strategy.as_dict()`) as the list's cells. */
 export function strategyCells(s) {
   const g = s.greeks || {};
   return {
     name: s.name,
-    underlying: s.underlying,
+    underlying: s.display || s.underlying,
     account: s.account,
-    legs: (s.legs || []).map((l) => `${signedQty(l.quantity)} ${l.symbol}`).join(', '),
+    legs: (s.legs || []).map((l) => `${signedQty(l.quantity)} ${l.display || l.symbol}`).join(', '),
     expirations: (s.expirations || []).join(', ') || DASH,
     delta: fmtNumber(g.delta, 1, true),
     theta: fmtNumber(g.theta, 2, true),

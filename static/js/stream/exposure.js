@@ -4,9 +4,13 @@
  * first (tests/streaming/test_exposure_agree.py runs both on one snapshot). tastytrade's
  * definitions (docs/streaming-contract.md "Risk: market metrics and β-weighted delta"):
  *
- * - position delta (shares) = greek delta × multiplier (100 when absent) × signed
- *   quantity for an option, the signed quantity for stock;
- * - β-weighted delta (SPY shares) = β × underlying price × position delta ÷ SPY price;
+ * - position delta (units of the underlying: shares, coins, a future's points) = greek
+ *   delta × multiplier (100 when absent) × signed quantity for an option (a future
+ *   option's multiplier is its future's point value), multiplier (1 when absent) × signed
+ *   quantity for the rest (a share and a coin 1, a future its point value);
+ * - β-weighted delta (SPY shares) = β × underlying price × position delta ÷ SPY price; the
+ *   underlying is its contract symbol (`BTC/USD:CXTALP`, `/ESZ26:XCME`), the key of its own
+ *   quote and of its metrics;
  * - expected move = underlying price × IV × √(DTE ÷ 365), IV: the expiration's own
  *   (metrics.expiration_ivs), else the option's, else the underlying's IV index.
  *
@@ -21,8 +25,15 @@ const DAY_MS = 86400000;
 const isOptionPosition = (p) => String(p.instrument_type || '').toLowerCase().includes('option') || String(p.streamer_symbol || '').startsWith('.');
 const quoteKey = (p) => String(p.streamer_symbol || p.symbol);
 
-/** The position's underlying symbol (stock: itself). */
-export const underlyingOf = (p) => String(p.underlying || p.symbol || '');
+/**
+ * The contract symbol of the position's underlying, as the stream names it; without one, a
+ * stock, a future or a coin is its own (its contract symbol, else its symbol).
+ */
+export function underlyingOf(p) {
+  if (p.underlying) return String(p.underlying);
+  const own = isOptionPosition(p) ? null : p.streamer_symbol;
+  return String(own || p.symbol || '');
+}
 
 /** A symbol's live price: its quote's mid, else its last; null without a quote. */
 export function livePrice(symbol, quotes) {
@@ -40,15 +51,21 @@ function signedQuantity(p) {
   return p.direction === 'Short' ? -qty : qty;
 }
 
-/** The position's delta in shares of its underlying. */
+/** Its multiplier as the broker states it; absent: 100 for an option, else 1. */
+function multiplierOf(p) {
+  const mult = num(p.multiplier);
+  if (mult !== null) return mult;
+  return isOptionPosition(p) ? 100 : 1;
+}
+
+/** The position's delta in units of its underlying (shares, coins, a future's points). */
 export function positionDeltaShares(p, greeks) {
   const qty = signedQuantity(p);
   if (qty === null) return null;
-  if (!isOptionPosition(p)) return qty;
+  if (!isOptionPosition(p)) return multiplierOf(p) * qty;
   const g = greeks.get(quoteKey(p));
   const delta = g && typeof g === 'object' ? num(g.delta) : null;
-  const mult = num(p.multiplier);
-  return delta === null ? null : delta * (mult === null ? 100 : mult) * qty;
+  return delta === null ? null : delta * multiplierOf(p) * qty;
 }
 
 const utcDay = (ms) => new Date(ms).toISOString().slice(0, 10);
