@@ -32,7 +32,7 @@ const accounts = new Map([
 ]);
 
 test('the tick grid is the contract\'s: stock ≥1.00 0.01, <1.00 0.0001; options <3.00 0.01, ≥3.00 0.05; SPY/QQQ/IWM 0.01', () => {
-  assert.match(FLAT, /Tick grid \(`price`, `stop_price`, a trail's `amount`\): stock ≥ 1\.00 in 0\.01, below 1\.00 in 0\.0001; options below 3\.00 in 0\.01, from 3\.00 in 0\.05 \(SPY, QQQ, IWM: 0\.01 throughout\)/);
+  assert.match(FLAT, /Tick grid \(`price`, `stop_price`, a trail's `amount`\): the instrument's own \("Instruments"\): stock and coins ≥ 1\.00 in 0\.01, below 1\.00 in 0\.0001; equity options below 3\.00 in 0\.01, from 3\.00 in 0\.05 \(SPY, QQQ, IWM: 0\.01 throughout\)/);
   assert.equal(tickOf('AAPL', 1), '0.01');
   assert.equal(tickOf('AAPL', 0.99), '0.0001');
   assert.equal(tickOf(AAPL_OPT, 2.99), '0.01');
@@ -50,7 +50,7 @@ test('the tick grid is the contract\'s: stock ≥1.00 0.01, <1.00 0.0001; option
 
 test('a typed price is checked against the grid, with a sentence', () => {
   assert.equal(priceProblem(AAPL_OPT, '4.35'), null);
-  assert.match(priceProblem(AAPL_OPT, '4.37'), /off the tick grid: \.AAPL270115C200 trades in steps of 0\.05/);
+  assert.match(priceProblem(AAPL_OPT, '4.37'), /off the tick grid: AAPL 15 Jan 27 200 C trades in steps of 0\.05/, 'the option by its display name');
   assert.equal(priceProblem('PENNY', '0.1234'), null);
   assert.match(priceProblem('PENNY', '0.12345'), /steps of 0\.0001/);
   assert.match(priceProblem('AAPL', '-1'), /positive number/);
@@ -149,7 +149,7 @@ test('Replace… of an order in a broker\'s own words (Tradier, Alpaca) speaks t
 });
 
 test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade and Tradier', () => {
-  assert.match(FLAT, /Alpaca — stock and single options, Market\/Limit\/Stop\/Stop Limit, and Trailing Stop of stock; Day\/GTC \(options Day only\)/);
+  assert.match(FLAT, /\| Alpaca \| equity options \| Limit, Market, Stop, Stop Limit \| Day \| 1 leg; not linked \|/);
   const single = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
   assert.deepEqual(brokerOffers('alpaca', single).timesInForce, ['Day']);
   assert.deepEqual(brokerOffers('alpaca', [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }]).timesInForce, ['Day', 'GTC']);
@@ -157,11 +157,12 @@ test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade a
   const two = [...single, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
   assert.equal(brokerOffers('tastytrade', two).error, null);
   assert.equal(brokerOffers('tradier', two).error, null);
-  assert.match(DOC, /Tradier — stock,\s+single options and multileg option orders/);
+  assert.match(FLAT, /\| Tradier \| equity options \| Limit, Market, Stop, Stop Limit \| Day, GTC \| up to 4 legs of one underlying; linked \|/);
   assert.match(brokerOffers('alpaca', two).error, /alpaca does not take multi-leg orders here: choose a tastytrade or Tradier account/);
   assert.equal(tradable('SPY'), true);
   assert.equal(tradable(OPT), true);
-  assert.equal(tradable('/ESZ26'), false);
+  assert.equal(tradable('/ESZ26'), false, 'a spelling: the ticket trades by the contract symbol');
+  assert.equal(tradable('/ESZ26:XCME'), true);
   assert.equal(tradable('BRK/B'), true);
   assert.equal(tradable('not a symbol'), false);
 });
@@ -353,8 +354,8 @@ test('the order types are the contract\'s; each takes its fields: a price, a sto
 });
 
 test('what each broker offers: stops of one leg; trailing stops at Alpaca, of stock only', () => {
-  assert.match(FLAT, /tastytrade — stock, single options and multi-leg option orders \(up to 4 legs\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops\./);
-  assert.match(FLAT, /Tradier — stock, single options and multileg option orders \(2-4 option legs of one underlying\), Market\/Limit, and Stop\/Stop Limit of one leg; Day\/GTC\. No trailing stops, whole shares only, no dollar amounts\./);
+  assert.match(FLAT, /\| tastytrade \| stock \| Limit, Market, Stop, Stop Limit, Notional Market \| Day, GTC \(Market: Day\) \| 1 leg;/);
+  assert.match(FLAT, /\| Tradier \| stock \| Limit, Market, Stop, Stop Limit \| Day, GTC \| 1 leg; whole shares; linked \|/);
   const stock = [{ symbol: 'AAPL', action: 'Buy to Open', quantity: 1 }];
   const option = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
   const two = [...option, { symbol: '.SPY270115P580', action: 'Sell to Open', quantity: 1 }];
@@ -412,7 +413,7 @@ test('every refusal of a stop, a stop limit and a trailing stop is a sentence', 
   for (const bad of ['0', '-1', 'abc', '1e3']) assert.equal(error({ stop_price: bad }), 'The stop price must be a positive number, e.g. 2.35.', bad);
   assert.equal(error({ stop_price: '185.505' }), 'The stop price 185.505 is off the tick grid: AAPL trades in steps of 0.01 at that price.');
   assert.equal(error({ legs: [{ symbol: AAPL_OPT, action: 'Sell to Close', quantity: '1' }], stop_price: '4.37' }),
-    'The stop price 4.37 is off the tick grid: .AAPL270115C200 trades in steps of 0.05 at that price.');
+    'The stop price 4.37 is off the tick grid: AAPL 15 Jan 27 200 C trades in steps of 0.05 at that price.');
   // a stop limit's limit price is checked like a limit's
   assert.equal(error({ order_type: 'Stop Limit', stop_price: '185.50', price: '' }), 'The price must be a positive number, e.g. 2.35.');
   assert.match(error({ order_type: 'Stop Limit', stop_price: '185.50', price: '185.001' }), /^The price 185\.001 is off the tick grid/);
@@ -499,7 +500,7 @@ test('Replace… of a stop limit and a trailing stop keeps its type, stop price 
 });
 
 test('a preview whose stop would trigger at once asks for a second confirm; its warning stands out', () => {
-  assert.match(FLAT, /the preview has `second_confirm: true`\. Its confirm must carry `"second_confirm": true`/);
+  assert.match(FLAT, /A preview that needs the second confirm has `second_confirm: true`; its confirm must carry `"second_confirm": true`/);
   const atOnce = 'This sell stop at 480.00 is at or above the bid 479.50: it would trigger at once.';
   const far = 'The limit 2.00 is more than 10% from the mid 2.33.';
   assert.equal(needsSecondConfirm({ second_confirm: true }), true);
@@ -510,7 +511,7 @@ test('a preview whose stop would trigger at once asks for a second confirm; its 
   assert.deepEqual(previewWarnings({ second_confirm: false, warnings: [far] }), [{ text: far, strong: false }]);
   assert.deepEqual(previewWarnings({ second_confirm: true, warnings: ['Worded otherwise.'] }), [{ text: 'Worded otherwise.', strong: true }], 'none says it: each stands out');
   assert.deepEqual(previewWarnings({ second_confirm: true }), []);
-  assert.match(SECOND_CONFIRM_TEXT, /would trigger at once.*Confirm anyway/);
+  assert.match(SECOND_CONFIRM_TEXT, /Read the warning above: Confirm anyway/);
 });
 
 test('exits with an opening order make a bracket (both) or an OTO (one): the contract\'s linked body', () => {
@@ -577,7 +578,7 @@ test('Roll… closes the option and opens the same strike at a later expiration,
     { symbol: '.SPY270219C590', action: 'Buy to Open', quantity: 2 },
   ]);
   assert.deepEqual(roll.roll, { from: '2027-01-15', to: '2027-02-19', choices: ['2027-02-19', '2027-03-19', '2027-04-16', '2027-05-21'] });
-  assert.deepEqual([roll.title, roll.accountFixed, roll.order_type], ['Roll .SPY270115C590', true, 'Limit']);
+  assert.deepEqual([roll.title, roll.accountFixed, roll.order_type], ['Roll SPY 15 Jan 27 590 C', true, 'Limit'], 'named as a trader reads it');
   assert.equal(rollDraft(long, acct, dates, '2027-04-16').legs[1].symbol, '.SPY270416C590');
   assert.equal(rollDraft(long, acct, dates, '2030-01-01').legs[1].symbol, '.SPY270219C590'); // not offered: the next
   const short = rollDraft({ ...long, streamer_symbol: '.SPY270115P592.5', direction: 'Short', quantity: -1 }, acct, dates);
@@ -592,7 +593,7 @@ test('Roll… closes the option and opens the same strike at a later expiration,
 });
 
 test('parts of a share where the broker takes them (Alpaca, stock), whole elsewhere; said in words', () => {
-  assert.match(FLAT, /Alpaca — .* Parts of a share: a fractional `quantity` of stock in a Market, Limit, Stop or Stop Limit order for the Day/);
+  assert.match(FLAT, /\| Alpaca \| stock \| Limit, Market, Stop, Stop Limit, Trailing Stop, Notional Market \| Day, GTC \| 1 leg; a part of a share in a Market, Limit, Stop or Stop Limit order for the Day, never sold short; linked \(whole shares\) \|/);
   const stock = [{ symbol: 'AAPL', action: 'Buy to Open', quantity: 1 }];
   assert.equal(brokerOffers('alpaca', stock).fractional, true);
   assert.equal(brokerOffers('alpaca', [{ ...stock[0], symbol: OPT }]).fractional, false, 'options: whole contracts');

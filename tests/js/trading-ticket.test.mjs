@@ -615,7 +615,7 @@ test('on the page: the stop\'s warning stands out, Confirm arms "Confirm anyway"
   await settle();
   assert.equal(calls.filter((c) => c.route === 'POST /api/orders').length, 0, 'the first click sends nothing');
   assert.deepEqual([confirm.textContent, confirm.getAttribute('data-armed'), shown(note), confirm.disabled], ['Confirm anyway', 'true', true, false]);
-  assert.match(note.textContent, /would trigger at once/);
+  assert.match(note.textContent, /Read the warning above: Confirm anyway/);
   assert.equal(note.getAttribute('role'), 'alert');
   confirm.dispatch('click');
   await settle();

@@ -1,15 +1,17 @@
 /*
  * Where a page opens the order ticket (docs/streaming-contract.md "In the browser"): the
- * rows' ⋯ menu (a position's Trade…, Close…, Protect… and an option's Roll…, a watchlist row's Trade…), a chain cell's
+ * rows' ⋯ menu (a position's Trade…, Close…, Protect… and an equity option's Roll…, each by the position's
+ * instrument, its contract symbol: Alpaca's BTCUSD is the coin; a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
  * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
  * static/js/risk/risk-strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../stream/contract.js';
+import { fromPosition as instrumentOf } from '../stream/instruments.js';
 import {
-  accountChoices, exitsOffered, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
-  rollRefusal, tradable,
+  accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, protectRefusal, rollDraft,
+  rollOffered, rollRefusal, tradable,
 } from './ticket-model.js';
 import { createTicket } from './ticket.js';
 import { createTradingApi, resultLines } from './trading-api.js';
@@ -39,16 +41,14 @@ export function createTrading(env) {
       const [number, symbol] = key.split('|');
       const acct = env.getState().accounts.get(number);
       const p = acct && acct.positions.get(symbol);
-      if (!p || !tradable(optionParts(p.streamer_symbol) ? p.streamer_symbol : p.symbol)) return [];
+      if (!p || !instrumentOf(p)) return []; // a kind the app does not act on (a bond)
       const items = [{ text: 'Trade…', attr: 'data-menu-trade', run: () => ticket.open(fromPosition(p, acct, quote, 'trade')) }];
-      if (Number(p.quantity) > 0) items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
-      const protect = Number(p.quantity) > 0 ? protectPosition(p, acct) : null;
-      if (protect && exitsOffered(acct.broker, protect.legs, 'Limit', true)) {
-        items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => ticket.open(protect) });
-      }
-      if (protect && optionParts(p.streamer_symbol)) {
-        items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
-      }
+      if (!(Number(p.quantity) > 0)) return items;
+      items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
+      // Protect… where the broker links orders of the kind; elsewhere it says why
+      const why = protectRefusal(acct.broker, p);
+      items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct))) });
+      if (rollOffered(p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
       return items;
     }
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];

@@ -19,11 +19,14 @@
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
  *   [data-ticket-result][data-ticket-state][data-order-id] and [data-ticket-order-status]
  *   (the order's status on the stream; data-filled, the filled quantity).
+ *   [data-ticket-leg] legend: the leg's display name (data-symbol: its contract symbol);
+ *   [data-ticket-quote][data-symbol][data-bid][data-ask]: its own live quote, as the stream has it;
+ *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
 import { el, setAttr, setText } from '../stream/dom.js';
 import {
-  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, orderBody,
-  prefillPrice, prefillStopPrice, previewWarnings, typeFields,
+  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, legName,
+  orderBody, prefillPrice, prefillStopPrice, previewWarnings, typeFields, unofferedBrokers,
 } from './ticket-model.js';
 import { createTicketFlow } from './ticket-flow.js';
 
@@ -48,7 +51,11 @@ export function createTicket(env) {
     const quote = (sym) => state.quotes.get(sym);
     const opener = doc.activeElement;
     const legs = draft.legs.map((l) => ({ ...l }));
-    let choices = accountChoices(state.accounts).filter((c) => !brokerOffers(c.broker, legs).error);
+    const allChoices = accountChoices(state.accounts);
+    let choices = allChoices.filter((c) => !brokerOffers(c.broker, legs).error);
+    // the brokers that take none of it, said in words (Tradier and a coin)
+    const unoffered = draft.accountFixed ? [] : unofferedBrokers(allChoices, legs);
+    const unofferedNote = el('p', { class: 'ticket-note muted', 'data-ticket-unoffered': '', hidden: !unoffered.length }, unoffered.join(' '));
     let priceTouched = false;
     let stopTouched = false;
     let formError = null; // the ticket's own check of the form (a sentence), until the next edit
@@ -60,7 +67,8 @@ export function createTicket(env) {
       action.disabled = !!draft.replaces;
       const quantity = el('input', { name: `quantity-${i}`, type: 'text', inputmode: 'numeric', size: '7', value: String(leg.quantity), 'data-ticket-quantity': String(i) });
       const quantityLabel = el('label', { class: 'ticket-field' }, 'Quantity ', quantity);
-      return { action, quantity, quantityLabel, node: el('fieldset', { class: 'ticket-leg', 'data-ticket-leg': String(i) }, el('legend', null, leg.symbol), actionLabel, quantityLabel) };
+      const legend = el('legend', { 'data-symbol': leg.symbol, title: leg.symbol }, legName(draft, leg.symbol));
+      return { action, quantity, quantityLabel, node: el('fieldset', { class: 'ticket-leg', 'data-ticket-leg': String(i) }, legend, actionLabel, quantityLabel) };
     });
     const [type, typeLabel] = selectOf('order_type', 'Order type', [], { 'data-ticket-type': '' });
     const price = el('input', { name: 'price', type: 'text', inputmode: 'decimal', size: '9', value: draft.price || '', 'data-ticket-price': '' });
@@ -115,7 +123,7 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, accountLabel, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
+      title, accountLabel, unofferedNote, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
       previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn),
       // last: the server's answer on trading (after the ticket opens) moves no control
       tradingNote);
@@ -141,15 +149,27 @@ export function createTicket(env) {
       account.disabled = !!draft.accountFixed;
     }
 
-    /** The order types and times in force the chosen account's broker takes. */
-    function brokerFields() {
+    const chosenBroker = () => {
       const c = choices.find((x) => x.value === account.value);
-      const offers = brokerOffers(c ? c.broker : '', legs);
-      for (const [select, values, want] of [[type, offers.orderTypes, type.value || draft.order_type], [tif, offers.timesInForce, tif.value || draft.time_in_force]]) {
-        select.replaceChildren(...values.map((v) => el('option', { value: v }, v)));
-        select.value = values.includes(want) ? want : values[0];
-      }
+      return c ? c.broker : '';
+    };
+    /** A select's options, keeping the value chosen where it is still offered. */
+    function offer(select, values, want) {
+      const now = Array.from(select.options || [], (o) => o.value);
+      if (now.length !== values.length || now.some((v, i) => v !== values[i])) select.replaceChildren(...values.map((v) => el('option', { value: v }, v)));
+      select.value = values.includes(want) ? want : values[0];
+    }
+
+    /** The order types and times in force the chosen account's broker takes of the
+     *  instrument's kind (a market order's, a dollar amount's own). */
+    function brokerFields() {
+      offer(type, brokerOffers(chosenBroker(), legs).orderTypes, type.value || draft.order_type);
+      timesInForce();
       typeFieldsShown();
+    }
+    function timesInForce() {
+      const offers = brokerOffers(chosenBroker(), legs, draft.protect ? null : type.value);
+      offer(tif, offers.timesInForce, tif.value || draft.time_in_force);
     }
 
     /** Only the fields the order type takes: shown and enabled (a price for Limit and Stop
@@ -170,7 +190,7 @@ export function createTicket(env) {
       dollarsLabel.hidden = sized;
       dollars.disabled = sized;
       const c = choices.find((x) => x.value === account.value);
-      const parts = brokerOffers(c ? c.broker : '', legs).fractional;
+      const parts = brokerOffers(c ? c.broker : '', legs).places > 0;
       for (const r of legRows) {
         r.quantityLabel.hidden = !sized;
         r.quantity.disabled = !sized;
@@ -193,7 +213,7 @@ export function createTicket(env) {
       const [link, number] = account.value ? account.value.split('|') : [];
       const chosen = choices.find((x) => x.value === account.value);
       return {
-        notional: dollars.value, fractional: brokerOffers(chosen ? chosen.broker : '', legs).fractional,
+        notional: dollars.value, places: brokerOffers(chosen ? chosen.broker : '', legs).places,
         account: account.value ? { link: Number(link), account: number } : null, legs: formLegs(),
         order_type: type.value, price: price.value, stop_price: stop.value, trail: { [trailUnit.value]: trail.value },
         time_in_force: tif.value, replaces: draft.replaces, protect: !!draft.protect,
@@ -270,9 +290,13 @@ export function createTicket(env) {
         setAttr(orderStatus, 'data-filled', f ? String(f.filled) : null);
         setText(orderStatus, t.state === 'placed' ? followText(f) : '');
       }
-      // the live quote of a single leg
+      // the live quote of a single leg: its own, by its contract symbol
       const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) || draft.quote || null : null;
-      setText(quoteLine, q ? `${legs[0].symbol}: bid ${q.bid ?? '—'} · ask ${q.ask ?? '—'}` : legs.length === 1 ? `${legs[0].symbol}: no quote yet` : '');
+      const name = legs.length === 1 ? legName(draft, legs[0].symbol) : '';
+      setText(quoteLine, q ? `${name}: bid ${q.bid ?? '—'} · ask ${q.ask ?? '—'}` : legs.length === 1 ? `${name}: no quote yet` : '');
+      setAttr(quoteLine, 'data-symbol', legs.length === 1 ? legs[0].symbol : null);
+      setAttr(quoteLine, 'data-bid', q && q.bid !== null && q.bid !== undefined ? String(q.bid) : null);
+      setAttr(quoteLine, 'data-ask', q && q.ask !== null && q.ask !== undefined ? String(q.ask) : null);
     }
 
     const edited = () => { formError = null; flow.edited(); draw(); };
@@ -280,6 +304,7 @@ export function createTicket(env) {
     type.addEventListener('change', () => {
       // a stop starts a tick beyond the market on the protective side, from the live quote
       if (typeFields(type.value).stop && !stop.value) stop.value = prefillStopPrice(formLegs(), liveQuote) || '';
+      timesInForce(); // a market order's times in force are the kind's own
       typeFieldsShown();
       edited();
     });
