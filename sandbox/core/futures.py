@@ -17,16 +17,21 @@ from decimal import Decimal
 from sandbox.core.listings import named_symbols
 
 __all__ = [
+    "EXPIRY_TIME",
     "MONTH_CODES",
     "FutureContract",
     "FutureProduct",
     "contract",
     "contracts",
+    "expired_on",
     "expires_on",
     "option_symbol",
+    "product_of",
     "products",
 ]
 
+#: When a contract (and an option on it) stops trading and expires on its expiration date, UTC.
+EXPIRY_TIME = dt.time(13, 30)
 #: Futures month codes, January first.
 MONTH_CODES = "FGHJKMNQUVXZ"
 #: Contracts listed ahead per product.
@@ -124,6 +129,12 @@ def product(code: str) -> FutureProduct | None:
     return next((p for p in products() if p.code == code), None)
 
 
+def product_of(symbol: str) -> FutureProduct | None:
+    """The product a contract symbol names ("/ESZ6", "ESZ6", "/ESZ26:XCME"), if any."""
+    match = _CONTRACT_RE.match(symbol)
+    return product(match.group(1)) if match else None
+
+
 def _third_friday(year: int, month: int) -> dt.date:
     first = dt.date(year, month, 1)
     return first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
@@ -156,6 +167,24 @@ def contracts(prod: FutureProduct, today: dt.date) -> list[FutureContract]:
         if month > 12:
             year, month = year + 1, 1
     return out
+
+
+def expired_on(symbol: str, today: dt.date) -> dt.date | None:
+    """When the contract a symbol names expired, if it is a month its product lists and it
+    expired before `today` (a one-digit year is the nearest decade's, at most 5 years
+    ahead: "/ESH5" in 2026 is March 2025); None for anything else."""
+    match = _CONTRACT_RE.match(symbol)
+    prod = product(match.group(1)) if match else None
+    if match is None or prod is None or match.group(2) not in prod.months:
+        return None
+    digits = int(match.group(3))
+    if len(match.group(3)) == 1:
+        year = today.year - today.year % 10 + digits
+        year -= 10 if year > today.year + 5 else 0
+    else:
+        year = today.year - today.year % 100 + digits
+    expiry = expires_on(match.group(2), year)
+    return expiry if expiry < today else None
 
 
 def contract(symbol: str, today: dt.date) -> FutureContract | None:

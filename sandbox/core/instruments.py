@@ -3,15 +3,16 @@ both spellings.
 
 The wire spelling (ticker / OCC `SPY   250221C00590000`) is what orders and positions carry;
 the streamer spelling (`SPY` / `.SPY250221C590`) is what the market prices. A coin is
-`BTC/USD` on the wire and `BTC/USD:CXTALP` on the feed (tastytrade's spelling); an option on
-a future is `./ESZ6 ESZ6 261218C6000` and `./ESZ26C6000:XCME`.
+`BTC/USD` on the wire and `BTC/USD:CXTALP` on the feed (tastytrade's spelling); a listed
+future is `/ESZ6` and `/ESZ26:XCME`; an option on a future is `./ESZ6 ESZ6 261218C6000`
+and `./ESZ26C6000:XCME`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ from sandbox.core.records import (
     CRYPTOCURRENCY,
     EQUITY,
     EQUITY_OPTION,
+    FUTURE,
     FUTURE_OPTION,
     OrderRejected,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "Instrument",
     "crypto",
     "equity",
+    "future",
     "future_option",
     "future_option_of",
     "multiplier_of",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 OPTION_MULTIPLIER = 100
+_CLOSE = time(21)  # UTC: an equity option's expiry
 _OCC_RE = re.compile(r"^([A-Z][A-Z0-9]{0,5})\s*(\d{6})([CP])(\d{8})$")
 _TICKER_RE = re.compile(r"^[A-Z][A-Z0-9./]{0,9}$")
 #: `./ESZ6 ESZ6 261218C6000`: the future, the option contract, expiration, C/P and strike.
@@ -61,11 +65,12 @@ class Instrument:
 
     @property
     def expires_at(self) -> float | None:
-        """Expiry as epoch seconds (21:00 UTC, the close on the expiration date)."""
+        """Expiry as epoch seconds: a future and an option on it when their instruments say
+        (`futures.EXPIRY_TIME`, UTC), anything else at 21:00 UTC on the expiration date."""
         if self.expires_on is None:
             return None
-        moment = datetime(*self.expires_on.timetuple()[:3], 21, tzinfo=UTC)
-        return moment.timestamp()
+        at = futures.EXPIRY_TIME if self.instrument_type in (FUTURE, FUTURE_OPTION) else _CLOSE
+        return datetime.combine(self.expires_on, at, tzinfo=UTC).timestamp()
 
 
 def _strike_text(strike: Decimal) -> str:
@@ -104,6 +109,34 @@ def crypto(pair: str) -> Instrument:
     return Instrument(pair, feed, CRYPTOCURRENCY, pair, 1)
 
 
+def future(listed: FutureContract) -> Instrument:
+    """A listed future (`/ESZ6`, fed as `/ESZ26:XCME`): its underlying is its product's root
+    (`/ES`), and a point of its price is worth the product's notional multiplier."""
+    product = listed.product
+    return Instrument(
+        listed.symbol,
+        listed.streamer_symbol,
+        FUTURE,
+        product.root,
+        int(product.multiplier),
+        listed.expires_on,
+    )
+
+
+def _listed_future(symbol: str, today: date) -> Instrument:
+    """The listed contract an order names by its trading symbol (`/ESZ6`), or OrderRejected:
+    an expired contract says when it expired, anything else is not a listed future."""
+    listed = futures.contract(symbol, today)
+    if listed is not None and listed.symbol == symbol:
+        return future(listed)
+    expired = futures.expired_on(symbol, today)
+    if expired is not None:
+        raise OrderRejected("invalid_symbol", f"{symbol} expired on {expired:%Y-%m-%d}.")
+    raise OrderRejected(
+        "invalid_symbol", f"{symbol!r} is not a listed future (name a contract as /ESZ6)."
+    )
+
+
 def future_option(listed: FutureContract, right: str, strike: Decimal) -> Instrument:
     """A quarterly option on a listed future; a point is worth the future's multiplier."""
     product = listed.product
@@ -140,11 +173,16 @@ def future_option_of(symbol: str, today: date) -> tuple[FutureContract, str, Dec
 
 def multiplier_of(symbol: str, instrument_type: str | None) -> int:
     """What one unit of a symbol is worth in units of its price: 100 for a stock option,
-    the future's point value for an option on it (50 for /ES), 1 for anything else."""
+    the future's point value for a future and an option on it (50 for /ES), 1 for anything
+    else."""
     if instrument_type == EQUITY_OPTION:
         return OPTION_MULTIPLIER
-    match = _FUTURE_OPTION_RE.match(symbol) if instrument_type == FUTURE_OPTION else None
-    product = futures.product(match.group(1)[:-2]) if match else None
+    product = None
+    if instrument_type == FUTURE_OPTION:
+        match = _FUTURE_OPTION_RE.match(symbol)
+        product = futures.product_of(match.group(1)) if match else None
+    elif instrument_type == FUTURE:
+        product = futures.product_of(symbol)
     return int(product.multiplier) if product is not None else 1
 
 
@@ -153,6 +191,8 @@ def parse_instrument(symbol: Any, instrument_type: Any, today: date | None = Non
     (`today`: the market's date, which lists the futures an option can be on)."""
     if not isinstance(symbol, str) or not symbol.strip():
         raise OrderRejected("invalid_symbol", "Each leg needs a symbol.")
+    if instrument_type == FUTURE and today is not None:
+        return _listed_future(symbol.strip(), today)
     if instrument_type == FUTURE_OPTION and today is not None:
         spec = future_option_of(symbol.strip(), today)
         if spec is None:

@@ -1,8 +1,9 @@
 """Balances and margin: what an account is worth now and what its positions require.
 
 A margin account keeps 25 % of long and 30 % of short equity value plus the full value of
-options (Reg T initial: 50 % of equity); a cash account requires nothing and can spend its
-cash. The per-underlying report uses the same rates, so it adds up to the balance.
+options (Reg T initial: 50 % of equity) plus a share of its futures' notional (marked to
+the market: `futures_margin.py`); a cash account requires nothing and can spend its cash.
+The per-underlying report uses the same rates, so it adds up to the balance.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sandbox.core import futures_margin
 from sandbox.core.account_state import ZERO, Account, cents
 from sandbox.core.marks import Marks
 from sandbox.core.records import EQUITY, BalanceFigures, MarginReport, MarginRequirement
@@ -35,10 +37,16 @@ def _reg_t(long_eq: Decimal, short_eq: Decimal, derivatives: Decimal) -> Decimal
 
 def figures(acct: Account, marks: Marks, now: float) -> Excess:
     """Balance figures from cash and positions marked now; net-liq = cash + long - short."""
-    long_eq = short_eq = long_der = short_der = ZERO
+    long_eq = short_eq = long_der = short_der = long_fut = short_fut = open_pnl = ZERO
     for pos in acct.positions.values():
         value = marks.position_value(pos)
-        if pos.instrument.instrument_type == EQUITY:
+        if futures_margin.marked_to_market(pos.instrument):
+            open_pnl += futures_margin.open_pnl(pos, marks)
+            if pos.quantity > 0:
+                long_fut += value
+            else:
+                short_fut += value
+        elif pos.instrument.instrument_type == EQUITY:
             if pos.quantity > 0:
                 long_eq += value
             else:
@@ -48,7 +56,8 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
         else:
             short_der += value
     cash = cents(acct.cash)
-    net_liq = cash + long_eq + long_der - short_eq - short_der
+    net_liq = cash + long_eq + long_der - short_eq - short_der + open_pnl
+    futures = futures_margin.requirement(long_fut + short_fut) if acct.margin else ZERO
     values = {
         "account_number": acct.number,
         "cash_balance": cash,
@@ -59,10 +68,13 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
         "net_liquidating_value": net_liq,
         "margin_equity": net_liq,
         "as_of": now,
+        "long_futures_value": long_fut,
+        "short_futures_value": short_fut,
+        "futures_margin_requirement": futures,
     }
     if acct.margin:
-        maintenance = _maintenance(long_eq, short_eq, long_der + short_der)
-        reg_t = _reg_t(long_eq, short_eq, long_der + short_der)
+        maintenance = _maintenance(long_eq, short_eq, long_der + short_der) + futures
+        reg_t = _reg_t(long_eq, short_eq, long_der + short_der) + futures
         excess = net_liq - maintenance
         free = max(excess, ZERO)
         balance = BalanceFigures(
@@ -105,19 +117,23 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
 def margin_report(acct: Account, marks: Marks, balance: BalanceFigures) -> MarginReport:
     """Maintenance requirement per underlying, with the same rates as the balance, so the
     entries add up to the balance's `maintenance_requirement`."""
-    # underlying -> [long eq, short eq, long der, short der]
+    # underlying -> [long eq, short eq, long der, short der, futures notional]
     groups: dict[str, list[Decimal]] = {}
     for pos in acct.positions.values():
         value = marks.position_value(pos)
-        slot = groups.setdefault(pos.instrument.underlying, [ZERO] * 4)
+        slot = groups.setdefault(pos.instrument.underlying, [ZERO] * 5)
+        if futures_margin.marked_to_market(pos.instrument):
+            slot[4] += value
+            continue
         option = pos.instrument.instrument_type != EQUITY
         slot[(2 if option else 0) + (0 if pos.quantity > 0 else 1)] += value
     entries = []
     for underlying in sorted(groups):
-        long_eq, short_eq, long_der, short_der = groups[underlying]
+        long_eq, short_eq, long_der, short_der, notional = groups[underlying]
         if acct.margin:
-            maintenance = _maintenance(long_eq, short_eq, long_der + short_der)
-            initial = _reg_t(long_eq, short_eq, long_der + short_der)
+            futures = futures_margin.requirement(notional)
+            maintenance = _maintenance(long_eq, short_eq, long_der + short_der) + futures
+            initial = _reg_t(long_eq, short_eq, long_der + short_der) + futures
         else:
             maintenance = initial = ZERO
         entries.append(

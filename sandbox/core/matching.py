@@ -11,7 +11,7 @@ fill moves cash (to the cent) and the positions and books one ledger entry per l
 Quantities may be fractional (a façade's fractional orders, and coins), to
 `QUANTITY_STEP`. A notional (dollar) Market order is sized when it fills: the notional over
 the price it fills at, rounded down to `QUANTITY_STEP` (a Sell to Close never more than is
-held).
+held). A future's fill moves no notional, only what it realizes (`futures_margin.py`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from decimal import ROUND_DOWN, Decimal
 
 from sandbox.core import ledger
 from sandbox.core.account_state import ZERO, Account, Fill, Leg, Order, Position, cents
+from sandbox.core.futures_margin import marked_to_market
 from sandbox.core.marks import Marks
-from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, FUTURE_OPTION
+from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, FUTURE, FUTURE_OPTION
 
 __all__ = [
     "QUANTITY_STEP",
@@ -41,6 +42,7 @@ __all__ = [
 _PARTIAL_FROM = {
     EQUITY: Decimal(100),
     EQUITY_OPTION: Decimal(3),
+    FUTURE: Decimal(3),
     FUTURE_OPTION: Decimal(3),
     CRYPTOCURRENCY: Decimal(100),
 }
@@ -121,15 +123,19 @@ def fill_next_chunk(
         return None
     units = _next_chunk(order)
     touched: list[Position] = []
+    realized: list[Decimal] = []
     for leg in order.legs:
         qty = leg.ratio * units
         fill_price = marks.leg_price(leg)
         leg.fills.append(Fill(f"F{next(fill_ids):08d}", qty, fill_price, now))
+        held = acct.positions.get(leg.instrument.symbol)
+        before = held.realized_today if held is not None else ZERO
         touched.append(apply_leg_fill(acct, leg, qty, fill_price, now=now))
+        realized.append(touched[-1].realized_today - before)
     acct.cash -= ledger.fees(order.legs, units)
-    for leg in order.legs:
+    for leg, gain in zip(order.legs, realized, strict=True):
         acct.transactions.append(
-            ledger.trade(acct, order, leg, leg.fills[-1], next(transaction_ids))
+            ledger.trade(acct, order, leg, leg.fills[-1], next(transaction_ids), realized=gain)
         )
     order.filled_units += units
     order.updated_at = now
@@ -179,10 +185,13 @@ def triggered(order: Order, marks: Marks, now: float) -> bool:
 def apply_leg_fill(
     acct: Account, leg: Leg, qty: Decimal, fill_price: Decimal, *, now: float
 ) -> Position:
-    """Move cash and the position for one leg fill; return the (possibly closed) position."""
+    """Move cash and the position for one leg fill; return the (possibly closed) position.
+    A future moves no notional: only the profit or loss its closing part realizes."""
     instrument = leg.instrument
     delta = leg.sign * qty
-    acct.cash -= cents(delta * fill_price * instrument.multiplier)
+    settles = marked_to_market(instrument)
+    if not settles:
+        acct.cash -= cents(delta * fill_price * instrument.multiplier)
     pos = acct.positions.get(instrument.symbol)
     if pos is None:
         pos = Position(
@@ -204,9 +213,12 @@ def apply_leg_fill(
         return pos
     closing = min(abs(delta), abs(pos.quantity))
     direction = 1 if pos.quantity > 0 else -1
-    pos.realized_today += cents(
+    gain = cents(
         (fill_price - pos.average_open_price) * closing * instrument.multiplier * direction
     )
+    pos.realized_today += gain
+    if settles:
+        acct.cash += gain
     pos.quantity += delta
     if pos.quantity != 0 and (pos.quantity > 0) != (direction > 0):
         pos.average_open_price = fill_price  # flipped: the remainder opened at this fill

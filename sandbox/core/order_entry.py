@@ -2,7 +2,8 @@
 
 Checks the type, time in force, legs (1-4, one underlying, known and unexpired symbols,
 whole quantities — or, when the request is `fractional`, a one-leg equity or coin order in
-parts of a unit, or a notional Market order sized at the current price until it fills),
+parts of a unit, or a notional Market order sized at the current price until it fills;
+a future's own rules are `futures_orders.py`'s),
 the limit price and its effect, a stop's trigger or a trailing stop's trail, the short
 rules (a cash account, a coin and a fractional quantity cannot go short, counting sells
 already working) and the buying power a full fill would need.
@@ -16,7 +17,7 @@ import math
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sandbox.core import ledger, linked, margin
+from sandbox.core import futures_orders, ledger, linked, margin
 from sandbox.core.account_state import (
     ACTION_SIGN,
     ZERO,
@@ -95,7 +96,8 @@ def parse_order(
     parsed: list[tuple[Instrument, str, Decimal]] = []
     for raw in request.legs:
         instrument = parse_instrument(raw.symbol, raw.instrument_type, market_date(now))
-        if raw.action not in ACTION_SIGN:
+        action = futures_orders.leg_action(acct, instrument, raw.action)  # Buy / Sell
+        if not isinstance(action, str) or action not in ACTION_SIGN:
             raise OrderRejected("invalid_action", f"Unsupported leg action {raw.action!r}.")
         fractional = request.fractional is True and instrument.instrument_type in FRACTIONAL_TYPES
         if instrument.instrument_type == CRYPTOCURRENCY and not fractional:
@@ -109,8 +111,8 @@ def parse_order(
         if not marks.prices.ensure(instrument.streamer_symbol):
             raise OrderRejected("unknown_symbol", f"Unknown symbol {instrument.symbol!r}.")
         if notional is not None:
-            qty = _notional_leg_quantity(notional, instrument, raw.action, marks, fractional)
-        parsed.append((instrument, raw.action, qty))
+            qty = _notional_leg_quantity(notional, instrument, action, marks, fractional)
+        parsed.append((instrument, action, qty))
     if len({i.underlying for i, _, _ in parsed}) != 1:
         raise OrderRejected("invalid_legs", "All legs must share one underlying.")
     if len({i.symbol for i, _, _ in parsed}) != len(parsed):
@@ -148,6 +150,7 @@ def parse_order(
         hwm=hwm,
         notional=notional,
     )
+    futures_orders.check(acct, order)
     if account_rules:
         _check_account_rules(acct, order, working)
     return order

@@ -71,7 +71,10 @@ class BalanceFigures:
     """One balance snapshot marked at `as_of`; anything a broker sends beyond these is zero.
 
     All amounts are non-negative except `cash_balance`, which is signed (a margin loan is
-    negative cash).
+    negative cash). Futures are marked to the market (`futures_margin.py`): their open
+    profit or loss is in the net liquidating value, their notional in the futures values
+    (not in the derivative values), their margin in `futures_margin_requirement` (and in
+    the maintenance and Reg T requirements).
     """
 
     account_number: str
@@ -96,6 +99,9 @@ class BalanceFigures:
     used_derivative_buying_power: Decimal
     day_trade_excess: Decimal
     as_of: float = 0.0
+    long_futures_value: Decimal = _ZERO
+    short_futures_value: Decimal = _ZERO
+    futures_margin_requirement: Decimal = _ZERO
 
 
 @dataclass(frozen=True)

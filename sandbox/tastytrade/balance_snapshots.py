@@ -5,7 +5,8 @@ One truth: today's EOD snapshot *is* the live balance, and a past day's net liqu
 value is that day's last close in the brokerage's net-liq history (BOD = the previous
 day's EOD). The core keeps no past composition of a balance, so a past snapshot holds
 today's proportions, scaled to that day's net-liq, with cash making the sum exact
-(cash + long - short = net-liq, as in a live balance).
+(cash + long - short = net-liq, as in a live balance; a future's open profit or loss,
+which the scaled values do not hold, is in that cash).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ _SCALED = (
     "reg_t_margin_requirement",
     "used_derivative_buying_power",
     "day_trade_excess",
+    "long_futures_value",
+    "short_futures_value",
+    "futures_margin_requirement",
 )
 
 

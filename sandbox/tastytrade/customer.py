@@ -110,13 +110,14 @@ async def customer_me(request: Request, sandbox: Simulation, credential: str) ->
 
 
 def trading_status_item(account: AccountRecord) -> dict[str, Any]:
-    """A TradingStatus object: a margin account on Reg T, the IRA cash; no futures, no crypto."""
+    """A TradingStatus object: a margin account on Reg T and futures-enabled, the IRA cash
+    (no futures: sandbox/core/futures_orders.py); crypto is not said to be enabled."""
     return {
         "id": _digest(account.number) % 100_000_000,
         "account-number": account.number,
         "equities-margin-calculation-type": "Reg T" if account.margin else "Cash",
         "fee-schedule-name": "default",
-        "futures-margin-rate-multiplier": "0.0",
+        "futures-margin-rate-multiplier": "1.0" if account.margin else "0.0",
         "has-intraday-equities-margin": False,
         "is-aggregated-at-clearing": False,
         "is-closed": False,
@@ -126,7 +127,7 @@ def trading_status_item(account: AccountRecord) -> dict[str, Any]:
         "is-full-equity-margin-required": False,
         "is-futures-closing-only": False,
         "is-futures-intra-day-enabled": False,
-        "is-futures-enabled": False,
+        "is-futures-enabled": account.margin,
         "is-in-day-trade-equity-maintenance-call": False,
         "is-in-margin-call": False,
         "is-pattern-day-trader": False,

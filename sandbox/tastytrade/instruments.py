@@ -279,8 +279,8 @@ def future_item(contract: futures.FutureContract, today: dt.date) -> dict[str, A
         "next-active-month": position == 1,
         "is-closing-only": False,
         "is-tradeable": True,
-        "stops-trading-at": _stamp(expires, "13:30:00"),
-        "expires-at": _stamp(expires, "13:30:00"),
+        "stops-trading-at": _stamp(expires, f"{futures.EXPIRY_TIME:%H:%M:%S}"),
+        "expires-at": _stamp(expires, f"{futures.EXPIRY_TIME:%H:%M:%S}"),
         "product-group": f"{product.exchange}_{product.code}",
         "exchange": product.exchange,
         "streamer-exchange-code": product.streamer_exchange_code,
@@ -366,8 +366,8 @@ def future_option_item(
         "days-to-expiration": (expires - today).days,
         "is-closing-only": False,
         "active": True,
-        "stops-trading-at": _stamp(expires, "13:30:00"),
-        "expires-at": _stamp(expires, "13:30:00"),
+        "stops-trading-at": _stamp(expires, f"{futures.EXPIRY_TIME:%H:%M:%S}"),
+        "expires-at": _stamp(expires, f"{futures.EXPIRY_TIME:%H:%M:%S}"),
         "sx-id": "0",
     }
 

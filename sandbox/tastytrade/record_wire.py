@@ -137,7 +137,7 @@ def render_order(record: OrderRecord) -> dict[str, Any]:
     kind = record.legs[0].instrument_type if record.legs else None
     if kind == CRYPTOCURRENCY:
         data["underlying-instrument-type"] = CRYPTOCURRENCY
-    elif kind == FUTURE_OPTION:  # an option on a future: its underlying is the future
+    elif kind in (FUTURE, FUTURE_OPTION):  # a future, or an option on one: of a future
         data["underlying-instrument-type"] = FUTURE
     if record.edited:
         data["edited"] = True
@@ -277,7 +277,7 @@ def render_margin_report(report: MarginReport, *, option_level: str, now: float)
             "description": e.description,
             "code": e.underlying_symbol,
             "underlying-symbol": e.underlying_symbol,
-            "underlying-type": EQUITY,
+            "underlying-type": FUTURE if e.underlying_symbol.startswith("/") else EQUITY,
             "margin-calculation-type": kind,
             **signed("margin-requirement", -e.maintenance_requirement),
             **signed("maintenance-requirement", -e.maintenance_requirement),

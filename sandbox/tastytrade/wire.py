@@ -104,7 +104,7 @@ def account(
         "is-closed": False,
         "is-firm-error": False,
         "is-firm-proprietary": False,
-        "is-futures-approved": False,
+        "is-futures-approved": margin_or_cash == "Margin",  # futures_orders.py
         "is-test-drive": False,
         "margin-or-cash": margin_or_cash,
         "is-foreign": False,
@@ -124,11 +124,8 @@ def account_item(account_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 _ZERO_BALANCE_FIELDS = (
-    "long-futures-value",
-    "short-futures-value",
     "long-futures-derivative-value",
     "short-futures-derivative-value",
-    "futures-margin-requirement",
     "reg-t-call-value",
     "day-trading-call-value",
     "day-equity-call-value",
@@ -171,6 +168,9 @@ def balance(figures: BalanceFigures, *, now: float) -> dict[str, Any]:
         "used-derivative-buying-power": money(figures.used_derivative_buying_power),
         "reg-t-margin-requirement": money(figures.reg_t_margin_requirement),
         "maintenance-excess": money(figures.maintenance_excess),
+        "long-futures-value": money(figures.long_futures_value),
+        "short-futures-value": money(figures.short_futures_value),
+        "futures-margin-requirement": money(figures.futures_margin_requirement),
         "pending-cash": "0.00",
         "pending-cash-effect": "None",
         "unsettled-cryptocurrency-fiat-amount": "0.00",

@@ -48,19 +48,20 @@ async def test_customer_is_plausible_and_stable_per_credential(sandbox, refresh_
 
 
 async def test_trading_status_follows_the_account(sandbox, refresh_token):
-    """A margin account trades on Reg T margin with its options level; the IRA is a cash
-    account; neither is futures- or crypto-enabled (the accounts say so too)."""
+    """A margin account trades on Reg T margin with its options level, and futures; the
+    IRA is a cash account, without futures; neither says it is crypto-enabled."""
     async with sdk_session(sandbox, refresh_token) as session:
         margin, ira = await Account.get(session)
         status = await margin.get_trading_status(session)
         assert status.account_number == margin.account_number
         assert status.equities_margin_calculation_type == "Reg T"
         assert status.options_level == margin.suitable_options_level
-        assert not status.is_futures_enabled and not status.is_cryptocurrency_enabled
+        assert status.is_futures_enabled and not status.is_cryptocurrency_enabled
         assert not status.is_closed and not status.is_frozen and not status.is_in_margin_call
         assert status.day_trade_count == 0
         cash = await ira.get_trading_status(session)
         assert cash.equities_margin_calculation_type == "Cash"
+        assert not cash.is_futures_enabled
         assert cash.options_level == ira.suitable_options_level
         assert cash.id != status.id
         assert await margin.get_trading_status(session) == status
