@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from streaming.brokers.values import num
+from streaming.instruments.instrument import Instrument, parse
+from streaming.instruments.kinds import Kind
 from streaming.instruments.symbols import NEW_YORK
 
 MINUTE_MS = 60_000
@@ -70,6 +72,41 @@ def no_link_served(symbol: str, tf: str, failures: list[HistoryError]) -> Histor
         worst.code,
         f"No link could serve {symbol} {tf} history: {reasons}.",
         max(waits, default=None),
+    )
+
+
+#: What a history's candles are of (the answer's `price`): trades, or an option's mark
+#: (the bid/ask mid) where its quote has no trades (tastytrade's options: Quote and Greeks).
+LAST = "last"
+MARK = "mark"
+#: The brokers' names in a sentence, and the kinds' (plural) at its start.
+BROKER_NAMES = {"tastytrade": "tastytrade", "tradier": "Tradier", "alpaca": "Alpaca"}
+KIND_NAMES = {
+    Kind.EQUITY: "Stocks",
+    Kind.EQUITY_OPTION: "Options",
+    Kind.FUTURE: "Futures",
+    Kind.FUTURE_OPTION: "Future options",
+    Kind.CRYPTO: "Coins",
+}
+
+
+def candle_price(broker: str, symbol: str) -> str:
+    """What `broker`'s candles of `symbol` (a contract symbol) are of: an option's mark at
+    tastytrade (its candles are asked with `price=mark`), else the trades."""
+    instrument = parse(symbol)
+    option = instrument is not None and instrument.kind.is_option
+    return MARK if option and broker == "tastytrade" else LAST
+
+
+def no_market_data(instrument: Instrument) -> HistoryError:
+    """None of the user's links quotes the instrument's kind: the sentence names the
+    brokers that would ("Futures are quoted by tastytrade: link one to chart /ES Dec 26.")."""
+    quoted = [name for broker, name in BROKER_NAMES.items() if broker in instrument.quoted_by]
+    brokers = " and ".join(quoted)
+    return HistoryError(
+        "no_market_data",
+        f"{KIND_NAMES[instrument.kind]} are quoted by {brokers}: "
+        f"link one to chart {instrument.display}.",
     )
 
 

@@ -156,8 +156,9 @@ class BrokerAdapter(Protocol):
 
 @runtime_checkable
 class SupportsCandles(Protocol):
-    """An adapter that serves candle history (tastytrade, Tradier; Alpaca has no market
-    data): `isinstance(adapter, SupportsCandles)` tells which links can be asked."""
+    """An adapter that serves candle history (tastytrade, Tradier; Alpaca its coins'):
+    `isinstance(adapter, SupportsCandles)` tells which links can be asked (of the
+    instruments their broker quotes: stream/history.py)."""
 
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming); raises

@@ -14,13 +14,16 @@ timeframe last (the quote source, or the next link that could: UserStreamManager
   again from the newest closed candle on (a candle or two, not the whole history), of
   the same link; when that link does not serve it now, the whole history is asked anew.
 
-The live forming candle is the browser's (static/js/stream/candles.js, from quotes):
+The symbol asked is the instrument the user means (candles/holdings.py: `BTCUSD` held at
+Alpaca is the coin), cached and answered under its contract symbol. The live forming
+candle is the browser's (static/js/stream/candles.js, from quotes):
 docs/streaming-contract.md, "Candle charts".
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.cache import cache
@@ -30,9 +33,12 @@ from streaming.brokers.bars import (
     TIMEFRAMES,
     HistoryError,
     bucket_start,
+    candle_price,
     day_start_ms,
 )
+from streaming.candles.holdings import user_instrument
 from streaming.candles.owner import ask_history
+from streaming.instruments.instrument import Instrument
 from streaming.validation import normalize_symbol
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
@@ -51,18 +57,41 @@ DAY_MS = 86_400_000
 _PREFIX = "candles:v2"
 
 
-def candles_clean(symbol: Any, tf: Any) -> tuple[str, str]:
-    """The request's symbol (contract form) and timeframe; HistoryError if either is bad."""
+def clean_tf(tf: Any) -> str:
+    """The request's timeframe; HistoryError `bad_timeframe` if it is none of the five."""
     if tf not in TIMEFRAMES:
         shown = str(tf)[:20] if tf is not None else ""
         raise HistoryError(
             "bad_timeframe",
             f"Unknown timeframe {shown!r}: choose one of {', '.join(TIMEFRAMES)}.",
         )
+    return str(tf)
+
+
+def bad_symbol(symbol: Any) -> HistoryError:
+    return HistoryError("bad_symbol", f"Not a valid symbol: {str(symbol)[:40]!r}.")
+
+
+def candles_clean(symbol: Any, tf: Any) -> tuple[str, str]:
+    """The request's symbol by its spelling alone (contract form) and timeframe;
+    HistoryError if either is bad."""
+    tf = clean_tf(tf)
     clean = normalize_symbol(symbol)
     if clean is None:
-        raise HistoryError("bad_symbol", f"Not a valid symbol: {str(symbol)[:40]!r}.")
+        raise bad_symbol(symbol)
     return clean, tf
+
+
+async def candles_request(
+    user_id: int, symbol: Any, tf: Any, accounts: Iterable[Mapping[str, Any]] | None = None
+) -> tuple[Instrument, str]:
+    """The instrument the user means (their holdings first: candles/holdings.py) and the
+    timeframe; HistoryError if either is bad. `accounts`: the snapshot's, if known."""
+    tf = clean_tf(tf)
+    instrument = await user_instrument(user_id, symbol, accounts)
+    if instrument is None:
+        raise bad_symbol(symbol)
+    return instrument, tf
 
 
 def _key(source: dict[str, Any], symbol: str, tf: str, part: str) -> str:
@@ -154,6 +183,7 @@ def _answer(
         "symbol": symbol,
         "tf": tf,
         "width_ms": TIMEFRAMES[tf],
+        "price": candle_price(source["source"], symbol),
         "source": source["source"],
         "link": source["link"],
         "simulated": source["simulated"],

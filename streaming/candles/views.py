@@ -2,10 +2,12 @@
 the watchlist's sparklines (`GET /api/sparklines/<SYMBOL>`).
 
 Thin: the page is the dashboard's stream (same snapshot, transport and frames) with the
-chart's symbol as the tab's own subscription, server-rendered with its last known quote;
-the browser loads the history, then keeps the forming candle live from quotes
-(static/js/stream/render-chart.js). Errors are `{"error", "message"}` JSON with a 4xx
-status (docs/streaming-contract.md, "Candle charts").
+chart's instrument as the tab's own subscription, server-rendered with its last known
+quote, titled by its display name, its note saying its hours; the browser loads the
+history, then keeps the forming candle live from quotes
+(static/js/stream/render-chart.js). The symbol asked is the instrument the user means
+(candles/holdings.py). Errors are `{"error", "message"}` JSON with a 4xx status
+(docs/streaming-contract.md, "Candle charts").
 """
 
 from __future__ import annotations
@@ -20,16 +22,22 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from streaming.brokers.bars import TIMEFRAMES, HistoryError
+from accounts.selectors import broker_link_list
+from streaming.brokers.bars import TIMEFRAMES, HistoryError, no_market_data
+from streaming.candles.holdings import user_instrument
 from streaming.candles.service import (
     SPARK_TF,
-    candles_clean,
+    bad_symbol,
     candles_history,
+    candles_request,
+    clean_tf,
     sparkline,
     sparkline_max_age,
 )
 from streaming.dashboard.page_context import snapshot_for, stream_context
-from streaming.overview.service import quote_link_exists, tile_text, tile_values
+from streaming.instruments.instrument import Instrument
+from streaming.instruments.kinds import Kind
+from streaming.overview.service import tile_text, tile_values
 
 #: The HTTP status of each history error.
 STATUS = {
@@ -60,8 +68,8 @@ async def api_candles(request: HttpRequest, symbol: str) -> HttpResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     try:
-        clean, tf = candles_clean(symbol, request.GET.get("tf", DEFAULT_TF))
-        answer = await candles_history(user_id=user.id, symbol=clean, tf=tf)
+        instrument, tf = await candles_request(user.id, symbol, request.GET.get("tf", DEFAULT_TF))
+        answer = await candles_history(user_id=user.id, symbol=instrument.symbol, tf=tf)
     except HistoryError as exc:
         return _error(exc)
     # orjson: a thousand candles encode in well under a millisecond (json: ~10 ms)
@@ -75,8 +83,8 @@ async def api_sparkline(request: HttpRequest, symbol: str) -> HttpResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     try:
-        clean, tf = candles_clean(symbol, SPARK_TF)
-        answer = await candles_history(user_id=user.id, symbol=clean, tf=tf)
+        instrument, tf = await candles_request(user.id, symbol, SPARK_TF)
+        answer = await candles_history(user_id=user.id, symbol=instrument.symbol, tf=tf)
     except HistoryError as exc:
         return _error(exc)
     body = orjson.dumps(sparkline(answer))
@@ -96,32 +104,57 @@ def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
+def _link_brokers(user_id: int) -> list[str]:
+    return [link.broker for link in broker_link_list(user_id=user_id)]
+
+
+def session_note(instrument: Instrument | None) -> str:
+    """What the candles of a kind that trades beyond a stock's hours cover, from its hours
+    ("crypto trades around the clock, every day"); "" for the others (the page reads it
+    from the candles loaded)."""
+    if instrument is None:
+        return ""
+    if instrument.kind is Kind.CRYPTO:
+        return f"crypto trades {instrument.hours.words}"
+    if instrument.kind in (Kind.FUTURE, Kind.FUTURE_OPTION):
+        return f"futures trade {instrument.hours.words}"
+    return ""
+
+
 @login_required
 async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
-    """The chart page, server-rendered with the symbol's last known quote, then live.
-    A bad symbol or timeframe renders the page with the message (status 400)."""
+    """The chart page, server-rendered with the instrument's last known quote, then live.
+    A bad symbol or timeframe renders the page with the message (status 400); a kind none
+    of the user's links quotes, with the sentence naming the brokers that would."""
     user = await request.auser()
     problem = None
-    tf = request.GET.get("tf", DEFAULT_TF)
     try:
-        clean, tf = candles_clean(symbol, tf)
+        tf = clean_tf(request.GET.get("tf", DEFAULT_TF))
     except HistoryError as exc:
-        problem, clean = exc.message, None
-        if exc.code == "bad_timeframe":
-            tf = DEFAULT_TF
-            clean = candles_clean(symbol, tf)[0] if _valid(symbol) else None
+        problem, tf = exc.message, DEFAULT_TF
+    instrument = await user_instrument(user.id, symbol)
+    if instrument is None and problem is None:
+        problem = bad_symbol(symbol).message
+    clean = instrument.symbol if instrument is not None else None
     snapshot, watchlist = await snapshot_for(user.id, extra=[clean] if clean else None)
     quote = snapshot["quotes"].get(clean) if clean else None
     values = tile_values(quote)
+    brokers = set(await database_sync_to_async(_link_brokers)(user.id))
+    no_data = None
+    if instrument is not None and brokers and not brokers & instrument.quoted_by:
+        no_data = no_market_data(instrument).message
     context = {
         **await stream_context(user.id, snapshot, watchlist),
         "chart": {
             "symbol": clean,
+            "display": instrument.display if instrument is not None else None,
             "asked": symbol[:40],
             "tf": tf,
             "timeframes": list(TIMEFRAMES),
             "problem": problem,
-            "quotes_available": await database_sync_to_async(quote_link_exists)(user_id=user.id),
+            "quotes_available": (no_data is None) if brokers else None,
+            "no_data": no_data,
+            "hours_note": session_note(instrument),
             "values": values,
             "text": tile_text(values),
             "quote_t": (quote or {}).get("t"),
@@ -131,11 +164,3 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     if problem:
         response.status_code = 400
     return response
-
-
-def _valid(symbol: str) -> bool:
-    try:
-        candles_clean(symbol, DEFAULT_TF)
-    except HistoryError:
-        return False
-    return True

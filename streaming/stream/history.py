@@ -1,9 +1,12 @@
 """Candle history for a user's chart, from the first of their links that can serve it.
 
-The link that streams the user's quotes goes first (so history and the live candle
-agree), then every other link whose market data is up (a down one only when no other
-has market data). A link that cannot (no history of the symbol or timeframe, refused,
-failed, out of its share of the time) hands over to the next.
+Only links whose broker quotes the instrument's kind are asked (`Instrument.quoted_by`:
+Tradier has no futures and no coins, Alpaca only coins); none: a sentence naming the
+brokers that would. The link the instrument's live quote comes from goes first (the quote
+source; a coin's the source when it quotes coins, else the coin feed), so history and the
+live candle agree, then every other such link whose market data is up (a down one only
+when no other has market data). A link that cannot (no history of the symbol or
+timeframe, refused, failed, out of its share of the time) hands over to the next.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from streaming.brokers.bars import HistoryError, link_budget, no_link_served
+from streaming.brokers.bars import HistoryError, link_budget, no_link_served, no_market_data
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.errors import describe
 from streaming.contract import CandleHistory
+from streaming.instruments.instrument import Instrument, parse
+from streaming.instruments.kinds import Kind
 from streaming.stream.health import LinkHealth
 from streaming.stream.state import LinkInfo
 
@@ -44,24 +49,31 @@ async def candle_history(
     tf: str,
     from_ms: int,
     within: float,
+    coin_link: int | None = None,
 ) -> CandleHistory:
     """The history from the first link that serves it, naming that link; HistoryError
-    only when none could (TimeoutError when none was asked in time)."""
+    only when none could (TimeoutError when none was asked in time). `source`: the
+    user's quote source; `coin_link`: the link that feeds the coins the source cannot."""
+    instrument = parse(symbol)
     capable: dict[int, CandleSource] = {}
     for link_id, info in links.items():
         adapter = adapters.get(link_id)
-        if info.streams_quotes and isinstance(adapter, CandleSource):
+        if isinstance(adapter, CandleSource) and _quotes(info, instrument):
             capable[link_id] = adapter
     if not capable:
-        raise HistoryError(
-            "no_market_data",
-            "No market data: none of your broker links serves quotes or candles "
-            "(Alpaca links have no market data; link tastytrade or Tradier).",
-        )
+        if instrument is None:
+            raise HistoryError(
+                "no_market_data",
+                f"None of your broker links quotes {symbol}: link tastytrade to chart it.",
+            )
+        raise no_market_data(instrument)
+    first = source
+    if instrument is not None and instrument.kind is Kind.CRYPTO:
+        first = source if source is not None and links[source].quotes_coins else coin_link
     # a link whose market data is down cannot answer: asked only when no other can
     now = time.monotonic()
-    down = {i for i in capable if i != source and health[i].failing_quotes(now)}
-    ids = sorted(capable, key=lambda i: i != source)
+    down = {i for i in capable if i != first and health[i].failing_quotes(now)}
+    ids = sorted(capable, key=lambda i: i != first)
     ids = [i for i in ids if i not in down] or ids
     deadline = time.monotonic() + within
     failures: list[HistoryError] = []
@@ -109,3 +121,13 @@ async def candle_history(
     if not failures:
         raise TimeoutError
     raise no_link_served(symbol, tf, failures)
+
+
+def _quotes(info: LinkInfo, instrument: Instrument | None) -> bool:
+    """Whether the link's market data quotes the instrument (a symbol read by no rule:
+    any link that streams quotes may know it)."""
+    if instrument is None:
+        return info.streams_quotes
+    if info.broker not in instrument.quoted_by:
+        return False
+    return info.streams_quotes or (instrument.kind is Kind.CRYPTO and info.quotes_coins)

@@ -72,6 +72,7 @@ class ListenerServices:
             adapters=self.adapters,
             health=self.feed.health,
             source=self.feed.source,
+            coin_link=self.feed.coin_link,
             symbol=symbol,
             tf=tf,
             from_ms=from_ms,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import {
   TIMEFRAMES, applyQuote, bucketStart, candleOf, chartBar, chartState, chartTimeAfter, closeDue, dayStart, fromHistory,
-  nyOffset, sessionSpan, sparkPath, sparkPoints, sparkRange,
+  nyOffset, quotePrice, sessionSpan, sparkPath, sparkPoints, sparkRange,
 } from '../../static/js/stream/candles.js';
 
 const T0 = Date.UTC(2026, 10, 24, 15, 0, 0); // Tue 24 Nov 2026 10:00 New York
@@ -202,4 +202,18 @@ test('chart links name the symbol safely: futures and options are encoded', asyn
   assert.equal(chartUrl('SPY'), '/chart/SPY');
   assert.equal(chartUrl('/ESZ26', '1h'), '/chart/%2FESZ26?tf=1h');
   assert.equal(chartUrl('.SPY270115C590'), '/chart/.SPY270115C590');
+});
+
+test("an option's mark candles move with the quote's bid/ask mid; trade candles ignore it", () => {
+  assert.equal(quotePrice({ last: 10.5, bid: 10, ask: 11 }), 10.5);
+  assert.equal(quotePrice({ last: 10.5, bid: 10, ask: 11 }, 'mark'), 10.5);
+  assert.equal(quotePrice({ bid: 43.2, ask: 44.5 }, 'mark'), 43.85);
+  assert.equal(quotePrice({ bid: 43.2, ask: 44.5 }), null); // no trade: nothing for trade candles
+  assert.equal(quotePrice({ bid: 0, ask: 1 }, 'mark'), null);
+  assert.equal(quotePrice(null, 'mark'), null);
+  const s = fromHistory({ tf: '5m', candles: [bar(T0, 40, 45, 39, 43)] }, T0 + 1000);
+  assert.equal(applyQuote(s, { bid: 43.2, ask: 44.5, t: T0 + 2000 }).change, null);
+  const r = applyQuote(s, { bid: 45.5, ask: 46.5, t: T0 + 2000 }, 'mark');
+  assert.equal(r.change, 'update');
+  assert.deepEqual(r.series.candles.at(-1), { ...bar(T0, 40, 46, 39, 46), volume: 100 });
 });

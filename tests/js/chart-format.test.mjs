@@ -44,6 +44,12 @@ test('what the candles cover is read from their times', () => {
   assert.match(hoursNote('all-day', 'tastytrade'), /round the clock/);
   assert.doesNotMatch(hoursNote('all-day', 'tastytrade'), /regular hours/);
   assert.match(hoursNote(null, null), /^Candles from your quote source\. Times ET/);
+  // a coin or a future: its hours, not what the loaded intraday candles happen to cover
+  const coin = hoursNote('regular', 'alpaca', { session: 'crypto trades around the clock, every day' });
+  assert.match(coin, /^Candles from alpaca: crypto trades around the clock, every day\. Times ET/);
+  const option = hoursNote('all-day', 'tastytrade', { session: 'futures trade Sun-Fri 18:00-17:00 ET', price: 'mark' });
+  assert.match(option, /^Candles from tastytrade of the mark \(the bid\/ask mid\): futures trade Sun-Fri 18:00-17:00 ET\./);
+  assert.match(hoursNote('daily', 'tastytrade', { session: 'crypto trades around the clock, every day' }), /one candle per trading day/);
 });
 
 test('signed numbers never read -0.00', () => {

@@ -296,7 +296,8 @@ async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog)
 def test_the_capabilities_name_the_adapters_that_serve_candles_and_chains():
     """The manager asks for history and chains only the adapters that declare them
     (`SupportsCandles`, `SupportsChains` in streaming/brokers/base.py): tastytrade and
-    Tradier serve market data, Alpaca does not."""
+    Tradier serve market data; Alpaca serves its coins' candles (its crypto bars), and no
+    chains."""
     tastytrade = TastytradeAdapter(link_id=1, provider_secret="s", refresh_token="r")
     tradier = TradierAdapter(
         link_id=2, access_token="t", api_url="http://tradier", stream_url="http://stream"
@@ -309,5 +310,5 @@ def test_the_capabilities_name_the_adapters_that_serve_candles_and_chains():
         checkpoint=MemoryCheckpoint(),
     )
     adapters: list[BrokerAdapter] = [tastytrade, tradier, alpaca]
-    assert [isinstance(a, SupportsCandles) for a in adapters] == [True, True, False]
+    assert [isinstance(a, SupportsCandles) for a in adapters] == [True, True, True]
     assert [isinstance(a, SupportsChains) for a in adapters] == [True, True, False]

@@ -210,8 +210,9 @@ def test_tradier_history_equals_the_brokers_time_and_sales(clients, chart_sandbo
 
 
 def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_control, chart_app):
-    """A bad timeframe or symbol, an unknown symbol (both brokers), an Alpaca-only user,
-    a rate limit and a refusal at Tradier: 4xx JSON `{error, message}`; then it works."""
+    """A bad timeframe or symbol, an unknown symbol (both brokers), a stock for an
+    Alpaca-only user (Alpaca quotes coins only: the sentence names who quotes stocks), a
+    rate limit and a refusal at Tradier: 4xx JSON `{error, message}`; then it works."""
 
     def get(user: str, symbol: str, tf: str = "5m") -> httpx.Response:
         return clients[user].get(f"/api/candles/{symbol}", params={"tf": tf})
@@ -228,7 +229,8 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
         assert r.json()["message"].startswith(f"{broker} has no")
     r = get("al", "SPY")
     assert (r.status_code, r.json()["error"]) == (409, "no_market_data")
-    assert "Alpaca links have no market data" in r.json()["message"]
+    said = "Stocks are quoted by tastytrade and Tradier: link one to chart SPY."
+    assert r.json()["message"] == said
     anonymous = httpx.get(f"{chart_app.url}/api/candles/SPY")
     assert anonymous.status_code == 403
 

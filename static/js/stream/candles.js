@@ -3,7 +3,8 @@
  * moment falls in, the history as loaded, and the forming candle kept live from the
  * stream's quotes (docs/streaming-contract.md, "Candle charts"):
  *
- * - a quote's `last` at its `t` goes into bucket floor(t / width) * width (1d: 00:00 UTC
+ * - a quote's `last` (a history of the mark, `price: "mark"`: the mid of its bid and ask,
+ *   `quotePrice`) at its `t` goes into bucket floor(t / width) * width (1d: 00:00 UTC
  *   of its New York date, or the broker's newest day when that day has begun already:
  *   `bucketOf`); the newest candle's bucket → close = last, high/low extended;
  *   a later bucket → a new candle opens at last; an earlier one (late) → ignored;
@@ -84,12 +85,25 @@ export function fromHistory(answer, now) {
 }
 
 /**
- * A quote into the series: returns {series, change} where change is null (nothing to
- * draw), 'update' (the forming candle moved) or 'new' (a new candle opened).
+ * The price of a quote that candles of `basis` are of: 'last' (the last trade) or 'mark'
+ * (an option's: the mid of its bid and ask); null when the quote has none.
  */
-export function applyQuote(series, quote) {
+export function quotePrice(quote, basis = 'last') {
+  if (!quote) return null;
+  if (basis !== 'mark') return num(quote.last);
+  const bid = num(quote.bid);
+  const ask = num(quote.ask);
+  return bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
+}
+
+/**
+ * A quote into the series: returns {series, change} where change is null (nothing to
+ * draw), 'update' (the forming candle moved) or 'new' (a new candle opened). `basis`:
+ * what the candles are of (the history's `price`: 'last' or 'mark').
+ */
+export function applyQuote(series, quote, basis = 'last') {
   if (!quote) return { series, change: null };
-  const last = num(quote.last);
+  const last = quotePrice(quote, basis);
   const t = num(quote.t);
   if (last === null || last <= 0 || t === null) return { series, change: null };
   if (series.lastQuoteT !== null && t < series.lastQuoteT) return { series, change: null };

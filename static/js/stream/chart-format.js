@@ -76,16 +76,22 @@ export function sessionHours(candles, tf) {
   return hours;
 }
 
-/** The chart's note: what the candles are, where they come from, and the time zone. */
-export function hoursNote(hours, source) {
+/**
+ * The chart's note: what the candles are, where they come from, and the time zone.
+ * `session`: the instrument's hours where it trades beyond a stock's ("crypto trades
+ * around the clock, every day", "futures trade Sun-Fri 18:00-17:00 ET"), said instead of
+ * what the intraday candles loaded cover; `price`: 'mark' for candles of an option's mark.
+ */
+export function hoursNote(hours, source, { session = '', price = 'last' } = {}) {
   const from = source ? `Candles from ${source}` : 'Candles from your quote source';
-  const what = {
+  const what = session && hours !== 'daily' ? session : {
     regular: 'regular hours only (09:30–16:00 ET)',
     extended: 'extended hours included (04:00–20:00 ET)',
     'all-day': 'round the clock (every hour the source trades)',
     daily: 'one candle per trading day, labelled by its date',
   }[hours];
-  const cover = what ? `${from}: ${what}.` : `${from}.`;
+  const of = price === 'mark' ? ' of the mark (the bid/ask mid)' : '';
+  const cover = what ? `${from}${of}: ${what}.` : `${from}${of}.`;
   return `${cover} Times ET (New York). The last candle is forming and moves with every live quote.`;
 }
 

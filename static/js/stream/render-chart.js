@@ -7,7 +7,9 @@
  *
  * Times are New York's, labelled ET; the axis's tick marks by their kind (a day's start
  * is its date), a daily candle by its date (chart-format.js); the note says what the
- * candles cover, read from the history loaded.
+ * candles cover: the instrument's hours for a coin or a future (the server's
+ * data-hours-note), else read from the history loaded. Candles of an option's mark
+ * (the history's `price`) move with the quotes' bid/ask mid, and the price shown is it.
  *
  * For tests: the card carries data-state (loading | live | waiting | stale | empty |
  * error | no-data), data-tf, data-bars, data-updates, data-quote-t, data-forming-t,
@@ -17,7 +19,7 @@
  */
 import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
-import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset } from './candles.js';
+import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset, quotePrice } from './candles.js';
 import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from './chart-format.js';
 import { num, quoteStale } from './contract.js';
 import { tileText, tileValues } from './overview.js';
@@ -35,6 +37,7 @@ export function createChartView(doc, card, env) {
   const historyUrl = card.getAttribute('data-history-url') || '/api/candles/';
   const problem = card.getAttribute('data-problem') || '';
   const quotesAvailable = card.getAttribute('data-quotes-available');
+  const session = card.getAttribute('data-hours-note') || '';
   const statusEl = card.querySelector('[data-chart-status]');
   const box = card.querySelector('[data-chart-box]');
   const lastEl = card.querySelector('[data-field="last"]');
@@ -94,9 +97,12 @@ export function createChartView(doc, card, env) {
   function describeHours() {
     const hours = series ? sessionHours(series.candles, tf) : null;
     if (hours) card.setAttribute('data-hours', hours); else card.removeAttribute('data-hours');
-    const text = hoursNote(hours, answer ? answer.source : null);
+    const text = hoursNote(hours, answer ? answer.source : null, { session, price: basis() });
     if (noteEl && noteEl.textContent !== text) noteEl.textContent = text;
   }
+
+  /** What the candles are of: the history's `price` ('last' or 'mark'). */
+  const basis = () => (answer && answer.price === 'mark' ? 'mark' : 'last');
 
   function setState(state, text) {
     card.setAttribute('data-state', state);
@@ -188,10 +194,13 @@ export function createChartView(doc, card, env) {
     }
     const q = state.quotes.get(symbol);
     if (q && lastEl) {
-      const values = tileValues(q);
+      // the price the candles are of: the last trade, or an option's mark (its quote may
+      // carry no trades at all)
+      const price = quotePrice(q, basis()) ?? (basis() === 'last' ? quotePrice(q, 'mark') : null);
+      const values = tileValues(price === null ? q : { ...q, last: price });
       const text = tileText(values);
       if (lastEl.textContent !== text.last) lastEl.textContent = text.last;
-      lastEl.setAttribute('data-value', q.last === null || q.last === undefined ? '' : String(q.last));
+      lastEl.setAttribute('data-value', price === null ? '' : String(price));
       const change = `${signed(values.change)} (${signed(values.changePct, 2, '%')})`;
       if (changeEl && changeEl.textContent !== change) changeEl.textContent = change;
       lastEl.title = q.t ? `as of ${quoteLabel(q.t)}` : '';
@@ -199,7 +208,7 @@ export function createChartView(doc, card, env) {
     if (!series || !q || q === lastQuote) return;
     if (answer && answer.delayed === false && q.delayed) return; // a delayed value never moves a live chart
     lastQuote = q;
-    const { series: next, change } = applyQuote(series, q);
+    const { series: next, change } = applyQuote(series, q, basis());
     series = next;
     if (change) {
       updates += 1;

@@ -52,6 +52,7 @@ import orjson
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from streaming import metrics
+from streaming.brokers.alpaca.bars import AlpacaBars
 from streaming.brokers.alpaca.client import AlpacaClient
 from streaming.brokers.alpaca.coins import AlpacaCoins
 from streaming.brokers.alpaca.orders import FINAL, AlpacaOrders
@@ -113,7 +114,7 @@ class _OrderView:
     updated_ms: int | None = None  # `updated_at` of the order state last applied
 
 
-class AlpacaAdapter(AlpacaOrders, AlpacaCoins):
+class AlpacaAdapter(AlpacaOrders, AlpacaCoins, AlpacaBars):
     """Streams one Alpaca Broker API key's accounts into a sink, forever, healing on failure.
 
     Usage::

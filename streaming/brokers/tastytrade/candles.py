@@ -1,7 +1,12 @@
-"""tastytrade's candle history: the DXLink snapshot of `SYM{=tf,tho=true}`, asked on the
+"""tastytrade's candle history: the DXLink snapshot of a candle symbol, asked on the
 link's running streamer (the one DXLink session per credential) and collected from the
 Candle events until SNAPSHOT_END. DXLink ignores a symbol it does not know, so no candle
-within `CANDLE_QUIET` seconds of subscribing means "unknown symbol"."""
+within `CANDLE_QUIET` seconds of subscribing means "unknown symbol".
+
+The candle symbol says what the chart shows of each kind (docs/streaming-contract.md,
+"Candle charts"): a stock's regular hours (`SPY{=5m,tho=true}`), the whole session of what
+trades round the clock (`BTC/USD:CXTALP{=5m}`, `/ESZ26:XCME{=5m}`), and an option's mark
+(`price=mark`: its quote has no trades here, so the app values it at its bid/ask mid)."""
 
 from __future__ import annotations
 
@@ -15,11 +20,31 @@ from tastytrade.dxfeed import Candle
 
 from streaming.brokers.bars import HistoryError, bucket_start, candle, daily_t, ordered
 from streaming.brokers.errors import describe
+from streaming.instruments.instrument import parse
+from streaming.instruments.kinds import Kind
 
 log = logging.getLogger(__name__)
 
 #: Seconds without any candle after a subscription: DXLink does not know the symbol.
 CANDLE_QUIET = 3.0
+#: The kinds whose chart is their whole session (they trade round the clock, or Sun-Fri).
+WHOLE_SESSION = frozenset({Kind.FUTURE, Kind.FUTURE_OPTION, Kind.CRYPTO})
+
+
+def candle_series(symbol: str, tf: str) -> tuple[str, bool]:
+    """The SDK's `interval` and `extended_trading_hours` of `symbol`'s candles: the SDK
+    spells the candle symbol `{symbol}{={interval}}` (extended) or
+    `{symbol}{={interval},tho=true}`, so dxFeed's other attributes ride on the interval."""
+    instrument = parse(symbol)
+    kind = instrument.kind if instrument is not None else None
+    interval = f"{tf},price=mark" if kind is not None and kind.is_option else tf
+    return interval, kind in WHOLE_SESSION
+
+
+def candle_symbol(symbol: str, tf: str) -> str:
+    """The candle symbol the SDK subscribes for `symbol` and `tf` (its events' symbol)."""
+    interval, extended = candle_series(symbol, tf)
+    return f"{symbol}{{={interval}}}" if extended else f"{symbol}{{={interval},tho=true}}"
 
 
 class CandleRequests:
@@ -44,7 +69,8 @@ class CandleRequests:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming).
         `connected()`: the link's DXLink now (a request ending on a dropped one does not
         unsubscribe from it)."""
-        key = f"{symbol}{{={tf},tho=true}}"
+        key = candle_symbol(symbol, tf)
+        interval, extended = candle_series(symbol, tf)
         wait = self._waits.get(key)
         if wait is not None:  # the same series is being asked already: share its answer
             async with asyncio.timeout(within):
@@ -52,7 +78,9 @@ class CandleRequests:
         wait = self._waits[key] = _CandleWait(tf, from_ms)
         try:
             start = dt.datetime.fromtimestamp(from_ms / 1000, dt.UTC)
-            await dx.subscribe_candle([symbol], tf, start_time=start)
+            await dx.subscribe_candle(
+                [symbol], interval, start_time=start, extended_trading_hours=extended
+            )
             quiet = min(within, CANDLE_QUIET)
             try:
                 async with asyncio.timeout(quiet):
@@ -83,8 +111,9 @@ class CandleRequests:
                 task.add_done_callback(self._background.discard)
 
     async def _unsubscribe(self, dx: DXLinkStreamer, symbol: str, tf: str) -> None:
+        interval, extended = candle_series(symbol, tf)
         try:
-            await dx.unsubscribe_candle(symbol, tf)
+            await dx.unsubscribe_candle(symbol, interval, extended_trading_hours=extended)
         except Exception as exc:  # the stream is going anyway
             log.info("tastytrade link %s: candle unsubscribe: %s", self.link_id, exc)
 
