@@ -21,6 +21,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.contract import now_ms
+from streaming.instruments.instrument import parse
+from streaming.instruments.kinds import Kind
 from streaming.instruments.symbols import OPTION_STREAMER_RE
 from streaming.validation import normalize_symbol
 
@@ -316,6 +318,13 @@ def rows_html(chain: dict[str, Any]) -> SafeString:
     return mark_safe("\n".join(out))  # every value above is escaped
 
 
+def _has_chain(symbol: Any) -> bool:
+    """A stock's contract symbol a chain page's path can name (a coin, a future and an
+    option on a future have no equity option chain; a slash cannot be in the path)."""
+    instrument = parse(symbol) if isinstance(symbol, str) else None
+    return instrument is not None and instrument.kind is Kind.EQUITY and "/" not in symbol
+
+
 def chain_links(snapshot: dict[str, Any], watchlist: list[str]) -> list[str]:
     """The underlyings the dashboard links to a chain page: every position's underlying
     (options by their root), then the watchlist's tickers; in that order, once each."""
@@ -325,9 +334,9 @@ def chain_links(snapshot: dict[str, Any], watchlist: list[str]) -> list[str]:
             match = OPTION_STREAMER_RE.match(p.get("streamer_symbol") or "")
             symbol = match.group(1) if match else p.get("underlying") or p.get("symbol")
             wanted = isinstance(symbol, str) and normalize_symbol(symbol) == symbol
-            if wanted and not symbol.startswith((".", "/")) and symbol not in out:
+            if wanted and _has_chain(symbol) and symbol not in out:
                 out.append(symbol)
     for symbol in watchlist:
-        if not symbol.startswith((".", "/")) and symbol not in out:
+        if _has_chain(symbol) and symbol not in out:
             out.append(symbol)
     return out
