@@ -132,6 +132,7 @@ class AlertPayload(TypedDict):
     id: int
     alert_id: int | None
     symbol: str
+    display: str
     condition: str
     level: float
     price: float
@@ -416,6 +417,7 @@ class AlertState(TypedDict):
 
     id: int
     symbol: str
+    display: str
     condition: str
     level: float
     rearm: bool

@@ -1,5 +1,9 @@
 """An alert as a client sends it (`POST`/`PATCH /api/alerts`), checked: pure functions,
 each refusal a sentence the page shows (docs/streaming-contract.md "Price alerts").
+
+Its symbol is any spelling of an instrument that streams, stored as the contract symbol.
+What a spelling means for the user (`BTCUSD` held at Alpaca is the coin) is read from
+their holdings by the view (candles/holdings.py) and handed in as `instrument`.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from streaming.alerts.rules import CONDITIONS, PERCENT_CONDITIONS
+from streaming.instruments.instrument import Instrument
 from streaming.validation import normalize_symbol
 
 #: Per user: active alerts (a create past it is refused at once, whatever the rate).
@@ -25,6 +30,11 @@ MAX_PERCENT = Decimal("100")
 #: Expiry at most this far ahead.
 MAX_EXPIRY = dt.timedelta(days=366)
 FIELDS = {"symbol", "condition", "level", "rearm", "expires_at", "active"}
+#: What a symbol may be, said when one is refused.
+ACCEPTED = (
+    "a stock like AAPL, an option like SPY270115C00590000, a future like /ESZ6, "
+    "a future option like ./ESZ6 ESZ6 261218C6000, or a coin like BTC/USD"
+)
 REQUIRED = ("symbol", "condition", "level")
 
 
@@ -38,13 +48,13 @@ class AlertInputError(ValueError):
         self.status = status
 
 
-def clean_symbol(raw: Any) -> str:
-    symbol = normalize_symbol(raw)
+def clean_symbol(raw: Any, instrument: Instrument | None = None) -> str:
+    """The contract symbol of the instrument `raw` names: `instrument` when the caller
+    resolved it through the user's holdings, else by its spelling."""
+    symbol = instrument.symbol if instrument is not None else normalize_symbol(raw)
     if symbol is None:
         shown = repr(raw[:40]) if isinstance(raw, str) else "missing"
-        raise AlertInputError(
-            "bad_symbol", f"not a valid symbol: {shown} (a ticker like AAPL, an option or a future)"
-        )
+        raise AlertInputError("bad_symbol", f"not a valid symbol: {shown} ({ACCEPTED})")
     return symbol
 
 
@@ -110,10 +120,15 @@ def clean_flag(raw: Any, name: str) -> bool:
 
 
 def clean_alert(
-    data: Any, *, now: dt.datetime, partial: dict[str, Any] | None = None
+    data: Any,
+    *,
+    now: dt.datetime,
+    partial: dict[str, Any] | None = None,
+    instrument: Instrument | None = None,
 ) -> dict[str, Any]:
     """The model fields to save from a create (`partial` None) or an edit of `partial`
-    (the alert's current symbol/condition/level: a new condition re-checks the level)."""
+    (the alert's current symbol/condition/level: a new condition re-checks the level).
+    `instrument`: what the body's symbol names for the user, if the caller resolved it."""
     if not isinstance(data, dict):
         raise AlertInputError("bad_body", "the body must be a JSON object")
     unknown = sorted(set(data) - FIELDS)
@@ -129,7 +144,7 @@ def clean_alert(
         raise AlertInputError("bad_body", "nothing to change")
     out: dict[str, Any] = {}
     if "symbol" in data:
-        out["symbol"] = clean_symbol(data["symbol"])
+        out["symbol"] = clean_symbol(data["symbol"], instrument)
     condition = (partial or {}).get("condition")
     if "condition" in data:
         condition = out["condition"] = clean_condition(data["condition"])

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from streaming.instruments.instrument import parse
+
 ABOVE, BELOW, MOVE_UP, MOVE_DOWN = "above", "below", "move_up", "move_down"
 CONDITIONS = (ABOVE, BELOW, MOVE_UP, MOVE_DOWN)
 PERCENT_CONDITIONS = (MOVE_UP, MOVE_DOWN)
@@ -111,6 +113,13 @@ def back_across(rule: Rule, price: float, pct: float | None) -> bool:
     return pct > -level + PERCENT_HYSTERESIS
 
 
+def display_of(symbol: str) -> str:
+    """An alert's symbol as a trader reads it (`BTC/USD:CXTALP` → `BTC/USD`, an /ES option
+    → `/ES Dec 26 6000 C`); a symbol no rule reads, as it is."""
+    instrument = parse(symbol)
+    return instrument.display if instrument is not None else symbol
+
+
 def money(value: float | Decimal) -> str:
     """A price as the message writes it: 2 decimals, 4 below one dollar."""
     number = float(value)
@@ -120,7 +129,8 @@ def money(value: float | Decimal) -> str:
 def message(
     symbol: str, condition: str, level: float | Decimal, price: float, pct: float | None
 ) -> str:
-    """The trigger's sentence, e.g. "AAPL rose to 201.30, above 200.00"."""
+    """The trigger's sentence, e.g. "AAPL rose to 201.30, above 200.00" (`symbol`: the
+    name it says, the display name)."""
     if condition == ABOVE:
         return f"{symbol} rose to {money(price)}, above {money(level)}"
     if condition == BELOW:

@@ -40,6 +40,7 @@ def alert_dict(alert: Alert) -> AlertState:
     return {
         "id": alert.id,
         "symbol": alert.symbol,
+        "display": alerts.display_of(alert.symbol),
         "condition": alert.condition,
         "level": float(alert.level),
         "rearm": alert.rearm,
@@ -59,6 +60,7 @@ def trigger_payload(trigger: AlertTrigger) -> AlertPayload:
         "id": trigger.id,
         "alert_id": trigger.alert_id,
         "symbol": trigger.symbol,
+        "display": alerts.display_of(trigger.symbol),
         "condition": trigger.condition,
         "level": float(trigger.level),
         "price": float(trigger.price),
@@ -171,6 +173,7 @@ def alert_fire(
         if not armed.update(armed=False, crossings=F("crossings") + 1, updated_at=now):
             return None
         alert = Alert.objects.get(id=alert_id)
+        name = alerts.display_of(alert.symbol)
         if not alert.rearm:
             Alert.objects.filter(id=alert_id).update(active=False)
         trigger = AlertTrigger.objects.create(
@@ -183,11 +186,11 @@ def alert_fire(
             triggered_at=dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC),
             crossing=alert.crossings,
             rearm=alert.rearm,
-            message=alerts.message(alert.symbol, alert.condition, alert.level, price, pct)[:200],
+            message=alerts.message(name, alert.condition, alert.level, price, pct)[:200],
         )
         # the pushes and e-mail of this crossing, written with it: exactly once
         said = push_outbox.message(
-            f"alert:{trigger.id}", "alert", f"{alert.symbol} alert", trigger.message, "/alerts"
+            f"alert:{trigger.id}", "alert", f"{name} alert", trigger.message, "/alerts"
         )
         push_outbox.enqueue(alert.user_id, said)
     return trigger_payload(trigger)

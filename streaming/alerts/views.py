@@ -1,8 +1,10 @@
 """Price alerts over HTTP: `/alerts` (the page) and `/api/alerts[/<id>]` (the JSON API).
 
-Thin: the body is read safely (request_body.py), checked (alerts/input.py), stored
-(alerts/store.py), and every write tells the user's stream owner (alerts/owner.py), so
-evaluation changes at once (docs/streaming-contract.md "Price alerts").
+Thin: the body is read safely (request_body.py), its symbol resolved through the user's
+holdings (candles/holdings.py: `BTCUSD` held at Alpaca is the coin), checked
+(alerts/input.py), stored (alerts/store.py), and every write tells the user's stream owner
+(alerts/owner.py), so evaluation changes at once (docs/streaming-contract.md "Price
+alerts"). Alerts are shown by their instrument's display name.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from streaming.alerts.input import (
     clean_alert,
 )
 from streaming.alerts.owner import alerts_changed
+from streaming.candles.holdings import user_instrument
 from streaming.dashboard.page_context import snapshot_for, stream_context
+from streaming.instruments.instrument import Instrument
 from streaming.request_body import BodyError, json_body
 
 LIMITS = {"max_active": MAX_ACTIVE_ALERTS, "max_body_bytes": MAX_ALERT_BODY_BYTES}
@@ -46,6 +50,13 @@ def _body(request: HttpRequest) -> Any:
         raise AlertInputError("bad_body", str(exc)) from None
 
 
+async def _instrument(user_id: int, body: Any) -> Instrument | None:
+    """What the body's symbol names for the user (their holdings first); None without one."""
+    if isinstance(body, dict) and "symbol" in body:
+        return await user_instrument(user_id, body["symbol"])
+    return None
+
+
 def _listing(user_id: int) -> dict[str, Any]:
     return {
         "alerts": [alert_store.alert_dict(a) for a in alert_store.alert_list(user_id)],
@@ -64,7 +75,9 @@ async def api_alerts(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
         return JsonResponse({"error": "use GET or POST"}, status=405)
     try:
-        values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC))
+        body = _body(request)
+        instrument = await _instrument(user.id, body)
+        values = clean_alert(body, now=dt.datetime.now(dt.UTC), instrument=instrument)
         alert = await database_sync_to_async(alert_store.alert_create)(user.id, values)
     except AlertInputError as exc:
         return _error(exc)
@@ -88,7 +101,10 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     if current is None:
         return _not_found()
     try:
-        values = clean_alert(_body(request), now=dt.datetime.now(dt.UTC), partial=current)
+        body = _body(request)
+        instrument = await _instrument(user.id, body)
+        now = dt.datetime.now(dt.UTC)
+        values = clean_alert(body, now=now, partial=current, instrument=instrument)
         alert = await database_sync_to_async(alert_store.alert_update)(user.id, alert_id, values)
     except AlertInputError as exc:
         return _error(exc)

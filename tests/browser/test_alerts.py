@@ -64,7 +64,9 @@ def test_alerts_page_and_row_menu(page: Page, browser_app, browser_sandbox):
     page.fill("#alert-form input[name=level]", "150")
     page.click("#alert-form [data-submit]")
     expect(error).to_have_text(
-        "Not a valid symbol: 'NOT A SYMBOL' (a ticker like AAPL, an option or a future)."
+        "Not a valid symbol: 'NOT A SYMBOL' (a stock like AAPL, an option like "
+        "SPY270115C00590000, a future like /ESZ6, a future option like ./ESZ6 ESZ6 "
+        "261218C6000, or a coin like BTC/USD)."
     )
 
     # create, then a real crossing: the sandbox jumps NFLX from 100 to 160

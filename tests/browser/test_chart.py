@@ -6,7 +6,9 @@ is no market data; a bad timeframe or an unknown symbol is a message on the page
 stream goes on); the watchlist rows carry live sparklines that link to the charts. The
 1h and 1d axes show dates, the daily candle is live while the price ticks, times are
 labelled ET and the note says what the candles cover; after a quote failover the
-sparklines and every timeframe's candles are still served.
+sparklines and every timeframe's candles are still served. With the demo's holdings, the
+bitcoin position's menu opens the coin's chart (titled BTC/USD, candles from DXLink, the
+coin's price: not a made-up stock at $50) and makes an alert on it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
+from sandbox.server import SandboxServer
 from streaming.brokers.bars import TIMEFRAMES
+from tests.browser.test_dashboard import log_in as log_in_demo
 from tests.streaming.test_candles import PASSWORD, USERS, create_pair_users, create_users
+from tests.support.live import LiveApp
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -213,7 +219,8 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
 def test_no_market_data_bad_input_and_sparklines(
     page: Page, browser_app, browser_sandbox, chart_users
 ):
-    """Alpaca only: "no market data" on the page; a bad timeframe and an unknown symbol:
+    """Alpaca only: a stock has no market data (the sentence names who quotes stocks); a
+    bad timeframe and an unknown symbol:
     their message on the page while the stream stays live; the watchlist's sparklines
     have the day's path, and positions and market tiles link to charts."""
     log_in_as(page, browser_app.url, "al")
@@ -221,8 +228,7 @@ def test_no_market_data_bad_input_and_sparklines(
     card = page.locator("[data-chart]")
     expect(card).to_have_attribute("data-state", "no-data")
     expect(card.locator("[data-chart-status]")).to_have_text(
-        "No market data: your broker links are Alpaca only, and Alpaca links have no quotes "
-        "or candles. Link tastytrade or Tradier for charts."
+        "Stocks are quoted by tastytrade and Tradier: link one to chart SPY."
     )
     page.context.clear_cookies()
 
@@ -399,3 +405,75 @@ def test_sparklines_and_candles_are_served_after_a_quote_failover(
     finally:
         control.clear_faults()
         control.close()
+
+
+# ------------------------------------------------------- the demo's holdings: bitcoin
+
+
+@pytest.fixture(scope="module")
+def holdings_sandbox() -> Iterator[SandboxServer]:
+    config = SandboxConfig(
+        tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
+    )
+    with SandboxServer(config) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def holdings_app(holdings_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    app = LiveApp(holdings_sandbox.url, tmp_path_factory.mktemp("chart-holdings")).start()
+    yield app
+    app.stop()
+
+
+def test_the_bitcoin_positions_menu_opens_the_coins_chart_and_makes_an_alert_on_it(
+    page: Page, holdings_app
+):
+    """The demo trader's tastytrade BTC/USD position: its ⋯ menu makes an alert on the coin
+    (before: "not a valid symbol: 'BTC/USD'") and opens its chart (before: 400 "Not a valid
+    symbol: 'BTC/USD:CXTALP'"): titled BTC/USD, drawn from tastytrade's DXLink candles, the
+    price shown the coin's and the forming candle at it. Alpaca's `BTCUSD`, held as a coin,
+    charts the same coin."""
+    base = holdings_app.url
+    log_in_demo(page, base)
+    row = page.locator("tr[data-position][data-streamer='BTC/USD:CXTALP']").first
+    expect(row).to_be_visible(timeout=30_000)
+    menu = row.locator("[data-row-menu]")
+    expect(menu).to_have_attribute("data-row-menu", "BTC/USD:CXTALP")
+    menu.click()
+    page.click("[data-menu-alert='BTC/USD:CXTALP']")
+    form = page.locator("[data-row-alert-form='BTC/USD:CXTALP']")
+    form.locator("input[name=level]").fill("999999")
+    form.locator("button[type=submit]").click()
+    expect(form).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text("Alert created: BTC/USD above 999999.")
+
+    menu.click()
+    with page.expect_response(history_answer("BTC%2FUSD%3ACXTALP", "5m")) as answered:
+        page.click("[data-menu-chart='BTC/USD:CXTALP']")
+        page.wait_for_url(f"{base}/chart/BTC%2FUSD%3ACXTALP")
+    assert answered.value.json()["source"] == "tastytrade"
+    expect(page).to_have_title("[SIMULATED] BTC/USD · streamdesk")
+    expect(page.locator("#chart-title .sym")).to_have_text("BTC/USD")
+    chart = wait_for_history(page, "5m")
+    assert chart["source"] == "tastytrade" and len(chart["bars"]) >= 50
+    assert "crypto trades around the clock, every day" in chart["note"]
+    # the price shown is the coin's, and the forming candle closes at it (read at once)
+    handle = page.wait_for_function(
+        """() => { const chart = window.streamdesk.chart();
+                   const shown = Number(document.querySelector('[data-field="last"]')
+                                                 .getAttribute('data-value'));
+                   const newest = chart.bars[chart.bars.length - 1];
+                   return chart.forming && newest && newest.close === shown
+                     ? [shown, chart.lastText] : null; }""",
+        timeout=20_000,
+    )
+    shown, text = handle.json_value()
+    assert shown > 10_000, shown  # a coin's price, not the made-up BTCUSD stock's ~$50
+    assert text == f"{shown:,.2f}"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+    page.goto(f"{base}/chart/BTCUSD")  # Alpaca's spelling, held there as a coin
+    expect(page.locator("[data-chart]")).to_have_attribute("data-symbol", "BTC/USD:CXTALP")
+    expect(page.locator("#chart-title .sym")).to_have_text("BTC/USD")
+    wait_for_history(page, "5m")

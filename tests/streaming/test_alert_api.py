@@ -22,6 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CSRF = "a" * 32
 AT = 1_800_000_000_000
+#: What the bad_symbol sentence says is accepted (docs/streaming-contract.md "Price alerts").
+ACCEPTED = (
+    "a stock like AAPL, an option like SPY270115C00590000, a future like /ESZ6, "
+    "a future option like ./ESZ6 ESZ6 261218C6000, or a coin like BTC/USD"
+)
 
 
 @pytest.fixture
@@ -67,6 +72,7 @@ def test_a_trigger_is_a_compare_and_set_that_fires_each_crossing_once(user):
         "id": first["id"],
         "alert_id": once.id,
         "symbol": "AAPL",
+        "display": "AAPL",
         "condition": "above",
         "level": 200.0,
         "price": 201.3,
@@ -170,16 +176,9 @@ def test_create_list_edit_delete_and_each_write_reaches_the_owner(client, user, 
             "bad_condition",
             "condition must be one of above, below, move_up, move_down",
         ),
-        (
-            {"symbol": "$$$"},
-            "bad_symbol",
-            "not a valid symbol: '$$$' (a ticker like AAPL, an option or a future)",
-        ),
-        (
-            {"symbol": "ÄAPL"},
-            "bad_symbol",
-            "not a valid symbol: 'ÄAPL' (a ticker like AAPL, an option or a future)",
-        ),
+        ({"symbol": "$$$"}, "bad_symbol", f"not a valid symbol: '$$$' ({ACCEPTED})"),
+        ({"symbol": "ÄAPL"}, "bad_symbol", f"not a valid symbol: 'ÄAPL' ({ACCEPTED})"),
+        ({"symbol": "ETH/BTC"}, "bad_symbol", f"not a valid symbol: 'ETH/BTC' ({ACCEPTED})"),
         (
             {"expires_at": "tomorrow"},
             "bad_expiry",
@@ -260,3 +259,57 @@ def test_csrf_is_required_for_writes(user, notified):
     client.force_login(user)
     response = client.post("/api/alerts", data=b"{}", content_type="application/json")
     assert response.status_code == 403
+
+
+# ------------------------------------------------------------- every instrument that streams
+
+
+@pytest.mark.parametrize(
+    ("spelled", "symbol", "display"),
+    [
+        ("BTC/USD", "BTC/USD:CXTALP", "BTC/USD"),
+        ("btc/usd:cxtalp", "BTC/USD:CXTALP", "BTC/USD"),
+        ("/ESZ26:XCME", "/ESZ26:XCME", "/ES Dec 26"),
+        ("./ESZ6 ESZ6 261218C6000", "./ESZ26C6000:XCME", "/ES Dec 26 6000 C"),
+        ("./ESZ26C6000:XCME", "./ESZ26C6000:XCME", "/ES Dec 26 6000 C"),
+        ("SPY   270115C00590000", ".SPY270115C590", "SPY 15 Jan 27 590 C"),
+    ],
+)
+def test_alerts_take_every_instrument_that_streams_stored_as_its_contract_symbol(
+    client, spelled, symbol, display
+):
+    """Any spelling of a coin, a future, a future option or an option: stored and
+    evaluated as the contract symbol, shown by its display name (before: "not a valid
+    symbol: 'BTC/USD'")."""
+    made = create(client, symbol=spelled, level=1)
+    assert made.status_code == 201, made.content
+    assert (made.json()["symbol"], made.json()["display"]) == (symbol, display)
+    listed = client.get("/api/alerts").json()["alerts"]
+    assert [(a["symbol"], a["display"]) for a in listed] == [(symbol, display)]
+
+
+def test_a_coins_trigger_says_its_display_name_in_the_sentence_the_push_and_the_e_mail(user):
+    from accounts.notification_settings import notification_settings_update
+    from streaming.models import PushDelivery
+
+    notification_settings_update(user_id=user.id, changes={"email": True})
+    coin = Alert.objects.create(user=user, symbol="BTC/USD:CXTALP", condition="above", level=97_500)
+    fired = alert_store.alert_fire(coin.id, 98_000.0, AT, None)
+    assert fired is not None
+    said = "BTC/USD rose to 98,000.00, above 97,500.00"
+    assert (fired["symbol"], fired["display"], fired["message"]) == (
+        "BTC/USD:CXTALP",
+        "BTC/USD",
+        said,
+    )
+    mail = PushDelivery.objects.get(event=f"alert:{fired['id']}", channel="email")
+    assert (mail.message["title"], mail.message["body"]) == ("BTC/USD alert", said)
+    option = Alert.objects.create(
+        user=user, symbol="./ESZ26C6000:XCME", condition="move_down", level=5
+    )
+    fired = alert_store.alert_fire(option.id, 40.0, AT, -6.25)
+    assert fired is not None
+    assert fired["message"] == (
+        "/ES Dec 26 6000 C fell 6.25% from the previous close to 40.00, down 5.00% or more"
+    )
+    assert alert_store.alert_trigger_list(user.id)[0]["display"] == "/ES Dec 26 6000 C"

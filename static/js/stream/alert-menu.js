@@ -1,15 +1,18 @@
 /*
  * The dashboard rows' menu (positions and watchlist): a row's ⋯ button opens a small menu
  * with "Alert…", which turns into an inline form that creates a price alert for the row's
- * symbol (`POST /api/alerts`), and the trading items a page adds (`items(button)`: a
+ * instrument (`POST /api/alerts`, its contract symbol: a coin's `BTC/USD:CXTALP`), "Chart"
+ * (the instrument's chart), and the trading items a page adds (`items(button)`: a
  * position's "Trade…" and "Close…", a watchlist row's "Trade…": static/js/trading/). Delegated
- * from the page root, so rows the renderer adds later have it too. A refusal's sentence is
- * shown in the form.
+ * from the page root, so rows the renderer adds later have it too. The form and its
+ * message name the instrument as the row shows it and as the server answers (its display
+ * name). A refusal's sentence is shown in the form.
  */
 import { alertBody, alertPrice } from './alerts.js';
 import { ALERTS_URL, send } from './alert-api.js';
 import { el } from './dom.js';
 import { ROW_KEYS, menuPlacement, sameRowButton } from './menu-placement.js';
+import { chartUrl } from './render-sparklines.js';
 
 /** The keys that scroll the page (a trader's scroll: it closes an open menu). */
 const SCROLL_KEYS = new Set(['PageUp', 'PageDown', 'Home', 'End', 'ArrowUp', 'ArrowDown', ' ']);
@@ -68,26 +71,35 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     return true;
   }
 
+  /** The instrument's name as its row shows it (its symbol cell), else its symbol. */
+  function shownName(button, sym) {
+    const cell = button.closest('[data-field="symbol"]');
+    const shown = cell && cell.querySelector('.sym');
+    const text = shown ? shown.textContent.trim() : '';
+    return text || sym;
+  }
+
   function showMenu(button) {
     const sym = button.getAttribute('data-row-menu');
     const item = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', 'data-menu-alert': sym }, 'Alert…');
+    const chart = el('a', { role: 'menuitem', class: 'row-menu-item', href: chartUrl(sym), 'data-menu-chart': sym }, 'Chart');
     const more = (items ? items(button) : []).map((m) => {
       const b = el('button', { type: 'button', role: 'menuitem', class: 'row-menu-item', [m.attr]: sym }, m.text);
       b.addEventListener('click', () => { close(); m.run(); });
       return b;
     });
-    const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item, ...more);
+    const pop = el('div', { class: 'row-menu-pop', role: 'menu', 'aria-label': `Actions for ${sym}` }, item, chart, ...more);
     // in the body, placed by the button: a table cell (sticky, in a scrolling wrapper)
     // would clip it or paint the next rows over it
     doc.body.append(pop);
     open = { pop, button, row: rowOf(button) };
     place();
     button.setAttribute('aria-expanded', 'true');
-    item.addEventListener('click', () => showForm(sym));
+    item.addEventListener('click', () => showForm(sym, shownName(button, sym)));
     item.focus();
   }
 
-  function showForm(sym) {
+  function showForm(sym, name) {
     const price = alertPrice(quote(sym));
     const level = el('input', { name: 'level', type: 'text', inputmode: 'decimal', size: '9', 'aria-label': 'Level', value: price === null ? '' : price.toFixed(2) });
     const condition = el('select', { name: 'condition', 'aria-label': 'Condition' },
@@ -95,8 +107,8 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
       el('option', { value: 'move_up' }, 'up % from prev. close'), el('option', { value: 'move_down' }, 'down % from prev. close'));
     const rearm = el('input', { name: 'rearm', type: 'checkbox' });
     const error = el('p', { class: 'form-error', role: 'alert', 'data-alert-error': '' });
-    const form = el('form', { class: 'row-alert-form', 'data-row-alert-form': sym, 'aria-label': `New alert for ${sym}` },
-      el('strong', null, `Alert ${sym}`), condition, level,
+    const form = el('form', { class: 'row-alert-form', 'data-row-alert-form': sym, 'aria-label': `New alert for ${name}` },
+      el('strong', null, `Alert ${name}`), condition, level,
       el('label', null, rearm, ' re-arm'),
       el('button', { type: 'submit', class: 'btn btn-primary' }, 'Create'),
       el('button', { type: 'button', class: 'btn', 'data-cancel': '' }, 'Cancel'), error);
@@ -112,7 +124,8 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
       form.removeAttribute('aria-busy');
       if (!r.ok) { error.textContent = r.error; return; }
       close();
-      message(`Alert created: ${sym} ${condition.options[condition.selectedIndex].text} ${made.body.level}.`, 'info');
+      const said = (r.body && r.body.display) || name;
+      message(`Alert created: ${said} ${condition.options[condition.selectedIndex].text} ${made.body.level}.`, 'info');
     });
   }
 

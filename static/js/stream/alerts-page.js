@@ -1,6 +1,7 @@
 /*
  * The /alerts page: the form creates or edits an alert (`POST` / `PATCH /api/alerts`),
- * rows delete (`DELETE`); the list is the API's answer after each write, and live: each
+ * rows delete (`DELETE`); each alert is named by its display name (`BTC/USD`, the
+ * contract symbol in its title); the list is the API's answer after each write, and live: each
  * active alert's price and distance to its level from the stream's quotes (alerts.js);
  * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames). The
  * form has one error line: each error replaces the last; a keystroke or a new submit clears it.
@@ -21,6 +22,8 @@ const localInput = (ms) => {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 };
 const money = (v) => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(4) : v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+/** An alert as a trader reads it: its instrument's display name (the server's). */
+const nameOf = (alert) => alert.display || alert.symbol;
 
 /**
  * root: #alerts-page; url: the API; alerts(): the active alerts shown; adopt(list): take the
@@ -41,7 +44,7 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
   function editMode(alert) {
     form.dataset.editing = alert ? String(alert.id) : '';
     setText(submit, alert ? 'Save' : 'Create');
-    setText(title, alert ? `Edit alert ${alert.symbol}` : 'New alert');
+    setText(title, alert ? `Edit alert ${nameOf(alert)}` : 'New alert');
     cancel.hidden = !alert;
     error.textContent = '';
     if (alert) {
@@ -77,7 +80,7 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
     const r = editing ? await send(doc, fetch, 'PATCH', `${url}/${editing}`, made.body) : await send(doc, fetch, 'POST', url, made.body);
     form.removeAttribute('aria-busy');
     if (!r.ok) { error.textContent = r.error; return; }
-    message(editing ? `Alert saved: ${r.body.symbol} ${conditionText(r.body)}.` : `Alert created: ${r.body.symbol} ${conditionText(r.body)}.`, 'info');
+    message(`${editing ? 'Alert saved' : 'Alert created'}: ${nameOf(r.body)} ${conditionText(r.body)}.`, 'info');
     editMode(null);
     await refresh();
   });
@@ -100,7 +103,7 @@ export function createAlertsPage({ doc, root, url, fetch, adopt, symbols, messag
 
   function buildRow(a) {
     return el('tr', { 'data-alert': a.id, 'data-symbol': a.symbol },
-      el('th', { scope: 'row', class: 'col-sym' }, a.symbol),
+      el('th', { scope: 'row', class: 'col-sym', title: a.symbol }, nameOf(a)),
       el('td', { 'data-field': 'condition' }, conditionText(a)),
       el('td', { class: 'num', 'data-field': 'price' }, '—'),
       el('td', { class: 'num', 'data-field': 'distance' }, '—'),
