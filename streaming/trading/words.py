@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest, PreviewResult
+from streaming.instruments.kinds import Kind
 
 VERBS = {
     "Buy to Open": "Buy",
@@ -42,8 +43,10 @@ def estimated_cost(order: OrderRequest) -> Decimal | None:
     """Price x quantity x multiplier, positive for a debit (a single leg that buys);
     None where it cannot be told (a market order without a reference price; a
     multi-leg, whose direction the broker's dry run says). A stop is at its trigger; a
-    dollar amount is its own."""
+    dollar amount is its own. A future moves no cash: None."""
     leg = order.legs[0]
+    if leg.kind is Kind.FUTURE:
+        return None
     if order.notional is not None:
         return order.notional if leg.buys else -order.notional
     price = order.estimated_price
@@ -73,11 +76,32 @@ def how_text(order: OrderRequest) -> str:
     return f"at {price_text(order.price)}{net} limit"
 
 
+def _future_text(order: OrderRequest, effect: PreviewResult) -> list[str]:
+    """A future moves no cash when it opens or closes (its profit settles daily): what the
+    trader weighs is its notional (price x point value) and the margin it holds."""
+    parts = []
+    amount = order.estimated_price
+    if amount is not None:
+        about = "about " if order.price is None else ""
+        parts.append(
+            f"notional {about}{money(amount * order.legs[0].size * order.legs[0].multiplier)}"
+        )
+    if effect.margin_change is not None:
+        parts.append(f"margin {money(abs(Decimal(str(effect.margin_change))))}")
+    if effect.fees is not None:
+        parts.append(f"fees {money(effect.fees)}")
+    return parts
+
+
 def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
-    """`: debit 470.00 + fees 2.00, buying power after 178,846.92` (or "")."""
+    """`: debit 470.00 + fees 2.00, buying power after 178,846.92` (or ""); a future's
+    `: notional 309,762.50, margin 23,600.76, buying power after 66,005.00`."""
     parts: list[str] = []
-    cost = effect.cost if effect.cost is not None else estimated_cost(order)
-    if cost is not None:
+    future = order.legs[0].kind is Kind.FUTURE
+    cost = None if future else effect.cost if effect.cost is not None else estimated_cost(order)
+    if future:
+        parts.extend(_future_text(order, effect))
+    elif cost is not None:
         side = "debit" if cost > 0 else "credit"
         about = "about " if order.price is None else ""  # at market once triggered
         text = f"{side} {about}{money(abs(Decimal(str(cost))))}"

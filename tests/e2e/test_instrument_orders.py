@@ -226,7 +226,9 @@ def test_tastytrade_sells_a_future_on_its_tick_grid(trader, holdings_sandbox):
     assert answer.status_code == 200, answer.text
     preview = answer.json()["preview"]
     assert preview["order"]["legs"][0]["symbol"] == future
-    assert Decimal(preview["notional"]) == Decimal(price) * 50
+    # no cash moves for a future: its notional (price x 50) and the broker's margin are said
+    assert f"notional {Decimal(price) * 50:,.2f}, margin " in preview["words"]
+    assert preview["effect"]["cost"] is None and preview["effect"]["margin_change"] is not None
     assert preview["second_confirm"] is False, preview["warnings"]
     confirm = trader.confirm(preview["id"], uuid.uuid4().hex)
     assert confirm.status_code == 201, confirm.text

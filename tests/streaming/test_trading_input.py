@@ -28,7 +28,7 @@ from streaming.trading.quote import (
     stop_at_once,
 )
 from streaming.trading.ticks import on_grid, round_to_tick, tick_for
-from streaming.trading.words import describe, describe_linked, leg_text
+from streaming.trading.words import describe, describe_linked, estimated_cost, leg_text
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -679,3 +679,19 @@ def test_the_sentence_of_each_linked_order():
         "One triggers the other: Buy 100 SPY at 480.00 limit, GTC; then Sell 100 SPY at a "
         "460.00 stop, GTC: debit 48,000.00"
     )
+
+
+def test_a_future_is_said_by_its_notional_and_margin_not_a_cash_amount():
+    """Selling one /ES moves no 309,762.50 of cash: its words say the notional (price x
+    the point value, 50) and the margin the broker's dry run holds for it."""
+    future = parse_order(
+        body(legs=[leg("/ESZ6", "Sell to Open", 1)], price="6195.25", time_in_force="Day")
+    ).order
+    effect = PreviewResult(
+        checks="broker", margin_change=-23600.76, fees=1.0, buying_power_after=66005.0
+    )
+    assert describe(future, effect) == (
+        "Sell to open 1 /ES Dec 26 at 6195.25 limit, day: notional 309,762.50, "
+        "margin 23,600.76, fees 1.00, buying power after 66,005.00"
+    )
+    assert estimated_cost(future) is None

@@ -337,6 +337,8 @@ def dry_run_result(answer: Any, order: OrderRequest, unit: Decimal | None) -> Pr
     cost: Decimal | None
     if order.notional is not None:  # a dollar amount costs what it says
         cost = order.notional if order.legs[0].buys else -order.notional
+    elif order.legs[0].kind is Kind.FUTURE:
+        cost = None  # a future moves no cash: its margin is the effect (margin_change)
     else:
         cost = unit * order_size(order) * multiplier(order) if unit is not None else None
     return PreviewResult(
