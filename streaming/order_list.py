@@ -13,16 +13,29 @@ CSV exports, mirrored in the browser by static/js/stream/orders.js:
   order that can still change).
 - **The bound**: a list keeps the newest `ORDERS_KEPT` orders, every working one and the
   `RECENT_CHANGES_KEPT` changed last.
+- **An exit larger than its position** is said on the panel's order (`oversized_exits`,
+  the browser's `oversizedExits`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from streaming.order_terms import fill_text, group_text, leg_filled_text, leg_text, order_terms
+from streaming.instruments.instrument import parse
+from streaming.instruments.resolve import clean, from_position
+from streaming.order_terms import (
+    display_name,
+    fill_text,
+    group_text,
+    leg_filled_text,
+    leg_text,
+    order_terms,
+    quantity_text,
+    underlying_text,
+)
 
 #: Orders a snapshot, the panel and the browser keep (plus every working order).
 ORDERS_KEPT = 50
@@ -188,6 +201,10 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The dashboard's orders panel before the script runs: the snapshot's orders, each
     with its broker and account label, and the accounts the filter offers."""
     names = account_names(snapshot)
+    oversize = oversized_exits(
+        [o for o in snapshot.get("orders") or [] if isinstance(o, dict)],
+        [a for a in snapshot.get("accounts") or [] if isinstance(a, dict)],
+    )
     links = {
         _int(link.get("id")): link for link in snapshot.get("links") or [] if isinstance(link, dict)
     }
@@ -197,10 +214,13 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
         account = str(order.get("account") or "")
         link = links.get(_int(order.get("link")), {})
         name = names.get(account, {})
+        key = panel_key(order)
         rows.append(
             {
                 **order,
-                "key": f"{order['link']}:{order['id']}" if order.get("link") else str(order["id"]),
+                "key": key,
+                "underlying_text": underlying_text(order),
+                "oversize": oversize.get(key),
                 "status_group": status_group(order.get("status")),
                 "terms": order_terms(order),
                 "link_text": group_text(order),
@@ -213,12 +233,139 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {"orders": linked_together(rows), "accounts": accounts}
 
 
+def panel_key(order: dict[str, Any]) -> str:
+    """The panel's key of an order: `<link>:<id>` (the browser's `orderKey`)."""
+    return f"{order['link']}:{order['id']}" if order.get("link") else str(order["id"])
+
+
+#: The actions that close what an account holds, and the side each closes (orders.js CLOSES);
+#: a plain `sell`/`buy` closes only what is held on the other side.
+CLOSES = {
+    "sell to close": "Long",
+    "sell_to_close": "Long",
+    "buy to close": "Short",
+    "buy_to_close": "Short",
+    "buy_to_cover": "Short",
+}
+PLAIN = {"sell": "Long", "buy": "Short"}
+EXIT_ROLES = frozenset({"take_profit", "stop_loss"})
+
+
+def _quantity(value: Any) -> float | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _instrument_key(item: dict[str, Any]) -> str:
+    """A position's or a leg's instrument: its contract symbol."""
+    instrument = from_position(item)
+    if instrument is not None:
+        return instrument.symbol
+    for raw in (item.get("streamer_symbol"), item.get("symbol")):
+        text = clean(raw)
+        parsed = parse(text) if text is not None else None
+        if parsed is not None:
+            return parsed.symbol
+    return str(item.get("symbol") or "")
+
+
+def _holdings(accounts: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], float]:
+    held: dict[tuple[str, str, str], float] = {}
+    for account in accounts:
+        for p in account.get("positions") or []:
+            if not isinstance(p, dict):
+                continue
+            side = "Short" if p.get("direction") == "Short" else "Long"
+            key = (str(account.get("number") or ""), _instrument_key(p), side)
+            held[key] = held.get(key, 0.0) + abs(_quantity(p.get("quantity")) or 0.0)
+    return held
+
+
+@dataclass
+class _Exits:
+    """The working exits of one instrument and side in one account."""
+
+    name: str
+    loose: float = 0.0
+    groups: dict[str, float] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+
+
+def oversized_exits(
+    orders: Iterable[dict[str, Any]], accounts: Iterable[dict[str, Any]]
+) -> dict[str, str]:
+    """The working exits larger than what their account holds (docs/streaming-contract.md
+    "The dashboard's panel"; static/js/stream/orders.js `oversizedExits`, the same rule): a
+    working closing order whose remaining quantity, with every other working exit of the
+    same instrument in the same account, each linked group counted once, is more than the
+    account holds of it (holding none counts); a member waiting for its trigger
+    (`Contingent`) is not counted. Order key (`<link>:<id>`) → the sentence."""
+    held = _holdings(accounts)
+    exits: dict[tuple[str, str, str], _Exits] = {}
+    for o in orders:
+        if status_group(o.get("status")) != "working" or o.get("status") == "Contingent":
+            continue
+        account = str(o.get("account") or "")
+        group = o.get("group") if isinstance(o.get("group"), dict) else None
+        group_key = f"{_int(o.get('link'))}|{group.get('id')}" if group else None
+        for leg in o.get("legs") or []:
+            if not isinstance(leg, dict):
+                continue
+            action = str(leg.get("action") or "").lower()
+            rest = _quantity(leg.get("remaining_quantity"))
+            if rest is None:
+                rest = _quantity(leg.get("quantity"))
+            if rest is None or not rest > 0:
+                continue
+            instrument = _instrument_key(leg)
+            side = CLOSES.get(action)
+            if side is None and action in PLAIN:
+                closes = PLAIN[action]
+                by_role = group is not None and group.get("role") in EXIT_ROLES
+                if by_role or held.get((account, instrument, closes)):
+                    side = closes
+            if side is None:
+                continue
+            at = (account, instrument, side)
+            e = exits.setdefault(at, _Exits(display_name(leg)))
+            if group_key is None:
+                e.loose += rest
+            else:
+                e.groups[group_key] = max(e.groups.get(group_key, 0.0), rest)
+            e.keys.append(panel_key(o))
+    out: dict[str, str] = {}
+    for at, e in exits.items():
+        total = e.loose + sum(e.groups.values())
+        have = held.get(at, 0.0)
+        if not total > have + 1e-9:
+            continue
+        sentence = oversize_text(total, e.name, have)
+        for key in e.keys:
+            out[key] = sentence
+    return out
+
+
+def oversize_text(total: float, name: str, have: float) -> str:
+    """`Exits for 10 MSFT, but 2 are held.` (1 is held; none are held)."""
+    if have > 0:
+        held = f"{quantity_text(have)} {'is' if have == 1 else 'are'} held"
+    else:
+        held = "none are held"
+    return f"Exits for {quantity_text(total)} {name}, but {held}."
+
+
 def leg_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
     """Each leg in words as the panel's script writes it (order-terms.js): `desc`, `filled`
     (None when nothing filled) and its fills, each with its `id` and `text`."""
     return [
         {
             "desc": leg_text(leg),
+            "symbol": leg.get("symbol"),
             "filled": leg_filled_text(leg),
             "fills": [
                 {"id": f.get("id"), "text": fill_text(f)}

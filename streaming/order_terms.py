@@ -8,6 +8,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from streaming.instruments.instrument import parse
+from streaming.instruments.resolve import clean, from_position
+
 ROLES = {"trigger": "entry", "take_profit": "take profit", "stop_loss": "stop loss"}
 CLASSES = {"oco": "OCO", "oto": "OTO", "otoco": "OTOCO", "bracket": "Bracket"}
 #: What format.js writes for a value nobody sent.
@@ -100,13 +103,33 @@ def group_text(o: dict[str, Any]) -> str | None:
     return f"{name} {g.get('id')} · {role}"
 
 
+def display_name(item: dict[str, Any]) -> str:
+    """What a trader reads for a position or an order's leg (format.js `displayName`): its
+    `display`, else its instrument's display name, else the broker's symbol as it came."""
+    display = item.get("display")
+    if isinstance(display, str) and display:
+        return display
+    instrument = from_position(item)
+    return instrument.display if instrument is not None else str(item.get("symbol") or "")
+
+
+def underlying_text(order: dict[str, Any]) -> str:
+    """An order's underlying as a trader reads it (order-terms.js `underlyingText`): the
+    display name of its contract symbol (`BTC/USD:CXTALP` → `BTC/USD`), else as it came."""
+    raw = order.get("underlying")
+    text = clean(raw)
+    instrument = parse(text) if text is not None else None
+    return instrument.display if instrument is not None else str(raw or "")
+
+
 def leg_text(leg: dict[str, Any]) -> str:
-    """A leg: its side, quantity and symbol (`Buy to Open 100 AAPL`; no quantity: `buy AAPL`)."""
+    """A leg: its side, quantity and display name (`Buy to Open 100 AAPL`, `sell 0.25
+    BTC/USD`; no quantity: `buy AAPL`)."""
     quantity = _number(leg.get("quantity"))
     parts = (
         leg.get("action"),
         quantity_text(quantity) if quantity is not None else None,
-        leg.get("symbol"),
+        display_name(leg),
     )
     return " ".join(str(p) for p in parts if p is not None and p != "")
 

@@ -210,6 +210,53 @@ def test_a_future_option_is_marked_live_under_its_streamer_symbol(
     assert not page.errors  # type: ignore[attr-defined]
 
 
+#: A laptop's screen: the positions table must not push its last columns off it.
+WIDE = {"width": 1440, "height": 900}
+
+
+def test_positions_say_display_names_and_keep_their_risk_columns_on_a_1440_px_screen(
+    browser, browser_app, browser_sandbox
+):
+    """docs/streaming-contract.md "Instruments": a position's symbol cell shows its display
+    name (`/ES Dec 26 6000 C`, `BTC/USD`, `SPY 15 Jan 27 590 C`), its broker's own symbol
+    in the title; a long name wraps in its cell, so β-Δ and IVR stay on a 1,440 px screen
+    (they were pushed off it by `./ESZ6 ESZ6 261218C6000`)."""
+    context = browser.new_context(viewport=WIDE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        log_in(page, browser_app.url)
+        accounts = by_broker(page)
+        tasty, alpaca = accounts["tastytrade"][0], accounts["alpaca"][0]
+        es_call = page.locator(f"tr[data-position^='{tasty}|./ES']")
+        expect(es_call.locator(".sym")).to_have_text("/ES Dec 26 6000 C", timeout=SEEN_MS)
+        expect(es_call.locator("[data-field=symbol]")).to_have_attribute(
+            "title", re.compile(r"^\./ES[HMUZ]\d ES[HMUZ]\d \d{6}C6000$")
+        )
+        for number, symbol in ((tasty, "BTC/USD"), (alpaca, "BTCUSD")):
+            coin = page.locator(f"tr[data-position='{number}|{symbol}']")
+            expect(coin.locator(".sym")).to_have_text("BTC/USD")
+            expect(coin.locator("[data-field=symbol]")).to_have_attribute("title", symbol)
+        option = page.locator(f"tr[data-position='{alpaca}|SPY270115C00590000'] .sym")
+        expect(option).to_have_text("SPY 15 Jan 27 590 C")
+        # every card's last two columns inside the screen and its table: nothing to scroll to
+        card = page.locator(f"[data-account='{tasty}']")
+        card.scroll_into_view_if_needed()
+        wrap = card.locator(".table-wrap")
+        seen = wrap.evaluate("(el) => el.getBoundingClientRect().left + el.clientWidth")
+        for head in ("beta_delta", "iv_rank"):
+            box = card.locator(f"th[data-risk-col={head}]").bounding_box()
+            assert box is not None, head
+            right = box["x"] + box["width"]
+            assert box["x"] >= 0 and right <= min(seen, WIDE["width"]) + 0.5, (head, box, seen)
+        overflow = wrap.evaluate("(el) => el.scrollWidth - el.clientWidth")
+        assert overflow <= 0, f"the positions table scrolls sideways by {overflow} px"
+        assert not errors
+    finally:
+        context.close()
+
+
 def price_in(terms: str, pattern: str) -> Decimal:
     found = re.search(pattern, terms)
     assert found is not None, f"{pattern!r} not in {terms!r}"

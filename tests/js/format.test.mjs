@@ -129,9 +129,13 @@ test('position delta: options from greeks, shares count one each', () => {
 });
 
 test('symbol labels', () => {
-  assert.deepEqual(symbolLabel({ symbol: 'SPY   260320P00570000', streamer_symbol: '.SPY260320P570' }), { main: 'SPY 570P', sub: 'exp 20 Mar 26' });
+  // the display name over the kind (docs/streaming-contract.md "Instruments"): the server's, else the instrument's
+  assert.deepEqual(symbolLabel({ symbol: 'SPY   260320P00570000', streamer_symbol: '.SPY260320P570', instrument_type: 'Equity Option' }), { main: 'SPY 20 Mar 26 570 P', sub: 'Equity Option' });
   assert.deepEqual(symbolLabel({ symbol: 'SPY', streamer_symbol: 'SPY', instrument_type: 'Equity' }), { main: 'SPY', sub: 'Equity' });
-  assert.deepEqual(symbolLabel({ symbol: 'X', streamer_symbol: '.X261399C5' }), { main: 'X', sub: '' }, 'month 13 is no date');
+  assert.deepEqual(symbolLabel({ symbol: 'BTCUSD', streamer_symbol: 'BTC/USD:CXTALP', display: 'BTC/USD', instrument_type: 'Cryptocurrency' }), { main: 'BTC/USD', sub: 'Cryptocurrency' });
+  assert.deepEqual(symbolLabel({ symbol: './ESZ6 ESZ6 261218C6000', streamer_symbol: './ESZ26C6000:XCME', instrument_type: 'Future Option' }).main, '/ES Dec 26 6000 C');
+  assert.deepEqual(symbolLabel({ symbol: 'BTCUSD', instrument_type: 'crypto' }).main, 'BTC/USD', 'Alpaca\'s coin, named without the server');
+  assert.deepEqual(symbolLabel({ symbol: 'X', streamer_symbol: '.X261399C5' }), { main: 'X', sub: '' }, 'month 13 is no date: the broker\'s symbol');
 });
 
 test('why a value is stale, in words', () => {

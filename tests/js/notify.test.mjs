@@ -207,3 +207,17 @@ test('history: newest first, bounded; ages in words', () => {
   assert.equal(ageText(T, T + 180_000), '3 min ago');
   assert.equal(ageText(T, T + 2 * 3_600_000), '2 h ago');
 });
+
+test('a fill, a rejection and an alert name each instrument as a trader reads it, never its raw symbol', () => {
+  const t = tab(snap([]));
+  const coinLeg = (fills) => [{ symbol: 'BTCUSD', streamer_symbol: 'BTC/USD:CXTALP', display: 'BTC/USD', instrument_type: 'Cryptocurrency', action: 'sell', quantity: 0.25, remaining_quantity: 0, fills }];
+  const coin = (status, fills) => ({ id: 'c1', status, underlying: 'BTC/USD:CXTALP', display: 'BTC/USD', order_type: 'Limit', price: 95000, legs: coinLeg(fills) });
+  t.feed(orderFrame(6, coin('Live', [])), orderFrame(7, coin('Filled', [{ id: 'c1:0.25', quantity: 0.25, price: 95012.41, at: T }])));
+  assert.deepEqual(notificationText(t.events[0]), { title: 'Filled: BTC/USD', body: 'sell 0.25 BTC/USD @ 95,012.41 (0.25 of 0.25) · account T1' });
+  // an option's order frame before the server named it: its OCC symbol read by the browser
+  const occ = { id: 'o1', status: 'Rejected', underlying: 'SPY', order_type: 'Limit', price: 2.35, legs: [{ symbol: 'SPY270115C00590000', instrument_type: 'Equity Option', action: 'Buy to Open', quantity: 2, fills: [] }] };
+  t.feed(orderFrame(8, occ));
+  assert.deepEqual(notificationText(t.events[1]), { title: 'Order rejected: SPY', body: 'Buy to Open 2 SPY 15 Jan 27 590 C, Limit 2.35 · account T1' });
+  t.feed(alertFrame(9, { id: 77, symbol: './ESZ26C6000:XCME', display: '/ES Dec 26 6000 C', price: 50.25, message: '' }));
+  assert.deepEqual(notificationText(t.events[2]), { title: 'Alert: /ES Dec 26 6000 C', body: '/ES Dec 26 6000 C at 50.25' });
+});

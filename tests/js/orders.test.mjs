@@ -159,3 +159,44 @@ test('a linked order\'s members are listed together, entry first, at the place o
   const panel = panelList(mapOf(rows.map((r) => r.order)).values(), noOlder(), { account: '', status: 'all' });
   assert.deepEqual(panel.map((r) => r.key), listed.map((r) => r.key));
 });
+
+// ------------------------------------------------------------------ an exit larger than its position
+
+test('a working exit larger than the position it closes is said, a linked group counted once', async () => {
+  const { oversizedExits } = await import('../../static/js/stream/orders.js');
+  const leg = (symbol, action, quantity, extra = {}) => ({ symbol, action, quantity, remaining_quantity: quantity, fills: [], ...extra });
+  const o = (id, status, legs, extra = {}) => ({ id, link: 1, _key: `1:${id}`, _account: 'A1', status, legs, ...extra });
+  const position = (symbol, quantity, extra = {}) => ({ symbol, streamer_symbol: symbol, instrument_type: 'Equity', direction: 'Long', quantity, ...extra });
+  const accounts = (...positions) => new Map([['A1', { number: 'A1', positions: new Map(positions.map((p) => [p.symbol, p])) }]]);
+  // the demo's bracket on MSFT after the generator sold 8 of its 10 shares: its two exits
+  // close the same 10 shares (one cancels the other), and 2 are held
+  const tp = o('tp', 'Live', [leg('MSFT', 'Sell to Close', 10)], { group: { id: 'g', class: 'otoco', role: 'take_profit' } });
+  const sl = o('sl', 'Live', [leg('MSFT', 'Sell to Close', 10)], { group: { id: 'g', class: 'otoco', role: 'stop_loss' } });
+  const entry = o('en', 'Filled', [leg('MSFT', 'Buy to Open', 10)], { group: { id: 'g', class: 'otoco', role: 'trigger' } });
+  const said = oversizedExits([tp, sl, entry], accounts(position('MSFT', 2)));
+  assert.deepEqual([...said], [['1:tp', 'Exits for 10 MSFT, but 2 are held.'], ['1:sl', 'Exits for 10 MSFT, but 2 are held.']]);
+  assert.equal(oversizedExits([tp, sl, entry], accounts(position('MSFT', 10))).size, 0, 'an OCO pair over 10 held: one exit, not 20');
+  // holding none counts; a second exit adds to the first
+  assert.deepEqual([...oversizedExits([tp], accounts())], [['1:tp', 'Exits for 10 MSFT, but none are held.']]);
+  const stop = o('st', 'Live', [leg('MSFT', 'Sell to Close', 5)]);
+  assert.deepEqual([...oversizedExits([tp, sl, stop], accounts(position('MSFT', 12))).keys()], ['1:tp', '1:sl', '1:st']);
+  assert.deepEqual([...oversizedExits([tp, sl, stop], accounts(position('MSFT', 15))).keys()], []);
+  // what is left of a partly filled exit; a finished one closes nothing more
+  const partly = o('pf', 'Partially Filled', [leg('MSFT', 'Sell to Close', 10, { remaining_quantity: 4 })]);
+  assert.equal(oversizedExits([partly], accounts(position('MSFT', 4))).size, 0);
+  assert.equal(oversizedExits([o('x', 'Cancelled', [leg('MSFT', 'Sell to Close', 10)])], accounts()).size, 0);
+  // a member waiting for its trigger closes what is not opened yet
+  const waiting = o('w', 'Contingent', [leg('MSFT', 'Sell to Close', 10)], { group: { id: 'h', class: 'otoco', role: 'stop_loss' } });
+  assert.equal(oversizedExits([waiting], accounts()).size, 0);
+  // a broker's plain sell closes a long only where one is held (else it opens a short)
+  assert.equal(oversizedExits([o('s', 'Live', [leg('AAPL', 'sell', 5)])], accounts()).size, 0);
+  assert.deepEqual([...oversizedExits([o('s', 'Live', [leg('AAPL', 'sell', 5)])], accounts(position('AAPL', 3))).values()], ['Exits for 5 AAPL, but 3 are held.']);
+  assert.deepEqual([...oversizedExits([o('b', 'Live', [leg('AAPL', 'buy', 5)], { group: { id: 'k', class: 'bracket', role: 'take_profit' } })], accounts()).values()], ['Exits for 5 AAPL, but none are held.'], 'a bracket\'s exit closes by its role');
+  // the instrument by its contract symbol, the words by its display name; another account's holding is not this one's
+  const coin = o('c', 'Live', [leg('BTC/USD', 'sell', 0.5, { streamer_symbol: 'BTC/USD:CXTALP', display: 'BTC/USD', instrument_type: 'Cryptocurrency' })]);
+  const btc = position('BTCUSD', 0.25, { streamer_symbol: 'BTC/USD:CXTALP', instrument_type: 'Cryptocurrency' });
+  assert.deepEqual([...oversizedExits([coin], accounts(btc)).values()], ['Exits for 0.5 BTC/USD, but 0.25 are held.']);
+  assert.equal(oversizedExits([{ ...tp, _account: 'B2' }], accounts(position('MSFT', 10))).size, 1);
+  assert.equal(oversizedExits([o('bc', 'Live', [leg('QQQ', 'Buy to Close', 3)])], accounts(position('QQQ', 3, { direction: 'Short' }))).size, 0);
+  assert.equal(oversizedExits([o('bc', 'Live', [leg('QQQ', 'Buy to Close', 3)])], accounts(position('QQQ', 3))).size, 1, 'a buy closes a short, not a long');
+});

@@ -16,8 +16,10 @@ takes each of those examples (the same example objects, through the same wire fu
 The expected words are written by hand from what each broker's example says, in the
 panel's vocabulary (streaming/order_terms.py, tests/js/order-terms.test.mjs): a stop at 105
 good till cancelled is `Stop stop 105.00 GTC`, a leg the broker sent no quantity for says no
-quantity. The browser writes the same words for every one of these orders:
-tests/streaming/test_order_terms.py compares them through node (`documented_orders`).
+quantity, each leg's instrument by its display name (`SPY 18 Oct 19 295 C`; a one-digit
+future year is the one from last year on: `/CLZ2` is `/CL Dec 32`). The browser writes the
+same words for every one of these orders: tests/streaming/test_order_terms.py compares them
+through node (`documented_orders`).
 
 Each case names its source with the three modules' short names:
 - tastytrade (developer.tastytrade.com as copied in tastytrade/tastytrade-mcp @ff4313c,
@@ -181,17 +183,17 @@ TT_OCO = (
 TT_OTO = (
     Entry(
         key(4007362691), "Contingent", AAPL, "Limit 1.50 Debit Day",
-        (Leg("Buy to Close 1 AAPL  250214C00240000"), Leg("Buy to Close 1 AAPL  250214P00235000")),
+        (Leg("Buy to Close 1 AAPL 14 Feb 25 240 C"), Leg("Buy to Close 1 AAPL 14 Feb 25 235 P")),
         ("Equity Option", "Equity Option"), "oto", "OTO 2000054627 · entry", "2000054627",
     ),
     Entry(
         key(4007362692), "Contingent", AAPL, "Market Day",
-        (Leg("Sell to Close 1 AAPL  250214C00242500"),), ("Equity Option",), "oto",
+        (Leg("Sell to Close 1 AAPL 14 Feb 25 242.5 C"),), ("Equity Option",), "oto",
         "OTO 2000054627 · member", "2000054627", member=True,
     ),
     Entry(
         key(4007362693), "Contingent", AAPL, "Market Day",
-        (Leg("Sell to Close 1 AAPL  250214P00232500"),), ("Equity Option",), "oto",
+        (Leg("Sell to Close 1 AAPL 14 Feb 25 232.5 P"),), ("Equity Option",), "oto",
         "OTO 2000054627 · member", "2000054627", member=True,
     ),
 )  # fmt: skip
@@ -272,7 +274,7 @@ TASTYTRADE_CASES = [
         'ORDER_SUBMISSION, "Short Futures Limit Order": sell 1 /CLZ2 at 90.03 Credit',
         "tastytrade", TT_ACCOUNT, tt_placed(tastytrade.FUTURE_BODY, "/CL", "Future"),
         (Entry(TT_ORDER, "Routed", "/CL", "Limit 90.03 Credit Day",
-               (Leg("Sell to Open 1 /CLZ2"),), ("Future",)),),
+               (Leg("Sell to Open 1 /CL Dec 32"),), ("Future",)),),
     ),
     Case(
         "tastytrade-future-option",
@@ -280,7 +282,7 @@ TASTYTRADE_CASES = [
         "order: buy 2 at 1.25 Debit",
         "tastytrade", TT_ACCOUNT, tt_placed(tastytrade.FUTURE_OPTION_BODY, "/CL", "Future"),
         (Entry(TT_ORDER, "Routed", "/CL", "Limit 1.25 Debit Day",
-               (Leg("Buy to Open 2 ./CLZ2 LO1X2 221104C91"),), ("Future Option",)),),
+               (Leg("Buy to Open 2 /CL Dec 22 91 C 4 Nov"),), ("Future Option",)),),
     ),
     Case(
         "tastytrade-crypto-quantity",
@@ -297,8 +299,8 @@ TASTYTRADE_CASES = [
         lambda: [tastytrade_wire.order_payload(PlacedOrder.model_validate(
             {**tastytrade.PLACED, **copy.deepcopy(tastytrade.SUBMITTED_SPREAD)}))],
         (Entry(TT_ORDER, "Routed", "SPY", "Limit 3.00 Credit Day",
-               (Leg("Sell to Open 1 SPY   191018C00295000"),
-                Leg("Buy to Open 1 SPY   191018C00298000")),
+               (Leg("Sell to Open 1 SPY 18 Oct 19 295 C"),
+                Leg("Buy to Open 1 SPY 18 Oct 19 298 C")),
                ("Equity Option", "Equity Option"), "multileg"),),
     ),
     Case(
@@ -378,12 +380,13 @@ def tradier_case(
     return Case(case_id, source, "tradier", TRADIER_ACCOUNT, tradier_orders(order), entries)
 
 
-SPY_CALL = "SPY180720C00274000"
+#: Tradier's SPY180720C00274000 as the panel says it: its display name.
+SPY_CALL_NAME = "SPY 20 Jul 18 274 C"
 CONDOR_LEGS = (
-    Leg("buy_to_open 1 SPY180720C00274000"),
-    Leg("sell_to_open 1 SPY180720C00275000"),
-    Leg("sell_to_open 1 SPY180720C00276000"),
-    Leg("buy_to_open 1 SPY180720C00277000"),
+    Leg("buy_to_open 1 SPY 20 Jul 18 274 C"),
+    Leg("sell_to_open 1 SPY 20 Jul 18 275 C"),
+    Leg("sell_to_open 1 SPY 20 Jul 18 276 C"),
+    Leg("buy_to_open 1 SPY 20 Jul 18 277 C"),
 )
 CONDOR_KINDS = ("Equity Option",) * 4
 #: GET_ORDERS, order 228175: buy 50 AAPL at 22.00 in the pre-market session, expired
@@ -413,14 +416,14 @@ TRADIER_CASES = [
     tradier_case(
         "tradier-option-market", "GET_ORDERS, order 228749: buy to open 1 SPY call at market",
         tradier.OPTION_MARKET,
-        Entry(key(228749), "Expired", "SPY", "Market Pre", (Leg(f"buy_to_open 1 {SPY_CALL}"),),
+        Entry(key(228749), "Expired", "SPY", "Market Pre", (Leg(f"buy_to_open 1 {SPY_CALL_NAME}"),),
               ("Equity Option",)),
     ),
     tradier_case(
         "tradier-stop", "LUMIBOT_OCO's stop (16710954) listed alone: stop 2.78, GTC, cancelled",
         tradier.OCO["leg"][1],
         Entry(key(16710954), "Cancelled", "SPY", "Stop stop 2.78 GTC",
-              (Leg("sell_to_close 1 SPY200101C00150000"),), ("Equity Option",)),
+              (Leg("sell_to_close 1 SPY 1 Jan 20 150 C"),), ("Equity Option",)),
     ),
     tradier_case(
         "tradier-stop-limit", "place-equity-order: SPY, buy 10, stop_limit, price 1.00, stop 1.00",
@@ -437,7 +440,7 @@ TRADIER_CASES = [
         "tradier-combo", "GET_ORDERS, order 229063: a covered call (combo) at a 42.00 debit",
         tradier.COMBO_DEBIT,
         Entry(key(229063), "Cancelled", "SPY", "Limit 42.00 Debit Pre",
-              (Leg("buy 100 SPY"), Leg(f"sell_to_close 1 {SPY_CALL}")),
+              (Leg("buy 100 SPY"), Leg(f"sell_to_close 1 {SPY_CALL_NAME}")),
               ("Equity", "Equity Option"), "combo"),
     ),
     tradier_case(
@@ -486,10 +489,10 @@ TRADIER_CASES = [
         "LUMIBOT_OCO: the take-profit (limit 3.34) filled, the stop (2.78) was cancelled",
         tradier.OCO,
         Entry(key(16710953), "Filled", "SPY", "Limit 3.34 Credit GTC",
-              (Leg("sell_to_close 1 SPY200101C00150000", " 1/1 filled", ("filled 1 @ 3.34",)),),
+              (Leg("sell_to_close 1 SPY 1 Jan 20 150 C", " 1/1 filled", ("filled 1 @ 3.34",)),),
               ("Equity Option",), "oco", "OCO 16710952 · take profit", "16710952"),
         Entry(key(16710954), "Cancelled", "SPY", "Stop stop 2.78 GTC",
-              (Leg("sell_to_close 1 SPY200101C00150000"),), ("Equity Option",), "oco",
+              (Leg("sell_to_close 1 SPY 1 Jan 20 150 C"),), ("Equity Option",), "oco",
               "OCO 16710952 · stop loss", "16710952", member=True),
     ),
     tradier_case(
@@ -625,7 +628,7 @@ ALPACA_CASES = [
         "alpaca-py alpaca/trading/models.py and tests/trading/test_trading_models.py",
         "alpaca", ALPACA_ACCOUNT, alpaca_order(alpaca.MLEG),
         (Entry(ENTITY_KEY, "Received", AAPL, "Limit 1.00 Debit Day",
-               (Leg("buy 1 AAPL250117P00200000"), Leg("sell 1 AAPL250117P00250000")),
+               (Leg("buy 1 AAPL 17 Jan 25 200 P"), Leg("sell 1 AAPL 17 Jan 25 250 P")),
                ("Equity Option", "Equity Option"), "multileg"),),
     ),
     alpaca_case(

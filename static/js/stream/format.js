@@ -3,7 +3,8 @@
  * position is valued at, its P&L and delta, and why a value is stale. No DOM, no timers:
  * the clock is a parameter. A value nobody sent is `null` and shows "—", never 0.
  */
-import { accountFreshness, num, optionParts, quoteAge, staleReason } from './contract.js';
+import { accountFreshness, num, quoteAge, staleReason } from './contract.js';
+import { fromPosition as instrumentOf } from './instruments.js';
 
 export const DASH = '—';
 
@@ -150,13 +151,20 @@ export function isOption(p) {
   return /option/i.test(String(p.instrument_type || '')) || String(p.streamer_symbol || '').startsWith('.');
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** What a trader reads for a position or an order's leg: its `display` (the server names
+ *  each on arrival: `BTC/USD`, `/ES Dec 26 6000 C`, `SPY 15 Jan 27 590 C`), else its
+ *  instrument's display name, else the broker's symbol as it came (a kind the app does not
+ *  act on). */
+export function displayName(p) {
+  if (p && typeof p.display === 'string' && p.display) return p.display;
+  const it = p ? instrumentOf(p) : null;
+  return it ? it.display : String((p && p.symbol) ?? '');
+}
 
-/** "SPY 570P" over "exp 20 Mar 26" for options; the symbol over its type otherwise. */
+/** A position's symbol cell: its display name over its kind (the broker's own symbol is
+ *  the cell's title). */
 export function symbolLabel(p) {
-  const o = optionParts(p.streamer_symbol);
-  if (o && o.mm >= 1 && o.mm <= 12) return { main: `${o.root} ${o.strike}${o.right}`, sub: `exp ${o.dd} ${MONTHS[o.mm - 1]} ${o.yy}` };
-  return { main: String(p.symbol), sub: String(p.instrument_type || '') };
+  return { main: displayName(p), sub: String(p.instrument_type || '') };
 }
 
 /** The live quote of a position (by streamer symbol), or undefined. */

@@ -11,7 +11,8 @@
  * No DOM, no timers, no clock (render-notifications.js does those).
  */
 import { num } from './contract.js';
-import { fmt } from './format.js';
+import { displayName, fmt } from './format.js';
+import { displayOf } from './instruments.js';
 
 export const DEFAULT_SETTINGS = Object.freeze({ fills: true, rejections: true, alerts: true, desktop: true, sound: false });
 export const HISTORY_SIZE = 50; // notifications listed in the panel
@@ -93,6 +94,8 @@ export function orderEvents(old, o) {
     link: o.link ?? (key.includes(':') ? key.slice(0, key.indexOf(':')) : null),
     account: o._account ?? o.account ?? null,
     underlying: o.underlying ?? null,
+    // what a trader reads: the order's display name (its one leg's, or its underlying's)
+    display: o.display || (o.underlying ? displayOf(o.underlying) : null),
     status: o.status ?? null,
   };
   if (base.link !== null) base.link = String(base.link);
@@ -108,7 +111,7 @@ export function orderEvents(old, o) {
       const partial = legQty !== null && legQty > 0 ? filled < legQty : o.status !== 'Filled';
       events.push({
         ...base, kind: 'fill', key: `fill:${key}:${id}`, partial,
-        symbol: leg.symbol ?? base.underlying, action: leg.action ?? '', quantity: num(f.quantity),
+        symbol: leg.symbol ?? base.underlying, name: leg.symbol ? displayName(leg) : base.display, action: leg.action ?? '', quantity: num(f.quantity),
         price: num(f.price), filled, of: legQty, at: f.at ?? null,
       });
     }
@@ -117,7 +120,7 @@ export function orderEvents(old, o) {
     events.push({
       ...base, kind: 'rejected', key: `rejected:${key}`, reason: o.reject_reason ?? o.reason ?? null,
       orderType: o.order_type ?? null, price: num(o.price),
-      legs: legsOf(o).map((l) => ({ action: l.action ?? '', quantity: num(l.quantity), symbol: l.symbol ?? '' })),
+      legs: legsOf(o).map((l) => ({ action: l.action ?? '', quantity: num(l.quantity), symbol: l.symbol ?? '', name: l.symbol ? displayName(l) : '' })),
     });
   }
   return events;
@@ -126,7 +129,7 @@ export function orderEvents(old, o) {
 function alertEvent(a) {
   return {
     kind: 'alert', key: `alert:${a.id}`, triggerId: String(a.id), alertId: a.alert_id ?? null,
-    symbol: a.symbol ?? '', price: num(a.price), level: num(a.level), condition: a.condition ?? null,
+    symbol: a.symbol ?? '', name: a.display || displayOf(a.symbol ?? ''), price: num(a.price), level: num(a.level), condition: a.condition ?? null,
     message: typeof a.message === 'string' ? a.message : '', at: num(a.at),
   };
 }
@@ -203,26 +206,29 @@ export function wanted(event, settings) {
 
 // ------------------------------------------------------------------ words, history
 
-/** `{title, body}` of an event, for the desktop notification and the toast. */
+/** `{title, body}` of an event, for the desktop notification and the toast: each
+ *  instrument by its display name (`BTC/USD`, `SPY 15 Jan 27 590 C`), never its raw symbol. */
 export function notificationText(e) {
   const acct = e.account ? ` · account ${e.account}` : '';
+  const named = (x) => x.name || displayOf(x.symbol ?? '');
+  const what = e.display || (e.underlying ? displayOf(e.underlying) : '');
   if (e.kind === 'fill') {
     const progress = e.of !== null && e.of !== undefined ? ` (${fmt.qty(e.filled)} of ${fmt.qty(e.of)})` : '';
     return {
-      title: `${e.partial ? 'Partial fill' : 'Filled'}: ${e.underlying || e.symbol}`,
-      body: `${e.action} ${fmt.qty(e.quantity)} ${e.symbol} @ ${fmt.money(e.price)}${progress}${acct}`.trim(),
+      title: `${e.partial ? 'Partial fill' : 'Filled'}: ${what || named(e)}`,
+      body: `${e.action} ${fmt.qty(e.quantity)} ${named(e)} @ ${fmt.money(e.price)}${progress}${acct}`.trim(),
     };
   }
   if (e.kind === 'rejected') {
-    const legs = e.legs.map((l) => `${l.action} ${fmt.qty(l.quantity)} ${l.symbol}`.trim()).join(', ');
+    const legs = e.legs.map((l) => `${l.action} ${fmt.qty(l.quantity)} ${named(l)}`.trim()).join(', ');
     const type = [e.orderType, e.price !== null ? fmt.money(e.price) : null].filter(Boolean).join(' ');
     return {
-      title: `Order rejected: ${e.underlying || (e.legs[0] && e.legs[0].symbol) || e.orderId}`,
+      title: `Order rejected: ${what || (e.legs[0] && named(e.legs[0])) || e.orderId}`,
       body: `${[legs, type].filter(Boolean).join(', ')}${acct}${e.reason ? `: ${e.reason}` : ''}`,
     };
   }
   if (e.kind === 'alert') {
-    return { title: `Alert: ${e.symbol}`, body: e.message || `${e.symbol} at ${fmt.price(e.price)}` };
+    return { title: `Alert: ${named(e)}`, body: e.message || `${named(e)} at ${fmt.price(e.price)}` };
   }
   if (e.kind === 'limit') {
     return { title: `Limit: ${LIMIT_TITLES[e.limitKind] || 'portfolio limit crossed'}`, body: e.message || `${fmt.amount(e.value)} past ${fmt.amount(e.limit)}` };

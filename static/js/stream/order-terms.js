@@ -2,12 +2,13 @@
  * An order's terms in words, as the broker holds them (docs/streaming-contract.md,
  * "Objects": order): its type with its limit, stop, trail or dollar amount, its time in
  * force with its date, and the linked order it belongs to; each leg's side, quantity and
- * symbol, how much of it filled and each fill. An order the app does not know says so
+ * display name, how much of it filled and each fill. An order the app does not know says so
  * ("unsupported: <the broker's name>") rather than pass for another. A quantity the broker
  * did not send (a dollar order before it fills) is left out, never shown as 0. Pure.
  */
 import { num } from './contract.js';
-import { fmt } from './format.js';
+import { displayName, fmt } from './format.js';
+import { displayOf } from './instruments.js';
 
 const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
 const CLASSES = { oco: 'OCO', oto: 'OTO', otoco: 'OTOCO', bracket: 'Bracket' };
@@ -51,11 +52,16 @@ export function groupText(o) {
   return `${CLASSES[g.class] || g.class} ${g.id} · ${ROLES[g.role] || g.role}`;
 }
 
-/** A leg: its side, quantity and symbol (`Buy to Open 100 AAPL`; no quantity: `buy AAPL`). */
+/** A leg: its side, quantity and display name (`Buy to Open 100 AAPL`, `sell 0.25 BTC/USD`;
+ *  no quantity: `buy AAPL`); the broker's own symbol is the title the panel gives it. */
 export function legText(leg) {
   const qty = num(leg.quantity);
-  return [leg.action, qty !== null ? fmt.qty(qty) : null, leg.symbol].filter(present).join(' ');
+  return [leg.action, qty !== null ? fmt.qty(qty) : null, displayName(leg)].filter(present).join(' ');
 }
+
+/** An order's underlying as a trader reads it: its contract symbol's display name
+ *  (`BTC/USD:CXTALP` → `BTC/USD`, `/ESZ26:XCME` → `/ES Dec 26`), else as it came. */
+export const underlyingText = (o) => displayOf(o.underlying ?? '');
 
 /** How much of a leg filled, by its fills (`60/100 filled`), or null when nothing did. An
  * order that ended unfilled has nothing left to fill, and still filled nothing. */

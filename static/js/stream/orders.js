@@ -8,9 +8,12 @@
  * Older orders never enter the reducer's state: they are history, not news (an order the
  * tab had not seen would notify its fills), and the stream does not number them. The panel
  * lists the state's orders and, below them, the pages it read; an order in both is the
- * state's copy (a frame replaces an order, whichever list it was in).
+ * state's copy (a frame replaces an order, whichever list it was in). And which working
+ * exits are larger than the position they close (`oversizedExits`).
  */
-import { num, orderKey } from './contract.js';
+import { normalizeSymbol, num, orderKey } from './contract.js';
+import { displayName, fmt } from './format.js';
+import { fromPosition as instrumentOf } from './instruments.js';
 
 export const ORDERS_KEPT = 50;
 /** The orders changed last are kept too (`_rank`, the reducer's count of changes): an old
@@ -199,4 +202,86 @@ export function exportHref(path, account, zone) {
   if (zone) q.set('tz', zone);
   const query = q.toString();
   return query ? `${path}?${query}` : path;
+}
+
+// ------------------------------------------------------------------ an exit larger than its position
+
+/** The actions that close what an account holds: the side each closes (a sell closes a
+ *  long, a buy a short). A plain `sell`/`buy` closes only what is held on the other side. */
+const CLOSES = { 'sell to close': 'Long', sell_to_close: 'Long', 'buy to close': 'Short', buy_to_close: 'Short', buy_to_cover: 'Short' };
+const PLAIN = { sell: 'Long', buy: 'Short' };
+/** A linked order's exits: they close what their trigger opened. */
+const EXIT_ROLES = new Set(['take_profit', 'stop_loss']);
+
+/** An instrument's key in an account: its contract symbol (a position's or a leg's). */
+const instrumentKey = (x) => {
+  const it = instrumentOf(x);
+  return it ? it.symbol : normalizeSymbol(x.streamer_symbol) || normalizeSymbol(x.symbol) || String(x.symbol ?? '');
+};
+
+/** What each account holds, by instrument and side: "<account>|<contract symbol>|<Long|Short>" → quantity. */
+function holdings(accounts) {
+  const held = new Map();
+  for (const acct of accounts.values()) {
+    for (const p of (acct.positions && acct.positions.values ? acct.positions.values() : acct.positions || [])) {
+      const side = p.direction === 'Short' ? 'Short' : 'Long';
+      const key = `${acct.number}|${instrumentKey(p)}|${side}`;
+      held.set(key, (held.get(key) || 0) + Math.abs(num(p.quantity) || 0));
+    }
+  }
+  return held;
+}
+
+/**
+ * The working exits larger than what their account holds (docs/streaming-contract.md "The
+ * dashboard's panel"): a working closing order (`Sell to Close`, `Buy to Close`, a `sell`
+ * or `buy` that closes a long or a short, a linked order's take-profit or stop-loss) whose
+ * remaining quantity, with every other working exit of the same instrument in the same
+ * account, each linked group counted once (an OCO's two exits close the same shares), is
+ * more than the account holds of it; holding none counts. A member that waits for its
+ * trigger (`Contingent`) closes what is not opened yet: it is not counted. `orders`: the
+ * state's (or a list); `accounts`: number → {number, positions}. Map order key → the
+ * sentence ("Exits for 10 MSFT, but 2 are held.").
+ */
+export function oversizedExits(orders, accounts) {
+  const held = holdings(accounts);
+  const exits = new Map(); // "<account>|<instrument>|<side>" -> {total, groups: Map(group -> qty), keys: [], name}
+  for (const o of orders) {
+    if (statusGroup(o.status) !== 'working' || o.status === 'Contingent') continue;
+    const account = accountOf(o);
+    const group = o.group ? `${linkOf(o)}|${o.group.id}` : null;
+    for (const leg of o.legs || []) {
+      const action = String(leg.action || '').toLowerCase();
+      const rest = num(leg.remaining_quantity) ?? num(leg.quantity);
+      if (rest === null || !(rest > 0)) continue;
+      const instrument = instrumentKey(leg);
+      let side = CLOSES[action] || null;
+      if (!side && PLAIN[action]) {
+        const closes = PLAIN[action];
+        if ((o.group && EXIT_ROLES.has(o.group.role)) || held.get(`${account}|${instrument}|${closes}`)) side = closes;
+      }
+      if (!side) continue;
+      const at = `${account}|${instrument}|${side}`;
+      if (!exits.has(at)) exits.set(at, { loose: 0, groups: new Map(), keys: [], name: displayName(leg) });
+      const e = exits.get(at);
+      if (group === null) e.loose += rest;
+      else e.groups.set(group, Math.max(e.groups.get(group) || 0, rest));
+      e.keys.push(keyOf(o));
+    }
+  }
+  const out = new Map();
+  for (const [at, e] of exits) {
+    const total = e.loose + Array.from(e.groups.values()).reduce((a, b) => a + b, 0);
+    const have = held.get(at) || 0;
+    if (!(total > have + 1e-9)) continue;
+    const sentence = oversizeText(total, e.name, have);
+    for (const key of e.keys) out.set(key, sentence);
+  }
+  return out;
+}
+
+/** "Exits for 10 MSFT, but 2 are held." (1 is held; none are held). */
+export function oversizeText(total, name, have) {
+  const held = have > 0 ? `${fmt.qty(have)} ${have === 1 ? 'is' : 'are'} held` : 'none are held';
+  return `Exits for ${fmt.qty(total)} ${name}, but ${held}.`;
 }

@@ -7,15 +7,17 @@
  * Replace… (`[data-order-cancel]`, `[data-order-replace]`), the filtered account "Cancel all
  * working" (`#orders-cancel-all`): each is an `sd-order-action` event on the document,
  * `{action: cancel | replace | cancel-all, order, link, account}`, that the trading module
- * (static/js/trading/ticket-entry.js) acts on. DOM only; never innerHTML.
+ * (static/js/trading/ticket-entry.js) acts on. Each leg by its display name (its broker symbol
+ * in the title); a working exit larger than its position says so (`[data-field=oversize]`,
+ * the row's `data-oversize="true"`: orders.js `oversizedExits`). DOM only; never innerHTML.
  */
 import { timeMs } from './contract.js';
 import { el, highlight, reconcileChildren, setAttr, setText } from './dom.js';
 import { fmt, timeZone } from './format.js';
-import { fillText, groupText, legFilledText, legText, orderTerms } from './order-terms.js';
+import { fillText, groupText, legFilledText, legText, orderTerms, underlyingText } from './order-terms.js';
 import {
   PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, linkOf, noOlder, olderCursor,
-  olderQuery, panelList, statusGroup,
+  olderQuery, oversizedExits, panelList, statusGroup,
 } from './orders.js';
 
 
@@ -158,16 +160,17 @@ export function createOrdersView(doc) {
 
   // ------------------------------------------------------------ entries
 
-  function renderOrder(li, o, name, isOlder, sim, flash) {
+  function renderOrder(li, o, name, isOlder, sim, flash, oversize) {
     setAttr(li, 'data-status', String(o.status || ''));
     setAttr(li, 'data-group', statusGroup(o.status));
     setAttr(li, 'data-order-account', accountOf(o) || null);
     setAttr(li, 'data-older', isOlder ? 'true' : null);
     setAttr(li, 'data-linked', o.group ? String(o.group.id) : null);
+    setAttr(li, 'data-oversize', oversize ? 'true' : null);
     const linked = groupText(o);
     const head = el('div', { class: 'order-head' },
       el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
-      el('span', { class: 'order-und', 'data-field': 'underlying' }, String(o.underlying || '')),
+      el('span', { class: 'order-und', 'data-field': 'underlying', title: o.underlying ? String(o.underlying) : null }, underlyingText(o)),
       el('span', { class: 'order-type', 'data-field': 'terms' }, orderTerms(o)),
       linked ? el('span', { class: 'order-link', 'data-field': 'link' }, linked) : null,
       sim ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
@@ -179,7 +182,7 @@ export function createOrdersView(doc) {
     for (const leg of o.legs || []) {
       const filled = legFilledText(leg);
       const legEl = el('div', { class: 'leg' },
-        el('span', { class: 'leg-desc' }, legText(leg)),
+        el('span', { class: 'leg-desc', title: leg.symbol ? String(leg.symbol) : null }, legText(leg)),
         filled !== null ? el('span', { class: 'leg-filled' }, ` ${filled}`) : null);
       const fills = el('div', { class: 'fills' });
       for (const f of leg.fills || []) {
@@ -195,7 +198,8 @@ export function createOrdersView(doc) {
         el('button', { type: 'button', class: 'btn btn-quiet', 'data-order-cancel': String(o.id), 'aria-label': `Cancel order ${o.id}` }, 'Cancel'),
         el('button', { type: 'button', class: 'btn btn-quiet', 'data-order-replace': String(o.id), 'aria-label': `Replace order ${o.id}…` }, 'Replace…'))
       : null;
-    li.replaceChildren(head, acct, legs, ...(actions ? [actions] : []));
+    const warn = oversize ? el('p', { class: 'order-oversize', 'data-field': 'oversize' }, oversize) : null;
+    li.replaceChildren(head, acct, legs, ...(warn ? [warn] : []), ...(actions ? [actions] : []));
     if (flash) highlight(li, 'rgb(88, 166, 255)', 1200);
   }
 
@@ -209,6 +213,7 @@ export function createOrdersView(doc) {
     for (const [key, d] of drawn) if (!d.older && !state.orders.has(key)) gone.push(d.order);
     older = keepGone(older, gone);
     const rows = panelList(state.orders.values(), older, filter);
+    const oversize = oversizedExits(state.orders.values(), state.accounts);
     const nodes = [];
     const keys = new Set();
     for (const row of rows) {
@@ -218,12 +223,13 @@ export function createOrdersView(doc) {
       if (fresh) orderEls.set(row.key, (li = el('li', { class: 'order', 'data-order': row.key })));
       const name = accountName(row.order, state.accounts, state.links);
       const before = drawn.get(row.key);
-      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older || before.member !== !!row.member) {
+      const warn = row.older ? null : oversize.get(row.key) || null;
+      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older || before.member !== !!row.member || before.oversize !== warn) {
         const acct = state.accounts.get(accountOf(row.order));
         const sim = !!(row.order._simulated || (acct && acct.simulated));
-        renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order);
+        renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order, warn);
         setAttr(li, 'data-member', row.member ? 'true' : null);
-        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older, member: !!row.member });
+        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older, member: !!row.member, oversize: warn });
       }
       nodes.push(li);
     }

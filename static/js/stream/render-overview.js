@@ -6,6 +6,7 @@
  * way the watchlist marks it (`data-stale`, `is-stale`, a DELAYED badge, a title).
  */
 import { quoteStale } from './contract.js';
+import { displayOf } from './instruments.js';
 import { delayedBadge, el, reconcileChildren, setAttr, setCell, setText } from './dom.js';
 import { quoteWhy } from './format.js';
 import { heatLevel, tileLabel, tileText, tileValues } from './overview.js';
@@ -15,7 +16,7 @@ const ARROWS = { up: '▲', down: '▼', flat: '■', none: '·' };
 function buildTile(sym) {
   return el('li', { class: 'tile', 'data-tile': sym, 'data-stale': 'true', 'data-delayed': 'false', 'data-heat': '' },
     el('span', { class: 'tile-head' },
-      el('span', { class: 'tile-sym', 'data-field': 'symbol' }, sym),
+      el('span', { class: 'tile-sym', 'data-field': 'symbol', title: sym }, displayOf(sym)),
       el('span', { class: 'tile-arrow', 'data-field': 'arrow', 'aria-hidden': 'true' }, ARROWS.none)),
     el('span', { class: 'num tile-last', 'data-field': 'last' }, '—'),
     el('span', { class: 'tile-moves' },

@@ -10,6 +10,7 @@ import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteSt
 import { cellsOf, delayedBadge, el, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
 import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
 import { rowMenuButton } from './alert-menu.js';
+import { displayOf } from './instruments.js';
 import { createAccountsView } from './render-accounts.js';
 import { createTotalsView } from './render-totals.js';
 import { createOrdersView } from './render-orders.js';
@@ -23,7 +24,7 @@ const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
 
 function buildQuoteRow(sym) {
   return el('tr', { 'data-quote': sym, 'data-stale': 'true', 'data-delayed': 'false' },
-    el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, sym), rowMenuButton(sym)),
+    el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym', title: sym }, displayOf(sym)), rowMenuButton(sym)),
     el('td', { class: 'num', 'data-field': 'bid' }, DASH),
     el('td', { class: 'num', 'data-field': 'ask' }, DASH),
     el('td', { class: 'num col-last', 'data-field': 'last' }, DASH),
