@@ -23,6 +23,7 @@ from tests.streaming.test_candles_instruments import (  # noqa: F401 (fixtures)
     kinds_sandbox,
     market,
     mid,
+    priced_after_jump,
     stream_quote,
 )
 from tests.support.live import LiveApp
@@ -105,16 +106,15 @@ def test_an_alert_on_a_future_option_fires_on_its_quotes_mid(
 ):
     """The option's quote at tastytrade is its bid and ask: the alert compares their mid."""
     client = kinds["kt"]
-    market.set_price(FUTURE, 6_050.0)
-    before = mid(stream_quote(client, OPTION, lambda q: mid(q) is not None))
+    before = mid(priced_after_jump(client, market, 6_050.0))
     assert before is not None
     level = round(before + 100, 2)
     body = {"symbol": "./ESZ6 ESZ6 261218C6000", "condition": "above", "level": level}
     alert = create(kinds_app, client, body)
     assert (alert["symbol"], alert["display"]) == (OPTION, "/ES Dec 26 6000 C")
     assert triggers_of(client, alert["id"]) == []
-    market.set_price(FUTURE, 6_400.0)  # the call gains about its delta x 350 points
-    now = mid(stream_quote(client, OPTION, lambda q: (mid(q) or 0) > level))
+    now = mid(priced_after_jump(client, market, 6_400.0))  # it gains its delta x 350 points
+    assert now is not None and now > level
     trigger = fired(client, alert["id"])
     assert trigger["display"] == "/ES Dec 26 6000 C"
     assert trigger["price"] == pytest.approx(now)

@@ -116,6 +116,16 @@ def mid(q: dict[str, Any]) -> float | None:
     return None if bid is None or ask is None else (bid + ask) / 2
 
 
+def priced_after_jump(client: httpx.Client, market: SandboxControl, future: float) -> dict:
+    """The future jumps to `future`: the stream's quote of the option on it, priced after
+    the jump (an option's quote is timed by its future's: `t` at or after the jump's)."""
+    market.set_price(FUTURE, future)
+    jumped = stream_quote(client, FUTURE, lambda q: q.get("last") == future)
+    return stream_quote(
+        client, OPTION, lambda q: mid(q) is not None and q.get("t", 0) >= jumped["t"]
+    )
+
+
 def tick(symbol: str, price: float) -> float:
     instrument = parse(symbol)
     assert instrument is not None
@@ -169,10 +179,7 @@ def test_a_future_options_candles_are_of_its_mark_and_close_at_its_quote(kinds, 
     """The option's quote at tastytrade has no trades (Quote and Greeks): its candles are
     its mark's (`price=mark`), and the newest closes at the quote's bid/ask mid."""
     client = kinds["kt"]
-    market.set_price(FUTURE, 6_050.0)
-    before = mid(stream_quote(client, OPTION, lambda q: mid(q) is not None))
-    market.set_price(FUTURE, 6_300.0)
-    now = stream_quote(client, OPTION, lambda q: mid(q) not in (None, before))
+    now = priced_after_jump(client, market, 6_300.0)
     price = mid(now)
     assert price is not None
     body = history(client, OPTION, "5m")
