@@ -39,7 +39,6 @@ from streaming.brokers.bars import (
 from streaming.candles.holdings import user_instrument
 from streaming.candles.owner import ask_history
 from streaming.instruments.instrument import Instrument
-from streaming.validation import normalize_symbol
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
 HISTORY_DEADLINE = 8.0
@@ -70,16 +69,6 @@ def clean_tf(tf: Any) -> str:
 
 def bad_symbol(symbol: Any) -> HistoryError:
     return HistoryError("bad_symbol", f"Not a valid symbol: {str(symbol)[:40]!r}.")
-
-
-def candles_clean(symbol: Any, tf: Any) -> tuple[str, str]:
-    """The request's symbol by its spelling alone (contract form) and timeframe;
-    HistoryError if either is bad."""
-    tf = clean_tf(tf)
-    clean = normalize_symbol(symbol)
-    if clean is None:
-        raise bad_symbol(symbol)
-    return clean, tf
 
 
 async def candles_request(

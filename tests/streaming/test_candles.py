@@ -26,7 +26,7 @@ from streaming.brokers.bars import (
     merge,
     no_link_served,
 )
-from streaming.candles.service import FORMING_TTL, _closed_ttl, candles_clean, sparkline
+from streaming.candles.service import FORMING_TTL, _closed_ttl, candles_request, sparkline
 from streaming.stream.health import LinkHealth, QuoteWaits
 from streaming.stream.history import candle_history
 from streaming.stream.state import LinkInfo
@@ -421,17 +421,25 @@ async def test_after_a_quote_failover_every_timeframe_is_served(chart_app, clien
 # ----------------------------------------------------------------------- pure parts
 
 
-def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes():
-    """The symbol in contract form; an unknown timeframe or a bad symbol is refused with
-    the page's sentence; closed candles are cached until the forming one closes (≤ 1 h)."""
-    assert candles_clean("spy", "5m") == ("SPY", "5m")
-    assert candles_clean("SPY   270115C00590000", "1d") == (".SPY270115C590", "1d")
+async def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes():
+    """The instrument a spelling names, by its contract symbol (these need no holdings);
+    an unknown timeframe or a bad symbol is refused with the page's sentence; closed
+    candles are cached until the forming one closes (≤ 1 h)."""
+
+    async def cleaned(symbol: object, tf: object) -> tuple[str, str]:
+        instrument, clean_tf = await candles_request(0, symbol, tf)
+        return instrument.symbol, clean_tf
+
+    assert await cleaned("spy", "5m") == ("SPY", "5m")
+    assert await cleaned("SPY   270115C00590000", "1d") == (".SPY270115C590", "1d")
+    assert await cleaned("btc/usd", "1h") == ("BTC/USD:CXTALP", "1h")
+    assert await cleaned("./ESZ6 ESZ6 261218C6000", "15m") == ("./ESZ26C6000:XCME", "15m")
     for symbol, tf, code in (("SPY", "5M", "bad_timeframe"), ("SPY", None, "bad_timeframe")):
         with pytest.raises(HistoryError) as caught:
-            candles_clean(symbol, tf)
+            await cleaned(symbol, tf)
         assert caught.value.code == code
     with pytest.raises(HistoryError) as caught:
-        candles_clean("ß" * 3, "5m")
+        await cleaned("ß" * 3, "5m")
     assert (caught.value.code, caught.value.message) == ("bad_symbol", "Not a valid symbol: 'ßßß'.")
     t0 = 1_764_000_000_000  # 2025-11-24 16:00 UTC: a 5-minute boundary
     assert _closed_ttl("5m", t0) == 301
