@@ -210,6 +210,7 @@ def test_a_future_option_is_marked_live_under_its_streamer_symbol(
     assert not page.errors  # type: ignore[attr-defined]
 
 
+COIN = "BTC/USD:CXTALP"
 #: A laptop's screen: the positions table must not push its last columns off it.
 WIDE = {"width": 1440, "height": 900}
 
@@ -238,6 +239,14 @@ def test_positions_say_display_names_and_keep_their_risk_columns_on_a_1440_px_sc
             coin = page.locator(f"tr[data-position='{number}|{symbol}']")
             expect(coin.locator(".sym")).to_have_text("BTC/USD")
             expect(coin.locator("[data-field=symbol]")).to_have_attribute("title", symbol)
+            # its chart and its alert by the contract symbol, whatever the broker calls it
+            chart = coin.locator("a.chart-link")
+            expect(chart).to_have_attribute("href", "/chart/BTC%2FUSD%3ACXTALP")
+            expect(chart).to_have_attribute("title", "Chart of BTC/USD")
+            expect(coin.locator("[data-row-menu]")).to_have_attribute("data-row-menu", COIN)
+        expect(es_call.locator("a.chart-link")).to_have_attribute(
+            "href", "/chart/.%2FESZ26C6000%3AXCME"
+        )
         option = page.locator(f"tr[data-position='{alpaca}|SPY270115C00590000'] .sym")
         expect(option).to_have_text("SPY 15 Jan 27 590 C")
         # every card's last two columns inside the screen and its table: nothing to scroll to

@@ -359,3 +359,66 @@ def linked_rows(page: Page, group_id: str) -> list[dict]:
                             member: li.getAttribute('data-member') === 'true' }))""",
         group_id,
     )
+
+
+#: A long stock position of an account, as the stream's state has it: [its symbol, quantity].
+LONG_STOCK = """(number) => {
+  const acct = window.streamdesk.state().accounts.find((a) => a.number === number);
+  const p = acct && acct.positions.find((x) => x.instrument_type === 'Equity'
+    && x.direction === 'Long' && Number.isInteger(Number(x.quantity)) && Number(x.quantity) >= 3);
+  return p ? [p.symbol, Number(p.quantity)] : null;
+}"""
+
+
+def test_an_exit_larger_than_its_position_is_said(
+    page: Page, browser, browser_app, browser_sandbox
+):
+    """docs/streaming-contract.md "The dashboard's panel": a working exit for the whole
+    position says nothing; once part of the position is sold elsewhere (the demo's order
+    generator did this to its MSFT) the exit is larger than what is held, and the panel
+    says so, in the page's script and in the page the server renders first."""
+    log_in(page, browser_app.url)
+    number = by_broker(page)["tastytrade"][0]
+    found = poll_until(lambda: page.evaluate(LONG_STOCK, number), SEEN_MS / 1000, "a long stock")
+    symbol, held = found
+    control = browser_sandbox.control()
+    try:
+        sell = {"action": "Sell to Close", "quantity": held, "instrument-type": "Equity"}
+        exit_order = control.place_order(
+            number,
+            order(
+                symbol,
+                held,
+                **{
+                    "order-type": "Limit",
+                    "price": 99999,
+                    "price-effect": "Credit",
+                    "time-in-force": "GTC",
+                },
+                legs=[{**sell, "symbol": symbol}],
+            ),
+        )["order"]["id"]
+        entry = page.locator(f"#orders > li[data-order$=':{exit_order}']")
+        expect(entry).to_have_attribute("data-status", "Live", timeout=SEEN_MS)
+        expect(entry).not_to_have_attribute("data-oversize", "true")
+        expect(entry.locator("[data-field=oversize]")).to_have_count(0)
+        # one share sold by another order: the exit now closes more than is held
+        control.place_order(
+            number, order(symbol, 1, legs=[{**sell, "symbol": symbol, "quantity": 1}])
+        )
+    finally:
+        control.close()
+    said = f"Exits for {held} {symbol}, but {held - 1} are held."
+    expect(entry).to_have_attribute("data-oversize", "true", timeout=SEEN_MS)
+    expect(entry.locator("[data-field=oversize]")).to_have_text(said)
+    # the page the server renders says the same before any script runs
+    plain = browser.new_context(java_script_enabled=False)
+    try:
+        first = plain.new_page()
+        dashboard_log_in(first, browser_app.url)
+        rendered = first.locator(f"#orders > li[data-order$=':{exit_order}']")
+        expect(rendered).to_have_attribute("data-oversize", "true")
+        expect(rendered.locator("[data-field=oversize]")).to_have_text(said)
+    finally:
+        plain.close()
+    assert not page.errors  # type: ignore[attr-defined]

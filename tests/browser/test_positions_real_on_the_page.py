@@ -72,7 +72,7 @@ def tastytrade_position(
     )
 
 
-#: (account, symbol, what the row says under it (the kind; an equity option: its expiry),
+#: (account, symbol, what the row says under its name (the kind),
 #: its streamer symbol, quantity text, average open, multiplier, the contract position the
 #: adapter made)
 Row = tuple[str, str, str, str, str, float, int, dict[str, Any]]
@@ -99,7 +99,7 @@ def rows() -> list[Row]:
         (("BTC/USD", "Cryptocurrency", "BTC/USD", "0.25", "60000", "61000", "1"), btc,
          "Cryptocurrency", 1),
         (("SPY   261218C00600000", "Equity Option", "SPY", "3", "20", "21", "100"), None,
-         "exp 18 Dec 26", 100),
+         "Equity Option", 100),
     ]  # fmt: skip
     out = [
         row(TT, tastytrade_wire.position_payload(tastytrade_position(*words), looked), kind,
@@ -129,7 +129,7 @@ def rows() -> list[Row]:
                 "lastday_price": "4.3",
                 "change_today": "0.0465",
             },
-            "exp 18 Dec 26",
+            "Equity Option",
             "2",
             100,
         ),
@@ -161,7 +161,7 @@ def rows() -> list[Row]:
                 "quantity": 2.00000000,
                 "symbol": "SPY180824C00285000",
             },
-            "exp 24 Aug 18",
+            "Equity Option",
             "2",
             7.76,
             100,
@@ -197,6 +197,16 @@ def accounts_of(table: list[Row]) -> list[dict[str, Any]]:
 
 #: Each streamer symbol's live price: far enough from every average open that a wrong
 #: multiplier shows in the P&L's dollars.
+#: Each streamer symbol's display name (docs/streaming-contract.md "Instruments").
+DISPLAY = {
+    "/ESZ26:XCME": "/ES Dec 26",
+    "./EW3U26P9100:XCME": "/ES Dec 26 9100 P 18 Sep",  # on the Dec future, its own date
+    "BTC/USD:CXTALP": "BTC/USD",
+    ".SPY261218C600": "SPY 18 Dec 26 600 C",
+    ".AAPL261218C250": "AAPL 18 Dec 26 250 C",
+    "AAPL": "AAPL",
+    ".SPY180824C285": "SPY 24 Aug 18 285 C",
+}
 MARK = {
     "/ESZ26:XCME": 6010.0,
     "./EW3U26P9100:XCME": 14.0,
@@ -232,6 +242,9 @@ def test_a_documented_position_of_every_kind_is_named_streamed_and_valued(
     expect(tr).to_have_attribute("data-streamer", streamer)
     assert streamer in MARK, f"{symbol} streams as {streamer}, which has no quote here"
     expect(tr.locator(".sub")).to_have_text(kind)
+    # named as a trader reads it, the broker's own symbol in the cell's title
+    expect(tr.locator(".sym")).to_have_text(DISPLAY[streamer])
+    expect(tr.locator("[data-field=symbol]")).to_have_attribute("title", symbol)
     expect(tr.locator("[data-field=quantity]")).to_have_text(quantity)
     assert float(tr.locator("[data-field=quantity]").get_attribute("data-value") or "nan") == (
         float(payload["quantity"])

@@ -9,6 +9,7 @@ kill switch."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from playwright.sync_api import Page, expect
@@ -98,7 +99,11 @@ def test_ticket_from_rows_and_chain(page: Page, browser_app, browser_sandbox):
     symbol = cell.get_attribute("data-trade-symbol")
     cell.click()
     expect(ticket).to_be_visible()
-    expect(ticket.locator("[data-ticket-leg] legend")).to_have_text(symbol)
+    legend = ticket.locator("[data-ticket-leg] legend")
+    expect(legend).to_have_attribute("data-symbol", symbol)  # the contract symbol
+    root, yymmdd, right, strike = re.match(r"^\.([A-Z]+)(\d{6})([CP])([\d.]+)$", symbol).groups()  # type: ignore[union-attr]
+    day = datetime.date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
+    expect(legend).to_have_text(f"{root} {day.day} {day:%b %y} {strike} {right}")  # its name
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
     expect(ticket.locator("[data-ticket-price]")).to_have_value(OPTION_PRICE)
     page.keyboard.press("Escape")
@@ -150,6 +155,7 @@ def test_ticket_from_the_risk_graph(page: Page, browser_app, browser_sandbox):
     button.click()
     ticket = page.locator("#trade-ticket")
     expect(ticket.locator("[data-ticket-leg] legend")).to_have_text("AAPL")
+    expect(ticket.locator("#trade-ticket-title")).to_have_text("Trade AAPL")
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Open")
     expect(ticket.locator("[data-ticket-account]")).to_have_value("")
     page.keyboard.press("Escape")

@@ -137,7 +137,9 @@ def test_close_a_vertical_from_the_strategies_table(
     account_field = ticket.locator("[data-ticket-account]")
     expect(account_field).to_be_disabled()
     expect(account_field).to_have_value(f"{link}|{number}")
-    expect(ticket.locator("[data-ticket-leg] legend")).to_have_text([long_leg, short_leg])
+    legends = ticket.locator("[data-ticket-leg] legend")
+    expect(legends).to_have_count(2)
+    assert [legends.nth(i).get_attribute("data-symbol") for i in (0, 1)] == [long_leg, short_leg]
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Close")
     expect(ticket.locator("[data-ticket-action='1']")).to_have_value("Buy to Close")
     expect(ticket.locator("[data-ticket-quantity='0']")).to_have_value("1")
@@ -154,12 +156,20 @@ def test_close_a_vertical_from_the_strategies_table(
     low, high = (leg.rsplit("C", 1)[1] for leg in (long_leg, short_leg))
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
-            rf"^\[SIMULATED\] Sell 1 SPY {low}C 18 Jun 27 / Buy to close 1 SPY {high}C 18 Jun 27 "
+            rf"^\[SIMULATED\] Sell 1 SPY 18 Jun 27 {low} C / Buy to close 1 SPY 18 Jun 27 {high} C "
             rf"at {FAR_CREDIT} net limit, day"
         )
     )
 
-    ticket.locator("[data-ticket-confirm]").click()
+    # a credit that far from the legs' live net price: the price guard asks the second
+    # confirm (docs/streaming-contract.md "The price guard"); the first Confirm only arms it
+    warning = ticket.locator("[data-ticket-warnings] li[data-second-confirm]")
+    expect(warning).to_have_text(re.compile(r"check it before you confirm\.$"))
+    confirm = ticket.locator("[data-ticket-confirm]")
+    confirm.click()
+    expect(confirm).to_have_attribute("data-armed", "true")
+    expect(confirm).to_have_text("Confirm anyway")
+    confirm.click()
     result = ticket.locator("[data-ticket-result]")
     expect(result).to_have_attribute("data-ticket-state", "placed", timeout=ANSWER_MS)
     order_id = result.get_attribute("data-order-id")

@@ -9,6 +9,7 @@
  */
 import { dayStart, sparkPath, sparkPoints, sparkRange } from './candles.js';
 import { num, optionParts } from './contract.js';
+import { displayOf } from './instruments.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 64;
@@ -25,8 +26,8 @@ function link(doc, symbol, cls, text) {
   a.className = cls;
   a.href = chartUrl(symbol);
   a.setAttribute('data-chart-link', symbol);
-  a.setAttribute('aria-label', `Chart of ${symbol}`);
-  a.title = `Chart of ${symbol}`;
+  a.setAttribute('aria-label', `Chart of ${displayOf(symbol)}`);
+  a.title = `Chart of ${displayOf(symbol)}`;
   if (text) a.textContent = text;
   return a;
 }
