@@ -636,8 +636,14 @@ def test_roll_an_option_position_to_a_later_expiration(
     later = roll_to.input_value()
     assert later == offered[0]
     target = f".{root}{later[2:4]}{later[5:7]}{later[8:10]}{strike}"
-    expect(ticket.locator("[data-ticket-leg='0'] legend")).to_have_text(streamer)
-    expect(ticket.locator("[data-ticket-leg='1'] legend")).to_have_text(target)
+    # each leg by its contract symbol, named as a trader reads it
+    expect(ticket.locator("[data-ticket-leg='0'] legend")).to_have_attribute(
+        "data-symbol", streamer
+    )
+    expect(ticket.locator("[data-ticket-leg='1'] legend")).to_have_attribute("data-symbol", target)
+    expect(ticket.locator("[data-ticket-leg='1'] legend")).to_have_text(
+        re.compile(rf"^{root} \d{{1,2}} [A-Z][a-z][a-z] \d\d {re.escape(strike[1:])} {strike[0]}$")
+    )
     expect(ticket.locator("[data-ticket-price]")).to_have_value(
         re.compile(r"^\d+\.\d\d$"), timeout=SEEN_MS
     )
