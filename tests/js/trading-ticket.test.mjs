@@ -683,3 +683,33 @@ test('a closed ticket leaves the page at once, not at the browser\'s later close
   opener.remove();
   elsewhere.remove();
 });
+
+test('on the page: a coin\'s ticket names it, quotes its own price, offers what its brokers take and says who takes none', async () => {
+  const { ticketUi, state } = ticketOver({});
+  state.quotes.set('BTC/USD:CXTALP', { bid: 95012.41, ask: 95013.07 });
+  state.quotes.set('BTCUSD', { bid: 50.86, ask: 50.87 }); // a look-alike ticker: never read
+  state.accounts = new Map([...TICKET_ACCOUNTS, ['VA000001', { number: 'VA000001', link: 4, broker: 'tradier', label: 'IRA', positions: new Map() }]]);
+  const dialog = ticketUi.open(fromSymbol('BTC/USD', (s) => state.quotes.get(s), accountChoices(state.accounts)));
+  await settle();
+  const legend = find(dialog, 'data-ticket-leg', '0').children.find((n) => n.tagName === 'LEGEND');
+  assert.deepEqual([legend.textContent, legend.getAttribute('data-symbol')], ['BTC/USD', 'BTC/USD:CXTALP']);
+  const quoteLine = find(dialog, 'data-ticket-quote');
+  assert.equal(quoteLine.textContent, 'BTC/USD: bid 95012.41 · ask 95013.07');
+  assert.equal(quoteLine.getAttribute('data-bid'), '95012.41');
+  assert.equal(find(dialog, 'data-ticket-price').value, '95013.07', 'a buy at the coin\'s ask');
+  // Tradier takes no crypto: its account is not offered, and the ticket says why
+  const account = find(dialog, 'data-ticket-account');
+  assert.deepEqual(account.children.map((o) => o.value).sort(), ['', '3|5WT00001', '5|PA000001']);
+  const note = find(dialog, 'data-ticket-unoffered');
+  assert.deepEqual([shown(note), note.textContent], [true, 'Tradier trades stocks and options only: it takes no crypto orders.']);
+  // Alpaca: GTC or IOC, never Day; a quantity with decimals
+  pick(account, '5|PA000001');
+  const tif = find(dialog, 'data-ticket-tif');
+  assert.deepEqual([tif.children.map((o) => o.value), tif.value], [['GTC', 'IOC'], 'GTC']);
+  assert.equal(find(dialog, 'data-ticket-quantity', '0').getAttribute('inputmode'), 'decimal');
+  // tastytrade: a market coin order is IOC
+  pick(account, '3|5WT00001');
+  pick(find(dialog, 'data-ticket-type'), 'Market');
+  assert.deepEqual(tif.children.map((o) => o.value), ['IOC']);
+  ticketUi.close();
+});
