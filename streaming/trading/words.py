@@ -25,9 +25,10 @@ def money(value: float | Decimal) -> str:
 
 
 def price_text(price: Decimal) -> str:
-    """At least two decimals (`190.00`), more where the tick has them (`0.5123`)."""
+    """At least two decimals (`190.00`), more where the tick has them (`0.5123`), thousands
+    grouped as the amounts are (`95,012.50`: a coin's price is read at a glance)."""
     places = max(2, -price.normalize().as_tuple().exponent)  # type: ignore[operator]
-    return f"{price:.{places}f}"
+    return f"{price:,.{places}f}"
 
 
 def leg_text(leg: OrderLeg, notional: Decimal | None = None) -> str:

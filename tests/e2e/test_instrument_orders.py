@@ -159,7 +159,7 @@ def test_tastytrade_closes_its_bitcoin_at_the_coins_price(trader, holdings_sandb
         "time_in_force": "GTC",
     }
     preview, ticket = placed(trader, body)
-    assert preview["words"].startswith(f"Sell 0.25 BTC/USD at {price} limit, GTC")
+    assert preview["words"].startswith(f"Sell 0.25 BTC/USD at {Decimal(price):,.2f} limit, GTC")
     # the coin's own price, never a look-alike's (a sell's net quote is negative)
     assert 90_000 < abs(preview["quote"]["bid"]) < 100_000
     held = tastytrade_order(holdings_sandbox, account["number"], ticket["order_id"])
@@ -260,7 +260,7 @@ def test_tastytrade_closes_the_es_call_by_its_own_symbol(trader, holdings_sandbo
         "time_in_force": "Day",
     }
     preview, ticket = placed(trader, body)
-    assert preview["words"].startswith(f"Sell 1 /ES Dec 26 6000 C at {Decimal(price):.2f} limit")
+    assert preview["words"].startswith(f"Sell 1 /ES Dec 26 6000 C at {Decimal(price):,.2f} limit")
     held = tastytrade_order(holdings_sandbox, account["number"], ticket["order_id"])
     (leg,) = held.legs
     assert (leg.instrument_type.value, leg.symbol, leg.action.value) == (
@@ -391,7 +391,7 @@ def test_a_fat_finger_needs_the_second_confirm(trader, broker, symbol, tick):
     assert answer.status_code == 200, answer.text
     preview = answer.json()["preview"]
     assert preview["second_confirm"] is True
-    warning = next(w for w in preview["warnings"] if w.startswith(f"The limit {half}"))
+    warning = next(w for w in preview["warnings"] if w.startswith(f"The limit {Decimal(half):,.2f}"))
     assert "% from " in warning and "'s live price" in warning
     once = trader.confirm(preview["id"], uuid.uuid4().hex)
     assert (once.status_code, once.json()["code"]) == (409, "second_confirm")

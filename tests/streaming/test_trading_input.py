@@ -691,7 +691,7 @@ def test_a_future_is_said_by_its_notional_and_margin_not_a_cash_amount():
         checks="broker", margin_change=-23600.76, fees=1.0, buying_power_after=66005.0
     )
     assert describe(future, effect) == (
-        "Sell to open 1 /ES Dec 26 at 6195.25 limit, day: notional 309,762.50, "
+        "Sell to open 1 /ES Dec 26 at 6,195.25 limit, day: notional 309,762.50, "
         "margin 23,600.76, fees 1.00, buying power after 66,005.00"
     )
     assert estimated_cost(future) is None
