@@ -391,7 +391,9 @@ def test_a_fat_finger_needs_the_second_confirm(trader, broker, symbol, tick):
     assert answer.status_code == 200, answer.text
     preview = answer.json()["preview"]
     assert preview["second_confirm"] is True
-    warning = next(w for w in preview["warnings"] if w.startswith(f"The limit {Decimal(half):,.2f}"))
+    warning = next(
+        w for w in preview["warnings"] if w.startswith(f"The limit {Decimal(half):,.2f}")
+    )
     assert "% from " in warning and "'s live price" in warning
     once = trader.confirm(preview["id"], uuid.uuid4().hex)
     assert (once.status_code, once.json()["code"]) == (409, "second_confirm")
