@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
 
 from streaming.instruments import futures
 from streaming.instruments.kinds import Kind
@@ -84,8 +83,6 @@ class Instrument:
     #: What the brokers call it, where the rule does not give it (a future option's REST
     #: symbol, read from a position): broker → its symbol.
     spelled: Mapping[str, str] = field(default_factory=dict)
-    #: A tick the broker stated (a future's `tick-size`), over the rule's.
-    stated_tick: Decimal | None = None
 
     # -- how each place names it ---------------------------------------------------------
     def broker_symbol(self, broker: str) -> str | None:
@@ -110,10 +107,6 @@ class Instrument:
         return QUOTED_BY[self.kind]
 
     @property
-    def is_coin(self) -> bool:
-        return self.kind is Kind.CRYPTO
-
-    @property
     def hours(self) -> Hours:
         if self.kind is Kind.CRYPTO:
             return CRYPTO_HOURS
@@ -121,17 +114,9 @@ class Instrument:
             return FUTURES_HOURS
         return EQUITY_HOURS
 
-    @property
-    def quantity_places(self) -> int:
-        """Decimals a quantity may have (a coin's parts; shares' parts at Alpaca are the
-        broker's rule, not the instrument's)."""
-        return 9 if self.kind is Kind.CRYPTO else 0
-
     # -- its price grid ------------------------------------------------------------------
     def tick(self, price: Decimal) -> Decimal | None:
         """The tick its price moves in at `price` (None: not known here)."""
-        if self.stated_tick is not None:
-            return self.stated_tick
         if self.kind is Kind.EQUITY_OPTION:
             return CENT if self.root in PENNY_EVERYWHERE or price < 3 else NICKEL
         if self.kind is Kind.FUTURE:
@@ -140,21 +125,6 @@ class Instrument:
         if self.kind is Kind.FUTURE_OPTION:
             return futures.option_tick(futures.PRODUCTS.get(self.root.lstrip("/")), price)
         return CENT if price >= 1 else SUB_PENNY  # stock and coins
-
-    def as_json(self) -> dict[str, Any]:
-        """What a page or a script is told of it (`GET /api/instruments`)."""
-        return {
-            "symbol": self.symbol,
-            "kind": str(self.kind),
-            "display": self.display,
-            "underlying": self.underlying,
-            "multiplier": None if self.multiplier is None else str(self.multiplier),
-            "expires": None if self.expires is None else self.expires.isoformat(),
-            "strike": None if self.strike is None else str(self.strike),
-            "right": self.right,
-            "hours": self.hours.words,
-            "quoted_by": sorted(self.quoted_by),
-        }
 
 
 # -- reading a symbol ------------------------------------------------------------------------

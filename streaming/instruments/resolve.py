@@ -102,10 +102,6 @@ class InstrumentBook:
             if text:
                 self._by_spelling.setdefault(text, instrument)
 
-    def held(self, symbol: str) -> Instrument | None:
-        """The held instrument whose contract symbol this is (its broker facts kept)."""
-        return self._by_symbol.get(symbol)
-
     def resolve(self, raw: object) -> Instrument | None:
         """The instrument a spelling names: a held one first (`BTCUSD` held at Alpaca is
         the coin), else by its spelling; None: not a symbol."""

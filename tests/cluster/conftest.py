@@ -14,13 +14,14 @@ import websockets
 
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import LiveApp
+from tests.support.trading_http import ORDERS_REST_FAR
 
 __all__ = ["Cluster", "SessionWatch", "Tab"]
 
 
 @pytest.fixture
 def cluster(tmp_path) -> Iterator[Cluster]:
-    with running_cluster(tmp_path) as running:
+    with running_cluster(tmp_path, **ORDERS_REST_FAR) as running:
         yield running
 
 

@@ -26,7 +26,7 @@ from tests.cluster.test_cluster import cookie, live_tab
 from tests.support.cluster import FAST_CLUSTER, TAKEOVER, running_cluster
 from tests.support.live import DEMO_USER
 from tests.support.push import Device, PushService, verify_vapid
-from tests.support.trading_http import WORKING, Trader, enable_demo_trading
+from tests.support.trading_http import ORDERS_REST_FAR, WORKING, Trader, enable_demo_trading
 from tests.support.wait import wait_until
 
 #: Far below the demo portfolio's usual day P&L; AAPL at $1 costs its shares far more.
@@ -170,7 +170,10 @@ async def test_a_working_order_keeps_the_stream_watched_until_its_fill_is_pushed
     service = PushService()
     try:
         with running_cluster(
-            tmp_path, DJANGO_DEBUG="true", STREAM_WATCH_INTERVAL=str(WATCH_EVERY)
+            tmp_path,
+            DJANGO_DEBUG="true",
+            STREAM_WATCH_INTERVAL=str(WATCH_EVERY),
+            **ORDERS_REST_FAR,  # its buy rests below the market until the price drops to it
         ) as cluster:
             enable_demo_trading(cluster.a)
             control = cluster.sandbox.control()

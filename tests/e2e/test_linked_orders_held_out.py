@@ -21,12 +21,23 @@ from alpaca.trading.requests import GetOrderByIdRequest
 from tastytrade import Account, Session
 
 from accounts.services import DEMO_LINKS
+from sandbox.server import SandboxServer
 from tests.support.live import LiveApp
-from tests.support.trading_http import Trader, enable_demo_trading
+from tests.support.trading_http import ORDERS_REST_FAR, Trader, enable_demo_trading
 
 #: The entry: far below any sandbox AAPL price (it works, its exits wait for it).
 ENTRY, TAKE, STOP = "1.37", "9000.00", "1.00"
 SECRETS = {broker: secrets for broker, _, secrets in DEMO_LINKS}
+
+
+@pytest.fixture(scope="module")
+def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
+    """An app of its own: the bracket's entry rests far below the market (it works, its
+    exits wait for it), which the price guard would hold for a second confirm."""
+    app = LiveApp(live_sandbox.url, tmp_path_factory.mktemp("held-out"), **ORDERS_REST_FAR)
+    app.start()
+    yield app
+    app.stop()
 
 
 @pytest.fixture(scope="module")

@@ -64,13 +64,17 @@ def held(snap: dict[str, Any]) -> list[tuple[dict, dict]]:
 
 
 def ready(snap: dict[str, Any]) -> bool:
-    """Every holding and its underlying quoted (six accounts, the demo's coin and /ES call)."""
+    """Every holding and its underlying quoted on both sides, and traded where its chart
+    is drawn from trades (six accounts, the demo's coin and /ES call)."""
     pairs = held(snap)
     symbols = {p["streamer_symbol"] for _, p in pairs} | {p["underlying"] for _, p in pairs}
+    quotes = snap["quotes"]
     return (
         len(snap["accounts"]) == 6
         and {"BTC/USD:CXTALP", "./ESZ26C6000:XCME"} <= symbols
-        and symbols <= snap["quotes"].keys()
+        and symbols <= quotes.keys()
+        and all({"bid", "ask"} <= quotes[s].keys() for s in symbols)
+        and all("last" in quotes[s] for s in symbols if not s.startswith("."))
     )
 
 
@@ -161,6 +165,9 @@ def test_every_holding_is_priced_alike_wherever_it_is_read(trader: Trader, still
         # the chart: the newest candle closes at the last trade (an option's at its mark)
         chart = read_json(trader.client, f"/api/candles/{path(symbol)}", tf="1m")
         close = decimal(chart["candles"][-1]["close"])
+        if chart.get("price") != "mark" and "last" not in quote:
+            disagreements.append(f"{where}: no last trade in the quote {quote}")
+            continue
         basis = mark if chart.get("price") == "mark" else decimal(quote["last"])
         if abs(close - basis) > tick:
             disagreements.append(f"{where}: chart {close} vs {chart.get('price')} {basis}")

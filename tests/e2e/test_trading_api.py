@@ -19,6 +19,7 @@ from websockets.sync.client import connect
 from sandbox.server import SandboxServer
 from tests.support.live import LiveApp, read_json
 from tests.support.trading_http import (
+    ORDERS_REST_FAR,
     WORKING,
     Trader,
     demo_python,
@@ -42,6 +43,7 @@ def live_app(live_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]
         # limits themselves: tests/streaming/test_trading_tickets.py
         TRADING_RATE_PER_MINUTE="1000",
         TRADING_MAX_ORDERS_PER_MINUTE="1000",
+        **ORDERS_REST_FAR,
     ).start()
     enable_demo_trading(app)
     yield app
@@ -129,7 +131,8 @@ def test_an_expired_preview_is_refused(trader, accounts):
             400,
             "unknown_symbol",
         ),
-        ({"time_in_force": "IOC"}, 400, "bad_order"),
+        ({"time_in_force": "GTD"}, 400, "bad_order"),
+        ({"time_in_force": "IOC"}, 400, "unsupported"),  # Alpaca's stock: Day or GTC
         ({"colour": "red"}, 400, "bad_body"),
         ({"account": "NOT-MINE"}, 404, "not_found"),
     ],

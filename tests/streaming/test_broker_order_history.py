@@ -15,6 +15,7 @@ from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.order_history import HistoryLink, order_history
 from streaming.brokers.values import order_status
+from streaming.instruments.naming import name_order
 from streaming.order_list import order_key
 from tests.support.brokers import ALPACA_FAST, TASTYTRADE_FAST, TRADIER_FAST
 from tests.support.orders import market_buy
@@ -89,8 +90,10 @@ async def test_history_is_the_streams_copy_and_pages_by_the_order_key(
     assert page.complete and len(page.orders) == 4
     for o in page.orders:
         assert (o["link"], o["account"], o["broker"]) == (7, account, broker)
-        # the stream's copy, as UserState stores it (statuses in the contract's words)
-        mine = {**streamed[str(o["id"])], "status": order_status(streamed[str(o["id"])]["status"])}
+        # the stream's copy, as UserState stores it (named by its instruments on arrival,
+        # statuses in the contract's words)
+        named = name_order(streamed[str(o["id"])], broker)
+        mine = {**named, "status": order_status(named["status"])}
         history = {k: v for k, v in o.items() if k not in ("link", "account", "broker")}
         assert history["received_at"] and history["received_at"] == mine["received_at"]
         if broker == "alpaca":

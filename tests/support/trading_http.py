@@ -12,6 +12,13 @@ import httpx
 from tests.support.live import DEMO_USER, LiveApp, read_json
 from tests.support.wait import poll_until
 
+#: The price guard (docs/streaming-contract.md, "The price guard") at a distance no test
+#: order reaches, for the modules whose orders rest far from the market on purpose (a buy
+#: of AAPL at 1.00 works and never fills) and whose subject is not the guard. The guard at
+#: the production threshold: tests/e2e/test_instrument_orders.py (every broker, the second
+#: confirm and a stale quote), tests/streaming/test_trading_tickets.py.
+ORDERS_REST_FAR = {"TRADING_PRICE_WARN": "1000"}
+
 #: What an order frame says of an order the broker took and that works now.
 WORKING = frozenset({"Received", "Routed", "Live", "In Flight", "Contingent"})
 
