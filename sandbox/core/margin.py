@@ -3,13 +3,16 @@
 A margin account keeps 25 % of long and 30 % of short equity value plus the full value of
 options (Reg T initial: 50 % of equity) plus a share of its futures' notional (marked to
 the market: `futures_margin.py`); a cash account requires nothing and can spend its cash.
-The per-underlying report uses the same rates, so it adds up to the balance.
+Each underlying's requirement is figured (and rounded to the cent) once, in `_Group`; the
+balance's requirements are the sums of its groups', and the margin report lists the same
+groups, so the report adds up to the balance with no cent to reassign.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sandbox.core import futures_margin
 from sandbox.core.account_state import ZERO, Account, cents
@@ -27,38 +30,72 @@ class Excess:
     excess: Decimal
 
 
-def _maintenance(long_eq: Decimal, short_eq: Decimal, derivatives: Decimal) -> Decimal:
-    return cents(Decimal("0.25") * long_eq + Decimal("0.30") * short_eq + derivatives)
+@dataclass
+class _Group:
+    """One underlying's positions, marked now (unsigned values, signed open P&L)."""
+
+    long_eq: Decimal = ZERO
+    short_eq: Decimal = ZERO
+    long_der: Decimal = ZERO
+    short_der: Decimal = ZERO
+    long_fut: Decimal = ZERO
+    short_fut: Decimal = ZERO
+    open_pnl: Decimal = ZERO
+
+    def futures(self) -> Decimal:
+        """The margin of the group's futures notional, to the cent."""
+        return futures_margin.requirement(self.long_fut + self.short_fut)
+
+    def maintenance(self) -> Decimal:
+        """25 % of long and 30 % of short equity, the options' value, the futures' margin."""
+        equity = Decimal("0.25") * self.long_eq + Decimal("0.30") * self.short_eq
+        return cents(equity + self.long_der + self.short_der) + self.futures()
+
+    def initial(self) -> Decimal:
+        """Reg T: 50 % of equity, the options' value, the futures' margin."""
+        equity = Decimal("0.5") * (self.long_eq + self.short_eq)
+        return cents(equity + self.long_der + self.short_der) + self.futures()
 
 
-def _reg_t(long_eq: Decimal, short_eq: Decimal, derivatives: Decimal) -> Decimal:
-    return cents(Decimal("0.5") * (long_eq + short_eq) + derivatives)
+def _groups(acct: Account, marks: Marks) -> dict[str, _Group]:
+    """The account's positions by underlying, in the underlyings' order."""
+    groups: dict[str, _Group] = {}
+    for pos in acct.positions.values():
+        value = marks.position_value(pos)
+        group = groups.setdefault(pos.instrument.underlying, _Group())
+        long = pos.quantity > 0
+        if futures_margin.marked_to_market(pos.instrument):
+            group.open_pnl += futures_margin.open_pnl(pos, marks)
+            if long:
+                group.long_fut += value
+            else:
+                group.short_fut += value
+        elif pos.instrument.instrument_type == EQUITY:
+            if long:
+                group.long_eq += value
+            else:
+                group.short_eq += value
+        elif long:
+            group.long_der += value
+        else:
+            group.short_der += value
+    return {underlying: groups[underlying] for underlying in sorted(groups)}
 
 
 def figures(acct: Account, marks: Marks, now: float) -> Excess:
     """Balance figures from cash and positions marked now; net-liq = cash + long - short."""
-    long_eq = short_eq = long_der = short_der = long_fut = short_fut = open_pnl = ZERO
-    for pos in acct.positions.values():
-        value = marks.position_value(pos)
-        if futures_margin.marked_to_market(pos.instrument):
-            open_pnl += futures_margin.open_pnl(pos, marks)
-            if pos.quantity > 0:
-                long_fut += value
-            else:
-                short_fut += value
-        elif pos.instrument.instrument_type == EQUITY:
-            if pos.quantity > 0:
-                long_eq += value
-            else:
-                short_eq += value
-        elif pos.quantity > 0:
-            long_der += value
-        else:
-            short_der += value
+    groups = _groups(acct, marks).values()
+
+    def total(field: str) -> Decimal:
+        return sum((getattr(group, field) for group in groups), ZERO)
+
+    long_eq, short_eq = total("long_eq"), total("short_eq")
+    long_der, short_der = total("long_der"), total("short_der")
+    long_fut, short_fut, open_pnl = total("long_fut"), total("short_fut"), total("open_pnl")
     cash = cents(acct.cash)
     net_liq = cash + long_eq + long_der - short_eq - short_der + open_pnl
-    futures = futures_margin.requirement(long_fut + short_fut) if acct.margin else ZERO
-    values = {
+    futures = sum((g.futures() for g in groups), ZERO) if acct.margin else ZERO
+    values: dict[str, Any] = {
         "account_number": acct.number,
         "cash_balance": cash,
         "long_equity_value": long_eq,
@@ -73,8 +110,8 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
         "futures_margin_requirement": futures,
     }
     if acct.margin:
-        maintenance = _maintenance(long_eq, short_eq, long_der + short_der) + futures
-        reg_t = _reg_t(long_eq, short_eq, long_der + short_der) + futures
+        maintenance = sum((g.maintenance() for g in groups), ZERO)
+        reg_t = sum((g.initial() for g in groups), ZERO)
         excess = net_liq - maintenance
         free = max(excess, ZERO)
         balance = BalanceFigures(
@@ -115,52 +152,23 @@ def figures(acct: Account, marks: Marks, now: float) -> Excess:
 
 
 def margin_report(acct: Account, marks: Marks, balance: BalanceFigures) -> MarginReport:
-    """Maintenance requirement per underlying, with the same rates as the balance, so the
-    entries add up to the balance's `maintenance_requirement`."""
-    # underlying -> [long eq, short eq, long der, short der, futures notional]
-    groups: dict[str, list[Decimal]] = {}
-    for pos in acct.positions.values():
-        value = marks.position_value(pos)
-        slot = groups.setdefault(pos.instrument.underlying, [ZERO] * 5)
-        if futures_margin.marked_to_market(pos.instrument):
-            slot[4] += value
-            continue
-        option = pos.instrument.instrument_type != EQUITY
-        slot[(2 if option else 0) + (0 if pos.quantity > 0 else 1)] += value
+    """Maintenance requirement per underlying: the very groups whose requirements the
+    balance sums (`figures`), so the entries add up to its `maintenance_requirement`."""
     entries = []
-    for underlying in sorted(groups):
-        long_eq, short_eq, long_der, short_der, notional = groups[underlying]
-        if acct.margin:
-            futures = futures_margin.requirement(notional)
-            maintenance = _maintenance(long_eq, short_eq, long_der + short_der) + futures
-            initial = _reg_t(long_eq, short_eq, long_der + short_der) + futures
-        else:
-            maintenance = initial = ZERO
+    for underlying, group in _groups(acct, marks).items():
+        maintenance = group.maintenance() if acct.margin else ZERO
         entries.append(
             MarginRequirement(
                 underlying_symbol=underlying,
                 description=underlying,
-                long_equity_value=long_eq,
-                short_equity_value=short_eq,
-                long_derivative_value=long_der,
-                short_derivative_value=short_der,
+                long_equity_value=group.long_eq,
+                short_equity_value=group.short_eq,
+                long_derivative_value=group.long_der,
+                short_derivative_value=group.short_der,
                 maintenance_requirement=maintenance,
-                initial_requirement=initial,
+                initial_requirement=group.initial() if acct.margin else ZERO,
                 buying_power=maintenance,
             )
-        )
-    # per-underlying rounding may leave a cent: the balance is the truth, adjust the largest
-    total = sum((e.maintenance_requirement for e in entries), ZERO)
-    drift = balance.maintenance_requirement - total
-    if drift and entries:
-        big = max(range(len(entries)), key=lambda i: entries[i].maintenance_requirement)
-        e = entries[big]
-        entries[big] = MarginRequirement(
-            **{
-                **e.__dict__,
-                "maintenance_requirement": e.maintenance_requirement + drift,
-                "buying_power": e.buying_power + drift,
-            }
         )
     return MarginReport(
         account_number=acct.number,
