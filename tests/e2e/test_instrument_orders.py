@@ -331,6 +331,67 @@ def test_alpaca_closes_btcusd_as_the_coin_it_holds(trader, holdings_sandbox):
     )
 
 
+# -- equity options, at every broker -------------------------------------------------------------
+SPY_CALL = ".SPY270115C590"
+
+
+def tradier_order(sandbox: SandboxServer, account: str, order_id: str) -> dict[str, Any]:
+    """The order as Tradier's documented REST API says it (Tradier has no Python client)."""
+    token = SECRETS["tradier"]["access_token"]
+    with httpx.Client(
+        base_url=f"{sandbox.url}/tradier",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    ) as tradier:
+        return tradier.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]
+
+
+@pytest.mark.parametrize("broker", ["tastytrade", "tradier", "alpaca"])
+def test_each_broker_closes_the_spy_call_by_its_own_option_symbol(trader, holdings_sandbox, broker):
+    """The demo's SPY Jan 27 590 call, held at every broker: a limit close above its mid
+    (it works) reaches each broker in its own spelling — tastytrade's padded OCC symbol,
+    Tradier's and Alpaca's unpadded one (developer.tastytrade.com "Order Submission";
+    docs.tradier.com "Option order"; docs.alpaca.markets "Options Trading": day only)."""
+    account, position = holder(trader, broker, SPY_CALL)
+    assert position["display"] == "SPY 15 Jan 27 590 C"
+    price = on_tick(mid(trader, SPY_CALL) * Decimal("1.05"), "0.01")  # SPY's: a penny grid
+    body = {
+        "link": account["link"],
+        "account": account["number"],
+        "legs": [{"symbol": SPY_CALL, "action": "Sell to Close", "quantity": 1}],
+        "order_type": "Limit",
+        "price": price,
+        "time_in_force": "Day",
+    }
+    preview, ticket = placed(trader, body)
+    assert preview["words"].startswith(f"Sell 1 SPY 15 Jan 27 590 C at {price} limit, day")
+    if broker == "tastytrade":
+        held = tastytrade_order(holdings_sandbox, account["number"], ticket["order_id"])
+        (leg,) = held.legs
+        assert (leg.instrument_type.value, leg.symbol, held.price) == (
+            "Equity Option",
+            "SPY   270115C00590000",
+            Decimal(price),
+        )
+    elif broker == "tradier":
+        held = tradier_order(holdings_sandbox, account["number"], ticket["order_id"])
+        assert (held["class"], held["option_symbol"], held["side"], held["type"]) == (
+            "option",
+            "SPY270115C00590000",
+            "sell_to_close",
+            "limit",
+        )
+        assert Decimal(str(held["price"])) == Decimal(price)
+    else:
+        held = alpaca_order(holdings_sandbox, account["number"], ticket["order_id"])
+        assert (held.symbol, held.side, held.type, held.time_in_force) == (
+            "SPY270115C00590000",
+            "sell",
+            "limit",
+            "day",
+        )
+        assert Decimal(str(held.limit_price)) == Decimal(price)
+
+
 # -- what a broker does not trade, in words ------------------------------------------------------
 @pytest.mark.parametrize(
     ("broker", "symbol", "sentence"),

@@ -191,10 +191,20 @@ SPELLINGS = [
 def test_risk_answers_every_underlying_in_any_spelling(
     client: httpx.Client, still: dict[str, Any], metrics: dict[str, Any], underlying, spelling
 ):
-    snap = still
-    price = mid(snap, underlying)
+    price = mid(still, underlying)
     prices = [round(price * 0.9, 2), round(price * 1.1, 2)]
-    r = client.get(f"/api/risk/{spelling}", params={"prices": ",".join(map(str, prices))})
+
+    def priced() -> tuple[dict[str, Any], httpx.Response] | None:
+        """The answer with the snapshot it was priced from: the market stands still, but
+        the sandbox's greeks are recomputed as time passes (an IV moves in its 7th digit),
+        so the snapshots read just before and just after the answer must agree."""
+        before = read_json(client, "/api/snapshot")
+        answer = client.get(f"/api/risk/{spelling}", params={"prices": ",".join(map(str, prices))})
+        after = read_json(client, "/api/snapshot")
+        same = (before["quotes"], before["greeks"]) == (after["quotes"], after["greeks"])
+        return (after, answer) if same else None
+
+    snap, r = poll_until(priced, within=SEEN_WITHIN, what="an answer priced from a still snapshot")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/json"
     body = r.json()
