@@ -26,12 +26,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from sandbox.server import SandboxServer
 from streaming.brokers.bars import TIMEFRAMES
 from tests.browser.test_dashboard import log_in as log_in_demo
 from tests.streaming.test_candles import PASSWORD, USERS, create_pair_users, create_users
+from tests.support import holdings
 from tests.support.live import LiveApp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -412,10 +412,7 @@ def test_sparklines_and_candles_are_served_after_a_quote_failover(
 
 @pytest.fixture(scope="module")
 def holdings_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
-        tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
-    )
-    with SandboxServer(config) as sandbox:
+    with holdings.holdings_sandbox(tick_rate=4) as sandbox:
         yield sandbox
 
 

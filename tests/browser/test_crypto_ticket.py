@@ -16,14 +16,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from alpaca.broker import BrokerClient
-from alpaca.trading.requests import GetOrderByIdRequest
 from playwright.sync_api import Page, expect
 
-from accounts.services import DEMO_LINKS
-from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_orders_panel import by_broker, log_in
+from tests.support.holdings import alpaca_order, holdings_sandbox
 from tests.support.live import LiveApp
 from tests.support.trading_http import enable_demo_trading
 from tests.support.wait import poll_until
@@ -37,10 +34,7 @@ ANSWER_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
-        tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
-    )
-    with SandboxServer(config) as sandbox:
+    with holdings_sandbox(tick_rate=4) as sandbox:
         yield sandbox
 
 
@@ -50,19 +44,6 @@ def browser_app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[Li
     enable_demo_trading(app)
     yield app
     app.stop()
-
-
-def alpaca_order(sandbox: SandboxServer, account: str, order_id: str):
-    """The order as alpaca-py's Broker API client reads it from the broker (the demo's
-    Alpaca link is a Broker API key)."""
-    secrets = next(s for broker, _, s in DEMO_LINKS if broker == "alpaca")
-    client = BrokerClient(
-        secrets["key_id"], secrets["secret_key"], sandbox=True, url_override=f"{sandbox.url}/alpaca"
-    )
-    (account_id,) = [a.id for a in client.list_accounts() if a.account_number == account]
-    return client.get_order_for_account_by_id(
-        account_id, order_id, GetOrderByIdRequest(nested=False)
-    )
 
 
 #: The ticket's quote line and the stream's quote of the coin, read together.

@@ -15,10 +15,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_orders_panel import by_broker, log_in
 from tests.browser.test_trading_flows import row_menu
+from tests.support.holdings import holdings_sandbox
 from tests.support.live import LiveApp
 from tests.support.trading_http import enable_demo_trading
 
@@ -30,10 +30,7 @@ ANSWER_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
-        tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
-    )
-    with SandboxServer(config) as sandbox:
+    with holdings_sandbox(tick_rate=4) as sandbox:
         yield sandbox
 
 

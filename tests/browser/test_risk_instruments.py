@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in
+from tests.support.holdings import holdings_sandbox
 from tests.support.live import LiveApp
 from tests.support.wait import poll_until
 
@@ -31,8 +31,7 @@ RISK = "() => window.streamdesk.risk()"
 
 @pytest.fixture(scope="module")
 def browser_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_holdings=True)
-    with SandboxServer(config) as sandbox:
+    with holdings_sandbox(tick_rate=4) as sandbox:
         yield sandbox
 
 

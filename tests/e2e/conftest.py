@@ -7,6 +7,7 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.support import holdings
 from tests.support.live import DEMO_USER, LiveApp, read_json
 from tests.support.wait import poll_until
 
@@ -19,6 +20,13 @@ def live_sandbox() -> Iterator[SandboxServer]:
     with SandboxServer(
         SandboxConfig(tick_rate=10, alpaca_heartbeat_interval=2, demo_order_interval=0)
     ) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def holdings_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox whose demo accounts hold what real accounts hold (tests/support/holdings.py)."""
+    with holdings.holdings_sandbox() as sandbox:
         yield sandbox
 
 

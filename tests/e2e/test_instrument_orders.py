@@ -14,7 +14,6 @@ neither: it is told so in words. docs/streaming-contract.md "Instruments", "The 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,32 +21,18 @@ from typing import Any
 
 import httpx
 import pytest
-from alpaca.broker import BrokerClient
-from alpaca.trading.requests import GetOrderByIdRequest
-from tastytrade import Account, Session
 
-from accounts.services import DEMO_LINKS
-from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.support.holdings import alpaca_order, tastytrade_order, tradier_order
 from tests.support.live import LiveApp, read_json
 from tests.support.trading_http import Trader, enable_demo_trading
 from tests.support.wait import poll_until
 
-SECRETS = {broker: secrets for broker, _, secrets in DEMO_LINKS}
 COIN = "BTC/USD:CXTALP"
 ES_CALL = "./ESZ26C6000:XCME"
 #: How long the stream may take to show the demo's holdings and their quotes (s): a few
 #: polls of each broker's account and the first quotes; the margin is for a loaded box.
 SEEN_WITHIN = 60
-
-
-@pytest.fixture(scope="module")
-def holdings_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
-        tick_rate=10, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
-    )
-    with SandboxServer(config) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture(scope="module")
@@ -117,28 +102,6 @@ def placed(trader: Trader, body: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 
 def tag(ticket: dict[str, Any]) -> str:
     return f"sd-{ticket['id'].replace('-', '')}"
-
-
-def tastytrade_order(sandbox: SandboxServer, account: str, order_id: str) -> Any:
-    """The order as tastytrade's own SDK reads it from the broker."""
-    secrets = SECRETS["tastytrade"]
-    session = Session(secrets["provider_secret"], secrets["refresh_token"])
-    session._client.base_url = sandbox.url
-    orders = asyncio.run(Account.model_construct(account_number=account).get_live_orders(session))
-    (order,) = [o for o in orders if str(o.id) == str(order_id)]
-    return order
-
-
-def alpaca_order(sandbox: SandboxServer, account: str, order_id: str) -> Any:
-    """The order as alpaca-py's Broker API client reads it from the broker."""
-    secrets = SECRETS["alpaca"]
-    client = BrokerClient(
-        secrets["key_id"], secrets["secret_key"], sandbox=True, url_override=f"{sandbox.url}/alpaca"
-    )
-    (account_id,) = [a.id for a in client.list_accounts() if a.account_number == account]
-    return client.get_order_for_account_by_id(
-        account_id, order_id, GetOrderByIdRequest(nested=False)
-    )
 
 
 # -- tastytrade ----------------------------------------------------------------------------------
@@ -333,16 +296,6 @@ def test_alpaca_closes_btcusd_as_the_coin_it_holds(trader, holdings_sandbox):
 
 # -- equity options, at every broker -------------------------------------------------------------
 SPY_CALL = ".SPY270115C590"
-
-
-def tradier_order(sandbox: SandboxServer, account: str, order_id: str) -> dict[str, Any]:
-    """The order as Tradier's documented REST API says it (Tradier has no Python client)."""
-    token = SECRETS["tradier"]["access_token"]
-    with httpx.Client(
-        base_url=f"{sandbox.url}/tradier",
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-    ) as tradier:
-        return tradier.get(f"/v1/accounts/{account}/orders/{order_id}").json()["order"]
 
 
 @pytest.mark.parametrize("broker", ["tastytrade", "tradier", "alpaca"])

@@ -31,7 +31,6 @@ from tastytrade import Session
 from tastytrade.metrics import get_market_metrics
 
 from accounts.services import DEMO_LINKS
-from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.support.live import LiveApp, read_json
 from tests.support.wait import poll_until
@@ -48,15 +47,6 @@ METRICS_SYMBOL = {COIN: "BTC/USD", FUTURE: "/ES", "SPY": "SPY"}
 SEEN_WITHIN = 60.0
 #: A market held still reads the same this long (s): longer than a quote frame's pace.
 SETTLED = 1.0
-
-
-@pytest.fixture(scope="module")
-def holdings_sandbox() -> Iterator[SandboxServer]:
-    config = SandboxConfig(
-        tick_rate=10, alpaca_heartbeat_interval=2, demo_order_interval=0, demo_holdings=True
-    )
-    with SandboxServer(config) as sandbox:
-        yield sandbox
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ itself and no link is the coin feed.
 
 Sources: alpacahq/alpaca-docs market-data-api crypto-pricing-data/realtime.md (the
 `q` and `t` messages; `{"action":"subscribe","quotes":[…],"trades":[…]}`), and the
-stock socket's documented messages in ../shared/reference (the same shape).
+stock socket's documented messages (alpacahq/alpaca-docs market-data-api
+stock-pricing-data/realtime.md: the same shape).
 """
 
 from __future__ import annotations

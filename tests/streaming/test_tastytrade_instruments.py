@@ -3,7 +3,8 @@ symbol only the instruments endpoints give (tastytrade developer docs, "Instrume
 symbology: `/ESZ6` streams as
 `/ESZ26:XCME`, `BTC/USD` as `BTC/USD:CXTALP`), and a future's or future option's point is
 worth the future's `notional-multiplier` (a future option instrument's own `multiplier` is
-1: ../shared/reference, "orders-real-accounts", futures_option_chain_full.json): the link
+1 in tastytrade's captured sandbox chain, tastytrade/tastytrade-mcp
+test/e2e/_payloads/futures_option_chain_full.json): the link
 asks the real SDK's `Future.get` / `FutureOption.get` / `Cryptocurrency.get` at the
 sandbox, once per symbol."""
 
