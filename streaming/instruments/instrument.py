@@ -102,6 +102,16 @@ class Instrument:
         return None  # a future's or future option's REST symbol: read, or from its parse
 
     @property
+    def kept_symbol(self) -> str:
+        """The spelling an order keeps, so that reading it again finds this instrument with
+        every broker's spelling: the contract symbol, but for an option on a future, whose
+        REST symbol its feed symbol does not carry: that (a ticket of one not held would
+        otherwise lose how tastytrade names it between the preview and the place)."""
+        if self.kind is Kind.FUTURE_OPTION and "tastytrade" in self.spelled:
+            return self.spelled["tastytrade"]
+        return self.symbol
+
+    @property
     def quoted_by(self) -> frozenset[str]:
         """The brokers whose market data quotes it."""
         return QUOTED_BY[self.kind]

@@ -32,7 +32,11 @@ def member_json(order: OrderRequest) -> dict[str, Any]:
     dollar amount's `notional` only where there is one)."""
     said: dict[str, Any] = {
         "legs": [
-            {"symbol": leg.symbol, "action": leg.action, "quantity": quantity_json(leg.quantity)}
+            {
+                "symbol": leg.instrument.kept_symbol,
+                "action": leg.action,
+                "quantity": quantity_json(leg.quantity),
+            }
             for leg in order.legs
         ],
         "order_type": order.order_type,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest, PreviewResult
 from streaming.trading import price_guard
 from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import (
@@ -695,3 +695,20 @@ def test_a_future_is_said_by_its_notional_and_margin_not_a_cash_amount():
         "margin 23,600.76, fees 1.00, buying power after 66,005.00"
     )
     assert estimated_cost(future) is None
+
+
+def test_an_option_on_a_future_keeps_its_tastytrade_symbol_from_preview_to_place():
+    """The feed symbol of an /ES option does not carry its REST symbol (its expiration, its
+    option code): the order the preview keeps names it by the REST symbol it was given, so
+    the place, read again, still knows how tastytrade spells it."""
+    rest = "./ESZ6 ESZ6 261218C6000"
+    ticket = parse_order(body(legs=[leg(rest, "Buy to Open", 1)], price="47.25"))
+    said = order_json(ticket)["legs"][0]["symbol"]
+    assert said == rest
+    again = parse_order(body(legs=[leg(said, "Buy to Open", 1)], price="47.25")).order.legs[0]
+    assert (again.symbol, again.broker_symbol("tastytrade")) == ("./ESZ26C6000:XCME", rest)
+    by_feed = parse_order(body(legs=[leg("./ESZ26C6000:XCME", "Buy to Open", 1)], price="47.25"))
+    assert order_json(by_feed)["legs"][0]["symbol"] == "./ESZ26C6000:XCME"
+    with pytest.raises(OrderRefused) as refused:
+        by_feed.order.legs[0].broker_symbol("tastytrade")
+    assert refused.value.code == "unknown_symbol"
