@@ -21,29 +21,6 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from streaming.brokers.errors import (
-    BrokerHTTPError,
-    CredentialRejected,
-    StreamEnded,
-    StreamSilent,
-    http_status,
-    leaves,
-)
-
-#: The label values `reconnect_reason` can return (the reconnect counter's bounded set).
-RECONNECT_REASONS = (
-    "ended",
-    "closed",
-    "silent",
-    "timeout",
-    "unreachable",
-    "rate_limited",
-    "server_error",
-    "broker_error",
-    "rejected",
-    "unexpected",
-)
-
 #: Broker -> browser latency buckets (seconds): a flush interval is 0.15 s.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: Broker times older than this are not live events (a REST snapshot's old orders, a
@@ -114,7 +91,7 @@ LINKS = Gauge(
 RECONNECTS = Counter(
     "streamdesk_broker_reconnects",
     "Adapter loops that reconnect (or wait after a rejected credential), by reason class.",
-    ["broker", "kind", "reason"],
+    ["broker", "kind", "reason"],  # the reason: one of brokers/reconnects.py RECONNECT_REASONS
 )
 TOKEN_REFRESHES = Counter(
     "streamdesk_token_refreshes",
@@ -182,45 +159,6 @@ NEWS_STORE_ERRORS = Counter(
     "streamdesk_news_store_errors",
     "Failed reads of the news store by news streams (each retried, the stream open).",
 )
-
-
-def reconnect_reason(exc: BaseException | None) -> str:
-    """A failure's class for the reconnect counter (one of RECONNECT_REASONS)."""
-    if exc is None:
-        return "ended"
-    found = leaves(exc)
-    for leaf in found:
-        if isinstance(leaf, CredentialRejected):
-            return "rejected"
-        if isinstance(leaf, StreamSilent):
-            return "silent"
-        if isinstance(leaf, StreamEnded):
-            return "ended"
-        status = http_status(leaf)
-        if status == 429:
-            return "rate_limited"
-        if status is not None and status >= 500:
-            return "server_error"
-        if status is not None or isinstance(leaf, BrokerHTTPError):
-            return "broker_error"
-        name = type(leaf).__name__
-        if "Disconnect" in name or "RemoteProtocol" in name:
-            return "closed"
-        if isinstance(leaf, TimeoutError) or "Timeout" in name:
-            return "timeout"
-        if isinstance(leaf, OSError) or "Connect" in name or "Transport" in name:
-            return "unreachable"
-    return "unexpected"
-
-
-def count_reconnect(broker: str, kind: str, exc: BaseException | None) -> None:
-    """A loop reconnects. A 429 from the tastytrade SDK is counted here (Tradier's and
-    Alpaca's own clients count theirs as they receive them, retries included)."""
-    RECONNECTS.labels(broker, kind, reconnect_reason(exc)).inc()
-    if exc is not None and any(
-        http_status(leaf) == 429 and not isinstance(leaf, BrokerHTTPError) for leaf in leaves(exc)
-    ):
-        RATE_LIMITED.labels(broker).inc()
 
 
 def _age(broker_t: int) -> float | None:

@@ -17,6 +17,7 @@ from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import StreamSilent, describe, is_rejection, retry_after
 from streaming.brokers.order_shape import Order
 from streaming.brokers.payloads import Balance, Position, QuoteFields
+from streaming.brokers.reconnects import count_reconnect
 from streaming.brokers.values import without
 from streaming.runtime.heap import lifetimes
 
@@ -357,7 +358,7 @@ class SupervisedAdapter:
                         "%s link %s (%s) reconnecting: %s", self.broker, self.link_id, kind, reason
                     )
             self.reconnects += 1
-            metrics.count_reconnect(self.broker, kind, failure)
+            count_reconnect(self.broker, kind, failure)
             delay = max(backoff.next_delay(self._up_for(kind)), wait_at_least)
             self._entering(kind, "reconnecting")
             await self._report(sink, kind, "reconnecting", reason, retry_in=round(delay, 2))

@@ -265,7 +265,7 @@ def test_single_process_registry_without_a_directory():
 def test_reconnect_reasons_are_a_bounded_set():
     """Whatever fails, the reconnect label is one of RECONNECT_REASONS (no free text)."""
     from streaming.brokers.errors import BrokerHTTPError, StreamEnded, StreamSilent
-    from streaming.metrics import RECONNECT_REASONS, reconnect_reason
+    from streaming.brokers.reconnects import RECONNECT_REASONS, reconnect_reason
 
     cases = {
         None: "ended",

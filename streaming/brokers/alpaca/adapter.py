@@ -51,7 +51,6 @@ import httpx
 import orjson
 from httpx_sse import EventSource, ServerSentEvent, SSEError
 
-from streaming import metrics
 from streaming.brokers.alpaca.bars import AlpacaBars
 from streaming.brokers.alpaca.client import AlpacaClient
 from streaming.brokers.alpaca.coins import AlpacaCoins
@@ -67,6 +66,7 @@ from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
 from streaming.brokers.order_shape import Fill, Group, Order
+from streaming.brokers.reconnects import count_reconnect
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 
 log = logging.getLogger(__name__)
@@ -415,7 +415,7 @@ class AlpacaAdapter(AlpacaOrders, AlpacaCoins, AlpacaBars):
                 delay = round(max(backoff.next_delay(up_for), wait_at_least), 2)
                 # this loop retries on its own (it polls meanwhile): count every attempt
                 # here, as the supervisor does for the other loops
-                metrics.count_reconnect(self.broker, "account", failure)
+                count_reconnect(self.broker, "account", failure)
                 if opened_at is not None:  # it was up: reconnect and replay from the checkpoint
                     self.reconnects += 1
                     self.mode = "reconnecting"
