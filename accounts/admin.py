@@ -18,11 +18,15 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from accounts.broker_help import broker_help, environment_help
-from accounts.forms import BrokerLinkAdminForm
+from accounts.forms import (
+    LINK_TRADING_FIELDS,
+    LINK_TRADING_HELP,
+    BrokerLinkAdminForm,
+    BrokerLinkTradingForm,
+)
 from accounts.models import ApiToken, BrokerLink
 from accounts.services import broker_link_verify
 from accounts.tokens import api_token_revoke
-from accounts.trading_admin import LINK_TRADING_FIELDS, LINK_TRADING_HELP, BrokerLinkTradingForm
 
 
 def _report_verification(
@@ -115,7 +119,7 @@ class BrokerLinkAdmin(admin.ModelAdmin):
             ("State", {"fields": [*self.state_fields, "verify_button"]}),
         ]
 
-    #: Staff's trading switch and limits for the link (accounts/trading_admin.py).
+    #: Staff's trading switch and limits for the link (accounts/forms.py).
     trading_fieldset = (
         "Trading",
         {"fields": LINK_TRADING_FIELDS, "description": LINK_TRADING_HELP},

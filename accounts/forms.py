@@ -1,5 +1,5 @@
-"""Forms: the admin's for broker links (secrets write-only, saved through the services),
-and a user's for a new API token."""
+"""Forms: the admin's for broker links (secrets write-only, saved through the services;
+staff's trading switch and limits), and a user's for a new API token."""
 
 from __future__ import annotations
 
@@ -119,6 +119,30 @@ class BrokerLinkAdminForm(forms.ModelForm):
             link = broker_link_set_secrets(link=link, **secrets)
         self.instance = link
         self.save_m2m = self._save_m2m
+        return link
+
+
+#: The link's trading fields staff edit (help text: the model's).
+LINK_TRADING_FIELDS = ["trading_enabled", "max_order_notional", "max_orders_per_minute"]
+LINK_TRADING_HELP = (
+    "Off by default: no order is placed through this link until staff enable it here, and "
+    "then only while the user has turned trading on with their second factor. Blank "
+    "limits fall back to the user's own, then the server's defaults."
+)
+
+
+class BrokerLinkTradingForm(BrokerLinkAdminForm):
+    """The link's admin form plus its trading switch and limits (saved after the link)."""
+
+    class Meta(BrokerLinkAdminForm.Meta):
+        fields = [*BrokerLinkAdminForm.Meta.fields, *LINK_TRADING_FIELDS]
+
+    def save(self, commit: bool = True) -> BrokerLink:
+        link = super().save(commit)
+        for name in LINK_TRADING_FIELDS:
+            setattr(link, name, self.cleaned_data.get(name))
+        link.trading_enabled = bool(link.trading_enabled)
+        link.save(update_fields=[*LINK_TRADING_FIELDS, "updated_at"])
         return link
 
 

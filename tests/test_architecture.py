@@ -51,6 +51,7 @@ TIERS: list[tuple[str, ...]] = [
     (
         "streaming.wiring",
         "streaming.apps",
+        "streaming.admin",
         "streaming.routing",
         "streaming.management",
         "streaming.templatetags",

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create
-from accounts.trading_admin import kill_switch_words
 from streaming.models import TradingAudit, TradingProfile
+from streaming.trading.admin import kill_switch_words
 from streaming.trading.audit import audit_record
 from streaming.trading.grant import trading_grant
 

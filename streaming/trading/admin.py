@@ -1,9 +1,10 @@
-"""Trading in the admin: staff enable a broker link for trading and set its limits (the
-link's form, used by accounts/admin.py), see every user's trading switch and limits, pull
-a user's kill switch, and read — never change — the audit trail.
+"""Trading in the admin: staff see every user's trading switch and limits, pull a user's
+kill switch, and read — never change — the audit trail.
 
-The kill switch itself lives with order entry (`streaming.trading.cancels.kill_switch`,
-imported where it is used, so the admin loads without the order machinery).
+A link's own trading switch and limits are on the link's admin page (its form:
+`accounts.forms.BrokerLinkTradingForm`). The kill switch itself lives with order entry
+(`streaming.trading.cancels.kill_switch`, imported where it is used, so the admin loads
+without the order machinery).
 """
 
 from __future__ import annotations
@@ -16,32 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from accounts.forms import BrokerLinkAdminForm
-from accounts.models import BrokerLink
 from streaming.models import TradingAudit, TradingProfile
-
-#: The link's trading fields staff edit (help text: the model's).
-LINK_TRADING_FIELDS = ["trading_enabled", "max_order_notional", "max_orders_per_minute"]
-LINK_TRADING_HELP = (
-    "Off by default: no order is placed through this link until staff enable it here, and "
-    "then only while the user has turned trading on with their second factor. Blank "
-    "limits fall back to the user's own, then the server's defaults."
-)
-
-
-class BrokerLinkTradingForm(BrokerLinkAdminForm):
-    """The link's admin form plus its trading switch and limits (saved after the link)."""
-
-    class Meta(BrokerLinkAdminForm.Meta):
-        fields = [*BrokerLinkAdminForm.Meta.fields, *LINK_TRADING_FIELDS]
-
-    def save(self, commit: bool = True) -> BrokerLink:
-        link = super().save(commit)
-        for name in LINK_TRADING_FIELDS:
-            setattr(link, name, self.cleaned_data.get(name))
-        link.trading_enabled = bool(link.trading_enabled)
-        link.save(update_fields=[*LINK_TRADING_FIELDS, "updated_at"])
-        return link
 
 
 def _result_words(result: dict[str, Any]) -> str:
@@ -131,7 +107,7 @@ class TradingAuditAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "actor", "account", "shown", "outcome"]
     list_select_related = ["user"]
     date_hierarchy = "at"
-    fields = [
+    fields = (
         "at",
         "user",
         "actor",
@@ -145,7 +121,7 @@ class TradingAuditAdmin(admin.ModelAdmin):
         "shown",
         "said",
         "outcome",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
