@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol, overload, runtime_checkable
 
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 
 

@@ -30,7 +30,7 @@ from streaming.brokers.alpaca import client as alpaca_client
 from streaming.brokers.alpaca.wire import linked_members
 from streaming.brokers.alpaca.wire import order_payload as alpaca_order
 from streaming.brokers.catalog import alpaca_trading_url
-from streaming.brokers.order_shape import Fill, Group, Order
+from streaming.brokers.orders.shape import Fill, Group, Order
 from streaming.brokers.tastytrade import client as tastytrade_client
 from streaming.brokers.tastytrade.wire import order_payload as tastytrade_order
 from streaming.brokers.tradier import client as tradier_client

@@ -1,7 +1,7 @@
 """The contract's balance, position, quote and greeks, typed: what every adapter's wire
 module builds and reports into the sink (docs/streaming-contract.md, "Objects"), so that
 mypy checks every adapter emits one shape, where the sink took `dict[str, Any]` before.
-The order's shape is order_shape.py. Pure types, no I/O.
+The order's shape is orders/shape.py. Pure types, no I/O.
 
 A number is as `values.num` makes it from the broker's value (`float | int`), None (null)
 where the broker has none, never 0.

@@ -15,7 +15,7 @@ from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import StreamSilent, describe, is_rejection, retry_after
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance, Position, QuoteFields
 from streaming.brokers.reconnects import count_reconnect
 from streaming.brokers.values import without

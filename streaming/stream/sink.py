@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol, cast
 
 from streaming.brokers.base import AccountKind, AccountPayload
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.instruments.naming import name_order, name_position
 from streaming.stream.quote_feed import QuoteFeed

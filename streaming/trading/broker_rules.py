@@ -5,7 +5,7 @@ user's holdings (Alpaca's `BTCUSD` is the coin it holds, never a fractional shar
 
 from __future__ import annotations
 
-from streaming.brokers.orders import NOTIONAL_MARKET, LinkedOrder, OrderLeg, OrderRequest
+from streaming.brokers.orders.entry import NOTIONAL_MARKET, LinkedOrder, OrderLeg, OrderRequest
 from streaming.instruments.kinds import Kind
 from streaming.instruments.rules import BROKER_NAMES, Takes, refusal, takes
 from streaming.trading.input import OrderInputError

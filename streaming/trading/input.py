@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     ACTIONS,
     LINKED,
     NOTIONAL_MARKET,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.orders import OrderRequest
+from streaming.brokers.orders.entry import OrderRequest
 from streaming.trading.input import TicketLinked, TicketOrder
 
 

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from streaming.brokers.errors import describe as describe_error
 from streaming.brokers.errors import unanswered
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     LinkedOrder,
     OrderRefused,
     OrderRequest,

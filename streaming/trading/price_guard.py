@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.orders import NOTIONAL_MARKET, OrderRequest
+from streaming.brokers.orders.entry import NOTIONAL_MARKET, OrderRequest
 from streaming.trading.quote import mid, net_quote
 from streaming.trading.words import money, price_text
 

@@ -8,7 +8,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.orders import OrderRequest
+from streaming.brokers.orders.entry import OrderRequest
 from streaming.trading.ticks import tick_for
 from streaming.trading.words import price_text
 

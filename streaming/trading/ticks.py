@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.brokers.orders import OrderLeg
+from streaming.brokers.orders.entry import OrderLeg
 from streaming.instruments.kinds import Kind
 
 CENT = Decimal("0.01")

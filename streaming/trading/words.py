@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest, PreviewResult
+from streaming.brokers.orders.entry import LinkedOrder, OrderLeg, OrderRequest, PreviewResult
 from streaming.instruments.kinds import Kind
 
 VERBS = {

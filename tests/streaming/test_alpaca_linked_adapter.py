@@ -12,7 +12,7 @@ told (alpaca.py `_groups`).
 Sources: alpacahq/alpaca-docs content/trading/orders.md ("Bracket Orders"; `nested=true`
 "will nest the result to include child orders under the parent order with an array field
 legs"); alpaca-py trading/requests.py (`TakeProfitRequest`, `StopLossRequest`); the
-contract's group (streaming/brokers/order_shape.py `Group`, `exit_role`).
+contract's group (streaming/brokers/orders/shape.py `Group`, `exit_role`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from streaming.brokers.base import MemoryCheckpoint
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders.entry import OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.values import order_status
 from streaming.trading.owner import cancel_every
 from tests.streaming.test_alpaca_adapter import (

@@ -1,4 +1,4 @@
-"""An order never goes back (streaming/brokers/order_freshness.py): a REST reading that
+"""An order never goes back (streaming/brokers/orders/freshness.py): a REST reading that
 raced the stream's newer push is not sent. Pure, then through the tastytrade adapter's
 two paths (the push and the reconciliation's read)."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from streaming.brokers.order_freshness import superseded
+from streaming.brokers.orders.freshness import superseded
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
 from tests.streaming.test_tastytrade_adapter import make_adapter
 from tests.support.recording import RecordingSink

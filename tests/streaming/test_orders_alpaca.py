@@ -13,7 +13,7 @@ from sandbox.core.config import SandboxConfig
 from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
-from streaming.brokers.orders import OrderRefused
+from streaming.brokers.orders.entry import OrderRefused
 from tests.support.brokers import ALPACA_FAST
 from tests.support.order_entry import CALL_LOW, dollars_of, limit_buy, market_buy, stop_order
 from tests.support.order_entry import linked as linked_order

@@ -1,5 +1,5 @@
 """Every broker adapter places orders: each implements `SupportsOrders`
-(streaming/brokers/orders.py), so the trading feature can ask any link the same way."""
+(streaming/brokers/orders/entry.py), so the trading feature can ask any link the same way."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import MemoryCheckpoint
-from streaming.brokers.orders import SupportsOrders
+from streaming.brokers.orders.entry import SupportsOrders
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
 from streaming.brokers.tradier.adapter import TradierAdapter

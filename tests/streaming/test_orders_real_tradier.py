@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.wire import order_payloads
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from streaming.brokers.orders import OrderRefused
+from streaming.brokers.orders.entry import OrderRefused
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.order_entry import (

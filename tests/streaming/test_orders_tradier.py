@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from streaming.brokers.base import StreamConfig
-from streaming.brokers.orders import OrderRefused
+from streaming.brokers.orders.entry import OrderRefused
 from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.brokers.tradier.orders import tradier_tag
 from tests.support.brokers import TRADIER_FAST

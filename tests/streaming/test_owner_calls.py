@@ -15,7 +15,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from streaming.brokers.bars import HistoryError
-from streaming.brokers.orders import OrderLeg, OrderRequest
+from streaming.brokers.orders.entry import OrderLeg, OrderRequest
 from streaming.candles.owner import answer_history, ask_history
 from streaming.chains.owner import answer_chain
 from streaming.cluster import owner_rpc

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders.entry import OrderLeg, OrderRefused, OrderRequest
 from streaming.brokers.tradier.fills import FillBook
 from streaming.brokers.tradier.multileg import multileg_form, net_effect
 from streaming.brokers.tradier.wire import order_payloads

@@ -12,7 +12,7 @@ from django.test import AsyncClient, Client
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create
 from accounts.tokens import api_token_create
-from streaming.brokers.orders import OrderRefused
+from streaming.brokers.orders.entry import OrderRefused
 from streaming.cluster.agents import agents
 from streaming.models import TradingAudit, TradingProfile
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch

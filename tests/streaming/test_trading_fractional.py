@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from streaming.brokers.orders import OrderLeg, OrderRequest, PreviewResult
+from streaming.brokers.orders.entry import OrderLeg, OrderRequest, PreviewResult
 from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import (
     OrderInputError,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streaming.brokers.orders import OrderLeg, OrderRefused, OrderRequest, PreviewResult
+from streaming.brokers.orders.entry import OrderLeg, OrderRefused, OrderRequest, PreviewResult
 from streaming.trading import price_guard
 from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import (

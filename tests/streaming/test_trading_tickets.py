@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import BrokerLink
 from accounts.services import broker_link_create
-from streaming.brokers.orders import OrderRefused
+from streaming.brokers.orders.entry import OrderRefused
 from streaming.models import TradeTicket, TradingAudit
 from streaming.trading import claim as claims
 from streaming.trading import owner as order_owner

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     LinkedOrder,
     OrderRefused,
     OrderRequest,

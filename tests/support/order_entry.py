@@ -1,4 +1,4 @@
-"""Orders as a trading ticket hands them to an adapter (streaming/brokers/orders.py), for
+"""Orders as a trading ticket hands them to an adapter (streaming/brokers/orders/entry.py), for
 the order-entry tests of every broker: one place, so each broker is asked the same."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from decimal import Decimal
 
-from streaming.brokers.orders import LinkedOrder, OrderLeg, OrderRequest
+from streaming.brokers.orders.entry import LinkedOrder, OrderLeg, OrderRequest
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind
 from tests.support.recording import RecordingSink

@@ -65,7 +65,7 @@ from streaming.brokers.alpaca.wire import (
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
-from streaming.brokers.order_shape import Fill, Group, Order
+from streaming.brokers.orders.shape import Fill, Group, Order
 from streaming.brokers.reconnects import count_reconnect
 from streaming.brokers.values import decimal, num, order_status, quantity_text, time_ms
 

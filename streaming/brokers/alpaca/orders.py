@@ -19,8 +19,7 @@ from typing import Any
 
 from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
-from streaming.brokers.order_refusals import refusal_code
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     LinkedOrder,
     OrderLeg,
     OrderRefused,
@@ -28,6 +27,7 @@ from streaming.brokers.orders import (
     PlaceResult,
     PreviewResult,
 )
+from streaming.brokers.orders.refusals import refusal_code
 from streaming.brokers.values import decimal, num, order_status
 from streaming.instruments.kinds import Kind
 

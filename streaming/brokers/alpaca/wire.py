@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.order_shape import (
+from streaming.brokers.orders.shape import (
     LINKED,
     UNSUPPORTED,
     Fill,
@@ -24,7 +24,7 @@ from streaming.brokers.order_shape import (
     exit_role,
     unsupported,
 )
-from streaming.brokers.order_shape import group as linked_group
+from streaming.brokers.orders.shape import group as linked_group
 from streaming.brokers.payloads import Balance, Position
 from streaming.brokers.values import decimal, now_ms, num, time_ms
 from streaming.instruments.symbols import occ_parts, option_expiry_ms, streamer_symbol_for

@@ -44,8 +44,8 @@ from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
 from streaming.brokers.option_chains import TastytradeChains
-from streaming.brokers.order_freshness import superseded
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.freshness import superseded
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.brokers.tastytrade import compact, streamers, wire
 from streaming.brokers.tastytrade.client import (
@@ -292,7 +292,7 @@ class TastytradeAdapter(TastytradeOrders):
     ) -> None:
         """An order as a REST read found it: sent when it changed (always on a `full`
         snapshot), unless the stream already said something newer of it (the list was read,
-        then the order filled and the fill was pushed: order_freshness.py)."""
+        then the order filled and the fill was pushed: orders/freshness.py)."""
         key = ("order", str(payload["id"]))
         # an order's key holds only orders (this and `_emit_order`)
         if superseded(cast("Order | None", self._known.get(key)), payload):

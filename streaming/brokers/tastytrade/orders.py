@@ -21,7 +21,7 @@ from tastytrade import order as tt
 from tastytrade.market_data import get_market_data_by_type
 from tastytrade.utils import TastytradeError
 
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     LinkedOrder,
     OrderLeg,
     OrderRefused,

@@ -29,7 +29,7 @@ from tastytrade.order import (
 )
 from tastytrade.order import Leg as OrderLeg
 
-from streaming.brokers.order_shape import (
+from streaming.brokers.orders.shape import (
     EXTENDED,
     LINKED,
     UNSUPPORTED,

@@ -42,7 +42,7 @@ from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
-from streaming.brokers.order_shape import Order
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tradier.client import TradierClient, as_list

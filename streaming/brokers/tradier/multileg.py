@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from streaming.brokers.orders import ACTIONS, OrderLeg, OrderRefused, OrderRequest
+from streaming.brokers.orders.entry import ACTIONS, OrderLeg, OrderRefused, OrderRequest
 from streaming.instruments.symbols import OPTION_STREAMER_RE, streamer_to_occ_symbol
 
 __all__ = ["multileg_form", "net_effect"]

@@ -19,8 +19,7 @@ from typing import Any
 import orjson
 
 from streaming.brokers.errors import BrokerHTTPError
-from streaming.brokers.order_refusals import refusal_code
-from streaming.brokers.orders import (
+from streaming.brokers.orders.entry import (
     LinkedOrder,
     OrderLeg,
     OrderRefused,
@@ -28,6 +27,7 @@ from streaming.brokers.orders import (
     PlaceResult,
     PreviewResult,
 )
+from streaming.brokers.orders.refusals import refusal_code
 from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.multileg import multileg_form
 from streaming.brokers.values import num, order_status

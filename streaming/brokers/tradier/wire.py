@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from streaming.brokers.bars import candle, date_ms
-from streaming.brokers.order_shape import (
+from streaming.brokers.orders.shape import (
     EXTENDED,
     UNSUPPORTED,
     Leg,
