@@ -1,7 +1,7 @@
 """The benchmarks' baselines of what not to do: quotes not conflated, a frame per tick.
 
 Production batches quotes per flush interval (streaming/stream/outbox.py `QuoteBatch`) and
-hands one frame per process to its tabs (streaming/cluster/fanout.py). bench/cluster.py's
+hands one frame per process to its tabs (streaming/cluster/fanout.py). bench.cluster's
 naive phase runs its server processes through bench/naive.py, which puts one of these in
 place before any stream manager starts (`--naive`):
 

@@ -10,7 +10,7 @@
 Starts the sandbox (still market: nothing ticks unless `--tick-rate`), one daphne (the
 app as deployed, `config.asgi:application`; the in-memory channel layer, or the
 channels-redis core layer with `--redis`), creates the users (a tastytrade sandbox link
-and a 20-symbol watchlist each, bench/cluster_users.py) and opens `--sockets` WebSocket
+and a 20-symbol watchlist each, bench/cluster/users.py) and opens `--sockets` WebSocket
 tabs, each sending the watchlist's `subscribe` as the dashboard does. `--layout users`
 spreads them 4 per user (a user's manager is counted, shared by its tabs: per socket is
 socket + manager / 4); `--layout one-user` opens all of them for one user (one manager:
@@ -160,7 +160,7 @@ class Run:
     def users(self, n: int) -> list[dict[str, Any]]:
         out = self.workdir / "users.json"
         self.python("manage.py", "migrate", "--verbosity", "0")
-        self.python("-m", "bench.cluster_users", str(out), "--users", str(n))
+        self.python("-m", "bench.cluster.users", str(out), "--users", str(n))
         return json.loads(out.read_text())
 
     def start_daphne(self) -> None:

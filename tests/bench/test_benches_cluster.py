@@ -5,7 +5,7 @@ print. The one-daphne benches are in test_benches_daphne.py: the live-process ph
 workers share the benches.
 
 The helpers run through the benches that use them: bench/chain_users.py (chain, through
-tests/support/chains.py), bench/cluster_users.py and bench/cluster_loadgen.py (cluster),
+tests/support/chains.py), bench/cluster/users.py and bench/cluster/loadgen.py (cluster),
 bench/naive.py and bench/baselines.py (cluster's naive phase; with --layout workers both of
 naive's entry points), bench/proc.py (soak), bench/probes (gc_pauses: a probed process;
 the stall probe: a held loop)."""

@@ -3,7 +3,7 @@ slow clients, memory per socket) get a smoke run each (tests/bench/smoke.py): ti
 real process, exit 0 and the numbers it exists to print. The rest are in
 test_benches_cluster.py: the live-process phase's two workers share the benches.
 
-bench/proc.py runs through shared_tabs and slow_clients (and soak), bench/cluster_users.py
+bench/proc.py runs through shared_tabs and slow_clients (and soak), bench/cluster/users.py
 through socket_memory (and cluster)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Create the benchmark's users (run by bench/cluster.py in a subprocess with the app's env).
+"""Create the benchmark's users (run by bench/cluster/ in a subprocess with the app's env).
 
-    python -m bench.cluster_users OUT.json --users 250 --symbols 20 --pool 100 --seed 1
+    python -m bench.cluster.users OUT.json --users 250 --symbols 20 --pool 100 --seed 1
 
 Each user gets a tastytrade sandbox link (no verify: a link without account numbers
 streams all of the credential's accounts), a watchlist of `--symbols` tickers drawn
@@ -28,7 +28,7 @@ def create_users(n_users: int, n_symbols: int, pool_size: int, seed: int) -> lis
     from django.test import Client
 
     from accounts.services import broker_link_create
-    from streaming.dashboard.watchlist import watchlist_set
+    from streaming.watchlist.service import watchlist_set
 
     rng = random.Random(seed)
     pool = [f"B{i:03d}" for i in range(pool_size)]

@@ -12,7 +12,7 @@ and `--daphne` daphne processes sharing one SQLite file and the channels-redis l
 the stream managers while daphne only relays: STREAM_MANAGERS=workers).
 Creates `--users` users (sandbox link, a watchlist of 20 of `B000`..`B099`, a session),
 opens `--tabs` real WebSocket clients per user from `--load-procs` load-generator
-processes (bench/cluster_loadgen.py; clients pick a daphne process round-robin), sets
+processes (bench/cluster/loadgen.py; clients pick a daphne process round-robin), sets
 the sandbox's tick rate so that about `--quote-rate` quote events/s reach the stream
 managers, places Market orders at `--order-rate`, and measures for `--duration` s.
 
@@ -54,7 +54,7 @@ from bench.baselines import NAIVE_KINDS
 from bench.proc import cpu_pressure_seconds, runqueue_wait_seconds
 from bench.stages import StageTable, read_raw
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
@@ -183,7 +183,7 @@ class LoadProc:
         self.proc = procs.add(
             f"loadgen-{index}",
             subprocess.Popen(
-                [sys.executable, "-m", "bench.cluster_loadgen", str(config_path)],
+                [sys.executable, "-m", "bench.cluster.loadgen", str(config_path)],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -517,7 +517,7 @@ class Cluster:
         out = self.workdir / "users.json"
         result = subprocess.run(
             [
-                *(sys.executable, "-m", "bench.cluster_users", str(out)),
+                *(sys.executable, "-m", "bench.cluster.users", str(out)),
                 *("--users", str(self.args.max_users), "--seed", str(self.args.seed)),
             ],
             cwd=ROOT,
@@ -1364,7 +1364,7 @@ def print_header(cluster: Cluster, args: argparse.Namespace) -> None:
         timeout=10,
     ).stdout.split("\n")
     changed = [line[3:] for line in dirty if line.strip()]
-    print("## streamdesk scale-out benchmark (bench/cluster.py)\n")
+    print("## streamdesk scale-out benchmark (bench/cluster/)\n")
     print(f"- command: `{shlex.join(['python', '-m', 'bench.cluster', *sys.argv[1:]])}`")
     print(
         f"- code: `{head[:90]}`"

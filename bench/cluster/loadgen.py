@@ -1,6 +1,6 @@
-"""The load generator of bench/cluster.py: many real WebSocket tabs in one asyncio process.
+"""The load generator of bench/cluster/: many real WebSocket tabs in one asyncio process.
 
-    python -m bench.cluster_loadgen CONFIG.json      (started by bench/cluster.py)
+    python -m bench.cluster.loadgen CONFIG.json      (started by bench/cluster/)
 
 It reads one JSON command per line on stdin and answers one JSON line on stdout
 (`connect`, `status`, `mark`, `start`, `stop`, `collect`, `close`). Every tab logs in
@@ -13,7 +13,7 @@ exactly the previous + 1 (a jump is a loss; a repeat is a harmless duplicate); f
 
 A socket the server closes is counted as dropped (with its code) and, like the browser
 client, reconnected with jittered exponential backoff (0.5 s doubling to 30 s, ±30 %)
-and `?since=<last seq>`; `--no-reconnect` in bench/cluster.py turns that off. Imports no
+and `?since=<last seq>`; `--no-reconnect` of bench.cluster turns that off. Imports no
 Django: the client CPU is only this process's.
 """
 

@@ -1,0 +1,1 @@
+"""The scale-out benchmark, `python -m bench.cluster` (its command lines: `__main__.py`)."""
