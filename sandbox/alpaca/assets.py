@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.alpaca import render
 from sandbox.alpaca.wire import NOT_FOUND, Refusal, asset_uuid, bad
-from sandbox.core.listings import CRYPTO_PAIRS
+from sandbox.core.market.listings import CRYPTO_PAIRS
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
 

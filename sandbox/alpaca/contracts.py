@@ -19,7 +19,7 @@ from typing import Any
 from sandbox.alpaca.assets import is_stock, known_stocks
 from sandbox.alpaca.wire import NOT_FOUND, Refusal, alpaca_symbol, asset_uuid, bad, s, tasty_symbol
 from sandbox.core import chains
-from sandbox.core.listings import option_underlying
+from sandbox.core.market.listings import option_underlying
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, parse_occ_symbol, parse_option_streamer_symbol
 

@@ -9,12 +9,12 @@ alpaca-docs market-data-api/crypto-pricing-data (historical.md, the crypto entit
 Alpaca's Market Data OpenAPI (`CryptoLatestQuotes`, `CryptoBars`); alpaca-py
 data/historical/crypto.py and data/models.
 
-Prices are the market's (core/market.py) for the coin's feed symbol (`BTC/USD` →
-`BTC/USD:CXTALP`, core/listings.py): a quote `{"bp","bs","ap","as","t"}` is the feed's
+Prices are the market's (core/market/walk.py) for the coin's feed symbol (`BTC/USD` →
+`BTC/USD:CXTALP`, core/market/listings.py): a quote `{"bp","bs","ap","as","t"}` is the feed's
 bid and ask; a trade `{"p","s","t","i","tks"}` its last trade (`i` the trade's sequence,
 `tks` `B` when it hit the ask, `S` the bid, `-` when the simulation did not make it: a
 control API jump or the coin's opening state). Bars `{"t","o","h","l","c","v","n","vw"}`
-are the market's candles of the coin, the feed's own (core/market_state.py
+are the market's candles of the coin, the feed's own (core/market/state.py
 `CandleSeries`): minutes and hours are one candle series each (`BTC/USD:CXTALP{=5m}`),
 aligned on UTC like Alpaca's; days, weeks and months merge the hourly candles by
 America/Chicago day (Alpaca's crypto days start at midnight Central time), ISO week and
@@ -50,8 +50,8 @@ from starlette.routing import Route
 
 from sandbox.alpaca import market_data as md
 from sandbox.alpaca.facade import AlpacaSandbox
-from sandbox.core.listings import crypto_feed_symbol
-from sandbox.core.market import Market
+from sandbox.core.market.listings import crypto_feed_symbol
+from sandbox.core.market.walk import Market
 
 __all__ = [
     "PREFIX",

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket
 from sandbox.alpaca import crypto_data
 from sandbox.alpaca import market_data as md
 from sandbox.alpaca.facade import AlpacaSandbox
-from sandbox.core.listings import CRYPTO_PAIRS, crypto_feed_symbol
+from sandbox.core.market.listings import CRYPTO_PAIRS, crypto_feed_symbol
 from sandbox.core.symbols import crypto_pair
 
 __all__ = ["CryptoSession", "routes"]

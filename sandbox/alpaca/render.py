@@ -27,7 +27,7 @@ from sandbox.alpaca.wire import (
     p4,
     s,
 )
-from sandbox.core.listings import CRYPTO, CRYPTO_PAIRS
+from sandbox.core.market.listings import CRYPTO, CRYPTO_PAIRS
 from sandbox.core.records import (
     CRYPTOCURRENCY,
     EQUITY_OPTION,

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sandbox.core import trading_calendar as cal
-from sandbox.core.market import Market
+from sandbox.core.market.walk import Market
 
 #: How far back daily history goes (bars before are absent).
 MAX_YEARS = 20

@@ -16,7 +16,7 @@ import random
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sandbox.core import chains, futures
+from sandbox.core import chains
 from sandbox.core.account_state import (
     CENT,
     Account,
@@ -25,6 +25,7 @@ from sandbox.core.account_state import (
     to_decimal,
 )
 from sandbox.core.instruments import Instrument, crypto, equity, future_option, option
+from sandbox.core.market import futures
 from sandbox.core.marks import Marks
 from sandbox.core.records import (
     EQUITY,

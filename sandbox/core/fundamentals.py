@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sandbox.core.listings import instrument_kind
-from sandbox.core.market import Market
+from sandbox.core.market.listings import instrument_kind
+from sandbox.core.market.walk import Market
 
 __all__ = ["Dividend", "Earnings", "Fundamentals", "fundamentals"]
 

@@ -16,9 +16,9 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sandbox.core import futures
-from sandbox.core.futures import FutureContract, option_symbol
-from sandbox.core.listings import CRYPTO_PAIRS, crypto_feed_symbol
+from sandbox.core.market import futures
+from sandbox.core.market.futures import FutureContract, option_symbol
+from sandbox.core.market.listings import CRYPTO_PAIRS, crypto_feed_symbol
 from sandbox.core.records import (
     CRYPTOCURRENCY,
     EQUITY,

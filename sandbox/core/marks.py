@@ -24,7 +24,7 @@ __all__ = ["Marks", "PriceSource"]
 
 
 class PriceSource(Protocol):
-    """What the brokerage needs from the market (`sandbox.core.market.Market` fits)."""
+    """What the brokerage needs from the market (`sandbox.core.market.walk.Market` fits)."""
 
     def ensure(self, symbol: str) -> bool:
         """Register a ticker or option streamer symbol; False if it cannot be priced."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from sandbox.core import futures
 from sandbox.core.instruments import future_option, future_option_of
-from sandbox.core.listings import crypto_feed_symbol, instrument_kind
+from sandbox.core.market import futures
+from sandbox.core.market.listings import crypto_feed_symbol, instrument_kind
 from sandbox.core.records import CRYPTOCURRENCY, EQUITY, EQUITY_OPTION, FUTURE, FUTURE_OPTION
 from sandbox.core.symbols import is_valid_future_symbol, parse_occ_symbol
 

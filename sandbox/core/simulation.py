@@ -22,7 +22,7 @@ from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import Credentials
 from sandbox.core.faults import Faults
 from sandbox.core.hub import Hub
-from sandbox.core.market import Market
+from sandbox.core.market.walk import Market
 from sandbox.core.news import Newsroom
 from sandbox.core.records import AccountEvent
 from sandbox.core.symbols import classify

@@ -24,7 +24,7 @@ import orjson
 from starlette.websockets import WebSocket
 
 from sandbox.core.hub import WsSession, encode_compact
-from sandbox.core.market_events import EVENT_FIELDS
+from sandbox.core.market.events import EVENT_FIELDS
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify, parse_candle_symbol
 

@@ -3,10 +3,10 @@
 `Equity.get`, `Option.get` and `symbol_search` describe what the simulated market quotes:
 any ticker it would quote is an equity (named ones with their real descriptions), any
 contract the chains list (or a position still holds) is an option, with the same fields
-the flat chain gives. Futures are the market's named products (`core/futures.py`) with
+the flat chain gives. Futures are the market's named products (`core/market/futures.py`) with
 their next few contracts, with quarterly options on them (`FutureOption.get`: the option
 contract is the future's, expiring with it); cryptocurrencies are the market's coins against
-the dollar (`core/listings.py` CRYPTO). It has no futures option chains, no warrants and no
+the dollar (`core/market/listings.py` CRYPTO). It has no futures option chains, no warrants and no
 currency pairs,
 so those answer as tastytrade does for symbols it does not have: 404 `record_not_found`,
 or an empty list.
@@ -25,10 +25,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.core import chains, futures
+from sandbox.core import chains
 from sandbox.core.fundamentals import Fundamentals, fundamentals
 from sandbox.core.instruments import future_option, future_option_of
-from sandbox.core.listings import (
+from sandbox.core.market import futures
+from sandbox.core.market.listings import (
     CRYPTO,
     CRYPTO_PAIRS,
     crypto_feed_symbol,

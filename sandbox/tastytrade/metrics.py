@@ -20,8 +20,8 @@ from starlette.routing import Route
 
 from sandbox.core import chains
 from sandbox.core.fundamentals import Fundamentals, fundamentals
-from sandbox.core.listings import coin_named, crypto_feed_symbol
-from sandbox.core.market_state import RISK_FREE_RATE
+from sandbox.core.market.listings import coin_named, crypto_feed_symbol
+from sandbox.core.market.state import RISK_FREE_RATE
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
 from sandbox.tastytrade.instruments import bad_request

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from sandbox.core import chains, series
-from sandbox.core.listings import instrument_kind, option_underlying
+from sandbox.core.market.listings import instrument_kind, option_underlying
 from sandbox.core.records import EQUITY, EQUITY_OPTION
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import OptionSymbol, parse_occ_symbol

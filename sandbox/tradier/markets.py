@@ -1,7 +1,7 @@
 """Tradier's market-data reference endpoints: option expirations (with their documented
 flags), strikes, the clock, the calendar, symbol look-ups, daily history and time and sales.
 
-Prices come from the shared market (core/market.py) and bars from core/bars.py, which
+Prices come from the shared market (core/market/walk.py) and bars from core/bars.py, which
 builds them around the market's own day figures: the last bar closes at the quote's
 `last`, the day before closes at its `prevclose`. Days and hours come from
 core/trading_calendar.py (New York time, NYSE holidays).
@@ -20,7 +20,7 @@ from starlette.routing import Route
 from sandbox.core import chains
 from sandbox.core import trading_calendar as cal
 from sandbox.core.bars import Bar, History, day_figures
-from sandbox.core.listings import listed_symbols
+from sandbox.core.market.listings import listed_symbols
 from sandbox.core.symbols import OptionSymbol, parse_occ_symbol
 from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
 from sandbox.tradier.wire import PREFIX, collapse, errors, occ_symbol, render

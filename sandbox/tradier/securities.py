@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core.fundamentals import fundamentals
-from sandbox.core.listings import instrument_kind, listed_symbols
+from sandbox.core.market.listings import instrument_kind, listed_symbols
 from sandbox.tradier.api import TradierCustomer, TradierSandbox, endpoint
 from sandbox.tradier.wire import PREFIX, collapse, errors, render
 

@@ -57,7 +57,7 @@ from tests.support.wait import poll_until, wait_until
 
 SECRET = "crypto-data-secret"
 BTC, ETH = "BTC/USD", "ETH/USD"
-BTC_FEED, ETH_FEED = "BTC/USD:CXTALP", "ETH/USD:CXTALP"  # sandbox/core/listings.py
+BTC_FEED, ETH_FEED = "BTC/USD:CXTALP", "ETH/USD:CXTALP"  # sandbox/core/market/listings.py
 #: Jumps away from the coins' listing prices (95000, 3400), so a bar or trade at one can
 #: only come from the jump.
 JUMP, JUMP2, ETH_JUMP = 97_250.5, 98_100.25, 3_412.75
@@ -197,7 +197,7 @@ def test_latest_trade_is_the_feeds_last_trade(sandbox, control, key_id):  # noqa
             }
         }
     }
-    for _ in range(100):  # the walk trades on 40 % of its ticks (core/market_state.py)
+    for _ in range(100):  # the walk trades on 40 % of its ticks (core/market/state.py)
         control.tick(1)
         if market.last_trade_bought(BTC_FEED) is not None:
             break

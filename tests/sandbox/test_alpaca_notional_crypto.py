@@ -65,7 +65,7 @@ from tests.support import core_market
 
 SECRET = "paper-secret-value"
 STOCK = "AAPL"  # every plain margin account holds some (sandbox/core/demo_seed.py)
-BTC_FEED = "BTC/USD:CXTALP"  # the market's bitcoin (sandbox/core/listings.py)
+BTC_FEED = "BTC/USD:CXTALP"  # the market's bitcoin (sandbox/core/market/listings.py)
 NINE = Decimal("0.000000001")
 
 key_id = shared.key_id  # a fresh key (customer) per test

@@ -18,7 +18,7 @@ from tastytrade import DXLinkStreamer
 from tastytrade.dxfeed import Candle, Quote, Trade
 
 from sandbox.core.config import SandboxConfig
-from sandbox.core.market import Market
+from sandbox.core.market.walk import Market
 from sandbox.core.symbols import classify, parse_candle_symbol
 from tests.support.sdk import sdk_session
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from tastytrade import dxfeed
 
-from sandbox.core.market import Market
-from sandbox.core.market_events import EVENT_FIELDS, SNAPSHOT_BEGIN, SNAPSHOT_END
-from sandbox.core.market_state import RISK_FREE_RATE, candle_index
+from sandbox.core.market.events import EVENT_FIELDS, SNAPSHOT_BEGIN, SNAPSHOT_END
+from sandbox.core.market.state import RISK_FREE_RATE, candle_index
+from sandbox.core.market.walk import Market
 from sandbox.core.pricing import bs_greeks, bs_price
 from sandbox.core.symbols import parse_candle_symbol
 

@@ -29,7 +29,7 @@ from tastytrade.utils import TastytradeError
 from sandbox.core import chains
 from sandbox.core import trading_calendar as cal
 from sandbox.core.config import SandboxConfig
-from sandbox.core.market import Market
+from sandbox.core.market.walk import Market
 from sandbox.core.symbols import OptionSymbol
 from tests.support.sdk import sdk_session
 from tests.support.tradier import tradier_client

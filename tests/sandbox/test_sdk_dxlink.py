@@ -193,7 +193,7 @@ def test_field_order_follows_the_clients_feed_setup():
     """The sandbox's default field lists are exactly the SDK's model field order."""
     from tastytrade.dxfeed import Profile, TheoPrice
 
-    from sandbox.core.market_events import EVENT_FIELDS
+    from sandbox.core.market.events import EVENT_FIELDS
 
     for cls in (Quote, Greeks, Trade, Summary, Candle, TheoPrice, Profile, TimeAndSale):
         assert EVENT_FIELDS[cls.__name__] == tuple(cls.model_json_schema()["properties"])

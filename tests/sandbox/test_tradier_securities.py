@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from sandbox.core.fundamentals import fundamentals
-from sandbox.core.listings import listed_symbols
-from sandbox.core.market import Market
+from sandbox.core.market.listings import listed_symbols
+from sandbox.core.market.walk import Market
 from tests.support.tradier import tradier_client
 
 SECURITY_KEYS = {"symbol", "exchange", "type", "description"}

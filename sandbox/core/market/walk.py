@@ -3,7 +3,7 @@
 One :class:`Market` is shared by every sandbox session.  The DXLink server registers
 the symbols clients subscribe to (:meth:`Market.ensure`), advances prices
 (:meth:`Market.tick`) and asks for events as plain dicts keyed by the dxFeed field
-names in :data:`EVENT_FIELDS` (`market_events.py`, the event half of the class).
+names in :data:`EVENT_FIELDS` (`events.py`, the event half of the class).
 Everything is a function of the seed, the sequence of
 calls and the clock, so tests can replay a market exactly.
 
@@ -17,7 +17,7 @@ Design notes:
 * Candle series keep the live candle and the candles closed while registered; older
   history is synthesized backwards, deterministically, from the oldest known open.
 
-The state those are kept in is `market_state.py`; what the market lists by name,
+The state those are kept in is `state.py`; what the market lists by name,
 `listings.py`.
 """
 
@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.core import futures
-from sandbox.core.listings import (
+from sandbox.core.market import futures
+from sandbox.core.market.events import MarketEvents
+from sandbox.core.market.listings import (
     CRYPTO,
     INDICES,
     KNOWN,
@@ -39,8 +40,8 @@ from sandbox.core.listings import (
     UNIT_BETA,
     coin_named,
 )
-from sandbox.core.market_events import MarketEvents
-from sandbox.core.market_state import (
+from sandbox.core.market.option_candles import option_series
+from sandbox.core.market.state import (
     DAY_MS,
     OPTION_SPREAD,
     OPTION_TRADE_PROBABILITY,
@@ -60,7 +61,6 @@ from sandbox.core.market_state import (
     stable_hash,
     to_cents,
 )
-from sandbox.core.option_candles import option_series
 from sandbox.core.pricing import bs_greeks
 from sandbox.core.symbols import (
     CandleSymbol,

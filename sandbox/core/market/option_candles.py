@@ -3,11 +3,11 @@ option's own series, the one its quotes come from, so the newest candle closes a
 last trade or, with dxFeed's `price=mark`, at its bid/ask mid (what an option is valued
 at; most options trade rarely).
 
-The market prices an option lazily, when it is read (market.py `_sync_option`), so the
+The market prices an option lazily, when it is read (walk.py `_sync_option`), so the
 live candle is brought up to date the same way: each read of the series (a DXLink flush,
 a snapshot) prices the option first, closes the candle whose time is over, then folds in
 what the option says now. The past before the series was registered is made up
-backwards from its price (market_state.py `CandleSeries.synthetic`), its swings the
+backwards from its price (state.py `CandleSeries.synthetic`), its swings the
 option's: its volatility times its leverage on the underlying.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sandbox.core.market_state import (
+from sandbox.core.market.state import (
     DAY_MS,
     SESSION_SECONDS,
     TICK_DT,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from sandbox.core.market_state import (
+from sandbox.core.market.state import (
     RISK_FREE_RATE,
     SALES_CAP,
     SEQ_MASK,
@@ -68,7 +68,7 @@ SNAPSHOT_END = 0x8
 
 
 class MarketEvents:
-    """The event half of `Market` (see `market.py`): reads what the walk left behind."""
+    """The event half of `Market` (see `walk.py`): reads what the walk left behind."""
 
     _seed: int
     _known: dict[str, Underlying | OptionContract | CandleSeries]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sandbox.core.listings import named_symbols
+from sandbox.core.market.listings import named_symbols
 
 __all__ = [
     "EXPIRY_TIME",
