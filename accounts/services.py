@@ -1,52 +1,27 @@
-"""Writes for broker links: create, change secrets, verify against the broker, rotate keys.
+"""Writes for broker links: create, change secrets, record what the stream found, rotate
+keys; the demo's links.
 
 Every function here keeps secrets out of errors, log lines and messages: broker and
-network error texts are scrubbed of the link's secrets before they are stored.
+network error texts are scrubbed of the link's secrets before they are stored
+(`scrub_secrets`; verifying a link at its broker: streaming/links/verify.py).
 """
 
 from __future__ import annotations
 
-import logging
-import socket
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import httpx2
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from tastytrade.utils import TastytradeError
 
 from accounts.crypto import SecretsUnreadable, encrypt_json, reencrypt
 from accounts.models import BrokerLink
-from accounts.selectors import broker_link_credentials_get
-from streaming.brokers import catalog
-from streaming.brokers.errors import BrokerHTTPError, CredentialRejected, http_status, is_rejection
-from streaming.brokers.tastytrade import client as tastytrade_client
-
-log = logging.getLogger(__name__)
-
-#: The per-request timeout `tastytrade_client.fetch_account_numbers` gives the SDK.
-VERIFY_TIMEOUT_SECONDS = 15
 
 #: Longest `last_error` we keep (a broker could answer with a whole HTML page).
 MAX_ERROR_LENGTH = 500
-
-
-#: Failures verifying a link that are the broker's or the network's, not a bug here.
-EXPECTED_VERIFY_ERRORS = (
-    SecretsUnreadable,
-    TastytradeError,
-    CredentialRejected,
-    BrokerHTTPError,
-    httpx2.TransportError,
-    httpx.TransportError,
-)
 
 
 class BrokerLinkError(ValueError):
@@ -182,10 +157,12 @@ def broker_link_set_secrets(*, link: BrokerLink, **secrets: str | None) -> Broke
     return link
 
 
-# ------------------------------------------------------------------ verify
+# ------------------------------------------------------------------ secrets out of errors
 
 
-def _scrub(text: str, secrets: dict[str, Any], *, limit: int | None = MAX_ERROR_LENGTH) -> str:
+def scrub_secrets(
+    text: str, secrets: dict[str, Any], *, limit: int | None = MAX_ERROR_LENGTH
+) -> str:
     """`text` with every secret value replaced by ***; with a limit, one line cut to it."""
     for value in secrets.values():
         if isinstance(value, str) and value:
@@ -196,94 +173,6 @@ def _scrub(text: str, secrets: dict[str, Any], *, limit: int | None = MAX_ERROR_
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
-
-
-def _broker_address(exc: httpx2.RequestError | httpx.RequestError) -> str:
-    """scheme://host[:port] of the request that failed (never its path or query)."""
-    try:
-        url = exc.request.url
-    except RuntimeError:  # no request attached
-        return tastytrade_client.base_url() or "the broker's API"
-    port = f":{url.port}" if url.port else ""
-    return f"{url.scheme}://{url.host}{port}"
-
-
-def _network_reason(exc: BaseException) -> str:
-    """A short reason for a transport failure, from the OS error underneath if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(current, socket.gaierror):
-            return "host name could not be resolved"
-        if isinstance(current, ConnectionResetError):
-            return "connection reset"
-        current = current.__cause__ or current.__context__
-    return str(exc) or type(exc).__name__
-
-
-def describe_verify_error(exc: BaseException, *, secrets: dict[str, Any]) -> str:
-    """A readable, secret-free sentence for why verifying a link failed."""
-    if isinstance(exc, SecretsUnreadable):
-        return _scrub(f"Secrets unreadable: {exc}", secrets)
-    if is_rejection(exc):  # the same rule as streaming's (streaming/brokers/errors.py)
-        detail = str(exc).strip() or "no detail given"
-        return _scrub(f"Broker rejected the credentials ({detail})", secrets)
-    if isinstance(exc, TastytradeError):
-        detail = str(exc).strip() or "no detail given"
-        status = http_status(exc)
-        prefix = f"Broker error {status}" if status else "Broker error"
-        return _scrub(f"{prefix}: {detail}", secrets)
-    if isinstance(exc, BrokerHTTPError):
-        return _scrub(f"Broker error {exc.status}: {exc.message}", secrets)
-    if isinstance(exc, httpx2.TimeoutException | httpx.TimeoutException):
-        return f"Broker did not answer within {VERIFY_TIMEOUT_SECONDS} s"
-    if isinstance(exc, httpx2.TransportError | httpx.TransportError):
-        return _scrub(
-            f"Could not reach the broker at {_broker_address(exc)}: {_network_reason(exc)}",
-            secrets,
-        )
-    return f"Unexpected error while verifying ({type(exc).__name__}); see the server log"
-
-
-def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
-    """Log in to the broker with the link's secrets and record the accounts it has.
-
-    Success: `verified`, the account numbers, `last_verified_at`. Failure: `error` and
-    a readable `last_error`. Never raises for a broker or network failure.
-    """
-    secrets: dict[str, Any] = {}
-    try:
-        secrets = broker_link_credentials_get(link=link)
-        account_numbers = async_to_sync(catalog.fetch_account_numbers)(
-            link.broker, secrets, alpaca_api=link.alpaca_api
-        )
-    except Exception as exc:
-        message = describe_verify_error(exc, secrets=secrets)
-        if not isinstance(exc, EXPECTED_VERIFY_ERRORS):
-            # log.exception, but with the traceback text scrubbed of the secrets.
-            trace = "".join(traceback.format_exception(exc))
-            log.error(
-                "verifying broker link %s failed unexpectedly\n%s",
-                link.pk,
-                _scrub(trace, secrets, limit=None),
-            )
-        log.info("broker link %s failed verification: %s", link.pk, message)
-        link.status = BrokerLink.Status.ERROR
-        link.last_error = message
-        link.save(update_fields=["status", "last_error", "updated_at"])
-        return link
-    link.account_numbers = [str(number) for number in account_numbers]
-    link.status = BrokerLink.Status.VERIFIED
-    link.last_verified_at = timezone.now()
-    link.last_error = ""
-    link.save(
-        update_fields=["account_numbers", "status", "last_verified_at", "last_error", "updated_at"]
-    )
-    log.info("broker link %s verified: %d account(s)", link.pk, len(link.account_numbers))
-    return link
 
 
 def broker_link_record_stream_state(*, link_id: int, status: str | None, error: str = "") -> None:
@@ -302,7 +191,10 @@ def broker_link_record_stream_state(*, link_id: int, status: str | None, error: 
         secrets = link.secrets()
     except SecretsUnreadable:
         secrets = {}
-    changes: dict[str, Any] = {"last_error": _scrub(error, secrets), "updated_at": timezone.now()}
+    changes: dict[str, Any] = {
+        "last_error": scrub_secrets(error, secrets),
+        "updated_at": timezone.now(),
+    }
     if status is not None:
         changes["status"] = status
     if status == BrokerLink.Status.VERIFIED:

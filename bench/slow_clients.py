@@ -162,7 +162,7 @@ async def run(args: argparse.Namespace) -> int:
         http.close()
         link_out = app.python(
             "from accounts.models import BrokerLink\n"
-            "from accounts.services import broker_link_verify\n"
+            "from streaming.links.verify import broker_link_verify\n"
             "link = BrokerLink.objects.get(user__username='demo', broker='tastytrade')\n"
             # a login here, so this sandbox knows the customer whose account is read below
             # (the database may have been seeded against another sandbox)

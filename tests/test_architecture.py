@@ -47,6 +47,7 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.dashboard",
         "streaming.risk",
         "streaming.trading",
+        "streaming.links",  # a link verified at its broker, and its admin page
     ),
     (
         "streaming.wiring",

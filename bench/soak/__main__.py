@@ -148,7 +148,7 @@ class Soak:
             add_trader(a, f"trader{i:02d}", f"soak-refresh-{i:02d}")
         out = a.python(
             "from accounts.models import BrokerLink\n"
-            "from accounts.services import broker_link_verify\n"
+            "from streaming.links.verify import broker_link_verify\n"
             # the demo trader's links log in here, so this sandbox knows its customers (their
             # accounts are read from its state below): the database may have been seeded
             # against another sandbox

@@ -14,8 +14,8 @@ from accounts.services import (
     BrokerLinkError,
     broker_link_create,
     broker_link_update,
-    broker_link_verify,
 )
+from streaming.links.verify import broker_link_verify
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from django.db import connection
 from accounts import crypto
 from accounts.crypto import SecretsUnreadable, decrypt_json, encrypt_json, reencrypt
 from accounts.models import BrokerLink
-from accounts.services import broker_link_create, broker_link_verify, secrets_rotate
+from accounts.services import broker_link_create, secrets_rotate
+from streaming.links.verify import broker_link_verify
 from tests.conftest import TEST_ENCRYPTION_KEY
 
 PROVIDER_SECRET = "provider-secret-Zq81xP"

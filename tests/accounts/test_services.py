@@ -10,14 +10,13 @@ import pytest
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_credentials_get, broker_link_list
 from accounts.services import (
-    VERIFY_TIMEOUT_SECONDS,
     BrokerLinkError,
     broker_link_create,
     broker_link_record_stream_state,
     broker_link_set_secrets,
-    broker_link_verify,
 )
 from streaming.brokers.tastytrade import client as tastytrade_client
+from streaming.links.verify import VERIFY_TIMEOUT_SECONDS, broker_link_verify
 from tests.support.sdk import SECRET, cred
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +228,7 @@ def test_verify_unexpected_error_is_generic_and_scrubbed(monkeypatch, caplog, li
 def test_verify_never_logs_secrets(broker_at_sandbox, control, caplog, link, refresh_token):
     """With everything at DEBUG (SDK included), neither success nor failure logs a secret."""
     caplog.set_level(logging.DEBUG)
-    for name in ("tastytrade", "httpx2", "httpcore2", "accounts"):
+    for name in ("tastytrade", "httpx2", "httpcore2", "streaming.links"):
         caplog.set_level(logging.DEBUG, logger=name)
     broker_link_verify(link=link)
     assert link.status == BrokerLink.Status.VERIFIED

@@ -144,7 +144,8 @@ def test_a_crypto_position_is_marked_live_by_the_quote_feed(
 COIN_TRADER = ("coins", "coins-sandbox-pw")
 MAKE_COIN_TRADER = f"""
 from django.contrib.auth import get_user_model
-from accounts.services import broker_link_create, broker_link_verify
+from accounts.services import broker_link_create
+from streaming.links.verify import broker_link_verify
 user, made = get_user_model().objects.get_or_create(username={COIN_TRADER[0]!r})
 if made:
     user.set_password({COIN_TRADER[1]!r})

@@ -104,7 +104,8 @@ def add_trader(app: LiveApp, username: str, refresh_token: str | None = None) ->
     link = ""
     if refresh_token:
         link = (
-            "from accounts.services import broker_link_create, broker_link_verify\n"
+            "from accounts.services import broker_link_create\n"
+            "from streaming.links.verify import broker_link_verify\n"
             f"l = broker_link_create(user=u, broker='tastytrade', label='{username}',"
             f" provider_secret='{SECRET}', refresh_token='{refresh_token}')\n"
             "broker_link_verify(link=l)\n"

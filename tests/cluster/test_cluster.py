@@ -79,7 +79,8 @@ async def test_one_broker_session_per_credential_and_isolation(cluster: Cluster)
     gets quotes, and no tab ever sees the other user's accounts."""
     cluster.a.python(
         "from django.contrib.auth import get_user_model\n"
-        "from accounts.services import broker_link_create, broker_link_verify\n"
+        "from accounts.services import broker_link_create\n"
+        "from streaming.links.verify import broker_link_verify\n"
         "u = get_user_model().objects.create_user('trader2', password='pw-trader2')\n"
         "l = broker_link_create(user=u, broker='tastytrade', label='t2',"
         f" provider_secret='{SECRET}', refresh_token='trader2-refresh')\n"

@@ -57,7 +57,8 @@ def users(live_app: LiveApp, tokens: dict[str, str]) -> Iterator[dict[str, httpx
     }
     live_app.python(
         "from django.contrib.auth import get_user_model\n"
-        "from accounts.services import broker_link_create, broker_link_verify\n"
+        "from accounts.services import broker_link_create\n"
+        "from streaming.links.verify import broker_link_verify\n"
         f"for name, (broker, secrets) in {links!r}.items():\n"
         f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
         "    link = broker_link_create(user=user, broker=broker, label=broker, **secrets)\n"

@@ -139,7 +139,8 @@ def _user_id(username: str) -> int:
 
 
 def _add_link(username: str, refresh_token: str) -> int:
-    from accounts.services import broker_link_create, broker_link_verify
+    from accounts.services import broker_link_create
+    from streaming.links.verify import broker_link_verify
     from tests.support.sdk import SECRET
 
     user = get_user_model().objects.get(username=username)

@@ -54,7 +54,8 @@ def create_users(app: LiveApp, users: dict[str, tuple[str, dict[str, str]]]) -> 
     """Users with one verified sandbox link each, through the app's own services."""
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "from accounts.services import broker_link_create, broker_link_verify\n"
+        "from accounts.services import broker_link_create\n"
+        "from streaming.links.verify import broker_link_verify\n"
         f"for name, (broker, secrets) in {users!r}.items():\n"
         f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
         "    label = broker + ' chart'\n"
@@ -69,7 +70,8 @@ def create_pair_users(app: LiveApp, pairs: dict[str, str]) -> None:
     token), then Tradier."""
     code = (
         "from django.contrib.auth import get_user_model\n"
-        "from accounts.services import broker_link_create, broker_link_verify\n"
+        "from accounts.services import broker_link_create\n"
+        "from streaming.links.verify import broker_link_verify\n"
         f"for name, token in {pairs!r}.items():\n"
         f"    user = get_user_model().objects.create_user(name, password={PASSWORD!r})\n"
         "    for broker, secrets in (\n"

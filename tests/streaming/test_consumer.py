@@ -36,7 +36,8 @@ async def stop_managers():
 @database_sync_to_async
 def make_trader(username: str, refresh_token: str | None) -> tuple[bytes, list[str]]:
     """A user with (optionally) a verified sandbox link; returns a session cookie header."""
-    from accounts.services import broker_link_create, broker_link_verify
+    from accounts.services import broker_link_create
+    from streaming.links.verify import broker_link_verify
 
     user = get_user_model().objects.create_user(username, password="pw-" + username)
     numbers: list[str] = []

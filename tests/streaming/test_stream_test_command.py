@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts.services import broker_link_create, broker_link_verify
+from accounts.services import broker_link_create
 from sandbox.core.credentials import credential_id
+from streaming.links.verify import broker_link_verify
 from tests.support.sdk import SECRET, cred
 from tests.support.wait import poll_until
 

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.services import BrokerLinkError, broker_link_verify, demo_data_ensure
+from accounts.services import BrokerLinkError, demo_data_ensure
+from streaming.links.verify import broker_link_verify
 
 
 class Command(BaseCommand):
