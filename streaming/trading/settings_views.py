@@ -227,6 +227,6 @@ async def api_trading_audit(request: HttpRequest, user: AbstractBaseUser) -> Htt
 
 @login_required
 def trading_page(request: HttpRequest) -> HttpResponse:
-    """The page; static/js/trading/trading-page.js fills it from the API."""
+    """The page; static/js/trading/page.js fills it from the API."""
     minutes = round(settings.TRADING_GRANT_TTL / 60)
     return render(request, "streaming/trading.html", {"grant_minutes": minutes})

@@ -37,8 +37,8 @@ SEEN_MS = 20_000
 #: A preview or a confirm goes to the stream's owner and on to the broker: well under a
 #: second here; the margin is for a loaded 2-core box.
 ANSWER_MS = 15_000
-#: The countdown is redrawn every 0.5 s (ticket.js); the expiry shows within that of
-#: `expires_at`, plus the margin.
+#: The countdown is redrawn every 0.5 s (static/js/trading/ticket/dialog.js); the expiry shows
+#: within that of `expires_at`, plus the margin.
 EXPIRED_MS = PREVIEW_TTL * 1000 + 5_000
 #: Far below any sandbox AAPL price: the limit works and never fills.
 LOW = "1.00"

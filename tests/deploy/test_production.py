@@ -11,6 +11,7 @@ import gzip
 import itertools
 import json
 import os
+import posixpath
 import re
 import subprocess
 import sys
@@ -48,20 +49,28 @@ PRODUCTION_ENV = {
 #: A name as ManifestStaticFilesStorage writes it: 12 hex digits of the content's MD5.
 HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
 IMMUTABLE = "max-age=315360000, public, immutable"
+STATIC = ROOT / "static"
+
+
+def _modules(folder: str) -> list[str]:
+    """The static paths of the modules under `folder` (subfolders too), sorted."""
+    return sorted(p.relative_to(STATIC).as_posix() for p in (STATIC / folder).rglob("*.js"))
+
+
 #: Loaded by the chart page only (a dynamic import in main.js: the chart library with it).
-LAZY_MODULES = {"render-chart.js", "chart-format.js"}
-STREAM_MODULES = sorted(
-    p.name for p in (ROOT / "static" / "js" / "stream").glob("*.js") if p.name not in LAZY_MODULES
-)
+LAZY_MODULES = {"js/stream/render-chart.js", "js/stream/chart-format.js"}
+STREAM_MODULES = [m for m in _modules("js/stream") if m not in LAZY_MODULES]
 #: The order ticket's modules the dashboard imports (static/js/trading/): all but the
 #: /trading page's own and the header's kill switch (its own script on every page).
 #: The modules base.html loads on every page of a logged-in user.
 PAGE_MODULES = ("js/trading/kill-switch.js", "js/push/register.js", "js/site-menu.js")
-TICKET_MODULES = sorted(
-    p.name
-    for p in (ROOT / "static" / "js" / "trading").glob("*.js")
-    if p.name not in {"trading-page.js", "trading-words.js", "kill-switch.js"}
-)
+TICKET_MODULES = [
+    m
+    for m in _modules("js/trading")
+    if m not in {"js/trading/page.js", "js/trading/words.js", "js/trading/kill-switch.js"}
+]
+#: A relative import's specifier (`./x.js`, `../stream/x.js`).
+RELATIVE_IMPORT = re.compile(r"""from\s*["'](\.{1,2}/[^"']+)["']""")
 
 
 @dataclass
@@ -131,16 +140,17 @@ def test_nginx_accepts_the_shipped_site_file(stack: Stack):
 
 def test_modules_import_each_other_by_hashed_name(stack: Stack):
     """Every relative import in a collected module names a hashed file that exists."""
-    for name in STREAM_MODULES:
-        hashed = stack.manifest[f"js/stream/{name}"]
+    for path in STREAM_MODULES:
+        hashed = stack.manifest[path]
         source = (stack.static_root / hashed).read_text()
-        imported = re.findall(r"""from\s*["'](\./[^"']+)["']""", source)
-        expected = re.findall(
-            r"""from\s*["'](\./[^"']+)["']""", (ROOT / "static/js/stream" / name).read_text()
-        )
-        assert len(imported) == len(expected), name
+        imported = RELATIVE_IMPORT.findall(source)
+        expected = RELATIVE_IMPORT.findall((STATIC / path).read_text())
+        assert len(imported) == len(expected), path
         for original, target in zip(expected, imported, strict=True):
-            assert target == "./" + Path(stack.manifest[f"js/stream/{original[2:]}"]).name
+            wanted = stack.manifest[
+                posixpath.normpath(posixpath.join(posixpath.dirname(path), original))
+            ]
+            assert posixpath.normpath(posixpath.join(posixpath.dirname(hashed), target)) == wanted
 
 
 def _raw(client: httpx.Client, url: str, encoding: str) -> httpx.Response:
@@ -252,8 +262,8 @@ def test_login_and_dashboard_in_chromium_through_nginx(stack: Stack, browser: Br
     assert [url for url in seen["static"] if not HASHED.match(url)] == []
     modules = sorted(url for url in seen["static"] if url.endswith(".js"))
     wanted = sorted(
-        [f"/static/{stack.manifest[f'js/stream/{m}']}" for m in STREAM_MODULES]
-        + [f"/static/{stack.manifest[f'js/trading/{m}']}" for m in TICKET_MODULES]
+        [f"/static/{stack.manifest[m]}" for m in STREAM_MODULES]
+        + [f"/static/{stack.manifest[m]}" for m in TICKET_MODULES]
     )
     # every page's own: the kill switch, the service worker's registration, the phone's menu
     own = [f"/static/{stack.manifest[m]}" for m in PAGE_MODULES]

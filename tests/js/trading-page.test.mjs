@@ -1,4 +1,4 @@
-// The /trading page's words (static/js/trading/trading-words.js): the switch and its
+// The /trading page's words (static/js/trading/words.js): the switch and its
 // countdown, what turning it on asks for, links, limits, the kill switch per broker and
 // the audit trail's rows. Run: node --test tests/js/
 import test from 'node:test';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import {
   answerError, countdown, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, saidWords, stateWords,
-} from '../../static/js/trading/trading-words.js';
+} from '../../static/js/trading/words.js';
 
 const T = Date.UTC(2026, 10, 26, 13, 0, 0);
 const trading = (extra = {}) => ({

@@ -11,7 +11,7 @@ import {
   brokerOffers, exitsOffered, fromOrder, fromPosition, fromSymbol, legName, orderBody, prefillPrice, previewWarnings,
   priceProblem, protectPosition, protectRefusal, rollDraft, rollOffered, roundToTick, SECOND_CONFIRM_TEXT, tickOf,
   tradable, accountChoices, unofferedBrokers,
-} from '../../static/js/trading/ticket-model.js';
+} from '../../static/js/trading/ticket/model.js';
 
 const COIN = 'BTC/USD:CXTALP';
 const ES = '/ESZ26:XCME';

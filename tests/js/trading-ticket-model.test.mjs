@@ -1,4 +1,4 @@
-// static/js/trading/ticket-model.js: the ticket's drafts, prices, broker rules, body,
+// static/js/trading/ticket/model.js: the ticket's drafts, prices, broker rules, body,
 // countdown, idempotency keys and the order followed on the stream
 // (docs/streaming-contract.md "Trading …", "In the browser").
 import test from 'node:test';
@@ -10,7 +10,7 @@ import {
   contractOrderType, countdownText, createConfirmKeys, followOrder, followText, fromChainCell, fromOrder, fromPosition,
   fromStrategy, fromSymbol, needsSecondConfirm, orderBody, prefillPrice, prefillStopPrice, previewWarnings, priceProblem,
   refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickBeyond, tickOf, tradable, typeFields,
-} from '../../static/js/trading/ticket-model.js';
+} from '../../static/js/trading/ticket/model.js';
 
 const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
 /** The contract's text with its line breaks and indents as single spaces (a sentence may wrap). */

@@ -1,11 +1,11 @@
-// static/js/trading/trading-api.js, ticket-flow.js and kill-switch.js over a fake fetch:
+// static/js/trading/api.js, ticket/flow.js and kill-switch.js over a fake fetch:
 // the requests the ticket sends (headers, bodies, the Idempotency-Key), one confirm per
 // double click, the same key on a resend, the refusals' sentences and what they offer.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createTradingApi, resultLines } from '../../static/js/trading/trading-api.js';
-import { CHECKS, createTicketFlow } from '../../static/js/trading/ticket-flow.js';
+import { createTradingApi, resultLines } from '../../static/js/trading/api.js';
+import { CHECKS, createTicketFlow } from '../../static/js/trading/ticket/flow.js';
 import { wireKillSwitch } from '../../static/js/trading/kill-switch.js';
 
 const doc = { cookie: 'sessionid=s; csrftoken=tok%3D1', querySelector: () => null };
@@ -322,7 +322,7 @@ test('an expired preview is said before it is armed; the server\'s second_confir
 
 // ------------------------------------------------------------------ the ticket on the page (a small fake DOM)
 
-/** Just what ticket.js and dom.js touch: elements with attributes, children, text, a
+/** Just what ticket/dialog.js and dom.js touch: elements with attributes, children, text, a
  *  select's value (its chosen option, else the first; '' when set to none), events. */
 class FakeNode {
   constructor() { this.parentNode = null; }
@@ -401,8 +401,8 @@ fakeDoc.body = new FakeElement('body');
 globalThis.window ??= { matchMedia: () => ({ matches: false }) };
 globalThis.document = fakeDoc;
 globalThis.Node = FakeNode;
-const { createTicket } = await import('../../static/js/trading/ticket.js');
-const { accountChoices, fromOrder, fromSymbol } = await import('../../static/js/trading/ticket-model.js');
+const { createTicket } = await import('../../static/js/trading/ticket/dialog.js');
+const { accountChoices, fromOrder, fromSymbol } = await import('../../static/js/trading/ticket/model.js');
 
 function* descendants(node) {
   for (const c of node.children || []) { yield c; yield* descendants(c); }

@@ -9,24 +9,29 @@ from django.template import Context, Template
 
 from operations.module_graph import module_graph
 
-STATIC_JS = Path(__file__).resolve().parents[2] / "static" / "js"
-STREAM = STATIC_JS / "stream"
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def modules(folder: str) -> set[str]:
+    """The static paths of the modules under `folder` (e.g. "js/stream"), subfolders too."""
+    return {p.relative_to(STATIC).as_posix() for p in (STATIC / folder).rglob("*.js")}
+
+
 #: Loaded with `import()` by the chart page only.
-ON_DEMAND = {"render-chart.js", "chart-format.js"}
+ON_DEMAND = {"js/stream/render-chart.js", "js/stream/chart-format.js"}
 #: The order ticket the live pages open (static/js/trading/): every module but the
-#: /trading page's own (trading-page.js, trading-words.js) and the header's kill switch,
+#: /trading page's own (page.js, words.js) and the header's kill switch,
 #: which every page loads by itself.
-TICKET = {p.name for p in (STATIC_JS / "trading").glob("*.js")} - {
-    "trading-page.js",
-    "trading-words.js",
-    "kill-switch.js",
+TICKET = modules("js/trading") - {
+    "js/trading/page.js",
+    "js/trading/words.js",
+    "js/trading/kill-switch.js",
 }
 
 
 def test_the_graph_is_every_static_import_and_no_dynamic_one():
     graph = module_graph("js/stream/main.js") + module_graph("js/stream/layout-switch.js")
-    names = {path.rsplit("/", 1)[1] for path in graph}
-    assert names == ({p.name for p in STREAM.glob("*.js")} - ON_DEMAND) | TICKET
+    assert set(graph) == (modules("js/stream") - ON_DEMAND) | TICKET
     assert graph[0] == "js/stream/main.js"  # the entry first, then breadth first
     assert len(set(module_graph("js/stream/main.js"))) == len(module_graph("js/stream/main.js"))
 

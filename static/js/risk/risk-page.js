@@ -28,7 +28,7 @@ const USER_GAP_MS = 150;
 const RETRY_MS = 5000;
 
 /** env: {fetch, now, setTimeout, clearTimeout, replaceUrl, trading (a "Trade …" button for
- *  the graph's underlying: static/js/trading/ticket-entry.js opens the ticket)} */
+ *  the graph's underlying: static/js/trading/ticket/entry.js opens the ticket)} */
 export function createRiskPage(doc, root, card, env) {
   const base = card.getAttribute('data-api') || '/api/risk/';
   const select = card.querySelector('[data-risk-choice]');

@@ -7,11 +7,11 @@
  * With trading (`env.trading`), each strategy's name cell has a Close… button
  * (`[data-strategy-close="<key>"]`): the list is asked once at load (the rendered rows
  * carry no legs), and a click raises `sd-strategy-close` ({strategy}) on the document for
- * the ticket (static/js/trading/ticket-entry.js). Where the account's broker does not take
+ * the ticket (static/js/trading/ticket/entry.js). Where the account's broker does not take
  * the legs in one order the button is disabled and its title says why.
  */
 import { el, reconcileChildren } from '../stream/dom.js';
-import { strategyCloseOffer } from '../trading/ticket-model.js';
+import { strategyCloseOffer } from '../trading/ticket/model.js';
 import { createThrottle } from './risk-graph.js';
 import { reloadRows } from './risk-tables.js';
 import { positionsKey, strategyCells } from './strategy-rows.js';

@@ -36,7 +36,7 @@ import { setFlashes } from './dom.js';
 import { setTimeZone } from './format.js';
 import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
-import { createTrading } from '../trading/ticket-entry.js';
+import { createTrading } from '../trading/ticket/entry.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page') || document.getElementById('risk-page');
 if (root) start(root);

@@ -16,7 +16,7 @@ import { OFF_SCREEN_EVERY_MS, createVisibility } from './visibility.js';
 
 const NO_SORTING = { get: () => null, change() {} };
 
-/** A side's cells; its bid and ask open the order ticket (static/js/trading/ticket-entry.js:
+/** A side's cells; its bid and ask open the order ticket (static/js/trading/ticket/entry.js:
  *  the bid sells, the ask buys), by click or by Enter. */
 function sideCells(side, itm, symbol) {
   return COLUMNS.map((f) => {

@@ -7,7 +7,7 @@
  * Replace… (`[data-order-cancel]`, `[data-order-replace]`), the filtered account "Cancel all
  * working" (`#orders-cancel-all`): each is an `sd-order-action` event on the document,
  * `{action: cancel | replace | cancel-all, order, link, account}`, that the trading module
- * (static/js/trading/ticket-entry.js) acts on. Each leg by its display name (its broker symbol
+ * (static/js/trading/ticket/entry.js) acts on. Each leg by its display name (its broker symbol
  * in the title); a working exit larger than its position says so (`[data-field=oversize]`,
  * the row's `data-oversize="true"`: orders.js `oversizedExits`). DOM only; never innerHTML.
  */
@@ -63,7 +63,7 @@ export function createOrdersView(doc) {
   if (els.status) els.status.addEventListener('change', changed);
   if (els.older) els.older.addEventListener('click', () => loadOlder());
 
-  // acting on orders: the trading module hears these (ticket-entry.js)
+  // acting on orders: the trading module hears these (static/js/trading/ticket/entry.js)
   const act = (action, order, link, account) => doc.dispatchEvent(new win.CustomEvent('sd-order-action', { detail: { action, order, link, account } }));
   if (els.list) {
     els.list.addEventListener('click', (ev) => {

@@ -5,7 +5,7 @@
  * result is shown per broker link under the button (#kill-switch-result, one
  * p[data-kill-link] each, data-ok="true|false"). A refusal's sentence is shown there too.
  */
-import { createTradingApi, resultLines } from './trading-api.js';
+import { createTradingApi, resultLines } from './api.js';
 
 const CONFIRM_TEXT = 'Kill switch: cancel every working order at every linked broker and turn trading off?';
 

@@ -6,7 +6,7 @@
  * {ok, status, body, code, error}: `error` is the sentence the ticket shows when not ok.
  */
 import { csrfToken } from '../stream/alert-api.js';
-import { refusalText } from './ticket-model.js';
+import { refusalText } from './ticket/model.js';
 
 /** api over `doc` (its CSRF cookie) and `fetch` (the page's, or a test's fake). */
 export function createTradingApi(doc, fetch) {

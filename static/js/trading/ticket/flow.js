@@ -11,14 +11,14 @@
  *
  * phase: editing | previewing | previewed | confirming | sent.
  */
-import { REPREVIEW_CODES, TRADING_PAGE_CODES, createConfirmKeys, needsSecondConfirm, secondsLeft } from './ticket-model.js';
+import { REPREVIEW_CODES, TRADING_PAGE_CODES, createConfirmKeys, needsSecondConfirm, secondsLeft } from './model.js';
 
 /** How often, and how many times, a `placing`/`unknown` ticket is read again. */
 export const CHECK_EVERY_MS = 1000;
 export const CHECKS = 15;
 const OPEN_TICKET = new Set(['placing', 'unknown']);
 
-/** env: {api (trading-api.js), randomUUID, now (server ms), setTimeout, clearTimeout};
+/** env: {api (../api.js), randomUUID, now (server ms), setTimeout, clearTimeout};
  *  changed(): the view should draw again. */
 export function createTicketFlow(env, changed) {
   const keys = createConfirmKeys(env.randomUUID);

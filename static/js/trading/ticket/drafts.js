@@ -7,10 +7,10 @@
  * quote the ticket shows and prefills from is the instrument's own; the title and the
  * legs' names are display names (`names`: contract symbol → display, `legName`).
  */
-import { normalizeSymbol, num, optionParts } from '../stream/contract.js';
-import { displayOf, fromPosition as instrumentOf } from '../stream/instruments.js';
-import { ACTIONS, ORDER_TYPES, STOP_TYPES, optionLegs, startingAccount } from './ticket-offers.js';
-import { prefillPrice, roundToTick } from './ticket-prices.js';
+import { normalizeSymbol, num, optionParts } from '../../stream/contract.js';
+import { displayOf, fromPosition as instrumentOf } from '../../stream/instruments.js';
+import { ACTIONS, ORDER_TYPES, STOP_TYPES, optionLegs, startingAccount } from './offers.js';
+import { prefillPrice, roundToTick } from './prices.js';
 
 /** A draft: what the ticket opens with. `account`: {link, account} or null (to choose);
  *  `accountFixed`: the account may not change (Close…, Replace…); `names`: each leg's

@@ -6,10 +6,10 @@
  * rules of streaming/instruments/rules.py, in static/js/stream/instruments.js): the form
  * never offers what the broker would refuse, and says in words what it does not offer.
  */
-import { num } from '../stream/contract.js';
+import { num } from '../../stream/contract.js';
 import {
   BROKER_NAMES, KIND, KIND_WORDS, brokerTakes, fromPosition as instrumentOf, kindOf, parse, refusal,
-} from '../stream/instruments.js';
+} from '../../stream/instruments.js';
 
 export { BROKER_NAMES };
 export const ACTIONS = ['Buy to Open', 'Sell to Close', 'Sell to Open', 'Buy to Close'];

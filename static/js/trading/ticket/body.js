@@ -7,8 +7,8 @@
  */
 import {
   ACTIONS, NOTIONAL, ONE_LEG_TYPES, OPENING, ORDER_TYPES, TRAIL_UNITS, typeFields,
-} from './ticket-offers.js';
-import { isPositiveDecimal, priceProblem } from './ticket-prices.js';
+} from './offers.js';
+import { isPositiveDecimal, priceProblem } from './prices.js';
 
 export const MAX_QUANTITY = 1000000;
 /** Parts of a unit: Alpaca's 9 decimals (the finest any broker takes). */

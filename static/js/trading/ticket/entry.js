@@ -7,14 +7,14 @@
  * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
  * static/js/risk/risk-strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
-import { optionParts } from '../stream/contract.js';
-import { fromPosition as instrumentOf } from '../stream/instruments.js';
+import { optionParts } from '../../stream/contract.js';
+import { fromPosition as instrumentOf } from '../../stream/instruments.js';
 import {
   accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, protectRefusal, rollDraft,
   rollOffered, rollRefusal, tradable,
-} from './ticket-model.js';
-import { createTicket } from './ticket.js';
-import { createTradingApi, resultLines } from './trading-api.js';
+} from './model.js';
+import { createTicket } from './dialog.js';
+import { createTradingApi, resultLines } from '../api.js';
 
 /** env: {doc, win, getState(), now() (server ms), fetch, message(text, kind), subscribe(symbols)}. */
 export function createTrading(env) {

@@ -3,12 +3,12 @@
  * to its end, off), setting an authenticator up, the links (staff's switch, read-only
  * here) and limits, the kill switch, and the audit trail newest first with "Older…".
  * Everything through the JSON API (docs/streaming-contract.md "Trading"); words come from
- * trading-words.js. DOM built with el(), never innerHTML.
+ * words.js. DOM built with el(), never innerHTML.
  */
 import { el, setText } from '../stream/dom.js';
 import {
   answerError, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, stateWords,
-} from './trading-words.js';
+} from './words.js';
 
 const AUDIT_PAGE = 50;
 

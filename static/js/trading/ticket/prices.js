@@ -7,8 +7,8 @@
  * and the price a ticket starts from, read from the instrument's own live quote (the
  * contract symbol's: never a look-alike ticker's).
  */
-import { num } from '../stream/contract.js';
-import { KIND, displayOf, parse } from '../stream/instruments.js';
+import { num } from '../../stream/contract.js';
+import { KIND, displayOf, parse } from '../../stream/instruments.js';
 
 export const isBuy = (action) => String(action).startsWith('Buy');
 

@@ -1,6 +1,6 @@
 /*
  * The order ticket on the page: a modal <dialog> (keyboard: Tab through labelled fields,
- * Escape closes) over one draft (ticket-model.js) and its steps (ticket-flow.js). DOM only;
+ * Escape closes) over one draft (model.js) and its steps (flow.js). DOM only;
  * never innerHTML. What the browser tests read (tests/browser/README.md):
  *   #trade-ticket[data-phase]          editing | previewing | previewed | confirming | sent
  *   [data-ticket-account] [data-ticket-action="<leg>"] [data-ticket-quantity="<leg>"]
@@ -23,12 +23,12 @@
  *   [data-ticket-quote][data-symbol][data-bid][data-ask]: its own live quote, as the stream has it;
  *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
-import { el, setAttr, setText } from '../stream/dom.js';
+import { el, setAttr, setText } from '../../stream/dom.js';
 import {
   ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, legName,
   orderBody, prefillPrice, prefillStopPrice, previewWarnings, typeFields, unofferedBrokers,
-} from './ticket-model.js';
-import { createTicketFlow } from './ticket-flow.js';
+} from './model.js';
+import { createTicketFlow } from './flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
 const EFFECT_WORDS = [['cost', 'Cost'], ['fees', 'Fees'], ['buying_power_before', 'Buying power before'], ['buying_power_after', 'Buying power after'], ['margin_change', 'Margin change']];
