@@ -22,9 +22,7 @@ from sandbox.alpaca import (
     accounts,
     activities,
     assets,
-    brackets,
     contracts,
-    orders,
     portfolio,
     positions,
     render,
@@ -33,6 +31,7 @@ from sandbox.alpaca import (
 )
 from sandbox.alpaca.customers import BROKER
 from sandbox.alpaca.facade import Scope, account_scope, authenticate, facade_of
+from sandbox.alpaca.orders import brackets, cancel, query, replace, submit
 from sandbox.alpaca.wire import BAD_INPUT, NOT_FOUND, Refusal, alpaca_error, ok
 from sandbox.core import trading_calendar as cal
 
@@ -236,36 +235,36 @@ def position_routes(prefix: str, api: str) -> list[Route]:
 
 
 async def _list_orders(request: Request, scope: Scope) -> Response:
-    return ok(orders.select(scope, request.query_params))
+    return ok(query.select(scope, request.query_params))
 
 
 async def _submit_order(request: Request, scope: Scope) -> Response:
     body = await json_body(request)
     if brackets.is_linked(body):  # bracket, oco, oto
         return ok(brackets.place(scope, body))
-    return ok(orders.place(scope, body))
+    return ok(submit.place(scope, body))
 
 
 async def _cancel_orders(request: Request, scope: Scope) -> Response:
-    return ok(orders.cancel_all(scope), 207)
+    return ok(cancel.cancel_all(scope), 207)
 
 
 async def _order_by_client_id(request: Request, scope: Scope) -> Response:
-    return ok(orders.by_client_id(scope, request.query_params.get("client_order_id")))
+    return ok(query.by_client_id(scope, request.query_params.get("client_order_id")))
 
 
 async def _get_order(request: Request, scope: Scope) -> Response:
     nested = request.query_params.get("nested")
-    return ok(orders.get(scope, request.path_params["order_id"], nested))
+    return ok(query.get(scope, request.path_params["order_id"], nested))
 
 
 async def _replace_order(request: Request, scope: Scope) -> Response:
     changes = await json_body(request)
-    return ok(orders.replace(scope, request.path_params["order_id"], changes))
+    return ok(replace.replace(scope, request.path_params["order_id"], changes))
 
 
 async def _cancel_order(request: Request, scope: Scope) -> Response:
-    orders.cancel(scope, request.path_params["order_id"])
+    cancel.cancel(scope, request.path_params["order_id"])
     return Response(status_code=204)
 
 

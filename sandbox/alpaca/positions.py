@@ -16,8 +16,10 @@ import uuid
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
-from sandbox.alpaca import orders, render
+from sandbox.alpaca import render
 from sandbox.alpaca.facade import Scope
+from sandbox.alpaca.orders import cancel, outcomes
+from sandbox.alpaca.orders.submit import SOURCE
 from sandbox.alpaca.wire import (
     FORBIDDEN,
     NOT_FOUND,
@@ -90,13 +92,13 @@ def _close(scope: Scope, position: PositionRecord, amount: Decimal) -> dict[str,
             scope.number,
             position.symbol,
             amount,
-            source=orders.SOURCE,
+            source=SOURCE,
             client_order_id=str(uuid.uuid4()),
         )
     except OrderRejected as exc:
-        raise orders.rejection(exc) from None
-    orders.publish(scope, placed.order)
-    return orders.rendered(scope, placed.order)
+        raise outcomes.rejection(exc) from None
+    outcomes.publish(scope, placed.order)
+    return outcomes.rendered(scope, placed.order)
 
 
 def close(scope: Scope, key: str, qty: str | None, percentage: str | None) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def close_all(scope: Scope, cancel_orders: str | None) -> list[dict[str, Any]]:
     if flag not in ("true", "false"):
         raise bad("cancel_orders must be true or false")
     if flag == "true":
-        orders.cancel_all(scope)
+        cancel.cancel_all(scope)
     results = []
     for position in records(scope):
         symbol = alpaca_symbol(position.symbol)

@@ -102,7 +102,7 @@ def _identity(account: AccountRecord) -> dict[str, Any]:
         "id": account_uuid(account.number),
         "account_number": account.number,
         "status": "ACTIVE",
-        "crypto_status": "ACTIVE",  # the market's coins trade (alpaca/orders.py)
+        "crypto_status": "ACTIVE",  # the market's coins trade (alpaca/orders/submit.py)
         "currency": "USD",
         "created_at": iso(account.opened_at),
     }
@@ -379,7 +379,7 @@ def linked_parent(members: list[OrderRecord]) -> OrderRecord | None:
 
 def asset(symbol: str, name: str) -> dict[str, Any]:
     """A stock: fractionable, as every stock the sandbox trades takes fractional and
-    notional orders (alpaca/orders.py)."""
+    notional orders (alpaca/orders/submit.py)."""
     return {
         "id": asset_uuid(symbol),
         "class": "us_equity",

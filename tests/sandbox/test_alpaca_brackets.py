@@ -1,7 +1,7 @@
 """Alpaca's linked order classes at the sandbox — bracket, oco, oto — placed, read back,
 filled and cancelled by the official, unmodified alpaca-py 0.44 (`TradingClient`,
 `BrokerClient`) over real sockets. The core simulates them (sandbox/core/linked.py); the
-façade (sandbox/alpaca/brackets.py, orders.py, render.py) speaks Alpaca.
+façade (sandbox/alpaca/orders/brackets.py, orders/submit.py, render.py) speaks Alpaca.
 
 Sources:
 - alpacahq/alpaca-docs content/trading/orders.md, "Bracket Orders": an entry with

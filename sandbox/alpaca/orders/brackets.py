@@ -31,16 +31,14 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.alpaca.facade import Scope
-from sandbox.alpaca.orders import (
+from sandbox.alpaca.orders.outcomes import publish, rejection, rendered
+from sandbox.alpaca.orders.rules import TIF_IN
+from sandbox.alpaca.orders.submit import (
     SOURCE,
-    TIF_IN,
-    _check_configuration,
-    _client_order_id,
+    check_configuration,
     held_quantity,
     order_request,
-    publish,
-    rejection,
-    rendered,
+    unique_client_order_id,
 )
 from sandbox.alpaca.wire import WRONG_STATE, Refusal, bad, dec, number_param
 from sandbox.core.records import (
@@ -194,8 +192,8 @@ def linked_request(scope: Scope, body: dict[str, Any]) -> tuple[LinkedRequest, l
             raise bad("limit_price of an oco order must equal take_profit.limit_price")
     elif kind not in _ENTRY_TYPES:
         raise bad(f"{order_class} orders take a market or limit entry, not {kind!r}")
-    parent_id = _client_order_id(scope, body.get("client_order_id"))
-    ids = [parent_id] + [_client_order_id(scope, None) for _ in range(2)]
+    parent_id = unique_client_order_id(scope, body.get("client_order_id"))
+    ids = [parent_id] + [unique_client_order_id(scope, None) for _ in range(2)]
     if order_class == "oco":
         # the take-profit, as a plain limit order, checks the body (symbol, side, qty)
         simple = {k: v for k, v in body.items() if k not in ("take_profit", "stop_loss")}
@@ -234,7 +232,7 @@ def place(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
     request, _ = linked_request(scope, body)
     for member in (request.trigger, *request.orders):
         if member is not None:
-            _check_configuration(scope, member)
+            check_configuration(scope, member)
     try:
         placed = scope.facade.sandbox.brokerage.place_linked(scope.number, request)
     except OrderRejected as exc:
