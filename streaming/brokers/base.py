@@ -167,7 +167,7 @@ class SupportsCandles(Protocol):
 
 
 class OptionChainSource(Protocol):
-    """A link's option chains through the cluster-wide cache (option_chains.py)."""
+    """A link's option chains in the one shape (chains.py), through the cluster-wide cache."""
 
     async def expirations(self, symbol: str) -> tuple[list[dict[str, Any]], int]: ...
 

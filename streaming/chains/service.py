@@ -3,7 +3,7 @@ window around the money, the user's held strikes and the last known values.
 
 It runs at the user's stream owner (chains/owner.py `chain.request`), whose quote-source
 link holds the broker session; the structure comes from that link's `chains`
-(brokers/option_chains.py: cached cluster-wide, paced). Live values then arrive as
+(brokers/<broker>/chains.py: cached cluster-wide, paced). Live values then arrive as
 ordinary `quotes` frames for the symbols the page subscribes. Shapes and errors:
 docs/streaming-contract.md "Option chains".
 """

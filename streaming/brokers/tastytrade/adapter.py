@@ -43,11 +43,11 @@ from streaming.brokers.bars import HistoryError
 from streaming.brokers.base import STALE_HEARTBEATS, AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, StreamSilent, describe
-from streaming.brokers.option_chains import TastytradeChains
 from streaming.brokers.orders.freshness import superseded
 from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.brokers.tastytrade import compact, streamers, wire
+from streaming.brokers.tastytrade.chains import TastytradeChains
 from streaming.brokers.tastytrade.client import (
     base_url,
     make_alert_streamer,

@@ -41,10 +41,10 @@ from streaming.brokers.base import AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import BrokerHTTPError, StreamEnded, describe
 from streaming.brokers.market_data_cache import FetchFailed
-from streaming.brokers.option_chains import TradierChains, tradier_market_bucket
 from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.tradier.chains import TradierChains, tradier_market_bucket
 from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.fills import FillBook, fill_ids
 from streaming.brokers.tradier.history import history_candles
@@ -112,7 +112,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
         self._subscribed: set[str] = set()
         self._client: TradierClient | None = None
         self._fills = FillBook()
-        #: Option chains through the cluster-wide cache and pacing (option_chains.py).
+        #: Option chains through the cluster-wide cache and pacing (tradier/chains.py).
         self.chains = TradierChains(
             self._get, access_token, urlsplit(self.api_url).netloc, self.config.chain_cache_ttl
         )
