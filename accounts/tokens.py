@@ -6,7 +6,7 @@ the secret's SHA-256 is stored: the secret has 256 bits of entropy, so a fast ha
 enough (a slow password hash guards low-entropy passwords), and the comparison is in
 constant time. The whole token is returned once, by `api_token_create`, and never again.
 
-Tokens are read-only (accounts/bearer.py lets them reach only the stream and the
+Tokens are read-only (streaming/tabs/bearer.py lets them reach only the stream and the
 snapshot); they expire, can be revoked by their user or staff, and every open stream of a
 token that ended closes within seconds (streaming/cluster/sessions.py checks them with the login
 sessions).

@@ -4,7 +4,7 @@ websockets.
 The Django app is built first so that settings and apps are ready before the
 websocket routing (which imports consumers and models) is imported. Websockets are
 origin-checked (cross-site hijacking) and session-authenticated, or authenticated by an
-API token (`Authorization: Bearer`, accounts/bearer.py: no Origin needed); every
+API token (`Authorization: Bearer`, streaming/tabs/bearer.py: no Origin needed); every
 connection's scope carries a probe of its transport (streaming/tabs/socket.py: slow
 clients), and daphne builds WebSockets that discard oversized messages instead of
 failing the connection. The server's full garbage collections skip what survived the
@@ -22,10 +22,10 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from accounts.bearer import BearerWebsocketMiddleware  # noqa: E402
 from streaming.cluster.agents import agents  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
 from streaming.runtime.heap import install_freezing_collector  # noqa: E402
+from streaming.tabs.bearer import BearerWebsocketMiddleware  # noqa: E402
 from streaming.tabs.origin import OriginValidator  # noqa: E402
 from streaming.tabs.socket import install_bounded_websockets, probe_middleware  # noqa: E402
 

@@ -82,9 +82,9 @@ MIDDLEWARE = [
     "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # API tokens (accounts/bearer.py): its process_view runs before CSRF's, so a token's
+    # API tokens (streaming/tabs/bearer.py): its process_view runs before CSRF's, so a token's
     # POST gets "read-only" (403 JSON), not the CSRF page; nothing without a Bearer header.
-    "accounts.bearer.BearerTokenMiddleware",
+    "streaming.tabs.bearer.BearerTokenMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -5,7 +5,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views as accounts
-from accounts.bearer import token_readable
 from operations import views as operations
 from streaming.alerts import views as alert_views
 from streaming.candles import views as candles_views
@@ -20,6 +19,7 @@ from streaming.risk import limits_views, pnl_views, strategy_views
 from streaming.risk import page_views as risk_page_views
 from streaming.risk import views as risk_views
 from streaming.tabs import sse
+from streaming.tabs.bearer import token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
 
@@ -33,7 +33,7 @@ urlpatterns = [
     path("metrics", operations.metrics, name="metrics"),
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
-    # readable with an API token too (accounts/bearer.py), each under its rate limit
+    # readable with an API token too (streaming/tabs/bearer.py), each under its rate limit
     path("api/snapshot", token_readable("snapshot")(views.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
     path(

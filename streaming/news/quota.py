@@ -1,6 +1,6 @@
 """Per-user limits of the news SSE stream: opens per minute, and streams open at once.
 
-Opens are counted in accounts/ratelimit.py's one-minute windows (Redis across processes).
+Opens are counted in streaming/runtime/ratelimit.py's one-minute windows (Redis across processes).
 Open streams are *slots*: leases in one Redis sorted set per user (member: the stream's
 id, score: when its lease ends), taken atomically under the cap, renewed by the running
 stream and given back when it ends. A process that dies (or a response that is never
@@ -20,7 +20,7 @@ import time
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from accounts.ratelimit import Verdict, limiter_client, rate_hit
+from streaming.runtime.ratelimit import Verdict, limiter_client, rate_hit
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Thin: the query is checked (order_list.py, exports.py), the user's snapshot read (as the
 polling fallback reads it), the pages built by orders/pages.py and the file by orders/exports.py
 (docs/streaming-contract.md, "Orders" and "CSV exports"). Session or API token (read
-only; accounts/bearer.py); anonymous → 403 JSON; another user's or an unknown account →
+only; streaming/tabs/bearer.py); anonymous → 403 JSON; another user's or an unknown account →
 404 with a sentence; bad input → 400 with a sentence.
 """
 

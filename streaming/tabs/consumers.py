@@ -100,7 +100,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         self.limiter = validation.RateLimiter()
         session = self.scope.get("session")
-        token = self.scope.get("api_token")  # accounts/bearer.py: a bearer socket
+        token = self.scope.get("api_token")  # streaming/tabs/bearer.py: a bearer socket
         tab = TabSession(
             self,
             self.channel_name,

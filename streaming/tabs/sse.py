@@ -146,7 +146,7 @@ class EventStreamTab:
 
 async def event_stream(request: ASGIRequest) -> HttpResponseBase:
     """The stream as `text/event-stream`; 403 for anyone not logged in, and for a page of
-    another site (the WebSocket's origin check). An API token's request (accounts/bearer.py
+    another site (the WebSocket's origin check). An API token's request (streaming/tabs/bearer.py
     authenticated it) needs no Origin and uses no session."""
     token = getattr(request, "api_token", None)
     if token is None and not sse_request_allowed(request):

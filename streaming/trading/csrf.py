@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as page_failure
 
-from accounts.bearer import SCOPE_KEY
+from streaming.tabs.bearer import SCOPE_KEY
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

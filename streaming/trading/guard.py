@@ -1,6 +1,6 @@
 """What every trading endpoint checks before anything else (the contract's rules 1 to 3).
 
-A logged-in session (API tokens never get here: accounts/bearer.py answers them 403
+A logged-in session (API tokens never get here: streaming/tabs/bearer.py answers them 403
 `token_read_only` first), an `Origin` naming this site on every write (on top of
 Django's CSRF check, which runs in the middleware), and a per-user rate limit. The view
 gets the user, so it never asks for it again.
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.ratelimit import rate_hit
+from streaming.runtime.ratelimit import rate_hit
 from streaming.tabs.origin import origin_allowed
 
 TradingView = Callable[..., Awaitable[HttpResponse]]

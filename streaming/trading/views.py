@@ -10,9 +10,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts.bearer import SCOPE_KEY, token_readable
 from streaming.orders.views import api_orders
 from streaming.request_body import BodyError, json_body
+from streaming.tabs.bearer import SCOPE_KEY, token_readable
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
 from streaming.trading.guard import trading_request
 from streaming.trading.tickets import confirm_order, preview_order, ticket_status

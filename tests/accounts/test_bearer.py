@@ -13,12 +13,12 @@ from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
-from accounts import ratelimit
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from config.asgi import application
 from streaming.cluster.agents import agents
 from streaming.models import Watchlist
+from streaming.runtime import ratelimit
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""Per-token rate limits (accounts/ratelimit.py): a fixed one-minute window per token and
+"""Per-token rate limits (streaming/runtime/ratelimit.py): a fixed one-minute window per token and
 kind, in memory for one process, in Redis across processes."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import logging
 import pytest
 import redis
 
-from accounts import ratelimit
-from accounts.ratelimit import Verdict, token_rate_hit
+from streaming.runtime import ratelimit
+from streaming.runtime.ratelimit import Verdict, token_rate_hit
 from tests.support.redis_server import free_port
 
 #: 12:00:10 into a minute window (a multiple of 60 plus 10 s).
@@ -64,7 +64,7 @@ def test_redis_unreachable_allows_and_warns_once_per_hit(settings, caplog):
     """A limiter must not take a working script down: Redis away → allowed, one warning
     line, no traceback."""
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
-    caplog.set_level(logging.WARNING, logger="accounts.ratelimit")
+    caplog.set_level(logging.WARNING, logger="streaming.runtime.ratelimit")
     assert hits("connect", 5) == [Verdict(True)] * 5
     assert [r.getMessage() for r in caplog.records] == [
         "token rate limit not checked (Redis: ConnectionError): allowed"

@@ -51,7 +51,7 @@ from django.conf import settings
 from django.core.cache import caches
 from channels.layers import get_channel_layer
 
-from accounts.ratelimit import limiter_client
+from streaming.runtime.ratelimit import limiter_client
 from operations import readiness, stream_health
 from streaming.brokers import rate_limit
 from streaming.cluster.agents import agents

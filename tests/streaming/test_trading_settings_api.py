@@ -17,10 +17,10 @@ from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import ratelimit
 from accounts.models import BrokerLink
 from accounts.tokens import api_token_create
 from streaming.models import TradingAudit, TradingProfile
+from streaming.runtime import ratelimit
 
 pytestmark = pytest.mark.django_db
 

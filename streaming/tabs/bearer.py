@@ -29,9 +29,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from accounts.models import ApiToken
-from accounts.ratelimit import token_rate_hit
 from accounts.tokens import TOKEN_PREFIX, api_token_authenticate, api_token_touch
 from streaming.contract import CLOSE_TOKEN_RATE_LIMITED, CLOSE_UNAUTHENTICATED
+from streaming.runtime.ratelimit import token_rate_hit
 
 log = logging.getLogger(__name__)
 
