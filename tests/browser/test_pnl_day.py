@@ -38,7 +38,7 @@ START_MARGIN = INTERVAL + 5 + 4
 ZONE = "America/New_York"
 #: Points of the total before the screenshot: a curve a trader can read (~20 s at 1 s).
 SHOWN_POINTS = 20
-#: The chart's right margin (pnl-page.js: the time scale's `rightOffsetPixels`).
+#: The chart's right margin (static/js/risk/pnl/page.js: the time scale's `rightOffsetPixels`).
 RIGHT_MARGIN_PX = 36
 
 #: The chart's view is fitted to the day, as measured at the chart's present size (a

@@ -187,7 +187,7 @@ LOSSES = [[-1204.5, 1000.0], [-1000.0, 1000.0], [250.0, 1000.0], [None, 1000.0],
 
 def test_the_browser_computes_the_limits_row_as_the_server() -> None:
     """One snapshot and one table of cases, fed to page_rows.py / limits_runner.py and to
-    static/js/risk/risk-limits.js (through node): the same values, states and sentences."""
+    static/js/risk/limits.js (through node): the same values, states and sentences."""
     snapshot = json.loads(json.dumps(FIXTURE))
     now = snapshot["now_ms"]
     values = portfolio_values(snapshot, now)

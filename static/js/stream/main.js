@@ -100,7 +100,7 @@ function start(root) {
   const riskCard = document.querySelector('[data-risk-graph]');
   let risk = null;
   if (riskCard) {
-    import('../risk/risk-page.js').then((m) => {
+    import('../risk/page.js').then((m) => {
       risk = m.createRiskPage(document, root, riskCard, {
         fetch: (url, opts) => window.fetch(url, opts),
         now: () => Date.now() + clock.skew,
@@ -478,7 +478,7 @@ function start(root) {
     },
     /** The chart page's chart: its data read back from the library (render-chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
-    /** The /risk page's graph: its curves read back from the library (risk-page.js). */
+    /** The /risk page's graph: its curves read back from the library (static/js/risk/page.js). */
     risk: () => (risk ? risk.snapshot() : null),
     /** What the notifications raised here (render-notifications.js), or null without a bell. */
     notifications: () => (notifier ? notifier.snapshot() : null),

@@ -5,7 +5,7 @@
 // stdout: {beta_delta, day_pnl, bands: [[state, sentence]], losses: [[state, sentence]]}.
 import { applySnapshot, initialState } from '../../../static/js/stream/state.js';
 import { portfolioBetaDelta } from '../../../static/js/stream/exposure.js';
-import { bandStatus, limitDayPnl, lossStatus } from '../../../static/js/risk/risk-limits.js';
+import { bandStatus, limitDayPnl, lossStatus } from '../../../static/js/risk/limits.js';
 
 let text = '';
 for await (const chunk of process.stdin) text += chunk;

@@ -5,7 +5,7 @@
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
  * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
- * static/js/risk/risk-strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
+ * static/js/risk/strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../../stream/contract.js';
 import { fromPosition as instrumentOf } from '../../stream/instruments.js';

@@ -145,7 +145,7 @@ export function graphMarkers(grid, price, breakevens) {
 }
 
 /**
- * The graph's select after the page was rendered again (a fill: risk-tables.js
+ * The graph's select after the page was rendered again (a fill: tables.js
  * `reloadRows`): the server's choices now (`[{value, label}]`, each underlying held and
  * the portfolio), the current choice kept while it is offered, else the server's
  * (`selected`: the page asked with the current choice picks its default).

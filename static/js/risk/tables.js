@@ -10,7 +10,7 @@ import { quoteStale } from '../stream/contract.js';
 import { markCell, setText } from '../stream/dom.js';
 import { BENCHMARK, knownSum, livePrice, portfolioBetaDelta, positionExposure } from '../stream/exposure.js';
 import { quoteWhy } from '../stream/format.js';
-import { nextChoices } from './risk-graph.js';
+import { nextChoices } from './graph.js';
 import { fmtNumber } from './strategy-rows.js';
 
 const plain = (v) => fmtNumber(v, 2);

@@ -15,13 +15,13 @@
  * at the default interval, never on an earlier day's page), and `data-view` is measured
  * after the paint, so it describes what the chart shows.
  */
-import { LineSeries, createChart, createSeriesMarkers } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
-import { csrfToken } from '../stream/alert-api.js';
-import { setTimeZone, timeZone } from '../stream/format.js';
-import { createPreferences } from '../stream/preferences.js';
+import { LineSeries, createChart, createSeriesMarkers } from '../../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
+import { csrfToken } from '../../stream/alert-api.js';
+import { setTimeZone, timeZone } from '../../stream/format.js';
+import { createPreferences } from '../../stream/preferences.js';
 import {
   chartEdges, chartPoints, clock, createFitPolicy, mergeAnswer, money, seriesLooks, sourceText, statMarkers, statsText, timeText, viewReport, zoneLabel,
-} from './pnl-model.js';
+} from './model.js';
 
 /** The newest samples the page lists (the server's PAGE_ROWS). */
 const RECENT_ROWS = 10;

@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fmtNumber, positionsKey, strategyCells } from '../../static/js/risk/strategy-rows.js';
+import { fmtNumber, positionsKey, strategyCells } from '../../../static/js/risk/strategy-rows.js';
 
 test('a long call as the server writes it', () => {
   const c = strategyCells({

@@ -7,7 +7,7 @@
  * zone, labelled (stream/format.js's rule). The answer's shape: docs/streaming-contract.md
  * "P&L over the day".
  */
-import { fmt, timeZone } from '../stream/format.js';
+import { fmt, timeZone } from '../../stream/format.js';
 
 /** Points by time, the fresh answer's winning: a poll after a restart brings the earlier
  * samples again (they are the database's) and the new ones; none is doubled. */

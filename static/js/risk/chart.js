@@ -40,7 +40,7 @@ export function createRiskChart(box) {
   let grid = null;
 
   return {
-    /** parts: {grid, today, date, expiration, shading, priceMarkers, beMarkers} (risk-graph.js). */
+    /** parts: {grid, today, date, expiration, shading, priceMarkers, beMarkers} (graph.js). */
     draw(parts) {
       if (parts.shading) bands.setData(parts.shading);
       for (const key of ['today', 'date', 'expiration']) if (parts[key]) series[key].setData(parts[key]);

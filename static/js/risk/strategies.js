@@ -2,7 +2,7 @@
  * The /risk page's strategies list and table rows, live: server-rendered at load; when the
  * stream's positions change (a fill, a position frame) the list is asked again
  * (`GET /api/risk/strategies`) and the tables' rows are rendered again by the server
- * (risk-tables.js `reloadRows`): at most once per 2 s, never two at once.
+ * (tables.js `reloadRows`): at most once per 2 s, never two at once.
  *
  * With trading (`env.trading`), each strategy's name cell has a Close… button
  * (`[data-strategy-close="<key>"]`): the list is asked once at load (the rendered rows
@@ -12,8 +12,8 @@
  */
 import { el, reconcileChildren } from '../stream/dom.js';
 import { strategyCloseOffer } from '../trading/ticket/model.js';
-import { createThrottle } from './risk-graph.js';
-import { reloadRows } from './risk-tables.js';
+import { createThrottle } from './graph.js';
+import { reloadRows } from './tables.js';
 import { positionsKey, strategyCells } from './strategy-rows.js';
 
 const REFRESH_GAP_MS = 2000;

@@ -1,12 +1,12 @@
-// The P&L page's data (static/js/risk/pnl-model.js): samples merged without doubles after
+// The P&L page's data (static/js/risk/pnl/model.js): samples merged without doubles after
 // a restart, nulls left out of the curve, the stats as markers at their times, the words.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   chartEdges, chartPoints, clock, createFitPolicy, mergeAnswer, mergePoints, money, seriesLooks, sourceText, statMarkers, statsText, timeText, viewReport, zoneLabel,
-} from '../../static/js/risk/pnl-model.js';
-import { setTimeZone } from '../../static/js/stream/format.js';
+} from '../../../static/js/risk/pnl/model.js';
+import { setTimeZone } from '../../../static/js/stream/format.js';
 
 const p = (t, dayPnl, netLiq = 1000) => ({ t, net_liq: netLiq, day_pnl: dayPnl });
 

@@ -1,4 +1,4 @@
-// The what-if graph's pure parts (static/js/risk/risk-graph.js): the grid of prices, slider → query string, series and
+// The what-if graph's pure parts (static/js/risk/graph.js): the grid of prices, slider → query string, series and
 // markers from the API's answers, the live re-fetch throttle. Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   GRID_POINTS, PORTFOLIO, bandShading, createThrottle, curveData, dateAfter, drivingSymbol, graphMarkers, gridSpan,
   ivShiftText, nearestPoint, needsRecenter, nextChoices, priceGrid, riskUrl, sliderDate, sliderDateText,
-} from '../../static/js/risk/risk-graph.js';
+} from '../../../static/js/risk/graph.js';
 
 test('the grid: evenly spaced cents, ascending, distinct, centred on the price', () => {
   const grid = priceGrid(600, 90);

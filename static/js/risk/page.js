@@ -3,7 +3,7 @@
  * the curves (`GET /api/risk/...`: today, the chosen date, expiration); every render of
  * the stream's state compares the driving quote (the underlying's, SPY's for the
  * portfolio) with the price the curves were drawn at and re-fetches when it moved,
- * throttled (risk-graph.js `createThrottle`: ≤ 1 per second, never two at once). A stale
+ * throttled (graph.js `createThrottle`: ≤ 1 per second, never two at once). A stale
  * quote marks the card stale (the curve is the last price's); a refused request is its
  * sentence in the status line, and the graph keeps the last curve.
  *
@@ -15,12 +15,12 @@ import { fmt, quoteWhy } from '../stream/format.js';
 import {
   PORTFOLIO, REFETCH_GAP_MS, bandShading, createThrottle, curveData, drivingSymbol, graphMarkers, gridSpan, ivShiftText,
   needsRecenter, priceGrid, riskUrl, sliderDate, sliderDateText,
-} from './risk-graph.js';
+} from './graph.js';
 import { livePrice } from '../stream/exposure.js';
-import { createRiskChart } from './risk-chart.js';
-import { renderLimits } from './risk-limits.js';
-import { renderTables } from './risk-tables.js';
-import { createStrategiesList } from './risk-strategies.js';
+import { createRiskChart } from './chart.js';
+import { renderLimits } from './limits.js';
+import { renderTables } from './tables.js';
+import { createStrategiesList } from './strategies.js';
 
 /** A slider's re-fetches: at most one per this many ms. */
 const USER_GAP_MS = 150;
@@ -54,7 +54,7 @@ export function createRiskPage(doc, root, card, env) {
   };
   let maxDays = Number(dateInput.max) || 0;
   // per choice: its last expiration held (the date slider's end), null for stock only;
-  // read when asked: a fill's reload (risk-tables.js `reloadRows`) renders it again
+  // read when asked: a fill's reload (tables.js `reloadRows`) renders it again
   const expirations = () => {
     try { return JSON.parse(doc.getElementById('risk-expirations').textContent) || {}; } catch (e) { return {}; }
   };

@@ -1,13 +1,13 @@
-// The /risk page's limits row (static/js/risk/risk-limits.js): where the live β-weighted
+// The /risk page's limits row (static/js/risk/limits.js): where the live β-weighted
 // delta (static/js/stream/exposure.js) and day P&L (static/js/stream/totals.js) stand against
 // the user's band and daily loss limit, with the sentences page_rows.py renders first
 // (tests/streaming/test_risk_page_rows.py runs both on one table of cases).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
-import { portfolioBetaDelta } from '../../static/js/stream/exposure.js';
-import { bandStatus, limitDayPnl, lossStatus } from '../../static/js/risk/risk-limits.js';
+import { applyFrame, applySnapshot, initialState } from '../../../static/js/stream/state.js';
+import { portfolioBetaDelta } from '../../../static/js/stream/exposure.js';
+import { bandStatus, limitDayPnl, lossStatus } from '../../../static/js/risk/limits.js';
 
 const NOW = 1780000000000;
 const snap = {
