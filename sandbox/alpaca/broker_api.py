@@ -5,7 +5,7 @@ A key (HTTP Basic `key_id:secret_key`) is a customer with two accounts (see
 `customers.py`). The endpoint families are the shared ones (`endpoints.py`) under
 `/v1/trading/accounts/{account_id}/…`, plus what only the Broker API has: the account
 objects (`/v1/accounts`), activities across the key's accounts and the SSE trade-event
-stream (`/v1|v2/events/trades`, `trade_sse.py`).
+stream (`/v1|v2/events/trades`, `trade_events/sse.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.routing import Route
 from sandbox.alpaca import accounts, endpoints
 from sandbox.alpaca.customers import BROKER
 from sandbox.alpaca.facade import Scope, account_scope, authenticate, facade_of
-from sandbox.alpaca.trade_sse import open_stream
+from sandbox.alpaca.trade_events.sse import open_stream
 from sandbox.alpaca.wire import Refusal, ok
 
 __all__ = ["routes"]

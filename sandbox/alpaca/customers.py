@@ -5,7 +5,7 @@ and Roth IRA); a Trading API key (`APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` head
 customer with ONE account. The first secret seen for a key is its secret; a key belongs to
 the API it was first used with (a Broker key does not trade on the Trading API and the
 other way round). Each customer keeps its trade events (`StoredEvent`, made by
-`trade_events.py`) for replay.
+`trade_events/feed.py`) for replay.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from sandbox.alpaca import render
 from sandbox.alpaca.customers import Customer, Customers
-from sandbox.alpaca.trade_events import TradeEvents
+from sandbox.alpaca.trade_events.feed import TradeEvents
 from sandbox.alpaca.watchlists import WatchlistBook
 from sandbox.alpaca.wire import NOT_FOUND, UNAUTHORIZED, alpaca_error, order_uuid
 from sandbox.core.records import AccountRecord, OrderRecord

@@ -9,9 +9,9 @@ from sandbox.alpaca import (
     crypto_data,
     crypto_stream,
     news,
-    trade_stream,
     trading_api,
 )
+from sandbox.alpaca.trade_events import trade_updates
 
 routes: list[BaseRoute] = [
     *news.routes,
@@ -19,5 +19,5 @@ routes: list[BaseRoute] = [
     *crypto_stream.routes,
     *broker_api.routes,
     *trading_api.routes,
-    *trade_stream.routes,
+    *trade_updates.routes,
 ]

@@ -9,7 +9,7 @@ shape apply here without a new broker name.
 
 A key (`APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` headers) is a customer with ONE account
 (see `customers.py`); the endpoint families are the shared ones (`endpoints.py`), and its
-trade events go out on the `trade_updates` socket (`trade_stream.py`).
+trade events go out on the `trade_updates` socket (`trade_events/trade_updates.py`).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from sandbox.alpaca.customers import Customer, StoredEvent
-from sandbox.alpaca.trade_events import TradeEvents
+from sandbox.alpaca.trade_events.feed import TradeEvents
 from sandbox.alpaca.wire import BAD_INPUT, TOO_MANY, ULID_RE, alpaca_error, ulid_time
 from sandbox.core.hub import Session
 

@@ -5,7 +5,7 @@ Handshake: the client authenticates in-band (`{"action":"authenticate","data":{"
 listens (`{"action":"listen","data":{"streams":["trade_updates"]}}`). Every server message
 is UTF-8 JSON in a **binary** frame, as Alpaca's paper endpoint sends them (clients that
 assume text frames break here as they would there). Updates are the façade's trade events
-(`trade_events.py`) of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
+(`feed.py`) of the key's account, reshaped: `{"stream":"trade_updates","data":{"event",
 "execution_id","order","timestamp"[,"price","qty","position_qty"]}}`. No replay: a client
 that was away missed what happened meanwhile (it reconciles over REST).
 

@@ -1,14 +1,14 @@
 """Alpaca trade events: brokerage `Order` events of Alpaca accounts become Alpaca trade
 events (`new`, `partial_fill`, `fill`, `canceled`, `replaced`, `rejected`, `expired`),
 kept per key for replay (`Customer.events`) and offered to the key's open streams: the
-Broker API's SSE stream (`trade_sse.py`) and the Trading API's `trade_updates` socket
-(`trade_stream.py`). Each event's `order` is the one renderer's (`render.order`); a linked
+Broker API's SSE stream (`sse.py`) and the Trading API's `trade_updates` socket
+(`trade_updates.py`). Each event's `order` is the one renderer's (`render.order`); a linked
 order's parent (a bracket's or oto's entry, an oco's take-profit) carries its other members
 in `legs`, as `nested=true` shows them.
 
 Guesses (UNCONFIRMED at Alpaca) about what is reported, each a `SandboxConfig` switch
 `alpaca_<name>` (settable at start or through `POST /_sandbox/config`; the stream's own
-switches are listed in `trade_sse.py`):
+switches are listed in `sse.py`):
 
 * `alpaca_event_retention`: how many events per key can be replayed.
 * `alpaca_pending_new_event` (False): the brokerage's `Received` state is reported as
