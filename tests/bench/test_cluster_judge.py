@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from bench.cluster.__main__ import judge_line, sweep_judge
+from bench.cluster.judge import judge_line, sweep_judge
 
 
 def point(sockets: int, quote_ms: int, account_ms: int, lost: int = 0) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def test_the_order_frames_p99_by_stage_is_read_per_window_over_every_daphne():
     """bench.cluster's last column: per stage the bucket bound under which 99 % of the
     window's order frames fall, the two daphnes' buckets added, what came before the
     window left out; '-' for a stage no daphne observed (the workers layout's owners)."""
-    from bench.cluster.__main__ import order_p99
+    from bench.cluster.metrics import order_p99
 
     before = [cumulative("stage:numbered:", {0.025: 1000}), {}]
     after = [
