@@ -1,7 +1,8 @@
-"""Which adapter and which account lookup serve each broker.
+"""Which adapter, which account lookup and which order history serve each broker.
 
 The only place that knows the list of brokers on the streaming side: the stream manager,
-the agents and the admin's verify action ask here and stay broker-agnostic.
+the agents, the admin's verify action and the orders page ask here and stay
+broker-agnostic.
 """
 
 from __future__ import annotations
@@ -12,31 +13,31 @@ from typing import Any
 from django.conf import settings
 
 from streaming.brokers.alpaca import client as alpaca_client
+from streaming.brokers.alpaca import history as alpaca_history
 from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.client import alpaca_trading_url
 from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import BrokerAdapter, Checkpoint, StreamConfig
+from streaming.brokers.orders.history import BrokerHistory, HistoryLink, HistoryPage, history_page
 from streaming.brokers.tastytrade import client as tastytrade_client
+from streaming.brokers.tastytrade import history as tastytrade_history
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
 from streaming.brokers.tradier import client as tradier_client
+from streaming.brokers.tradier import history as tradier_history
 from streaming.brokers.tradier.adapter import TradierAdapter
+from streaming.order_list import Key
 
 #: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
 QUOTE_BROKERS = ("tastytrade", "tradier")
 #: Brokers whose adapter quotes coins: tastytrade's feed has them; Alpaca's crypto market
 #: data streams nothing else, and feeds the coins of a user whose quote source has none.
 COIN_QUOTE_BROKERS = ("tastytrade", "alpaca")
-
-
-def alpaca_trading_url(alpaca_api: str) -> str | None:
-    """The Trading API base URL of an Alpaca link's mode ("paper" / "live"); None for
-    the Broker API ("broker")."""
-    if alpaca_api == "paper":
-        return settings.ALPACA_TRADING_PAPER_URL
-    if alpaca_api == "live":
-        return settings.ALPACA_TRADING_LIVE_URL
-    if alpaca_api == "broker":
-        return None
-    raise ValueError(f"unknown Alpaca API mode {alpaca_api!r}")
+#: Each broker's own read of an account's past orders (brokers/orders/history.py).
+ORDER_HISTORIES: dict[str, BrokerHistory] = {
+    "tastytrade": tastytrade_history.order_history,
+    "tradier": tradier_history.order_history,
+    "alpaca": alpaca_history.order_history,
+}
 
 
 async def fetch_account_numbers(
@@ -115,3 +116,15 @@ def make_adapter(
     else:
         raise ValueError(f"no adapter for broker {broker!r}")
     return adapter
+
+
+async def order_history(
+    link: HistoryLink, account: str, *, before: Key | None, size: int
+) -> HistoryPage:
+    """A page of the account's past orders from the link's broker's own history, older
+    than the order key `before` (None: the newest), newest first
+    (orders/history.py `history_page`)."""
+    read = ORDER_HISTORIES.get(link.broker)
+    if read is None:
+        raise ValueError(f"no order history for broker {link.broker!r}")
+    return await history_page(read, link, account, before=before, size=size)

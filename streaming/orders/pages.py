@@ -18,8 +18,9 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from streaming.brokers.catalog import order_history
 from streaming.brokers.errors import describe
-from streaming.brokers.order_history import HistoryLink, order_history
+from streaming.brokers.orders.history import HistoryLink
 from streaming.order_list import (
     Key,
     OrderQuery,

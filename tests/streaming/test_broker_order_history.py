@@ -1,4 +1,4 @@
-"""Each broker's order history (streaming/brokers/order_history.py) against the sandbox over
+"""Each broker's order history (streaming/brokers/<broker>/history.py) against the sandbox over
 real sockets — tastytrade through the unmodified SDK, Tradier and Alpaca (Broker API and
 Trading API) over httpx — compared with what the same broker's stream adapter reports
 for the same orders: one order is one row whichever way it was read (same status
@@ -13,7 +13,8 @@ import pytest
 
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
-from streaming.brokers.order_history import HistoryLink, order_history
+from streaming.brokers.catalog import order_history
+from streaming.brokers.orders.history import HistoryLink
 from streaming.brokers.values import order_status
 from streaming.instruments.naming import name_order
 from streaming.order_list import order_key

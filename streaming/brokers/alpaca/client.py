@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import orjson
+from django.conf import settings
 from httpx_sse import EventSource, aconnect_sse
 
 from streaming import metrics
@@ -33,6 +34,7 @@ from streaming.brokers.http_client import HTTPClient, async_client
 __all__ = [
     "AlpacaClient",
     "AlpacaTradingClient",
+    "alpaca_trading_url",
     "error_message",
     "fetch_account_numbers",
     "fetch_trading_account_numbers",
@@ -40,6 +42,18 @@ __all__ = [
 
 #: Longest pause honoured from a Retry-After header before giving up on a request.
 MAX_RETRY_AFTER = 30.0
+
+
+def alpaca_trading_url(alpaca_api: str) -> str | None:
+    """The Trading API base URL of an Alpaca link's mode ("paper" / "live"); None for
+    the Broker API ("broker")."""
+    if alpaca_api == "paper":
+        return settings.ALPACA_TRADING_PAPER_URL
+    if alpaca_api == "live":
+        return settings.ALPACA_TRADING_LIVE_URL
+    if alpaca_api == "broker":
+        return None
+    raise ValueError(f"unknown Alpaca API mode {alpaca_api!r}")
 
 
 def error_message(response: httpx.Response) -> str:

@@ -44,10 +44,10 @@ from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance
 from streaming.brokers.supervised import SupervisedAdapter
+from streaming.brokers.tradier.candles import history_candles
 from streaming.brokers.tradier.chains import TradierChains, tradier_market_bucket
 from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.fills import FillBook, fill_ids
-from streaming.brokers.tradier.history import history_candles
 from streaming.brokers.tradier.orders import TradierOrders
 from streaming.brokers.tradier.pacing import Reserve
 from streaming.brokers.tradier.wire import (
@@ -434,7 +434,7 @@ class TradierAdapter(TradierOrders, SupervisedAdapter):
 
     # -- candle history ------------------------------------------------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of `symbol` from `from_ms` (tradier/history.py)."""
+        """Candles of `symbol` from `from_ms` (tradier/candles.py)."""
         return await history_candles(
             self._get, self._market_bucket, symbol, tf, from_ms, within=within
         )
