@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts import views as accounts
 from operations import views as operations
 from streaming.alerts import views as alert_views
 from streaming.candles import views as candles_views
@@ -22,6 +21,7 @@ from streaming.tabs import sse
 from streaming.tabs.bearer import token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
+from streaming.user_settings import views as user_settings
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -49,17 +49,17 @@ urlpatterns = [
         token_readable("snapshot")(order_views.export_csv),
         name="api-export",
     ),
-    path("settings/tokens", accounts.api_tokens, name="api-tokens"),
+    path("settings/tokens", user_settings.api_tokens, name="api-tokens"),
     path(
         "settings/tokens/<int:token_id>/revoke",
-        accounts.api_token_revoke_view,
+        user_settings.api_token_revoke_view,
         name="api-token-revoke",
     ),
-    path("settings/display", accounts.display_settings, name="display-settings"),
-    path("api/preferences", accounts.preferences, name="api-preferences"),
+    path("settings/display", user_settings.display_settings, name="display-settings"),
+    path("api/preferences", user_settings.preferences, name="api-preferences"),
     path(
         "api/notifications/settings",
-        accounts.notification_settings,
+        user_settings.notification_settings,
         name="api-notification-settings",
     ),
     path("watchlist", views.watchlist, name="watchlist"),

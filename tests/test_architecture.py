@@ -48,6 +48,7 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.risk",
         "streaming.trading",
         "streaming.links",  # a link verified at its broker, and its admin page
+        "streaming.user_settings",  # a user's tokens and preferences pages
     ),
     (
         "streaming.wiring",
