@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from sandbox.core import trading_calendar as cal
 from sandbox.core.simulation import Simulation
-from sandbox.tastytrade.instruments import bad_request
+from sandbox.tastytrade.query import bad_request
 from sandbox.tastytrade.rest import authed, data_response, not_found
 
 EQUITY = "Equity"

@@ -24,7 +24,7 @@ from sandbox.core.market.listings import coin_named, crypto_feed_symbol
 from sandbox.core.market.state import RISK_FREE_RATE
 from sandbox.core.simulation import Simulation
 from sandbox.core.symbols import classify
-from sandbox.tastytrade.instruments import bad_request
+from sandbox.tastytrade.query import bad_request
 from sandbox.tastytrade.rest import authed, data_response, not_found
 
 MAX_SYMBOLS = 500

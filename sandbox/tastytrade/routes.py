@@ -9,7 +9,6 @@ from sandbox.tastytrade import (
     complex_orders,
     customer,
     history,
-    instruments,
     market_time,
     metrics,
     oauth,
@@ -19,13 +18,14 @@ from sandbox.tastytrade import (
 )
 from sandbox.tastytrade.account_streamer import streamer_endpoint
 from sandbox.tastytrade.dxlink import dxlink_endpoint
+from sandbox.tastytrade.instruments.routes import routes as instrument_routes
 
 routes: list[BaseRoute] = [
     *oauth.routes,
     *rest.routes,
     *orders.routes,
     *history.routes,
-    *instruments.routes,
+    *instrument_routes,
     *metrics.routes,
     *watchlists.routes,
     *customer.routes,

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.core.simulation import Simulation
-from sandbox.tastytrade.instruments import bad_request
+from sandbox.tastytrade.query import bad_request
 from sandbox.tastytrade.rest import authed, data_response, error_response, not_found
 
 DEFAULT_GROUP = "default"
