@@ -212,3 +212,60 @@ def test_the_checks_see_a_circle_and_an_upward_import() -> None:
     """The checks themselves can fail."""
     assert circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert tier_of("streaming.stream.manager") < tier_of("streaming.cluster.agents")
+
+
+# ------------------------------------------------------------------ the top-level packages
+
+#: The app's top-level packages, lowest first; a package imports only from its own level or
+#: a lower one. The broker sandbox is lowest and apart (it imports nothing from the app:
+#: above). `accounts` stands on its own: users' broker links, API tokens and preferences,
+#: their tables and the services over them; what reaches a broker, a socket or Redis with
+#: them lives in `streaming` (docs/streaming.md, "Above and below streaming/").
+#: `operations` (health, metrics) reads both; `config` (settings, URLs, ASGI) composes all.
+TOP_LEVEL: list[tuple[str, ...]] = [
+    ("sandbox",),
+    ("accounts",),
+    ("streaming",),
+    ("operations",),
+    ("config",),
+]
+
+
+def level_of(name: str) -> int | None:
+    """The level of the top-level package `name` belongs to (None: not one of the app's)."""
+    top = name.split(".")[0]
+    return next((i for i, level in enumerate(TOP_LEVEL) if top in level), None)
+
+
+def upward_between_packages(edges: dict[str, set[str]]) -> list[str]:
+    """Every import of a module from a top-level package above its own."""
+    upward = []
+    for name, targets in sorted(edges.items()):
+        mine = level_of(name)
+        for target in sorted(targets):
+            theirs = level_of(target)
+            if mine is not None and theirs is not None and theirs > mine:
+                upward.append(f"{name} -> {target}")
+    return upward
+
+
+def test_no_top_level_package_imports_one_above_it() -> None:
+    assert upward_between_packages(graph()) == []
+
+
+def test_every_app_package_has_a_level() -> None:
+    assert [package for package in APP_PACKAGES if level_of(package) is None] == []
+
+
+def test_the_top_level_check_sees_an_upward_import() -> None:
+    """The check itself can fail: on a made-up graph, the one import upward is named."""
+    made_up = {
+        "accounts.bearer": {"accounts.tokens", "streaming.contract"},
+        "streaming.trading.cancels": {"accounts.models", "sandbox.core.market"},
+        "operations.views": {"streaming.cluster.agents"},
+        "config.urls": {"operations.views", "accounts.views"},
+    }
+    assert upward_between_packages(made_up) == ["accounts.bearer -> streaming.contract"]
+    assert upward_between_packages({"operations.views": {"config.settings"}}) == [
+        "operations.views -> config.settings"
+    ]
