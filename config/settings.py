@@ -445,7 +445,7 @@ LOGGING = {
 RISK_LIMITS_INTERVAL = float(os.environ.get("RISK_LIMITS_INTERVAL", "0.5"))
 # P&L over the day (docs/streaming-contract.md "P&L over the day"): the owner of a user's
 # stream samples net liq and day P&L per account and in total every this many seconds,
-# on a grid aligned to the epoch (streaming/risk/pnl_sampler.py).
+# on a grid aligned to the epoch (streaming/risk/pnl/sampler.py).
 PNL_SAMPLE_INTERVAL = float(os.environ.get("PNL_SAMPLE_INTERVAL", "60"))
 # --- risk: the what-if curve (docs/streaming-contract.md, "Risk: the what-if curve") ---
 # The continuous risk-free rate the option model prices with: no broker here streams one.

@@ -8,24 +8,27 @@ from operations import views as operations
 from streaming.alerts import views as alert_views
 from streaming.candles import views as candles_views
 from streaming.chains import views as chain_views
-from streaming.dashboard import views
 from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
+from streaming.pages import dashboard, login, orders_api, snapshot
+from streaming.pages import risk as risk_page
 from streaming.push import views as push_views
-from streaming.risk import limits_views, pnl_views, strategy_views
-from streaming.risk import page_views as risk_page_views
-from streaming.risk import views as risk_views
+from streaming.risk.limits import views as limits_views
+from streaming.risk.pnl import views as pnl_views
+from streaming.risk.strategies import views as strategy_views
+from streaming.risk.whatif import views as risk_views
 from streaming.tabs import sse
 from streaming.tabs.bearer import token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
+from streaming.watchlist import views as watchlist_views
 from streaming.user_settings import views as user_settings
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", views.login, name="login"),
+    path("login/", login.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", operations.health, name="health"),
     path("healthz", operations.health),  # the earlier name, kept for existing probes
@@ -34,7 +37,7 @@ urlpatterns = [
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
     # readable with an API token too (streaming/tabs/bearer.py), each under its rate limit
-    path("api/snapshot", token_readable("snapshot")(views.api_snapshot), name="api-snapshot"),
+    path("api/snapshot", token_readable("snapshot")(snapshot.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
     path(
         "api/news/stream",
@@ -42,8 +45,8 @@ urlpatterns = [
         name="api-news-stream",
     ),
     # orders page by page, and CSV exports (docs/streaming-contract.md "Orders", "CSV exports")
-    # GET: the order list (session or token); POST: confirm a preview (trading/views.py)
-    path("api/orders", trading_views.orders_view, name="api-orders"),
+    # GET: the order list (session or token); POST: confirm a preview (pages/orders_api.py)
+    path("api/orders", orders_api.orders_view, name="api-orders"),
     path(
         "api/exports/<slug:kind>.csv",
         token_readable("snapshot")(order_views.export_csv),
@@ -62,7 +65,7 @@ urlpatterns = [
         user_settings.notification_settings,
         name="api-notification-settings",
     ),
-    path("watchlist", views.watchlist, name="watchlist"),
+    path("watchlist", watchlist_views.watchlist, name="watchlist"),
     path("market", overview_views.market, name="market"),
     path("market/symbols", overview_views.market_symbols, name="market-symbols"),
     # candle charts: /chart/<SYMBOL>?tf=5m (docs/streaming-contract.md "Candle charts");
@@ -94,7 +97,7 @@ urlpatterns = [
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
     # risk (docs/streaming-contract.md "The /risk page")
-    path("risk", risk_page_views.risk_page, name="risk"),
+    path("risk", risk_page.risk_page, name="risk"),
     # P&L over the day (docs/streaming-contract.md "P&L over the day")
     path("pnl", pnl_views.pnl_page, name="pnl"),
     path("api/pnl", token_readable("snapshot")(pnl_views.api_pnl), name="api-pnl"),
@@ -123,7 +126,7 @@ urlpatterns = [
         name="api-risk",
     ),
     path("api/risk/", risk_views.api_risk_not_found, name="api-risk-none"),
-    path("", views.dashboard, name="home"),
+    path("", dashboard.dashboard, name="home"),
     # trading (docs/streaming-contract.md "Trading: preview, confirm, place, cancel, …")
     path("api/orders/preview", trading_views.preview_view, name="api-orders-preview"),
     path("api/orders/cancel-all", trading_views.cancel_all_view, name="api-orders-cancel-all"),

@@ -38,8 +38,8 @@ class StreamingConfig(AppConfig):
         from streaming.cluster.agents import agents
         from streaming.contract import ToOwner
         from streaming.push.sender import sender
-        from streaming.risk.limits_owner import answer_limits_changed
-        from streaming.risk.pnl_owner import answer_balance_history
+        from streaming.risk.limits.owner import answer_limits_changed
+        from streaming.risk.pnl.owner import answer_balance_history
         from streaming.trading.owner import answer_order
         from streaming.wiring import build_manager
 
@@ -61,8 +61,8 @@ async def watched() -> set[int]:
 
     from streaming.alerts.store import alert_watched_users
     from streaming.push.working import working_watched_users
-    from streaming.risk.limits_store import limits_watched_users
-    from streaming.risk.pnl_store import pnl_watched_users
+    from streaming.risk.limits.store import limits_watched_users
+    from streaming.risk.pnl.store import pnl_watched_users
 
     def read() -> set[int]:
         found = alert_watched_users() | limits_watched_users()

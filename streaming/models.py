@@ -215,7 +215,7 @@ class PortfolioLimits(models.Model):
 
 class LimitState(models.Model):
     """Whether one of a user's limits is armed, changed only by compare-and-set
-    (streaming/risk/limits_store.py): a crossing is `armed -> false` with `crossings + 1`
+    (streaming/risk/limits/store.py): a crossing is `armed -> false` with `crossings + 1`
     (for the daily loss: `day` set to the trading day), so it fires once in the cluster."""
 
     BETA_DELTA_ABOVE, BETA_DELTA_BELOW, DAILY_LOSS = (
@@ -274,7 +274,7 @@ class LimitBreach(models.Model):
 # --- risk: pnl ---
 class PnlSample(models.Model):
     """One grid sample of an account's (or, `account` "", the user's total) net liq and day
-    P&L, written by the owner of the user's stream (streaming/risk/pnl_sampler.py). The
+    P&L, written by the owner of the user's stream (streaming/risk/pnl/sampler.py). The
     unique (user, account, at) is what keeps a restart or a failover from doubling a
     sample: the first write of a grid bucket wins. A missing input is stored null, never 0."""
 

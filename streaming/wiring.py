@@ -23,10 +23,10 @@ from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.push.orders import OrderPushes
 from streaming.push.working import WorkingOrdersMark
-from streaming.risk.limits_runner import LimitRunner
-from streaming.risk.limits_store import LimitStore
-from streaming.risk.metrics_runner import MetricsRunner
-from streaming.risk.pnl_sampler import PnlSampler
+from streaming.risk.limits.runner import LimitRunner
+from streaming.risk.limits.store import LimitStore
+from streaming.risk.metrics.runner import MetricsRunner
+from streaming.risk.pnl.sampler import PnlSampler
 from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager

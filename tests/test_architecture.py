@@ -17,11 +17,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP_PACKAGES = ("streaming", "accounts", "operations", "config", "sandbox")
 
+#: The features: a package each, beside one another. No feature imports another.
+FEATURES: tuple[str, ...] = (
+    "streaming.alerts",
+    "streaming.candles",
+    "streaming.chains",
+    "streaming.links",  # a link verified at its broker, and its admin page
+    "streaming.user_settings",  # a user's tokens and preferences pages
+    "streaming.news",
+    "streaming.orders",
+    "streaming.overview",
+    "streaming.risk",
+    "streaming.trading",
+    "streaming.watchlist",
+)
+
 #: The tiers of streaming/, lowest first. A module's tier is that of the longest prefix
 #: listed; a module imports only from its own tier or lower ones.
 TIERS: list[tuple[str, ...]] = [
     ("streaming.runtime",),
-    ("streaming.instruments",),  # what a symbol names: pure, below every broker
+    (
+        "streaming.instruments",  # what a symbol names: pure, below every broker
+        # what a position is worth, read from the contract's shapes: pure
+        "streaming.portfolio.valuation",
+        "streaming.portfolio.totals",
+        "streaming.portfolio.day_change",
+    ),
     (
         "streaming.brokers",
         "streaming.contract",
@@ -37,19 +58,13 @@ TIERS: list[tuple[str, ...]] = [
     ("streaming.cluster",),
     ("streaming.tabs",),
     ("streaming.push",),  # delivery to closed pages: used by the features that notify
-    (
-        "streaming.alerts",
-        "streaming.chains",
-        "streaming.candles",
-        "streaming.overview",
-        "streaming.news",
-        "streaming.orders",
-        "streaming.dashboard",
-        "streaming.risk",
-        "streaming.trading",
-        "streaming.links",  # a link verified at its broker, and its admin page
-        "streaming.user_settings",  # a user's tokens and preferences pages
-    ),
+    # the user's portfolio as every feature reads it (its snapshot, their holdings):
+    # below every feature, it imports none
+    ("streaming.portfolio",),
+    FEATURES,
+    # pages composed of several features (the dashboard, /risk, the login, the polling
+    # snapshot, a route two features share): a page may import any feature, no feature a page
+    ("streaming.pages",),
     (
         "streaming.wiring",
         "streaming.apps",

@@ -3,7 +3,7 @@ each refusal a sentence the page shows (docs/streaming-contract.md "Price alerts
 
 Its symbol is any spelling of an instrument that streams, stored as the contract symbol.
 What a spelling means for the user (`BTCUSD` held at Alpaca is the coin) is read from
-their holdings by the view (candles/holdings.py) and handed in as `instrument`.
+their holdings by the view (portfolio/holdings.py) and handed in as `instrument`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Price alerts over HTTP: `/alerts` (the page) and `/api/alerts[/<id>]` (the JSON API).
 
 Thin: the body is read safely (request_body.py), its symbol resolved through the user's
-holdings (candles/holdings.py: `BTCUSD` held at Alpaca is the coin), checked
+holdings (portfolio/holdings.py: `BTCUSD` held at Alpaca is the coin), checked
 (alerts/input.py), stored (alerts/store.py), and every write tells the user's stream owner
 (alerts/owner.py), so evaluation changes at once (docs/streaming-contract.md "Price
 alerts"). Alerts are shown by their instrument's display name.
@@ -27,9 +27,9 @@ from streaming.alerts.input import (
     clean_alert,
 )
 from streaming.alerts.owner import alerts_changed
-from streaming.candles.holdings import user_instrument
-from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.instruments.instrument import Instrument
+from streaming.portfolio.holdings import user_instrument
+from streaming.portfolio.page import snapshot_for, stream_context
 from streaming.request_body import BodyError, json_body
 
 LIMITS = {"max_active": MAX_ACTIVE_ALERTS, "max_body_bytes": MAX_ALERT_BODY_BYTES}

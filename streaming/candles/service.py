@@ -14,7 +14,7 @@ timeframe last (the quote source, or the next link that could: UserStreamManager
   again from the newest closed candle on (a candle or two, not the whole history), of
   the same link; when that link does not serve it now, the whole history is asked anew.
 
-The symbol asked is the instrument the user means (candles/holdings.py: `BTCUSD` held at
+The symbol asked is the instrument the user means (portfolio/holdings.py: `BTCUSD` held at
 Alpaca is the coin), cached and answered under its contract symbol. The live forming
 candle is the browser's (static/js/stream/candles.js, from quotes):
 docs/streaming-contract.md, "Candle charts".
@@ -36,9 +36,9 @@ from streaming.brokers.bars import (
     candle_price,
     day_start_ms,
 )
-from streaming.candles.holdings import user_instrument
 from streaming.candles.owner import ask_history
 from streaming.instruments.instrument import Instrument
+from streaming.portfolio.holdings import user_instrument
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
 HISTORY_DEADLINE = 8.0
@@ -74,7 +74,7 @@ def bad_symbol(symbol: Any) -> HistoryError:
 async def candles_request(
     user_id: int, symbol: Any, tf: Any, accounts: Iterable[Mapping[str, Any]] | None = None
 ) -> tuple[Instrument, str]:
-    """The instrument the user means (their holdings first: candles/holdings.py) and the
+    """The instrument the user means (their holdings first: portfolio/holdings.py) and the
     timeframe; HistoryError if either is bad. `accounts`: the snapshot's, if known."""
     tf = clean_tf(tf)
     instrument = await user_instrument(user_id, symbol, accounts)

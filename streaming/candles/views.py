@@ -6,7 +6,7 @@ chart's instrument as the tab's own subscription, server-rendered with its last 
 quote, titled by its display name, its note saying its hours; the browser loads the
 history, then keeps the forming candle live from quotes
 (static/js/stream/render-chart.js). The symbol asked is the instrument the user means
-(candles/holdings.py). Errors are `{"error", "message"}` JSON with a 4xx status
+(portfolio/holdings.py). Errors are `{"error", "message"}` JSON with a 4xx status
 (docs/streaming-contract.md, "Candle charts").
 """
 
@@ -24,7 +24,6 @@ from django.shortcuts import render
 
 from accounts.selectors import broker_link_list
 from streaming.brokers.bars import TIMEFRAMES, HistoryError, no_market_data
-from streaming.candles.holdings import user_instrument
 from streaming.candles.service import (
     SPARK_TF,
     bad_symbol,
@@ -34,10 +33,11 @@ from streaming.candles.service import (
     sparkline,
     sparkline_max_age,
 )
-from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.instruments.instrument import Instrument
 from streaming.instruments.kinds import Kind
-from streaming.overview.service import tile_text, tile_values
+from streaming.portfolio.day_change import tile_text, tile_values
+from streaming.portfolio.holdings import user_instrument
+from streaming.portfolio.page import snapshot_for, stream_context
 
 #: The HTTP status of each history error.
 STATUS = {

@@ -30,7 +30,7 @@ from streaming.chains.service import (
     rows_html,
 )
 from streaming.contract import ChainRequest, ToOwner
-from streaming.dashboard.page_context import snapshot_for, stream_context
+from streaming.portfolio.page import snapshot_for, stream_context
 
 
 def _query(request: HttpRequest, symbol: str, kind: str) -> ChainRequest:

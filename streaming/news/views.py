@@ -15,10 +15,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from streaming.dashboard.page_context import snapshot_for, stream_context
 from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.panel import news_list, news_panel
 from streaming.news.query import NewsQueryError, news_query, news_symbol
+from streaming.portfolio.page import snapshot_for, stream_context
 
 
 async def api_news(request: HttpRequest) -> JsonResponse:

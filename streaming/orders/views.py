@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.display_preferences import display_preferences_get
-from streaming.dashboard.page_context import snapshot_for
+from streaming.portfolio.page import snapshot_for
 from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,

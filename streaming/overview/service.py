@@ -1,5 +1,5 @@
-"""The market overview: a user's list of symbols (selector + service) and the values a
-tile shows (last, change and change % from the quote's previous close).
+"""The market overview: a user's list of symbols (selector + service) and its tiles (a
+quote's change over the day, streaming/portfolio/day_change.py, and its heat).
 
 The symbols stream through the tab's own subscription (the browser's `subscribe`
 message, inside the per-user union and its cap): there is no second quote path.
@@ -7,15 +7,15 @@ message, inside the per-user union and its cap): there is no second quote path.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from accounts.selectors import broker_link_list
 from streaming.brokers.catalog import QUOTE_BROKERS
 from streaming.models import MarketOverview
+from streaming.portfolio.day_change import tile_text, tile_values
 from streaming.validation import MAX_SYMBOLS_PER_MESSAGE, clean_symbol_list
 
-DASH = "—"
 #: The main index ETFs (and the VIX), in the order the overview shows them.
 DEFAULT_OVERVIEW = ["SPY", "QQQ", "IWM", "DIA", "VIX", "GLD", "TLT", "EEM", "XLF", "XLE"]
 #: At most this many symbols (one `subscribe` message carries them all).
@@ -53,44 +53,6 @@ def overview_set(*, user_id: int, symbols: Any) -> list[str]:
     clean = overview_clean(symbols)
     MarketOverview.objects.update_or_create(user_id=user_id, defaults={"symbols": clean})
     return clean
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def tile_values(quote: dict[str, Any] | None) -> dict[str, Decimal | None]:
-    """`last`, `change` (last - prev_close) and `change_pct` of one quote, for the
-    server-rendered page (static/js/stream/overview.js computes the same in the browser).
-    A value that cannot be computed is None (shown "—"), never 0."""
-    quote = quote or {}
-    last = _dec(quote.get("last"))
-    prev = _dec(quote.get("prev_close"))
-    change = last - prev if last is not None and prev is not None else None
-    pct = change / prev * 100 if change is not None and prev is not None and prev > 0 else None
-    return {"last": last, "prev_close": prev, "change": change, "change_pct": pct}
-
-
-def tile_text(values: dict[str, Decimal | None]) -> dict[str, str]:
-    """The tile's text as the browser writes it (overview.js `tileText`): "—" if None."""
-    last, change, pct = values["last"], values["change"], values["change_pct"]
-
-    def signed(v: Decimal, text: str) -> str:
-        if Decimal(text.replace(",", "").rstrip("%")) == 0:
-            return text
-        return f"{'+' if v > 0 else '-'}{text}"
-
-    return {
-        "last": DASH if last is None else f"{last:,.2f}",
-        "change": DASH if change is None else signed(change, f"{abs(change):,.2f}"),
-        "change_pct": DASH if pct is None else signed(pct, f"{abs(pct):.2f}%"),
-    }
 
 
 def heat_level(pct: Decimal | None) -> int | None:

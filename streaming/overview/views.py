@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from streaming.dashboard.page_context import live_page_context
+from streaming.overview.live_page import live_page_context
 from streaming.overview.service import OverviewError, overview_set
 from streaming.request_body import BodyError, json_body
 

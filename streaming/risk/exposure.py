@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from streaming.dashboard.totals import is_option_position, live_mark, number
+from streaming.portfolio.valuation import is_option_position, live_mark, number
 
 #: The index every β is measured against, and every β-weighted delta is counted in.
 BENCHMARK = "SPY"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from streaming.dashboard.totals import live_mark, number
+from streaming.contract import now_ms as clock_ms
+from streaming.portfolio.valuation import live_mark, number
 from streaming.risk.exposure import BENCHMARK, position_exposure, underlying_of
 
 MINUTE_MS = 60_000
@@ -78,3 +79,30 @@ def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, dict[str, Any
                 "iv_title": iv_rank_title(u, m, now_ms),
             }
     return cells
+
+
+def with_risk(snapshot: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The snapshot's accounts with each position's risk cells (`risk_cells`) under `key`,
+    computed now from the snapshot's own quotes, greeks and metrics."""
+    cells = risk_cells(snapshot, clock_ms())
+    return [
+        {
+            **a,
+            "positions": [
+                {**p, key: cells[f"{a.get('number')}|{p.get('symbol')}"]}
+                for p in a.get("positions") or []
+            ],
+        }
+        for a in snapshot.get("accounts") or []
+    ]
+
+
+def with_beta_delta(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with each position's `beta_delta` (SPY shares; None when an input lacks)."""
+    accounts = with_risk(snapshot, "risk")
+    for a in accounts:
+        a["positions"] = [
+            {**{k: v for k, v in p.items() if k != "risk"}, "beta_delta": p["risk"]["beta_delta"]}
+            for p in a["positions"]
+        ]
+    return {**snapshot, "accounts": accounts}

@@ -16,12 +16,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streaming.dashboard.totals import is_option_position, number
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind as InstrumentKind
 from streaming.instruments.kinds import kind_of
 from streaming.instruments.resolve import clean, from_position
 from streaming.instruments.symbols import EXPIRY_TIME, NEW_YORK
+from streaming.portfolio.valuation import is_option_position, number
 from streaming.risk.exposure import (
     account_positions,
     multiplier_of,

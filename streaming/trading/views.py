@@ -1,7 +1,8 @@
 """The order endpoints (docs/streaming-contract.md "Trading: … Endpoints"): thin — every
 one passes the guard (`trading_request`), reads its small JSON body, and hands the work
 to tickets.py (preview, confirm, a ticket) or cancels.py (cancel, cancel-all, the kill
-switch). `GET /api/orders` (the order list) shares its route with the confirm.
+switch). `GET /api/orders` (the order list) shares its route with the confirm
+(streaming/pages/orders_api.py).
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from streaming.orders.views import api_orders
 from streaming.request_body import BodyError, json_body
-from streaming.tabs.bearer import SCOPE_KEY, token_readable
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
 from streaming.trading.guard import trading_request
 from streaming.trading.tickets import confirm_order, preview_order, ticket_status
@@ -58,7 +57,7 @@ async def preview_view(request: HttpRequest, user: Any) -> HttpResponse:
 
 
 @trading_request
-async def _confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
+async def confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
     body = _posted(request, "Confirm")
     if isinstance(body, JsonResponse):
         return body
@@ -78,17 +77,6 @@ async def _confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
     return _answer(
         *await confirm_order(user.pk, body["preview_id"], key, request, second_confirm=second)
     )
-
-
-@token_readable("snapshot")
-async def orders_view(request: HttpRequest) -> HttpResponse:
-    """`/api/orders`: GET the order list (session or API token); POST confirm a preview
-    (a session only: an API token never trades)."""
-    if request.method == "POST":
-        if getattr(request, SCOPE_KEY, None) is not None:
-            return JsonResponse({"error": "token_read_only"}, status=403)
-        return await _confirm_view(request)
-    return await api_orders(request)
 
 
 @trading_request

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from streaming.dashboard.views import LOGIN_HOLD
+from streaming.pages.login import LOGIN_HOLD
 from streaming.push.working import CHECK_EVERY
 from streaming.stream.subscriptions import POLL_TAB_TTL
 from tests.cluster.test_cluster import cookie, live_tab

@@ -17,9 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streaming.dashboard.totals import live_mark
+from streaming.portfolio.valuation import live_mark
 from streaming.risk.exposure import position_exposure, underlying_of
-from streaming.risk.metrics_runner import MetricsRunner
+from streaming.risk.metrics.runner import MetricsRunner
 from tests.streaming.test_manager import Published
 from tests.streaming.test_metrics_runner import READY, covered, tastytrade_manager
 from tests.streaming.test_risk_instruments import NOW_MS

@@ -19,9 +19,9 @@ from django.test import Client
 
 from streaming.contract import ToOwner
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
-from streaming.risk import limits_store
-from streaming.risk.limits_rules import BETA_DELTA_ABOVE, DAILY_LOSS, Change
-from streaming.risk.limits_store import LimitStore
+from streaming.risk.limits import store as limits_store
+from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, Change
+from streaming.risk.limits.store import LimitStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

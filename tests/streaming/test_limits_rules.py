@@ -1,4 +1,4 @@
-"""The portfolio limits' crossing rule as a table (streaming/risk/limits_rules.py): a
+"""The portfolio limits' crossing rule as a table (streaming/risk/limits/rules.py): a
 crossing is armed → outside; the band re-arms inside by the hysteresis; the daily loss
 once per trading day; an unknown value evaluates nothing."""
 
@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from streaming.risk.limits_rules import (
+from streaming.risk.limits.rules import (
     BETA_DELTA_ABOVE,
     BETA_DELTA_BELOW,
     DAILY_LOSS,

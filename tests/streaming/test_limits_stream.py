@@ -16,10 +16,10 @@ from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
 from streaming.contract import ACCOUNT_FRAME_TYPES
 from streaming.models import LimitBreach, LimitState
-from streaming.risk import limits_store
-from streaming.risk.limits_rules import BETA_DELTA_ABOVE, DAILY_LOSS, trading_day
-from streaming.risk.limits_runner import LimitRunner, portfolio_values
-from streaming.risk.limits_store import LimitStore
+from streaming.risk.limits import store as limits_store
+from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, trading_day
+from streaming.risk.limits.runner import LimitRunner, portfolio_values
+from streaming.risk.limits.store import LimitStore
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.streaming.test_manager import Published
 from tests.support.sdk import SECRET

@@ -23,9 +23,8 @@ from streaming.overview.service import (
     heat_level,
     overview_get,
     overview_set,
-    tile_text,
-    tile_values,
 )
+from streaming.portfolio.day_change import tile_text, tile_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

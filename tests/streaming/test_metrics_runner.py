@@ -1,4 +1,4 @@
-"""Market metrics in a user's stream (streaming/risk/metrics_runner.py): a real manager,
+"""Market metrics in a user's stream (streaming/risk/metrics/runner.py): a real manager,
 the real tastytrade SDK and Tradier's REST API against the sandbox over real sockets.
 
 tastytrade's metrics equal the SDK's own `get_market_metrics` mapped by the contract's
@@ -21,8 +21,8 @@ from streaming.brokers.bars import date_ms, day_start_ms
 from streaming.brokers.base import SupportsMarketMetrics
 from streaming.brokers.tastytrade.metrics import metrics_symbol
 from streaming.contract import now_ms
-from streaming.risk import beta
-from streaming.risk.metrics_runner import MetricsRunner
+from streaming.risk.metrics import beta
+from streaming.risk.metrics.runner import MetricsRunner
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.streaming.test_manager import Published, manager_for
 from tests.streaming.test_tradier_adapter import make_adapter as tradier_adapter
@@ -159,7 +159,7 @@ def test_each_underlying_is_asked_by_tastytrades_metrics_symbol(contract: str, a
 async def test_a_failing_broker_is_logged_once_retried_and_the_last_values_kept(
     broker_at_sandbox, control, refresh_token, caplog
 ):
-    caplog.set_level(logging.WARNING, logger="streaming.risk.metrics_runner")
+    caplog.set_level(logging.WARNING, logger="streaming.risk.metrics.runner")
     fault = {"status": 500, "path_prefix": "/market-metrics", "credential": cred(refresh_token)}
     control.fault("http_error", count=3, **fault)
     runner = MetricsRunner(refresh=0.3, retry_base=0.05, retry_cap=0.2)

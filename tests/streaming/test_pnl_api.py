@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.display_preferences import display_preferences_update
-from streaming.risk.pnl_store import write_samples
+from streaming.risk.pnl.store import write_samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

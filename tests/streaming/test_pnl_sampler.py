@@ -16,9 +16,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.notification_settings import notification_settings_update
 from streaming.models import PnlSample
-from streaming.risk.pnl_sampler import PnlSampler, grid_time, sample_rows
-from streaming.risk.pnl_session import NEW_YORK, in_trading_session
-from streaming.risk.pnl_store import PnlStore, pnl_watched_users, samples_of_day
+from streaming.risk.pnl.sampler import PnlSampler, grid_time, sample_rows
+from streaming.risk.pnl.session import NEW_YORK, in_trading_session
+from streaming.risk.pnl.store import PnlStore, pnl_watched_users, samples_of_day
 from streaming.stream.state import LinkInfo, UserState
 from tests.support.wait import wait_until
 

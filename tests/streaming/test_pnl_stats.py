@@ -1,10 +1,10 @@
-"""The P&L curve's stats on a table of curves (streaming/risk/pnl_stats.py)."""
+"""The P&L curve's stats on a table of curves (streaming/risk/pnl/stats.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from streaming.risk.pnl_stats import as_day_change, curve_stats
+from streaming.risk.pnl.stats import as_day_change, curve_stats
 
 
 def pts(*values):

@@ -320,8 +320,8 @@ def test_a_limits_crossing_writes_its_pushes_once(client, user, service, debug):
     import datetime as dt
 
     from streaming.models import PortfolioLimits
-    from streaming.risk import limits_rules as rules
-    from streaming.risk.limits_store import limit_fire
+    from streaming.risk.limits import rules
+    from streaming.risk.limits.store import limit_fire
 
     subscribe(client, service.endpoint("one"), Device())
     PortfolioLimits.objects.create(user=user, daily_loss=1000)

@@ -1,4 +1,4 @@
-"""β by regression (streaming/risk/beta.py) and tastytrade's metrics as the contract's
+"""β by regression (streaming/risk/metrics/beta.py) and tastytrade's metrics as the contract's
 (streaming/brokers/tastytrade/metrics.py), on hand-made inputs with known answers."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from tastytrade.metrics import MarketMetricInfo
 
 from streaming.brokers.bars import DAY_MS, day_start_ms
 from streaming.brokers.tastytrade.metrics import metrics_of
-from streaming.risk import beta
+from streaming.risk.metrics import beta
 
 NOW = 1_795_700_000_000  # 2026-11-26, a Thursday afternoon UTC
 TODAY = day_start_ms(NOW)

@@ -9,7 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from streaming.risk.curve import (
+from streaming.risk.legs import Leg
+from streaming.risk.model import option_value
+from streaming.risk.whatif.curve import (
     Scenario,
     UnderlyingGroup,
     beta_weighted_pnl,
@@ -19,8 +21,6 @@ from streaming.risk.curve import (
     sigma_bands,
     unpriced,
 )
-from streaming.risk.legs import Leg
-from streaming.risk.model import option_value
 
 EXPIRES = dt.datetime(2026, 6, 19, 20, 0, tzinfo=dt.UTC)  # 16:00 New York
 NOW = dt.datetime(2026, 3, 20, 20, 0, tzinfo=dt.UTC)

@@ -21,20 +21,20 @@ import pytest
 from scipy.stats import norm
 
 from streaming.instruments.naming import name_position
-from streaming.risk.curve import Scenario, pnl_at
 from streaming.risk.exposure import position_exposure, underlying_rows
-from streaming.risk.input import RiskQuery
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.names import quantity_text, resolve_underlying
-from streaming.risk.page_rows import (
+from streaming.risk.page.rows import (
     default_choice,
     graph_choices,
     portfolio_line,
     strategy_rows,
     underlying_tables,
 )
-from streaming.risk.strategies import strategies_of
-from streaming.risk.whatif import portfolio_answer, underlying_answer
+from streaming.risk.strategies.grouping import strategies_of
+from streaming.risk.whatif.answer import portfolio_answer, underlying_answer
+from streaming.risk.whatif.curve import Scenario, pnl_at
+from streaming.risk.whatif.input import RiskQuery
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 11, 18, 15, 0, tzinfo=dt.UTC)

@@ -1,4 +1,4 @@
-"""The /risk page's server-rendered values (streaming/risk/page_rows.py): one table per
+"""The /risk page's server-rendered values (streaming/risk/page/rows.py): one table per
 underlying across accounts, "—" where an input lacks (never 0), a title naming each
 value's source and age, the graph's choices and the date slider's end."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from streaming.risk.limits_runner import portfolio_values
-from streaming.risk.page_rows import (
+from streaming.risk.limits.runner import portfolio_values
+from streaming.risk.page.rows import (
     PORTFOLIO,
     age_text,
     band_status,
@@ -186,7 +186,7 @@ LOSSES = [[-1204.5, 1000.0], [-1000.0, 1000.0], [250.0, 1000.0], [None, 1000.0],
 
 
 def test_the_browser_computes_the_limits_row_as_the_server() -> None:
-    """One snapshot and one table of cases, fed to page_rows.py / limits_runner.py and to
+    """One snapshot and one table of cases, fed to risk/page/rows.py / risk/limits/runner.py and to
     static/js/risk/limits.js (through node): the same values, states and sentences."""
     snapshot = json.loads(json.dumps(FIXTURE))
     now = snapshot["now_ms"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from streaming.risk.legs import Kind, Leg
-from streaming.risk.strategies import Strategy, strategies_of
+from streaming.risk.strategies.grouping import Strategy, strategies_of
 
 E1 = dt.date(2027, 1, 15)
 E2 = dt.date(2027, 2, 19)

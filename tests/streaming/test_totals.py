@@ -1,4 +1,4 @@
-"""Portfolio totals: the server's (streaming/dashboard/totals.py) equal the browser's
+"""Portfolio totals: the server's (streaming/portfolio/totals.py) equal the browser's
 (static/js/stream/totals.js run through node on the reducer's state) for one snapshot.
 
 The page is rendered with the server's numbers first and the browser takes over with its
@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streaming.dashboard.totals import portfolio_totals
+from streaming.portfolio.totals import portfolio_totals
 from tests.streaming.test_manager import Published, manager_for
 from tests.support.node import node_tool
 from tests.support.wait import wait_until
@@ -85,7 +85,7 @@ def test_nothing_known_is_none_and_nothing_to_sum_is_zero():
 
 
 def test_server_and_browser_agree_on_the_fixture():
-    """streaming/dashboard/totals.py == totals.js on the hand-made snapshot."""
+    """streaming/portfolio/totals.py == totals.js on the hand-made snapshot."""
     assert_agree(portfolio_totals(FIXTURE), browser_totals(FIXTURE))
 
 

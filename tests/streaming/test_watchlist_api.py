@@ -18,9 +18,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
-from streaming.dashboard.watchlist import WatchlistError, watchlist_apply, watchlist_set
 from streaming.models import DEFAULT_WATCHLIST, Watchlist
 from streaming.validation import MAX_SYMBOLS_PER_LIST
+from streaming.watchlist.service import WatchlistError, watchlist_apply, watchlist_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,7 +127,7 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection
 from streaming.models import Watchlist
-from streaming.dashboard.watchlist import watchlist_apply
+from streaming.watchlist.service import watchlist_apply
 
 user = get_user_model().objects.create_user("racer", password="x")
 errors = []

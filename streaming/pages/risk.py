@@ -1,0 +1,30 @@
+"""The /risk page: server-rendered first with the last known values (the risk feature's
+tables, limits and graph: streaming/risk/page/), then live from the user's stream
+(static/js/risk/: the tables and the limits from the quotes, the graph re-fetched from
+`GET /api/risk/...` as the underlying's quote moves)."""
+
+from __future__ import annotations
+
+import time
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from streaming.overview.live_page import live_page_context
+from streaming.risk.limits.store import limits_get
+from streaming.risk.page.context import risk_context
+
+
+@login_required
+async def risk_page(request: HttpRequest) -> HttpResponse:
+    """The risk page: the tables and the graph's frame from the last known values."""
+    user = await request.auser()
+    assert user.id is not None  # login_required
+    context = await live_page_context(user.id)
+    now_ms = int(time.time() * 1000)
+    limits = dict(await database_sync_to_async(limits_get)(user.id))
+    context.update(risk_context(context["snapshot"], request.GET.get("u"), now_ms, limits))
+    return await sync_to_async(render)(request, "streaming/risk.html", context)
