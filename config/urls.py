@@ -23,8 +23,8 @@ from streaming.tabs import sse
 from streaming.tabs.bearer import token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
-from streaming.watchlist import views as watchlist_views
 from streaming.user_settings import views as user_settings
+from streaming.watchlist import views as watchlist_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),

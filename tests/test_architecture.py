@@ -1,12 +1,17 @@
 """The layout's rules, kept true (docs/streaming.md, "The map").
 
 Every import counts, also one made only for typing or inside a function: a typing-only
-import is still two-way knowledge. Three rules:
+import is still two-way knowledge. The rules:
 - no import circles between the app's modules;
 - the broker sandbox imports nothing from the app;
 - imports point down the flow: a module imports only from its own tier or lower ones
   (`TIERS`); what a lower tier needs from a higher one is handed in at the composition
-  root (`streaming/wiring.py`, `streaming/apps.py`).
+  root (`streaming/wiring.py`, `streaming/apps.py`);
+- no feature imports another feature (`FEATURES`): what two of them share lives below
+  them (`streaming/portfolio/`), what composes them above them (`streaming/pages/`);
+- no two of streaming's top-level packages import each other, in any direction;
+- no folder of streaming/ keeps three or more modules told apart by a shared first word
+  (`limits_input`, `limits_rules`, `limits_store`: a folder `limits/` waiting to happen).
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ FEATURES: tuple[str, ...] = (
     "streaming.candles",
     "streaming.chains",
     "streaming.links",  # a link verified at its broker, and its admin page
-    "streaming.user_settings",  # a user's tokens and preferences pages
     "streaming.news",
     "streaming.orders",
     "streaming.overview",
     "streaming.risk",
     "streaming.trading",
+    "streaming.user_settings",  # a user's tokens and preferences pages
     "streaming.watchlist",
 )
 
@@ -75,6 +80,9 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.migrations",
     ),
 ]
+
+#: Pairs of streaming's top-level packages that still import each other: none.
+TWO_WAY_TIES_LEFT: set[frozenset[str]] = set()
 
 #: The one user's stream knows no ORM (it is handed what it needs).
 STREAM_FORBIDDEN = ("streaming.models", "django.db", "streaming.checkpoints")
@@ -177,6 +185,61 @@ def tier_of(name: str) -> int | None:
     return None if best is None else best[0]
 
 
+def feature_of(name: str) -> str | None:
+    """The feature `name` belongs to (None: no feature's module)."""
+    return next((f for f in FEATURES if name == f or name.startswith(f + ".")), None)
+
+
+def feature_crossings(edges: dict[str, set[str]]) -> list[str]:
+    """Every import from one feature's module into another feature's."""
+    return [
+        f"{name} -> {target}"
+        for name, targets in sorted(edges.items())
+        for target in sorted(targets)
+        if feature_of(name) and feature_of(target) and feature_of(name) != feature_of(target)
+    ]
+
+
+def top_package(name: str) -> str | None:
+    """`streaming.risk.limits.store` -> `streaming.risk` (None outside streaming/)."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] == "streaming" and len(parts) > 1 else None
+
+
+def two_way_ties(edges: dict[str, set[str]]) -> set[frozenset[str]]:
+    """Pairs of streaming's top-level packages where each imports the other."""
+    uses: set[tuple[str, str]] = set()
+    for name, targets in edges.items():
+        for target in targets:
+            a, b = top_package(name), top_package(target)
+            if a and b and a != b:
+                uses.add((a, b))
+    return {frozenset(pair) for pair in uses if (pair[1], pair[0]) in uses}
+
+
+def prefix_clusters(paths: list[Path], *, least: int = 3) -> dict[str, list[str]]:
+    """`folder/prefix_` -> its sibling modules (or packages) named `prefix_…`, where a
+    folder keeps `least` or more of them."""
+    found: dict[str, set[str]] = {}
+    for path in paths:
+        stem = path.parent.name if path.name == "__init__.py" else path.stem
+        folder = path.parent.parent if path.name == "__init__.py" else path.parent
+        if "_" not in stem.strip("_"):
+            continue
+        prefix = stem.split("_")[0]
+        found.setdefault(f"{folder.as_posix()}/{prefix}_", set()).add(stem)
+    return {key: sorted(names) for key, names in sorted(found.items()) if len(names) >= least}
+
+
+def streaming_paths() -> list[Path]:
+    """The Python files of streaming/ (its migrations aside: Django names those)."""
+    return [
+        path.relative_to(ROOT)
+        for path in (ROOT / "streaming").rglob("*.py")
+        if "migrations" not in path.parts
+    ]
+
+
 def test_no_import_circles() -> None:
     assert circles(graph()) == []
 
@@ -223,10 +286,53 @@ def test_the_stream_knows_no_orm() -> None:
     assert wrong == []
 
 
+def test_no_feature_imports_another_feature() -> None:
+    assert feature_crossings(graph()) == []
+
+
+def test_no_two_streaming_packages_import_each_other() -> None:
+    assert two_way_ties(graph()) - TWO_WAY_TIES_LEFT == set()
+
+
+def test_no_folder_keeps_three_siblings_told_apart_by_a_prefix() -> None:
+    assert prefix_clusters(streaming_paths()) == {}
+
+
 def test_the_checks_see_a_circle_and_an_upward_import() -> None:
     """The checks themselves can fail."""
     assert circles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert tier_of("streaming.stream.manager") < tier_of("streaming.cluster.agents")
+
+
+def test_the_new_rules_can_fail() -> None:
+    """A feature importing another, two packages importing each other and a folder of
+    prefixed siblings are each seen; what the rules allow is not."""
+    edges = {
+        "streaming.risk.labels": {"streaming.portfolio.valuation"},
+        "streaming.pages.dashboard": {"streaming.risk.labels", "streaming.news.panel"},
+        "streaming.news.views": {"streaming.chains.service"},
+        "streaming.brokers.client": {"streaming.metrics"},
+        "streaming.metrics": {"streaming.brokers.errors"},
+    }
+    assert feature_crossings(edges) == ["streaming.news.views -> streaming.chains.service"]
+    assert two_way_ties(edges) == {frozenset({"streaming.brokers", "streaming.metrics"})}
+    paths = [
+        Path("streaming/risk/limits_input.py"),
+        Path("streaming/risk/limits_rules.py"),
+        Path("streaming/risk/limits_store.py"),
+        Path("streaming/risk/pnl_day.py"),
+        Path("streaming/risk/pnl_stats.py"),
+        Path("streaming/risk/limits/rules.py"),
+        Path("streaming/news/sse_view.py"),
+        Path("streaming/news/sse_params/__init__.py"),
+        Path("streaming/news/sse_stream.py"),
+        Path("streaming/stream/listener.py"),
+        Path("streaming/stream/listener_services.py"),
+    ]
+    assert prefix_clusters(paths) == {
+        "streaming/news/sse_": ["sse_params", "sse_stream", "sse_view"],
+        "streaming/risk/limits_": ["limits_input", "limits_rules", "limits_store"],
+    }
 
 
 # ------------------------------------------------------------------ the top-level packages
