@@ -47,18 +47,18 @@ async def test_a_reconciliation_read_that_raced_a_pushed_fill_is_not_sent():
     before, still says Live: the screen keeps Filled (a clean clone showed it Live)."""
     adapter, sink = tastytrade(), RecordingSink()
     filled = order("Filled", 2_000)
-    await adapter._emit_order("5WT1", filled, sink)
+    await adapter.account._emit_order("5WT1", filled, sink)
     for full in (False, True):  # a reconciliation, a reconnect's snapshot
-        await adapter._emit_read_order(sink, "5WT1", order("Live", 1_000), full=full)
+        await adapter.account._emit_read_order(sink, "5WT1", order("Live", 1_000), full=full)
     assert [(k, p["status"]) for k, _, _, p in sink.events] == [("order", "Filled")]
-    assert adapter.stale_orders == 2
+    assert adapter.account.stale_orders == 2
 
 
 async def test_a_newer_read_is_sent_and_an_unchanged_one_only_on_a_snapshot():
     adapter, sink = tastytrade(), RecordingSink()
-    await adapter._emit_order("5WT1", order("Live", 1_000), sink)
-    await adapter._emit_read_order(sink, "5WT1", order("Live", 1_000), full=False)
-    await adapter._emit_read_order(sink, "5WT1", order("Live", 1_000), full=True)
-    await adapter._emit_read_order(sink, "5WT1", order("Cancelled", 2_000), full=False)
+    await adapter.account._emit_order("5WT1", order("Live", 1_000), sink)
+    await adapter.account._emit_read_order(sink, "5WT1", order("Live", 1_000), full=False)
+    await adapter.account._emit_read_order(sink, "5WT1", order("Live", 1_000), full=True)
+    await adapter.account._emit_read_order(sink, "5WT1", order("Cancelled", 2_000), full=False)
     assert [p["status"] for _, _, _, p in sink.events] == ["Live", "Live", "Cancelled"]
-    assert adapter.stale_orders == 0
+    assert adapter.account.stale_orders == 0

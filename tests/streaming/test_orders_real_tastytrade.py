@@ -806,17 +806,17 @@ async def test_a_complex_order_message_reaches_the_sink_as_its_member_orders(str
         refresh_token="unused",
         config=StreamConfig(**TASTYTRADE_FAST),
     )
-    adapter.last_account_message = time.monotonic()
+    adapter.account.last_account_message = time.monotonic()
     session = SimpleNamespace(is_test=True)  # the streamers' constructors read only this
     sink = RecordingSink()
     if streamer == "queued":
         queued = streamers.QueuedAlertStreamer(session)
         await queued._map_message("ComplexOrder", copy.deepcopy(OTOCO))
-        task = asyncio.create_task(adapter._pump_account(queued, sink))
+        task = asyncio.create_task(adapter.account._pump_account(queued, sink))
     else:
         plain = AlertStreamer(session)
         await plain._map_message("ComplexOrder", copy.deepcopy(OTOCO))
-        task = asyncio.create_task(adapter._pump_complex_orders(plain, sink))
+        task = asyncio.create_task(adapter.account._pump_complex_orders(plain, sink))
     try:
         await sink.wait_for(lambda: len(sink.events) >= 3, 5)
     finally:
@@ -914,12 +914,12 @@ async def test_an_order_message_the_sdk_cannot_read_does_not_end_the_stream():
         refresh_token="unused",
         config=StreamConfig(**TASTYTRADE_FAST),
     )
-    adapter.last_account_message = time.monotonic()
+    adapter.account.last_account_message = time.monotonic()
     queued = streamers.QueuedAlertStreamer(SimpleNamespace(is_test=True))
     await queued._map_message("Order", copy.deepcopy(ALLOCATE))
     await queued._map_message("ComplexOrder", copy.deepcopy(BLAST))
     sink = RecordingSink()
-    task = asyncio.create_task(adapter._pump_account(queued, sink))
+    task = asyncio.create_task(adapter.account._pump_account(queued, sink))
     try:
         await sink.wait_for(lambda: len(sink.events) >= 4, 5)
     finally:

@@ -47,7 +47,7 @@ async def independent_read(name: str, adapter, account: str, day: dt.date, url: 
     if name == "tastytrade":
         from tastytrade import Account
 
-        session = adapter._session
+        session = adapter.connection.session
         bars = await (await Account.get(session, account)).get_net_liquidating_value_history(
             session, time_back="1m"
         )

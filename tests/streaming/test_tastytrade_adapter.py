@@ -157,7 +157,7 @@ async def test_symbol_changes_while_one_is_applied_all_reach_the_broker(
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: "SPY" in sink.quotes)
-        assert not adapter._applying
+        assert not adapter.quotes._applying
         for wanted in ({"SPY", "AAPL"}, {"AAPL", "MSFT"}, {"QQQ", "MSFT", "IWM"}):
             adapter.set_symbols(wanted)
 
@@ -167,7 +167,7 @@ async def test_symbol_changes_while_one_is_applied_all_reach_the_broker(
 
         await sink.wait_for(lambda: quote_subs() == ["IWM", "MSFT", "QQQ"])
         await sink.wait_for(lambda: {"IWM", "MSFT", "QQQ"} <= sink.quotes.keys())
-        await sink.wait_for(lambda: not adapter._applying)
+        await sink.wait_for(lambda: not adapter.quotes._applying)
 
 
 async def test_orders_and_fills_arrive_from_the_account_streamer(
@@ -492,7 +492,7 @@ class BatchSink(RecordingSink):
 async def pumped(dx, sink: BatchSink, count: int) -> None:
     """Run the adapter's one market pump until the sink had `count` calls."""
     adapter = make_adapter("unused")
-    task = asyncio.create_task(adapter._pump_market(dx, sink))
+    task = asyncio.create_task(adapter.quotes._pump_market(dx, sink))
     try:
         await sink.wait_for(lambda: len(sink.calls) >= count, 5)
     finally:
@@ -565,7 +565,7 @@ async def test_every_quote_type_and_greeks_stream_with_either_streamer(
                 and "delta" in sink.greek_values.get(option, {})
             )
         )
-        assert type(adapter._dx) is streamers.STREAMER
+        assert type(adapter.connection.dx) is streamers.STREAMER
 
 
 @pytest.mark.parametrize("streamer", ["queued", "plain"])

@@ -1,18 +1,19 @@
 """Order entry at tastytrade (`SupportsOrders`), through the SDK on the link's own session.
 
-The orders go over the OAuth session the adapter's loops hold (tastytrade/reads.py): a
-ticket never costs a login. The SDK signs a price (negative = debit) and sends its
-`price-effect`; a one-leg order's effect follows from its action, a multi-leg order's
-from the legs' quotes (the buys worth more than the sells: a debit). The SDK raises
-refusals as `TastytradeError("code: message")` lines; they become `OrderRefused` with the
-codes and messages the broker sent.
+The orders go over the OAuth session the adapter's loops hold (the link's `Connection`,
+tastytrade/connection.py): a ticket never costs a login. One of the parts the adapter
+holds; the adapter forwards `SupportsOrders` to it. The SDK signs a price (negative =
+debit) and sends its `price-effect`; a one-leg order's effect follows from its action, a
+multi-leg order's from the legs' quotes (the buys worth more than the sells: a debit).
+The SDK raises refusals as `TastytradeError("code: message")` lines; they become
+`OrderRefused` with the codes and messages the broker sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, cast
 
@@ -29,7 +30,7 @@ from streaming.brokers.orders.entry import (
     PlaceResult,
     PreviewResult,
 )
-from streaming.brokers.tastytrade.reads import TastytradeReads
+from streaming.brokers.tastytrade.connection import Connection
 from streaming.brokers.values import num
 from streaming.instruments.kinds import Kind
 
@@ -124,18 +125,24 @@ def order_size(order: OrderRequest) -> Decimal:
     return min(leg.size for leg in order.legs)
 
 
-class TastytradeOrders(TastytradeReads):
-    """`SupportsOrders` for a tastytrade link, on the session its loops set."""
+class TastytradeOrders:
+    """`SupportsOrders` for a tastytrade link, on the session its loops set. `wants`:
+    whether the link streams an account (its adapter's)."""
+
+    def __init__(self, connection: Connection, wants: Callable[[object], bool]) -> None:
+        self._connection = connection
+        self._wants = wants
 
     async def _order_session(self, account: str) -> Session:
         with contextlib.suppress(TimeoutError):  # the link may be connecting still
             async with asyncio.timeout(ORDER_WAIT):
-                await self._dx_up.wait()
-        if self._session is None:
+                await self._connection.dx_up.wait()
+        session = self._connection.session
+        if session is None:
             raise RuntimeError("tastytrade's session is not connected")
         if not self._wants(account):
             raise OrderRefused("not_found", f"No tastytrade account {account} on this link.")
-        return self._session
+        return session
 
     @staticmethod
     def _account(account: str) -> Account:

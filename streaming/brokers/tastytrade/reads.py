@@ -1,28 +1,24 @@
-"""What a tastytrade link answers when asked, on the connections it already holds.
+"""What a tastytrade link answers when asked, on the connections it already holds: one of
+the parts its adapter holds.
 
 Candle history on its running DXLink (tastytrade/candles.py), one day of net liq
 (tastytrade/net_liq.py) and market metrics (tastytrade/metrics.py) over REST on its
 OAuth session. None of them opens a connection of its own: a chart, the P&L page or the
 metrics listener would otherwise cost a login or a DXLink per ask, and a broker's limits
-count those. Kept apart from the adapter's loops (tastytrade.py), which set the session
-and the streamer these read and clear them when a connection ends.
+count those. The adapter's loops set the session and the streamer these read, in the
+link's `Connection`, and clear them when a connection ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from tastytrade import DXLinkStreamer, Session
-from tastytrade.dxfeed import Candle
-
 from streaming.brokers.bars import HistoryError
-from streaming.brokers.base import StreamConfig
-from streaming.brokers.supervised import SupervisedAdapter
-from streaming.brokers.tastytrade.candles import CandleRequests
+from streaming.brokers.tastytrade.connection import Connection
 from streaming.brokers.tastytrade.metrics import market_metrics
 from streaming.brokers.tastytrade.net_liq import net_liq_history
 
@@ -30,56 +26,41 @@ from streaming.brokers.tastytrade.net_liq import net_liq_history
 METRICS_WAIT = 30.0
 
 
-class TastytradeReads(SupervisedAdapter):
-    """The asks of a tastytrade link, over its session and its DXLink (set by the loops)."""
+class TastytradeReads:
+    """The asks of a tastytrade link, over its session and its DXLink (set by the loops).
+    `wants`: whether the link streams an account (its adapter's)."""
 
-    def __init__(
-        self,
-        link_id: int,
-        config: StreamConfig | None,
-        account_numbers: Iterable[str],
-    ) -> None:
-        super().__init__(link_id, config, account_numbers)
-        #: The OAuth session while the link holds one (None between connections).
-        self._session: Session | None = None
-        #: The connected DXLink (None between connections): candle history asks it.
-        self._dx: DXLinkStreamer | None = None
-        self._dx_up = asyncio.Event()
-        #: Candle snapshots being collected on this DXLink.
-        self._candles = CandleRequests(link_id)
+    def __init__(self, connection: Connection, wants: Callable[[object], bool]) -> None:
+        self._connection = connection
+        self._wants = wants
 
     # -- candle history (DXLink Candle on the running streamer) ---------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
         this link's running streamer (tastytrade/candles.py)."""
         async with asyncio.timeout(within):
-            await self._dx_up.wait()
-        dx = self._dx
+            await self._connection.dx_up.wait()
+        dx = self._connection.dx
         if dx is None:
             raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
-        return await self._candles.fetch(
-            dx, symbol, tf, from_ms, within=within, connected=lambda: self._dx
+        return await self._connection.candles.fetch(
+            dx, symbol, tf, from_ms, within=within, connected=lambda: self._connection.dx
         )
-
-    async def _pump_candles(self, dx: DXLinkStreamer) -> None:
-        """Candle events to the request collecting their symbol's snapshot."""
-        while True:
-            self._candles.add(await dx.get_event(Candle))
 
     # -- REST on the running session ------------------------------------------------------
     async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
         """One day of the account's net liq from tastytrade's own history
         (tastytrade/net_liq.py), on the session this link already holds."""
-        if self._session is None or not self._wants(account):
+        if self._connection.session is None or not self._wants(account):
             raise RuntimeError(f"tastytrade account {account} is not connected on this link")
-        return await net_liq_history(self._session, account, day)
+        return await net_liq_history(self._connection.session, account, day)
 
     async def market_metrics(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         """tastytrade's market metrics through this link's session, per contract symbol
         asked (`BTC/USD:CXTALP` asked as `BTC/USD`, `/ESZ26:XCME` as `/ES`: metrics.py)."""
         with contextlib.suppress(TimeoutError):  # the link may be connecting still
             async with asyncio.timeout(METRICS_WAIT):
-                await self._dx_up.wait()
-        if self._session is None:
+                await self._connection.dx_up.wait()
+        if self._connection.session is None:
             raise RuntimeError("tastytrade's session is not connected")
-        return await market_metrics(self._session, symbols)
+        return await market_metrics(self._connection.session, symbols)
