@@ -5,7 +5,7 @@ Thin: the page is the dashboard's stream (same snapshot, transport and frames) w
 chart's instrument as the tab's own subscription, server-rendered with its last known
 quote, titled by its display name, its note saying its hours; the browser loads the
 history, then keeps the forming candle live from quotes
-(static/js/stream/render-chart.js). The symbol asked is the instrument the user means
+(static/js/stream/render/chart.js). The symbol asked is the instrument the user means
 (portfolio/holdings.py). Errors are `{"error", "message"}` JSON with a 4xx status
 (docs/streaming-contract.md, "Candle charts").
 """

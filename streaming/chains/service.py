@@ -297,7 +297,7 @@ def _held_mark(row: dict[str, Any], right: str, held: set[str], k: str) -> str:
 
 
 def rows_html(chain: dict[str, Any]) -> SafeString:
-    """The table's rows for the server-rendered page, the markup render-chain.js builds:
+    """The table's rows for the server-rendered page, the markup render/chain.js builds:
     text per cell, ITM shading, the ATM row and held strikes marked. Built here rather
     than in a template loop (40 rows x 21 cells took ~35 ms of the page's time)."""
     held = set(chain.get("held") or ())

@@ -49,7 +49,7 @@ FLASHING = {"/", "/market", "/chain/SPY"}
 NO_VALUES = {"/news/SPY", "/settings/tokens", "/pnl"}
 #: Pages that open no stream (no connection state to wait for).
 NO_STREAM = {"/settings/tokens", "/pnl"}
-#: The fading background of a flash is an animation (static/js/stream/dom.js); the colours
+#: The fading background of a flash is an animation (static/js/stream/render/dom.js); the colours
 #: under test are the classes', so the animation is turned off (fade() then skips it).
 NO_ANIMATE = "Object.defineProperty(Element.prototype, 'animate', {value: undefined});"
 

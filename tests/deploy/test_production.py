@@ -58,7 +58,7 @@ def _modules(folder: str) -> list[str]:
 
 
 #: Loaded by the chart page only (a dynamic import in main.js: the chart library with it).
-LAZY_MODULES = {"js/stream/render-chart.js", "js/stream/chart-format.js"}
+LAZY_MODULES = {"js/stream/render/chart.js", "js/stream/chart-format.js"}
 STREAM_MODULES = [m for m in _modules("js/stream") if m not in LAZY_MODULES]
 #: The order ticket's modules the dashboard imports (static/js/trading/): all but the
 #: /trading page's own and the header's kill switch (its own script on every page).

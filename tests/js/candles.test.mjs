@@ -198,7 +198,7 @@ test('chart bars are in seconds; sparklines scale into the box', () => {
 });
 
 test('chart links name the symbol safely: futures and options are encoded', async () => {
-  const { chartUrl } = await import('../../static/js/stream/render-sparklines.js');
+  const { chartUrl } = await import('../../static/js/stream/render/sparklines.js');
   assert.equal(chartUrl('SPY'), '/chart/SPY');
   assert.equal(chartUrl('/ESZ26', '1h'), '/chart/%2FESZ26?tf=1h');
   assert.equal(chartUrl('.SPY270115C590'), '/chart/.SPY270115C590');

@@ -1,10 +1,10 @@
-// static/js/stream/dom.js: a changed order's highlight is a ring, never a background under
+// static/js/stream/render/dom.js: a changed order's highlight is a ring, never a background under
 // its text (a tinted background under the muted text read 4.06:1, below WCAG AA's 4.5:1).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
 globalThis.window = { matchMedia: () => ({ matches: false }) };
-const { highlight, setFlashes } = await import('../../static/js/stream/dom.js');
+const { highlight, setFlashes } = await import('../../static/js/stream/render/dom.js');
 
 function node() {
   const calls = [];

@@ -1,5 +1,5 @@
 // "One desktop notification per event, per browser" with several tabs
-// (static/js/stream/render-notifications.js): two tabs that derive the same fill at once
+// (static/js/stream/render/notifications.js): two tabs that derive the same fill at once
 // raise it once between them, and a reload does not raise it again.
 //
 // The fakes model Chromium: localStorage is a copy per tab (per renderer process) that
@@ -13,9 +13,9 @@ import { createClaims } from '../../static/js/stream/claims.js';
 import { NOTIFIED_MAX, NOTIFIED_TTL_MS } from '../../static/js/stream/notify.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 
-// dom.js reads `window` when loaded (reduced motion); nothing else of it is used here
+// render/dom.js reads `window` when loaded (reduced motion); nothing else of it is used here
 globalThis.window ??= {};
-const { createNotifications } = await import('../../static/js/stream/render-notifications.js');
+const { createNotifications } = await import('../../static/js/stream/render/notifications.js');
 
 const T = 1_760_000_000_000;
 const fill = (id, quantity) => ({ id, quantity, price: 410.5, at: T });

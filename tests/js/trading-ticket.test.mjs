@@ -322,7 +322,7 @@ test('an expired preview is said before it is armed; the server\'s second_confir
 
 // ------------------------------------------------------------------ the ticket on the page (a small fake DOM)
 
-/** Just what ticket/dialog.js and dom.js touch: elements with attributes, children, text, a
+/** Just what ticket/dialog.js and render/dom.js touch: elements with attributes, children, text, a
  *  select's value (its chosen option, else the first; '' when set to none), events. */
 class FakeNode {
   constructor() { this.parentNode = null; }

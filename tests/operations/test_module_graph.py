@@ -18,7 +18,7 @@ def modules(folder: str) -> set[str]:
 
 
 #: Loaded with `import()` by the chart page only.
-ON_DEMAND = {"js/stream/render-chart.js", "js/stream/chart-format.js"}
+ON_DEMAND = {"js/stream/render/chart.js", "js/stream/chart-format.js"}
 #: The order ticket the live pages open (static/js/trading/): every module but the
 #: /trading page's own (page.js, words.js) and the header's kill switch,
 #: which every page loads by itself.

@@ -41,7 +41,7 @@ export function lossStatus(dayPnl, limit) {
 
 let drawn = {};
 
-/** (dom.js's `setText`: that module needs a window; this one runs under node too.) */
+/** (stream/render/dom.js's `setText`: that module needs a window; this one runs under node too.) */
 function setText(node, text) {
   if (node && node.textContent !== text) node.textContent = text;
 }

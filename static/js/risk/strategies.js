@@ -10,7 +10,7 @@
  * the ticket (static/js/trading/ticket/entry.js). Where the account's broker does not take
  * the legs in one order the button is disabled and its title says why.
  */
-import { el, reconcileChildren } from '../stream/dom.js';
+import { el, reconcileChildren } from '../stream/render/dom.js';
 import { strategyCloseOffer } from '../trading/ticket/model.js';
 import { createThrottle } from './graph.js';
 import { reloadRows } from './tables.js';

@@ -7,7 +7,7 @@
  * (closed, the rows not yet reloaded) reads "—".
  */
 import { quoteStale } from '../stream/contract.js';
-import { markCell, setText } from '../stream/dom.js';
+import { markCell, setText } from '../stream/render/dom.js';
 import { BENCHMARK, knownSum, livePrice, portfolioBetaDelta, positionExposure } from '../stream/exposure.js';
 import { quoteWhy } from '../stream/format.js';
 import { nextChoices } from './graph.js';

@@ -9,7 +9,7 @@
 import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
 import { send } from './alert-api.js';
 import { quoteStale } from './contract.js';
-import { el, markCell, reconcileChildren, setText } from './dom.js';
+import { el, markCell, reconcileChildren, setText } from './render/dom.js';
 import { fmt, quoteWhy } from './format.js';
 
 /** A time as the app shows every time (format.js: the trader's zone, labelled). */

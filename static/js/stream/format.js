@@ -30,7 +30,7 @@ function nf(min, max, extra) {
 // ------------------------------------------------------------------ the time rule
 // One rule for every time on the pages: the trader's time zone (display preferences),
 // else the browser's, always labelled with the zone ("14:02:11 EST"). Charts may show the
-// exchange's time instead, labelled ET (render-chart.js).
+// exchange's time instead, labelled ET (render/chart.js).
 
 let zone = ''; // an IANA name; '' = the browser's
 const timeFormats = new Map(); // "<zone>|<kind>" -> Intl.DateTimeFormat

@@ -13,9 +13,9 @@
  */
 import { FRESHNESS_EVERY_MS, formatPosition, newTabId, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
 import { errorText, rejectionText } from './format.js';
-import { createRenderer } from './render.js';
-import { createOverviewEditor, createOverviewView } from './render-overview.js';
-import { createSparklines } from './render-sparklines.js';
+import { createRenderer } from './render/page.js';
+import { createOverviewEditor, createOverviewView } from './render/overview.js';
+import { createSparklines } from './render/sparklines.js';
 import {
   addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
   orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
@@ -23,16 +23,16 @@ import {
 import { createTransport } from './transport.js';
 import { createWatchlistEditor } from './watchlist.js';
 import { createChainPage } from './chain-page.js';
-import { createChainView } from './render-chain.js';
+import { createChainView } from './render/chain.js';
 import { CHAIN_PACE } from './chain.js';
-import { createNotifications } from './render-notifications.js';
+import { createNotifications } from './render/notifications.js';
 import { createAlertsPage } from './alerts-page.js';
-import { createRowMenu } from './alert-menu.js';
+import { createRowMenu } from './render/row-menu.js';
 import { panelSymbols } from './news.js';
-import { createNewsPanel } from './render-news.js';
+import { createNewsPanel } from './render/news.js';
 import { canShare, frameForTab, positionOf } from './share.js';
 import { csrfToken } from './alert-api.js';
-import { setFlashes } from './dom.js';
+import { setFlashes } from './render/dom.js';
 import { setTimeZone } from './format.js';
 import { createPreferences } from './preferences.js';
 import { createTabLink } from './tab-link.js';
@@ -83,12 +83,12 @@ function start(root) {
   let firstQuote = 'waiting'; // 'waiting' → 'received' → 'drawn'
   // the market overview's tiles (the /market page, the dashboard's strip): overview.js
   const overviews = Array.from(document.querySelectorAll('[data-overview]'), (c) => createOverviewView(document, c));
-  // the chart page (render-chart.js) and the watchlist's sparklines and chart links
+  // the chart page (render/chart.js) and the watchlist's sparklines and chart links
   // (the chart library is loaded on the chart page only: a dynamic import)
   const chartCard = document.querySelector('[data-chart]');
   let chart = null;
   if (chartCard) {
-    import('./render-chart.js').then((m) => {
+    import('./render/chart.js').then((m) => {
       chart = m.createChartView(document, chartCard, {
         serverNow: () => Date.now() + clock.skew,
         fetch: (url, opts) => window.fetch(url, opts),
@@ -128,19 +128,19 @@ function start(root) {
       sparklines.render(state);
     }
   };
-  // the option chain page (/chain/<SYMBOL>): chain-page.js, render-chain.js
+  // the option chain page (/chain/<SYMBOL>): chain-page.js, render/chain.js
   let chainPage = null;
   const drawChain = () => {
     if (chainPage) chainPage.render(state, Date.now() + clock.skew);
     if (alertsPage) alertsPage.render(state); // the /alerts page (alerts-page.js)
   };
   let alertsPage = null;
-  // the news panel (the dashboard's, the /news/<SYMBOL> page's): render-news.js
+  // the news panel (the dashboard's, the /news/<SYMBOL> page's): render/news.js
   let newsPanel = null;
 
   // the trader's display preferences (preferences.js): flashes, time zone, sorts
   let prefs = null;
-  let chainView = null; // the chain page's table (render-chain.js), sorted too
+  let chainView = null; // the chain page's table (render/chain.js), sorted too
   const sorting = {
     get: (table) => (prefs ? prefs.get().sorts[table] || null : null),
     change(table, sort) {
@@ -476,11 +476,11 @@ function start(root) {
       drawOverviews();
       drawChain();
     },
-    /** The chart page's chart: its data read back from the library (render-chart.js). */
+    /** The chart page's chart: its data read back from the library (render/chart.js). */
     chart: () => (chart ? chart.snapshot() : null),
     /** The /risk page's graph: its curves read back from the library (static/js/risk/page.js). */
     risk: () => (risk ? risk.snapshot() : null),
-    /** What the notifications raised here (render-notifications.js), or null without a bell. */
+    /** What the notifications raised here (render/notifications.js), or null without a bell. */
     notifications: () => (notifier ? notifier.snapshot() : null),
     /** The news panel's items (news.js) and cursor, or null without a panel. */
     news: () => (newsPanel ? { items: newsPanel.items(), cursor: newsPanel.cursor() } : null),

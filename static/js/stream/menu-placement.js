@@ -1,5 +1,5 @@
 /*
- * Where a row's ⋯ menu opens (static/js/stream/alert-menu.js): a pure function, so the
+ * Where a row's ⋯ menu opens (static/js/stream/render/row-menu.js): a pure function, so the
  * rule is unit-tested without a page (tests/js/row-menu.test.mjs).
  */
 

@@ -8,7 +8,7 @@
  * Events are derived from the state before and after a frame, not from the frame alone:
  * a fill replayed after `resumed`, held until a snapshot, or first seen in a resync
  * snapshot is found the same way, and what the tab already knew is never news.
- * No DOM, no timers, no clock (render-notifications.js does those).
+ * No DOM, no timers, no clock (render/notifications.js does those).
  */
 import { num } from './contract.js';
 import { displayName, fmt } from './format.js';

@@ -5,7 +5,7 @@
  * Everything through the JSON API (docs/streaming-contract.md "Trading"); words come from
  * words.js. DOM built with el(), never innerHTML.
  */
-import { el, setText } from '../stream/dom.js';
+import { el, setText } from '../stream/render/dom.js';
 import {
   answerError, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, stateWords,
 } from './words.js';

@@ -23,7 +23,7 @@
  *   [data-ticket-quote][data-symbol][data-bid][data-ask]: its own live quote, as the stream has it;
  *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
-import { el, setAttr, setText } from '../../stream/dom.js';
+import { el, setAttr, setText } from '../../stream/render/dom.js';
 import {
   ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, legName,
   orderBody, prefillPrice, prefillStopPrice, previewWarnings, typeFields, unofferedBrokers,

@@ -4,7 +4,7 @@
  * instrument, its contract symbol: Alpaca's BTCUSD is the coin; a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
- * render-orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
+ * static/js/stream/render/orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
  * static/js/risk/strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../../stream/contract.js';
@@ -111,7 +111,7 @@ export function createTrading(env) {
     else env.message(`Account ${strategy.account} is not on the stream yet: try again in a moment.`, 'error');
   });
 
-  // the orders panel (render-orders.js): one order's Cancel and Replace…, and cancel-all
+  // the orders panel (static/js/stream/render/orders.js): one order's Cancel and Replace…, and cancel-all
   doc.addEventListener('sd-order-action', async (ev) => {
     const { action, order, link, account } = ev.detail;
     if (action === 'replace') { ticket.open(fromOrder(order, link, account)); return; }

@@ -4,7 +4,7 @@
  * and a click asks for the next sort of that column. The renderers order the rows.
  */
 import { el, setAttr } from './dom.js';
-import { SORTABLE, ariaSort, nextSort } from './sort.js';
+import { SORTABLE, ariaSort, nextSort } from '../sort.js';
 
 /**
  * Make `table`'s headers sortable as table `name` (idempotent: headers made later, e.g. a

@@ -7,9 +7,9 @@
  * chart. Position rows (an option: its underlying) and the market tiles get a "chart"
  * link. No chart library: a path is enough.
  */
-import { dayStart, sparkPath, sparkPoints, sparkRange } from './candles.js';
-import { num, optionParts } from './contract.js';
-import { displayOf } from './instruments.js';
+import { dayStart, sparkPath, sparkPoints, sparkRange } from '../candles.js';
+import { num, optionParts } from '../contract.js';
+import { displayOf } from '../instruments.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const W = 64;

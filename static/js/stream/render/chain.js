@@ -7,10 +7,10 @@
  * most once a second (visibility.js) and at once when they come into view; the rows sort
  * by strike or by a side's column (sort.js; the trader's sort is remembered).
  */
-import { quoteStale } from './contract.js';
+import { quoteStale } from '../contract.js';
 import { el, markCell, reconcileChildren, setAttr, setCell, setText } from './dom.js';
-import { COLUMNS, cellText, greeksAgeText, mid, oldestGreeksT, sideValues, strikeText } from './chain.js';
-import { SORTABLE, sortItems, validSort } from './sort.js';
+import { COLUMNS, cellText, greeksAgeText, mid, oldestGreeksT, sideValues, strikeText } from '../chain.js';
+import { SORTABLE, sortItems, validSort } from '../sort.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
 import { OFF_SCREEN_EVERY_MS, createVisibility } from './visibility.js';
 

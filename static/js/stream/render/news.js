@@ -8,7 +8,7 @@
 import { el, reconcileChildren, setAttr, setText } from './dom.js';
 import {
   aboutSymbols, feedText, localStamp, localTime, mergeNews, newestCursor, newsUrl, relativeAge,
-} from './news.js';
+} from '../news.js';
 
 const MAX_PAGES = 20;
 

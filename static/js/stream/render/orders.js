@@ -11,14 +11,14 @@
  * in the title); a working exit larger than its position says so (`[data-field=oversize]`,
  * the row's `data-oversize="true"`: orders.js `oversizedExits`). DOM only; never innerHTML.
  */
-import { timeMs } from './contract.js';
+import { timeMs } from '../contract.js';
 import { el, highlight, reconcileChildren, setAttr, setText } from './dom.js';
-import { fmt, timeZone } from './format.js';
-import { fillText, groupText, legFilledText, legText, orderTerms, underlyingText } from './order-terms.js';
+import { fmt, timeZone } from '../format.js';
+import { fillText, groupText, legFilledText, legText, orderTerms, underlyingText } from '../order-terms.js';
 import {
   PAGE_SIZE, STATUS_GROUPS, accountName, accountOf, addOlderPage, exportHref, keepGone, linkOf, noOlder, olderCursor,
   olderQuery, oversizedExits, panelList, statusGroup,
-} from './orders.js';
+} from '../orders.js';
 
 
 export function createOrdersView(doc) {
@@ -245,7 +245,7 @@ export function createOrdersView(doc) {
     controls();
   }
 
-  /** From render.js: the state drawn before and now; `ctx.all` after a new snapshot. */
+  /** From page.js: the state drawn before and now; `ctx.all` after a new snapshot. */
   function render(prev, next, ctx) {
     if (ctx.all) exportLinks(); // a redraw: the time zone may have changed
     const accountsMoved = !prev || next.accounts !== prev.accounts || next.links !== prev.links;

@@ -8,13 +8,13 @@
  * For tests: `snapshot()` returns {history, toasts, desktop (raised here), beeps, settings,
  * permission}.
  */
-import { createClaims } from './claims.js';
+import { createClaims } from '../claims.js';
 import { el, setText } from './dom.js';
-import { fmt } from './format.js';
+import { fmt } from '../format.js';
 import {
   HISTORY_SIZE, addToHistory, ageText, createTracker, deriveEvents, notificationText, seedTracker,
   settingsOf, wanted,
-} from './notify.js';
+} from '../notify.js';
 
 const TOAST_MS = 8000;
 const SETTING_NAMES = ['fills', 'rejections', 'alerts', 'desktop', 'sound'];

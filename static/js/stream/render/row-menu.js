@@ -8,11 +8,11 @@
  * message name the instrument as the row shows it and as the server answers (its display
  * name). A refusal's sentence is shown in the form.
  */
-import { alertBody, alertPrice } from './alerts.js';
-import { ALERTS_URL, send } from './alert-api.js';
+import { alertBody, alertPrice } from '../alerts.js';
+import { ALERTS_URL, send } from '../alert-api.js';
 import { el } from './dom.js';
-import { ROW_KEYS, menuPlacement, sameRowButton } from './menu-placement.js';
-import { chartUrl } from './render-sparklines.js';
+import { ROW_KEYS, menuPlacement, sameRowButton } from '../menu-placement.js';
+import { chartUrl } from './sparklines.js';
 
 /** The keys that scroll the page (a trader's scroll: it closes an open menu). */
 const SCROLL_KEYS = new Set(['PageUp', 'PageDown', 'Home', 'End', 'ArrowUp', 'ArrowDown', ' ']);

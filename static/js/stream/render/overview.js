@@ -5,11 +5,11 @@
  * aria-label): colour is never the only carrier. A stale or delayed quote is marked the
  * way the watchlist marks it (`data-stale`, `is-stale`, a DELAYED badge, a title).
  */
-import { quoteStale } from './contract.js';
-import { displayOf } from './instruments.js';
+import { quoteStale } from '../contract.js';
+import { displayOf } from '../instruments.js';
 import { delayedBadge, el, reconcileChildren, setAttr, setCell, setText } from './dom.js';
-import { quoteWhy } from './format.js';
-import { heatLevel, tileLabel, tileText, tileValues } from './overview.js';
+import { quoteWhy } from '../format.js';
+import { heatLevel, tileLabel, tileText, tileValues } from '../overview.js';
 
 const ARROWS = { up: '▲', down: '▼', flat: '■', none: '·' };
 

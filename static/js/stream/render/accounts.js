@@ -1,18 +1,18 @@
 /*
  * The account cards: header, balances, P&L totals and the positions table, reconciled with
- * the state (render.js decides when; format.js computes what). The server renders the same
+ * the state (page.js decides when; format.js computes what). The server renders the same
  * markup first (templates/streaming/dashboard.html); the cards it made are adopted.
  */
-import { rowMenuButton } from './alert-menu.js';
-import { kindsOf, num } from './contract.js';
+import { rowMenuButton } from './row-menu.js';
+import { kindsOf, num } from '../contract.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
-import { sortItems, validSort } from './sort.js';
-import { betaTitle, ivRankTitle, metricsOf, positionExposure, underlyingOf } from './exposure.js';
+import { sortItems, validSort } from '../sort.js';
+import { betaTitle, ivRankTitle, metricsOf, positionExposure, underlyingOf } from '../exposure.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
 import { cellsOf, delayedBadge, el, markCell, reconcileChildren, sameKeys, setAttr, setCell, setText } from './dom.js';
 import {
   DASH, accountPnl, accountView, asOfText, fmt, isOption, markOf, markView, positionDelta, positionPnl, symbolLabel,
-} from './format.js';
+} from '../format.js';
 
 const POSITION_COLS = ['quantity', 'mark', 'day_pnl', 'open_pnl', 'average_open_price', 'delta', 'position_delta', 'gamma', 'theta', 'vega', 'iv'];
 // [visible label, unit suffix, title]: greeks are per share, as the brokers send them (as the template's header)

@@ -7,8 +7,8 @@
  * counted none shows "—"; a stale input greys it like any stale value (markCell).
  */
 import { cellsOf, el, markCell, reconcileChildren, setAttr, setCell, setText } from './dom.js';
-import { DASH, fmt } from './format.js';
-import { TOTAL_FIELDS, partialText, portfolioTotals, staleText } from './totals.js';
+import { DASH, fmt } from '../format.js';
+import { TOTAL_FIELDS, partialText, portfolioTotals, staleText } from '../totals.js';
 
 export const TOTAL_LABELS = {
   net_liq: ['Net liq', 'Net liquidating value, all accounts'],

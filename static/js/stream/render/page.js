@@ -6,18 +6,18 @@
  * link changed); rows out of view get their held values only on the once-a-second tick
  * (`freshness(true)`), never closer. Hooks: tests/browser/README.md.
  */
-import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale } from './contract.js';
+import { KINDS, SILENT_PAGE_MS, dataState, formatPosition, kindsOf, num, quoteStale } from '../contract.js';
 import { cellsOf, delayedBadge, el, reconcileChildren, sameKeys, setAttr, setCell, setText, showMessage } from './dom.js';
-import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from './format.js';
-import { rowMenuButton } from './alert-menu.js';
-import { displayOf } from './instruments.js';
-import { createAccountsView } from './render-accounts.js';
-import { createTotalsView } from './render-totals.js';
-import { createOrdersView } from './render-orders.js';
-import { linkAdvice } from './link-advice.js';
-import { isSimulated } from './state.js';
+import { DASH, fmt, fmtAge, quoteWhy, rejectionText } from '../format.js';
+import { rowMenuButton } from './row-menu.js';
+import { displayOf } from '../instruments.js';
+import { createAccountsView } from './accounts.js';
+import { createTotalsView } from './totals.js';
+import { createOrdersView } from './orders.js';
+import { linkAdvice } from '../link-advice.js';
+import { isSimulated } from '../state.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
-import { sortItems, validSort } from './sort.js';
+import { sortItems, validSort } from '../sort.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
 
 const QUOTE_FIELDS = ['bid', 'ask', 'last', 'change', 'volume'];
@@ -59,7 +59,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const watchTable = els.watchRows ? els.watchRows.closest('table') : null;
   sortableHeaders(watchTable, 'watchlist', sorting);
   const totals = createTotalsView(doc); // the portfolio totals panel: derived from the whole state
-  const orders = createOrdersView(doc); // the orders panel: filters, bound, older pages (render-orders.js)
+  const orders = createOrdersView(doc); // the orders panel: filters, bound, older pages (orders.js)
   const quoteRows = new Map(); // symbol -> tr
   const linkEls = new Map(); // link id -> span
   for (const r of doc.querySelectorAll('tr[data-quote]')) {

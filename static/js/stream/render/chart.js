@@ -17,12 +17,12 @@
  * window.streamdesk.chart() returns the chart's own data read back from the library
  * (series.data()) and the tick labels the axis drew since the last load (`axis`).
  */
-import { CandlestickSeries, createChart } from '../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
+import { CandlestickSeries, createChart } from '../../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
-import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset, quotePrice } from './candles.js';
-import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from './chart-format.js';
-import { num, quoteStale } from './contract.js';
-import { tileText, tileValues } from './overview.js';
+import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset, quotePrice } from '../candles.js';
+import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from '../chart-format.js';
+import { num, quoteStale } from '../contract.js';
+import { tileText, tileValues } from '../overview.js';
 
 /** How many tick labels the chart remembers (its snapshot's `axis`, for tests): an axis shows ~10. */
 const AXIS_LABELS_KEPT = 40;
