@@ -3,7 +3,7 @@
 - The failures the adapters and clients raise: `CredentialRejected`, `BrokerHTTPError`,
   `StreamSilent`, `StreamEnded`.
 - `is_rejection(exc)`: **the** rule for "the broker refused the credential itself",
-  shared by the admin's verify (accounts/services.py) and by streaming (the supervised
+  shared by the admin's verify (streaming/links/verify.py) and by streaming (the supervised
   loops of base.py): a rejected credential is an `error` retried only every few minutes,
   anything else is retried with backoff.
 - `describe(exc)`: a short, secret-free reason for a status or a log line.

@@ -1,6 +1,6 @@
 // Which sections of the admin's broker-link form to show for the chosen broker (pure:
 // no DOM, unit-tested in tests/js/broker-fields.test.mjs). The form has one section per
-// broker (fieldset classes `broker-fields broker-<name>`, set in accounts/admin.py); the
+// broker (fieldset classes `broker-fields broker-<name>`, set in streaming/links/admin.py); the
 // server reads only the chosen broker's, so hiding the others is a matter of clarity.
 
 /** The class every per-broker section carries. */
