@@ -173,12 +173,13 @@ def select(scopes: list[Scope], params: Any) -> list[dict[str, Any]]:
     if unknown := [e for e in entities if e not in _ENTITIES]:
         raise bad(f"invalid entities: {','.join(unknown)}")
     statuses = {st for raw in params.getlist("status") for st in raw.split(",") if st}
-    bounds = {}
+    bounds: dict[str, float] = {}
     for name in ("created_after", "created_before"):
         if params.get(name):
-            bounds[name] = parse_time(params[name])
-            if bounds[name] is None:
+            at = parse_time(params[name])
+            if at is None:
                 raise bad(f"{name} must be an RFC 3339 timestamp")
+            bounds[name] = at
     sort = params.get("sort", "desc")
     if sort not in ("asc", "desc"):
         raise bad("sort must be asc or desc")

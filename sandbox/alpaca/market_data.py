@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]  # msgpack ships no type information (no py.typed, no stubs)
 import orjson
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect

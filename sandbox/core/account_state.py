@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TypeGuard
 
 from sandbox.core.instruments import Instrument
 from sandbox.core.net_liq_history import NetLiqHistory
@@ -46,7 +46,7 @@ class Account:
     cash: Decimal
     positions: dict[str, Position] = field(default_factory=dict)
     transactions: list[TransactionRecord] = field(default_factory=list)
-    net_liq: NetLiqHistory = field(default_factory=lambda: NetLiqHistory([]))
+    net_liq: NetLiqHistory = field(default_factory=NetLiqHistory)
     #: The positions the account opened with (bought before its ledger starts: their cost
     #: is in the opening deposit), as the first lots of any cost-basis report.
     opening: tuple[PositionRecord, ...] = ()
@@ -136,7 +136,8 @@ def to_decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def finite_positive(value: Any) -> bool:
+def finite_positive(value: object) -> TypeGuard[float]:
+    """A usable price: a finite positive number."""
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 

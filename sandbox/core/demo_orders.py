@@ -41,7 +41,7 @@ def requests(acct: Account, rng: random.Random, marks: Marks, today: date) -> li
     longs = [p for p in own if p.instrument.instrument_type == EQUITY and p.quantity > 0]
     if longs:
         pos = rng.choice(longs)
-        qty = rng.randint(1, int(min(pos.quantity, 10)))
+        qty = rng.randint(1, int(min(pos.quantity, Decimal(10))))
         out.append(_body(pos.instrument, "Sell to Close", qty, rng, marks))
     options = [p for p in own if p.instrument.instrument_type == EQUITY_OPTION]
     if options:

@@ -64,6 +64,9 @@ LIMIT_TYPES = ("Limit", "Marketable Limit", "Stop Limit")
 STOP_TYPES = ("Stop", "Stop Limit")
 #: What a `fractional` request may hold in parts of a unit (never an option).
 FRACTIONAL_TYPES = (EQUITY, CRYPTOCURRENCY)
+#: The decimal places of a fractional quantity (QUANTITY_STEP's; a finite Decimal's exponent
+#: is an int).
+_QUANTITY_PLACES = -int(QUANTITY_STEP.as_tuple().exponent)
 
 
 def parse_order(
@@ -217,8 +220,7 @@ def _check_quantity(qty: Decimal, fractional: bool) -> Decimal:
         if qty % QUANTITY_STEP:
             raise OrderRejected(
                 "invalid_quantity",
-                f"A fractional quantity has at most {-QUANTITY_STEP.as_tuple().exponent} "
-                "decimal places.",
+                f"A fractional quantity has at most {_QUANTITY_PLACES} decimal places.",
             )
     return qty
 

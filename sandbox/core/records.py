@@ -253,7 +253,7 @@ class PlacedLinked:
 @dataclass(frozen=True)
 class LegRequest:
     symbol: str
-    action: str
+    action: str | None  # None: missing on the wire (refused: `invalid_action`)
     quantity: Decimal
     instrument_type: str | None = None  # None: inferred from the symbol
 

@@ -99,9 +99,10 @@ async def customer_accounts(request: Request, sandbox: Simulation, credential: s
 
 async def customer_account(request: Request, sandbox: Simulation, credential: str) -> Response:
     number = request.path_params["number"]
-    if not owned_account(sandbox, credential, number):
+    account = sandbox.brokerage.account(number)
+    if account is None or not owned_account(sandbox, credential, number):
         return not_found("Account")
-    return data_response(request, record_wire.render_account(sandbox.brokerage.account(number)))
+    return data_response(request, record_wire.render_account(account))
 
 
 def account_route(

@@ -66,7 +66,8 @@ def slug(name: str) -> str:
 
 def parse_symbols(raw: str) -> tuple[list[str], list[str]]:
     """(valid symbols in order, invalid ones): tickers and OCC option symbols."""
-    valid, invalid = [], []
+    valid: list[str] = []
+    invalid: list[str] = []
     for part in raw.split(","):
         symbol = part.strip().upper()
         if not symbol:

@@ -99,7 +99,7 @@ def _check_common(body: dict[str, Any], order_class: str) -> None:
 
 
 def _is_buy(leg: LegRequest) -> bool:
-    return leg.action.startswith("Buy")
+    return leg.action is not None and leg.action.startswith("Buy")
 
 
 def _stock(request: OrderRequest, order_class: str) -> LegRequest:

@@ -114,7 +114,7 @@ def parse_replay(request: Request, version: int, options_last_event_id: bool) ->
     if not given:
         return Replay(version)
     name = given[0]
-    since_raw = fake.get(name) or q.get(name)
+    since_raw = fake.get(name) or q[name]  # given: present and not empty
     until_name = dict((a, b) for a, b, _ in pairs)[name]
     until_raw = q.get(until_name)
     if name == "since":
@@ -276,7 +276,7 @@ class _SseResponse(Response):
         try:
             await session.serve(self.history, receive, send)
         finally:
-            feed.streams.get(session.credential, set()).discard(session)
+            feed.streams.get(session.customer.cid, set()).discard(session)
             delay = float(feed.option("stale_cleanup"))
             if delay > 0 and session.client_gone:
                 asyncio.get_running_loop().call_later(delay, hub.remove, session)
@@ -311,7 +311,9 @@ async def open_stream(feed: TradeEvents, customer: Customer, request: Request) -
         and feed.option("stale_since") == "error"
     ):
         return alpaca_error(400, BAD_INPUT, "since_id is older than the retained events")
-    existing = list(sandbox.hub.find(SseSession.kind, customer.cid))
+    existing = [
+        s for s in sandbox.hub.find(SseSession.kind, customer.cid) if isinstance(s, SseSession)
+    ]
     if existing:
         if feed.option("second_connection") == "kick":
             for old in existing:

@@ -67,7 +67,8 @@ class TradeUpdatesSession(WsSession):
 
     async def _handle(self, msg: dict[str, Any]) -> None:
         action = msg.get("action")
-        data = msg.get("data") if isinstance(msg.get("data"), dict) else {}
+        given = msg.get("data")
+        data: dict[str, Any] = given if isinstance(given, dict) else {}
         if action in ("authenticate", "auth"):
             if action == "auth":
                 key, secret = msg.get("key"), msg.get("secret")
@@ -83,7 +84,8 @@ class TradeUpdatesSession(WsSession):
             if self.customer is None:
                 self.reply("authorization", {"status": "unauthorized", "action": "listen"})
                 return
-            streams = data.get("streams") if isinstance(data.get("streams"), list) else []
+            asked = data.get("streams")
+            streams: list[object] = asked if isinstance(asked, list) else []
             known = [name for name in streams if name in STREAMS]
             self.reply("listening", {"streams": known})  # queued before any update
             self._listen("trade_updates" in known)
@@ -104,9 +106,9 @@ class TradeUpdatesSession(WsSession):
         assert self.customer is not None
         streams = self.facade.events.streams
         if on:
-            streams.setdefault(self.customer.cid, set()).add(self)  # type: ignore[arg-type]
+            streams.setdefault(self.customer.cid, set()).add(self)
         else:
-            streams.get(self.customer.cid, set()).discard(self)  # type: ignore[arg-type]
+            streams.get(self.customer.cid, set()).discard(self)
         self.listening = on
 
     def _cleanup(self) -> None:

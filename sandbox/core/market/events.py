@@ -5,6 +5,7 @@ prices the brokerage reads and the reference data the fundamentals derive from."
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.market.state import (
@@ -72,8 +73,12 @@ class MarketEvents:
 
     _seed: int
     _known: dict[str, Underlying | OptionContract | CandleSeries]
+    _dispatch: dict[str, Callable[[str], dict[str, Any]]]
 
     def _now_ms(self) -> int:
+        raise NotImplementedError
+
+    def _underlying(self, symbol: str, now_ms: int) -> Underlying:
         raise NotImplementedError
 
     def _get_priced(self, symbol: str, now_ms: int) -> Underlying | OptionContract:
