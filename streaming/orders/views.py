@@ -16,7 +16,6 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.display_preferences import display_preferences_get
-from streaming.portfolio.page import snapshot_for
 from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,
@@ -27,6 +26,7 @@ from streaming.order_list import (
 )
 from streaming.orders import exports
 from streaming.orders.pages import UnknownAccount, check_account, orders_page, user_links
+from streaming.portfolio.page import snapshot_for
 
 #: Pages one export reads at most (each up to MAX_LIMIT orders).
 EXPORT_MAX_PAGES = exports.EXPORT_MAX_ORDERS // MAX_LIMIT + 5
