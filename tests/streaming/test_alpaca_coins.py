@@ -161,8 +161,8 @@ async def test_a_tradier_source_leaves_the_coins_to_the_alpaca_link(
         )
         btc = manager.state.quotes[BTC]
         assert btc["bid"] < btc["ask"]
-        assert "SPY" in tradier_adapter._subscribed
-        assert BTC not in tradier_adapter._subscribed  # never asked for the coin
+        assert "SPY" in tradier_adapter.quotes._subscribed
+        assert BTC not in tradier_adapter.quotes._subscribed  # never asked for the coin
         assert manager.state.quotes["SPY"]["src"] == feed.feed != feed.coin_feed
         status = manager.state.link_status[3]
         assert status["coin_feed"] is True and status["quote_source"] is False

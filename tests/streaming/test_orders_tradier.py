@@ -156,13 +156,13 @@ async def test_an_order_call_polls_only_its_own_account_at_once(linked):
     """The poll woken by an order call reads that account's orders, not every account's:
     Tradier's 120 reads a minute are shared with the scheduled polls."""
     adapter, sink, account = linked
-    others = [a for a in adapter.accounts_polled if a != account]
+    others = [a for a in adapter.account.accounts_polled if a != account]
     assert others, "the sandbox token has more than one account"
-    before = dict(adapter.accounts_polled)
+    before = dict(adapter.account.accounts_polled)
     placed = await adapter.place_order(limit_buy(account, client_order_id="sd-one-account"))
     await sink.wait_for(lambda: order_frames(sink, placed.order_id), within=KICKED_WITHIN)
-    assert adapter.accounts_polled[account] == before[account] + 1
-    assert all(adapter.accounts_polled[a] == before[a] for a in others)
+    assert adapter.account.accounts_polled[account] == before[account] + 1
+    assert all(adapter.account.accounts_polled[a] == before[a] for a in others)
     await adapter.cancel_order(account, placed.order_id)
 
 
@@ -225,7 +225,7 @@ async def test_an_oco_and_an_oto(linked):
     adapter, _, account = linked
     oco = await adapter.place_linked(linked_order(account, "OCO", take="9000.00", stop="1.00"))
     oto = await adapter.place_linked(linked_order(account, "OTO"))
-    rows = {row["id"]: row for row in await adapter._orders(account)}
+    rows = {row["id"]: row for row in await adapter.orders._orders(account)}
     assert rows[int(oco.order_id)]["class"] == "oco"
     assert [m["type"] for m in rows[int(oco.order_id)]["leg"]] == ["limit", "stop"]
     assert rows[int(oto.order_id)]["class"] == "oto"

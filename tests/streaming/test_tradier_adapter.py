@@ -97,7 +97,7 @@ async def test_snapshot_quotes_and_option_under_streamer_symbols(broker_at_sandb
         assert isinstance(spy["last"], float) and isinstance(spy["volume"], int)
         assert spy["day_low"] <= spy["day_high"]
         assert not any(s.startswith(("SPY2", "QQQ2")) for s in sink.quotes)  # no OCC keys
-        assert adapter.bad_lines == 0
+        assert adapter.quotes.bad_lines == 0
 
 
 async def test_each_stream_uses_a_fresh_session_and_stale_ids_are_never_sent(
@@ -283,7 +283,7 @@ async def test_balances_reads_leave_the_order_polls_their_room(broker_at_sandbox
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
-        client = adapter._client
+        client = adapter.connection.client
         assert client is not None
         # two windows in which balances reads waited (the first is the snapshot's)
         await sink.wait_for(lambda: client.windows["standard"].waits >= 2, 3 * window + 5)
@@ -305,14 +305,14 @@ async def test_chain_cache_serves_greeks_within_ttl(broker_at_sandbox, control, 
         assert -1 <= greeks["delta"] <= 1 and greeks["iv"] > 0 and greeks["price"] > 0
         assert isinstance(greeks["t"], int)
         assert totals(control)["tradier_chain_requests"] == 1
-        assert await adapter.refresh_greeks(sink) == 1
+        assert await adapter.quotes.refresh_greeks(sink) == 1
         assert totals(control)["tradier_chain_requests"] == 1
         await asyncio.sleep(1.6)
         await sink.wait_for(lambda: totals(control)["tradier_chain_requests"] == 2, 3)
     root, expiration = occ_parts(streamer_to_occ_symbol(option))
-    rows = await adapter.option_chain(root, expiration)
+    rows = await adapter.quotes.option_chain(root, expiration)
     assert rows and all("greeks" in r for r in rows)
-    dates = await adapter.expirations("SPY")
+    dates = await adapter.quotes.expirations("SPY")
     assert expiration in dates
 
 
@@ -451,8 +451,8 @@ async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, to
         await sink.wait_for(
             lambda: any(k == "order" and p["id"] == order_id for k, _, _, p in sink.events)
         )
-        polls = adapter.account_polls
-        read_before = dict(adapter.balances_polled)
+        polls = adapter.account.account_polls
+        read_before = dict(adapter.account.balances_polled)
         for _ in range(8):
             control.step()
         filled_at = time.monotonic()
@@ -474,12 +474,12 @@ async def test_a_fill_refreshes_positions_at_once(broker_at_sandbox, control, to
 
         await sink.wait_for(spy_after_fill, at_once)
         assert time.monotonic() - filled_at < at_once
-        assert adapter.account_polls > polls
+        assert adapter.account.account_polls > polls
         # the fill's account only: Tradier's reads a minute are shared by every poll
         others = [a for a in read_before if a != account]
         assert others, "the sandbox token has more than one account"
-        assert adapter.balances_polled[account] > read_before[account]
-        assert all(adapter.balances_polled[a] == read_before[a] for a in others)
+        assert adapter.account.balances_polled[account] > read_before[account]
+        assert all(adapter.account.balances_polled[a] == read_before[a] for a in others)
 
 
 def test_a_reused_order_id_starts_a_new_fill_book():

@@ -3,17 +3,17 @@
 Tradier takes one leg per order in its form (`class=equity|option`); a multi-leg order's
 form comes from `tradier/multileg.py` where that exists. The dry run is `preview=true`;
 the client order id is the order's `tag` (letters, digits and `-` only). A modify keeps
-the order's id. After any change the adapter's order poll is woken (`_orders_wanted`), so
-the new state reaches the screen from the one poll that reports orders, at once.
+the order's id. After any change the adapter's order poll is woken (`changed`: the
+account polls' `order_changed`), so the new state reaches the screen from the one poll
+that reports orders, at once. One of the parts the adapter holds; the adapter forwards
+`SupportsOrders` to it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -28,7 +28,8 @@ from streaming.brokers.orders.entry import (
     PreviewResult,
 )
 from streaming.brokers.orders.refusals import refusal_code
-from streaming.brokers.tradier.client import TradierClient, as_list
+from streaming.brokers.tradier.client import as_list
+from streaming.brokers.tradier.connection import Connection
 from streaming.brokers.tradier.multileg import multileg_form
 from streaming.brokers.values import num, order_status
 from streaming.instruments.kinds import Kind
@@ -142,28 +143,17 @@ def refusal(exc: BrokerHTTPError) -> OrderRefused:
 
 
 class TradierOrders:
-    """`SupportsOrders` for a Tradier link (a mixin of `TradierAdapter`)."""
+    """`SupportsOrders` for a Tradier link, through its connection's client. `changed`:
+    what to wake after an order of an account changed (its adapter's order poll)."""
 
-    _token: str
-    api_url: str
-    _client: TradierClient | None
-    _orders_wanted: asyncio.Event
-    _orders_changed_in: set[str]
-
-    @contextlib.asynccontextmanager
-    async def _order_client(self) -> AsyncIterator[TradierClient]:
-        """The link's running client (its rate-limit book), else one for this call: a
-        Tradier token needs no session, so an order does not wait for the loops."""
-        if self._client is not None:
-            yield self._client
-            return
-        async with TradierClient(access_token=self._token, api_url=self.api_url) as client:
-            yield client
+    def __init__(self, connection: Connection, changed: Callable[[str], None]) -> None:
+        self._connection = connection
+        self._changed_in = changed
 
     async def _call(
         self, method: str, path: str, *, data: dict[str, str] | None = None, params: Any = None
     ) -> Any:
-        async with self._order_client() as client:
+        async with self._connection.use() as client:
             try:
                 return await client.request(method, path, data=data, params=params, max_retries=0)
             except BrokerHTTPError as exc:
@@ -174,8 +164,7 @@ class TradierOrders:
         try:
             body = await self._call(method, path, data=data)
         finally:
-            self._orders_changed_in.add(path.split("/")[3])  # /v1/accounts/{n}/orders…
-            self._orders_wanted.set()
+            self._changed_in(path.split("/")[3])  # /v1/accounts/{n}/orders…
         answer = (body or {}).get("order") or {}
         return PlaceResult(
             order_id=str(answer.get("id", "")),
