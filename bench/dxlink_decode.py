@@ -4,8 +4,8 @@
 
 Decodes the same COMPACT payloads (rows as the sandbox sends them, in the models' field
 order) both ways in this process and prints µs per event. No network: this is the parse
-only, which a profile of daphne (docs/performance.md, "What limits it") put at ~5-8 %
-of daphne's CPU.
+only, which a profile of daphne put at ~5-8 % of daphne's CPU (docs/performance.md, "Why the
+hot path looks as it does").
 """
 
 from __future__ import annotations
