@@ -146,7 +146,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": os.environ.get(
-                "CHANNEL_LAYER_BACKEND", "streaming.cluster.redis_layer.RedisChannelLayer"
+                "CHANNEL_LAYER_BACKEND", "streaming.cluster.redis.layer.RedisChannelLayer"
             ),
             # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
             # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout

@@ -8,8 +8,8 @@ from operations import views as operations
 from streaming.alerts import views as alert_views
 from streaming.candles import views as candles_views
 from streaming.chains import views as chain_views
-from streaming.news import sse_view as news_sse
 from streaming.news import views as news_views
+from streaming.news.sse import view as news_sse
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
 from streaming.pages import dashboard, login, orders_api, snapshot

@@ -143,7 +143,7 @@ LOOP_LAG = Histogram(
     buckets=(0.005, 0.015, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
-# The news SSE stream (streaming/news/sse_stream.py)
+# The news SSE stream (streaming/news/sse/stream.py)
 NEWS_STREAMS_OPEN = Gauge(
     "streamdesk_news_streams_open",
     "News SSE streams (/api/news/stream) open now.",

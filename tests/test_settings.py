@@ -65,7 +65,7 @@ def test_redis_url_switches_to_channels_redis_and_debug_is_opt_in():
     result = load_settings(REDIS_URL="redis://127.0.0.1:1/0", DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
     settings = json.loads(result.stdout)
-    assert settings["layer"] == "streaming.cluster.redis_layer.RedisChannelLayer"
+    assert settings["layer"] == "streaming.cluster.redis.layer.RedisChannelLayer"
     assert settings["debug"] is True
 
 

@@ -35,7 +35,7 @@ from streaming.stream.position import Fenced
 
 if TYPE_CHECKING:
     from streaming.cluster.eventlog import EventLog
-    from streaming.cluster.redis_health import RedisHealth
+    from streaming.cluster.redis.health import RedisHealth
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class BuildManager(Protocol):
 def next_renewal_at() -> float:
     """The next multiple of STREAM_LEASE_RENEW on the loop's clock (a hair away: the one
     after). Every agent of a process wakes at that very instant, so their renewals leave in
-    one pipeline (redis_batch.py) instead of one round trip each, spread over the second."""
+    one pipeline (redis/batch.py) instead of one round trip each, spread over the second."""
     period = settings.STREAM_LEASE_RENEW
     now = asyncio.get_running_loop().time()
     when = (now // period + 1) * period

@@ -6,7 +6,7 @@ while it renders) and the process takes part in the user's stream (agent.py) unt
 user's state from the local manager or asks the owner for it; `ask_owner` is how a
 feature asks the owner anything (chains, candles). On its first use it sets up the
 process's shared parts: the Redis client behind leases and the event log, the Redis health
-watch (redis_health.py) and the session watch (sessions.py).
+watch (redis/health.py) and the session watch (sessions.py).
 
 Where managers run (`STREAM_MANAGERS`): with `web` every process's agents compete for
 their users' leases; with `workers` a web process's agents never do (lease.NoLease) and
@@ -39,8 +39,8 @@ from streaming.cluster.health_report import HealthPublisher
 from streaming.cluster.layer import Message
 from streaming.cluster.lease import Lease, LocalLease, NoLease, RedisLease
 from streaming.cluster.placement import Placement
-from streaming.cluster.redis_batch import ScriptBatch
-from streaming.cluster.redis_health import RedisHealth
+from streaming.cluster.redis.batch import ScriptBatch
+from streaming.cluster.redis.health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
 from streaming.cluster.watch import Watch, Watched
 from streaming.contract import OwnerCall, OwnerChanged, SnapshotFrame, ToTab

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
     from streaming.cluster.placement import Placement
-    from streaming.cluster.redis_health import RedisHealth
+    from streaming.cluster.redis.health import RedisHealth
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from streaming import metrics
-from streaming.cluster.redis_batch import ScriptBatch
+from streaming.cluster.redis.batch import ScriptBatch
 from streaming.stream.position import Fenced, Position, new_epoch
 from streaming.stream.write_ahead import WriteAheadLog
 

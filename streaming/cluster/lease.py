@@ -20,7 +20,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from streaming import metrics
-from streaming.cluster.redis_batch import ScriptBatch
+from streaming.cluster.redis.batch import ScriptBatch
 
 #: This process's id in lease values (host, pid and a random part: pids get reused).
 PROCESS_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -33,8 +33,9 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from streaming import metrics
-from streaming.cluster import owner_rpc, redis_health
+from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
+from streaming.cluster.redis import health as redis_health
 from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
 from streaming.runtime.heap import lifetimes
 from streaming.stream.manager import UserStreamManager

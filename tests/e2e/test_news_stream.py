@@ -34,7 +34,7 @@ DURATION, LATE, CONNECT = 3, 2.0, 2.0
 #: interval is the margin a loaded box gets.
 AT_ONCE = CHECK
 #: A stream whose client left is cleaned up: its watch looks every CLIENT_CHECK (0.25 s),
-#: then its tasks get TASK_STOP_WAIT (1 s: streaming/news/sse_stream.py); the margin is
+#: then its tasks get TASK_STOP_WAIT (1 s: streaming/news/sse/stream.py); the margin is
 #: for a loaded box. It stays well under daphne's 10 s kill (the bug this guards: a stream
 #: that lived on until then).
 CLEANED_WITHIN = 0.25 + 1.0 + 2.0

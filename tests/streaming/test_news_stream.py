@@ -1,4 +1,4 @@
-"""The news SSE stream in process (streaming/news/sse_stream.py): its parameters, the
+"""The news SSE stream in process (streaming/news/sse/stream.py): its parameters, the
 settle rule, and the whole ASGI stack (config.asgi) driven by hand — `connected` first,
 a stored article arrives through the `news.stored` announcement, and after the client's
 `http.disconnect` nothing is left: tasks back to their baseline, gauge, slot, agent."""
@@ -21,8 +21,8 @@ from prometheus_client import REGISTRY
 from config.asgi import application
 from streaming.cluster.agents import agents
 from streaming.news import live, quota, store
-from streaming.news.sse_params import BadRequest, parse_params
-from streaming.news.sse_stream import settled
+from streaming.news.sse.params import BadRequest, parse_params
+from streaming.news.sse.stream import settled
 from tests.support.wait import wait_until
 
 T0 = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ from redis.exceptions import ResponseError
 
 from streaming.cluster.eventlog import RedisEventLog
 from streaming.cluster.lease import RedisLease
-from streaming.cluster.redis_batch import ScriptBatch
+from streaming.cluster.redis.batch import ScriptBatch
 from streaming.stream.position import Fenced, Position
 from tests.support.redis_server import free_port
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from streaming.cluster import redis_health
-from streaming.cluster.redis_health import RedisHealth
+from streaming.cluster.redis import health as redis_health
+from streaming.cluster.redis.health import RedisHealth
 
 UNAVAILABLE = "Redis unavailable"
 
@@ -129,7 +129,7 @@ async def test_a_connection_the_restart_closed_is_not_a_second_outage(health, ca
         return await answer(section)
 
     client.info = once_closed  # type: ignore[method-assign]
-    with caplog.at_level(logging.WARNING, logger="streaming.cluster.redis_health"):
+    with caplog.at_level(logging.WARNING, logger="streaming.cluster.redis.health"):
         await probes(client, 3)
     assert closed == []
     assert unavailable(caplog) == 0

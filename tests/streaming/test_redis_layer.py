@@ -3,7 +3,7 @@
 channels-redis pops a received message's backup copy in a task nobody awaits; with Redis
 gone that task raised, and asyncio logged "Task exception was never retrieved" with a
 traceback on every receive during an outage (the outage itself is logged once, by
-streaming/cluster/redis_health.py).
+streaming/cluster/redis/health.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import socket
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from streaming.cluster.redis_layer import RedisChannelLayer
+from streaming.cluster.redis.layer import RedisChannelLayer
 
 
 def closed_port() -> int:
@@ -24,7 +24,7 @@ def closed_port() -> int:
 
 async def test_a_backup_clean_up_while_redis_is_away_raises_nothing(caplog):
     layer = RedisChannelLayer(hosts=[f"redis://127.0.0.1:{closed_port()}/0"])
-    with caplog.at_level("DEBUG", logger="streaming.cluster.redis_layer"):
+    with caplog.at_level("DEBUG", logger="streaming.cluster.redis.layer"):
         await layer._clean_receive_backup(0, "specific.abc!")  # returns: nothing to retrieve
     assert [r.levelname for r in caplog.records] == ["DEBUG"]
     assert "backup" in caplog.records[0].getMessage()

@@ -3,7 +3,7 @@
 After a receive, channels-redis pops the message's backup copy in a task nobody awaits
 (`_clean_receive_backup`). With Redis gone that task raised, and asyncio logged "Task
 exception was never retrieved" with a traceback for every receive during an outage. The
-outage is logged once, by redis_health.py; here the failed clean-up is a debug line. The
+outage is logged once, by redis/health.py; here the failed clean-up is a debug line. The
 backup copy it leaves is what the library's own note says of a cancelled cleaner: the
 message may be delivered again later, which the relay's sequence numbers make harmless.
 """

@@ -1,5 +1,5 @@
 """One `GET /api/news/stream` response: news as Server-Sent Events for scripts and other
-tools (docs/streaming-contract.md, "News"; the view is news/sse_view.py).
+tools (docs/streaming-contract.md, "News"; the view is news/sse/view.py).
 
 A `NewsStream` writes `connected` at once, then every article revision stored after the
 stream's cursor, read from the store — on each `news.stored` announcement about its

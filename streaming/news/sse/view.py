@@ -1,6 +1,6 @@
 """`GET /api/news/stream`: who asks (session + Origin, or an API token), the parameters
-(sse_params.py) and the per-user limits (quota.py) are checked, then the response is a
-`NewsStream` (sse_stream.py) — or at once a JSON error (docs/streaming-contract.md, "News")."""
+(params.py) and the per-user limits (quota.py) are checked, then the response is a
+`NewsStream` (stream.py) — or at once a JSON error (docs/streaming-contract.md, "News")."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 from streaming import metrics, validation
 from streaming.contract import NewsConnectedEvent, now_ms
 from streaming.news import quota, store
-from streaming.news.sse_params import MAX_BACKLOG, BadRequest, parse_params
-from streaming.news.sse_stream import NewsStream
+from streaming.news.sse.params import MAX_BACKLOG, BadRequest, parse_params
+from streaming.news.sse.stream import NewsStream
 from streaming.tabs.origin import sse_request_allowed
 from streaming.tabs.session import load_watchlist
 from streaming.tabs.socket import probe_of

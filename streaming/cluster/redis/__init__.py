@@ -1,0 +1,1 @@
+"""Redis for the cluster: the channel layer on Redis, its health, and batched writes."""

@@ -1,0 +1,1 @@
+"""The news SSE stream for scripts: its parameters, the stream, the view."""
