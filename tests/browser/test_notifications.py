@@ -67,7 +67,7 @@ RESTORE_FILLS = """() => fetch('/api/notifications/settings', {
   body: JSON.stringify({ fills: true }),
 }).then((r) => r.json())"""
 RAISED = "() => window.streamdesk.notifications()"
-#: The keys this browser claimed (static/js/stream/claims.js's IndexedDB record).
+#: The keys this browser claimed (static/js/stream/io/claims.js's IndexedDB record).
 CLAIMED = """() => new Promise((resolve, reject) => {
   const open = indexedDB.open('streamdesk.notified.demo', 1);
   open.onerror = () => reject(open.error);

@@ -9,7 +9,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createClaims } from '../../static/js/stream/claims.js';
+import { createClaims } from '../../static/js/stream/io/claims.js';
 import { NOTIFIED_MAX, NOTIFIED_TTL_MS } from '../../static/js/stream/notify.js';
 import { applyFrame, applySnapshot, initialState } from '../../static/js/stream/state.js';
 

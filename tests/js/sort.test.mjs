@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { SORTABLE, ariaSort, nextSort, sortItems, validSort } from '../../static/js/stream/sort.js';
-import { cleanPreferences, createPreferences } from '../../static/js/stream/preferences.js';
+import { cleanPreferences, createPreferences } from '../../static/js/stream/io/preferences.js';
 
 const value = (item, col) => item[col];
 

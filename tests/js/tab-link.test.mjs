@@ -1,4 +1,4 @@
-// The browser wiring of "One connection per browser" (static/js/stream/tab-link.js) run
+// The browser wiring of "One connection per browser" (static/js/stream/io/tab-link.js) run
 // between several simulated tabs of one browser: a Web Locks manager and BroadcastChannel
 // that behave as the browser's do (a lock is released when its holder goes; a message
 // reaches every other open channel of the name, later). What is proven here is who the
@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { CENSUS_MS } from '../../static/js/stream/share.js';
-import { createTabLink } from '../../static/js/stream/tab-link.js';
+import { createTabLink } from '../../static/js/stream/io/tab-link.js';
 
 /** One browser profile: its lock manager and its channels, shared by its tabs. */
 function createBrowser() {

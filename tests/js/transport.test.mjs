@@ -1,10 +1,10 @@
-// The transport state machine (static/js/stream/transport.js) with a fake clock, fake
+// The transport state machine (static/js/stream/io/transport.js) with a fake clock, fake
 // WebSocket, EventSource and fetch: WS → SSE → polling, resume positions, close codes,
 // backoff. No real time passes. Run: node --test tests/js/
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createTransport, fallbackKind, skewOf } from '../../static/js/stream/transport.js';
+import { createTransport, fallbackKind, skewOf } from '../../static/js/stream/io/transport.js';
 
 const T0 = 1_760_000_000_000;
 

@@ -30,7 +30,7 @@ TICKET = modules("js/trading") - {
 
 
 def test_the_graph_is_every_static_import_and_no_dynamic_one():
-    graph = module_graph("js/stream/main.js") + module_graph("js/stream/layout-switch.js")
+    graph = module_graph("js/stream/main.js") + module_graph("js/stream/pages/layout-switch.js")
     assert set(graph) == (modules("js/stream") - ON_DEMAND) | TICKET
     assert graph[0] == "js/stream/main.js"  # the entry first, then breadth first
     assert len(set(module_graph("js/stream/main.js"))) == len(module_graph("js/stream/main.js"))

@@ -32,7 +32,7 @@ def test_defaults_without_cookies():
 
 
 def test_kept_values_are_rendered():
-    """The cookies layout-switch.js writes choose what the page renders first."""
+    """The cookies pages/layout-switch.js writes choose what the page renders first."""
     assert render({"sd_view": "orders", "sd_chain_side": "put"}) == "orders|put"
     assert choice_value({"sd_pos_cols": "greeks"}, "pos-cols") == "greeks"
 

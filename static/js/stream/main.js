@@ -6,7 +6,7 @@
  * innerHTML.
  *
  * The page's state is declared here, in three parts: `state` (the stream's data,
- * state.js), `clock` (below) and the transport's `conn` (transport.js).
+ * state.js), `clock` (below) and the transport's `conn` (io/transport.js).
  *
  * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
  * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
@@ -20,22 +20,22 @@ import {
   addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
   orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
 } from './state.js';
-import { createTransport } from './transport.js';
-import { createWatchlistEditor } from './watchlist.js';
-import { createChainPage } from './chain-page.js';
+import { createTransport } from './io/transport.js';
+import { createWatchlistEditor } from './pages/watchlist.js';
+import { createChainPage } from './pages/chain.js';
 import { createChainView } from './render/chain.js';
 import { CHAIN_PACE } from './chain.js';
 import { createNotifications } from './render/notifications.js';
-import { createAlertsPage } from './alerts-page.js';
+import { createAlertsPage } from './pages/alerts.js';
 import { createRowMenu } from './render/row-menu.js';
 import { panelSymbols } from './news.js';
 import { createNewsPanel } from './render/news.js';
 import { canShare, frameForTab, positionOf } from './share.js';
-import { csrfToken } from './alert-api.js';
+import { csrfToken } from './io/csrf.js';
 import { setFlashes } from './render/dom.js';
 import { setTimeZone } from './format.js';
-import { createPreferences } from './preferences.js';
-import { createTabLink } from './tab-link.js';
+import { createPreferences } from './io/preferences.js';
+import { createTabLink } from './io/tab-link.js';
 import { createTrading } from '../trading/ticket/entry.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page') || document.getElementById('risk-page');
@@ -49,7 +49,7 @@ function start(root) {
     // ?transport=sse|poll skips the WebSocket (operators, tests, bad proxies)
     mode: new URLSearchParams(location.search).get('transport') || 'auto',
   };
-  // one connection per browser (share.js, tab-link.js): a leader tab holds it, the others follow
+  // one connection per browser (share.js, io/tab-link.js): a leader tab holds it, the others follow
   const shared = !!cfg.user && canShare({
     hasLocks: !!(navigator.locks && typeof navigator.locks.request === 'function'),
     hasBroadcast: typeof window.BroadcastChannel === 'function',
@@ -128,17 +128,17 @@ function start(root) {
       sparklines.render(state);
     }
   };
-  // the option chain page (/chain/<SYMBOL>): chain-page.js, render/chain.js
+  // the option chain page (/chain/<SYMBOL>): pages/chain.js, render/chain.js
   let chainPage = null;
   const drawChain = () => {
     if (chainPage) chainPage.render(state, Date.now() + clock.skew);
-    if (alertsPage) alertsPage.render(state); // the /alerts page (alerts-page.js)
+    if (alertsPage) alertsPage.render(state); // the /alerts page (pages/alerts.js)
   };
   let alertsPage = null;
   // the news panel (the dashboard's, the /news/<SYMBOL> page's): render/news.js
   let newsPanel = null;
 
-  // the trader's display preferences (preferences.js): flashes, time zone, sorts
+  // the trader's display preferences (io/preferences.js): flashes, time zone, sorts
   let prefs = null;
   let chainView = null; // the chain page's table (render/chain.js), sorted too
   const sorting = {

@@ -2,7 +2,7 @@
  * Notifications as pure functions (docs/streaming-contract.md "Notifications"): which
  * events a step of the reducer made (a fill, a partial fill, a rejected order, a triggered
  * price alert, a portfolio limit crossed), each with a key that names it for ever; whether
- * this browser already raised it (claims.js; `claim` is its localStorage fallback); the
+ * this browser already raised it (io/claims.js; `claim` is its localStorage fallback); the
  * user's settings; the text.
  *
  * Events are derived from the state before and after a frame, not from the frame alone:
@@ -163,7 +163,7 @@ function bounded(set) {
  * Claim `key` for this browser (localStorage-like `storage`, one record per user): true
  * when nobody raised it yet (now it is recorded), false when a tab or an earlier page
  * already did. The record keeps the newest NOTIFIED_MAX keys younger than NOTIFIED_TTL_MS.
- * Storage that fails claims (a notification twice beats none). claims.js's fallback where
+ * Storage that fails claims (a notification twice beats none). io/claims.js's fallback where
  * IndexedDB is missing: not atomic across Chromium's tabs even under a Web Lock (each
  * reads its own copy of localStorage, which another tab's write reaches only later).
  */

@@ -4,7 +4,7 @@
  * leader's socket subscribes, which `subscribed` rejections reach which tab, where a new
  * leader resumes, how a late tab is caught up, and the leader/follower protocol as a
  * reducer (`shareStep`: state + event → state + actions). No DOM, no timers, no
- * BroadcastChannel, no locks: tab-link.js does those. Tests: tests/js/share.test.mjs.
+ * BroadcastChannel, no locks: io/tab-link.js does those. Tests: tests/js/share.test.mjs.
  */
 import { ACCOUNT_FRAMES, formatPosition, num } from './contract.js';
 
@@ -215,7 +215,7 @@ function onMessage(s, msg, own, out) {
       if (!leading || typeof msg.from !== 'string') return [s, out];
       const known = s.members.has(msg.from);
       const next = { ...s, members: new Map(s.members).set(msg.from, { symbols: Array.isArray(msg.symbols) ? msg.symbols : [], position: msg.position || null, pace: typeof msg.pace === 'number' ? msg.pace : null }) };
-      if (!known) out.push({ watch: msg.from }); // dropped when its own lock goes (tab-link.js)
+      if (!known) out.push({ watch: msg.from }); // dropped when its own lock goes (io/tab-link.js)
       if (!known && s.role === 'leader') { // a tab that joined after this leader's stream opened
         if (s.live) out.push({ catchUp: msg.from, position: msg.position || null });
         else next.waiting = [...s.waiting.filter((w) => w.tab !== msg.from), { tab: msg.from, position: msg.position || null }];

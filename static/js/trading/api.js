@@ -5,7 +5,7 @@
  * the trader confirmed a stop that would trigger at once a second time. Every call answers
  * {ok, status, body, code, error}: `error` is the sentence the ticket shows when not ok.
  */
-import { csrfToken } from '../stream/alert-api.js';
+import { csrfToken } from '../stream/io/csrf.js';
 import { refusalText } from './ticket/model.js';
 
 /** api over `doc` (its CSRF cookie) and `fetch` (the page's, or a test's fake). */

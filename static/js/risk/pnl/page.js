@@ -16,9 +16,9 @@
  * after the paint, so it describes what the chart shows.
  */
 import { LineSeries, createChart, createSeriesMarkers } from '../../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
-import { csrfToken } from '../../stream/alert-api.js';
+import { csrfToken } from '../../stream/io/csrf.js';
 import { setTimeZone, timeZone } from '../../stream/format.js';
-import { createPreferences } from '../../stream/preferences.js';
+import { createPreferences } from '../../stream/io/preferences.js';
 import {
   chartEdges, chartPoints, clock, createFitPolicy, mergeAnswer, money, seriesLooks, sourceText, statMarkers, statsText, timeText, viewReport, zoneLabel,
 } from './model.js';

@@ -1,14 +1,14 @@
 /*
  * Notifications on the page (docs/streaming-contract.md "Notifications"): the events
  * notify.js derives from each reducer step become a toast (every tab), an entry in the
- * bell's history, and, once per browser (a claim in IndexedDB, claims.js), a
+ * bell's history, and, once per browser (a claim in IndexedDB, io/claims.js), a
  * desktop notification and an optional beep. Desktop permission is asked for only from the
  * button's click; the user's settings come embedded in the page and are saved with PUT.
  *
  * For tests: `snapshot()` returns {history, toasts, desktop (raised here), beeps, settings,
  * permission}.
  */
-import { createClaims } from '../claims.js';
+import { createClaims } from '../io/claims.js';
 import { el, setText } from './dom.js';
 import { fmt } from '../format.js';
 import {
@@ -43,7 +43,7 @@ export function createNotifications(doc, win, { user, message }) {
   const hasNotification = typeof win.Notification === 'function';
   const permission = () => (hasNotification ? win.Notification.permission : 'unsupported');
 
-  /** Claim the event for this browser: true if this tab raises it (claims.js). */
+  /** Claim the event for this browser: true if this tab raises it (io/claims.js). */
   const claimed = (key) => claims.claim(key);
 
   function raise(e) {

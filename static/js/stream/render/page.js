@@ -40,7 +40,7 @@ const NO_SORTING = { get: () => null, change() {} };
 
 /** clock: {serverNow(), now(), silentMs()} (server ms, client ms, ms since the last frame).
  *  win: the window (its IntersectionObserver: rows out of view redraw once a second).
- *  sorting: {get(table), change(table, sort)}: the trader's sorts (preferences.js). */
+ *  sorting: {get(table), change(table, sort)}: the trader's sorts (io/preferences.js). */
 export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const $ = (id) => doc.getElementById(id);
   const els = {

@@ -9,7 +9,7 @@
  * name). A refusal's sentence is shown in the form.
  */
 import { alertBody, alertPrice } from '../alerts.js';
-import { ALERTS_URL, send } from '../alert-api.js';
+import { ALERTS_URL, send } from '../io/alerts.js';
 import { el } from './dom.js';
 import { ROW_KEYS, menuPlacement, sameRowButton } from '../menu-placement.js';
 import { chartUrl } from './sparklines.js';

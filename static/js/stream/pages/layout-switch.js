@@ -11,7 +11,7 @@
  * toggle `button[data-switch=<choice>][data-on=<value>]`; the root is the closest ancestor
  * carrying `data-<choice>`.
  */
-import { choiceCookie, choose, pressedStates, toggled } from './layout-choice.js';
+import { choiceCookie, choose, pressedStates, toggled } from '../layout-choice.js';
 
 function buttonsOf(control) {
   return control.matches('button') ? [control] : Array.from(control.querySelectorAll('button[data-value]'));

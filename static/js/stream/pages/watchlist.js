@@ -6,7 +6,7 @@
  * tab shows it at once. The form has one message line (`[data-form-error]`): each message
  * replaces the last, and the next edit or keystroke clears it.
  */
-import { normalizeSymbol } from './contract.js';
+import { normalizeSymbol } from '../contract.js';
 
 /**
  * form: #watchlist-form; rows: #watchlist-rows (its [data-remove] buttons); url: the POST

@@ -11,7 +11,7 @@
  * It remains the fallback where IndexedDB is missing or fails (a notification twice
  * beats none).
  */
-import { NOTIFIED_MAX, NOTIFIED_TTL_MS, claim } from './notify.js';
+import { NOTIFIED_MAX, NOTIFIED_TTL_MS, claim } from '../notify.js';
 
 const STORE = 'claims';
 const LOCK_NAME = 'streamdesk.notify';

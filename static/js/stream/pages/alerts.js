@@ -6,11 +6,11 @@
  * the triggered history is the state's `alertTriggers` (snapshot + `alert` frames). The
  * form has one error line: each error replaces the last; a keystroke or a new submit clears it.
  */
-import { alertBody, alertDistance, alertPrice, conditionText } from './alerts.js';
-import { send } from './alert-api.js';
-import { quoteStale } from './contract.js';
-import { el, markCell, reconcileChildren, setText } from './render/dom.js';
-import { fmt, quoteWhy } from './format.js';
+import { alertBody, alertDistance, alertPrice, conditionText } from '../alerts.js';
+import { send } from '../io/alerts.js';
+import { quoteStale } from '../contract.js';
+import { el, markCell, reconcileChildren, setText } from '../render/dom.js';
+import { fmt, quoteWhy } from '../format.js';
 
 /** A time as the app shows every time (format.js: the trader's zone, labelled). */
 const localTime = (ms) => (ms ? fmt.when(ms, Date.now()) : 'never');

@@ -16,7 +16,7 @@ import {
   CLIENT_DROP, CLOSE, CONNECT_TIMEOUT_MS, DEAD_AFTER_MS, FAILS_BEFORE_FALLBACK, PING_EVERY_MS, POLL_EVERY_MS,
   POLL_TIMEOUT_MS, STABLE_AFTER_MS, backoffDelay, closePolicy, eventsUrl, newTabId, nextRetry, num, parseFrame,
   snapshotUrl, withSince,
-} from './contract.js';
+} from '../contract.js';
 
 const WS_OPEN = 1; // WebSocket.OPEN
 const ES_CLOSED = 2; // EventSource.CLOSED

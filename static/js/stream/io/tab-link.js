@@ -8,7 +8,7 @@
  *         unsubscribe(symbols), frame(frame), snapshot(snap), caughtUp(frames|null),
  *         status(status), role(role), connection() (the leader's status), login()}
  */
-import { catchUp, createRing, initialShare, remember, shareNames, shareStep } from './share.js';
+import { catchUp, createRing, initialShare, remember, shareNames, shareStep } from '../share.js';
 
 export function createTabLink({ win, user, tab, hooks }) {
   const names = shareNames(user);

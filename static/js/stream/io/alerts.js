@@ -3,19 +3,10 @@
  * alerts"): one `send` with the session cookie and the CSRF header; an error answer's
  * sentence is what the page shows.
  */
-import { errorSentence } from './alerts.js';
+import { errorSentence } from '../alerts.js';
+import { csrfToken } from './csrf.js';
 
 export const ALERTS_URL = '/api/alerts';
-
-/** The CSRF token: the cookie, else a form's hidden input. */
-export function csrfToken(doc) {
-  for (const part of String(doc.cookie || '').split(';')) {
-    const [k, ...rest] = part.trim().split('=');
-    if (k === 'csrftoken') return decodeURIComponent(rest.join('='));
-  }
-  const input = doc.querySelector('input[name="csrfmiddlewaretoken"]');
-  return input ? input.value : '';
-}
 
 /** {ok, status, body, error}: `error` is a sentence when not ok. */
 export async function send(doc, fetch, method, url, body) {

@@ -5,7 +5,7 @@
  * rate limit is retried after the seconds the server names (counted down on the page),
  * other errors are said in words. The stream itself is main.js's.
  */
-import { chainQuery, chainSymbols, errorMessage, windowChange } from './chain.js';
+import { chainQuery, chainSymbols, errorMessage, windowChange } from '../chain.js';
 
 /**
  * env: {fetch, setTimeout, clearTimeout, setInterval, clearInterval, replaceUrl(url), assign(url)}
