@@ -12,7 +12,8 @@ import pytest
 
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
-from streaming.brokers.alpaca.adapter import POLLING_REASON, AlpacaAdapter
+from streaming.brokers.alpaca.adapter import AlpacaAdapter
+from streaming.brokers.alpaca.events import POLLING_REASON
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from tests.support.brokers import ALPACA_FAST
@@ -276,7 +277,7 @@ async def test_restart_with_a_checkpoint_shows_every_fill_once_with_its_price(
             last = last_event_id(broker_at_sandbox, key_id)
             raise AssertionError(
                 f"{exc}: cursor {checkpoint.cursor} (last {last}),"
-                f" mode {adapter.mode}, {adapter.stream_attempts} stream attempts,"
+                f" mode {adapter.account.mode}, {adapter.account.stream_attempts} stream attempts,"
                 f" statuses {second.statuses[-4:]}, sandbox streams {streams}"
             ) from exc
     frames = [p for k, _, _, p in second.events if k == "order" and p["id"] == order["id"]]
@@ -378,12 +379,12 @@ async def test_polling_fallback_then_stream_returns_without_duplicates(
         await sink.wait_for(
             lambda: any(r == POLLING_REASON for _, r, _ in sink.of_kind("account")), SEEN_WITHIN
         )
-        assert adapter.mode == "polling"
+        assert adapter.account.mode == "polling"
         control.step()
         control.step()  # a partial fill, seen only by polling
         await sink.wait_for(lambda: fill_rows(sink, order["id"]), SEEN_WITHIN)
         control.clear_faults()
-        await sink.wait_for(lambda: adapter.mode == "stream", SEEN_WITHIN)
+        await sink.wait_for(lambda: adapter.account.mode == "stream", SEEN_WITHIN)
         step_until_filled(control, broker_at_sandbox, key_id, order["id"])
         await sink.wait_for(
             lambda: last_order(sink, order["id"])["status"] == "filled", SEEN_WITHIN
@@ -428,7 +429,7 @@ async def test_second_connection_429_backs_off_instead_of_storming(
             assert held.status_code == 200
             started = time.monotonic()
             async with running(adapter, sink):
-                await sink.wait_for(lambda: adapter.mode == "polling", SEEN_WITHIN)
+                await sink.wait_for(lambda: adapter.account.mode == "polling", SEEN_WITHIN)
 
                 def refused() -> dict | None:
                     entry = control.state()["credentials"][credential_id(key_id)]
@@ -439,7 +440,7 @@ async def test_second_connection_429_backs_off_instead_of_storming(
                 elapsed = time.monotonic() - started
                 assert entry["connection_attempts"] <= backoff_attempts(elapsed), (entry, elapsed)
                 await held.aclose()
-                await sink.wait_for(lambda: adapter.mode == "stream", SEEN_WITHIN)
+                await sink.wait_for(lambda: adapter.account.mode == "stream", SEEN_WITHIN)
     reasons = [
         extra.get("stream_error", "")
         for s, r, extra in sink.of_kind("account")
@@ -458,11 +459,13 @@ async def test_an_order_state_older_than_the_known_one_is_ignored(settings, key_
         "limit_price": "40", "time_in_force": "day", "status": "filled", "filled_qty": "300",
         "filled_avg_price": "28.01", "updated_at": "2025-01-02T15:00:02.5Z",
     }  # fmt: skip
-    assert await adapter._apply_order(sink, "A1", order, synthesize=True)
+    assert await adapter.book.apply_order(sink, "A1", order, synthesize=True)
     older = {**order, "status": "partially_filled", "filled_qty": "100",
              "updated_at": "2025-01-02T15:00:01Z"}  # fmt: skip
-    assert not await adapter._apply_order(sink, "A1", older, execution=(Decimal(100), None, None))
-    assert adapter.stale_updates == 1
+    assert not await adapter.book.apply_order(
+        sink, "A1", older, execution=(Decimal(100), None, None)
+    )
+    assert adapter.book.stale_updates == 1
     frames = [p for k, _, _, p in sink.events if k == "order"]
     assert len(frames) == 1 and frames[0]["status"] == "filled"
     assert frames[0]["legs"][0]["fills"] == [

@@ -14,7 +14,8 @@ import pytest
 from sandbox.core.config import SandboxConfig
 from sandbox.core.credentials import credential_id
 from streaming.brokers import catalog
-from streaming.brokers.alpaca.trading import AlpacaTradingAdapter, stream_url
+from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
+from streaming.brokers.alpaca.updates import stream_url
 from streaming.brokers.base import MemoryCheckpoint, StreamConfig
 from streaming.brokers.errors import CredentialRejected
 from tests.support.brokers import ALPACA_FAST
@@ -146,7 +147,8 @@ async def test_snapshot_then_fills_arrive_live(broker_at_sandbox, api_url, contr
         )
     assert_each_fill_once(sink, broker_at_sandbox, key_id, order["id"])
     assert "reconnecting" not in sink.states
-    assert adapter.reconciliations == 1 and adapter.gaps == 0  # the connect's own only
+    account = adapter.account
+    assert account.reconciliations == 1 and account.gaps == 0  # the connect's own only
 
 
 async def test_fills_while_the_socket_is_down_arrive_once_after_reconnect(
@@ -169,7 +171,7 @@ async def test_fills_while_the_socket_is_down_arrive_once_after_reconnect(
         await sink.wait_for(lambda: last_order(sink, order["id"])["status"] == "filled", 5)
         await sink.wait_for(lambda: sink.state("account") == "live", 2)
     assert_each_fill_once(sink, broker_at_sandbox, key_id, order["id"])
-    assert adapter.reconciliations >= 2
+    assert adapter.account.reconciliations >= 2
 
 
 async def test_a_missed_fill_is_reconciled_before_the_next(
@@ -191,7 +193,7 @@ async def test_a_missed_fill_is_reconciled_before_the_next(
         step_until_filled(control, broker_at_sandbox, key_id, order["id"])
         await sink.wait_for(lambda: last_order(sink, order["id"])["status"] == "filled", 3)
     assert_each_fill_once(sink, broker_at_sandbox, key_id, order["id"])
-    assert adapter.gaps == 1 and "reconnecting" not in sink.states
+    assert adapter.account.gaps == 1 and "reconnecting" not in sink.states
 
 
 async def test_a_refused_key_is_a_credential_rejection(broker_at_sandbox, api_url, key_id):
@@ -205,9 +207,9 @@ async def test_a_refused_key_is_a_credential_rejection(broker_at_sandbox, api_ur
         await sink.wait_for(lambda: sink.state("account") == "error")
         assert sink.reason("account", "error").startswith("credential rejected")
     assert sink.kind_states("account") == ["connecting", "error"]
-    assert adapter.reconnects == 0 and adapter.stream_attempts == 0
+    assert adapter.reconnects == 0 and adapter.account.stream_attempts == 0
     with pytest.raises(CredentialRejected):
-        await (await adapter._open_stream()).close()
+        await (await adapter.account._open_stream()).close()
 
 
 async def test_catalog_builds_the_trading_mode(api_url, key_id):
@@ -224,7 +226,11 @@ async def test_catalog_builds_the_trading_mode(api_url, key_id):
         alpaca_api="paper",
     )
     assert isinstance(adapter, AlpacaTradingAdapter)
-    assert adapter.stream_url == stream_url(api_url) == api_url.replace("http", "ws") + "/stream"
+    assert (
+        adapter.account.stream_url
+        == stream_url(api_url)
+        == api_url.replace("http", "ws") + "/stream"
+    )
     numbers = await catalog.fetch_account_numbers("alpaca", secrets, alpaca_api="live")
     with rest(api_url, key_id) as client:
         assert numbers == [client.get("/v2/account").json()["account_number"]]

@@ -529,7 +529,7 @@ def adapter() -> AlpacaAdapter:
         api_url="http://127.0.0.1:9",
         checkpoint=MemoryCheckpoint(),
     )
-    made._accounts = {"c8f1ef5d-edc0-4f23-9ee4-378f19cb92a4": "A1"}
+    made.connection.accounts = {"c8f1ef5d-edc0-4f23-9ee4-378f19cb92a4": "A1"}
     return made
 
 
@@ -540,7 +540,7 @@ def frames(sink: RecordingSink) -> dict[str, dict[str, Any]]:
 
 async def test_the_adapter_applies_a_nested_bracket_as_three_orders():
     alpaca, sink = adapter(), RecordingSink()
-    await alpaca._apply_order(sink, "A1", bracket(), synthesize=True)
+    await alpaca.book.apply_order(sink, "A1", bracket(), synthesize=True)
     seen = frames(sink)
     assert {oid: (p["group"]["role"], p["status"]) for oid, p in seen.items()} == {
         PARENT: ("trigger", "new"),
@@ -555,7 +555,7 @@ async def test_a_child_that_comes_alone_keeps_its_group():
     shape; Alpaca's child carries no parent id) and the stop-loss listed alone (a
     non-nested row) still belong to the bracket."""
     alpaca, sink = adapter(), RecordingSink()
-    await alpaca._apply_order(sink, "A1", bracket(), synthesize=True)
+    await alpaca.book.apply_order(sink, "A1", bracket(), synthesize=True)
     filled = take_profit(order_class="bracket", status="filled", filled_qty="100",
                          filled_avg_price="301", updated_at="2021-03-16T18:40:00Z")  # fmt: skip
     event = {
@@ -570,10 +570,10 @@ async def test_a_child_that_comes_alone_keeps_its_group():
         "position_qty": "0",
         "timestamp": "2021-03-16T18:40:00Z",
     }
-    await alpaca._on_event(sink, ServerSentEvent(data=orjson.dumps(event).decode()))
+    await alpaca.account._on_event(sink, ServerSentEvent(data=orjson.dumps(event).decode()))
     cancelled = stop_loss(order_class="bracket", status="canceled",
                           updated_at="2021-03-16T18:40:01Z")  # fmt: skip
-    await alpaca._apply_order(sink, "A1", cancelled, synthesize=True)
+    await alpaca.book.apply_order(sink, "A1", cancelled, synthesize=True)
     seen = frames(sink)
     assert seen[TAKE_PROFIT]["group"] == {"id": PARENT, "class": "bracket", "role": "take_profit"}
     assert seen[TAKE_PROFIT]["legs"][0]["fills"] == [
@@ -597,7 +597,7 @@ async def test_order_polls_ask_for_nested_linked_orders():
             return [bracket()]
 
     alpaca, sink, client = adapter(), RecordingSink(), Client()
-    await alpaca._poll_orders(client, sink, "c8f1ef5d-edc0-4f23-9ee4-378f19cb92a4",
+    await alpaca.account._poll_orders(client, sink, "c8f1ef5d-edc0-4f23-9ee4-378f19cb92a4",
                               synthesize=True)  # type: ignore[arg-type]  # fmt: skip
     assert [p["nested"] for p in client.asked] == ["true", "true"]
     assert set(frames(sink)) == {PARENT, TAKE_PROFIT, STOP_LOSS}

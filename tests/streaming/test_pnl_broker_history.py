@@ -53,9 +53,9 @@ async def independent_read(name: str, adapter, account: str, day: dt.date, url: 
         )
         found = [(dt.datetime.fromisoformat(b.time), float(b.close)) for b in bars]
     else:
-        key, secret = adapter._key_id, adapter._secret
+        key, secret = adapter.connection.key_id, adapter.connection.secret_key
         if name == "alpaca":
-            (account_id,) = [i for i, n in adapter._accounts.items() if n == account]
+            (account_id,) = [i for i, n in adapter.connection.accounts.items() if n == account]
             path = f"/v1/trading/accounts/{account_id}/account/portfolio/history"
             auth = {"auth": httpx.BasicAuth(key, secret)}
         else:

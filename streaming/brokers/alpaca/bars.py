@@ -18,13 +18,11 @@ import datetime as dt
 from typing import Any
 
 import httpx
-from django.conf import settings
 
 from streaming.brokers.bars import HistoryError, bucket_start, candle, day_start_ms, ordered
 from streaming.brokers.errors import describe, retry_after_header
 from streaming.brokers.http_client import async_client
 from streaming.brokers.values import time_ms
-from streaming.instruments.symbols import coin_pair
 
 BARS_PATH = "/v1beta3/crypto/us/bars"
 #: The contract's timeframes as Alpaca's.
@@ -103,18 +101,3 @@ async def _page(http: httpx.AsyncClient, params: dict[str, Any]) -> Any:
         return response.json()
     except ValueError as exc:
         raise HistoryError("broker_error", "Alpaca's history answer is not JSON") from exc
-
-
-class AlpacaBars:
-    """The candles an Alpaca link serves: its coins' crypto bars (it quotes nothing else)."""
-
-    #: The crypto data's base URL; None: the configured one (`ALPACA_DATA_URL`).
-    data_url: str | None = None
-
-    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
-        """Candles of a coin (`BTC/USD:CXTALP`) from `from_ms`, ascending."""
-        pair = coin_pair(symbol)
-        if pair is None:
-            raise HistoryError("unknown_symbol", f"Alpaca has no market data for {symbol}")
-        url = self.data_url or settings.ALPACA_DATA_URL
-        return await crypto_bars(url, pair, tf, from_ms, within=within)

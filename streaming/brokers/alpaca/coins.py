@@ -9,6 +9,7 @@ streamer symbols (`BTC/USD:CXTALP`). Each connection: `connected`, the key, subs
 unsubscribe on the open socket. Nothing wanted: no socket (`idle`). A socket silent for
 `watchdog_timeout` while coins are subscribed is dropped and opened again (the supervised
 loop's backoff); a refused key is the kind's `error`. Times are Alpaca's own (RFC 3339).
+One of the parts an Alpaca adapter holds (the `quotes` kind's loop, in both modes).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from streaming.brokers.alpaca.connection import Connection
 from streaming.brokers.alpaca.data_socket import authenticate, receive_or
 from streaming.brokers.base import AdapterSink
 from streaming.brokers.errors import StreamSilent
@@ -63,15 +65,15 @@ def coin_fields(message: dict[str, Any]) -> QuoteFields | None:
     return fields if set(fields) - {"t"} else None
 
 
-class AlpacaCoins(SupervisedAdapter):
+class CoinQuotes:
     """The coin quotes loop an Alpaca adapter runs beside its account loop."""
 
-    _key_id: str
-    _secret: str
-    #: The crypto data socket's URL; None: the link quotes nothing (`idle`).
-    coin_stream_url: str | None = None
-
-    def _init_coins(self, coin_stream_url: str | None) -> None:
+    def __init__(
+        self, adapter: SupervisedAdapter, connection: Connection, coin_stream_url: str | None
+    ) -> None:
+        self._adapter = adapter
+        self._connection = connection
+        #: The crypto data socket's URL; None: the link quotes nothing (`idle`).
         self.coin_stream_url = coin_stream_url
         #: The wanted coins: pair (`BTC/USD`) -> the streamer symbol it is reported as.
         self._coins: dict[str, str] = {}
@@ -85,33 +87,37 @@ class AlpacaCoins(SupervisedAdapter):
             self._coins = wanted
             self._coins_changed.set()
 
-    async def _coins_once(self, sink: AdapterSink) -> None:
+    async def once(self, sink: AdapterSink) -> None:
         """The `quotes` kind's connections, until one fails: a socket while coins are
         wanted, none (`idle`) while none are. Coins no longer wanted close the socket
         here, not by ending the loop: that is no reconnect."""
         url = self.coin_stream_url
         if url is None:
-            await self._report_change(sink, "quotes", "idle", NO_FEED)
+            await self._adapter._report_change(sink, "quotes", "idle", NO_FEED)
             await asyncio.Event().wait()  # until cancelled
             return
         while True:
             while not self._coins:
                 self._coins_changed.clear()
-                await self._report_change(sink, "quotes", "idle", "no coins wanted")
+                await self._adapter._report_change(sink, "quotes", "idle", "no coins wanted")
                 await self._coins_changed.wait()
-            if self.kind_state("quotes") != "live":
-                await self._report_change(sink, "quotes", "connecting")
-            await self._gate(sink)
-            timeout = max(self.config.watchdog_timeout, 1.0)
+            if self._adapter.kind_state("quotes") != "live":
+                await self._adapter._report_change(sink, "quotes", "connecting")
+            await self._adapter._gate(sink)
+            timeout = max(self._adapter.config.watchdog_timeout, 1.0)
             async with connect(url, open_timeout=timeout, ping_interval=20) as ws:
                 await authenticate(
-                    ws, self._key_id, self._secret, within=timeout, what="crypto market data"
+                    ws,
+                    self._connection.key_id,
+                    self._connection.secret_key,
+                    within=timeout,
+                    what="crypto market data",
                 )
                 subscribed: dict[str, str] = {}
                 await self._sync_coins(ws, subscribed)
                 self.coin_connects += 1
-                if self.kind_state("quotes") != "live":
-                    await self._report(sink, "quotes", "live")
+                if self._adapter.kind_state("quotes") != "live":
+                    await self._adapter._report(sink, "quotes", "live")
                 await self._read_coins(ws, subscribed, sink)
 
     async def _sync_coins(self, ws: ClientConnection, subscribed: dict[str, str]) -> None:
@@ -133,7 +139,7 @@ class AlpacaCoins(SupervisedAdapter):
         self, ws: ClientConnection, subscribed: dict[str, str], sink: AdapterSink
     ) -> None:
         """Read until the socket ends or goes silent, following the wanted coins."""
-        silent_after = self.config.watchdog_timeout
+        silent_after = self._adapter.config.watchdog_timeout
         heard = time.monotonic()
         while True:
             if not subscribed:
@@ -154,7 +160,9 @@ class AlpacaCoins(SupervisedAdapter):
         try:
             messages = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            log.warning("alpaca link %s: garbage on the crypto socket: %r", self.link_id, raw[:200])
+            log.warning(
+                "alpaca link %s: garbage on the crypto socket: %r", self._adapter.link_id, raw[:200]
+            )
             return
         for message in messages if isinstance(messages, list) else []:
             if not isinstance(message, dict):
@@ -162,7 +170,7 @@ class AlpacaCoins(SupervisedAdapter):
             if message.get("T") == "error":
                 log.warning(
                     "alpaca link %s: crypto socket error %s %s",
-                    self.link_id,
+                    self._adapter.link_id,
                     message.get("code"),
                     message.get("msg"),
                 )

@@ -6,7 +6,8 @@ Alpaca has no dry run, so a preview is the app's checks (`checks="app"`): the as
 exists, the buying power before and after a buy, a closing order's quantity against the
 position, and the cost at the limit (or the owner's reference price for a market order).
 Keys need no session: every call opens a short client with the link's key, like the
-balance history, so an order does not wait for the stream to connect. Refusals are
+balance history, so an order does not wait for the stream to connect. One of the parts
+the adapter holds (in both modes); the adapter forwards `SupportsOrders` to it. Refusals are
 Alpaca's `{"code", "message"}`; a 403 with a `4031…` code refuses the order, not the key.
 """
 
@@ -17,7 +18,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
+from streaming.brokers.alpaca.client import AlpacaClient
+from streaming.brokers.alpaca.connection import Connection
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.orders.entry import (
     LinkedOrder,
@@ -181,19 +183,18 @@ def placed(body: Any) -> PlaceResult:
 
 
 class AlpacaOrders:
-    """`SupportsOrders` for an Alpaca link (a mixin of `AlpacaAdapter`; the Trading API
-    adapter sets `trading_api`)."""
+    """`SupportsOrders` for an Alpaca link, in its connection's mode (`trading_api`)."""
 
-    #: True for the Trading API (one account, `/v2` paths), False for the Broker API.
-    trading_api = False
-    _key_id: str
-    _secret: str
-    api_url: str
-    _accounts: dict[str, str]  # Alpaca account id -> account number (set on connect)
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def trading_api(self) -> bool:
+        """True for the Trading API (one account, `/v2` paths), False for the Broker API."""
+        return self._connection.trading_api
 
     def _order_client(self) -> AlpacaClient:
-        kind = AlpacaTradingClient if self.trading_api else AlpacaClient
-        return kind(key_id=self._key_id, secret_key=self._secret, api_url=self.api_url)
+        return self._connection.client()
 
     async def _call(self, client: AlpacaClient, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -209,7 +210,7 @@ class AlpacaOrders:
         """The path the account's trading resources live under."""
         if self.trading_api:
             return "/v2"
-        ids = [i for i, number in self._accounts.items() if number == account]
+        ids = [i for i, number in self._connection.accounts.items() if number == account]
         if not ids:  # not connected yet: the key lists its accounts
             listed = await client.accounts()
             ids = [str(a["id"]) for a in listed if str(a.get("account_number")) == account]

@@ -4,7 +4,7 @@
 `GET /v2/account/portfolio/history` (Trading API), `period=1D&timeframe=5Min&date_end=`:
 `equity` at each `timestamp` (seconds); null values are dropped and only the points
 inside the asked (UTC) day kept (a `date_end` on a closed day answers the trading day
-before it). The adapters call this with their own key (AlpacaAdapter.balance_history).
+before it). The adapters ask it with their own key (reads.py, `AlpacaReads.balance_history`).
 """
 
 from __future__ import annotations

@@ -1,77 +1,42 @@
-"""The Alpaca adapter in Trading API mode: a trader's own (paper or live) key pair.
+"""The Alpaca adapter in Trading API mode: a trader's own (paper or live) key pair, and the
+parts it holds.
 
-Same normalized events as the Broker API mode (streaming/brokers/alpaca/adapter.py, whose
-snapshot, polls and order folding this reuses); what differs is where order events come
-from. Each connection: read the key's one account (balance, positions) over REST, open
-the `trade_updates` WebSocket (`<api>/stream`: authenticate, listen), and only then —
-because that stream has **no replay** — reconcile over REST: orders submitted within the
-lookback (`/v2/orders?status=all&after=…`, plus the open ones) and the FILL activities
-since then (`/v2/account/activities/FILL`, every page). Frames that arrive meanwhile
-wait in the socket and are applied after, so nothing falls between the two.
+The same shape as the Broker API mode (adapter.py), and the same parts but one: its
+`account` stream is the `trade_updates` WebSocket with REST reconciliation (updates.py)
+instead of the Broker API's trade events; its connection points at the Trading API, so
+its order entry and its reads use the Trading API's paths. `SupervisedAdapter` is its
+one base, as at every broker.
 
-No fill is missed and none is reported twice: a fill row's id is
-`"{order_id}:{cumulative filled qty}"`, which the stream's update (`order.filled_qty`)
-and the activity (`cum_qty`) both carry, and Alpaca's execution id and activity id are
-two different identifiers. An update whose quantity does not cover the gap since the
-last row (a fill was missed, say while the socket was silenced) triggers a reconciliation
-first. The stream has no heartbeat: WebSocket pings prove the connection, and orders are
-reconciled every `reconcile_interval` as well. A refused key (401/403 over REST, or
-`unauthorized` on the socket) is a credential rejection, not a retry loop.
+Usage::
+
+    adapter = AlpacaTradingAdapter(link_id=7, key_id=k, secret_key=s,
+                                   api_url="https://paper-api.alpaca.markets")
+    await adapter.run(sink)   # until cancelled
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
+from datetime import date
 
-import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from streaming.brokers.alpaca.balances import BalancePolls
+from streaming.brokers.alpaca.book import OrderBook
+from streaming.brokers.alpaca.coins import CoinQuotes
+from streaming.brokers.alpaca.connection import Connection
+from streaming.brokers.alpaca.orders import AlpacaOrders
+from streaming.brokers.alpaca.reads import AlpacaReads
+from streaming.brokers.alpaca.updates import TradeUpdates
+from streaming.brokers.base import AdapterSink, Checkpoint, StreamConfig
+from streaming.brokers.orders.entry import LinkedOrder, OrderRequest, PlaceResult, PreviewResult
+from streaming.brokers.supervised import SupervisedAdapter
 
-from streaming.brokers.alpaca.adapter import AlpacaAdapter
-from streaming.brokers.alpaca.client import AlpacaClient, AlpacaTradingClient
-from streaming.brokers.alpaca.portfolio import TRADING_PATH
-from streaming.brokers.base import AdapterSink, Checkpoint, MemoryCheckpoint, StreamConfig
-from streaming.brokers.errors import (
-    BrokerHTTPError,
-    CredentialRejected,
-    StreamEnded,
-    retry_after_header,
-)
-from streaming.brokers.values import decimal, time_ms
-
-log = logging.getLogger(__name__)
-
-__all__ = ["AlpacaTradingAdapter", "stream_url"]
+__all__ = ["AlpacaTradingAdapter"]
 
 
-def stream_url(api_url: str) -> str:
-    """`https://paper-api.alpaca.markets` -> `wss://paper-api.alpaca.markets/stream`."""
-    url = api_url.rstrip("/") + "/stream"
-    return url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+class AlpacaTradingAdapter(SupervisedAdapter):
+    """Streams one Alpaca Trading API key's account into a sink, forever, healing on failure."""
 
-
-def _code(exc: ConnectionClosed) -> int | str:
-    return exc.rcvd.code if exc.rcvd is not None else "none"
-
-
-class AlpacaTradingAdapter(AlpacaAdapter):
-    """Streams one Alpaca Trading API key's account into a sink, forever, healing on failure.
-
-    Usage::
-
-        adapter = AlpacaTradingAdapter(link_id=7, key_id=k, secret_key=s,
-                                       api_url="https://paper-api.alpaca.markets")
-        await adapter.run(sink)   # until cancelled
-    """
-
-    #: Orders go to the Trading API's paths (alpaca/orders.py).
-    trading_api = True
+    broker = "alpaca"
 
     def __init__(
         self,
@@ -85,198 +50,61 @@ class AlpacaTradingAdapter(AlpacaAdapter):
         config: StreamConfig | None = None,
         coin_stream_url: str | None = None,
     ) -> None:
-        super().__init__(
-            link_id=link_id,
-            key_id=key_id,
-            secret_key=secret_key,
-            account_numbers=account_numbers,
-            api_url=api_url,
-            checkpoint=checkpoint or MemoryCheckpoint(),  # nothing to resume: no replay
-            config=config,
-            coin_stream_url=coin_stream_url,
-        )
-        self.stream_url = stream_url(api_url)
-        self.reconciliations = 0
-        self.gaps = 0  # updates that showed a missed fill
-        self._lock = asyncio.Lock()  # one fold at a time: socket updates or reconciliation
+        super().__init__(link_id, config, account_numbers)
+        # `checkpoint`: taken as the Broker API mode takes it; the Trading API's stream has
+        # no replay, so there is nothing to resume from
+        self.connection = Connection(key_id, secret_key, api_url, trading_api=True)
+        self.book = OrderBook(link_id)
+        self.balances = BalancePolls(self, self.connection, self.book)
+        self.quotes = CoinQuotes(self, self.connection, coin_stream_url)
+        self.account = TradeUpdates(self, self.connection, self.book, self.balances)
+        self.reads = AlpacaReads(self.connection)
+        self.orders = AlpacaOrders(self.connection)
 
-    # -- balance history: the Trading API's path and client (AlpacaAdapter.balance_history)
-    def _history_client(self) -> AlpacaClient:
-        return AlpacaTradingClient(
-            key_id=self._key_id, secret_key=self._secret, api_url=self.api_url
-        )
+    # -- control --------------------------------------------------------------------
+    def set_symbols(self, symbols: set[str]) -> None:
+        """The symbols the quote feed asks of this link: only coins are streamed."""
+        self.quotes.set_symbols(symbols)
 
-    def _history_path(self, account_id: str) -> str:
-        return TRADING_PATH
+    def _entering(self, kind: str, state: str) -> None:
+        self.account.mode = state
 
-    # -- one connection ---------------------------------------------------------------
-    async def _connect_once(self, sink: AdapterSink) -> None:
-        self.mode = "connecting"
-        self._sink = sink
-        await self._report(sink, "account", "connecting")
-        await self._gate(sink)
-        async with AlpacaTradingClient(
-            key_id=self._key_id,
-            secret_key=self._secret,
-            api_url=self.api_url,
-            timeout=self.config.handshake_timeout,
-        ) as client:
-            accounts = await client.accounts()
-            self._accounts = {
-                str(a["id"]): str(a["account_number"])
-                for a in accounts
-                if self._wants(a.get("account_number"))
-            }
-            for account_id in self._accounts:
-                await self._refresh_account(client, sink, account_id, full=True)
-            self.stream_attempts += 1
-            async with await self._open_stream() as ws:
-                await self._reconcile(client, sink)
-                self.mode = "stream"
-                await self._report(sink, "account", "live")
-                sink.fresh(self.link_id, "account")
-                async with asyncio.TaskGroup() as tg:
-                    tg.create_task(self._follow_updates(client, sink, ws))
-                    tg.create_task(self._poll_accounts(client, sink))
-                    tg.create_task(self._reconcile_forever(client, sink))
+    @property
+    def account_every(self) -> float:
+        # balances are confirmed by every poll round; the stream by its heartbeats
+        return self.config.account_poll_interval
 
-    async def _open_stream(self) -> ClientConnection:
-        """Connect, authenticate and listen to `trade_updates`; refusals classified."""
-        config = self.config
-        try:
-            ws = await connect(
-                self.stream_url,
-                open_timeout=config.handshake_timeout,
-                ping_interval=max(1.0, config.watchdog_timeout / 2),
-                ping_timeout=max(1.0, config.watchdog_timeout / 2),
-                max_size=2**22,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in (401, 403):
-                raise CredentialRejected(f"HTTP {status}: trade stream refused") from None
-            wait = retry_after_header(exc.response.headers)
-            raise BrokerHTTPError(status, "trade stream refused", wait) from None
-        try:
-            async with asyncio.timeout(config.handshake_timeout):
-                auth = {"key_id": self._key_id, "secret_key": self._secret}
-                await ws.send(orjson.dumps({"action": "authenticate", "data": auth}).decode())
-                reply = await self._next_control(ws, "authorization")
-                if reply.get("status") != "authorized":
-                    raise CredentialRejected("trade stream: unauthorized")
-                listen = {"action": "listen", "data": {"streams": ["trade_updates"]}}
-                await ws.send(orjson.dumps(listen).decode())
-                reply = await self._next_control(ws, "listening")
-                if "trade_updates" not in (reply.get("streams") or []):
-                    raise StreamEnded("broker did not listen to trade_updates")
-        except ConnectionClosed as exc:
-            await ws.close()
-            raise StreamEnded(f"broker closed the stream (code {_code(exc)})") from None
-        except BaseException:
-            await ws.close()
-            raise
-        return ws
+    async def run(self, sink: AdapterSink) -> None:
+        await self._run_loops(sink, {"quotes": self.quotes.once, "account": self.account.once})
 
-    @staticmethod
-    async def _next_control(ws: ClientConnection, stream: str) -> dict[str, Any]:
-        """The data of the next message of this stream (updates before it are applied
-        by the reconciliation that follows, so skipping them loses nothing)."""
-        while True:
-            message = orjson.loads(await ws.recv())
-            if isinstance(message, dict) and message.get("stream") == stream:
-                data = message.get("data")
-                return data if isinstance(data, dict) else {}
+    # -- the reads (SupportsCandles, SupportsBalanceHistory) -----------------------------
+    async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
+        return await self.reads.candles(symbol, tf, from_ms, within=within)
 
-    # -- reconciliation ---------------------------------------------------------------
-    async def _reconcile(self, client: AlpacaTradingClient, sink: AdapterSink) -> None:
-        """Fold in, over REST, every fill and order state the stream may have missed."""
-        async with self._lock:
-            await self._gate(sink)
-            after = datetime.fromtimestamp(self._lookback_from, UTC).isoformat()
-            orders: dict[str, dict[str, Any]] = {}
-            for params in ({"status": "open"}, {"status": "all", "after": after}):
-                for order in await client.orders(limit=500, nested="true", **params):
-                    if isinstance(order, dict) and order.get("id"):
-                        orders[str(order["id"])] = order
-            activities = await client.fill_activities(after)
-            number = next(iter(self._accounts.values()), None)
-            if number is None:
-                return
-            for activity in activities:  # oldest first: each one an execution
-                oid = str(activity.get("order_id"))
-                if oid not in orders:
-                    orders[oid] = await client.order(oid)
-                state = {
-                    **orders[oid],
-                    "filled_qty": activity.get("cum_qty"),
-                    "status": activity.get("order_status"),
-                    "updated_at": activity.get("transaction_time"),
-                }
-                execution = (
-                    decimal(activity.get("qty")),
-                    decimal(activity.get("price")),
-                    time_ms(activity.get("transaction_time")),
-                )
-                if await self._apply_order(sink, number, state, execution=execution):
-                    self._mark_dirty(number)
-            for order in sorted(orders.values(), key=lambda o: str(o.get("submitted_at"))):
-                if await self._apply_order(sink, number, order, synthesize=True):
-                    self._mark_dirty(number)
-            self.reconciliations += 1
+    async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
+        return await self.reads.balance_history(account, day)
 
-    async def _reconcile_forever(self, client: AlpacaTradingClient, sink: AdapterSink) -> None:
-        while True:
-            await asyncio.sleep(self.config.reconcile_interval)
-            await self._reconcile(client, sink)
+    # -- order entry (SupportsOrders) ----------------------------------------------------
+    async def preview_order(self, order: OrderRequest) -> PreviewResult:
+        return await self.orders.preview_order(order)
 
-    # -- the stream -------------------------------------------------------------------
-    async def _follow_updates(
-        self, client: AlpacaTradingClient, sink: AdapterSink, ws: ClientConnection
-    ) -> None:
-        """Apply updates until the socket closes (then the loop reconnects)."""
-        self.last_data = time.monotonic()
-        try:
-            async for frame in ws:
-                self._touch()
-                await self._on_update(client, sink, frame)
-        except ConnectionClosed as exc:
-            raise StreamEnded(f"broker closed the stream (code {_code(exc)})") from None
-        code = ws.close_code if ws.close_code is not None else "none"
-        raise StreamEnded(f"broker closed the stream (code {code})")
+    async def place_order(self, order: OrderRequest) -> PlaceResult:
+        return await self.orders.place_order(order)
 
-    async def _on_update(
-        self, client: AlpacaTradingClient, sink: AdapterSink, frame: str | bytes
-    ) -> None:
-        """Fold one `trade_updates` message in; garbage is counted, never fatal."""
-        try:
-            message = orjson.loads(frame)
-        except orjson.JSONDecodeError:
-            self.bad_events += 1
-            return
-        if not isinstance(message, dict) or message.get("stream") != "trade_updates":
-            self.ignored_events += 1
-            return
-        data = message.get("data")
-        order = data.get("order") if isinstance(data, dict) else None
-        number = next(iter(self._accounts.values()), None)
-        if (
-            not isinstance(data, dict)
-            or not isinstance(order, dict)
-            or not order.get("id")
-            or number is None
-        ):
-            self.bad_events += 1  # e.g. `"data": null`, seen at Alpaca
-            return
-        execution = None
-        if data.get("event") in ("fill", "partial_fill"):
-            qty = decimal(data.get("qty"))
-            execution = (qty, decimal(data.get("price")), time_ms(data.get("timestamp")))
-            view = self._orders.get(str(order["id"]))
-            covered = view.covered if view is not None else Decimal(0)
-            gap = (decimal(order.get("filled_qty")) or Decimal(0)) - covered
-            if qty is not None and gap > qty:  # an execution before this one was missed
-                self.gaps += 1
-                await self._reconcile(client, sink)
-        async with self._lock:
-            if await self._apply_order(sink, number, order, execution=execution):
-                self._mark_dirty(number)
+    async def find_order(self, account: str, client_order_id: str) -> PlaceResult | None:
+        return await self.orders.find_order(account, client_order_id)
+
+    async def replace_order(self, order_id: str, order: OrderRequest) -> PlaceResult:
+        return await self.orders.replace_order(order_id, order)
+
+    async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
+        return await self.orders.preview_linked(group)
+
+    async def place_linked(self, group: LinkedOrder) -> PlaceResult:
+        return await self.orders.place_linked(group)
+
+    async def cancel_order(self, account: str, order_id: str) -> PlaceResult:
+        return await self.orders.cancel_order(account, order_id)
+
+    async def working_orders(self, account: str) -> list[str]:
+        return await self.orders.working_orders(account)
