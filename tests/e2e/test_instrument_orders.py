@@ -30,6 +30,8 @@ from tests.support.wait import poll_until
 
 COIN = "BTC/USD:CXTALP"
 ES_CALL = "./ESZ26C6000:XCME"
+#: Every market data feed of the sandbox's three brokers (its socket kinds).
+MARKET_DATA = ("dxlink", "tradier-stream", "alpaca-crypto")
 #: How long the stream may take to show the demo's holdings and their quotes (s): a few
 #: polls of each broker's account and the first quotes; the margin is for a loaded box.
 SEEN_WITHIN = 60
@@ -420,15 +422,30 @@ def test_a_fat_finger_needs_the_second_confirm(trader, broker, symbol, tick):
 
 
 def test_no_live_price_a_market_order_is_refused_a_limit_is_said(trader, holdings_sandbox):
-    """With every market data feed silent, each link's quotes go stale within the
-    stream's silence threshold; a market order at each broker is refused in words and a
-    limit order previews with a warning. Kept last: the feeds come back after it."""
+    """With every market data feed down (dropped, and no new one let in), each link's
+    quotes stop being live; a market order at each broker is refused in words and a limit
+    order previews with a warning. Kept last: the feeds come back after it."""
     accounts = trader.accounts()
-    silence = httpx.post(
-        f"{holdings_sandbox.url}/_sandbox/faults",
-        json={"kind": "silence", "target": "all", "seconds": 30},
+    # first every feed live with what is ordered below (run alone, the links may still be
+    # connecting: not live, yet about to be), then silenced
+    holder(trader, "alpaca", COIN)
+    poll_until(
+        lambda: (
+            "AAPL" in (snap := snapshot(trader))["quotes"]
+            and any(link["quote_source"] for link in snap["links"])
+            and all(link["kinds"]["quotes"]["state"] in ("live", "idle") for link in snap["links"])
+        ),
+        within=SEEN_WITHIN,
+        what="every link's quotes live",
     )
-    assert silence.status_code == 200, silence.text
+    control = f"{holdings_sandbox.url}/_sandbox/faults"
+    for target in MARKET_DATA:  # new handshakes refused, the open feeds dropped: no data
+        refused = httpx.post(
+            control, json={"kind": "refuse_sessions", "target": target, "status": 503}
+        )
+        assert refused.status_code == 200, refused.text
+        dropped = httpx.post(control, json={"kind": "drop", "target": target})
+        assert dropped.status_code == 200, dropped.text
     try:
         poll_until(
             lambda: all(
@@ -436,8 +453,8 @@ def test_no_live_price_a_market_order_is_refused_a_limit_is_said(trader, holding
                 for link in snapshot(trader)["links"]
                 if link["kinds"]["quotes"]["state"] != "idle"
             ),
-            within=20,  # the silence threshold (STREAM_QUOTE_STALE_AFTER 10 s) and a margin
-            what="every link's quotes stale",
+            within=20,  # a dropped feed says so at once; a margin for a loaded box
+            what="no link's quotes live",
         )
         for broker, symbol, quantity, tif in (
             ("tastytrade", COIN, "0.001", "IOC"),  # tastytrade's coin market orders: IOC
@@ -453,7 +470,8 @@ def test_no_live_price_a_market_order_is_refused_a_limit_is_said(trader, holding
                 "time_in_force": tif,
             }
             refused = trader.preview(body)
-            assert (refused.status_code, refused.json()["code"]) == (409, "stale_quote"), broker
+            assert refused.status_code == 409, (broker, refused.text)
+            assert refused.json()["code"] == "stale_quote"
             assert refused.json()["error"].startswith("A market order needs a live price")
             limit = trader.preview({**body, "order_type": "Limit", "price": "1.00"})
             assert limit.status_code == 200, limit.text
@@ -461,4 +479,4 @@ def test_no_live_price_a_market_order_is_refused_a_limit_is_said(trader, holding
                 w.startswith("No live price of") for w in limit.json()["preview"]["warnings"]
             )
     finally:
-        httpx.delete(f"{holdings_sandbox.url}/_sandbox/faults")
+        httpx.delete(control)
