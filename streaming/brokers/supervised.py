@@ -1,6 +1,14 @@
 """The supervised base every broker adapter builds on: one reconnect loop per data kind
 it serves, each with its own backoff and status (docs/streaming-contract.md, "link
-status"): account trouble never takes market data down, nor the reverse."""
+status"): account trouble never takes market data down, nor the reverse.
+
+It is an adapter's one base class, because it is what an adapter is: a link's lifecycle
+(the loops the manager runs and stops, their states, backoff and lease gate). What an
+adapter does is in parts it holds, the same at every broker: its streams (each one
+kind's connection, run by a loop here), its reads and its order entry. A stream part
+reports through its adapter's methods below (`_report`, `_gate`, `_quote`,
+`_emit_changed`, `_watchdog`, `last_data`); no part is a base class.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +57,8 @@ class SupervisedAdapter:
     credential made valid again heals by itself. Every `reconnecting` and `error` status
     says when the next attempt is (`retry_in`, seconds from that status).
 
-    Subclasses implement `_loops` (or `_connect_once` for a single "all" loop). A
+    Subclasses implement `_loops` (or `_connect_once` for a single "all" loop): each
+    kind's loop runs one connection of a stream part (`quotes.once`, `account.once`). A
     connection reports its progress with `_report(sink, kind, state)` — `live` starts
     the stability clock the backoff uses — and awaits `_gate(sink)` before upstream I/O.
     What every adapter shares is here once: failures are described by

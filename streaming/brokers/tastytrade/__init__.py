@@ -1,2 +1,2 @@
-"""tastytrade: the adapter (OAuth session, the account streamer, DXLink), its order
-entry, its reads (candles, net liq, metrics) and its wire mapping."""
+"""tastytrade: the adapter and the parts it holds (connection, DXLink quotes, the account
+streamer, reads, chains, order entry); its order history and its wire mapping."""

@@ -1,2 +1,2 @@
-"""Tradier: the adapter (REST polling, the HTTP market stream), its order entry, its
-history and its wire mapping."""
+"""Tradier: the adapter and the parts it holds (connection, the market stream, account
+polls, reads, chains, order entry); its candle and order history and its wire mapping."""
