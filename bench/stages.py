@@ -59,7 +59,7 @@ STAGES: list[tuple[str, re.Pattern[str]]] = [
         "account events",
         re.compile(
             r"^(account_event\w*|_account|apply_account_event|_emit_changed) \("
-            r"|brokers/\w+/(orders|portfolio|reads|net_liq|trading)\.py"
+            r"|brokers/\w+/(orders|portfolio|reads|net_liq|trading|updates)\.py"
         ),
     ),
     (
