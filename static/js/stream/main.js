@@ -6,21 +6,24 @@
  * innerHTML.
  *
  * The page's state is declared here, in three parts: `state` (the stream's data,
- * state.js), `clock` (below) and the transport's `conn` (io/transport.js).
+ * state.js), `clock` (below) and the transport's `conn` (io/transport.js); this tab's part
+ * in one connection per browser is io/sharing.js's, the plain copy for tests inspect.js's.
  *
  * For tests and tools: window.streamdesk = {applyFrame(frame), state(), flush(),
  * subscribe(symbols), unsubscribe(symbols)} (tests/browser/README.md).
  */
-import { FRESHNESS_EVERY_MS, formatPosition, newTabId, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
+import { FRESHNESS_EVERY_MS, normalizeSymbol, num, parseFrame, socketBase } from './contract.js';
 import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render/page.js';
 import { createOverviewEditor, createOverviewView } from './render/overview.js';
 import { createSparklines } from './render/sparklines.js';
 import {
-  addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, isSimulated,
-  orderedOrders, removeExtraSymbols, resumePosition, takeEffects,
+  addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, removeExtraSymbols,
+  takeEffects,
 } from './state.js';
+import { plainState } from './inspect.js';
 import { createTransport } from './io/transport.js';
+import { browserEnv } from './io/browser.js';
 import { createWatchlistEditor } from './pages/watchlist.js';
 import { createChainPage } from './pages/chain.js';
 import { createChainView } from './render/chain.js';
@@ -30,12 +33,12 @@ import { createAlertsPage } from './pages/alerts.js';
 import { createRowMenu } from './render/row-menu.js';
 import { panelSymbols } from './news.js';
 import { createNewsPanel } from './render/news.js';
-import { canShare, frameForTab, positionOf } from './share.js';
+import { frameForTab } from './share.js';
 import { csrfToken } from './io/csrf.js';
 import { setFlashes } from './render/dom.js';
 import { setTimeZone } from './format.js';
 import { createPreferences } from './io/preferences.js';
-import { createTabLink } from './io/tab-link.js';
+import { createSharing } from './io/sharing.js';
 import { createTrading } from '../trading/ticket/entry.js';
 
   const root = document.getElementById('dashboard') || document.getElementById('market') || document.getElementById('chart-page') || document.getElementById('chain') || document.getElementById('alerts-page') || document.getElementById('news-page') || document.getElementById('risk-page');
@@ -49,20 +52,24 @@ function start(root) {
     // ?transport=sse|poll skips the WebSocket (operators, tests, bad proxies)
     mode: new URLSearchParams(location.search).get('transport') || 'auto',
   };
-  // one connection per browser (share.js, io/tab-link.js): a leader tab holds it, the others follow
-  const shared = !!cfg.user && canShare({
-    hasLocks: !!(navigator.locks && typeof navigator.locks.request === 'function'),
-    hasBroadcast: typeof window.BroadcastChannel === 'function',
+  // one connection per browser (io/sharing.js): a leader tab holds it, the others follow
+  const sharing = createSharing(window, {
+    user: cfg.user,
     mode: cfg.mode,
     optOut: new URLSearchParams(location.search).get('shared') === '0',
+    snapshotUrl: data.snapshotUrl || '/api/snapshot',
+    page: {
+      state: () => state,
+      receive: (frame) => receive(frame),
+      snapshot(snap) {
+        clock.lastFrameAt = Date.now();
+        update(applySnapshot(state, snap, 'poll'), snap);
+      },
+      ownPace: () => ownPace,
+      status: (status) => renderer.connection(status),
+      login: () => goToLogin(),
+    },
   });
-  let link = null; // the tab link when shared
-  let resumeOverride; // a new leader's first socket resumes from every tab's oldest position
-  let followerStatus = 'connecting'; // the leader's connection, as it relays it
-  let leaderStarted = false;
-  const leadingOrAlone = () => !link || link.leading();
-  /** The symbols the stream carries beyond the user's: this tab's, or (leading) every tab's. */
-  const streamSymbols = () => (link && link.leading() ? link.info().union : Array.from(state.extraSymbols));
 
   let state = initialState(); // the stream's data: only the reducer makes the next one
   const clock = {
@@ -182,19 +189,7 @@ function start(root) {
   });
 
   const transport = createTransport({
-    env: {
-      WebSocket: window.WebSocket,
-      EventSource: window.EventSource,
-      fetch: (url, opts) => window.fetch(url, opts),
-      AbortController: window.AbortController,
-      setTimeout: (fn, ms) => window.setTimeout(fn, ms),
-      clearTimeout: (id) => window.clearTimeout(id),
-      setInterval: (fn, ms) => window.setInterval(fn, ms),
-      clearInterval: (id) => window.clearInterval(id),
-      now: () => Date.now(),
-      random: Math.random,
-      isOffline: () => navigator.onLine === false,
-    },
+    env: browserEnv(window),
     urls: {
       socket: socketBase(data.wsPath || '/ws/stream/', location),
       events: data.eventsUrl || '/api/events',
@@ -202,39 +197,39 @@ function start(root) {
       mode: cfg.mode,
     },
     hooks: {
-      position: () => (resumeOverride !== undefined ? resumeOverride : resumePosition(state)),
-      forgetPosition: () => { resumeOverride = undefined; state = forgetPosition(state); },
+      position: sharing.position,
+      forgetPosition: () => { sharing.forgetResume(); state = forgetPosition(state); },
       // the server streams the user's watchlist by default: name symbols only for extras
       sseSymbols: () => {
-        const extra = streamSymbols();
+        const extra = sharing.streamSymbols();
         return extra.length ? [...state.watchlist.symbols, ...extra] : null;
       },
-      extraSymbols: streamSymbols,
+      extraSymbols: sharing.streamSymbols,
       // the quote frames per second this socket asks (`pace`): this tab's, or every tab's
-      pace: () => (link && link.leading() ? link.info().pace : ownPace),
+      pace: sharing.pace,
       symbolsPerMessage: () => state.limits.max_symbols_per_message,
       frame(frame) {
         receive(frame);
-        if (frame.type === 'snapshot' || frame.type === 'resumed') resumeOverride = undefined;
-        if (link) link.relay(frame);
+        sharing.relay(frame);
       },
       snapshot(snap) {
         clock.lastFrameAt = Date.now();
-        resumeOverride = undefined;
+        sharing.forgetResume();
         update(applySnapshot(state, snap, 'poll'), snap);
-        if (link) link.relaySnapshot(snap);
+        sharing.relaySnapshot(snap);
       },
       skew: (ms) => { clock.skew = ms; },
       status: (status) => {
         renderer.connection(status);
-        if (link) link.relayStatus(status);
+        sharing.relayStatus(status);
       },
       login() {
-        if (link) link.relayLogin();
+        sharing.relayLogin();
         goToLogin();
       },
     },
   });
+  sharing.attach(transport);
 
   function goToLogin() {
     const sep = cfg.loginUrl.includes('?') ? '&' : '?';
@@ -245,7 +240,7 @@ function start(root) {
   function receive(frame) {
     if (typeof frame === 'string') frame = parseFrame(frame);
     if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') return;
-    if (link) frame = frameForTab(frame, state.extraSymbols, state.watchlist.symbols); // rejections: the asker's
+    if (sharing.linked()) frame = frameForTab(frame, state.extraSymbols, state.watchlist.symbols); // rejections: the asker's
     clock.lastFrameAt = Date.now();
     if (newsPanel && frame.type === 'news') newsPanel.apply(frame);
     if (newsPanel && (frame.type === 'snapshot' || frame.type === 'resumed')) newsPanel.resync();
@@ -271,13 +266,10 @@ function start(root) {
     state = s;
     renderer.position(state);
     for (const e of effects) {
-      if (e.type === 'resync') {
-        if (leadingOrAlone()) transport.resync(e.reason);
-        else readSnapshot();
-      }
+      if (e.type === 'resync') sharing.resync(e.reason);
       else if (e.type === 'rejected') renderer.message(rejectionText(e.symbol, e.reason));
       else if (e.type === 'error') renderer.message(errorText(e.frame));
-      else if (e.type === 'watchlist' && state.extraSymbols.size && leadingOrAlone()) transport.sseSymbolsChanged();
+      else if (e.type === 'watchlist' && state.extraSymbols.size && sharing.leadingOrAlone()) transport.sseSymbolsChanged();
     }
     scheduleRender();
   }
@@ -338,138 +330,32 @@ function start(root) {
     message: (text, kind) => renderer.message(text, kind),
   });
 
-  window.addEventListener('online', () => { if (leadingOrAlone()) transport.online(); });
-  window.addEventListener('offline', () => { if (leadingOrAlone()) transport.offline(); });
+  window.addEventListener('online', () => { if (sharing.leadingOrAlone()) transport.online(); });
+  window.addEventListener('offline', () => { if (sharing.leadingOrAlone()) transport.offline(); });
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && leadingOrAlone()) transport.visible();
+    if (document.visibilityState === 'visible' && sharing.leadingOrAlone()) transport.visible();
   });
   window.addEventListener('pagehide', () => {
     if (chainPage) chainPage.leave();
     transport.pageHidden();
-    if (link) link.pageHidden();
+    sharing.pageHidden();
   });
   window.addEventListener('pageshow', (ev) => {
     if (!ev.persisted) return;
-    if (link) link.pageShown();
-    else transport.pageShown();
+    sharing.pageShown();
   });
-
-  /** A follower's resync (a gap, another epoch): the user's snapshot over HTTP, read only
-   *  (no `tab`: the leader's socket holds the stream); relayed frames wait meanwhile. */
-  let reading = false;
-  async function readSnapshot() {
-    if (reading) return;
-    reading = true;
-    try {
-      const r = await window.fetch(data.snapshotUrl || '/api/snapshot', {
-        credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
-      });
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      const snap = await r.json();
-      clock.lastFrameAt = Date.now();
-      reading = false;
-      update(applySnapshot(state, snap, 'poll'), snap);
-    } catch (e) {
-      reading = false;
-      window.setTimeout(() => { if (state.awaitingSnapshot && !leadingOrAlone()) readSnapshot(); }, 2000);
-    }
-  }
-
-  if (shared) {
-    link = createTabLink({
-      win: window,
-      user: cfg.user,
-      tab: newTabId(Math.random),
-      hooks: {
-        own: () => ({ symbols: Array.from(state.extraSymbols), position: positionOf(state), pace: ownPace }),
-        lead(position) {
-          resumeOverride = position;
-          // pageShown: also after a pagehide stopped the transport (a page back from the bfcache)
-          if (leaderStarted || transport.conn.stopped) transport.pageShown();
-          else transport.start();
-          leaderStarted = true;
-        },
-        leaderState: () => state,
-        subscribe(symbols) {
-          transport.sendSymbols('subscribe', symbols);
-          transport.sseSymbolsChanged();
-        },
-        unsubscribe(symbols) {
-          transport.sendSymbols('unsubscribe', symbols);
-          transport.sseSymbolsChanged();
-        },
-        pace: () => transport.paceChanged(),
-        frame: receive,
-        snapshot(snap) {
-          clock.lastFrameAt = Date.now();
-          update(applySnapshot(state, snap, 'poll'), snap);
-        },
-        caughtUp(frames) {
-          if (frames) for (const f of frames) receive(f);
-          else readSnapshot();
-        },
-        status(status) {
-          followerStatus = status;
-          renderer.connection(status);
-        },
-        role() { /* shown by state().share */ },
-        connection: () => transport.conn.status,
-        login: goToLogin,
-      },
-    });
-  }
-  /** This tab's own symbols changed: the stream follows (the leader's union, or our socket). */
-  function ownSymbolsChanged(type, changed) {
-    if (link) return link.ownChanged();
-    transport.sendSymbols(type, changed);
-    transport.sseSymbolsChanged();
-  }
 
   window.streamdesk = {
     /** Feed one contract frame (object or JSON text) as if it came from the socket. */
     applyFrame: receive,
     /** A plain copy of the page's state, for tests and debugging. */
-    state() {
-      const c = transport.conn;
-      const accounts = Array.from(state.accounts.values(), (a) => ({ ...a, positions: Array.from(a.positions.values()) }));
-      return JSON.parse(JSON.stringify({
-        connection: leadingOrAlone() ? c.status : followerStatus,
-        share: link ? link.info() : null,
-        snapshots: state.snapshots,
-        epoch: state.epoch,
-        seq: state.seq,
-        position: formatPosition(state.epoch, state.seq),
-        canResume: state.canResume,
-        simulated: isSimulated(state),
-        awaitingSnapshot: state.awaitingSnapshot,
-        accounts,
-        quotes: Object.fromEntries(state.quotes),
-        greeks: Object.fromEntries(state.greeks),
-        orders: orderedOrders(state),
-        links: Array.from(state.links.values()),
-        watchlist: state.watchlist,
-        alerts: state.alerts,
-        alertTriggers: state.alertTriggers,
-        extraSymbols: Array.from(state.extraSymbols),
-        subscriptions: state.subscriptions,
-        newestQuoteT: state.newestQuoteT,
-        staleAfterMs: state.staleAfterMs,
-        freshness: state.freshness,
-        dataState: renderer.dataState(),
-        lastFrameAt: clock.lastFrameAt,
-        skew: clock.skew,
-        reconnects: c.reconnects,
-        connects: c.connects,
-        socketUrl: c.socketUrl,
-        lastRetry: c.lastRetry,
-        failures: c.failures,
-        attempt: c.attempt,
-        fallback: c.fallback,
-        sse: !!c.es,
-        lastReason: c.lastReason,
-        lastClose: c.lastClose,
-      }));
-    },
+    state: () => plainState(state, {
+      connection: sharing.connection(),
+      share: sharing.info(),
+      dataState: renderer.dataState(),
+      clock,
+      conn: transport.conn,
+    }),
     /** Apply pending DOM updates now instead of at the next animation frame. */
     flush() {
       renderer.render(state, true);
@@ -490,7 +376,7 @@ function start(root) {
       const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
       const { state: next, changed } = addExtraSymbols(state, valid);
       state = next;
-      if (changed.length) ownSymbolsChanged('subscribe', changed);
+      if (changed.length) sharing.ownSymbolsChanged('subscribe', changed);
       return valid;
     },
     /** Stop streaming extra symbols this tab subscribed; returns those it had. */
@@ -498,7 +384,7 @@ function start(root) {
       const valid = (Array.isArray(symbols) ? symbols : [symbols]).map(normalizeSymbol).filter(Boolean);
       const { state: next, changed } = removeExtraSymbols(state, valid);
       state = next;
-      if (changed.length) ownSymbolsChanged('unsubscribe', changed);
+      if (changed.length) sharing.ownSymbolsChanged('unsubscribe', changed);
       return changed;
     },
   };
@@ -538,15 +424,7 @@ function start(root) {
     chainPage = createChainPage({
       root,
       view: (chainView = createChainView(document, root, { win: window, sorting })),
-      env: {
-        fetch: (url, opts) => window.fetch(url, opts),
-        setTimeout: (fn, ms) => window.setTimeout(fn, ms),
-        clearTimeout: (id) => window.clearTimeout(id),
-        setInterval: (fn, ms) => window.setInterval(fn, ms),
-        clearInterval: (id) => window.clearInterval(id),
-        replaceUrl: (url) => history.replaceState(null, '', url),
-        assign: (url) => location.assign(url),
-      },
+      env: browserEnv(window),
       hooks: {
         subscribe: (symbols) => window.streamdesk.subscribe(symbols),
         unsubscribe: (symbols) => window.streamdesk.unsubscribe(symbols),
@@ -592,8 +470,7 @@ function start(root) {
   newsPanel.linkRows();
   [state] = takeEffects(state); // no stream is open yet: nothing to ask of it
   // the stream opens first: its handshake and snapshot travel while the page is drawn
-  if (link) link.start();
-  else transport.start();
+  sharing.start();
   prefs.start(); // this browser's copy applies now, the server's when it answers
   renderer.render(state, false);
   renderer.connection(transport.conn.status);
