@@ -11,7 +11,7 @@
  * the legs in one order the button is disabled and its title says why.
  */
 import { el, reconcileChildren } from '../stream/render/dom.js';
-import { strategyCloseOffer } from '../trading/ticket/model.js';
+import { strategyCloseOffer } from '../trading/ticket/offers.js';
 import { createThrottle } from './graph.js';
 import { reloadRows } from './tables.js';
 import { positionsKey, strategyCells } from './strategy-rows.js';

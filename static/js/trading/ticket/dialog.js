@@ -24,10 +24,11 @@
  *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
 import { el, setAttr, setText } from '../../stream/render/dom.js';
-import {
-  ACTIONS, SECOND_CONFIRM_TEXT, accountChoices, brokerOffers, countdownText, exitsOffered, followOrder, followText, legName,
-  orderBody, prefillPrice, prefillStopPrice, previewWarnings, typeFields, unofferedBrokers,
-} from './model.js';
+import { SECOND_CONFIRM_TEXT, countdownText, followOrder, followText, previewWarnings } from './model.js';
+import { orderBody } from './body.js';
+import { legName } from './drafts.js';
+import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
+import { prefillPrice, prefillStopPrice } from './prices.js';
 import { createTicketFlow } from './flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);

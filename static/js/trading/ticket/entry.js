@@ -9,10 +9,11 @@
  */
 import { optionParts } from '../../stream/contract.js';
 import { fromPosition as instrumentOf } from '../../stream/instruments.js';
+import { tradable } from './model.js';
 import {
-  accountChoices, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, protectRefusal, rollDraft,
-  rollOffered, rollRefusal, tradable,
-} from './model.js';
+  fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
+} from './drafts.js';
+import { accountChoices, protectRefusal, rollOffered, rollRefusal } from './offers.js';
 import { createTicket } from './dialog.js';
 import { createTradingApi, resultLines } from '../api.js';
 

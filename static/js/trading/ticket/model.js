@@ -1,29 +1,15 @@
 /*
- * The order ticket's rules, pure (docs/streaming-contract.md "Trading …", "In the browser"),
- * in one place for the ticket (dialog.js, flow.js) and its entry points: what each
- * broker offers for each kind of instrument (offers.js), each instrument's tick grid
- * and the price from its own live quote (prices.js), a draft from each entry point
- * (drafts.js), the order body the server reads (body.js); and here the
- * preview's countdown and its second confirm, one Idempotency-Key per preview, and the
+ * The order ticket's own rules, pure (docs/streaming-contract.md "Trading …", "In the
+ * browser"): which symbols a ticket trades, the preview's countdown and its second confirm,
+ * one Idempotency-Key per preview, the refusals' sentences and what they offer, and the
  * order's status and fills read back from the stream's state. No DOM, no clock: the ticket
- * passes the time and the state in.
+ * passes the time and the state in. Its other rules are the modules beside it: what each
+ * broker offers for each kind of instrument (offers.js), each instrument's tick grid and the
+ * price from its own live quote (prices.js), a draft from each entry point (drafts.js), the
+ * order body the server reads (body.js).
  */
 import { num, orderKey } from '../../stream/contract.js';
 import { parse } from '../../stream/instruments.js';
-
-export {
-  ACTIONS, BROKER_NAMES, BROKER_RULES, NOTIONAL, ONE_LEG_TYPES, ORDER_TYPES, PRICED_TYPES, STOP_TYPES, TRAIL_UNITS,
-  accountChoices, brokerOffers, exitsOffered, legKind, protectRefusal, rollOffered, rollRefusal, startingAccount,
-  strategyCloseOffer, typeFields, unofferedBrokers,
-} from './offers.js';
-export { isBuy, prefillPrice, prefillStopPrice, priceProblem, roundToTick, tickBeyond, tickOf } from './prices.js';
-export {
-  contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, legName, protectPosition, rollDraft,
-} from './drafts.js';
-export { MAX_QUANTITY, MAX_QUANTITY_PLACES, orderBody, quantityOf } from './body.js';
-
-/** Underlyings whose options trade in pennies throughout. */
-export { PENNY_EVERYWHERE as PENNY_ROOTS } from '../../stream/instruments.js';
 
 /** Whether a symbol names an equity option (its streamer symbol). */
 export const isOptionSymbol = (symbol) => {

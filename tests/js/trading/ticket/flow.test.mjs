@@ -4,9 +4,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { createTradingApi, resultLines } from '../../static/js/trading/api.js';
-import { CHECKS, createTicketFlow } from '../../static/js/trading/ticket/flow.js';
-import { wireKillSwitch } from '../../static/js/trading/kill-switch.js';
+import { createTradingApi, resultLines } from '../../../../static/js/trading/api.js';
+import { CHECKS, createTicketFlow } from '../../../../static/js/trading/ticket/flow.js';
+import { wireKillSwitch } from '../../../../static/js/trading/kill-switch.js';
 
 const doc = { cookie: 'sessionid=s; csrftoken=tok%3D1', querySelector: () => null };
 const T = 1_760_000_000_000;
@@ -401,8 +401,9 @@ fakeDoc.body = new FakeElement('body');
 globalThis.window ??= { matchMedia: () => ({ matches: false }) };
 globalThis.document = fakeDoc;
 globalThis.Node = FakeNode;
-const { createTicket } = await import('../../static/js/trading/ticket/dialog.js');
-const { accountChoices, fromOrder, fromSymbol } = await import('../../static/js/trading/ticket/model.js');
+const { createTicket } = await import('../../../../static/js/trading/ticket/dialog.js');
+const { fromOrder, fromSymbol } = await import('../../../../static/js/trading/ticket/drafts.js');
+const { accountChoices } = await import('../../../../static/js/trading/ticket/offers.js');
 
 function* descendants(node) {
   for (const c of node.children || []) { yield c; yield* descendants(c); }

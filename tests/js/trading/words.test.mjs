@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import {
   answerError, countdown, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, saidWords, stateWords,
-} from '../../static/js/trading/words.js';
+} from '../../../static/js/trading/words.js';
 
 const T = Date.UTC(2026, 10, 26, 13, 0, 0);
 const trading = (extra = {}) => ({

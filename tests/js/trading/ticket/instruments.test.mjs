@@ -7,11 +7,15 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
+import { previewWarnings, SECOND_CONFIRM_TEXT, tradable } from '../../../../static/js/trading/ticket/model.js';
+import { orderBody } from '../../../../static/js/trading/ticket/body.js';
 import {
-  brokerOffers, exitsOffered, fromOrder, fromPosition, fromSymbol, legName, orderBody, prefillPrice, previewWarnings,
-  priceProblem, protectPosition, protectRefusal, rollDraft, rollOffered, roundToTick, SECOND_CONFIRM_TEXT, tickOf,
-  tradable, accountChoices, unofferedBrokers,
-} from '../../static/js/trading/ticket/model.js';
+  fromOrder, fromPosition, fromSymbol, legName, protectPosition, rollDraft,
+} from '../../../../static/js/trading/ticket/drafts.js';
+import {
+  brokerOffers, exitsOffered, protectRefusal, rollOffered, accountChoices, unofferedBrokers,
+} from '../../../../static/js/trading/ticket/offers.js';
+import { prefillPrice, priceProblem, roundToTick, tickOf } from '../../../../static/js/trading/ticket/prices.js';
 
 const COIN = 'BTC/USD:CXTALP';
 const ES = '/ESZ26:XCME';

@@ -1,18 +1,27 @@
-// static/js/trading/ticket/model.js: the ticket's drafts, prices, broker rules, body,
-// countdown, idempotency keys and the order followed on the stream
+// static/js/trading/ticket/ (model.js, offers.js, prices.js, drafts.js, body.js): the ticket's
+// drafts, prices, broker rules, body, countdown, idempotency keys and the order followed on the stream
 // (docs/streaming-contract.md "Trading …", "In the browser").
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import {
-  BROKER_RULES, ORDER_TYPES, REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, accountChoices, brokerOffers, exitsOffered, protectPosition, rollDraft, rollRefusal,
-  contractOrderType, countdownText, createConfirmKeys, followOrder, followText, fromChainCell, fromOrder, fromPosition,
-  fromStrategy, fromSymbol, needsSecondConfirm, orderBody, prefillPrice, prefillStopPrice, previewWarnings, priceProblem,
-  refusalText, roundToTick, secondsLeft, startingAccount, strategyCloseOffer, tickBeyond, tickOf, tradable, typeFields,
-} from '../../static/js/trading/ticket/model.js';
+  REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, countdownText, createConfirmKeys, followOrder, followText,
+  needsSecondConfirm, previewWarnings, refusalText, secondsLeft, tradable,
+} from '../../../../static/js/trading/ticket/model.js';
+import { orderBody } from '../../../../static/js/trading/ticket/body.js';
+import {
+  protectPosition, rollDraft, contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol,
+} from '../../../../static/js/trading/ticket/drafts.js';
+import {
+  BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollRefusal, startingAccount,
+  strategyCloseOffer, typeFields,
+} from '../../../../static/js/trading/ticket/offers.js';
+import {
+  prefillPrice, prefillStopPrice, priceProblem, roundToTick, tickBeyond, tickOf,
+} from '../../../../static/js/trading/ticket/prices.js';
 
-const DOC = readFileSync(new URL('../../docs/streaming-contract.md', import.meta.url), 'utf8');
+const DOC = readFileSync(new URL('../../../../docs/streaming-contract.md', import.meta.url), 'utf8');
 /** The contract's text with its line breaks and indents as single spaces (a sentence may wrap). */
 const FLAT = DOC.replace(/\s+/g, ' ');
 const OPT = '.SPY270115C590';
