@@ -1,5 +1,5 @@
 """The dashboard's totals panel: the portfolio totals with each cell's label, title and
-digits, as static/js/stream/render-totals.js draws them, for the page before its script runs."""
+digits, as static/js/stream/render/totals.js draws them, for the page before its script runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from streaming.portfolio.totals import portfolio_totals
 
-#: The panel's labels and titles (as render-totals.js), and digits shown before the script runs.
+#: The panel's labels and titles (as render/totals.js), and digits shown before the script runs.
 PANEL = {
     "net_liq": ("Net liq", "Net liquidating value, all accounts", "2g"),
     "day_pnl": ("Day P&L", "Day P&L from the live marks, all positions", "2g"),

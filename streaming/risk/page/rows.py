@@ -6,7 +6,7 @@ quantity is exact (names.py).
 Pure (no I/O): the view hands in the snapshot and the clock. Every value is formatted as
 the browser formats it (en-US, "—" when unknown, never 0) and carries a title that says
 where it came from and how old it is; the browser keeps them live from the stream
-(static/js/risk/risk-tables.js) and replaces these texts as quotes arrive.
+(static/js/risk/tables.js) and replaces these texts as quotes arrive.
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def strategy_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
 def band_status(value: float | None, low: float | None, high: float | None) -> tuple[str, str]:
     """Where the β-weighted delta stands against the band (limits/rules.py's crossing rule):
     (state, sentence); state: off | unknown | inside | above | below. Mirrored by
-    static/js/risk/risk-limits.js `bandStatus` (the page's live value)."""
+    static/js/risk/limits.js `bandStatus` (the page's live value)."""
     if low is None and high is None:
         return "off", "no band set"
     if value is None:
@@ -313,7 +313,7 @@ def band_status(value: float | None, low: float | None, high: float | None) -> t
 def loss_status(day_pnl: float | None, limit: float | None) -> tuple[str, str]:
     """Where the day P&L stands against the daily loss limit (crossed at -limit or below):
     (state, sentence); state: off | unknown | inside | outside. Mirrored by
-    static/js/risk/risk-limits.js `lossStatus`."""
+    static/js/risk/limits.js `lossStatus`."""
     if limit is None:
         return "off", "no daily loss limit"
     if day_pnl is None:

@@ -33,19 +33,19 @@ def page_zone(name: str) -> dt.tzinfo:
 
 
 def clock(ms: int, zone: dt.tzinfo) -> str:
-    """HH:MM:SS in `zone`, unlabelled, as pnl-model.js's `clock`."""
+    """HH:MM:SS in `zone`, unlabelled, as static/js/risk/pnl/model.js's `clock`."""
     return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S")
 
 
 def time_text(ms: int | None, zone: dt.tzinfo = dt.UTC) -> str:
-    """HH:MM:SS and the zone's label, as pnl-model.js's `timeText`."""
+    """HH:MM:SS and the zone's label, as static/js/risk/pnl/model.js's `timeText`."""
     if ms is None:
         return "—"
     return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S %Z")
 
 
 def money(value: float | None, signed: bool = True) -> str:
-    """As pnl-model.js's `money`: a sign on P&L, "—" for no value."""
+    """As static/js/risk/pnl/model.js's `money`: a sign on P&L, "—" for no value."""
     if value is None:
         return "—"
     text = f"{abs(value):,.2f}"
@@ -55,7 +55,7 @@ def money(value: float | None, signed: bool = True) -> str:
 
 
 def stats_text(series: dict[str, Any], zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
-    """A series' stats row in the words pnl-model.js's `statsText` writes (the page's
+    """A series' stats row in the words risk/pnl/model.js's `statsText` writes (the page's
     first render and its script agree): each value, and its time under it."""
     last = series["points"][-1] if series["points"] else None
     high, low, dd = series["high"], series["low"], series["max_drawdown"]
