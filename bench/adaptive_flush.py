@@ -74,7 +74,8 @@ class Carrier:
 async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     import orjson
 
-    from streaming.contract import ToTab, now_ms
+    from streaming.brokers.values import now_ms
+    from streaming.contract.layer import ToTab
     from streaming.tabs import adaptive_flush as flush
     from streaming.tabs.session import TabSession
 

@@ -22,7 +22,8 @@ import asyncio
 import json
 from typing import Any
 
-from streaming.contract import QuotesFrame, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import QuotesFrame
 from streaming.stream.outbox import QuoteBatch
 
 #: The `--naive` baselines.

@@ -36,7 +36,7 @@ class StreamingConfig(AppConfig):
         from streaming.chains.owner import answer_chain
         from streaming.cluster import owner_rpc
         from streaming.cluster.agents import agents
-        from streaming.contract import ToOwner
+        from streaming.contract.layer import ToOwner
         from streaming.push.sender import sender
         from streaming.risk.limits.owner import answer_limits_changed
         from streaming.risk.pnl.owner import answer_balance_history

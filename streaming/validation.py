@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from streaming.contract import CLIENT_MESSAGE_TYPES
+from streaming.contract.frames import CLIENT_MESSAGE_TYPES
 from streaming.instruments.instrument import parse
 from streaming.instruments.resolve import clean
 

@@ -50,10 +50,10 @@ TIERS: list[tuple[str, ...]] = [
     ),
     (
         "streaming.brokers",
-        "streaming.contract",
+        "streaming.contract",  # a package: a module per part of the contract, none re-exported
         "streaming.validation",
         "streaming.metrics",
-        "streaming.models",
+        "streaming.models",  # a package: a module per concept, every model in its __init__
         "streaming.checkpoints",
         "streaming.request_body",
         "streaming.order_list",

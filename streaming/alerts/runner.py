@@ -20,7 +20,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from streaming.alerts.rules import AlertBook, Change, Rule
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.stream.listener import QuietHooks, StreamHost
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 
 from streaming.alerts import rules as alerts
 from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInputError
-from streaming.contract import AlertPayload, AlertState
+from streaming.contract.frames import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
 from streaming.push import outbox as push_outbox
 from streaming.push.sender import sender as push_sender

@@ -17,7 +17,7 @@ import orjson
 
 from streaming.brokers.bars import HistoryError
 from streaming.cluster.agents import agents
-from streaming.contract import CandlesReply, CandlesRequest, ToOwner, ToTab
+from streaming.contract.layer import CandlesReply, CandlesRequest, ToOwner, ToTab
 
 if TYPE_CHECKING:
     from streaming.cluster.layer import Message

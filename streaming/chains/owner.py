@@ -16,7 +16,7 @@ import orjson
 
 from streaming.chains.service import answer
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
-from streaming.contract import ChainReply, ChainRequest, ToTab
+from streaming.contract.layer import ChainReply, ChainRequest, ToTab
 
 if TYPE_CHECKING:
     from streaming.cluster.layer import Message

@@ -20,7 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from streaming.brokers.market_data_cache import FetchFailed
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.instruments.instrument import parse
 from streaming.instruments.kinds import Kind
 from streaming.instruments.symbols import OPTION_STREAMER_RE

@@ -29,7 +29,7 @@ from streaming.chains.service import (
     error_body,
     rows_html,
 )
-from streaming.contract import ChainRequest, ToOwner
+from streaming.contract.layer import ChainRequest, ToOwner
 from streaming.portfolio.page import snapshot_for, stream_context
 
 

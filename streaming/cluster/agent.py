@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 from streaming.cluster.fanout import Tab, UserFanout
 from streaming.cluster.lease import Lease, LocalLease
 from streaming.cluster.owner_rpc import OwnerRpc
-from streaming.contract import OwnerChanged, ToTab
+from streaming.contract.layer import OwnerChanged, ToTab
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.position import Fenced
 

@@ -43,7 +43,8 @@ from streaming.cluster.redis.batch import ScriptBatch
 from streaming.cluster.redis.health import RedisHealth
 from streaming.cluster.sessions import watch_sessions
 from streaming.cluster.watch import Watch, Watched
-from streaming.contract import OwnerCall, OwnerChanged, SnapshotFrame, ToTab
+from streaming.contract.frames import SnapshotFrame
+from streaming.contract.layer import OwnerCall, OwnerChanged, ToTab
 from streaming.runtime import redis_driver
 
 if TYPE_CHECKING:

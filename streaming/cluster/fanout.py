@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from streaming import metrics
 from streaming.cluster.layer import Message, messages
 from streaming.cluster.relay import process_of, relay
-from streaming.contract import FrameMessage, HeadMessage, ToTab, user_group
+from streaming.contract.layer import FrameMessage, HeadMessage, ToTab, user_group
 
 if TYPE_CHECKING:
     from streaming.stream.manager import Publish

@@ -13,7 +13,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-#: A layer message as read (the typed shapes are in streaming/contract.py).
+#: A layer message as read (the typed shapes are in streaming/contract/layer.py).
 Message = dict[str, Any]
 
 

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from streaming.cluster.fanout import Tab, dispatch
 from streaming.cluster.layer import Message, messages
-from streaming.contract import (
+from streaming.contract.layer import (
     AlertsChangedRequest,
     LimitReply,
     SnapshotReply,

@@ -33,7 +33,7 @@ from channels.layers import get_channel_layer
 
 from streaming import metrics
 from streaming.cluster.layer import messages
-from streaming.contract import RELAY_FRAMES, RelayBatch
+from streaming.contract.layer import RELAY_FRAMES, RelayBatch
 from streaming.runtime.waiters import settle
 
 log = logging.getLogger(__name__)

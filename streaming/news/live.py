@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from channels.layers import get_channel_layer
 
-from streaming.contract import NewsStored
+from streaming.contract.news import NewsStored
 from streaming.models import NewsItem
 
 #: The group every news reader's channel joins.

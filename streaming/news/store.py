@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from streaming.contract import NewsArticle
+from streaming.contract.news import NewsArticle
 from streaming.models import NewsItem, NewsSymbol
 
 #: Longest lists a reader gets in one call.

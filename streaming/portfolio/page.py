@@ -13,7 +13,7 @@ from django.conf import settings
 
 from accounts.display_preferences import display_preferences_get
 from accounts.notification_settings import notification_settings_get
-from streaming.contract import SnapshotFrame
+from streaming.contract.frames import SnapshotFrame
 from streaming.models import Watchlist
 from streaming.portfolio.owner import stream_snapshot
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from streaming.contract import now_ms as clock_ms
+from streaming.brokers.values import now_ms as clock_ms
 from streaming.portfolio.valuation import live_mark, number
 from streaming.risk.exposure import BENCHMARK, position_exposure, underlying_of
 

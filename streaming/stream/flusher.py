@@ -8,7 +8,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from streaming.contract import HeadFrame, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.layer import HeadFrame
 from streaming.stream.outbox import Outbox, QuoteBatch
 from streaming.stream.quote_feed import QuoteFeed
 from streaming.stream.state import UserState

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.stream.state import LinkInfo
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from streaming.brokers.bars import HistoryError, link_budget, no_link_served, no_market_data
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.errors import describe
-from streaming.contract import CandleHistory
+from streaming.contract.layer import CandleHistory
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind
 from streaming.stream.health import LinkHealth

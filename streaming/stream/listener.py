@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from streaming.contract import CandleHistory, Metrics
+from streaming.contract.layer import CandleHistory
+from streaming.contract.risk import Metrics
 from streaming.stream.state import UserState
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from streaming.brokers.base import BrokerAdapter, SupportsMarketMetrics
-from streaming.contract import CandleHistory, Metrics, MetricsFrame, NewsFrame, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import MetricsFrame, NewsFrame
+from streaming.contract.layer import CandleHistory
+from streaming.contract.risk import Metrics
 from streaming.stream.history import candle_history
 from streaming.stream.outbox import Outbox
 from streaming.stream.quote_feed import QuoteFeed

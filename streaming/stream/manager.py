@@ -28,12 +28,8 @@ import orjson
 from streaming import metrics
 from streaming.brokers.base import AccountKind, AccountPayload, BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
-from streaming.contract import (
-    QuotesFrame,
-    SnapshotFrame,
-    WatchlistFrame,
-    now_ms,
-)
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import QuotesFrame, SnapshotFrame, WatchlistFrame
 from streaming.runtime.heap import lifetimes
 from streaming.stream.flusher import Flusher
 from streaming.stream.health import DEFAULT_QUOTE_WAITS, LinkHealth, QuoteWaits

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from streaming import metrics
-from streaming.contract import QuotesFrame
+from streaming.contract.frames import QuotesFrame
 from streaming.stream.state import merge_values
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from typing import Any, cast
 from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
-from streaming.contract import StatusFrame, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import StatusFrame
 from streaming.instruments.symbols import is_coin
 from streaming.stream.health import (
     KINDS,

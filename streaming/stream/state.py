@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streaming import contract
 from streaming.brokers.values import order_status
+from streaming.contract.frames import ACCOUNT_FRAMES, SnapshotFrame
+from streaming.contract.risk import Metrics
 from streaming.instruments.resolve import InstrumentBook
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
 from streaming.stream.position import Position, new_epoch
@@ -102,7 +103,7 @@ class UserState:
         #: learns from them of a breach whose frame it never got).
         self.limit_breaches: deque[dict[str, Any]] = deque(maxlen=MAX_LIMIT_BREACHES)
         #: Market metrics per underlying (a metrics listener keeps them: streaming/risk/).
-        self.metrics: dict[str, contract.Metrics] = {}
+        self.metrics: dict[str, Metrics] = {}
 
     def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
         """The recent triggers as stored (newest first), when the stream starts."""
@@ -129,7 +130,7 @@ class UserState:
         self, kind: str, link_id: int, account: str, payload: Any, *, now_ms: int
     ) -> dict[str, Any]:
         """Apply one account event and number it: the frame every tab applies next."""
-        if kind not in contract.ACCOUNT_FRAMES:
+        if kind not in ACCOUNT_FRAMES:
             raise ValueError(f"unknown account event kind {kind!r}")
         if kind in ("alert", "limit"):  # the user's, not a link's: account "" and link 0
             kept = self.alert_triggers if kind == "alert" else self.limit_breaches
@@ -209,7 +210,7 @@ class UserState:
         greeks = {s: g for s, g in self.greeks.items() if s in wanted}
         return quotes, greeks
 
-    def set_metrics(self, metrics: dict[str, contract.Metrics]) -> bool:
+    def set_metrics(self, metrics: dict[str, Metrics]) -> bool:
         """Newer metrics replace ours per underlying; False if none changed."""
         changed = {u: m for u, m in metrics.items() if self.metrics.get(u) != m}
         self.metrics.update(changed)
@@ -226,7 +227,7 @@ class UserState:
             "metrics": self.metrics,
         }
 
-    def snapshot(self, wanted: set[str], *, now_ms: int) -> contract.SnapshotFrame:
+    def snapshot(self, wanted: set[str], *, now_ms: int) -> SnapshotFrame:
         """The contract's `snapshot` of everything, with quotes for `wanted`."""
         quotes, greeks = self.live_values(wanted)
         return {

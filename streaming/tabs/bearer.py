@@ -30,7 +30,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from accounts.models import ApiToken
 from accounts.tokens import TOKEN_PREFIX, api_token_authenticate, api_token_touch
-from streaming.contract import CLOSE_TOKEN_RATE_LIMITED, CLOSE_UNAUTHENTICATED
+from streaming.contract.close_codes import CLOSE_TOKEN_RATE_LIMITED, CLOSE_UNAUTHENTICATED
 from streaming.runtime.ratelimit import token_rate_hit
 
 log = logging.getLogger(__name__)

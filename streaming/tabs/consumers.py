@@ -19,7 +19,11 @@ from redis.exceptions import RedisError
 from streaming import validation
 from streaming.cluster.agents import agents
 from streaming.cluster.fanout import dispatch
-from streaming.contract import CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
+from streaming.contract.close_codes import (
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+)
 from streaming.tabs import frames
 from streaming.tabs.session import TabSession, load_watchlist, parse_since
 from streaming.tabs.socket import REFUSED_KEY, probe_of

@@ -9,10 +9,10 @@ import orjson
 from django.conf import settings
 
 from streaming import validation
-from streaming.contract import (
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import (
     ErrorFrame,
     HelloFrame,
-    Metrics,
     MetricsFrame,
     PongFrame,
     QuotesFrame,
@@ -22,8 +22,8 @@ from streaming.contract import (
     SubscribedFrame,
     WatchlistFrame,
     WatchlistState,
-    now_ms,
 )
+from streaming.contract.risk import Metrics
 from streaming.stream.position import Position
 from streaming.tabs import adaptive_flush
 

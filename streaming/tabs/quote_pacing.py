@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from streaming.contract import QuotesFrame, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.frames import QuotesFrame
 from streaming.stream.state import merge_values
 from streaming.tabs import adaptive_flush
 from streaming.tabs.slow_client import HOLD_QUOTES_ABOVE

@@ -9,9 +9,10 @@ is filled from the event log (or, if the log cannot, the tab ends with 4409 and 
 client resyncs), and a frame of another epoch (the stream's numbering restarted: the
 store lost its head) is held while the tab sends a fresh snapshot of the new epoch.
 
-Beside the session: its quote pacing (tabs/quote_pacing.py), the slow-client watch
-(tabs/slow_client.py) and the process's heartbeat to the owner (tabs/heartbeat.py), each
-reaching the session through a small Protocol.
+Beside the session: its quote pacing (tabs/quote_pacing.py), its live state against the
+last snapshot (tabs/live_state.py), the slow-client watch (tabs/slow_client.py) and the
+process's heartbeat to the owner (tabs/heartbeat.py), each reaching the session through a
+small Protocol.
 
 A carrier (tabs/consumers.py, tabs/sse.py) owns one `TabSession` and gives it a `Carrier`
 (send one frame, end with a contract close code, report its backlog); the session
@@ -36,7 +37,8 @@ from streaming import metrics
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
 from streaming.cluster.redis import health as redis_health
-from streaming.contract import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED, SnapshotFrame
+from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
+from streaming.contract.frames import SnapshotFrame
 from streaming.runtime.heap import lifetimes
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.position import Position
@@ -44,6 +46,7 @@ from streaming.stream.subscriptions import shared_set
 from streaming.tabs import adaptive_flush, frames
 from streaming.tabs.carrier import Carrier, CarrierCounts
 from streaming.tabs.heartbeat import heartbeat
+from streaming.tabs.live_state import LiveState
 from streaming.tabs.quote_pacing import QuotePacing
 from streaming.tabs.slow_client import (
     CLOSE_SLOW_ABOVE,
@@ -62,8 +65,6 @@ T = TypeVar("T")
 #: resyncs the tab, and how often it looks meanwhile (seconds).
 LOG_RESTORE_WAIT = redis_health.WATCH_INTERVAL + redis_health.PROBE_TIMEOUT
 LOG_RESTORE_POLL = 0.1
-#: Frames of the live state a snapshot carries too (a newer snapshot supersedes them).
-LIVE_STATE_KINDS = frozenset({"quotes", "status"})
 
 
 def parse_since(raw: str | None) -> Position | None:
@@ -112,11 +113,8 @@ class TabSession:
         self.pacing = QuotePacing(self, flush_policy)
         #: Account frames sent and not yet taken by the client.
         self.account_waits = AccountWaits(self)
-        #: The owner's time of the last snapshot sent: a quotes or status frame made
-        #: before it is older than its values (it waited in the outbox, or behind another
-        #: tab's send) and is not sent after it (docs/performance.md, "Quote times: `t`
-        #: never goes back"; a link's state never goes back either).
-        self._live_state_at: int | None = None
+        #: When the last snapshot sent was made, and what a refresh sends live.
+        self.live = LiveState(self)
         #: Held while frames go out, so that they leave in order.
         self.order_lock = asyncio.Lock()
         self.closing = False
@@ -235,21 +233,6 @@ class TabSession:
         else:
             await self.request_snapshot()
 
-    async def _send_live_state(self, snapshot: SnapshotFrame) -> None:
-        t = snapshot["t"]
-        self._live_state_at = t
-        self.pacing.drop_quotes()  # older than the snapshot's
-        for link in snapshot["links"]:
-            await self.send_frame(frames.status(link, t))
-        if snapshot["quotes"] or snapshot["greeks"]:
-            await self.send_frame(frames.quotes(snapshot["quotes"], snapshot["greeks"], t))
-        market_metrics = snapshot.get("metrics")  # an owner older than metrics has none
-        if market_metrics:
-            await self.send_frame(frames.metrics(market_metrics, t))
-        watchlist = snapshot.get("watchlist")
-        if watchlist is not None:
-            await self.send_frame(frames.watchlist(watchlist))
-
     async def _deliver_snapshot(self, snapshot: SnapshotFrame) -> None:
         async with self.order_lock:
             await self._deliver_snapshot_held(snapshot)
@@ -262,7 +245,7 @@ class TabSession:
 
     async def _emit_snapshot(self, snapshot: SnapshotFrame) -> None:
         """A snapshot is a position too (SSE: its `id:`, so a reconnect resumes there)."""
-        self._live_state_at = snapshot["t"]
+        self.live.snapshot_sent(snapshot)
         await self.emit(orjson.dumps(snapshot).decode(), snapshot["seq"], snapshot.get("epoch"))
 
     async def _release_held(self, epoch: str | None, last_seq: int) -> None:
@@ -405,7 +388,7 @@ class TabSession:
             await self._account_frame(event.get("epoch"), seq, event["text"])
             return
         kind = event["kind"]
-        if kind in LIVE_STATE_KINDS and self._older_than_snapshot(event.get("t")):
+        if self.live.older(kind, event.get("t")):
             return
         backlog = self.backlog()
         if backlog > HOLD_QUOTES_ABOVE:
@@ -417,12 +400,6 @@ class TabSession:
         if self.pacing.has_waiting_values():  # not delayed, and after what came before it
             await self.pacing.send_waiting(backlog)
         await self.emit(event["text"])
-
-    def _older_than_snapshot(self, t: int | None) -> bool:
-        """Whether a quotes or status frame was made before the last snapshot sent (the
-        snapshot holds its values or newer ones): the layer does not order an owner's
-        frames against its answer to a snapshot request, so an older one can come after."""
-        return t is not None and self._live_state_at is not None and t < self._live_state_at
 
     def set_pace(self, max_frequency: float | None) -> None:
         """The client's `pace` message (tabs/quote_pacing.py)."""
@@ -455,7 +432,7 @@ class TabSession:
                     metrics.RESYNCS.labels("epoch").inc()
                 await self._deliver_snapshot_held(snapshot)
                 return
-            await self._send_live_state(snapshot)
+            await self.live.send(snapshot)
         await self._catch_up(snapshot["seq"])
 
     async def _catch_up(self, seq: int) -> None:

@@ -29,7 +29,11 @@ from redis.exceptions import RedisError
 from streaming import validation
 from streaming.cluster.agents import agents
 from streaming.cluster.fanout import dispatch
-from streaming.contract import CLOSE_SERVICE_RESTART, CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER
+from streaming.contract.close_codes import (
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN_LATER,
+)
 from streaming.stream.position import Position
 from streaming.tabs.origin import sse_request_allowed
 from streaming.tabs.session import TabSession, load_watchlist, parse_since

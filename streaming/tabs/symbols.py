@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streaming import validation
-from streaming.contract import Rejection
+from streaming.contract.frames import Rejection
 
 
 def apply_change(

@@ -16,7 +16,8 @@ from django.http import HttpRequest
 
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_list
-from streaming.contract import OrderCall, ToOwner
+from streaming.contract.layer import ToOwner
+from streaming.contract.trading import OrderCall
 from streaming.trading.access import link_title, trading_link
 from streaming.trading.audit import audit_record
 from streaming.trading.grant import trading_disable, trading_state

@@ -32,7 +32,8 @@ from streaming.brokers.orders.entry import (
     SupportsOrders,
 )
 from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
-from streaming.contract import OrderCall, OrderReply, ToTab
+from streaming.contract.layer import ToTab
+from streaming.contract.trading import OrderCall, OrderReply
 from streaming.trading import price_guard
 from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import OrderInputError, TicketLinked, TicketOrder, parse_ticket

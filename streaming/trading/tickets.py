@@ -22,7 +22,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import BrokerLink
-from streaming.contract import OrderCall, ToOwner
+from streaming.contract.layer import ToOwner
+from streaming.contract.trading import OrderCall
 from streaming.models import TradeTicket
 from streaming.trading import claim as claims
 from streaming.trading.access import Refusal, may_place, order_limits, trading_link

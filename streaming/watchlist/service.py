@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
-from streaming.models import DEFAULT_WATCHLIST, Watchlist
+from streaming.models.watchlist import DEFAULT_WATCHLIST, Watchlist
 from streaming.validation import MAX_SYMBOLS_PER_LIST, clean_symbol_list
 
 

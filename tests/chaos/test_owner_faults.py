@@ -14,7 +14,11 @@ import redis
 from django.conf import settings
 
 from sandbox.core.credentials import credential_id
-from streaming.contract import CLOSE_RESYNC, CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER
+from streaming.contract.close_codes import (
+    CLOSE_RESYNC,
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
+)
 from tests.chaos.conftest import (
     DEMO_TT,
     LINKS_WITHIN,

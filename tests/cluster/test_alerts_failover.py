@@ -12,7 +12,7 @@ import asyncio
 
 import psycopg
 
-from streaming.contract import ACCOUNT_FRAME_TYPES
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from tests.cluster.conftest import Cluster
 from tests.cluster.test_cluster import cookie, is_live, live_tab
 from tests.support.cluster import TAKEOVER

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from streaming.brokers.bars import bucket_start
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from tests.cluster.conftest import Cluster, SessionWatch
 from tests.cluster.test_cluster import DEMO_CREDENTIAL, cookie
 from tests.support.buckets import room_in_bucket

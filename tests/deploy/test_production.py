@@ -27,7 +27,7 @@ import pytest
 import redis as redis_client
 from playwright.sync_api import Browser, Page, expect
 
-from streaming.contract import user_group
+from streaming.contract.layer import user_group
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.support.browsers import shared
 from tests.support.cluster import Cluster, running_cluster

@@ -22,8 +22,9 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
+from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents
-from streaming.contract import ToTab, now_ms
+from streaming.contract.layer import ToTab
 from streaming.tabs import adaptive_flush as flush
 from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
 from streaming.tabs.session import TabSession

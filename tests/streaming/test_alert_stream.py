@@ -16,7 +16,7 @@ from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
-from streaming.contract import ACCOUNT_FRAME_TYPES
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.models import Alert, AlertTrigger
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.stream.position import Position

@@ -1,4 +1,4 @@
-"""docs/streaming-contract.md and streaming/contract.py say the same thing.
+"""docs/streaming-contract.md and streaming/contract/ say the same thing.
 
 The document comes first: a frame type, a field or a close code added to one and not the
 other fails here.
@@ -12,7 +12,9 @@ from typing import get_type_hints
 
 import pytest
 
-from streaming import contract, validation
+from streaming import validation
+from streaming.contract.close_codes import CLOSE_CODES
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES, CLIENT_MESSAGE_TYPES, FRAMES
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "streaming-contract.md").read_text()
 
@@ -53,12 +55,12 @@ def documented_frames() -> dict[str, set[str]]:
 
 
 def test_every_documented_frame_type_is_in_the_code_and_the_reverse():
-    assert set(documented_frames()) == set(contract.FRAMES)
+    assert set(documented_frames()) == set(FRAMES)
 
 
 def test_every_frame_has_exactly_the_documented_fields():
     documented = documented_frames()
-    for name, frame_type in contract.FRAMES.items():
+    for name, frame_type in FRAMES.items():
         fields = frame_fields(frame_type)
         assert fields == documented[name], name
 
@@ -69,27 +71,27 @@ def test_account_frames_are_the_documented_numbered_ones():
         for name, fields in documented_frames().items()
         if {"epoch", "seq", "account"} <= fields
     }
-    assert numbered == set(contract.ACCOUNT_FRAME_TYPES)
-    for kind in contract.ACCOUNT_FRAME_TYPES:
+    assert numbered == set(ACCOUNT_FRAME_TYPES)
+    for kind in ACCOUNT_FRAME_TYPES:
         assert kind in documented_frames()[kind]  # the body is named for the type
 
 
 def test_close_codes_match_the_table():
     codes = {int(row[0]) for row in table_rows(section("Close codes"))}
-    assert codes == set(contract.CLOSE_CODES)
+    assert codes == set(CLOSE_CODES)
 
 
 def test_client_message_types_match_the_table():
     documented = set()
     for message, _ in table_rows(section("Client messages (client → server)")):
         documented |= set(re.findall(r'"type":"([a-z]+)"', message))
-    assert documented == set(contract.CLIENT_MESSAGE_TYPES)
+    assert documented == set(CLIENT_MESSAGE_TYPES)
 
 
 def test_the_consumer_reads_the_documented_client_message_types():
     """The list the table is checked against is the one the consumer's parser reads."""
-    assert validation.CLIENT_MESSAGE_TYPES is contract.CLIENT_MESSAGE_TYPES
-    for kind in contract.CLIENT_MESSAGE_TYPES:
+    assert validation.CLIENT_MESSAGE_TYPES is CLIENT_MESSAGE_TYPES
+    for kind in CLIENT_MESSAGE_TYPES:
         try:
             validation.parse_client_message(f'{{"type":"{kind}"}}')
         except validation.MessageError as exc:

@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from streaming.contract import ToOwner
+from streaming.contract.layer import ToOwner
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
 from streaming.risk.limits import store as limits_store
 from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, Change

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
-from streaming.contract import ACCOUNT_FRAME_TYPES
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.models import LimitBreach, LimitState
 from streaming.risk.limits import store as limits_store
 from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, trading_day

@@ -10,7 +10,7 @@ import orjson
 
 from streaming import metrics
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
-from streaming.contract import ACCOUNT_FRAME_TYPES
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.sdk import SECRET

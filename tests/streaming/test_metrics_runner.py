@@ -20,7 +20,7 @@ from tastytrade.metrics import get_market_metrics
 from streaming.brokers.bars import date_ms, day_start_ms
 from streaming.brokers.base import SupportsMarketMetrics
 from streaming.brokers.tastytrade.metrics import metrics_symbol
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.risk.metrics import beta
 from streaming.risk.metrics.runner import MetricsRunner
 from streaming.stream.manager import LinkInfo, UserStreamManager

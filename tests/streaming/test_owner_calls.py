@@ -20,7 +20,7 @@ from streaming.candles.owner import answer_history, ask_history
 from streaming.chains.owner import answer_chain
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
-from streaming.contract import ToOwner, ToTab
+from streaming.contract.layer import ToOwner, ToTab
 from streaming.trading import owner
 from streaming.trading.input import TicketOrder
 from streaming.trading.price_guard import Verdict

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.stream import health
 from streaming.stream.flusher import SWEEP_EVERY
 from streaming.stream.health import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from streaming.contract import FRAMES
+from streaming.contract.frames import FRAMES
 from tests.streaming.test_manager import Published, manager_for
 from tests.support.node import node_tool
 from tests.support.wait import wait_until

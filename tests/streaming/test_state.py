@@ -6,7 +6,7 @@ from typing import get_type_hints
 
 import pytest
 
-from streaming import contract
+from streaming.contract.frames import ACCOUNT_FRAMES, SnapshotFrame
 from streaming.stream.position import Position
 from streaming.stream.state import MAX_LIMIT_BREACHES, MAX_ORDERS, LinkInfo, UserState
 
@@ -33,7 +33,7 @@ def test_account_events_are_numbered_one_by_one_with_the_documented_fields():
     assert [(f["epoch"], f["seq"]) for f in frames] == [("E1", 8), ("E1", 9), ("E1", 10)]
     assert s.position == Position("E1", 10)
     for frame in frames:
-        assert set(frame) == set(get_type_hints(contract.ACCOUNT_FRAMES[frame["type"]]))
+        assert set(frame) == set(get_type_hints(ACCOUNT_FRAMES[frame["type"]]))
     assert [f["simulated"] for f in frames] == [True, False, True]
 
 
@@ -77,7 +77,7 @@ def test_the_snapshot_has_the_documented_fields_and_the_wanted_quotes_only():
     s.apply_account_event("balance", 2, "B1", {"cash": 1}, now_ms=1)
     s.apply_account_event("balance", 1, "A1", {"cash": 2}, now_ms=2)
     snapshot = s.snapshot({"SPY"}, now_ms=99)
-    assert set(snapshot) == set(get_type_hints(contract.SnapshotFrame))
+    assert set(snapshot) == set(get_type_hints(SnapshotFrame))
     assert snapshot["quotes"] == {"SPY": {"bid": 1.0, "t": 5}}
     assert [a["number"] for a in snapshot["accounts"]] == ["A1", "B1"]  # in link order
     assert (snapshot["seq"], snapshot["t"], snapshot["simulated"]) == (2, 99, True)

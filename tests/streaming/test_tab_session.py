@@ -19,16 +19,12 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
+from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents
 from streaming.cluster.fanout import frame_message
-from streaming.contract import (
-    CLOSE_RESYNC,
-    CLOSE_TOO_SLOW,
-    CLOSE_UNAUTHENTICATED,
-    Metrics,
-    ToTab,
-    now_ms,
-)
+from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
+from streaming.contract.layer import ToTab
+from streaming.contract.risk import Metrics
 from streaming.stream.position import Position
 from streaming.tabs import heartbeat as tab_heartbeat
 from streaming.tabs import session as tab_session

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
-from streaming.models import DEFAULT_WATCHLIST, Watchlist
+from streaming.models.watchlist import DEFAULT_WATCHLIST, Watchlist
 from streaming.validation import MAX_SYMBOLS_PER_LIST
 from streaming.watchlist.service import WatchlistError, watchlist_apply, watchlist_set
 

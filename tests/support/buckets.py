@@ -5,8 +5,8 @@ turned between two requests makes a correct miss)."""
 from __future__ import annotations
 
 from streaming.brokers.bars import bucket_start
+from streaming.brokers.values import now_ms
 from streaming.candles.service import _closed_ttl
-from streaming.contract import now_ms
 
 from .wait import poll_until
 

@@ -27,13 +27,13 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from streaming import metrics
+from streaming.brokers.values import now_ms
 from streaming.cluster.fanout import Message
-from streaming.contract import (
+from streaming.contract.news import (
     NewsConnectedEvent,
     NewsEndEvent,
     NewsLimitEvent,
     NewsProgressEvent,
-    now_ms,
 )
 from streaming.models import NewsItem
 from streaming.news import owner, quota, store

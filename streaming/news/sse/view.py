@@ -14,7 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from streaming import metrics, validation
-from streaming.contract import NewsConnectedEvent, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.news import NewsConnectedEvent
 from streaming.news import quota, store
 from streaming.news.sse.params import MAX_BACKLOG, BadRequest, parse_params
 from streaming.news.sse.stream import NewsStream

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from streaming.cluster import owner_rpc
 from streaming.cluster.agents import agents
-from streaming.contract import ToOwner
+from streaming.contract.layer import ToOwner
 
 if TYPE_CHECKING:
     from streaming.stream.manager import UserStreamManager

@@ -21,7 +21,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from streaming.contract import now_ms
+from streaming.brokers.values import now_ms
 from streaming.portfolio.totals import portfolio_totals
 from streaming.risk.exposure import portfolio_beta_delta
 from streaming.risk.limits.rules import LimitBook, Values

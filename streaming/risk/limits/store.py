@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.db.models import F, Q
 
-from streaming.contract import LimitPayload, LimitSettings
+from streaming.contract.risk import LimitPayload, LimitSettings
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
 from streaming.push import outbox as push_outbox
 from streaming.push.sender import sender as push_sender

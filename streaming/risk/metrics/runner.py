@@ -22,7 +22,8 @@ import logging
 from typing import Any, cast
 
 from streaming.brokers.bars import HistoryError
-from streaming.contract import Metrics, now_ms
+from streaming.brokers.values import now_ms
+from streaming.contract.risk import Metrics
 from streaming.risk.exposure import BENCHMARK, underlying_of
 from streaming.risk.metrics import beta
 from streaming.stream.listener import QuietHooks, StreamHost

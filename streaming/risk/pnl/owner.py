@@ -18,12 +18,8 @@ from typing import TYPE_CHECKING
 
 from streaming.brokers.base import SupportsBalanceHistory
 from streaming.cluster.agents import agents
-from streaming.contract import (
-    PnlHistoryReply,
-    PnlHistoryRequest,
-    ToOwner,
-    ToTab,
-)
+from streaming.contract.layer import ToOwner, ToTab
+from streaming.contract.risk import PnlHistoryReply, PnlHistoryRequest
 
 if TYPE_CHECKING:
     from streaming.cluster.layer import Message

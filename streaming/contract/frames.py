@@ -1,0 +1,235 @@
+"""The frames a client receives, each with its fields (docs/streaming-contract.md "Frames
+(server → client)"), and the types of message a client sends.
+
+The account frames are numbered and logged, never conflated or dropped (`ACCOUNT_FRAMES`);
+`FRAMES` is every type a client can receive. The server builds and checks frames with these
+names only; tests/streaming/test_contract.py reads the document's tables and fails when
+the two disagree (the document changes first). The browser's copy is
+static/js/stream/contract.js (checked by tests/js/contract-doc.test.mjs). The risk frames'
+payloads (`Metrics`, `LimitPayload`) are risk.py's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+from streaming.contract.risk import LimitPayload, Metrics
+
+
+# -- frames (server -> client) --------------------------------------------------------------------
+class Limits(TypedDict):
+    max_symbols: int
+    max_symbols_per_user: int
+    max_symbols_per_message: int
+    max_message_bytes: int
+    rate_per_10s: int
+
+
+class HelloFrame(TypedDict):
+    type: Literal["hello"]
+    user: str
+    epoch: str | None
+    seq: int
+    flush_ms: int
+    max_flush_ms: int
+    simulated: bool
+    server_time: int
+    limits: Limits
+    stale_after_ms: dict[str, int]
+
+
+class WatchlistState(TypedDict):
+    symbols: list[str]
+    version: int
+
+
+class SnapshotFrame(TypedDict):
+    type: Literal["snapshot"]
+    epoch: str | None
+    seq: int
+    simulated: bool
+    accounts: list[dict[str, Any]]
+    quotes: dict[str, dict[str, Any]]
+    greeks: dict[str, dict[str, Any]]
+    orders: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    watchlist: WatchlistState
+    subscriptions: list[str]
+    alerts: list[dict[str, Any]]
+    alert_triggers: list[dict[str, Any]]
+    #: the newest `limit` payloads, newest first (LimitPayload, risk.py)
+    limit_breaches: list[dict[str, Any]]
+    #: underlying -> Metrics (risk.py)
+    metrics: dict[str, Metrics]
+    t: int
+
+
+class QuotesFrame(TypedDict):
+    type: Literal["quotes"]
+    quotes: dict[str, dict[str, Any]]
+    greeks: dict[str, dict[str, Any]]
+    t: int
+
+
+class _AccountFrame(TypedDict):
+    epoch: str
+    seq: int
+    account: str
+    link: int
+    t: int
+    simulated: bool
+
+
+class BalanceFrame(_AccountFrame):
+    type: Literal["balance"]
+    balance: dict[str, Any]
+
+
+class PositionsFrame(_AccountFrame):
+    type: Literal["positions"]
+    positions: list[dict[str, Any]]
+
+
+class PositionFrame(_AccountFrame):
+    type: Literal["position"]
+    position: dict[str, Any]
+
+
+class OrderFrame(_AccountFrame):
+    type: Literal["order"]
+    order: dict[str, Any]
+
+
+class AlertPayload(TypedDict):
+    id: int
+    alert_id: int | None
+    symbol: str
+    display: str
+    condition: str
+    level: float
+    price: float
+    at: int
+    message: str
+    rearm: bool
+
+
+class AlertFrame(_AccountFrame):
+    """A price alert triggered (docs/streaming-contract.md "Price alerts"): `account` is
+    always "" and `link` 0; clients deduplicate by `alert["id"]`."""
+
+    type: Literal["alert"]
+    alert: AlertPayload
+
+
+class AlertState(TypedDict):
+    """A price alert as `/api/alerts` and the snapshot's `alerts` have it."""
+
+    id: int
+    symbol: str
+    display: str
+    condition: str
+    level: float
+    rearm: bool
+    expires_at: int | None
+    active: bool
+    armed: bool
+    crossings: int
+    created_at: int | None
+    updated_at: int | None
+
+
+class StatusFrame(TypedDict):
+    type: Literal["status"]
+    link: dict[str, Any]
+    t: int
+
+
+class WatchlistFrame(TypedDict):
+    type: Literal["watchlist"]
+    symbols: list[str]
+    version: int
+
+
+class NewsFrame(TypedDict):
+    type: Literal["news"]
+    items: list[dict[str, Any]]
+    feed: NotRequired[dict[str, str]]
+    t: int
+
+
+#: `from` (the client's seq) is a Python keyword, hence the functional form.
+ResumedFrame = TypedDict(
+    "ResumedFrame",
+    {"type": Literal["resumed"], "epoch": str, "from": int, "count": int},
+)
+
+
+class Rejection(TypedDict):
+    symbol: str
+    reason: str
+
+
+class SubscribedFrame(TypedDict):
+    type: Literal["subscribed"]
+    symbols: list[str]
+    rejected: list[Rejection]
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    ref: str | None
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+    id: NotRequired[str | int | float | None]
+    t: int
+
+
+class LimitFrame(_AccountFrame):
+    """A portfolio limit crossed: `account` is always "" and `link` 0; clients
+    deduplicate by `limit["id"]`."""
+
+    type: Literal["limit"]
+    limit: LimitPayload
+
+
+class MetricsFrame(TypedDict):
+    """Quote class (not numbered, latest wins): every underlying's metrics the stream has."""
+
+    type: Literal["metrics"]
+    metrics: dict[str, Metrics]
+    t: int
+
+
+# -- the frame types ------------------------------------------------------------------------------
+#: The account frame types: numbered, logged, never conflated or dropped.
+ACCOUNT_FRAMES: dict[str, type] = {
+    "balance": BalanceFrame,
+    "positions": PositionsFrame,
+    "position": PositionFrame,
+    "order": OrderFrame,
+    "alert": AlertFrame,
+    "limit": LimitFrame,
+}
+ACCOUNT_FRAME_TYPES = tuple(ACCOUNT_FRAMES)
+#: Every frame type a client can receive, with its fields.
+FRAMES: dict[str, type] = {
+    "hello": HelloFrame,
+    "snapshot": SnapshotFrame,
+    "quotes": QuotesFrame,
+    **ACCOUNT_FRAMES,
+    "status": StatusFrame,
+    "watchlist": WatchlistFrame,
+    "news": NewsFrame,
+    "metrics": MetricsFrame,
+    "resumed": ResumedFrame,
+    "subscribed": SubscribedFrame,
+    "error": ErrorFrame,
+    "pong": PongFrame,
+}
+
+# -- client messages (client -> server) -----------------------------------------------------------
+CLIENT_MESSAGE_TYPES = ("subscribe", "unsubscribe", "ping", "pace")
