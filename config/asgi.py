@@ -22,7 +22,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from streaming.cluster.agents import agents  # noqa: E402
+from streaming.node import NodeScope, current  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
 from streaming.runtime.heap import install_freezing_collector  # noqa: E402
 from streaming.tabs.bearer import BearerWebsocketMiddleware  # noqa: E402
@@ -36,17 +36,20 @@ install_freezing_collector()  # short full collections in the server (streaming/
 # application; not the thread's current loop)
 _daphne = sys.modules.get("daphne.server")
 if _daphne is not None:
-    agents.start_soon(_daphne.twisted_loop)
+    current().agents.start_soon(_daphne.twisted_loop)
 
-application = probe_middleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            # `Authorization: Bearer` (an API token): no Origin check, no session
-            "websocket": BearerWebsocketMiddleware(
-                URLRouter(websocket_urlpatterns),
-                OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-            ),
-        }
+# every connection's scope carries the process's shared parts (scope["node"], streaming/node.py)
+application = NodeScope(
+    probe_middleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                # `Authorization: Bearer` (an API token): no Origin check, no session
+                "websocket": BearerWebsocketMiddleware(
+                    URLRouter(websocket_urlpatterns),
+                    OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                ),
+            }
+        )
     )
 )

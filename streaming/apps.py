@@ -25,47 +25,8 @@ class StreamingConfig(AppConfig):
 
         install_wait_for()
 
-        self.hand_in_to_the_cluster()
+        # The process's shared parts, in one object (streaming/node.py): what a consumer,
+        # a view or an owner shares with the rest of the process comes from here.
+        from streaming.node import Node
 
-    @staticmethod
-    def hand_in_to_the_cluster() -> None:
-        """The composition root: the cluster builds managers with wiring's factory (the
-        lease loop never imports wiring), and the owner answers the features' questions
-        with the handlers they give (the cluster imports no feature)."""
-        from streaming.candles.owner import answer_history
-        from streaming.chains.owner import answer_chain
-        from streaming.cluster import owner_rpc
-        from streaming.cluster.agents import agents
-        from streaming.contract.layer import ToOwner
-        from streaming.push.sender import sender
-        from streaming.risk.limits.owner import answer_limits_changed
-        from streaming.risk.pnl.owner import answer_balance_history
-        from streaming.trading.owner import answer_order
-        from streaming.wiring import build_manager
-
-        agents.configure(build_manager=build_manager, on_start=(sender.kick,), watched=watched)
-        owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)
-        owner_rpc.register(ToOwner.CANDLES_REQUEST, answer_history)
-        owner_rpc.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
-        owner_rpc.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
-        owner_rpc.register(ToOwner.ORDER_REQUEST, answer_order)
-
-
-async def watched() -> set[int]:
-    """The users whose streams run with no page open: an alert that can still fire, a
-    limit set, a working order with fills notifying, "P&L all day" in the session
-    (docs/streaming-contract.md "Push and e-mail")."""
-    import time
-
-    from channels.db import database_sync_to_async
-
-    from streaming.alerts.store import alert_watched_users
-    from streaming.push.working import working_watched_users
-    from streaming.risk.limits.store import limits_watched_users
-    from streaming.risk.pnl.store import pnl_watched_users
-
-    def read() -> set[int]:
-        found = alert_watched_users() | limits_watched_users()
-        return found | working_watched_users() | pnl_watched_users(time.time())
-
-    return await database_sync_to_async(read)()
+        self.node = Node.build()

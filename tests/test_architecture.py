@@ -72,6 +72,8 @@ TIERS: list[tuple[str, ...]] = [
     ("streaming.pages",),
     (
         "streaming.wiring",
+        "streaming.node",
+        "streaming.watched",
         "streaming.apps",
         "streaming.admin",
         "streaming.routing",

@@ -1,0 +1,130 @@
+"""What one process shares, in one object built at the composition root.
+
+A process (a daphne server, a stream worker, a test) builds one `Node` (`Node.build`): the
+agents of its users' streams, the tabs' heartbeat and pacing, the news hub, the push
+sender, the heap's lifetimes… Nothing else in the app keeps process state in a module: a
+part reaches what it needs by construction (an owner is handed its parts), through the
+ASGI scope (`scope["node"]`, put there by `NodeScope`) or through the request
+(`request.node`, put there by `node_middleware`). A test builds its own node
+(tests/conftest.py), so no test resets a module (Zulip's explicit state, NautilusTrader's
+kernel handing one clock and one message bus to every component).
+
+Django builds the process's node when the app is ready (streaming/apps.py); the ASGI entry
+and the `stream_workers` command take it from there (`current`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import iscoroutinefunction
+from django.apps import apps
+from django.utils.decorators import sync_and_async_middleware
+
+from streaming.cluster import agents as _agents
+from streaming.cluster.agents import Agents
+from streaming.news import hub as _hub
+from streaming.news.hub import NewsHub
+from streaming.push import sender as _sender
+from streaming.push.sender import PushSender
+from streaming.runtime import heap as _heap
+from streaming.runtime.heap import Lifetimes
+from streaming.tabs import adaptive_flush as _adaptive_flush
+from streaming.tabs import heartbeat as _heartbeat
+from streaming.tabs import slow_client as _slow_client
+from streaming.tabs.adaptive_flush import AdaptiveFlusher
+from streaming.tabs.heartbeat import Heartbeat
+from streaming.tabs.slow_client import TakenWatch
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+
+@dataclass
+class Node:
+    """A process's shared parts, each built once per process (or per test)."""
+
+    #: The process's part in the cluster's user streams (its relay and the owner's
+    #: handlers of the features' questions are the agents' own).
+    agents: Agents = field(default_factory=lambda: _agents.agents)
+    #: The tabs' heartbeat, the watch on what sockets have taken, the adaptive flush.
+    heartbeat: Heartbeat = field(default_factory=lambda: _heartbeat.heartbeat)
+    taken_watch: TakenWatch = field(default_factory=lambda: _slow_client.taken_watch)
+    flusher: AdaptiveFlusher = field(default_factory=lambda: _adaptive_flush.flusher)
+    #: The news SSE streams' hub.
+    news: NewsHub = field(default_factory=lambda: _hub.hub)
+    #: Web Push's sender (the outbox's reader).
+    push: PushSender = field(default_factory=lambda: _sender.sender)
+    #: How long the server's long-lived objects live (the freezing collector's counts).
+    lifetimes: Lifetimes = field(default_factory=lambda: _heap.lifetimes)
+
+    @classmethod
+    def build(cls) -> Node:
+        """A new node with every part handed what it needs from the features (the cluster
+        imports no feature: the composition root hands them in)."""
+        node = cls()
+        node.hand_in()
+        return node
+
+    def hand_in(self) -> None:
+        """The cluster builds managers with wiring's factory (the lease loop never imports
+        wiring), and the owner answers the features' questions with their handlers."""
+        from streaming.candles.owner import answer_history
+        from streaming.chains.owner import answer_chain
+        from streaming.contract.layer import ToOwner
+        from streaming.risk.limits.owner import answer_limits_changed
+        from streaming.risk.pnl.owner import answer_balance_history
+        from streaming.trading.owner import answer_order
+        from streaming.watched import watched
+        from streaming.wiring import build_manager
+
+        self.agents.configure(
+            build_manager=build_manager, on_start=(self.push.kick,), watched=watched
+        )
+        from streaming.cluster import owner_rpc as handlers
+
+        handlers.register(ToOwner.CHAIN_REQUEST, answer_chain)
+        handlers.register(ToOwner.CANDLES_REQUEST, answer_history)
+        handlers.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
+        handlers.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
+        handlers.register(ToOwner.ORDER_REQUEST, answer_order)
+
+
+def current() -> Node:
+    """This process's node (built when Django's apps were ready: streaming/apps.py). Only
+    the composition root asks: the ASGI entry, the commands, the middleware below."""
+    node: Node = apps.get_app_config("streaming").node  # type: ignore[attr-defined]
+    return node
+
+
+class NodeScope:
+    """ASGI middleware: every connection's scope carries the process's node."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        scope = {**scope, "node": current()}
+        return await self.app(scope, receive, send)
+
+
+@sync_and_async_middleware
+def node_middleware(get_response: Any) -> Any:
+    """Django middleware: every request carries the process's node (`request.node`);
+    async under daphne, so a request never hops to a thread for it."""
+    if iscoroutinefunction(get_response):
+
+        async def attach_async(request: HttpRequest) -> HttpResponse:
+            request.node = current()  # type: ignore[attr-defined]
+            response: HttpResponse = await get_response(request)
+            return response
+
+        return attach_async
+
+    def attach(request: HttpRequest) -> HttpResponse:
+        request.node = current()  # type: ignore[attr-defined]
+        response: HttpResponse = get_response(request)
+        return response
+
+    return attach
