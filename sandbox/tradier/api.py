@@ -115,6 +115,9 @@ class TradierSandbox(MarketItems, BrokerageItems):
         self.sandbox = sandbox
         self.customers: dict[str, TradierCustomer] = {}
         self.sessions: dict[str, MarketSession] = {}
+        #: Each customer's watchlists by id (watchlists.py), by customer id: a new
+        #: sandbox starts with none.
+        self.watchlists: dict[str, dict[str, Any]] = {}
         # encoded stream payloads, shared by every stream within one market generation
         self._generation: tuple[int, int] = (-1, 0)
         self._encoded: dict[tuple[str, str], bytes | None] = {}

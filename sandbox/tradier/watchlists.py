@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
-from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,19 +40,14 @@ class Watchlist:
         self.symbols += [s for s in symbols if s not in self.symbols]
 
 
-# The façade is built by app.py and owns no watchlist state; the lists live beside it,
-# keyed by the façade so a new sandbox starts empty.
-_BOOKS: WeakKeyDictionary[TradierSandbox, dict[str, dict[str, Watchlist]]] = WeakKeyDictionary()
-
-
 def _public_id(cid: str, list_id: str) -> str:
     return "public-" + hashlib.sha256(f"{cid}|{list_id}".encode()).hexdigest()[:8]
 
 
 def book(facade: TradierSandbox, customer: TradierCustomer) -> dict[str, Watchlist]:
     """The customer's watchlists by id (the `default` one made on first use)."""
-    books = _BOOKS.setdefault(facade, {})
-    lists = books.get(customer.cid)
+    books = facade.watchlists
+    lists: dict[str, Watchlist] | None = books.get(customer.cid)
     if lists is None:
         default = Watchlist(DEFAULT, DEFAULT, _public_id(customer.cid, DEFAULT))
         lists = books[customer.cid] = {DEFAULT: default}

@@ -121,6 +121,8 @@ class UserStreamManager(ListenerServices):
         )
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
+        #: Tasks that outlived a stop (stream/tasks.py), kept until they end.
+        self.abandoned: set[asyncio.Task[Any]] = set()
         #: Counted among the process's long-lived things while it runs (runtime/heap.py):
         #: the token of its start.
         self._lifetime: int | None = None
@@ -180,7 +182,7 @@ class UserStreamManager(ListenerServices):
         first: their loops then never reconnect (`SupervisedAdapter._raise_if_stopping`)."""
         for adapter in self.adapters.values():
             adapter.stopping()
-        await stop_tasks(self._tasks, self.user_id)
+        await stop_tasks(self._tasks, self.user_id, self.abandoned)
         self.feed.mark_stopped()
         if self._lifetime is not None:
             lifetimes.ended(self._lifetime)  # its objects may be cyclic garbage now

@@ -16,14 +16,15 @@ log = logging.getLogger(__name__)
 STOP_RECANCEL = 2.0
 #: ...and gives up on tasks still running after this long (they are abandoned, logged).
 STOP_GIVE_UP = 10.0
-#: Abandoned tasks, referenced until they end (a pending task must not be collected).
-_abandoned: set[asyncio.Task[Any]] = set()
 
 
-async def stop_tasks(tasks: list[asyncio.Task[Any]], user_id: int) -> None:
+async def stop_tasks(
+    tasks: list[asyncio.Task[Any]], user_id: int, abandoned: set[asyncio.Task[Any]]
+) -> None:
     """Cancel every task and wait until all have ended. A task that let a cancellation
     slip is cancelled again, and one still running after STOP_GIVE_UP is abandoned with
-    an error. Clears `tasks`."""
+    an error, into `abandoned` (its owner's: referenced until it ends, a pending task
+    must not be collected). Clears `tasks`."""
     pending = {task for task in tasks if not task.done()}
     for task in pending:
         task.cancel()
@@ -35,9 +36,9 @@ async def stop_tasks(tasks: list[asyncio.Task[Any]], user_id: int) -> None:
             # the stream must not freeze with it (the agent rejoins, tabs go on)
             names = sorted(task.get_name() for task in pending)
             log.error("user %s: %s did not stop in %.0f s; abandoned", user_id, names, STOP_GIVE_UP)
-            _abandoned.update(pending)
+            abandoned.update(pending)
             for task in pending:
-                task.add_done_callback(_abandoned.discard)
+                task.add_done_callback(abandoned.discard)
             break
         for task in pending:
             log.warning(
