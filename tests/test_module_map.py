@@ -1,4 +1,5 @@
-"""docs/streaming.md opens with the map of streaming/; this keeps the map true.
+"""docs/streaming.md opens with where a change goes, then the map of streaming/; this keeps
+the map true (the change guide's paths: tests/test_change_guide.py).
 
 Every module listed exists, every module is listed, and each has its one-line role.
 """
@@ -41,10 +42,11 @@ def real_modules() -> set[str]:
     }
 
 
-def test_the_map_comes_first() -> None:
+def test_where_a_change_goes_comes_first_and_the_map_next() -> None:
+    """A newcomer reads which files a change touches, then where those files sit."""
     text = DOC.read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings[0] == "## The map"
+    assert headings[:2] == ["## Where a change goes", "## The map"]
 
 
 def test_every_module_listed_exists_and_every_module_is_listed() -> None:
