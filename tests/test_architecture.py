@@ -11,7 +11,9 @@ import is still two-way knowledge. The rules:
   them (`streaming/portfolio/`), what composes them above them (`streaming/pages/`);
 - no two of streaming's top-level packages import each other, in any direction;
 - no folder of streaming/ keeps three or more modules told apart by a shared first word
-  (`limits_input`, `limits_rules`, `limits_store`: a folder `limits/` waiting to happen).
+  (`limits_input`, `limits_rules`, `limits_store`: a folder `limits/` waiting to happen);
+- no Python module over 500 lines (the app, the sandbox, the benches; tests and migrations
+  aside), as no browser module is (tests/test_browser_layout.py).
 """
 
 from __future__ import annotations
@@ -392,3 +394,51 @@ def test_the_top_level_check_sees_an_upward_import() -> None:
     assert upward_between_packages({"operations.views": {"config.settings"}}) == [
         "operations.views -> config.settings"
     ]
+
+
+# ------------------------------------------------------------------ module size
+
+#: No Python module of the app, the sandbox or the benches is over this many lines: past it a
+#: module holds more than one concept (tests/test_browser_layout.py holds the browser's to
+#: the same). The tests are not held to it, nor Django's generated migrations.
+MAX_MODULE_LINES = 500
+#: Top-level folders that hold no module of ours.
+NOT_MODULES = ("tests", "node_modules")
+
+
+def python_listing() -> dict[str, int]:
+    """Every Python module outside tests/ and migrations (repo-relative posix path), with
+    its line count."""
+    found = {}
+    for top in sorted(ROOT.iterdir()):
+        if top.name.startswith(".") or top.name in NOT_MODULES:
+            continue
+        paths = [top] if top.suffix == ".py" else sorted(top.rglob("*.py")) if top.is_dir() else []
+        for path in paths:
+            rel = path.relative_to(ROOT)
+            if "migrations" not in rel.parts:
+                found[rel.as_posix()] = len(path.read_text(encoding="utf-8").splitlines())
+    return found
+
+
+def oversized(lines: dict[str, int], limit: int = MAX_MODULE_LINES) -> list[str]:
+    """The modules over `limit` lines, with their size."""
+    return [f"{path}: {n} lines" for path, n in sorted(lines.items()) if n > limit]
+
+
+def test_no_python_module_over_500_lines() -> None:
+    assert oversized(python_listing()) == []
+
+
+def test_the_size_listing_sees_every_package_and_skips_tests_and_migrations() -> None:
+    found = python_listing()
+    for path in ("manage.py", "bench/baselines.py", "sandbox/app.py", "streaming/wiring.py"):
+        assert path in found
+    assert {path.split("/")[0] for path in found} >= {*APP_PACKAGES, "bench"}
+    assert not [path for path in found if path.startswith("tests/") or "/migrations/" in path]
+
+
+def test_the_size_check_names_a_module_over_the_limit() -> None:
+    """On a made-up listing, the 501-line module is named with its size; 500 lines pass."""
+    lines = {"streaming/stream/manager.py": 501, "bench/judge.py": 500, "manage.py": 22}
+    assert oversized(lines) == ["streaming/stream/manager.py: 501 lines"]
