@@ -6,10 +6,10 @@ its symbols: owner_rpc.py), and the owner sends that process the user's frames. 
 the user's group that was one `group_send` per frame and user (two Redis round trips, a
 Lua script, a layer message for the receiving process to read): the cost that kept the
 workers layout, where every frame crosses, from its targets on 2 cores
-(docs/performance.md, "Stop 32"). Now the owner's process collects, per receiving
-process, every frame its users' managers publish while the loop runs one turn, and sends
-them as one message to that process's relay channel; the receiving process hands each
-frame to its user's fan-out, in order.
+(docs/performance.md, "Why the hot path looks as it does"). Now the owner's process
+collects, per receiving process, every frame its users' managers publish while the loop
+runs one turn, and sends them as one message to that process's relay channel; the
+receiving process hands each frame to its user's fan-out, in order.
 
 A process is named by the part of its channels' names before the `!` (channels'
 process-local channel names; channels-redis routes every `<process>!…` channel through

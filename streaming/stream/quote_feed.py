@@ -256,7 +256,8 @@ class QuoteFeed:
         batches, and a Trade's `t` is its print's (often older than the quote's). An event
         without a time (a Summary) is stamped with the receipt time only while the source
         sends no times for the symbol: a receipt time is later than the broker's, and would
-        label a lagging quote as fresh (docs/performance.md, "Issue 15")."""
+        label a lagging quote as fresh (docs/performance.md, "Why the hot path looks as it
+        does")."""
         now = self.last_quote_at = time.time()
         self._take_quote(symbol, fields, self.feed, self._source_delayed, now)
 

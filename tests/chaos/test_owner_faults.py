@@ -35,7 +35,7 @@ from tests.support.orders import market_buy
 #: The second trader's tastytrade refresh token at the sandbox (any token opens an account).
 SECOND_TOKEN = "second-refresh-token"
 # The bounds below come from the daphne processes' configuration (FAST_CLUSTER) and the
-# paths in streaming/cluster/lease.py, agent.py, agents.py and redis_health.py.
+# paths in streaming/cluster/lease.py, agent.py, agents.py and redis/health.py.
 LEASE_TTL = float(FAST_CLUSTER["STREAM_LEASE_TTL"])
 LEASE_RENEW = float(FAST_CLUSTER["STREAM_LEASE_RENEW"])
 HANDOVER_DELAY = float(FAST_CLUSTER["STREAM_HANDOVER_DELAY"])

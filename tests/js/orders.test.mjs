@@ -1,5 +1,5 @@
 // static/js/stream/orders.js: the orders panel's rules (docs/streaming-contract.md "Orders"),
-// the same as the server's streaming/orders/listing.py (tests/streaming/test_order_list.py).
+// the same as the server's streaming/order_list.py (tests/streaming/test_order_list.py).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
 """The sandbox's Tradier façade over real sockets, with a raw httpx client: wire shapes,
-session rules, rate limits and faults, as the reference (tradier-alpaca-sse.md §1) has them."""
+session rules, rate limits and faults, as Tradier documents them (documentation.tradier.com;
+docs/sandbox.md "Tradier")."""
 
 from __future__ import annotations
 

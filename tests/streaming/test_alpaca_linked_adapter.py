@@ -3,11 +3,12 @@ bracket's three orders reach the sink as three contract orders sharing one group
 follows its own life — the entry fills, the take-profit works then fills, the stop-loss is
 canceled.
 
-The path: the sandbox's trade events (sandbox/alpaca/trade_events.py; a parent's event
-carries its members in `legs`) and REST reads (`_poll_orders` asks `nested=true`) →
-`alpaca_wire.linked_members` (the parent and each child with its `Group`) →
-`order_payload(group=…)`; a child that comes alone later keeps the group the nesting
-told (alpaca.py `_groups`).
+The path: the sandbox's trade events (sandbox/alpaca/trade_events/feed.py; a parent's
+event carries its members in `legs`) and REST reads (streaming/brokers/alpaca/events.py
+`_poll_orders` asks `nested=true`) → streaming/brokers/alpaca/wire.py `linked_members`
+(the parent and each child with its `Group`) → `order_payload(group=…)`; a child that
+comes alone later keeps the group the nesting told (streaming/brokers/alpaca/book.py,
+the book's `groups`).
 
 Sources: alpacahq/alpaca-docs content/trading/orders.md ("Bracket Orders"; `nested=true`
 "will nest the result to include child orders under the parent order with an array field

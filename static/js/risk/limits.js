@@ -1,6 +1,6 @@
 /*
  * The /risk page's limits row, live: the user's β-weighted delta band and daily loss limit
- * (server-rendered first by streaming/risk/page_rows.py `limits_line`, its sentences the
+ * (server-rendered first by streaming/risk/page/rows.py `limits_line`, its sentences the
  * same) with the values the stream's owner evaluates them on (docs/streaming-contract.md
  * "Portfolio limits"): the portfolio's β-weighted delta by the exposure rules
  * (static/js/stream/exposure.js) and the USD day P&L by the portfolio totals' rules
@@ -11,7 +11,7 @@ import { portfolioBetaDelta } from '../stream/exposure.js';
 import { portfolioTotals } from '../stream/totals.js';
 import { fmtNumber } from './strategy-rows.js';
 
-/** The currency the daily loss limit watches (streaming/risk/limits_runner.py CURRENCY). */
+/** The currency the daily loss limit watches (streaming/risk/limits/runner.py CURRENCY). */
 const CURRENCY = 'USD';
 
 /** The day P&L the daily loss limit is evaluated on: the USD total, null when partial or none. */
@@ -21,7 +21,7 @@ export function limitDayPnl(state) {
   return t && !t.partial && t.have ? t.value : null;
 }
 
-/** [state, sentence] of the β-weighted delta against the band (page_rows.py `band_status`). */
+/** [state, sentence] of the β-weighted delta against the band (page/rows.py `band_status`). */
 export function bandStatus(value, low, high) {
   if (low === null && high === null) return ['off', 'no band set'];
   if (value === null) return ['unknown', 'β-weighted delta unknown: the band is not evaluated'];
@@ -31,7 +31,7 @@ export function bandStatus(value, low, high) {
   return ['inside', `inside, ${fmtNumber(room, 1)} SPY shares from the edge`];
 }
 
-/** [state, sentence] of the day P&L against the daily loss limit (page_rows.py `loss_status`). */
+/** [state, sentence] of the day P&L against the daily loss limit (page/rows.py `loss_status`). */
 export function lossStatus(dayPnl, limit) {
   if (limit === null) return ['off', 'no daily loss limit'];
   if (dayPnl === null) return ['unknown', 'day P&L unknown (a price or close missing): not evaluated'];

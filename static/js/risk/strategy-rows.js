@@ -1,6 +1,6 @@
 /*
  * The strategies list's rows from `GET /api/risk/strategies` (pure): each strategy's cells
- * as the server renders them at load (streaming/risk/page_rows.py `strategy_rows`: the
+ * as the server renders them at load (streaming/risk/page/rows.py `strategy_rows`: the
  * same texts, so a refresh never changes how a value reads), and the key of the positions
  * that decides when the list is asked again.
  */

@@ -2,7 +2,7 @@
  * The /risk page's tables, live: each underlying's price, each position's delta in
  * shares and β-weighted delta (SPY shares), their sums and the portfolio line, from the
  * stream's state through the dashboard's exposure rules (static/js/stream/exposure.js,
- * the mirror of streaming/risk/exposure.py that rendered them first, via page_rows.py).
+ * the mirror of streaming/risk/exposure.py that rendered them first, via page/rows.py).
  * A row is found in the state by its account and symbol; one the state no longer holds
  * (closed, the rows not yet reloaded) reads "—".
  */

@@ -1,7 +1,7 @@
 /*
  * Portfolio totals: every account of the user (every broker) summed, per currency, as a
  * pure function of the reducer's state (state.js). Derived, never sent: no frame carries
- * them. The server renders the same numbers first (streaming/dashboard/totals.py; a test feeds one
+ * them. The server renders the same numbers first (streaming/portfolio/totals.py; a test feeds one
  * snapshot to both, tests/streaming/test_totals.py).
  *
  * - Amounts are summed within one currency only. The contract has no currency field: every

@@ -7,7 +7,8 @@ makes dozens of these calls at the same moment, and redis-py's own work per call
 pooled connection, its retry and timeout wrappers, packing, parsing) cost 100-160 µs of
 CPU each in a microbenchmark, ~370 µs in a loaded daphne's profile: the largest single
 cost of an account event, paid while fills wait in the same event loop. In one pipeline
-the same calls cost ~27 µs each (docs/performance.md, "Stop 32"). Nothing waits for a
+the same calls cost ~27 µs each (docs/performance.md, "Why the hot path looks as it
+does"). Nothing waits for a
 batch to fill: the calls made while the loop runs one iteration leave together at the
 start of the next (`submit` queues one without a turn of the loop: under a burst every
 turn took milliseconds).

@@ -2,7 +2,7 @@
 
 Thin: the query is checked, the user's snapshot read (as the polling fallback reads it),
 the underlying resolved in any spelling through the user's holdings (names.py), its
-positions turned into legs (legs.py) and grouped (strategies.py)
+positions turned into legs (legs.py) and grouped (strategies/grouping.py)
 (docs/streaming-contract.md, "Risk: strategies"). Session or API token (read only);
 anonymous → 403 JSON; bad input → 400 with a sentence.
 """

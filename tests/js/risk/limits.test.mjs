@@ -1,6 +1,6 @@
 // The /risk page's limits row (static/js/risk/limits.js): where the live β-weighted
 // delta (static/js/stream/exposure.js) and day P&L (static/js/stream/totals.js) stand against
-// the user's band and daily loss limit, with the sentences page_rows.py renders first
+// the user's band and daily loss limit, with the sentences page/rows.py renders first
 // (tests/streaming/test_risk_page_rows.py runs both on one table of cases).
 import test from 'node:test';
 import assert from 'node:assert/strict';

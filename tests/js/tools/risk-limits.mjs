@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The /risk page's limits row as the browser computes it, for
-// tests/streaming/test_risk_page_rows.py to compare with streaming/risk/page_rows.py and
-// limits_runner.py. stdin: {snapshot, bands: [[value, low, high]], losses: [[pnl, limit]]};
+// tests/streaming/test_risk_page_rows.py to compare with streaming/risk/page/rows.py and
+// limits/runner.py. stdin: {snapshot, bands: [[value, low, high]], losses: [[pnl, limit]]};
 // stdout: {beta_delta, day_pnl, bands: [[state, sentence]], losses: [[state, sentence]]}.
 import { applySnapshot, initialState } from '../../../static/js/stream/state.js';
 import { portfolioBetaDelta } from '../../../static/js/stream/exposure.js';

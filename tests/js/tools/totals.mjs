@@ -6,7 +6,7 @@
  *   node tests/js/tools/totals.mjs < snapshot.json > totals.json
  *
  * stdout: `portfolioTotals(state)` without the clock (no staleness): {groups, uncounted}.
- * tests/streaming/test_totals.py compares it with streaming/dashboard/totals.py. Exit 2 on bad input.
+ * tests/streaming/test_totals.py compares it with streaming/portfolio/totals.py. Exit 2 on bad input.
  */
 import { applySnapshot, initialState } from '../../../static/js/stream/state.js';
 import { portfolioTotals } from '../../../static/js/stream/totals.js';

@@ -1,7 +1,7 @@
 /*
  * The portfolio totals panel (#totals): one row per currency, redrawn from totals.js on
  * every render and re-marked every second (values age). The server renders the same rows
- * first (templates/streaming/dashboard.html, streaming/dashboard/totals.py); they are adopted.
+ * first (templates/streaming/dashboard.html, streaming/portfolio/totals.py); they are adopted.
  * A total that counted only some of its inputs is marked partial (`data-partial`, an
  * asterisk, and the row's note says "partial: 2 of 3 accounts have a balance"); one that
  * counted none shows "—"; a stale input greys it like any stale value (markCell).
