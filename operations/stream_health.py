@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from redis.exceptions import RedisError
 
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.cluster.health_report import UserHealth, local_reports, process_of, read_reports
 from streaming.cluster.lease import PROCESS_ID
 from streaming.runtime import redis_driver
@@ -37,7 +37,7 @@ def link_failing(link: dict[str, Any]) -> bool:
     return link["state"] in TROUBLE
 
 
-async def _collect() -> list[UserHealth]:
+async def _collect(agents: Agents) -> list[UserHealth]:
     if not settings.REDIS_URL:
         return local_reports(agents.by_user())
     client = aioredis.from_url(
@@ -93,11 +93,11 @@ def _user_row(found: UserHealth, username: str, failing_only: bool) -> dict[str,
     }
 
 
-async def stream_health(*, failing_only: bool = False) -> dict[str, Any]:
+async def stream_health(agents: Agents, *, failing_only: bool = False) -> dict[str, Any]:
     """Every user with a stream in the cluster: owner, tabs per process, event-log head,
     and per link and data kind its health (times in epoch ms; `now` to age them by).
     Raises HealthUnavailable if Redis does not answer."""
-    found = await _collect()
+    found = await _collect(agents)
     names = await database_sync_to_async(_usernames)([f.user_id for f in found])
     users = []
     for entry in found:

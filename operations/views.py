@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from streaming.cluster.agents import agents_of
+
 from . import metrics as prometheus
 from . import readiness
 from .stream_health import HealthUnavailable, stream_health
@@ -86,7 +88,11 @@ async def stream_health_page(request: HttpRequest) -> HttpResponse:
         return denied
     failing_only = _failing_only(request)
     try:
-        data, status, problem = await stream_health(failing_only=failing_only), 200, ""
+        data, status, problem = (
+            await stream_health(agents_of(request), failing_only=failing_only),
+            200,
+            "",
+        )
     except HealthUnavailable as exc:
         log.warning("stream health: %s", exc)
         data, status, problem = {"users": [], "failing_only": failing_only}, 503, str(exc)
@@ -102,7 +108,9 @@ async def stream_health_json(request: HttpRequest) -> JsonResponse:
     if (denied := await _staff_check(request, json=True)) is not None:
         return denied
     try:
-        return JsonResponse(await stream_health(failing_only=_failing_only(request)))
+        return JsonResponse(
+            await stream_health(agents_of(request), failing_only=_failing_only(request))
+        )
     except HealthUnavailable as exc:
         log.warning("stream health: %s", exc)
         return JsonResponse({"error": str(exc)}, status=503)

@@ -22,7 +22,6 @@ from asgiref.sync import iscoroutinefunction
 from django.apps import apps
 from django.utils.decorators import sync_and_async_middleware
 
-from streaming.cluster import agents as _agents
 from streaming.cluster.agents import Agents
 from streaming.news import hub as _hub
 from streaming.news.hub import NewsHub
@@ -47,7 +46,7 @@ class Node:
 
     #: The process's part in the cluster's user streams (its relay and the owner's
     #: handlers of the features' questions are the agents' own).
-    agents: Agents = field(default_factory=lambda: _agents.agents)
+    agents: Agents = field(default_factory=Agents)
     #: The tabs' heartbeat, the watch on what sockets have taken, the adaptive flush.
     heartbeat: Heartbeat = field(default_factory=lambda: _heartbeat.heartbeat)
     taken_watch: TakenWatch = field(default_factory=lambda: _slow_client.taken_watch)
@@ -82,8 +81,7 @@ class Node:
         self.agents.configure(
             build_manager=build_manager, on_start=(self.push.kick,), watched=watched
         )
-        from streaming.cluster import owner_rpc as handlers
-
+        handlers = self.agents.owner_handlers
         handlers.register(ToOwner.CHAIN_REQUEST, answer_chain)
         handlers.register(ToOwner.CANDLES_REQUEST, answer_history)
         handlers.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)

@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from django.apps import apps
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
+from streaming.cluster.agents import Agents
+from streaming.node import Node
 from tests.support.browsers import close_unless_used
 from tests.support.browsers import shared as shared_browser
 from tests.support.global_state import reset_all
@@ -75,6 +78,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _fresh_process_state() -> None:
     """Each test starts with none of the app's process-wide state (support/global_state.py)."""
     reset_all()
+
+
+@pytest.fixture(autouse=True)
+def node() -> Iterator[Node]:
+    """Each test runs with a node of its own (streaming/node.py), as a new process would:
+    its agents, relay and owner handlers are built afresh, so nothing one test bound to
+    its event loop reaches the next. It is the process's node for the test (the ASGI
+    scope, the middleware and `current()` hand it out)."""
+    config = apps.get_app_config("streaming")
+    config.node = Node.build()  # type: ignore[attr-defined]
+    yield config.node  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def agents(node: Node) -> Agents:
+    """The test's node's agents (this process's part in its users' streams)."""
+    return node.agents
 
 
 @pytest.fixture(autouse=True)

@@ -7,14 +7,17 @@ user's alerts again, so evaluation changes at once.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import agents
+
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
 
 log = logging.getLogger(__name__)
 
 
-async def alerts_changed(user_id: int) -> None:
+async def alerts_changed(agents: Agents, user_id: int) -> None:
     """`alerts.changed` to the owner; a failure is logged, never raised (the alert is
     saved all the same: the owner reads the alerts when it starts)."""
     agents.watch_now()  # an alert armed may start the user's watch here at once

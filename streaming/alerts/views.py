@@ -27,6 +27,7 @@ from streaming.alerts.input import (
     clean_alert,
 )
 from streaming.alerts.owner import alerts_changed
+from streaming.cluster.agents import Agents, agents_of
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.holdings import user_instrument
 from streaming.portfolio.page import snapshot_for, stream_context
@@ -50,10 +51,10 @@ def _body(request: HttpRequest) -> Any:
         raise AlertInputError("bad_body", str(exc)) from None
 
 
-async def _instrument(user_id: int, body: Any) -> Instrument | None:
+async def _instrument(agents: Agents, user_id: int, body: Any) -> Instrument | None:
     """What the body's symbol names for the user (their holdings first); None without one."""
     if isinstance(body, dict) and "symbol" in body:
-        return await user_instrument(user_id, body["symbol"])
+        return await user_instrument(agents, user_id, body["symbol"])
     return None
 
 
@@ -76,12 +77,12 @@ async def api_alerts(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "use GET or POST"}, status=405)
     try:
         body = _body(request)
-        instrument = await _instrument(user.id, body)
+        instrument = await _instrument(agents_of(request), user.id, body)
         values = clean_alert(body, now=dt.datetime.now(dt.UTC), instrument=instrument)
         alert = await database_sync_to_async(alert_store.alert_create)(user.id, values)
     except AlertInputError as exc:
         return _error(exc)
-    await alerts_changed(user.id)
+    await alerts_changed(agents_of(request), user.id)
     return JsonResponse(alert_store.alert_dict(alert), status=201)
 
 
@@ -93,7 +94,7 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     if request.method == "DELETE":
         if not await database_sync_to_async(alert_store.alert_delete)(user.id, alert_id):
             return _not_found()
-        await alerts_changed(user.id)
+        await alerts_changed(agents_of(request), user.id)
         return HttpResponse(status=204)
     if request.method != "PATCH":
         return JsonResponse({"error": "use PATCH or DELETE"}, status=405)
@@ -102,7 +103,7 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
         return _not_found()
     try:
         body = _body(request)
-        instrument = await _instrument(user.id, body)
+        instrument = await _instrument(agents_of(request), user.id, body)
         now = dt.datetime.now(dt.UTC)
         values = clean_alert(body, now=now, partial=current, instrument=instrument)
         alert = await database_sync_to_async(alert_store.alert_update)(user.id, alert_id, values)
@@ -110,7 +111,7 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
         return _error(exc)
     if alert is None:
         return _not_found()
-    await alerts_changed(user.id)
+    await alerts_changed(agents_of(request), user.id)
     return JsonResponse(alert_store.alert_dict(alert))
 
 
@@ -142,7 +143,7 @@ async def alerts_page(request: HttpRequest) -> HttpResponse:
     request.user = user
     listing = await database_sync_to_async(_listing)(user.id)
     symbols = sorted({a["symbol"] for a in listing["alerts"] if a["active"]})
-    snapshot, watchlist = await snapshot_for(user.id, extra=symbols)
+    snapshot, watchlist = await snapshot_for(agents_of(request), user.id, extra=symbols)
     active = [
         {
             **a,

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from streaming.brokers.bars import HistoryError
-from streaming.cluster.agents import agents
 from streaming.contract.layer import CandlesReply, CandlesRequest, ToOwner, ToTab
 
 if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
     from streaming.cluster.layer import Message
     from streaming.stream.manager import UserStreamManager
 
@@ -30,7 +30,7 @@ OWNER_PATIENCE = 4.0
 
 
 async def ask_history(
-    user_id: int, symbol: str, tf: str, from_ms: int, *, within: float
+    agents: Agents, user_id: int, symbol: str, tf: str, from_ms: int, *, within: float
 ) -> dict[str, Any]:
     """History from the user's stream owner, within `within` seconds; HistoryError when
     the broker refused or nobody answered in time."""

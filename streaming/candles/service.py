@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 
@@ -39,6 +39,9 @@ from streaming.brokers.bars import (
 from streaming.candles.owner import ask_history
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.holdings import user_instrument
+
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
 HISTORY_DEADLINE = 8.0
@@ -72,12 +75,16 @@ def bad_symbol(symbol: Any) -> HistoryError:
 
 
 async def candles_request(
-    user_id: int, symbol: Any, tf: Any, accounts: Iterable[Mapping[str, Any]] | None = None
+    agents: Agents,
+    user_id: int,
+    symbol: Any,
+    tf: Any,
+    accounts: Iterable[Mapping[str, Any]] | None = None,
 ) -> tuple[Instrument, str]:
     """The instrument the user means (their holdings first: portfolio/holdings.py) and the
     timeframe; HistoryError if either is bad. `accounts`: the snapshot's, if known."""
     tf = clean_tf(tf)
-    instrument = await user_instrument(user_id, symbol, accounts)
+    instrument = await user_instrument(agents, user_id, symbol, accounts)
     if instrument is None:
         raise bad_symbol(symbol)
     return instrument, tf
@@ -99,7 +106,7 @@ def _closed_ttl(tf: str, now_ms: int) -> int:
     return max(1, min(CLOSED_TTL_MAX, (start + width - now_ms) // 1000 + 1))
 
 
-async def candles_history(*, user_id: int, symbol: str, tf: str) -> dict[str, Any]:
+async def candles_history(agents: Agents, *, user_id: int, symbol: str, tf: str) -> dict[str, Any]:
     """The contract's `GET /api/candles` answer for a clean symbol and timeframe.
     Raises HistoryError (unknown symbol, no market data, rate limited, broker error)."""
     began = time.monotonic()
@@ -111,16 +118,19 @@ async def candles_history(*, user_id: int, symbol: str, tf: str) -> dict[str, An
         if closed is not None and closed["bucket"] == current:
             forming = await cache.aget(_key(source, symbol, tf, "forming"))
             if forming is None:
-                forming = await _refresh_forming(user_id, symbol, tf, source, closed, current)
+                forming = await _refresh_forming(
+                    agents, user_id, symbol, tf, source, closed, current
+                )
             if forming is not None:
                 return _answer(source, symbol, tf, [*closed["candles"], *forming], cached=True)
     from_ms = bucket_start(now - LOOKBACK_DAYS[tf] * DAY_MS, tf)
     left = max(REFRESH_DEADLINE, HISTORY_DEADLINE - (time.monotonic() - began))
-    answer = await ask_history(user_id, symbol, tf, from_ms, within=left)
+    answer = await ask_history(agents, user_id, symbol, tf, from_ms, within=left)
     return await _store(user_id, symbol, tf, now, answer)
 
 
 async def _refresh_forming(
+    agents: Agents,
     user_id: int,
     symbol: str,
     tf: str,
@@ -135,7 +145,7 @@ async def _refresh_forming(
     has no such candle): the whole history is asked again, of whichever link can."""
     since = closed["candles"][-1]["t"] if closed["candles"] else current
     try:
-        answer = await ask_history(user_id, symbol, tf, since, within=REFRESH_DEADLINE)
+        answer = await ask_history(agents, user_id, symbol, tf, since, within=REFRESH_DEADLINE)
     except HistoryError as exc:
         if exc.code in ("unknown_symbol", "broker_error"):
             return None

@@ -33,6 +33,7 @@ from streaming.candles.service import (
     sparkline,
     sparkline_max_age,
 )
+from streaming.cluster.agents import agents_of
 from streaming.instruments.instrument import Instrument
 from streaming.instruments.kinds import Kind
 from streaming.portfolio.day_change import tile_text, tile_values
@@ -68,8 +69,12 @@ async def api_candles(request: HttpRequest, symbol: str) -> HttpResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     try:
-        instrument, tf = await candles_request(user.id, symbol, request.GET.get("tf", DEFAULT_TF))
-        answer = await candles_history(user_id=user.id, symbol=instrument.symbol, tf=tf)
+        instrument, tf = await candles_request(
+            agents_of(request), user.id, symbol, request.GET.get("tf", DEFAULT_TF)
+        )
+        answer = await candles_history(
+            agents_of(request), user_id=user.id, symbol=instrument.symbol, tf=tf
+        )
     except HistoryError as exc:
         return _error(exc)
     # orjson: a thousand candles encode in well under a millisecond (json: ~10 ms)
@@ -83,8 +88,10 @@ async def api_sparkline(request: HttpRequest, symbol: str) -> HttpResponse:
     if not user.is_authenticated:
         return JsonResponse({"error": "not_authenticated"}, status=403)
     try:
-        instrument, tf = await candles_request(user.id, symbol, SPARK_TF)
-        answer = await candles_history(user_id=user.id, symbol=instrument.symbol, tf=tf)
+        instrument, tf = await candles_request(agents_of(request), user.id, symbol, SPARK_TF)
+        answer = await candles_history(
+            agents_of(request), user_id=user.id, symbol=instrument.symbol, tf=tf
+        )
     except HistoryError as exc:
         return _error(exc)
     body = orjson.dumps(sparkline(answer))
@@ -132,11 +139,13 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
         tf = clean_tf(request.GET.get("tf", DEFAULT_TF))
     except HistoryError as exc:
         problem, tf = exc.message, DEFAULT_TF
-    instrument = await user_instrument(user.id, symbol)
+    instrument = await user_instrument(agents_of(request), user.id, symbol)
     if instrument is None and problem is None:
         problem = bad_symbol(symbol).message
     clean = instrument.symbol if instrument is not None else None
-    snapshot, watchlist = await snapshot_for(user.id, extra=[clean] if clean else None)
+    snapshot, watchlist = await snapshot_for(
+        agents_of(request), user.id, extra=[clean] if clean else None
+    )
     quote = snapshot["quotes"].get(clean) if clean else None
     values = tile_values(quote)
     brokers = set(await database_sync_to_async(_link_brokers)(user.id))

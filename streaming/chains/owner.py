@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from streaming.chains.service import answer
-from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
+from streaming.cluster.agents import PAGE_OWNER_WAIT
 from streaming.contract.layer import ChainReply, ChainRequest, ToTab
 
 if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
     from streaming.cluster.layer import Message
     from streaming.stream.manager import UserStreamManager
 
@@ -31,7 +32,9 @@ CHAIN_WAIT = 8.0
 CHAIN_REASK = 4.0
 
 
-async def ask_chain(user_id: int, request: ChainRequest) -> tuple[int, dict[str, Any]]:
+async def ask_chain(
+    agents: Agents, user_id: int, request: ChainRequest
+) -> tuple[int, dict[str, Any]]:
     """An option chain (or its expirations) built at the user's owner: (HTTP status,
     body); 504 when nobody answers in `CHAIN_WAIT`."""
     reply = await agents.ask_owner(user_id, request, within=CHAIN_WAIT, reask=CHAIN_REASK)

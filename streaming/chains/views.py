@@ -29,6 +29,7 @@ from streaming.chains.service import (
     error_body,
     rows_html,
 )
+from streaming.cluster.agents import agents_of
 from streaming.contract.layer import ChainRequest, ToOwner
 from streaming.portfolio.page import snapshot_for, stream_context
 
@@ -61,7 +62,7 @@ async def _api(request: HttpRequest, symbol: str, kind: str) -> JsonResponse:
         query = _query(request, symbol, kind)
     except FetchFailed as exc:
         return _json(exc.status, error_body(exc))
-    return _json(*await ask_chain(user.id, query))
+    return _json(*await ask_chain(agents_of(request), user.id, query))
 
 
 async def api_chain(request: HttpRequest, symbol: str) -> JsonResponse:
@@ -105,11 +106,11 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
             "strikes": DEFAULT_STRIKES,
             "expiration": None,
         }
-        snapshot, watchlist = await timed("page", snapshot_for(user.id))
+        snapshot, watchlist = await timed("page", snapshot_for(agents_of(request), user.id))
     else:
         (snapshot, watchlist), (status, body) = await asyncio.gather(
-            timed("page", snapshot_for(user.id, extra=[query["symbol"]])),
-            timed("chain", ask_chain(user.id, query)),
+            timed("page", snapshot_for(agents_of(request), user.id, extra=[query["symbol"]])),
+            timed("chain", ask_chain(agents_of(request), user.id, query)),
         )
         chain, error = (body, None) if status == 200 else (None, body)
     began = time.monotonic()

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from streaming.cluster.fanout import Tab, UserFanout
 from streaming.cluster.lease import Lease, LocalLease
-from streaming.cluster.owner_rpc import OwnerRpc
+from streaming.cluster.owner_rpc import OwnerHandlers, OwnerRpc
 from streaming.contract.layer import OwnerChanged, ToTab
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.position import Fenced
@@ -36,6 +36,7 @@ from streaming.stream.position import Fenced
 if TYPE_CHECKING:
     from streaming.cluster.eventlog import EventLog
     from streaming.cluster.redis.health import RedisHealth
+    from streaming.cluster.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ REJOIN_INTERVAL = 5.0
 
 class BuildManager(Protocol):
     """Builds a user's manager when this process wins the lease (streaming/wiring.py's
-    `build_manager`, handed in by streaming/apps.py)."""
+    `build_manager`, handed in by streaming/node.py)."""
 
     def __call__(
         self,
@@ -97,6 +98,9 @@ class UserAgent:
         event_log: EventLog,
         redis: RedisHealth,
         build_manager: BuildManager,
+        *,
+        relay: Relay,
+        handlers: OwnerHandlers,
     ) -> None:
         self.user_id = user_id
         #: Holder name -> its tab, or None for a page view (holders keep the agent alive).
@@ -104,8 +108,10 @@ class UserAgent:
         self.lease = lease
         self.event_log = event_log
         self.redis = redis
-        self.fanout = UserFanout(user_id)
+        self.fanout = UserFanout(user_id, relay)
         self._build_manager = build_manager
+        #: The features' answers to the owner's questions (the process's agents').
+        self._handlers = handlers
         #: The user's manager while this process owns the stream.
         self.manager: UserStreamManager | None = None
         self.rpc: OwnerRpc | None = None
@@ -213,7 +219,7 @@ class UserAgent:
             return
         self.manager = manager
         try:
-            self.rpc = OwnerRpc(manager, self.fanout.tabs)
+            self.rpc = OwnerRpc(manager, self.fanout.tabs, self._handlers)
             await self.rpc.open()
             await self.rejoin()
         except BaseException:

@@ -38,9 +38,11 @@ from streaming.cluster.fanout import Tab
 from streaming.cluster.health_report import HealthPublisher
 from streaming.cluster.layer import Message
 from streaming.cluster.lease import Lease, LocalLease, NoLease, RedisLease
+from streaming.cluster.owner_rpc import OwnerHandlers
 from streaming.cluster.placement import Placement
 from streaming.cluster.redis.batch import ScriptBatch
 from streaming.cluster.redis.health import RedisHealth
+from streaming.cluster.relay import Relay
 from streaming.cluster.sessions import watch_sessions
 from streaming.cluster.watch import Watch, Watched
 from streaming.contract.frames import SnapshotFrame
@@ -48,6 +50,8 @@ from streaming.contract.layer import OwnerCall, OwnerChanged, ToTab
 from streaming.runtime import redis_driver
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from streaming.stream.manager import UserStreamManager
 
 log = logging.getLogger(__name__)
@@ -69,7 +73,25 @@ class Agents:
         self._build_manager: BuildManager | None = None
         self._on_start: tuple[Callable[[], None], ...] = ()
         self._watched: Watched | None = None
-        self.clear()
+        #: The features' answers to the owner's questions (the composition root
+        #: registers them: streaming/node.py), handed to every owner's OwnerRpc.
+        self.owner_handlers = OwnerHandlers()
+        #: Frames to and from the other processes' tabs, handed to every fan-out.
+        self.relay = Relay()
+        self._agents: dict[int, UserAgent] = {}
+        self._stops: dict[int, asyncio.TimerHandle] = {}
+        self._started = False
+        self._redis: aioredis.Redis | None = None
+        self._scripts: ScriptBatch | None = None
+        self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
+        self.redis = RedisHealth(None, self._recover, careful_for=0.0)
+        self._tasks: list[asyncio.Task[None]] = []
+        #: A stream worker (`manage.py stream_workers`): runs managers, holds no tab.
+        self.worker = False
+        #: A stream worker's view of the other workers: who claims a free lease first.
+        self.placement: Placement | None = None
+        #: The users held with no page open (watch.py), where this process runs managers.
+        self.watch: Watch | None = None
 
     def configure(
         self,
@@ -78,7 +100,7 @@ class Agents:
         on_start: tuple[Callable[[], None], ...] = (),
         watched: Watched | None = None,
     ) -> None:
-        """What the cluster needs from above, handed in once (streaming/apps.py):
+        """What the cluster needs from above, handed in once (streaming/node.py):
         `on_start`, what runs when the process sets up its shared parts (the push
         sender's first look at the outbox); `watched`, the users whose streams run with no
         page open (watch.py)."""
@@ -96,24 +118,6 @@ class Agents:
         """A user's alerts or limits changed: the watch looks again at once."""
         if self.watch is not None:
             self.watch.look_now()
-
-    def clear(self) -> None:
-        """Forget every agent and shared part, as in a new process (what was bound to an
-        old event loop is dropped, not stopped); the next holder sets them up again."""
-        self._agents: dict[int, UserAgent] = {}
-        self._stops: dict[int, asyncio.TimerHandle] = {}
-        self._started = False
-        self._redis: aioredis.Redis | None = None
-        self._scripts: ScriptBatch | None = None
-        self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
-        self.redis = RedisHealth(None, self._recover, careful_for=0.0)
-        self._tasks: list[asyncio.Task[None]] = []
-        #: A stream worker (`manage.py stream_workers`): runs managers, holds no tab.
-        self.worker = False
-        #: A stream worker's view of the other workers: who claims a free lease first.
-        self.placement: Placement | None = None
-        #: The users held with no page open (watch.py), where this process runs managers.
-        self.watch: Watch | None = None
 
     @property
     def runs_managers(self) -> bool:
@@ -195,9 +199,15 @@ class Agents:
         if agent is None:
             lease = self.make_lease(user_id)
             if self._build_manager is None:
-                raise RuntimeError("no manager factory: streaming/apps.py configures the agents")
+                raise RuntimeError("no manager factory: streaming/node.py configures the agents")
             agent = self._agents[user_id] = UserAgent(
-                user_id, lease, self.event_log, self.redis, self._build_manager
+                user_id,
+                lease,
+                self.event_log,
+                self.redis,
+                self._build_manager,
+                relay=self.relay,
+                handlers=self.owner_handlers,
             )
         first = not agent.holders
         await agent.hold(holder, tab)
@@ -260,6 +270,7 @@ class Agents:
         await asyncio.gather(*(a.shutdown() for a in agents), return_exceptions=True)
         for task in self._tasks:
             task.cancel()
+        await self.relay.stop()
 
     # -- reading ---------------------------------------------------------------------------
     async def _at_owner(
@@ -324,12 +335,12 @@ class Agents:
         self, user_id: int, request: OwnerCall, *, within: float, reask: float
     ) -> Message | None:
         """A feature's question to the user's stream owner, answered by the handler the
-        feature registered for `request["type"]` (owner_rpc.register): called here when
+        feature registered for `request["type"]` (`owner_handlers`): called here when
         this process owns the stream, else sent over the layer with a fresh reply channel
         and a deadline, and sent again after `reask` s of silence (the owner may have
         moved). The owner's reply; None if nobody answered within `within` seconds. The
         stream is held meanwhile (it starts if nobody held it)."""
-        handler = owner_rpc.handler_for(request["type"])
+        handler = self.owner_handlers.handler_for(request["type"])
 
         def asked(left: float, reply: str = "") -> OwnerCall:
             call = request.copy()
@@ -378,11 +389,8 @@ class Agents:
                 await agent.fanout.deliver(changed)
 
 
-#: This process's agents.
-agents = Agents()
-
-
-def reset() -> None:
-    """A fresh start for the next test (each runs on its own event loop); the manager
-    factory handed in at start-up stays."""
-    agents.clear()
+def agents_of(request: HttpRequest) -> Agents:
+    """The process's agents a request carries (streaming/node.py's middleware puts the
+    node on every request): how a view reaches them."""
+    agents: Agents = request.node.agents  # type: ignore[attr-defined]
+    return agents

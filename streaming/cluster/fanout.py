@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from streaming import metrics
 from streaming.cluster.layer import Message, messages
-from streaming.cluster.relay import process_of, relay
+from streaming.cluster.relay import Relay, process_of
 from streaming.contract.layer import FrameMessage, HeadMessage, ToTab, user_group
 
 if TYPE_CHECKING:
@@ -81,8 +81,10 @@ class UserFanout:
     """One user's tabs in this process, and the channel that brings them the frames of an
     owner elsewhere."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, relay: Relay) -> None:
         self.user_id = user_id
+        #: This process's relay (its agents'): frames to and from the other processes.
+        self.relay = relay
         self.tabs: dict[str, Tab] = {}
         #: While this process owns the stream: the names of the tabs its manager knows of
         #: (all processes'), to find which other processes want its frames.
@@ -108,7 +110,9 @@ class UserFanout:
                 await self.deliver(message)  # this process's tabs: directly, in order
             processes = self.remote_processes()
             if processes:  # other processes' tabs: through their relay channels
-                await asyncio.gather(*(relay.send(p, self.user_id, message) for p in processes))
+                await asyncio.gather(
+                    *(self.relay.send(p, self.user_id, message) for p in processes)
+                )
 
         return publish
 
@@ -161,7 +165,7 @@ class UserFanout:
         Called for every new tab: a Redis that restarted meanwhile has forgotten the
         group."""
         layer = get_channel_layer()
-        await relay.listen(self.user_id, self)
+        await self.relay.listen(self.user_id, self)
         if self._channel is None:
             self._channel = await layer.new_channel()
             self._task = asyncio.create_task(
@@ -204,7 +208,7 @@ class UserFanout:
             await self.deliver(message)
 
     async def close(self) -> None:
-        relay.forget(self.user_id, self)
+        self.relay.forget(self.user_id, self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -4,8 +4,9 @@ A tab sends to the user's owner group (`to_owner`); the owning process's control
 is its only member, and `OwnerRpc` handles each message type with one handler: the
 stream's own by method (the `type` names it, as in channels' consumers), a feature's
 questions (chains, candles) by the handler the feature registered at the composition
-root (`register`, in streaming/apps.py), so the cluster imports no feature. Replies go
-to the asker's own channel, or straight to the tab if it is in this process.
+root (`OwnerHandlers.register`, in streaming/node.py), so the cluster imports no
+feature. Replies go to the asker's own channel, or straight to the tab if it is in this
+process.
 """
 
 from __future__ import annotations
@@ -104,31 +105,42 @@ async def alerts_changed(user_id: int) -> None:
 #: (agents.ask_owner), so it must catch what it can answer with.
 OwnerHandler = Callable[["UserStreamManager", Message, float], Awaitable[Mapping[str, Any] | None]]
 
-#: Message type -> the feature's handler; registered at the composition root
-#: (streaming/apps.py), so the cluster imports no feature.
-_handlers: dict[str, OwnerHandler] = {}
 
+class OwnerHandlers:
+    """Message type -> the feature's handler; filled at the composition root
+    (streaming/node.py), so the cluster imports no feature. A process's agents own one
+    (`Agents.owner_handlers`) and hand it to each owner's `OwnerRpc`."""
 
-def register(message_type: str, handler: OwnerHandler) -> None:
-    """The owner answers `message_type` with `handler` (one handler per type)."""
-    if message_type in _handlers and _handlers[message_type] is not handler:
-        raise ValueError(f"{message_type!r} already has an owner handler")
-    _handlers[message_type] = handler
+    def __init__(self) -> None:
+        self._handlers: dict[str, OwnerHandler] = {}
 
+    def register(self, message_type: str, handler: OwnerHandler) -> None:
+        """The owner answers `message_type` with `handler` (one handler per type)."""
+        known = self._handlers.get(message_type)
+        if known is not None and known is not handler:
+            raise ValueError(f"{message_type!r} already has an owner handler")
+        self._handlers[message_type] = handler
 
-def handler_for(message_type: str) -> OwnerHandler:
-    handler = _handlers.get(message_type)
-    if handler is None:
-        raise LookupError(f"no owner handler for {message_type!r} (streaming/apps.py)")
-    return handler
+    def get(self, message_type: str) -> OwnerHandler | None:
+        return self._handlers.get(message_type)
+
+    def handler_for(self, message_type: str) -> OwnerHandler:
+        handler = self._handlers.get(message_type)
+        if handler is None:
+            raise LookupError(f"no owner handler for {message_type!r} (streaming/node.py)")
+        return handler
 
 
 # -- the owner's side ------------------------------------------------------------------------
 class OwnerRpc:
     """The owner's control channel: one handler per message type."""
 
-    def __init__(self, manager: UserStreamManager, tabs: Mapping[str, Tab]) -> None:
+    def __init__(
+        self, manager: UserStreamManager, tabs: Mapping[str, Tab], handlers: OwnerHandlers
+    ) -> None:
         self.manager = manager
+        #: The features' handlers (the process's agents' own).
+        self.handlers = handlers
         #: This process's tabs of the user: a reply to one of them is handed over directly.
         self.tabs = tabs
         self.user_id = manager.user_id
@@ -175,7 +187,7 @@ class OwnerRpc:
         by its registered handler, in a task of its own (a broker call takes time: other
         tabs' messages must not wait)."""
         kind = str(message.get("type", ""))
-        feature = _handlers.get(kind)
+        feature = self.handlers.get(kind)
         if feature is not None:
             task = asyncio.create_task(
                 self._answer_call(message, feature), name=f"{kind}-{self.user_id}"

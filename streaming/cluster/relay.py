@@ -68,10 +68,6 @@ class Relay:
     def __init__(self, layer: Any = None) -> None:
         #: The channel layer (None: the project's, looked up when used).
         self._layer = layer
-        self.clear()
-
-    def clear(self) -> None:
-        """Nothing queued, no reader, no fan-outs: as this process started."""
         #: Frames waiting for the end of this turn, per receiving process.
         self._out: dict[str, list[tuple[list[Any], asyncio.Future[None]]]] = {}
         self._flushing = False
@@ -155,18 +151,9 @@ class Relay:
                     log.exception("user %s: delivering a relayed frame failed", user_id)
 
     async def stop(self) -> None:
-        """For tests: end the reader now."""
+        """End the reader now (the agents stop: a worker ends, a test is over)."""
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
-
-
-#: This process's relay.
-relay = Relay()
-
-
-def reset() -> None:
-    """Forget the batches, the reader and the fan-outs (tests: each runs on its own loop)."""
-    relay.clear()

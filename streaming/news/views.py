@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from streaming.cluster.agents import agents_of
 from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.panel import news_list, news_panel
 from streaming.news.query import NewsQueryError, news_query, news_symbol
@@ -45,7 +46,7 @@ async def news_page(request: HttpRequest, symbol: str) -> HttpResponse:
         response = await sync_to_async(render)(request, "streaming/news.html", context)
         response.status_code = 400
         return response
-    snapshot, watchlist = await snapshot_for(user.id, extra=[clean])
+    snapshot, watchlist = await snapshot_for(agents_of(request), user.id, extra=[clean])
     panel = await database_sync_to_async(news_panel)(user_id=user.id, symbols=[clean])
     context = {**await stream_context(user.id, snapshot, watchlist), "symbol": clean, "news": panel}
     return await sync_to_async(render)(request, "streaming/news.html", context)

@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.display_preferences import display_preferences_get
+from streaming.cluster.agents import agents_of
 from streaming.order_list import (
     MAX_LIMIT,
     OrderQuery,
@@ -52,7 +53,7 @@ async def api_orders(request: HttpRequest) -> JsonResponse:
         query = parse_query(request.GET.dict())
     except QueryError as exc:
         return _error(400, "bad_query", str(exc))
-    snapshot, _ = await snapshot_for(user.id)
+    snapshot, _ = await snapshot_for(agents_of(request), user.id)
     links = await user_links(user.id, snapshot)
     try:
         check_account(links, query.account)
@@ -94,7 +95,7 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         zone, zone_name = exports.parse_zone(asked)
     except QueryError as exc:
         return _error(400, "bad_query", str(exc))
-    snapshot, _ = await snapshot_for(user.id)
+    snapshot, _ = await snapshot_for(agents_of(request), user.id)
     links = await user_links(user.id, snapshot)
     try:
         check_account(links, account)

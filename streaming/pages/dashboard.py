@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from streaming.chains.service import chain_links
+from streaming.cluster.agents import agents_of
 from streaming.news.panel import news_panel, panel_symbols
 from streaming.order_list import orders_panel
 from streaming.overview.live_page import live_page_context
@@ -23,7 +24,7 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     """The live dashboard, server-rendered with the last known values."""
     user = await request.auser()
     assert user.id is not None  # login_required
-    context = await live_page_context(user.id)
+    context = await live_page_context(agents_of(request), user.id)
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
     context["orders_panel"] = orders_panel(context["snapshot"])

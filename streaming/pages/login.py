@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from accounts.selectors import broker_link_exists
+from streaming.cluster.agents import agents_of
 from streaming.portfolio.owner import stream_hold
 
 #: How long a login keeps the trader's stream up for the page it redirects to (seconds).
@@ -31,5 +32,5 @@ async def login(request: HttpRequest) -> HttpResponseBase:
         and user.is_authenticated
         and await database_sync_to_async(broker_link_exists)(user_id=user.pk)
     ):
-        await stream_hold(user.pk, grace=LOGIN_HOLD)
+        await stream_hold(agents_of(request), user.pk, grace=LOGIN_HOLD)
     return response

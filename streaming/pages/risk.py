@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from streaming.cluster.agents import agents_of
 from streaming.overview.live_page import live_page_context
 from streaming.risk.limits.store import limits_get
 from streaming.risk.page.context import risk_context
@@ -23,7 +24,7 @@ async def risk_page(request: HttpRequest) -> HttpResponse:
     """The risk page: the tables and the graph's frame from the last known values."""
     user = await request.auser()
     assert user.id is not None  # login_required
-    context = await live_page_context(user.id)
+    context = await live_page_context(agents_of(request), user.id)
     now_ms = int(time.time() * 1000)
     limits = dict(await database_sync_to_async(limits_get)(user.id))
     context.update(risk_context(context["snapshot"], request.GET.get("u"), now_ms, limits))

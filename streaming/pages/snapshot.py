@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from streaming import validation
+from streaming.cluster.agents import agents_of
 from streaming.portfolio.owner import poll_symbols_announce
 from streaming.portfolio.page import snapshot_for
 from streaming.risk.labels import with_beta_delta
@@ -31,7 +32,7 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     extra = sorted(validation.symbols_param(request.GET.get("symbols")) or ())
     # a polling page holds the stream between its polls, as a socket would
     hold = max(settings.STREAM_IDLE_GRACE, POLL_TAB_TTL) if tab is not None else None
-    snapshot, _ = await snapshot_for(user.id, extra=extra, hold=hold)
+    snapshot, _ = await snapshot_for(agents_of(request), user.id, extra=extra, hold=hold)
     if tab is not None:  # a polling tab's subscription, renewed by every poll
         tab_name = f"{POLL_TAB_PREFIX}{tab}"
         await poll_symbols_announce(user.id, tab_name, extra, ttl=POLL_TAB_TTL)

@@ -12,13 +12,16 @@ is the user's stream asked for its holdings (the snapshot's accounts, read into 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind
 from streaming.instruments.resolve import book_of, clean
 from streaming.instruments.symbols import CRYPTO_USD_RE
 from streaming.portfolio.owner import stream_snapshot
+
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
 
 #: How long the holdings are awaited (s) when a spelling needs them: a stream starting.
 HOLDINGS_WAIT = 3.0
@@ -33,7 +36,7 @@ def needs_holdings(text: str, spelled: Instrument | None) -> bool:
 
 
 async def user_instrument(
-    user_id: int, raw: object, accounts: Iterable[Mapping[str, Any]] | None = None
+    agents: Agents, user_id: int, raw: object, accounts: Iterable[Mapping[str, Any]] | None = None
 ) -> Instrument | None:
     """The instrument `raw` names for the user (None: not a symbol). `accounts`: the
     snapshot's accounts when the caller has them; else the stream is asked, only when the
@@ -45,6 +48,6 @@ async def user_instrument(
     if not needs_holdings(text, spelled):
         return spelled
     if accounts is None:
-        snapshot = await stream_snapshot(user_id, [], within=HOLDINGS_WAIT)
+        snapshot = await stream_snapshot(agents, user_id, [], within=HOLDINGS_WAIT)
         accounts = (snapshot or {}).get("accounts") or []
     return book_of(accounts).resolve(text)

@@ -8,16 +8,18 @@ here (page.py), none through another feature.
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import agents
+
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
 
 
 async def stream_snapshot(
-    user_id: int, symbols: list[str], *, within: float, hold: float | None = None
+    agents: Agents, user_id: int, symbols: list[str], *, within: float, hold: float | None = None
 ) -> dict[str, Any] | None:
     """The user's snapshot with `symbols`, starting their stream if needed; the stream is
     then held `hold` s (None: the idle grace) for the page's socket or next poll."""
@@ -31,7 +33,7 @@ async def stream_snapshot(
         agents.detach(user_id, holder, grace=hold)
 
 
-async def stream_hold(user_id: int, *, grace: float) -> None:
+async def stream_hold(agents: Agents, user_id: int, *, grace: float) -> None:
     """Start the user's stream now and keep it `grace` s (a login, before its redirect)."""
     holder = f"login-{uuid.uuid4().hex}"
     await agents.attach(user_id, holder)

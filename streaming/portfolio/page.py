@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -17,12 +17,15 @@ from streaming.contract.frames import SnapshotFrame
 from streaming.models import Watchlist
 from streaming.portfolio.owner import stream_snapshot
 
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
+
 #: How long a page waits for the broker's first snapshot before rendering what it has.
 PAGE_SNAPSHOT_WAIT = 3.0
 
 
 async def snapshot_for(
-    user_id: int, extra: list[str] | None = None, hold: float | None = None
+    agents: Agents, user_id: int, extra: list[str] | None = None, hold: float | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """The user's current state, starting their manager if needed (a short hold keeps
     it alive until the page's socket connects, or `hold` s: until a polling page's next
@@ -30,7 +33,7 @@ async def snapshot_for(
     the stream has them)."""
     watchlist: list[str] = await database_sync_to_async(Watchlist.symbols_for)(user_id)
     wanted = [*watchlist, *(s for s in extra or () if s not in watchlist)]
-    snapshot = await stream_snapshot(user_id, wanted, within=PAGE_SNAPSHOT_WAIT, hold=hold)
+    snapshot = await stream_snapshot(agents, user_id, wanted, within=PAGE_SNAPSHOT_WAIT, hold=hold)
     return snapshot or cast("dict[str, Any]", empty_snapshot(watchlist)), watchlist
 
 

@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
 from streaming import validation
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.cluster.fanout import dispatch
 from streaming.contract.close_codes import (
     CLOSE_TOO_SLOW,
@@ -39,6 +39,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
     carrier_name = "ws"  # the metrics' label
 
     @property
+    def agents(self) -> Agents:
+        """The process's agents (its node's, on the scope: streaming/node.py)."""
+        agents: Agents = self.scope["node"].agents
+        return agents
+
+    @property
     def channel_receive(self) -> Any:
         return self._channel_receive
 
@@ -53,7 +59,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 try:
                     return await receive()
                 except (RedisError, OSError) as exc:
-                    agents.redis.failed(exc)
+                    self.agents.redis.failed(exc)
                     await asyncio.sleep(0.5)
 
         self._channel_receive = resilient
@@ -110,6 +116,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.channel_name,
             getattr(session, "session_key", None),
             token_id=token.pk if token is not None else None,
+            agents=self.agents,
         )
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))
@@ -119,7 +126,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await tab.begin(user, parse_since((query.get("since") or [None])[0]), symbols)
         except (RedisError, OSError) as exc:
             # Redis is away and this process cannot reach the stream: the client backs off
-            agents.redis.failed(exc)
+            self.agents.redis.failed(exc)
             await self.end(CLOSE_TRY_AGAIN_LATER)
 
     async def disconnect(self, code: int) -> None:

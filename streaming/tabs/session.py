@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from streaming import metrics
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.cluster.redis import health as redis_health
 from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
 from streaming.contract.frames import SnapshotFrame
@@ -88,8 +88,12 @@ class TabSession:
         session_key: str | None = None,
         token_id: int | None = None,
         flush_policy: adaptive_flush.FlushPolicy = adaptive_flush.ON_ARRIVAL,
+        *,
+        agents: Agents,
     ) -> None:
         self.carrier = carrier
+        #: The process's agents (the carrier's node's): the user's stream, its event log.
+        self.agents = agents
         #: The tab's own layer channel: the owner's replies come there.
         self.channel_name = channel_name
         #: The login session the tab belongs to (it ends with the session: 4401).
@@ -149,16 +153,16 @@ class TabSession:
         # its objects may be cyclic garbage once it ended (runtime/heap.py)
         self._lifetime = lifetimes.began()
         self.pacing.open()
-        await agents.attach(user.id, self.channel_name, self)
+        await self.agents.attach(user.id, self.channel_name, self)
         self.symbols = self._share(symbols)
-        head = await self._safe(agents.event_log.head(user.id), default=None)
+        head = await self._safe(self.agents.event_log.head(user.id), default=None)
         await self.send_frame(frames.hello(user.get_username(), head, self._simulated()))
         # Register with the owner first: it then sends our frames through the channel
         # layer if we are in another process, from before the snapshot it makes for us.
         await self.announce_symbols()
         missed = None
         if since is not None:
-            missed = await self._safe(agents.event_log.since(user.id, since), default=None)
+            missed = await self._safe(self.agents.event_log.since(user.id, since), default=None)
         if since is not None and missed is not None:
             async with self.order_lock:
                 self.epoch = since.epoch
@@ -180,7 +184,7 @@ class TabSession:
         await heartbeat.leave(self)
         self.counts.closed()
         lifetimes.ended(self._lifetime)
-        agents.detach(self.user_id, self.channel_name)
+        self.agents.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 
     async def session_ended(self) -> None:
@@ -196,7 +200,7 @@ class TabSession:
     # -- helpers ---------------------------------------------------------------------------
     def _owner_here(self) -> UserStreamManager | None:
         """The user's stream manager if this process owns the stream."""
-        return agents.get(self.user_id) if self.user_id is not None else None
+        return self.agents.get(self.user_id) if self.user_id is not None else None
 
     def _simulated(self) -> bool:
         manager = self._owner_here()
@@ -204,13 +208,12 @@ class TabSession:
             return manager.simulated
         return bool(settings.BROKER_ENV == "sandbox")
 
-    @staticmethod
-    async def _safe(awaitable: Awaitable[T], default: T) -> T:
+    async def _safe(self, awaitable: Awaitable[T], default: T) -> T:
         """Redis may be away for a moment: fall back instead of failing the tab."""
         try:
             return await awaitable
         except (RedisError, OSError) as exc:
-            agents.redis.failed(exc)
+            self.agents.redis.failed(exc)
             return default
 
     async def send_frame(self, frame: frames.TabFrame) -> None:
@@ -286,7 +289,7 @@ class TabSession:
 
     def _share(self, symbols: Iterable[str]) -> set[str]:
         """`symbols`, as the set of another tab of the user here if it is equal."""
-        agent = agents.agent(self.user_id) if self.user_id is not None else None
+        agent = self.agents.agent(self.user_id) if self.user_id is not None else None
         holders = agent.holders.values() if agent is not None else ()
         others = (tab.symbols for tab in holders if isinstance(tab, TabSession) and tab is not self)
         return shared_set(symbols, others)
@@ -324,12 +327,12 @@ class TabSession:
         """Whether the event log had no head for the user and has one again within
         `LOG_RESTORE_WAIT` (False at once when it has one: the log had its say)."""
         assert self.user_id is not None
-        if await self._safe(agents.event_log.head(self.user_id), None) is not None:
+        if await self._safe(self.agents.event_log.head(self.user_id), None) is not None:
             return False
         deadline = time.monotonic() + LOG_RESTORE_WAIT
         while time.monotonic() < deadline and not self.closing:
             await asyncio.sleep(LOG_RESTORE_POLL)
-            if await self._safe(agents.event_log.head(self.user_id), None) is not None:
+            if await self._safe(self.agents.event_log.head(self.user_id), None) is not None:
                 return True
         return False
 
@@ -351,9 +354,9 @@ class TabSession:
         which a relay's process may notice sooner."""
         assert self.user_id is not None and self.last_seq is not None and self.epoch is not None
         position = Position(self.epoch, self.last_seq)
-        missed = await self._safe(agents.event_log.since(self.user_id, position), None)
+        missed = await self._safe(self.agents.event_log.since(self.user_id, position), None)
         if missed is None and await self._head_restored():
-            missed = await self._safe(agents.event_log.since(self.user_id, position), None)
+            missed = await self._safe(self.agents.event_log.since(self.user_id, position), None)
         if missed is None:
             metrics.RESYNCS.labels("gap").inc()
             await self.end(CLOSE_RESYNC)

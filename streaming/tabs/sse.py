@@ -27,7 +27,7 @@ from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from streaming import validation
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents, agents_of
 from streaming.cluster.fanout import dispatch
 from streaming.contract.close_codes import (
     CLOSE_SERVICE_RESTART,
@@ -60,11 +60,14 @@ class EventStreamTab:
         probe: TransportProbe,
         session_key: str | None,
         token_id: int | None = None,
+        *,
+        agents: Agents,
     ) -> None:
         self.layer = layer
+        self.agents = agents
         self.channel_name = channel_name
         self.probe = probe
-        self.session = TabSession(self, channel_name, session_key, token_id=token_id)
+        self.session = TabSession(self, channel_name, session_key, token_id=token_id, agents=agents)
         self.ended: int | None = None
         self._out: list[bytes] = []
         self._ready = asyncio.Event()  # something to write (frames come from the agent)
@@ -113,7 +116,7 @@ class EventStreamTab:
             try:
                 await self.session.begin(user, since, symbols)
             except (RedisError, OSError) as exc:
-                agents.redis.failed(exc)
+                self.agents.redis.failed(exc)
                 await self.end(CLOSE_TRY_AGAIN_LATER)
             replies = asyncio.create_task(self._replies())
             while True:
@@ -142,7 +145,7 @@ class EventStreamTab:
             try:
                 message = await self.layer.receive(self.channel_name)
             except (RedisError, OSError) as exc:
-                agents.redis.failed(exc)
+                self.agents.redis.failed(exc)
                 await asyncio.sleep(0.5)
                 continue
             await dispatch(self.session, message)
@@ -168,10 +171,12 @@ async def event_stream(request: ASGIRequest) -> HttpResponseBase:
     # a receiver on a channel of another prefix holds that lock while it waits on its
     # own key (every other socket of the process froze behind one SSE tab).
     channel = await layer.new_channel()
+    agents = agents_of(request)
+    probe = probe_of(request.scope)
     if token is not None:
-        tab = EventStreamTab(layer, channel, probe_of(request.scope), None, token_id=token.pk)
+        tab = EventStreamTab(layer, channel, probe, None, token_id=token.pk, agents=agents)
     else:
-        tab = EventStreamTab(layer, channel, probe_of(request.scope), request.session.session_key)
+        tab = EventStreamTab(layer, channel, probe, request.session.session_key, agents=agents)
     response = StreamingHttpResponse(
         tab.frames(user, since, symbols), content_type="text/event-stream; charset=utf-8"
     )

@@ -89,11 +89,14 @@ class TradingProfileAdmin(admin.ModelAdmin):
     def kill_switch_selected(
         self, request: HttpRequest, queryset: QuerySet[TradingProfile]
     ) -> None:
+        from streaming.cluster.agents import agents_of
         from streaming.trading.cancels import kill_switch
 
         staff = request.user.get_username()
         for profile in queryset.select_related("user").order_by("pk"):
-            answer = async_to_sync(kill_switch)(profile.user_id, request=request, staff=staff)
+            answer = async_to_sync(kill_switch)(
+                agents_of(request), profile.user_id, request=request, staff=staff
+            )
             level, text = kill_switch_words(profile.user.get_username(), answer)
             self.message_user(request, text, level=level)
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 
 from accounts.models import BrokerLink
 from accounts.selectors import broker_link_list
+from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToOwner
 from streaming.contract.trading import OrderCall
 from streaming.trading.access import link_title, trading_link
@@ -29,7 +30,12 @@ audit = database_sync_to_async(audit_record)
 
 
 async def cancel_one(
-    user_id: int, order_id: str, link_id: int, account: str, request: HttpRequest | None
+    agents: Agents,
+    user_id: int,
+    order_id: str,
+    link_id: int,
+    account: str,
+    request: HttpRequest | None,
 ) -> Answer:
     """`DELETE /api/orders/<order id>?link=`: the broker took the cancel (the Cancelled
     status arrives over the stream), or why not."""
@@ -46,7 +52,7 @@ async def cancel_one(
         "accounts": list(link.account_numbers or []),
         "order_id": order_id,
     }
-    status, answer = await ask_order(user_id, call)
+    status, answer = await ask_order(agents, user_id, call)
     said = {
         "status": answer.get("status"),
         "code": answer.get("code"),
@@ -74,7 +80,9 @@ async def cancel_one(
     }
 
 
-async def _sweep(user_id: int, link: BrokerLink, account: str | None) -> dict[str, Any]:
+async def _sweep(
+    agents: Agents, user_id: int, link: BrokerLink, account: str | None
+) -> dict[str, Any]:
     """One result: every working order of `account` (None: every account of the link)."""
     accounts = [account] if account else list(link.account_numbers or [])
     call: OrderCall = {
@@ -84,7 +92,7 @@ async def _sweep(user_id: int, link: BrokerLink, account: str | None) -> dict[st
         "account": account,
         "accounts": accounts,
     }
-    status, answer = await ask_order(user_id, call)
+    status, answer = await ask_order(agents, user_id, call)
     result: dict[str, Any] = {
         "link": link.id,
         "broker": link.broker,
@@ -106,13 +114,13 @@ async def _sweep(user_id: int, link: BrokerLink, account: str | None) -> dict[st
 
 
 async def cancel_all(
-    user_id: int, link_id: int, account: str, request: HttpRequest | None
+    agents: Agents, user_id: int, link_id: int, account: str, request: HttpRequest | None
 ) -> Answer:
     """`POST /api/orders/cancel-all`: every working order of one account."""
     link = await database_sync_to_async(trading_link)(user_id, link_id)
     if link is None or account not in (link.account_numbers or []):
         return 404, {"error": f"No account {account} is linked to you.", "code": "not_found"}
-    result = await _sweep(user_id, link, account)
+    result = await _sweep(agents, user_id, link, account)
     await audit(
         user_id=user_id,
         action="cancel_all",
@@ -132,7 +140,7 @@ def _switch_off(user_id: int, staff: str) -> None:
 
 
 async def kill_switch(
-    user_id: int, *, request: HttpRequest | None, staff: str = ""
+    agents: Agents, user_id: int, *, request: HttpRequest | None, staff: str = ""
 ) -> dict[str, Any]:
     """Turn trading off (first: nothing new is placed while the sweep runs), then cancel
     every working order of every account of every linked broker link, a result per
@@ -140,7 +148,7 @@ async def kill_switch(
     db = database_sync_to_async
     await db(_switch_off)(user_id, staff)
     links = await db(broker_link_list)(user_id=user_id)
-    results = list(await asyncio.gather(*(_sweep(user_id, link, None) for link in links)))
+    results = list(await asyncio.gather(*(_sweep(agents, user_id, link, None) for link in links)))
     await audit(
         user_id=user_id,
         action="kill_switch",

@@ -31,7 +31,7 @@ from streaming.brokers.orders.entry import (
     PreviewResult,
     SupportsOrders,
 )
-from streaming.cluster.agents import PAGE_OWNER_WAIT, agents
+from streaming.cluster.agents import PAGE_OWNER_WAIT, Agents
 from streaming.contract.layer import ToTab
 from streaming.contract.trading import OrderCall, OrderReply
 from streaming.trading import price_guard
@@ -73,7 +73,7 @@ def reset() -> None:
     _finished.clear()
 
 
-async def ask_order(user_id: int, call: OrderCall) -> Answer:
+async def ask_order(agents: Agents, user_id: int, call: OrderCall) -> Answer:
     """One order-entry step at the user's owner: (HTTP status, body); 504 `timeout` when
     nobody answered (for a place: the outcome is unknown, reconciled later)."""
     places = call["op"] in ("place", "replace")

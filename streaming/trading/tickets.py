@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import BrokerLink
+from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToOwner
 from streaming.contract.trading import OrderCall
 from streaming.models import TradeTicket
@@ -100,7 +101,9 @@ def _store_preview(
     )
 
 
-async def preview_order(user_id: int, body: Any, request: HttpRequest | None) -> Answer:
+async def preview_order(
+    agents: Agents, user_id: int, body: Any, request: HttpRequest | None
+) -> Answer:
     """`POST /api/orders/preview` (an order, or a linked order): 200 `{"preview": …}` or a
     refusal in words."""
     try:
@@ -124,7 +127,7 @@ async def preview_order(user_id: int, body: Any, request: HttpRequest | None) ->
         "link": link.id,
         "order": order_json(ticket_order),
     }
-    status, answer = await ask_order(user_id, call)
+    status, answer = await ask_order(agents, user_id, call)
     if status != 200:
         return await _preview_refused(user_id, link.id, account, request, status, answer)
     # the order as the owner resolved it against the user's holdings, and its words
@@ -236,6 +239,7 @@ def _outcome(ticket: TradeTicket, *, first: bool = False) -> Answer:
 
 
 async def confirm_order(
+    agents: Agents,
     user_id: int,
     preview_id: str,
     key: str | None,
@@ -269,7 +273,7 @@ async def confirm_order(
         if won:
             ticket = await db(claims.fresh)(ticket)
             await _audit_ticket(ticket, "confirm", request, outcome="claimed")
-            return await _place(ticket, request, reconcile=False)
+            return await _place(agents, ticket, request, reconcile=False)
         ticket = await db(claims.fresh)(ticket)
     if ticket.idempotency_key != key:
         if ticket.idempotency_key is None:
@@ -281,7 +285,7 @@ async def confirm_order(
             "code": "already_confirmed",
             "ticket": claims.ticket_json(ticket),
         }
-    return await _follow(ticket, key, request)
+    return await _follow(agents, ticket, key, request)
 
 
 async def _before_claim(
@@ -312,7 +316,9 @@ async def _refuse_expired(ticket: TradeTicket, request: HttpRequest | None) -> A
     return status, body
 
 
-async def _follow(ticket: TradeTicket, key: str, request: HttpRequest | None) -> Answer:
+async def _follow(
+    agents: Agents, ticket: TradeTicket, key: str, request: HttpRequest | None
+) -> Answer:
     """A confirm with the key of an earlier one: the earlier one's outcome (waited for a
     bounded time); a lost place is claimed again, reconciled, and placed at most once."""
     db = database_sync_to_async
@@ -321,7 +327,7 @@ async def _follow(ticket: TradeTicket, key: str, request: HttpRequest | None) ->
         if ticket.state in claims.SETTLED:
             return _outcome(ticket)
         if claims.stale(ticket) and await db(claims.reclaim)(ticket, key):
-            return await _place(await db(claims.fresh)(ticket), request, reconcile=True)
+            return await _place(agents, await db(claims.fresh)(ticket), request, reconcile=True)
         if time.monotonic() >= deadline:
             return _outcome(ticket)
         await asyncio.sleep(POLL)
@@ -344,11 +350,13 @@ def _call(ticket: TradeTicket, op: str, **extra: Any) -> OrderCall:
     return call
 
 
-async def _place(ticket: TradeTicket, request: HttpRequest | None, *, reconcile: bool) -> Answer:
+async def _place(
+    agents: Agents, ticket: TradeTicket, request: HttpRequest | None, *, reconcile: bool
+) -> Answer:
     """The owner places the claimed ticket (reconciling first after a lost answer); the
     outcome is stored and audited."""
     op = "replace" if ticket.replaces else "place"
-    status, answer = await ask_order(ticket.user_id, _call(ticket, op, reconcile=reconcile))
+    status, answer = await ask_order(agents, ticket.user_id, _call(ticket, op, reconcile=reconcile))
     await _settle(ticket, status, answer, request)
     return _outcome(await database_sync_to_async(claims.fresh)(ticket), first=status == 200)
 
@@ -383,7 +391,9 @@ async def _settle(
 
 
 # -- a ticket --------------------------------------------------------------------------------
-async def ticket_status(user_id: int, ticket_id: str, request: HttpRequest | None) -> Answer:
+async def ticket_status(
+    agents: Agents, user_id: int, ticket_id: str, request: HttpRequest | None
+) -> Answer:
     """`GET /api/orders/tickets/<id>`: the ticket; one whose place was lost is first
     looked up at the broker by its client order id (found: placed; nothing is placed)."""
     db = database_sync_to_async
@@ -392,7 +402,7 @@ async def ticket_status(user_id: int, ticket_id: str, request: HttpRequest | Non
         return 404, {"error": "No such ticket.", "code": "not_found"}
     key = ticket.idempotency_key
     if key and claims.stale(ticket) and await db(claims.reclaim)(ticket, key):
-        status, answer = await ask_order(user_id, _call(ticket, "find"))
+        status, answer = await ask_order(agents, user_id, _call(ticket, "find"))
         if status == 200:
             await _settle(ticket, status, answer, request)
         else:

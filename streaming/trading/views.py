@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from streaming.cluster.agents import agents_of
 from streaming.request_body import BodyError, json_body
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
 from streaming.trading.guard import trading_request
@@ -53,7 +54,7 @@ async def preview_view(request: HttpRequest, user: Any) -> HttpResponse:
     body = _posted(request, "Preview")
     if isinstance(body, JsonResponse):
         return body
-    return _answer(*await preview_order(user.pk, body, request))
+    return _answer(*await preview_order(agents_of(request), user.pk, body, request))
 
 
 @trading_request
@@ -75,7 +76,9 @@ async def confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
         )
     key = request.headers.get("Idempotency-Key")
     return _answer(
-        *await confirm_order(user.pk, body["preview_id"], key, request, second_confirm=second)
+        *await confirm_order(
+            agents_of(request), user.pk, body["preview_id"], key, request, second_confirm=second
+        )
     )
 
 
@@ -83,7 +86,7 @@ async def confirm_view(request: HttpRequest, user: Any) -> HttpResponse:
 async def ticket_view(request: HttpRequest, user: Any, ticket_id: str) -> HttpResponse:
     if request.method != "GET":
         return _error(405, "method_not_allowed", "Read a ticket with GET.")
-    return _answer(*await ticket_status(user.pk, ticket_id, request))
+    return _answer(*await ticket_status(agents_of(request), user.pk, ticket_id, request))
 
 
 @trading_request
@@ -95,7 +98,7 @@ async def cancel_view(request: HttpRequest, user: Any, order_id: str) -> HttpRes
     except ValueError:
         return _error(400, "bad_order", "Name the order's broker link: ?link=<link id>.")
     account = request.GET.get("account", "")
-    return _answer(*await cancel_one(user.pk, order_id, link, account, request))
+    return _answer(*await cancel_one(agents_of(request), user.pk, order_id, link, account, request))
 
 
 @trading_request
@@ -106,7 +109,7 @@ async def cancel_all_view(request: HttpRequest, user: Any) -> HttpResponse:
     link, account = body.get("link"), body.get("account")
     if set(body) - {"link", "account"} or not isinstance(link, int) or not isinstance(account, str):
         return _error(400, "bad_body", 'The body is {"link": <link id>, "account": "<account>"}.')
-    return _answer(*await cancel_all(user.pk, link, account, request))
+    return _answer(*await cancel_all(agents_of(request), user.pk, link, account, request))
 
 
 @trading_request
@@ -116,4 +119,4 @@ async def kill_switch_view(request: HttpRequest, user: Any) -> HttpResponse:
         return body
     if body:
         return _bad_body(BodyError("the kill switch takes an empty object"))
-    return JsonResponse(await kill_switch(user.pk, request=request))
+    return JsonResponse(await kill_switch(agents_of(request), user.pk, request=request))

@@ -16,7 +16,6 @@ from django.utils import timezone
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from config.asgi import application
-from streaming.cluster.agents import agents
 from streaming.models import Watchlist
 from streaming.runtime import ratelimit
 from tests.support.wait import wait_until
@@ -39,7 +38,7 @@ def _setup(settings, monkeypatch):
 
 
 @pytest.fixture
-async def stop_managers():
+async def stop_managers(agents):
     yield
     await agents.stop_all()
 
@@ -255,7 +254,7 @@ async def test_too_many_connects_are_closed_with_4429_after_saying_when(stop_man
     assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4429}
 
 
-async def test_revoking_a_token_closes_its_open_socket_with_4401(stop_managers):
+async def test_revoking_a_token_closes_its_open_socket_with_4401(agents, stop_managers):
     """The session watch (streaming/cluster/sessions.py, every 2 s) ends a revoked token's socket;
     another token's socket of the same user streams on."""
     user, raw = await make_user("revoked-bot")

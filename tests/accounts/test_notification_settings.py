@@ -13,7 +13,6 @@ from django.test import Client
 from accounts.models import NotificationSettings
 from accounts.notification_settings import DEFAULTS
 from accounts.tokens import api_token_create
-from streaming.cluster.agents import agents
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +122,7 @@ def test_anonymous_csrf_methods_and_tokens(trader):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(async_client, trader):
+async def test_the_dashboard_embeds_the_settings_and_checks_the_boxes(agents, async_client, trader):
     """No request at load: the page carries the stored settings (JSON and the boxes).
     Async, on the test's own loop: the page starts the user's stream manager, which is
     stopped at the end (left running, other tests of this process would see it)."""

@@ -11,7 +11,6 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
 from sandbox.core.credentials import credential_id
-from streaming.cluster.agents import agents
 from streaming.cluster.health_report import process_of
 from streaming.cluster.lease import PROCESS_ID
 from tests.streaming.test_consumer import connected, make_trader, receive_until
@@ -29,7 +28,7 @@ def _one_process(settings):
 
 
 @pytest.fixture
-async def stop_managers():
+async def stop_managers(agents):
     yield
     await agents.stop_all()
 
@@ -78,7 +77,7 @@ async def test_staff_sees_no_streams_when_none_run(async_client):
 
 
 async def test_a_live_link_and_a_rejected_one_in_one_process(
-    async_client, broker_at_sandbox, control, stop_managers
+    agents, async_client, broker_at_sandbox, control, stop_managers
 ):
     """A trader with two tastytrade links and one socket: the view shows this process as
     owner with one tab, the event log's head, both links with their admin pages; the

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
 from streaming.brokers.values import now_ms
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToTab
 from streaming.tabs import adaptive_flush as flush
 from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
@@ -114,15 +114,15 @@ def calm_process(settings):
 
 
 @pytest.fixture
-async def user(calm_process):
+async def user(agents, calm_process):
     make = database_sync_to_async(get_user_model().objects.create_user)
     yield await make(f"flush-{uuid.uuid4().hex[:8]}", password="pw")
     await agents.stop_all()
 
 
-async def live_tab(user) -> tuple[TabSession, FakeTransport]:
+async def live_tab(agents: Agents, user) -> tuple[TabSession, FakeTransport]:
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
+    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
     await session.begin(user, None, {"SPY", "QQQ"})
     await wait_until(lambda: transport.of("snapshot"))
     return session, transport
@@ -152,8 +152,8 @@ def quote_count(transport: FakeTransport) -> int:
 
 
 @db
-async def test_idle_a_quote_frame_goes_out_at_once_every_time(user):
-    session, transport = await live_tab(user)
+async def test_idle_a_quote_frame_goes_out_at_once_every_time(agents, user):
+    session, transport = await live_tab(agents, user)
     for bid in (1.0, 2.0, 3.0):
         await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1_000 + bid}}))
         # sent within the call: nothing waits for an interval on an idle server
@@ -164,8 +164,8 @@ async def test_idle_a_quote_frame_goes_out_at_once_every_time(user):
 
 
 @db
-async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(user):
-    session, transport = await live_tab(user)
+async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     batches = 12
     sent_t = []
@@ -193,9 +193,9 @@ async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(us
 
 
 @db
-async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(user, settings):
+async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(agents, user, settings):
     settings.STREAM_LOOP_LAG_SATURATED = 0.05
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     flush.load.report_lag(0.2, now=time.monotonic())  # a saturated process
     assert session.flush_interval() > MIN
     for n in range(8):
@@ -206,12 +206,12 @@ async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(user, setting
 
 
 @db
-async def test_an_account_frame_goes_out_at_once_and_in_order_while_quotes_wait(user):
-    session, transport = await live_tab(user)
+async def test_an_account_frame_goes_out_at_once_and_in_order_while_quotes_wait(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))  # sent
     await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))  # waits
-    for message in [await owner_frame(user) for _ in range(3)]:
+    for message in [await owner_frame(agents, user) for _ in range(3)]:
         await session.stream_frame(message)
         assert transport.frames[-1]["type"] == "balance"  # not behind the waiting quotes
     await session.stream_frame(quotes_message({"SPY": {"bid": 3.0, "t": 3}}))  # waits
@@ -223,8 +223,8 @@ async def test_an_account_frame_goes_out_at_once_and_in_order_while_quotes_wait(
 
 
 @db
-async def test_a_status_frame_is_not_delayed_and_keeps_its_order_with_waiting_quotes(user):
-    session, transport = await live_tab(user)
+async def test_a_status_frame_is_not_delayed_and_keeps_its_order_with_waiting_quotes(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
     await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))
@@ -238,8 +238,8 @@ async def test_a_status_frame_is_not_delayed_and_keeps_its_order_with_waiting_qu
 
 
 @db
-async def test_waiting_quotes_older_than_a_refresh_are_dropped(user):
-    session, transport = await live_tab(user)
+async def test_waiting_quotes_older_than_a_refresh_are_dropped(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
     await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))  # waits
@@ -250,8 +250,8 @@ async def test_waiting_quotes_older_than_a_refresh_are_dropped(user):
 
 
 @db
-async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(user):
-    session, transport = await live_tab(user)
+async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     bid = 0.0
 
@@ -282,11 +282,11 @@ async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(user)
 
 
 @db
-async def test_a_shorter_batch_period_is_not_paced_by_the_default_one(user, settings):
+async def test_a_shorter_batch_period_is_not_paced_by_the_default_one(agents, user, settings):
     """Deployments (and tests) set STREAM_FLUSH_INTERVAL: an idle process puts no floor
     of its own under it."""
     settings.STREAM_FLUSH_INTERVAL = 0.05
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     assert session.flush_interval() == 0.05
     for bid in (1.0, 2.0):
         await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": 1}}))
@@ -310,10 +310,10 @@ FLOOR = "streamdesk_flush_floor_seconds"
 
 
 @db
-async def test_merged_frames_and_paced_streams_reach_the_metrics(user, published):
+async def test_merged_frames_and_paced_streams_reach_the_metrics(agents, user, published):
     paced_before = sample(PACED)
     merged_before = sample(MERGED, {"reason": "paced"})
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     for n in range(6):
         await session.stream_frame(quotes_message({"SPY": {"bid": float(n), "t": n}}))
@@ -330,9 +330,9 @@ async def test_merged_frames_and_paced_streams_reach_the_metrics(user, published
 
 
 @db
-async def test_a_stream_that_ends_while_paced_leaves_the_paced_gauge(user, published):
+async def test_a_stream_that_ends_while_paced_leaves_the_paced_gauge(agents, user, published):
     paced_before = sample(PACED)
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
     await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
     assert session.flush_interval() > MIN
@@ -342,11 +342,13 @@ async def test_a_stream_that_ends_while_paced_leaves_the_paced_gauge(user, publi
 
 
 @db
-async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, published, settings):
+async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(
+    agents, user, published, settings
+):
     # the box's real lag (4 test workers on 2 cores) neither saturates nor keeps busy
     settings.STREAM_LOOP_LAG_CALM = 59.0
     lags_before = sample("streamdesk_event_loop_lag_seconds_count")
-    await live_tab(user)  # the process has a stream: its tick runs
+    await live_tab(agents, user)  # the process has a stream: its tick runs
     await wait_until(lambda: sample("streamdesk_event_loop_lag_seconds_count") > lags_before)
     assert sample(FLOOR) == 0.0
     flush.load.report_lag(61.0, now=time.monotonic())  # a saturated process (saturated above 60 s)
@@ -356,10 +358,10 @@ async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(user, publis
 
 
 @db
-async def test_a_paced_socket_gets_its_quotes_at_the_asked_frequency(user):
+async def test_a_paced_socket_gets_its_quotes_at_the_asked_frequency(agents, user):
     """`pace` (Lightstreamer's max frequency, asked by the page): quote frames at most
     that often, each with the latest merged values; account frames are never held."""
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     session.set_pace(2.0)  # two frames a second
     started = time.monotonic()
     n = 0

@@ -423,13 +423,13 @@ async def test_after_a_quote_failover_every_timeframe_is_served(chart_app, clien
 # ----------------------------------------------------------------------- pure parts
 
 
-async def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes():
+async def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_closes(agents):
     """The instrument a spelling names, by its contract symbol (these need no holdings);
     an unknown timeframe or a bad symbol is refused with the page's sentence; closed
     candles are cached until the forming one closes (≤ 1 h)."""
 
     async def cleaned(symbol: object, tf: object) -> tuple[str, str]:
-        instrument, clean_tf = await candles_request(0, symbol, tf)
+        instrument, clean_tf = await candles_request(agents, 0, symbol, tf)
         return instrument.symbol, clean_tf
 
     assert await cleaned("spy", "5m") == ("SPY", "5m")

@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.asgi import application
-from streaming.cluster.agents import agents
 from streaming.runtime.heap import lifetimes
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
@@ -28,7 +27,7 @@ def _fast_streams(settings):
 
 
 @pytest.fixture
-async def stop_managers():
+async def stop_managers(agents):
     yield
     await agents.stop_all()
 
@@ -214,7 +213,7 @@ async def test_two_users_never_see_each_others_data(
 
 
 async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
-    broker_at_sandbox, control, refresh_token, stop_managers
+    agents, broker_at_sandbox, control, refresh_token, stop_managers
 ):
     """Two tabs share one manager (one DXLink session at the broker); after both close
     and the grace period, the manager is gone and the broker sessions are closed."""
@@ -245,7 +244,7 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
     )
 
 
-async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(stop_managers):
+async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(agents, stop_managers):
     """`?since=<epoch>:<seq>` through the real consumer: `resumed`, then the account
     frames after that position from the event log, nothing before it, no snapshot."""
     from tests.support.stream import owner_frame
@@ -255,7 +254,7 @@ async def test_a_socket_resumes_from_since_with_exactly_the_missed_frames(stop_m
         snapshot = await receive_until(first, lambda f: f["type"] == "snapshot")
         user = await database_sync_to_async(get_user_model().objects.get)(username="resumer")
         for _ in range(3):
-            await owner_frame(user)
+            await owner_frame(agents, user)
     comm = WebsocketCommunicator(
         application,
         f"/ws/stream/?since={snapshot['epoch']}:{snapshot['seq'] + 1}",

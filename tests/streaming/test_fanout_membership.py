@@ -12,6 +12,7 @@ import pytest
 from channels.layers import channel_layers, get_channel_layer
 
 from streaming.cluster.fanout import UserFanout, user_group
+from streaming.cluster.relay import Relay
 
 pytestmark = pytest.mark.redis
 
@@ -41,7 +42,8 @@ async def members(layer, user_id: int) -> set[str]:
 async def test_a_tab_joining_during_a_takeover_leaves_no_owner_in_the_group(layer, monkeypatch):
     """The tab's join checked "not the owner" just before this process took the stream
     (own, then leave the group); its group_add reached Redis after the leave."""
-    fanout = UserFanout(7)
+    relay = Relay()  # this process's (its agents' own in the app)
+    fanout = UserFanout(7, relay)
     await fanout.join()  # a first tab, while another process owns the stream
     assert await members(layer, 7) == {fanout._channel}
     checked = asyncio.Event()
@@ -62,3 +64,4 @@ async def test_a_tab_joining_during_a_takeover_leaves_no_owner_in_the_group(laye
     await second_tab
     assert await members(layer, 7) == set()
     await fanout.close()
+    await relay.stop()

@@ -19,7 +19,6 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from config.asgi import application
-from streaming.cluster.agents import agents
 from streaming.news import live, quota, store
 from streaming.news.sse.params import BadRequest, parse_params
 from streaming.news.sse.stream import settled
@@ -181,7 +180,9 @@ def open_streams() -> float:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_task(settings):
+async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_task(
+    agents, settings
+):
     settings.STREAM_IDLE_GRACE = 0.2
     settings.NEWS_STREAM_SETTLE = 0.0
     settings.NEWS_STREAM_CHECK = 60.0  # an article can only come through the announcement
@@ -222,7 +223,7 @@ async def test_in_process_the_stream_announces_itself_goes_live_and_leaves_no_ta
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_failed_store_read_is_retried_with_the_stream_open(settings, monkeypatch):
+async def test_a_failed_store_read_is_retried_with_the_stream_open(agents, settings, monkeypatch):
     """The database restarting (or SQLite's shared cache answering "table is locked") must
     not end the stream without a word: the read is retried, nothing is skipped."""
     settings.STREAM_IDLE_GRACE = 0.2

@@ -19,7 +19,6 @@ from streaming.brokers.orders.entry import OrderLeg, OrderRequest
 from streaming.candles.owner import answer_history, ask_history
 from streaming.chains.owner import answer_chain
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import agents
 from streaming.contract.layer import ToOwner, ToTab
 from streaming.trading import owner
 from streaming.trading.input import TicketOrder
@@ -42,7 +41,7 @@ class FakeManager:
 
 
 @pytest.fixture
-def no_hold(monkeypatch):
+def no_hold(agents, monkeypatch):
     """Asking holds the stream; here nothing runs it (the owner is faked)."""
 
     async def attach(user_id: int, holder: str, tab: Any = None) -> None:
@@ -52,32 +51,35 @@ def no_hold(monkeypatch):
     monkeypatch.setattr(agents, "detach", lambda user_id, holder, grace=None: None)
 
 
-def test_the_features_register_their_handlers_at_the_root() -> None:
-    assert owner_rpc.handler_for(ToOwner.CHAIN_REQUEST) is answer_chain
-    assert owner_rpc.handler_for(ToOwner.CANDLES_REQUEST) is answer_history
-    owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_chain)  # the same again: fine
+def test_the_features_register_their_handlers_at_the_root(agents) -> None:
+    handlers = agents.owner_handlers
+    assert handlers.handler_for(ToOwner.CHAIN_REQUEST) is answer_chain
+    assert handlers.handler_for(ToOwner.CANDLES_REQUEST) is answer_history
+    handlers.register(ToOwner.CHAIN_REQUEST, answer_chain)  # the same again: fine
     with pytest.raises(ValueError):
-        owner_rpc.register(ToOwner.CHAIN_REQUEST, answer_history)
+        handlers.register(ToOwner.CHAIN_REQUEST, answer_history)
     with pytest.raises(LookupError):
-        owner_rpc.handler_for("nobody.answers")
+        handlers.handler_for("nobody.answers")
 
 
-async def test_the_owner_here_answers_with_the_same_handler(monkeypatch, no_hold) -> None:
+async def test_the_owner_here_answers_with_the_same_handler(agents, monkeypatch, no_hold) -> None:
     manager = FakeManager({"candles": [{"t": 1}]})
     monkeypatch.setattr(agents, "get", lambda user_id: manager)
-    answer = await ask_history(7, "SPY", "5m", 0, within=2)
+    answer = await ask_history(agents, 7, "SPY", "5m", 0, within=2)
     assert answer == {"candles": [{"t": 1}]}
 
 
-async def test_a_refusal_reaches_the_asker_as_the_brokers_error(monkeypatch, no_hold) -> None:
+async def test_a_refusal_reaches_the_asker_as_the_brokers_error(
+    agents, monkeypatch, no_hold
+) -> None:
     manager = FakeManager(HistoryError("rate_limited", "slow down", 3.0))
     monkeypatch.setattr(agents, "get", lambda user_id: manager)
     with pytest.raises(HistoryError) as caught:
-        await ask_history(7, "SPY", "5m", 0, within=2)
+        await ask_history(agents, 7, "SPY", "5m", 0, within=2)
     assert (caught.value.code, caught.value.retry_after) == ("rate_limited", 3.0)
 
 
-async def test_the_owner_elsewhere_is_asked_over_the_layer(monkeypatch, no_hold) -> None:
+async def test_the_owner_elsewhere_is_asked_over_the_layer(agents, monkeypatch, no_hold) -> None:
     monkeypatch.setattr(agents, "get", lambda user_id: None)
     asked: list[dict[str, Any]] = []
 
@@ -87,14 +89,14 @@ async def test_the_owner_elsewhere_is_asked_over_the_layer(monkeypatch, no_hold)
         await get_channel_layer().send(message["reply"], reply)
 
     monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
-    assert await ask_history(7, "QQQ", "1h", 5, within=2) == {"candles": []}
+    assert await ask_history(agents, 7, "QQQ", "1h", 5, within=2) == {"candles": []}
     [request] = asked
     assert request["type"] == ToOwner.CANDLES_REQUEST
     assert (request["symbol"], request["tf"], request["from_ms"]) == ("QQQ", "1h", 5)
     assert 0 < request["deadline"] - time.time() <= 2
 
 
-async def test_nobody_answering_is_said_in_time(monkeypatch, no_hold) -> None:
+async def test_nobody_answering_is_said_in_time(agents, monkeypatch, no_hold) -> None:
     monkeypatch.setattr(agents, "get", lambda user_id: None)
 
     async def to_owner(user_id: int, message: dict[str, Any]) -> None:
@@ -102,7 +104,7 @@ async def test_nobody_answering_is_said_in_time(monkeypatch, no_hold) -> None:
 
     monkeypatch.setattr(owner_rpc, "to_owner", to_owner)
     with pytest.raises(HistoryError) as caught:
-        await ask_history(7, "SPY", "5m", 0, within=0.3)
+        await ask_history(agents, 7, "SPY", "5m", 0, within=0.3)
     assert caught.value.code == "broker_error"
 
 

@@ -54,7 +54,7 @@ from channels.layers import get_channel_layer
 from streaming.runtime.ratelimit import limiter_client
 from operations import readiness, stream_health
 from streaming.brokers import rate_limit
-from streaming.cluster.agents import agents
+from streaming.node import current
 
 def connect(client):
     return client.connection_pool.make_connection()
@@ -67,9 +67,10 @@ async def every_client():
     await count("cache", lambda: cache._get_connection_pool(True).make_connection())
     await count("request limiters", lambda: connect(limiter_client(url)))
     await count("broker rate limits", lambda: connect(rate_limit._client()))
+    agents = current().agents
     await count("leases and event log", lambda: connect(agents.start()))
     await count("readiness", readiness.redis)
-    await count("stream health", stream_health._collect)
+    await count("stream health", lambda: stream_health._collect(agents))
 
 asyncio.run(every_client())
 print(json.dumps(made))

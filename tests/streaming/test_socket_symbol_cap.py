@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from streaming import validation
-from streaming.cluster.agents import agents
 from streaming.tabs.session import TabSession
 
 # the tab-session tests' transport and fixtures (fast lease and grace; a fresh user)
@@ -23,9 +22,9 @@ async def test_one_socket_takes_the_per_user_cap_of_symbols_and_no_more():
     assert validation.MAX_SYMBOLS_PER_SOCKET == validation.MAX_SYMBOLS_PER_USER
 
 
-async def test_a_shared_socket_subscribes_past_200_symbols(user):  # noqa: F811 (the fixture)
+async def test_a_shared_socket_subscribes_past_200_symbols(agents, user):  # noqa: F811 (the fixture)
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
+    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
     await session.begin(user, None, set())
     await wait_until(lambda: transport.of("snapshot"))
     hello = transport.of("hello")[0]

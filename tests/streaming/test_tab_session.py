@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
 from streaming.brokers.values import now_ms
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.cluster.fanout import frame_message
 from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
 from streaming.contract.layer import ToTab
@@ -83,15 +83,17 @@ def _fast(settings):
 
 
 @pytest.fixture
-async def user():
+async def user(agents):
     make = database_sync_to_async(get_user_model().objects.create_user)
     yield await make(f"tab-{uuid.uuid4().hex[:8]}", password="pw")
     await agents.stop_all()
 
 
-async def open_tab(user, since: Position | None = None) -> tuple[TabSession, FakeTransport]:
+async def open_tab(
+    agents: Agents, user, since: Position | None = None
+) -> tuple[TabSession, FakeTransport]:
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None)
+    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
     await session.begin(user, since, {"SPY"})
     return session, transport
 
@@ -101,7 +103,7 @@ def resyncs(reason: str) -> float:
     return REGISTRY.get_sample_value("streamdesk_resyncs_total", {"reason": reason}) or 0.0
 
 
-async def metrics_fetched(user) -> dict:
+async def metrics_fetched(agents: Agents, user) -> dict:
     """The stream's market metrics after the metrics listener's first round (for a user
     without links: SPY, every field unknown), so what a resume sends is known."""
     manager = agents.get(user.id)
@@ -110,15 +112,15 @@ async def metrics_fetched(user) -> dict:
     return dict(manager.state.metrics)
 
 
-async def live_tab(user) -> tuple[TabSession, FakeTransport]:
+async def live_tab(agents: Agents, user) -> tuple[TabSession, FakeTransport]:
     """A tab that got its snapshot from the (local) owner."""
-    session, transport = await open_tab(user)
+    session, transport = await open_tab(agents, user)
     await wait_until(lambda: transport.of("snapshot"))
     return session, transport
 
 
-async def test_hello_then_a_snapshot_at_the_streams_position(user):
-    session, transport = await live_tab(user)
+async def test_hello_then_a_snapshot_at_the_streams_position(agents, user):
+    session, transport = await live_tab(agents, user)
     hello, snapshot = transport.frames[:2]
     assert (hello["type"], snapshot["type"]) == ("hello", "snapshot")
     assert transport.positions[1] == (snapshot["epoch"], snapshot["seq"])
@@ -126,42 +128,42 @@ async def test_hello_then_a_snapshot_at_the_streams_position(user):
     assert not session.awaiting_snapshot
 
 
-async def test_account_frames_in_order_and_a_duplicate_is_dropped(user):
-    session, transport = await live_tab(user)
-    one, two = await owner_frame(user), await owner_frame(user)
+async def test_account_frames_in_order_and_a_duplicate_is_dropped(agents, user):
+    session, transport = await live_tab(agents, user)
+    one, two = await owner_frame(agents, user), await owner_frame(agents, user)
     for message in (one, two, two, one):
         await session.stream_frame(message)
     assert transport.account_seqs() == [1, 2]
 
 
-async def test_a_gap_is_filled_from_the_event_log_in_order(user):
-    session, transport = await live_tab(user)
-    one, _lost, three = [await owner_frame(user) for _ in range(3)]
+async def test_a_gap_is_filled_from_the_event_log_in_order(agents, user):
+    session, transport = await live_tab(agents, user)
+    one, _lost, three = [await owner_frame(agents, user) for _ in range(3)]
     await session.stream_frame(one)
     await session.stream_frame(three)
     assert transport.account_seqs() == [1, 2, 3]
     assert transport.ended is None
 
 
-async def test_a_gap_the_log_cannot_fill_ends_the_tab_with_4409(user):
+async def test_a_gap_the_log_cannot_fill_ends_the_tab_with_4409(agents, user):
     """…and counts one `resyncs{reason="gap"}` (the operator's sign of lost frames)."""
-    session, transport = await live_tab(user)
-    await session.stream_frame(await owner_frame(user))
+    session, transport = await live_tab(agents, user)
+    await session.stream_frame(await owner_frame(agents, user))
     manager = agents.get(user.id)
     before = resyncs("gap")
     manager.state.seq += 5  # frames the log never saw (a Redis outage)
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     assert transport.ended == CLOSE_RESYNC
     assert transport.account_seqs() == [1]
     assert resyncs("gap") - before == 1
 
 
-async def test_frames_before_the_snapshot_are_held_then_sent_after_it(user):
+async def test_frames_before_the_snapshot_are_held_then_sent_after_it(agents, user):
     """A tab that waits for a remote owner's snapshot holds what the fan-out brings
     meanwhile; after the snapshot, only the frames newer than it go out, in order."""
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     session.awaiting_snapshot = True  # as after an owner change
-    frames = [await owner_frame(user) for _ in range(3)]
+    frames = [await owner_frame(agents, user) for _ in range(3)]
     quotes = {"type": ToTab.FRAME, "kind": "quotes", "text": '{"type":"quotes"}', "seq": None}
     for message in (frames[0], quotes, frames[1], frames[2]):
         await session.stream_frame(message)
@@ -174,47 +176,47 @@ async def test_frames_before_the_snapshot_are_held_then_sent_after_it(user):
     assert not [f for f in transport.frames[-3:] if f["type"] == "quotes"]
 
 
-async def test_a_head_ahead_of_the_tab_fetches_what_it_missed(user):
-    session, transport = await live_tab(user)
-    await owner_frame(user)
-    await owner_frame(user)  # both lost on the way to this tab
+async def test_a_head_ahead_of_the_tab_fetches_what_it_missed(agents, user):
+    session, transport = await live_tab(agents, user)
+    await owner_frame(agents, user)
+    await owner_frame(agents, user)  # both lost on the way to this tab
     head = agents.get(user.id).position
     await session.stream_head({"type": ToTab.HEAD, "epoch": head.epoch, "seq": head.seq})
     assert transport.account_seqs() == [1, 2]
 
 
-async def test_a_new_epoch_gets_a_fresh_snapshot_before_its_first_frame(user):
-    session, transport = await live_tab(user)
-    await session.stream_frame(await owner_frame(user))
+async def test_a_new_epoch_gets_a_fresh_snapshot_before_its_first_frame(agents, user):
+    session, transport = await live_tab(agents, user)
+    await session.stream_frame(await owner_frame(agents, user))
     manager = agents.get(user.id)
     old_epoch = manager.state.epoch
     # the store lost the stream's head and a new owner numbers from a new epoch
     agents.event_log._logs.pop(user.id, None)
     agents.event_log._epochs[user.id] = "NewEpoch1"
     manager.state.epoch, manager.state.seq = "NewEpoch1", 0
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     snapshots = transport.of("snapshot")
     assert [s["epoch"] for s in snapshots] == [old_epoch, "NewEpoch1"]
     assert snapshots[-1]["seq"] == 1  # the new epoch's first event is in it
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     new_from = transport.frames.index(snapshots[-1])
     after = [(f["epoch"], f["seq"]) for f in transport.frames[new_from + 1 :]]
     assert after == [("NewEpoch1", 2)]
 
 
-async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(user):
+async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(agents, user):
     """An owner change brings a refresh snapshot of the new epoch and the new epoch's first
     frame at once (seen in CI after a kill -9: `resyncs{epoch}` counted a tab twice). The
     frame takes the tab to the new epoch first; the refresh then finds it there: one
     resync, one snapshot of the new epoch, the frame once."""
     import asyncio
 
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     manager = agents.get(user.id)
     agents.event_log._logs.pop(user.id, None)
     agents.event_log._epochs[user.id] = "NewEpoch2"
     manager.state.epoch, manager.state.seq = "NewEpoch2", 0
-    first = await owner_frame(user)
+    first = await owner_frame(agents, user)
     refresh = manager.snapshot({"SPY"})
     before = resyncs("epoch")
     async with session.order_lock:  # the fan-out is busy: both queue behind it, frame first
@@ -233,14 +235,14 @@ async def test_a_new_epochs_refresh_and_first_frame_racing_resync_the_tab_once(u
     assert len(sent) == 1  # in the snapshot, not again as a frame
 
 
-async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(user):
-    session, _ = await live_tab(user)
-    await metrics_fetched(user)
+async def test_resume_sends_exactly_the_missed_frames_then_the_live_state(agents, user):
+    session, _ = await live_tab(agents, user)
+    await metrics_fetched(agents, user)
     start = agents.get(user.id).position
     for _ in range(3):
-        await owner_frame(user)
+        await owner_frame(agents, user)
     await session.finish()
-    _, resumed = await open_tab(user, since=Position(start.epoch, start.seq + 1))
+    _, resumed = await open_tab(agents, user, since=Position(start.epoch, start.seq + 1))
     await wait_until(lambda: resumed.of("watchlist"))  # the live state, after the frames
     assert [f["type"] for f in resumed.frames[:2]] == ["hello", "resumed"]
     assert resumed.frames[1] == {
@@ -275,18 +277,18 @@ AAPL_METRICS: Metrics = {
 }
 
 
-async def test_a_resumed_tab_gets_the_streams_market_metrics_with_the_live_state(user):
+async def test_a_resumed_tab_gets_the_streams_market_metrics_with_the_live_state(agents, user):
     """Metrics are not in the event log: without them in the live state a resumed tab
     would show no beta or IV rank until the next refresh (15 min)."""
-    session, _ = await live_tab(user)
-    fetched = await metrics_fetched(user)
+    session, _ = await live_tab(agents, user)
+    fetched = await metrics_fetched(agents, user)
     manager = agents.get(user.id)
     assert manager is not None
     manager.state.set_metrics({"AAPL": AAPL_METRICS})
     start = manager.position
-    await owner_frame(user)
+    await owner_frame(agents, user)
     await session.finish()
-    _, resumed = await open_tab(user, since=start)
+    _, resumed = await open_tab(agents, user, since=start)
     await wait_until(lambda: resumed.of("watchlist"))  # the live state has gone out
     assert [f["type"] for f in resumed.frames] == [
         "hello",
@@ -300,8 +302,8 @@ async def test_a_resumed_tab_gets_the_streams_market_metrics_with_the_live_state
     assert isinstance(frame["t"], int)
 
 
-async def test_a_slow_transport_gets_the_newest_quotes_once_it_drains(user):
-    session, transport = await live_tab(user)
+async def test_a_slow_transport_gets_the_newest_quotes_once_it_drains(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = HOLD_QUOTES_ABOVE + 1
     for bid in (1.0, 2.0, 3.0):
         text = orjson.dumps({"type": "quotes", "quotes": {"SPY": {"bid": bid}}, "greeks": {}})
@@ -315,34 +317,34 @@ async def test_a_slow_transport_gets_the_newest_quotes_once_it_drains(user):
     assert quotes["quotes"] == {"SPY": {"bid": 3.0}}
 
 
-async def test_an_account_frame_behind_a_large_backlog_ends_the_tab_with_4408(user):
-    session, transport = await live_tab(user)
+async def test_an_account_frame_behind_a_large_backlog_ends_the_tab_with_4408(agents, user):
+    session, transport = await live_tab(agents, user)
     transport.pending = CLOSE_SLOW_ABOVE + 1
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     assert transport.ended == CLOSE_TOO_SLOW
     assert transport.account_seqs() == []
 
 
 async def test_an_account_frame_not_taken_in_time_ends_the_tab_however_little_waited(
-    user, monkeypatch
+    agents, user, monkeypatch
 ):
     """Little in front of it (no quotes held), but the client never acknowledges it."""
     monkeypatch.setattr(slow_client, "ACCOUNT_WAIT_LIMIT", 0.3)
     monkeypatch.setattr(slow_client, "DRAIN_POLL", 0.02)
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     transport.acked = transport.sent  # everything so far taken; nothing after
     transport.pending = 100
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     assert transport.account_seqs() != [] and transport.ended is None
     await wait_until(lambda: transport.ended == CLOSE_TOO_SLOW, within=5)
 
 
-async def test_an_account_frame_taken_in_time_keeps_the_tab(user, monkeypatch):
+async def test_an_account_frame_taken_in_time_keeps_the_tab(agents, user, monkeypatch):
     monkeypatch.setattr(slow_client, "ACCOUNT_WAIT_LIMIT", 0.3)
     monkeypatch.setattr(slow_client, "DRAIN_POLL", 0.02)
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     transport.acked = transport.sent
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     assert slow_client.taken_watch.watching(session)  # sent, not yet acknowledged
 
     def acknowledge() -> None:
@@ -353,12 +355,12 @@ async def test_an_account_frame_taken_in_time_keeps_the_tab(user, monkeypatch):
     assert transport.ended is None
 
 
-async def test_a_session_that_ended_closes_the_tab_with_4401_once(user):
-    session, transport = await live_tab(user)
+async def test_a_session_that_ended_closes_the_tab_with_4401_once(agents, user):
+    session, transport = await live_tab(agents, user)
     await session.session_ended()
     await session.session_ended()
     assert transport.ended == CLOSE_UNAUTHENTICATED
-    await session.stream_frame(await owner_frame(user))
+    await session.stream_frame(await owner_frame(agents, user))
     assert transport.account_seqs() == []
 
 
@@ -389,18 +391,18 @@ def shown_quotes(transport: FakeTransport) -> dict[str, dict]:
     return held
 
 
-async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
+async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(agents, user):
     """The owner takes a quote batch (bid 1.0), the price moves (bid 2.0), a new tab gets
     its snapshot (2.0), and only then the older batch reaches it (it waited in the outbox
     or behind another tab's send). Sent, it would show 1.0 under the time of 2.0: an older
     value labelled with a newer time. It is older than the snapshot: it stays unsent."""
-    await live_tab(user)
+    await live_tab(agents, user)
     manager = agents.get(user.id)
     manager.quote("SPY", {"bid": 1.0, "t": 1_000})
     frame = manager._batch.take(now_ms() - 5)  # the flusher's step, just before
     older = frame_message(frame, orjson.dumps(frame).decode())
     manager.quote("SPY", {"bid": 2.0, "t": 2_000})
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     assert transport.of("snapshot")[-1]["quotes"]["SPY"]["bid"] == 2.0
     await session.stream_frame(older)
     assert shown_quotes(transport)["SPY"] == {"bid": 2.0, "t": 2_000}
@@ -412,13 +414,13 @@ async def test_a_quote_batch_older_than_the_snapshot_is_not_sent_after_it(user):
     assert shown_quotes(transport)["SPY"] == {"bid": 3.0, "t": 3_000}
 
 
-async def test_a_status_older_than_the_snapshot_is_not_sent_after_it(user):
+async def test_a_status_older_than_the_snapshot_is_not_sent_after_it(agents, user):
     """A link's status made before a tab's snapshot (DXLink still connecting) reaches a
     tab of another process only after the snapshot (which says live): the layer does not
     order an owner's group frames against its answer to the snapshot request. Sent, it
     would show the link connecting again though it is live. It stays unsent; a status
     made after the snapshot goes out."""
-    session, transport = await live_tab(user)
+    session, transport = await live_tab(agents, user)
     taken_at = transport.of("snapshot")[-1]["t"]
 
     def status(state: str, t: int) -> dict:
@@ -449,7 +451,7 @@ class LostToOwner:
 
 
 @pytest.fixture
-def lost(monkeypatch) -> LostToOwner:
+def lost(agents, monkeypatch) -> LostToOwner:
     """Tabs of a process that does not own the user's stream, whose messages to the
     owner are lost; the heartbeat's periods short (0.1 s, symbols 0.3 s)."""
     owner = LostToOwner()
@@ -467,11 +469,11 @@ def tab_tasks() -> list[str]:
     return [name for name in names if name.startswith("TabSession.")]
 
 
-async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user, lost):
+async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(agents, user, lost):
     """Three tabs whose snapshot requests are lost: each request is repeated every
     SNAPSHOT_RETRY by the process's one heartbeat (no task per tab at rest); an answered
     tab stops asking; a closed tab leaves the heartbeat, which ends with the last."""
-    tabs = [await open_tab(user) for _ in range(3)]
+    tabs = [await open_tab(agents, user) for _ in range(3)]
     channels = [session.channel_name for session, _ in tabs]
     assert sorted(lost.requests) == sorted(channels)  # begin() asked once each
     assert len(tab_heartbeat.heartbeat) == 3
@@ -506,10 +508,10 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(user
     assert asked(channels[1]) == closed
 
 
-async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(user, lost):
+async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(agents, user, lost):
     """The owner forgets a tab that stays silent: each tab re-sends its symbols every
     SYMBOLS_HEARTBEAT (not only the first, not only once)."""
-    tabs = [await open_tab(user) for _ in range(2)]
+    tabs = [await open_tab(agents, user) for _ in range(2)]
     channels = [session.channel_name for session, _ in tabs]
     at_begin = {c: lost.announces.count(c) for c in channels}
     await wait_until(
@@ -521,13 +523,13 @@ async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(user,
     assert len(tab_heartbeat.heartbeat) == 0
 
 
-async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs_own(user):
+async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs_own(agents, user):
     """A user's tabs with the same watchlist hold one set of one copy of each symbol
     (interned: the watchlist loaded per tab and the client's decoded `subscribe` are
     the same strings); a tab that subscribes more gets a set of its own, the others keep
     theirs."""
-    (a, _), (b, tb) = await live_tab(user), await live_tab(user)
-    (c, _) = await open_tab(user)
+    (a, _), (b, tb) = await live_tab(agents, user), await live_tab(agents, user)
+    (c, _) = await open_tab(agents, user)
     assert a.symbols == {"SPY"} and a.symbols is b.symbols is c.symbols
     await b.change_symbols(True, ["spy", "qqq"])
     assert tb.of("subscribed")[-1]["symbols"] == ["QQQ", "SPY"]

@@ -13,7 +13,6 @@ from accounts.models import BrokerLink
 from accounts.services import broker_link_create
 from accounts.tokens import api_token_create
 from streaming.brokers.orders.entry import OrderRefused
-from streaming.cluster.agents import agents
 from streaming.models import TradingAudit, TradingProfile
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
 from tests.support.fake_orders import FakeBroker, FakeOwner, own_here
@@ -49,7 +48,7 @@ def links(user) -> list[BrokerLink]:
 
 
 @pytest.fixture
-def brokers(monkeypatch, user, links) -> dict[int, FakeBroker]:
+def brokers(agents, monkeypatch, user, links) -> dict[int, FakeBroker]:
     """Every link's broker, at this process's owner; the Alpaca one does not trade."""
     found = {links[0].id: FakeBroker(), links[1].id: FakeBroker()}
     owner = FakeOwner(
@@ -57,18 +56,20 @@ def brokers(monkeypatch, user, links) -> dict[int, FakeBroker]:
         {**found, links[2].id: object()},
         {link.id: link.broker for link in links},
     )
-    own_here(monkeypatch, owner)
+    own_here(agents, monkeypatch, owner)
     return found
 
 
-async def test_the_kill_switch_cancels_everywhere_and_turns_trading_off(user, links, brokers):
+async def test_the_kill_switch_cancels_everywhere_and_turns_trading_off(
+    agents, user, links, brokers
+):
     tasty, tradier = brokers[links[0].id], brokers[links[1].id]
     a = tasty.add_working("5WT1", "sd-a")
     b = tasty.add_working("5WT2", "sd-b")
     stuck = tasty.add_working("5WT2", "sd-c")
     tasty.failing_cancels.add(stuck)
     c = tradier.add_working("VA1", "sd-d")
-    answer = await kill_switch(user.id, request=None)
+    answer = await kill_switch(agents, user.id, request=None)
     results = {r["link"]: r for r in answer["results"]}
     assert list(results) == [link.id for link in links]
     assert results[links[0].id]["cancelled"] == [a, b]
@@ -89,18 +90,18 @@ async def test_the_kill_switch_cancels_everywhere_and_turns_trading_off(user, li
     assert row.outcome == "3 cancelled, 2 failed"
 
 
-async def test_staffs_kill_switch_also_disables_the_links(user, links, brokers):
-    await kill_switch(user.id, request=None, staff="admin")
+async def test_staffs_kill_switch_also_disables_the_links(agents, user, links, brokers):
+    await kill_switch(agents, user.id, request=None, staff="admin")
     assert await db(BrokerLink.objects.filter(user=user, trading_enabled=True).count)() == 0
     row = await db(TradingAudit.objects.get)(user=user, action="kill_switch")
     assert row.actor == "admin"
 
 
-async def test_cancel_all_of_one_account(user, links, brokers):
+async def test_cancel_all_of_one_account(agents, user, links, brokers):
     tasty = brokers[links[0].id]
     a = tasty.add_working("5WT1", "sd-a")
     other = tasty.add_working("5WT2", "sd-b")
-    status, body = await cancel_all(user.id, links[0].id, "5WT1", None)
+    status, body = await cancel_all(agents, user.id, links[0].id, "5WT1", None)
     assert status == 200
     assert body["results"] == [
         {
@@ -114,19 +115,19 @@ async def test_cancel_all_of_one_account(user, links, brokers):
         }
     ]
     assert tasty.cancel_calls == [a] and other not in tasty.cancel_calls
-    status, body = await cancel_all(user.id, links[0].id, "VA1", None)
+    status, body = await cancel_all(agents, user.id, links[0].id, "VA1", None)
     assert (status, body["code"]) == (404, "not_found")
 
 
 async def test_cancel_one_finds_the_account_in_the_stream_and_needs_no_second_factor(
-    user, links, brokers
+    agents, user, links, brokers
 ):
     tasty = brokers[links[0].id]
     order_id = tasty.add_working("5WT2", "sd-a")
     owner = agents.get(user.id)
     owner.state.orders[(links[0].id, int(order_id))] = {"id": int(order_id), "account": "5WT2"}
     await db(BrokerLink.objects.filter(user=user).update)(trading_enabled=False)
-    status, body = await cancel_one(user.id, order_id, links[0].id, "", None)
+    status, body = await cancel_one(agents, user.id, order_id, links[0].id, "", None)
     assert (status, body["cancel"]["account"], body["cancel"]["status"]) == (
         200,
         None,
@@ -134,12 +135,12 @@ async def test_cancel_one_finds_the_account_in_the_stream_and_needs_no_second_fa
     )
     assert tasty.cancel_calls == [order_id]
     tasty.failing_cancels.add(order_id)
-    status, body = await cancel_one(user.id, order_id, links[0].id, "5WT2", None)
+    status, body = await cancel_one(agents, user.id, order_id, links[0].id, "5WT2", None)
     assert (status, body["code"]) == (400, "rejected")
-    status, body = await cancel_one(user.id, "999", links[0].id, "5WT2", None)
+    status, body = await cancel_one(agents, user.id, "999", links[0].id, "5WT2", None)
     assert (status, body["code"]) == (404, "not_found")
     # unknown to the stream, at a link of two accounts: the account must be named
-    status, body = await cancel_one(user.id, "998", links[0].id, "", None)
+    status, body = await cancel_one(agents, user.id, "998", links[0].id, "", None)
     assert (status, body) == (
         404,
         {"error": "Order 998 is not in the stream yet; name its account.", "code": "not_found"},
@@ -147,7 +148,7 @@ async def test_cancel_one_finds_the_account_in_the_stream_and_needs_no_second_fa
     # ... at a link of one account: that one
     tradier = brokers[links[1].id]
     lone = tradier.add_working("VA1", "sd-z")
-    status, body = await cancel_one(user.id, lone, links[1].id, "", None)
+    status, body = await cancel_one(agents, user.id, lone, links[1].id, "", None)
     assert (status, tradier.cancel_calls) == (200, [lone])
 
 

@@ -18,6 +18,7 @@ from streaming.brokers.orders.entry import (
     PreviewResult,
     SupportsOrders,
 )
+from streaming.cluster.agents import Agents
 from streaming.instruments.resolve import InstrumentBook
 from streaming.stream.state import LinkInfo
 
@@ -163,11 +164,9 @@ class FakeOwner:
         return []
 
 
-def own_here(monkeypatch: Any, owner: FakeOwner) -> None:
+def own_here(agents: Agents, monkeypatch: Any, owner: FakeOwner) -> None:
     """This process owns the user's stream: `agents.ask_owner` answers with the real
     handler, here (nothing else runs the stream, so holding it is a no-op)."""
-    from streaming.cluster.agents import agents
-
     monkeypatch.setattr(agents, "get", lambda user_id: owner if user_id == owner.user_id else None)
 
     async def attach(user_id: int, holder: str, tab: Any = None) -> None:

@@ -1,8 +1,9 @@
 """The app's process-wide state, cleared between tests by name (Zulip's habit).
 
-Production code keeps a few process-wide objects (a process's agents, its relay, the
-broker pacing windows…). Each test runs on its own event loop, so what one test left bound
-to its loop must not leak into the next. Instead of "new loop → start afresh" checks in
+Production code keeps a few process-wide objects (the broker pacing windows…; a
+process's agents and relay are its node's, built per test by tests/conftest.py). Each
+test runs on its own event loop, so what one test left bound to its loop must not leak
+into the next. Instead of "new loop → start afresh" checks in
 production code, each such module exposes a reset function, listed here, and
 `tests/conftest.py` calls every one before each test.
 """
@@ -19,8 +20,6 @@ RESETS: list[str] = [
     "streaming.news.hub:reset",
     "streaming.brokers.rate_limit:reset",
     "streaming.brokers.market_data_cache:reset",
-    "streaming.cluster.agents:reset",
-    "streaming.cluster.relay:reset",
     "streaming.trading.owner:reset",
 ]
 

@@ -7,13 +7,13 @@ import itertools
 
 import orjson
 
-from streaming.cluster.agents import agents
+from streaming.cluster.agents import Agents
 from streaming.cluster.fanout import frame_message
 
 _cash = itertools.count(1)
 
 
-async def owner_frame(user) -> dict:
+async def owner_frame(agents: Agents, user) -> dict:
     """The next account frame of the user's stream, numbered and logged as the manager
     does it; returned as the fan-out's layer message (not yet delivered)."""
     manager = agents.get(user.id)

@@ -21,10 +21,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from streaming.cluster.agents import agents
 from streaming.cluster.demand import DemandWorker
 from streaming.cluster.lease import PROCESS_ID
 from streaming.cluster.placement import Placement
+from streaming.node import current
 from streaming.runtime import loop
 from streaming.runtime.heap import install_freezing_collector
 
@@ -50,6 +50,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        agents = current().agents
         agents.worker = True
         agents.placement = placement = Placement()
         client = agents.start()

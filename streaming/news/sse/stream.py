@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from streaming import metrics
 from streaming.brokers.values import now_ms
+from streaming.cluster.agents import Agents
 from streaming.cluster.fanout import Message
 from streaming.contract.news import (
     NewsConnectedEvent,
@@ -107,8 +108,11 @@ class NewsStream:
         session_key: str | None,
         token_id: int | None,
         probe: TransportProbe,
+        agents: Agents,
     ) -> None:
         self.user_id: int | None = user_id
+        #: The process's agents: the stream is held as one of the user's tabs.
+        self.agents = agents
         self.channel_name = channel_name
         self.slot = slot
         self.symbols = symbols
@@ -292,7 +296,7 @@ class NewsStream:
         """Hold the user's stream as a tab with our symbols; hear `news.stored`. Redis
         trouble is not fatal: the periodic check reads the store, `_keepalive` retries."""
         assert self.user_id is not None
-        await owner.tab_attach(self.user_id, self)
+        await owner.tab_attach(self.agents, self.user_id, self)
         self._attached = True
         await hub.add(self)
         await self._announce()
@@ -308,7 +312,7 @@ class NewsStream:
         hub.remove(self)
         if self._attached:
             self._attached = False
-            await owner.tab_detach(user_id, self)
+            await owner.tab_detach(self.agents, user_id, self)
         await asyncio.to_thread(quota.release, user_id, self.slot)
 
     async def _watch(self) -> None:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHt
 
 from streaming import metrics, validation
 from streaming.brokers.values import now_ms
+from streaming.cluster.agents import agents_of
 from streaming.contract.news import NewsConnectedEvent
 from streaming.news import quota, store
 from streaming.news.sse.params import MAX_BACKLOG, BadRequest, parse_params
@@ -103,6 +104,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         session_key=None if token is not None else request.session.session_key,
         token_id=token.pk if token is not None else None,
         probe=probe_of(request.scope),
+        agents=agents_of(request),
     )
     body = stream.body(connected, cursor, connected["backlog"], params.duration or maximum)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import agents
 from streaming.contract.layer import ToOwner
 
 if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
     from streaming.stream.manager import UserStreamManager
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 DEADLINE = 60.0
 
 
-async def limits_changed(user_id: int) -> None:
+async def limits_changed(agents: Agents, user_id: int) -> None:
     """`limits.changed` to the owner; a failure is logged, never raised (the limits are
     saved all the same: an owner reads them when it starts)."""
     agents.watch_now()  # a limit set may start the user's watch here at once

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from streaming.cluster.agents import agents_of
 from streaming.request_body import BodyError, json_body
 from streaming.risk.limits import store as limits_store
 from streaming.risk.limits.input import FIELDS, MAX_BODY_BYTES, LimitInputError, parse_limits
@@ -37,7 +38,7 @@ async def api_limits(request: HttpRequest) -> JsonResponse:
         saved = await database_sync_to_async(limits_store.limits_save)(user.id, values)
     except (BodyError, LimitInputError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    await limits_changed(user.id)
+    await limits_changed(agents_of(request), user.id)
     return JsonResponse(dict(saved))
 
 
@@ -67,7 +68,7 @@ def limits_page(request: HttpRequest) -> HttpResponse:
         except LimitInputError as exc:
             error = str(exc)
         else:
-            async_to_sync(limits_changed)(user_id)
+            async_to_sync(limits_changed)(agents_of(request), user_id)
             return redirect("limits-settings")
     return render(
         request,

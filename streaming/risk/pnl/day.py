@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -15,6 +15,9 @@ from django.conf import settings
 from streaming.risk.pnl.owner import UNSUPPORTED, HistoryUnavailable, ask_balance_history
 from streaming.risk.pnl.stats import as_day_change, curve_stats
 from streaming.risk.pnl.store import samples_of_day
+
+if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
 
 #: How long an earlier day's broker history may take (a person waits for the page).
 HISTORY_WITHIN = 15.0
@@ -80,13 +83,15 @@ def held_total(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 async def _broker_day(
-    user_id: int, accounts: list[AccountInfo], day: dt.date
+    agents: Agents, user_id: int, accounts: list[AccountInfo], day: dt.date
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Each account's history from its broker, and sentences for those without one."""
 
     async def one(info: AccountInfo) -> list[tuple[int, float]] | str:
         try:
-            return await ask_balance_history(user_id, info.number, day, within=HISTORY_WITHIN)
+            return await ask_balance_history(
+                agents, user_id, info.number, day, within=HISTORY_WITHIN
+            )
         except HistoryUnavailable as exc:
             if str(exc) == UNSUPPORTED:
                 return f"no balance history at {info.broker.capitalize()} ({info.number})"
@@ -105,7 +110,7 @@ async def _broker_day(
     return found, missing
 
 
-async def pnl_day(user_id: int, day: dt.date, today: dt.date) -> dict[str, Any]:
+async def pnl_day(agents: Agents, user_id: int, day: dt.date, today: dt.date) -> dict[str, Any]:
     """The answer of `GET /api/pnl?day=`."""
     accounts = await database_sync_to_async(_accounts)(user_id)
     known = {a.number: a for a in accounts}
@@ -138,7 +143,7 @@ async def pnl_day(user_id: int, day: dt.date, today: dt.date) -> dict[str, Any]:
             f"{settings.PNL_SAMPLE_INTERVAL:g} s while a page is open.",
         }
         return answer
-    found, missing = await _broker_day(user_id, accounts, day)
+    found, missing = await _broker_day(agents, user_id, accounts, day)
     if not found:
         answer |= {
             "source": "none",

@@ -17,11 +17,11 @@ import uuid
 from typing import TYPE_CHECKING
 
 from streaming.brokers.base import SupportsBalanceHistory
-from streaming.cluster.agents import agents
 from streaming.contract.layer import ToOwner, ToTab
 from streaming.contract.risk import PnlHistoryReply, PnlHistoryRequest
 
 if TYPE_CHECKING:
+    from streaming.cluster.agents import Agents
     from streaming.cluster.layer import Message
     from streaming.stream.manager import UserStreamManager
 
@@ -39,7 +39,7 @@ class HistoryUnavailable(Exception):
 
 
 async def ask_balance_history(
-    user_id: int, account: str, day: dt.date, *, within: float
+    agents: Agents, user_id: int, account: str, day: dt.date, *, within: float
 ) -> list[tuple[int, float]]:
     """(ms, net liq) of `account` during `day` from its broker, via the stream's owner."""
     request: PnlHistoryRequest = {
@@ -81,7 +81,7 @@ _showing: set[asyncio.Task[object]] = set()
 SHOW_WAIT = 10.0
 
 
-async def hold_stream(user_id: int, *, grace: float) -> None:
+async def hold_stream(agents: Agents, user_id: int, *, grace: float) -> None:
     """Start the user's stream (if it is not running) and keep it `grace` s, shown to a page
     (its positions stream, so it samples: docs/streaming-contract.md "P&L over the day"):
     the P&L page polls. The owner is told in the background; the poll does not wait."""

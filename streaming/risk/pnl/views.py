@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.display_preferences import display_preferences_get
+from streaming.cluster.agents import Agents, agents_of
 from streaming.risk.pnl.day import DayError, parse_day, pnl_day
 from streaming.risk.pnl.owner import hold_stream
 
@@ -80,12 +81,12 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-async def _answer(user_id: int, text: str | None) -> dict[str, Any]:
+async def _answer(agents: Agents, user_id: int, text: str | None) -> dict[str, Any]:
     today = _today()
     day = parse_day(text, today)
     if day == today:  # the page polls: sampling goes on while it does
-        await hold_stream(user_id, grace=2 * settings.PNL_SAMPLE_INTERVAL + HOLD_MARGIN)
-    return await pnl_day(user_id, day, today)
+        await hold_stream(agents, user_id, grace=2 * settings.PNL_SAMPLE_INTERVAL + HOLD_MARGIN)
+    return await pnl_day(agents, user_id, day, today)
 
 
 async def api_pnl(request: HttpRequest) -> JsonResponse:
@@ -96,7 +97,7 @@ async def api_pnl(request: HttpRequest) -> JsonResponse:
     if request.method != "GET":
         return JsonResponse({"error": "Only GET reads the P&L."}, status=405)
     try:
-        return JsonResponse(await _answer(user.pk, request.GET.get("day")))
+        return JsonResponse(await _answer(agents_of(request), user.pk, request.GET.get("day")))
     except DayError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
 
@@ -108,9 +109,13 @@ async def pnl_page(request: HttpRequest) -> HttpResponse:
     request.user = user
     assert user.pk is not None, "login_required"
     try:
-        answer, status, error = await _answer(user.pk, request.GET.get("day")), 200, ""
+        answer, status, error = (
+            await _answer(agents_of(request), user.pk, request.GET.get("day")),
+            200,
+            "",
+        )
     except DayError as exc:
-        answer, status, error = await _answer(user.pk, None), 400, str(exc)
+        answer, status, error = await _answer(agents_of(request), user.pk, None), 400, str(exc)
     prefs = await sync_to_async(display_preferences_get)(user_id=user.pk)
     zone = page_zone(prefs["time_zone"])
     rows = [

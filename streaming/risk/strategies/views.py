@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from streaming.cluster.agents import agents_of
 from streaming.portfolio.page import snapshot_for
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.names import resolve_underlying
@@ -55,7 +56,7 @@ async def api_strategies(request: HttpRequest) -> JsonResponse:
         raw = parse_query(request.GET.dict())
     except QueryError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    found, _ = await snapshot_for(user.id)
+    found, _ = await snapshot_for(agents_of(request), user.id)
     snapshot = dict(found)
     try:
         underlying = None if raw is None else underlying_of(snapshot, raw)

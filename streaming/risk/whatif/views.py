@@ -14,6 +14,7 @@ import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from streaming.cluster.agents import agents_of
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.owner import stream_snapshot
 from streaming.risk.exposure import BENCHMARK
@@ -75,7 +76,7 @@ async def _answer(request: HttpRequest, raw: str | None) -> HttpResponse:
     deadline = time.monotonic() + QUOTE_WAIT
     wanted = [BENCHMARK]  # every underlying held streams already (the metrics runner's)
     while True:
-        snapshot = await stream_snapshot(user.id, wanted, within=SNAPSHOT_WAIT)
+        snapshot = await stream_snapshot(agents_of(request), user.id, wanted, within=SNAPSHOT_WAIT)
         if snapshot is None:
             return _error("Your accounts' data has not arrived yet; try again in a moment.", 503)
         try:
