@@ -116,6 +116,13 @@ def day_start_ms(t_ms: int) -> int:
     return int(dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC).timestamp() * 1000)
 
 
+def day_close_ms(t_ms: int) -> int:
+    """When the daily candle holding `t_ms` closes: the next midnight in New York (its
+    start is 00:00 UTC of the New York date, hours before that instant)."""
+    day = dt.datetime.fromtimestamp(t_ms / 1000, NEW_YORK).date() + dt.timedelta(days=1)
+    return int(dt.datetime.combine(day, dt.time(0), tzinfo=NEW_YORK).timestamp() * 1000)
+
+
 def daily_t(t_ms: int) -> int:
     """A broker's daily candle time as the contract's: kept when it already is 00:00 UTC
     of a date (dxFeed aligns days to midnight UTC), else its New York date's."""

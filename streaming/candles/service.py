@@ -34,6 +34,7 @@ from streaming.brokers.bars import (
     HistoryError,
     bucket_start,
     candle_price,
+    day_close_ms,
     day_start_ms,
 )
 from streaming.candles.owner import ask_history
@@ -100,10 +101,9 @@ def _source_key(user_id: int, symbol: str, tf: str) -> str:
 
 
 def _closed_ttl(tf: str, now_ms: int) -> int:
-    """Seconds until the current bucket closes (1d: the next New York date), capped."""
-    start = bucket_start(now_ms, tf)
-    width = DAY_MS if tf == "1d" else TIMEFRAMES[tf]
-    return max(1, min(CLOSED_TTL_MAX, (start + width - now_ms) // 1000 + 1))
+    """Seconds until the current bucket closes (1d: the next New York midnight), capped."""
+    closes = day_close_ms(now_ms) if tf == "1d" else bucket_start(now_ms, tf) + TIMEFRAMES[tf]
+    return max(1, min(CLOSED_TTL_MAX, (closes - now_ms) // 1000 + 1))
 
 
 async def candles_history(agents: Agents, *, user_id: int, symbol: str, tf: str) -> dict[str, Any]:

@@ -448,6 +448,12 @@ async def test_requests_are_cleaned_and_closed_candles_live_until_their_bucket_c
     assert _closed_ttl("5m", t0 + 299_500) == 1
     assert _closed_ttl("1m", t0 + 30_000) == 31
     assert _closed_ttl("1d", t0) == 3600  # capped
+    # a day's candle closes at New York's midnight: at 01:00 UTC it is still the day
+    # before in New York (8 pm), four hours from its close, not already closed
+    night = 1_764_032_400_000  # 2025-11-25 01:00 UTC = 24 Nov, 20:00 in New York
+    assert bucket_start(night, "1d") == 1_763_942_400_000  # the 24th's candle
+    assert _closed_ttl("1d", night) == 3600  # capped, not 1
+    assert _closed_ttl("1d", night + 4 * 3_600_000 - 10_000) == 11  # 23:59:50 in New York
     # a daily candle is 00:00 UTC of its New York date, a dxFeed one is kept as it is
     assert day_start_ms(t0 + 8 * 3_600_000) == 1_763_942_400_000  # 24 Nov, 00:00 UTC
     assert daily_t(1_763_942_400_000) == 1_763_942_400_000
