@@ -86,6 +86,8 @@ class Agents:
         self.event_log: EventLog = LocalEventLog(settings.STREAM_EVENT_LOG_SIZE)
         self.redis = RedisHealth(None, self._recover, careful_for=0.0)
         self._tasks: list[asyncio.Task[None]] = []
+        #: Work started for a holder that does not wait for it (`in_background`).
+        self._background: set[asyncio.Task[object]] = set()
         #: A stream worker (`manage.py stream_workers`): runs managers, holds no tab.
         self.worker = False
         #: A stream worker's view of the other workers: who claims a free lease first.
@@ -259,6 +261,14 @@ class Agents:
         """The users with a holder here (a tab, a stream, a page being rendered)."""
         return [user_id for user_id, agent in list(self._agents.items()) if agent.holders]
 
+    def in_background(self, work: Awaitable[object], name: str) -> None:
+        """Run `work` that nobody awaits (a page's poll tells the owner and goes on),
+        referenced until it ends (a pending task must not be collected)."""
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def _open_tabs(self) -> list[Tab]:
         return [tab for agent in list(self._agents.values()) for tab in agent.fanout.tabs.values()]
 
@@ -268,7 +278,7 @@ class Agents:
         self._stops.clear()
         agents, self._agents = list(self._agents.values()), {}
         await asyncio.gather(*(a.shutdown() for a in agents), return_exceptions=True)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._background]:
             task.cancel()
         await self.relay.stop()
 

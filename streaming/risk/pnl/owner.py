@@ -10,7 +10,6 @@ to ask an owner: agents.ask_owner) and answered by the account's adapter when it
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -75,8 +74,6 @@ async def answer_balance_history(
     return {"type": ToTab.PNL_HISTORY_REPLY, "points": [[t, v] for t, v in points]}
 
 
-#: The page's showings under way (a task is kept until it ends).
-_showing: set[asyncio.Task[object]] = set()
 #: How long a showing waits for the owner (its answer is not used: the poll goes on).
 SHOW_WAIT = 10.0
 
@@ -88,6 +85,5 @@ async def hold_stream(agents: Agents, user_id: int, *, grace: float) -> None:
     holder = f"pnl-{uuid.uuid4().hex}"
     await agents.attach(user_id, holder)
     agents.detach(user_id, holder, grace=grace)
-    task = asyncio.create_task(agents.snapshot(user_id, [], within=SHOW_WAIT, shown=grace))
-    _showing.add(task)
-    task.add_done_callback(_showing.discard)
+    showing = agents.snapshot(user_id, [], within=SHOW_WAIT, shown=grace)
+    agents.in_background(showing, f"pnl-show-{user_id}")
