@@ -285,11 +285,11 @@ async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog)
     async with asyncio.timeout(5):
         await manager.stop()
     assert "did not stop in 1 s; abandoned" in caplog.text
-    (abandoned,) = tasks_module._abandoned
+    (abandoned,) = manager.abandoned
     adapter.released = True
     abandoned.cancel()
     await asyncio.wait({abandoned})
-    assert not tasks_module._abandoned  # forgotten once it ended
+    assert not manager.abandoned  # forgotten once it ended
 
 
 # -- capabilities ----------------------------------------------------------------------------
