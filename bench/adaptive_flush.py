@@ -76,19 +76,21 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
 
     from streaming.brokers.values import now_ms
     from streaming.contract.layer import ToTab
+    from streaming.node import Node
     from streaming.tabs import adaptive_flush as flush
     from streaming.tabs.session import TabSession
 
     grace = flush.STRAGGLER_GRACE if args.grace is None else args.grace
     policy = flush.ArrivalFlush(grace) if mode == "arrival" else TickOnly()
-    flush.reset()
+    node = Node()  # each run's own: a fresh flusher, its load and counts
+    flusher = node.flusher
     ages: list[float] = []
     users = []
     for u in range(args.users):
         tabs = []
         for k in range(args.tabs):
             carrier = Carrier(flush.GROW_BACKLOG + 1, ages)
-            tab = TabSession(carrier, f"tab{u}-{k}", flush_policy=policy)
+            tab = TabSession(carrier, f"tab{u}-{k}", flush_policy=policy, parts=node)
             tab.awaiting_snapshot = False
             tab.pacing.open()
             tabs.append((tab, carrier))
@@ -116,15 +118,15 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     for tabs in users:
         for tab, _ in tabs:
             tab.pacing.close()
-    await flush.flusher.stop()
+    await flusher.stop()
     ages.sort()
     return {
         "frames/s": frames / wall,
         "age p50 ms": statistics.median(ages),
         "age p99 ms": ages[int(len(ages) * 0.99)],
         "CPU %": 100 * cpu / wall,
-        "with a frame": flush.flusher.sent["arrival"],
-        "by the tick": flush.flusher.sent["tick"],
+        "with a frame": flusher.sent["arrival"],
+        "by the tick": flusher.sent["tick"],
     }
 
 

@@ -24,13 +24,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from streaming.node import NodeScope, current  # noqa: E402
 from streaming.routing import websocket_urlpatterns  # noqa: E402
-from streaming.runtime.heap import install_freezing_collector  # noqa: E402
 from streaming.tabs.bearer import BearerWebsocketMiddleware  # noqa: E402
 from streaming.tabs.origin import OriginValidator  # noqa: E402
 from streaming.tabs.socket import install_bounded_websockets, probe_middleware  # noqa: E402
 
 install_bounded_websockets()
-install_freezing_collector()  # short full collections in the server (streaming/runtime/heap.py)
+current().freeze_heap()  # short full collections in the server (streaming/runtime/heap.py)
 # the watched users' streams and the push sender start with the server, not its first tab:
 # on the loop daphne's reactor runs (made when its server module is imported, before the
 # application; not the thread's current loop)

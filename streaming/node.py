@@ -15,6 +15,7 @@ and the `stream_workers` command take it from there (`current`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +28,7 @@ from streaming.news import hub as _hub
 from streaming.news.hub import NewsHub
 from streaming.push import sender as _sender
 from streaming.push.sender import PushSender
-from streaming.runtime import heap as _heap
-from streaming.runtime.heap import Lifetimes
-from streaming.tabs import adaptive_flush as _adaptive_flush
-from streaming.tabs import heartbeat as _heartbeat
-from streaming.tabs import slow_client as _slow_client
+from streaming.runtime.heap import FreezingCollector, Lifetimes, install_freezing_collector
 from streaming.tabs.adaptive_flush import AdaptiveFlusher
 from streaming.tabs.heartbeat import Heartbeat
 from streaming.tabs.slow_client import TakenWatch
@@ -48,15 +45,17 @@ class Node:
     #: handlers of the features' questions are the agents' own).
     agents: Agents = field(default_factory=Agents)
     #: The tabs' heartbeat, the watch on what sockets have taken, the adaptive flush.
-    heartbeat: Heartbeat = field(default_factory=lambda: _heartbeat.heartbeat)
-    taken_watch: TakenWatch = field(default_factory=lambda: _slow_client.taken_watch)
-    flusher: AdaptiveFlusher = field(default_factory=lambda: _adaptive_flush.flusher)
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    taken_watch: TakenWatch = field(default_factory=TakenWatch)
+    flusher: AdaptiveFlusher = field(default_factory=AdaptiveFlusher)
     #: The news SSE streams' hub.
     news: NewsHub = field(default_factory=lambda: _hub.hub)
     #: Web Push's sender (the outbox's reader).
     push: PushSender = field(default_factory=lambda: _sender.sender)
     #: How long the server's long-lived objects live (the freezing collector's counts).
-    lifetimes: Lifetimes = field(default_factory=lambda: _heap.lifetimes)
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    #: A server process's collector (`freeze_heap`), counting `lifetimes`.
+    collector: FreezingCollector | None = None
 
     @classmethod
     def build(cls) -> Node:
@@ -79,7 +78,9 @@ class Node:
         from streaming.wiring import build_manager
 
         self.agents.configure(
-            build_manager=build_manager, on_start=(self.push.kick,), watched=watched
+            build_manager=functools.partial(build_manager, lifetimes=self.lifetimes),
+            on_start=(self.push.kick,),
+            watched=watched,
         )
         handlers = self.agents.owner_handlers
         handlers.register(ToOwner.CHAIN_REQUEST, answer_chain)
@@ -87,6 +88,12 @@ class Node:
         handlers.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
         handlers.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
         handlers.register(ToOwner.ORDER_REQUEST, answer_order)
+
+    def freeze_heap(self) -> None:
+        """A server process's full collections skip what survived the last one, counting
+        this node's `lifetimes` (streaming/runtime/heap.py); once."""
+        if self.collector is None:
+            self.collector = install_freezing_collector(self.lifetimes)
 
 
 def current() -> Node:

@@ -27,6 +27,7 @@ from streaming.risk.limits.runner import LimitRunner
 from streaming.risk.limits.store import LimitStore
 from streaming.risk.metrics.runner import MetricsRunner
 from streaming.risk.pnl.sampler import PnlSampler
+from streaming.runtime.heap import Lifetimes
 from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
@@ -101,7 +102,9 @@ def quote_waits() -> QuoteWaits:
     )
 
 
-def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> BrokerAdapter:
+def make_adapter(
+    info: LinkInfo, spec: dict[str, Any], config: StreamConfig, lifetimes: Lifetimes | None
+) -> BrokerAdapter:
     """The link's adapter; replayable streams resume from a checkpoint in the database."""
     return catalog.make_adapter(
         link_id=info.id,
@@ -111,6 +114,7 @@ def make_adapter(info: LinkInfo, spec: dict[str, Any], config: StreamConfig) -> 
         config=config,
         checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
         alpaca_api=spec.get("alpaca_api", "broker"),
+        lifetimes=lifetimes,
     )
 
 
@@ -137,8 +141,11 @@ async def build_manager(
     event_log: WriteAheadLog | None = None,
     owner: str = "",
     authorize: Authorize | None = None,
+    lifetimes: Lifetimes | None = None,
 ) -> UserStreamManager:
-    """A manager for a user's enabled links, publishing every frame through `publish`."""
+    """A manager for a user's enabled links, publishing every frame through `publish`;
+    it and its links' connections count in `lifetimes` (the process's node hands its own
+    in: streaming/node.py; runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -163,7 +170,7 @@ async def build_manager(
 
     return UserStreamManager(
         user_id,
-        links=[(info, make_adapter(info, spec, config)) for info, spec in loaded],
+        links=[(info, make_adapter(info, spec, config, lifetimes)) for info, spec in loaded],
         publish=publish,
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,
@@ -174,4 +181,5 @@ async def build_manager(
         watchlist=watchlist,
         quote_waits=quote_waits(),
         listeners=listeners,
+        lifetimes=lifetimes,
     )

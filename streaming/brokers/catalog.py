@@ -26,6 +26,7 @@ from streaming.brokers.tradier import client as tradier_client
 from streaming.brokers.tradier import history as tradier_history
 from streaming.brokers.tradier.adapter import TradierAdapter
 from streaming.order_list import Key
+from streaming.runtime.heap import Lifetimes
 
 #: Brokers whose adapter streams quotes (the manager picks one link as the quote source).
 QUOTE_BROKERS = ("tastytrade", "tradier")
@@ -70,9 +71,11 @@ def make_adapter(
     config: StreamConfig,
     checkpoint: Checkpoint,
     alpaca_api: str = "broker",
+    lifetimes: Lifetimes | None = None,
 ) -> BrokerAdapter:
     """The adapter for one link, pointed at the configured API (real or sandbox); an
-    Alpaca link's `alpaca_api` picks the Broker API or the Trading API (paper / live)."""
+    Alpaca link's `alpaca_api` picks the Broker API or the Trading API (paper / live).
+    Its connections count in `lifetimes` (the process's, runtime/heap.py) if given."""
     numbers = list(account_numbers)
     adapter: Any
     if broker == "tastytrade":
@@ -115,6 +118,8 @@ def make_adapter(
         )
     else:
         raise ValueError(f"no adapter for broker {broker!r}")
+    if lifetimes is not None:
+        adapter.lifetimes = lifetimes
     return adapter
 
 

@@ -27,7 +27,7 @@ from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import Balance, Position, QuoteFields
 from streaming.brokers.reconnects import count_reconnect
 from streaming.brokers.values import without
-from streaming.runtime.heap import lifetimes
+from streaming.runtime.heap import Lifetimes
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,10 @@ class SupervisedAdapter:
         self.last_data = time.monotonic()
         #: The last account payloads emitted, by key, to emit only what changed.
         self._known: dict[tuple[str, str], Known] = {}
+        #: Where its connections count among the process's long-lived things
+        #: (runtime/heap.py): the process's, handed in by catalog.make_adapter; its own
+        #: until then (an adapter a test built counts alone).
+        self.lifetimes = Lifetimes()
 
     def stopping(self) -> None:
         """The manager stops this adapter (its task is cancelled next)."""
@@ -328,7 +332,7 @@ class SupervisedAdapter:
             wait_at_least = 0.0
             failure: BaseException | None = None
             try:
-                with lifetimes.living():  # its objects may be cyclic garbage once it ended
+                with self.lifetimes.living():  # its objects may be cyclic garbage once it ended
                     await once(sink)
                 self._raise_if_stopping()
                 reason = "stream ended"

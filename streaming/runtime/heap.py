@@ -14,7 +14,7 @@ Objects freed by reference counting leave the permanent generation as always; on
 cyclic garbage among frozen objects waits for a thaw (the next full collection looks at
 everything once, ~0.65 µs per tracked object: 260-330 ms at ~400,000). That garbage is
 left by long-lived things that ended while frozen (a closed tab socket, a stopped stream
-manager, a broker connection that dropped: `lifetimes`), so the thaw comes once as many of
+manager, a broker connection that dropped: `Lifetimes`), so the thaw comes once as many of
 them (of those that lived through a freeze) have ended since the last full look as are
 alive now (the population turned over once, and what it left may be as large as what
 lives), or, for garbage of any other source, once the frozen set has grown `GROWTH`-fold.
@@ -34,7 +34,7 @@ from django.conf import settings
 
 #: Never thaw below this many frozen objects (a small process has nothing to gain).
 MIN_THAW = 200_000
-#: Thaw for garbage of sources `lifetimes` does not count once the frozen set has grown
+#: Thaw for garbage of sources `Lifetimes` does not count once the frozen set has grown
 #: this many times over since the last full look.
 GROWTH = 4
 
@@ -43,7 +43,8 @@ class Lifetimes:
     """The process's long-lived things (tabs, stream managers, broker connections),
     counted as they begin and end: whether they turned over since the last full look. Only
     one that lived through a freeze counts as turned over: what a shorter one leaves was
-    never frozen (a young collection takes it)."""
+    never frozen (a young collection takes it). The process's node holds one
+    (streaming/node.py) and hands it to what counts in it."""
 
     __slots__ = ("_began", "_ended", "_freezes", "_turned", "_turned_at_look")
 
@@ -97,15 +98,11 @@ class Lifetimes:
         return turned > 0 and turned >= self.alive
 
 
-#: This process's: its tab sessions, stream managers and broker connections count here.
-lifetimes = Lifetimes()
-
-
 class FreezingCollector:
     """A `gc.callbacks` entry: freeze after each full collection, thaw once `lives` turned
     over or the frozen set grew `GROWTH`-fold."""
 
-    def __init__(self, min_thaw: int = MIN_THAW, lives: Lifetimes = lifetimes) -> None:
+    def __init__(self, lives: Lifetimes, min_thaw: int = MIN_THAW) -> None:
         self.min_thaw = min_thaw
         self.lives = lives
         #: Thaw once more objects than this are frozen (None: the last full collection
@@ -127,24 +124,19 @@ class FreezingCollector:
             self.thaw_above = None
             self.thaws += 1
 
-
-_installed: FreezingCollector | None = None
-
-
-def install_freezing_collector(lives: Lifetimes = lifetimes) -> FreezingCollector | None:
-    """In a server process (daphne's ASGI app, stream_workers), once; not with
-    `STREAM_GC_FREEZE` off."""
-    global _installed
-    if _installed is None and settings.STREAM_GC_FREEZE:
-        _installed = FreezingCollector(lives=lives)
-        gc.callbacks.append(_installed)
-    return _installed
+    def uninstall(self) -> None:
+        """For tests: back to CPython's collector, nothing frozen."""
+        if self in gc.callbacks:
+            gc.callbacks.remove(self)
+        gc.unfreeze()
 
 
-def uninstall() -> None:
-    """For tests: back to CPython's collector, nothing frozen."""
-    global _installed
-    if _installed is not None:
-        gc.callbacks.remove(_installed)
-        _installed = None
-    gc.unfreeze()
+def install_freezing_collector(lives: Lifetimes) -> FreezingCollector | None:
+    """The collector of a server process (daphne's ASGI app, stream_workers, the
+    sandbox), counting `lives` (the process's node's: it keeps what this returns); None
+    with `STREAM_GC_FREEZE` off."""
+    if not settings.STREAM_GC_FREEZE:
+        return None
+    collector = FreezingCollector(lives)
+    gc.callbacks.append(collector)
+    return collector

@@ -30,7 +30,7 @@ from streaming.brokers.base import AccountKind, AccountPayload, BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
 from streaming.contract.frames import QuotesFrame, SnapshotFrame, WatchlistFrame
-from streaming.runtime.heap import lifetimes
+from streaming.runtime.heap import Lifetimes
 from streaming.stream.flusher import Flusher
 from streaming.stream.health import DEFAULT_QUOTE_WAITS, LinkHealth, QuoteWaits
 from streaming.stream.listener import StreamListener
@@ -74,6 +74,7 @@ class UserStreamManager(ListenerServices):
         watchlist: tuple[list[str], int] | None = None,
         quote_waits: QuoteWaits = DEFAULT_QUOTE_WAITS,
         listeners: Sequence[StreamListener] = (),
+        lifetimes: Lifetimes | None = None,
     ) -> None:
         self.user_id = user_id
         links = list(links)
@@ -123,8 +124,10 @@ class UserStreamManager(ListenerServices):
         self._tasks: list[asyncio.Task[Any]] = []
         #: Tasks that outlived a stop (stream/tasks.py), kept until they end.
         self.abandoned: set[asyncio.Task[Any]] = set()
-        #: Counted among the process's long-lived things while it runs (runtime/heap.py):
+        #: Counted among the process's long-lived things while it runs (runtime/heap.py;
+        #: its node's, handed in by wiring; a manager of its own, a test's, counts alone):
         #: the token of its start.
+        self._lifetimes = lifetimes if lifetimes is not None else Lifetimes()
         self._lifetime: int | None = None
         self.ready = asyncio.Event()  # set once every link is live (snapshot taken) or failed
         self._settled: set[int] = set()
@@ -172,7 +175,7 @@ class UserStreamManager(ListenerServices):
         for info in self.links.values():
             self.feed.count_state(info, self.state.link_status[info.id]["state"])
         if self._lifetime is None:
-            self._lifetime = lifetimes.began()
+            self._lifetime = self._lifetimes.began()
 
     def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
@@ -185,7 +188,7 @@ class UserStreamManager(ListenerServices):
         await stop_tasks(self._tasks, self.user_id, self.abandoned)
         self.feed.mark_stopped()
         if self._lifetime is not None:
-            lifetimes.ended(self._lifetime)  # its objects may be cyclic garbage now
+            self._lifetimes.ended(self._lifetime)  # its objects may be cyclic garbage now
             self._lifetime = None
 
     @property

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from typing import Any, Protocol
@@ -73,30 +74,22 @@ class PacingCounts:
 
     __slots__ = ("merged", "paced")
 
-    #: Streams whose own interval is above the minimum now.
-    paced: int
-    #: Quotes frames merged into a later one, by reason (not yet published).
-    merged: dict[str, int]
-
     def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
+        #: Streams whose own interval is above the minimum now.
         self.paced = 0
+        #: Quotes frames merged into a later one, by reason (not yet published).
         self.merged = {"paced": 0, "held": 0}
-
-
-#: This process's counts.
-counts = PacingCounts()
 
 
 class FlushPace:
     """One socket's interval and when its next quote frame may go out (plain state: the
-    tab updates it as frames pass, nothing runs for it)."""
+    tab updates it as frames pass, nothing runs for it); whether it is paced counts in
+    the process's `counts`."""
 
-    __slots__ = ("asked", "floor", "interval", "next_at")
+    __slots__ = ("asked", "counts", "floor", "interval", "next_at")
 
-    def __init__(self, minimum: float) -> None:
+    def __init__(self, minimum: float, counts: PacingCounts) -> None:
+        self.counts = counts
         self.floor = minimum
         self.interval = minimum
         self.next_at = 0.0
@@ -120,12 +113,12 @@ class FlushPace:
             self.interval = max(self.interval / 2, self.floor)
         self.next_at = now + max(self.interval, floor, self.asked)
         if (self.interval > self.floor) != was_paced:
-            counts.paced += -1 if was_paced else 1
+            self.counts.paced += -1 if was_paced else 1
 
     def release(self) -> None:
         """The socket ended: it is not paced any more."""
         if self.interval > self.floor:
-            counts.paced -= 1
+            self.counts.paced -= 1
         self.interval = self.floor
 
 
@@ -214,25 +207,24 @@ class Waiting(Protocol):
         ...
 
 
-#: This process's load (one per process; tests reset it).
-load = ProcessLoad()
-
-
 class AdaptiveFlusher:
     """The one task per process: measures the loop lag every `TICK` and sends what waits
     on sockets whose interval passed without a frame (or whose backlog drained). Runs
-    while the process has open tabs."""
-
-    _open: int
-    _waiting: dict[int, Waiting]
-    _task: asyncio.Task[None] | None
-    #: How merged values left: with a frame ("arrival") or by the tick ("tick").
-    sent: dict[str, int]
-    #: The floor and the paced count last written to the metrics.
-    _shown: tuple[float, int] | None
+    while the process has open tabs. The process's node holds it (streaming/node.py),
+    and with it the process's load and pacing counts, which every tab reads and adds to."""
 
     def __init__(self) -> None:
-        self.reset()
+        #: The floor under every socket's interval, from this process's loop lag.
+        self.load = ProcessLoad()
+        #: What the tabs' pacing did since the last publish.
+        self.counts = PacingCounts()
+        self._open = 0
+        self._waiting: dict[int, Waiting] = {}
+        self._task: asyncio.Task[None] | None = None
+        #: How merged values left: with a frame ("arrival") or by the tick ("tick").
+        self.sent = {"arrival": 0, "tick": 0}
+        #: The floor and the paced count last written to the metrics.
+        self._shown: tuple[float, int] | None = None
 
     def opened(self) -> None:
         """A tab opened: the process measures its load while it has any."""
@@ -256,6 +248,7 @@ class AdaptiveFlusher:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="quote-flusher")
 
     async def _run(self) -> None:
+        load = self.load
         expected = time.monotonic() + TICK
         published_at = expected
         while self._open or self._waiting:
@@ -281,11 +274,12 @@ class AdaptiveFlusher:
 
     def publish(self) -> None:
         """Add the pacing's counts to the metrics; show the floor and the paced streams."""
+        counts = self.counts
         for reason, n in counts.merged.items():
             if n:
                 metrics.QUOTE_FRAMES_MERGED.labels(reason).inc(n)
                 counts.merged[reason] = 0
-        shown = (load.floor(), counts.paced)
+        shown = (self.load.floor(), counts.paced)
         if shown != self._shown:
             metrics.FLUSH_FLOOR.set(shown[0])
             metrics.STREAMS_PACED.set(shown[1])
@@ -299,39 +293,10 @@ class AdaptiveFlusher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def reset(self) -> None:
-        """Forget every tab and the task (tests: each runs on its own event loop; the
-        process's other reset is `reset` below)."""
-        self._open = 0
-        self._waiting = {}
-        self._task = None
-        self.sent = {"arrival": 0, "tick": 0}
-        self._shown = None
 
-
-#: This process's flusher.
-flusher = AdaptiveFlusher()
-
-
-def reset() -> None:
-    """The process's flusher, load and counts as at start (tests/support/global_state.py)."""
-    global _last_parsed
-    flusher.reset()
-    load.reset()
-    counts.reset()
-    _last_parsed = None
-
-
-_last_parsed: tuple[str, dict[str, Any]] | None = None
-
-
+@functools.lru_cache(maxsize=1)
 def parsed(text: str) -> dict[str, Any]:
     """A frame's JSON, parsed once for all the tabs the fan-out hands the same text to in
     turn (read only: callers copy what they keep)."""
-    global _last_parsed
-    last = _last_parsed
-    if last is not None and last[0] is text:
-        return last[1]
-    frame = orjson.loads(text)
-    _last_parsed = (text, frame)
+    frame: dict[str, Any] = orjson.loads(text)
     return frame

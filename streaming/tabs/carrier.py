@@ -1,6 +1,7 @@
 """What carries a tab's frames to its browser: a WebSocket consumer (tabs/consumers.py) or
 an SSE response (tabs/sse.py). Not tabs/socket.py's TCP transport, which both read
-their backlog through.
+their backlog through. A carrier hands its tab the process's parts the tabs share
+(`TabParts`: its scope's or request's node, streaming/node.py).
 
 `CarrierCounts` adds what a tab sent to the metrics under its carrier's label ("ws",
 "sse"): per heartbeat, not per frame (the path is hot).
@@ -11,6 +12,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from streaming import metrics
+from streaming.cluster.agents import Agents
+from streaming.runtime.heap import Lifetimes
+from streaming.tabs.adaptive_flush import AdaptiveFlusher
+from streaming.tabs.heartbeat import Heartbeat
+from streaming.tabs.slow_client import TakenWatch
 
 
 class Carrier(Protocol):
@@ -30,6 +36,25 @@ class Carrier(Protocol):
 
     def taken(self) -> int | None:
         """Bytes the client has acknowledged (None if unknown)."""
+
+
+class TabParts(Protocol):
+    """What a tab shares with the process's other tabs (the process's node has them)."""
+
+    @property
+    def agents(self) -> Agents: ...
+
+    @property
+    def heartbeat(self) -> Heartbeat: ...
+
+    @property
+    def taken_watch(self) -> TakenWatch: ...
+
+    @property
+    def flusher(self) -> AdaptiveFlusher: ...
+
+    @property
+    def lifetimes(self) -> Lifetimes: ...
 
 
 class CarrierCounts:

@@ -116,7 +116,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.channel_name,
             getattr(session, "session_key", None),
             token_id=token.pk if token is not None else None,
-            agents=self.agents,
+            parts=self.scope["node"],
         )
         await self.accept()
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))

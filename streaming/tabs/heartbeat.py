@@ -55,7 +55,8 @@ class _Beats:
 
 class Heartbeat:
     """Looks at the tabs four times per `SNAPSHOT_RETRY` (a beat is at most a quarter of
-    it late); its task ends when no tab is left."""
+    it late); its task ends when no tab is left. One per process: its node's
+    (streaming/node.py), handed to every tab."""
 
     def __init__(self) -> None:
         self._tabs: dict[int, _Beats] = {}
@@ -113,17 +114,3 @@ class Heartbeat:
             log.exception("user %s: a tab's heartbeat failed", tab.user_id)
         finally:
             beats.task = None
-
-    def reset(self) -> None:
-        """Forget every tab and the task (tests: each runs on its own event loop)."""
-        self._tabs = {}
-        self._task = None
-
-
-#: This process's heartbeat.
-heartbeat = Heartbeat()
-
-
-def reset() -> None:
-    """tests/support/global_state.py"""
-    heartbeat.reset()

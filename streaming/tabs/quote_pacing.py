@@ -40,12 +40,18 @@ class PacedTab(Protocol):
 
 class QuotePacing:
     """One tab's quote interval and the values waiting for it (the tab's session owns it;
-    the process's `adaptive_flush.flusher` looks at it while values wait)."""
+    the process's `flusher` looks at it while values wait)."""
 
-    def __init__(self, tab: PacedTab, policy: adaptive_flush.FlushPolicy) -> None:
+    def __init__(
+        self,
+        tab: PacedTab,
+        flusher: adaptive_flush.AdaptiveFlusher,
+        policy: adaptive_flush.FlushPolicy,
+    ) -> None:
         self.tab = tab
+        self.flusher = flusher
         self.policy = policy
-        self._pace = adaptive_flush.FlushPace(adaptive_flush.min_interval())
+        self._pace = adaptive_flush.FlushPace(adaptive_flush.min_interval(), flusher.counts)
         self._open = False
         #: A slow socket's latest status per link (and its other waiting frames).
         self._held_live: dict[str, str] = {}
@@ -59,12 +65,12 @@ class QuotePacing:
         """The tab began: the process measures its load while it has tabs."""
         if not self._open:
             self._open = True
-            adaptive_flush.flusher.opened()
+            self.flusher.opened()
 
     def close(self) -> None:
         if self._open:
             self._open = False
-            adaptive_flush.flusher.closed(self)
+            self.flusher.closed(self)
             self._pace.release()
 
     def set_max_frequency(self, max_frequency: float | None) -> None:
@@ -74,7 +80,7 @@ class QuotePacing:
 
     def interval(self) -> float:
         """The socket's quote interval now (seconds): its own, or the process's floor."""
-        return self._pace.effective(adaptive_flush.load.floor())
+        return self._pace.effective(self.flusher.load.floor())
 
     def has_waiting_values(self) -> bool:
         return bool(self._held_live or self._held_quotes or self._held_greeks)
@@ -93,19 +99,19 @@ class QuotePacing:
         """A quotes frame: straight out while the interval is the minimum or has passed
         (nothing waiting); else merged, and sent once the interval has passed."""
         now = time.monotonic()
-        floor = adaptive_flush.load.floor()
+        floor = self.flusher.load.floor()
         pace = self._pace
         if not self.has_waiting_values() and (pace.effective(floor) <= pace.floor or pace.due(now)):
             await self.tab.emit(event["text"])
             pace.sent(now, backlog, floor)
             return
         self._merge_quotes(event["text"], event.get("t"))
-        adaptive_flush.counts.merged["paced"] += 1
+        self.flusher.counts.merged["paced"] += 1
         if self.policy.with_arriving_frame(pace, now):
-            adaptive_flush.flusher.sent["arrival"] += 1
+            self.flusher.sent["arrival"] += 1
             await self.send_waiting(backlog)
         else:
-            adaptive_flush.flusher.wait(self)
+            self.flusher.wait(self)
 
     def _merge_quotes(self, text: str, t: int | None) -> None:
         """Latest value wins per field and symbol; an entry's `t` never goes back."""
@@ -125,7 +131,7 @@ class QuotePacing:
         looks at its backlog: no task per socket."""
         if kind == "quotes":
             self._merge_quotes(text, t)
-            adaptive_flush.counts.merged["held"] += 1
+            self.flusher.counts.merged["held"] += 1
         elif kind == "status":
             frame = orjson.loads(text)
             self._held_live[f"status:{frame['link']['id']}"] = text
@@ -133,7 +139,7 @@ class QuotePacing:
             self._held_live[f"news:{id(text)}"] = text
         else:
             self._held_live[kind] = text  # e.g. watchlist: the newest is the state
-        adaptive_flush.flusher.wait(self)
+        self.flusher.wait(self)
 
     async def flush_waiting(self, now: float) -> bool:
         """The process's tick: send what waits once the socket's interval has passed with
@@ -148,7 +154,7 @@ class QuotePacing:
             if backlog > HOLD_QUOTES_ABOVE and not self.tab.closing:
                 return False
             if self.has_waiting_values() and not self.tab.closing:
-                adaptive_flush.flusher.sent["tick"] += 1
+                self.flusher.sent["tick"] += 1
                 await self.send_waiting(backlog)
         return True
 
@@ -168,4 +174,4 @@ class QuotePacing:
                 "t": t if t is not None else now_ms(),
             }
             await self.tab.emit(orjson.dumps(frame).decode())
-            self._pace.sent(time.monotonic(), backlog, adaptive_flush.load.floor())
+            self._pace.sent(time.monotonic(), backlog, self.flusher.load.floor())

@@ -35,25 +35,17 @@ from redis.exceptions import RedisError
 
 from streaming import metrics
 from streaming.cluster import owner_rpc
-from streaming.cluster.agents import Agents
 from streaming.cluster.redis import health as redis_health
 from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
 from streaming.contract.frames import SnapshotFrame
-from streaming.runtime.heap import lifetimes
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.position import Position
 from streaming.stream.subscriptions import shared_set
 from streaming.tabs import adaptive_flush, frames
-from streaming.tabs.carrier import Carrier, CarrierCounts
-from streaming.tabs.heartbeat import heartbeat
+from streaming.tabs.carrier import Carrier, CarrierCounts, TabParts
 from streaming.tabs.live_state import LiveState
 from streaming.tabs.quote_pacing import QuotePacing
-from streaming.tabs.slow_client import (
-    CLOSE_SLOW_ABOVE,
-    HOLD_QUOTES_ABOVE,
-    AccountWaits,
-    taken_watch,
-)
+from streaming.tabs.slow_client import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE, AccountWaits
 from streaming.tabs.symbols import apply_change, over_user_limit
 
 log = logging.getLogger(__name__)
@@ -89,11 +81,14 @@ class TabSession:
         token_id: int | None = None,
         flush_policy: adaptive_flush.FlushPolicy = adaptive_flush.ON_ARRIVAL,
         *,
-        agents: Agents,
+        parts: TabParts,
     ) -> None:
         self.carrier = carrier
-        #: The process's agents (the carrier's node's): the user's stream, its event log.
-        self.agents = agents
+        #: The process's agents (the user's stream, its event log), its heartbeat to the
+        #: owner and what the tab counts in: the node's (streaming/node.py).
+        self.agents = parts.agents
+        self.heartbeat = parts.heartbeat
+        self.lifetimes = parts.lifetimes
         #: The tab's own layer channel: the owner's replies come there.
         self.channel_name = channel_name
         #: The login session the tab belongs to (it ends with the session: 4401).
@@ -114,9 +109,9 @@ class TabSession:
         self.awaiting_snapshot = True
         self.held_frames: list[tuple[str | None, int | None, str]] = []
         #: Quotes waiting for the socket's interval, a slow socket's statuses.
-        self.pacing = QuotePacing(self, flush_policy)
+        self.pacing = QuotePacing(self, parts.flusher, flush_policy)
         #: Account frames sent and not yet taken by the client.
-        self.account_waits = AccountWaits(self)
+        self.account_waits = AccountWaits(self, parts.taken_watch)
         #: When the last snapshot sent was made, and what a refresh sends live.
         self.live = LiveState(self)
         #: Held while frames go out, so that they leave in order.
@@ -151,7 +146,7 @@ class TabSession:
         self.user_id = user.id
         self.counts.opened()
         # its objects may be cyclic garbage once it ended (runtime/heap.py)
-        self._lifetime = lifetimes.began()
+        self._lifetime = self.lifetimes.began()
         self.pacing.open()
         await self.agents.attach(user.id, self.channel_name, self)
         self.symbols = self._share(symbols)
@@ -172,7 +167,7 @@ class TabSession:
             await self._refresh_live_state()
         else:
             await self._ask_snapshot()
-        heartbeat.join(self)
+        self.heartbeat.join(self)
 
     async def finish(self) -> None:
         """The tab is gone: leave the owner's tab list and let go of the user's stream."""
@@ -180,10 +175,10 @@ class TabSession:
             return
         self.closing = True
         self.pacing.close()
-        taken_watch.forget(self)
-        await heartbeat.leave(self)
+        self.account_waits.watch.forget(self)
+        await self.heartbeat.leave(self)
         self.counts.closed()
-        lifetimes.ended(self._lifetime)
+        self.lifetimes.ended(self._lifetime)
         self.agents.detach(self.user_id, self.channel_name)
         await owner_rpc.drop_tab(self.user_id, self.channel_name)
 

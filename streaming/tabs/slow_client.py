@@ -55,10 +55,11 @@ class WatchedTab(Protocol):
 
 
 class AccountWaits:
-    """One tab's account frames sent and not yet taken."""
+    """One tab's account frames sent and not yet taken, watched by the process's `watch`."""
 
-    def __init__(self, tab: WatchedTab) -> None:
+    def __init__(self, tab: WatchedTab, watch: TakenWatch) -> None:
         self.tab = tab
+        self.watch = watch
         #: (the connection's offset after the frame, when it must have been taken),
         #: oldest first.
         self._untaken: deque[tuple[int, float]] = deque()
@@ -80,7 +81,7 @@ class AccountWaits:
             return
         elif self._backlog_deadline is None:
             self._backlog_deadline = now + ACCOUNT_WAIT_LIMIT
-        taken_watch.watch(self)
+        self.watch.watch(self)
 
     def _clear(self) -> None:
         self._untaken.clear()
@@ -116,7 +117,7 @@ class AccountWaits:
 class TakenWatch:
     """The one task per process that holds every account frame to ACCOUNT_WAIT_LIMIT:
     every DRAIN_POLL it looks at the tabs with frames not yet taken, and ends when none
-    is left."""
+    is left. The process's node holds it (streaming/node.py)."""
 
     def __init__(self) -> None:
         self._tabs: dict[int, AccountWaits] = {}
@@ -148,17 +149,3 @@ class TakenWatch:
                     done = True
                 if done:
                     self._tabs.pop(key, None)
-
-    def reset(self) -> None:
-        """Forget every tab and the task (tests: each runs on its own event loop)."""
-        self._tabs = {}
-        self._task = None
-
-
-#: This process's watch on account frames not yet taken.
-taken_watch = TakenWatch()
-
-
-def reset() -> None:
-    """tests/support/global_state.py"""
-    taken_watch.reset()

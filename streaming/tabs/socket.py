@@ -200,19 +200,12 @@ def install_bounded_websockets() -> None:
     ws_protocol.WebSocketFactory.protocol = BoundedWebSocketProtocol
 
 
-#: The text frame built last: the fan-out hands one frame to every tab of a user in turn,
-#: so the tabs after the first reuse its bytes.
-_last_frame: tuple[str, bytes] | None = None
-
-
+@functools.lru_cache(maxsize=1)
 def text_frame(text: str) -> bytes:
     """`text` as one final, unmasked WebSocket text frame (RFC 6455 5.2): the bytes
     autobahn's `sendMessage` builds for it on a server socket, built once for every
-    socket that gets the same text."""
-    global _last_frame
-    last = _last_frame
-    if last is not None and last[0] is text:
-        return last[1]
+    socket that gets the same text (the fan-out hands one frame to every tab of a user in
+    turn, so the tabs after the first reuse its bytes)."""
     payload = text.encode()
     size = len(payload)
     if size <= 125:
@@ -221,9 +214,7 @@ def text_frame(text: str) -> bytes:
         header = struct.pack("!BBH", 0x81, 126, size)
     else:
         header = struct.pack("!BBQ", 0x81, 127, size)
-    frame = header + payload
-    _last_frame = (text, frame)
-    return frame
+    return header + payload
 
 
 #: Messages shorter than this go out uncompressed on a deflate socket (RFC 7692 lets each
@@ -233,19 +224,13 @@ COMPRESS_FROM = 128
 #: (client messages are a few hundred bytes: subscribe, ping).
 CLIENT_WINDOW_BITS = 9
 
-#: The compressed frame built last: (text, window bits, frame).
-_last_deflated: tuple[str, int, bytes] | None = None
 
-
+@functools.lru_cache(maxsize=1)
 def deflated_frame(text: str, window_bits: int = 15) -> bytes:
     """`text` as one final, compressed (RSV1) WebSocket text frame with no context taken
     over (RFC 7692 7.2.1: deflate with a sync flush, its `00 00 ff ff` tail removed): the
     bytes autobahn's per-socket compressor makes with `server_no_context_takeover`,
     built once for every socket that gets the same text."""
-    global _last_deflated
-    last = _last_deflated
-    if last is not None and last[0] is text and last[1] == window_bits:
-        return last[2]
     compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -window_bits)
     payload = compressor.compress(text.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH)
     payload = payload[:-4]
@@ -256,9 +241,7 @@ def deflated_frame(text: str, window_bits: int = 15) -> bytes:
         header = struct.pack("!BBH", 0xC1, 126, size)
     else:
         header = struct.pack("!BBQ", 0xC1, 127, size)
-    frame = header + payload
-    _last_deflated = (text, window_bits, frame)
-    return frame
+    return header + payload
 
 
 class _AcceptNoServerTakeover(PerMessageDeflateOfferAccept):

@@ -27,7 +27,6 @@ from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from streaming import validation
-from streaming.cluster.agents import Agents, agents_of
 from streaming.cluster.fanout import dispatch
 from streaming.contract.close_codes import (
     CLOSE_SERVICE_RESTART,
@@ -35,6 +34,7 @@ from streaming.contract.close_codes import (
     CLOSE_TRY_AGAIN_LATER,
 )
 from streaming.stream.position import Position
+from streaming.tabs.carrier import TabParts
 from streaming.tabs.origin import sse_request_allowed
 from streaming.tabs.session import TabSession, load_watchlist, parse_since
 from streaming.tabs.socket import TransportProbe, probe_of
@@ -61,13 +61,13 @@ class EventStreamTab:
         session_key: str | None,
         token_id: int | None = None,
         *,
-        agents: Agents,
+        parts: TabParts,
     ) -> None:
         self.layer = layer
-        self.agents = agents
+        self.agents = parts.agents
         self.channel_name = channel_name
         self.probe = probe
-        self.session = TabSession(self, channel_name, session_key, token_id=token_id, agents=agents)
+        self.session = TabSession(self, channel_name, session_key, token_id=token_id, parts=parts)
         self.ended: int | None = None
         self._out: list[bytes] = []
         self._ready = asyncio.Event()  # something to write (frames come from the agent)
@@ -171,12 +171,13 @@ async def event_stream(request: ASGIRequest) -> HttpResponseBase:
     # a receiver on a channel of another prefix holds that lock while it waits on its
     # own key (every other socket of the process froze behind one SSE tab).
     channel = await layer.new_channel()
-    agents = agents_of(request)
+    # what the tab shares with the process's other tabs: its node's (streaming/node.py)
+    parts: TabParts = request.node  # type: ignore[attr-defined]
     probe = probe_of(request.scope)
     if token is not None:
-        tab = EventStreamTab(layer, channel, probe, None, token_id=token.pk, agents=agents)
+        tab = EventStreamTab(layer, channel, probe, None, token_id=token.pk, parts=parts)
     else:
-        tab = EventStreamTab(layer, channel, probe, request.session.session_key, agents=agents)
+        tab = EventStreamTab(layer, channel, probe, request.session.session_key, parts=parts)
     response = StreamingHttpResponse(
         tab.frames(user, since, symbols), content_type="text/event-stream; charset=utf-8"
     )

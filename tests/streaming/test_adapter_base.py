@@ -20,7 +20,7 @@ from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
 from streaming.brokers.tradier.adapter import TradierAdapter
-from streaming.runtime.heap import lifetimes
+from streaming.runtime.heap import Lifetimes
 from streaming.stream import tasks as tasks_module
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from tests.support.recording import RecordingSink, running
@@ -143,8 +143,9 @@ async def test_an_account_failure_never_touches_the_quotes_loop():
 async def test_every_connection_counts_among_the_long_lived_things_until_it_ended():
     """What a dropped connection leaves may be cyclic garbage among frozen objects: the
     collector thaws once as many ended as are alive (streaming/runtime/heap.py)."""
-    alive, ended = lifetimes.alive, lifetimes.ended_total
     adapter = TwoKinds(BrokerHTTPError(503, "unavailable"))
+    adapter.lifetimes = lifetimes = Lifetimes()  # the process's, in a server (catalog.py)
+    alive, ended = lifetimes.alive, lifetimes.ended_total
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: len(adapter.account_attempts) >= 3)
@@ -285,11 +286,11 @@ async def test_a_stop_never_hangs_on_a_task_that_cannot_end(monkeypatch, caplog)
     async with asyncio.timeout(5):
         await manager.stop()
     assert "did not stop in 1 s; abandoned" in caplog.text
-    (abandoned,) = tasks_module._abandoned
+    (abandoned,) = manager.abandoned
     adapter.released = True
     abandoned.cancel()
     await asyncio.wait({abandoned})
-    assert not tasks_module._abandoned  # forgotten once it ended
+    assert not manager.abandoned  # forgotten once it ended
 
 
 # -- capabilities ----------------------------------------------------------------------------

@@ -26,10 +26,10 @@ from streaming.brokers.values import now_ms
 from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToTab
 from streaming.tabs import adaptive_flush as flush
-from streaming.tabs.adaptive_flush import FlushPace, ProcessLoad
+from streaming.tabs.adaptive_flush import FlushPace, PacingCounts, ProcessLoad
 from streaming.tabs.session import TabSession
 from streaming.tabs.slow_client import HOLD_QUOTES_ABOVE
-from tests.streaming.test_tab_session import FakeTransport
+from tests.streaming.test_tab_session import FakeTransport, process_node
 from tests.support.stream import owner_frame
 from tests.support.wait import wait_until
 
@@ -41,7 +41,7 @@ assert BACKED_UP < HOLD_QUOTES_ABOVE
 
 # -- the rules, with explicit clocks ------------------------------------------------------
 def test_a_socket_interval_doubles_under_backlog_up_to_the_max_and_halves_back():
-    pace = FlushPace(MIN)
+    pace = FlushPace(MIN, PacingCounts())
     seen = []
     now = 100.0
     for _ in range(5):
@@ -59,7 +59,7 @@ def test_a_socket_interval_doubles_under_backlog_up_to_the_max_and_halves_back()
 
 
 def test_a_backlog_between_the_thresholds_keeps_the_interval():
-    pace = FlushPace(MIN)
+    pace = FlushPace(MIN, PacingCounts())
     pace.sent(0.0, backlog=BACKED_UP, floor=MIN)
     pace.sent(0.3, backlog=flush.SHRINK_BACKLOG + 1, floor=MIN)
     assert pace.interval == 0.3
@@ -86,7 +86,7 @@ def test_the_process_floor_rises_with_loop_lag_once_per_interval_and_falls_when_
 
 
 def test_a_socket_paces_at_least_at_the_process_floor():
-    pace = FlushPace(MIN)
+    pace = FlushPace(MIN, PacingCounts())
     pace.sent(0.0, backlog=0, floor=0.6)
     assert (pace.interval, pace.effective(0.6)) == (MIN, 0.6)
     assert not pace.due(0.3)
@@ -108,9 +108,10 @@ def calm_process(settings):
     """The box is shared: its real loop lag must not pace these tabs (the test that wants
     a saturated process reports a lag itself)."""
     settings.STREAM_LOOP_LAG_SATURATED = 60.0
-    flush.load.reset()
+    load = process_node().flusher.load
+    load.reset()
     yield
-    flush.load.reset()
+    load.reset()
 
 
 @pytest.fixture
@@ -122,7 +123,9 @@ async def user(agents, calm_process):
 
 async def live_tab(agents: Agents, user) -> tuple[TabSession, FakeTransport]:
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
+    session = TabSession(
+        transport, f"tab!{uuid.uuid4().hex}", session_key=None, parts=process_node()
+    )
     await session.begin(user, None, {"SPY", "QQQ"})
     await wait_until(lambda: transport.of("snapshot"))
     return session, transport
@@ -196,7 +199,7 @@ async def test_a_backed_up_transport_gets_fewer_frames_with_the_latest_values(ag
 async def test_a_reported_loop_lag_conflates_a_fast_sockets_quotes(agents, user, settings):
     settings.STREAM_LOOP_LAG_SATURATED = 0.05
     session, transport = await live_tab(agents, user)
-    flush.load.report_lag(0.2, now=time.monotonic())  # a saturated process
+    process_node().flusher.load.report_lag(0.2, now=time.monotonic())  # a saturated process
     assert session.flush_interval() > MIN
     for n in range(8):
         await session.stream_frame(quotes_message({"SPY": {"bid": float(n), "t": 9_000 + n}}))
@@ -301,7 +304,7 @@ def sample(name: str, labels: dict[str, str] | None = None) -> float:
 @pytest.fixture
 def published():
     """What earlier tests' tabs counted is in the metrics before this test reads them."""
-    flush.flusher.publish()
+    process_node().flusher.publish()
 
 
 MERGED = "streamdesk_quote_frames_merged_total"
@@ -351,7 +354,9 @@ async def test_the_process_floor_and_the_loop_lag_reach_the_metrics(
     await live_tab(agents, user)  # the process has a stream: its tick runs
     await wait_until(lambda: sample("streamdesk_event_loop_lag_seconds_count") > lags_before)
     assert sample(FLOOR) == 0.0
-    flush.load.report_lag(61.0, now=time.monotonic())  # a saturated process (saturated above 60 s)
+    process_node().flusher.load.report_lag(
+        61.0, now=time.monotonic()
+    )  # a saturated process (saturated above 60 s)
     await wait_until(lambda: sample(FLOOR) == 0.3, within=5)
     # calm again (every real lag is under the calm 59 s): the floor goes back to none
     await wait_until(lambda: sample(FLOOR) == 0.0, within=5)

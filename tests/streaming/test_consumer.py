@@ -9,11 +9,11 @@ import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.asgi import application
-from streaming.runtime.heap import lifetimes
 from tests.support.sdk import SECRET
 from tests.support.wait import wait_until
 
@@ -220,6 +220,7 @@ async def test_manager_is_shared_by_tabs_and_stopped_after_the_last(
     from tests.support.sdk import cred
 
     cookie, _ = await make_trader("erin", refresh_token)
+    lifetimes = apps.get_app_config("streaming").node.lifetimes  # the process's (its node's)
     alive = lifetimes.alive
     async with connected(cookie) as one, connected(cookie) as two:
         for comm in (one, two):

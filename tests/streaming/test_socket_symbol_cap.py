@@ -12,7 +12,12 @@ from streaming import validation
 from streaming.tabs.session import TabSession
 
 # the tab-session tests' transport and fixtures (fast lease and grace; a fresh user)
-from tests.streaming.test_tab_session import FakeTransport, _fast, user  # noqa: F401
+from tests.streaming.test_tab_session import (  # noqa: F401
+    FakeTransport,
+    _fast,
+    process_node,
+    user,
+)
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +29,9 @@ async def test_one_socket_takes_the_per_user_cap_of_symbols_and_no_more():
 
 async def test_a_shared_socket_subscribes_past_200_symbols(agents, user):  # noqa: F811 (the fixture)
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
+    session = TabSession(
+        transport, f"tab!{uuid.uuid4().hex}", session_key=None, parts=process_node()
+    )
     await session.begin(user, None, set())
     await wait_until(lambda: transport.of("snapshot"))
     hello = transport.of("hello")[0]

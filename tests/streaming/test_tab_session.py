@@ -16,6 +16,7 @@ import uuid
 import orjson
 import pytest
 from channels.db import database_sync_to_async
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from prometheus_client import REGISTRY
 
@@ -29,6 +30,7 @@ from streaming.stream.position import Position
 from streaming.tabs import heartbeat as tab_heartbeat
 from streaming.tabs import session as tab_session
 from streaming.tabs import slow_client
+from streaming.tabs.carrier import TabParts
 from streaming.tabs.session import TabSession
 from streaming.tabs.slow_client import CLOSE_SLOW_ABOVE, HOLD_QUOTES_ABOVE
 from tests.support.stream import owner_frame
@@ -76,6 +78,11 @@ class FakeTransport:
         return [f["seq"] for f in self.frames if f["type"] == "balance"]
 
 
+def process_node() -> TabParts:
+    """This process's node: what its tabs share (tests/conftest.py gives each test its own)."""
+    return apps.get_app_config("streaming").node
+
+
 @pytest.fixture(autouse=True)
 def _fast(settings):
     settings.STREAM_IDLE_GRACE = 0.1
@@ -93,7 +100,9 @@ async def open_tab(
     agents: Agents, user, since: Position | None = None
 ) -> tuple[TabSession, FakeTransport]:
     transport = FakeTransport()
-    session = TabSession(transport, f"tab!{uuid.uuid4().hex}", session_key=None, agents=agents)
+    session = TabSession(
+        transport, f"tab!{uuid.uuid4().hex}", session_key=None, parts=process_node()
+    )
     await session.begin(user, since, {"SPY"})
     return session, transport
 
@@ -345,13 +354,13 @@ async def test_an_account_frame_taken_in_time_keeps_the_tab(agents, user, monkey
     session, transport = await live_tab(agents, user)
     transport.acked = transport.sent
     await session.stream_frame(await owner_frame(agents, user))
-    assert slow_client.taken_watch.watching(session)  # sent, not yet acknowledged
+    assert session.account_waits.watch.watching(session)  # sent, not yet acknowledged
 
     def acknowledge() -> None:
         transport.acked = transport.sent
 
     asyncio.get_running_loop().call_later(0.1, acknowledge)
-    await wait_until(lambda: not slow_client.taken_watch.watching(session), within=5)
+    await wait_until(lambda: not session.account_waits.watch.watching(session), within=5)
     assert transport.ended is None
 
 
@@ -476,7 +485,8 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(agen
     tabs = [await open_tab(agents, user) for _ in range(3)]
     channels = [session.channel_name for session, _ in tabs]
     assert sorted(lost.requests) == sorted(channels)  # begin() asked once each
-    assert len(tab_heartbeat.heartbeat) == 3
+    heartbeat = process_node().heartbeat
+    assert len(heartbeat) == 3
 
     def asked(channel: str) -> int:
         return lost.requests.count(channel)
@@ -503,8 +513,8 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(agen
     await wait_until(lambda: asked(channels[2]) >= last + 2, what="the last one repeats")
     for session, _ in (tabs[0], tabs[2]):
         await session.finish()
-    assert len(tab_heartbeat.heartbeat) == 0
-    await wait_until(lambda: tab_heartbeat.heartbeat._task.done(), what="the heartbeat ends")
+    assert len(heartbeat) == 0
+    await wait_until(lambda: heartbeat._task.done(), what="the heartbeat ends")
     assert asked(channels[1]) == closed
 
 
@@ -520,7 +530,7 @@ async def test_every_tab_re_announces_its_symbols_on_the_process_heartbeat(agent
     )
     for session, _ in tabs:
         await session.finish()
-    assert len(tab_heartbeat.heartbeat) == 0
+    assert len(process_node().heartbeat) == 0
 
 
 async def test_tabs_with_the_same_symbols_share_one_set_and_a_change_is_one_tabs_own(agents, user):

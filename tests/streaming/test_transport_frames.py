@@ -30,7 +30,7 @@ def test_a_built_frame_is_what_autobahn_writes(size):
 def test_the_same_text_is_framed_once():
     text = "{" + "a" * 500 + "}"
     assert text_frame(text) is text_frame(text)
-    other = "{" + "a" * 500 + "}"  # equal, not the same object: framed again, equal bytes
+    other = "{" + "a" * 500 + "}"  # equal, not the same object: the same bytes
     assert text_frame(other) == text_frame(text)
 
 

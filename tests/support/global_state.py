@@ -14,9 +14,6 @@ from importlib import import_module
 
 #: "module:function" for every reset; each function takes no arguments.
 RESETS: list[str] = [
-    "streaming.tabs.adaptive_flush:reset",
-    "streaming.tabs.heartbeat:reset",
-    "streaming.tabs.slow_client:reset",
     "streaming.news.hub:reset",
     "streaming.brokers.rate_limit:reset",
     "streaming.brokers.market_data_cache:reset",

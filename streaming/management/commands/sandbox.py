@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from sandbox.app import Sandbox, build_app
 from sandbox.core.config import SandboxConfig
 from sandbox.server import bind_socket, uvicorn_config
+from streaming.node import current
 from streaming.runtime import loop
-from streaming.runtime.heap import install_freezing_collector
 
 
 class Command(BaseCommand):
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             news_backfill=12 if options["demo_news"] > 0 else 0,
         )
         # the brokers' own pauses are not ours to add to every latency (streaming/runtime/heap.py)
-        install_freezing_collector()
+        current().freeze_heap()
         sock = bind_socket(options["host"], options["port"])
         host, port = sock.getsockname()[:2]
         self.stdout.write(

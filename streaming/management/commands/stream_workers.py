@@ -26,7 +26,6 @@ from streaming.cluster.lease import PROCESS_ID
 from streaming.cluster.placement import Placement
 from streaming.node import current
 from streaming.runtime import loop
-from streaming.runtime.heap import install_freezing_collector
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class Command(BaseCommand):
                 "stream_workers needs STREAM_MANAGERS=workers (with the default `web` the "
                 "daphne processes run the managers themselves and announce no demand)"
             )
-        install_freezing_collector()  # short full collections (streaming/runtime/heap.py)
+        current().freeze_heap()  # short full collections (streaming/runtime/heap.py)
         loop.install()  # uvloop, as daphne (streaming/runtime/loop.py)
         asyncio.run(self.serve())
 
