@@ -27,6 +27,7 @@ import contextlib
 import functools
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -181,12 +182,12 @@ class FlushPolicy(Protocol):
         ...
 
 
+@dataclass(frozen=True)
 class ArrivalFlush:
     """Merged values leave with the next frame after the interval; the tick sends them
-    only `grace` later (the last values before a pause)."""
+    only `grace` later (the last values before a pause). A value: every tab shares it."""
 
-    def __init__(self, grace: float = STRAGGLER_GRACE) -> None:
-        self.grace = grace
+    grace: float = STRAGGLER_GRACE
 
     def with_arriving_frame(self, pace: FlushPace, now: float) -> bool:
         return pace.due(now)
