@@ -5,6 +5,7 @@ the quotes from the stream's state and asks these (the price guard: price_guard.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -51,11 +52,11 @@ def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[st
     return {"bid": float(bid), "ask": float(ask), "t": newest or None}
 
 
-def mid(quote: dict[str, Any]) -> Decimal:
+def mid(quote: Mapping[str, object]) -> Decimal:
     return (Decimal(str(quote["bid"])) + Decimal(str(quote["ask"]))) / 2
 
 
-def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | None:
+def far_side(order: OrderRequest, quote: Mapping[str, object] | None) -> Decimal | None:
     """What a market order pays (the ask of what it buys) or gets (the bid of what it
     sells), per unit, as a positive number; None without a quote. `quote` is the net
     quote (net_quote: what is sold counts negative, its bid as minus its ask), so its
@@ -118,7 +119,10 @@ def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str 
 
 
 def quote_moved(
-    order: OrderRequest, then: dict[str, Any] | None, now: dict[str, Any] | None, band: float
+    order: OrderRequest,
+    then: Mapping[str, object] | None,
+    now: Mapping[str, object] | None,
+    band: float,
 ) -> bool:
     """Whether the mid moved more than `band` of the preview's mid (at least one tick)
     since the preview. No quote at the preview: nothing to hold it to."""
