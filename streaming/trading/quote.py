@@ -32,7 +32,9 @@ def _ratio_unit(order: OrderRequest) -> Decimal:
     return Decimal(math.gcd(*(int(leg.size) for leg in order.legs)))
 
 
-def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+def net_quote(
+    order: OrderRequest, quotes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
     """The order's quote per unit, `{bid, ask, t}` (a multi-leg's net: buys add, sells
     subtract, legs weighted by their ratio), or None when a leg has no two-sided quote."""
     unit = _ratio_unit(order)
@@ -67,7 +69,7 @@ def far_side(order: OrderRequest, quote: Mapping[str, object] | None) -> Decimal
     return abs(Decimal(str(quote["ask"])))
 
 
-def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
+def notional(order: OrderRequest, quotes: Mapping[str, Mapping[str, object]]) -> Decimal | None:
     """Quantity x multiplier x (the limit price, else a stop's trigger, else the far side
     of the live quote); a multi-leg adds its legs' (each at its far side; at the net price
     without quotes); a dollar amount is its own."""
@@ -93,7 +95,7 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
     return total
 
 
-def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str | None:
+def stop_at_once(order: OrderRequest, quotes: Mapping[str, Mapping[str, object]]) -> str | None:
     """A sentence when a Stop or Stop Limit would trigger as soon as it is placed: a sell
     stop at or above the bid, a buy stop at or below the ask of its leg's live quote
     (None: it would not, or no quote tells)."""
