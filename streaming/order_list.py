@@ -20,9 +20,9 @@ CSV exports, mirrored in the browser by static/js/stream/orders.js:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from streaming.instruments.instrument import parse
 from streaming.instruments.resolve import clean, from_position
@@ -59,6 +59,35 @@ STATUS_GROUPS = ("all", "working", "filled", "ended")
 CURSOR = re.compile(r"(\d{1,15}):(\d{1,12}):(.{1,100})", re.S)
 
 Key = tuple[int, int, str]
+#: An order as a list holds it: read-only here, kept as given.
+OrderT = TypeVar("OrderT", bound=Mapping[str, object])
+
+
+class FillLine(TypedDict):
+    id: object
+    text: str
+
+
+class LegLine(TypedDict):
+    """A leg in words, as the panel's script writes it."""
+
+    desc: str
+    symbol: object
+    filled: str | None
+    fills: list[FillLine]
+
+
+class PanelAccount(TypedDict):
+    number: str
+    broker: str
+    label: str
+
+
+class OrdersPanel(TypedDict):
+    """The panel's rows (each order's JSON with its words added) and the filter's accounts."""
+
+    orders: list[dict[str, object]]
+    accounts: list[PanelAccount]
 
 
 class QueryError(ValueError):
@@ -86,25 +115,25 @@ def _int(value: Any) -> int:
     return 0
 
 
-def placed_ms(order: dict[str, Any]) -> int:
+def placed_ms(order: Mapping[str, object]) -> int:
     """When the broker received the order (epoch ms): `received_at`, else `updated_at`."""
     return _int(order.get("received_at")) or _int(order.get("updated_at"))
 
 
-def order_key(order: dict[str, Any]) -> Key:
+def order_key(order: Mapping[str, object]) -> Key:
     """The order's place in every list: (placed ms, link, id as text)."""
     return (placed_ms(order), _int(order.get("link")), str(order.get("id")))
 
 
-def newest_first(orders: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def newest_first(orders: Iterable[OrderT]) -> list[OrderT]:
     return sorted(orders, key=order_key, reverse=True)
 
 
 def bounded(
-    orders: Iterable[dict[str, Any]],
+    orders: Iterable[OrderT],
     kept: int = ORDERS_KEPT,
-    recent: Iterable[dict[str, Any]] = (),
-) -> list[dict[str, Any]]:
+    recent: Iterable[Mapping[str, object]] = (),
+) -> list[OrderT]:
     """The newest `kept` orders, every working one and those in `recent` (the orders
     changed last, as the caller knows them), newest first."""
     also = {id(o) for o in recent}
@@ -115,7 +144,7 @@ def bounded(
     ]
 
 
-def window_floor(orders: Iterable[dict[str, Any]], kept: int = ORDERS_KEPT) -> Key | None:
+def window_floor(orders: Iterable[Mapping[str, object]], kept: int = ORDERS_KEPT) -> Key | None:
     """The key of the oldest of the newest `kept` orders: a bounded list holds every
     order at or above it (below it only working ones); None for an empty list."""
     ordered = newest_first(orders)[:kept]
@@ -146,7 +175,7 @@ class OrderQuery:
     before: Key | None = None
     limit: int = ORDERS_KEPT
 
-    def matches(self, order: dict[str, Any]) -> bool:
+    def matches(self, order: Mapping[str, object]) -> bool:
         if self.account is not None and str(order.get("account")) != self.account:
             return False
         if self.status != "all" and status_group(order.get("status")) != self.status:
@@ -188,7 +217,7 @@ def parse_query(params: dict[str, str], *, max_limit: int = MAX_LIMIT) -> OrderQ
     )
 
 
-def account_names(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
+def account_names(snapshot: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Account number -> {broker, label} as the account cards show them."""
     return {
         str(a["number"]): {"broker": str(a.get("broker") or ""), "label": str(a.get("label") or "")}
@@ -197,7 +226,7 @@ def account_names(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
+def orders_panel(snapshot: Mapping[str, Any]) -> OrdersPanel:
     """The dashboard's orders panel before the script runs: the snapshot's orders, each
     with its broker and account label, and the accounts the filter offers."""
     names = account_names(snapshot)
@@ -208,7 +237,7 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
     links = {
         _int(link.get("id")): link for link in snapshot.get("links") or [] if isinstance(link, dict)
     }
-    rows = []
+    rows: list[dict[str, object]] = []
     # the snapshot's list is the bound already (with the orders changed last)
     for order in newest_first(o for o in snapshot.get("orders") or [] if isinstance(o, dict)):
         account = str(order.get("account") or "")
@@ -229,11 +258,14 @@ def orders_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
                 "account_label": name.get("label") or link.get("label") or "",
             }
         )
-    accounts = [{"number": number, **name} for number, name in names.items()]
+    accounts: list[PanelAccount] = [
+        {"number": number, "broker": name["broker"], "label": name["label"]}
+        for number, name in names.items()
+    ]
     return {"orders": linked_together(rows), "accounts": accounts}
 
 
-def panel_key(order: dict[str, Any]) -> str:
+def panel_key(order: Mapping[str, object]) -> str:
     """The panel's key of an order: `<link>:<id>` (the browser's `orderKey`)."""
     return f"{order['link']}:{order['id']}" if order.get("link") else str(order["id"])
 
@@ -261,7 +293,7 @@ def _quantity(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _instrument_key(item: dict[str, Any]) -> str:
+def _instrument_key(item: Mapping[str, object]) -> str:
     """A position's or a leg's instrument: its contract symbol."""
     instrument = from_position(item)
     if instrument is not None:
@@ -274,7 +306,7 @@ def _instrument_key(item: dict[str, Any]) -> str:
     return str(item.get("symbol") or "")
 
 
-def _holdings(accounts: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], float]:
+def _holdings(accounts: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], float]:
     held: dict[tuple[str, str, str], float] = {}
     for account in accounts:
         for p in account.get("positions") or []:
@@ -297,7 +329,7 @@ class _Exits:
 
 
 def oversized_exits(
-    orders: Iterable[dict[str, Any]], accounts: Iterable[dict[str, Any]]
+    orders: Iterable[Mapping[str, Any]], accounts: Iterable[Mapping[str, Any]]
 ) -> dict[str, str]:
     """The working exits larger than what their account holds (docs/streaming-contract.md
     "The dashboard's panel"; static/js/stream/orders.js `oversizedExits`, the same rule): a
@@ -359,7 +391,7 @@ def oversize_text(total: float, name: str, have: float) -> str:
     return f"Exits for {quantity_text(total)} {name}, but {held}."
 
 
-def leg_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
+def leg_lines(order: Mapping[str, Any]) -> list[LegLine]:
     """Each leg in words as the panel's script writes it (order-terms.js): `desc`, `filled`
     (None when nothing filled) and its fills, each with its `id` and `text`."""
     return [
@@ -382,24 +414,25 @@ def leg_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
 ROLE_ORDER = ("trigger", "take_profit", "stop_loss", "member")
 
 
-def linked_together(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def linked_together(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Rows (newest first) with each linked order's members together at the place of its
     newest member, in `ROLE_ORDER` (then by key), each after the first marked `member`:
     the same as the browser's `linkedTogether`."""
 
-    def group_key(row: dict[str, Any]) -> tuple[Any, str] | None:
+    def group_key(row: Mapping[str, object]) -> tuple[object, str] | None:
         g = row.get("group")
         return (row.get("link"), str(g.get("id"))) if isinstance(g, dict) else None
 
-    def rank(row: dict[str, Any]) -> tuple[int, str]:
-        role = row["group"].get("role")
-        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), row["key"])
+    def rank(row: Mapping[str, object]) -> tuple[int, str]:
+        group = row["group"]
+        role = group.get("role") if isinstance(group, dict) else None
+        return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), str(row["key"]))
 
-    groups: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[object, str], list[dict[str, object]]] = {}
     for row in rows:
         if (key := group_key(row)) is not None:
             groups.setdefault(key, []).append(row)
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for row in rows:
         key = group_key(row)
         if key is None:

@@ -5,6 +5,7 @@ when the live values arrive. A quantity the broker did not send is left out, nev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -65,9 +66,10 @@ def _trail_text(trail: Any) -> str | None:
     )
 
 
-def order_terms(o: dict[str, Any]) -> str:
+def order_terms(o: Mapping[str, object]) -> str:
     """The type, prices and time in force, in the order a trader reads them."""
-    u = o.get("unsupported") if isinstance(o.get("unsupported"), dict) else None
+    raw = o.get("unsupported")
+    u = raw if isinstance(raw, dict) else None
     parts: list[Any] = []
     if u:
         parts.append(f"unsupported: {u.get('name')}")
@@ -93,7 +95,7 @@ def order_terms(o: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p is not None and p != "")
 
 
-def group_text(o: dict[str, Any]) -> str | None:
+def group_text(o: Mapping[str, object]) -> str | None:
     """A member of a linked order: its link's name and id and this member's role."""
     g = o.get("group")
     if not isinstance(g, dict):
@@ -103,7 +105,7 @@ def group_text(o: dict[str, Any]) -> str | None:
     return f"{name} {g.get('id')} · {role}"
 
 
-def display_name(item: dict[str, Any]) -> str:
+def display_name(item: Mapping[str, object]) -> str:
     """What a trader reads for a position or an order's leg (format.js `displayName`): its
     `display`, else its instrument's display name, else the broker's symbol as it came."""
     display = item.get("display")
@@ -113,7 +115,7 @@ def display_name(item: dict[str, Any]) -> str:
     return instrument.display if instrument is not None else str(item.get("symbol") or "")
 
 
-def underlying_text(order: dict[str, Any]) -> str:
+def underlying_text(order: Mapping[str, object]) -> str:
     """An order's underlying as a trader reads it (order-terms.js `underlyingText`): the
     display name of its contract symbol (`BTC/USD:CXTALP` → `BTC/USD`), else as it came."""
     raw = order.get("underlying")
@@ -122,7 +124,7 @@ def underlying_text(order: dict[str, Any]) -> str:
     return instrument.display if instrument is not None else str(raw or "")
 
 
-def leg_text(leg: dict[str, Any]) -> str:
+def leg_text(leg: Mapping[str, object]) -> str:
     """A leg: its side, quantity and display name (`Buy to Open 100 AAPL`, `sell 0.25
     BTC/USD`; no quantity: `buy AAPL`)."""
     quantity = _number(leg.get("quantity"))
@@ -134,7 +136,7 @@ def leg_text(leg: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p is not None and p != "")
 
 
-def leg_filled_text(leg: dict[str, Any]) -> str | None:
+def leg_filled_text(leg: Mapping[str, Any]) -> str | None:
     """How much of a leg filled, by its fills (`60/100 filled`), or None when nothing did.
     An order that ended unfilled has nothing left to fill, and still filled nothing."""
     fills = leg.get("fills") or []
@@ -147,7 +149,7 @@ def leg_filled_text(leg: dict[str, Any]) -> str | None:
     return f"{quantity_text(filled)}/{quantity_text(quantity)} filled"
 
 
-def fill_text(fill: dict[str, Any]) -> str:
+def fill_text(fill: Mapping[str, object]) -> str:
     """One fill: `filled 60 @ 190.25`."""
     quantity, price = _number(fill.get("quantity")), _number(fill.get("price"))
     return (

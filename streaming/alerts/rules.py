@@ -10,7 +10,7 @@ makes a crossing fire once in the cluster (docs/streaming-contract.md "Price ale
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -69,7 +69,7 @@ class Change:
     pct: float | None = None
 
 
-def price_of(quote: dict[str, Any]) -> float | None:
+def price_of(quote: Mapping[str, object]) -> float | None:
     """The price alerts compare: the last trade if there is one, else the bid/ask mid."""
     last = quote.get("last")
     if isinstance(last, int | float) and last > 0:
@@ -80,7 +80,7 @@ def price_of(quote: dict[str, Any]) -> float | None:
     return None
 
 
-def move_pct(price: float, quote: dict[str, Any]) -> float | None:
+def move_pct(price: float, quote: Mapping[str, object]) -> float | None:
     """The move from the previous close in percent, None without a previous close."""
     prev = quote.get("prev_close")
     if not isinstance(prev, int | float) or prev <= 0:
@@ -167,7 +167,7 @@ class AlertBook:
     def symbols(self) -> set[str]:
         return set(self.by_symbol)
 
-    def check(self, symbol: str, quote: dict[str, Any], now_ms: int) -> list[Change]:
+    def check(self, symbol: str, quote: Mapping[str, Any], now_ms: int) -> list[Change]:
         """The changes one quote (the symbol's merged last values) causes; the book's
         copies already reflect them (disarmed, re-armed, removed)."""
         rules = self.by_symbol.get(symbol)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.alerts.rules import AlertBook, Change, Rule
@@ -49,7 +50,7 @@ class AlertRunner(QuietHooks):
         self.loaded = asyncio.Event()
 
     # -- per tick ------------------------------------------------------------------------
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+    def on_quote(self, symbol: str, quote: Mapping[str, object]) -> None:
         """A quote's merged last values: propose what changes (no I/O)."""
         if symbol not in self.book.by_symbol:
             return
@@ -149,7 +150,7 @@ class AlertRunner(QuietHooks):
             await self.store.expire(rule.id)
         self._reload_wanted = True  # the snapshot's alerts, and the book as stored
 
-    async def _send(self, payload: dict[str, Any]) -> None:
+    async def _send(self, payload: Mapping[str, Any]) -> None:
         await self.manager.account_event_logged("alert", 0, "", payload)
         await self.store.mark_delivered([payload["id"]])
 

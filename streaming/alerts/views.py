@@ -10,6 +10,7 @@ alerts"). Alerts are shown by their instrument's display name.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -115,7 +116,7 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     return JsonResponse(alert_store.alert_dict(alert))
 
 
-def condition_text(alert: dict[str, Any]) -> str:
+def condition_text(alert: Mapping[str, Any]) -> str:
     """As the browser writes it (static/js/stream/alerts.js `conditionText`)."""
     level = alert["level"]
     if alert["condition"] in ("above", "below"):
@@ -124,7 +125,7 @@ def condition_text(alert: dict[str, Any]) -> str:
     return f"{way} {level:.2f}% from the previous close"
 
 
-def _price_text(quote: dict[str, Any] | None) -> str:
+def _price_text(quote: Mapping[str, object] | None) -> str:
     price = alerts.price_of(quote or {})
     return "—" if price is None else alerts.money(price)
 

@@ -91,7 +91,7 @@ async def candles_request(
     return instrument, tf
 
 
-def _key(source: dict[str, Any], symbol: str, tf: str, part: str) -> str:
+def _key(source: Mapping[str, object], symbol: str, tf: str, part: str) -> str:
     delayed = "d" if source.get("delayed") else "r"
     return f"{_PREFIX}:{source['source']}:{delayed}:{symbol}:{tf}:{part}"
 
@@ -134,8 +134,8 @@ async def _refresh_forming(
     user_id: int,
     symbol: str,
     tf: str,
-    source: dict[str, Any],
-    closed: dict[str, Any],
+    source: Mapping[str, Any],
+    closed: Mapping[str, Any],
     current: int,
 ) -> list[dict[str, Any]] | None:
     """The forming candle again, from the newest closed one on (a window that is never
@@ -157,7 +157,7 @@ async def _refresh_forming(
     return forming
 
 
-def _same_source(answer: dict[str, Any], source: dict[str, Any]) -> bool:
+def _same_source(answer: Mapping[str, object], source: Mapping[str, object]) -> bool:
     return all(answer.get(k) == source.get(k) for k in ("source", "delayed", "link"))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streaming.instruments.symbols import EQUITY_RE
@@ -39,7 +39,7 @@ def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) 
     return {"available": True, "message": "", "symbols": symbols, **answer}
 
 
-def panel_symbols(snapshot: dict[str, Any], watchlist: Iterable[str]) -> list[str]:
+def panel_symbols(snapshot: Mapping[str, Any], watchlist: Iterable[str]) -> list[str]:
     """The dashboard panel's symbols: the watchlist's, then the positions' (underlyings
     of options), stocks and ETFs only, each once."""
     found = list(watchlist)

@@ -22,7 +22,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -97,13 +97,13 @@ def _time_header(name: str, zone_name: str) -> str:
     return f"{name} (ISO 8601, {zone_name})"
 
 
-def _is_option(p: dict[str, Any]) -> bool:
+def _is_option(p: Mapping[str, object]) -> bool:
     return "option" in str(p.get("instrument_type") or "").lower() or str(
         p.get("streamer_symbol") or ""
     ).startswith(".")
 
 
-def _mark(p: dict[str, Any], quotes: dict[str, Any]) -> tuple[Decimal | None, str, Any]:
+def _mark(p: Mapping[str, object], quotes: Mapping[str, object]) -> tuple[Decimal | None, str, Any]:
     """The dashboard's mark (format.js `markOf`): the live quote's mid, else its last,
     else the broker's mark; with where it came from and the quote's time."""
     q = quotes.get(str(p.get("streamer_symbol") or p.get("symbol")))
@@ -228,14 +228,17 @@ ORDER_COLUMNS = [
 ]
 
 
-def _part(o: dict[str, Any], key: str) -> dict[str, Any]:
+def _part(o: Mapping[str, object], key: str) -> dict[str, Any]:
     """An order's object field (`trail`, `group`, `unsupported`), {} when it has none."""
     value = o.get(key)
     return value if isinstance(value, dict) else {}
 
 
 def orders_rows(
-    snapshot: dict[str, Any], orders: Iterable[dict[str, Any]], zone: dt.tzinfo, zone_name: str
+    snapshot: Mapping[str, Any],
+    orders: Iterable[Mapping[str, Any]],
+    zone: dt.tzinfo,
+    zone_name: str,
 ) -> tuple[list[str], list[list[str]]]:
     """One row per order leg (a leg-less order: one row), newest order first."""
     header = [_time_header(c, zone_name) if c == "updated_at" else c for c in ORDER_COLUMNS]
@@ -314,7 +317,10 @@ FILL_COLUMNS = [
 
 
 def fills_rows(
-    snapshot: dict[str, Any], orders: Iterable[dict[str, Any]], zone: dt.tzinfo, zone_name: str
+    snapshot: Mapping[str, Any],
+    orders: Iterable[Mapping[str, Any]],
+    zone: dt.tzinfo,
+    zone_name: str,
 ) -> tuple[list[str], list[list[str]]]:
     """One row per fill, as the order's last state lists them (each fill once: ids are
     unique within an order), newest order first, fills in the broker's order."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +72,7 @@ def _load_links(user_id: int) -> list[tuple[HistoryLink, list[str]]]:
     return loaded
 
 
-async def user_links(user_id: int, snapshot: dict[str, Any]) -> UserLinks:
+async def user_links(user_id: int, snapshot: Mapping[str, Any]) -> UserLinks:
     """The user's links and accounts: those verified in the database and those the stream
     reports (both are the user's own; nobody else's ever reaches them)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
@@ -92,7 +93,9 @@ def check_account(links: UserLinks, account: str | None) -> None:
         raise UnknownAccount(f"No account {account} is linked to you.")
 
 
-async def orders_page(snapshot: dict[str, Any], links: UserLinks, query: OrderQuery) -> OrdersPage:
+async def orders_page(
+    snapshot: Mapping[str, Any], links: UserLinks, query: OrderQuery
+) -> OrdersPage:
     """One page of `query` (its account already checked: check_account)."""
     stream = [o for o in snapshot.get("orders") or [] if isinstance(o, dict) and "id" in o]
     brokers = {link.id: link.broker for link in links.links}

@@ -10,6 +10,7 @@ only; streaming/tabs/bearer.py); anonymous → 403 JSON; another user's or an un
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -129,7 +130,7 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 async def _all_orders(
-    snapshot: dict[str, Any], links: Any, account: str | None
+    snapshot: Mapping[str, object], links: Any, account: str | None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The newest EXPORT_MAX_ORDERS orders, page by page (the stream's, then the brokers')."""
     found: list[dict[str, Any]] = []

@@ -7,6 +7,7 @@ message, inside the per-user union and its cap): there is no second quote path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +75,7 @@ def quote_link_exists(*, user_id: int) -> bool | None:
 
 
 def overview_context(
-    *, user_id: int, quotes: dict[str, Any], symbols: list[str] | None = None
+    *, user_id: int, quotes: Mapping[str, Any], symbols: list[str] | None = None
 ) -> dict[str, Any]:
     """The template's `overview`: the tiles from the last known quotes (before the
     stream is up), and whether quotes can come at all."""

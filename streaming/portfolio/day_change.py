@@ -4,6 +4,7 @@ overview's tiles and a chart's header show them first, server-rendered."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,7 +21,7 @@ def _dec(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def tile_values(quote: dict[str, Any] | None) -> dict[str, Decimal | None]:
+def tile_values(quote: Mapping[str, object] | None) -> dict[str, Decimal | None]:
     """`last`, `change` (last - prev_close) and `change_pct` of one quote, for the
     server-rendered page (static/js/stream/overview.js computes the same in the browser).
     A value that cannot be computed is None (shown "—"), never 0."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from channels.db import database_sync_to_async
@@ -60,7 +61,7 @@ def empty_snapshot(watchlist: list[str]) -> SnapshotFrame:
 
 
 async def stream_context(
-    user_id: int, snapshot: dict[str, Any], watchlist: list[str]
+    user_id: int, snapshot: Mapping[str, object], watchlist: list[str]
 ) -> dict[str, Any]:
     """What every live page's template needs to show the last known values, reach the
     stream (templates/streaming/_live_attrs.html) and raise the user's notifications

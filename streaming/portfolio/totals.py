@@ -12,6 +12,7 @@ link states: the browser marks it on its first render.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from streaming.portfolio.valuation import is_option_position, live_mark, number
@@ -32,7 +33,7 @@ TOTAL_FIELDS = {
 
 
 def _position_values(
-    p: dict[str, Any], quotes: dict[str, Any], greeks: dict[str, Any]
+    p: Mapping[str, object], quotes: Mapping[str, object], greeks: Mapping[str, object]
 ) -> dict[str, float | None]:
     """A position's P&L (day, open), delta (shares, money) and theta; None if an input lacks."""
     sign = -1 if p.get("direction") == "Short" else 1

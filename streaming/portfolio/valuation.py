@@ -6,6 +6,7 @@ positions here, as static/js/stream/totals.js does in the browser.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -22,7 +23,7 @@ def number(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def is_option_position(p: dict[str, Any]) -> bool:
+def is_option_position(p: Mapping[str, object]) -> bool:
     """Whether a position is an option: its instrument type says so, or its feed symbol
     is an option's (a leading dot)."""
     return "option" in str(p.get("instrument_type") or "").lower() or str(
@@ -30,7 +31,9 @@ def is_option_position(p: dict[str, Any]) -> bool:
     ).startswith(".")
 
 
-def live_mark(symbol: str, fallback: Any, quotes: dict[str, Any]) -> tuple[float | None, bool]:
+def live_mark(
+    symbol: str, fallback: Any, quotes: Mapping[str, object]
+) -> tuple[float | None, bool]:
     """The live quote's mid (or last), else the broker's mark; and whether it is live."""
     q = quotes.get(symbol)
     if isinstance(q, dict):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +66,7 @@ class UnderlyingRow:
     accounts: list[str]
 
 
-def underlying_of(position: dict[str, Any]) -> str:
+def underlying_of(position: Mapping[str, object]) -> str:
     """The contract symbol of the position's underlying (the stream names it: `SPY` for an
     SPY option, `/ESZ26:XCME` for an /ES option, `BTC/USD:CXTALP` for a coin); without one,
     a stock, a future or a coin is its own (its contract symbol, else its symbol)."""
@@ -76,12 +77,12 @@ def underlying_of(position: dict[str, Any]) -> str:
     return str(own or position.get("symbol") or "")
 
 
-def quote_key(position: dict[str, Any]) -> str:
+def quote_key(position: Mapping[str, object]) -> str:
     """The key of the position's quote and greeks (its streamer symbol)."""
     return str(position.get("streamer_symbol") or position.get("symbol"))
 
 
-def signed_quantity(position: dict[str, Any]) -> float | None:
+def signed_quantity(position: Mapping[str, object]) -> float | None:
     """The quantity with the direction's sign (contracts for options, shares for stock)."""
     qty = number(position.get("quantity"))
     if qty is None:
@@ -89,7 +90,7 @@ def signed_quantity(position: dict[str, Any]) -> float | None:
     return -qty if position.get("direction") == "Short" else qty
 
 
-def multiplier_of(position: dict[str, Any]) -> float:
+def multiplier_of(position: Mapping[str, object]) -> float:
     """Its multiplier as the broker states it; absent: 100 for an option, else 1."""
     mult = number(position.get("multiplier"))
     if mult is not None:
@@ -97,7 +98,7 @@ def multiplier_of(position: dict[str, Any]) -> float:
     return 100.0 if is_option_position(position) else 1.0
 
 
-def position_delta(position: dict[str, Any], greeks: dict[str, Any]) -> float | None:
+def position_delta(position: Mapping[str, object], greeks: Mapping[str, object]) -> float | None:
     """The position's delta in units of its underlying (shares, coins, a future's points)."""
     qty = signed_quantity(position)
     if qty is None:
@@ -111,7 +112,7 @@ def position_delta(position: dict[str, Any], greeks: dict[str, Any]) -> float | 
 
 
 def _iv_for(
-    position: dict[str, Any], greeks: dict[str, Any], metrics: dict[str, Any]
+    position: Mapping[str, Any], greeks: Mapping[str, Any], metrics: Mapping[str, Any]
 ) -> float | None:
     expires = number(position.get("expires_at"))
     if expires is not None:
@@ -130,10 +131,10 @@ def _utc_day(ms: float) -> str:
 
 
 def position_exposure(
-    position: dict[str, Any],
-    quotes: dict[str, Any],
-    greeks: dict[str, Any],
-    metrics: dict[str, Any],
+    position: Mapping[str, object],
+    quotes: Mapping[str, object],
+    greeks: Mapping[str, object],
+    metrics: Mapping[str, object],
     spy_price: float | None,
     *,
     now_ms: int,
@@ -170,7 +171,7 @@ def position_exposure(
 
 
 def account_positions(
-    snapshot: dict[str, Any], *, by_symbol: bool = False
+    snapshot: Mapping[str, Any], *, by_symbol: bool = False
 ) -> list[tuple[str, dict[str, Any]]]:
     """(account number, position) of every account, as the reducer holds them (a symbol
     repeated: the last one); within an account in symbol order if `by_symbol`."""
@@ -195,7 +196,7 @@ def _sum(values: list[float | None]) -> float | None:
     return float(sum(v for v in values if v is not None))
 
 
-def _metrics_of(all_metrics: dict[str, Any], underlying: str) -> dict[str, Any]:
+def _metrics_of(all_metrics: Mapping[str, object], underlying: str) -> dict[str, Any]:
     entry = all_metrics.get(underlying)
     return entry if isinstance(entry, dict) else {}
 

@@ -5,6 +5,7 @@ browser's static/js/stream/exposure.js says the same in the reader's local time)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from streaming.brokers.values import now_ms as clock_ms
@@ -38,7 +39,7 @@ def _when(t_ms: Any, now_ms: int) -> str:
     return when.strftime("%H:%M UTC") if when.date() == today else when.date().isoformat()
 
 
-def beta_title(underlying: str, m: dict[str, Any], now_ms: int) -> str:
+def beta_title(underlying: str, m: Mapping[str, object], now_ms: int) -> str:
     """E.g. "β 1.21 from tastytrade, as of 14:02 UTC (fetched 3 min ago)"."""
     beta = number(m.get("beta"))
     if beta is None:
@@ -52,7 +53,7 @@ def beta_title(underlying: str, m: dict[str, Any], now_ms: int) -> str:
     )
 
 
-def iv_rank_title(underlying: str, m: dict[str, Any], now_ms: int) -> str:
+def iv_rank_title(underlying: str, m: Mapping[str, object], now_ms: int) -> str:
     """E.g. "IV rank 35 (tastytrade, 3 min ago)"."""
     rank = number(m.get("iv_rank"))
     if rank is None:

@@ -13,6 +13,7 @@ streamed. A kind the app does not act on (a bond) is no leg.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,7 +69,7 @@ class Leg:
         return self.kind != "stock"
 
 
-def _instrument(position: dict[str, Any]) -> Instrument | None:
+def _instrument(position: Mapping[str, object]) -> Instrument | None:
     """The position's instrument, from the broker's facts, else from its symbols."""
     found = from_position(position)
     if found is not None:
@@ -81,7 +82,7 @@ def _instrument(position: dict[str, Any]) -> Instrument | None:
     return None
 
 
-def _expiration(instrument: Instrument, position: dict[str, Any]) -> dt.date | None:
+def _expiration(instrument: Instrument, position: Mapping[str, object]) -> dt.date | None:
     """The option's expiration date: its symbol's, else its `expires_at`'s (New York)."""
     if instrument.expires is not None:
         return instrument.expires
@@ -91,7 +92,9 @@ def _expiration(instrument: Instrument, position: dict[str, Any]) -> dt.date | N
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(NEW_YORK).date()
 
 
-def leg_from_position(account: str, position: dict[str, Any], greeks: dict[str, Any]) -> Leg | None:
+def leg_from_position(
+    account: str, position: Mapping[str, object], greeks: Mapping[str, object]
+) -> Leg | None:
     """The leg of one position; None for a kind the app does not act on, an option whose
     strike or expiration cannot be read, or an unknown quantity."""
     qty = signed_quantity(position)
@@ -150,7 +153,7 @@ def leg_from_position(account: str, position: dict[str, Any], greeks: dict[str, 
     )
 
 
-def legs_from_snapshot(snapshot: dict[str, Any], underlying: str | None = None) -> list[Leg]:
+def legs_from_snapshot(snapshot: Mapping[str, Any], underlying: str | None = None) -> list[Leg]:
     """Every account's legs (of one underlying, if given), in account then symbol order."""
     greeks = snapshot.get("greeks") or {}
     legs = []

@@ -5,6 +5,7 @@ the user's holdings (docs/streaming-contract.md "Instruments", "The /risk page")
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ def underlying_display(symbol: str) -> str:
     return found.display if found is not None else symbol
 
 
-def position_display(position: dict[str, Any]) -> str:
+def position_display(position: Mapping[str, object]) -> str:
     """What a trader reads for a position: its `display`, else the broker's symbol."""
     return str(position.get("display") or position.get("symbol") or "")
 
@@ -39,7 +40,7 @@ def quantity_text(value: float | None, *, sign: bool = False) -> str:
     return f"+{text}" if sign and exact > 0 else text
 
 
-def resolve_underlying(snapshot: dict[str, Any], raw: object) -> Instrument | None:
+def resolve_underlying(snapshot: Mapping[str, Any], raw: object) -> Instrument | None:
     """The instrument any spelling names (`BTCUSD` where Alpaca holds the coin, `BTC/USD`,
     `/ESZ6`, `/ESZ26:XCME`), the user's holdings first; None when it names none."""
     return book_of(snapshot.get("accounts") or []).resolve(raw)

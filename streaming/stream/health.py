@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -352,7 +353,7 @@ def _whole_seconds(ms: int | None) -> int | None:
     return None if ms is None else round(ms / 1000)
 
 
-def visible(status: dict[str, Any]) -> tuple[Any, ...]:
+def visible(status: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a status frame is sent for (not the ages, which change all the time; a kind's
     `stale_after_ms` only when it moves by whole seconds, not with every sweep's rate)."""
     kinds = tuple(

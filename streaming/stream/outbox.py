@@ -67,13 +67,13 @@ class QuoteBatch:
         self.quotes: dict[str, dict[str, Any]] = {}
         self.greeks: dict[str, dict[str, Any]] = {}
 
-    def add_quote(self, symbol: str, fields: dict[str, Any]) -> QuotesFrame | None:
+    def add_quote(self, symbol: str, fields: Mapping[str, object]) -> QuotesFrame | None:
         """Merge a tick; returns a frame to send now (never, here: a benchmark's baseline
         may, bench/baselines.py)."""
         merge_values(self.quotes, symbol, fields)
         return None
 
-    def add_greeks(self, symbol: str, fields: dict[str, Any]) -> None:
+    def add_greeks(self, symbol: str, fields: Mapping[str, object]) -> None:
         merge_values(self.greeks, symbol, fields)
 
     def take(self, now_ms: int) -> QuotesFrame | None:

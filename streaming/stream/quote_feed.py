@@ -42,7 +42,7 @@ _ABSENT = object()
 
 
 def changed_fields(
-    entry: dict[str, Any] | None, fields: QuoteFields | GreeksFields
+    entry: Mapping[str, object] | None, fields: QuoteFields | GreeksFields
 ) -> dict[str, Any]:
     """The fields of an event that differ from what the stream holds for the symbol: a
     batch entry carries only those (the contract: "a field absent from a batch entry did

@@ -9,7 +9,7 @@ account event applied here becomes the numbered frame that tabs apply to that sn
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +64,9 @@ class AccountState:
         }
 
 
-def merge_values(table: dict[str, dict[str, Any]], symbol: str, fields: dict[str, Any]) -> None:
+def merge_values(
+    table: dict[str, dict[str, Any]], symbol: str, fields: Mapping[str, object]
+) -> None:
     """Latest values win per field, but `t` stays the newest time seen: a Trade event
     carrying an older trade time must not make a fresh quote look old."""
     entry = table.get(symbol)

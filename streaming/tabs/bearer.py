@@ -19,7 +19,7 @@ using a browser's cookie; a browser never sends a bearer token by itself). Other
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +109,7 @@ class BearerTokenMiddleware(MiddlewareMixin):
         request: HttpRequest,
         view_func: Callable[..., Any],
         view_args: tuple[Any, ...],
-        view_kwargs: dict[str, Any],
+        view_kwargs: Mapping[str, object],
     ) -> HttpResponse | None:
         raw = bearer_credentials(request.headers.get("Authorization"))
         if raw is None:
@@ -144,7 +144,7 @@ ASGIApp = Callable[
 ]
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
     values = [v.decode("latin1") for k, v in scope.get("headers", ()) if k.lower() == name]
     if len(values) != 1:
         return "Bearer " if len(values) > 1 else None  # two Authorizations: malformed
@@ -188,7 +188,7 @@ async def _close(
     receive: Callable[[], Awaitable[dict]],
     send: Callable[[dict], Awaitable],
     code: int,
-    frame: dict[str, Any] | None = None,
+    frame: Mapping[str, object] | None = None,
 ) -> None:
     """Accept, then close with a contract code (so the client sees the code, not 1006)."""
     while True:

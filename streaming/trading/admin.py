@@ -9,6 +9,7 @@ without the order machinery).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -39,7 +40,7 @@ def _result_words(result: dict[str, Any]) -> str:
     return f"{where}: {words}"
 
 
-def kill_switch_words(username: str, answer: dict[str, Any]) -> tuple[int, str]:
+def kill_switch_words(username: str, answer: Mapping[str, Any]) -> tuple[int, str]:
     """(message level, sentence) for one user's kill switch answer."""
     results = list(answer.get("results") or [])
     failed = any(r.get("error") or r.get("failed") for r in results)

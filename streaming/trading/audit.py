@@ -9,6 +9,7 @@ database). What is stored is chosen here: no header, token or secret reaches a r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -58,7 +59,7 @@ def audit_record(
     account: str = "",
     ticket: UUID | str | None = None,
     shown: str = "",
-    said: dict[str, Any] | None = None,
+    said: Mapping[str, object] | None = None,
     outcome: str = "",
 ) -> TradingAudit:
     """Append one step to the user's audit trail."""

@@ -9,6 +9,7 @@ tickets.py calls these through `database_sync_to_async`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -108,14 +109,16 @@ def reclaim(ticket: TradeTicket, key: str) -> bool:
     return won == 1
 
 
-def expire(ticket: TradeTicket, said: dict[str, Any] | None = None) -> None:
+def expire(ticket: TradeTicket, said: Mapping[str, object] | None = None) -> None:
     """A preview too old (or whose quote moved) can never be placed."""
     TradeTicket.objects.filter(pk=ticket.pk, state__in=("previewed", "placing")).update(
         state="expired", said=said or {"code": "preview_expired"}
     )
 
 
-def record(ticket: TradeTicket, state: str, *, order_id: str = "", said: dict[str, Any]) -> None:
+def record(
+    ticket: TradeTicket, state: str, *, order_id: str = "", said: Mapping[str, object]
+) -> None:
     """The place's outcome (only onto a ticket still `placing`: never over a settled one)."""
     fields: dict[str, Any] = {"state": state, "said": said}
     if state == "placed":

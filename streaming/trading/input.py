@@ -10,7 +10,7 @@ streaming/trading/broker_rules.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -269,7 +269,7 @@ def _trail(
     return None, Decimal(format(percent.normalize(), "f"))
 
 
-def _request(body: dict[str, Any], account: str, resolve: Resolver) -> OrderRequest:
+def _request(body: Mapping[str, object], account: str, resolve: Resolver) -> OrderRequest:
     """An order's terms (legs, type, prices, time in force), checked."""
     raw_legs = body.get("legs")
     if not isinstance(raw_legs, list) or not 1 <= len(raw_legs) <= MAX_LEGS:
@@ -445,7 +445,7 @@ def _check_sides(group: LinkedOrder) -> None:
         )
 
 
-def parse_linked(body: dict[str, Any], resolve: Resolver = BY_SPELLING) -> TicketLinked:
+def parse_linked(body: Mapping[str, object], resolve: Resolver = BY_SPELLING) -> TicketLinked:
     """A linked order's body (the contract's "Linked orders"), checked."""
     unknown = sorted(set(body) - LINKED_FIELDS)
     if unknown:

@@ -13,10 +13,9 @@ Pure: the owner hands in the quotes and whether each is live.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from streaming.brokers.orders.entry import NOTIONAL_MARKET, OrderRequest
 from streaming.trading.quote import mid, net_quote
@@ -54,7 +53,7 @@ def _far(what: str, price: Decimal, mark: Decimal, name: str, warn: Decimal) -> 
     )
 
 
-def _mark(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
+def _mark(order: OrderRequest, quotes: Mapping[str, Mapping[str, object]]) -> Decimal | None:
     """The live mark of what the order trades, per unit: the (net) mid of two-sided
     quotes, else one leg's last price."""
     quote = net_quote(order, quotes)
@@ -70,7 +69,7 @@ def _mark(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | N
 
 def check(
     members: Iterable[OrderRequest],
-    quotes: dict[str, dict[str, Any]],
+    quotes: Mapping[str, Mapping[str, object]],
     live: Callable[[str], bool],
     warn: float,
 ) -> Verdict:

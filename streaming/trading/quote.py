@@ -5,6 +5,7 @@ the quotes from the stream's state and asks these (the price guard: price_guard.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,9 @@ def _ratio_unit(order: OrderRequest) -> Decimal:
     return Decimal(math.gcd(*(int(leg.size) for leg in order.legs)))
 
 
-def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+def net_quote(
+    order: OrderRequest, quotes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any] | None:
     """The order's quote per unit, `{bid, ask, t}` (a multi-leg's net: buys add, sells
     subtract, legs weighted by their ratio), or None when a leg has no two-sided quote."""
     unit = _ratio_unit(order)
@@ -51,11 +54,11 @@ def net_quote(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> dict[st
     return {"bid": float(bid), "ask": float(ask), "t": newest or None}
 
 
-def mid(quote: dict[str, Any]) -> Decimal:
+def mid(quote: Mapping[str, object]) -> Decimal:
     return (Decimal(str(quote["bid"])) + Decimal(str(quote["ask"]))) / 2
 
 
-def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | None:
+def far_side(order: OrderRequest, quote: Mapping[str, object] | None) -> Decimal | None:
     """What a market order pays (the ask of what it buys) or gets (the bid of what it
     sells), per unit, as a positive number; None without a quote. `quote` is the net
     quote (net_quote: what is sold counts negative, its bid as minus its ask), so its
@@ -66,7 +69,7 @@ def far_side(order: OrderRequest, quote: dict[str, Any] | None) -> Decimal | Non
     return abs(Decimal(str(quote["ask"])))
 
 
-def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal | None:
+def notional(order: OrderRequest, quotes: Mapping[str, Mapping[str, object]]) -> Decimal | None:
     """Quantity x multiplier x (the limit price, else a stop's trigger, else the far side
     of the live quote); a multi-leg adds its legs' (each at its far side; at the net price
     without quotes); a dollar amount is its own."""
@@ -92,7 +95,7 @@ def notional(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> Decimal 
     return total
 
 
-def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str | None:
+def stop_at_once(order: OrderRequest, quotes: Mapping[str, Mapping[str, object]]) -> str | None:
     """A sentence when a Stop or Stop Limit would trigger as soon as it is placed: a sell
     stop at or above the bid, a buy stop at or below the ask of its leg's live quote
     (None: it would not, or no quote tells)."""
@@ -118,7 +121,10 @@ def stop_at_once(order: OrderRequest, quotes: dict[str, dict[str, Any]]) -> str 
 
 
 def quote_moved(
-    order: OrderRequest, then: dict[str, Any] | None, now: dict[str, Any] | None, band: float
+    order: OrderRequest,
+    then: Mapping[str, object] | None,
+    now: Mapping[str, object] | None,
+    band: float,
 ) -> bool:
     """Whether the mid moved more than `band` of the preview's mid (at least one tick)
     since the preview. No quote at the preview: nothing to hold it to."""

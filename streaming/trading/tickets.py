@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,7 +50,7 @@ async def _audit_ticket(
     action: str,
     request: HttpRequest | None,
     *,
-    said: dict[str, Any] | None = None,
+    said: Mapping[str, object] | None = None,
     outcome: str = "",
 ) -> None:
     """One step of a ticket in the audit trail (what the trader was shown with it)."""
@@ -165,7 +166,7 @@ async def _preview_refused(
     account: str,
     request: HttpRequest | None,
     status: int,
-    answer: dict[str, Any],
+    answer: Mapping[str, object],
 ) -> Answer:
     """A preview refused (who may trade, what the broker takes, the broker's dry run):
     answered with its sentence, and a `refused` row in the audit trail."""
@@ -362,7 +363,7 @@ async def _place(
 
 
 async def _settle(
-    ticket: TradeTicket, status: int, answer: dict[str, Any], request: HttpRequest | None
+    ticket: TradeTicket, status: int, answer: Mapping[str, object], request: HttpRequest | None
 ) -> None:
     db = database_sync_to_async
     said: dict[str, Any]

@@ -7,6 +7,7 @@ switch). `GET /api/orders` (the order list) shares its route with the confirm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,7 +20,7 @@ from streaming.trading.tickets import confirm_order, preview_order, ticket_statu
 from streaming.validation import MAX_MESSAGE_BYTES
 
 
-def _answer(status: int, body: dict[str, Any]) -> JsonResponse:
+def _answer(status: int, body: Mapping[str, object]) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 

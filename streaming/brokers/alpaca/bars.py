@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -80,7 +81,7 @@ async def crypto_bars(
     return found
 
 
-async def _page(http: httpx.AsyncClient, params: dict[str, Any]) -> Any:
+async def _page(http: httpx.AsyncClient, params: Mapping[str, Any]) -> Any:
     try:
         response = await http.get(BARS_PATH, params=params)
     except (httpx.HTTPError, OSError) as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
@@ -126,7 +126,7 @@ class AlpacaClient(HTTPClient):
                 return None
             return orjson.loads(response.content)
 
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    async def get(self, path: str, params: Mapping[str, object] | None = None) -> Any:
         return await self.request("GET", path, params=params)
 
     # -- Broker API resources -----------------------------------------------------
@@ -146,7 +146,7 @@ class AlpacaClient(HTTPClient):
 
     @contextlib.asynccontextmanager
     async def trade_events(
-        self, params: dict[str, Any] | None = None
+        self, params: Mapping[str, object] | None = None
     ) -> AsyncIterator[EventSource]:
         """Open `GET /v2/events/trades` (no read timeout: a watchdog guards liveness).
 

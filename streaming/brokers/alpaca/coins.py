@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -38,7 +38,7 @@ CHANNELS = ("quotes", "trades")
 NO_FEED = "the broker streams no quotes here"
 
 
-def coin_fields(message: dict[str, Any]) -> QuoteFields | None:
+def coin_fields(message: Mapping[str, object]) -> QuoteFields | None:
     """A `q` (bid and ask) or `t` (a trade) message as quote fields; None for another."""
     kind = message.get("T")
     fields: QuoteFields = {}

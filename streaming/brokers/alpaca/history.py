@@ -4,6 +4,7 @@ price, with the adapter's fill id (brokers/orders/history.py cuts the page)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -63,7 +64,7 @@ async def order_history(
     return orders, len(rows) < size
 
 
-def _alpaca_fills(order: dict[str, Any]) -> list[Fill]:
+def _alpaca_fills(order: Mapping[str, object]) -> list[Fill]:
     """What filled, as one fill at the average price: the adapter's baseline row (same
     id, `<order id>:<filled quantity>`), so the stream's copy and this one agree."""
     filled = decimal(order.get("filled_qty")) or Decimal(0)

@@ -14,6 +14,7 @@ Alpaca's `{"code", "message"}`; a 403 with a `4031…` code refuses the order, n
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -106,7 +107,7 @@ def prices(order: OrderRequest) -> dict[str, str]:
 LINKED_CLASSES = frozenset({"bracket", "oco", "oto"})
 
 
-def exit_change(current: dict[str, Any], order: OrderRequest) -> dict[str, str]:
+def exit_change(current: Mapping[str, object], order: OrderRequest) -> dict[str, str]:
     """A linked order's member as Alpaca changes one (orders.md: PATCH moves a bracket's
     exit prices): the take-profit's `limit_price` or the stop-loss's `stop_price`, nothing
     else; what else the ticket changed is refused in words (Alpaca itself refuses the

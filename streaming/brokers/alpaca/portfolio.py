@@ -10,6 +10,7 @@ before it). The adapters ask it with their own key (reads.py, `AlpacaReads.balan
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from streaming.brokers.alpaca.client import AlpacaClient
@@ -25,7 +26,7 @@ def broker_path(account_id: str) -> str:
 TRADING_PATH = "/v2/account/portfolio/history"
 
 
-def day_points(body: dict[str, Any], day: dt.date) -> list[tuple[int, float]]:
+def day_points(body: Mapping[str, Any], day: dt.date) -> list[tuple[int, float]]:
     """(ms, equity) of the answer's points inside `day`, ascending."""
     start = dt.datetime.combine(day, dt.time(), dt.UTC).timestamp()
     end = start + 86400

@@ -8,6 +8,7 @@ said (`unsupported`), never dropped or relabelled."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from streaming.brokers.values import decimal, now_ms, num, time_ms
 from streaming.instruments.symbols import occ_parts, option_expiry_ms, streamer_symbol_for
 
 
-def balance_payload(a: dict[str, Any]) -> Balance:
+def balance_payload(a: Mapping[str, object]) -> Balance:
     """An Alpaca trading account as the contract's balance; null where Alpaca has no value."""
     short = decimal(a.get("short_market_value"))
     return {
@@ -85,7 +86,7 @@ INSTRUMENT_TYPES = {
 }
 
 
-def position_payload(p: dict[str, Any]) -> Position:
+def position_payload(p: Mapping[str, object]) -> Position:
     symbol = str(p.get("symbol", ""))
     instrument = _instrument(symbol, p.get("asset_class"))
     parts = occ_parts(symbol)
@@ -133,13 +134,13 @@ def _instrument(symbol: str, asset_class: Any) -> str:
     return "Equity"
 
 
-def _broker_type(o: dict[str, Any]) -> str | None:
+def _broker_type(o: Mapping[str, object]) -> str | None:
     """Alpaca's type as sent (`type`; `order_type` is its deprecated twin)."""
     raw = o.get("type") or o.get("order_type")
     return str(raw) if raw is not None else None
 
 
-def _order_type(o: dict[str, Any]) -> str | None:
+def _order_type(o: Mapping[str, object]) -> str | None:
     """The contract's order type; a market order for a dollar amount is `Notional Market`."""
     raw = _broker_type(o)
     if raw is None:
@@ -150,7 +151,9 @@ def _order_type(o: dict[str, Any]) -> str | None:
     return mapped
 
 
-def _leg(raw: dict[str, Any], symbol: str, asset_class: Any, action: Any, fills: list[Fill]) -> Leg:
+def _leg(
+    raw: Mapping[str, object], symbol: str, asset_class: Any, action: Any, fills: list[Fill]
+) -> Leg:
     """One leg; a notional order has no quantity (null, never 0) until Alpaca says."""
     qty = decimal(raw.get("qty"))
     filled = decimal(raw.get("filled_qty")) or Decimal(0)
@@ -164,7 +167,7 @@ def _leg(raw: dict[str, Any], symbol: str, asset_class: Any, action: Any, fills:
     }
 
 
-def _trail(o: dict[str, Any]) -> Trail:
+def _trail(o: Mapping[str, object]) -> Trail:
     return {
         "amount": num(decimal(o.get("trail_price"))),
         "percent": num(decimal(o.get("trail_percent"))),

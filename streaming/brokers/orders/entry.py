@@ -10,6 +10,7 @@ so that a lost answer can be looked up before anything is placed again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
@@ -195,7 +196,7 @@ class OrderRefused(Exception):
     the contract's (`rejected`, `unsupported`, `unknown_symbol`, `not_found`), the message
     a sentence a trader can act on."""
 
-    def __init__(self, code: str, message: str, said: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: str, message: str, said: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.said = said or {}

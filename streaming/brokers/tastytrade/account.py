@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import cast
 
 import anyio
 from tastytrade import Account, Session
@@ -193,7 +193,7 @@ class AccountStream:
             await self._emit_order(c.account_number, payload, sink)
 
     async def _raw_orders(
-        self, data: dict[str, Any], payloads: list[Order], sink: AdapterSink
+        self, data: Mapping[str, object], payloads: list[Order], sink: AdapterSink
     ) -> None:
         """An order message the SDK could not read, mapped field by field."""
         self.last_account_message = time.monotonic()

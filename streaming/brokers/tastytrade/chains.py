@@ -9,7 +9,7 @@ per key and TTL) and takes a slot of the credential's pacing window first (paced
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tastytrade import Session
@@ -119,7 +119,7 @@ class TastytradeChains:
         }
 
     async def _market_data(
-        self, symbol: str, expiration: str, rows: list[dict[str, Any]]
+        self, symbol: str, expiration: str, rows: Sequence[Mapping[str, Any]]
     ) -> dict[str, dict[str, Any]]:
         """occ -> {bid, ask, last, volume, open_interest, quote_t} from tastytrade's
         market-data snapshot (shared for MARKET_DATA_TTL). Best effort: the structure is

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -108,11 +108,11 @@ class TradierClient(HTTPClient):
 
     # -- requests ------------------------------------------------------------------------
     async def get(
-        self, path: str, params: dict[str, Any] | None = None, *, keep: Reserve | None = None
+        self, path: str, params: Mapping[str, object] | None = None, *, keep: Reserve | None = None
     ) -> Any:
         return await self.request("GET", path, params=params, keep=keep)
 
-    async def post(self, path: str, data: dict[str, Any] | None = None) -> Any:
+    async def post(self, path: str, data: Mapping[str, object] | None = None) -> Any:
         return await self.request("POST", path, data=data)
 
     async def request(
@@ -120,8 +120,8 @@ class TradierClient(HTTPClient):
         method: str,
         path: str,
         *,
-        params: dict[str, Any] | None = None,
-        data: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
         max_retries: int | None = None,
         keep: Reserve | None = None,
     ) -> Any:

@@ -5,7 +5,7 @@ call (a token needs no session, so an order or a chain never waits for the loops
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from streaming.brokers.tradier.client import TradierClient
@@ -29,7 +29,7 @@ class Connection:
         async with TradierClient(access_token=self.access_token, api_url=self.api_url) as client:
             yield client
 
-    async def get(self, path: str, params: dict[str, Any]) -> Any:
+    async def get(self, path: str, params: Mapping[str, object]) -> Any:
         """Through the connection's client, or a short-lived one outside a connection. A
         429 is not retried here: the chain cache shares it and the page says when to
         retry (the greeks loop tries again on its next round)."""

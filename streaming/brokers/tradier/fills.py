@@ -40,7 +40,7 @@ class FillBook:
         self.orders: dict[str, tuple[Any, Any]] = {}
         self.resets = 0
 
-    def observe(self, order_id: str, order: dict[str, Any], rows: dict[str, Any]) -> bool:
+    def observe(self, order_id: str, order: Mapping[str, Any], rows: Mapping[str, Any]) -> bool:
         """Note an order's identity before its legs are updated (`rows`: leg key -> row);
         forget its fills if the id was reused. Returns whether it was."""
         created, status = order.get("create_date"), order.get("status")
@@ -63,7 +63,7 @@ class FillBook:
                 self.fills.pop(key, None)
         return went_back
 
-    def update(self, key: str, row: dict[str, Any], at: int | None) -> list[dict[str, Any]]:
+    def update(self, key: str, row: Mapping[str, object], at: int | None) -> list[dict[str, Any]]:
         executed = float(num(row.get("exec_quantity")) or 0)
         previous = self.seen.get(key)
         fills = self.fills.setdefault(key, [])

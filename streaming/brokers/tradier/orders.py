@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -265,18 +265,18 @@ def _previewed(order: OrderRequest, body: Any) -> PreviewResult:
     )
 
 
-def _linked(row: dict[str, Any]) -> bool:
+def _linked(row: Mapping[str, object]) -> bool:
     return row.get("class") in ("oto", "oco", "otoco")
 
 
-def _member_ids(row: dict[str, Any]) -> list[str]:
+def _member_ids(row: Mapping[str, object]) -> list[str]:
     """A linked order's member ids (its `leg` orders), else the order's own id."""
     if not _linked(row):
         return [str(row.get("id"))]
     return [str(m.get("id")) for m in as_list(row.get("leg")) if isinstance(m, dict)]
 
 
-def _working_members(row: dict[str, Any]) -> list[str]:
+def _working_members(row: Mapping[str, Any]) -> list[str]:
     """The ids of the order (or of a linked order's members) that can still change."""
     if not _linked(row):
         rows = [row]

@@ -5,6 +5,7 @@ greeks and history bars."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from streaming.brokers.bars import candle, date_ms
@@ -66,7 +67,7 @@ def balance_payload(b: dict[str, Any]) -> Balance:
     }
 
 
-def position_payload(p: dict[str, Any], quote: dict[str, Any] | None) -> Position:
+def position_payload(p: Mapping[str, object], quote: Mapping[str, object] | None) -> Position:
     """A Tradier position (signed quantity, total cost basis) → the contract's position."""
     symbol = str(p.get("symbol", ""))
     streamer = occ_to_streamer_symbol(symbol)
@@ -226,7 +227,7 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
-def quote_fields(event: dict[str, Any], prev_close: float | None) -> QuoteFields | None:
+def quote_fields(event: Mapping[str, object], prev_close: float | None) -> QuoteFields | None:
     """One stream payload → contract quote fields (only what that payload carries)."""
     kind = event.get("type")
     fields: QuoteFields
@@ -265,7 +266,7 @@ def quote_fields(event: dict[str, Any], prev_close: float | None) -> QuoteFields
     return fields
 
 
-def greeks_fields(row: dict[str, Any]) -> GreeksFields | None:
+def greeks_fields(row: Mapping[str, object]) -> GreeksFields | None:
     """A chain row's greeks → contract greeks; `iv` falls back to smv_vol if mid_iv is 0."""
     g = row.get("greeks")
     if not isinstance(g, dict):
@@ -288,7 +289,7 @@ def greeks_fields(row: dict[str, Any]) -> GreeksFields | None:
     return fields
 
 
-def timesale_candle(row: dict[str, Any]) -> dict[str, Any] | None:
+def timesale_candle(row: Mapping[str, object]) -> dict[str, Any] | None:
     stamp = num(row.get("timestamp"))
     if stamp is None:
         return None
@@ -298,7 +299,7 @@ def timesale_candle(row: dict[str, Any]) -> dict[str, Any] | None:
     )
 
 
-def day_candle(row: dict[str, Any]) -> dict[str, Any] | None:
+def day_candle(row: Mapping[str, object]) -> dict[str, Any] | None:
     try:
         day = dt.date.fromisoformat(str(row.get("date")))
     except ValueError:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.brokers.values import now_ms
@@ -72,7 +73,7 @@ class LimitRunner(QuietHooks):
         self.evaluations = 0
 
     # -- per tick ------------------------------------------------------------------------
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+    def on_quote(self, symbol: str, quote: Mapping[str, object]) -> None:
         """A quote moved: evaluate soon (no work here); with no limit set, nothing."""
         if self._any_set and not self._dirty:
             self._dirty = True
@@ -170,7 +171,7 @@ class LimitRunner(QuietHooks):
         if self._reload_wanted:
             self._wake.set()
 
-    async def _send(self, payload: dict[str, Any]) -> None:
+    async def _send(self, payload: Mapping[str, Any]) -> None:
         await self.manager.account_event_logged("limit", 0, "", payload)
         await self.store.mark_delivered([payload["id"]])
 

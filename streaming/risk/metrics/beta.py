@@ -8,6 +8,7 @@ dates both series have, so a day one of them lacks does not pair unrelated moves
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ def history_start(now_ms: int) -> int:
     return day_start_ms(now_ms) - LOOKBACK_MS
 
 
-def complete_closes(candles: list[dict[str, Any]], now_ms: int) -> dict[int, float]:
+def complete_closes(candles: Sequence[Mapping[str, object]], now_ms: int) -> dict[int, float]:
     """Day (candle `t`) -> close, for the days within the window that have ended: a
     history's last candle is the forming one (`SupportsCandles`), whatever its date (before
     the open it is the last session's, still moving with the broker's late prints)."""

@@ -12,6 +12,7 @@ where it came from and how old it is; the browser keeps them live from the strea
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +63,7 @@ def age_text(ms: float | None, now_ms: int) -> str:
     return f"{age / 3600:.0f} h old"
 
 
-def quote_title(symbol: str, quotes: dict[str, Any], now_ms: int) -> str:
+def quote_title(symbol: str, quotes: Mapping[str, object], now_ms: int) -> str:
     """Where a price came from: "SPY quote mid, 3 s old" / "no quote yet" (the instrument
     by its display name: "BTC/USD quote …")."""
     q = quotes.get(symbol)
@@ -75,7 +76,7 @@ def quote_title(symbol: str, quotes: dict[str, Any], now_ms: int) -> str:
     return f"{name} {delayed}quote {kind}, {age_text(number(q.get('t')), now_ms)}"
 
 
-def metrics_title(what: str, metrics: dict[str, Any], now_ms: int) -> str:
+def metrics_title(what: str, metrics: Mapping[str, object], now_ms: int) -> str:
     """Where β or IV rank came from: source, window, and when streamdesk fetched it."""
     if what == "beta":
         source = metrics.get("beta_source")
@@ -127,7 +128,11 @@ class UnderlyingTable:
 
 
 def _line(
-    account: str, p: dict[str, Any], e: PositionExposure, quotes: dict[str, Any], now_ms: int
+    account: str,
+    p: Mapping[str, object],
+    e: PositionExposure,
+    quotes: Mapping[str, object],
+    now_ms: int,
 ) -> PositionLine:
     option = e.dte is not None
     move = "±" + fmt(e.expected_move) if e.expected_move is not None else DASH
@@ -220,7 +225,7 @@ def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> d
     }
 
 
-def graph_choices(snapshot: dict[str, Any]) -> list[dict[str, str]]:
+def graph_choices(snapshot: Mapping[str, object]) -> list[dict[str, str]]:
     """The graph's select: each underlying held (its contract symbol, labelled by its
     display name, in label order), then the β-weighted portfolio."""
     held = {underlying_of(p) for _, p in account_positions(snapshot)} - {""}
@@ -231,7 +236,7 @@ def graph_choices(snapshot: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
-def default_choice(snapshot: dict[str, Any], asked: str | None) -> str:
+def default_choice(snapshot: Mapping[str, object], asked: str | None) -> str:
     """The underlying asked (?u=, any spelling of one held: `BTC/USD`, `BTCUSD` where
     Alpaca holds it, `/ESZ6`), if held; else the first one with options; else the first
     held; else the portfolio."""
@@ -247,7 +252,7 @@ def default_choice(snapshot: dict[str, Any], asked: str | None) -> str:
     return values[0]
 
 
-def last_expiration(snapshot: dict[str, Any], choice: str) -> dt.date | None:
+def last_expiration(snapshot: Mapping[str, object], choice: str) -> dt.date | None:
     """The date slider's end: the last expiration held (of the underlying, or any for the
     portfolio); None when only stock is held (the API has no `date=expiration` then)."""
     legs = legs_from_snapshot(snapshot, None if choice == PORTFOLIO else choice)
@@ -260,7 +265,7 @@ def _extreme(value: float | str | None) -> str:
     return fmt(value if isinstance(value, int | float) else None)
 
 
-def strategy_rows(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+def strategy_rows(snapshot: Mapping[str, object]) -> list[dict[str, Any]]:
     """The strategies held (streaming/risk/strategies/grouping.py), as the page's list shows them:
     name, account, legs, expirations, greeks, net credit/debit, max profit and loss,
     break-evens; "—" where one is not defined or an input is unknown."""
@@ -333,7 +338,7 @@ def band_text(low: float | None, high: float | None) -> str:
 
 
 def limits_line(
-    limits: dict[str, Any], beta_delta: float | None, day_pnl: float | None
+    limits: Mapping[str, object], beta_delta: float | None, day_pnl: float | None
 ) -> dict[str, Any]:
     """The limits row: the user's band and daily loss limit (limits/store.py's settings)
     with the values they are evaluated on (limits/runner.py `portfolio_values`)."""

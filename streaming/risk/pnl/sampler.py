@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from streaming.portfolio.totals import portfolio_totals
@@ -33,7 +34,7 @@ def grid_time(now_ms: int, interval_ms: int) -> int:
     return now_ms - now_ms % interval_ms
 
 
-def _full(total: dict[str, Any]) -> float | None:
+def _full(total: Mapping[str, Any]) -> float | None:
     """A total's value only when it counted every input (a partial sum is no value)."""
     return None if total["partial"] else total["value"]
 

@@ -8,7 +8,7 @@ during the day (docs/streaming-contract.md "P&L over the day").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict
 
 
@@ -66,7 +66,7 @@ def curve_stats(points: Iterable[dict[str, Any]]) -> CurveStats:
     return {"high": high, "low": low, "max_drawdown": max_drawdown(curve)}
 
 
-def as_day_change(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def as_day_change(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """A broker's net-liq curve with `day_pnl` = net liq minus the day's first value (the
     brokers keep no day P&L of their own)."""
     first = next((p["net_liq"] for p in points if p.get("net_liq") is not None), None)

@@ -9,7 +9,7 @@ anonymous → 403 JSON; bad input → 400 with a sentence.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from django.http import HttpRequest, JsonResponse
 
@@ -36,7 +36,7 @@ def parse_query(query: dict[str, str]) -> str | None:
     return query.get("underlying", "").strip() or None
 
 
-def underlying_of(snapshot: dict[str, Any], raw: str) -> str:
+def underlying_of(snapshot: Mapping[str, object], raw: str) -> str:
     """The contract symbol of the underlying `raw` spells (`spy`, `BTCUSD` where Alpaca holds
     the coin, `/ESZ6`), through the user's holdings; QueryError for anything else."""
     found = resolve_underlying(snapshot, raw)

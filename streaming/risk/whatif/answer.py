@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ class NoPriceError(Exception):
     """The underlying (or SPY) has no price yet: the curve has no centre (409)."""
 
 
-def _metrics(snapshot: dict[str, Any], underlying: str) -> dict[str, Any]:
+def _metrics(snapshot: Mapping[str, Any], underlying: str) -> dict[str, Any]:
     entry = (snapshot.get("metrics") or {}).get(underlying)
     return entry if isinstance(entry, dict) else {}
 
@@ -73,7 +73,7 @@ def _price(snapshot: dict[str, Any], symbol: str, ages: _Ages) -> float:
     return price
 
 
-def _band_iv(legs: Sequence[Leg], metrics: dict[str, Any]) -> float | None:
+def _band_iv(legs: Sequence[Leg], metrics: Mapping[str, object]) -> float | None:
     """The underlying's IV index, else the mean IV of its options expiring last."""
     index = number(metrics.get("iv_index"))
     if index is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -101,7 +102,7 @@ async def _answer(request: HttpRequest, raw: str | None) -> HttpResponse:
         return response
 
 
-def _underlying(snapshot: dict[str, Any], raw: str) -> str:
+def _underlying(snapshot: Mapping[str, object], raw: str) -> str:
     """The contract symbol of the underlying `raw` spells, through the user's holdings;
     NotFoundError when it names nothing, RiskInputError for an option (not an underlying)."""
     found: Instrument | None = resolve_underlying(snapshot, raw)
