@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from accounts.signed_in import signed_in
 from accounts.tokens import api_token_revoke
 
 
@@ -35,7 +36,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "name", "prefix"]
     list_select_related = ["user", "revoked_by"]
     actions = ["revoke_selected"]
-    fields = [
+    fields = (
         "user",
         "name",
         "token_display",
@@ -45,7 +46,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "state_display",
         "revoked_at",
         "revoked_by",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="token")
@@ -67,5 +68,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         if not super().has_change_permission(request):
             raise PermissionDenied
-        revoked = sum(api_token_revoke(token=token, by=request.user) for token in queryset)
+        revoked = sum(
+            api_token_revoke(token=token, by=signed_in(request.user)) for token in queryset
+        )
         self.message_user(request, f"{revoked} token(s) revoked.", level=messages.SUCCESS)

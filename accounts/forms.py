@@ -82,7 +82,8 @@ class BrokerLinkAdminForm(forms.ModelForm):
         return BrokerLink.SECRET_FIELDS.get(self.broker() or "", ())
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         broker = self.broker()
         if "alpaca_api" in self.fields:
             chosen = data.get("alpaca_api") if broker == BrokerLink.Broker.ALPACA else None
@@ -91,7 +92,7 @@ class BrokerLinkAdminForm(forms.ModelForm):
         for name in SECRET_LABELS:
             if name not in wanted:
                 data.pop(name, None)  # another broker's box: never read, never stored
-            elif self.instance.pk is None and not data.get(name):
+            elif broker is not None and self.instance.pk is None and not data.get(name):
                 label = BrokerLink.Broker(broker).label
                 self.add_error(name, f"Required for {label} links.")
         return data
@@ -118,8 +119,11 @@ class BrokerLinkAdminForm(forms.ModelForm):
             )
             link = broker_link_set_secrets(link=link, **secrets)
         self.instance = link
-        self.save_m2m = self._save_m2m
         return link
+
+    def save_m2m(self) -> None:
+        """What the admin calls after `save(commit=False)`: a link has no many-to-many
+        fields, and `save` stored everything already."""
 
 
 #: The link's trading fields staff edit (help text: the model's).

@@ -9,11 +9,11 @@ network error texts are scrubbed of the link's secrets before they are stored
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ def _clean_alpaca_api(broker: str, alpaca_api: str | None) -> str:
 
 def broker_link_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     broker: str,
     label: str,
     enabled: bool = True,
@@ -137,20 +137,20 @@ def broker_link_set_secrets(*, link: BrokerLink, **secrets: str | None) -> Broke
     if not any(new.values()):
         return link
     try:
-        secrets = link.secrets()
+        stored = link.secrets()
     except SecretsUnreadable:
         # The old values are gone; only a complete replacement can be stored.
         if not all(new.values()):
             raise
-        secrets = {}
+        stored = {}
     changed = False
     for name, value in new.items():
-        if value and secrets.get(name) != value:
-            secrets[name] = value
+        if value and stored.get(name) != value:
+            stored[name] = value
             changed = True
     if not changed:
         return link
-    link.encrypted_secrets = encrypt_json(secrets)
+    link.encrypted_secrets = encrypt_json(stored)
     link.status = BrokerLink.Status.UNVERIFIED
     link.last_error = ""
     link.save(update_fields=["encrypted_secrets", "status", "last_error", "updated_at"])
@@ -232,9 +232,21 @@ def secrets_rotate() -> int:
 
 DEMO_USERNAME = "demo"
 DEMO_ADMIN_USERNAME = "admin"
+
+
 #: The demo trader's sandbox links, one per broker: (broker, label, secrets). The first
 #: quote-streaming one (tastytrade) feeds the quotes; Tradier and Alpaca add accounts.
-DEMO_LINKS: list[tuple[str, str, dict[str, str]]] = [
+class DemoSecrets(TypedDict, total=False):
+    """A demo link's secrets (its broker's `BrokerLink.SECRET_FIELDS`)."""
+
+    provider_secret: str
+    refresh_token: str
+    access_token: str
+    key_id: str
+    secret_key: str
+
+
+DEMO_LINKS: list[tuple[str, str, DemoSecrets]] = [
     (
         "tastytrade",
         "tastytrade sandbox (SIMULATED)",
@@ -253,9 +265,9 @@ DEMO_LINKS: list[tuple[str, str, dict[str, str]]] = [
 class DemoSetup:
     """What `demo_data_ensure` found or created."""
 
-    user: AbstractBaseUser
+    user: User
     user_created: bool
-    admin: AbstractBaseUser
+    admin: User
     admin_created: bool
     links: list[BrokerLink]
     links_created: bool

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -62,7 +62,7 @@ def _hash(secret: str) -> str:
 
 
 def api_token_create(
-    *, user: AbstractBaseUser, name: str, lifetime_days: int, now: datetime | None = None
+    *, user: User, name: str, lifetime_days: int, now: datetime | None = None
 ) -> NewToken:
     """A new token for `user`, valid for `lifetime_days` (one of `LIFETIME_CHOICES`).
     Raises `ApiTokenError` for a blank or too long name, another lifetime, or when the
@@ -140,7 +140,7 @@ def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> bool:
 
 
 def api_token_revoke(
-    *, token: ApiToken, by: AbstractBaseUser | None = None, now: datetime | None = None
+    *, token: ApiToken, by: User | None = None, now: datetime | None = None
 ) -> bool:
     """Revoke `token` (its open streams close within seconds). False if it already was."""
     now = now or timezone.now()

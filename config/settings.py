@@ -6,6 +6,7 @@ channels-redis layer; unset means the in-memory layer of a single process.
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -144,29 +145,26 @@ else:
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": os.environ.get(
-                "CHANNEL_LAYER_BACKEND", "streaming.cluster.redis.layer.RedisChannelLayer"
-            ),
-            # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
-            # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout
-            # and the consumer dies with TimeoutError. Give reads room above the block.
-            # redis-py 8 also caps a pool at 100 connections, which many users' managers
-            # publishing at once exceed ("Too many connections"): allow more.
-            "CONFIG": {
-                "hosts": [
-                    redis_driver.options(
-                        address=REDIS_URL,
-                        socket_timeout=30,
-                        max_connections=int(os.environ.get("REDIS_MAX_CONNECTIONS", "2000")),
-                    )
-                ]
-            },
-        }
+    _layer_backend = os.environ.get(
+        "CHANNEL_LAYER_BACKEND", "streaming.cluster.redis.layer.RedisChannelLayer"
+    )
+    # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis
+    # blocks in BZPOPMIN for 5 s: an idle socket's receive then races the timeout
+    # and the consumer dies with TimeoutError. Give reads room above the block.
+    # redis-py 8 also caps a pool at 100 connections, which many users' managers
+    # publishing at once exceed ("Too many connections"): allow more.
+    _layer_config: dict[str, Any] = {
+        "hosts": [
+            redis_driver.options(
+                address=REDIS_URL,
+                socket_timeout=30,
+                max_connections=int(os.environ.get("REDIS_MAX_CONNECTIONS", "2000")),
+            )
+        ]
     }
-    if CHANNEL_LAYERS["default"]["BACKEND"].endswith(".RedisChannelLayer"):
-        CHANNEL_LAYERS["default"]["CONFIG"].update(capacity=1000, group_expiry=86400)
+    if _layer_backend.endswith(".RedisChannelLayer"):
+        _layer_config.update(capacity=1000, group_expiry=86400)
+    CHANNEL_LAYERS = {"default": {"BACKEND": _layer_backend, "CONFIG": _layer_config}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

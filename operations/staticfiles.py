@@ -67,5 +67,5 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
 async def _read_in_thread(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     """A file response's body, read off the event loop (static files are small; as
     Django's own ASGIStaticFilesHandler does)."""
-    for chunk in await sync_to_async(list, thread_sensitive=False)(chunks):
+    for chunk in await sync_to_async(lambda: list(chunks), thread_sensitive=False)():
         yield chunk

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles.finders import BaseFinder
-from django.core.checks import Error
+from django.core.checks import CheckMessage, Error
 from django.core.files.storage import FileSystemStorage
 
 #: package -> (its directory in node_modules, the files served from there)
@@ -43,7 +43,7 @@ class NodeModulesFinder(BaseFinder):
             storage.prefix = f"vendor/{package}"  # type: ignore[attr-defined]
             yield f"vendor/{package}", storage, files
 
-    def check(self, **kwargs: Any) -> list[Error]:
+    def check(self, **kwargs: Any) -> list[CheckMessage]:
         missing = [
             str(node_modules() / directory / name)
             for directory, files in VENDOR_FILES.values()
@@ -60,7 +60,8 @@ class NodeModulesFinder(BaseFinder):
             )
         ]
 
-    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:
+    # Django's finders answer [] for nothing whatever find_all is; its stubs say None
+    def find(self, path: str, find_all: bool = False, **kwargs: Any) -> str | list[str]:  # type: ignore[override]
         find_all = find_all or bool(kwargs.get("all"))
         for prefix, storage, files in self._storages():
             directory, _, name = path.rpartition("/")

@@ -103,7 +103,7 @@ async def stream_health_page(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-async def stream_health_json(request: HttpRequest) -> JsonResponse:
+async def stream_health_json(request: HttpRequest) -> HttpResponse:
     """What the page polls every POLL_MS: the same data as JSON."""
     if (denied := await _staff_check(request, json=True)) is not None:
         return denied

@@ -32,7 +32,7 @@ trap leftovers EXIT
 echo "== ruff format --check"; ruff format --check .
 echo "== ruff check"; ruff check .
 checks() {
-  echo "== mypy (pyproject.toml [tool.mypy]: the contract, stream, cluster, tabs and brokers)"; mypy
+  echo "== mypy (pyproject.toml [tool.mypy]: every package)"; mypy
   echo "== django checks"
   python manage.py check --fail-level WARNING
   python manage.py makemigrations --check --dry-run >/dev/null

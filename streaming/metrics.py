@@ -161,7 +161,7 @@ NEWS_STORE_ERRORS = Counter(
 )
 
 
-def _age(broker_t: int) -> float | None:
+def _age(broker_t: float) -> float | None:
     """Seconds since a broker time (ms); None past the horizon (not a live event)."""
     age = time.time() - broker_t / 1000
     if age < 0:
@@ -195,7 +195,7 @@ def observe_account_stage(frame: Mapping[str, Any], stage: str) -> None:
         ACCOUNT_STAGE_LATENCY.labels(frame["type"], stage).observe(age)
 
 
-def broker_time(frame: Mapping[str, Any]) -> int | None:
+def broker_time(frame: Mapping[str, Any]) -> float | None:
     """The broker time a frame carries (ms): a quotes frame's oldest live quote or greeks
     `t`, an order's or balance's `updated_at`; None for everything else."""
     kind = frame.get("type")

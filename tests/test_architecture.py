@@ -19,6 +19,7 @@ import is still two-way knowledge. The rules:
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -442,3 +443,12 @@ def test_the_size_check_names_a_module_over_the_limit() -> None:
     """On a made-up listing, the 501-line module is named with its size; 500 lines pass."""
     lines = {"streaming/stream/manager.py": 501, "bench/judge.py": 500, "manage.py": 22}
     assert oversized(lines) == ["streaming/stream/manager.py: 501 lines"]
+
+
+def test_mypy_checks_every_app_package() -> None:
+    """pyproject.toml's [tool.mypy] `files` names every top-level app package, so the
+    typed part of the app cannot shrink unnoticed."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    checked = set(config["tool"]["mypy"]["files"])
+    assert {"streaming", "accounts", "operations", "config", "sandbox"} <= checked
+    assert set(APP_PACKAGES) <= checked

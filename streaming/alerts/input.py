@@ -64,7 +64,7 @@ def clean_condition(raw: Any) -> str:
     return raw
 
 
-def clean_level(raw: Any, condition: str) -> Decimal:
+def clean_level(raw: Any, condition: str | None) -> Decimal:
     """A positive, finite level with at most 4 decimals, under the condition's bound."""
     percent = condition in PERCENT_CONDITIONS
     what = "the % move" if percent else "the price"

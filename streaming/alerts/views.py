@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.signed_in import signed_in
 from streaming.alerts import rules as alerts
 from streaming.alerts import store as alert_store
 from streaming.alerts.input import (
@@ -140,7 +141,7 @@ def _utc_text(at_ms: int | None) -> str:
 @login_required
 async def alerts_page(request: HttpRequest) -> HttpResponse:
     """The alerts page: the list server-rendered (with the last known prices), then live."""
-    user = await request.auser()
+    user = signed_in(await request.auser())
     request.user = user
     listing = await database_sync_to_async(_listing)(user.id)
     symbols = sorted({a["symbol"] for a in listing["alerts"] if a["active"]})

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.selectors import broker_link_list
+from accounts.signed_in import signed_in
 from streaming.brokers.bars import TIMEFRAMES, HistoryError, no_market_data
 from streaming.candles.service import (
     SPARK_TF,
@@ -133,7 +134,7 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     """The chart page, server-rendered with the instrument's last known quote, then live.
     A bad symbol or timeframe renders the page with the message (status 400); a kind none
     of the user's links quotes, with the sentence naming the brokers that would."""
-    user = await request.auser()
+    user = signed_in(await request.auser())
     problem = None
     try:
         tf = clean_tf(request.GET.get("tf", DEFAULT_TF))

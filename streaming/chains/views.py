@@ -18,6 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.signed_in import signed_in
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.chains.owner import ask_chain
 from streaming.chains.service import (
@@ -81,7 +82,7 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
     broker failure renders the page with the message (and its status); the stream goes on.
 
     The user's snapshot (the page's stream state) and the chain are asked for at once."""
-    user = await request.auser()
+    user = signed_in(await request.auser())
     request.user = user  # the template's `user` without a database hop
     timings: dict[str, float] = {}
     chain: dict[str, Any] | None = None
@@ -108,6 +109,7 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         }
         snapshot, watchlist = await timed("page", snapshot_for(agents_of(request), user.id))
     else:
+        body: dict[str, Any]
         (snapshot, watchlist), (status, body) = await asyncio.gather(
             timed("page", snapshot_for(agents_of(request), user.id, extra=[query["symbol"]])),
             timed("chain", ask_chain(agents_of(request), user.id, query)),

@@ -150,9 +150,24 @@ class WatchlistFrame(TypedDict):
     version: int
 
 
+class NewsArticle(TypedDict):
+    """One news item (a `news` frame's `items`, an SSE `news` event, `/api/news`)."""
+
+    id: str
+    cursor: int
+    headline: str
+    summary: str
+    author: str
+    source: str
+    url: str
+    symbols: list[str]
+    created_at: int
+    updated_at: int
+
+
 class NewsFrame(TypedDict):
     type: Literal["news"]
-    items: list[dict[str, Any]]
+    items: list[NewsArticle]
     feed: NotRequired[dict[str, str]]
     t: int
 

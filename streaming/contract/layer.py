@@ -111,7 +111,7 @@ class FrameMessage(TypedDict):
     #: The owner's clock: a tab drops quotes older than its snapshot.
     t: int | None
     #: The broker's time, for the latency histograms.
-    broker_t: int | None
+    broker_t: float | None
 
 
 class HeadMessage(TypedDict):

@@ -1,5 +1,6 @@
 """News in the contract (docs/streaming-contract.md "News"): the layer's `news.stored`
-hint, an article as every reader gets it, and the news SSE stream's events."""
+hint and the news SSE stream's events (an article, as every reader gets it, is
+frames.NewsArticle)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,6 @@ class NewsStored(TypedDict):
     type: Literal["news.stored"]
     cursor: int
     symbols: list[str]
-
-
-class NewsArticle(TypedDict):
-    """One news item (a `news` frame's `items`, an SSE `news` event, `/api/news`)."""
-
-    id: str
-    cursor: int
-    headline: str
-    summary: str
-    author: str
-    source: str
-    url: str
-    symbols: list[str]
-    created_at: int
-    updated_at: int
 
 
 class NewsStreamLimits(TypedDict):

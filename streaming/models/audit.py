@@ -16,7 +16,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("the trading audit trail is append-only")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise TypeError("the trading audit trail is append-only")
 
 
@@ -54,7 +54,7 @@ class TradingAudit(models.Model):
             raise TypeError("the trading audit trail is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise TypeError("the trading audit trail is append-only")
 
     def __str__(self) -> str:

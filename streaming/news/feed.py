@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
+from streaming.contract.frames import NewsArticle
 from streaming.models import NewsItem
 from streaming.news import live, store
 from streaming.news.alpaca import AlpacaNewsFeed
@@ -27,7 +28,7 @@ from streaming.stream.listener import QuietHooks
 class NewsSink(Protocol):
     """What the feed reports into (the user's stream manager)."""
 
-    def news_items(self, items: list[dict[str, Any]]) -> None: ...
+    def news_items(self, items: list[NewsArticle]) -> None: ...
 
     def news_status(self, state: str, reason: str) -> None: ...
 

@@ -13,8 +13,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
-from streaming.contract.news import NewsArticle
+from streaming.contract.frames import NewsArticle
 from streaming.models import NewsItem, NewsSymbol
 
 #: Longest lists a reader gets in one call.
@@ -91,7 +92,7 @@ def _upsert_one(article: Article) -> NewsItem | None:
     return None
 
 
-def _for_symbols(symbols: Collection[str] | None):  # type: ignore[no-untyped-def]
+def _for_symbols(symbols: Collection[str] | None) -> QuerySet[NewsItem]:
     rows = NewsItem.objects.all()
     if symbols is not None:
         rows = rows.filter(symbol_rows__symbol__in=list(symbols)).distinct()

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts.signed_in import signed_in
 from streaming.cluster.agents import agents_of
 from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.panel import news_list, news_panel
@@ -38,7 +39,7 @@ async def api_news(request: HttpRequest) -> JsonResponse:
 @login_required
 async def news_page(request: HttpRequest, symbol: str) -> HttpResponse:
     """One symbol's news, live: the page streams the symbol as its own (quotes and news)."""
-    user = await request.auser()
+    user = signed_in(await request.auser())
     try:
         clean = news_symbol(symbol)
     except NewsQueryError as exc:

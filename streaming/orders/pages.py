@@ -82,7 +82,11 @@ async def user_links(user_id: int, snapshot: Mapping[str, Any]) -> UserLinks:
         for number in numbers:
             result.accounts[number] = info
     for acct in snapshot.get("accounts") or []:
-        link = by_id.get(acct.get("link")) if isinstance(acct, dict) else None
+        link = (
+            by_id.get(acct["link"])
+            if isinstance(acct, dict) and isinstance(acct.get("link"), int)
+            else None
+        )
         if link is not None:
             result.accounts.setdefault(str(acct["number"]), link)
     return result

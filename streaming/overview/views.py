@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from accounts.signed_in import signed_in
 from streaming.cluster.agents import agents_of
 from streaming.overview.live_page import live_page_context
 from streaming.overview.service import OverviewError, overview_set
@@ -23,7 +24,7 @@ from streaming.request_body import BodyError, json_body
 @login_required
 async def market(request: HttpRequest) -> HttpResponse:
     """The market overview, server-rendered with the last known quotes, then live."""
-    user = await request.auser()
+    user = signed_in(await request.auser())
     context = await live_page_context(agents_of(request), user.id)
     return await sync_to_async(render)(request, "streaming/market.html", context)
 

@@ -36,6 +36,11 @@ class PushInputError(ValueError):
         self.code = code
         self.message = message
 
+    @property
+    def status(self) -> int:
+        """The HTTP status the refusal answers with: 409 for a full device list, else 400."""
+        return 409 if self.code == "too_many_devices" else 400
+
 
 @dataclass(frozen=True)
 class Subscription:

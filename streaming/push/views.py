@@ -78,8 +78,7 @@ async def api_push_subscriptions(request: HttpRequest) -> HttpResponse:
                 return HttpResponse(status=204)
             return _error("not_found", "No such device of yours.", 404)
     except PushInputError as exc:
-        status = 409 if exc.code == "too_many_devices" else 400
-        return _error(exc.code, exc.message, status)
+        return _error(exc.code, exc.message, exc.status)
     return JsonResponse({"error": "use GET, POST or DELETE"}, status=405)
 
 

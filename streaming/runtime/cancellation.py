@@ -39,17 +39,17 @@ async def wait_for(fut: Awaitable[T], timeout: float | None) -> T:  # noqa: ASYN
 def install_wait_for() -> None:
     """Replace `asyncio.wait_for` on Pythons whose own can lose a cancel (before 3.12)."""
     if sys.version_info < (3, 12):
-        asyncio.wait_for = wait_for
-        asyncio.tasks.wait_for = wait_for  # type: ignore[attr-defined]
+        setattr(asyncio, "wait_for", wait_for)  # noqa: B010 (typeshed types 3.12's wider signature)
+        setattr(asyncio.tasks, "wait_for", wait_for)  # noqa: B010
 
 
 def await_chain(task: asyncio.Task) -> str:
     """Where a task waits, outermost first (`file:line function <- ...`): logged for a task
     that outlived a cancel, so the operator sees what held it."""
-    steps = []
+    steps: list[str] = []
     frame_of = ("cr_frame", "gi_frame", "ag_frame")
     awaited_of = ("cr_await", "gi_yieldfrom", "ag_await")
-    current = task.get_coro()
+    current: object = task.get_coro()
     while current is not None and len(steps) < 40:
         frame = next((getattr(current, a) for a in frame_of if getattr(current, a, None)), None)
         if frame is not None:

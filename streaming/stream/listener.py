@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from streaming.contract.frames import NewsArticle
 from streaming.contract.layer import CandleHistory
 from streaming.contract.risk import Metrics
 from streaming.stream.state import UserState
@@ -49,7 +50,7 @@ class StreamHost(Protocol):
         """A numbered account frame, returning once it is in the event log."""
         ...
 
-    def news_items(self, items: list[dict[str, Any]]) -> None:
+    def news_items(self, items: list[NewsArticle]) -> None:
         """Stored articles (the contract's news items) for the user's tabs."""
         ...
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from streaming.brokers.base import BrokerAdapter, SupportsMarketMetrics
 from streaming.brokers.values import now_ms
-from streaming.contract.frames import MetricsFrame, NewsFrame
+from streaming.contract.frames import MetricsFrame, NewsArticle, NewsFrame
 from streaming.contract.layer import CandleHistory
 from streaming.contract.risk import Metrics
 from streaming.stream.history import candle_history
@@ -34,7 +34,7 @@ class ListenerServices:
     _outbox: Outbox
 
     # -- news (a news listener reports here: news/feed.py) ----------------------------------
-    def news_items(self, items: list[dict[str, Any]]) -> None:
+    def news_items(self, items: list[NewsArticle]) -> None:
         """Stored articles (the contract's news items) for the user's tabs."""
         frame: NewsFrame = {"type": "news", "items": items, "t": now_ms()}
         self._outbox.put(frame)

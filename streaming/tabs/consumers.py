@@ -9,9 +9,11 @@ Everything the contract promises the tab is its `TabSession` (tabs/session.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
@@ -90,11 +92,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         return probe_of(self.scope).taken()
 
     async def end(self, code: int) -> None:
-        try:
+        with contextlib.suppress(Disconnected):  # the client was already gone
             await self.close(code=code)
-        except Exception as exc:  # the client was already gone
-            if type(exc).__name__ != "Disconnected":
-                raise
         if code == CLOSE_TOO_SLOW:
             # the close frame waits behind the backlog; a client that never reads it
             # must not keep that memory
@@ -173,8 +172,5 @@ class StreamConsumer(AsyncWebsocketConsumer):
     ) -> None:
         """A frame racing the client's close is dropped quietly: the disconnect handler
         runs next (daphne/autobahn raise `Disconnected` for it, which is not an error)."""
-        try:
+        with contextlib.suppress(Disconnected):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
-        except Exception as exc:
-            if type(exc).__name__ != "Disconnected":
-                raise

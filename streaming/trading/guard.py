@@ -9,7 +9,7 @@ gets the user, so it never asks for it again.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from streaming.runtime.ratelimit import rate_hit
 from streaming.tabs.origin import origin_allowed
 
-TradingView = Callable[..., Awaitable[HttpResponse]]
+TradingView = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

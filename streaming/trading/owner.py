@@ -263,7 +263,7 @@ async def _preview(
 def _preview_failed(manager: UserStreamManager, exc: Exception) -> Answer:
     """A dry run that failed, in words: the broker's refusal, its silence, or the error."""
     if isinstance(exc, OrderRefused):
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+        return _refused(exc.status, exc.code, str(exc), said=exc.said)
     log.warning("user %s: preview failed: %r", manager.user_id, exc, exc_info=exc)
     if unanswered(exc):
         return _refused(504, "timeout", "The broker did not answer the preview; try again.")
@@ -362,7 +362,7 @@ async def _sent(call: Awaitable[PlaceResult]) -> Answer:
     try:
         result = await call
     except OrderRefused as exc:
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+        return _refused(exc.status, exc.code, str(exc), said=exc.said)
     return _placed(result)
 
 
@@ -406,7 +406,7 @@ async def _manage(adapter: SupportsOrders, op: str, request: Message) -> Answer:
                 return _refused(404, "not_found", "The broker has no such order.")
             return _placed(found, reconciled=True)
     except OrderRefused as exc:
-        return _refused(404 if exc.code == "not_found" else 400, exc.code, str(exc), said=exc.said)
+        return _refused(exc.status, exc.code, str(exc), said=exc.said)
     except Exception as exc:
         log.warning("order %s at link %s failed: %r", op, request.get("link"), exc)
         return _refused(504, "timeout", "The broker did not answer; try again.")

@@ -30,6 +30,7 @@ from accounts.notification_settings import (
     notification_settings_get,
     notification_settings_update,
 )
+from accounts.signed_in import signed_in
 from accounts.tokens import ApiTokenError, api_token_create, api_token_list, api_token_revoke
 from streaming.request_body import BodyError, json_body
 
@@ -46,7 +47,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 new_token = api_token_create(
-                    user=request.user,
+                    user=signed_in(request.user),
                     name=form.cleaned_data["name"],
                     lifetime_days=form.cleaned_data["lifetime_days"],
                 )
@@ -57,7 +58,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     else:
         form = ApiTokenCreateForm()
     now = timezone.now()
-    tokens = [(token, token.state_at(now)) for token in api_token_list(user_id=request.user.pk)]
+    tokens = [
+        (token, token.state_at(now)) for token in api_token_list(user_id=signed_in(request.user).pk)
+    ]
     response = render(
         request,
         "accounts/api_tokens.html",
@@ -72,8 +75,8 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of the user's own tokens (another user's: 404)."""
-    token = get_object_or_404(ApiToken, pk=token_id, user_id=request.user.pk)
-    if api_token_revoke(token=token, by=request.user):
+    token = get_object_or_404(ApiToken, pk=token_id, user_id=signed_in(request.user).pk)
+    if api_token_revoke(token=token, by=signed_in(request.user)):
         messages.success(request, f"“{token.name}” is revoked; its open streams close now.")
     return redirect("api-tokens")
 
@@ -137,13 +140,13 @@ def display_settings(request: HttpRequest) -> HttpResponse:
             "time_zone": request.POST.get("time_zone", ""),
         }
         try:
-            display_preferences_update(user_id=request.user.pk, changes=changes)
+            display_preferences_update(user_id=signed_in(request.user).pk, changes=changes)
         except DisplayPreferencesError as exc:
             error = str(exc)
         else:
             messages.success(request, "Display preferences saved.")
             return redirect("display-settings")
-    prefs = display_preferences_get(user_id=request.user.pk)
+    prefs = display_preferences_get(user_id=signed_in(request.user).pk)
     return render(
         request,
         "accounts/display_settings.html",

@@ -201,6 +201,11 @@ class OrderRefused(Exception):
         self.code = code
         self.said = said or {}
 
+    @property
+    def status(self) -> int:
+        """The HTTP status the refusal answers with: 404 for what does not exist, else 400."""
+        return 404 if self.code == "not_found" else 400
+
 
 @runtime_checkable
 class SupportsOrders(Protocol):

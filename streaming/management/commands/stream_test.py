@@ -19,6 +19,7 @@ import asyncio
 import getpass
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -137,7 +138,7 @@ class Printer:
     def line(self, text: str) -> None:
         self.command.stdout.write(f"{time.strftime('%H:%M:%S')} {text}")
 
-    async def __call__(self, frame: dict[str, Any], text: str) -> None:
+    async def __call__(self, frame: Mapping[str, Any], text: str) -> None:
         kind = frame["type"]
         self.counts[kind] = self.counts.get(kind, 0) + 1
         sim = (

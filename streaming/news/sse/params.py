@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from streaming import validation
+from streaming.contract.frames import Rejection
 
 #: `?symbols=` longer than this many bytes is refused before it is split (200 symbols
 #: of at most 32 characters and their commas).
@@ -35,13 +36,13 @@ class Params:
     """A stream request's parameters, checked (symbols None: the watchlist)."""
 
     symbols: list[str] | None
-    rejected: list[dict[str, str]]
+    rejected: list[Rejection]
     after: int | None
     backlog: int
     duration: int | None
 
 
-def parse_symbols(raw: str) -> tuple[list[str], list[dict[str, str]]]:
+def parse_symbols(raw: str) -> tuple[list[str], list[Rejection]]:
     """`A,B,…` → (accepted, sorted; rejected with reasons). Over 200 symbols or
     `MAX_SYMBOLS_BYTES` is refused whole, before anything is split."""
     if len(raw) > MAX_SYMBOLS_BYTES:
@@ -58,7 +59,7 @@ def parse_symbols(raw: str) -> tuple[list[str], list[dict[str, str]]]:
             f"('symbols' has {len(parts)})",
         )
     accepted: set[str] = set()
-    rejected: list[dict[str, str]] = []
+    rejected: list[Rejection] = []
     for part in parts:
         symbol = validation.normalize_symbol(part)
         if symbol is None:
@@ -77,7 +78,8 @@ def _number(raw: str, name: str, code: str, low: int, high: int) -> int:
 def parse_params(query: Any, last_event_id: str | None) -> Params:
     """The query (`symbols`, `after`, `backlog`, `duration`) and `Last-Event-ID` (which
     wins over `after`: a browser's reconnect sends it with the original URL)."""
-    symbols, rejected = None, []
+    symbols: list[str] | None = None
+    rejected: list[Rejection] = []
     if query.get("symbols") is not None:
         symbols, rejected = parse_symbols(query["symbols"])
         if not symbols:

@@ -11,6 +11,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from streaming import metrics, validation
@@ -103,7 +104,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         symbols=symbols,
         session_key=None if token is not None else request.session.session_key,
         token_id=token.pk if token is not None else None,
-        probe=probe_of(request.scope),
+        probe=probe_of(request.scope if isinstance(request, ASGIRequest) else {}),
         agents=agents_of(request),
     )
     body = stream.body(connected, cursor, connected["backlog"], params.duration or maximum)
