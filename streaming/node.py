@@ -36,6 +36,14 @@ from streaming.tabs.slow_client import TakenWatch
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
+    from streaming.trading.owner import OrderDesk
+
+
+def _order_desk() -> OrderDesk:
+    from streaming.trading.owner import OrderDesk  # the trading models load with the apps
+
+    return OrderDesk()
+
 
 @dataclass
 class Node:
@@ -52,6 +60,8 @@ class Node:
     news: NewsHub = field(default_factory=lambda: _hub.hub)
     #: Web Push's sender (the outbox's reader).
     push: PushSender = field(default_factory=lambda: _sender.sender)
+    #: The owner's order entry: what it places at most once per ticket.
+    orders: OrderDesk = field(default_factory=_order_desk)
     #: How long the server's long-lived objects live (the freezing collector's counts).
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     #: A server process's collector (`freeze_heap`), counting `lifetimes`.
@@ -73,7 +83,6 @@ class Node:
         from streaming.contract.layer import ToOwner
         from streaming.risk.limits.owner import answer_limits_changed
         from streaming.risk.pnl.owner import answer_balance_history
-        from streaming.trading.owner import answer_order
         from streaming.watched import watched
         from streaming.wiring import build_manager
 
@@ -87,7 +96,7 @@ class Node:
         handlers.register(ToOwner.CANDLES_REQUEST, answer_history)
         handlers.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
         handlers.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
-        handlers.register(ToOwner.ORDER_REQUEST, answer_order)
+        handlers.register(ToOwner.ORDER_REQUEST, self.orders.answer)
 
     def freeze_heap(self) -> None:
         """A server process's full collections skip what survived the last one, counting

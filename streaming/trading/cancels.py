@@ -18,7 +18,7 @@ from accounts.models import BrokerLink
 from accounts.selectors import broker_link_list
 from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToOwner
-from streaming.contract.trading import OrderCall
+from streaming.contract.trading import CancelAllCall, CancelCall
 from streaming.trading.access import link_title, trading_link
 from streaming.trading.audit import audit_record
 from streaming.trading.grant import trading_disable, trading_state
@@ -44,7 +44,7 @@ async def cancel_one(
         return 404, {"error": "No such broker link is linked to you.", "code": "not_found"}
     if account and account not in (link.account_numbers or []):
         return 404, {"error": f"No account {account} is linked to you.", "code": "not_found"}
-    call: OrderCall = {
+    call: CancelCall = {
         "type": ToOwner.ORDER_REQUEST,
         "op": "cancel",
         "link": link.id,
@@ -52,7 +52,8 @@ async def cancel_one(
         "accounts": list(link.account_numbers or []),
         "order_id": order_id,
     }
-    status, answer = await ask_order(agents, user_id, call)
+    reply = await ask_order(agents, user_id, call)
+    status, answer = reply.status, reply.body
     said = {
         "status": answer.get("status"),
         "code": answer.get("code"),
@@ -85,14 +86,15 @@ async def _sweep(
 ) -> dict[str, Any]:
     """One result: every working order of `account` (None: every account of the link)."""
     accounts = [account] if account else list(link.account_numbers or [])
-    call: OrderCall = {
+    call: CancelAllCall = {
         "type": ToOwner.ORDER_REQUEST,
         "op": "cancel_all",
         "link": link.id,
         "account": account,
         "accounts": accounts,
     }
-    status, answer = await ask_order(agents, user_id, call)
+    reply = await ask_order(agents, user_id, call)
+    status, answer = reply.status, reply.body
     result: dict[str, Any] = {
         "link": link.id,
         "broker": link.broker,

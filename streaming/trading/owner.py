@@ -1,7 +1,7 @@
 """How trading reaches the user's stream owner: one question, `order.request`.
 
 The owner holds the broker sessions, so every order-entry step runs there
-(`answer_order`, registered for `ToOwner.ORDER_REQUEST` in streaming/apps.py): find the
+(`OrderDesk.answer`, registered for `ToOwner.ORDER_REQUEST` by streaming/node.py): find the
 link's adapter, attach the live quote, hold a place to the preview's quote band, and place
 at most once — a place asked again while one is in flight joins it, a finished one is
 answered from memory, and a ticket claimed before (`reconcile`) is looked up at the
@@ -14,9 +14,9 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 import orjson
 from django.conf import settings
@@ -33,7 +33,13 @@ from streaming.brokers.orders.entry import (
 )
 from streaming.cluster.agents import PAGE_OWNER_WAIT, Agents
 from streaming.contract.layer import ToTab
-from streaming.contract.trading import OrderCall, OrderReply
+from streaming.contract.trading import (
+    EntryStep,
+    ManageStep,
+    OrderCall,
+    OrderReply,
+    OrderStep,
+)
 from streaming.trading import price_guard
 from streaming.trading.broker_rules import check_linked_supported, check_supported
 from streaming.trading.input import OrderInputError, TicketLinked, TicketOrder, parse_ticket
@@ -61,55 +67,108 @@ QUOTE_WAIT = 2.0
 #: Finished places remembered per process (a re-asked place answers from here).
 REMEMBERED = 2000
 
-Answer = tuple[int, dict[str, Any]]
 
-_in_flight: dict[str, asyncio.Future[Answer]] = {}
-_finished: OrderedDict[str, Answer] = OrderedDict()
+@dataclass(frozen=True)
+class Answer:
+    """An order step's answer: its HTTP status and its JSON body (the contract's)."""
+
+    status: int
+    body: Mapping[str, Any]
 
 
-def reset() -> None:
-    """A fresh start for the next test (futures belong to a test's event loop)."""
-    _in_flight.clear()
-    _finished.clear()
+#: The steps that place (never asked again on silence: a lost answer is reconciled).
+PLACING: frozenset[OrderStep] = frozenset({"place", "replace"})
 
 
 async def ask_order(agents: Agents, user_id: int, call: OrderCall) -> Answer:
-    """One order-entry step at the user's owner: (HTTP status, body); 504 `timeout` when
-    nobody answered (for a place: the outcome is unknown, reconciled later)."""
-    places = call["op"] in ("place", "replace")
+    """One order-entry step at the user's owner; 504 `timeout` when nobody answered (for
+    a place: the outcome is unknown, reconciled later)."""
+    places = call["op"] in PLACING
     within = PLACE_WAIT if places else ORDER_WAIT
     reask = within if places else ORDER_REASK
     reply = await agents.ask_owner(user_id, call, within=within, reask=reask)
     if reply is None:
-        return 504, {"error": "The stream did not answer in time; try again.", "code": "timeout"}
-    return int(reply["status"]), orjson.loads(reply["text"])
+        return _refused(504, "timeout", "The stream did not answer in time; try again.")
+    return Answer(int(reply["status"]), orjson.loads(reply["text"]))
 
 
 def _refused(status: int, code: str, message: str, **extra: Any) -> Answer:
-    return status, {"error": message, "code": code, **extra}
+    return Answer(status, {"error": message, "code": code, **extra})
 
 
 def _placed(result: PlaceResult, *, reconciled: bool = False) -> Answer:
-    return 200, {
-        "order_id": str(result.order_id),
-        "status": result.status,
-        "said": result.said,
-        "reconciled": reconciled,
-    }
+    return Answer(
+        200,
+        {
+            "order_id": str(result.order_id),
+            "status": result.status,
+            "said": result.said,
+            "reconciled": reconciled,
+        },
+    )
 
 
-async def answer_order(manager: UserStreamManager, request: Message, left: float) -> OrderReply:
-    """The owner's side of `order.request` (a just-started manager gets a moment first)."""
-    await manager.wait_ready(within=min(left, PAGE_OWNER_WAIT))
-    try:
-        status, body = await _answer(manager, request)
-    except Exception:
-        log.exception("user %s: order request failed", manager.user_id)
-        status, body = _refused(500, "server_error", "The order step failed on the server.")
-    return {"type": ToTab.ORDER_REPLY, "status": status, "text": orjson.dumps(body).decode()}
+class PlaceOnce:
+    """Places at most once per key in this process: a second ask while one runs joins it;
+    one after it finished gets its answer. An unknown outcome (504) is not remembered: the
+    next ask reconciles at the broker."""
+
+    def __init__(self, remembered: int = REMEMBERED) -> None:
+        self.remembered = remembered
+        self._in_flight: dict[str, asyncio.Future[Answer]] = {}
+        self._finished: OrderedDict[str, Answer] = OrderedDict()
+
+    async def __call__(self, key: str, place: Callable[[], Awaitable[Answer]]) -> Answer:
+        if key in self._finished:
+            return self._finished[key]
+        running = self._in_flight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            answer = await place()
+        except BaseException as exc:
+            answer = _refused(504, "unknown", "The broker's answer was lost; the order is checked.")
+            future.set_result(answer)
+            if not isinstance(exc, Exception):
+                raise
+            log.warning("place %s failed: %r", key, exc)
+            return answer
+        finally:
+            self._in_flight.pop(key, None)
+        future.set_result(answer)
+        if answer.status != 504:
+            self._finished[key] = answer
+            while len(self._finished) > self.remembered:
+                self._finished.popitem(last=False)
+        return answer
 
 
-async def _answer(manager: UserStreamManager, request: Message) -> Answer:
+class OrderDesk:
+    """The owner's order entry in this process (the node's: streaming/node.py): answers
+    `order.request`, placing at most once per ticket."""
+
+    def __init__(self) -> None:
+        self.places = PlaceOnce()
+
+    async def answer(self, manager: UserStreamManager, request: Message, left: float) -> OrderReply:
+        """The owner's side of `order.request` (a just-started manager gets a moment
+        first)."""
+        await manager.wait_ready(within=min(left, PAGE_OWNER_WAIT))
+        try:
+            answer = await _answer(manager, request, self.places)
+        except Exception:
+            log.exception("user %s: order request failed", manager.user_id)
+            answer = _refused(500, "server_error", "The order step failed on the server.")
+        text = orjson.dumps(dict(answer.body)).decode()
+        return {"type": ToTab.ORDER_REPLY, "status": answer.status, "text": text}
+
+
+_ENTRY_STEPS: frozenset[str] = frozenset(get_args(EntryStep))
+
+
+async def _answer(manager: UserStreamManager, request: Message, places: PlaceOnce) -> Answer:
     link_id = int(request.get("link") or 0)
     adapter = manager.adapters.get(link_id)
     if adapter is None:
@@ -117,7 +176,8 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
     if not isinstance(adapter, SupportsOrders):
         return _refused(400, "unsupported", "This broker link does not take orders here yet.")
     op = str(request.get("op"))
-    if op in ("cancel", "working", "cancel_all", "find"):
+    manage = _MANAGE.get(op)
+    if manage is not None:
         if op == "cancel" and not request.get("account"):
             account = order_account(manager, link_id, request.get("order_id"))
             accounts = list(request.get("accounts") or [])
@@ -130,7 +190,10 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
                     f"Order {request.get('order_id')} is not in the stream yet; name its account.",
                 )
             request = {**request, "account": account}
-        return await _manage(adapter, op, request)
+        return await _managed(adapter, op, request, manage)
+    if op not in _ENTRY_STEPS:
+        return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+    step = cast(EntryStep, op)
     broker = manager.links[link_id].broker
     try:
         ticket = parse_ticket(request.get("order"), manager.state.instrument_book().resolve)
@@ -141,7 +204,7 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
     except OrderInputError as exc:
         return _refused(400, exc.code, exc.message)
     if isinstance(ticket, TicketLinked):
-        return await _answer_linked(manager, adapter, op, ticket, request)
+        return await _answer_linked(manager, adapter, step, ticket, request, places)
     order = ticket.order
     quote = await _live_quote(manager, order)
     order = replace(
@@ -152,27 +215,24 @@ async def _answer(manager: UserStreamManager, request: Message) -> Answer:
     verdict = _guard(manager, (order,))
     if verdict.refused is not None:
         return _refused(409, "stale_quote", verdict.refused)
-    if op == "preview":
+    if step == "preview":
         return await _preview(manager, adapter, replace(ticket, order=order), quote, verdict)
-    if op in ("place", "replace"):
-        if quote_moved(order, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
-            return _refused(
-                409, "quote_moved", "The quote moved since the preview; preview the order again."
-            )
-        key = f"{manager.user_id}:{order.client_order_id}"
-        if op == "replace":
-            replaces = str(request.get("order_id") or ticket.replaces or "")
-            return await once(key, lambda: _place(adapter, order, request, replaces))
-        return await once(key, lambda: _place(adapter, order, request, None))
-    return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+    if quote_moved(order, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
+        return _refused(
+            409, "quote_moved", "The quote moved since the preview; preview the order again."
+        )
+    key = f"{manager.user_id}:{order.client_order_id}"
+    replaces = str(request.get("order_id") or ticket.replaces or "") if step == "replace" else None
+    return await places(key, lambda: _place(adapter, order, request, replaces))
 
 
 async def _answer_linked(
     manager: UserStreamManager,
     adapter: SupportsOrders,
-    op: str,
+    step: EntryStep,
     ticket: TicketLinked,
     request: Message,
+    places: PlaceOnce,
 ) -> Answer:
     """A linked order's preview or place: every member tagged with the group's client
     order id and priced at the first member's live quote (one symbol)."""
@@ -192,7 +252,7 @@ async def _answer_linked(
     verdict = _guard(manager, group.members)
     if verdict.refused is not None:
         return _refused(409, "stale_quote", verdict.refused)
-    if op == "preview":
+    if step == "preview":
         try:
             result = await adapter.preview_linked(group)
         except Exception as exc:
@@ -200,18 +260,16 @@ async def _answer_linked(
         shown = replace(ticket, group=group)
         words = describe_linked(group, result)
         return _previewed(manager, shown, group.first, group.members, quote, result, verdict, words)
-    if op == "place":
-        if quote_moved(group.first, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
-            return _refused(
-                409, "quote_moved", "The quote moved since the preview; preview the order again."
-            )
-        key = f"{manager.user_id}:{cid}"
-        return await once(key, lambda: _place_linked(adapter, group, request))
-    if op == "replace":
+    if step == "replace":
         return _refused(
             400, "unsupported", "A linked order is not replaced: cancel it and place a new one."
         )
-    return _refused(400, "bad_order", f"Unknown order step {op!r}.")
+    if quote_moved(group.first, request.get("quote"), quote, settings.TRADING_QUOTE_BAND):
+        return _refused(
+            409, "quote_moved", "The quote moved since the preview; preview the order again."
+        )
+    key = f"{manager.user_id}:{cid}"
+    return await places(key, lambda: _place_linked(adapter, group, request))
 
 
 def order_account(manager: UserStreamManager, link_id: int, order_id: Any) -> str:
@@ -289,54 +347,29 @@ def _previewed(
     warnings = [*result.warnings, *verdict.warnings, *at_once]
     amounts = [notional(m, manager.state.quotes) for m in members]
     amount = None if any(a is None for a in amounts) else max(a for a in amounts if a is not None)
-    return 200, {
-        "order": order_json(ticket),
-        "words": words,
-        "checks": result.checks,
-        "effect": {
-            "cost": result.cost,
-            "fees": result.fees,
-            "buying_power_before": result.buying_power_before,
-            "buying_power_after": result.buying_power_after,
-            "margin_change": result.margin_change,
+    return Answer(
+        200,
+        {
+            "order": order_json(ticket),
+            "words": words,
+            "checks": result.checks,
+            "effect": {
+                "cost": result.cost,
+                "fees": result.fees,
+                "buying_power_before": result.buying_power_before,
+                "buying_power_after": result.buying_power_after,
+                "margin_change": result.margin_change,
+            },
+            "warnings": warnings,
+            "second_confirm": " ".join([*verdict.confirm, *at_once]) or None,
+            "quote": quote,
+            "reference_price": None
+            if first.reference_price is None
+            else str(first.reference_price),
+            "notional": None if amount is None else str(amount),
+            "said": result.said,
         },
-        "warnings": warnings,
-        "second_confirm": " ".join([*verdict.confirm, *at_once]) or None,
-        "quote": quote,
-        "reference_price": None if first.reference_price is None else str(first.reference_price),
-        "notional": None if amount is None else str(amount),
-        "said": result.said,
-    }
-
-
-async def once(key: str, place: Callable[[], Awaitable[Answer]]) -> Answer:
-    """Run `place` at most once per key in this process: a second ask while it runs
-    joins it; one after it finished gets its answer. An unknown outcome (504) is not
-    remembered: the next ask reconciles at the broker."""
-    if key in _finished:
-        return _finished[key]
-    running = _in_flight.get(key)
-    if running is not None:
-        return await asyncio.shield(running)
-    future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-    _in_flight[key] = future
-    try:
-        answer = await place()
-    except BaseException as exc:
-        answer = _refused(504, "unknown", "The broker's answer was lost; the order is checked.")
-        future.set_result(answer)
-        if not isinstance(exc, Exception):
-            raise
-        log.warning("place %s failed: %r", key, exc)
-        return answer
-    finally:
-        _in_flight.pop(key, None)
-    future.set_result(answer)
-    if answer[0] != 504:
-        _finished[key] = answer
-        while len(_finished) > REMEMBERED:
-            _finished.popitem(last=False)
-    return answer
+    )
 
 
 async def _reconciled(
@@ -386,32 +419,51 @@ async def _place_linked(adapter: SupportsOrders, group: LinkedOrder, request: Me
     return await _sent(adapter.place_linked(group))
 
 
-async def _manage(adapter: SupportsOrders, op: str, request: Message) -> Answer:
+async def _cancel(adapter: SupportsOrders, account: str, request: Message) -> Answer:
+    result = await adapter.cancel_order(account, str(request.get("order_id") or ""))
+    return Answer(
+        200, {"order_id": str(result.order_id), "status": result.status, "said": result.said}
+    )
+
+
+async def _working(adapter: SupportsOrders, account: str, request: Message) -> Answer:
+    return Answer(200, {"order_ids": [str(i) for i in await adapter.working_orders(account)]})
+
+
+async def _find(adapter: SupportsOrders, account: str, request: Message) -> Answer:
+    found = await adapter.find_order(account, str(request.get("client_order_id") or ""))
+    if found is None:
+        return _refused(404, "not_found", "The broker has no such order.")
+    return _placed(found, reconciled=True)
+
+
+async def _cancel_all(adapter: SupportsOrders, account: str, request: Message) -> Answer:
+    accounts = list(request.get("accounts") or ([account] if account else []))
+    return Answer(200, await cancel_every(adapter, accounts))
+
+
+Manage = Callable[[SupportsOrders, str, "Message"], Awaitable[Answer]]
+#: The steps that manage what the broker holds, each by its own function.
+_MANAGE: dict[str, Manage] = {
+    "cancel": _cancel,
+    "working": _working,
+    "cancel_all": _cancel_all,
+    "find": _find,
+}
+assert set(_MANAGE) == set(get_args(ManageStep)), "a managing step without its function"
+
+
+async def _managed(adapter: SupportsOrders, op: str, request: Message, manage: Manage) -> Answer:
     """Cancels, the working-order list and a lookup by client order id: no quote, no
     band, no second factor."""
     account = str(request.get("account") or "")
     try:
-        if op == "cancel":
-            result = await adapter.cancel_order(account, str(request.get("order_id") or ""))
-            return 200, {
-                "order_id": str(result.order_id),
-                "status": result.status,
-                "said": result.said,
-            }
-        if op == "working":
-            return 200, {"order_ids": [str(i) for i in await adapter.working_orders(account)]}
-        if op == "find":
-            found = await adapter.find_order(account, str(request.get("client_order_id") or ""))
-            if found is None:
-                return _refused(404, "not_found", "The broker has no such order.")
-            return _placed(found, reconciled=True)
+        return await manage(adapter, account, request)
     except OrderRefused as exc:
         return _refused(exc.status, exc.code, str(exc), said=exc.said)
     except Exception as exc:
         log.warning("order %s at link %s failed: %r", op, request.get("link"), exc)
         return _refused(504, "timeout", "The broker did not answer; try again.")
-    accounts = list(request.get("accounts") or ([account] if account else []))
-    return 200, await cancel_every(adapter, accounts)
 
 
 async def cancel_every(adapter: SupportsOrders, accounts: list[str]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts.models import BrokerLink
 from streaming.cluster.agents import Agents
 from streaming.contract.layer import ToOwner
-from streaming.contract.trading import OrderCall
+from streaming.contract.trading import EntryCall, FindCall
 from streaming.models import TradeTicket
 from streaming.trading import claim as claims
 from streaming.trading.access import Refusal, may_place, order_limits, trading_link
@@ -122,13 +122,14 @@ async def preview_order(
             user_id, ticket_order.link, account, request, *_refused(found)
         )
     link = found
-    call: OrderCall = {
+    call: EntryCall = {
         "type": ToOwner.ORDER_REQUEST,
         "op": "preview",
         "link": link.id,
         "order": order_json(ticket_order),
     }
-    status, answer = await ask_order(agents, user_id, call)
+    reply = await ask_order(agents, user_id, call)
+    status, answer = reply.status, reply.body
     if status != 200:
         return await _preview_refused(user_id, link.id, account, request, status, answer)
     # the order as the owner resolved it against the user's holdings, and its words
@@ -335,20 +336,32 @@ async def _follow(
         ticket = await db(claims.fresh)(ticket)
 
 
-def _call(ticket: TradeTicket, op: str, **extra: Any) -> OrderCall:
-    call: OrderCall = {
+def _place_call(ticket: TradeTicket, *, reconcile: bool) -> EntryCall:
+    """The claimed ticket's place (or replace, of the order it replaces)."""
+    call: EntryCall = {
         "type": ToOwner.ORDER_REQUEST,
-        "op": op,
+        "op": "replace" if ticket.replaces else "place",
         "link": ticket.link_id,
         "account": ticket.account,
         "order": ticket.order,
         "client_order_id": ticket.client_order_id,
         "quote": (ticket.preview or {}).get("quote"),
+        "reconcile": reconcile,
     }
     if ticket.replaces:
         call["order_id"] = ticket.replaces
-    call.update(extra)  # type: ignore[typeddict-item]
     return call
+
+
+def _find_call(ticket: TradeTicket) -> FindCall:
+    """What the broker holds under the ticket's client order id."""
+    return {
+        "type": ToOwner.ORDER_REQUEST,
+        "op": "find",
+        "link": ticket.link_id,
+        "account": ticket.account,
+        "client_order_id": ticket.client_order_id,
+    }
 
 
 async def _place(
@@ -356,8 +369,8 @@ async def _place(
 ) -> Answer:
     """The owner places the claimed ticket (reconciling first after a lost answer); the
     outcome is stored and audited."""
-    op = "replace" if ticket.replaces else "place"
-    status, answer = await ask_order(agents, ticket.user_id, _call(ticket, op, reconcile=reconcile))
+    reply = await ask_order(agents, ticket.user_id, _place_call(ticket, reconcile=reconcile))
+    status, answer = reply.status, reply.body
     await _settle(ticket, status, answer, request)
     return _outcome(await database_sync_to_async(claims.fresh)(ticket), first=status == 200)
 
@@ -403,7 +416,8 @@ async def ticket_status(
         return 404, {"error": "No such ticket.", "code": "not_found"}
     key = ticket.idempotency_key
     if key and claims.stale(ticket) and await db(claims.reclaim)(ticket, key):
-        status, answer = await ask_order(agents, user_id, _call(ticket, "find"))
+        reply = await ask_order(agents, user_id, _find_call(ticket))
+        status, answer = reply.status, reply.body
         if status == 200:
             await _settle(ticket, status, answer, request)
         else:

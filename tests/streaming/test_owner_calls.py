@@ -153,11 +153,13 @@ async def test_a_failed_preview_says_why_unless_the_broker_did_not_answer() -> N
     ticket = TicketOrder(link=1, order=order)
     for unanswered in (TimeoutError(), httpx.ReadTimeout("slow"), httpx.ConnectError("refused")):
         failing = _FailingPreview(unanswered)
-        status, body = await owner._preview(manager, failing, ticket, None, Verdict())
+        answer = await owner._preview(manager, failing, ticket, None, Verdict())
+        status, body = answer.status, answer.body
         assert (status, body["code"]) == (504, "timeout"), unanswered
         assert body["error"] == "The broker did not answer the preview; try again."
     failed = ValueError("1 validation error for PlacedOrder: status")
-    status, body = await owner._preview(manager, _FailingPreview(failed), ticket, None, Verdict())
+    answer = await owner._preview(manager, _FailingPreview(failed), ticket, None, Verdict())
+    status, body = answer.status, answer.body
     assert (status, body["code"]) == (502, "broker_error")
     assert body["error"].startswith("The preview failed: ")
     assert "validation error" in body["error"]

@@ -427,20 +427,25 @@ async def test_an_adapter_without_orders_is_unsupported(agents, user, link, owne
 async def test_the_owner_places_once_per_client_order_id():
     calls = 0
     gate = asyncio.Event()
+    placed = order_owner.Answer(200, {"order_id": "1"})
 
-    async def place() -> tuple[int, dict[str, Any]]:
+    async def place() -> order_owner.Answer:
         nonlocal calls
         calls += 1
         await gate.wait()
-        return 200, {"order_id": "1"}
+        return placed
 
-    first = asyncio.create_task(order_owner.once("7:sd-x", place))
-    second = asyncio.create_task(order_owner.once("7:sd-x", place))
-    await wait_until(lambda: "7:sd-x" in order_owner._in_flight, within=2)
+    once = order_owner.PlaceOnce()
+    first = asyncio.create_task(once("7:sd-x", place))
+    second = asyncio.create_task(once("7:sd-x", place))
+    await wait_until(lambda: "7:sd-x" in once._in_flight, within=2)
     gate.set()
-    assert await first == await second == (200, {"order_id": "1"})
-    assert await order_owner.once("7:sd-x", place) == (200, {"order_id": "1"})
+    assert await first == await second == placed
+    assert await once("7:sd-x", place) == placed
     assert calls == 1
+    # another process (or test) has its own: it places
+    assert await order_owner.PlaceOnce()("7:sd-x", place) == placed
+    assert calls == 2
 
 
 # -- linked orders -----------------------------------------------------------------------

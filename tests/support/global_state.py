@@ -17,7 +17,6 @@ RESETS: list[str] = [
     "streaming.news.hub:reset",
     "streaming.brokers.rate_limit:reset",
     "streaming.brokers.market_data_cache:reset",
-    "streaming.trading.owner:reset",
 ]
 
 
