@@ -24,7 +24,6 @@ from django.apps import apps
 from django.utils.decorators import sync_and_async_middleware
 
 from streaming.cluster.agents import Agents
-from streaming.news import hub as _hub
 from streaming.news.hub import NewsHub
 from streaming.push import sender as _sender
 from streaming.push.sender import PushSender
@@ -49,7 +48,7 @@ class Node:
     taken_watch: TakenWatch = field(default_factory=TakenWatch)
     flusher: AdaptiveFlusher = field(default_factory=AdaptiveFlusher)
     #: The news SSE streams' hub.
-    news: NewsHub = field(default_factory=lambda: _hub.hub)
+    news: NewsHub = field(default_factory=NewsHub)
     #: Web Push's sender (the outbox's reader).
     push: PushSender = field(default_factory=lambda: _sender.sender)
     #: How long the server's long-lived objects live (the freezing collector's counts).
