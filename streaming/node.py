@@ -25,7 +25,6 @@ from django.utils.decorators import sync_and_async_middleware
 
 from streaming.cluster.agents import Agents
 from streaming.news.hub import NewsHub
-from streaming.push import sender as _sender
 from streaming.push.sender import PushSender
 from streaming.runtime.heap import FreezingCollector, Lifetimes, install_freezing_collector
 from streaming.tabs.adaptive_flush import AdaptiveFlusher
@@ -50,7 +49,7 @@ class Node:
     #: The news SSE streams' hub.
     news: NewsHub = field(default_factory=NewsHub)
     #: Web Push's sender (the outbox's reader).
-    push: PushSender = field(default_factory=lambda: _sender.sender)
+    push: PushSender = field(default_factory=PushSender)
     #: How long the server's long-lived objects live (the freezing collector's counts).
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     #: A server process's collector (`freeze_heap`), counting `lifetimes`.
@@ -77,7 +76,9 @@ class Node:
         from streaming.wiring import build_manager
 
         self.agents.configure(
-            build_manager=functools.partial(build_manager, lifetimes=self.lifetimes),
+            build_manager=functools.partial(
+                build_manager, lifetimes=self.lifetimes, push=self.push
+            ),
             on_start=(self.push.kick,),
             watched=watched,
         )

@@ -22,6 +22,7 @@ from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.push.orders import OrderPushes
+from streaming.push.sender import PushSender
 from streaming.push.working import WorkingOrdersMark
 from streaming.risk.limits.runner import LimitRunner
 from streaming.risk.limits.store import LimitStore
@@ -142,10 +143,12 @@ async def build_manager(
     owner: str = "",
     authorize: Authorize | None = None,
     lifetimes: Lifetimes | None = None,
+    push: PushSender,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing every frame through `publish`;
-    it and its links' connections count in `lifetimes` (the process's node hands its own
-    in: streaming/node.py; runtime/heap.py)."""
+    it and its links' connections count in `lifetimes`, its listeners wake the process's
+    `push` sender (the process's node hands its parts in: streaming/node.py;
+    runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -157,11 +160,11 @@ async def build_manager(
     # the features run beside the stream: price alerts, market metrics, portfolio limits,
     # P&L sampling, and news if a link brings it
     listeners: list[StreamListener] = [
-        AlertRunner(AlertStore(user_id)),
+        AlertRunner(AlertStore(user_id, push)),
         MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
-        LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL),
+        LimitRunner(LimitStore(user_id, push), settings.RISK_LIMITS_INTERVAL),
         PnlSampler.for_user(user_id),
-        OrderPushes(user_id),  # fills and rejections, pushed to the user's devices
+        OrderPushes(user_id, push),  # fills and rejections, pushed to the user's devices
         WorkingOrdersMark(user_id),  # a working order keeps the stream watched
     ]
     news = make_news_feed(loaded)

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import BrokerLink
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint
+from streaming.node import current
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.validation import normalize_symbol
 from streaming.wiring import build_manager, stream_config
@@ -87,7 +88,10 @@ class Command(BaseCommand):
             )()
             if user is None:
                 raise CommandError(f"no user {options['user']!r}")
-            manager = await build_manager(user.id, publish=printer)
+            node = current()
+            manager = await build_manager(
+                user.id, publish=printer, lifetimes=node.lifetimes, push=node.push
+            )
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
         else:
