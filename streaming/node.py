@@ -26,6 +26,7 @@ from django.utils.decorators import sync_and_async_middleware
 from streaming.cluster.agents import Agents
 from streaming.news.hub import NewsHub
 from streaming.push.sender import PushSender
+from streaming.risk.pnl.store import SampleWrites
 from streaming.runtime.heap import FreezingCollector, Lifetimes, install_freezing_collector
 from streaming.tabs.adaptive_flush import AdaptiveFlusher
 from streaming.tabs.heartbeat import Heartbeat
@@ -50,6 +51,8 @@ class Node:
     news: NewsHub = field(default_factory=NewsHub)
     #: Web Push's sender (the outbox's reader).
     push: PushSender = field(default_factory=PushSender)
+    #: The P&L samplers' writes, gathered into one statement per grid time.
+    pnl_writes: SampleWrites = field(default_factory=SampleWrites)
     #: How long the server's long-lived objects live (the freezing collector's counts).
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     #: A server process's collector (`freeze_heap`), counting `lifetimes`.
@@ -77,7 +80,10 @@ class Node:
 
         self.agents.configure(
             build_manager=functools.partial(
-                build_manager, lifetimes=self.lifetimes, push=self.push
+                build_manager,
+                lifetimes=self.lifetimes,
+                push=self.push,
+                pnl_writes=self.pnl_writes,
             ),
             on_start=(self.push.kick,),
             watched=watched,

@@ -28,6 +28,7 @@ from streaming.risk.limits.runner import LimitRunner
 from streaming.risk.limits.store import LimitStore
 from streaming.risk.metrics.runner import MetricsRunner
 from streaming.risk.pnl.sampler import PnlSampler
+from streaming.risk.pnl.store import SampleWrites
 from streaming.runtime.heap import Lifetimes
 from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
@@ -144,11 +145,12 @@ async def build_manager(
     authorize: Authorize | None = None,
     lifetimes: Lifetimes | None = None,
     push: PushSender,
+    pnl_writes: SampleWrites,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing every frame through `publish`;
     it and its links' connections count in `lifetimes`, its listeners wake the process's
-    `push` sender (the process's node hands its parts in: streaming/node.py;
-    runtime/heap.py)."""
+    `push` sender and gather their P&L samples in `pnl_writes` (the process's node hands
+    its parts in: streaming/node.py; runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -163,7 +165,7 @@ async def build_manager(
         AlertRunner(AlertStore(user_id, push)),
         MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
         LimitRunner(LimitStore(user_id, push), settings.RISK_LIMITS_INTERVAL),
-        PnlSampler.for_user(user_id),
+        PnlSampler.for_user(user_id, pnl_writes),
         OrderPushes(user_id, push),  # fills and rejections, pushed to the user's devices
         WorkingOrdersMark(user_id),  # a working order keeps the stream watched
     ]

@@ -90,7 +90,11 @@ class Command(BaseCommand):
                 raise CommandError(f"no user {options['user']!r}")
             node = current()
             manager = await build_manager(
-                user.id, publish=printer, lifetimes=node.lifetimes, push=node.push
+                user.id,
+                publish=printer,
+                lifetimes=node.lifetimes,
+                push=node.push,
+                pnl_writes=node.pnl_writes,
             )
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
