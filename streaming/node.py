@@ -23,6 +23,8 @@ from asgiref.sync import iscoroutinefunction
 from django.apps import apps
 from django.utils.decorators import sync_and_async_middleware
 
+from streaming.brokers.market_data_cache import MarketDataCache
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.cluster.agents import Agents
 from streaming.news.hub import NewsHub
 from streaming.push.sender import PushSender
@@ -51,6 +53,10 @@ class Node:
     news: NewsHub = field(default_factory=NewsHub)
     #: Web Push's sender (the outbox's reader).
     push: PushSender = field(default_factory=PushSender)
+    #: The brokers' pacing windows and the market data cache's fetches in flight (the
+    #: links' market data calls: chains, candle history).
+    pacing: BrokerPacing = field(default_factory=BrokerPacing)
+    market_data: MarketDataCache = field(default_factory=MarketDataCache)
     #: The P&L samplers' writes, gathered into one statement per grid time.
     pnl_writes: SampleWrites = field(default_factory=SampleWrites)
     #: How long the server's long-lived objects live (the freezing collector's counts).
@@ -84,6 +90,8 @@ class Node:
                 lifetimes=self.lifetimes,
                 push=self.push,
                 pnl_writes=self.pnl_writes,
+                pacing=self.pacing,
+                market_data=self.market_data,
             ),
             on_start=(self.push.kick,),
             watched=watched,

@@ -18,6 +18,8 @@ from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
 from streaming.brokers import catalog
 from streaming.brokers.base import BrokerAdapter, StreamConfig
+from streaming.brokers.market_data_cache import MarketDataCache
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
@@ -105,7 +107,12 @@ def quote_waits() -> QuoteWaits:
 
 
 def make_adapter(
-    info: LinkInfo, spec: dict[str, Any], config: StreamConfig, lifetimes: Lifetimes | None
+    info: LinkInfo,
+    spec: dict[str, Any],
+    config: StreamConfig,
+    lifetimes: Lifetimes | None,
+    pacing: BrokerPacing,
+    market_data: MarketDataCache,
 ) -> BrokerAdapter:
     """The link's adapter; replayable streams resume from a checkpoint in the database."""
     return catalog.make_adapter(
@@ -117,6 +124,8 @@ def make_adapter(
         checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
         alpaca_api=spec.get("alpaca_api", "broker"),
         lifetimes=lifetimes,
+        pacing=pacing,
+        market_data=market_data,
     )
 
 
@@ -146,11 +155,14 @@ async def build_manager(
     lifetimes: Lifetimes | None = None,
     push: PushSender,
     pnl_writes: SampleWrites,
+    pacing: BrokerPacing,
+    market_data: MarketDataCache,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing every frame through `publish`;
     it and its links' connections count in `lifetimes`, its listeners wake the process's
-    `push` sender and gather their P&L samples in `pnl_writes` (the process's node hands
-    its parts in: streaming/node.py; runtime/heap.py)."""
+    `push` sender and gather their P&L samples in `pnl_writes`, its links pace and cache
+    their market data in `pacing` and `market_data` (the process's node hands its parts in:
+    streaming/node.py; runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -175,7 +187,10 @@ async def build_manager(
 
     return UserStreamManager(
         user_id,
-        links=[(info, make_adapter(info, spec, config, lifetimes)) for info, spec in loaded],
+        links=[
+            (info, make_adapter(info, spec, config, lifetimes, pacing, market_data))
+            for info, spec in loaded
+        ],
         publish=publish,
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,

@@ -14,8 +14,6 @@ from importlib import import_module
 
 #: "module:function" for every reset; each function takes no arguments.
 RESETS: list[str] = [
-    "streaming.brokers.rate_limit:reset",
-    "streaming.brokers.market_data_cache:reset",
     "streaming.trading.owner:reset",
 ]
 

@@ -95,6 +95,8 @@ class Command(BaseCommand):
                 lifetimes=node.lifetimes,
                 push=node.push,
                 pnl_writes=node.pnl_writes,
+                pacing=node.pacing,
+                market_data=node.market_data,
             )
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
@@ -112,6 +114,8 @@ class Command(BaseCommand):
                 account_numbers=(),
                 config=stream_config(),
                 checkpoint=MemoryCheckpoint(),  # a bare credential replays within this run only
+                pacing=current().pacing,
+                market_data=current().market_data,
             )
             info = LinkInfo(
                 0,
