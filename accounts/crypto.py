@@ -14,12 +14,11 @@ In development with no keys configured, a generated key is kept in
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
-import threading
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -32,14 +31,9 @@ class SecretsUnreadable(Exception):
     """Stored secrets cannot be decrypted with any configured key (or are not valid JSON)."""
 
 
-_lock = threading.Lock()
-_cache: tuple[tuple[Any, ...], MultiFernet] | None = None
-_dev_key_warned = False
-
-
 def _read_or_create_dev_key(path: Path) -> str:
-    """The development key in `path`, generated (mode 0600, parent created) if missing."""
-    global _dev_key_warned
+    """The development key in `path`, generated (mode 0600, parent created) if missing;
+    said once per fernet built on it (`_fernet` is cached per configuration)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -49,22 +43,12 @@ def _read_or_create_dev_key(path: Path) -> str:
         key = Fernet.generate_key().decode()
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
-    if not _dev_key_warned:
-        _dev_key_warned = True
-        log.warning(
-            "STREAMDESK_ENCRYPTION_KEYS is not set: broker secrets are encrypted with a "
-            "development key kept in %s. Set real keys before storing real credentials.",
-            path,
-        )
-    return key
-
-
-def _cache_key() -> tuple[Any, ...]:
-    return (
-        tuple(settings.ENCRYPTION_KEYS),
-        bool(settings.PRODUCTION),
-        str(settings.DEV_ENCRYPTION_KEY_FILE),
+    log.warning(
+        "STREAMDESK_ENCRYPTION_KEYS is not set: broker secrets are encrypted with a "
+        "development key kept in %s. Set real keys before storing real credentials.",
+        path,
     )
+    return key
 
 
 def _build(keys: list[str]) -> MultiFernet:
@@ -81,27 +65,27 @@ def _build(keys: list[str]) -> MultiFernet:
     return MultiFernet(fernets)
 
 
+@functools.lru_cache(maxsize=8)
+def _fernet(keys: tuple[str, ...], production: bool, dev_key_file: str) -> MultiFernet:
+    """The MultiFernet of one configuration (a pure memo: tests change the settings, and
+    each configuration is built once)."""
+    if not keys:
+        if production:
+            raise ImproperlyConfigured(
+                "STREAMDESK_ENCRYPTION_KEYS is required in production: broker secrets "
+                "are never stored under a development key"
+            )
+        keys = (_read_or_create_dev_key(Path(dev_key_file)),)
+    return _build(list(keys))
+
+
 def get_fernet() -> MultiFernet:
     """The MultiFernet for the keys in force, rebuilt whenever the settings change."""
-    global _cache
-    cache_key = _cache_key()
-    cached = _cache
-    if cached is not None and cached[0] == cache_key:
-        return cached[1]
-    with _lock:
-        if _cache is not None and _cache[0] == cache_key:
-            return _cache[1]
-        keys = list(settings.ENCRYPTION_KEYS)
-        if not keys:
-            if settings.PRODUCTION:
-                raise ImproperlyConfigured(
-                    "STREAMDESK_ENCRYPTION_KEYS is required in production: broker secrets "
-                    "are never stored under a development key"
-                )
-            keys = [_read_or_create_dev_key(Path(settings.DEV_ENCRYPTION_KEY_FILE))]
-        fernet = _build(keys)
-        _cache = (cache_key, fernet)
-        return fernet
+    return _fernet(
+        tuple(settings.ENCRYPTION_KEYS),
+        bool(settings.PRODUCTION),
+        str(settings.DEV_ENCRYPTION_KEY_FILE),
+    )
 
 
 def encrypt_json(data: dict) -> str:

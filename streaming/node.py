@@ -23,11 +23,12 @@ from asgiref.sync import iscoroutinefunction
 from django.apps import apps
 from django.utils.decorators import sync_and_async_middleware
 
+from streaming.brokers.market_data_cache import MarketDataCache
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.cluster.agents import Agents
-from streaming.news import hub as _hub
 from streaming.news.hub import NewsHub
-from streaming.push import sender as _sender
 from streaming.push.sender import PushSender
+from streaming.risk.pnl.store import SampleWrites
 from streaming.runtime.heap import FreezingCollector, Lifetimes, install_freezing_collector
 from streaming.tabs.adaptive_flush import AdaptiveFlusher
 from streaming.tabs.heartbeat import Heartbeat
@@ -57,9 +58,15 @@ class Node:
     taken_watch: TakenWatch = field(default_factory=TakenWatch)
     flusher: AdaptiveFlusher = field(default_factory=AdaptiveFlusher)
     #: The news SSE streams' hub.
-    news: NewsHub = field(default_factory=lambda: _hub.hub)
+    news: NewsHub = field(default_factory=NewsHub)
     #: Web Push's sender (the outbox's reader).
-    push: PushSender = field(default_factory=lambda: _sender.sender)
+    push: PushSender = field(default_factory=PushSender)
+    #: The brokers' pacing windows and the market data cache's fetches in flight (the
+    #: links' market data calls: chains, candle history).
+    pacing: BrokerPacing = field(default_factory=BrokerPacing)
+    market_data: MarketDataCache = field(default_factory=MarketDataCache)
+    #: The P&L samplers' writes, gathered into one statement per grid time.
+    pnl_writes: SampleWrites = field(default_factory=SampleWrites)
     #: The owner's order entry: what it places at most once per ticket.
     orders: OrderDesk = field(default_factory=_order_desk)
     #: How long the server's long-lived objects live (the freezing collector's counts).
@@ -87,7 +94,14 @@ class Node:
         from streaming.wiring import build_manager
 
         self.agents.configure(
-            build_manager=functools.partial(build_manager, lifetimes=self.lifetimes),
+            build_manager=functools.partial(
+                build_manager,
+                lifetimes=self.lifetimes,
+                push=self.push,
+                pnl_writes=self.pnl_writes,
+                pacing=self.pacing,
+                market_data=self.market_data,
+            ),
             on_start=(self.push.kick,),
             watched=watched,
         )

@@ -18,15 +18,19 @@ from streaming.alerts.runner import AlertRunner
 from streaming.alerts.store import AlertStore
 from streaming.brokers import catalog
 from streaming.brokers.base import BrokerAdapter, StreamConfig
+from streaming.brokers.market_data_cache import MarketDataCache
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.checkpoints import DatabaseCheckpoint
 from streaming.news.access import NEWS_BROKERS
 from streaming.news.feed import UserNewsFeed
 from streaming.push.orders import OrderPushes
+from streaming.push.sender import PushSender
 from streaming.push.working import WorkingOrdersMark
 from streaming.risk.limits.runner import LimitRunner
 from streaming.risk.limits.store import LimitStore
 from streaming.risk.metrics.runner import MetricsRunner
 from streaming.risk.pnl.sampler import PnlSampler
+from streaming.risk.pnl.store import SampleWrites
 from streaming.runtime.heap import Lifetimes
 from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
@@ -103,7 +107,12 @@ def quote_waits() -> QuoteWaits:
 
 
 def make_adapter(
-    info: LinkInfo, spec: dict[str, Any], config: StreamConfig, lifetimes: Lifetimes | None
+    info: LinkInfo,
+    spec: dict[str, Any],
+    config: StreamConfig,
+    lifetimes: Lifetimes | None,
+    pacing: BrokerPacing,
+    market_data: MarketDataCache,
 ) -> BrokerAdapter:
     """The link's adapter; replayable streams resume from a checkpoint in the database."""
     return catalog.make_adapter(
@@ -115,6 +124,8 @@ def make_adapter(
         checkpoint=DatabaseCheckpoint(info.id, f"{info.broker}-events"),
         alpaca_api=spec.get("alpaca_api", "broker"),
         lifetimes=lifetimes,
+        pacing=pacing,
+        market_data=market_data,
     )
 
 
@@ -142,10 +153,16 @@ async def build_manager(
     owner: str = "",
     authorize: Authorize | None = None,
     lifetimes: Lifetimes | None = None,
+    push: PushSender,
+    pnl_writes: SampleWrites,
+    pacing: BrokerPacing,
+    market_data: MarketDataCache,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing every frame through `publish`;
-    it and its links' connections count in `lifetimes` (the process's node hands its own
-    in: streaming/node.py; runtime/heap.py)."""
+    it and its links' connections count in `lifetimes`, its listeners wake the process's
+    `push` sender and gather their P&L samples in `pnl_writes`, its links pace and cache
+    their market data in `pacing` and `market_data` (the process's node hands its parts in:
+    streaming/node.py; runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -157,11 +174,11 @@ async def build_manager(
     # the features run beside the stream: price alerts, market metrics, portfolio limits,
     # P&L sampling, and news if a link brings it
     listeners: list[StreamListener] = [
-        AlertRunner(AlertStore(user_id)),
+        AlertRunner(AlertStore(user_id, push)),
         MetricsRunner(refresh=settings.RISK_METRICS_REFRESH),
-        LimitRunner(LimitStore(user_id), settings.RISK_LIMITS_INTERVAL),
-        PnlSampler.for_user(user_id),
-        OrderPushes(user_id),  # fills and rejections, pushed to the user's devices
+        LimitRunner(LimitStore(user_id, push), settings.RISK_LIMITS_INTERVAL),
+        PnlSampler.for_user(user_id, pnl_writes),
+        OrderPushes(user_id, push),  # fills and rejections, pushed to the user's devices
         WorkingOrdersMark(user_id),  # a working order keeps the stream watched
     ]
     news = make_news_feed(loaded)
@@ -170,7 +187,10 @@ async def build_manager(
 
     return UserStreamManager(
         user_id,
-        links=[(info, make_adapter(info, spec, config, lifetimes)) for info, spec in loaded],
+        links=[
+            (info, make_adapter(info, spec, config, lifetimes, pacing, market_data))
+            for info, spec in loaded
+        ],
         publish=publish,
         flush_interval=settings.STREAM_FLUSH_INTERVAL,
         on_link_state=on_link_state,

@@ -15,7 +15,6 @@ from streaming.cluster.agents import Agents
 from streaming.node import Node
 from tests.support.browsers import close_unless_used
 from tests.support.browsers import shared as shared_browser
-from tests.support.global_state import reset_all
 from tests.support.reaper import Reaper
 from tests.support.redis_server import RedisServer
 
@@ -72,12 +71,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state() -> None:
-    """Each test starts with none of the app's process-wide state (support/global_state.py)."""
-    reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInpu
 from streaming.contract.frames import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
 from streaming.push import outbox as push_outbox
-from streaming.push.sender import sender as push_sender
+from streaming.push.sender import PushSender
 
 #: Triggers in a snapshot and the page's history (newest first).
 RECENT_TRIGGERS = 50
@@ -227,8 +227,10 @@ class AlertStore:
     """The stream's asynchronous face of this module (injected into the manager by
     wiring.py, so the manager itself never touches the database)."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, push: PushSender) -> None:
         self.user_id = user_id
+        #: The process's push sender, woken when a firing wrote pushes to the outbox.
+        self.push = push
 
     async def load(self) -> list[dict[str, Any]]:
         return await database_sync_to_async(alert_active_list)(self.user_id)
@@ -241,7 +243,7 @@ class AlertStore:
     ) -> dict[str, Any] | None:
         fired = await database_sync_to_async(alert_fire)(alert_id, price, at_ms, pct)
         if fired is not None:
-            push_sender.kick()  # its pushes are in the outbox: send them now
+            self.push.kick()  # its pushes are in the outbox: send them now
         return fired
 
     async def rearm(self, alert_id: int) -> bool:

@@ -18,7 +18,9 @@ from streaming.brokers.alpaca.adapter import AlpacaAdapter
 from streaming.brokers.alpaca.client import alpaca_trading_url
 from streaming.brokers.alpaca.trading import AlpacaTradingAdapter
 from streaming.brokers.base import BrokerAdapter, Checkpoint, StreamConfig
+from streaming.brokers.market_data_cache import MarketDataCache
 from streaming.brokers.orders.history import BrokerHistory, HistoryLink, HistoryPage, history_page
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.tastytrade import client as tastytrade_client
 from streaming.brokers.tastytrade import history as tastytrade_history
 from streaming.brokers.tastytrade.adapter import TastytradeAdapter
@@ -72,10 +74,14 @@ def make_adapter(
     checkpoint: Checkpoint,
     alpaca_api: str = "broker",
     lifetimes: Lifetimes | None = None,
+    pacing: BrokerPacing | None = None,
+    market_data: MarketDataCache | None = None,
 ) -> BrokerAdapter:
     """The adapter for one link, pointed at the configured API (real or sandbox); an
     Alpaca link's `alpaca_api` picks the Broker API or the Trading API (paper / live).
-    Its connections count in `lifetimes` (the process's, runtime/heap.py) if given."""
+    Its connections count in `lifetimes` (the process's, runtime/heap.py) if given; its
+    market data calls are paced and cached in the process's `pacing` and `market_data`
+    (a link without them has its own)."""
     numbers = list(account_numbers)
     adapter: Any
     if broker == "tastytrade":
@@ -85,6 +91,8 @@ def make_adapter(
             refresh_token=credentials["refresh_token"],
             account_numbers=numbers,
             config=config,
+            pacing=pacing,
+            market_data=market_data,
         )
     elif broker == "tradier":
         adapter = TradierAdapter(
@@ -94,6 +102,8 @@ def make_adapter(
             api_url=settings.TRADIER_API_URL,
             stream_url=settings.TRADIER_STREAM_URL,
             config=config,
+            pacing=pacing,
+            market_data=market_data,
         )
     elif broker == "alpaca" and (trading_url := alpaca_trading_url(alpaca_api)):
         adapter = AlpacaTradingAdapter(

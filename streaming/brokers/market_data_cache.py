@@ -8,7 +8,8 @@ atomic `add`; everyone else (in this process: one waiter per key) waits for the 
 with a deadline. A failed fetch is remembered for `ERROR_TTL` seconds so the waiters
 get the same answer instead of all retrying the broker at once.
 
-A leaf module (Django's cache only): the adapters import it, like `metrics`.
+A leaf module (Django's cache only): the adapters are handed the process's
+`MarketDataCache` (its node's).
 """
 
 from __future__ import annotations
@@ -41,12 +42,6 @@ def _off_loop(name: str) -> Callable[..., Awaitable[Any]]:
 _get, _add, _set = _off_loop("get"), _off_loop("add"), _off_loop("set")
 _delete, _delete_many = _off_loop("delete"), _off_loop("delete_many")
 
-#: Broker fetches made by this process, per cache key (tests, the bench).
-fetches: collections.Counter[str] = collections.Counter()
-#: The fetch in flight per key in this process (its futures belong to the process's one
-#: event loop; `reset` drops them).
-_inflight: dict[str, asyncio.Future[tuple[Any, int]]] = {}
-
 
 class FetchFailed(Exception):
     """An expected failure of a fetch, shared with everyone waiting for the same key.
@@ -72,84 +67,85 @@ def cache_key(*parts: str) -> str:
     return "chain:" + ":".join(p.replace(":", "_") for p in parts)
 
 
-async def cached(
-    key: str,
-    fetch: Callable[[], Awaitable[Any]],
-    *,
-    ttl: float,
-    wait: float = 10.0,
-) -> tuple[Any, int]:
-    """(value, fetched_at ms) for `key`: the cached value, or `fetch()` run by exactly one
-    caller in the cluster while the others wait up to `wait` seconds.
+class MarketDataCache:
+    """A process's side of the cache (its node's: streaming/node.py): the fetch in flight
+    per key (its futures belong to the process's one event loop) and its counts."""
 
-    Raises FetchFailed (the fetch's, or a shared recent one) or TimeoutError."""
-    pending = _inflight.get(key)
-    if pending is not None:
-        return await asyncio.shield(pending)
-    future: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
-    _inflight[key] = future
-    try:
-        result = await _cluster_fetch(key, fetch, ttl=ttl, wait=wait)
-    except BaseException as exc:
-        future.set_exception(exc)
-        future.exception()  # retrieved: no "never retrieved" warning without waiters
-        raise
-    else:
-        future.set_result(result)
-        return result
-    finally:
-        _inflight.pop(key, None)
+    def __init__(self) -> None:
+        #: Broker fetches made by this process, per cache key (tests, the bench).
+        self.fetches: collections.Counter[str] = collections.Counter()
+        self._inflight: dict[str, asyncio.Future[tuple[Any, int]]] = {}
 
+    async def cached(
+        self,
+        key: str,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        ttl: float,
+        wait: float = 10.0,
+    ) -> tuple[Any, int]:
+        """(value, fetched_at ms) for `key`: the cached value, or `fetch()` run by exactly
+        one caller in the cluster while the others wait up to `wait` seconds.
 
-async def _cluster_fetch(
-    key: str, fetch: Callable[[], Awaitable[Any]], *, ttl: float, wait: float
-) -> tuple[Any, int]:
-    deadline = time.monotonic() + wait
-    while True:
-        entry = await _get(key)
-        if entry is not None:
-            return entry["value"], entry["at"]
-        failed = await _get(key + ":error")
-        if failed is not None:
-            raise FetchFailed(**failed)
-        token = uuid.uuid4().hex
-        if await _add(key + ":lock", token, timeout=LOCK_TTL):
-            try:
-                # checked again under the lock: the last holder may have stored the value
-                # (and let go) between our first look and our `add`
-                entry = await _get(key)
-                if entry is not None:
-                    return entry["value"], entry["at"]
-                return await _fetch_and_store(key, fetch, ttl)
-            finally:
-                await _delete(key + ":lock")
-        # another process fetches: wait for its value (or its error, or its lock to go)
-        while await _get(key + ":lock") is not None:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{key}: still being fetched elsewhere")
-            await asyncio.sleep(POLL)
+        Raises FetchFailed (the fetch's, or a shared recent one) or TimeoutError."""
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._cluster_fetch(key, fetch, ttl=ttl, wait=wait)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            self._inflight.pop(key, None)
 
+    async def _cluster_fetch(
+        self, key: str, fetch: Callable[[], Awaitable[Any]], *, ttl: float, wait: float
+    ) -> tuple[Any, int]:
+        deadline = time.monotonic() + wait
+        while True:
+            entry = await _get(key)
+            if entry is not None:
+                return entry["value"], entry["at"]
+            failed = await _get(key + ":error")
+            if failed is not None:
+                raise FetchFailed(**failed)
+            token = uuid.uuid4().hex
+            if await _add(key + ":lock", token, timeout=LOCK_TTL):
+                try:
+                    # checked again under the lock: the last holder may have stored the
+                    # value (and let go) between our first look and our `add`
+                    entry = await _get(key)
+                    if entry is not None:
+                        return entry["value"], entry["at"]
+                    return await self._fetch_and_store(key, fetch, ttl)
+                finally:
+                    await _delete(key + ":lock")
+            # another process fetches: wait for its value (or its error, or its lock to go)
+            while await _get(key + ":lock") is not None:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{key}: still being fetched elsewhere")
+                await asyncio.sleep(POLL)
 
-async def _fetch_and_store(
-    key: str, fetch: Callable[[], Awaitable[Any]], ttl: float
-) -> tuple[Any, int]:
-    fetches[key] += 1
-    try:
-        value = await fetch()
-    except FetchFailed as exc:
-        share = max(ERROR_TTL, min(exc.retry_in or 0, 60))
-        await _set(key + ":error", exc.as_dict(), timeout=share)
-        raise
-    at = int(time.time() * 1000)
-    await _set(key, {"value": value, "at": at}, timeout=ttl)
-    return value, at
-
-
-def reset() -> None:
-    """Forget this process's fetches in flight and its counts (tests: each runs on an
-    event loop of its own; tests/support/global_state.py)."""
-    _inflight.clear()
-    fetches.clear()
+    async def _fetch_and_store(
+        self, key: str, fetch: Callable[[], Awaitable[Any]], ttl: float
+    ) -> tuple[Any, int]:
+        self.fetches[key] += 1
+        try:
+            value = await fetch()
+        except FetchFailed as exc:
+            share = max(ERROR_TTL, min(exc.retry_in or 0, 60))
+            await _set(key + ":error", exc.as_dict(), timeout=share)
+            raise
+        at = int(time.time() * 1000)
+        await _set(key, {"value": value, "at": at}, timeout=ttl)
+        return value, at
 
 
 async def forget(key: str) -> None:

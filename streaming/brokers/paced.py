@@ -13,9 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from streaming.brokers import rate_limit as pacing
 from streaming.brokers.errors import CredentialRejected, describe, http_status, retry_after
 from streaming.brokers.market_data_cache import FetchFailed
+from streaming.brokers.rate_limit import BrokerPacing, PacingTimeout
 
 #: How long a fetch waits for a pacing slot before answering "rate-limited".
 PACING_WAIT = 8.0
@@ -33,7 +33,7 @@ def as_failure(exc: BaseException, what: str) -> FetchFailed:
     404 → no_options, anything else → broker_error with the broker's reason."""
     if isinstance(exc, FetchFailed):
         return exc
-    if isinstance(exc, pacing.PacingTimeout):
+    if isinstance(exc, PacingTimeout):
         return FetchFailed("rate_limited", "rate-limited", 429, round(exc.retry_in, 1))
     status = http_status(exc)
     if status == 429:
@@ -48,9 +48,10 @@ def as_failure(exc: BaseException, what: str) -> FetchFailed:
     return FetchFailed("broker_error", describe(exc), 502)
 
 
-async def paced(bucket: str, per_minute: int, fetch: Fetch, what: str) -> Any:
-    """`fetch()` once a slot of `bucket` is free (at most `PACING_WAIT` away); what fails
-    is raised as the chain API's `FetchFailed` (`as_failure`)."""
+async def paced(pacing: BrokerPacing, bucket: str, per_minute: int, fetch: Fetch, what: str) -> Any:
+    """`fetch()` once a slot of `bucket` is free in the process's `pacing` (at most
+    `PACING_WAIT` away); what fails is raised as the chain API's `FetchFailed`
+    (`as_failure`)."""
     try:
         await pacing.acquire(bucket, per_minute, deadline=time.monotonic() + PACING_WAIT)
         return await fetch()

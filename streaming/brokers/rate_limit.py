@@ -5,11 +5,12 @@ call takes a slot of a sliding one-minute window first: in Redis when `REDIS_URL
 (a sorted set of call times, checked and added atomically by a Lua script on Redis's
 own clock, so every process counts the same calls), else in this process's memory.
 When the window is full the caller waits for its oldest call to age out, up to its
-deadline. A leaf module: the adapters (chains, later candles) import it.
+deadline. A leaf module: the adapters (chains, candles) are handed the process's
+`BrokerPacing` (its node's).
 
 Usage::
 
-    await acquire("tradier:market:ab12", 120, deadline=time.monotonic() + 10)
+    await pacing.acquire("tradier:market:ab12", 120, deadline=time.monotonic() + 10)
 """
 
 from __future__ import annotations
@@ -55,68 +56,59 @@ class PacingTimeout(Exception):
         self.retry_in = retry_in
 
 
-_memory: dict[str, collections.deque[float]] = {}
-#: The process's Redis client, made on first use (its connections belong to the event
-#: loop that made it: the process's one loop; `reset` drops it).
-_redis: aioredis.Redis | None = None
-#: Calls taken per bucket in this process (tests, the bench).
-taken: collections.Counter[str] = collections.Counter()
+class BrokerPacing:
+    """A process's pacing windows (its node's: streaming/node.py): its Redis client, made
+    on first use (its connections belong to the event loop that made it: the process's
+    one loop), and the in-memory windows it paces in without Redis."""
 
+    def __init__(self) -> None:
+        self._memory: dict[str, collections.deque[float]] = {}
+        self._redis: aioredis.Redis | None = None
+        #: Calls taken per bucket in this process (tests, the bench).
+        self.taken: collections.Counter[str] = collections.Counter()
 
-def _client() -> aioredis.Redis:
-    global _redis
-    if _redis is None:
-        _redis = aioredis.Redis.from_url(
-            settings.REDIS_URL,
-            **redis_driver.options(socket_timeout=2.0, socket_connect_timeout=2.0),
-        )
-    return _redis
+    def client(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(
+                settings.REDIS_URL,
+                **redis_driver.options(socket_timeout=2.0, socket_connect_timeout=2.0),
+            )
+        return self._redis
 
+    def _take_local(self, bucket: str, per_minute: int) -> float:
+        """0 if a slot was taken, else seconds until one frees up (this process only)."""
+        now = time.monotonic()
+        calls = self._memory.setdefault(bucket, collections.deque())
+        while calls and calls[0] <= now - WINDOW_MS / 1000:
+            calls.popleft()
+        if len(calls) < per_minute:
+            calls.append(now)
+            return 0.0
+        return max(0.001, calls[0] + WINDOW_MS / 1000 - now)
 
-def _take_local(bucket: str, per_minute: int) -> float:
-    """0 if a slot was taken, else seconds until one frees up (this process only)."""
-    now = time.monotonic()
-    calls = _memory.setdefault(bucket, collections.deque())
-    while calls and calls[0] <= now - WINDOW_MS / 1000:
-        calls.popleft()
-    if len(calls) < per_minute:
-        calls.append(now)
-        return 0.0
-    return max(0.001, calls[0] + WINDOW_MS / 1000 - now)
+    async def _take(self, bucket: str, per_minute: int) -> float:
+        if not settings.REDIS_URL:
+            return self._take_local(bucket, per_minute)
+        try:
+            wait_ms = await self.client().eval(
+                _TAKE, 1, f"{KEY_PREFIX}:{bucket}", per_minute, uuid.uuid4().hex
+            )
+        except (RedisError, OSError) as exc:
+            # Redis away: pace within this process rather than not at all
+            log.warning("pacing %s in memory (Redis: %s)", bucket, type(exc).__name__)
+            return self._take_local(bucket, per_minute)
+        return int(wait_ms) / 1000
 
-
-async def _take(bucket: str, per_minute: int) -> float:
-    if not settings.REDIS_URL:
-        return _take_local(bucket, per_minute)
-    try:
-        wait_ms = await _client().eval(
-            _TAKE, 1, f"{KEY_PREFIX}:{bucket}", per_minute, uuid.uuid4().hex
-        )
-    except (RedisError, OSError) as exc:
-        # Redis away: pace within this process rather than not at all
-        log.warning("pacing %s in memory (Redis: %s)", bucket, type(exc).__name__)
-        return _take_local(bucket, per_minute)
-    return int(wait_ms) / 1000
-
-
-async def acquire(bucket: str, per_minute: int, *, deadline: float) -> None:
-    """Take one call slot of `bucket` (at most `per_minute` in any minute, cluster-wide),
-    waiting for one until `deadline` (time.monotonic()); raises PacingTimeout after it."""
-    while True:
-        wait = await _take(bucket, per_minute)
-        if wait <= 0:
-            taken[bucket] += 1
-            return
-        left = deadline - time.monotonic()
-        if wait > left:
-            raise PacingTimeout(bucket, wait)
-        await asyncio.sleep(wait)
-
-
-def reset() -> None:
-    """Forget this process's windows and its Redis client (tests: each runs on an event
-    loop of its own; tests/support/global_state.py)."""
-    global _redis
-    _memory.clear()
-    taken.clear()
-    _redis = None
+    async def acquire(self, bucket: str, per_minute: int, *, deadline: float) -> None:
+        """Take one call slot of `bucket` (at most `per_minute` in any minute,
+        cluster-wide), waiting for one until `deadline` (time.monotonic()); raises
+        PacingTimeout after it."""
+        while True:
+            wait = await self._take(bucket, per_minute)
+            if wait <= 0:
+                self.taken[bucket] += 1
+                return
+            left = deadline - time.monotonic()
+            if wait > left:
+                raise PacingTimeout(bucket, wait)
+            await asyncio.sleep(wait)

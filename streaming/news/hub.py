@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import TYPE_CHECKING
 
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
 from streaming.cluster.fanout import Tab, dispatch, messages
 from streaming.news import live
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 
 class NewsHub:
@@ -50,15 +54,8 @@ class NewsHub:
             for stream in list(self.streams):
                 await dispatch(stream, message)
 
-    def forget(self) -> None:
-        """Drop the channel, the reader and the streams without touching them (their
-        event loop may be gone): the next stream starts a new reader."""
-        self.streams, self._channel, self._task = set(), None, None
 
-
-hub = NewsHub()
-
-
-def reset() -> None:
-    """Between tests (tests/support/global_state.py): each runs on its own event loop."""
-    hub.forget()
+def news_hub_of(request: HttpRequest) -> NewsHub:
+    """The process's news hub, as its node hands it to a request (streaming/node.py)."""
+    hub: NewsHub = request.node.news  # type: ignore[attr-defined]
+    return hub

@@ -22,7 +22,7 @@ from django.db import transaction
 from streaming.brokers.values import decimal, quantity_text
 from streaming.order_terms import leg_text
 from streaming.push import outbox
-from streaming.push.sender import sender
+from streaming.push.sender import PushSender
 from streaming.stream.listener import QuietHooks, StreamHost
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,10 @@ def legs_text(order: dict[str, Any]) -> str:
 class OrderPushes(QuietHooks):
     """The fills and rejections of the user's orders, written to the outbox."""
 
-    def __init__(self, user_id: int, *, recent: float = RECENT) -> None:
+    def __init__(self, user_id: int, push: PushSender, *, recent: float = RECENT) -> None:
         self.user_id = user_id
+        #: The process's push sender, woken after each write.
+        self.push = push
         self.recent = recent
         self._seen_fills: set[str] = set()
         self._rejected: set[str] = set()
@@ -100,7 +102,7 @@ class OrderPushes(QuietHooks):
             finally:
                 self.handled += 1
             if written:  # nothing to send (no device, no e-mail, the kind off): no wake
-                sender.kick()
+                self.push.kick()
 
     def _write(self, said: dict[str, str]) -> int:
         with transaction.atomic():

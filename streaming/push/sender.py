@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import http_ece
@@ -24,6 +25,9 @@ from django.core.mail import send_mail
 from streaming.brokers.errors import retry_after_header
 from streaming.push import keys, outbox
 from streaming.push.input import b64url_decode, send_allowed
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -164,5 +168,7 @@ class PushSender:
         await database_sync_to_async(outbox.mark_sent)(row.id, None)
 
 
-#: This process's sender.
-sender = PushSender()
+def push_sender_of(request: HttpRequest) -> PushSender:
+    """The process's push sender, as its node hands it to a request (streaming/node.py)."""
+    sender: PushSender = request.node.push  # type: ignore[attr-defined]
+    return sender

@@ -19,7 +19,7 @@ from django.views.decorators.cache import cache_control
 from accounts.notification_settings import notification_settings_get
 from streaming.push import keys, store
 from streaming.push.input import PushInputError, parse_subscription
-from streaming.push.sender import sender
+from streaming.push.sender import push_sender_of
 from streaming.request_body import BodyError, json_body
 
 MAX_BODY_BYTES = 4096
@@ -97,7 +97,7 @@ async def api_push_test(request: HttpRequest) -> JsonResponse:
     event = await database_sync_to_async(store.test_push)(user.id, device_id)
     if event is None:
         return _error("not_found", "No such device of yours.", 404)
-    sender.kick()
+    push_sender_of(request).kick()
     return JsonResponse({"id": event}, status=202)
 
 

@@ -126,9 +126,9 @@ def test_invalid_key_is_refused_without_echoing_it(settings):
     assert "not-a-fernet-key-value" not in str(info.value)
 
 
-def test_development_key_file_is_created_private(settings, tmp_path, monkeypatch, caplog):
-    """No keys in development: a key file is made (0600, parent created) and reused."""
-    monkeypatch.setattr(crypto, "_dev_key_warned", False)
+def test_development_key_file_is_created_private(settings, tmp_path, caplog):
+    """No keys in development: a key file is made (0600, parent created) and reused; said
+    once per configuration."""
     key_file = tmp_path / "nested" / "dev.key"
     settings.ENCRYPTION_KEYS = []
     settings.PRODUCTION = False
@@ -140,14 +140,18 @@ def test_development_key_file_is_created_private(settings, tmp_path, monkeypatch
     assert "development key" in caplog.text
     Fernet(key_file.read_text().strip())  # a valid key
 
-    # A fresh cache (other keys in between) reads the same file back.
+    # Other keys in between, then none again: the same configuration, warned once only.
     settings.ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
     encrypt_json({})
     settings.ENCRYPTION_KEYS = []
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="accounts.crypto"):
         assert decrypt_json(token) == {"a": "b"}
-    assert "development key" not in caplog.text  # warned once only
+    assert "development key" not in caplog.text
+
+    # Built afresh (a new process), the same file is read back.
+    crypto._fernet.cache_clear()
+    assert decrypt_json(token) == {"a": "b"}
 
 
 def test_production_without_keys_refuses(settings, tmp_path):

@@ -18,6 +18,7 @@ from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
 from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.models import Alert, AlertTrigger
+from streaming.push.sender import PushSender
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.stream.position import Position
 from tests.streaming.test_manager import Published
@@ -41,7 +42,7 @@ def manager_for(user_id, refresh_token, published, event_log) -> UserStreamManag
         publish=published,
         flush_interval=0.1,
         event_log=event_log,
-        listeners=[AlertRunner(AlertStore(user_id))],
+        listeners=[AlertRunner(AlertStore(user_id, PushSender()))],
     )
 
 
@@ -147,7 +148,7 @@ class FlakyStore(AlertStore):
     """The real store, whose first trigger write fails (the database went away)."""
 
     def __init__(self, user_id: int) -> None:
-        super().__init__(user_id)
+        super().__init__(user_id, PushSender())
         self.failures = 1
 
     async def fire(self, alert_id, price, at_ms, pct):

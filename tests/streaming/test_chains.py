@@ -22,8 +22,8 @@ from django.test import override_settings
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
 from streaming.brokers import market_data_cache as chain_cache
-from streaming.brokers import rate_limit as pacing
-from streaming.brokers.market_data_cache import FetchFailed, cached
+from streaming.brokers.market_data_cache import FetchFailed, MarketDataCache
+from streaming.brokers.rate_limit import BrokerPacing, PacingTimeout
 from streaming.chains.service import (
     cell_text,
     clean_expiration,
@@ -117,7 +117,9 @@ def redis_cache(redis_server) -> Iterator[None]:
         caches["default"].clear()
 
 
-async def count_fetches(key: str, n: int, ttl: float = 30) -> tuple[list, int]:
+async def count_fetches(
+    cache: MarketDataCache, key: str, n: int, ttl: float = 30
+) -> tuple[list, int]:
     calls = 0
 
     async def fetch():
@@ -126,7 +128,7 @@ async def count_fetches(key: str, n: int, ttl: float = 30) -> tuple[list, int]:
         await asyncio.sleep(0.2)
         return {"rows": calls}
 
-    results = await asyncio.gather(*(cached(key, fetch, ttl=ttl) for _ in range(n)))
+    results = await asyncio.gather(*(cache.cached(key, fetch, ttl=ttl) for _ in range(n)))
     return results, calls
 
 
@@ -134,12 +136,13 @@ async def test_many_concurrent_misses_fetch_once_then_the_ttl_refetches(redis_ca
     """20 concurrent opens of one key: one fetch, everyone the same value and time; after
     the TTL exactly one more."""
     key = chain_cache.cache_key("test", "env", f"K{time.monotonic_ns()}", "2026-12-18")
-    results, calls = await count_fetches(key, 20, ttl=1)
+    process = MarketDataCache()
+    results, calls = await count_fetches(process, key, 20, ttl=1)
     assert calls == 1 and len({(r[0]["rows"], r[1]) for r in results}) == 1
-    results, calls = await count_fetches(key, 5, ttl=1)
+    results, calls = await count_fetches(process, key, 5, ttl=1)
     assert calls == 0  # cached
     await asyncio.sleep(1.2)
-    results, calls = await count_fetches(key, 20, ttl=1)
+    results, calls = await count_fetches(process, key, 20, ttl=1)
     assert calls == 1
 
 
@@ -159,7 +162,7 @@ async def test_a_fetch_elsewhere_is_awaited_not_repeated(redis_cache):
         raise AssertionError("fetched twice")
 
     task = asyncio.create_task(elsewhere())
-    assert await cached(key, never, ttl=30) == ("theirs", 7)
+    assert await MarketDataCache().cached(key, never, ttl=30) == ("theirs", 7)
     await task
 
 
@@ -182,7 +185,7 @@ async def test_a_value_stored_between_the_check_and_the_lock_is_not_fetched_agai
         raise AssertionError("fetched twice")
 
     monkeypatch.setattr(chain_cache, "_add", add_after_the_other_process_finished)
-    assert await cached(key, never, ttl=30) == ("theirs", 7)
+    assert await MarketDataCache().cached(key, never, ttl=30) == ("theirs", 7)
     assert await cache.aget(key + ":lock") is None  # and its lock is released
 
 
@@ -198,39 +201,39 @@ async def test_a_failed_fetch_is_shared_briefly(redis_cache):
         await asyncio.sleep(0.1)
         raise FetchFailed("rate_limited", "rate-limited", 429, 3)
 
+    process = MarketDataCache()
     results = await asyncio.gather(
-        *(cached(key, fetch, ttl=30) for _ in range(5)), return_exceptions=True
+        *(process.cached(key, fetch, ttl=30) for _ in range(5)), return_exceptions=True
     )
-    again = await asyncio.gather(cached(key, fetch, ttl=30), return_exceptions=True)
+    again = await asyncio.gather(process.cached(key, fetch, ttl=30), return_exceptions=True)
     assert calls == 1
     assert all(isinstance(r, FetchFailed) and r.retry_in == 3 for r in results + again)
 
 
 async def test_pacing_holds_calls_under_the_limit_in_memory():
     """Three a minute: the fourth call waits past its deadline and says when to retry."""
-    pacing.reset()
+    pacing = BrokerPacing()
     bucket = f"mem-{time.monotonic_ns()}"
     with override_settings(REDIS_URL=""):
         for _ in range(3):
             await pacing.acquire(bucket, 3, deadline=time.monotonic() + 1)
-        with pytest.raises(pacing.PacingTimeout) as err:
+        with pytest.raises(PacingTimeout) as err:
             await pacing.acquire(bucket, 3, deadline=time.monotonic() + 1)
     assert 59 < err.value.retry_in <= 60
 
 
 async def test_pacing_in_redis_is_one_window_for_every_process(redis_cache):
-    """The window lives in Redis: calls counted by one process count for all (this
-    process's memory is wiped between the calls, as if they came from two)."""
+    """The window lives in Redis: calls counted by one process count for all (three
+    processes' pacings here, each with its own memory)."""
     bucket = f"redis-{time.monotonic_ns()}"
-    await pacing.acquire(bucket, 2, deadline=time.monotonic() + 1)
-    pacing.reset()
-    await pacing.acquire(bucket, 2, deadline=time.monotonic() + 1)
-    pacing.reset()
-    with pytest.raises(pacing.PacingTimeout):
-        await pacing.acquire(bucket, 2, deadline=time.monotonic() + 0.5)
+    first, second, third = BrokerPacing(), BrokerPacing(), BrokerPacing()
+    await first.acquire(bucket, 2, deadline=time.monotonic() + 1)
+    await second.acquire(bucket, 2, deadline=time.monotonic() + 1)
+    with pytest.raises(PacingTimeout):
+        await third.acquire(bucket, 2, deadline=time.monotonic() + 0.5)
     # a window with room again after the oldest call ages out (here: a 1-per-minute bucket
     # of its own is still free)
-    await pacing.acquire(bucket + "-other", 1, deadline=time.monotonic() + 1)
+    await third.acquire(bucket + "-other", 1, deadline=time.monotonic() + 1)
 
 
 # ----------------------------------------------------------------------- the API, live

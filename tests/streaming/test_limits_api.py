@@ -19,6 +19,7 @@ from django.test import Client
 
 from streaming.contract.layer import ToOwner
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
+from streaming.push.sender import PushSender
 from streaming.risk.limits import store as limits_store
 from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, Change
 from streaming.risk.limits.store import LimitStore
@@ -55,7 +56,10 @@ def put(client: Client, body: bytes | dict, csrf: bool = True):
 async def test_two_owners_firing_one_crossing_make_one_breach(user):
     await database_sync_to_async(limits_store.limits_save)(user.id, {"daily_loss": 100.0})
     crossing = Change("breach", DAILY_LOSS, -150.0, 100.0, TODAY)
-    first, second = LimitStore(user.id), LimitStore(user.id)  # a stale and a new owner
+    first, second = (
+        LimitStore(user.id, PushSender()),
+        LimitStore(user.id, PushSender()),
+    )  # a stale and a new owner
     results = await asyncio.gather(first.fire(crossing, AT), second.fire(crossing, AT + 1))
     winners = [r for r in results if r is not None]
     assert len(winners) == 1

@@ -16,6 +16,7 @@ from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from streaming.cluster.eventlog import LocalEventLog
 from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.models import LimitBreach, LimitState
+from streaming.push.sender import PushSender
 from streaming.risk.limits import store as limits_store
 from streaming.risk.limits.rules import BETA_DELTA_ABOVE, DAILY_LOSS, trading_day
 from streaming.risk.limits.runner import LimitRunner, portfolio_values
@@ -48,7 +49,7 @@ def manager_for(user_id, refresh_token, published, event_log) -> UserStreamManag
         publish=published,
         flush_interval=0.1,
         event_log=event_log,
-        listeners=[LimitRunner(LimitStore(user_id), INTERVAL)],
+        listeners=[LimitRunner(LimitStore(user_id, PushSender()), INTERVAL)],
     )
 
 
@@ -185,7 +186,10 @@ async def test_a_starting_stream_lists_the_recent_breaches_in_its_snapshot_once_
     await database_sync_to_async(limits_store.limit_breach_mark_delivered)([logged["id"]])
     published = Published()
     manager = UserStreamManager(
-        user.id, links=[], publish=published, listeners=[LimitRunner(LimitStore(user.id), INTERVAL)]
+        user.id,
+        links=[],
+        publish=published,
+        listeners=[LimitRunner(LimitStore(user.id, PushSender()), INTERVAL)],
     )
     await manager.start()
     try:

@@ -18,7 +18,12 @@ from accounts.notification_settings import notification_settings_update
 from streaming.models import PnlSample
 from streaming.risk.pnl.sampler import PnlSampler, grid_time, sample_rows
 from streaming.risk.pnl.session import NEW_YORK, in_trading_session
-from streaming.risk.pnl.store import PnlStore, pnl_watched_users, samples_of_day
+from streaming.risk.pnl.store import (
+    PnlStore,
+    SampleWrites,
+    pnl_watched_users,
+    samples_of_day,
+)
 from streaming.stream.state import LinkInfo, UserState
 from tests.support.wait import wait_until
 
@@ -119,14 +124,14 @@ def test_a_missing_input_is_null_never_0():
 
 async def test_a_sample_is_written_once_per_grid_time_whoever_writes_it():
     user_id = await user("pnl-once")
-    first = PnlSampler(PnlStore(user_id), interval=60)
+    first = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     first.attach(Host(user_id, state_with()))
     assert await first.sample_once(120_500) is True
     assert await first.sample_once(179_999) is False  # same bucket: not even tried again
     # a restarted or new owner, with other values, in the same bucket: the first stands
     moved = state_with()
     moved.quotes["AAPL"] = {"bid": 110.0, "ask": 110.0, "t": 2}
-    second = PnlSampler(PnlStore(user_id), interval=60)
+    second = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     second.attach(Host(user_id, moved))
     assert await second.sample_once(150_000) is True
     rows = await database_sync_to_async(rows_of)(user_id)
@@ -151,8 +156,9 @@ async def test_the_users_of_a_process_write_a_grid_time_in_one_statement():
     are there."""
     users = [await user(f"pnl-many-{i}") for i in range(5)]
     samplers = []
+    writes = SampleWrites()  # the process's, shared by its samplers
     for user_id in users:
-        sampler = PnlSampler(PnlStore(user_id), interval=60)
+        sampler = PnlSampler(PnlStore(user_id, writes), interval=60)
         sampler.attach(Host(user_id, state_with()))
         samplers.append(sampler)
     # the queries of the process's database thread, where every write runs
@@ -181,9 +187,10 @@ async def test_one_users_failed_write_costs_the_others_nothing():
     kept = await user("pnl-kept")
     gone = await user("pnl-gone")
     await database_sync_to_async(get_user_model().objects.filter(id=gone).delete)()
+    gathered = SampleWrites()
     writes = [
-        PnlStore(kept).write(300_000, [("", 1.0, 0.0)]),
-        PnlStore(gone).write(300_000, [("", 2.0, 0.0)]),
+        PnlStore(kept, gathered).write(300_000, [("", 1.0, 0.0)]),
+        PnlStore(gone, gathered).write(300_000, [("", 2.0, 0.0)]),
     ]
     kept_write, gone_write = await asyncio.gather(*writes, return_exceptions=True)
     assert kept_write is None
@@ -196,10 +203,10 @@ async def test_one_users_failed_write_costs_the_others_nothing():
 async def test_only_the_owner_samples_and_only_once_there_are_accounts():
     user_id = await user("pnl-owner")
     host = Host(user_id, state_with(), owner=False)
-    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     sampler.attach(host)
     assert await sampler.sample_once(60_000) is False
-    empty = PnlSampler(PnlStore(user_id), interval=60)
+    empty = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     empty.attach(Host(user_id, UserState([LINK])))
     assert await empty.sample_once(60_000) is False
     assert await database_sync_to_async(rows_of)(user_id) == []
@@ -214,7 +221,7 @@ class CountingStore(PnlStore):
     the sampler would not stop: the test stops it between writes)."""
 
     def __init__(self, user_id: int) -> None:
-        super().__init__(user_id)
+        super().__init__(user_id, SampleWrites())
         self.times: list[int] = []
         self.writing = False
 
@@ -254,7 +261,7 @@ async def test_no_total_until_every_link_has_streamed_its_accounts():
     user_id = await user("pnl-partial")
     state = UserState([LINK, ALPACA])  # Alpaca's accounts are not in yet
     state.apply_account_event("balance", 1, "TT1", {"net_liquidating_value": 10}, now_ms=0)
-    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     sampler.attach(Host(user_id, state))
     assert await sampler.sample_once(60_000) is True
     assert await database_sync_to_async(rows_of)(user_id) == [
@@ -269,7 +276,7 @@ async def test_no_sample_from_marks_nobody_streams_and_all_day_streams_them_in_s
     trading session only."""
     user_id = await user("pnl-watch")
     host = Host(user_id, state_with(), shown=False)
-    sampler = PnlSampler(PnlStore(user_id), interval=60)
+    sampler = PnlSampler(PnlStore(user_id, SampleWrites()), interval=60)
     sampler.attach(host)
     assert await sampler.sample_once(60_000) is False
     assert await database_sync_to_async(rows_of)(user_id) == []

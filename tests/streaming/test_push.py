@@ -357,12 +357,12 @@ def test_fills_and_a_rejection_are_written_once_and_history_is_not(user):
     new = {"id": "77:10", "quantity": 8, "price": 590.5, "at": now - 1000}
 
     async def scenario() -> OrderPushes:
-        pushes = OrderPushes(user.id)
+        pushes = OrderPushes(user.id, PushSender())
         worker = asyncio.create_task(pushes.run())
         pushes.on_order(3, "5WT0001", order("Partially Filled", [old]))
         pushes.on_order(3, "5WT0001", order("Filled", [old, new]))
         pushes.on_order(3, "5WT0001", order("Filled", [old, new]))  # read again
-        again = OrderPushes(user.id)  # a new owner reads the orders again
+        again = OrderPushes(user.id, PushSender())  # a new owner reads the orders again
         again_worker = asyncio.create_task(again.run())
         again.on_order(3, "5WT0001", order("Filled", [old, new]))
         pushes.on_order(4, "PA0001", order("Rejected", [], updated_at=now))
@@ -410,7 +410,7 @@ def test_a_fill_is_said_by_its_instruments_name_and_exact_quantity(user):
     )
 
     async def scenario() -> None:
-        pushes = OrderPushes(user.id)
+        pushes = OrderPushes(user.id, PushSender())
         worker = asyncio.create_task(pushes.run())
         pushes.on_order(3, "PA0001", coin)
         await wait_until(lambda: pushes.handled == 1, within=10)

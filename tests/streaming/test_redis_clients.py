@@ -53,7 +53,6 @@ from channels.layers import get_channel_layer
 
 from streaming.runtime.ratelimit import limiter_client
 from operations import readiness, stream_health
-from streaming.brokers import rate_limit
 from streaming.node import current
 
 def connect(client):
@@ -66,7 +65,7 @@ async def every_client():
     cache = caches["default"]._cache
     await count("cache", lambda: cache._get_connection_pool(True).make_connection())
     await count("request limiters", lambda: connect(limiter_client(url)))
-    await count("broker rate limits", lambda: connect(rate_limit._client()))
+    await count("broker rate limits", lambda: connect(current().pacing.client()))
     agents = current().agents
     await count("leases and event log", lambda: connect(agents.start()))
     await count("readiness", readiness.redis)

@@ -37,7 +37,9 @@ from tastytrade import Session
 from streaming.brokers.base import AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import CredentialRejected, describe
+from streaming.brokers.market_data_cache import MarketDataCache
 from streaming.brokers.orders.entry import LinkedOrder, OrderRequest, PlaceResult, PreviewResult
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade.account import AccountStream
 from streaming.brokers.tastytrade.chains import TastytradeChains
@@ -71,6 +73,8 @@ class TastytradeAdapter(SupervisedAdapter):
         refresh_token: str,
         account_numbers: Iterable[str] = (),
         config: StreamConfig | None = None,
+        pacing: BrokerPacing | None = None,
+        market_data: MarketDataCache | None = None,
     ) -> None:
         super().__init__(link_id, config, account_numbers)
         self._secret = provider_secret
@@ -88,6 +92,10 @@ class TastytradeAdapter(SupervisedAdapter):
             refresh_token,
             urlsplit(base_url() or "https://api.tastyworks.com").netloc,
             self.config.chain_cache_ttl,
+            # the process's pacing windows and market data cache (its node's, handed in by
+            # wiring); a link built alone (a test, the bench) has its own
+            pacing=pacing if pacing is not None else BrokerPacing(),
+            cache=market_data if market_data is not None else MarketDataCache(),
         )
 
     # -- control --------------------------------------------------------------------

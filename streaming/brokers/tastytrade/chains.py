@@ -18,8 +18,9 @@ from tastytrade.market_data import get_market_data, get_market_data_by_type
 from tastytrade.order import InstrumentType
 
 from streaming.brokers.chains import PRICE_TTL, chain_side, dte, mid_or_last, new_york_today
-from streaming.brokers.market_data_cache import FetchFailed, cache_key, cached
+from streaming.brokers.market_data_cache import FetchFailed, MarketDataCache, cache_key
 from streaming.brokers.paced import paced, secret_tag
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.values import num, time_ms
 
 #: tastytrade publishes no REST rate limit: one call a second per credential is a
@@ -33,12 +34,24 @@ MARKET_DATA_BATCH = 100
 
 
 class TastytradeChains:
-    """Chains through one tastytrade session (the owner's)."""
+    """Chains through one tastytrade session (the owner's), paced and cached in the
+    process's `pacing` and `cache`."""
 
     greeks_source = "stream"
 
-    def __init__(self, session: Callable[[], Session | None], secret: str, env: str, ttl: float):
+    def __init__(
+        self,
+        session: Callable[[], Session | None],
+        secret: str,
+        env: str,
+        ttl: float,
+        *,
+        pacing: BrokerPacing,
+        cache: MarketDataCache,
+    ):
         self._session = session
+        self._pacing = pacing
+        self._cache = cache
         self._bucket = f"tastytrade:{secret_tag(secret)}"
         self._env = env
         self._ttl = ttl
@@ -55,6 +68,7 @@ class TastytradeChains:
         async def fetch() -> dict[str, Any]:
             session = self._live_session()
             chains = await paced(
+                self._pacing,
                 self._bucket,
                 TASTYTRADE_PER_MINUTE,
                 lambda: NestedOptionChain.get(session, symbol),
@@ -87,7 +101,7 @@ class TastytradeChains:
             }
 
         key = cache_key("tastytrade", self._env, symbol)
-        value, at = await cached(key, fetch, ttl=self._ttl)
+        value, at = await self._cache.cached(key, fetch, ttl=self._ttl)
         return {**value, "fetched_at": at}
 
     async def expirations(self, symbol: str) -> tuple[list[dict[str, Any]], int]:
@@ -132,6 +146,7 @@ class TastytradeChains:
             for i in range(0, len(wires), MARKET_DATA_BATCH):
                 batch = wires[i : i + MARKET_DATA_BATCH]
                 items = await paced(
+                    self._pacing,
                     self._bucket,
                     TASTYTRADE_PER_MINUTE,
                     functools.partial(get_market_data_by_type, session, options=batch),
@@ -150,7 +165,7 @@ class TastytradeChains:
 
         key = cache_key("tastytrade-md", self._env, symbol, expiration)
         try:
-            values, _ = await cached(key, fetch, ttl=MARKET_DATA_TTL)
+            values, _ = await self._cache.cached(key, fetch, ttl=MARKET_DATA_TTL)
         except (FetchFailed, TimeoutError):
             return {}
         return values
@@ -159,6 +174,7 @@ class TastytradeChains:
         async def fetch() -> float | None:
             session = self._live_session()
             data = await paced(
+                self._pacing,
                 self._bucket,
                 TASTYTRADE_PER_MINUTE,
                 lambda: get_market_data(session, symbol, InstrumentType.EQUITY),
@@ -166,7 +182,7 @@ class TastytradeChains:
             )
             return mid_or_last(num(data.bid), num(data.ask), num(data.last) or num(data.mark))
 
-        value, _ = await cached(
+        value, _ = await self._cache.cached(
             cache_key("price", "tastytrade", self._env, symbol), fetch, ttl=PRICE_TTL
         )
         return value

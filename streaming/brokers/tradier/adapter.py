@@ -26,7 +26,9 @@ from urllib.parse import urlsplit
 
 from streaming.brokers.base import AdapterSink, StreamConfig
 from streaming.brokers.delay import DelayMonitor
+from streaming.brokers.market_data_cache import MarketDataCache
 from streaming.brokers.orders.entry import LinkedOrder, OrderRequest, PlaceResult, PreviewResult
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tradier.account import AccountPolls
 from streaming.brokers.tradier.chains import TradierChains, tradier_market_bucket
@@ -67,19 +69,32 @@ class TradierAdapter(SupervisedAdapter):
         api_url: str,
         stream_url: str,
         config: StreamConfig | None = None,
+        pacing: BrokerPacing | None = None,
+        market_data: MarketDataCache | None = None,
     ) -> None:
         super().__init__(link_id, config, account_numbers)
+        # the process's pacing windows and market data cache (its node's, handed in by
+        # wiring); a link built alone (a test, the bench) has its own
+        pacing = pacing if pacing is not None else BrokerPacing()
+        market_data = market_data if market_data is not None else MarketDataCache()
         self.connection = Connection(access_token, api_url)
         env = urlsplit(self.connection.api_url).netloc
         self.delay = DelayMonitor(known_delay_ms(api_url, stream_url))
         #: Option chains through the cluster-wide cache and pacing (tradier/chains.py).
         self.chains = TradierChains(
-            self.connection.get, access_token, env, self.config.chain_cache_ttl
+            self.connection.get,
+            access_token,
+            env,
+            self.config.chain_cache_ttl,
+            pacing=pacing,
+            cache=market_data,
         )
         self.quotes = MarketStream(self, self.connection, self.chains, self.delay, stream_url)
         self.account = AccountPolls(self, self.connection)
         #: History calls share the token's market-data limit with the chains.
-        self.reads = TradierReads(self.connection.get, tradier_market_bucket(access_token, env))
+        self.reads = TradierReads(
+            self.connection.get, tradier_market_bucket(access_token, env), pacing
+        )
         self.orders = TradierOrders(self.connection, self.account.order_changed)
 
     # -- control ------------------------------------------------------------------------------

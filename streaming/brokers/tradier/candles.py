@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from streaming.brokers import rate_limit as pacing
 from streaming.brokers.bars import HistoryError, bucket_start, daily_t, merge, ordered
 from streaming.brokers.errors import BrokerHTTPError, describe
+from streaming.brokers.rate_limit import BrokerPacing, PacingTimeout
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.wire import day_candle, timesale_candle
 from streaming.instruments.symbols import NEW_YORK, is_option, streamer_to_occ_symbol
@@ -28,6 +28,7 @@ Get = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 async def history_candles(
     get: Get,
+    pacing: BrokerPacing,
     market_bucket: tuple[str, int],
     symbol: str,
     tf: str,
@@ -46,7 +47,7 @@ async def history_candles(
         if tf == "1d":  # the date of the daily candle `first` (00:00 UTC of it)
             day = dt.datetime.fromtimestamp(first / 1000, dt.UTC).date()
             params = {"symbol": name, "interval": "daily", "start": day.isoformat()}
-            body = await _history_get(get, market_bucket, "/v1/markets/history", params)
+            body = await _history_get(get, pacing, market_bucket, "/v1/markets/history", params)
             wrapper = (body or {}).get("history")
             rows = as_list(wrapper.get("day") if isinstance(wrapper, dict) else None)
             bars = [day_candle(r) for r in rows if isinstance(r, dict)]
@@ -57,7 +58,7 @@ async def history_candles(
                 "start": start.strftime("%Y-%m-%d %H:%M"),
                 "session_filter": "open",
             }
-            body = await _history_get(get, market_bucket, "/v1/markets/timesales", params)
+            body = await _history_get(get, pacing, market_bucket, "/v1/markets/timesales", params)
             wrapper = (body or {}).get("series")
             rows = as_list(wrapper.get("data") if isinstance(wrapper, dict) else None)
             bars = [timesale_candle(r) for r in rows if isinstance(r, dict)]
@@ -70,14 +71,18 @@ async def history_candles(
 
 
 async def _history_get(
-    get: Get, market_bucket: tuple[str, int], path: str, params: dict[str, Any]
+    get: Get,
+    pacing: BrokerPacing,
+    market_bucket: tuple[str, int],
+    path: str,
+    params: dict[str, Any],
 ) -> Any:
     """One history call, paced under the token's market-data limit across processes
     and not retried, mapped to the contract's history errors."""
     bucket, per_minute = market_bucket
     try:
         await pacing.acquire(bucket, per_minute, deadline=time.monotonic() + HISTORY_PACING_WAIT)
-    except pacing.PacingTimeout as exc:
+    except PacingTimeout as exc:
         raise HistoryError(
             "rate_limited", "Tradier's rate limit is used up for now", round(exc.retry_in, 1)
         ) from exc

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from streaming.brokers.chains import PRICE_TTL, chain_side, dte, mid_or_last, new_york_today
-from streaming.brokers.market_data_cache import FetchFailed, cache_key, cached
+from streaming.brokers.market_data_cache import FetchFailed, MarketDataCache, cache_key
 from streaming.brokers.paced import paced, secret_tag
+from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.values import num, time_ms
 from streaming.instruments.symbols import NEW_YORK
@@ -33,20 +34,32 @@ def tradier_market_bucket(token: str, env: str) -> tuple[str, int]:
 
 
 class TradierChains:
-    """Chains through one Tradier token; `get` is the adapter's REST call."""
+    """Chains through one Tradier token; `get` is the adapter's REST call, paced and
+    cached in the process's `pacing` and `cache`."""
 
     greeks_source = "chain"
 
     def __init__(
-        self, get: Callable[[str, dict[str, Any]], Awaitable[Any]], token: str, env: str, ttl: float
+        self,
+        get: Callable[[str, dict[str, Any]], Awaitable[Any]],
+        token: str,
+        env: str,
+        ttl: float,
+        *,
+        pacing: BrokerPacing,
+        cache: MarketDataCache,
     ):
         self._get = get
+        self._pacing = pacing
+        self._cache = cache
         self._bucket, self._per_minute = tradier_market_bucket(token, env)
         self._env = env
         self._ttl = ttl
 
     async def _call(self, path: str, params: dict[str, Any], what: str) -> Any:
-        return await paced(self._bucket, self._per_minute, lambda: self._get(path, params), what)
+        return await paced(
+            self._pacing, self._bucket, self._per_minute, lambda: self._get(path, params), what
+        )
 
     async def expirations(self, symbol: str) -> tuple[list[dict[str, Any]], int]:
         async def fetch() -> list[dict[str, str]]:
@@ -66,7 +79,9 @@ class TradierChains:
                 raise FetchFailed("no_options", f"the broker lists no options for {symbol}", 404)
             return dates
 
-        dates, at = await cached(cache_key("tradier", self._env, symbol), fetch, ttl=self._ttl)
+        dates, at = await self._cache.cached(
+            cache_key("tradier", self._env, symbol), fetch, ttl=self._ttl
+        )
         today = new_york_today()
         return [{**d, "dte": dte(d["date"], today)} for d in dates], at
 
@@ -84,7 +99,7 @@ class TradierChains:
             ]
 
         key = cache_key("tradier", self._env, symbol, expiration)
-        return await cached(key, fetch, ttl=self._ttl)
+        return await self._cache.cached(key, fetch, ttl=self._ttl)
 
     async def strikes(self, symbol: str, expiration: str) -> dict[str, Any]:
         rows, at = await self.raw_rows(symbol, expiration)
@@ -113,7 +128,7 @@ class TradierChains:
                 return None
             return mid_or_last(num(item.get("bid")), num(item.get("ask")), num(item.get("last")))
 
-        value, _ = await cached(
+        value, _ = await self._cache.cached(
             cache_key("price", "tradier", self._env, symbol), fetch, ttl=PRICE_TTL
         )
         return value

@@ -30,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import BrokerLink
 from streaming.brokers import catalog
 from streaming.brokers.base import MemoryCheckpoint
+from streaming.node import current
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.validation import normalize_symbol
 from streaming.wiring import build_manager, stream_config
@@ -88,7 +89,16 @@ class Command(BaseCommand):
             )()
             if user is None:
                 raise CommandError(f"no user {options['user']!r}")
-            manager = await build_manager(user.id, publish=printer)
+            node = current()
+            manager = await build_manager(
+                user.id,
+                publish=printer,
+                lifetimes=node.lifetimes,
+                push=node.push,
+                pnl_writes=node.pnl_writes,
+                pacing=node.pacing,
+                market_data=node.market_data,
+            )
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
         else:
@@ -105,6 +115,8 @@ class Command(BaseCommand):
                 account_numbers=(),
                 config=stream_config(),
                 checkpoint=MemoryCheckpoint(),  # a bare credential replays within this run only
+                pacing=current().pacing,
+                market_data=current().market_data,
             )
             info = LinkInfo(
                 0,

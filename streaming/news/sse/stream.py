@@ -38,7 +38,7 @@ from streaming.contract.news import (
 )
 from streaming.models import NewsItem
 from streaming.news import owner, quota, store
-from streaming.news.hub import hub
+from streaming.news.hub import NewsHub
 from streaming.tabs.heartbeat import SYMBOLS_HEARTBEAT
 from streaming.tabs.socket import TransportProbe
 
@@ -109,10 +109,13 @@ class NewsStream:
         token_id: int | None,
         probe: TransportProbe,
         agents: Agents,
+        hub: NewsHub,
     ) -> None:
         self.user_id: int | None = user_id
         #: The process's agents: the stream is held as one of the user's tabs.
         self.agents = agents
+        #: The process's news hub: it wakes the stream when news is stored.
+        self.hub = hub
         self.channel_name = channel_name
         self.slot = slot
         self.symbols = symbols
@@ -298,7 +301,7 @@ class NewsStream:
         assert self.user_id is not None
         await owner.tab_attach(self.agents, self.user_id, self)
         self._attached = True
-        await hub.add(self)
+        await self.hub.add(self)
         await self._announce()
 
     async def _announce(self) -> None:
@@ -309,7 +312,7 @@ class NewsStream:
         """Everything `_join` and the limits took, given back (each step on its own)."""
         user_id = self.user_id
         assert user_id is not None
-        hub.remove(self)
+        self.hub.remove(self)
         if self._attached:
             self._attached = False
             await owner.tab_detach(self.agents, user_id, self)
@@ -331,7 +334,7 @@ class NewsStream:
                 await asyncio.to_thread(quota.renew, self.user_id, self.slot)
             if now - last_announce >= SYMBOLS_HEARTBEAT:
                 last_announce = now
-                await hub.rejoin()
+                await self.hub.rejoin()
                 await self._announce()
 
     # -- layer messages (fanout.Tab, and the news group) -------------------------------------

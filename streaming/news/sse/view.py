@@ -19,6 +19,7 @@ from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents_of
 from streaming.contract.news import NewsConnectedEvent
 from streaming.news import quota, store
+from streaming.news.hub import news_hub_of
 from streaming.news.sse.params import MAX_BACKLOG, BadRequest, parse_params
 from streaming.news.sse.stream import NewsStream
 from streaming.tabs.origin import sse_request_allowed
@@ -106,6 +107,7 @@ async def news_stream(request: HttpRequest) -> HttpResponseBase:
         token_id=token.pk if token is not None else None,
         probe=probe_of(request.scope if isinstance(request, ASGIRequest) else {}),
         agents=agents_of(request),
+        hub=news_hub_of(request),
     )
     body = stream.body(connected, cursor, connected["backlog"], params.duration or maximum)
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")

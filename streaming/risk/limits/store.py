@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from streaming.contract.risk import LimitPayload, LimitSettings
 from streaming.models import LimitBreach, LimitState, PortfolioLimits
 from streaming.push import outbox as push_outbox
-from streaming.push.sender import sender as push_sender
+from streaming.push.sender import PushSender
 from streaming.risk.limits import rules
 from streaming.risk.limits.input import FIELDS, check_band
 
@@ -179,8 +179,10 @@ class LimitStore:
     """The stream's asynchronous face of this module (handed to the runner by wiring.py,
     so the stream itself never touches the database)."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, push: PushSender) -> None:
         self.user_id = user_id
+        #: The process's push sender, woken when a firing wrote pushes to the outbox.
+        self.push = push
 
     async def load(self) -> tuple[rules.Limits, dict[str, rules.Armed]]:
         return await database_sync_to_async(limits_load)(self.user_id)
@@ -192,7 +194,7 @@ class LimitStore:
         )
         if payload is None:
             return None
-        push_sender.kick()  # its pushes are in the outbox: send them now
+        self.push.kick()  # its pushes are in the outbox: send them now
         return dict(payload)
 
     async def rearm(self, kind: str) -> bool:

@@ -24,7 +24,7 @@ from streaming.risk.pnl.session import in_trading_session
 from streaming.stream.listener import QuietHooks, StreamHost
 
 if TYPE_CHECKING:
-    from streaming.risk.pnl.store import PnlStore, Row
+    from streaming.risk.pnl.store import PnlStore, Row, SampleWrites
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,14 @@ class PnlSampler(QuietHooks):
         self.clock = time.time
 
     @classmethod
-    def for_user(cls, user_id: int) -> PnlSampler:
-        """The user's sampler over the database, every `PNL_SAMPLE_INTERVAL` seconds."""
+    def for_user(cls, user_id: int, writes: SampleWrites) -> PnlSampler:
+        """The user's sampler over the database, every `PNL_SAMPLE_INTERVAL` seconds, its
+        writes gathered in the process's `writes`."""
         from django.conf import settings
 
         from streaming.risk.pnl.store import PnlStore
 
-        return cls(PnlStore(user_id), settings.PNL_SAMPLE_INTERVAL)
+        return cls(PnlStore(user_id, writes), settings.PNL_SAMPLE_INTERVAL)
 
     # -- the listener's hooks (no per-tick work: the grid drives it; the rest: QuietHooks) --
     def attach(self, stream: StreamHost) -> None:

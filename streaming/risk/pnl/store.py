@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -71,10 +70,10 @@ def write_entries(entries: list[Entry]) -> None:
 
 
 class SampleWrites:
-    """One event loop's sample writes, gathered for `WRITE_GATHER` and sent in one
-    statement: at a grid time every user's sampler writes at once, and one database
-    write (in the process's one database thread, which would hold the interpreter lock
-    against the loop for each) replaces one per user."""
+    """A process's sample writes (its node's: streaming/node.py), gathered for
+    `WRITE_GATHER` and sent in one statement: at a grid time every user's sampler writes
+    at once, and one database write (in the process's one database thread, which would
+    hold the interpreter lock against the loop for each) replaces one per user."""
 
     def __init__(self) -> None:
         self._pending: list[tuple[Entry, asyncio.Future[None]]] = []
@@ -117,21 +116,6 @@ class SampleWrites:
         settle((written for _, written in pending), failure)
 
 
-#: Each event loop's gathered writes (a process runs one; tests run one each).
-_writes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SampleWrites] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def sample_writes() -> SampleWrites:
-    """The running loop's gathered sample writes."""
-    loop = asyncio.get_running_loop()
-    writes = _writes.get(loop)
-    if writes is None:
-        writes = _writes[loop] = SampleWrites()
-    return writes
-
-
 def samples_of_day(user_id: int, day: dt.date) -> dict[str, list[dict[str, Any]]]:
     """The day's (UTC) samples by account ("" = total), each `{t, net_liq, day_pnl}` in
     time order."""
@@ -169,14 +153,16 @@ def pnl_watched_users(now_s: float) -> set[int]:
 
 
 class PnlStore:
-    """One user's samples, for the stream's sampler (async: the ORM off the loop)."""
+    """One user's samples, for the stream's sampler (async: the ORM off the loop); its
+    writes gathered with the other users' in the process's `writes`."""
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int, writes: SampleWrites) -> None:
         self.user_id = user_id
+        self.writes = writes
 
     async def write(self, at_ms: int, rows: list[Row]) -> None:
         """The rows, written with every other user's of this process gathered meanwhile."""
-        await sample_writes().write((self.user_id, at_ms, rows))
+        await self.writes.write((self.user_id, at_ms, rows))
 
     async def all_day(self) -> bool:
         return await database_sync_to_async(all_day_on)(self.user_id)
