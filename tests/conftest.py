@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.apps import apps
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxControl, SandboxServer
-from streaming.cluster.agents import Agents
-from streaming.node import Node
 from tests.support.browsers import close_unless_used
 from tests.support.browsers import shared as shared_browser
 from tests.support.reaper import Reaper
 from tests.support.redis_server import RedisServer
+
+if TYPE_CHECKING:  # the app's modules load once Django is set up (benches import this)
+    from streaming.cluster.agents import Agents
+    from streaming.node import Node
 
 #: A fixed Fernet key for tests (never used outside them).
 TEST_ENCRYPTION_KEY = "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4="
@@ -79,6 +82,8 @@ def node() -> Iterator[Node]:
     its agents, relay and owner handlers are built afresh, so nothing one test bound to
     its event loop reaches the next. It is the process's node for the test (the ASGI
     scope, the middleware and `current()` hand it out)."""
+    from streaming.node import Node
+
     config = apps.get_app_config("streaming")
     config.node = Node.build()  # type: ignore[attr-defined]
     yield config.node  # type: ignore[attr-defined]
