@@ -33,6 +33,17 @@ LOOKBACK_DAYS: dict[str, int] = {"1m": 4, "5m": 10, "15m": 20, "1h": 45, "1d": 4
 Candle = dict[str, Any]
 
 
+#: The HTTP status each history error code answers with (an unknown code: 424, the broker's).
+HISTORY_STATUS = {
+    "bad_timeframe": 400,
+    "bad_symbol": 400,
+    "unknown_symbol": 404,
+    "no_market_data": 409,
+    "rate_limited": 429,
+    "broker_error": 424,
+}
+
+
 class HistoryError(Exception):
     """A history request that cannot be answered: `code` is the contract's `error`,
     the message a sentence for the page, `retry_after` seconds for `rate_limited`."""
@@ -42,6 +53,11 @@ class HistoryError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        """The HTTP status the error answers with, the class's to say (not each view's)."""
+        return HISTORY_STATUS.get(self.code, 424)
 
 
 #: When no link could serve a history, the failure reported is the one a trader can act

@@ -41,25 +41,16 @@ from streaming.portfolio.day_change import tile_text, tile_values
 from streaming.portfolio.holdings import user_instrument
 from streaming.portfolio.page import snapshot_for, stream_context
 
-#: The HTTP status of each history error.
-STATUS = {
-    "bad_timeframe": 400,
-    "bad_symbol": 400,
-    "unknown_symbol": 404,
-    "no_market_data": 409,
-    "rate_limited": 429,
-    "broker_error": 424,
-}
 DEFAULT_TF = "5m"
 
 
 def _error(exc: HistoryError) -> JsonResponse:
     body: dict[str, object] = {"error": exc.code, "message": exc.message}
-    response = JsonResponse(body, status=STATUS.get(exc.code, 424))
+    response = JsonResponse(body, status=exc.status)
     if exc.code == "rate_limited":
         seconds = max(1, math.ceil(exc.retry_after or 1))
         body["retry_after"] = seconds
-        response = JsonResponse(body, status=429, headers={"Retry-After": str(seconds)})
+        response = JsonResponse(body, status=exc.status, headers={"Retry-After": str(seconds)})
     response["Cache-Control"] = "no-store"
     return response
 
