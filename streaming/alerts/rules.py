@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from streaming.contract.frames import AlertState
 from streaming.instruments.instrument import parse
 
 ABOVE, BELOW, MOVE_UP, MOVE_DOWN = "above", "below", "move_up", "move_down"
@@ -44,7 +45,7 @@ class Rule:
         self.level_f = float(self.level)
 
     @classmethod
-    def from_dict(cls, alert: dict[str, Any]) -> Rule:
+    def from_dict(cls, alert: AlertState) -> Rule:
         """From an alert as the API and the snapshot have it (alerts/store.py `alert_dict`)."""
         return cls(
             id=alert["id"],

@@ -232,15 +232,15 @@ class AlertStore:
         #: The process's push sender, woken when a firing wrote pushes to the outbox.
         self.push = push
 
-    async def load(self) -> list[dict[str, Any]]:
+    async def load(self) -> list[AlertState]:
         return await database_sync_to_async(alert_active_list)(self.user_id)
 
-    async def recent(self) -> list[dict[str, Any]]:
+    async def recent(self) -> list[AlertPayload]:
         return await database_sync_to_async(alert_trigger_list)(self.user_id)
 
     async def fire(
         self, alert_id: int, price: float, at_ms: int, pct: float | None
-    ) -> dict[str, Any] | None:
+    ) -> AlertPayload | None:
         fired = await database_sync_to_async(alert_fire)(alert_id, price, at_ms, pct)
         if fired is not None:
             self.push.kick()  # its pushes are in the outbox: send them now
@@ -252,7 +252,7 @@ class AlertStore:
     async def expire(self, alert_id: int) -> None:
         await database_sync_to_async(alert_expire)(alert_id)
 
-    async def undelivered(self) -> list[dict[str, Any]]:
+    async def undelivered(self) -> list[AlertPayload]:
         return await database_sync_to_async(alert_trigger_undelivered_list)(self.user_id)
 
     async def mark_delivered(self, trigger_ids: list[int]) -> None:

@@ -55,10 +55,10 @@ class SnapshotFrame(TypedDict):
     links: list[dict[str, Any]]
     watchlist: WatchlistState
     subscriptions: list[str]
-    alerts: list[dict[str, Any]]
-    alert_triggers: list[dict[str, Any]]
+    alerts: list[AlertState]
+    alert_triggers: list[AlertPayload]
     #: the newest `limit` payloads, newest first (LimitPayload, risk.py)
-    limit_breaches: list[dict[str, Any]]
+    limit_breaches: list[LimitPayload]
     #: underlying -> Metrics (risk.py)
     metrics: dict[str, Metrics]
     t: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from streaming.brokers.values import now_ms as clock_ms
 from streaming.portfolio.valuation import live_mark, number
@@ -62,12 +62,21 @@ def iv_rank_title(underlying: str, m: Mapping[str, object], now_ms: int) -> str:
     return f"IV rank {rank:.0f} ({source}, {age_text(m.get('t'), now_ms)})"
 
 
-def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, dict[str, Any]]:
+class RiskCell(TypedDict):
+    """A position's risk cells, as the pages show them."""
+
+    beta_delta: float | None  # SPY shares
+    beta_title: str
+    iv_rank: float | None
+    iv_title: str
+
+
+def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, RiskCell]:
     """ "<account>|<symbol>" -> {beta_delta, beta_title, iv_rank, iv_title} of every position."""
     quotes, greeks = snapshot.get("quotes") or {}, snapshot.get("greeks") or {}
     metrics = snapshot.get("metrics") or {}
     spy_price, _ = live_mark(BENCHMARK, None, quotes)
-    cells: dict[str, dict[str, Any]] = {}
+    cells: dict[str, RiskCell] = {}
     for a in snapshot.get("accounts") or []:
         for p in a.get("positions") or []:
             u = underlying_of(p)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streaming.brokers.values import order_status
-from streaming.contract.frames import ACCOUNT_FRAMES, SnapshotFrame
-from streaming.contract.risk import Metrics
+from streaming.contract.frames import ACCOUNT_FRAMES, AlertPayload, AlertState, SnapshotFrame
+from streaming.contract.risk import LimitPayload, Metrics
 from streaming.instruments.resolve import InstrumentBook
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
 from streaming.stream.position import Position, new_epoch
@@ -98,20 +98,20 @@ class UserState:
         #: The rendered status object of each link (the manager keeps it current).
         self.link_status: dict[int, dict[str, Any]] = {}
         #: The user's active price alerts (streaming/alerts/runner.py keeps them current).
-        self.alerts: list[dict[str, Any]] = []
+        self.alerts: list[AlertState] = []
         #: The newest `alert` payloads, newest first.
-        self.alert_triggers: deque[dict[str, Any]] = deque(maxlen=MAX_ALERT_TRIGGERS)
+        self.alert_triggers: deque[AlertPayload] = deque(maxlen=MAX_ALERT_TRIGGERS)
         #: The newest `limit` payloads, newest first (a tab that resyncs from a snapshot
         #: learns from them of a breach whose frame it never got).
-        self.limit_breaches: deque[dict[str, Any]] = deque(maxlen=MAX_LIMIT_BREACHES)
+        self.limit_breaches: deque[LimitPayload] = deque(maxlen=MAX_LIMIT_BREACHES)
         #: Market metrics per underlying (a metrics listener keeps them: streaming/risk/).
         self.metrics: dict[str, Metrics] = {}
 
-    def set_alert_triggers(self, payloads: list[dict[str, Any]]) -> None:
+    def set_alert_triggers(self, payloads: list[AlertPayload]) -> None:
         """The recent triggers as stored (newest first), when the stream starts."""
         self.alert_triggers = deque(payloads[:MAX_ALERT_TRIGGERS], maxlen=MAX_ALERT_TRIGGERS)
 
-    def set_limit_breaches(self, payloads: list[dict[str, Any]]) -> None:
+    def set_limit_breaches(self, payloads: list[LimitPayload]) -> None:
         """The recent limit breaches as stored (newest first), when the stream starts."""
         self.limit_breaches = deque(payloads[:MAX_LIMIT_BREACHES], maxlen=MAX_LIMIT_BREACHES)
 

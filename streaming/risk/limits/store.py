@@ -187,7 +187,7 @@ class LimitStore:
     async def load(self) -> tuple[rules.Limits, dict[str, rules.Armed]]:
         return await database_sync_to_async(limits_load)(self.user_id)
 
-    async def fire(self, change: rules.Change, at_ms: int) -> dict[str, Any] | None:
+    async def fire(self, change: rules.Change, at_ms: int) -> LimitPayload | None:
         assert change.value is not None and change.limit is not None and change.day is not None
         payload = await database_sync_to_async(limit_fire)(
             self.user_id, change.kind, change.value, change.limit, at_ms, change.day
@@ -195,18 +195,18 @@ class LimitStore:
         if payload is None:
             return None
         self.push.kick()  # its pushes are in the outbox: send them now
-        return dict(payload)
+        return payload.copy()
 
     async def rearm(self, kind: str) -> bool:
         return await database_sync_to_async(limit_rearm)(self.user_id, kind)
 
-    async def undelivered(self) -> list[dict[str, Any]]:
+    async def undelivered(self) -> list[LimitPayload]:
         rows = await database_sync_to_async(limit_breach_undelivered_list)(self.user_id)
-        return [dict(p) for p in rows]
+        return [p.copy() for p in rows]
 
-    async def recent(self) -> list[dict[str, Any]]:
+    async def recent(self) -> list[LimitPayload]:
         rows = await database_sync_to_async(limit_breach_recent_list)(self.user_id)
-        return [dict(p) for p in rows]
+        return [p.copy() for p in rows]
 
     async def mark_delivered(self, breach_ids: list[int]) -> None:
         await database_sync_to_async(limit_breach_mark_delivered)(breach_ids)

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from streaming.risk.pnl.owner import UNSUPPORTED, HistoryUnavailable, ask_balance_history
-from streaming.risk.pnl.stats import as_day_change, curve_stats
+from streaming.risk.pnl.stats import CurvePoint, NetLiqPoint, as_day_change, curve_stats
 from streaming.risk.pnl.store import samples_of_day
 
 if TYPE_CHECKING:
@@ -58,19 +58,19 @@ def _accounts(user_id: int) -> list[AccountInfo]:
     ]
 
 
-def series(account: str, broker: str, label: str, points: list[dict[str, Any]]) -> dict[str, Any]:
+def series(account: str, broker: str, label: str, points: list[CurvePoint]) -> dict[str, Any]:
     return {"account": account, "broker": broker, "label": label, "points": points} | dict(
         curve_stats(points)
     )
 
 
-def held_total(curves: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def held_total(curves: list[list[CurvePoint]]) -> list[CurvePoint]:
     """The accounts' net liq summed at each time any of them has a point, each holding its
     last value between points; only where every account has one by then."""
     times = sorted({p["t"] for points in curves for p in points})
     last: list[float | None] = [None] * len(curves)
     index = [0] * len(curves)
-    total = []
+    total: list[NetLiqPoint] = []
     for t in times:
         for i, points in enumerate(curves):
             while index[i] < len(points) and points[index[i]]["t"] <= t:

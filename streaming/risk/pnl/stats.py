@@ -8,8 +8,17 @@ during the day (docs/streaming-contract.md "P&L over the day").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypedDict
+from collections.abc import Iterable, Sequence
+from typing import Literal, TypedDict
+
+
+class NetLiqPoint(TypedDict):
+    t: int
+    net_liq: float | None
+
+
+class CurvePoint(NetLiqPoint):
+    day_pnl: float | None
 
 
 class Extreme(TypedDict):
@@ -30,9 +39,11 @@ class CurveStats(TypedDict):
     max_drawdown: Drawdown | None
 
 
-def values(points: Iterable[dict[str, Any]], key: str = "day_pnl") -> list[tuple[int, float]]:
+def values(
+    points: Iterable[CurvePoint], key: Literal["day_pnl", "net_liq"] = "day_pnl"
+) -> list[tuple[int, float]]:
     """(t, value) of the points that have a value, in time order."""
-    found = [(int(p["t"]), float(p[key])) for p in points if p.get(key) is not None]
+    found = [(int(p["t"]), float(v)) for p in points if (v := p.get(key)) is not None]
     return sorted(found, key=lambda tv: tv[0])
 
 
@@ -59,21 +70,21 @@ def max_drawdown(curve: list[tuple[int, float]]) -> Drawdown | None:
     return best
 
 
-def curve_stats(points: Iterable[dict[str, Any]]) -> CurveStats:
+def curve_stats(points: Iterable[CurvePoint]) -> CurveStats:
     """High, low and max drawdown of the points' day P&L."""
     curve = values(points)
     high, low = high_low(curve)
     return {"high": high, "low": low, "max_drawdown": max_drawdown(curve)}
 
 
-def as_day_change(points: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def as_day_change(points: Sequence[NetLiqPoint]) -> list[CurvePoint]:
     """A broker's net-liq curve with `day_pnl` = net liq minus the day's first value (the
     brokers keep no day P&L of their own)."""
     first = next((p["net_liq"] for p in points if p.get("net_liq") is not None), None)
     return [
         {
             **p,
-            "day_pnl": None if first is None or p.get("net_liq") is None else p["net_liq"] - first,
+            "day_pnl": None if first is None or (v := p.get("net_liq")) is None else v - first,
         }
         for p in points
     ]

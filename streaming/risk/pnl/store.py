@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from channels.db import database_sync_to_async
 
 from streaming.models import PnlSample
 from streaming.risk.pnl.session import in_trading_session
+from streaming.risk.pnl.stats import CurvePoint
 from streaming.runtime.waiters import settle
 
 #: A sample row as the sampler makes it: (account, net liq, day P&L); account "" = total.
@@ -116,11 +116,11 @@ class SampleWrites:
         settle((written for _, written in pending), failure)
 
 
-def samples_of_day(user_id: int, day: dt.date) -> dict[str, list[dict[str, Any]]]:
+def samples_of_day(user_id: int, day: dt.date) -> dict[str, list[CurvePoint]]:
     """The day's (UTC) samples by account ("" = total), each `{t, net_liq, day_pnl}` in
     time order."""
     start = dt.datetime.combine(day, dt.time(), dt.UTC)
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[CurvePoint]] = {}
     rows = PnlSample.objects.filter(
         user_id=user_id, at__gte=start, at__lt=start + dt.timedelta(days=1)
     ).order_by("account", "at")
