@@ -35,8 +35,11 @@ from streaming.tabs.heartbeat import Heartbeat
 from streaming.tabs.slow_client import TakenWatch
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from django.http import HttpRequest, HttpResponse
 
+    from streaming.stream.manager import UserStreamManager
     from streaming.trading.owner import OrderDesk
 
 
@@ -91,17 +94,9 @@ class Node:
         from streaming.risk.limits.owner import answer_limits_changed
         from streaming.risk.pnl.owner import answer_balance_history
         from streaming.watched import watched
-        from streaming.wiring import build_manager
 
         self.agents.configure(
-            build_manager=functools.partial(
-                build_manager,
-                lifetimes=self.lifetimes,
-                push=self.push,
-                pnl_writes=self.pnl_writes,
-                pacing=self.pacing,
-                market_data=self.market_data,
-            ),
+            build_manager=self.manager_factory(),
             on_start=(self.push.kick,),
             watched=watched,
         )
@@ -111,6 +106,20 @@ class Node:
         handlers.register(ToOwner.LIMITS_CHANGED, answer_limits_changed)
         handlers.register(ToOwner.PNL_HISTORY_REQUEST, answer_balance_history)
         handlers.register(ToOwner.ORDER_REQUEST, self.orders.answer)
+
+    def manager_factory(self) -> functools.partial[Coroutine[Any, Any, UserStreamManager]]:
+        """Wiring's manager factory with this node's parts bound: the agents build every
+        user's manager with it (the `stream_test` command, one)."""
+        from streaming.wiring import build_manager
+
+        return functools.partial(
+            build_manager,
+            lifetimes=self.lifetimes,
+            push=self.push,
+            pnl_writes=self.pnl_writes,
+            pacing=self.pacing,
+            market_data=self.market_data,
+        )
 
     def freeze_heap(self) -> None:
         """A server process's full collections skip what survived the last one, counting

@@ -33,7 +33,7 @@ from streaming.brokers.base import MemoryCheckpoint
 from streaming.node import current
 from streaming.stream.manager import LinkInfo, UserStreamManager
 from streaming.validation import normalize_symbol
-from streaming.wiring import build_manager, stream_config
+from streaming.wiring import stream_config
 
 
 class Command(BaseCommand):
@@ -89,16 +89,7 @@ class Command(BaseCommand):
             )()
             if user is None:
                 raise CommandError(f"no user {options['user']!r}")
-            node = current()
-            manager = await build_manager(
-                user.id,
-                publish=printer,
-                lifetimes=node.lifetimes,
-                push=node.push,
-                pnl_writes=node.pnl_writes,
-                pacing=node.pacing,
-                market_data=node.market_data,
-            )
+            manager = await current().manager_factory()(user.id, publish=printer)
             if not manager.adapters:
                 raise CommandError(f"user {options['user']!r} has no enabled broker links")
         else:
