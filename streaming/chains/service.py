@@ -20,6 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from streaming.brokers.market_data_cache import FetchFailed
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
 from streaming.instruments.instrument import parse
 from streaming.instruments.kinds import Kind
@@ -114,7 +115,7 @@ def mid(bid: Any, ask: Any) -> float | None:
 
 
 def side_values(
-    side: dict[str, Any], quote: dict[str, Any] | None, greeks: dict[str, Any] | None
+    side: dict[str, Any], quote: QuoteFields | None, greeks: GreeksFields | None
 ) -> dict[str, Any]:
     """One side of a row: the broker's values (Tradier's chain), then newer stream values."""
     out = {"symbol": side["symbol"], "occ": side["occ"]}
@@ -129,8 +130,9 @@ def side_values(
         newer = out["greeks_t"] is None or (greeks.get("t") or 0) >= out["greeks_t"]
         if newer:
             for field in ("iv", "delta", "gamma", "theta", "vega"):
-                if greeks.get(field) is not None:
-                    out[field] = greeks[field]
+                value = greeks.get(field)
+                if value is not None:
+                    out[field] = value
             out["greeks_t"] = greeks.get("t", out["greeks_t"])
     out["mark"] = mid(out["bid"], out["ask"])
     return out

@@ -89,18 +89,20 @@ def user_report(manager: UserStreamManager, *, owner: str = PROCESS_ID) -> dict[
         used = manager.quotes_used(link_id)
         state, reason = health.overall(quotes_used=used)
         kinds = {}
+        last_data: list[int] = []
         for name in KINDS:
             entry = health.kinds[name]
             view = health.view(name, quotes_used=used, quote_silence=manager.silence_threshold())
+            if view["last_ok"]:
+                last_data.append(view["last_ok"])
             kinds[name] = {
                 **view,
                 "reconnects": entry.reconnects,
                 "last_error": entry.last_error,
                 "last_error_at": entry.last_error_at,
             }
-        last_data = [k["last_ok"] for k in kinds.values() if k["last_ok"]]
         if source and manager.last_quote_at:
-            last_data.append(_ms(manager.last_quote_at))
+            last_data.append(int(manager.last_quote_at * 1000))  # as _ms: it is set
         links.append(
             {
                 "id": link_id,

@@ -6,14 +6,72 @@ The account frames are numbered and logged, never conflated or dropped (`ACCOUNT
 names only; tests/streaming/test_contract.py reads the document's tables and fails when
 the two disagree (the document changes first). The browser's copy is
 static/js/stream/contract.js (checked by tests/js/contract-doc.test.mjs). The risk frames'
-payloads (`Metrics`, `LimitPayload`) are risk.py's.
+payloads (`Metrics`, `LimitPayload`) are risk.py's; the balance, position, quote, greeks
+and order inside the frames are the adapters' shapes (streaming/brokers/payloads.py,
+streaming/brokers/orders/shape.py), the account and the link status are typed here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
+from streaming.brokers.orders.shape import Order
+from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.contract.risk import LimitPayload, Metrics
+
+
+# -- objects inside the frames (docs/streaming-contract.md "Objects") ------------------------------
+class Account(TypedDict):
+    """An account as the snapshot lists it (`label`: the broker link's label)."""
+
+    number: str
+    link: int
+    broker: str
+    label: str
+    simulated: bool
+    balance: Balance | None
+    positions: list[Position]
+
+
+class ListedOrder(Order):
+    """An order as the snapshot lists it: broker ids are unique only within one broker,
+    so it also carries its `link` and `account`."""
+
+    link: int
+    account: str
+
+
+class KindStatus(TypedDict):
+    """A link's truth for one data kind (`kinds` of a link status)."""
+
+    state: str
+    reason: str
+    since: int
+    last_ok: int | None
+    stale_after_ms: int | None
+
+
+class LinkStatus(TypedDict):
+    """A broker link's status object (the `status` frame's `link`, the snapshot's `links`)."""
+
+    id: int
+    broker: str
+    label: str
+    state: str
+    reason: str
+    since: int
+    #: "quotes" and "account"
+    kinds: dict[str, KindStatus]
+    quote_source: bool
+    coin_feed: bool
+    quote_feed: str | None
+    delayed: bool
+    delay_ms: int | None
+    last_event_age_ms: int | None
+    reconnects: int
+    token_expires_at: float | None
+    retry_in: float | None
+    simulated: bool
 
 
 # -- frames (server -> client) --------------------------------------------------------------------
@@ -48,11 +106,11 @@ class SnapshotFrame(TypedDict):
     epoch: str | None
     seq: int
     simulated: bool
-    accounts: list[dict[str, Any]]
-    quotes: dict[str, dict[str, Any]]
-    greeks: dict[str, dict[str, Any]]
-    orders: list[dict[str, Any]]
-    links: list[dict[str, Any]]
+    accounts: list[Account]
+    quotes: dict[str, QuoteFields]
+    greeks: dict[str, GreeksFields]
+    orders: list[ListedOrder]
+    links: list[LinkStatus]
     watchlist: WatchlistState
     subscriptions: list[str]
     alerts: list[AlertState]
@@ -66,8 +124,9 @@ class SnapshotFrame(TypedDict):
 
 class QuotesFrame(TypedDict):
     type: Literal["quotes"]
-    quotes: dict[str, dict[str, Any]]
-    greeks: dict[str, dict[str, Any]]
+    #: only the fields that changed, plus `t`
+    quotes: dict[str, QuoteFields]
+    greeks: dict[str, GreeksFields]
     t: int
 
 
@@ -82,22 +141,22 @@ class _AccountFrame(TypedDict):
 
 class BalanceFrame(_AccountFrame):
     type: Literal["balance"]
-    balance: dict[str, Any]
+    balance: Balance
 
 
 class PositionsFrame(_AccountFrame):
     type: Literal["positions"]
-    positions: list[dict[str, Any]]
+    positions: list[Position]
 
 
 class PositionFrame(_AccountFrame):
     type: Literal["position"]
-    position: dict[str, Any]
+    position: Position
 
 
 class OrderFrame(_AccountFrame):
     type: Literal["order"]
-    order: dict[str, Any]
+    order: Order
 
 
 class AlertPayload(TypedDict):
@@ -140,7 +199,7 @@ class AlertState(TypedDict):
 
 class StatusFrame(TypedDict):
     type: Literal["status"]
-    link: dict[str, Any]
+    link: LinkStatus
     t: int
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from streaming.brokers.orders.shape import Order
 from streaming.order_list import status_group
 from streaming.stream.listener import QuietHooks, StreamHost
 
@@ -61,7 +62,7 @@ def working_watched_users() -> set[int]:
     return users  # a user without settings has the defaults: watched
 
 
-def has_working(orders: Iterable[dict[str, Any]]) -> bool:
+def has_working(orders: Iterable[Order]) -> bool:
     """Whether any of the state's orders can still change."""
     return any(status_group(order.get("status")) == "working" for order in orders)
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from streaming.brokers.values import now_ms
+from streaming.contract.frames import KindStatus, LinkStatus
 from streaming.stream.state import LinkInfo
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,15 @@ _SEVERITY = {"error": 5, "reconnecting": 4, "stale": 3, "connecting": 2, "live":
 TROUBLE = ("error", "reconnecting", "stale")
 #: Adapter status extras that are shown on the link (others are ignored).
 STATUS_EXTRA = ("reconnects", "token_expires_at", "retry_in")
+
+
+class StatusExtra(TypedDict, total=False):
+    """What of an adapter's status report the link status carries (`STATUS_EXTRA`)."""
+
+    reconnects: int
+    #: epoch seconds
+    token_expires_at: float | None
+    retry_in: float | None
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,7 @@ class KindHealth:
 @dataclass
 class LinkHealth:
     kinds: dict[str, KindHealth] = field(default_factory=lambda: {k: KindHealth() for k in KINDS})
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: StatusExtra = field(default_factory=lambda: StatusExtra())
     #: Per kind: how often the adapter promised to confirm the data (seconds).
     expect_every: dict[str, float] = field(default_factory=dict)
     delayed: bool = False
@@ -185,7 +194,7 @@ class LinkHealth:
         every = self.expect_every.get(name)
         return STALE_FACTOR * every if every else None
 
-    def view(self, name: str, *, quotes_used: bool, quote_silence: float) -> dict[str, Any]:
+    def view(self, name: str, *, quotes_used: bool, quote_silence: float) -> KindStatus:
         """One kind as the status shows it (`quotes_used`: the link's market data is in
         use, as the quote source or the coin feed; else its quotes kind is `idle`)."""
         entry = self.kinds[name]
@@ -317,7 +326,7 @@ def render_status(
     quote_feed: str | None = None,
     quote_silence: float = QUOTE_STALE_AFTER,
     coin_feed: bool = False,
-) -> dict[str, Any]:
+) -> LinkStatus:
     """The contract's link status object (`quote_silence`: how long the link's quote feed
     may be silent before it is stale now, seconds; `coin_feed`: the link feeds the coins
     the source cannot quote, and `quote_feed` is that feed)."""
@@ -353,7 +362,7 @@ def _whole_seconds(ms: int | None) -> int | None:
     return None if ms is None else round(ms / 1000)
 
 
-def visible(status: Mapping[str, Any]) -> tuple[Any, ...]:
+def visible(status: LinkStatus) -> tuple[Any, ...]:
     """What a status frame is sent for (not the ages, which change all the time; a kind's
     `stale_after_ms` only when it moves by whole seconds, not with every sweep's rate)."""
     kinds = tuple(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from streaming.brokers.payloads import QuoteFields
 from streaming.contract.frames import NewsArticle
 from streaming.contract.layer import CandleHistory
 from streaming.contract.risk import Metrics
@@ -96,7 +97,7 @@ class StreamListener(Protocol):
         """The stream's wanted-symbol union changed (or was confirmed)."""
         ...
 
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+    def on_quote(self, symbol: str, quote: QuoteFields) -> None:
         """Per tick: a quote's merged last values. Dictionary work only, no I/O."""
         ...
 
@@ -126,7 +127,7 @@ class QuietHooks:
     def on_symbols(self, wanted: set[str]) -> None:
         pass
 
-    def on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+    def on_quote(self, symbol: str, quote: QuoteFields) -> None:
         pass
 
     def on_tab_opened(self) -> None:

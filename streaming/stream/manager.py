@@ -236,10 +236,10 @@ class UserStreamManager(ListenerServices):
         for symbol in symbols:
             quote = self.state.quotes.get(symbol)
             if quote is not None:
-                self._batch.add_quote(symbol, dict(quote))
+                self._batch.add_quote(symbol, quote.copy())
             greeks = self.state.greeks.get(symbol)
             if greeks is not None:
-                self._batch.add_greeks(symbol, dict(greeks))
+                self._batch.add_greeks(symbol, greeks.copy())
 
     def drop_tab(self, tab: str) -> None:
         if self.tabs.drop(tab):
@@ -342,7 +342,7 @@ class UserStreamManager(ListenerServices):
     def greeks(self, symbol: str, fields: GreeksFields) -> None:
         self.feed.greeks(symbol, fields)
 
-    def _on_quote(self, symbol: str, quote: dict[str, Any]) -> None:
+    def _on_quote(self, symbol: str, quote: QuoteFields) -> None:
         for listener in self.listeners:
             listener.on_quote(symbol, quote)
 

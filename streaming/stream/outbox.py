@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from streaming import metrics
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.contract.frames import QuotesFrame
 from streaming.stream.state import merge_values
 
@@ -64,16 +65,16 @@ class QuoteBatch:
     """Quotes and greeks since the last flush, newest values per symbol."""
 
     def __init__(self) -> None:
-        self.quotes: dict[str, dict[str, Any]] = {}
-        self.greeks: dict[str, dict[str, Any]] = {}
+        self.quotes: dict[str, QuoteFields] = {}
+        self.greeks: dict[str, GreeksFields] = {}
 
-    def add_quote(self, symbol: str, fields: Mapping[str, object]) -> QuotesFrame | None:
+    def add_quote(self, symbol: str, fields: QuoteFields) -> QuotesFrame | None:
         """Merge a tick; returns a frame to send now (never, here: a benchmark's baseline
         may, bench/baselines.py)."""
         merge_values(self.quotes, symbol, fields)
         return None
 
-    def add_greeks(self, symbol: str, fields: Mapping[str, object]) -> None:
+    def add_greeks(self, symbol: str, fields: GreeksFields) -> None:
         merge_values(self.greeks, symbol, fields)
 
     def take(self, now_ms: int) -> QuotesFrame | None:

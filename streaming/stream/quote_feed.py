@@ -19,12 +19,11 @@ from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
-from streaming.contract.frames import StatusFrame
+from streaming.contract.frames import LinkStatus, StatusFrame
 from streaming.instruments.symbols import is_coin
 from streaming.stream.health import (
     KINDS,
     STALE_FACTOR,
-    STATUS_EXTRA,
     LinkHealth,
     QuoteCadence,
     QuoteWaits,
@@ -34,26 +33,24 @@ from streaming.stream.health import (
     visible,
 )
 from streaming.stream.outbox import QuoteBatch
-from streaming.stream.state import LinkInfo, UserState, merge_values
+from streaming.stream.state import LinkInfo, UserState, Values, merge_values
 
 #: The symbol the preferred quote link streams while on standby, when the user wants it.
 PROBE_SYMBOL = "SPY"
 _ABSENT = object()
 
 
-def changed_fields(
-    entry: Mapping[str, object] | None, fields: QuoteFields | GreeksFields
-) -> dict[str, Any]:
+def changed_fields(entry: Mapping[str, object] | None, fields: Values) -> Values:
     """The fields of an event that differ from what the stream holds for the symbol: a
     batch entry carries only those (the contract: "a field absent from a batch entry did
-    not change"), so an unchanged day high or previous close is not sent with every tick.
-    From here on they are the state's values (`dict[str, Any]`, state.py)."""
+    not change"), so an unchanged day high or previous close is not sent with every tick."""
     if entry is None:
-        return cast("dict[str, Any]", fields)  # the same dict, handed on
-    return {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v}
+        return fields  # the same dict, handed on
+    # some of the event's own keys (every key of the TypedDict is optional): the same type
+    return cast(Values, {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v})
 
 
-def status_frame(link: dict[str, Any]) -> StatusFrame:
+def status_frame(link: LinkStatus) -> StatusFrame:
     return {"type": "status", "link": link, "t": now_ms()}
 
 
@@ -71,7 +68,7 @@ class QuoteFeed:
         send: Callable[[Mapping[str, Any]], None],
         wanted: Callable[[], set[str]],
         resync: Callable[[], None],
-        on_quote: Callable[[str, dict[str, Any]], None],
+        on_quote: Callable[[str, QuoteFields], None],
         waits: QuoteWaits,
     ) -> None:
         self.user_id = user_id
@@ -341,7 +338,13 @@ class QuoteFeed:
                     self.last_quote_at = time.time()
                 elif name == "quotes" and link_id == self.coin_link:
                     self.coin_quote_at = time.time()
-        health.extra.update({k: v for k, v in extra.items() if k in STATUS_EXTRA})
+        # what the status carries of the report (STATUS_EXTRA)
+        if "reconnects" in extra:
+            health.extra["reconnects"] = extra["reconnects"]
+        if "token_expires_at" in extra:
+            health.extra["token_expires_at"] = extra["token_expires_at"]
+        if "retry_in" in extra:
+            health.extra["retry_in"] = extra["retry_in"]
         if "expect_every" in extra:
             health.expect_every[kind] = float(extra["expect_every"])
         if "delayed" in extra:
@@ -362,7 +365,7 @@ class QuoteFeed:
             self.health_version += 1
             self._send(status_frame(status))
 
-    def render_status(self, info: LinkInfo) -> dict[str, Any]:
+    def render_status(self, info: LinkInfo) -> LinkStatus:
         coin_feed = info.id == self.coin_link
         return render_status(
             info,

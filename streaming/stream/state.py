@@ -9,12 +9,23 @@ account event applied here becomes the numbered frame that tabs apply to that sn
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from streaming.brokers.orders.shape import Order
+from streaming.brokers.payloads import Balance, GreeksFields, QuoteFields
+from streaming.brokers.payloads import Position as PositionPayload
 from streaming.brokers.values import order_status
-from streaming.contract.frames import ACCOUNT_FRAMES, AlertPayload, AlertState, SnapshotFrame
+from streaming.contract.frames import (
+    ACCOUNT_FRAMES,
+    Account,
+    AlertPayload,
+    AlertState,
+    LinkStatus,
+    ListedOrder,
+    SnapshotFrame,
+)
 from streaming.contract.risk import LimitPayload, Metrics
 from streaming.instruments.resolve import InstrumentBook
 from streaming.order_list import RECENT_CHANGES_KEPT, bounded
@@ -49,10 +60,10 @@ class LinkInfo:
 class AccountState:
     number: str
     link: LinkInfo
-    balance: dict[str, Any] | None = None
-    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    balance: Balance | None = None
+    positions: dict[str, PositionPayload] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> Account:
         return {
             "number": self.number,
             "link": self.link.id,
@@ -64,14 +75,16 @@ class AccountState:
         }
 
 
-def merge_values(
-    table: dict[str, dict[str, Any]], symbol: str, fields: Mapping[str, object]
-) -> None:
+#: A symbol's quote or its greeks: the values merged per symbol.
+Values = TypeVar("Values", QuoteFields, GreeksFields)
+
+
+def merge_values(table: dict[str, Values], symbol: str, fields: Values) -> None:
     """Latest values win per field, but `t` stays the newest time seen: a Trade event
     carrying an older trade time must not make a fresh quote look old."""
     entry = table.get(symbol)
     if entry is None:
-        table[symbol] = dict(fields)
+        table[symbol] = fields.copy()
         return
     t = entry.get("t")
     entry.update(fields)
@@ -90,13 +103,13 @@ class UserState:
         self.epoch = new_epoch()
         self.seq = 0
         self.accounts: dict[str, AccountState] = {}
-        self.quotes: dict[str, dict[str, Any]] = {}
-        self.greeks: dict[str, dict[str, Any]] = {}
+        self.quotes: dict[str, QuoteFields] = {}
+        self.greeks: dict[str, GreeksFields] = {}
         #: Newest orders by (link, broker order id): ids are only unique within a broker.
-        self.orders: OrderedDict[tuple[int, Any], dict[str, Any]] = OrderedDict()
+        self.orders: OrderedDict[tuple[int, Any], ListedOrder] = OrderedDict()
         self.watchlist, self.watchlist_version = watchlist or ([], 0)
         #: The rendered status object of each link (the manager keeps it current).
-        self.link_status: dict[int, dict[str, Any]] = {}
+        self.link_status: dict[int, LinkStatus] = {}
         #: The user's active price alerts (streaming/alerts/runner.py keeps them current).
         self.alerts: list[AlertState] = []
         #: The newest `alert` payloads, newest first.
@@ -162,9 +175,11 @@ class UserState:
                 state.positions[payload["symbol"]] = payload
         else:
             # one status vocabulary for every broker (the browser knows which are final)
-            payload = {**payload, "status": order_status(payload.get("status"))}
-            key = (link_id, payload["id"])
-            self.orders[key] = {**payload, "link": link_id, "account": account}
+            received: Order = payload
+            order: Order = {**received, "status": order_status(received.get("status"))}
+            payload = order
+            key = (link_id, order["id"])
+            self.orders[key] = {**order, "link": link_id, "account": account}
             self.orders.move_to_end(key)
             while len(self.orders) > MAX_ORDERS:
                 self.orders.popitem(last=False)
@@ -206,7 +221,9 @@ class UserState:
             for p in account.positions.values()
         )
 
-    def live_values(self, wanted: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def live_values(
+        self, wanted: set[str]
+    ) -> tuple[dict[str, QuoteFields], dict[str, GreeksFields]]:
         """The last quotes and greeks of the wanted symbols."""
         quotes = {s: q for s, q in self.quotes.items() if s in wanted}
         greeks = {s: g for s, g in self.greeks.items() if s in wanted}
@@ -251,7 +268,7 @@ class UserState:
             "t": now_ms,
         }
 
-    def recent_orders(self) -> list[dict[str, Any]]:
+    def recent_orders(self) -> list[ListedOrder]:
         """The orders changed last (`orders` is kept in the order of their changes)."""
         return list(self.orders.values())[-RECENT_CHANGES_KEPT:]
 

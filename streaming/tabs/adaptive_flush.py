@@ -28,12 +28,13 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 from django.conf import settings
 
 from streaming import metrics
+from streaming.contract.frames import QuotesFrame
 
 log = logging.getLogger(__name__)
 
@@ -296,8 +297,8 @@ class AdaptiveFlusher:
 
 
 @functools.lru_cache(maxsize=1)
-def parsed(text: str) -> dict[str, Any]:
-    """A frame's JSON, parsed once for all the tabs the fan-out hands the same text to in
-    turn (read only: callers copy what they keep)."""
-    frame: dict[str, Any] = orjson.loads(text)
+def parsed(text: str) -> QuotesFrame:
+    """A `quotes` frame's JSON, parsed once for all the tabs the fan-out hands the same
+    text to in turn (read only: callers copy what they keep)."""
+    frame: QuotesFrame = orjson.loads(text)
     return frame

@@ -3,16 +3,16 @@ each typed by its contract TypedDict where it is built (docs/streaming-contract.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from django.conf import settings
 
 from streaming import validation
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
 from streaming.contract.frames import (
     ErrorFrame,
     HelloFrame,
+    LinkStatus,
     MetricsFrame,
     PongFrame,
     QuotesFrame,
@@ -71,13 +71,11 @@ def resumed(since: Position, count: int) -> ResumedFrame:
     return {"type": "resumed", "epoch": since.epoch, "from": since.seq, "count": count}
 
 
-def status(link: dict[str, Any], t: int) -> StatusFrame:
+def status(link: LinkStatus, t: int) -> StatusFrame:
     return {"type": "status", "link": link, "t": t}
 
 
-def quotes(
-    values: dict[str, dict[str, Any]], greeks: dict[str, dict[str, Any]], t: int
-) -> QuotesFrame:
+def quotes(values: dict[str, QuoteFields], greeks: dict[str, GreeksFields], t: int) -> QuotesFrame:
     return {"type": "quotes", "quotes": values, "greeks": greeks, "t": t}
 
 

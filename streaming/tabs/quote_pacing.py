@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
 from streaming.contract.frames import QuotesFrame
 from streaming.stream.state import merge_values
@@ -56,8 +57,8 @@ class QuotePacing:
         #: A slow socket's latest status per link (and its other waiting frames).
         self._held_live: dict[str, str] = {}
         #: Quotes waiting for the socket's interval (or a slow socket's drain), merged.
-        self._held_quotes: dict[str, dict[str, Any]] = {}
-        self._held_greeks: dict[str, dict[str, Any]] = {}
+        self._held_quotes: dict[str, QuoteFields] = {}
+        self._held_greeks: dict[str, GreeksFields] = {}
         #: The newest `t` (owner's clock) of the quotes frames merged into the above.
         self._held_t: int | None = None
 
@@ -116,10 +117,10 @@ class QuotePacing:
     def _merge_quotes(self, text: str, t: int | None) -> None:
         """Latest value wins per field and symbol; an entry's `t` never goes back."""
         frame = adaptive_flush.parsed(text)
-        for symbol, fields in frame.get("quotes", {}).items():
-            merge_values(self._held_quotes, symbol, fields)
-        for symbol, fields in frame.get("greeks", {}).items():
-            merge_values(self._held_greeks, symbol, fields)
+        for symbol, quote in frame.get("quotes", {}).items():
+            merge_values(self._held_quotes, symbol, quote)
+        for symbol, greeks in frame.get("greeks", {}).items():
+            merge_values(self._held_greeks, symbol, greeks)
         if t is None:
             t = frame.get("t")
         if t is not None and (self._held_t is None or t > self._held_t):
