@@ -9,7 +9,7 @@ state when it changes, recorded in the background. Where frames go is injected
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypedDict
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -44,7 +44,16 @@ from streaming.stream.write_ahead import WriteAheadLog
 quote_batch: Callable[[], QuoteBatch] = QuoteBatch
 
 
-def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
+class LinkSpec(TypedDict):
+    """What a link's adapter (and the news feed) is made with, read from the database."""
+
+    #: the secrets its broker needs (`BrokerLink.SECRET_FIELDS`)
+    credentials: dict[str, str]
+    account_numbers: list[str]
+    alpaca_api: str
+
+
+def _load_links(user_id: int) -> list[tuple[LinkInfo, LinkSpec]]:
     from accounts.selectors import broker_link_credentials_get, broker_link_list
 
     loaded = []
@@ -57,7 +66,7 @@ def _load_links(user_id: int) -> list[tuple[LinkInfo, dict[str, Any]]]:
             streams_quotes=link.broker in catalog.QUOTE_BROKERS,
             quotes_coins=link.broker in catalog.COIN_QUOTE_BROKERS,
         )
-        spec = {
+        spec: LinkSpec = {
             "credentials": broker_link_credentials_get(link=link),
             "account_numbers": list(link.account_numbers or []),
             "alpaca_api": link.alpaca_api,
@@ -108,7 +117,7 @@ def quote_waits() -> QuoteWaits:
 
 def make_adapter(
     info: LinkInfo,
-    spec: dict[str, Any],
+    spec: LinkSpec,
     config: StreamConfig,
     lifetimes: Lifetimes | None,
     pacing: BrokerPacing,
@@ -129,7 +138,7 @@ def make_adapter(
     )
 
 
-def make_news_feed(loaded: list[tuple[LinkInfo, dict[str, Any]]]) -> UserNewsFeed | None:
+def make_news_feed(loaded: list[tuple[LinkInfo, LinkSpec]]) -> UserNewsFeed | None:
     """The user's news feed, with the key of their first Alpaca link (news/access.py:
     who sees news); None without one."""
     for info, spec in loaded:

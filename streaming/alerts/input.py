@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 from streaming.alerts.rules import CONDITIONS, PERCENT_CONDITIONS
+from streaming.contract.frames import AlertState
 from streaming.instruments.instrument import Instrument
 from streaming.validation import normalize_symbol
 
@@ -119,13 +120,25 @@ def clean_flag(raw: Any, name: str) -> bool:
     return raw
 
 
+class AlertValues(TypedDict, total=False):
+    """The model fields a create (all but `rearm`, `active`, `expires_at` required) or an
+    edit (those it changes) saves, checked."""
+
+    symbol: str
+    condition: str
+    level: Decimal
+    rearm: bool
+    active: bool
+    expires_at: dt.datetime | None
+
+
 def clean_alert(
     data: Any,
     *,
     now: dt.datetime,
-    partial: dict[str, Any] | None = None,
+    partial: AlertState | None = None,
     instrument: Instrument | None = None,
-) -> dict[str, Any]:
+) -> AlertValues:
     """The model fields to save from a create (`partial` None) or an edit of `partial`
     (the alert's current symbol/condition/level: a new condition re-checks the level).
     `instrument`: what the body's symbol names for the user, if the caller resolved it."""
@@ -142,10 +155,10 @@ def clean_alert(
             raise AlertInputError("bad_body", f"{missing[0]} is required")
     elif not data:
         raise AlertInputError("bad_body", "nothing to change")
-    out: dict[str, Any] = {}
+    out: AlertValues = {}
     if "symbol" in data:
         out["symbol"] = clean_symbol(data["symbol"], instrument)
-    condition = (partial or {}).get("condition")
+    condition = None if partial is None else partial["condition"]
     if "condition" in data:
         condition = out["condition"] = clean_condition(data["condition"])
     if "level" in data:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -21,7 +20,12 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from streaming.alerts import rules as alerts
-from streaming.alerts.input import MAX_ACTIVE_ALERTS, MAX_KEPT_ALERTS, AlertInputError
+from streaming.alerts.input import (
+    MAX_ACTIVE_ALERTS,
+    MAX_KEPT_ALERTS,
+    AlertInputError,
+    AlertValues,
+)
 from streaming.contract.frames import AlertPayload, AlertState
 from streaming.models import Alert, AlertTrigger
 from streaming.push import outbox as push_outbox
@@ -98,7 +102,7 @@ def alert_trigger_list(user_id: int, limit: int = RECENT_TRIGGERS) -> list[Alert
     return [trigger_payload(t) for t in rows]
 
 
-def alert_create(user_id: int, values: dict[str, Any]) -> Alert:
+def alert_create(user_id: int, values: AlertValues) -> Alert:
     """A new active, armed alert; AlertInputError `too_many_alerts` past the limit. The
     count is taken under a lock on the user's row: parallel creates cannot pass it."""
     with transaction.atomic():
@@ -126,7 +130,7 @@ def _prune(user_id: int) -> None:
     Alert.objects.filter(id__in=ids).delete()
 
 
-def alert_update(user_id: int, alert_id: int, values: dict[str, Any]) -> Alert | None:
+def alert_update(user_id: int, alert_id: int, values: AlertValues) -> Alert | None:
     """Change an alert (None if it is not the user's). An edit of what it watches arms it
     again; making it active again counts against the limit."""
     with transaction.atomic():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -30,6 +30,7 @@ from streaming.alerts.input import (
 )
 from streaming.alerts.owner import alerts_changed
 from streaming.cluster.agents import Agents, agents_of
+from streaming.contract.frames import AlertPayload, AlertState
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.holdings import user_instrument
 from streaming.portfolio.page import snapshot_for, stream_context
@@ -60,7 +61,15 @@ async def _instrument(agents: Agents, user_id: int, body: Any) -> Instrument | N
     return None
 
 
-def _listing(user_id: int) -> dict[str, Any]:
+class AlertListing(TypedDict):
+    """`GET /api/alerts`: the user's alerts, their recent triggers and the limits."""
+
+    alerts: list[AlertState]
+    triggers: list[AlertPayload]
+    limits: dict[str, int]
+
+
+def _listing(user_id: int) -> AlertListing:
     return {
         "alerts": [alert_store.alert_dict(a) for a in alert_store.alert_list(user_id)],
         "triggers": alert_store.alert_trigger_list(user_id),

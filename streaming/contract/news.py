@@ -4,9 +4,9 @@ frames.NewsArticle)."""
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
-from streaming.contract.frames import Rejection
+from streaming.contract.frames import NewsArticle, Rejection
 
 
 class NewsStored(TypedDict):
@@ -64,3 +64,12 @@ class NewsLimitEvent(TypedDict):
 
     symbols: list[str]
     reason: Literal["user_limit_reached"]
+
+
+class NewsPage(TypedDict):
+    """`GET /api/news`'s answer (docs/streaming-contract.md "News", Endpoints): the items;
+    `cursor` where a reader resumes; `more` (after a cursor) when the page is full."""
+
+    items: list[NewsArticle]
+    cursor: int
+    more: NotRequired[bool]

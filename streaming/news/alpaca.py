@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import orjson
@@ -79,7 +79,22 @@ def parse_time(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T{clock}{micro}{zone}").astimezone(dt.UTC)
 
 
-def to_article(raw: dict[str, Any]) -> Article:
+class AlpacaArticle(TypedDict, total=False):
+    """An Alpaca news item as its REST answer and its socket's `n` message send it (the
+    fields read here; `id` and `created_at` always come, an absent one is a bad article)."""
+
+    id: int
+    headline: str | None
+    created_at: str
+    updated_at: str | None
+    summary: str | None
+    author: str | None
+    source: str | None
+    url: str | None
+    symbols: list[str] | None
+
+
+def to_article(raw: AlpacaArticle) -> Article:
     """One Alpaca news item (REST or the socket's `n` message) as the store's Article."""
     return Article(
         provider=PROVIDER,
@@ -271,7 +286,7 @@ class AlpacaNewsFeed:
 
     async def history(self, symbols: list[str], start: dt.datetime) -> list[Article]:
         """The articles about `symbols` updated since `start`, oldest first (all pages)."""
-        params: dict[str, Any] = {
+        params: dict[str, str | int] = {
             "symbols": ",".join(symbols),
             "start": _rfc3339(start),
             "sort": "asc",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
+from streaming.contract.frames import NewsArticle
+from streaming.contract.news import NewsPage
 from streaming.instruments.symbols import EQUITY_RE
 from streaming.news import store
 from streaming.news.access import NO_NEWS, news_link_exists
@@ -12,7 +14,19 @@ from streaming.news.query import DEFAULT_LIMIT, NewsQuery
 from streaming.validation import normalize_symbol
 
 
-def news_list(query: NewsQuery) -> dict[str, Any]:
+class NewsPanel(TypedDict):
+    """What a page embeds for its news panel: `available` false (and `message`, the
+    sentence to show) without a news link; else the API's answer for its symbols."""
+
+    available: bool
+    message: str
+    symbols: list[str]
+    items: list[NewsArticle]
+    cursor: NotRequired[int]
+    more: NotRequired[bool]
+
+
+def news_list(query: NewsQuery) -> NewsPage:
     """The API's answer to a checked query (a DB read)."""
     if query.after is None:
         cursor = store.news_head_get()
@@ -26,12 +40,12 @@ def news_list(query: NewsQuery) -> dict[str, Any]:
     }
 
 
-def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+def news_panel(*, user_id: int, symbols: list[str], limit: int = DEFAULT_LIMIT) -> NewsPanel:
     """What a page embeds for its news panel (a DB read): `available` false (and the
     sentence to show) for a user without a news link."""
     if not news_link_exists(user_id=user_id):
         return {"available": False, "message": NO_NEWS, "symbols": symbols, "items": []}
-    answer = (
+    answer: NewsPage = (
         news_list(NewsQuery(symbols, limit, None))
         if symbols
         else {"items": [], "cursor": store.news_head_get()}

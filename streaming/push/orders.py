@@ -19,6 +19,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.values import decimal, quantity_text
 from streaming.order_terms import leg_text
 from streaming.push import outbox
@@ -37,7 +38,7 @@ def _number(value: Any) -> str:
     return str(value) if exact is None else quantity_text(exact)
 
 
-def legs_text(order: dict[str, Any]) -> str:
+def legs_text(order: Order) -> str:
     """`Buy to Open 10 SPY`, the legs joined (each as the orders panel says it)."""
     return " / ".join(leg_text(leg) for leg in order.get("legs") or ()) or str(order.get("id", ""))
 
@@ -61,7 +62,7 @@ class OrderPushes(QuietHooks):
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+    def on_order(self, link_id: int, account: str, order: Order) -> None:
         """Queue the order's new fills and its rejection (no I/O)."""
         now_ms = time.time() * 1000
         since = now_ms - self.recent * 1000

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from channels.db import database_sync_to_async
 
@@ -87,7 +86,7 @@ class WorkingOrdersMark(QuietHooks):
     def attach(self, stream: StreamHost) -> None:
         self._manager = stream
 
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+    def on_order(self, link_id: int, account: str, order: Order) -> None:
         self._order_seen.set()
 
     # -- the task ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import QuoteFields
 from streaming.contract.frames import NewsArticle
 from streaming.contract.layer import CandleHistory
@@ -109,7 +110,7 @@ class StreamListener(Protocol):
         """Something the user edited outside the stream changed (e.g. "alerts")."""
         ...
 
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+    def on_order(self, link_id: int, account: str, order: Order) -> None:
         """An order event, as the stream applied it (a fill, a status). No I/O here."""
         ...
 
@@ -136,5 +137,5 @@ class QuietHooks:
     def on_user_changed(self, what: str) -> None:
         pass
 
-    def on_order(self, link_id: int, account: str, order: dict[str, Any]) -> None:
+    def on_order(self, link_id: int, account: str, order: Order) -> None:
         pass

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -28,7 +27,7 @@ from streaming.tabs.socket import probe_of
 
 
 def _error(status: int, code: str, message: str, retry_after: int | None = None) -> JsonResponse:
-    body: dict[str, Any] = {"error": code, "message": message}
+    body: dict[str, str | int] = {"error": code, "message": message}
     if retry_after is not None:
         body["retry_after"] = retry_after
     response = JsonResponse(body, status=status)
