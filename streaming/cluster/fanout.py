@@ -23,7 +23,15 @@ from redis.exceptions import RedisError
 from streaming import metrics
 from streaming.cluster.layer import Message, messages
 from streaming.cluster.relay import Relay, process_of
-from streaming.contract.layer import FrameMessage, HeadMessage, ToTab, user_group
+from streaming.contract.layer import (
+    FrameMessage,
+    HeadMessage,
+    LimitReply,
+    OwnerChanged,
+    SnapshotReply,
+    ToTab,
+    user_group,
+)
 
 if TYPE_CHECKING:
     from streaming.stream.manager import Publish
@@ -44,15 +52,15 @@ class Tab(Protocol):
     token_id: int | None
     user_id: int | None
 
-    async def stream_frame(self, message: Message) -> None: ...
+    async def stream_frame(self, message: FrameMessage) -> None: ...
 
-    async def stream_head(self, message: Message) -> None: ...
+    async def stream_head(self, message: HeadMessage) -> None: ...
 
-    async def stream_owner_changed(self, message: Message) -> None: ...
+    async def stream_owner_changed(self, message: OwnerChanged) -> None: ...
 
-    async def stream_snapshot(self, message: Message) -> None: ...
+    async def stream_snapshot(self, message: SnapshotReply) -> None: ...
 
-    async def stream_limit(self, message: Message) -> None: ...
+    async def stream_limit(self, message: LimitReply) -> None: ...
 
     async def session_ended(self) -> None: ...
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
 from streaming.contract.frames import QuotesFrame
+from streaming.contract.layer import FrameMessage
 from streaming.stream.state import merge_values
 from streaming.tabs import adaptive_flush
 from streaming.tabs.slow_client import HOLD_QUOTES_ABOVE
@@ -96,7 +97,7 @@ class QuotePacing:
         self._held_greeks.clear()
         self._held_t = None
 
-    async def quotes(self, event: dict[str, Any], backlog: int) -> None:
+    async def quotes(self, event: FrameMessage, backlog: int) -> None:
         """A quotes frame: straight out while the interval is the minimum or has passed
         (nothing waiting); else merged, and sent once the interval has passed."""
         now = time.monotonic()

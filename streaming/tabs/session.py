@@ -38,6 +38,13 @@ from streaming.cluster import owner_rpc
 from streaming.cluster.redis import health as redis_health
 from streaming.contract.close_codes import CLOSE_RESYNC, CLOSE_TOO_SLOW, CLOSE_UNAUTHENTICATED
 from streaming.contract.frames import SnapshotFrame
+from streaming.contract.layer import (
+    FrameMessage,
+    HeadMessage,
+    LimitReply,
+    OwnerChanged,
+    SnapshotReply,
+)
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.position import Position
 from streaming.stream.subscriptions import shared_set
@@ -369,12 +376,12 @@ class TabSession:
             self.account_waits.sent()  # replayed fills must be taken in time too
 
     # -- layer events ------------------------------------------------------------------------
-    async def stream_frame(self, event: dict[str, Any]) -> None:
+    async def stream_frame(self, event: FrameMessage) -> None:
         """A frame the manager already serialized once for every tab of the user."""
         async with self.order_lock:
             await self._frame(event)
 
-    async def _frame(self, event: dict[str, Any]) -> None:
+    async def _frame(self, event: FrameMessage) -> None:
         if self.closing:
             return
         seq = event.get("seq")
@@ -410,7 +417,7 @@ class TabSession:
     def has_waiting_values(self) -> bool:
         return self.pacing.has_waiting_values()
 
-    async def stream_snapshot(self, event: dict[str, Any]) -> None:
+    async def stream_snapshot(self, event: SnapshotReply) -> None:
         """The owner's answer to our snapshot request."""
         snapshot = orjson.loads(event["text"])
         if self.awaiting_snapshot:
@@ -439,7 +446,7 @@ class TabSession:
             if self.last_seq is not None and seq > self.last_seq:
                 await self._fill_from_log()
 
-    async def stream_head(self, event: dict[str, Any]) -> None:
+    async def stream_head(self, event: HeadMessage) -> None:
         """The owner's periodic position: a relay that missed frames (Redis trouble, a
         lost layer message) fetches them from the log; a new epoch means a snapshot."""
         async with self.order_lock:
@@ -450,7 +457,7 @@ class TabSession:
             elif self.last_seq is not None and event["seq"] > self.last_seq:
                 await self._fill_from_log()
 
-    async def stream_limit(self, event: dict[str, Any]) -> None:
+    async def stream_limit(self, event: LimitReply) -> None:
         """The owner refused symbols: the user's stream is at its symbol limit."""
         refused = [s for s in event.get("symbols", []) if s in self.symbols]
         if not refused:
@@ -458,7 +465,7 @@ class TabSession:
         self.symbols = self._share(self.symbols - set(refused))
         await self.send_frame(frames.subscribed(self.symbols, over_user_limit(refused)))
 
-    async def stream_owner_changed(self, event: dict[str, Any]) -> None:
+    async def stream_owner_changed(self, event: OwnerChanged) -> None:
         """A process (maybe another) took over the stream, or Redis recovered: tell the
         owner what we need, then reconcile against a fresh snapshot of it."""
         await self.announce_symbols()

@@ -29,12 +29,19 @@ from django.utils import timezone
 from streaming import metrics
 from streaming.brokers.values import now_ms
 from streaming.cluster.agents import Agents
-from streaming.cluster.fanout import Message
+from streaming.contract.layer import (
+    FrameMessage,
+    HeadMessage,
+    LimitReply,
+    OwnerChanged,
+    SnapshotReply,
+)
 from streaming.contract.news import (
     NewsConnectedEvent,
     NewsEndEvent,
     NewsLimitEvent,
     NewsProgressEvent,
+    NewsStored,
 )
 from streaming.models import NewsItem
 from streaming.news import owner, quota, store
@@ -338,14 +345,14 @@ class NewsStream:
                 await self._announce()
 
     # -- layer messages (fanout.Tab, and the news group) -------------------------------------
-    async def news_stored(self, message: Message) -> None:
+    async def news_stored(self, message: NewsStored) -> None:
         """Only a hint: wake up and read the store if it may hold something for us."""
         if int(message.get("cursor", 0)) > self.cursor and set(message.get("symbols", ())) & set(
             self.symbols
         ):
             self._wake.set()
 
-    async def stream_limit(self, message: Message) -> None:
+    async def stream_limit(self, message: LimitReply) -> None:
         limit: NewsLimitEvent = {
             "symbols": sorted(message.get("symbols", [])),
             "reason": "user_limit_reached",
@@ -353,16 +360,16 @@ class NewsStream:
         self._notes.append(sse_event("limit", limit))
         self._wake.set()
 
-    async def stream_owner_changed(self, message: Message) -> None:
+    async def stream_owner_changed(self, message: OwnerChanged) -> None:
         await self._announce()  # the new owner learns of this tab at once
 
-    async def stream_frame(self, message: Message) -> None:
+    async def stream_frame(self, message: FrameMessage) -> None:
         """The user's frames are not news: ignored (as are heads and snapshots)."""
 
-    async def stream_head(self, message: Message) -> None:
+    async def stream_head(self, message: HeadMessage) -> None:
         pass
 
-    async def stream_snapshot(self, message: Message) -> None:
+    async def stream_snapshot(self, message: SnapshotReply) -> None:
         pass
 
     async def session_ended(self) -> None:
