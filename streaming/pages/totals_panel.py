@@ -3,12 +3,18 @@ digits, as static/js/stream/render/totals.js draws them, for the page before its
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-from streaming.portfolio.totals import portfolio_totals
+from streaming.portfolio.totals import (
+    Total,
+    TotalField,
+    TotalsGroup,
+    Uncounted,
+    portfolio_totals,
+)
 
 #: The panel's labels and titles (as render/totals.js), and digits shown before the script runs.
-PANEL = {
+PANEL: dict[TotalField, tuple[str, str, str]] = {
     "net_liq": ("Net liq", "Net liquidating value, all accounts", "2g"),
     "day_pnl": ("Day P&L", "Day P&L from the live marks, all positions", "2g"),
     "open_pnl": ("Open P&L", "Open P&L from the live marks, all positions", "2g"),
@@ -19,19 +25,43 @@ PANEL = {
 }
 
 
-def totals_panel(snapshot: dict[str, Any]) -> dict[str, Any]:
+class Cell(Total):
+    """One total as the panel shows it."""
+
+    field: str
+    label: str
+    title: str
+    digits: str
+    signed: bool
+
+
+class PanelGroup(TotalsGroup):
+    cells: list[Cell]
+
+
+class PanelTotals(TypedDict):
+    groups: list[PanelGroup]
+    uncounted: list[Uncounted]
+
+
+def totals_panel(snapshot: dict[str, Any]) -> PanelTotals:
     """`portfolio_totals` with each group's `cells` in the panel's order, for the template."""
     totals = portfolio_totals(snapshot)
-    for group in totals["groups"]:
-        group["cells"] = [
-            {
-                **group[field],
-                "field": field,
-                "label": label,
-                "title": title,
-                "digits": digits,
-                "signed": field not in ("net_liq", "buying_power"),
-            }
-            for field, (label, title, digits) in PANEL.items()
-        ]
-    return totals
+    groups: list[PanelGroup] = [
+        {
+            **group,
+            "cells": [
+                {
+                    **group[field],
+                    "field": field,
+                    "label": label,
+                    "title": title,
+                    "digits": digits,
+                    "signed": field not in ("net_liq", "buying_power"),
+                }
+                for field, (label, title, digits) in PANEL.items()
+            ],
+        }
+        for group in totals["groups"]
+    ]
+    return {"groups": groups, "uncounted": totals["uncounted"]}

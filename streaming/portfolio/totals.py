@@ -13,15 +13,19 @@ link states: the browser marks it on its first render.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
 
 from streaming.portfolio.valuation import is_option_position, live_mark, number
 
 #: The currency each broker keeps its accounts in (docs/streaming-contract.md, "Objects").
 BROKER_CURRENCY = {"tastytrade": "USD", "tradier": "USD", "alpaca": "USD"}
 
+TotalField = Literal[
+    "net_liq", "day_pnl", "open_pnl", "buying_power", "delta_shares", "delta_dollars", "theta"
+]
 #: The totals, in the panel's order, with what their inputs are.
-TOTAL_FIELDS = {
+TOTAL_FIELDS: dict[TotalField, str] = {
     "net_liq": "accounts",
     "day_pnl": "positions",
     "open_pnl": "positions",
@@ -30,6 +34,68 @@ TOTAL_FIELDS = {
     "delta_dollars": "positions",
     "theta": "positions",
 }
+
+
+class Total(TypedDict):
+    """One total: `value` (None when it counted no input of the `of` it has), how many
+    inputs it counted (`have`), what they are (`unit`: "accounts" or "positions")."""
+
+    value: float | None
+    have: int
+    of: int
+    unit: str
+    partial: bool
+
+
+class TotalsGroup(TypedDict):
+    """The totals of the accounts of one currency."""
+
+    currency: str
+    accounts: list[str]
+    net_liq: Total
+    day_pnl: Total
+    open_pnl: Total
+    buying_power: Total
+    delta_shares: Total
+    delta_dollars: Total
+    theta: Total
+
+
+class Uncounted(TypedDict):
+    """An account whose currency is not known: not added to any group."""
+
+    number: str
+    broker: str
+
+
+class Totals(TypedDict):
+    groups: list[TotalsGroup]
+    uncounted: list[Uncounted]
+
+
+@dataclass
+class _Sum:
+    total: float = 0.0
+    have: int = 0
+    of: int = 0
+
+
+@dataclass
+class _Group:
+    currency: str
+    accounts: list[str] = field(default_factory=list)
+    sums: dict[str, _Sum] = field(default_factory=lambda: {f: _Sum() for f in TOTAL_FIELDS})
+
+    def total(self, name: TotalField) -> Total:
+        found = self.sums[name]
+        total, have, of = found.total, found.have, found.of
+        return {
+            "value": total if have else (None if of else 0.0),
+            "have": have,
+            "of": of,
+            "unit": TOTAL_FIELDS[name],
+            "partial": have < of,
+        }
 
 
 def _position_values(
@@ -51,7 +117,7 @@ def _position_values(
             values["day_pnl"] = (mark - close) * qty * mult * sign
     if is_option_position(p):
         found = greeks.get(key)
-        g: dict[str, Any] = found if isinstance(found, dict) else {}
+        g: Mapping[str, object] = found if isinstance(found, dict) else {}
         delta, theta = number(g.get("delta")), number(g.get("theta"))
         shares = delta * qty * mult * sign if delta is not None and qty is not None else None
         values["theta"] = (
@@ -73,13 +139,13 @@ def _position_values(
     return values
 
 
-def portfolio_totals(snapshot: dict[str, Any]) -> dict[str, Any]:
+def portfolio_totals(snapshot: dict[str, Any]) -> Totals:
     """`{groups: [{currency, accounts, <field>: {value, have, of, unit, partial}}], uncounted}`
     of a snapshot frame, in the shape (and summation order) of totals.js's `portfolioTotals`."""
     quotes = snapshot.get("quotes") or {}
     greeks = snapshot.get("greeks") or {}
-    groups: dict[str, dict[str, Any]] = {}
-    uncounted = []
+    groups: dict[str, _Group] = {}
+    uncounted: list[Uncounted] = []
     for acct in snapshot.get("accounts") or []:
         if not isinstance(acct, dict) or acct.get("number") is None:
             continue
@@ -89,18 +155,15 @@ def portfolio_totals(snapshot: dict[str, Any]) -> dict[str, Any]:
                 {"number": str(acct.get("number")), "broker": acct.get("broker") or ""}
             )
             continue
-        group = groups.setdefault(
-            currency,
-            {"currency": currency, "accounts": [], "sums": {f: [0.0, 0, 0] for f in TOTAL_FIELDS}},
-        )
-        group["accounts"].append(str(acct.get("number")))
-        sums = group["sums"]
+        group = groups.setdefault(currency, _Group(currency))
+        group.accounts.append(str(acct.get("number")))
+        sums = group.sums
 
-        def add(field: str, value: float | None, sums: dict = sums) -> None:
-            sums[field][2] += 1
+        def add(name: str, value: float | None, sums: dict[str, _Sum] = sums) -> None:
+            sums[name].of += 1
             if value is not None:
-                sums[field][0] += value
-                sums[field][1] += 1
+                sums[name].total += value
+                sums[name].have += 1
 
         balance = acct.get("balance") or {}
         add("net_liq", number(balance.get("net_liquidating_value")))
@@ -112,19 +175,20 @@ def portfolio_totals(snapshot: dict[str, Any]) -> dict[str, Any]:
             if isinstance(p, dict) and p.get("symbol") is not None
         }
         for p in positions.values():
-            for field, value in _position_values(p, quotes, greeks).items():
-                add(field, value)
-    out = []
-    for group in groups.values():
-        row: dict[str, Any] = {"currency": group["currency"], "accounts": group["accounts"]}
-        for field, unit in TOTAL_FIELDS.items():
-            total, have, of = group["sums"][field]
-            row[field] = {
-                "value": total if have else (None if of else 0.0),
-                "have": have,
-                "of": of,
-                "unit": unit,
-                "partial": have < of,
-            }
-        out.append(row)
+            for name, value in _position_values(p, quotes, greeks).items():
+                add(name, value)
+    out: list[TotalsGroup] = [
+        {
+            "currency": group.currency,
+            "accounts": group.accounts,
+            "net_liq": group.total("net_liq"),
+            "day_pnl": group.total("day_pnl"),
+            "open_pnl": group.total("open_pnl"),
+            "buying_power": group.total("buying_power"),
+            "delta_shares": group.total("delta_shares"),
+            "delta_dollars": group.total("delta_dollars"),
+            "theta": group.total("theta"),
+        }
+        for group in groups.values()
+    ]
     return {"groups": out, "uncounted": uncounted}
