@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import socket
 import traceback
-from typing import Any
 
 import httpx
 import httpx2
@@ -69,7 +68,7 @@ def _network_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def describe_verify_error(exc: BaseException, *, secrets: dict[str, Any]) -> str:
+def describe_verify_error(exc: BaseException, *, secrets: dict[str, str]) -> str:
     """A readable, secret-free sentence for why verifying a link failed."""
     if isinstance(exc, SecretsUnreadable):
         return scrub_secrets(f"Secrets unreadable: {exc}", secrets)
@@ -99,7 +98,7 @@ def broker_link_verify(*, link: BrokerLink) -> BrokerLink:
     Success: `verified`, the account numbers, `last_verified_at`. Failure: `error` and
     a readable `last_error`. Never raises for a broker or network failure.
     """
-    secrets: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
     try:
         secrets = broker_link_credentials_get(link=link)
         account_numbers = async_to_sync(catalog.fetch_account_numbers)(

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from typing import Any
 
 from django.conf import settings
 
@@ -110,7 +109,7 @@ class FreezingCollector:
         self.thaw_above: int | None = None
         self.thaws = 0
 
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase != "stop" or info["generation"] != 2:
             return
         gc.freeze()

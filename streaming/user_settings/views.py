@@ -5,8 +5,8 @@ accounts/display_preferences.py and accounts/notification_settings.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,6 +33,9 @@ from accounts.notification_settings import (
 from accounts.signed_in import signed_in
 from accounts.tokens import ApiTokenError, api_token_create, api_token_list, api_token_revoke
 from streaming.request_body import BodyError, json_body
+
+#: A user's settings as their selector reads them and their service stores them.
+Settings = TypeVar("Settings", bound=Mapping[str, object])
 
 
 @login_required
@@ -83,8 +86,8 @@ def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 
 def _settings_api(
     request: HttpRequest,
-    read: Callable[..., dict[str, Any]],
-    update: Callable[..., dict[str, Any]],
+    read: Callable[..., Settings],
+    update: Callable[..., Settings],
     *,
     limit: int,
     refused: type[ValueError],
