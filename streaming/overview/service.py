@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from accounts.selectors import broker_link_list
 from streaming.brokers.catalog import QUOTE_BROKERS
@@ -74,20 +74,47 @@ def quote_link_exists(*, user_id: int) -> bool | None:
     return any(link.broker in QUOTE_BROKERS for link in links)
 
 
+class Tile(TypedDict):
+    """One symbol's tile: its day change from the last known quote (None: not known)."""
+
+    symbol: str
+    last: Decimal | None
+    prev_close: Decimal | None
+    change: Decimal | None
+    change_pct: Decimal | None
+    text: dict[str, str]
+    heat: int | None
+
+
+class Overview(TypedDict):
+    symbols: list[str]
+    tiles: list[Tile]
+    #: whether any link streams quotes (None: no link at all)
+    quotes_available: bool | None
+    max_symbols: int
+
+
+class OverviewContext(TypedDict):
+    overview: Overview
+
+
 def overview_context(
     *, user_id: int, quotes: Mapping[str, Any], symbols: list[str] | None = None
-) -> dict[str, Any]:
+) -> OverviewContext:
     """The template's `overview`: the tiles from the last known quotes (before the
     stream is up), and whether quotes can come at all."""
     if symbols is None:
         symbols = overview_get(user_id=user_id)
-    tiles = []
+    tiles: list[Tile] = []
     for symbol in symbols:
         values = tile_values(quotes.get(symbol))
         tiles.append(
             {
                 "symbol": symbol,
-                **values,
+                "last": values["last"],
+                "prev_close": values["prev_close"],
+                "change": values["change"],
+                "change_pct": values["change_pct"],
                 "text": tile_text(values),
                 "heat": heat_level(values["change_pct"]),
             }
