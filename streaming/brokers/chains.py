@@ -11,8 +11,9 @@ pacing (paced.py).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import NotRequired, TypedDict
 
+from streaming.brokers.payloads import Number
 from streaming.instruments.symbols import NEW_YORK, occ_to_streamer_symbol
 
 #: An underlying's REST price is reused this long (it only centres the strike window).
@@ -29,7 +30,41 @@ def new_york_today() -> dt.date:
     return dt.datetime.now(NEW_YORK).date()
 
 
-def chain_side(occ: str, streamer: str | None = None) -> dict[str, Any]:
+class ChainValues(TypedDict, total=False):
+    """A side's values as the broker's chain has them: Tradier's row (quotes and greeks
+    as of `greeks_t`), tastytrade's market-data snapshot (quotes only)."""
+
+    bid: Number
+    ask: Number
+    last: Number
+    volume: Number
+    open_interest: Number
+    iv: Number
+    delta: Number
+    gamma: Number
+    theta: Number
+    vega: Number
+    greeks_t: int | None
+    quote_t: int | None
+
+
+class ChainSide(ChainValues):
+    """One side (call or put) of a strike row: its streamer symbol and its OCC symbol
+    (unpadded), tastytrade's `wire` (its own spelling, for its market-data snapshot), and
+    the values the broker's chain has."""
+
+    symbol: NotRequired[str | None]
+    occ: NotRequired[str]
+    wire: NotRequired[str]
+
+
+class StrikeRow(TypedDict, total=False):
+    strike: float
+    call: ChainSide
+    put: ChainSide
+
+
+def chain_side(occ: str, streamer: str | None = None) -> ChainSide:
     """One side of a strike row: its streamer symbol and its OCC symbol (unpadded)."""
     occ = occ.replace(" ", "")
     return {"symbol": streamer or occ_to_streamer_symbol(occ), "occ": occ}

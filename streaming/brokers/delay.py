@@ -6,10 +6,17 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from typing import Any
+from typing import Any, TypedDict
 
 #: Quote event times lagging receipt by more than this (median) mark a link delayed (ms).
 DELAYED_AFTER_MS = 60_000
+
+
+class DelayExtra(TypedDict):
+    """What a quote feed's status says of its delay."""
+
+    delayed: bool
+    delay_ms: int | None
 
 
 class DelayMonitor:
@@ -43,7 +50,7 @@ class DelayMonitor:
     def delay_ms(self) -> int | None:
         return self.known_delay_ms if self.known_delay_ms is not None else self.detected_ms
 
-    def extra(self) -> dict[str, Any]:
+    def extra(self) -> DelayExtra:
         return {"delayed": self.delayed, "delay_ms": self.delay_ms}
 
     def observe(self, symbol: str, t_ms: Any, now_ms: int | None = None) -> bool:

@@ -19,7 +19,7 @@ import collections
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
@@ -43,6 +43,15 @@ _get, _add, _set = _off_loop("get"), _off_loop("add"), _off_loop("set")
 _delete, _delete_many = _off_loop("delete"), _off_loop("delete_many")
 
 
+class FetchFailure(TypedDict):
+    """A failed fetch as shared through the cache (FetchFailed's arguments)."""
+
+    code: str
+    message: str
+    status: int
+    retry_in: float | None
+
+
 class FetchFailed(Exception):
     """An expected failure of a fetch, shared with everyone waiting for the same key.
 
@@ -53,7 +62,7 @@ class FetchFailed(Exception):
         super().__init__(message)
         self.code, self.message, self.status, self.retry_in = code, message, status, retry_in
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> FetchFailure:
         return {
             "code": self.code,
             "message": self.message,

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal, cast, overload
+from typing import Any, Literal, TypedDict, cast, overload
 
 from streaming import metrics
 from streaming.brokers.backoff import Backoff
@@ -45,6 +45,17 @@ Once = Callable[[AdapterSink], Awaitable[None]]
 Known = Order | dict[str, object] | list[dict[str, object]]
 #: The account events `_emit_changed` reports (only what changed).
 ChangedKind = Literal["balance", "positions", "order"]
+
+
+class StatusExtra(TypedDict, total=False):
+    """What a status report adds for the health page: reconnects, the token's expiry,
+    a quote feed's delay, how often the account kind confirms itself (seconds)."""
+
+    reconnects: int
+    token_expires_at: float | None
+    delayed: bool
+    delay_ms: int | None
+    expect_every: float
 
 
 class SupervisedAdapter:
@@ -136,13 +147,15 @@ class SupervisedAdapter:
         says). Reported as `expect_every` with the account kind's status."""
         return None
 
-    def _status_extra(self, kind: str) -> dict[str, Any]:
-        extra: dict[str, Any] = {
+    def _status_extra(self, kind: str) -> StatusExtra:
+        extra: StatusExtra = {
             "reconnects": self.reconnects,
             "token_expires_at": self.token_expires_at,
         }
         if kind in ("quotes", "all") and self.delay is not None:
-            extra.update(self.delay.extra())
+            delay = self.delay.extra()
+            extra["delayed"] = delay["delayed"]
+            extra["delay_ms"] = delay["delay_ms"]
         if kind == "account" and self.account_every is not None:
             extra["expect_every"] = self.account_every
         return extra

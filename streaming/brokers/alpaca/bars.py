@@ -55,7 +55,7 @@ async def crypto_bars(
 ) -> list[dict[str, Any]]:
     """The bars of `pair` (`BTC/USD`) from `from_ms` as candles, ascending; HistoryError
     when Alpaca refuses, fails, rate-limits or has none."""
-    params: dict[str, Any] = {
+    params: dict[str, str | int] = {
         "symbols": pair,
         "timeframe": TIMEFRAMES[tf],
         "start": _start(from_ms),

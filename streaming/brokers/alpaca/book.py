@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from streaming.brokers.alpaca.orders import FINAL
+from streaming.brokers.alpaca.payloads import AlpacaOrder
 from streaming.brokers.alpaca.wire import linked_members, order_payload
 from streaming.brokers.base import AdapterSink
 from streaming.brokers.orders.shape import Fill, Group, Order
@@ -60,7 +60,7 @@ class OrderBook:
         self,
         sink: AdapterSink,
         number: str,
-        order: dict[str, Any],
+        order: AlpacaOrder,
         *,
         execution: tuple[Decimal | None, Decimal | None, int | None] | None = None,
         synthesize: bool = False,
@@ -89,7 +89,7 @@ class OrderBook:
         self,
         sink: AdapterSink,
         number: str,
-        order: dict[str, Any],
+        order: AlpacaOrder,
         *,
         execution: tuple[Decimal | None, Decimal | None, int | None] | None = None,
         synthesize: bool = False,

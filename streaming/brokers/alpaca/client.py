@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -23,6 +23,13 @@ from django.conf import settings
 from httpx_sse import EventSource, aconnect_sse
 
 from streaming import metrics
+from streaming.brokers.alpaca.payloads import (
+    AlpacaAccount,
+    AlpacaActivity,
+    AlpacaOrder,
+    AlpacaPosition,
+    AlpacaTradeAccount,
+)
 from streaming.brokers.errors import (
     REJECTION_STATUSES,
     BrokerHTTPError,
@@ -130,16 +137,16 @@ class AlpacaClient(HTTPClient):
         return await self.request("GET", path, params=params)
 
     # -- Broker API resources -----------------------------------------------------
-    async def accounts(self) -> list[dict[str, Any]]:
+    async def accounts(self) -> list[AlpacaAccount]:
         return await self.get("/v1/accounts")
 
-    async def trading_account(self, account_id: str) -> dict[str, Any]:
+    async def trading_account(self, account_id: str) -> AlpacaTradeAccount:
         return await self.get(f"/v1/trading/accounts/{account_id}/account")
 
-    async def positions(self, account_id: str) -> list[dict[str, Any]]:
+    async def positions(self, account_id: str) -> list[AlpacaPosition]:
         return await self.get(f"/v1/trading/accounts/{account_id}/positions")
 
-    async def orders(self, account_id: str, **params: Any) -> list[dict[str, Any]]:
+    async def orders(self, account_id: str, **params: str | int | None) -> list[AlpacaOrder]:
         """`status=open|closed|all`, `after`, `limit` (≤ 500), `direction`."""
         clean = {k: v for k, v in params.items() if v is not None}
         return await self.get(f"/v1/trading/accounts/{account_id}/orders", clean)
@@ -209,35 +216,37 @@ class AlpacaTradingClient(AlpacaClient):
             },
         )
 
-    async def accounts(self) -> list[dict[str, Any]]:
+    async def accounts(self) -> list[AlpacaAccount]:
         """The key's one account, as a list (the shape the Broker API lists accounts in)."""
         return [await self.get("/v2/account")]
 
-    async def trading_account(self, account_id: str = "") -> dict[str, Any]:
+    async def trading_account(self, account_id: str = "") -> AlpacaTradeAccount:
         return await self.get("/v2/account")
 
-    async def positions(self, account_id: str = "") -> list[dict[str, Any]]:
+    async def positions(self, account_id: str = "") -> list[AlpacaPosition]:
         return await self.get("/v2/positions")
 
-    async def orders(self, account_id: str = "", **params: Any) -> list[dict[str, Any]]:
+    async def orders(self, account_id: str = "", **params: str | int | None) -> list[AlpacaOrder]:
         """`status=open|closed|all`, `after`, `until`, `limit` (≤ 500), `direction`,
         `nested`, `symbols`, `side`."""
         clean = {k: v for k, v in params.items() if v is not None}
         return await self.get("/v2/orders", clean)
 
-    async def order(self, order_id: str) -> dict[str, Any]:
+    async def order(self, order_id: str) -> AlpacaOrder:
         return await self.get(f"/v2/orders/{order_id}")
 
-    async def fill_activities(self, after: str) -> list[dict[str, Any]]:
+    async def fill_activities(self, after: str) -> list[AlpacaActivity]:
         """Every FILL activity after `after` (RFC 3339), oldest first, all pages."""
-        found: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"after": after, "direction": "asc", "page_size": 100}
+        found: list[AlpacaActivity] = []
+        page_size = 100
+        params: dict[str, str | int] = {"after": after, "direction": "asc", "page_size": page_size}
         while True:
             page = await self.get("/v2/account/activities/FILL", params)
             if not isinstance(page, list) or not page:
                 return found
-            found.extend(a for a in page if isinstance(a, dict))
-            if len(page) < params["page_size"]:
+            # the edge: Alpaca's JSON rows as the activities they are
+            found.extend(cast(AlpacaActivity, a) for a in page if isinstance(a, dict))
+            if len(page) < page_size:
                 return found
             params["page_token"] = page[-1].get("id")
 

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import cast
 
 import orjson
 from websockets.asyncio.client import ClientConnection
 
+from streaming.brokers.alpaca.payloads import AlpacaMarketMessage
 from streaming.brokers.errors import CredentialRejected
 
 #: The error codes that refuse the key (not the connection).
 KEY_REFUSED = (401, 402, 403)
 
 
-async def receive(ws: ClientConnection, within: float) -> list[dict[str, Any]]:
+async def receive(ws: ClientConnection, within: float) -> list[AlpacaMarketMessage]:
     """The next frame's messages (Alpaca sends a JSON list per frame)."""
     raw = await asyncio.wait_for(ws.recv(), within)
     messages = orjson.loads(raw)
     if not isinstance(messages, list):
         raise ValueError(f"unexpected market data message: {raw!r:.200}")
-    return [m for m in messages if isinstance(m, dict)]
+    # the edge: the frame's JSON as the messages it holds
+    return [cast(AlpacaMarketMessage, m) for m in messages if isinstance(m, dict)]
 
 
 async def receive_or(

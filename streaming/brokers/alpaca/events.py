@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 import httpx
 import orjson
@@ -39,6 +39,7 @@ from streaming.brokers.alpaca.balances import BalancePolls
 from streaming.brokers.alpaca.book import OrderBook
 from streaming.brokers.alpaca.client import AlpacaClient
 from streaming.brokers.alpaca.connection import Connection
+from streaming.brokers.alpaca.payloads import AlpacaOrder
 from streaming.brokers.backoff import Backoff
 from streaming.brokers.base import AdapterSink, Checkpoint
 from streaming.brokers.errors import BrokerHTTPError, describe, is_rejection, retry_after
@@ -128,7 +129,7 @@ class TradeEvents:
         a linked order's children come under their parent, which is what links them."""
         number = self._connection.accounts[account_id]
         after = datetime.fromtimestamp(self._lookback_from, UTC).isoformat()
-        seen: dict[str, dict[str, Any]] = {}
+        seen: dict[str, AlpacaOrder] = {}
         for params in ({"status": "open"}, {"status": "all", "after": after}):
             for order in await client.orders(account_id, limit=500, nested="true", **params):
                 if isinstance(order, dict) and order.get("id"):
@@ -280,7 +281,9 @@ class TradeEvents:
                     decimal(data.get("price")),
                     time_ms(data.get("timestamp")) or time_ms(data.get("at")),
                 )
-            if await self._book.apply_order(sink, number, order, execution=execution):
+            if await self._book.apply_order(
+                sink, number, cast(AlpacaOrder, order), execution=execution
+            ):
                 self._balances.mark_dirty(number)
             elif order.get("status") == "replaced" and str(order["id"]) in self._book.groups:
                 # a linked order's exit replaced: its successor may wait (held) unannounced,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 
 from streaming.brokers.alpaca import client as alpaca_client
 from streaming.brokers.alpaca.client import alpaca_trading_url
+from streaming.brokers.alpaca.payloads import AlpacaOrder
 from streaming.brokers.alpaca.wire import linked_members
 from streaming.brokers.alpaca.wire import order_payload as alpaca_order
 from streaming.brokers.orders.history import HISTORY_TIMEOUT, HistoryLink, utc
@@ -58,7 +58,7 @@ async def order_history(
     rows = [o for o in raw or [] if isinstance(o, dict) and o.get("id")]
     orders = []
     for row in rows:  # a linked order (nested): each member is an order of its own
-        members: list[tuple[dict[str, Any], Group | None]] = [*linked_members(row)]
+        members: list[tuple[AlpacaOrder, Group | None]] = [*linked_members(row)]
         members = members or [(row, None)]
         orders += [alpaca_order(o, _alpaca_fills(o), group=group) for o, group in members]
     return orders, len(rows) < size

@@ -21,6 +21,7 @@ from typing import Any
 
 from streaming.brokers.alpaca.client import AlpacaClient
 from streaming.brokers.alpaca.connection import Connection
+from streaming.brokers.alpaca.payloads import AlpacaError, OrderBody
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.orders.entry import (
     LinkedOrder,
@@ -56,7 +57,7 @@ def held_symbol(leg: OrderLeg) -> str:
     return alpaca_symbol(leg)
 
 
-def _said(text: str) -> dict[str, Any]:
+def _said(text: str) -> AlpacaError:
     """Alpaca's error body back from the client's `message (code)` text."""
     match = ERROR_TEXT.match(text)
     if match is None:
@@ -129,9 +130,9 @@ def exit_change(current: Mapping[str, object], order: OrderRequest) -> dict[str,
     return {"limit_price" if kind == "limit" else "stop_price": str(price)}
 
 
-def order_body(order: OrderRequest) -> dict[str, Any]:
+def order_body(order: OrderRequest) -> OrderBody:
     leg = single_leg(order)
-    body: dict[str, Any] = {
+    body: OrderBody = {
         "symbol": alpaca_symbol(leg),
         # a dollar amount: Alpaca's `notional` (it sizes the order at its fill), no qty
         **({"notional": str(order.notional)} if order.notional is not None else {}),
@@ -163,7 +164,7 @@ def _exit(order: OrderRequest) -> tuple[str, dict[str, str]]:
     return "stop_loss", loss
 
 
-def linked_body(group: LinkedOrder) -> dict[str, Any]:
+def linked_body(group: LinkedOrder) -> OrderBody:
     """A bracket (OTOCO), an OCO or an OTO as one Alpaca order: the parent is the
     trigger (an OCO's: its take-profit, a `limit`), the exits nested in it."""
     pair = group.pair

@@ -27,7 +27,7 @@ import logging
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -38,6 +38,7 @@ from streaming.brokers.alpaca.book import OrderBook
 from streaming.brokers.alpaca.client import AlpacaTradingClient
 from streaming.brokers.alpaca.connection import Connection
 from streaming.brokers.alpaca.events import ORDER_LOOKBACK
+from streaming.brokers.alpaca.payloads import AlpacaControl, AlpacaOrder
 from streaming.brokers.base import AdapterSink
 from streaming.brokers.errors import (
     BrokerHTTPError,
@@ -160,21 +161,22 @@ class TradeUpdates:
         return ws
 
     @staticmethod
-    async def _next_control(ws: ClientConnection, stream: str) -> dict[str, Any]:
+    async def _next_control(ws: ClientConnection, stream: str) -> AlpacaControl:
         """The data of the next message of this stream (updates before it are applied
         by the reconciliation that follows, so skipping them loses nothing)."""
         while True:
             message = orjson.loads(await ws.recv())
             if isinstance(message, dict) and message.get("stream") == stream:
                 data = message.get("data")
-                return data if isinstance(data, dict) else {}
+                # the edge: the message's JSON as the control data it is
+                return cast(AlpacaControl, data) if isinstance(data, dict) else {}
 
     async def _reconcile(self, client: AlpacaTradingClient, sink: AdapterSink) -> None:
         """Fold in, over REST, every fill and order state the stream may have missed."""
         async with self._lock:
             await self._adapter._gate(sink)
             after = datetime.fromtimestamp(self._lookback_from, UTC).isoformat()
-            orders: dict[str, dict[str, Any]] = {}
+            orders: dict[str, AlpacaOrder] = {}
             for params in ({"status": "open"}, {"status": "all", "after": after}):
                 for order in await client.orders(limit=500, nested="true", **params):
                     if isinstance(order, dict) and order.get("id"):
@@ -187,7 +189,7 @@ class TradeUpdates:
                 oid = str(activity.get("order_id"))
                 if oid not in orders:
                     orders[oid] = await client.order(oid)
-                state = {
+                state: AlpacaOrder = {
                     **orders[oid],
                     "filled_qty": activity.get("cum_qty"),
                     "status": activity.get("order_status"),
@@ -258,7 +260,9 @@ class TradeUpdates:
                 self.gaps += 1
                 await self._reconcile(client, sink)
         async with self._lock:
-            if await self._book.apply_order(sink, number, order, execution=execution):
+            if await self._book.apply_order(
+                sink, number, cast(AlpacaOrder, order), execution=execution
+            ):
                 self._balances.mark_dirty(number)
 
     def _touch(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from streaming.brokers.alpaca.payloads import AlpacaOrder
 from streaming.brokers.orders.shape import (
     LINKED,
     UNSUPPORTED,
@@ -175,7 +176,7 @@ def _trail(o: Mapping[str, object]) -> Trail:
     }
 
 
-def order_payload(o: dict[str, Any], fills: list[Fill], *, group: Group | None = None) -> Order:
+def order_payload(o: AlpacaOrder, fills: list[Fill], *, group: Group | None = None) -> Order:
     """One Alpaca order as the contract's order, this process's fill rows on its first leg.
 
     `group`: the linked order it is a member of (Alpaca's children do not name their
@@ -246,7 +247,7 @@ def order_payload(o: dict[str, Any], fills: list[Fill], *, group: Group | None =
     }
 
 
-def linked_members(o: dict[str, Any]) -> list[tuple[dict[str, Any], Group]]:
+def linked_members(o: AlpacaOrder) -> list[tuple[AlpacaOrder, Group]]:
     """A linked order (bracket, OCO, OTO) read with `nested=true` as its member orders
     with the group they share: the parent first, then each child (`legs`). Empty for any
     other order, and for a member listed alone (Alpaca's children do not name their
@@ -254,7 +255,7 @@ def linked_members(o: dict[str, Any]) -> list[tuple[dict[str, Any], Group]]:
 
     The parent of a bracket or OTO is the entry (`trigger`); an OCO's parent is its
     take-profit. Each child's role is told by its type."""
-    order_class = o.get("order_class")
+    order_class = o.get("order_class") or ""
     children = [c for c in o.get("legs") or () if isinstance(c, dict) and c.get("id")]
     if order_class not in LINKED or not children:
         return []

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from tastytrade import Session
 from tastytrade.instruments import NestedOptionChain
 from tastytrade.market_data import get_market_data, get_market_data_by_type
 from tastytrade.order import InstrumentType
 
-from streaming.brokers.chains import PRICE_TTL, chain_side, dte, mid_or_last, new_york_today
+from streaming.brokers.chains import (
+    PRICE_TTL,
+    ChainValues,
+    StrikeRow,
+    chain_side,
+    dte,
+    mid_or_last,
+    new_york_today,
+)
 from streaming.brokers.market_data_cache import FetchFailed, MarketDataCache, cache_key
 from streaming.brokers.paced import paced, secret_tag
 from streaming.brokers.rate_limit import BrokerPacing
@@ -31,6 +39,28 @@ TASTYTRADE_PER_MINUTE = 60
 MARKET_DATA_TTL = 30.0
 #: tastytrade's market-data endpoint takes at most this many symbols per call.
 MARKET_DATA_BATCH = 100
+
+
+class NestedExpiration(TypedDict):
+    """One expiration of the nested chain: its type (tastytrade's words) and its strike
+    rows, each side with tastytrade's `wire` symbol."""
+
+    type: str
+    rows: list[StrikeRow]
+
+
+class NestedChain(TypedDict):
+    """The nested chain as cached: the deliverable per contract and each expiration
+    (YYYY-MM-DD) with its rows."""
+
+    multiplier: int
+    expirations: dict[str, NestedExpiration]
+
+
+class FetchedChain(NestedChain):
+    """The nested chain with when it was fetched (ms)."""
+
+    fetched_at: int
 
 
 class TastytradeChains:
@@ -62,10 +92,10 @@ class TastytradeChains:
             raise FetchFailed("broker_error", "the tastytrade session is not up yet", 503, 2)
         return session
 
-    async def _nested(self, symbol: str) -> dict[str, Any]:
+    async def _nested(self, symbol: str) -> FetchedChain:
         """The nested chain (every expiration) as plain data, cached per underlying."""
 
-        async def fetch() -> dict[str, Any]:
+        async def fetch() -> NestedChain:
             session = self._live_session()
             chains = await paced(
                 self._pacing,
@@ -101,6 +131,7 @@ class TastytradeChains:
             }
 
         key = cache_key("tastytrade", self._env, symbol)
+        value: NestedChain  # the cache's copy of what `fetch` returned
         value, at = await self._cache.cached(key, fetch, ttl=self._ttl)
         return {**value, "fetched_at": at}
 
@@ -134,15 +165,15 @@ class TastytradeChains:
 
     async def _market_data(
         self, symbol: str, expiration: str, rows: Sequence[Mapping[str, Any]]
-    ) -> dict[str, dict[str, Any]]:
+    ) -> dict[str, ChainValues]:
         """occ -> {bid, ask, last, volume, open_interest, quote_t} from tastytrade's
         market-data snapshot (shared for MARKET_DATA_TTL). Best effort: the structure is
         served without it, and DXLink fills bid/ask at once."""
         wires = [r[side]["wire"] for r in rows for side in ("call", "put")]
 
-        async def fetch() -> dict[str, dict[str, Any]]:
+        async def fetch() -> dict[str, ChainValues]:
             session = self._live_session()
-            out: dict[str, dict[str, Any]] = {}
+            out: dict[str, ChainValues] = {}
             for i in range(0, len(wires), MARKET_DATA_BATCH):
                 batch = wires[i : i + MARKET_DATA_BATCH]
                 items = await paced(

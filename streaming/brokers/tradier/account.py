@@ -31,6 +31,12 @@ from streaming.brokers.tradier.client import TradierClient, as_list
 from streaming.brokers.tradier.connection import Connection
 from streaming.brokers.tradier.fills import FillBook, fill_ids
 from streaming.brokers.tradier.pacing import Reserve
+from streaming.brokers.tradier.payloads import (
+    TradierBalances,
+    TradierOrder,
+    TradierPosition,
+    TradierQuote,
+)
 from streaming.brokers.tradier.wire import balance_payload, order_payloads, position_payload
 
 log = logging.getLogger(__name__)
@@ -180,16 +186,19 @@ class AccountPolls:
         page); on a snapshot (`full`) they are what the page waits for, and keep none."""
         self.account_polls += 1
         keep = None if full else self._orders_room()
-        raw_positions: dict[str, list[dict[str, Any]]] = {}
+        raw_positions: dict[str, list[TradierPosition]] = {}
         balances: dict[str, Balance] = {}
         for number_ in accounts:
             self.balances_polled[number_] += 1
             body = await client.get(f"/v1/accounts/{number_}/balances", keep=keep)
-            balances[number_] = balance_payload((body or {}).get("balances") or {})
+            # the edge: Tradier's JSON object as the balances they are
+            raw_balances = cast(TradierBalances, (body or {}).get("balances") or {})
+            balances[number_] = balance_payload(raw_balances)
             body = await client.get(f"/v1/accounts/{number_}/positions", keep=keep)
             wrapper = (body or {}).get("positions")
             rows = as_list(wrapper.get("position") if isinstance(wrapper, dict) else None)
-            raw_positions[number_] = [p for p in rows if isinstance(p, dict)]
+            # the edge: Tradier's JSON objects as the positions they are
+            raw_positions[number_] = [cast(TradierPosition, p) for p in rows if isinstance(p, dict)]
         quotes = await self._position_quotes(client, raw_positions)
         for number_ in accounts:
             balance = balances[number_]
@@ -205,8 +214,8 @@ class AccountPolls:
             )
 
     async def _position_quotes(
-        self, client: TradierClient, positions: dict[str, list[dict[str, Any]]]
-    ) -> dict[str, dict[str, Any]]:
+        self, client: TradierClient, positions: dict[str, list[TradierPosition]]
+    ) -> dict[str, TradierQuote]:
         """One quotes call for every position symbol (close and mark prices)."""
         symbols = sorted({str(p.get("symbol")) for rows in positions.values() for p in rows})
         if not symbols:
@@ -218,7 +227,8 @@ class AccountPolls:
             return {}
         wrapper = (body or {}).get("quotes")
         rows = as_list(wrapper.get("quote") if isinstance(wrapper, dict) else None)
-        return {str(q.get("symbol")): q for q in rows if isinstance(q, dict)}
+        # the edge: Tradier's JSON objects as the quotes they are
+        return {str(q.get("symbol")): cast(TradierQuote, q) for q in rows if isinstance(q, dict)}
 
     async def _poll_orders(
         self, client: TradierClient, accounts: list[str], sink: AdapterSink, *, full: bool
@@ -234,7 +244,8 @@ class AccountPolls:
             for row in rows:
                 if not isinstance(row, dict):
                     continue
-                for payload in order_payloads(row, self._fills):  # a linked order: several
+                # the edge: Tradier's JSON object as the order it is; a linked order: several
+                for payload in order_payloads(cast(TradierOrder, row), self._fills):
                     key = ("order", str(payload["id"]))
                     # an order's key holds only the order last emitted (here)
                     previous = cast("Order | None", self._adapter._known.get(key))

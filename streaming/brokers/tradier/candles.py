@@ -23,7 +23,7 @@ from streaming.instruments.symbols import NEW_YORK, is_option, streamer_to_occ_s
 HISTORY_PACING_WAIT = 3.0
 
 #: One GET of Tradier's API (path, params) → its JSON body.
-Get = Callable[[str, dict[str, Any]], Awaitable[Any]]
+Get = Callable[[str, dict[str, str]], Awaitable[Any]]
 
 
 async def history_candles(
@@ -75,7 +75,7 @@ async def _history_get(
     pacing: BrokerPacing,
     market_bucket: tuple[str, int],
     path: str,
-    params: dict[str, Any],
+    params: dict[str, str],
 ) -> Any:
     """One history call, paced under the token's market-data limit across processes
     and not retried, mapped to the contract's history errors."""

@@ -10,13 +10,23 @@ per key and TTL) and takes a slot of the token's market-data pacing window first
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from streaming.brokers.chains import PRICE_TTL, chain_side, dte, mid_or_last, new_york_today
+from streaming.brokers.chains import (
+    PRICE_TTL,
+    ChainSide,
+    ChainValues,
+    StrikeRow,
+    chain_side,
+    dte,
+    mid_or_last,
+    new_york_today,
+)
 from streaming.brokers.market_data_cache import FetchFailed, MarketDataCache, cache_key
 from streaming.brokers.paced import paced, secret_tag
 from streaming.brokers.rate_limit import BrokerPacing
 from streaming.brokers.tradier.client import as_list
+from streaming.brokers.tradier.payloads import TradierChainRow
 from streaming.brokers.values import num, time_ms
 from streaming.instruments.symbols import NEW_YORK
 
@@ -41,7 +51,7 @@ class TradierChains:
 
     def __init__(
         self,
-        get: Callable[[str, dict[str, Any]], Awaitable[Any]],
+        get: Callable[[str, dict[str, str]], Awaitable[Any]],
         token: str,
         env: str,
         ttl: float,
@@ -56,7 +66,7 @@ class TradierChains:
         self._env = env
         self._ttl = ttl
 
-    async def _call(self, path: str, params: dict[str, Any], what: str) -> Any:
+    async def _call(self, path: str, params: dict[str, str], what: str) -> Any:
         return await paced(
             self._pacing, self._bucket, self._per_minute, lambda: self._get(path, params), what
         )
@@ -85,25 +95,23 @@ class TradierChains:
         today = new_york_today()
         return [{**d, "dte": dte(d["date"], today)} for d in dates], at
 
-    async def raw_rows(self, symbol: str, expiration: str) -> tuple[list[dict[str, Any]], int]:
+    async def raw_rows(self, symbol: str, expiration: str) -> tuple[list[TradierChainRow], int]:
         """Tradier's chain rows with greeks, as it sends them (the greeks loop reads them)."""
 
-        async def fetch() -> list[dict[str, Any]]:
+        async def fetch() -> list[TradierChainRow]:
             params = {"symbol": symbol, "expiration": expiration, "greeks": "true"}
             body = await self._call("/v1/markets/options/chains", params, f"{symbol} {expiration}")
             wrapper = (body or {}).get("options") if isinstance(body, dict) else None
-            return [
-                r
-                for r in as_list(wrapper.get("option") if isinstance(wrapper, dict) else None)
-                if isinstance(r, dict)
-            ]
+            rows = as_list(wrapper.get("option") if isinstance(wrapper, dict) else None)
+            # the edge: Tradier's JSON objects as the chain rows they are
+            return [cast(TradierChainRow, r) for r in rows if isinstance(r, dict)]
 
         key = cache_key("tradier", self._env, symbol, expiration)
         return await self._cache.cached(key, fetch, ttl=self._ttl)
 
     async def strikes(self, symbol: str, expiration: str) -> dict[str, Any]:
         rows, at = await self.raw_rows(symbol, expiration)
-        by_strike: dict[float, dict[str, Any]] = {}
+        by_strike: dict[float, StrikeRow] = {}
         multiplier = 100
         for row in rows:
             strike = num(row.get("strike"))
@@ -111,8 +119,12 @@ class TradierChains:
             if strike is None or right not in ("call", "put") or not row.get("symbol"):
                 continue
             multiplier = int(num(row.get("contract_size")) or multiplier)
-            side = {**chain_side(str(row["symbol"])), **tradier_values(row)}
-            by_strike.setdefault(float(strike), {"strike": float(strike)})[right] = side
+            side: ChainSide = {**chain_side(str(row["symbol"])), **tradier_values(row)}
+            strike_row = by_strike.setdefault(float(strike), {"strike": float(strike)})
+            if right == "call":
+                strike_row["call"] = side
+            else:
+                strike_row["put"] = side
         out = [r for _, r in sorted(by_strike.items()) if "call" in r and "put" in r]
         return {"multiplier": multiplier, "rows": out, "fetched_at": at}
 
@@ -134,7 +146,7 @@ class TradierChains:
         return value
 
 
-def tradier_values(row: dict[str, Any]) -> dict[str, Any]:
+def tradier_values(row: TradierChainRow) -> ChainValues:
     """A Tradier chain row's values in the chain's side shape (greeks as of `greeks_t`)."""
     g = row.get("greeks") if isinstance(row.get("greeks"), dict) else {}
     bid, ask = num(row.get("bid")), num(row.get("ask"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from streaming.brokers.orders.shape import Fill
 from streaming.brokers.values import num, quantity_text
 
 #: Order statuses after which an order can never be open again (Tradier's vocabulary).
@@ -35,7 +36,7 @@ class FillBook:
 
     def __init__(self) -> None:
         self.seen: dict[str, float] = {}
-        self.fills: dict[str, list[dict[str, Any]]] = {}
+        self.fills: dict[str, list[Fill]] = {}
         #: Per order id: (creation time, status) last seen.
         self.orders: dict[str, tuple[Any, Any]] = {}
         self.resets = 0
@@ -63,7 +64,7 @@ class FillBook:
                 self.fills.pop(key, None)
         return went_back
 
-    def update(self, key: str, row: Mapping[str, object], at: int | None) -> list[dict[str, Any]]:
+    def update(self, key: str, row: Mapping[str, object], at: int | None) -> list[Fill]:
         executed = float(num(row.get("exec_quantity")) or 0)
         previous = self.seen.get(key)
         fills = self.fills.setdefault(key, [])

@@ -4,12 +4,15 @@ quantity as the adapter does (brokers/orders/history.py cuts the page)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 
 from streaming.brokers.orders.history import HISTORY_TIMEOUT, HistoryLink
 from streaming.brokers.orders.shape import Order
 from streaming.brokers.tradier import client as tradier_client
 from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.payloads import TradierOrder
 from streaming.brokers.tradier.wire import order_payloads as tradier_orders
 
 
@@ -29,5 +32,8 @@ async def order_history(
     rows = tradier_client.as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
     book = FillBook()
     # everything Tradier keeps came in one answer: complete once cut to `size`
-    orders = [o for r in rows if isinstance(r, dict) for o in tradier_orders(r, book)]
+    # the edge: Tradier's JSON objects as the orders they are
+    orders = [
+        o for r in rows if isinstance(r, dict) for o in tradier_orders(cast(TradierOrder, r), book)
+    ]
     return orders, True

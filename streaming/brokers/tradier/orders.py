@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -31,6 +31,7 @@ from streaming.brokers.orders.refusals import refusal_code
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.connection import Connection
 from streaming.brokers.tradier.multileg import multileg_form
+from streaming.brokers.tradier.payloads import TradierOrder
 from streaming.brokers.values import num, order_status
 from streaming.instruments.kinds import Kind
 from streaming.instruments.rules import refusal as none_of_kind
@@ -201,7 +202,9 @@ class TradierOrders:
         for row in await self._orders(account):
             if tag and row.get("tag") == tag:
                 return PlaceResult(
-                    order_id=str(row.get("id")), status=order_status(row.get("status")), said=row
+                    order_id=str(row.get("id")),
+                    status=order_status(row.get("status")),
+                    said=dict(row),
                 )
         return None
 
@@ -237,14 +240,15 @@ class TradierOrders:
         shows each member as an order), not its parent."""
         return [m for row in await self._orders(account) for m in _working_members(row)]
 
-    async def _orders(self, account: str) -> list[dict[str, Any]]:
+    async def _orders(self, account: str) -> list[TradierOrder]:
         """The account's orders working now or finished today, with their tags."""
         body = await self._call(
             "GET", f"/v1/accounts/{account}/orders", params={"includeTags": "true"}
         )
         wrapper = (body or {}).get("orders")
         rows = as_list(wrapper.get("order") if isinstance(wrapper, dict) else None)
-        return [row for row in rows if isinstance(row, dict)]
+        # the edge: Tradier's JSON objects as the orders they are
+        return [cast(TradierOrder, row) for row in rows if isinstance(row, dict)]
 
 
 def _previewed(order: OrderRequest, body: Any) -> PreviewResult:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import httpx
 import orjson
@@ -30,6 +29,7 @@ from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tradier.chains import TradierChains
 from streaming.brokers.tradier.client import TradierClient
 from streaming.brokers.tradier.connection import Connection
+from streaming.brokers.tradier.payloads import TradierChainRow
 from streaming.brokers.tradier.wire import greeks_fields, quote_fields
 from streaming.brokers.values import num
 from streaming.instruments.symbols import is_option, occ_parts, streamer_to_occ_symbol
@@ -173,7 +173,7 @@ class MarketStream:
             if fields:
                 await self._adapter._quote(sink, symbol, fields)
 
-    async def option_chain(self, symbol: str, expiration: str) -> list[dict[str, Any]]:
+    async def option_chain(self, symbol: str, expiration: str) -> list[TradierChainRow]:
         """The chain of one expiration with greeks, as Tradier sends it: shared by every
         process for `chain_cache_ttl` (one broker fetch per TTL, whoever asks: this
         greeks loop or a chain page) and paced under the token's market-data limit."""

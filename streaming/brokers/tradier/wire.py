@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, cast
 
 from streaming.brokers.bars import candle, date_ms
 from streaming.brokers.orders.shape import (
     EXTENDED,
     UNSUPPORTED,
+    Fill,
     Leg,
     Order,
     Role,
@@ -23,6 +24,7 @@ from streaming.brokers.orders.shape import (
 from streaming.brokers.payloads import Balance, GreeksFields, Position, QuoteFields
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.fills import FillBook
+from streaming.brokers.tradier.payloads import TradierBalances, TradierMarginBalances, TradierOrder
 from streaming.brokers.values import decimal, now_ms, num, order_status, time_ms
 from streaming.instruments.symbols import (
     NEW_YORK,
@@ -32,12 +34,12 @@ from streaming.instruments.symbols import (
 )
 
 
-def balance_payload(b: dict[str, Any]) -> Balance:
+def balance_payload(b: TradierBalances) -> Balance:
     """Tradier balances → the contract's balance (short values as positive amounts)."""
     margin = b.get("margin") if isinstance(b.get("margin"), dict) else None
     cash = b.get("cash") if isinstance(b.get("cash"), dict) else None
     pdt = b.get("pdt") if isinstance(b.get("pdt"), dict) else None
-    nested = margin or pdt or {}
+    nested: TradierMarginBalances = margin or pdt or {}
     stock_bp = num(nested.get("stock_buying_power")) if nested else None
     option_bp = num(nested.get("option_buying_power")) if nested else None
     if stock_bp is None and cash is not None:
@@ -117,23 +119,28 @@ LEGGED_CLASSES = frozenset({"multileg", "combo"})
 #: Linked orders: each `leg` row is a whole order of its own.
 LINKED_CLASSES = frozenset({"oto", "oco", "otoco"})
 #: Fields a linked order's member may leave to its parent (the form's one duration).
-SHARED_FIELDS = ("symbol", "duration", "create_date", "transaction_date")
+SharedField = Literal["symbol", "duration", "create_date", "transaction_date"]
+SHARED_FIELDS: tuple[SharedField, ...] = ("symbol", "duration", "create_date", "transaction_date")
 
 
-def order_payloads(o: dict[str, Any], book: FillBook) -> list[Order]:
+def order_payloads(o: TradierOrder, book: FillBook) -> list[Order]:
     """A Tradier order → the contract's orders, fills synthesized: one order, or one per
     member of a linked order (oto, oco, otoco), each with its own id, type, prices and
     status, all grouped under the parent's id."""
     order_class = text(o.get("class"))
     if order_class not in LINKED_CLASSES:
         return [_order(o, book, order_class)]
-    members = [m for m in as_list(o.get("leg")) if isinstance(m, dict)] or [o]
+    # the edge: the `leg` rows' JSON objects as the member orders they are
+    members = [cast(TradierOrder, m) for m in as_list(o.get("leg")) if isinstance(m, dict)] or [o]
     orders = []
     for index, member in enumerate(members):
         # each member is read from its own fields (an OCO's parent leaves its own empty),
         # the parent's only for a shared field the member lacks
-        shared = {key: o.get(key) for key in SHARED_FIELDS if text(member.get(key)) is None}
-        payload = _order({**member, **shared}, book, order_class)
+        merged: TradierOrder = {**member}
+        for key in SHARED_FIELDS:
+            if text(member.get(key)) is None:
+                merged[key] = o.get(key)
+        payload = _order(merged, book, order_class)
         trigger = index == 0 and order_class in ("oto", "otoco")
         role: Role = "trigger" if trigger else exit_role(payload["order_type"])
         payload["group"] = group(o.get("id"), order_class, role)
@@ -141,11 +148,13 @@ def order_payloads(o: dict[str, Any], book: FillBook) -> list[Order]:
     return orders
 
 
-def _order(o: dict[str, Any], book: FillBook, order_class: str | None) -> Order:
+def _order(o: TradierOrder, book: FillBook, order_class: str | None) -> Order:
     """One Tradier order (one leg, or legs in `leg` rows) → one contract order."""
     order_id = o.get("id")
     at = time_ms(o.get("transaction_date"))
-    rows = [r for r in as_list(o.get("leg")) if isinstance(r, dict)]
+    # the edge: the `leg` rows' JSON objects as the legs they are
+    rows = [cast(TradierOrder, r) for r in as_list(o.get("leg")) if isinstance(r, dict)]
+    keyed: dict[str, TradierOrder]
     if order_class in SIMPLE_CLASSES or order_class in LINKED_CLASSES or not rows:
         keyed = {str(order_id): o}
     else:
@@ -198,7 +207,7 @@ def _order(o: dict[str, Any], book: FillBook, order_class: str | None) -> Order:
     }
 
 
-def _leg(row: dict[str, Any], fills: list[dict[str, Any]]) -> Leg:
+def _leg(row: TradierOrder, fills: list[Fill]) -> Leg:
     option_symbol = text(row.get("option_symbol"))
     return {
         "symbol": option_symbol or text(row.get("symbol")) or "",
