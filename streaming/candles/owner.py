@@ -11,12 +11,12 @@ owner's side, registered for `ToOwner.CANDLES_REQUEST` at the composition root
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from streaming.brokers.bars import HistoryError
-from streaming.contract.layer import CandlesReply, CandlesRequest, ToOwner, ToTab
+from streaming.contract.layer import CandleHistory, CandlesReply, CandlesRequest, ToOwner, ToTab
 
 if TYPE_CHECKING:
     from streaming.cluster.agents import Agents
@@ -31,7 +31,7 @@ OWNER_PATIENCE = 4.0
 
 async def ask_history(
     agents: Agents, user_id: int, symbol: str, tf: str, from_ms: int, *, within: float
-) -> dict[str, Any]:
+) -> CandleHistory:
     """History from the user's stream owner, within `within` seconds; HistoryError when
     the broker refused or nobody answered in time."""
     request: CandlesRequest = {
@@ -48,7 +48,7 @@ async def ask_history(
         )
     if reply.get("error"):
         raise HistoryError(str(reply["error"]), str(reply.get("message")), reply.get("retry_after"))
-    answer: dict[str, Any] = orjson.loads(reply["text"])
+    answer: CandleHistory = orjson.loads(reply["text"])
     return answer
 
 

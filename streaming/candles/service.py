@@ -31,6 +31,7 @@ from django.core.cache import cache
 from streaming.brokers.bars import (
     LOOKBACK_DAYS,
     TIMEFRAMES,
+    Candle,
     HistoryError,
     bucket_start,
     candle_price,
@@ -38,11 +39,13 @@ from streaming.brokers.bars import (
     day_start_ms,
 )
 from streaming.candles.owner import ask_history
+from streaming.candles.shapes import CandlesAnswer, CandleSource, ClosedCandles, SparklineAnswer
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.holdings import user_instrument
 
 if TYPE_CHECKING:
     from streaming.cluster.agents import Agents
+    from streaming.contract.layer import CandleHistory
 
 #: How long a history request may take end to end (the broker, the owner, the layer).
 HISTORY_DEADLINE = 8.0
@@ -106,17 +109,17 @@ def _closed_ttl(tf: str, now_ms: int) -> int:
     return max(1, min(CLOSED_TTL_MAX, (closes - now_ms) // 1000 + 1))
 
 
-async def candles_history(agents: Agents, *, user_id: int, symbol: str, tf: str) -> dict[str, Any]:
+async def candles_history(agents: Agents, *, user_id: int, symbol: str, tf: str) -> CandlesAnswer:
     """The contract's `GET /api/candles` answer for a clean symbol and timeframe.
     Raises HistoryError (unknown symbol, no market data, rate limited, broker error)."""
     began = time.monotonic()
     now = int(time.time() * 1000)
     current = bucket_start(now, tf)
-    source = await cache.aget(_source_key(user_id, symbol, tf))
+    source: CandleSource | None = await cache.aget(_source_key(user_id, symbol, tf))
     if source is not None:
-        closed = await cache.aget(_key(source, symbol, tf, "closed"))
+        closed: ClosedCandles | None = await cache.aget(_key(source, symbol, tf, "closed"))
         if closed is not None and closed["bucket"] == current:
-            forming = await cache.aget(_key(source, symbol, tf, "forming"))
+            forming: list[Candle] | None = await cache.aget(_key(source, symbol, tf, "forming"))
             if forming is None:
                 forming = await _refresh_forming(
                     agents, user_id, symbol, tf, source, closed, current
@@ -134,10 +137,10 @@ async def _refresh_forming(
     user_id: int,
     symbol: str,
     tf: str,
-    source: Mapping[str, Any],
-    closed: Mapping[str, Any],
+    source: CandleSource,
+    closed: ClosedCandles,
     current: int,
-) -> list[dict[str, Any]] | None:
+) -> list[Candle] | None:
     """The forming candle again, from the newest closed one on (a window that is never
     empty where the link had the closed ones: after hours a link with regular hours only
     has no candle in the current bucket, which is not "no history"). None when the link
@@ -162,22 +165,27 @@ def _same_source(answer: Mapping[str, object], source: Mapping[str, object]) -> 
 
 
 async def _store(
-    user_id: int, symbol: str, tf: str, now: int, answer: dict[str, Any]
-) -> dict[str, Any]:
-    source = {k: answer[k] for k in ("source", "delayed", "link", "simulated")}
+    user_id: int, symbol: str, tf: str, now: int, answer: CandleHistory
+) -> CandlesAnswer:
+    source: CandleSource = {
+        "source": answer["source"],
+        "delayed": answer["delayed"],
+        "link": answer["link"],
+        "simulated": answer["simulated"],
+    }
     await cache.aset(_source_key(user_id, symbol, tf), source, SOURCE_TTL)
     current = bucket_start(now, tf)
     closed = [c for c in answer["candles"] if c["t"] < current]
     forming = [c for c in answer["candles"] if c["t"] >= current]
-    entry = {"bucket": current, "candles": closed}
+    entry: ClosedCandles = {"bucket": current, "candles": closed}
     await cache.aset(_key(source, symbol, tf, "closed"), entry, _closed_ttl(tf, now))
     await cache.aset(_key(source, symbol, tf, "forming"), forming, FORMING_TTL)
     return _answer(source, symbol, tf, answer["candles"], cached=False)
 
 
 def _answer(
-    source: dict[str, Any], symbol: str, tf: str, candles: list[dict[str, Any]], *, cached: bool
-) -> dict[str, Any]:
+    source: CandleSource, symbol: str, tf: str, candles: list[Candle], *, cached: bool
+) -> CandlesAnswer:
     return {
         "symbol": symbol,
         "tf": tf,
@@ -197,15 +205,18 @@ def _answer(
 SPARK_TF = "15m"
 
 
-def sparkline(answer: dict[str, Any]) -> dict[str, Any]:
+def sparkline(answer: CandlesAnswer) -> SparklineAnswer:
     """The contract's `GET /api/sparklines` answer from a 15m history answer: only what a
     sparkline draws — the newest day's open, then the closes of its closed candles at
     15-minute steps (the forming close is the live quote's, in the browser). Closed
     candles never change, so neither does this until the current bucket closes."""
     step = TIMEFRAMES[SPARK_TF]
-    out: dict[str, Any] = {
+    out: SparklineAnswer = {
         "symbol": answer["symbol"],
-        **{k: answer[k] for k in ("source", "link", "simulated", "delayed")},
+        "source": answer["source"],
+        "link": answer["link"],
+        "simulated": answer["simulated"],
+        "delayed": answer["delayed"],
         "day": None,
         "t0": None,
         "step_ms": step,

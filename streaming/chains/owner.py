@@ -10,11 +10,12 @@ composition root (streaming/apps.py).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from streaming.chains.service import answer
+from streaming.chains.shapes import ChainBody
 from streaming.cluster.agents import PAGE_OWNER_WAIT
 from streaming.contract.layer import ChainReply, ChainRequest, ToTab
 
@@ -32,9 +33,7 @@ CHAIN_WAIT = 8.0
 CHAIN_REASK = 4.0
 
 
-async def ask_chain(
-    agents: Agents, user_id: int, request: ChainRequest
-) -> tuple[int, dict[str, Any]]:
+async def ask_chain(agents: Agents, user_id: int, request: ChainRequest) -> tuple[int, ChainBody]:
     """An option chain (or its expirations) built at the user's owner: (HTTP status,
     body); 504 when nobody answers in `CHAIN_WAIT`."""
     reply = await agents.ask_owner(user_id, request, within=CHAIN_WAIT, reask=CHAIN_REASK)

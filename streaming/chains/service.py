@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.utils.html import escape
@@ -22,6 +22,16 @@ from django.utils.safestring import SafeString, mark_safe
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
+from streaming.chains.shapes import (
+    ChainAnswer,
+    ChainBody,
+    ChainError,
+    ExpirationsAnswer,
+    Right,
+    RowAnswer,
+    SideAnswer,
+    SideField,
+)
 from streaming.instruments.instrument import parse
 from streaming.instruments.kinds import Kind
 from streaming.instruments.symbols import OPTION_STREAMER_RE
@@ -49,6 +59,20 @@ SIDE_FIELDS = (
     "vega",
     "quote_t",
     "greeks_t",
+)
+#: What a stream quote and stream greeks bring to a side, when they carry it.
+_QUOTE_FIELDS: tuple[Literal["bid", "ask", "last", "volume"], ...] = (
+    "bid",
+    "ask",
+    "last",
+    "volume",
+)
+_GREEK_FIELDS: tuple[Literal["iv", "delta", "gamma", "theta", "vega"], ...] = (
+    "iv",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
 )
 NO_QUOTE_LINK = (
     "Option chains need a link that quotes: {names} links give no quotes in streamdesk. "
@@ -116,23 +140,39 @@ def mid(bid: Any, ask: Any) -> float | None:
 
 def side_values(
     side: dict[str, Any], quote: QuoteFields | None, greeks: GreeksFields | None
-) -> dict[str, Any]:
+) -> SideAnswer:
     """One side of a row: the broker's values (Tradier's chain), then newer stream values."""
-    out = {"symbol": side["symbol"], "occ": side["occ"]}
-    out.update({f: side.get(f) for f in SIDE_FIELDS})
+    out: SideAnswer = {
+        "symbol": side["symbol"],
+        "occ": side["occ"],
+        "bid": side.get("bid"),
+        "ask": side.get("ask"),
+        "mark": side.get("mark"),
+        "last": side.get("last"),
+        "volume": side.get("volume"),
+        "open_interest": side.get("open_interest"),
+        "iv": side.get("iv"),
+        "delta": side.get("delta"),
+        "gamma": side.get("gamma"),
+        "theta": side.get("theta"),
+        "vega": side.get("vega"),
+        "quote_t": side.get("quote_t"),
+        "greeks_t": side.get("greeks_t"),
+    }
     if quote:
-        for field in ("bid", "ask", "last", "volume"):
-            if quote.get(field) is not None:
-                out[field] = quote[field]
+        for field in _QUOTE_FIELDS:
+            quoted = quote.get(field)
+            if quoted is not None:
+                out[field] = quoted
         if quote.get("t") is not None:
             out["quote_t"] = quote["t"]
     if greeks:
         newer = out["greeks_t"] is None or (greeks.get("t") or 0) >= out["greeks_t"]
         if newer:
-            for field in ("iv", "delta", "gamma", "theta", "vega"):
-                value = greeks.get(field)
+            for greek in _GREEK_FIELDS:
+                value = greeks.get(greek)
                 if value is not None:
-                    out[field] = value
+                    out[greek] = value
             out["greeks_t"] = greeks.get("t", out["greeks_t"])
     out["mark"] = mid(out["bid"], out["ask"])
     return out
@@ -166,7 +206,7 @@ def _underlying_price(manager: UserStreamManager, symbol: str) -> float | None:
     return mid(quote.get("bid"), quote.get("ask")) or quote.get("last")
 
 
-async def expirations_for(manager: UserStreamManager, symbol: str) -> dict[str, Any]:
+async def expirations_for(manager: UserStreamManager, symbol: str) -> ExpirationsAnswer:
     """`GET /api/chain/<SYMBOL>/expirations` at the owner."""
     info, chains = _chains_of(manager)
     dates, _ = await chains.expirations(symbol)
@@ -181,7 +221,7 @@ async def expirations_for(manager: UserStreamManager, symbol: str) -> dict[str, 
 
 async def chain_for(
     manager: UserStreamManager, symbol: str, expiration: str | None, strikes: int
-) -> dict[str, Any]:
+) -> ChainAnswer:
     """`GET /api/chain/<SYMBOL>?expiration=&strikes=` at the owner: the window's rows
     with the last known values (the broker's, then the stream's)."""
     info, chains = _chains_of(manager)
@@ -204,15 +244,15 @@ async def chain_for(
         price = await chains.underlying_price(symbol)
     rows, atm = window(structure["rows"], price, strikes)
     quotes, greeks = manager.state.quotes, manager.state.greeks
-    out_rows = [
+    out_rows: list[RowAnswer] = [
         {
             "strike": row["strike"],
-            **{
-                right: side_values(
-                    row[right], quotes.get(row[right]["symbol"]), greeks.get(row[right]["symbol"])
-                )
-                for right in ("call", "put")
-            },
+            "call": side_values(
+                row["call"], quotes.get(row["call"]["symbol"]), greeks.get(row["call"]["symbol"])
+            ),
+            "put": side_values(
+                row["put"], quotes.get(row["put"]["symbol"]), greeks.get(row["put"]["symbol"])
+            ),
         }
         for row in rows
     ]
@@ -237,7 +277,7 @@ async def chain_for(
     }
 
 
-async def answer(manager: UserStreamManager, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+async def answer(manager: UserStreamManager, request: dict[str, Any]) -> tuple[int, ChainBody]:
     """A `chain.request` answered at the owner: (HTTP status, JSON body)."""
     symbol = request["symbol"]
     try:
@@ -250,8 +290,8 @@ async def answer(manager: UserStreamManager, request: dict[str, Any]) -> tuple[i
         return 504, {"error": f"the broker's answer for {symbol} took too long", "code": "timeout"}
 
 
-def error_body(exc: FetchFailed) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": exc.message, "code": exc.code}
+def error_body(exc: FetchFailed) -> ChainError:
+    body: ChainError = {"error": exc.message, "code": exc.code}
     if exc.retry_in is not None:
         body["retry_in"] = exc.retry_in
     return body
@@ -259,7 +299,18 @@ def error_body(exc: FetchFailed) -> dict[str, Any]:
 
 # -- the page's text (static/js/stream/chain.js `cellText` writes the same) --------------
 #: The columns of each side, in the order the page shows them (calls mirror puts).
-COLUMNS = ("bid", "ask", "mark", "volume", "open_interest", "iv", "delta", "gamma", "theta", "vega")
+COLUMNS: tuple[SideField, ...] = (
+    "bid",
+    "ask",
+    "mark",
+    "volume",
+    "open_interest",
+    "iv",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+)
 DASH = "—"
 _DECIMALS = {"bid": 2, "ask": 2, "mark": 2, "delta": 3, "gamma": 4, "theta": 3, "vega": 3}
 
@@ -281,7 +332,7 @@ def strike_text(strike: float) -> str:
     return f"{strike:.3f}".rstrip("0").rstrip(".")
 
 
-def _cells(row: dict[str, Any], right: str, itm: bool) -> str:
+def _cells(row: RowAnswer, right: Right, itm: bool) -> str:
     cls = "num itm" if itm else "num"
     side = row[right]
     return "".join(
@@ -292,13 +343,13 @@ def _cells(row: dict[str, Any], right: str, itm: bool) -> str:
     )
 
 
-def _held_mark(row: dict[str, Any], right: str, held: set[str], k: str) -> str:
+def _held_mark(row: RowAnswer, right: Right, held: set[str], k: str) -> str:
     if row[right]["symbol"] not in held:
         return ""
     return f'<span class="held-mark" data-held="{right}" title="You hold the {k} {right}">●</span>'
 
 
-def rows_html(chain: dict[str, Any]) -> SafeString:
+def rows_html(chain: ChainAnswer) -> SafeString:
     """The table's rows for the server-rendered page, the markup render/chain.js builds:
     text per cell, ITM shading, the ATM row and held strikes marked. Built here rather
     than in a template loop (40 rows x 21 cells took ~35 ms of the page's time)."""

@@ -30,6 +30,7 @@ from streaming.chains.service import (
     error_body,
     rows_html,
 )
+from streaming.chains.shapes import ChainAnswer, ChainBody
 from streaming.cluster.agents import agents_of
 from streaming.contract.layer import ChainRequest, ToOwner
 from streaming.portfolio.page import snapshot_for, stream_context
@@ -48,9 +49,9 @@ def _query(request: HttpRequest, symbol: str, kind: str) -> ChainRequest:
     return query
 
 
-def _json(status: int, body: dict[str, Any]) -> JsonResponse:
+def _json(status: int, body: ChainBody) -> JsonResponse:
     response = JsonResponse(body, status=status)
-    if status == 429 and body.get("retry_in") is not None:
+    if status == 429 and "retry_in" in body:
         response["Retry-After"] = str(max(1, round(body["retry_in"])))
     return response
 
@@ -85,8 +86,8 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
     user = signed_in(await request.auser())
     request.user = user  # the template's `user` without a database hop
     timings: dict[str, float] = {}
-    chain: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+    chain: ChainAnswer | None = None
+    error: ChainBody | None = None
     status = 200
 
     async def timed(name: str, coro: Any) -> Any:
@@ -109,12 +110,15 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         }
         snapshot, watchlist = await timed("page", snapshot_for(agents_of(request), user.id))
     else:
-        body: dict[str, Any]
+        body: ChainBody
         (snapshot, watchlist), (status, body) = await asyncio.gather(
             timed("page", snapshot_for(agents_of(request), user.id, extra=[query["symbol"]])),
             timed("chain", ask_chain(agents_of(request), user.id, query)),
         )
-        chain, error = (body, None) if status == 200 else (None, body)
+        if status == 200 and "rows" in body:  # a chain's answer (an error has no rows)
+            chain = body
+        else:
+            error = body
     began = time.monotonic()
     context = {
         **await stream_context(user.id, snapshot, watchlist),

@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
 import redis.asyncio as aioredis
@@ -68,7 +68,15 @@ def tabs_key(user_id: int) -> str:
     return f"sd:tabs:user:{user_id}"
 
 
-def process_of(process_id: str) -> dict[str, Any]:
+class ProcessInfo(TypedDict):
+    """A process as the health page shows it: its lease id, host and pid."""
+
+    id: str
+    host: str
+    pid: int | None
+
+
+def process_of(process_id: str) -> ProcessInfo:
     """A lease's process id (`host:pid:random`) as host and pid."""
     host, _, rest = process_id.partition(":")
     pid, _, _ = rest.partition(":")

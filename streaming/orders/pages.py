@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from channels.db import database_sync_to_async
 
@@ -49,12 +49,21 @@ class UserLinks:
         return account in self.accounts
 
 
+class IncompleteLink(TypedDict):
+    """A link whose order history could not be read, and the sentence saying so."""
+
+    link: int
+    broker: str
+    label: str
+    error: str
+
+
 @dataclass
 class OrdersPage:
     orders: list[dict[str, Any]]
     next: str | None
-    #: Links whose history could not be read: `{link, broker, label, error}`.
-    incomplete: list[dict[str, Any]]
+    #: Links whose history could not be read.
+    incomplete: list[IncompleteLink]
 
 
 def _load_links(user_id: int) -> list[tuple[HistoryLink, list[str]]]:
@@ -122,7 +131,7 @@ async def orders_page(
         return_exceptions=True,
     )
     merged = {(o["link"], str(o["id"])): o for o in served}
-    incomplete: list[dict[str, Any]] = []
+    incomplete: list[IncompleteLink] = []
     horizon: Key | None = None  # below it some broker may hold orders not read yet
     failed: set[int] = set()
     for (_number, link), result in zip(wanted, results, strict=True):

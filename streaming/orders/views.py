@@ -27,7 +27,13 @@ from streaming.order_list import (
     parse_query,
 )
 from streaming.orders import exports
-from streaming.orders.pages import UnknownAccount, check_account, orders_page, user_links
+from streaming.orders.pages import (
+    IncompleteLink,
+    UnknownAccount,
+    check_account,
+    orders_page,
+    user_links,
+)
 from streaming.portfolio.page import snapshot_for
 
 #: Pages one export reads at most (each up to MAX_LIMIT orders).
@@ -131,10 +137,10 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
 
 async def _all_orders(
     snapshot: Mapping[str, object], links: Any, account: str | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[IncompleteLink]]:
     """The newest EXPORT_MAX_ORDERS orders, page by page (the stream's, then the brokers')."""
     found: list[dict[str, Any]] = []
-    incomplete: list[dict[str, Any]] = []
+    incomplete: list[IncompleteLink] = []
     query = OrderQuery(account=account, limit=MAX_LIMIT)
     for _ in range(EXPORT_MAX_PAGES):
         page = await orders_page(snapshot, links, query)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,7 +32,8 @@ class Due:
 
     id: int
     channel: str
-    message: dict[str, Any]
+    #: the push message's JSON as `message` made it
+    message: dict[str, str]
     attempts: int
     endpoint: str
     p256dh: str

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -14,7 +14,18 @@ from streaming.push import outbox
 from streaming.push.input import MAX_DEVICES, PushInputError, Subscription
 
 
-def device_json(row: PushSubscription) -> dict[str, Any]:
+class Device(TypedDict):
+    """A push device as `GET /api/push/devices` shows it (times in ms): never its
+    endpoint's path or its keys, only the push service's host."""
+
+    id: int
+    host: str
+    created_at: int
+    last_sent_at: int | None
+    last_error: str | None
+
+
+def device_json(row: PushSubscription) -> Device:
     """A device as the contract shows it: never its endpoint's path or its keys."""
     return {
         "id": row.id,
@@ -25,12 +36,12 @@ def device_json(row: PushSubscription) -> dict[str, Any]:
     }
 
 
-def device_list(user_id: int) -> list[dict[str, Any]]:
+def device_list(user_id: int) -> list[Device]:
     rows = PushSubscription.objects.filter(user_id=user_id).order_by("-created_at", "-id")
     return [device_json(r) for r in rows]
 
 
-def device_subscribe(user_id: int, sub: Subscription) -> tuple[dict[str, Any], bool]:
+def device_subscribe(user_id: int, sub: Subscription) -> tuple[Device, bool]:
     """Store the device (created: True), or replace the keys of the endpoint known (it is
     this user's now: a browser signed in as another user)."""
     with transaction.atomic():

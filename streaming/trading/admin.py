@@ -19,9 +19,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from streaming.models import TradingAudit, TradingProfile
+from streaming.trading.shapes import SweepResult
 
 
-def _result_words(result: dict[str, Any]) -> str:
+def _result_words(result: SweepResult) -> str:
     """One broker link's kill switch result (the contract's `result`) in words."""
     where = f"{result.get('broker', '')} · {result.get('label', '')}"
     if result.get("account"):

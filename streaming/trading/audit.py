@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -18,6 +17,7 @@ from django.http import HttpRequest
 from accounts.models import BrokerLink
 from streaming.models import TradingAudit
 from streaming.trading.access import link_title
+from streaming.trading.shapes import AuditEntry
 
 #: The actions the contract lists for an audit entry.
 ACTIONS = frozenset(
@@ -85,7 +85,7 @@ def audit_record(
     )
 
 
-def audit_entry(row: TradingAudit) -> dict[str, Any]:
+def audit_entry(row: TradingAudit) -> AuditEntry:
     """The contract's audit `entry` for a row."""
     return {
         "id": row.id,

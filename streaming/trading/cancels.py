@@ -23,6 +23,7 @@ from streaming.trading.access import link_title, trading_link
 from streaming.trading.audit import audit_record
 from streaming.trading.grant import trading_disable, trading_state
 from streaming.trading.owner import ask_order
+from streaming.trading.shapes import KillSwitchAnswer, SweepResult
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -83,7 +84,7 @@ async def cancel_one(
 
 async def _sweep(
     agents: Agents, user_id: int, link: BrokerLink, account: str | None
-) -> dict[str, Any]:
+) -> SweepResult:
     """One result: every working order of `account` (None: every account of the link)."""
     accounts = [account] if account else list(link.account_numbers or [])
     call: CancelAllCall = {
@@ -95,7 +96,7 @@ async def _sweep(
     }
     reply = await ask_order(agents, user_id, call)
     status, answer = reply.status, reply.body
-    result: dict[str, Any] = {
+    result: SweepResult = {
         "link": link.id,
         "broker": link.broker,
         "label": link.label,
@@ -108,9 +109,11 @@ async def _sweep(
         result["error"] = f"{link_title(link)}: {answer.get('error') or 'no answer'}"
         return result
     result.update(
-        cancelled=answer.get("cancelled", []),
-        failed=answer.get("failed", []),
-        error=answer.get("error"),
+        {
+            "cancelled": answer.get("cancelled", []),
+            "failed": answer.get("failed", []),
+            "error": answer.get("error"),
+        }
     )
     return result
 
@@ -143,7 +146,7 @@ def _switch_off(user_id: int, staff: str) -> None:
 
 async def kill_switch(
     agents: Agents, user_id: int, *, request: HttpRequest | None, staff: str = ""
-) -> dict[str, Any]:
+) -> KillSwitchAnswer:
     """Turn trading off (first: nothing new is placed while the sweep runs), then cancel
     every working order of every account of every linked broker link, a result per
     link. Staff (`staff`: their username) also turn trading off on the user's links."""

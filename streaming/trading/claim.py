@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import BrokerLink
 from streaming.models import TradeTicket
 from streaming.trading.owner import PLACE_WAIT
+from streaming.trading.shapes import PreviewJson, TicketJson
 
 #: A ticket `placing` this long (s) lost its owner: the place's own wait and a margin.
 CLAIM_TIMEOUT = PLACE_WAIT + 10.0
@@ -36,7 +37,7 @@ def _ms(moment: Any) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def ticket_json(ticket: TradeTicket, link: BrokerLink | None = None) -> dict[str, Any]:
+def ticket_json(ticket: TradeTicket, link: BrokerLink | None = None) -> TicketJson:
     """The contract's `ticket`."""
     link = link or ticket.link
     return {
@@ -54,7 +55,7 @@ def ticket_json(ticket: TradeTicket, link: BrokerLink | None = None) -> dict[str
     }
 
 
-def preview_json(ticket: TradeTicket, link: BrokerLink) -> dict[str, Any]:
+def preview_json(ticket: TradeTicket, link: BrokerLink) -> PreviewJson:
     """The contract's `preview`."""
     preview = ticket.preview
     return {
@@ -120,10 +121,11 @@ def record(
     ticket: TradeTicket, state: str, *, order_id: str = "", said: Mapping[str, object]
 ) -> None:
     """The place's outcome (only onto a ticket still `placing`: never over a settled one)."""
-    fields: dict[str, Any] = {"state": state, "said": said}
+    settled = TradeTicket.objects.filter(pk=ticket.pk, state="placing")
     if state == "placed":
-        fields.update(order_id=order_id, placed_at=timezone.now())
-    TradeTicket.objects.filter(pk=ticket.pk, state="placing").update(**fields)
+        settled.update(state=state, said=said, order_id=order_id, placed_at=timezone.now())
+    else:
+        settled.update(state=state, said=said)
 
 
 def fresh(ticket: TradeTicket) -> TradeTicket:

@@ -16,13 +16,14 @@ from django.utils import timezone
 from accounts.selectors import broker_link_list
 from streaming.models import TradingProfile
 from streaming.trading.access import OrderLimits, order_limits, trading_on
+from streaming.trading.shapes import LimitsJson, TradingLink, TradingState
 
 
 def _ms(moment: Any) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def _limits_json(limits: OrderLimits) -> dict[str, Any]:
+def _limits_json(limits: OrderLimits) -> LimitsJson:
     return {
         "max_order_notional": float(limits.max_order_notional),
         "max_orders_per_minute": limits.max_orders_per_minute,
@@ -54,12 +55,12 @@ def trading_disable(user_id: int, *, killed: bool = False) -> TradingProfile:
     return profile
 
 
-def trading_state(user_id: int, *, second_factor: str = "password") -> dict[str, Any]:
+def trading_state(user_id: int, *, second_factor: str = "password") -> TradingState:
     """The contract's `trading` object for the user. `second_factor` is what turning
     trading on asks for ("totp" when the user has a confirmed device)."""
     profile = TradingProfile.objects.filter(user_id=user_id).first()
     on = trading_on(profile)
-    links: list[dict[str, Any]] = []
+    links: list[TradingLink] = []
     for link in broker_link_list(user_id=user_id):
         links.append(
             {

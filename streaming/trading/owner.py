@@ -46,6 +46,7 @@ from streaming.trading.input import OrderInputError, TicketLinked, TicketOrder, 
 from streaming.trading.order_json import order_json
 from streaming.trading.price_guard import Verdict
 from streaming.trading.quote import far_side, net_quote, notional, quote_moved, stop_at_once
+from streaming.trading.shapes import CancelOutcome, FailedCancel, NetQuote
 from streaming.trading.words import describe, describe_linked
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ def order_account(manager: UserStreamManager, link_id: int, order_id: Any) -> st
     return ""
 
 
-async def _live_quote(manager: UserStreamManager, order: OrderRequest) -> dict[str, Any] | None:
+async def _live_quote(manager: UserStreamManager, order: OrderRequest) -> NetQuote | None:
     """The order's quote from the stream; its symbols are subscribed (for a preview's
     lifetime and a margin) so that the confirm finds the quote still moving."""
     symbols = sorted(leg.symbol for leg in order.legs)
@@ -306,7 +307,7 @@ async def _preview(
     manager: UserStreamManager,
     adapter: SupportsOrders,
     ticket: TicketOrder,
-    quote: dict[str, Any] | None,
+    quote: NetQuote | None,
     verdict: Verdict,
 ) -> Answer:
     order = ticket.order
@@ -334,7 +335,7 @@ def _previewed(
     ticket: TicketOrder | TicketLinked,
     first: OrderRequest,
     members: tuple[OrderRequest, ...],
-    quote: dict[str, Any] | None,
+    quote: NetQuote | None,
     result: PreviewResult,
     verdict: Verdict,
     words: str,
@@ -466,10 +467,10 @@ async def _managed(adapter: SupportsOrders, op: str, request: Message, manage: M
         return _refused(504, "timeout", "The broker did not answer; try again.")
 
 
-async def cancel_every(adapter: SupportsOrders, accounts: list[str]) -> dict[str, Any]:
+async def cancel_every(adapter: SupportsOrders, accounts: list[str]) -> CancelOutcome:
     """Cancel every working order of these accounts: `{cancelled, failed, error}`."""
     cancelled: list[str] = []
-    failed: list[dict[str, str]] = []
+    failed: list[FailedCancel] = []
     errors: list[str] = []
     for account in accounts:
         try:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from streaming.brokers.orders.entry import OrderRequest
+from streaming.trading.shapes import NetQuote
 from streaming.trading.ticks import tick_for
 from streaming.trading.words import price_text
 
@@ -32,9 +33,7 @@ def _ratio_unit(order: OrderRequest) -> Decimal:
     return Decimal(math.gcd(*(int(leg.size) for leg in order.legs)))
 
 
-def net_quote(
-    order: OrderRequest, quotes: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any] | None:
+def net_quote(order: OrderRequest, quotes: Mapping[str, Mapping[str, Any]]) -> NetQuote | None:
     """The order's quote per unit, `{bid, ask, t}` (a multi-leg's net: buys add, sells
     subtract, legs weighted by their ratio), or None when a leg has no two-sided quote."""
     unit = _ratio_unit(order)

@@ -35,6 +35,7 @@ from streaming.trading.second_factor import (
     totp_start,
     verify_second_factor,
 )
+from streaming.trading.shapes import AuditPage, TradingState
 
 #: The contract's body limit for trading requests.
 MAX_BODY_BYTES = 4096
@@ -59,7 +60,7 @@ def _body(request: HttpRequest) -> Any:
         raise SecondFactorInputError(f"{text[:1].upper()}{text[1:]}.") from None
 
 
-def _state(user: AbstractBaseUser) -> dict[str, Any]:
+def _state(user: AbstractBaseUser) -> TradingState:
     assert user.pk is not None
     return trading_state(int(user.pk), second_factor=second_factor_kind(user))
 
@@ -199,7 +200,7 @@ def audit_page_query(query: Any) -> tuple[int | None, int]:
     return before, limit
 
 
-def audit_page(user_id: int, before: int | None, limit: int) -> dict[str, Any]:
+def audit_page(user_id: int, before: int | None, limit: int) -> AuditPage:
     """The user's entries newest first, older than `before`; `next` pages on."""
     rows = TradingAudit.objects.filter(user_id=user_id)
     if before is not None:

@@ -7,9 +7,11 @@ band's order on the merge (`check_band`), docs/streaming-contract.md "Portfolio 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
-FIELDS = ("beta_delta_min", "beta_delta_max", "daily_loss")
+#: The limits a user sets (LimitSettings' fields but `updated_at`).
+LimitField = Literal["beta_delta_min", "beta_delta_max", "daily_loss"]
+FIELDS: tuple[LimitField, ...] = ("beta_delta_min", "beta_delta_max", "daily_loss")
 #: The band's bounds (SPY shares) and the loss limit (dollars) are at most this large.
 MAX_BETA_DELTA = 10_000_000.0
 MAX_DAILY_LOSS = 1_000_000_000.0
@@ -38,7 +40,9 @@ def parse_limits(body: Any) -> dict[str, float | None]:
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise LimitInputError(f"unknown field {unknown[0]!r}: the limits are {', '.join(FIELDS)}")
-    values = {name: _number(name, body[name]) for name in FIELDS if name in body}
+    values: dict[str, float | None] = {
+        name: _number(name, body[name]) for name in FIELDS if name in body
+    }
     for name in ("beta_delta_min", "beta_delta_max"):
         v = values.get(name)
         if v is not None and abs(v) > MAX_BETA_DELTA:

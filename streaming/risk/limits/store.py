@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.db import transaction
@@ -24,7 +23,7 @@ from streaming.models import LimitBreach, LimitState, PortfolioLimits
 from streaming.push import outbox as push_outbox
 from streaming.push.sender import PushSender
 from streaming.risk.limits import rules
-from streaming.risk.limits.input import FIELDS, check_band
+from streaming.risk.limits.input import FIELDS, LimitField, check_band
 
 #: Undelivered breaches a new owner sends at most (oldest first).
 MAX_UNDELIVERED = 50
@@ -74,7 +73,7 @@ def limits_save(user_id: int, values: dict[str, float | None]) -> LimitSettings:
     order) and arm every limit whose bound changed."""
     with transaction.atomic():
         row, _ = PortfolioLimits.objects.select_for_update().get_or_create(user_id=user_id)
-        before: dict[str, Any] = dict(settings_dict(row))
+        before = settings_dict(row)
         merged = {name: values.get(name, before[name]) for name in FIELDS}
         check_band(merged["beta_delta_min"], merged["beta_delta_max"])
         for name in FIELDS:
@@ -113,12 +112,13 @@ def limit_fire(
     crossed (and recorded the crossing), None if it was not armed (crossed elsewhere
     already) or the limit is no longer the one evaluated (edited meanwhile)."""
     with transaction.atomic():
-        stored: dict[str, Any] = dict(limits_get(user_id))
-        field = {
+        stored = limits_get(user_id)
+        field_of: dict[str, LimitField] = {
             rules.BETA_DELTA_ABOVE: "beta_delta_max",
             rules.BETA_DELTA_BELOW: "beta_delta_min",
             rules.DAILY_LOSS: "daily_loss",
-        }[kind]
+        }
+        field = field_of[kind]
         if stored[field] != limit:
             return None
         LimitState.objects.bulk_create(

@@ -42,10 +42,10 @@ async def api_limits(request: HttpRequest) -> JsonResponse:
     return JsonResponse(dict(saved))
 
 
-def _form_values(post: Any) -> dict[str, Any]:
+def _form_values(post: Any) -> dict[str, float | str | None]:
     """The form's fields as the API's body: empty is null, else a number (or the text,
     refused by `parse_limits` with its sentence)."""
-    values: dict[str, Any] = {}
+    values: dict[str, float | str | None] = {}
     for name in FIELDS:
         text = str(post.get(name, "")).strip()
         try:

@@ -9,15 +9,16 @@ dates both series have, so a day one of them lacks does not pair unrelated moves
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Final
 
 import numpy as np
 
 from streaming.brokers.bars import DAY_MS, day_start_ms
+from streaming.contract.risk import Metrics
 
 #: What β is computed over (the contract's `beta_window`).
 WINDOW = "1y daily closes vs SPY"
-SOURCE = "regression"
+SOURCE: Final = "regression"
 #: The Metrics fields a regression fills (the IV fields stay the broker's, or null).
 BETA_FIELDS = ("beta", "beta_source", "beta_window", "beta_as_of")
 #: How far back the closes go.
@@ -67,7 +68,7 @@ def regression_beta(
     return slope, days[-1]
 
 
-def regression_metrics(beta: float, as_of: int, fetched_ms: int) -> dict[str, Any]:
+def regression_metrics(beta: float, as_of: int, fetched_ms: int) -> Metrics:
     """The contract's Metrics of a regression β (no IV source)."""
     return {
         **empty_metrics(fetched_ms),
@@ -78,7 +79,7 @@ def regression_metrics(beta: float, as_of: int, fetched_ms: int) -> dict[str, An
     }
 
 
-def empty_metrics(fetched_ms: int) -> dict[str, Any]:
+def empty_metrics(fetched_ms: int) -> Metrics:
     """Metrics with nothing known (every value null), fetched at `fetched_ms`."""
     return {
         "beta": None,

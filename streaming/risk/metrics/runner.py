@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, cast
+from typing import cast
 
-from streaming.brokers.bars import HistoryError
+from streaming.brokers.bars import Candle, HistoryError
 from streaming.brokers.values import now_ms
 from streaming.contract.risk import Metrics
 from streaming.risk.exposure import BENCHMARK, underlying_of
@@ -127,17 +127,20 @@ class MetricsRunner(QuietHooks):
         fetched is reported even when a later symbol fails (then this raises)."""
         assert self._stream is not None
         stream = self._stream
-        found = await stream.market_metrics(sorted(symbols))
-        needs_beta = sorted(s for s in symbols if (found.get(s) or {}).get("beta") is None)
+        # the broker's metrics are the contract's Metrics (brokers/tastytrade: every field)
+        found = cast(dict[str, Metrics], await stream.market_metrics(sorted(symbols)))
+        needs_beta = sorted(
+            s for s in symbols if (m := found.get(s)) is None or m.get("beta") is None
+        )
         try:
             if needs_beta:
                 await self._regression(needs_beta, found)
         finally:
             if found:
-                stream.metrics_changed(cast(dict[str, Metrics], found))
+                stream.metrics_changed(found)
             self.rounds += 1
 
-    async def _regression(self, symbols: list[str], found: dict[str, dict[str, Any]]) -> None:
+    async def _regression(self, symbols: list[str], found: dict[str, Metrics]) -> None:
         """β from daily closes against SPY's into `found` (other fields kept). A symbol no
         link has (or no link with history at all) gets no β; other failures raise."""
         now = now_ms()
@@ -154,9 +157,15 @@ class MetricsRunner(QuietHooks):
                 found[symbol] = base
             else:
                 regression = beta.regression_metrics(fit[0], fit[1], now_ms())
-                found[symbol] = {**base, **{k: regression[k] for k in beta.BETA_FIELDS}}
+                found[symbol] = {
+                    **base,
+                    "beta": regression["beta"],
+                    "beta_source": regression["beta_source"],
+                    "beta_window": regression["beta_window"],
+                    "beta_as_of": regression["beta_as_of"],
+                }
 
-    async def _closes(self, symbol: str, start: int) -> list[dict[str, Any]]:
+    async def _closes(self, symbol: str, start: int) -> list[Candle]:
         """One year of daily candles; [] when no link has the symbol or any history."""
         assert self._stream is not None
         try:

@@ -6,13 +6,17 @@ live from the user's stream after: static/js/risk/)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from streaming.instruments.symbols import NEW_YORK
 from streaming.risk.exposure import BENCHMARK, underlying_of
 from streaming.risk.limits.runner import portfolio_values
 from streaming.risk.page.rows import (
     PORTFOLIO,
+    LimitsLine,
+    PortfolioLine,
+    UnderlyingTable,
     default_choice,
     graph_choices,
     last_expiration,
@@ -26,9 +30,33 @@ from streaming.risk.page.rows import (
 IV_SHIFT_LIMIT = 50
 
 
+class Graph(TypedDict):
+    """The what-if graph's choices: each underlying's (and the portfolio's) last expiration
+    (the date slider's end; null for stock only), the one shown first and its price."""
+
+    choices: list[dict[str, str]]
+    expirations: dict[str, str | None]
+    choice: str
+    price: float | None
+    today: str
+    last_expiration: str
+    days: int
+    iv_limit: int
+
+
+class RiskContext(TypedDict):
+    portfolio: PortfolioLine
+    limits: LimitsLine
+    strategies: list[dict[str, str]]
+    tables: list[UnderlyingTable]
+    graph: Graph
+    #: what the page's stream carries: every underlying held, and SPY (β-weighting)
+    risk_symbols: list[str]
+
+
 def risk_context(
-    snapshot: dict[str, Any], asked: str | None, now_ms: int, limits: dict[str, Any]
-) -> dict[str, Any]:
+    snapshot: dict[str, Any], asked: str | None, now_ms: int, limits: Mapping[str, object]
+) -> RiskContext:
     """Everything the template draws, from one snapshot, the user's limits and the clock."""
     values = portfolio_values(snapshot, now_ms)  # what the limits are evaluated on
     tables = underlying_tables(snapshot, now_ms=now_ms)

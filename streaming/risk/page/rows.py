@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from streaming.portfolio.valuation import live_mark, number
 from streaming.risk.exposure import (
@@ -202,7 +202,18 @@ def underlying_tables(snapshot: dict[str, Any], *, now_ms: int) -> list[Underlyi
     return tables
 
 
-def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> dict[str, Any]:
+class PortfolioLine(TypedDict):
+    """The portfolio's β-weighted delta row: SPY shares (None: an input lacks), its text,
+    in dollars, why it is unknown, and how many underlyings."""
+
+    beta_delta: float | None
+    text: str
+    dollars_text: str
+    title: str
+    count: int
+
+
+def portfolio_line(tables: list[UnderlyingTable], snapshot: dict[str, Any]) -> PortfolioLine:
     """The portfolio's β-weighted delta (SPY shares and dollars): "—" when any input lacks."""
     rows = underlying_rows(snapshot, now_ms=0)  # β-Δ does not depend on the clock
     shares = [r.beta_delta for r in rows]
@@ -265,7 +276,7 @@ def _extreme(value: float | str | None) -> str:
     return fmt(value if isinstance(value, int | float) else None)
 
 
-def strategy_rows(snapshot: Mapping[str, object]) -> list[dict[str, Any]]:
+def strategy_rows(snapshot: Mapping[str, object]) -> list[dict[str, str]]:
     """The strategies held (streaming/risk/strategies/grouping.py), as the page's list shows them:
     name, account, legs, expirations, greeks, net credit/debit, max profit and loss,
     break-evens; "—" where one is not defined or an input is unknown."""
@@ -337,9 +348,27 @@ def band_text(low: float | None, high: float | None) -> str:
     return DASH if high is None else f"≤ {fmt(high, 1, sign=True)}"
 
 
+class LimitsLine(TypedDict):
+    """The limits row: the band and daily loss limit set (None: off), their texts, and
+    where the values stand (`band_status`, `loss_status`: state and sentence)."""
+
+    set: bool
+    beta_delta_min: float | None
+    beta_delta_max: float | None
+    daily_loss: float | None
+    band_text: str
+    beta_delta_text: str
+    band_state: str
+    band_status: str
+    loss_text: str
+    day_pnl_text: str
+    loss_state: str
+    loss_status: str
+
+
 def limits_line(
     limits: Mapping[str, object], beta_delta: float | None, day_pnl: float | None
-) -> dict[str, Any]:
+) -> LimitsLine:
     """The limits row: the user's band and daily loss limit (limits/store.py's settings)
     with the values they are evaluated on (limits/runner.py `portfolio_values`)."""
     low, high = number(limits.get("beta_delta_min")), number(limits.get("beta_delta_max"))

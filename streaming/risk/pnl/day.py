@@ -7,13 +7,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from streaming.risk.pnl.owner import UNSUPPORTED, HistoryUnavailable, ask_balance_history
-from streaming.risk.pnl.stats import CurvePoint, NetLiqPoint, as_day_change, curve_stats
+from streaming.risk.pnl.stats import (
+    CurvePoint,
+    CurveStats,
+    NetLiqPoint,
+    as_day_change,
+    curve_stats,
+)
 from streaming.risk.pnl.store import samples_of_day
 
 if TYPE_CHECKING:
@@ -22,6 +28,28 @@ if TYPE_CHECKING:
 #: How long an earlier day's broker history may take (a person waits for the page).
 HISTORY_WITHIN = 15.0
 TOTAL_LABEL = "Total"
+
+
+class Series(CurveStats):
+    """One account's curve (`account` "" for the total) and its stats."""
+
+    account: str
+    broker: str
+    label: str
+    points: list[CurvePoint]
+
+
+class PnlDay(TypedDict):
+    """`GET /api/pnl?day=` (static/js/risk/pnl/ reads it): the total's series first, then
+    each account's; `source` "samples", "broker" or "none" (then `reason` says why)."""
+
+    day: str
+    #: seconds between samples
+    interval: float
+    source: str
+    reason: str
+    series: list[Series]
+    as_of: int
 
 
 class DayError(ValueError):
@@ -58,10 +86,14 @@ def _accounts(user_id: int) -> list[AccountInfo]:
     ]
 
 
-def series(account: str, broker: str, label: str, points: list[CurvePoint]) -> dict[str, Any]:
-    return {"account": account, "broker": broker, "label": label, "points": points} | dict(
-        curve_stats(points)
-    )
+def series(account: str, broker: str, label: str, points: list[CurvePoint]) -> Series:
+    return {
+        "account": account,
+        "broker": broker,
+        "label": label,
+        "points": points,
+        **curve_stats(points),
+    }
 
 
 def held_total(curves: list[list[CurvePoint]]) -> list[CurvePoint]:
@@ -84,7 +116,7 @@ def held_total(curves: list[list[CurvePoint]]) -> list[CurvePoint]:
 
 async def _broker_day(
     agents: Agents, user_id: int, accounts: list[AccountInfo], day: dt.date
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[Series], list[str]]:
     """Each account's history from its broker, and sentences for those without one."""
 
     async def one(info: AccountInfo) -> list[tuple[int, float]] | str:
@@ -98,7 +130,8 @@ async def _broker_day(
             return f"{info.number}: {exc}"
 
     answers = await asyncio.gather(*(one(info) for info in accounts))
-    found, missing = [], []
+    found: list[Series] = []
+    missing: list[str] = []
     for info, answer in zip(accounts, answers, strict=True):
         if isinstance(answer, str):
             missing.append(answer)
@@ -110,12 +143,12 @@ async def _broker_day(
     return found, missing
 
 
-async def pnl_day(agents: Agents, user_id: int, day: dt.date, today: dt.date) -> dict[str, Any]:
+async def pnl_day(agents: Agents, user_id: int, day: dt.date, today: dt.date) -> PnlDay:
     """The answer of `GET /api/pnl?day=`."""
     accounts = await database_sync_to_async(_accounts)(user_id)
     known = {a.number: a for a in accounts}
     sampled = await database_sync_to_async(samples_of_day)(user_id, day)
-    answer: dict[str, Any] = {
+    answer: PnlDay = {
         "day": day.isoformat(),
         "interval": settings.PNL_SAMPLE_INTERVAL,
         "source": "samples",

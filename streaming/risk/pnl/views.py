@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -15,7 +14,7 @@ from django.shortcuts import render
 
 from accounts.display_preferences import display_preferences_get
 from streaming.cluster.agents import Agents, agents_of
-from streaming.risk.pnl.day import DayError, parse_day, pnl_day
+from streaming.risk.pnl.day import DayError, PnlDay, Series, parse_day, pnl_day
 from streaming.risk.pnl.owner import hold_stream
 
 #: The newest samples of each series the page shows as rows before its script runs.
@@ -55,7 +54,7 @@ def money(value: float | None, signed: bool = True) -> str:
     return f"+{text}" if value > 0 else f"-{text}" if value < 0 else text
 
 
-def stats_text(series: dict[str, Any], zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
+def stats_text(series: Series, zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
     """A series' stats row in the words risk/pnl/model.js's `statsText` writes (the page's
     first render and its script agree): each value, and its time under it."""
     last = series["points"][-1] if series["points"] else None
@@ -81,7 +80,7 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-async def _answer(agents: Agents, user_id: int, text: str | None) -> dict[str, Any]:
+async def _answer(agents: Agents, user_id: int, text: str | None) -> PnlDay:
     today = _today()
     day = parse_day(text, today)
     if day == today:  # the page polls: sampling goes on while it does

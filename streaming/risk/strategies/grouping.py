@@ -29,14 +29,44 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-from streaming.risk.legs import Leg
+from streaming.risk.legs import Kind, Leg
 from streaming.risk.names import underlying_display
 from streaming.risk.strategies.payoff import DECIMALS, Extreme, Part, payoff
 from streaming.risk.strategies.shapes import named_shape, pair_calendars
 
 GREEKS = ("delta", "gamma", "theta", "vega")
+
+
+class StrategyLeg(TypedDict):
+    """A strategy's share of one leg (signed quantity); `expiration` YYYY-MM-DD."""
+
+    symbol: str
+    display: str
+    kind: Kind
+    strike: float | None
+    expiration: str | None
+    quantity: float
+
+
+class StrategyJson(TypedDict):
+    """A strategy as `GET /api/risk/strategies` answers it (Strategy.as_dict)."""
+
+    name: str
+    family: str
+    underlying: str
+    display: str
+    account: str
+    legs: list[StrategyLeg]
+    expirations: list[str]
+    quantity: float
+    greeks: dict[str, float | None]
+    net: float | None
+    net_kind: str | None
+    max_profit: Extreme
+    max_loss: Extreme
+    breakevens: list[float] | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +95,7 @@ class Strategy:
             return None
         return "credit" if self.net > 0 else "debit" if self.net < 0 else "even"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> StrategyJson:
         """JSON-ready: dates as YYYY-MM-DD, "unlimited" and null as they are."""
         return {
             "name": self.name,

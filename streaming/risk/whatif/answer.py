@@ -29,6 +29,13 @@ from streaming.risk.whatif.curve import (
     years_until,
 )
 from streaming.risk.whatif.input import RiskInputError, RiskQuery, scenario_time
+from streaming.risk.whatif.shapes import (
+    CurveAnswer,
+    Exposure,
+    PortfolioAnswer,
+    PricePnl,
+    UnderlyingAnswer,
+)
 
 #: The default grid: this many prices over ±3 sd of the move to the last expiration.
 DEFAULT_POINTS = 121
@@ -98,14 +105,16 @@ def _curve(
     price: float,
     grid_iv: float | None,
     horizon_years: float,
-) -> tuple[list[dict[str, float]], list[float]]:
+) -> tuple[list[PricePnl], list[float]]:
     prices = (
         np.array(query.prices)
         if query.prices is not None
         else default_prices(price, grid_iv, horizon_years)
     )
     values = pnl(prices)
-    points = [{"price": float(p), "pnl": float(v)} for p, v in zip(prices, values, strict=True)]
+    points: list[PricePnl] = [
+        {"price": float(p), "pnl": float(v)} for p, v in zip(prices, values, strict=True)
+    ]
     return points, crossings(pnl, float(prices.min()), float(prices.max()))
 
 
@@ -124,11 +133,11 @@ def _answer(
     at: dt.datetime,
     query: RiskQuery,
     rate: float,
-    curve: tuple[list[dict[str, float]], list[float]],
+    curve: tuple[list[PricePnl], list[float]],
     bands: dict[str, tuple[float, float]] | None,
     ages: _Ages,
     left_out: list[str],
-) -> dict[str, Any]:
+) -> CurveAnswer:
     points, found = curve
     return {
         "underlying": name,
@@ -146,7 +155,7 @@ def _answer(
     }
 
 
-def exposure(snapshot: dict[str, Any], underlying: str, now: dt.datetime) -> dict[str, Any]:
+def exposure(snapshot: dict[str, Any], underlying: str, now: dt.datetime) -> Exposure:
     """The underlying's exposure now, over every account (exposure.py's rules): its delta in
     units of the underlying, that at its price in dollars, its β and β-weighted delta."""
     rows = underlying_rows(snapshot, now_ms=int(now.timestamp() * 1000))
@@ -164,7 +173,7 @@ def exposure(snapshot: dict[str, Any], underlying: str, now: dt.datetime) -> dic
 
 def underlying_answer(
     snapshot: dict[str, Any], underlying: str, query: RiskQuery, *, now: dt.datetime, rate: float
-) -> dict[str, Any]:
+) -> UnderlyingAnswer:
     """One underlying's curve (its contract symbol) over every account's positions in it."""
     legs = legs_from_snapshot(snapshot, underlying)
     name = underlying_display(underlying)
@@ -199,7 +208,7 @@ def underlying_answer(
 
 def portfolio_answer(
     snapshot: dict[str, Any], query: RiskQuery, *, now: dt.datetime, rate: float
-) -> dict[str, Any]:
+) -> PortfolioAnswer:
     """Every underlying's curve β-weighted to SPY (the prices are SPY prices)."""
     legs = legs_from_snapshot(snapshot)
     if not legs:

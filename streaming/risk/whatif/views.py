@@ -22,6 +22,7 @@ from streaming.risk.exposure import BENCHMARK
 from streaming.risk.names import resolve_underlying, underlying_display
 from streaming.risk.whatif.answer import NoPriceError, portfolio_answer, underlying_answer
 from streaming.risk.whatif.input import RiskInputError, RiskQuery, parse_query
+from streaming.risk.whatif.shapes import PortfolioAnswer, UnderlyingAnswer
 
 #: How long a request waits for the user's snapshot, and then for a first quote of a
 #: symbol it has just subscribed (seconds).
@@ -118,7 +119,7 @@ def _underlying(snapshot: Mapping[str, object], raw: str) -> str:
 
 def _compute(
     snapshot: dict[str, Any], underlying: str | None, query: RiskQuery, rate: float
-) -> dict[str, Any]:
+) -> UnderlyingAnswer | PortfolioAnswer:
     now = dt.datetime.now(dt.UTC)
     if underlying is None:
         return portfolio_answer(snapshot, query, now=now, rate=rate)
