@@ -6,6 +6,7 @@ and broker failure a 4xx JSON with a message, the next request served as usual.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Iterator
@@ -26,7 +27,13 @@ from streaming.brokers.bars import (
     merge,
     no_link_served,
 )
-from streaming.candles.service import FORMING_TTL, _closed_ttl, candles_request, sparkline
+from streaming.candles.service import (
+    FORMING_TTL,
+    HISTORY_DEADLINE,
+    _closed_ttl,
+    candles_request,
+    sparkline,
+)
 from streaming.stream.health import LinkHealth, QuoteWaits
 from streaming.stream.history import candle_history
 from streaming.stream.state import LinkInfo
@@ -34,6 +41,7 @@ from tests.support.buckets import room_in_bucket
 from tests.support.clients import SseClient
 from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 from tests.support.tradier import tradier_client
+from tests.support.wait import wait_until
 
 PASSWORD = "chart-pw"
 #: One user per broker, each with a single link (the demo user has all three).
@@ -44,6 +52,11 @@ USERS = {
     ),
     "tr": ("tradier", {"access_token": "chart-tradier"}),
     "al": ("alpaca", {"key_id": "CHARTALPACA", "secret_key": "chart-alpaca"}),
+    # a tastytrade link of its own, whose DXLink a test drops
+    "td": (
+        "tastytrade",
+        {"provider_secret": "sandbox-provider-secret", "refresh_token": "chart-tt-drop"},
+    ),
 }
 #: Users with a tastytrade and a Tradier link (tastytrade first: the quote source), each
 #: with a tastytrade credential of its own that a fault can aim at.
@@ -317,6 +330,17 @@ def test_sparklines_are_small_and_cacheable(clients, chart_app):
 # ------------------------------------------------ any link that can serve the history
 
 
+def candle_subscriptions(control: SandboxControl, credential: str) -> list[str]:
+    """The candle series the credential's DXLink sockets are subscribed to now."""
+    sockets = control.state()["credentials"].get(credential, {}).get("dxlink", [])
+    return [
+        symbol
+        for socket in sockets
+        for channel in socket["channels"].values()
+        for symbol in channel["subscriptions"].get("Candle", [])
+    ]
+
+
 def quote_source_broker(tab: SseClient) -> str | None:
     """The broker of the link that streams the tab's quotes now (snapshot, then status)."""
     view: dict[int, dict] = {}
@@ -358,6 +382,45 @@ async def test_a_link_that_cannot_serve_hands_over_to_the_next(chart_app, client
                 await http.get("/api/candles/AAPL", params={"tf": "15m"}), "15m", "tradier"
             )
             assert answer["link"] != first.json()["link"]
+        finally:
+            await tab.stop()
+
+
+async def test_a_dxlink_dropped_under_a_request_is_asked_again_once_it_is_back(
+    chart_app, clients, chart_control
+):
+    """The link's DXLink drops while a history request waits for its candles (DXLink is
+    silent, then the connection is cut): the request waits for the reconnect and asks the
+    new connection, within its deadline, instead of answering "market data dropped"."""
+    client = clients["td"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "td").start()
+        try:
+            await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
+            credential = credential_id(USERS["td"][1]["refresh_token"])
+            # a first history opens DXLink's candle channel (the SDK opens it once per
+            # connection), so the next request's subscription goes out through the silence
+            assert_history(
+                await http.get("/api/candles/SPY", params={"tf": "5m"}), "5m", "tastytrade"
+            )
+            # no candle reaches the next request: it is waiting when the cut comes
+            silenced = chart_control.fault(
+                "silence", target="dxlink", credential=credential, seconds=HISTORY_DEADLINE
+            )
+            assert silenced["affected"] >= 1
+            asked = asyncio.ensure_future(http.get("/api/candles/IWM", params={"tf": "15m"}))
+            # the request has subscribed its series and waits for the snapshot
+            await wait_until(
+                lambda: asked.done() or candle_subscriptions(chart_control, credential),
+                within=HISTORY_DEADLINE,
+                what="the request's candle subscription",
+            )
+            assert not asked.done(), "answered through the silence"
+            dropped = chart_control.fault("drop", target="dxlink", credential=credential)
+            assert dropped["affected"] >= 1
+            assert_history(await asked, "15m", "tastytrade")
         finally:
             await tab.stop()
 

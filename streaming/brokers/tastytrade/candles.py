@@ -47,6 +47,14 @@ def candle_symbol(symbol: str, tf: str) -> str:
     return f"{symbol}{{={interval}}}" if extended else f"{symbol}{{={interval},tho=true}}"
 
 
+class MarketDataDropped(HistoryError):
+    """The link's DXLink went down under a request: the request may be asked again on the
+    next connection (`TastytradeReads.candles`), it says nothing about the symbol."""
+
+    def __init__(self) -> None:
+        super().__init__("broker_error", "tastytrade's market data dropped")
+
+
 class CandleRequests:
     """The candle snapshots being collected on one link's DXLink, by candle symbol (one
     request per series: a second ask for the same series shares the first's answer)."""
@@ -86,6 +94,10 @@ class CandleRequests:
                 async with asyncio.timeout(quiet):
                     await wait.first.wait()
             except TimeoutError:
+                if quiet < CANDLE_QUIET:  # the deadline ended the wait, not DXLink's silence
+                    raise HistoryError(
+                        "broker_error", f"tastytrade candles for {symbol}: no answer in time"
+                    ) from None
                 raise HistoryError(
                     "unknown_symbol", f"tastytrade has no candles for {symbol}"
                 ) from None
@@ -158,6 +170,9 @@ class _CandleWait:
             self.done.set_result(ordered(self.rows.values()))
 
     def fail(self, exc: BaseException) -> None:
+        """The request ends with `exc`; one still waiting for its first candle hears it
+        now (a dropped connection is not a symbol DXLink does not know)."""
         if not self.done.done():
             self.done.set_exception(exc)
             self.done.exception()  # retrieved: nobody may be waiting any more
+        self.first.set()

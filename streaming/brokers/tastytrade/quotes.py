@@ -22,13 +22,13 @@ import anyio
 from tastytrade import DXLinkStreamer, Session
 from tastytrade.dxfeed import Candle, Greeks, Quote, Summary, Trade
 
-from streaming.brokers.bars import HistoryError
 from streaming.brokers.base import AdapterSink
 from streaming.brokers.delay import DelayMonitor
 from streaming.brokers.errors import StreamSilent
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.supervised import SupervisedAdapter
 from streaming.brokers.tastytrade import compact, streamers, wire
+from streaming.brokers.tastytrade.candles import MarketDataDropped
 from streaming.brokers.tastytrade.connection import Connection
 
 #: The link's session for a connect: (sink, whether this is a retry after a failure).
@@ -103,9 +103,7 @@ class DXLinkQuotes:
                     self._dx_tg = None
                     self._connection.dx_up.clear()
                     self._connection.dx = None
-                    self._connection.candles.fail_all(
-                        HistoryError("broker_error", "tastytrade's market data dropped")
-                    )
+                    self._connection.candles.fail_all(MarketDataDropped())
 
     async def _pump_market(self, dx: streamers.CompactDXLinkStreamer, sink: AdapterSink) -> None:
         """Every market event of the compact streamer's one queue, in DXLink's order (a

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from streaming.brokers.bars import HistoryError
+from streaming.brokers.tastytrade.candles import MarketDataDropped
 from streaming.brokers.tastytrade.connection import Connection
 from streaming.brokers.tastytrade.metrics import market_metrics
 from streaming.brokers.tastytrade.net_liq import net_liq_history
@@ -38,14 +39,33 @@ class TastytradeReads:
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming), asked on
         this link's running streamer (tastytrade/candles.py)."""
-        async with asyncio.timeout(within):
-            await self._connection.dx_up.wait()
-        dx = self._connection.dx
-        if dx is None:
-            raise HistoryError("broker_error", "tastytrade's market data stream is not connected")
-        return await self._connection.candles.fetch(
-            dx, symbol, tf, from_ms, within=within, connected=lambda: self._connection.dx
-        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        dropped: MarketDataDropped | None = None
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._connection.dx_up.wait()
+            except TimeoutError:
+                if dropped is not None:  # it did not come back in time: say why
+                    raise dropped from None
+                raise
+            dx = self._connection.dx
+            if dx is None:
+                raise HistoryError(
+                    "broker_error", "tastytrade's market data stream is not connected"
+                )
+            try:
+                return await self._connection.candles.fetch(
+                    dx,
+                    symbol,
+                    tf,
+                    from_ms,
+                    within=deadline - loop.time(),
+                    connected=lambda: self._connection.dx,
+                )
+            except MarketDataDropped as exc:  # asked again on the next connection
+                dropped = exc
 
     # -- REST on the running session ------------------------------------------------------
     async def balance_history(self, account: str, day: date) -> list[tuple[int, float]]:
