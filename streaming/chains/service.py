@@ -44,22 +44,6 @@ if TYPE_CHECKING:
 STRIKE_COUNTS = (10, 20, 40)
 DEFAULT_STRIKES = 20
 DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
-#: Values a side carries (null when nobody sent one).
-SIDE_FIELDS = (
-    "bid",
-    "ask",
-    "mark",
-    "last",
-    "volume",
-    "open_interest",
-    "iv",
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "quote_t",
-    "greeks_t",
-)
 #: What a stream quote and stream greeks bring to a side, when they carry it.
 _QUOTE_FIELDS: tuple[Literal["bid", "ask", "last", "volume"], ...] = (
     "bid",

@@ -25,7 +25,7 @@ class Expiration(TypedDict):
 
 class SideAnswer(TypedDict):
     """One side (call or put) of a strike row: the broker's values, then newer stream
-    values; null where nobody sent one (service.SIDE_FIELDS)."""
+    values; null where nobody sent one (service.side_values)."""
 
     symbol: str
     occ: str
