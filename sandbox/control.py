@@ -225,6 +225,9 @@ async def inject_fault(request: Request, sandbox: Simulation, body: dict[str, An
         if credential is not None and not table:
             faults.refuse_sessions_by_credential.pop(credential, None)
         return {"affected": len(kinds)}
+    if kind == "candle_delay":
+        faults.candle_delay = _seconds(body) or 0.0
+        return {"affected": 1}
     if kind in ("hang_auth", "hang_channels", "hang_acks"):
         setattr(faults, kind, bool(body.get("on", True)))
         return {"affected": 1}

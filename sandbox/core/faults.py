@@ -118,6 +118,9 @@ class Faults:
     hang_channels: bool = False
     #: The account streamer never acks subscriptions.
     hang_acks: bool = False
+    #: DXLink sends a candle subscription's snapshot this many seconds late (a long
+    #: history on a busy feed), seconds; quotes go on meanwhile.
+    candle_delay: float = 0.0
     blackouts: list[Blackout] = field(default_factory=list)
     # set (and replaced) whenever blackouts change, to wake whoever waits on one
     _wake: asyncio.Event | None = field(default=None, repr=False, compare=False)
@@ -197,6 +200,7 @@ class Faults:
         self.refuse_sessions.clear()
         self.refuse_sessions_by_credential.clear()
         self.hang_auth = self.hang_channels = self.hang_acks = False
+        self.candle_delay = 0.0
         self.end_blackouts()
 
     def as_dict(self) -> dict[str, Any]:
@@ -213,5 +217,6 @@ class Faults:
             "hang_auth": self.hang_auth,
             "hang_channels": self.hang_channels,
             "hang_acks": self.hang_acks,
+            "candle_delay": self.candle_delay,
             "blackouts": [b.as_dict(now) for b in self.blackouts],
         }

@@ -82,6 +82,8 @@ class DXLinkSession(WsSession):
         self.last_client_message = time.monotonic()
         self.last_keepalive = time.monotonic()
         self.events_sent = 0
+        #: Candle subscriptions taken late (the candle_delay fault), kept until taken.
+        self._late: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------
     async def _background(self) -> None:
@@ -90,6 +92,8 @@ class DXLinkSession(WsSession):
     def _cleanup(self) -> None:
         for channel in list(self.channels.values()):
             self._close_channel(channel)
+        for task in self._late:
+            task.cancel()
 
     async def _receive_loop(self) -> None:
         while not self.closed:
@@ -227,7 +231,9 @@ class DXLinkSession(WsSession):
             }
         )
 
-    async def _feed_subscription(self, number: int, message: dict[str, Any]) -> None:
+    async def _feed_subscription(
+        self, number: int, message: dict[str, Any], *, late: bool = False
+    ) -> None:
         feed = self._channel(number)
         if feed is None:
             await self._fatal("BAD_ACTION", f"Channel {number} is not open")
@@ -259,6 +265,9 @@ class DXLinkSession(WsSession):
                 continue  # the real feed ignores what it cannot serve
             if not _applies(event_type, symbol) or not market.ensure(symbol):
                 continue
+            if event_type == "Candle" and self.sandbox.faults.candle_delay and not late:
+                self._subscribe_later(self.sandbox.faults.candle_delay, feed, item)
+                continue
             feed.types_by_symbol[symbol].add(event_type)
             hub.watch_symbol(symbol, feed)
             if event_type == "Candle":
@@ -282,6 +291,20 @@ class DXLinkSession(WsSession):
             await self._send_rows(feed, event_type, events)
         if feed.dirty:
             feed.wake.set()
+
+    def _subscribe_later(self, delay: float, feed: FeedChannel, item: Any) -> None:
+        """A candle subscription taken `delay` seconds late (the candle_delay fault): its
+        snapshot and its live candles start then, as a slow history would on the real
+        feed; unless the socket or its channel closed meanwhile."""
+
+        async def subscribe() -> None:
+            await asyncio.sleep(delay)
+            if not self.closed and self.channels.get(feed.number) is feed:
+                await self._feed_subscription(feed.number, {"add": [item]}, late=True)
+
+        task = asyncio.create_task(subscribe())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     def _close_channel(self, feed: FeedChannel) -> None:
         for symbol in feed.types_by_symbol:

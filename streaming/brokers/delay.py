@@ -74,6 +74,10 @@ class DelayMonitor:
             self.detected_ms = None
         return was != (self.detected_ms is not None)
 
+    def quoted(self, symbol: str) -> bool:
+        """Whether a quote of `symbol` with an event time came on this stream."""
+        return symbol in self._last_t
+
     def forget(self) -> None:
         """A new upstream stream: its first quotes are snapshots again."""
         self._last_t.clear()

@@ -86,6 +86,7 @@ async def candle_history(
             async with asyncio.timeout(link_budget(left, len(ids) - n - 1)):
                 bars = await capable[link_id].candles(symbol, tf, from_ms, within=left)
         except HistoryError as exc:
+            log.info("user %s: %s history of %s %s: %s", user_id, info.broker, symbol, tf, exc)
             failures.append(exc)
             continue
         except TimeoutError:

@@ -27,6 +27,7 @@ from streaming.brokers.bars import (
     merge,
     no_link_served,
 )
+from streaming.brokers.tastytrade.candles import CANDLE_QUIET
 from streaming.candles.service import (
     FORMING_TTL,
     HISTORY_DEADLINE,
@@ -422,6 +423,38 @@ async def test_a_dxlink_dropped_under_a_request_is_asked_again_once_it_is_back(
             assert dropped["affected"] >= 1
             assert_history(await asked, "15m", "tastytrade")
         finally:
+            await tab.stop()
+
+
+def quoted(tab: SseClient, symbol: str) -> bool:
+    """Whether a quote of `symbol` reached the tab (snapshot or quotes frame)."""
+    return any(symbol in frame.get("quotes", {}) for _, frame in tab.frames)
+
+
+async def test_a_slow_snapshot_of_a_quoted_symbol_is_waited_for_not_called_unknown(
+    chart_app, clients, chart_control
+):
+    """DXLink sends the candle snapshot late (a long history on a busy feed) while its
+    quotes go on: a symbol it quotes is one it knows, so the request waits for the
+    snapshot within its deadline and answers tastytrade's history, instead of calling the
+    symbol unknown once `CANDLE_QUIET` passed (a busy box's CI met that: the chart of an
+    option then came from another broker, in trades its quote does not have)."""
+    client = clients["tt"]
+    async with httpx.AsyncClient(
+        base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
+    ) as http:
+        tab = SseClient(chart_app.url, chart_app.cookie_header(client), "tt").start()
+        try:
+            await tab.wait_for(lambda: quoted(tab, "NVDA"))  # the watchlist's; not charted
+            late = CANDLE_QUIET + 1.5  # past the quiet window, well within the deadline
+            assert late < HISTORY_DEADLINE - 2
+            chart_control.fault("candle_delay", seconds=late)
+            began = time.monotonic()
+            answer = await http.get("/api/candles/NVDA", params={"tf": "1h"})
+            assert_history(answer, "1h", "tastytrade")
+            assert time.monotonic() - began >= late
+        finally:
+            chart_control.fault("candle_delay", seconds=0)
             await tab.stop()
 
 

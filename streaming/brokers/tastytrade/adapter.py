@@ -84,7 +84,7 @@ class TastytradeAdapter(SupervisedAdapter):
         self.connection = Connection(link_id)
         self.quotes = DXLinkQuotes(self, self.connection, self.delay, self._ready_session)
         self.account = AccountStream(self, self.connection, self._ready_session)
-        self.reads = TastytradeReads(self.connection, self._wants)
+        self.reads = TastytradeReads(self.connection, self._wants, self.quotes)
         self.orders = TastytradeOrders(self.connection, self._wants)
         #: Option chains through this session, the cluster-wide cache and pacing.
         self.chains = TastytradeChains(

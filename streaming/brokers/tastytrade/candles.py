@@ -1,7 +1,9 @@
 """tastytrade's candle history: the DXLink snapshot of a candle symbol, asked on the
 link's running streamer (the one DXLink session per credential) and collected from the
 Candle events until SNAPSHOT_END. DXLink ignores a symbol it does not know, so no candle
-within `CANDLE_QUIET` seconds of subscribing means "unknown symbol".
+within `CANDLE_QUIET` seconds of subscribing means "unknown symbol" — unless DXLink
+quotes the symbol: it knows it, and a late snapshot (a long history on a busy feed) is
+waited for to the deadline.
 
 The candle symbol says what the chart shows of each kind (docs/streaming-contract.md,
 "Candle charts"): a stock's regular hours (`SPY{=5m,tho=true}`), the whole session of what
@@ -14,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from tastytrade import DXLinkStreamer
 from tastytrade.dxfeed import Candle
@@ -47,6 +50,14 @@ def candle_symbol(symbol: str, tf: str) -> str:
     return f"{symbol}{{={interval}}}" if extended else f"{symbol}{{={interval},tho=true}}"
 
 
+class MarketPulse(Protocol):
+    """What a link's quotes stream tells of a symbol (quotes.py)."""
+
+    def knows(self, symbol: str) -> bool:
+        """Whether this DXLink connection quoted `symbol`."""
+        ...
+
+
 class MarketDataDropped(HistoryError):
     """The link's DXLink went down under a request: the request may be asked again on the
     next connection (`TastytradeReads.candles`), it says nothing about the symbol."""
@@ -73,10 +84,11 @@ class CandleRequests:
         *,
         within: float,
         connected: Callable[[], DXLinkStreamer | None],
+        pulse: MarketPulse,
     ) -> list[dict]:
         """Candles of `symbol` from `from_ms` (ascending, the last one forming).
         `connected()`: the link's DXLink now (a request ending on a dropped one does not
-        unsubscribe from it)."""
+        unsubscribe from it); `pulse`: whether DXLink knows the symbol."""
         key = candle_symbol(symbol, tf)
         interval, extended = candle_series(symbol, tf)
         wait = self._waits.get(key)
@@ -89,19 +101,10 @@ class CandleRequests:
             await dx.subscribe_candle(
                 [symbol], interval, start_time=start, extended_trading_hours=extended
             )
-            quiet = min(within, CANDLE_QUIET)
-            try:
-                async with asyncio.timeout(quiet):
-                    await wait.first.wait()
-            except TimeoutError:
-                if quiet < CANDLE_QUIET:  # the deadline ended the wait, not DXLink's silence
-                    raise HistoryError(
-                        "broker_error", f"tastytrade candles for {symbol}: no answer in time"
-                    ) from None
-                raise HistoryError(
-                    "unknown_symbol", f"tastytrade has no candles for {symbol}"
-                ) from None
-            async with asyncio.timeout(max(0.1, within - quiet)):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + within
+            await _first_candle(wait, symbol, deadline, pulse)
+            async with asyncio.timeout(max(0.1, deadline - loop.time())):
                 return await asyncio.shield(wait.done)
         except HistoryError as exc:
             wait.fail(exc)
@@ -140,6 +143,29 @@ class CandleRequests:
         """The streamer dropped: every request still collecting fails with `exc`."""
         for wait in self._waits.values():
             wait.fail(exc)
+
+
+async def _first_candle(
+    wait: _CandleWait, symbol: str, deadline: float, pulse: MarketPulse
+) -> None:
+    """Wait for the series' first candle. Silence for `CANDLE_QUIET` means DXLink does not
+    know the symbol; a symbol it quotes it knows: its snapshot is late (a long history on
+    a busy feed), waited for to `deadline` (the caller's share for this link: a silent
+    feed then hands over to the next link, stream/history.py)."""
+    loop = asyncio.get_running_loop()
+    known = pulse.knows(symbol)
+    quiet = deadline if known else min(deadline, loop.time() + CANDLE_QUIET)
+    try:
+        async with asyncio.timeout_at(quiet):
+            await wait.first.wait()
+    except TimeoutError:
+        if quiet < deadline:
+            raise HistoryError(
+                "unknown_symbol", f"tastytrade has no candles for {symbol}"
+            ) from None
+        raise HistoryError(  # the deadline ended the wait, not DXLink's silence
+            "broker_error", f"tastytrade candles for {symbol}: no answer in time"
+        ) from None
 
 
 class _CandleWait:

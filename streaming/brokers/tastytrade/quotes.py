@@ -63,6 +63,10 @@ class DXLinkQuotes:
         """Whether DXLink is subscribed to any symbol (the watchdog is armed)."""
         return bool(self._subscribed)
 
+    def knows(self, symbol: str) -> bool:
+        """Whether this DXLink connection quoted `symbol` (DXLink knows it: candles.py)."""
+        return self._delay.quoted(symbol)
+
     def set_symbols(self, symbols: set[str]) -> None:
         """The quote symbols wanted now (streamer form): applied on the connected DXLink."""
         if symbols != self._symbols:

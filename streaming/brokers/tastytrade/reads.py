@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from streaming.brokers.bars import HistoryError
-from streaming.brokers.tastytrade.candles import MarketDataDropped
+from streaming.brokers.tastytrade.candles import MarketDataDropped, MarketPulse
 from streaming.brokers.tastytrade.connection import Connection
 from streaming.brokers.tastytrade.metrics import market_metrics
 from streaming.brokers.tastytrade.net_liq import net_liq_history
@@ -29,11 +29,15 @@ METRICS_WAIT = 30.0
 
 class TastytradeReads:
     """The asks of a tastytrade link, over its session and its DXLink (set by the loops).
-    `wants`: whether the link streams an account (its adapter's)."""
+    `wants`: whether the link streams an account (its adapter's); `pulse`: what its
+    quotes stream knows (a candle request waits longer for a symbol DXLink quotes)."""
 
-    def __init__(self, connection: Connection, wants: Callable[[object], bool]) -> None:
+    def __init__(
+        self, connection: Connection, wants: Callable[[object], bool], pulse: MarketPulse
+    ) -> None:
         self._connection = connection
         self._wants = wants
+        self._pulse = pulse
 
     # -- candle history (DXLink Candle on the running streamer) ---------------------------
     async def candles(self, symbol: str, tf: str, from_ms: int, *, within: float) -> list[dict]:
@@ -63,6 +67,7 @@ class TastytradeReads:
                     from_ms,
                     within=deadline - loop.time(),
                     connected=lambda: self._connection.dx,
+                    pulse=self._pulse,
                 )
             except MarketDataDropped as exc:  # asked again on the next connection
                 dropped = exc
