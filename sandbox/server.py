@@ -102,9 +102,11 @@ class SandboxServer:
 
 
 class SandboxControl:
-    """Typed helpers over the control API (synchronous: tests and commands use it)."""
+    """Typed helpers over the control API (synchronous: tests and commands use it).
+    `timeout`: a control call is answered between the sandbox's own ticks, which a
+    test may have made heavy (hundreds of symbols at 100 ticks a second) on a busy box."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
         self._client = httpx.Client(base_url=base_url, timeout=timeout)
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:

@@ -280,6 +280,9 @@ async def test_tradier_polls_failing_make_its_account_stale_not_its_quotes(
     tradier = tradier_links[0]
     await ws.wait_for(lambda: links_of(ws)[tradier]["kinds"]["account"]["state"] == "live")
     tt = tastytrade_link(cluster.a)
+    # tastytrade's quotes live first: what they do from here on is what is checked (on a
+    # busy box its DXLink may still be connecting when Tradier's account is up)
+    await ws.wait_for(lambda: links_of(ws)[tt]["kinds"]["quotes"]["state"] == "live")
     began = time.monotonic()
     control.fault(
         "http_error",

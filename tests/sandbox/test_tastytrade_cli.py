@@ -25,7 +25,14 @@ from tests.support.sdk import SECRET, sdk_session
 
 TT = shutil.which("tt", path=str(Path(sys.executable).parent))
 
-pytestmark = pytest.mark.skipif(TT is None, reason="tastytrade-cli is a test dependency")
+#: Each `tt` run's bound (a process of its own: Python, the SDK and rich imported anew).
+TT_TIMEOUT = 60
+pytestmark = [
+    pytest.mark.skipif(TT is None, reason="tastytrade-cli is a test dependency"),
+    # a test runs `tt` up to four times: the runs' own bounds plus a minute's margin (the
+    # suite's 120 s is less than that; on a busy box the niced in-process phase waits)
+    pytest.mark.timeout(4 * TT_TIMEOUT + 60),
+]
 
 
 @pytest.fixture
@@ -47,7 +54,7 @@ def tt(sandbox, refresh_token, tmp_path):
 
     def run(*args: str, answers: str = "") -> tuple[int, str]:
         done = subprocess.run(
-            [TT, *args], input=answers, env=env, capture_output=True, text=True, timeout=60
+            [TT, *args], input=answers, env=env, capture_output=True, text=True, timeout=TT_TIMEOUT
         )
         return done.returncode, re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
 
