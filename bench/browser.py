@@ -40,7 +40,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
+from tests.support.browsers import BROWSERS, add_browser_option, launch
 from tests.support.live import ALPACA_HEARTBEAT, DEMO_USER, LiveApp
 from tests.support.redis_server import free_port
 
@@ -265,9 +265,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{proxy.port}"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=BROWSERS[args.browser](), args=list(CHROMIUM_FLAGS)
-                )
+                browser = launch(pw, BROWSERS[args.browser]())
                 rows = [
                     measure_page(browser, base, proxy, name, args)
                     for name in args.pages

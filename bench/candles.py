@@ -37,7 +37,7 @@ import httpx
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
+from tests.support.browsers import BROWSERS, add_browser_option, launch
 from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 
 SYMBOLS = (
@@ -101,9 +101,7 @@ def live_lags(app: LiveApp, user: str, seconds: float, which: str = "full") -> l
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=BROWSERS[which](), args=list(CHROMIUM_FLAGS)
-        )
+        browser = launch(playwright, BROWSERS[which]())
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{app.url}/login/")
         page.fill("input[name=username]", user)

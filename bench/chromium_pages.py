@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS
+from tests.support.browsers import BROWSERS, launch
 from tests.support.live import DEMO_USER, LiveApp
 
 STEPS = ("context and page", "login page", "login → live dashboard", "idle dashboard")
@@ -114,9 +114,7 @@ def main() -> None:
         try:
             for which in args.browsers:
                 with sync_playwright() as pw:
-                    browser = pw.chromium.launch(
-                        executable_path=BROWSERS[which](), args=list(CHROMIUM_FLAGS)
-                    )
+                    browser = launch(pw, BROWSERS[which]())
                     root = driver_pid()
                     passes = [measure(browser, app.url, args.idle, root) for _ in range(args.runs)]
                     browser.close()

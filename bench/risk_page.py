@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 from bench.browser import log_in
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
+from tests.support.browsers import BROWSERS, add_browser_option, launch
 from tests.support.live import ALPACA_HEARTBEAT, LiveApp
 
 RISK = "() => window.streamdesk.risk()"
@@ -90,9 +90,7 @@ def main() -> None:
         app.spawn().wait_started()
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path=BROWSERS[args.browser](), args=list(CHROMIUM_FLAGS)
-                )
+                browser = launch(pw, BROWSERS[args.browser]())
                 rows = [measure(browser, app.url, args) for _ in range(args.runs)]
                 browser.close()
         finally:

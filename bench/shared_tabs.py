@@ -31,7 +31,7 @@ from bench.proc import rss_mib
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
 from tests.browser.test_dashboard import log_in
-from tests.support.browsers import BROWSERS, CHROMIUM_FLAGS, add_browser_option
+from tests.support.browsers import BROWSERS, add_browser_option, launch
 from tests.support.live import LiveApp
 
 TOKEN = "bench-shared-tabs"
@@ -101,7 +101,7 @@ def main() -> None:
         sync_playwright() as pw,
     ):
         path = BROWSERS[args.browser]()
-        browser = pw.chromium.launch(executable_path=path, args=list(CHROMIUM_FLAGS))
+        browser = launch(pw, path)
         try:
             print("| tabs | mode | sockets | frames/s | KiB/s | daphne RSS delta (MiB) |")
             print("|---|---|---|---|---|---|")

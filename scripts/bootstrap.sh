@@ -4,6 +4,8 @@
 # requirements (re-installed only when the requirements files change), and the browser
 # libraries pinned in package-lock.json (`npm ci` into node_modules/, served as static
 # files; re-installed only when the lock file changes).
+# Debian packages install as root, or through sudo where it asks no password; for anyone
+# else a missing package stops the script at once, with the command to run first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +19,15 @@ done
 apt_job=""
 if ((${#missing[@]})); then
   sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    # not root: sudo when it needs no password (no one may be there to type it), or one
+    # sentence saying what to do, before anything else is made
+    if ! sudo -n true 2>/dev/null; then
+      echo "bootstrap: installing ${missing[*]} needs root: run \`sudo apt-get install ${missing[*]}\` (or this script as root), then run this again." >&2
+      exit 1
+    fi
+    sudo="sudo"
+  fi
   echo "bootstrap: installing Debian packages: ${missing[*]}"
   (
     $sudo apt-get update -qq

@@ -20,12 +20,15 @@ next browser module.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.support.processes import socket_dir
 
 #: Chromium as the tests run it here (Debian's, no sandbox as root, no network chatter).
 CHROMIUM_FLAGS = (
@@ -70,6 +73,17 @@ def add_browser_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def launch(playwright: Playwright, path: str, *extra_flags: str) -> Browser:
+    """Chromium at `path` with `CHROMIUM_FLAGS` and `extra_flags`. Its TMPDIR is the run's
+    socket folder (tests/support/processes.py): the full browser binds its singleton socket
+    there, and aborts ("Socket path too long") when TMPDIR is long."""
+    return playwright.chromium.launch(
+        executable_path=path,
+        args=[*CHROMIUM_FLAGS, *extra_flags],
+        env={**os.environ, "TMPDIR": str(socket_dir())},
+    )
+
+
 class SharedBrowser:
     """The process's Chromium, launched with `flags` (again if other flags are asked)."""
 
@@ -89,9 +103,11 @@ class SharedBrowser:
             self.close()
         if self._browser is None:
             self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(
-                executable_path=path, args=list(launched[1:])
-            )
+            try:
+                self._browser = launch(self._playwright, path, *extra_flags)
+            except BaseException:
+                self.close()  # Playwright's loop would stop the next launch, and any asyncio test
+                raise
             self._launched = launched
         return self._browser
 

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server (Debian's binaries) on a free loopback port.
+"""A throwaway PostgreSQL server (Debian's binaries) on a free loopback port, TCP only.
 
 Like the Redis one: the test session starts it, tests make databases in it, and a test
 may restart it to prove connections heal. PostgreSQL refuses to run as root, so under
@@ -112,7 +112,9 @@ class PostgresServer:
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(port),
-            "unix_socket_directories": str(self._dir),
+            # TCP only: every client connects to 127.0.0.1, and a socket's path under a
+            # long TMPDIR is past its 107 bytes ("... is too long": the server stops)
+            "unix_socket_directories": "",
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",

@@ -76,6 +76,42 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
 
+#: Where unix sockets go, whatever TMPDIR is: a socket's path is at most 107 bytes
+#: (sun_path, with its NUL), and the run's folder under a TMPDIR of 100 characters is past
+#: that already (PostgreSQL refused to start, Chromium aborted).
+SOCKET_PARENT = Path("/tmp")
+#: In the run's folder: a link to its socket folder.
+SOCKETS = "sockets"
+
+
+def socket_dir() -> Path:
+    """This test run's folder for unix sockets (`/tmp/sd-XXXXXXXX`, mode 0700: its user's
+    alone), made once for all its processes and removed with the run's folder
+    (`remove_run`); a folder of this process's own outside a run. For a server that binds
+    one where it is told (Chromium's singleton socket: tests/support/browsers.py); the
+    others listen on loopback ports only."""
+    run = os.environ.get(RUN_VAR)
+    if not run:
+        folder = Path(tempfile.mkdtemp(prefix="sd-", dir=SOCKET_PARENT))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return folder
+    link = register_path(run) / SOCKETS
+    link.parent.mkdir(parents=True, exist_ok=True)
+    with made_once(link) as missing:
+        if missing:
+            link.symlink_to(tempfile.mkdtemp(prefix="sd-", dir=SOCKET_PARENT))
+    return Path(os.readlink(link))
+
+
+def remove_run(run: str) -> None:
+    """A run's folders, once nothing of it runs: its register (with its cache and scratch)
+    and its socket folder."""
+    folder = register_path(run)
+    with contextlib.suppress(OSError):
+        shutil.rmtree(os.readlink(folder / SOCKETS))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def made_once(path: Path) -> Iterator[bool]:
     """Hold the run's lock on `path` (other processes wait); yields whether it still has

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import OWNER_VAR, RUN_VAR, register_path, start_time
+from tests.support.processes import OWNER_VAR, RUN_VAR, register_path, remove_run, start_time
 
 #: How long a stopped process may take to end before it is killed (PostgreSQL's fast
 #: shutdown and daphne's close of its sockets take well under this).
@@ -217,8 +216,8 @@ class Reaper:
         if self.watchdog is not None and self.watchdog.stdin is not None:
             self.watchdog.stdin.close()  # it finds nothing left and ends
             self.watchdog.wait(timeout=GRACE * 3)
-        if self.owns_run:  # the run's registers and what it made once
-            shutil.rmtree(register_path(self.run), ignore_errors=True)
+        if self.owns_run:  # the run's registers, what it made once, its socket folder
+            remove_run(self.run)
         return left
 
 
@@ -237,7 +236,7 @@ def _watch(run: str, token: str) -> None:
 
 def _leftovers(run: str) -> int:
     left = stop(of_run(run))
-    shutil.rmtree(register_path(run), ignore_errors=True)
+    remove_run(run)
     if not left:
         return 0
     print("Still running after the tests (now stopped):", *left, sep="\n  ", file=sys.stderr)
