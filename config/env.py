@@ -21,6 +21,15 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, least: int = 0) -> int:
+    """Read a whole-number environment variable (unset or empty: `default`), at least
+    `least`; anything else is an ImproperlyConfigured sentence."""
+    value = (os.environ.get(name) or "").strip() or str(default)
+    if not value.isdigit() or int(value) < least:
+        raise ImproperlyConfigured(f"{name} must be a whole number from {least}")
+    return int(value)
+
+
 # "development" allows conveniences (a generated secret key, the sandbox broker);
 # "production" refuses to start without real secrets.
 STREAMDESK_ENV = os.environ.get("STREAMDESK_ENV", "development")

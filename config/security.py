@@ -1,5 +1,6 @@
 """The security settings: the secret key, HSTS (docs/operations.md, "HTTPS and the secret
-key"). config/settings.py imports those named in `__all__`.
+key"), the login throttle ("The login throttle"). config/settings.py imports those named
+in `__all__`.
 
 Django judges a secret key only in `check --deploy` (security.W009, a warning among
 others); a production streamdesk refuses a weak one at start instead. Weak is what W009
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 
 from django.core.checks.security.base import (
     SECRET_KEY_INSECURE_PREFIX,
@@ -20,10 +22,23 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import PRODUCTION, env_bool
+from config.env import PRODUCTION, env_bool, env_int
 
 #: The settings defined here (config/settings.py imports exactly these).
 __all__ = [
+    "AUTHENTICATION_BACKENDS",
+    "AXES_CLIENT_IP_CALLABLE",
+    "AXES_COOLOFF_TIME",
+    "AXES_DISABLE_ACCESS_LOG",
+    "AXES_ENABLE_ACCESS_FAILURE_LOG",
+    "AXES_FAILURE_LIMIT",
+    "AXES_LOCKOUT_PARAMETERS",
+    "AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT",
+    "AXES_RESET_ON_SUCCESS",
+    "CLIENT_ADDRESS_HEADER",
+    "LOGIN_FAILURE_DELAY",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_LOCKOUT_MINUTES",
     "SECRET_KEY",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
@@ -75,3 +90,34 @@ SECURE_HSTS_SECONDS = int(_HSTS_SECONDS)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# The login throttle (django-axes; streaming/lockout/; docs/operations.md "The login
+# throttle"): wherever a password is checked (the login page, the admin's login, the
+# password that turns trading on), per account and per client address, either of which
+# locks. After LOGIN_FAILURE_LIMIT failures within LOGIN_LOCKOUT_MINUTES, checks are
+# refused for LOGIN_LOCKOUT_MINUTES (tries meanwhile neither count nor extend it); each
+# failure before that waits longer to be answered (LOGIN_FAILURE_DELAY seconds after the
+# second, doubling); a right password forgets the account's failures.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, least=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, least=1)
+LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY") or "1")
+if not 0 <= LOGIN_FAILURE_DELAY <= 30:
+    raise ImproperlyConfigured("LOGIN_FAILURE_DELAY must be 0 (no wait) to 30 seconds")
+# The client's address behind a proxy that sets this header on every request (nginx's
+# `X-Real-IP $remote_addr`: HTTP_X_REAL_IP); unset, the connection's. Without it behind a
+# proxy, every client has the proxy's address: one guesser locks everyone out.
+CLIENT_ADDRESS_HEADER = os.environ.get("DJANGO_CLIENT_ADDRESS_HEADER", "").strip()
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses while locked; counts via signals
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "streaming.lockout.address.client_address"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # streaming/lockout/receivers.py: the account's own only
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # each failure, in the admin ("Access failures")
+AXES_DISABLE_ACCESS_LOG = True  # successful logins: Django's last_login is enough
+# streaming/lockout/middleware.py answers a lock in its place (axes' check wants its own)
+SILENCED_SYSTEM_CHECKS.append("axes.W002")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "channels",
     "django_otp",  # the trading second factor (streaming/trading/second_factor.py)
     "django_otp.plugins.otp_totp",
+    "axes",  # the login throttle (config/security.py, streaming/lockout/); before streaming
     "accounts",
     "streaming",
     "operations",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the login throttle's answers: 429 for a lock, a growing wait after failures
+    "streaming.lockout.middleware.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -414,6 +417,8 @@ LOGGING = {
         "tastytrade": {"level": TASTYTRADE_LOG_LEVEL},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # django-axes: its lines repeat the throttle's own (streaming/lockout/receivers.py)
+        "axes": {"level": "ERROR"},
     },
 }
 

@@ -85,3 +85,18 @@ def test_check_deploy_refuses_the_shipped_placeholder_secret_key(tmp_path: Path)
     started = check_deploy(env, tmp_path, serve)
     assert started.returncode == 1
     assert started.stderr.startswith("streamdesk: DJANGO_SECRET_KEY is a placeholder"), started
+
+
+def test_check_deploy_warns_when_behind_a_proxy_every_client_shares_its_address(tmp_path: Path):
+    """The shipped env names nginx's X-Real-IP as the client's address; without it, behind
+    the proxy every client has the proxy's address and one guesser locks everyone out of
+    logging in: a deploy warning says so."""
+    env = with_secrets(shipped_env())
+    assert env["DJANGO_CLIENT_ADDRESS_HEADER"] == "HTTP_X_REAL_IP"
+    del env["DJANGO_CLIENT_ADDRESS_HEADER"]
+    result = check_deploy(env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = CHECK_ID.findall(result.stdout + result.stderr)
+    assert sorted(found) == ["security.W008", "streaming.W101"], result.stderr
+    assert "one guesser locks everyone out" in result.stderr
+    assert "DJANGO_CLIENT_ADDRESS_HEADER=HTTP_X_REAL_IP" in result.stderr

@@ -45,6 +45,7 @@ PRODUCTION_ENV = {
     "BROKER_ENV": "sandbox",  # asked for explicitly, as production requires
     "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},127.0.0.1",  # 127.0.0.1: the test's /health probe
     "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    "DJANGO_CLIENT_ADDRESS_HEADER": "HTTP_X_REAL_IP",
 }
 #: A name as ManifestStaticFilesStorage writes it: 12 hex digits of the content's MD5.
 HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
