@@ -100,13 +100,21 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # second, doubling); a right password forgets the account's failures.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, least=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, least=1)
-LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY") or "1")
+try:
+    LOGIN_FAILURE_DELAY = float(os.environ.get("LOGIN_FAILURE_DELAY") or "1")
+except ValueError:
+    LOGIN_FAILURE_DELAY = -1.0
 if not 0 <= LOGIN_FAILURE_DELAY <= 30:
     raise ImproperlyConfigured("LOGIN_FAILURE_DELAY must be 0 (no wait) to 30 seconds")
 # The client's address behind a proxy that sets this header on every request (nginx's
 # `X-Real-IP $remote_addr`: HTTP_X_REAL_IP); unset, the connection's. Without it behind a
 # proxy, every client has the proxy's address: one guesser locks everyone out.
 CLIENT_ADDRESS_HEADER = os.environ.get("DJANGO_CLIENT_ADDRESS_HEADER", "").strip()
+if CLIENT_ADDRESS_HEADER and not re.fullmatch(r"HTTP_[A-Z0-9_]+", CLIENT_ADDRESS_HEADER):
+    raise ImproperlyConfigured(
+        "DJANGO_CLIENT_ADDRESS_HEADER must name the header as Django's request.META does, "
+        "e.g. HTTP_X_REAL_IP for X-Real-IP"
+    )
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses while locked; counts via signals
     "django.contrib.auth.backends.ModelBackend",

@@ -113,6 +113,24 @@ def test_production_refuses_a_placeholder_or_weak_secret_key(key):
     assert load_settings(DJANGO_SECRET_KEY=key).returncode == 0
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be a whole number from 1"),
+        ("LOGIN_LOCKOUT_MINUTES", "a while", "LOGIN_LOCKOUT_MINUTES must be a whole number"),
+        ("LOGIN_FAILURE_DELAY", "-1", "LOGIN_FAILURE_DELAY must be 0 (no wait) to 30 seconds"),
+        ("DJANGO_CLIENT_ADDRESS_HEADER", "X-Real-IP", "e.g. HTTP_X_REAL_IP for X-Real-IP"),
+    ],
+)
+def test_a_bad_login_throttle_setting_is_one_sentence(variable, value, said):
+    """The throttle's settings (config/security.py) refuse a value they cannot use; a
+    header named as a client sends it would never be found, and every client would share
+    the proxy's address."""
+    result = load_settings(**{variable: value})
+    assert result.returncode != 0
+    assert said in result.stderr, result.stderr
+
+
 def test_production_never_falls_back_to_the_sandbox():
     """Production talks to the live API unless BROKER_ENV=sandbox is set explicitly."""
     base = {
