@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """Django's command-line utility for streamdesk."""
 
-import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from config.startup import settings_or_exit
+
+    settings_or_exit()  # a wrong setting is one line on stderr, not a traceback
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

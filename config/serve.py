@@ -15,5 +15,8 @@ loop.install()
 from daphne.cli import CommandLineInterface  # noqa: E402  (after the loop is chosen)
 
 if __name__ == "__main__":
+    from config.startup import settings_or_exit
+
+    settings_or_exit()  # a wrong setting is one line on stderr, not daphne's traceback
     sys.argv[0] = "daphne"
     sys.exit(CommandLineInterface.entrypoint())

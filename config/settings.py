@@ -11,38 +11,16 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import PRODUCTION, env_bool, env_list
+from config.env import STREAMDESK_ENV as STREAMDESK_ENV
+
+# the secret key, HSTS, the login throttle: each setting named in its `__all__`
+from config.security import *  # noqa: F403
 from streaming.runtime import redis_driver
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_bool(name: str, default: bool = False) -> bool:
-    """Read a yes/no environment variable; anything but 1/true/yes/on is false."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    """Read a comma-separated environment variable into a list of non-empty items."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-# "development" allows conveniences (a generated secret key, the sandbox broker);
-# "production" refuses to start without real secrets.
-STREAMDESK_ENV = os.environ.get("STREAMDESK_ENV", "development")
-if STREAMDESK_ENV not in {"development", "production"}:
-    raise ImproperlyConfigured("STREAMDESK_ENV must be 'development' or 'production'")
-PRODUCTION = STREAMDESK_ENV == "production"
-
 DEBUG = env_bool("DJANGO_DEBUG", False)
-
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required in production")
-    SECRET_KEY = "development-only-not-secret-" + "x" * 32
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 # Origins (streaming/tabs/origin.py; the same rule as Django's CSRF check): a WebSocket or
@@ -72,6 +50,7 @@ INSTALLED_APPS = [
     "channels",
     "django_otp",  # the trading second factor (streaming/trading/second_factor.py)
     "django_otp.plugins.otp_totp",
+    "axes",  # the login throttle (config/security.py, streaming/lockout/); before streaming
     "accounts",
     "streaming",
     "operations",
@@ -91,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the login throttle's answers: 429 for a lock, a growing wait after failures
+    "streaming.lockout.middleware.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -436,6 +417,8 @@ LOGGING = {
         "tastytrade": {"level": TASTYTRADE_LOG_LEVEL},
         "httpx2": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        # django-axes: its lines repeat the throttle's own (streaming/lockout/receivers.py)
+        "axes": {"level": "ERROR"},
     },
 }
 

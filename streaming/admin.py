@@ -6,8 +6,14 @@ Verify logs in at the broker (`links/admin.py`), and the users' trading switches
 staff's kill switch and the audit trail (`trading/admin.py`).
 """
 
+from django.contrib import admin
+
 from streaming.links import admin as links_admin
+from streaming.lockout.forms import AdminLoginForm
 from streaming.trading import admin as trading_admin
 
 #: Importing a package's admin module registers its pages (Django imports this one).
 REGISTERED = (links_admin, trading_admin)
+
+# The admin's login says the login throttle's lock in words (streaming/lockout/forms.py).
+admin.site.login_form = AdminLoginForm

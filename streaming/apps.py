@@ -30,3 +30,10 @@ class StreamingConfig(AppConfig):
         from streaming.node import Node
 
         self.node = Node.build()
+
+        # The login throttle's audit lines and lockout counter (after axes' handlers), and
+        # its deploy check (importing registers it).
+        from streaming.lockout import checks  # noqa: F401
+        from streaming.lockout.receivers import connect
+
+        connect()

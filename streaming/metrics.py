@@ -155,6 +155,11 @@ NEWS_STREAMS_REFUSED = Counter(
     "News stream opens refused for a per-user limit (rate_limited, too_many_streams).",
     ["reason"],
 )
+# The login throttle (streaming/lockout/receivers.py)
+LOGIN_LOCKOUTS = Counter(
+    "streamdesk_login_lockouts",
+    "Logins locked after too many failed passwords (per account or client address).",
+)
 NEWS_STORE_ERRORS = Counter(
     "streamdesk_news_store_errors",
     "Failed reads of the news store by news streams (each retried, the stream open).",

@@ -56,6 +56,9 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.contract",  # a package: a module per part of the contract, none re-exported
         "streaming.validation",
         "streaming.metrics",
+        # the login throttle: below the features (the trading switch checks a password
+        # through it) and the pages (the login form)
+        "streaming.lockout",
         "streaming.models",  # a package: a module per concept, every model in its __init__
         "streaming.checkpoints",
         "streaming.request_body",

@@ -14,6 +14,8 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+#: A secret key as `secrets.token_urlsafe(50)` makes one (the tests' own, never deployed).
+STRONG_KEY = "Zq3v8WkT1pL0sN6yRb2cXh5mJd9fGa4eUo7iKw-_EtQnPrVs3Yx8Lc1Bz6Hj0Mu2Dg"
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
@@ -74,21 +76,66 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = load_settings(STREAMDESK_ENV="production")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required in production" in result.stderr
-    no_keys = load_settings(STREAMDESK_ENV="production", DJANGO_SECRET_KEY="x" * 50)
+    no_keys = load_settings(STREAMDESK_ENV="production", DJANGO_SECRET_KEY=STRONG_KEY)
     assert "STREAMDESK_ENCRYPTION_KEYS is required in production" in no_keys.stderr
     ok = load_settings(
         STREAMDESK_ENV="production",
-        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_SECRET_KEY=STRONG_KEY,
         STREAMDESK_ENCRYPTION_KEYS="6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4=",
     )
     assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "change-me",  # deploy/systemd/env.example's placeholder
+        "changeme",
+        "CHANGE_ME-" * 6,  # long, but a placeholder all the same
+        "x" * 50,  # long enough, 1 distinct character (Django's W009 wants 5)
+        "abcd" * 20,  # 4 distinct characters
+        "django-insecure-" + STRONG_KEY,  # what startproject generates for development
+        STRONG_KEY[:49],  # one character short of 50
+    ],
+)
+def test_production_refuses_a_placeholder_or_weak_secret_key(key):
+    """A key Django's security.W009 calls weak, or a known placeholder, stops production
+    at start with one sentence saying how to make a real one; development is not judged."""
+    result = load_settings(
+        STREAMDESK_ENV="production",
+        DJANGO_SECRET_KEY=key,
+        STREAMDESK_ENCRYPTION_KEYS="6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4=",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is a placeholder or too weak" in result.stderr, result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+    assert key not in result.stderr  # a secret is never echoed
+    assert load_settings(DJANGO_SECRET_KEY=key).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("LOGIN_FAILURE_LIMIT", "0", "LOGIN_FAILURE_LIMIT must be a whole number from 1"),
+        ("LOGIN_LOCKOUT_MINUTES", "a while", "LOGIN_LOCKOUT_MINUTES must be a whole number"),
+        ("LOGIN_FAILURE_DELAY", "-1", "LOGIN_FAILURE_DELAY must be 0 (no wait) to 30 seconds"),
+        ("DJANGO_CLIENT_ADDRESS_HEADER", "X-Real-IP", "e.g. HTTP_X_REAL_IP for X-Real-IP"),
+    ],
+)
+def test_a_bad_login_throttle_setting_is_one_sentence(variable, value, said):
+    """The throttle's settings (config/security.py) refuse a value they cannot use; a
+    header named as a client sends it would never be found, and every client would share
+    the proxy's address."""
+    result = load_settings(**{variable: value})
+    assert result.returncode != 0
+    assert said in result.stderr, result.stderr
 
 
 def test_production_never_falls_back_to_the_sandbox():
     """Production talks to the live API unless BROKER_ENV=sandbox is set explicitly."""
     base = {
         "STREAMDESK_ENV": "production",
-        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_SECRET_KEY": STRONG_KEY,
         "STREAMDESK_ENCRYPTION_KEYS": "6tY0m4hQx9K4s1m5dJc8WmC0yq2sWn8a1nXH9o2QpG4=",
     }
     script = "import config.settings as s; print(s.BROKER_ENV, repr(s.TASTYTRADE_BASE_URL))"

@@ -10,13 +10,15 @@ from django.http.response import HttpResponseBase
 
 from accounts.selectors import broker_link_exists
 from streaming.cluster.agents import agents_of
+from streaming.lockout.forms import LoginForm
 from streaming.portfolio.owner import stream_hold
 
 #: How long a login keeps the trader's stream up for the page it redirects to (seconds).
 LOGIN_HOLD = 10.0
 
 
-_login_form = auth_views.LoginView.as_view()
+#: Django's view with the throttle's form: a lock and the tries left said in words.
+_login_form = auth_views.LoginView.as_view(authentication_form=LoginForm)
 
 
 async def login(request: HttpRequest) -> HttpResponseBase:

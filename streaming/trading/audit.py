@@ -15,6 +15,7 @@ from uuid import UUID
 from django.http import HttpRequest
 
 from accounts.models import BrokerLink
+from streaming.lockout.address import client_address
 from streaming.models import TradingAudit
 from streaming.trading.access import link_title
 from streaming.trading.shapes import AuditEntry
@@ -43,7 +44,7 @@ def request_source(request: HttpRequest | None) -> tuple[str | None, str]:
     """(the client's address, a 12-hex hash of its login session) of a request."""
     if request is None:
         return None, ""
-    ip = request.META.get("REMOTE_ADDR") or None
+    ip = client_address(request)
     session = getattr(request, "session", None)
     key = getattr(session, "session_key", None) or ""
     return ip, hashlib.sha256(key.encode()).hexdigest()[:12] if key else ""

@@ -4,7 +4,8 @@
 A session alone never turns trading on: whoever holds a logged-in browser still needs
 the code or the password. The same holds for setting an authenticator up (a session
 holder could otherwise enrol their own device): it takes the current factor too. Wrong
-codes are throttled by django-otp (each failure doubles the wait). Sync (ORM and
+codes are throttled by django-otp (each failure doubles the wait); wrong passwords by the
+login throttle, whose count and lock they share (streaming/lockout/). Sync (ORM and
 password hashing); the views call it through `database_sync_to_async`.
 """
 
@@ -18,7 +19,10 @@ from typing import Any
 import segno
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from streaming.lockout.password import PasswordLocked, password_check
 
 #: The name of the device streamdesk creates (a user has at most one confirmed).
 DEVICE_NAME = "streamdesk authenticator"
@@ -41,6 +45,15 @@ class SecondFactorRefused(Exception):
         super().__init__(message)
         self.message = message
         self.outcome = outcome
+
+
+class SecondFactorLocked(SecondFactorRefused):
+    """Password checks for this account or address are locked by the login throttle
+    (429 `locked`, `retry_after` seconds)."""
+
+    def __init__(self, message: str, outcome: str, retry_after: int) -> None:
+        super().__init__(message, outcome)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -109,10 +122,12 @@ def _verify_code(device: TOTPDevice, code: str) -> None:
         )
 
 
-def verify_second_factor(user: AbstractBaseUser, factor: Factor) -> str:
+def verify_second_factor(request: HttpRequest, user: AbstractBaseUser, factor: Factor) -> str:
     """The method that passed ("totp" or "password"), or `SecondFactorRefused`.
 
-    With an authenticator set up only its code counts; without one only the password."""
+    With an authenticator set up only its code counts; without one only the password,
+    checked through the login throttle (streaming/lockout/): the login's count and lock,
+    `SecondFactorLocked` while locked."""
     device = confirmed_device(user)
     if device is not None:
         if factor.kind != "totp":
@@ -127,7 +142,12 @@ def verify_second_factor(user: AbstractBaseUser, factor: Factor) -> str:
             "You have no authenticator set up yet: enter your password.",
             "code given, no authenticator",
         )
-    if not user.check_password(factor.value):
+    try:
+        right = password_check(request, user, factor.value)
+    except PasswordLocked as exc:
+        outcome = "wrong password, now locked" if exc.counted else "locked"
+        raise SecondFactorLocked(str(exc), outcome, exc.lockout.seconds_left) from None
+    if not right:
         raise SecondFactorRefused("That password is not right.", "wrong password")
     return "password"
 

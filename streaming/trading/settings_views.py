@@ -28,6 +28,7 @@ from streaming.trading.guard import trading_request
 from streaming.trading.second_factor import (
     Factor,
     SecondFactorInputError,
+    SecondFactorLocked,
     SecondFactorRefused,
     factor_from_body,
     second_factor_kind,
@@ -68,7 +69,8 @@ def _state(user: AbstractBaseUser) -> TradingState:
 def _refused(
     request: HttpRequest, user: AbstractBaseUser, what: str, exc: SecondFactorRefused
 ) -> JsonResponse:
-    """Audit a failed second factor (`refused`), then the contract's 403."""
+    """Audit a failed second factor (`refused`), then the contract's 403 (429 `locked`
+    while the login throttle locks password checks)."""
     audit_record(
         user_id=int(user.pk or 0),
         action="refused",
@@ -76,12 +78,18 @@ def _refused(
         shown=what,
         outcome=exc.outcome,
     )
+    if isinstance(exc, SecondFactorLocked):
+        locked = JsonResponse(
+            {"error": exc.message, "code": "locked", "retry_after": exc.retry_after}, status=429
+        )
+        locked["Retry-After"] = str(exc.retry_after)
+        return locked
     return JsonResponse({"error": exc.message, "code": "second_factor"}, status=403)
 
 
 def _enable(request: HttpRequest, user: AbstractBaseUser, factor: Factor) -> JsonResponse:
     try:
-        method = verify_second_factor(user, factor)
+        method = verify_second_factor(request, user, factor)
     except SecondFactorRefused as exc:
         return _refused(request, user, "Turn trading on", exc)
     trading_grant(int(user.pk or 0), method=method)
@@ -109,7 +117,7 @@ def _disable(request: HttpRequest, user: AbstractBaseUser) -> JsonResponse:
 
 def _totp_start(request: HttpRequest, user: AbstractBaseUser, factor: Factor) -> JsonResponse:
     try:
-        verify_second_factor(user, factor)
+        verify_second_factor(request, user, factor)
     except SecondFactorRefused as exc:
         return _refused(request, user, "Set up an authenticator", exc)
     setup = totp_start(user)

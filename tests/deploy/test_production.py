@@ -45,6 +45,7 @@ PRODUCTION_ENV = {
     "BROKER_ENV": "sandbox",  # asked for explicitly, as production requires
     "DJANGO_ALLOWED_HOSTS": f"{SERVER_NAME},127.0.0.1",  # 127.0.0.1: the test's /health probe
     "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    "DJANGO_CLIENT_ADDRESS_HEADER": "HTTP_X_REAL_IP",
 }
 #: A name as ManifestStaticFilesStorage writes it: 12 hex digits of the content's MD5.
 HASHED = re.compile(r"^/static/.+\.[0-9a-f]{12}\.(js|css|svg)$")
@@ -136,6 +137,23 @@ def test_nginx_accepts_the_shipped_site_file(stack: Stack):
     assert "test is successful" in checked.stderr
     assert "[warn]" not in checked.stderr
     assert "[emerg]" not in stack.nginx.error_log()
+
+
+#: What the shipped nginx site sends on every https answer (deploy/nginx/streamdesk.conf).
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def test_nginx_sends_hsts_once_on_every_https_answer(stack: Stack):
+    """Strict-Transport-Security on the app's pages and on nginx's own answers (a body
+    over `client_max_body_size`: 413 from nginx, daphne never asked), exactly once: the
+    app's own header (SECURE_HSTS_SECONDS) is replaced, not doubled."""
+    with stack.https() as client:
+        page = client.get("/login/")
+        assert page.status_code == 200
+        assert page.headers.get_list("strict-transport-security") == [HSTS]
+        too_big = client.post("/login/", content=b"x" * (2 * 1024 * 1024))
+        assert too_big.status_code == 413
+        assert too_big.headers.get_list("strict-transport-security") == [HSTS]
 
 
 def test_modules_import_each_other_by_hashed_name(stack: Stack):

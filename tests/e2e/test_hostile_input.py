@@ -1,15 +1,17 @@
 """What an attacker or a broken client sends to a real daphne: every bad input gets a
 clear error and the stream goes on (no 1006, no 1011, no 500, no traceback); another
 site's page cannot open the stream; a client that stops reading cannot grow the
-server's memory."""
+server's memory; a password guesser waits, then is locked out."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -396,3 +398,73 @@ async def test_sockets_that_stop_reading_do_not_grow_server_memory(live_app, liv
     finally:
         control.configure(tick_rate=10)
         control.close()
+
+
+def _guess(client: httpx.Client, app: LiveApp, username: str, password: str) -> httpx.Response:
+    """One try at the login form, as a browser sends it (its CSRF token first)."""
+    page = client.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    return client.post(
+        "/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token[1]},
+        headers={"Referer": f"{app.url}/login/"},
+    )
+
+
+def _lockouts(staff: httpx.Client) -> float:
+    """`streamdesk_login_lockouts_total` as /metrics says it (0 before the first)."""
+    scraped = staff.get("/metrics")
+    assert scraped.status_code == 200, scraped.text[:200]
+    found = re.search(r"^streamdesk_login_lockouts_total (\S+)$", scraped.text, re.MULTILINE)
+    return float(found[1]) if found else 0.0
+
+
+def test_a_password_guesser_waits_then_is_locked_out_in_words(live_app: LiveApp):
+    """Guessing the demo trader's password through real daphne (the async login view,
+    the middleware run async): each failure is answered later than the one before
+    (LOGIN_FAILURE_DELAY 1 s after the second, doubling), and the wait holds no thread
+    (/health answers meanwhile); the fifth locks logging in, said in words (429, the form,
+    Retry-After); the right password is refused while locked; /metrics counts one lockout;
+    no traceback. Staff lift the lock with `manage.py axes_reset_username`."""
+    before = tracebacks(live_app)
+    staff = live_app.login("admin", "admin-sandbox")  # before the address is locked too
+    counted = _lockouts(staff)
+    try:
+        with (
+            httpx.Client(base_url=live_app.url, timeout=30) as guesser,
+            httpx.Client(base_url=live_app.url, timeout=30) as prober,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            took = []
+            for n in range(1, 5):
+                started = time.monotonic()
+                if n < 4:
+                    wrong = _guess(guesser, live_app, DEMO_USER[0], f"guess-{n}")
+                else:  # the fourth waits 4 s: meanwhile the process serves others at once
+                    pending = pool.submit(_guess, guesser, live_app, DEMO_USER[0], "guess-4")
+                    time.sleep(1)
+                    probed = time.monotonic()
+                    assert prober.get("/health").status_code == 200
+                    assert time.monotonic() - probed < 1.5
+                    assert not pending.done()
+                    wrong = pending.result()
+                took.append(time.monotonic() - started)
+                assert wrong.status_code == 200
+                assert "Your username and password didn't match." in wrong.text
+            assert took[1] >= 1.0 and took[2] >= 2.0 and took[3] >= 4.0, took
+            locked = _guess(guesser, live_app, DEMO_USER[0], "guess-5")
+            assert locked.status_code == 429
+            assert "Too many failed logins for this account or from your address" in locked.text
+            assert "locked for 15 minutes" in locked.text
+            assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
+            assert 'name="password"' in locked.text
+            right = _guess(guesser, live_app, *DEMO_USER)
+            assert right.status_code == 429
+            assert "sessionid" not in guesser.cookies
+        assert _lockouts(staff) == counted + 1
+        assert tracebacks(live_app) == before
+    finally:
+        live_app.manage("axes_reset_username", DEMO_USER[0])
+        staff.close()
+    live_app.login(*DEMO_USER).close()  # the lock is lifted

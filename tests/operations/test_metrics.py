@@ -95,6 +95,7 @@ def test_staff_session_gets_the_metrics(client, django_user_model):
         "streamdesk_lease_takeovers",
         "streamdesk_slow_client_closes",
         "streamdesk_relay_batches",
+        "streamdesk_login_lockouts",
     } <= names
 
 
