@@ -37,6 +37,10 @@ SEEN_MS = 20_000
 #: A preview or a confirm goes to the stream's owner and on to the broker: well under a
 #: second here; the margin is for a loaded 2-core box.
 ANSWER_MS = 15_000
+#: The ticket reads the order(s) it placed from the stream's state, as the orders panel does,
+#: and redraws every 0.5 s (static/js/trading/ticket/dialog.js): it says what the panel says
+#: within that, plus 1.5 s for a loaded box.
+FOLLOW_MS = 2_000
 #: The countdown is redrawn every 0.5 s (static/js/trading/ticket/dialog.js); the expiry shows
 #: within that of `expires_at`, plus the margin.
 EXPIRED_MS = PREVIEW_TTL * 1000 + 5_000
@@ -556,11 +560,20 @@ def test_protect_a_position_with_an_oco_and_its_stop_triggers(
         )
     )
     group = confirm(ticket)
-    ticket.locator("[data-ticket-close]").click()
     members = page.locator(f'#orders > li[data-linked="{group}"]')
     take = members.filter(has_text="take profit")
     loss = members.filter(has_text="stop loss")
     expect(members).to_have_count(2, timeout=SEEN_MS)
+    # the ticket follows both orders of the group it placed, as the panel shows them
+    said = []
+    for role, member in (("Take profit", take), ("Stop loss", loss)):
+        expect(member).to_have_attribute(
+            "data-status", re.compile("^(Live|Contingent)$"), timeout=SEEN_MS
+        )
+        said.append(f"{role}: {member.get_attribute('data-status')}")
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_text(" · ".join(said), timeout=FOLLOW_MS)
+    ticket.locator("[data-ticket-close]").click()
     the_stop_triggers(browser_sandbox, take, loss, bid)
     assert page.errors == []  # type: ignore[attr-defined]
 

@@ -10,7 +10,8 @@ import { num } from './contract.js';
 import { displayName, fmt } from './format.js';
 import { displayOf } from './instruments.js';
 
-const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
+/** A linked order's member's role as a trader reads it. */
+export const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
 const CLASSES = { oco: 'OCO', oto: 'OTO', otoco: 'OTOCO', bracket: 'Bracket' };
 const EXTENDED = new Set(['Ext', 'Ext Overnight', 'GTC Ext', 'GTC Ext Overnight', 'Pre', 'Post']);
 

@@ -18,13 +18,13 @@
  *   [data-ticket-warnings] li[data-second-confirm] (the warning that asks for it, in <strong>)
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
  *   [data-ticket-result][data-ticket-state][data-order-id] and [data-ticket-order-status]
- *   (the order's status on the stream; data-filled, the filled quantity).
+ *   (the order's status on the stream, or each of its group's by role; data-filled, the filled quantity).
  *   [data-ticket-leg] legend: the leg's display name (data-symbol: its contract symbol);
  *   [data-ticket-quote][data-symbol][data-bid][data-ask]: its own live quote, as the stream has it;
  *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
 import { el, setAttr, setText } from '../../stream/render/dom.js';
-import { SECOND_CONFIRM_TEXT, countdownText, followOrder, followText, previewWarnings } from './model.js';
+import { SECOND_CONFIRM_TEXT, countdownText, followTicket, placedCount, previewWarnings } from './model.js';
 import { orderBody } from './body.js';
 import { legName } from './drafts.js';
 import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
@@ -286,10 +286,11 @@ export function createTicket(env) {
         setAttr(result, 'data-order-id', t.order_id === null || t.order_id === undefined ? null : String(t.order_id));
         const said = t.state === 'rejected' && t.said ? `: ${typeof t.said === 'string' ? t.said : JSON.stringify(t.said)}` : '';
         setText(ticketState, `${t.words || ''} — ${t.state}${t.order_id ? ` (order ${t.order_id})` : ''}${said}`);
-        const f = t.state === 'placed' ? followOrder(s.orders, t.link, t.order_id) : null;
+        // the order it placed, or each order of the group it placed, as the stream has them
+        const f = t.state === 'placed' ? followTicket(s.orders, t.link, t.order_id, placedCount(v.preview && v.preview.order)) : null;
         setAttr(orderStatus, 'data-status', f ? f.status : null);
-        setAttr(orderStatus, 'data-filled', f ? String(f.filled) : null);
-        setText(orderStatus, t.state === 'placed' ? followText(f) : '');
+        setAttr(orderStatus, 'data-filled', f ? f.filled : null);
+        setText(orderStatus, f ? f.text : '');
       }
       // the live quote of a single leg: its own, by its contract symbol
       const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) || draft.quote || null : null;

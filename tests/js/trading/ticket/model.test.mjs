@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import {
   REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, countdownText, createConfirmKeys, followOrder, followText,
-  needsSecondConfirm, previewWarnings, refusalText, secondsLeft, tradable,
+  followTicket, needsSecondConfirm, placedCount, previewWarnings, refusalText, secondsLeft, tradable,
 } from '../../../../static/js/trading/ticket/model.js';
 import { orderBody } from '../../../../static/js/trading/ticket/body.js';
 import {
@@ -254,6 +254,38 @@ test('the placed order is followed on the stream by (link, order id): status and
   const f = followOrder(orders, 3, '88');
   assert.deepEqual({ status: f.status, filled: f.filled, quantity: f.quantity }, { status: 'Filled', filled: 2, quantity: 2 });
   assert.equal(followText(f), 'Filled 2 @ 2.35');
+});
+
+test('a linked order\'s ticket follows every order of its group, by role (the group\'s id is no order of its own)', () => {
+  // tastytrade's complex order 77 / Tradier's parent 77: its members arrive as orders of their own
+  const member = (id, role, status, fills = []) => ({
+    id, status, group: { id: '77', class: 'oco', role },
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 1, remaining_quantity: 1, fills }],
+  });
+  const oco = { link: 3, account: 'A', complex: 'OCO', trigger: null, orders: [{}, {}] };
+  assert.equal(placedCount(oco), 2);
+  assert.equal(placedCount({ ...oco, complex: 'OTOCO', trigger: {} }), 3);
+  assert.equal(placedCount({ legs: [] }), 1);
+  const orders = new Map();
+  assert.deepEqual(followTicket(orders, 3, '77', 2), { status: null, filled: null, text: 'Waiting for the order on the stream…' });
+  orders.set('3:102', member('102', 'stop_loss', 'Received'));
+  orders.set('4:101', member('101', 'take_profit', 'Live')); // another link's group 77 is not ours
+  assert.deepEqual(followTicket(orders, 3, '77', 2), {
+    status: 'Received', filled: '0', text: 'Stop loss: Received · 1 more not on the stream yet',
+  });
+  orders.set('3:101', member('101', 'take_profit', 'Live'));
+  orders.set('3:102', member('102', 'stop_loss', 'Live'));
+  assert.deepEqual(followTicket(orders, 3, '77', 2), { status: 'Live · Live', filled: '0 · 0', text: 'Take profit: Live · Stop loss: Live' });
+  orders.set('3:101', member('101', 'take_profit', 'Cancelled'));
+  orders.set('3:102', member('102', 'stop_loss', 'Filled', [{ id: 'f', quantity: 1, price: 150 }]));
+  assert.equal(followTicket(orders, 3, '77', 2).text, 'Take profit: Cancelled · Stop loss: Filled 1 @ 150.00');
+  // Alpaca: the group's id is its parent's, itself a member (a bracket's entry)
+  const parent = { ...member('77', 'trigger', 'Filled', [{ id: 'e', quantity: 1, price: 190 }]) };
+  const bracket = new Map([['5:78', { ...member('78', 'take_profit', 'Live') }], ['5:77', parent], ['5:79', member('79', 'stop_loss', 'Live')]]);
+  assert.equal(followTicket(bracket, 5, '77', 3).text, 'Entry: Filled 1 @ 190.00 · Take profit: Live · Stop loss: Live');
+  // one order: as before
+  const one = new Map([['3:88', { id: '88', status: 'Live', group: null, legs: [] }]]);
+  assert.deepEqual(followTicket(one, 3, '88'), { status: 'Live', filled: '0', text: 'Live' });
 });
 
 // ------------------------------------------------------------------ a strategy's Close…
