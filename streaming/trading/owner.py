@@ -359,6 +359,7 @@ def _previewed(
                 "fees": result.fees,
                 "buying_power_before": result.buying_power_before,
                 "buying_power_after": result.buying_power_after,
+                "buying_power_kind": result.buying_power_kind,
                 "margin_change": result.margin_change,
             },
             "warnings": warnings,

@@ -15,6 +15,9 @@ VERBS = {
     "Sell to Open": "Sell to open",
     "Buy to Close": "Buy to close",
 }
+#: Which buying power the sentence names (the account card's "Buying power" is the stock one,
+#: its "Option BP" the derivative one).
+BUYING_POWER_WORDS = {"equity": "stock ", "derivative": "option "}
 #: A time in force as the sentence says it.
 TIF_WORDS = {"Day": "day", "GTC": "GTC", "IOC": "immediate or cancel"}
 
@@ -112,7 +115,8 @@ def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
     elif effect.fees is not None:
         parts.append(f"fees {money(effect.fees)}")
     if effect.buying_power_after is not None:
-        parts.append(f"buying power after {money(effect.buying_power_after)}")
+        which = BUYING_POWER_WORDS.get(effect.buying_power_kind or "", "")
+        parts.append(f"{which}buying power after {money(effect.buying_power_after)}")
     return f": {', '.join(parts)}" if parts else ""
 
 

@@ -56,6 +56,25 @@ EFFECTS = {
 }
 
 
+#: The balance moves with the marks (the sandbox ticks 4 times a second) between a preview and
+#: the card's next balance: the buying power a preview states is the card's within this. The
+#: wrong kind is far off: Reg T's option buying power is half the stock buying power.
+BALANCE_DRIFT = 0.01
+
+
+def buying_power_said(page: Page, ticket: Locator, number: str, field: str, label: str) -> None:
+    """The preview's buying power before the order is the kind the order uses, labelled
+    so (`label`), and is the one the account card shows in `field` (its Buying power, its
+    Option BP)."""
+    before = ticket.locator("[data-ticket-effect] [data-effect=buying_power_before]")
+    expect(before.locator("xpath=preceding-sibling::dt[1]")).to_have_text(label)
+    card = page.locator(f'[data-account="{number}"] [data-field={field}]')
+    shown = float(before.inner_text().replace(",", ""))
+    assert shown == pytest.approx(
+        float(card.get_attribute("data-value") or "nan"), rel=BALANCE_DRIFT
+    )
+
+
 #: The app's settings here: this module places about 20 orders within a minute or two (the
 #: limits themselves are tested over HTTP: tests/e2e/test_trading_api.py, tests/streaming).
 APP_ENV = {
@@ -213,6 +232,8 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, trading: None, broke
     expect(effect).to_have_count(len(EFFECTS[broker]))
     assert [e.get_attribute("data-effect") for e in effect.all()] == EFFECTS[broker]
     expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_text(LOW)
+    if "buying_power_before" in EFFECTS[broker]:  # a stock order: the stock buying power
+        buying_power_said(page, ticket, number, "buying_power", "Stock buying power before")
     # far from the market on purpose (it works, never fills): the price guard is set wide
     # here (ORDERS_REST_FAR); the guard in the browser: tests/browser/test_price_guard.py
     expect(ticket.locator("[data-ticket-warnings] li")).to_have_count(0)
@@ -665,6 +686,10 @@ def test_roll_an_option_position_to_a_later_expiration(
     )
     preview(ticket)
     expect(ticket.locator("[data-ticket-words]")).to_contain_text(" net limit, day")
+    if broker == "tastytrade":  # an option order: the option buying power
+        buying_power_said(
+            page, ticket, number, "derivative_buying_power", "Option buying power before"
+        )
     order_id = confirm(ticket)
     ticket.locator("[data-ticket-close]").click()
     entry = order_entry(page, link, order_id)

@@ -4,6 +4,7 @@ contract's code and a sentence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -392,6 +393,15 @@ def test_the_one_sentence():
     assert describe(order, effect) == (
         "Buy 2 SPY 15 Jan 27 590 C at 2.35 limit, day: debit 470.00 + fees 2.00, "
         "buying power after 178,846.92"
+    )
+    # the buying power the order uses, named as the account card names it
+    option = replace(effect, buying_power_kind="derivative")
+    assert describe(order, option).endswith(", option buying power after 178,846.92")
+    stock = parse_order(body(legs=[leg("SPY", "Buy to Open", 10)], price="480.00")).order
+    equity = PreviewResult(checks="broker", cost=4800.0, buying_power_after=1000.0,
+                           buying_power_kind="equity")  # fmt: skip
+    assert describe(stock, equity) == (
+        "Buy 10 SPY at 480.00 limit, day: debit 4,800.00, stock buying power after 1,000.00"
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind
@@ -163,6 +163,17 @@ class LinkedOrder:
         return limit, stop
 
 
+#: Which buying power a preview's figures are (`PreviewResult.buying_power_kind`).
+BuyingPowerKind = Literal["equity", "derivative"]
+#: The buying power an order of each kind uses (a coin's: the broker's one figure).
+BUYING_POWER_KINDS: dict[Kind, BuyingPowerKind] = {
+    Kind.EQUITY: "equity",
+    Kind.EQUITY_OPTION: "derivative",
+    Kind.FUTURE: "derivative",
+    Kind.FUTURE_OPTION: "derivative",
+}
+
+
 @dataclass(kw_only=True)
 class PreviewResult:
     """A dry run's answer, in US dollars; None where the broker gives no value."""
@@ -173,6 +184,10 @@ class PreviewResult:
     fees: float | None = None
     buying_power_before: float | None = None
     buying_power_after: float | None = None
+    #: Which buying power the two are, the one the order uses: "equity" (stock: the balance's
+    #: `equity_buying_power`), "derivative" (options, futures: `derivative_buying_power`),
+    #: None where the broker gives one figure for every kind.
+    buying_power_kind: BuyingPowerKind | None = None
     margin_change: float | None = None
     warnings: list[str] = field(default_factory=list)
     #: The broker's answer as it came (for the audit trail: no header, token or secret).

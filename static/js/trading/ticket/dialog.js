@@ -33,6 +33,13 @@ import { createTicketFlow } from './flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
 const EFFECT_WORDS = [['cost', 'Cost'], ['fees', 'Fees'], ['buying_power_before', 'Buying power before'], ['buying_power_after', 'Buying power after'], ['margin_change', 'Margin change']];
+/** Which buying power the effect's are (its `buying_power_kind`): the order's own, named as
+ *  the account card names them (its Buying power is the stock one, its Option BP the other). */
+const BUYING_POWER_WORDS = { equity: 'Stock buying power', derivative: 'Option buying power' };
+const effectLabel = (key, label, effect) => {
+  const which = BUYING_POWER_WORDS[effect.buying_power_kind];
+  return which && key.startsWith('buying_power_') ? `${which} ${label.split(' ').pop()}` : label;
+};
 
 function selectOf(name, label, values, attrs) {
   const select = el('select', { name, ...attrs }, ...values.map(([v, t]) => el('option', { value: v }, t)));
@@ -248,7 +255,7 @@ export function createTicket(env) {
       if (p) {
         setText(words, `${p.simulated ? '[SIMULATED] ' : ''}${p.words}`);
         const rows = EFFECT_WORDS.filter(([k]) => p.effect && money(p.effect[k]) !== null)
-          .flatMap(([k, label]) => [el('dt', null, label), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
+          .flatMap(([k, label]) => [el('dt', null, effectLabel(k, label, p.effect)), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
         if (effect.childElementCount !== rows.length || effect.getAttribute('data-preview') !== p.id) effect.replaceChildren(...rows);
         setAttr(effect, 'data-preview', p.id);
         // the warning a second confirm is for stands out
