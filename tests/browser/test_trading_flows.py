@@ -574,12 +574,16 @@ def test_protect_a_position_with_an_oco_and_its_stop_triggers(
     ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
     ticket.locator("[data-ticket-stop-loss]").fill(stop)
     preview(ticket)
+    fees = r": fees [\d,]+\.\d\d" if "fees" in EFFECTS[broker] else ""  # Alpaca's: none
+    # each order with its own amount: only one of them fills, so neither is the total
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
             rf"^\[SIMULATED\] One cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, GTC "
-            rf"/ Sell 1 AAPL at a {re.escape(stop)} stop, GTC"
+            rf"\(credit {TAKE_PROFIT_SAID}\) / Sell 1 AAPL at a {re.escape(stop)} stop, GTC "
+            rf"\(credit about {re.escape(f'{float(stop):,.2f}')}\){fees}$"
         )
     )
+    expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_count(0)
     group = confirm(ticket)
     members = page.locator(f'#orders > li[data-linked="{group}"]')
     take = members.filter(has_text="take profit")
@@ -616,11 +620,14 @@ def test_a_bracket_with_its_entry_then_its_stop_triggers(
     ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
     ticket.locator("[data-ticket-stop-loss]").fill(stop)
     preview(ticket)
+    # the entry with the dry run's effect (it fills first), then each exit with its own amount
+    paid, stop_said = (re.escape(f"{float(p):,.2f}") for p in (entry, stop))
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
-            rf"^\[SIMULATED\] Bracket: Buy 1 AAPL at {re.escape(entry)} limit, day; then one "
-            rf"cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, day / Sell 1 AAPL at a "
-            rf"{re.escape(stop)} stop, day"
+            rf"^\[SIMULATED\] Bracket: Buy 1 AAPL at {re.escape(entry)} limit, day: debit {paid}"
+            rf"[^;]*; then one cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, day "
+            rf"\(credit {TAKE_PROFIT_SAID}\) / Sell 1 AAPL at a {re.escape(stop)} stop, day "
+            rf"\(credit about {stop_said}\)$"
         )
     )
     group = confirm(ticket)
