@@ -392,13 +392,16 @@ def test_refused_in_words_without_the_second_factor_or_the_link(
     expect(page.locator("[data-trading-state]")).to_have_text("Trading is off.")
     dashboard(page, app)
     ticket, _ = trade_from_the_watchlist(page, "tastytrade")
-    expect(ticket.locator("[data-ticket-trading]")).to_contain_text("Trading is off for you")
+    # said before the preview in the words of the refusal that a preview gets (the server
+    # checks the second factor on every request, the preview's too)
+    off = "Trading is off for you: turn it on with your second factor on the Trading page."
+    note = ticket.locator("[data-ticket-trading]")
+    expect(note).to_have_text(off)
+    expect(note.locator("a")).to_have_attribute("href", "/trading")
     ticket.locator("[data-ticket-preview]").click()
     error = ticket.locator("[data-ticket-error]")
     expect(error).to_have_attribute("data-code", "second_factor", timeout=ANSWER_MS)
-    expect(error.locator("[data-ticket-error-text]")).to_have_text(
-        "Trading is off for you: turn it on with your second factor on the Trading page."
-    )
+    expect(error.locator("[data-ticket-error-text]")).to_have_text(off)
     expect(error.locator("a[data-ticket-trading-link]")).to_have_attribute("href", "/trading")
     expect(ticket.locator("[data-ticket-confirm]")).to_be_hidden()
     page.keyboard.press("Escape")

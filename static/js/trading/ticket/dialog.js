@@ -388,7 +388,9 @@ export function createTicket(env) {
       choices = accountChoices(env.getState().accounts, t).filter((c) => !brokerOffers(c.broker, legs).error);
       fillAccounts();
       tradingNote.hidden = !!t.on;
-      if (!t.on) tradingNote.replaceChildren('Trading is off for you: turn it on in ', el('a', { href: '/trading' }, 'Trading settings'), ' before you confirm.');
+      // the words of the refusal a preview would get (the second factor is checked on every
+      // request, the preview's too: streaming/trading/access.py), the page linked
+      if (!t.on) tradingNote.replaceChildren('Trading is off for you: turn it on with your second factor on the ', el('a', { href: '/trading' }, 'Trading page'), '.');
     });
     return dialog;
   }
