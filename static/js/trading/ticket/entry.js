@@ -8,6 +8,8 @@
  * static/js/risk/strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../../stream/contract.js';
+import { groupName } from '../../stream/order-terms.js';
+import { cancelQuestion } from '../../stream/orders.js';
 import { fromPosition as instrumentOf } from '../../stream/instruments.js';
 import { tradable } from './model.js';
 import {
@@ -117,10 +119,12 @@ export function createTrading(env) {
     const { action, order, link, account } = ev.detail;
     if (action === 'replace') { ticket.open(fromOrder(order, link, account)); return; }
     if (action === 'cancel') {
-      if (!win.confirm(`Cancel order ${order.id} (${account})?`)) return;
+      // a linked order's member: the broker cancels its group, so the question is about it
+      if (!win.confirm(cancelQuestion(order, env.getState().orders.values(), account))) return;
       const r = await api.cancel(link, order.id);
       const status = r.ok && r.body && r.body.cancel ? r.body.cancel.status : '';
-      env.message(r.ok ? `Cancel sent for order ${order.id}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
+      const what = order.group ? `the ${groupName(order, null, 'group')}` : `order ${order.id}`;
+      env.message(r.ok ? `Cancel sent for ${what}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
       return;
     }
     if (action === 'cancel-all') {
