@@ -660,19 +660,21 @@ def test_roll_an_option_position_to_a_later_expiration(
 ):
     """Roll… on the demo's option position: one two-leg order that closes it and opens the
     same strike at the next expiration (the next four listed offered), at the net mid;
-    placed once and on the page. At Alpaca (single legs only) the menu says why not."""
+    placed once and on the page. Alpaca takes single legs only: its menu offers no Roll…
+    (offered, then refused, it was a dead end)."""
     number, link = broker_account(page, app, broker)
     found = page.evaluate(OPTION_POSITION, number)
     assert found, f"the {broker} margin account holds no option"
     symbol, streamer = found
-    row_menu(page, page.locator(f'tr[data-position="{number}|{symbol}"]'), "roll")
+    row = page.locator(f'tr[data-position="{number}|{symbol}"]')
     if broker == "alpaca":
-        said = "Alpaca takes no multi-leg orders here: roll by closing this option, then opening "
-        said += "the later one."
-        message = page.locator("#messages .msg").last
-        expect(message.locator(".msg-text")).to_have_text(said)
-        expect(page.locator("#trade-ticket")).to_have_count(0)
+        row.scroll_into_view_if_needed()
+        row.locator("[data-row-menu]").click()
+        expect(page.locator("[data-menu-close]")).to_be_visible()  # the menu is open
+        expect(page.locator("[data-menu-roll]")).to_have_count(0)
+        page.keyboard.press("Escape")
         return
+    row_menu(page, row, "roll")
     ticket = page.locator("#trade-ticket")
     root, yymmdd, strike = re.match(r"^\.([A-Z]+)(\d{6})([CP][\d.]+)$", streamer).groups()  # type: ignore[union-attr]
     listed = page.request.get(f"{app.url}/api/chain/{root}/expirations").json()["expirations"]

@@ -15,7 +15,7 @@ import { tradable } from './model.js';
 import {
   fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
 } from './drafts.js';
-import { accountChoices, protectRefusal, rollOffered, rollRefusal } from './offers.js';
+import { accountChoices, protectRefusal, rollOffered } from './offers.js';
 import { createTicket } from './dialog.js';
 import { createTradingApi, resultLines } from '../api.js';
 
@@ -51,17 +51,15 @@ export function createTrading(env) {
       // Protect… where the broker links orders of the kind; elsewhere it says why
       const why = protectRefusal(acct.broker, p);
       items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct))) });
-      if (rollOffered(p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
+      if (rollOffered(acct.broker, p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
       return items;
     }
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
   }
 
   /** Roll…: the underlying's expirations from the chain API, then the ticket (its "Roll
-   *  to" choice opens it again on the date chosen); where the broker cannot, why not. */
+   *  to" choice opens it again on the date chosen). */
   async function roll(position, acct, to = null) {
-    const refusal = rollRefusal(acct.broker);
-    if (refusal) { env.message(refusal, 'error'); return; }
     const root = optionParts(position.streamer_symbol).root;
     let dates = [];
     try {

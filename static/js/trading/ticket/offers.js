@@ -157,15 +157,14 @@ export function protectRefusal(broker, position) {
   return null;
 }
 
-/** Whether a position offers Roll… at all: an equity option (a roll is one multi-leg order
- *  of two expirations; a future option is closed and opened by hand). */
-export const rollOffered = (position) => positionKind(position) === KIND.EQUITY_OPTION;
-
-/** Why a broker cannot roll here (a sentence), or null: a roll is one multi-leg order. */
-export function rollRefusal(broker) {
+/** Whether a position offers Roll… at its broker: an equity option (a future option is
+ *  closed and opened by hand) at a broker that takes multi-leg orders of options (a roll is
+ *  one order of two expirations; Alpaca takes single legs: no Roll…, rather than one offered
+ *  and then refused). */
+export function rollOffered(broker, position) {
+  if (positionKind(position) !== KIND.EQUITY_OPTION) return false;
   const rules = brokerTakes(broker, KIND.EQUITY_OPTION);
-  if (rules && rules.max_legs > 1) return null;
-  return `${nameOf(broker)} takes no multi-leg orders here: roll by closing this option, then opening the later one.`;
+  return !!rules && rules.max_legs > 1;
 }
 
 /** A strategy's option legs (`GET /api/risk/strategies`' legs: `kind` call or put). */

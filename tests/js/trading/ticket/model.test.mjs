@@ -14,7 +14,7 @@ import {
   protectPosition, rollDraft, contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol,
 } from '../../../../static/js/trading/ticket/drafts.js';
 import {
-  BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollRefusal, startingAccount,
+  BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollOffered, startingAccount,
   strategyCloseOffer, typeFields,
 } from '../../../../static/js/trading/ticket/offers.js';
 import {
@@ -628,9 +628,8 @@ test('Roll… closes the option and opens the same strike at a later expiration,
   ]);
   assert.equal(rollDraft(long, acct, ['2027-01-15']).error, 'No expiration of SPY after 2027-01-15 is listed: there is nothing to roll to.');
   assert.equal(rollDraft({ symbol: 'SPY', streamer_symbol: 'SPY', quantity: 1 }, acct, dates).error, 'SPY is not an option: there is nothing to roll.');
-  assert.equal(rollRefusal('tastytrade'), null);
-  assert.equal(rollRefusal('tradier'), null);
-  assert.equal(rollRefusal('alpaca'), 'Alpaca takes no multi-leg orders here: roll by closing this option, then opening the later one.');
+  const call = { symbol: 'SPY   270115C00590000', streamer_symbol: '.SPY270115C590', instrument_type: 'Equity Option', quantity: 1 };
+  assert.deepEqual(['tastytrade', 'tradier', 'alpaca'].map((b) => rollOffered(b, call)), [true, true, false]);
 });
 
 test('parts of a share where the broker takes them (Alpaca, stock), whole elsewhere; said in words', () => {
