@@ -535,6 +535,10 @@ def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+#: Protect…'s exits start this far from the mark (static/js/trading/ticket/prices.js).
+PROTECT_DISTANCE = 0.05
+#: How far the quote may move between the ticket's open and the test's read of it.
+QUOTE_DRIFT = 0.01
 #: Far above any sandbox AAPL price: a take-profit that never fills here.
 TAKE_PROFIT = "9000.00"
 #: How the preview's words say it (thousands grouped).
@@ -572,7 +576,16 @@ def test_protect_a_position_with_an_oco_and_its_stop_triggers(
     expect(ticket.locator("[data-ticket-type]")).to_be_hidden()
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Close")
     ticket.locator("[data-ticket-quantity='0']").fill("1")
-    bid = float(page.evaluate("() => window.streamdesk.state().quotes.AAPL.bid"))
+    quote = page.evaluate("() => window.streamdesk.state().quotes.AAPL")
+    bid, mid = float(quote["bid"]), (float(quote["bid"]) + float(quote["ask"])) / 2
+    # both exits start from the mark, on the tick grid: a take-profit above it and a stop
+    # below it for a long (PROTECT_DISTANCE), each the trader's to change
+    take_field = ticket.locator("[data-ticket-take-profit]")
+    loss_field = ticket.locator("[data-ticket-stop-loss]")
+    for field, side in ((take_field, 1), (loss_field, -1)):
+        expect(field).to_have_value(re.compile(r"^\d+\.\d\d$"))
+        start = float(field.input_value())
+        assert start / mid - 1 == pytest.approx(side * PROTECT_DISTANCE, abs=QUOTE_DRIFT), start
     stop = f"{bid * 0.8:.2f}"
     ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
     ticket.locator("[data-ticket-stop-loss]").fill(stop)

@@ -28,7 +28,7 @@ import { SECOND_CONFIRM_TEXT, countdownText, followTicket, placedCount, previewW
 import { orderBody } from './body.js';
 import { legName } from './drafts.js';
 import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
-import { prefillPrice, prefillStopPrice } from './prices.js';
+import { midOf, prefillPrice, prefillStopPrice, protectPrices } from './prices.js';
 import { createTicketFlow } from './flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
@@ -102,9 +102,11 @@ export function createTicket(env) {
       rollTo.value = draft.roll.to;
       rollTo.addEventListener('change', () => { if (draft.reroll) draft.reroll(rollTo.value); });
     }
-    const exitInput = (name, attr) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: '', [attr]: '' });
-    const takeProfit = exitInput('take_profit', 'data-ticket-take-profit');
-    const stopLoss = exitInput('stop_loss', 'data-ticket-stop-loss');
+    const exitInput = (name, attr, value) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: value || '', [attr]: '' });
+    // Protect… starts both from the mark (drafts.js protectPosition); a bracket's are optional
+    const takeProfit = exitInput('take_profit', 'data-ticket-take-profit', draft.exits && draft.exits.take);
+    const stopLoss = exitInput('stop_loss', 'data-ticket-stop-loss', draft.exits && draft.exits.stop);
+    let exitsTouched = false;
     const exitsBox = el('fieldset', { class: 'ticket-exits', 'data-ticket-exits': '' },
       el('legend', null, draft.protect ? 'Protect with' : 'Exits (optional: a bracket)'),
       el('label', { class: 'ticket-field' }, 'Take-profit limit ', takeProfit),
@@ -237,6 +239,11 @@ export function createTicket(env) {
       if (v.phase === 'editing' && !priceTouched && !price.value && typeFields(type.value).price) {
         price.value = prefillPrice(legs, (sym) => s.quotes.get(sym) || draft.quote) || '';
       }
+      // Protect…'s exits, from a mark that came after the ticket opened
+      if (v.phase === 'editing' && draft.protect && !exitsTouched && !takeProfit.value && !stopLoss.value) {
+        const exits = protectPrices(formLegs()[0], midOf(liveQuote(legs[0].symbol)) ?? draft.mark);
+        if (exits) { takeProfit.value = exits.take || ''; stopLoss.value = exits.stop || ''; }
+      }
       // and the stop price, the same way (a tick beyond the market)
       if (v.phase === 'editing' && !stopTouched && !stop.value && typeFields(type.value).stop) {
         stop.value = prefillStopPrice(formLegs(), liveQuote) || '';
@@ -321,8 +328,8 @@ export function createTicket(env) {
     price.addEventListener('input', () => { priceTouched = true; edited(); });
     stop.addEventListener('input', () => { stopTouched = true; edited(); });
     trail.addEventListener('input', edited);
-    takeProfit.addEventListener('input', edited);
-    stopLoss.addEventListener('input', edited);
+    takeProfit.addEventListener('input', () => { exitsTouched = true; edited(); });
+    stopLoss.addEventListener('input', () => { exitsTouched = true; edited(); });
     trailUnit.addEventListener('change', edited);
     for (const r of legRows) {
       r.quantity.addEventListener('input', edited);

@@ -50,7 +50,7 @@ export function createTrading(env) {
       items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
       // Protect… where the broker links orders of the kind; elsewhere it says why
       const why = protectRefusal(acct.broker, p);
-      items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct))) });
+      items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct, quote))) });
       if (rollOffered(acct.broker, p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
       return items;
     }

@@ -18,7 +18,7 @@ import {
   strategyCloseOffer, typeFields,
 } from '../../../../static/js/trading/ticket/offers.js';
 import {
-  prefillPrice, prefillStopPrice, priceProblem, roundToTick, tickBeyond, tickOf,
+  prefillPrice, prefillStopPrice, priceProblem, protectPrices, roundToTick, tickBeyond, tickOf,
 } from '../../../../static/js/trading/ticket/prices.js';
 
 const DOC = readFileSync(new URL('../../../../docs/streaming-contract.md', import.meta.url), 'utf8');
@@ -593,6 +593,24 @@ test('Protect… closes the whole position: a take-profit, a stop-loss or an OCO
   assert.equal(orderBody({ ...values, exits: { take: '', stop: '' } }).error, 'Give a take-profit price, a stop-loss price, or both.');
   const short = protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Short', quantity: -7 }, acct);
   assert.deepEqual(short.legs, [{ symbol: 'QQQ', action: 'Buy to Close', quantity: 7 }]);
+});
+
+test('Protect… starts both exits 5 % from the mark on the tick grid: the take-profit where the position gains', () => {
+  const acct = { link: 3, number: '5WT00001', broker: 'tastytrade' };
+  const quotes = { SPY: { bid: 479.9, ask: 480.1 }, [OPT]: { bid: 2.9, ask: 3.1 } };
+  const quote = (s) => quotes[s];
+  const long = protectPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Long', quantity: 100, mark_price: 470 }, acct, quote);
+  assert.deepEqual(long.exits, { take: '504.00', stop: '456.00' }); // from the mid 480.00, not the broker's mark
+  const short = protectPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Short', quantity: -5, mark_price: 470 }, acct, quote);
+  assert.deepEqual(short.exits, { take: '456.00', stop: '504.00' }); // a short gains as the price falls
+  const noQuote = protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Long', quantity: 1, mark_price: 400.02 }, acct, quote);
+  assert.deepEqual(noQuote.exits, { take: '420.02', stop: '380.02' }); // the broker's mark, without a quote
+  assert.equal(protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Long', quantity: 1 }, acct, quote).exits, null);
+  // an option's grid: 0.05 from 3.00 (3.36 is 3.35, 3.04 is 3.05), and a tick away where 5 % is less than one
+  assert.deepEqual(protectPrices({ symbol: '.AAPL270115C190', action: 'Sell to Close' }, 3.2), { take: '3.35', stop: '3.05' });
+  assert.deepEqual(protectPrices({ symbol: 'SPY', action: 'Sell to Close' }, 0.1), { take: '0.1050', stop: '0.0950' });
+  assert.deepEqual(protectPrices({ symbol: OPT, action: 'Sell to Close' }, 0.05), { take: '0.06', stop: '0.04' });
+  assert.equal(protectPrices({ symbol: 'SPY', action: 'Sell to Close' }, null), null);
 });
 
 test('exits are offered where the broker links such orders', () => {
