@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from sandbox.server import SandboxServer
+from tests.browser.test_a11y import report, serious
 from tests.browser.test_dashboard import log_in
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.trading_http import ORDERS_REST_FAR, Trader, demo_python, enable_demo_trading
@@ -539,6 +540,51 @@ def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
 PROTECT_DISTANCE = 0.05
 #: How far the quote may move between the ticket's open and the test's read of it.
 QUOTE_DRIFT = 0.01
+#: What a person sees the ticket at: the desktop the issue names, and a phone.
+SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: A select's text is clipped short of its arrow, which Chromium draws in about 20 px at its
+#: end: this much room is left for it.
+ARROW_PX = 32
+#: Each account option's text, how wide the part up to its number is in the select's font,
+#: and the room the select has for text.
+ACCOUNT_TEXTS = """(select) => {
+  const cs = getComputedStyle(select);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+  const room = select.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  return [...select.options].filter((o) => o.value).map((o) => {
+    const number = o.value.split('|')[1];
+    const upTo = o.text.slice(0, o.text.indexOf(number) + number.length);
+    const width = ctx.measureText(upTo).width;
+    return {text: o.text, number, shown: o.text.includes(number), width, room};
+  });
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_tickets_account_list_shows_each_accounts_number(
+    page: Page, app: LiveApp, trading: None, size: str
+):
+    """A watchlist row's Trade… lists every account: each option says its broker and its
+    number where the select shows it (two Tradier accounts differ by their numbers, which a
+    label before them pushed out of a 390 px select); no serious axe violation."""
+    page.set_viewport_size(SIZES[size])
+    dashboard(page, app)
+    if size == "phone":  # one panel at a time
+        page.click('[data-switch="view"] [data-value="watchlist"]')
+    row_menu(page, page.locator("#watchlist-rows tr[data-quote=AAPL]"), "trade")
+    select = page.locator("#trade-ticket [data-ticket-account]")
+    expect(select).to_be_visible()
+    options = select.evaluate(ACCOUNT_TEXTS)
+    assert len(options) == 6, options  # the demo's six accounts
+    for option in options:
+        assert option["shown"] and option["width"] <= option["room"] - ARROW_PX, option
+    found = serious(page)
+    assert not found, report(f"{size} ticket", found)
+    page.locator("#trade-ticket [data-ticket-close]").click()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 #: Far above any sandbox AAPL price: a take-profit that never fills here.
 TAKE_PROFIT = "9000.00"
 #: How the preview's words say it (thousands grouped).

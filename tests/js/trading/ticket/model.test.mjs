@@ -176,16 +176,16 @@ test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade a
   assert.equal(tradable('not a symbol'), false);
 });
 
-test('account choices name broker, label and number; links staff did not enable are marked', () => {
+test('account choices name broker, number and label (the number before the label: a narrow select cuts the end); links staff did not enable are marked', () => {
   const c = accountChoices(accounts, { links: [{ link: 4, enabled: false }, { link: 3, enabled: true }] });
   assert.deepEqual(c.map((x) => x.value), ['5WT00001', 'PA000001', 'VA000001'].map((n) => `${accounts.get(n).link}|${n}`).sort((a, b) => {
     const text = (v) => c.find((x) => x.value === v).text;
     return text(a) < text(b) ? -1 : 1;
   }));
   const tradier = c.find((x) => x.broker === 'tradier');
-  assert.equal(tradier.text, 'tradier · IRA VA000001 (trading not enabled)');
+  assert.equal(tradier.text, 'tradier · VA000001 · IRA (trading not enabled)');
   assert.equal(tradier.enabled, false);
-  assert.equal(c.find((x) => x.broker === 'tastytrade').text, 'tastytrade · Main 5WT00001');
+  assert.equal(c.find((x) => x.broker === 'tastytrade').text, 'tastytrade · 5WT00001 · Main');
 });
 
 test('the order body is the contract\'s, the price a decimal string', () => {
