@@ -247,6 +247,7 @@ def orders_panel(snapshot: Mapping[str, Any]) -> OrdersPanel:
         link = links.get(_int(order.get("link")), {})
         name = names.get(account, {})
         key = panel_key(order)
+        group = _group_key(order)
         rows.append(
             {
                 **order,
@@ -255,7 +256,7 @@ def orders_panel(snapshot: Mapping[str, Any]) -> OrdersPanel:
                 "oversize": oversize.get(key),
                 "status_group": status_group(order.get("status")),
                 "terms": order_terms(order),
-                "link_text": group_text(order, sizes.get(_group_key(order))),
+                "link_text": group_text(order, None if group is None else sizes[group]),
                 "leg_lines": leg_lines(order),
                 "broker": name.get("broker") or link.get("broker") or order.get("broker") or "",
                 "account_label": name.get("label") or link.get("label") or "",

@@ -255,14 +255,10 @@ async def _answer_linked(
         return _refused(409, "stale_quote", verdict.refused)
     if step == "preview":
         try:
-            result = await adapter.preview_linked(group)
+            result = group.preview_of(await adapter.preview_linked(group))
         except Exception as exc:
             return _preview_failed(manager, exc)
         shown = replace(ticket, group=group)
-        if group.trigger is None:
-            # the dry run answers for one of an OCO's orders: neither fills first, so its
-            # cost and what it leaves are no amount of the group (the words say each one's)
-            result = replace(result, cost=None, buying_power_after=None)
         words = describe_linked(group, result)
         return _previewed(manager, shown, group.first, group.members, quote, result, verdict, words)
     if step == "replace":

@@ -11,7 +11,7 @@ so that a lost answer can be looked up before anything is placed again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -161,6 +161,14 @@ class LinkedOrder:
         limit = next((o for o in self.orders if o.order_type == "Limit"), self.orders[0])
         stop = next(o for o in self.orders if o is not limit)
         return limit, stop
+
+    def preview_of(self, result: PreviewResult) -> PreviewResult:
+        """The group's preview from the broker's dry run of it, which answers for what fills
+        first (the trigger). An OCO has no first (one of its orders fills, the other is
+        cancelled): the one order's cost and what it leaves are no amount of the group."""
+        if self.trigger is not None:
+            return result
+        return replace(result, cost=None, buying_power_after=None)
 
 
 #: Which buying power a preview's figures are (`PreviewResult.buying_power_kind`).
