@@ -20,6 +20,7 @@ CSV exports, mirrored in the browser by static/js/stream/orders.js:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
@@ -238,12 +239,15 @@ def orders_panel(snapshot: Mapping[str, Any]) -> OrdersPanel:
         _int(link.get("id")): link for link in snapshot.get("links") or [] if isinstance(link, dict)
     }
     rows: list[dict[str, object]] = []
+    listed = [o for o in snapshot.get("orders") or [] if isinstance(o, dict)]
+    sizes = Counter(key for key in map(_group_key, listed) if key is not None)
     # the snapshot's list is the bound already (with the orders changed last)
-    for order in newest_first(o for o in snapshot.get("orders") or [] if isinstance(o, dict)):
+    for order in newest_first(listed):
         account = str(order.get("account") or "")
         link = links.get(_int(order.get("link")), {})
         name = names.get(account, {})
         key = panel_key(order)
+        group = _group_key(order)
         rows.append(
             {
                 **order,
@@ -252,7 +256,7 @@ def orders_panel(snapshot: Mapping[str, Any]) -> OrdersPanel:
                 "oversize": oversize.get(key),
                 "status_group": status_group(order.get("status")),
                 "terms": order_terms(order),
-                "link_text": group_text(order),
+                "link_text": group_text(order, None if group is None else sizes[group]),
                 "leg_lines": leg_lines(order),
                 "broker": name.get("broker") or link.get("broker") or order.get("broker") or "",
                 "account_label": name.get("label") or link.get("label") or "",
@@ -414,14 +418,17 @@ def leg_lines(order: Mapping[str, Any]) -> list[LegLine]:
 ROLE_ORDER = ("trigger", "take_profit", "stop_loss", "member")
 
 
+def _group_key(row: Mapping[str, object]) -> tuple[object, str] | None:
+    """A linked order's group, per link (the browser's `groupKey`); None for a single order."""
+    g = row.get("group")
+    return (row.get("link"), str(g.get("id"))) if isinstance(g, dict) else None
+
+
 def linked_together(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Rows (newest first) with each linked order's members together at the place of its
     newest member, in `ROLE_ORDER` (then by key), each after the first marked `member`:
     the same as the browser's `linkedTogether`."""
-
-    def group_key(row: Mapping[str, object]) -> tuple[object, str] | None:
-        g = row.get("group")
-        return (row.get("link"), str(g.get("id"))) if isinstance(g, dict) else None
+    group_key = _group_key
 
     def rank(row: Mapping[str, object]) -> tuple[int, str]:
         group = row["group"]

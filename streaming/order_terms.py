@@ -66,23 +66,33 @@ def _trail_text(trail: Any) -> str | None:
     )
 
 
+#: The types armed at a trigger, and the name their trigger follows: `Stop 390.60`.
+STOP_NAMES = {"Stop": "Stop", "Stop Limit": "Stop", "Trailing Stop": "Trailing Stop"}
+
+
 def order_terms(o: Mapping[str, object]) -> str:
-    """The type, prices and time in force, in the order a trader reads them."""
+    """The type, prices and time in force, in the order a trader reads them: a stop's
+    trigger right after its type's name, the word once (`Stop 390.60 GTC`, `Stop 390.60,
+    limit 390.00 Credit GTC`, `Trailing Stop 97.50 trail 2.5% · high 100.00 Day`)."""
     raw = o.get("unsupported")
     u = raw if isinstance(raw, dict) else None
     parts: list[Any] = []
     if u:
         parts.append(f"unsupported: {u.get('name')}")
-    if not u or u.get("kind") != "order_type":
+    typed = not u or u.get("kind") != "order_type"
+    price, stop = _number(o.get("price")), _number(o.get("stop_price"))
+    stop_name = STOP_NAMES.get(str(o.get("order_type"))) if typed and stop is not None else None
+    if stop_name and stop is not None:
+        parts.append(f"{stop_name} {price_text(stop)}{',' if price is not None else ''}")
+    elif typed:
         parts.append(o.get("order_type"))
     notional = _number(o.get("notional"))
     if notional is not None:
         parts.append(f"${_fixed(notional, 2, 2)}")
-    price = _number(o.get("price"))
     if price is not None:
-        parts += [price_text(price), o.get("price_effect")]
-    stop = _number(o.get("stop_price"))
-    if stop is not None:
+        parts += [f"limit {price_text(price)}" if stop_name else price_text(price)]
+        parts.append(o.get("price_effect"))
+    if stop is not None and not stop_name:
         parts.append(f"stop {price_text(stop)}")
     parts.append(_trail_text(o.get("trail")))
     tif = o.get("time_in_force")
@@ -95,14 +105,25 @@ def order_terms(o: Mapping[str, object]) -> str:
     return " ".join(str(p) for p in parts if p is not None and p != "")
 
 
-def group_text(o: Mapping[str, object]) -> str | None:
-    """A member of a linked order: its link's name and id and this member's role."""
+def group_name(o: Mapping[str, object], size: int | None = None) -> str:
+    """A linked order by what it holds: its class as the broker names it, its underlying
+    and (`size`: the orders of the group known) how many orders: `OCO on AAPL: 2 orders`."""
+    g = o.get("group")
+    cls = str(g.get("class")) if isinstance(g, dict) else ""
+    underlying = underlying_text(o)
+    on = f" on {underlying}" if underlying else ""
+    count = "" if size is None else f": {size} order{'' if size == 1 else 's'}"
+    return f"{CLASSES.get(cls, cls)}{on}{count}"
+
+
+def group_text(o: Mapping[str, object], size: int | None = None) -> str | None:
+    """A member of a linked order: its link by what it holds and this member's role
+    (`OTOCO on MSFT: 3 orders · stop loss`); its id is no words (the panel's title)."""
     g = o.get("group")
     if not isinstance(g, dict):
         return None
-    name = CLASSES.get(str(g.get("class")), str(g.get("class")))
     role = ROLES.get(str(g.get("role")), str(g.get("role")))
-    return f"{name} {g.get('id')} · {role}"
+    return f"{group_name(o, size)} · {role}"
 
 
 def display_name(item: Mapping[str, object]) -> str:

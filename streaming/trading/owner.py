@@ -255,7 +255,7 @@ async def _answer_linked(
         return _refused(409, "stale_quote", verdict.refused)
     if step == "preview":
         try:
-            result = await adapter.preview_linked(group)
+            result = group.preview_of(await adapter.preview_linked(group))
         except Exception as exc:
             return _preview_failed(manager, exc)
         shown = replace(ticket, group=group)
@@ -359,6 +359,7 @@ def _previewed(
                 "fees": result.fees,
                 "buying_power_before": result.buying_power_before,
                 "buying_power_after": result.buying_power_after,
+                "buying_power_kind": result.buying_power_kind,
                 "margin_change": result.margin_change,
             },
             "warnings": warnings,

@@ -100,6 +100,8 @@ class PreviewEffect(TypedDict):
     fees: float | None
     buying_power_before: float | None
     buying_power_after: float | None
+    #: "equity" (stock), "derivative" (options, futures), None: the broker's one figure
+    buying_power_kind: str | None
     margin_change: float | None
 
 

@@ -15,6 +15,9 @@ VERBS = {
     "Sell to Open": "Sell to open",
     "Buy to Close": "Buy to close",
 }
+#: Which buying power the sentence names (the account card's "Buying power" is the stock one,
+#: its "Option BP" the derivative one).
+BUYING_POWER_WORDS = {"equity": "stock ", "derivative": "option "}
 #: A time in force as the sentence says it.
 TIF_WORDS = {"Day": "day", "GTC": "GTC", "IOC": "immediate or cancel"}
 
@@ -112,7 +115,8 @@ def _effect_text(order: OrderRequest, effect: PreviewResult) -> str:
     elif effect.fees is not None:
         parts.append(f"fees {money(effect.fees)}")
     if effect.buying_power_after is not None:
-        parts.append(f"buying power after {money(effect.buying_power_after)}")
+        which = BUYING_POWER_WORDS.get(effect.buying_power_kind or "", "")
+        parts.append(f"{which}buying power after {money(effect.buying_power_after)}")
     return f": {', '.join(parts)}" if parts else ""
 
 
@@ -132,18 +136,28 @@ def describe(order: OrderRequest, effect: PreviewResult) -> str:
 LINKED_NAMES = {"OCO": "One cancels the other", "OTO": "One triggers the other", "OTOCO": "Bracket"}
 
 
+def member_text(order: OrderRequest) -> str:
+    """A member after the trigger, with its own amount: `Sell 100 SPY at 500.00 limit, GTC
+    (credit 50,000.00)`, a stop's `(credit about 46,000.00)` (at market once triggered)."""
+    cost = estimated_cost(order)
+    if cost is None:
+        return order_text(order)
+    side = "debit" if cost > 0 else "credit"
+    about = "about " if order.price is None else ""
+    return f"{order_text(order)} ({side} {about}{money(abs(cost))})"
+
+
 def describe_linked(group: LinkedOrder, effect: PreviewResult) -> str:
-    """Every member in order, then the effect of what fills first: `Bracket: Buy 100 SPY
-    at 480.00 limit, day; then one cancels the other: Sell 100 SPY at 500.00 limit, GTC /
-    Sell 100 SPY at a 460.00 stop, GTC: debit 48,000.00`."""
-    orders = " / ".join(order_text(order) for order in group.orders)
+    """Every member in order, each with its own amount; the dry run's effect (of what fills
+    first: the trigger) with the trigger: `Bracket: Buy 100 SPY at 480.00 limit, day: debit
+    48,000.00 + fees 2.00; then one cancels the other: Sell 100 SPY at 500.00 limit, GTC
+    (credit 50,000.00) / Sell 100 SPY at a 460.00 stop, GTC (credit about 46,000.00)`. An
+    OCO has no first: no one amount is its total, only the fees are said after it."""
+    orders = " / ".join(member_text(order) for order in group.orders)
+    name = LINKED_NAMES[group.complex]
     if group.trigger is None:
-        text = f"{LINKED_NAMES[group.complex]}: {orders}"
-    elif len(group.orders) == 1:
-        text = f"{LINKED_NAMES[group.complex]}: {order_text(group.trigger)}; then {orders}"
-    else:
-        text = (
-            f"{LINKED_NAMES[group.complex]}: {order_text(group.trigger)}; "
-            f"then one cancels the other: {orders}"
-        )
-    return text + _effect_text(group.first, effect)
+        fees = f": fees {money(effect.fees)}" if effect.fees is not None else ""
+        return f"{name}: {orders}{fees}"
+    trigger = order_text(group.trigger) + _effect_text(group.trigger, effect)
+    pair = "one cancels the other: " if len(group.orders) > 1 else ""
+    return f"{name}: {trigger}; then {pair}{orders}"

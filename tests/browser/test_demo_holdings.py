@@ -26,6 +26,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from sandbox.core.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.browser.fake_stream import wait_until
+from tests.browser.test_a11y import report, serious
 from tests.browser.test_dashboard import log_in as dashboard_log_in
 from tests.browser.test_orders_panel import by_broker, linked_rows, log_in
 from tests.support.live import LiveApp
@@ -86,14 +88,14 @@ def test_each_brokers_demo_bracket_is_one_entry_with_its_exits(
     assert [r["member"] for r in linked_rows(page, group)] == [False, True, True]
     link = rows.locator("[data-field=link]")
     expect(link).to_have_text(
-        [re.compile(rf"^{name} \S+ · {role}$") for role in ("entry", "take profit", "stop loss")]
+        [f"{name} on MSFT: 3 orders · {role}" for role in ("entry", "take profit", "stop loss")]
     )
     terms = rows.locator("[data-field=terms]")
     expect(terms).to_have_text(
         [
             re.compile(r"^Market\b"),
             re.compile(r"^Limit \d+\.\d\d Credit GTC$"),
-            re.compile(r"^Stop stop \d+\.\d\d GTC$"),
+            re.compile(r"^Stop \d+\.\d\d GTC$"),
         ]
     )
     # the entry fills on the sandbox's first step; its exits then work
@@ -112,9 +114,9 @@ def test_a_stop_loss_and_alpacas_trailing_stop_show_their_triggers(
         stop = entries(page, accounts[broker][0], "SPY", ":not([data-linked])").locator(
             "[data-field=terms]"
         )
-        expect(stop).to_have_text(re.compile(r"^Stop stop \d+\.\d\d GTC$"), timeout=SEEN_MS)
+        expect(stop).to_have_text(re.compile(r"^Stop \d+\.\d\d GTC$"), timeout=SEEN_MS)
     trailing = entries(page, accounts["alpaca"][0], "AAPL").locator("[data-field=terms]")
-    shape = re.compile(r"^Trailing Stop stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
+    shape = re.compile(r"^Trailing Stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
     expect(trailing).to_have_text(shape, timeout=SEEN_MS)
     stop, high = (Decimal(x) for x in shape.match(trailing.inner_text()).groups())
     assert abs(stop - high * Decimal("0.96")) <= Decimal("0.01")
@@ -267,6 +269,56 @@ def test_positions_say_display_names_and_keep_their_risk_columns_on_a_1440_px_sc
         context.close()
 
 
+#: What a person sees the panel at: the desktop the issue names, and a phone.
+SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: The demo bracket's class, as each broker names it.
+BRACKETS = {"tastytrade": "OTOCO", "tradier": "OTOCO", "alpaca": "Bracket"}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_group_is_named_by_what_it_holds_and_cancelling_a_member_asks_about_the_group(
+    page: Page, browser_app, browser_sandbox, size: str
+):
+    """At 1,440 and 390 px: each broker's demo bracket is named by what it holds ("OTOCO on
+    MSFT: 3 orders · stop loss"; its id, which tells a trader nothing, in the title), its
+    stop-loss reads "Stop 412.30 GTC" (the word once), and Cancel on one of its orders asks
+    about the group the broker cancels with it, not about one order by its id; dismissed,
+    nothing is cancelled. No serious axe violation."""
+    page.set_viewport_size(SIZES[size])
+    log_in(page, browser_app.url)
+    if size == "phone":  # the phone shows one panel at a time
+        page.click('[data-switch="view"] [data-value="orders"]')
+    accounts = by_broker(page)
+    for broker, name in BRACKETS.items():
+        group = group_of(page, accounts[broker][0], "MSFT")
+        rows = page.locator(f"#orders > li[data-linked='{group}']")
+        link = rows.locator("[data-field=link]")
+        roles = ("entry", "take profit", "stop loss")
+        expect(link).to_have_text([f"{name} on MSFT: 3 orders · {role}" for role in roles])
+        for i in range(3):
+            expect(link.nth(i)).to_have_attribute("title", group)
+        expect(rows.locator("[data-field=terms]").nth(2)).to_have_text(
+            re.compile(r"^Stop \d+\.\d\d GTC$")
+        )
+    number = accounts["tastytrade"][0]
+    rows = page.locator(f"#orders > li[data-linked='{group_of(page, number, 'MSFT')}']")
+    expect(rows.locator("[data-field=status]")).to_have_text(
+        ["Filled", "Live", "Live"], timeout=SEEN_MS
+    )
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    cancel = rows.nth(2).locator("[data-order-cancel]")
+    cancel.scroll_into_view_if_needed()
+    cancel.click()
+    wait_until(page, lambda: bool(asked), "the cancel question")
+    assert asked == [f"Cancel the OTOCO group on MSFT: 2 working orders ({number})?"]
+    expect(rows.locator("[data-field=status]")).to_have_text(["Filled", "Live", "Live"])
+    found = serious(page)
+    assert not found, report(f"{size} orders panel", found)
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    assert not page.errors  # type: ignore[attr-defined]
+
+
 def price_in(terms: str, pattern: str) -> Decimal:
     found = re.search(pattern, terms)
     assert found is not None, f"{pattern!r} not in {terms!r}"
@@ -307,7 +359,7 @@ def test_prices_moved_at_the_sandbox_trigger_the_holdings_on_the_page(
 
         stops = {b: entries(page, accounts[b][0], "SPY", ":not([data-linked])") for b in accounts}
         lowest = min(
-            price_in(s.locator("[data-field=terms]").inner_text(), r"^Stop stop ([\d.]+)")
+            price_in(s.locator("[data-field=terms]").inner_text(), r"^Stop ([\d.]+)")
             for s in stops.values()
         )
         control.set_price("SPY", float(lowest * Decimal("0.97")))
@@ -318,7 +370,7 @@ def test_prices_moved_at_the_sandbox_trigger_the_holdings_on_the_page(
         terms = trailing.locator("[data-field=terms]")
         high = price_in(terms.inner_text(), r"high ([\d.]+)")
         control.set_price("AAPL", float(high * Decimal("1.06")))
-        risen = re.compile(r"^Trailing Stop stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
+        risen = re.compile(r"^Trailing Stop ([\d.]+) trail 4% · high ([\d.]+) GTC$")
         floor = high * Decimal("1.05")
 
         def risen_terms() -> re.Match[str] | None:

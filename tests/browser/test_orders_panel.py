@@ -334,15 +334,15 @@ def test_a_bracket_reads_as_one_entry_and_a_trailing_stop_shows_its_trail(
     expect(group).to_have_count(3, timeout=SEEN_MS)
     rows = [(r["key"].split(":", 1)[1], r["member"]) for r in linked_rows(page, entry["id"])]
     assert rows == [(entry["id"], False), (take_profit, True), (stop_loss, True)]
-    link = [f"Bracket {entry['id']} · {role}" for role in ("entry", "take profit", "stop loss")]
+    link = [f"Bracket on AAPL: 3 orders · {role}" for role in ("entry", "take profit", "stop loss")]
     expect(group.locator("[data-field=link]")).to_have_text(link)
     expect(group.locator("[data-field=terms]")).to_have_text(
-        ["Limit 150.00 Debit GTC", "Limit 215.00 Credit GTC", "Stop stop 140.00 GTC"]
+        ["Limit 150.00 Debit GTC", "Limit 215.00 Credit GTC", "Stop 140.00 GTC"]
     )
     expect(group.locator("[data-field=status]")).to_have_text(["Live", "Contingent", "Contingent"])
 
     terms = page.locator(f"#orders > li[data-order$=':{trailing.json()['id']}'] .order-type")
-    shape = re.compile(r"^Trailing Stop stop ([\d.]+) trail 2\.5% · high ([\d.]+) GTC$")
+    shape = re.compile(r"^Trailing Stop ([\d.]+) trail 2\.5% · high ([\d.]+) GTC$")
     expect(terms).to_have_text(shape, timeout=SEEN_MS)
     stop, high = (Decimal(x) for x in shape.match(terms.inner_text()).groups())
     # the stop trails the high by 2.5 %, to the cent (the order as the broker holds it)

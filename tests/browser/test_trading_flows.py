@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from sandbox.server import SandboxServer
+from tests.browser.test_a11y import report, serious
 from tests.browser.test_dashboard import log_in
 from tests.support.live import DEMO_USER, LiveApp
 from tests.support.trading_http import ORDERS_REST_FAR, Trader, demo_python, enable_demo_trading
@@ -37,6 +38,10 @@ SEEN_MS = 20_000
 #: A preview or a confirm goes to the stream's owner and on to the broker: well under a
 #: second here; the margin is for a loaded 2-core box.
 ANSWER_MS = 15_000
+#: The ticket reads the order(s) it placed from the stream's state, as the orders panel does,
+#: and redraws every 0.5 s (static/js/trading/ticket/dialog.js): it says what the panel says
+#: within that, plus 1.5 s for a loaded box.
+FOLLOW_MS = 2_000
 #: The countdown is redrawn every 0.5 s (static/js/trading/ticket/dialog.js); the expiry shows
 #: within that of `expires_at`, plus the margin.
 EXPIRED_MS = PREVIEW_TTL * 1000 + 5_000
@@ -50,6 +55,25 @@ EFFECTS = {
     "tradier": ["cost", "fees", "margin_change"],
     "alpaca": ["cost", "buying_power_before", "buying_power_after"],
 }
+
+
+#: The balance moves with the marks (the sandbox ticks 4 times a second) between a preview and
+#: the card's next balance: the buying power a preview states is the card's within this. The
+#: wrong kind is far off: Reg T's option buying power is half the stock buying power.
+BALANCE_DRIFT = 0.01
+
+
+def buying_power_said(page: Page, ticket: Locator, number: str, field: str, label: str) -> None:
+    """The preview's buying power before the order is the kind the order uses, labelled
+    so (`label`), and is the one the account card shows in `field` (its Buying power, its
+    Option BP)."""
+    before = ticket.locator("[data-ticket-effect] [data-effect=buying_power_before]")
+    expect(before.locator("xpath=preceding-sibling::dt[1]")).to_have_text(label)
+    card = page.locator(f'[data-account="{number}"] [data-field={field}]')
+    shown = float(before.inner_text().replace(",", ""))
+    assert shown == pytest.approx(
+        float(card.get_attribute("data-value") or "nan"), rel=BALANCE_DRIFT
+    )
 
 
 #: The app's settings here: this module places about 20 orders within a minute or two (the
@@ -209,6 +233,8 @@ def test_place_replace_and_cancel(page: Page, app: LiveApp, trading: None, broke
     expect(effect).to_have_count(len(EFFECTS[broker]))
     assert [e.get_attribute("data-effect") for e in effect.all()] == EFFECTS[broker]
     expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_text(LOW)
+    if "buying_power_before" in EFFECTS[broker]:  # a stock order: the stock buying power
+        buying_power_said(page, ticket, number, "buying_power", "Stock buying power before")
     # far from the market on purpose (it works, never fills): the price guard is set wide
     # here (ORDERS_REST_FAR); the guard in the browser: tests/browser/test_price_guard.py
     expect(ticket.locator("[data-ticket-warnings] li")).to_have_count(0)
@@ -367,13 +393,16 @@ def test_refused_in_words_without_the_second_factor_or_the_link(
     expect(page.locator("[data-trading-state]")).to_have_text("Trading is off.")
     dashboard(page, app)
     ticket, _ = trade_from_the_watchlist(page, "tastytrade")
-    expect(ticket.locator("[data-ticket-trading]")).to_contain_text("Trading is off for you")
+    # said before the preview in the words of the refusal that a preview gets (the server
+    # checks the second factor on every request, the preview's too)
+    off = "Trading is off for you: turn it on with your second factor on the Trading page."
+    note = ticket.locator("[data-ticket-trading]")
+    expect(note).to_have_text(off)
+    expect(note.locator("a")).to_have_attribute("href", "/trading")
     ticket.locator("[data-ticket-preview]").click()
     error = ticket.locator("[data-ticket-error]")
     expect(error).to_have_attribute("data-code", "second_factor", timeout=ANSWER_MS)
-    expect(error.locator("[data-ticket-error-text]")).to_have_text(
-        "Trading is off for you: turn it on with your second factor on the Trading page."
-    )
+    expect(error.locator("[data-ticket-error-text]")).to_have_text(off)
     expect(error.locator("a[data-ticket-trading-link]")).to_have_attribute("href", "/trading")
     expect(ticket.locator("[data-ticket-confirm]")).to_be_hidden()
     page.keyboard.press("Escape")
@@ -507,6 +536,55 @@ def test_the_ticket_fits_a_phone(page: Page, app: LiveApp, trading: None):
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+#: Protect…'s exits start this far from the mark (static/js/trading/ticket/prices.js).
+PROTECT_DISTANCE = 0.05
+#: How far the quote may move between the ticket's open and the test's read of it.
+QUOTE_DRIFT = 0.01
+#: What a person sees the ticket at: the desktop the issue names, and a phone.
+SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+#: A select's text is clipped short of its arrow, which Chromium draws in about 20 px at its
+#: end: this much room is left for it.
+ARROW_PX = 32
+#: Each account option's text, how wide the part up to its number is in the select's font,
+#: and the room the select has for text.
+ACCOUNT_TEXTS = """(select) => {
+  const cs = getComputedStyle(select);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+  const room = select.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  return [...select.options].filter((o) => o.value).map((o) => {
+    const number = o.value.split('|')[1];
+    const upTo = o.text.slice(0, o.text.indexOf(number) + number.length);
+    const width = ctx.measureText(upTo).width;
+    return {text: o.text, number, shown: o.text.includes(number), width, room};
+  });
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_tickets_account_list_shows_each_accounts_number(
+    page: Page, app: LiveApp, trading: None, size: str
+):
+    """A watchlist row's Trade… lists every account: each option says its broker and its
+    number where the select shows it (two Tradier accounts differ by their numbers, which a
+    label before them pushed out of a 390 px select); no serious axe violation."""
+    page.set_viewport_size(SIZES[size])
+    dashboard(page, app)
+    if size == "phone":  # one panel at a time
+        page.click('[data-switch="view"] [data-value="watchlist"]')
+    row_menu(page, page.locator("#watchlist-rows tr[data-quote=AAPL]"), "trade")
+    select = page.locator("#trade-ticket [data-ticket-account]")
+    expect(select).to_be_visible()
+    options = select.evaluate(ACCOUNT_TEXTS)
+    assert len(options) == 6, options  # the demo's six accounts
+    for option in options:
+        assert option["shown"] and option["width"] <= option["room"] - ARROW_PX, option
+    found = serious(page)
+    assert not found, report(f"{size} ticket", found)
+    page.locator("#trade-ticket [data-ticket-close]").click()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 #: Far above any sandbox AAPL price: a take-profit that never fills here.
 TAKE_PROFIT = "9000.00"
 #: How the preview's words say it (thousands grouped).
@@ -544,23 +622,45 @@ def test_protect_a_position_with_an_oco_and_its_stop_triggers(
     expect(ticket.locator("[data-ticket-type]")).to_be_hidden()
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Sell to Close")
     ticket.locator("[data-ticket-quantity='0']").fill("1")
-    bid = float(page.evaluate("() => window.streamdesk.state().quotes.AAPL.bid"))
+    quote = page.evaluate("() => window.streamdesk.state().quotes.AAPL")
+    bid, mid = float(quote["bid"]), (float(quote["bid"]) + float(quote["ask"])) / 2
+    # both exits start from the mark, on the tick grid: a take-profit above it and a stop
+    # below it for a long (PROTECT_DISTANCE), each the trader's to change
+    take_field = ticket.locator("[data-ticket-take-profit]")
+    loss_field = ticket.locator("[data-ticket-stop-loss]")
+    for field, side in ((take_field, 1), (loss_field, -1)):
+        expect(field).to_have_value(re.compile(r"^\d+\.\d\d$"))
+        start = float(field.input_value())
+        assert start / mid - 1 == pytest.approx(side * PROTECT_DISTANCE, abs=QUOTE_DRIFT), start
     stop = f"{bid * 0.8:.2f}"
     ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
     ticket.locator("[data-ticket-stop-loss]").fill(stop)
     preview(ticket)
+    fees = r": fees [\d,]+\.\d\d" if "fees" in EFFECTS[broker] else ""  # Alpaca's: none
+    # each order with its own amount: only one of them fills, so neither is the total
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
             rf"^\[SIMULATED\] One cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, GTC "
-            rf"/ Sell 1 AAPL at a {re.escape(stop)} stop, GTC"
+            rf"\(credit {TAKE_PROFIT_SAID}\) / Sell 1 AAPL at a {re.escape(stop)} stop, GTC "
+            rf"\(credit about {re.escape(f'{float(stop):,.2f}')}\){fees}$"
         )
     )
+    expect(ticket.locator("[data-ticket-effect] [data-effect=cost]")).to_have_count(0)
     group = confirm(ticket)
-    ticket.locator("[data-ticket-close]").click()
     members = page.locator(f'#orders > li[data-linked="{group}"]')
     take = members.filter(has_text="take profit")
     loss = members.filter(has_text="stop loss")
     expect(members).to_have_count(2, timeout=SEEN_MS)
+    # the ticket follows both orders of the group it placed, as the panel shows them
+    said = []
+    for role, member in (("Take profit", take), ("Stop loss", loss)):
+        expect(member).to_have_attribute(
+            "data-status", re.compile("^(Live|Contingent)$"), timeout=SEEN_MS
+        )
+        said.append(f"{role}: {member.get_attribute('data-status')}")
+    status = ticket.locator("[data-ticket-order-status]")
+    expect(status).to_have_text(" · ".join(said), timeout=FOLLOW_MS)
+    ticket.locator("[data-ticket-close]").click()
     the_stop_triggers(browser_sandbox, take, loss, bid)
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -582,11 +682,14 @@ def test_a_bracket_with_its_entry_then_its_stop_triggers(
     ticket.locator("[data-ticket-take-profit]").fill(TAKE_PROFIT)
     ticket.locator("[data-ticket-stop-loss]").fill(stop)
     preview(ticket)
+    # the entry with the dry run's effect (it fills first), then each exit with its own amount
+    paid, stop_said = (re.escape(f"{float(p):,.2f}") for p in (entry, stop))
     expect(ticket.locator("[data-ticket-words]")).to_have_text(
         re.compile(
-            rf"^\[SIMULATED\] Bracket: Buy 1 AAPL at {re.escape(entry)} limit, day; then one "
-            rf"cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, day / Sell 1 AAPL at a "
-            rf"{re.escape(stop)} stop, day"
+            rf"^\[SIMULATED\] Bracket: Buy 1 AAPL at {re.escape(entry)} limit, day: debit {paid}"
+            rf"[^;]*; then one cancels the other: Sell 1 AAPL at {TAKE_PROFIT_SAID} limit, day "
+            rf"\(credit {TAKE_PROFIT_SAID}\) / Sell 1 AAPL at a {re.escape(stop)} stop, day "
+            rf"\(credit about {stop_said}\)$"
         )
     )
     group = confirm(ticket)
@@ -616,19 +719,21 @@ def test_roll_an_option_position_to_a_later_expiration(
 ):
     """Roll… on the demo's option position: one two-leg order that closes it and opens the
     same strike at the next expiration (the next four listed offered), at the net mid;
-    placed once and on the page. At Alpaca (single legs only) the menu says why not."""
+    placed once and on the page. Alpaca takes single legs only: its menu offers no Roll…
+    (offered, then refused, it was a dead end)."""
     number, link = broker_account(page, app, broker)
     found = page.evaluate(OPTION_POSITION, number)
     assert found, f"the {broker} margin account holds no option"
     symbol, streamer = found
-    row_menu(page, page.locator(f'tr[data-position="{number}|{symbol}"]'), "roll")
+    row = page.locator(f'tr[data-position="{number}|{symbol}"]')
     if broker == "alpaca":
-        said = "Alpaca takes no multi-leg orders here: roll by closing this option, then opening "
-        said += "the later one."
-        message = page.locator("#messages .msg").last
-        expect(message.locator(".msg-text")).to_have_text(said)
-        expect(page.locator("#trade-ticket")).to_have_count(0)
+        row.scroll_into_view_if_needed()
+        row.locator("[data-row-menu]").click()
+        expect(page.locator("[data-menu-close]")).to_be_visible()  # the menu is open
+        expect(page.locator("[data-menu-roll]")).to_have_count(0)
+        page.keyboard.press("Escape")
         return
+    row_menu(page, row, "roll")
     ticket = page.locator("#trade-ticket")
     root, yymmdd, strike = re.match(r"^\.([A-Z]+)(\d{6})([CP][\d.]+)$", streamer).groups()  # type: ignore[union-attr]
     listed = page.request.get(f"{app.url}/api/chain/{root}/expirations").json()["expirations"]
@@ -652,6 +757,10 @@ def test_roll_an_option_position_to_a_later_expiration(
     )
     preview(ticket)
     expect(ticket.locator("[data-ticket-words]")).to_contain_text(" net limit, day")
+    if broker == "tastytrade":  # an option order: the option buying power
+        buying_power_said(
+            page, ticket, number, "derivative_buying_power", "Option buying power before"
+        )
     order_id = confirm(ticket)
     ticket.locator("[data-ticket-close]").click()
     entry = order_entry(page, link, order_id)

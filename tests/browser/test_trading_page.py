@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.fake_stream import log_in
@@ -56,4 +57,36 @@ def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     found = serious(page)
     assert not found, report("phone /trading", found)
+    assert page.errors == []
+
+
+#: What a person sees at each size (the desktop the issue names, and a phone).
+WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_the_authenticators_qr_code_renders(page: Page, browser_app, size: str):
+    """Setting up an authenticator shows its QR code as an image the browser drew (its
+    natural size known: an SVG without its namespace, loaded as an image, draws nothing and
+    only the alt text shows), beside the secret to type; no serious axe violation."""
+    page.set_viewport_size(WIDTHS[size])
+    log_in(page, browser_app.url)
+    page.goto(f"{browser_app.url}/trading")
+    expect(page.locator("[data-trading-state]")).to_have_text("Trading is off.")
+    setup = page.locator("#totp-start")
+    setup.get_by_label("Your password").fill(DEMO_USER[1])
+    setup.get_by_role("button", name="Set up an authenticator").click()
+    shown = page.locator("[data-totp-shown]")
+    expect(shown).to_be_visible()
+    expect(shown.locator("[data-totp-secret]")).to_have_text(re.compile(r"^[A-Z2-7]+=*$"))
+    qr = shown.locator("[data-totp-qr]")
+    qr.scroll_into_view_if_needed()
+    # the image loaded (`complete`) and decoded to pixels: an image that failed shows its alt
+    page.wait_for_function("(img) => img.complete", arg=qr.element_handle())
+    assert qr.evaluate("(img) => img.naturalWidth") > 0
+    box = qr.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= WIDTHS[size]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[size]["width"]
+    found = serious(page)
+    assert not found, report(f"{size} /trading with the authenticator's set-up", found)
     assert page.errors == []

@@ -10,17 +10,21 @@ const order = (fields) => ({
   time_in_force: 'Day', good_till: null, extended_hours: false, group: null, unsupported: null, ...fields,
 });
 
-test('a limit, a stop and a stop limit show their prices', () => {
+test('a limit, a stop and a stop limit show their prices; a stop\'s trigger follows its type\'s name, the word once', () => {
   assert.equal(orderTerms(order({ order_type: 'Limit', price: 1.25, price_effect: 'Debit' })), 'Limit 1.25 Debit Day');
-  assert.equal(orderTerms(order({ order_type: 'Stop', stop_price: 180 })), 'Stop stop 180.00 Day');
+  assert.equal(orderTerms(order({ order_type: 'Stop', stop_price: 390.6, time_in_force: 'GTC' })), 'Stop 390.60 GTC');
   assert.equal(
-    orderTerms(order({ order_type: 'Stop Limit', price: 179.5, price_effect: 'Credit', stop_price: 180, time_in_force: 'GTC' })),
-    'Stop Limit 179.50 Credit stop 180.00 GTC');
+    orderTerms(order({ order_type: 'Stop Limit', price: 390, price_effect: 'Credit', stop_price: 390.6, time_in_force: 'GTC' })),
+    'Stop 390.60, limit 390.00 Credit GTC');
+  // a stop the broker sent without its trigger is named by its type; an unknown type's stop by its word
+  assert.equal(orderTerms(order({ order_type: 'Stop' })), 'Stop Day');
+  const unknown = { kind: 'order_type', name: 'pegged', fields: {} };
+  assert.equal(orderTerms(order({ order_type: 'Unsupported', stop_price: 5, unsupported: unknown })), 'unsupported: pegged stop 5.00 Day');
 });
 
-test('a trailing stop shows its trail, where its stop stands and its high', () => {
+test('a trailing stop shows where its stop stands, its trail and its high', () => {
   const pct = order({ order_type: 'Trailing Stop', stop_price: 97.5, trail: { amount: null, percent: 2.5, high_water_mark: 100 } });
-  assert.equal(orderTerms(pct), 'Trailing Stop stop 97.50 trail 2.5% · high 100.00 Day');
+  assert.equal(orderTerms(pct), 'Trailing Stop 97.50 trail 2.5% · high 100.00 Day');
   const dollars = order({ order_type: 'Trailing Stop', stop_price: null, trail: { amount: 0.5, percent: null, high_water_mark: null } });
   assert.equal(orderTerms(dollars), 'Trailing Stop trail $0.50 Day');
 });
@@ -39,9 +43,12 @@ test('what the app does not know is said in the broker\'s words, never as anothe
   assert.equal(orderTerms(order({ time_in_force: 'Unsupported', unsupported: tif })), 'unsupported: gtx Market');
 });
 
-test('a member of a linked order names its link and role', () => {
-  assert.equal(groupText(order({ group: { id: '7', class: 'otoco', role: 'stop_loss' } })), 'OTOCO 7 · stop loss');
-  assert.equal(groupText(order({ group: { id: 'b1', class: 'bracket', role: 'trigger' } })), 'Bracket b1 · entry');
+test('a member of a linked order names its link by what it holds (never its raw id) and its role', () => {
+  const member = (group) => order({ underlying: 'SPY', group });
+  assert.equal(groupText(member({ id: '7', class: 'otoco', role: 'stop_loss' }), 3), 'OTOCO on SPY: 3 orders · stop loss');
+  assert.equal(groupText(member({ id: '5fd5eadc-1', class: 'bracket', role: 'trigger' }), 3), 'Bracket on SPY: 3 orders · entry');
+  assert.equal(groupText(member({ id: '9', class: 'oco', role: 'take_profit' }), 1), 'OCO on SPY: 1 order · take profit');
+  assert.equal(groupText(order({ underlying: 'BTC/USD:CXTALP', group: { id: '9', class: 'oto', role: 'member' } })), 'OTO on BTC/USD · member');
   assert.equal(groupText(order({})), null);
 });
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import {
   ENDED_STATUSES, FILLED_STATUSES, ORDERS_KEPT, STATUS_GROUPS, accountName, addOlderPage, boundOrders, compareOrders,
   exportHref, formatCursor, keepGone, linkOf, matchesFilter, newestFirst, noOlder, olderCursor, olderQuery, panelList,
-  ROLE_ORDER, linkedTogether, sortKey, statusGroup, windowFloor,
+  ROLE_ORDER, cancelQuestion, groupSizes, linkedTogether, sortKey, statusGroup, windowFloor,
 } from '../../static/js/stream/orders.js';
 
 const T = 1_760_000_000_000;
@@ -158,6 +158,19 @@ test('a linked order\'s members are listed together, entry first, at the place o
   assert.deepEqual(ROLE_ORDER, ['trigger', 'take_profit', 'stop_loss', 'member']);
   const panel = panelList(mapOf(rows.map((r) => r.order)).values(), noOlder(), { account: '', status: 'all' });
   assert.deepEqual(panel.map((r) => r.key), listed.map((r) => r.key));
+});
+
+test('a linked order\'s members carry its size: the orders of the group the panel knows, whatever the filter shows', () => {
+  const g = (id, status, role) => ({ ...mine(1, id, status, T), underlying: 'MSFT', group: { id: 'B1', class: 'otoco', role } });
+  const orders = [g('en', 'Filled', 'trigger'), g('tp', 'Live', 'take_profit'), g('sl', 'Live', 'stop_loss'), mine(1, 9, 'Live', T + 1)];
+  assert.deepEqual([...groupSizes(orders)], [['1|B1', 3]]);
+  const working = panelList(mapOf(orders).values(), noOlder(), { account: '', status: 'working' });
+  assert.deepEqual(working.map((r) => [r.key, r.size]), [['1:9', undefined], ['1:tp', 3], ['1:sl', 3]]);
+  // Cancel on a member asks about its group, which the broker cancels with it
+  assert.equal(cancelQuestion(orders[2], orders, '5WT00001'), 'Cancel the OTOCO group on MSFT: 2 working orders (5WT00001)?');
+  assert.equal(cancelQuestion(orders[3], orders, '5WT00001'), 'Cancel order 9 (5WT00001)?');
+  const last = [g('tp', 'Cancelled', 'take_profit'), g('sl', 'Live', 'stop_loss')];
+  assert.equal(cancelQuestion(last[1], last, 'A1'), 'Cancel the OTOCO group on MSFT: 1 working order (A1)?');
 });
 
 // ------------------------------------------------------------------ an exit larger than its position

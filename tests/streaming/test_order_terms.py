@@ -54,12 +54,20 @@ ORDERS = [
     order(
         order_type="Limit",
         price=3,
+        underlying="SPY",
         group={"id": "55", "class": "otoco", "role": "take_profit"},
+        size=3,
     ),
     order(
-        order_type="Stop", stop_price=2, group={"id": "b1", "class": "bracket", "role": "stop_loss"}
+        order_type="Stop",
+        stop_price=2,
+        underlying="/ESZ26:XCME",
+        group={"id": "b1", "class": "bracket", "role": "stop_loss"},
+        size=1,
     ),
     order(order_type="Market", group={"id": "9", "class": "oto", "role": "member"}),
+    order(order_type="Stop", unsupported={"kind": "order_type", "name": "x", "fields": {}}),
+    order(order_type="Stop Limit", stop_price=5, unsupported={"kind": "order_type", "name": "y"}),
 ]
 
 
@@ -67,7 +75,7 @@ def words(o: dict[str, Any]) -> dict[str, Any]:
     """The server's words for an order, as tests/js/tools/order-terms.mjs gives the script's."""
     return {
         "terms": order_terms(o),
-        "link": group_text(o),
+        "link": group_text(o, o.get("size")),  # the panel's count of the group's orders
         "legs": [
             {
                 "desc": leg_text(leg),
@@ -84,7 +92,12 @@ def test_the_page_and_its_script_say_the_same_terms():
     server = [words(o) for o in ORDERS]
     assert server == script
     # a half rounds away from zero, as Intl.NumberFormat does (Python's own would give .12)
-    assert server[3]["terms"] == "Stop Limit 179.50 Credit stop 180.13 Day"
+    assert server[3]["terms"] == "Stop 180.13, limit 179.50 Credit Day"
+    assert [w["link"] for w in server[-5:-2]] == [
+        "OTOCO on SPY: 3 orders · take profit",
+        "Bracket on /ES Dec 26: 1 order · stop loss",
+        "OTO · member",
+    ]
 
 
 def test_every_documented_broker_example_reads_the_same_in_the_browser():

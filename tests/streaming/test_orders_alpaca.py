@@ -68,6 +68,7 @@ async def test_preview_is_the_apps_checks(linked):
     # the account's buying power as Alpaca answered it (it moves with the marks)
     assert preview.buying_power_before == float(preview.said["account"]["buying_power"]) > 0
     assert preview.buying_power_after == pytest.approx(preview.buying_power_before - 3.0)
+    assert preview.buying_power_kind == "equity"  # stock's: the card's "Buying power"
     assert preview.fees is None and preview.warnings == []
     assert await adapter.working_orders(account) == []  # nothing placed
 
@@ -153,6 +154,10 @@ async def test_single_option_order(linked):
     order = limit_buy(account, symbol=CALL_LOW, price="0.05", client_order_id="sd-opt-1")
     preview = await adapter.preview_order(order)
     assert preview.cost == 5.0  # 0.05 x 1 contract x 100
+    # an option uses the options buying power (the card's "Option BP"), not the stock one
+    options = float(preview.said["account"]["options_buying_power"])
+    assert (preview.buying_power_kind, preview.buying_power_before) == ("derivative", options)
+    assert preview.buying_power_after == pytest.approx(options - 5.0)
     placed = await adapter.place_order(order)
     assert placed.said["symbol"] == "SPY261218C00600000"
     assert placed.said["asset_class"] == "us_option"

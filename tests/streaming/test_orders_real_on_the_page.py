@@ -15,7 +15,7 @@ takes each of those examples (the same example objects, through the same wire fu
 
 The expected words are written by hand from what each broker's example says, in the
 panel's vocabulary (streaming/order_terms.py, tests/js/order-terms.test.mjs): a stop at 105
-good till cancelled is `Stop stop 105.00 GTC`, a leg the broker sent no quantity for says no
+good till cancelled is `Stop 105.00 GTC`, a leg the broker sent no quantity for says no
 quantity, each leg's instrument by its display name (`SPY 18 Oct 19 295 C`; a one-digit
 future year is the one from last year on: `/CLZ2` is `/CL Dec 32`). The browser writes the
 same words for every one of these orders: tests/streaming/test_order_terms.py compares them
@@ -151,17 +151,17 @@ TT_OTOCO = (
     Entry(
         key(2002750870), "Contingent", "UA", "Limit 6.50 Debit Day",
         (Leg("Buy to Open 100 UA"),), ("Equity",), "otoco",
-        "OTOCO 2000010530 · entry", "2000010530",
+        "OTOCO on UA: 3 orders · entry", "2000010530",
     ),
     Entry(
         key(2002750871), "Contingent", "UA", "Limit 8.00 Credit Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "otoco",
-        "OTOCO 2000010530 · take profit", "2000010530", member=True,
+        "OTOCO on UA: 3 orders · take profit", "2000010530", member=True,
     ),
     Entry(
-        key(2002750872), "Contingent", "UA", "Stop stop 6.00 Day",
+        key(2002750872), "Contingent", "UA", "Stop 6.00 Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "otoco",
-        "OTOCO 2000010530 · stop loss", "2000010530", member=True,
+        "OTOCO on UA: 3 orders · stop loss", "2000010530", member=True,
     ),
 )  # fmt: skip
 #: ORDER_MANAGEMENT, "Submit Complex Order", OCO: AAPL, sell 100 at a 200.50 credit or stop
@@ -170,12 +170,12 @@ TT_OCO = (
     Entry(
         key(2002750868), "Contingent", AAPL, "Limit 200.50 Credit GTC",
         (Leg("Sell to Close 100 AAPL"),), ("Equity",), "oco",
-        "OCO 2000010529 · take profit", "2000010529",
+        "OCO on AAPL: 2 orders · take profit", "2000010529",
     ),
     Entry(
-        key(2002750869), "Contingent", AAPL, "Stop stop 150.25 GTC",
+        key(2002750869), "Contingent", AAPL, "Stop 150.25 GTC",
         (Leg("Sell to Close 100 AAPL"),), ("Equity",), "oco",
-        "OCO 2000010529 · stop loss", "2000010529", member=True,
+        "OCO on AAPL: 2 orders · stop loss", "2000010529", member=True,
     ),
 )  # fmt: skip
 #: ORDER_MANAGEMENT, "Submit Complex Order", OTO: a two-leg AAPL option trigger at a 1.50
@@ -184,17 +184,17 @@ TT_OTO = (
     Entry(
         key(4007362691), "Contingent", AAPL, "Limit 1.50 Debit Day",
         (Leg("Buy to Close 1 AAPL 14 Feb 25 240 C"), Leg("Buy to Close 1 AAPL 14 Feb 25 235 P")),
-        ("Equity Option", "Equity Option"), "oto", "OTO 2000054627 · entry", "2000054627",
+        ("Equity Option", "Equity Option"), "oto", "OTO on AAPL: 3 orders · entry", "2000054627",
     ),
     Entry(
         key(4007362692), "Contingent", AAPL, "Market Day",
         (Leg("Sell to Close 1 AAPL 14 Feb 25 242.5 C"),), ("Equity Option",), "oto",
-        "OTO 2000054627 · member", "2000054627", member=True,
+        "OTO on AAPL: 3 orders · member", "2000054627", member=True,
     ),
     Entry(
         key(4007362693), "Contingent", AAPL, "Market Day",
         (Leg("Sell to Close 1 AAPL 14 Feb 25 232.5 P"),), ("Equity Option",), "oto",
-        "OTO 2000054627 · member", "2000054627", member=True,
+        "OTO on AAPL: 3 orders · member", "2000054627", member=True,
     ),
 )  # fmt: skip
 
@@ -224,17 +224,17 @@ TT_BLAST = (
     Entry(
         key(2002750870), "Contingent", "UA", "unsupported: BLAST Limit 6.50 Debit Day",
         (Leg("Buy to Open 100 UA"),), ("Equity",), "Unsupported",
-        "Unsupported 2000010530 · entry", "2000010530",
+        "Unsupported on UA: 3 orders · entry", "2000010530",
     ),
     Entry(
         key(2002750871), "Contingent", "UA", "unsupported: BLAST Limit 8.00 Credit Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "Unsupported",
-        "Unsupported 2000010530 · member", "2000010530", member=True,
+        "Unsupported on UA: 3 orders · member", "2000010530", member=True,
     ),
     Entry(
-        key(2002750872), "Contingent", "UA", "unsupported: BLAST Stop stop 6.00 Day",
+        key(2002750872), "Contingent", "UA", "unsupported: BLAST Stop 6.00 Day",
         (Leg("Sell to Close 100 UA"),), ("Equity",), "Unsupported",
-        "Unsupported 2000010530 · member", "2000010530", member=True,
+        "Unsupported on UA: 3 orders · member", "2000010530", member=True,
     ),
 )  # fmt: skip
 
@@ -243,14 +243,14 @@ TASTYTRADE_CASES = [
         "tastytrade-stop",
         'ORDER_SUBMISSION, "Closing Stop Market Order Example": sell 100 AAPL, stop 105, GTC',
         "tastytrade", TT_ACCOUNT, tt_placed(tastytrade.STOP_BODY, AAPL, "Equity"),
-        (Entry(TT_ORDER, "Routed", AAPL, "Stop stop 105.00 GTC",
+        (Entry(TT_ORDER, "Routed", AAPL, "Stop 105.00 GTC",
                (Leg("Sell to Close 100 AAPL"),), ("Equity",)),),
     ),
     Case(
         "tastytrade-stop-limit",
         'ORDER_SUBMISSION, "Stop Limit Order Example": buy 100 AAPL, stop 110, limit 115 Debit',
         "tastytrade", TT_ACCOUNT, tt_placed(tastytrade.STOP_LIMIT_BODY, AAPL, "Equity"),
-        (Entry(TT_ORDER, "Routed", AAPL, "Stop Limit 115.00 Debit stop 110.00 GTC",
+        (Entry(TT_ORDER, "Routed", AAPL, "Stop 110.00, limit 115.00 Debit GTC",
                (Leg("Buy to Open 100 AAPL"),), ("Equity",)),),
     ),
     Case(
@@ -344,7 +344,7 @@ TASTYTRADE_CASES = [
         (Entry(key(2002750868), "Contingent", AAPL,
                "unsupported: PAIRS::order Limit 200.50 Credit GTC",
                (Leg("Sell to Close 100 AAPL"),), ("Equity",), "Unsupported",
-               "Unsupported 2000010529 · member", "2000010529"),),
+               "Unsupported on AAPL: 1 order · member", "2000010529"),),
     ),
     Case(
         "tastytrade-unsupported-action-allocate",
@@ -422,19 +422,19 @@ TRADIER_CASES = [
     tradier_case(
         "tradier-stop", "LUMIBOT_OCO's stop (16710954) listed alone: stop 2.78, GTC, cancelled",
         tradier.OCO["leg"][1],
-        Entry(key(16710954), "Cancelled", "SPY", "Stop stop 2.78 GTC",
+        Entry(key(16710954), "Cancelled", "SPY", "Stop 2.78 GTC",
               (Leg("sell_to_close 1 SPY 1 Jan 20 150 C"),), ("Equity Option",)),
     ),
     tradier_case(
         "tradier-stop-limit", "place-equity-order: SPY, buy 10, stop_limit, price 1.00, stop 1.00",
         tradier.STOP_LIMIT,
-        Entry(key(1), "Live", "SPY", "Stop Limit 1.00 Debit stop 1.00 Day", (Leg("buy 10 SPY"),),
+        Entry(key(1), "Live", "SPY", "Stop 1.00, limit 1.00 Debit Day", (Leg("buy 10 SPY"),),
               ("Equity",)),
     ),
     tradier_case(
         "tradier-stop-form", "place-equity-order: AAPL, sell 10, stop, the form's `stop` 120",
         tradier.STOP_FORM,
-        Entry(key(1), "Live", AAPL, "Stop stop 120.00 Day", (Leg("sell 10 AAPL"),), ("Equity",)),
+        Entry(key(1), "Live", AAPL, "Stop 120.00 Day", (Leg("sell 10 AAPL"),), ("Equity",)),
     ),
     tradier_case(
         "tradier-combo", "GET_ORDERS, order 229063: a covered call (combo) at a 42.00 debit",
@@ -478,11 +478,11 @@ TRADIER_CASES = [
         tradier.OTOCO,
         Entry(key(501), "Filled", AAPL, "Limit 130.00 Debit Day",
               (Leg("buy 10 AAPL", " 10/10 filled", ("filled 10 @ 130.00",)),), ("Equity",),
-              "otoco", "OTOCO 500 · entry", "500"),
+              "otoco", "OTOCO on AAPL: 3 orders · entry", "500"),
         Entry(key(502), "Live", AAPL, "Limit 150.00 Credit Day", (Leg("sell 10 AAPL"),),
-              ("Equity",), "otoco", "OTOCO 500 · take profit", "500", member=True),
-        Entry(key(503), "Live", AAPL, "Stop stop 120.00 Day", (Leg("sell 10 AAPL"),),
-              ("Equity",), "otoco", "OTOCO 500 · stop loss", "500", member=True),
+              ("Equity",), "otoco", "OTOCO on AAPL: 3 orders · take profit", "500", member=True),
+        Entry(key(503), "Live", AAPL, "Stop 120.00 Day", (Leg("sell 10 AAPL"),),
+              ("Equity",), "otoco", "OTOCO on AAPL: 3 orders · stop loss", "500", member=True),
     ),
     tradier_case(
         "tradier-oco",
@@ -490,18 +490,18 @@ TRADIER_CASES = [
         tradier.OCO,
         Entry(key(16710953), "Filled", "SPY", "Limit 3.34 Credit GTC",
               (Leg("sell_to_close 1 SPY 1 Jan 20 150 C", " 1/1 filled", ("filled 1 @ 3.34",)),),
-              ("Equity Option",), "oco", "OCO 16710952 · take profit", "16710952"),
-        Entry(key(16710954), "Cancelled", "SPY", "Stop stop 2.78 GTC",
+              ("Equity Option",), "oco", "OCO on SPY: 2 orders · take profit", "16710952"),
+        Entry(key(16710954), "Cancelled", "SPY", "Stop 2.78 GTC",
               (Leg("sell_to_close 1 SPY 1 Jan 20 150 C"),), ("Equity Option",), "oco",
-              "OCO 16710952 · stop loss", "16710952", member=True),
+              "OCO on SPY: 2 orders · stop loss", "16710952", member=True),
     ),
     tradier_case(
         "tradier-oto", "place-oto-order: buy 10 AAPL limit 130, then sell 10 stop 120, day",
         tradier.oto,
         Entry(key(601), "Live", AAPL, "Limit 130.00 Debit Day", (Leg("buy 10 AAPL"),),
-              ("Equity",), "oto", "OTO 600 · entry", "600"),
-        Entry(key(602), "Live", AAPL, "Stop stop 120.00 Day", (Leg("sell 10 AAPL"),),
-              ("Equity",), "oto", "OTO 600 · stop loss", "600", member=True),
+              ("Equity",), "oto", "OTO on AAPL: 2 orders · entry", "600"),
+        Entry(key(602), "Live", AAPL, "Stop 120.00 Day", (Leg("sell 10 AAPL"),),
+              ("Equity",), "oto", "OTO on AAPL: 2 orders · stop loss", "600", member=True),
     ),
     tradier_case(
         "tradier-unsupported-type", "GET_ORDERS, order 228175 typed trailing_stop",
@@ -550,7 +550,7 @@ def alpaca_case(case_id: str, source: str, payloads: Any, *entries: Entry) -> Ca
 ENTITY_KEY = key(alpaca.ENTITY["id"])
 SELL_SPY = (Leg("sell 100 SPY"),)
 #: ORDERS_MD's stop-loss: a sell stop-limit, stop 299, limit 298.50, GTC.
-STOP_LOSS_TERMS = "Stop Limit 298.50 Credit stop 299.00 GTC"
+STOP_LOSS_TERMS = "Stop 299.00, limit 298.50 Credit GTC"
 
 
 def alpaca_time_in_force(time_in_force: str, contract: str) -> Case:
@@ -574,7 +574,7 @@ ALPACA_CASES = [
     alpaca_case(
         "alpaca-stop", 'ORDERS_MD, "Bracket Orders": a stop-loss with only stop_price 299',
         alpaca_order(alpaca.STOP),
-        Entry(ENTITY_KEY, "Received", "SPY", "Stop stop 299.00 GTC", SELL_SPY, ("Equity",)),
+        Entry(ENTITY_KEY, "Received", "SPY", "Stop 299.00 GTC", SELL_SPY, ("Equity",)),
     ),
     alpaca_case(
         "alpaca-stop-limit", 'ORDERS_MD, "Bracket Orders": stop 299, limit 298.5',
@@ -590,7 +590,7 @@ ALPACA_CASES = [
         "alpaca-trailing-stop-percent",
         'ORDERS_MD, "Trailing Stop Orders": trail_percent 1.0 at an hwm of 300, stop 297',
         alpaca_order(alpaca.TRAILING_PERCENT),
-        Entry(ENTITY_KEY, "Live", "SPY", "Trailing Stop stop 297.00 trail 1% · high 300.00 Day",
+        Entry(ENTITY_KEY, "Live", "SPY", "Trailing Stop 297.00 trail 1% · high 300.00 Day",
               SELL_SPY, ("Equity",)),
     ),
     alpaca_case(
@@ -654,30 +654,30 @@ ALPACA_CASES = [
         "ORDERS_MD's bracket: buy 100 SPY at market, take profit 301, stop loss 299/298.5",
         alpaca_linked(alpaca.bracket),
         Entry(key(alpaca.PARENT), "Live", "SPY", "Market GTC", (Leg("buy 100 SPY"),),
-              ("Equity",), "bracket", f"Bracket {alpaca.PARENT} · entry", alpaca.PARENT),
+              ("Equity",), "bracket", "Bracket on SPY: 3 orders · entry", alpaca.PARENT),
         Entry(key(alpaca.TAKE_PROFIT), "Contingent", "SPY", "Limit 301.00 Credit GTC", SELL_SPY,
-              ("Equity",), "bracket", f"Bracket {alpaca.PARENT} · take profit", alpaca.PARENT,
+              ("Equity",), "bracket", "Bracket on SPY: 3 orders · take profit", alpaca.PARENT,
               member=True),
         Entry(key(alpaca.STOP_LOSS), "Contingent", "SPY", STOP_LOSS_TERMS, SELL_SPY,
-              ("Equity",), "bracket", f"Bracket {alpaca.PARENT} · stop loss", alpaca.PARENT,
+              ("Equity",), "bracket", "Bracket on SPY: 3 orders · stop loss", alpaca.PARENT,
               member=True),
     ),
     alpaca_case(
         "alpaca-oco", "ORDERS_MD's OCO: the take-profit (limit 301) is the parent",
         alpaca_linked(alpaca.OCO),
         Entry(key(alpaca.TAKE_PROFIT), "Live", "SPY", "Limit 301.00 Credit GTC", SELL_SPY,
-              ("Equity",), "oco", f"OCO {alpaca.TAKE_PROFIT} · take profit", alpaca.TAKE_PROFIT),
+              ("Equity",), "oco", "OCO on SPY: 2 orders · take profit", alpaca.TAKE_PROFIT),
         Entry(key(alpaca.STOP_LOSS), "Contingent", "SPY", STOP_LOSS_TERMS, SELL_SPY,
-              ("Equity",), "oco", f"OCO {alpaca.TAKE_PROFIT} · stop loss", alpaca.TAKE_PROFIT,
+              ("Equity",), "oco", "OCO on SPY: 2 orders · stop loss", alpaca.TAKE_PROFIT,
               member=True),
     ),
     alpaca_case(
         "alpaca-oto", "ORDERS_MD's OTO: buy 100 SPY at market, then its stop-loss",
         alpaca_linked(alpaca.OTO),
         Entry(key(alpaca.PARENT), "Live", "SPY", "Market GTC", (Leg("buy 100 SPY"),),
-              ("Equity",), "oto", f"OTO {alpaca.PARENT} · entry", alpaca.PARENT),
+              ("Equity",), "oto", "OTO on SPY: 2 orders · entry", alpaca.PARENT),
         Entry(key(alpaca.STOP_LOSS), "Contingent", "SPY", STOP_LOSS_TERMS, SELL_SPY,
-              ("Equity",), "oto", f"OTO {alpaca.PARENT} · stop loss", alpaca.PARENT,
+              ("Equity",), "oto", "OTO on SPY: 2 orders · stop loss", alpaca.PARENT,
               member=True),
     ),
 ]  # fmt: skip

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from sandbox.core.config import SandboxConfig
 from streaming.brokers.orders.entry import OrderRefused
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
 from tests.support.brokers import TASTYTRADE_FAST
@@ -27,8 +28,11 @@ from tests.support.sdk import SECRET
 
 
 @pytest.fixture
-async def linked(broker_at_sandbox, refresh_token) -> AsyncIterator[tuple[TastytradeAdapter, str]]:
-    """A connected adapter (orders go over its session) and its margin account."""
+async def connected(
+    broker_at_sandbox, refresh_token
+) -> AsyncIterator[tuple[TastytradeAdapter, str, RecordingSink]]:
+    """A connected adapter (orders go over its session), its margin account, and what its
+    stream has sent."""
     adapter = TastytradeAdapter(
         link_id=1,
         provider_secret=SECRET,
@@ -38,7 +42,49 @@ async def linked(broker_at_sandbox, refresh_token) -> AsyncIterator[tuple[Tastyt
     sink = RecordingSink()
     async with running(adapter, sink):
         await sink.wait_for(lambda: sink.state("account") == "live")
-        yield adapter, margin_account(sink)
+        yield adapter, margin_account(sink), sink
+
+
+@pytest.fixture
+def linked(connected) -> tuple[TastytradeAdapter, str]:
+    """A connected adapter and its margin account."""
+    adapter, account, _ = connected
+    return adapter, account
+
+
+def streamed_balance(sink: RecordingSink, account: str) -> dict:
+    """The account's newest balance as the stream sent it (what its card shows)."""
+    return [p for k, _, a, p in sink.events if k == "balance" and a == account][-1]
+
+
+#: The market stands still: the balance the stream sent is the one the broker previews from.
+STILL = [SandboxConfig(tick_rate=0)]
+
+
+@pytest.mark.parametrize("sandbox_config", STILL)
+async def test_the_preview_says_the_buying_power_of_the_orders_kind(connected, sandbox_config):
+    """tastytrade's dry run answers in option (derivative) buying power; a stock order's
+    preview says the stock (equity) buying power the account card shows, and what the order
+    leaves of it (the dry run's change at the account's own ratio of stock to option buying
+    power: 2 in a Reg T margin account); an option order's, the option buying power."""
+    adapter, account, sink = connected
+    balance = streamed_balance(sink, account)
+    equity, derivative = balance["equity_buying_power"], balance["derivative_buying_power"]
+    assert equity == 2 * derivative  # Reg T: the two kinds differ, so a mix-up shows
+
+    stock = await adapter.preview_order(limit_buy(account, "SPY", price="500.00", quantity=10))
+    bpe = stock.said["buying-power-effect"]
+    change = float(bpe["change-in-buying-power"])  # signed by the SDK: a Debit negative
+    assert change < 0  # the shares take buying power
+    assert stock.buying_power_before == equity
+    assert stock.buying_power_kind == "equity"
+    assert stock.buying_power_after == pytest.approx(equity + 2 * change, abs=0.01)
+
+    option = await adapter.preview_order(limit_buy(account, symbol=CALL_LOW, price="0.05"))
+    assert option.buying_power_before == derivative
+    assert option.buying_power_kind == "derivative"
+    bpe = option.said["buying-power-effect"]
+    assert option.buying_power_after == float(bpe["new-buying-power"])
 
 
 async def test_preview_is_the_brokers_dry_run(linked):
@@ -49,8 +95,7 @@ async def test_preview_is_the_brokers_dry_run(linked):
     assert preview.fees is not None and preview.fees >= 0
     # the sandbox marks the fill at the quote: a buy far under it raises buying power
     assert preview.buying_power_before > 0 and preview.buying_power_after > 0
-    bpe = preview.said["buying-power-effect"]
-    assert preview.buying_power_before == float(bpe["current-buying-power"])
+    assert preview.buying_power_kind == "equity"  # a stock order's (the test below)
     assert preview.margin_change is not None
     assert preview.said["order"]["price"] == "-1.00"  # the SDK signs a debit negative
     assert await adapter.working_orders(account) == []  # nothing placed

@@ -4,6 +4,7 @@ contract's code and a sentence."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -393,6 +394,15 @@ def test_the_one_sentence():
         "Buy 2 SPY 15 Jan 27 590 C at 2.35 limit, day: debit 470.00 + fees 2.00, "
         "buying power after 178,846.92"
     )
+    # the buying power the order uses, named as the account card names it
+    option = replace(effect, buying_power_kind="derivative")
+    assert describe(order, option).endswith(", option buying power after 178,846.92")
+    stock = parse_order(body(legs=[leg("SPY", "Buy to Open", 10)], price="480.00")).order
+    equity = PreviewResult(checks="broker", cost=4800.0, buying_power_after=1000.0,
+                           buying_power_kind="equity")  # fmt: skip
+    assert describe(stock, equity) == (
+        "Buy 10 SPY at 480.00 limit, day: debit 4,800.00, stock buying power after 1,000.00"
+    )
 
 
 def test_the_sentence_of_a_credit_a_market_order_and_a_spread():
@@ -664,20 +674,24 @@ def test_what_each_broker_takes_of_linked_orders_passes():
 
 
 def test_the_sentence_of_each_linked_order():
+    """Each member says its own amount; the dry run's effect (of what fills first: the
+    entry) is said with the entry. An OCO has no first: no one amount is its total."""
     effect = PreviewResult(checks="broker", cost=48_000.0, fees=2.0)
     assert describe_linked(parse_ticket(group()).group, effect) == (
-        "Bracket: Buy 100 SPY at 480.00 limit, GTC; then one cancels the other: Sell 100 SPY "
-        "at 500.00 limit, GTC / Sell 100 SPY at a 460.00 stop, GTC: debit 48,000.00 + fees 2.00"
+        "Bracket: Buy 100 SPY at 480.00 limit, GTC: debit 48,000.00 + fees 2.00; then one "
+        "cancels the other: Sell 100 SPY at 500.00 limit, GTC (credit 50,000.00) / Sell 100 SPY "
+        "at a 460.00 stop, GTC (credit about 46,000.00)"
     )
     oco = parse_ticket(group("OCO", trigger=None)).group
-    assert describe_linked(oco, PreviewResult(checks="app")) == (
-        "One cancels the other: Sell 100 SPY at 500.00 limit, GTC / Sell 100 SPY at a 460.00 "
-        "stop, GTC: credit 50,000.00"
+    taken = PreviewResult(checks="broker", cost=-50_000.0, fees=2.0, buying_power_after=1.0)
+    assert describe_linked(oco, taken) == (
+        "One cancels the other: Sell 100 SPY at 500.00 limit, GTC (credit 50,000.00) / Sell "
+        "100 SPY at a 460.00 stop, GTC (credit about 46,000.00): fees 2.00"
     )
     oto = parse_ticket(group("OTO", orders=[STOP])).group
     assert describe_linked(oto, PreviewResult(checks="app")) == (
-        "One triggers the other: Buy 100 SPY at 480.00 limit, GTC; then Sell 100 SPY at a "
-        "460.00 stop, GTC: debit 48,000.00"
+        "One triggers the other: Buy 100 SPY at 480.00 limit, GTC: debit 48,000.00; then Sell "
+        "100 SPY at a 460.00 stop, GTC (credit about 46,000.00)"
     )
 
 

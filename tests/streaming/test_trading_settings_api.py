@@ -116,6 +116,8 @@ def test_the_totp_set_up_then_trading_on_with_a_code(client, user):
     assert totp["uri"].startswith("otpauth://totp/streamdesk%3Atess?secret=")
     assert f"secret={totp['secret']}" in totp["uri"]
     assert totp["svg"].startswith("<svg") and "<script" not in totp["svg"]
+    # a document of its own: an image of it draws only with the SVG namespace
+    assert totp["svg"].startswith('<svg xmlns="http://www.w3.org/2000/svg" ')
     device = TOTPDevice.objects.get(user=user)
     assert device.confirmed is False
     # not confirmed yet: trading still asks for the password

@@ -485,9 +485,9 @@ async def test_a_bracket_is_said_member_by_member_and_placed_once_of_five_confir
     assert status == 200, body
     shown = body["preview"]
     assert shown["words"] == (
-        "Bracket: Buy 100 SPY at 480.00 limit, day; then one cancels the other: "
-        "Sell 100 SPY at 500.00 limit, GTC / Sell 100 SPY at a 460.00 stop, GTC: "
-        "debit 48,000.00 + fees 2.00, buying power after 131,998.00"
+        "Bracket: Buy 100 SPY at 480.00 limit, day: debit 48,000.00 + fees 2.00, buying power "
+        "after 131,998.00; then one cancels the other: Sell 100 SPY at 500.00 limit, GTC "
+        "(credit 50,000.00) / Sell 100 SPY at a 460.00 stop, GTC (credit about 46,000.00)"
     )
     assert (shown["order"]["complex"], len(shown["order"]["orders"])) == ("OTOCO", 2)
     assert shown["second_confirm"] is False
@@ -524,6 +524,10 @@ async def test_a_stop_loss_that_would_trigger_at_once_needs_a_second_confirm(
     shown = answer["preview"]
     assert shown["second_confirm"] is True
     assert any("would trigger at once" in w for w in shown["warnings"]), shown["warnings"]
+    # neither order fills first: the dry run's one order is no cost of the group
+    assert (shown["effect"]["cost"], shown["effect"]["buying_power_after"]) == (None, None)
+    assert shown["words"].endswith("(credit 50,000.00) / Sell 100 SPY at a 481.00 stop, GTC "
+                                   "(credit about 48,100.00): fees 2.00")  # fmt: skip
     status, refused = await tickets.confirm_order(agents, user.id, shown["id"], "key-s", None)
     assert (status, refused["code"], broker.place_calls) == (409, "second_confirm", 0)
     status, placed = await tickets.confirm_order(

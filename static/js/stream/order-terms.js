@@ -10,7 +10,8 @@ import { num } from './contract.js';
 import { displayName, fmt } from './format.js';
 import { displayOf } from './instruments.js';
 
-const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
+/** A linked order's member's role as a trader reads it. */
+export const ROLES = { trigger: 'entry', take_profit: 'take profit', stop_loss: 'stop loss', member: 'member' };
 const CLASSES = { oco: 'OCO', oto: 'OTO', otoco: 'OTOCO', bracket: 'Bracket' };
 const EXTENDED = new Set(['Ext', 'Ext Overnight', 'GTC Ext', 'GTC Ext Overnight', 'Pre', 'Post']);
 
@@ -26,18 +27,26 @@ function trailText(trail) {
   return [size !== null ? `trail ${size}` : 'trail', hwm !== null ? `high ${fmt.price(hwm)}` : null].filter(present).join(' · ');
 }
 
-/** The type, prices and time in force, in the order a trader reads them. */
+/** The types armed at a trigger, and the name their trigger follows: `Stop 390.60`. */
+const STOP_NAMES = { Stop: 'Stop', 'Stop Limit': 'Stop', 'Trailing Stop': 'Trailing Stop' };
+
+/** The type, prices and time in force, in the order a trader reads them: a stop's trigger
+ *  right after its type's name, the word once (`Stop 390.60 GTC`, `Stop 390.60, limit
+ *  390.00 Credit GTC`, `Trailing Stop 97.50 trail 2.5% · high 100.00 Day`). */
 export function orderTerms(o) {
   const parts = [];
   const u = o.unsupported;
   if (u) parts.push(`unsupported: ${u.name}`);
-  if (!u || u.kind !== 'order_type') parts.push(o.order_type);
+  const typed = !u || u.kind !== 'order_type';
+  const price = num(o.price);
+  const stop = num(o.stop_price);
+  const stopName = typed && stop !== null ? STOP_NAMES[o.order_type] : undefined;
+  if (stopName) parts.push(`${stopName} ${fmt.price(stop)}${price !== null ? ',' : ''}`);
+  else if (typed) parts.push(o.order_type);
   const notional = num(o.notional);
   if (notional !== null) parts.push(`$${fmt.money(notional)}`);
-  const price = num(o.price);
-  if (price !== null) parts.push(fmt.price(price), o.price_effect);
-  const stop = num(o.stop_price);
-  if (stop !== null) parts.push(`stop ${fmt.price(stop)}`);
+  if (price !== null) parts.push(stopName ? `limit ${fmt.price(price)}` : fmt.price(price), o.price_effect);
+  if (stop !== null && !stopName) parts.push(`stop ${fmt.price(stop)}`);
   parts.push(trailText(o.trail));
   if (!u || u.kind !== 'time_in_force') parts.push(o.time_in_force);
   if (o.time_in_force === 'GTD' && o.good_till) parts.push(o.good_till);
@@ -45,11 +54,22 @@ export function orderTerms(o) {
   return parts.filter(present).join(' ');
 }
 
-/** A member of a linked order: its link's name and id and this member's role, or null. */
-export function groupText(o) {
+/** A linked order by what it holds: its class as the broker names it (and `noun`), its
+ *  underlying and (`size`: the orders of the group known) how many orders: `OCO on AAPL: 2
+ *  orders`, `OCO group on AAPL`. */
+export function groupName(o, size = null, noun = '') {
+  const g = o.group;
+  const und = underlyingText(o);
+  const count = size === null || size === undefined ? '' : `: ${size} order${size === 1 ? '' : 's'}`;
+  return `${CLASSES[g.class] || g.class}${noun ? ` ${noun}` : ''}${und ? ` on ${und}` : ''}${count}`;
+}
+
+/** A member of a linked order: its link by what it holds and this member's role
+ *  (`OTOCO on MSFT: 3 orders · stop loss`), or null. Its id is no words: the title. */
+export function groupText(o, size = null) {
   const g = o.group;
   if (!g) return null;
-  return `${CLASSES[g.class] || g.class} ${g.id} · ${ROLES[g.role] || g.role}`;
+  return `${groupName(o, size)} · ${ROLES[g.role] || g.role}`;
 }
 
 /** A leg: its side, quantity and display name (`Buy to Open 100 AAPL`, `sell 0.25 BTC/USD`;

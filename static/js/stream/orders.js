@@ -14,6 +14,7 @@
 import { normalizeSymbol, num, orderKey } from './contract.js';
 import { displayName, fmt } from './format.js';
 import { fromPosition as instrumentOf } from './instruments.js';
+import { groupName } from './order-terms.js';
 
 export const ORDERS_KEPT = 50;
 /** The orders changed last are kept too (`_rank`, the reducer's count of changes): an old
@@ -152,15 +153,20 @@ export function keepGone(older, gone) {
 }
 
 /** The panel's list: the state's orders and the older pages' (the state's copy wins),
- *  those the filter passes, newest first. Each entry: {key, order, older}. */
+ *  those the filter passes, newest first. Each entry: {key, order, older}, and a linked
+ *  order's member its group's `size`: the orders of the group the panel knows, whatever
+ *  the filter shows of them. */
 export function panelList(stateOrders, older, filter) {
-  const rows = new Map();
-  for (const o of stateOrders) if (matchesFilter(o, filter)) rows.set(keyOf(o), { key: keyOf(o), order: o, older: false });
+  const all = new Map();
+  for (const o of stateOrders) all.set(keyOf(o), { key: keyOf(o), order: o, older: false });
   for (const o of older.items) {
     const key = keyOf(o);
-    if (!rows.has(key) && matchesFilter(o, filter)) rows.set(key, { key, order: o, older: true });
+    if (!all.has(key)) all.set(key, { key, order: o, older: true });
   }
-  return linkedTogether(Array.from(rows.values()).sort((a, b) => compareOrders(a.order, b.order)));
+  const sizes = groupSizes(Array.from(all.values(), (r) => r.order));
+  const rows = Array.from(all.values()).filter((r) => matchesFilter(r.order, filter))
+    .map((r) => (r.order.group ? { ...r, size: sizes.get(groupKey(r.order)) } : r));
+  return linkedTogether(rows.sort((a, b) => compareOrders(a.order, b.order)));
 }
 
 /** A linked order's members in the order a trader reads them: the trigger (entry), then
@@ -168,6 +174,27 @@ export function panelList(stateOrders, older, filter) {
 export const ROLE_ORDER = ['trigger', 'take_profit', 'stop_loss', 'member'];
 
 const groupKey = (o) => (o.group ? `${linkOf(o)}|${o.group.id}` : null);
+
+/** How many orders of each linked group (`<link>|<group id>`) are among `orders`. */
+export function groupSizes(orders) {
+  const sizes = new Map();
+  for (const o of orders) {
+    const g = groupKey(o);
+    if (g !== null) sizes.set(g, (sizes.get(g) || 0) + 1);
+  }
+  return sizes;
+}
+
+/** What Cancel on an order asks: a linked order's member about its group, which the
+ *  broker cancels with it (its working orders among `orders`, the state's), a single order
+ *  by its id. */
+export function cancelQuestion(order, orders, account) {
+  if (!order.group) return `Cancel order ${order.id} (${account})?`;
+  const g = groupKey(order);
+  let working = 0;
+  for (const o of orders) if (groupKey(o) === g && statusGroup(o.status) === 'working') working += 1;
+  return `Cancel the ${groupName(order, null, 'group')}: ${working} working order${working === 1 ? '' : 's'} (${account})?`;
+}
 
 /** Rows with each linked order's members together, at the place of its newest member,
  *  in `ROLE_ORDER` (then by key), each member after the first marked `member: true`:

@@ -24,6 +24,7 @@ from streaming.brokers.alpaca.connection import Connection
 from streaming.brokers.alpaca.payloads import AlpacaError, OrderBody
 from streaming.brokers.errors import BrokerHTTPError, CredentialRejected
 from streaming.brokers.orders.entry import (
+    BUYING_POWER_KINDS,
     LinkedOrder,
     OrderLeg,
     OrderRefused,
@@ -238,7 +239,10 @@ class AlpacaOrders:
             cost = unit * leg.size * leg.multiplier if unit is not None else None
         if cost is not None and not leg.buys:
             cost = -cost  # received
-        before = decimal(trading.get("buying_power"))
+        # the buying power the order uses: an option's is the account's options buying power
+        kind = BUYING_POWER_KINDS.get(leg.kind)
+        field = "options_buying_power" if kind == "derivative" else "buying_power"
+        before = decimal(trading.get(field))
         after = before - cost if before is not None and cost is not None and leg.buys else None
         if after is not None and after < 0:
             warnings.append("This order costs more than the account's buying power.")
@@ -250,8 +254,9 @@ class AlpacaOrders:
             fees=None,
             buying_power_before=num(before),
             buying_power_after=num(after),
+            buying_power_kind=kind,
             warnings=warnings,
-            said={"account": {"buying_power": trading.get("buying_power")}},
+            said={"account": {field: trading.get(field)}},
         )
 
     async def _check_asset(self, client: AlpacaClient, leg: OrderLeg, symbol: str) -> None:

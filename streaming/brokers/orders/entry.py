@@ -11,9 +11,9 @@ so that a lost answer can be looked up before anything is placed again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from streaming.instruments.instrument import Instrument, parse
 from streaming.instruments.kinds import Kind
@@ -162,6 +162,25 @@ class LinkedOrder:
         stop = next(o for o in self.orders if o is not limit)
         return limit, stop
 
+    def preview_of(self, result: PreviewResult) -> PreviewResult:
+        """The group's preview from the broker's dry run of it, which answers for what fills
+        first (the trigger). An OCO has no first (one of its orders fills, the other is
+        cancelled): the one order's cost and what it leaves are no amount of the group."""
+        if self.trigger is not None:
+            return result
+        return replace(result, cost=None, buying_power_after=None)
+
+
+#: Which buying power a preview's figures are (`PreviewResult.buying_power_kind`).
+BuyingPowerKind = Literal["equity", "derivative"]
+#: The buying power an order of each kind uses (a coin's: the broker's one figure).
+BUYING_POWER_KINDS: dict[Kind, BuyingPowerKind] = {
+    Kind.EQUITY: "equity",
+    Kind.EQUITY_OPTION: "derivative",
+    Kind.FUTURE: "derivative",
+    Kind.FUTURE_OPTION: "derivative",
+}
+
 
 @dataclass(kw_only=True)
 class PreviewResult:
@@ -173,6 +192,10 @@ class PreviewResult:
     fees: float | None = None
     buying_power_before: float | None = None
     buying_power_after: float | None = None
+    #: Which buying power the two are, the one the order uses: "equity" (stock: the balance's
+    #: `equity_buying_power`), "derivative" (options, futures: `derivative_buying_power`),
+    #: None where the broker gives one figure for every kind.
+    buying_power_kind: BuyingPowerKind | None = None
     margin_change: float | None = None
     warnings: list[str] = field(default_factory=list)
     #: The broker's answer as it came (for the audit trail: no header, token or secret).

@@ -19,10 +19,13 @@ from typing import Any, cast
 
 from tastytrade import Account, Session
 from tastytrade import order as tt
+from tastytrade.account import AccountBalance
 from tastytrade.market_data import get_market_data_by_type
 from tastytrade.utils import TastytradeError
 
 from streaming.brokers.orders.entry import (
+    BUYING_POWER_KINDS,
+    BuyingPowerKind,
     LinkedOrder,
     OrderLeg,
     OrderRefused,
@@ -207,15 +210,27 @@ class TastytradeOrders:
         session = await self._order_session(order.account)
         return session, await self._sdk_order(session, order)
 
+    async def _stock_balance(self, session: Session, order: OrderRequest) -> AccountBalance | None:
+        """A stock order's account balance, read beside its dry run (which answers in option
+        buying power only); None for another kind, or when it cannot be read (the preview
+        then gives no stock buying power rather than the option one)."""
+        if BUYING_POWER_KINDS.get(order.legs[0].kind) != "equity":
+            return None
+        try:
+            return await self._account(order.account).get_balances(session)
+        except TastytradeError:
+            return None
+
     # -- SupportsOrders --------------------------------------------------------------------
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
         session, sdk_order = await self._prepared(order)
         with sdk_refusals():
-            answer = await self._account(order.account).place_order(
-                session, sdk_order, dry_run=True
+            answer, balance = await asyncio.gather(
+                self._account(order.account).place_order(session, sdk_order, dry_run=True),
+                self._stock_balance(session, order),
             )
         price = getattr(sdk_order, "price", None)
-        return dry_run_result(answer, order, -price if price is not None else None)
+        return dry_run_result(answer, order, -price if price is not None else None, balance)
 
     async def place_order(self, order: OrderRequest) -> PlaceResult:
         session, sdk_order = await self._prepared(order)
@@ -251,10 +266,13 @@ class TastytradeOrders:
         session = await self._order_session(group.account)
         complex_order = await self._complex(session, group)
         with sdk_refusals():
-            answer = await self._account(group.account).place_complex_order(
-                session, complex_order, dry_run=True
+            answer, balance = await asyncio.gather(
+                self._account(group.account).place_complex_order(
+                    session, complex_order, dry_run=True
+                ),
+                self._stock_balance(session, group.first),
             )
-        return dry_run_result(answer, group.first, None)
+        return dry_run_result(answer, group.first, None, balance)
 
     async def place_linked(self, group: LinkedOrder) -> PlaceResult:
         session = await self._order_session(group.account)
@@ -333,10 +351,31 @@ class TastytradeOrders:
         return [i for i in live.get("items") or () if isinstance(i, dict)]
 
 
-def dry_run_result(answer: Any, order: OrderRequest, unit: Decimal | None) -> PreviewResult:
+def buying_power(
+    effect: tt.BuyingPowerEffect, order: OrderRequest, balance: AccountBalance | None
+) -> tuple[float | None, float | None, BuyingPowerKind | None]:
+    """(before, after, which) of the buying power the order uses. tastytrade's dry run
+    answers in option (derivative) buying power, what options and futures use; a stock
+    order uses the equity buying power (the account card's): the balance's, less the dry
+    run's change at the account's own ratio of equity to derivative buying power (2 in a
+    Reg T margin account, 1 in a cash account). A coin's: the dry run's, unlabelled."""
+    kind = BUYING_POWER_KINDS.get(order.legs[0].kind)
+    if kind != "equity":
+        return num(effect.current_buying_power), num(effect.new_buying_power), kind
+    if balance is None:
+        return None, None, kind
+    equity, derivative = balance.equity_buying_power, balance.derivative_buying_power
+    after = equity + effect.change_in_buying_power * equity / derivative if derivative else None
+    return num(equity), num(after), kind
+
+
+def dry_run_result(
+    answer: Any, order: OrderRequest, unit: Decimal | None, balance: AccountBalance | None = None
+) -> PreviewResult:
     """tastytrade's dry run (of an order, or of a complex order: the effect of what fills
     first, `order`) as the preview's result; `unit`: the signed cost per unit the SDK
-    priced (a debit positive), else the order's own estimate."""
+    priced (a debit positive), else the order's own estimate; `balance`: a stock order's
+    account balance (`buying_power`)."""
     if unit is None:
         unit = unpriced_unit(order)
     effect = answer.buying_power_effect
@@ -348,12 +387,14 @@ def dry_run_result(answer: Any, order: OrderRequest, unit: Decimal | None) -> Pr
         cost = None  # a future moves no cash: its margin is the effect (margin_change)
     else:
         cost = unit * order_size(order) * multiplier(order) if unit is not None else None
+    before, after, kind = buying_power(effect, order, balance)
     return PreviewResult(
         checks="broker",
         cost=num(cost),
         fees=num(-fees.total_fees) if fees is not None else None,
-        buying_power_before=num(effect.current_buying_power),
-        buying_power_after=num(effect.new_buying_power),
+        buying_power_before=before,
+        buying_power_after=after,
+        buying_power_kind=kind,
         margin_change=num(-effect.change_in_margin_requirement),
         warnings=[w.message for w in answer.warnings or []],
         said=answer.model_dump(mode="json", by_alias=True, exclude_none=True),

@@ -9,7 +9,7 @@ let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const out = JSON.parse(text).map((o) => ({
   terms: orderTerms(o),
-  link: groupText(o),
+  link: groupText(o, o.size ?? null), // the panel's count of the group's orders (a test's field)
   legs: (o.legs || []).map((leg) => ({
     desc: legText(leg),
     filled: legFilledText(leg),

@@ -160,19 +160,19 @@ export function createOrdersView(doc) {
 
   // ------------------------------------------------------------ entries
 
-  function renderOrder(li, o, name, isOlder, sim, flash, oversize) {
+  function renderOrder(li, o, name, isOlder, sim, flash, oversize, size) {
     setAttr(li, 'data-status', String(o.status || ''));
     setAttr(li, 'data-group', statusGroup(o.status));
     setAttr(li, 'data-order-account', accountOf(o) || null);
     setAttr(li, 'data-older', isOlder ? 'true' : null);
     setAttr(li, 'data-linked', o.group ? String(o.group.id) : null);
     setAttr(li, 'data-oversize', oversize ? 'true' : null);
-    const linked = groupText(o);
+    const linked = groupText(o, size);
     const head = el('div', { class: 'order-head' },
       el('span', { class: 'order-status', 'data-field': 'status' }, String(o.status || '')),
       el('span', { class: 'order-und', 'data-field': 'underlying', title: o.underlying ? String(o.underlying) : null }, underlyingText(o)),
       el('span', { class: 'order-type', 'data-field': 'terms' }, orderTerms(o)),
-      linked ? el('span', { class: 'order-link', 'data-field': 'link' }, linked) : null,
+      linked ? el('span', { class: 'order-link', 'data-field': 'link', title: String(o.group.id) }, linked) : null,
       sim ? el('span', { class: 'badge badge-sim badge-small' }, 'SIM') : null,
       el('time', { class: 'order-time', 'data-field': 'updated_at' }, fmt.time(timeMs(o.updated_at))));
     const acct = el('div', { class: 'order-acct' },
@@ -224,12 +224,12 @@ export function createOrdersView(doc) {
       const name = accountName(row.order, state.accounts, state.links);
       const before = drawn.get(row.key);
       const warn = row.older ? null : oversize.get(row.key) || null;
-      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older || before.member !== !!row.member || before.oversize !== warn) {
+      if (all || fresh || !before || before.order !== row.order || before.name !== name.text + name.broker || before.older !== row.older || before.member !== !!row.member || before.oversize !== warn || before.size !== row.size) {
         const acct = state.accounts.get(accountOf(row.order));
         const sim = !!(row.order._simulated || (acct && acct.simulated));
-        renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order, warn);
+        renderOrder(li, row.order, name, row.older, sim, flash && !fresh && before && before.order !== row.order, warn, row.size);
         setAttr(li, 'data-member', row.member ? 'true' : null);
-        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older, member: !!row.member, oversize: warn });
+        drawn.set(row.key, { order: row.order, name: name.text + name.broker, older: row.older, member: !!row.member, oversize: warn, size: row.size });
       }
       nodes.push(li);
     }

@@ -18,21 +18,28 @@
  *   [data-ticket-warnings] li[data-second-confirm] (the warning that asks for it, in <strong>)
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
  *   [data-ticket-result][data-ticket-state][data-order-id] and [data-ticket-order-status]
- *   (the order's status on the stream; data-filled, the filled quantity).
+ *   (the order's status on the stream, or each of its group's by role; data-filled, the filled quantity).
  *   [data-ticket-leg] legend: the leg's display name (data-symbol: its contract symbol);
  *   [data-ticket-quote][data-symbol][data-bid][data-ask]: its own live quote, as the stream has it;
  *   [data-ticket-unoffered]: why the brokers of the accounts not offered take no such order.
  */
 import { el, setAttr, setText } from '../../stream/render/dom.js';
-import { SECOND_CONFIRM_TEXT, countdownText, followOrder, followText, previewWarnings } from './model.js';
+import { SECOND_CONFIRM_TEXT, countdownText, followTicket, placedCount, previewWarnings } from './model.js';
 import { orderBody } from './body.js';
 import { legName } from './drafts.js';
 import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
-import { prefillPrice, prefillStopPrice } from './prices.js';
+import { midOf, prefillPrice, prefillStopPrice, protectPrices } from './prices.js';
 import { createTicketFlow } from './flow.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
 const EFFECT_WORDS = [['cost', 'Cost'], ['fees', 'Fees'], ['buying_power_before', 'Buying power before'], ['buying_power_after', 'Buying power after'], ['margin_change', 'Margin change']];
+/** Which buying power the effect's are (its `buying_power_kind`): the order's own, named as
+ *  the account card names them (its Buying power is the stock one, its Option BP the other). */
+const BUYING_POWER_WORDS = { equity: 'Stock buying power', derivative: 'Option buying power' };
+const effectLabel = (key, label, effect) => {
+  const which = BUYING_POWER_WORDS[effect.buying_power_kind];
+  return which && key.startsWith('buying_power_') ? `${which} ${label.split(' ').pop()}` : label;
+};
 
 function selectOf(name, label, values, attrs) {
   const select = el('select', { name, ...attrs }, ...values.map(([v, t]) => el('option', { value: v }, t)));
@@ -95,9 +102,11 @@ export function createTicket(env) {
       rollTo.value = draft.roll.to;
       rollTo.addEventListener('change', () => { if (draft.reroll) draft.reroll(rollTo.value); });
     }
-    const exitInput = (name, attr) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: '', [attr]: '' });
-    const takeProfit = exitInput('take_profit', 'data-ticket-take-profit');
-    const stopLoss = exitInput('stop_loss', 'data-ticket-stop-loss');
+    const exitInput = (name, attr, value) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: value || '', [attr]: '' });
+    // Protect… starts both from the mark (drafts.js protectPosition); a bracket's are optional
+    const takeProfit = exitInput('take_profit', 'data-ticket-take-profit', draft.exits && draft.exits.take);
+    const stopLoss = exitInput('stop_loss', 'data-ticket-stop-loss', draft.exits && draft.exits.stop);
+    let exitsTouched = false;
     const exitsBox = el('fieldset', { class: 'ticket-exits', 'data-ticket-exits': '' },
       el('legend', null, draft.protect ? 'Protect with' : 'Exits (optional: a bracket)'),
       el('label', { class: 'ticket-field' }, 'Take-profit limit ', takeProfit),
@@ -230,6 +239,11 @@ export function createTicket(env) {
       if (v.phase === 'editing' && !priceTouched && !price.value && typeFields(type.value).price) {
         price.value = prefillPrice(legs, (sym) => s.quotes.get(sym) || draft.quote) || '';
       }
+      // Protect…'s exits, from a mark that came after the ticket opened
+      if (v.phase === 'editing' && draft.protect && !exitsTouched && !takeProfit.value && !stopLoss.value) {
+        const exits = protectPrices(formLegs()[0], midOf(liveQuote(legs[0].symbol)) ?? draft.mark);
+        if (exits) { takeProfit.value = exits.take || ''; stopLoss.value = exits.stop || ''; }
+      }
       // and the stop price, the same way (a tick beyond the market)
       if (v.phase === 'editing' && !stopTouched && !stop.value && typeFields(type.value).stop) {
         stop.value = prefillStopPrice(formLegs(), liveQuote) || '';
@@ -248,7 +262,7 @@ export function createTicket(env) {
       if (p) {
         setText(words, `${p.simulated ? '[SIMULATED] ' : ''}${p.words}`);
         const rows = EFFECT_WORDS.filter(([k]) => p.effect && money(p.effect[k]) !== null)
-          .flatMap(([k, label]) => [el('dt', null, label), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
+          .flatMap(([k, label]) => [el('dt', null, effectLabel(k, label, p.effect)), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
         if (effect.childElementCount !== rows.length || effect.getAttribute('data-preview') !== p.id) effect.replaceChildren(...rows);
         setAttr(effect, 'data-preview', p.id);
         // the warning a second confirm is for stands out
@@ -286,10 +300,11 @@ export function createTicket(env) {
         setAttr(result, 'data-order-id', t.order_id === null || t.order_id === undefined ? null : String(t.order_id));
         const said = t.state === 'rejected' && t.said ? `: ${typeof t.said === 'string' ? t.said : JSON.stringify(t.said)}` : '';
         setText(ticketState, `${t.words || ''} — ${t.state}${t.order_id ? ` (order ${t.order_id})` : ''}${said}`);
-        const f = t.state === 'placed' ? followOrder(s.orders, t.link, t.order_id) : null;
+        // the order it placed, or each order of the group it placed, as the stream has them
+        const f = t.state === 'placed' ? followTicket(s.orders, t.link, t.order_id, placedCount(v.preview && v.preview.order)) : null;
         setAttr(orderStatus, 'data-status', f ? f.status : null);
-        setAttr(orderStatus, 'data-filled', f ? String(f.filled) : null);
-        setText(orderStatus, t.state === 'placed' ? followText(f) : '');
+        setAttr(orderStatus, 'data-filled', f ? f.filled : null);
+        setText(orderStatus, f ? f.text : '');
       }
       // the live quote of a single leg: its own, by its contract symbol
       const q = legs.length === 1 ? s.quotes.get(legs[0].symbol) || draft.quote || null : null;
@@ -313,8 +328,8 @@ export function createTicket(env) {
     price.addEventListener('input', () => { priceTouched = true; edited(); });
     stop.addEventListener('input', () => { stopTouched = true; edited(); });
     trail.addEventListener('input', edited);
-    takeProfit.addEventListener('input', edited);
-    stopLoss.addEventListener('input', edited);
+    takeProfit.addEventListener('input', () => { exitsTouched = true; edited(); });
+    stopLoss.addEventListener('input', () => { exitsTouched = true; edited(); });
     trailUnit.addEventListener('change', edited);
     for (const r of legRows) {
       r.quantity.addEventListener('input', edited);
@@ -380,7 +395,9 @@ export function createTicket(env) {
       choices = accountChoices(env.getState().accounts, t).filter((c) => !brokerOffers(c.broker, legs).error);
       fillAccounts();
       tradingNote.hidden = !!t.on;
-      if (!t.on) tradingNote.replaceChildren('Trading is off for you: turn it on in ', el('a', { href: '/trading' }, 'Trading settings'), ' before you confirm.');
+      // the words of the refusal a preview would get (the second factor is checked on every
+      // request, the preview's too: streaming/trading/access.py), the page linked
+      if (!t.on) tradingNote.replaceChildren('Trading is off for you: turn it on with your second factor on the ', el('a', { href: '/trading' }, 'Trading page'), '.');
     });
     return dialog;
   }

@@ -10,7 +10,7 @@
 import { normalizeSymbol, num, optionParts } from '../../stream/contract.js';
 import { displayOf, fromPosition as instrumentOf } from '../../stream/instruments.js';
 import { ACTIONS, ORDER_TYPES, STOP_TYPES, optionLegs, startingAccount } from './offers.js';
-import { prefillPrice, roundToTick } from './prices.js';
+import { midOf, prefillPrice, protectPrices, roundToTick } from './prices.js';
 
 /** A draft: what the ticket opens with. `account`: {link, account} or null (to choose);
  *  `accountFixed`: the account may not change (Close…, Replace…); `names`: each leg's
@@ -49,12 +49,18 @@ export function fromPosition(position, acct, quote, mode) {
 }
 
 /** A position's Protect…: a take-profit, a stop-loss or both (an OCO) that close the whole
- *  position, in its own account; the trader gives the prices. */
-export function protectPosition(position, acct) {
+ *  position, in its own account. Both start from its mark (`mark`: the mid of its own live
+ *  quote, else the broker's `mark_price`; `exits`: prices.js `protectPrices`), the trader's
+ *  to change. */
+export function protectPosition(position, acct, quote = () => undefined) {
   const { symbol, display } = positionInstrument(position);
   const short = position.direction === 'Short';
   const legs = [{ symbol, action: short ? 'Buy to Close' : 'Sell to Close', quantity: positionQty(position) }];
-  return { ...draft({ title: `Protect ${display}`, legs, names: { [symbol]: display }, account: ownAccount(acct), accountFixed: true, tif: 'GTC' }), protect: true };
+  const mark = num(position.mark_price);
+  return {
+    ...draft({ title: `Protect ${display}`, legs, names: { [symbol]: display }, account: ownAccount(acct), accountFixed: true, tif: 'GTC' }),
+    protect: true, mark, exits: protectPrices(legs[0], midOf(quote(symbol)) ?? mark),
+  };
 }
 
 /** An option position's Roll…: close it and open the same strike at a later expiration, as

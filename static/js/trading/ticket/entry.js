@@ -8,12 +8,14 @@
  * static/js/risk/strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
  */
 import { optionParts } from '../../stream/contract.js';
+import { groupName } from '../../stream/order-terms.js';
+import { cancelQuestion } from '../../stream/orders.js';
 import { fromPosition as instrumentOf } from '../../stream/instruments.js';
 import { tradable } from './model.js';
 import {
   fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
 } from './drafts.js';
-import { accountChoices, protectRefusal, rollOffered, rollRefusal } from './offers.js';
+import { accountChoices, protectRefusal, rollOffered } from './offers.js';
 import { createTicket } from './dialog.js';
 import { createTradingApi, resultLines } from '../api.js';
 
@@ -48,18 +50,16 @@ export function createTrading(env) {
       items.push({ text: 'Close…', attr: 'data-menu-close', run: () => ticket.open(fromPosition(p, acct, quote, 'close')) });
       // Protect… where the broker links orders of the kind; elsewhere it says why
       const why = protectRefusal(acct.broker, p);
-      items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct))) });
-      if (rollOffered(p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
+      items.push({ text: 'Protect…', attr: 'data-menu-protect', run: () => (why ? env.message(why, 'error') : ticket.open(protectPosition(p, acct, quote))) });
+      if (rollOffered(acct.broker, p)) items.push({ text: 'Roll…', attr: 'data-menu-roll', run: () => roll(p, acct) });
       return items;
     }
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
   }
 
   /** Roll…: the underlying's expirations from the chain API, then the ticket (its "Roll
-   *  to" choice opens it again on the date chosen); where the broker cannot, why not. */
+   *  to" choice opens it again on the date chosen). */
   async function roll(position, acct, to = null) {
-    const refusal = rollRefusal(acct.broker);
-    if (refusal) { env.message(refusal, 'error'); return; }
     const root = optionParts(position.streamer_symbol).root;
     let dates = [];
     try {
@@ -117,10 +117,12 @@ export function createTrading(env) {
     const { action, order, link, account } = ev.detail;
     if (action === 'replace') { ticket.open(fromOrder(order, link, account)); return; }
     if (action === 'cancel') {
-      if (!win.confirm(`Cancel order ${order.id} (${account})?`)) return;
+      // a linked order's member: the broker cancels its group, so the question is about it
+      if (!win.confirm(cancelQuestion(order, env.getState().orders.values(), account))) return;
       const r = await api.cancel(link, order.id);
       const status = r.ok && r.body && r.body.cancel ? r.body.cancel.status : '';
-      env.message(r.ok ? `Cancel sent for order ${order.id}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
+      const what = order.group ? `the ${groupName(order, null, 'group')}` : `order ${order.id}`;
+      env.message(r.ok ? `Cancel sent for ${what}${status ? `: ${status}` : ''}.` : r.error, r.ok ? 'info' : 'error');
       return;
     }
     if (action === 'cancel-all') {

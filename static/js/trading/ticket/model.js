@@ -10,6 +10,8 @@
  */
 import { num, orderKey } from '../../stream/contract.js';
 import { parse } from '../../stream/instruments.js';
+import { ROLES } from '../../stream/order-terms.js';
+import { ROLE_ORDER } from '../../stream/orders.js';
 
 /** Whether a symbol names an equity option (its streamer symbol). */
 export const isOptionSymbol = (symbol) => {
@@ -80,12 +82,8 @@ export function refusalText(status, body, doing) {
 
 // ------------------------------------------------------------------ following the order
 
-/** The placed order as the stream tells it (`orders`: the state's Map, keyed
- *  "<link>:<id>"): {status, filled, quantity, avgPrice, fills} or null before its frame. */
-export function followOrder(orders, link, orderId) {
-  if (orderId === null || orderId === undefined) return null;
-  const o = orders.get(orderKey(orderId, link));
-  if (!o) return null;
+/** An order's status and fills as the stream tells it: {status, filled, quantity, avgPrice, fills}. */
+function followed(o) {
   let filled = 0;
   let quantity = 0;
   let paid = 0;
@@ -103,10 +101,59 @@ export function followOrder(orders, link, orderId) {
   return { status: String(o.status || ''), filled, quantity, avgPrice: filled ? paid / filled : null, fills };
 }
 
+/** The placed order as the stream tells it (`orders`: the state's Map, keyed
+ *  "<link>:<id>"): {status, filled, quantity, avgPrice, fills} or null before its frame. */
+export function followOrder(orders, link, orderId) {
+  if (orderId === null || orderId === undefined) return null;
+  const o = orders.get(orderKey(orderId, link));
+  return o ? followed(o) : null;
+}
+
 /** The words of a followed order: "Live", "Filled 2 @ 2.35", "Partially Filled 1/2 @ 2.30". */
 export function followText(f) {
   if (!f) return 'Waiting for the order on the stream…';
   if (!f.filled) return f.status;
   const avg = f.avgPrice === null ? '' : ` @ ${f.avgPrice.toFixed(f.avgPrice < 1 ? 4 : 2)}`;
   return f.filled >= f.quantity ? `${f.status} ${f.filled}${avg}` : `${f.status} ${f.filled}/${f.quantity}${avg}`;
+}
+
+/** How many orders a ticket's order places: a linked order's members (its trigger and its
+ *  orders: an OCO 2, a bracket 3), else 1. */
+export const placedCount = (order) => (order && order.complex
+  ? (order.trigger ? 1 : 0) + (Array.isArray(order.orders) ? order.orders.length : 0)
+  : 1);
+
+const roleRank = (o) => {
+  const i = ROLE_ORDER.indexOf(o.group.role);
+  return i < 0 ? ROLE_ORDER.length : i;
+};
+const roleWords = (role) => {
+  const w = ROLES[role] || String(role || 'member');
+  return w.charAt(0).toUpperCase() + w.slice(1);
+};
+
+/** What a ticket placed, as the stream tells it: `{status, filled, text}` for the
+ *  ticket's `[data-ticket-order-status]`. A linked order's ticket carries the group's id
+ *  (tastytrade's complex order, Tradier's parent: no order of their own; Alpaca's parent,
+ *  one member): it follows every order of the link whose `group.id` is that id, in the
+ *  panel's role order ("Take profit: Live · Stop loss: Live"), and counts those of the
+ *  `count` placed that are not on the stream yet. `status`, `filled`: each order's, joined
+ *  by " · "; null before the first frame. */
+export function followTicket(orders, link, orderId, count = 1) {
+  if (orderId === null || orderId === undefined) return { status: null, filled: null, text: followText(null) };
+  const prefix = `${link}:`;
+  const members = [];
+  for (const [key, o] of orders) {
+    if (key.startsWith(prefix) && o.group && String(o.group.id) === String(orderId)) members.push(o);
+  }
+  if (!members.length) {
+    const f = followOrder(orders, link, orderId);
+    return { status: f ? f.status : null, filled: f ? String(f.filled) : null, text: followText(f) };
+  }
+  members.sort((a, b) => roleRank(a) - roleRank(b) || (String(a.id) < String(b.id) ? -1 : 1));
+  const each = members.map(followed);
+  const missing = count - members.length;
+  const words = members.map((o, i) => `${roleWords(o.group.role)}: ${followText(each[i])}`);
+  if (missing > 0) words.push(`${missing} more not on the stream yet`);
+  return { status: each.map((f) => f.status).join(' · '), filled: each.map((f) => String(f.filled)).join(' · '), text: words.join(' · ') };
 }

@@ -93,8 +93,10 @@ export function unofferedBrokers(choices, legs) {
 }
 
 /** The accounts a ticket may choose from, from the stream's state (`accounts`: number →
- *  {number, link, broker, label}): `{value: "<link>|<number>", link, account, broker, text}`;
- *  `trading` (GET /api/trading's) marks the links staff did not enable. */
+ *  {number, link, broker, label}): `{value: "<link>|<number>", link, account, broker, text}`
+ *  — `text` the broker and the number first, then the label (`tradier · VA000001 · IRA`): a
+ *  select narrower than the text (a phone's) cuts its end, and two accounts of one broker
+ *  differ by their numbers; `trading` (GET /api/trading's) marks the links staff did not enable. */
 export function accountChoices(accounts, trading = null) {
   const enabled = new Map();
   for (const l of (trading && Array.isArray(trading.links) ? trading.links : [])) enabled.set(Number(l.link), !!l.enabled);
@@ -102,11 +104,11 @@ export function accountChoices(accounts, trading = null) {
   for (const a of accounts.values()) {
     const link = num(a.link);
     if (link === null) continue;
-    const name = [a.label, a.number].filter(Boolean).join(' ');
+    const name = [a.broker, a.number, a.label].filter(Boolean).join(' · ');
     const off = enabled.has(link) && !enabled.get(link);
     out.push({
       value: `${link}|${a.number}`, link, account: String(a.number), broker: String(a.broker || ''),
-      text: `${a.broker || ''} · ${name}${off ? ' (trading not enabled)' : ''}`, enabled: !off,
+      text: `${name}${off ? ' (trading not enabled)' : ''}`, enabled: !off,
     });
   }
   return out.sort((x, y) => (x.text < y.text ? -1 : x.text > y.text ? 1 : 0));
@@ -157,15 +159,14 @@ export function protectRefusal(broker, position) {
   return null;
 }
 
-/** Whether a position offers Roll… at all: an equity option (a roll is one multi-leg order
- *  of two expirations; a future option is closed and opened by hand). */
-export const rollOffered = (position) => positionKind(position) === KIND.EQUITY_OPTION;
-
-/** Why a broker cannot roll here (a sentence), or null: a roll is one multi-leg order. */
-export function rollRefusal(broker) {
+/** Whether a position offers Roll… at its broker: an equity option (a future option is
+ *  closed and opened by hand) at a broker that takes multi-leg orders of options (a roll is
+ *  one order of two expirations; Alpaca takes single legs: no Roll…, rather than one offered
+ *  and then refused). */
+export function rollOffered(broker, position) {
+  if (positionKind(position) !== KIND.EQUITY_OPTION) return false;
   const rules = brokerTakes(broker, KIND.EQUITY_OPTION);
-  if (rules && rules.max_legs > 1) return null;
-  return `${nameOf(broker)} takes no multi-leg orders here: roll by closing this option, then opening the later one.`;
+  return !!rules && rules.max_legs > 1;
 }
 
 /** A strategy's option legs (`GET /api/risk/strategies`' legs: `kind` call or put). */

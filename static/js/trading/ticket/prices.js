@@ -59,7 +59,7 @@ export function priceProblem(symbol, text, legCount = 1, what = 'price') {
 }
 
 /** A mid of a quote (both sides), else null. */
-const midOf = (q) => {
+export const midOf = (q) => {
   const bid = num(q && q.bid);
   const ask = num(q && q.ask);
   return bid !== null && ask !== null && bid > 0 && ask > 0 ? (bid + ask) / 2 : null;
@@ -119,4 +119,29 @@ export function prefillStopPrice(legs, quote) {
   const buy = isBuy(leg.action);
   const market = roundToTick(leg.symbol, num(q && (buy ? q.ask : q.bid)));
   return market === null ? null : tickBeyond(leg.symbol, Number(market), buy);
+}
+
+/** How far from the mark a position's Protect… starts its exits: 5 %, inside the price
+ *  guard's 10 % band (TRADING_PRICE_WARN), so the defaults ask for no second confirm. */
+export const PROTECT_DISTANCE = 0.05;
+
+/** The take-profit and stop-loss a position's Protect… starts with, for the leg that closes
+ *  it (`Sell to Close` a long, `Buy to Close` a short): `PROTECT_DISTANCE` from `mark` (the
+ *  mid of its own live quote, else the broker's mark) on each side — the take-profit where
+ *  the position gains (above the mark for a long, below for a short), the stop where it
+ *  loses — on the instrument's tick grid, at least a tick from the mark. {take, stop}
+ *  (either null where no price is on the grid), or null without a mark. */
+export function protectPrices(leg, mark) {
+  const m = num(mark);
+  if (m === null || !(m > 0)) return null;
+  const at = roundToTick(leg.symbol, m);
+  if (at === null) return null;
+  const beyond = (up) => {
+    const p = roundToTick(leg.symbol, m * (1 + (up ? PROTECT_DISTANCE : -PROTECT_DISTANCE)));
+    const past = p !== null && (up ? Number(p) > Number(at) : Number(p) < Number(at));
+    return past ? p : tickBeyond(leg.symbol, Number(at), up);
+  };
+  const above = beyond(true);
+  const below = beyond(false);
+  return isBuy(leg.action) ? { take: below, stop: above } : { take: above, stop: below };
 }

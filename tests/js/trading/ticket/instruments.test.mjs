@@ -119,7 +119,9 @@ test('Roll… only for equity options at a broker that takes multi-leg orders; i
   const roll = rollDraft(SPY_CALL, tasty, ['2027-01-15', '2027-02-19']);
   assert.equal(roll.title, 'Roll SPY 15 Jan 27 590 C');
   assert.equal(legName(roll, '.SPY270219C590'), 'SPY 19 Feb 27 590 C');
-  assert.deepEqual([rollOffered(SPY_CALL), rollOffered(TASTY_ES_CALL), rollOffered(ALPACA_BTC)], [true, false, false]);
+  assert.deepEqual([rollOffered('tastytrade', SPY_CALL), rollOffered('tastytrade', TASTY_ES_CALL), rollOffered('alpaca', ALPACA_BTC)], [true, false, false]);
+  // Alpaca takes single legs: no Roll… on its options (not one offered, then refused)
+  assert.deepEqual(['tastytrade', 'tradier', 'alpaca'].map((b) => rollOffered(b, SPY_CALL)), [true, true, false]);
 });
 
 test('Protect… where the broker links orders of the kind, and why not elsewhere', () => {

@@ -7,18 +7,18 @@ import { readFileSync } from 'node:fs';
 
 import {
   REPREVIEW_CODES, SECOND_CONFIRM_TEXT, TRADING_PAGE_CODES, countdownText, createConfirmKeys, followOrder, followText,
-  needsSecondConfirm, previewWarnings, refusalText, secondsLeft, tradable,
+  followTicket, needsSecondConfirm, placedCount, previewWarnings, refusalText, secondsLeft, tradable,
 } from '../../../../static/js/trading/ticket/model.js';
 import { orderBody } from '../../../../static/js/trading/ticket/body.js';
 import {
   protectPosition, rollDraft, contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol,
 } from '../../../../static/js/trading/ticket/drafts.js';
 import {
-  BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollRefusal, startingAccount,
+  BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollOffered, startingAccount,
   strategyCloseOffer, typeFields,
 } from '../../../../static/js/trading/ticket/offers.js';
 import {
-  prefillPrice, prefillStopPrice, priceProblem, roundToTick, tickBeyond, tickOf,
+  prefillPrice, prefillStopPrice, priceProblem, protectPrices, roundToTick, tickBeyond, tickOf,
 } from '../../../../static/js/trading/ticket/prices.js';
 
 const DOC = readFileSync(new URL('../../../../docs/streaming-contract.md', import.meta.url), 'utf8');
@@ -176,16 +176,16 @@ test('what each broker takes: Alpaca options Day only, multi-leg at tastytrade a
   assert.equal(tradable('not a symbol'), false);
 });
 
-test('account choices name broker, label and number; links staff did not enable are marked', () => {
+test('account choices name broker, number and label (the number before the label: a narrow select cuts the end); links staff did not enable are marked', () => {
   const c = accountChoices(accounts, { links: [{ link: 4, enabled: false }, { link: 3, enabled: true }] });
   assert.deepEqual(c.map((x) => x.value), ['5WT00001', 'PA000001', 'VA000001'].map((n) => `${accounts.get(n).link}|${n}`).sort((a, b) => {
     const text = (v) => c.find((x) => x.value === v).text;
     return text(a) < text(b) ? -1 : 1;
   }));
   const tradier = c.find((x) => x.broker === 'tradier');
-  assert.equal(tradier.text, 'tradier · IRA VA000001 (trading not enabled)');
+  assert.equal(tradier.text, 'tradier · VA000001 · IRA (trading not enabled)');
   assert.equal(tradier.enabled, false);
-  assert.equal(c.find((x) => x.broker === 'tastytrade').text, 'tastytrade · Main 5WT00001');
+  assert.equal(c.find((x) => x.broker === 'tastytrade').text, 'tastytrade · 5WT00001 · Main');
 });
 
 test('the order body is the contract\'s, the price a decimal string', () => {
@@ -254,6 +254,38 @@ test('the placed order is followed on the stream by (link, order id): status and
   const f = followOrder(orders, 3, '88');
   assert.deepEqual({ status: f.status, filled: f.filled, quantity: f.quantity }, { status: 'Filled', filled: 2, quantity: 2 });
   assert.equal(followText(f), 'Filled 2 @ 2.35');
+});
+
+test('a linked order\'s ticket follows every order of its group, by role (the group\'s id is no order of its own)', () => {
+  // tastytrade's complex order 77 / Tradier's parent 77: its members arrive as orders of their own
+  const member = (id, role, status, fills = []) => ({
+    id, status, group: { id: '77', class: 'oco', role },
+    legs: [{ symbol: 'AAPL', action: 'Sell to Close', quantity: 1, remaining_quantity: 1, fills }],
+  });
+  const oco = { link: 3, account: 'A', complex: 'OCO', trigger: null, orders: [{}, {}] };
+  assert.equal(placedCount(oco), 2);
+  assert.equal(placedCount({ ...oco, complex: 'OTOCO', trigger: {} }), 3);
+  assert.equal(placedCount({ legs: [] }), 1);
+  const orders = new Map();
+  assert.deepEqual(followTicket(orders, 3, '77', 2), { status: null, filled: null, text: 'Waiting for the order on the stream…' });
+  orders.set('3:102', member('102', 'stop_loss', 'Received'));
+  orders.set('4:101', member('101', 'take_profit', 'Live')); // another link's group 77 is not ours
+  assert.deepEqual(followTicket(orders, 3, '77', 2), {
+    status: 'Received', filled: '0', text: 'Stop loss: Received · 1 more not on the stream yet',
+  });
+  orders.set('3:101', member('101', 'take_profit', 'Live'));
+  orders.set('3:102', member('102', 'stop_loss', 'Live'));
+  assert.deepEqual(followTicket(orders, 3, '77', 2), { status: 'Live · Live', filled: '0 · 0', text: 'Take profit: Live · Stop loss: Live' });
+  orders.set('3:101', member('101', 'take_profit', 'Cancelled'));
+  orders.set('3:102', member('102', 'stop_loss', 'Filled', [{ id: 'f', quantity: 1, price: 150 }]));
+  assert.equal(followTicket(orders, 3, '77', 2).text, 'Take profit: Cancelled · Stop loss: Filled 1 @ 150.00');
+  // Alpaca: the group's id is its parent's, itself a member (a bracket's entry)
+  const parent = { ...member('77', 'trigger', 'Filled', [{ id: 'e', quantity: 1, price: 190 }]) };
+  const bracket = new Map([['5:78', { ...member('78', 'take_profit', 'Live') }], ['5:77', parent], ['5:79', member('79', 'stop_loss', 'Live')]]);
+  assert.equal(followTicket(bracket, 5, '77', 3).text, 'Entry: Filled 1 @ 190.00 · Take profit: Live · Stop loss: Live');
+  // one order: as before
+  const one = new Map([['3:88', { id: '88', status: 'Live', group: null, legs: [] }]]);
+  assert.deepEqual(followTicket(one, 3, '88'), { status: 'Live', filled: '0', text: 'Live' });
 });
 
 // ------------------------------------------------------------------ a strategy's Close…
@@ -563,6 +595,24 @@ test('Protect… closes the whole position: a take-profit, a stop-loss or an OCO
   assert.deepEqual(short.legs, [{ symbol: 'QQQ', action: 'Buy to Close', quantity: 7 }]);
 });
 
+test('Protect… starts both exits 5 % from the mark on the tick grid: the take-profit where the position gains', () => {
+  const acct = { link: 3, number: '5WT00001', broker: 'tastytrade' };
+  const quotes = { SPY: { bid: 479.9, ask: 480.1 }, [OPT]: { bid: 2.9, ask: 3.1 } };
+  const quote = (s) => quotes[s];
+  const long = protectPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Long', quantity: 100, mark_price: 470 }, acct, quote);
+  assert.deepEqual(long.exits, { take: '504.00', stop: '456.00' }); // from the mid 480.00, not the broker's mark
+  const short = protectPosition({ symbol: 'SPY', streamer_symbol: 'SPY', direction: 'Short', quantity: -5, mark_price: 470 }, acct, quote);
+  assert.deepEqual(short.exits, { take: '456.00', stop: '504.00' }); // a short gains as the price falls
+  const noQuote = protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Long', quantity: 1, mark_price: 400.02 }, acct, quote);
+  assert.deepEqual(noQuote.exits, { take: '420.02', stop: '380.02' }); // the broker's mark, without a quote
+  assert.equal(protectPosition({ symbol: 'QQQ', streamer_symbol: 'QQQ', direction: 'Long', quantity: 1 }, acct, quote).exits, null);
+  // an option's grid: 0.05 from 3.00 (3.36 is 3.35, 3.04 is 3.05), and a tick away where 5 % is less than one
+  assert.deepEqual(protectPrices({ symbol: '.AAPL270115C190', action: 'Sell to Close' }, 3.2), { take: '3.35', stop: '3.05' });
+  assert.deepEqual(protectPrices({ symbol: 'SPY', action: 'Sell to Close' }, 0.1), { take: '0.1050', stop: '0.0950' });
+  assert.deepEqual(protectPrices({ symbol: OPT, action: 'Sell to Close' }, 0.05), { take: '0.06', stop: '0.04' });
+  assert.equal(protectPrices({ symbol: 'SPY', action: 'Sell to Close' }, null), null);
+});
+
 test('exits are offered where the broker links such orders', () => {
   const stock = [{ symbol: 'SPY', action: 'Buy to Open', quantity: 1 }];
   const option = [{ symbol: OPT, action: 'Buy to Open', quantity: 1 }];
@@ -596,9 +646,8 @@ test('Roll… closes the option and opens the same strike at a later expiration,
   ]);
   assert.equal(rollDraft(long, acct, ['2027-01-15']).error, 'No expiration of SPY after 2027-01-15 is listed: there is nothing to roll to.');
   assert.equal(rollDraft({ symbol: 'SPY', streamer_symbol: 'SPY', quantity: 1 }, acct, dates).error, 'SPY is not an option: there is nothing to roll.');
-  assert.equal(rollRefusal('tastytrade'), null);
-  assert.equal(rollRefusal('tradier'), null);
-  assert.equal(rollRefusal('alpaca'), 'Alpaca takes no multi-leg orders here: roll by closing this option, then opening the later one.');
+  const call = { symbol: 'SPY   270115C00590000', streamer_symbol: '.SPY270115C590', instrument_type: 'Equity Option', quantity: 1 };
+  assert.deepEqual(['tastytrade', 'tradier', 'alpaca'].map((b) => rollOffered(b, call)), [true, true, false]);
 });
 
 test('parts of a share where the broker takes them (Alpaca, stock), whole elsewhere; said in words', () => {
