@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   answerError, countdown, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, saidWords, stateWords,
 } from '../../../static/js/trading/words.js';
+import { setTimeZone } from '../../../static/js/stream/format.js';
 
 const T = Date.UTC(2026, 10, 26, 13, 0, 0);
 const trading = (extra = {}) => ({
@@ -22,14 +23,21 @@ test('the countdown to the window end: m:ss, h:mm:ss, never negative', () => {
   assert.equal(countdown(T - 5_000, T), '0:00');
 });
 
-test('the state in words: on until, off, off by the kill switch', () => {
-  assert.deepEqual(stateWords(trading({ on: true, until: T + 600_000 }), T, 'UTC'),
-    { on: true, headline: 'Trading is on until 13:10:00.', left: '10:00 left' });
-  assert.deepEqual(stateWords(trading(), T, 'UTC'), { on: false, headline: 'Trading is off.', left: '' });
-  assert.deepEqual(stateWords(trading({ killed_at: T - 60_000 }), T, 'UTC'),
-    { on: false, headline: 'Trading is off: the kill switch turned it off on 26 Nov 12:59:00.', left: '' });
+test('the state in words: on until, off, off by the kill switch; times in the trader\'s zone, named', () => {
+  // no zone chosen: New York's (the market's clock), whatever the browser's
+  assert.deepEqual(stateWords(trading({ on: true, until: T + 600_000 }), T),
+    { on: true, headline: 'Trading is on until 08:10:00 EST.', left: '10:00 left' });
+  assert.deepEqual(stateWords(trading(), T), { on: false, headline: 'Trading is off.', left: '' });
+  assert.deepEqual(stateWords(trading({ killed_at: T - 60_000 }), T),
+    { on: false, headline: 'Trading is off: the kill switch turned it off on Nov 26, 07:59:00 EST.', left: '' });
   // the window ended while the page was open: off, whatever the last answer said
-  assert.equal(stateWords(trading({ on: true, until: T - 1 }), T, 'UTC').on, false);
+  assert.equal(stateWords(trading({ on: true, until: T - 1 }), T).on, false);
+  setTimeZone('Europe/London');
+  try {
+    assert.equal(stateWords(trading({ on: true, until: T + 600_000 }), T).headline, 'Trading is on until 13:10:00 GMT.');
+  } finally {
+    setTimeZone('');
+  }
 });
 
 test('turning on asks for the code with an authenticator, else the password', () => {
