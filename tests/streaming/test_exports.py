@@ -349,7 +349,7 @@ def test_orders_carry_stops_trails_amounts_dates_and_their_link():
             "",
             "",
         ),
-        ("", "", "", "", "500", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
+        ("", "", "", "", "500.00", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
     ]
 
 
