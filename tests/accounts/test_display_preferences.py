@@ -93,7 +93,7 @@ def test_the_settings_page_saves_flashes_and_the_time_zone(client):
     assert b'<option value="Europe/Berlin">' in page.content
     # New York's is chosen until the trader picks another; no "browser's zone" to pick
     assert b'<option value="America/New_York" selected>' in page.content
-    assert b"browser" not in page.content
+    assert b"browser's time zone" not in page.content
     response = client.post("/settings/display", {"time_zone": "Europe/Berlin"})
     assert response.status_code == 302
     assert client.get(URL).json() == {**DEFAULTS, "flashes": False, "time_zone": "Europe/Berlin"}

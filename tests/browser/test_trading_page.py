@@ -38,7 +38,7 @@ def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app
     page.get_by_role("button", name="Turn trading on").click()
     # "Trading is on until 20:20:31." named no zone: it is New York's time, named
     expect(state).to_have_text(re.compile(r"^Trading is on until \d\d:\d\d:\d\d E[SD]T\.$"))
-    until = page.request.get(f"{browser_app.url}/api/trading").json()["until"]
+    until = page.request.get(f"{browser_app.url}/api/trading").json()["trading"]["until"]
     at = dt.datetime.fromtimestamp(until / 1000, ZoneInfo("America/New_York"))
     expect(state).to_have_text(f"Trading is on until {at:%H:%M:%S} {at.tzname()}.")
     left = page.locator("[data-trading-left]")

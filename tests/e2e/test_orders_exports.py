@@ -218,7 +218,8 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
             r["quantity"], f["quantity"]
         )
     assert {r["order_id"] for r in fills} >= order_ids
-    assert "filled_at (ISO 8601, UTC)" in fills[0], "no ?tz= and no preference: UTC"
+    # no ?tz= and no zone chosen: New York's, the market's clock (it was UTC)
+    assert "filled_at (ISO 8601, America/New_York)" in fills[0]
     # no ?tz=: the trader's own time zone (display preferences)
     token = demo.cookies.get("csrftoken") or ""
     put = demo.put(
@@ -230,7 +231,11 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
         assert "filled_at (ISO 8601, Asia/Tokyo)" in tokyo[0]
         assert tokyo[0]["filled_at (ISO 8601, Asia/Tokyo)"].endswith("+09:00")
     finally:
-        demo.put("/api/preferences", json={"time_zone": ""}, headers={"X-CSRFToken": token})
+        demo.put(
+            "/api/preferences",
+            json={"time_zone": "America/New_York"},
+            headers={"X-CSRFToken": token},
+        )
     # all accounts: every account's rows, no more
     everything = rows(demo.get("/api/exports/orders.csv"))
     per_account = [

@@ -88,19 +88,19 @@ test('an audit entry as a row', () => {
     id: 7, at: T, action: 'trading_on', user: 'tess', link: 3, account: '5WT1', ticket: null,
     ip: '127.0.0.1', session: 'abcdef012345', shown: 'Turn trading on', said: { status: 'Received', message: 'ok' }, outcome: 'on with password',
   };
-  assert.deepEqual(entryRow(entry, 'UTC'), {
-    id: 7, at: '26 Nov 13:00:00', action: 'Trading on', who: 'tess', where: 'link 3 · 5WT1', shown: 'Turn trading on',
+  assert.deepEqual(entryRow(entry), {
+    id: 7, at: 'Nov 26, 08:00:00 EST', action: 'Trading on', who: 'tess', where: 'link 3 · 5WT1', shown: 'Turn trading on',
     said: 'Received: ok', saidFull: '{"status":"Received","message":"ok"}', outcome: 'on with password',
     from: '127.0.0.1 · session abcdef012345',
   });
-  assert.equal(entryRow({ ...entry, action: 'teleport', link: null, account: '', ip: null, session: '', said: {} }, 'UTC').action, 'teleport');
+  assert.equal(entryRow({ ...entry, action: 'teleport', link: null, account: '', ip: null, session: '', said: {} }).action, 'teleport');
   assert.equal(saidWords({ code: 3 }), '{"code":3}');
   // a long answer without a status or a message is cut to a line (the full one is the row's title)
   const long = { checks: 'broker', broker: { 'buying-power-effect': { change: 1475.82, impact: 'x'.repeat(200) } } };
   assert.equal(saidWords(long).length, 81);
   assert.ok(saidWords(long).endsWith('…'));
-  assert.equal(entryRow({ ...entry, link: 1, link_label: 'tastytrade · Main', account: '5WT1' }, 'UTC').where, 'tastytrade · Main · 5WT1');
-  assert.equal(entryRow({ ...entry, link: 1, link_label: '', account: '5WT1' }, 'UTC').where, 'link 1 · 5WT1');
+  assert.equal(entryRow({ ...entry, link: 1, link_label: 'tastytrade · Main', account: '5WT1' }).where, 'tastytrade · Main · 5WT1');
+  assert.equal(entryRow({ ...entry, link: 1, link_label: '', account: '5WT1' }).where, 'link 1 · 5WT1');
 });
 
 test('a refused request says the server sentence', () => {
