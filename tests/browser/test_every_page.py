@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.test_a11y import NO_ANIMATE, report, serious
-from tests.browser.test_dashboard import log_in, tastytrade_account
+from tests.browser.test_a11y import logged_in_contexts, report, serious, watched_page
+from tests.browser.test_dashboard import tastytrade_account
 
 SIZES = {
     "desktop": {"viewport": {"width": 1440, "height": 900}},
@@ -80,22 +80,12 @@ CHECKBOXES = """() => [...document.querySelectorAll('main input[type=checkbox]')
 @pytest.fixture(scope="module")
 def contexts(browser: Browser, browser_app) -> Iterator[dict[str, BrowserContext]]:
     """The demo trader (sandbox links at all three brokers) logged in, one context per size."""
-    made = {}
-    for size, options in SIZES.items():
-        context = browser.new_context(**options)
-        context.add_init_script(NO_ANIMATE)
-        log_in(context.new_page(), browser_app.url)
-        made[size] = context
-    yield made
-    for context in made.values():
-        context.close()
+    yield from logged_in_contexts(browser, browser_app.url, SIZES)
 
 
 def open_page(context: BrowserContext, url: str, path: str) -> Page:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
+    """The page as the server sent it and its scripts started (no wait for its stream)."""
+    page = watched_page(context)
     page.goto(url + path)
     page.wait_for_load_state("load")
     return page
@@ -112,17 +102,19 @@ def test_every_page_with_sandbox_data_shows_the_simulated_banner(contexts, brows
     sends it, before any script), and its title starts with [SIMULATED]."""
     missing: list[str] = []
     for size, context in contexts.items():
-        for path in PAGES:
-            page = open_page(context, browser_app.url, path)
-            try:
+        page = watched_page(context)
+        try:
+            for path in PAGES:
+                # the banner is in the page as sent: no need to wait for its stream
+                page.goto(browser_app.url + path, wait_until="domcontentloaded")
                 banner = page.locator("#simulated-banner")
                 if not banner.is_visible() or banner.inner_text().strip() != BANNER:
                     missing.append(f"{size} {path}: no banner")
                 if not page.title().startswith("[SIMULATED] "):
                     missing.append(f"{size} {path}: title {page.title()!r}")
-                assert page.errors == [], (path, page.errors)  # type: ignore[attr-defined]
-            finally:
-                page.close()
+            assert page.errors == [], page.errors  # type: ignore[attr-defined]
+        finally:
+            page.close()
     html = contexts["desktop"].request.get(f"{browser_app.url}/settings/display").text()
     if 'id="simulated-banner"' not in html:
         missing.append("/settings/display as sent: no banner")
