@@ -5,14 +5,14 @@ update. The service behind `GET/PUT /api/preferences` and the `/settings/display
 from __future__ import annotations
 
 import re
-import zoneinfo
-from functools import cache
 from typing import Any
 
 from accounts.models import DisplayPreferences
+from accounts.times import MARKET_ZONE, known_zones
 
-#: Every preference and its default (a user without a row has these).
-DEFAULTS: dict[str, Any] = {"flashes": True, "time_zone": "", "sorts": {}}
+#: Every preference and its default (a user without a row has these): times in New York's
+#: zone, the market's clock, until the trader chooses another (accounts/times.py).
+DEFAULTS: dict[str, Any] = {"flashes": True, "time_zone": MARKET_ZONE, "sorts": {}}
 #: The columns of each side of an option chain (static/js/stream/chain.js COLUMNS).
 CHAIN_COLUMNS = (
     "bid",
@@ -58,10 +58,10 @@ class DisplayPreferencesError(ValueError):
     """A refused update (400); the message says what is wrong, in a sentence."""
 
 
-@cache
-def time_zones() -> frozenset[str]:
-    """The IANA time zones this server knows (the choices of the settings page)."""
-    return frozenset(zoneinfo.available_timezones())
+def time_zones() -> list[str]:
+    """The settings page's choices: New York's first (the default), then every IANA zone
+    this server knows, by name."""
+    return [MARKET_ZONE, *sorted(known_zones() - {MARKET_ZONE})]
 
 
 def display_preferences_get(*, user_id: int) -> dict[str, Any]:
@@ -124,11 +124,11 @@ def display_preferences_update(*, user_id: int, changes: Any) -> dict[str, Any]:
         clean["flashes"] = changes["flashes"]
     if "time_zone" in changes:
         zone = changes["time_zone"]
-        if not isinstance(zone, str) or (zone and zone not in time_zones()):
+        if not isinstance(zone, str) or zone not in known_zones():
             shown = str(zone)[:40]
             raise DisplayPreferencesError(
-                f"{shown!r} is not a time zone: use an IANA name such as America/New_York, "
-                'or "" for the browser\'s'
+                f"{shown!r} is not a time zone: use an IANA name such as America/New_York "
+                "(the market's clock, the default) or Europe/London"
             )
         clean["time_zone"] = zone
     if "sorts" in changes:

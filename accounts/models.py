@@ -210,16 +210,18 @@ class NotificationSettings(models.Model):
 class DisplayPreferences(models.Model):
     """How one trader's screen looks, kept on the server so it follows them to every
     browser (docs/streaming-contract.md "Display preferences"): whether values flash when
-    they move, the time zone times are shown in ("" = the browser's), and how each table
-    is sorted. A user without a row has the defaults
-    (`accounts.display_preferences.DEFAULTS`)."""
+    they move, the one time zone every time is shown in (New York's until they choose
+    another: accounts/times.py), and how each table is sorted. A user without a row has the
+    defaults (`accounts.display_preferences.DEFAULTS`)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="display_preferences"
     )
     flashes = models.BooleanField(default=True, help_text="Values flash when they move.")
     time_zone = models.CharField(
-        max_length=64, blank=True, default="", help_text="IANA time zone; empty: the browser's."
+        max_length=64,
+        default="America/New_York",
+        help_text="IANA time zone every time is shown in (New York's: the market's clock).",
     )
     sorts = models.JSONField(
         default=dict, blank=True, help_text='Per table: {"col": <column>, "dir": "asc"|"desc"}.'

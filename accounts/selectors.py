@@ -23,3 +23,11 @@ def broker_link_credentials_get(*, link: BrokerLink) -> dict[str, str]:
     `{"provider_secret", "refresh_token"}` for tastytrade; raises `SecretsUnreadable`."""
     secrets = link.secrets()
     return {name: str(secrets.get(name) or "") for name in BrokerLink.SECRET_FIELDS[link.broker]}
+
+
+def broker_link_simulated(*, user_id: int) -> bool:
+    """Whether an enabled link of the user's is a sandbox link: then every page they open
+    carries the SIMULATED banner (everything the sandbox serves is labelled)."""
+    return BrokerLink.objects.filter(
+        user_id=user_id, enabled=True, environment=BrokerLink.Environment.SANDBOX
+    ).exists()

@@ -10,6 +10,7 @@ alerts"). Alerts are shown by their instrument's display name.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
@@ -19,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts import times
 from accounts.signed_in import signed_in
 from streaming.alerts import rules as alerts
 from streaming.alerts import store as alert_store
@@ -140,11 +142,9 @@ def _price_text(quote: Mapping[str, object] | None) -> str:
     return "—" if price is None else alerts.money(price)
 
 
-def _utc_text(at_ms: int | None) -> str:
-    """UTC until the browser writes the user's local time."""
-    if at_ms is None:
-        return "never"
-    return dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _expiry_text(at_ms: int | None, zone: dt.tzinfo, now_ms: float) -> str:
+    """As the page's script writes it (pages/alerts.js): the trader's zone, named."""
+    return "never" if at_ms is None else times.when(at_ms, zone, now_ms)
 
 
 @login_required
@@ -155,18 +155,20 @@ async def alerts_page(request: HttpRequest) -> HttpResponse:
     listing = await database_sync_to_async(_listing)(user.id)
     symbols = sorted({a["symbol"] for a in listing["alerts"] if a["active"]})
     snapshot, watchlist = await snapshot_for(agents_of(request), user.id, extra=symbols)
+    page = await stream_context(user.id, snapshot, watchlist)
+    zone, now_ms = times.zone_of(page["time_zone"]), time.time() * 1000
     active = [
         {
             **a,
             "condition_text": condition_text(a),
             "price_text": _price_text(snapshot["quotes"].get(a["symbol"])),
-            "expires_text": _utc_text(a["expires_at"]),
+            "expires_text": _expiry_text(a["expires_at"], zone, now_ms),
         }
         for a in listing["alerts"]
         if a["active"]
     ]
     context = {
-        **await stream_context(user.id, snapshot, watchlist),
+        **page,
         "active": active,
         "alerts": listing["alerts"],
         "triggers": listing["triggers"],

@@ -8,6 +8,10 @@ Pure: rows from a snapshot (positions) or from order pages (orders, fills); the 
   derived ones (a signed quantity, the mid of bid and ask, P&L) are computed in Decimal,
   so no `0.30000000000000004` appears that the broker did not send. Missing is empty,
   never 0.
+- **Money in cents**: the money columns (a position's day and open P&L, an order's
+  notional) have exactly two decimals, rounded half away from zero as the dashboard rounds
+  them (`107.90`, `-39.36`: never the `107.900` or `-39.35875` the arithmetic leaves);
+  prices and quantities stay as the broker sent them (a mark that is a mid: exact).
 - **Signs as the dashboard shows them**: a position's quantity is negative when short;
   an order leg's and a fill's quantity is unsigned with its `action` (Buy to Open, sell…).
 - **Times** in ISO 8601 with their UTC offset, in one zone named in each time column's
@@ -23,7 +27,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +39,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Most orders one export lists (newest first): the stream's and the brokers' history.
 EXPORT_MAX_ORDERS = 1000
 ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
+#: Money's places: a cent.
+CENT = Decimal("0.01")
 
 
 # -- cells -----------------------------------------------------------------------------------
@@ -57,6 +63,12 @@ def number(value: Any) -> str:
     if d == 0:
         d = abs(d)
     return format(d, "f")
+
+
+def money(value: Any) -> str:
+    """A money cell: exactly two decimals, half a cent away from zero; "" when missing."""
+    d = value if isinstance(value, Decimal) else decimal_of(value)
+    return "" if d is None else number(d.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 def text(value: Any) -> str:
@@ -184,8 +196,8 @@ def positions_rows(
                     number(mark),
                     text(source),
                     when(quote_t, zone),
-                    number(day_pnl),
-                    number(open_pnl),
+                    money(day_pnl),
+                    money(open_pnl),
                     number(mult if p.get("multiplier") is not None else None),
                     when(p.get("expires_at"), zone),
                 ]
@@ -262,7 +274,7 @@ def orders_rows(
             number(trail.get("amount")),
             number(trail.get("percent")),
             number(trail.get("high_water_mark")),
-            number(o.get("notional")),
+            money(o.get("notional")),
             text(o.get("good_till")),
             "true" if o.get("extended_hours") else "false",
             text(o.get("order_class")),

@@ -94,11 +94,11 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
         if unknown:
             raise QueryError(f"unknown parameter {unknown[0]!r}: use account, tz")
         account = parse_account(params.get("account"))
-        # no ?tz=: the trader's own zone (display preferences), else UTC
+        # no ?tz=: the trader's own zone (display preferences: New York's unless chosen)
         asked = params.get("tz")
         if asked is None:
             prefs = await database_sync_to_async(display_preferences_get)(user_id=user.id)
-            asked = prefs["time_zone"] or None
+            asked = prefs["time_zone"]
         zone, zone_name = exports.parse_zone(asked)
     except QueryError as exc:
         return _error(400, "bad_query", str(exc))

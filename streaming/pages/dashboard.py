@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.times import zone_of
 from streaming.chains.service import chain_links
 from streaming.cluster.agents import agents_of
 from streaming.news.panel import news_panel, panel_symbols
@@ -28,7 +29,9 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context.update(totals=totals_panel(context["snapshot"]), watchlist_url="/watchlist")
     context["chain_links"] = chain_links(context["snapshot"], context["watchlist"])
     context["orders_panel"] = orders_panel(context["snapshot"])
-    context["accounts"] = with_risk(context["snapshot"], "risk")  # β-Δ and IV rank cells
+    # β-Δ and IV rank cells, their titles' times in the trader's zone
+    zone = zone_of(context["time_zone"])
+    context["accounts"] = with_risk(context["snapshot"], "risk", zone)
     symbols = panel_symbols(context["snapshot"], context["watchlist"])
     context["news"] = await database_sync_to_async(news_panel)(user_id=user.id, symbols=symbols)
     return await sync_to_async(render)(request, "streaming/dashboard.html", context)

@@ -72,6 +72,8 @@ async def stream_context(
     return {
         "notification_settings": settings_,
         "display_preferences_json": json.dumps(preferences),
+        # the one zone the page's times are in (templates/base.html, accounts/times.py)
+        "time_zone": preferences["time_zone"],
         "snapshot": snapshot,
         "watchlist": watchlist,
         "simulated": snapshot["simulated"],

@@ -103,17 +103,19 @@ async def api_push_test(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def devices_page(request: HttpRequest) -> HttpResponse:
-    """`/settings/notifications`: this user's devices, pushes on this one, a test, and the
-    notification settings `push`, `email` and `pnl_all_day`, rendered as saved (a box the
-    page's script has not yet taken is disabled: a click on it would be lost)."""
+    """`/settings/notifications`: this user's devices (none: said in words), pushes on this
+    one, a test, and the notification settings `push`, `email` and `pnl_all_day`, rendered
+    as saved (a box the page's script has not yet taken is disabled: a click on it would be
+    lost)."""
     has_email = bool(getattr(request.user, "email", ""))
     user_id = request.user.pk
     assert user_id is not None  # login_required
     saved = notification_settings_get(user_id=user_id)
+    has_devices = bool(store.device_list(user_id))
     return render(
         request,
         "streaming/notification_devices.html",
-        {"has_email": has_email, "saved": saved},
+        {"has_email": has_email, "saved": saved, "has_devices": has_devices},
     )
 
 

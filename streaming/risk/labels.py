@@ -1,6 +1,7 @@
 """What the account cards say about a position's β-weighted delta and IV rank: the value
 and, in its title, where it came from and how old it is (server-rendered first; the
-browser's static/js/stream/exposure.js says the same in the reader's local time)."""
+browser's static/js/stream/exposure.js says the same), its time in the trader's zone, named
+(accounts/times.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from accounts import times
 from streaming.brokers.values import now_ms as clock_ms
 from streaming.portfolio.valuation import live_mark, number
 from streaming.risk.exposure import BENCHMARK, position_exposure, underlying_of
@@ -30,23 +32,22 @@ def age_text(t_ms: Any, now_ms: int) -> str:
     return f"{minutes // (24 * 60)} d ago"
 
 
-def _when(t_ms: Any, now_ms: int) -> str:
+def _when(t_ms: Any, now_ms: int, zone: dt.tzinfo) -> str:
     t = number(t_ms)
-    if t is None:
-        return "an unknown time"
-    when = dt.datetime.fromtimestamp(t / 1000, tz=dt.UTC)
-    today = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC).date()
-    return when.strftime("%H:%M UTC") if when.date() == today else when.date().isoformat()
+    return "an unknown time" if t is None else times.when(t, zone, now_ms, minutes=True)
 
 
-def beta_title(underlying: str, m: Mapping[str, object], now_ms: int) -> str:
-    """E.g. "β 1.21 from tastytrade, as of 14:02 UTC (fetched 3 min ago)"."""
+def beta_title(
+    underlying: str, m: Mapping[str, object], now_ms: int, zone: dt.tzinfo | None = None
+) -> str:
+    """E.g. "β 1.21 from tastytrade, as of 14:02 EST (fetched 3 min ago)" (`zone`: the
+    trader's; New York's by default)."""
     beta = number(m.get("beta"))
     if beta is None:
         return f"No β for {underlying}: no link serves its market metrics or a year of closes"
     source = m.get("beta_source") or "an unknown source"
     window = f" ({m['beta_window']})" if m.get("beta_window") else ""
-    as_of = _when(m.get("beta_as_of"), now_ms)
+    as_of = _when(m.get("beta_as_of"), now_ms, zone or times.zone_of(None))
     return (
         f"β {beta:.2f} from {source}{window}, as of {as_of} (fetched "
         f"{age_text(m.get('t'), now_ms)}); β-weighted delta in {BENCHMARK} shares"
@@ -71,7 +72,9 @@ class RiskCell(TypedDict):
     iv_title: str
 
 
-def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, RiskCell]:
+def risk_cells(
+    snapshot: dict[str, Any], now_ms: int, zone: dt.tzinfo | None = None
+) -> dict[str, RiskCell]:
     """ "<account>|<symbol>" -> {beta_delta, beta_title, iv_rank, iv_title} of every position."""
     quotes, greeks = snapshot.get("quotes") or {}, snapshot.get("greeks") or {}
     metrics = snapshot.get("metrics") or {}
@@ -84,17 +87,19 @@ def risk_cells(snapshot: dict[str, Any], now_ms: int) -> dict[str, RiskCell]:
             e = position_exposure(p, quotes, greeks, m, spy_price, now_ms=now_ms)
             cells[f"{a.get('number')}|{p.get('symbol')}"] = {
                 "beta_delta": e.beta_delta,
-                "beta_title": beta_title(u, m, now_ms),
+                "beta_title": beta_title(u, m, now_ms, zone),
                 "iv_rank": e.iv_rank,
                 "iv_title": iv_rank_title(u, m, now_ms),
             }
     return cells
 
 
-def with_risk(snapshot: dict[str, Any], key: str) -> list[dict[str, Any]]:
+def with_risk(
+    snapshot: dict[str, Any], key: str, zone: dt.tzinfo | None = None
+) -> list[dict[str, Any]]:
     """The snapshot's accounts with each position's risk cells (`risk_cells`) under `key`,
-    computed now from the snapshot's own quotes, greeks and metrics."""
-    cells = risk_cells(snapshot, clock_ms())
+    computed now from the snapshot's own quotes, greeks and metrics (times in `zone`)."""
+    cells = risk_cells(snapshot, clock_ms(), zone)
     return [
         {
             **a,

@@ -134,8 +134,9 @@ def preferences(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def display_settings(request: HttpRequest) -> HttpResponse:
-    """The display preferences as a form: flashes on or off, the time zone. A refused
-    value is said on the page; the sorts are set by clicking column headers."""
+    """The display preferences as a form: flashes on or off, the time zone (New York's
+    until the trader picks another). A refused value is said on the page; the sorts are set
+    by clicking column headers."""
     error = ""
     if request.method == "POST":
         changes = {
@@ -153,6 +154,6 @@ def display_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/display_settings.html",
-        {"prefs": prefs, "time_zones": sorted(time_zones()), "error": error},
+        {"prefs": prefs, "time_zones": time_zones(), "error": error},
         status=400 if error else 200,
     )

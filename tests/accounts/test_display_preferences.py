@@ -35,7 +35,9 @@ def put(client: Client, body: object | str, **extra) -> tuple[int, dict]:
 
 
 def test_defaults_then_partial_updates_per_user(client, django_user_model):
-    assert client.get(URL).json() == DEFAULTS == {"flashes": True, "time_zone": "", "sorts": {}}
+    # times are New York's (the market's clock) until the trader chooses another zone
+    assert client.get(URL).json() == DEFAULTS
+    assert DEFAULTS == {"flashes": True, "time_zone": "America/New_York", "sorts": {}}
     assert put(client, {"flashes": False}) == (200, {**DEFAULTS, "flashes": False})
     sort = {"col": "day_pnl", "dir": "desc"}
     status, body = put(client, {"time_zone": "America/Chicago", "sorts": {"positions": sort}})
@@ -59,6 +61,8 @@ def test_defaults_then_partial_updates_per_user(client, django_user_model):
         ({"flashes": "no"}, '"flashes" must be true or false'),
         ({"time_zone": "Mars/Olympus"}, "'Mars/Olympus' is not a time zone"),
         ({"time_zone": 5}, "is not a time zone"),
+        # one named zone everywhere: the browser's own is no choice (the server cannot name it)
+        ({"time_zone": ""}, "'' is not a time zone: use an IANA name such as America/New_York"),
         ({"sorts": {"orders": {"col": "x", "dir": "asc"}}}, "unknown table 'orders'"),
         ({"sorts": {"positions": {"col": "bid", "dir": "asc"}}}, "cannot be sorted by 'bid'"),
         ({"sorts": {"positions": {"col": "mark", "dir": "up"}}}, 'must be "asc" or "desc"'),
@@ -87,6 +91,9 @@ def test_the_settings_page_saves_flashes_and_the_time_zone(client):
     page = client.get("/settings/display")
     assert page.status_code == 200
     assert b'<option value="Europe/Berlin">' in page.content
+    # New York's is chosen until the trader picks another; no "browser's zone" to pick
+    assert b'<option value="America/New_York" selected>' in page.content
+    assert b"browser's time zone" not in page.content
     response = client.post("/settings/display", {"time_zone": "Europe/Berlin"})
     assert response.status_code == 302
     assert client.get(URL).json() == {**DEFAULTS, "flashes": False, "time_zone": "Europe/Berlin"}

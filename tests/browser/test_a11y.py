@@ -99,25 +99,38 @@ def report(where: str, violations: list[dict]) -> str:
     return text
 
 
-@pytest.fixture(scope="module")
-def contexts(browser: Browser, browser_app) -> Iterator[dict[str, BrowserContext]]:
-    """One logged-in context per size (a login per test would only add time)."""
+def logged_in_contexts(
+    browser: Browser, url: str, sizes: dict[str, dict]
+) -> Iterator[dict[str, BrowserContext]]:
+    """The demo trader logged in, one context per size (a login per test would only add
+    time), flashes' fading animation off; closed after."""
     made = {}
-    for size, options in SIZES.items():
+    for size, options in sizes.items():
         context = browser.new_context(**options)
         context.add_init_script(NO_ANIMATE)
-        log_in(context.new_page(), browser_app.url)
+        log_in(context.new_page(), url)
         made[size] = context
     yield made
     for context in made.values():
         context.close()
 
 
-def open_page(context: BrowserContext, url: str, path: str) -> Page:
+@pytest.fixture(scope="module")
+def contexts(browser: Browser, browser_app) -> Iterator[dict[str, BrowserContext]]:
+    yield from logged_in_contexts(browser, browser_app.url, SIZES)
+
+
+def watched_page(context: BrowserContext) -> Page:
+    """A new page whose script errors are kept in `page.errors`."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+def open_page(context: BrowserContext, url: str, path: str) -> Page:
+    page = watched_page(context)
     page.goto(url + path)
     if path not in NO_STREAM:
         expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)

@@ -299,4 +299,4 @@ def test_times_are_in_the_traders_zone_labelled(page: Page, browser_app, browser
         page.reload()
         expect(time_cell).to_have_text(re.compile(r"^\d\d:\d\d:\d\d E[SD]T$"), timeout=10_000)
     finally:
-        put_preferences(page, {"time_zone": ""})
+        put_preferences(page, {"time_zone": "America/New_York"})

@@ -52,7 +52,10 @@ def test_create_use_and_revoke_a_token(page: Page, browser_app):
     response = httpx.get(f"{browser_app.url}/api/snapshot", headers=headers, timeout=10)
     assert response.status_code == 200 and response.json()["type"] == "snapshot"
     page.reload()
-    expect(row.locator(".last-used")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    # in the trader's zone (New York's: none chosen), named
+    expect(row.locator(".last-used")).to_have_text(
+        re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d E[SD]T$")
+    )
 
     row.get_by_role("button", name="Revoke price bot").click()
     expect(page.locator(".flash")).to_have_text(

@@ -4,9 +4,10 @@ with live quotes over the WebSocket and over SSE, a timeframe switch reloads the
 while the stream goes on, at tastytrade and at Tradier; an Alpaca-only user is told there
 is no market data; a bad timeframe or an unknown symbol is a message on the page (the
 stream goes on); the watchlist rows carry live sparklines that link to the charts. The
-1h and 1d axes show dates, the daily candle is live while the price ticks, times are
-labelled ET and the note says what the candles cover; after a quote failover the
-sparklines and every timeframe's candles are still served. With the demo's holdings, the
+1h and 1d axes show dates, the daily candle is live while the price ticks, times are in
+the trader's zone (New York's: none chosen), named, and the note says what the candles
+cover; after a quote failover the sparklines and every timeframe's candles are still
+served. With the demo's holdings, the
 bitcoin position's menu opens the coin's chart (titled BTC/USD, candles from DXLink, the
 coin's price: not a made-up stock at $50) and makes an alert on it.
 """
@@ -316,7 +317,7 @@ def test_axes_show_dates_the_daily_candle_is_live_and_times_are_labelled(
     axis reads dates and the daily candle moves with the quotes — also in the evening,
     when the sandbox's (24-hour, UTC) trading day is dated tomorrow; the note says what
     the candles cover (not "regular hours" over round-the-clock candles) and times are
-    labelled ET; no value reads -0.00."""
+    New York's (no zone chosen), named EST/EDT; no value reads -0.00."""
     log_in_as(page, browser_app.url, "tt")
     page.goto(f"{browser_app.url}/chart/SPY?tf=1h")
     chart = wait_for_history(page, "1h")
@@ -328,12 +329,12 @@ def test_axes_show_dates_the_daily_candle_is_live_and_times_are_labelled(
     hours = covered_hours(api_candles(page, "SPY", "1h")["candles"], "1h")
     assert chart["hours"] == hours
     note = chart["note"]
-    assert "Times ET (New York)" in note and "tastytrade" in note, note
+    assert re.search(r"Times in America/New_York \(E[SD]T\)", note) and "tastytrade" in note, note
     if hours != "regular":
         assert "regular hours" not in note, note
     wait_for_live_updates(page, 1)
     chart = page.evaluate(CHART)
-    assert chart["status"].startswith("Live: the ") and " ET candle is forming" in chart["status"]
+    assert re.match(r"Live: the .+ E[SD]T candle is forming", chart["status"]), chart["status"]
     assert not re.search(r"-0\.0+\b", chart["changeText"]), chart["changeText"]
 
     page.click("a[data-tf='1d']")

@@ -1,8 +1,9 @@
 """News in a real Chromium in two non-UTC time zones: an article published at a known UTC
-instant shows exactly the local wall time (Kolkata +05:30 catches whole-hour mistakes, Los
-Angeles the other side of UTC), appears live without a reload, and its update replaces it
-in place; a second browser reads it server-rendered, already updated. The dashboard's
-panel and the watchlist rows link to the symbol's page."""
+instant shows exactly the wall time of the zone the trader chose in Display settings,
+whatever the browser's own (Kolkata +05:30 catches whole-hour mistakes, Los Angeles the
+other side of UTC; each browser sits in the other zone), appears live without a reload,
+and its update replaces it in place; a second browser reads it server-rendered, already
+updated. The dashboard's panel and the watchlist rows link to the symbol's page."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.test_all_day import put_preferences
 from tests.support.chains import chain_users
 from tests.support.wait import poll_until
 
@@ -24,7 +26,7 @@ DOCS_IMAGE = ROOT / "docs" / "img" / "news.png"
 SYMBOL = "NWSB"
 #: 2026-03-02 14:30:00 UTC = 20:00 in Kolkata (+05:30) = 06:30 in Los Angeles (-08:00).
 PUBLISHED = "2026-03-02T14:30:00Z"
-#: As the app shows every time (the trader's zone, here the browser's: labelled).
+#: As the app shows every time (the trader's zone, named).
 LOCAL = {"Asia/Kolkata": "Mar 2, 20:00 GMT+5:30", "America/Los_Angeles": "Mar 2, 06:30 PST"}
 ITEMS = "[data-news-list] li.news-item"
 #: An article published at the sandbox reaches the page through the app's news socket, its
@@ -63,15 +65,24 @@ def days_ago(iso: str) -> str:
     return f"{int((time.time() - published) // 86400)} days ago"
 
 
-def test_local_times_live_arrival_and_updates_in_two_time_zones(
+def prefer(page: Page, zone: str) -> None:
+    """Choose `zone` in the trader's display preferences, and show the page in it."""
+    assert put_preferences(page, {"time_zone": zone})["time_zone"] == zone
+    page.reload()
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
+
+
+def test_times_in_the_chosen_zone_live_arrival_and_updates(
     browser, browser_app, browser_sandbox, news_user
 ):
-    """Kolkata and Los Angeles each show the UTC instant as their own wall time; the
+    """Kolkata, then Los Angeles, chosen in Display settings, each show the UTC instant as
+    their own wall time in a browser of the other zone (it followed the browser's); the
     article arrives live, its update replaces it (one row), a new tab reads it updated."""
     control = browser_sandbox.control()
-    kolkata = open_in(browser, browser_app, news_user, "Asia/Kolkata", f"/news/{SYMBOL}")
-    # Chromium names it by its old alias; the offset is what matters: +05:30 = -330 min
-    assert kolkata.evaluate("new Date(Date.UTC(2026, 2, 2)).getTimezoneOffset()") == -330
+    kolkata = open_in(browser, browser_app, news_user, "America/Los_Angeles", f"/news/{SYMBOL}")
+    # a browser in Los Angeles (-08:00 = 480 min), the trader's zone Kolkata
+    assert kolkata.evaluate("new Date(Date.UTC(2026, 2, 2)).getTimezoneOffset()") == 480
+    prefer(kolkata, "Asia/Kolkata")
     poll_until(lambda: feed_follows(control, SYMBOL), 15, "the feed follows the page's symbol")
     empty = kolkata.locator("[data-news-empty]")
     expect(empty).to_be_visible()
@@ -98,8 +109,10 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
     assert int(row.get_attribute("data-cursor") or 0) > first_cursor
     expect(row.locator("[data-news-time]")).to_have_text(LOCAL["Asia/Kolkata"])  # created_at
 
-    # a second browser, on the other side of UTC: server-rendered from the store, updated
-    la = open_in(browser, browser_app, news_user, "America/Los_Angeles", f"/news/{SYMBOL}")
+    # the zone changed to Los Angeles', read by a second browser in Kolkata: server-rendered
+    # from the store, updated
+    put_preferences(kolkata, {"time_zone": "America/Los_Angeles"})
+    la = open_in(browser, browser_app, news_user, "Asia/Kolkata", f"/news/{SYMBOL}")
     la_row = la.locator(f'{ITEMS}[data-news-id="alpaca:{article["id"]}"]')
     expect(la_row.locator(".news-headline")).to_have_text(
         "Sandbox Corp beats estimates, raises outlook"
@@ -107,7 +120,8 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
     expect(la_row.locator("[data-news-time]")).to_have_text(LOCAL["America/Los_Angeles"])
     expect(la.locator(ITEMS)).to_have_count(1)
 
-    # a live article from now: local "HH:MM <zone>" of today and "just now", in both zones
+    # a live article from now: "HH:MM <zone>" of today and "just now", in each page's zone
+    # (the first page keeps the zone it was shown in until it hears of the change)
     fresh = control.publish_news("Fresh headline", [SYMBOL])
     label = {"Asia/Kolkata": re.escape("GMT+5:30"), "America/Los_Angeles": "P[SD]T"}
     for page, tz in ((kolkata, "Asia/Kolkata"), (la, "America/Los_Angeles")):
@@ -120,6 +134,7 @@ def test_local_times_live_arrival_and_updates_in_two_time_zones(
         expect(fresh_row.locator("[data-news-age]")).to_have_text("just now")
         expect(page.locator(ITEMS).first).to_have_attribute("data-news-id", f"alpaca:{fresh['id']}")
         assert page.errors == []  # type: ignore[attr-defined]
+    put_preferences(la, {"time_zone": "America/New_York"})
     la.context.close()
     kolkata.context.close()
 

@@ -261,6 +261,74 @@ def test_dashboard_leads_with_totals_and_a_switcher(phone, browser_app):
         page.close()
 
 
+#: Each visible cell of each position row on the page: whether its whole value shows (its
+#: content no wider than its box) and whether the row stays inside its account card.
+POSITION_CELLS = """() => [...document.querySelectorAll('#accounts tr[data-position]')]
+  .filter((row) => row.getClientRects().length)
+  .flatMap((row) => {
+    const card = row.closest('[data-account]');
+    const border = parseFloat(getComputedStyle(card).borderRightWidth);
+    const edge = card.getBoundingClientRect().right - border;
+    return [...row.querySelectorAll(':scope > th, :scope > td')]
+      .filter((cell) => cell.getClientRects().length)
+      .map((cell) => ({
+        row: row.dataset.position, field: cell.dataset.field, text: cell.textContent.trim(),
+        scroll: cell.scrollWidth, client: cell.clientWidth,
+        right: cell.getBoundingClientRect().right, edge,
+      }));
+  })"""
+
+
+def cut_cells(page: Page) -> list[str]:
+    """The position cells whose value does not show whole, or that reach past their card."""
+    cut = []
+    for c in page.evaluate(POSITION_CELLS):
+        if c["scroll"] > c["client"] or c["right"] > c["edge"] + 0.5:
+            cut.append(
+                f"{c['row']} {c['field']} {c['text']!r}: {c['scroll']} px in {c['client']} px,"
+                f" right {c['right']:.0f} of {c['edge']:.0f}"
+            )
+    return cut
+
+
+def test_positions_fit_their_card_and_come_first(phone, browser_app):
+    """Each positions table was wider than its card (443 vs 350 px at 390), so Open P&L was
+    cut inside a number ("+4" for +4,203); now every cell of every position shows its whole
+    value inside the card, with the prices and with the greeks, at 390 and 360 px (and at
+    1,440). The first position sat ~1,000 px down, below the Export CSV card: it is on the
+    first screen now (its top < 700 px), and Export CSV follows the accounts."""
+    page = open_page(phone, browser_app.url, "/")
+    try:
+        expect(page.locator("#dashboard")).to_have_attribute("data-view", "positions")
+        expect(
+            page.locator("#accounts tr[data-position] [data-field=open_pnl]").first
+        ).not_to_have_text("—")
+        page.evaluate("window.scrollTo(0, 0)")
+        first = page.locator("#accounts tr[data-position]").first.bounding_box()
+        assert first is not None and first["y"] < 700, first
+        cards = page.locator("#accounts [data-account]")
+        last = cards.nth(cards.count() - 1).bounding_box()
+        exports = page.locator("#exports").bounding_box()
+        assert last is not None and exports is not None
+        assert exports["y"] >= last["y"] + last["height"], "Export CSV follows the accounts"
+        cut: list[str] = []
+        for width in (390, 360):
+            page.set_viewport_size({"width": width, "height": 844})
+            for cols in ("prices", "greeks"):
+                if page.locator("#dashboard").get_attribute("data-pos-cols") != cols:
+                    page.click('[data-switch="pos-cols"]')
+                expect(page.locator("#dashboard")).to_have_attribute("data-pos-cols", cols)
+                cut += [f"{width} px, {cols}: {c}" for c in cut_cells(page)]
+        page.click('[data-switch="pos-cols"]')
+        expect(page.locator("#dashboard")).to_have_attribute("data-pos-cols", "prices")
+        page.set_viewport_size({"width": 1440, "height": 900})
+        cut += [f"1440 px: {c}" for c in cut_cells(page)]
+        assert not cut, "\n".join(cut)
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        page.close()
+
+
 def test_touch_targets_are_at_least_44_px(phone, browser, browser_app):
     """Every button, link and field of each page (the dashboard in each view) is at least
     44 x 44 px on a phone."""

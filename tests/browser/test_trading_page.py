@@ -4,7 +4,9 @@ appear in the audit trail (newest first)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -35,7 +37,11 @@ def test_turn_trading_on_with_the_password_and_off_again(page: Page, browser_app
 
     page.get_by_label("Your password").first.fill(DEMO_USER[1])
     page.get_by_role("button", name="Turn trading on").click()
-    expect(state).to_have_text(re.compile(r"^Trading is on until \d\d:\d\d:\d\d\.$"))
+    # "Trading is on until 20:20:31." named no zone: it is New York's time, named
+    expect(state).to_have_text(re.compile(r"^Trading is on until \d\d:\d\d:\d\d E[SD]T\.$"))
+    until = page.request.get(f"{browser_app.url}/api/trading").json()["trading"]["until"]
+    at = dt.datetime.fromtimestamp(until / 1000, ZoneInfo("America/New_York"))
+    expect(state).to_have_text(f"Trading is on until {at:%H:%M:%S} {at.tzname()}.")
     left = page.locator("[data-trading-left]")
     expect(left).to_have_text(re.compile(r"^(59:\d\d|1:00:00) left$"))
     first = left.text_content()

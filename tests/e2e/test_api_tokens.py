@@ -117,7 +117,11 @@ async def test_a_script_reads_every_stream_with_a_token(live_app, owner):
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
     row = token_row(owner, raw)
-    assert "never" not in row and re.search(r'class="last-used">\d{4}-\d\d-\d\d \d\d:\d\d UTC', row)
+    # when it was last used, in the trader's zone (New York's: none chosen), named
+    last_used = (
+        r'class="last-used"><time datetime="[^"]+">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d E[SD]T<'
+    )
+    assert "never" not in row and re.search(last_used, row), row
 
 
 async def test_revoking_closes_open_streams_within_seconds(live_app, owner):

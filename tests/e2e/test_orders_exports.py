@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -218,7 +218,8 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
             r["quantity"], f["quantity"]
         )
     assert {r["order_id"] for r in fills} >= order_ids
-    assert "filled_at (ISO 8601, UTC)" in fills[0], "no ?tz= and no preference: UTC"
+    # no ?tz= and no zone chosen: New York's, the market's clock (it was UTC)
+    assert "filled_at (ISO 8601, America/New_York)" in fills[0]
     # no ?tz=: the trader's own time zone (display preferences)
     token = demo.cookies.get("csrftoken") or ""
     put = demo.put(
@@ -230,7 +231,11 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
         assert "filled_at (ISO 8601, Asia/Tokyo)" in tokyo[0]
         assert tokyo[0]["filled_at (ISO 8601, Asia/Tokyo)"].endswith("+09:00")
     finally:
-        demo.put("/api/preferences", json={"time_zone": ""}, headers={"X-CSRFToken": token})
+        demo.put(
+            "/api/preferences",
+            json={"time_zone": "America/New_York"},
+            headers={"X-CSRFToken": token},
+        )
     # all accounts: every account's rows, no more
     everything = rows(demo.get("/api/exports/orders.csv"))
     per_account = [
@@ -245,6 +250,11 @@ def test_exports_per_account_and_all_with_the_brokers_decimals(live_sandbox, dem
 
 def _d(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def cents(value: Decimal) -> str:
+    """Money as the exports write it: two decimals, half a cent away from zero."""
+    return format(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
 
 
 def test_positions_signed_with_exact_marks_and_pnl(live_sandbox, demo, accounts):
@@ -286,11 +296,12 @@ def test_positions_signed_with_exact_marks_and_pnl(live_sandbox, demo, accounts)
         assert r["mark_source"] == "quote"
         assert r["mark"] == format((_d(q["bid"]) + _d(q["ask"])) / 2, "f")
         qty, mark, mult = _d(r["quantity"]), _d(r["mark"]), _d(r["multiplier"] or 1)
-        assert r["open_pnl"] == format((mark - _d(r["average_open_price"])) * qty * mult, "f")
+        assert r["open_pnl"] == cents((mark - _d(r["average_open_price"])) * qty * mult)
         if r["close_price"]:
-            assert r["day_pnl"] == format((mark - _d(r["close_price"])) * qty * mult, "f")
-        for column in ("mark", "day_pnl", "open_pnl"):
-            assert len(r[column].partition(".")[2]) <= 8, (column, r[column])  # no float expansion
+            assert r["day_pnl"] == cents((mark - _d(r["close_price"])) * qty * mult)
+        assert len(r["mark"].partition(".")[2]) <= 8, r["mark"]  # no float expansion
+        for column in ("day_pnl", "open_pnl"):  # money: exactly two decimals, always
+            assert re.fullmatch(r"-?\d+\.\d\d", r[column]) or r[column] == "", (column, r[column])
     assert any(r["quantity"].startswith("-") for r in everything), "a short position is negative"
     assert [tuple(r.values()) for r in per_account] == [tuple(r.values()) for r in everything]
 

@@ -81,6 +81,9 @@ test('the form becomes the API body; the expiry is sent with its zone', () => {
   });
   const { body } = alertBody({ symbol: 'spy', condition: 'below', level: '1', expires: '2030-01-02T03:04' }, () => new Date(Date.UTC(2030, 0, 2, 2, 4)));
   assert.equal(body.expires_at, '2030-01-02T02:04:00.000Z');
+  // the expiry is typed in the zone the page shows (New York's unless chosen), not the browser's
+  const typed = alertBody({ symbol: 'spy', condition: 'above', level: '1', expires: '2027-01-15T10:04' });
+  assert.equal(typed.body.expires_at, '2027-01-15T15:04:00.000Z');
   assert.deepEqual(alertBody({ symbol: '', condition: 'above', level: '1' }), { error: 'Enter a symbol.' });
   assert.deepEqual(alertBody({ symbol: 'A', condition: 'move_up', level: '' }), { error: 'Enter the % move.' });
   assert.deepEqual(alertBody({ symbol: 'A', condition: 'above', level: '1', expires: 'x' }, () => new Date('x')), { error: 'The expiry is not a date and time.' });

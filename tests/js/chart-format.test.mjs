@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 
 import { TICK, candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from '../../static/js/stream/chart-format.js';
+import { setTimeZone } from '../../static/js/stream/format.js';
 
 test('intraday axis: a day mark is the New York date of that moment, any other mark its New York time', () => {
   const midnightUtc = Date.UTC(2026, 10, 25); // 19:00 New York on the 24th: what every label read before
@@ -23,10 +24,26 @@ test('daily axis: a candle at 00:00 UTC of its date is that date, a month or a y
   assert.equal(tickLabel(Date.UTC(2026, 0, 2), TICK.YEAR, '1d'), '2026');
 });
 
-test('crosshair and status labels say ET; a daily candle is its date', () => {
-  assert.equal(candleLabel(Date.UTC(2026, 10, 25, 19, 5), '5m'), 'Wed Nov 25, 14:05 ET');
+test('crosshair and status labels name the zone (New York\'s unless the trader chose another); a daily candle is its date', () => {
+  assert.equal(candleLabel(Date.UTC(2026, 10, 25, 19, 5), '5m'), 'Wed Nov 25, 14:05 EST');
   assert.equal(candleLabel(Date.UTC(2026, 10, 25), '1d'), 'Wed, Nov 25, 2026');
-  assert.equal(quoteLabel(Date.UTC(2026, 6, 1, 13, 30)), 'Jul 1, 09:30 ET');
+  assert.equal(quoteLabel(Date.UTC(2026, 6, 1, 13, 30)), 'Jul 1, 09:30 EDT');
+});
+
+test('the trader\'s zone moves the axis, the crosshair and the note; the market\'s hours stay New York\'s', () => {
+  setTimeZone('Europe/London');
+  try {
+    const at = Date.UTC(2026, 6, 1, 13, 30); // 09:30 in New York, 14:30 in London (summer)
+    assert.equal(tickLabel(at, TICK.TIME, '5m'), '14:30');
+    assert.equal(tickLabel(Date.UTC(2026, 10, 25), TICK.DAY, '1h'), 'Nov 25', 'London\'s midnight is its own date');
+    assert.equal(candleLabel(at, '5m'), 'Wed Jul 1, 14:30 GMT+1');
+    assert.equal(quoteLabel(at), 'Jul 1, 14:30 GMT+1');
+    assert.match(hoursNote('regular', 'Tradier', { at }), /regular hours only \(09:30–16:00 ET\)\. Times in Europe\/London \(GMT\+1\)\./);
+    // what the candles cover is the market's session, whatever the zone shown
+    assert.equal(sessionHours([{ t: at }], '5m'), 'regular');
+  } finally {
+    setTimeZone('');
+  }
 });
 
 test('what the candles cover is read from their times', () => {
@@ -40,13 +57,14 @@ test('what the candles cover is read from their times', () => {
   assert.equal(sessionHours([at(3, 0), at(9, 30)], '15m'), 'all-day');
   assert.equal(sessionHours([{ t: Date.UTC(2026, 10, 25) }], '1d'), 'daily');
   assert.equal(sessionHours([], '5m'), null);
-  assert.match(hoursNote('regular', 'Tradier'), /^Candles from Tradier: regular hours only \(09:30–16:00 ET\)\. Times ET \(New York\)\./);
+  const nov = Date.UTC(2026, 10, 25, 19, 5);
+  assert.match(hoursNote('regular', 'Tradier', { at: nov }), /^Candles from Tradier: regular hours only \(09:30–16:00 ET\)\. Times in America\/New_York \(EST\)\./);
   assert.match(hoursNote('all-day', 'tastytrade'), /round the clock/);
   assert.doesNotMatch(hoursNote('all-day', 'tastytrade'), /regular hours/);
-  assert.match(hoursNote(null, null), /^Candles from your quote source\. Times ET/);
+  assert.match(hoursNote(null, null, { at: nov }), /^Candles from your quote source\. Times in America\/New_York \(EST\)/);
   // a coin or a future: its hours, not what the loaded intraday candles happen to cover
   const coin = hoursNote('regular', 'alpaca', { session: 'crypto trades around the clock, every day' });
-  assert.match(coin, /^Candles from alpaca: crypto trades around the clock, every day\. Times ET/);
+  assert.match(coin, /^Candles from alpaca: crypto trades around the clock, every day\. Times in /);
   const option = hoursNote('all-day', 'tastytrade', { session: 'futures trade Sun-Fri 18:00-17:00 ET', price: 'mark' });
   assert.match(option, /^Candles from tastytrade of the mark \(the bid\/ask mid\): futures trade Sun-Fri 18:00-17:00 ET\./);
   assert.match(hoursNote('daily', 'tastytrade', { session: 'crypto trades around the clock, every day' }), /one candle per trading day/);

@@ -84,7 +84,9 @@ test('titles say the source and the age', () => {
   assert.equal(ageText(NOW - 180000, NOW), '3 min ago');
   assert.equal(ageText(NOW - 10000, NOW), 'just now');
   assert.equal(ageText(null, NOW), 'at an unknown time');
-  assert.match(betaTitle('AAPL', SNAP.metrics.AAPL, NOW), /^β 1\.21 from tastytrade, as of .+ \(fetched 3 min ago\)/);
+  // as of the day before, in the trader's zone (New York's unless chosen), named
+  assert.equal(betaTitle('AAPL', SNAP.metrics.AAPL, NOW),
+    'β 1.21 from tastytrade, as of May 27, 16:26 EDT (fetched 3 min ago); β-weighted delta in SPY shares');
   assert.match(betaTitle('MSFT', SNAP.metrics.MSFT, NOW), /^β 0\.95 from regression \(1y daily closes vs SPY\), as of /);
   assert.match(betaTitle('NOQ', {}, NOW), /^No β for NOQ/);
   assert.equal(ivRankTitle('AAPL', SNAP.metrics.AAPL, NOW), 'IV rank 36 (tastytrade, 3 min ago)');

@@ -49,18 +49,22 @@ test('feed states read as sentences', () => {
   assert.equal(feedText(null), '');
 });
 
-test('local wall time follows the time zone, to the minute (not whole hours), labelled', () => {
-  // 2026-03-02T14:30:00Z, seen from three browsers' zones; each in a child with its own TZ
+test('a headline\'s time is the trader\'s zone, named (New York\'s unless chosen), whatever the browser\'s zone', () => {
+  // 2026-03-02T14:30:00Z, in browsers of three zones (each a child with its own TZ)
   const ms = Date.UTC(2026, 2, 2, 14, 30);
-  const cases = { 'Asia/Kolkata': '20:00 GMT+5:30', 'America/Los_Angeles': '06:30 PST', UTC: '14:30 UTC' };
-  for (const [tz, expected] of Object.entries(cases)) {
-    const code = `import('${new URL('../../static/js/stream/news.js', import.meta.url)}').then((m) => {
-      process.stdout.write(JSON.stringify([m.localTime(${ms}, ${ms}), m.localTime(${ms}, ${ms} + 3 * 86400000), m.localStamp(${ms})]));
-    })`;
-    const out = JSON.parse(execFileSync(process.execPath, ['-e', code], { env: { ...process.env, TZ: tz } }).toString());
-    assert.equal(out[0], expected, tz);
-    assert.equal(out[1], `Mar 2, ${expected}`, tz);
-    assert.ok(out[2].startsWith('Mar 2, 2026, '), out[2]);
+  const chosen = { '': '09:30 EST', 'Asia/Kolkata': '20:00 GMT+5:30', 'America/Los_Angeles': '06:30 PST' };
+  for (const tz of ['Asia/Kolkata', 'America/Los_Angeles', 'UTC']) {
+    for (const [zone, expected] of Object.entries(chosen)) {
+      const code = `Promise.all([import('${new URL('../../static/js/stream/news.js', import.meta.url)}'),
+        import('${new URL('../../static/js/stream/format.js', import.meta.url)}')]).then(([m, f]) => {
+        f.setTimeZone(${JSON.stringify(zone)});
+        process.stdout.write(JSON.stringify([m.localTime(${ms}, ${ms}), m.localTime(${ms}, ${ms} + 3 * 86400000), m.localStamp(${ms})]));
+      })`;
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', code], { env: { ...process.env, TZ: tz } }).toString());
+      assert.equal(out[0], expected, `${tz} browser, zone "${zone}"`);
+      assert.equal(out[1], `Mar 2, ${expected}`, tz);
+      assert.ok(out[2].startsWith('Mar 2, 2026, '), out[2]);
+    }
   }
 });
 

@@ -65,7 +65,7 @@ test('preferences: the kept copy at once, the server\'s when it answers, a chang
   assert.equal(await prefs.save({ time_zone: 'Mars/Base' }), 'not a time zone');
   assert.deepEqual(sent.at(-1), { time_zone: 'Mars/Base' });
   assert.equal(prefs.get().time_zone, 'Europe/Berlin', 'a refused change is taken back');
-  assert.deepEqual(cleanPreferences({ flashes: 'yes', sorts: [], extra: 1 }), { flashes: true, time_zone: '', sorts: {} });
+  assert.deepEqual(cleanPreferences({ flashes: 'yes', sorts: [], extra: 1 }), { flashes: true, time_zone: 'America/New_York', sorts: {} });
 });
 
 test('the page\'s own copy of the preferences applies first, before any answer, in a fresh browser', async () => {
@@ -83,7 +83,7 @@ test('the page\'s own copy of the preferences applies first, before any answer, 
   assert.equal(applied.length, 1);
   assert.equal(applied[0].flashes, false, 'the server-rendered preferences, not the defaults');
   assert.equal(applied[0].time_zone, 'Europe/Berlin');
-  answer({ ok: true, json: async () => ({ flashes: true, time_zone: '', sorts: {} }) });
+  answer({ ok: true, json: async () => ({ flashes: true, time_zone: 'America/New_York', sorts: {} }) });
   await started;
   assert.equal(prefs.get().flashes, true, 'then the server\'s answer wins');
 });
@@ -91,7 +91,7 @@ test('the page\'s own copy of the preferences applies first, before any answer, 
 test('two quick changes: sent one after the other, and the older answer never undoes the newer', async () => {
   // the server applies each PUT as it comes; a second click before the first answer
   // (ascending, then descending) must end descending on the screen and on the server
-  const server = { flashes: true, time_zone: '', sorts: {} };
+  const server = { flashes: true, time_zone: 'America/New_York', sorts: {} };
   const pending = [];
   const fetch = (url, opts = {}) => {
     if (opts.method !== 'PUT') return Promise.resolve({ ok: true, json: async () => structuredClone(server) });
@@ -126,7 +126,7 @@ test('the first read answered after a change never undoes it: the change\'s own 
   // a loaded server: the page's GET /api/preferences is answered only after the trader
   // sorted twice (its state is from before the second click): the screen stays descending
   let answerGet;
-  const server = { flashes: true, time_zone: '', sorts: {} };
+  const server = { flashes: true, time_zone: 'America/New_York', sorts: {} };
   const fetch = (url, opts = {}) => {
     if (opts.method !== 'PUT') return new Promise((resolve) => { answerGet = resolve; });
     Object.assign(server.sorts, JSON.parse(opts.body).sorts);

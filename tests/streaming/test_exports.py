@@ -142,9 +142,70 @@ def test_positions_signed_with_the_dashboards_mark_and_exact_pnl():
         "0.7",
         "broker",
         "",
-        "6.0",
+        "6.00",
     )
     assert positions_rows(snapshot(), "B2", dt.UTC, "UTC")[1] == []
+
+
+def test_money_columns_have_exactly_two_decimals():
+    """The P&L columns read "107.900" and "-39.35875" (the decimals the arithmetic left):
+    money is in cents, rounded half away from zero as the dashboard rounds; the prices and
+    quantities beside them stay as the broker sent them."""
+    snap = snapshot()
+    snap["accounts"][0]["positions"] = [
+        {
+            "symbol": "QQQ",
+            "streamer_symbol": "QQQ",
+            "instrument_type": "Equity",
+            "quantity": 2.5,
+            "direction": "Long",
+            "average_open_price": 107.6412345,
+            "close_price": 123.9,
+            "multiplier": 1,
+        },
+        {
+            "symbol": "IWM",
+            "streamer_symbol": "IWM",
+            "instrument_type": "Equity",
+            "quantity": 10,
+            "direction": "Long",
+            "average_open_price": 200.0,
+            "close_price": 217.8,
+            "multiplier": 1,
+        },
+        {
+            "symbol": "DIA",
+            "streamer_symbol": "DIA",
+            "instrument_type": "Equity",
+            "quantity": 1,
+            "direction": "Long",
+            "average_open_price": 100,
+            "multiplier": 1,
+        },
+    ]
+    # QQQ's mid 107.625: open P&L -0.0405862500, day P&L -40.6875; IWM's mid 207.79
+    snap["quotes"] = {
+        "QQQ": {"bid": 107.62, "ask": 107.63, "t": T},
+        "IWM": {"bid": 207.79, "ask": 207.79, "t": T},
+        "DIA": {"bid": 100.12, "ask": 100.13, "t": T},
+    }
+    header, rows = positions_rows(snap, None, NY, "America/New_York")
+    qqq, iwm, dia = (dict(zip(header, r, strict=True)) for r in rows)
+    assert (qqq["open_pnl"], qqq["day_pnl"]) == ("-0.04", "-40.69")
+    assert (iwm["open_pnl"], iwm["day_pnl"]) == ("77.90", "-100.10")
+    # a half cent goes away from zero, as the dashboard's Intl.NumberFormat rounds it
+    assert (dia["open_pnl"], dia["day_pnl"]) == ("0.13", "")
+    # prices and quantities: the broker's own spelling, a mid its exact value
+    assert (qqq["quantity"], qqq["average_open_price"], qqq["mark"]) == (
+        "2.5",
+        "107.6412345",
+        "107.625",
+    )
+    # an order's notional is money too; its prices are the broker's
+    o = orders()[0] | {"notional": 250, "price": 1.5}
+    o_header, o_rows = orders_rows(snap, [o], NY, "America/New_York")
+    row = dict(zip(o_header, o_rows[0], strict=True))
+    assert (row["notional"], row["price"]) == ("250.00", "1.5")
 
 
 def orders() -> list[dict]:
@@ -288,7 +349,7 @@ def test_orders_carry_stops_trails_amounts_dates_and_their_link():
             "",
             "",
         ),
-        ("", "", "", "", "500", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
+        ("", "", "", "", "500.00", "2026-12-31", "true", "simple", "", "", "", "gtx", ""),
     ]
 
 

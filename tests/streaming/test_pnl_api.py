@@ -81,7 +81,9 @@ def test_the_page_renders_the_stats_first(client, user):
     page = client.get("/pnl", {"day": str(DAY)})
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'data-pnl-row=""' in html and "15:00:00 UTC" in html and "-2.50" in html
+    # no zone chosen: New York's, named (it read "15:00:00 UTC")
+    assert 'data-pnl-row=""' in html and "10:00:00 EST" in html and "-2.50" in html
+    assert "UTC" not in html
     bad = client.get("/pnl", {"day": "nope"})
     assert bad.status_code == 400 and "day must be a date as YYYY-MM-DD" in bad.content.decode()
 

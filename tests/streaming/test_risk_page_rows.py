@@ -113,9 +113,9 @@ def test_portfolio_line_is_unknown_while_an_underlying_lacks_beta() -> None:
 def test_graph_choices_and_the_date_slider() -> None:
     snap = snapshot()
     assert [c["value"] for c in graph_choices(snap)] == ["KO", "SPY", PORTFOLIO]
-    assert default_choice(snap, None) == "SPY"  # the first with options
+    assert default_choice(snap, None) == PORTFOLIO  # the whole portfolio's view first
     assert default_choice(snap, "ko") == "KO"
-    assert default_choice(snap, "NFLX") == "SPY"  # not held
+    assert default_choice(snap, "NFLX") == PORTFOLIO  # not held
     assert default_choice(snap, PORTFOLIO) == PORTFOLIO
     assert last_expiration(snap, "SPY") == dt.date(2026, 12, 18)
     assert last_expiration(snap, "KO") is None  # stock only

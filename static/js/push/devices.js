@@ -46,6 +46,9 @@ async function drawDevices() {
     return tr;
   });
   $('[data-push-list]').replaceChildren(...rows);
+  // no device: the sentence saying so (and how to add one), not an empty table
+  $('[data-push-empty]').hidden = rows.length > 0;
+  $('[data-push-table]').hidden = rows.length === 0;
 }
 
 async function testDevice(id) {

@@ -5,6 +5,7 @@
  * as the API's body (checked here only for what the browser knows; the server decides).
  */
 import { num } from './contract.js';
+import { fromWallTime } from './times.js';
 
 export const CONDITIONS = ['above', 'below', 'move_up', 'move_down'];
 export const PERCENT_CONDITIONS = new Set(['move_up', 'move_down']);
@@ -59,12 +60,16 @@ export function alertDistance(alert, quote) {
   return { price, text: reached ? `${moveText}: reached` : `${moveText} now, ${Math.abs(target - move).toFixed(2)} pts to go` };
 }
 
+/** A `datetime-local` value read in the zone the page shows (times.js), as a Date. */
+const inZoneShown = (v) => new Date(fromWallTime(v) ?? Number.NaN);
+
 /**
  * The form's fields as the API's body, or {error} for what the browser can already tell
- * (an empty symbol or level). `expires` is a `datetime-local` value (the user's local
- * time): sent as ISO with its zone, so the server stores the right instant.
+ * (an empty symbol or level). `expires` is a `datetime-local` value, typed in the zone the
+ * page shows (the trader's, New York's unless chosen; the field names it): sent as ISO with
+ * its zone, so the server stores the right instant.
  */
-export function alertBody({ symbol, condition, level, rearm, expires }, toDate = (v) => new Date(v)) {
+export function alertBody({ symbol, condition, level, rearm, expires }, toDate = inZoneShown) {
   const sym = String(symbol || '').trim().toUpperCase();
   if (!sym) return { error: 'Enter a symbol.' };
   if (!CONDITIONS.includes(condition)) return { error: 'Choose a condition.' };

@@ -18,6 +18,7 @@
  * series (or the same one when nothing changed).
  */
 import { num } from './contract.js';
+import { zoneOffset } from './times.js';
 
 export const MINUTE_MS = 60000;
 export const DAY_MS = 86400000;
@@ -163,14 +164,15 @@ export function chartBar(c, time = Math.round(c.t / 1000)) {
 
 /**
  * The chart library's time (s) of a candle at `t` that follows chart time `prev` (null for
- * the first): intraday, the candle's New York wall time read as UTC — the library begins
- * its days where its UTC days begin, so its day marks fall on New York's midnight (on the
- * epoch's they fell at 19:00 New York); 1d, the candle's date as it is (00:00 UTC).
- * Strictly ascending: in the hour that repeats when summer time ends, a wall time already
- * used moves on by a second (the bars keep their order; labels read the candle's own t).
+ * the first): intraday, the candle's wall time in the zone shown (times.js: the trader's,
+ * New York's unless chosen) read as UTC — the library begins its days where its UTC days
+ * begin, so its day marks fall on that zone's midnight (on the epoch's they fell at 19:00
+ * New York); 1d, the candle's date as it is (00:00 UTC). Strictly ascending: in the hour
+ * that repeats when summer time ends, a wall time already used moves on by a second (the
+ * bars keep their order; labels read the candle's own t).
  */
 export function chartTimeAfter(t, tf, prev) {
-  const s = Math.round((tf === '1d' ? t : t + nyOffset(t)) / 1000);
+  const s = Math.round((tf === '1d' ? t : t + zoneOffset(t)) / 1000);
   return prev !== null && prev !== undefined && s <= prev ? prev + 1 : s;
 }
 
@@ -199,7 +201,8 @@ const nyParts = new Intl.DateTimeFormat('en-US', {
   timeZone: 'America/New_York', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', hourCycle: 'h23',
 });
 
-/** New York's offset from UTC (ms, e.g. -5 h in winter) at the moment `t`. */
+/** New York's offset from UTC (ms, e.g. -5 h in winter) at the moment `t`: the market's
+ *  session (a sparkline's day), whatever the zone shown. */
 export function nyOffset(t) {
   const p = Object.fromEntries(nyParts.formatToParts(new Date(t)).map((x) => [x.type, Number(x.value)]));
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute);

@@ -1,17 +1,18 @@
 /*
- * What the chart page writes, as pure functions (no DOM): its time labels — New York
- * (exchange) time, labelled "ET"; a daily candle by its date — the axis's tick marks by
- * the kind the chart library gives them (a day's start shows its date, not "19:00"),
- * what the candles cover (the note), and signed numbers that never read "-0.00"
+ * What the chart page writes, as pure functions (no DOM): its time labels — in the trader's
+ * zone, named (times.js: New York's unless they chose another); a daily candle by its date —
+ * the axis's tick marks by the kind the chart library gives them (a day's start shows its
+ * date, not "19:00"), what the candles cover (the note: the market's session, New York's
+ * hours whatever the zone shown), and signed numbers that never read "-0.00"
  * (docs/streaming-contract.md, "What the chart page shows").
  */
+import { dayLabel, hhmm, timeZone, zoneLabel, zoned } from './times.js';
+
 const NY = 'America/New_York';
 /** Lightweight Charts' TickMarkType values (Year, Month, DayOfMonth, Time, TimeWithSeconds). */
 export const TICK = Object.freeze({ YEAR: 0, MONTH: 1, DAY: 2, TIME: 3, TIME_SECONDS: 4 });
 
 const nyTime = new Intl.DateTimeFormat('en-US', { timeZone: NY, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-const nyDay = new Intl.DateTimeFormat('en-US', { timeZone: NY, month: 'short', day: 'numeric' });
-const nyStamp = new Intl.DateTimeFormat('en-US', { timeZone: NY, weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const utcDay = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric' });
 const utcMonth = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short' });
 const utcYear = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', year: 'numeric' });
@@ -19,7 +20,7 @@ const utcDate = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', weekday: 'sh
 
 const parts = (fmt, ms) => Object.fromEntries(fmt.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
 
-/** "14:05": New York wall time of `ms`. */
+/** "14:05": New York wall time of `ms` (the market's session, not a label). */
 export function nyClock(ms) {
   const p = parts(nyTime, ms);
   return `${p.hour}:${p.minute}`;
@@ -27,10 +28,10 @@ export function nyClock(ms) {
 
 /**
  * A tick mark's label on the time axis, of the candle at `t` (epoch ms). Intraday (1m–1h):
- * a mark where a day begins (the library's day, month and year marks: New York's
- * midnight, as the chart's times are New York wall times) is the New York date ("Nov 25"),
- * any other the New York time ("14:00"). 1d: a candle's time is 00:00 UTC of its date, so
- * the date is read in UTC: "Nov 25", a month's first candle "Nov", a year's "2026".
+ * a mark where a day begins (the library's day, month and year marks: the zone's midnight,
+ * as the chart's times are its wall times) is the date there ("Nov 25"), any other the
+ * time there ("14:00"). 1d: a candle's time is 00:00 UTC of its date, so the date is read
+ * in UTC: "Nov 25", a month's first candle "Nov", a year's "2026".
  */
 export function tickLabel(t, type, tf) {
   const at = new Date(t);
@@ -39,20 +40,19 @@ export function tickLabel(t, type, tf) {
     if (type === TICK.MONTH) return utcMonth.format(at);
     return utcDay.format(at);
   }
-  if (type === TICK.YEAR || type === TICK.MONTH || type === TICK.DAY) return nyDay.format(at);
-  return nyClock(t);
+  if (type === TICK.YEAR || type === TICK.MONTH || type === TICK.DAY) return dayLabel(t);
+  return hhmm(t);
 }
 
-/** The crosshair's and the status line's label of a candle time (ms): "Wed, Nov 25, 14:05 ET", or a day's date. */
+/** The crosshair's and the status line's label of a candle time (ms): "Wed Nov 25, 14:05 EST", or a day's date. */
 export function candleLabel(ms, tf) {
   if (tf === '1d') return utcDate.format(new Date(ms));
-  const p = parts(nyStamp, ms);
-  return `${p.weekday} ${p.month} ${p.day}, ${p.hour}:${p.minute} ET`;
+  return zoned(ms, 'stamp');
 }
 
-/** A quote's time for a title: "Nov 25, 14:05 ET". */
+/** A quote's time for a title: "Nov 25, 14:05 EST". */
 export function quoteLabel(ms) {
-  return `${nyDay.format(new Date(ms))}, ${nyClock(ms)} ET`;
+  return zoned(ms, 'day-hm');
 }
 
 /**
@@ -77,12 +77,13 @@ export function sessionHours(candles, tf) {
 }
 
 /**
- * The chart's note: what the candles are, where they come from, and the time zone.
- * `session`: the instrument's hours where it trades beyond a stock's ("crypto trades
- * around the clock, every day", "futures trade Sun-Fri 18:00-17:00 ET"), said instead of
- * what the intraday candles loaded cover; `price`: 'mark' for candles of an option's mark.
+ * The chart's note: what the candles are, where they come from, and the zone the times are
+ * in, named at `at` (ms). `session`: the instrument's hours where it trades beyond a
+ * stock's ("crypto trades around the clock, every day", "futures trade Sun-Fri 18:00-17:00
+ * ET"), said instead of what the intraday candles loaded cover; `price`: 'mark' for candles
+ * of an option's mark.
  */
-export function hoursNote(hours, source, { session = '', price = 'last' } = {}) {
+export function hoursNote(hours, source, { session = '', price = 'last', at = Date.now() } = {}) {
   const from = source ? `Candles from ${source}` : 'Candles from your quote source';
   const what = session && hours !== 'daily' ? session : {
     regular: 'regular hours only (09:30–16:00 ET)',
@@ -92,7 +93,7 @@ export function hoursNote(hours, source, { session = '', price = 'last' } = {}) 
   }[hours];
   const of = price === 'mark' ? ' of the mark (the bid/ask mid)' : '';
   const cover = what ? `${from}${of}: ${what}.` : `${from}${of}.`;
-  return `${cover} Times ET (New York). The last candle is forming and moves with every live quote.`;
+  return `${cover} Times in ${timeZone()} (${zoneLabel(at)}). The last candle is forming and moves with every live quote.`;
 }
 
 /**

@@ -17,6 +17,7 @@
  * Prices are live quote mids (else last). A value without an input is null, never 0.
  */
 import { num } from './contract.js';
+import { sameDay, zoned } from './times.js';
 
 /** The index every β is measured against. */
 export const BENCHMARK = 'SPY';
@@ -149,13 +150,11 @@ export function ageText(t, nowMs) {
 function when(t, nowMs) {
   const ms = num(t);
   if (ms === null) return 'an unknown time';
-  const d = new Date(ms);
-  const pad = (n) => String(n).padStart(2, '0');
-  const sameDay = d.toDateString() === new Date(nowMs).toDateString();
-  return sameDay ? `${pad(d.getHours())}:${pad(d.getMinutes())}` : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return zoned(ms, sameDay(ms, nowMs) ? 'hm' : 'day-hm');
 }
 
-/** E.g. "β 1.21 from tastytrade, as of 14:02 (fetched 3 min ago); …" (local time). */
+/** E.g. "β 1.21 from tastytrade, as of 14:02 EST (fetched 3 min ago); …" (the trader's
+ *  zone, named: times.js; streaming/risk/labels.py says the same). */
 export function betaTitle(underlying, m, nowMs) {
   const beta = num(m.beta);
   if (beta === null) return `No β for ${underlying}: no link serves its market metrics or a year of closes`;

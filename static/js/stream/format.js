@@ -5,6 +5,7 @@
  */
 import { accountFreshness, num, quoteAge, staleReason } from './contract.js';
 import { fromPosition as instrumentOf } from './instruments.js';
+import { sameDay, zoned } from './times.js';
 
 export const DASH = '—';
 
@@ -27,62 +28,10 @@ function nf(min, max, extra) {
   return f;
 }
 
-// ------------------------------------------------------------------ the time rule
-// One rule for every time on the pages: the trader's time zone (display preferences),
-// else the browser's, always labelled with the zone ("14:02:11 EST"). Charts may show the
-// exchange's time instead, labelled ET (render/chart.js).
-
-let zone = ''; // an IANA name; '' = the browser's
-const timeFormats = new Map(); // "<zone>|<kind>" -> Intl.DateTimeFormat
-
-/** Show times in `name` (an IANA time zone; '' or an unknown one: the browser's). */
-export function setTimeZone(name) {
-  let next = '';
-  if (name) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: name });
-      next = name;
-    } catch (e) {
-      next = '';
-    }
-  }
-  zone = next;
-}
-
-/** The time zone times are shown in now (an IANA name). */
-export function timeZone() {
-  return zone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
-function timeFormat(kind) {
-  const key = `${zone}|${kind}`;
-  let f = timeFormats.get(key);
-  if (!f) {
-    const opts = kind === 'date'
-      ? { year: 'numeric', month: '2-digit', day: '2-digit' }
-      : { hourCycle: 'h23', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
-    if (kind === 'time' || kind === 'day' || kind === 'full') opts.second = '2-digit';
-    if (kind === 'day' || kind === 'day-hm') Object.assign(opts, { month: 'short', day: 'numeric' });
-    if (kind === 'full') Object.assign(opts, { year: 'numeric', month: 'short', day: 'numeric' });
-    if (zone) opts.timeZone = zone;
-    f = new Intl.DateTimeFormat('en-US', opts);
-    timeFormats.set(key, f);
-  }
-  return f;
-}
-
-/** Epoch ms as zoned text: `time` "14:02:11 EST", `hm` "14:02 EST", `day` "Mar 3, 14:02:11 EST",
- *  `day-hm` "Mar 3, 14:02 EST". */
-function zoned(ms, kind) {
-  return timeFormat(kind).format(new Date(ms)).replace(/\u202f/g, ' ');
-}
-
-/** Whether two epoch ms fall on the same calendar day in the zone shown. */
-export function sameDay(a, b) {
-  const f = timeFormat('date');
-  return f.format(new Date(a)) === f.format(new Date(b));
-}
-
+// ------------------------------------------------------------------ times
+// One rule for every time on the pages (times.js): the trader's zone, New York's unless they
+// chose another, always named ("14:02:11 EST"). Re-exported for the modules that format here.
+export { sameDay, setTimeZone, timeZone } from './times.js';
 
 /** en-US text for each kind of value; `null` (and undefined) is "—". */
 export const fmt = {

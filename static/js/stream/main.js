@@ -36,7 +36,7 @@ import { createNewsPanel } from './render/news.js';
 import { frameForTab } from './share.js';
 import { csrfToken } from './io/csrf.js';
 import { setFlashes } from './render/dom.js';
-import { setTimeZone } from './format.js';
+import { setTimeZone, timeZone } from './format.js';
 import { createPreferences } from './io/preferences.js';
 import { createSharing } from './io/sharing.js';
 import { createTrading } from '../trading/ticket/entry.js';
@@ -176,7 +176,11 @@ function start(root) {
       setTimeZone(p.time_zone);
       renderer.sorted();
       if (chainView) chainView.sorted();
-      if (appliedZone !== null && appliedZone !== p.time_zone) renderer.redraw(); // every time again
+      if (appliedZone !== null && appliedZone !== p.time_zone) { // every time again
+        renderer.redraw();
+        if (chart) chart.rezone();
+      }
+      for (const name of document.querySelectorAll('[data-zone-name]')) name.textContent = timeZone();
       appliedZone = p.time_zone;
       scheduleRender();
     },

@@ -5,6 +5,8 @@
  * (docs/streaming-contract.md "Trading": the `trading`, `result` and `entry` objects).
  */
 
+import { zoned } from '../stream/times.js';
+
 /** The audit actions in words. */
 export const ACTION_WORDS = {
   preview: 'Preview',
@@ -25,18 +27,6 @@ export const ACTION_WORDS = {
 const BROKERS = { tastytrade: 'tastytrade', tradier: 'Tradier', alpaca: 'Alpaca' };
 const pad = (n) => String(n).padStart(2, '0');
 
-/** A time of day in `timeZone` (the browser's when not given), 24 h with seconds. */
-export function clock(ms, timeZone) {
-  const f = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZone });
-  return f.format(new Date(ms));
-}
-
-/** A date and time: `26 Nov 13:05:09`. */
-export function when(ms, timeZone) {
-  const day = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone }).format(new Date(ms));
-  return `${day} ${clock(ms, timeZone)}`;
-}
-
 /** What is left of the window: `59:58`, `1:00:00`; `0:00` once over. */
 export function countdown(untilMs, nowMs) {
   const left = Math.max(0, Math.ceil((untilMs - nowMs) / 1000));
@@ -46,14 +36,15 @@ export function countdown(untilMs, nowMs) {
   return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
 }
 
-/** `{on, headline, left}`: the switch as the page says it at `nowMs`. */
-export function stateWords(trading, nowMs, timeZone) {
+/** `{on, headline, left}`: the switch as the page says it at `nowMs`, its times in the
+ *  trader's zone, named (stream/times.js). */
+export function stateWords(trading, nowMs) {
   const on = !!trading.on && trading.until !== null && trading.until > nowMs;
   if (on) {
-    return { on, headline: `Trading is on until ${clock(trading.until, timeZone)}.`, left: `${countdown(trading.until, nowMs)} left` };
+    return { on, headline: `Trading is on until ${zoned(trading.until, 'time')}.`, left: `${countdown(trading.until, nowMs)} left` };
   }
   if (trading.killed_at) {
-    return { on, headline: `Trading is off: the kill switch turned it off on ${when(trading.killed_at, timeZone)}.`, left: '' };
+    return { on, headline: `Trading is off: the kill switch turned it off on ${zoned(trading.killed_at, 'day')}.`, left: '' };
   }
   return { on, headline: 'Trading is off.', left: '' };
 }
@@ -137,11 +128,11 @@ export function saidWords(said) {
   return text.length > SAID_LENGTH ? `${text.slice(0, SAID_LENGTH)}…` : text;
 }
 
-/** An audit entry as a table row's cells. */
-export function entryRow(entry, timeZone) {
+/** An audit entry as a table row's cells (its time in the trader's zone, named). */
+export function entryRow(entry) {
   return {
     id: entry.id,
-    at: when(entry.at, timeZone),
+    at: zoned(entry.at, 'day'),
     action: ACTION_WORDS[entry.action] || entry.action,
     who: entry.user || '',
     where: [entry.link_label || (entry.link ? `link ${entry.link}` : ''), entry.account || ''].filter(Boolean).join(' · '),

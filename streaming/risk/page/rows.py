@@ -249,18 +249,13 @@ def graph_choices(snapshot: Mapping[str, object]) -> list[dict[str, str]]:
 
 def default_choice(snapshot: Mapping[str, object], asked: str | None) -> str:
     """The underlying asked (?u=, any spelling of one held: `BTC/USD`, `BTCUSD` where
-    Alpaca holds it, `/ESZ6`), if held; else the first one with options; else the first
-    held; else the portfolio."""
-    values = [c["value"] for c in graph_choices(snapshot)]
-    if asked == PORTFOLIO:
+    Alpaca holds it, `/ESZ6`), if held; else the whole portfolio (β-weighted to SPY): the
+    view no broker's own platform gives, and the one the page opens on."""
+    if asked is None or asked == PORTFOLIO:
         return PORTFOLIO
-    found = resolve_underlying(snapshot, asked) if asked else None
-    if found is not None and found.symbol in values:
-        return found.symbol
-    with_options = sorted({leg.underlying for leg in legs_from_snapshot(snapshot) if leg.is_option})
-    if with_options:
-        return with_options[0]
-    return values[0]
+    found = resolve_underlying(snapshot, asked)
+    values = {c["value"] for c in graph_choices(snapshot)}
+    return found.symbol if found is not None and found.symbol in values else PORTFOLIO
 
 
 def last_expiration(snapshot: Mapping[str, object], choice: str) -> dt.date | None:

@@ -57,7 +57,7 @@ class DayError(ValueError):
 
 
 def parse_day(text: str | None, today: dt.date) -> dt.date:
-    """`YYYY-MM-DD` (UTC), today when absent."""
+    """`YYYY-MM-DD`, a New York trading day; today's when absent."""
     if not text:
         return today
     try:

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from channels.db import database_sync_to_async
 
+from streaming.instruments.symbols import NEW_YORK
 from streaming.models import PnlSample
 from streaming.risk.pnl.session import in_trading_session
 from streaming.risk.pnl.stats import CurvePoint
@@ -117,13 +118,15 @@ class SampleWrites:
 
 
 def samples_of_day(user_id: int, day: dt.date) -> dict[str, list[CurvePoint]]:
-    """The day's (UTC) samples by account ("" = total), each `{t, net_liq, day_pnl}` in
-    time order."""
-    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    """The samples of `day`, a New York trading day (00:00 to 24:00 New York, a 23 or 25
+    hour day when the clocks change), by account ("" = total), each `{t, net_liq,
+    day_pnl}` in time order."""
+    start = dt.datetime.combine(day, dt.time(), NEW_YORK)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), NEW_YORK)
     found: dict[str, list[CurvePoint]] = {}
-    rows = PnlSample.objects.filter(
-        user_id=user_id, at__gte=start, at__lt=start + dt.timedelta(days=1)
-    ).order_by("account", "at")
+    rows = PnlSample.objects.filter(user_id=user_id, at__gte=start, at__lt=end).order_by(
+        "account", "at"
+    )
     for sample in rows.values("account", "at", "net_liq", "day_pnl"):
         found.setdefault(sample["account"], []).append(
             {

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -12,8 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from accounts import times
 from accounts.display_preferences import display_preferences_get
 from streaming.cluster.agents import Agents, agents_of
+from streaming.instruments.symbols import NEW_YORK
 from streaming.risk.pnl.day import DayError, PnlDay, Series, parse_day, pnl_day
 from streaming.risk.pnl.owner import hold_stream
 
@@ -23,25 +24,14 @@ PAGE_ROWS = 10
 HOLD_MARGIN = 10.0
 
 
-def page_zone(name: str) -> dt.tzinfo:
-    """The trader's time zone (display preferences) for the first render; UTC when they
-    chose the browser's (the page's script then shows that one, as every page does)."""
-    try:
-        return zoneinfo.ZoneInfo(name) if name else dt.UTC
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def clock(ms: int, zone: dt.tzinfo) -> str:
     """HH:MM:SS in `zone`, unlabelled, as static/js/risk/pnl/model.js's `clock`."""
     return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S")
 
 
-def time_text(ms: int | None, zone: dt.tzinfo = dt.UTC) -> str:
-    """HH:MM:SS and the zone's label, as static/js/risk/pnl/model.js's `timeText`."""
-    if ms is None:
-        return "—"
-    return dt.datetime.fromtimestamp(ms / 1000, zone).strftime("%H:%M:%S %Z")
+def time_text(ms: int | None, zone: dt.tzinfo) -> str:
+    """HH:MM:SS in the trader's zone, named, as static/js/risk/pnl/model.js's `timeText`."""
+    return "—" if ms is None else times.text(ms, zone, "time")
 
 
 def money(value: float | None, signed: bool = True) -> str:
@@ -54,7 +44,7 @@ def money(value: float | None, signed: bool = True) -> str:
     return f"+{text}" if value > 0 else f"-{text}" if value < 0 else text
 
 
-def stats_text(series: Series, zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
+def stats_text(series: Series, zone: dt.tzinfo) -> dict[str, str]:
     """A series' stats row in the words risk/pnl/model.js's `statsText` writes (the page's
     first render and its script agree): each value, and its time under it."""
     last = series["points"][-1] if series["points"] else None
@@ -77,7 +67,8 @@ def stats_text(series: Series, zone: dt.tzinfo = dt.UTC) -> dict[str, str]:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    """Today's New York trading day (the market's date, whatever the zone shown)."""
+    return dt.datetime.now(NEW_YORK).date()
 
 
 async def _answer(agents: Agents, user_id: int, text: str | None) -> PnlDay:
@@ -116,7 +107,7 @@ async def pnl_page(request: HttpRequest) -> HttpResponse:
     except DayError as exc:
         answer, status, error = await _answer(agents_of(request), user.pk, None), 400, str(exc)
     prefs = await sync_to_async(display_preferences_get)(user_id=user.pk)
-    zone = page_zone(prefs["time_zone"])
+    zone = times.zone_of(prefs["time_zone"])
     rows = [
         {
             **s,
@@ -140,6 +131,7 @@ async def pnl_page(request: HttpRequest) -> HttpResponse:
         "error": error,
         "today": _today().isoformat(),
         "is_today": answer["day"] == _today().isoformat(),
-        "zone": prefs["time_zone"] or "UTC",
+        # the zone, named as at the answer's time (risk/pnl/page.js writes the same)
+        "zone": f"{prefs['time_zone']} ({times.label(answer['as_of'], zone)})",
     }
     return await sync_to_async(render)(request, "streaming/pnl.html", context, status=status)

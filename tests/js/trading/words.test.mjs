@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   answerError, countdown, entryRow, factorBody, factorField, killSwitchWords, limitsWords, linkRows, saidWords, stateWords,
 } from '../../../static/js/trading/words.js';
+import { setTimeZone } from '../../../static/js/stream/format.js';
 
 const T = Date.UTC(2026, 10, 26, 13, 0, 0);
 const trading = (extra = {}) => ({
@@ -22,14 +23,21 @@ test('the countdown to the window end: m:ss, h:mm:ss, never negative', () => {
   assert.equal(countdown(T - 5_000, T), '0:00');
 });
 
-test('the state in words: on until, off, off by the kill switch', () => {
-  assert.deepEqual(stateWords(trading({ on: true, until: T + 600_000 }), T, 'UTC'),
-    { on: true, headline: 'Trading is on until 13:10:00.', left: '10:00 left' });
-  assert.deepEqual(stateWords(trading(), T, 'UTC'), { on: false, headline: 'Trading is off.', left: '' });
-  assert.deepEqual(stateWords(trading({ killed_at: T - 60_000 }), T, 'UTC'),
-    { on: false, headline: 'Trading is off: the kill switch turned it off on 26 Nov 12:59:00.', left: '' });
+test('the state in words: on until, off, off by the kill switch; times in the trader\'s zone, named', () => {
+  // no zone chosen: New York's (the market's clock), whatever the browser's
+  assert.deepEqual(stateWords(trading({ on: true, until: T + 600_000 }), T),
+    { on: true, headline: 'Trading is on until 08:10:00 EST.', left: '10:00 left' });
+  assert.deepEqual(stateWords(trading(), T), { on: false, headline: 'Trading is off.', left: '' });
+  assert.deepEqual(stateWords(trading({ killed_at: T - 60_000 }), T),
+    { on: false, headline: 'Trading is off: the kill switch turned it off on Nov 26, 07:59:00 EST.', left: '' });
   // the window ended while the page was open: off, whatever the last answer said
-  assert.equal(stateWords(trading({ on: true, until: T - 1 }), T, 'UTC').on, false);
+  assert.equal(stateWords(trading({ on: true, until: T - 1 }), T).on, false);
+  setTimeZone('Europe/London');
+  try {
+    assert.equal(stateWords(trading({ on: true, until: T + 600_000 }), T).headline, 'Trading is on until 13:10:00 GMT.');
+  } finally {
+    setTimeZone('');
+  }
 });
 
 test('turning on asks for the code with an authenticator, else the password', () => {
@@ -80,19 +88,19 @@ test('an audit entry as a row', () => {
     id: 7, at: T, action: 'trading_on', user: 'tess', link: 3, account: '5WT1', ticket: null,
     ip: '127.0.0.1', session: 'abcdef012345', shown: 'Turn trading on', said: { status: 'Received', message: 'ok' }, outcome: 'on with password',
   };
-  assert.deepEqual(entryRow(entry, 'UTC'), {
-    id: 7, at: '26 Nov 13:00:00', action: 'Trading on', who: 'tess', where: 'link 3 · 5WT1', shown: 'Turn trading on',
+  assert.deepEqual(entryRow(entry), {
+    id: 7, at: 'Nov 26, 08:00:00 EST', action: 'Trading on', who: 'tess', where: 'link 3 · 5WT1', shown: 'Turn trading on',
     said: 'Received: ok', saidFull: '{"status":"Received","message":"ok"}', outcome: 'on with password',
     from: '127.0.0.1 · session abcdef012345',
   });
-  assert.equal(entryRow({ ...entry, action: 'teleport', link: null, account: '', ip: null, session: '', said: {} }, 'UTC').action, 'teleport');
+  assert.equal(entryRow({ ...entry, action: 'teleport', link: null, account: '', ip: null, session: '', said: {} }).action, 'teleport');
   assert.equal(saidWords({ code: 3 }), '{"code":3}');
   // a long answer without a status or a message is cut to a line (the full one is the row's title)
   const long = { checks: 'broker', broker: { 'buying-power-effect': { change: 1475.82, impact: 'x'.repeat(200) } } };
   assert.equal(saidWords(long).length, 81);
   assert.ok(saidWords(long).endsWith('…'));
-  assert.equal(entryRow({ ...entry, link: 1, link_label: 'tastytrade · Main', account: '5WT1' }, 'UTC').where, 'tastytrade · Main · 5WT1');
-  assert.equal(entryRow({ ...entry, link: 1, link_label: '', account: '5WT1' }, 'UTC').where, 'link 1 · 5WT1');
+  assert.equal(entryRow({ ...entry, link: 1, link_label: 'tastytrade · Main', account: '5WT1' }).where, 'tastytrade · Main · 5WT1');
+  assert.equal(entryRow({ ...entry, link: 1, link_label: '', account: '5WT1' }).where, 'link 1 · 5WT1');
 });
 
 test('a refused request says the server sentence', () => {

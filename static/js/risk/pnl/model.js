@@ -4,10 +4,11 @@
  * series as chart points (seconds, day P&L; a null value is no point, never 0), the
  * high/low/drawdown as markers at their times (the numbers are the stats table's), when
  * the chart fits its view to the day, and the words of the stats — times in the trader's
- * zone, labelled (stream/format.js's rule). The answer's shape: docs/streaming-contract.md
+ * zone, named (stream/times.js's rule). The answer's shape: docs/streaming-contract.md
  * "P&L over the day".
  */
-import { fmt, timeZone } from '../../stream/format.js';
+import { fmt } from '../../stream/format.js';
+import { clock as zoneClock, zoneLabel as zoneName } from '../../stream/times.js';
 
 /** Points by time, the fresh answer's winning: a poll after a restart brings the earlier
  * samples again (they are the database's) and the new ones; none is doubled. */
@@ -144,29 +145,17 @@ export function sourceText(answer) {
   return answer.reason || '';
 }
 
-const clocks = new Map(); // zone -> Intl.DateTimeFormat of HH:MM:SS
-/** HH:MM:SS in the zone shown (format.js's zone), unlabelled: the axis, and time ranges. */
-export function clock(ms) {
-  const zone = timeZone();
-  let f = clocks.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    clocks.set(zone, f);
-  }
-  return f.format(new Date(ms));
-}
+/** HH:MM:SS in the zone shown (times.js), unlabelled: the axis, and time ranges. */
+export const clock = zoneClock;
 
-/** A time as every page shows it: the trader's zone, labelled ("09:30:05 EST"); "—" for none. */
+/** A time as every page shows it: the trader's zone, named ("09:30:05 EST"); "—" for none. */
 export function timeText(ms) {
   if (ms === null || ms === undefined) return '—';
   return fmt.time(ms);
 }
 
-/** The zone's label at `ms` ("EST"), as fmt.time writes it. */
-export function zoneLabel(ms) {
-  const text = fmt.time(ms);
-  return text.slice(text.indexOf(' ') + 1);
-}
+/** The zone's name at `ms` ("EST"), as fmt.time writes it. */
+export const zoneLabel = zoneName;
 
 /** Money with a sign where it is a P&L; null is "—". */
 export function money(value, signed = true) {

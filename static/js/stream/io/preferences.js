@@ -11,7 +11,7 @@
  * env: {fetch, storage (localStorage or null), csrf()}.
  */
 
-export const DEFAULT_PREFERENCES = Object.freeze({ flashes: true, time_zone: '', sorts: {} });
+export const DEFAULT_PREFERENCES = Object.freeze({ flashes: true, time_zone: 'America/New_York', sorts: {} });
 
 /** A stored or answered object as preferences (unknown keys dropped, bad types defaulted). */
 export function cleanPreferences(raw) {

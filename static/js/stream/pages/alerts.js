@@ -11,16 +11,12 @@ import { send } from '../io/alerts.js';
 import { quoteStale } from '../contract.js';
 import { el, markCell, reconcileChildren, setText } from '../render/dom.js';
 import { fmt, quoteWhy } from '../format.js';
+import { toWallTime } from '../times.js';
 
-/** A time as the app shows every time (format.js: the trader's zone, labelled). */
+/** A time as the app shows every time (times.js: the trader's zone, named). */
 const localTime = (ms) => (ms ? fmt.when(ms, Date.now()) : 'never');
-const pad = (n) => String(n).padStart(2, '0');
-/** An epoch ms as a `datetime-local` value in the browser's zone. */
-const localInput = (ms) => {
-  if (!ms) return '';
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
+/** An epoch ms as a `datetime-local` value in the zone shown (what the form reads back). */
+const localInput = (ms) => (ms ? toWallTime(ms) : '');
 const money = (v) => (v === null ? '—' : Math.abs(v) < 1 ? v.toFixed(4) : v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 /** An alert as a trader reads it: its instrument's display name (the server's). */
 const nameOf = (alert) => alert.display || alert.symbol;

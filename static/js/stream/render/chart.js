@@ -19,10 +19,11 @@
  */
 import { CandlestickSeries, createChart } from '../../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
-import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, nyOffset, quotePrice } from '../candles.js';
+import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, quotePrice } from '../candles.js';
 import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from '../chart-format.js';
 import { num, quoteStale } from '../contract.js';
 import { tileText, tileValues } from '../overview.js';
+import { zoneOffset } from '../times.js';
 
 /** How many tick labels the chart remembers (its snapshot's `axis`, for tests): an axis shows ~10. */
 const AXIS_LABELS_KEPT = 40;
@@ -60,10 +61,10 @@ export function createChartView(doc, card, env) {
   let chart = null;
   let candleSeries = null;
   let axisLabels = []; // the tick labels the library asked for since the last load
-  // the chart's times are New York wall times (chartTimeAfter): each one's candle time
+  // the chart's times are wall times in the zone shown (chartTimeAfter): each one's candle time
   let candleT = new Map(); // chart time (s) -> the candle's t (epoch ms)
   let lastTime = null; // the newest bar's chart time
-  const epochOf = (time) => candleT.get(time) ?? (tf === '1d' ? time * 1000 : time * 1000 - nyOffset(time * 1000));
+  const epochOf = (time) => candleT.get(time) ?? (tf === '1d' ? time * 1000 : time * 1000 - zoneOffset(time * 1000));
   function barOf(c) {
     const same = lastTime !== null && candleT.get(lastTime) === c.t; // the newest bar, moved
     const time = same ? lastTime : chartTimeAfter(c.t, tf, lastTime);
@@ -97,7 +98,7 @@ export function createChartView(doc, card, env) {
   function describeHours() {
     const hours = series ? sessionHours(series.candles, tf) : null;
     if (hours) card.setAttribute('data-hours', hours); else card.removeAttribute('data-hours');
-    const text = hoursNote(hours, answer ? answer.source : null, { session, price: basis() });
+    const text = hoursNote(hours, answer ? answer.source : null, { session, price: basis(), at: chartNow() });
     if (noteEl && noteEl.textContent !== text) noteEl.textContent = text;
   }
 
@@ -254,6 +255,8 @@ export function createChartView(doc, card, env) {
     render,
     tick,
     load,
+    /** The zone shown changed: the bars are wall times of the old one, so load them anew. */
+    rezone() { load(tf); },
     /** The chart's data read back from the library, and what the card says. */
     snapshot() {
       return {

@@ -219,7 +219,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     let banner = $('simulated-banner');
     if (sim && !banner) {
       banner = el('div', { id: 'simulated-banner', class: 'sim-banner', role: 'alert' }, el('strong', null, 'SIMULATED DATA — sandbox broker, not real money'));
-      root.insertBefore(banner, root.firstChild);
+      (root.closest('main') || root).prepend(banner); // where every page has it (base.html)
     } else if (!sim && banner) {
       banner.remove();
     }
