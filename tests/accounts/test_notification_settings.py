@@ -19,18 +19,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/notifications/settings"
 
 
-@pytest.fixture
-def trader(django_user_model):
-    return django_user_model.objects.create_user(username="trader", password="pw-trader-1")
-
-
-@pytest.fixture
-def client(trader) -> Client:
-    client = Client()
-    client.force_login(trader)
-    return client
-
-
 def put(client: Client, body: object | str, **extra) -> tuple[int, dict]:
     data = body if isinstance(body, str) else json.dumps(body)
     response = client.put(URL, data=data, content_type="application/json", **extra)

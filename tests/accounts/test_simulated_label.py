@@ -16,18 +16,6 @@ pytestmark = pytest.mark.django_db
 BANNER = '<div id="simulated-banner" class="sim-banner" role="alert">'
 
 
-@pytest.fixture
-def trader(django_user_model):
-    return django_user_model.objects.create_user(username="trader", password="pw-trader-1")
-
-
-@pytest.fixture
-def client(trader) -> Client:
-    client = Client()
-    client.force_login(trader)
-    return client
-
-
 def link(trader, environment: str) -> BrokerLink:
     made = broker_link_create(
         user=trader,

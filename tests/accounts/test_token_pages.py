@@ -18,18 +18,6 @@ PAGE = "/settings/tokens"
 CHANGELIST = reverse("admin:accounts_apitoken_changelist")
 
 
-@pytest.fixture
-def trader(django_user_model):
-    return django_user_model.objects.create_user(username="trader", password="pw-trader-1")
-
-
-@pytest.fixture
-def client(trader) -> Client:
-    client = Client()
-    client.force_login(trader)
-    return client
-
-
 def rows(html: str) -> dict[str, str]:
     """prefix → state of every row of the token list."""
     return dict(re.findall(r'<tr data-prefix="([a-z0-9]+)" data-state="(\w+)">', html))
