@@ -6,6 +6,7 @@ from django.urls import path
 
 from operations import views as operations
 from streaming.alerts import views as alert_views
+from streaming.api import views as api_views
 from streaming.candles import views as candles_views
 from streaming.chains import views as chain_views
 from streaming.news import views as news_views
@@ -36,6 +37,8 @@ urlpatterns = [
     path("metrics", operations.metrics, name="metrics"),
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
+    # the API's description, OpenAPI 3.1 (docs/streaming-contract.md "The JSON API")
+    path("api/schema", api_views.schema, name="api-schema"),
     # readable with an API token too (streaming/tabs/bearer.py), each under its rate limit
     path("api/snapshot", token_readable("snapshot")(snapshot.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
@@ -154,3 +157,10 @@ urlpatterns += [
         name="api-trading-totp-confirm",
     ),
 ]
+
+# JSON for the API (under /api/, or a route streaming/api/openapi.yaml lists), Django's
+# pages elsewhere (docs/streaming-contract.md "The JSON API: its description, and its errors")
+handler400 = api_views.bad_request
+handler403 = api_views.permission_denied
+handler404 = api_views.page_not_found
+handler500 = api_views.server_error
