@@ -8,9 +8,13 @@ view's read that is made to fail, to force a 500."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+
+from accounts.tokens import api_token_create
+from streaming.api.description import description
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,3 +78,177 @@ def test_a_failure_in_an_api_view_is_a_json_500_without_the_traceback(trader, mo
     json_error(response, 500, "server_error")
     assert b"secret detail" not in response.content
     assert b"Traceback" not in response.content
+
+
+# ------------------------------------------- what the fuzz found (tests/e2e/test_api_fuzz.py)
+
+CSRF = "b" * 32
+ORIGIN = "http://testserver"
+
+
+@pytest.fixture
+def browser() -> Client:
+    """A trader's browser with CSRF checks on: the session, the CSRF cookie."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(get_user_model().objects.create_user("api-browser", password="pw"))
+    client.cookies["csrftoken"] = CSRF
+    return client
+
+
+def send(client: Client, method: str, path: str, body: object = None, **headers: str):
+    """`method` to `path` with a JSON body (bytes as they are) and the page's headers."""
+    data = body if isinstance(body, bytes) else (b"" if body is None else orjson.dumps(body))
+    sent = {"X-CSRFToken": CSRF, "Origin": ORIGIN, **headers}
+    return client.generic(method, path, data, content_type="application/json", headers=sent)
+
+
+def in_words(response) -> str:
+    """The sentence of a JSON 4xx (fails for anything else)."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:200])
+    assert response["Content-Type"].split(";")[0] == "application/json", response.content[:200]
+    message = response.json().get("message")
+    assert isinstance(message, str) and message.strip()[-1:] in (".", "!", "?"), response.json()
+    return message
+
+
+def concrete(path: str) -> str:
+    """A described path with a value its route takes for each parameter."""
+    return (
+        path.replace("{alert_id}", "999999")
+        .replace("{kind}", "orders")
+        .replace("{ticket_id}", "no-such-ticket")
+        .replace("{order_id}", "no-such-order")
+        .replace("{symbol}", "SPY")
+        .replace("{underlying}", "SPY")
+    )
+
+
+def described_operations(*, public: bool) -> list[tuple[str, str]]:
+    """(METHOD, path) of every operation that needs a caller (`public`: that does not)."""
+    document = description()
+    found = []
+    for path, entry in document["paths"].items():
+        for method, operation in entry.items():
+            if method in ("get", "put", "post", "patch", "delete"):
+                if (operation.get("security") == []) == public:
+                    found.append((method.upper(), path))
+    return found
+
+
+@pytest.mark.parametrize(("method", "path"), described_operations(public=False))
+def test_nobody_logged_in_is_refused_in_words_everywhere(method, path):
+    """Found by the fuzz: `{"error": "not_authenticated"}`, a code and no sentence (and
+    Django's HTML CSRF page for a JSON endpoint outside /api/)."""
+    in_words(send(Client(enforce_csrf_checks=True), method, concrete(path), {}))
+
+
+#: One refusal of each kind each view family writes, as a logged-in trader.
+REFUSALS = [
+    ("GET", "/api/snapshot?tab=x", None),
+    ("GET", "/api/orders?status=nope", None),
+    ("GET", "/api/exports/nope.csv", None),
+    ("PUT", "/api/preferences", {"flashes": "yes"}),
+    ("PUT", "/api/notifications/settings", {"nope": True}),
+    ("POST", "/watchlist", {"add": [1]}),
+    ("POST", "/market/symbols", []),
+    ("GET", "/api/chain/SP;Y", None),
+    ("GET", "/api/chain/SPY/expirations?x=%00", None),
+    ("POST", "/api/alerts", {"symbol": "SPY"}),
+    ("PATCH", "/api/alerts/999999", {"level": 1}),
+    ("DELETE", "/api/alerts/999999", None),
+    ("POST", "/api/push/subscriptions", {"endpoint": "http://x"}),
+    ("DELETE", "/api/push/subscriptions", {"id": 999999}),
+    ("POST", "/api/push/test", {"id": 999999}),
+    ("GET", "/api/news", None),
+    ("GET", "/api/pnl?day=yesterday", None),
+    ("PUT", "/api/risk/limits", {"daily_loss": "x"}),
+    ("GET", "/api/risk/strategies?x=1", None),
+    ("GET", "/api/risk/portfolio?iv_shift=999", None),
+    ("GET", "/api/risk/strategies/x", None),
+    ("POST", "/api/orders/preview", b"[]"),
+    ("POST", "/api/orders", {"preview_id": 1}),
+    ("GET", "/api/orders/tickets/no-such-ticket", None),
+    ("DELETE", "/api/orders/no-such-order", None),
+    ("POST", "/api/orders/cancel-all", {}),
+    ("POST", "/api/trading/kill-switch", {"x": 1}),
+    ("POST", "/api/trading/enable", {}),
+    ("POST", "/api/trading/disable", {"x": 1}),
+    ("GET", "/api/trading/audit?limit=0", None),
+    ("POST", "/api/trading/totp/confirm", {"password": "x"}),
+    ("GET", "/metrics", None),
+    ("GET", "/ops/streams.json", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), REFUSALS)
+def test_every_refusal_of_a_logged_in_trader_is_in_words(browser, method, path, body):
+    """Found by the fuzz: sentences in `error` with no `message`, codes with no sentence."""
+    in_words(send(browser, method, path, body))
+
+
+def test_a_write_without_the_csrf_token_is_refused_in_json_outside_api_too(browser):
+    """Found by the fuzz: `POST /watchlist` without the token got Django's HTML page."""
+    response = browser.post("/watchlist", data=b"{}", content_type="application/json")
+    assert response.json()["code"] == "csrf"
+    in_words(response)
+
+
+def test_a_write_from_another_site_is_refused_in_words(browser):
+    response = send(browser, "POST", "/api/trading/disable", {}, Origin="https://evil.example")
+    assert response.json()["code"] == "bad_origin"
+    in_words(response)
+
+
+@pytest.fixture
+def token() -> str:
+    user = get_user_model().objects.create_user("api-script", password="pw")
+    return api_token_create(user=user, name="script", lifetime_days=7).raw
+
+
+def test_a_token_is_refused_in_words_where_it_may_not_go_and_a_bad_one_too(token):
+    """Found by the fuzz: `token_read_only`, `invalid_token` as codes only."""
+    script = Client()
+    refused = script.get("/api/alerts", headers={"Authorization": f"Bearer {token}"})
+    assert refused.json()["error"] == "token_read_only"
+    in_words(refused)
+    bad = script.get("/api/snapshot", headers={"Authorization": "Bearer sdt_nope"})
+    assert (bad.status_code, bad.json()["error"]) == (401, "invalid_token")
+    in_words(bad)
+
+
+@pytest.mark.parametrize(("method", "path"), described_operations(public=True))
+def test_a_public_endpoint_serves_a_script_that_sends_its_token(token, method, path):
+    """Found by the fuzz: `/health`, `/ready`, `/api/schema` and the manifest answered a
+    valid token 403 `token_read_only`: they need no caller, so a token changes nothing."""
+    response = Client().generic(method, path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code in (200, 503) and response.status_code == (
+        Client().generic(method, path).status_code
+    ), response.content[:200]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/api/snapshot", "GET"),
+        ("PUT", "/api/risk/portfolio", "GET"),
+        ("DELETE", "/api/risk/SPY", "GET"),
+        ("POST", "/api/events", "GET"),
+        ("PATCH", "/api/news/stream", "GET"),
+        ("POST", "/health", "GET"),
+        ("PUT", "/api/candles/SPY", "GET"),
+        ("PUT", "/api/push/subscriptions", "GET, POST, DELETE"),
+        ("POST", "/ops/streams.json", "GET"),
+        ("GET", "/api/orders/preview", "POST"),
+        ("PUT", "/api/alerts", "GET, POST"),
+    ],
+)
+def test_a_method_the_description_does_not_list_is_a_405_naming_the_ones_it_does(
+    browser, method, path, allowed
+):
+    """Found by the fuzz: the snapshot, the risk curves, the streams and the health checks
+    answered any method as GET (200, or a stream opened by a DELETE); other routes
+    answered 400 or 403 before their own method check, or a 405 with no `Allow`."""
+    response = send(browser, method, path, {})
+    assert response.status_code == 405, response.content[:200]
+    assert response["Allow"] == allowed
+    assert in_words(response).endswith(f"not {method}.")
