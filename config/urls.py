@@ -21,7 +21,7 @@ from streaming.risk.pnl import views as pnl_views
 from streaming.risk.strategies import views as strategy_views
 from streaming.risk.whatif import views as risk_views
 from streaming.tabs import sse
-from streaming.tabs.bearer import token_readable
+from streaming.tabs.bearer import public, token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
 from streaming.user_settings import views as user_settings
@@ -31,14 +31,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", login.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("health", operations.health, name="health"),
-    path("healthz", operations.health),  # the earlier name, kept for existing probes
-    path("ready", operations.ready, name="ready"),
+    # public: no caller needed, so a script's API token is not looked at (streaming/tabs/bearer.py)
+    path("health", public(operations.health), name="health"),
+    path("healthz", public(operations.health)),  # the earlier name, kept for existing probes
+    path("ready", public(operations.ready), name="ready"),
     path("metrics", operations.metrics, name="metrics"),
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
     # the API's description, OpenAPI 3.1 (docs/streaming-contract.md "The JSON API")
-    path("api/schema", api_views.schema, name="api-schema"),
+    path("api/schema", public(api_views.schema), name="api-schema"),
     # readable with an API token too (streaming/tabs/bearer.py), each under its rate limit
     path("api/snapshot", token_readable("snapshot")(snapshot.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
@@ -95,7 +96,7 @@ urlpatterns = [
     path("api/push/test", push_views.api_push_test, name="api-push-test"),
     path("settings/notifications", push_views.devices_page, name="notification-devices"),
     path("sw.js", push_views.service_worker, name="service-worker"),
-    path("manifest.webmanifest", push_views.manifest, name="manifest"),
+    path("manifest.webmanifest", public(push_views.manifest), name="manifest"),
     path("offline", push_views.offline_page, name="offline"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),

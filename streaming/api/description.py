@@ -18,6 +18,8 @@ DOCUMENT = Path(__file__).with_name("openapi.yaml")
 ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 #: What every path under it is: the API, whose every answer is JSON.
 API_PREFIX = "/api/"
+#: The methods an OpenAPI path item may describe, as HTTP names them.
+HTTP_METHODS = ("GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE")
 
 
 @functools.cache
@@ -46,6 +48,16 @@ def openapi_path(route: str) -> str:
 @functools.cache
 def described_paths() -> frozenset[str]:
     return frozenset(description()["paths"])
+
+
+@functools.cache
+def described_methods(route: str) -> tuple[str, ...] | None:
+    """The methods the description lists for a Django route, in its order (`("GET",
+    "PUT")`); None for a route it does not describe (a page)."""
+    entry = description()["paths"].get(openapi_path(route))
+    if entry is None:
+        return None
+    return tuple(method.upper() for method in entry if method.upper() in HTTP_METHODS)
 
 
 def is_api_route(route: str | None) -> bool:

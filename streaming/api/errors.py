@@ -7,7 +7,7 @@ Two shapes are in use, both kept for the clients that read them:
   code, `message` the sentence (candles, the news stream, the shared refusals below);
 - `sentence_error(status, "no such alert", code="not_found")`: `error` is the sentence
   itself and `code` the short code (alerts, orders, exports, chains, trading); `message`
-  is that sentence too, written as one (a capital, a full stop).
+  is that sentence too, with its full stop.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ SCHEMA_PATH = "/api/schema"
 
 
 def as_sentence(text: str) -> str:
-    """`text` written as a sentence: a first lower-case letter made a capital, a full stop
-    added unless it ends with one ("use GET or PUT" → "Use GET or PUT.")."""
+    """`text` as a sentence ends: with its full stop ("use GET or PUT" → "use GET or
+    PUT."). Its first letter is left as it is: it may be a name ("tastytrade has no
+    candles for Q.", "iv_shift must be…")."""
     text = " ".join(text.split())
     if not text:
         raise ValueError("an error's sentence may not be empty")
-    if text[0].islower():
-        text = text[0].upper() + text[1:]
     return text if text[-1] in ".!?" else f"{text}."
 
 
@@ -65,10 +64,13 @@ def sentence_error(
 
 def with_message(body: Mapping[str, Any]) -> dict[str, Any]:
     """An error body of the sentence shape (`{"error": <sentence>, "code": …}`) as a
-    feature's service returned it, with its `message`."""
+    feature's service returned it, with its `message`; where the service had no sentence
+    (a broker that refused without one), `error` and `message` say that, with the code."""
     sentence = body.get("error")
     if not isinstance(sentence, str) or not sentence.strip():
-        raise ValueError(f"an error body without its sentence: {dict(body)!r}")
+        code = body.get("code") or "refused"
+        sentence = f"Refused ({code}), with no reason given."
+        return {**body, "error": sentence, "message": sentence}
     return {**body, "message": as_sentence(sentence)}
 
 

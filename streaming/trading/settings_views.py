@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from streaming.api import errors
 from streaming.models import TradingAudit
 from streaming.request_body import BodyError, json_body
 from streaming.trading.audit import audit_entry, audit_record
@@ -45,11 +46,13 @@ AUDIT_PAGE_MAX = 200
 
 
 def _bad(message: str, code: str = "bad_body") -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=400)
+    return errors.sentence_error(400, message, code=code)
 
 
 def _wrong_method(allowed: str) -> JsonResponse:
-    return JsonResponse({"error": f"Use {allowed} here.", "code": "method_not_allowed"}, status=405)
+    return errors.sentence_error(
+        405, f"Use {allowed} here.", code="method_not_allowed", headers=errors.allow([allowed])
+    )
 
 
 def _body(request: HttpRequest) -> Any:
@@ -76,7 +79,7 @@ def _refused(
         shown=what,
         outcome=exc.outcome,
     )
-    return JsonResponse({"error": exc.message, "code": "second_factor"}, status=403)
+    return errors.sentence_error(403, exc.message, code="second_factor")
 
 
 def _enable(request: HttpRequest, user: AbstractBaseUser, factor: Factor) -> JsonResponse:

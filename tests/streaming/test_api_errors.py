@@ -11,10 +11,14 @@ from __future__ import annotations
 import orjson
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.http import HttpResponseNotAllowed
+from django.test import Client, RequestFactory
+from django.urls import resolve
 
 from accounts.tokens import api_token_create
 from streaming.api.description import description
+from streaming.api.errors import with_message
+from streaming.api.middleware import json_not_allowed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,11 +99,13 @@ def browser() -> Client:
     return client
 
 
-def send(client: Client, method: str, path: str, body: object = None, **headers: str):
-    """`method` to `path` with a JSON body (bytes as they are) and the page's headers."""
+def send(client: Client, method: str, path: str, body: object = None, **headers: str | None):
+    """`method` to `path` with a JSON body (bytes as they are) and the page's headers (one
+    given as None is not sent)."""
     data = body if isinstance(body, bytes) else (b"" if body is None else orjson.dumps(body))
     sent = {"X-CSRFToken": CSRF, "Origin": ORIGIN, **headers}
-    return client.generic(method, path, data, content_type="application/json", headers=sent)
+    kept = {name: value for name, value in sent.items() if value is not None}
+    return client.generic(method, path, data, content_type="application/json", headers=kept)
 
 
 def in_words(response) -> str:
@@ -129,9 +135,9 @@ def described_operations(*, public: bool) -> list[tuple[str, str]]:
     found = []
     for path, entry in document["paths"].items():
         for method, operation in entry.items():
-            if method in ("get", "put", "post", "patch", "delete"):
-                if (operation.get("security") == []) == public:
-                    found.append((method.upper(), path))
+            described = method in ("get", "put", "post", "patch", "delete")
+            if described and (operation.get("security") == []) == public:
+                found.append((method.upper(), path))
     return found
 
 
@@ -193,8 +199,9 @@ def test_a_write_without_the_csrf_token_is_refused_in_json_outside_api_too(brows
     in_words(response)
 
 
-def test_a_write_from_another_site_is_refused_in_words(browser):
-    response = send(browser, "POST", "/api/trading/disable", {}, Origin="https://evil.example")
+def test_a_trading_write_without_its_pages_origin_is_refused_in_words(browser):
+    """Found by the fuzz: trading's guard answered `bad_origin` with no `message`."""
+    response = send(browser, "POST", "/api/trading/disable", {}, Origin=None)
     assert response.json()["code"] == "bad_origin"
     in_words(response)
 
@@ -252,3 +259,34 @@ def test_a_method_the_description_does_not_list_is_a_405_naming_the_ones_it_does
     assert response.status_code == 405, response.content[:200]
     assert response["Allow"] == allowed
     assert in_words(response).endswith(f"not {method}.")
+
+
+def test_djangos_own_405_to_the_api_becomes_json_and_a_pages_stays_as_it_is():
+    """The second line: were a view's `require_http_methods` to refuse a method the
+    description lists, its empty `text/html` 405 still reaches a script as JSON."""
+    factory = RequestFactory()
+    api = factory.delete("/api/preferences")
+    api.resolver_match = resolve("/api/preferences")
+    answer = json_not_allowed(api, HttpResponseNotAllowed(["GET", "PUT"]))
+    assert (answer.status_code, answer["Allow"]) == (405, "GET, PUT")
+    assert orjson.loads(answer.content) == {
+        "error": "method_not_allowed",
+        "message": "/api/preferences takes GET or PUT, not DELETE.",
+    }
+    page = factory.delete("/settings/display")
+    page.resolver_match = resolve("/settings/display")
+    django_own = HttpResponseNotAllowed(["GET", "POST"])
+    assert json_not_allowed(page, django_own) is django_own
+
+
+def test_an_error_body_without_its_sentence_still_gets_one():
+    """A broker that refused without a reason (trading's `said.error` None) must not turn
+    the refusal into a 500: `error` and `message` say so, with the code."""
+    assert with_message({"error": None, "code": "rejected"}) == {
+        "error": "Refused (rejected), with no reason given.",
+        "code": "rejected",
+        "message": "Refused (rejected), with no reason given.",
+    }
+    assert with_message({"error": "No such ticket.", "code": "not_found"})["message"] == (
+        "No such ticket."
+    )

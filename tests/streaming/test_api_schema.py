@@ -16,7 +16,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from config import urls
 from streaming.api.description import description, openapi_path
-from streaming.tabs.bearer import VIEW_ATTRIBUTE
+from streaming.tabs.bearer import PUBLIC_ATTRIBUTE, VIEW_ATTRIBUTE
 
 #: Routes that are not JSON endpoints, and why (a page answers HTML; its data comes from
 #: the JSON endpoints described).
@@ -156,6 +156,22 @@ def error_shape_mismatches(document: Mapping[str, object]) -> list[str]:
                 if body != {"$ref": "#/components/schemas/Error"}:
                     wrong.append(f"{method.upper()} {path} {code}: not the Error shape")
     return wrong
+
+
+def test_an_operation_needs_no_caller_exactly_where_its_view_is_public():
+    """`security: []` where the route's view is marked `public` (a token is not looked
+    at there), and only there."""
+    paths = description()["paths"]
+    wrong = []
+    for route, pattern in routes(urls.urlpatterns):
+        entry = paths.get(openapi_path(route))
+        if entry is None:
+            continue
+        marked = getattr(pattern.callback, PUBLIC_ATTRIBUTE, False)
+        for method in METHODS:
+            if method in entry and (entry[method].get("security") == []) != marked:
+                wrong.append(f"{method.upper()} /{route}: security {entry[method].get('security')}")
+    assert wrong == []
 
 
 def test_every_operation_names_its_success_and_its_errors_are_the_error_shape():
