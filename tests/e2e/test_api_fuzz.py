@@ -15,6 +15,7 @@ tests/e2e/test_api_tokens.py, tests/streaming/test_trading_tickets.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -28,7 +29,7 @@ from tests.support.fuzz import FuzzRun, fuzz
 from tests.support.live import DEMO_USER, LiveApp
 
 #: Cases per operation and generation mode (valid input, broken input).
-MAX_EXAMPLES = 2
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "5"))
 #: The methods every path is tried with; the ones it does not list must be a JSON 405.
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STREAMS = {

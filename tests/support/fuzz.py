@@ -34,13 +34,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-#: schemathesis' checks every answer passes.
-CONFORMANCE: tuple[CheckFunction, ...] = (
+#: schemathesis' checks of an answer against the description: its status, its content
+#: type and its body as described (the brokers' error shapes too).
+DESCRIBED: tuple[CheckFunction, ...] = (
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
-    negative_data_rejection,
 )
+#: The app's answers also refuse every request that breaks the description (a 4xx).
+CONFORMANCE: tuple[CheckFunction, ...] = (*DESCRIBED, negative_data_rejection)
 #: A request's bound (s): a live endpoint's longest wait (the risk curve's 3 s for a
 #: snapshot and 2 s for a first quote) with a margin for a loaded box.
 REQUEST_TIMEOUT = 30.0
@@ -86,6 +88,7 @@ class FuzzRun:
             f"{len(self.findings)} findings in {self.seconds:.1f} s; statuses "
             + ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
         ]
+        lines += [f"  not fuzzed: {what}: {why}" for what, why in sorted(self.skipped.items())]
         for key, finding in sorted(self.findings.items()):
             lines.append(
                 f"- {finding.operation} [{finding.check}] {finding.status} x{self.seen[key]}: "
@@ -124,6 +127,13 @@ def no_500(response: requests.Response) -> str | None:
     return None
 
 
+def no_5xx(response: requests.Response) -> str | None:
+    """No server error at all (a broker's façade documents none)."""
+    if response.status_code >= 500:
+        return f"{response.status_code}: {response.text[:120]!r}"
+    return None
+
+
 def _failures(error: BaseException) -> Iterable[Failure]:
     if isinstance(error, FailureGroup):
         return error.exceptions
@@ -141,12 +151,17 @@ def fuzz(
     max_examples: int,
     exclude: Mapping[str, str],
     answer_checks: Iterable[AnswerCheck] = (no_500, html_answer, error_in_words),
+    conformance: Iterable[CheckFunction] = CONFORMANCE,
     headers: Mapping[str, str] | None = None,
+    path_parameters: Mapping[str, str] | None = None,
 ) -> FuzzRun:
     """Every operation of `schema` (but `exclude`'s, with their reasons), `max_examples`
-    cases each of valid and of broken input, as `who` (`session`'s cookies, `headers`)."""
+    cases each of valid and of broken input, as `who` (`session`'s cookies, `headers`);
+    `path_parameters` fixes those path parameters (an account of the caller's) wherever
+    an operation has them."""
     run = FuzzRun(who)
     checks = list(answer_checks)
+    sending = Sending(base_url, session, dict(headers or {}), list(conformance))
     began = time.monotonic()
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -155,25 +170,42 @@ def fuzz(
             run.skipped[label] = exclude[label]
             continue
         run.operations.append(label)
+        fixed = {
+            name: value
+            for name, value in (path_parameters or {}).items()
+            if "{" + name + "}" in operation.path
+        }
         for mode in MODES:
-            _fuzz_operation(operation, mode, run, checks, base_url, session, headers, max_examples)
+            _fuzz_operation(operation, mode, fixed, run, checks, sending, max_examples)
     run.seconds = time.monotonic() - began
     return run
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Where and how each case is sent, and the description's checks of its answer."""
+
+    base_url: str
+    session: requests.Session
+    headers: dict[str, str]
+    conformance: list[CheckFunction]
 
 
 def _fuzz_operation(
     operation: Any,
     mode: GenerationMode,
+    path_parameters: dict[str, str],
     run: FuzzRun,
     checks: list[AnswerCheck],
-    base_url: str,
-    session: requests.Session,
-    headers: Mapping[str, str] | None,
+    sending: Sending,
     max_examples: int,
 ) -> None:
     def send(case: schemathesis.Case) -> None:
         response = case.call(
-            base_url=base_url, session=session, headers=dict(headers or {}), timeout=REQUEST_TIMEOUT
+            base_url=sending.base_url,
+            session=sending.session,
+            headers=dict(sending.headers),
+            timeout=REQUEST_TIMEOUT,
         )
         run.cases += 1
         run.statuses[response.status_code] += 1
@@ -191,7 +223,7 @@ def _fuzz_operation(
                     )
                 )
         try:
-            case.validate_response(response, checks=list(CONFORMANCE))
+            case.validate_response(response, checks=sending.conformance)
         except (Failure, FailureGroup) as error:
             for failure in _failures(error):
                 run.record(
@@ -205,7 +237,8 @@ def _fuzz_operation(
                     )
                 )
 
-    test = hypothesis.given(operation.as_strategy(generation_mode=mode))(send)
+    strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters or None)
+    test = hypothesis.given(strategy)(send)
     test = hypothesis.settings(
         max_examples=max_examples,
         derandomize=True,
