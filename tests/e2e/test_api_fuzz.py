@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,8 +26,8 @@ import schemathesis
 
 from sandbox.server import SandboxServer
 from streaming.api.description import description
-from tests.support.fuzz import FuzzRun, fuzz
-from tests.support.live import DEMO_USER, LiveApp
+from tests.support.fuzz import FuzzRun, error_in_words, fuzz, html_answer, no_500
+from tests.support.live import DEMO_USER, LiveApp, read_json
 
 #: Cases per operation and generation mode (valid input, broken input).
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "5"))
@@ -37,6 +38,17 @@ STREAMS = {
     "GET /api/news/stream": "a stream: tests/e2e/test_news_stream.py",
 }
 UNLIMITED = "1000000"
+#: What would place an order, or preview one: trading is off for the fuzzed trader.
+PLACING = frozenset({"/api/orders", "/api/orders/preview"})
+
+
+def nothing_placed(response: requests.Response) -> str | None:
+    """A preview or a confirm taken while trading is off (the trader never turned it on)."""
+    request = response.request
+    path = urlsplit(request.url or "").path
+    if request.method == "POST" and path in PLACING and response.status_code < 300:
+        return f"{request.method} {path} answered {response.status_code} with trading off"
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +109,17 @@ def _passes(run: FuzzRun) -> None:
     assert run.findings == {}, run.report()
 
 
-def test_every_operation_as_the_demo_trader(live_app, trader):
+def order_ids(client: httpx.Client) -> set[str]:
+    """Every order of the trader's the list holds (any status), by link and id."""
+    page = read_json(client, "/api/orders", limit="200")
+    return {f"{order['link']}:{order['id']}" for order in page["orders"]}
+
+
+def test_every_operation_as_the_demo_trader(live_app, trader, demo):
+    """Trading is off for the trader: no order is previewed or placed (every such request
+    is refused: 403, or 400 for a body that is no order), and no order is new after."""
     schema, session = trader
+    before = order_ids(demo)
     run = fuzz(
         schema,
         who="the demo trader (session)",
@@ -106,8 +127,10 @@ def test_every_operation_as_the_demo_trader(live_app, trader):
         session=session,
         max_examples=MAX_EXAMPLES,
         exclude=STREAMS,
+        answer_checks=(no_500, html_answer, error_in_words, nothing_placed),
     )
     _passes(run)
+    assert order_ids(demo) - before == set()
 
 
 def test_every_operation_with_a_read_only_token(live_app, script):
