@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "streaming.node.node_middleware",  # request.node: the process's parts (streaming/node.py)
+    "streaming.api.middleware.ApiErrorsMiddleware",  # the API's methods; its 405s as JSON
     "operations.compression.CompressionMiddleware",  # pages and JSON gzipped (not streams)
     "operations.staticfiles.StaticFilesMiddleware",  # /static/: before sessions and the DB
     "django.contrib.sessions.middleware.SessionMiddleware",

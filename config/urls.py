@@ -6,6 +6,7 @@ from django.urls import path
 
 from operations import views as operations
 from streaming.alerts import views as alert_views
+from streaming.api import views as api_views
 from streaming.candles import views as candles_views
 from streaming.chains import views as chain_views
 from streaming.news import views as news_views
@@ -20,7 +21,7 @@ from streaming.risk.pnl import views as pnl_views
 from streaming.risk.strategies import views as strategy_views
 from streaming.risk.whatif import views as risk_views
 from streaming.tabs import sse
-from streaming.tabs.bearer import token_readable
+from streaming.tabs.bearer import public, token_readable
 from streaming.trading import settings_views as trading_settings
 from streaming.trading import views as trading_views
 from streaming.user_settings import views as user_settings
@@ -30,12 +31,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", login.login, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("health", operations.health, name="health"),
-    path("healthz", operations.health),  # the earlier name, kept for existing probes
-    path("ready", operations.ready, name="ready"),
+    # public: no caller needed, so a script's API token is not looked at (streaming/tabs/bearer.py)
+    path("health", public(operations.health), name="health"),
+    path("healthz", public(operations.health)),  # the earlier name, kept for existing probes
+    path("ready", public(operations.ready), name="ready"),
     path("metrics", operations.metrics, name="metrics"),
     path("ops/streams/", operations.stream_health_page, name="stream-health"),
     path("ops/streams.json", operations.stream_health_json, name="stream-health-json"),
+    # the API's description, OpenAPI 3.1 (docs/streaming-contract.md "The JSON API")
+    path("api/schema", public(api_views.schema), name="api-schema"),
     # readable with an API token too (streaming/tabs/bearer.py), each under its rate limit
     path("api/snapshot", token_readable("snapshot")(snapshot.api_snapshot), name="api-snapshot"),
     path("api/events", token_readable("connect")(sse.event_stream), name="api-events"),
@@ -92,7 +96,7 @@ urlpatterns = [
     path("api/push/test", push_views.api_push_test, name="api-push-test"),
     path("settings/notifications", push_views.devices_page, name="notification-devices"),
     path("sw.js", push_views.service_worker, name="service-worker"),
-    path("manifest.webmanifest", push_views.manifest, name="manifest"),
+    path("manifest.webmanifest", public(push_views.manifest), name="manifest"),
     path("offline", push_views.offline_page, name="offline"),
     path("news/<str:symbol>", news_views.news_page, name="news"),
     path("api/news", news_views.api_news, name="api-news"),
@@ -154,3 +158,10 @@ urlpatterns += [
         name="api-trading-totp-confirm",
     ),
 ]
+
+# JSON for the API (under /api/, or a route streaming/api/openapi.yaml lists), Django's
+# pages elsewhere (docs/streaming-contract.md "The JSON API: its description, and its errors")
+handler400 = api_views.bad_request
+handler403 = api_views.permission_denied
+handler404 = api_views.page_not_found
+handler500 = api_views.server_error

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 
 from . import metrics as prometheus
@@ -52,12 +53,15 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     if not prometheus.token_allowed(token):
         user = await request.auser()
         if token is not None or not user.is_staff:
-            status = 403 if token is None and user.is_authenticated else 401
-            response = JsonResponse({"error": "forbidden" if status == 403 else "unauthorized"})
-            response.status_code = status
-            if status == 401:
-                response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
+            if token is None and user.is_authenticated:
+                return errors.error_response(403, "forbidden", "Only staff may read the metrics.")
+            return errors.error_response(
+                401,
+                "unauthorized",
+                "Send the metrics token (Authorization: Bearer <METRICS_TOKEN>), or log in as "
+                "staff.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     body = await sync_to_async(prometheus.exposition, thread_sensitive=False)()
     return HttpResponse(body, content_type=prometheus.CONTENT_TYPE)
 
@@ -68,11 +72,15 @@ async def _staff_check(request: HttpRequest, *, json: bool) -> HttpResponse | No
     user = await request.auser()
     if not user.is_authenticated:
         if json:
-            return JsonResponse({"error": "login required"}, status=401)
+            return errors.error_response(
+                401, "login required", "Log in as staff to read the streams' health."
+            )
         return redirect_to_login(request.get_full_path())
     if not user.is_staff:
         if json:
-            return JsonResponse({"error": "staff only"}, status=403)
+            return errors.error_response(
+                403, "staff only", "Only staff may read the streams' health."
+            )
         return HttpResponseForbidden("Staff only.")
     return None
 
@@ -113,4 +121,4 @@ async def stream_health_json(request: HttpRequest) -> HttpResponse:
         )
     except HealthUnavailable as exc:
         log.warning("stream health: %s", exc)
-        return JsonResponse({"error": str(exc)}, status=503)
+        return errors.sentence_error(503, str(exc))

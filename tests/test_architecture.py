@@ -54,6 +54,7 @@ TIERS: list[tuple[str, ...]] = [
     (
         "streaming.brokers",
         "streaming.contract",  # a package: a module per part of the contract, none re-exported
+        "streaming.api",  # the HTTP API's description, error bodies and error handlers
         "streaming.validation",
         "streaming.metrics",
         # the login throttle: below the features (the trading switch checks a password

@@ -31,6 +31,7 @@ from streaming.alerts.input import (
     clean_alert,
 )
 from streaming.alerts.owner import alerts_changed
+from streaming.api import errors
 from streaming.cluster.agents import Agents, agents_of
 from streaming.contract.frames import AlertPayload, AlertState
 from streaming.instruments.instrument import Instrument
@@ -42,11 +43,11 @@ LIMITS = {"max_active": MAX_ACTIVE_ALERTS, "max_body_bytes": MAX_ALERT_BODY_BYTE
 
 
 def _error(exc: AlertInputError) -> JsonResponse:
-    return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+    return errors.sentence_error(exc.status, exc.message, code=exc.code)
 
 
 def _not_found() -> JsonResponse:
-    return JsonResponse({"error": "no such alert", "code": "not_found"}, status=404)
+    return errors.sentence_error(404, "no such alert", code="not_found")
 
 
 def _body(request: HttpRequest) -> Any:
@@ -83,7 +84,7 @@ async def api_alerts(request: HttpRequest) -> JsonResponse:
     """`GET` the user's alerts and recent triggers; `POST` a new alert (201)."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method == "GET":
         return JsonResponse(await database_sync_to_async(_listing)(user.id))
     if request.method != "POST":
@@ -103,7 +104,7 @@ async def api_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     """`PATCH` (any of the fields; an edit arms it again) or `DELETE` one alert."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method == "DELETE":
         if not await database_sync_to_async(alert_store.alert_delete)(user.id, alert_id):
             return _not_found()

@@ -24,6 +24,7 @@ from django.shortcuts import render
 
 from accounts.selectors import broker_link_list
 from accounts.signed_in import signed_in
+from streaming.api import errors
 from streaming.brokers.bars import TIMEFRAMES, HistoryError, no_market_data
 from streaming.candles.service import (
     SPARK_TF,
@@ -45,21 +46,20 @@ DEFAULT_TF = "5m"
 
 
 def _error(exc: HistoryError) -> JsonResponse:
-    body: dict[str, object] = {"error": exc.code, "message": exc.message}
-    response = JsonResponse(body, status=exc.status)
+    headers = {"Cache-Control": "no-store"}
+    extra: dict[str, int] = {}
     if exc.code == "rate_limited":
         seconds = max(1, math.ceil(exc.retry_after or 1))
-        body["retry_after"] = seconds
-        response = JsonResponse(body, status=exc.status, headers={"Retry-After": str(seconds)})
-    response["Cache-Control"] = "no-store"
-    return response
+        headers["Retry-After"] = str(seconds)
+        extra["retry_after"] = seconds
+    return errors.error_response(exc.status, exc.code, exc.message, headers=headers, **extra)
 
 
 async def api_candles(request: HttpRequest, symbol: str) -> HttpResponse:
     """Candle history of one symbol and timeframe (`?tf=`, default 5m)."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         instrument, tf = await candles_request(
             agents_of(request), user.id, symbol, request.GET.get("tf", DEFAULT_TF)
@@ -78,7 +78,7 @@ async def api_sparkline(request: HttpRequest, symbol: str) -> HttpResponse:
     browser until the current bucket closes (max-age), then revalidated by its ETag."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         instrument, tf = await candles_request(agents_of(request), user.id, symbol, SPARK_TF)
         answer = await candles_history(

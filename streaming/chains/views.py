@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.signed_in import signed_in
+from streaming.api import errors
 from streaming.brokers.market_data_cache import FetchFailed
 from streaming.chains.owner import ask_chain
 from streaming.chains.service import (
@@ -50,7 +51,7 @@ def _query(request: HttpRequest, symbol: str, kind: str) -> ChainRequest:
 
 
 def _json(status: int, body: ChainBody) -> JsonResponse:
-    response = JsonResponse(body, status=status)
+    response = JsonResponse(errors.with_message(body) if status >= 400 else body, status=status)
     if status == 429 and "retry_in" in body:
         response["Retry-After"] = str(max(1, round(body["retry_in"])))
     return response
@@ -59,7 +60,7 @@ def _json(status: int, body: ChainBody) -> JsonResponse:
 async def _api(request: HttpRequest, symbol: str, kind: str) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         query = _query(request, symbol, kind)
     except FetchFailed as exc:

@@ -57,6 +57,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+async def _late(work: Awaitable[object], what: str) -> None:
+    """An owner's answer here that came too late for its asker: awaited to its end, a
+    failure logged (as an owner elsewhere would log it)."""
+    try:
+        await work
+    except Exception:
+        log.exception("%s: the owner's late answer failed", what)
+
+
 #: How long a page waits for this process to become the owner it was elected to be.
 PAGE_OWNER_WAIT = 3.0
 #: A snapshot request likewise (a snapshot is built at once).
@@ -348,8 +357,10 @@ class Agents:
         feature registered for `request["type"]` (`owner_handlers`): called here when
         this process owns the stream, else sent over the layer with a fresh reply channel
         and a deadline, and sent again after `reask` s of silence (the owner may have
-        moved). The owner's reply; None if nobody answered within `within` seconds. The
-        stream is held meanwhile (it starts if nobody held it)."""
+        moved). The owner's reply; None if nobody answered within `within` seconds, here
+        as over the layer: an answer here that takes longer is not waited for, and its
+        work goes on as an owner elsewhere's would (its late answer unread). The stream is
+        held meanwhile (it starts if nobody held it)."""
         handler = self.owner_handlers.handler_for(request["type"])
 
         def asked(left: float, reply: str = "") -> OwnerCall:
@@ -359,7 +370,12 @@ class Agents:
             return call
 
         async def here(manager: UserStreamManager, left: float) -> Message | None:
-            answer = await handler(manager, dict(asked(left)), left)
+            work = asyncio.ensure_future(handler(manager, dict(asked(left)), left))
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(work), left)
+            except TimeoutError:
+                self.in_background(_late(work, request["type"]), f"late-{request['type']}")
+                return None
             return None if answer is None else dict(answer)
 
         async def ask(reply: str, left: float) -> None:

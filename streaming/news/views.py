@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from accounts.signed_in import signed_in
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.news.access import NO_NEWS, news_link_exists
 from streaming.news.panel import news_list, news_panel
@@ -26,13 +27,13 @@ from streaming.portfolio.page import snapshot_for, stream_context
 async def api_news(request: HttpRequest) -> JsonResponse:
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         query = news_query(request.META.get("QUERY_STRING", ""), request.GET)
     except NewsQueryError as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+        return errors.sentence_error(exc.status, exc.message)
     if not await database_sync_to_async(news_link_exists)(user_id=user.id):
-        return JsonResponse({"error": NO_NEWS}, status=403)
+        return errors.sentence_error(403, NO_NEWS)
     return JsonResponse(await database_sync_to_async(news_list)(query))
 
 

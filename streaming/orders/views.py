@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.display_preferences import display_preferences_get
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.order_list import (
     MAX_LIMIT,
@@ -41,7 +42,7 @@ EXPORT_MAX_PAGES = exports.EXPORT_MAX_ORDERS // MAX_LIMIT + 5
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=status)
+    return errors.sentence_error(status, message, code=code)
 
 
 async def _user(request: HttpRequest) -> Any:
@@ -53,7 +54,7 @@ async def api_orders(request: HttpRequest) -> JsonResponse:
     """`?account=&status=&before=&limit=` → `{orders, next, incomplete, simulated}`."""
     user = await _user(request)
     if user is None:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "GET":
         return _error(405, "method_not_allowed", "only GET reads orders")
     try:
@@ -81,7 +82,7 @@ async def export_csv(request: HttpRequest, kind: str) -> HttpResponse:
     """The user's positions, orders or fills as a CSV file (`?account=&tz=`)."""
     user = await _user(request)
     if user is None:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "GET":
         return _error(405, "method_not_allowed", "only GET exports")
     if kind not in exports.KINDS:

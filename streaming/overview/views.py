@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.signed_in import signed_in
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.overview.live_page import live_page_context
 from streaming.overview.service import OverviewError, overview_set
@@ -39,19 +40,17 @@ async def market_symbols(request: HttpRequest) -> JsonResponse:
     """
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         data = json_body(request)
     except BodyError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     if not isinstance(data, dict) or set(data) != {"symbols"}:
-        return JsonResponse(
-            {"error": 'the body must be a JSON object {"symbols": [...]}'}, status=400
-        )
+        return errors.sentence_error(400, 'the body must be a JSON object {"symbols": [...]}')
     try:
         symbols = await database_sync_to_async(overview_set)(
             user_id=user.id, symbols=data["symbols"]
         )
     except OverviewError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     return JsonResponse({"symbols": symbols})

@@ -3,8 +3,9 @@ confirms a preview (trading; a session only: an API token never trades)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from streaming.api import errors
 from streaming.orders.views import api_orders
 from streaming.tabs.bearer import SCOPE_KEY, token_readable
 from streaming.trading.views import confirm_view
@@ -16,6 +17,6 @@ async def orders_view(request: HttpRequest) -> HttpResponse:
     (a session only: an API token never trades)."""
     if request.method == "POST":
         if getattr(request, SCOPE_KEY, None) is not None:
-            return JsonResponse({"error": "token_read_only"}, status=403)
+            return errors.token_read_only()
         return await confirm_view(request)
     return await api_orders(request)

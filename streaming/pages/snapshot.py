@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from streaming import validation
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.portfolio.owner import poll_symbols_announce
 from streaming.portfolio.page import snapshot_for
@@ -25,10 +26,10 @@ async def api_snapshot(request: HttpRequest) -> JsonResponse:
     `?tab=<id>&symbols=…` also holds the page's extra symbols subscribed while it polls."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     tab = request.GET.get("tab")
     if tab is not None and not POLL_TAB_ID.fullmatch(tab):
-        return JsonResponse({"error": POLL_TAB_ERROR}, status=400)
+        return errors.sentence_error(400, POLL_TAB_ERROR)
     extra = sorted(validation.symbols_param(request.GET.get("symbols")) or ())
     # a polling page holds the stream between its polls, as a socket would
     hold = max(settings.STREAM_IDLE_GRACE, POLL_TAB_TTL) if tab is not None else None

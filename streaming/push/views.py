@@ -17,6 +17,7 @@ from django.templatetags.static import static
 from django.views.decorators.cache import cache_control
 
 from accounts.notification_settings import notification_settings_get
+from streaming.api import errors
 from streaming.push import keys, store
 from streaming.push.input import PushInputError, parse_subscription
 from streaming.push.sender import push_sender_of
@@ -26,7 +27,7 @@ MAX_BODY_BYTES = 4096
 
 
 def _error(code: str, message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=status)
+    return errors.sentence_error(status, message, code=code)
 
 
 def _body(request: HttpRequest) -> Any:
@@ -44,7 +45,7 @@ async def api_push_key(request: HttpRequest) -> JsonResponse:
     """`GET` the VAPID application server key a browser subscribes with."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "GET":
         return JsonResponse({"error": "use GET"}, status=405)
     return JsonResponse({"public_key": await database_sync_to_async(_public_key)()})
@@ -54,7 +55,7 @@ async def api_push_subscriptions(request: HttpRequest) -> HttpResponse:
     """`GET` the user's devices, `POST` a browser's subscription, `DELETE` one by endpoint."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method == "GET":
         devices = await database_sync_to_async(store.device_list)(user.id)
         return JsonResponse({"subscriptions": devices})
@@ -86,7 +87,7 @@ async def api_push_test(request: HttpRequest) -> JsonResponse:
     """`POST {"id"}`: a test push to that device (202: written to the outbox)."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "POST":
         return JsonResponse({"error": "use POST"}, status=405)
     try:

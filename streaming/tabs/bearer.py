@@ -7,10 +7,11 @@ using a browser's cookie; a browser never sends a bearer token by itself). Other
 
 - HTTP (`BearerTokenMiddleware`): only views marked with `token_readable(kind)` serve a
   token (the stream and the snapshot); anything else with a valid token is a 403
-  `token_read_only`. A bad token is a 401, a token over its limit a 429 with
-  `Retry-After` (docs/streaming-contract.md, "API tokens on HTTP"). On an unmarked view
-  a bearer value that is not shaped like ours (`sdt_…`) is left alone: a view may have a
-  bearer secret of its own (an operator's metrics token).
+  `token_read_only`, but a view marked `public` (it needs no caller: health, the API's
+  description) is served whatever the Authorization says. A bad token is a 401, a token
+  over its limit a 429 with `Retry-After` (docs/streaming-contract.md, "API tokens on
+  HTTP"). On an unmarked view a bearer value that is not shaped like ours (`sdt_…`) is
+  left alone: a view may have a bearer secret of its own (an operator's metrics token).
 - WebSocket (`BearerWebsocketMiddleware`): a bearer handshake skips the Origin check and
   the session stack; a bad token is closed with 4401, one over its connection limit with
   4429 after an `error` frame saying when to retry.
@@ -25,11 +26,12 @@ from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from accounts.models import ApiToken
 from accounts.tokens import TOKEN_PREFIX, api_token_authenticate, api_token_touch
+from streaming.api import errors
 from streaming.contract.close_codes import CLOSE_TOKEN_RATE_LIMITED, CLOSE_UNAUTHENTICATED
 from streaming.runtime.ratelimit import token_rate_hit
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: The view attribute `token_readable` sets: which rate limit a token's request counts to.
 VIEW_ATTRIBUTE = "api_token_kind"
+#: The view attribute `public` sets: the view needs no caller.
+PUBLIC_ATTRIBUTE = "api_public"
 #: Where the authenticated token is kept: `request.api_token`, `scope["api_token"]`.
 SCOPE_KEY = "api_token"
 #: Longest Authorization value looked at (a token is 58 characters).
@@ -52,6 +56,13 @@ def token_readable(kind: str) -> Callable[[Callable[..., Any]], Callable[..., An
         return view
 
     return mark
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view that needs no caller (a health check, the API's description): a
+    request to it is served whatever its Authorization says, a script's token unread."""
+    setattr(view, PUBLIC_ATTRIBUTE, True)
+    return view
 
 
 def bearer_credentials(authorization: str | None) -> str | None:
@@ -95,9 +106,13 @@ def api_token_admit(*, raw: str, kind: str | None) -> Admission:
 
 
 def _invalid() -> HttpResponse:
-    response = JsonResponse({"error": "invalid_token"}, status=401)
-    response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    return response
+    return errors.error_response(
+        401,
+        "invalid_token",
+        "This API token is malformed, unknown, expired or revoked: make a new one on "
+        "/settings/tokens.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 class BearerTokenMiddleware(MiddlewareMixin):
@@ -112,7 +127,7 @@ class BearerTokenMiddleware(MiddlewareMixin):
         view_kwargs: Mapping[str, object],
     ) -> HttpResponse | None:
         raw = bearer_credentials(request.headers.get("Authorization"))
-        if raw is None:
+        if raw is None or getattr(view_func, PUBLIC_ATTRIBUTE, False):
             return None
         kind = getattr(view_func, VIEW_ATTRIBUTE, None)
         if kind is None and not raw.startswith(TOKEN_PREFIX):
@@ -121,13 +136,16 @@ class BearerTokenMiddleware(MiddlewareMixin):
         if admission.token is None:
             return _invalid()
         if kind is None:
-            return JsonResponse({"error": "token_read_only"}, status=403)
+            return errors.token_read_only()
         if admission.refused == "rate_limited":
-            response = JsonResponse(
-                {"error": "rate_limited", "retry_after": admission.retry_after}, status=429
+            seconds = admission.retry_after
+            return errors.error_response(
+                429,
+                "rate_limited",
+                f"Too many requests with this token this minute; try again in {seconds} s.",
+                headers={"Retry-After": str(seconds)},
+                retry_after=seconds,
             )
-            response["Retry-After"] = str(admission.retry_after)
-            return response
         user = admission.token.user
         setattr(request, SCOPE_KEY, admission.token)
         request.user = user

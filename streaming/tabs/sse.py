@@ -23,10 +23,11 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseBase, StreamingHttpResponse
 from redis.exceptions import RedisError
 
 from streaming import validation
+from streaming.api import errors
 from streaming.cluster.fanout import dispatch
 from streaming.contract.close_codes import (
     CLOSE_SERVICE_RESTART,
@@ -157,10 +158,12 @@ async def event_stream(request: ASGIRequest) -> HttpResponseBase:
     authenticated it) needs no Origin and uses no session."""
     token = getattr(request, "api_token", None)
     if token is None and not sse_request_allowed(request):
-        return JsonResponse({"error": "origin_not_allowed"}, status=403)
+        return errors.error_response(
+            403, "origin_not_allowed", "A request from another site's page is refused."
+        )
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     symbols = validation.symbols_param(request.GET.get("symbols"))
     if symbols is None:
         symbols = set(await database_sync_to_async(load_watchlist)(user.id))

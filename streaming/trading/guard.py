@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from streaming.api import errors
 from streaming.runtime.ratelimit import rate_hit
 from streaming.tabs.origin import origin_allowed
 
@@ -38,7 +39,7 @@ def same_origin(request: HttpRequest) -> bool:
 
 
 def _refuse(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code, **extra}, status=status)
+    return errors.sentence_error(status, message, code=code, **extra)
 
 
 def trading_request(view: TradingView) -> TradingView:

@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from streaming.api import errors
 from streaming.models import TradingAudit
 from streaming.request_body import BodyError, json_body
 from streaming.trading.audit import audit_entry, audit_record
@@ -46,11 +47,13 @@ AUDIT_PAGE_MAX = 200
 
 
 def _bad(message: str, code: str = "bad_body") -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=400)
+    return errors.sentence_error(400, message, code=code)
 
 
 def _wrong_method(allowed: str) -> JsonResponse:
-    return JsonResponse({"error": f"Use {allowed} here.", "code": "method_not_allowed"}, status=405)
+    return errors.sentence_error(
+        405, f"Use {allowed} here.", code="method_not_allowed", headers=errors.allow([allowed])
+    )
 
 
 def _body(request: HttpRequest) -> Any:
@@ -79,12 +82,14 @@ def _refused(
         outcome=exc.outcome,
     )
     if isinstance(exc, SecondFactorLocked):
-        locked = JsonResponse(
-            {"error": exc.message, "code": "locked", "retry_after": exc.retry_after}, status=429
+        return errors.sentence_error(
+            429,
+            exc.message,
+            code="locked",
+            headers={"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
         )
-        locked["Retry-After"] = str(exc.retry_after)
-        return locked
-    return JsonResponse({"error": exc.message, "code": "second_factor"}, status=403)
+    return errors.sentence_error(403, exc.message, code="second_factor")
 
 
 def _enable(request: HttpRequest, user: AbstractBaseUser, factor: Factor) -> JsonResponse:

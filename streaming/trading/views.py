@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.request_body import BodyError, json_body
 from streaming.trading.cancels import cancel_all, cancel_one, kill_switch
@@ -21,11 +22,12 @@ from streaming.validation import MAX_MESSAGE_BYTES
 
 
 def _answer(status: int, body: Mapping[str, object]) -> JsonResponse:
-    return JsonResponse(body, status=status)
+    """The service's answer; a refusal (its `error` the sentence) with its `message`."""
+    return JsonResponse(errors.with_message(body) if status >= 400 else body, status=status)
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=status)
+    return errors.sentence_error(status, message, code=code)
 
 
 def _body(request: HttpRequest) -> Any:

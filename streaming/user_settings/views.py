@@ -32,6 +32,7 @@ from accounts.notification_settings import (
 )
 from accounts.signed_in import signed_in
 from accounts.tokens import ApiTokenError, api_token_create, api_token_list, api_token_revoke
+from streaming.api import errors
 from streaming.request_body import BodyError, json_body
 
 #: A user's settings as their selector reads them and their service stores them.
@@ -94,16 +95,16 @@ def _settings_api(
 ) -> JsonResponse:
     """A user's settings as an API: `GET` them, `PUT` some of them (answered with all).
     Session and CSRF like the other APIs; anonymous → 403, a bad body → 400, each as JSON
-    `{"error": …}`."""
+    `{"error": …, "message": …}`."""
     if not request.user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method == "GET":
         return JsonResponse(read(user_id=request.user.pk))
     try:
         changes = json_body(request, limit=limit)
         stored = update(user_id=request.user.pk, changes=changes)
     except (BodyError, refused) as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     return JsonResponse(stored)
 
 

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
+from streaming.api import errors
 from streaming.request_body import BodyError, json_body
 from streaming.watchlist.owner import watchlist_changed
 from streaming.watchlist.service import WatchlistError, watchlist_apply
@@ -21,26 +22,25 @@ async def watchlist(request: HttpRequest) -> JsonResponse:
 
     CSRF-protected (the middleware); anonymous → 403 JSON. Any bad body (over
     `MAX_WATCHLIST_BODY_BYTES`, not JSON, nested too deep, wrong shape, an invalid
-    symbol) → 400 with `{"error": <message>}`.
+    symbol) → 400 with `{"error": <message>, "message": <it, as a sentence>}`.
     """
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     try:
         data = json_body(request)
     except BodyError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     if not isinstance(data, dict):
-        return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+        return errors.sentence_error(400, "the body must be a JSON object")
     if len(data) != 1 or next(iter(data)) not in {"add", "remove", "symbols"}:
-        return JsonResponse(
-            {"error": "give exactly one of 'add', 'remove' or 'symbols' (a list of symbols)"},
-            status=400,
+        return errors.sentence_error(
+            400, "give exactly one of 'add', 'remove' or 'symbols' (a list of symbols)"
         )
     try:
         symbols, version = await database_sync_to_async(watchlist_apply)(user_id=user.id, **data)
     except WatchlistError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     try:
         await watchlist_changed(user.id, symbols, version)
     except Exception:

@@ -111,7 +111,8 @@ async def test_bad_tokens_get_401_and_no_traceback(path, caplog, stop_managers):
     for what, authorization in (await bad_tokens(user)).items():
         response = await AsyncClient().get(path, headers={"Authorization": authorization})
         assert response.status_code == 401, what
-        assert response.json() == {"error": "invalid_token"}, what
+        assert response.json()["error"] == "invalid_token", what
+        assert response.json()["message"].startswith("This API token is malformed"), what
         assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"', what
     assert all(record.exc_info is None for record in caplog.records)
     assert "Traceback" not in caplog.text
@@ -123,7 +124,7 @@ async def test_other_authorization_schemes_are_not_tokens(stop_managers):
     """`Basic` (a proxy's) is not ours: the request is anonymous as before (403)."""
     response = await AsyncClient().get("/api/snapshot", headers={"Authorization": "Basic eDp5"})
     assert response.status_code == 403
-    assert response.json() == {"error": "not_authenticated"}
+    assert response.json()["error"] == "not_authenticated"
 
 
 async def test_snapshots_over_the_limit_get_429_with_retry_after(stop_managers):
@@ -136,7 +137,11 @@ async def test_snapshots_over_the_limit_get_429_with_retry_after(stop_managers):
     refused = await client.get("/api/snapshot", headers=bearer(raw))
     assert refused.status_code == 429
     assert refused["Retry-After"] == "50"
-    assert refused.json() == {"error": "rate_limited", "retry_after": 50}
+    assert refused.json() == {
+        "error": "rate_limited",
+        "message": "Too many requests with this token this minute; try again in 50 s.",
+        "retry_after": 50,
+    }
     # stream opens count apart from snapshots, and have their own limit
     for expected in (200, 200, 429):
         events = await client.get("/api/events", headers=bearer(raw))
@@ -158,11 +163,11 @@ def test_a_token_cannot_change_the_watchlist(django_user_model):
         headers=bearer(raw),
     )
     assert response.status_code == 403
-    assert response.json() == {"error": "token_read_only"}
+    assert response.json()["error"] == "token_read_only"
     assert Watchlist.objects.get(user=user).symbols == ["SPY"]
     for path in ["/", "/admin/", "/settings/tokens"]:
         response = client.get(path, headers=bearer(raw))
-        assert (response.status_code, response.json()) == (403, {"error": "token_read_only"})
+        assert (response.status_code, response.json()["error"]) == (403, "token_read_only")
     response = client.post(
         "/settings/tokens", {"name": "x", "lifetime_days": "7"}, headers=bearer(raw)
     )
@@ -279,15 +284,18 @@ async def test_revoking_a_token_closes_its_open_socket_with_4401(agents, stop_ma
     await wait_until(lambda: agents.get(user.pk) is None, within=5, what="manager stopped")
 
 
-def test_another_views_own_bearer_secret_is_left_to_it(django_user_model):
-    """An unmarked view (e.g. /health, or a metrics view with an operator's token) gets a
-    non-`sdt_` bearer value untouched; one of our tokens there is refused as read-only."""
-    response = Client().get("/health", headers={"Authorization": "Bearer operator-secret"})
+def test_another_views_own_bearer_secret_is_left_to_it(django_user_model, settings):
+    """An unmarked view (the metrics view with an operator's token) gets a non-`sdt_`
+    bearer value untouched; one of our tokens there is refused as read-only. A public view
+    (`/health`: it needs no caller) serves either (tests/streaming/test_api_errors.py)."""
+    settings.METRICS_TOKEN = "operator-secret"
+    response = Client().get("/metrics", headers={"Authorization": "Bearer operator-secret"})
     assert response.status_code == 200
     user = django_user_model.objects.create_user("prober", password="pw-prober-1")
     raw = api_token_create(user=user, name="bot", lifetime_days=7).raw
-    response = Client().get("/health", headers=bearer(raw))
-    assert (response.status_code, response.json()) == (403, {"error": "token_read_only"})
+    response = Client().get("/metrics", headers=bearer(raw))
+    assert (response.status_code, response.json()["error"]) == (403, "token_read_only")
     # and a malformed `sdt_` value there is still a bad token
-    response = Client().get("/health", headers={"Authorization": "Bearer sdt_nonsense"})
+    response = Client().get("/metrics", headers={"Authorization": "Bearer sdt_nonsense"})
     assert response.status_code == 401
+    assert Client().get("/health", headers=bearer(raw)).status_code == 200

@@ -13,6 +13,7 @@ from django.test import Client
 from accounts.models import NotificationSettings
 from accounts.notification_settings import DEFAULTS
 from accounts.tokens import api_token_create
+from streaming.api.errors import as_sentence
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_defaults_then_a_partial_update_is_stored_per_user(client, trader, djang
     ],
 )
 def test_bad_input_is_a_clear_400_and_stores_nothing(client, body, error):
-    assert put(client, body) == (400, {"error": error})
+    assert put(client, body) == (400, {"error": error, "message": as_sentence(error)})
     assert NotificationSettings.objects.count() == 0
     assert client.get(URL).json() == DEFAULTS
 
@@ -83,7 +84,7 @@ def test_bad_input_is_a_clear_400_and_stores_nothing(client, body, error):
 def test_anonymous_csrf_methods_and_tokens(trader):
     anonymous = Client()
     response = anonymous.get(URL)
-    assert (response.status_code, response.json()) == (403, {"error": "not_authenticated"})
+    assert (response.status_code, response.json()["error"]) == (403, "not_authenticated")
     # a session without the CSRF token cannot change them
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(trader)
@@ -105,7 +106,7 @@ def test_anonymous_csrf_methods_and_tokens(trader):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {raw}",
     )
-    assert (response.status_code, response.json()) == (403, {"error": "token_read_only"})
+    assert (response.status_code, response.json()["error"]) == (403, "token_read_only")
     assert NotificationSettings.objects.get().sound is False
 
 

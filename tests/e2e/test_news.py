@@ -15,6 +15,7 @@ import httpx
 import websockets
 from httpx_sse import aconnect_sse
 
+from streaming.api.errors import as_sentence
 from streaming.news.query import MAX_QUERY_BYTES
 from tests.support.chains import chain_users
 from tests.support.wait import poll_until
@@ -155,12 +156,14 @@ def test_bad_input_and_users_without_news(live_app):
         }
         for query, error in cases.items():
             answer = http.get(f"/api/news?{query}")
-            assert (answer.status_code, answer.json()) == (400, {"error": error}), query
+            body = {"error": error, "message": as_sentence(error)}
+            assert (answer.status_code, answer.json()) == (400, body), query
         long = "symbols=" + "A," * (MAX_QUERY_BYTES // 2)
         answer = http.get(f"/api/news?{long}")
         assert answer.status_code == 414
         limit = f"at most {MAX_QUERY_BYTES} (up to 400 symbols)"
-        assert answer.json() == {"error": f"the query is {len(long)} bytes; {limit}"}
+        error = f"the query is {len(long)} bytes; {limit}"
+        assert answer.json() == {"error": error, "message": as_sentence(error)}
         started = time.monotonic()
         status = raw_get(live_app.url, "/api/news?symbols=" + "AAPL," * 2_000_000, user)  # 10 MB
         took = time.monotonic() - started

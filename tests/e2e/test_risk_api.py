@@ -146,4 +146,4 @@ def test_date_after_the_last_expiration(client: httpx.Client, spy_positions: lis
 def test_anonymous_is_refused(live_app: LiveApp) -> None:
     r = httpx.get(f"{live_app.url}/api/risk/SPY", timeout=10)
     assert r.status_code == 403
-    assert r.json() == {"error": "not_authenticated"}
+    assert r.json()["error"] == "not_authenticated" and r.json()["message"]

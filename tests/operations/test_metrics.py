@@ -52,7 +52,11 @@ def test_anonymous_gets_401_without_a_traceback(client, token, caplog):
     with caplog.at_level(logging.INFO):
         response = client.get("/metrics")
     assert response.status_code == 401
-    assert response.json() == {"error": "unauthorized"}
+    assert response.json() == {
+        "error": "unauthorized",
+        "message": "Send the metrics token (Authorization: Bearer <METRICS_TOKEN>), or log in "
+        "as staff.",
+    }
     assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
     assert "no-cache" in response["Cache-Control"]
     assert all(record.exc_info is None for record in caplog.records)
@@ -65,7 +69,7 @@ def test_logged_in_non_staff_gets_403(client, django_user_model, token, caplog):
     with caplog.at_level(logging.INFO):
         response = client.get("/metrics")
     assert response.status_code == 403
-    assert response.json() == {"error": "forbidden"}
+    assert response.json() == {"error": "forbidden", "message": "Only staff may read the metrics."}
     assert all(record.exc_info is None for record in caplog.records)
 
 

@@ -47,7 +47,10 @@ async def test_anonymous_is_sent_to_login_and_json_is_401(async_client):
     assert page["Location"] == "/login/?next=/ops/streams/"
     data = await async_client.get("/ops/streams.json")
     assert data.status_code == 401
-    assert data.json() == {"error": "login required"}
+    assert data.json() == {
+        "error": "login required",
+        "message": "Log in as staff to read the streams' health.",
+    }
 
 
 async def test_a_trader_who_is_not_staff_gets_403(async_client, caplog):
@@ -57,7 +60,10 @@ async def test_a_trader_who_is_not_staff_gets_403(async_client, caplog):
     assert (page.status_code, page.content) == (403, b"Staff only.")
     data = await async_client.get("/ops/streams.json?failing=1")
     assert data.status_code == 403
-    assert data.json() == {"error": "staff only"}
+    assert data.json() == {
+        "error": "staff only",
+        "message": "Only staff may read the streams' health.",
+    }
     assert "Traceback" not in caplog.text
 
 
@@ -164,7 +170,7 @@ async def test_redis_down_is_503_naming_it_without_a_traceback(async_client, set
     assert data.status_code == 503
     refused = "Redis unavailable: ConnectionError: Error 111 connecting to 127.0.0.1:"
     assert data.json()["error"].startswith(refused)
-    assert set(data.json()) == {"error"}
+    assert set(data.json()) == {"error", "message"}
     assert page.status_code == 503
     html = page.content.decode()
     assert '<p id="ops-error" class="error">Redis unavailable: ConnectionError' in html

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from streaming.alerts import store as alert_store
 from streaming.alerts.input import MAX_ACTIVE_ALERTS
+from streaming.api.errors import as_sentence
 from streaming.models import Alert, AlertTrigger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -201,22 +202,25 @@ def test_create_list_edit_delete_and_each_write_reaches_the_owner(client, user, 
 def test_bad_input_is_a_400_with_a_sentence(client, body, code, error):
     response = create(client, **body)
     assert response.status_code == 400
-    assert response.json() == {"error": error, "code": code}
+    assert response.json() == {"error": error, "code": code, "message": as_sentence(error)}
 
 
 def test_bad_bodies(client):
     assert send(client, "POST", "/api/alerts", b"x" * 5000).json() == {
         "error": "the body is limited to 4096 bytes",
         "code": "bad_body",
+        "message": "the body is limited to 4096 bytes.",
     }
     assert send(client, "POST", "/api/alerts", b"{nope").json()["code"] == "bad_body"
     assert send(client, "POST", "/api/alerts", b"[1]").json() == {
         "error": "the body must be a JSON object",
         "code": "bad_body",
+        "message": "the body must be a JSON object.",
     }
     assert send(client, "POST", "/api/alerts", {"symbol": "AAPL"}).json() == {
         "error": "condition is required",
         "code": "bad_body",
+        "message": "condition is required.",
     }
     assert send(client, "PATCH", "/api/alerts/999999", {"level": 1}).status_code == 404
     anonymous = Client()
@@ -238,6 +242,8 @@ def test_past_the_per_user_limit_creates_are_refused_quickly(client, user):
         "error": "you have 200 active alerts, the most allowed is 200: delete some "
         "(or let them trigger or expire) first",
         "code": "too_many_alerts",
+        "message": "you have 200 active alerts, the most allowed is 200: delete some "
+        "(or let them trigger or expire) first.",
     }
     assert Alert.objects.filter(user=user).count() == MAX_ACTIVE_ALERTS
     per_refusal = len(at_the_limit) // 100

@@ -261,7 +261,7 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     assert r.status_code == 429, r.text
     assert r.json() == {
         "error": "rate_limited",
-        "message": "Tradier rate-limited the history request",
+        "message": "Tradier rate-limited the history request.",
         "retry_after": 7,
     }
     assert r.headers["Retry-After"] == "7"
@@ -270,7 +270,7 @@ def test_bad_input_and_broker_failures_are_4xx_with_a_message(clients, chart_con
     )
     r = get("tr", "MSFT")
     assert (r.status_code, r.json()["error"]) == (424, "broker_error")
-    assert r.json()["message"] == "Tradier refused the history request (HTTP 503)"
+    assert r.json()["message"] == "Tradier refused the history request (HTTP 503)."
     # the fault was used up: the same request now works
     r = get("tr", "MSFT")
     assert r.status_code == 200 and r.json()["source"] == "tradier", r.text

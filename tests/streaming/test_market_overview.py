@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.services import broker_link_create
+from streaming.api.errors import as_sentence
 from streaming.models import MarketOverview
 from streaming.overview.service import (
     DEFAULT_OVERVIEW,
@@ -135,7 +136,7 @@ def test_bad_input_is_a_400_with_a_clear_message_and_nothing_is_stored(user, cli
     post(client, {"symbols": ["QQQ"]})
     answer = post(client, body)
     assert answer.status_code == 400
-    assert answer.json() == {"error": message}
+    assert answer.json() == {"error": message, "message": as_sentence(message)}
     assert overview_get(user_id=user.id) == ["QQQ"]
 
 

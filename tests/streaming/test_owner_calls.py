@@ -5,6 +5,7 @@ the stream, else over the layer with a reply channel and a deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -106,6 +107,28 @@ async def test_nobody_answering_is_said_in_time(agents, monkeypatch, no_hold) ->
     with pytest.raises(HistoryError) as caught:
         await ask_history(agents, 7, "SPY", "5m", 0, within=0.3)
     assert caught.value.code == "broker_error"
+
+
+async def test_the_owner_here_is_given_up_on_in_time_and_its_work_goes_on(
+    agents, monkeypatch, no_hold
+) -> None:
+    """Found by the API fuzz (tests/e2e/test_api_fuzz.py): the kill switch hung ~37 s (a
+    Tradier rate window) when this process owned the stream, where an owner elsewhere is
+    given up on after `within` (15 s: a 504 `timeout`). Here now answers None in time too,
+    and its work goes on, as an owner elsewhere's does (its late answer unread)."""
+    finished = asyncio.Event()
+
+    async def slow(manager: Any, request: dict[str, Any], left: float) -> dict[str, Any]:
+        await asyncio.sleep(1.0)
+        finished.set()
+        return {"type": "test.reply"}
+
+    agents.owner_handlers.register("test.slow", slow)
+    monkeypatch.setattr(agents, "get", lambda user_id: FakeManager())
+    began = time.monotonic()
+    assert await agents.ask_owner(7, {"type": "test.slow"}, within=0.2, reask=0.2) is None
+    assert time.monotonic() - began < 0.2 + 0.5  # `within`, and a margin for a loaded box
+    await asyncio.wait_for(finished.wait(), timeout=5)  # the second's sleep, with a margin
 
 
 async def test_a_timed_out_fetch_sends_no_reply() -> None:

@@ -191,6 +191,7 @@ def test_a_bad_endpoint_is_refused_never_stored_and_never_sent_to(client, user, 
     assert answer.json() == {
         "code": "bad_endpoint",
         "error": "A push endpoint is an https URL of a push service, on port 443.",
+        "message": "A push endpoint is an https URL of a push service, on port 443.",
     }
     metadata = subscribe(client, "https://169.254.169.254/latest/meta-data", Device())
     assert (metadata.status_code, metadata.json()["code"]) == (400, "bad_endpoint")

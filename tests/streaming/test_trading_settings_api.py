@@ -88,7 +88,11 @@ def test_a_wrong_password_is_refused_and_audited_then_the_right_one_turns_tradin
 ):
     wrong = post(client, "/api/trading/enable", {"password": "not-it"})
     assert wrong.status_code == 403
-    assert wrong.json() == {"error": "That password is not right.", "code": "second_factor"}
+    assert wrong.json() == {
+        "error": "That password is not right.",
+        "code": "second_factor",
+        "message": "That password is not right.",
+    }
     assert actions(user) == [("refused", "wrong password")]
     before = time.time() * 1000
     right = post(client, "/api/trading/enable", {"password": PASSWORD})
@@ -194,7 +198,7 @@ def test_confirming_without_a_set_up_is_refused(client, user):
 def test_bad_input_is_a_400_with_a_sentence(client, user, body, sentence):
     answer = post(client, "/api/trading/enable", body)
     assert answer.status_code == 400
-    assert answer.json() == {"error": sentence, "code": "bad_body"}
+    assert answer.json() == {"error": sentence, "code": "bad_body", "message": sentence}
     assert actions(user) == []
 
 
@@ -247,7 +251,7 @@ def test_a_read_only_api_token_is_refused_on_every_trading_endpoint(user, method
             content_type="application/json",
             headers=headers,
         )
-    assert (answer.status_code, answer.json()) == (403, {"error": "token_read_only"})
+    assert (answer.status_code, answer.json()["error"]) == (403, "token_read_only")
     assert TradingProfile.objects.filter(user=user, granted_until__isnull=False).count() == 0
 
 

@@ -18,6 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
 
+from streaming.api.errors import not_authenticated
 from streaming.models.watchlist import DEFAULT_WATCHLIST, Watchlist
 from streaming.validation import MAX_SYMBOLS_PER_LIST
 from streaming.watchlist.service import WatchlistError, watchlist_apply, watchlist_set
@@ -259,7 +260,7 @@ def test_anonymous_post_is_a_403_json_error(notified):
     client = Client()
     response = client.post("/watchlist", data=b'{"add":["IWM"]}', content_type="application/json")
     assert response.status_code == 403
-    assert response.json() == {"error": "not_authenticated"}
+    assert response.json() == orjson.loads(not_authenticated().content)
     assert notified == []
 
 

@@ -14,6 +14,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 
 from streaming import metrics, validation
+from streaming.api import errors
 from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents_of
 from streaming.contract.news import NewsConnectedEvent
@@ -27,15 +28,14 @@ from streaming.tabs.socket import probe_of
 
 
 def _error(status: int, code: str, message: str, retry_after: int | None = None) -> JsonResponse:
-    body: dict[str, str | int] = {"error": code, "message": message}
+    headers: dict[str, str] = {}
+    extra: dict[str, int] = {}
     if retry_after is not None:
-        body["retry_after"] = retry_after
-    response = JsonResponse(body, status=status)
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
+        headers["Retry-After"] = str(retry_after)
+        extra["retry_after"] = retry_after
     if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="streamdesk"'
-    return response
+        headers["WWW-Authenticate"] = 'Bearer realm="streamdesk"'
+    return errors.error_response(status, code, message, headers=headers, **extra)
 
 
 async def news_stream(request: HttpRequest) -> HttpResponseBase:

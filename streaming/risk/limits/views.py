@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.request_body import BodyError, json_body
 from streaming.risk.limits import store as limits_store
@@ -27,7 +28,7 @@ async def api_limits(request: HttpRequest) -> JsonResponse:
     """`GET` the user's limits; `PUT` some of them (400 with a sentence if refused)."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method == "GET":
         return JsonResponse(dict(await database_sync_to_async(limits_store.limits_get)(user.id)))
     if request.method != "PUT":
@@ -37,7 +38,7 @@ async def api_limits(request: HttpRequest) -> JsonResponse:
         values = parse_limits(body)
         saved = await database_sync_to_async(limits_store.limits_save)(user.id, values)
     except (BodyError, LimitInputError) as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     await limits_changed(agents_of(request), user.id)
     return JsonResponse(dict(saved))
 

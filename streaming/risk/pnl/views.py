@@ -13,6 +13,7 @@ from django.shortcuts import render
 
 from accounts import times
 from accounts.display_preferences import display_preferences_get
+from streaming.api import errors
 from streaming.cluster.agents import Agents, agents_of
 from streaming.instruments.symbols import NEW_YORK
 from streaming.risk.pnl.day import DayError, PnlDay, Series, parse_day, pnl_day
@@ -83,13 +84,13 @@ async def api_pnl(request: HttpRequest) -> JsonResponse:
     """`?day=YYYY-MM-DD` → the day's curves and stats; a bad day → 400 with a sentence."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "GET":
         return JsonResponse({"error": "Only GET reads the P&L."}, status=405)
     try:
         return JsonResponse(await _answer(agents_of(request), user.pk, request.GET.get("day")))
     except DayError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
 
 
 @login_required

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest, JsonResponse
 
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.portfolio.page import snapshot_for
 from streaming.risk.legs import legs_from_snapshot
@@ -49,19 +50,19 @@ async def api_strategies(request: HttpRequest) -> JsonResponse:
     """→ `{"strategies": [Strategy.as_dict()], "as_of": <the snapshot's t, ms>}`."""
     user = await request.auser()
     if not user.is_authenticated:
-        return JsonResponse({"error": "not_authenticated"}, status=403)
+        return errors.not_authenticated()
     if request.method != "GET":
         return JsonResponse({"error": "only GET reads strategies"}, status=405)
     try:
         raw = parse_query(request.GET.dict())
     except QueryError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     found, _ = await snapshot_for(agents_of(request), user.id)
     snapshot = dict(found)
     try:
         underlying = None if raw is None else underlying_of(snapshot, raw)
     except QueryError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return errors.sentence_error(400, str(exc))
     legs = legs_from_snapshot(snapshot, underlying)
     return JsonResponse(
         {"strategies": [s.as_dict() for s in strategies_of(legs)], "as_of": snapshot.get("t")}

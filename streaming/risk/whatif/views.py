@@ -15,6 +15,7 @@ import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from streaming.api import errors
 from streaming.cluster.agents import agents_of
 from streaming.instruments.instrument import Instrument
 from streaming.portfolio.owner import stream_snapshot
@@ -54,20 +55,19 @@ async def api_risk_not_found(request: HttpRequest, rest: str = "") -> JsonRespon
 
 
 def _error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+    return errors.sentence_error(status, message)
 
 
 def _not_found(path: str) -> JsonResponse:
-    return JsonResponse(
-        {"error": f"No risk curve at {path[:80]!r}: not a symbol held.", "code": "not_found"},
-        status=404,
+    return errors.sentence_error(
+        404, f"No risk curve at {path[:80]!r}: not a symbol held.", code="not_found"
     )
 
 
 async def _answer(request: HttpRequest, raw: str | None) -> HttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
-        return _error("not_authenticated", 403)
+        return errors.not_authenticated()
     if raw is not None and raw.split("/", 1)[0].lower() in ENDPOINTS:
         return _not_found(f"/api/risk/{raw}")
     try:
