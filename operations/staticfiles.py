@@ -28,6 +28,10 @@ class HashedModuleStorage(CompressedManifestStaticFilesStorage):
     name (Django's rewriting of ES module imports and exports)."""
 
     support_js_module_import_aggregation = True
+    #: A module's hashed name is known once those of the modules it imports are: one
+    #: level of the import chain per pass (main.js → the ticket's entry.js → … is ten
+    #: deep; Django stops at five). tests/operations/test_staticfiles.py.
+    max_post_process_passes = 32
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

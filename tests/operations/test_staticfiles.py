@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -36,3 +37,23 @@ def test_served_by_the_sync_handler_too(client):
     response = client.get(MAIN_JS)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == (ROOT / "static/js/stream/main.js").read_bytes()
+
+
+def test_production_collects_modules_imported_ten_deep(settings, tmp_path):
+    """`collectstatic` rewrites each module's imports to hashed names, one level of the
+    import chain per pass: main.js → the ticket's entry.js → … is ten modules deep, past
+    Django's five passes ("Max post-process passes exceeded" stopped every production
+    start: tests/deploy/test_production.py). The collected main.js imports the ticket's
+    entry by its hashed name, and that name is of the entry as collected."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "operations.staticfiles.HashedModuleStorage"},
+    }
+    call_command("collectstatic", "--no-input", "-v", "0")
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    main = (tmp_path / manifest["js/stream/main.js"]).read_text()
+    entry = manifest["js/trading/ticket/entry.js"].rsplit("/", 1)[1]
+    assert f'from "../trading/ticket/{entry}";' in main
