@@ -96,6 +96,7 @@ def no_serious_violation(page: Page, where: str) -> None:
     assert not found, report(where, found)
 
 
+@pytest.mark.timeout(300)  # 13 pages at two sizes, each a page load: ~40 s alone, 3x busy
 def test_every_page_with_sandbox_data_shows_the_simulated_banner(contexts, browser_app):
     """/pnl, /trading and /settings/* showed no banner though /pnl draws simulated net liq;
     now each page a trader opens carries the dashboard's banner (in the page as the server

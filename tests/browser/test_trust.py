@@ -4,11 +4,13 @@ the page, its scripts and styles are the real ones, logged in against the live a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
@@ -453,10 +455,9 @@ def test_account_data_not_live_is_as_of(page: Page, browser_app):
     expect(page.locator("#data-state")).to_have_attribute("data-state", "fresh")
 
     last_ok = now - 95_000
-    as_of = page.evaluate(
-        "ms => { const d = new Date(ms), p = n => String(n).padStart(2, '0');"
-        " return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`; }",
-        last_ok,
+    # the page's times are New York's (the market's clock) unless the trader chose a zone
+    as_of = dt.datetime.fromtimestamp(last_ok / 1000, ZoneInfo("America/New_York")).strftime(
+        "%H:%M:%S"
     )
     stale_link = link(
         1, now, account="stale", account_last_ok=last_ok, account_reason="no heartbeat"
