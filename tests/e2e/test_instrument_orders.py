@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from sandbox.server import SandboxServer
+from streaming.api.errors import as_sentence
 from tests.support.holdings import alpaca_order, tastytrade_order, tradier_order
 from tests.support.live import LiveApp, read_json
 from tests.support.trading_http import Trader, enable_demo_trading
@@ -278,6 +279,7 @@ def test_alpaca_closes_btcusd_as_the_coin_it_holds(trader, holdings_sandbox):
         {
             "error": "Alpaca takes crypto orders GTC or IOC only, not Day.",
             "code": "unsupported",
+            "message": "Alpaca takes crypto orders GTC or IOC only, not Day.",
         },
     )
     preview, ticket = placed(trader, {**body, "time_in_force": "GTC"})
@@ -380,7 +382,8 @@ def test_a_broker_that_does_not_trade_a_kind_says_so(trader, broker, symbol, sen
             "time_in_force": "GTC",
         }
     )
-    assert (answer.status_code, answer.json()) == (400, {"error": sentence, "code": "unsupported"})
+    body = {"error": sentence, "code": "unsupported", "message": as_sentence(sentence)}
+    assert (answer.status_code, answer.json()) == (400, body)
 
 
 # -- the price guard at every broker -------------------------------------------------------------

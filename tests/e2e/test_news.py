@@ -179,12 +179,15 @@ def test_bad_input_and_users_without_news(live_app):
         none = http.get("/api/news?symbols=AAPL")
         assert (none.status_code, none.json()) == (
             403,
-            {"error": "Link an Alpaca account for news."},
+            {
+                "error": "Link an Alpaca account for news.",
+                "message": "Link an Alpaca account for news.",
+            },
         )
         assert "Link an Alpaca account for news." in http.get("/").text
         http.cookies.clear()
         anonymous = http.get("/api/news?symbols=AAPL")
-        assert (anonymous.status_code, anonymous.json()) == (403, {"error": "not_authenticated"})
+        assert (anonymous.status_code, anonymous.json()["error"]) == (403, "not_authenticated")
 
 
 async def test_a_script_news_stream_alone_runs_the_feed_and_gets_the_brokers_article(

@@ -270,7 +270,8 @@ def test_an_option_or_a_symbol_not_held_is_a_400_sentence(client: httpx.Client, 
     assert r.status_code == 400
     assert r.json()["error"] == "SPY 15 Jan 27 590 C is an option, not an underlying: ask for SPY."
     r = client.get("/api/risk/ETH/USD")
-    assert (r.status_code, r.json()) == (400, {"error": "You hold no position in ETH/USD."})
+    sentence = "You hold no position in ETH/USD."
+    assert (r.status_code, r.json()) == (400, {"error": sentence, "message": sentence})
 
 
 @pytest.mark.parametrize("spelling", ["spy", "SPY", "BTCUSD", "/ESZ6", "BTC/USD:CXTALP"])

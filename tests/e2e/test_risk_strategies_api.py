@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from sandbox.core.instruments import option
+from streaming.api.errors import as_sentence
 from streaming.instruments.symbols import OPTION_STREAMER_RE, option_date
 from tests.e2e.test_api_tokens import bearer, create_token
 from tests.support.live import read_json as read
@@ -145,7 +146,7 @@ def test_a_token_reads_and_bad_input_gets_a_sentence(live_app, demo):
         assert response.status_code == 200
         assert {s["underlying"] for s in response.json()["strategies"]} == {"SPY"}
         anonymous = script.get("/api/risk/strategies")
-        assert (anonymous.status_code, anonymous.json()) == (403, {"error": "not_authenticated"})
+        assert (anonymous.status_code, anonymous.json()["error"]) == (403, "not_authenticated")
     symbol_error = (
         "underlying must be a stock, ETF, future or coin symbol, e.g. SPY, /ESZ6 or BTC/USD"
     )
@@ -157,4 +158,5 @@ def test_a_token_reads_and_bad_input_gets_a_sentence(live_app, demo):
     }
     for query, sentence in bad.items():
         response = demo.get(f"/api/risk/strategies?{query}")
-        assert (response.status_code, response.json()) == (400, {"error": sentence}), query
+        body = {"error": sentence, "message": as_sentence(sentence)}
+        assert (response.status_code, response.json()) == (400, body), query

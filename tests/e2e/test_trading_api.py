@@ -17,6 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from sandbox.server import SandboxServer
+from streaming.api.errors import as_sentence
 from tests.support.live import LiveApp, read_json
 from tests.support.trading_http import (
     ORDERS_REST_FAR,
@@ -152,6 +153,7 @@ def test_what_a_broker_does_not_take_is_unsupported(trader, accounts):
     assert answer.json() == {
         "error": "Alpaca does not take multi-leg orders here.",
         "code": "unsupported",
+        "message": "Alpaca does not take multi-leg orders here.",
     }
 
 
@@ -213,7 +215,8 @@ def test_bad_linked_and_stop_orders_get_a_sentence_and_the_stream_goes_on(
         assert frames()[0]["type"] == "hello"
         for body, code, says in cases:
             answer = trader.preview(body)
-            assert (answer.status_code, answer.json()) == (400, {"error": says, "code": code})
+            body = {"error": says, "code": code, "message": as_sentence(says)}
+            assert (answer.status_code, answer.json()) == (400, body)
         ws.send(json.dumps({"type": "ping", "id": "after-bad-input"}))
         deadline = time.monotonic() + 15
         pongs: list[dict] = []
@@ -284,6 +287,8 @@ def test_parts_of_a_share_and_dollar_amounts_where_the_broker_takes_them(trader,
             "code": "rejected",
             "error": "tastytrade refused the order: A Notional Market order trades a "
             "cryptocurrency here (no equity is fractional-quantity eligible).",
+            "message": "tastytrade refused the order: A Notional Market order trades a "
+            "cryptocurrency here (no equity is fractional-quantity eligible).",
         },
     )
     tradier = accounts["tradier"]
@@ -294,7 +299,8 @@ def test_parts_of_a_share_and_dollar_amounts_where_the_broker_takes_them(trader,
          "Tradier takes no dollar amounts; give a number of shares."),
     ):  # fmt: skip
         answer = trader.preview(body)
-        assert (answer.status_code, answer.json()) == (400, {"error": says, "code": "unsupported"})
+        body = {"error": says, "code": "unsupported", "message": as_sentence(says)}
+        assert (answer.status_code, answer.json()) == (400, body)
 
 
 def group_members(trader: Trader, account: str, group_id: str) -> dict[str, dict]:

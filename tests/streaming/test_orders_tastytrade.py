@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
+from tastytrade import Session
 
 from sandbox.core.config import SandboxConfig
 from streaming.brokers.orders.entry import OrderRefused
 from streaming.brokers.tastytrade.adapter import StreamConfig, TastytradeAdapter
+from streaming.brokers.tastytrade.connection import Connection
+from streaming.brokers.tastytrade.orders import TastytradeOrders
 from tests.support.brokers import TASTYTRADE_FAST
 from tests.support.order_entry import (
     CALL_HIGH,
@@ -250,3 +255,15 @@ async def test_an_oco_and_an_oto(linked):
     assert oto.said["type"] == "OTO"
     assert oto.said["trigger-order"]["order-type"] == "Limit"
     assert [m["order-type"] for m in oto.said["orders"]] == ["Stop"]
+
+
+async def test_an_order_waits_for_the_links_session_not_for_its_market_data():
+    """Found by the API fuzz's sibling (tests/e2e/test_instrument_orders.py, once an owner
+    here answers in time): with the market data down and the session up, a preview waited
+    the whole 30 s for DXLink, so the web side's 15 s gave up (504) on an order the REST
+    session could have dry-run at once. Order entry needs the session only."""
+    connection = Connection(1)
+    connection.session = cast(Session, object())  # the link holds its session; DXLink is down
+    orders = TastytradeOrders(connection, wants=lambda account: True)
+    async with asyncio.timeout(2):  # at once, with a margin for a loaded box
+        assert await orders._order_session("5WT00001") is connection.session

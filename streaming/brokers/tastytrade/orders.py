@@ -137,9 +137,12 @@ class TastytradeOrders:
         self._wants = wants
 
     async def _order_session(self, account: str) -> Session:
-        with contextlib.suppress(TimeoutError):  # the link may be connecting still
-            async with asyncio.timeout(ORDER_WAIT):
-                await self._connection.dx_up.wait()
+        """The link's session (REST: orders need no market data); a link still connecting
+        is waited for (its DXLink up says the session is)."""
+        if self._connection.session is None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ORDER_WAIT):
+                    await self._connection.dx_up.wait()
         session = self._connection.session
         if session is None:
             raise RuntimeError("tastytrade's session is not connected")
