@@ -459,13 +459,16 @@ async def test_a_client_that_gave_up_during_a_blackout_is_no_error(sandbox, cont
     uvicorn_log = logging.getLogger("uvicorn.error")
     uvicorn_log.addHandler(handler)
     try:
-        await asyncio.to_thread(control.fault, "blackout", seconds=1.0)
+        # a blackout no slow box outlasts, ended by hand once the client gave up (a second
+        # one could be over before a starved test even sent its request)
+        await asyncio.to_thread(control.fault, "blackout", seconds=60.0)
         async with httpx.AsyncClient(base_url=sandbox.url, timeout=0.3) as http:
             with pytest.raises(httpx.TimeoutException):
                 await http.post(
                     "/oauth/token",
                     json={"grant_type": "refresh_token", "refresh_token": new_refresh_token()},
                 )
+        await asyncio.to_thread(control.fault, "blackout", seconds=0)
         # the held request runs once the blackout ends: wait until the sandbox is done
         deadline = time.monotonic() + 10
         while sandbox._server.server_state.tasks:
