@@ -212,7 +212,9 @@ def test_a_polling_tab_subscribes_its_extra_symbols(live_app):
     refused = client.get("/api/snapshot", params={"tab": "x", "symbols": "XLE"})
     assert refused.status_code == 400
     assert refused.json() == {
-        "error": "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)"
+        "error": "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page)",
+        # every API error carries its sentence (docs/streaming-contract.md, "The JSON API")
+        "message": "tab must be 8 to 64 letters, digits, '-' or '_' (one id per page).",
     }
 
 
