@@ -106,6 +106,12 @@ def main() -> None:
     parser.add_argument("--browsers", nargs="+", default=list(BROWSERS), choices=list(BROWSERS))
     parser.add_argument("--runs", type=int, default=3, help="passes per browser; medians")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds on the live dashboard")
+    parser.add_argument(
+        "--flags",
+        nargs="*",
+        default=[],
+        help="Chromium flags added to the suite's (e.g. =--in-process-gpu)",
+    )
     args = parser.parse_args()
     config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0)
     rows: dict[str, dict[str, float]] = {}
@@ -114,7 +120,7 @@ def main() -> None:
         try:
             for which in args.browsers:
                 with sync_playwright() as pw:
-                    browser = launch(pw, BROWSERS[which]())
+                    browser = launch(pw, BROWSERS[which](), *args.flags)
                     root = driver_pid()
                     passes = [measure(browser, app.url, args.idle, root) for _ in range(args.runs)]
                     browser.close()

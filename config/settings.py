@@ -334,6 +334,9 @@ STREAM_RECONCILE_INTERVAL = float(os.environ.get("STREAM_RECONCILE_INTERVAL", "6
 STREAM_ACCOUNT_POLL_INTERVAL = float(os.environ.get("STREAM_ACCOUNT_POLL_INTERVAL", "15"))
 STREAM_ORDER_POLL_INTERVAL = float(os.environ.get("STREAM_ORDER_POLL_INTERVAL", "2"))
 STREAM_CHAIN_CACHE_TTL = float(os.environ.get("STREAM_CHAIN_CACHE_TTL", "300"))
+# How long a chart's history request may take end to end (seconds: the broker, the owner,
+# the layer; docs/streaming-contract.md "Candles").
+STREAM_HISTORY_DEADLINE = float(os.environ.get("STREAM_HISTORY_DEADLINE", "8"))
 # The quote source's health (seconds; docs/streaming.md, "What a trader sees when something
 # fails"). Its market data is stale after a silence of 20 of its usual gaps between events,
 # at most STREAM_QUOTE_STALE_AFTER and at least STREAM_QUOTE_STALE_FLOOR; down (stale or not

@@ -64,16 +64,18 @@ class HistoryError(Exception):
 #: on first: a rate limit says when to retry, a broker error may pass, and "no history"
 #: stands only when every link said so.
 _FAILURE_RANK = {"rate_limited": 3, "broker_error": 2, "unknown_symbol": 1}
-#: Seconds kept for each link still to try while an earlier one is asked (at least half
-#: of what is left goes to the one asked): a link that hangs cannot eat the deadline.
-FALLBACK_RESERVE = 3.0
+#: The share of a request's time kept for each link still to try while an earlier one is
+#: asked (3 s of the shipped 8; at least half of what is left goes to the one asked): a
+#: link that hangs cannot eat the deadline.
+FALLBACK_SHARE = 3 / 8
 
 
-def link_budget(left: float, after: int) -> float:
-    """The seconds the next link may take of `left`, with `after` links still to try."""
+def link_budget(left: float, after: int, reserve: float) -> float:
+    """The seconds the next link may take of `left`, with `after` links still to try that
+    keep `reserve` seconds each."""
     if after <= 0:
         return left
-    return max(left / 2, left - FALLBACK_RESERVE * after)
+    return max(left / 2, left - reserve * after)
 
 
 def no_link_served(symbol: str, tf: str, failures: list[HistoryError]) -> HistoryError:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 from streaming.brokers.bars import (
@@ -47,11 +48,19 @@ if TYPE_CHECKING:
     from streaming.cluster.agents import Agents
     from streaming.contract.layer import CandleHistory
 
-#: How long a history request may take end to end (the broker, the owner, the layer).
-HISTORY_DEADLINE = 8.0
-#: How long the forming candle's re-fetch may take: when it fails, the whole history is
-#: asked again (of any link that can serve it) in the time left.
-REFRESH_DEADLINE = HISTORY_DEADLINE / 2
+
+def history_deadline() -> float:
+    """How long a history request may take end to end (the broker, the owner, the layer):
+    `STREAM_HISTORY_DEADLINE`."""
+    return float(settings.STREAM_HISTORY_DEADLINE)
+
+
+def refresh_deadline() -> float:
+    """How long the forming candle's re-fetch may take: when it fails, the whole history is
+    asked again (of any link that can serve it) in the time left."""
+    return history_deadline() / 2
+
+
 #: The forming candle is re-fetched after this long (the browser keeps it live from quotes).
 FORMING_TTL = 5
 #: Closed candles live until the forming candle closes, at most this long.
@@ -127,7 +136,7 @@ async def candles_history(agents: Agents, *, user_id: int, symbol: str, tf: str)
             if forming is not None:
                 return _answer(source, symbol, tf, [*closed["candles"], *forming], cached=True)
     from_ms = bucket_start(now - LOOKBACK_DAYS[tf] * DAY_MS, tf)
-    left = max(REFRESH_DEADLINE, HISTORY_DEADLINE - (time.monotonic() - began))
+    left = max(refresh_deadline(), history_deadline() - (time.monotonic() - began))
     answer = await ask_history(agents, user_id, symbol, tf, from_ms, within=left)
     return await _store(user_id, symbol, tf, now, answer)
 
@@ -148,7 +157,7 @@ async def _refresh_forming(
     has no such candle): the whole history is asked again, of whichever link can."""
     since = closed["candles"][-1]["t"] if closed["candles"] else current
     try:
-        answer = await ask_history(agents, user_id, symbol, tf, since, within=REFRESH_DEADLINE)
+        answer = await ask_history(agents, user_id, symbol, tf, since, within=refresh_deadline())
     except HistoryError as exc:
         if exc.code in ("unknown_symbol", "broker_error"):
             return None

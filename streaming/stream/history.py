@@ -17,7 +17,13 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from streaming.brokers.bars import HistoryError, link_budget, no_link_served, no_market_data
+from streaming.brokers.bars import (
+    FALLBACK_SHARE,
+    HistoryError,
+    link_budget,
+    no_link_served,
+    no_market_data,
+)
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.errors import describe
 from streaming.contract.layer import CandleHistory
@@ -76,6 +82,7 @@ async def candle_history(
     ids = sorted(capable, key=lambda i: i != first)
     ids = [i for i in ids if i not in down] or ids
     deadline = time.monotonic() + within
+    reserve = within * FALLBACK_SHARE
     failures: list[HistoryError] = []
     for n, link_id in enumerate(ids):
         info = links[link_id]
@@ -83,7 +90,7 @@ async def candle_history(
         if left <= 0:
             break
         try:
-            async with asyncio.timeout(link_budget(left, len(ids) - n - 1)):
+            async with asyncio.timeout(link_budget(left, len(ids) - n - 1, reserve)):
                 bars = await capable[link_id].candles(symbol, tf, from_ms, within=left)
         except HistoryError as exc:
             log.info("user %s: %s history of %s %s: %s", user_id, info.broker, symbol, tf, exc)

@@ -31,6 +31,10 @@ from tests.support.live import DEMO_USER, LiveApp, read_json
 
 #: Cases per operation and generation mode (valid input, broken input).
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "5"))
+#: A run is a few hundred requests, each answered by the live app: on a starved box (CI,
+#: 2026-11-29) the read-only token's took 39 s, the trader's 112 s, past the suite's 120 s
+#: with its fixtures.
+pytestmark = pytest.mark.timeout(360)
 #: The methods every path is tried with; the ones it does not list must be a JSON 405.
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STREAMS = {

@@ -30,7 +30,6 @@ from streaming.brokers.bars import (
 from streaming.brokers.tastytrade.candles import CANDLE_QUIET
 from streaming.candles.service import (
     FORMING_TTL,
-    HISTORY_DEADLINE,
     _closed_ttl,
     candles_request,
     sparkline,
@@ -109,9 +108,19 @@ def chart_sandbox() -> Iterator[SandboxServer]:
         yield sandbox
 
 
+#: The app's `STREAM_HISTORY_DEADLINE` here: twice the shipped 8 s. A link that cannot
+#: serve leaves the next one 3/8 of it (`FALLBACK_SHARE`): the shipped 3 s a starved box's
+#: niced Tradier fetch outlasted (CI, 2026-11-29); these tests are about who serves.
+HISTORY_DEADLINE = 16.0
+
+
 @pytest.fixture(scope="module")
 def chart_app(chart_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    app = LiveApp(chart_sandbox.url, tmp_path_factory.mktemp("candles")).start()
+    app = LiveApp(
+        chart_sandbox.url,
+        tmp_path_factory.mktemp("candles"),
+        STREAM_HISTORY_DEADLINE=str(HISTORY_DEADLINE),
+    ).start()
     create_users(app, USERS)
     create_pair_users(app, PAIRS)
     yield app
@@ -364,8 +373,8 @@ def assert_history(response: httpx.Response, tf: str, source: str) -> dict:
 
 
 async def test_a_link_that_cannot_serve_hands_over_to_the_next(chart_app, clients, chart_control):
-    """The quote source (tastytrade) cannot answer (its DXLink is silent: no candle comes):
-    the next link with market data (Tradier) serves the history, and the answer says so."""
+    """The quote source (tastytrade) cannot answer (a blackout: no candle comes): the next
+    link with market data (Tradier) serves the history, and the answer says so."""
     client = clients["fb"]
     async with httpx.AsyncClient(
         base_url=chart_app.url, cookies=dict(client.cookies), timeout=20
@@ -375,10 +384,12 @@ async def test_a_link_that_cannot_serve_hands_over_to_the_next(chart_app, client
             await tab.wait_for(lambda: quote_source_broker(tab) == "tastytrade")
             first = await http.get("/api/candles/SPY", params={"tf": "5m"})
             assert_history(first, "5m", "tastytrade")  # the DXLink session is up
-            silenced = chart_control.fault(
-                "silence", target="dxlink", credential=credential_id(PAIRS["fb"]), seconds=30
+            # a blackout, not a silence: a silenced DXLink is replaced by a new connection
+            # that answers, within a longer deadline
+            blackout = chart_control.fault(
+                "blackout", broker="tastytrade", credential=credential_id(PAIRS["fb"]), seconds=30
             )
-            assert silenced["affected"] >= 1
+            assert blackout["affected"] >= 1
             answer = assert_history(
                 await http.get("/api/candles/AAPL", params={"tf": "15m"}), "15m", "tradier"
             )
@@ -589,10 +600,10 @@ def test_when_no_link_serves_the_history_the_error_says_why_for_each():
     assert (mixed.code, mixed.retry_after) == ("rate_limited", 7)
     down = HistoryError("broker_error", "tastytrade did not send the history in time")
     assert no_link_served("SPY", "1m", [down, tr]).code == "broker_error"
-    assert link_budget(8.0, 0) == 8.0  # the last link: all that is left
-    assert link_budget(8.0, 1) == 5.0  # 3 s kept for the one after
-    assert link_budget(4.0, 1) == 2.0  # at least half
-    assert link_budget(8.0, 2) == 4.0
+    assert link_budget(8.0, 0, 3.0) == 8.0  # the last link: all that is left
+    assert link_budget(8.0, 1, 3.0) == 5.0  # 3 s kept for the one after
+    assert link_budget(4.0, 1, 3.0) == 2.0  # at least half
+    assert link_budget(8.0, 2, 3.0) == 4.0
 
 
 class _Candles:

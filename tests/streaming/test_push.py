@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -29,7 +30,7 @@ from streaming.push import outbox
 from streaming.push.input import PushInputError, check_endpoint, parse_subscription, send_allowed
 from streaming.push.sender import PushSender
 from tests.support.push import Device, PushService, b64, unb64, verify_vapid
-from tests.support.wait import wait_until
+from tests.support.wait import await_until, wait_until
 
 #: The tests that reach the database (the sender's threads see committed rows only).
 DB = pytest.mark.django_db(transaction=True)
@@ -416,6 +417,10 @@ def test_a_fill_is_said_by_its_instruments_name_and_exact_quantity(user):
         pushes.on_order(3, "PA0001", coin)
         await wait_until(lambda: pushes.handled == 1, within=10)
         worker.cancel()
+        # the write woke the sender, which e-mails the fill: the scenario ends once it did
+        # (its database work, in a thread, held the table this test's teardown empties)
+        done = database_sync_to_async(PushDelivery.objects.exclude(state="pending").exists)
+        await await_until(done, what="the fill's e-mail sent")
 
     notification_settings_update(user_id=user.id, changes={"email": True})
     asyncio.run(scenario())

@@ -496,9 +496,13 @@ async def test_unanswered_snapshot_requests_repeat_on_the_process_heartbeat(agen
     assert len(loops) == 1
     assert tab_tasks() == []
 
-    # the owner's answer reaches the first tab: it stops asking, the others go on
+    # the owner's answer reaches the first tab: it stops asking, the others go on (the
+    # manager this process builds for the answer starts beside the tabs, on a busy box later)
     first, transport = tabs[0]
-    snapshot = agents.agent(user.id).manager.snapshot(first.symbols)
+    agent = agents.agent(user.id)
+    assert agent is not None
+    manager = await wait_until(lambda: agent.manager, what="the manager that answers")
+    snapshot = manager.snapshot(first.symbols)
     await first.stream_snapshot({"text": orjson.dumps(snapshot).decode()})
     assert transport.of("snapshot")
     answered = asked(channels[0])

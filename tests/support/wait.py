@@ -2,14 +2,15 @@
 
 `wait_until` (in a coroutine) and `poll_until` (in a thread, e.g. next to a sandbox
 served from another thread) check `condition()` until it is truthy and return its value,
-or fail the test with `what` after `within` seconds.
+or fail the test with `what` after `within` seconds; `await_until` awaits `condition()`
+(a database query through `database_sync_to_async`, say).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -41,6 +42,16 @@ async def wait_until(
 ) -> T:
     for pause in _checks(within, what):
         if value := condition():
+            return value
+        await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+async def await_until(
+    condition: Callable[[], Awaitable[T]], within: float = 10.0, what: str = "condition"
+) -> T:
+    for pause in _checks(within, what):
+        if value := await condition():
             return value
         await asyncio.sleep(pause)
     raise AssertionError("unreachable")
