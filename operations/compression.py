@@ -12,14 +12,12 @@ another site's input.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.regex_helper import _lazy_re_compile
 from django.utils.text import compress_string
+
+from streaming.runtime.middleware import ResponseMiddleware
 
 #: Bodies smaller than this are sent as they are (gzip would gain nothing).
 MIN_SIZE = 1024
@@ -54,23 +52,8 @@ def compressed(request: HttpRequest, response: HttpResponseBase) -> HttpResponse
     return response
 
 
-class CompressionMiddleware:
-    """`compressed` for every response, sync or async as the handler around it is."""
+class CompressionMiddleware(ResponseMiddleware):
+    """`compressed` for every response."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self._acall(request)
-        return compressed(request, self.get_response(request))
-
-    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        return compressed(request, await get_response(request))
+    def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        return compressed(request, response)

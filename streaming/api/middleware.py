@@ -9,20 +9,20 @@
   (`HttpResponseNotAllowed`); to a request for the API (streaming/api/views.py
   `is_api_request`) it becomes the API's 405 with a sentence, its `Allow` kept.
 
-Sync or async as the handler around it is.
+Sync or async as the handler around it is (streaming/runtime/middleware.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 
 from streaming.api import errors
 from streaming.api.description import described_methods
 from streaming.api.views import is_api_request
+from streaming.runtime.middleware import ResponseMiddleware
 
 
 def method_refused(request: HttpRequest) -> HttpResponseBase | None:
@@ -43,26 +43,11 @@ def json_not_allowed(request: HttpRequest, response: HttpResponseBase) -> HttpRe
     return errors.method_not_allowed(request.path, request.method or "", methods)
 
 
-class ApiErrorsMiddleware:
+class ApiErrorsMiddleware(ResponseMiddleware):
     """`method_refused` before the view, `json_not_allowed` after it."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest) -> Any:
-        if self.async_mode:
-            return self._acall(request)
-        return json_not_allowed(request, self.get_response(request))
-
-    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        return json_not_allowed(request, await get_response(request))
+    def finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        return json_not_allowed(request, response)
 
     async def process_view(
         self,
