@@ -79,7 +79,7 @@ def _p50(strategy: Strategy, net: float, odds: OddsInputs) -> tuple[float | None
     return p50(strategy.parts, net, best, odds), None
 
 
-def strategy_rows(
+def rows_with_odds(
     strategies: Sequence[Strategy],
     quotes: Mapping[str, object],
     *,
