@@ -106,6 +106,23 @@ SMOKES = [
         ),
     ),
     Smoke(
+        # in process: the odds of the five demo shapes, each call timed twice
+        "odds",
+        ("--runs", "2"),
+        seconds=10,
+        expect=tuple(
+            rf"^\| {shape} \| {call} \| [^|]+ \| p50 {N} ms, p99 {N} ms \|$"
+            for shape in (
+                "put credit vertical",
+                "call debit vertical",
+                "iron condor",
+                "short put",
+                "covered call",
+            )
+            for call in ("POP", "P50", "touch", r"all \(strategy_odds\)")
+        ),
+    ),
+    Smoke(
         "sandbox_dxlink",
         (
             *("--clients", "2", "--symbols", "5", "--tick-rate", "10"),
