@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: A number as the benches print it (1,234.5 or -3; never nan).
 N = r"-?\d[\d,]*(?:\.\d+)?"
+#: A p50/p99 pair in ms, as the in-process benches print their latencies.
+P50_P99 = rf"p50 {N} ms, p99 {N} ms"
 
 SMOKES = [
     Smoke(
@@ -111,7 +113,7 @@ SMOKES = [
         ("--runs", "2"),
         seconds=10,
         expect=tuple(
-            rf"^\| {shape} \| {call} \| [^|]+ \| p50 {N} ms, p99 {N} ms \|$"
+            rf"^\| {shape} \| {call} \| [^|]+ \| {P50_P99} \| {P50_P99} \|$"
             for shape in (
                 "put credit vertical",
                 "call debit vertical",
