@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: A number as the benches print it (1,234.5 or -3; never nan).
 N = r"-?\d[\d,]*(?:\.\d+)?"
+#: A p50/p99 pair in ms, as the in-process benches print their latencies.
+P50_P99 = rf"p50 {N} ms, p99 {N} ms"
 
 SMOKES = [
     Smoke(
@@ -103,6 +105,23 @@ SMOKES = [
             rf"^single-process:\n(?:  .*\n)*  Histogram\.observe\(\) +{N} ns/op$",
             rf"^multiprocess:\n(?:  .*\n)*  Histogram\.observe\(\) +{N} ns/op$",
             rf"^  /metrics exposition \(this process\) +{N} ns/op$",
+        ),
+    ),
+    Smoke(
+        # in process: the odds of the five demo shapes, each call timed twice
+        "odds",
+        ("--runs", "2"),
+        seconds=10,
+        expect=tuple(
+            rf"^\| {shape} \| {call} \| [^|]+ \| {P50_P99} \| {P50_P99} \|$"
+            for shape in (
+                "put credit vertical",
+                "call debit vertical",
+                "iron condor",
+                "short put",
+                "covered call",
+            )
+            for call in ("POP", "P50", "touch", r"all \(strategy_odds\)")
         ),
     ),
     Smoke(

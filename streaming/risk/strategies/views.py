@@ -2,22 +2,29 @@
 
 Thin: the query is checked, the user's snapshot read (as the polling fallback reads it),
 the underlying resolved in any spelling through the user's holdings (names.py), its
-positions turned into legs (legs.py) and grouped (strategies/grouping.py)
-(docs/streaming-contract.md, "Risk: strategies"). Session or API token (read only);
-anonymous → 403 JSON; bad input → 400 with a sentence.
+positions turned into legs (legs.py) and grouped (strategies/grouping.py), each with its
+odds (risk/odds/answer.py) at the underlying's live price, the rate the what-if curve
+prices with and the time read once from the clock (docs/streaming-contract.md, "Risk:
+strategies"). Session or API token (read only); anonymous → 403 JSON; bad input → 400 with
+a sentence.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from streaming.api import errors
+from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents_of
 from streaming.portfolio.page import snapshot_for
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.names import resolve_underlying
+from streaming.risk.odds.answer import rows_with_odds
 from streaming.risk.strategies.grouping import strategies_of
 
 UNDERLYING_ERROR = (
@@ -47,7 +54,7 @@ def underlying_of(snapshot: Mapping[str, object], raw: str) -> str:
 
 
 async def api_strategies(request: HttpRequest) -> JsonResponse:
-    """→ `{"strategies": [Strategy.as_dict()], "as_of": <the snapshot's t, ms>}`."""
+    """→ `{"strategies": [StrategyRow], "as_of": <the snapshot's t, ms>}`."""
     user = await request.auser()
     if not user.is_authenticated:
         return errors.not_authenticated()
@@ -64,6 +71,12 @@ async def api_strategies(request: HttpRequest) -> JsonResponse:
     except QueryError as exc:
         return errors.sentence_error(400, str(exc))
     legs = legs_from_snapshot(snapshot, underlying)
-    return JsonResponse(
-        {"strategies": [s.as_dict() for s in strategies_of(legs)], "as_of": snapshot.get("t")}
+    # the odds' Monte Carlo is milliseconds a strategy: off the event loop
+    rows = await asyncio.to_thread(
+        rows_with_odds,
+        strategies_of(legs),
+        snapshot.get("quotes") or {},
+        now=dt.datetime.fromtimestamp(now_ms() / 1000, dt.UTC),
+        rate=float(settings.RISK_INTEREST_RATE),
     )
+    return JsonResponse({"strategies": rows, "as_of": snapshot.get("t")})
