@@ -30,7 +30,11 @@ def browser_sandbox() -> Iterator[SandboxServer]:
 
 @pytest.fixture(scope="module")
 def browser_app(browser_sandbox: SandboxServer, tmp_path_factory) -> Iterator[LiveApp]:
-    app = LiveApp(browser_sandbox.url, tmp_path_factory.mktemp("browser")).start()
+    # a chart's or sparkline's history may take twice the shipped 8 s: beside the suite's
+    # other Chromiums a first DXLink candle fetch outran it (the sparkline said "error")
+    app = LiveApp(
+        browser_sandbox.url, tmp_path_factory.mktemp("browser"), STREAM_HISTORY_DEADLINE="16"
+    ).start()
     yield app
     app.stop()
 

@@ -365,7 +365,8 @@ def test_sparklines_and_candles_are_served_after_a_quote_failover(
     # box the page can ask before tastytrade's stream is up (Tradier's then, and they say so)
     page.reload()
     svg = page.locator('tr[data-quote="SPY"] svg[data-spark="SPY"]')
-    expect(svg).to_have_attribute("data-state", "ready", timeout=20_000)
+    # the app's history deadline (16 s, conftest.py) and a margin
+    expect(svg).to_have_attribute("data-state", "ready", timeout=30_000)
     expect(svg).to_have_attribute("data-source", "tastytrade")
     # tastytrade's history of every timeframe, in the server's cache (switched in the page:
     # each switch asks the server for that timeframe's history, as a load does)

@@ -151,6 +151,7 @@ print(json.dumps({"symbols": len(symbols), "version": version, "errors": sorted(
 """
 
 
+@pytest.mark.timeout(2 * 120 + 30)  # its two processes' own bounds and a margin
 def test_concurrent_changes_all_land_on_a_sqlite_file(tmp_path):
     """Eight writers (tabs, devices) adding at once to one list in a real SQLite file, the
     default database: no change is lost, the version counts every one, and none fails
