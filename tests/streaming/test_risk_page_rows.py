@@ -167,6 +167,36 @@ def test_strategy_rows_as_the_page_lists_them() -> None:
     assert (short["pop"], short["pop_title"], short["pop_why"]) == ("—", NO_OPTION, NO_OPTION)
 
 
+def test_the_browser_writes_the_strategies_rows_as_the_server() -> None:
+    """The server's rows (strategy_rows) and the browser's from the API's answer
+    (static/js/risk/strategy-rows.js `strategyCells`, through node): the same texts, the
+    odds included: a long call with POP, a vertical with P50, stock without odds."""
+    snap = snapshot()
+    a1 = snap["accounts"][0]["positions"]
+    a1[1]["average_open_price"] = 12.5
+    short = {**a1[1], "symbol": "SPY   261218C00610000", "streamer_symbol": ".SPY261218C610"}
+    snap["accounts"][1]["positions"].append(
+        {**a1[1], "quantity": 1, "average_open_price": 12.5},
+    )
+    snap["accounts"][1]["positions"].append(
+        {**short, "quantity": 1, "direction": "Short", "average_open_price": 7.25}
+    )
+    snap["greeks"][".SPY261218C610"] = {"delta": 0.4, "iv": 0.18}
+    server = strategy_rows(snap, now_ms=NOW, rate=0.04)
+    api = rows_with_odds(
+        strategies_of(legs_from_snapshot(snap)),
+        snap["quotes"],
+        now=dt.datetime.fromtimestamp(NOW / 1000, dt.UTC),
+        rate=0.04,
+    )
+    browser = node_tool("strategy-rows.mjs", {"strategies": api})
+    names = [r["name"] for r in server]
+    assert {"long call", "call debit vertical", "short stock"} <= set(names), names
+    assert any(r["p50"] != "—" for r in server), server
+    for mine, theirs in zip(server, browser, strict=True):
+        assert {k: v for k, v in mine.items() if k != "display"} == theirs
+
+
 def test_odds_texts_round_half_up() -> None:
     """A tie rounds up (Python's format rounds half to even; the browser's the same way)."""
     assert (half_up(590.125, 2), half_up(45.25, 1), half_up(1234.5, 0)) == (
