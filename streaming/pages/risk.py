@@ -5,14 +5,16 @@ tables, limits and graph: streaming/risk/page/), then live from the user's strea
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from streaming.brokers.values import now_ms
 from streaming.cluster.agents import agents_of
 from streaming.overview.live_page import live_page_context
 from streaming.risk.limits.store import limits_get
@@ -25,7 +27,16 @@ async def risk_page(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     assert user.id is not None  # login_required
     context = await live_page_context(agents_of(request), user.id)
-    now_ms = int(time.time() * 1000)
     limits = dict(await database_sync_to_async(limits_get)(user.id))
-    context.update(risk_context(context["snapshot"], request.GET.get("u"), now_ms, limits))
+    # the strategies' odds are a Monte Carlo of milliseconds each: off the event loop, as the
+    # API computes them (risk/strategies/views.py), with its clock and rate
+    page = await asyncio.to_thread(
+        risk_context,
+        context["snapshot"],
+        request.GET.get("u"),
+        now_ms(),
+        limits,
+        rate=float(settings.RISK_INTEREST_RATE),
+    )
+    context.update(page)
     return await sync_to_async(render)(request, "streaming/risk.html", context)

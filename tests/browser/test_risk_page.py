@@ -140,6 +140,22 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         for number, symbol in options:
             mine = [legs for account, legs in listed if account == number and symbol in legs]
             assert len(mine) == 1, (number, symbol, listed)
+        # the odds: each strategy's POP a whole percentage, its inputs the title; or "—"
+        # with a sentence saying why, as the title and for a screen reader
+        odds = page.evaluate(
+            "() => [...document.querySelectorAll('#risk-strategy-rows [data-field=pop]')]"
+            ".map((td) => [td.firstChild ? td.firstChild.textContent : '', td.title,"
+            " (td.querySelector('.sr-only') || {}).textContent || ''])"
+        )
+        assert odds, "the demo trader's strategies"
+        for text, title, why in odds:
+            if text == "—":
+                assert title.endswith(".") and why == f" {title}", (text, title, why)
+            else:
+                assert re.fullmatch(r"\d{1,3}%", text), (text, title)
+                assert re.fullmatch(
+                    r"price [\d,.]+, IV [\d.]+%, rate -?[\d.]+%, [\d.]+ days", title
+                )
         expect(spy.locator("[data-field=beta]")).to_have_attribute("title", re.compile(r"^β "))
         expect(spy.locator("[data-field=price]")).to_have_attribute(
             "title", re.compile(r"^SPY .*quote")

@@ -370,7 +370,7 @@ def test_strategies_hold_equities_only_and_list_legs_by_display():
     snap = snapshot()
     found = strategies_of(legs_from_snapshot(snap))
     assert {s.underlying for s in found} == {"SPY", "AAPL"}
-    rows = {(r["account"], r["name"]): r for r in strategy_rows(snap)}
+    rows = {(r["account"], r["name"]): r for r in strategy_rows(snap, now_ms=NOW_MS, rate=RATE)}
     assert rows[("5WT1", "long call")]["legs"] == "+8 SPY 15 Jan 27 590 C"
     assert rows[("PA2", "long stock")]["legs"] == "+0.5 AAPL"
     as_dict = next(s.as_dict() for s in found if s.name == "long call")

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.limits.runner import portfolio_values
+from streaming.risk.odds.answer import UNLIMITED_PROFIT, rows_with_odds
+from streaming.risk.odds.inputs import NO_OPTION
+from streaming.risk.page.odds_text import half_up, odds_cells, percent
 from streaming.risk.page.rows import (
     PORTFOLIO,
     age_text,
@@ -26,6 +31,7 @@ from streaming.risk.page.rows import (
     strategy_rows,
     underlying_tables,
 )
+from streaming.risk.strategies.grouping import strategies_of
 from tests.support.node import node_tool
 
 FIXTURE = json.loads(
@@ -131,7 +137,7 @@ def test_formatting() -> None:
 def test_strategy_rows_as_the_page_lists_them() -> None:
     snap = snapshot()
     snap["accounts"][0]["positions"][1]["average_open_price"] = 12.5
-    rows = {(r["account"], r["name"]): r for r in strategy_rows(snap)}
+    rows = {(r["account"], r["name"]): r for r in strategy_rows(snap, now_ms=NOW, rate=0.04)}
     call = rows[("A1", "long call")]
     assert call["legs"] == "+2 SPY   261218C00600000"
     assert (call["expirations"], call["delta"]) == ("2026-12-18", "+100.0")
@@ -144,6 +150,83 @@ def test_strategy_rows_as_the_page_lists_them() -> None:
     # a leg without a cost: no net, and "—" rather than a made-up number
     short = rows[("B2", "short stock")]
     assert (short["net"], short["max_loss"], short["breakevens"]) == ("—", "unlimited", "—")
+    # the odds, as the API answers them (risk/odds/answer.py), in whole percentages; the
+    # inputs in POP's title; "—" with the note (title, and for a screen reader) where null
+    odds = rows_with_odds(
+        strategies_of(legs_from_snapshot(snap)),
+        snap["quotes"],
+        now=dt.datetime.fromtimestamp(NOW / 1000, dt.UTC),
+        rate=0.04,
+    )
+    (api,) = [o for o in odds if o["name"] == "long call"]
+    assert api["probability_of_profit"] is not None
+    assert call["pop"] == f"{math.floor(api['probability_of_profit'] * 100 + 0.5)}%"
+    assert call["pop_title"] == "price 600.00, IV 20.0%, rate 4.0%, 30.0 days"
+    assert call["pop_why"] == "" and call["p50"] == "—"
+    assert call["p50_title"] == call["p50_why"] == UNLIMITED_PROFIT
+    assert (short["pop"], short["pop_title"], short["pop_why"]) == ("—", NO_OPTION, NO_OPTION)
+
+
+def test_the_browser_writes_the_strategies_rows_as_the_server() -> None:
+    """The server's rows (strategy_rows) and the browser's from the API's answer
+    (static/js/risk/strategy-rows.js `strategyCells`, through node): the same texts, the
+    odds included: a long call with POP, a vertical with P50, stock without odds."""
+    snap = snapshot()
+    a1 = snap["accounts"][0]["positions"]
+    a1[1]["average_open_price"] = 12.5
+    short = {**a1[1], "symbol": "SPY   261218C00610000", "streamer_symbol": ".SPY261218C610"}
+    snap["accounts"][1]["positions"].append(
+        {**a1[1], "quantity": 1, "average_open_price": 12.5},
+    )
+    snap["accounts"][1]["positions"].append(
+        {**short, "quantity": 1, "direction": "Short", "average_open_price": 7.25}
+    )
+    snap["greeks"][".SPY261218C610"] = {"delta": 0.4, "iv": 0.18}
+    server = strategy_rows(snap, now_ms=NOW, rate=0.04)
+    api = rows_with_odds(
+        strategies_of(legs_from_snapshot(snap)),
+        snap["quotes"],
+        now=dt.datetime.fromtimestamp(NOW / 1000, dt.UTC),
+        rate=0.04,
+    )
+    browser = node_tool("strategy-rows.mjs", {"strategies": api})
+    names = [r["name"] for r in server]
+    assert {"long call", "call debit vertical", "short stock"} <= set(names), names
+    assert any(r["p50"] != "—" for r in server), server
+    for mine, theirs in zip(server, browser, strict=True):
+        assert {k: v for k, v in mine.items() if k != "display"} == theirs
+
+
+def test_odds_texts_round_half_up() -> None:
+    """A tie rounds up (Python's format rounds half to even; the browser's the same way)."""
+    assert (half_up(590.125, 2), half_up(45.25, 1), half_up(1234.5, 0)) == (
+        "590.13",
+        "45.3",
+        "1,235",
+    )
+    assert (percent(0.745), percent(0.0), percent(1.0), percent(0.00499)) == (
+        "75%",
+        "0%",
+        "100%",
+        "0%",
+    )
+    cells = odds_cells(
+        {
+            "probability_of_profit": 0.7412,
+            "pop_inputs": {"price": 590.12, "iv": 0.24, "rate": 0.04, "days": 45.312345},
+            "pop_note": None,
+            "p50": 0.5,
+            "p50_note": None,
+        }
+    )
+    assert cells == {
+        "pop": "74%",
+        "pop_title": "price 590.12, IV 24.0%, rate 4.0%, 45.3 days",
+        "pop_why": "",
+        "p50": "50%",
+        "p50_title": "price 590.12, IV 24.0%, rate 4.0%, 45.3 days",
+        "p50_why": "",
+    }
 
 
 def test_the_limits_row_against_the_values_they_are_evaluated_on() -> None:

@@ -32,6 +32,13 @@ function closeButton(s, key, broker) {
   }, 'Close…');
 }
 
+/** A POP or P50 cell: the percentage, or "—" with the note as its title and, for a screen
+ * reader, after the dash (as the server renders it). */
+function oddsCell(c, key) {
+  return el('td', { class: 'num', 'data-field': key, title: c[`${key}_title`] },
+    c[key], c[`${key}_why`] ? el('span', { class: 'sr-only' }, ` ${c[`${key}_why`]}`) : null);
+}
+
 function row(s, i, brokerOf) {
   const c = strategyCells(s);
   const key = `${c.account}|${s.underlying}|${i}`; // the contract symbol, as the server keys it
@@ -39,7 +46,7 @@ function row(s, i, brokerOf) {
   return el('tr', { 'data-strategy': key, 'data-name': c.name },
     el('th', { scope: 'row' }, c.name, close && ' ', close), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),
     el('td', {}, c.legs), el('td', {}, c.expirations),
-    ...NUMS.map((k) => el('td', { class: 'num', 'data-field': k }, c[k])));
+    ...NUMS.map((k) => el('td', { class: 'num', 'data-field': k }, c[k])), oddsCell(c, 'pop'), oddsCell(c, 'p50'));
 }
 
 /** Each account's broker, as a key: the Close… buttons change when it does. */

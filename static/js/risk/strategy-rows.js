@@ -39,7 +39,41 @@ export function signedQty(q) {
   return `${q < 0 ? '-' : '+'}${grouped}${part ? `.${part}` : ''}`;
 }
 
-/** One strategy (`Strategy.as_dict()`) as the list's cells. */
+/**
+ * `v` to `digits` decimals, en-US grouping, a tie rounded up (590.125 → "590.13"): the same
+ * float operations as streaming/risk/page/odds_text.py `half_up`, so the texts agree.
+ */
+export function halfUp(v, digits) {
+  const scale = 10 ** digits;
+  const rounded = Math.floor(v * scale + 0.5) / scale;
+  return rounded.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A probability (0 to 1) as a whole percentage, a tie rounded up: 0.745 → "75%". */
+export const percent = (p) => `${Math.floor(p * 100 + 0.5)}%`;
+
+/** "price 590.12, IV 24.0%, rate 4.0%, 45.3 days": what the odds were weighed from. */
+export const inputsText = (i) => `price ${halfUp(i.price, 2)}, IV ${halfUp(i.iv * 100, 1)}%, rate ${halfUp(i.rate * 100, 1)}%, ${halfUp(i.days, 1)} days`;
+
+const known = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The POP and P50 cells (odds_text.py `odds_cells`): the percentage or "—"; `*_title` the
+ * inputs, or the note when null; `*_why` the note for a screen reader ("" beside a number).
+ */
+export function oddsCells(s) {
+  const inputs = s.pop_inputs ? inputsText(s.pop_inputs) : '';
+  const cells = {};
+  for (const [key, value, note] of [['pop', s.probability_of_profit, s.pop_note], ['p50', s.p50, s.p50_note]]) {
+    const why = known(value) ? '' : note || 'unknown';
+    cells[key] = known(value) ? percent(value) : DASH;
+    cells[`${key}_title`] = known(value) ? inputs : why;
+    cells[`${key}_why`] = why;
+  }
+  return cells;
+}
+
+/** One strategy (`Strategy.as_dict()` and its odds) as the list's cells. */
 export function strategyCells(s) {
   const g = s.greeks || {};
   return {
@@ -55,6 +89,7 @@ export function strategyCells(s) {
     max_profit: extreme(s.max_profit),
     max_loss: extreme(s.max_loss),
     breakevens: s.breakevens && s.breakevens.length ? s.breakevens.map((b) => fmtNumber(b)).join(', ') : DASH,
+    ...oddsCells(s),
   };
 }
 

@@ -55,9 +55,15 @@ class RiskContext(TypedDict):
 
 
 def risk_context(
-    snapshot: dict[str, Any], asked: str | None, now_ms: int, limits: Mapping[str, object]
+    snapshot: dict[str, Any],
+    asked: str | None,
+    now_ms: int,
+    limits: Mapping[str, object],
+    *,
+    rate: float,
 ) -> RiskContext:
-    """Everything the template draws, from one snapshot, the user's limits and the clock."""
+    """Everything the template draws, from one snapshot, the user's limits, the clock and the
+    interest rate the strategies' odds are weighed with (the API's: `RISK_INTEREST_RATE`)."""
     values = portfolio_values(snapshot, now_ms)  # what the limits are evaluated on
     tables = underlying_tables(snapshot, now_ms=now_ms)
     choice = default_choice(snapshot, asked) if tables else PORTFOLIO
@@ -72,7 +78,7 @@ def risk_context(
     return {
         "portfolio": portfolio_line(tables, snapshot),
         "limits": limits_line(limits, values.beta_delta, values.day_pnl),
-        "strategies": strategy_rows(snapshot),
+        "strategies": strategy_rows(snapshot, now_ms=now_ms, rate=rate),
         "tables": tables,
         "graph": {
             "choices": choices,

@@ -35,6 +35,8 @@ from streaming.risk.names import (
     resolve_underlying,
     underlying_display,
 )
+from streaming.risk.odds.answer import rows_with_odds
+from streaming.risk.page.odds_text import odds_cells
 from streaming.risk.strategies.grouping import strategies_of
 
 DASH = "—"
@@ -271,13 +273,23 @@ def _extreme(value: float | str | None) -> str:
     return fmt(value if isinstance(value, int | float) else None)
 
 
-def strategy_rows(snapshot: Mapping[str, object]) -> list[dict[str, str]]:
+def strategy_rows(
+    snapshot: Mapping[str, object], *, now_ms: int, rate: float
+) -> list[dict[str, str]]:
     """The strategies held (streaming/risk/strategies/grouping.py), as the page's list shows them:
     name, account, legs, expirations, greeks, net credit/debit, max profit and loss,
-    break-evens; "—" where one is not defined or an input is unknown."""
+    break-evens, POP and P50 (page/odds_text.py); "—" where one is not defined or an input is
+    unknown. The odds are the API's own (risk/odds/answer.py `rows_with_odds`) at `now_ms`
+    and `rate`, so a refresh from `GET /api/risk/strategies` reads the same."""
+    quotes = snapshot.get("quotes")
+    now = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
     out = []
-    for s in strategies_of(legs_from_snapshot(snapshot)):
-        d = s.as_dict()
+    for d in rows_with_odds(
+        strategies_of(legs_from_snapshot(snapshot)),
+        quotes if isinstance(quotes, Mapping) else {},
+        now=now,
+        rate=rate,
+    ):
         net = d["net"]
         out.append(
             {
@@ -299,6 +311,7 @@ def strategy_rows(snapshot: Mapping[str, object]) -> list[dict[str, str]]:
                 "breakevens": DASH
                 if not d["breakevens"]
                 else ", ".join(fmt(b) for b in d["breakevens"]),
+                **odds_cells(d),
             }
         )
     return out

@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fmtNumber, positionsKey, strategyCells } from '../../../static/js/risk/strategy-rows.js';
+import { fmtNumber, halfUp, inputsText, oddsCells, percent, positionsKey, strategyCells } from '../../../static/js/risk/strategy-rows.js';
 
 test('a long call as the server writes it', () => {
   const c = strategyCells({
@@ -12,11 +12,43 @@ test('a long call as the server writes it', () => {
     legs: [{ symbol: 'SPY   261218C00600000', kind: 'call', strike: 600, expiration: '2026-12-18', quantity: 2 }],
     expirations: ['2026-12-18'], quantity: 2, greeks: { delta: 100, gamma: 0.02, theta: null, vega: null },
     net: -2500, net_kind: 'debit', max_profit: 'unlimited', max_loss: 2500, breakevens: [612.5],
+    probability_of_profit: 0.3412, pop_inputs: { price: 600, iv: 0.2, rate: 0.04, days: 30 }, pop_note: null,
+    p50: null, p50_note: 'Its profit is unlimited: there is no 50 % of it to reach.', touch: {},
   });
+  const inputs = 'price 600.00, IV 20.0%, rate 4.0%, 30.0 days';
+  const unlimited = 'Its profit is unlimited: there is no 50 % of it to reach.';
   assert.deepEqual(c, {
     name: 'long call', underlying: 'SPY', account: 'A1', legs: '+2 SPY   261218C00600000', expirations: '2026-12-18',
     delta: '+100.0', theta: '—', vega: '—', net: '2,500.00 debit', max_profit: 'unlimited', max_loss: '2,500.00', breakevens: '612.50',
+    pop: '34%', pop_title: inputs, pop_why: '', p50: '—', p50_title: unlimited, p50_why: unlimited,
   });
+});
+
+test('the odds: whole percentages, the inputs in the title', () => {
+  const c = strategyCells({
+    name: 'put credit vertical', underlying: 'SPY', account: 'A1', legs: [], greeks: {},
+    probability_of_profit: 0.7412, pop_inputs: { price: 590.12, iv: 0.24, rate: 0.04, days: 45.312345 }, pop_note: null,
+    p50: 0.5, p50_note: null, touch: { 580: 0.41 },
+  });
+  const inputs = 'price 590.12, IV 24.0%, rate 4.0%, 45.3 days';
+  assert.deepEqual([c.pop, c.pop_title, c.pop_why, c.p50, c.p50_title, c.p50_why], ['74%', inputs, '', '50%', inputs, '']);
+});
+
+test('no odds: "—" with the note as the title and for a screen reader', () => {
+  const note = 'Its legs expire on different days: POP is for one expiration.';
+  const c = strategyCells({
+    name: 'call calendar', underlying: 'SPY', account: 'A1', legs: [], greeks: {},
+    probability_of_profit: null, pop_inputs: null, pop_note: note, p50: null, p50_note: note, touch: null,
+  });
+  assert.deepEqual(oddsCells({ probability_of_profit: null, pop_inputs: null, pop_note: note, p50: null, p50_note: note }),
+    { pop: '—', pop_title: note, pop_why: note, p50: '—', p50_title: note, p50_why: note });
+  assert.deepEqual([c.pop, c.pop_title, c.pop_why, c.p50, c.p50_why], ['—', note, note, '—', note]);
+});
+
+test('a tie rounds up, as the server rounds (Python formats half to even)', () => {
+  assert.deepEqual([halfUp(590.125, 2), halfUp(45.25, 1), halfUp(1234.5, 0)], ['590.13', '45.3', '1,235']);
+  assert.deepEqual([percent(0.745), percent(0), percent(1), percent(0.00499)], ['75%', '0%', '100%', '0%']);
+  assert.equal(inputsText({ price: 1234.5, iv: 0.2455, rate: 0.0425, days: 0.04 }), 'price 1,234.50, IV 24.6%, rate 4.3%, 0.0 days');
 });
 
 test('short stock without a cost: "—" where undefined, never a made-up number', () => {
