@@ -5,11 +5,14 @@
  * row is marked (`data-atm`, class `atm`), held strikes carry a ● (`data-held`), a quote
  * that is not live is drawn stale like everywhere else. Rows out of view are redrawn at
  * most once a second (visibility.js) and at once when they come into view; the rows sort
- * by strike or by a side's column (sort.js; the trader's sort is remembered).
+ * by strike or by a side's column (sort.js; the trader's sort is remembered). The expected
+ * move's line is written on each render from the price and ATM IV shown, and the strikes
+ * nearest its low and high carry `data-expected-edge` (expected-move.js).
  */
 import { quoteStale } from '../contract.js';
 import { el, markCell, reconcileChildren, setAttr, setCell, setText } from './dom.js';
 import { COLUMNS, cellText, greeksAgeText, mid, oldestGreeksT, sideValues, strikeText } from '../chain.js';
+import { expectedMoveView } from '../expected-move.js';
 import { SORTABLE, sortItems, validSort } from '../sort.js';
 import { markSorted, sortableHeaders } from './sort-headers.js';
 import { OFF_SCREEN_EVERY_MS, createVisibility } from './visibility.js';
@@ -71,6 +74,7 @@ export function createChainView(doc, root, opts = {}) {
   const ageNode = root.querySelector('[data-greeks-age]');
   const priceNode = root.querySelector('[data-chain-price]');
   const brokerNode = root.querySelector('[data-chain-broker]');
+  const moveNode = root.querySelector('[data-expected-move]');
   const expirationSelect = root.querySelector('#chain-expiration');
   let chain = null;
   let rows = []; // [{tr, row, cells: {call: {field: td}, put: {...}}, drawnAt, values: {call, put}}]
@@ -110,6 +114,21 @@ export function createChainView(doc, root, opts = {}) {
     markSorted(table, sort);
   }
 
+  /** The expected move's line from the price shown and the ATM IV now; its edge strikes
+   *  marked (words and no mark without a value). */
+  function drawExpectedMove(price, stale, now) {
+    if (!moveNode) return;
+    const ivRows = rows.map((r) => ({ strike: r.row.strike, callIv: r.values.call.iv, putIv: r.values.put.iv }));
+    const view = expectedMoveView({ name: chain.underlying, expiration: chain.expiration, price, rows: ivRows, now });
+    setText(moveNode, view.text);
+    markCell(moveNode, stale && view.edges !== null, false, stale && view.edges !== null ? 'price is not live' : null);
+    for (const r of rows) {
+      const edge = !view.edges ? null
+        : r.row.strike === view.edges.low ? 'low' : r.row.strike === view.edges.high ? 'high' : null;
+      setAttr(r.tr, 'data-expected-edge', edge);
+    }
+  }
+
   function cellsOf(tr) {
     const cells = { call: {}, put: {} };
     for (const td of tr.querySelectorAll('td[data-side]')) cells[td.getAttribute('data-side')][td.getAttribute('data-field')] = td;
@@ -133,6 +152,7 @@ export function createChainView(doc, root, opts = {}) {
         expirationSelect.replaceChildren(...next.expirations.map((d) => el('option', { value: d, selected: d === next.expiration }, d)));
       }
       setText(brokerNode, next.broker);
+      setText(moveNode, ''); // the next render writes this expiration's
       if (ageNode) ageNode.hidden = next.greeks_source !== 'chain';
       this.error(null);
     },
@@ -158,6 +178,7 @@ export function createChainView(doc, root, opts = {}) {
       const u = state.quotes.get(chain.underlying);
       const price = u ? (mid(u.bid, u.ask) ?? u.last ?? null) : chain.underlying_price;
       setCell(priceNode, cellText('bid', price), price, { flash: true });
+      drawExpectedMove(price, !!(u && quoteStale(u, now, state.freshness)), now);
       if (ageNode && chain.greeks_source === 'chain') setText(ageNode, greeksAgeText(oldestGreeksT(sides), now));
     },
   };
