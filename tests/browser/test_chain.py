@@ -9,6 +9,7 @@ get a clear message while the stream goes on; a polling tab's chain is live too.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 from pathlib import Path
@@ -127,6 +128,25 @@ def test_the_chain_is_live_with_greeks_atm_and_held_strikes(
         page.wait_for_function(ALL_SET, arg=field, timeout=20_000)
     iv = page.locator('#chain-table td[data-side="call"][data-field="iv"]').first.text_content()
     assert re.fullmatch(r"\d+\.\d%", iv), iv
+    # the expected move by this expiration, and the strikes nearest its low and high marked
+    move = page.locator("[data-expected-move]")
+    number = r"[\d,]+\.\d\d"
+    expect(move).to_have_text(
+        re.compile(
+            rf"^Expected move ±{number} \(±\d+\.\d%\) by {expiration}: "
+            rf"({number}) \u2013 ({number})$"
+        ),
+        timeout=10_000,
+    )
+    edges = page.locator("#chain-table tr[data-expected-edge]")
+    expect(edges).to_have_count(2)
+    low, high = (float(x.replace(",", "")) for x in re.findall(number, move.inner_text())[1:])
+    low_strike = float(edges.nth(0).get_attribute("data-strike") or "nan")
+    high_strike = float(edges.nth(1).get_attribute("data-strike") or "nan")
+    assert edges.nth(0).get_attribute("data-expected-edge") == "low"
+    assert edges.nth(1).get_attribute("data-expected-edge") == "high"
+    spacing = max(b - a for a, b in itertools.pairwise(strikes))
+    assert abs(low_strike - low) <= spacing and abs(high_strike - high) <= spacing
     before = page.evaluate(CELLS, "bid")
     page.wait_for_function(
         "(before) => [...document.querySelectorAll('#chain-table td[data-field=bid]')]"
