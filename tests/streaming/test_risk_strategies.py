@@ -370,6 +370,7 @@ def test_a_greek_not_streamed_is_none_not_zero() -> None:
 def test_as_dict_is_json_ready() -> None:
     (s,) = strategies_of([opt("call", 100, -1, 2.0, E1), opt("call", 100, 1, 3.5, E2)])
     assert s.as_dict() == {
+        "key": s.key,
         "name": "call calendar",
         "family": "calendar",
         "underlying": "XYZ",
@@ -390,6 +391,7 @@ def test_as_dict_is_json_ready() -> None:
         "max_loss": 150.0,
         "breakevens": None,
     }  # fmt: skip
+    assert len(s.key) == 12 and int(s.key, 16) >= 0
     (stock_only,) = strategies_of([stock(-10, 20)])
     assert (stock_only.as_dict()["max_loss"], stock_only.as_dict()["net_kind"]) == (U, "credit")
 
@@ -414,3 +416,12 @@ def test_the_same_legs_in_any_order_give_the_same_strategies() -> None:
     keys = [(d["underlying"], d["account"], d["expirations"][:1] or ["9999"]) for d in expected]
     assert keys == sorted(keys)
     assert len(expected) == sum(len(rows) for _, _, rows in CASES)
+
+
+def test_the_key_names_the_same_holdings_alike_and_a_change_anew() -> None:
+    legs = [opt("put", 95, 1, 1.0), opt("put", 100, -1, 2.0), stock(100, 50)]
+    keys = [s.key for s in strategies_of(legs)]
+    assert keys == [s.key for s in strategies_of(list(reversed(legs)))]
+    assert len(set(keys)) == len(keys)
+    bigger = [opt("put", 95, 2, 1.0), opt("put", 100, -2, 2.0), stock(100, 50)]
+    assert not set(keys[:1]) & {s.key for s in strategies_of(bigger)}

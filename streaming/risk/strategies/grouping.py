@@ -26,6 +26,7 @@ walks sorted legs, and the result is sorted by (underlying, account, first expir
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class StrategyLeg(TypedDict):
 class StrategyJson(TypedDict):
     """A strategy as `GET /api/risk/strategies` answers it (Strategy.as_dict)."""
 
+    key: str
     name: str
     family: str
     underlying: str
@@ -90,6 +92,14 @@ class Strategy:
         return sorted({p.leg.expiration for p in self.parts if p.leg.expiration is not None})
 
     @property
+    def key(self) -> str:
+        """What names it across requests (the scenario grid's `strategy=`): a digest of its
+        account, name and legs, so the same holdings give the same key."""
+        legs = ";".join(f"{p.leg.symbol}={p.quantity!r}" for p in self.parts)
+        text = f"{self.account}|{self.underlying}|{self.name}|{legs}"
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
+
+    @property
     def net_kind(self) -> str | None:
         if self.net is None:
             return None
@@ -98,6 +108,7 @@ class Strategy:
     def as_dict(self) -> StrategyJson:
         """JSON-ready: dates as YYYY-MM-DD, "unlimited" and null as they are."""
         return {
+            "key": self.key,
             "name": self.name,
             "family": self.family,
             "underlying": self.underlying,
