@@ -122,6 +122,12 @@ urlpatterns = [
         token_readable("snapshot")(risk_views.api_risk_portfolio),
         name="api-risk-portfolio",
     ),
+    # the scenario grid of an underlying held (any spelling, a slash too): before the curve's
+    path(
+        "api/risk/<path:underlying>/scenarios",
+        token_readable("snapshot")(risk_views.api_risk_scenarios),
+        name="api-risk-scenarios",
+    ),
     # any spelling of an underlying held, a slash included (BTC/USD, /ESZ6: a path
     # converter, after every fixed route above); any other path under it: a JSON 404
     path(

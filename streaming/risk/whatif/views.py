@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from streaming.portfolio.owner import stream_snapshot
 from streaming.risk.exposure import BENCHMARK
 from streaming.risk.names import resolve_underlying, underlying_display
 from streaming.risk.whatif.answer import NoPriceError, portfolio_answer, underlying_answer
+from streaming.risk.whatif.grid import GridAnswer, GridQuery, parse_grid_query, scenario_grid
 from streaming.risk.whatif.input import RiskInputError, RiskQuery, parse_query
 from streaming.risk.whatif.shapes import PortfolioAnswer, UnderlyingAnswer
 
@@ -44,6 +45,12 @@ async def api_risk(request: HttpRequest, underlying: str) -> HttpResponse:
     return await _answer(request, underlying)
 
 
+async def api_risk_scenarios(request: HttpRequest, underlying: str) -> HttpResponse:
+    """The scenario grid of one underlying held (or of one of its strategies): the same
+    snapshot, waits and refusals as the curve, another answer."""
+    return await _answer(request, underlying, parse_grid_query, _grid)
+
+
 async def api_risk_portfolio(request: HttpRequest) -> HttpResponse:
     """The whole portfolio's what-if curve, β-weighted to SPY (prices are SPY's)."""
     return await _answer(request, None)
@@ -64,14 +71,19 @@ def _not_found(path: str) -> JsonResponse:
     )
 
 
-async def _answer(request: HttpRequest, raw: str | None) -> HttpResponse:
+async def _answer(
+    request: HttpRequest,
+    raw: str | None,
+    parse: Callable[[Mapping[str, str]], Any] = parse_query,
+    compute: Callable[..., Any] | None = None,
+) -> HttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return errors.not_authenticated()
     if raw is not None and raw.split("/", 1)[0].lower() in ENDPOINTS:
         return _not_found(f"/api/risk/{raw}")
     try:
-        query = parse_query(request.GET)
+        query = parse(request.GET)
     except RiskInputError as exc:
         return _error(str(exc), 400)
     rate = float(settings.RISK_INTEREST_RATE)
@@ -88,7 +100,7 @@ async def _answer(request: HttpRequest, raw: str | None) -> HttpResponse:
         except RiskInputError as exc:
             return _error(str(exc), 400)
         try:
-            answer = _compute(snapshot, underlying, query, rate)
+            answer = (compute or _compute)(snapshot, underlying, query, rate)
         except RiskInputError as exc:
             return _error(str(exc), 400)
         except NoPriceError as exc:
@@ -124,3 +136,7 @@ def _compute(
     if underlying is None:
         return portfolio_answer(snapshot, query, now=now, rate=rate)
     return underlying_answer(snapshot, underlying, query, now=now, rate=rate)
+
+
+def _grid(snapshot: dict[str, Any], underlying: str, query: GridQuery, rate: float) -> GridAnswer:
+    return scenario_grid(snapshot, underlying, query, now=dt.datetime.now(dt.UTC), rate=rate)
