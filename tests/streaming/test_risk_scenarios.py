@@ -16,7 +16,13 @@ from streaming.instruments.naming import name_position
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.strategies.grouping import strategies_of
 from streaming.risk.whatif.answer import NoPriceError
-from streaming.risk.whatif.grid import IV_SHIFTS, MOVES, parse_grid_query, scenario_grid
+from streaming.risk.whatif.grid import (
+    IV_SHIFTS,
+    MOVES,
+    GridAnswer,
+    parse_grid_query,
+    scenario_grid,
+)
 from streaming.risk.whatif.input import RiskInputError
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -99,7 +105,7 @@ def key_of(name: str) -> str:
     return found.key
 
 
-def assert_grid(answer: dict[str, Any], options: list[tuple[Any, ...]], today: ql.Date) -> None:
+def assert_grid(answer: GridAnswer, options: list[tuple[Any, ...]], today: ql.Date) -> None:
     notional = PRICE * 100 * sum(abs(o[5]) for o in options)
     expected = expected_grid(options, today)
     assert len(answer["pnl"]) == 5 and all(len(row) == 7 for row in answer["pnl"])
