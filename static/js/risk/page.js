@@ -21,6 +21,7 @@ import { createRiskChart } from './chart.js';
 import { renderLimits } from './limits.js';
 import { renderTables } from './tables.js';
 import { createStrategiesList } from './strategies.js';
+import { createScenarioGrid } from './scenario-grid.js';
 
 /** A slider's re-fetches: at most one per this many ms. */
 const USER_GAP_MS = 150;
@@ -183,6 +184,13 @@ export function createRiskPage(doc, root, card, env) {
   // never queued behind a live tick's throttle; an older answer is dropped (`seq`)
   const userThrottle = createThrottle(refresh, USER_GAP_MS, env);
   const now = () => { sliderLabels(); seq += 1; throttle.cancel(); userThrottle.request(); }; // in-flight answers are old now
+  // the scenario grid: the graph's underlying at the date slider's date
+  const scenarioCard = doc.getElementById('risk-scenarios');
+  const scenarios = scenarioCard ? createScenarioGrid(doc, scenarioCard, env) : null;
+  const scenariosAsk = () => {
+    if (scenarios) scenarios.update(view.choice, sliderDate(today, Number(dateInput.value) || 0, maxDays));
+  };
+  dateInput.addEventListener('input', scenariosAsk);
   dateInput.addEventListener('input', now);
   ivInput.addEventListener('input', now);
   select.addEventListener('change', () => {
@@ -197,6 +205,7 @@ export function createRiskPage(doc, root, card, env) {
     if (env.replaceUrl) env.replaceUrl(`?u=${encodeURIComponent(view.choice)}`);
     view.livePrice = lastState ? livePrice(drivingSymbol(view.choice), lastState.quotes) : null;
     now();
+    scenariosAsk();
   });
 
   const strategies = createStrategiesList(doc, { ...env, pageUrl: () => `${env.pagePath || '/risk'}?u=${encodeURIComponent(view.choice)}` });
@@ -224,6 +233,7 @@ export function createRiskPage(doc, root, card, env) {
 
   sliderLabels();
   refresh();
+  scenariosAsk();
 
   return {
     render,
@@ -237,6 +247,7 @@ export function createRiskPage(doc, root, card, env) {
       answered: view.answered,
       strategyRefreshes: strategies.refreshes(),
       rowReloads: strategies.rowReloads(),
+      scenarioFetches: scenarios ? scenarios.fetches() : 0,
       asked: view.asked,
       grid: view.grid.length,
       maxDays,
