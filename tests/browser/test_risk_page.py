@@ -165,6 +165,28 @@ def test_risk_page_renders_draws_and_moves_live(page: Page, browser_app, browser
         # P&L at expiration (every option at its intrinsic value) crosses zero
         card = page.locator("[data-risk-graph]")
         expect(card).to_have_attribute("data-state", "live", timeout=15_000)
+
+        # the scenario grid: SPY's P&L by IV shift (5 rows) by price move (7 columns), the
+        # no-move, no-shift cell "now"; then one strategy's grid from the select
+        scenarios = page.locator("#risk-scenarios")
+        expect(scenarios).to_have_attribute("data-state", "live", timeout=15_000)
+        expect(scenarios.locator("tbody tr")).to_have_count(5)
+        expect(scenarios.locator("tbody td")).to_have_count(35)
+        expect(scenarios.locator("thead th[data-move]")).to_have_count(7)
+        now_cell = scenarios.locator("td[data-now]")
+        expect(now_cell).to_have_count(1)
+        assert now_cell.get_attribute("title").startswith("now: ")
+        for text in scenarios.locator("tbody td").all_text_contents():
+            assert re.fullmatch(r"[+-]?[\d,]+\.\d\d( now)?|—", text), text
+        strategy = scenarios.locator("[data-scenario-strategy] option").nth(1)
+        key = strategy.get_attribute("value")
+        assert key and re.fullmatch(r"[0-9a-f]{12}", key), "SPY's first strategy, by its key"
+        fetched = int(scenarios.get_attribute("data-fetches"))
+        scenarios.locator("[data-scenario-strategy]").select_option(key)
+        expect(scenarios).to_have_attribute("data-fetches", str(fetched + 1))
+        expect(scenarios).to_have_attribute("data-state", "live", timeout=15_000)
+        expect(scenarios.locator("tbody td")).to_have_count(35)
+
         drawn = page.evaluate(RISK)
         grid = [p["time"] for p in drawn["chart"]["today"]]
         assert len(grid) == drawn["grid"] > 100
