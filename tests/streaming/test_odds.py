@@ -37,6 +37,7 @@ from streaming.risk.odds.p50 import GRID, p50
 from streaming.risk.odds.touch import touch_probability
 from streaming.risk.strategies import views
 from streaming.risk.strategies.grouping import Strategy, strategies_of
+from tests.support.legs import option_leg
 
 PRICE = 100.0
 RATE = 0.04
@@ -52,20 +53,7 @@ NEAR_DAYS = 10.25
 def opt(
     kind: Kind, strike: float, qty: float, cost: float | None, iv: float | None, day: dt.date
 ) -> Leg:
-    return Leg(
-        account="A1",
-        symbol=f".XYZ{day:%y%m%d}{kind[0].upper()}{strike:g}",
-        underlying="XYZ",
-        kind=kind,
-        quantity=qty,
-        multiplier=100.0,
-        strike=strike,
-        expiration=day,
-        expires_at=None,
-        cost=cost,
-        iv=iv,
-        greeks={"delta": None, "gamma": None, "theta": None, "vega": None},
-    )
+    return option_leg(kind, strike, qty, cost, day, iv=iv)
 
 
 def shares(qty: float, cost: float) -> Leg:

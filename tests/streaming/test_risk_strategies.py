@@ -16,6 +16,7 @@ import pytest
 
 from streaming.risk.legs import Kind, Leg
 from streaming.risk.strategies.grouping import Strategy, strategies_of
+from tests.support.legs import option_leg
 
 E1 = dt.date(2027, 1, 15)
 E2 = dt.date(2027, 2, 19)
@@ -33,20 +34,9 @@ def opt(
     underlying: str = "XYZ",
     greeks: dict[str, float | None] | None = None,
 ) -> Leg:
-    symbol = f".{underlying}{exp:%y%m%d}{kind[0].upper()}{strike:g}"
-    return Leg(
-        account=account,
-        symbol=symbol,
-        underlying=underlying,
-        kind=kind,
-        quantity=qty,
-        multiplier=100.0,
-        strike=strike,
-        expiration=exp,
-        expires_at=None,
-        cost=cost,
-        iv=None,
-        greeks=dict(NO_GREEKS if greeks is None else greeks),
+    known = dict(NO_GREEKS if greeks is None else greeks)
+    return option_leg(
+        kind, strike, qty, cost, exp, account=account, underlying=underlying, greeks=known
     )
 
 
