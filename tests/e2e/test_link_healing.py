@@ -149,7 +149,7 @@ async def test_a_revoked_credential_is_an_error_and_heals_once_valid_again(
         )
         assert row["failing"] is True
 
-        # tried again on a growing wait, never in a storm: 1 s, then 2 s (jittered down
+        # tried again on a growing wait, never in a storm: 1 s, then 2 s, 4 s (jittered down
         # by at most 30 %), each try a `connecting` and a new `error`. A link whose kinds
         # retry on their own (Tradier's quotes and account loops) says each kind's wait, so
         # the first try may say two waits of the base before the first grown one
@@ -164,7 +164,11 @@ async def test_a_revoked_credential_is_an_error_and_heals_once_valid_again(
         first_tries = [w for w in seen if w <= RETRY_BASE]
         grown = [w for w in seen if w > RETRY_BASE]
         assert first_tries and all(w >= RETRY_BASE * 0.7 for w in first_tries), seen
-        assert all(RETRY_BASE * 2 * 0.7 <= w <= RETRY_BASE * 2 for w in grown), seen
+        # each later wait is a step of the doubling, up to the cap, the first of them 2 s (a
+        # slow box may read the statuses after a third try: its 4 s, jittered down, follows)
+        steps = [RETRY_BASE * 2, RETRY_CAP]
+        levels = [next((s for s in steps if s * 0.7 <= w <= s), None) for w in grown]
+        assert levels[0] == RETRY_BASE * 2 and None not in levels, (seen, levels)
 
         # valid again: back to live by itself within the longest wait plus the margin
         control.fault("revoke", credential=cid, revoked=False)
