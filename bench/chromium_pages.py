@@ -112,8 +112,13 @@ def main() -> None:
         default=[],
         help="Chromium flags added to the suite's (e.g. =--in-process-gpu)",
     )
+    parser.add_argument(
+        "--tick-rate", type=float, default=4.0, help="the sandbox's quote ticks per second"
+    )
     args = parser.parse_args()
-    config = SandboxConfig(tick_rate=4, alpaca_heartbeat_interval=2, demo_order_interval=0)
+    config = SandboxConfig(
+        tick_rate=args.tick_rate, alpaca_heartbeat_interval=2, demo_order_interval=0
+    )
     rows: dict[str, dict[str, float]] = {}
     with SandboxServer(config) as sandbox, tempfile.TemporaryDirectory() as tmp:
         app = LiveApp(sandbox.url, Path(tmp)).start()
