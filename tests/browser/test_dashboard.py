@@ -6,11 +6,14 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from sandbox.core.credentials import credential_id
+from streaming.risk.page.odds_text import odds_cells
 from tests.support.live import DEMO_USER
+from tests.support.orders import market_buy
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 
@@ -154,10 +157,39 @@ def test_blocked_websocket_falls_back_to_sse(page: Page, browser_app, browser_sa
     assert state["sse"] is True and state["fallback"] == "sse"  # SSE is the active fallback
 
 
-def test_account_cards_show_beta_delta_and_iv_rank_with_source_and_age(page: Page, browser_app):
+#: Every position row's POP cell: [row key, option?, text before the note, title, the note].
+POP_CELLS = """() => [...document.querySelectorAll('#accounts tr[data-position]')].map((tr) => {
+  const td = tr.querySelector('[data-field=pop]');
+  return [tr.dataset.position, tr.dataset.option === 'true',
+    td.firstChild && td.firstChild.nodeType === 3 ? td.firstChild.textContent : '',
+    td.getAttribute('title') || '', (td.querySelector('.sr-only') || {}).textContent || ''];
+})"""
+
+
+def expected_pops(strategies: list[dict[str, Any]]) -> dict[str, tuple[str, str, str]]:
+    """The API's strategies as the POP cells must read (the server's formatter, odds_text.py:
+    a whole percentage titled with the inputs, or "—" with the note), by "<account>|<symbol>";
+    the first strategy listed holding an option leg."""
+    cells: dict[str, tuple[str, str, str]] = {}
+    for s in strategies:
+        c = odds_cells(s)  # type: ignore[arg-type]  # JSON, as the API answers it
+        for leg in s["legs"]:
+            key = f"{s['account']}|{leg['symbol']}"
+            if leg["kind"] != "stock":
+                cells.setdefault(
+                    key, (c["pop"], c["pop_title"], f" {c['pop_why']}" if c["pop_why"] else "")
+                )
+    return cells
+
+
+def test_account_cards_show_beta_delta_and_iv_rank_with_source_and_age(
+    page: Page, browser_app, browser_sandbox
+):
     """Each position's β-weighted delta (SPY shares) and its underlying's IV rank, each
     titled with where it came from and how old it is (the demo user's tastytrade link
-    serves the metrics); a value without its inputs is "—", never 0."""
+    serves the metrics); a value without its inputs is "—", never 0. Each option position
+    shows the POP of its strategy (`GET /api/risk/strategies`): server-rendered at load,
+    asked again when the positions change (a fill); stock shows an empty cell."""
     log_in(page, browser_app.url)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
     account = tastytrade_account(page)
@@ -176,4 +208,46 @@ def test_account_cards_show_beta_delta_and_iv_rank_with_source_and_age(page: Pag
     headers = page.locator(f'[data-account="{account}"] table.positions thead th')
     expect(headers.filter(has_text="β-Δ")).to_have_count(1)
     expect(headers.filter(has_text="IVR")).to_have_count(1)
+    expect(headers.filter(has_text="POP")).to_have_count(1)
+
+    # POP at load (the server's): every option row a percentage titled with its inputs or
+    # "—" with its note; every other row empty
+    first = page.evaluate(POP_CELLS)
+    assert any(option for _, option, *_ in first), "the demo trader holds options"
+    for key, option, text, title, why in first:
+        if not option:
+            assert (text, title, why) == ("", "", ""), key
+        elif text == "—":
+            assert title.endswith(".") and why == f" {title}", (key, title, why)
+        else:
+            assert re.fullmatch(r"\d{1,3}%", text), (key, text)
+            assert re.fullmatch(r"price [\d,.]+, IV [\d.]+%, rate -?[\d.]+%, [\d.]+ days", title)
+    # a fill changes the positions: the strategies are asked again and every cell reads as
+    # the answer the page drew (read in one go: a later answer cannot come in between)
+    # (the cells wiped first: only the browser's drawing of the answer writes them again)
+    before = page.evaluate(
+        "() => { for (const td of document.querySelectorAll('#accounts [data-field=pop]')) {"
+        " td.replaceChildren('x'); td.removeAttribute('title'); td.removeAttribute('data-pop'); }"
+        " return window.streamdesk.positionOdds().refreshes; }"
+    )
+    control = browser_sandbox.control()
+    order_id = control.place_order(account, market_buy("DIA", 1))["order"]["id"]
+    fill = page.locator(f'#orders [data-order$=":{order_id}"]')
+    expect(fill).to_be_visible(timeout=10_000)
+    for _ in range(3):
+        control.step()
+    expect(fill).to_contain_text("Filled", timeout=10_000)
+    control.close()
+    # the fill's frame, then the 2 s gap, then one answer (a loaded box: a margin of 20 s)
+    page.wait_for_function(
+        f"() => window.streamdesk.positionOdds().refreshes > {before}", timeout=25_000
+    )
+    drawn = page.evaluate(
+        f"() => ({{odds: window.streamdesk.positionOdds(), cells: ({POP_CELLS})()}})"
+    )
+    want = expected_pops(drawn["odds"]["strategies"])
+    options = {key for key, option, *_ in drawn["cells"] if option}
+    assert options and options == set(want), (options, set(want))
+    for key, option, text, title, why in drawn["cells"]:
+        assert (text, title, why) == (want[key] if option else ("", "", "")), key
     assert page.errors == []  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from streaming.pages.dashboard import pop_cells
 from streaming.risk.legs import legs_from_snapshot
 from streaming.risk.limits.runner import portfolio_values
 from streaming.risk.odds.answer import UNLIMITED_PROFIT, rows_with_odds
@@ -286,3 +287,52 @@ def test_the_browser_computes_the_limits_row_as_the_server() -> None:
     assert browser["day_pnl"] == pytest.approx(values.day_pnl, rel=1e-12)
     assert [list(band_status(*c)) for c in BANDS] == browser["bands"]
     assert [list(loss_status(*c)) for c in LOSSES] == browser["losses"]
+
+
+def test_the_dashboard_shows_each_option_positions_pop_as_the_browser() -> None:
+    """The positions panel's POP cells (streaming/pages/dashboard.py `pop_cells`, the first
+    paint) and the browser's from the API's answer (static/js/stream/odds.js `positionPops`,
+    through node): the same cells, keyed by account and the position's symbol; an option
+    position's is its strategy's (a long call's, each leg of a vertical the vertical's), the
+    first listed where a position is split (two short calls against 100 shares: a covered
+    call and a short call); stock has none."""
+    snap = snapshot()
+    a1 = snap["accounts"][0]["positions"]
+    a1[1]["average_open_price"] = 12.5
+    short = {**a1[1], "symbol": "SPY   261218C00610000", "streamer_symbol": ".SPY261218C610"}
+    b2 = snap["accounts"][1]["positions"]
+    b2.append({**a1[1], "quantity": 1, "average_open_price": 12.5})
+    b2.append({**short, "quantity": 1, "direction": "Short", "average_open_price": 7.25})
+    split = {**short, "quantity": 2, "direction": "Short", "average_open_price": 7.25}
+    snap["accounts"].append(
+        {
+            "number": "C3",
+            "positions": [{"symbol": "SPY", "quantity": 100, "direction": "Long"}, split],
+        }
+    )
+    snap["greeks"][".SPY261218C610"] = {"delta": 0.4, "iv": 0.18}
+    now = dt.datetime.fromtimestamp(NOW / 1000, dt.UTC)
+    server = pop_cells(snap, now, 0.04)
+    api = rows_with_odds(
+        strategies_of(legs_from_snapshot(snap)), snap["quotes"], now=now, rate=0.04
+    )
+    assert node_tool("position-pops.mjs", {"strategies": api}) == server
+    long_call = f"A1|{a1[1]['symbol']}"
+    assert set(server) == {
+        long_call,
+        f"B2|{a1[1]['symbol']}",
+        f"B2|{short['symbol']}",
+        f"C3|{short['symbol']}",
+    }
+    (call,) = [r for r in api if r["account"] == "A1" and r["name"] == "long call"]
+    assert server[long_call] == {
+        "text": percent(call["probability_of_profit"]),
+        "title": "price 600.00, IV 20.0%, rate 4.0%, 30.0 days",
+        "why": "",
+    }
+    (vertical,) = [r for r in api if r["account"] == "B2" and r["name"] == "call debit vertical"]
+    assert server[f"B2|{short['symbol']}"]["text"] == percent(vertical["probability_of_profit"])
+    holding = [r for r in api if r["account"] == "C3" and r["family"] != "stock"]
+    assert [r["name"] for r in holding] == ["covered call", "short call"]
+    assert server[f"C3|{short['symbol']}"]["title"] == odds_cells(holding[0])["pop_title"]
+    assert server[f"C3|{short['symbol']}"]["text"] == odds_cells(holding[0])["pop"]

@@ -5,7 +5,10 @@
  * that decides when the list is asked again.
  */
 
-const DASH = '—';
+import { DASH, oddsCells } from '../stream/odds.js';
+
+// the odds' texts live in stream/odds.js (the dashboard and the ticket show them too)
+export { halfUp, inputsText, oddsCells, percent, positionsKey } from '../stream/odds.js';
 
 /** en-US with grouping, `digits` decimals, a sign when asked; "—" for null; never "-0.00". */
 export function fmtNumber(v, digits = 2, sign = false) {
@@ -39,40 +42,6 @@ export function signedQty(q) {
   return `${q < 0 ? '-' : '+'}${grouped}${part ? `.${part}` : ''}`;
 }
 
-/**
- * `v` to `digits` decimals, en-US grouping, a tie rounded up (590.125 → "590.13"): the same
- * float operations as streaming/risk/page/odds_text.py `half_up`, so the texts agree.
- */
-export function halfUp(v, digits) {
-  const scale = 10 ** digits;
-  const rounded = Math.floor(v * scale + 0.5) / scale;
-  return rounded.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-/** A probability (0 to 1) as a whole percentage, a tie rounded up: 0.745 → "75%". */
-export const percent = (p) => `${Math.floor(p * 100 + 0.5)}%`;
-
-/** "price 590.12, IV 24.0%, rate 4.0%, 45.3 days": what the odds were weighed from. */
-export const inputsText = (i) => `price ${halfUp(i.price, 2)}, IV ${halfUp(i.iv * 100, 1)}%, rate ${halfUp(i.rate * 100, 1)}%, ${halfUp(i.days, 1)} days`;
-
-const known = (v) => typeof v === 'number' && Number.isFinite(v);
-
-/**
- * The POP and P50 cells (odds_text.py `odds_cells`): the percentage or "—"; `*_title` the
- * inputs, or the note when null; `*_why` the note for a screen reader ("" beside a number).
- */
-export function oddsCells(s) {
-  const inputs = s.pop_inputs ? inputsText(s.pop_inputs) : '';
-  const cells = {};
-  for (const [key, value, note] of [['pop', s.probability_of_profit, s.pop_note], ['p50', s.p50, s.p50_note]]) {
-    const why = known(value) ? '' : note || 'unknown';
-    cells[key] = known(value) ? percent(value) : DASH;
-    cells[`${key}_title`] = known(value) ? inputs : why;
-    cells[`${key}_why`] = why;
-  }
-  return cells;
-}
-
 /** One strategy (`Strategy.as_dict()` and its odds) as the list's cells. */
 export function strategyCells(s) {
   const g = s.greeks || {};
@@ -91,13 +60,4 @@ export function strategyCells(s) {
     breakevens: s.breakevens && s.breakevens.length ? s.breakevens.map((b) => fmtNumber(b)).join(', ') : DASH,
     ...oddsCells(s),
   };
-}
-
-/** What the strategies depend on: every account's positions (symbol, quantity, side, cost). */
-export function positionsKey(accounts) {
-  const parts = [];
-  for (const a of accounts.values()) {
-    for (const p of a.positions.values()) parts.push(`${a.number}|${p.symbol}|${p.quantity}|${p.direction}|${p.average_open_price}`);
-  }
-  return parts.sort().join('\n');
 }

@@ -17,6 +17,7 @@ import { errorText, rejectionText } from './format.js';
 import { createRenderer } from './render/page.js';
 import { createOverviewEditor, createOverviewView } from './render/overview.js';
 import { createSparklines } from './render/sparklines.js';
+import { createPositionOdds } from './render/odds.js';
 import {
   addExtraSymbols, adoptAlerts, adoptWatchlist, applyFrame, applySnapshot, forgetPosition, initialState, removeExtraSymbols,
   takeEffects,
@@ -119,6 +120,12 @@ function start(root) {
       scheduleRender();
     }, (e) => renderer.message(`The risk graph could not be loaded: ${e.message}`, 'error'));
   }
+  // the dashboard's POP column (render/odds.js): the strategies' odds, asked again as they move
+  const positionOdds = root.id === 'dashboard' && cfg.user ? createPositionOdds(document, {
+    fetch: (url, opts) => window.fetch(url, opts),
+    now: () => Date.now(),
+    hidden: () => document.visibilityState === 'hidden',
+  }) : null;
   const sparklines = createSparklines(document, {
     fetch: (url, opts) => window.fetch(url, opts),
     redraw: () => scheduleRender(),
@@ -130,6 +137,7 @@ function start(root) {
     for (const o of overviews) o.render(state, Date.now() + clock.skew, all);
     if (chart) chart.render(state);
     if (risk) risk.render(state);
+    if (positionOdds) positionOdds.render(state);
     if (all || state.quotes !== sparkQuotes) {
       sparkQuotes = state.quotes;
       sparklines.render(state);
@@ -370,6 +378,8 @@ function start(root) {
     chart: () => (chart ? chart.snapshot() : null),
     /** The /risk page's graph: its curves read back from the library (static/js/risk/page.js). */
     risk: () => (risk ? risk.snapshot() : null),
+    /** The dashboard's POP column: {refreshes, strategies} (render/odds.js). */
+    positionOdds: () => (positionOdds ? positionOdds.info() : null),
     /** What the notifications raised here (render/notifications.js), or null without a bell. */
     notifications: () => (notifier ? notifier.snapshot() : null),
     /** The news panel's items (news.js) and cursor, or null without a panel. */

@@ -1,5 +1,6 @@
-"""The strategies table's POP and P50 cells, as text (docs/streaming-contract.md, "The odds",
-"On the /risk page"). Mirrored by static/js/risk/strategy-rows.js `oddsCells`: every number is
+"""The strategies table's POP and P50 cells, and each option position's POP cell (the
+dashboard's), as text (docs/streaming-contract.md, "The odds", "On the /risk page").
+Mirrored by static/js/stream/odds.js `oddsCells`, `positionPops`: every number is
 rounded half up (`floor(x·10^d + 0.5)`), the same float operations in both languages, so the
 server's text and the browser's never differ at a tie (Python's format rounds half to even).
 """
@@ -7,8 +8,10 @@ server's text and the browser's never differ at a tie (Python's format rounds ha
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import TypedDict
 
-from streaming.risk.odds.answer import StrategyOdds
+from streaming.risk.odds.answer import StrategyOdds, StrategyRow
 from streaming.risk.odds.inputs import PopInputs
 
 DASH = "—"
@@ -48,4 +51,27 @@ def odds_cells(odds: StrategyOdds) -> dict[str, str]:
         cells[key] = DASH if value is None else percent(value)
         cells[f"{key}_title"] = inputs if value is not None else why
         cells[f"{key}_why"] = why
+    return cells
+
+
+class PopCell(TypedDict):
+    """A position's POP cell: the text, its title, the note for a screen reader."""
+
+    text: str
+    title: str
+    why: str
+
+
+def position_pops(rows: Iterable[StrategyRow]) -> dict[str, PopCell]:
+    """Each option position's POP cell, "<account>|<leg symbol>" → the cell of the strategy it
+    is part of (the first listed where a position is split across two: two short calls
+    against 100 shares). Stock legs have none. Mirrored by static/js/stream/odds.js
+    `positionPops`."""
+    cells: dict[str, PopCell] = {}
+    for row in rows:
+        c = odds_cells(row)
+        for leg in row["legs"]:
+            key = f"{row['account']}|{leg['symbol']}"
+            if leg["kind"] != "stock" and key not in cells:
+                cells[key] = {"text": c["pop"], "title": c["pop_title"], "why": c["pop_why"]}
     return cells

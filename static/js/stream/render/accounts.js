@@ -36,6 +36,8 @@ const RISK_HEADS = [
   ['β-Δ', 'β-weighted delta in SPY shares: β × underlying price × position delta ÷ SPY price'],
   ['IVR', "The underlying's IV rank (0–100)"],
 ];
+// the probability of profit of the strategy an option position is part of: render/odds.js fills it
+const POP_HEAD = ['POP', "Probability of profit of the position's strategy (as on the risk page), at expiration"];
 const BALANCE_FIELDS = ['net_liquidating_value', 'buying_power', 'cash', 'derivative_buying_power', 'maintenance_requirement', 'cash_available_to_withdraw'];
 
 const linkOf = (state, acct) => (acct.link === null || acct.link === undefined ? null : state.links.get(String(acct.link)) || null);
@@ -45,6 +47,7 @@ function buildPositionRow(acct, p) {
   tr.append(el('th', { scope: 'row', class: 'col-sym', 'data-field': 'symbol' }, el('span', { class: 'sym' }, ''), el('span', { class: 'sub' }, ''), rowMenuButton(p.streamer_symbol || p.symbol)));
   for (const f of POSITION_COLS) tr.append(el('td', { class: f.endsWith('pnl') ? 'num pnl' : 'num', 'data-field': f }, DASH));
   for (const f of RISK_COLS) tr.append(el('td', { class: 'num', 'data-field': f }, DASH));
+  tr.append(el('td', { class: 'num', 'data-field': 'pop' }, ''));
   return tr;
 }
 
@@ -56,7 +59,8 @@ function buildAccount(acct) {
   const thead = el('thead', null, el('tr', null, ...POSITION_HEADS.map(([label, unit, title], i) => el('th', {
     scope: 'col', class: i === 0 ? 'col-sym' : null, title: title || null, 'data-col': i ? POSITION_COLS[i - 1] : 'symbol',
   }, label, unit ? el('span', { class: 'unit' }, unit) : null)),
-  ...RISK_HEADS.map(([label, title], i) => el('th', { scope: 'col', title, 'data-risk-col': RISK_COLS[i] }, label))));
+  ...RISK_HEADS.map(([label, title], i) => el('th', { scope: 'col', title, 'data-risk-col': RISK_COLS[i] }, label)),
+  el('th', { scope: 'col', title: POP_HEAD[1], 'data-risk-col': 'pop' }, POP_HEAD[0])));
   return el('article', { class: 'card account', 'data-account': acct.number, 'data-account-link': acct.link ?? '', 'data-simulated': acct.simulated ? 'true' : 'false' },
     el('header', { class: 'account-head' },
       el('h2', { class: 'account-name' }, el('span', { 'data-field': 'name' }, ''), ' ', el('span', { class: 'acct-no', 'data-field': 'number' }, acct.number)),

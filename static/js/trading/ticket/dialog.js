@@ -26,6 +26,7 @@
 import { el, setAttr, setText } from '../../stream/render/dom.js';
 import { SECOND_CONFIRM_TEXT, countdownText, followTicket, placedCount, previewWarnings } from './model.js';
 import { orderBody } from './body.js';
+import { previewOdds } from '../../stream/odds.js';
 import { legName } from './drafts.js';
 import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
 import { midOf, prefillPrice, prefillStopPrice, protectPrices } from './prices.js';
@@ -114,11 +115,13 @@ export function createTicket(env) {
     const quoteLine = el('p', { class: 'ticket-quote muted', 'data-ticket-quote': '' });
     const tradingNote = el('p', { class: 'ticket-note', 'data-ticket-trading': '', hidden: true });
     const words = el('p', { class: 'ticket-words', 'data-ticket-words': '' });
+    // the odds of the position the order opens (`preview.odds`; stream/odds.js `previewOdds`)
+    const odds = el('p', { class: 'ticket-odds', 'data-ticket-odds': '', hidden: true });
     const effect = el('dl', { class: 'ticket-effect', 'data-ticket-effect': '' });
     const warnings = el('ul', { class: 'ticket-warnings', 'data-ticket-warnings': '' });
     const countdown = el('p', { class: 'ticket-countdown muted', 'data-ticket-countdown': '' });
     const secondNote = el('p', { class: 'ticket-note', role: 'alert', 'data-ticket-second-confirm': '', hidden: true }, SECOND_CONFIRM_TEXT);
-    const previewBox = el('section', { class: 'ticket-preview', 'data-ticket-preview-box': '', 'aria-label': 'Preview', hidden: true }, words, effect, warnings, countdown, secondNote);
+    const previewBox = el('section', { class: 'ticket-preview', 'data-ticket-preview-box': '', 'aria-label': 'Preview', hidden: true }, words, odds, effect, warnings, countdown, secondNote);
     const errorText = el('span', { 'data-ticket-error-text': '' });
     const tradingLink = el('a', { href: '/trading', 'data-ticket-trading-link': '', hidden: true }, 'Trading settings');
     const error = el('p', { class: 'form-error', role: 'alert', 'data-ticket-error': '', hidden: true }, errorText, ' ', tradingLink);
@@ -261,6 +264,10 @@ export function createTicket(env) {
       previewBox.hidden = !p;
       if (p) {
         setText(words, `${p.simulated ? '[SIMULATED] ' : ''}${p.words}`);
+        const line = previewOdds(p.odds);
+        odds.hidden = !line;
+        setText(odds, line ? line.text : '');
+        setAttr(odds, 'title', line && line.title ? line.title : null);
         const rows = EFFECT_WORDS.filter(([k]) => p.effect && money(p.effect[k]) !== null)
           .flatMap(([k, label]) => [el('dt', null, effectLabel(k, label, p.effect)), el('dd', { 'data-effect': k }, money(p.effect[k]))]);
         if (effect.childElementCount !== rows.length || effect.getAttribute('data-preview') !== p.id) effect.replaceChildren(...rows);
