@@ -49,8 +49,8 @@ def _opening(order: Mapping[str, Any]) -> list[tuple[Instrument, float]]:
 
 
 async def order_odds(request: HttpRequest, user_id: int, order: Mapping[str, Any]) -> Any:
-    """`preview.odds`: `{probability_of_profit, pop_inputs, pop_note}`; None for an order
-    that opens no option."""
+    """`preview.odds`: `{probability_of_profit, pop_inputs, pop_note, breakevens}`; None
+    for an order that opens no option."""
     opening = _opening(order)
     if not opening:
         return None
@@ -105,11 +105,16 @@ async def order_odds(request: HttpRequest, user_id: int, order: Mapping[str, Any
         )
     now = dt.datetime.fromtimestamp(now_ms() / 1000, dt.UTC)
     odds = opening_odds(legs, price, now=now, rate=float(settings.RISK_INTEREST_RATE))
-    return {k: odds[k] for k in ("probability_of_profit", "pop_inputs", "pop_note")}
+    return odds
 
 
 def _note(sentence: str) -> dict[str, Any]:
-    return {"probability_of_profit": None, "pop_inputs": None, "pop_note": sentence}
+    return {
+        "probability_of_profit": None,
+        "pop_inputs": None,
+        "pop_note": sentence,
+        "breakevens": None,
+    }
 
 
 async def preview_view(request: HttpRequest) -> HttpResponse:
