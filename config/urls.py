@@ -13,8 +13,9 @@ from streaming.news import views as news_views
 from streaming.news.sse import view as news_sse
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
-from streaming.pages import dashboard, login, orders_api, snapshot
+from streaming.pages import dashboard, login, orders_api, preview_api, snapshot
 from streaming.pages import risk as risk_page
+from streaming.pages.roll import views as roll_views
 from streaming.push import views as push_views
 from streaming.risk.limits import views as limits_views
 from streaming.risk.pnl import views as pnl_views
@@ -108,6 +109,12 @@ urlpatterns = [
     # portfolio limits (docs/streaming-contract.md "Portfolio limits")
     path("settings/limits", limits_views.limits_page, name="limits-settings"),
     path("api/risk/limits", limits_views.api_limits, name="api-risk-limits"),
+    # the roll picker (docs/streaming-contract.md "The roll picker")
+    path(
+        "api/roll/candidates",
+        token_readable("snapshot")(roll_views.api_roll_candidates),
+        name="api-roll-candidates",
+    ),
     # risk: strategies (docs/streaming-contract.md "Risk: strategies"); before any
     # api/risk/<underlying> route, which would take "strategies" for a symbol
     path(
@@ -138,7 +145,8 @@ urlpatterns = [
     path("api/risk/", risk_views.api_risk_not_found, name="api-risk-none"),
     path("", dashboard.dashboard, name="home"),
     # trading (docs/streaming-contract.md "Trading: preview, confirm, place, cancel, …")
-    path("api/orders/preview", trading_views.preview_view, name="api-orders-preview"),
+    # the trading feature's preview, with the odds of the position it opens (pages/)
+    path("api/orders/preview", preview_api.preview_view, name="api-orders-preview"),
     path("api/orders/cancel-all", trading_views.cancel_all_view, name="api-orders-cancel-all"),
     path(
         "api/orders/tickets/<str:ticket_id>",

@@ -10,9 +10,11 @@ docs/streaming-contract.md "Option chains".
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import datetime as dt
 import re
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
@@ -58,6 +60,11 @@ _GREEK_FIELDS: tuple[Literal["iv", "delta", "gamma", "theta", "vega"], ...] = (
     "theta",
     "vega",
 )
+#: How long a `live` chain request waits for its options' quotes and greeks (s).
+LIVE_WAIT = 3.0
+#: How long a `live` request keeps its options subscribed (s): a roll picked from them
+#: previews and confirms at their live quotes.
+LIVE_TTL = 120.0
 NO_QUOTE_LINK = (
     "Option chains need a link that quotes: {names} links give no quotes in streamdesk. "
     "Link tastytrade (live quotes and greeks) or Tradier (quotes, hourly greeks)."
@@ -203,11 +210,39 @@ async def expirations_for(manager: UserStreamManager, symbol: str) -> Expiration
     }
 
 
+async def _subscribe_live(
+    manager: UserStreamManager, tab: str, rows: list[dict[str, Any]], rights: list[str]
+) -> None:
+    """Subscribe the rows' options of `rights` (as a polling page, `LIVE_TTL`) and wait at
+    most `LIVE_WAIT` for each to have a quote, and greeks where the chain gave none."""
+    sides = [row[r] for row in rows for r in ("call", "put") if r in rights]
+    if not sides:
+        return
+    manager.set_tab_symbols(tab, sorted(s["symbol"] for s in sides), ttl=LIVE_TTL)
+
+    def ready() -> bool:
+        state = manager.state
+        return all(
+            s["symbol"] in state.quotes
+            and (s.get("delta") is not None or s["symbol"] in state.greeks)
+            for s in sides
+        )
+
+    deadline = time.monotonic() + LIVE_WAIT
+    while not ready() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 async def chain_for(
-    manager: UserStreamManager, symbol: str, expiration: str | None, strikes: int
+    manager: UserStreamManager,
+    symbol: str,
+    expiration: str | None,
+    strikes: int,
+    live: list[str] | None = None,
 ) -> ChainAnswer:
     """`GET /api/chain/<SYMBOL>?expiration=&strikes=` at the owner: the window's rows
-    with the last known values (the broker's, then the stream's)."""
+    with the last known values (the broker's, then the stream's); `live`: the rights
+    whose options are subscribed and awaited first."""
     info, chains = _chains_of(manager)
     dates, _ = await chains.expirations(symbol)
     listed = [d["date"] for d in dates]
@@ -227,6 +262,8 @@ async def chain_for(
     if price is None:
         price = await chains.underlying_price(symbol)
     rows, atm = window(structure["rows"], price, strikes)
+    if live:
+        await _subscribe_live(manager, f"chain-live:{symbol}:{expiration}", rows, live)
     quotes, greeks = manager.state.quotes, manager.state.greeks
     out_rows: list[RowAnswer] = [
         {
@@ -267,7 +304,9 @@ async def answer(manager: UserStreamManager, request: dict[str, Any]) -> tuple[i
     try:
         if request.get("kind") == "expirations":
             return 200, await expirations_for(manager, symbol)
-        return 200, await chain_for(manager, symbol, request.get("expiration"), request["strikes"])
+        return 200, await chain_for(
+            manager, symbol, request.get("expiration"), request["strikes"], request.get("live")
+        )
     except FetchFailed as exc:
         return exc.status, error_body(exc)
     except TimeoutError:

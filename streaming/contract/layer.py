@@ -204,6 +204,10 @@ class ChainRequest(OwnerCall):
     symbol: str
     expiration: NotRequired[str | None]
     strikes: NotRequired[int]
+    #: the rights ("call", "put") whose options in the window the owner subscribes first,
+    #: waiting (at most `chains.service.LIVE_WAIT`) for their quotes and greeks: a caller
+    #: that needs every strike's delta (the roll picker) where greeks only stream
+    live: NotRequired[list[str]]
 
 
 class SnapshotReply(TypedDict):
