@@ -64,20 +64,19 @@ export function protectPosition(position, acct, quote = () => undefined) {
 }
 
 /** A roll picker's row (docs/streaming-contract.md "The roll picker"): ONE multi-leg ticket
- *  that closes every leg of the position (`answer.position.legs`, each with the action that
- *  closes it) and opens the row's legs, each at its own quantity, in the position's account
- *  (fixed); a Limit at the row's net per unit on the net grid (unsigned: the legs say credit
- *  or debit), or none (the ticket prefills the net mid) when the net is unknown or even.
- *  `what`: the position as the title names it (its display name, a strategy's name). */
+ *  of the row's legs, the order's (the position's legs closed, then the new ones opened),
+ *  each at its own quantity, in the position's account (fixed); a Limit at the row's net per
+ *  unit on the net grid (unsigned: the legs say credit or debit), or none (the ticket
+ *  prefills the net mid) when the net is unknown or even. `what`: the position as the title
+ *  names it (its display name, a strategy's name). */
 export function fromRollRow(answer, row, what) {
   const names = {};
-  const leg = (l) => {
+  const legs = (row.legs || []).map((l) => {
     const symbol = normalizeSymbol(l.symbol) || String(l.symbol);
     names[symbol] = displayOf(symbol);
     return { symbol, action: String(l.action), quantity: Math.abs(num(l.quantity) || 0) };
-  };
+  });
   const position = answer.position || {};
-  const legs = [...(position.legs || []).map(leg), ...(row.legs || []).map(leg)];
   const net = num(row.net);
   return draft({
     title: `Roll ${what} to ${row.expiration}`, legs, names,

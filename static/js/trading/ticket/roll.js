@@ -52,9 +52,10 @@ const strikeText = (s) => {
 };
 const RIGHT = { call: 'C', put: 'P' };
 
-/** The opened legs' strikes: "575 P / 570 P" (a quantity other than one: "2× 575 P"). */
+/** The strikes of the legs a row opens (its `legs` are the order's: the closing ones
+ *  first): "575 P / 570 P" (a quantity other than one: "2× 575 P"). */
 export function strikesText(legs) {
-  return (legs || []).map((l) => {
+  return (legs || []).filter((l) => /to Open$/.test(String(l.action))).map((l) => {
     const q = Math.abs(num(l.quantity) ?? 1);
     return `${q !== 1 ? `${q}× ` : ''}${strikeText(l.strike)} ${RIGHT[l.right] || String(l.right || '').toUpperCase()}`;
   }).join(' / ') || '—';

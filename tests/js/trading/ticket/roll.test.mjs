@@ -22,8 +22,10 @@ const POSITION = {
   account: '5WT00001', broker: 'tastytrade', link: 3, underlying: 'SPY', expiration: '2026-12-18',
   legs: [leg('.SPY261218P580', 'Buy to Close', 580, 'put', '2026-12-18', 2, 1.1)],
 };
+// a row's legs are the order's: the position's closed, then the new ones opened
 const ROW = {
-  expiration: '2027-01-15', choice: 'delta', legs: [leg('.SPY270115P575', 'Sell to Open', 575, 'put', '2027-01-15', 2, 2.35)],
+  expiration: '2027-01-15', choice: 'delta',
+  legs: [...POSITION.legs, leg('.SPY270115P575', 'Sell to Open', 575, 'put', '2027-01-15', 2, 2.35)],
   net: 1.25, breakevens: [572.65], probability_of_profit: 0.7449, pop_inputs: { price: 590.125, iv: 0.24, rate: 0.04, days: 45.27 },
   pop_note: null, days_added: 28, buying_power_effect: -1250, buying_power_note: null, stale: false,
 };
@@ -61,7 +63,10 @@ test('a row reads as the contract says: choice, strikes, net at mid, break-evens
   assert.equal(c.label, 'Roll to 2027-01-15, Target delta: 2× 575 P, 1.25 credit');
   assert.deepEqual([netText(-0.4), netText(0), netText(0.004), netText(null), netText(1234.5)],
     ['0.40 debit', '0.00 even', '0.00 even', '—', '1,234.50 credit']);
-  assert.equal(strikesText([{ strike: 592.5, right: 'put', quantity: 1 }, { strike: 587.5, right: 'put', quantity: -1 }]), '592.5 P / 587.5 P');
+  assert.equal(strikesText([
+    { strike: 580, right: 'put', quantity: 1, action: 'Sell to Close' },
+    { strike: 592.5, right: 'put', quantity: 1, action: 'Sell to Open' }, { strike: 587.5, right: 'call', quantity: 1, action: 'Buy to Open' },
+  ]), '592.5 P / 587.5 C', 'the opened legs\' only');
 });
 
 test('a row without a quote, a stale one, one the broker previews nothing of: said, never as fresh', () => {
@@ -90,7 +95,8 @@ test('loading, refusals and an empty answer are sentences', () => {
   assert.equal(failureText(500, null), 'The roll candidates could not be read (HTTP 500): try again.');
 });
 
-test('a row opens ONE ticket: the position\'s legs closed, the row\'s opened, at the net per unit', () => {
+test('a row opens ONE ticket of the order\'s legs: the position\'s closed, the new ones opened, at the net per unit', () => {
+  assert.match(FLAT, /a row's `legs` are the order's: those same closing legs, then the legs it opens/);
   const d = fromRollRow(ANSWER, ROW, 'SPY 18 Dec 26 580 P');
   assert.deepEqual(d.legs, [
     { symbol: '.SPY261218P580', action: 'Buy to Close', quantity: 2 },
@@ -124,7 +130,7 @@ test('a vertical\'s roll: both legs closed, both opened, in the order the contra
       leg('.SPY270115P565', 'Buy to Open', 565, 'put', '2027-01-15'),
     ],
   };
-  const d = fromRollRow({ ...ANSWER, position }, row, 'put credit vertical SPY (5WT00001)');
+  const d = fromRollRow({ ...ANSWER, position }, { ...row, legs: [...position.legs, ...row.legs] }, 'put credit vertical SPY (5WT00001)');
   assert.deepEqual(d.legs.map((l) => `${l.action} ${l.quantity} ${l.symbol}`), [
     'Buy to Close 1 .SPY261218P580', 'Sell to Close 1 .SPY261218P575', 'Sell to Open 1 .SPY270115P570', 'Buy to Open 1 .SPY270115P565',
   ]);
