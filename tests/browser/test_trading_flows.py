@@ -715,11 +715,11 @@ OPTION_POSITION = """(number) => {
 
 
 #: An account's short put, as the stream's state has it: (its row key's symbol, its streamer
-#: symbol, its quantity), or null.
+#: symbol, its quantity: contracts, unsigned as the state holds it), or null.
 SHORT_PUT = """(number) => {
   const acct = window.streamdesk.state().accounts.find((a) => a.number === number);
   const put = (x) => /^\\.[A-Z]+\\d{6}P/.test(String(x.streamer_symbol || ''));
-  const p = acct && acct.positions.find((x) => put(x) && Number(x.quantity) < 0);
+  const p = acct && acct.positions.find((x) => put(x) && x.direction === 'Short');
   return p ? [p.symbol, p.streamer_symbol, Number(p.quantity)] : null;
 }"""
 
@@ -854,7 +854,7 @@ def test_roll_a_short_put_through_the_picker(page: Page, app: LiveApp, trading: 
     expect(ticket.locator("[data-ticket-action='0']")).to_have_value("Buy to Close")
     expect(ticket.locator("[data-ticket-action='1']")).to_have_value("Sell to Open")
     for leg in ("0", "1"):
-        expect(ticket.locator(f"[data-ticket-quantity='{leg}']")).to_have_value(str(-quantity))
+        expect(ticket.locator(f"[data-ticket-quantity='{leg}']")).to_have_value(str(quantity))
     root = re.match(r"^\.([A-Z]+)", streamer).group(1)  # type: ignore[union-attr]
     day = datetime.date.fromisoformat(expiration)
     new_leg = ticket.locator("[data-ticket-leg='1'] legend")
@@ -876,7 +876,7 @@ def test_roll_a_short_put_through_the_picker(page: Page, app: LiveApp, trading: 
     ticket.locator("[data-ticket-close]").click()
     rolled = page.locator(f'tr[data-position^="{number}|"][data-streamer="{new_symbol}"]')
     expect(rolled.locator("[data-field=quantity]")).to_have_attribute(
-        "data-value", re.compile(rf"^{quantity}(\.0+)?$"), timeout=SEEN_MS
+        "data-value", re.compile(rf"^-{quantity}(\.0+)?$"), timeout=SEEN_MS
     )
     expect(row).to_have_count(0, timeout=SEEN_MS)  # the old put is closed
     assert page.errors == []  # type: ignore[attr-defined]

@@ -70,7 +70,8 @@ export const rowLabel = (c) => `Roll to ${c.expiration}, ${c.choice}: ${c.strike
 /** One candidate row's texts: {expiration, choice, strikes, net, stale, stale_title,
  *  breakevens, pop, pop_title, pop_why, days, bp, bp_note}. */
 export function rowCells(row) {
-  const odds = oddsCells(row);
+  // a row's POP is `pop` (a strategy's is `probability_of_profit`): the same cells
+  const odds = oddsCells({ probability_of_profit: row.pop, pop_inputs: row.pop_inputs, pop_note: row.pop_note });
   const bp = num(row.buying_power_effect);
   const cells = {
     expiration: String(row.expiration),

@@ -26,7 +26,7 @@ const POSITION = {
 const ROW = {
   expiration: '2027-01-15', choice: 'delta',
   legs: [...POSITION.legs, leg('.SPY270115P575', 'Sell to Open', 575, 'put', '2027-01-15', 2, 2.35)],
-  net: 1.25, breakevens: [572.65], probability_of_profit: 0.7449, pop_inputs: { price: 590.125, iv: 0.24, rate: 0.04, days: 45.27 },
+  net: 1.25, breakevens: [572.65], pop: 0.7449, pop_inputs: { price: 590.125, iv: 0.24, rate: 0.04, days: 45.27 },
   pop_note: null, days_added: 28, buying_power_effect: -1250, buying_power_note: null, stale: false,
 };
 const ANSWER = { position: POSITION, candidates: [ROW], notes: [], as_of: 1, delta: 0.3 };
@@ -52,6 +52,7 @@ test('the URL names the position or the strategy, its account and the delta', ()
 });
 
 test('a row reads as the contract says: choice, strikes, net at mid, break-evens, POP, days, buying power', () => {
+  assert.match(FLAT, /\*\*row\*\*: `\{expiration, choice, legs: \[leg\], net, breakevens: \[number\], pop, pop_inputs, pop_note, days_added, buying_power_effect, buying_power_note, stale\}`/);
   assert.match(FLAT, /the choice \(`Same strikes`, `Target delta`, `Most credit`\)/);
   assert.deepEqual(CHOICE_WORDS, { same: 'Same strikes', delta: 'Target delta', credit: 'Most credit' });
   const c = rowCells(ROW);
@@ -71,7 +72,7 @@ test('a row reads as the contract says: choice, strikes, net at mid, break-evens
 
 test('a row without a quote, a stale one, one the broker previews nothing of: said, never as fresh', () => {
   const unknown = rowCells({
-    ...ROW, net: null, breakevens: [], probability_of_profit: null, pop_inputs: null,
+    ...ROW, net: null, breakevens: [], pop: null, pop_inputs: null,
     pop_note: 'No quote for SPY 15 Jan 27 575 P: its roll\'s net is unknown.', buying_power_effect: null,
     buying_power_note: 'Alpaca previews no order: its buying-power effect is known once it is placed.',
   });
