@@ -12,7 +12,7 @@
  *   [data-roll-close].
  */
 import { el, setAttr, setText } from '../../stream/render/dom.js';
-import { DEFAULT_DELTA, candidatesUrl, deltaOf, failureText, rowCells, statusText } from './roll.js';
+import { DEFAULT_DELTA, ROLL_BUTTON_TEXT, candidatesUrl, deltaOf, failureText, rowCells, statusText } from './roll.js';
 import { fromRollRow } from './drafts.js';
 
 const COLUMNS = [
@@ -36,7 +36,7 @@ function rowNode(row, choose) {
     if (field === 'bp') return td('bp', { class: c.bp_note ? 'roll-note muted' : 'num' }, c.bp);
     return td(field, NUMERIC.has(field) ? { class: 'num' } : null, c[field]);
   });
-  const button = el('button', { type: 'button', class: 'btn', 'data-roll-choose': '', 'aria-label': c.label }, 'Roll to this');
+  const button = el('button', { type: 'button', class: 'btn', 'data-roll-choose': '', 'aria-label': c.label }, ROLL_BUTTON_TEXT);
   button.addEventListener('click', () => choose(row));
   return el('tr', { 'data-roll-row': '', 'data-expiration': c.expiration, 'data-choice': row.choice }, ...cells, el('td', null, button));
 }

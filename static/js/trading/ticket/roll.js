@@ -64,8 +64,10 @@ export function strikesText(legs) {
 /** Days added: "+28 d". */
 export const daysText = (d) => (num(d) === null ? '—' : `+${num(d)} d`);
 
-/** The row's words for its button (a screen reader hears which row it rolls to). */
-export const rowLabel = (c) => `Roll to ${c.expiration}, ${c.choice}: ${c.strikes}, ${c.net}`;
+/** The row's words for its button: its visible words first (a voice user says what they
+ *  see), then which row it rolls to. */
+export const ROLL_BUTTON_TEXT = 'Roll to this';
+export const rowLabel = (c) => `${ROLL_BUTTON_TEXT}: ${c.expiration}, ${c.choice}, ${c.strikes}, ${c.net}`;
 
 /** One candidate row's texts: {expiration, choice, strikes, net, stale, stale_title,
  *  breakevens, pop, pop_title, pop_why, days, bp, bp_note}. */

@@ -61,7 +61,7 @@ test('a row reads as the contract says: choice, strikes, net at mid, break-evens
     ['2027-01-15', 'Target delta', '2× 575 P', '1.25 credit', false, '572.65', '74%', '+28 d', '-1,250.00', false],
   );
   assert.equal(c.pop_title, 'price 590.13, IV 24.0%, rate 4.0%, 45.3 days', 'the /risk table\'s inputs');
-  assert.equal(c.label, 'Roll to 2027-01-15, Target delta: 2× 575 P, 1.25 credit');
+  assert.equal(c.label, 'Roll to this: 2027-01-15, Target delta, 2× 575 P, 1.25 credit', 'the button\'s visible words first (axe: label-content-name-mismatch)');
   assert.deepEqual([netText(-0.4), netText(0), netText(0.004), netText(null), netText(1234.5)],
     ['0.40 debit', '0.00 even', '0.00 even', '—', '1,234.50 credit']);
   assert.equal(strikesText([
