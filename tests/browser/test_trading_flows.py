@@ -764,9 +764,9 @@ def a_short_put(page: Page, app: LiveApp, number: str, link: int) -> tuple[str, 
     return found[0], found[1], found[2]
 
 
-#: The roll picker asks again within this of a change (a request to the stream's owner,
-#: which reads the chain and asks the broker's dry run for each row: 12 rows at most):
-#: well under 2 s here; the margin is for a loaded 2-core box.
+#: The roll picker's answer: a request to the stream's owner, which reads up to four
+#: expirations' chains and dry-runs each of up to 12 rows at the broker (the whole test,
+#: app start included, took about 30 s here); the margin is for a loaded 2-core box.
 PICKED_MS = 20_000
 
 

@@ -120,7 +120,7 @@ export function createRollPicker(env) {
         const parsed = await r.json().catch(() => null);
         if (r.ok && parsed) got = parsed;
         else failed = failureText(r.status, parsed);
-      } catch (e) {
+      } catch {
         failed = failureText(0, null);
       }
       if (closed || seq !== asked) return;
