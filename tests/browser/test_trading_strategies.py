@@ -1,15 +1,16 @@
-"""A strategy's Close… on /risk in a real Chromium against the real daphne and the
-sandbox (docs/streaming-contract.md "Trading …", "Risk: strategies"; tests/browser/README.md
+"""A strategy's Close… on /risk in a real Chromium against the real daphne and the sandbox
+(docs/streaming-contract.md "Trading …", "Risk: strategies"; tests/browser/README.md
 "Trading"): at tastytrade and at Tradier the demo trader opens a SPY call debit vertical
 (two market orders at the sandbox: the demo's own options are single legs), the /risk page's
-strategies table offers Close… on it, and the ticket holds both legs with their closing
-actions and whole quantities in the strategy's own account, previews both legs in words,
-confirms, and the one multi-leg order works on the stream; at Alpaca the button is
-disabled and says why.
+strategies table offers Close… on it (and Roll…: the roll picker asks for the strategy by
+its key, and says there is no later expiration to go to), and the ticket holds both legs
+with their closing actions and whole quantities in the strategy's own account, previews both
+legs in words, confirms, and the one multi-leg order works on the stream; at Alpaca both
+buttons are disabled and say why.
 
 One daphne and one logged-in browser context for the module (test_trading_flows.py's
-`trader` and `page` fixtures over this module's `app`); trading turned on in the
-app's database (staff enabled every link; the trader turned it on)."""
+`trader` and `page` fixtures over this module's `app`); trading turned on in the app's
+database (staff enabled every link; the trader turned it on)."""
 
 from __future__ import annotations
 
@@ -129,6 +130,22 @@ def test_close_a_vertical_from_the_strategies_table(
     expect(row).to_have_count(1, timeout=SEEN_MS)
     close = row.locator("[data-strategy-close]")
     expect(close).to_be_enabled(timeout=SEEN_MS)
+
+    # its Roll…: the roll picker asks for the strategy by its key; its expiration is past
+    # every listed one (the sandbox lists about three months), so there is nowhere to go
+    roll = row.locator("[data-strategy-roll]")
+    expect(roll).to_be_enabled()
+    asked = re.compile(r"/api/roll/candidates\?account=\w+&strategy=[0-9a-f]{12}&delta=0\.3$")
+    with page.expect_request(asked):
+        roll.click()
+    picker = page.locator("#roll-picker")
+    expect(picker).to_have_attribute("data-state", "ready", timeout=SEEN_MS)
+    expect(picker.locator("[data-roll-status]")).to_have_text("No later expiration to roll to.")
+    expect(picker.locator("tr[data-roll-row]")).to_have_count(0)
+    expect(picker.locator("[data-roll-notes] li")).to_have_count(1)  # the answer's sentence
+    page.keyboard.press("Escape")
+    expect(picker).to_have_count(0)
+    expect(roll).to_be_focused()
     close.click()
 
     ticket = page.locator("#trade-ticket")
@@ -200,5 +217,10 @@ def test_alpaca_says_why_it_offers_no_close(
     expect(close).to_be_disabled(timeout=SEEN_MS)
     expect(close).to_have_attribute(
         "title", "Alpaca takes no multi-leg orders: close each leg from its position's row."
+    )
+    roll = strategy_row(page, account["number"]).locator("[data-strategy-roll]")
+    expect(roll).to_be_disabled()
+    expect(roll).to_have_attribute(
+        "title", "Alpaca takes no multi-leg orders: a roll is one order of two expirations."
     )
     assert page.errors == []  # type: ignore[attr-defined]

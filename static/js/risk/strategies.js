@@ -5,13 +5,14 @@
  * (tables.js `reloadRows`): at most once per 2 s, never two at once.
  *
  * With trading (`env.trading`), each strategy's name cell has a Close… button
- * (`[data-strategy-close="<key>"]`): the list is asked once at load (the rendered rows
- * carry no legs), and a click raises `sd-strategy-close` ({strategy}) on the document for
- * the ticket (static/js/trading/ticket/entry.js). Where the account's broker does not take
- * the legs in one order the button is disabled and its title says why.
+ * (`[data-strategy-close="<key>"]`) and a Roll… button (`[data-strategy-roll="<key>"]`):
+ * the list is asked once at load (the rendered rows carry no legs), and a click raises
+ * `sd-strategy-close` / `sd-strategy-roll` ({strategy}) on the document for the ticket
+ * (static/js/trading/ticket/entry.js). Where the account's broker does not take the legs
+ * in one order the button is disabled and its title says why.
  */
 import { el, reconcileChildren } from '../stream/render/dom.js';
-import { strategyCloseOffer } from '../trading/ticket/offers.js';
+import { strategyCloseOffer, strategyRollOffer } from '../trading/ticket/offers.js';
 import { createThrottle } from './graph.js';
 import { reloadRows } from './tables.js';
 import { positionsKey, strategyCells } from './strategy-rows.js';
@@ -32,6 +33,19 @@ function closeButton(s, key, broker) {
   }, 'Close…');
 }
 
+/** A strategy's Roll… button (null: nothing to roll, e.g. stock alone): the roll picker for
+ *  its option legs; disabled, its title saying why, where the broker takes no order of
+ *  twice its option legs. */
+function rollButton(s, key, broker) {
+  const offer = strategyRollOffer(s, broker);
+  if (!offer.offered && !offer.why) return null;
+  return el('button', {
+    type: 'button', class: 'btn', 'data-strategy-roll': key, disabled: !offer.offered,
+    title: offer.offered ? 'Choose where to roll its option legs, then one order.' : offer.why,
+    'aria-label': `Roll ${s.name} ${s.display || s.underlying} (${s.account})…${offer.offered ? '' : `: ${offer.why}`}`,
+  }, 'Roll…');
+}
+
 /** A POP or P50 cell: the percentage, or "—" with the note as its title and, for a screen
  * reader, after the dash (as the server renders it). */
 function oddsCell(c, key) {
@@ -43,8 +57,9 @@ function row(s, i, brokerOf) {
   const c = strategyCells(s);
   const key = `${c.account}|${s.underlying}|${i}`; // the contract symbol, as the server keys it
   const close = brokerOf ? closeButton(s, key, brokerOf(c.account)) : null;
+  const roll = brokerOf ? rollButton(s, key, brokerOf(c.account)) : null;
   return el('tr', { 'data-strategy': key, 'data-name': c.name },
-    el('th', { scope: 'row' }, c.name, close && ' ', close), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),
+    el('th', { scope: 'row' }, c.name, close && ' ', close, roll && ' ', roll), el('td', { class: 'col-sym' }, c.underlying), el('td', {}, c.account),
     el('td', {}, c.legs), el('td', {}, c.expirations),
     ...NUMS.map((k) => el('td', { class: 'num', 'data-field': k }, c[k])), oddsCell(c, 'pop'), oddsCell(c, 'p50'));
 }
@@ -99,12 +114,15 @@ export function createStrategiesList(doc, env) {
 
   if (env.trading) {
     askList().catch(() => {});
-    doc.addEventListener('click', (ev) => {
-      const button = ev.target.closest ? ev.target.closest('[data-strategy-close]') : null;
-      const strategy = button && byKey.get(button.getAttribute('data-strategy-close'));
-      if (!strategy || button.disabled) return;
-      doc.dispatchEvent(new CustomEvent('sd-strategy-close', { detail: { strategy } }));
-    });
+    // Close… and Roll…: the ticket's (static/js/trading/ticket/entry.js)
+    for (const [attr, event] of [['data-strategy-close', 'sd-strategy-close'], ['data-strategy-roll', 'sd-strategy-roll']]) {
+      doc.addEventListener('click', (ev) => {
+        const button = ev.target.closest ? ev.target.closest(`[${attr}]`) : null;
+        const strategy = button && byKey.get(button.getAttribute(attr));
+        if (!strategy || button.disabled) return;
+        doc.dispatchEvent(new CustomEvent(event, { detail: { strategy } }));
+      });
+    }
   }
 
   return {

@@ -13,7 +13,6 @@
  *   [data-ticket-exits] [data-ticket-take-profit] [data-ticket-stop-loss]: exits placed with
  *   the order (both: a bracket; one: an OTO), or, in a position's Protect… (data-protect on
  *   the dialog), the order itself (both: an OCO); shown where the broker links orders
- *   [data-ticket-roll-to] (Roll…: the later expiration; another date opens the ticket on it)
  *   [data-ticket-second-confirm] (shown once Confirm is armed: "Confirm anyway", data-armed),
  *   [data-ticket-warnings] li[data-second-confirm] (the warning that asks for it, in <strong>)
  *   [data-ticket-error][data-code] (+ a[data-ticket-trading-link] for /trading)
@@ -96,13 +95,6 @@ export function createTicket(env) {
     const trailField = el('span', { class: 'ticket-field', 'data-ticket-trail-field': '' },
       el('label', null, 'Trail ', trail), ' ', el('label', null, el('span', { class: 'sr-only' }, 'Trail in dollars or percent'), trailUnit));
     const [tif, tifLabel] = selectOf('time_in_force', 'Time in force', [], { 'data-ticket-tif': '' });
-    // Roll…: the later expiration, one of the next four (choosing another opens the ticket on it)
-    const [rollTo, rollLabel] = selectOf('roll_to', 'Roll to', (draft.roll ? draft.roll.choices : []).map((d) => [d, d]), { 'data-ticket-roll-to': '' });
-    rollLabel.hidden = !draft.roll;
-    if (draft.roll) {
-      rollTo.value = draft.roll.to;
-      rollTo.addEventListener('change', () => { if (draft.reroll) draft.reroll(rollTo.value); });
-    }
     const exitInput = (name, attr, value) => el('input', { name, type: 'text', inputmode: 'decimal', size: '9', value: value || '', [attr]: '' });
     // Protect… starts both from the mark (drafts.js protectPosition); a bracket's are optional
     const takeProfit = exitInput('take_profit', 'data-ticket-take-profit', draft.exits && draft.exits.take);
@@ -136,7 +128,7 @@ export function createTicket(env) {
     const closeBtn = button('data-ticket-close', 'Close');
     const title = el('h2', { id: 'trade-ticket-title' }, draft.title);
     const form = el('form', { method: 'dialog', class: 'ticket-form', novalidate: true },
-      title, accountLabel, unofferedNote, rollLabel, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
+      title, accountLabel, unofferedNote, ...legRows.map((r) => r.node), typeLabel, dollarsLabel, stopLabel, priceLabel, trailField, exitsBox, tifLabel, quoteLine,
       previewBox, error, result, el('div', { class: 'ticket-buttons' }, previewBtn, repreviewBtn, confirmBtn, checkBtn, closeBtn),
       // last: the server's answer on trading (after the ticket opens) moves no control
       tradingNote);
@@ -254,7 +246,7 @@ export function createTicket(env) {
       const busy = v.phase === 'previewing' || v.phase === 'confirming';
       const locked = v.phase !== 'editing' && v.phase !== 'previewed';
       for (const f of [price, stop, trail, dollars, takeProfit, stopLoss, ...legRows.map((r) => r.quantity)]) f.readOnly = locked;
-      for (const f of [type, tif, rollTo]) f.disabled = locked;
+      for (const f of [type, tif]) f.disabled = locked;
       for (const r of legRows) r.action.disabled = locked || !!draft.replaces;
       account.disabled = !!draft.accountFixed || locked;
       typeFieldsShown(locked);

@@ -1,6 +1,6 @@
 /*
  * A ticket's draft from each entry point, pure (docs/streaming-contract.md "In the
- * browser"): a position's Trade…, Close…, Protect… and Roll…, a watchlist row, a chain
+ * browser"): a position's Trade…, Close…, Protect…, a roll picker's row, a watchlist row, a chain
  * cell, the risk graph's underlying, a working order's Replace… and a /risk strategy's
  * Close…. Every leg names its instrument by its contract symbol (a position's
  * `streamer_symbol`, never its broker `symbol`: Alpaca's `BTCUSD` is the coin), so the
@@ -63,28 +63,26 @@ export function protectPosition(position, acct, quote = () => undefined) {
   };
 }
 
-/** An option position's Roll…: close it and open the same strike at a later expiration, as
- *  one two-leg order (its price the net mid, prefilled once both legs quote). `expirations`:
- *  the underlying's listed dates (YYYY-MM-DD); the next four after the position's are offered,
- *  `to` (else the next) chosen. {error} when there is none. */
-export function rollDraft(position, acct, expirations, to = null) {
-  const { symbol, display } = positionInstrument(position);
-  const parts = optionParts(symbol);
-  if (!parts) return { error: `${display} is not an option: there is nothing to roll.` };
-  const current = `20${parts.yy}-${String(parts.mm).padStart(2, '0')}-${parts.dd}`;
-  const later = [...new Set(expirations)].filter((d) => d > current).sort().slice(0, 4);
-  if (!later.length) return { error: `No expiration of ${parts.root} after ${current} is listed: there is nothing to roll to.` };
-  const target = later.includes(to) ? to : later[0];
-  const [y, m, d] = target.split('-');
-  const next = `.${parts.root}${y.slice(2)}${m}${d}${parts.right}${parts.strike}`;
-  const short = position.direction === 'Short';
-  const quantity = positionQty(position);
-  const legs = [
-    { symbol, action: short ? 'Buy to Close' : 'Sell to Close', quantity },
-    { symbol: next, action: short ? 'Sell to Open' : 'Buy to Open', quantity },
-  ];
-  const names = { [symbol]: display, [next]: displayOf(next) };
-  return { ...draft({ title: `Roll ${display}`, legs, names, account: ownAccount(acct), accountFixed: true }), roll: { from: current, to: target, choices: later } };
+/** A roll picker's row (docs/streaming-contract.md "The roll picker"): ONE multi-leg ticket
+ *  of the row's legs, the order's (the position's legs closed, then the new ones opened),
+ *  each at its own quantity, in the position's account (fixed); a Limit at the row's net per
+ *  unit on the net grid (unsigned: the legs say credit or debit), or none (the ticket
+ *  prefills the net mid) when the net is unknown or even. `what`: the position as the title
+ *  names it (its display name, a strategy's name). */
+export function fromRollRow(answer, row, what) {
+  const names = {};
+  const legs = (row.legs || []).map((l) => {
+    const symbol = normalizeSymbol(l.symbol) || String(l.symbol);
+    names[symbol] = displayOf(symbol);
+    return { symbol, action: String(l.action), quantity: Math.abs(num(l.quantity) || 0) };
+  });
+  const position = answer.position || {};
+  const net = num(row.net);
+  return draft({
+    title: `Roll ${what} to ${row.expiration}`, legs, names,
+    account: { link: num(position.link), account: String(position.account) }, accountFixed: true,
+    price: net === null || !legs.length ? null : roundToTick(legs[0].symbol, Math.abs(net), legs.length),
+  });
 }
 
 /** A symbol's ticket (a watchlist row, the risk graph's underlying): buy 1 at the ask; the

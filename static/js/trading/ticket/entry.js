@@ -1,22 +1,23 @@
 /*
  * Where a page opens the order ticket (docs/streaming-contract.md "In the browser"): the
- * rows' ⋯ menu (a position's Trade…, Close…, Protect… and an equity option's Roll…, each by the position's
- * instrument, its contract symbol: Alpaca's BTCUSD is the coin; a watchlist row's Trade…), a chain cell's
+ * rows' ⋯ menu (a position's Trade…, Close…, Protect… and an equity option's Roll…: the roll
+ * picker, then one ticket; each by the position's instrument, its contract symbol: Alpaca's BTCUSD is the coin; a watchlist row's Trade…), a chain cell's
  * bid or ask (click, Enter or Space), the risk graph's "Trade …" button, and the orders
  * panel's Cancel, Replace… and "Cancel all working" (its `sd-order-action` events,
  * static/js/stream/render/orders.js), and a /risk strategy's Close… (its `sd-strategy-close` event,
- * static/js/risk/strategies.js: one multi-leg ticket). Delegated from the document, so rows drawn later have it too.
+ * static/js/risk/strategies.js: one multi-leg ticket) and Roll… (`sd-strategy-roll`: the roll
+ * picker, as a position's Roll…). Delegated from the document, so rows drawn later have it too.
  */
-import { optionParts } from '../../stream/contract.js';
 import { groupName } from '../../stream/order-terms.js';
 import { cancelQuestion } from '../../stream/orders.js';
 import { fromPosition as instrumentOf } from '../../stream/instruments.js';
 import { tradable } from './model.js';
 import {
-  fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition, rollDraft,
+  fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol, protectPosition,
 } from './drafts.js';
 import { accountChoices, protectRefusal, rollOffered } from './offers.js';
 import { createTicket } from './dialog.js';
+import { createRollPicker } from './roll-picker.js';
 import { createTradingApi, resultLines } from '../api.js';
 
 /** env: {doc, win, getState(), now() (server ms), fetch, message(text, kind), subscribe(symbols)}. */
@@ -30,6 +31,7 @@ export function createTrading(env) {
     setInterval: (fn, ms) => win.setInterval(fn, ms), clearInterval: (id) => win.clearInterval(id),
     subscribe: env.subscribe,
   });
+  const picker = createRollPicker({ doc, fetch: env.fetch, openTicket: (draft) => ticket.open(draft) });
   const quote = (sym) => env.getState().quotes.get(sym);
   const choices = () => accountChoices(env.getState().accounts);
 
@@ -57,24 +59,10 @@ export function createTrading(env) {
     return tradable(sym) ? [{ text: 'Trade…', attr: 'data-menu-trade', run: () => tradeSymbol(sym) }] : [];
   }
 
-  /** Roll…: the underlying's expirations from the chain API, then the ticket (its "Roll
-   *  to" choice opens it again on the date chosen). */
-  async function roll(position, acct, to = null) {
-    const root = optionParts(position.streamer_symbol).root;
-    let dates = [];
-    try {
-      const r = await env.fetch(`/api/chain/${encodeURIComponent(root)}/expirations`, { credentials: 'same-origin' });
-      if (!r.ok) { env.message(`The expirations of ${root} could not be read (${r.status}): try again.`, 'error'); return; }
-      const body = await r.json();
-      dates = Array.isArray(body.expirations) ? body.expirations.map((e) => e.date) : [];
-    } catch (e) {
-      env.message(`The expirations of ${root} could not be read: ${e.message || e}.`, 'error');
-      return;
-    }
-    const made = rollDraft(position, acct, dates, to);
-    if (made.error) { env.message(made.error, 'error'); return; }
-    ticket.open({ ...made, reroll: (date) => roll(position, acct, date) });
-  }
+  /** Roll…: the roll picker (roll-picker.js), then ONE ticket from the row chosen. */
+  const roll = (position, acct) => picker.open({
+    account: acct.number, symbol: position.streamer_symbol, title: instrumentOf(position).display,
+  });
 
   /** A chain cell's ticket: the stream's quote, else the chain's own bid and ask (the
    *  cells show the chain's values until the option's first quote arrives). */
@@ -110,6 +98,15 @@ export function createTrading(env) {
     const draft = fromStrategy(strategy, env.getState().accounts.get(String(strategy.account)), quote);
     if (draft) ticket.open(draft);
     else env.message(`Account ${strategy.account} is not on the stream yet: try again in a moment.`, 'error');
+  });
+
+  // a strategy's Roll… on /risk: the roll picker for its option legs, in its own account
+  doc.addEventListener('sd-strategy-roll', (ev) => {
+    const { strategy } = ev.detail;
+    picker.open({
+      account: strategy.account, strategy: strategy.key,
+      title: `${strategy.name} ${strategy.display || strategy.underlying} (${strategy.account})`,
+    });
   });
 
   // the orders panel (static/js/stream/render/orders.js): one order's Cancel and Replace…, and cancel-all

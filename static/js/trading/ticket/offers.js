@@ -193,3 +193,20 @@ export function strategyCloseOffer(strategy, broker) {
   }
   return { offered: true, why: null, stockStays };
 }
+
+/** Whether the strategies table offers Roll… for `strategy` at `broker`: {offered, why}.
+ *  Its option legs closed and as many opened: twice its option legs in one order, at a
+ *  broker that takes that many (Alpaca takes one; tastytrade and Tradier four). */
+export function strategyRollOffer(strategy, broker) {
+  const legs = optionLegs(strategy);
+  if (!legs.length) return { offered: false, why: null };
+  const key = String(broker || '').toLowerCase();
+  if (!BROKER_NAMES[key]) return { offered: false, why: 'The account\'s broker is not known yet.' };
+  const rules = brokerTakes(key, KIND.EQUITY_OPTION);
+  const name = BROKER_NAMES[key];
+  if (!rules || rules.max_legs < 2) return { offered: false, why: `${name} takes no multi-leg orders: a roll is one order of two expirations.` };
+  if (legs.length * 2 > rules.max_legs) {
+    return { offered: false, why: `A roll of its ${legs.length} option legs is ${legs.length * 2} legs in one order; ${name} takes at most ${rules.max_legs}.` };
+  }
+  return { offered: true, why: null };
+}

@@ -11,7 +11,7 @@ import {
 } from '../../../../static/js/trading/ticket/model.js';
 import { orderBody } from '../../../../static/js/trading/ticket/body.js';
 import {
-  protectPosition, rollDraft, contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol,
+  protectPosition, contractOrderType, fromChainCell, fromOrder, fromPosition, fromStrategy, fromSymbol,
 } from '../../../../static/js/trading/ticket/drafts.js';
 import {
   BROKER_RULES, ORDER_TYPES, accountChoices, brokerOffers, exitsOffered, rollOffered, startingAccount,
@@ -627,25 +627,7 @@ test('exits are offered where the broker links such orders', () => {
   assert.equal(exitsOffered('', stock, 'Limit'), false);
 });
 
-test('Roll… closes the option and opens the same strike at a later expiration, one order', () => {
-  const acct = { link: 3, number: '5WT00001', broker: 'tastytrade' };
-  const long = { symbol: 'SPY   270115C00590000', streamer_symbol: '.SPY270115C590', direction: 'Long', quantity: 2 };
-  const dates = ['2026-12-18', '2027-01-15', '2027-02-19', '2027-03-19', '2027-04-16', '2027-05-21', '2027-02-19'];
-  const roll = rollDraft(long, acct, dates);
-  assert.deepEqual(roll.legs, [
-    { symbol: '.SPY270115C590', action: 'Sell to Close', quantity: 2 },
-    { symbol: '.SPY270219C590', action: 'Buy to Open', quantity: 2 },
-  ]);
-  assert.deepEqual(roll.roll, { from: '2027-01-15', to: '2027-02-19', choices: ['2027-02-19', '2027-03-19', '2027-04-16', '2027-05-21'] });
-  assert.deepEqual([roll.title, roll.accountFixed, roll.order_type], ['Roll SPY 15 Jan 27 590 C', true, 'Limit'], 'named as a trader reads it');
-  assert.equal(rollDraft(long, acct, dates, '2027-04-16').legs[1].symbol, '.SPY270416C590');
-  assert.equal(rollDraft(long, acct, dates, '2030-01-01').legs[1].symbol, '.SPY270219C590'); // not offered: the next
-  const short = rollDraft({ ...long, streamer_symbol: '.SPY270115P592.5', direction: 'Short', quantity: -1 }, acct, dates);
-  assert.deepEqual(short.legs.map((l) => [l.symbol, l.action, l.quantity]), [
-    ['.SPY270115P592.5', 'Buy to Close', 1], ['.SPY270219P592.5', 'Sell to Open', 1],
-  ]);
-  assert.equal(rollDraft(long, acct, ['2027-01-15']).error, 'No expiration of SPY after 2027-01-15 is listed: there is nothing to roll to.');
-  assert.equal(rollDraft({ symbol: 'SPY', streamer_symbol: 'SPY', quantity: 1 }, acct, dates).error, 'SPY is not an option: there is nothing to roll.');
+test('Roll… is offered for an equity option where the broker takes multi-leg orders', () => {
   const call = { symbol: 'SPY   270115C00590000', streamer_symbol: '.SPY270115C590', instrument_type: 'Equity Option', quantity: 1 };
   assert.deepEqual(['tastytrade', 'tradier', 'alpaca'].map((b) => rollOffered(b, call)), [true, true, false]);
 });
