@@ -152,6 +152,16 @@ async def test_a_vertical_is_one_multileg_order(linked):
     assert placed.order_id not in await adapter.working_orders(account)
 
 
+async def test_a_credit_multilegs_preview_is_a_credit(linked):
+    """Tradier's multileg `order_cost` is unsigned (its `type` says credit or debit): a
+    credit vertical's preview is money in, not a debit of the same amount."""
+    adapter, _, account = linked
+    debit = await adapter.preview_order(vertical(account, CALL_LOW, CALL_HIGH, "0.05"))
+    credit = await adapter.preview_order(vertical(account, CALL_HIGH, CALL_LOW, "0.05"))
+    assert credit.said["order"]["type"] == "credit", credit.said
+    assert (debit.cost, credit.cost) == (5.0, -5.0)
+
+
 async def test_an_order_call_polls_only_its_own_account_at_once(linked):
     """The poll woken by an order call reads that account's orders, not every account's:
     Tradier's 120 reads a minute are shared with the scheduled polls."""

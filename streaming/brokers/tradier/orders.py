@@ -256,7 +256,9 @@ def _previewed(order: OrderRequest, body: Any) -> PreviewResult:
     answer = (body or {}).get("order") or {}
     if answer.get("result") is False or answer.get("status") not in (None, "ok"):
         raise OrderRefused("rejected", "Tradier's preview refused the order.", body)
-    sells = not order.legs[0].buys and len(order.legs) == 1
+    # a single leg's cost is signed by its side; a multileg's `order_cost` is unsigned and
+    # its `type` (debit, credit, even) says which way the money goes
+    sells = not order.legs[0].buys if len(order.legs) == 1 else answer.get("type") == "credit"
     cost = num(answer.get("order_cost"))
     fees = [num(answer.get(k)) for k in ("commission", "fees")]
     return PreviewResult(
