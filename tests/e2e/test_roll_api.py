@@ -56,23 +56,8 @@ def pop_above(level: float, inputs: dict[str, float]) -> float:
     return float(norm.cdf(d2))
 
 
-@pytest.mark.parametrize(
-    "broker",
-    [
-        "tastytrade",
-        pytest.param(
-            "tradier",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="open: the Tradier adapter's preview (brokers/tradier/orders.py) "
-                "reports no buying power before/after, so a row says 'The broker's dry run "
-                "gave no buying power.' instead of a number",
-            ),
-        ),
-        "alpaca",
-    ],
-)
-def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, broker):
+@pytest.mark.parametrize("broker", BROKERS)
+def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, trader, broker):
     account, call = long_call(read(demo, "/api/snapshot"), broker)
     answer = demo.get(
         "/api/roll/candidates",
@@ -103,6 +88,24 @@ def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, broker):
             )
         else:
             assert isinstance(row["buying_power_effect"], float), row["buying_power_note"]
+    if broker == "tradier":
+        # Tradier's dry run states no buying power: the row's effect is what its cost, fees
+        # and margin change take, as the ticket's own preview of that order says them
+        row = rows[0]
+        order = trader.order(
+            account,
+            legs=[
+                {"symbol": leg["symbol"], "action": leg["action"], "quantity": leg["quantity"]}
+                for leg in row["legs"]
+            ],
+            price=f"{max(abs(row['net']), 0.01):.2f}",
+        )
+        preview = trader.preview(order)
+        assert preview.status_code == 200, preview.text
+        effect = preview.json()["preview"]["effect"]
+        assert effect["buying_power_before"] is None, effect
+        taken = effect["cost"] + effect["fees"] + effect["margin_change"]
+        assert row["buying_power_effect"] == pytest.approx(-taken, abs=0.005), (row, effect)
     same = [r for r in rows if r["choice"] == "same"]
     assert all(r["legs"][1]["strike"] == same[0]["legs"][0]["strike"] for r in same)
     print("example row:", rows[1])

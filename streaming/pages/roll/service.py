@@ -135,12 +135,24 @@ async def _dry_run(
     if answer.status != 200:
         row["buying_power_note"] = str(answer.body.get("error") or "The broker refused it.")
         return
-    effect = answer.body.get("effect") or {}
-    before, after = effect.get("buying_power_before"), effect.get("buying_power_after")
-    if before is None or after is None:
+    change = buying_power_change(answer.body.get("effect") or {})
+    if change is None:
         row["buying_power_note"] = "The broker's dry run gave no buying power."
         return
-    row["buying_power_effect"] = round(float(after) - float(before), 2) + 0.0
+    row["buying_power_effect"] = change
+
+
+def buying_power_change(effect: Mapping[str, Any]) -> float | None:
+    """`after - before` of the dry run's buying power; where the broker states none
+    (Tradier), what its cost and margin change take: `-(cost + margin_change)`."""
+    before, after = effect.get("buying_power_before"), effect.get("buying_power_after")
+    if before is not None and after is not None:
+        return round(float(after) - float(before), 2) + 0.0
+    cost, margin = effect.get("cost"), effect.get("margin_change")
+    if cost is None or margin is None:
+        return None
+    fees = effect.get("fees") or 0.0
+    return round(-(float(cost) + float(fees) + float(margin)), 2) + 0.0
 
 
 async def _chains(
