@@ -35,7 +35,8 @@ def pop_cells(snapshot: dict[str, Any], now: dt.datetime, rate: float) -> dict[s
     """ "<account>|<symbol>" → the POP cell of every option position: its strategy's, as
     `GET /api/risk/strategies` answers it (the same rows, clock and rate)."""
     legs = legs_from_snapshot(snapshot, None)
-    rows = rows_with_odds(strategies_of(legs), snapshot.get("quotes") or {}, now=now, rate=rate)
+    quotes = snapshot.get("quotes") or {}
+    rows = rows_with_odds(strategies_of(legs), quotes, now=now, rate=rate, with_p50=False)
     return position_pops(rows)
 
 
@@ -64,8 +65,8 @@ async def dashboard(request: HttpRequest) -> HttpResponse:
     context["orders_panel"] = orders_panel(context["snapshot"])
     # β-Δ and IV rank cells, their titles' times in the trader's zone
     zone = zone_of(context["time_zone"])
-    # each option position's POP: a Monte Carlo of milliseconds a strategy (its P50), off the
-    # event loop as the strategies API computes it (risk/strategies/views.py)
+    # each option position's POP (closed-form: P50's Monte Carlo is not shown here), off
+    # the event loop as the strategies API computes it (risk/strategies/views.py)
     now = dt.datetime.fromtimestamp(now_ms() / 1000, dt.UTC)
     rate = float(settings.RISK_INTEREST_RATE)
     pops = await asyncio.to_thread(pop_cells, context["snapshot"], now, rate)

@@ -49,16 +49,22 @@ def no_odds(note: str) -> StrategyOdds:
 
 
 def strategy_odds(
-    strategy: Strategy, price: float | None, *, now: dt.datetime, rate: float
+    strategy: Strategy,
+    price: float | None,
+    *,
+    now: dt.datetime,
+    rate: float,
+    with_p50: bool = True,
 ) -> StrategyOdds:
-    """The strategy's odds at `price` (the underlying's, None if unknown) and `now` (aware)."""
+    """The strategy's odds at `price` (the underlying's, None if unknown) and `now` (aware);
+    without P50's Monte Carlo (`p50` and its note None) where the reader shows only POP."""
     name = underlying_display(strategy.underlying)
     found = odds_inputs(strategy, price, now=now, rate=rate, name=name)
     if isinstance(found, NoOdds):
         return no_odds(found.note)
     net = strategy.net if strategy.net is not None else 0.0  # odds_inputs refuses None
     pop = probability_of_profit(payoff(strategy.parts, net), found)
-    chance, why = _p50(strategy, net, found)
+    chance, why = _p50(strategy, net, found) if with_p50 else (None, None)
     shorts = [p.leg.strike for p in strategy.parts if p.leg.is_option and p.quantity < 0]
     return {
         "probability_of_profit": pop,
@@ -85,11 +91,16 @@ def rows_with_odds(
     *,
     now: dt.datetime,
     rate: float,
+    with_p50: bool = True,
 ) -> list[StrategyRow]:
     """Each strategy's row: its `as_dict()` and its odds at its underlying's live price
     (the quote's mid, else its last: as the what-if curve centres)."""
     rows: list[StrategyRow] = []
     for s in strategies:
         price, _ = live_mark(s.underlying, None, quotes)
-        rows.append(StrategyRow(**s.as_dict(), **strategy_odds(s, price, now=now, rate=rate)))
+        rows.append(
+            StrategyRow(
+                **s.as_dict(), **strategy_odds(s, price, now=now, rate=rate, with_p50=with_p50)
+            )
+        )
     return rows
