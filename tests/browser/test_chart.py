@@ -490,7 +490,7 @@ def test_the_bitcoin_positions_menu_opens_the_coins_chart_and_makes_an_alert_on_
     (before: "not a valid symbol: 'BTC/USD'") and opens its chart (before: 400 "Not a valid
     symbol: 'BTC/USD:CXTALP'"): titled BTC/USD, drawn from tastytrade's DXLink candles, the
     price shown the coin's and the forming candle at it. Alpaca's `BTCUSD`, held as a coin,
-    charts the same coin."""
+    charts the same coin. A coin has no expected-move band: the legend says why."""
     base = holdings_app.url
     log_in_demo(page, base)
     row = page.locator("tr[data-position][data-streamer='BTC/USD:CXTALP']").first
@@ -515,6 +515,12 @@ def test_the_bitcoin_positions_menu_opens_the_coins_chart_and_makes_an_alert_on_
     chart = wait_for_history(page, "5m")
     assert chart["source"] == "tastytrade" and len(chart["bars"]) >= 50
     assert "crypto trades around the clock, every day" in chart["note"]
+    # a coin has no chain: no band, and the legend says why (no number, no chain request)
+    expect(page.locator("[data-chart]")).to_have_attribute("data-band", "none")
+    expect(page.locator("[data-chart-band]")).to_have_text(
+        "No expected move: BTC/USD has no option chain here (chains are of stocks and ETFs)."
+    )
+    assert chart["band"]["asks"] == 0 and chart["band"]["lines"] == []
     # the price shown is the coin's, and the forming candle closes at it (read at once)
     handle = page.wait_for_function(
         """() => { const chart = window.streamdesk.chart();
