@@ -50,6 +50,8 @@ TIERS: list[tuple[str, ...]] = [
         "streaming.portfolio.valuation",
         "streaming.portfolio.totals",
         "streaming.portfolio.day_change",
+        # price * IV * sqrt(days / 365): the risk feature's and the chain page's alike
+        "streaming.portfolio.expected_move",
     ),
     (
         "streaming.brokers",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from urllib.parse import quote as quote_path
 
 import orjson
 from asgiref.sync import sync_to_async
@@ -120,6 +121,19 @@ def session_note(instrument: Instrument | None) -> str:
     return ""
 
 
+def band_none(instrument: Instrument) -> str:
+    """Why a chart has no expected-move band, in a sentence ("" when it may have one: a
+    stock's or an ETF's, whose chain the page asks)."""
+    if instrument.kind is Kind.EQUITY:
+        return ""
+    if instrument.kind is Kind.EQUITY_OPTION:
+        return f"No expected move on an option's chart: see {instrument.underlying}'s chart."
+    return (
+        f"No expected move: {instrument.display} has no option chain here "
+        "(chains are of stocks and ETFs)."
+    )
+
+
 @login_required
 async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     """The chart page, server-rendered with the instrument's last known quote, then live.
@@ -144,6 +158,11 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
     no_data = None
     if instrument is not None and brokers and not brokers & instrument.quoted_by:
         no_data = no_market_data(instrument).message
+    # the expected move's band: the chain the page asks, or why there is none
+    band_url = band_why = ""
+    if instrument is not None and not problem and no_data is None and brokers:
+        band_why = band_none(instrument)
+        band_url = "" if band_why else f"/api/chain/{quote_path(instrument.symbol)}"
     context = {
         **await stream_context(user.id, snapshot, watchlist),
         "chart": {
@@ -159,6 +178,8 @@ async def chart(request: HttpRequest, symbol: str) -> HttpResponse:
             "values": values,
             "text": tile_text(values),
             "quote_t": (quote or {}).get("t"),
+            "band_url": band_url,
+            "band_none": band_why,
         },
     }
     response = await sync_to_async(render)(request, "streaming/chart.html", context)

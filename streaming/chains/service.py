@@ -37,6 +37,7 @@ from streaming.chains.shapes import (
 from streaming.instruments.instrument import parse
 from streaming.instruments.kinds import Kind
 from streaming.instruments.symbols import OPTION_STREAMER_RE
+from streaming.portfolio.expected_move import IvRow, expected_move_text
 from streaming.validation import normalize_symbol
 
 if TYPE_CHECKING:
@@ -348,6 +349,23 @@ def cell_text(field: str, value: Any) -> str:
     if field in ("volume", "open_interest"):
         return f"{round(value):,}"
     return f"{value:,.{_DECIMALS.get(field, 2)}f}"
+
+
+def expected_move_line(chain: ChainAnswer, now: dt.datetime) -> str:
+    """The page's expected move at first paint, from the chain's price and its strikes'
+    IV: the words the browser writes (static/js/stream/expected-move.js), which then keeps
+    it live with the streamed price and IV."""
+    rows: list[IvRow] = [
+        {"strike": r["strike"], "callIv": r["call"]["iv"], "putIv": r["put"]["iv"]}
+        for r in chain["rows"]
+    ]
+    return expected_move_text(
+        name=chain["underlying"],
+        expiration=dt.date.fromisoformat(chain["expiration"]),
+        price=chain["underlying_price"],
+        rows=rows,
+        now=now,
+    )
 
 
 def strike_text(strike: float) -> str:

@@ -11,6 +11,7 @@ subscribes the visible options as its own symbols; docs/streaming-contract.md
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -29,6 +30,7 @@ from streaming.chains.service import (
     clean_strikes,
     clean_symbol,
     error_body,
+    expected_move_line,
     rows_html,
 )
 from streaming.chains.shapes import ChainAnswer, ChainBody
@@ -125,6 +127,8 @@ async def chain_page(request: HttpRequest, symbol: str) -> HttpResponse:
         **await stream_context(user.id, snapshot, watchlist),
         "chain": chain,
         "chain_rows_html": rows_html(chain) if chain else "",
+        # the expected move at first paint (the browser redraws it live from its first render)
+        "expected_move": expected_move_line(chain, dt.datetime.now(dt.UTC)) if chain else "",
         "chain_error": error,
         "chain_query": query,
         "strike_counts": STRIKE_COUNTS,

@@ -127,6 +127,50 @@ def assert_drawn_like_the_api(page: Page, answer: dict, width_s: int, asked_at: 
     return chart
 
 
+def close_of(expiration: str) -> float:
+    """Epoch seconds of 16:00 New York on `expiration` (an equity option's close)."""
+    day = dt.date.fromisoformat(expiration)
+    return dt.datetime.combine(day, dt.time(16), NY).timestamp()
+
+
+def assert_band_is_the_chains(page: Page, chains: list[tuple[float, dict]]) -> dict:
+    """The chart's expected-move band is ±price x IV x sqrt(days/365) of the chain answer the
+    page asked (`chains`: each chain answer the page received, with when): the price is the
+    chain's `underlying_price`, the IV the mid of the call's and put's IV at the strike
+    nearest it (ties: the lower), computed here apart from the page's code; the days to
+    16:00 New York of the nearest expiration at least a day out; the label and the price
+    lines drawn by the library say the same numbers."""
+    card = page.locator("[data-chart]")
+    expect(card).to_have_attribute("data-band", "drawn", timeout=20_000)
+    expiration = card.get_attribute("data-band-expiration") or ""
+    price = float(card.get_attribute("data-band-price") or "nan")
+    days = float(card.get_attribute("data-band-days") or "nan")
+    at, chain = next(
+        (t, c)
+        for t, c in reversed(chains)
+        if c["expiration"] == expiration and c["underlying_price"] == price
+    )
+    ahead = [d for d in chain["expirations"] if (close_of(d) - at) / 86_400 >= 1]
+    assert expiration == min(ahead), (expiration, chain["expirations"])
+    # the page's days are its clock's at the answer: this test's clock then, within 5 s
+    assert abs(days - (close_of(expiration) - at) / 86_400) < 5 / 86_400, days
+    row = min(chain["rows"], key=lambda r: (abs(r["strike"] - price), r["strike"]))
+    ivs = [v for v in (row["call"]["iv"], row["put"]["iv"]) if v]
+    iv = sum(ivs) / len(ivs)
+    assert float(card.get_attribute("data-band-iv") or "nan") == pytest.approx(iv, rel=1e-12)
+    move = price * iv * (days / 365) ** 0.5
+    label = page.locator("[data-chart-band]")
+    expect(label).to_have_text(
+        f"Expected move ±{move:,.2f} ({chr(177)}{move / price * 100:.1f}%) by {expiration}: "
+        f"{price - move:,.2f} \u2013 {price + move:,.2f}"
+    )
+    band = page.evaluate(CHART)["band"]
+    assert sorted((line["title"], round(line["price"], 6)) for line in band["lines"]) == sorted(
+        [("+1\u03c3", round(price + move, 6)), ("\u22121\u03c3", round(price - move, 6))]
+    ), band["lines"]
+    return band
+
+
 def wait_for_live_updates(page: Page, more: int = 2) -> None:
     """The forming candle moves: the chart applied new quotes to its newest candle.
 
@@ -165,6 +209,13 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
     never stops; then over SSE and by polling the candle moves too."""
     broker = USERS[user][0]
     log_in_as(page, browser_app.url, user)
+    chains: list[tuple[float, dict]] = []  # the chart's chain answers (the band's inputs)
+    page.on(
+        "response",
+        lambda r: (
+            chains.append((time.time(), r.json())) if "/api/chain/SPY?" in r.url and r.ok else None
+        ),
+    )
     # reachable from the watchlist: the row's sparkline links to the chart
     spark = page.locator('tr[data-quote="SPY"] a.spark-link')
     expect(spark).to_have_attribute("href", "/chart/SPY")
@@ -175,7 +226,11 @@ def test_chart_draws_history_then_goes_live_and_switches_timeframe(
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
     chart = assert_drawn_like_the_api(page, answered.value.json(), 300, asked_at)
     assert chart["source"] == broker
+    band = assert_band_is_the_chains(page, chains)
     wait_for_live_updates(page)
+    # the band's chain is asked at load (twice when the first expiration is under a day
+    # away), then once a minute: never per tick
+    assert page.evaluate(CHART)["band"]["asks"] == band["asks"] <= 2
     page.evaluate("() => { window.__samePage = true; }")
 
     asked_at = time.time()
@@ -435,7 +490,7 @@ def test_the_bitcoin_positions_menu_opens_the_coins_chart_and_makes_an_alert_on_
     (before: "not a valid symbol: 'BTC/USD'") and opens its chart (before: 400 "Not a valid
     symbol: 'BTC/USD:CXTALP'"): titled BTC/USD, drawn from tastytrade's DXLink candles, the
     price shown the coin's and the forming candle at it. Alpaca's `BTCUSD`, held as a coin,
-    charts the same coin."""
+    charts the same coin. A coin has no expected-move band: the legend says why."""
     base = holdings_app.url
     log_in_demo(page, base)
     row = page.locator("tr[data-position][data-streamer='BTC/USD:CXTALP']").first
@@ -460,6 +515,12 @@ def test_the_bitcoin_positions_menu_opens_the_coins_chart_and_makes_an_alert_on_
     chart = wait_for_history(page, "5m")
     assert chart["source"] == "tastytrade" and len(chart["bars"]) >= 50
     assert "crypto trades around the clock, every day" in chart["note"]
+    # a coin has no chain: no band, and the legend says why (no number, no chain request)
+    expect(page.locator("[data-chart]")).to_have_attribute("data-band", "none")
+    expect(page.locator("[data-chart-band]")).to_have_text(
+        "No expected move: BTC/USD has no option chain here (chains are of stocks and ETFs)."
+    )
+    assert chart["band"]["asks"] == 0 and chart["band"]["lines"] == []
     # the price shown is the coin's, and the forming candle closes at it (read at once)
     handle = page.wait_for_function(
         """() => { const chart = window.streamdesk.chart();

@@ -429,7 +429,9 @@ def test_the_limits_row_server_rendered_then_live(page: Page, browser_app, brows
 def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browser_sandbox):
     """A fill in a new underlying (KO, held nowhere): its table and its "long stock"
     strategy appear without a reload (the rows rendered again by the server, the list
-    asked again), and its price goes live from the stream."""
+    asked again), and its price goes live from the stream. A fill in SPY refills the
+    scenario grid's strategy select; the shares' old key chosen falls back to the whole
+    underlying with a sentence."""
     control = browser_sandbox.control()
     log_in(page, browser_app.url)
     page.goto(f"{browser_app.url}/risk?u=SPY")
@@ -456,7 +458,43 @@ def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browse
     ).to_have_text("+7.0")
     risk = page.evaluate(RISK)
     assert risk["rowReloads"] >= 1 and risk["strategyRefreshes"] >= 1
+    # a fill in SPY, the scenario grid's underlying: its strategy select follows (it kept
+    # the strategies of the page's load before: the old key of the shares)
+    expect(page.locator("#risk-scenarios")).to_have_attribute("data-state", "live")
+    before = page.evaluate(f"() => {SPY_KEYS}")
+    # the grid shows the account's SPY shares: the fill changes that strategy (its key)
+    grid = page.locator("#risk-scenarios")
+    choice = grid.locator("[data-scenario-strategy]")
+    shares = choice.locator("option", has_text=f"long stock · {account}")
+    chosen = shares.get_attribute("value") or ""
+    choice.select_option(chosen)
+    expect(grid).to_have_attribute("data-state", "live", timeout=15_000)
+    spy = page.locator(f"tr[data-risk-position='{account}|SPY'] [data-field=quantity]")
+    held = float((spy.text_content() or "0").replace(",", "")) if spy.count() else 0.0
+    control.place_order(account, market_buy("SPY", 1))
+    # the rows rendered again with the fill (the list was asked in the same refresh)
+    expect(spy).to_have_text(f"{held + 1:,g}", timeout=LIVE_WITHIN_S * 1000)
+    now = page.evaluate(f"() => {SPY_KEYS}")
+    assert now != before, now  # the fill changed SPY's strategies (a key names its sizes)
+    options = page.locator("[data-scenario-strategy] option")
+    expect(options).to_have_count(len(now) + 1)
+    for i, key in enumerate(["", *now]):
+        expect(options.nth(i)).to_have_attribute("value", key)
+    # the shares chosen are no longer that strategy: the whole underlying, said in words
+    assert chosen not in now
+    expect(choice).to_have_value("")
+    expect(grid.locator("[data-scenario-status]")).to_contain_text(
+        f"The strategy chosen (long stock · {account}) is no longer held: "
+        "showing the whole underlying.",
+        timeout=15_000,
+    )
+    expect(grid).to_have_attribute("data-state", "live")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+#: SPY's strategy keys, as GET /api/risk/strategies answers them now (a promise).
+SPY_KEYS = """fetch('/api/risk/strategies?underlying=SPY').then((r) => r.json())
+  .then((a) => a.strategies.filter((s) => s.underlying === 'SPY').map((s) => s.key))"""
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -81,3 +81,60 @@ test('without a price, an ATM IV or time left: words, no number and no marked st
   assert.equal(view({ now: CLOSE }).text, 'Expected move: this expiration\'s close has passed.');
   assert.equal(view({ rows: [] }).edges, null);
 });
+
+// ---------------------------------------------------------------- the chart's band (chartBand)
+import { atmSymbols, bandExpiration, chartBand } from '../../static/js/stream/expected-move.js';
+
+/** A chain answer as GET /api/chain/<SYM> gives it (only what the band reads). */
+const chainAnswer = (over = {}) => ({
+  underlying: 'SPY', expiration: '2026-12-18', expirations: ['2026-12-18', '2027-01-15'],
+  underlying_price: 100,
+  rows: [95, 100, 105].map((strike) => ({ strike, call: { iv: 0.24 }, put: { iv: strike === 100 ? 0.26 : 0.3 } })),
+  ...over,
+});
+
+test('the band\'s expiration: the nearest at least one day out', () => {
+  const dates = ['2026-12-17', '2026-12-18', '2027-01-15'];
+  // 2026-12-17 16:00 EST is CLOSE − 1 day: at CLOSE − 1.5 days it is half a day away
+  assert.equal(bandExpiration(dates, CLOSE - 1.5 * DAY), '2026-12-18');
+  assert.equal(bandExpiration(dates, CLOSE - 3 * DAY), '2026-12-17'); // two days away
+  assert.equal(bandExpiration(dates, CLOSE - DAY / 2), '2027-01-15'); // 12-18 is half a day away
+  assert.equal(bandExpiration(['2026-12-18'], CLOSE - DAY / 2), null);
+  assert.equal(bandExpiration(undefined, CLOSE), null);
+});
+
+test('the band: price × ATM IV × √(days/365) around the chain\'s price, labelled with its expiration', () => {
+  const b = chartBand({ name: 'SPY', chain: chainAnswer(), now: CLOSE - 45.25 * DAY });
+  // ATM 100: (0.24 + 0.26) / 2 = 0.25; 100 × 0.25 × √(45.25/365) = 8.80244
+  assert.equal(b.expiration, '2026-12-18');
+  assert.equal(b.price, 100);
+  assert.ok(Math.abs(b.iv - 0.25) < 1e-12);
+  assert.equal(b.days, 45.25);
+  assert.ok(Math.abs(b.move - 8.80244) < 1e-5);
+  assert.ok(Math.abs(b.low - 91.19756) < 1e-5 && Math.abs(b.high - 108.80244) < 1e-5);
+  assert.equal(b.text, 'Expected move ±8.80 (±8.8%) by 2026-12-18: 91.20 – 108.80');
+});
+
+test('the band asks the next expiration when the chain answered one under a day away', () => {
+  const chain = chainAnswer({ expiration: '2026-12-18' });
+  const b = chartBand({ name: 'SPY', chain, now: CLOSE - DAY / 2 });
+  assert.equal(b.move, null);
+  assert.equal(b.ask, '2027-01-15'); // the chart asks this one, and draws nothing meanwhile
+});
+
+test('the at-the-money options the chart streams (so the chain carries their IV): the strike nearest the chain\'s price', () => {
+  const chain = chainAnswer({ underlying_price: 103 });
+  for (const r of chain.rows) Object.assign(r.call, { symbol: `.SPY261218C${r.strike}` }) && Object.assign(r.put, { symbol: `.SPY261218P${r.strike}` });
+  assert.deepEqual(atmSymbols(chain), ['.SPY261218C105', '.SPY261218P105']);
+  assert.deepEqual(atmSymbols(chainAnswer({ underlying_price: null })), []);
+});
+
+test('no band without a number: words, never a made-up value', () => {
+  const now = CLOSE - 45.25 * DAY;
+  const none = (chain) => chartBand({ name: 'SPY', chain, now });
+  const noIv = chainAnswer({ rows: [{ strike: 100, call: { iv: null }, put: { iv: null } }] });
+  assert.deepEqual(none(noIv), { text: 'No expected move: the IV at the money of 2026-12-18 is not known yet.', move: null, ask: null, missing: 'iv' });
+  assert.deepEqual(none(chainAnswer({ underlying_price: null })), { text: 'No expected move: no price for SPY yet.', move: null, ask: null, missing: 'price' });
+  const past = chartBand({ name: 'SPY', chain: chainAnswer({ expirations: ['2026-12-18'] }), now: CLOSE - DAY / 2 });
+  assert.deepEqual(past, { text: 'No expected move: SPY lists no expiration a day or more away.', move: null, ask: null, missing: 'expiration' });
+});

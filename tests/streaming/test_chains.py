@@ -11,8 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import html
+import json
+import math
+import re
 import time
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -338,6 +343,38 @@ def test_tradier_chain_with_greeks_and_their_age(chain_app, chain_control, users
         wide = client.get(f"/api/chain/QQQ?expiration={body['expiration']}&strikes=40").json()
         assert_chain(wide, "tradier", 40)
         assert chain_requests(chain_control, "tradier", key) == 1
+        asked = time.time()
+        page = client.get("/chain/QQQ?strikes=10").text
+    assert_expected_move_painted(page, asked)
+
+
+def assert_expected_move_painted(page: str, asked: float) -> None:
+    """The chain page's expected move is in its first paint (not left to the browser):
+    price x IV x sqrt(days/365) of the chain it embeds, the IV the mid of the call's and
+    put's at the strike nearest the price, the days to 16:00 New York on the expiration
+    from when the page was asked (a second's drift is far below a cent)."""
+    chain = json.loads(
+        html.unescape(re.search(r'id="chain-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+    )
+    line = re.search(r"<p [^>]*data-expected-move[^>]*>(.*?)</p>", page, re.S)
+    assert line is not None, page[:2000]
+    text = html.unescape(line.group(1))
+    price = chain["underlying_price"]
+    row = min(chain["rows"], key=lambda r: (abs(r["strike"] - price), r["strike"]))
+    iv = (row["call"]["iv"] + row["put"]["iv"]) / 2
+    close = dt.datetime.combine(
+        dt.date.fromisoformat(chain["expiration"]), dt.time(16), ZoneInfo("America/New_York")
+    )
+    move = price * iv * math.sqrt((close.timestamp() - asked) / 86_400 / 365)
+    found = re.fullmatch(
+        r"Expected move ±([\d,.]+) \(±([\d.]+)%\) by (\S+): ([\d,.]+) \u2013 ([\d,.]+)", text
+    )
+    assert found, text
+    said = [float(g.replace(",", "")) for g in found.group(1, 2, 4, 5)]
+    assert found.group(3) == chain["expiration"]
+    exact = (move, move / price * 100, price - move, price + move)
+    for shown, value, decimals in zip(said, exact, (2, 1, 2, 2), strict=True):
+        assert abs(shown - value) <= 0.5 * 10**-decimals + 1e-6, (text, exact)
 
 
 def test_alpaca_only_says_there_are_no_quotes(chain_app, users):

@@ -28,10 +28,10 @@ from scipy.stats import norm
 
 from streaming.api.description import description
 from streaming.instruments.naming import name_position
+from streaming.portfolio.expected_move import expected_move
 from streaming.risk.legs import Kind, Leg
 from streaming.risk.odds import inputs as odds_inputs_module
 from streaming.risk.odds.answer import NO_PROFIT, UNLIMITED_PROFIT, strategy_odds
-from streaming.risk.odds.expected_move import expected_move
 from streaming.risk.odds.inputs import OddsInputs
 from streaming.risk.odds.p50 import GRID, p50
 from streaming.risk.odds.touch import touch_probability

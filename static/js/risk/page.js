@@ -208,7 +208,11 @@ export function createRiskPage(doc, root, card, env) {
     scenariosAsk();
   });
 
-  const strategies = createStrategiesList(doc, { ...env, pageUrl: () => `${env.pagePath || '/risk'}?u=${encodeURIComponent(view.choice)}` });
+  const strategies = createStrategiesList(doc, {
+    ...env,
+    pageUrl: () => `${env.pagePath || '/risk'}?u=${encodeURIComponent(view.choice)}`,
+    onList: (list) => { if (scenarios) scenarios.refill(list); }, // the grid's select follows a fill
+  });
   let lastState = null;
   /** Every render of the stream's state: the tables, and the graph when its quote moved. */
   function render(state) {

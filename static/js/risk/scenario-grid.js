@@ -1,14 +1,15 @@
 /*
  * The /risk page's scenario grid card (#risk-scenarios): asks `GET /api/risk/<U>/scenarios`
  * for the what-if graph's underlying at its date slider's date, for the whole underlying or
- * the strategy chosen in its select (filled from `GET /api/risk/strategies?underlying=`),
+ * the strategy chosen in its select (filled from `GET /api/risk/strategies?underlying=`,
+ * and refilled from the strategies list's every new answer: `refill`, after a fill),
  * and draws the table scenarios.js words. "Loading…" while asked, the refusal's sentence on
  * an error; an older answer (another date, underlying or strategy) is dropped.
  *
  * For tests: the card's data-state (loading | live | error | none) and data-fetches.
  */
 import { PORTFOLIO } from './graph.js';
-import { scenarioCells, scenarioUrl, strategyOptions } from './scenarios.js';
+import { refilledSelect, scenarioCells, scenarioUrl } from './scenarios.js';
 
 /** Date-slider drags ask at most this often (ms). */
 const SETTLE_MS = 250;
@@ -20,7 +21,7 @@ export function createScenarioGrid(doc, card, env) {
   const statusEl = card.querySelector('[data-scenario-status]');
   const head = card.querySelector('[data-scenario-head]');
   const body = card.querySelector('[data-scenario-rows]');
-  const view = { underlying: null, date: null, strategiesOf: null, seq: 0, fetches: 0, timer: null };
+  const view = { underlying: null, date: null, strategiesOf: null, seq: 0, fetches: 0, timer: null, note: '' };
 
   const status = (state, text) => {
     card.setAttribute('data-state', state);
@@ -61,11 +62,18 @@ export function createScenarioGrid(doc, card, env) {
     }));
   }
 
+  /** The select's options from `strategies`; true when they changed. The chosen one is kept
+   *  while offered, else the whole underlying (view.note says so until the next choice). */
   function fillStrategies(strategies) {
-    const keep = select.value;
-    const options = strategyOptions(strategies, view.underlying);
+    const chosen = select.selectedOptions && select.selectedOptions[0];
+    const { options, value, note } = refilledSelect(strategies, view.underlying,
+      { value: select.value, label: chosen ? chosen.textContent : select.value });
+    const offered = Array.from(select.options, (o) => o.value).join(',');
+    if (offered === options.map((o) => o.value).join(',')) return false;
     select.replaceChildren(...options.map((o) => cell('option', o.label, { value: o.value })));
-    select.value = options.some((o) => o.value === keep) ? keep : '';
+    select.value = value;
+    if (note) view.note = note;
+    return true;
   }
 
   async function ask() {
@@ -85,12 +93,13 @@ export function createScenarioGrid(doc, card, env) {
         if (mine !== view.seq) return;
         view.strategiesOf = view.underlying;
         fillStrategies(found && found.strategies);
+        view.note = ''; // another underlying: its strategies are new, none was dropped
       }
       const answer = await getJson(scenarioUrl(base, view.underlying, { date: view.date, strategy: select.value }));
       if (mine !== view.seq) return;
       draw(answer);
       const left = Array.isArray(answer.unpriced) && answer.unpriced.length ? ` Not priced (no IV or price): ${answer.unpriced.join(', ')}.` : '';
-      status('live', `At ${answer.date}, from a price of ${answer.price.toFixed(2)}.${left}`);
+      status('live', `${view.note ? `${view.note} ` : ''}At ${answer.date}, from a price of ${answer.price.toFixed(2)}.${left}`);
     } catch (e) {
       if (mine !== view.seq) return;
       status('error', `The scenarios could not be computed: ${e.message}`);
@@ -101,6 +110,7 @@ export function createScenarioGrid(doc, card, env) {
   function update(underlying, date) {
     if (underlying === view.underlying && date === view.date) return;
     const sameUnderlying = underlying === view.underlying;
+    if (!sameUnderlying) view.note = '';
     view.underlying = underlying;
     view.date = date;
     if (view.timer !== null) env.clearTimeout(view.timer);
@@ -109,6 +119,13 @@ export function createScenarioGrid(doc, card, env) {
     else ask();
   }
 
-  select.addEventListener('change', () => ask());
-  return { update, fetches: () => view.fetches };
+  /** The strategies changed (the list asked again after a fill): the select follows, and
+   *  the grid is asked again when its options changed (a strategy's key names its sizes). */
+  function refill(strategies) {
+    if (!view.underlying || view.underlying === PORTFOLIO || view.strategiesOf !== view.underlying) return;
+    if (fillStrategies(strategies)) ask();
+  }
+
+  select.addEventListener('change', () => { view.note = ''; ask(); });
+  return { update, refill, fetches: () => view.fetches };
 }

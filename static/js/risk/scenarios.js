@@ -55,6 +55,18 @@ export function scenarioCells(answer) {
   return { columns, rows };
 }
 
+/**
+ * The select refilled from a new list of strategies (a fill, a new position): `{options,
+ * value, note}`. The chosen strategy (`chosen`: the select's `{value, label}`) stays chosen
+ * while its key is still offered; else the whole underlying, and `note` says so.
+ */
+export function refilledSelect(strategies, underlying, chosen) {
+  const options = strategyOptions(strategies, underlying);
+  const value = (chosen && chosen.value) || '';
+  if (!value || options.some((o) => o.value === value)) return { options, value, note: '' };
+  return { options, value: '', note: `The strategy chosen (${chosen.label}) is no longer held: showing the whole underlying.` };
+}
+
 /** The strategy select's options for one underlying: the whole underlying first, then each
  *  of its strategies by its key ("short put · 5WT1 · 2027-01-15"). */
 export function strategyOptions(strategies, underlying) {

@@ -67,7 +67,7 @@ function row(s, i, brokerOf) {
 /** Each account's broker, as a key: the Close… buttons change when it does. */
 const brokersKey = (accounts) => Array.from(accounts.values(), (a) => `${a.number}:${a.broker || ''}`).sort().join(',');
 
-/** env: {fetch, now, setTimeout, clearTimeout, pageUrl, trading}; returns {render(state), refreshes(), rowReloads()}. */
+/** env: {fetch, now, setTimeout, clearTimeout, pageUrl, trading, onList (each new list)}; returns {render(state), refreshes(), rowReloads()}. */
 export function createStrategiesList(doc, env) {
   const body = () => doc.getElementById('risk-strategy-rows');
   let accounts = null;
@@ -100,6 +100,7 @@ export function createStrategiesList(doc, env) {
     drawnSeq = seq;
     list = answer.strategies || [];
     draw();
+    if (env.onList) env.onList(list);
     return true;
   }
 

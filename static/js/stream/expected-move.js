@@ -1,9 +1,10 @@
 /*
  * The chain page's expected move, pure (no DOM; `now` is handed in): one standard deviation
  * of the underlying by the expiration shown, price × IV × √(days / 365), the formula of
- * streaming/risk/odds/expected_move.py. Computed here from values the page already has, so
- * it follows the live price and IV without a server round trip and the chains feature
- * never reaches into the risk feature (docs/streaming-contract.md "The expected move").
+ * streaming/portfolio/expected_move.py (which writes the same line at the page's first
+ * paint). Computed here from values the page already has, so it follows the live price and
+ * IV without a server round trip (docs/streaming-contract.md "The expected move"). The
+ * chart's band (`chartBand`) reads the same numbers from a chain answer.
  */
 import { cellText } from './chain.js';
 import { MARKET_ZONE, zoneOffset } from './times.js';
@@ -87,4 +88,45 @@ export function expectedMoveView({ name, expiration, price, rows, now }) {
   const pct = ((move / price) * 100).toFixed(1);
   const text = `Expected move ±${cellText('bid', move)} (±${pct}%) by ${expiration}: ${cellText('bid', low)} – ${cellText('bid', high)}`;
   return { text, move, low, high, edges: edgeStrikes(rows.map((r) => r.strike), low, high) };
+}
+
+/** The streamer symbols of the at-the-money call and put of a chain answer (the strike
+ *  nearest its `underlying_price`): the chart streams them so the chain carries their IV. */
+export function atmSymbols(chain) {
+  const price = chain && chain.underlying_price;
+  if (!known(price)) return [];
+  const rows = chain.rows || [];
+  const strike = nearestStrike(rows.map((r) => r.strike), price);
+  const row = rows.find((r) => r.strike === strike);
+  return row ? [row.call, row.put].filter((s) => s && s.symbol).map((s) => s.symbol) : [];
+}
+
+/** The chart's band is of the nearest expiration at least this many days out. */
+export const BAND_MIN_DAYS = 1;
+
+/** The nearest of `dates` (`YYYY-MM-DD`, any order) whose close is ≥ 1 day after `now`, or null. */
+export function bandExpiration(dates, now) {
+  const ahead = (dates || []).filter((d) => (daysUntil(d, now) ?? -1) >= BAND_MIN_DAYS);
+  return ahead.length ? ahead.sort()[0] : null;
+}
+
+/**
+ * The chart's band from a chain answer (`GET /api/chain/<SYM>`): {text, move, low, high,
+ * price, iv, days, expiration, ask: null} with the chain page's words; or, without a number,
+ * {text (why, in words), move: null, ask, missing (expiration | chain | price | iv)}: `ask` is the expiration to ask instead when the
+ * answer's is under a day away and a later one is listed (null otherwise).
+ */
+export function chartBand({ name, chain, now }) {
+  const none = (missing, why, ask = null) => ({ text: `No expected move: ${why}`, move: null, ask, missing });
+  const expiration = bandExpiration(chain.expirations, now);
+  if (expiration === null) return none('expiration', `${name} lists no expiration a day or more away.`);
+  if (expiration !== chain.expiration) return none('chain', `asking the chain of ${expiration}…`, expiration);
+  const price = chain.underlying_price;
+  if (!known(price)) return none('price', `no price for ${name} yet.`);
+  const rows = (chain.rows || []).map((r) => ({ strike: r.strike, callIv: r.call && r.call.iv, putIv: r.put && r.put.iv }));
+  const iv = atmIv(rows, price);
+  if (iv === null) return none('iv', `the IV at the money of ${expiration} is not known yet.`);
+  const days = daysUntil(expiration, now);
+  const view = expectedMoveView({ name, expiration, price, rows, now });
+  return { text: view.text, move: view.move, low: view.low, high: view.high, price, iv, days, expiration, ask: null };
 }

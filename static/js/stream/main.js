@@ -100,6 +100,9 @@ function start(root) {
       chart = m.createChartView(document, chartCard, {
         serverNow: () => Date.now() + clock.skew,
         fetch: (url, opts) => window.fetch(url, opts),
+        // the expected move's band streams the ATM options (render/chart-band.js)
+        subscribe: (symbols) => window.streamdesk.subscribe(symbols),
+        unsubscribe: (symbols) => window.streamdesk.unsubscribe(symbols),
       });
       scheduleRender();
     }, (e) => renderer.message(`The chart could not be loaded: ${e.message}`, 'error'));

@@ -13,12 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import TypedDict
 
-from streaming.instruments.symbols import EXPIRY_TIME, NEW_YORK
+from streaming.portfolio.expected_move import days_until
 from streaming.risk.legs import Leg
 from streaming.risk.model import DAYS_PER_YEAR
 from streaming.risk.strategies.grouping import Strategy
 
-SECONDS_PER_DAY = 86_400.0
 #: `pop_inputs.days` is reported to this many decimals (a second is ~1.2e-5 day).
 DAY_DECIMALS = 6
 
@@ -67,16 +66,6 @@ class NoOdds:
     """Why a strategy has no odds: a sentence for `pop_note`."""
 
     note: str
-
-
-def close_of(day: dt.date) -> dt.datetime:
-    """16:00 New York on `day` (UTC-aware): when an equity option of that day expires."""
-    return dt.datetime.combine(day, EXPIRY_TIME, tzinfo=NEW_YORK).astimezone(dt.UTC)
-
-
-def days_until(day: dt.date, now: dt.datetime) -> float:
-    """Fractional calendar days from `now` (aware) to `day`'s close; ≤ 0 once it passed."""
-    return (close_of(day) - now).total_seconds() / SECONDS_PER_DAY
 
 
 def strategy_iv(strategy: Strategy, price: float) -> float | NoOdds:

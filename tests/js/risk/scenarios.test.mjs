@@ -71,3 +71,22 @@ test('the strategy options: the whole underlying first, then this underlying’s
   ]);
   assert.deepEqual(strategyOptions(undefined, 'SPY'), [{ value: '', label: 'Whole underlying' }]);
 });
+
+test('after a fill the select follows the strategies: the choice kept while it exists, else the whole underlying with a sentence', async () => {
+  const { refilledSelect } = await import('../../../static/js/risk/scenarios.js');
+  const put = { key: 'aaaaaaaaaaaa', name: 'short put', underlying: 'SPY', account: '5WT1', expirations: ['2027-01-15'] };
+  const vertical = { key: 'cccccccccccc', name: 'put credit vertical', underlying: 'SPY', account: '5WT1', expirations: ['2027-01-15'] };
+  // a new strategy is offered and the chosen one is kept
+  const chosen = { value: 'aaaaaaaaaaaa', label: 'short put · 5WT1 · 2027-01-15' }; // the select's option
+  const kept = refilledSelect([put, vertical], 'SPY', chosen);
+  assert.deepEqual(kept.options.map((o) => o.value), ['', 'aaaaaaaaaaaa', 'cccccccccccc']);
+  assert.equal(kept.value, 'aaaaaaaaaaaa');
+  assert.equal(kept.note, '');
+  // the short put was rolled into a vertical (its key is gone): the whole underlying, said so
+  const gone = refilledSelect([vertical], 'SPY', chosen);
+  assert.deepEqual(gone.options.map((o) => o.value), ['', 'cccccccccccc']);
+  assert.equal(gone.value, '');
+  assert.equal(gone.note, 'The strategy chosen (short put · 5WT1 · 2027-01-15) is no longer held: showing the whole underlying.');
+  // the whole underlying chosen: nothing to say
+  assert.deepEqual(refilledSelect([vertical], 'SPY', { value: '', label: 'Whole underlying' }), { options: gone.options, value: '', note: '' });
+});

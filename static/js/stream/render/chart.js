@@ -15,10 +15,12 @@
  * error | no-data), data-tf, data-bars, data-updates, data-quote-t, data-forming-t,
  * data-forming-close, data-error, data-hours (regular | extended | all-day | daily);
  * window.streamdesk.chart() returns the chart's own data read back from the library
- * (series.data()) and the tick labels the axis drew since the last load (`axis`).
+ * (series.data()) and the tick labels the axis drew since the last load (`axis`), and the
+ * expected move's band (chart-band.js: its legend and price lines).
  */
 import { CandlestickSeries, createChart } from '../../../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
 
+import { createChartBand } from './chart-band.js';
 import { TIMEFRAMES, applyQuote, chartBar, chartState, chartTimeAfter, closeDue, fromHistory, quotePrice } from '../candles.js';
 import { candleLabel, hoursNote, quoteLabel, sessionHours, signed, tickLabel } from '../chart-format.js';
 import { num, quoteStale } from '../contract.js';
@@ -60,6 +62,8 @@ export function createChartView(doc, card, env) {
 
   let chart = null;
   let candleSeries = null;
+  // the expected move's band (chart-band.js): its own chain request, on the candle series once drawn
+  const band = createChartBand(card, env);
   let axisLabels = []; // the tick labels the library asked for since the last load
   // the chart's times are wall times in the zone shown (chartTimeAfter): each one's candle time
   let candleT = new Map(); // chart time (s) -> the candle's t (epoch ms)
@@ -93,6 +97,7 @@ export function createChartView(doc, card, env) {
     candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: '#26a269', downColor: '#e01b24', borderVisible: false, wickUpColor: '#26a269', wickDownColor: '#e01b24',
     });
+    band.attach(candleSeries);
   }
 
   function describeHours() {
@@ -185,6 +190,7 @@ export function createChartView(doc, card, env) {
 
   /** The newest state: move the forming candle with the symbol's quote. */
   function render(state) {
+    band.render(state);
     staleAfter = num(state.staleAfterMs) || staleAfter;
     const quote = state.quotes.get(symbol);
     // live by the page's rule when the quote names its feed (a quiet symbol on a live feed is live)
@@ -274,6 +280,7 @@ export function createChartView(doc, card, env) {
         axis: [...axisLabels],
         lastText: lastEl ? lastEl.textContent : '',
         changeText: changeEl ? changeEl.textContent : '',
+        band: band.snapshot(),
       };
     },
   };
