@@ -19,8 +19,8 @@ from streaming.chains.owner import ask_chain
 from streaming.cluster.agents import agents_of
 from streaming.contract.layer import ToOwner
 from streaming.instruments.instrument import Instrument, parse
+from streaming.portfolio.expected_move import close_of
 from streaming.risk.legs import Leg
-from streaming.risk.odds.inputs import close_of
 from streaming.risk.odds.opening import opening_odds
 from streaming.trading.views import preview_view as trading_preview
 

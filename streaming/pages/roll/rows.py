@@ -17,8 +17,8 @@ from typing import Any
 
 from streaming.instruments.instrument import parse
 from streaming.pages.roll.choices import Choice, Held, Right, Strikes
+from streaming.portfolio.expected_move import close_of
 from streaming.risk.legs import Leg
-from streaming.risk.odds.inputs import close_of
 from streaming.risk.odds.opening import opening_odds
 
 NO_QUOTE = "No quote for {name}: its roll's net is unknown."
