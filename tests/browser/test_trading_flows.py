@@ -16,6 +16,7 @@ the /trading page, by the first)."""
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,11 @@ def buying_power_said(page: Page, ticket: Locator, number: str, field: str, labe
 #: limits themselves are tested over HTTP: tests/e2e/test_trading_api.py, tests/streaming).
 APP_ENV = {
     "TRADING_PREVIEW_TTL": str(PREVIEW_TTL),
+    # an option's mid moves 1 % (the default band) within a second at the sandbox's 4 ticks
+    # a second, and a loaded box takes seconds from a preview to its confirm: the option
+    # orders here would be refused as "quote moved" (that refusal is tested in-process:
+    # tests/streaming/test_trading_tickets.py)
+    "TRADING_QUOTE_BAND": "0.10",
     "TRADING_MAX_ORDERS_PER_MINUTE": "100",
     "TRADING_RATE_PER_MINUTE": "600",
     **ORDERS_REST_FAR,
@@ -879,4 +885,19 @@ def test_roll_a_short_put_through_the_picker(page: Page, app: LiveApp, trading: 
         "data-value", re.compile(rf"^-{quantity}(\.0+)?$"), timeout=SEEN_MS
     )
     expect(row).to_have_count(0, timeout=SEEN_MS)  # the old put is closed
+    # the new position shows its POP: the strategy's, as the strategies API answers it
+    pop = rolled.locator("td[data-field=pop]")
+    expect(pop).to_have_text(re.compile(r"^\d{1,3}%$"), timeout=SEEN_MS)
+    answer = page.evaluate(
+        "async () => (await (await fetch('/api/risk/strategies?underlying=SPY')).json())"
+    )
+    held = (rolled.get_attribute("data-position") or "").split("|", 1)[1]
+    pops = [
+        s["probability_of_profit"]
+        for s in answer["strategies"]
+        if s["account"] == number and any(leg["symbol"] == held for leg in s["legs"])
+    ]
+    assert pops and pops[0] is not None, answer
+    assert pop.inner_text() == f"{math.floor(100 * pops[0] + 0.5)}%"
+    expect(pop).to_have_attribute("title", re.compile(r"^price [\d,.]+, IV "))
     assert page.errors == []  # type: ignore[attr-defined]
