@@ -30,6 +30,7 @@ import { legName } from './drafts.js';
 import { ACTIONS, accountChoices, brokerOffers, exitsOffered, typeFields, unofferedBrokers } from './offers.js';
 import { midOf, prefillPrice, prefillStopPrice, protectPrices } from './prices.js';
 import { createTicketFlow } from './flow.js';
+import { dismissModal } from './modal.js';
 
 const money = (v) => (typeof v === 'number' ? v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : null);
 const EFFECT_WORDS = [['cost', 'Cost'], ['fees', 'Fees'], ['buying_power_before', 'Buying power before'], ['buying_power_after', 'Buying power after'], ['margin_change', 'Margin change']];
@@ -366,12 +367,8 @@ export function createTicket(env) {
       closed = true;
       flow.close();
       env.clearInterval(ticker);
-      if (dialog.open) dialog.close();
-      const focusIn = doc.activeElement;
-      const focusLost = !focusIn || focusIn === doc.body || dialog.contains(focusIn);
-      dialog.remove();
       if (open && open.dialog === dialog) open = null;
-      if (focusLost && opener && opener.isConnected && opener.focus) opener.focus();
+      dismissModal(doc, dialog, opener);
     }
     closeBtn.addEventListener('click', closeTicket);
     // Escape: the ticket closes itself now (a browser may also close a dialog with no

@@ -14,6 +14,7 @@
 import { el, setAttr, setText } from '../../stream/render/dom.js';
 import { DEFAULT_DELTA, ROLL_BUTTON_TEXT, candidatesUrl, deltaOf, failureText, rowCells, statusText } from './roll.js';
 import { fromRollRow } from './drafts.js';
+import { dismissModal } from './modal.js';
 
 const COLUMNS = [
   ['expiration', 'Expiration'], ['choice', 'Choice'], ['strikes', 'Strikes'], ['net', 'Net at mid'],
@@ -132,12 +133,8 @@ export function createRollPicker(env) {
     function closePicker() {
       if (closed) return;
       closed = true;
-      if (dialog.open) dialog.close();
-      const focusIn = doc.activeElement;
-      const focusLost = !focusIn || focusIn === doc.body || dialog.contains(focusIn);
-      dialog.remove();
       if (open && open.dialog === dialog) open = null;
-      if (focusLost && opener && opener.isConnected && opener.focus) opener.focus();
+      dismissModal(doc, dialog, opener);
     }
 
     delta.addEventListener('change', load);
