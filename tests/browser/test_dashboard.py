@@ -102,14 +102,20 @@ def test_order_events_appear_as_they_happen(page: Page, browser_app, browser_san
             {"instrument-type": "Equity", "symbol": "MSFT", "action": "Buy to Open", "quantity": 2}
         ],
     }
+    fill_at_the_broker(page, control, account, order)
+    control.close()
+
+
+def fill_at_the_broker(page: Page, control: Any, account: str, order: dict[str, Any]) -> None:
+    """Place `order` at the sandbox's broker, step its market until it fills, and see its
+    row in the orders feed (keyed by link and broker order id: ids are only unique within
+    one broker) appear, then read Filled."""
     order_id = control.place_order(account, order)["order"]["id"]
-    # keyed by link and broker order id (ids are only unique within one broker)
     row = page.locator(f'#orders [data-order$=":{order_id}"]')
     expect(row).to_be_visible(timeout=10_000)
     for _ in range(3):
         control.step()
     expect(row).to_contain_text("Filled", timeout=10_000)
-    control.close()
 
 
 def test_watchlist_edit_persists(page: Page, browser_app):
@@ -231,12 +237,7 @@ def test_account_cards_show_beta_delta_and_iv_rank_with_source_and_age(
         " return window.streamdesk.positionOdds().refreshes; }"
     )
     control = browser_sandbox.control()
-    order_id = control.place_order(account, market_buy("DIA", 1))["order"]["id"]
-    fill = page.locator(f'#orders [data-order$=":{order_id}"]')
-    expect(fill).to_be_visible(timeout=10_000)
-    for _ in range(3):
-        control.step()
-    expect(fill).to_contain_text("Filled", timeout=10_000)
+    fill_at_the_broker(page, control, account, market_buy("DIA", 1))
     control.close()
     # the fill's frame, then the 2 s gap, then one answer (a loaded box: a margin of 20 s)
     page.wait_for_function(
