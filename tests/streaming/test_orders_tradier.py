@@ -162,6 +162,20 @@ async def test_a_credit_multilegs_preview_is_a_credit(linked):
     assert (debit.cost, credit.cost) == (5.0, -5.0)
 
 
+async def test_a_diagonal_says_its_direction_from_the_legs_quotes(linked):
+    """Two expirations at two strikes (a roll to another strike): the legs alone do not
+    settle debit or credit, so the adapter reads their quotes, as tastytrade's does; it
+    was refused ("Tradier needs to be told"), and no roll to a new strike could be sent."""
+    adapter, _, account = linked
+    later_far, near = ".SPY270115C620", ".SPY261218C600"  # the near call is worth more
+    credit = await adapter.preview_order(vertical(account, later_far, near, "1.00"))
+    debit = await adapter.preview_order(
+        vertical(account, ".SPY270115C590", ".SPY261218C620", "1.00")
+    )
+    assert (credit.said["order"]["type"], debit.said["order"]["type"]) == ("credit", "debit")
+    assert credit.cost is not None and credit.cost < 0 < (debit.cost or 0)
+
+
 async def test_an_order_call_polls_only_its_own_account_at_once(linked):
     """The poll woken by an order call reads that account's orders, not every account's:
     Tradier's 120 reads a minute are shared with the scheduled polls."""

@@ -30,7 +30,7 @@ from streaming.brokers.orders.entry import (
 from streaming.brokers.orders.refusals import refusal_code
 from streaming.brokers.tradier.client import as_list
 from streaming.brokers.tradier.connection import Connection
-from streaming.brokers.tradier.multileg import multileg_form
+from streaming.brokers.tradier.multileg import multileg_form, net_effect
 from streaming.brokers.tradier.payloads import TradierOrder
 from streaming.brokers.values import num, order_status
 from streaming.instruments.kinds import Kind
@@ -101,10 +101,13 @@ def single_leg_form(order: OrderRequest, leg: OrderLeg) -> dict[str, str]:
     return form
 
 
-def order_form(order: OrderRequest, *, preview: bool) -> dict[str, str]:
-    """The order as Tradier's form (a multi-leg one from `multileg.py`)."""
+def order_form(
+    order: OrderRequest, *, preview: bool, price_effect: str | None = None
+) -> dict[str, str]:
+    """The order as Tradier's form (a multi-leg one from `multileg.py`, its direction
+    `price_effect` where the legs alone do not settle it)."""
     if len(order.legs) > 1:
-        return multileg_form(order, preview=preview)
+        return multileg_form(order, preview=preview, price_effect=price_effect)
     form = single_leg_form(order, order.legs[0])
     if preview:
         form["preview"] = "true"
@@ -173,15 +176,49 @@ class TradierOrders:
             said=body,
         )
 
+    async def _form(self, order: OrderRequest, *, preview: bool) -> dict[str, str]:
+        """`order_form`, a multi-leg limit whose legs do not settle debit or credit (a
+        diagonal: a roll to another strike) told by its legs' quotes, as tastytrade's."""
+        effect = None
+        if len(order.legs) > 1 and order.order_type == "Limit" and net_effect(order) is None:
+            effect = await self._quoted_effect(order)
+        return order_form(order, preview=preview, price_effect=effect)
+
+    async def _quoted_effect(self, order: OrderRequest) -> str | None:
+        """Debit when the buys are worth more than the sells at the quotes' mids; None
+        when a leg has no bid and ask (the form then refuses the order in words)."""
+        occ = {leg.symbol: streamer_to_occ_symbol(leg.symbol) for leg in order.legs}
+        try:
+            body = await self._call(
+                "POST", "/v1/markets/quotes", data={"symbols": ",".join(filter(None, occ.values()))}
+            )
+        except OrderRefused:
+            return None  # no quotes: the order is refused in words, never sent a guess
+        wrapper = (body or {}).get("quotes")
+        rows = as_list(wrapper.get("quote") if isinstance(wrapper, dict) else None)
+        mids: dict[str, float] = {}
+        for row in rows:
+            if not isinstance(row, dict):
+                continue
+            bid, ask = num(row.get("bid")), num(row.get("ask"))
+            if bid is not None and ask is not None:
+                mids[str(row.get("symbol"))] = (bid + ask) / 2
+        net = 0.0
+        for leg in order.legs:
+            mid = mids.get(occ[leg.symbol] or "")
+            if mid is None:
+                return None
+            net += mid * float(leg.size) * (1 if leg.buys else -1)
+        return "Debit" if net > 0 else "Credit"
+
     # -- SupportsOrders --------------------------------------------------------------------
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
-        body = await self._call(
-            "POST", f"/v1/accounts/{order.account}/orders", data=order_form(order, preview=True)
-        )
+        form = await self._form(order, preview=True)
+        body = await self._call("POST", f"/v1/accounts/{order.account}/orders", data=form)
         return _previewed(order, body)
 
     async def place_order(self, order: OrderRequest) -> PlaceResult:
-        form = order_form(order, preview=False)
+        form = await self._form(order, preview=False)
         return await self._changed("POST", f"/v1/accounts/{order.account}/orders", form)
 
     async def preview_linked(self, group: LinkedOrder) -> PreviewResult:
