@@ -9,10 +9,10 @@ flusher that walks the sockets due (`tick`: `TickOnly` below, handed to each ses
 In one process, without daphne: `--users` owners each make a quotes batch of `--symbols`
 symbols every 150 ms and hand it to their `--tabs` `TabSession`s in turn (as
 cluster/fanout.py does); every socket reports a backlog over the growth threshold, so
-every socket paces at a longer interval. Prints per mode: frames sent per second, the
+every socket paces at a longer interval. Prints per mode: quotes frames sent per second, the
 age of the newest value in a frame when it was sent (p50/p99: what the trader waits
-for), the CPU the process used per second, and how the merged frames left (with a frame
-/ by the tick).
+for), the CPU the process used per second, how the merged frames left (with a frame
+/ by the tick), and the `quote_pace` frames each socket got (one per change of interval).
 """
 
 from __future__ import annotations
@@ -50,11 +50,15 @@ class Carrier:
     def __init__(self, backlog: int, ages: list[float]) -> None:
         self._backlog = backlog
         self.ages = ages
+        #: Quotes frames sent (a `quote_pace` frame, each time the interval changes, is not one).
         self.frames = 0
+        self.paces = 0
 
     async def emit(self, text: str, seq: int | None = None, epoch: str | None = None) -> None:
-        self.frames += 1
-        if text.startswith('{"type":"quotes"'):
+        if text.startswith('{"type":"quote_pace"'):
+            self.paces += 1
+        elif text.startswith('{"type":"quotes"'):
+            self.frames += 1
             t = int(text.rsplit('"t":', 1)[1].rstrip("}"))
             self.ages.append(time.time() * 1000 - t)
 
@@ -115,6 +119,7 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
     await asyncio.gather(*(owner(tabs) for tabs in users))
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
     frames = sum(t.frames for tabs in users for _, t in tabs)
+    paces = sum(t.paces for tabs in users for _, t in tabs)
     for tabs in users:
         for tab, _ in tabs:
             tab.pacing.close()
@@ -127,6 +132,7 @@ async def run(mode: str, args: argparse.Namespace) -> dict[str, float]:
         "CPU %": 100 * cpu / wall,
         "with a frame": flusher.sent["arrival"],
         "by the tick": flusher.sent["tick"],
+        "quote_pace per socket": paces / sum(len(tabs) for tabs in users),
     }
 
 
@@ -144,14 +150,16 @@ def main() -> None:
     django.setup()
     print(f"load average {os.getloadavg()[0]:.2f}; {args.users} users x {args.tabs} tabs")
     print(
-        "| mode | frames/s | newest value's age p50 / p99 ms | CPU % | with a frame | by the tick |"
+        "| mode | frames/s | newest value's age p50 / p99 ms | CPU % | with a frame | by the tick "
+        "| quote_pace per socket |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for mode in args.modes.split(","):
         r = asyncio.run(run(mode, args))
         print(
             f"| {mode} | {r['frames/s']:.0f} | {r['age p50 ms']:.0f} / {r['age p99 ms']:.0f} "
-            f"| {r['CPU %']:.0f} | {r['with a frame']} | {r['by the tick']} |",
+            f"| {r['CPU %']:.0f} | {r['with a frame']} | {r['by the tick']} "
+            f"| {r['quote_pace per socket']:.1f} |",
             flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.2f}", file=sys.stderr)

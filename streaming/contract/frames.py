@@ -278,6 +278,15 @@ class MetricsFrame(TypedDict):
     t: int
 
 
+class QuotePaceFrame(TypedDict):
+    """A socket's quotes are thinned (or no longer): the interval the server sets them to
+    now (ms; `flush_ms`: not thinned) and why (docs/streaming-contract.md, "Under load")."""
+
+    type: Literal["quote_pace"]
+    interval_ms: int
+    cause: Literal["server", "connection"] | None
+
+
 # -- the frame types ------------------------------------------------------------------------------
 #: The account frame types: numbered, logged, never conflated or dropped.
 ACCOUNT_FRAMES: dict[str, type] = {
@@ -294,6 +303,7 @@ FRAMES: dict[str, type] = {
     "hello": HelloFrame,
     "snapshot": SnapshotFrame,
     "quotes": QuotesFrame,
+    "quote_pace": QuotePaceFrame,
     **ACCOUNT_FRAMES,
     "status": StatusFrame,
     "watchlist": WatchlistFrame,

@@ -4,7 +4,8 @@ for the tab's quote interval, or for a slow socket's backlog to drain, merged.
 Idle, each quotes frame passes at once; under a backlog or a saturated process they are
 merged (latest wins per symbol) into one frame per the socket's interval
 (tabs/adaptive_flush.py), and the client's `pace` message (Lightstreamer's "max frequency")
-sets a longer one. A slow socket's quotes and statuses wait, latest wins, until its backlog
+sets a longer one; the page is told when the interval the server sets changes
+(`quote_pace`). A slow socket's quotes and statuses wait, latest wins, until its backlog
 drains. Account frames never wait here: they are the session's.
 """
 
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from typing import Literal, Protocol
 
 import orjson
 
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.brokers.values import now_ms
-from streaming.contract.frames import QuotesFrame
+from streaming.contract.frames import QuotePaceFrame, QuotesFrame
 from streaming.contract.layer import FrameMessage
 from streaming.stream.state import merge_values
 from streaming.tabs import adaptive_flush
@@ -62,6 +63,8 @@ class QuotePacing:
         self._held_greeks: dict[str, GreeksFields] = {}
         #: The newest `t` (owner's clock) of the quotes frames merged into the above.
         self._held_t: int | None = None
+        #: The interval the page was last told its quotes are thinned to (seconds).
+        self._told = self._pace.floor
 
     def open(self) -> None:
         """The tab began: the process measures its load while it has tabs."""
@@ -103,6 +106,8 @@ class QuotePacing:
         now = time.monotonic()
         floor = self.flusher.load.floor()
         pace = self._pace
+        if max(pace.interval, floor) != self._told:  # unpaced: this one comparison
+            await self._tell_pace(floor)
         if not self.has_waiting_values() and (pace.effective(floor) <= pace.floor or pace.due(now)):
             await self.tab.emit(event["text"])
             pace.sent(now, backlog, floor)
@@ -114,6 +119,21 @@ class QuotePacing:
             await self.send_waiting(backlog)
         else:
             self.flusher.wait(self)
+
+    async def _tell_pace(self, floor: float) -> None:
+        """The interval the server sets changed: say so ahead of the quotes at it, and
+        why (the larger input: the process's floor, or this socket's own backlog)."""
+        own = self._pace.interval
+        self._told = interval = max(own, floor)
+        cause: Literal["server", "connection"] | None = None
+        if interval > self._pace.floor:
+            cause = "server" if floor >= own else "connection"
+        frame: QuotePaceFrame = {
+            "type": "quote_pace",
+            "interval_ms": round(interval * 1000),
+            "cause": cause,
+        }
+        await self.tab.emit(orjson.dumps(frame).decode())
 
     def _merge_quotes(self, text: str, t: int | None) -> None:
         """Latest value wins per field and symbol; an entry's `t` never goes back."""

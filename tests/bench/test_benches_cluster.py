@@ -34,7 +34,7 @@ SMOKES = [
         ("--users", "2", "--tabs", "2", "--symbols", "3", "--seconds", "0.5"),
         seconds=10,
         expect=tuple(
-            rf"^\| {mode} \| {N} \| {N} / {N} \| {N} \| {N} \| {N} \|$"
+            rf"^\| {mode} \| {N} \| {N} / {N} \| {N} \| {N} \| {N} \| {N} \|$"
             for mode in ("arrival", "tick")
         ),
     ),

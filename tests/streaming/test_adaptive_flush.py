@@ -164,6 +164,7 @@ async def test_idle_a_quote_frame_goes_out_at_once_every_time(agents, user):
     assert quote_count(transport) == 3
     assert session.flush_interval() == MIN
     assert not session.has_waiting_values()
+    assert transport.of("quote_pace") == []  # never thinned: never told
 
 
 @db
@@ -235,7 +236,12 @@ async def test_a_status_frame_is_not_delayed_and_keeps_its_order_with_waiting_qu
     await session.stream_frame(
         {"type": ToTab.FRAME, "kind": "status", "text": orjson.dumps(status).decode(), "seq": None}
     )
-    assert [f["type"] for f in transport.frames[-3:]] == ["quotes", "quotes", "status"]
+    assert [f["type"] for f in transport.frames[-4:]] == [
+        "quotes",
+        "quote_pace",
+        "quotes",
+        "status",
+    ]
     assert transport.of("quotes")[-1]["quotes"]["SPY"]["bid"] == 2.0
     assert not session.has_waiting_values()
 
@@ -282,6 +288,63 @@ async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(agent
     await batch()
     await batch()
     assert quote_count(transport) == before + 2
+
+
+def pace_and_next(transport: FakeTransport) -> list[tuple[str, object]]:
+    """Each `quote_pace` frame (interval, cause) and the type of the frame right after it."""
+    frames = transport.frames
+    return [
+        ((f["interval_ms"], f["cause"]), frames[i + 1]["type"] if i + 1 < len(frames) else None)
+        for i, f in enumerate(frames)
+        if f["type"] == "quote_pace"
+    ]
+
+
+@db
+async def test_a_backed_up_socket_is_told_its_quotes_are_thinned_and_when_no_longer(agents, user):
+    session, transport = await live_tab(agents, user)
+    transport.pending = BACKED_UP
+    bid = 0.0
+
+    async def one_more_frame() -> None:
+        nonlocal bid
+        bid += 1
+        count = quote_count(transport)
+        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": int(bid)}}))
+        await wait_until(lambda: quote_count(transport) > count, within=5)
+
+    await one_more_frame()  # at the minimum: not thinned, nothing said
+    assert transport.of("quote_pace") == []
+    while session.flush_interval() < 0.6:
+        await one_more_frame()
+    transport.pending = 0  # the client caught up
+    while session.flush_interval() > MIN:
+        await one_more_frame()
+    await one_more_frame()  # the first at the minimum again
+    # each change said once, ahead of the first quotes frame at the new interval
+    assert pace_and_next(transport) == [
+        ((300, "connection"), "quotes"),
+        ((600, "connection"), "quotes"),
+        ((300, "connection"), "quotes"),
+        ((150, None), "quotes"),
+    ]
+
+
+@db
+async def test_a_saturated_process_tells_its_sockets_the_server_is_busy(agents, user, settings):
+    settings.STREAM_LOOP_LAG_SATURATED = 0.05
+    session, transport = await live_tab(agents, user)
+    load = process_node().flusher.load
+    load.report_lag(0.2, now=time.monotonic())
+    await session.stream_frame(quotes_message({"SPY": {"bid": 1.0, "t": 1}}))
+    assert pace_and_next(transport) == [((300, "server"), "quotes")]
+    # an account frame is not held behind it, and is no reason to say it again
+    await session.stream_frame(await owner_frame(agents, user))
+    assert transport.frames[-1]["type"] == "balance"
+    load.reset()  # calm again: the next quotes frame says so
+    await session.stream_frame(quotes_message({"SPY": {"bid": 2.0, "t": 2}}))
+    await wait_until(lambda: len(transport.of("quote_pace")) == 2, within=5)
+    assert pace_and_next(transport)[-1] == ((150, None), "quotes")
 
 
 @db

@@ -49,7 +49,7 @@ def frame_fields(frame_type: type) -> set[str]:
 def documented_frames() -> dict[str, set[str]]:
     frames = {}
     for name_cell, _, fields in table_rows(section("Frames (server → client)")):
-        (name,) = re.findall(r"`([a-z]+)`", name_cell)
+        (name,) = re.findall(r"`([a-z_]+)`", name_cell)
         frames[name] = top_level_names(fields)
     return frames
 

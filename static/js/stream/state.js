@@ -14,6 +14,7 @@ import {
   orderKey, timeMs, watchlistOf, watchlistReplaces,
 } from './contract.js';
 import { boundOrders, compareOrders } from './orders.js';
+import { quotePaceOf } from './quote-pace.js';
 
 /** Every field the page holds about the stream's data, declared here and nowhere else. */
 export function initialState() {
@@ -29,6 +30,7 @@ export function initialState() {
     quotes: new Map(), // symbol -> quote (absent fields unchanged, null = no value)
     greeks: new Map(), // streamer symbol -> greeks
     newestQuoteT: null, // server ms of the newest quote not from a delayed source
+    quotePace: null, // {intervalMs, cause} while the server thins this socket's quotes (`quote_pace`)
     orders: new Map(), // "<link>:<id>" -> order + {_key, _account, _simulated, _rank}
     orderRank: 0, // orders are listed by the rank of their last change, newest first
     links: new Map(), // link id -> link status
@@ -67,6 +69,7 @@ export function applyFrame(state, frame) {
       if (frame.simulated) s.simulated = true;
       s.awaitingSnapshot = true; // a snapshot or `resumed` follows
       s.pending = [];
+      s.quotePace = null; // a new socket starts unthinned
       return s;
     case 'snapshot':
       snapshot(s, frame, 'stream');
@@ -76,6 +79,9 @@ export function applyFrame(state, frame) {
       return s;
     case 'quotes':
       quotes(s, frame);
+      return s;
+    case 'quote_pace':
+      s.quotePace = quotePaceOf(frame);
       return s;
     case 'status':
       if (!frame.link || frame.link.id === undefined) return state;
@@ -165,6 +171,7 @@ const effect = (s, e) => { s.effects = [...s.effects, e]; };
 const bySeq = (frames) => frames.slice().sort((a, b) => num(a.seq) - num(b.seq));
 
 function snapshot(s, snap, source) {
+  if (source === 'poll') s.quotePace = null; // no socket: nothing thins a poll's quotes
   s.epoch = epochOf(snap.epoch);
   s.seq = num(snap.seq) ?? 0;
   // resumable only with an epoch: a page rendered before the stream answered has none

@@ -15,6 +15,7 @@ import { createAccountsView } from './accounts.js';
 import { createTotalsView } from './totals.js';
 import { createOrdersView } from './orders.js';
 import { linkAdvice } from '../link-advice.js';
+import { thinnedWords } from '../quote-pace.js';
 import { isSimulated } from '../state.js';
 import { createHeldRedraws, createVisibility } from './visibility.js';
 import { sortItems, validSort } from '../sort.js';
@@ -46,7 +47,7 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
   const els = {
     watchRows: $('watchlist-rows'), watchEmpty: $('watchlist-empty'),
     links: $('links'), conn: $('conn-state'), dataState: $('data-state'), age: $('data-age'), messages: $('messages'),
-    advice: $('link-advice'),
+    advice: $('link-advice'), pace: $('quote-pace'),
   };
   // rows out of view redraw at most once a second (the freshness tick), and when shown
   const heldQuotes = createHeldRedraws(); // watchlist symbols whose row was not redrawn
@@ -260,6 +261,16 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
     setAttr(doc.body, 'data-stale', silentMs > SILENT_PAGE_MS ? 'true' : 'false');
     renderQuoteSource(state);
     renderAdvice(state);
+    renderPace(state.quotePace);
+  }
+
+  /** `#quote-pace` (role=status): while the server thins this socket's quotes, how often
+   *  and why, in words; empty (and not shown) otherwise. */
+  function renderPace(pace) {
+    if (!els.pace) return;
+    setText(els.pace, thinnedWords(pace));
+    setAttr(els.pace, 'data-interval-ms', pace ? String(pace.intervalMs) : null);
+    setAttr(els.pace, 'data-cause', pace ? pace.cause : null);
   }
 
   /** `#quote-source`: which link the quotes come from now (one feeds them all). */
