@@ -875,6 +875,10 @@ def test_roll_a_short_put_through_the_picker(page: Page, app: LiveApp, trading: 
     ticket.locator("[data-ticket-type]").select_option("Market")
     preview(ticket)
     expect(ticket.locator("[data-ticket-words]")).to_contain_text(" at market, day")
+    # the preview says the odds of the put it opens (`preview.odds`), its inputs the title
+    odds = ticket.locator("[data-ticket-odds]")
+    expect(odds).to_have_text(re.compile(r"^POP \d{1,3}%$"))
+    expect(odds).to_have_attribute("title", re.compile(r"^price [\d,.]+, IV "))
     confirm(ticket)
     status = ticket.locator("[data-ticket-order-status]")
     expect(status).to_have_attribute("data-status", "Filled", timeout=SEEN_MS)
