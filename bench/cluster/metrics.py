@@ -16,7 +16,10 @@ PACING = (
     "streamdesk_event_loop_lag_seconds_bucket:0.05",
     "streamdesk_quote_frames_merged_total",
     "streamdesk_event_loop_lag_seconds_sum",
+    "streamdesk_streams_paced",
 )
+#: The merged quotes frames (a counter) and the streams paced now (a gauge), by their keys.
+MERGED, PACED = PACING[2], PACING[4]
 
 
 #: The owner's order frames by broker time -> hand-over to its tabs (a cumulative
@@ -112,3 +115,8 @@ def pacing_row(
         lag = a.get(PACING[3], 0.0) - b.get(PACING[3], 0.0)
         mean_lag.append(1000 * lag / ticks if ticks else None)
     return late, merged, mean_lag
+
+
+def summed(counts: list[dict[str, float]], key: str) -> float:
+    """One metric summed over every daphne's reading (0 where it was not exported yet)."""
+    return sum(c.get(key, 0.0) for c in counts)
