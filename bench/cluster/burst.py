@@ -4,13 +4,16 @@ burst (`--burst-factor` x that rate for `--burst-seconds` s) and recovery (the c
 rate again for `--duration` s).
 
 The sandbox's tick rate changes live through its control API (`POST /_sandbox/config`, read
-by its ticker on every wake-up); nothing restarts. The burst's tick rate is calibrated like
-the quiet one's, before the quiet window: the sandbox sends a symbol's ticks within one
-aggregation period as one event (as DXLink does), so 10x the ticks is fewer than 10x the
-events. At each boundary the tabs' counts roll over in one step (the load generators'
-`lap`), then the CPU, the sandbox's totals and each daphne's /metrics are read and the next
-rate is set: each window's quotes are all of its own rate. A fill is judged on what the tabs
-had at the end of the drain (an order placed late in one window is filled in the next), and
+by its ticker on every wake-up); nothing restarts. The burst's tick rate is the quiet one's
+(calibrated) times the factor, not calibrated itself: a burst before the quiet window would
+leave the app a backlog the quiet window then measures. The sandbox sends a symbol's ticks
+within one aggregation period as one event (as DXLink does), so 10x the ticks is a little
+fewer than 10x the events (at 400 sockets its calibration measured 0.98 events per pair and
+tick at the quiet rate, 0.96 at 10x). At each boundary the tabs' counts roll over in one
+step (the load generators' `lap`), then the CPU and the sandbox's totals are read, the next
+rate is set, and each daphne's /metrics is read (within `METRICS_TIMEOUT`): each window's
+quotes are all of its own rate. A fill is judged on what the tabs had at the end of the
+drain (an order placed late in one window is filled in the next), and
 `streamdesk_streams_paced` is also sampled each second for its peak in each window."""
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from bench.cluster.broker import place_orders, set_tick_rate
+from bench.cluster.broker import place_orders
 from bench.cluster.metrics import PACED, pacing_counts, summed
 from bench.cluster.processes import rss_mb
 from bench.cluster.servers import Cluster, Servers
@@ -37,6 +40,10 @@ from bench.cluster.window import (
 )
 
 QUIET, BURST, RECOVERY = "quiet", "burst", "recovery"
+#: How long a daphne's /metrics may take at a boundary: a loop seconds behind does not
+#: answer in time, and its reading is then unknown ("-"), not a wait that stretches the
+#: window.
+METRICS_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -47,31 +54,14 @@ class BurstPlan:
     burst_seconds: float
     calm_seconds: float
 
-    def windows(self, quiet_tick: float, burst_tick: float) -> list[tuple[str, float, float]]:
+    def windows(self, quiet_tick: float) -> list[tuple[str, float, float]]:
         """(name, seconds, sandbox tick rate) of each window, in order."""
+        burst_tick = quiet_tick * self.factor
         return [
             (QUIET, self.calm_seconds, quiet_tick),
             (BURST, self.burst_seconds, burst_tick),
             (RECOVERY, self.calm_seconds, quiet_tick),
         ]
-
-
-async def calibrate_burst(
-    cluster: Cluster,
-    plan: BurstPlan,
-    quote_rate: float,
-    quiet_tick: float,
-    scope: tuple[int, int, int, set[str]],
-) -> float:
-    """The tick rate that gives `plan.factor` x `quote_rate` quote events/s (calibrated on
-    what the sandbox really sends, as the quiet rate is); the quiet rate is set again after.
-    `scope`: the users, subscribed pairs, users live and their credential ids."""
-    users, pairs, live, creds = scope
-    burst_tick = await set_tick_rate(
-        cluster, quote_rate * plan.factor, None, users, pairs, live, creds
-    )
-    await cluster.sandbox_config(tick_rate=quiet_tick)
-    return burst_tick
 
 
 @dataclass
@@ -86,22 +76,28 @@ class Boundary:
     worker_rss: list[float]
 
 
+def highest(a: float | None, b: float | None) -> float | None:
+    """The larger of two readings, either of which may be unknown."""
+    return b if a is None else a if b is None else max(a, b)
+
+
 class PeakPaced:
     """`streamdesk_streams_paced` (summed over the daphnes) sampled each second; `take()`
-    is the peak since the last `take()`."""
+    is the peak since the last `take()` (None: no reading answered)."""
 
     def __init__(self, ports: list[int]) -> None:
         self.ports = ports
-        self.peak = 0.0
+        self.peak: float | None = None
         self.task = asyncio.create_task(self.sample())
 
     async def sample(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            self.peak = max(self.peak, summed(await pacing_counts(self.ports), PACED))
+            counts = await pacing_counts(self.ports, answer_within=METRICS_TIMEOUT)
+            self.peak = highest(self.peak, summed(counts, PACED))
 
-    def take(self, also: float) -> float:
-        peak, self.peak = max(self.peak, also), 0.0
+    def take(self, also: float | None) -> float | None:
+        peak, self.peak = highest(self.peak, also), None
         return peak
 
     async def stop(self) -> None:
@@ -123,7 +119,7 @@ async def read_boundary(
     state = await cluster.sandbox_state()
     if next_tick is not None:
         await cluster.sandbox_config(tick_rate=next_tick)
-    pacing = await pacing_counts(servers.ports)
+    pacing = await pacing_counts(servers.ports, answer_within=METRICS_TIMEOUT)
     return Boundary(
         at,
         reading,
@@ -155,7 +151,7 @@ async def measure_burst(
     loads: list[LoadProc],
     accounts: dict[int, list[str]],
     windows: list[tuple[str, float, float]],
-) -> list[tuple[Window, float, float]]:
+) -> list[tuple[Window, float | None, float | None]]:
     """The windows back to back (Market orders at `--order-rate` throughout), then the
     ticks stopped, the drain and the tabs' results: per window, what it measured, its peak
     of streams paced and the streams paced at its start."""
@@ -164,7 +160,7 @@ async def measure_burst(
     boundaries = [await read_boundary(cluster, servers, watched)]
     laps: list[list[dict[str, Any]]] = []
     placed: list[list[dict[str, Any]]] = []
-    peaks: list[float] = []
+    peaks: list[float | None] = []
     sampler = PeakPaced(servers.ports)
     try:
         await ask_all(loads, "start")
@@ -212,14 +208,14 @@ async def measure_burst(
 def burst_rows(
     base: dict[str, Any],
     windows: list[tuple[str, float, float]],
-    measured: list[tuple[Window, float, float]],
+    measured: list[tuple[Window, float | None, float | None]],
     rss_before: tuple[list[float], list[float]],
     creds: set[str],
     per_daphne: Counter[int],
     total_tabs: int,
 ) -> list[dict[str, Any]]:
     """A row per window, as a phase's (`window_row`), with its tick rate and its streams
-    paced at the start, at the end and at the peak."""
+    paced at the start, at the end and at the peak (None: /metrics did not answer)."""
     rows = []
     for (name, _seconds, tick), (window, peak, paced_start) in zip(windows, measured, strict=True):
         row = {**base, "phase": name, "tick_rate": tick}

@@ -32,9 +32,19 @@ def p99(r: dict[str, Any], key: str) -> float | None:
     return percentile_hist(r[key], 99)
 
 
-def merged(r: dict[str, Any]) -> float:
-    """Quotes frames merged over the window (every daphne)."""
-    return sum(v for v in r["merged_s"] if v is not None) * r["elapsed"]
+def merged(r: dict[str, Any]) -> float | None:
+    """Quotes frames merged over the window (every daphne); None if a daphne's /metrics
+    did not answer at its start or end (a loop far behind)."""
+    if any(v is None for v in r["merged_s"]):
+        return None
+    return float(sum(r["merged_s"])) * r["elapsed"]
+
+
+def merged_cell(r: dict[str, Any]) -> str:
+    total = merged(r)
+    if total is None:
+        return "- (/metrics did not answer)"
+    return f"{total:.0f} ({total / r['elapsed']:.0f})"
 
 
 def lost(r: dict[str, Any]) -> int:
@@ -52,8 +62,8 @@ def burst_row(r: dict[str, Any]) -> list[str]:
         f"{fmt(p99(r, 'fresh_hist'))} / {fmt(p99(r, 'quote_hist'))}",
         f"{fmt(percentile_hist(hist, 50))} / {fmt(p99(r, 'account_hist'))} ({sum(hist.values())})",
         f"{lost(r)} ({r['seq_gaps']} gaps + {r['fills_missed']} fills missed)",
-        f"{merged(r):.0f} ({merged(r) / r['elapsed']:.0f})",
-        f"{start:.0f}→{end:.0f} ({peak:.0f})",
+        merged_cell(r),
+        f"{fmt(start)}→{fmt(end)} ({fmt(peak)})",
         joined(r["daphne_cpu"]),
     ]
 
@@ -74,12 +84,16 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
             f"{mark[ok]} account p99, burst vs quiet: {b99:.0f} ms vs {q99:.0f} ms "
             f"({change:+.0f} %; within +{100 * ACCOUNT_P99_SLACK:.0f} %)"
         )
-    q_rate, b_rate = merged(quiet) / quiet["elapsed"], merged(burst) / burst["elapsed"]
-    lines.append(
-        f"{mark[b_rate > q_rate]} quotes thinned during the burst: {merged(burst):.0f} "
-        f"quotes frames merged ({b_rate:.0f}/s vs {q_rate:.0f}/s quiet), streams paced at "
-        f"the peak {burst['paced'][2]:.0f} (quiet {quiet['paced'][2]:.0f})"
-    )
+    q_merged, b_merged = merged(quiet), merged(burst)
+    if q_merged is None or b_merged is None:
+        lines.append("✘ quotes thinned during the burst: unknown (a /metrics did not answer)")
+    else:
+        q_rate, b_rate = q_merged / quiet["elapsed"], b_merged / burst["elapsed"]
+        lines.append(
+            f"{mark[b_rate > q_rate]} quotes thinned during the burst: {b_merged:.0f} "
+            f"quotes frames merged ({b_rate:.0f}/s vs {q_rate:.0f}/s quiet), streams paced "
+            f"at the peak {fmt(burst['paced'][2])} (quiet {fmt(quiet['paced'][2])})"
+        )
     total = sum(lost(r) for r in rows)
     lines.append(f"{mark[total == 0]} account events lost in all windows: {total}")
     ratio = burst["quote_events_s"] / max(1e-9, quiet["quote_events_s"])

@@ -32,14 +32,14 @@ HANDOVER = "handover:"
 STAGE = "stage:"
 
 
-async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
+async def pacing_counts(ports: list[int], answer_within: float = 10.0) -> list[dict[str, float]]:
     """Each daphne's adaptive-flush metrics (docs/operations.md): loop-lag ticks, those
     within 50 ms, quotes frames merged (summed over reasons); and its order frames'
     latency buckets by stage; {} where /metrics failed."""
     from prometheus_client.parser import text_string_to_metric_families
 
     counts: list[dict[str, float]] = []
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=answer_within) as client:
         for port in ports:
             found: dict[str, float] = {}
             with contextlib.suppress(httpx.HTTPError):
@@ -117,6 +117,9 @@ def pacing_row(
     return late, merged, mean_lag
 
 
-def summed(counts: list[dict[str, float]], key: str) -> float:
-    """One metric summed over every daphne's reading (0 where it was not exported yet)."""
+def summed(counts: list[dict[str, float]], key: str) -> float | None:
+    """One metric summed over every daphne's reading (0 where it was not exported yet);
+    None if a daphne's /metrics did not answer."""
+    if not all(counts):
+        return None
     return sum(c.get(key, 0.0) for c in counts)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bench.cluster.broker import accounts_of, set_tick_rate, wait_live
-from bench.cluster.burst import BurstPlan, burst_rows, calibrate_burst, measure_burst
+from bench.cluster.burst import BurstPlan, burst_rows, measure_burst
 from bench.cluster.processes import log
 from bench.cluster.results import summarize_logs
 from bench.cluster.servers import Cluster
@@ -60,17 +60,12 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
         row["tick_rate"] = await set_tick_rate(
             cluster, phase.quote_rate, phase.tick_rate, len(users), pairs, live, set(creds)
         )
-        if phase.burst is not None:
-            scope = (len(users), pairs, live, set(creds))
-            burst_tick = await calibrate_burst(
-                cluster, phase.burst, phase.quote_rate, row["tick_rate"], scope
-            )
         row.update(await warm_up(loads, row["clients"], args))
         if phase.burst is None:
             window = await measure(cluster, phase.name, servers, loads, accounts)
             row.update(window_row(window, rss_before, set(creds), per_daphne, total_tabs))
             return row
-        windows = phase.burst.windows(row["tick_rate"], burst_tick)
+        windows = phase.burst.windows(row["tick_rate"])
         measured = await measure_burst(cluster, servers, loads, accounts, windows)
         row["windows"] = burst_rows(
             row, windows, measured, rss_before, set(creds), per_daphne, total_tabs
