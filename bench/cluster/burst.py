@@ -43,7 +43,7 @@ QUIET, BURST, RECOVERY = "quiet", "burst", "recovery"
 #: How long a daphne's /metrics may take at a boundary: a loop seconds behind does not
 #: answer in time, and its reading is then unknown ("-"), not a wait that stretches the
 #: window.
-METRICS_TIMEOUT = 2.0
+METRICS_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)

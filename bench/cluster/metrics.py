@@ -4,6 +4,7 @@ event loop kept up (the adaptive flush's readings), and its order frames' latenc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 
@@ -34,37 +35,39 @@ STAGE = "stage:"
 
 async def pacing_counts(ports: list[int], answer_within: float = 10.0) -> list[dict[str, float]]:
     """Each daphne's adaptive-flush metrics (docs/operations.md): loop-lag ticks, those
-    within 50 ms, quotes frames merged (summed over reasons); and its order frames'
-    latency buckets by stage; {} where /metrics failed."""
+    within 50 ms, quotes frames merged (summed over reasons), streams paced; and its order
+    frames' latency buckets by stage; {} where /metrics failed or did not answer within
+    `answer_within` s (the daphnes are asked at once)."""
+    async with httpx.AsyncClient(timeout=answer_within) as client:
+        return list(await asyncio.gather(*(one_daphne(client, port) for port in ports)))
+
+
+async def one_daphne(client: httpx.AsyncClient, port: int) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    counts: list[dict[str, float]] = []
-    async with httpx.AsyncClient(timeout=answer_within) as client:
-        for port in ports:
-            found: dict[str, float] = {}
-            with contextlib.suppress(httpx.HTTPError):
-                response = await client.get(
-                    f"http://127.0.0.1:{port}/metrics",
-                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
-                )
-                for family in text_string_to_metric_families(response.text):
-                    for sample in family.samples:
-                        key = sample.name
-                        if key.endswith("_bucket"):
-                            key += ":" + sample.labels.get("le", "")
-                        if key in PACING:
-                            pass
-                        elif sample.labels.get("kind") != "order":
-                            continue
-                        elif sample.name == "streamdesk_account_latency_seconds_bucket":
-                            key = HANDOVER + sample.labels["le"]
-                        elif sample.name == "streamdesk_account_stage_seconds_bucket":
-                            key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
-                        else:
-                            continue
-                        found[key] = found.get(key, 0.0) + sample.value
-            counts.append(found)
-    return counts
+    found: dict[str, float] = {}
+    with contextlib.suppress(httpx.HTTPError):
+        response = await client.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+        )
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                key = sample.name
+                if key.endswith("_bucket"):
+                    key += ":" + sample.labels.get("le", "")
+                if key in PACING:
+                    pass
+                elif sample.labels.get("kind") != "order":
+                    continue
+                elif sample.name == "streamdesk_account_latency_seconds_bucket":
+                    key = HANDOVER + sample.labels["le"]
+                elif sample.name == "streamdesk_account_stage_seconds_bucket":
+                    key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
+                else:
+                    continue
+                found[key] = found.get(key, 0.0) + sample.value
+    return found
 
 
 def order_p99(before: list[dict[str, float]], after: list[dict[str, float]]) -> str:
