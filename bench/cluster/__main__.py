@@ -222,6 +222,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.burst:
         args.phases = "burst"
+    if args.sweep and "burst" in args.phases.split(","):
+        parser.error("the burst runs at one size: --burst (or the phase burst) without --sweep")
     if args.burst_factor <= 1 or args.burst_seconds <= 0:
         parser.error("--burst-factor must be above 1 and --burst-seconds above 0")
     args.sweep_sockets = [int(x) for x in args.sweep_sockets.split(",") if x.strip()]
