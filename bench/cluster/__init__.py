@@ -6,4 +6,6 @@ the users: `users.py`), every user's manager goes live at the broker and the tic
 (`broker.py`), and the measured window (`window.py`) reads /proc, each daphne's /metrics
 (`metrics.py`) and, with `--profile`, py-spy (`profilers.py`). The tabs' results are merged
 (`results.py`), printed (`header.py`, `report.py`) and judged against the targets
-(`judge.py`); `--sweep` runs the phases at several sizes (`sweep.py`)."""
+(`judge.py`); `--sweep` runs the phases at several sizes (`sweep.py`); `--burst` runs one
+phase in three windows, quiet, 10x the quote rate and recovery (`burst.py`,
+`burst_report.py`)."""

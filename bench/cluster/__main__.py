@@ -5,6 +5,7 @@
     python -m bench.cluster --daphne 2 --layer pubsub
     python -m bench.cluster --layout workers --workers 1   # managers in stream workers
     python -m bench.cluster --sweep               # designed mode at 250..1500 sockets
+    python -m bench.cluster --burst --users 100   # quiet, 10x the quote rate, recovery
 
 Starts, each on a free loopback port: a redis-server, the sandbox (`manage.py sandbox`),
 and `--daphne` daphne processes sharing one SQLite file and the channels-redis layer
@@ -19,9 +20,12 @@ managers, places Market orders at `--order-rate`, and measures for `--duration` 
 Each phase prints one markdown row: the designed mode (conflated 150 ms batches), then
 the naive baseline (bench/baselines.py via bench/naive.py, `--naive`: by default a
 `group_send` per tick to the user's group, the reference's Channels pattern) under the same
-load, and a ratio line. Latency is client receive time minus the broker's event time
-(`t` of a quote; `updated_at` of a Filled order), on the same host clock. Everything
-runs on 127.0.0.1, every wait is bounded, and everything started is stopped by pid.
+load, and a ratio line. `--burst` (the phase `burst`, bench/cluster/burst.py) runs the
+designed mode in three windows instead: quiet, `--burst-factor` x the quote rate for
+`--burst-seconds`, and recovery, with a row per window and the burst's verdicts. Latency is
+client receive time minus the broker's event time (`t` of a quote; `updated_at` of a Filled
+order), on the same host clock. Everything runs on 127.0.0.1, every wait is bounded, and
+everything started is stopped by pid.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import NAIVE_KINDS
+from bench.cluster.burst import BurstPlan
+from bench.cluster.burst_report import print_burst
 from bench.cluster.header import print_header
 from bench.cluster.judge import check_targets
 from bench.cluster.phase import Phase, run_phase
@@ -73,10 +79,18 @@ async def main_async(args: argparse.Namespace, procs: Processes, workdir: Path) 
     tick_rate = None
     for name in phases:
         phase = Phase(name, name == "naive", args.users, args.quote_rate, tick_rate)
+        if name == "burst":
+            phase.burst = BurstPlan(args.burst_factor, args.burst_seconds, args.duration)
         row = await run_phase(cluster, phase)
+        log(f"phase {name} done")
+        if phase.burst is not None:
+            print_phase_tables(row["windows"], args)
+            print_burst(row["windows"], args.burst_factor)
+            continue
         tick_rate = row["tick_rate"]  # the baseline gets exactly the designed mode's load
         rows.append(row)
-        log(f"phase {name} done")
+    if not rows:
+        return
     print_phase_tables(rows, args)
     print_ratio(rows)
     for r in rows:
@@ -129,7 +143,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the sandbox pushes every watched account's balance at once every this many "
         "seconds (a burst of one account event per user)",
     )
-    parser.add_argument("--phases", default="designed,naive", help="designed,naive or one")
+    parser.add_argument(
+        "--phases", default="designed,naive", help="designed,naive or one of them, or burst"
+    )
+    parser.add_argument(
+        "--burst",
+        action="store_true",
+        help="the phase burst alone: the designed mode quiet for --duration s, at "
+        "--burst-factor x the quote rate for --burst-seconds s, then recovering for "
+        "--duration s (the way a market open comes)",
+    )
+    parser.add_argument("--burst-factor", type=float, default=10.0)
+    parser.add_argument("--burst-seconds", type=float, default=30.0)
     parser.add_argument(
         "--naive",
         default="group-send",
@@ -195,6 +220,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep-workdir", action="store_true", help="keep logs and the DB")
     args = parser.parse_args(argv)
+    if args.burst:
+        args.phases = "burst"
+    if args.sweep and "burst" in args.phases.split(","):
+        parser.error("the burst runs at one size: --burst (or the phase burst) without --sweep")
+    if args.burst_factor <= 1 or args.burst_seconds <= 0:
+        parser.error("--burst-factor must be above 1 and --burst-seconds above 0")
     args.sweep_sockets = [int(x) for x in args.sweep_sockets.split(",") if x.strip()]
     args.sweep_rates = [float(x) for x in args.sweep_rates.split(",") if x.strip()]
     if args.sweep and not args.sweep_rates and not args.sweep_sockets:

@@ -3,7 +3,7 @@
     python -m bench.cluster.loadgen CONFIG.json      (started by bench/cluster/)
 
 It reads one JSON command per line on stdin and answers one JSON line on stdout
-(`connect`, `status`, `mark`, `start`, `stop`, `collect`, `close`). Every tab logs in
+(`connect`, `status`, `mark`, `start`, `lap`, `stop`, `collect`, `close`). Every tab logs in
 with its session cookie, takes `hello` + `snapshot` (or `resumed`), subscribes to its
 symbols, and then records, for every frame: its type and size; for `quotes`, per symbol
 the latency `now - t` (a histogram in ms, so memory stays bounded) and the newest `t`
@@ -293,7 +293,7 @@ class LoadGen:
             "fresh_after_hist": {str(k): v for k, v in self.fresh_after_hist.items()},
             "t_regressions": self.t_regressions,
             "stale_hist": {str(k): v for k, v in self.stale_hist.items()},
-            "account_ms": self.account_ms,
+            "account_ms": list(self.account_ms),  # a copy: `lap` clears the list
             "frame_types": dict(self.frame_types),
             "frame_bytes": self.frame_bytes,
             "quote_entries": self.quote_entries,
@@ -318,6 +318,23 @@ class LoadGen:
             ],
         }
 
+    def begin_window(self) -> None:
+        """A measured window starts: every count and histogram from zero."""
+        self.quote_hist.clear()
+        self.fresh_hist.clear()
+        self.fresh_before_hist.clear()
+        self.fresh_after_hist.clear()
+        self.t_regressions = 0
+        self.stale_hist.clear()
+        self.account_ms.clear()
+        self.frame_types.clear()
+        self.frame_bytes = self.quote_entries = 0
+        for tab in self.tabs:  # losses and drops count from the window's start
+            tab.gaps = tab.gap_events = tab.dups = tab.drops = 0
+            tab.codes.clear()
+        self.window = (time.time(), 0.0)
+        self.measuring = self.recording = True
+
     async def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         op = cmd.get("op")
         if op == "connect":
@@ -332,21 +349,13 @@ class LoadGen:
                 tab.live = False
             return {"ok": True}
         if op == "start":
-            self.quote_hist.clear()
-            self.fresh_hist.clear()
-            self.fresh_before_hist.clear()
-            self.fresh_after_hist.clear()
-            self.t_regressions = 0
-            self.stale_hist.clear()
-            self.account_ms.clear()
-            self.frame_types.clear()
-            self.frame_bytes = self.quote_entries = 0
-            for tab in self.tabs:  # losses and drops count from the window's start
-                tab.gaps = tab.gap_events = tab.dups = tab.drops = 0
-                tab.codes.clear()
-            self.window = (time.time(), 0.0)
-            self.measuring = self.recording = True
+            self.begin_window()
             return {"ok": True}
+        if op == "lap":  # the window so far, and the next one begins at once (bench --burst)
+            self.window = (self.window[0], time.time())
+            results = self.results()
+            self.begin_window()
+            return results
         if op == "stop":
             self.measuring = False
             self.window = (self.window[0], time.time())

@@ -4,6 +4,7 @@ event loop kept up (the adaptive flush's readings), and its order frames' latenc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import Counter
 
@@ -16,7 +17,10 @@ PACING = (
     "streamdesk_event_loop_lag_seconds_bucket:0.05",
     "streamdesk_quote_frames_merged_total",
     "streamdesk_event_loop_lag_seconds_sum",
+    "streamdesk_streams_paced",
 )
+#: The merged quotes frames (a counter) and the streams paced now (a gauge), by their keys.
+MERGED, PACED = PACING[2], PACING[4]
 
 
 #: The owner's order frames by broker time -> hand-over to its tabs (a cumulative
@@ -29,39 +33,41 @@ HANDOVER = "handover:"
 STAGE = "stage:"
 
 
-async def pacing_counts(ports: list[int]) -> list[dict[str, float]]:
+async def pacing_counts(ports: list[int], answer_within: float = 10.0) -> list[dict[str, float]]:
     """Each daphne's adaptive-flush metrics (docs/operations.md): loop-lag ticks, those
-    within 50 ms, quotes frames merged (summed over reasons); and its order frames'
-    latency buckets by stage; {} where /metrics failed."""
+    within 50 ms, quotes frames merged (summed over reasons), streams paced; and its order
+    frames' latency buckets by stage; {} where /metrics failed or did not answer within
+    `answer_within` s (the daphnes are asked at once)."""
+    async with httpx.AsyncClient(timeout=answer_within) as client:
+        return list(await asyncio.gather(*(one_daphne(client, port) for port in ports)))
+
+
+async def one_daphne(client: httpx.AsyncClient, port: int) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    counts: list[dict[str, float]] = []
-    async with httpx.AsyncClient(timeout=10) as client:
-        for port in ports:
-            found: dict[str, float] = {}
-            with contextlib.suppress(httpx.HTTPError):
-                response = await client.get(
-                    f"http://127.0.0.1:{port}/metrics",
-                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
-                )
-                for family in text_string_to_metric_families(response.text):
-                    for sample in family.samples:
-                        key = sample.name
-                        if key.endswith("_bucket"):
-                            key += ":" + sample.labels.get("le", "")
-                        if key in PACING:
-                            pass
-                        elif sample.labels.get("kind") != "order":
-                            continue
-                        elif sample.name == "streamdesk_account_latency_seconds_bucket":
-                            key = HANDOVER + sample.labels["le"]
-                        elif sample.name == "streamdesk_account_stage_seconds_bucket":
-                            key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
-                        else:
-                            continue
-                        found[key] = found.get(key, 0.0) + sample.value
-            counts.append(found)
-    return counts
+    found: dict[str, float] = {}
+    with contextlib.suppress(httpx.HTTPError):
+        response = await client.get(
+            f"http://127.0.0.1:{port}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+        )
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                key = sample.name
+                if key.endswith("_bucket"):
+                    key += ":" + sample.labels.get("le", "")
+                if key in PACING:
+                    pass
+                elif sample.labels.get("kind") != "order":
+                    continue
+                elif sample.name == "streamdesk_account_latency_seconds_bucket":
+                    key = HANDOVER + sample.labels["le"]
+                elif sample.name == "streamdesk_account_stage_seconds_bucket":
+                    key = f"{STAGE}{sample.labels['stage']}:{sample.labels['le']}"
+                else:
+                    continue
+                found[key] = found.get(key, 0.0) + sample.value
+    return found
 
 
 def order_p99(before: list[dict[str, float]], after: list[dict[str, float]]) -> str:
@@ -112,3 +118,11 @@ def pacing_row(
         lag = a.get(PACING[3], 0.0) - b.get(PACING[3], 0.0)
         mean_lag.append(1000 * lag / ticks if ticks else None)
     return late, merged, mean_lag
+
+
+def summed(counts: list[dict[str, float]], key: str) -> float | None:
+    """One metric summed over every daphne's reading (0 where it was not exported yet);
+    None if a daphne's /metrics did not answer."""
+    if not all(counts):
+        return None
+    return sum(c.get(key, 0.0) for c in counts)

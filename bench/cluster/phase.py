@@ -1,6 +1,7 @@
 """One phase of a run: the designed mode or the naive baseline at one size, from its servers'
 start through its tabs' connect, the managers live at the broker, the tick rate and the
-warm-up to the measured window's row; everything it started is stopped by pid."""
+warm-up to the measured window's row (a burst's: a row per window, `row["windows"]`);
+everything it started is stopped by pid."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 
 from bench.cluster.broker import accounts_of, set_tick_rate, wait_live
+from bench.cluster.burst import BurstPlan, burst_rows, measure_burst
 from bench.cluster.processes import log
 from bench.cluster.results import summarize_logs
 from bench.cluster.servers import Cluster
@@ -26,6 +28,7 @@ class Phase:
     users: int
     quote_rate: float
     tick_rate: float | None = None  # None: computed from the subscriptions, then calibrated
+    burst: BurstPlan | None = None  # quiet, burst and recovery windows (bench/cluster/burst.py)
 
 
 async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
@@ -58,8 +61,15 @@ async def run_phase(cluster: Cluster, phase: Phase) -> dict[str, Any]:
             cluster, phase.quote_rate, phase.tick_rate, len(users), pairs, live, set(creds)
         )
         row.update(await warm_up(loads, row["clients"], args))
-        window = await measure(cluster, phase.name, servers, loads, accounts)
-        row.update(window_row(window, rss_before, set(creds), per_daphne, total_tabs))
+        if phase.burst is None:
+            window = await measure(cluster, phase.name, servers, loads, accounts)
+            row.update(window_row(window, rss_before, set(creds), per_daphne, total_tabs))
+            return row
+        windows = phase.burst.windows(row["tick_rate"])
+        measured = await measure_burst(cluster, servers, loads, accounts, windows)
+        row["windows"] = burst_rows(
+            row, windows, measured, rss_before, set(creds), per_daphne, total_tabs
+        )
         return row
     finally:
         for lp in loads:

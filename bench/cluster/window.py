@@ -67,6 +67,19 @@ class Window:
     final: dict[str, Any]
 
 
+def watched_processes(
+    cluster: Cluster, servers: Servers, loads: list[LoadProc]
+) -> dict[str, list[int]]:
+    """The pids whose CPU a window reads, by kind."""
+    return {
+        "daphne": [p.pid for p, _, _ in servers.daphnes],
+        "workers": [p.pid for p, _ in servers.workers],
+        "redis": [cluster.redis_pid()],
+        "sandbox": [cluster.sandbox_proc.pid],
+        "loadgen": [lp.proc.pid for lp in loads],
+    }
+
+
 async def measure(
     cluster: Cluster,
     phase: str,
@@ -76,13 +89,7 @@ async def measure(
 ) -> Window:
     """The window, then the sandbox's ticks stopped, the drain, and the tabs' results."""
     args = cluster.args
-    watched = {
-        "daphne": [p.pid for p, _, _ in servers.daphnes],
-        "workers": [p.pid for p, _ in servers.workers],
-        "redis": [cluster.redis_pid()],
-        "sandbox": [cluster.sandbox_proc.pid],
-        "loadgen": [lp.proc.pid for lp in loads],
-    }
+    watched = watched_processes(cluster, servers, loads)
     state0 = (await cluster.sandbox_state())["totals"]
     before = read_box(watched, cpu_by_kind(watched))
     ports = servers.ports
