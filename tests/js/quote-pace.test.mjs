@@ -11,13 +11,13 @@ const frame = (interval_ms, cause) => ({ type: 'quote_pace', interval_ms, cause 
 
 test('the words say how often and why, in the two causes the server knows', () => {
   assert.equal(thinnedWords(quotePaceOf(frame(600, 'server'))),
-    'Quotes thinned to one update every 0.6 s: the server is busy');
+    'Quotes thinned to 1 per 0.6 s: server busy');
   assert.equal(thinnedWords(quotePaceOf(frame(300, 'connection'))),
-    'Quotes thinned to one update every 0.3 s: this connection is behind');
+    'Quotes thinned to 1 per 0.3 s: connection behind');
   assert.equal(thinnedWords(quotePaceOf(frame(1000, 'server'))),
-    'Quotes thinned to one update every 1 s: the server is busy');
+    'Quotes thinned to 1 per 1 s: server busy');
   assert.equal(thinnedWords(quotePaceOf(frame(250, 'connection'))),
-    'Quotes thinned to one update every 0.25 s: this connection is behind');
+    'Quotes thinned to 1 per 0.25 s: connection behind');
 });
 
 test('back at the minimum, or never thinned, nothing is said', () => {
@@ -26,7 +26,7 @@ test('back at the minimum, or never thinned, nothing is said', () => {
 });
 
 test('a cause this page does not know still says how often, without a reason', () => {
-  assert.equal(thinnedWords(quotePaceOf(frame(600, 'maintenance'))), 'Quotes thinned to one update every 0.6 s');
+  assert.equal(thinnedWords(quotePaceOf(frame(600, 'maintenance'))), 'Quotes thinned to 1 per 0.6 s');
 });
 
 test('a malformed frame is no pace at all', () => {

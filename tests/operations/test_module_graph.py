@@ -17,8 +17,12 @@ def modules(folder: str) -> set[str]:
     return {p.relative_to(STATIC).as_posix() for p in (STATIC / folder).rglob("*.js")}
 
 
-#: Loaded with `import()` by the chart page only.
-ON_DEMAND = {"js/stream/render/chart.js", "js/stream/chart-format.js"}
+#: Loaded with `import()` by the chart page only (the chart, its band, its formats).
+ON_DEMAND = {
+    "js/stream/render/chart.js",
+    "js/stream/render/chart-band.js",
+    "js/stream/chart-format.js",
+}
 #: The order ticket the live pages open (static/js/trading/): every module but the
 #: /trading page's own (page.js, words.js) and the header's kill switch,
 #: which every page loads by itself.

@@ -9,7 +9,7 @@
 import { num } from '../stream/contract.js';
 import { portfolioBetaDelta } from '../stream/exposure.js';
 import { portfolioTotals } from '../stream/totals.js';
-import { fmtNumber } from './strategy-rows.js';
+import { fmtNumber } from '../stream/format.js';
 
 /** The currency the daily loss limit watches (streaming/risk/limits/runner.py CURRENCY). */
 const CURRENCY = 'USD';

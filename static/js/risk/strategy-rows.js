@@ -6,18 +6,11 @@
  */
 
 import { DASH, oddsCells } from '../stream/odds.js';
+import { fmtNumber } from '../stream/format.js';
 
 // the odds' texts live in stream/odds.js (the dashboard and the ticket show them too)
 export { halfUp, inputsText, oddsCells, percent, positionsKey } from '../stream/odds.js';
 
-/** en-US with grouping, `digits` decimals, a sign when asked; "—" for null; never "-0.00". */
-export function fmtNumber(v, digits = 2, sign = false) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return DASH;
-  const x = Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v;
-  const text = Math.abs(x).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  if (x < 0) return `-${text}`;
-  return sign ? `+${text}` : text;
-}
 
 const extreme = (v) => (v === 'unlimited' ? 'unlimited' : fmtNumber(typeof v === 'number' ? v : null));
 

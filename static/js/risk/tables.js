@@ -11,7 +11,7 @@ import { markCell, setText } from '../stream/render/dom.js';
 import { BENCHMARK, knownSum, livePrice, portfolioBetaDelta, positionExposure } from '../stream/exposure.js';
 import { quoteWhy } from '../stream/format.js';
 import { nextChoices } from './graph.js';
-import { fmtNumber } from './strategy-rows.js';
+import { fmtNumber } from '../stream/format.js';
 
 const plain = (v) => fmtNumber(v, 2);
 const signed = (v, digits) => fmtNumber(v, digits, true);

@@ -34,6 +34,15 @@ function nf(min, max, extra) {
 export { sameDay, setTimeZone, timeZone } from './times.js';
 
 /** en-US text for each kind of value; `null` (and undefined) is "—". */
+/** en-US with grouping, `digits` decimals, a sign when asked; "—" for null; never "-0.00". */
+export function fmtNumber(v, digits = 2, sign = false) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return DASH;
+  const x = Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v;
+  const text = Math.abs(x).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  if (x < 0) return `-${text}`;
+  return sign ? `+${text}` : text;
+}
+
 export const fmt = {
   money: (v) => (v == null ? DASH : nf(2, 2).format(v)),
   pnl: (v) => (v == null ? DASH : nf(2, 2, 'sign').format(v)),

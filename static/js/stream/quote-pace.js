@@ -4,7 +4,7 @@
  * clock. Tests: tests/js/quote-pace.test.mjs.
  */
 
-const WHY = { server: 'the server is busy', connection: 'this connection is behind' };
+const WHY = { server: 'server busy', connection: 'connection behind' };
 
 /** The pace a `quote_pace` frame says ({intervalMs, cause}), or null: not thinned (its
  *  `cause` is null: back at the minimum) or a frame that says nothing readable. */
@@ -15,10 +15,11 @@ export function quotePaceOf(frame) {
   return { intervalMs: ms, cause: String(frame.cause) };
 }
 
-/** "Quotes thinned to one update every 0.6 s: the server is busy" ('' when not thinned). */
+/** "Quotes thinned to 1 per 0.6 s: server busy" ('' when not thinned): short, so the status
+ *  bar stays two lines on a phone. */
 export function thinnedWords(pace) {
   if (!pace) return '';
-  const every = `Quotes thinned to one update every ${Number((pace.intervalMs / 1000).toFixed(2))} s`;
+  const every = `Quotes thinned to 1 per ${Number((pace.intervalMs / 1000).toFixed(2))} s`;
   const why = Object.hasOwn(WHY, pace.cause) ? WHY[pace.cause] : null;
   return why ? `${every}: ${why}` : every;
 }

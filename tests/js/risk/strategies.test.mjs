@@ -4,7 +4,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 
-import { fmtNumber, halfUp, inputsText, oddsCells, percent, positionsKey, strategyCells } from '../../../static/js/risk/strategy-rows.js';
+import { halfUp, inputsText, oddsCells, percent, positionsKey, strategyCells } from '../../../static/js/risk/strategy-rows.js';
+import { fmtNumber } from '../../../static/js/stream/format.js';
 
 test('a long call as the server writes it', () => {
   const c = strategyCells({

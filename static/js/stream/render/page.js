@@ -268,7 +268,9 @@ export function createRenderer(doc, root, clock, win, sorting = NO_SORTING) {
    *  and why, in words; empty (and not shown) otherwise. */
   function renderPace(pace) {
     if (!els.pace) return;
-    setText(els.pace, thinnedWords(pace));
+    const words = thinnedWords(pace);
+    setText(els.pace, words);
+    setAttr(els.pace, 'title', words || null); // whole, where the bar cuts it
     setAttr(els.pace, 'data-interval-ms', pace ? String(pace.intervalMs) : null);
     setAttr(els.pace, 'data-cause', pace ? pace.cause : null);
   }

@@ -6,7 +6,8 @@
  * whether a strategy's Roll… is offered, offers.js `strategyRollOffer`.
  */
 import { num } from '../../stream/contract.js';
-import { fmtNumber, oddsCells } from '../../risk/strategy-rows.js';
+import { fmtNumber } from '../../stream/format.js';
+import { oddsCells } from '../../stream/odds.js';
 
 export const DEFAULT_DELTA = 0.3;
 export const MIN_DELTA = 0.05;
