@@ -124,8 +124,19 @@ def test_four_tabs_share_one_socket_and_hand_over_without_losing_a_fill(
             lambda: any(sym in chain.state()["quotes"] for sym in options),
             what="the chain's options quoted",
         )
-        chart_symbol = chart.page.evaluate("() => window.streamdesk.state().extraSymbols")
-        assert chart_symbol == ["KO"]
+        # the chart's symbol, and (once its chain is read) the call and put at the money its
+        # expected-move band reads the IV of: one expiration, one strike
+        chart_symbol = poll_until(
+            lambda: (
+                len(s := chart.page.evaluate("() => window.streamdesk.state().extraSymbols")) == 3
+                and s
+            ),
+            what="the chart's symbol and its band's two options",
+        )
+        assert chart_symbol[0] == "KO", chart_symbol
+        band = [re.match(r"^\.KO(\d{6})([CP])([\d.]+)$", s) for s in chart_symbol[1:]]
+        assert all(band) and {m.group(2) for m in band if m} == {"C", "P"}, chart_symbol
+        assert len({(m.group(1), m.group(3)) for m in band if m}) == 1, chart_symbol
         assert chain.page.locator("#messages").inner_text() == ""  # no rejection of others'
 
         # the same quotes everywhere once the market stands still
