@@ -6,6 +6,7 @@ the quote-source link's (chains/owner.py `ask_chain`), so this composes two feat
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -117,14 +118,44 @@ def _note(sentence: str) -> dict[str, Any]:
     }
 
 
+def _posted_order(request: HttpRequest) -> Mapping[str, Any]:
+    """The order the request posts, as far as its legs can be read ({} otherwise: the
+    trading preview answers bad input in its own words)."""
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 async def preview_view(request: HttpRequest) -> HttpResponse:
-    """The trading feature's preview; a previewed order gains `preview.odds`."""
-    response = await trading_preview(request)
+    """The trading feature's preview; a previewed order gains `preview.odds`. The odds'
+    chains are read while the broker's dry run runs, not after it: the preview's time to
+    confirm starts when it is made."""
+    user = await request.auser()
+    odds = None
+    if user.is_authenticated and user.pk is not None and request.method == "POST":
+        odds = asyncio.ensure_future(_odds_or_note(request, user.pk, _posted_order(request)))
+    try:
+        response = await trading_preview(request)
+    except BaseException:
+        if odds is not None:
+            odds.cancel()
+        raise
+    if odds is None:
+        return response
     if response.status_code != 200:
+        odds.cancel()  # refused: no odds to say
         return response
     body = json.loads(response.content)
-    user = await request.auser()
-    preview = body["preview"]
-    assert user.pk is not None  # the trading preview answers a user only
-    preview["odds"] = await order_odds(request, user.pk, preview.get("order") or {})
+    body["preview"]["odds"] = await odds
     return JsonResponse(body, status=200)
+
+
+async def _odds_or_note(request: HttpRequest, user_id: int, order: Mapping[str, Any]) -> Any:
+    """`order_odds` of the posted order; None where its legs cannot be read (a quantity
+    that is no number: the preview refuses such an order in its own words)."""
+    try:
+        return await order_odds(request, user_id, order)
+    except (TypeError, ValueError):
+        return None
