@@ -892,16 +892,21 @@ def test_roll_a_short_put_through_the_picker(page: Page, app: LiveApp, trading: 
     # the new position shows its POP: the strategy's, as the strategies API answers it
     pop = rolled.locator("td[data-field=pop]")
     expect(pop).to_have_text(re.compile(r"^\d{1,3}%$"), timeout=SEEN_MS)
-    answer = page.evaluate(
-        "async () => (await (await fetch('/api/risk/strategies?underlying=SPY')).json())"
+    # the answer the page drew, read with the cell in one go (POP moves with the price:
+    # a later answer may differ from the one drawn)
+    drawn = page.evaluate(
+        """(key) => ({strategies: window.streamdesk.positionOdds().strategies,
+                     cell: document.querySelector(`tr[data-position="${key}"] td[data-field=pop]`)
+                       .textContent})""",
+        rolled.get_attribute("data-position"),
     )
     held = (rolled.get_attribute("data-position") or "").split("|", 1)[1]
     pops = [
         s["probability_of_profit"]
-        for s in answer["strategies"]
+        for s in drawn["strategies"]
         if s["account"] == number and any(leg["symbol"] == held for leg in s["legs"])
     ]
-    assert pops and pops[0] is not None, answer
-    assert pop.inner_text() == f"{math.floor(100 * pops[0] + 0.5)}%"
+    assert pops and pops[0] is not None, drawn
+    assert drawn["cell"] == f"{math.floor(100 * pops[0] + 0.5)}%", drawn
     expect(pop).to_have_attribute("title", re.compile(r"^price [\d,.]+, IV "))
     assert page.errors == []  # type: ignore[attr-defined]

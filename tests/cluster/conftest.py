@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
+from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from tests.support.cluster import Cluster, SessionWatch, running_cluster
 from tests.support.live import LiveApp
 from tests.support.trading_http import ORDERS_REST_FAR
@@ -79,12 +80,12 @@ class Tab:
             await asyncio.sleep(0.05)
 
     def account_frames(self) -> list[dict[str, Any]]:
-        return [
-            f for f in self.frames if f["type"] in ("balance", "positions", "position", "order")
-        ]
+        """Every numbered frame: the contract's account types, alerts and limits included
+        (a limit crossed by a fill is numbered between two orders)."""
+        return [f for f in self.frames if f["type"] in ACCOUNT_FRAME_TYPES]
 
     def accounts_seen(self) -> set[str]:
-        seen = {f["account"] for f in self.account_frames()}
+        seen = {f["account"] for f in self.account_frames() if f["account"]}  # a limit: ""
         for f in self.frames:
             if f["type"] == "snapshot":
                 seen |= {a["number"] for a in f["accounts"]}

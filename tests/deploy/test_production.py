@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from streaming.contract.layer import user_group
 from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.operations.test_module_graph import ON_DEMAND
 from tests.support.browsers import shared
 from tests.support.cluster import Cluster, running_cluster
 from tests.support.live import DEMO_USER, ROOT
@@ -59,7 +60,8 @@ def _modules(folder: str) -> list[str]:
 
 
 #: Loaded by the chart page only (a dynamic import in main.js: the chart library with it).
-LAZY_MODULES = {"js/stream/render/chart.js", "js/stream/chart-format.js"}
+# the chart page's, loaded with `import()` (one list: the module graph's test keeps it)
+LAZY_MODULES = ON_DEMAND
 STREAM_MODULES = [m for m in _modules("js/stream") if m not in LAZY_MODULES]
 #: The order ticket's modules the dashboard imports (static/js/trading/): all but the
 #: /trading page's own and the header's kill switch (its own script on every page).
