@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import time
 import uuid
+from typing import Any
 
 import orjson
 import pytest
@@ -154,6 +155,24 @@ def quote_count(transport: FakeTransport) -> int:
     return len(transport.of("quotes"))
 
 
+class Batches:
+    """The owner's quotes batches to one tab: each with the next bid, sent at once or,
+    with `one_more_frame`, waited for until a quotes frame left for the socket."""
+
+    def __init__(self, session: Any, transport: FakeTransport) -> None:
+        self.session, self.transport, self.bid = session, transport, 0.0
+
+    async def batch(self) -> None:
+        self.bid += 1
+        message = quotes_message({"SPY": {"bid": self.bid, "t": int(self.bid)}})
+        await self.session.stream_frame(message)
+
+    async def one_more_frame(self) -> None:
+        count = quote_count(self.transport)
+        await self.batch()
+        await wait_until(lambda: quote_count(self.transport) > count, within=5)
+
+
 @db
 async def test_idle_a_quote_frame_goes_out_at_once_every_time(agents, user):
     session, transport = await live_tab(agents, user)
@@ -262,17 +281,8 @@ async def test_waiting_quotes_older_than_a_refresh_are_dropped(agents, user):
 async def test_the_interval_shrinks_back_to_the_minimum_once_the_load_goes(agents, user):
     session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
-    bid = 0.0
-
-    async def batch() -> None:
-        nonlocal bid
-        bid += 1
-        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": int(bid)}}))
-
-    async def one_more_frame() -> None:
-        count = quote_count(transport)
-        await batch()
-        await wait_until(lambda: quote_count(transport) > count, within=5)
+    batches = Batches(session, transport)
+    batch, one_more_frame = batches.batch, batches.one_more_frame
 
     await batch()  # sent at once; the backlog doubles the interval
     while session.flush_interval() < 0.6:
@@ -304,14 +314,7 @@ def pace_and_next(transport: FakeTransport) -> list[tuple[str, object]]:
 async def test_a_backed_up_socket_is_told_its_quotes_are_thinned_and_when_no_longer(agents, user):
     session, transport = await live_tab(agents, user)
     transport.pending = BACKED_UP
-    bid = 0.0
-
-    async def one_more_frame() -> None:
-        nonlocal bid
-        bid += 1
-        count = quote_count(transport)
-        await session.stream_frame(quotes_message({"SPY": {"bid": bid, "t": int(bid)}}))
-        await wait_until(lambda: quote_count(transport) > count, within=5)
+    one_more_frame = Batches(session, transport).one_more_frame
 
     await one_more_frame()  # at the minimum: not thinned, nothing said
     assert transport.of("quote_pace") == []
