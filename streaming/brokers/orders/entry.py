@@ -10,7 +10,7 @@ so that a lost answer can be looked up before anything is placed again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -123,6 +123,18 @@ class OrderRequest:
             if price is not None:
                 return price
         return None
+
+    def pays_at(self, mids: Sequence[float | Decimal | None]) -> bool | None:
+        """Whether the order pays (a debit) at its legs' mids, in leg order: the buys
+        worth more than the sells; None where a leg has no mid."""
+        if any(m is None for m in mids):
+            return None
+        net = sum(
+            float(m) * float(leg.size) * (1 if leg.buys else -1)
+            for m, leg in zip(mids, self.legs, strict=True)
+            if m is not None
+        )
+        return net > 0
 
 
 #: The linked orders a group can be: (trigger, number of orders after it).

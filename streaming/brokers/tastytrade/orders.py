@@ -174,12 +174,9 @@ class TastytradeOrders:
         except TastytradeError:
             data = []
         mids = {d.symbol: d.mid for d in data if d.mid is not None}
-        if set(symbols) <= mids.keys():
-            net = sum(
-                (mids[s] * leg.size * (1 if leg.buys else -1))
-                for s, leg in zip(symbols, order.legs, strict=True)
-            )
-            return net > 0
+        pays = order.pays_at([mids.get(s) for s in symbols])
+        if pays is not None:
+            return pays
         return sum(leg.size if leg.buys else -leg.size for leg in order.legs) >= 0
 
     async def _sdk_order(self, session: Session, order: OrderRequest) -> SdkOrder:

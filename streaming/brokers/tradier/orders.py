@@ -203,13 +203,8 @@ class TradierOrders:
             bid, ask = num(row.get("bid")), num(row.get("ask"))
             if bid is not None and ask is not None:
                 mids[str(row.get("symbol"))] = (bid + ask) / 2
-        net = 0.0
-        for leg in order.legs:
-            mid = mids.get(occ[leg.symbol] or "")
-            if mid is None:
-                return None
-            net += mid * float(leg.size) * (1 if leg.buys else -1)
-        return "Debit" if net > 0 else "Credit"
+        pays = order.pays_at([mids.get(occ[leg.symbol] or "") for leg in order.legs])
+        return None if pays is None else "Debit" if pays else "Credit"
 
     # -- SupportsOrders --------------------------------------------------------------------
     async def preview_order(self, order: OrderRequest) -> PreviewResult:
