@@ -16,6 +16,7 @@ import httpx
 import pytest
 from scipy.stats import norm
 
+from sandbox.server import SandboxServer
 from streaming.instruments.symbols import OPTION_STREAMER_RE
 from tests.support.live import LiveApp
 from tests.support.live import read_json as read
@@ -57,7 +58,7 @@ def pop_above(level: float, inputs: dict[str, float]) -> float:
 
 
 @pytest.mark.parametrize("broker", BROKERS)
-def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, trader, broker):
+def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, trader, live_sandbox, broker):
     account, call = long_call(read(demo, "/api/snapshot"), broker)
     answer = demo.get(
         "/api/roll/candidates",
@@ -89,9 +90,32 @@ def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, trader, bro
         else:
             assert isinstance(row["buying_power_effect"], float), row["buying_power_note"]
     if broker == "tradier":
-        # Tradier's dry run states no buying power: the row's effect is what its cost, fees
-        # and margin change take, as the ticket's own preview of that order says them
-        row = rows[0]
+        assert_tradiers_effect_is_its_dry_runs(demo, trader, live_sandbox, account, call)
+    same = [r for r in rows if r["choice"] == "same"]
+    assert all(r["legs"][1]["strike"] == same[0]["legs"][0]["strike"] for r in same)
+    print("example row:", rows[1])
+
+
+def assert_tradiers_effect_is_its_dry_runs(
+    demo: httpx.Client,
+    trader: Trader,
+    sandbox: SandboxServer,
+    account: dict[str, Any],
+    call: dict[str, Any],
+) -> None:
+    """Tradier's dry run states no buying power: the row's effect is what its cost, fees and
+    margin change take, as the ticket's own preview of that order says them. The market
+    holds still between the two dry runs (the margin change moves with the marks)."""
+    control = sandbox.control()
+    ticking = control.configure()["tick_rate"]
+    control.configure(tick_rate=0.0)
+    try:
+        answer = demo.get(
+            "/api/roll/candidates",
+            params={"account": account["number"], "symbol": call["streamer_symbol"]},
+        )
+        assert answer.status_code == 200, answer.text
+        row = answer.json()["candidates"][0]
         order = trader.order(
             account,
             legs=[
@@ -101,14 +125,14 @@ def test_a_long_call_rolls_to_four_expirations_three_rows_each(demo, trader, bro
             price=f"{max(abs(row['net']), 0.01):.2f}",
         )
         preview = trader.preview(order)
-        assert preview.status_code == 200, preview.text
-        effect = preview.json()["preview"]["effect"]
-        assert effect["buying_power_before"] is None, effect
-        taken = effect["cost"] + effect["fees"] + effect["margin_change"]
-        assert row["buying_power_effect"] == pytest.approx(-taken, abs=0.005), (row, effect)
-    same = [r for r in rows if r["choice"] == "same"]
-    assert all(r["legs"][1]["strike"] == same[0]["legs"][0]["strike"] for r in same)
-    print("example row:", rows[1])
+    finally:
+        control.configure(tick_rate=ticking)
+        control.close()
+    assert preview.status_code == 200, preview.text
+    effect = preview.json()["preview"]["effect"]
+    assert effect["buying_power_before"] is None, effect
+    taken = effect["cost"] + effect["fees"] + effect["margin_change"]
+    assert row["buying_power_effect"] == pytest.approx(-taken, abs=0.005), (row, effect)
 
 
 BAD = [
