@@ -437,6 +437,9 @@ def test_a_fill_adds_its_table_and_strategy_live(page: Page, browser_app, browse
     page.goto(f"{browser_app.url}/risk?u=SPY")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=15_000)
     expect(page.locator("[data-risk-underlying=KO]")).to_have_count(0)
+    # the rows on the page are the stream's positions: nothing to render again
+    page.wait_for_function(RISK_PRICED, timeout=15_000)
+    assert page.evaluate(RISK)["rowReloads"] == 0
     account = page.evaluate(
         "() => window.streamdesk.state().accounts.find((a) => a.broker === 'tastytrade').number"
     )

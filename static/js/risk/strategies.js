@@ -67,11 +67,16 @@ function row(s, i, brokerOf) {
 /** Each account's broker, as a key: the Close… buttons change when it does. */
 const brokersKey = (accounts) => Array.from(accounts.values(), (a) => `${a.number}:${a.broker || ''}`).sort().join(',');
 
-/** env: {fetch, now, setTimeout, clearTimeout, pageUrl, trading, onList (each new list)}; returns {render(state), refreshes(), rowReloads()}. */
+/** env: {fetch, now, setTimeout, clearTimeout, pageUrl, trading, onList (each new list),
+ *  pageAccounts (the accounts of the snapshot the server rendered the rows from)}; returns
+ *  {render(state), refreshes(), rowReloads()}. */
 export function createStrategiesList(doc, env) {
   const body = () => doc.getElementById('risk-strategy-rows');
   let accounts = null;
-  let key = null; // null until the first state: the page's own rows are current
+  // the positions the rows on the page show: the page's own snapshot's. This module loads
+  // after the page, and a fill may reach the stream's state first: its first state is
+  // compared with what the server rendered, not taken as current (null: the first state)
+  let key = env.pageAccounts ? positionsKey(env.pageAccounts) : null;
   let brokers = null;
   let list = null; // the last list asked (null: the page's own rows, without legs)
   let byKey = new Map();

@@ -119,6 +119,7 @@ function start(root) {
         clearTimeout: (id) => window.clearTimeout(id),
         replaceUrl: (url) => history.replaceState(null, '', url),
         trading: !!trading,
+        pageAccounts,
       });
       scheduleRender();
     }, (e) => renderer.message(`The risk graph could not be loaded: ${e.message}`, 'error'));
@@ -412,6 +413,8 @@ function start(root) {
   };
   const initial = readJSON('snapshot');
   if (initial) state = applySnapshot(state, initial, 'page');
+  // the accounts the server rendered this page from (the risk page's rows are theirs)
+  const pageAccounts = initial ? state.accounts : null;
   if (initial && notifier) notifier.seed(initial);
   // the user's watchlist: the snapshot's `{symbols, version}`, else the page's plain list
   if (!initial || initial.watchlist === undefined) state = adoptWatchlist(state, readJSON('watchlist'), true);

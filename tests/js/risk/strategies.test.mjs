@@ -92,3 +92,32 @@ test('legs by display name, exact quantities; the underlying by its display', ()
   assert.equal(c.underlying, 'SPY');
   assert.equal(strategyCells({ underlying: '/ESZ26:XCME', display: '/ES Dec 26', legs: [], greeks: {} }).underlying, '/ES Dec 26');
 });
+
+test('a fill before the page\'s module loaded: its first state is compared with the rows the server rendered', async () => {
+  // The risk module is imported after the page loads; a fill may reach the stream's state
+  // first. The rows on the page are the page's snapshot's: that is what the state's
+  // positions are compared with, so the rows and the list are asked again at once.
+  globalThis.window ??= { matchMedia: () => ({ matches: false }) }; // render/dom.js reads it at import
+  const { createStrategiesList } = await import('../../../static/js/risk/strategies.js');
+  const acct = (number, positions) => ({ number, balance: {}, positions: new Map(positions.map((p) => [p.symbol, p])) });
+  const spy = { symbol: 'SPY', quantity: '10', direction: 'Long', average_open_price: '590' };
+  const ko = { symbol: 'KO', quantity: '7', direction: 'Long', average_open_price: '70' };
+  const asked = [];
+  const doc = { getElementById: () => null, querySelector: () => null, addEventListener() {} };
+  const env = {
+    fetch: async (url) => { asked.push(url); return { ok: false }; },
+    now: () => 0, setTimeout: () => 0, clearTimeout() {},
+    pageUrl: () => '/risk?u=SPY', trading: false,
+  };
+  const rendered = new Map([['A1', acct('A1', [spy])]]);
+  const list = createStrategiesList(doc, { ...env, pageAccounts: rendered });
+  list.render({ accounts: new Map([['A1', acct('A1', [spy, ko])]]) });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(asked.sort(), ['/api/risk/strategies', '/risk?u=SPY']);
+  // the same positions as the page's: nothing to ask
+  asked.length = 0;
+  const same = createStrategiesList(doc, { ...env, pageAccounts: rendered });
+  same.render({ accounts: new Map([['A1', acct('A1', [spy])]]) });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(asked, []);
+});
