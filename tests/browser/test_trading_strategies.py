@@ -38,6 +38,8 @@ FAR_CREDIT = "9.95"
 #: The sandbox steps orders every second and Tradier's orders are polled every 2 s: an
 #: order's change reaches the page within a few seconds; the margin is for a loaded box.
 SEEN_MS = 20_000
+#: The risk page's state, for tests (static/js/risk/page.js).
+RISK = "window.streamdesk.risk()"
 #: A preview or a confirm goes to the stream's owner and on to the broker: well under a
 #: second here; the margin is for a loaded 2-core box.
 ANSWER_MS = 15_000
@@ -143,6 +145,12 @@ def test_close_a_vertical_from_the_strategies_table(
     expect(picker.locator("[data-roll-status]")).to_have_text("No later expiration to roll to.")
     expect(picker.locator("tr[data-roll-row]")).to_have_count(0)
     expect(picker.locator("[data-roll-notes] li")).to_have_count(1)  # the answer's sentence
+    # a fill elsewhere while the picker is open: the list is asked again and drawn (TSLA
+    # sorts after SPY: the vertical's key stays); the focus still goes back to its Roll…
+    refreshes = page.evaluate(RISK)["strategyRefreshes"]
+    with closing(browser_sandbox.control()) as control:
+        control.place_order(number, market_buy("TSLA", 1))
+    page.wait_for_function(f"{RISK}.strategyRefreshes > {refreshes}", timeout=SEEN_MS)
     page.keyboard.press("Escape")
     expect(picker).to_have_count(0)
     expect(roll).to_be_focused()

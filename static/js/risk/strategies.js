@@ -64,6 +64,22 @@ function row(s, i, brokerOf) {
     ...NUMS.map((k) => el('td', { class: 'num', 'data-field': k }, c[k])), oddsCell(c, 'pop'), oddsCell(c, 'p50'));
 }
 
+/**
+ * The row drawn before (`old`), its changed cells taken from `fresh`: the elements that did
+ * not change stay, so a Close… or Roll… button keeps its focus, and a dialog it opened
+ * hands the focus back to it, while the odds of the row move. A row of another shape (or
+ * none drawn) is `fresh` whole.
+ */
+function patchRow(old, fresh) {
+  if (!old || old.children.length !== fresh.children.length) return fresh;
+  old.setAttribute('data-name', fresh.getAttribute('data-name'));
+  const cells = Array.from(fresh.children);
+  Array.from(old.children).forEach((cell, i) => {
+    if (!cell.isEqualNode(cells[i])) cell.replaceWith(cells[i]);
+  });
+  return old;
+}
+
 /** Each account's broker, as a key: the Close… buttons change when it does. */
 const brokersKey = (accounts) => Array.from(accounts.values(), (a) => `${a.number}:${a.broker || ''}`).sort().join(',');
 
@@ -88,9 +104,12 @@ export function createStrategiesList(doc, env) {
   function draw() {
     if (!list) return;
     const brokerOf = env.trading && accounts ? (number) => { const a = accounts.get(number); return a ? a.broker : ''; } : null;
-    const rows = list.map((s, i) => row(s, i, brokerOf));
-    byKey = new Map(list.map((s, i) => [rows[i].getAttribute('data-strategy'), s]));
-    if (body()) reconcileChildren(body(), rows);
+    const fresh = list.map((s, i) => row(s, i, brokerOf));
+    byKey = new Map(list.map((s, i) => [fresh[i].getAttribute('data-strategy'), s]));
+    const tbody = body();
+    if (!tbody) return;
+    const drawn = new Map(Array.from(tbody.children, (tr) => [tr.getAttribute('data-strategy'), tr]));
+    reconcileChildren(tbody, fresh.map((tr) => patchRow(drawn.get(tr.getAttribute('data-strategy')), tr)));
     const empty = doc.getElementById('risk-strategies-empty');
     if (empty) empty.hidden = list.length > 0;
   }
