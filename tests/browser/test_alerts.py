@@ -135,12 +135,16 @@ def test_rows_coming_in_above_keep_a_row_menu_open_and_a_scroll_closes_it(page: 
     # rows come in above: the page grows over the button, the browser anchors the scroll and
     # the menu follows its button (read in the page's first scroll after, when the menu has
     # been placed; a live update may also change a row's height between the anchor and the
-    # button in that frame, so the menu is judged by its button, not by the screen)
+    # button in that frame, so the menu is judged by its button, not by the screen; by the
+    # menu's edge nearest the button: a live update may add or take an item meanwhile, and a
+    # menu placed above its button grows upwards)
     moved = page.evaluate(
         """() => new Promise((done) => {
           const pop = document.querySelector('.row-menu-pop');
-          const top = (el) => el.getBoundingClientRect().top;
-          const gap = () => top(pop) - top(window.testTarget);
+          const gap = () => {
+            const p = pop.getBoundingClientRect(), b = window.testTarget.getBoundingClientRect();
+            return p.bottom <= b.top + 1 ? b.top - p.bottom : p.top - b.bottom;
+          };
           const before = { y: scrollY, gap: gap() };
           addEventListener('scroll', () => {
             const at = window.testTarget.getBoundingClientRect();
