@@ -49,7 +49,10 @@ fi
 # - mypy, Django's checks and the browser modules' unit tests;
 # - the in-process tests (the real SDKs against an in-process sandbox, units) mostly wait on
 #   sockets: three workers, niced (5): they end minutes before the live-process phase, so
-#   that phase gets the cores first and they take what it leaves;
+#   that phase gets the cores first and they take what it leaves. On a box at half speed
+#   the cores are full until the end and a niced test takes many times its quiet time (the
+#   CI of cf48058: a module's LiveApp set up in 113 s against 6 s alone, a CLI test 145 s
+#   against 8 s): their hang guard (pytest-timeout, 120 s in pyproject.toml) is 360 s here;
 # - the tests that run live processes (daphne, Redis, PostgreSQL, nginx, Chromium): four
 #   files at a time (the cores are ~70 % busy with three once the in-process tests end;
 #   docs/performance.md), each file in one worker (its module-scoped processes stay with
@@ -62,7 +65,7 @@ logs=$(mktemp -d)
 (set -e; renice -n 10 -p $BASHPID >/dev/null; checks) >"$logs/checks" 2>&1 &
 checked=$!
 echo "== pytest, in-process tests, 3 workers, in the background: ${IN_PROCESS[*]}"
-(renice -n 5 -p $BASHPID >/dev/null; exec pytest -n 3 -p no:cacheprovider --durations=10 "${IN_PROCESS[@]}") >"$logs/in-process" 2>&1 &
+(renice -n 5 -p $BASHPID >/dev/null; exec pytest -n 3 -p no:cacheprovider --timeout 360 --durations=10 "${IN_PROCESS[@]}") >"$logs/in-process" 2>&1 &
 in_process=$!
 echo "== pytest, live-process tests, four files at a time: the rest"
 status=0
