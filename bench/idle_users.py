@@ -210,6 +210,7 @@ def main() -> None:
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SQLITE_PATH": str(workdir / "db.sqlite3"),
+            "STREAM_RECORD_DIR": str(workdir / "recordings"),
             "BROKER_ENV": "sandbox",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "TASTYTRADE_LOG_LEVEL": "WARNING",

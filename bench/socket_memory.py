@@ -140,6 +140,7 @@ class Run:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SQLITE_PATH": str(workdir / "db.sqlite3"),
+            "STREAM_RECORD_DIR": str(workdir / "recordings"),
             "BROKER_ENV": "sandbox",
             "SANDBOX_URL": sandbox_url,
             "TASTYTRADE_BASE_URL": sandbox_url,

@@ -315,6 +315,13 @@ if not 0 < STREAM_LOOP_LAG_CALM < STREAM_LOOP_LAG_SATURATED:
         "STREAM_LOOP_LAG_CALM must be > 0 and below STREAM_LOOP_LAG_SATURATED"
     )
 STREAM_IDLE_GRACE = float(os.environ.get("STREAM_IDLE_GRACE", "30"))
+# Every user's stream is recorded by day (streaming/stream/recording.py, docs/streaming.md
+# "Recording a day") under STREAM_RECORD_DIR (empty: not recorded), kept
+# STREAM_RECORD_KEEP_DAYS days.
+STREAM_RECORD_DIR = os.environ.get("STREAM_RECORD_DIR", str(BASE_DIR / "var" / "recordings"))
+STREAM_RECORD_KEEP_DAYS = int(os.environ.get("STREAM_RECORD_KEEP_DAYS", "30"))
+if STREAM_RECORD_KEEP_DAYS < 1:
+    raise ImproperlyConfigured("STREAM_RECORD_KEEP_DAYS must be at least 1 (a day)")
 #: How often a process looks for the users whose streams run with no page open (an armed
 #: alert, a limit set; streaming/cluster/watch.py); 0: never. At most the idle grace, so a
 #: stream a page leaves is held again before it would stop.

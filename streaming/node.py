@@ -30,6 +30,7 @@ from streaming.news.hub import NewsHub
 from streaming.push.sender import PushSender
 from streaming.risk.pnl.store import SampleWrites
 from streaming.runtime.heap import FreezingCollector, Lifetimes, install_freezing_collector
+from streaming.stream.recording import Recorder
 from streaming.tabs.adaptive_flush import AdaptiveFlusher
 from streaming.tabs.heartbeat import Heartbeat
 from streaming.tabs.slow_client import TakenWatch
@@ -70,6 +71,8 @@ class Node:
     market_data: MarketDataCache = field(default_factory=MarketDataCache)
     #: The P&L samplers' writes, gathered into one statement per grid time.
     pnl_writes: SampleWrites = field(default_factory=SampleWrites)
+    #: What the users' streams report, recorded by day (`STREAM_RECORD_DIR`).
+    recorder: Recorder = field(default_factory=Recorder.from_settings)
     #: The owner's order entry: what it places at most once per ticket.
     orders: OrderDesk = field(default_factory=_order_desk)
     #: How long the server's long-lived objects live (the freezing collector's counts).
@@ -119,6 +122,7 @@ class Node:
             pnl_writes=self.pnl_writes,
             pacing=self.pacing,
             market_data=self.market_data,
+            recorder=self.recorder,
         )
 
     def freeze_heap(self) -> None:

@@ -36,6 +36,7 @@ from streaming.stream.health import QuoteWaits
 from streaming.stream.listener import StreamListener
 from streaming.stream.manager import Authorize, Publish, UserStreamManager
 from streaming.stream.outbox import QuoteBatch
+from streaming.stream.recording import Recorder
 from streaming.stream.state import LinkInfo
 from streaming.stream.write_ahead import WriteAheadLog
 
@@ -166,12 +167,13 @@ async def build_manager(
     pnl_writes: SampleWrites,
     pacing: BrokerPacing,
     market_data: MarketDataCache,
+    recorder: Recorder | None = None,
 ) -> UserStreamManager:
     """A manager for a user's enabled links, publishing every frame through `publish`;
     it and its links' connections count in `lifetimes`, its listeners wake the process's
     `push` sender and gather their P&L samples in `pnl_writes`, its links pace and cache
-    their market data in `pacing` and `market_data` (the process's node hands its parts in:
-    streaming/node.py; runtime/heap.py)."""
+    their market data in `pacing` and `market_data`, and its links' reports are recorded by
+    `recorder` (the process's node hands its parts in: streaming/node.py; runtime/heap.py)."""
     loaded = await database_sync_to_async(_load_links)(user_id)
     watchlist = await database_sync_to_async(_load_watchlist)(user_id)
     config = stream_config()
@@ -211,4 +213,5 @@ async def build_manager(
         quote_waits=quote_waits(),
         listeners=listeners,
         lifetimes=lifetimes,
+        recording=recorder.for_user(user_id) if recorder is not None else None,
     )

@@ -77,7 +77,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(autouse=True)
-def node() -> Iterator[Node]:
+def node(_test_settings: None) -> Iterator[Node]:
     """Each test runs with a node of its own (streaming/node.py), as a new process would:
     its agents, relay and owner handlers are built afresh, so nothing one test bound to
     its event loop reaches the next. It is the process's node for the test (the ASGI
@@ -87,6 +87,7 @@ def node() -> Iterator[Node]:
     config = apps.get_app_config("streaming")
     config.node = Node.build()  # type: ignore[attr-defined]
     yield config.node  # type: ignore[attr-defined]
+    config.node.recorder.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -96,10 +97,12 @@ def agents(node: Node) -> Agents:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:
-    """Fast hashing and a fixed encryption key; no test ever touches var/."""
+def _test_settings(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fast hashing and a fixed encryption key; no test ever touches var/ (the streams'
+    recordings go to the session's temporary folder)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
+    settings.STREAM_RECORD_DIR = str(tmp_path_factory.getbasetemp() / "recordings")
 
 
 @pytest.fixture

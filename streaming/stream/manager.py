@@ -38,6 +38,7 @@ from streaming.stream.listener_services import ListenerServices
 from streaming.stream.outbox import Outbox, Publish, QuoteBatch, Sender
 from streaming.stream.position import Position
 from streaming.stream.quote_feed import QuoteFeed, status_frame
+from streaming.stream.recording import UserRecording
 from streaming.stream.sink import LinkSink
 from streaming.stream.state import LinkInfo, UserState
 from streaming.stream.subscriptions import TAB_TTL, TabSymbols
@@ -75,8 +76,11 @@ class UserStreamManager(ListenerServices):
         quote_waits: QuoteWaits = DEFAULT_QUOTE_WAITS,
         listeners: Sequence[StreamListener] = (),
         lifetimes: Lifetimes | None = None,
+        recording: UserRecording | None = None,
     ) -> None:
         self.user_id = user_id
+        #: Where the links' reports are recorded as they come (None: not recorded).
+        self.recording = recording
         links = list(links)
         self.links: dict[int, LinkInfo] = {info.id: info for info, _ in links}
         self.adapters: dict[int, BrokerAdapter] = {info.id: adapter for info, adapter in links}
@@ -166,10 +170,8 @@ class UserStreamManager(ListenerServices):
         for listener in self.listeners:
             self._spawn(listener.run(), f"{type(listener).__name__}-{self.user_id}")
         for link_id, adapter in self.adapters.items():
-            self._spawn(
-                adapter.run(LinkSink(self, self.feed, link_id, self.links[link_id].broker)),
-                f"adapter-{self.user_id}-{link_id}",
-            )
+            sink = LinkSink(self, self.feed, link_id, self.links[link_id].broker, self.recording)
+            self._spawn(adapter.run(sink), f"adapter-{self.user_id}-{link_id}")
         if not self.adapters:
             self.ready.set()
         for info in self.links.values():

@@ -16,6 +16,7 @@ from streaming.brokers.orders.shape import Order
 from streaming.brokers.payloads import GreeksFields, Position, QuoteFields
 from streaming.instruments.naming import name_order, name_position
 from streaming.stream.quote_feed import QuoteFeed
+from streaming.stream.recording import UserRecording
 
 
 class AccountSink(Protocol):
@@ -33,26 +34,42 @@ class AccountSink(Protocol):
 
 
 class LinkSink:
-    """One link's reports: its ticks to the quote feed, the rest to the manager."""
+    """One link's reports: its ticks to the quote feed, the rest to the manager; each also
+    to the user's recording, when the stream records (stream/recording.py), as reported."""
 
-    __slots__ = ("_feed", "_manager", "broker", "link_id")
+    __slots__ = ("_feed", "_manager", "_recording", "broker", "link_id")
 
-    def __init__(self, manager: AccountSink, feed: QuoteFeed, link_id: int, broker: str) -> None:
+    def __init__(
+        self,
+        manager: AccountSink,
+        feed: QuoteFeed,
+        link_id: int,
+        broker: str,
+        recording: UserRecording | None = None,
+    ) -> None:
         self._manager = manager
         self._feed = feed
         self.link_id = link_id
         self.broker = broker
+        self._recording = recording
 
     def quote(self, symbol: str, fields: QuoteFields) -> None:
+        if self._recording is not None:
+            self._recording.market("quote", self.link_id, symbol, fields)
         self._feed.quote_from(self.link_id, symbol, fields)
 
     def greeks(self, symbol: str, fields: GreeksFields) -> None:
+        if self._recording is not None:
+            self._recording.market("greeks", self.link_id, symbol, fields)
         self._feed.greeks_from(self.link_id, symbol, fields)
 
     async def account_event(
         self, kind: AccountKind, link_id: int, account: str, payload: AccountPayload
     ) -> None:
-        await self._manager.account_event(kind, link_id, account, self._named(kind, payload))
+        named = self._named(kind, payload)
+        if self._recording is not None:
+            self._recording.account(kind, link_id, account, named)
+        await self._manager.account_event(kind, link_id, account, named)
 
     def _named(self, kind: AccountKind, payload: AccountPayload) -> AccountPayload:
         if kind == "position" and isinstance(payload, dict):
@@ -66,6 +83,8 @@ class LinkSink:
     async def status(
         self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
     ) -> None:
+        if self._recording is not None:
+            self._recording.status(link_id, state, reason, kind)
         await self._manager.status(link_id, state, reason, kind=kind, **extra)
 
     def fresh(self, link_id: int, kind: str) -> None:

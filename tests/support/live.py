@@ -55,6 +55,7 @@ def app_env(sandbox_url: str, workdir: Path, **extra_env: str) -> dict[str, str]
         "STREAM_IDLE_GRACE": "2",
         "STREAM_WATCHDOG_TIMEOUT": "5",
         "STREAM_FLUSH_INTERVAL": "0.15",
+        "STREAM_RECORD_DIR": str(workdir / "recordings"),
         **extra_env,
     }
 
