@@ -17,6 +17,8 @@ The stages, from the broker to the socket:
   tab frames       a tab's merge, encoding and pacing (streaming/tabs/)
   deflate          permessage-deflate (autobahn's compressor, zlib)
   socket write     autobahn's framing and Twisted's transport writes
+  recording        the day's record: a report serialized and queued, the writer's gzip
+                   and appends (streaming/stream/recording.py, day_file.py)
   event loop       asyncio and Twisted themselves (scheduling, selectors, timers)
   other            anything else (HTTP requests, the lease, metrics, …)
 
@@ -72,6 +74,9 @@ STAGES: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("manager, state", re.compile(r"streaming/stream/|streaming/brokers/")),
 ]
+#: The recorder's frames: a stack through one is the recorder's, whatever it calls (its
+#: writer's gzip is not a socket's deflate).
+RECORDING = re.compile(r"streaming/stream/(recording|day_file)\.py")
 #: The loops themselves (scheduling, selectors, timers): a stack with nothing else.
 EVENT_LOOP = re.compile(
     r"asyncio/|twisted/internet/|selectors\.py|streaming/runtime/loop\.py|daphne/"
@@ -88,6 +93,7 @@ PATH_ORDER = [
     "tab frames",
     "deflate",
     "socket write",
+    "recording",
     "event loop",
     "other",
 ]
@@ -95,6 +101,8 @@ PATH_ORDER = [
 
 def stage_of(frames: list[str]) -> str:
     """The stage of one stack (frames root first, as py-spy writes them)."""
+    if any(RECORDING.search(frame) for frame in frames):
+        return "recording"
     for frame in reversed(frames):
         for name, pattern in STAGES:
             if pattern.search(frame):

@@ -126,6 +126,18 @@ SMOKES = [
         ),
     ),
     Smoke(
+        # in process: the recorder alone, into a temporary folder
+        "recorder",
+        ("--events", "2000"),
+        seconds=10,
+        expect=(
+            rf"^\| the stream's loop \(serialize, queue\) \| {N} µs \|$",
+            rf"^\| the writer's thread \(gzip, append\) \| {N} µs \|$",
+            rf"^- \*\*{N} bytes per event\*\* on disk$",
+            rf"^- a user's 6\.5-hour day at 50 events/s: \*\*{N} MB\*\*$",
+        ),
+    ),
+    Smoke(
         "sandbox_dxlink",
         (
             *("--clients", "2", "--symbols", "5", "--tick-rate", "10"),

@@ -45,6 +45,14 @@ def test_a_stack_is_its_innermost_stage():
     assert stage_of(stack(quote, "call_soon (asyncio/base_events.py:760)")) == "manager, state"
     assert stage_of(stack("select (selectors.py:468)")) == "event loop"
     assert stage_of(["<module> (manage.py:22)"]) == "other"
+    # the recorder's work is its own, the gzip under its writer included
+    put = "put (streaming/stream/recording.py:110)"
+    assert stage_of(stack(reader, "quote (streaming/stream/sink.py:60)", put)) == "recording"
+    writer = "_run (streaming/stream/recording.py:125)"
+    gzip = "compress (gzip.py:600)"
+    assert stage_of(stack(writer, "append_batch (streaming/stream/day_file.py:54)", gzip)) == (
+        "recording"
+    )
 
 
 def test_raw_samples_become_a_table_per_event_and_per_frame():
