@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, WebSocket, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from sandbox.server import SandboxServer
+from streaming.portfolio.page import PAGE_SNAPSHOT_WAIT
 from tests.browser.test_dashboard import log_in, tastytrade_account
 from tests.support.live import LiveApp
 from tests.support.orders import market_buy
@@ -27,6 +28,9 @@ from tests.support.wait import poll_until
 
 TOKEN = "shared-tabs-metrics-token"
 STATE = "() => window.streamdesk.state()"
+#: A follower's snapshot read (io/sharing.js): the server waits for the stream up to
+#: PAGE_SNAPSHOT_WAIT, a failed read is tried again 2 s later; plus a loaded box's margin.
+SNAPSHOT_READ_S = PAGE_SNAPSHOT_WAIT + 2.0 + 10.0
 SOCKETS_RE = re.compile(r'^streamdesk_streams_open\{transport="ws"\} ([0-9.e+]+)$', re.M)
 
 
@@ -165,7 +169,8 @@ def test_four_tabs_share_one_socket_and_hand_over_without_losing_a_fill(
                 market.state()["snapshots"] == held["snapshots"] + 1
                 and not market.state()["awaitingSnapshot"]
             ),
-            what="the follower's snapshot",
+            within=SNAPSHOT_READ_S,
+            what=f"the follower's snapshot (it held {held['snapshots']})",
         )
         poll_until(lambda: market.state()["position"] == first.state()["position"], what="in step")
         assert len(market.sockets) == 0 and server_sockets(shared_app) == 1
