@@ -4,18 +4,17 @@ Every user's stream records by default (`STREAM_RECORD_DIR`; empty: off): each q
 greeks, account event and link status its adapters report, as they report it, with the time
 it was received (docs/streaming.md "Recording a day"; the file: `day_file.py`). The stream
 never waits for the disk: a record is serialized where it is reported (on the stream's loop:
-6 to 10 µs, bench/recorder.py) and queued; a thread writes the queue every `WRITE_EVERY` s,
+~2 µs, bench/recorder.py) and queued; a thread writes the queue every `WRITE_EVERY` s,
 one gzip member per user and day (level 1: a third of level 6's CPU for 30 % more bytes).
-Account events and statuses are never left out. Quotes and greeks are: when
-more than `QUOTE_ROOM` wait (the disk behind, a burst), the newest are left out and the file
-says how many (a `sampled` record), as the stream itself conflates quotes. Days older than
+Account events and statuses are never left out. Quotes and greeks are: while
+`QUOTE_ROOM` records wait (the disk behind, a burst), new ones are left out and the file says
+how many (a `sampled` record), as the stream itself conflates quotes. Days older than
 `keep_days` are removed once an hour.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import threading
 from collections import deque
@@ -25,6 +24,7 @@ from typing import Any
 
 from streaming.brokers.values import now_ms
 from streaming.stream.day_file import (
+    NEW_YORK,
     append_batch,
     day_path,
     market_date,
@@ -41,8 +41,8 @@ QUOTE_ROOM = 200_000
 #: How often days past their keep are looked for (s).
 SWEEP_EVERY = 3600.0
 
-#: A queued record: (its order, the user, its received time, its line).
-Queued = tuple[int, int, int, bytes]
+#: A queued record: (the user, its received time, its line).
+Queued = tuple[int, int, bytes]
 
 
 class Recorder:
@@ -64,9 +64,8 @@ class Recorder:
         self.keep_days = keep_days
         self.quote_room = quote_room
         self.clock = clock
-        self._order = itertools.count()
-        self._account: deque[Queued] = deque()
-        self._market: deque[Queued] = deque()
+        #: Every record waiting, in the order reported.
+        self._queue: deque[Queued] = deque()
         self._left_out: dict[int, int] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
@@ -99,17 +98,14 @@ class Recorder:
 
     # -- the stream's side (its event loop) -------------------------------------------------
     def put(self, user_id: int, record: dict[str, Any], *, market: bool) -> None:
-        """Queue a record; `market` (a quote, greeks) may be left out under pressure."""
-        t = self.clock()
-        record["t"] = t
-        item = (next(self._order), user_id, t, record_line(record))
-        if not market:
-            self._account.append(item)
-        elif len(self._market) < self.quote_room:
-            self._market.append(item)
-        else:
+        """Queue a record; `market` (a quote, greeks) is left out while `quote_room`
+        records wait (an account event or a status never is)."""
+        if market and len(self._queue) >= self.quote_room:
             with self._lock:
                 self._left_out[user_id] = self._left_out.get(user_id, 0) + 1
+            return
+        t = record["t"] = self.clock()
+        self._queue.append((user_id, t, record_line(record)))
         if self._thread is None and self._writer:
             self._start()
 
@@ -133,21 +129,18 @@ class Recorder:
 
     def _flush(self) -> None:
         assert self.root is not None
-        items: list[Queued] = []
-        for queue in (self._account, self._market):
-            while queue:
-                items.append(queue.popleft())
+        queue = self._queue
+        items = [queue.popleft() for _ in range(len(queue))]
         with self._lock:
             left_out, self._left_out = self._left_out, {}
         now = self.clock()
         for user_id, n in left_out.items():
-            line = record_line({"t": now, "k": "sampled", "left_out": n})
-            items.append((next(self._order), user_id, now, line))
+            items.append((user_id, now, record_line({"t": now, "k": "sampled", "left_out": n})))
             self.left_out += n
-        items.sort()
         batches: dict[tuple[int, dt.date], list[bytes]] = {}
-        for _, user_id, t, line in items:
-            batches.setdefault((user_id, market_date(t)), []).append(line)
+        day_of = DayOf()
+        for user_id, t, line in items:
+            batches.setdefault((user_id, day_of(t)), []).append(line)
         for (user_id, day), lines in batches.items():
             try:
                 self.bytes += append_batch(day_path(self.root, user_id, day), lines)
@@ -178,6 +171,25 @@ class Recorder:
         thread.join(timeout=10)
         self._thread = None
         self._stop.clear()
+
+
+class DayOf:
+    """The trading day of each time in a batch, worked out once per day (a time zone's
+    date costs a µs; a batch's records are of one day but around midnight)."""
+
+    __slots__ = ("_day", "_from", "_until")
+
+    def __init__(self) -> None:
+        self._from = self._until = 0
+        self._day = dt.date.min
+
+    def __call__(self, t: int) -> dt.date:
+        if not self._from <= t < self._until:
+            self._day = market_date(t)
+            start = dt.datetime.combine(self._day, dt.time(), NEW_YORK)
+            end = dt.datetime.combine(self._day + dt.timedelta(days=1), dt.time(), NEW_YORK)
+            self._from, self._until = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        return self._day
 
 
 class UserRecording:

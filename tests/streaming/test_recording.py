@@ -88,12 +88,16 @@ def test_under_pressure_quotes_are_left_out_and_counted_never_an_account_event(t
             user.account("balance", 1, "5WT1", {"cash": i})
     recorder.flush()
     records = read_day(day_path(tmp_path, 5, dt.date(2026, 11, 27))).records
+    # every account event, in order among the quotes kept
+    assert [r["k"] for r in records[:3]] == ["quote", "balance", "quote"]
     assert [r["d"]["cash"] for r in records if r["k"] == "balance"] == [0, 20, 40, 60, 80]
+    # the quotes that came while fewer than 10 records waited (the first and a balance, then
+    # eight more); every other is counted
     assert [r["d"]["last"] for r in records if r["k"] == "quote"] == [
-        590 + i / 100 for i in range(10)
+        590 + i / 100 for i in range(9)
     ]
-    assert [r["left_out"] for r in records if r["k"] == "sampled"] == [90]
-    assert recorder.left_out == 90 and recorder.written == 5 + 10 + 1
+    assert [r["left_out"] for r in records if r["k"] == "sampled"] == [91]
+    assert recorder.left_out == 91 and recorder.written == 5 + 9 + 1
 
 
 def test_a_day_is_new_yorks(tmp_path: Path):
