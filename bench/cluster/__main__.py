@@ -185,6 +185,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--flush-interval", type=float, default=0.15)
     parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="the streams record nothing (the recorder's cost, against a run that records)",
+    )
+    parser.add_argument(
         "--watchdog",
         type=float,
         default=60.0,

@@ -93,7 +93,7 @@ class Cluster:
             "DJANGO_SETTINGS_MODULE": self.settings_module,
             "SQLITE_PATH": str(self.workdir / "db.sqlite3"),
             # the streams record, as deployed (their cost is part of what is measured)
-            "STREAM_RECORD_DIR": str(self.workdir / "recordings"),
+            "STREAM_RECORD_DIR": "" if self.args.no_record else str(self.workdir / "recordings"),
             "BROKER_ENV": "sandbox",
             "TASTYTRADE_BASE_URL": self.sandbox_url,
             "STREAMDESK_ENCRYPTION_KEYS": self.encryption_key,
