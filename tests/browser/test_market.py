@@ -104,13 +104,19 @@ def test_overview_equals_the_sandbox_quotes_on_the_page_and_the_strip(
     page.wait_for_function(FILLED, arg="[data-overview]", timeout=20_000)
     assert_tiles_match(page.evaluate(TILES, "[data-overview]"), market, "strip")
     # stale or not by the watchlist's rule: SPY's tile and SPY's watchlist row agree
+    # (the frozen quote turns stale at a moment of its own: the two marks agree within one
+    # freshness tick of the page, 1 s, plus a loaded box's margin)
     page.evaluate("() => window.streamdesk.flush()")
-    marks = page.evaluate(
-        """() => [document.querySelector('[data-overview] [data-tile=SPY]'),
-                  document.querySelector('tr[data-quote=SPY]')]
-                 .map((n) => n.getAttribute('data-stale'))"""
-    )
-    assert marks[0] == marks[1] and marks[0] in ("true", "false"), marks
+    marks = page.wait_for_function(
+        """() => {
+          const marks = [document.querySelector('[data-overview] [data-tile=SPY]'),
+                         document.querySelector('tr[data-quote=SPY]')]
+                        .map((n) => n.getAttribute('data-stale'));
+          return marks[0] === marks[1] && marks;
+        }""",
+        timeout=5_000,
+    ).json_value()
+    assert marks[0] in ("true", "false"), marks
     assert page.errors == []  # type: ignore[attr-defined]
 
 
