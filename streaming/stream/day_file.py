@@ -20,12 +20,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 
-#: The market's clock: a trading day is New York's date.
-NEW_YORK = ZoneInfo("America/New_York")
+from streaming.instruments.symbols import NEW_YORK
+
 #: A day file's name.
 DAY_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.jsonl\.gz$")
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from streaming.brokers.values import now_ms
+from streaming.instruments.symbols import NEW_YORK
 from streaming.stream.day_file import (
-    NEW_YORK,
     append_batch,
     day_path,
     market_date,
