@@ -168,10 +168,14 @@ def test_rows_out_of_view_redraw_at_most_once_a_second(page: Page, browser_app, 
         page.evaluate("(name) => { window.__watched = name; window.__arrivals = []; }", symbol)
         away = changes_over(page, mark, seconds)
         arrivals = page.evaluate("window.__arrivals")
-        gaps = [b - a for a, b in itertools.pairwise(away)]
-        # it is redrawn out of view once a tick at most: never two within a tick
+        # it is redrawn out of view once a tick at most: never two within a tick. The tick
+        # is a repeating timer that keeps its cadence, so a redraw is its tick's scheduled
+        # time plus how late the page's main thread ran it; on a loaded box one tick ran
+        # 142 ms late and the next on time, 776 ms after it. Each redraw is placed in its
+        # tick by rounding its distance from the first: two in one tick share a number.
         assert len(away) <= ticks + 1, away
-        assert all(g >= TICK_MS * 0.8 for g in gaps), gaps
+        slots = [round((t - away[0]) / TICK_MS) for t in away]
+        assert len(set(slots)) == len(slots), (away, slots)
         # and at every tick that has something new to draw: a tick passed with no redraw
         # (two redraws more than a tick and a half apart) only when no bid or ask that moved
         # the symbol's mid came in the tick after the first (on a loaded box the moves, the
