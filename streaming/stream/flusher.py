@@ -4,12 +4,10 @@ links swept for staleness and the head told to relays in other processes."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 
-from streaming.brokers.values import now_ms
 from streaming.contract.layer import HeadFrame
+from streaming.runtime.clock import SYSTEM, Clock
 from streaming.stream.outbox import Outbox, QuoteBatch
 from streaming.stream.quote_feed import QuoteFeed
 from streaming.stream.state import UserState
@@ -31,8 +29,11 @@ class Flusher:
         feed: QuoteFeed,
         state: UserState,
         expire_tabs: Callable[[], None],
+        clock: Clock = SYSTEM,
     ) -> None:
         self.interval = interval
+        #: The stream's clock: a replay's moves the flushes with the replayed day.
+        self.clock = clock
         self._outbox = outbox
         self._batch = batch
         self._feed = feed
@@ -47,10 +48,11 @@ class Flusher:
 
     async def run(self) -> None:
         """One quote batch per interval, only when something changed (latest wins)."""
-        last_sweep = last_stale = last_head = time.monotonic()
+        clock = self.clock
+        last_sweep = last_stale = last_head = clock.monotonic()
         while True:
-            await asyncio.sleep(self.interval)
-            now = time.monotonic()
+            await clock.sleep(self.interval)
+            now = clock.monotonic()
             self._feed.flush_tick_counts()
             if now - last_sweep > EXPIRE_EVERY:
                 last_sweep = now
@@ -66,6 +68,6 @@ class Flusher:
                 # the outbox goes first; newer ticks merge into the next one meanwhile, so
                 # neither the outbox nor the quotes' age grows with the lag
                 continue
-            batch = self._batch.take(now_ms())
+            batch = self._batch.take(clock.now_ms())
             if batch is not None:
                 self._outbox.put(batch)

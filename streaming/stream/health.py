@@ -15,12 +15,11 @@ comes in as `QuoteWaits` (the composition root reads the `STREAM_*` settings).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from streaming.brokers.values import now_ms
 from streaming.contract.frames import KindStatus, LinkStatus
+from streaming.runtime.clock import SYSTEM, Clock
 from streaming.stream.state import LinkInfo
 
 log = logging.getLogger(__name__)
@@ -109,8 +108,11 @@ class KindHealth:
     """One data kind of one link: what its adapter said, and whether data is overdue."""
 
     state: str = "stopped"
+    #: The stream's clock (a replay's runs on the replayed day's time).
+    clock: Clock = field(default=SYSTEM, repr=False, compare=False)
     reason: str = ""
-    since: int = field(default_factory=now_ms)
+    #: When the state shown last changed (ms; when made, if not given).
+    since: int = -1
     #: When data of this kind was last confirmed current (ms), None if never.
     last_ok: int | None = None
     #: Set by the staleness sweep: the adapter says live, but data stopped arriving.
@@ -118,7 +120,7 @@ class KindHealth:
     stale_reason: str = ""
     #: When the data last stopped being live (ms; the start while it never was): a
     #: connect that hangs after a drop counts as down as much as `reconnecting` does.
-    down_since: int = field(default_factory=now_ms)
+    down_since: int = -1
     was_live: bool = False
     #: How often this kind's adapter reported `reconnecting` (one report per attempt).
     reconnects: int = 0
@@ -127,25 +129,31 @@ class KindHealth:
     last_error: str = ""
     last_error_at: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.since < 0:
+            self.since = self.clock.now_ms()
+        if self.down_since < 0:
+            self.down_since = self.since
+
     def _trouble(self, state: str, reason: str) -> None:
         if state == "reconnecting":
             self.reconnects += 1
         if state in TROUBLE and reason:
-            self.last_error, self.last_error_at = reason, now_ms()
+            self.last_error, self.last_error_at = reason, self.clock.now_ms()
 
     def set(self, state: str, reason: str) -> None:
         self._trouble(state, reason)
         if (state, reason) != (self.state, self.reason) or self.stale:
-            self.since = now_ms()
+            self.since = self.clock.now_ms()
         if state != "live" and self.state == "live" and not self.stale:
-            self.down_since = now_ms()
+            self.down_since = self.clock.now_ms()
         self.was_live = self.was_live or state == "live"
         self.state, self.reason, self.stale = state, reason, False
 
     def mark_stale(self, stale: bool, reason: str = "", *, last_data_ms: int = 0) -> None:
         """The staleness sweep's verdict on a kind its adapter says is live; the data has
         been down since it last arrived."""
-        self.stale, self.since = stale, now_ms()
+        self.stale, self.since = stale, self.clock.now_ms()
         if stale:
             self.stale_reason = reason
             self._trouble("stale", reason)
@@ -168,7 +176,10 @@ class KindHealth:
 
 @dataclass
 class LinkHealth:
-    kinds: dict[str, KindHealth] = field(default_factory=lambda: {k: KindHealth() for k in KINDS})
+    #: The stream's clock (a replay's runs on the replayed day's time).
+    clock: Clock = field(default=SYSTEM, repr=False, compare=False)
+    #: Per kind (KINDS): made on the link's clock when not given.
+    kinds: dict[str, KindHealth] = field(default_factory=dict)
     extra: StatusExtra = field(default_factory=lambda: StatusExtra())
     #: Per kind: how often the adapter promised to confirm the data (seconds).
     expect_every: dict[str, float] = field(default_factory=dict)
@@ -184,6 +195,10 @@ class LinkHealth:
     probe_since: float | None = None
     probe_last: float | None = None
     waits: QuoteWaits = DEFAULT_QUOTE_WAITS
+
+    def __post_init__(self) -> None:
+        if not self.kinds:
+            self.kinds = {k: KindHealth(clock=self.clock) for k in KINDS}
 
     def stale_after(self, name: str, quote_silence: float) -> float | None:
         """How long data of kind `name` may stop before the sweep calls it stale (seconds):
@@ -235,7 +250,7 @@ class LinkHealth:
             return False
         waits = self.waits
         grace = waits.failover_after if quotes.was_live else waits.first_connect_grace
-        return now_ms() - quotes.down_since >= grace * 1000
+        return self.clock.now_ms() - quotes.down_since >= grace * 1000
 
     def failed_as_source(self, now: float) -> None:
         """This link stopped being the quote source because its market data failed."""
@@ -275,7 +290,7 @@ class LinkHealth:
         quotes = self.kinds["quotes"]
         if quotes.stale:
             quotes.stale = False
-            quotes.since = now_ms()
+            quotes.since = self.clock.now_ms()
 
 
 class QuoteCadence:
@@ -332,8 +347,9 @@ def render_status(
     the source cannot quote, and `quote_feed` is that feed)."""
     quotes_used = (info.streams_quotes and quote_source) or coin_feed
     state, reason = health.overall(quotes_used=quotes_used)
-    age = int((time.time() - last_event_at) * 1000) if last_event_at else None
-    since = max((k.since for k in health.kinds.values()), default=now_ms())
+    clock = health.clock
+    age = int((clock.time() - last_event_at) * 1000) if last_event_at else None
+    since = max((k.since for k in health.kinds.values()), default=clock.now_ms())
     return {
         "id": info.id,
         "broker": info.broker,
@@ -395,7 +411,11 @@ def preferred_quote_link(links: dict[int, LinkInfo]) -> int | None:
 
 
 def choose_quote_source(
-    links: dict[int, LinkInfo], health: dict[int, LinkHealth], current: int | None, user_id: int
+    links: dict[int, LinkInfo],
+    health: dict[int, LinkHealth],
+    current: int | None,
+    user_id: int,
+    now: float,
 ) -> int | None:
     """One source, not one per broker: the same symbol from two feeds would interleave
     two different markets (and cost a second upstream subscription). The current
@@ -403,14 +423,14 @@ def choose_quote_source(
     `QuoteWaits.failover_after` hands over to the first capable link (in `quote_preference` order)
     that is not failing (and did not fail recently), and a credential error hands over at
     once. While another link feeds the quotes, the preferred one is watched through a
-    standby probe; once it delivered for its `failback_after`, the quotes go back to it."""
+    standby probe; once it delivered for its `failback_after`, the quotes go back to it.
+    `now`: the stream's monotonic time."""
     capable = sorted(
         (i for i, info in links.items() if info.streams_quotes),
         key=lambda i: quote_preference(links[i]),
     )
     if not capable:
         return None
-    now = time.monotonic()
     if current in capable and not health[current].failing_quotes(now):
         preferred = capable[0]
         if preferred != current and health[preferred].ready_to_fail_back(now):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from streaming.brokers.base import BrokerAdapter, SupportsMarketMetrics
-from streaming.brokers.values import now_ms
 from streaming.contract.frames import MetricsFrame, NewsArticle, NewsFrame
 from streaming.contract.layer import CandleHistory
 from streaming.contract.risk import Metrics
+from streaming.runtime.clock import Clock
 from streaming.stream.history import candle_history
 from streaming.stream.outbox import Outbox
 from streaming.stream.quote_feed import QuoteFeed
@@ -31,18 +31,19 @@ class ListenerServices:
     links: dict[int, LinkInfo]
     adapters: dict[int, BrokerAdapter]
     feed: QuoteFeed
+    clock: Clock
     _outbox: Outbox
 
     # -- news (a news listener reports here: news/feed.py) ----------------------------------
     def news_items(self, items: list[NewsArticle]) -> None:
         """Stored articles (the contract's news items) for the user's tabs."""
-        frame: NewsFrame = {"type": "news", "items": items, "t": now_ms()}
+        frame: NewsFrame = {"type": "news", "items": items, "t": self.clock.now_ms()}
         self._outbox.put(frame)
 
     def news_status(self, state: str, reason: str) -> None:
         """The news feed's state changed (e.g. the key was rejected), or a new tab joined."""
         feed = {"state": state, "reason": reason}
-        frame: NewsFrame = {"type": "news", "items": [], "feed": feed, "t": now_ms()}
+        frame: NewsFrame = {"type": "news", "items": [], "feed": feed, "t": self.clock.now_ms()}
         self._outbox.put(frame)
 
     # -- market metrics (a metrics listener asks and reports: streaming/risk/) -------------
@@ -62,7 +63,7 @@ class ListenerServices:
         frame: MetricsFrame = {
             "type": "metrics",
             "metrics": dict(self.state.metrics),
-            "t": now_ms(),
+            "t": self.clock.now_ms(),
         }
         self._outbox.put(frame)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -28,8 +27,8 @@ import orjson
 from streaming import metrics
 from streaming.brokers.base import AccountKind, AccountPayload, BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
-from streaming.brokers.values import now_ms
 from streaming.contract.frames import QuotesFrame, SnapshotFrame, WatchlistFrame
+from streaming.runtime.clock import SYSTEM, Clock
 from streaming.runtime.heap import Lifetimes
 from streaming.stream.flusher import Flusher
 from streaming.stream.health import DEFAULT_QUOTE_WAITS, LinkHealth, QuoteWaits
@@ -77,15 +76,20 @@ class UserStreamManager(ListenerServices):
         listeners: Sequence[StreamListener] = (),
         lifetimes: Lifetimes | None = None,
         recording: UserRecording | None = None,
+        clock: Clock = SYSTEM,
+        epoch: str | None = None,
     ) -> None:
+        """`clock`: the stream's time (a replay's moves with the replayed day); `epoch`:
+        the stream's, when it must be a given one (a replay's; see `UserState`)."""
         self.user_id = user_id
+        self.clock = clock
         #: Where the links' reports are recorded as they come (None: not recorded).
         self.recording = recording
         links = list(links)
         self.links: dict[int, LinkInfo] = {info.id: info for info, _ in links}
         self.adapters: dict[int, BrokerAdapter] = {info.id: adapter for info, adapter in links}
-        self.state = UserState(self.links.values(), watchlist)
-        self.tabs = TabSymbols()
+        self.state = UserState(self.links.values(), watchlist, epoch=epoch)
+        self.tabs = TabSymbols(clock)
         #: Until when a page (not a tab) shows the stream (monotonic s; `shown_for`).
         self._shown_until = 0.0
         self._on_link_state = on_link_state
@@ -115,6 +119,7 @@ class UserStreamManager(ListenerServices):
             resync=self._sync_symbols,
             on_quote=self._on_quote,
             waits=quote_waits,
+            clock=clock,
         )
         self.flusher = Flusher(
             interval=flush_interval,
@@ -123,6 +128,7 @@ class UserStreamManager(ListenerServices):
             feed=self.feed,
             state=self.state,
             expire_tabs=self.expire_tabs,
+            clock=clock,
         )
         self._link_states: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -162,6 +168,8 @@ class UserStreamManager(ListenerServices):
         head = await self._log.open()
         if head is not None:
             self.state.continue_from(head)
+        if self.recording is not None:
+            self.recording.started(self.links.values(), self.state)
         self._sync_symbols()
         self._spawn(self._sender.run(), f"sender-{self.user_id}")
         self._spawn(self.flusher.run(), f"flusher-{self.user_id}")
@@ -226,22 +234,12 @@ class UserStreamManager(ListenerServices):
         )
         if changed:
             self._sync_symbols()
-            self._resend_known(self.tabs.by_tab.get(tab, set()) - before)
+            # they go out whole with the next batch: a tab elsewhere has nothing of them yet
+            self._batch.add_known(self.state, self.tabs.by_tab.get(tab, set()) - before)
         if new_tab:
             for listener in self.listeners:
                 listener.on_tab_opened()
         return refused
-
-    def _resend_known(self, symbols: Iterable[str]) -> None:
-        """Symbols a tab just asked for go out whole with the next batch: batches carry
-        only what changed, and a tab in another process has nothing of them yet."""
-        for symbol in symbols:
-            quote = self.state.quotes.get(symbol)
-            if quote is not None:
-                self._batch.add_quote(symbol, quote.copy())
-            greeks = self.state.greeks.get(symbol)
-            if greeks is not None:
-                self._batch.add_greeks(symbol, greeks.copy())
 
     def drop_tab(self, tab: str) -> None:
         if self.tabs.drop(tab):
@@ -253,7 +251,7 @@ class UserStreamManager(ListenerServices):
         once it ran out."""
         for tab in self.tabs.silent(ttl):
             self.drop_tab(tab)
-        if self._shown_until and time.monotonic() >= self._shown_until:
+        if self._shown_until and self.clock.monotonic() >= self._shown_until:
             self._shown_until = 0.0
             self._sync_symbols()
 
@@ -261,7 +259,7 @@ class UserStreamManager(ListenerServices):
         """A page (a render, an API read, a poll) shows the stream for `seconds` (its
         hold): its positions stream meanwhile, as for a tab."""
         was = self.viewed
-        self._shown_until = max(self._shown_until, time.monotonic() + seconds)
+        self._shown_until = max(self._shown_until, self.clock.monotonic() + seconds)
         if not was:
             self._sync_symbols()
 
@@ -273,6 +271,8 @@ class UserStreamManager(ListenerServices):
         """The user's watchlist changed (any tab, any device): every tab gets it."""
         if not self.state.set_watchlist(symbols, version):
             return
+        if self.recording is not None:
+            self.recording.watchlist(list(self.state.watchlist), version)
         self._sync_symbols()
         frame: WatchlistFrame = {
             "type": "watchlist",
@@ -286,7 +286,7 @@ class UserStreamManager(ListenerServices):
         """Whether a page shows the stream (a tab, a polling page or an API stream, a page
         rendered or read within its hold: `shown_for`), rather than only a watch running
         it with no page open (cluster/watch.py)."""
-        return bool(self.tabs.by_tab) or time.monotonic() < self._shown_until
+        return bool(self.tabs.by_tab) or self.clock.monotonic() < self._shown_until
 
     @property
     def positions_streamed(self) -> bool:
@@ -403,7 +403,7 @@ class UserStreamManager(ListenerServices):
         """Numbering, sending the write and queueing are one step, with no wait in it: two
         adapters reporting at once reach the outbox in their seqs' order (a tab would see
         a gap the log cannot fill yet, and resync). Returns the write (None: no log)."""
-        self.feed.last_event_at = time.time()
+        self.feed.last_event_at = self.clock.time()
         frame = self.state.apply_account_event(
             kind, link_id, account, payload, now_ms=int(self.feed.last_event_at * 1000)
         )
@@ -424,14 +424,14 @@ class UserStreamManager(ListenerServices):
         """The latest quotes, statuses and metrics, and the head, for tabs in other processes
         (after Redis trouble they may have missed some)."""
         for link_id in self.links:
-            self._outbox.put(status_frame(self.state.link_status[link_id]))
+            self._outbox.put(status_frame(self.state.link_status[link_id], self.clock.now_ms()))
         quotes, greeks = self.state.live_values(self.wanted_symbols())
         if quotes or greeks:
             frame: QuotesFrame = {
                 "type": "quotes",
                 "quotes": quotes,
                 "greeks": greeks,
-                "t": now_ms(),
+                "t": self.clock.now_ms(),
             }
             self._outbox.put(frame)
         if self.state.metrics:
@@ -488,7 +488,7 @@ class UserStreamManager(ListenerServices):
         wanted = self.wanted_symbols() | self.state.position_symbols() | set(self.state.watchlist)
         if symbols is not None:
             wanted |= set(symbols)
-        return self.state.snapshot(wanted, now_ms=now_ms())
+        return self.state.snapshot(wanted, now_ms=self.clock.now_ms())
 
     async def wait_ready(self, within: float) -> bool:
         with contextlib.suppress(TimeoutError):

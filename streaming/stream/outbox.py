@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -21,7 +21,7 @@ import orjson
 from streaming import metrics
 from streaming.brokers.payloads import GreeksFields, QuoteFields
 from streaming.contract.frames import QuotesFrame
-from streaming.stream.state import merge_values
+from streaming.stream.state import UserState, merge_values
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,17 @@ class QuoteBatch:
 
     def add_greeks(self, symbol: str, fields: GreeksFields) -> None:
         merge_values(self.greeks, symbol, fields)
+
+    def add_known(self, state: UserState, symbols: Iterable[str]) -> None:
+        """The stream's whole values of `symbols` (a tab just asked for them): batches
+        carry only what changed."""
+        for symbol in symbols:
+            quote = state.quotes.get(symbol)
+            if quote is not None:
+                self.add_quote(symbol, quote.copy())
+            greeks = state.greeks.get(symbol)
+            if greeks is not None:
+                self.add_greeks(symbol, greeks.copy())
 
     def take(self, now_ms: int) -> QuotesFrame | None:
         """The batch as a `quotes` frame (None if nothing changed), and a fresh batch."""

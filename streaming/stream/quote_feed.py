@@ -11,16 +11,15 @@ when what a trader sees changes, and swept for data that stopped arriving.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from streaming import metrics
 from streaming.brokers.base import BrokerAdapter
 from streaming.brokers.payloads import GreeksFields, QuoteFields
-from streaming.brokers.values import now_ms
 from streaming.contract.frames import LinkStatus, StatusFrame
 from streaming.instruments.symbols import is_coin
+from streaming.runtime.clock import SYSTEM, Clock
 from streaming.stream.health import (
     KINDS,
     STALE_FACTOR,
@@ -50,8 +49,9 @@ def changed_fields(entry: Mapping[str, object] | None, fields: Values) -> Values
     return cast(Values, {k: v for k, v in fields.items() if entry.get(k, _ABSENT) != v})
 
 
-def status_frame(link: LinkStatus) -> StatusFrame:
-    return {"type": "status", "link": link, "t": now_ms()}
+def status_frame(link: LinkStatus, t: int) -> StatusFrame:
+    """A link's status as a frame made at `t` (the stream's clock, ms)."""
+    return {"type": "status", "link": link, "t": t}
 
 
 class QuoteFeed:
@@ -70,8 +70,11 @@ class QuoteFeed:
         resync: Callable[[], None],
         on_quote: Callable[[str, QuoteFields], None],
         waits: QuoteWaits,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.user_id = user_id
+        #: The stream's clock (its manager's).
+        self.clock = clock
         self.links = links
         self.adapters = adapters
         self.state = state
@@ -84,7 +87,7 @@ class QuoteFeed:
         #: How long each verdict of the quotes' health waits (the settings').
         self.waits = waits
         self.last_event_at: float | None = None
-        self.health: dict[int, LinkHealth] = {i: LinkHealth(waits=waits) for i in links}
+        self.health: dict[int, LinkHealth] = {i: LinkHealth(clock, waits=waits) for i in links}
         #: Counts the status changes a trader sees: a health report (health_report.py)
         #: is written again when it moved, without any work per frame.
         self.health_version = 0
@@ -117,7 +120,7 @@ class QuoteFeed:
         self._events_since_sweep = 0
         #: Each link's overall state as counted in `metrics.LINKS` (while running).
         self._counted_states: dict[int, str] = {}
-        self.source = choose_quote_source(links, self.health, None, user_id)
+        self.source = choose_quote_source(links, self.health, None, user_id, clock.monotonic())
         self._new_feed()
         for info in links.values():
             self.state.link_status[info.id] = self.render_status(info)
@@ -142,18 +145,20 @@ class QuoteFeed:
     def subscribe(self, wanted: set[str]) -> None:
         """Choose the source again (it may fail over or back) and give each adapter its
         symbols: the source all wanted ones, the preferred link on standby its probe."""
-        source = choose_quote_source(self.links, self.health, self.source, self.user_id)
+        source = choose_quote_source(
+            self.links, self.health, self.source, self.user_id, self.clock.monotonic()
+        )
         if source != self.source:
             previous, self.source = self.source, source
             self._broker_timed.clear()  # the new source's events say whether they are timed
-            self.last_quote_at = time.time()  # the new source gets the full grace period
+            self.last_quote_at = self.clock.time()  # the new source gets the full grace period
             self._cadence.reset()
             if source is not None:
                 self.health[source].took_quotes()
             self._new_feed()
             for link_id in (previous, source):
                 if link_id is not None:
-                    self.health[link_id].kinds["quotes"].since = now_ms()
+                    self.health[link_id].kinds["quotes"].since = self.clock.now_ms()
                     self.emit_status(link_id)
         self._source_delayed = bool(source is not None and self.health[source].delayed)
         coins = {s for s in wanted if is_coin(s)}
@@ -185,11 +190,13 @@ class QuoteFeed:
         if chosen == self.coin_link:
             return
         previous, self.coin_link = self.coin_link, chosen
-        self.coin_quote_at = time.time() if chosen is not None else None  # a full grace period
+        self.coin_quote_at = (
+            self.clock.time() if chosen is not None else None
+        )  # a full grace period
         self._new_coin_feed()
         for link_id in (previous, chosen):
             if link_id is not None:
-                self.health[link_id].kinds["quotes"].since = now_ms()
+                self.health[link_id].kinds["quotes"].since = self.clock.now_ms()
                 self.emit_status(link_id)
 
     def _probe_symbols(self, wanted: set[str]) -> set[str]:
@@ -235,11 +242,11 @@ class QuoteFeed:
             self.quote(symbol, fields)
         elif link_id == self.coin_link:
             if is_coin(symbol):
-                now = self.coin_quote_at = time.time()
+                now = self.coin_quote_at = self.clock.time()
                 self._coin_ticks += 1  # not the source's: its cadence does not count them
                 self._take_quote(symbol, fields, self.coin_feed, False, now)
         else:
-            self.health[link_id].probe_tick(time.monotonic())
+            self.health[link_id].probe_tick(self.clock.monotonic())
 
     def greeks_from(self, link_id: int, symbol: str, fields: GreeksFields) -> None:
         if link_id == self.source:
@@ -255,7 +262,7 @@ class QuoteFeed:
         sends no times for the symbol: a receipt time is later than the broker's, and would
         label a lagging quote as fresh (docs/performance.md, "Why the hot path looks as it
         does")."""
-        now = self.last_quote_at = time.time()
+        now = self.last_quote_at = self.clock.time()
         self._take_quote(symbol, fields, self.feed, self._source_delayed, now)
 
     def _take_quote(
@@ -286,7 +293,7 @@ class QuoteFeed:
             self._send(frame)
 
     def greeks(self, symbol: str, fields: GreeksFields) -> None:
-        self.last_event_at = time.time()
+        self.last_event_at = self.clock.time()
         self._ticks_in["greeks"] += 1
         fields.setdefault("t", int(self.last_event_at * 1000))
         if self.feed is not None:
@@ -305,14 +312,14 @@ class QuoteFeed:
         if health is None or kind not in health.kinds:
             return
         if kind == "quotes" and link_id == self.source:
-            self.last_quote_at = time.time()
+            self.last_quote_at = self.clock.time()
         elif kind == "quotes" and link_id == self.coin_link:
-            self.coin_quote_at = time.time()
+            self.coin_quote_at = self.clock.time()
         entry = health.kinds[kind]
-        entry.last_ok = now_ms()
+        entry.last_ok = self.clock.now_ms()
         if entry.stale:
             entry.stale = False
-            entry.since = now_ms()
+            entry.since = self.clock.now_ms()
             self.emit_status(link_id)
 
     # -- link statuses -----------------------------------------------------------------------------
@@ -333,11 +340,11 @@ class QuoteFeed:
                 self._new_coin_feed()
             entry.set(state, reason)
             if state == "live":
-                entry.last_ok = now_ms()
+                entry.last_ok = self.clock.now_ms()
                 if name == "quotes" and link_id == self.source:
-                    self.last_quote_at = time.time()
+                    self.last_quote_at = self.clock.time()
                 elif name == "quotes" and link_id == self.coin_link:
-                    self.coin_quote_at = time.time()
+                    self.coin_quote_at = self.clock.time()
         # what the status carries of the report (STATUS_EXTRA)
         if "reconnects" in extra:
             health.extra["reconnects"] = extra["reconnects"]
@@ -363,7 +370,7 @@ class QuoteFeed:
             self.count_state(info, status["state"])
         if previous is None or visible(previous) != visible(status):
             self.health_version += 1
-            self._send(status_frame(status))
+            self._send(status_frame(status, self.clock.now_ms()))
 
     def render_status(self, info: LinkInfo) -> LinkStatus:
         coin_feed = info.id == self.coin_link
@@ -425,8 +432,8 @@ class QuoteFeed:
         source's status is rendered again: the threshold its cadence allows is part of it
         (sent when it moved by whole seconds, `health.visible`).
         `quote_events`: the source's events since the last sweep."""
-        now = time.time()
-        self._cadence.observe(quote_events, time.monotonic())
+        now = self.clock.time()
+        self._cadence.observe(quote_events, self.clock.monotonic())
         silence_after = self.silence_threshold()
         for link_id, health in self.health.items():
             changed = False
@@ -451,10 +458,11 @@ class QuoteFeed:
                 self.emit_status(link_id)
         standby = self._preferred
         if (
-            self.source is not None and self.health[self.source].failing_quotes(time.monotonic())
+            self.source is not None
+            and self.health[self.source].failing_quotes(self.clock.monotonic())
         ) or (
             standby is not None
             and standby != self.source
-            and self.health[standby].ready_to_fail_back(time.monotonic())
+            and self.health[standby].ready_to_fail_back(self.clock.monotonic())
         ):
             self._resync()

@@ -14,11 +14,12 @@ how many (a `sampled` record), as the stream itself conflates quotes. Days older
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from streaming.stream.day_file import (
     record_line,
     remove_before,
 )
+from streaming.stream.state import LinkInfo, UserState
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +213,31 @@ class UserRecording:
             self.user_id, {"k": kind, "link": link_id, "acct": account, "d": payload}, market=False
         )
 
-    def status(self, link_id: int, state: str, reason: str, kind: str) -> None:
+    def status(
+        self, link_id: int, state: str, reason: str, kind: str, extra: dict[str, Any]
+    ) -> None:
+        d: dict[str, Any] = {"state": state, "reason": reason, "kind": kind}
+        if extra:
+            d["extra"] = extra
+        self._recorder.put(self.user_id, {"k": "status", "link": link_id, "d": d}, market=False)
+
+    def fresh(self, link_id: int, kind: str) -> None:
+        """An adapter confirmed its data of `kind` current (a heartbeat, a poll round)."""
+        self._recorder.put(self.user_id, {"k": "fresh", "link": link_id, "d": kind}, market=False)
+
+    def started(self, links: Iterable[LinkInfo], state: UserState) -> None:
+        """The stream (re)started: its links and watchlist, what a replay builds it from."""
+        d = {
+            "links": [dataclasses.asdict(info) for info in links],
+            "watchlist": list(state.watchlist),
+            "version": state.watchlist_version,
+        }
+        self._recorder.put(self.user_id, {"k": "start", "d": d}, market=False)
+
+    def watchlist(self, symbols: list[str], version: int) -> None:
+        """The user's watchlist changed."""
         self._recorder.put(
             self.user_id,
-            {"k": "status", "link": link_id, "d": {"state": state, "reason": reason, "kind": kind}},
+            {"k": "watchlist", "d": {"symbols": symbols, "version": version}},
             market=False,
         )

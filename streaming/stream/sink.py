@@ -84,10 +84,12 @@ class LinkSink:
         self, link_id: int, state: str, reason: str = "", *, kind: str = "all", **extra: Any
     ) -> None:
         if self._recording is not None:
-            self._recording.status(link_id, state, reason, kind)
+            self._recording.status(link_id, state, reason, kind, extra)
         await self._manager.status(link_id, state, reason, kind=kind, **extra)
 
     def fresh(self, link_id: int, kind: str) -> None:
+        if self._recording is not None:
+            self._recording.fresh(link_id, kind)
         self._feed.fresh(link_id, kind)
 
     async def authorized(self) -> bool:

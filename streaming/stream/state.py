@@ -96,11 +96,16 @@ class UserState:
     """Accounts, orders, quotes, greeks, watchlist and link statuses, and (epoch, seq)."""
 
     def __init__(
-        self, links: Iterable[LinkInfo], watchlist: tuple[list[str], int] | None = None
+        self,
+        links: Iterable[LinkInfo],
+        watchlist: tuple[list[str], int] | None = None,
+        *,
+        epoch: str | None = None,
     ) -> None:
         self.links: dict[int, LinkInfo] = {info.id: info for info in links}
-        #: The stream's position: `epoch` names this run of seqs.
-        self.epoch = new_epoch()
+        #: The stream's position: `epoch` names this run of seqs (a new one unless given:
+        #: a replay's is its day's, the same each time it is played).
+        self.epoch = epoch or new_epoch()
         self.seq = 0
         self.accounts: dict[str, AccountState] = {}
         self.quotes: dict[str, QuoteFields] = {}

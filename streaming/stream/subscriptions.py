@@ -4,9 +4,9 @@ and the positions', capped per user (docs/streaming-contract.md "Client messages
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterable
 
+from streaming.runtime.clock import SYSTEM, Clock
 from streaming.validation import MAX_SYMBOLS_PER_USER
 
 #: A tab that has not re-sent its symbols for this long is gone (its process may have died).
@@ -32,7 +32,9 @@ def shared_set(symbols: Iterable[str], others: Iterable[set[str]]) -> set[str]:
 class TabSymbols:
     """Each tab's wanted symbols, wherever the tab runs, and when it last said so."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM) -> None:
+        #: When a tab last said its symbols is the stream's clock's (monotonic).
+        self._clock = clock
         #: Shared between tabs with equal sets (`shared_set`): replaced, never changed.
         self.by_tab: dict[str, set[str]] = {}
         self._seen: dict[str, float] = {}
@@ -51,7 +53,7 @@ class TabSymbols:
         """One tab's symbols, given what everything else wants (`others`): the union stays
         within `MAX_SYMBOLS_PER_USER`; the tab is forgotten `ttl` s after it last said so.
         Returns whether the tab's set changed, and the symbols refused for that limit."""
-        self._seen[tab] = time.monotonic()
+        self._seen[tab] = self._clock.monotonic()
         self._ttl[tab] = ttl
         wanted = set(symbols)
         room = MAX_SYMBOLS_PER_USER - len(others)
@@ -72,7 +74,7 @@ class TabSymbols:
     def silent(self, ttl: float | None = None) -> list[str]:
         """Tabs that stopped re-sending their symbols (their process died, a polling page
         closed): each after its own TTL, or after `ttl` for all when given."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         return [
             tab
             for tab, seen in self._seen.items()

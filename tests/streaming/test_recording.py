@@ -39,8 +39,10 @@ def test_what_a_stream_reports_is_read_back_in_order_with_its_times(tmp_path: Pa
     clock.now += 1
     user.account("order", 1, "5WT1", {"id": "9", "status": "Filled", "size": 1})
     clock.now += 1
-    user.status(1, "live", "", "quotes")
+    user.status(1, "live", "", "quotes", {})
     user.market("greeks", 1, ".SPY261218C600", {"delta": 0.5})
+    user.status(1, "live", "", "account", {"expect_every": 5.0})
+    user.fresh(1, "account")
     recorder.flush()
     read = read_day(day_path(tmp_path, 5, dt.date(2026, 11, 27)))
     assert read.damage is None
@@ -72,6 +74,13 @@ def test_what_a_stream_reports_is_read_back_in_order_with_its_times(tmp_path: Pa
             "d": {"delta": 0.5},
             "t": AFTERNOON + 2,
         },
+        {
+            "k": "status",
+            "link": 1,
+            "d": {"state": "live", "reason": "", "kind": "account", "extra": {"expect_every": 5.0}},
+            "t": AFTERNOON + 2,
+        },
+        {"k": "fresh", "link": 1, "d": "account", "t": AFTERNOON + 2},
     ]
     # another user's stream is another folder
     assert recorded_days(tmp_path, 5) == [dt.date(2026, 11, 27)]
