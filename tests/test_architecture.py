@@ -34,6 +34,7 @@ FEATURES: tuple[str, ...] = (
     "streaming.news",
     "streaming.orders",
     "streaming.overview",
+    "streaming.replay",  # a recorded day played through the stream (docs/streaming.md)
     "streaming.risk",
     "streaming.trading",
     "streaming.user_settings",  # a user's tokens and preferences pages

@@ -1,0 +1,102 @@
+"""A user's recorded day, ready to play: its records split into the runs of the stream.
+
+A live stream starts again after its idle grace (the last tab closed), so a day may hold
+several runs; each begins with a `start` record (docs/streaming.md, "Recording a day").
+Whatever is wrong with what was asked gets a `ReplayError` whose message is a sentence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streaming.stream.day_file import day_path, read_day, recorded_days
+from streaming.stream.state import LinkInfo
+
+
+class ReplayError(Exception):
+    """What was asked cannot be replayed; the message says why, in a sentence."""
+
+
+@dataclass
+class Run:
+    """One run of the stream: its links and watchlist when it started, and what came."""
+
+    links: list[LinkInfo]
+    watchlist: list[str]
+    version: int
+    started_ms: int
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RecordedDay:
+    """A day's runs, in order, and where its file stops being readable (None: whole)."""
+
+    day: dt.date
+    runs: list[Run]
+    damage: str | None = None
+    #: Records before the first `start` (a file begun before starts were recorded).
+    unplayable: int = 0
+
+    @property
+    def first_ms(self) -> int:
+        return self.runs[0].started_ms
+
+    @property
+    def last_ms(self) -> int:
+        last = self.runs[-1]
+        return last.records[-1]["t"] if last.records else last.started_ms
+
+
+def load_day(root: Path, user_id: int, username: str, day: dt.date) -> RecordedDay:
+    """The day `user_id` recorded under `root`, split into runs; a `ReplayError` if there
+    is none, or nothing in it can be played."""
+    path = day_path(root, user_id, day)
+    if not path.is_file():
+        days = recorded_days(root, user_id)
+        listed = ", ".join(d.isoformat() for d in days[-10:]) if days else "none"
+        raise ReplayError(
+            f"{username} has no recording of {day.isoformat()}; the days recorded are: {listed}."
+        )
+    read = read_day(path)
+    runs: list[Run] = []
+    unplayable = 0
+    for record in read.records:
+        if record.get("k") == "start":
+            runs.append(_run(record))
+        elif runs:
+            runs[-1].records.append(record)
+        else:
+            unplayable += 1
+    if not runs:
+        why = f" {read.damage}" if read.damage else ""
+        raise ReplayError(
+            f"{username}'s recording of {day.isoformat()} has no start of the stream in it "
+            f"(it was recorded before starts were, or it is damaged before its first one)"
+            f", so there is nothing to build the stream from.{why}"
+        )
+    return RecordedDay(day, runs, read.damage, unplayable)
+
+
+def _run(record: dict[str, Any]) -> Run:
+    d = record.get("d") or {}
+    links = [
+        LinkInfo(
+            id=int(link["id"]),
+            broker=str(link["broker"]),
+            label=str(link.get("label", "")),
+            simulated=bool(link.get("simulated", False)),
+            streams_quotes=bool(link.get("streams_quotes", True)),
+            quotes_coins=bool(link.get("quotes_coins", True)),
+        )
+        for link in d.get("links", [])
+    ]
+    return Run(
+        links=links,
+        watchlist=[str(s) for s in d.get("watchlist", [])],
+        version=int(d.get("version", 0)),
+        started_ms=int(record["t"]),
+    )
