@@ -236,3 +236,21 @@ def test_the_command_refuses_bad_input_in_sentences(tmp_path: Path, settings, dj
             call_command("replay", *args, "--frames-out", str(tmp_path / "out.jsonl"))
         assert str(raised.value) == sentence
         assert raised.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_the_command_writes_the_same_file_twice_and_says_what_it_played(
+    recorded, settings, django_user_model, tmp_path: Path, capsys
+):
+    root, user_id, day, *_ = recorded
+    settings.STREAM_RECORD_DIR = str(root)
+    django_user_model.objects.create_user("trader", password="x", id=user_id)
+    files = [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
+    for out in files:
+        call_command("replay", "--user", "trader", "--date", day.isoformat(), "--frames-out", out)
+    first = files[0].read_bytes()
+    assert first and first == files[1].read_bytes()
+    frames = [orjson.loads(line) for line in first.splitlines()]
+    said = capsys.readouterr().err
+    assert f"trader's {day.isoformat()}: " in said
+    assert f"{len(frames):,} frames written to {files[1]}." in said
