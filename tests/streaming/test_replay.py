@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -254,3 +255,30 @@ def test_the_command_writes_the_same_file_twice_and_says_what_it_played(
     said = capsys.readouterr().err
     assert f"trader's {day.isoformat()}: " in said
     assert f"{len(frames):,} frames written to {files[1]}." in said
+
+
+#: A day recorded from a real stream at the sandbox (SPY streamed, 1 DIA bought and filled)
+#: and the frames its replay wrote, reviewed: what a change to the stream changes in them
+#: shows in the diff. `STREAMDESK_RECORD_REPLAY_FIXTURE=1` records both again.
+FIXTURE = ROOT / "tests" / "fixtures" / "replay"
+
+
+def test_the_stored_day_replays_to_its_reviewed_frames(request):
+    if os.environ.get("STREAMDESK_RECORD_REPLAY_FIXTURE") == "1":
+        root, user_id, day, *_ = request.getfixturevalue("recorded")
+        shutil.rmtree(FIXTURE, ignore_errors=True)
+        shutil.copytree(root, FIXTURE)
+        lines: list[bytes] = []
+        asyncio.run(
+            DayPlayer(user_id, load_day(FIXTURE, user_id, "trader", day), emit=lines.append).play()
+        )
+        (FIXTURE / "frames.jsonl").write_bytes(b"".join(lines))
+    (folder,) = [p for p in FIXTURE.iterdir() if p.is_dir()]
+    (day,) = recorded_days(FIXTURE, int(folder.name))
+    lines = []
+    played = DayPlayer(
+        int(folder.name), load_day(FIXTURE, int(folder.name), "trader", day), emit=lines.append
+    )
+    asyncio.run(played.play())
+    assert b"".join(lines) == (FIXTURE / "frames.jsonl").read_bytes()
+    assert played.played.frames > 20 and played.day.damage is None
