@@ -115,6 +115,10 @@ def main() -> None:
     )
     say(f"# soak: {vars(args)}")
     say(f"# work dir (database, daphne logs): {workdir}")
+    say(
+        f"# every trader's day is recorded in {workdir}/recordings (a failure found here replays:"
+        f" STREAM_RECORD_DIR={workdir}/recordings manage.py replay --user-id N --date D ...)"
+    )
     with running_cluster(workdir, config, **args.env) as cluster:
         say(
             f"# sandbox {cluster.sandbox.url}, redis {cluster.redis.url}, "

@@ -231,6 +231,9 @@ def test_the_command_refuses_bad_input_in_sentences(tmp_path: Path, settings, dj
         ("--user", "trader", "--date", "2026-11-27"): (
             "trader has no recording of 2026-11-27; the days recorded are: none."
         ),
+        ("--user-id", "99", "--date", "2026-11-27"): (
+            "user 99 has no recording of 2026-11-27; the days recorded are: none."
+        ),
     }
     for args, sentence in cases.items():
         with pytest.raises(CommandError) as raised:

@@ -31,7 +31,13 @@ class Command(BaseCommand):
     help = "Replay a user's recorded day; write the frames one tab would have received."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", required=True, help="whose day (a username)")
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--user", help="whose day (a username)")
+        who.add_argument(
+            "--user-id",
+            type=int,
+            help="whose day, by the user's id (a recording whose database is gone: a soak's)",
+        )
         parser.add_argument("--date", required=True, help="the trading day, YYYY-MM-DD")
         parser.add_argument(
             "--from", dest="start", help="HH:MM, New York time (default: the day's start)"
@@ -70,16 +76,13 @@ class Command(BaseCommand):
         folder = settings.STREAM_RECORD_DIR
         if not folder:
             raise ReplayError("Streams are not recorded here: STREAM_RECORD_DIR is empty.")
-        username = str(options["user"])
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise ReplayError(f"There is no user {username!r}.")
-        recorded = load_day(Path(folder), user.pk, username, day)
+        user_id, username = self._user(options)
+        recorded = load_day(Path(folder), user_id, username, day)
         out_name = str(options["frames_out"])
         out = sys.stdout.buffer if out_name == "-" else open(out_name, "wb")  # noqa: SIM115
         try:
             player = DayPlayer(
-                user.pk,
+                user_id,
                 recorded,
                 emit=out.write,
                 speed=SPEEDS[speed_name],
@@ -103,6 +106,18 @@ class Command(BaseCommand):
         if recorded.damage:
             said += f" Played up to the damage: {recorded.damage}"
         self.stderr.write(said)
+
+    @staticmethod
+    def _user(options: dict[str, object]) -> tuple[int, str]:
+        """Whose day: (their id, how the sentences name them)."""
+        if options["user_id"] is not None:
+            user_id = int(str(options["user_id"]))
+            return user_id, f"user {user_id}"
+        username = str(options["user"])
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ReplayError(f"There is no user {username!r}.")
+        return user.pk, username
 
 
 def _opt(value: object) -> str | None:
