@@ -26,12 +26,16 @@ export function rowMenuButton(sym) {
  *  items(button): more items, [{text, attr, run()}] (none without it). */
 export function createRowMenu({ doc, root, quote, message, fetch, items = null }) {
   let open = null; // {pop, button}
+  const win = doc.defaultView;
+  let following = 0; // the frame the open menu is placed again in (0: none asked)
 
   // the event's path as it was dispatched (the clicked item may be gone from the DOM by now)
   const inside = (ev) => ev.composedPath().includes(open.pop);
 
   function close() {
     if (!open) return;
+    if (following) win.cancelAnimationFrame(following);
+    following = 0;
     open.pop.remove();
     open.button.setAttribute('aria-expanded', 'false');
     open = null;
@@ -66,9 +70,21 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     const viewport = { width: doc.documentElement.clientWidth, height: doc.documentElement.clientHeight };
     if (!button.isConnected || at.bottom < 0 || at.top > viewport.height) return false;
     const spot = menuPlacement(at, pop.getBoundingClientRect(), viewport);
-    pop.style.left = `${spot.left}px`;
-    pop.style.top = `${spot.top}px`;
+    const left = `${spot.left}px`, top = `${spot.top}px`;
+    if (pop.style.left !== left) pop.style.left = left; // written only when it moved
+    if (pop.style.top !== top) pop.style.top = top;
     return true;
+  }
+
+  /** While open, the menu is placed by its button every frame: rows above it change
+   *  height, come in or are replaced by live updates without the page scrolling (a menu
+   *  placed only when opened and on a scroll sat 22 px off its button). One rectangle
+   *  read a frame, and only while a menu is open. */
+  function follow() {
+    following = 0;
+    if (!open) return;
+    if (!place()) { close(); return; }
+    following = win.requestAnimationFrame(follow);
   }
 
   /** The instrument's name as its row shows it (its symbol cell), else its symbol. */
@@ -94,6 +110,7 @@ export function createRowMenu({ doc, root, quote, message, fetch, items = null }
     doc.body.append(pop);
     open = { pop, button, row: rowOf(button) };
     place();
+    following = win.requestAnimationFrame(follow);
     button.setAttribute('aria-expanded', 'true');
     item.addEventListener('click', () => showForm(sym, shownName(button, sym)));
     item.focus();
