@@ -29,10 +29,13 @@ from streaming.stream.outbox import Frame
 
 #: The speeds a day plays at (None: as fast as the machine goes).
 SPEEDS: dict[str, float | None] = {"1": 1.0, "10": 10.0, "60": 60.0, "max": None}
-#: Turns of the event loop given to the stream after each record and each wake: enough for
-#: a record to reach the outbox and the sender to publish it (three or four hops). A fixed
-#: number, so the order of what happens never depends on the machine.
+#: Turns of the event loop given to the stream after each wake of its clock and each record
+#: that sends a frame: enough for the woken task to run and the sender to publish (three or
+#: four hops). A fixed number, so the order of what happens never depends on the machine.
 SETTLE_TURNS = 8
+#: Records that only change the state and the next batch (no task wakes for them): played
+#: without turns of the loop, most of a day's records.
+STATE_ONLY = frozenset({"quote", "greeks"})
 #: The account event kinds a sink takes (brokers/base.py, `AccountKind`).
 ACCOUNT_KINDS = frozenset({"balance", "position", "positions", "order"})
 #: The tab the replay plays to (what the manager counts as a page showing the stream).
@@ -139,7 +142,8 @@ class DayPlayer:
                     break
                 await self._advance_to(t)
                 await self._play(manager, adapters, record)
-                await _settle()
+                if record.get("k") not in STATE_ONLY:
+                    await _settle()
             else:
                 # the last batch goes out one flush interval after the run's last record
                 await self._advance_to(self._last_ms(run) + int(self.flush_interval * 1000))
@@ -185,6 +189,7 @@ class DayPlayer:
         window opens on the way (its snapshot)."""
         if not self._open and self.from_ms <= t_ms:
             await self._advance_plain(self.from_ms / 1000)
+            await _settle()  # what was sent before the window is published before it opens
             self._open = True
             self._snapshot()
         await self._advance_plain(t_ms / 1000)

@@ -138,6 +138,18 @@ SMOKES = [
         ),
     ),
     Smoke(
+        # in process: a synthetic recorded day played through the stream's manager
+        "replay",
+        ("--records", "2000"),
+        seconds=15,
+        expect=(
+            rf"^\| records played per CPU second \| {N} \|$",
+            rf"^\| frames written per CPU second \| {N} \|$",
+            rf"^- a 6\.5-hour day at 50 records/s: \*\*{N} s\*\* whole$",
+            rf"^- to 10:31 \(a jump there plays the hour before\): \*\*{N} s\*\*$",
+        ),
+    ),
+    Smoke(
         "sandbox_dxlink",
         (
             *("--clients", "2", "--symbols", "5", "--tick-rate", "10"),
