@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from streaming.brokers.orders.history import HISTORY_TIMEOUT
 from tests.browser.test_dashboard import log_in as dashboard_log_in
 from tests.support.orders import market_buy as order
 from tests.support.wait import poll_until
@@ -24,6 +25,10 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
 #: The sandbox steps orders every second and Tradier is polled every 2 s: an order's
 #: change reaches the page within a few seconds; the margin is for a loaded box.
 SEEN_MS = 20_000
+#: A filter that leaves less than a page of orders reads older ones from the brokers at once
+#: ("Loading orders…" meanwhile): each broker's history call is bounded by HISTORY_TIMEOUT;
+#: the margin is for a loaded box (a clean clone's took over the 5 s default).
+OLDER_MS = int((HISTORY_TIMEOUT + 10) * 1000)
 ZONE = "America/New_York"
 
 
@@ -143,7 +148,9 @@ def test_each_order_names_its_broker_and_account_and_the_filters_work(
     expect(entries.first).to_have_attribute("data-order-account", accounts["tradier"][0])
     page.select_option("#orders-account", accounts["alpaca"][0])
     expect(entries).to_have_count(0)
-    expect(page.locator("#orders-empty")).to_have_text("No orders match the filter.")
+    expect(page.locator("#orders-empty")).to_have_text(
+        "No orders match the filter.", timeout=OLDER_MS
+    )
     page.select_option("#orders-account", "")
     page.select_option("#orders-status", "all")
     expect(entries).to_have_count(5)
