@@ -24,6 +24,7 @@ from streaming.contract.frames import SnapshotFrame
 from streaming.replay.day import RecordedDay, Run
 from streaming.runtime.clock import ReplayClock
 from streaming.stream.health import QuoteWaits
+from streaming.stream.listener import QuietHooks, StreamHost
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.outbox import Frame
 
@@ -38,8 +39,30 @@ SETTLE_TURNS = 8
 STATE_ONLY = frozenset({"quote", "greeks"})
 #: The account event kinds a sink takes (brokers/base.py, `AccountKind`).
 ACCOUNT_KINDS = frozenset({"balance", "position", "positions", "order"})
-#: The tab the replay plays to (what the manager counts as a page showing the stream).
-TAB = "replay"
+
+
+class ReplayDemand(QuietHooks):
+    """What the day's pages and listeners asked the stream for (its `wanted` records), asked
+    again: the replayed stream is subscribed to what the live one was, so a quote source
+    whose quotes stopped because nothing wanted them is not shown stale in the replay."""
+
+    def __init__(self) -> None:
+        self.wanted: set[str] = set()
+        self._stream: StreamHost | None = None
+
+    def attach(self, stream: StreamHost) -> None:
+        self._stream = stream
+
+    async def run(self) -> None:
+        await asyncio.get_running_loop().create_future()  # until the run is stopped
+
+    def symbols(self) -> set[str]:
+        return self.wanted
+
+    def asked(self, symbols: list[str]) -> None:
+        self.wanted = set(symbols)
+        if self._stream is not None:
+            self._stream.symbols_changed()
 
 
 class ReplayAdapter:
@@ -118,9 +141,11 @@ class DayPlayer:
         options: dict[str, Any] = {}
         if self.quote_waits is not None:
             options["quote_waits"] = self.quote_waits
+        demand = ReplayDemand()
         manager = UserStreamManager(
             self.user_id,
             links=[(info, adapters[info.id]) for info in run.links],
+            listeners=[demand],
             publish=self._publish,
             flush_interval=self.flush_interval,
             watchlist=(list(run.watchlist), run.version),
@@ -131,7 +156,6 @@ class DayPlayer:
         self._manager = manager
         self.played.runs += 1
         await manager.start()
-        manager.set_tab_symbols(TAB, run.watchlist)
         await _settle()
         if self._open:
             self._snapshot()  # the tab's stream started again: a new epoch, a snapshot
@@ -141,7 +165,7 @@ class DayPlayer:
                 if self._past_window(t):
                     break
                 await self._advance_to(t)
-                await self._play(manager, adapters, record)
+                await self._play(manager, adapters, demand, record)
                 if record.get("k") not in STATE_ONLY:
                     await _settle()
             else:
@@ -153,17 +177,25 @@ class DayPlayer:
             await manager.stop()
 
     async def _play(
-        self, manager: UserStreamManager, adapters: dict[int, ReplayAdapter], record: dict
+        self,
+        manager: UserStreamManager,
+        adapters: dict[int, ReplayAdapter],
+        demand: ReplayDemand,
+        record: dict,
     ) -> None:
         kind = record.get("k")
         d = record.get("d")
         self.played.records += 1
+        if kind == "stop":
+            return  # the clock has come to it: the run ends
         if kind == "sampled":
             self.played.left_out += int(record.get("left_out", 0))
             return
         if kind == "watchlist" and isinstance(d, dict):
             manager.set_watchlist(list(d.get("symbols", [])), int(d.get("version", 0)))
-            manager.set_tab_symbols(TAB, manager.state.watchlist)
+            return
+        if kind == "wanted" and isinstance(d, list):
+            demand.asked([str(s) for s in d])
             return
         adapter = adapters.get(int(record.get("link", -1)))
         sink = adapter.sink if adapter is not None else None

@@ -79,8 +79,7 @@ class UserStreamManager(ListenerServices):
         clock: Clock = SYSTEM,
         epoch: str | None = None,
     ) -> None:
-        """`clock`: the stream's time (a replay's moves with the replayed day); `epoch`:
-        the stream's, when it must be a given one (a replay's; see `UserState`)."""
+        """`clock`, `epoch`: the stream's time and epoch, a replay's own (streaming/replay/)."""
         self.user_id = user_id
         self.clock = clock
         #: Where the links' reports are recorded as they come (None: not recorded).
@@ -195,6 +194,8 @@ class UserStreamManager(ListenerServices):
         first: their loops then never reconnect (`SupervisedAdapter._raise_if_stopping`)."""
         for adapter in self.adapters.values():
             adapter.stopping()
+        if self.recording is not None:
+            self.recording.stopped()
         await stop_tasks(self._tasks, self.user_id, self.abandoned)
         self.feed.mark_stopped()
         if self._lifetime is not None:
@@ -326,6 +327,8 @@ class UserStreamManager(ListenerServices):
 
     def _sync_symbols(self) -> None:
         wanted = self.wanted_symbols()
+        if self.recording is not None:
+            self.recording.wanted(wanted)  # what the pages asked for: a replay asks the same
         self.feed.subscribe(wanted)
         for listener in self.listeners:
             listener.on_symbols(wanted)

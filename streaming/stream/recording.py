@@ -197,11 +197,12 @@ class DayOf:
 class UserRecording:
     """One user's stream's side of the recorder: what its links report, as they report it."""
 
-    __slots__ = ("_recorder", "user_id")
+    __slots__ = ("_recorder", "_wanted", "user_id")
 
     def __init__(self, recorder: Recorder, user_id: int) -> None:
         self._recorder = recorder
         self.user_id = user_id
+        self._wanted: set[str] | None = None
 
     def market(self, kind: str, link_id: int, symbol: str, fields: object) -> None:
         self._recorder.put(
@@ -233,6 +234,18 @@ class UserRecording:
             "version": state.watchlist_version,
         }
         self._recorder.put(self.user_id, {"k": "start", "d": d}, market=False)
+
+    def wanted(self, symbols: set[str]) -> None:
+        """What the stream is subscribed to (the pages', the listeners'), when it changed:
+        a replay wants the same, so its quotes go stale only where the day's did."""
+        if symbols == self._wanted:
+            return
+        self._wanted = set(symbols)
+        self._recorder.put(self.user_id, {"k": "wanted", "d": sorted(symbols)}, market=False)
+
+    def stopped(self) -> None:
+        """The stream stopped: where a replay's run ends."""
+        self._recorder.put(self.user_id, {"k": "stop"}, market=False)
 
     def watchlist(self, symbols: list[str], version: int) -> None:
         """The user's watchlist changed."""

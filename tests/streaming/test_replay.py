@@ -24,6 +24,7 @@ from streaming.replay.day import ReplayError, load_day
 from streaming.replay.player import DayPlayer
 from streaming.runtime.clock import ReplayClock
 from streaming.stream.day_file import day_path, recorded_days
+from streaming.stream.flusher import SWEEP_EVERY
 from streaming.stream.recording import Recorder
 from tests.streaming.test_manager import Published, manager_for
 from tests.support.orders import market_buy
@@ -74,6 +75,10 @@ async def recorded(broker_at_sandbox, control, refresh_token, tmp_path: Path):
             within=20,
         )
         await wait_until(lambda: len(published.of("quotes")) >= 5, within=10)
+        # the page closes: nothing wants quotes, none come, and the source is not stale. The
+        # quiet lasts past the silence the sweep allows (its threshold, a sweep, a margin)
+        manager.drop_tab("tab-1")
+        await asyncio.sleep(manager.silence_threshold() + SWEEP_EVERY + 1.0)
         live_end = manager.snapshot()
     finally:
         await manager.stop()
@@ -113,6 +118,32 @@ async def test_every_account_event_the_live_stream_published_is_replayed(recorde
     assert final["accounts"] == live_end["accounts"]
     # a frame's time is the replayed day's, never the machine's now
     assert max(f["t"] for f in frames if "t" in f) <= player.day.last_ms + 1000
+
+
+def link_states(frames: list[dict]) -> list[tuple]:
+    """The link states a tab was shown, in order, each once until it changed."""
+    seen: list[tuple] = []
+    for f in frames:
+        if f["type"] == "status":
+            link = f["link"]
+            state = (
+                link["id"],
+                link["state"],
+                link["kinds"]["quotes"]["state"],
+                link["quote_source"],
+            )
+            if not seen or seen[-1] != state:
+                seen.append(state)
+    return seen
+
+
+async def test_the_replayed_links_go_through_the_states_the_live_ones_did(recorded):
+    """The page closed and the quotes stopped: the live source was not stale (nothing wanted
+    quotes), and neither is the replay's, which wants what the day wanted."""
+    root, user_id, day, published, _ = recorded
+    frames, _, _ = await replay(root, user_id, day, flush_interval=0.2)
+    assert link_states(frames) == link_states(published.frames)
+    assert "stale" not in {s[2] for s in link_states(frames)}
 
 
 async def test_two_replays_at_full_speed_write_the_same_bytes(recorded):

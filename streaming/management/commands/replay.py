@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -24,7 +25,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from streaming.instruments.symbols import NEW_YORK
 from streaming.replay.day import ReplayError, load_day
 from streaming.replay.player import SPEEDS, DayPlayer, day_window
+from streaming.stream.day_file import day_path
 from streaming.wiring import quote_waits
+
+#: A day file written to this recently (s) is still being recorded (the writer appends
+#: every 0.5 s while the stream runs).
+STILL_RECORDING_S = 60
 
 
 class Command(BaseCommand):
@@ -105,6 +111,14 @@ class Command(BaseCommand):
             said += f" {recorded.unplayable:,} records before the first start were not played."
         if recorded.damage:
             said += f" Played up to the damage: {recorded.damage}"
+        path = day_path(Path(folder), user_id, day)
+        if to_ms is None and time.time() - path.stat().st_mtime < STILL_RECORDING_S:
+            last = dt.datetime.fromtimestamp(recorded.last_ms / 1000, NEW_YORK)
+            said += (
+                f" The day is still being recorded: this replay ends at its last record,"
+                f" {last:%H:%M:%S} New York; give --to {last:%H:%M} (or earlier) for the same"
+                f" frames on every run."
+            )
         self.stderr.write(said)
 
     @staticmethod
