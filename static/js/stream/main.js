@@ -133,6 +133,7 @@ function start(root) {
   const sparklines = createSparklines(document, {
     fetch: (url, opts) => window.fetch(url, opts),
     redraw: () => scheduleRender(),
+    setTimeout: (fn, ms) => window.setTimeout(fn, ms),
   });
   // `all`: the once-a-second tick (ages move); else only what a frame changed
   let sparkQuotes = null; // the quotes the sparklines last drew from

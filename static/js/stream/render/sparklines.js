@@ -15,6 +15,22 @@ const SVG = 'http://www.w3.org/2000/svg';
 const W = 64;
 const H = 20;
 const MAX_LOADS = 4;
+/** An errored sparkline is asked again after this long (ms), doubling, at most MAX_RETRIES
+ *  times (see `retryIn`). */
+export const RETRY_MS = 5000;
+export const MAX_RETRIES = 3;
+
+/** When a sparkline that failed (`tries` retries so far; the answer's HTTP status, 0 for the
+ *  network, and body) is asked again (ms), or null: a broker that did not answer in time, a
+ *  rate limit or the network heal (the quotes failing over, a busy server); an unknown
+ *  symbol or a symbol no link quotes do not. */
+export function retryIn(tries, status, body) {
+  if (tries >= MAX_RETRIES) return null;
+  const code = body && body.error;
+  if (code === 'rate_limited') return Math.max(1, Number(body.retry_after) || 1) * 1000;
+  if (status === 0 || status >= 500 || code === 'broker_error') return RETRY_MS * 2 ** tries;
+  return null;
+}
 
 /** The URL of a symbol's chart. */
 export function chartUrl(symbol, tf) {
@@ -48,6 +64,7 @@ export function createSparklines(doc, env) {
         if (!r.ok || !body || !Array.isArray(body.closes)) {
           line.state = 'error';
           line.error = (body && body.message) || `HTTP ${r.status}`;
+          again(symbol, line, r.status, body);
           return;
         }
         const { day, points } = sparkPoints(body);
@@ -56,13 +73,21 @@ export function createSparklines(doc, env) {
         line.source = String(body.source || '');
         line.state = points.length ? 'ready' : 'empty';
       })
-      .catch(() => { line.state = 'error'; line.error = 'network error'; })
+      .catch(() => { line.state = 'error'; line.error = 'network error'; again(symbol, line, 0, null); })
       .finally(() => {
         loading -= 1;
         line.dirty = true;
         if (queue.length) load(queue.shift());
         env.redraw();
       });
+  }
+
+  /** An errored sparkline asked again later, when its error may heal (`retryIn`). */
+  function again(symbol, line, status, body) {
+    const wait = retryIn(line.tries || 0, status, body);
+    if (wait === null) return;
+    line.tries = (line.tries || 0) + 1;
+    env.setTimeout(() => load(symbol), wait);
   }
 
   function draw(svg, line, quote) {
