@@ -214,10 +214,11 @@ async def test_a_stream_records_every_account_event_it_published(
         (r["d"]["id"], r["d"]["status"]) for r in recorded
     ]
     # every account frame the stream published came from one recorded account event, in
-    # the same order (a replay of the record has them all)
+    # the same order (a replay of the record has them all); an event recorded as the stream
+    # stopped may not have been published yet (a clean clone's last balance was not)
     frames = [f["type"] for f in published.frames if f["type"] in ACCOUNT_FRAME_TYPES]
     events = [r["k"] for r in read.records if r["k"] in ACCOUNT_FRAME_TYPES]
-    assert frames == events and "order" in frames and "balance" in frames
+    assert frames == events[: len(frames)] and "order" in frames and "balance" in frames
     assert any(r["k"] == "quote" and r["sym"] == "SPY" for r in read.records)
     assert any(r["k"] == "status" and r["d"]["state"] == "live" for r in read.records)
     times = [r["t"] for r in read.records]

@@ -131,8 +131,7 @@ function start(root) {
     hidden: () => document.visibilityState === 'hidden',
   }) : null;
   const sparklines = createSparklines(document, {
-    fetch: (url, opts) => window.fetch(url, opts),
-    redraw: () => scheduleRender(),
+    fetch: (url, opts) => window.fetch(url, opts), redraw: () => scheduleRender(),
     setTimeout: (fn, ms) => window.setTimeout(fn, ms),
   });
   // `all`: the once-a-second tick (ages move); else only what a frame changed
