@@ -181,6 +181,18 @@ def test_recording_off_records_nothing(tmp_path: Path):
     assert Recorder(None).for_user(5) is None
 
 
+async def stream_spy_and_fill_dia(manager, published: Published, control) -> None:
+    """A tab streams SPY; once every link is live, 1 DIA is bought and filled."""
+    manager.set_tab_symbols("tab-1", {"SPY"})
+    assert await manager.wait_ready(within=10)
+    account = manager.snapshot()["accounts"][0]["number"]
+    await asyncio.to_thread(control.place_order, account, market_buy("DIA", 1))
+    await wait_until(
+        lambda: any(f["order"]["status"] == "Filled" for f in published.of("order")),
+        within=20,
+    )
+
+
 async def test_a_stream_records_every_account_event_it_published(
     broker_at_sandbox, control, refresh_token, tmp_path: Path
 ):
@@ -193,14 +205,7 @@ async def test_a_stream_records_every_account_event_it_published(
     manager.recording = recorder.for_user(manager.user_id)
     await manager.start()
     try:
-        manager.set_tab_symbols("tab-1", {"SPY"})
-        assert await manager.wait_ready(within=10)
-        account = manager.snapshot()["accounts"][0]["number"]
-        await asyncio.to_thread(control.place_order, account, market_buy("DIA", 1))
-        await wait_until(
-            lambda: any(f["order"]["status"] == "Filled" for f in published.of("order")),
-            within=20,
-        )
+        await stream_spy_and_fill_dia(manager, published, control)
     finally:
         await manager.stop()
     recorder.flush()

@@ -27,7 +27,7 @@ from streaming.stream.day_file import day_path, recorded_days
 from streaming.stream.flusher import SWEEP_EVERY
 from streaming.stream.recording import Recorder
 from tests.streaming.test_manager import Published, manager_for
-from tests.support.orders import market_buy
+from tests.streaming.test_recording import stream_spy_and_fill_dia
 from tests.support.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,14 +66,7 @@ async def recorded(broker_at_sandbox, control, refresh_token, tmp_path: Path):
     manager.recording = recorder.for_user(manager.user_id)
     await manager.start()
     try:
-        manager.set_tab_symbols("tab-1", {"SPY"})
-        assert await manager.wait_ready(within=10)
-        account = manager.snapshot()["accounts"][0]["number"]
-        await asyncio.to_thread(control.place_order, account, market_buy("DIA", 1))
-        await wait_until(
-            lambda: any(f["order"]["status"] == "Filled" for f in published.of("order")),
-            within=20,
-        )
+        await stream_spy_and_fill_dia(manager, published, control)
         await wait_until(lambda: len(published.of("quotes")) >= 5, within=10)
         # the page closes: nothing wants quotes, none come, and the source is not stale. The
         # quiet lasts past the silence the sweep allows (its threshold, a sweep, a margin)
