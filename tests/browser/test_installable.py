@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,8 @@ from tests.support.wait import poll_until
 
 #: How long the worker may take to register, activate and show a push on a loaded box.
 WORKER_WITHIN = 15.0
+#: A push not shown this long after DevTools delivered it is delivered again.
+REDELIVER_AFTER = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +146,12 @@ def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
 
     def registered() -> dict | None:
         page.evaluate("0")  # the sync API hands events over while it talks to the browser
-        return next((r for r in registrations if r["scopeURL"] == f"{browser_app.url}/"), None)
+        ours = [
+            r
+            for r in registrations
+            if r["scopeURL"] == f"{browser_app.url}/" and not r.get("isDeleted")
+        ]
+        return ours[-1] if ours else None  # its latest state
 
     registration = poll_until(registered, WORKER_WITHIN, "the service worker's registration")
     message = {
@@ -153,17 +161,33 @@ def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
         "body": "AAPL above 200.00 at 201.50",
         "url": "/alerts",
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": browser_app.url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(message),
-        },
-    )
+
+    def deliver() -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": browser_app.url,
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(message),
+            },
+        )
+
     shown_js = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
         .map((n) => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url}))"""
-    shown = poll_until(lambda: page.evaluate(shown_js) or None, WORKER_WITHIN, "the notification")
+    # DevTools' delivery is the push service here, and a push service delivers again what
+    # was not acknowledged: once in the project's CI a push delivered on a loaded box showed
+    # nothing within 15 s (the app's worker shows every push it is handed). A redelivery of
+    # the same event replaces its notification (its tag), so exactly one is still required.
+    last_delivery = float("-inf")
+
+    def shown_after_delivery() -> list[dict] | None:
+        nonlocal last_delivery
+        if time.monotonic() >= last_delivery + REDELIVER_AFTER:
+            deliver()
+            last_delivery = time.monotonic()
+        return page.evaluate(shown_js) or None
+
+    shown = poll_until(shown_after_delivery, 3 * WORKER_WITHIN, "the notification")
     assert shown == [
         {
             "title": "AAPL alert",
@@ -173,14 +197,7 @@ def test_a_push_is_a_notification_and_offline_is_said_in_the_apps_words(
         }
     ]
     # the same event again replaces it (its tag): still one
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": browser_app.url,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(message),
-        },
-    )
+    deliver()
     assert [n["tag"] for n in page.evaluate(shown_js)] == ["alert:41"]
     # its click sends the app's window to the alert's page, run by the worker in Chromium
     # (the click itself is dispatched in the worker: DevTools cannot click a system

@@ -26,9 +26,18 @@ from tastytrade.order import (
 )
 from tastytrade.utils import TastytradeError
 
+from sandbox.core.config import SandboxConfig
 from tests.support.sdk import sdk_session
 
 SYMBOL = "DIA"
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """The market stands still and orders move on `control.step()` only: a price the test set is
+    the price the order meets (at the default 20 ticks/s, a buy stop set off at 411 once filled
+    at 410.99, the walk's next tick, in the project's CI)."""
+    return SandboxConfig(tick_rate=0.0, order_step_interval=0)
 
 
 def buy(quantity: int = 1) -> list[Leg]:
