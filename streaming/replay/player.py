@@ -227,11 +227,13 @@ class DayPlayer:
         await self._advance_plain(t_ms / 1000)
 
     async def _advance_plain(self, to: float) -> None:
+        """The clock to `to`; at the player's speed once the tab's window is open (what
+        comes before it is caught up at full speed)."""
         clock = self.clock
         while True:
             wake = clock.next_wake()
             step = wake if wake is not None and wake <= to else to
-            if self.speed is not None and step > clock.time():
+            if self.speed is not None and self._open and step > clock.time():
                 await asyncio.sleep((step - clock.time()) / self.speed)
             if not clock.advance(to):
                 return

@@ -158,6 +158,22 @@ async def test_a_replay_at_10x_takes_a_tenth_of_the_day_and_writes_the_same_fram
     assert at_10 == at_max
 
 
+async def test_a_window_at_1x_plays_only_the_window_at_its_speed(recorded):
+    """What comes before the window is caught up at full speed: `--from 10:30 --speed 1`
+    shows 10:30 at once, not after the morning played in real time."""
+    root, user_id, day, *_ = recorded
+    _, _, player = await replay(root, user_id, day)
+    span = (player.day.last_ms - player.day.first_ms) / 1000
+    from_ms = player.day.last_ms - 1000
+    started = time.monotonic()
+    await replay(root, user_id, day, speed=1.0, from_ms=from_ms)
+    took = time.monotonic() - started
+    assert span > 5.0, span  # a day long enough to tell the window from the day
+    # the window's second at 1x, plus a busy box's margin for the catching up (at max speed
+    # the whole day plays in well under a second alone)
+    assert 0.95 <= took <= 1.0 + 3.0, (took, span)
+
+
 PLAY_IN_A_PROCESS = """
 import asyncio, datetime as dt, sys
 from pathlib import Path
