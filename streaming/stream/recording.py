@@ -75,6 +75,9 @@ class Recorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._swept_at = float("-inf")
+        self._day_of = DayOf()
+        #: Each user's day file of the day being written (the writer's; a new day replaces it).
+        self._paths: dict[int, tuple[dt.date, Path]] = {}
         #: Totals, for the bench and the tests: records and bytes written, quotes left out.
         self.written = 0
         self.bytes = 0
@@ -140,16 +143,38 @@ class Recorder:
             items.append((user_id, now, record_line({"t": now, "k": "sampled", "left_out": n})))
             self.left_out += n
         batches: dict[tuple[int, dt.date], list[bytes]] = {}
-        day_of = DayOf()
-        for user_id, t, line in items:
-            batches.setdefault((user_id, day_of(t)), []).append(line)
+        day_of = self._day_of
+        if items and day_of(items[0][1]) == day_of(items[-1][1]):  # in order: one day
+            day = day_of(items[0][1])
+            by_user: dict[int, list[bytes]] = {}
+            for user_id, _t, line in items:
+                lines = by_user.get(user_id)
+                if lines is None:
+                    lines = by_user[user_id] = []
+                lines.append(line)
+            batches = {(user_id, day): lines for user_id, lines in by_user.items()}
+        else:  # around midnight
+            for user_id, t, line in items:
+                batches.setdefault((user_id, day_of(t)), []).append(line)
         for (user_id, day), lines in batches.items():
             try:
-                self.bytes += append_batch(day_path(self.root, user_id, day), lines)
+                self.bytes += append_batch(self._path(user_id, day), lines)
                 self.written += len(lines)
             except OSError as exc:  # a full or read-only disk: said, the stream goes on
                 log.warning("recording user %s's %s failed: %s", user_id, day, exc)
         self._sweep(now)
+
+    def _path(self, user_id: int, day: dt.date) -> Path:
+        known = self._paths.get(user_id)
+        if known is not None and known[0] == day:
+            return known[1]
+        path = day_path(self._root(), user_id, day)
+        self._paths[user_id] = (day, path)
+        return path
+
+    def _root(self) -> Path:
+        assert self.root is not None
+        return self.root
 
     def _sweep(self, now: int) -> None:
         if now / 1000 - self._swept_at < SWEEP_EVERY:
