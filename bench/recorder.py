@@ -65,6 +65,7 @@ def main() -> None:
             started = time.thread_time()
             recorder.flush()  # the writer's work, here in this thread to time it
             written += time.thread_time() - started
+        recorder.close()
         assert recorder.written == args.events, recorder.written
         per_event = recorder.bytes / recorder.written
     day_mb = per_event * args.rate * SESSION_S / 1e6

@@ -26,7 +26,7 @@ from typing import Any
 from streaming.brokers.values import now_ms
 from streaming.instruments.symbols import NEW_YORK
 from streaming.stream.day_file import (
-    append_batch,
+    DayFiles,
     day_path,
     market_date,
     record_line,
@@ -78,6 +78,9 @@ class Recorder:
         self._day_of = DayOf()
         #: Each user's day file of the day being written (the writer's; a new day replaces it).
         self._paths: dict[int, tuple[dt.date, Path]] = {}
+        #: The day files being written, open between writes until `close` (the writer's).
+        self._files = DayFiles()
+        self._closed = False
         #: Totals, for the bench and the tests: records and bytes written, quotes left out.
         self.written = 0
         self.bytes = 0
@@ -131,6 +134,8 @@ class Recorder:
         one flush at a time."""
         with self._flushing:
             self._flush()
+            if self._closed:  # a flush after `close`: nothing stays open
+                self._files.close()
 
     def _flush(self) -> None:
         assert self.root is not None
@@ -158,10 +163,11 @@ class Recorder:
                 batches.setdefault((user_id, day_of(t)), []).append(line)
         for (user_id, day), lines in batches.items():
             try:
-                self.bytes += append_batch(self._path(user_id, day), lines)
+                self.bytes += self._files.append(self._path(user_id, day), lines)
                 self.written += len(lines)
             except OSError as exc:  # a full or read-only disk: said, the stream goes on
                 log.warning("recording user %s's %s failed: %s", user_id, day, exc)
+        self._files.close_idle()
         self._sweep(now)
 
     def _path(self, user_id: int, day: dt.date) -> Path:
@@ -189,15 +195,17 @@ class Recorder:
             log.warning("removing old recordings failed: %s", exc)
 
     def close(self) -> None:
-        """Write what waits and stop the writer."""
+        """Write what waits, stop the writer and close the day files."""
         thread = self._thread
-        if thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        thread.join(timeout=10)
-        self._thread = None
-        self._stop.clear()
+        if thread is not None:
+            self._stop.set()
+            self._wake.set()
+            thread.join(timeout=10)
+            self._thread = None
+            self._stop.clear()
+        with self._flushing:
+            self._closed = True
+            self._files.close()
 
 
 class DayOf:

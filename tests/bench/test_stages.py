@@ -50,7 +50,7 @@ def test_a_stack_is_its_innermost_stage():
     assert stage_of(stack(reader, "quote (streaming/stream/sink.py:60)", put)) == "recording"
     writer = "_run (streaming/stream/recording.py:125)"
     gzip = "compress (gzip.py:600)"
-    assert stage_of(stack(writer, "append_batch (streaming/stream/day_file.py:54)", gzip)) == (
+    assert stage_of(stack(writer, "append (streaming/stream/day_file.py:80)", gzip)) == (
         "recording"
     )
 
