@@ -16,8 +16,10 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from streaming.portfolio.page import PAGE_SNAPSHOT_WAIT
 from tests.browser.test_dashboard import log_in
 from tests.browser.test_day_pnl import frozen_app, frozen_sandbox  # noqa: F401 - fixtures
+from tests.support.wait import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts"))
@@ -90,8 +92,14 @@ def test_overview_equals_the_sandbox_quotes_on_the_page_and_the_strip(
     subscribed = page.evaluate("() => window.streamdesk.state().subscriptions")
     assert set(TEN) <= set(subscribed), subscribed
 
-    # server-rendered with the last known values (this tab keeps the stream subscribed)
-    html = page.request.get(f"{frozen_app.url}/market").text()
+    # server-rendered with the last known values (this tab keeps the stream subscribed). A
+    # page whose snapshot did not come within PAGE_SNAPSHOT_WAIT renders without it (no
+    # position: its socket fills it in), which a starved box once did: rendered again then
+    def rendered_from_the_stream() -> str | None:
+        html = page.request.get(f"{frozen_app.url}/market").text()
+        return html if 'data-position=""' not in html else None
+
+    html = poll_until(rendered_from_the_stream, PAGE_SNAPSHOT_WAIT + 20.0, "a rendered snapshot")
     for symbol in TEN:
         q = market[symbol]
         tile = re.search(rf'data-tile="{symbol}".*?</li>', html, re.S).group(0)
