@@ -174,8 +174,7 @@ def independent_p50(legs: list[Leg], sigma: float, days: float, paths: int = 100
                 total += value * leg.quantity * leg.multiplier
         return total
 
-    at_expiration = [pnl(np.array([x]), 0.0)[0] for x in np.linspace(0.01, 400, 40_001)]
-    target = 0.5 * max(at_expiration)
+    target = 0.5 * float(pnl(np.linspace(0.01, 400, 40_001), 0.0).max())  # the max profit
     rng = np.random.default_rng(20261201)
     hits = 0
     for _ in range(paths // 25_000):
