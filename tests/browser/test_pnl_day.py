@@ -16,7 +16,7 @@ import re
 import shutil
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -216,7 +216,9 @@ def test_a_resize_refits_the_view_without_a_new_sample(page: Page, browser_sandb
     view fitted to the day when the chart changes size — a phone turned, a window resized."""
     app = LiveApp(browser_sandbox.url, tmp_path, PNL_SAMPLE_INTERVAL=str(INTERVAL)).start()
     try:
-        day = (datetime.now(UTC) - timedelta(days=1)).date()
+        # yesterday in New York, the page's day (UTC's yesterday is New York's today from
+        # 19:00 or 20:00 New York on: the clean clone CI21 ran then and saw today's page)
+        day = datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=1)
         app.python(
             "import datetime as dt\n"
             "from decimal import Decimal\n"

@@ -251,7 +251,9 @@ async def test_the_running_sampler_follows_the_grid_and_the_day_reads_back():
     assert found == sorted(set(store.times))
     assert all(t % 200 == 0 for t in found)  # on the grid
     assert len(rows) == 3 * len(found)  # one per account and the total, per grid time
-    day = dt.datetime.fromtimestamp(found[0] / 1000, dt.UTC).date()
+    # the samples' trading day is New York's (in UTC it is the next day from 19:00 or 20:00
+    # New York on: the clean clone CI21 ran at 00:15 UTC and read an empty day)
+    day = dt.datetime.fromtimestamp(found[0] / 1000, NEW_YORK).date()
     by_account = await database_sync_to_async(samples_of_day)(user_id, day)
     assert sorted(by_account) == ["", "AP1", "TT1"]
     assert by_account[""][0] == {"t": found[0], "net_liq": 1500.5, "day_pnl": 30.0}
