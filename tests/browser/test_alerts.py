@@ -158,7 +158,9 @@ def test_an_open_menu_follows_its_button_when_rows_above_change_height(page: Pag
           })));
         })"""
     )
-    assert shifted == {"scrolled": False, "moved": 40}
+    # the button moved with the rows and nothing scrolled; live rows may move it further in
+    # the same two frames (CI22: 60.8 px), which the menu follows as well
+    assert shifted["scrolled"] is False and shifted["moved"] >= 40, shifted
     assert page.evaluate(MENU_GAP_JS) == pytest.approx(MENU_GAP, abs=1)
     assert page.errors == []  # type: ignore[attr-defined]
 
