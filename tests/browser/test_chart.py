@@ -484,6 +484,13 @@ def holdings_sandbox() -> Iterator[SandboxServer]:
 #: was asked, and on a loaded box Alpaca drew the chart. A link that cannot serve handing
 #: over is tested in tests/streaming/test_candles.py.
 HOLDINGS_HISTORY_DEADLINE = 30.0
+#: Its quote source's waits (production's: 3 s down, 10 s to come up). The coin's chart is
+#: tastytrade's while tastytrade is the source; at production's waits a loaded box (CI's
+#: browser phase) let the quotes fail over, the coins went to Alpaca's coin feed, and Alpaca
+#: drew the chart, as it should then. Failover and failback are tested in
+#: tests/streaming/test_quote_feed.py and test_failback.py; here tastytrade stays the source
+#: unless it is down for a minute.
+HOLDINGS_QUOTE_WAITS = {"STREAM_FAILOVER_AFTER": "60", "STREAM_FIRST_CONNECT_GRACE": "60"}
 
 
 @pytest.fixture(scope="module")
@@ -492,6 +499,7 @@ def holdings_app(holdings_sandbox: SandboxServer, tmp_path_factory) -> Iterator[
         holdings_sandbox.url,
         tmp_path_factory.mktemp("chart-holdings"),
         STREAM_HISTORY_DEADLINE=str(HOLDINGS_HISTORY_DEADLINE),
+        **HOLDINGS_QUOTE_WAITS,
     ).start()
     yield app
     app.stop()
