@@ -13,7 +13,7 @@ from streaming.news import views as news_views
 from streaming.news.sse import view as news_sse
 from streaming.orders import views as order_views
 from streaming.overview import views as overview_views
-from streaming.pages import dashboard, login, orders_api, preview_api, snapshot
+from streaming.pages import dashboard, login, orders_api, preview_api, replay, snapshot
 from streaming.pages import risk as risk_page
 from streaming.pages.roll import views as roll_views
 from streaming.push import views as push_views
@@ -144,6 +144,9 @@ urlpatterns = [
     ),
     path("api/risk/", risk_views.api_risk_not_found, name="api-risk-none"),
     path("", dashboard.dashboard, name="home"),
+    # a recorded day played back (docs/streaming-contract.md "Replay page")
+    path("replay", replay.replay_days, name="replay"),
+    path("replay/<str:day>", replay.replay_day, name="replay-day"),
     # trading (docs/streaming-contract.md "Trading: preview, confirm, place, cancel, …")
     # the trading feature's preview, with the odds of the position it opens (pages/)
     path("api/orders/preview", preview_api.preview_view, name="api-orders-preview"),

@@ -99,14 +99,15 @@ class Played:
 class DayPlayer:
     """Plays a `RecordedDay` to one tab: `emit` gets each frame the tab would have received
     in the window (`from_ms`, `to_ms`; None: the day's start, its end), as a JSON line with
-    sorted keys."""
+    sorted keys, and `frames` the frame itself (a replay page's socket)."""
 
     def __init__(
         self,
         user_id: int,
         day: RecordedDay,
         *,
-        emit: Callable[[bytes], object],
+        emit: Callable[[bytes], object] | None = None,
+        frames: Callable[[dict[str, Any]], object] | None = None,
         speed: float | None = None,
         from_ms: int | None = None,
         to_ms: int | None = None,
@@ -116,7 +117,13 @@ class DayPlayer:
         self.user_id = user_id
         self.day = day
         self._emit = emit
+        self._frames = frames
+        #: Times real time once the tab's window is open (None: as fast as it goes); a
+        #: replay page changes it while the day plays.
         self.speed = speed
+        #: Cleared, the day stands still at the next wait (a replay page's pause).
+        self.playing = asyncio.Event()
+        self.playing.set()
         self.from_ms = from_ms if from_ms is not None else day.first_ms
         self.to_ms = to_ms
         self.flush_interval = flush_interval
@@ -233,8 +240,10 @@ class DayPlayer:
         while True:
             wake = clock.next_wake()
             step = wake if wake is not None and wake <= to else to
-            if self.speed is not None and self._open and step > clock.time():
-                await asyncio.sleep((step - clock.time()) / self.speed)
+            if self._open and step > clock.time():  # the day moves on: as fast as it plays
+                await self.playing.wait()
+                if self.speed is not None:
+                    await asyncio.sleep((step - clock.time()) / self.speed)
             if not clock.advance(to):
                 return
             await _settle()
@@ -257,8 +266,16 @@ class DayPlayer:
             self._write(dict(self._manager.snapshot()))
 
     def _write(self, frame: dict[str, Any]) -> None:
-        self._emit(orjson.dumps(frame, option=orjson.OPT_SORT_KEYS) + b"\n")
+        if self._frames is not None:
+            self._frames(frame)
+        if self._emit is not None:
+            self._emit(orjson.dumps(frame, option=orjson.OPT_SORT_KEYS) + b"\n")
         self.played.frames += 1
+
+    @property
+    def opened(self) -> bool:
+        """Whether the tab's window is open (its snapshot sent)."""
+        return self._open
 
 
 async def _settle() -> None:

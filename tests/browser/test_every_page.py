@@ -40,6 +40,7 @@ PAGES = [
     "/settings/notifications",
     "/settings/tokens",
     "/settings/limits",
+    "/replay",
 ]
 BANNER = "SIMULATED DATA — sandbox broker, not real money"
 #: A checkbox's box is a box (never stretched across the page), at most this far (CSS px)

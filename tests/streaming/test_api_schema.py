@@ -40,6 +40,8 @@ NOT_API: dict[str, str] = {
     "settings/limits": "the limits' form; its API is /api/risk/limits",
     "": "the dashboard",
     "trading": "the trading page",
+    "replay": "the recorded days' page",
+    "replay/<str:day>": "a recorded day's replay page (its data: the /ws/replay/ socket)",
     "api/risk/": "names no curve: its one answer is the JSON 404 of any unknown /api/ path",
 }
 #: Included URLconfs that are not ours to describe.
