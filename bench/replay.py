@@ -7,8 +7,9 @@ Records a synthetic day with the recorder (streaming/stream/recording.py) as a s
 it: a stream start, quotes of 40 symbols and greeks of their options, one in 50 an order
 event, a heartbeat a second, spaced `1/--rate` s apart; then plays it through the stream's
 manager on a replay clock (streaming/replay/player.py) into a discarded file, and prints the
-records and frames per second of CPU, and what a 6.5-hour day at `--rate` takes: whole, and
-to 10:31 (an hour into the session, what a jump there plays first). No network.
+records and frames per second of CPU, and what a 6.5-hour day at `--rate` takes whole; then
+a replay page's jump to the end (the day caught up, nothing sent, until its snapshot), and
+what one to 10:31 (an hour into the session) takes at that pace. No network.
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ def main() -> None:
         started = time.process_time()
         played = asyncio.run(player.play())
         took = time.process_time() - started
+        # a replay page's jump: the day from its start, nothing sent, to a snapshot at the
+        # last record (the wall time until it exists)
+        jumped_at: list[float] = []
+
+        def snapshot(frame: dict) -> None:
+            if frame["type"] == "snapshot" and not jumped_at:
+                jumped_at.append(time.perf_counter())
+
+        jump = DayPlayer(1, recorded, frames=snapshot, from_ms=recorded.last_ms)
+        jump_started = time.perf_counter()
+        asyncio.run(jump.play())
+        jump_took = jumped_at[0] - jump_started
     per_s = played.records / took
     day_records = args.rate * SESSION_S
     print(f"- {played.records:,} records over {args.records * step_ms / 1000:,.0f} s of a day")
@@ -98,8 +111,11 @@ def main() -> None:
     print(f"| frames written per CPU second | {played.frames / took:,.0f} |")
     print(f"| bytes of frames per record | {written / played.records:.0f} |")
     print(f"\n- a 6.5-hour day at {args.rate:g} records/s: **{day_records / per_s:.1f} s** whole")
-    to_1031 = args.rate * TO_1031_S / per_s
-    print(f"- to 10:31 (a jump there plays the hour before): **{to_1031:.1f} s**")
+    day_s = args.records * step_ms / 1000
+    print(f"- a jump to the end of these {day_s:,.0f} s (the day caught up, then its snapshot):")
+    print(f"  **{jump_took:.2f} s** wall, {day_s / jump_took:,.0f} s of the day per second")
+    to_1031 = TO_1031_S / (day_s / jump_took)
+    print(f"- a jump to 10:31 (the hour before caught up): **{to_1031:.1f} s**")
 
 
 if __name__ == "__main__":

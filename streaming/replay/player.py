@@ -121,9 +121,11 @@ class DayPlayer:
         #: Times real time once the tab's window is open (None: as fast as it goes); a
         #: replay page changes it while the day plays.
         self.speed = speed
-        #: Cleared, the day stands still at the next wait (a replay page's pause).
+        #: Cleared, the day stands still at the next wait (a replay page's pause:
+        #: `set_playing`).
         self.playing = asyncio.Event()
         self.playing.set()
+        self._changed = asyncio.Event()
         self.from_ms = from_ms if from_ms is not None else day.first_ms
         self.to_ms = to_ms
         self.flush_interval = flush_interval
@@ -241,12 +243,36 @@ class DayPlayer:
             wake = clock.next_wake()
             step = wake if wake is not None and wake <= to else to
             if self._open and step > clock.time():  # the day moves on: as fast as it plays
-                await self.playing.wait()
-                if self.speed is not None:
+                await self._stand()
+                if self._open and self.speed is not None:
                     await asyncio.sleep((step - clock.time()) / self.speed)
             if not clock.advance(to):
                 return
             await _settle()
+
+    async def _stand(self) -> None:
+        """While the tab's window is open and the day paused: wait for a play or a jump."""
+        while self._open and not self.playing.is_set():
+            self._changed.clear()
+            await self._changed.wait()
+
+    def set_playing(self, playing: bool) -> None:
+        """Play on, or stand still at the next wait (a replay page's play and pause)."""
+        if playing:
+            self.playing.set()
+        else:
+            self.playing.clear()
+        self._changed.set()
+
+    def jump_ahead(self, at_ms: int) -> None:
+        """The tab's window opens again at `at_ms`, later than now: what comes before it
+        is caught up at full speed, then a snapshot (a replay page's jump forward: the day
+        goes on from where it is instead of from its start)."""
+        if at_ms <= self.clock.now_ms():
+            raise ValueError("a jump ahead goes forward")
+        self.from_ms = at_ms
+        self._open = False
+        self._changed.set()
 
     def _past_window(self, t_ms: int) -> bool:
         return self.to_ms is not None and t_ms >= self.to_ms
@@ -266,10 +292,13 @@ class DayPlayer:
             self._write(dict(self._manager.snapshot()))
 
     def _write(self, frame: dict[str, Any]) -> None:
+        # serialized now: a snapshot's values are the state's own objects, which the day
+        # goes on changing (a page's socket sends it later)
+        line = orjson.dumps(frame, option=orjson.OPT_SORT_KEYS)
         if self._frames is not None:
-            self._frames(frame)
+            self._frames(orjson.loads(line))
         if self._emit is not None:
-            self._emit(orjson.dumps(frame, option=orjson.OPT_SORT_KEYS) + b"\n")
+            self._emit(line + b"\n")
         self.played.frames += 1
 
     @property

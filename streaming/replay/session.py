@@ -118,8 +118,23 @@ class ReplaySession:
         self._status()
 
     async def seek(self, at_ms: int | None) -> None:
-        """Play the day again from its start, caught up to `at_ms`, and stand there as the
-        page stood (playing or paused)."""
+        """The day at `at_ms`, standing there as the page stood (playing or paused): a
+        time ahead of the running day is caught up from where it is; any other, by playing
+        the day again from its start."""
+        player, task = self._player, self._task
+        if (
+            at_ms is not None
+            and player is not None
+            and task is not None
+            and not task.done()
+            and player.opened
+            and at_ms > player.clock.now_ms()
+        ):
+            self._drop_queued()  # what the page has not drawn yet is before the jump
+            self.state = "seeking"
+            self._status()
+            player.jump_ahead(at_ms)
+            return
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -136,7 +151,7 @@ class ReplaySession:
             quote_waits=self._quote_waits,
         )
         if self.paused:
-            player.playing.clear()
+            player.set_playing(False)
         self._player = player
         self.state = "seeking"
         self._status()
@@ -160,10 +175,7 @@ class ReplaySession:
     def _set_paused(self, paused: bool) -> None:
         self.paused = paused
         if self._player is not None:
-            if paused:
-                self._player.playing.clear()
-            else:
-                self._player.playing.set()
+            self._player.set_playing(not paused)
 
     def _frame_for(self, generation: int) -> Callable[[dict[str, Any]], None]:
         def frame(f: dict[str, Any]) -> None:

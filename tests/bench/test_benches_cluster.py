@@ -146,7 +146,8 @@ SMOKES = [
             rf"^\| records played per CPU second \| {N} \|$",
             rf"^\| frames written per CPU second \| {N} \|$",
             rf"^- a 6\.5-hour day at 50 records/s: \*\*{N} s\*\* whole$",
-            rf"^- to 10:31 \(a jump there plays the hour before\): \*\*{N} s\*\*$",
+            rf"^  \*\*{N} s\*\* wall, {N} s of the day per second$",
+            rf"^- a jump to 10:31 \(the hour before caught up\): \*\*{N} s\*\*$",
         ),
     ),
     Smoke(

@@ -193,3 +193,41 @@ async def test_not_a_day_is_said_and_anonymous_sockets_are_closed_4401(recording
     anonymous = socket(None)
     connected, code = await anonymous.connect(timeout=WITHIN)
     assert not connected and code == 4401
+
+
+def test_a_jump_ahead_shows_the_state_a_replay_from_the_start_shows_there():
+    """A jump forward goes on from where the day stands (catching up at full speed); its
+    snapshot there is the one the day played from its start gives at that time, field
+    for field."""
+    import datetime as dt
+
+    from streaming.replay.day import load_day
+    from streaming.replay.player import DayPlayer
+
+    day = load_day(FIXTURE, OWNER_ID, "trader", dt.date.fromisoformat(DAY))
+    orders = [f for f in stored_frames() if f["type"] == "order"]
+    at = (orders[0]["t"] + orders[-1]["t"]) // 2
+
+    async def from_the_start() -> dict:
+        snaps: list[dict] = []
+        player = DayPlayer(OWNER_ID, day, frames=snaps.append, from_ms=at)
+        await player.play()
+        return next(f for f in snaps if f["type"] == "snapshot")
+
+    async def jumped() -> dict:
+        seen: list[dict] = []
+        player = DayPlayer(OWNER_ID, day, frames=seen.append, speed=1.0)
+        player.set_playing(False)
+        task = asyncio.create_task(player.play())
+        while not seen:  # the day opens at its start (a snapshot), then stands
+            await asyncio.sleep(0.01)
+        player.jump_ahead(at)
+        while len([f for f in seen if f["type"] == "snapshot"]) < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return [f for f in seen if f["type"] == "snapshot"][1]
+
+    expected = asyncio.run(from_the_start())
+    got = asyncio.run(jumped())
+    assert got["t"] == expected["t"] == at
+    assert got == expected
