@@ -18,16 +18,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from streaming.alerts.rules import AlertBook, Change, Rule
 from streaming.brokers.values import now_ms
+from streaming.contract.frames import AlertPayload, AlertState
 from streaming.stream.listener import QuietHooks, StreamHost
 
-if TYPE_CHECKING:
-    from streaming.alerts.store import AlertStore
-
 log = logging.getLogger(__name__)
+
+
+class AlertStorage(Protocol):
+    """Where a runner reads its alerts and writes what they did: the database
+    (alerts/store.py `AlertStore`), or a replay's memory (alerts/replayed.py)."""
+
+    async def load(self) -> list[AlertState]: ...
+    async def recent(self) -> list[AlertPayload]: ...
+    async def fire(
+        self, alert_id: int, price: float, at_ms: int, pct: float | None
+    ) -> AlertPayload | None: ...
+    async def rearm(self, alert_id: int) -> bool: ...
+    async def expire(self, alert_id: int) -> None: ...
+    async def undelivered(self) -> list[AlertPayload]: ...
+    async def mark_delivered(self, trigger_ids: list[int]) -> None: ...
+
 
 RELOAD = "reload"
 #: After database trouble the alerts are read again this long after (seconds, doubling
@@ -40,7 +54,7 @@ RETRY_CAP = 30.0
 class AlertRunner(QuietHooks):
     """The price alerts as a `StreamListener`: attached to the user's stream manager."""
 
-    def __init__(self, store: AlertStore) -> None:
+    def __init__(self, store: AlertStorage) -> None:
         self._manager: StreamHost | None = None
         self.store = store
         self.book = AlertBook()

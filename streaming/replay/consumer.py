@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,7 +22,7 @@ from django.conf import settings
 
 from streaming.contract.close_codes import CLOSE_NORMAL, CLOSE_UNAUTHENTICATED
 from streaming.replay.day import ReplayError, load_day
-from streaming.replay.session import ReplaySession
+from streaming.replay.session import ReplayRules, ReplaySession
 from streaming.stream.health import QuoteWaits
 
 #: The longest control message a page sends (bytes).
@@ -31,9 +32,19 @@ MAX_MESSAGE = 1024
 class ReplayConsumer(AsyncWebsocketConsumer):
     """A logged-in user's replay of one of their recorded days."""
 
-    #: The stream's quote waits (the composition root's: streaming/routing.py).
-    quote_waits: QuoteWaits | None = None
     session: ReplaySession | None = None
+
+    def __init__(
+        self,
+        *,
+        quote_waits: QuoteWaits | None = None,
+        rules: Callable[[], ReplayRules] | None = None,
+    ) -> None:
+        """`quote_waits`: the stream's; `rules`: makes the rules a page sets in its replay
+        (both the composition root's: streaming/routing.py)."""
+        super().__init__()
+        self.quote_waits = quote_waits
+        self.rules = rules
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -53,6 +64,7 @@ class ReplayConsumer(AsyncWebsocketConsumer):
             self._say,
             flush_interval=settings.STREAM_FLUSH_INTERVAL,
             quote_waits=self.quote_waits,
+            rules=self.rules() if self.rules is not None else None,
         )
         await self.session.start(self._at())
 

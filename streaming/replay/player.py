@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from streaming.contract.frames import SnapshotFrame
 from streaming.replay.day import RecordedDay, Run
 from streaming.runtime.clock import ReplayClock
 from streaming.stream.health import QuoteWaits
-from streaming.stream.listener import QuietHooks, StreamHost
+from streaming.stream.listener import QuietHooks, StreamHost, StreamListener
 from streaming.stream.manager import UserStreamManager
 from streaming.stream.outbox import Frame
 
@@ -113,6 +113,7 @@ class DayPlayer:
         to_ms: int | None = None,
         flush_interval: float = 0.15,
         quote_waits: QuoteWaits | None = None,
+        listeners: Callable[[], Sequence[StreamListener]] | None = None,
     ) -> None:
         self.user_id = user_id
         self.day = day
@@ -130,6 +131,8 @@ class DayPlayer:
         self.to_ms = to_ms
         self.flush_interval = flush_interval
         self.quote_waits = quote_waits
+        #: Listeners beside the day's demand for each run (a replay page's alerts).
+        self._listeners = listeners
         self.clock = ReplayClock(day.first_ms / 1000)
         self.played = Played()
         self._manager: UserStreamManager | None = None
@@ -154,7 +157,7 @@ class DayPlayer:
         manager = UserStreamManager(
             self.user_id,
             links=[(info, adapters[info.id]) for info in run.links],
-            listeners=[demand],
+            listeners=[demand, *(self._listeners() if self._listeners else ())],
             publish=self._publish,
             flush_interval=self.flush_interval,
             watchlist=(list(run.watchlist), run.version),

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from streaming.instruments.symbols import NEW_YORK
 from streaming.replay.day import RecordedDay
 from streaming.replay.player import DayPlayer
 from streaming.stream.health import QuoteWaits
+from streaming.stream.listener import StreamListener
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,23 @@ OFF_IN_REPLAY = (
 )
 
 
+class ReplayRules(Protocol):
+    """Rules a page sets in a replay, evaluated against it by listeners of the replayed
+    stream (the alerts feature's `ReplayAlerts`, handed in at the composition root)."""
+
+    def listeners(self) -> Sequence[StreamListener]:
+        """The listeners of a new run of the day."""
+        ...
+
+    def restart(self) -> None:
+        """The day plays again from its start."""
+        ...
+
+    def add(self, asked: Mapping[str, Any]) -> str:
+        """A rule the page set: its sentence, or a ValueError saying what is wrong."""
+        ...
+
+
 class ReplaySession:
     """The day played to one socket (`send`: a frame to it, in order)."""
 
@@ -46,8 +64,10 @@ class ReplaySession:
         *,
         flush_interval: float,
         quote_waits: QuoteWaits | None = None,
+        rules: ReplayRules | None = None,
     ) -> None:
         self.user_id = user_id
+        self.rules = rules
         self.day = day
         self._send = send
         self._flush_interval = flush_interval
@@ -109,11 +129,16 @@ class ReplaySession:
                 return
             await self.seek(at)
             return
+        elif op == "alert":
+            await self._set_rule(message)
+            return
         elif op in ("order", "place", "preview", "cancel", "kill_switch", "push"):
             await self._refuse(OFF_IN_REPLAY)
             return
         else:
-            await self._refuse(f"A replay knows play, pause, speed and seek, not {str(op)[:20]!r}.")
+            await self._refuse(
+                f"A replay knows play, pause, speed, seek and alert, not {str(op)[:20]!r}."
+            )
             return
         self._status()
 
@@ -141,6 +166,8 @@ class ReplaySession:
                 await self._task
         self._generation += 1
         self._drop_queued()
+        if self.rules is not None:
+            self.rules.restart()
         player = DayPlayer(
             self.user_id,
             self.day,
@@ -149,6 +176,7 @@ class ReplaySession:
             from_ms=at_ms,
             flush_interval=self._flush_interval,
             quote_waits=self._quote_waits,
+            listeners=self.rules.listeners if self.rules is not None else None,
         )
         if self.paused:
             player.set_playing(False)
@@ -208,6 +236,17 @@ class ReplaySession:
                 "last": self.day.last_ms,
             }
         )
+
+    async def _set_rule(self, message: dict[str, Any]) -> None:
+        if self.rules is None:
+            await self._refuse("Alerts cannot be set in this replay.")
+            return
+        try:
+            said = self.rules.add(message)
+        except ValueError as exc:
+            await self._refuse(f"No alert set: {exc}.")
+            return
+        self._queue.put_nowait({"type": "replay_said", "replay": self.at_ms(), "message": said})
 
     async def _refuse(self, message: str) -> None:
         self._queue.put_nowait(

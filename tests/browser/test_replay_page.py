@@ -7,6 +7,7 @@ live tab beside it untouched."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,6 +98,17 @@ def test_the_stored_day_plays_and_scrubs_and_says_replay(page: Page, replay_app:
     )
     assert page.evaluate("() => !!document.querySelector('script[src*=\"stream/main\"]')") is False
 
+    # an alert set in the replay (SPY traded ~590 that day): evaluated against it alone
+    form = page.locator("[data-replay-alert]")
+    form.locator("input[name=symbol]").fill("spy")
+    form.locator("select[name=condition]").select_option("above")
+    form.locator("input[name=level]").fill("500")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("[data-replay-said]")).to_have_text(
+        "Alert set in this replay: SPY above 500.00. It is evaluated against the replayed "
+        "day and never reaches a device."
+    )
+
     # 60x, play: the day runs to its end; the DIA order ends as it ended that day
     page.click("[data-replay-speed='60']")
     expect(page.locator("[data-replay-speed='60']")).to_have_attribute("aria-pressed", "true")
@@ -104,6 +116,17 @@ def test_the_stored_day_plays_and_scrubs_and_says_replay(page: Page, replay_app:
     expect(banner).to_have_attribute("data-state", "ended", timeout=WITHIN_MS)
     expect(banner.locator("[data-replay-at]")).to_have_text(new_york(last_record_ms()))
     assert order_status(page, order_id) == orders[-1]["order"]["status"] == "Filled"
+    # the alert fired at the day's first SPY quote, tagged REPLAY, with when it would have
+    fired = page.locator("[data-replay-fired] li")
+    expect(fired).to_have_count(1)
+    first_spy = next(f for f in frames if f["type"] == "quotes" and "SPY" in f["quotes"])
+    expect(fired).to_have_text(
+        re.compile(
+            r"^REPLAY alert at \d\d:\d\d:\d\d New York: SPY rose to 5\d\d\.\d\d, above 500\.00$"
+        )
+    )
+    at = fired.text_content()[len("REPLAY alert at ") :][:8]
+    assert new_york(first_t) <= at <= new_york(first_spy["t"]), (at, first_spy["t"])
     expect(page.locator("[data-account='5WT11718']")).to_be_visible()
 
     # the scrubber: back to the day's start, then one second on (the order live, not filled)
@@ -111,6 +134,8 @@ def test_the_stored_day_plays_and_scrubs_and_says_replay(page: Page, replay_app:
     scrub.focus()
     scrub.press("Home")
     expect(banner.locator("[data-replay-at]")).to_have_text(new_york(first_t), timeout=WITHIN_MS)
+    # the day again from its start: the alert is armed again, nothing has fired yet
+    expect(page.locator("[data-replay-fired] li")).to_have_count(0)
     expect(banner).to_have_attribute("data-state", "paused", timeout=WITHIN_MS)
     scrub.press("ArrowRight")
     expect(banner.locator("[data-replay-at]")).to_have_text(
@@ -123,6 +148,8 @@ def test_the_stored_day_plays_and_scrubs_and_says_replay(page: Page, replay_app:
         timeout=WITHIN_MS,
     )
     assert "Live" in statuses and order_status(page, order_id) == "Live"
+    # the alert fired again on the way (caught up by the jump: the snapshot's triggers)
+    expect(page.locator("[data-replay-fired] li")).to_have_count(1)
 
     # a jump outside the recorded day: a sentence, and the day stays where it stood
     page.fill("[data-replay-jump]", "08:00")

@@ -66,3 +66,13 @@ test('the commands are the contract\'s', () => {
   assert.equal(stateText('playing', '10'), 'playing at 10×');
   assert.equal(stateText('ended', '1'), 'the day is over');
 });
+
+test('an alert set in a replay is the contract\'s command; a fired one says when, tagged REPLAY', async () => {
+  const { firedText } = await import('../../static/js/replay/controls.js');
+  assert.deepEqual(commands.alert(' spy ', 'above', ' 590.5 '), { op: 'alert', symbol: 'SPY', condition: 'above', level: '590.5' });
+  assert.deepEqual(commands.alert(null, null, null), { op: 'alert', symbol: '', condition: '', level: '' });
+  assert.equal(
+    firedText({ at: OPEN + 61 * 60_000 + 5000, message: 'SPY rose to 590.10, above 590.00' }),
+    'REPLAY alert at 10:31:05 New York: SPY rose to 590.10, above 590.00',
+  );
+});

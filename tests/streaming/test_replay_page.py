@@ -147,7 +147,7 @@ async def test_a_jump_plays_the_day_to_that_time_and_shows_the_state_there(recor
         ),
         ({"op": "seek", "at": 1}, "is outside it."),
         ({"op": "seek", "at": "10:31"}, "A jump names a time of the day (epoch ms)."),
-        ({"op": "dance"}, "A replay knows play, pause, speed and seek, not 'dance'."),
+        ({"op": "dance"}, "A replay knows play, pause, speed, seek and alert, not 'dance'."),
         ("not json", "A replay's command is a JSON object under 1 KiB"),
     ],
 )
@@ -231,3 +231,54 @@ def test_a_jump_ahead_shows_the_state_a_replay_from_the_start_shows_there():
     got = asyncio.run(jumped())
     assert got["t"] == expected["t"] == at
     assert got == expected
+
+
+@database_sync_to_async
+def deliveries_of(user_id: int) -> int:
+    from streaming.models import AlertTrigger, PushDelivery
+
+    return (
+        PushDelivery.objects.filter(user_id=user_id).count()
+        + AlertTrigger.objects.filter(user_id=user_id).count()
+    )
+
+
+async def test_an_alert_set_in_a_replay_fires_on_the_replayed_quotes_and_reaches_no_device(
+    recordings,
+):
+    """Set on the replay's socket, the alert is the live stream's own runner's to evaluate
+    (attached to the replayed manager): it fires at the replayed quote's time, as an
+    `alert` frame tagged with the replayed time, and nothing of it reaches the database,
+    a push or an e-mail."""
+    stored = stored_frames()
+    comm = socket(await cookie_of("trader", OWNER_ID))
+    await comm.connect(timeout=WITHIN)
+    try:
+        await until(comm, lambda f: f["type"] == "replay" and f["state"] == "paused")
+        ask = {"op": "alert", "symbol": "SPY", "condition": "above", "level": "1"}
+        await comm.send_to(text_data=orjson.dumps(ask).decode())
+        said = await until(comm, lambda f: f["type"] == "replay_said")
+        assert said["message"] == (
+            "Alert set in this replay: SPY above 1.00. It is evaluated against the replayed "
+            "day and never reaches a device."
+        )
+        bad = {"op": "alert", "symbol": "SPY", "condition": "sideways", "level": "1"}
+        await comm.send_to(text_data=orjson.dumps(bad).decode())
+        refused = await until(comm, lambda f: f["type"] == "replay_refused")
+        assert refused["message"] == (
+            "No alert set: condition must be one of above, below, move_up, move_down."
+        )
+        await comm.send_to(text_data=orjson.dumps({"op": "speed", "speed": "60"}).decode())
+        await comm.send_to(text_data=orjson.dumps({"op": "play"}).decode())
+        fired = await until(comm, lambda f: f["type"] == "alert")
+        alert = fired["alert"]
+        assert alert["symbol"] == "SPY" and alert["condition"] == "above"
+        assert alert["message"].startswith("SPY rose to ") and alert["message"].endswith(
+            ", above 1.00"
+        )
+        # when it would have fired: the replayed quote's time, within the day
+        assert stored[0]["t"] <= alert["at"] <= fired["replay"]
+        await until(comm, lambda f: f["type"] == "replay" and f["state"] == "ended")
+    finally:
+        await comm.disconnect()
+    assert await deliveries_of(OWNER_ID) == 0

@@ -83,7 +83,15 @@ export const commands = {
   pause: () => ({ op: 'pause' }),
   speed: (speed) => ({ op: 'speed', speed: String(speed) }),
   seek: (at) => ({ op: 'seek', at: Math.round(at) }),
+  alert: (symbol, condition, level) => ({
+    op: 'alert', symbol: String(symbol || '').trim().toUpperCase(), condition: String(condition || ''), level: String(level || '').trim(),
+  }),
 };
+
+/** A fired replay alert as the banner lists it: when it would have fired, and what. */
+export function firedText(alert) {
+  return `REPLAY alert at ${timeText(alert.at)} New York: ${alert.message}`;
+}
 
 /** The banner's words for the day's state. */
 export function stateText(state, speed) {

@@ -11,7 +11,7 @@ import { parseFrame, socketBase } from '../stream/contract.js';
 import { applyFrame, initialState, takeEffects } from '../stream/state.js';
 import { plainState } from '../stream/inspect.js';
 import { createRenderer } from '../stream/render/page.js';
-import { commands, createReplayClock, jumpTarget, stateText, timeText } from './controls.js';
+import { commands, createReplayClock, firedText, jumpTarget, stateText, timeText } from './controls.js';
 
 const root = document.getElementById('dashboard');
 const banner = document.getElementById('replay-banner');
@@ -19,7 +19,10 @@ if (root && banner) start(root, banner);
 
 function start(root, banner) {
   const el = (name) => banner.querySelector(`[data-replay-${name}]`);
-  const ui = { at: el('at'), state: el('state'), play: el('play'), scrub: el('scrub'), jump: el('jump'), said: el('said') };
+  const ui = {
+    at: el('at'), state: el('state'), play: el('play'), scrub: el('scrub'), jump: el('jump'), said: el('said'),
+    alert: el('alert'), fired: el('fired'),
+  };
   const speeds = [...banner.querySelectorAll('[data-replay-speed]')];
   const clock = createReplayClock();
   let state = initialState();
@@ -63,7 +66,7 @@ function start(root, banner) {
       drawBanner();
       return;
     }
-    if (frame.type === 'replay_refused') { say(frame.message); return; }
+    if (frame.type === 'replay_refused' || frame.type === 'replay_said') { say(frame.message); return; }
     const [next, effects] = takeEffects(applyFrame(state, frame));
     for (const e of effects) {
       // a gap in the account frames: the day again from where it stands (a new snapshot)
@@ -72,6 +75,7 @@ function start(root, banner) {
     if (next === state) return;
     state = next;
     renderer.position(state);
+    drawFired();
     scheduleRender();
   }
 
@@ -82,6 +86,20 @@ function start(root, banner) {
       renderPending = false;
       renderer.render(state, true);
     });
+  }
+
+  /** The alerts set in this replay that fired (the state's: its `alert` frames, and the
+   *  snapshot a jump took), oldest first: when each would have fired, tagged REPLAY. */
+  function drawFired() {
+    const fired = [...state.alertTriggers].reverse();
+    const shown = [...ui.fired.children].map((li) => li.getAttribute('data-fired'));
+    if (shown.join() === fired.map((t) => String(t.id)).join()) return;
+    ui.fired.replaceChildren(...fired.map((t) => {
+      const li = document.createElement('li');
+      li.setAttribute('data-fired', String(t.id));
+      li.textContent = firedText(t);
+      return li;
+    }));
   }
 
   function say(text) {
@@ -106,6 +124,7 @@ function start(root, banner) {
     }
     ui.scrub.disabled = !ready;
     ui.jump.disabled = !ready;
+    for (const field of ui.alert.elements) field.disabled = !ready;
     if (first !== null) {
       ui.scrub.min = String(first);
       ui.scrub.max = String(last);
@@ -133,6 +152,11 @@ function start(root, banner) {
     send(commands.seek(target.at));
   });
 
+  ui.alert.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = new FormData(ui.alert);
+    send(commands.alert(form.get('symbol'), form.get('condition'), form.get('level')));
+  });
   // the replayed time moves on in the banner four times a second, the values' ages each second
   let beats = 0;
   setInterval(() => {
