@@ -18,7 +18,7 @@ import os
 import re
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,10 +119,11 @@ class DayRead:
     damage: str | None = None
 
 
-def read_day(path: Path) -> DayRead:
+def read_day(path: Path, keep: Callable[[dict[str, Any], bytes], object] | None = None) -> DayRead:
     """Every record of a day file up to the first damage (a truncated member, bytes that
     are not gzip, a line that is not JSON): what precedes it is kept, and `damage` says
-    where the file stops in a sentence."""
+    where the file stops in a sentence. `keep`: handed each record and its line instead
+    of `records` (a replay keeps the lines: replay/day.py)."""
     read = DayRead()
     data = memoryview(path.read_bytes())
     offset = 0
@@ -143,7 +144,10 @@ def read_day(path: Path) -> DayRead:
                     f"(line {n} of its batch is not a record)."
                 )
                 return read
-            read.records.append(record)
+            if keep is None:
+                read.records.append(record)
+            else:
+                keep(record, line)
         offset += used
     return read
 

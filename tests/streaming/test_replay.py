@@ -23,7 +23,7 @@ from streaming.contract.frames import ACCOUNT_FRAME_TYPES
 from streaming.replay.day import ReplayError, load_day
 from streaming.replay.player import DayPlayer
 from streaming.runtime.clock import ReplayClock
-from streaming.stream.day_file import day_path, recorded_days
+from streaming.stream.day_file import day_path, read_day, recorded_days
 from streaming.stream.flusher import SWEEP_EVERY
 from streaming.stream.recording import Recorder
 from tests.streaming.test_manager import Published, manager_for
@@ -331,3 +331,26 @@ def test_the_stored_day_replays_to_its_reviewed_frames(request):
     asyncio.run(played.play())
     assert b"".join(lines) == (FIXTURE / "frames.jsonl").read_bytes()
     assert played.played.frames > 20 and played.day.damage is None
+
+
+def test_a_loaded_day_holds_its_records_as_their_lines_not_as_dicts():
+    """A replay page holds its day while it is open: a day of the bench's size (1.2 M
+    records) as dicts took ~680 bytes a record (~800 MB); as its JSON lines, read into a
+    dict when played, it is what the lines weigh. The records read back are the file's."""
+    import tracemalloc
+
+    (folder,) = [p for p in FIXTURE.iterdir() if p.is_dir()]
+    (day,) = recorded_days(FIXTURE, int(folder.name))
+    path = day_path(FIXTURE, int(folder.name), day)
+    as_read = read_day(path).records
+    tracemalloc.start()
+    try:
+        loaded = load_day(FIXTURE, int(folder.name), "trader", day)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    played = [r for run in loaded.runs for r in run.records]
+    assert [r for r in as_read if r["k"] != "start"] == played
+    lines = sum(len(orjson.dumps(r)) for r in as_read)
+    # the lines, their objects' overhead and the lists: well under twice what they weigh
+    assert held < 2 * lines + 64 * len(as_read), (held, lines, len(as_read))
