@@ -102,8 +102,8 @@ class ReplaySession:
     # -- the controls -----------------------------------------------------------------------
     async def control(self, message: dict[str, Any]) -> None:
         """One of the page's commands: `play`, `pause`, `speed` (`speed`: "1", "10" or
-        "60"), `seek` (`at`: epoch ms within the day). Anything else is refused in a
-        sentence; the day goes on."""
+        "60"), `seek` (`at`: epoch ms within the day), `alert` (a rule of `rules`).
+        Anything else is refused in a sentence; the day goes on."""
         op = message.get("op")
         if op == "play":
             self._set_paused(False)
