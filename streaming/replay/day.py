@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, overload
 
@@ -77,7 +78,7 @@ class RecordedDay:
     def first_ms(self) -> int:
         return self.runs[0].started_ms
 
-    @property
+    @cached_property
     def last_ms(self) -> int:
         last = self.runs[-1]
         return int(last.records[-1]["t"]) if last.records else last.started_ms

@@ -122,10 +122,9 @@ class DayPlayer:
         #: Times real time once the tab's window is open (None: as fast as it goes); a
         #: replay page changes it while the day plays.
         self.speed = speed
-        #: Cleared, the day stands still at the next wait (a replay page's pause:
-        #: `set_playing`).
-        self.playing = asyncio.Event()
-        self.playing.set()
+        #: False: the day stands still at the next wait (a replay page's pause:
+        #: `set_playing`); `_changed` wakes it for a play or a jump.
+        self._playing = True
         self._changed = asyncio.Event()
         self.from_ms = from_ms if from_ms is not None else day.first_ms
         self.to_ms = to_ms
@@ -255,16 +254,13 @@ class DayPlayer:
 
     async def _stand(self) -> None:
         """While the tab's window is open and the day paused: wait for a play or a jump."""
-        while self._open and not self.playing.is_set():
+        while self._open and not self._playing:
             self._changed.clear()
             await self._changed.wait()
 
     def set_playing(self, playing: bool) -> None:
         """Play on, or stand still at the next wait (a replay page's play and pause)."""
-        if playing:
-            self.playing.set()
-        else:
-            self.playing.clear()
+        self._playing = playing
         self._changed.set()
 
     def jump_ahead(self, at_ms: int) -> None:

@@ -88,7 +88,7 @@ class ReplaySession:
         self._sender = asyncio.create_task(self._send_frames())
         self._ticker = asyncio.create_task(self._tick())
         if at_ms is not None and not self.day.first_ms <= at_ms <= self.day.last_ms:
-            await self._refuse(self._outside(at_ms) + " The day opens at its start.")
+            self._refuse(self._outside(at_ms) + " The day opens at its start.")
             at_ms = None
         await self.seek(at_ms)
 
@@ -112,9 +112,7 @@ class ReplaySession:
         elif op == "speed":
             speed = str(message.get("speed"))
             if speed not in PAGE_SPEEDS:
-                await self._refuse(
-                    f"A replay plays at 1, 10 or 60 times real time, not {speed[:10]!r}."
-                )
+                self._refuse(f"A replay plays at 1, 10 or 60 times real time, not {speed[:10]!r}.")
                 return
             self.speed = speed
             if self._player is not None:
@@ -122,21 +120,21 @@ class ReplaySession:
         elif op == "seek":
             at = message.get("at")
             if not isinstance(at, int) or isinstance(at, bool):
-                await self._refuse("A jump names a time of the day (epoch ms).")
+                self._refuse("A jump names a time of the day (epoch ms).")
                 return
             if not self.day.first_ms <= at <= self.day.last_ms:
-                await self._refuse(self._outside(at))
+                self._refuse(self._outside(at))
                 return
             await self.seek(at)
             return
         elif op == "alert":
-            await self._set_rule(message)
+            self._set_rule(message)
             return
         elif op in ("order", "place", "preview", "cancel", "kill_switch", "push"):
-            await self._refuse(OFF_IN_REPLAY)
+            self._refuse(OFF_IN_REPLAY)
             return
         else:
-            await self._refuse(
+            self._refuse(
                 f"A replay knows play, pause, speed, seek and alert, not {str(op)[:20]!r}."
             )
             return
@@ -193,7 +191,7 @@ class ReplaySession:
             raise
         except Exception:
             log.exception("user %s: replay of %s failed", self.user_id, self.day.day)
-            await self._refuse("The replay stopped on a record it could not play.")
+            self._refuse("The replay stopped on a record it could not play.")
             return
         if player is self._player:  # the day is over: a jump back stands there, paused
             self.state = "ended"
@@ -237,18 +235,18 @@ class ReplaySession:
             }
         )
 
-    async def _set_rule(self, message: dict[str, Any]) -> None:
+    def _set_rule(self, message: dict[str, Any]) -> None:
         if self.rules is None:
-            await self._refuse("Alerts cannot be set in this replay.")
+            self._refuse("Alerts cannot be set in this replay.")
             return
         try:
             said = self.rules.add(message)
         except ValueError as exc:
-            await self._refuse(f"No alert set: {exc}.")
+            self._refuse(f"No alert set: {exc}.")
             return
         self._queue.put_nowait({"type": "replay_said", "replay": self.at_ms(), "message": said})
 
-    async def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str) -> None:
         self._queue.put_nowait(
             {"type": "replay_refused", "replay": self.at_ms(), "message": message}
         )
